@@ -1,0 +1,1 @@
+"""Code generator: spec/ YAML -> src/kalshi_fix_sansio/_generated/ and docs/reference/."""

@@ -1,0 +1,350 @@
+"""Render the spec into Python modules and docs pages (jinja2 templates in ``templates/``).
+
+`render_all` returns {relative path: file text}; `__main__` writes or checks them. Output is
+deterministic: the same spec gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .spec import (
+    INT_TYPES,
+    DialectView,
+    FieldDef,
+    RField,
+    RGroup,
+    RMessage,
+    Spec,
+)
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+DEC = {
+    "str": "_v.dec_str",
+    "bool": "_v.dec_bool",
+    "int": "_v.dec_int",
+    "Decimal": "_v.dec_decimal",
+    "datetime": "_v.dec_timestamp",
+    "date": "_v.dec_date",
+    "time": "_v.dec_time",
+    "bytes": "_v.dec_bytes",
+}
+ENC = {
+    "str": "_v.enc_str",
+    "bool": "_v.enc_bool",
+    "int": "_v.enc_int",
+    "Decimal": "_v.enc_decimal",
+    "datetime": "_v.enc_timestamp",
+    "date": "_v.enc_date",
+    "time": "_v.enc_time",
+    "bytes": "_v.enc_bytes",
+}
+
+
+@dataclass
+class FieldRender:
+    attr: str
+    slot: str
+    tag: int
+    name: str
+    info: str  # module-level FieldInfo constant
+    annotation: str
+    required: bool
+    doc: str
+    encode: str  # expression producing the value bytes from `v`
+    length_attr: str | None  # for DATA fields: the attribute of the length field
+    data_attr: str | None  # for LENGTH fields that precede a DATA field
+
+
+@dataclass
+class GroupRender:
+    attr: str
+    slot: str
+    tag: int
+    name: str
+    info: str
+    entry: str
+    annotation: str
+    required: bool
+    doc: str
+
+
+@dataclass
+class ClassRender:
+    name: str
+    base: str
+    doc: str
+    msgtype: str | None
+    category: str
+    members: list[FieldRender | GroupRender]
+    required_tags: list[int]
+    all_tags: list[int]  # entries: every tag an entry may hold
+    delimiter: int | None
+    has_groups: bool
+
+
+def _enum_class(f: FieldDef, taken: frozenset[str] = frozenset()) -> str:
+    """The enum class of a field: its FIX name, plus ``Value`` when a message is named alike."""
+    return f.name + "Value" if f.name in taken else f.name
+
+
+class _Renderer:
+    def __init__(self, view: DialectView) -> None:
+        self.view = view
+        self.dialect = view.dialect
+        self.infos: dict[str, str] = {}  # constant name -> constructor expression
+        self.enum_names = {f.name for f in view.enum_fields()}
+        self.taken = frozenset(m.name for m in view.messages) | frozenset(
+            g.entry_class for g in view.entry_classes()
+        )
+
+    def dec_expr(self, f: FieldDef) -> str:
+        base = DEC[f.py_type]
+        if f.name in self.enum_names:
+            return f"_v.enum_decoder({_enum_class(f, self.taken)}, {base})"
+        return base
+
+    def annotation(self, f: FieldDef) -> str:
+        t = f.py_type
+        if f.name in self.enum_names:
+            t = f"{_enum_class(f, self.taken)} | {t}"
+        return f"{t} | None"
+
+    def field_info(self, rf: RField) -> str:
+        f = rf.field
+        suffix = f"__{rf.units}" if f.type == "PRICE" else ""
+        const = f"_f_{f.python_name}{suffix}"
+        if const in self.infos:
+            return const
+        dec = self.dec_expr(f)
+        dec_dollars = "None"
+        if f.type == "PRICE":
+            units = rf.units
+            if units == "session":
+                units = self.dialect.session_price_units
+                if units == "cents" and self.dialect.use_dollars_switch:
+                    dec_dollars = "_v.dec_decimal"
+            dec = "_v.dec_cents" if units == "cents" else "_v.dec_decimal"
+        secret = "True" if f.type == "DATA" else "False"
+        self.infos[const] = (
+            f'_F("{f.python_name}", "_{f.python_name}", {f.tag}, b"{f.tag}", "{f.name}", '
+            f"{dec}, {dec_dollars}, {secret})"
+        )
+        return const
+
+    def encode_expr(self, rf: RField) -> str:
+        f = rf.field
+        label = f'"{f.name}({f.tag})"'
+        if f.type == "PRICE":
+            maxd = self.dialect.max_price_decimals
+            units = rf.units
+            if units == "cents":
+                return f"_v.enc_cents(v, {label}, {max(maxd - 2, 0)})"
+            if units == "dollars":
+                return f"_v.enc_dollars(v, {label}, {maxd})"
+            if self.dialect.session_price_units == "dollars":
+                return f"_v.enc_dollars(v, {label}, {maxd})"
+            if self.dialect.use_dollars_switch:
+                return f"(_v.enc_dollars(v, {label}, {maxd}) if use_dollars else _v.enc_cents(v, {label}))"
+            return f"_v.enc_cents(v, {label})"
+        return f"{ENC[f.py_type]}(v, {label})"
+
+    def field_doc(self, rf: RField) -> str:
+        f = rf.field
+        req = "required" if rf.required else ("conditional: " + rf.condition if rf.conditional else "optional")
+        units = ""
+        if f.type == "PRICE":
+            units = {
+                "session": " Dollars; wire units follow the session (cents unless UseDollars)."
+                if self.dialect.use_dollars_switch else " Dollars.",
+                "dollars": " Dollars on the wire.",
+                "cents": " Dollars here; cents on the wire.",
+            }[rf.units or "session"]
+        return f"{f.name}({f.tag}), {req}. {f.description}{units}".strip()
+
+    def members(self, members: list[RField | RGroup]) -> list[FieldRender | GroupRender]:
+        out: list[FieldRender | GroupRender] = []
+        data_of = {
+            m.field.length_field: m.field.python_name
+            for m in members if isinstance(m, RField) and m.field.length_field
+        }
+        by_name = {m.field.name: m.field.python_name for m in members if isinstance(m, RField)}
+        for m in members:
+            if isinstance(m, RField):
+                f = m.field
+                out.append(FieldRender(
+                    attr=f.python_name, slot=f"_{f.python_name}", tag=f.tag, name=f.name,
+                    info=self.field_info(m), annotation=self.annotation(f), required=m.required,
+                    doc=self.field_doc(m), encode=self.encode_expr(m),
+                    length_attr=by_name.get(f.length_field) if f.length_field else None,
+                    data_attr=data_of.get(f.name),
+                ))
+            else:
+                const = f"_g_{m.entry_class}_{m.attr}"
+                self.infos[const] = (
+                    f'_G("{m.attr}", "_{m.attr}", {m.tag}, b"{m.tag}", "{m.count.name}", {m.entry_class})'
+                )
+                req = "required" if m.required else ("conditional: " + m.condition if m.conditional else "optional")
+                out.append(GroupRender(
+                    attr=m.attr, slot=f"_{m.attr}", tag=m.tag, name=m.count.name, info=const,
+                    entry=m.entry_class, annotation=f"Sequence[{m.entry_class}] | None",
+                    required=m.required,
+                    doc=f"{m.count.name}({m.tag}) repeating group of {m.entry_class} entries, {req}.",
+                ))
+        return out
+
+    def entry_class(self, g: RGroup) -> ClassRender:
+        members = self.members(g.members)
+        return ClassRender(
+            name=g.entry_class, base="FixRecord",
+            doc=f"One entry of the {g.count.name}({g.tag}) repeating group.",
+            msgtype=None, category="", members=members,
+            required_tags=sorted(m.tag for m in members if m.required),
+            all_tags=sorted(set(g.all_tags())), delimiter=g.delimiter.tag,
+            has_groups=any(isinstance(m, RGroup) for m in g.members),
+        )
+
+    def message_class(self, msg: RMessage) -> ClassRender:
+        members = self.members(msg.members)
+        d = msg.msg
+        direction = {"client": "client to Kalshi", "server": "Kalshi to client", "both": "both ways"}[d.direction]
+        sessions = [s.name for s in self.view.sessions if msg.msgtype in s.send or msg.msgtype in s.receive]
+        where = ", ".join(sessions) if sessions else ("every session" if d.category == "admin" else "none listed")
+        doc = f"{d.name} (35={d.msgtype}): {d.description}\n\nDirection: {direction}. Sessions: {where}."
+        all_tags: list[int] = []
+        for g in msg.groups():
+            all_tags.extend(g.all_tags())
+        return ClassRender(
+            name=d.name, base="Message", doc=doc, msgtype=d.msgtype, category=d.category,
+            members=members, required_tags=sorted(m.tag for m in members if m.required),
+            all_tags=sorted({m.tag for m in msg.members} | set(all_tags)), delimiter=None,
+            has_groups=bool(msg.groups()),
+        )
+
+    def enums(self) -> list[dict[str, Any]]:
+        out = []
+        for f in self.view.enum_fields():
+            values = f.values_for(self.view.product)
+            is_int = f.type in INT_TYPES
+            out.append({
+                "name": _enum_class(f, self.taken),
+                "base": "enum.IntEnum" if is_int else "str, enum.Enum",
+                "doc": f"{f.name}({f.tag}) values. {f.description}",
+                "values": [
+                    {"name": v.name, "value": repr(v.value), "doc": v.description} for v in values
+                ],
+            })
+        return out
+
+
+def render_dialect(spec: Spec, product: str, env: jinja2.Environment) -> str:
+    view = spec.view(product)
+    r = _Renderer(view)
+    enums = r.enums()
+    entries = [r.entry_class(g) for g in view.entry_classes()]
+    messages = [r.message_class(m) for m in view.messages]
+    data_tags = sorted(
+        (view.spec.by_name[f.length_field].tag, f.tag) for f in view.fields if f.length_field
+    )
+    return env.get_template("dialect.py.j2").render(
+        product=product, dialect=view.dialect, enums=enums, entries=entries, messages=messages,
+        infos=sorted(r.infos.items()), data_tags=data_tags, sources=_sources(spec),
+    )
+
+
+def render_common(spec: Spec, env: jinja2.Environment) -> str:
+    view = spec.view("prediction")
+    r = _Renderer(view)
+    r.enum_names = set()  # header values stay plain types: the header is shared by both dialects
+    header = ClassRender(
+        name="Header", base="FixRecord",
+        doc="The standard header (BeginString, BodyLength and MsgType are written by the codec).",
+        msgtype=None, category="", members=r.members(view.header),
+        required_tags=sorted(f.tag for f in view.header if f.required),
+        all_tags=sorted(f.tag for f in view.header), delimiter=None, has_groups=False,
+    )
+    trailer_tags = sorted(f.tag for f in view.trailer)
+    return env.get_template("common.py.j2").render(
+        header=header, infos=sorted(r.infos.items()), trailer_tags=trailer_tags,
+        sources=_sources(spec),
+    )
+
+
+def render_tables(spec: Spec, env: jinja2.Environment) -> str:
+    fields = [
+        {"tag": f.tag, "name": f.name, "type": f.type, "attr": f.python_name,
+         "products": f.products, "description": f.description}
+        for f in spec.fields
+    ]
+    messages = [
+        {"msgtype": m.msgtype, "name": m.name, "category": m.category, "products": m.products}
+        for m in spec.messages
+    ]
+    return env.get_template("tables.py.j2").render(
+        fields=fields, messages=messages, sessions=spec.sessions,
+        environments=spec.environments, sources=_sources(spec),
+    )
+
+
+def _sources(spec: Spec) -> str:
+    return ", ".join(p.relative_to(spec.root).as_posix() for p in spec.files)
+
+
+def render_docs(spec: Spec, env: jinja2.Environment) -> dict[str, str]:
+    out = {}
+    for product in ("prediction", "margin"):
+        view = spec.view(product)
+        out[f"docs/reference/{product}.md"] = env.get_template("reference.md.j2").render(
+            view=view, product=product, r=_Renderer(view),
+        )
+    out["docs/reference/tags.md"] = env.get_template("tags.md.j2").render(spec=spec)
+    out["docs/reference/sessions.md"] = env.get_template("sessions.md.j2").render(spec=spec)
+    return out
+
+
+def make_env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["pyrepr"] = repr
+    env.filters["tuple"] = tuple
+    env.filters["mdcell"] = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
+    env.globals["RField"] = RField
+    env.globals["isfield"] = lambda m: isinstance(m, FieldRender)
+    env.globals["isrfield"] = lambda m: isinstance(m, RField)
+    return env
+
+
+def render_all(spec: Spec, package: str = "src/kalshi_fix_sansio/_generated",
+               docs: bool = True) -> dict[str, str]:
+    """Every generated file of a spec.
+
+    Args:
+        spec: the loaded spec.
+        package: where the generated package goes, relative to the project root.
+        docs: also render the docs' reference pages.
+
+    Returns:
+        relative path -> file text.
+    """
+    env = make_env()
+    files = {
+        f"{package}/__init__.py": env.get_template("init.py.j2").render(sources=_sources(spec)),
+        f"{package}/common.py": render_common(spec, env),
+        f"{package}/tables.py": render_tables(spec, env),
+    }
+    for product in ("prediction", "margin"):
+        files[f"{package}/{product}.py"] = render_dialect(spec, product, env)
+    if docs:
+        files.update(render_docs(spec, env))
+    return files

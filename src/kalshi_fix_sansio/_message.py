@@ -1,0 +1,570 @@
+"""Runtime behind the generated message classes: lazy typed decode and encode.
+
+A decoded message keeps the frame, a tag -> raw-value dict and the flat (tag, value, ...) list;
+each typed attribute is converted on first access and cached. That keeps `decode()` close to the
+cost of splitting the frame while still checking what a FIX engine must check at once: the
+header layout, the MsgType, required tags and duplicated tags. `Message.validate()` forces every
+conversion when a caller wants all errors up front.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar, NamedTuple, TypeVar
+
+import attrs
+
+from .errors import DecodeError, EncodeError
+from .framing import checksum
+
+SOH = b"\x01"
+BEGIN_STRING = b"FIXT.1.1"
+_new = object.__new__
+_set = object.__setattr__
+
+# SessionRejectReason(373) codes used for decode problems.
+REJECT_INVALID_TAG_NUMBER = 0
+REJECT_REQUIRED_TAG_MISSING = 1
+REJECT_UNDEFINED_TAG = 3
+REJECT_TAG_NO_VALUE = 4
+REJECT_VALUE_OUT_OF_RANGE = 5
+REJECT_INCORRECT_FORMAT = 6
+REJECT_INVALID_MSGTYPE = 11
+REJECT_TAG_REPEATED = 13
+REJECT_GROUP_COUNT = 16
+
+
+class FieldInfo(NamedTuple):
+    """How one field of a generated class maps to the wire."""
+
+    attr: str  # public attribute name
+    slot: str  # private slot holding the typed value
+    tag: int
+    key: bytes  # the tag as bytes, the key in the wire dict
+    name: str  # FIX name
+    dec: Callable[[bytes], Any]  # wire -> value (session prices: the cents form on prediction)
+    dec_dollars: Callable[[bytes], Any] | None  # wire -> value when the session uses dollars
+    secret: bool  # never shown in repr (RawData)
+
+
+class GroupInfo(NamedTuple):
+    """How one repeating group of a generated class maps to the wire."""
+
+    attr: str
+    slot: str
+    tag: int
+    key: bytes
+    name: str  # FIX name of the count field
+    entry: type[FixRecord]
+
+
+# (frame, tag -> raw value, flat [tag, value, tag, value, ...], use_dollars)
+Src = tuple[bytes, dict[bytes, bytes], list[bytes], bool]
+
+R = TypeVar("R", bound="FixRecord")
+
+
+@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+class FixRecord:
+    """Base of generated messages, group entries and the header.
+
+    Typed attributes are properties; decoded instances convert the wire value on first access.
+    """
+
+    _src: Src | None = attrs.field(default=None, init=False)
+
+    _FIELDS: ClassVar[tuple[FieldInfo, ...]] = ()
+    _GROUPS: ClassVar[tuple[GroupInfo, ...]] = ()
+    _MEMBERS: ClassVar[tuple[FieldInfo | GroupInfo, ...]] = ()  # wire order
+    _REQUIRED: ClassVar[frozenset[bytes]] = frozenset()
+    _TAGS: ClassVar[frozenset[bytes]] = frozenset()  # every tag an instance may hold
+    _DELIMITER: ClassVar[bytes] = b""
+
+    # -- lazy loading -------------------------------------------------------------------------
+
+    def _load(self, info: FieldInfo) -> Any:
+        src = self._src
+        if src is None:  # pragma: no cover - constructed instances always have their slots set
+            raise AttributeError(info.attr)
+        raw = src[1].get(info.key)
+        if raw is None:
+            value = None
+        else:
+            dec = info.dec_dollars if (src[3] and info.dec_dollars is not None) else info.dec
+            try:
+                value = dec(raw)
+            except (ValueError, UnicodeDecodeError, ArithmeticError) as exc:
+                raise DecodeError(
+                    f"{self._what()}: {info.name}({info.tag}) has an invalid value: {exc}",
+                    raw=src[0], msg_type=self._msgtype_of(src), tag=info.tag,
+                    offset=_offset_of(src, info.key), reject_reason=REJECT_INCORRECT_FORMAT,
+                ) from None
+        _set(self, info.slot, value)
+        return value
+
+    def _load_group(self, info: GroupInfo) -> Any:
+        src = self._src
+        if src is None:  # pragma: no cover
+            raise AttributeError(info.attr)
+        raw = src[1].get(info.key)
+        if raw is None:
+            value = None
+        else:
+            value = _parse_group(self, info, src, raw)
+        _set(self, info.slot, value)
+        return value
+
+    def _what(self) -> str:
+        return type(self).__name__
+
+    @staticmethod
+    def _msgtype_of(src: Src) -> str | None:
+        mt = src[1].get(b"35")
+        return mt.decode("latin-1") if mt is not None else None
+
+    # -- value protocol -------------------------------------------------------------------------
+
+    def _values(self) -> Iterator[tuple[str, Any]]:
+        for m in self._MEMBERS:
+            yield m.attr, getattr(self, m.attr)
+
+    def items(self) -> Iterator[tuple[int, str, Any]]:
+        """The fields that are set, in wire order.
+
+        Yields:
+            ``(tag, FIX name, typed value)``; a repeating group yields its count tag and name
+            with a tuple of entries.
+
+        Raises:
+            DecodeError: a decoded value is invalid.
+        """
+        for m in self._MEMBERS:
+            value = getattr(self, m.attr)
+            if value is not None:
+                if isinstance(m, GroupInfo):
+                    value = tuple(value)
+                yield m.tag, m.name, value
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, FixRecord)
+        mine = [(k, tuple(v) if isinstance(v, list) else v) for k, v in self._values()]
+        theirs = [(k, tuple(v) if isinstance(v, list) else v) for k, v in other._values()]
+        return mine == theirs and _extra(self) == _extra(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        parts = []
+        secret = {f.attr for f in self._FIELDS if f.secret}
+        for name, value in self._values():
+            if value is None:
+                continue
+            if name in secret:
+                parts.append(f"{name}=<redacted>")
+            else:
+                parts.append(f"{name}={value!r}")
+        extra = _extra(self)
+        if extra:
+            parts.append(f"extra_fields={extra!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def validate(self: R) -> R:
+        """Convert every field now (decoded instances convert lazily).
+
+        Returns:
+            self, for chaining.
+
+        Raises:
+            DecodeError: the first field whose wire value is invalid, naming tag and message.
+        """
+        for _, value in self._values():
+            if isinstance(value, tuple):
+                for entry in value:
+                    if isinstance(entry, FixRecord):
+                        entry.validate()
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The typed values as a plain dict (groups as lists of dicts; None values left out).
+
+        Returns:
+            attribute name -> value, in wire order; secret data fields are redacted.
+        """
+        out: dict[str, Any] = {}
+        secret = {f.attr for f in self._FIELDS if f.secret}
+        for name, value in self._values():
+            if value is None:
+                continue
+            if name in secret:
+                out[name] = "<redacted>"
+            elif isinstance(value, tuple):
+                out[name] = [e.to_dict() for e in value]
+            else:
+                out[name] = value
+        extra = _extra(self)
+        if extra:
+            out["extra_fields"] = [[tag, val] for tag, val in extra]
+        return out
+
+    def replace(self: R, **changes: Any) -> R:
+        """A copy with some attributes changed (the class is frozen).
+
+        Args:
+            **changes: attribute name -> new value.
+
+        Returns:
+            A new instance of the same class.
+
+        Raises:
+            TypeError: an unknown attribute name.
+        """
+        kwargs = dict(self._values())
+        extra = _extra(self)
+        if extra and "extra_fields" in attrs.fields_dict(type(self)):
+            kwargs["extra_fields"] = extra
+        kwargs.update(changes)
+        return type(self)(**kwargs)
+
+    # -- encoding -------------------------------------------------------------------------------
+
+    def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _extra(rec: FixRecord) -> tuple[tuple[int, bytes], ...]:
+    return getattr(rec, "extra_fields", ())
+
+
+def _offset_of(src: Src, key: bytes) -> int | None:
+    pos = src[0].find(SOH + key + b"=")
+    return pos + 1 if pos >= 0 else (0 if src[0].startswith(key + b"=") else None)
+
+
+def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tuple[FixRecord, ...]:
+    frame, _, flat, use_dollars = src
+    what = f"{owner._what()}: group {info.name}({info.tag})"
+    try:
+        count = int(raw)
+    except ValueError:
+        count = -1
+    if count < 0 or not raw.isdigit():
+        raise DecodeError(f"{what}: count {raw!r} is not a number", raw=frame, tag=info.tag,
+                          msg_type=owner._msgtype_of(src), reject_reason=REJECT_INCORRECT_FORMAT)
+    # find the count tag at an even (tag) position of the flat list
+    i = 0
+    n = len(flat)
+    while True:
+        i = flat.index(info.key, i)
+        if i % 2 == 0:
+            break
+        i += 1
+    entry_cls = info.entry
+    delim = entry_cls._DELIMITER
+    tags = entry_cls._TAGS
+    required = entry_cls._REQUIRED
+    j = i + 2
+    entries: list[FixRecord] = []
+    for k in range(count):
+        if j >= n or flat[j] != delim:
+            found = flat[j].decode("latin-1") if j < n else "end of message"
+            raise DecodeError(
+                f"{what}: declares {count} entries but entry {k + 1} starts with "
+                f"{found!r} instead of the delimiter tag {delim.decode()}",
+                raw=frame, tag=info.tag, msg_type=owner._msgtype_of(src),
+                reject_reason=REJECT_GROUP_COUNT,
+            )
+        start = j
+        j += 2
+        while j < n and flat[j] != delim and flat[j] in tags:
+            j += 2
+        sub = flat[start:j]
+        d = dict(zip(sub[0::2], sub[1::2]))
+        missing = required - d.keys()
+        if missing:
+            tag = min(int(t) for t in missing)
+            raise DecodeError(
+                f"{what}: entry {k + 1} lacks required tag {tag}",
+                raw=frame, tag=tag, msg_type=owner._msgtype_of(src),
+                reject_reason=REJECT_REQUIRED_TAG_MISSING,
+            )
+        entry = _new(entry_cls)
+        _set(entry, "_src", (frame, d, sub, use_dollars))
+        entries.append(entry)
+    return tuple(entries)
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages
+
+
+@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+class Message(FixRecord):
+    """Base class of every generated message class of both dialects.
+
+    Attributes:
+        extra_fields: tags the dialect does not define, as ``(tag, raw bytes)`` pairs: on a
+            decoded message the unknown tags received (kept, never dropped); on a message you
+            build, fields appended to the body when it is encoded.
+    """
+
+    _extra_fields: tuple[tuple[int, bytes], ...] = attrs.field(default=(), alias="extra_fields")
+
+    MSG_TYPE: ClassVar[str] = ""
+    CATEGORY: ClassVar[str] = "app"
+    _MSGTYPE_FIELD: ClassVar[bytes] = b""
+    _KNOWN: ClassVar[frozenset[bytes]] = frozenset()  # header, body, group and trailer tags
+    _HAS_GROUPS: ClassVar[bool] = False
+    _HEADER_CLS: ClassVar[type[FixRecord]]
+
+    @property
+    def extra_fields(self) -> tuple[tuple[int, bytes], ...]:
+        """Tags outside the dialect: kept on decode, appended on encode."""
+        try:
+            return self._extra_fields
+        except AttributeError:
+            src = self._src
+            assert src is not None
+            flat = src[2]
+            known = self._KNOWN
+            value = tuple(
+                (int(flat[i]), flat[i + 1]) for i in range(0, len(flat), 2) if flat[i] not in known
+            )
+            _set(self, "_extra_fields", value)
+            return value
+
+    @property
+    def raw(self) -> bytes | None:
+        """The frame this message was decoded from (None for a message you built)."""
+        src = self._src
+        return src[0] if src is not None else None
+
+    @property
+    def header(self) -> Any:
+        """The standard header of a decoded message (None for a message you built)."""
+        src = self._src
+        if src is None:
+            return None
+        h = _new(self._HEADER_CLS)
+        _set(h, "_src", src)
+        return h
+
+    def _what(self) -> str:
+        return f"{type(self).__name__} (35={self.MSG_TYPE})"
+
+
+@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+class UnknownMessage(Message):
+    """A well-formed frame whose MsgType the dialect does not define.
+
+    Nothing is dropped: every body tag is in `extra_fields`, and `msg_type` says what it was.
+    """
+
+    _msg_type: str = attrs.field(default="", alias="msg_type")
+
+    @property
+    def msg_type(self) -> str:
+        """The MsgType(35) as received."""
+        try:
+            return self._msg_type
+        except AttributeError:
+            src = self._src
+            assert src is not None
+            value = src[1][b"35"].decode("latin-1")
+            _set(self, "_msg_type", value)
+            return value
+
+    def _values(self) -> Iterator[tuple[str, Any]]:
+        yield "msg_type", self.msg_type
+
+    def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
+        pass
+
+
+def _frame_error(text: str, frame: bytes, reason: int | None = None, tag: int | None = None,
+                 offset: int | None = None) -> DecodeError:
+    return DecodeError(text, raw=frame, reject_reason=reason, tag=tag, offset=offset)
+
+
+def split_fields(frame: bytes, data_tags: dict[bytes, bytes]) -> list[bytes]:
+    """Split a frame into the flat list ``[tag, value, tag, value, ...]``.
+
+    Values of Data fields (RawData and any other Length/Data pair) are read by their declared
+    length, so they may contain SOH and '='.
+
+    Args:
+        frame: one whole frame ending with SOH.
+        data_tags: length tag -> data tag, for every Length/Data pair of the dialect.
+
+    Returns:
+        The flat list (even length).
+
+    Raises:
+        DecodeError: a field without '=', or a Data field whose length is wrong.
+    """
+    if not frame.endswith(SOH):
+        raise _frame_error("frame does not end with SOH (0x01)", frame, offset=len(frame))
+    fast = frame.count(b"=") == frame.count(SOH)
+    if fast:
+        for length_tag in data_tags:
+            if SOH + length_tag + b"=" in frame:
+                fast = False
+                break
+    if fast:
+        flat = frame.replace(b"=", SOH).split(SOH)
+        del flat[-1]
+        return flat
+    flat = []
+    pos = 0
+    n = len(frame)
+    pending_len: tuple[bytes, int] | None = None
+    while pos < n:
+        eq = frame.find(b"=", pos)
+        soh = frame.find(SOH, pos)
+        if eq < 0 or eq > soh:
+            raise _frame_error(f"field at byte {pos} has no '=': {frame[pos:soh]!r}", frame,
+                               REJECT_INCORRECT_FORMAT, offset=pos)
+        tag = frame[pos:eq]
+        if pending_len is not None and tag == pending_len[0]:
+            end = eq + 1 + pending_len[1]
+            if end >= n or frame[end:end + 1] != SOH:
+                raise _frame_error(
+                    f"data field {tag.decode('latin-1')} at byte {pos}: declared length "
+                    f"{pending_len[1]} does not end at a SOH", frame, REJECT_INCORRECT_FORMAT,
+                    tag=int(tag) if tag.isdigit() else None, offset=pos)
+            flat += (tag, frame[eq + 1:end])
+            pos = end + 1
+            pending_len = None
+            continue
+        value = frame[eq + 1:soh]
+        flat += (tag, value)
+        pending_len = None
+        data_tag = data_tags.get(tag)
+        if data_tag is not None and value.isdigit():
+            pending_len = (data_tag, int(value))
+        pos = soh + 1
+    return flat
+
+
+def decode_frame(
+    frame: bytes,
+    classes: dict[bytes, type[Message]],
+    data_tags: dict[bytes, bytes],
+    use_dollars: bool,
+    verify: bool,
+) -> Message:
+    """Decode one frame into the dialect's typed message (see the dialect modules' `decode`)."""
+    if verify:
+        verify_frame(frame)
+    flat = split_fields(frame, data_tags)
+    if len(flat) < 8 or flat[0] != b"8" or flat[2] != b"9" or flat[4] != b"35":
+        raise _frame_error("frame must start with 8=, 9=, 35=", frame, REJECT_INCORRECT_FORMAT,
+                           offset=0)
+    tags = flat[0::2]
+    if not b"".join(tags).isdigit():
+        bad = next(t for t in tags if not t.isdigit())
+        raise _frame_error(f"invalid tag number {bad!r}", frame, REJECT_INVALID_TAG_NUMBER,
+                           offset=_offset_of((frame, {}, [], False), bad))
+    it = iter(flat)
+    wire = dict(zip(it, it))
+    mt = flat[5]
+    cls = classes.get(mt)
+    if cls is None:
+        cls = UnknownMessage
+    missing = cls._REQUIRED - wire.keys()
+    if missing:
+        tag = min(int(t) for t in missing)
+        raise DecodeError(
+            f"{cls.__name__} (35={mt.decode('latin-1')}): required tag {tag} is missing",
+            raw=frame, msg_type=mt.decode("latin-1"), tag=tag,
+            reject_reason=REJECT_REQUIRED_TAG_MISSING,
+        )
+    if not cls._HAS_GROUPS and len(wire) * 2 != len(flat):
+        seen: set[bytes] = set()
+        dup = next(t for t in tags if t in seen or seen.add(t))  # type: ignore[func-returns-value]
+        raise DecodeError(
+            f"{cls.__name__} (35={mt.decode('latin-1')}): tag {dup.decode()} appears more than once",
+            raw=frame, msg_type=mt.decode("latin-1"), tag=int(dup), reject_reason=REJECT_TAG_REPEATED,
+        )
+    msg = _new(cls)
+    _set(msg, "_src", (frame, wire, flat, use_dollars))
+    return msg
+
+
+def verify_frame(frame: bytes) -> None:
+    """Check BeginString, BodyLength and CheckSum of one whole frame.
+
+    Args:
+        frame: the frame, from ``8=`` to the SOH after ``10=ddd``.
+
+    Raises:
+        DecodeError: naming the field that is wrong.
+    """
+    prefix = b"8=" + BEGIN_STRING + SOH + b"9="
+    if not frame.startswith(prefix):
+        raise _frame_error(f"frame does not start with {prefix!r}", frame, offset=0)
+    soh = frame.find(SOH, len(prefix))
+    length_raw = frame[len(prefix):soh]
+    if soh < 0 or not length_raw.isdigit():
+        raise _frame_error(f"BodyLength(9) is not a number: {length_raw!r}", frame, tag=9,
+                           offset=len(prefix))
+    body_end = soh + 1 + int(length_raw)
+    trailer = frame[body_end:]
+    if len(trailer) != 7 or not trailer.startswith(b"10=") or not trailer.endswith(SOH):
+        raise _frame_error(
+            f"BodyLength(9) is {int(length_raw)} but the body is not followed by CheckSum(10) "
+            f"(frame is {len(frame)} bytes)", frame, tag=9, offset=len(prefix))
+    expected = checksum(memoryview(frame)[:body_end])
+    got = trailer[3:6]
+    if not got.isdigit() or int(got) != expected:
+        raise _frame_error(f"CheckSum(10) is {got.decode('latin-1')}, computed {expected:03d}",
+                           frame, tag=10, offset=body_end)
+
+
+def finish_frame(body: list[bytes]) -> bytes:
+    """Prefix BeginString and BodyLength, append CheckSum: the body list starts with 35=."""
+    joined = b"".join(body)
+    head = b"8=FIXT.1.1\x019=%d\x01" % len(joined)
+    msg = head + joined
+    return msg + b"10=%03d\x01" % checksum(msg)
+
+
+def encode_message(msg: Message, header: FixRecord, use_dollars: bool) -> bytes:
+    """Encode a message with its header (see the dialect modules' `encode`)."""
+    if not isinstance(msg, Message) or isinstance(msg, UnknownMessage) and not msg.msg_type:
+        raise EncodeError(f"cannot encode {type(msg).__name__}: not a message of this dialect")
+    mt = msg.msg_type if isinstance(msg, UnknownMessage) else msg.MSG_TYPE
+    out = [b"35=" + mt.encode("ascii") + SOH]
+    header._encode_into(out, use_dollars)
+    msg._encode_into(out, use_dollars)
+    for tag, value in msg.extra_fields:
+        out.append(_extra_field(tag, value, mt))
+    return finish_frame(out)
+
+
+def _extra_field(tag: int, value: bytes | str, mt: str) -> bytes:
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    if not isinstance(tag, int) or tag <= 0:
+        raise EncodeError(f"extra field tag {tag!r} must be a positive int", msg_type=mt)
+    if SOH in value:
+        raise EncodeError(f"extra field {tag}: value contains SOH", msg_type=mt, tag=tag)
+    return b"%d=%s\x01" % (tag, value)
+
+
+def encode_group(out: list[bytes], key: bytes, entries: Sequence[FixRecord], use_dollars: bool,
+                 name: str) -> None:
+    """Append a repeating group: the count field, then each entry."""
+    if not isinstance(entries, (tuple, list)):
+        raise EncodeError(f"{name}: expected a tuple of group entries, got {type(entries).__name__}")
+    out.append(key + b"=%d\x01" % len(entries))
+    for e in entries:
+        e._encode_into(out, use_dollars)
+
+
+def missing(owner: str, name: str, tag: int, msg_type: str | None) -> EncodeError:
+    """The error for a required field left as None."""
+    return EncodeError(
+        f"{owner}: required field {name}({tag}) is missing", msg_type=msg_type, tag=tag
+    )

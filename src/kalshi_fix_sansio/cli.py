@@ -1,0 +1,258 @@
+"""The ``kalshi-fix`` command line.
+
+``kalshi-fix decode [FILE ...]`` prints FIX messages with tag names and typed values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from importlib import resources
+from typing import IO, Any
+
+from . import margin, prediction
+from ._generated.tables import FIELDS
+from ._message import FixRecord, Message
+from .errors import DecodeError
+from .framing import SOH, Framer, Frame, Garbled
+
+DIALECTS = {"prediction": prediction, "margin": margin}
+
+
+class _Problem:
+    __slots__ = ("offset", "reason")
+
+    def __init__(self, reason: str, offset: int) -> None:
+        self.reason = reason
+        self.offset = offset
+
+
+def normalize(data: bytes) -> bytes:
+    """Turn ``^A`` and (when the input holds no SOH) ``|`` separators into SOH.
+
+    Args:
+        data: raw input.
+
+    Returns:
+        The input with SOH separators.
+    """
+    data = data.replace(b"^A", SOH)
+    if SOH not in data:
+        data = data.replace(b"|", SOH)
+    return data
+
+
+def _frames_of_line(line: bytes, base: int, verify: bool) -> Iterator[tuple[int, bytes] | _Problem]:
+    start = line.find(b"8=")
+    if start < 0:
+        return
+    text = line[start:].rstrip(b"\r\n \t")
+    if not text.endswith(SOH):
+        text += SOH
+    if not verify:
+        yield base + start, text
+        return
+    framer = Framer()
+    framer.feed(text)
+    for item in framer:
+        if isinstance(item, Frame):
+            yield base + start + item.offset, item.data
+        else:
+            yield _Problem(item.reason, base + start + item.offset)
+    if framer.buffered:
+        yield _Problem(f"incomplete frame: {framer.buffered} bytes without a full message",
+                       base + start + framer.stream_offset)
+
+
+def iter_frames(data: bytes, verify: bool = True) -> Iterator[tuple[int, bytes] | _Problem]:
+    """Frames (with their input byte offsets) and problems found in a FIX text or stream.
+
+    Args:
+        data: the input, separators already normalized.
+        verify: check BodyLength and CheckSum (doc examples often carry wrong ones).
+
+    Yields:
+        ``(offset, frame)`` pairs, and `_Problem` records for malformed input.
+    """
+    if b"\n" in data:
+        pos = 0
+        for line in data.splitlines(keepends=True):
+            yield from _frames_of_line(line, pos, verify)
+            pos += len(line)
+        return
+    yield from _frames_of_line(data, 0, verify)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (Decimal, datetime, date, time)):
+        return str(value) if not isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Enum):
+        return f"{value.value} ({value.name})"
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _rows(rec: FixRecord, depth: int) -> Iterator[str]:
+    pad = "  " * depth
+    for tag, name, value in rec.items():
+        if isinstance(value, tuple):
+            yield f"{pad}{tag:>6}  {name:<34} {len(value)} entries"
+            for i, entry in enumerate(value, 1):
+                yield f"{pad}        [{i}]"
+                yield from _rows(entry, depth + 2)
+        else:
+            yield f"{pad}{tag:>6}  {name:<34} {_show(value)}"
+
+
+def render_table(msg: Message, index: int, offset: int) -> str:
+    """A readable multi-line rendering of one decoded message.
+
+    Args:
+        msg: the decoded message.
+        index: its 1-based position in the input.
+        offset: its byte offset in the input.
+
+    Returns:
+        The text, without a trailing newline.
+    """
+    mt = msg.msg_type if hasattr(msg, "msg_type") else msg.MSG_TYPE
+    lines = [f"#{index} {type(msg).__name__} (35={mt}) at byte {offset}"]
+    lines.extend(_rows(msg.header, 1))
+    lines.extend(_rows(msg, 1))
+    for tag, raw in msg.extra_fields:
+        spec = FIELDS.get(tag)
+        name = f"{spec.name} (not in this message)" if spec else "(unknown tag)"
+        lines.append(f"  {tag:>6}  {name:<34} {raw.decode('utf-8', 'backslashreplace')}")
+    return "\n".join(lines)
+
+
+def decode_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``kalshi-fix decode``.
+
+    Args:
+        args: parsed arguments.
+        out: where messages go.
+        err: where problems go.
+
+    Returns:
+        0 when every frame decoded, 1 otherwise.
+    """
+    dialect = DIALECTS[args.dialect]
+    sources: list[tuple[str, bytes]] = []
+    if args.sample:
+        name = f"{args.dialect}.fix"
+        sources.append((f"sample {name}", resources.files("kalshi_fix_sansio").joinpath(
+            "samples", name).read_bytes()))
+    for path in args.files:
+        if path == "-":
+            sources.append(("<stdin>", sys.stdin.buffer.read()))
+            continue
+        try:
+            with open(path, "rb") as fh:
+                sources.append((path, fh.read()))
+        except OSError as exc:
+            print(f"kalshi-fix decode: cannot read {path}: {exc.strerror}", file=err)
+            return 1
+    if not sources:
+        sources.append(("<stdin>", sys.stdin.buffer.read()))
+    failures = 0
+    index = 0
+    for source, data in sources:
+        for item in iter_frames(normalize(data), verify=not args.no_verify):
+            if isinstance(item, _Problem):
+                failures += 1
+                print(f"{source}: byte {item.offset}: malformed: {item.reason}", file=err)
+                continue
+            offset, frame = item
+            index += 1
+            try:
+                msg = dialect.decode(frame, use_dollars=args.use_dollars).validate()
+                msg.header.validate()
+            except DecodeError as exc:
+                failures += 1
+                where = offset + exc.offset if exc.offset is not None else offset
+                print(f"{source}: byte {where}: message #{index}: {exc}", file=err)
+                continue
+            if args.json:
+                body = msg.to_dict()
+                record = {
+                    "index": index,
+                    "offset": offset,
+                    "msg_type": getattr(msg, "msg_type", None) or msg.MSG_TYPE,
+                    "name": type(msg).__name__,
+                    "header": _plain(msg.header.to_dict()),
+                    "body": _plain(body),
+                }
+                print(json.dumps(record, sort_keys=False), file=out)
+            else:
+                print(render_table(msg, index, offset), file=out)
+                print(file=out)
+    if failures:
+        print(f"kalshi-fix decode: {failures} malformed frame(s)", file=err)
+    return 1 if failures else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``kalshi-fix``.
+
+    Returns:
+        The parser with every subcommand.
+    """
+    parser = argparse.ArgumentParser(prog="kalshi-fix", description="Kalshi FIX tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    dec = sub.add_parser("decode", help="print FIX messages with tag names and typed values",
+                         description="Decode FIX from files or stdin (SOH, '|' or '^A' "
+                                     "separators; log lines may carry text before 8=).")
+    dec.add_argument("files", nargs="*", help="input files ('-' for stdin; default stdin)")
+    dec.add_argument("--dialect", choices=sorted(DIALECTS), default="prediction")
+    dec.add_argument("--json", action="store_true", help="one JSON object per message")
+    dec.add_argument("--use-dollars", action="store_true",
+                     help="prices are dollars (session logged on with UseDollars=Y)")
+    dec.add_argument("--no-verify", action="store_true",
+                     help="do not check BodyLength/CheckSum (e.g. for doc examples)")
+    dec.add_argument("--sample", action="store_true", help="decode the shipped sample frames")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kalshi-fix`` console script.
+
+    Args:
+        argv: arguments (default: sys.argv[1:]).
+
+    Returns:
+        The exit status.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "decode":
+            return decode_command(args, sys.stdout, sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())
