@@ -49,6 +49,9 @@ DiffKey = tuple[str, int | None, str | None, str | None]
 """Identity of a difference: (kind, tag, msgtype, value)."""
 
 
+_STRENGTH = {"N": 0, "C": 1, "Y": 2}
+
+
 class DictionaryError(Exception):
     """The XML dictionary cannot be read or refers to something it does not define."""
 
@@ -74,7 +77,11 @@ class DictMessage:
     msgtype: str
     name: str
     category: str
-    fields: dict[int, bool]  # tag -> required (Y); C and N count as not required
+    fields: dict[int, str]  # tag -> required attribute: Y, N or C (conditional)
+
+    def required(self, tag: int) -> bool:
+        """Whether the dictionary marks a field required (C counts as not required)."""
+        return self.fields[tag] == "Y"
 
 
 @dataclass
@@ -84,8 +91,8 @@ class Dictionary:
     path: Path
     fields: dict[int, DictField]
     messages: dict[str, DictMessage]
-    header: dict[int, bool]
-    trailer: dict[int, bool]
+    header: dict[int, str]
+    trailer: dict[int, str]
 
 
 def parse_dictionary(path: Path) -> Dictionary:
@@ -120,14 +127,17 @@ def parse_dictionary(path: Path) -> Dictionary:
 
     components = {c.get("name", ""): c for c in root.iterfind("components/component")}
 
-    def flatten(elem: ET.Element, owner: str, out: dict[int, bool], seen: tuple[str, ...]) -> None:
+    def flatten(elem: ET.Element, owner: str, out: dict[int, str], seen: tuple[str, ...]) -> None:
         for child in elem:
             name = child.get("name", "")
             if child.tag in ("field", "group"):
                 if name not in by_name:
                     raise DictionaryError(f"{path}: {owner} uses undefined field {name!r}")
                 tag = by_name[name]
-                out[tag] = out.get(tag, False) or child.get("required", "N").upper() == "Y"
+                req = child.get("required", "N").upper()
+                req = req if req in _STRENGTH else "N"
+                if _STRENGTH[req] > _STRENGTH.get(out.get(tag, ""), -1):
+                    out[tag] = req
                 if child.tag == "group":
                     flatten(child, f"{owner}.{name}", out, seen)
             elif child.tag == "component":
@@ -142,12 +152,12 @@ def parse_dictionary(path: Path) -> Dictionary:
     for me in root.iterfind("messages/message"):
         msgtype = me.get("msgtype", "")
         name = me.get("name", "")
-        flat: dict[int, bool] = {}
+        flat: dict[int, str] = {}
         flatten(me, f"message {name} ({msgtype})", flat, ())
         messages[msgtype] = DictMessage(msgtype, name, me.get("msgcat", ""), flat)
 
-    header: dict[int, bool] = {}
-    trailer: dict[int, bool] = {}
+    header: dict[int, str] = {}
+    trailer: dict[int, str] = {}
     for section, out in (("header", header), ("trailer", trailer)):
         elem = root.find(section)
         if elem is not None:
@@ -278,10 +288,10 @@ def compare(spec: Spec, dictionary: Dictionary) -> list[Difference]:
             elif tag not in sflat:
                 diffs.append(Difference("message-field-missing-in-spec", tag, mt,
                                         detail=f"{sm.name}.{fname(tag)} is only in the dictionary"))
-            elif sflat[tag] != dm.fields[tag]:
+            elif sflat[tag] != dm.required(tag):
                 diffs.append(Difference(
                     "message-field-required", tag, mt,
-                    detail=f"{sm.name}.{fname(tag)}: dictionary {'Y' if dm.fields[tag] else 'N'}, "
+                    detail=f"{sm.name}.{fname(tag)}: dictionary {dm.fields[tag]}, "
                            f"spec {'required' if sflat[tag] else 'not required'}"))
 
     spec_hdr = {u.field.tag for u in (*spec.header, *spec.trailer)}
@@ -385,12 +395,13 @@ def format_report(outcome: Outcome, dictionary_path: Path, show_all: bool = Fals
                      f"(no such difference any more; remove it)")
     for e, orig in outcome.duplicates:
         lines.append(f"duplicate accepted entry at {e.where} (same as line {orig.where.line})")
+    n_acc = len(outcome.accepted)
     if outcome.clean:
-        lines.append(f"spec matches {dictionary_path} ({len(outcome.accepted)} accepted differences)")
+        lines.append(f"spec matches {dictionary_path} ({n_acc} accepted differences)")
     else:
-        lines.append(f"{len(outcome.remaining)} unaccepted difference(s), {len(outcome.stale)} "
-                     f"stale and {len(outcome.duplicates)} duplicate accepted entr(y/ies); "
-                     f"{len(outcome.accepted)} accepted differences")
+        lines.append(f"spec differs from {dictionary_path}: {len(outcome.remaining)} unaccepted "
+                     f"differences, {len(outcome.stale)} stale and {len(outcome.duplicates)} "
+                     f"duplicate accepted entries ({n_acc} accepted differences)")
     return lines
 
 

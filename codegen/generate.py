@@ -99,6 +99,7 @@ class _Renderer:
         self.dialect = view.dialect
         self.infos: dict[str, str] = {}  # constant name -> constructor expression
         self.enum_names = {f.name for f in view.enum_fields()}
+        self.enum_tables: set[str] = set()
         self.taken = frozenset(m.name for m in view.messages) | frozenset(
             g.entry_class for g in view.entry_classes()
         )
@@ -138,6 +139,7 @@ class _Renderer:
         return const
 
     def encode_expr(self, rf: RField) -> str:
+        """An expression turning ``v`` (not None) into the value bytes, with a fast path."""
         f = rf.field
         label = f'"{f.name}({f.tag})"'
         if f.type == "PRICE":
@@ -152,7 +154,17 @@ class _Renderer:
             if self.dialect.use_dollars_switch:
                 return f"(_v.enc_dollars(v, {label}, {maxd}) if use_dollars else _v.enc_cents(v, {label}))"
             return f"_v.enc_cents(v, {label})"
-        return f"{ENC[f.py_type]}(v, {label})"
+        if f.name in self.enum_names:
+            self.enum_tables.add(_enum_class(f, self.taken))
+            return f"_v.enc_enum(_e_{_enum_class(f, self.taken)}, v, {label})"
+        t = f.py_type
+        if t == "str":
+            return f'(v.encode() if v.__class__ is str and v and "\\x01" not in v else _v.enc_str(v, {label}))'
+        if t == "int":
+            return f'(b"%d" % v if v.__class__ is int else _v.enc_int(v, {label}))'
+        if t == "bool":
+            return f'(b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, {label}))'
+        return f"{ENC[t]}(v, {label})"
 
     def field_doc(self, rf: RField) -> str:
         f = rf.field
@@ -254,6 +266,7 @@ def render_dialect(spec: Spec, product: str, env: jinja2.Environment) -> str:
     return env.get_template("dialect.py.j2").render(
         product=product, dialect=view.dialect, enums=enums, entries=entries, messages=messages,
         infos=sorted(r.infos.items()), data_tags=data_tags, sources=_sources(spec),
+        enum_tables=sorted(r.enum_tables),
     )
 
 

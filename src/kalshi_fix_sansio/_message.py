@@ -58,8 +58,16 @@ class GroupInfo(NamedTuple):
     entry: type[FixRecord]
 
 
-# (frame, tag -> raw value, flat [tag, value, tag, value, ...], use_dollars)
-Src = tuple[bytes, dict[bytes, bytes], list[bytes], bool]
+# [frame, tag -> raw value (built on first access), flat [tag, value, ...], use_dollars]
+Src = list[Any]
+
+
+def _wire(src: Src) -> dict[bytes, bytes]:
+    wire: dict[bytes, bytes] | None = src[1]
+    if wire is None:
+        it = iter(src[2])
+        wire = src[1] = dict(zip(it, it))
+    return wire
 
 R = TypeVar("R", bound="FixRecord")
 
@@ -86,7 +94,7 @@ class FixRecord:
         src = self._src
         if src is None:  # pragma: no cover - constructed instances always have their slots set
             raise AttributeError(info.attr)
-        raw = src[1].get(info.key)
+        raw = _wire(src).get(info.key)
         if raw is None:
             value = None
         else:
@@ -106,7 +114,7 @@ class FixRecord:
         src = self._src
         if src is None:  # pragma: no cover
             raise AttributeError(info.attr)
-        raw = src[1].get(info.key)
+        raw = _wire(src).get(info.key)
         if raw is None:
             value = None
         else:
@@ -117,10 +125,19 @@ class FixRecord:
     def _what(self) -> str:
         return type(self).__name__
 
+    def _materialize(self) -> None:
+        """Load every lazy slot (so encoding can read slots directly)."""
+        for m in self._MEMBERS:
+            getattr(self, m.attr)
+
     @staticmethod
     def _msgtype_of(src: Src) -> str | None:
-        mt = src[1].get(b"35")
-        return mt.decode("latin-1") if mt is not None else None
+        frame: bytes = src[0]
+        start = frame.find(b"\x0135=")
+        if start < 0:
+            return None
+        end = frame.find(SOH, start + 4)
+        return frame[start + 4:end].decode("latin-1")
 
     # -- value protocol -------------------------------------------------------------------------
 
@@ -290,7 +307,7 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
                 reject_reason=REJECT_REQUIRED_TAG_MISSING,
             )
         entry = _new(entry_cls)
-        _set(entry, "_src", (frame, d, sub, use_dollars))
+        _set(entry, "_src", [frame, d, sub, use_dollars])
         entries.append(entry)
     return tuple(entries)
 
@@ -371,7 +388,7 @@ class UnknownMessage(Message):
         except AttributeError:
             src = self._src
             assert src is not None
-            value = src[1][b"35"].decode("latin-1")
+            value = src[2][5].decode("latin-1")
             _set(self, "_msg_type", value)
             return value
 
@@ -387,7 +404,7 @@ def _frame_error(text: str, frame: bytes, reason: int | None = None, tag: int | 
     return DecodeError(text, raw=frame, reject_reason=reason, tag=tag, offset=offset)
 
 
-def split_fields(frame: bytes, data_tags: dict[bytes, bytes]) -> list[bytes]:
+def split_fields(frame: bytes, data_tags: dict[bytes, bytes], by_length: bool = False) -> list[bytes]:
     """Split a frame into the flat list ``[tag, value, tag, value, ...]``.
 
     Values of Data fields (RawData and any other Length/Data pair) are read by their declared
@@ -396,6 +413,7 @@ def split_fields(frame: bytes, data_tags: dict[bytes, bytes]) -> list[bytes]:
     Args:
         frame: one whole frame ending with SOH.
         data_tags: length tag -> data tag, for every Length/Data pair of the dialect.
+        by_length: take the careful path even when no '=' appears in a value.
 
     Returns:
         The flat list (even length).
@@ -405,16 +423,12 @@ def split_fields(frame: bytes, data_tags: dict[bytes, bytes]) -> list[bytes]:
     """
     if not frame.endswith(SOH):
         raise _frame_error("frame does not end with SOH (0x01)", frame, offset=len(frame))
-    fast = frame.count(b"=") == frame.count(SOH)
-    if fast:
-        for length_tag in data_tags:
-            if SOH + length_tag + b"=" in frame:
-                fast = False
-                break
-    if fast:
+    if not by_length:
         flat = frame.replace(b"=", SOH).split(SOH)
-        del flat[-1]
-        return flat
+        # every field adds exactly one '=' and one SOH unless a value holds '=' (or SOH)
+        if len(flat) == 2 * frame.count(SOH) + 1:
+            del flat[-1]
+            return flat
     flat = []
     pos = 0
     n = len(frame)
@@ -451,44 +465,51 @@ def decode_frame(
     frame: bytes,
     classes: dict[bytes, type[Message]],
     data_tags: dict[bytes, bytes],
+    needles: tuple[bytes, ...],
     use_dollars: bool,
     verify: bool,
 ) -> Message:
     """Decode one frame into the dialect's typed message (see the dialect modules' `decode`)."""
     if verify:
         verify_frame(frame)
-    flat = split_fields(frame, data_tags)
+    # A Length field before its Data field means the data may hold SOH or '=': read by length.
+    by_length = False
+    for needle in needles:
+        if needle in frame:
+            by_length = True
+            break
+    flat = split_fields(frame, data_tags, by_length)
     if len(flat) < 8 or flat[0] != b"8" or flat[2] != b"9" or flat[4] != b"35":
         raise _frame_error("frame must start with 8=, 9=, 35=", frame, REJECT_INCORRECT_FORMAT,
                            offset=0)
-    tags = flat[0::2]
-    if not b"".join(tags).isdigit():
-        bad = next(t for t in tags if not t.isdigit())
-        raise _frame_error(f"invalid tag number {bad!r}", frame, REJECT_INVALID_TAG_NUMBER,
-                           offset=_offset_of((frame, {}, [], False), bad))
-    it = iter(flat)
-    wire = dict(zip(it, it))
     mt = flat[5]
     cls = classes.get(mt)
     if cls is None:
-        cls = UnknownMessage
-    missing = cls._REQUIRED - wire.keys()
-    if missing:
-        tag = min(int(t) for t in missing)
+        cls = classes[b""]
+    tags = flat[0::2]
+    present = set(tags)
+    if not cls._REQUIRED <= present:
+        tag = min(int(t) for t in cls._REQUIRED - present)
         raise DecodeError(
             f"{cls.__name__} (35={mt.decode('latin-1')}): required tag {tag} is missing",
             raw=frame, msg_type=mt.decode("latin-1"), tag=tag,
-            reject_reason=REJECT_REQUIRED_TAG_MISSING,
+            reject_reason=REJECT_REQUIRED_TAG_MISSING, offset=None,
         )
-    if not cls._HAS_GROUPS and len(wire) * 2 != len(flat):
+    if not present <= cls._KNOWN:
+        for t in present - cls._KNOWN:
+            if not t.isdigit():
+                raise _frame_error(f"invalid tag number {t!r}", frame, REJECT_INVALID_TAG_NUMBER,
+                                   offset=_offset_of([frame], t))
+    if not cls._HAS_GROUPS and len(present) != len(tags):
         seen: set[bytes] = set()
         dup = next(t for t in tags if t in seen or seen.add(t))  # type: ignore[func-returns-value]
         raise DecodeError(
-            f"{cls.__name__} (35={mt.decode('latin-1')}): tag {dup.decode()} appears more than once",
-            raw=frame, msg_type=mt.decode("latin-1"), tag=int(dup), reject_reason=REJECT_TAG_REPEATED,
+            f"{cls.__name__} (35={mt.decode('latin-1')}): tag {dup.decode()} appears more than "
+            "once", raw=frame, msg_type=mt.decode("latin-1"), tag=int(dup),
+            reject_reason=REJECT_TAG_REPEATED,
         )
     msg = _new(cls)
-    _set(msg, "_src", (frame, wire, flat, use_dollars))
+    _set(msg, "_src", [frame, None, flat, use_dollars])
     return msg
 
 

@@ -115,6 +115,25 @@ def enum_decoder(cls: type[enum.Enum], base: Callable[[bytes], Any]) -> Callable
 # encoding
 
 
+def enum_table(cls: type[enum.Enum]) -> dict[Any, bytes]:
+    """value -> wire bytes for an enum (members of str/int enums hash like their values)."""
+    return {m.value: str(m.value).encode() for m in cls}
+
+
+def enc_enum(table: dict[Any, bytes], v: Any, name: str) -> bytes:
+    """Encode an enum field: a member, its value, or another value of the right base type."""
+    try:
+        hit = table.get(v)
+    except TypeError:
+        hit = None
+    if hit is not None:
+        return hit
+    first = next(iter(table), None)
+    if isinstance(first, int):
+        return enc_int(v, name)
+    return enc_str(v, name)
+
+
 def enc_str(v: Any, name: str) -> bytes:
     if isinstance(v, enum.Enum):
         v = v.value

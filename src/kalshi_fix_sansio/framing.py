@@ -20,8 +20,10 @@ Error handling:
   bounded even when the peer sends garbage forever. A long run of junk that arrives over several
   feeds may therefore be reported as several adjacent :class:`Garbled` records.
 
-Every :class:`Garbled` reason ends with ``"; N bytes skipped"`` giving the exact number of bytes
-dropped; ``Garbled.data`` keeps at most the first 256 of them.
+Every :class:`Garbled` reason ends with ``"N bytes skipped"`` giving the exact number of bytes
+dropped (``"junk before BeginString: N bytes skipped"`` for bytes that cannot start a frame,
+``"<what was wrong>; N bytes skipped"`` otherwise); ``Garbled.data`` keeps at most the first 256
+of them.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ class Garbled:
 
     Attributes:
         reason: Human-readable description naming the offending tag, ending with
-            ``"; N bytes skipped"`` where N is the exact number of bytes dropped.
+            ``"N bytes skipped"`` where N is the exact number of bytes dropped.
         offset: Stream offset of the first dropped byte.
         data: The dropped bytes, truncated to the first 256 (the reason gives the true count).
     """
@@ -426,9 +428,7 @@ class Framer:
             end = n - self._partial_tail(start, n)
         reason = self._reason
         if end > pos:
-            item: _Result = self._drop(
-                end - pos, "junk before BeginString" if reason is None else reason
-            )
+            item: _Result = self._drop(end - pos, reason)
         else:
             item = _Step.AGAIN if found >= 0 else None
         if found >= 0:
@@ -449,13 +449,15 @@ class Framer:
             p = buf.find(b"8", p + 1, n)
         return 0
 
-    def _drop(self, length: int, reason: str) -> Garbled:
-        """Consume ``length`` bytes at the read position and report them."""
+    def _drop(self, length: int, reason: str | None) -> Garbled:
+        """Consume ``length`` bytes at the read position and report them (None: junk)."""
         pos = self._pos
         kept = min(length, _RECORD_CAP)
         self._work += kept
         item = Garbled(
-            f"{reason}; {length} bytes skipped",
+            f"junk before BeginString: {length} bytes skipped"
+            if reason is None
+            else f"{reason}; {length} bytes skipped",
             self._base + pos,
             bytes(self._buf[pos : pos + kept]),
         )

@@ -193,59 +193,61 @@ class Header(FixRecord):
             return self._load(_f_cstm_appl_ver_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.sender_comp_id
+        if self._src is not None:
+            self._materialize()
+        v = self._sender_comp_id
         if v is not None:
-            out.append(b"49=" + _v.enc_str(v, "SenderCompID(49)") + b"\x01")
+            out.append(b"49=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "SenderCompID(49)")) + b"\x01")
         else:
             raise _missing("Header", "SenderCompID", 49, None)
-        v = self.target_comp_id
+        v = self._target_comp_id
         if v is not None:
-            out.append(b"56=" + _v.enc_str(v, "TargetCompID(56)") + b"\x01")
+            out.append(b"56=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "TargetCompID(56)")) + b"\x01")
         else:
             raise _missing("Header", "TargetCompID", 56, None)
-        v = self.msg_seq_num
+        v = self._msg_seq_num
         if v is not None:
-            out.append(b"34=" + _v.enc_int(v, "MsgSeqNum(34)") + b"\x01")
+            out.append(b"34=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "MsgSeqNum(34)")) + b"\x01")
         else:
             raise _missing("Header", "MsgSeqNum", 34, None)
-        v = self.sending_time
+        v = self._sending_time
         if v is not None:
             out.append(b"52=" + _v.enc_timestamp(v, "SendingTime(52)") + b"\x01")
         else:
             raise _missing("Header", "SendingTime", 52, None)
-        v = self.poss_dup_flag
+        v = self._poss_dup_flag
         if v is not None:
-            out.append(b"43=" + _v.enc_bool(v, "PossDupFlag(43)") + b"\x01")
-        v = self.poss_resend
+            out.append(b"43=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "PossDupFlag(43)")) + b"\x01")
+        v = self._poss_resend
         if v is not None:
-            out.append(b"97=" + _v.enc_bool(v, "PossResend(97)") + b"\x01")
-        v = self.orig_sending_time
+            out.append(b"97=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "PossResend(97)")) + b"\x01")
+        v = self._orig_sending_time
         if v is not None:
             out.append(b"122=" + _v.enc_timestamp(v, "OrigSendingTime(122)") + b"\x01")
-        v = self.sender_sub_id
+        v = self._sender_sub_id
         if v is not None:
-            out.append(b"50=" + _v.enc_str(v, "SenderSubID(50)") + b"\x01")
-        v = self.target_sub_id
+            out.append(b"50=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "SenderSubID(50)")) + b"\x01")
+        v = self._target_sub_id
         if v is not None:
-            out.append(b"57=" + _v.enc_str(v, "TargetSubID(57)") + b"\x01")
-        v = self.on_behalf_of_comp_id
+            out.append(b"57=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "TargetSubID(57)")) + b"\x01")
+        v = self._on_behalf_of_comp_id
         if v is not None:
-            out.append(b"115=" + _v.enc_str(v, "OnBehalfOfCompID(115)") + b"\x01")
-        v = self.deliver_to_comp_id
+            out.append(b"115=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OnBehalfOfCompID(115)")) + b"\x01")
+        v = self._deliver_to_comp_id
         if v is not None:
-            out.append(b"128=" + _v.enc_str(v, "DeliverToCompID(128)") + b"\x01")
-        v = self.sender_location_id
+            out.append(b"128=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "DeliverToCompID(128)")) + b"\x01")
+        v = self._sender_location_id
         if v is not None:
-            out.append(b"142=" + _v.enc_str(v, "SenderLocationID(142)") + b"\x01")
-        v = self.target_location_id
+            out.append(b"142=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "SenderLocationID(142)")) + b"\x01")
+        v = self._target_location_id
         if v is not None:
-            out.append(b"143=" + _v.enc_str(v, "TargetLocationID(143)") + b"\x01")
-        v = self.appl_ver_id
+            out.append(b"143=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "TargetLocationID(143)")) + b"\x01")
+        v = self._appl_ver_id
         if v is not None:
-            out.append(b"1128=" + _v.enc_str(v, "ApplVerID(1128)") + b"\x01")
-        v = self.cstm_appl_ver_id
+            out.append(b"1128=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "ApplVerID(1128)")) + b"\x01")
+        v = self._cstm_appl_ver_id
         if v is not None:
-            out.append(b"1129=" + _v.enc_str(v, "CstmApplVerID(1129)") + b"\x01")
+            out.append(b"1129=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "CstmApplVerID(1129)")) + b"\x01")
 
 
 

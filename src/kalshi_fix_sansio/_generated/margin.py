@@ -565,14 +565,16 @@ class Party(FixRecord):
             return self._load(_f_party_role)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.party_id
+        if self._src is not None:
+            self._materialize()
+        v = self._party_id
         if v is not None:
-            out.append(b"448=" + _v.enc_str(v, "PartyID(448)") + b"\x01")
+            out.append(b"448=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "PartyID(448)")) + b"\x01")
         else:
             raise _missing("Party", "PartyID", 448, None)
-        v = self.party_role
+        v = self._party_role
         if v is not None:
-            out.append(b"452=" + _v.enc_int(v, "PartyRole(452)") + b"\x01")
+            out.append(b"452=" + _v.enc_enum(_e_PartyRole, v, "PartyRole(452)") + b"\x01")
         else:
             raise _missing("Party", "PartyRole", 452, None)
 
@@ -628,20 +630,22 @@ class MiscFee(FixRecord):
             return self._load(_f_misc_fee_basis)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.misc_fee_amt
+        if self._src is not None:
+            self._materialize()
+        v = self._misc_fee_amt
         if v is not None:
             out.append(b"137=" + _v.enc_decimal(v, "MiscFeeAmt(137)") + b"\x01")
         else:
             raise _missing("MiscFee", "MiscFeeAmt", 137, None)
-        v = self.misc_fee_curr
+        v = self._misc_fee_curr
         if v is not None:
-            out.append(b"138=" + _v.enc_str(v, "MiscFeeCurr(138)") + b"\x01")
-        v = self.misc_fee_type
+            out.append(b"138=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "MiscFeeCurr(138)")) + b"\x01")
+        v = self._misc_fee_type
         if v is not None:
-            out.append(b"139=" + _v.enc_str(v, "MiscFeeType(139)") + b"\x01")
-        v = self.misc_fee_basis
+            out.append(b"139=" + _v.enc_enum(_e_MiscFeeType, v, "MiscFeeType(139)") + b"\x01")
+        v = self._misc_fee_basis
         if v is not None:
-            out.append(b"891=" + _v.enc_int(v, "MiscFeeBasis(891)") + b"\x01")
+            out.append(b"891=" + _v.enc_enum(_e_MiscFeeBasis, v, "MiscFeeBasis(891)") + b"\x01")
 
 
 
@@ -675,14 +679,16 @@ class CollateralAmountChange(FixRecord):
             return self._load(_f_collateral_amount_type)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.collateral_amount_change
+        if self._src is not None:
+            self._materialize()
+        v = self._collateral_amount_change
         if v is not None:
             out.append(b"1704=" + _v.enc_decimal(v, "CollateralAmountChange(1704)") + b"\x01")
         else:
             raise _missing("CollateralAmountChange", "CollateralAmountChange", 1704, None)
-        v = self.collateral_amount_type
+        v = self._collateral_amount_type
         if v is not None:
-            out.append(b"1705=" + _v.enc_str(v, "CollateralAmountType(1705)") + b"\x01")
+            out.append(b"1705=" + _v.enc_enum(_e_CollateralAmountType, v, "CollateralAmountType(1705)") + b"\x01")
 
 
 
@@ -705,9 +711,11 @@ class MarketDataRequestRelatedSym(FixRecord):
             return self._load(_f_symbol)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.symbol
+        if self._src is not None:
+            self._materialize()
+        v = self._symbol
         if v is not None:
-            out.append(b"55=" + _v.enc_str(v, "Symbol(55)") + b"\x01")
+            out.append(b"55=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Symbol(55)")) + b"\x01")
         else:
             raise _missing("MarketDataRequestRelatedSym", "Symbol", 55, None)
 
@@ -775,27 +783,29 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             return self._load(_f_md_entry_time)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.md_entry_type
+        if self._src is not None:
+            self._materialize()
+        v = self._md_entry_type
         if v is not None:
-            out.append(b"269=" + _v.enc_str(v, "MDEntryType(269)") + b"\x01")
+            out.append(b"269=" + _v.enc_enum(_e_MDEntryType, v, "MDEntryType(269)") + b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntryType", 269, None)
-        v = self.md_entry_px
+        v = self._md_entry_px
         if v is not None:
             out.append(b"270=" + _v.enc_dollars(v, "MDEntryPx(270)", 4) + b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntryPx", 270, None)
-        v = self.md_entry_size
+        v = self._md_entry_size
         if v is not None:
             out.append(b"271=" + _v.enc_decimal(v, "MDEntrySize(271)") + b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntrySize", 271, None)
-        v = self.md_entry_date
+        v = self._md_entry_date
         if v is not None:
             out.append(b"272=" + _v.enc_date(v, "MDEntryDate(272)") + b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntryDate", 272, None)
-        v = self.md_entry_time
+        v = self._md_entry_time
         if v is not None:
             out.append(b"273=" + _v.enc_time(v, "MDEntryTime(273)") + b"\x01")
         else:
@@ -943,56 +953,58 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             return self._load(_f_alloc_account)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.md_update_action
+        if self._src is not None:
+            self._materialize()
+        v = self._md_update_action
         if v is not None:
-            out.append(b"279=" + _v.enc_str(v, "MDUpdateAction(279)") + b"\x01")
+            out.append(b"279=" + _v.enc_enum(_e_MDUpdateAction, v, "MDUpdateAction(279)") + b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDUpdateAction", 279, None)
-        v = self.symbol
+        v = self._symbol
         if v is not None:
-            out.append(b"55=" + _v.enc_str(v, "Symbol(55)") + b"\x01")
+            out.append(b"55=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Symbol(55)")) + b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "Symbol", 55, None)
-        v = self.md_entry_type
+        v = self._md_entry_type
         if v is not None:
-            out.append(b"269=" + _v.enc_str(v, "MDEntryType(269)") + b"\x01")
+            out.append(b"269=" + _v.enc_enum(_e_MDEntryType, v, "MDEntryType(269)") + b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryType", 269, None)
-        v = self.md_entry_px
+        v = self._md_entry_px
         if v is not None:
             out.append(b"270=" + _v.enc_dollars(v, "MDEntryPx(270)", 4) + b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryPx", 270, None)
-        v = self.md_entry_size
+        v = self._md_entry_size
         if v is not None:
             out.append(b"271=" + _v.enc_decimal(v, "MDEntrySize(271)") + b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntrySize", 271, None)
-        v = self.md_entry_date
+        v = self._md_entry_date
         if v is not None:
             out.append(b"272=" + _v.enc_date(v, "MDEntryDate(272)") + b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryDate", 272, None)
-        v = self.md_entry_time
+        v = self._md_entry_time
         if v is not None:
             out.append(b"273=" + _v.enc_time(v, "MDEntryTime(273)") + b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryTime", 273, None)
-        v = self.aggressor_side
+        v = self._aggressor_side
         if v is not None:
-            out.append(b"2446=" + _v.enc_str(v, "AggressorSide(2446)") + b"\x01")
-        v = self.trd_type
+            out.append(b"2446=" + _v.enc_enum(_e_AggressorSide, v, "AggressorSide(2446)") + b"\x01")
+        v = self._trd_type
         if v is not None:
-            out.append(b"828=" + _v.enc_int(v, "TrdType(828)") + b"\x01")
-        v = self.trade_id
+            out.append(b"828=" + _v.enc_enum(_e_TrdType, v, "TrdType(828)") + b"\x01")
+        v = self._trade_id
         if v is not None:
-            out.append(b"1003=" + _v.enc_str(v, "TradeID(1003)") + b"\x01")
-        v = self.cl_ord_id
+            out.append(b"1003=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "TradeID(1003)")) + b"\x01")
+        v = self._cl_ord_id
         if v is not None:
-            out.append(b"11=" + _v.enc_str(v, "ClOrdID(11)") + b"\x01")
-        v = self.alloc_account
+            out.append(b"11=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "ClOrdID(11)")) + b"\x01")
+        v = self._alloc_account
         if v is not None:
-            out.append(b"79=" + _v.enc_int(v, "AllocAccount(79)") + b"\x01")
+            out.append(b"79=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "AllocAccount(79)")) + b"\x01")
 
 
 
@@ -1035,14 +1047,16 @@ class EventResendRequest(Message):
             return self._load(_f_end_exec_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.begin_exec_id
+        if self._src is not None:
+            self._materialize()
+        v = self._begin_exec_id
         if v is not None:
-            out.append(b"21001=" + _v.enc_str(v, "BeginExecID(21001)") + b"\x01")
+            out.append(b"21001=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "BeginExecID(21001)")) + b"\x01")
         else:
             raise _missing("EventResendRequest", "BeginExecID", 21001, 'U1')
-        v = self.end_exec_id
+        v = self._end_exec_id
         if v is not None:
-            out.append(b"21002=" + _v.enc_str(v, "EndExecID(21002)") + b"\x01")
+            out.append(b"21002=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "EndExecID(21002)")) + b"\x01")
 
 
 
@@ -1080,14 +1094,16 @@ class EventResendComplete(Message):
             return self._load(_f_resend_event_count)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.ref_seq_num
+        if self._src is not None:
+            self._materialize()
+        v = self._ref_seq_num
         if v is not None:
-            out.append(b"45=" + _v.enc_int(v, "RefSeqNum(45)") + b"\x01")
+            out.append(b"45=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "RefSeqNum(45)")) + b"\x01")
         else:
             raise _missing("EventResendComplete", "RefSeqNum", 45, 'U2')
-        v = self.resend_event_count
+        v = self._resend_event_count
         if v is not None:
-            out.append(b"21003=" + _v.enc_int(v, "ResendEventCount(21003)") + b"\x01")
+            out.append(b"21003=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "ResendEventCount(21003)")) + b"\x01")
         else:
             raise _missing("EventResendComplete", "ResendEventCount", 21003, 'U2')
 
@@ -1127,14 +1143,16 @@ class EventResendReject(Message):
             return self._load(_f_event_resend_reject_reason)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.ref_seq_num
+        if self._src is not None:
+            self._materialize()
+        v = self._ref_seq_num
         if v is not None:
-            out.append(b"45=" + _v.enc_int(v, "RefSeqNum(45)") + b"\x01")
+            out.append(b"45=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "RefSeqNum(45)")) + b"\x01")
         else:
             raise _missing("EventResendReject", "RefSeqNum", 45, 'U3')
-        v = self.event_resend_reject_reason
+        v = self._event_resend_reject_reason
         if v is not None:
-            out.append(b"21004=" + _v.enc_int(v, "EventResendRejectReason(21004)") + b"\x01")
+            out.append(b"21004=" + _v.enc_enum(_e_EventResendRejectReason, v, "EventResendRejectReason(21004)") + b"\x01")
         else:
             raise _missing("EventResendReject", "EventResendRejectReason", 21004, 'U3')
 
@@ -1175,12 +1193,14 @@ class MarketDataRequest(Message):
             return self._load_group(_g_MarketDataRequestRelatedSym_related_sym)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.subscription_request_type
+        if self._src is not None:
+            self._materialize()
+        v = self._subscription_request_type
         if v is not None:
-            out.append(b"263=" + _v.enc_str(v, "SubscriptionRequestType(263)") + b"\x01")
+            out.append(b"263=" + _v.enc_enum(_e_SubscriptionRequestType, v, "SubscriptionRequestType(263)") + b"\x01")
         else:
             raise _missing("MarketDataRequest", "SubscriptionRequestType", 263, 'V')
-        g = self.related_sym
+        g = self._related_sym
         if g is not None:
             _encode_group(out, b"146", g, use_dollars, "MarketDataRequest.related_sym")
 
@@ -1220,12 +1240,14 @@ class MarketDataSnapshotFullRefresh(Message):
             return self._load_group(_g_MarketDataSnapshotFullRefreshMDEntry_md_entries)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.symbol
+        if self._src is not None:
+            self._materialize()
+        v = self._symbol
         if v is not None:
-            out.append(b"55=" + _v.enc_str(v, "Symbol(55)") + b"\x01")
+            out.append(b"55=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Symbol(55)")) + b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefresh", "Symbol", 55, 'W')
-        g = self.md_entries
+        g = self._md_entries
         if g is not None:
             _encode_group(out, b"268", g, use_dollars, "MarketDataSnapshotFullRefresh.md_entries")
         else:
@@ -1257,7 +1279,9 @@ class MarketDataIncrementalRefresh(Message):
             return self._load_group(_g_MarketDataIncrementalRefreshMDEntry_md_entries)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        g = self.md_entries
+        if self._src is not None:
+            self._materialize()
+        g = self._md_entries
         if g is not None:
             _encode_group(out, b"268", g, use_dollars, "MarketDataIncrementalRefresh.md_entries")
         else:
@@ -1299,12 +1323,14 @@ class MarketDataRequestReject(Message):
             return self._load(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.md_req_rej_reason
+        if self._src is not None:
+            self._materialize()
+        v = self._md_req_rej_reason
         if v is not None:
-            out.append(b"281=" + _v.enc_str(v, "MDReqRejReason(281)") + b"\x01")
-        v = self.text
+            out.append(b"281=" + _v.enc_enum(_e_MDReqRejReason, v, "MDReqRejReason(281)") + b"\x01")
+        v = self._text
         if v is not None:
-            out.append(b"58=" + _v.enc_str(v, "Text(58)") + b"\x01")
+            out.append(b"58=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Text(58)")) + b"\x01")
 
 
 
@@ -1479,63 +1505,65 @@ class NewOrderSingle(Message):
             return self._load(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.cl_ord_id
+        if self._src is not None:
+            self._materialize()
+        v = self._cl_ord_id
         if v is not None:
-            out.append(b"11=" + _v.enc_str(v, "ClOrdID(11)") + b"\x01")
+            out.append(b"11=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "ClOrdID(11)")) + b"\x01")
         else:
             raise _missing("NewOrderSingle", "ClOrdID", 11, 'D')
-        v = self.exec_inst
+        v = self._exec_inst
         if v is not None:
-            out.append(b"18=" + _v.enc_str(v, "ExecInst(18)") + b"\x01")
-        v = self.order_qty
+            out.append(b"18=" + _v.enc_enum(_e_ExecInst, v, "ExecInst(18)") + b"\x01")
+        v = self._order_qty
         if v is not None:
             out.append(b"38=" + _v.enc_decimal(v, "OrderQty(38)") + b"\x01")
         else:
             raise _missing("NewOrderSingle", "OrderQty", 38, 'D')
-        v = self.ord_type
+        v = self._ord_type
         if v is not None:
-            out.append(b"40=" + _v.enc_str(v, "OrdType(40)") + b"\x01")
+            out.append(b"40=" + _v.enc_enum(_e_OrdType, v, "OrdType(40)") + b"\x01")
         else:
             raise _missing("NewOrderSingle", "OrdType", 40, 'D')
-        v = self.price
+        v = self._price
         if v is not None:
             out.append(b"44=" + _v.enc_dollars(v, "Price(44)", 4) + b"\x01")
         else:
             raise _missing("NewOrderSingle", "Price", 44, 'D')
-        v = self.side
+        v = self._side
         if v is not None:
-            out.append(b"54=" + _v.enc_str(v, "Side(54)") + b"\x01")
+            out.append(b"54=" + _v.enc_enum(_e_Side, v, "Side(54)") + b"\x01")
         else:
             raise _missing("NewOrderSingle", "Side", 54, 'D')
-        v = self.symbol
+        v = self._symbol
         if v is not None:
-            out.append(b"55=" + _v.enc_str(v, "Symbol(55)") + b"\x01")
+            out.append(b"55=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Symbol(55)")) + b"\x01")
         else:
             raise _missing("NewOrderSingle", "Symbol", 55, 'D')
-        v = self.time_in_force
+        v = self._time_in_force
         if v is not None:
-            out.append(b"59=" + _v.enc_str(v, "TimeInForce(59)") + b"\x01")
-        v = self.expire_time
+            out.append(b"59=" + _v.enc_enum(_e_TimeInForce, v, "TimeInForce(59)") + b"\x01")
+        v = self._expire_time
         if v is not None:
             out.append(b"126=" + _v.enc_timestamp(v, "ExpireTime(126)") + b"\x01")
-        g = self.parties
+        g = self._parties
         if g is not None:
             _encode_group(out, b"453", g, use_dollars, "NewOrderSingle.parties")
-        v = self.alloc_account
+        v = self._alloc_account
         if v is not None:
-            out.append(b"79=" + _v.enc_int(v, "AllocAccount(79)") + b"\x01")
-        v = self.secondary_cl_ord_id
+            out.append(b"79=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "AllocAccount(79)")) + b"\x01")
+        v = self._secondary_cl_ord_id
         if v is not None:
-            out.append(b"526=" + _v.enc_str(v, "SecondaryClOrdID(526)") + b"\x01")
-        v = self.order_group_id
+            out.append(b"526=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "SecondaryClOrdID(526)")) + b"\x01")
+        v = self._order_group_id
         if v is not None:
-            out.append(b"20130=" + _v.enc_str(v, "OrderGroupID(20130)") + b"\x01")
-        v = self.self_trade_prevention_type
+            out.append(b"20130=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OrderGroupID(20130)")) + b"\x01")
+        v = self._self_trade_prevention_type
         if v is not None:
-            out.append(b"2964=" + _v.enc_int(v, "SelfTradePreventionType(2964)") + b"\x01")
-        v = self.cancel_order_on_pause
+            out.append(b"2964=" + _v.enc_enum(_e_SelfTradePreventionType, v, "SelfTradePreventionType(2964)") + b"\x01")
+        v = self._cancel_order_on_pause
         if v is not None:
-            out.append(b"21006=" + _v.enc_bool(v, "CancelOrderOnPause(21006)") + b"\x01")
+            out.append(b"21006=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "CancelOrderOnPause(21006)")) + b"\x01")
 
 
 
@@ -1689,57 +1717,59 @@ class OrderCancelReplaceRequest(Message):
             return self._load(_f_alloc_account)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.cl_ord_id
+        if self._src is not None:
+            self._materialize()
+        v = self._cl_ord_id
         if v is not None:
-            out.append(b"11=" + _v.enc_str(v, "ClOrdID(11)") + b"\x01")
+            out.append(b"11=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "ClOrdID(11)")) + b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "ClOrdID", 11, 'G')
-        v = self.order_id
+        v = self._order_id
         if v is not None:
-            out.append(b"37=" + _v.enc_str(v, "OrderID(37)") + b"\x01")
-        v = self.order_qty
+            out.append(b"37=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OrderID(37)")) + b"\x01")
+        v = self._order_qty
         if v is not None:
             out.append(b"38=" + _v.enc_decimal(v, "OrderQty(38)") + b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "OrderQty", 38, 'G')
-        v = self.ord_type
+        v = self._ord_type
         if v is not None:
-            out.append(b"40=" + _v.enc_str(v, "OrdType(40)") + b"\x01")
+            out.append(b"40=" + _v.enc_enum(_e_OrdType, v, "OrdType(40)") + b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "OrdType", 40, 'G')
-        v = self.orig_cl_ord_id
+        v = self._orig_cl_ord_id
         if v is not None:
-            out.append(b"41=" + _v.enc_str(v, "OrigClOrdID(41)") + b"\x01")
+            out.append(b"41=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OrigClOrdID(41)")) + b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "OrigClOrdID", 41, 'G')
-        v = self.price
+        v = self._price
         if v is not None:
             out.append(b"44=" + _v.enc_dollars(v, "Price(44)", 4) + b"\x01")
-        v = self.side
+        v = self._side
         if v is not None:
-            out.append(b"54=" + _v.enc_str(v, "Side(54)") + b"\x01")
+            out.append(b"54=" + _v.enc_enum(_e_Side, v, "Side(54)") + b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "Side", 54, 'G')
-        v = self.symbol
+        v = self._symbol
         if v is not None:
-            out.append(b"55=" + _v.enc_str(v, "Symbol(55)") + b"\x01")
+            out.append(b"55=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Symbol(55)")) + b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "Symbol", 55, 'G')
-        v = self.time_in_force
+        v = self._time_in_force
         if v is not None:
-            out.append(b"59=" + _v.enc_str(v, "TimeInForce(59)") + b"\x01")
-        v = self.expire_time
+            out.append(b"59=" + _v.enc_enum(_e_TimeInForce, v, "TimeInForce(59)") + b"\x01")
+        v = self._expire_time
         if v is not None:
             out.append(b"126=" + _v.enc_timestamp(v, "ExpireTime(126)") + b"\x01")
-        g = self.parties
+        g = self._parties
         if g is not None:
             _encode_group(out, b"453", g, use_dollars, "OrderCancelReplaceRequest.parties")
-        v = self.order_group_id
+        v = self._order_group_id
         if v is not None:
-            out.append(b"20130=" + _v.enc_str(v, "OrderGroupID(20130)") + b"\x01")
-        v = self.alloc_account
+            out.append(b"20130=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OrderGroupID(20130)")) + b"\x01")
+        v = self._alloc_account
         if v is not None:
-            out.append(b"79=" + _v.enc_int(v, "AllocAccount(79)") + b"\x01")
+            out.append(b"79=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "AllocAccount(79)")) + b"\x01")
 
 
 
@@ -1829,35 +1859,37 @@ class OrderCancelRequest(Message):
             return self._load(_f_alloc_account)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.cl_ord_id
+        if self._src is not None:
+            self._materialize()
+        v = self._cl_ord_id
         if v is not None:
-            out.append(b"11=" + _v.enc_str(v, "ClOrdID(11)") + b"\x01")
+            out.append(b"11=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "ClOrdID(11)")) + b"\x01")
         else:
             raise _missing("OrderCancelRequest", "ClOrdID", 11, 'F')
-        v = self.order_id
+        v = self._order_id
         if v is not None:
-            out.append(b"37=" + _v.enc_str(v, "OrderID(37)") + b"\x01")
-        v = self.orig_cl_ord_id
+            out.append(b"37=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OrderID(37)")) + b"\x01")
+        v = self._orig_cl_ord_id
         if v is not None:
-            out.append(b"41=" + _v.enc_str(v, "OrigClOrdID(41)") + b"\x01")
+            out.append(b"41=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OrigClOrdID(41)")) + b"\x01")
         else:
             raise _missing("OrderCancelRequest", "OrigClOrdID", 41, 'F')
-        v = self.side
+        v = self._side
         if v is not None:
-            out.append(b"54=" + _v.enc_str(v, "Side(54)") + b"\x01")
+            out.append(b"54=" + _v.enc_enum(_e_Side, v, "Side(54)") + b"\x01")
         else:
             raise _missing("OrderCancelRequest", "Side", 54, 'F')
-        v = self.symbol
+        v = self._symbol
         if v is not None:
-            out.append(b"55=" + _v.enc_str(v, "Symbol(55)") + b"\x01")
+            out.append(b"55=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Symbol(55)")) + b"\x01")
         else:
             raise _missing("OrderCancelRequest", "Symbol", 55, 'F')
-        g = self.parties
+        g = self._parties
         if g is not None:
             _encode_group(out, b"453", g, use_dollars, "OrderCancelRequest.parties")
-        v = self.alloc_account
+        v = self._alloc_account
         if v is not None:
-            out.append(b"79=" + _v.enc_int(v, "AllocAccount(79)") + b"\x01")
+            out.append(b"79=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "AllocAccount(79)")) + b"\x01")
 
 
 
@@ -2221,126 +2253,128 @@ class ExecutionReport(Message):
             return self._load(_f_self_trade_prevention_type)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.avg_px
+        if self._src is not None:
+            self._materialize()
+        v = self._avg_px
         if v is not None:
             out.append(b"6=" + _v.enc_dollars(v, "AvgPx(6)", 4) + b"\x01")
         else:
             raise _missing("ExecutionReport", "AvgPx", 6, '8')
-        v = self.cl_ord_id
+        v = self._cl_ord_id
         if v is not None:
-            out.append(b"11=" + _v.enc_str(v, "ClOrdID(11)") + b"\x01")
+            out.append(b"11=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "ClOrdID(11)")) + b"\x01")
         else:
             raise _missing("ExecutionReport", "ClOrdID", 11, '8')
-        v = self.cum_qty
+        v = self._cum_qty
         if v is not None:
             out.append(b"14=" + _v.enc_decimal(v, "CumQty(14)") + b"\x01")
         else:
             raise _missing("ExecutionReport", "CumQty", 14, '8')
-        v = self.exec_id
+        v = self._exec_id
         if v is not None:
-            out.append(b"17=" + _v.enc_str(v, "ExecID(17)") + b"\x01")
+            out.append(b"17=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "ExecID(17)")) + b"\x01")
         else:
             raise _missing("ExecutionReport", "ExecID", 17, '8')
-        v = self.last_mkt
+        v = self._last_mkt
         if v is not None:
-            out.append(b"30=" + _v.enc_str(v, "LastMkt(30)") + b"\x01")
-        v = self.last_px
+            out.append(b"30=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "LastMkt(30)")) + b"\x01")
+        v = self._last_px
         if v is not None:
             out.append(b"31=" + _v.enc_dollars(v, "LastPx(31)", 4) + b"\x01")
-        v = self.last_qty
+        v = self._last_qty
         if v is not None:
             out.append(b"32=" + _v.enc_decimal(v, "LastQty(32)") + b"\x01")
-        v = self.order_id
+        v = self._order_id
         if v is not None:
-            out.append(b"37=" + _v.enc_str(v, "OrderID(37)") + b"\x01")
+            out.append(b"37=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OrderID(37)")) + b"\x01")
         else:
             raise _missing("ExecutionReport", "OrderID", 37, '8')
-        v = self.order_qty
+        v = self._order_qty
         if v is not None:
             out.append(b"38=" + _v.enc_decimal(v, "OrderQty(38)") + b"\x01")
         else:
             raise _missing("ExecutionReport", "OrderQty", 38, '8')
-        v = self.ord_status
+        v = self._ord_status
         if v is not None:
-            out.append(b"39=" + _v.enc_str(v, "OrdStatus(39)") + b"\x01")
+            out.append(b"39=" + _v.enc_enum(_e_OrdStatus, v, "OrdStatus(39)") + b"\x01")
         else:
             raise _missing("ExecutionReport", "OrdStatus", 39, '8')
-        v = self.orig_cl_ord_id
+        v = self._orig_cl_ord_id
         if v is not None:
-            out.append(b"41=" + _v.enc_str(v, "OrigClOrdID(41)") + b"\x01")
-        v = self.price
+            out.append(b"41=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OrigClOrdID(41)")) + b"\x01")
+        v = self._price
         if v is not None:
             out.append(b"44=" + _v.enc_dollars(v, "Price(44)", 4) + b"\x01")
-        v = self.side
+        v = self._side
         if v is not None:
-            out.append(b"54=" + _v.enc_str(v, "Side(54)") + b"\x01")
+            out.append(b"54=" + _v.enc_enum(_e_Side, v, "Side(54)") + b"\x01")
         else:
             raise _missing("ExecutionReport", "Side", 54, '8')
-        v = self.symbol
+        v = self._symbol
         if v is not None:
-            out.append(b"55=" + _v.enc_str(v, "Symbol(55)") + b"\x01")
+            out.append(b"55=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Symbol(55)")) + b"\x01")
         else:
             raise _missing("ExecutionReport", "Symbol", 55, '8')
-        v = self.text
+        v = self._text
         if v is not None:
-            out.append(b"58=" + _v.enc_str(v, "Text(58)") + b"\x01")
-        v = self.time_in_force
+            out.append(b"58=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Text(58)")) + b"\x01")
+        v = self._time_in_force
         if v is not None:
-            out.append(b"59=" + _v.enc_str(v, "TimeInForce(59)") + b"\x01")
-        v = self.transact_time
+            out.append(b"59=" + _v.enc_enum(_e_TimeInForce, v, "TimeInForce(59)") + b"\x01")
+        v = self._transact_time
         if v is not None:
             out.append(b"60=" + _v.enc_timestamp(v, "TransactTime(60)") + b"\x01")
         else:
             raise _missing("ExecutionReport", "TransactTime", 60, '8')
-        v = self.ord_rej_reason
+        v = self._ord_rej_reason
         if v is not None:
-            out.append(b"103=" + _v.enc_int(v, "OrdRejReason(103)") + b"\x01")
-        v = self.expire_time
+            out.append(b"103=" + _v.enc_enum(_e_OrdRejReason, v, "OrdRejReason(103)") + b"\x01")
+        v = self._expire_time
         if v is not None:
             out.append(b"126=" + _v.enc_timestamp(v, "ExpireTime(126)") + b"\x01")
-        v = self.exec_restatement_reason
+        v = self._exec_restatement_reason
         if v is not None:
-            out.append(b"378=" + _v.enc_int(v, "ExecRestatementReason(378)") + b"\x01")
-        v = self.exec_type
+            out.append(b"378=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "ExecRestatementReason(378)")) + b"\x01")
+        v = self._exec_type
         if v is not None:
-            out.append(b"150=" + _v.enc_str(v, "ExecType(150)") + b"\x01")
+            out.append(b"150=" + _v.enc_enum(_e_ExecType, v, "ExecType(150)") + b"\x01")
         else:
             raise _missing("ExecutionReport", "ExecType", 150, '8')
-        v = self.leaves_qty
+        v = self._leaves_qty
         if v is not None:
             out.append(b"151=" + _v.enc_decimal(v, "LeavesQty(151)") + b"\x01")
         else:
             raise _missing("ExecutionReport", "LeavesQty", 151, '8')
-        g = self.misc_fees
+        g = self._misc_fees
         if g is not None:
             _encode_group(out, b"136", g, use_dollars, "ExecutionReport.misc_fees")
-        g = self.parties
+        g = self._parties
         if g is not None:
             _encode_group(out, b"453", g, use_dollars, "ExecutionReport.parties")
-        v = self.alloc_account
+        v = self._alloc_account
         if v is not None:
-            out.append(b"79=" + _v.enc_int(v, "AllocAccount(79)") + b"\x01")
-        v = self.clearing_business_date
+            out.append(b"79=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "AllocAccount(79)")) + b"\x01")
+        v = self._clearing_business_date
         if v is not None:
             out.append(b"715=" + _v.enc_date(v, "ClearingBusinessDate(715)") + b"\x01")
-        v = self.long_qty
+        v = self._long_qty
         if v is not None:
             out.append(b"704=" + _v.enc_decimal(v, "LongQty(704)") + b"\x01")
-        v = self.short_qty
+        v = self._short_qty
         if v is not None:
             out.append(b"705=" + _v.enc_decimal(v, "ShortQty(705)") + b"\x01")
-        g = self.collateral_amount_changes
+        g = self._collateral_amount_changes
         if g is not None:
             _encode_group(out, b"1703", g, use_dollars, "ExecutionReport.collateral_amount_changes")
-        v = self.trd_match_id
+        v = self._trd_match_id
         if v is not None:
-            out.append(b"880=" + _v.enc_str(v, "TrdMatchID(880)") + b"\x01")
-        v = self.aggressor_indicator
+            out.append(b"880=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "TrdMatchID(880)")) + b"\x01")
+        v = self._aggressor_indicator
         if v is not None:
-            out.append(b"1057=" + _v.enc_bool(v, "AggressorIndicator(1057)") + b"\x01")
-        v = self.self_trade_prevention_type
+            out.append(b"1057=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "AggressorIndicator(1057)")) + b"\x01")
+        v = self._self_trade_prevention_type
         if v is not None:
-            out.append(b"2964=" + _v.enc_int(v, "SelfTradePreventionType(2964)") + b"\x01")
+            out.append(b"2964=" + _v.enc_enum(_e_SelfTradePreventionType, v, "SelfTradePreventionType(2964)") + b"\x01")
 
 
 
@@ -2432,35 +2466,37 @@ class OrderCancelReject(Message):
             return self._load(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.order_id
+        if self._src is not None:
+            self._materialize()
+        v = self._order_id
         if v is not None:
-            out.append(b"37=" + _v.enc_str(v, "OrderID(37)") + b"\x01")
+            out.append(b"37=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OrderID(37)")) + b"\x01")
         else:
             raise _missing("OrderCancelReject", "OrderID", 37, '9')
-        v = self.cl_ord_id
+        v = self._cl_ord_id
         if v is not None:
-            out.append(b"11=" + _v.enc_str(v, "ClOrdID(11)") + b"\x01")
+            out.append(b"11=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "ClOrdID(11)")) + b"\x01")
         else:
             raise _missing("OrderCancelReject", "ClOrdID", 11, '9')
-        v = self.orig_cl_ord_id
+        v = self._orig_cl_ord_id
         if v is not None:
-            out.append(b"41=" + _v.enc_str(v, "OrigClOrdID(41)") + b"\x01")
-        v = self.ord_status
+            out.append(b"41=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OrigClOrdID(41)")) + b"\x01")
+        v = self._ord_status
         if v is not None:
-            out.append(b"39=" + _v.enc_str(v, "OrdStatus(39)") + b"\x01")
+            out.append(b"39=" + _v.enc_enum(_e_OrdStatus, v, "OrdStatus(39)") + b"\x01")
         else:
             raise _missing("OrderCancelReject", "OrdStatus", 39, '9')
-        v = self.cxl_rej_response_to
+        v = self._cxl_rej_response_to
         if v is not None:
-            out.append(b"434=" + _v.enc_str(v, "CxlRejResponseTo(434)") + b"\x01")
+            out.append(b"434=" + _v.enc_enum(_e_CxlRejResponseTo, v, "CxlRejResponseTo(434)") + b"\x01")
         else:
             raise _missing("OrderCancelReject", "CxlRejResponseTo", 434, '9')
-        v = self.cxl_rej_reason
+        v = self._cxl_rej_reason
         if v is not None:
-            out.append(b"102=" + _v.enc_int(v, "CxlRejReason(102)") + b"\x01")
-        v = self.text
+            out.append(b"102=" + _v.enc_enum(_e_CxlRejReason, v, "CxlRejReason(102)") + b"\x01")
+        v = self._text
         if v is not None:
-            out.append(b"58=" + _v.enc_str(v, "Text(58)") + b"\x01")
+            out.append(b"58=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Text(58)")) + b"\x01")
 
 
 
@@ -2499,14 +2535,16 @@ class OrderMassCancelRequest(Message):
             return self._load(_f_mass_cancel_request_type)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.cl_ord_id
+        if self._src is not None:
+            self._materialize()
+        v = self._cl_ord_id
         if v is not None:
-            out.append(b"11=" + _v.enc_str(v, "ClOrdID(11)") + b"\x01")
+            out.append(b"11=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "ClOrdID(11)")) + b"\x01")
         else:
             raise _missing("OrderMassCancelRequest", "ClOrdID", 11, 'q')
-        v = self.mass_cancel_request_type
+        v = self._mass_cancel_request_type
         if v is not None:
-            out.append(b"530=" + _v.enc_str(v, "MassCancelRequestType(530)") + b"\x01")
+            out.append(b"530=" + _v.enc_enum(_e_MassCancelRequestType, v, "MassCancelRequestType(530)") + b"\x01")
         else:
             raise _missing("OrderMassCancelRequest", "MassCancelRequestType", 530, 'q')
 
@@ -2568,24 +2606,26 @@ class OrderMassCancelReport(Message):
             return self._load(_f_mass_cancel_reject_reason)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.cl_ord_id
+        if self._src is not None:
+            self._materialize()
+        v = self._cl_ord_id
         if v is not None:
-            out.append(b"11=" + _v.enc_str(v, "ClOrdID(11)") + b"\x01")
+            out.append(b"11=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "ClOrdID(11)")) + b"\x01")
         else:
             raise _missing("OrderMassCancelReport", "ClOrdID", 11, 'r')
-        v = self.order_id
+        v = self._order_id
         if v is not None:
-            out.append(b"37=" + _v.enc_str(v, "OrderID(37)") + b"\x01")
+            out.append(b"37=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OrderID(37)")) + b"\x01")
         else:
             raise _missing("OrderMassCancelReport", "OrderID", 37, 'r')
-        v = self.mass_cancel_response
+        v = self._mass_cancel_response
         if v is not None:
-            out.append(b"531=" + _v.enc_str(v, "MassCancelResponse(531)") + b"\x01")
+            out.append(b"531=" + _v.enc_enum(_e_MassCancelResponse, v, "MassCancelResponse(531)") + b"\x01")
         else:
             raise _missing("OrderMassCancelReport", "MassCancelResponse", 531, 'r')
-        v = self.mass_cancel_reject_reason
+        v = self._mass_cancel_reject_reason
         if v is not None:
-            out.append(b"532=" + _v.enc_int(v, "MassCancelRejectReason(532)") + b"\x01")
+            out.append(b"532=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "MassCancelRejectReason(532)")) + b"\x01")
 
 
 
@@ -2665,28 +2705,30 @@ class BusinessMessageReject(Message):
             return self._load(_f_business_reject_reason)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.ref_seq_num
+        if self._src is not None:
+            self._materialize()
+        v = self._ref_seq_num
         if v is not None:
-            out.append(b"45=" + _v.enc_int(v, "RefSeqNum(45)") + b"\x01")
+            out.append(b"45=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "RefSeqNum(45)")) + b"\x01")
         else:
             raise _missing("BusinessMessageReject", "RefSeqNum", 45, 'j')
-        v = self.text
+        v = self._text
         if v is not None:
-            out.append(b"58=" + _v.enc_str(v, "Text(58)") + b"\x01")
-        v = self.ref_tag_id
+            out.append(b"58=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Text(58)")) + b"\x01")
+        v = self._ref_tag_id
         if v is not None:
-            out.append(b"371=" + _v.enc_int(v, "RefTagID(371)") + b"\x01")
-        v = self.ref_msg_type
+            out.append(b"371=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "RefTagID(371)")) + b"\x01")
+        v = self._ref_msg_type
         if v is not None:
-            out.append(b"372=" + _v.enc_str(v, "RefMsgType(372)") + b"\x01")
+            out.append(b"372=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "RefMsgType(372)")) + b"\x01")
         else:
             raise _missing("BusinessMessageReject", "RefMsgType", 372, 'j')
-        v = self.business_reject_ref_id
+        v = self._business_reject_ref_id
         if v is not None:
-            out.append(b"379=" + _v.enc_str(v, "BusinessRejectRefID(379)") + b"\x01")
-        v = self.business_reject_reason
+            out.append(b"379=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "BusinessRejectRefID(379)")) + b"\x01")
+        v = self._business_reject_reason
         if v is not None:
-            out.append(b"380=" + _v.enc_int(v, "BusinessRejectReason(380)") + b"\x01")
+            out.append(b"380=" + _v.enc_enum(_e_BusinessRejectReason, v, "BusinessRejectReason(380)") + b"\x01")
         else:
             raise _missing("BusinessMessageReject", "BusinessRejectReason", 380, 'j')
 
@@ -2739,17 +2781,19 @@ class OrderGroupRequest(Message):
             return self._load(_f_order_group_contracts_limit)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.order_group_action
+        if self._src is not None:
+            self._materialize()
+        v = self._order_group_action
         if v is not None:
-            out.append(b"20131=" + _v.enc_int(v, "OrderGroupAction(20131)") + b"\x01")
+            out.append(b"20131=" + _v.enc_enum(_e_OrderGroupAction, v, "OrderGroupAction(20131)") + b"\x01")
         else:
             raise _missing("OrderGroupRequest", "OrderGroupAction", 20131, 'UOG')
-        v = self.order_group_id
+        v = self._order_group_id
         if v is not None:
-            out.append(b"20130=" + _v.enc_str(v, "OrderGroupID(20130)") + b"\x01")
-        v = self.order_group_contracts_limit
+            out.append(b"20130=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OrderGroupID(20130)")) + b"\x01")
+        v = self._order_group_contracts_limit
         if v is not None:
-            out.append(b"20132=" + _v.enc_int(v, "OrderGroupContractsLimit(20132)") + b"\x01")
+            out.append(b"20132=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "OrderGroupContractsLimit(20132)")) + b"\x01")
 
 
 
@@ -2777,9 +2821,11 @@ class OrderGroupResponse(Message):
             return self._load(_f_order_group_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.order_group_id
+        if self._src is not None:
+            self._materialize()
+        v = self._order_group_id
         if v is not None:
-            out.append(b"20130=" + _v.enc_str(v, "OrderGroupID(20130)") + b"\x01")
+            out.append(b"20130=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "OrderGroupID(20130)")) + b"\x01")
         else:
             raise _missing("OrderGroupResponse", "OrderGroupID", 20130, 'UOH')
 
@@ -2808,9 +2854,11 @@ class Heartbeat(Message):
             return self._load(_f_test_req_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.test_req_id
+        if self._src is not None:
+            self._materialize()
+        v = self._test_req_id
         if v is not None:
-            out.append(b"112=" + _v.enc_str(v, "TestReqID(112)") + b"\x01")
+            out.append(b"112=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "TestReqID(112)")) + b"\x01")
 
 
 
@@ -2837,9 +2885,11 @@ class TestRequest(Message):
             return self._load(_f_test_req_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.test_req_id
+        if self._src is not None:
+            self._materialize()
+        v = self._test_req_id
         if v is not None:
-            out.append(b"112=" + _v.enc_str(v, "TestReqID(112)") + b"\x01")
+            out.append(b"112=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "TestReqID(112)")) + b"\x01")
         else:
             raise _missing("TestRequest", "TestReqID", 112, '1')
 
@@ -2880,14 +2930,16 @@ class ResendRequest(Message):
             return self._load(_f_end_seq_no)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.begin_seq_no
+        if self._src is not None:
+            self._materialize()
+        v = self._begin_seq_no
         if v is not None:
-            out.append(b"7=" + _v.enc_int(v, "BeginSeqNo(7)") + b"\x01")
+            out.append(b"7=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "BeginSeqNo(7)")) + b"\x01")
         else:
             raise _missing("ResendRequest", "BeginSeqNo", 7, '2')
-        v = self.end_seq_no
+        v = self._end_seq_no
         if v is not None:
-            out.append(b"16=" + _v.enc_int(v, "EndSeqNo(16)") + b"\x01")
+            out.append(b"16=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "EndSeqNo(16)")) + b"\x01")
         else:
             raise _missing("ResendRequest", "EndSeqNo", 16, '2')
 
@@ -2958,23 +3010,25 @@ class Reject(Message):
             return self._load(_f_session_reject_reason)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.ref_seq_num
+        if self._src is not None:
+            self._materialize()
+        v = self._ref_seq_num
         if v is not None:
-            out.append(b"45=" + _v.enc_int(v, "RefSeqNum(45)") + b"\x01")
+            out.append(b"45=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "RefSeqNum(45)")) + b"\x01")
         else:
             raise _missing("Reject", "RefSeqNum", 45, '3')
-        v = self.text
+        v = self._text
         if v is not None:
-            out.append(b"58=" + _v.enc_str(v, "Text(58)") + b"\x01")
-        v = self.ref_tag_id
+            out.append(b"58=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Text(58)")) + b"\x01")
+        v = self._ref_tag_id
         if v is not None:
-            out.append(b"371=" + _v.enc_int(v, "RefTagID(371)") + b"\x01")
-        v = self.ref_msg_type
+            out.append(b"371=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "RefTagID(371)")) + b"\x01")
+        v = self._ref_msg_type
         if v is not None:
-            out.append(b"372=" + _v.enc_str(v, "RefMsgType(372)") + b"\x01")
-        v = self.session_reject_reason
+            out.append(b"372=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "RefMsgType(372)")) + b"\x01")
+        v = self._session_reject_reason
         if v is not None:
-            out.append(b"373=" + _v.enc_int(v, "SessionRejectReason(373)") + b"\x01")
+            out.append(b"373=" + _v.enc_enum(_e_SessionRejectReason, v, "SessionRejectReason(373)") + b"\x01")
 
 
 
@@ -3011,12 +3065,14 @@ class SequenceReset(Message):
             return self._load(_f_new_seq_no)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.gap_fill_flag
+        if self._src is not None:
+            self._materialize()
+        v = self._gap_fill_flag
         if v is not None:
-            out.append(b"123=" + _v.enc_bool(v, "GapFillFlag(123)") + b"\x01")
-        v = self.new_seq_no
+            out.append(b"123=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "GapFillFlag(123)")) + b"\x01")
+        v = self._new_seq_no
         if v is not None:
-            out.append(b"36=" + _v.enc_int(v, "NewSeqNo(36)") + b"\x01")
+            out.append(b"36=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "NewSeqNo(36)")) + b"\x01")
         else:
             raise _missing("SequenceReset", "NewSeqNo", 36, '4')
 
@@ -3046,9 +3102,11 @@ class Logout(Message):
             return self._load(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.text
+        if self._src is not None:
+            self._materialize()
+        v = self._text
         if v is not None:
-            out.append(b"58=" + _v.enc_str(v, "Text(58)") + b"\x01")
+            out.append(b"58=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Text(58)")) + b"\x01")
 
 
 
@@ -3283,79 +3341,81 @@ class Logon(Message):
             return self._load(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        v = self.encrypt_method
+        if self._src is not None:
+            self._materialize()
+        v = self._encrypt_method
         if v is not None:
-            out.append(b"98=" + _v.enc_int(v, "EncryptMethod(98)") + b"\x01")
+            out.append(b"98=" + _v.enc_enum(_e_EncryptMethod, v, "EncryptMethod(98)") + b"\x01")
         else:
             raise _missing("Logon", "EncryptMethod", 98, 'A')
-        v = self.heart_bt_int
+        v = self._heart_bt_int
         if v is not None:
-            out.append(b"108=" + _v.enc_int(v, "HeartBtInt(108)") + b"\x01")
-        v = self.raw_data_length
-        if v is None and self.raw_data is not None and b"\x01" in self.raw_data:
-            v = len(self.raw_data)
+            out.append(b"108=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "HeartBtInt(108)")) + b"\x01")
+        v = self._raw_data_length
+        if v is None and self._raw_data is not None and b"\x01" in self._raw_data:
+            v = len(self._raw_data)
         if v is not None:
-            out.append(b"95=" + _v.enc_int(v, "RawDataLength(95)") + b"\x01")
-        v = self.raw_data
-        if v is not None and self.raw_data_length is not None and self.raw_data_length != len(v):
+            out.append(b"95=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "RawDataLength(95)")) + b"\x01")
+        v = self._raw_data
+        if v is not None and self._raw_data_length is not None and self._raw_data_length != len(v):
             raise _EncodeError(
                 "Logon: RawData(96) is %d bytes but its length field says %d"
-                % (len(v), self.raw_data_length), tag=96
+                % (len(v), self._raw_data_length), tag=96
             )
         if v is not None:
             out.append(b"96=" + _v.enc_bytes(v, "RawData(96)") + b"\x01")
         else:
             raise _missing("Logon", "RawData", 96, 'A')
-        v = self.reset_seq_num_flag
+        v = self._reset_seq_num_flag
         if v is not None:
-            out.append(b"141=" + _v.enc_bool(v, "ResetSeqNumFlag(141)") + b"\x01")
-        v = self.default_appl_ver_id
+            out.append(b"141=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "ResetSeqNumFlag(141)")) + b"\x01")
+        v = self._default_appl_ver_id
         if v is not None:
-            out.append(b"1137=" + _v.enc_str(v, "DefaultApplVerID(1137)") + b"\x01")
+            out.append(b"1137=" + _v.enc_enum(_e_DefaultApplVerID, v, "DefaultApplVerID(1137)") + b"\x01")
         else:
             raise _missing("Logon", "DefaultApplVerID", 1137, 'A')
-        v = self.cancel_orders_on_disconnect
+        v = self._cancel_orders_on_disconnect
         if v is not None:
-            out.append(b"8013=" + _v.enc_bool(v, "CancelOrdersOnDisconnect(8013)") + b"\x01")
-        v = self.listener_session
+            out.append(b"8013=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "CancelOrdersOnDisconnect(8013)")) + b"\x01")
+        v = self._listener_session
         if v is not None:
-            out.append(b"20126=" + _v.enc_bool(v, "ListenerSession(20126)") + b"\x01")
-        v = self.message_retention_period
+            out.append(b"20126=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "ListenerSession(20126)")) + b"\x01")
+        v = self._message_retention_period
         if v is not None:
-            out.append(b"20200=" + _v.enc_int(v, "MessageRetentionPeriod(20200)") + b"\x01")
-        v = self.use_dollars
+            out.append(b"20200=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "MessageRetentionPeriod(20200)")) + b"\x01")
+        v = self._use_dollars
         if v is not None:
-            out.append(b"21005=" + _v.enc_bool(v, "UseDollars(21005)") + b"\x01")
-        v = self.skip_pending_exec_reports
+            out.append(b"21005=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "UseDollars(21005)")) + b"\x01")
+        v = self._skip_pending_exec_reports
         if v is not None:
-            out.append(b"21011=" + _v.enc_bool(v, "SkipPendingExecReports(21011)") + b"\x01")
-        v = self.use_expired_ord_status
+            out.append(b"21011=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "SkipPendingExecReports(21011)")) + b"\x01")
+        v = self._use_expired_ord_status
         if v is not None:
-            out.append(b"21012=" + _v.enc_bool(v, "UseExpiredOrdStatus(21012)") + b"\x01")
-        v = self.enable_ioc_cancel_report
+            out.append(b"21012=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "UseExpiredOrdStatus(21012)")) + b"\x01")
+        v = self._enable_ioc_cancel_report
         if v is not None:
-            out.append(b"21007=" + _v.enc_bool(v, "EnableIocCancelReport(21007)") + b"\x01")
-        v = self.preserve_original_order_qty
+            out.append(b"21007=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "EnableIocCancelReport(21007)")) + b"\x01")
+        v = self._preserve_original_order_qty
         if v is not None:
-            out.append(b"21008=" + _v.enc_bool(v, "PreserveOriginalOrderQty(21008)") + b"\x01")
-        v = self.next_expected_msg_seq_num
+            out.append(b"21008=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "PreserveOriginalOrderQty(21008)")) + b"\x01")
+        v = self._next_expected_msg_seq_num
         if v is not None:
-            out.append(b"789=" + _v.enc_int(v, "NextExpectedMsgSeqNum(789)") + b"\x01")
-        v = self.max_message_size
+            out.append(b"789=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "NextExpectedMsgSeqNum(789)")) + b"\x01")
+        v = self._max_message_size
         if v is not None:
-            out.append(b"383=" + _v.enc_int(v, "MaxMessageSize(383)") + b"\x01")
-        v = self.test_message_indicator
+            out.append(b"383=" + (b"%d" % v if v.__class__ is int else _v.enc_int(v, "MaxMessageSize(383)")) + b"\x01")
+        v = self._test_message_indicator
         if v is not None:
-            out.append(b"464=" + _v.enc_bool(v, "TestMessageIndicator(464)") + b"\x01")
-        v = self.username
+            out.append(b"464=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "TestMessageIndicator(464)")) + b"\x01")
+        v = self._username
         if v is not None:
-            out.append(b"553=" + _v.enc_str(v, "Username(553)") + b"\x01")
-        v = self.password
+            out.append(b"553=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Username(553)")) + b"\x01")
+        v = self._password
         if v is not None:
-            out.append(b"554=" + _v.enc_str(v, "Password(554)") + b"\x01")
-        v = self.cancel_order_on_pause
+            out.append(b"554=" + (v.encode() if v.__class__ is str and v and "\x01" not in v else _v.enc_str(v, "Password(554)")) + b"\x01")
+        v = self._cancel_order_on_pause
         if v is not None:
-            out.append(b"21006=" + _v.enc_bool(v, "CancelOrderOnPause(21006)") + b"\x01")
+            out.append(b"21006=" + (b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, "CancelOrderOnPause(21006)")) + b"\x01")
 
 
 
@@ -3467,6 +3527,34 @@ _g_MarketDataRequestRelatedSym_related_sym = _G("related_sym", "_related_sym", 1
 _g_MarketDataSnapshotFullRefreshMDEntry_md_entries = _G("md_entries", "_md_entries", 268, b"268", "NoMDEntries", MarketDataSnapshotFullRefreshMDEntry)
 _g_MiscFee_misc_fees = _G("misc_fees", "_misc_fees", 136, b"136", "NoMiscFees", MiscFee)
 _g_Party_parties = _G("parties", "_parties", 453, b"453", "NoPartyIDs", Party)
+_e_AggressorSide = _v.enum_table(AggressorSide)
+_e_BusinessRejectReason = _v.enum_table(BusinessRejectReason)
+_e_CollateralAmountType = _v.enum_table(CollateralAmountType)
+_e_CxlRejReason = _v.enum_table(CxlRejReason)
+_e_CxlRejResponseTo = _v.enum_table(CxlRejResponseTo)
+_e_DefaultApplVerID = _v.enum_table(DefaultApplVerID)
+_e_EncryptMethod = _v.enum_table(EncryptMethod)
+_e_EventResendRejectReason = _v.enum_table(EventResendRejectReason)
+_e_ExecInst = _v.enum_table(ExecInst)
+_e_ExecType = _v.enum_table(ExecType)
+_e_MDEntryType = _v.enum_table(MDEntryType)
+_e_MDReqRejReason = _v.enum_table(MDReqRejReason)
+_e_MDUpdateAction = _v.enum_table(MDUpdateAction)
+_e_MassCancelRequestType = _v.enum_table(MassCancelRequestType)
+_e_MassCancelResponse = _v.enum_table(MassCancelResponse)
+_e_MiscFeeBasis = _v.enum_table(MiscFeeBasis)
+_e_MiscFeeType = _v.enum_table(MiscFeeType)
+_e_OrdRejReason = _v.enum_table(OrdRejReason)
+_e_OrdStatus = _v.enum_table(OrdStatus)
+_e_OrdType = _v.enum_table(OrdType)
+_e_OrderGroupAction = _v.enum_table(OrderGroupAction)
+_e_PartyRole = _v.enum_table(PartyRole)
+_e_SelfTradePreventionType = _v.enum_table(SelfTradePreventionType)
+_e_SessionRejectReason = _v.enum_table(SessionRejectReason)
+_e_Side = _v.enum_table(Side)
+_e_SubscriptionRequestType = _v.enum_table(SubscriptionRequestType)
+_e_TimeInForce = _v.enum_table(TimeInForce)
+_e_TrdType = _v.enum_table(TrdType)
 
 Party._FIELDS = (_f_party_id, _f_party_role, )
 Party._GROUPS = ()
@@ -3735,7 +3823,9 @@ MESSAGES: dict[str, type[Message]] = {
 """MsgType(35) -> message class, for every message of the margin dialect."""
 
 _CLASSES: dict[bytes, type[Message]] = {k.encode(): v for k, v in MESSAGES.items()}
+_CLASSES[b""] = Unknown
 _DATA_TAGS: dict[bytes, bytes] = { b"93": b"89", b"95": b"96",  }
+_DATA_NEEDLES: tuple[bytes, ...] = tuple(b"\x01" + t + b"=" for t in _DATA_TAGS)
 
 
 def decode(frame: bytes, *, use_dollars: bool = False, verify: bool = False) -> Message:
@@ -3757,7 +3847,7 @@ def decode(frame: bytes, *, use_dollars: bool = False, verify: bool = False) -> 
         DecodeError: the frame is malformed, a required tag is missing or a tag repeats; it names
             the tag and message and carries the raw frame.
     """
-    return _decode_frame(frame, _CLASSES, _DATA_TAGS, use_dollars, verify)
+    return _decode_frame(frame, _CLASSES, _DATA_TAGS, _DATA_NEEDLES, use_dollars, verify)
 
 
 def encode(message: Message, header: Header, *, use_dollars: bool = False) -> bytes:
