@@ -65,7 +65,9 @@ def generate(spec_dir: Path, out_root: Path, package: str, docs: bool, check: bo
             return 1
         print(f"generated code is up to date ({len(files)} files)")
         return 0
-    print(f"wrote {len(stale)} of {len(files)} files" if stale else f"{len(files)} files up to date")
+    print(
+        f"wrote {len(stale)} of {len(files)} files" if stale else f"{len(files)} files up to date"
+    )
     return 0
 
 

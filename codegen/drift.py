@@ -200,8 +200,9 @@ def _sort_key(d: Difference) -> tuple[int, str, int, str]:
     return (KINDS.index(d.kind), d.msgtype or "", d.tag or 0, d.value or "")
 
 
-def _spec_members(members: Iterable[Member], products: tuple[str, ...],
-                  out: dict[int, bool]) -> None:
+def _spec_members(
+    members: Iterable[Member], products: tuple[str, ...], out: dict[int, bool]
+) -> None:
     """Flatten spec members (groups nested) into tag -> required for any product."""
     for m in members:
         live = tuple(p for p in m.products if p in products)
@@ -244,64 +245,126 @@ def compare(spec: Spec, dictionary: Dictionary) -> list[Difference]:
     for tag in sorted(set(spec_fields) | set(dict_fields)):
         sf, df = spec_fields.get(tag), dict_fields.get(tag)
         if df is None and sf is not None:
-            diffs.append(Difference("field-missing-in-dictionary", tag,
-                                    detail=f"{sf.name} ({sf.type}) is only in the spec"))
+            diffs.append(
+                Difference(
+                    "field-missing-in-dictionary",
+                    tag,
+                    detail=f"{sf.name} ({sf.type}) is only in the spec",
+                )
+            )
             continue
         if sf is None and df is not None:
-            diffs.append(Difference("field-missing-in-spec", tag,
-                                    detail=f"{df.name} ({df.type}) is only in the dictionary"))
+            diffs.append(
+                Difference(
+                    "field-missing-in-spec",
+                    tag,
+                    detail=f"{df.name} ({df.type}) is only in the dictionary",
+                )
+            )
             continue
         assert sf is not None and df is not None
         if sf.name != df.name:
-            diffs.append(Difference("field-name", tag,
-                                    detail=f"dictionary {df.name}, spec {sf.name}"))
+            diffs.append(
+                Difference("field-name", tag, detail=f"dictionary {df.name}, spec {sf.name}")
+            )
         if sf.type != df.type:
-            diffs.append(Difference("field-type", tag,
-                                    detail=f"{sf.name}: dictionary {df.type}, spec {sf.type}"))
+            diffs.append(
+                Difference(
+                    "field-type", tag, detail=f"{sf.name}: dictionary {df.type}, spec {sf.type}"
+                )
+            )
         spec_values = {str(v.value): v.name for v in sf.values}
         dict_values = set(df.values)
         for value in sorted(set(spec_values) - dict_values):
-            diffs.append(Difference("enum-missing-in-dictionary", tag, value=value,
-                                    detail=f"{sf.name}={value} ({spec_values[value]}) "
-                                           "is only in the spec"))
+            diffs.append(
+                Difference(
+                    "enum-missing-in-dictionary",
+                    tag,
+                    value=value,
+                    detail=f"{sf.name}={value} ({spec_values[value]}) is only in the spec",
+                )
+            )
         for value in sorted(dict_values - set(spec_values)):
-            diffs.append(Difference("enum-missing-in-spec", tag, value=value,
-                                    detail=f"{sf.name}={value} is only in the dictionary"))
+            diffs.append(
+                Difference(
+                    "enum-missing-in-spec",
+                    tag,
+                    value=value,
+                    detail=f"{sf.name}={value} is only in the dictionary",
+                )
+            )
 
     spec_msgs = {m.msgtype: m for m in spec.messages}
     for mt in sorted(set(spec_msgs) | set(dictionary.messages)):
         sm, dm = spec_msgs.get(mt), dictionary.messages.get(mt)
         if dm is None and sm is not None:
-            diffs.append(Difference("message-missing-in-dictionary", msgtype=mt,
-                                    detail=f"{sm.name} is only in the spec"))
+            diffs.append(
+                Difference(
+                    "message-missing-in-dictionary",
+                    msgtype=mt,
+                    detail=f"{sm.name} is only in the spec",
+                )
+            )
             continue
         if sm is None and dm is not None:
-            diffs.append(Difference("message-missing-in-spec", msgtype=mt,
-                                    detail=f"{dm.name} is only in the dictionary"))
+            diffs.append(
+                Difference(
+                    "message-missing-in-spec",
+                    msgtype=mt,
+                    detail=f"{dm.name} is only in the dictionary",
+                )
+            )
             continue
         assert sm is not None and dm is not None
         sflat = _flatten_message(sm.members, sm.products)
         for tag in sorted(set(sflat) | set(dm.fields)):
             if tag not in dm.fields:
-                diffs.append(Difference("message-field-missing-in-dictionary", tag, mt,
-                                        detail=f"{sm.name}.{fname(tag)} is only in the spec"))
+                diffs.append(
+                    Difference(
+                        "message-field-missing-in-dictionary",
+                        tag,
+                        mt,
+                        detail=f"{sm.name}.{fname(tag)} is only in the spec",
+                    )
+                )
             elif tag not in sflat:
-                diffs.append(Difference("message-field-missing-in-spec", tag, mt,
-                                        detail=f"{sm.name}.{fname(tag)} is only in the dictionary"))
+                diffs.append(
+                    Difference(
+                        "message-field-missing-in-spec",
+                        tag,
+                        mt,
+                        detail=f"{sm.name}.{fname(tag)} is only in the dictionary",
+                    )
+                )
             elif sflat[tag] != dm.required(tag):
-                diffs.append(Difference(
-                    "message-field-required", tag, mt,
-                    detail=f"{sm.name}.{fname(tag)}: dictionary {dm.fields[tag]}, "
-                           f"spec {'required' if sflat[tag] else 'not required'}"))
+                diffs.append(
+                    Difference(
+                        "message-field-required",
+                        tag,
+                        mt,
+                        detail=f"{sm.name}.{fname(tag)}: dictionary {dm.fields[tag]}, "
+                        f"spec {'required' if sflat[tag] else 'not required'}",
+                    )
+                )
 
     spec_hdr = {u.field.tag for u in (*spec.header, *spec.trailer)}
     dict_hdr = (set(dictionary.header) | set(dictionary.trailer)) - FRAMING_TAGS
     for tag in sorted(spec_hdr - dict_hdr):
-        diffs.append(Difference("header-field-missing-in-dictionary", tag,
-                                detail=f"{fname(tag)} is in the spec's header/trailer only"))
+        diffs.append(
+            Difference(
+                "header-field-missing-in-dictionary",
+                tag,
+                detail=f"{fname(tag)} is in the spec's header/trailer only",
+            )
+        )
     for tag in sorted(dict_hdr - spec_hdr):
-        diffs.append(Difference("header-field-missing-in-spec", tag,
-                                detail=f"{fname(tag)} is in the dictionary's header/trailer only"))
+        diffs.append(
+            Difference(
+                "header-field-missing-in-spec",
+                tag,
+                detail=f"{fname(tag)} is in the dictionary's header/trailer only",
+            )
+        )
     return sorted(diffs, key=_sort_key)
 
 
@@ -391,17 +454,20 @@ def format_report(outcome: Outcome, dictionary_path: Path, show_all: bool = Fals
         lines.append(f"{kind} ({count}):")
         lines.extend(f"  {d.line()}{' (accepted)' if acc else ''}" for d, acc in group)
     for e in outcome.stale:
-        lines.append(f"stale accepted entry at {e.where}: {e.kind} "
-                     f"(no such difference any more; remove it)")
+        lines.append(
+            f"stale accepted entry at {e.where}: {e.kind} (no such difference any more; remove it)"
+        )
     for e, orig in outcome.duplicates:
         lines.append(f"duplicate accepted entry at {e.where} (same as line {orig.where.line})")
     n_acc = len(outcome.accepted)
     if outcome.clean:
         lines.append(f"spec matches {dictionary_path} ({n_acc} accepted differences)")
     else:
-        lines.append(f"spec differs from {dictionary_path}: {len(outcome.remaining)} unaccepted "
-                     f"differences, {len(outcome.stale)} stale and {len(outcome.duplicates)} "
-                     f"duplicate accepted entries ({n_acc} accepted differences)")
+        lines.append(
+            f"spec differs from {dictionary_path}: {len(outcome.remaining)} unaccepted "
+            f"differences, {len(outcome.stale)} stale and {len(outcome.duplicates)} "
+            f"duplicate accepted entries ({n_acc} accepted differences)"
+        )
     return lines
 
 
@@ -412,8 +478,13 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def run(dictionary_path: Path, spec_dir: Path, show_all: bool = False,
-        out: TextIO | None = None, err: TextIO | None = None) -> int:
+def run(
+    dictionary_path: Path,
+    spec_dir: Path,
+    show_all: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
     """Compare a spec directory with a dictionary and print the report.
 
     Args:
@@ -429,8 +500,11 @@ def run(dictionary_path: Path, spec_dir: Path, show_all: bool = False,
     out = out or sys.stdout
     err = err or sys.stderr
     if not dictionary_path.is_file():
-        print(f"dictionary not found: {dictionary_path}\n"
-              "pass the Kalshi FIX XML dictionary with --dictionary PATH", file=err)
+        print(
+            f"dictionary not found: {dictionary_path}\n"
+            "pass the Kalshi FIX XML dictionary with --dictionary PATH",
+            file=err,
+        )
         return 2
     try:
         dictionary = parse_dictionary(dictionary_path)
@@ -463,10 +537,15 @@ def main(argv: list[str]) -> int:
         prog="python -m codegen drift",
         description="Compare the spec with a Kalshi FIX XML dictionary.",
     )
-    parser.add_argument("--dictionary", type=Path, default=DEFAULT_DICTIONARY,
-                        help=f"the XML dictionary (default: {DEFAULT_DICTIONARY})")
+    parser.add_argument(
+        "--dictionary",
+        type=Path,
+        default=DEFAULT_DICTIONARY,
+        help=f"the XML dictionary (default: {DEFAULT_DICTIONARY})",
+    )
     parser.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="spec directory")
-    parser.add_argument("--all", action="store_true", dest="show_all",
-                        help="also list accepted differences")
+    parser.add_argument(
+        "--all", action="store_true", dest="show_all", help="also list accepted differences"
+    )
     args = parser.parse_args(argv)
     return run(args.dictionary, args.spec, args.show_all)

@@ -6,6 +6,8 @@ deterministic: the same spec gives byte-identical files.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,73 +170,118 @@ class _Renderer:
 
     def field_doc(self, rf: RField) -> str:
         f = rf.field
-        req = "required" if rf.required else ("conditional: " + rf.condition if rf.conditional else "optional")
+        req = (
+            "required"
+            if rf.required
+            else ("conditional: " + rf.condition if rf.conditional else "optional")
+        )
         units = ""
         if f.type == "PRICE":
             units = {
                 "session": " Dollars; wire units follow the session (cents unless UseDollars)."
-                if self.dialect.use_dollars_switch else " Dollars.",
+                if self.dialect.use_dollars_switch
+                else " Dollars.",
                 "dollars": " Dollars on the wire.",
                 "cents": " Dollars here; cents on the wire.",
             }[rf.units or "session"]
         return f"{f.name}({f.tag}), {req}. {f.description}{units}".strip()
 
-    def members(self, members: list[RField | RGroup]) -> list[FieldRender | GroupRender]:
+    def members(self, members: Sequence[RField | RGroup]) -> list[FieldRender | GroupRender]:
         out: list[FieldRender | GroupRender] = []
         data_of = {
             m.field.length_field: m.field.python_name
-            for m in members if isinstance(m, RField) and m.field.length_field
+            for m in members
+            if isinstance(m, RField) and m.field.length_field
         }
         by_name = {m.field.name: m.field.python_name for m in members if isinstance(m, RField)}
         for m in members:
             if isinstance(m, RField):
                 f = m.field
-                out.append(FieldRender(
-                    attr=f.python_name, slot=f"_{f.python_name}", tag=f.tag, name=f.name,
-                    info=self.field_info(m), annotation=self.annotation(f), required=m.required,
-                    doc=self.field_doc(m), encode=self.encode_expr(m),
-                    length_attr=by_name.get(f.length_field) if f.length_field else None,
-                    data_attr=data_of.get(f.name),
-                ))
+                out.append(
+                    FieldRender(
+                        attr=f.python_name,
+                        slot=f"_{f.python_name}",
+                        tag=f.tag,
+                        name=f.name,
+                        info=self.field_info(m),
+                        annotation=self.annotation(f),
+                        required=m.required,
+                        doc=self.field_doc(m),
+                        encode=re.sub(r"\bv\b", f"v_{f.python_name}", self.encode_expr(m)),
+                        length_attr=by_name.get(f.length_field) if f.length_field else None,
+                        data_attr=data_of.get(f.name),
+                    )
+                )
             else:
                 const = f"_g_{m.entry_class}_{m.attr}"
                 self.infos[const] = (
                     f'_G("{m.attr}", "_{m.attr}", {m.tag}, b"{m.tag}", "{m.count.name}", {m.entry_class})'
                 )
-                req = "required" if m.required else ("conditional: " + m.condition if m.conditional else "optional")
-                out.append(GroupRender(
-                    attr=m.attr, slot=f"_{m.attr}", tag=m.tag, name=m.count.name, info=const,
-                    entry=m.entry_class, annotation=f"Sequence[{m.entry_class}] | None",
-                    required=m.required,
-                    doc=f"{m.count.name}({m.tag}) repeating group of {m.entry_class} entries, {req}.",
-                ))
+                req = (
+                    "required"
+                    if m.required
+                    else ("conditional: " + m.condition if m.conditional else "optional")
+                )
+                out.append(
+                    GroupRender(
+                        attr=m.attr,
+                        slot=f"_{m.attr}",
+                        tag=m.tag,
+                        name=m.count.name,
+                        info=const,
+                        entry=m.entry_class,
+                        annotation=f"Sequence[{m.entry_class}] | None",
+                        required=m.required,
+                        doc=f"{m.count.name}({m.tag}) repeating group of {m.entry_class} entries, {req}.",
+                    )
+                )
         return out
 
     def entry_class(self, g: RGroup) -> ClassRender:
         members = self.members(g.members)
         return ClassRender(
-            name=g.entry_class, base="FixRecord",
+            name=g.entry_class,
+            base="FixRecord",
             doc=f"One entry of the {g.count.name}({g.tag}) repeating group.",
-            msgtype=None, category="", members=members,
+            msgtype=None,
+            category="",
+            members=members,
             required_tags=sorted(m.tag for m in members if m.required),
-            all_tags=sorted(set(g.all_tags())), delimiter=g.delimiter.tag,
+            all_tags=sorted(set(g.all_tags())),
+            delimiter=g.delimiter.tag,
             has_groups=any(isinstance(m, RGroup) for m in g.members),
         )
 
     def message_class(self, msg: RMessage) -> ClassRender:
         members = self.members(msg.members)
         d = msg.msg
-        direction = {"client": "client to Kalshi", "server": "Kalshi to client", "both": "both ways"}[d.direction]
-        sessions = [s.name for s in self.view.sessions if msg.msgtype in s.send or msg.msgtype in s.receive]
-        where = ", ".join(sessions) if sessions else ("every session" if d.category == "admin" else "none listed")
+        direction = {
+            "client": "client to Kalshi",
+            "server": "Kalshi to client",
+            "both": "both ways",
+        }[d.direction]
+        sessions = [
+            s.name for s in self.view.sessions if msg.msgtype in s.send or msg.msgtype in s.receive
+        ]
+        where = (
+            ", ".join(sessions)
+            if sessions
+            else ("every session" if d.category == "admin" else "none listed")
+        )
         doc = f"{d.name} (35={d.msgtype}): {d.description}\n\nDirection: {direction}. Sessions: {where}."
         all_tags: list[int] = []
         for g in msg.groups():
             all_tags.extend(g.all_tags())
         return ClassRender(
-            name=d.name, base="Message", doc=doc, msgtype=d.msgtype, category=d.category,
-            members=members, required_tags=sorted(m.tag for m in members if m.required),
-            all_tags=sorted({m.tag for m in msg.members} | set(all_tags)), delimiter=None,
+            name=d.name,
+            base="Message",
+            doc=doc,
+            msgtype=d.msgtype,
+            category=d.category,
+            members=members,
+            required_tags=sorted(m.tag for m in members if m.required),
+            all_tags=sorted({m.tag for m in msg.members} | set(all_tags)),
+            delimiter=None,
             has_groups=bool(msg.groups()),
         )
 
@@ -243,14 +290,17 @@ class _Renderer:
         for f in self.view.enum_fields():
             values = f.values_for(self.view.product)
             is_int = f.type in INT_TYPES
-            out.append({
-                "name": _enum_class(f, self.taken),
-                "base": "enum.IntEnum" if is_int else "str, enum.Enum",
-                "doc": f"{f.name}({f.tag}) values. {f.description}",
-                "values": [
-                    {"name": v.name, "value": repr(v.value), "doc": v.description} for v in values
-                ],
-            })
+            out.append(
+                {
+                    "name": _enum_class(f, self.taken),
+                    "base": "enum.IntEnum" if is_int else "str, enum.Enum",
+                    "doc": f"{f.name}({f.tag}) values. {f.description}",
+                    "values": [
+                        {"name": v.name, "value": repr(v.value), "doc": v.description}
+                        for v in values
+                    ],
+                }
+            )
         return out
 
 
@@ -264,8 +314,14 @@ def render_dialect(spec: Spec, product: str, env: jinja2.Environment) -> str:
         (view.spec.by_name[f.length_field].tag, f.tag) for f in view.fields if f.length_field
     )
     return env.get_template("dialect.py.j2").render(
-        product=product, dialect=view.dialect, enums=enums, entries=entries, messages=messages,
-        infos=sorted(r.infos.items()), data_tags=data_tags, sources=_sources(spec),
+        product=product,
+        dialect=view.dialect,
+        enums=enums,
+        entries=entries,
+        messages=messages,
+        infos=sorted(r.infos.items()),
+        data_tags=data_tags,
+        sources=_sources(spec),
         enum_tables=sorted(r.enum_tables),
     )
 
@@ -275,23 +331,36 @@ def render_common(spec: Spec, env: jinja2.Environment) -> str:
     r = _Renderer(view)
     r.enum_names = set()  # header values stay plain types: the header is shared by both dialects
     header = ClassRender(
-        name="Header", base="FixRecord",
+        name="Header",
+        base="FixRecord",
         doc="The standard header (BeginString, BodyLength and MsgType are written by the codec).",
-        msgtype=None, category="", members=r.members(view.header),
+        msgtype=None,
+        category="",
+        members=r.members(view.header),
         required_tags=sorted(f.tag for f in view.header if f.required),
-        all_tags=sorted(f.tag for f in view.header), delimiter=None, has_groups=False,
+        all_tags=sorted(f.tag for f in view.header),
+        delimiter=None,
+        has_groups=False,
     )
     trailer_tags = sorted(f.tag for f in view.trailer)
     return env.get_template("common.py.j2").render(
-        header=header, infos=sorted(r.infos.items()), trailer_tags=trailer_tags,
+        header=header,
+        infos=sorted(r.infos.items()),
+        trailer_tags=trailer_tags,
         sources=_sources(spec),
     )
 
 
 def render_tables(spec: Spec, env: jinja2.Environment) -> str:
     fields = [
-        {"tag": f.tag, "name": f.name, "type": f.type, "attr": f.python_name,
-         "products": f.products, "description": f.description}
+        {
+            "tag": f.tag,
+            "name": f.name,
+            "type": f.type,
+            "attr": f.python_name,
+            "products": f.products,
+            "description": f.description,
+        }
         for f in spec.fields
     ]
     messages = [
@@ -299,8 +368,11 @@ def render_tables(spec: Spec, env: jinja2.Environment) -> str:
         for m in spec.messages
     ]
     return env.get_template("tables.py.j2").render(
-        fields=fields, messages=messages, sessions=spec.sessions,
-        environments=spec.environments, sources=_sources(spec),
+        fields=fields,
+        messages=messages,
+        sessions=spec.sessions,
+        environments=spec.environments,
+        sources=_sources(spec),
     )
 
 
@@ -313,7 +385,9 @@ def render_docs(spec: Spec, env: jinja2.Environment) -> dict[str, str]:
     for product in ("prediction", "margin"):
         view = spec.view(product)
         out[f"docs/reference/{product}.md"] = env.get_template("reference.md.j2").render(
-            view=view, product=product, r=_Renderer(view),
+            view=view,
+            product=product,
+            r=_Renderer(view),
         )
     out["docs/reference/tags.md"] = env.get_template("tags.md.j2").render(spec=spec)
     out["docs/reference/sessions.md"] = env.get_template("sessions.md.j2").render(spec=spec)
@@ -338,8 +412,9 @@ def make_env() -> jinja2.Environment:
     return env
 
 
-def render_all(spec: Spec, package: str = "src/kalshi_fix_sansio/_generated",
-               docs: bool = True) -> dict[str, str]:
+def render_all(
+    spec: Spec, package: str = "src/kalshi_fix_sansio/_generated", docs: bool = True
+) -> dict[str, str]:
     """Every generated file of a spec.
 
     Args:

@@ -285,7 +285,9 @@ class DialectView:
         for cname, g in spec.group_components.items():
             self.components[cname] = self._group(g, singular(cname))
         self.messages = [
-            RMessage(m, self._members(m.members, m.name)) for m in spec.messages if product in m.products
+            RMessage(m, self._members(m.members, m.name))
+            for m in spec.messages
+            if product in m.products
         ]
         self.sessions = [s for s in spec.sessions if s.product == product]
 
@@ -323,8 +325,15 @@ class DialectView:
                 comp = self.components[m.component]
                 required, conditional = self._req(m.required)
                 out.append(
-                    RGroup(comp.count, required, conditional, m.condition, comp.members,
-                           comp.entry_class, snake(m.component))
+                    RGroup(
+                        comp.count,
+                        required,
+                        conditional,
+                        m.condition,
+                        comp.members,
+                        comp.entry_class,
+                        snake(m.component),
+                    )
                 )
             else:
                 base = m.count.name[2:] if m.count.name.startswith("No") else m.count.name
@@ -367,14 +376,19 @@ class _Checker:
     def err(self, where: Where | None, text: str) -> None:
         self.problems.append(f"{where}: {text}" if where else text)
 
-    def keys(self, node: Any, allowed: set[str], required: set[str], what: str, where: Where) -> bool:
+    def keys(
+        self, node: Any, allowed: set[str], required: set[str], what: str, where: Where
+    ) -> bool:
         if not isinstance(node, Node):
             self.err(where, f"{what} must be a mapping, got {type(node).__name__}")
             return False
         ok = True
         for k in node:
             if k not in allowed:
-                self.err(node.key_where[k], f"unknown key {k!r} in {what} (allowed: {', '.join(sorted(allowed))})")
+                self.err(
+                    node.key_where[k],
+                    f"unknown key {k!r} in {what} (allowed: {', '.join(sorted(allowed))})",
+                )
                 ok = False
         for k in sorted(required - set(node)):
             self.err(node.where, f"{what} is missing required key {k!r}")
@@ -386,33 +400,76 @@ class _Checker:
             return default
         val = node[key]
         if not isinstance(val, list) or not val or any(p not in PRODUCTS for p in val):
-            self.err(node.key_where[key], f"{key} must be a non-empty list of {list(PRODUCTS)}, got {val!r}")
+            self.err(
+                node.key_where[key],
+                f"{key} must be a non-empty list of {list(PRODUCTS)}, got {val!r}",
+            )
             return default
         return tuple(p for p in PRODUCTS if p in val)
 
     def text(self, node: Node, key: str, what: str, default: str = "") -> str:
         val = node.get(key, default)
         if not isinstance(val, str):
-            self.err(node.key_where.get(key, node.where), f"{what}.{key} must be a string, got {val!r}")
+            self.err(
+                node.key_where.get(key, node.where), f"{what}.{key} must be a string, got {val!r}"
+            )
             return str(val)
         return val
 
 
-FIELD_KEYS = {"tag", "name", "type", "description", "products", "source", "length_field",
-              "python_name", "values", "history", "notes"}
+FIELD_KEYS = {
+    "tag",
+    "name",
+    "type",
+    "description",
+    "products",
+    "source",
+    "length_field",
+    "python_name",
+    "values",
+    "history",
+    "notes",
+}
 VALUE_KEYS = {"value", "name", "description", "products"}
 USE_KEYS = {"field", "required", "condition", "products", "units", "notes"}
 GROUP_KEYS = {"group", "component", "required", "condition", "products", "fields", "notes"}
-MESSAGE_KEYS = {"msgtype", "name", "category", "direction", "products", "description", "fields", "notes"}
+MESSAGE_KEYS = {
+    "msgtype",
+    "name",
+    "category",
+    "direction",
+    "products",
+    "description",
+    "fields",
+    "notes",
+}
 COMPONENT_KEYS = {"name", "kind", "group", "fields", "notes"}
-DIALECT_KEYS = {"product", "doc_state", "session_price_units", "use_dollars_switch",
-                "max_price_decimals", "notes"}
-SESSION_KEYS = {"name", "port", "host", "retransmission", "reset_seq_num", "listener",
-                "logon_flags", "send", "receive", "notes"}
+DIALECT_KEYS = {
+    "product",
+    "doc_state",
+    "session_price_units",
+    "use_dollars_switch",
+    "max_price_decimals",
+    "notes",
+}
+SESSION_KEYS = {
+    "name",
+    "port",
+    "host",
+    "retransmission",
+    "reset_seq_num",
+    "listener",
+    "logon_flags",
+    "send",
+    "receive",
+    "notes",
+}
 
 
 def _load_fields(c: _Checker, doc: Any, path: str) -> list[FieldDef]:
-    if not isinstance(doc, Node) or not c.keys(doc, {"fields"}, {"fields"}, "fields file", Where(path, 1)):
+    if not isinstance(doc, Node) or not c.keys(
+        doc, {"fields"}, {"fields"}, "fields file", Where(path, 1)
+    ):
         return []
     items = doc["fields"]
     if not isinstance(items, Seq):
@@ -433,21 +490,33 @@ def _load_fields(c: _Checker, doc: Any, path: str) -> list[FieldDef]:
             c.err(item.key_where["name"], f"field name must be CamelCase text, got {name!r}")
             continue
         if tag in seen_tag:
-            c.err(item.key_where["tag"], f"duplicate tag number {tag} (first defined at line {seen_tag[tag].line})")
+            c.err(
+                item.key_where["tag"],
+                f"duplicate tag number {tag} (first defined at line {seen_tag[tag].line})",
+            )
             continue
         if name in seen_name:
-            c.err(item.key_where["name"], f"duplicate field name {name!r} (first defined at line {seen_name[name].line})")
+            c.err(
+                item.key_where["name"],
+                f"duplicate field name {name!r} (first defined at line {seen_name[name].line})",
+            )
             continue
         seen_tag[tag] = item.where
         seen_name[name] = item.where
         if ftype not in FIX_TYPES:
-            c.err(item.key_where["type"], f"field {name} ({tag}): unknown type {ftype!r} (known: {', '.join(sorted(FIX_TYPES))})")
+            c.err(
+                item.key_where["type"],
+                f"field {name} ({tag}): unknown type {ftype!r} (known: {', '.join(sorted(FIX_TYPES))})",
+            )
             continue
         products = c.products(item, "products", PRODUCTS)
         values: list[EnumValue] = []
         raw_values = item.get("values", [])
         if raw_values and ftype not in INT_TYPES and ftype not in STR_ENUM_TYPES:
-            c.err(item.key_where["values"], f"field {name} ({tag}) of type {ftype} cannot have enum values")
+            c.err(
+                item.key_where["values"],
+                f"field {name} ({tag}) of type {ftype} cannot have enum values",
+            )
             raw_values = []
         seen_v: set[Any] = set()
         seen_vn: set[str] = set()
@@ -458,17 +527,28 @@ def _load_fields(c: _Checker, doc: Any, path: str) -> list[FieldDef]:
             val = v["value"]
             if ftype in INT_TYPES:
                 if not isinstance(val, int) or isinstance(val, bool):
-                    c.err(v.key_where["value"], f"field {name} ({tag}) is {ftype}: enum value {val!r} must be an integer")
+                    c.err(
+                        v.key_where["value"],
+                        f"field {name} ({tag}) is {ftype}: enum value {val!r} must be an integer",
+                    )
                     continue
             elif not isinstance(val, str) or not val:
-                c.err(v.key_where["value"], f"field {name} ({tag}) is {ftype}: enum value {val!r} must be a non-empty quoted string")
+                c.err(
+                    v.key_where["value"],
+                    f"field {name} ({tag}) is {ftype}: enum value {val!r} must be a non-empty quoted string",
+                )
                 continue
             elif ftype == "CHAR" and len(val) != 1:
-                c.err(v.key_where["value"], f"field {name} ({tag}) is CHAR: enum value {val!r} must be one character")
+                c.err(
+                    v.key_where["value"],
+                    f"field {name} ({tag}) is CHAR: enum value {val!r} must be one character",
+                )
                 continue
             vname = v["name"]
             if not isinstance(vname, str) or not re.fullmatch(r"[A-Z][A-Z0-9_]*", vname):
-                c.err(v.key_where["name"], f"enum name {vname!r} of field {name} must be UPPER_SNAKE")
+                c.err(
+                    v.key_where["name"], f"enum name {vname!r} of field {name} must be UPPER_SNAKE"
+                )
                 continue
             if vname in seen_vn:
                 c.err(v.key_where["name"], f"duplicate enum name {vname!r} in field {name}")
@@ -483,34 +563,66 @@ def _load_fields(c: _Checker, doc: Any, path: str) -> list[FieldDef]:
             values.append(EnumValue(val, vname, c.text(v, "description", "enum value"), vproducts))
         history = item.get("history", [])
         if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
-            c.err(item.key_where.get("history", item.where), f"field {name}: history must be a list of strings")
+            c.err(
+                item.key_where.get("history", item.where),
+                f"field {name}: history must be a list of strings",
+            )
             history = []
         source = item.get("source", "doc")
         if source not in ("doc", "dict"):
-            c.err(item.key_where["source"], f"field {name}: source must be 'doc' or 'dict', got {source!r}")
+            c.err(
+                item.key_where["source"],
+                f"field {name}: source must be 'doc' or 'dict', got {source!r}",
+            )
         python_name = item.get("python_name", snake(name))
         if not isinstance(python_name, str) or not python_name.isidentifier():
-            c.err(item.key_where.get("python_name", item.where), f"field {name}: bad python_name {python_name!r}")
+            c.err(
+                item.key_where.get("python_name", item.where),
+                f"field {name}: bad python_name {python_name!r}",
+            )
             python_name = snake(name)
         length_field = item.get("length_field")
         if ftype == "DATA" and not length_field:
-            c.err(item.where, f"DATA field {name} ({tag}) needs length_field (the LENGTH field before it)")
+            c.err(
+                item.where,
+                f"DATA field {name} ({tag}) needs length_field (the LENGTH field before it)",
+            )
         if length_field is not None and ftype != "DATA":
-            c.err(item.key_where["length_field"], f"field {name}: only DATA fields have length_field")
-        out.append(FieldDef(tag, name, ftype, c.text(item, "description", "field"), products,
-                            str(source), python_name, length_field, values, list(history),
-                            c.text(item, "notes", "field"), item.where))
+            c.err(
+                item.key_where["length_field"], f"field {name}: only DATA fields have length_field"
+            )
+        out.append(
+            FieldDef(
+                tag,
+                name,
+                ftype,
+                c.text(item, "description", "field"),
+                products,
+                str(source),
+                python_name,
+                length_field,
+                values,
+                list(history),
+                c.text(item, "notes", "field"),
+                item.where,
+            )
+        )
     by_name = {f.name: f for f in out}
     for f in out:
         if f.length_field is not None:
             lf = by_name.get(f.length_field)
             if lf is None or lf.type != "LENGTH":
-                c.err(f.where, f"DATA field {f.name}: length_field {f.length_field!r} is not a defined LENGTH field")
+                c.err(
+                    f.where,
+                    f"DATA field {f.name}: length_field {f.length_field!r} is not a defined LENGTH field",
+                )
     return out
 
 
 class _MemberParser:
-    def __init__(self, c: _Checker, fields: dict[str, FieldDef], components: dict[str, Node]) -> None:
+    def __init__(
+        self, c: _Checker, fields: dict[str, FieldDef], components: dict[str, Node]
+    ) -> None:
         self.c = c
         self.fields = fields
         self.components = components
@@ -522,18 +634,29 @@ class _MemberParser:
             out: dict[str, bool | str] = {}
             for p, r in val.items():
                 if p not in PRODUCTS:
-                    self.c.err(val.key_where[p], f"{what}: required mapping key must be one of {list(PRODUCTS)}, got {p!r}")
+                    self.c.err(
+                        val.key_where[p],
+                        f"{what}: required mapping key must be one of {list(PRODUCTS)}, got {p!r}",
+                    )
                 elif r not in REQUIRED_WORDS:
-                    self.c.err(val.key_where[p], f"{what}: required must be true, false or conditional, got {r!r}")
+                    self.c.err(
+                        val.key_where[p],
+                        f"{what}: required must be true, false or conditional, got {r!r}",
+                    )
                 else:
                     out[p] = r
             return out
         if val not in REQUIRED_WORDS:
-            self.c.err(node.key_where.get("required", node.where), f"{what}: required must be true, false, conditional or a per-product mapping, got {val!r}")
+            self.c.err(
+                node.key_where.get("required", node.where),
+                f"{what}: required must be true, false, conditional or a per-product mapping, got {val!r}",
+            )
             val = False
         return dict.fromkeys(PRODUCTS, val)
 
-    def members(self, items: Any, owner: str, owner_products: tuple[str, ...], where: Where) -> list[Member]:
+    def members(
+        self, items: Any, owner: str, owner_products: tuple[str, ...], where: Where
+    ) -> list[Member]:
         c = self.c
         if not isinstance(items, Seq):
             c.err(where, f"{owner}: fields must be a list")
@@ -547,7 +670,10 @@ class _MemberParser:
                 if g is not None:
                     key = g.count.name
                     if key in seen:
-                        c.err(item.where, f"{owner}: group {key} appears twice (first at line {seen[key].line})")
+                        c.err(
+                            item.where,
+                            f"{owner}: group {key} appears twice (first at line {seen[key].line})",
+                        )
                     seen[key] = item.where
                     out.append(g)
                 continue
@@ -559,10 +685,16 @@ class _MemberParser:
                 c.err(item.key_where["field"], f"{owner} uses undefined field {fname!r}")
                 continue
             if f.tag in FRAMING_TAGS:
-                c.err(item.key_where["field"], f"{owner}: {f.name} ({f.tag}) is framing, written by the codec; do not list it")
+                c.err(
+                    item.key_where["field"],
+                    f"{owner}: {f.name} ({f.tag}) is framing, written by the codec; do not list it",
+                )
                 continue
             if fname in seen:
-                c.err(item.key_where["field"], f"{owner}: field {fname} appears twice (first at line {seen[fname].line})")
+                c.err(
+                    item.key_where["field"],
+                    f"{owner}: field {fname} appears twice (first at line {seen[fname].line})",
+                )
                 continue
             seen[fname] = item.where
             products = c.products(item, "products", owner_products)
@@ -570,25 +702,50 @@ class _MemberParser:
             if bad and "products" not in item:
                 products = tuple(p for p in products if p in f.products)
             elif bad:
-                c.err(item.where, f"{owner}: field {fname} is not defined for {', '.join(bad)} (fields.yaml products)")
+                c.err(
+                    item.where,
+                    f"{owner}: field {fname} is not defined for {', '.join(bad)} (fields.yaml products)",
+                )
             units = item.get("units")
             if units is not None and f.type != "PRICE":
-                c.err(item.key_where["units"], f"{owner}: units apply to PRICE fields only; {fname} is {f.type}")
+                c.err(
+                    item.key_where["units"],
+                    f"{owner}: units apply to PRICE fields only; {fname} is {f.type}",
+                )
                 units = None
             elif units is not None and units not in PRICE_UNITS:
-                c.err(item.key_where["units"], f"{owner}: units must be one of {list(PRICE_UNITS)}, got {units!r}")
+                c.err(
+                    item.key_where["units"],
+                    f"{owner}: units must be one of {list(PRICE_UNITS)}, got {units!r}",
+                )
                 units = None
             if f.type == "NUMINGROUP":
-                c.err(item.key_where["field"], f"{owner}: {fname} is a NUMINGROUP count; declare it as `group: {fname}` with its fields")
+                c.err(
+                    item.key_where["field"],
+                    f"{owner}: {fname} is a NUMINGROUP count; declare it as `group: {fname}` with its fields",
+                )
                 continue
-            out.append(FieldUse(f, self.required(item, f"{owner}.{fname}"), c.text(item, "condition", "field entry"),
-                                products, units, c.text(item, "notes", "field entry"), item.where))
+            out.append(
+                FieldUse(
+                    f,
+                    self.required(item, f"{owner}.{fname}"),
+                    c.text(item, "condition", "field entry"),
+                    products,
+                    units,
+                    c.text(item, "notes", "field entry"),
+                    item.where,
+                )
+            )
         # A DATA field must directly follow its length field.
         for i, m in enumerate(out):
             if isinstance(m, FieldUse) and m.field.type == "DATA":
                 prev = out[i - 1] if i else None
                 if not (isinstance(prev, FieldUse) and prev.field.name == m.field.length_field):
-                    c.err(m.where, f"{owner}: DATA field {m.field.name} must directly follow its length field {m.field.length_field}")
+                    c.err(
+                        m.where,
+                        f"{owner}: DATA field {m.field.name} must directly follow its length "
+                        f"field {m.field.length_field}",
+                    )
         return out
 
     def group(self, item: Node, owner: str, owner_products: tuple[str, ...]) -> GroupUse | None:
@@ -602,28 +759,51 @@ class _MemberParser:
             comp = self.component_group(cname, item.key_where["component"])
             if comp is None:
                 return None
-            return GroupUse(comp.count, cname, self.required(item, f"{owner}.{cname}"),
-                            c.text(item, "condition", "group"),
-                            c.products(item, "products", owner_products), comp.members,
-                            c.text(item, "notes", "group"), item.where)
+            return GroupUse(
+                comp.count,
+                cname,
+                self.required(item, f"{owner}.{cname}"),
+                c.text(item, "condition", "group"),
+                c.products(item, "products", owner_products),
+                comp.members,
+                c.text(item, "notes", "group"),
+                item.where,
+            )
         count_name = item["group"]
         count = self.fields.get(count_name) if isinstance(count_name, str) else None
         if count is None:
-            c.err(item.key_where["group"], f"{owner}: group count field {count_name!r} is undefined")
+            c.err(
+                item.key_where["group"], f"{owner}: group count field {count_name!r} is undefined"
+            )
             return None
         if count.type != "NUMINGROUP":
-            c.err(item.key_where["group"], f"{owner}: group count field {count_name} must be NUMINGROUP, is {count.type}")
+            c.err(
+                item.key_where["group"],
+                f"{owner}: group count field {count_name} must be NUMINGROUP, is {count.type}",
+            )
             return None
         if "fields" not in item or not item["fields"]:
             c.err(item.where, f"{owner}: group {count_name} has no members, so no delimiter")
             return None
         products = c.products(item, "products", owner_products)
-        members = self.members(item["fields"], f"{owner}.{count_name}", products, item.key_where["fields"])
+        members = self.members(
+            item["fields"], f"{owner}.{count_name}", products, item.key_where["fields"]
+        )
         if members and not isinstance(members[0], FieldUse):
-            c.err(item.where, f"{owner}: group {count_name} must start with a plain field (its delimiter)")
-        return GroupUse(count, None, self.required(item, f"{owner}.{count_name}"),
-                        c.text(item, "condition", "group"), products, members,
-                        c.text(item, "notes", "group"), item.where)
+            c.err(
+                item.where,
+                f"{owner}: group {count_name} must start with a plain field (its delimiter)",
+            )
+        return GroupUse(
+            count,
+            None,
+            self.required(item, f"{owner}.{count_name}"),
+            c.text(item, "condition", "group"),
+            products,
+            members,
+            c.text(item, "notes", "group"),
+            item.where,
+        )
 
     def component_group(self, cname: Any, where: Where) -> GroupUse | None:
         if cname in self.group_components:
@@ -647,7 +827,9 @@ def _load_messages(c: _Checker, docs: list[tuple[str, Any]], mp: _MemberParser) 
     seen_type: dict[str, Where] = {}
     seen_name: dict[str, Where] = {}
     for path, doc in docs:
-        if not isinstance(doc, Node) or not c.keys(doc, {"messages"}, {"messages"}, "messages file", Where(path, 1)):
+        if not isinstance(doc, Node) or not c.keys(
+            doc, {"messages"}, {"messages"}, "messages file", Where(path, 1)
+        ):
             continue
         items = doc["messages"]
         if not isinstance(items, Seq):
@@ -655,32 +837,62 @@ def _load_messages(c: _Checker, docs: list[tuple[str, Any]], mp: _MemberParser) 
             continue
         for item in items:
             iw = item.where if isinstance(item, Node) else items.where
-            if not c.keys(item, MESSAGE_KEYS, {"msgtype", "name", "category", "direction", "fields"}, "message", iw):
+            if not c.keys(
+                item,
+                MESSAGE_KEYS,
+                {"msgtype", "name", "category", "direction", "fields"},
+                "message",
+                iw,
+            ):
                 continue
             mt, name = item["msgtype"], item["name"]
             if not isinstance(mt, str) or not re.fullmatch(r"[0-9A-Za-z]{1,4}", mt):
-                c.err(item.key_where["msgtype"], f"msgtype must be a quoted string of 1-4 letters/digits, got {mt!r}")
+                c.err(
+                    item.key_where["msgtype"],
+                    f"msgtype must be a quoted string of 1-4 letters/digits, got {mt!r}",
+                )
                 continue
             if not isinstance(name, str) or not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name):
                 c.err(item.key_where["name"], f"message name must be CamelCase, got {name!r}")
                 continue
             if mt in seen_type:
-                c.err(item.key_where["msgtype"], f"duplicate msgtype {mt!r} (first at {seen_type[mt]})")
+                c.err(
+                    item.key_where["msgtype"],
+                    f"duplicate msgtype {mt!r} (first at {seen_type[mt]})",
+                )
                 continue
             if name in seen_name:
-                c.err(item.key_where["name"], f"duplicate message name {name!r} (first at {seen_name[name]})")
+                c.err(
+                    item.key_where["name"],
+                    f"duplicate message name {name!r} (first at {seen_name[name]})",
+                )
                 continue
             seen_type[mt] = item.where
             seen_name[name] = item.where
             if item["category"] not in ("admin", "app"):
                 c.err(item.key_where["category"], f"message {name}: category must be admin or app")
             if item["direction"] not in ("client", "server", "both"):
-                c.err(item.key_where["direction"], f"message {name}: direction must be client, server or both")
+                c.err(
+                    item.key_where["direction"],
+                    f"message {name}: direction must be client, server or both",
+                )
             products = c.products(item, "products", PRODUCTS)
-            members = mp.members(item["fields"], f"message {name} ({mt})", products, item.key_where["fields"])
-            out.append(MessageDef(mt, name, item["category"], item["direction"], products,
-                                  c.text(item, "description", "message"), members,
-                                  c.text(item, "notes", "message"), item.where))
+            members = mp.members(
+                item["fields"], f"message {name} ({mt})", products, item.key_where["fields"]
+            )
+            out.append(
+                MessageDef(
+                    mt,
+                    name,
+                    item["category"],
+                    item["direction"],
+                    products,
+                    c.text(item, "description", "message"),
+                    members,
+                    c.text(item, "notes", "message"),
+                    item.where,
+                )
+            )
     return out
 
 
@@ -717,12 +929,19 @@ def load_spec(root: Path, shown_root: str = "spec") -> Spec:
 
     comp_doc = load("components.yaml")
     components: dict[str, Node] = {}
-    if isinstance(comp_doc, Node) and c.keys(comp_doc, {"components"}, {"components"}, "components file", comp_doc.where):
+    if isinstance(comp_doc, Node) and c.keys(
+        comp_doc, {"components"}, {"components"}, "components file", comp_doc.where
+    ):
         for item in comp_doc["components"]:
-            if not c.keys(item, COMPONENT_KEYS, {"name", "kind", "fields"}, "component", item.where):
+            if not c.keys(
+                item, COMPONENT_KEYS, {"name", "kind", "fields"}, "component", item.where
+            ):
                 continue
             if item["kind"] not in ("header", "trailer", "group"):
-                c.err(item.key_where["kind"], f"component kind must be header, trailer or group, got {item['kind']!r}")
+                c.err(
+                    item.key_where["kind"],
+                    f"component kind must be header, trailer or group, got {item['kind']!r}",
+                )
                 continue
             if item["name"] in components:
                 c.err(item.key_where["name"], f"duplicate component {item['name']!r}")
@@ -735,7 +954,9 @@ def load_spec(root: Path, shown_root: str = "spec") -> Spec:
         if comp["kind"] == "group":
             mp.component_group(name, comp.where)
         else:
-            members = mp.members(comp["fields"], f"component {name}", PRODUCTS, comp.key_where["fields"])
+            members = mp.members(
+                comp["fields"], f"component {name}", PRODUCTS, comp.key_where["fields"]
+            )
             plain = [m for m in members if isinstance(m, FieldUse)]
             if len(plain) != len(members):
                 c.err(comp.where, f"component {name}: header/trailer cannot hold groups")
@@ -756,86 +977,176 @@ def load_spec(root: Path, shown_root: str = "spec") -> Spec:
         d = load(rel)
         if d is None:
             continue
-        if not c.keys(d, DIALECT_KEYS, DIALECT_KEYS - {"notes", "doc_state"}, f"dialect {product}", d.where if isinstance(d, Node) else Where(rel, 1)):
+        if not c.keys(
+            d,
+            DIALECT_KEYS,
+            DIALECT_KEYS - {"notes", "doc_state"},
+            f"dialect {product}",
+            d.where if isinstance(d, Node) else Where(rel, 1),
+        ):
             continue
         if d["product"] != product:
             c.err(d.key_where["product"], f"{rel} must say product: {product}")
         if d["session_price_units"] not in ("cents", "dollars"):
-            c.err(d.key_where["session_price_units"], "session_price_units must be cents or dollars")
+            c.err(
+                d.key_where["session_price_units"], "session_price_units must be cents or dollars"
+            )
         if not isinstance(d["use_dollars_switch"], bool):
             c.err(d.key_where["use_dollars_switch"], "use_dollars_switch must be true or false")
         mpd = d["max_price_decimals"]
         if not isinstance(mpd, int) or isinstance(mpd, bool) or not 0 <= mpd <= 8:
             c.err(d.key_where["max_price_decimals"], "max_price_decimals must be an integer 0-8")
-        dialects[product] = Dialect(product, str(d.get("doc_state", "")), d["session_price_units"],
-                                    bool(d["use_dollars_switch"]), int(mpd), c.text(d, "notes", "dialect"))
+        dialects[product] = Dialect(
+            product,
+            str(d.get("doc_state", "")),
+            d["session_price_units"],
+            bool(d["use_dollars_switch"]),
+            int(mpd),
+            c.text(d, "notes", "dialect"),
+        )
 
     environments: dict[str, dict[str, dict[str, str]]] = {}
     sessions: list[SessionDef] = []
     sdoc = load("sessions.yaml")
     msg_by_type = {m.msgtype: m for m in messages}
-    if isinstance(sdoc, Node) and c.keys(sdoc, {"products"}, {"products"}, "sessions file", sdoc.where):
+    if isinstance(sdoc, Node) and c.keys(
+        sdoc, {"products"}, {"products"}, "sessions file", sdoc.where
+    ):
         for product, pdoc in sdoc["products"].items():
             if product not in PRODUCTS:
                 c.err(sdoc["products"].key_where[product], f"unknown product {product!r}")
                 continue
-            if not c.keys(pdoc, {"environments", "sessions", "notes"}, {"environments", "sessions"}, f"sessions of {product}", pdoc.where):
+            if not c.keys(
+                pdoc,
+                {"environments", "sessions", "notes"},
+                {"environments", "sessions"},
+                f"sessions of {product}",
+                pdoc.where,
+            ):
                 continue
             envs = pdoc["environments"]
             environments[product] = {}
             for env, hosts in envs.items():
                 if env not in ("demo", "production"):
-                    c.err(envs.key_where[env], f"environment must be demo or production, got {env!r}")
+                    c.err(
+                        envs.key_where[env], f"environment must be demo or production, got {env!r}"
+                    )
                     continue
-                if not isinstance(hosts, Node) or not all(isinstance(v, str) for v in hosts.values()):
-                    c.err(envs.key_where[env], f"{product}.{env}: hosts must be a mapping of names to host strings")
+                if not isinstance(hosts, Node) or not all(
+                    isinstance(v, str) for v in hosts.values()
+                ):
+                    c.err(
+                        envs.key_where[env],
+                        f"{product}.{env}: hosts must be a mapping of names to host strings",
+                    )
                     continue
                 environments[product][env] = dict(hosts)
             for s in pdoc["sessions"]:
-                if not c.keys(s, SESSION_KEYS, SESSION_KEYS - {"notes"}, f"session of {product}", s.where):
+                if not c.keys(
+                    s, SESSION_KEYS, SESSION_KEYS - {"notes"}, f"session of {product}", s.where
+                ):
                     continue
                 name = s["name"]
                 for env, hosts in environments[product].items():
                     if s["host"] not in hosts:
-                        c.err(s.key_where["host"], f"session {product}/{name}: host {s['host']!r} is not a host of environment {env}")
+                        c.err(
+                            s.key_where["host"],
+                            f"session {product}/{name}: host {s['host']!r} is not a host of environment {env}",
+                        )
                 if s["reset_seq_num"] not in ("required", "optional"):
-                    c.err(s.key_where["reset_seq_num"], f"session {product}/{name}: reset_seq_num must be required or optional")
+                    c.err(
+                        s.key_where["reset_seq_num"],
+                        f"session {product}/{name}: reset_seq_num must be required or optional",
+                    )
                 for key in ("retransmission", "listener"):
                     if not isinstance(s[key], bool):
-                        c.err(s.key_where[key], f"session {product}/{name}: {key} must be true or false")
+                        c.err(
+                            s.key_where[key],
+                            f"session {product}/{name}: {key} must be true or false",
+                        )
                 for flag in s["logon_flags"]:
                     if flag not in by_name:
-                        c.err(s.key_where["logon_flags"], f"session {product}/{name}: logon flag {flag!r} is not a defined field")
+                        c.err(
+                            s.key_where["logon_flags"],
+                            f"session {product}/{name}: logon flag {flag!r} is not a defined field",
+                        )
                 for key in ("send", "receive"):
                     for mt in s[key]:
                         m = msg_by_type.get(str(mt))
                         if m is None:
-                            c.err(s.key_where[key], f"session {product}/{name}: {key} names unknown message {mt!r}")
+                            c.err(
+                                s.key_where[key],
+                                f"session {product}/{name}: {key} names unknown message {mt!r}",
+                            )
                         elif product not in m.products:
-                            c.err(s.key_where[key], f"session {product}/{name}: message {mt} ({m.name}) does not exist on {product}")
-                sessions.append(SessionDef(product, name, int(s["port"]), s["host"], bool(s["retransmission"]),
-                                           s["reset_seq_num"], bool(s["listener"]), list(s["logon_flags"]),
-                                           [str(x) for x in s["send"]], [str(x) for x in s["receive"]],
-                                           c.text(s, "notes", "session")))
+                            c.err(
+                                s.key_where[key],
+                                f"session {product}/{name}: message {mt} ({m.name}) does not exist on {product}",
+                            )
+                sessions.append(
+                    SessionDef(
+                        product,
+                        name,
+                        int(s["port"]),
+                        s["host"],
+                        bool(s["retransmission"]),
+                        s["reset_seq_num"],
+                        bool(s["listener"]),
+                        list(s["logon_flags"]),
+                        [str(x) for x in s["send"]],
+                        [str(x) for x in s["receive"]],
+                        c.text(s, "notes", "session"),
+                    )
+                )
 
     drift: list[DriftEntry] = []
     if (root / "drift.yaml").exists():
         ddoc = load("drift.yaml")
-        if isinstance(ddoc, Node) and c.keys(ddoc, {"accepted", "notes"}, {"accepted"}, "drift file", ddoc.where):
+        if isinstance(ddoc, Node) and c.keys(
+            ddoc, {"accepted", "notes"}, {"accepted"}, "drift file", ddoc.where
+        ):
             from .drift import KINDS as DRIFT_KINDS
 
             for e in ddoc["accepted"] or []:
-                if not c.keys(e, {"kind", "tag", "msgtype", "value", "name", "reason"}, {"kind", "reason"},
-                              "drift entry", e.where):
+                if not c.keys(
+                    e,
+                    {"kind", "tag", "msgtype", "value", "name", "reason"},
+                    {"kind", "reason"},
+                    "drift entry",
+                    e.where,
+                ):
                     continue
                 if e["kind"] not in DRIFT_KINDS:
-                    c.err(e.key_where["kind"],
-                          f"unknown drift kind {e['kind']!r} (known: {', '.join(DRIFT_KINDS)})")
+                    c.err(
+                        e.key_where["kind"],
+                        f"unknown drift kind {e['kind']!r} (known: {', '.join(DRIFT_KINDS)})",
+                    )
                     continue
-                drift.append(DriftEntry(e["kind"], e.get("tag"), e.get("msgtype"), e["reason"], e.where,
-                                        value=e.get("value"), name=e.get("name")))
+                drift.append(
+                    DriftEntry(
+                        e["kind"],
+                        e.get("tag"),
+                        e.get("msgtype"),
+                        e["reason"],
+                        e.where,
+                        value=e.get("value"),
+                        name=e.get("name"),
+                    )
+                )
 
     if c.problems:
         raise SpecError(c.problems)
-    return Spec(root, fields, components, header, trailer, mp.group_components, messages, dialects,
-                environments, sessions, drift, files)
+    return Spec(
+        root,
+        fields,
+        components,
+        header,
+        trailer,
+        mp.group_components,
+        messages,
+        dialects,
+        environments,
+        sessions,
+        drift,
+        files,
+    )

@@ -68,7 +68,7 @@ def _build(node: yaml.Node, path: str, constructor: yaml.constructor.SafeConstru
         seq = Seq(_build(item, path, constructor) for item in node.value)
         seq.where = Where(path, line)
         return seq
-    return constructor.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+    return constructor.construct_object(node, deep=True)
 
 
 def load_yaml(path: Path, shown_as: str) -> Any:

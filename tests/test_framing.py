@@ -274,6 +274,18 @@ def test_bad_checksum_skips_exactly_that_frame(chunking: str) -> None:
 
 
 @chunking_param
+def test_bad_checksum_skips_embedded_frame_start_too(chunking: str) -> None:
+    inner = make_frame(body(5))
+    bad = make_frame(b"35=B\x0195=%d\x0196=" % len(inner) + inner + b"\x01", checksum_field=b"999")
+    after = make_frame(body(2))
+    got, _, _ = run(bad + after, chunking)
+    assert len(got) == 2
+    assert got[0][::2] == ("garbled", 0) and got[0][3] == len(bad)
+    assert str(got[0][1]).startswith("CheckSum(10) is 999, computed ")
+    assert got[1] == ("frame", len(bad), after)
+
+
+@chunking_param
 def test_bad_checksum_of_a_large_frame_records_only_256_bytes(chunking: str) -> None:
     bad = make_frame(body(1, b"58=" + b"z" * 1000 + b"\x01"), checksum_field=b"999")
     after = make_frame(body(2))
@@ -619,7 +631,7 @@ def test_compaction_happens_once_read_position_passes_half() -> None:
 
 FUZZ_MAX = 2048
 SENTINEL = make_frame(b"35=0\x0134=999999\x0158=sentinel\x01")
-FLUSH = b"\x00" * (2 * FUZZ_MAX)
+FLUSH = b"\x00" * (FUZZ_MAX + 64)  # longer than any pending claim
 
 FRAGMENTS = [
     PREFIX,

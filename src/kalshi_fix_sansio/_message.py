@@ -66,8 +66,9 @@ def _wire(src: Src) -> dict[bytes, bytes]:
     wire: dict[bytes, bytes] | None = src[1]
     if wire is None:
         it = iter(src[2])
-        wire = src[1] = dict(zip(it, it))
+        wire = src[1] = dict(zip(it, it, strict=False))
     return wire
+
 
 R = TypeVar("R", bound="FixRecord")
 
@@ -104,8 +105,11 @@ class FixRecord:
             except (ValueError, UnicodeDecodeError, ArithmeticError) as exc:
                 raise DecodeError(
                     f"{self._what()}: {info.name}({info.tag}) has an invalid value: {exc}",
-                    raw=src[0], msg_type=self._msgtype_of(src), tag=info.tag,
-                    offset=_offset_of(src, info.key), reject_reason=REJECT_INCORRECT_FORMAT,
+                    raw=src[0],
+                    msg_type=self._msgtype_of(src),
+                    tag=info.tag,
+                    offset=_offset_of(src, info.key),
+                    reject_reason=REJECT_INCORRECT_FORMAT,
                 ) from None
         _set(self, info.slot, value)
         return value
@@ -137,7 +141,7 @@ class FixRecord:
         if start < 0:
             return None
         end = frame.find(SOH, start + 4)
-        return frame[start + 4:end].decode("latin-1")
+        return frame[start + 4 : end].decode("latin-1")
 
     # -- value protocol -------------------------------------------------------------------------
 
@@ -267,8 +271,13 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
     except ValueError:
         count = -1
     if count < 0 or not raw.isdigit():
-        raise DecodeError(f"{what}: count {raw!r} is not a number", raw=frame, tag=info.tag,
-                          msg_type=owner._msgtype_of(src), reject_reason=REJECT_INCORRECT_FORMAT)
+        raise DecodeError(
+            f"{what}: count {raw!r} is not a number",
+            raw=frame,
+            tag=info.tag,
+            msg_type=owner._msgtype_of(src),
+            reject_reason=REJECT_INCORRECT_FORMAT,
+        )
     # find the count tag at an even (tag) position of the flat list
     i = 0
     n = len(flat)
@@ -289,7 +298,9 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
             raise DecodeError(
                 f"{what}: declares {count} entries but entry {k + 1} starts with "
                 f"{found!r} instead of the delimiter tag {delim.decode()}",
-                raw=frame, tag=info.tag, msg_type=owner._msgtype_of(src),
+                raw=frame,
+                tag=info.tag,
+                msg_type=owner._msgtype_of(src),
                 reject_reason=REJECT_GROUP_COUNT,
             )
         start = j
@@ -297,13 +308,15 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
         while j < n and flat[j] != delim and flat[j] in tags:
             j += 2
         sub = flat[start:j]
-        d = dict(zip(sub[0::2], sub[1::2]))
+        d = dict(zip(sub[0::2], sub[1::2], strict=True))
         missing = required - d.keys()
         if missing:
             tag = min(int(t) for t in missing)
             raise DecodeError(
                 f"{what}: entry {k + 1} lacks required tag {tag}",
-                raw=frame, tag=tag, msg_type=owner._msgtype_of(src),
+                raw=frame,
+                tag=tag,
+                msg_type=owner._msgtype_of(src),
                 reject_reason=REJECT_REQUIRED_TAG_MISSING,
             )
         entry = _new(entry_cls)
@@ -388,7 +401,7 @@ class UnknownMessage(Message):
         except AttributeError:
             src = self._src
             assert src is not None
-            value = src[2][5].decode("latin-1")
+            value: str = src[2][5].decode("latin-1")
             _set(self, "_msg_type", value)
             return value
 
@@ -399,12 +412,19 @@ class UnknownMessage(Message):
         pass
 
 
-def _frame_error(text: str, frame: bytes, reason: int | None = None, tag: int | None = None,
-                 offset: int | None = None) -> DecodeError:
+def _frame_error(
+    text: str,
+    frame: bytes,
+    reason: int | None = None,
+    tag: int | None = None,
+    offset: int | None = None,
+) -> DecodeError:
     return DecodeError(text, raw=frame, reject_reason=reason, tag=tag, offset=offset)
 
 
-def split_fields(frame: bytes, data_tags: dict[bytes, bytes], by_length: bool = False) -> list[bytes]:
+def split_fields(
+    frame: bytes, data_tags: dict[bytes, bytes], by_length: bool = False
+) -> list[bytes]:
     """Split a frame into the flat list ``[tag, value, tag, value, ...]``.
 
     Values of Data fields (RawData and any other Length/Data pair) are read by their declared
@@ -437,21 +457,29 @@ def split_fields(frame: bytes, data_tags: dict[bytes, bytes], by_length: bool = 
         eq = frame.find(b"=", pos)
         soh = frame.find(SOH, pos)
         if eq < 0 or eq > soh:
-            raise _frame_error(f"field at byte {pos} has no '=': {frame[pos:soh]!r}", frame,
-                               REJECT_INCORRECT_FORMAT, offset=pos)
+            raise _frame_error(
+                f"field at byte {pos} has no '=': {frame[pos:soh]!r}",
+                frame,
+                REJECT_INCORRECT_FORMAT,
+                offset=pos,
+            )
         tag = frame[pos:eq]
         if pending_len is not None and tag == pending_len[0]:
             end = eq + 1 + pending_len[1]
-            if end >= n or frame[end:end + 1] != SOH:
+            if end >= n or frame[end : end + 1] != SOH:
                 raise _frame_error(
                     f"data field {tag.decode('latin-1')} at byte {pos}: declared length "
-                    f"{pending_len[1]} does not end at a SOH", frame, REJECT_INCORRECT_FORMAT,
-                    tag=int(tag) if tag.isdigit() else None, offset=pos)
-            flat += (tag, frame[eq + 1:end])
+                    f"{pending_len[1]} does not end at a SOH",
+                    frame,
+                    REJECT_INCORRECT_FORMAT,
+                    tag=int(tag) if tag.isdigit() else None,
+                    offset=pos,
+                )
+            flat += (tag, frame[eq + 1 : end])
             pos = end + 1
             pending_len = None
             continue
-        value = frame[eq + 1:soh]
+        value = frame[eq + 1 : soh]
         flat += (tag, value)
         pending_len = None
         data_tag = data_tags.get(tag)
@@ -480,8 +508,9 @@ def decode_frame(
             break
     flat = split_fields(frame, data_tags, by_length)
     if len(flat) < 8 or flat[0] != b"8" or flat[2] != b"9" or flat[4] != b"35":
-        raise _frame_error("frame must start with 8=, 9=, 35=", frame, REJECT_INCORRECT_FORMAT,
-                           offset=0)
+        raise _frame_error(
+            "frame must start with 8=, 9=, 35=", frame, REJECT_INCORRECT_FORMAT, offset=0
+        )
     mt = flat[5]
     cls = classes.get(mt)
     if cls is None:
@@ -492,20 +521,30 @@ def decode_frame(
         tag = min(int(t) for t in cls._REQUIRED - present)
         raise DecodeError(
             f"{cls.__name__} (35={mt.decode('latin-1')}): required tag {tag} is missing",
-            raw=frame, msg_type=mt.decode("latin-1"), tag=tag,
-            reject_reason=REJECT_REQUIRED_TAG_MISSING, offset=None,
+            raw=frame,
+            msg_type=mt.decode("latin-1"),
+            tag=tag,
+            reject_reason=REJECT_REQUIRED_TAG_MISSING,
+            offset=None,
         )
     if not present <= cls._KNOWN:
         for t in present - cls._KNOWN:
             if not t.isdigit():
-                raise _frame_error(f"invalid tag number {t!r}", frame, REJECT_INVALID_TAG_NUMBER,
-                                   offset=_offset_of([frame], t))
+                raise _frame_error(
+                    f"invalid tag number {t!r}",
+                    frame,
+                    REJECT_INVALID_TAG_NUMBER,
+                    offset=_offset_of([frame], t),
+                )
     if not cls._HAS_GROUPS and len(present) != len(tags):
         seen: set[bytes] = set()
         dup = next(t for t in tags if t in seen or seen.add(t))  # type: ignore[func-returns-value]
         raise DecodeError(
             f"{cls.__name__} (35={mt.decode('latin-1')}): tag {dup.decode()} appears more than "
-            "once", raw=frame, msg_type=mt.decode("latin-1"), tag=int(dup),
+            "once",
+            raw=frame,
+            msg_type=mt.decode("latin-1"),
+            tag=int(dup),
             reject_reason=REJECT_TAG_REPEATED,
         )
     msg = _new(cls)
@@ -526,21 +565,30 @@ def verify_frame(frame: bytes) -> None:
     if not frame.startswith(prefix):
         raise _frame_error(f"frame does not start with {prefix!r}", frame, offset=0)
     soh = frame.find(SOH, len(prefix))
-    length_raw = frame[len(prefix):soh]
+    length_raw = frame[len(prefix) : soh]
     if soh < 0 or not length_raw.isdigit():
-        raise _frame_error(f"BodyLength(9) is not a number: {length_raw!r}", frame, tag=9,
-                           offset=len(prefix))
+        raise _frame_error(
+            f"BodyLength(9) is not a number: {length_raw!r}", frame, tag=9, offset=len(prefix)
+        )
     body_end = soh + 1 + int(length_raw)
     trailer = frame[body_end:]
     if len(trailer) != 7 or not trailer.startswith(b"10=") or not trailer.endswith(SOH):
         raise _frame_error(
             f"BodyLength(9) is {int(length_raw)} but the body is not followed by CheckSum(10) "
-            f"(frame is {len(frame)} bytes)", frame, tag=9, offset=len(prefix))
+            f"(frame is {len(frame)} bytes)",
+            frame,
+            tag=9,
+            offset=len(prefix),
+        )
     expected = checksum(memoryview(frame)[:body_end])
     got = trailer[3:6]
     if not got.isdigit() or int(got) != expected:
-        raise _frame_error(f"CheckSum(10) is {got.decode('latin-1')}, computed {expected:03d}",
-                           frame, tag=10, offset=body_end)
+        raise _frame_error(
+            f"CheckSum(10) is {got.decode('latin-1')}, computed {expected:03d}",
+            frame,
+            tag=10,
+            offset=body_end,
+        )
 
 
 def finish_frame(body: list[bytes]) -> bytes:
@@ -553,7 +601,7 @@ def finish_frame(body: list[bytes]) -> bytes:
 
 def encode_message(msg: Message, header: FixRecord, use_dollars: bool) -> bytes:
     """Encode a message with its header (see the dialect modules' `encode`)."""
-    if not isinstance(msg, Message) or isinstance(msg, UnknownMessage) and not msg.msg_type:
+    if not isinstance(msg, Message) or (isinstance(msg, UnknownMessage) and not msg.msg_type):
         raise EncodeError(f"cannot encode {type(msg).__name__}: not a message of this dialect")
     mt = msg.msg_type if isinstance(msg, UnknownMessage) else msg.MSG_TYPE
     out = [b"35=" + mt.encode("ascii") + SOH]
@@ -574,11 +622,14 @@ def _extra_field(tag: int, value: bytes | str, mt: str) -> bytes:
     return b"%d=%s\x01" % (tag, value)
 
 
-def encode_group(out: list[bytes], key: bytes, entries: Sequence[FixRecord], use_dollars: bool,
-                 name: str) -> None:
+def encode_group(
+    out: list[bytes], key: bytes, entries: Sequence[FixRecord], use_dollars: bool, name: str
+) -> None:
     """Append a repeating group: the count field, then each entry."""
     if not isinstance(entries, (tuple, list)):
-        raise EncodeError(f"{name}: expected a tuple of group entries, got {type(entries).__name__}")
+        raise EncodeError(
+            f"{name}: expected a tuple of group entries, got {type(entries).__name__}"
+        )
     out.append(key + b"=%d\x01" % len(entries))
     for e in entries:
         e._encode_into(out, use_dollars)

@@ -74,9 +74,14 @@ def dec_timestamp(raw: bytes) -> datetime:
         raise ValueError(f"expected UTCTimestamp YYYYMMDD-HH:MM:SS[.sss], got {raw!r}")
     d = m.group(1)
     return datetime(
-        int(d[0:4]), int(d[4:6]), int(d[6:8]),
-        int(m.group(2)), int(m.group(3)), int(m.group(4)),
-        _fraction_us(m.group(5)), tzinfo=UTC,
+        int(d[0:4]),
+        int(d[4:6]),
+        int(d[6:8]),
+        int(m.group(2)),
+        int(m.group(3)),
+        int(m.group(4)),
+        _fraction_us(m.group(5)),
+        tzinfo=UTC,
     )
 
 
@@ -90,8 +95,9 @@ def dec_time(raw: bytes) -> time:
     m = _TIME_RE.fullmatch(raw)
     if m is None:
         raise ValueError(f"expected UTCTimeOnly HH:MM:SS[.sss], got {raw!r}")
-    return time(int(m.group(1)), int(m.group(2)), int(m.group(3)), _fraction_us(m.group(4)),
-                tzinfo=UTC)
+    return time(
+        int(m.group(1)), int(m.group(2)), int(m.group(3)), _fraction_us(m.group(4)), tzinfo=UTC
+    )
 
 
 def dec_bytes(raw: bytes) -> bytes:
@@ -238,7 +244,13 @@ def fmt_timestamp(v: datetime) -> bytes:
     else:
         frac = b"%03d" % (us // 1000)
     return b"%04d%02d%02d-%02d:%02d:%02d.%s" % (
-        v.year, v.month, v.day, v.hour, v.minute, v.second, frac
+        v.year,
+        v.month,
+        v.day,
+        v.hour,
+        v.minute,
+        v.second,
+        frac,
     )
 
 

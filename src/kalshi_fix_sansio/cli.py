@@ -19,7 +19,7 @@ from . import margin, prediction
 from ._generated.tables import FIELDS
 from ._message import FixRecord, Message
 from .errors import DecodeError
-from .framing import SOH, Framer, Frame, Garbled
+from .framing import SOH, Frame, Framer
 
 DIALECTS = {"prediction": prediction, "margin": margin}
 
@@ -65,8 +65,10 @@ def _frames_of_line(line: bytes, base: int, verify: bool) -> Iterator[tuple[int,
         else:
             yield _Problem(item.reason, base + start + item.offset)
     if framer.buffered:
-        yield _Problem(f"incomplete frame: {framer.buffered} bytes without a full message",
-                       base + start + framer.stream_offset)
+        yield _Problem(
+            f"incomplete frame: {framer.buffered} bytes without a full message",
+            base + start + framer.stream_offset,
+        )
 
 
 def iter_frames(data: bytes, verify: bool = True) -> Iterator[tuple[int, bytes] | _Problem]:
@@ -161,8 +163,15 @@ def decode_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     sources: list[tuple[str, bytes]] = []
     if args.sample:
         name = f"{args.dialect}.fix"
-        sources.append((f"sample {name}", resources.files("kalshi_fix_sansio").joinpath(
-            "samples", name).read_bytes()))
+        sources.append(
+            (
+                f"sample {name}",
+                resources.files("kalshi_fix_sansio")
+                .joinpath("samples")
+                .joinpath(name)
+                .read_bytes(),
+            )
+        )
     for path in args.files:
         if path == "-":
             sources.append(("<stdin>", sys.stdin.buffer.read()))
@@ -220,16 +229,25 @@ def build_parser() -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(prog="kalshi-fix", description="Kalshi FIX tools.")
     sub = parser.add_subparsers(dest="command", required=True)
-    dec = sub.add_parser("decode", help="print FIX messages with tag names and typed values",
-                         description="Decode FIX from files or stdin (SOH, '|' or '^A' "
-                                     "separators; log lines may carry text before 8=).")
+    dec = sub.add_parser(
+        "decode",
+        help="print FIX messages with tag names and typed values",
+        description="Decode FIX from files or stdin (SOH, '|' or '^A' "
+        "separators; log lines may carry text before 8=).",
+    )
     dec.add_argument("files", nargs="*", help="input files ('-' for stdin; default stdin)")
     dec.add_argument("--dialect", choices=sorted(DIALECTS), default="prediction")
     dec.add_argument("--json", action="store_true", help="one JSON object per message")
-    dec.add_argument("--use-dollars", action="store_true",
-                     help="prices are dollars (session logged on with UseDollars=Y)")
-    dec.add_argument("--no-verify", action="store_true",
-                     help="do not check BodyLength/CheckSum (e.g. for doc examples)")
+    dec.add_argument(
+        "--use-dollars",
+        action="store_true",
+        help="prices are dollars (session logged on with UseDollars=Y)",
+    )
+    dec.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="do not check BodyLength/CheckSum (e.g. for doc examples)",
+    )
     dec.add_argument("--sample", action="store_true", help="decode the shipped sample frames")
     return parser
 
