@@ -88,6 +88,7 @@ class ClassRender:
     all_tags: list[int]  # entries: every tag an entry may hold
     delimiter: int | None
     has_groups: bool
+    group_tags: list[int] | None = None  # messages: tags that may repeat (inside groups)
 
 
 def _enum_class(f: FieldDef, taken: frozenset[str] = frozenset()) -> str:
@@ -283,6 +284,7 @@ class _Renderer:
             all_tags=sorted({m.tag for m in msg.members} | set(all_tags)),
             delimiter=None,
             has_groups=bool(msg.groups()),
+            group_tags=sorted(set(all_tags)),
         )
 
     def enums(self) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ the shipped spec so that they do not depend on its current state.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import shutil
@@ -47,6 +48,12 @@ def remaining_keys(dictionary: Path, spec_dir: Path) -> set[drift.DiffKey]:
     return {d.key for d in outcome(dictionary, spec_dir).remaining}
 
 
+@functools.cache
+def shipped() -> drift.Outcome:
+    """The outcome for the shipped spec and the reference dictionary (loaded once)."""
+    return outcome(DICTIONARY, SPEC)
+
+
 @pytest.fixture
 def spec_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "spec"
@@ -60,7 +67,7 @@ def spec_copy(tmp_path: Path) -> Path:
 
 @needs_dictionary
 def test_shipped_spec_matches_dictionary() -> None:
-    result = outcome(DICTIONARY, SPEC)
+    result = shipped()
     assert [d.line() for d in result.remaining] == []
     assert [str(e.where) for e in result.stale] == []
     assert result.duplicates == []
@@ -90,7 +97,7 @@ def test_show_all_lists_accepted_differences() -> None:
     status, out, _ = run(DICTIONARY, SPEC, show_all=True)
     assert "field-missing-in-dictionary tag=2446: AggressorSide (CHAR) is only in the spec" \
         " (accepted)" in out
-    assert status == (0 if outcome(DICTIONARY, SPEC).clean else 1)
+    assert status == (0 if shipped().clean else 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,7 +106,7 @@ def test_show_all_lists_accepted_differences() -> None:
 
 @needs_dictionary
 def test_removed_entry_is_reported(spec_copy: Path) -> None:
-    baseline = remaining_keys(DICTIONARY, SPEC)
+    baseline = {d.key for d in shipped().remaining}
     path = spec_copy / "drift.yaml"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     target = [ln for ln in lines if "{kind: field-missing-in-dictionary, tag: 2446," in ln]

@@ -34,6 +34,13 @@ REJECT_TAG_REPEATED = 13
 REJECT_GROUP_COUNT = 16
 
 
+class AnyTag(frozenset[bytes]):
+    """A tag set that holds every tag (an unknown message's tags may all repeat in groups)."""
+
+    def __contains__(self, tag: object) -> bool:
+        return True
+
+
 class FieldInfo(NamedTuple):
     """How one field of a generated class maps to the wire."""
 
@@ -71,6 +78,7 @@ def _wire(src: Src) -> dict[bytes, bytes]:
 
 
 R = TypeVar("R", bound="FixRecord")
+M = TypeVar("M", bound="Message")
 
 
 @attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
@@ -88,6 +96,7 @@ class FixRecord:
     _REQUIRED: ClassVar[frozenset[bytes]] = frozenset()
     _TAGS: ClassVar[frozenset[bytes]] = frozenset()  # every tag an instance may hold
     _DELIMITER: ClassVar[bytes] = b""
+    _OWN: ClassVar[frozenset[bytes]] = frozenset()  # entries: direct member tags
 
     # -- lazy loading -------------------------------------------------------------------------
 
@@ -292,8 +301,11 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
     required = entry_cls._REQUIRED
     j = i + 2
     entries: list[FixRecord] = []
+    own = entry_cls._OWN
     for k in range(count):
-        if j >= n or flat[j] != delim:
+        # An entry starts with the delimiter; tolerated: another member when the delimiter is
+        # left out (Kalshi omits Symbol on multivariate QuoteRequest entries).
+        if j >= n or flat[j] not in tags:
             found = flat[j].decode("latin-1") if j < n else "end of message"
             raise DecodeError(
                 f"{what}: declares {count} entries but entry {k + 1} starts with "
@@ -304,8 +316,13 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
                 reject_reason=REJECT_GROUP_COUNT,
             )
         start = j
+        seen = {flat[j]}
         j += 2
-        while j < n and flat[j] != delim and flat[j] in tags:
+        while j < n:
+            t = flat[j]
+            if t == delim or t not in tags or (t in own and t in seen):
+                break
+            seen.add(t)
             j += 2
         sub = flat[start:j]
         d = dict(zip(sub[0::2], sub[1::2], strict=True))
@@ -345,7 +362,7 @@ class Message(FixRecord):
     CATEGORY: ClassVar[str] = "app"
     _MSGTYPE_FIELD: ClassVar[bytes] = b""
     _KNOWN: ClassVar[frozenset[bytes]] = frozenset()  # header, body, group and trailer tags
-    _HAS_GROUPS: ClassVar[bool] = False
+    _GROUP_TAGS: ClassVar[frozenset[bytes]] = frozenset()
     _HEADER_CLS: ClassVar[type[FixRecord]]
 
     @property
@@ -382,6 +399,21 @@ class Message(FixRecord):
 
     def _what(self) -> str:
         return f"{type(self).__name__} (35={self.MSG_TYPE})"
+
+    def validate(self: M) -> M:
+        """Convert every field now and check every rule decode() leaves for later.
+
+        Returns:
+            self, for chaining.
+
+        Raises:
+            DecodeError: the first problem, naming tag and message, with the raw frame.
+        """
+        src = self._src
+        if src is not None:
+            _check_repeats(type(self), src[0], src[2][0::2])
+        FixRecord.validate(self)
+        return self
 
 
 @attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
@@ -536,17 +568,30 @@ def decode_frame(
                     REJECT_INVALID_TAG_NUMBER,
                     offset=_offset_of([frame], t),
                 )
-    if not cls._HAS_GROUPS and len(present) != len(tags):
-        seen: set[bytes] = set()
-        dup = next(t for t in tags if t in seen or seen.add(t))  # type: ignore[func-returns-value]
-        raise DecodeError(
-            f"{cls.__name__} (35={mt.decode('latin-1')}): tag {dup.decode()} appears more than "
-            "once",
-            raw=frame,
-            msg_type=mt.decode("latin-1"),
-            tag=int(dup),
-            reject_reason=REJECT_TAG_REPEATED,
-        )
+    # Tags may repeat inside repeating groups only. When a group is present the exact check (a
+    # Python-level scan) waits for validate(); without groups it costs one comparison here.
+    if len(present) != len(tags) and not (present & cls._GROUP_TAGS):
+        _check_repeats(cls, frame, tags)
+    return _finish(cls, frame, flat, use_dollars)
+
+
+def _check_repeats(cls: type[Message], frame: bytes, tags: list[bytes]) -> None:
+    seen: set[bytes] = set()
+    group_tags = cls._GROUP_TAGS
+    for t in tags:
+        if t in seen and t not in group_tags:
+            mt = cls._msgtype_of([frame])
+            raise DecodeError(
+                f"{cls.__name__} (35={mt}): tag {t.decode('latin-1')} appears more than once",
+                raw=frame,
+                msg_type=mt,
+                tag=int(t) if t.isdigit() else None,
+                reject_reason=REJECT_TAG_REPEATED,
+            )
+        seen.add(t)
+
+
+def _finish(cls: type[Message], frame: bytes, flat: list[bytes], use_dollars: bool) -> Message:
     msg = _new(cls)
     _set(msg, "_src", [frame, None, flat, use_dollars])
     return msg

@@ -272,6 +272,7 @@ Header._GROUPS = ()
 Header._MEMBERS = (_f_sender_comp_id, _f_target_comp_id, _f_msg_seq_num, _f_sending_time, _f_poss_dup_flag, _f_poss_resend, _f_orig_sending_time, _f_sender_sub_id, _f_target_sub_id, _f_on_behalf_of_comp_id, _f_deliver_to_comp_id, _f_sender_location_id, _f_target_location_id, _f_appl_ver_id, _f_cstm_appl_ver_id, )
 Header._REQUIRED = frozenset({b"34", b"49", b"52", b"56", })
 Header._TAGS = frozenset({b"34", b"43", b"49", b"50", b"52", b"56", b"57", b"97", b"115", b"122", b"128", b"142", b"143", b"1128", b"1129", })
+Header._OWN = frozenset({b"49", b"56", b"34", b"52", b"43", b"97", b"122", b"50", b"57", b"115", b"128", b"142", b"143", b"1128", b"1129", })
 
 _HEADER_REQUIRED = Header._REQUIRED
 _HEADER_TAGS: frozenset[bytes] = frozenset(

@@ -18,7 +18,7 @@ import attrs
 
 from .. import _values as _v
 from .._message import FieldInfo as _F
-from .._message import FixRecord, Message, UnknownMessage
+from .._message import AnyTag, FixRecord, Message, UnknownMessage
 from .._message import GroupInfo as _G
 from .._message import decode_frame as _decode_frame
 from .._message import encode_group as _encode_group
@@ -587,9 +587,9 @@ class MiscFee(FixRecord):
     Attributes:
         misc_fee_amt: MiscFeeAmt(137), required. Fee amount in dollars (trade fees, or settlement fee
             already deducted from PAYOUT).
-        misc_fee_curr: MiscFeeCurr(138), optional. Fee currency; always USD.
-        misc_fee_type: MiscFeeType(139), optional. Fee type.
-        misc_fee_basis: MiscFeeBasis(891), optional. Basis of the fee amount.
+        misc_fee_curr: MiscFeeCurr(138), required. Fee currency; always USD.
+        misc_fee_type: MiscFeeType(139), required. Fee type.
+        misc_fee_basis: MiscFeeBasis(891), required. Basis of the fee amount.
     """
 
     _misc_fee_amt: Decimal | None = attrs.field(default=None, alias='misc_fee_amt')
@@ -640,12 +640,18 @@ class MiscFee(FixRecord):
         v_misc_fee_curr = self._misc_fee_curr
         if v_misc_fee_curr is not None:
             out.append(b"138=" + (v_misc_fee_curr.encode() if v_misc_fee_curr.__class__ is str and v_misc_fee_curr and "\x01" not in v_misc_fee_curr else _v.enc_str(v_misc_fee_curr, "MiscFeeCurr(138)")) + b"\x01")
+        else:
+            raise _missing("MiscFee", "MiscFeeCurr", 138, None)
         v_misc_fee_type = self._misc_fee_type
         if v_misc_fee_type is not None:
             out.append(b"139=" + _v.enc_enum(_e_MiscFeeType, v_misc_fee_type, "MiscFeeType(139)") + b"\x01")
+        else:
+            raise _missing("MiscFee", "MiscFeeType", 139, None)
         v_misc_fee_basis = self._misc_fee_basis
         if v_misc_fee_basis is not None:
             out.append(b"891=" + _v.enc_enum(_e_MiscFeeBasis, v_misc_fee_basis, "MiscFeeBasis(891)") + b"\x01")
+        else:
+            raise _missing("MiscFee", "MiscFeeBasis", 891, None)
 
 
 
@@ -656,7 +662,7 @@ class CollateralAmountChange(FixRecord):
     Attributes:
         collateral_amount_change: CollateralAmountChange(1704), required. Collateral change in dollars (for
             PAYOUT: settlement payout after fee).
-        collateral_amount_type: CollateralAmountType(1705), optional. Kind of collateral change.
+        collateral_amount_type: CollateralAmountType(1705), required. Kind of collateral change.
     """
 
     _collateral_amount_change: Decimal | None = attrs.field(default=None, alias='collateral_amount_change')
@@ -689,6 +695,8 @@ class CollateralAmountChange(FixRecord):
         v_collateral_amount_type = self._collateral_amount_type
         if v_collateral_amount_type is not None:
             out.append(b"1705=" + _v.enc_enum(_e_CollateralAmountType, v_collateral_amount_type, "CollateralAmountType(1705)") + b"\x01")
+        else:
+            raise _missing("CollateralAmountChange", "CollateralAmountType", 1705, None)
 
 
 
@@ -3561,20 +3569,23 @@ Party._GROUPS = ()
 Party._MEMBERS = (_f_party_id, _f_party_role, )
 Party._REQUIRED = frozenset({b"448", b"452", })
 Party._TAGS = frozenset({b"448", b"452", })
+Party._OWN = frozenset({b"448", b"452", })
 Party._DELIMITER = b"448"
 
 MiscFee._FIELDS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
 MiscFee._GROUPS = ()
 MiscFee._MEMBERS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
-MiscFee._REQUIRED = frozenset({b"137", })
+MiscFee._REQUIRED = frozenset({b"137", b"138", b"139", b"891", })
 MiscFee._TAGS = frozenset({b"137", b"138", b"139", b"891", })
+MiscFee._OWN = frozenset({b"137", b"138", b"139", b"891", })
 MiscFee._DELIMITER = b"137"
 
 CollateralAmountChange._FIELDS = (_f_collateral_amount_change, _f_collateral_amount_type, )
 CollateralAmountChange._GROUPS = ()
 CollateralAmountChange._MEMBERS = (_f_collateral_amount_change, _f_collateral_amount_type, )
-CollateralAmountChange._REQUIRED = frozenset({b"1704", })
+CollateralAmountChange._REQUIRED = frozenset({b"1704", b"1705", })
 CollateralAmountChange._TAGS = frozenset({b"1704", b"1705", })
+CollateralAmountChange._OWN = frozenset({b"1704", b"1705", })
 CollateralAmountChange._DELIMITER = b"1704"
 
 MarketDataRequestRelatedSym._FIELDS = (_f_symbol, )
@@ -3582,6 +3593,7 @@ MarketDataRequestRelatedSym._GROUPS = ()
 MarketDataRequestRelatedSym._MEMBERS = (_f_symbol, )
 MarketDataRequestRelatedSym._REQUIRED = frozenset({b"55", })
 MarketDataRequestRelatedSym._TAGS = frozenset({b"55", })
+MarketDataRequestRelatedSym._OWN = frozenset({b"55", })
 MarketDataRequestRelatedSym._DELIMITER = b"55"
 
 MarketDataSnapshotFullRefreshMDEntry._FIELDS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
@@ -3589,6 +3601,7 @@ MarketDataSnapshotFullRefreshMDEntry._GROUPS = ()
 MarketDataSnapshotFullRefreshMDEntry._MEMBERS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
 MarketDataSnapshotFullRefreshMDEntry._REQUIRED = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefreshMDEntry._TAGS = frozenset({b"269", b"270", b"271", b"272", b"273", })
+MarketDataSnapshotFullRefreshMDEntry._OWN = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefreshMDEntry._DELIMITER = b"269"
 
 MarketDataIncrementalRefreshMDEntry._FIELDS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
@@ -3596,6 +3609,7 @@ MarketDataIncrementalRefreshMDEntry._GROUPS = ()
 MarketDataIncrementalRefreshMDEntry._MEMBERS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
 MarketDataIncrementalRefreshMDEntry._REQUIRED = frozenset({b"55", b"269", b"270", b"271", b"272", b"273", b"279", })
 MarketDataIncrementalRefreshMDEntry._TAGS = frozenset({b"11", b"55", b"79", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
+MarketDataIncrementalRefreshMDEntry._OWN = frozenset({b"279", b"55", b"269", b"270", b"271", b"272", b"273", b"2446", b"828", b"1003", b"11", b"79", })
 MarketDataIncrementalRefreshMDEntry._DELIMITER = b"279"
 
 EventResendRequest._FIELDS = (_f_begin_exec_id, _f_end_exec_id, )
@@ -3603,7 +3617,6 @@ EventResendRequest._GROUPS = ()
 EventResendRequest._MEMBERS = (_f_begin_exec_id, _f_end_exec_id, )
 EventResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"21001", })
 EventResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"21001", b"21002", })
-EventResendRequest._HAS_GROUPS = False
 EventResendRequest._HEADER_CLS = Header
 
 EventResendComplete._FIELDS = (_f_ref_seq_num, _f_resend_event_count, )
@@ -3611,7 +3624,6 @@ EventResendComplete._GROUPS = ()
 EventResendComplete._MEMBERS = (_f_ref_seq_num, _f_resend_event_count, )
 EventResendComplete._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21003", })
 EventResendComplete._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21003", })
-EventResendComplete._HAS_GROUPS = False
 EventResendComplete._HEADER_CLS = Header
 
 EventResendReject._FIELDS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
@@ -3619,7 +3631,6 @@ EventResendReject._GROUPS = ()
 EventResendReject._MEMBERS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
 EventResendReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21004", })
 EventResendReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21004", })
-EventResendReject._HAS_GROUPS = False
 EventResendReject._HEADER_CLS = Header
 
 MarketDataRequest._FIELDS = (_f_subscription_request_type, )
@@ -3627,7 +3638,7 @@ MarketDataRequest._GROUPS = (_g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MEMBERS = (_f_subscription_request_type, _g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"263", })
 MarketDataRequest._KNOWN = _HEADER_TAGS | frozenset({b"55", b"146", b"263", })
-MarketDataRequest._HAS_GROUPS = True
+MarketDataRequest._GROUP_TAGS = frozenset({b"55", })
 MarketDataRequest._HEADER_CLS = Header
 
 MarketDataSnapshotFullRefresh._FIELDS = (_f_symbol, )
@@ -3635,7 +3646,7 @@ MarketDataSnapshotFullRefresh._GROUPS = (_g_MarketDataSnapshotFullRefreshMDEntry
 MarketDataSnapshotFullRefresh._MEMBERS = (_f_symbol, _g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"268", })
 MarketDataSnapshotFullRefresh._KNOWN = _HEADER_TAGS | frozenset({b"55", b"268", b"269", b"270", b"271", b"272", b"273", })
-MarketDataSnapshotFullRefresh._HAS_GROUPS = True
+MarketDataSnapshotFullRefresh._GROUP_TAGS = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefresh._HEADER_CLS = Header
 
 MarketDataIncrementalRefresh._FIELDS = ()
@@ -3643,7 +3654,7 @@ MarketDataIncrementalRefresh._GROUPS = (_g_MarketDataIncrementalRefreshMDEntry_m
 MarketDataIncrementalRefresh._MEMBERS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"268", })
 MarketDataIncrementalRefresh._KNOWN = _HEADER_TAGS | frozenset({b"11", b"55", b"79", b"268", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
-MarketDataIncrementalRefresh._HAS_GROUPS = True
+MarketDataIncrementalRefresh._GROUP_TAGS = frozenset({b"11", b"55", b"79", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
 MarketDataIncrementalRefresh._HEADER_CLS = Header
 
 MarketDataRequestReject._FIELDS = (_f_md_req_rej_reason, _f_text, )
@@ -3651,7 +3662,6 @@ MarketDataRequestReject._GROUPS = ()
 MarketDataRequestReject._MEMBERS = (_f_md_req_rej_reason, _f_text, )
 MarketDataRequestReject._REQUIRED = _HEADER_REQUIRED | frozenset({})
 MarketDataRequestReject._KNOWN = _HEADER_TAGS | frozenset({b"58", b"281", })
-MarketDataRequestReject._HAS_GROUPS = False
 MarketDataRequestReject._HEADER_CLS = Header
 
 NewOrderSingle._FIELDS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, )
@@ -3659,7 +3669,7 @@ NewOrderSingle._GROUPS = (_g_Party_parties, )
 NewOrderSingle._MEMBERS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, )
 NewOrderSingle._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"44", b"54", b"55", })
 NewOrderSingle._KNOWN = _HEADER_TAGS | frozenset({b"11", b"18", b"38", b"40", b"44", b"54", b"55", b"59", b"79", b"126", b"448", b"452", b"453", b"526", b"2964", b"20130", b"21006", })
-NewOrderSingle._HAS_GROUPS = True
+NewOrderSingle._GROUP_TAGS = frozenset({b"448", b"452", })
 NewOrderSingle._HEADER_CLS = Header
 
 OrderCancelReplaceRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _f_order_group_id, _f_alloc_account, )
@@ -3667,7 +3677,7 @@ OrderCancelReplaceRequest._GROUPS = (_g_Party_parties, )
 OrderCancelReplaceRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_order_group_id, _f_alloc_account, )
 OrderCancelReplaceRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"41", b"54", b"55", })
 OrderCancelReplaceRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"38", b"40", b"41", b"44", b"54", b"55", b"59", b"79", b"126", b"448", b"452", b"453", b"20130", })
-OrderCancelReplaceRequest._HAS_GROUPS = True
+OrderCancelReplaceRequest._GROUP_TAGS = frozenset({b"448", b"452", })
 OrderCancelReplaceRequest._HEADER_CLS = Header
 
 OrderCancelRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_alloc_account, )
@@ -3675,7 +3685,7 @@ OrderCancelRequest._GROUPS = (_g_Party_parties, )
 OrderCancelRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _g_Party_parties, _f_alloc_account, )
 OrderCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"41", b"54", b"55", })
 OrderCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"41", b"54", b"55", b"79", b"448", b"452", b"453", })
-OrderCancelRequest._HAS_GROUPS = True
+OrderCancelRequest._GROUP_TAGS = frozenset({b"448", b"452", })
 OrderCancelRequest._HEADER_CLS = Header
 
 ExecutionReport._FIELDS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, )
@@ -3683,7 +3693,7 @@ ExecutionReport._GROUPS = (_g_MiscFee_misc_fees, _g_Party_parties, _g_Collateral
 ExecutionReport._MEMBERS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _g_MiscFee_misc_fees, _g_Party_parties, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, )
 ExecutionReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"6", b"11", b"14", b"17", b"37", b"38", b"39", b"54", b"55", b"60", b"150", b"151", })
 ExecutionReport._KNOWN = _HEADER_TAGS | frozenset({b"6", b"11", b"14", b"17", b"30", b"31", b"32", b"37", b"38", b"39", b"41", b"44", b"54", b"55", b"58", b"59", b"60", b"79", b"103", b"126", b"136", b"137", b"138", b"139", b"150", b"151", b"378", b"448", b"452", b"453", b"704", b"705", b"715", b"880", b"891", b"1057", b"1703", b"1704", b"1705", b"2964", })
-ExecutionReport._HAS_GROUPS = True
+ExecutionReport._GROUP_TAGS = frozenset({b"137", b"138", b"139", b"448", b"452", b"891", b"1704", b"1705", })
 ExecutionReport._HEADER_CLS = Header
 
 OrderCancelReject._FIELDS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
@@ -3691,7 +3701,6 @@ OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"37", b"39", b"434", })
 OrderCancelReject._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"39", b"41", b"58", b"102", b"434", })
-OrderCancelReject._HAS_GROUPS = False
 OrderCancelReject._HEADER_CLS = Header
 
 OrderMassCancelRequest._FIELDS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
@@ -3699,7 +3708,6 @@ OrderMassCancelRequest._GROUPS = ()
 OrderMassCancelRequest._MEMBERS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
 OrderMassCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"530", })
 OrderMassCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"530", })
-OrderMassCancelRequest._HAS_GROUPS = False
 OrderMassCancelRequest._HEADER_CLS = Header
 
 OrderMassCancelReport._FIELDS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
@@ -3707,7 +3715,6 @@ OrderMassCancelReport._GROUPS = ()
 OrderMassCancelReport._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
 OrderMassCancelReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"37", b"531", })
 OrderMassCancelReport._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"531", b"532", })
-OrderMassCancelReport._HAS_GROUPS = False
 OrderMassCancelReport._HEADER_CLS = Header
 
 BusinessMessageReject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
@@ -3715,7 +3722,6 @@ BusinessMessageReject._GROUPS = ()
 BusinessMessageReject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
 BusinessMessageReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"372", b"380", })
 BusinessMessageReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"379", b"380", })
-BusinessMessageReject._HAS_GROUPS = False
 BusinessMessageReject._HEADER_CLS = Header
 
 OrderGroupRequest._FIELDS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, )
@@ -3723,7 +3729,6 @@ OrderGroupRequest._GROUPS = ()
 OrderGroupRequest._MEMBERS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, )
 OrderGroupRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"20131", })
 OrderGroupRequest._KNOWN = _HEADER_TAGS | frozenset({b"20130", b"20131", b"20132", })
-OrderGroupRequest._HAS_GROUPS = False
 OrderGroupRequest._HEADER_CLS = Header
 
 OrderGroupResponse._FIELDS = (_f_order_group_id, )
@@ -3731,7 +3736,6 @@ OrderGroupResponse._GROUPS = ()
 OrderGroupResponse._MEMBERS = (_f_order_group_id, )
 OrderGroupResponse._REQUIRED = _HEADER_REQUIRED | frozenset({b"20130", })
 OrderGroupResponse._KNOWN = _HEADER_TAGS | frozenset({b"20130", })
-OrderGroupResponse._HAS_GROUPS = False
 OrderGroupResponse._HEADER_CLS = Header
 
 Heartbeat._FIELDS = (_f_test_req_id, )
@@ -3739,7 +3743,6 @@ Heartbeat._GROUPS = ()
 Heartbeat._MEMBERS = (_f_test_req_id, )
 Heartbeat._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Heartbeat._KNOWN = _HEADER_TAGS | frozenset({b"112", })
-Heartbeat._HAS_GROUPS = False
 Heartbeat._HEADER_CLS = Header
 
 TestRequest._FIELDS = (_f_test_req_id, )
@@ -3747,7 +3750,6 @@ TestRequest._GROUPS = ()
 TestRequest._MEMBERS = (_f_test_req_id, )
 TestRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"112", })
 TestRequest._KNOWN = _HEADER_TAGS | frozenset({b"112", })
-TestRequest._HAS_GROUPS = False
 TestRequest._HEADER_CLS = Header
 
 ResendRequest._FIELDS = (_f_begin_seq_no, _f_end_seq_no, )
@@ -3755,7 +3757,6 @@ ResendRequest._GROUPS = ()
 ResendRequest._MEMBERS = (_f_begin_seq_no, _f_end_seq_no, )
 ResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"7", b"16", })
 ResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"7", b"16", })
-ResendRequest._HAS_GROUPS = False
 ResendRequest._HEADER_CLS = Header
 
 Reject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
@@ -3763,7 +3764,6 @@ Reject._GROUPS = ()
 Reject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
 Reject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", })
 Reject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"373", })
-Reject._HAS_GROUPS = False
 Reject._HEADER_CLS = Header
 
 SequenceReset._FIELDS = (_f_gap_fill_flag, _f_new_seq_no, )
@@ -3771,7 +3771,6 @@ SequenceReset._GROUPS = ()
 SequenceReset._MEMBERS = (_f_gap_fill_flag, _f_new_seq_no, )
 SequenceReset._REQUIRED = _HEADER_REQUIRED | frozenset({b"36", })
 SequenceReset._KNOWN = _HEADER_TAGS | frozenset({b"36", b"123", })
-SequenceReset._HAS_GROUPS = False
 SequenceReset._HEADER_CLS = Header
 
 Logout._FIELDS = (_f_text, )
@@ -3779,7 +3778,6 @@ Logout._GROUPS = ()
 Logout._MEMBERS = (_f_text, )
 Logout._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Logout._KNOWN = _HEADER_TAGS | frozenset({b"58", })
-Logout._HAS_GROUPS = False
 Logout._HEADER_CLS = Header
 
 Logon._FIELDS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
@@ -3787,11 +3785,10 @@ Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
 Logon._REQUIRED = _HEADER_REQUIRED | frozenset({b"96", b"98", b"1137", })
 Logon._KNOWN = _HEADER_TAGS | frozenset({b"95", b"96", b"98", b"108", b"141", b"383", b"464", b"553", b"554", b"789", b"1137", b"8013", b"20126", b"20200", b"21005", b"21006", b"21007", b"21008", b"21011", b"21012", })
-Logon._HAS_GROUPS = False
 Logon._HEADER_CLS = Header
 
 Unknown._KNOWN = _HEADER_TAGS
-Unknown._HAS_GROUPS = True
+Unknown._GROUP_TAGS = AnyTag()
 Unknown._HEADER_CLS = Header
 
 MESSAGES: dict[str, type[Message]] = {

@@ -18,7 +18,7 @@ import attrs
 
 from .. import _values as _v
 from .._message import FieldInfo as _F
-from .._message import FixRecord, Message, UnknownMessage
+from .._message import AnyTag, FixRecord, Message, UnknownMessage
 from .._message import GroupInfo as _G
 from .._message import decode_frame as _decode_frame
 from .._message import encode_group as _encode_group
@@ -83,6 +83,7 @@ __all__ = [
     "MarketDataRequestRelatedSym",
     "MarketDataSnapshotFullRefreshMDEntry",
     "MarketDataIncrementalRefreshMDEntry",
+    "QuoteRequestRelatedSymPartyID",
     "QuoteRequestRelatedSym",
     "QuoteRequestMultivariateSelectedLeg",
     "QuoteRequestRejectMVEOffendingLeg",
@@ -785,9 +786,9 @@ class MiscFee(FixRecord):
     Attributes:
         misc_fee_amt: MiscFeeAmt(137), required. Fee amount in dollars (trade fees, or settlement fee
             already deducted from PAYOUT).
-        misc_fee_curr: MiscFeeCurr(138), optional. Fee currency; always USD.
-        misc_fee_type: MiscFeeType(139), optional. Fee type.
-        misc_fee_basis: MiscFeeBasis(891), optional. Basis of the fee amount.
+        misc_fee_curr: MiscFeeCurr(138), required. Fee currency; always USD.
+        misc_fee_type: MiscFeeType(139), required. Fee type.
+        misc_fee_basis: MiscFeeBasis(891), required. Basis of the fee amount.
     """
 
     _misc_fee_amt: Decimal | None = attrs.field(default=None, alias='misc_fee_amt')
@@ -838,12 +839,18 @@ class MiscFee(FixRecord):
         v_misc_fee_curr = self._misc_fee_curr
         if v_misc_fee_curr is not None:
             out.append(b"138=" + (v_misc_fee_curr.encode() if v_misc_fee_curr.__class__ is str and v_misc_fee_curr and "\x01" not in v_misc_fee_curr else _v.enc_str(v_misc_fee_curr, "MiscFeeCurr(138)")) + b"\x01")
+        else:
+            raise _missing("MiscFee", "MiscFeeCurr", 138, None)
         v_misc_fee_type = self._misc_fee_type
         if v_misc_fee_type is not None:
             out.append(b"139=" + _v.enc_enum(_e_MiscFeeType, v_misc_fee_type, "MiscFeeType(139)") + b"\x01")
+        else:
+            raise _missing("MiscFee", "MiscFeeType", 139, None)
         v_misc_fee_basis = self._misc_fee_basis
         if v_misc_fee_basis is not None:
             out.append(b"891=" + _v.enc_enum(_e_MiscFeeBasis, v_misc_fee_basis, "MiscFeeBasis(891)") + b"\x01")
+        else:
+            raise _missing("MiscFee", "MiscFeeBasis", 891, None)
 
 
 
@@ -854,7 +861,7 @@ class CollateralAmountChange(FixRecord):
     Attributes:
         collateral_amount_change: CollateralAmountChange(1704), required. Collateral change in dollars (for
             PAYOUT: settlement payout after fee).
-        collateral_amount_type: CollateralAmountType(1705), optional. Kind of collateral change.
+        collateral_amount_type: CollateralAmountType(1705), required. Kind of collateral change.
     """
 
     _collateral_amount_change: Decimal | None = attrs.field(default=None, alias='collateral_amount_change')
@@ -887,6 +894,8 @@ class CollateralAmountChange(FixRecord):
         v_collateral_amount_type = self._collateral_amount_type
         if v_collateral_amount_type is not None:
             out.append(b"1705=" + _v.enc_enum(_e_CollateralAmountType, v_collateral_amount_type, "CollateralAmountType(1705)") + b"\x01")
+        else:
+            raise _missing("CollateralAmountChange", "CollateralAmountType", 1705, None)
 
 
 
@@ -1207,6 +1216,51 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
 
 
 @attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+class QuoteRequestRelatedSymPartyID(FixRecord):
+    """One entry of the NoPartyIDs(453) repeating group.
+
+    Attributes:
+        party_id: PartyID(448), required. Party id: FCM customer account, operator, or
+            pseudonymous RFQ communications id.
+        party_role: PartyRole(452), conditional: creator->exchange (KalshiRT): required with PartyID
+            (24 = customer account); not sent on the exchange->market maker notification.
+            Role of the PartyID.
+    """
+
+    _party_id: str | None = attrs.field(default=None, alias='party_id')
+    _party_role: PartyRole | int | None = attrs.field(default=None, alias='party_role')
+
+    @property
+    def party_id(self) -> str | None:
+        """PartyID(448)."""
+        try:
+            return self._party_id
+        except AttributeError:
+            return self._load(_f_party_id)  # type: ignore[no-any-return]
+
+    @property
+    def party_role(self) -> PartyRole | int | None:
+        """PartyRole(452)."""
+        try:
+            return self._party_role
+        except AttributeError:
+            return self._load(_f_party_role)  # type: ignore[no-any-return]
+
+    def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
+        if self._src is not None:
+            self._materialize()
+        v_party_id = self._party_id
+        if v_party_id is not None:
+            out.append(b"448=" + (v_party_id.encode() if v_party_id.__class__ is str and v_party_id and "\x01" not in v_party_id else _v.enc_str(v_party_id, "PartyID(448)")) + b"\x01")
+        else:
+            raise _missing("QuoteRequestRelatedSymPartyID", "PartyID", 448, None)
+        v_party_role = self._party_role
+        if v_party_role is not None:
+            out.append(b"452=" + _v.enc_enum(_e_PartyRole, v_party_role, "PartyRole(452)") + b"\x01")
+
+
+
+@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
 class QuoteRequestRelatedSym(FixRecord):
     """One entry of the NoRelatedSym(146) repeating group.
 
@@ -1236,7 +1290,8 @@ class QuoteRequestRelatedSym(FixRecord):
         replace_existing: ReplaceExisting(21016), conditional: creator->exchange (KalshiRT) only, optional
             (default N). Y/N flag on 35=R: close older RFQs, keeping at most two open incl.
             this one (default N).
-        parties: NoPartyIDs(453) repeating group of Party entries, optional.
+        party_ids: NoPartyIDs(453) repeating group of QuoteRequestRelatedSymPartyID entries,
+            optional.
     """
 
     _symbol: str | None = attrs.field(default=None, alias='symbol')
@@ -1247,7 +1302,7 @@ class QuoteRequestRelatedSym(FixRecord):
     _obscure_creator_id: bool | None = attrs.field(default=None, alias='obscure_creator_id')
     _rest_remainder: bool | None = attrs.field(default=None, alias='rest_remainder')
     _replace_existing: bool | None = attrs.field(default=None, alias='replace_existing')
-    _parties: Sequence[Party] | None = attrs.field(default=None, alias='parties')
+    _party_ids: Sequence[QuoteRequestRelatedSymPartyID] | None = attrs.field(default=None, alias='party_ids')
 
     @property
     def symbol(self) -> str | None:
@@ -1314,12 +1369,12 @@ class QuoteRequestRelatedSym(FixRecord):
             return self._load(_f_replace_existing)  # type: ignore[no-any-return]
 
     @property
-    def parties(self) -> Sequence[Party] | None:
+    def party_ids(self) -> Sequence[QuoteRequestRelatedSymPartyID] | None:
         """NoPartyIDs(453)."""
         try:
-            return self._parties
+            return self._party_ids
         except AttributeError:
-            return self._load_group(_g_Party_parties)  # type: ignore[no-any-return]
+            return self._load_group(_g_QuoteRequestRelatedSymPartyID_party_ids)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1348,9 +1403,9 @@ class QuoteRequestRelatedSym(FixRecord):
         v_replace_existing = self._replace_existing
         if v_replace_existing is not None:
             out.append(b"21016=" + (b"Y" if v_replace_existing is True else b"N" if v_replace_existing is False else _v.enc_bool(v_replace_existing, "ReplaceExisting(21016)")) + b"\x01")
-        g_parties = self._parties
-        if g_parties is not None:
-            _encode_group(out, b"453", g_parties, use_dollars, "QuoteRequestRelatedSym.parties")
+        g_party_ids = self._party_ids
+        if g_party_ids is not None:
+            _encode_group(out, b"453", g_party_ids, use_dollars, "QuoteRequestRelatedSym.party_ids")
 
 
 
@@ -5852,6 +5907,7 @@ _g_MiscFee_misc_fees = _G("misc_fees", "_misc_fees", 136, b"136", "NoMiscFees", 
 _g_Party_parties = _G("parties", "_parties", 453, b"453", "NoPartyIDs", Party)
 _g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs = _G("multivariate_selected_legs", "_multivariate_selected_legs", 20181, b"20181", "NoMultivariateSelectedLegs", QuoteRequestMultivariateSelectedLeg)
 _g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs = _G("mve_offending_legs", "_mve_offending_legs", 20185, b"20185", "NoMVEOffendingLegs", QuoteRequestRejectMVEOffendingLeg)
+_g_QuoteRequestRelatedSymPartyID_party_ids = _G("party_ids", "_party_ids", 453, b"453", "NoPartyIDs", QuoteRequestRelatedSymPartyID)
 _g_QuoteRequestRelatedSym_related_sym = _G("related_sym", "_related_sym", 146, b"146", "NoRelatedSym", QuoteRequestRelatedSym)
 _e_AcceptQuoteStatusValue = _v.enum_table(AcceptQuoteStatusValue)
 _e_AggressorSide = _v.enum_table(AggressorSide)
@@ -5899,20 +5955,23 @@ Party._GROUPS = ()
 Party._MEMBERS = (_f_party_id, _f_party_role, )
 Party._REQUIRED = frozenset({b"448", b"452", })
 Party._TAGS = frozenset({b"448", b"452", })
+Party._OWN = frozenset({b"448", b"452", })
 Party._DELIMITER = b"448"
 
 MiscFee._FIELDS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
 MiscFee._GROUPS = ()
 MiscFee._MEMBERS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
-MiscFee._REQUIRED = frozenset({b"137", })
+MiscFee._REQUIRED = frozenset({b"137", b"138", b"139", b"891", })
 MiscFee._TAGS = frozenset({b"137", b"138", b"139", b"891", })
+MiscFee._OWN = frozenset({b"137", b"138", b"139", b"891", })
 MiscFee._DELIMITER = b"137"
 
 CollateralAmountChange._FIELDS = (_f_collateral_amount_change, _f_collateral_amount_type, )
 CollateralAmountChange._GROUPS = ()
 CollateralAmountChange._MEMBERS = (_f_collateral_amount_change, _f_collateral_amount_type, )
-CollateralAmountChange._REQUIRED = frozenset({b"1704", })
+CollateralAmountChange._REQUIRED = frozenset({b"1704", b"1705", })
 CollateralAmountChange._TAGS = frozenset({b"1704", b"1705", })
+CollateralAmountChange._OWN = frozenset({b"1704", b"1705", })
 CollateralAmountChange._DELIMITER = b"1704"
 
 MarketDataRequestRelatedSym._FIELDS = (_f_symbol, )
@@ -5920,6 +5979,7 @@ MarketDataRequestRelatedSym._GROUPS = ()
 MarketDataRequestRelatedSym._MEMBERS = (_f_symbol, )
 MarketDataRequestRelatedSym._REQUIRED = frozenset({b"55", })
 MarketDataRequestRelatedSym._TAGS = frozenset({b"55", })
+MarketDataRequestRelatedSym._OWN = frozenset({b"55", })
 MarketDataRequestRelatedSym._DELIMITER = b"55"
 
 MarketDataSnapshotFullRefreshMDEntry._FIELDS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
@@ -5927,6 +5987,7 @@ MarketDataSnapshotFullRefreshMDEntry._GROUPS = ()
 MarketDataSnapshotFullRefreshMDEntry._MEMBERS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
 MarketDataSnapshotFullRefreshMDEntry._REQUIRED = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefreshMDEntry._TAGS = frozenset({b"269", b"270", b"271", b"272", b"273", })
+MarketDataSnapshotFullRefreshMDEntry._OWN = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefreshMDEntry._DELIMITER = b"269"
 
 MarketDataIncrementalRefreshMDEntry._FIELDS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
@@ -5934,13 +5995,23 @@ MarketDataIncrementalRefreshMDEntry._GROUPS = ()
 MarketDataIncrementalRefreshMDEntry._MEMBERS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
 MarketDataIncrementalRefreshMDEntry._REQUIRED = frozenset({b"55", b"269", b"270", b"271", b"272", b"273", b"279", })
 MarketDataIncrementalRefreshMDEntry._TAGS = frozenset({b"11", b"55", b"79", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
+MarketDataIncrementalRefreshMDEntry._OWN = frozenset({b"279", b"55", b"269", b"270", b"271", b"272", b"273", b"2446", b"828", b"1003", b"11", b"79", })
 MarketDataIncrementalRefreshMDEntry._DELIMITER = b"279"
 
+QuoteRequestRelatedSymPartyID._FIELDS = (_f_party_id, _f_party_role, )
+QuoteRequestRelatedSymPartyID._GROUPS = ()
+QuoteRequestRelatedSymPartyID._MEMBERS = (_f_party_id, _f_party_role, )
+QuoteRequestRelatedSymPartyID._REQUIRED = frozenset({b"448", })
+QuoteRequestRelatedSymPartyID._TAGS = frozenset({b"448", b"452", })
+QuoteRequestRelatedSymPartyID._OWN = frozenset({b"448", b"452", })
+QuoteRequestRelatedSymPartyID._DELIMITER = b"448"
+
 QuoteRequestRelatedSym._FIELDS = (_f_symbol, _f_order_qty, _f_cash_order_qty, _f_transact_time, _f_target_cost_excludes_fees, _f_obscure_creator_id, _f_rest_remainder, _f_replace_existing, )
-QuoteRequestRelatedSym._GROUPS = (_g_Party_parties, )
-QuoteRequestRelatedSym._MEMBERS = (_f_symbol, _f_order_qty, _f_cash_order_qty, _f_transact_time, _f_target_cost_excludes_fees, _f_obscure_creator_id, _f_rest_remainder, _f_replace_existing, _g_Party_parties, )
+QuoteRequestRelatedSym._GROUPS = (_g_QuoteRequestRelatedSymPartyID_party_ids, )
+QuoteRequestRelatedSym._MEMBERS = (_f_symbol, _f_order_qty, _f_cash_order_qty, _f_transact_time, _f_target_cost_excludes_fees, _f_obscure_creator_id, _f_rest_remainder, _f_replace_existing, _g_QuoteRequestRelatedSymPartyID_party_ids, )
 QuoteRequestRelatedSym._REQUIRED = frozenset({})
 QuoteRequestRelatedSym._TAGS = frozenset({b"38", b"55", b"60", b"152", b"448", b"452", b"453", b"21015", b"21016", b"21033", b"21034", })
+QuoteRequestRelatedSym._OWN = frozenset({b"55", b"38", b"152", b"60", b"21033", b"21034", b"21015", b"21016", b"453", })
 QuoteRequestRelatedSym._DELIMITER = b"55"
 
 QuoteRequestMultivariateSelectedLeg._FIELDS = (_f_multivariate_selected_event_ticker, _f_multivariate_selected_market_ticker, _f_multivariate_selected_side, )
@@ -5948,6 +6019,7 @@ QuoteRequestMultivariateSelectedLeg._GROUPS = ()
 QuoteRequestMultivariateSelectedLeg._MEMBERS = (_f_multivariate_selected_event_ticker, _f_multivariate_selected_market_ticker, _f_multivariate_selected_side, )
 QuoteRequestMultivariateSelectedLeg._REQUIRED = frozenset({b"20182", b"20183", b"20184", })
 QuoteRequestMultivariateSelectedLeg._TAGS = frozenset({b"20182", b"20183", b"20184", })
+QuoteRequestMultivariateSelectedLeg._OWN = frozenset({b"20182", b"20183", b"20184", })
 QuoteRequestMultivariateSelectedLeg._DELIMITER = b"20182"
 
 QuoteRequestRejectMVEOffendingLeg._FIELDS = (_f_mve_offending_market_ticker, )
@@ -5955,6 +6027,7 @@ QuoteRequestRejectMVEOffendingLeg._GROUPS = ()
 QuoteRequestRejectMVEOffendingLeg._MEMBERS = (_f_mve_offending_market_ticker, )
 QuoteRequestRejectMVEOffendingLeg._REQUIRED = frozenset({b"20186", })
 QuoteRequestRejectMVEOffendingLeg._TAGS = frozenset({b"20186", })
+QuoteRequestRejectMVEOffendingLeg._OWN = frozenset({b"20186", })
 QuoteRequestRejectMVEOffendingLeg._DELIMITER = b"20186"
 
 MarketSettlementReportMarketSettlementPartyID._FIELDS = (_f_market_settlement_party_id, _f_market_settlement_party_role, _f_long_qty, _f_short_qty, )
@@ -5962,6 +6035,7 @@ MarketSettlementReportMarketSettlementPartyID._GROUPS = (_g_CollateralAmountChan
 MarketSettlementReportMarketSettlementPartyID._MEMBERS = (_f_market_settlement_party_id, _f_market_settlement_party_role, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _g_MiscFee_misc_fees, )
 MarketSettlementReportMarketSettlementPartyID._REQUIRED = frozenset({b"20109", b"20110", })
 MarketSettlementReportMarketSettlementPartyID._TAGS = frozenset({b"136", b"137", b"138", b"139", b"704", b"705", b"891", b"1703", b"1704", b"1705", b"20109", b"20110", })
+MarketSettlementReportMarketSettlementPartyID._OWN = frozenset({b"20109", b"20110", b"704", b"705", b"1703", b"136", })
 MarketSettlementReportMarketSettlementPartyID._DELIMITER = b"20109"
 
 EventResendRequest._FIELDS = (_f_begin_exec_id, _f_end_exec_id, )
@@ -5969,7 +6043,6 @@ EventResendRequest._GROUPS = ()
 EventResendRequest._MEMBERS = (_f_begin_exec_id, _f_end_exec_id, )
 EventResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"21001", })
 EventResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"21001", b"21002", })
-EventResendRequest._HAS_GROUPS = False
 EventResendRequest._HEADER_CLS = Header
 
 EventResendComplete._FIELDS = (_f_ref_seq_num, _f_resend_event_count, )
@@ -5977,7 +6050,6 @@ EventResendComplete._GROUPS = ()
 EventResendComplete._MEMBERS = (_f_ref_seq_num, _f_resend_event_count, )
 EventResendComplete._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21003", })
 EventResendComplete._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21003", })
-EventResendComplete._HAS_GROUPS = False
 EventResendComplete._HEADER_CLS = Header
 
 EventResendReject._FIELDS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
@@ -5985,7 +6057,6 @@ EventResendReject._GROUPS = ()
 EventResendReject._MEMBERS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
 EventResendReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21004", })
 EventResendReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21004", })
-EventResendReject._HAS_GROUPS = False
 EventResendReject._HEADER_CLS = Header
 
 MarketDataRequest._FIELDS = (_f_subscription_request_type, )
@@ -5993,7 +6064,7 @@ MarketDataRequest._GROUPS = (_g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MEMBERS = (_f_subscription_request_type, _g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"263", })
 MarketDataRequest._KNOWN = _HEADER_TAGS | frozenset({b"55", b"146", b"263", })
-MarketDataRequest._HAS_GROUPS = True
+MarketDataRequest._GROUP_TAGS = frozenset({b"55", })
 MarketDataRequest._HEADER_CLS = Header
 
 MarketDataSnapshotFullRefresh._FIELDS = (_f_symbol, )
@@ -6001,7 +6072,7 @@ MarketDataSnapshotFullRefresh._GROUPS = (_g_MarketDataSnapshotFullRefreshMDEntry
 MarketDataSnapshotFullRefresh._MEMBERS = (_f_symbol, _g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"268", })
 MarketDataSnapshotFullRefresh._KNOWN = _HEADER_TAGS | frozenset({b"55", b"268", b"269", b"270", b"271", b"272", b"273", })
-MarketDataSnapshotFullRefresh._HAS_GROUPS = True
+MarketDataSnapshotFullRefresh._GROUP_TAGS = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefresh._HEADER_CLS = Header
 
 MarketDataIncrementalRefresh._FIELDS = ()
@@ -6009,7 +6080,7 @@ MarketDataIncrementalRefresh._GROUPS = (_g_MarketDataIncrementalRefreshMDEntry_m
 MarketDataIncrementalRefresh._MEMBERS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"268", })
 MarketDataIncrementalRefresh._KNOWN = _HEADER_TAGS | frozenset({b"11", b"55", b"79", b"268", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
-MarketDataIncrementalRefresh._HAS_GROUPS = True
+MarketDataIncrementalRefresh._GROUP_TAGS = frozenset({b"11", b"55", b"79", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
 MarketDataIncrementalRefresh._HEADER_CLS = Header
 
 MarketDataRequestReject._FIELDS = (_f_md_req_rej_reason, _f_text, )
@@ -6017,7 +6088,6 @@ MarketDataRequestReject._GROUPS = ()
 MarketDataRequestReject._MEMBERS = (_f_md_req_rej_reason, _f_text, )
 MarketDataRequestReject._REQUIRED = _HEADER_REQUIRED | frozenset({})
 MarketDataRequestReject._KNOWN = _HEADER_TAGS | frozenset({b"58", b"281", })
-MarketDataRequestReject._HAS_GROUPS = False
 MarketDataRequestReject._HEADER_CLS = Header
 
 SecurityStatusRequest._FIELDS = (_f_subscription_request_type, _f_symbol, )
@@ -6025,7 +6095,6 @@ SecurityStatusRequest._GROUPS = ()
 SecurityStatusRequest._MEMBERS = (_f_subscription_request_type, _f_symbol, )
 SecurityStatusRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"263", })
 SecurityStatusRequest._KNOWN = _HEADER_TAGS | frozenset({b"55", b"263", })
-SecurityStatusRequest._HAS_GROUPS = False
 SecurityStatusRequest._HEADER_CLS = Header
 
 SecurityStatus._FIELDS = (_f_symbol, _f_security_trading_status, )
@@ -6033,7 +6102,6 @@ SecurityStatus._GROUPS = ()
 SecurityStatus._MEMBERS = (_f_symbol, _f_security_trading_status, )
 SecurityStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"326", })
 SecurityStatus._KNOWN = _HEADER_TAGS | frozenset({b"55", b"326", })
-SecurityStatus._HAS_GROUPS = False
 SecurityStatus._HEADER_CLS = Header
 
 NewOrderSingle._FIELDS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_quote_id, _f_rfq_id, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, _f_max_execution_cost, )
@@ -6041,7 +6109,7 @@ NewOrderSingle._GROUPS = (_g_Party_parties, )
 NewOrderSingle._MEMBERS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_quote_id, _f_rfq_id, _g_Party_parties, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, _f_max_execution_cost, )
 NewOrderSingle._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"44", b"54", b"55", })
 NewOrderSingle._KNOWN = _HEADER_TAGS | frozenset({b"11", b"18", b"38", b"40", b"44", b"54", b"55", b"59", b"79", b"100", b"117", b"126", b"448", b"452", b"453", b"526", b"2964", b"20130", b"21006", b"21009", b"21023", })
-NewOrderSingle._HAS_GROUPS = True
+NewOrderSingle._GROUP_TAGS = frozenset({b"448", b"452", })
 NewOrderSingle._HEADER_CLS = Header
 
 OrderCancelReplaceRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_order_group_id, _f_alloc_account, )
@@ -6049,7 +6117,7 @@ OrderCancelReplaceRequest._GROUPS = (_g_Party_parties, )
 OrderCancelReplaceRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_order_group_id, _f_alloc_account, )
 OrderCancelReplaceRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"41", b"54", b"55", })
 OrderCancelReplaceRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"38", b"40", b"41", b"44", b"54", b"55", b"59", b"79", b"100", b"126", b"448", b"452", b"453", b"20130", })
-OrderCancelReplaceRequest._HAS_GROUPS = True
+OrderCancelReplaceRequest._GROUP_TAGS = frozenset({b"448", b"452", })
 OrderCancelReplaceRequest._HEADER_CLS = Header
 
 OrderCancelRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_ex_destination, _f_alloc_account, )
@@ -6057,7 +6125,7 @@ OrderCancelRequest._GROUPS = (_g_Party_parties, )
 OrderCancelRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_ex_destination, _g_Party_parties, _f_alloc_account, )
 OrderCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"41", b"54", b"55", })
 OrderCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"41", b"54", b"55", b"79", b"100", b"448", b"452", b"453", })
-OrderCancelRequest._HAS_GROUPS = True
+OrderCancelRequest._GROUP_TAGS = frozenset({b"448", b"452", })
 OrderCancelRequest._HEADER_CLS = Header
 
 ExecutionReport._FIELDS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, _f_single_market_collateral_return, _f_ranged_market_collateral_return, )
@@ -6065,7 +6133,7 @@ ExecutionReport._GROUPS = (_g_MiscFee_misc_fees, _g_Party_parties, _g_Collateral
 ExecutionReport._MEMBERS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _g_MiscFee_misc_fees, _g_Party_parties, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, _f_single_market_collateral_return, _f_ranged_market_collateral_return, )
 ExecutionReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"6", b"11", b"14", b"17", b"37", b"38", b"39", b"54", b"55", b"150", b"151", })
 ExecutionReport._KNOWN = _HEADER_TAGS | frozenset({b"6", b"11", b"14", b"17", b"30", b"31", b"32", b"37", b"38", b"39", b"41", b"44", b"54", b"55", b"58", b"59", b"60", b"79", b"103", b"126", b"136", b"137", b"138", b"139", b"150", b"151", b"378", b"448", b"452", b"453", b"704", b"705", b"715", b"880", b"891", b"1057", b"1703", b"1704", b"1705", b"2964", b"21030", b"21031", })
-ExecutionReport._HAS_GROUPS = True
+ExecutionReport._GROUP_TAGS = frozenset({b"137", b"138", b"139", b"448", b"452", b"891", b"1704", b"1705", })
 ExecutionReport._HEADER_CLS = Header
 
 OrderCancelReject._FIELDS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
@@ -6073,7 +6141,6 @@ OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"37", b"39", b"434", })
 OrderCancelReject._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"39", b"41", b"58", b"102", b"434", })
-OrderCancelReject._HAS_GROUPS = False
 OrderCancelReject._HEADER_CLS = Header
 
 OrderMassCancelRequest._FIELDS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
@@ -6081,7 +6148,6 @@ OrderMassCancelRequest._GROUPS = ()
 OrderMassCancelRequest._MEMBERS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
 OrderMassCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"530", })
 OrderMassCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"530", })
-OrderMassCancelRequest._HAS_GROUPS = False
 OrderMassCancelRequest._HEADER_CLS = Header
 
 OrderMassCancelReport._FIELDS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
@@ -6089,7 +6155,6 @@ OrderMassCancelReport._GROUPS = ()
 OrderMassCancelReport._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
 OrderMassCancelReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"37", b"531", })
 OrderMassCancelReport._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"531", b"532", })
-OrderMassCancelReport._HAS_GROUPS = False
 OrderMassCancelReport._HEADER_CLS = Header
 
 BusinessMessageReject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
@@ -6097,7 +6162,6 @@ BusinessMessageReject._GROUPS = ()
 BusinessMessageReject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
 BusinessMessageReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"372", b"380", })
 BusinessMessageReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"379", b"380", })
-BusinessMessageReject._HAS_GROUPS = False
 BusinessMessageReject._HEADER_CLS = Header
 
 OrderGroupRequest._FIELDS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, _f_ex_destination, )
@@ -6105,7 +6169,6 @@ OrderGroupRequest._GROUPS = ()
 OrderGroupRequest._MEMBERS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, _f_ex_destination, )
 OrderGroupRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"20131", })
 OrderGroupRequest._KNOWN = _HEADER_TAGS | frozenset({b"79", b"100", b"20130", b"20131", b"20132", })
-OrderGroupRequest._HAS_GROUPS = False
 OrderGroupRequest._HEADER_CLS = Header
 
 OrderGroupResponse._FIELDS = (_f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, )
@@ -6113,7 +6176,6 @@ OrderGroupResponse._GROUPS = ()
 OrderGroupResponse._MEMBERS = (_f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, )
 OrderGroupResponse._REQUIRED = _HEADER_REQUIRED | frozenset({b"20130", })
 OrderGroupResponse._KNOWN = _HEADER_TAGS | frozenset({b"79", b"20130", b"20132", })
-OrderGroupResponse._HAS_GROUPS = False
 OrderGroupResponse._HEADER_CLS = Header
 
 QuoteRequest._FIELDS = (_f_quote_req_id, _f_alloc_account, _f_multivariate_collection_ticker, )
@@ -6121,7 +6183,7 @@ QuoteRequest._GROUPS = (_g_QuoteRequestRelatedSym_related_sym, _g_QuoteRequestMu
 QuoteRequest._MEMBERS = (_f_quote_req_id, _g_QuoteRequestRelatedSym_related_sym, _f_alloc_account, _f_multivariate_collection_ticker, _g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs, )
 QuoteRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"131", b"146", })
 QuoteRequest._KNOWN = _HEADER_TAGS | frozenset({b"38", b"55", b"60", b"79", b"131", b"146", b"152", b"448", b"452", b"453", b"20180", b"20181", b"20182", b"20183", b"20184", b"21015", b"21016", b"21033", b"21034", })
-QuoteRequest._HAS_GROUPS = True
+QuoteRequest._GROUP_TAGS = frozenset({b"38", b"55", b"60", b"152", b"448", b"452", b"453", b"20182", b"20183", b"20184", b"21015", b"21016", b"21033", b"21034", })
 QuoteRequest._HEADER_CLS = Header
 
 QuoteRequestAck._FIELDS = (_f_quote_req_id, _f_quote_request_type, _f_rfq_id, _f_symbol, _f_ex_destination, _f_text, )
@@ -6129,7 +6191,6 @@ QuoteRequestAck._GROUPS = ()
 QuoteRequestAck._MEMBERS = (_f_quote_req_id, _f_quote_request_type, _f_rfq_id, _f_symbol, _f_ex_destination, _f_text, )
 QuoteRequestAck._REQUIRED = _HEADER_REQUIRED | frozenset({b"100", b"131", b"303", })
 QuoteRequestAck._KNOWN = _HEADER_TAGS | frozenset({b"55", b"58", b"100", b"131", b"303", b"21023", })
-QuoteRequestAck._HAS_GROUPS = False
 QuoteRequestAck._HEADER_CLS = Header
 
 Quote._FIELDS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__session, _f_offer_px__session, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, )
@@ -6137,7 +6198,7 @@ Quote._GROUPS = (_g_Party_parties, )
 Quote._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__session, _f_offer_px__session, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, _g_Party_parties, )
 Quote._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"117", b"131", })
 Quote._KNOWN = _HEADER_TAGS | frozenset({b"18", b"38", b"55", b"60", b"79", b"117", b"131", b"132", b"133", b"134", b"135", b"448", b"452", b"453", b"21015", })
-Quote._HAS_GROUPS = True
+Quote._GROUP_TAGS = frozenset({b"448", b"452", })
 Quote._HEADER_CLS = Header
 
 QuoteStatusReport._FIELDS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__session, _f_offer_px__session, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
@@ -6145,7 +6206,6 @@ QuoteStatusReport._GROUPS = ()
 QuoteStatusReport._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__session, _f_offer_px__session, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
 QuoteStatusReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"131", b"297", })
 QuoteStatusReport._KNOWN = _HEADER_TAGS | frozenset({b"38", b"54", b"58", b"60", b"79", b"117", b"131", b"132", b"133", b"134", b"135", b"297", })
-QuoteStatusReport._HAS_GROUPS = False
 QuoteStatusReport._HEADER_CLS = Header
 
 QuoteCancel._FIELDS = (_f_quote_id, _f_rfq_id, )
@@ -6153,7 +6213,6 @@ QuoteCancel._GROUPS = ()
 QuoteCancel._MEMBERS = (_f_quote_id, _f_rfq_id, )
 QuoteCancel._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", })
 QuoteCancel._KNOWN = _HEADER_TAGS | frozenset({b"117", b"21023", })
-QuoteCancel._HAS_GROUPS = False
 QuoteCancel._HEADER_CLS = Header
 
 QuoteCancelStatus._FIELDS = (_f_quote_id, _f_quote_cancel_status, _f_text, )
@@ -6161,7 +6220,6 @@ QuoteCancelStatus._GROUPS = ()
 QuoteCancelStatus._MEMBERS = (_f_quote_id, _f_quote_cancel_status, _f_text, )
 QuoteCancelStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"298", })
 QuoteCancelStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"117", b"298", })
-QuoteCancelStatus._HAS_GROUPS = False
 QuoteCancelStatus._HEADER_CLS = Header
 
 QuoteConfirm._FIELDS = (_f_quote_id, _f_rfq_id, )
@@ -6169,7 +6227,6 @@ QuoteConfirm._GROUPS = ()
 QuoteConfirm._MEMBERS = (_f_quote_id, _f_rfq_id, )
 QuoteConfirm._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", })
 QuoteConfirm._KNOWN = _HEADER_TAGS | frozenset({b"117", b"21023", })
-QuoteConfirm._HAS_GROUPS = False
 QuoteConfirm._HEADER_CLS = Header
 
 QuoteConfirmStatus._FIELDS = (_f_quote_id, _f_quote_confirm_status, _f_text, )
@@ -6177,7 +6234,6 @@ QuoteConfirmStatus._GROUPS = ()
 QuoteConfirmStatus._MEMBERS = (_f_quote_id, _f_quote_confirm_status, _f_text, )
 QuoteConfirmStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"21010", })
 QuoteConfirmStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"117", b"21010", })
-QuoteConfirmStatus._HAS_GROUPS = False
 QuoteConfirmStatus._HEADER_CLS = Header
 
 AcceptQuote._FIELDS = (_f_quote_id, _f_rfq_id, _f_side, _f_order_qty, _f_cl_ord_id, _f_prefer_better_quote, )
@@ -6185,7 +6241,7 @@ AcceptQuote._GROUPS = (_g_Party_parties, )
 AcceptQuote._MEMBERS = (_f_quote_id, _f_rfq_id, _f_side, _f_order_qty, _f_cl_ord_id, _g_Party_parties, _f_prefer_better_quote, )
 AcceptQuote._REQUIRED = _HEADER_REQUIRED | frozenset({b"54", b"117", })
 AcceptQuote._KNOWN = _HEADER_TAGS | frozenset({b"11", b"38", b"54", b"117", b"448", b"452", b"453", b"21022", b"21023", })
-AcceptQuote._HAS_GROUPS = True
+AcceptQuote._GROUP_TAGS = frozenset({b"448", b"452", })
 AcceptQuote._HEADER_CLS = Header
 
 AcceptQuoteStatus._FIELDS = (_f_quote_id, _f_accept_quote_status, _f_accepted_quote_id, _f_cl_ord_id, _f_text, )
@@ -6193,7 +6249,6 @@ AcceptQuoteStatus._GROUPS = ()
 AcceptQuoteStatus._MEMBERS = (_f_quote_id, _f_accept_quote_status, _f_accepted_quote_id, _f_cl_ord_id, _f_text, )
 AcceptQuoteStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"21025", })
 AcceptQuoteStatus._KNOWN = _HEADER_TAGS | frozenset({b"11", b"58", b"117", b"21024", b"21025", })
-AcceptQuoteStatus._HAS_GROUPS = False
 AcceptQuoteStatus._HEADER_CLS = Header
 
 RFQCancel._FIELDS = (_f_quote_req_id, _f_rfq_id, )
@@ -6201,7 +6256,7 @@ RFQCancel._GROUPS = (_g_Party_parties, )
 RFQCancel._MEMBERS = (_f_quote_req_id, _f_rfq_id, _g_Party_parties, )
 RFQCancel._REQUIRED = _HEADER_REQUIRED | frozenset({})
 RFQCancel._KNOWN = _HEADER_TAGS | frozenset({b"131", b"448", b"452", b"453", b"21023", })
-RFQCancel._HAS_GROUPS = True
+RFQCancel._GROUP_TAGS = frozenset({b"448", b"452", })
 RFQCancel._HEADER_CLS = Header
 
 RFQCancelStatus._FIELDS = (_f_quote_req_id, _f_rfq_cancel_status, _f_rfq_id, _f_text, )
@@ -6209,7 +6264,6 @@ RFQCancelStatus._GROUPS = ()
 RFQCancelStatus._MEMBERS = (_f_quote_req_id, _f_rfq_cancel_status, _f_rfq_id, _f_text, )
 RFQCancelStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"131", b"21013", })
 RFQCancelStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"131", b"21013", b"21023", })
-RFQCancelStatus._HAS_GROUPS = False
 RFQCancelStatus._HEADER_CLS = Header
 
 QuoteRequestReject._FIELDS = (_f_text, _f_quote_req_id, _f_quote_request_reject_reason, _f_mve_validation_reason_code, )
@@ -6217,7 +6271,7 @@ QuoteRequestReject._GROUPS = (_g_QuoteRequestRejectMVEOffendingLeg_mve_offending
 QuoteRequestReject._MEMBERS = (_f_text, _f_quote_req_id, _f_quote_request_reject_reason, _f_mve_validation_reason_code, _g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs, )
 QuoteRequestReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"58", b"131", b"658", })
 QuoteRequestReject._KNOWN = _HEADER_TAGS | frozenset({b"58", b"131", b"658", b"20185", b"20186", b"20187", })
-QuoteRequestReject._HAS_GROUPS = True
+QuoteRequestReject._GROUP_TAGS = frozenset({b"20186", })
 QuoteRequestReject._HEADER_CLS = Header
 
 Heartbeat._FIELDS = (_f_test_req_id, )
@@ -6225,7 +6279,6 @@ Heartbeat._GROUPS = ()
 Heartbeat._MEMBERS = (_f_test_req_id, )
 Heartbeat._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Heartbeat._KNOWN = _HEADER_TAGS | frozenset({b"112", })
-Heartbeat._HAS_GROUPS = False
 Heartbeat._HEADER_CLS = Header
 
 TestRequest._FIELDS = (_f_test_req_id, )
@@ -6233,7 +6286,6 @@ TestRequest._GROUPS = ()
 TestRequest._MEMBERS = (_f_test_req_id, )
 TestRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"112", })
 TestRequest._KNOWN = _HEADER_TAGS | frozenset({b"112", })
-TestRequest._HAS_GROUPS = False
 TestRequest._HEADER_CLS = Header
 
 ResendRequest._FIELDS = (_f_begin_seq_no, _f_end_seq_no, )
@@ -6241,7 +6293,6 @@ ResendRequest._GROUPS = ()
 ResendRequest._MEMBERS = (_f_begin_seq_no, _f_end_seq_no, )
 ResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"7", b"16", })
 ResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"7", b"16", })
-ResendRequest._HAS_GROUPS = False
 ResendRequest._HEADER_CLS = Header
 
 Reject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
@@ -6249,7 +6300,6 @@ Reject._GROUPS = ()
 Reject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
 Reject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", })
 Reject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"373", })
-Reject._HAS_GROUPS = False
 Reject._HEADER_CLS = Header
 
 SequenceReset._FIELDS = (_f_gap_fill_flag, _f_new_seq_no, )
@@ -6257,7 +6307,6 @@ SequenceReset._GROUPS = ()
 SequenceReset._MEMBERS = (_f_gap_fill_flag, _f_new_seq_no, )
 SequenceReset._REQUIRED = _HEADER_REQUIRED | frozenset({b"36", })
 SequenceReset._KNOWN = _HEADER_TAGS | frozenset({b"36", b"123", })
-SequenceReset._HAS_GROUPS = False
 SequenceReset._HEADER_CLS = Header
 
 Logout._FIELDS = (_f_text, )
@@ -6265,7 +6314,6 @@ Logout._GROUPS = ()
 Logout._MEMBERS = (_f_text, )
 Logout._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Logout._KNOWN = _HEADER_TAGS | frozenset({b"58", })
-Logout._HAS_GROUPS = False
 Logout._HEADER_CLS = Header
 
 Logon._FIELDS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_receive_settlement_reports, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_always_emit_new_before_trade, _f_split_collateral_return, _f_use_cap_reservation, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
@@ -6273,7 +6321,6 @@ Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_receive_settlement_reports, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_always_emit_new_before_trade, _f_split_collateral_return, _f_use_cap_reservation, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
 Logon._REQUIRED = _HEADER_REQUIRED | frozenset({b"96", b"98", b"108", b"1137", })
 Logon._KNOWN = _HEADER_TAGS | frozenset({b"95", b"96", b"98", b"108", b"141", b"383", b"464", b"553", b"554", b"789", b"1137", b"8013", b"20126", b"20127", b"20200", b"21005", b"21006", b"21007", b"21008", b"21011", b"21012", b"21026", b"21027", b"21032", })
-Logon._HAS_GROUPS = False
 Logon._HEADER_CLS = Header
 
 MarketSettlementReport._FIELDS = (_f_market_settlement_report_id, _f_symbol, _f_clearing_business_date, _f_tot_num_market_settlement_reports, _f_market_result, _f_settlement_price__cents, _f_last_fragment, )
@@ -6281,11 +6328,11 @@ MarketSettlementReport._GROUPS = (_g_MarketSettlementReportMarketSettlementParty
 MarketSettlementReport._MEMBERS = (_f_market_settlement_report_id, _f_symbol, _f_clearing_business_date, _f_tot_num_market_settlement_reports, _f_market_result, _f_settlement_price__cents, _g_MarketSettlementReportMarketSettlementPartyID_market_settlement_party_ids, _f_last_fragment, )
 MarketSettlementReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"715", b"730", b"20105", b"20107", })
 MarketSettlementReport._KNOWN = _HEADER_TAGS | frozenset({b"55", b"136", b"137", b"138", b"139", b"704", b"705", b"715", b"730", b"891", b"893", b"1703", b"1704", b"1705", b"20105", b"20106", b"20107", b"20108", b"20109", b"20110", })
-MarketSettlementReport._HAS_GROUPS = True
+MarketSettlementReport._GROUP_TAGS = frozenset({b"136", b"137", b"138", b"139", b"704", b"705", b"891", b"1703", b"1704", b"1705", b"20109", b"20110", })
 MarketSettlementReport._HEADER_CLS = Header
 
 Unknown._KNOWN = _HEADER_TAGS
-Unknown._HAS_GROUPS = True
+Unknown._GROUP_TAGS = AnyTag()
 Unknown._HEADER_CLS = Header
 
 MESSAGES: dict[str, type[Message]] = {

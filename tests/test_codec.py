@@ -1,0 +1,283 @@
+"""Typed codec behaviour a user notices: values, units, groups, unknown tags, errors."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from kalshi_fix_sansio import DecodeError, EncodeError, Header, PriceUnitError, checksum
+from kalshi_fix_sansio import margin as m
+from kalshi_fix_sansio import prediction as p
+
+T0 = datetime(2026, 11, 20, 14, 30, 0, 125000, tzinfo=timezone.utc)
+HDR = Header(sender_comp_id="key-1", target_comp_id="KalshiNR", msg_seq_num=7, sending_time=T0)
+
+
+def frame(body: str, header: str = "49=Kalshi|56=key-1|34=3|52=20261120-14:30:00.125|") -> bytes:
+    """A correct frame from a readable body starting with 35= ('|' for SOH)."""
+    msg_type, rest = body.split("|", 1)
+    raw = (msg_type + "|" + header + rest).replace("|", "\x01").encode()
+    head = b"8=FIXT.1.1\x019=%d\x01" % len(raw)
+    return head + raw + b"10=%03d\x01" % checksum(head + raw)
+
+
+def nos(**kw: object) -> p.NewOrderSingle:
+    fields: dict[str, object] = dict(
+        cl_ord_id="c-1",
+        side=p.Side.BUY,
+        order_qty=Decimal("10"),
+        ord_type=p.OrdType.LIMIT,
+        price=Decimal("0.55"),
+        symbol="HIGHNY-23DEC31",
+    )
+    fields.update(kw)
+    return p.NewOrderSingle(**fields)  # type: ignore[arg-type]
+
+
+def fields_of(data: bytes) -> list[str]:
+    return data.decode().split("\x01")
+
+
+# -- encoding --------------------------------------------------------------------------------
+
+
+def test_encode_writes_header_body_length_and_checksum() -> None:
+    data = p.encode(nos(), HDR)
+    parts = fields_of(data)
+    assert parts[:3] == ["8=FIXT.1.1", f"9={len(data) - len(parts[0]) - len(parts[1]) - 9}", "35=D"]
+    assert "49=key-1" in parts and "56=KalshiNR" in parts and "34=7" in parts
+    assert "52=20261120-14:30:00.125" in parts
+    assert parts[-2] == "10=%03d" % checksum(data[: data.rindex(b"10=")])
+    p.decode(data, verify=True)  # BodyLength and CheckSum verified
+
+
+def test_prediction_prices_are_cents_unless_use_dollars() -> None:
+    assert "44=55" in fields_of(p.encode(nos(), HDR))
+    assert "44=0.55" in fields_of(p.encode(nos(), HDR, use_dollars=True))
+    sub = nos(price=Decimal("0.5525"))
+    assert "44=0.5525" in fields_of(p.encode(sub, HDR, use_dollars=True))
+
+
+def test_subpenny_price_in_cents_session_is_a_clear_local_error() -> None:
+    with pytest.raises(PriceUnitError, match=r"Price\(44\).*0\.555.*UseDollars"):
+        p.encode(nos(price=Decimal("0.555")), HDR)
+
+
+def test_dollar_price_with_too_many_decimals_is_refused() -> None:
+    with pytest.raises(PriceUnitError, match="more than 4 decimal places"):
+        p.encode(nos(price=Decimal("0.55555")), HDR, use_dollars=True)
+    order = m.NewOrderSingle(
+        cl_ord_id="c",
+        side=m.Side.SELL,
+        order_qty=Decimal(1),
+        ord_type=m.OrdType.LIMIT,
+        price=Decimal("19.50001"),
+        symbol="BTC-PERP",
+    )
+    with pytest.raises(PriceUnitError):
+        m.encode(order, HDR)
+
+
+def test_margin_prices_are_always_dollars() -> None:
+    order = m.NewOrderSingle(
+        cl_ord_id="c",
+        side=m.Side.BUY,
+        order_qty=Decimal(10),
+        ord_type=m.OrdType.LIMIT,
+        price=Decimal("19.5000"),
+        symbol="BTC-PERP",
+    )
+    assert "44=19.5000" in fields_of(m.encode(order, HDR))
+    decoded = m.decode(m.encode(order, HDR))
+    assert decoded.price == Decimal("19.5")  # type: ignore[attr-defined]
+
+
+def test_missing_required_field_names_field_and_tag() -> None:
+    with pytest.raises(EncodeError, match=r"NewOrderSingle: required field Symbol\(55\) is missing") as ei:
+        p.encode(nos(symbol=None), HDR)
+    assert ei.value.tag == 55 and ei.value.msg_type == "D"
+    with pytest.raises(EncodeError, match=r"SendingTime\(52\)"):
+        p.encode(nos(), Header(sender_comp_id="a", target_comp_id="b", msg_seq_num=1))
+
+
+def test_bad_values_are_refused_on_encode() -> None:
+    with pytest.raises(EncodeError, match="SOH"):
+        p.encode(nos(symbol="A\x01B"), HDR)
+    with pytest.raises(EncodeError, match="floats are refused"):
+        p.encode(nos(order_qty=10.5), HDR)
+    with pytest.raises(EncodeError, match="naive datetime"):
+        p.encode(nos(expire_time=datetime(2026, 1, 1)), HDR)
+
+
+def test_raw_enum_values_encode_and_unknown_values_decode_to_raw() -> None:
+    assert "54=2" in fields_of(p.encode(nos(side="2"), HDR))
+    msg = p.decode(frame("35=8|6=0|11=c|14=0|17=1;1|37=o|38=1|39=Z|54=1|55=X|150=0|151=1|"))
+    assert isinstance(msg, p.ExecutionReport)
+    assert msg.ord_status == "Z" and not isinstance(msg.ord_status, p.OrdStatus)
+    assert msg.exec_type is p.ExecType.NEW
+
+
+# -- decoding --------------------------------------------------------------------------------
+
+
+def test_decode_types_every_value() -> None:
+    data = frame(
+        "35=8|6=55|11=c|14=4.00|17=4;7|31=55|32=4.00|37=o|38=10.00|39=1|44=55|54=1|55=X|"
+        "60=20261120-14:30:00.125|150=F|151=6.00|715=20261120|1057=Y|"
+    )
+    msg = p.decode(data)
+    assert isinstance(msg, p.ExecutionReport)
+    assert msg.avg_px == Decimal("0.55") and msg.last_px == Decimal("0.55")
+    assert msg.cum_qty == Decimal("4.00")
+    assert msg.transact_time == T0 and msg.transact_time.tzinfo is timezone.utc
+    assert msg.clearing_business_date == date(2026, 11, 20)
+    assert msg.aggressor_indicator is True
+    assert msg.ord_status is p.OrdStatus.PARTIALLY_FILLED
+    assert msg.raw == data
+    assert msg.header.msg_seq_num == 3 and msg.header.sender_comp_id == "Kalshi"
+    dollars = p.decode(data.replace(b"44=55", b"44=0.55"), use_dollars=True)
+    assert dollars.price == Decimal("0.55")  # type: ignore[attr-defined]
+
+
+def test_market_data_prices_are_dollars_whatever_the_session() -> None:
+    data = frame("35=W|55=X|268=1|269=0|270=0.3500|271=10.00|272=20261120|273=14:30:00.125|")
+    msg = p.decode(data)
+    assert isinstance(msg, p.MarketDataSnapshotFullRefresh)
+    assert msg.md_entries is not None
+    assert msg.md_entries[0].md_entry_px == Decimal("0.35")
+    assert "270=0.3500" in fields_of(p.encode(msg, msg.header))
+
+
+def test_microsecond_timestamps_are_kept() -> None:
+    msg = p.decode(frame("35=0|", header="49=K|56=k|34=1|52=20261120-14:30:00.123456|"))
+    assert msg.header.sending_time.microsecond == 123456
+    again = p.encode(msg, msg.header)
+    assert b"52=20261120-14:30:00.123456\x01" in again
+
+
+def test_missing_required_tag_raises_decode_error_with_raw_frame() -> None:
+    data = frame("35=D|11=c|38=1|40=2|54=1|55=X|")  # no Price(44)
+    with pytest.raises(DecodeError, match=r"NewOrderSingle \(35=D\): required tag 44 is missing") as ei:
+        p.decode(data)
+    assert ei.value.raw == data and ei.value.tag == 44 and ei.value.msg_type == "D"
+    assert ei.value.reject_reason == 1
+
+
+def test_invalid_value_error_names_tag_message_and_offset() -> None:
+    data = frame("35=D|11=c|38=ten|40=2|44=55|54=1|55=X|")
+    msg = p.decode(data)  # lazy: the value is converted on access
+    with pytest.raises(DecodeError, match=r"NewOrderSingle \(35=D\): OrderQty\(38\) has an invalid value") as ei:
+        msg.validate()
+    assert ei.value.tag == 38 and ei.value.offset is not None
+    assert data[ei.value.offset :].startswith(b"38=ten")
+
+
+def test_repeated_tag_is_reported() -> None:
+    with pytest.raises(DecodeError, match="tag 55 appears more than once") as ei:
+        p.decode(frame("35=D|11=c|38=1|40=2|44=55|54=1|55=X|55=Y|"))
+    assert ei.value.reject_reason == 13
+
+
+def test_non_numeric_tag_is_reported() -> None:
+    with pytest.raises(DecodeError, match="invalid tag number"):
+        p.decode(frame("35=0|x1=2|"))
+
+
+def test_unknown_tags_are_kept_and_reencoded() -> None:
+    data = frame("35=D|11=c|38=1|40=2|44=55|54=1|55=X|21999=hello|")
+    msg = p.decode(data)
+    assert msg.extra_fields == ((21999, b"hello"),)
+    assert b"21999=hello\x01" in p.encode(msg, msg.header)
+    built = nos(extra_fields=((21999, b"v"),))
+    assert b"\x0121999=v\x01" in p.encode(built, HDR)
+
+
+def test_unknown_msgtype_is_kept_whole() -> None:
+    msg = p.decode(frame("35=ZZ|58=hi|1=2|"))
+    assert isinstance(msg, p.Unknown)
+    assert msg.msg_type == "ZZ"
+    assert msg.extra_fields == ((58, b"hi"), (1, b"2"))
+    assert p.decode(p.encode(msg, msg.header)) == msg
+
+
+def test_margin_does_not_know_prediction_only_messages() -> None:
+    data = frame("35=UMS|20105=r|55=X|715=20261120|20107=yes|730=30.60|")
+    assert isinstance(m.decode(data), m.Unknown)
+    assert isinstance(p.decode(data), p.MarketSettlementReport)
+
+
+def test_nested_groups_of_the_settlement_report() -> None:
+    data = frame(
+        "35=UMS|20105=r1|55=NHIGH|715=20261120|20106=1|20107=yes|730=30.60|20108=2|"
+        "20109=party-a|20110=24|704=10.00|1703=1|1704=99.50|1705=PAYOUT|136=1|137=0.50|"
+        "138=USD|139=4|891=0|"
+        "20109=party-b|20110=24|705=3.00|1703=1|1704=-1.25|1705=BALANCE|136=1|137=0|138=USD|"
+        "139=4|891=0|893=Y|"
+    )
+    msg = p.decode(data).validate()
+    assert isinstance(msg, p.MarketSettlementReport)
+    assert msg.settlement_price == Decimal("0.3060")  # cents with decimals -> dollars
+    parties = msg.market_settlement_party_ids
+    assert parties is not None and len(parties) == 2
+    assert parties[0].market_settlement_party_id == "party-a"
+    assert parties[0].collateral_amount_changes[0].collateral_amount_change == Decimal("99.50")  # type: ignore[index]
+    assert parties[1].misc_fees[0].misc_fee_amt == Decimal("0")  # type: ignore[index]
+    assert parties[1].short_qty == Decimal("3.00")
+    assert msg.last_fragment is True
+    again = p.encode(msg, msg.header)
+    assert p.decode(again) == msg
+    assert b"730=30.60" in again
+
+
+def test_group_count_mismatch_is_reported() -> None:
+    data = frame("35=W|55=X|268=3|269=0|270=0.35|271=1|272=20261120|273=14:30:00|")
+    msg = p.decode(data)
+    with pytest.raises(DecodeError, match=r"NoMDEntries\(268\): declares 3 entries but entry 2") as ei:
+        msg.validate()
+    assert ei.value.reject_reason == 16
+
+
+def test_raw_data_read_by_length_even_with_soh_and_equals() -> None:
+    secret = b"ab=\x01cd=="
+    logon = p.Logon(
+        encrypt_method=0,
+        heart_bt_int=30,
+        raw_data_length=len(secret),
+        raw_data=secret,
+        default_appl_ver_id="9",
+    )
+    data = p.encode(logon, HDR)
+    msg = p.decode(data, verify=True)
+    assert isinstance(msg, p.Logon)
+    assert msg.raw_data == secret and msg.raw_data_length == len(secret)
+    assert "redacted" in repr(msg) and "ab=" not in repr(msg)
+
+
+def test_raw_data_without_length_field_for_base64_signatures() -> None:
+    sig = base64.b64encode(b"\x00" * 64)
+    logon = p.Logon(encrypt_method=0, heart_bt_int=30, raw_data=sig, default_appl_ver_id="9")
+    data = p.encode(logon, HDR)
+    assert b"\x0195=" not in data and b"\x0196=" + sig + b"\x01" in data
+    assert p.decode(data).raw_data == sig  # type: ignore[attr-defined]
+
+
+def test_length_field_must_match_data() -> None:
+    logon = p.Logon(
+        encrypt_method=0, heart_bt_int=30, raw_data_length=3, raw_data=b"abcd", default_appl_ver_id="9"
+    )
+    with pytest.raises(EncodeError, match=r"RawData\(96\) is 4 bytes but its length field says 3"):
+        p.encode(logon, HDR)
+
+
+def test_equality_repr_replace_and_to_dict() -> None:
+    a = nos()
+    assert a == nos() and a != nos(price=Decimal("0.56"))
+    assert a.replace(price=Decimal("0.56")) == nos(price=Decimal("0.56"))
+    assert "cl_ord_id='c-1'" in repr(a) and "None" not in repr(a)
+    assert a.to_dict()["symbol"] == "HIGHNY-23DEC31"
+    decoded = p.decode(p.encode(a, HDR))
+    assert decoded == a
+    assert [t for t, _, _ in decoded.items()] == [11, 38, 40, 44, 54, 55]
