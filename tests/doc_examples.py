@@ -17,7 +17,7 @@ published text is recorded in `Candidate.notes`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from kalshi_fix_sansio import checksum
@@ -82,6 +82,11 @@ class Candidate:
     body_length: int
     checksum: int
     comment: str | None = None
+
+    @property
+    def msg_type(self) -> str:
+        """The published MsgType(35)."""
+        return dict(self.fields)["35"]
 
     @property
     def tags(self) -> frozenset[int]:
@@ -164,11 +169,23 @@ class DocExample:
     status: str
     product: str
     text: str
-    messages: tuple[Candidate, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def id(self) -> str:
+        """Stable id: ``s<section>-<index in section>-<title slug>``."""
         return f"s{self.section_number}-{self.index:02d}-{slug(self.title)}"
+
+    @property
+    def messages(self) -> tuple[Candidate, ...]:
+        """The FIX messages of the code block, normalised into frames (see `normalise`)."""
+        parts = split_messages(self.text)
+        out = []
+        for k, (comment, text) in enumerate(parts, 1):
+            cid = self.id
+            if len(parts) > 1:
+                cid += f"-m{k}" + (f"-{slug(comment)}" if comment else "")
+            out.append(normalise(text, cid, self, comment))
+        return tuple(out)
 
 
 def slug(text: str) -> str:
@@ -182,8 +199,8 @@ def load_examples(path: Path = EXAMPLES_MD) -> list[DocExample]:
 
     Raises:
         ValueError: the file's layout is not the one this parser knows (a code block without an
-            example line before it, or an unterminated code block), so a change of layout fails
-            loudly instead of silently testing nothing.
+            example line before it or without a FIX message, an unterminated code block, text
+            outside a message), so a change of layout fails loudly instead of testing nothing.
     """
     lines = path.read_text(encoding="utf-8").splitlines()
     examples: list[DocExample] = []
@@ -225,7 +242,8 @@ def load_examples(path: Path = EXAMPLES_MD) -> list[DocExample]:
                 product="margin" if "fix-margin" in url else "prediction",
                 text="\n".join(lines[i + 1 : end]),
             )
-            object.__setattr__(example, "messages", tuple(_candidates(example)))
+            if not example.messages:  # also: a message the parser cannot read fails the load
+                raise ValueError(f"{path}:{i + 1}: code block holds no FIX message")
             examples.append(example)
             pending = None
             i = end
@@ -282,17 +300,6 @@ def split_messages(text: str) -> list[tuple[str | None, str]]:
         current.append(line)
     flush()
     return messages
-
-
-def _candidates(example: DocExample) -> list[Candidate]:
-    parts = split_messages(example.text)
-    out = []
-    for k, (comment, text) in enumerate(parts, 1):
-        cid = example.id
-        if len(parts) > 1:
-            cid += f"-m{k}" + (f"-{slug(comment)}" if comment else "")
-        out.append(normalise(text, cid, example, comment))
-    return out
 
 
 def normalise(

@@ -75,7 +75,7 @@ def iter_frames(data: bytes, verify: bool = True) -> Iterator[tuple[int, bytes] 
     """Frames (with their input byte offsets) and problems found in a FIX text or stream.
 
     Args:
-        data: the input, separators already normalized.
+        data: the input (SOH, '|' or '^A' separators; each line normalized on its own).
         verify: check BodyLength and CheckSum (doc examples often carry wrong ones).
 
     Yields:
@@ -84,10 +84,10 @@ def iter_frames(data: bytes, verify: bool = True) -> Iterator[tuple[int, bytes] 
     if b"\n" in data:
         pos = 0
         for line in data.splitlines(keepends=True):
-            yield from _frames_of_line(line, pos, verify)
+            yield from _frames_of_line(normalize(line), pos, verify)
             pos += len(line)
         return
-    yield from _frames_of_line(data, 0, verify)
+    yield from _frames_of_line(normalize(data), 0, verify)
 
 
 def _plain(value: Any) -> Any:
@@ -187,7 +187,7 @@ def decode_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     failures = 0
     index = 0
     for source, data in sources:
-        for item in iter_frames(normalize(data), verify=not args.no_verify):
+        for item in iter_frames(data, verify=not args.no_verify):
             if isinstance(item, _Problem):
                 failures += 1
                 print(f"{source}: byte {item.offset}: malformed: {item.reason}", file=err)

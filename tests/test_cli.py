@@ -1,0 +1,116 @@
+"""`kalshi-fix decode`: input forms, table and JSON output, malformed input reporting."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kalshi_fix_sansio import _samples
+from kalshi_fix_sansio.cli import main
+
+SAMPLES = Path(__file__).resolve().parent.parent / "src" / "kalshi_fix_sansio" / "samples"
+
+
+class _Stdin:
+    def __init__(self, data: bytes) -> None:
+        self.buffer = io.BytesIO(data)
+
+
+def run(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], stdin: bytes = b""
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_shipped_samples_match_the_encoder() -> None:
+    for product in ("prediction", "margin"):
+        assert (SAMPLES / f"{product}.fix").read_text(encoding="utf-8") == _samples.sample_text(product)
+
+
+def test_sample_table(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = run(capsys, monkeypatch, ["decode", "--sample"])
+    assert code == 0, err
+    assert "#3 ExecutionReport (35=8)" in out
+    assert "MiscFeeType                        4 (EXCHANGE_FEES)" in out
+    assert "Price                              0.75" in out  # cents on the wire, dollars shown
+    assert "#5 MarketDataSnapshotFullRefresh (35=W)" in out and "20 entries" in out
+
+
+def test_json_output_one_object_per_message(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(capsys, monkeypatch, ["decode", "--json", "--dialect", "margin", "--sample"])
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["name"] for r in records] == ["Heartbeat", "NewOrderSingle", "ExecutionReport"]
+    assert records[1]["body"]["price"] == "19.5000"
+    assert records[1]["header"]["target_comp_id"] == "KalshiNR"
+
+
+def test_separators_and_log_prefixes(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    frames = _samples.frames("prediction")
+    text = (
+        b"2026-11-20 14:30:00 INFO <- " + frames[0].replace(b"\x01", b"|") + b"\n"
+        + b"garbage line without fix\n"
+        + b"out: " + frames[1].replace(b"\x01", b"^A") + b"\r\n"
+    )
+    code, out, err = run(capsys, monkeypatch, ["decode"], text)
+    assert code == 0, err
+    assert "#1 Heartbeat" in out and "#2 NewOrderSingle" in out
+
+
+def test_raw_soh_stream_with_several_frames(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(capsys, monkeypatch, ["decode", "-"], b"".join(_samples.frames("prediction")))
+    assert code == 0
+    assert out.count("\n#") + 1 == 5
+
+
+def test_bad_checksum_reported_with_offset_and_exit_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frames = _samples.frames("prediction")
+    bad = frames[1][:-4] + b"000\x01"
+    stream = frames[0] + bad + frames[2]
+    code, out, err = run(capsys, monkeypatch, ["decode"], stream)
+    assert code == 1
+    assert f"byte {len(frames[0])}: malformed: CheckSum(10)" in err
+    assert "Traceback" not in err
+    assert "#1 Heartbeat" in out and "ExecutionReport" in out  # the stream goes on
+
+
+def test_missing_required_field_reported(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = b"35=D\x0149=a\x0156=b\x0134=1\x0152=20261120-14:30:00.000\x0111=c\x01"
+    code, _, err = run(capsys, monkeypatch, ["decode", "--no-verify"], b"8=FIXT.1.1\x019=1\x01" + body + b"10=000\x01")
+    assert code == 1
+    assert "NewOrderSingle (35=D): required tag 38 is missing" in err
+
+
+def test_unreadable_file(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    code, _, err = run(capsys, monkeypatch, ["decode", str(tmp_path / "nope.fix")])
+    assert code == 1 and "cannot read" in err and "nope.fix" in err
+
+
+def test_console_script_never_prints_a_traceback(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.fix"
+    junk.write_bytes(b"8=FIXT.1.1|9=5|35=0|10=999|\n8=FIXT.1.1|9=abc|\n\x00\xff8=FIX.4.4|9=3|\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "kalshi_fix_sansio.cli", "decode", str(junk)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "malformed" in result.stderr
