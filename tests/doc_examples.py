@@ -22,7 +22,9 @@ from pathlib import Path
 
 from kalshi_fix_sansio import checksum
 
-EXAMPLES_MD = Path(__file__).resolve().parents[2] / "shared" / "kalshi-fix-reference" / "examples.md"
+EXAMPLES_MD = (
+    Path(__file__).resolve().parents[2] / "shared" / "kalshi-fix-reference" / "examples.md"
+)
 
 SOH = b"\x01"
 
@@ -101,9 +103,8 @@ class Candidate:
     @property
     def body_length_wrong(self) -> bool:
         """The example publishes a BodyLength(9) that differs from the recomputed one."""
-        return (
-            self.published_body_length is not None
-            and self.published_body_length != str(self.body_length)
+        return self.published_body_length is not None and self.published_body_length != str(
+            self.body_length
         )
 
     @property
@@ -302,9 +303,7 @@ def split_messages(text: str) -> list[tuple[str | None, str]]:
     return messages
 
 
-def normalise(
-    text: str, cid: str, example: DocExample, comment: str | None = None
-) -> Candidate:
+def normalise(text: str, cid: str, example: DocExample, comment: str | None = None) -> Candidate:
     """Turn one message's published text into a `Candidate` with a complete frame."""
     fields: list[tuple[str, str]] = []
     elided: list[str] = []

@@ -259,9 +259,7 @@ def messages(dialect: ModuleType, cls: type[Message]) -> st.SearchStrategy[Any]:
 def headers(all_optional_set: bool = False) -> st.SearchStrategy[Header]:
     """Standard headers: the four required fields (MsgSeqNum >= 1), optional ones sometimes."""
     base = record_strategy(prediction, Header, all_optional_set)
-    return st.builds(
-        lambda h, seq: h.replace(msg_seq_num=seq), base, st.integers(1, 2**31 - 1)
-    )
+    return st.builds(lambda h, seq: h.replace(msg_seq_num=seq), base, st.integers(1, 2**31 - 1))
 
 
 def dialect_messages(

@@ -22,7 +22,10 @@ class _Stdin:
 
 
 def run(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], stdin: bytes = b""
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    stdin: bytes = b"",
 ) -> tuple[int, str, str]:
     monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
     code = main(args)
@@ -32,7 +35,9 @@ def run(
 
 def test_shipped_samples_match_the_encoder() -> None:
     for product in ("prediction", "margin"):
-        assert (SAMPLES / f"{product}.fix").read_text(encoding="utf-8") == _samples.sample_text(product)
+        assert (SAMPLES / f"{product}.fix").read_text(encoding="utf-8") == _samples.sample_text(
+            product
+        )
 
 
 def test_sample_table(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,12 +60,18 @@ def test_json_output_one_object_per_message(
     assert records[1]["header"]["target_comp_id"] == "KalshiNR"
 
 
-def test_separators_and_log_prefixes(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_separators_and_log_prefixes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     frames = _samples.frames("prediction")
     text = (
-        b"2026-11-20 14:30:00 INFO <- " + frames[0].replace(b"\x01", b"|") + b"\n"
+        b"2026-11-20 14:30:00 INFO <- "
+        + frames[0].replace(b"\x01", b"|")
+        + b"\n"
         + b"garbage line without fix\n"
-        + b"out: " + frames[1].replace(b"\x01", b"^A") + b"\r\n"
+        + b"out: "
+        + frames[1].replace(b"\x01", b"^A")
+        + b"\r\n"
     )
     code, out, err = run(capsys, monkeypatch, ["decode"], text)
     assert code == 0, err
@@ -70,7 +81,9 @@ def test_separators_and_log_prefixes(capsys: pytest.CaptureFixture[str], monkeyp
 def test_raw_soh_stream_with_several_frames(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, _ = run(capsys, monkeypatch, ["decode", "-"], b"".join(_samples.frames("prediction")))
+    code, out, _ = run(
+        capsys, monkeypatch, ["decode", "-"], b"".join(_samples.frames("prediction"))
+    )
     assert code == 0
     assert out.count("\n#") + 1 == 5
 
@@ -92,12 +105,19 @@ def test_missing_required_field_reported(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     body = b"35=D\x0149=a\x0156=b\x0134=1\x0152=20261120-14:30:00.000\x0111=c\x01"
-    code, _, err = run(capsys, monkeypatch, ["decode", "--no-verify"], b"8=FIXT.1.1\x019=1\x01" + body + b"10=000\x01")
+    code, _, err = run(
+        capsys,
+        monkeypatch,
+        ["decode", "--no-verify"],
+        b"8=FIXT.1.1\x019=1\x01" + body + b"10=000\x01",
+    )
     assert code == 1
     assert "NewOrderSingle (35=D): required tag 38 is missing" in err
 
 
-def test_unreadable_file(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_unreadable_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     code, _, err = run(capsys, monkeypatch, ["decode", str(tmp_path / "nope.fix")])
     assert code == 1 and "cannot read" in err and "nope.fix" in err
 

@@ -50,7 +50,7 @@ def test_encode_writes_header_body_length_and_checksum() -> None:
     assert parts[:3] == ["8=FIXT.1.1", f"9={len(data) - len(parts[0]) - len(parts[1]) - 9}", "35=D"]
     assert "49=key-1" in parts and "56=KalshiNR" in parts and "34=7" in parts
     assert "52=20261120-14:30:00.125" in parts
-    assert parts[-2] == "10=%03d" % checksum(data[: data.rindex(b"10=")])
+    assert parts[-2] == f"10={checksum(data[: data.rindex(b'10=')]):03d}"
     p.decode(data, verify=True)  # BodyLength and CheckSum verified
 
 
@@ -96,7 +96,9 @@ def test_margin_prices_are_always_dollars() -> None:
 
 
 def test_missing_required_field_names_field_and_tag() -> None:
-    with pytest.raises(EncodeError, match=r"NewOrderSingle: required field Symbol\(55\) is missing") as ei:
+    with pytest.raises(
+        EncodeError, match=r"NewOrderSingle: required field Symbol\(55\) is missing"
+    ) as ei:
         p.encode(nos(symbol=None), HDR)
     assert ei.value.tag == 55 and ei.value.msg_type == "D"
     with pytest.raises(EncodeError, match=r"SendingTime\(52\)"):
@@ -160,7 +162,9 @@ def test_microsecond_timestamps_are_kept() -> None:
 
 def test_missing_required_tag_raises_decode_error_with_raw_frame() -> None:
     data = frame("35=D|11=c|38=1|40=2|54=1|55=X|")  # no Price(44)
-    with pytest.raises(DecodeError, match=r"NewOrderSingle \(35=D\): required tag 44 is missing") as ei:
+    with pytest.raises(
+        DecodeError, match=r"NewOrderSingle \(35=D\): required tag 44 is missing"
+    ) as ei:
         p.decode(data)
     assert ei.value.raw == data and ei.value.tag == 44 and ei.value.msg_type == "D"
     assert ei.value.reject_reason == 1
@@ -169,7 +173,9 @@ def test_missing_required_tag_raises_decode_error_with_raw_frame() -> None:
 def test_invalid_value_error_names_tag_message_and_offset() -> None:
     data = frame("35=D|11=c|38=ten|40=2|44=55|54=1|55=X|")
     msg = p.decode(data)  # lazy: the value is converted on access
-    with pytest.raises(DecodeError, match=r"NewOrderSingle \(35=D\): OrderQty\(38\) has an invalid value") as ei:
+    with pytest.raises(
+        DecodeError, match=r"NewOrderSingle \(35=D\): OrderQty\(38\) has an invalid value"
+    ) as ei:
         msg.validate()
     assert ei.value.tag == 38 and ei.value.offset is not None
     assert data[ei.value.offset :].startswith(b"38=ten")
@@ -235,7 +241,9 @@ def test_nested_groups_of_the_settlement_report() -> None:
 def test_group_count_mismatch_is_reported() -> None:
     data = frame("35=W|55=X|268=3|269=0|270=0.35|271=1|272=20261120|273=14:30:00|")
     msg = p.decode(data)
-    with pytest.raises(DecodeError, match=r"NoMDEntries\(268\): declares 3 entries but entry 2") as ei:
+    with pytest.raises(
+        DecodeError, match=r"NoMDEntries\(268\): declares 3 entries but entry 2"
+    ) as ei:
         msg.validate()
     assert ei.value.reject_reason == 16
 
@@ -266,7 +274,11 @@ def test_raw_data_without_length_field_for_base64_signatures() -> None:
 
 def test_length_field_must_match_data() -> None:
     logon = p.Logon(
-        encrypt_method=0, heart_bt_int=30, raw_data_length=3, raw_data=b"abcd", default_appl_ver_id="9"
+        encrypt_method=0,
+        heart_bt_int=30,
+        raw_data_length=3,
+        raw_data=b"abcd",
+        default_appl_ver_id="9",
     )
     with pytest.raises(EncodeError, match=r"RawData\(96\) is 4 bytes but its length field says 3"):
         p.encode(logon, HDR)

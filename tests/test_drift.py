@@ -75,7 +75,10 @@ def test_shipped_spec_matches_dictionary() -> None:
 
     proc = subprocess.run(
         [sys.executable, "-m", "codegen", "drift"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == (
@@ -95,8 +98,10 @@ def test_every_accepted_entry_has_a_reason() -> None:
 @needs_dictionary
 def test_show_all_lists_accepted_differences() -> None:
     status, out, _ = run(DICTIONARY, SPEC, show_all=True)
-    assert "field-missing-in-dictionary tag=2446: AggressorSide (CHAR) is only in the spec" \
+    assert (
+        "field-missing-in-dictionary tag=2446: AggressorSide (CHAR) is only in the spec"
         " (accepted)" in out
+    )
     assert status == (0 if shipped().clean else 1)
 
 
@@ -117,7 +122,9 @@ def test_removed_entry_is_reported(spec_copy: Path) -> None:
     assert remaining_keys(DICTIONARY, spec_copy) == baseline | {key}
     status, out, _ = run(DICTIONARY, spec_copy)
     assert status == 1
-    assert "  field-missing-in-dictionary tag=2446: AggressorSide (CHAR) is only in the spec\n" in out
+    assert (
+        "  field-missing-in-dictionary tag=2446: AggressorSide (CHAR) is only in the spec\n" in out
+    )
     assert "spec differs from" in out
 
 
@@ -145,8 +152,11 @@ def test_duplicate_entry_is_reported(spec_copy: Path) -> None:
 
     status, out, _ = run(DICTIONARY, spec_copy)
     assert status == 1
-    assert re.search(rf"duplicate accepted entry at \S*drift\.yaml:{len(lines) + 1} "
-                     rf"\(same as line {first}\)", out)
+    assert re.search(
+        rf"duplicate accepted entry at \S*drift\.yaml:{len(lines) + 1} "
+        rf"\(same as line {first}\)",
+        out,
+    )
 
 
 def test_unknown_kind_is_a_spec_error(spec_copy: Path) -> None:
@@ -156,8 +166,10 @@ def test_unknown_kind_is_a_spec_error(spec_copy: Path) -> None:
     line = len(path.read_text(encoding="utf-8").splitlines())
     with pytest.raises(SpecError) as info:
         load_spec(spec_copy, "spec")
-    assert any(p.startswith(f"spec/drift.yaml:{line}: unknown drift kind 'field-colour'")
-               for p in info.value.problems), info.value.problems
+    assert any(
+        p.startswith(f"spec/drift.yaml:{line}: unknown drift kind 'field-colour'")
+        for p in info.value.problems
+    ), info.value.problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,8 +295,10 @@ def test_missing_dictionary_exits_2(tmp_path: Path) -> None:
 
 def test_undefined_component_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "bad.xml"
-    path.write_text(SMALL_DICTIONARY.replace("<component name='Parties'/>",
-                                             "<component name='Nope'/>"), encoding="utf-8")
+    path.write_text(
+        SMALL_DICTIONARY.replace("<component name='Parties'/>", "<component name='Nope'/>"),
+        encoding="utf-8",
+    )
     status, _, err = run(path, SPEC)
     assert status == 2
     assert "undefined component 'Nope'" in err

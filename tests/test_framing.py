@@ -685,8 +685,10 @@ def run_all_chunkings(stream: bytes, seed: int) -> tuple[list[Norm], list[Item]]
     return whole, items
 
 
-@given(st.lists(st.one_of(st.binary(max_size=40), st.sampled_from(FRAGMENTS)), max_size=12),
-       st.integers(0, 2**32))
+@given(
+    st.lists(st.one_of(st.binary(max_size=40), st.sampled_from(FRAGMENTS)), max_size=12),
+    st.integers(0, 2**32),
+)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_fuzz_arbitrary_bytes(pieces: list[bytes], seed: int) -> None:
     # The flush resolves any pending claim (no stuck state); the sentinel must come out.

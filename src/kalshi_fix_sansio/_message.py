@@ -320,7 +320,8 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
         j += 2
         while j < n:
             t = flat[j]
-            if t == delim or t not in tags or (t in own and t in seen):
+            # a member seen twice (the delimiter included) starts the next entry
+            if t not in tags or (t in own and t in seen):
                 break
             seen.add(t)
             j += 2
