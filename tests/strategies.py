@@ -168,6 +168,11 @@ def group_tags(cls: type[FixRecord]) -> list[int]:
     return out
 
 
+def generated_module(dialect: ModuleType) -> ModuleType:
+    """The generated module behind a dialect (its wire tables and dialect constants)."""
+    return importlib.import_module(next(iter(dialect.MESSAGES.values())).__module__)
+
+
 def message_classes() -> list[tuple[str, type[Message]]]:
     """(dialect name, class) for every message class of both dialects, in MESSAGES order."""
     return [(name, cls) for name, d in DIALECTS.items() for cls in d.MESSAGES.values()]
@@ -204,12 +209,16 @@ def _data_kwargs(data_tag: FieldInfo, length_tag: FieldInfo, required: bool) -> 
 
 @functools.cache
 def record_strategy(
-    dialect: ModuleType, cls: type[FixRecord], all_optional_set: bool = False
+    dialect: ModuleType,
+    cls: type[FixRecord],
+    all_optional_set: bool = False,
+    nonempty: bool = False,
 ) -> st.SearchStrategy[Any]:
     """Valid instances of a message, group entry or header class.
 
     Required members are always set; optional ones are sometimes None (always set when
-    ``all_optional_set``). Groups hold 1..4 entries built recursively.
+    ``all_optional_set``). Groups hold 1..4 entries built recursively; an entry always has at
+    least one member set (``nonempty``), since an entry with none has no wire form.
     """
     required: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
@@ -221,7 +230,7 @@ def record_strategy(
         is_required = m.key in cls._REQUIRED
         if isinstance(m, GroupInfo):
             values: st.SearchStrategy[Any] = st.lists(
-                record_strategy(dialect, m.entry, all_optional_set),
+                record_strategy(dialect, m.entry, all_optional_set, nonempty=True),
                 min_size=1,
                 max_size=MAX_GROUP_ENTRIES,
             )
@@ -242,8 +251,11 @@ def record_strategy(
         else:
             optional[m.attr] = values
     fields = st.fixed_dictionaries(required, optional=optional)
+    if nonempty and not required:
+        fields = fields.filter(bool)
 
     def build(kwargs: dict[str, Any], data: list[dict[str, Any]]) -> Any:
+        kwargs = dict(kwargs)
         for part in data:
             kwargs.update(part)
         return cls(**kwargs)

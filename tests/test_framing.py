@@ -602,7 +602,7 @@ def test_ten_thousand_frames_cost_linear_work(chunking: str) -> None:
 @chunking_param
 def test_compaction_leaves_nothing_buffered(chunking: str) -> None:
     parts = [make_frame(body(i)) for i in range(4)]
-    stream, offsets = frames_at(*parts)
+    stream, _ = frames_at(*parts)
     _, framer, _ = run(stream, chunking)
     assert framer.buffered == 0
     assert len(framer._buf) == 0

@@ -65,3 +65,20 @@ class DecodeError(FixError):
         self.tag = tag
         self.offset = offset
         self.reject_reason = reject_reason
+
+
+class RemoteProtocolError(FixError):
+    """The peer broke the protocol in a way that ends the session.
+
+    The session has queued its Logout (drain `data_to_send()` before closing the transport) and
+    refuses further input.
+
+    Attributes:
+        reconnect: reconnecting (after a backoff) makes sense.
+        reset_seq_nums: the next Logon should reset sequence numbers.
+    """
+
+    def __init__(self, text: str, *, reconnect: bool = True, reset_seq_nums: bool = False) -> None:
+        super().__init__(text)
+        self.reconnect = reconnect
+        self.reset_seq_nums = reset_seq_nums

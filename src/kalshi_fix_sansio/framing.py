@@ -186,8 +186,7 @@ class Framer:
         """
         if max_message_size < _MIN_MAX_MESSAGE_SIZE:
             raise ValueError(
-                f"max_message_size must be at least {_MIN_MAX_MESSAGE_SIZE}, "
-                f"got {max_message_size}"
+                f"max_message_size must be at least {_MIN_MAX_MESSAGE_SIZE}, got {max_message_size}"
             )
         if (
             not begin_string
@@ -312,7 +311,7 @@ class Framer:
                     self._work += limit - scan
                     return self._error(
                         f"BodyLength(9) has no SOH within {_MAX_LENGTH_DIGITS} digits: "
-                        f"{bytes(buf[digits_start:limit - 1])!r}"
+                        f"{bytes(buf[digits_start : limit - 1])!r}"
                     )
                 self._work += n - scan
                 self._scan = n - pos
@@ -351,7 +350,7 @@ class Framer:
         data = bytes(buf[pos:end])
         self._work += end - pos
         self._state = _START
-        computed = checksum(memoryview(data)[: -_TRAILER_LEN])
+        computed = checksum(memoryview(data)[:-_TRAILER_LEN])
         declared = data[-4:-1]
         if int(declared) != computed:
             reason = f"CheckSum(10) is {declared.decode('ascii')}, computed {computed:03d}"

@@ -1,0 +1,258 @@
+"""What a session tells its caller: small frozen event objects under one base class.
+
+`Session.next_event()` returns one of these, or `NEED_DATA` when it needs more bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ._message import Message
+from .errors import DecodeError
+
+
+class _NeedData:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA: Any = _NeedData()
+"""Returned by `Session.next_event()` when no event can be produced without more input."""
+
+
+@attrs.frozen(slots=True)
+class Event:
+    """Base class of every session event."""
+
+
+@attrs.frozen(slots=True)
+class LoggedOn(Event):
+    """The Logon exchange completed; application messages may flow.
+
+    Attributes:
+        heartbeat_interval: the HeartBtInt in force.
+        reset_seq_nums: sequence numbers were reset to 1 by this Logon.
+        sender_comp_id: the peer's SenderCompID (the API key, for an acceptor).
+        logon: the peer's Logon message.
+    """
+
+    heartbeat_interval: int
+    reset_seq_nums: bool
+    sender_comp_id: str
+    logon: Message = attrs.field(repr=False)
+
+
+@attrs.frozen(slots=True)
+class LogonRejected(Event):
+    """Our Logon was answered with a Logout (e.g. ``"already exists"``), or (acceptor) we refused
+    the peer's Logon.
+
+    Attributes:
+        text: the Logout's Text(58), Kalshi's reason.
+    """
+
+    text: str
+
+
+@attrs.frozen(slots=True)
+class LoggedOut(Event):
+    """The Logout exchange happened.
+
+    Attributes:
+        text: the peer's Text(58), if any.
+        by_peer: the peer started the logout.
+    """
+
+    text: str | None
+    by_peer: bool
+
+
+@attrs.frozen(slots=True)
+class ApplicationMessage(Event):
+    """An application message arrived, in sequence.
+
+    Attributes:
+        message: the typed message (values convert lazily unless the session validates them).
+        seq_num: its MsgSeqNum(34).
+        poss_dup: PossDupFlag(43)=Y: a retransmission (it may repeat one seen before a restart).
+        raw: the frame as received.
+    """
+
+    message: Message
+    seq_num: int
+    poss_dup: bool
+    raw: bytes = attrs.field(repr=False)
+
+
+@attrs.frozen(slots=True)
+class DecodeFailure(Event):
+    """An inbound message could not be decoded; a Reject was sent when it had a sequence number.
+
+    The raw frame is kept: nothing is dropped silently.
+
+    Attributes:
+        error: the decode error (names tag and message).
+        raw: the frame as received.
+        seq_num: its MsgSeqNum, when it could be read.
+    """
+
+    error: DecodeError
+    raw: bytes = attrs.field(repr=False)
+    seq_num: int | None
+
+
+@attrs.frozen(slots=True)
+class GarbledData(Event):
+    """Bytes that do not form a FIX frame (bad CheckSum, junk); FIX ignores them.
+
+    Attributes:
+        reason: what was wrong.
+        offset: stream offset of the bad bytes.
+    """
+
+    reason: str
+    offset: int
+
+
+@attrs.frozen(slots=True)
+class RejectReceived(Event):
+    """The peer rejected one of our messages at session level (35=3).
+
+    Attributes:
+        ref_seq_num: RefSeqNum(45), the MsgSeqNum of our rejected message.
+        ref_tag_id: RefTagID(371), the offending tag.
+        ref_msg_type: RefMsgType(372).
+        reason: SessionRejectReason(373) (an enum member or the raw int).
+        text: Text(58).
+        message: the Reject itself.
+    """
+
+    ref_seq_num: int | None
+    ref_tag_id: int | None
+    ref_msg_type: str | None
+    reason: int | None
+    text: str | None
+    message: Message = attrs.field(repr=False)
+
+
+@attrs.frozen(slots=True)
+class BusinessRejectReceived(Event):
+    """The peer refused one of our application messages (35=j): rate limit, not authorized...
+
+    Attributes:
+        ref_seq_num: RefSeqNum(45).
+        ref_msg_type: RefMsgType(372).
+        business_reject_ref_id: BusinessRejectRefID(379), e.g. the ClOrdID.
+        reason: BusinessRejectReason(380).
+        text: Text(58).
+        message: the BusinessMessageReject itself.
+    """
+
+    ref_seq_num: int | None
+    ref_msg_type: str | None
+    business_reject_ref_id: str | None
+    reason: int | None
+    text: str | None
+    message: Message = attrs.field(repr=False)
+
+
+@attrs.frozen(slots=True)
+class GapDetected(Event):
+    """Inbound MsgSeqNum jumped ahead.
+
+    Attributes:
+        expected: the MsgSeqNum we expected.
+        received: the MsgSeqNum that arrived.
+        recoverable: a ResendRequest was sent (retransmission sessions); otherwise the session
+            ends and must reconnect with a reset.
+    """
+
+    expected: int
+    received: int
+    recoverable: bool
+
+
+@attrs.frozen(slots=True)
+class ResendRequestSent(Event):
+    """We asked the peer to resend.
+
+    Attributes:
+        begin: BeginSeqNo(7).
+        end: EndSeqNo(16) (0 = everything after begin).
+    """
+
+    begin: int
+    end: int
+
+
+@attrs.frozen(slots=True)
+class ResendRequestReceived(Event):
+    """The peer asked us to resend; the answer (resends and gap fills) is already queued.
+
+    Attributes:
+        begin: BeginSeqNo(7).
+        end: EndSeqNo(16) as received (0 = to the end).
+        resent: how many application messages were resent.
+        gap_filled: how many sequence numbers were covered by SequenceReset-GapFill.
+    """
+
+    begin: int
+    end: int
+    resent: int
+    gap_filled: int
+
+
+@attrs.frozen(slots=True)
+class SequenceReset(Event):
+    """The peer moved our expected inbound sequence number.
+
+    Attributes:
+        new_seq_num: NewSeqNo(36).
+        gap_fill: GapFillFlag(123)=Y (skipping admin messages) rather than a hard reset.
+    """
+
+    new_seq_num: int
+    gap_fill: bool
+
+
+@attrs.frozen(slots=True)
+class TestRequestSent(Event):
+    """The peer was silent too long; we sent a TestRequest.
+
+    Attributes:
+        test_req_id: the TestReqID(112) we expect echoed.
+    """
+
+    __test__ = False  # not a pytest test class
+    test_req_id: str
+
+
+@attrs.frozen(slots=True)
+class Timeout(Event):
+    """A timer ran out; a `CloseTransport` follows.
+
+    Attributes:
+        what: ``"logon"``, ``"logout"`` or ``"heartbeat"`` (no answer to our TestRequest).
+    """
+
+    what: str
+
+
+@attrs.frozen(slots=True)
+class CloseTransport(Event):
+    """The session is over: close the connection.
+
+    Attributes:
+        reason: why, in words.
+        reconnect: reconnecting makes sense (after a backoff).
+        reset_seq_nums: the next Logon should reset sequence numbers (ResetSeqNumFlag=Y), e.g.
+            after a gap on a session without retransmission.
+    """
+
+    reason: str
+    reconnect: bool
+    reset_seq_nums: bool

@@ -1,0 +1,871 @@
+"""The sans-IO FIX session: bytes in, events and bytes out, time passed in by the caller.
+
+A `Session` runs one Kalshi FIXT.1.1 session (either role) for one connection:
+
+* ``receive_data(data, now)`` buffers bytes from the transport (``b""`` means EOF);
+* ``next_event()`` returns one `Event` or `NEED_DATA`; ``events()`` iterates them;
+* ``send(message, now)`` stamps, stores and queues an application message, returning its
+  MsgSeqNum;
+* ``data_to_send()`` returns the bytes to write (the session answers the peer by itself:
+  heartbeats, TestRequests, resends, gap fills, rejects);
+* ``next_deadline()`` / ``handle_timer(now)`` drive heartbeats and timeouts;
+* ``logout(now, text)`` ends the session politely.
+
+``now`` is always UTC seconds since the epoch (``time.time()``): it stamps SendingTime and drives
+the timers. The module does no I/O and reads no clock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from types import ModuleType
+from typing import Any
+
+from . import margin, prediction
+from ._generated.common import Header
+from ._message import Message
+from ._states import State, Trigger, transition
+from ._values import fmt_timestamp
+from .auth import logon_payload, signature_b64, verify_signature_b64
+from .config import KALSHI_COMP_ID, LOGON_FLAGS, Role, SessionConfig
+from .errors import DecodeError, EncodeError, LocalProtocolError, RemoteProtocolError
+from .events import (
+    NEED_DATA,
+    ApplicationMessage,
+    BusinessRejectReceived,
+    CloseTransport,
+    DecodeFailure,
+    Event,
+    GapDetected,
+    GarbledData,
+    LoggedOn,
+    LoggedOut,
+    LogonRejected,
+    RejectReceived,
+    ResendRequestReceived,
+    ResendRequestSent,
+    SequenceReset,
+    TestRequestSent,
+    Timeout,
+)
+from .framing import Frame, Framer
+from .store import MemoryStore, MessageStore
+
+UTC = timezone.utc
+_SEQ_RE = re.compile(rb"\x0134=(\d+)\x01")
+_ADMIN = frozenset({"0", "1", "2", "3", "4", "5", "A"})
+_LISTENER_REFUSED = frozenset({"D", "F", "G", "q", "R", "UA", "UE"})
+_PRUNE_EVERY = 1024
+
+# SessionRejectReason(373) codes the session sends
+R_REQUIRED_MISSING = 1
+R_VALUE_INCORRECT = 5
+R_SIGNATURE = 8
+R_COMP_ID = 9
+R_SENDING_TIME = 10
+R_INVALID_MSGTYPE = 11
+
+
+def sending_time(now: float) -> datetime:
+    """``now`` as an aware UTC datetime truncated to milliseconds (Kalshi's SendingTime precision).
+
+    Args:
+        now: UTC seconds since the epoch.
+
+    Returns:
+        The datetime.
+    """
+    dt = datetime.fromtimestamp(now, UTC)
+    return dt.replace(microsecond=dt.microsecond - dt.microsecond % 1000)
+
+
+def _ts(dt: datetime | None) -> float | None:
+    return dt.timestamp() if dt is not None else None
+
+
+class Session:
+    """One FIX session over one connection (initiator or acceptor).
+
+    Args:
+        config: the frozen session configuration.
+
+    Raises:
+        LocalProtocolError: the configuration cannot work (see `SessionConfig`).
+    """
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self.dialect: ModuleType = prediction if config.product == "prediction" else margin
+        self.store: MessageStore = config.store if config.store is not None else MemoryStore()
+        self.state = State.IDLE
+        self.heartbeat_interval = config.heartbeat_interval
+        self._acceptor = config.role is Role.ACCEPTOR
+        self._framer = Framer(max_message_size=config.max_message_size)
+        self._events: deque[Event] = deque()
+        self._out: list[bytes] = []
+        self._now = 0.0
+        self._last_rx = 0.0
+        self._last_tx = 0.0
+        self._state_since = 0.0
+        self._test_req_id: str | None = None
+        self._test_req_count = 0
+        self._pending: dict[int, bytes] = {}  # queued inbound frames beyond a gap
+        self._resend_until = 0  # inbound seq we must reach before the gap is closed
+        self._error: RemoteProtocolError | None = None
+        self._saved = 0
+        self._draining = False
+        self._eof = False
+        spec = config.spec
+        self._retransmission = spec.retransmission
+        self._may_send = frozenset(spec.send)
+        if self._acceptor:
+            self.target_comp_id: str | None = None  # learned from the client's Logon
+            self._accepted_senders: frozenset[str] = frozenset()
+            self._expected_target = config.session_type
+        else:
+            self.target_comp_id = config.session_type
+            allowed = config.inbound_sender_comp_ids or (KALSHI_COMP_ID, config.session_type)
+            self._accepted_senders = frozenset(allowed)
+            self._expected_target = config.sender_comp_id
+        self._dollars = config.dollars
+        self._tolerance = config.time_tolerance
+
+    # ------------------------------------------------------------------------------------------
+    # public API
+
+    @property
+    def next_sender_seq(self) -> int:
+        """The MsgSeqNum our next message gets."""
+        return self.store.next_sender_seq()
+
+    @property
+    def next_target_seq(self) -> int:
+        """The MsgSeqNum we expect next from the peer."""
+        return self.store.next_target_seq()
+
+    def start(self, now: float) -> None:
+        """Begin the session on a fresh connection.
+
+        The initiator queues its Logon (signed, with a fresh SendingTime); the acceptor starts
+        waiting for the client's Logon.
+
+        Args:
+            now: UTC seconds since the epoch.
+
+        Raises:
+            LocalProtocolError: called twice, or an initiator without a signer.
+        """
+        self._now = now
+        self._last_rx = self._last_tx = now
+        if not self._acceptor and self.config.signer is None:
+            raise LocalProtocolError("an initiator needs a signer to sign its Logon (SessionConfig.signer)")
+        self._move(Trigger.START)
+        if self._acceptor:
+            return
+        if self.config.resets_on_logon:
+            self.store.reset(now)
+        self._send_logon(now, reset=self.config.resets_on_logon)
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Buffer bytes received from the transport; ``b""`` means the peer closed it.
+
+        Args:
+            data: the bytes (any chunk size).
+            now: UTC seconds since the epoch.
+
+        Raises:
+            LocalProtocolError: the session already ended with an error.
+        """
+        if self._error is not None:
+            raise LocalProtocolError(f"session ended: {self._error}; make a new Session")
+        self._now = now
+        if not data:
+            self._eof = True
+            return
+        self._framer.feed(data)
+
+    def next_event(self) -> Any:
+        """The next event, or `NEED_DATA`.
+
+        Returns:
+            An `Event`, or `NEED_DATA` when more input (or a timer) is needed.
+
+        Raises:
+            RemoteProtocolError: the peer ended the session with a protocol fault; the Logout
+                is queued in `data_to_send()`.
+        """
+        while not self._events:
+            if self._error is not None:
+                raise self._error
+            if self.state is State.CLOSED:
+                return NEED_DATA
+            item = self._framer.next()
+            if item is None:
+                if self._eof:
+                    self._eof = False
+                    self._close("the peer closed the connection", reconnect=True, trigger=Trigger.EOF)
+                    continue
+                return NEED_DATA
+            if isinstance(item, Frame):
+                try:
+                    self._on_frame(item.data)
+                except RemoteProtocolError as exc:
+                    self._fail(exc)
+            else:
+                self._events.append(GarbledData(item.reason, item.offset))
+        return self._events.popleft()
+
+    def events(self) -> Iterator[Event]:
+        """Iterate `next_event()` until it returns `NEED_DATA`.
+
+        Yields:
+            Events.
+
+        Raises:
+            RemoteProtocolError: as `next_event()`.
+        """
+        while True:
+            event = self.next_event()
+            if event is NEED_DATA:
+                return
+            yield event
+
+    def data_to_send(self) -> bytes:
+        """Bytes to write to the transport (and forget).
+
+        Returns:
+            The queued bytes (``b""`` when there are none).
+        """
+        if not self._out:
+            return b""
+        data = b"".join(self._out)
+        self._out.clear()
+        return data
+
+    def send(self, message: Message, now: float) -> int:
+        """Send an application message.
+
+        Args:
+            message: a message of this session's dialect.
+            now: UTC seconds since the epoch.
+
+        Returns:
+            The MsgSeqNum it was sent with.
+
+        Raises:
+            LocalProtocolError: not logged on, a listener session, a message type this session
+                type does not carry, an admin message (the session sends those itself), or an
+                over-size message.
+            EncodeError: a required field is missing or a value cannot go on the wire.
+        """
+        self._now = now
+        if self.state is not State.ACTIVE:
+            what = "before the Logon completes" if self.state in (State.IDLE, State.LOGON_SENT, State.AWAITING_LOGON) else "after the Logout"
+            raise LocalProtocolError(f"cannot send an application message {what} (state {self.state.value})")
+        mt = message.MSG_TYPE if message.MSG_TYPE else getattr(message, "msg_type", "")
+        if mt in _ADMIN:
+            raise LocalProtocolError(
+                f"{type(message).__name__} is a session message; the session sends those itself "
+                "(use logout() to end the session)"
+            )
+        if not isinstance(message, Message) or (
+            self.dialect.MESSAGES.get(mt) is not type(message) and type(message) is not self.dialect.Unknown
+        ):
+            raise LocalProtocolError(
+                f"{type(message).__name__} is not a {self.config.product} message; build it from "
+                f"kalshi_fix_sansio.{self.config.product}"
+            )
+        if not self._acceptor:
+            if self.config.listener_session and mt in _LISTENER_REFUSED:
+                raise LocalProtocolError(
+                    f"{type(message).__name__} (35={mt}) cannot be sent on a listener session: "
+                    "it only receives ExecutionReports"
+                )
+            if mt not in self._may_send:
+                carried = ", ".join(sorted(self._may_send)) or "none"
+                raise LocalProtocolError(
+                    f"{type(message).__name__} (35={mt}) is not carried by {self.config.session_type} "
+                    f"({self.config.product}); it sends: {carried}"
+                )
+        return self._send_app(message, now)
+
+    def logout(self, now: float, text: str | None = None) -> None:
+        """Start a clean Logout; the session closes when the peer answers (or times out).
+
+        Args:
+            now: UTC seconds since the epoch.
+            text: optional Text(58).
+
+        Raises:
+            LocalProtocolError: the session is not logged on or logging on.
+        """
+        self._now = now
+        if self.state not in (State.ACTIVE, State.LOGON_SENT):
+            raise LocalProtocolError(f"cannot log out in state {self.state.value!r}")
+        self._send_admin(self.dialect.Logout(text=text), now)
+        self._move(Trigger.LOGOUT)
+
+    def next_deadline(self) -> float | None:
+        """When `handle_timer` must next be called (UTC seconds), or None.
+
+        Returns:
+            The absolute deadline, or None when no timer runs (idle or closed).
+        """
+        st = self.state
+        if st in (State.IDLE, State.CLOSED) or self._error is not None:
+            return None
+        if st is State.LOGON_SENT or st is State.AWAITING_LOGON:
+            return self._state_since + self.config.logon_timeout
+        if st is State.LOGOUT_SENT:
+            return self._state_since + self.config.logout_timeout
+        hb = self.heartbeat_interval
+        cfg = self.config
+        heartbeat_due = self._last_tx + hb
+        if self._test_req_id is None:
+            peer_due = self._last_rx + hb * cfg.test_request_factor
+        else:
+            peer_due = self._last_rx + hb * cfg.disconnect_factor
+        return min(heartbeat_due, peer_due)
+
+    def handle_timer(self, now: float) -> None:
+        """Fire whatever timers are due: heartbeat, TestRequest, logon/logout/peer timeouts.
+
+        Args:
+            now: UTC seconds since the epoch (calling early is harmless).
+        """
+        self._now = now
+        st = self.state
+        if st in (State.IDLE, State.CLOSED) or self._error is not None:
+            return
+        if st in (State.LOGON_SENT, State.AWAITING_LOGON):
+            if now >= self._state_since + self.config.logon_timeout:
+                self._events.append(Timeout("logon"))
+                self._close(f"no Logon within {self.config.logon_timeout:g} s", reconnect=True,
+                            trigger=Trigger.TIMEOUT)
+            return
+        if st is State.LOGOUT_SENT:
+            if now >= self._state_since + self.config.logout_timeout:
+                self._events.append(Timeout("logout"))
+                self._close("the peer did not answer our Logout", reconnect=False, trigger=Trigger.TIMEOUT)
+            return
+        hb = self.heartbeat_interval
+        cfg = self.config
+        silent = now - self._last_rx
+        if self._test_req_id is not None and silent >= hb * cfg.disconnect_factor:
+            self._events.append(Timeout("heartbeat"))
+            self._close(
+                f"no message from the peer for {silent:.1f} s, TestRequest unanswered",
+                reconnect=True, trigger=Trigger.TIMEOUT,
+            )
+            return
+        if self._test_req_id is None and silent >= hb * cfg.test_request_factor:
+            self._test_req_count += 1
+            self._test_req_id = f"TEST-{self._test_req_count}-{int(now * 1000)}"
+            self._send_admin(self.dialect.TestRequest(test_req_id=self._test_req_id), now)
+            self._events.append(TestRequestSent(self._test_req_id))
+        if now - self._last_tx >= hb:
+            self._send_admin(self.dialect.Heartbeat(), now)
+
+    # ------------------------------------------------------------------------------------------
+    # outbound
+
+    def _header(self, seq: int, now: float, poss_dup: bool = False, orig: datetime | None = None) -> Header:
+        return Header(
+            sender_comp_id=self.config.sender_comp_id,
+            target_comp_id=self.target_comp_id,
+            msg_seq_num=seq,
+            sending_time=sending_time(now),
+            poss_dup_flag=True if poss_dup else None,
+            orig_sending_time=orig,
+        )
+
+    def _encode(self, message: Message, header: Header) -> bytes:
+        frame: bytes = self.dialect.encode(message, header, use_dollars=self._dollars)
+        if len(frame) > self.config.max_message_size:
+            raise LocalProtocolError(
+                f"{type(message).__name__} encodes to {len(frame)} bytes, over max_message_size "
+                f"{self.config.max_message_size}"
+            )
+        return frame
+
+    def _send_app(self, message: Message, now: float) -> int:
+        store = self.store
+        seq = store.next_sender_seq()
+        frame = self._encode(message, self._header(seq, now))
+        if self._retransmission:
+            # persist before the bytes can reach the wire: a crash never reuses a sequence number
+            store.save(seq, frame, now)
+            self._saved += 1
+            if self._saved % _PRUNE_EVERY == 0:
+                store.prune(now - self.config.retention_seconds)
+        else:
+            store.set_next_sender_seq(seq + 1)
+        self._out.append(frame)
+        self._last_tx = now
+        return seq
+
+    def _send_admin(self, message: Message, now: float, seq: int | None = None) -> int:
+        store = self.store
+        if seq is None:
+            seq = store.next_sender_seq()
+        frame = self._encode(message, self._header(seq, now))
+        store.set_next_sender_seq(seq + 1)
+        self._out.append(frame)
+        self._last_tx = now
+        return seq
+
+    def _send_logon(self, now: float, reset: bool, heartbeat: int | None = None) -> None:
+        cfg = self.config
+        seq = self.store.next_sender_seq()
+        header = self._header(seq, now)
+        kwargs: dict[str, Any] = {
+            "encrypt_method": 0,
+            "heart_bt_int": heartbeat or cfg.heartbeat_interval,
+            "default_appl_ver_id": "9",
+            "reset_seq_num_flag": True if reset else None,
+        }
+        if not self._acceptor:
+            assert header.sending_time is not None
+            stamp = fmt_timestamp(header.sending_time).decode()
+            payload = logon_payload(stamp, seq, cfg.sender_comp_id, cfg.session_type)
+            sig = signature_b64(cfg.signer, payload).encode()
+            kwargs["raw_data"] = sig
+            if cfg.send_raw_data_length:
+                kwargs["raw_data_length"] = len(sig)
+            for attr, (_fix, _tag) in LOGON_FLAGS.items():
+                value = getattr(cfg, attr)
+                if value is None or value is False:
+                    continue
+                if attr == "use_dollars" and cfg.product == "margin":
+                    continue
+                kwargs[attr] = value
+        logon = self.dialect.Logon(**kwargs)
+        frame = self._encode(logon, header)
+        self.store.set_next_sender_seq(seq + 1)
+        self._out.append(frame)
+        self._last_tx = now
+
+    def _reject(self, ref_seq: int, reason: int, text: str, ref_tag: int | None = None,
+                ref_msg_type: str | None = None) -> None:
+        self._send_admin(
+            self.dialect.Reject(
+                ref_seq_num=ref_seq,
+                ref_tag_id=ref_tag,
+                ref_msg_type=ref_msg_type,
+                session_reject_reason=reason,
+                text=text[:200],
+            ),
+            self._now,
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # state
+
+    def _move(self, trigger: Trigger) -> None:
+        self.state = transition(self.state, trigger, acceptor=self._acceptor)
+        self._state_since = self._now
+
+    def _close(self, reason: str, *, reconnect: bool, trigger: Trigger, reset: bool = False) -> None:
+        if self.state is not State.CLOSED:
+            self._move(trigger)
+        self._events.append(CloseTransport(reason, reconnect, reset))
+
+    def _fail(self, exc: RemoteProtocolError) -> None:
+        """A session-ending peer fault: Logout queued, state closed, error raised next."""
+        if self.state in (State.ACTIVE, State.LOGON_SENT, State.AWAITING_LOGON) and self.target_comp_id:
+            try:
+                self._send_admin(self.dialect.Logout(text=str(exc)[:200]), self._now)
+            except (EncodeError, LocalProtocolError):  # pragma: no cover - defensive
+                pass
+        if self.state is not State.CLOSED:
+            self._move(Trigger.FATAL)
+        self._error = exc
+
+    # ------------------------------------------------------------------------------------------
+    # inbound
+
+    def _on_frame(self, frame: bytes) -> None:
+        now = self._now
+        self._last_rx = now
+        try:
+            msg = self.dialect.decode(frame, use_dollars=self._dollars)
+        except DecodeError as exc:
+            self._on_undecodable(frame, exc)
+            return
+        header = msg.header
+        try:
+            seq = header.msg_seq_num
+            sender = header.sender_comp_id
+            target = header.target_comp_id
+        except DecodeError as exc:
+            self._on_undecodable(frame, exc)
+            return
+        mt = msg.MSG_TYPE or getattr(msg, "msg_type", "")
+        self._test_req_id = None if mt != "0" else self._test_req_id
+        st = self.state
+        if st is State.AWAITING_LOGON:
+            self._on_acceptor_logon(msg, mt, seq, sender, target)
+            return
+        if st is State.LOGON_SENT and mt not in ("A", "5"):
+            raise RemoteProtocolError(
+                f"expected a Logon in answer to ours, received MsgType {mt} (MsgSeqNum {seq})"
+            )
+        # CompIDs
+        if sender not in self._accepted_senders or target != self._expected_target:
+            self._reject(seq, R_COMP_ID, f"CompID problem: {sender}->{target}", ref_msg_type=mt)
+            raise RemoteProtocolError(
+                f"CompID problem: received SenderCompID {sender!r} / TargetCompID {target!r}, "
+                f"expected one of {sorted(self._accepted_senders)} / {self._expected_target!r}",
+                reconnect=False,
+            )
+        poss_dup = header.poss_dup_flag is True
+        # SendingTime accuracy
+        if self._tolerance is not None:
+            try:
+                sent = header.sending_time
+            except DecodeError as exc:
+                self._on_undecodable(frame, exc)
+                return
+            if sent is not None and abs(now - sent.timestamp()) > self._tolerance and not poss_dup:
+                self._reject(seq, R_SENDING_TIME, "SendingTime accuracy problem", ref_tag=52, ref_msg_type=mt)
+                raise RemoteProtocolError(
+                    f"SendingTime {sent.isoformat()} is more than {self._tolerance:g} s from now"
+                )
+        if mt == "4" and msg.gap_fill_flag is not True:
+            self._on_sequence_reset(msg, seq)
+            return
+        expected = self.store.next_target_seq()
+        if seq > expected:
+            if mt == "A" and st is State.LOGON_SENT and self._retransmission:
+                # Logon answered with a higher MsgSeqNum: log on, then recover the gap
+                self._on_logon_answer(msg)
+                self._on_gap(b"", None, mt, seq, expected)
+                self._pending.setdefault(seq, b"")
+                return
+            self._on_gap(frame, msg, mt, seq, expected)
+            return
+        if seq < expected:
+            if poss_dup:
+                return  # a duplicate of something already processed: ignore
+            if mt == "5":
+                self._on_logout(msg)
+                return
+            raise RemoteProtocolError(
+                f"MsgSeqNum too low, expecting {expected} but received {seq}",
+                reconnect=True, reset_seq_nums=not self._retransmission,
+            )
+        if poss_dup:
+            orig = header.orig_sending_time
+            if orig is None:
+                self.store.set_next_target_seq(seq + 1)
+                self._reject(seq, R_REQUIRED_MISSING, "PossDupFlag=Y without OrigSendingTime(122)",
+                             ref_tag=122, ref_msg_type=mt)
+                return
+            if header.sending_time is not None and orig > header.sending_time:
+                self.store.set_next_target_seq(seq + 1)
+                self._reject(seq, R_SENDING_TIME, "OrigSendingTime later than SendingTime",
+                             ref_tag=122, ref_msg_type=mt)
+                return
+        self._process(msg, mt, seq, poss_dup, frame)
+        self._drain_pending()
+
+    def _on_undecodable(self, frame: bytes, exc: DecodeError) -> None:
+        m = _SEQ_RE.search(frame)
+        seq = int(m.group(1)) if m else None
+        self._events.append(DecodeFailure(exc, frame, seq))
+        if self.state is not State.ACTIVE or seq is None:
+            if self.state in (State.AWAITING_LOGON, State.LOGON_SENT):
+                raise RemoteProtocolError(f"malformed message during Logon: {exc}", reconnect=True)
+            return  # garbled: FIX ignores it, the sequence number stays
+        expected = self.store.next_target_seq()
+        if seq == expected:
+            self.store.set_next_target_seq(seq + 1)
+            reason = exc.reject_reason if exc.reject_reason is not None else R_VALUE_INCORRECT
+            self._reject(seq, reason, str(exc), ref_tag=exc.tag, ref_msg_type=exc.msg_type)
+            self._drain_pending()
+        elif seq > expected:
+            # keep our place: ask for the gap; the bad message is re-sent and rejected then
+            self._on_gap(frame, None, exc.msg_type or "", seq, expected)
+
+    def _process(self, msg: Message, mt: str, seq: int, poss_dup: bool, frame: bytes) -> None:
+        """Handle an in-sequence message (seq == expected)."""
+        store = self.store
+        if mt == "0":
+            store.set_next_target_seq(seq + 1)
+            if self._test_req_id is not None and msg.test_req_id == self._test_req_id:
+                self._test_req_id = None
+            return
+        if mt == "1":
+            store.set_next_target_seq(seq + 1)
+            self._send_admin(self.dialect.Heartbeat(test_req_id=msg.test_req_id), self._now)
+            return
+        if mt == "2":
+            store.set_next_target_seq(seq + 1)
+            self._on_resend_request(msg)
+            return
+        if mt == "4":  # gap fill in sequence
+            new = msg.new_seq_no
+            if new is None or new <= seq:
+                store.set_next_target_seq(seq + 1)
+                self._reject(seq, R_VALUE_INCORRECT,
+                             f"SequenceReset-GapFill NewSeqNo {new} would not move past {seq}",
+                             ref_tag=36, ref_msg_type="4")
+                return
+            store.set_next_target_seq(new)
+            self._events.append(SequenceReset(new, True))
+            return
+        if mt == "5":
+            store.set_next_target_seq(seq + 1)
+            self._on_logout(msg)
+            return
+        if mt == "A":
+            store.set_next_target_seq(seq + 1)
+            if self.state is State.LOGON_SENT:
+                self._on_logon_answer(msg)
+                return
+            if msg.reset_seq_num_flag is True:
+                # a reset mid-session: both sides start again from 1
+                store.reset(self._now)
+                store.set_next_target_seq(2)
+                self._events.append(SequenceReset(1, False))
+                if self._acceptor:
+                    self._send_logon(self._now, reset=True, heartbeat=self.heartbeat_interval)
+                return
+            self._reject(seq, R_INVALID_MSGTYPE, "Logon received on an active session", ref_msg_type="A")
+            return
+        if mt == "3":
+            store.set_next_target_seq(seq + 1)
+            self._events.append(RejectReceived(
+                msg.ref_seq_num, msg.ref_tag_id, msg.ref_msg_type,
+                msg.session_reject_reason, msg.text, msg,
+            ))
+            return
+        # application message
+        if self.state is not State.ACTIVE and self.state is not State.LOGOUT_SENT:
+            store.set_next_target_seq(seq + 1)
+            return
+        if self.config.validate_messages:
+            try:
+                msg.validate()
+            except DecodeError as exc:
+                store.set_next_target_seq(seq + 1)
+                self._events.append(DecodeFailure(exc, frame, seq))
+                reason = exc.reject_reason if exc.reject_reason is not None else R_VALUE_INCORRECT
+                self._reject(seq, reason, str(exc), ref_tag=exc.tag, ref_msg_type=mt)
+                return
+        store.set_next_target_seq(seq + 1)
+        if mt == "j":
+            self._events.append(BusinessRejectReceived(
+                msg.ref_seq_num, msg.ref_msg_type, msg.business_reject_ref_id,
+                msg.business_reject_reason, msg.text, msg,
+            ))
+            return
+        self._events.append(ApplicationMessage(msg, seq, poss_dup, frame))
+
+    # -- logon ----------------------------------------------------------------------------------
+
+    def _on_logon_answer(self, msg: Message) -> None:
+        hb = msg.heart_bt_int
+        if hb:
+            self.heartbeat_interval = hb
+        self._move(Trigger.LOGON_ACCEPTED)
+        self._test_req_id = None
+        self._events.append(LoggedOn(self.heartbeat_interval, msg.reset_seq_num_flag is True,
+                                     msg.header.sender_comp_id or "", msg))
+
+    def _on_acceptor_logon(self, msg: Message, mt: str, seq: int, sender: str | None,
+                           target: str | None) -> None:
+        cfg = self.config
+        if mt != "A":
+            raise RemoteProtocolError(f"first message must be a Logon, received MsgType {mt}", reconnect=False)
+        if target != cfg.session_type:
+            self._refuse_logon(sender, f"TargetCompID {target!r} does not match this session ({cfg.session_type})")
+            return
+        key = cfg.public_keys.get(sender or "")
+        if key is None:
+            self._refuse_logon(sender, "unknown API key")
+            return
+        raw_sig = msg.raw_data
+        sent = msg.header.sending_time
+        if raw_sig is None or sent is None:
+            self._refuse_logon(sender, "RawData(96) signature missing")
+            return
+        tolerance = self._tolerance
+        if tolerance is not None and abs(self._now - sent.timestamp()) > tolerance:
+            self._refuse_logon(sender, f"SendingTime is more than {tolerance:g} s from the server clock")
+            return
+        stamp = _raw_field(msg, b"52")
+        payload = logon_payload(stamp, seq, sender or "", target or "")
+        if not verify_signature_b64(key, payload, raw_sig.decode("ascii", "replace")):
+            self._refuse_logon(sender, "invalid signature")
+            return
+        reset = msg.reset_seq_num_flag is True
+        if cfg.spec.reset_seq_num_required and not reset:
+            self._refuse_logon(sender, f"ResetSeqNumFlag(141)=Y is required on {cfg.session_type}")
+            return
+        if msg.listener_session is True and msg.skip_pending_exec_reports is not True:
+            self._refuse_logon(sender, "ListenerSession requires SkipPendingExecReports=Y")
+            return
+        if msg.listener_session is True and not cfg.spec.listener:
+            self._refuse_logon(sender, f"ListenerSession is not allowed on {cfg.session_type}")
+            return
+        if cfg.logon_check is not None:
+            text = cfg.logon_check(msg)
+            if text:
+                self._refuse_logon(sender, text)
+                return
+        self.target_comp_id = sender
+        self._accepted_senders = frozenset({sender or ""})
+        if reset:
+            self.store.reset(self._now)
+        expected = self.store.next_target_seq()
+        if seq < expected:
+            self._refuse_logon(sender, f"MsgSeqNum too low, expecting {expected} but received {seq}")
+            return
+        hb = msg.heart_bt_int or cfg.heartbeat_interval
+        self.heartbeat_interval = hb
+        self._send_logon(self._now, reset=reset, heartbeat=hb)
+        self._move(Trigger.LOGON_ACCEPTED)
+        self._events.append(LoggedOn(hb, reset, sender or "", msg))
+        if seq > expected and self._retransmission:
+            self._on_gap(b"", None, "A", seq, expected)
+        else:
+            self.store.set_next_target_seq(seq + 1)
+
+    def _refuse_logon(self, sender: str | None, text: str) -> None:
+        self.target_comp_id = sender or "unknown"
+        self._send_admin(self.dialect.Logout(text=text), self._now)
+        self._events.append(LogonRejected(text))
+        self._close(f"Logon refused: {text}", reconnect=False, trigger=Trigger.LOGON_REFUSED)
+
+    def _on_logout(self, msg: Message) -> None:
+        text = msg.text
+        if self.state is State.LOGON_SENT:
+            self._events.append(LogonRejected(text or ""))
+            self._close(f"Logon refused: {text or 'no reason given'}", reconnect=True,
+                        trigger=Trigger.LOGON_REFUSED)
+            return
+        by_peer = self.state is State.ACTIVE
+        if by_peer:
+            self._send_admin(self.dialect.Logout(), self._now)
+        self._events.append(LoggedOut(text, by_peer))
+        self._close("Logout exchange complete", reconnect=by_peer, trigger=Trigger.PEER_LOGOUT)
+
+    # -- sequence numbers -------------------------------------------------------------------------
+
+    def _on_gap(self, frame: bytes, msg: Message | None, mt: str, seq: int, expected: int) -> None:
+        if not self._retransmission:
+            self._events.append(GapDetected(expected, seq, False))
+            raise RemoteProtocolError(
+                f"MsgSeqNum gap: expected {expected}, received {seq}; {self.config.session_type} "
+                "has no retransmission, reconnect with ResetSeqNumFlag=Y",
+                reconnect=True, reset_seq_nums=True,
+            )
+        if mt == "5" and msg is not None:
+            self._on_logout(msg)
+            return
+        if mt == "2" and msg is not None:
+            # answer the peer's ResendRequest first, then ask for ours (no request loops); its
+            # sequence number only needs to be consumed when the gap closes
+            self._on_resend_request(msg)
+            self._pending.setdefault(seq, b"")
+        elif frame:
+            self._pending.setdefault(seq, frame)
+        if self._resend_until < expected:
+            self._events.append(GapDetected(expected, seq, True))
+            self._send_admin(self.dialect.ResendRequest(begin_seq_no=expected, end_seq_no=0), self._now)
+            self._events.append(ResendRequestSent(expected, 0))
+        self._resend_until = max(self._resend_until, seq)
+
+    def _drain_pending(self) -> None:
+        pending = self._pending
+        if not pending or self._draining:
+            return
+        store = self.store
+        self._draining = True
+        try:
+            while True:
+                expected = store.next_target_seq()
+                for old in [s for s in pending if s < expected]:
+                    del pending[old]
+                frame = pending.pop(expected, None)
+                if frame is None:
+                    break
+                if not frame:  # answered already (a ResendRequest beyond the gap)
+                    store.set_next_target_seq(expected + 1)
+                    continue
+                self._on_frame(frame)
+                if self.state is State.CLOSED:
+                    break
+        finally:
+            self._draining = False
+        if not pending and store.next_target_seq() > self._resend_until:
+            self._resend_until = 0
+
+    def _on_sequence_reset(self, msg: Message, seq: int) -> None:
+        """SequenceReset in Reset mode (GapFillFlag not Y): MsgSeqNum is ignored."""
+        new = msg.new_seq_no
+        expected = self.store.next_target_seq()
+        if new is None:
+            self._reject(seq, R_REQUIRED_MISSING, "SequenceReset without NewSeqNo(36)", ref_tag=36,
+                         ref_msg_type="4")
+            return
+        if new < expected:
+            self._reject(seq, R_VALUE_INCORRECT,
+                         f"SequenceReset NewSeqNo {new} is lower than expected {expected}",
+                         ref_tag=36, ref_msg_type="4")
+            return
+        self.store.set_next_target_seq(new)
+        self._events.append(SequenceReset(new, False))
+        self._drain_pending()
+
+    def _on_resend_request(self, msg: Message) -> None:
+        begin = msg.begin_seq_no or 1
+        end_raw = msg.end_seq_no or 0
+        now = self._now
+        last = self.store.next_sender_seq() - 1
+        end = last if end_raw == 0 or end_raw > last else end_raw
+        resent = gap_filled = 0
+        if begin > end:
+            self._events.append(ResendRequestReceived(begin, end_raw, 0, 0))
+            return
+        stored = self.store.get(begin, end) if self._retransmission else []
+        cursor = begin
+        for seq, old_frame in stored:
+            if seq > cursor:
+                gap_filled += seq - cursor
+                self._gap_fill(cursor, seq, now)
+            self._resend(old_frame, seq, now)
+            resent += 1
+            cursor = seq + 1
+        if cursor <= end:
+            gap_filled += end + 1 - cursor
+            self._gap_fill(cursor, end + 1, now)
+        self._last_tx = now
+        self._events.append(ResendRequestReceived(begin, end_raw, resent, gap_filled))
+
+    def _gap_fill(self, seq: int, new_seq: int, now: float) -> None:
+        header = self._header(seq, now, poss_dup=True, orig=sending_time(now))
+        reset = self.dialect.SequenceReset(gap_fill_flag=True, new_seq_no=new_seq)
+        self._out.append(self._encode(reset, header))
+
+    def _resend(self, old_frame: bytes, seq: int, now: float) -> None:
+        old = self.dialect.decode(old_frame, use_dollars=self._dollars)
+        orig = old.header.sending_time
+        header = self._header(seq, now, poss_dup=True, orig=orig)
+        self._out.append(self._encode(old, header))
+
+
+def _raw_field(msg: Message, key: bytes) -> str:
+    """A header value exactly as received (the signature covers the bytes, not the datetime)."""
+    src = msg._src
+    assert src is not None
+    flat = src[2]
+    for i in range(0, len(flat), 2):
+        if flat[i] == key:
+            value: bytes = flat[i + 1]
+            return value.decode("utf-8", "replace")
+    return ""
