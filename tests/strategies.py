@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 
@@ -207,18 +207,40 @@ def _data_kwargs(data_tag: FieldInfo, length_tag: FieldInfo, required: bool) -> 
     return choice
 
 
+class Shape(NamedTuple):
+    """How records are drawn (hashable, so strategies are built once per class and shape)."""
+
+    all_optional_set: bool = False  # every optional member set, not only sometimes
+    delimiters: bool = True  # group entries always carry their first member (the delimiter)
+    max_entries: int = MAX_GROUP_ENTRIES
+
+
+DEFAULT_SHAPE = Shape()
+
+
+def delimiter_optional_groups(cls: type[FixRecord]) -> list[GroupInfo]:
+    """The groups (nested ones included) whose entry delimiter the spec leaves optional."""
+    out: list[GroupInfo] = []
+    for g in cls._GROUPS:
+        if g.entry._MEMBERS[0].key not in g.entry._REQUIRED:
+            out.append(g)
+        out += delimiter_optional_groups(g.entry)
+    return out
+
+
 @functools.cache
 def record_strategy(
     dialect: ModuleType,
     cls: type[FixRecord],
-    all_optional_set: bool = False,
-    nonempty: bool = False,
+    shape: Shape = DEFAULT_SHAPE,
+    entry: bool = False,
 ) -> st.SearchStrategy[Any]:
     """Valid instances of a message, group entry or header class.
 
-    Required members are always set; optional ones are sometimes None (always set when
-    ``all_optional_set``). Groups hold 1..4 entries built recursively; an entry always has at
-    least one member set (``nonempty``), since an entry with none has no wire form.
+    Required members are always set; optional ones are sometimes None. Groups hold
+    1..``shape.max_entries`` entries built recursively. A group ``entry`` always has at least one
+    member set (an entry with none has no wire form) and, with ``shape.delimiters``, its first
+    member: without the delimiter, entry boundaries are ambiguous on the wire in general.
     """
     required: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
@@ -226,32 +248,32 @@ def record_strategy(
     by_tag = {m.tag: m for m in cls._MEMBERS}
     lengths = set(pairs.values())
     data_parts: list[st.SearchStrategy[Any]] = []
-    for m in cls._MEMBERS:
-        is_required = m.key in cls._REQUIRED
+    for index, m in enumerate(cls._MEMBERS):
+        is_required = m.key in cls._REQUIRED or shape.all_optional_set
+        if entry and index == 0 and shape.delimiters:
+            is_required = True
         if isinstance(m, GroupInfo):
             values: st.SearchStrategy[Any] = st.lists(
-                record_strategy(dialect, m.entry, all_optional_set, nonempty=True),
+                record_strategy(dialect, m.entry, shape, entry=True),
                 min_size=1,
-                max_size=MAX_GROUP_ENTRIES,
+                max_size=shape.max_entries,
             )
         elif m.tag in lengths:
             continue  # set together with its DATA field
         elif fix_type(m.tag) == "DATA":
             if m.tag in pairs:
-                data_parts.append(
-                    _data_kwargs(m, by_tag[pairs[m.tag]], is_required or all_optional_set)
-                )
+                data_parts.append(_data_kwargs(m, by_tag[pairs[m.tag]], is_required))
             elif is_required:
                 raise LookupError(f"{cls.__name__}: required DATA field {m.name} without length")
             continue
         else:
             values = field_values(dialect, m)
-        if is_required or all_optional_set:
+        if is_required:
             required[m.attr] = values
         else:
             optional[m.attr] = values
     fields = st.fixed_dictionaries(required, optional=optional)
-    if nonempty and not required:
+    if entry and not required:
         fields = fields.filter(bool)
 
     def build(kwargs: dict[str, Any], data: list[dict[str, Any]]) -> Any:
@@ -263,27 +285,75 @@ def record_strategy(
     return st.builds(build, fields, st.tuples(*data_parts).map(list))
 
 
-def messages(dialect: ModuleType, cls: type[Message]) -> st.SearchStrategy[Any]:
+def messages(
+    dialect: ModuleType, cls: type[Message], shape: Shape = DEFAULT_SHAPE
+) -> st.SearchStrategy[Any]:
     """Valid instances of one message class of a dialect."""
-    return record_strategy(dialect, cls)
+    return record_strategy(dialect, cls, shape)
 
 
 def headers(all_optional_set: bool = False) -> st.SearchStrategy[Header]:
     """Standard headers: the four required fields (MsgSeqNum >= 1), optional ones sometimes."""
-    base = record_strategy(prediction, Header, all_optional_set)
+    base = record_strategy(prediction, Header, Shape(all_optional_set=all_optional_set))
     return st.builds(lambda h, seq: h.replace(msg_seq_num=seq), base, st.integers(1, 2**31 - 1))
 
 
-def dialect_messages(
-    dialect: ModuleType,
-) -> st.SearchStrategy[Any]:
-    """Any message of any class of a dialect."""
-    return st.sampled_from(list(dialect.MESSAGES.values())).flatmap(
-        lambda cls: messages(dialect, cls)
-    )
+# -- deterministic values (for pinned reproducers) ---------------------------------------------
+
+_SIMPLE: dict[str, Any] = {
+    "STRING": "S",
+    "CURRENCY": "USD",
+    "MULTIPLEVALUESTRING": "S",
+    "EXCHANGE": "X",
+    "CHAR": "1",
+    "BOOLEAN": False,
+    "INT": 1,
+    "SEQNUM": 1,
+    "LENGTH": 1,
+    "PRICE": Decimal("0.55"),
+    "QTY": Decimal(2),
+    "FLOAT": Decimal(2),
+    "AMT": Decimal("1.25"),
+    "UTCTIMESTAMP": datetime(2026, 11, 20, 14, 30, 0, 125000, tzinfo=UTC),
+    "UTCDATEONLY": date(2026, 11, 20),
+    "LOCALMKTDATE": date(2026, 11, 20),
+    "UTCTIMEONLY": time(14, 30, tzinfo=UTC),
+    "DATA": b"c2lnbmF0dXJl",
+}
 
 
-EnumFieldCase = tuple[type[Message], FieldInfo, type[enum.Enum]]
+def simple_value(dialect: ModuleType, info: FieldInfo) -> Any:
+    """A fixed valid value of a field: its enum's first member, or a plain value of its type."""
+    members = enum_of(dialect, info)
+    if members is not None:
+        return next(iter(members))
+    return _SIMPLE[fix_type(info.tag)]
+
+
+def minimal_record(dialect: ModuleType, cls: type[FixRecord]) -> Any:
+    """An instance with exactly the required members set (groups: one minimal entry)."""
+    kwargs: dict[str, Any] = {}
+    for m in cls._MEMBERS:
+        if m.key not in cls._REQUIRED:
+            continue
+        if isinstance(m, GroupInfo):
+            entry = minimal_record(dialect, m.entry)
+            if not entry._REQUIRED:
+                first = m.entry._MEMBERS[0]
+                assert isinstance(first, FieldInfo)
+                entry = entry.replace(**{first.attr: simple_value(dialect, first)})
+            kwargs[m.attr] = [entry]
+        else:
+            kwargs[m.attr] = simple_value(dialect, m)
+    return cls(**kwargs)
+
+
+SIMPLE_HEADER = Header(
+    sender_comp_id="K",
+    target_comp_id="C",
+    msg_seq_num=1,
+    sending_time=_SIMPLE["UTCTIMESTAMP"],
+)
 
 
 def enum_fields(dialect: ModuleType, base: type, predicate: Callable[[str], bool]) -> list[Any]:

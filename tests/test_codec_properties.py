@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from datetime import timedelta
 from types import ModuleType
@@ -21,6 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import (
     DIALECTS,
+    SIMPLE_HEADER,
+    Shape,
+    delimiter_optional_groups,
     enum_fields,
     enum_of,
     fix_type,
@@ -30,10 +34,20 @@ from strategies import (
     iter_fields,
     message_classes,
     messages,
+    minimal_record,
     record_strategy,
+    simple_value,
 )
 
-from kalshi_fix_sansio import DecodeError, EncodeError, Frame, Framer, Message, checksum
+from kalshi_fix_sansio import (
+    DecodeError,
+    EncodeError,
+    Frame,
+    Framer,
+    Message,
+    UnknownMessage,
+    checksum,
+)
 
 SOH = b"\x01"
 # Python refuses int() of longer digit strings (ValueError); the general fuzz stays at the limit
@@ -42,12 +56,22 @@ INT_DIGITS_LIMIT = getattr(sys, "get_int_max_str_digits", lambda: 4300)() or 430
 LONG_DIGITS = b"9" * INT_DIGITS_LIMIT
 HUGE_DIGITS = b"9" * (INT_DIGITS_LIMIT + 1)
 PREFIX = b"8=FIXT.1.1\x01"
-DEADLINE = timedelta(milliseconds=500)
+# decode of the (small, or 5000-field) fuzz frames takes milliseconds; the deadline catches
+# pathological (super-linear) behaviour while tolerating a loaded 2-core machine
+DEADLINE = timedelta(milliseconds=1000)
 SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
-ROUND_TRIP = settings(max_examples=12, deadline=None, suppress_health_check=SLOW_OK)
-PER_DIALECT = settings(max_examples=60, deadline=None, suppress_health_check=SLOW_OK)
-FUZZ = settings(max_examples=150, deadline=DEADLINE, suppress_health_check=SLOW_OK)
+# KALSHI_FIX_PROPERTY_SCALE=20 multiplies the example counts for a long fuzzing run
+SCALE = float(os.environ.get("KALSHI_FIX_PROPERTY_SCALE", "1"))
+
+
+def examples(n: int) -> int:
+    return max(1, round(n * SCALE))
+
+
+ROUND_TRIP = settings(max_examples=examples(10), deadline=None, suppress_health_check=SLOW_OK)
+PER_DIALECT = settings(max_examples=examples(50), deadline=None, suppress_health_check=SLOW_OK)
+FUZZ = settings(max_examples=examples(120), deadline=DEADLINE, suppress_health_check=SLOW_OK)
 
 CLASS_CASES = [pytest.param(d, cls, id=f"{d}-{cls.__name__}") for d, cls in message_classes()]
 DIALECT_CASES = [pytest.param(name, id=name) for name in DIALECTS]
@@ -121,6 +145,8 @@ def exercise(dialect: ModuleType, frame: bytes, *, depth: int = 0) -> list[bool]
             outcome.append(False)
             continue
         outcome.append(True)
+        if isinstance(msg, UnknownMessage) and not msg.msg_type.isascii():
+            continue  # pinned by test_unknown_non_ascii_msgtype_reencodes
         try:
             again = dialect.encode(msg, header, use_dollars=use_dollars)
         except EncodeError:
@@ -170,6 +196,29 @@ def test_round_trip(dialect_name: str, cls: type[Message], data: st.DataObject) 
         assert dialect.encode(decoded, decoded.header, use_dollars=use_dollars) == frame
         lazy = dialect.decode(frame, use_dollars=use_dollars)
         assert dialect.encode(lazy, header, use_dollars=use_dollars) == frame
+
+
+DELIMITER_OPTIONAL = [
+    pytest.param(d, cls, id=f"{d}-{cls.__name__}")
+    for d, cls in message_classes()
+    if delimiter_optional_groups(cls)
+]
+
+
+@pytest.mark.parametrize(("dialect_name", "cls"), DELIMITER_OPTIONAL)
+@ROUND_TRIP
+@given(data=st.data())
+def test_round_trip_single_entry_without_delimiter(
+    dialect_name: str, cls: type[Message], data: st.DataObject
+) -> None:
+    """Where the spec leaves an entry's first member optional (multivariate QuoteRequest: no
+    Symbol), a one-entry group round-trips with or without it."""
+    dialect = DIALECTS[dialect_name]
+    msg = data.draw(messages(dialect, cls, Shape(delimiters=False, max_entries=1)), label="msg")
+    frame = dialect.encode(msg, data.draw(headers(), label="header"))
+    decoded = dialect.decode(frame, verify=True).validate()
+    assert decoded == msg
+    assert dialect.encode(decoded, decoded.header) == frame
 
 
 # -- framing ----------------------------------------------------------------------------------
@@ -315,11 +364,22 @@ def mutated(draw: st.DrawFn, dialect_name: str) -> tuple[bytes, bytes, bytes]:
     body = body_of(frame)
     kind = draw(
         st.sampled_from(
-            ["fields", "fields", "count", "flip", "truncate", "bytes", "bodylength", "checksum"]
+            [
+                *("fields", "fields", "count", "repeat", "flip", "truncate", "bytes"),
+                *("bodylength", "checksum"),
+            ]
         )
     )
     raw = frame
-    if kind == "fields":
+    if kind == "repeat":
+        # a run of fields (group entries among them) repeated many times
+        fields = split_body(body)
+        i = draw(st.integers(1, len(fields) - 1))
+        j = draw(st.integers(i + 1, min(len(fields), i + 8)))
+        fields[j:j] = fields[i:j] * draw(st.integers(1, 200))
+        body = join_body(fields)
+        raw = head_of(frame) + body + frame[-7:]
+    elif kind == "fields":
         fields = split_body(body)
         for _ in range(draw(st.integers(1, 4))):
             fields = draw(field_mutation(dialect, fields))
@@ -417,6 +477,46 @@ def test_fuzz_arbitrary_bytes(dialect_name: str, data: bytes, cuts: list[int]) -
 
 
 @st.composite
+def large_group_frames(draw: st.DrawFn, dialect_name: str) -> bytes:
+    """A message whose largest group holds hundreds to thousands of entries, sometimes with a
+    wrong (or absurd) count or with its entries' tags repeated."""
+    dialect = DIALECTS[dialect_name]
+    with_groups = [c for c in dialect.MESSAGES.values() if c._GROUPS]
+    cls = draw(st.sampled_from(with_groups))
+    msg = draw(messages(dialect, cls, Shape(all_optional_set=True)))
+    group = draw(st.sampled_from(cls._GROUPS))
+    n = draw(st.integers(300, 1500))
+    entries = getattr(msg, group.attr)
+    msg = msg.replace(**{group.attr: [entries[k % len(entries)] for k in range(n)]})
+    frame = dialect.encode(msg, draw(headers()))
+    kind = draw(st.sampled_from(["as is", "count", "no delimiters", "dup tags"]))
+    body = body_of(frame)
+    key = b"\x01%d=" % group.tag
+    if kind == "count":
+        absurd = draw(st.sampled_from([b"%d" % (n + 1), b"%d" % (n - 1), b"999999999"]))
+        body = body.replace(key + b"%d\x01" % n, key + absurd + SOH, 1)
+    elif kind == "no delimiters":
+        delim = b"\x01" + group.entry._DELIMITER + b"="
+        body = body.replace(delim, b"\x019999=")
+    elif kind == "dup tags":
+        fields = split_body(body)
+        body = join_body([f for f in fields for _ in range(2)])
+    return make_frame(body)
+
+
+@pytest.mark.parametrize("dialect_name", DIALECT_CASES)
+@settings(max_examples=examples(8), deadline=DEADLINE, suppress_health_check=SLOW_OK)
+@given(data=st.data())
+def test_decode_of_large_groups_is_not_pathological(dialect_name: str, data: st.DataObject) -> None:
+    dialect = DIALECTS[dialect_name]
+    frame = data.draw(large_group_frames(dialect_name), label="frame")
+    try:
+        dialect.decode(frame, verify=True).validate()
+    except DecodeError:
+        pass
+
+
+@st.composite
 def field_soup(draw: st.DrawFn, dialect_name: str) -> bytes:
     """A frame with a valid header and MsgType, then random fields: known tags (group counts
     and members included) with small counts and odd values, in any order."""
@@ -466,7 +566,7 @@ ENUM_CASES = [
 
 
 @pytest.mark.parametrize(("dialect_name", "cls", "info", "members", "base"), ENUM_CASES)
-@settings(max_examples=25, deadline=None, suppress_health_check=SLOW_OK)
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=SLOW_OK)
 @given(data=st.data())
 def test_unknown_enum_value_decodes_to_plain_value(
     dialect_name: str, cls: type[Message], info: Any, members: Any, base: type, data: st.DataObject
@@ -592,15 +692,100 @@ def _entries_without_required_members() -> list[Any]:
     "count (e.g. 146=1), a frame its own decoder rejects",
 )
 @pytest.mark.parametrize(("dialect_name", "cls", "group"), _entries_without_required_members())
-@settings(max_examples=5, deadline=None, suppress_health_check=SLOW_OK)
-@given(data=st.data())
 def test_empty_group_entry_is_refused_or_round_trips(
-    dialect_name: str, cls: type[Message], group: Any, data: st.DataObject
+    dialect_name: str, cls: type[Message], group: Any
 ) -> None:
     dialect = DIALECTS[dialect_name]
-    msg = data.draw(messages(dialect, cls), label="msg").replace(**{group.attr: [group.entry()]})
+    msg = minimal_record(dialect, cls).replace(**{group.attr: [group.entry()]})
     try:
-        frame = dialect.encode(msg, data.draw(headers(), label="header"))
+        frame = dialect.encode(msg, SIMPLE_HEADER)
     except EncodeError:
         return  # refusing the empty entry is fine
     assert dialect.decode(frame).validate() == msg
+
+
+def _delimiter_cases() -> list[Any]:
+    """(dialect, class, group, entry without its delimiter, the same entry with it, an entry with
+    only the delimiter), for every group whose delimiter the spec leaves optional."""
+    out = []
+    for dialect_name, cls in message_classes():
+        dialect = DIALECTS[dialect_name]
+        for g in cls._GROUPS:
+            first = g.entry._MEMBERS[0]
+            if first.key in g.entry._REQUIRED:
+                continue
+            other = next(m for m in g.entry._FIELDS[1:] if m.key not in g.entry._REQUIRED)
+            base = minimal_record(dialect, g.entry)
+            without = base.replace(**{other.attr: simple_value(dialect, other)})
+            delimiter = {first.attr: simple_value(dialect, first)}
+            out.append(
+                (
+                    dialect_name,
+                    cls,
+                    g,
+                    without,
+                    without.replace(**delimiter),
+                    base.replace(**delimiter),
+                )
+            )
+    return out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="library bug: an entry without its delimiter swallows the next entry's delimiter "
+    "(146=2|38=2|55=S|38=2 decodes as [55=S 38=2], [38=2]) - silently wrong",
+)
+@pytest.mark.parametrize(
+    ("dialect_name", "cls", "group", "without", "both", "only"),
+    [pytest.param(*c, id=f"{c[0]}-{c[1].__name__}") for c in _delimiter_cases()],
+)
+def test_entry_without_delimiter_then_entry_with_it(
+    dialect_name: str, cls: type[Message], group: Any, without: Any, both: Any, only: Any
+) -> None:
+    dialect = DIALECTS[dialect_name]
+    msg = minimal_record(dialect, cls).replace(**{group.attr: [without, both]})
+    frame = dialect.encode(msg, SIMPLE_HEADER)
+    assert dialect.decode(frame).validate() == msg
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=DecodeError,
+    reason="library bug: encode() accepts an entry without its delimiter after another entry "
+    "(146=2|55=S|38=2), a frame its own decoder cannot split (DecodeError on decode)",
+)
+@pytest.mark.parametrize(
+    ("dialect_name", "cls", "group", "without", "both", "only"),
+    [pytest.param(*c, id=f"{c[0]}-{c[1].__name__}") for c in _delimiter_cases()],
+)
+def test_entry_with_delimiter_then_entry_without_it(
+    dialect_name: str, cls: type[Message], group: Any, without: Any, both: Any, only: Any
+) -> None:
+    dialect = DIALECTS[dialect_name]
+    msg = minimal_record(dialect, cls).replace(**{group.attr: [only, without]})
+    try:
+        frame = dialect.encode(msg, SIMPLE_HEADER)
+    except EncodeError:
+        return  # refusing the ambiguous group is fine
+    assert dialect.decode(frame).validate() == msg
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=UnicodeEncodeError,
+    reason="library bug: a decoded UnknownMessage with a non-ASCII MsgType (decoded as "
+    "latin-1) cannot be re-encoded: UnicodeEncodeError instead of EncodeError or the same bytes",
+)
+@pytest.mark.parametrize("dialect_name", DIALECT_CASES)
+def test_unknown_non_ascii_msgtype_reencodes(dialect_name: str) -> None:
+    dialect = DIALECTS[dialect_name]
+    frame = make_frame(_HB.replace(b"35=0", "35=é".encode()))
+    msg = dialect.decode(frame, verify=True).validate()
+    assert isinstance(msg, UnknownMessage)
+    try:
+        again = dialect.encode(msg, msg.header)
+    except EncodeError:
+        return
+    assert again == frame

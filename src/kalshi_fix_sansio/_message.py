@@ -100,11 +100,11 @@ class FixRecord:
 
     # -- lazy loading -------------------------------------------------------------------------
 
-    def _load(self, info: FieldInfo) -> Any:
+    def _load(self, info: FieldInfo, wire: dict[bytes, bytes] | None = None) -> Any:
         src = self._src
         if src is None:  # pragma: no cover - constructed instances always have their slots set
             raise AttributeError(info.attr)
-        raw = _wire(src).get(info.key)
+        raw = (wire if wire is not None else _wire(src)).get(info.key)
         if raw is None:
             value = None
         else:
@@ -140,8 +140,7 @@ class FixRecord:
 
     def _materialize(self) -> None:
         """Load every lazy slot (so encoding can read slots directly)."""
-        for m in self._MEMBERS:
-            getattr(self, m.attr)
+        self._load_all()
 
     @staticmethod
     def _msgtype_of(src: Src) -> str | None:
@@ -200,6 +199,18 @@ class FixRecord:
             parts.append(f"extra_fields={extra!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
+    def _load_all(self) -> None:
+        """Convert every field of a decoded instance now (no exception-driven lazy path)."""
+        src = self._src
+        if src is None:
+            return
+        wire = _wire(src)
+        load = self._load
+        for info in self._FIELDS:
+            load(info, wire)
+        for ginfo in self._GROUPS:
+            self._load_group(ginfo)
+
     def validate(self: R) -> R:
         """Convert every field now (decoded instances convert lazily).
 
@@ -209,6 +220,7 @@ class FixRecord:
         Raises:
             DecodeError: the first field whose wire value is invalid, naming tag and message.
         """
+        self._load_all()
         for _, value in self._values():
             if isinstance(value, tuple):
                 for entry in value:
@@ -261,6 +273,35 @@ class FixRecord:
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:  # pragma: no cover
         raise NotImplementedError
+
+
+def header_raw(msg: FixRecord, keys: frozenset[bytes]) -> dict[bytes, bytes]:
+    """Raw values of the header fields of a decoded message, read from the front of the frame.
+
+    Cheaper than the typed header for the session's per-message checks: header fields follow
+    8, 9 and 35, so only those few pairs are looked at; a header field placed later in the
+    frame (allowed, unusual) is found through the full tag dict.
+
+    Args:
+        msg: a decoded message.
+        keys: the header tags (as bytes).
+
+    Returns:
+        tag -> raw value for the header fields present.
+    """
+    src = msg._src
+    assert src is not None
+    flat: list[bytes] = src[2]
+    out: dict[bytes, bytes] = {}
+    i = 6
+    n = len(flat)
+    while i < n and flat[i] in keys:
+        out[flat[i]] = flat[i + 1]
+        i += 2
+    if b"34" not in out or b"49" not in out or b"56" not in out or b"52" not in out:
+        wire = _wire(src)
+        out = {k: v for k, v in wire.items() if k in keys}
+    return out
 
 
 def _extra(rec: FixRecord) -> tuple[tuple[int, bytes], ...]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from . import margin, prediction
 from ._generated.common import Header
-from ._message import Message
+from ._message import Message, header_raw
 from ._states import State, Trigger, transition
 from ._values import fmt_timestamp
 from .auth import logon_payload, signature_b64, verify_signature_b64
@@ -56,6 +56,11 @@ from .store import MemoryStore, MessageStore
 
 UTC = timezone.utc
 _SEQ_RE = re.compile(rb"\x0134=(\d+)\x01")
+_TIMESTAMP = re.compile(rb"\d{8}-\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6}|\.\d{9})?")
+_HEADER_KEYS = frozenset(
+    t.encode() for t in ("34", "49", "56", "52", "43", "97", "122", "50", "57", "115", "128",
+                         "142", "143", "1128", "1129")
+)
 _ADMIN = frozenset({"0", "1", "2", "3", "4", "5", "A"})
 _LISTENER_REFUSED = frozenset({"D", "F", "G", "q", "R", "UA", "UE"})
 _PRUNE_EVERY = 1024
@@ -130,8 +135,11 @@ class Session:
             allowed = config.inbound_sender_comp_ids or (KALSHI_COMP_ID, config.session_type)
             self._accepted_senders = frozenset(allowed)
             self._expected_target = config.sender_comp_id
+        self._accepted_raw = frozenset(x.encode() for x in self._accepted_senders)
+        self._expected_target_raw = self._expected_target.encode()
         self._dollars = config.dollars
         self._tolerance = config.time_tolerance
+        self._window: tuple[float, bytes, bytes] = (-1.0, b"", b"")
 
     # ------------------------------------------------------------------------------------------
     # public API
@@ -263,7 +271,8 @@ class Session:
         """
         self._now = now
         if self.state is not State.ACTIVE:
-            what = "before the Logon completes" if self.state in (State.IDLE, State.LOGON_SENT, State.AWAITING_LOGON) else "after the Logout"
+            early = self.state in (State.IDLE, State.LOGON_SENT, State.AWAITING_LOGON)
+            what = "before the Logon completes" if early else "after the Logout"
             raise LocalProtocolError(f"cannot send an application message {what} (state {self.state.value})")
         mt = message.MSG_TYPE if message.MSG_TYPE else getattr(message, "msg_type", "")
         if mt in _ADMIN:
@@ -487,6 +496,16 @@ class Session:
     # ------------------------------------------------------------------------------------------
     # inbound
 
+    def _time_window(self, now: float) -> tuple[bytes, bytes]:
+        """SendingTime bounds (to the second) for ``now`` +- the tolerance, cached per ``now``."""
+        cached = self._window
+        if cached[0] != now:
+            tol = self._tolerance or 0.0
+            lo = fmt_timestamp(sending_time(now - tol - 1))[:17]
+            hi = fmt_timestamp(sending_time(now + tol))[:17]
+            cached = self._window = (now, lo, hi)
+        return cached[1], cached[2]
+
     def _on_frame(self, frame: bytes) -> None:
         now = self._now
         self._last_rx = now
@@ -495,44 +514,52 @@ class Session:
         except DecodeError as exc:
             self._on_undecodable(frame, exc)
             return
-        header = msg.header
-        try:
-            seq = header.msg_seq_num
-            sender = header.sender_comp_id
-            target = header.target_comp_id
-        except DecodeError as exc:
-            self._on_undecodable(frame, exc)
+        raw = header_raw(msg, _HEADER_KEYS)
+        seq_raw = raw[b"34"]
+        if not seq_raw.isdigit():
+            self._on_undecodable(frame, DecodeError(
+                f"MsgSeqNum(34) is not a number: {seq_raw!r}", raw=frame, tag=34,
+                reject_reason=6))
             return
+        seq = int(seq_raw)
+        sender_raw = raw[b"49"]
+        target_raw = raw[b"56"]
         mt = msg.MSG_TYPE or getattr(msg, "msg_type", "")
-        self._test_req_id = None if mt != "0" else self._test_req_id
+        if mt != "0":
+            self._test_req_id = None  # any message shows the peer is alive
         st = self.state
         if st is State.AWAITING_LOGON:
-            self._on_acceptor_logon(msg, mt, seq, sender, target)
+            self._on_acceptor_logon(msg, mt, seq, sender_raw.decode("utf-8", "replace"),
+                                    target_raw.decode("utf-8", "replace"))
             return
         if st is State.LOGON_SENT and mt not in ("A", "5"):
             raise RemoteProtocolError(
                 f"expected a Logon in answer to ours, received MsgType {mt} (MsgSeqNum {seq})"
             )
         # CompIDs
-        if sender not in self._accepted_senders or target != self._expected_target:
+        if sender_raw not in self._accepted_raw or target_raw != self._expected_target_raw:
+            sender = sender_raw.decode("utf-8", "replace")
+            target = target_raw.decode("utf-8", "replace")
             self._reject(seq, R_COMP_ID, f"CompID problem: {sender}->{target}", ref_msg_type=mt)
             raise RemoteProtocolError(
                 f"CompID problem: received SenderCompID {sender!r} / TargetCompID {target!r}, "
                 f"expected one of {sorted(self._accepted_senders)} / {self._expected_target!r}",
                 reconnect=False,
             )
-        poss_dup = header.poss_dup_flag is True
-        # SendingTime accuracy
-        if self._tolerance is not None:
-            try:
-                sent = header.sending_time
-            except DecodeError as exc:
-                self._on_undecodable(frame, exc)
+        poss_dup = raw.get(b"43") == b"Y"
+        # SendingTime accuracy (the fixed-width format sorts like time: compare the text)
+        if self._tolerance is not None and not poss_dup:
+            stamp = raw[b"52"]
+            lo, hi = self._time_window(now)
+            if _TIMESTAMP.fullmatch(stamp) is None:
+                self._on_undecodable(frame, DecodeError(
+                    f"SendingTime(52) is not a UTCTimestamp: {stamp!r}", raw=frame, tag=52,
+                    reject_reason=6))
                 return
-            if sent is not None and abs(now - sent.timestamp()) > self._tolerance and not poss_dup:
+            if not lo <= stamp[:17] <= hi:
                 self._reject(seq, R_SENDING_TIME, "SendingTime accuracy problem", ref_tag=52, ref_msg_type=mt)
                 raise RemoteProtocolError(
-                    f"SendingTime {sent.isoformat()} is more than {self._tolerance:g} s from now"
+                    f"SendingTime {stamp.decode()} is more than {self._tolerance:g} s from now"
                 )
         if mt == "4" and msg.gap_fill_flag is not True:
             self._on_sequence_reset(msg, seq)
@@ -558,13 +585,19 @@ class Session:
                 reconnect=True, reset_seq_nums=not self._retransmission,
             )
         if poss_dup:
-            orig = header.orig_sending_time
+            header = msg.header
+            try:
+                orig = header.orig_sending_time
+                sent = header.sending_time
+            except DecodeError as exc:
+                self._on_undecodable(frame, exc)
+                return
             if orig is None:
                 self.store.set_next_target_seq(seq + 1)
                 self._reject(seq, R_REQUIRED_MISSING, "PossDupFlag=Y without OrigSendingTime(122)",
                              ref_tag=122, ref_msg_type=mt)
                 return
-            if header.sending_time is not None and orig > header.sending_time:
+            if sent is not None and orig > sent:
                 self.store.set_next_target_seq(seq + 1)
                 self._reject(seq, R_SENDING_TIME, "OrigSendingTime later than SendingTime",
                              ref_tag=122, ref_msg_type=mt)
@@ -590,7 +623,7 @@ class Session:
             # keep our place: ask for the gap; the bad message is re-sent and rejected then
             self._on_gap(frame, None, exc.msg_type or "", seq, expected)
 
-    def _process(self, msg: Message, mt: str, seq: int, poss_dup: bool, frame: bytes) -> None:
+    def _process(self, msg: Any, mt: str, seq: int, poss_dup: bool, frame: bytes) -> None:
         """Handle an in-sequence message (seq == expected)."""
         store = self.store
         if mt == "0":
@@ -667,7 +700,7 @@ class Session:
 
     # -- logon ----------------------------------------------------------------------------------
 
-    def _on_logon_answer(self, msg: Message) -> None:
+    def _on_logon_answer(self, msg: Any) -> None:
         hb = msg.heart_bt_int
         if hb:
             self.heartbeat_interval = hb
@@ -676,7 +709,7 @@ class Session:
         self._events.append(LoggedOn(self.heartbeat_interval, msg.reset_seq_num_flag is True,
                                      msg.header.sender_comp_id or "", msg))
 
-    def _on_acceptor_logon(self, msg: Message, mt: str, seq: int, sender: str | None,
+    def _on_acceptor_logon(self, msg: Any, mt: str, seq: int, sender: str | None,
                            target: str | None) -> None:
         cfg = self.config
         if mt != "A":
@@ -719,6 +752,7 @@ class Session:
                 return
         self.target_comp_id = sender
         self._accepted_senders = frozenset({sender or ""})
+        self._accepted_raw = frozenset({(sender or "").encode()})
         if reset:
             self.store.reset(self._now)
         expected = self.store.next_target_seq()
@@ -741,7 +775,7 @@ class Session:
         self._events.append(LogonRejected(text))
         self._close(f"Logon refused: {text}", reconnect=False, trigger=Trigger.LOGON_REFUSED)
 
-    def _on_logout(self, msg: Message) -> None:
+    def _on_logout(self, msg: Any) -> None:
         text = msg.text
         if self.state is State.LOGON_SENT:
             self._events.append(LogonRejected(text or ""))
@@ -756,7 +790,7 @@ class Session:
 
     # -- sequence numbers -------------------------------------------------------------------------
 
-    def _on_gap(self, frame: bytes, msg: Message | None, mt: str, seq: int, expected: int) -> None:
+    def _on_gap(self, frame: bytes, msg: Any, mt: str, seq: int, expected: int) -> None:
         if not self._retransmission:
             self._events.append(GapDetected(expected, seq, False))
             raise RemoteProtocolError(
@@ -805,7 +839,7 @@ class Session:
         if not pending and store.next_target_seq() > self._resend_until:
             self._resend_until = 0
 
-    def _on_sequence_reset(self, msg: Message, seq: int) -> None:
+    def _on_sequence_reset(self, msg: Any, seq: int) -> None:
         """SequenceReset in Reset mode (GapFillFlag not Y): MsgSeqNum is ignored."""
         new = msg.new_seq_no
         expected = self.store.next_target_seq()
@@ -822,7 +856,7 @@ class Session:
         self._events.append(SequenceReset(new, False))
         self._drain_pending()
 
-    def _on_resend_request(self, msg: Message) -> None:
+    def _on_resend_request(self, msg: Any) -> None:
         begin = msg.begin_seq_no or 1
         end_raw = msg.end_seq_no or 0
         now = self._now

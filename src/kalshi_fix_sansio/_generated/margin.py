@@ -3128,13 +3128,15 @@ class Logon(Message):
         encrypt_method: EncryptMethod(98), required. Encryption method on Logon; always 0.
         heart_bt_int: HeartBtInt(108), optional. Heartbeat interval in seconds on Logon; default 30.
         raw_data_length: RawDataLength(95), optional. Byte length of RawData(96) on Logon.
-        raw_data: RawData(96), required. Logon signature: base64 of the RSA-PSS/SHA-256 or Ed25519
-            signature over the pre-hash string.
+        raw_data: RawData(96), conditional: required on the client's Logon (the signature);
+            Kalshi's answering Logon carries none. Logon signature: base64 of the RSA-
+            PSS/SHA-256 or Ed25519 signature over the pre-hash string.
         reset_seq_num_flag: ResetSeqNumFlag(141), conditional: required Y on non-retransmission sessions. Y
             on Logon resets both sequence numbers to 1; required on non-retransmission
             sessions.
-        default_appl_ver_id: DefaultApplVerID(1137), required. Default application version on Logon; always 9
-            (FIX50SP2).
+        default_appl_ver_id: DefaultApplVerID(1137), conditional: required on the client's Logon; Kalshi's
+            answering Logon is not documented. Default application version on Logon; always
+            9 (FIX50SP2).
         cancel_orders_on_disconnect: CancelOrdersOnDisconnect(8013), optional. Logon flag: cancel all open orders of
             the session on any disconnect, incl. Logout.
         listener_session: ListenerSession(20126), optional. Logon flag: read-only listener mode on
@@ -3372,16 +3374,12 @@ class Logon(Message):
             )
         if v_raw_data is not None:
             out.append(b"96=" + _v.enc_bytes(v_raw_data, "RawData(96)") + b"\x01")
-        else:
-            raise _missing("Logon", "RawData", 96, 'A')
         v_reset_seq_num_flag = self._reset_seq_num_flag
         if v_reset_seq_num_flag is not None:
             out.append(b"141=" + (b"Y" if v_reset_seq_num_flag is True else b"N" if v_reset_seq_num_flag is False else _v.enc_bool(v_reset_seq_num_flag, "ResetSeqNumFlag(141)")) + b"\x01")
         v_default_appl_ver_id = self._default_appl_ver_id
         if v_default_appl_ver_id is not None:
             out.append(b"1137=" + _v.enc_enum(_e_DefaultApplVerID, v_default_appl_ver_id, "DefaultApplVerID(1137)") + b"\x01")
-        else:
-            raise _missing("Logon", "DefaultApplVerID", 1137, 'A')
         v_cancel_orders_on_disconnect = self._cancel_orders_on_disconnect
         if v_cancel_orders_on_disconnect is not None:
             out.append(b"8013=" + (b"Y" if v_cancel_orders_on_disconnect is True else b"N" if v_cancel_orders_on_disconnect is False else _v.enc_bool(v_cancel_orders_on_disconnect, "CancelOrdersOnDisconnect(8013)")) + b"\x01")
@@ -3783,7 +3781,7 @@ Logout._HEADER_CLS = Header
 Logon._FIELDS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
 Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
-Logon._REQUIRED = _HEADER_REQUIRED | frozenset({b"96", b"98", b"1137", })
+Logon._REQUIRED = _HEADER_REQUIRED | frozenset({b"98", })
 Logon._KNOWN = _HEADER_TAGS | frozenset({b"95", b"96", b"98", b"108", b"141", b"383", b"464", b"553", b"554", b"789", b"1137", b"8013", b"20126", b"20200", b"21005", b"21006", b"21007", b"21008", b"21011", b"21012", })
 Logon._HEADER_CLS = Header
 
