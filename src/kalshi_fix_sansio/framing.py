@@ -60,6 +60,9 @@ _LENGTH_TAG: Final = b"9="
 _MIN_MAX_MESSAGE_SIZE: Final = 64
 
 _SOH_BYTE: Final = 0x01
+_TRAILER_FIXED_SUM: Final = sum(_TRAILER) + _SOH_BYTE  # b"10=" and the final SOH
+_DIGITS_BIAS: Final = 111 * ord("0")  # d0 * 100 + d1 * 10 + d2 - bias == int(b"d0d1d2")
+_adler32: Final = zlib.adler32
 _DIGIT_0: Final = 0x30
 _DIGIT_9: Final = 0x39
 
@@ -122,6 +125,9 @@ class Garbled:
 
 class _Step(enum.Enum):
     AGAIN = 0  # state changed without producing a result: run the state machine again
+
+
+_AGAIN: Final = _Step.AGAIN
 
 
 # Parser states.
@@ -254,17 +260,17 @@ class Framer:
                 item = self._resync()
             else:
                 item = self._frame()
-            if item is _Step.AGAIN:
+            if item is _AGAIN:
                 continue
             if self._pos << 1 > len(self._buf):
                 self._compact()
             return item
 
     def __iter__(self) -> Iterator[Frame | Garbled]:
-        """Drain the buffered results.
+        """Drain the buffered results by calling :meth:`next` until it returns ``None``.
 
-        Returns:
-            An iterator calling :meth:`next` until it returns ``None``.
+        Yields:
+            Each :class:`Frame` or :class:`Garbled` result, in stream order.
         """
         while True:
             item = self.next()
@@ -347,14 +353,19 @@ class Framer:
             problem = self._trailer_problem(body_end, end)
             assert problem is not None
             return self._error(problem)
+        size = end - pos
         data = bytes(buf[pos:end])
-        self._work += end - pos
+        self._work += size
         self._state = _START
-        computed = checksum(memoryview(data)[:-_TRAILER_LEN])
-        declared = data[-4:-1]
-        if int(declared) != computed:
-            reason = f"CheckSum(10) is {declared.decode('ascii')}, computed {computed:03d}"
-            return self._drop(end - pos, reason)
+        # Sum the whole frame in one go, then take the trailer's bytes back out.
+        total = _adler32(data, 0) if size <= _ADLER_CHUNK else checksum(data)
+        d0 = data[-4]
+        d1 = data[-3]
+        d2 = data[-2]
+        computed = (total - _TRAILER_FIXED_SUM - d0 - d1 - d2) & 0xFF
+        if d0 * 100 + d1 * 10 + d2 - _DIGITS_BIAS != computed:
+            reason = f"CheckSum(10) is {data[-4:-1].decode('ascii')}, computed {computed:03d}"
+            return self._drop(size, reason)
         self._pos = end
         return Frame(data, self._base + pos)
 
@@ -410,7 +421,7 @@ class Framer:
         self._state = _RESYNC
         self._reason = reason
         self._scan = 1
-        return _Step.AGAIN
+        return _AGAIN
 
     def _resync(self) -> _Result:
         """Drop bytes until the next frame start (state _RESYNC)."""
@@ -429,7 +440,7 @@ class Framer:
         if end > pos:
             item: _Result = self._drop(end - pos, reason)
         else:
-            item = _Step.AGAIN if found >= 0 else None
+            item = _AGAIN if found >= 0 else None
         if found >= 0:
             self._state = _START
         else:

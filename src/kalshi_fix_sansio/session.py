@@ -506,9 +506,11 @@ class Session:
             cached = self._window = (now, lo, hi)
         return cached[1], cached[2]
 
-    def _on_frame(self, frame: bytes) -> None:
+    def _on_frame(self, frame: bytes, replay: bool = False) -> None:
+        """Handle one inbound frame; ``replay``: a frame queued behind a gap, checked on receipt."""
         now = self._now
-        self._last_rx = now
+        if not replay:
+            self._last_rx = now
         try:
             msg = self.dialect.decode(frame, use_dollars=self._dollars)
         except DecodeError as exc:
@@ -548,7 +550,7 @@ class Session:
             )
         poss_dup = raw.get(b"43") == b"Y"
         # SendingTime accuracy (the fixed-width format sorts like time: compare the text)
-        if self._tolerance is not None and not poss_dup:
+        if self._tolerance is not None and not poss_dup and not replay:
             stamp = raw[b"52"]
             lo, hi = self._time_window(now)
             if _TIMESTAMP.fullmatch(stamp) is None:
@@ -563,6 +565,16 @@ class Session:
                 )
         if mt == "4" and msg.gap_fill_flag is not True:
             self._on_sequence_reset(msg, seq)
+            return
+        if mt == "A" and st is State.ACTIVE and msg.reset_seq_num_flag is True:
+            # a reset Logon mid-session (its MsgSeqNum is 1): both sides start again from 1,
+            # and the receiver confirms with its own reset Logon
+            self.store.reset(now)
+            self.store.set_next_target_seq(seq + 1)
+            self._pending.clear()
+            self._resend_until = 0
+            self._events.append(SequenceReset(seq, False))
+            self._send_logon(now, reset=True, heartbeat=self.heartbeat_interval)
             return
         expected = self.store.next_target_seq()
         if seq > expected:
@@ -658,14 +670,6 @@ class Session:
             store.set_next_target_seq(seq + 1)
             if self.state is State.LOGON_SENT:
                 self._on_logon_answer(msg)
-                return
-            if msg.reset_seq_num_flag is True:
-                # a reset mid-session: both sides start again from 1
-                store.reset(self._now)
-                store.set_next_target_seq(2)
-                self._events.append(SequenceReset(1, False))
-                if self._acceptor:
-                    self._send_logon(self._now, reset=True, heartbeat=self.heartbeat_interval)
                 return
             self._reject(seq, R_INVALID_MSGTYPE, "Logon received on an active session", ref_msg_type="A")
             return
@@ -766,6 +770,7 @@ class Session:
         self._events.append(LoggedOn(hb, reset, sender or "", msg))
         if seq > expected and self._retransmission:
             self._on_gap(b"", None, "A", seq, expected)
+            self._pending.setdefault(seq, b"")  # the Logon itself counts once the gap closes
         else:
             self.store.set_next_target_seq(seq + 1)
 
@@ -831,7 +836,7 @@ class Session:
                 if not frame:  # answered already (a ResendRequest beyond the gap)
                     store.set_next_target_seq(expected + 1)
                     continue
-                self._on_frame(frame)
+                self._on_frame(frame, replay=True)
                 if self.state is State.CLOSED:
                     break
         finally:

@@ -446,6 +446,8 @@ _MARK = b"\xc5\xd2\x8f\x5a"  # never in a FIX frame's ASCII; helps find records 
 _REC = struct.Struct(">4sIII")  # mark, crc, payload length, position
 _STATE = struct.Struct(">BIQQ")  # kind, generation, next sender seq, next target seq
 _HEAD = struct.Struct(">4sIIIBIQQ")  # _REC + _STATE in one go
+_CRC = struct.Struct(">I")
+_CRC_COVERED = struct.Struct(">IIBIQQ")  # length, position + _STATE: the header part the CRC covers
 _MSG = struct.Struct(">Qd")  # seq, time
 _F64 = struct.Struct(">d")
 _U32 = 0xFFFFFFFF
@@ -465,10 +467,8 @@ _O_BINARY: int = getattr(os, "O_BINARY", 0)
 
 
 def _record(pos: int, kind: int, gen: int, sender: int, target: int, body: bytes = b"") -> bytes:
-    head = struct.pack(">II", _STATE.size + len(body), pos & _U32)
-    head += _STATE.pack(kind, gen, sender, target)
-    crc = zlib.crc32(body, zlib.crc32(head))
-    return b"".join((_MARK, crc.to_bytes(4, "big"), head, body))
+    head = _CRC_COVERED.pack(_STATE.size + len(body), pos & _U32, kind, gen, sender, target)
+    return b"".join((_MARK, _CRC.pack(zlib.crc32(body, zlib.crc32(head))), head, body))
 
 
 def _message_record(pos: int, gen: int, target: int, seq: int, when: float, frame: bytes) -> bytes:
@@ -1100,17 +1100,19 @@ class FileStore:
             head = _record(len(_HEADER), SENDER_SEQ, self._gen, self._sender, self._target)
             parts = [_HEADER, head]
             pos = buffered = len(_HEADER) + len(head)
+            old_log = self._read_all()  # bounded like the log itself; slices beat a pread each
+            gen, sender, target = self._gen, self._sender, self._target
             for seq in self._index.seqs:
                 when, (offset, length, _) = entries[seq]
-                frame = self._read_frame(offset, length)
-                rec = _record(
-                    pos,
-                    MESSAGE,
-                    self._gen,
-                    self._sender,
-                    self._target,
-                    _MSG.pack(seq, when) + frame,
-                )
+                if offset + length > len(old_log):
+                    raise StoreError(
+                        f"{self._path}: the file is shorter than its index (byte offset "
+                        f"{offset}); was it modified behind the store's back?",
+                        path=self._path,
+                        offset=offset,
+                    )
+                body = _MSG.pack(seq, when) + old_log[offset : offset + length]
+                rec = _record(pos, MESSAGE, gen, sender, target, body)
                 new[seq] = (when, (pos + _MSG_FIXED, length, len(rec)))
                 parts.append(rec)
                 pos += len(rec)
