@@ -56,7 +56,7 @@ def frame_for(seq: int) -> bytes:
         seq: the MsgSeqNum.
 
     Returns:
-        A FIX-looking frame that names ``seq`` and is 50-150 bytes long.
+        A FIX-looking frame that names ``seq`` (its length varies with ``seq``).
     """
     body = b"35=D\x0134=%d\x0158=%s\x01" % (seq, b"%d;" % seq * (1 + seq % 13))
     return b"8=FIXT.1.1\x019=%d\x01%s10=%03d\x01" % (len(body), body, sum(body) % 256)

@@ -102,7 +102,10 @@ def render_markdown() -> str:
         Markdown: a transition table and its Mermaid source.
     """
     rows = [(ACCEPTOR_START[0], ACCEPTOR_START[1], ACCEPTOR_START[2], "acceptor")]
-    rows += [(s, t, n, "initiator" if (s, t) == (_S.IDLE, _T.START) else "") for (s, t), n in TRANSITIONS.items()]
+    rows += [
+        (s, t, n, "initiator" if (s, t) == (_S.IDLE, _T.START) else "")
+        for (s, t), n in TRANSITIONS.items()
+    ]
     lines = [
         "<!-- DO NOT EDIT: generated from src/kalshi_fix_sansio/_states.py "
         "(python -m kalshi_fix_sansio._states). -->",
@@ -123,7 +126,7 @@ def render_markdown() -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover
     import sys
 
     sys.stdout.write(render_markdown())

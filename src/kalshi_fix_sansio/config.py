@@ -140,7 +140,9 @@ class SessionConfig:
         p = self.product
         st = self.session_type
         if not self.sender_comp_id or "\x01" in self.sender_comp_id:
-            raise LocalProtocolError("SessionConfig.sender_comp_id must be a non-empty string without SOH")
+            raise LocalProtocolError(
+                "SessionConfig.sender_comp_id must be a non-empty string without SOH"
+            )
         minimum = 4 if p == "prediction" else 3
         if self.heartbeat_interval < minimum:
             raise LocalProtocolError(
@@ -159,15 +161,22 @@ class SessionConfig:
             if attr == "use_dollars" and p == "margin":
                 continue  # margin is always in dollars; saying so is harmless
             if fix_name not in spec.logon_flags:
-                where = ", ".join(sorted(s.name for s in SESSIONS.values()
-                                         if s.product == p and fix_name in s.logon_flags))
+                where = ", ".join(
+                    sorted(
+                        s.name
+                        for s in SESSIONS.values()
+                        if s.product == p and fix_name in s.logon_flags
+                    )
+                )
                 raise LocalProtocolError(
                     f"{fix_name} is not available on {st} ({p})"
                     + (f"; it is allowed on: {where}" if where else f"; {p} has no such flag")
                 )
         if self.listener_session:
             if not spec.listener:
-                raise LocalProtocolError(f"ListenerSession is not allowed on {st}: only KalshiNR and KalshiRT")
+                raise LocalProtocolError(
+                    f"ListenerSession is not allowed on {st}: only KalshiNR and KalshiRT"
+                )
             if not self.skip_pending_exec_reports:
                 raise LocalProtocolError(
                     "ListenerSession(20126)=Y requires SkipPendingExecReports(21011)=Y: set "
@@ -177,11 +186,18 @@ class SessionConfig:
                 raise LocalProtocolError(
                     "CancelOrdersOnDisconnect(8013) must be N on a listener session"
                 )
-        if self.message_retention_period is not None and not 1 <= self.message_retention_period <= 72:
+        if (
+            self.message_retention_period is not None
+            and not 1 <= self.message_retention_period <= 72
+        ):
             raise LocalProtocolError(
                 f"message_retention_period must be 1-72 hours, got {self.message_retention_period}"
             )
-        if self.role is Role.INITIATOR and self.signer is not None and not hasattr(self.signer, "sign"):
+        if (
+            self.role is Role.INITIATOR
+            and self.signer is not None
+            and not hasattr(self.signer, "sign")
+        ):
             raise LocalProtocolError("signer must have a sign(payload: bytes) -> bytes method")
 
     @property
@@ -192,7 +208,9 @@ class SessionConfig:
             LocalProtocolError: unknown product or session type.
         """
         if self.product not in ("prediction", "margin"):
-            raise LocalProtocolError(f"product must be 'prediction' or 'margin', got {self.product!r}")
+            raise LocalProtocolError(
+                f"product must be 'prediction' or 'margin', got {self.product!r}"
+            )
         spec = SESSIONS.get((self.product, self.session_type))
         if spec is None:
             known = ", ".join(s.name for s in SESSIONS.values() if s.product == self.product)

@@ -58,8 +58,24 @@ UTC = timezone.utc
 _SEQ_RE = re.compile(rb"\x0134=(\d+)\x01")
 _TIMESTAMP = re.compile(rb"\d{8}-\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6}|\.\d{9})?")
 _HEADER_KEYS = frozenset(
-    t.encode() for t in ("34", "49", "56", "52", "43", "97", "122", "50", "57", "115", "128",
-                         "142", "143", "1128", "1129")
+    t.encode()
+    for t in (
+        "34",
+        "49",
+        "56",
+        "52",
+        "43",
+        "97",
+        "122",
+        "50",
+        "57",
+        "115",
+        "128",
+        "142",
+        "143",
+        "1128",
+        "1129",
+    )
 )
 _ADMIN = frozenset({"0", "1", "2", "3", "4", "5", "A"})
 _LISTENER_REFUSED = frozenset({"D", "F", "G", "q", "R", "UA", "UE"})
@@ -86,9 +102,6 @@ def sending_time(now: float) -> datetime:
     dt = datetime.fromtimestamp(now, UTC)
     return dt.replace(microsecond=dt.microsecond - dt.microsecond % 1000)
 
-
-def _ts(dt: datetime | None) -> float | None:
-    return dt.timestamp() if dt is not None else None
 
 
 class Session:
@@ -169,7 +182,9 @@ class Session:
         self._now = now
         self._last_rx = self._last_tx = now
         if not self._acceptor and self.config.signer is None:
-            raise LocalProtocolError("an initiator needs a signer to sign its Logon (SessionConfig.signer)")
+            raise LocalProtocolError(
+                "an initiator needs a signer to sign its Logon (SessionConfig.signer)"
+            )
         self._move(Trigger.START)
         if self._acceptor:
             return
@@ -214,7 +229,9 @@ class Session:
             if item is None:
                 if self._eof:
                     self._eof = False
-                    self._close("the peer closed the connection", reconnect=True, trigger=Trigger.EOF)
+                    self._close(
+                        "the peer closed the connection", reconnect=True, trigger=Trigger.EOF
+                    )
                     continue
                 return NEED_DATA
             if isinstance(item, Frame):
@@ -273,7 +290,9 @@ class Session:
         if self.state is not State.ACTIVE:
             early = self.state in (State.IDLE, State.LOGON_SENT, State.AWAITING_LOGON)
             what = "before the Logon completes" if early else "after the Logout"
-            raise LocalProtocolError(f"cannot send an application message {what} (state {self.state.value})")
+            raise LocalProtocolError(
+                f"cannot send an application message {what} (state {self.state.value})"
+            )
         mt = message.MSG_TYPE if message.MSG_TYPE else getattr(message, "msg_type", "")
         if mt in _ADMIN:
             raise LocalProtocolError(
@@ -281,7 +300,8 @@ class Session:
                 "(use logout() to end the session)"
             )
         if not isinstance(message, Message) or (
-            self.dialect.MESSAGES.get(mt) is not type(message) and type(message) is not self.dialect.Unknown
+            self.dialect.MESSAGES.get(mt) is not type(message)
+            and type(message) is not self.dialect.Unknown
         ):
             raise LocalProtocolError(
                 f"{type(message).__name__} is not a {self.config.product} message; build it from "
@@ -352,13 +372,18 @@ class Session:
         if st in (State.LOGON_SENT, State.AWAITING_LOGON):
             if now >= self._state_since + self.config.logon_timeout:
                 self._events.append(Timeout("logon"))
-                self._close(f"no Logon within {self.config.logon_timeout:g} s", reconnect=True,
-                            trigger=Trigger.TIMEOUT)
+                self._close(
+                    f"no Logon within {self.config.logon_timeout:g} s",
+                    reconnect=True,
+                    trigger=Trigger.TIMEOUT,
+                )
             return
         if st is State.LOGOUT_SENT:
             if now >= self._state_since + self.config.logout_timeout:
                 self._events.append(Timeout("logout"))
-                self._close("the peer did not answer our Logout", reconnect=False, trigger=Trigger.TIMEOUT)
+                self._close(
+                    "the peer did not answer our Logout", reconnect=False, trigger=Trigger.TIMEOUT
+                )
             return
         hb = self.heartbeat_interval
         cfg = self.config
@@ -367,7 +392,8 @@ class Session:
             self._events.append(Timeout("heartbeat"))
             self._close(
                 f"no message from the peer for {silent:.1f} s, TestRequest unanswered",
-                reconnect=True, trigger=Trigger.TIMEOUT,
+                reconnect=True,
+                trigger=Trigger.TIMEOUT,
             )
             return
         if self._test_req_id is None and silent >= hb * cfg.test_request_factor:
@@ -381,7 +407,9 @@ class Session:
     # ------------------------------------------------------------------------------------------
     # outbound
 
-    def _header(self, seq: int, now: float, poss_dup: bool = False, orig: datetime | None = None) -> Header:
+    def _header(
+        self, seq: int, now: float, poss_dup: bool = False, orig: datetime | None = None
+    ) -> Header:
         return Header(
             sender_comp_id=self.config.sender_comp_id,
             target_comp_id=self.target_comp_id,
@@ -457,8 +485,14 @@ class Session:
         self._out.append(frame)
         self._last_tx = now
 
-    def _reject(self, ref_seq: int, reason: int, text: str, ref_tag: int | None = None,
-                ref_msg_type: str | None = None) -> None:
+    def _reject(
+        self,
+        ref_seq: int,
+        reason: int,
+        text: str,
+        ref_tag: int | None = None,
+        ref_msg_type: str | None = None,
+    ) -> None:
         self._send_admin(
             self.dialect.Reject(
                 ref_seq_num=ref_seq,
@@ -477,14 +511,19 @@ class Session:
         self.state = transition(self.state, trigger, acceptor=self._acceptor)
         self._state_since = self._now
 
-    def _close(self, reason: str, *, reconnect: bool, trigger: Trigger, reset: bool = False) -> None:
+    def _close(
+        self, reason: str, *, reconnect: bool, trigger: Trigger, reset: bool = False
+    ) -> None:
         if self.state is not State.CLOSED:
             self._move(trigger)
         self._events.append(CloseTransport(reason, reconnect, reset))
 
     def _fail(self, exc: RemoteProtocolError) -> None:
         """A session-ending peer fault: Logout queued, state closed, error raised next."""
-        if self.state in (State.ACTIVE, State.LOGON_SENT, State.AWAITING_LOGON) and self.target_comp_id:
+        if (
+            self.state in (State.ACTIVE, State.LOGON_SENT, State.AWAITING_LOGON)
+            and self.target_comp_id
+        ):
             try:
                 self._send_admin(self.dialect.Logout(text=str(exc)[:200]), self._now)
             except (EncodeError, LocalProtocolError):  # pragma: no cover - defensive
@@ -519,9 +558,15 @@ class Session:
         raw = header_raw(msg, _HEADER_KEYS)
         seq_raw = raw[b"34"]
         if not seq_raw.isdigit():
-            self._on_undecodable(frame, DecodeError(
-                f"MsgSeqNum(34) is not a number: {seq_raw!r}", raw=frame, tag=34,
-                reject_reason=6))
+            self._on_undecodable(
+                frame,
+                DecodeError(
+                    f"MsgSeqNum(34) is not a number: {seq_raw!r}",
+                    raw=frame,
+                    tag=34,
+                    reject_reason=6,
+                ),
+            )
             return
         seq = int(seq_raw)
         sender_raw = raw[b"49"]
@@ -531,8 +576,13 @@ class Session:
             self._test_req_id = None  # any message shows the peer is alive
         st = self.state
         if st is State.AWAITING_LOGON:
-            self._on_acceptor_logon(msg, mt, seq, sender_raw.decode("utf-8", "replace"),
-                                    target_raw.decode("utf-8", "replace"))
+            self._on_acceptor_logon(
+                msg,
+                mt,
+                seq,
+                sender_raw.decode("utf-8", "replace"),
+                target_raw.decode("utf-8", "replace"),
+            )
             return
         if st is State.LOGON_SENT and mt not in ("A", "5"):
             raise RemoteProtocolError(
@@ -554,12 +604,20 @@ class Session:
             stamp = raw[b"52"]
             lo, hi = self._time_window(now)
             if _TIMESTAMP.fullmatch(stamp) is None:
-                self._on_undecodable(frame, DecodeError(
-                    f"SendingTime(52) is not a UTCTimestamp: {stamp!r}", raw=frame, tag=52,
-                    reject_reason=6))
+                self._on_undecodable(
+                    frame,
+                    DecodeError(
+                        f"SendingTime(52) is not a UTCTimestamp: {stamp!r}",
+                        raw=frame,
+                        tag=52,
+                        reject_reason=6,
+                    ),
+                )
                 return
             if not lo <= stamp[:17] <= hi:
-                self._reject(seq, R_SENDING_TIME, "SendingTime accuracy problem", ref_tag=52, ref_msg_type=mt)
+                self._reject(
+                    seq, R_SENDING_TIME, "SendingTime accuracy problem", ref_tag=52, ref_msg_type=mt
+                )
                 raise RemoteProtocolError(
                     f"SendingTime {stamp.decode()} is more than {self._tolerance:g} s from now"
                 )
@@ -594,7 +652,8 @@ class Session:
                 return
             raise RemoteProtocolError(
                 f"MsgSeqNum too low, expecting {expected} but received {seq}",
-                reconnect=True, reset_seq_nums=not self._retransmission,
+                reconnect=True,
+                reset_seq_nums=not self._retransmission,
             )
         if poss_dup:
             header = msg.header
@@ -606,13 +665,23 @@ class Session:
                 return
             if orig is None:
                 self.store.set_next_target_seq(seq + 1)
-                self._reject(seq, R_REQUIRED_MISSING, "PossDupFlag=Y without OrigSendingTime(122)",
-                             ref_tag=122, ref_msg_type=mt)
+                self._reject(
+                    seq,
+                    R_REQUIRED_MISSING,
+                    "PossDupFlag=Y without OrigSendingTime(122)",
+                    ref_tag=122,
+                    ref_msg_type=mt,
+                )
                 return
             if sent is not None and orig > sent:
                 self.store.set_next_target_seq(seq + 1)
-                self._reject(seq, R_SENDING_TIME, "OrigSendingTime later than SendingTime",
-                             ref_tag=122, ref_msg_type=mt)
+                self._reject(
+                    seq,
+                    R_SENDING_TIME,
+                    "OrigSendingTime later than SendingTime",
+                    ref_tag=122,
+                    ref_msg_type=mt,
+                )
                 return
         self._process(msg, mt, seq, poss_dup, frame)
         self._drain_pending()
@@ -655,9 +724,13 @@ class Session:
             new = msg.new_seq_no
             if new is None or new <= seq:
                 store.set_next_target_seq(seq + 1)
-                self._reject(seq, R_VALUE_INCORRECT,
-                             f"SequenceReset-GapFill NewSeqNo {new} would not move past {seq}",
-                             ref_tag=36, ref_msg_type="4")
+                self._reject(
+                    seq,
+                    R_VALUE_INCORRECT,
+                    f"SequenceReset-GapFill NewSeqNo {new} would not move past {seq}",
+                    ref_tag=36,
+                    ref_msg_type="4",
+                )
                 return
             store.set_next_target_seq(new)
             self._events.append(SequenceReset(new, True))
@@ -671,14 +744,22 @@ class Session:
             if self.state is State.LOGON_SENT:
                 self._on_logon_answer(msg)
                 return
-            self._reject(seq, R_INVALID_MSGTYPE, "Logon received on an active session", ref_msg_type="A")
+            self._reject(
+                seq, R_INVALID_MSGTYPE, "Logon received on an active session", ref_msg_type="A"
+            )
             return
         if mt == "3":
             store.set_next_target_seq(seq + 1)
-            self._events.append(RejectReceived(
-                msg.ref_seq_num, msg.ref_tag_id, msg.ref_msg_type,
-                msg.session_reject_reason, msg.text, msg,
-            ))
+            self._events.append(
+                RejectReceived(
+                    msg.ref_seq_num,
+                    msg.ref_tag_id,
+                    msg.ref_msg_type,
+                    msg.session_reject_reason,
+                    msg.text,
+                    msg,
+                )
+            )
             return
         # application message
         if self.state is not State.ACTIVE and self.state is not State.LOGOUT_SENT:
@@ -695,10 +776,16 @@ class Session:
                 return
         store.set_next_target_seq(seq + 1)
         if mt == "j":
-            self._events.append(BusinessRejectReceived(
-                msg.ref_seq_num, msg.ref_msg_type, msg.business_reject_ref_id,
-                msg.business_reject_reason, msg.text, msg,
-            ))
+            self._events.append(
+                BusinessRejectReceived(
+                    msg.ref_seq_num,
+                    msg.ref_msg_type,
+                    msg.business_reject_ref_id,
+                    msg.business_reject_reason,
+                    msg.text,
+                    msg,
+                )
+            )
             return
         self._events.append(ApplicationMessage(msg, seq, poss_dup, frame))
 
@@ -710,16 +797,27 @@ class Session:
             self.heartbeat_interval = hb
         self._move(Trigger.LOGON_ACCEPTED)
         self._test_req_id = None
-        self._events.append(LoggedOn(self.heartbeat_interval, msg.reset_seq_num_flag is True,
-                                     msg.header.sender_comp_id or "", msg))
+        self._events.append(
+            LoggedOn(
+                self.heartbeat_interval,
+                msg.reset_seq_num_flag is True,
+                msg.header.sender_comp_id or "",
+                msg,
+            )
+        )
 
-    def _on_acceptor_logon(self, msg: Any, mt: str, seq: int, sender: str | None,
-                           target: str | None) -> None:
+    def _on_acceptor_logon(
+        self, msg: Any, mt: str, seq: int, sender: str | None, target: str | None
+    ) -> None:
         cfg = self.config
         if mt != "A":
-            raise RemoteProtocolError(f"first message must be a Logon, received MsgType {mt}", reconnect=False)
+            raise RemoteProtocolError(
+                f"first message must be a Logon, received MsgType {mt}", reconnect=False
+            )
         if target != cfg.session_type:
-            self._refuse_logon(sender, f"TargetCompID {target!r} does not match this session ({cfg.session_type})")
+            self._refuse_logon(
+                sender, f"TargetCompID {target!r} does not match this session ({cfg.session_type})"
+            )
             return
         key = cfg.public_keys.get(sender or "")
         if key is None:
@@ -732,7 +830,9 @@ class Session:
             return
         tolerance = self._tolerance
         if tolerance is not None and abs(self._now - sent.timestamp()) > tolerance:
-            self._refuse_logon(sender, f"SendingTime is more than {tolerance:g} s from the server clock")
+            self._refuse_logon(
+                sender, f"SendingTime is more than {tolerance:g} s from the server clock"
+            )
             return
         stamp = _raw_field(msg, b"52")
         payload = logon_payload(stamp, seq, sender or "", target or "")
@@ -761,7 +861,9 @@ class Session:
             self.store.reset(self._now)
         expected = self.store.next_target_seq()
         if seq < expected:
-            self._refuse_logon(sender, f"MsgSeqNum too low, expecting {expected} but received {seq}")
+            self._refuse_logon(
+                sender, f"MsgSeqNum too low, expecting {expected} but received {seq}"
+            )
             return
         hb = msg.heart_bt_int or cfg.heartbeat_interval
         self.heartbeat_interval = hb
@@ -784,8 +886,11 @@ class Session:
         text = msg.text
         if self.state is State.LOGON_SENT:
             self._events.append(LogonRejected(text or ""))
-            self._close(f"Logon refused: {text or 'no reason given'}", reconnect=True,
-                        trigger=Trigger.LOGON_REFUSED)
+            self._close(
+                f"Logon refused: {text or 'no reason given'}",
+                reconnect=True,
+                trigger=Trigger.LOGON_REFUSED,
+            )
             return
         by_peer = self.state is State.ACTIVE
         if by_peer:
@@ -801,7 +906,8 @@ class Session:
             raise RemoteProtocolError(
                 f"MsgSeqNum gap: expected {expected}, received {seq}; {self.config.session_type} "
                 "has no retransmission, reconnect with ResetSeqNumFlag=Y",
-                reconnect=True, reset_seq_nums=True,
+                reconnect=True,
+                reset_seq_nums=True,
             )
         if mt == "5" and msg is not None:
             self._on_logout(msg)
@@ -815,7 +921,9 @@ class Session:
             self._pending.setdefault(seq, frame)
         if self._resend_until < expected:
             self._events.append(GapDetected(expected, seq, True))
-            self._send_admin(self.dialect.ResendRequest(begin_seq_no=expected, end_seq_no=0), self._now)
+            self._send_admin(
+                self.dialect.ResendRequest(begin_seq_no=expected, end_seq_no=0), self._now
+            )
             self._events.append(ResendRequestSent(expected, 0))
         self._resend_until = max(self._resend_until, seq)
 
@@ -849,13 +957,22 @@ class Session:
         new = msg.new_seq_no
         expected = self.store.next_target_seq()
         if new is None:
-            self._reject(seq, R_REQUIRED_MISSING, "SequenceReset without NewSeqNo(36)", ref_tag=36,
-                         ref_msg_type="4")
+            self._reject(
+                seq,
+                R_REQUIRED_MISSING,
+                "SequenceReset without NewSeqNo(36)",
+                ref_tag=36,
+                ref_msg_type="4",
+            )
             return
         if new < expected:
-            self._reject(seq, R_VALUE_INCORRECT,
-                         f"SequenceReset NewSeqNo {new} is lower than expected {expected}",
-                         ref_tag=36, ref_msg_type="4")
+            self._reject(
+                seq,
+                R_VALUE_INCORRECT,
+                f"SequenceReset NewSeqNo {new} is lower than expected {expected}",
+                ref_tag=36,
+                ref_msg_type="4",
+            )
             return
         self.store.set_next_target_seq(new)
         self._events.append(SequenceReset(new, False))

@@ -86,8 +86,9 @@ class MessageStore(Protocol):
     * Times are UTC seconds since the epoch passed in by the caller; a store never reads a clock.
 
     Methods of a closed store may raise; `close` itself may be called any number of times.
-    `MemoryStore` is a compact reference implementation, and ``tests/test_store.py`` holds a
-    contract test suite you can run against your own class.
+    `MemoryStore` is a compact reference implementation; ``docs/stores.md`` shows one on SQLite,
+    and ``tests/test_store.py`` runs its contract tests on every factory in its ``STORES`` dict
+    (add yours there).
     """
 
     def next_sender_seq(self) -> int:

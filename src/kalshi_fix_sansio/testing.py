@@ -93,12 +93,18 @@ class SessionPair:
         """
         signer, public = new_ed25519_keys()
         client = SessionConfig(
-            sender_comp_id=api_key, product=product, session_type=session_type, signer=signer,
+            sender_comp_id=api_key,
+            product=product,
+            session_type=session_type,
+            signer=signer,
             **client_options,  # type: ignore[arg-type]
         )
         server = SessionConfig(
-            sender_comp_id=KALSHI_COMP_ID, product=product, session_type=session_type,
-            role=Role.ACCEPTOR, public_keys={api_key: public},
+            sender_comp_id=KALSHI_COMP_ID,
+            product=product,
+            session_type=session_type,
+            role=Role.ACCEPTOR,
+            public_keys={api_key: public},
         )
         return cls(client, server, now)
 
