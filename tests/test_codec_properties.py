@@ -56,7 +56,7 @@ INT_DIGITS_LIMIT = getattr(sys, "get_int_max_str_digits", lambda: 4300)() or 430
 LONG_DIGITS = b"9" * INT_DIGITS_LIMIT
 HUGE_DIGITS = b"9" * (INT_DIGITS_LIMIT + 1)
 PREFIX = b"8=FIXT.1.1\x01"
-# decode of the (small, or 5000-field) fuzz frames takes milliseconds; the deadline catches
+# decode of the fuzz frames (up to a few thousand fields) takes milliseconds; the deadline catches
 # pathological (super-linear) behaviour while tolerating a loaded 2-core machine
 DEADLINE = timedelta(milliseconds=1000)
 SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
@@ -147,6 +147,8 @@ def exercise(dialect: ModuleType, frame: bytes, *, depth: int = 0) -> list[bool]
         outcome.append(True)
         if isinstance(msg, UnknownMessage) and not msg.msg_type.isascii():
             continue  # pinned by test_unknown_non_ascii_msgtype_reencodes
+        if any(b"%d" % tag in type(msg)._KNOWN for tag, _ in msg.extra_fields):
+            continue  # a tag like 055; pinned by test_zero_padded_known_tag_reencodes
         try:
             again = dialect.encode(msg, header, use_dollars=use_dollars)
         except EncodeError:
@@ -789,3 +791,22 @@ def test_unknown_non_ascii_msgtype_reencodes(dialect_name: str) -> None:
     except EncodeError:
         return
     assert again == frame
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=DecodeError,
+    reason="library bug: a zero-padded tag (055=x) decodes as the unknown extra field (55, b'x') "
+    "although 55 is Symbol; re-encoding writes 55=x again, a frame its decoder rejects (tag 55 "
+    "repeated)",
+)
+@pytest.mark.parametrize("dialect_name", DIALECT_CASES)
+def test_zero_padded_known_tag_reencodes(dialect_name: str) -> None:
+    dialect = DIALECTS[dialect_name]
+    cls = dialect.MESSAGES["S"] if "S" in dialect.MESSAGES else dialect.MESSAGES["D"]
+    frame = dialect.encode(minimal_record(dialect, cls), SIMPLE_HEADER)
+    assert b"\x0155=" in frame
+    spliced = make_frame(body_of(frame) + b"055=x\x01")
+    msg = dialect.decode(spliced, verify=True).validate()
+    if msg.extra_fields:  # kept as an unknown field: it must survive a re-encode
+        dialect.decode(dialect.encode(msg, msg.header)).validate()

@@ -104,23 +104,25 @@ class FixRecord:
         src = self._src
         if src is None:  # pragma: no cover - constructed instances always have their slots set
             raise AttributeError(info.attr)
-        raw = (wire if wire is not None else _wire(src)).get(info.key)
+        _attr, slot, tag, key, name, dec, dec_dollars, _secret = info
+        raw = (wire if wire is not None else _wire(src)).get(key)
         if raw is None:
             value = None
         else:
-            dec = info.dec_dollars if (src[3] and info.dec_dollars is not None) else info.dec
+            if src[3] and dec_dollars is not None:
+                dec = dec_dollars
             try:
                 value = dec(raw)
             except (ValueError, UnicodeDecodeError, ArithmeticError) as exc:
                 raise DecodeError(
-                    f"{self._what()}: {info.name}({info.tag}) has an invalid value: {exc}",
+                    f"{self._what()}: {name}({tag}) has an invalid value: {exc}",
                     raw=src[0],
                     msg_type=self._msgtype_of(src),
-                    tag=info.tag,
-                    offset=_offset_of(src, info.key),
+                    tag=tag,
+                    offset=_offset_of(src, key),
                     reject_reason=REJECT_INCORRECT_FORMAT,
                 ) from None
-        _set(self, info.slot, value)
+        _set(self, slot, value)
         return value
 
     def _load_group(self, info: GroupInfo) -> Any:
@@ -221,11 +223,11 @@ class FixRecord:
             DecodeError: the first field whose wire value is invalid, naming tag and message.
         """
         self._load_all()
-        for _, value in self._values():
-            if isinstance(value, tuple):
-                for entry in value:
-                    if isinstance(entry, FixRecord):
-                        entry.validate()
+        for ginfo in self._GROUPS:
+            entries = getattr(self, ginfo.attr)
+            if entries:
+                for entry in entries:
+                    entry.validate()
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -453,7 +455,9 @@ class Message(FixRecord):
         """
         src = self._src
         if src is not None:
-            _check_repeats(type(self), src[0], src[2][0::2])
+            tags = src[2][0::2]
+            if len(set(tags)) != len(tags):
+                _check_repeats(type(self), src[0], tags)
         FixRecord.validate(self)
         return self
 

@@ -42,15 +42,25 @@ def dec_bool(raw: bytes) -> bool:
 
 
 def dec_int(raw: bytes) -> int:
+    if raw.isdigit():
+        return int(raw)
     if _INT_RE.fullmatch(raw) is None:
         raise ValueError(f"expected an integer, got {raw!r}")
     return int(raw)
 
 
+_DECIMAL_CHARS = b"0123456789.-"
+
+
 def dec_decimal(raw: bytes) -> Decimal:
-    if _DECIMAL_RE.fullmatch(raw) is None:
+    # Only digits, '.' and '-' (no exponent, NaN, spaces or '_', which Decimal() would take);
+    # Decimal() itself refuses a misplaced '.' or '-'.
+    if raw.translate(None, _DECIMAL_CHARS) or not raw:
         raise ValueError(f"expected a decimal number, got {raw!r}")
-    return Decimal(raw.decode("ascii"))
+    try:
+        return Decimal(raw.decode("ascii"))
+    except ArithmeticError:
+        raise ValueError(f"expected a decimal number, got {raw!r}") from None
 
 
 def dec_cents(raw: bytes) -> Decimal:
@@ -68,7 +78,18 @@ def _fraction_us(frac: bytes | None) -> int:
     return int(frac[:6])  # nanoseconds: Python datetimes hold microseconds
 
 
+_from_iso = datetime.fromisoformat
+
+
 def dec_timestamp(raw: bytes) -> datetime:
+    n = len(raw)
+    if (n == 21 or n == 24 or n == 17) and raw[8:9] == b"-" and raw[:8].isdigit():
+        # YYYYMMDD-HH:MM:SS[.sss|.ssssss] -> ISO text the C parser reads (3.10+)
+        text = raw.decode("ascii", "replace")
+        try:
+            return _from_iso(f"{text[:4]}-{text[4:6]}-{text[6:8]}T{text[9:]}+00:00")
+        except ValueError:
+            pass
     m = _TS_RE.fullmatch(raw)
     if m is None:
         raise ValueError(f"expected UTCTimestamp YYYYMMDD-HH:MM:SS[.sss], got {raw!r}")
