@@ -33,8 +33,8 @@ def make_frames(count: int, api_key: str, start_seq: int, now: float) -> list[by
     return frames
 
 
-def logged_on_client(validate: bool, now: float) -> Session:
-    pair = SessionPair.kalshi(session_type="KalshiNR", now=now, validate_messages=validate)
+def logged_on_client(validate: bool, now: float, **extra: object) -> Session:
+    pair = SessionPair.kalshi(session_type="KalshiNR", now=now, validate_messages=validate, **extra)
     pair.start()
     return pair.client.session
 
