@@ -1,8 +1,8 @@
 """A KalshiRT client and a mock acceptor talking through a lossy in-memory channel.
 
-The channel drops whole frames, delivers torn frames, duplicates frames, holds a whole direction
-back while time passes (TCP never reorders, so "delay" means silence followed by a burst) and
-cuts the connection. Both sides keep their `MemoryStore` across reconnections and the client
+The channel drops whole frames, delivers torn frames, duplicates frames, holds one direction or
+both back while time passes (TCP never reorders, so "delay" means silence followed by a burst)
+and cuts the connection. Both sides keep their `MemoryStore` across reconnections and the client
 logs on without a reset (KalshiRT), so whatever was lost is recovered with ResendRequest.
 
 The oracle: every ExecutionReport the acceptor's ``send()`` accepted (unique ExecID) and every
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -41,7 +40,9 @@ TRANSACT = datetime(2027, 1, 15, tzinfo=timezone.utc)
 
 # Workaround for the stall documented by test_lost_resend_request_is_requested_again: while
 # it is open, the healing phase reconnects (as an application watchdog would) when the two
-# sides stay out of sync on a perfect channel. Set to False once that test passes.
+# sides stay out of sync on a perfect channel, but only if the current connection lost,
+# tore or duplicated a frame (faults TCP itself never makes). Set to False once that test
+# passes.
 STALL_WATCHDOG = True
 STALL_AFTER = 6 * HB
 
@@ -131,6 +132,7 @@ class Link:
         self.sent_orders: dict[str, int] = {}  # ClOrdID -> MsgSeqNum the client gave it
         self.connections = 0
         self.stall_reconnects = 0
+        self.lossy = False  # the current connection lost, tore or duplicated a frame
         self.log: list[str] = []
         self.connect()
 
@@ -150,6 +152,7 @@ class Link:
             end.session = Session(end.config)
             end.dead = False
         self.pipes = {C2S: [], S2C: []}
+        self.lossy = False
         self.server.session.start(self.now)
         self.client.session.start(self.now)
         self.settle()
@@ -198,12 +201,12 @@ class Link:
             f"possdup={event.poss_dup}"
         )
         assert event.seq_num > end.last_seq, (
-            f"{end.name} delivered seq {event.seq_num} after seq {end.last_seq}"
+            f"{end.name} delivered seq {event.seq_num} after seq {end.last_seq}\n{self.story()}"
         )
-        assert key not in end.ids, f"{end.name} delivered {key} twice"
+        assert key not in end.ids, f"{end.name} delivered {key} twice\n{self.story()}"
         assert key in sent, f"{end.name} delivered {key}, never sent"
         assert sent[key] == event.seq_num, (
-            f"{end.name} delivered {key} as seq {event.seq_num}; it was sent as {sent[key]}"
+            f"{end.name} delivered {key} as seq {event.seq_num}, sent as {sent[key]}\n{self.story()}"
         )
         end.last_seq = event.seq_num
         end.ids.append(key)
@@ -242,10 +245,12 @@ class Link:
         for end in self.ends():
             sender, target = end.store.next_sender_seq(), end.store.next_target_seq()
             assert sender >= end.max_sender, (
-                f"{end.name} next_sender_seq went back from {end.max_sender} to {sender}"
+                f"{end.name} next_sender_seq went back from {end.max_sender} to {sender}\n"
+                + self.story()
             )
             assert target >= end.max_target, (
-                f"{end.name} next_target_seq went back from {end.max_target} to {target}"
+                f"{end.name} next_target_seq went back from {end.max_target} to {target}\n"
+                + self.story()
             )
             end.max_sender, end.max_target = sender, target
 
@@ -281,13 +286,17 @@ class Link:
                 return
             chunk = pipe.pop(0)
             _, dst = self.route(direction)
+            self.log.append(f"{self.now - T0:.3f} {direction} {_brief(chunk)} ({len(chunk)} bytes)")
             dst.session.receive_data(chunk, self.now)
             self.settle()
 
     def drop(self, direction: str) -> None:
         if self.pipes[direction]:
-            self.log.append(f"{self.now - T0:.3f} drop {direction} {_brief(self.pipes[direction][0])}")
+            self.log.append(
+                f"{self.now - T0:.3f} drop {direction} {_brief(self.pipes[direction][0])}"
+            )
             self.pipes[direction].pop(0)
+            self.lossy = True
 
     def garble(self, direction: str, keep: int) -> None:
         """Deliver only the first ``keep`` bytes of the next frame; the rest is lost."""
@@ -297,6 +306,7 @@ class Link:
             keep = max(1, min(keep, len(chunk) - 1))
             self.log.append(f"{self.now - T0:.3f} garble {direction} {_brief(chunk)} keep={keep}")
             pipe.insert(0, chunk[:keep])
+            self.lossy = True
             self.deliver(direction)
 
     def duplicate(self, direction: str) -> None:
@@ -304,6 +314,7 @@ class Link:
         if pipe:
             self.log.append(f"{self.now - T0:.3f} duplicate {direction} {_brief(pipe[0])}")
             pipe.insert(0, pipe[0])
+            self.lossy = True
 
     def disconnect(self) -> None:
         """The connection breaks: pending bytes are lost, both sides reconnect."""
@@ -313,19 +324,26 @@ class Link:
         self.now += 1.0
         self.connect()
 
-    def pump(self, limit: int = 10_000) -> None:
-        """Perfect channel until both directions are empty."""
+    def pump(self, only: str | None = None, limit: int = 10_000) -> None:
+        """Perfect channel until both directions (or direction ``only``) are empty."""
         for _ in range(limit):
-            direction = C2S if self.pipes[C2S] else S2C if self.pipes[S2C] else None
+            if only is not None:
+                direction = only if self.pipes[only] else None
+            else:
+                direction = C2S if self.pipes[C2S] else S2C if self.pipes[S2C] else None
             if direction is None:
                 return
             self.deliver(direction)
         raise AssertionError("the sessions never stop talking")
 
-    def advance(self, seconds: float) -> None:
-        """Let time pass with nothing delivered, firing every timer when it is due."""
+    def advance(self, seconds: float, flowing: str | None = None) -> None:
+        """Let time pass, firing every timer when it is due. Nothing is delivered, except in
+        direction ``flowing`` (if given), which is delivered as soon as anything is queued:
+        the other direction is held back for ``seconds``."""
         target = self.now + seconds
         for _ in range(10_000):
+            if flowing is not None:
+                self.pump(flowing)
             due = [(d, e) for e in self.ends() if (d := e.session.next_deadline()) is not None]
             first = min((d for d, _ in due), default=None)
             if first is None or first > target:
@@ -353,19 +371,20 @@ class Link:
             and s.next_target_seq == c.next_sender_seq
         )
 
-    def heal(self, rounds: int = 300) -> None:
+    def heal(self, rounds: int = 300, watchdog: bool | None = None) -> None:
         """Perfect channel, time passing, until both sides are idle and in sync.
 
         With ``STALL_WATCHDOG`` (see `test_lost_resend_request_is_requested_again`), an
         application watchdog reconnects when the sides stay out of sync for ``STALL_AFTER``
-        seconds of a perfect channel.
+        seconds of a perfect channel after the connection lost, tore or duplicated a frame.
         """
+        watchdog = STALL_WATCHDOG if watchdog is None else watchdog
         since = self.now
         for _ in range(rounds):
             self.pump()
             if self.in_sync():
                 break
-            if STALL_WATCHDOG and self.now - since >= STALL_AFTER:
+            if watchdog and self.lossy and self.now - since >= STALL_AFTER:
                 self.log.append(f"{self.now - T0:.3f} watchdog: still out of sync, reconnect")
                 self.stall_reconnects += 1
                 self.disconnect()
@@ -411,9 +430,6 @@ class LossyChannel(RuleBasedStateMachine):
         super().__init__()
         self.link = Link()
 
-    def has(self, direction: str) -> bool:
-        return bool(self.link.pipes[direction])
-
     @rule(count=st.integers(1, 3))
     def server_sends_execution_reports(self, count: int) -> None:
         for _ in range(count):
@@ -446,6 +462,10 @@ class LossyChannel(RuleBasedStateMachine):
     @rule(seconds=st.sampled_from([0.5, 1.0, 2.0, 5.0, 7.0, 13.0, 35.0]))
     def delay(self, seconds: float) -> None:
         self.link.advance(seconds)
+
+    @rule(direction=DIRECTIONS, seconds=st.sampled_from([2.0, 5.0, 7.0, 13.0, 35.0]))
+    def hold_one_direction(self, direction: str, seconds: float) -> None:
+        self.link.advance(seconds, flowing=S2C if direction == C2S else C2S)
 
     @rule()
     def disconnect(self) -> None:
@@ -485,10 +505,104 @@ TestLossyChannel = LossyChannel.TestCase
 # plain regression tests for fault sequences worth keeping
 
 
-def _heal_and_check(link: Link) -> None:
-    link.heal()
+def _logged_on() -> Link:
+    link = Link()
+    link.pump()
+    assert link.in_sync() and link.connections == 1
+    return link
+
+
+def _find(pipe: list[bytes], msg_type: bytes, seq: int | None = None) -> int:
+    """Index of the one frame of ``msg_type`` (and MsgSeqNum ``seq``) waiting in ``pipe``."""
+    tags = [b"\x0135=" + msg_type + b"\x01"]
+    if seq is not None:
+        tags.append(b"\x0134=%d\x01" % seq)
+    hits = [i for i, frame in enumerate(pipe) if all(t in frame for t in tags)]
+    assert len(hits) == 1, [_brief(f) for f in pipe]
+    return hits[0]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="session bug: an unanswered ResendRequest is never sent again and never times out; "
+    "the receiver stays behind the gap forever, queueing every later message",
+)
+@pytest.mark.parametrize("lost", ["resend-request", "resent-message"])
+def test_lost_resend_request_is_requested_again(lost: str) -> None:
+    link = _logged_on()
+    e1 = link.send_report()  # E1: lost on the way
+    link.drop(S2C)
+    link.send_report()  # E2: the client sees the gap and asks for E1 again
+    link.deliver(S2C)
+    assert [type(e).__name__ for e in link.client.events[-2:]] == [
+        "GapDetected",
+        "ResendRequestSent",
+    ]
+    if lost == "resend-request":
+        del link.pipes[C2S][_find(link.pipes[C2S], b"2")]
+    else:
+        link.deliver(C2S)  # the acceptor resends E1 and E2 (PossDup=Y)...
+        del link.pipes[S2C][_find(link.pipes[S2C], b"8", e1)]  # ...and E1 is lost again
+    # From here on the channel is perfect: heartbeats flow both ways, the client's MsgSeqNum
+    # keeps moving past the gap, so the client must ask again (or give up and reconnect).
+    link.heal(watchdog=False)
     link.check_delivered()
 
 
-def _noop(*_: Any) -> None:
-    pass
+def test_duplicated_logon_ends_the_session_and_the_next_logon_recovers() -> None:
+    """A Logon seen twice is MsgSeqNum too low without PossDup: the acceptor ends the session.
+    The client's answering Logout (MsgSeqNum 2) never reaches the failed acceptor, so the next
+    Logon (MsgSeqNum 3) opens a gap the client fills; orders sent meanwhile arrive once."""
+    link = Link()
+    link.duplicate(C2S)
+    link.deliver(C2S, 2)
+    assert link.connections == 2  # the acceptor failed and both sides reconnected
+    assert any("MsgSeqNum too low" in line for line in link.log)
+    link.deliver(C2S)  # Logon #2 with MsgSeqNum 3: the acceptor expects 2 and asks for it
+    link.deliver(S2C, 2)  # Logon answer, ResendRequest: the client gap-fills 2..3
+    link.send_order()
+    link.send_order()
+    link.pump()
+    link.send_report()
+    link.pump()
+    assert link.in_sync()
+    link.check_delivered()
+    assert [e.poss_dup for e in link.server.delivered] == [False, False]
+
+
+def test_messages_in_flight_when_the_connection_breaks_arrive_once_as_possdup() -> None:
+    """Both directions lose what was on the wire; the part already delivered is not repeated,
+    the rest comes back with PossDup=Y after the next Logon, in order, exactly once."""
+    link = _logged_on()
+    for _ in range(3):
+        link.send_report()
+        link.send_order()
+    link.deliver(S2C)  # E1 arrives, E2 and E3 do not
+    link.deliver(C2S, 2)  # C1 and C2 arrive, C3 does not
+    link.disconnect()
+    assert link.send_report() is None  # not logged on yet
+    link.pump()
+    link.send_report()  # E4 after the recovery
+    link.send_order()  # C4
+    link.pump()
+    link.heal(watchdog=False)
+    link.check_delivered()
+    assert [(e.seq_num, e.poss_dup) for e in link.client.delivered] == [
+        (link.sent_reports[k], k in ("E2", "E3")) for k in ("E1", "E2", "E3", "E4")
+    ]
+    assert [e.poss_dup for e in link.server.delivered] == [False, False, True, False]
+
+
+def test_torn_frame_then_silence_is_recovered_by_heartbeat_gap_detection() -> None:
+    """Half an ExecutionReport arrives and the rest is lost; the acceptor's next Heartbeat is
+    swallowed with it as garbage. Hearing nothing valid, the client sends a TestRequest; the
+    Heartbeat answering it reveals the gap and the report is resent."""
+    link = _logged_on()
+    link.send_report()
+    link.garble(S2C, 40)
+    assert link.client.ids == []
+    link.heal(watchdog=False)
+    link.check_delivered()
+    names = [type(e).__name__ for e in link.client.events]
+    assert "GarbledData" in names and "TestRequestSent" in names
+    assert [e.poss_dup for e in link.client.delivered] == [True]

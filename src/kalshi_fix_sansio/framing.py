@@ -51,6 +51,7 @@ DEFAULT_MAX_MESSAGE_SIZE: Final[int] = 4 * 1024 * 1024
 """Default upper bound on the size of one frame, in bytes (large snapshots and batches fit)."""
 
 _ADLER_CHUNK: Final = 256  # 256 * 255 < 65521: Adler-32's low half is the exact byte sum
+_ADLER_ASCII_CHUNK: Final = 515  # 515 * 127 < 65521: the same for ASCII bytes (FIX in practice)
 _RECORD_CAP: Final = 256  # bytes of dropped data kept in Garbled.data
 _MAX_LENGTH_DIGITS: Final = 20  # BodyLength(9) digits examined before giving up on a SOH
 _MAX_BEGIN_STRING: Final = 32  # BeginString(8) bytes examined to quote a wrong value
@@ -85,11 +86,15 @@ def checksum(data: bytes | bytearray | memoryview) -> int:
     n = len(data)
     if n <= _ADLER_CHUNK:
         return zlib.adler32(data, 0) & 0xFF
+    ascii_only = isinstance(data, (bytes, bytearray)) and data.isascii()
+    chunk = _ADLER_ASCII_CHUNK if ascii_only else _ADLER_CHUNK
+    if n <= chunk:
+        return zlib.adler32(data, 0) & 0xFF
     total = 0
     adler32 = zlib.adler32
     with memoryview(data) as view:
-        for i in range(0, n, _ADLER_CHUNK):
-            total += adler32(view[i : i + _ADLER_CHUNK], 0) & 0xFFFF
+        for i in range(0, n, chunk):
+            total += adler32(view[i : i + chunk], 0) & 0xFFFF
     return total & 0xFF
 
 
@@ -358,7 +363,10 @@ class Framer:
         self._work += size
         self._state = _START
         # Sum the whole frame in one go, then take the trailer's bytes back out.
-        total = _adler32(data, 0) if size <= _ADLER_CHUNK else checksum(data)
+        if size <= _ADLER_CHUNK or (size <= _ADLER_ASCII_CHUNK and data.isascii()):
+            total = _adler32(data, 0) & 0xFFFF
+        else:
+            total = checksum(data)
         d0 = data[-4]
         d1 = data[-3]
         d2 = data[-2]
