@@ -14,12 +14,28 @@ BANNED_MODULES = {"socket", "ssl", "asyncio", "trio", "threading", "select", "se
 # plugs in; the session only calls the MessageStore interface), auth's load_signer_file (reads
 # a key file when the caller asks).
 CORE = [
-    "session.py", "config.py", "events.py", "_states.py", "framing.py", "_message.py",
-    "_values.py", "errors.py", "prediction.py", "margin.py", "__init__.py",
-    "_generated/common.py", "_generated/prediction.py", "_generated/margin.py",
+    "session.py",
+    "config.py",
+    "events.py",
+    "_states.py",
+    "framing.py",
+    "_message.py",
+    "_values.py",
+    "errors.py",
+    "prediction.py",
+    "margin.py",
+    "__init__.py",
+    "_generated/common.py",
+    "_generated/prediction.py",
+    "_generated/margin.py",
     "_generated/tables.py",
 ]
-CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"), ("datetime", "today")}
+CLOCK_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("date", "today"),
+    ("datetime", "today"),
+}
 IO_NAMES = {"open", "input", "print"}
 
 
@@ -53,7 +69,9 @@ def test_core_calls_no_clock_and_does_no_io() -> None:
             if isinstance(node, ast.Call):
                 f = node.func
                 if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
-                    assert (f.value.id, f.attr) not in CLOCK_CALLS, f"{rel}:{node.lineno} reads the clock"
+                    assert (f.value.id, f.attr) not in CLOCK_CALLS, (
+                        f"{rel}:{node.lineno} reads the clock"
+                    )
                     assert f.value.id != "os", f"{rel}:{node.lineno} calls os.{f.attr}"
                 if isinstance(f, ast.Name):
                     assert f.id not in IO_NAMES, f"{rel}:{node.lineno} calls {f.id}()"
@@ -90,7 +108,9 @@ assert names[:2] == ["LoggedOn", "ApplicationMessage"], names
 assert "LoggedOut" in names, names
 print("ok")
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from scenario_runner import Runner
 
 from kalshi_fix_sansio import margin, prediction
 from kalshi_fix_sansio.config import Role, SessionConfig
@@ -21,15 +22,18 @@ from kalshi_fix_sansio.events import (
 from kalshi_fix_sansio.session import Session
 from kalshi_fix_sansio.store import MemoryStore
 from kalshi_fix_sansio.testing import SessionPair, new_ed25519_keys
-from scenario_runner import Runner
 
 SIGNER, PUBLIC = new_ed25519_keys()
 
 
 def order(**kw: object) -> prediction.NewOrderSingle:
     fields: dict[str, object] = dict(
-        cl_ord_id="c1", side=prediction.Side.BUY, order_qty=Decimal(1),
-        ord_type=prediction.OrdType.LIMIT, price=Decimal("0.5"), symbol="X",
+        cl_ord_id="c1",
+        side=prediction.Side.BUY,
+        order_qty=Decimal(1),
+        ord_type=prediction.OrdType.LIMIT,
+        price=Decimal("0.5"),
+        symbol="X",
     )
     fields.update(kw)
     return prediction.NewOrderSingle(**fields)  # type: ignore[arg-type]
@@ -56,16 +60,26 @@ def runner(*config: str) -> Runner:
         ({"reset_seq_num": False}, "requires ResetSeqNumFlag(141)=Y"),
         ({"listener_session": True}, "requires SkipPendingExecReports(21011)=Y"),
         (
-            {"listener_session": True, "skip_pending_exec_reports": True, "session_type": "KalshiDC"},
+            {
+                "listener_session": True,
+                "skip_pending_exec_reports": True,
+                "session_type": "KalshiDC",
+            },
             "ListenerSession is not available on KalshiDC",
         ),
         (
-            {"listener_session": True, "skip_pending_exec_reports": True,
-             "cancel_orders_on_disconnect": True},
+            {
+                "listener_session": True,
+                "skip_pending_exec_reports": True,
+                "cancel_orders_on_disconnect": True,
+            },
             "CancelOrdersOnDisconnect(8013) must be N on a listener session",
         ),
         ({"product": "margin", "receive_settlement_reports": True}, "margin has no such flag"),
-        ({"session_type": "KalshiMD", "use_dollars": True}, "UseDollars is not available on KalshiMD"),
+        (
+            {"session_type": "KalshiMD", "use_dollars": True},
+            "UseDollars is not available on KalshiMD",
+        ),
         ({"session_type": "KalshiRT", "message_retention_period": 80}, "1-72 hours"),
         ({"message_retention_period": 24}, "allowed on: KalshiPT, KalshiRT"),
         ({"sender_comp_id": ""}, "sender_comp_id must be a non-empty string"),
@@ -119,7 +133,9 @@ def test_send_guards() -> None:
     with pytest.raises(LocalProtocolError, match="is not a prediction message"):
         client.send(margin.NewOrderSingle(), pair.now)  # type: ignore[arg-type]
     with pytest.raises(LocalProtocolError, match="is not carried by KalshiRT"):
-        client.send(prediction.OrderMassCancelRequest(cl_ord_id="m", mass_cancel_request_type="6"), pair.now)
+        client.send(
+            prediction.OrderMassCancelRequest(cl_ord_id="m", mass_cancel_request_type="6"), pair.now
+        )
     before = client.next_sender_seq
     with pytest.raises(LocalProtocolError, match="over max_message_size"):
         client.send(order(symbol="X" * 5_000_000), pair.now)
@@ -151,7 +167,13 @@ def test_sending_on_a_closed_session_after_an_error() -> None:
 def logged_on(*config: str) -> Runner:
     r = runner(*config)
     r.d_start([])
-    r.deliver(r.frame("35=A|34=1|98=0|108=30|141=Y" if "session=KalshiRT" not in config else "35=A|34=1|98=0|108=30"))
+    r.deliver(
+        r.frame(
+            "35=A|34=1|98=0|108=30|141=Y"
+            if "session=KalshiRT" not in config
+            else "35=A|34=1|98=0|108=30"
+        )
+    )
     assert r.session is not None
     list(r.session.events())
     r.session.data_to_send()
@@ -167,7 +189,9 @@ def test_malformed_application_message_is_rejected_and_surfaced() -> None:
     assert isinstance(events[0], DecodeFailure) and events[0].seq_num == 2 and events[0].raw == bad
     assert "LeavesQty(151)" in str(events[0].error)
     out = r.session.data_to_send()
-    assert b"35=3\x01" in out and b"45=2\x01" in out and b"371=151\x01" in out and b"373=6\x01" in out
+    assert (
+        b"35=3\x01" in out and b"45=2\x01" in out and b"371=151\x01" in out and b"373=6\x01" in out
+    )
     assert r.session.next_target_seq == 3
 
 
@@ -238,8 +262,13 @@ def test_acceptor_logon_checks() -> None:
 
     store = MemoryStore()
     store.set_next_target_seq(5)
-    cfg = SessionConfig(sender_comp_id="Kalshi", session_type="KalshiRT", role=Role.ACCEPTOR,
-                        public_keys={"key-1": PUBLIC}, logon_check=check)
+    cfg = SessionConfig(
+        sender_comp_id="Kalshi",
+        session_type="KalshiRT",
+        role=Role.ACCEPTOR,
+        public_keys={"key-1": PUBLIC},
+        logon_check=check,
+    )
     s = Session(cfg)
     s.start(1_800_000_000.0)
     client = Session(SessionConfig(sender_comp_id="key-1", session_type="KalshiRT", signer=SIGNER))
@@ -253,8 +282,15 @@ def test_acceptor_logon_checks() -> None:
     assert s.next_event() is NEED_DATA
 
     # a stored sequence the client's Logon does not reach: MsgSeqNum too low
-    low = Session(SessionConfig(sender_comp_id="Kalshi", session_type="KalshiRT", role=Role.ACCEPTOR,
-                                public_keys={"key-1": PUBLIC}, store=store))
+    low = Session(
+        SessionConfig(
+            sender_comp_id="Kalshi",
+            session_type="KalshiRT",
+            role=Role.ACCEPTOR,
+            public_keys={"key-1": PUBLIC},
+            store=store,
+        )
+    )
     low.start(1_800_000_000.0)
     client = Session(SessionConfig(sender_comp_id="key-1", session_type="KalshiRT", signer=SIGNER))
     client.start(1_800_000_000.0)
