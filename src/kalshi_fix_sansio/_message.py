@@ -561,7 +561,7 @@ def split_fields(
         flat += (tag, value)
         pending_len = None
         data_tag = data_tags.get(tag)
-        if data_tag is not None and value.isdigit():
+        if data_tag is not None and value.isdigit() and len(value) <= 9:
             pending_len = (data_tag, int(value))
         pos = soh + 1
     return flat
@@ -607,7 +607,8 @@ def decode_frame(
         )
     if not present <= cls._KNOWN:
         for t in present - cls._KNOWN:
-            if not t.isdigit():
+            # a tag is 1-9 digits without a leading zero ("055" is not tag 55)
+            if not t.isdigit() or len(t) > 9 or t[:1] == b"0":
                 raise _frame_error(
                     f"invalid tag number {t!r}",
                     frame,
@@ -657,7 +658,7 @@ def verify_frame(frame: bytes) -> None:
         raise _frame_error(f"frame does not start with {prefix!r}", frame, offset=0)
     soh = frame.find(SOH, len(prefix))
     length_raw = frame[len(prefix) : soh]
-    if soh < 0 or not length_raw.isdigit():
+    if soh < 0 or not length_raw.isdigit() or len(length_raw) > 9:
         raise _frame_error(
             f"BodyLength(9) is not a number: {length_raw!r}", frame, tag=9, offset=len(prefix)
         )
@@ -695,7 +696,13 @@ def encode_message(msg: Message, header: FixRecord, use_dollars: bool) -> bytes:
     if not isinstance(msg, Message) or (isinstance(msg, UnknownMessage) and not msg.msg_type):
         raise EncodeError(f"cannot encode {type(msg).__name__}: not a message of this dialect")
     mt = msg.msg_type if isinstance(msg, UnknownMessage) else msg.MSG_TYPE
-    out = [b"35=" + mt.encode("ascii") + SOH]
+    try:
+        mt_bytes = mt.encode("latin-1")  # an UnknownMessage keeps the MsgType bytes it came with
+    except UnicodeEncodeError:
+        raise EncodeError(f"MsgType {mt!r} cannot be written on the wire", msg_type=mt) from None
+    if not mt_bytes or SOH in mt_bytes or b"=" in mt_bytes:
+        raise EncodeError(f"MsgType {mt!r} cannot be written on the wire", msg_type=mt)
+    out = [b"35=" + mt_bytes + SOH]
     header._encode_into(out, use_dollars)
     msg._encode_into(out, use_dollars)
     for tag, value in msg.extra_fields:
@@ -722,7 +729,16 @@ def encode_group(
             f"{name}: expected a tuple of group entries, got {type(entries).__name__}"
         )
     out.append(key + b"=%d\x01" % len(entries))
-    for e in entries:
+    for i, e in enumerate(entries, 1):
+        values = dict(e._values())
+        if all(v is None for v in values.values()):
+            raise EncodeError(f"{name}: entry {i} has no field set")
+        delimiter = e._MEMBERS[0]
+        if len(entries) > 1 and values[delimiter.attr] is None:
+            raise EncodeError(
+                f"{name}: entry {i} lacks the group's first field {delimiter.name}"
+                f"({delimiter.tag}), which separates entries when there are several"
+            )
         e._encode_into(out, use_dollars)
 
 

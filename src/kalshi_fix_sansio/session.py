@@ -80,6 +80,7 @@ _HEADER_KEYS = frozenset(
 _ADMIN = frozenset({"0", "1", "2", "3", "4", "5", "A"})
 _LISTENER_REFUSED = frozenset({"D", "F", "G", "q", "R", "UA", "UE"})
 _PRUNE_EVERY = 1024
+_RESEND_RETRIES = 3  # ResendRequests repeated (one heartbeat interval apart) before giving up
 
 # SessionRejectReason(373) codes the session sends
 R_REQUIRED_MISSING = 1
@@ -101,7 +102,6 @@ def sending_time(now: float) -> datetime:
     """
     dt = datetime.fromtimestamp(now, UTC)
     return dt.replace(microsecond=dt.microsecond - dt.microsecond % 1000)
-
 
 
 class Session:
@@ -132,6 +132,9 @@ class Session:
         self._test_req_count = 0
         self._pending: dict[int, bytes] = {}  # queued inbound frames beyond a gap
         self._resend_until = 0  # inbound seq we must reach before the gap is closed
+        self._resend_asked_at = 0.0  # when we last sent a ResendRequest
+        self._resend_asked_from = 0  # the expected seq it asked from
+        self._resend_retries = 0
         self._error: RemoteProtocolError | None = None
         self._saved = 0
         self._draining = False
@@ -357,7 +360,10 @@ class Session:
             peer_due = self._last_rx + hb * cfg.test_request_factor
         else:
             peer_due = self._last_rx + hb * cfg.disconnect_factor
-        return min(heartbeat_due, peer_due)
+        due = min(heartbeat_due, peer_due)
+        if self._resend_until:
+            due = min(due, self._resend_asked_at + hb)
+        return due
 
     def handle_timer(self, now: float) -> None:
         """Fire whatever timers are due: heartbeat, TestRequest, logon/logout/peer timeouts.
@@ -387,6 +393,21 @@ class Session:
             return
         hb = self.heartbeat_interval
         cfg = self.config
+        if self._resend_until and now >= self._resend_asked_at + hb:
+            # a ResendRequest (or what it brought back) got lost: ask again, then give up
+            expected = self.store.next_target_seq()
+            if expected > self._resend_asked_from:
+                self._resend_retries = 0
+            elif self._resend_retries >= _RESEND_RETRIES:
+                self._close(
+                    f"gap from MsgSeqNum {expected} not filled after "
+                    f"{_RESEND_RETRIES + 1} ResendRequests",
+                    reconnect=True,
+                    trigger=Trigger.TIMEOUT,
+                )
+                return
+            self._resend_retries += 1
+            self._ask_resend(expected, now)
         silent = now - self._last_rx
         if self._test_req_id is not None and silent >= hb * cfg.disconnect_factor:
             self._events.append(Timeout("heartbeat"))
@@ -603,7 +624,12 @@ class Session:
         if self._tolerance is not None and not poss_dup and not replay:
             stamp = raw[b"52"]
             lo, hi = self._time_window(now)
-            if len(stamp) not in _TS_LENGTHS or stamp[8] != 45 or stamp[11] != 58 or stamp[14] != 58:
+            if (
+                len(stamp) not in _TS_LENGTHS
+                or stamp[8] != 45
+                or stamp[11] != 58
+                or stamp[14] != 58
+            ):
                 self._on_undecodable(
                     frame,
                     DecodeError(
@@ -928,11 +954,15 @@ class Session:
             self._pending.setdefault(seq, frame)
         if self._resend_until < expected:
             self._events.append(GapDetected(expected, seq, True))
-            self._send_admin(
-                self.dialect.ResendRequest(begin_seq_no=expected, end_seq_no=0), self._now
-            )
-            self._events.append(ResendRequestSent(expected, 0))
+            self._resend_retries = 0
+            self._ask_resend(expected, self._now)
         self._resend_until = max(self._resend_until, seq)
+
+    def _ask_resend(self, expected: int, now: float) -> None:
+        self._send_admin(self.dialect.ResendRequest(begin_seq_no=expected, end_seq_no=0), now)
+        self._resend_asked_at = now
+        self._resend_asked_from = expected
+        self._events.append(ResendRequestSent(expected, 0))
 
     def _drain_pending(self) -> None:
         pending = self._pending

@@ -1,0 +1,1040 @@
+"""Transport helpers shared by the blocking, asyncio and trio adapters.
+
+Everything here is about the pipe, never about FIX: where to connect (`Endpoint`,
+`kalshi_endpoint`, `check_endpoint`), how to secure the connection (`make_ssl_context`), how
+long to wait between connection attempts (`Backoff`), whether the next Logon resets sequence
+numbers (`reconnect_plan`, a reading of the session type's documented rules, not a protocol
+decision of its own), how to log the frames that cross the wire (`MessageLog`) and where the
+API key comes from (`Credentials`). The sans-IO core makes every protocol decision; an adapter
+pumps bytes between a socket and the core and uses this module for the rest.
+
+This module imports no event loop (neither asyncio nor trio), so every adapter can use it.
+
+Transport rules (Kalshi FIX reference, session.md §1):
+
+* Kalshi accepts TCP + TLS 1.2 or higher only; plain TCP is refused here unless it goes to
+  loopback (a local TLS proxy such as stunnel, or the mock gateway).
+* The documented hosts are in ``ENVIRONMENTS`` (``_generated/tables.py``); each session type has
+  its own port (``SESSIONS``); ports are the same in demo and production.
+* Certificate pinning: Kalshi documents fetching the server certificate with
+  ``openssl s_client -showcerts -connect <host>:<port> < /dev/null | openssl x509 >
+  kalshi-fix.pem``; pass that file as ``make_ssl_context(pinned_cert=...)``.
+
+Back-pressure: an adapter reads at most `READ_CHUNK` bytes at a time and stops feeding the
+session while it cannot write. If the transport cannot take our bytes and more than
+`MAX_BUFFERED_OUTBOUND` bytes are queued for it, the adapter raises `TransportError` (and
+closes the connection) rather than let memory grow without bound: a peer that does not read
+is treated like a dead connection.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import logging
+import os
+import random
+import ssl
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, Final, Literal, TextIO
+
+import attrs
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from kalshi_fix_sansio._generated.tables import ENVIRONMENTS, SESSIONS
+from kalshi_fix_sansio.auth import Signer, load_signer, load_signer_file
+from kalshi_fix_sansio.config import Role, SessionConfig
+from kalshi_fix_sansio.errors import FixError, LocalProtocolError
+from kalshi_fix_sansio.framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer
+
+__all__ = [
+    "KALSHI_FIX_HOSTS",
+    "MAX_BUFFERED_OUTBOUND",
+    "MESSAGE_LOGGER_NAME",
+    "READ_CHUNK",
+    "TRANSPORT_LOGGER_NAME",
+    "Backoff",
+    "ConnectionFailed",
+    "Credentials",
+    "Endpoint",
+    "MessageLog",
+    "ReconnectPlan",
+    "TransportError",
+    "check_endpoint",
+    "in_maintenance_window",
+    "kalshi_endpoint",
+    "make_ssl_context",
+    "reconnect_plan",
+    "redact_frame",
+    "seconds_until_maintenance_ends",
+    "ssl_context_for",
+]
+
+MAX_BUFFERED_OUTBOUND: Final = 8 * 1024 * 1024
+"""Most bytes an adapter queues for a transport that is not taking them (8 MiB).
+
+When the socket cannot accept our bytes and more than this is waiting, the adapter raises
+`TransportError` and closes the connection instead of growing memory.
+"""
+
+READ_CHUNK: Final = 65536
+"""Bytes an adapter asks the transport for per read (64 KiB)."""
+
+MESSAGE_LOGGER_NAME: Final = "kalshi_fix_sansio.messages"
+"""The stdlib logger `MessageLog` writes to (level INFO; silent until logging is configured)."""
+
+TRANSPORT_LOGGER_NAME: Final = "kalshi_fix_sansio.transport"
+"""The stdlib logger for connection events (connects, retries, TLS failures) of the adapters."""
+
+logging.getLogger(MESSAGE_LOGGER_NAME).addHandler(logging.NullHandler())
+logging.getLogger(TRANSPORT_LOGGER_NAME).addHandler(logging.NullHandler())
+
+PRODUCTS: Final = ("prediction", "margin")
+ENVIRONMENT_NAMES: Final = ("demo", "production")
+
+KALSHI_FIX_HOSTS: Final[frozenset[str]] = frozenset(
+    host
+    for environments in ENVIRONMENTS.values()
+    for roles in environments.values()
+    for host in roles.values()
+)
+"""Every FIX host Kalshi documents, for both products and both environments."""
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class TransportError(FixError):
+    """The connection failed or was lost, or the peer stopped reading (back-pressure)."""
+
+
+class ConnectionFailed(TransportError):
+    """Every connection attempt allowed by the `Backoff` failed.
+
+    Attributes:
+        attempts: how many connection attempts were made.
+        last_error: the exception of the last attempt (``None`` if unknown).
+    """
+
+    def __init__(
+        self, text: str, *, attempts: int, last_error: BaseException | None = None
+    ) -> None:
+        super().__init__(text)
+        self.attempts = attempts
+        self.last_error = last_error
+
+    @classmethod
+    def for_endpoint(
+        cls, endpoint: Endpoint, *, attempts: int, last_error: BaseException | None = None
+    ) -> ConnectionFailed:
+        """Build the error with a message naming the endpoint and the last failure.
+
+        Args:
+            endpoint: where the adapter tried to connect.
+            attempts: how many connection attempts were made.
+            last_error: the exception of the last attempt.
+
+        Returns:
+            The error, ready to raise (``raise ... from last_error`` keeps the chain).
+        """
+        what = "attempt" if attempts == 1 else "attempts"
+        text = f"could not connect to {endpoint} after {attempts} {what}"
+        if last_error is not None:
+            detail = str(last_error) or type(last_error).__name__
+            text += f"; last error: {type(last_error).__name__}: {detail}"
+        return cls(text, attempts=attempts, last_error=last_error)
+
+
+# --------------------------------------------------------------------------------------------
+# Endpoints and host policy
+
+
+def _normalise_host(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host[:-1] if host.endswith(".") else host
+
+
+def _is_loopback(host: str) -> bool:
+    name = _normalise_host(host)
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # a DNS name: never resolved here
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def _bare_host(host: str) -> str:
+    if isinstance(host, str):
+        host = host.strip()
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]  # "[::1]" -> "::1", as the socket API wants it
+    return host
+
+
+def _check_host(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise LocalProtocolError(f"Endpoint.{attribute.name} must be a non-empty host name")
+    if any(c.isspace() for c in value) or "/" in value:
+        raise LocalProtocolError(
+            f"Endpoint.{attribute.name} must be a bare host name or IP address, got {value!r}"
+        )
+
+
+def _check_port(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise LocalProtocolError(f"Endpoint.port must be an int in 1-65535, got {value!r}")
+
+
+def _default_server_hostname(endpoint: Endpoint) -> str | None:
+    return _normalise_host(endpoint.host) if endpoint.tls else None
+
+
+@attrs.frozen
+class Endpoint:
+    """Where to connect, and whether to speak TLS.
+
+    Attributes:
+        host: DNS name or IP address literal (brackets around an IPv6 literal are removed).
+        port: TCP port.
+        tls: wrap the connection in TLS (Kalshi requires it; plain TCP only to loopback).
+        server_hostname: name sent in SNI and checked against the server certificate. Default:
+            the host for TLS, ``None`` for plain TCP. Set it when connecting through another
+            address (AWS PrivateLink, a TLS-passthrough proxy) to the Kalshi host name.
+
+    Raises:
+        LocalProtocolError: empty host, port out of range, or a server_hostname on plain TCP.
+    """
+
+    host: str = attrs.field(converter=_bare_host, validator=_check_host)
+    port: int = attrs.field(validator=_check_port)
+    tls: bool = True
+    server_hostname: str | None = attrs.field(
+        default=attrs.Factory(_default_server_hostname, takes_self=True)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not self.tls and self.server_hostname is not None:
+            raise LocalProtocolError(
+                "Endpoint.server_hostname only applies to TLS: leave it None for plain TCP"
+            )
+        if self.tls and self.server_hostname is not None:
+            _check_host(self, attrs.fields(Endpoint).server_hostname, self.server_hostname)
+
+    @property
+    def loopback(self) -> bool:
+        """The host is ``localhost``, an address in 127.0.0.0/8 or ``::1`` (no DNS lookup)."""
+        return _is_loopback(self.host)
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'tls' if self.tls else 'tcp'}://{host}:{self.port}"
+
+
+def kalshi_endpoint(product: str, environment: str, session_type: str) -> Endpoint:
+    """The documented endpoint of a Kalshi FIX session type (TLS on).
+
+    Args:
+        product: ``"prediction"`` or ``"margin"``.
+        environment: ``"demo"`` or ``"production"``.
+        session_type: the TargetCompID, e.g. ``"KalshiNR"`` or ``"KalshiMD"``.
+
+    Returns:
+        The host (order-entry or market-data host of the environment) and the session type's
+        port, with TLS and SNI set to the host.
+
+    Raises:
+        LocalProtocolError: unknown product or environment, or a session type the product
+            does not have (e.g. KalshiPT on margin).
+    """
+    if product not in ENVIRONMENTS:
+        raise LocalProtocolError(
+            f"unknown product {product!r}: use one of {', '.join(map(repr, PRODUCTS))}"
+        )
+    environments = ENVIRONMENTS[product]
+    if environment not in environments:
+        known = ", ".join(repr(e) for e in environments)
+        raise LocalProtocolError(
+            f"unknown environment {environment!r} for {product}: use one of {known}"
+        )
+    spec = SESSIONS.get((product, session_type))
+    if spec is None:
+        known = ", ".join(s.name for s in SESSIONS.values() if s.product == product)
+        raise LocalProtocolError(
+            f"{session_type!r} is not a {product} session type (known: {known})"
+        )
+    host = environments[environment][spec.host]
+    return Endpoint(host=host, port=spec.port, tls=True, server_hostname=host)
+
+
+def check_endpoint(endpoint: Endpoint, *, allow_unlisted_hosts: bool = False) -> None:
+    """Refuse connections Kalshi would not accept, or that go somewhere unexpected.
+
+    Plain TCP is allowed only to loopback (a local TLS proxy such as stunnel, the mock
+    gateway). A non-loopback host must be one of Kalshi's documented FIX hosts
+    (`KALSHI_FIX_HOSTS`) unless ``allow_unlisted_hosts`` is set (a PrivateLink endpoint, a
+    proxy, a test server). Literal IP addresses are recognised with `ipaddress`; DNS is never
+    consulted, so a name that merely resolves to loopback is not loopback.
+
+    Args:
+        endpoint: the endpoint an adapter is about to connect to.
+        allow_unlisted_hosts: accept TLS to hosts Kalshi does not document.
+
+    Raises:
+        LocalProtocolError: plain TCP to a non-loopback host, or an unlisted host without
+            the opt-in.
+    """
+    if endpoint.loopback:
+        return
+    if not endpoint.tls:
+        raise LocalProtocolError(
+            f"plain TCP to {endpoint.host}:{endpoint.port} refused: Kalshi requires TLS; plain "
+            "TCP is only allowed to loopback (e.g. a local stunnel): use tls=True"
+        )
+    if allow_unlisted_hosts or _normalise_host(endpoint.host) in KALSHI_FIX_HOSTS:
+        return
+    raise LocalProtocolError(
+        f"{endpoint.host} is not one of Kalshi's documented FIX hosts "
+        f"({', '.join(sorted(KALSHI_FIX_HOSTS))}); to connect to another host (PrivateLink, a "
+        "proxy, a test gateway) pass allow_unlisted_hosts=True"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# TLS
+
+
+def _read_certificates(path: str | os.PathLike[str], what: str) -> list[x509.Certificate]:
+    where = os.fspath(path)
+    try:
+        with open(where, "rb") as file:
+            data = file.read()
+    except FileNotFoundError:
+        raise LocalProtocolError(f"{what} file not found: {where!r}: check the path") from None
+    except IsADirectoryError:
+        raise LocalProtocolError(
+            f"{what} {where!r} is a directory: pass the path of a PEM file"
+        ) from None
+    except PermissionError:
+        raise LocalProtocolError(f"cannot read {what} file {where!r}: permission denied") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise LocalProtocolError(f"cannot read {what} file {where!r}: {reason}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        if b"PRIVATE KEY-----" in data:
+            hint = "it holds a private key, not a certificate (never share or pin a key)"
+        elif data[:1] == b"\x30":
+            hint = (
+                "it looks like binary DER: convert it with "
+                f"'openssl x509 -inform DER -in {where} -out cert.pem'"
+            )
+        elif not data.strip():
+            hint = "the file is empty"
+        else:
+            hint = "no '-----BEGIN CERTIFICATE-----' block found"
+        raise LocalProtocolError(f"{what} {where!r} is not a PEM certificate file: {hint}")
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise LocalProtocolError(
+            f"{what} {where!r} holds a damaged or truncated PEM certificate: fetch it again"
+        ) from None
+
+
+def _pem(certificates: list[x509.Certificate]) -> str:
+    return "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in certificates)
+
+
+def make_ssl_context(
+    *,
+    cafile: str | os.PathLike[str] | None = None,
+    pinned_cert: str | os.PathLike[str] | None = None,
+    verify: bool = True,
+) -> ssl.SSLContext:
+    """Build the client TLS context for Kalshi FIX.
+
+    The default (`ssl.create_default_context`) verifies the server certificate against the
+    system's CA store and checks the host name; the minimum protocol version is TLS 1.2 (Kalshi
+    accepts TLS 1.2 or higher).
+
+    Pinning: ``pinned_cert`` is the PEM file of the server certificate, as Kalshi documents
+    obtaining it (``openssl s_client -showcerts -connect <host>:<port> < /dev/null | openssl
+    x509 > kalshi-fix.pem``). It is loaded as the *only* trust anchor, with OpenSSL's
+    partial-chain flag, so the connection succeeds only if the server presents exactly that
+    certificate (a self-signed certificate or a CA-issued leaf alike); the system CA store is
+    not consulted and the host name is still checked. Pin the leaf certificate only: a file
+    with several certificates is refused, since trusting an intermediate CA is not pinning.
+    When Kalshi rotates its certificate, fetch the new one.
+
+    Args:
+        cafile: a PEM CA bundle trusted in addition to the system store (e.g. a corporate TLS
+            proxy's CA, or the mock gateway's test CA).
+        pinned_cert: PEM file of the one server certificate to trust (see above); excludes
+            ``cafile``.
+        verify: **for tests only**: ``False`` turns off certificate *and* host name
+            verification, so anyone on the path can read and alter the session, including
+            the signed Logon. Never use it against Kalshi.
+
+    Returns:
+        A client-side `ssl.SSLContext`.
+
+    Raises:
+        LocalProtocolError: ``pinned_cert`` with ``cafile`` or with ``verify=False``; a file
+            that is missing, unreadable or not a valid PEM certificate (the message names it);
+            a pin file holding more than one certificate.
+    """
+    if pinned_cert is not None and cafile is not None:
+        raise LocalProtocolError(
+            "pass pinned_cert or cafile, not both: a pinned certificate is the only one trusted"
+        )
+    if pinned_cert is not None and not verify:
+        raise LocalProtocolError(
+            "pinned_cert with verify=False makes no sense: verification is what checks the pin"
+        )
+    if pinned_cert is not None:
+        certificates = _read_certificates(pinned_cert, "pinned certificate")
+        if len(certificates) != 1:
+            raise LocalProtocolError(
+                f"pinned certificate {os.fspath(pinned_cert)!r} holds {len(certificates)} "
+                "certificates; pinning trusts exactly one, the server's: extract it with "
+                "'openssl x509 -in <file> -out kalshi-fix.pem' (which keeps the first)"
+            )
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=_pem(certificates))
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    else:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+        if cafile is not None:
+            certificates = _read_certificates(cafile, "CA file")
+            context.load_verify_locations(cadata=_pem(certificates))
+    if context.minimum_version < ssl.TLSVersion.TLSv1_2:
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def ssl_context_for(
+    endpoint: Endpoint, ssl_context: ssl.SSLContext | None = None
+) -> ssl.SSLContext | None:
+    """The TLS context an adapter uses for ``endpoint``.
+
+    Args:
+        endpoint: where the adapter connects.
+        ssl_context: the caller's context, if any.
+
+    Returns:
+        ``ssl_context``, or `make_ssl_context()` when the endpoint uses TLS and none was given;
+        ``None`` for plain TCP.
+
+    Raises:
+        LocalProtocolError: a context was given for a plain-TCP endpoint.
+    """
+    if not endpoint.tls:
+        if ssl_context is not None:
+            raise LocalProtocolError(
+                f"an ssl_context was given but {endpoint} is plain TCP: use tls=True or drop it"
+            )
+        return None
+    return ssl_context if ssl_context is not None else make_ssl_context()
+
+
+# --------------------------------------------------------------------------------------------
+# Backoff
+
+
+def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise LocalProtocolError(f"Backoff.{attribute.name} must be > 0, got {value!r}")
+
+
+def _attempts(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise LocalProtocolError(
+            f"Backoff.attempts must be an int >= 0 or None (forever), got {value!r}"
+        )
+
+
+_MAX_EXPONENT: Final = 1000  # 2.0 ** 1024 overflows; the cap is reached long before
+
+
+@attrs.define
+class Backoff:
+    """Exponential backoff with full jitter between reconnection attempts.
+
+    The n-th delay (n from 0) is ``uniform(0, min(cap, base * 2**n))`` drawn from
+    ``random.Random(seed)``, so a seeded backoff yields the same sequence every time. Full
+    jitter spreads the clients that Kalshi drops at the same moment (maintenance) apart.
+
+    The adapters' loop: connect once at once; after a failed attempt or a lost connection,
+    take the next delay, sleep it and try again; when `delays` runs out, raise
+    `ConnectionFailed` (its ``attempts`` counts every connection attempt, the first
+    included); after a successful Logon call `reset`::
+
+        for delay in backoff.delays():
+            sleep(delay)
+            ...connect; on success: backoff.reset(); break
+
+    Attributes:
+        base: the first delay's upper bound, in seconds.
+        cap: the largest upper bound, in seconds.
+        attempts: how many delays (retries) `delays` yields before it stops; ``None``: forever.
+        seed: seed of the jitter; ``None`` draws one from the system.
+    """
+
+    base: float = attrs.field(default=0.5, validator=_positive)
+    cap: float = attrs.field(default=30.0, validator=_positive)
+    attempts: int | None = attrs.field(default=10, validator=_attempts)
+    seed: int | None = None
+    _n: int = attrs.field(init=False, default=0, repr=False, eq=False)
+    _rng: random.Random = attrs.field(init=False, repr=False, eq=False)
+
+    @_rng.default
+    def _make_rng(self) -> random.Random:
+        return random.Random(self.seed)
+
+    @property
+    def retries(self) -> int:
+        """How many delays have been taken since the last `reset`."""
+        return self._n
+
+    def next_delay(self) -> float | None:
+        """Take the next delay.
+
+        Returns:
+            Seconds to wait before the next attempt, or ``None`` when the attempts are used up.
+        """
+        if self.attempts is not None and self._n >= self.attempts:
+            return None
+        bound = min(self.cap, self.base * 2.0 ** min(self._n, _MAX_EXPONENT))
+        self._n += 1
+        return self._rng.uniform(0.0, bound)
+
+    def delays(self) -> Iterator[float]:
+        """Iterate over the remaining delays (shares state with `next_delay`).
+
+        Yields:
+            Seconds to wait before each retry; ``attempts`` of them after a `reset`.
+        """
+        while (delay := self.next_delay()) is not None:
+            yield delay
+
+    def reset(self) -> None:
+        """Start again from the first delay (and re-seed: a seeded sequence repeats)."""
+        self._n = 0
+        self._rng = random.Random(self.seed)
+
+
+# --------------------------------------------------------------------------------------------
+# Reconnect profile and the maintenance window
+
+
+@attrs.frozen
+class ReconnectPlan:
+    """How the next Logon after a disconnect treats sequence numbers.
+
+    Attributes:
+        reset_seq_nums: log on with ResetSeqNumFlag(141)=Y (both sides start from 1); when the
+            config does not already do so, build the next session with
+            ``attrs.evolve(config, reset_seq_num=True)`` (or reset its store).
+        reason: why, in words (for logs).
+    """
+
+    reset_seq_nums: bool
+    reason: str
+
+
+def reconnect_plan(
+    config: SessionConfig,
+    *,
+    after_gap_teardown: bool,
+    after_maintenance: bool = False,
+    maintenance_reset: bool = False,
+) -> ReconnectPlan:
+    """Decide whether the reconnect Logon resets sequence numbers, from the documented rules.
+
+    * Sessions without retransmission (KalshiNR, KalshiDC, KalshiRFQ, KalshiMD) always log on
+      with 141=Y, so they reset; after a sequence-gap teardown that is also the only way back.
+    * Retransmission sessions (KalshiRT; KalshiPT on prediction) continue: the Logon carries
+      the stored sequence numbers and missed messages are recovered by ResendRequest from the
+      durable store. A teardown there (even after a gap) is a protocol fault, not lost
+      continuity, so they still continue. A config with ``reset_seq_num=True`` resets.
+    * Maintenance (session.md §6, §11; every Thursday 3:00-5:00 AM ET, see
+      `in_maintenance_window`): Kalshi does not reset sequence numbers; KalshiRT keeps
+      continuity across the window, the other sessions reset on their side (they do anyway).
+      Older docs told every client to reset after maintenance; ``maintenance_reset=True``
+      follows that and resets KalshiRT / KalshiPT too after a maintenance disconnect.
+
+    Args:
+        config: the initiator session's config.
+        after_gap_teardown: the session ended because of an unrecoverable MsgSeqNum gap (or
+            another sequence fault).
+        after_maintenance: the disconnect happened in the maintenance window.
+        maintenance_reset: reset retransmission sessions after maintenance as well.
+
+    Returns:
+        The plan for the next Logon.
+
+    Raises:
+        LocalProtocolError: the config is not an initiator's (acceptors do not reconnect).
+    """
+    if config.role is not Role.INITIATOR:
+        raise LocalProtocolError("reconnect_plan is for initiator sessions: acceptors never dial")
+    spec = config.spec
+    st = f"{config.session_type} ({config.product})"
+    if spec.reset_seq_num_required:
+        why = (
+            "a sequence gap cannot be recovered without retransmission, and "
+            if after_gap_teardown
+            else ""
+        )
+        return ReconnectPlan(
+            True, f"{st} has no retransmission: {why}every Logon carries ResetSeqNumFlag(141)=Y"
+        )
+    if config.reset_seq_num:
+        return ReconnectPlan(True, f"{st} is configured with reset_seq_num=True")
+    if after_maintenance and maintenance_reset:
+        return ReconnectPlan(
+            True, f"maintenance_reset=True: {st} resets sequence numbers after maintenance"
+        )
+    parts = [f"{st} keeps sequence continuity"]
+    if after_maintenance:
+        parts.append(" across the maintenance window")
+    if after_gap_teardown:
+        parts.append(" (the teardown was a protocol fault, not lost continuity)")
+    parts.append(
+        ": log on with the stored sequence numbers and recover missed messages by "
+        "ResendRequest from the durable store"
+    )
+    return ReconnectPlan(False, "".join(parts))
+
+
+_THURSDAY: Final = 3  # date.weekday()
+_MAINTENANCE_START_HOUR: Final = 3
+_MAINTENANCE_END_HOUR: Final = 5
+
+
+def _eastern_offset(utc: datetime.datetime) -> datetime.timedelta:
+    """UTC offset of US Eastern time (current US DST rules, no tz database needed)."""
+
+    def nth_sunday(month: int, n: int) -> int:
+        first = datetime.date(utc.year, month, 1)
+        return 1 + (6 - first.weekday()) % 7 + 7 * (n - 1)
+
+    start = datetime.datetime(utc.year, 3, nth_sunday(3, 2), 7, tzinfo=datetime.timezone.utc)
+    end = datetime.datetime(utc.year, 11, nth_sunday(11, 1), 6, tzinfo=datetime.timezone.utc)
+    return datetime.timedelta(hours=-4 if start <= utc < end else -5)
+
+
+def _eastern(now: float) -> datetime.datetime:
+    utc = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
+    return (utc + _eastern_offset(utc)).replace(tzinfo=None)
+
+
+def in_maintenance_window(now: float) -> bool:
+    """Whether ``now`` falls in Kalshi's weekly maintenance (Thursday 3:00-5:00 AM ET).
+
+    Args:
+        now: POSIX time (``time.time()``).
+
+    Returns:
+        True inside the window.
+    """
+    local = _eastern(now)
+    return (
+        local.weekday() == _THURSDAY
+        and _MAINTENANCE_START_HOUR <= local.hour < _MAINTENANCE_END_HOUR
+    )
+
+
+def seconds_until_maintenance_ends(now: float) -> float:
+    """Seconds until 5:00 AM ET when ``now`` is in the maintenance window, else 0.
+
+    Kalshi asks clients to reconnect after the window; an adapter may wait this long before
+    its next attempt instead of spending its `Backoff` on a closed door.
+
+    Args:
+        now: POSIX time (``time.time()``).
+
+    Returns:
+        Seconds to wait (0.0 outside the window).
+    """
+    if not in_maintenance_window(now):
+        return 0.0
+    local = _eastern(now)
+    end = local.replace(hour=_MAINTENANCE_END_HOUR, minute=0, second=0, microsecond=0)
+    return (end - local).total_seconds()
+
+
+# --------------------------------------------------------------------------------------------
+# FIX message log
+
+SOH: Final = b"\x01"
+# data tag -> its length tag; values are redacted (Signature 89 and RawData 96 are length-framed)
+_LENGTH_FRAMED: Final = {b"96": b"95", b"89": b"93"}
+# other secrets: Password(554), NewPassword(925) (Kalshi does not use them; never shown anyway)
+_SECRET_TAGS: Final = frozenset({b"96", b"89", b"554", b"925"})
+_LENGTH_TAGS: Final = frozenset(_LENGTH_FRAMED.values())
+_MAX_LENGTH_DIGITS: Final = 9
+
+_ESCAPES: Final[dict[int, str]] = {
+    **{c: f"\\x{c:02x}" for c in range(32)},
+    1: "|",
+    0x7F: "\\x7f",
+    0x85: "\\x85",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+def redact_frame(frame: bytes) -> bytes:
+    """Replace the values of secret fields with ``<redacted N bytes>``.
+
+    RawData(96) (the Logon signature) and Signature(89) are length-framed by RawDataLength(95)
+    and SignatureLength(93) and may contain SOH: their value is the announced number of bytes,
+    extended to the next SOH when the length is wrong, so no part of it shows. Without a length
+    field the value runs to the next SOH. Password(554) and NewPassword(925) are redacted too.
+
+    Args:
+        frame: a frame (or any run of ``tag=value`` fields separated by SOH).
+
+    Returns:
+        The frame with secrets replaced (BodyLength and CheckSum are not adjusted).
+    """
+    if b"96=" not in frame and b"89=" not in frame and b"554=" not in frame:
+        if b"925=" not in frame:
+            return frame
+    out = bytearray()
+    lengths: dict[bytes, int] = {}
+    pos = 0
+    n = len(frame)
+    while pos < n:
+        soh = frame.find(SOH, pos)
+        if soh < 0:
+            soh = n
+        eq = frame.find(b"=", pos, soh)
+        if eq < 0:  # no field here: copy the segment as it is
+            out += frame[pos : soh + 1]
+            pos = soh + 1
+            continue
+        tag = frame[pos:eq]
+        start = eq + 1
+        if tag in _SECRET_TAGS:
+            length_tag = _LENGTH_FRAMED.get(tag)
+            length = lengths.pop(length_tag, None) if length_tag is not None else None
+            end = min(start + length, n) if length is not None else start
+            stop = frame.find(SOH, end)
+            if stop < 0:
+                stop = n
+            out += tag + b"=<redacted " + str(stop - start).encode() + b" bytes>"
+            out += frame[stop : stop + 1]
+            pos = stop + 1
+            continue
+        if tag in _LENGTH_TAGS:
+            value = frame[start:soh]
+            if value.isdigit() and len(value) <= _MAX_LENGTH_DIGITS:
+                lengths[tag] = int(value)
+        out += frame[pos : soh + 1]
+        pos = soh + 1
+    return bytes(out)
+
+
+def _printable(data: bytes) -> str:
+    return data.decode("utf-8", "backslashreplace").translate(_ESCAPES)
+
+
+def _utc_iso(now: float) -> str:
+    moment = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+Direction = Literal["IN", "OUT"]
+
+
+class MessageLog:
+    """One line per FIX frame, like QuickFIX's message logs, with secrets redacted.
+
+    Each line is ``<ISO UTC time> <IN|OUT> <session id> <frame>``, SOH shown as ``|`` and other
+    control characters escaped (a frame can never forge a second line). RawData(96) and
+    Signature(89) are redacted (`redact_frame`); key material never reaches the frames at
+    all. Lines go to the stdlib logger ``kalshi_fix_sansio.messages`` at INFO (silent until the
+    application configures logging) and, when ``path`` is given, to that file (append mode,
+    line-buffered).
+
+    Adapters pass what crosses the socket: `received` / `sent` take raw chunks and cut them
+    into frames (a framer per direction); `log_frame` takes one complete frame. Bytes that do
+    not form a frame are logged as ``<garbled: reason>`` without their content. When nothing
+    listens (no file, logger disabled for INFO) the calls cost almost nothing; frames split
+    across a switch from disabled to enabled may show once as garbled.
+
+    A log belongs to one session (one task or thread); it is not locked.
+
+    Args:
+        session_id: identifies the session on each line, e.g. ``"KalshiRT/<key id>"`` (no
+            whitespace).
+        path: file to append to, or ``None``.
+        logger: logger to use instead of ``kalshi_fix_sansio.messages``.
+        max_message_size: largest frame cut from `received` / `sent` chunks.
+
+    Raises:
+        LocalProtocolError: the session id has whitespace, or the file cannot be opened (the
+            message names the path).
+    """
+
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        logger: logging.Logger | None = None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    ) -> None:
+        if not session_id or any(c.isspace() for c in session_id):
+            raise LocalProtocolError(
+                f"MessageLog session_id must be non-empty without whitespace, got {session_id!r}"
+            )
+        self.session_id = session_id
+        self.logger = logger if logger is not None else logging.getLogger(MESSAGE_LOGGER_NAME)
+        self.path = os.fspath(path) if path is not None else None
+        self._max_message_size = max_message_size
+        self._framers: dict[str, Framer] = {}
+        self._file: TextIO | None = None
+        if self.path is not None:
+            try:
+                self._file = open(self.path, "a", encoding="utf-8", buffering=1)
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                raise LocalProtocolError(
+                    f"cannot open FIX message log {self.path!r}: {reason}"
+                ) from None
+
+    @classmethod
+    def for_config(
+        cls, config: SessionConfig, *, path: str | os.PathLike[str] | None = None
+    ) -> MessageLog:
+        """A log whose session id is ``<session type>/<SenderCompID>`` of ``config``.
+
+        Args:
+            config: the session's config.
+            path: file to append to, or ``None``.
+
+        Returns:
+            The log.
+        """
+        return cls(f"{config.session_type}/{config.sender_comp_id}", path=path)
+
+    @property
+    def enabled(self) -> bool:
+        """Lines are written somewhere (a file is open, or the logger takes INFO)."""
+        return self._file is not None or self.logger.isEnabledFor(logging.INFO)
+
+    def log_frame(self, direction: Direction, frame: bytes, now: float | None = None) -> None:
+        """Log one complete frame.
+
+        Args:
+            direction: ``"IN"`` (received) or ``"OUT"`` (sent).
+            frame: the frame's bytes.
+            now: POSIX time of the event (adapters pass ``time.time()``); ``None`` reads the
+                clock.
+        """
+        if self.enabled:
+            self._write(direction, _printable(redact_frame(bytes(frame))), now)
+
+    def received(self, data: bytes, now: float | None = None) -> None:
+        """Log the frames in a chunk read from the transport (partial frames wait).
+
+        Args:
+            data: bytes as read.
+            now: POSIX time of the read.
+        """
+        self._stream("IN", data, now)
+
+    def sent(self, data: bytes, now: float | None = None) -> None:
+        """Log the frames in a chunk written to the transport (e.g. from ``data_to_send()``).
+
+        Args:
+            data: bytes as written.
+            now: POSIX time of the write.
+        """
+        self._stream("OUT", data, now)
+
+    def _stream(self, direction: Direction, data: bytes, now: float | None) -> None:
+        if not self.enabled:
+            self._framers.pop(direction, None)
+            return
+        framer = self._framers.get(direction)
+        if framer is None:
+            framer = self._framers[direction] = Framer(max_message_size=self._max_message_size)
+        framer.feed(data)
+        for item in framer:
+            if isinstance(item, Frame):
+                self._write(direction, _printable(redact_frame(item.data)), now)
+            else:
+                self._write(direction, f"<garbled: {_printable(item.reason.encode())}>", now)
+
+    def _write(self, direction: Direction, text: str, now: float | None) -> None:
+        moment = time.time() if now is None else now
+        line = f"{_utc_iso(moment)} {direction} {self.session_id} {text}"
+        self.logger.info(
+            "%s", line, extra={"fix_direction": direction, "fix_session": self.session_id}
+        )
+        if self._file is not None:
+            self._file.write(line + "\n")
+
+    def close(self) -> None:
+        """Close the file (idempotent); later frames go to the logger only."""
+        file, self._file = self._file, None
+        if file is not None:
+            file.close()
+
+    def __enter__(self) -> MessageLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Credentials
+
+_ENV_PREFIX: Final = {"prediction": "KALSHI_", "margin": "KALSHI_PERPS_"}
+
+
+def _check_key_id(key_id: object) -> str:
+    if not isinstance(key_id, str) or not key_id.strip():
+        raise LocalProtocolError("the API key id must be a non-empty string (a UUID)")
+    key_id = key_id.strip()
+    if any(c.isspace() or c == "\x01" for c in key_id):
+        raise LocalProtocolError("the API key id must not contain whitespace or SOH")
+    return key_id
+
+
+def _unescape_pem(pem: str) -> str:
+    # .env files and container secrets often carry a PEM on one line with literal "\n"
+    if "-----BEGIN" in pem and "\n" not in pem.strip() and "\\n" in pem:
+        return pem.replace("\\n", "\n")
+    return pem
+
+
+@attrs.frozen(repr=False)
+class Credentials:
+    """A FIX API key id and the signer of its private key.
+
+    The repr shows the key id and the signature algorithm, never key material or passphrase.
+
+    Attributes:
+        key_id: the API key id (a UUID): the SenderCompID.
+        signer: signs the Logon (`kalshi_fix_sansio.auth.Signer`).
+    """
+
+    key_id: str = attrs.field(converter=_check_key_id)
+    signer: Signer
+
+    def __repr__(self) -> str:
+        algorithm = getattr(self.signer, "algorithm", "?")
+        return f"Credentials(key_id={self.key_id!r}, signer=<{algorithm} signer>)"
+
+    @classmethod
+    def from_key(
+        cls,
+        key_id: str,
+        *,
+        pem: bytes | str | None = None,
+        path: str | os.PathLike[str] | None = None,
+        passphrase: bytes | str | None = None,
+    ) -> Credentials:
+        """Credentials from a key id and a PEM private key (text or file).
+
+        Args:
+            key_id: the API key id.
+            pem: the PEM text of the private key.
+            path: the private key file (instead of ``pem``).
+            passphrase: the passphrase of an encrypted key.
+
+        Returns:
+            The credentials.
+
+        Raises:
+            LocalProtocolError: no or both of ``pem`` / ``path``, or a bad key id.
+            KeyLoadError: the key cannot be loaded (see `kalshi_fix_sansio.auth.load_signer`).
+        """
+        if (pem is None) == (path is None):
+            raise LocalProtocolError(
+                "pass exactly one of pem= (the PEM text) or path= (the key file)"
+            )
+        key_id = _check_key_id(key_id)
+        if pem is not None:
+            if isinstance(pem, str):
+                pem = _unescape_pem(pem)
+            signer = load_signer(pem, passphrase)
+        else:
+            assert path is not None
+            signer = load_signer_file(path, passphrase)
+        return cls(key_id, signer)
+
+    @classmethod
+    def from_env(
+        cls, product: str = "prediction", environ: Mapping[str, str] | None = None
+    ) -> Credentials:
+        """Credentials from environment variables.
+
+        prediction: ``KALSHI_KEY_ID`` and ``KALSHI_PRIVATE_KEY`` (PEM text) or
+        ``KALSHI_PRIVATE_KEY_PATH`` (key file), optional ``KALSHI_PRIVATE_KEY_PASSPHRASE``.
+        margin: the same names with ``KALSHI_PERPS_`` (Kalshi says not to share keys between
+        the products). Empty variables count as unset; a PEM given on one line with literal
+        ``\\n`` sequences is accepted.
+
+        Args:
+            product: ``"prediction"`` or ``"margin"``.
+            environ: the variables (default ``os.environ``).
+
+        Returns:
+            The credentials.
+
+        Raises:
+            LocalProtocolError: unknown product, or variables missing or conflicting (the
+                message lists exactly which to set).
+            KeyLoadError: the key cannot be loaded (see `kalshi_fix_sansio.auth.load_signer`).
+        """
+        if product not in _ENV_PREFIX:
+            raise LocalProtocolError(
+                f"unknown product {product!r}: use one of {', '.join(map(repr, PRODUCTS))}"
+            )
+        env = os.environ if environ is None else environ
+        prefix = _ENV_PREFIX[product]
+        id_var = f"{prefix}KEY_ID"
+        pem_var = f"{prefix}PRIVATE_KEY"
+        path_var = f"{prefix}PRIVATE_KEY_PATH"
+        pass_var = f"{prefix}PRIVATE_KEY_PASSPHRASE"
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value if value and value.strip() else None
+
+        key_id, pem, path, passphrase = get(id_var), get(pem_var), get(path_var), get(pass_var)
+        missing: list[str] = []
+        if key_id is None:
+            missing.append(id_var)
+        if pem is None and path is None:
+            missing.append(f"{pem_var} (the PEM text) or {path_var} (the key file)")
+        if missing:
+            text = f"{product} FIX credentials are not set: set {' and '.join(missing)}"
+            text += f" (optional: {pass_var} for an encrypted key)"
+            if product == "margin" and get("KALSHI_KEY_ID") is not None:
+                text += (
+                    "; margin reads the KALSHI_PERPS_* variables, not KALSHI_*: Kalshi says "
+                    "not to share API keys between the products"
+                )
+            raise LocalProtocolError(text)
+        if pem is not None and path is not None:
+            raise LocalProtocolError(f"both {pem_var} and {path_var} are set: set only one of them")
+        assert key_id is not None
+        return cls.from_key(key_id, pem=pem, path=path, passphrase=passphrase)

@@ -1,0 +1,2083 @@
+"""The pure exchange engine of the mock Kalshi gateway: order books, matching and reports.
+
+`Exchange` holds the markets, resting orders, positions, order groups and market-data
+subscriptions of one product (``"prediction"`` or ``"margin"``). It does no I/O and reads no
+clock: every call takes ``now`` (UTC epoch seconds) and returns the messages to send as
+`Outbound` values (a session id and a typed message of the product's dialect). Ids are
+deterministic: OrderIDs, TrdMatchIDs, order-group ids and report ids are UUIDs drawn from a
+``random.Random(seed)``; ExecIDs are ``clock;event`` where ``clock`` counts the engine calls that
+produced execution reports and ``event`` numbers the reports of one call from 1.
+
+Behaviour follows Kalshi's FIX documentation (the reference notes). Where Kalshi is silent the
+engine chooses, as listed here:
+
+Orders
+    * Limit orders only; one YES book per prediction market (Side 1 = buy YES at Price, Side 2 =
+      sell YES = buy NO at ``1 - Price``); price-time priority; the fill price is the resting
+      order's price; LastPx is the YES price. Prices must have at most 4 decimals: prediction
+      ``0 < price < 1``, margin ``0 < price <= 1e9``. Quantities must be positive and at most
+      100,000,000: prediction up to 2 decimals, margin whole contracts. Violations are rejected
+      (ExecType 8) with Text ``INVALID_PRICE`` / ``INVALID_ORDER`` and OrdRejReason 11.
+    * Every accepted order gets a New report first (as if AlwaysEmitNewBeforeTrade=Y), then its
+      trades; the unfilled rest of an IOC order is cancelled with a report (as if
+      EnableIocCancelReport=Y). Pending states are never reported.
+    * TimeInForce omitted = GTC. Day orders expire at 11:59:59.999 pm US Eastern time (DST by
+      the US rules). A GTD order needs ExpireTime; ExpireTime on another TimeInForce is
+      rejected; a GTD time not in the future acts as IOC. Expiry is checked at the start of
+      every call: an order expires when ``now >= ExpireTime``. Expiry is reported as Canceled
+      without Text, or Expired (150=C, 39=C) to sessions that connected with
+      ``use_expired_ord_status=True``.
+    * OrderQty on reports is CumQty + LeavesQty (Kalshi's default), or the order's requested
+      total quantity for sessions connected with ``preserve_original_order_qty=True``. Rejects
+      echo the requested quantity.
+    * Self-trade prevention applies between orders of the same login account (any subaccount
+      or FCM customer of it). The incoming order's SelfTradePreventionType decides: 1 (default,
+      also 0) cancels the incoming order, 2 cancels the resting one. A cancel/replace that
+      would cross the same account's resting order is refused (35=9, 102=18,
+      ``SELF_CROSS_ATTEMPT``); so is a post-only order's replace that would cross
+      (102=99, ``POST_ONLY_CROSS``).
+    * Fill-or-kill checks the fillable volume first (taking self-trade prevention and order-group
+      triggers on the way into account) and otherwise cancels with ``FOK_INSUFFICIENT_VOLUME``.
+    * Reduce-only (ExecInst E; IOC only on prediction, IOC or FOK on margin) fills at most the
+      position it reduces; with no such position it is cancelled with ``REDUCE_ONLY``.
+    * Not modelled (accepted and ignored): MaxExecutionCost, ExDestination, balance and risk
+      limits, rate limits. RFQ acceptance (QuoteID on 35=D) is rejected with ``INVALID_ORDER``.
+    * AllocAccount (0-63) and a single Parties entry (PartyRole 24) name the position holder:
+      the PartyID, ``"<account>/<n>"`` for subaccount n > 0, else the account. Cancel and
+      replace requests must repeat them. Order groups belong to (account, AllocAccount).
+    * Fees (MiscFee, USD, type 4, basis 0) per fill, rounded up to the cent: prediction taker
+      ``0.07 * qty * p * (1 - p)``, maker ``0.0175 * qty * p * (1 - p)``; margin taker
+      ``0.0005 * qty * price``, maker 0. The BALANCE collateral change is, on prediction, the
+      cash flow of the fill (cost of the YES or NO contracts bought, plus $1 per YES/NO pair
+      the fill closes, minus the fee, to 4 decimals); on margin it is minus the fee (margin
+      collateral is not modelled). LongQty / ShortQty are the holder's net position after the
+      fill (prediction: YES / NO contracts).
+    * System cancels carry Text where Kalshi has a fitting code: ``TRADING_PAUSED`` /
+      ``EXCHANGE_PAUSED`` (CancelOrderOnPause), ``MARKET_ALREADY_CLOSED`` (settlement),
+      ``ORDER_GROUP_CANCEL``, ``IMMEDIATE_OR_CANCELLED`` and the STP/FOK/post-only texts. User,
+      mass and cancel-on-disconnect cancels carry none. Cancel reports of unsolicited cancels use
+      the order's ClOrdID as both ClOrdID and OrigClOrdID.
+
+Cancel, replace, mass cancel
+    * Orders are found by (account, OrigClOrdID); OrderID, Side, Symbol, AllocAccount and the
+      party must match, else 35=9 with CxlRejReason 1 and Text ``NOT_FOUND`` (OrdStatus of the
+      order, or 8 when there is none, with OrderID ``NONE``). A filled order: 102=0 on cancel,
+      102=2 ``CANNOT_UPDATE_FILLED_ORDER`` on replace. A new ClOrdID equal to an open order's:
+      102=6 ``ORDER_ALREADY_EXISTS``.
+    * Replace: OrderQty is the new total; below CumQty 102=2 ``INVALID_AMEND_QTY_FOR_ORDER``;
+      equal to CumQty cancels the order. Price, TimeInForce and ExpireTime follow Kalshi's replace
+      rules (omitted = unchanged). Priority is kept unless the price changes or the open quantity
+      grows. The report is ExecType 5 / OrdStatus 5 with TimeInForce 6 (expiry) or 1; a replaced
+      order that now crosses trades as the aggressor.
+    * Mass cancel (KalshiNR only) cancels the orders the requesting session placed, one report
+      each, then 35=r 531=6. MassCancelRequestType other than 6: 35=r 531=0 532=0; during an
+      exchange pause 531=0 532=99. Cancel-on-disconnect cancels the orders the session placed.
+
+Sessions and routing
+    * An order's reports go to the session that placed it while it is connected, else to the
+      account's other connected order-entry (KalshiNR/RT, non-listener) sessions; listener
+      sessions of the account get a copy of every report (rejects included). 35=9, 35=j, 35=r
+      and 35=UOH answer the requesting session only.
+    * Order entry (35=D/F/G/UOG) is accepted on KalshiNR and KalshiRT, 35=q on KalshiNR only,
+      35=V/35=e on KalshiMD only; anything else (or a listener sending orders) is answered with
+      35=j 380=3. A message whose fields do not decode gets 35=j 380=0. RefSeqNum is the
+      header's MsgSeqNum of a decoded message, else 0.
+    * Prices on reports are rounded (half-even) to whole cents for prediction sessions without
+      UseDollars and to 4 decimals otherwise, so every report can be encoded.
+
+Order groups
+    * Create needs OrderGroupContractsLimit 1-1,000,000 (35=j 380=5 when missing, 380=0 when out
+      of range or when OrderGroupID is sent). Unknown group or other owner: 35=j 380=0
+      ``ORDER_GROUP_NOT_FOUND``. Group cancels come before the 35=UOH answer. The rolling window
+      holds the group's fills of the last 15 s (``now - 15 < t <= now``); when it exceeds the
+      limit the group triggers at once: its open orders are cancelled (``ORDER_GROUP_CANCEL``),
+      including the rest of an incoming order of the group, and new orders are rejected with
+      ``EXCEEDED_ORDER_GROUP_RISK_LIMIT`` (103=3) until Reset. Update to a limit below the
+      rolling volume triggers the group.
+
+Pauses and settlement
+    * `pause` cancels CancelOrderOnPause orders when a pause begins, sends SecurityStatus 2 to
+      subscribers (prediction); `resume` sends 3. New orders and replaces are refused during a
+      pause (ER 103=2 / 35=9 102=99 with ``TRADING_PAUSED`` or ``EXCHANGE_PAUSED``); cancels are
+      refused during an exchange pause only.
+    * `settle` (prediction only) cancels the market's orders, sends SecurityStatus 100 then 101
+      (and drops those status subscriptions), and sends MarketSettlementReports with one party
+      entry per position holder of the account (YES as LongQty, NO as ShortQty, PAYOUT = $1 per
+      winning contract, settlement fee 0), pages of ``fragment_size`` parties with
+      TotNumMarketSettlementReports and LastFragment, to the account's KalshiPT sessions and to
+      KalshiNR/RT sessions connected with ``settlement_reports=True``. Orders for a settled
+      market are rejected with ``MARKET_ALREADY_CLOSED`` (103=2).
+
+Market data
+    * Snapshots (35=W, one per symbol) list aggregated bid levels best first, then offers best
+      first; an unknown symbol gets an empty snapshot. Each call that changes subscribed books
+      sends one 35=X per subscriber: trade entries (279=0, 269=2, AggressorSide, TradeID = the
+      TrdMatchID) first, then the net level changes of the call (279=0 new, 1 changed, 2
+      deleted with size 0). A level entry carries ClOrdID / AllocAccount when the subscriber's
+      account owns the order that last changed the level. More than 1000 symbols in a request,
+      or more than 100,000 subscriptions, get 35=Y 281=2; a bad SubscriptionRequestType 281=4;
+      263=0/1 without symbols a 35=Y with Text only.
+    * SecurityStatusRequest 263=1 subscribes and (unlike Kalshi, which sends changes only)
+      answers with the market's current status (3 open, 2 paused, 101 settled); an unknown
+      symbol is subscribed silently and gets 3 when `seed_market` creates it; 263=2
+      unsubscribes; 263=0 answers once without subscribing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import random
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as dtime
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
+from types import ModuleType
+from typing import Any, Final
+
+import attrs
+
+from .. import margin as _margin
+from .. import prediction as _prediction
+from .._message import Message, UnknownMessage
+from ..errors import DecodeError
+
+__all__ = [
+    "HOUSE_ACCOUNT",
+    "ROLLING_WINDOW_SECONDS",
+    "SESSION_TYPES",
+    "Exchange",
+    "OrderView",
+    "Outbound",
+]
+
+HOUSE_ACCOUNT: Final = "house"
+"""Account owning the liquidity `Exchange.seed_market` adds."""
+SESSION_TYPES: Final = frozenset(
+    {"KalshiNR", "KalshiRT", "KalshiDC", "KalshiPT", "KalshiRFQ", "KalshiMD"}
+)
+"""Session types `Exchange.connect` accepts."""
+ROLLING_WINDOW_SECONDS: Final = 15.0
+"""Length of an order group's rolling fill window."""
+
+_ORDER_ENTRY: Final = frozenset({"KalshiNR", "KalshiRT"})
+_MAX_QTY: Final = Decimal(100_000_000)
+_MAX_MARGIN_PRICE: Final = Decimal(1_000_000_000)
+_ECHO_LIMIT: Final = Decimal(10) ** 12
+_MAX_MD_SYMBOLS: Final = 1000
+_MAX_MD_SUBSCRIPTIONS: Final = 100_000
+_MAX_GROUP_LIMIT: Final = 1_000_000
+_TAKER_FEE: Final = Decimal("0.07")
+_MAKER_FEE: Final = Decimal("0.0175")
+_MARGIN_TAKER_FEE: Final = Decimal("0.0005")
+_ZERO: Final = Decimal(0)
+_ONE: Final = Decimal(1)
+_CENT: Final = Decimal("0.01")
+_TICK: Final = Decimal("0.0001")
+_BUY: Final = "1"
+_SELL: Final = "2"
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NONE: Final = "NONE"
+
+
+class _St(str, enum.Enum):
+    """OrdStatus / ExecType values used internally (same codes in both dialects)."""
+
+    NEW = "0"
+    PARTIAL = "1"
+    FILLED = "2"
+    CANCELED = "4"
+    REPLACED = "5"
+    REJECTED = "8"
+    EXPIRED = "C"
+    TRADE = "F"
+
+
+# -----------------------------------------------------------------------------------------------
+# public value types
+
+
+@attrs.frozen
+class Outbound:
+    """One message the server must send.
+
+    Attributes:
+        session_id: the connected session that gets it.
+        message: a typed message of the engine's product dialect.
+    """
+
+    session_id: str
+    message: Message
+
+
+@attrs.frozen(kw_only=True)
+class OrderView:
+    """A read-only view of one open order (for tests, demos and the admin API).
+
+    Attributes:
+        order_id: the exchange OrderID.
+        cl_ord_id: the current ClOrdID (the last one that changed the order).
+        account: the login account that owns the order.
+        holder: the position holder (PartyID, ``account/n`` for a subaccount, or the account).
+        session_id: the session that placed the order (None for house liquidity).
+        symbol: the market ticker.
+        side: ``"1"`` buy (YES) or ``"2"`` sell (NO).
+        price: limit price in dollars.
+        order_qty: requested total quantity.
+        cum_qty: filled quantity.
+        leaves_qty: open quantity.
+        time_in_force: TimeInForce code.
+        expire_time: expiry (UTC) or None.
+        order_group_id: the order group, if any.
+    """
+
+    order_id: str
+    cl_ord_id: str
+    account: str
+    holder: str
+    session_id: str | None
+    symbol: str
+    side: str
+    price: Decimal
+    order_qty: Decimal
+    cum_qty: Decimal
+    leaves_qty: Decimal
+    time_in_force: str
+    expire_time: datetime | None
+    order_group_id: str | None
+
+
+# -----------------------------------------------------------------------------------------------
+# internal state
+
+
+@attrs.define(eq=False, kw_only=True)
+class _Session:
+    session_id: str
+    account: str
+    session_type: str
+    listener: bool
+    cancel_on_disconnect: bool
+    use_dollars: bool
+    settlement_reports: bool
+    preserve_original_order_qty: bool
+    use_expired_ord_status: bool
+    md_symbols: set[str] = attrs.Factory(set)
+    status_symbols: set[str] = attrs.Factory(set)
+
+
+@attrs.define(eq=False, kw_only=True)
+class _Order:
+    order_id: str
+    cl_ord_id: str
+    account: str
+    holder: str
+    alloc_account: int | None
+    party_id: str | None
+    session_id: str | None
+    symbol: str
+    side: str
+    price: Decimal
+    order_qty: Decimal
+    tif: str
+    expire_dt: datetime | None
+    expire_ts: float | None
+    post_only: bool
+    reduce_only: bool
+    stp: int
+    cancel_on_pause: bool
+    group_id: str | None
+    seq: int
+    leaves_qty: Decimal
+    cum_qty: Decimal = _ZERO
+    notional: Decimal = _ZERO
+    status: _St = _St.NEW
+    open: bool = True
+    resting: bool = False
+
+    @property
+    def avg_px(self) -> Decimal:
+        return self.notional / self.cum_qty if self.cum_qty else _ZERO
+
+
+@attrs.define(eq=False, kw_only=True)
+class _Group:
+    group_id: str
+    account: str
+    alloc_account: int
+    limit: int
+    triggered: bool = False
+    fills: list[tuple[float, Decimal]] = attrs.Factory(list)
+
+    def volume(self, now: float) -> Decimal:
+        cutoff = now - ROLLING_WINDOW_SECONDS
+        self.fills = [f for f in self.fills if f[0] > cutoff]
+        return sum((f[1] for f in self.fills), _ZERO)
+
+
+class _Book:
+    """One market: price levels per side (FIFO lists) and aggregated level sizes."""
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.settled = False
+        self.levels: dict[str, dict[Decimal, list[_Order]]] = {_BUY: {}, _SELL: {}}
+        self.prices: dict[str, list[Decimal]] = {_BUY: [], _SELL: []}  # ascending
+        self.agg: dict[str, dict[Decimal, Decimal]] = {_BUY: {}, _SELL: {}}
+
+    def best(self, side: str) -> Decimal | None:
+        prices = self.prices[side]
+        if not prices:
+            return None
+        return prices[-1] if side == _BUY else prices[0]
+
+    def iter_priority(self, side: str) -> Iterator[_Order]:
+        prices = self.prices[side]
+        ordered = reversed(prices) if side == _BUY else iter(prices)
+        for px in list(ordered):
+            yield from list(self.levels[side].get(px, ()))
+
+    def add(self, order: _Order) -> None:
+        side, px = order.side, order.price
+        level = self.levels[side].get(px)
+        if level is None:
+            level = self.levels[side][px] = []
+            bisect.insort(self.prices[side], px)
+            self.agg[side][px] = _ZERO
+        level.append(order)
+        self.agg[side][px] += order.leaves_qty
+        order.resting = True
+
+    def remove(self, order: _Order) -> None:
+        side, px = order.side, order.price
+        level = self.levels[side][px]
+        level.remove(order)
+        self.agg[side][px] -= order.leaves_qty
+        order.resting = False
+        if not level:
+            del self.levels[side][px]
+            del self.agg[side][px]
+            self.prices[side].remove(px)
+
+    def resize(self, order: _Order, leaves: Decimal) -> None:
+        self.agg[order.side][order.price] += leaves - order.leaves_qty
+        order.leaves_qty = leaves
+
+    def snapshot(self) -> dict[str, dict[Decimal, Decimal]]:
+        return {side: dict(levels) for side, levels in self.agg.items()}
+
+
+@attrs.define(kw_only=True)
+class _Report:
+    """One execution-report event, rendered per recipient session."""
+
+    exec_id: str
+    exec_type: _St
+    ord_status: _St
+    order_id: str
+    cl_ord_id: str
+    orig_cl_ord_id: str | None
+    account: str
+    session_id: str | None
+    side: str
+    symbol: str
+    price: Decimal | None
+    order_qty: Decimal
+    cum_qty: Decimal
+    leaves_qty: Decimal
+    avg_px: Decimal
+    transact: datetime
+    text: str | None = None
+    ord_rej_reason: int | None = None
+    expire_dt: datetime | None = None
+    replaced_tif: str | None = None
+    alloc_account: int | None = None
+    party_id: str | None = None
+    expired: bool = False
+    rejected: bool = False
+    last_px: Decimal | None = None
+    last_qty: Decimal | None = None
+    trd_match_id: str | None = None
+    aggressor: bool | None = None
+    fee: Decimal | None = None
+    long_qty: Decimal | None = None
+    short_qty: Decimal | None = None
+    balance: Decimal | None = None
+    clearing_date: date | None = None
+
+
+@attrs.define(kw_only=True)
+class _Trade:
+    symbol: str
+    price: Decimal
+    qty: Decimal
+    aggressor_side: str
+    trade_id: str
+
+
+# -----------------------------------------------------------------------------------------------
+# small pure helpers
+
+
+def _raw(value: object) -> object:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _text(value: object) -> str | None:
+    v = _raw(value)
+    if isinstance(v, str) and v and "\x01" not in v:
+        return v
+    return None
+
+
+def _int(value: object) -> int | None:
+    v = _raw(value)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    return None
+
+
+def _dec(value: object) -> Decimal | None:
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return None
+
+
+def _echo_dec(value: object) -> Decimal | None:
+    d = _dec(value)
+    return d if d is not None and abs(d) <= _ECHO_LIMIT else None
+
+
+def _utc(ts: float) -> datetime:
+    return _EPOCH + timedelta(seconds=ts)
+
+
+def _ms(dt: datetime) -> datetime:
+    return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
+
+
+def _aware(value: object) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # pragma: no cover - out-of-range aware datetimes
+        return None
+
+
+def _nth_sunday(year: int, month: int, n: int) -> int:
+    return 1 + (6 - date(year, month, 1).weekday()) % 7 + 7 * (n - 1)
+
+
+def _et_offset(u: datetime) -> timedelta:
+    """UTC offset of US Eastern time at the UTC instant ``u`` (US DST rules since 2007)."""
+    y = u.year
+    start = datetime(y, 3, _nth_sunday(y, 3, 2), 7, tzinfo=timezone.utc)
+    end = datetime(y, 11, _nth_sunday(y, 11, 1), 6, tzinfo=timezone.utc)
+    return timedelta(hours=-4) if start <= u < end else timedelta(hours=-5)
+
+
+def _eastern(u: datetime) -> datetime:
+    """The Eastern wall-clock time of ``u`` (returned with a UTC tzinfo label)."""
+    return u + _et_offset(u)
+
+
+def _end_of_et_day(u: datetime) -> datetime:
+    eod = datetime.combine(_eastern(u).date(), dtime(23, 59, 59, 999000), tzinfo=timezone.utc)
+    guess = eod - _et_offset(u)
+    return eod - _et_offset(guess)
+
+
+def _holder(account: str, alloc: int | None, party: str | None) -> str:
+    if party is not None:
+        return party
+    if alloc:
+        return f"{account}/{alloc}"
+    return account
+
+
+def _fee_cents(amount: Decimal) -> Decimal:
+    return amount.quantize(_CENT, rounding=ROUND_CEILING)
+
+
+# -----------------------------------------------------------------------------------------------
+# the engine
+
+
+class Exchange:
+    """The matching engine and exchange state of one product, driven by the gateway server.
+
+    Args:
+        product: ``"prediction"`` or ``"margin"``.
+        seed: seed of the id generator (same seed and calls -> same ids).
+
+    Raises:
+        ValueError: an unknown product.
+    """
+
+    def __init__(self, product: str = "prediction", *, seed: int = 0) -> None:
+        if product == "prediction":
+            self._d: ModuleType = _prediction
+        elif product == "margin":
+            self._d = _margin
+        else:
+            raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
+        self.product = product
+        self._prediction = product == "prediction"
+        self._own_types: frozenset[type[Message]] = frozenset(self._d.MESSAGES.values())
+        self._rng = random.Random(seed)
+        self._sessions: dict[str, _Session] = {}
+        self._books: dict[str, _Book] = {}
+        self._open: dict[str, _Order] = {}
+        self._by_cl: dict[tuple[str, str], _Order] = {}
+        self._groups: dict[str, _Group] = {}
+        self._positions: dict[tuple[str, str], Decimal] = {}
+        self._holder_account: dict[str, str] = {}
+        self._pause: str | None = None  # None, "trading" or "exchange"
+        self._seq = 0
+        self._clock = 0
+        self._house_n = 0
+        # per-call state
+        self._now = 0.0
+        self._out: list[Outbound] = []
+        self._cycle_clock: int | None = None
+        self._cycle_event = 0
+        self._md_before: dict[str, dict[str, dict[Decimal, Decimal]]] = {}
+        self._md_touch: dict[tuple[str, str, Decimal], _Order] = {}
+        self._md_trades: list[_Trade] = []
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def connect(
+        self,
+        session_id: str,
+        account: str,
+        session_type: str,
+        *,
+        listener: bool = False,
+        cancel_on_disconnect: bool = False,
+        use_dollars: bool = False,
+        settlement_reports: bool = False,
+        preserve_original_order_qty: bool = False,
+        use_expired_ord_status: bool = False,
+        now: float,
+    ) -> list[Outbound]:
+        """Register a logged-on session.
+
+        Args:
+            session_id: the server's id of the connection (unique among connected sessions).
+            account: the login account (API key owner) of the session.
+            session_type: one of `SESSION_TYPES` (the session's TargetCompID).
+            listener: ListenerSession(20126)=Y: a read-only copy of the account's reports.
+            cancel_on_disconnect: CancelOrdersOnDisconnect(8013)=Y.
+            use_dollars: UseDollars(21005)=Y (prices on reports keep 4 decimals; prediction
+                sessions without it get whole cents).
+            settlement_reports: ReceiveSettlementReports(20127)=Y (KalshiNR/RT; KalshiPT always
+                receives settlement reports).
+            preserve_original_order_qty: PreserveOriginalOrderQty(21008)=Y.
+            use_expired_ord_status: UseExpiredOrdStatus(21012)=Y.
+            now: current time, UTC epoch seconds.
+
+        Returns:
+            Messages to send (expiry reports due at ``now``).
+
+        Raises:
+            ValueError: the session id is already connected, or the session type is unknown.
+        """
+        if session_id in self._sessions:
+            raise ValueError(f"session {session_id!r} is already connected")
+        if session_type not in SESSION_TYPES:
+            raise ValueError(
+                f"unknown session type {session_type!r}; expected one of {sorted(SESSION_TYPES)}"
+            )
+        self._begin(now)
+        self._sessions[session_id] = _Session(
+            session_id=session_id,
+            account=account,
+            session_type=session_type,
+            listener=listener,
+            cancel_on_disconnect=cancel_on_disconnect,
+            use_dollars=use_dollars or not self._prediction,
+            settlement_reports=settlement_reports,
+            preserve_original_order_qty=preserve_original_order_qty,
+            use_expired_ord_status=use_expired_ord_status,
+        )
+        return self._finish()
+
+    def disconnect(self, session_id: str, now: float) -> list[Outbound]:
+        """Forget a session; with CancelOrdersOnDisconnect cancel the orders it placed.
+
+        The cancel reports go to the account's other order-entry sessions and its listeners.
+        An unknown session id is ignored.
+
+        Args:
+            session_id: the session that went away.
+            now: current time, UTC epoch seconds.
+
+        Returns:
+            Messages to send to the remaining sessions.
+        """
+        self._begin(now)
+        session = self._sessions.pop(session_id, None)
+        if session is not None and session.cancel_on_disconnect:
+            for order in self._orders_where(lambda o: o.session_id == session_id):
+                self._cancel(order, text=None)
+        return self._finish()
+
+    def handle(self, session_id: str, message: Message, now: float) -> list[Outbound]:
+        """Process one application message from a client session.
+
+        Never raises on client input: malformed or refused requests become reject messages.
+
+        Args:
+            session_id: the connected session that sent it.
+            message: the decoded message (of this engine's product dialect).
+            now: current time, UTC epoch seconds.
+
+        Returns:
+            Messages to send (answers, execution reports to every interested session, market
+            data).
+
+        Raises:
+            ValueError: the session id is not connected (a server bug, not client input).
+        """
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise ValueError(f"session {session_id!r} is not connected")
+        self._begin(now)
+        try:
+            message.validate()
+        except DecodeError as exc:
+            self._business_reject(session, message, 0, f"invalid message: {exc}")
+            return self._finish()
+        d = self._d
+        kind = type(message)
+        if kind not in self._own_types or isinstance(message, UnknownMessage):
+            self._business_reject(
+                session, message, 3, f"unsupported message type for {self.product}"
+            )
+        elif kind in (d.NewOrderSingle, d.OrderCancelRequest, d.OrderCancelReplaceRequest):
+            if self._order_entry_allowed(session, message, nr_only=False):
+                if kind is d.NewOrderSingle:
+                    self._on_new_order(session, message)
+                elif kind is d.OrderCancelRequest:
+                    self._on_cancel(session, message)
+                else:
+                    self._on_replace(session, message)
+        elif kind is d.OrderMassCancelRequest:
+            if self._order_entry_allowed(session, message, nr_only=True):
+                self._on_mass_cancel(session, message)
+        elif kind is d.OrderGroupRequest:
+            if self._order_entry_allowed(session, message, nr_only=False):
+                self._on_order_group(session, message)
+        elif kind is d.MarketDataRequest or (
+            self._prediction and kind is d.SecurityStatusRequest
+        ):
+            if session.session_type != "KalshiMD":
+                self._business_reject(
+                    session, message, 3, f"{kind.__name__} is accepted on KalshiMD sessions only"
+                )
+            elif kind is d.MarketDataRequest:
+                self._on_md_request(session, message)
+            else:
+                self._on_status_request(session, message)
+        else:
+            self._business_reject(
+                session, message, 3, f"{kind.__name__} is not handled by this gateway"
+            )
+        return self._finish()
+
+    # -- admin ----------------------------------------------------------------------------------
+
+    def seed_market(
+        self,
+        symbol: str,
+        *,
+        bids: Sequence[tuple[Decimal, Decimal]] = (),
+        asks: Sequence[tuple[Decimal, Decimal]] = (),
+        now: float,
+    ) -> list[Outbound]:
+        """Create a market (open) if needed and add house liquidity to it.
+
+        House orders are GTC with self-trade prevention "maker": a house order crossing older
+        house liquidity cancels it; one crossing client orders trades with them.
+
+        Args:
+            symbol: market ticker.
+            bids: ``(price, quantity)`` buy (YES bid) orders, prices in dollars.
+            asks: ``(price, quantity)`` sell (YES offer) orders.
+            now: current time, UTC epoch seconds.
+
+        Returns:
+            Messages to send (market data, SecurityStatus for a new market, reports of trades).
+
+        Raises:
+            ValueError: an invalid symbol, price or quantity; a settled market; liquidity that
+                would cross the book during a pause.
+        """
+        if not symbol or "\x01" in symbol:
+            raise ValueError(f"invalid symbol {symbol!r}")
+        orders = [(_BUY, px, qty) for px, qty in bids] + [(_SELL, px, qty) for px, qty in asks]
+        for _side, px, qty in orders:
+            if self._valid_price(px) is None:
+                raise ValueError(f"invalid {self.product} price {px!r} for {symbol}")
+            if self._valid_qty(qty) is None:
+                raise ValueError(f"invalid {self.product} quantity {qty!r} for {symbol}")
+        book = self._books.get(symbol)
+        if book is not None and book.settled:
+            raise ValueError(f"market {symbol} is settled")
+        if self._pause is not None and orders:
+            best_bid = max([px for s, px, _ in orders if s == _BUY], default=None)
+            best_ask = min([px for s, px, _ in orders if s == _SELL], default=None)
+            if book is not None:
+                bb, ba = book.best(_BUY), book.best(_SELL)
+                best_bid = max(x for x in (best_bid, bb) if x is not None) if bb else best_bid
+                best_ask = min(x for x in (best_ask, ba) if x is not None) if ba else best_ask
+            if best_bid is not None and best_ask is not None and best_bid >= best_ask:
+                raise ValueError("seeded liquidity would cross the book during a pause")
+        self._begin(now)
+        if book is None:
+            book = self._books[symbol] = _Book(symbol)
+            self._send_status(symbol, 3)
+        for side, px, qty in orders:
+            self._house_n += 1
+            order = self._new_order(
+                cl_ord_id=f"house-{self._house_n}",
+                account=HOUSE_ACCOUNT,
+                alloc=None,
+                party=None,
+                session_id=None,
+                symbol=symbol,
+                side=side,
+                price=px,
+                qty=qty,
+                tif="1",
+                expire=None,
+                post_only=False,
+                reduce_only=False,
+                stp=2,
+                cancel_on_pause=False,
+                group_id=None,
+            )
+            self._emit(self._report(order, _St.NEW, _St.NEW))
+            self._execute(order, ioc=False)
+        return self._finish()
+
+    def pause(self, now: float, *, exchange: bool = False) -> list[Outbound]:
+        """Begin a trading pause (cancels allowed) or an exchange pause (nothing allowed).
+
+        Orders with CancelOrderOnPause=Y are cancelled when a pause begins.
+
+        Args:
+            now: current time, UTC epoch seconds.
+            exchange: an exchange pause instead of a trading pause.
+
+        Returns:
+            Messages to send (cancel reports, SecurityStatus 2 on prediction).
+        """
+        self._begin(now)
+        was = self._pause
+        self._pause = "exchange" if exchange else "trading"
+        if was is None:
+            text = "EXCHANGE_PAUSED" if exchange else "TRADING_PAUSED"
+            for order in self._orders_where(lambda o: o.cancel_on_pause):
+                self._cancel(order, text=text)
+            for symbol, book in self._books.items():
+                if not book.settled:
+                    self._send_status(symbol, 2)
+        return self._finish()
+
+    def resume(self, now: float) -> list[Outbound]:
+        """End a pause (no effect when not paused).
+
+        Args:
+            now: current time, UTC epoch seconds.
+
+        Returns:
+            Messages to send (SecurityStatus 3 on prediction).
+        """
+        self._begin(now)
+        if self._pause is not None:
+            self._pause = None
+            for symbol, book in self._books.items():
+                if not book.settled:
+                    self._send_status(symbol, 3)
+        return self._finish()
+
+    def settle(
+        self, symbol: str, result: str, now: float, *, fragment_size: int = 50
+    ) -> list[Outbound]:
+        """Settle a prediction market: cancel its orders, pay out positions, send reports.
+
+        Args:
+            symbol: market ticker.
+            result: ``"yes"`` or ``"no"``.
+            now: current time, UTC epoch seconds.
+            fragment_size: party entries per MarketSettlementReport page.
+
+        Returns:
+            Messages to send (cancel reports, market data, SecurityStatus 100/101,
+            MarketSettlementReports).
+
+        Raises:
+            ValueError: margin product, unknown or settled market, bad result or fragment size.
+        """
+        if not self._prediction:
+            raise ValueError("margin markets are not settled over FIX")
+        if result not in ("yes", "no"):
+            raise ValueError(f"result must be 'yes' or 'no', got {result!r}")
+        if fragment_size < 1:
+            raise ValueError(f"fragment_size must be >= 1, got {fragment_size}")
+        book = self._books.get(symbol)
+        if book is None:
+            raise ValueError(f"unknown market {symbol!r}")
+        if book.settled:
+            raise ValueError(f"market {symbol} is already settled")
+        self._begin(now)
+        for order in self._orders_where(lambda o: o.symbol == symbol):
+            self._cancel(order, text="MARKET_ALREADY_CLOSED")
+        book.settled = True
+        self._send_status(symbol, 100)
+        self._send_status(symbol, 101)
+        for s in self._sessions.values():
+            s.status_symbols.discard(symbol)
+        self._settlement_reports(symbol, result, fragment_size)
+        return self._finish()
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def top_of_book(
+        self, symbol: str
+    ) -> tuple[tuple[Decimal, Decimal] | None, tuple[Decimal, Decimal] | None]:
+        """Best bid and best offer of a market.
+
+        Args:
+            symbol: market ticker.
+
+        Returns:
+            ``((bid price, bid size) | None, (ask price, ask size) | None)``; an unknown market
+            has neither.
+        """
+        book = self._books.get(symbol)
+        if book is None:
+            return None, None
+        out: list[tuple[Decimal, Decimal] | None] = []
+        for side in (_BUY, _SELL):
+            px = book.best(side)
+            out.append(None if px is None else (px, book.agg[side][px]))
+        return out[0], out[1]
+
+    def open_orders(self, account: str | None = None) -> list[OrderView]:
+        """Open orders in priority-sequence order.
+
+        Args:
+            account: only this account's orders (None: all, house included).
+
+        Returns:
+            One `OrderView` per open order.
+        """
+        return [
+            OrderView(
+                order_id=o.order_id,
+                cl_ord_id=o.cl_ord_id,
+                account=o.account,
+                holder=o.holder,
+                session_id=o.session_id,
+                symbol=o.symbol,
+                side=o.side,
+                price=o.price,
+                order_qty=o.order_qty,
+                cum_qty=o.cum_qty,
+                leaves_qty=o.leaves_qty,
+                time_in_force=o.tif,
+                expire_time=o.expire_dt,
+                order_group_id=o.group_id,
+            )
+            for o in self._orders_where(lambda o: account is None or o.account == account)
+        ]
+
+    def position(self, symbol: str, holder: str) -> Decimal:
+        """Net position of a holder (prediction: YES contracts, negative = NO contracts).
+
+        Args:
+            symbol: market ticker.
+            holder: the account, ``account/n`` for subaccount n, or an FCM PartyID.
+
+        Returns:
+            The position (0 when none or after settlement).
+        """
+        return self._positions.get((symbol, holder), _ZERO)
+
+    # -- call lifecycle -------------------------------------------------------------------------
+
+    def _begin(self, now: float) -> None:
+        self._now = now
+        self._out = []
+        self._cycle_clock = None
+        self._cycle_event = 0
+        self._md_before = {}
+        self._md_touch = {}
+        self._md_trades = []
+        self._expire_due()
+
+    def _finish(self) -> list[Outbound]:
+        self._flush_market_data()
+        out, self._out = self._out, []
+        return out
+
+    def _send(self, session: _Session, message: Any) -> None:
+        self._out.append(Outbound(session.session_id, message))
+
+    def _uuid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def _exec_id(self) -> str:
+        if self._cycle_clock is None:
+            self._clock += 1
+            self._cycle_clock = self._clock
+        self._cycle_event += 1
+        return f"{self._cycle_clock};{self._cycle_event}"
+
+    def _enum(self, name: str, value: object) -> Any:
+        try:
+            return getattr(self._d, name)(value)
+        except ValueError:
+            return value
+
+    def _orders_where(self, pred: Any) -> list[_Order]:
+        return sorted((o for o in self._open.values() if pred(o)), key=lambda o: o.seq)
+
+    def _expire_due(self) -> None:
+        now = self._now
+        due = [o for o in self._open.values() if o.expire_ts is not None and o.expire_ts <= now]
+        due.sort(key=lambda o: (o.expire_ts, o.seq))
+        for order in due:
+            if order.open:
+                self._cancel(order, text=None, expired=True)
+
+    # -- validation helpers ---------------------------------------------------------------------
+
+    def _valid_qty(self, value: object) -> Decimal | None:
+        d = _dec(value)
+        if d is None or d <= 0 or d > _MAX_QTY:
+            return None
+        if d.quantize(_CENT if self._prediction else _ONE) != d:
+            return None
+        return d
+
+    def _valid_price(self, value: object) -> Decimal | None:
+        d = _dec(value)
+        if d is None or d <= 0:
+            return None
+        if d >= (_ONE if self._prediction else _MAX_MARGIN_PRICE + 1):
+            return None
+        if d.quantize(_TICK) != d:
+            return None
+        return d
+
+    def _parties(self, message: Any) -> tuple[int | None, str | None] | str:
+        """(alloc_account, party_id) of a request, or an error text."""
+        alloc_raw = message.alloc_account
+        alloc = _int(alloc_raw)
+        if alloc_raw is not None and (alloc is None or not 0 <= alloc <= 63):
+            return "INVALID_ORDER"
+        parties = message.parties
+        party: str | None = None
+        if parties is not None:
+            entries = list(parties)
+            if len(entries) != 1:
+                return "INVALID_ORDER"
+            party = _text(entries[0].party_id)
+            if party is None or _int(entries[0].party_role) != 24:
+                return "INVALID_ORDER"
+            if alloc:
+                return "INVALID_ORDER"
+        return alloc, party
+
+    # -- routing and rendering ------------------------------------------------------------------
+
+    def _recipients(self, account: str, origin: str | None) -> list[_Session]:
+        out: list[_Session] = []
+        first = self._sessions.get(origin) if origin is not None else None
+        if first is not None:
+            out.append(first)
+        else:
+            out.extend(
+                s
+                for s in self._sessions.values()
+                if s.account == account and s.session_type in _ORDER_ENTRY and not s.listener
+            )
+        out.extend(
+            s
+            for s in self._sessions.values()
+            if s.account == account and s.listener and s not in out
+        )
+        return out
+
+    def _emit(self, report: _Report) -> None:
+        for session in self._recipients(report.account, report.session_id):
+            self._send(session, self._render(report, session))
+
+    def _px(self, session: _Session, price: Decimal | None) -> Decimal | None:
+        if price is None:
+            return None
+        step = _TICK if session.use_dollars else _CENT
+        return price.quantize(step, rounding=ROUND_HALF_EVEN)
+
+    def _render(self, r: _Report, s: _Session) -> Any:
+        d = self._d
+        exec_type, status = r.exec_type, r.ord_status
+        if r.expired and s.use_expired_ord_status:
+            exec_type = status = _St.EXPIRED
+        if r.rejected or s.preserve_original_order_qty:
+            order_qty = r.order_qty
+        else:
+            order_qty = r.cum_qty + r.leaves_qty
+        kw: dict[str, Any] = {
+            "avg_px": self._px(s, r.avg_px),
+            "cl_ord_id": r.cl_ord_id,
+            "cum_qty": r.cum_qty.quantize(_CENT),
+            "exec_id": r.exec_id,
+            "order_id": r.order_id,
+            "order_qty": order_qty.quantize(_CENT),
+            "ord_status": d.OrdStatus(status.value),
+            "orig_cl_ord_id": r.orig_cl_ord_id,
+            "price": self._px(s, r.price),
+            "side": self._enum("Side", r.side),
+            "symbol": r.symbol,
+            "text": r.text,
+            "transact_time": r.transact,
+            "ord_rej_reason": None
+            if r.ord_rej_reason is None
+            else self._enum("OrdRejReason", r.ord_rej_reason),
+            "expire_time": r.expire_dt,
+            "exec_type": d.ExecType(exec_type.value),
+            "leaves_qty": r.leaves_qty.quantize(_CENT),
+            "alloc_account": r.alloc_account or None,
+        }
+        if r.replaced_tif is not None:
+            kw["time_in_force"] = d.TimeInForce(r.replaced_tif)
+        if r.party_id is not None:
+            kw["parties"] = (d.Party(party_id=r.party_id, party_role=d.PartyRole(24)),)
+        if r.last_qty is not None:
+            kw.update(
+                last_px=self._px(s, r.last_px),
+                last_qty=r.last_qty.quantize(_CENT),
+                trd_match_id=r.trd_match_id,
+                aggressor_indicator=r.aggressor,
+                misc_fees=(
+                    d.MiscFee(
+                        misc_fee_amt=r.fee,
+                        misc_fee_curr="USD",
+                        misc_fee_type=d.MiscFeeType("4"),
+                        misc_fee_basis=d.MiscFeeBasis(0),
+                    ),
+                ),
+                long_qty=r.long_qty,
+                short_qty=r.short_qty,
+                collateral_amount_changes=(
+                    d.CollateralAmountChange(
+                        collateral_amount_change=r.balance,
+                        collateral_amount_type=d.CollateralAmountType("BALANCE"),
+                    ),
+                ),
+                clearing_business_date=r.clearing_date,
+            )
+        return d.ExecutionReport(**kw)
+
+    def _report(
+        self,
+        order: _Order,
+        exec_type: _St,
+        status: _St,
+        *,
+        cl_ord_id: str | None = None,
+        orig_cl_ord_id: str | None = None,
+        text: str | None = None,
+        expired: bool = False,
+        replaced: bool = False,
+    ) -> _Report:
+        return _Report(
+            exec_id=self._exec_id(),
+            exec_type=exec_type,
+            ord_status=status,
+            order_id=order.order_id,
+            cl_ord_id=cl_ord_id or order.cl_ord_id,
+            orig_cl_ord_id=orig_cl_ord_id,
+            account=order.account,
+            session_id=order.session_id,
+            side=order.side,
+            symbol=order.symbol,
+            price=order.price,
+            order_qty=order.order_qty,
+            cum_qty=order.cum_qty,
+            leaves_qty=order.leaves_qty,
+            avg_px=order.avg_px,
+            transact=_ms(_utc(self._now)),
+            text=text,
+            expire_dt=order.expire_dt,
+            replaced_tif=("6" if order.expire_dt is not None else "1") if replaced else None,
+            alloc_account=order.alloc_account,
+            party_id=order.party_id,
+            expired=expired,
+        )
+
+    def _business_reject(
+        self,
+        session: _Session,
+        message: Message,
+        reason: int,
+        text: str,
+        ref_id: str | None = None,
+    ) -> None:
+        seq = 0
+        try:
+            header = message.header
+            if header is not None:
+                seq = _int(header.msg_seq_num) or 0
+        except DecodeError:
+            pass
+        if isinstance(message, UnknownMessage):
+            ref_type = _text(message.msg_type) or "?"
+        else:
+            ref_type = message.MSG_TYPE or "?"
+        d = self._d
+        self._send(
+            session,
+            d.BusinessMessageReject(
+                ref_seq_num=seq,
+                text=text.replace("\x01", " ")[:512] or None,
+                ref_msg_type=ref_type,
+                business_reject_ref_id=ref_id,
+                business_reject_reason=self._enum("BusinessRejectReason", reason),
+            ),
+        )
+
+    def _order_entry_allowed(self, session: _Session, message: Message, *, nr_only: bool) -> bool:
+        name = type(message).__name__
+        if session.listener:
+            self._business_reject(session, message, 3, f"{name} not allowed on a listener session")
+            return False
+        allowed = {"KalshiNR"} if nr_only else _ORDER_ENTRY
+        if session.session_type not in allowed:
+            self._business_reject(
+                session, message, 3, f"{name} is not accepted on {session.session_type}"
+            )
+            return False
+        return True
+
+    # -- new orders -----------------------------------------------------------------------------
+
+    def _reject_new(self, session: _Session, message: Any, text: str, reason: int) -> None:
+        report = _Report(
+            exec_id=self._exec_id(),
+            exec_type=_St.REJECTED,
+            ord_status=_St.REJECTED,
+            order_id=self._uuid(),
+            cl_ord_id=_text(message.cl_ord_id) or _NONE,
+            orig_cl_ord_id=None,
+            account=session.account,
+            session_id=session.session_id,
+            side=_text(message.side) or _NONE,
+            symbol=_text(message.symbol) or _NONE,
+            price=_echo_dec(message.price),
+            order_qty=_echo_dec(message.order_qty) or _ZERO,
+            cum_qty=_ZERO,
+            leaves_qty=_ZERO,
+            avg_px=_ZERO,
+            transact=_ms(_utc(self._now)),
+            text=text,
+            ord_rej_reason=reason,
+            alloc_account=_int(message.alloc_account),
+            rejected=True,
+        )
+        self._emit(report)
+
+    def _on_new_order(self, session: _Session, msg: Any) -> None:
+        bad = self._reject_new
+        cl = _text(msg.cl_ord_id)
+        side = _text(msg.side)
+        symbol = _text(msg.symbol)
+        if cl is None or len(cl) > 64 or symbol is None or side not in (_BUY, _SELL):
+            return bad(session, msg, "INVALID_ORDER", 11)
+        if _text(msg.ord_type) != "2":
+            return bad(session, msg, "INVALID_ORDER", 11)
+        qty = self._valid_qty(msg.order_qty)
+        if qty is None:
+            return bad(session, msg, "INVALID_ORDER", 11)
+        price = self._valid_price(msg.price)
+        if price is None:
+            return bad(session, msg, "INVALID_PRICE", 11)
+        tif = "1" if msg.time_in_force is None else _text(msg.time_in_force)
+        if tif not in ("0", "1", "3", "4", "6"):
+            return bad(session, msg, "INVALID_ORDER", 11)
+        expire: datetime | None = None
+        if tif == "6":
+            expire = _aware(msg.expire_time)
+            if expire is None:
+                return bad(session, msg, "INVALID_ORDER", 11)
+        elif msg.expire_time is not None:
+            return bad(session, msg, "INVALID_ORDER", 11)
+        inst = _text(msg.exec_inst)
+        flags = set(inst.split()) if inst is not None else set()
+        if msg.exec_inst is not None and (not flags or not flags <= {"6", "E"} or len(flags) > 1):
+            return bad(session, msg, "INVALID_ORDER", 11)
+        post_only, reduce_only = "6" in flags, "E" in flags
+        if reduce_only and tif not in (("3",) if self._prediction else ("3", "4")):
+            return bad(session, msg, "INVALID_ORDER", 11)
+        stp = 1 if msg.self_trade_prevention_type is None else _int(msg.self_trade_prevention_type)
+        if stp not in (0, 1, 2):
+            return bad(session, msg, "INVALID_ORDER", 11)
+        if getattr(msg, "quote_id", None) is not None or getattr(msg, "rfq_id", None) is not None:
+            return bad(session, msg, "INVALID_ORDER", 11)
+        parties = self._parties(msg)
+        if isinstance(parties, str):
+            return bad(session, msg, parties, 11)
+        alloc, party = parties
+        cop = msg.cancel_order_on_pause
+        if cop is not None and not isinstance(cop, bool):
+            return bad(session, msg, "INVALID_ORDER", 11)
+        book = self._books.get(symbol)
+        if book is None:
+            return bad(session, msg, "MARKET_NOT_FOUND", 1)
+        if book.settled:
+            return bad(session, msg, "MARKET_ALREADY_CLOSED", 2)
+        if self._pause is not None:
+            return bad(session, msg, f"{self._pause.upper()}_PAUSED", 2)
+        existing = self._by_cl.get((session.account, cl))
+        if existing is not None and existing.open:
+            return bad(session, msg, "ORDER_ALREADY_EXISTS", 6)
+        group_id = _text(msg.secondary_cl_ord_id) or _text(msg.order_group_id)
+        if group_id is not None:
+            group = self._groups.get(group_id)
+            if (
+                group is None
+                or group.account != session.account
+                or group.alloc_account != (alloc or 0)
+            ):
+                return bad(session, msg, "ORDER_GROUP_NOT_FOUND", 11)
+            if group.triggered:
+                return bad(session, msg, "EXCEEDED_ORDER_GROUP_RISK_LIMIT", 3)
+        ioc = tif in ("3", "4")
+        if tif == "0":
+            expire = _end_of_et_day(_utc(self._now))
+        elif expire is not None and expire.timestamp() <= self._now:
+            ioc = True  # a GTD time in the past acts as IOC
+        order = self._new_order(
+            cl_ord_id=cl,
+            account=session.account,
+            alloc=alloc,
+            party=party,
+            session_id=session.session_id,
+            symbol=symbol,
+            side=side,
+            price=price,
+            qty=qty,
+            tif=tif,
+            expire=None if ioc else expire,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            stp=2 if stp == 2 else 1,
+            cancel_on_pause=bool(cop),
+            group_id=group_id,
+        )
+        if ioc and expire is not None:
+            order.expire_dt = expire  # reported, not scheduled
+        self._emit(self._report(order, _St.NEW, _St.NEW))
+        opposite = _SELL if side == _BUY else _BUY
+        best = book.best(opposite)
+        if post_only and best is not None and self._crosses(order, best):
+            return self._cancel(order, text="POST_ONLY_CROSS")
+        cap: Decimal | None = None
+        if reduce_only:
+            pos = self._positions.get((symbol, order.holder), _ZERO)
+            cap = max(-pos, _ZERO) if side == _BUY else max(pos, _ZERO)
+            if cap == 0 or (tif == "4" and cap < qty):
+                return self._cancel(order, text="REDUCE_ONLY")
+        if tif == "4" and self._fillable(order) < qty:
+            return self._cancel(order, text="FOK_INSUFFICIENT_VOLUME")
+        self._execute(order, ioc=ioc, cap=cap)
+
+    def _new_order(
+        self,
+        *,
+        cl_ord_id: str,
+        account: str,
+        alloc: int | None,
+        party: str | None,
+        session_id: str | None,
+        symbol: str,
+        side: str,
+        price: Decimal,
+        qty: Decimal,
+        tif: str,
+        expire: datetime | None,
+        post_only: bool,
+        reduce_only: bool,
+        stp: int,
+        cancel_on_pause: bool,
+        group_id: str | None,
+    ) -> _Order:
+        self._seq += 1
+        holder = _holder(account, alloc, party)
+        self._holder_account.setdefault(holder, account)
+        order = _Order(
+            order_id=self._uuid(),
+            cl_ord_id=cl_ord_id,
+            account=account,
+            holder=holder,
+            alloc_account=alloc,
+            party_id=party,
+            session_id=session_id,
+            symbol=symbol,
+            side=side,
+            price=price,
+            order_qty=qty,
+            tif=tif,
+            expire_dt=None if expire is None else _ms(expire),
+            expire_ts=None if expire is None else expire.timestamp(),
+            post_only=post_only,
+            reduce_only=reduce_only,
+            stp=stp,
+            cancel_on_pause=cancel_on_pause,
+            group_id=group_id,
+            seq=self._seq,
+            leaves_qty=qty,
+        )
+        self._open[order.order_id] = order
+        self._by_cl[(account, cl_ord_id)] = order
+        return order
+
+    # -- matching -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _crosses(order: _Order, best: Decimal) -> bool:
+        return order.price >= best if order.side == _BUY else order.price <= best
+
+    def _fillable(self, taker: _Order) -> Decimal:
+        """Quantity a fill-or-kill order would get, walking the book without changing it."""
+        book = self._books[taker.symbol]
+        opposite = _SELL if taker.side == _BUY else _BUY
+        total = _ZERO
+        want = taker.leaves_qty
+        volumes: dict[str, Decimal] = {}
+        blocked: set[str] = set()
+        own_group = self._groups.get(taker.group_id) if taker.group_id else None
+        own_volume = own_group.volume(self._now) if own_group is not None else _ZERO
+        for maker in book.iter_priority(opposite):
+            if not self._crosses(taker, maker.price):
+                break
+            if maker.account == taker.account:
+                if taker.stp == 2:
+                    continue
+                break
+            if maker.group_id is not None and maker.group_id in blocked:
+                continue
+            q = min(want - total, maker.leaves_qty)
+            total += q
+            if total >= want:
+                break
+            group = self._groups.get(maker.group_id) if maker.group_id else None
+            if group is not None:
+                vol = volumes.get(group.group_id, group.volume(self._now)) + q
+                volumes[group.group_id] = vol
+                if vol > group.limit:
+                    blocked.add(group.group_id)
+            if own_group is not None:
+                own_volume += q
+                if own_volume > own_group.limit:
+                    break
+        return total
+
+    def _execute(self, taker: _Order, *, ioc: bool, cap: Decimal | None = None) -> None:
+        """Match an accepted (or re-priced) order, then rest or cancel what is left."""
+        book = self._books[taker.symbol]
+        opposite = _SELL if taker.side == _BUY else _BUY
+        filled = _ZERO
+        while taker.open and taker.leaves_qty > 0 and (cap is None or filled < cap):
+            best = book.best(opposite)
+            if best is None or not self._crosses(taker, best):
+                break
+            maker = book.levels[opposite][best][0]
+            if maker.account == taker.account:
+                if taker.stp == 2:
+                    self._cancel(maker, text="MAKER_CANCEL_FOR_SELF_TRADE_PREVENTION")
+                    continue
+                self._cancel(taker, text="TAKER_CANCEL_FOR_SELF_TRADE_PREVENTION")
+                return
+            q = min(taker.leaves_qty, maker.leaves_qty)
+            if cap is not None:
+                q = min(q, cap - filled)
+            self._fill(taker, maker, best, q)
+            filled += q
+        if not taker.open:
+            return
+        if ioc or cap is not None:
+            if taker.tif == "4":
+                self._cancel(taker, text="FOK_INSUFFICIENT_VOLUME")
+            else:
+                self._cancel(taker, text="IMMEDIATE_OR_CANCELLED")
+            return
+        if not taker.resting:
+            self._mark(book)
+            book.add(taker)
+            self._touch(taker)
+
+    def _fill(self, taker: _Order, maker: _Order, price: Decimal, qty: Decimal) -> None:
+        book = self._books[maker.symbol]
+        self._mark(book)
+        trade_id = self._uuid()
+        reports = []
+        for order, is_taker in ((taker, True), (maker, False)):
+            if order.resting:
+                book.resize(order, order.leaves_qty - qty)
+                self._touch(order)
+            else:
+                order.leaves_qty -= qty
+            order.cum_qty += qty
+            order.notional += price * qty
+            if order.leaves_qty == 0:
+                order.status = _St.FILLED
+                self._close(order)
+            else:
+                order.status = _St.PARTIAL
+            fee, long_qty, short_qty, balance = self._book_position(order, price, qty, is_taker)
+            report = self._report(order, _St.TRADE, order.status)
+            report.last_px = price
+            report.last_qty = qty
+            report.trd_match_id = trade_id
+            report.aggressor = is_taker
+            report.fee = fee
+            report.long_qty = long_qty
+            report.short_qty = short_qty
+            report.balance = balance
+            report.clearing_date = self._clearing_date()
+            reports.append(report)
+        for report in reports:
+            self._emit(report)
+        self._md_trades.append(
+            _Trade(
+                symbol=taker.symbol,
+                price=price,
+                qty=qty,
+                aggressor_side=taker.side,
+                trade_id=trade_id,
+            )
+        )
+        for order in (taker, maker):
+            group = self._groups.get(order.group_id) if order.group_id else None
+            if group is not None:
+                group.fills.append((self._now, qty))
+                if not group.triggered and group.volume(self._now) > group.limit:
+                    self._trigger(group)
+
+    def _book_position(
+        self, order: _Order, price: Decimal, qty: Decimal, is_taker: bool
+    ) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        key = (order.symbol, order.holder)
+        pos = self._positions.get(key, _ZERO)
+        buy = order.side == _BUY
+        if self._prediction:
+            rate = _TAKER_FEE if is_taker else _MAKER_FEE
+            fee = _fee_cents(rate * qty * price * (_ONE - price))
+            if buy:
+                cash = -price * qty + min(qty, max(-pos, _ZERO))
+            else:
+                cash = -(_ONE - price) * qty + min(qty, max(pos, _ZERO))
+            balance = (cash - fee).quantize(_TICK, rounding=ROUND_HALF_EVEN)
+        else:
+            fee = _fee_cents(_MARGIN_TAKER_FEE * qty * price) if is_taker else _ZERO
+            balance = -fee
+        pos = pos + qty if buy else pos - qty
+        self._positions[key] = pos
+        return (
+            fee.quantize(_CENT),
+            max(pos, _ZERO).quantize(_CENT),
+            max(-pos, _ZERO).quantize(_CENT),
+            balance,
+        )
+
+    def _clearing_date(self) -> date:
+        local = _eastern(_utc(self._now))
+        if not self._prediction and local.hour >= 16:
+            return local.date() + timedelta(days=1)
+        return local.date()
+
+    def _close(self, order: _Order) -> None:
+        """Take a finished order out of the book and the open set (leaves already settled)."""
+        if order.resting:
+            book = self._books[order.symbol]
+            self._mark(book)
+            self._touch(order)
+            book.remove(order)
+        order.open = False
+        self._open.pop(order.order_id, None)
+
+    def _cancel(
+        self,
+        order: _Order,
+        *,
+        text: str | None,
+        cl_ord_id: str | None = None,
+        expired: bool = False,
+    ) -> None:
+        if order.resting:
+            book = self._books[order.symbol]
+            self._mark(book)
+            book.resize(order, _ZERO)
+            self._touch(order)
+        order.leaves_qty = _ZERO
+        order.status = _St.CANCELED
+        self._close(order)
+        self._emit(
+            self._report(
+                order,
+                _St.CANCELED,
+                _St.CANCELED,
+                cl_ord_id=cl_ord_id,
+                orig_cl_ord_id=order.cl_ord_id,
+                text=text,
+                expired=expired,
+            )
+        )
+
+    def _trigger(self, group: _Group) -> None:
+        group.triggered = True
+        for order in self._orders_where(lambda o: o.group_id == group.group_id):
+            self._cancel(order, text="ORDER_GROUP_CANCEL")
+
+    # -- cancel, replace, mass cancel -------------------------------------------------------------
+
+    def _cancel_reject(
+        self,
+        session: _Session,
+        msg: Any,
+        order: _Order | None,
+        response_to: str,
+        reason: int,
+        text: str | None,
+    ) -> None:
+        d = self._d
+        self._send(
+            session,
+            d.OrderCancelReject(
+                order_id=order.order_id if order is not None else _text(msg.order_id) or _NONE,
+                cl_ord_id=_text(msg.cl_ord_id) or _NONE,
+                orig_cl_ord_id=_text(msg.orig_cl_ord_id),
+                ord_status=d.OrdStatus(order.status.value if order is not None else "8"),
+                cxl_rej_response_to=d.CxlRejResponseTo(response_to),
+                cxl_rej_reason=self._enum("CxlRejReason", reason),
+                text=text,
+            ),
+        )
+
+    def _find(
+        self, session: _Session, msg: Any, response_to: str
+    ) -> tuple[_Order | None, bool]:
+        """The order a cancel/replace names; (order, True) when it may be changed."""
+        orig = _text(msg.orig_cl_ord_id)
+        order = self._by_cl.get((session.account, orig)) if orig is not None else None
+        parties = self._parties(msg)
+        if (
+            order is None
+            or order.cl_ord_id != orig
+            or (msg.order_id is not None and _text(msg.order_id) != order.order_id)
+            or _text(msg.side) != order.side
+            or _text(msg.symbol) != order.symbol
+            or isinstance(parties, str)
+            or (parties[0] or None) != (order.alloc_account or None)
+            or parties[1] != order.party_id
+        ):
+            self._cancel_reject(session, msg, None, response_to, 1, "NOT_FOUND")
+            return None, False
+        if order.status == _St.FILLED:
+            if response_to == "1":
+                self._cancel_reject(session, msg, order, response_to, 0, None)
+            else:
+                self._cancel_reject(
+                    session, msg, order, response_to, 2, "CANNOT_UPDATE_FILLED_ORDER"
+                )
+            return order, False
+        if not order.open:
+            self._cancel_reject(session, msg, order, response_to, 1, "NOT_FOUND")
+            return order, False
+        if _text(msg.cl_ord_id) is None:
+            self._cancel_reject(session, msg, order, response_to, 99, "INVALID_ORDER")
+            return order, False
+        return order, True
+
+    def _on_cancel(self, session: _Session, msg: Any) -> None:
+        order, ok = self._find(session, msg, "1")
+        if order is None or not ok:
+            return
+        if self._pause == "exchange":
+            return self._cancel_reject(session, msg, order, "1", 99, "EXCHANGE_PAUSED")
+        self._cancel(order, text=None, cl_ord_id=_text(msg.cl_ord_id))
+
+    def _on_replace(self, session: _Session, msg: Any) -> None:
+        order, ok = self._find(session, msg, "2")
+        if order is None or not ok:
+            return
+
+        def bad(reason: int, text: str) -> None:
+            self._cancel_reject(session, msg, order, "2", reason, text)
+
+        if self._pause is not None:
+            return bad(99, f"{self._pause.upper()}_PAUSED")
+        cl = _text(msg.cl_ord_id)
+        assert cl is not None  # checked by _find
+        if len(cl) > 64 or _text(msg.ord_type) != "2":
+            return bad(99, "INVALID_ORDER")
+        existing = self._by_cl.get((session.account, cl))
+        if existing is not None and existing.open:
+            return bad(6, "ORDER_ALREADY_EXISTS")
+        qty = self._valid_qty(msg.order_qty)
+        if qty is None:
+            return bad(99, "INVALID_ORDER")
+        price = order.price
+        if msg.price is not None:
+            new_price = self._valid_price(msg.price)
+            if new_price is None:
+                return bad(99, "INVALID_PRICE")
+            price = new_price
+        tif_raw = msg.time_in_force
+        tif = None if tif_raw is None else _text(tif_raw)
+        expire = order.expire_dt
+        new_tif = order.tif
+        if tif is None:
+            if msg.expire_time is not None:
+                return bad(99, "INVALID_ORDER")
+        elif tif == "0":
+            if msg.expire_time is not None:
+                return bad(99, "INVALID_ORDER")
+            new_tif, expire = "0", _ms(_end_of_et_day(_utc(self._now)))
+        elif tif == "1":
+            if msg.expire_time is not None:
+                return bad(99, "INVALID_ORDER")
+            new_tif, expire = "1", None
+        elif tif == "6":
+            expire = _aware(msg.expire_time)
+            if expire is None or expire.timestamp() <= self._now:
+                return bad(99, "INVALID_ORDER")
+            new_tif, expire = "6", _ms(expire)
+        else:
+            return bad(99, "INVALID_ORDER")
+        if qty < order.cum_qty:
+            return bad(2, "INVALID_AMEND_QTY_FOR_ORDER")
+        book = self._books[order.symbol]
+        opposite = _SELL if order.side == _BUY else _BUY
+        probe = attrs.evolve(order, price=price)
+        for other in book.iter_priority(opposite):
+            if not self._crosses(probe, other.price):
+                break
+            if other.account == order.account:
+                return bad(18, "SELF_CROSS_ATTEMPT")
+        best = book.best(opposite)
+        if order.post_only and best is not None and self._crosses(probe, best):
+            return bad(99, "POST_ONLY_CROSS")
+        if qty == order.cum_qty:
+            return self._cancel(order, text=None, cl_ord_id=cl)
+        leaves = qty - order.cum_qty
+        lose_priority = price != order.price or leaves > order.leaves_qty
+        self._mark(book)
+        if lose_priority:
+            self._touch(order)
+            book.remove(order)
+            self._seq += 1
+            order.seq = self._seq
+        else:
+            book.resize(order, leaves)
+            self._touch(order)
+        previous = order.cl_ord_id
+        del self._by_cl[(order.account, previous)]
+        order.cl_ord_id = cl
+        self._by_cl[(order.account, cl)] = order
+        order.price = price
+        order.order_qty = qty
+        order.leaves_qty = leaves
+        order.tif = new_tif
+        order.expire_dt = expire
+        order.expire_ts = None if expire is None else expire.timestamp()
+        self._emit(
+            self._report(
+                order, _St.REPLACED, _St.REPLACED, orig_cl_ord_id=previous, replaced=True
+            )
+        )
+        if lose_priority:
+            self._execute(order, ioc=False)
+
+    def _on_mass_cancel(self, session: _Session, msg: Any) -> None:
+        d = self._d
+        cl = _text(msg.cl_ord_id) or _NONE
+        if _text(msg.mass_cancel_request_type) != "6" or self._pause == "exchange":
+            reason = 99 if self._pause == "exchange" else 0
+            self._send(
+                session,
+                d.OrderMassCancelReport(
+                    cl_ord_id=cl,
+                    order_id=self._uuid(),
+                    mass_cancel_response=d.MassCancelResponse("0"),
+                    mass_cancel_reject_reason=reason,
+                ),
+            )
+            return
+        for order in self._orders_where(lambda o: o.session_id == session.session_id):
+            self._cancel(order, text=None)
+        self._send(
+            session,
+            d.OrderMassCancelReport(
+                cl_ord_id=cl,
+                order_id=self._uuid(),
+                mass_cancel_response=d.MassCancelResponse("6"),
+            ),
+        )
+
+    # -- order groups ---------------------------------------------------------------------------
+
+    def _on_order_group(self, session: _Session, msg: Any) -> None:
+        d = self._d
+        action = _int(msg.order_group_action)
+        alloc_raw = getattr(msg, "alloc_account", None)
+        alloc = _int(alloc_raw) if alloc_raw is not None else 0
+        gid = _text(msg.order_group_id)
+        limit_raw = msg.order_group_contracts_limit
+        limit = _int(limit_raw)
+
+        def reject(reason: int, text: str) -> None:
+            self._business_reject(session, msg, reason, text, gid)
+
+        if alloc is None or not 0 <= alloc <= 63:
+            return reject(0, "AllocAccount(79) must be 0-63")
+        if action not in (1, 2, 3, 4, 5):
+            return reject(0, f"unsupported OrderGroupAction(20131) {_raw(msg.order_group_action)}")
+        if action in (1, 5):
+            if limit_raw is None:
+                return reject(5, "OrderGroupContractsLimit(20132) is required")
+            if limit is None or not 1 <= limit <= _MAX_GROUP_LIMIT:
+                return reject(0, "OrderGroupContractsLimit(20132) must be 1-1000000")
+        if action == 1:
+            if msg.order_group_id is not None:
+                return reject(0, "OrderGroupID(20130) must not be sent on Create")
+            assert limit is not None
+            group = _Group(
+                group_id=self._uuid(), account=session.account, alloc_account=alloc, limit=limit
+            )
+            self._groups[group.group_id] = group
+            return self._group_response(session, group, with_limit=True)
+        if gid is None:
+            return reject(5, "OrderGroupID(20130) is required")
+        group_or_none = self._groups.get(gid)
+        if (
+            group_or_none is None
+            or group_or_none.account != session.account
+            or group_or_none.alloc_account != alloc
+        ):
+            return reject(0, "ORDER_GROUP_NOT_FOUND")
+        group = group_or_none
+        if action == 2:
+            group.triggered = False
+            group.fills.clear()
+        elif action == 3:
+            for order in self._orders_where(lambda o: o.group_id == group.group_id):
+                self._cancel(order, text="ORDER_GROUP_CANCEL")
+            del self._groups[group.group_id]
+        elif action == 4:
+            self._trigger(group)
+        else:
+            assert limit is not None
+            group.limit = limit
+            if group.volume(self._now) > limit:
+                self._trigger(group)
+        del d
+        self._group_response(session, group, with_limit=action == 5)
+
+    def _group_response(self, session: _Session, group: _Group, *, with_limit: bool) -> None:
+        d = self._d
+        if self._prediction:
+            message = d.OrderGroupResponse(
+                order_group_id=group.group_id,
+                order_group_contracts_limit=group.limit if with_limit else None,
+                alloc_account=group.alloc_account,
+            )
+        else:
+            message = d.OrderGroupResponse(order_group_id=group.group_id)
+        self._send(session, message)
+
+    # -- market data ----------------------------------------------------------------------------
+
+    def _mark(self, book: _Book) -> None:
+        if book.symbol not in self._md_before:
+            self._md_before[book.symbol] = book.snapshot()
+
+    def _touch(self, order: _Order) -> None:
+        self._md_touch[(order.symbol, order.side, order.price)] = order
+
+    def _md_stamp(self) -> tuple[date, dtime]:
+        u = _ms(_utc(self._now))
+        return u.date(), u.timetz()
+
+    def _snapshot(self, symbol: str) -> Any:
+        d = self._d
+        day, clock = self._md_stamp()
+        entries = []
+        book = self._books.get(symbol)
+        if book is not None:
+            for side, kind in ((_BUY, "0"), (_SELL, "1")):
+                prices = book.prices[side]
+                for px in reversed(prices) if side == _BUY else prices:
+                    entries.append(
+                        d.MarketDataSnapshotFullRefreshMDEntry(
+                            md_entry_type=d.MDEntryType(kind),
+                            md_entry_px=px.quantize(_TICK),
+                            md_entry_size=book.agg[side][px].quantize(_CENT),
+                            md_entry_date=day,
+                            md_entry_time=clock,
+                        )
+                    )
+        return d.MarketDataSnapshotFullRefresh(symbol=symbol, md_entries=tuple(entries))
+
+    def _on_md_request(self, session: _Session, msg: Any) -> None:
+        d = self._d
+        kind = _text(msg.subscription_request_type)
+        symbols: list[str] = []
+        for entry in msg.related_sym or ():
+            sym = _text(entry.symbol)
+            if sym is not None and sym not in symbols:
+                symbols.append(sym)
+        if kind not in ("0", "1", "2"):
+            self._send(
+                session,
+                d.MarketDataRequestReject(
+                    md_req_rej_reason=d.MDReqRejReason("4"),
+                    text="unsupported SubscriptionRequestType(263)",
+                ),
+            )
+            return
+        if kind == "2":
+            if msg.related_sym:
+                session.md_symbols.difference_update(symbols)
+            else:
+                session.md_symbols.clear()
+            return
+        if not symbols:
+            self._send(session, d.MarketDataRequestReject(text="NoRelatedSym(146) is required"))
+            return
+        if len(symbols) > _MAX_MD_SYMBOLS:
+            self._send(
+                session,
+                d.MarketDataRequestReject(
+                    md_req_rej_reason=d.MDReqRejReason("2"),
+                    text=f"more than {_MAX_MD_SYMBOLS} symbols in one request",
+                ),
+            )
+            return
+        if kind == "1" and len(session.md_symbols | set(symbols)) > _MAX_MD_SUBSCRIPTIONS:
+            self._send(
+                session,
+                d.MarketDataRequestReject(
+                    md_req_rej_reason=d.MDReqRejReason("2"),
+                    text=f"more than {_MAX_MD_SUBSCRIPTIONS} subscriptions",
+                ),
+            )
+            return
+        for sym in symbols:
+            if kind == "1":
+                session.md_symbols.add(sym)
+            self._send(session, self._snapshot(sym))
+
+    def _market_status(self, symbol: str) -> int | None:
+        book = self._books.get(symbol)
+        if book is None:
+            return None
+        if book.settled:
+            return 101
+        return 2 if self._pause is not None else 3
+
+    def _on_status_request(self, session: _Session, msg: Any) -> None:
+        d = self._d
+        kind = _text(msg.subscription_request_type)
+        symbol = _text(msg.symbol)
+        if symbol is None or kind not in ("0", "1", "2"):
+            self._business_reject(
+                session, msg, 0, "SecurityStatusRequest needs Symbol(55) and 263=0, 1 or 2"
+            )
+            return
+        if kind == "2":
+            session.status_symbols.discard(symbol)
+            return
+        status = self._market_status(symbol)
+        if kind == "1" and status != 101:
+            session.status_symbols.add(symbol)
+        if status is not None:
+            self._send(
+                session,
+                d.SecurityStatus(
+                    symbol=symbol, security_trading_status=d.SecurityTradingStatus(status)
+                ),
+            )
+
+    def _send_status(self, symbol: str, status: int) -> None:
+        if not self._prediction:
+            return
+        d = self._d
+        for session in self._sessions.values():
+            if symbol in session.status_symbols:
+                self._send(
+                    session,
+                    d.SecurityStatus(
+                        symbol=symbol, security_trading_status=d.SecurityTradingStatus(status)
+                    ),
+                )
+
+    def _flush_market_data(self) -> None:
+        if not self._md_before and not self._md_trades:
+            return
+        d = self._d
+        day, clock = self._md_stamp()
+        common: dict[str, Any] = {"md_entry_date": day, "md_entry_time": clock}
+        entry = d.MarketDataIncrementalRefreshMDEntry
+        # (symbol, built entry or None, owning order) in output order
+        changes: list[tuple[str, dict[str, Any], _Order | None]] = []
+        for t in self._md_trades:
+            changes.append(
+                (
+                    t.symbol,
+                    {
+                        "md_update_action": d.MDUpdateAction("0"),
+                        "symbol": t.symbol,
+                        "md_entry_type": d.MDEntryType("2"),
+                        "md_entry_px": t.price.quantize(_TICK),
+                        "md_entry_size": t.qty.quantize(_CENT),
+                        "aggressor_side": d.AggressorSide(t.aggressor_side),
+                        "trade_id": t.trade_id,
+                        **common,
+                    },
+                    None,
+                )
+            )
+        for symbol, before in self._md_before.items():
+            after = self._books[symbol].agg
+            for side, kind in ((_BUY, "0"), (_SELL, "1")):
+                old, new = before[side], after[side]
+                prices = sorted(set(old) | set(new), reverse=side == _BUY)
+                for px in prices:
+                    if px in new and px not in old:
+                        action, size = "0", new[px]
+                    elif px in old and px not in new:
+                        action, size = "2", _ZERO
+                    elif old[px] != new[px]:
+                        action, size = "1", new[px]
+                    else:
+                        continue
+                    changes.append(
+                        (
+                            symbol,
+                            {
+                                "md_update_action": d.MDUpdateAction(action),
+                                "symbol": symbol,
+                                "md_entry_type": d.MDEntryType(kind),
+                                "md_entry_px": px.quantize(_TICK),
+                                "md_entry_size": size.quantize(_CENT),
+                                **common,
+                            },
+                            self._md_touch.get((symbol, side, px)),
+                        )
+                    )
+        if not changes:
+            return
+        for session in self._sessions.values():
+            if not session.md_symbols:
+                continue
+            entries = []
+            for symbol, fields, owner in changes:
+                if symbol not in session.md_symbols:
+                    continue
+                if owner is not None and owner.account == session.account:
+                    fields = {
+                        **fields,
+                        "cl_ord_id": owner.cl_ord_id,
+                        "alloc_account": owner.alloc_account or 0,
+                    }
+                entries.append(entry(**fields))
+            if entries:
+                self._send(session, d.MarketDataIncrementalRefresh(md_entries=tuple(entries)))
+
+    # -- settlement -----------------------------------------------------------------------------
+
+    def _settlement_reports(self, symbol: str, result: str, fragment_size: int) -> None:
+        d = self._d
+        holders = sorted(
+            (holder, pos)
+            for (sym, holder), pos in self._positions.items()
+            if sym == symbol and pos != 0
+        )
+        for holder, _pos in holders:
+            del self._positions[(symbol, holder)]
+        by_account: dict[str, list[tuple[str, Decimal]]] = {}
+        for holder, pos in holders:
+            by_account.setdefault(self._holder_account.get(holder, holder), []).append(
+                (holder, pos)
+            )
+        clearing = _eastern(_utc(self._now)).date()
+        price = _ONE if result == "yes" else _ZERO
+        for account, parties in by_account.items():
+            recipients = [
+                s
+                for s in self._sessions.values()
+                if s.account == account
+                and (
+                    s.session_type == "KalshiPT"
+                    or (s.session_type in _ORDER_ENTRY and s.settlement_reports)
+                )
+            ]
+            if not recipients:
+                continue
+            pages = [parties[i : i + fragment_size] for i in range(0, len(parties), fragment_size)]
+            for n, page in enumerate(pages, start=1):
+                entries = []
+                for holder, pos in page:
+                    long_qty, short_qty = max(pos, _ZERO), max(-pos, _ZERO)
+                    payout = long_qty if result == "yes" else short_qty
+                    entries.append(
+                        d.MarketSettlementReportMarketSettlementPartyID(
+                            market_settlement_party_id=holder,
+                            market_settlement_party_role=d.MarketSettlementPartyRole(24),
+                            long_qty=long_qty.quantize(_CENT),
+                            short_qty=short_qty.quantize(_CENT),
+                            collateral_amount_changes=(
+                                d.CollateralAmountChange(
+                                    collateral_amount_change=payout.quantize(_CENT),
+                                    collateral_amount_type=d.CollateralAmountType("PAYOUT"),
+                                ),
+                            ),
+                            misc_fees=(
+                                d.MiscFee(
+                                    misc_fee_amt=_ZERO.quantize(_CENT),
+                                    misc_fee_curr="USD",
+                                    misc_fee_type=d.MiscFeeType("4"),
+                                    misc_fee_basis=d.MiscFeeBasis(0),
+                                ),
+                            ),
+                        )
+                    )
+                report = d.MarketSettlementReport(
+                    market_settlement_report_id=self._uuid(),
+                    symbol=symbol,
+                    clearing_business_date=clearing,
+                    tot_num_market_settlement_reports=len(pages),
+                    market_result=d.MarketResult(result),
+                    settlement_price=price,
+                    market_settlement_party_ids=tuple(entries),
+                    last_fragment=n == len(pages),
+                )
+                for session in recipients:
+                    self._send(session, report)
+
+
+def _unused(_: Iterable[object]) -> None:  # pragma: no cover - keeps typing imports honest
+    pass
