@@ -92,7 +92,6 @@ logging.getLogger(MESSAGE_LOGGER_NAME).addHandler(logging.NullHandler())
 logging.getLogger(TRANSPORT_LOGGER_NAME).addHandler(logging.NullHandler())
 
 PRODUCTS: Final = ("prediction", "margin")
-ENVIRONMENT_NAMES: Final = ("demo", "production")
 
 KALSHI_FIX_HOSTS: Final[frozenset[str]] = frozenset(
     host
@@ -474,7 +473,7 @@ class Backoff:
     ``random.Random(seed)``, so a seeded backoff yields the same sequence every time. Full
     jitter spreads the clients that Kalshi drops at the same moment (maintenance) apart.
 
-    The adapters' loop: connect once at once; after a failed attempt or a lost connection,
+    The adapters' loop: connect at once; after a failed attempt or a lost connection,
     take the next delay, sleep it and try again; when `delays` runs out, raise
     `ConnectionFailed` (its ``attempts`` counts every connection attempt, the first
     included); after a successful Logon call `reset`::
@@ -683,6 +682,7 @@ _LENGTH_FRAMED: Final = {b"96": b"95", b"89": b"93"}
 # other secrets: Password(554), NewPassword(925) (Kalshi does not use them; never shown anyway)
 _SECRET_TAGS: Final = frozenset({b"96", b"89", b"554", b"925"})
 _LENGTH_TAGS: Final = frozenset(_LENGTH_FRAMED.values())
+_SECRET_MARKERS: Final = tuple(tag + b"=" for tag in sorted(_SECRET_TAGS))
 _MAX_LENGTH_DIGITS: Final = 9
 
 _ESCAPES: Final[dict[int, str]] = {
@@ -709,9 +709,8 @@ def redact_frame(frame: bytes) -> bytes:
     Returns:
         The frame with secrets replaced (BodyLength and CheckSum are not adjusted).
     """
-    if b"96=" not in frame and b"89=" not in frame and b"554=" not in frame:
-        if b"925=" not in frame:
-            return frame
+    if not any(marker in frame for marker in _SECRET_MARKERS):
+        return frame
     out = bytearray()
     lengths: dict[bytes, int] = {}
     pos = 0
@@ -1020,6 +1019,7 @@ class Credentials:
             return value if value and value.strip() else None
 
         key_id, pem, path, passphrase = get(id_var), get(pem_var), get(path_var), get(pass_var)
+        path = path.strip() if path is not None else None
         missing: list[str] = []
         if key_id is None:
             missing.append(id_var)

@@ -129,7 +129,7 @@ import bisect
 import enum
 import random
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as dtime
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
@@ -949,7 +949,7 @@ class Exchange:
         except ValueError:
             return value
 
-    def _orders_where(self, pred: Any) -> list[_Order]:
+    def _orders_where(self, pred: Callable[[_Order], bool]) -> list[_Order]:
         return sorted((o for o in self._open.values() if pred(o)), key=lambda o: o.seq)
 
     def _expire_due(self) -> None:
@@ -1291,7 +1291,7 @@ class Exchange:
         self._emit(self._report(order, _St.NEW, _St.NEW))
         opposite = _SELL if side == _BUY else _BUY
         best = book.best(opposite)
-        if post_only and best is not None and self._crosses(order, best):
+        if post_only and best is not None and self._crosses(side, price, best):
             return self._cancel(order, text="POST_ONLY_CROSS")
         cap: Decimal | None = None
         if reduce_only:
@@ -1356,8 +1356,8 @@ class Exchange:
     # -- matching -------------------------------------------------------------------------------
 
     @staticmethod
-    def _crosses(order: _Order, best: Decimal) -> bool:
-        return order.price >= best if order.side == _BUY else order.price <= best
+    def _crosses(side: str, price: Decimal, best: Decimal) -> bool:
+        return price >= best if side == _BUY else price <= best
 
     def _fillable(self, taker: _Order) -> Decimal:
         """Quantity a fill-or-kill order would get, walking the book without changing it."""
@@ -1370,7 +1370,7 @@ class Exchange:
         own_group = self._groups.get(taker.group_id) if taker.group_id else None
         own_volume = own_group.volume(self._now) if own_group is not None else _ZERO
         for maker in book.iter_priority(opposite):
-            if not self._crosses(taker, maker.price):
+            if not self._crosses(taker.side, taker.price, maker.price):
                 break
             if maker.account == taker.account:
                 if taker.stp == 2:
@@ -1401,7 +1401,7 @@ class Exchange:
         filled = _ZERO
         while taker.open and taker.leaves_qty > 0 and (cap is None or filled < cap):
             best = book.best(opposite)
-            if best is None or not self._crosses(taker, best):
+            if best is None or not self._crosses(taker.side, taker.price, best):
                 break
             maker = book.levels[opposite][best][0]
             if maker.account == taker.account:
@@ -1671,14 +1671,13 @@ class Exchange:
             return bad(2, "INVALID_AMEND_QTY_FOR_ORDER")
         book = self._books[order.symbol]
         opposite = _SELL if order.side == _BUY else _BUY
-        probe = attrs.evolve(order, price=price)
         for other in book.iter_priority(opposite):
-            if not self._crosses(probe, other.price):
+            if not self._crosses(order.side, price, other.price):
                 break
             if other.account == order.account:
                 return bad(18, "SELF_CROSS_ATTEMPT")
         best = book.best(opposite)
-        if order.post_only and best is not None and self._crosses(probe, best):
+        if order.post_only and best is not None and self._crosses(order.side, price, best):
             return bad(99, "POST_ONLY_CROSS")
         if qty == order.cum_qty:
             return self._cancel(order, text=None, cl_ord_id=cl)
@@ -1740,7 +1739,6 @@ class Exchange:
     # -- order groups ---------------------------------------------------------------------------
 
     def _on_order_group(self, session: _Session, msg: Any) -> None:
-        d = self._d
         action = _int(msg.order_group_action)
         alloc_raw = getattr(msg, "alloc_account", None)
         alloc = _int(alloc_raw) if alloc_raw is not None else 0
@@ -1793,7 +1791,6 @@ class Exchange:
             group.limit = limit
             if group.volume(self._now) > limit:
                 self._trigger(group)
-        del d
         self._group_response(session, group, with_limit=action == 5)
 
     def _group_response(self, session: _Session, group: _Group, *, with_limit: bool) -> None:
@@ -2078,6 +2075,3 @@ class Exchange:
                 for session in recipients:
                     self._send(session, report)
 
-
-def _unused(_: Iterable[object]) -> None:  # pragma: no cover - keeps typing imports honest
-    pass
