@@ -536,8 +536,7 @@ class Exchange:
         self._open: dict[str, _Order] = {}
         self._by_cl: dict[tuple[str, str], _Order] = {}
         self._groups: dict[str, _Group] = {}
-        self._positions: dict[tuple[str, str], Decimal] = {}
-        self._holder_account: dict[str, str] = {}
+        self._positions: dict[tuple[str, str, str], Decimal] = {}  # (symbol, account, holder)
         self._pause: str | None = None  # None, "trading" or "exchange"
         self._seq = 0
         self._clock = 0
@@ -675,9 +674,7 @@ class Exchange:
         elif kind is d.OrderGroupRequest:
             if self._order_entry_allowed(session, message, nr_only=False):
                 self._on_order_group(session, message)
-        elif kind is d.MarketDataRequest or (
-            self._prediction and kind is d.SecurityStatusRequest
-        ):
+        elif kind is d.MarketDataRequest or (self._prediction and kind is d.SecurityStatusRequest):
             if session.session_type != "KalshiMD":
                 self._business_reject(
                     session, message, 3, f"{kind.__name__} is accepted on KalshiMD sessions only"
@@ -732,13 +729,12 @@ class Exchange:
         if book is not None and book.settled:
             raise ValueError(f"market {symbol} is settled")
         if self._pause is not None and orders:
-            best_bid = max([px for s, px, _ in orders if s == _BUY], default=None)
-            best_ask = min([px for s, px, _ in orders if s == _SELL], default=None)
+            bids_px = [px for side, px, _ in orders if side == _BUY]
+            asks_px = [px for side, px, _ in orders if side == _SELL]
             if book is not None:
-                bb, ba = book.best(_BUY), book.best(_SELL)
-                best_bid = max(x for x in (best_bid, bb) if x is not None) if bb else best_bid
-                best_ask = min(x for x in (best_ask, ba) if x is not None) if ba else best_ask
-            if best_bid is not None and best_ask is not None and best_bid >= best_ask:
+                bids_px += book.prices[_BUY]
+                asks_px += book.prices[_SELL]
+            if bids_px and asks_px and max(bids_px) >= min(asks_px):
                 raise ValueError("seeded liquidity would cross the book during a pause")
         self._begin(now)
         if book is None:
@@ -901,17 +897,19 @@ class Exchange:
             for o in self._orders_where(lambda o: account is None or o.account == account)
         ]
 
-    def position(self, symbol: str, holder: str) -> Decimal:
+    def position(self, symbol: str, account: str, holder: str | None = None) -> Decimal:
         """Net position of a holder (prediction: YES contracts, negative = NO contracts).
 
         Args:
             symbol: market ticker.
-            holder: the account, ``account/n`` for subaccount n, or an FCM PartyID.
+            account: the login account.
+            holder: ``account/n`` for subaccount n, or an FCM PartyID; None: the account's
+                primary position.
 
         Returns:
             The position (0 when none or after settlement).
         """
-        return self._positions.get((symbol, holder), _ZERO)
+        return self._positions.get((symbol, account, holder or account), _ZERO)
 
     # -- call lifecycle -------------------------------------------------------------------------
 
@@ -1295,7 +1293,7 @@ class Exchange:
             return self._cancel(order, text="POST_ONLY_CROSS")
         cap: Decimal | None = None
         if reduce_only:
-            pos = self._positions.get((symbol, order.holder), _ZERO)
+            pos = self._positions.get((symbol, order.account, order.holder), _ZERO)
             cap = max(-pos, _ZERO) if side == _BUY else max(pos, _ZERO)
             if cap == 0 or (tif == "4" and cap < qty):
                 return self._cancel(order, text="REDUCE_ONLY")
@@ -1325,7 +1323,6 @@ class Exchange:
     ) -> _Order:
         self._seq += 1
         holder = _holder(account, alloc, party)
-        self._holder_account.setdefault(holder, account)
         order = _Order(
             order_id=self._uuid(),
             cl_ord_id=cl_ord_id,
@@ -1479,7 +1476,7 @@ class Exchange:
     def _book_position(
         self, order: _Order, price: Decimal, qty: Decimal, is_taker: bool
     ) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-        key = (order.symbol, order.holder)
+        key = (order.symbol, order.account, order.holder)
         pos = self._positions.get(key, _ZERO)
         buy = order.side == _BUY
         if self._prediction:
@@ -1576,9 +1573,7 @@ class Exchange:
             ),
         )
 
-    def _find(
-        self, session: _Session, msg: Any, response_to: str
-    ) -> tuple[_Order | None, bool]:
+    def _find(self, session: _Session, msg: Any, response_to: str) -> tuple[_Order | None, bool]:
         """The order a cancel/replace names; (order, True) when it may be changed."""
         orig = _text(msg.orig_cl_ord_id)
         order = self._by_cl.get((session.account, orig)) if orig is not None else None
@@ -1669,6 +1664,8 @@ class Exchange:
             return bad(99, "INVALID_ORDER")
         if qty < order.cum_qty:
             return bad(2, "INVALID_AMEND_QTY_FOR_ORDER")
+        if qty == order.cum_qty:
+            return self._cancel(order, text=None, cl_ord_id=cl)
         book = self._books[order.symbol]
         opposite = _SELL if order.side == _BUY else _BUY
         for other in book.iter_priority(opposite):
@@ -1679,8 +1676,6 @@ class Exchange:
         best = book.best(opposite)
         if order.post_only and best is not None and self._crosses(order.side, price, best):
             return bad(99, "POST_ONLY_CROSS")
-        if qty == order.cum_qty:
-            return self._cancel(order, text=None, cl_ord_id=cl)
         leaves = qty - order.cum_qty
         lose_priority = price != order.price or leaves > order.leaves_qty
         self._mark(book)
@@ -1703,9 +1698,7 @@ class Exchange:
         order.expire_dt = expire
         order.expire_ts = None if expire is None else expire.timestamp()
         self._emit(
-            self._report(
-                order, _St.REPLACED, _St.REPLACED, orig_cl_ord_id=previous, replaced=True
-            )
+            self._report(order, _St.REPLACED, _St.REPLACED, orig_cl_ord_id=previous, replaced=True)
         )
         if lose_priority:
             self._execute(order, ioc=False)
@@ -2008,18 +2001,11 @@ class Exchange:
 
     def _settlement_reports(self, symbol: str, result: str, fragment_size: int) -> None:
         d = self._d
-        holders = sorted(
-            (holder, pos)
-            for (sym, holder), pos in self._positions.items()
-            if sym == symbol and pos != 0
-        )
-        for holder, _pos in holders:
-            del self._positions[(symbol, holder)]
         by_account: dict[str, list[tuple[str, Decimal]]] = {}
-        for holder, pos in holders:
-            by_account.setdefault(self._holder_account.get(holder, holder), []).append(
-                (holder, pos)
-            )
+        for key in sorted(k for k in self._positions if k[0] == symbol):
+            pos = self._positions.pop(key)
+            if pos != 0:
+                by_account.setdefault(key[1], []).append((key[2], pos))
         clearing = _eastern(_utc(self._now)).date()
         price = _ONE if result == "yes" else _ZERO
         for account, parties in by_account.items():
@@ -2074,4 +2060,3 @@ class Exchange:
                 )
                 for session in recipients:
                     self._send(session, report)
-

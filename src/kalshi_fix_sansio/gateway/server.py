@@ -1,0 +1,412 @@
+"""The mock Kalshi FIX gateway: acceptor sessions on loopback ports around the pure `Exchange`.
+
+Every session type of the product listens on its own port (Kalshi's real port numbers offset
+from a base, or free ports). Each connection runs an acceptor `Session` (signature and
+SendingTime checks, ResetSeqNumFlag rules, retransmission with a per-key store on KalshiRT /
+KalshiPT); application messages go to the exchange and its answers are routed to the right
+connections. `Faults` injects the failures clients must survive.
+
+Run it from the CLI (``kalshi-fix mock-gateway``) or in-process::
+
+    with MockGateway("prediction", keys={"key-1": public_key}) as gw:
+        gw.seed_market("HIGHNY-23DEC31", bids=[(Decimal("0.40"), Decimal(10))])
+        port = gw.ports["KalshiNR"]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+
+from .._generated.tables import SESSIONS
+from ..auth import PublicKey
+from ..config import KALSHI_COMP_ID, Role, SessionConfig
+from ..errors import FixError, RemoteProtocolError
+from ..events import ApplicationMessage, CloseTransport, LoggedOn, LogonRejected
+from ..framing import Frame, Framer, checksum
+from ..session import Session
+from ..store import MemoryStore, MessageStore
+from .engine import Exchange, Outbound
+
+T = TypeVar("T")
+REAL_BASE_PORT = 8228
+
+
+@attrs.define
+class Faults:
+    """Failures the gateway injects (change them at any time, from any thread).
+
+    Attributes:
+        drop_after: close each connection after it has sent this many application messages.
+        skip_seq: skip this many outbound MsgSeqNums once (the client sees a gap).
+        duplicate_next: send the next application message a second time with PossDupFlag=Y.
+        garble_next: corrupt the CheckSum of the next outbound frame.
+        silent: stop heartbeating (outbound Heartbeats are not sent).
+        delay: seconds to wait before each write.
+        reject_next_logon: refuse the next Logon with this Logout text.
+    """
+
+    drop_after: int | None = None
+    skip_seq: int = 0
+    duplicate_next: bool = False
+    garble_next: bool = False
+    silent: bool = False
+    delay: float = 0.0
+    reject_next_logon: str | None = None
+
+
+class _KeyedStore:
+    """A store that picks the per-API-key store once the Logon says who is connecting."""
+
+    def __init__(self) -> None:
+        self.target: MessageStore = MemoryStore()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.target, name)
+
+
+@attrs.define(eq=False)
+class _Conn:
+    session_id: str
+    session_type: str
+    session: Session
+    writer: asyncio.StreamWriter
+    store: _KeyedStore
+    api_key: str | None = None
+    app_sent: int = 0
+    logged_on: bool = False
+    framer: Framer = attrs.field(factory=Framer)
+
+
+class MockGateway:
+    """A local stand-in for Kalshi's FIX gateways (one product).
+
+    Args:
+        product: ``"prediction"`` or ``"margin"``.
+        keys: API key id -> public key allowed to log on.
+        host: the address to listen on (loopback by default).
+        port_base: Kalshi's port numbers (8228-8233) are offset to start here; None picks free
+            ports.
+        ssl_context: a server TLS context (None: plain TCP, loopback only).
+        seed: seed of the exchange's deterministic ids.
+        heartbeat_interval: the HeartBtInt the gateway uses when a client asks for none.
+    """
+
+    def __init__(
+        self,
+        product: str = "prediction",
+        *,
+        keys: Mapping[str, PublicKey],
+        host: str = "127.0.0.1",
+        port_base: int | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        seed: int = 0,
+        heartbeat_interval: int = 30,
+    ) -> None:
+        self.product = product
+        self.keys = dict(keys)
+        self.host = host
+        self.port_base = port_base
+        self.ssl_context = ssl_context
+        self.heartbeat_interval = heartbeat_interval
+        self.exchange = Exchange(product, seed=seed)
+        self.faults = Faults()
+        self.ports: dict[str, int] = {}
+        self.session_types = [s.name for s in SESSIONS.values() if s.product == product]
+        self._stores: dict[tuple[str, str], MessageStore] = {}
+        self._conns: dict[str, _Conn] = {}
+        self._by_key: dict[str, str] = {}
+        self._servers: list[asyncio.base_events.Server] = []
+        self._counter = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self.log: list[str] = []
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on every session type's port (in the running event loop)."""
+        self._loop = asyncio.get_running_loop()
+        for name in self.session_types:
+            spec = SESSIONS[(self.product, name)]
+            port = 0 if self.port_base is None else self.port_base + spec.port - REAL_BASE_PORT
+            server = await asyncio.start_server(
+                lambda r, w, n=name: self._serve(n, r, w), self.host, port, ssl=self.ssl_context
+            )
+            self._servers.append(server)
+            self.ports[name] = server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Close every connection and listening socket."""
+        for server in self._servers:
+            server.close()
+        for conn in list(self._conns.values()):
+            conn.writer.close()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        self._servers.clear()
+
+    def start_in_thread(self) -> MockGateway:
+        """Run the gateway's event loop in a daemon thread; returns once it listens.
+
+        Returns:
+            self.
+        """
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            async def main() -> None:
+                try:
+                    await self.start()
+                except BaseException as exc:  # pragma: no cover - reported to the caller
+                    failure.append(exc)
+                    ready.set()
+                    return
+                ready.set()
+                while not self._stopped.is_set():
+                    await asyncio.sleep(0.05)
+                await self.stop()
+
+            asyncio.run(main())
+
+        self._thread = threading.Thread(target=run, name="mock-kalshi-gateway", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        if failure:
+            raise failure[0]
+        return self
+
+    def close(self) -> None:
+        """Stop a gateway started with `start_in_thread`."""
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def __enter__(self) -> MockGateway:
+        return self.start_in_thread()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- admin (thread-safe) ----------------------------------------------------------------
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` in the gateway's loop (safe from any thread) and return its result."""
+        loop = self._loop
+        if loop is None or self._thread is None or threading.current_thread() is self._thread:
+            return fn()
+        future: asyncio.Future[T] = asyncio.run_coroutine_threadsafe(self._run(fn), loop)  # type: ignore[assignment]
+        return future.result(10)
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return fn()
+
+    def seed_market(
+        self,
+        symbol: str,
+        *,
+        bids: list[tuple[Decimal, Decimal]] | None = None,
+        asks: list[tuple[Decimal, Decimal]] | None = None,
+    ) -> None:
+        """Create a market with resting house liquidity (and tell subscribers)."""
+        self.call(lambda: self._route(self.exchange.seed_market(
+            symbol, bids=bids or [], asks=asks or [], now=time.time())))
+
+    def pause(self, *, exchange: bool = False) -> None:
+        """Start a trading (or exchange) pause."""
+        self.call(lambda: self._route(self.exchange.pause(time.time(), exchange=exchange)))
+
+    def resume(self) -> None:
+        """End the pause."""
+        self.call(lambda: self._route(self.exchange.resume(time.time())))
+
+    def settle(self, symbol: str, result: str) -> None:
+        """Settle a market (prediction): cancels orders, sends settlement reports."""
+        self.call(lambda: self._route(self.exchange.settle(symbol, result, time.time())))
+
+    def connected(self) -> list[str]:
+        """API keys with a logged-on session."""
+        return self.call(lambda: sorted(self._by_key))
+
+    # -- connections --------------------------------------------------------------------------
+
+    def _logon_check(self, conn: _Conn) -> Callable[[Any], str | None]:
+        def check(logon: Any) -> str | None:
+            key = logon.header.sender_comp_id or ""
+            text = self.faults.reject_next_logon
+            if text:
+                self.faults.reject_next_logon = None
+                return text
+            if key in self._by_key:
+                return "already exists"
+            conn.api_key = key
+            store = self._stores.get((key, conn.session_type))
+            if store is None or not conn.session.config.spec.retransmission:
+                store = MemoryStore()
+                self._stores[(key, conn.session_type)] = store
+            conn.store.target = store
+            return None
+
+        return check
+
+    async def _serve(self, session_type: str, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> None:
+        self._counter += 1
+        sid = f"{session_type}#{self._counter}"
+        store = _KeyedStore()
+        holder: list[_Conn] = []
+        config = SessionConfig(
+            sender_comp_id=KALSHI_COMP_ID,
+            product=self.product,
+            session_type=session_type,
+            role=Role.ACCEPTOR,
+            public_keys=self.keys,
+            store=store,  # type: ignore[arg-type]
+            heartbeat_interval=self.heartbeat_interval,
+            logon_check=lambda logon: self._logon_check(holder[0])(logon),
+        )
+        session = Session(config)
+        conn = _Conn(sid, session_type, session, writer, store)
+        holder.append(conn)
+        self._conns[sid] = conn
+        session.start(time.time())
+        try:
+            while True:
+                deadline = session.next_deadline()
+                timeout = None if deadline is None else max(deadline - time.time(), 0.0)
+                try:
+                    data = await asyncio.wait_for(reader.read(65536), timeout)
+                except asyncio.TimeoutError:
+                    session.handle_timer(time.time())
+                    if not await self._pump(conn):
+                        break
+                    continue
+                except (ConnectionError, OSError):
+                    data = b""
+                session.receive_data(data, time.time())
+                if not await self._pump(conn) or not data:
+                    break
+        finally:
+            await self._drop(conn)
+
+    async def _pump(self, conn: _Conn) -> bool:
+        """Process the session's events; False when the connection must close."""
+        session = conn.session
+        keep = True
+        try:
+            for event in session.events():
+                if isinstance(event, LoggedOn):
+                    conn.logged_on = True
+                    key = conn.api_key or event.sender_comp_id
+                    self._by_key[key] = conn.session_id
+                    logon: Any = event.logon
+                    self._route(self.exchange.connect(
+                        conn.session_id, key, conn.session_type,
+                        listener=logon.listener_session is True,
+                        cancel_on_disconnect=logon.cancel_orders_on_disconnect is True,
+                        use_dollars=logon.use_dollars is True,
+                        settlement_reports=_wants_settlement(conn.session_type, logon),
+                        now=time.time(),
+                    ))
+                elif isinstance(event, ApplicationMessage):
+                    self._route(self.exchange.handle(conn.session_id, event.message, time.time()))
+                elif isinstance(event, (CloseTransport, LogonRejected)):
+                    if isinstance(event, CloseTransport):
+                        keep = False
+                    self.log.append(f"{conn.session_id}: {event}")
+        except RemoteProtocolError as exc:
+            self.log.append(f"{conn.session_id}: {exc}")
+            keep = False
+        await self._flush(conn)
+        return keep
+
+    def _route(self, outbound: list[Outbound]) -> None:
+        now = time.time()
+        for out in outbound:
+            conn = self._conns.get(out.session_id)
+            if conn is None or not conn.logged_on:
+                continue
+            faults = self.faults
+            if faults.skip_seq:
+                store = conn.session.store
+                store.set_next_sender_seq(store.next_sender_seq() + faults.skip_seq)
+                faults.skip_seq = 0
+            try:
+                conn.session.send(out.message, now)
+            except FixError as exc:  # the exchange produced something the session refuses
+                self.log.append(f"{conn.session_id}: cannot send {type(out.message).__name__}: {exc}")
+                continue
+            conn.app_sent += 1
+            if faults.duplicate_next:
+                faults.duplicate_next = False
+                self._duplicate(conn)
+            if self._loop is not None:
+                self._loop.create_task(self._flush(conn))
+
+    def _duplicate(self, conn: _Conn) -> None:
+        """Queue the last application message again with PossDupFlag=Y (same MsgSeqNum)."""
+        seq = conn.session.store.next_sender_seq() - 1
+        stored = conn.session.store.get(seq, seq)
+        if stored:
+            conn.session._resend(stored[0][1], seq, time.time())
+
+    async def _flush(self, conn: _Conn) -> None:
+        data = conn.session.data_to_send()
+        if not data:
+            return
+        faults = self.faults
+        if faults.silent or faults.garble_next:
+            data = self._apply_byte_faults(conn, data)
+        if faults.delay:
+            await asyncio.sleep(faults.delay)
+        try:
+            conn.writer.write(data)
+            await conn.writer.drain()
+        except (ConnectionError, OSError):
+            return
+        if faults.drop_after is not None and conn.app_sent >= faults.drop_after:
+            conn.writer.close()
+
+    def _apply_byte_faults(self, conn: _Conn, data: bytes) -> bytes:
+        out = []
+        conn.framer.feed(data)
+        for item in conn.framer:
+            if not isinstance(item, Frame):
+                continue
+            frame = item.data
+            if self.faults.silent and b"\x0135=0\x01" in frame:
+                continue
+            if self.faults.garble_next:
+                self.faults.garble_next = False
+                good = checksum(frame[: frame.rindex(b"10=")])
+                frame = frame[:-4] + b"%03d\x01" % ((good + 1) % 256)
+            out.append(frame)
+        return b"".join(out)
+
+    async def _drop(self, conn: _Conn) -> None:
+        self._conns.pop(conn.session_id, None)
+        if conn.api_key and self._by_key.get(conn.api_key) == conn.session_id:
+            del self._by_key[conn.api_key]
+        if conn.logged_on:
+            self._route(self.exchange.disconnect(conn.session_id, time.time()))
+        with contextlib.suppress(Exception):
+            conn.writer.close()
+            await conn.writer.wait_closed()
+
+
+def _wants_settlement(session_type: str, logon: Any) -> bool:
+    flag = logon.receive_settlement_reports if hasattr(logon, "receive_settlement_reports") else None
+    if session_type == "KalshiPT":
+        return flag is not False
+    return flag is True
