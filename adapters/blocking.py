@@ -118,7 +118,7 @@ class BlockingSession:
                 session.logout(self._clock())
                 self._flush()
                 deadline = self._clock() + self.config.logout_timeout
-                while session.state is State.LOGOUT_SENT and self._clock() < deadline:
+                while _state(session) is State.LOGOUT_SENT and self._clock() < deadline:
                     self._pump(deadline)
             except (OSError, TransportError, RemoteProtocolError, LocalProtocolError):
                 pass
@@ -269,11 +269,11 @@ class BlockingSession:
         self.session = session
         session.start(self._clock())
         self._flush()
-        while session.state is not State.ACTIVE:
+        while _state(session) is not State.ACTIVE:
             self._pump(None, during_logon=True)
-            if session.state is State.CLOSED:
+            if _state(session) is State.CLOSED:
                 break
-        if session.state is not State.ACTIVE:
+        if _state(session) is not State.ACTIVE:
             raise TransportError("Logon did not complete")
 
     def _pump(self, deadline: float | None, during_logon: bool = False) -> None:
@@ -288,7 +288,7 @@ class BlockingSession:
         sock.settimeout(timeout)
         try:
             data = sock.recv(READ_CHUNK)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             data = None
         except OSError:
             data = b""
@@ -359,6 +359,11 @@ class BlockingSession:
                 sock.close()
             except OSError:  # pragma: no cover
                 pass
+
+
+def _state(session: Session) -> State:
+    """The session's state, read afresh (it changes under the pump)."""
+    return session.state
 
 
 class FixClient(ClientBase[BlockingSession]):

@@ -249,7 +249,86 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not check BodyLength/CheckSum (e.g. for doc examples)",
     )
     dec.add_argument("--sample", action="store_true", help="decode the shipped sample frames")
+    demo = sub.add_parser(
+        "demo",
+        help="run a whole trading story against the embedded mock Kalshi gateway",
+        description="Start the mock gateway in-process (TLS on loopback, fresh keys) and run a "
+        "client through logon, market data, a resting order, a cross, a cancel, an order group "
+        "trip and logout.",
+    )
+    demo.add_argument("--product", choices=sorted(DIALECTS), default="prediction")
+    gw = sub.add_parser(
+        "mock-gateway",
+        help="serve a mock Kalshi FIX gateway on loopback",
+        description="Serve every session type of the product on its own port (Kalshi's port "
+        "numbers offset from --port-base).",
+    )
+    gw.add_argument("--product", choices=sorted(DIALECTS), default="prediction")
+    gw.add_argument("--host", default="127.0.0.1")
+    gw.add_argument("--port-base", type=int, default=18228,
+                    help="port of KalshiNR; the others follow Kalshi's offsets (default 18228)")
+    gw.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve TLS with this identity")
+    gw.add_argument("--key", action="append", default=[], metavar="KEY_ID=PUBLIC_KEY_PEM",
+                    help="an API key allowed to log on (repeatable)")
+    gw.add_argument("--market", action="append", default=[], metavar="SYMBOL",
+                    help="seed a market with a small book (repeatable)")
+    gw.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     return parser
+
+
+def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``kalshi-fix mock-gateway``: serve until interrupted (or --seconds).
+
+    Args:
+        args: parsed arguments.
+        out: where the banner goes.
+        err: where problems go.
+
+    Returns:
+        The exit status.
+    """
+    import time
+    from decimal import Decimal
+    from pathlib import Path
+
+    from .auth import load_public_key
+    from .errors import FixError
+    from .gateway.server import MockGateway
+    from .gateway.tls import server_context
+
+    keys = {}
+    for item in args.key:
+        key_id, sep, path = item.partition("=")
+        if not sep:
+            print(f"kalshi-fix mock-gateway: --key takes KEY_ID=PUBLIC_KEY_PEM, got {item!r}", file=err)
+            return 2
+        try:
+            keys[key_id] = load_public_key(Path(path).read_bytes())
+        except (OSError, FixError) as exc:
+            print(f"kalshi-fix mock-gateway: key {key_id}: {exc}", file=err)
+            return 2
+    if not keys:
+        print("kalshi-fix mock-gateway: give at least one --key KEY_ID=PUBLIC_KEY_PEM", file=err)
+        return 2
+    try:
+        context = server_context(*args.tls) if args.tls else None
+    except (OSError, ValueError) as exc:
+        print(f"kalshi-fix mock-gateway: cannot load the TLS identity: {exc}", file=err)
+        return 2
+    gateway = MockGateway(args.product, keys=keys, host=args.host, port_base=args.port_base,
+                          ssl_context=context)
+    with gateway:
+        for symbol in args.market:
+            mid = Decimal("0.50") if args.product == "prediction" else Decimal("100")
+            step = Decimal("0.01") if args.product == "prediction" else Decimal("0.5")
+            gateway.seed_market(symbol, bids=[(mid - step, Decimal(100))], asks=[(mid + step, Decimal(100))])
+        ports = ", ".join(f"{k}={v}" for k, v in sorted(gateway.ports.items()))
+        print(f"mock Kalshi gateway ({args.product}) on {args.host} "
+              f"({'TLS' if context else 'plain TCP'}): {ports}", file=out, flush=True)
+        deadline = None if args.seconds is None else time.monotonic() + args.seconds
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.2)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -265,6 +344,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "decode":
             return decode_command(args, sys.stdout, sys.stderr)
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return run_demo(args.product, sys.stdout)
+        if args.command == "mock-gateway":
+            return mock_gateway_command(args, sys.stdout, sys.stderr)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -20,7 +20,7 @@ import contextlib
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -140,10 +140,18 @@ class MockGateway:
             spec = SESSIONS[(self.product, name)]
             port = 0 if self.port_base is None else self.port_base + spec.port - REAL_BASE_PORT
             server = await asyncio.start_server(
-                lambda r, w, n=name: self._serve(n, r, w), self.host, port, ssl=self.ssl_context
+                self._handler(name), self.host, port, ssl=self.ssl_context
             )
             self._servers.append(server)
             self.ports[name] = server.sockets[0].getsockname()[1]
+
+    def _handler(
+        self, session_type: str
+    ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await self._serve(session_type, reader, writer)
+
+        return handle
 
     async def stop(self) -> None:
         """Close every connection and listening socket."""
@@ -206,7 +214,7 @@ class MockGateway:
         loop = self._loop
         if loop is None or self._thread is None or threading.current_thread() is self._thread:
             return fn()
-        future: asyncio.Future[T] = asyncio.run_coroutine_threadsafe(self._run(fn), loop)  # type: ignore[assignment]
+        future = asyncio.run_coroutine_threadsafe(self._run(fn), loop)
         return future.result(10)
 
     async def _run(self, fn: Callable[[], T]) -> T:
@@ -272,7 +280,7 @@ class MockGateway:
             session_type=session_type,
             role=Role.ACCEPTOR,
             public_keys=self.keys,
-            store=store,  # type: ignore[arg-type]
+            store=store,
             heartbeat_interval=self.heartbeat_interval,
             logon_check=lambda logon: self._logon_check(holder[0])(logon),
         )
