@@ -6,3 +6,5 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+from gateway_fixtures import prediction_gateway, tls_gateway  # noqa: F401  (shared fixtures)

@@ -12,7 +12,10 @@ import pytest
 def test_demo_runs_the_whole_story(product: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "kalshi_fix_sansio.cli", "demo", "--product", product],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout

@@ -1,0 +1,101 @@
+"""Shared fixtures for end-to-end tests: a real mock gateway over TLS on loopback.
+
+`tls_gateway` starts `MockGateway` in its own thread with a freshly generated self-signed
+certificate and two freshly generated Ed25519 API keys; `endpoints()` and `client_kwargs()` give
+what an adapter's client needs to reach it (pinned certificate, loopback endpoints).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kalshi_fix_sansio.adapters._transport import Backoff, Credentials, Endpoint, make_ssl_context
+
+from kalshi_fix_sansio.auth import Ed25519Signer
+from kalshi_fix_sansio.gateway.server import MockGateway
+from kalshi_fix_sansio.gateway.tls import self_signed, server_context
+from kalshi_fix_sansio.testing import new_ed25519_keys
+
+SYMBOL = {"prediction": "HIGHNY-23DEC31", "margin": "BTC-PERP"}
+BOOK = {
+    "prediction": ([(Decimal("0.40"), Decimal(25))], [(Decimal("0.45"), Decimal(30))]),
+    "margin": ([(Decimal("19.4"), Decimal(25))], [(Decimal("19.6"), Decimal(30))]),
+}
+
+
+@dataclass
+class GatewayHarness:
+    gateway: MockGateway
+    product: str
+    cert: Path
+    signers: dict[str, Ed25519Signer] = field(default_factory=dict)
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOL[self.product]
+
+    def endpoints(self) -> dict[str, Endpoint]:
+        return {
+            name: Endpoint("127.0.0.1", port, server_hostname="localhost")
+            for name, port in self.gateway.ports.items()
+        }
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return make_ssl_context(pinned_cert=str(self.cert))
+
+    def credentials(self, key_id: str = "key-1") -> Credentials:
+        return Credentials(key_id, self.signers[key_id])
+
+    def client_kwargs(self, **extra: Any) -> dict[str, Any]:
+        """Keyword arguments for FixClient / MarginFixClient of any adapter."""
+        kwargs: dict[str, Any] = {
+            "endpoints": self.endpoints(),
+            "ssl_context": self.ssl_context(),
+            "backoff": Backoff(base=0.05, cap=0.2, attempts=8, seed=7),
+            "heartbeat_interval": 5,
+        }
+        kwargs.update(extra)
+        return kwargs
+
+
+def start_gateway(
+    product: str, tmp: Path, keys: tuple[str, ...] = ("key-1", "key-2")
+) -> GatewayHarness:
+    cert, key = self_signed(tmp)
+    signers: dict[str, Ed25519Signer] = {}
+    public = {}
+    for key_id in keys:
+        signer, pub = new_ed25519_keys()
+        signers[key_id] = signer
+        public[key_id] = pub
+    gateway = MockGateway(
+        product, keys=public, ssl_context=server_context(cert, key), heartbeat_interval=5
+    )
+    gateway.start_in_thread()
+    bids, asks = BOOK[product]
+    gateway.seed_market(SYMBOL[product], bids=bids, asks=asks)
+    return GatewayHarness(gateway, product, cert, signers)
+
+
+@pytest.fixture(params=["prediction", "margin"])
+def tls_gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GatewayHarness]:
+    harness = start_gateway(request.param, tmp_path)
+    try:
+        yield harness
+    finally:
+        harness.gateway.close()
+
+
+@pytest.fixture
+def prediction_gateway(tmp_path: Path) -> Iterator[GatewayHarness]:
+    harness = start_gateway("prediction", tmp_path)
+    try:
+        yield harness
+    finally:
+        harness.gateway.close()
