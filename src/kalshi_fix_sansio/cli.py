@@ -265,15 +265,153 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gw.add_argument("--product", choices=sorted(DIALECTS), default="prediction")
     gw.add_argument("--host", default="127.0.0.1")
-    gw.add_argument("--port-base", type=int, default=18228,
-                    help="port of KalshiNR; the others follow Kalshi's offsets (default 18228)")
+    gw.add_argument(
+        "--port-base",
+        type=int,
+        default=18228,
+        help="port of KalshiNR; the others follow Kalshi's offsets (default 18228)",
+    )
     gw.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve TLS with this identity")
-    gw.add_argument("--key", action="append", default=[], metavar="KEY_ID=PUBLIC_KEY_PEM",
-                    help="an API key allowed to log on (repeatable)")
-    gw.add_argument("--market", action="append", default=[], metavar="SYMBOL",
-                    help="seed a market with a small book (repeatable)")
+    gw.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="KEY_ID=PUBLIC_KEY_PEM",
+        help="an API key allowed to log on (repeatable)",
+    )
+    gw.add_argument(
+        "--market",
+        action="append",
+        default=[],
+        metavar="SYMBOL",
+        help="seed a market with a small book (repeatable)",
+    )
     gw.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    for name, helptext, desc in (
+        (
+            "logon-test",
+            "log on to Kalshi, report the result, log out",
+            "Log on with credentials from the environment (KALSHI_KEY_ID + KALSHI_PRIVATE_KEY or "
+            "KALSHI_PRIVATE_KEY_PATH; KALSHI_PERPS_* for margin), report success or Kalshi's Logout "
+            "text, log out.",
+        ),
+        (
+            "md",
+            "stream the top of book of some markets",
+            "Log on to KalshiMD with credentials from the environment and print the top of book "
+            "of each SYMBOL as it changes.",
+        ),
+    ):
+        cmd = sub.add_parser(name, help=helptext, description=desc)
+        cmd.add_argument("--env", choices=["demo", "production"], default="demo")
+        cmd.add_argument("--product", choices=sorted(DIALECTS), default="prediction")
+        cmd.add_argument(
+            "--endpoint",
+            metavar="HOST:PORT",
+            help="connect here instead of Kalshi's host (e.g. a mock gateway)",
+        )
+        cmd.add_argument(
+            "--pinned-cert", metavar="PEM", help="trust exactly this server certificate"
+        )
+        cmd.add_argument(
+            "--allow-unlisted-host",
+            action="store_true",
+            help="permit a TLS host that is not one of Kalshi's documented FIX hosts",
+        )
+        cmd.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+        if name == "logon-test":
+            cmd.add_argument(
+                "--session",
+                default="NR",
+                help="session type: NR, RT, DC, PT, RFQ or MD (default NR)",
+            )
+        else:
+            cmd.add_argument("symbols", nargs="+", metavar="SYMBOL")
     return parser
+
+
+def _live_client(args: argparse.Namespace, session_type: str) -> Any:
+    from .adapters._transport import Backoff, Endpoint
+    from .adapters.blocking import FixClient, MarginFixClient
+
+    cls = FixClient if args.product == "prediction" else MarginFixClient
+    options: dict[str, Any] = {
+        "pinned_cert": args.pinned_cert,
+        "allow_unlisted_hosts": args.allow_unlisted_host,
+        "backoff": Backoff(attempts=2),
+    }
+    if args.endpoint:
+        host, _, port = args.endpoint.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"--endpoint takes HOST:PORT, got {args.endpoint!r}")
+        options["endpoints"] = {session_type: Endpoint(host, int(port))}
+    return cls.from_env(args.env, **options)
+
+
+def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``kalshi-fix logon-test`` or ``kalshi-fix md`` against Kalshi (or --endpoint).
+
+    Args:
+        args: parsed arguments.
+        out: where results go.
+        err: where problems go.
+
+    Returns:
+        0 on success, 1 when Kalshi refused or the connection failed, 2 for a usage problem.
+    """
+    import time
+
+    from .book import Books
+    from .errors import FixError
+    from .events import ApplicationMessage, LogonRejected
+
+    name = "logon-test" if args.command == "logon-test" else "md"
+    session_type = (
+        "KalshiMD" if name == "md" else "Kalshi" + args.session.upper().removeprefix("KALSHI")
+    )
+    try:
+        client = _live_client(args, session_type)
+        session = client.session(session_type)
+    except (FixError, ValueError) as exc:
+        print(f"kalshi-fix {name}: {exc}", file=err)
+        return 2
+    rejected: list[str] = []
+    try:
+        with session:
+            if name == "logon-test":
+                print(
+                    f"logged on to {session_type} ({args.product}, {args.env}) as "
+                    f"{session.config.sender_comp_id}; logging out",
+                    file=out,
+                )
+                return 0
+            dialect = DIALECTS[args.product]
+            session.send(
+                dialect.MarketDataRequest(
+                    subscription_request_type=dialect.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
+                    related_sym=[
+                        dialect.MarketDataRequestRelatedSym(symbol=s) for s in args.symbols
+                    ],
+                )
+            )
+            books = Books()
+            stop = None if args.seconds is None else time.monotonic() + args.seconds
+            while stop is None or time.monotonic() < stop:
+                left = None if stop is None else max(stop - time.monotonic(), 0.0)
+                event = session.next_event(left)
+                if event is None:
+                    break
+                if isinstance(event, ApplicationMessage):
+                    for symbol in books.apply(event.message):
+                        print(books[symbol], file=out, flush=True)
+            return 0
+    except FixError as exc:
+        for event in list(session._events):
+            if isinstance(event, LogonRejected):
+                rejected.append(event.text)
+        text = f"Kalshi refused the Logon: {rejected[-1]}" if rejected else str(exc)
+        print(f"kalshi-fix {name}: {text}", file=err)
+        return 1
 
 
 def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -300,7 +438,10 @@ def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
     for item in args.key:
         key_id, sep, path = item.partition("=")
         if not sep:
-            print(f"kalshi-fix mock-gateway: --key takes KEY_ID=PUBLIC_KEY_PEM, got {item!r}", file=err)
+            print(
+                f"kalshi-fix mock-gateway: --key takes KEY_ID=PUBLIC_KEY_PEM, got {item!r}",
+                file=err,
+            )
             return 2
         try:
             keys[key_id] = load_public_key(Path(path).read_bytes())
@@ -315,16 +456,23 @@ def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
     except (OSError, ValueError) as exc:
         print(f"kalshi-fix mock-gateway: cannot load the TLS identity: {exc}", file=err)
         return 2
-    gateway = MockGateway(args.product, keys=keys, host=args.host, port_base=args.port_base,
-                          ssl_context=context)
+    gateway = MockGateway(
+        args.product, keys=keys, host=args.host, port_base=args.port_base, ssl_context=context
+    )
     with gateway:
         for symbol in args.market:
             mid = Decimal("0.50") if args.product == "prediction" else Decimal("100")
             step = Decimal("0.01") if args.product == "prediction" else Decimal("0.5")
-            gateway.seed_market(symbol, bids=[(mid - step, Decimal(100))], asks=[(mid + step, Decimal(100))])
+            gateway.seed_market(
+                symbol, bids=[(mid - step, Decimal(100))], asks=[(mid + step, Decimal(100))]
+            )
         ports = ", ".join(f"{k}={v}" for k, v in sorted(gateway.ports.items()))
-        print(f"mock Kalshi gateway ({args.product}) on {args.host} "
-              f"({'TLS' if context else 'plain TCP'}): {ports}", file=out, flush=True)
+        print(
+            f"mock Kalshi gateway ({args.product}) on {args.host} "
+            f"({'TLS' if context else 'plain TCP'}): {ports}",
+            file=out,
+            flush=True,
+        )
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
         while deadline is None or time.monotonic() < deadline:
             time.sleep(0.2)
@@ -350,6 +498,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(args.product, sys.stdout)
         if args.command == "mock-gateway":
             return mock_gateway_command(args, sys.stdout, sys.stderr)
+        if args.command in ("logon-test", "md"):
+            return live_command(args, sys.stdout, sys.stderr)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
