@@ -24,9 +24,9 @@ Orders
     * TimeInForce omitted = GTC. Day orders expire at 11:59:59.999 pm US Eastern time (DST by
       the US rules). A GTD order needs ExpireTime; ExpireTime on another TimeInForce is
       rejected; a GTD time not in the future acts as IOC. Expiry is checked at the start of
-      every call: an order expires when ``now >= ExpireTime``. Expiry is reported as Canceled
-      without Text, or Expired (150=C, 39=C) to sessions that connected with
-      ``use_expired_ord_status=True``.
+      every call (`tick` does only that): an order expires when ``now >= ExpireTime``. It is
+      reported as Canceled without Text, or Expired (150=C, 39=C) to sessions that connected
+      with ``use_expired_ord_status=True``.
     * OrderQty on reports is CumQty + LeavesQty (Kalshi's default), or the order's requested
       total quantity for sessions connected with ``preserve_original_order_qty=True``. Rejects
       echo the requested quantity.
@@ -764,6 +764,21 @@ class Exchange:
             self._execute(order, ioc=False)
         return self._finish()
 
+    def tick(self, now: float) -> list[Outbound]:
+        """Let time pass: expire orders whose ExpireTime (GTD, Day) is due at ``now``.
+
+        Every other call does this too; the server calls `tick` from a timer so expiries are
+        reported without client traffic.
+
+        Args:
+            now: current time, UTC epoch seconds.
+
+        Returns:
+            Messages to send (expiry reports, market data).
+        """
+        self._begin(now)
+        return self._finish()
+
     def pause(self, now: float, *, exchange: bool = False) -> list[Outbound]:
         """Begin a trading pause (cancels allowed) or an exchange pause (nothing allowed).
 
@@ -1285,7 +1300,7 @@ class Exchange:
             group_id=group_id,
         )
         if ioc and expire is not None:
-            order.expire_dt = expire  # reported, not scheduled
+            order.expire_dt = _ms(expire)  # reported, not scheduled
         self._emit(self._report(order, _St.NEW, _St.NEW))
         opposite = _SELL if side == _BUY else _BUY
         best = book.best(opposite)

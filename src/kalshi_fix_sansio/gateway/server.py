@@ -144,6 +144,13 @@ class MockGateway:
             )
             self._servers.append(server)
             self.ports[name] = server.sockets[0].getsockname()[1]
+        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        """Expire GTD / Day orders on time even when no client is talking."""
+        while True:
+            await asyncio.sleep(1.0)
+            self._route(self.exchange.tick(time.time()))
 
     def _handler(
         self, session_type: str
@@ -155,6 +162,9 @@ class MockGateway:
 
     async def stop(self) -> None:
         """Close every connection and listening socket."""
+        ticker = getattr(self, "_ticker", None)
+        if ticker is not None:
+            ticker.cancel()
         for server in self._servers:
             server.close()
         for conn in list(self._conns.values()):
@@ -325,6 +335,8 @@ class MockGateway:
                         cancel_on_disconnect=logon.cancel_orders_on_disconnect is True,
                         use_dollars=logon.use_dollars is True,
                         settlement_reports=_wants_settlement(conn.session_type, logon),
+                        preserve_original_order_qty=logon.preserve_original_order_qty is True,
+                        use_expired_ord_status=logon.use_expired_ord_status is True,
                         now=time.time(),
                     ))
                 elif isinstance(event, ApplicationMessage):
