@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import queue
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -287,6 +289,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed a market with a small book (repeatable)",
     )
     gw.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    gw.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="inject a fault: drop-after=N, skip-seq=N, duplicate, garble, silent, "
+        "delay=SECONDS, reject-logon=TEXT (repeatable)",
+    )
     for name, helptext, desc in (
         (
             "logon-test",
@@ -459,6 +469,11 @@ def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
     gateway = MockGateway(
         args.product, keys=keys, host=args.host, port_base=args.port_base, ssl_context=context
     )
+    for fault in args.fault:
+        problem = apply_fault(gateway, fault.replace("=", " ", 1).split(" ", 1))
+        if problem:
+            print(f"kalshi-fix mock-gateway: --fault {fault}: {problem}", file=err)
+            return 2
     with gateway:
         for symbol in args.market:
             mid = Decimal("0.50") if args.product == "prediction" else Decimal("100")
@@ -473,10 +488,120 @@ def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
             file=out,
             flush=True,
         )
+        print(
+            "admin commands on stdin: seed SYMBOL BID_PX:QTY ASK_PX:QTY | pause [exchange] | "
+            "resume | settle SYMBOL yes|no | fault NAME [VALUE] | book SYMBOL | quit",
+            file=out,
+            flush=True,
+        )
+        commands: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=_read_commands, args=(commands,), daemon=True).start()
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
         while deadline is None or time.monotonic() < deadline:
-            time.sleep(0.2)
+            try:
+                line = commands.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if line is None:
+                continue  # stdin closed: keep serving
+            if line.strip() in ("quit", "exit"):
+                break
+            print(admin_command(gateway, line), file=out, flush=True)
     return 0
+
+
+def _read_commands(commands: queue.Queue[str | None]) -> None:
+    for line in sys.stdin:
+        commands.put(line)
+    commands.put(None)
+
+
+def apply_fault(gateway: Any, words: list[str]) -> str | None:
+    """Set one fault on a gateway from words like ``["drop-after", "3"]``.
+
+    Args:
+        gateway: the MockGateway.
+        words: the fault name and its value, if any.
+
+    Returns:
+        None when applied, else what is wrong.
+    """
+    name = words[0].strip().lower() if words else ""
+    value = words[1].strip() if len(words) > 1 else ""
+    faults = gateway.faults
+    try:
+        if name == "drop-after":
+            faults.drop_after = int(value) if value not in ("", "off") else None
+        elif name == "skip-seq":
+            faults.skip_seq = int(value or "1")
+        elif name == "duplicate":
+            faults.duplicate_next = True
+        elif name == "garble":
+            faults.garble_next = True
+        elif name == "silent":
+            faults.silent = value != "off"
+        elif name == "delay":
+            faults.delay = float(value or "0")
+        elif name == "reject-logon":
+            faults.reject_next_logon = value or "logon rejected by the mock gateway"
+        else:
+            return (
+                f"unknown fault {name!r} (drop-after, skip-seq, duplicate, garble, silent, "
+                "delay, reject-logon)"
+            )
+    except ValueError:
+        return f"bad value {value!r} for {name}"
+    return None
+
+
+def admin_command(gateway: Any, line: str) -> str:
+    """Run one admin console command on a running gateway.
+
+    Args:
+        gateway: the MockGateway.
+        line: the command line.
+
+    Returns:
+        What to print.
+    """
+    from decimal import Decimal, InvalidOperation
+
+    from .errors import FixError
+
+    words = line.split()
+    if not words:
+        return ""
+    cmd, rest = words[0].lower(), words[1:]
+
+    def show(level: Any) -> str:
+        return f"{level[1]} @ {level[0]}" if level else "-"
+
+    try:
+        if cmd == "seed" and rest:
+            sides: list[list[tuple[Decimal, Decimal]]] = [[], []]
+            for i, level in enumerate(rest[1:3]):
+                px, _, qty = level.partition(":")
+                sides[i].append((Decimal(px), Decimal(qty or "1")))
+            gateway.seed_market(rest[0], bids=sides[0], asks=sides[1])
+            return f"seeded {rest[0]}"
+        if cmd == "pause":
+            gateway.pause(exchange=bool(rest and rest[0] == "exchange"))
+            return "paused"
+        if cmd == "resume":
+            gateway.resume()
+            return "resumed"
+        if cmd == "settle" and len(rest) == 2:
+            gateway.settle(rest[0], rest[1])
+            return f"settled {rest[0]} {rest[1]}"
+        if cmd == "fault":
+            problem = apply_fault(gateway, rest)
+            return problem or f"fault {' '.join(rest)} set"
+        if cmd == "book" and rest:
+            bid, ask = gateway.call(lambda: gateway.exchange.top_of_book(rest[0]))
+            return f"{rest[0]}: bid {show(bid)} | ask {show(ask)}"
+    except (ValueError, InvalidOperation, FixError) as exc:
+        return f"error: {exc}"
+    return f"unknown command: {line.strip()}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
