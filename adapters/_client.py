@@ -212,12 +212,14 @@ class ClientBase(Generic[S]):
             context = None
         log = None
         if self.message_log_path is not None:
-            log = MessageLog(f"{self.PRODUCT}/{session_type}", path=self.message_log_path)
+            log = MessageLog.for_config(config, path=self.message_log_path)
         options = ConnectOptions(
             endpoint=endpoint,
             ssl_context=context,
             allow_unlisted_hosts=self.allow_unlisted_hosts,
-            backoff=self.backoff if self.backoff is not None else Backoff(),
+            # each session gets its own copy: sessions reconnecting together must not share
+            # (and reset) one retry budget
+            backoff=attrs.evolve(self.backoff) if self.backoff is not None else Backoff(),
             reconnect=self.reconnect,
             message_log=log,
         )

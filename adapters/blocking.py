@@ -228,6 +228,13 @@ class BlockingSession:
         backoff.reset()
         attempts = 0
         last: BaseException | None = None
+        if not first:
+            # after a lost connection, wait a jittered delay first: clients dropped together
+            # must not all come back in the same instant
+            delay = backoff.next_delay()
+            if delay is None:
+                raise ConnectionFailed.for_endpoint(options.endpoint, attempts=0)
+            time.sleep(delay)
         while True:
             attempts += 1
             try:

@@ -888,6 +888,8 @@ class Session:
                 self._refuse_logon(sender, text)
                 return
         self.target_comp_id = sender
+        # prices follow the client's UseDollars(21005) from here on (always dollars on margin)
+        self._dollars = self.config.dollars or msg.use_dollars is True
         self._accepted_senders = frozenset({sender or ""})
         self._accepted_raw = frozenset({(sender or "").encode()})
         if reset:

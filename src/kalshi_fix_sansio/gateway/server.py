@@ -32,7 +32,9 @@ from ..config import KALSHI_COMP_ID, Role, SessionConfig
 from ..errors import FixError, RemoteProtocolError
 from ..events import ApplicationMessage, CloseTransport, LoggedOn, LogonRejected
 from ..framing import Frame, Framer, checksum
-from ..session import Session
+from .. import margin, prediction
+from .._generated.common import Header
+from ..session import Session, sending_time
 from ..store import MemoryStore, MessageStore
 from .engine import Exchange, Outbound
 
@@ -83,6 +85,7 @@ class _Conn:
     api_key: str | None = None
     app_sent: int = 0
     logged_on: bool = False
+    cancel_on_disconnect: bool = False
     framer: Framer = attrs.field(factory=Framer)
 
 
@@ -124,6 +127,9 @@ class MockGateway:
         self._stores: dict[tuple[str, str], MessageStore] = {}
         self._conns: dict[str, _Conn] = {}
         self._by_key: dict[str, str] = {}
+        # (API key, session type) -> exchange session id kept across RT / PT reconnects
+        self._durable: dict[tuple[str, str], str] = {}
+        self._durable_dollars: dict[tuple[str, str], bool] = {}
         self._servers: list[asyncio.base_events.Server] = []
         self._counter = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -301,6 +307,18 @@ class MockGateway:
         session.start(time.time())
         try:
             while True:
+                if self.faults.silent and conn.logged_on:
+                    # a hung gateway: input ignored, nothing sent, no timers; a closed
+                    # connection is still noticed so the API key is freed for a reconnect
+                    try:
+                        ignored = await asyncio.wait_for(reader.read(65536), 0.05)
+                    except asyncio.TimeoutError:
+                        continue
+                    except (ConnectionError, OSError):
+                        ignored = b""
+                    if not ignored:
+                        break
+                    continue
                 deadline = session.next_deadline()
                 timeout = None if deadline is None else max(deadline - time.time(), 0.0)
                 try:
@@ -327,8 +345,26 @@ class MockGateway:
                 if isinstance(event, LoggedOn):
                     conn.logged_on = True
                     key = conn.api_key or event.sender_comp_id
-                    self._by_key[key] = conn.session_id
                     logon: Any = event.logon
+                    conn.cancel_on_disconnect = logon.cancel_orders_on_disconnect is True
+                    durable = self._durable.get((key, conn.session_type))
+                    if durable is not None and not event.reset_seq_nums:
+                        # KalshiRT / KalshiPT continuity: the new connection takes over the
+                        # exchange session, and what was produced meanwhile is in the store
+                        self._conns.pop(conn.session_id, None)
+                        conn.session_id = durable
+                        self._conns[durable] = conn
+                        self._by_key[key] = durable
+                        continue
+                    if durable is not None:
+                        self._route(self.exchange.disconnect(durable, time.time()))
+                        del self._durable[(key, conn.session_type)]
+                    self._by_key[key] = conn.session_id
+                    if conn.session.config.spec.retransmission:
+                        self._durable[(key, conn.session_type)] = conn.session_id
+                        self._durable_dollars[(key, conn.session_type)] = (
+                            self.product == "margin" or logon.use_dollars is True
+                        )
                     self._route(self.exchange.connect(
                         conn.session_id, key, conn.session_type,
                         listener=logon.listener_session is True,
@@ -344,6 +380,7 @@ class MockGateway:
                 elif isinstance(event, (CloseTransport, LogonRejected)):
                     if isinstance(event, CloseTransport):
                         keep = False
+                        self._release(conn)
                     self.log.append(f"{conn.session_id}: {event}")
         except RemoteProtocolError as exc:
             self.log.append(f"{conn.session_id}: {exc}")
@@ -355,7 +392,10 @@ class MockGateway:
         now = time.time()
         for out in outbound:
             conn = self._conns.get(out.session_id)
-            if conn is None or not conn.logged_on:
+            if conn is None:
+                self._store_offline(out, now)
+                continue
+            if not conn.logged_on:
                 continue
             faults = self.faults
             if faults.skip_seq:
@@ -374,6 +414,29 @@ class MockGateway:
             if self._loop is not None:
                 self._loop.create_task(self._flush(conn))
 
+    def _store_offline(self, out: Outbound, now: float) -> None:
+        """A report for a KalshiRT / KalshiPT session whose client is away: keep it for resend."""
+        for (key, session_type), sid in self._durable.items():
+            if sid != out.session_id:
+                continue
+            store = self._stores.get((key, session_type))
+            if store is None:
+                return
+            seq = store.next_sender_seq()
+            header = Header(sender_comp_id=KALSHI_COMP_ID, target_comp_id=key, msg_seq_num=seq,
+                            sending_time=sending_time(now))
+            dialect = prediction if self.product == "prediction" else margin
+            try:
+                frame = dialect.encode(
+                    out.message, header,
+                    use_dollars=self._durable_dollars.get((key, session_type), False),
+                )
+            except FixError as exc:  # pragma: no cover - the engine encodes everything it emits
+                self.log.append(f"{sid}: cannot store {type(out.message).__name__}: {exc}")
+                return
+            store.save(seq, frame, now)
+            return
+
     def _duplicate(self, conn: _Conn) -> None:
         """Queue the last application message again with PossDupFlag=Y (same MsgSeqNum)."""
         seq = conn.session.store.next_sender_seq() - 1
@@ -386,7 +449,7 @@ class MockGateway:
         if not data:
             return
         faults = self.faults
-        if faults.silent or faults.garble_next:
+        if faults.garble_next:
             data = self._apply_byte_faults(conn, data)
         if faults.delay:
             await asyncio.sleep(faults.delay)
@@ -405,8 +468,6 @@ class MockGateway:
             if not isinstance(item, Frame):
                 continue
             frame = item.data
-            if self.faults.silent and b"\x0135=0\x01" in frame:
-                continue
             if self.faults.garble_next:
                 self.faults.garble_next = False
                 good = checksum(frame[: frame.rindex(b"10=")])
@@ -414,12 +475,26 @@ class MockGateway:
             out.append(frame)
         return b"".join(out)
 
-    async def _drop(self, conn: _Conn) -> None:
-        self._conns.pop(conn.session_id, None)
+    def _release(self, conn: _Conn) -> None:
+        """The connection's session is over: free its API key at once."""
+        if self._conns.get(conn.session_id) is conn:
+            del self._conns[conn.session_id]
         if conn.api_key and self._by_key.get(conn.api_key) == conn.session_id:
             del self._by_key[conn.api_key]
-        if conn.logged_on:
-            self._route(self.exchange.disconnect(conn.session_id, time.time()))
+
+    async def _drop(self, conn: _Conn) -> None:
+        was_current = self._conns.get(conn.session_id) is conn
+        self._release(conn)
+        durable = conn.api_key is not None and (
+            self._durable.get((conn.api_key, conn.session_type)) == conn.session_id
+        )
+        if conn.logged_on and (was_current or not durable):
+            if durable and not conn.cancel_on_disconnect:
+                pass  # KalshiRT / KalshiPT: the exchange session waits for the reconnect
+            else:
+                if durable and conn.api_key is not None:
+                    self._durable.pop((conn.api_key, conn.session_type), None)
+                self._route(self.exchange.disconnect(conn.session_id, time.time()))
         with contextlib.suppress(Exception):
             conn.writer.close()
             await conn.writer.wait_closed()

@@ -1,0 +1,537 @@
+"""End-to-end tests of the trio adapter against the mock Kalshi gateway over real TLS.
+
+Each test runs its own ``trio.run(...)`` (pytest-trio is not needed); the gateway runs in its
+own thread with asyncio (`tests/gateway_fixtures.py`), so the client and the gateway talk over
+real loopback TLS sockets.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import trio
+from gateway_fixtures import BOOK, GatewayHarness
+
+from kalshi_fix_sansio import margin, prediction
+from kalshi_fix_sansio.adapters import blocking
+from kalshi_fix_sansio.adapters import trio as trio_adapter
+from kalshi_fix_sansio.adapters._transport import (
+    Backoff,
+    ConnectionFailed,
+    Credentials,
+    Endpoint,
+    make_ssl_context,
+)
+from kalshi_fix_sansio.adapters.trio import (
+    FixClient,
+    MarginFixClient,
+    Reconnected,
+    TrioSession,
+)
+from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.events import (
+    ApplicationMessage,
+    CloseTransport,
+    Event,
+    GapDetected,
+    GarbledData,
+    LoggedOn,
+    LogonRejected,
+    TestRequestSent,
+    Timeout,
+)
+from kalshi_fix_sansio.gateway.tls import self_signed
+from kalshi_fix_sansio.testing import new_ed25519_keys
+
+BACKOFF = {"base": 0.05, "cap": 0.2, "attempts": 8, "seed": 7}  # as client_kwargs() uses
+
+
+@attrs.define
+class RecordingBackoff(Backoff):
+    """A `Backoff` that remembers every delay it handed out."""
+
+    taken: list[float] = attrs.field(factory=list)
+
+    def next_delay(self) -> float | None:
+        delay = super().next_delay()
+        if delay is not None:
+            self.taken.append(delay)
+        return delay
+
+
+def seeded_delays(n: int) -> list[float]:
+    """The first ``n`` delays of the fixtures' seeded backoff."""
+    reference = Backoff(**BACKOFF)
+    return [d for d in (reference.next_delay() for _ in range(n)) if d is not None]
+
+
+def dialect(h: GatewayHarness) -> Any:
+    return prediction if h.product == "prediction" else margin
+
+
+def client_for(h: GatewayHarness, **extra: Any) -> FixClient:
+    cls = FixClient if h.product == "prediction" else MarginFixClient
+    client: FixClient = cls(h.credentials(), **h.client_kwargs(**extra))
+    return client
+
+
+def ask(h: GatewayHarness) -> Decimal:
+    return BOOK[h.product][1][0][0]
+
+
+def buy_at_ask(h: GatewayHarness, cl_ord_id: str, qty: int = 1) -> Any:
+    p = dialect(h)
+    return p.NewOrderSingle(
+        cl_ord_id=cl_ord_id,
+        side=p.Side.BUY,
+        order_qty=Decimal(qty),
+        ord_type=p.OrdType.LIMIT,
+        price=ask(h),
+        symbol=h.symbol,
+        time_in_force=p.TimeInForce.GTC,
+    )
+
+
+def is_er(cl_ord_id: str, exec_type: str | None = None) -> Callable[[Event], bool]:
+    """An ExecutionReport for ``cl_ord_id`` (of ExecType ``"NEW"`` / ``"TRADE"``)."""
+
+    def check(event: Event) -> bool:
+        if not isinstance(event, ApplicationMessage) or event.message.MSG_TYPE != "8":
+            return False
+        er: Any = event.message
+        if er.cl_ord_id != cl_ord_id:
+            return False
+        return exec_type is None or er.exec_type.name == exec_type
+
+    return check
+
+
+def ers(events: list[Event], cl_ord_id: str) -> list[Any]:
+    """The ExecutionReport events of ``cl_ord_id``, in arrival order."""
+    return [e for e in events if is_er(cl_ord_id)(e)]
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> None:
+    with trio.fail_after(timeout):
+        while not condition():
+            await trio.sleep(0.02)
+
+
+async def drain(session: TrioSession) -> list[Event]:
+    """The events already queued (without reading more)."""
+    out: list[Event] = []
+    while session.queued_events:
+        event = await session.next_event(0)
+        assert event is not None
+        out.append(event)
+    return out
+
+
+def kinds(events: list[Any]) -> list[str]:
+    return [type(e).__name__ for e in events]
+
+
+def logouts(h: GatewayHarness) -> int:
+    """Clean Logout exchanges the gateway saw (a bare EOF logs something else)."""
+    return sum("Logout exchange complete" in line for line in h.gateway.log)
+
+
+# ----------------------------------------------------------------------------------------------
+# the module
+
+
+def test_module_imports_the_real_trio_and_shares_reconnected() -> None:
+    assert trio_adapter.trio is trio
+    assert Path(trio.__file__).parent.name == "trio"
+    assert "adapters" not in Path(trio.__file__).parts
+    assert Reconnected is blocking.Reconnected
+    with pytest.raises(LocalProtocolError, match="max_queued_events"):
+        FixClient(Credentials("k", new_ed25519_keys()[0])).session("KalshiNR", max_queued_events=0)
+
+
+def test_factories_per_product() -> None:
+    creds = Credentials("k", new_ed25519_keys()[0])
+    client = FixClient(creds)
+    assert client.order_entry().config.session_type == "KalshiNR"
+    assert client.order_entry(retransmission=True).config.session_type == "KalshiRT"
+    assert client.drop_copy().config.session_type == "KalshiDC"
+    assert client.market_data().config.session_type == "KalshiMD"
+    assert client.post_trade().config.session_type == "KalshiPT"
+    assert client.rfq().config.session_type == "KalshiRFQ"
+    shared = FixClient(creds, backoff=Backoff(seed=1))
+    first, second = shared.order_entry(), shared.market_data()
+    assert first.backoff is not second.backoff  # no session resets another's retries
+    assert first.backoff == second.backoff == Backoff(seed=1)
+    perps = MarginFixClient(creds)
+    assert perps.order_entry().config.product == "margin"
+    with pytest.raises(LocalProtocolError, match="no KalshiPT"):
+        perps.post_trade()
+    with pytest.raises(LocalProtocolError, match="no KalshiRFQ"):
+        perps.rfq()
+
+
+# ----------------------------------------------------------------------------------------------
+# logon, an order, logout
+
+
+def test_logon_order_fill_and_clean_logout(tls_gateway: GatewayHarness) -> None:
+    h = tls_gateway
+    client = client_for(h)
+    p = dialect(h)
+
+    async def main() -> None:
+        async with client.order_entry() as oe:
+            # the gateway verified the Ed25519 signature of our Logon and lists the key
+            assert h.gateway.connected() == ["key-1"]
+            seq = await oe.send(buy_at_ask(h, "buy-1"))
+            assert seq == 2  # after the Logon
+            event = await oe.wait_for(is_er("buy-1", "TRADE"), 5)
+            assert isinstance(event, ApplicationMessage)
+            trade: Any = event.message
+            assert trade.ord_status == p.OrdStatus.FILLED
+            assert trade.last_qty == Decimal(1)
+            assert trade.last_px == ask(h)
+            # what wait_for stepped over stays queued, in order
+            first = await oe.next_event(1)
+            assert isinstance(first, LoggedOn) and first.reset_seq_nums
+            new = await oe.next_event(1)
+            assert new is not None and is_er("buy-1", "NEW")(new)
+            assert await oe.next_event(0.05) is None
+        assert oe.session is None
+        await eventually(lambda: h.gateway.connected() == [])
+        assert logouts(h) == 1
+
+    trio.run(main)
+
+
+def test_wrong_key_is_refused_by_the_gateway(prediction_gateway: GatewayHarness) -> None:
+    h = prediction_gateway
+    forged = Credentials("key-1", h.signers["key-2"])  # key-1's id, key-2's private key
+    kwargs = h.client_kwargs(backoff=Backoff(base=0.01, cap=0.01, attempts=1, seed=1))
+    client = FixClient(forged, **kwargs)
+    seen: list[Event] = []
+    oe = client.session("KalshiNR", on_event=seen.append)
+
+    async def main() -> None:
+        with pytest.raises(ConnectionFailed) as info:
+            async with oe:
+                pytest.fail("logged on with a forged signature")
+        assert info.value.attempts == 2
+        assert "Logon refused" in str(info.value)
+
+    trio.run(main)
+    assert [e for e in seen if isinstance(e, LogonRejected)] == [
+        LogonRejected("invalid signature")
+    ] * 2
+    assert h.gateway.connected() == []
+
+
+def test_reject_next_logon_is_retried(prediction_gateway: GatewayHarness) -> None:
+    h = prediction_gateway
+    h.gateway.faults.reject_next_logon = "try again later"
+    client = client_for(h)
+
+    async def main() -> None:
+        async with client.order_entry() as oe:
+            assert oe.connections == 1
+            got = [await oe.next_event(1) for _ in range(3)]
+            assert kinds(got) == ["LogonRejected", "CloseTransport", "LoggedOn"]
+            assert got[0] == LogonRejected("try again later")
+            assert isinstance(got[1], CloseTransport) and got[1].reconnect
+            await oe.wait_for(is_er("after", "TRADE"), 5, send=buy_at_ask(h, "after"))
+
+    trio.run(main)
+
+
+# ----------------------------------------------------------------------------------------------
+# timers
+
+
+def test_heartbeats_flow_without_app_traffic(
+    prediction_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    h = prediction_gateway
+    log_path = tmp_path / "fix.log"
+    client = client_for(h, heartbeat_interval=4, message_log_path=log_path)
+
+    async def main() -> None:
+        async with client.order_entry() as oe:
+            events = [e async for e in oe.events(timeout=4.6)]
+            assert kinds(events) == ["LoggedOn"]  # no TestRequest, no timeout: heartbeats flowed
+
+    trio.run(main)
+    lines = log_path.read_text().splitlines()
+    assert any(" OUT prediction/KalshiNR " in line and "|35=0|" in line for line in lines)
+    assert any(" IN prediction/KalshiNR " in line and "|35=0|" in line for line in lines)
+    logon = next(line for line in lines if " OUT " in line and "|35=A|" in line)
+    assert "|96=<redacted " in logon  # the signature never reaches the log
+    assert any(" OUT " in line and "|35=5|" in line for line in lines)  # the Logout
+
+
+def test_silent_gateway_test_request_timeout_and_reconnect(
+    prediction_gateway: GatewayHarness,
+) -> None:
+    h = prediction_gateway
+    client = client_for(h, heartbeat_interval=4)
+
+    async def main() -> None:
+        flags = {"test_request_factor": 0.25, "disconnect_factor": 0.75}
+        async with client.order_entry(**flags) as oe:
+            h.gateway.faults.silent = True
+            start = trio.current_time()
+            rec = await oe.wait_for(lambda e: isinstance(e, Reconnected), 10)
+            h.gateway.faults.silent = False
+            assert 2.5 < trio.current_time() - start < 6
+            assert isinstance(rec, Reconnected) and rec.reset_seq_nums  # KalshiNR resets
+            before = await drain(oe)
+            names = kinds(before)
+            assert names.index("TestRequestSent") < names.index("Timeout")
+            assert names.index("Timeout") < names.index("CloseTransport")
+            assert names[-1] == "LoggedOn"
+            assert next(e for e in before if isinstance(e, Timeout)).what == "heartbeat"
+            assert sum(isinstance(e, TestRequestSent) for e in before) == 1
+            await oe.wait_for(is_er("alive", "TRADE"), 5, send=buy_at_ask(h, "alive"))
+
+    trio.run(main)
+
+
+# ----------------------------------------------------------------------------------------------
+# drops and reconnects
+
+
+def test_drop_reconnects_nr_with_reset(prediction_gateway: GatewayHarness) -> None:
+    h = prediction_gateway
+    backoff = RecordingBackoff(**BACKOFF)
+    client = client_for(h, backoff=backoff)
+    events: list[Event] = []
+    hook: list[int] = []
+
+    async def on_event(event: Event) -> None:
+        await trio.lowlevel.checkpoint()
+        events.append(event)
+
+    async def on_reconnect(session: TrioSession) -> None:
+        h.gateway.faults.drop_after = None
+        hook.append(await session.send(buy_at_ask(h, "after-1")))
+
+    oe = client.session("KalshiNR", on_event=on_event, on_reconnect=on_reconnect)
+
+    async def main() -> None:
+        async with oe:
+            h.gateway.faults.drop_after = 2  # NEW + TRADE, then the gateway hangs up
+            h.gateway.faults.reject_next_logon = "not yet"  # and refuses the first comeback
+            await oe.send(buy_at_ask(h, "nr-1"))
+            with trio.fail_after(10):
+                await oe.run(until=lambda: any(is_er("after-1", "TRADE")(e) for e in events))
+
+    trio.run(main)
+    names = kinds(events)
+    assert names.count("LoggedOn") == 2
+    assert [e.message.exec_type.name for e in ers(events, "nr-1")] == ["NEW", "TRADE"]
+    drop = next(e for e in events if isinstance(e, CloseTransport))
+    assert drop.reconnect
+    assert LogonRejected("not yet") in events
+    rec = next(e for e in events if isinstance(e, Reconnected))
+    assert rec.reset_seq_nums and rec.attempt >= 2
+    relogon = [e for e in events if isinstance(e, LoggedOn)][1]
+    assert relogon.reset_seq_nums
+    assert names.index("Reconnected") > names.index("LogonRejected")
+    assert hook == [2]  # the hook's order is the first message after the reset Logon
+    after = ers(events, "after-1")
+    assert [e.seq_num for e in after] == [2, 3]  # the gateway restarted from 1 as well
+    # one jittered delay before the comeback, one after each refused attempt: the seeded sequence
+    assert len(backoff.taken) == rec.attempt
+    assert backoff.taken == seeded_delays(rec.attempt)
+    assert oe.connections == 2
+
+
+def test_drop_reconnects_rt_and_recovers_missed_reports(tls_gateway: GatewayHarness) -> None:
+    h = tls_gateway
+    backoff = RecordingBackoff(**BACKOFF)
+    client = client_for(h, backoff=backoff)
+
+    async def main() -> None:
+        async with client.order_entry(retransmission=True) as oe:
+            faults = h.gateway.faults
+            faults.garble_next = True  # the NEW report is lost on the wire...
+            faults.drop_after = 2  # ...and the connection drops after the TRADE report
+            await oe.send(buy_at_ask(h, "rt-1"))
+            rec = await oe.wait_for(lambda e: isinstance(e, Reconnected), 10)
+            faults.drop_after = None
+            assert isinstance(rec, Reconnected) and not rec.reset_seq_nums  # KalshiRT resumes
+            seen: list[Event] = []
+            with trio.fail_after(10):
+                async for event in oe:
+                    seen.append(event)
+                    if is_er("rt-1", "TRADE")(event):
+                        break
+            seen += [e async for e in oe.events(timeout=0.3)]  # any late duplicate
+            relogon = [e for e in seen if isinstance(e, LoggedOn)]
+            assert relogon and not relogon[-1].reset_seq_nums
+            assert any(isinstance(e, GarbledData) for e in seen)
+            assert any(isinstance(e, GapDetected) and e.recoverable for e in seen)
+            reports = ers(seen, "rt-1")
+            exec_ids = [e.message.exec_id for e in reports]
+            assert len(exec_ids) == len(set(exec_ids)) == 2  # none lost, none twice
+            assert sorted(e.message.exec_type.name for e in reports) == ["NEW", "TRADE"]
+            assert any(e.poss_dup for e in reports)  # recovered by ResendRequest
+            last_seq = max(e.seq_num for e in reports)
+            event = await oe.wait_for(is_er("rt-2", "TRADE"), 5, send=buy_at_ask(h, "rt-2"))
+            assert isinstance(event, ApplicationMessage)
+            assert event.seq_num > last_seq and not event.poss_dup  # the sequence continues
+        assert backoff.taken == seeded_delays(len(backoff.taken)) and backoff.taken
+
+    trio.run(main)
+
+
+def test_cancelled_reconnect_resumes_on_the_next_pump(prediction_gateway: GatewayHarness) -> None:
+    h = prediction_gateway
+    slow = Backoff(base=5.0, cap=5.0, attempts=3, seed=1)  # first delay: 0.67 s
+    client = client_for(h, backoff=slow)
+
+    async def main() -> None:
+        async with client.order_entry() as oe:
+            h.gateway.faults.drop_after = 2
+            await oe.send(buy_at_ask(h, "c-1"))
+            seen: list[Event] = []
+            with trio.move_on_after(0.4) as scope:  # cancels the reconnect's backoff sleep
+                async for event in oe:
+                    seen.append(event)
+            assert scope.cancelled_caught
+            seen += await drain(oe)  # what the cancelled pump queued is still there
+            assert [e.message.exec_type.name for e in ers(seen, "c-1")] == ["NEW", "TRADE"]
+            assert any(isinstance(e, CloseTransport) for e in seen)
+            assert oe.session is None and oe.connections == 1
+            h.gateway.faults.drop_after = None
+            rec = await oe.wait_for(lambda e: isinstance(e, Reconnected), 5)
+            assert isinstance(rec, Reconnected) and rec.reset_seq_nums
+            assert oe.connections == 2
+            await oe.wait_for(is_er("c-2", "TRADE"), 5, send=buy_at_ask(h, "c-2"))
+        await eventually(lambda: h.gateway.connected() == [])
+
+    trio.run(main)
+
+
+# ----------------------------------------------------------------------------------------------
+# logout
+
+
+def test_logout_on_exception_and_on_cancellation(prediction_gateway: GatewayHarness) -> None:
+    h = prediction_gateway
+    client = client_for(h)
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError, match="boom"):
+            async with client.order_entry():
+                assert h.gateway.connected() == ["key-1"]
+                raise RuntimeError("boom")
+        await eventually(lambda: h.gateway.connected() == [])
+        assert logouts(h) == 1
+        with trio.move_on_after(0.3) as scope:
+            async with client.order_entry():
+                assert h.gateway.connected() == ["key-1"]
+                await trio.sleep_forever()
+        assert scope.cancelled_caught
+        await eventually(lambda: h.gateway.connected() == [])
+        assert logouts(h) == 2
+
+    trio.run(main)
+
+
+# ----------------------------------------------------------------------------------------------
+# back-pressure
+
+
+def test_bounded_event_queue_loses_nothing(prediction_gateway: GatewayHarness) -> None:
+    h = prediction_gateway
+    client = client_for(h)
+    oe = client.session("KalshiNR", max_queued_events=2)
+
+    async def main() -> None:
+        async with oe:
+            for n in range(4):
+                await oe.send(buy_at_ask(h, f"bp-{n}"))
+            got: list[Event] = []
+            with trio.fail_after(5):
+                while sum(1 for e in got if isinstance(e, ApplicationMessage)) < 8:
+                    event = await oe.next_event()
+                    assert event is not None
+                    got.append(event)
+                    assert oe.queued_events < oe.max_queued_events
+            reports = [e for e in got if isinstance(e, ApplicationMessage)]
+            seqs = [e.seq_num for e in reports]
+            assert seqs == list(range(2, 10))  # every report, in order
+            for n in range(4):
+                assert [e.message.exec_type.name for e in ers(got, f"bp-{n}")] == ["NEW", "TRADE"]
+
+    trio.run(main)
+
+
+# ----------------------------------------------------------------------------------------------
+# transport policy and failures
+
+
+def test_refuses_unlisted_host_and_plain_tcp_off_loopback() -> None:
+    creds = Credentials("key-x", new_ed25519_keys()[0])
+    endpoints = {
+        "KalshiNR": Endpoint("fix.example.com", 8228),
+        "KalshiRT": Endpoint("10.1.2.3", 8229, tls=False),
+    }
+    client = FixClient(creds, endpoints=endpoints)
+
+    async def main() -> None:
+        unlisted = client.order_entry()
+        with pytest.raises(LocalProtocolError, match="documented FIX hosts"):
+            async with unlisted:
+                pytest.fail("connected to an unlisted host")
+        plain = client.order_entry(retransmission=True)
+        with pytest.raises(LocalProtocolError, match="plain TCP"):
+            async with plain:
+                pytest.fail("connected over plain TCP")
+        assert unlisted.connections == plain.connections == 0
+        with pytest.raises(LocalProtocolError, match="not connected"):
+            await unlisted.send(prediction.TestRequest(test_req_id="x"))
+
+    trio.run(main)
+
+
+def test_attempts_exhausted_raise_connection_failed(
+    prediction_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    h = prediction_gateway
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]  # nothing listens once the probe is closed
+    quick = Backoff(base=0.01, cap=0.01, attempts=2, seed=3)
+    nobody = FixClient(
+        h.credentials(),
+        endpoints={"KalshiNR": Endpoint("127.0.0.1", closed_port, server_hostname="localhost")},
+        ssl_context=h.ssl_context(),
+        backoff=quick,
+    )
+    (tmp_path / "other").mkdir()
+    other_cert, _ = self_signed(tmp_path / "other")
+    wrong_pin = client_for(
+        h, ssl_context=make_ssl_context(pinned_cert=str(other_cert)), backoff=quick
+    )
+
+    async def main() -> None:
+        with pytest.raises(ConnectionFailed) as refused:
+            async with nobody.order_entry():
+                pass
+        assert refused.value.attempts == 3
+        assert isinstance(refused.value.last_error, OSError)
+        with pytest.raises(ConnectionFailed, match="TLS handshake") as pinned:
+            async with wrong_pin.order_entry():
+                pass
+        assert isinstance(pinned.value.last_error.__cause__.__cause__, ssl.SSLError)
+
+    trio.run(main)
+    assert h.gateway.connected() == []
