@@ -39,6 +39,7 @@ from ._transport import (
     check_endpoint,
     in_maintenance_window,
     reconnect_plan,
+    ssl_context_for,
 )
 
 __all__ = ["BlockingSession", "FixClient", "MarginFixClient", "Reconnected"]
@@ -123,6 +124,8 @@ class BlockingSession:
             except (OSError, TransportError, RemoteProtocolError, LocalProtocolError):
                 pass
         self._close_socket()
+        if self.options.message_log is not None:
+            self.options.message_log.close()
 
     # -- use ----------------------------------------------------------------------------
 
@@ -263,8 +266,9 @@ class BlockingSession:
         try:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock: socket.socket = raw
-            if options.ssl_context is not None:
-                sock = options.ssl_context.wrap_socket(raw, server_hostname=ep.server_hostname)
+            context = ssl_context_for(ep, options.ssl_context)  # TLS endpoints always get TLS
+            if context is not None:
+                sock = context.wrap_socket(raw, server_hostname=ep.server_hostname)
         except BaseException:
             raw.close()
             raise

@@ -208,6 +208,8 @@ class TrioSession:
             await self._close_stream()
             self.session = None
             self._ready.set()
+            if self.options.message_log is not None:
+                self.options.message_log.close()
 
     async def _await_logout(self, session: Session) -> None:
         deadline = trio.current_time() + self.config.logout_timeout

@@ -268,8 +268,8 @@ def test_heartbeats_flow_without_app_traffic(
 
     trio.run(main)
     lines = log_path.read_text().splitlines()
-    assert any(" OUT prediction/KalshiNR " in line and "|35=0|" in line for line in lines)
-    assert any(" IN prediction/KalshiNR " in line and "|35=0|" in line for line in lines)
+    assert any(" OUT KalshiNR/" in line and "|35=0|" in line for line in lines)
+    assert any(" IN KalshiNR/" in line and "|35=0|" in line for line in lines)
     logon = next(line for line in lines if " OUT " in line and "|35=A|" in line)
     assert "|96=<redacted " in logon  # the signature never reaches the log
     assert any(" OUT " in line and "|35=5|" in line for line in lines)  # the Logout

@@ -51,7 +51,9 @@ class Faults:
         skip_seq: skip this many outbound MsgSeqNums once (the client sees a gap).
         duplicate_next: send the next application message a second time with PossDupFlag=Y.
         garble_next: corrupt the CheckSum of the next outbound frame.
-        silent: stop heartbeating (outbound Heartbeats are not sent).
+        silent: the gateway hangs on the connections open when this is set: it stops reading,
+            sending and heartbeating (a TestRequest goes unanswered); connections made later
+            are served normally, so a client that reconnects recovers.
         delay: seconds to wait before each write.
         reject_next_logon: refuse the next Logon with this Logout text.
     """
@@ -83,6 +85,7 @@ class _Conn:
     writer: asyncio.StreamWriter
     store: _KeyedStore
     api_key: str | None = None
+    index: int = 0
     app_sent: int = 0
     logged_on: bool = False
     cancel_on_disconnect: bool = False
@@ -130,6 +133,8 @@ class MockGateway:
         # (API key, session type) -> exchange session id kept across RT / PT reconnects
         self._durable: dict[tuple[str, str], str] = {}
         self._durable_dollars: dict[tuple[str, str], bool] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._silent_upto: int | None = None
         self._servers: list[asyncio.base_events.Server] = []
         self._counter = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -162,7 +167,14 @@ class MockGateway:
         self, session_type: str
     ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await self._serve(session_type, reader, writer)
+            task = asyncio.current_task()
+            if task is not None:
+                self._tasks.add(task)
+            try:
+                await self._serve(session_type, reader, writer)
+            finally:
+                if task is not None:
+                    self._tasks.discard(task)
 
         return handle
 
@@ -175,6 +187,10 @@ class MockGateway:
             server.close()
         for conn in list(self._conns.values()):
             conn.writer.close()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
@@ -301,13 +317,13 @@ class MockGateway:
             logon_check=lambda logon: self._logon_check(holder[0])(logon),
         )
         session = Session(config)
-        conn = _Conn(sid, session_type, session, writer, store)
+        conn = _Conn(sid, session_type, session, writer, store, index=self._counter)
         holder.append(conn)
         self._conns[sid] = conn
         session.start(time.time())
         try:
             while True:
-                if self.faults.silent and conn.logged_on:
+                if self._hung(conn):
                     # a hung gateway: input ignored, nothing sent, no timers; a closed
                     # connection is still noticed so the API key is freed for a reconnect
                     try:
@@ -324,17 +340,30 @@ class MockGateway:
                 try:
                     data = await asyncio.wait_for(reader.read(65536), timeout)
                 except asyncio.TimeoutError:
+                    if self._hung(conn):
+                        continue
                     session.handle_timer(time.time())
                     if not await self._pump(conn):
                         break
                     continue
                 except (ConnectionError, OSError):
                     data = b""
+                if data and self._hung(conn):
+                    continue  # the gateway hung while this was on its way: ignored
                 session.receive_data(data, time.time())
                 if not await self._pump(conn) or not data:
                     break
         finally:
             await self._drop(conn)
+
+    def _hung(self, conn: _Conn) -> bool:
+        """The silent fault applies to this connection (open when the fault was set)."""
+        if not self.faults.silent:
+            self._silent_upto = None
+            return False
+        if self._silent_upto is None:
+            self._silent_upto = self._counter
+        return conn.logged_on and conn.index <= self._silent_upto
 
     async def _pump(self, conn: _Conn) -> bool:
         """Process the session's events; False when the connection must close."""
