@@ -26,14 +26,14 @@ from typing import Any, TypeVar
 
 import attrs
 
+from .. import margin, prediction
+from .._generated.common import Header
 from .._generated.tables import SESSIONS
 from ..auth import PublicKey
 from ..config import KALSHI_COMP_ID, Role, SessionConfig
 from ..errors import FixError, RemoteProtocolError
 from ..events import ApplicationMessage, CloseTransport, LoggedOn, LogonRejected
 from ..framing import Frame, Framer, checksum
-from .. import margin, prediction
-from .._generated.common import Header
 from ..session import Session, sending_time
 from ..store import MemoryStore, MessageStore
 from .engine import Exchange, Outbound
@@ -260,8 +260,11 @@ class MockGateway:
         asks: list[tuple[Decimal, Decimal]] | None = None,
     ) -> None:
         """Create a market with resting house liquidity (and tell subscribers)."""
-        self.call(lambda: self._route(self.exchange.seed_market(
-            symbol, bids=bids or [], asks=asks or [], now=time.time())))
+        self.call(
+            lambda: self._route(
+                self.exchange.seed_market(symbol, bids=bids or [], asks=asks or [], now=time.time())
+            )
+        )
 
     def pause(self, *, exchange: bool = False) -> None:
         """Start a trading (or exchange) pause."""
@@ -300,8 +303,9 @@ class MockGateway:
 
         return check
 
-    async def _serve(self, session_type: str, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> None:
+    async def _serve(
+        self, session_type: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self._counter += 1
         sid = f"{session_type}#{self._counter}"
         store = _KeyedStore()
@@ -394,16 +398,20 @@ class MockGateway:
                         self._durable_dollars[(key, conn.session_type)] = (
                             self.product == "margin" or logon.use_dollars is True
                         )
-                    self._route(self.exchange.connect(
-                        conn.session_id, key, conn.session_type,
-                        listener=logon.listener_session is True,
-                        cancel_on_disconnect=logon.cancel_orders_on_disconnect is True,
-                        use_dollars=logon.use_dollars is True,
-                        settlement_reports=_wants_settlement(conn.session_type, logon),
-                        preserve_original_order_qty=logon.preserve_original_order_qty is True,
-                        use_expired_ord_status=logon.use_expired_ord_status is True,
-                        now=time.time(),
-                    ))
+                    self._route(
+                        self.exchange.connect(
+                            conn.session_id,
+                            key,
+                            conn.session_type,
+                            listener=logon.listener_session is True,
+                            cancel_on_disconnect=logon.cancel_orders_on_disconnect is True,
+                            use_dollars=logon.use_dollars is True,
+                            settlement_reports=_wants_settlement(conn.session_type, logon),
+                            preserve_original_order_qty=logon.preserve_original_order_qty is True,
+                            use_expired_ord_status=logon.use_expired_ord_status is True,
+                            now=time.time(),
+                        )
+                    )
                 elif isinstance(event, ApplicationMessage):
                     self._route(self.exchange.handle(conn.session_id, event.message, time.time()))
                 elif isinstance(event, (CloseTransport, LogonRejected)):
@@ -434,7 +442,9 @@ class MockGateway:
             try:
                 conn.session.send(out.message, now)
             except FixError as exc:  # the exchange produced something the session refuses
-                self.log.append(f"{conn.session_id}: cannot send {type(out.message).__name__}: {exc}")
+                self.log.append(
+                    f"{conn.session_id}: cannot send {type(out.message).__name__}: {exc}"
+                )
                 continue
             conn.app_sent += 1
             if faults.duplicate_next:
@@ -452,12 +462,17 @@ class MockGateway:
             if store is None:
                 return
             seq = store.next_sender_seq()
-            header = Header(sender_comp_id=KALSHI_COMP_ID, target_comp_id=key, msg_seq_num=seq,
-                            sending_time=sending_time(now))
+            header = Header(
+                sender_comp_id=KALSHI_COMP_ID,
+                target_comp_id=key,
+                msg_seq_num=seq,
+                sending_time=sending_time(now),
+            )
             dialect = prediction if self.product == "prediction" else margin
             try:
                 frame = dialect.encode(
-                    out.message, header,
+                    out.message,
+                    header,
                     use_dollars=self._durable_dollars.get((key, session_type), False),
                 )
             except FixError as exc:  # pragma: no cover - the engine encodes everything it emits
@@ -530,7 +545,9 @@ class MockGateway:
 
 
 def _wants_settlement(session_type: str, logon: Any) -> bool:
-    flag = logon.receive_settlement_reports if hasattr(logon, "receive_settlement_reports") else None
+    flag = (
+        logon.receive_settlement_reports if hasattr(logon, "receive_settlement_reports") else None
+    )
     if session_type == "KalshiPT":
         return flag is not False
     return flag is True
