@@ -4,9 +4,10 @@
 subscriptions of one product (``"prediction"`` or ``"margin"``). It does no I/O and reads no
 clock: every call takes ``now`` (UTC epoch seconds) and returns the messages to send as
 `Outbound` values (a session id and a typed message of the product's dialect). Ids are
-deterministic: OrderIDs, TrdMatchIDs, order-group ids and report ids are UUIDs drawn from a
-``random.Random(seed)``; ExecIDs are ``clock;event`` where ``clock`` counts the engine calls that
-produced execution reports and ``event`` numbers the reports of one call from 1.
+deterministic: OrderIDs, TrdMatchIDs, order-group ids, report ids, RfqIds and the pseudonymous
+RFQ party ids are UUIDs drawn from a ``random.Random(seed)``; ExecIDs are ``clock;event`` where
+``clock`` counts the engine calls that produced execution reports and ``event`` numbers the
+reports of one call from 1.
 
 Behaviour follows Kalshi's FIX documentation (the reference notes). Where Kalshi is silent the
 engine chooses, as listed here:
@@ -41,7 +42,7 @@ Orders
     * Reduce-only (ExecInst E; IOC only on prediction, IOC or FOK on margin) fills at most the
       position it reduces; with no such position it is cancelled with ``REDUCE_ONLY``.
     * Not modelled (accepted and ignored): MaxExecutionCost, ExDestination, balance and risk
-      limits, rate limits. RFQ acceptance (QuoteID on 35=D) is rejected with ``INVALID_ORDER``.
+      limits, rate limits. A 35=D with QuoteID accepts an RFQ quote (see RFQ below).
     * AllocAccount (0-63) and a single Parties entry (PartyRole 24) name the position holder:
       the PartyID, ``"<account>/<n>"`` for subaccount n > 0, else the account. Cancel and
       replace requests must repeat them. Order groups belong to (account, AllocAccount).
@@ -79,9 +80,11 @@ Sessions and routing
       sessions of the account get a copy of every report (rejects included). 35=9, 35=j, 35=r
       and 35=UOH answer the requesting session only.
     * Order entry (35=D/F/G/UOG) is accepted on KalshiNR and KalshiRT, 35=q on KalshiNR only,
-      35=V/35=e on KalshiMD only; anything else (or a listener sending orders) is answered with
-      35=j 380=3. A message whose fields do not decode gets 35=j 380=0. RefSeqNum is the
-      header's MsgSeqNum of a decoded message, else 0.
+      35=V/35=e on KalshiMD only, 35=U1 on KalshiDC and KalshiNR (listeners included), 35=R/UA/UE
+      on KalshiRT and 35=S/Z/U7 on KalshiRFQ (prediction only; a margin engine answers every
+      RFQ message type as unsupported); anything else (or a listener sending orders or RFQ
+      messages) is answered with 35=j 380=3. A message whose fields do not decode gets 35=j
+      380=0. RefSeqNum is the header's MsgSeqNum of a decoded message, else 0.
     * Prices on reports are rounded (half-even) to whole cents for prediction sessions without
       UseDollars and to 4 decimals otherwise, so every report can be encoded.
 
@@ -108,6 +111,105 @@ Pauses and settlement
       KalshiNR/RT sessions connected with ``settlement_reports=True``. Orders for a settled
       market are rejected with ``MARKET_ALREADY_CLOSED`` (103=2).
 
+Drop copy (EventResendRequest, 35=U1)
+    * The engine keeps every ExecutionReport event it produced for a client account (not
+      rejects, not house orders) for `DROP_COPY_WINDOW_SECONDS` (3 hours, Kalshi's lookback),
+      one event per report (copies to listeners are not separate events). A 35=U1 on KalshiDC or
+      KalshiNR replays, to the requesting session only, the account's events with
+      ``BeginExecID <= ExecID <= EndExecID`` in ExecID order (clock, then event, numerically),
+      rendered for that session's own logon flags (UseDollars, PreserveOriginalOrderQty,
+      UseExpiredOrdStatus), with the original ExecIDs, then 35=U2 with ResendEventCount and
+      RefSeqNum = the request's MsgSeqNum. EndExecID omitted = the latest ExecID; End < Begin
+      replays nothing (35=U2 count 0).
+    * 35=U3 reasons: 5 when the account is not in the engine's ``replay_allowlist`` (None, the
+      default, allows everyone); 3 when BeginExecID is missing, malformed, of another exchange
+      index (the mock has only index 0; ``c;e;0`` is read as ``c;e``), names a clock that has
+      left the window, or lies beyond the latest ExecID issued (an unknown ExecID); 4 when
+      EndExecID is malformed, of another exchange index, or beyond the latest ExecID. Codes 1
+      (rate limit) and 2 (server error) are never sent.
+
+RFQ (prediction only)
+    * Creator (KalshiRT, not listener): 35=R needs QuoteReqID (max 64), exactly one NoRelatedSym
+      entry with Symbol and exactly one of OrderQty (0.01 steps, <= 100,000,000) and
+      CashOrderQty (whole cents, <= $1e9); MVE legs are not supported. Rejects are 35=AG with
+      658=1 ``MARKET_NOT_FOUND``, 658=3 ``QUOTE_REQUEST_EXCEEDS_LIMIT`` (above those limits), or
+      658=99 with ``INVALID_ORDER``, ``MVE_NOT_SUPPORTED``, ``MARKET_ALREADY_CLOSED``,
+      ``TRADING_PAUSED`` / ``EXCHANGE_PAUSED`` or ``RFQ already exists`` (the account's QuoteReqID
+      of an open RFQ, or an open RFQ of the same holder on the same market without
+      ReplaceExisting=Y; with it, the holder's older RFQs there are closed except the newest).
+      AllocAccount and the entry's Parties name the holder as for orders; 35=AG QuoteReqID is
+      the client's id (``NONE`` when missing).
+    * Accepted: 35=b (QuoteRequestType 1, RfqId = a server UUID, ExDestination 0), then a 35=R to
+      every connected KalshiRFQ session (the creator's own included) with QuoteReqID = the RfqId,
+      Symbol, OrderQty or CashOrderQty, TransactTime and one PartyID: the creator account's
+      pseudonymous public id (a UUID fixed per account), or `OBSCURED_CREATOR_ID` for other
+      accounts when ObscureCreatorId=Y. No PartyRole (as documented). OrderQty is absent on
+      cash-sized RFQs. RFQs open before a maker connects are not re-sent.
+    * Maker (KalshiRFQ): 35=S needs QuoteID (max 64), QuoteReqID = an open RfqId and its Symbol.
+      BidPx is the YES price the maker buys YES at, OfferPx the NO price it buys NO at (dollars
+      in the typed message; the wire unit follows the session); 0 or absent = no quote on that
+      side, not both; each 0 < px < 1 with at most 4 decimals, and YES + NO <= $1 (a crossed quote
+      is refused). Refused quotes get 35=AI 297=5 with Text ``INVALID_ORDER``, ``NOT_FOUND`` (RFQ),
+      ``EXPIRED`` (RFQ closed), ``INVALID_PRICE``, ``SELF_CROSS_ATTEMPT`` (own account's RFQ),
+      ``ORDER_ALREADY_EXISTS`` (QuoteID of another account's open quote, or of an accepted one)
+      or the market texts; QuoteID echoes the client's id (``NONE`` when missing: FIX has no
+      empty values). A new quote cancels the maker account's pending quotes on the same market
+      (and its own pending quote with the same QuoteID) silently. RestRemainder, ExecInst and
+      the maker fee subtleties of combos are ignored.
+    * Sizes (BidSize/OfferSize): the RFQ's OrderQty, or for CashOrderQty the most contracts (0.01
+      steps) whose cost at the creator's price ``1 - maker price`` plus the taker fee (rounded up
+      to the cent) fits the cash; with TargetCostExcludesFees=Y cash / price. A quote whose
+      sizes are all zero is refused (``INVALID_ORDER``).
+    * Pending: 35=AI 297=10 to the maker (OrderQty = RFQ size, prices, sizes, TransactTime), and a
+      35=S to the creator's session (else the account's KalshiRT sessions) with QuoteReqID = the
+      RfqId, prices (absent when zero), OrderQty, sizes, TransactTime and PartyID = the maker's
+      public id with PartyRole 35.
+    * Accept: 35=UA Side 1 buys YES from the maker's NO quote at YES price ``1 - OfferPx``; Side
+      2 sells YES to the maker's YES quote at ``BidPx``. OrderQty defaults to the side's size and
+      may not exceed it; PreferBetterQuote=Y takes the pending quote of the RFQ with the best
+      price for that side and enough size (strictly better than the named one, earliest first).
+      Refusals are 35=UC 21025=1 with ``NOT_FOUND`` (unknown QuoteID, RfqId mismatch, another
+      account's RFQ), ``EXPIRED`` (quote cancelled/voided/executed or RFQ closed),
+      ``RFQ_ACCEPT_IN_PROGRESS`` (another acceptance of the RFQ awaits confirmation),
+      ``INVALID_ORDER`` (bad Side, ClOrdID, Parties, quantity, or no quote on that side) or the
+      market texts. Success: 35=UC 21025=0 with AcceptedQuoteId and the ClOrdID, then 35=AI
+      297=0 to the maker with Side = the creator's Side and OrderQty = the accepted quantity.
+      The position holder is the RFQ's holder; 79/453 on the acceptance are only validated.
+    * Accept by 35=D with QuoteID (KalshiNR/RT): the usual NewOrderSingle checks apply, then
+      ``18=E`` and RfqId without QuoteID are ``INVALID_ORDER``; an unknown quote is
+      ``INVALID_ORDER`` (103=11), a dead one ``EXPIRED`` (103=8); Price is a limit on the YES
+      trade price (worse: ``INVALID_PRICE``). Success: a New report for the order (not in the
+      book, not mass-cancelled; a cancel/replace of it gets 35=9 102=0), then 35=AI 297=0.
+    * Confirm: 35=U7 from the maker's account within `QUOTE_CONFIRM_SECONDS` (``now <
+      accepted + 30``) -> 35=U8 21010=0, then the trade: New reports (the 35=D order already has
+      one) and Trade reports for the creator (taker: aggressor, taker fee; to the accepting
+      session) and the maker (maker fee; ClOrdID = QuoteID; to the maker account's KalshiNR/RT
+      sessions, since KalshiRFQ carries no 35=8), positions and drop-copy history updated, a
+      35=X trade entry with TrdType 1 (block trade), and the RFQ closes (RestRemainder is not
+      modelled). Refusals: 35=U8 21010=1 ``NOT_FOUND``, ``QUOTE_NOT_ACCEPTED``, ``EXPIRED`` or
+      the market texts (a pause blocks confirmation; the quote is then voided on time).
+    * Void: an accepted quote not confirmed in time is voided at the first call at or after the
+      deadline (`tick`): 35=AI 297=17 to the maker, and to the creator an unsolicited 35=UC
+      21025=1 ``EXPIRED`` (QuoteID and ClOrdID of the acceptance) or, for 35=D, a Canceled
+      report with Text ``EXPIRED``. The RFQ stays open for other quotes.
+    * 35=Z (maker account's quote): pending -> 35=AI 297=17 then 35=U9 298=0; accepted -> voided
+      as above, then 35=U9 298=0; unknown or other account's -> 298=1 ``NOT_FOUND``; finished ->
+      298=1 ``EXPIRED``.
+    * 35=UE by QuoteReqID (the account's) or RfqId (both must agree): 35=UB 21013=0 (QuoteReqID
+      echoes the id used, RfqId set); 21013=1 ``NOT_FOUND``, ``RFQ_CLOSED`` or
+      ``RFQ_ACCEPT_IN_PROGRESS``. Parties are ignored.
+    * Every RFQ closure (cancel, execution, expiry after `RFQ_LIFETIME_SECONDS`, replacement,
+      settlement of the market) cancels its pending quotes silently and sends every KalshiRFQ
+      session a 35=AG with QuoteReqID = the RfqId, 658=99 and Text ``RFQ_CANCELLED``,
+      ``RFQ_EXECUTED``, ``RFQ_EXPIRED``, ``RFQ_REPLACED`` or ``MARKET_ALREADY_CLOSED``. Closures
+      the creator did not ask for by 35=UE (expiry, replacement, settlement) also send it an
+      unsolicited 35=UB 21013=2 with RfqId. Settlement voids a pending acceptance first; an
+      acceptance pending at the 24 h mark defers the expiry until it resolves.
+    * RFQ messages to a creator go to the session that created the RFQ (or accepted the quote)
+      while connected, else to the account's KalshiRT sessions; maker messages likewise to the
+      quoting session, else the account's KalshiRFQ sessions. Listeners get only the 35=8
+      copies. Prices on 35=S / 35=AI are rounded per session like report prices.
+
 Market data
     * Snapshots (35=W, one per symbol) list aggregated bid levels best first, then offers best
       first; an unknown symbol gets an empty snapshot. Each call that changes subscribed books
@@ -128,11 +230,13 @@ from __future__ import annotations
 import bisect
 import enum
 import random
+import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as dtime
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from types import ModuleType
 from typing import Any, Final
 
@@ -144,7 +248,11 @@ from .._message import Message, UnknownMessage
 from ..errors import DecodeError
 
 __all__ = [
+    "DROP_COPY_WINDOW_SECONDS",
     "HOUSE_ACCOUNT",
+    "OBSCURED_CREATOR_ID",
+    "QUOTE_CONFIRM_SECONDS",
+    "RFQ_LIFETIME_SECONDS",
     "ROLLING_WINDOW_SECONDS",
     "SESSION_TYPES",
     "Exchange",
@@ -160,6 +268,14 @@ SESSION_TYPES: Final = frozenset(
 """Session types `Exchange.connect` accepts."""
 ROLLING_WINDOW_SECONDS: Final = 15.0
 """Length of an order group's rolling fill window."""
+DROP_COPY_WINDOW_SECONDS: Final = 3 * 3600.0
+"""How far back an EventResendRequest (35=U1) can replay execution reports (Kalshi: 3 hours)."""
+QUOTE_CONFIRM_SECONDS: Final = 30.0
+"""Time a market maker has to confirm (35=U7) an accepted quote before it is voided."""
+RFQ_LIFETIME_SECONDS: Final = 24 * 3600.0
+"""Age at which an open RFQ expires (unsolicited 35=UB 21013=2)."""
+OBSCURED_CREATOR_ID: Final = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+"""PartyID other users see on the RFQ broadcast of a creator with ObscureCreatorId=Y."""
 
 _ORDER_ENTRY: Final = frozenset({"KalshiNR", "KalshiRT"})
 _MAX_QTY: Final = Decimal(100_000_000)
@@ -179,6 +295,9 @@ _BUY: Final = "1"
 _SELL: Final = "2"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NONE: Final = "NONE"
+_RFQ: Final = "KalshiRFQ"
+_MAX_CASH: Final = Decimal(1_000_000_000)
+_EXEC_ID: Final = re.compile(r"(\d{1,18});(\d{1,18})(?:;(\d{1,6}))?")
 
 
 class _St(str, enum.Enum):
@@ -295,6 +414,7 @@ class _Order:
     status: _St = _St.NEW
     open: bool = True
     resting: bool = False
+    rfq: bool = False  # a 35=D quote acceptance waiting for the maker's confirmation
 
     @property
     def avg_px(self) -> Decimal:
@@ -414,6 +534,64 @@ class _Trade:
     qty: Decimal
     aggressor_side: str
     trade_id: str
+    block: bool = False
+
+
+@attrs.define(eq=False, kw_only=True)
+class _Rfq:
+    """One request for quote (prediction)."""
+
+    rfq_id: str  # server RfqId, the QuoteReqID makers see
+    quote_req_id: str  # the creator's QuoteReqID
+    account: str
+    holder: str
+    alloc_account: int | None
+    party_id: str | None
+    session_id: str
+    symbol: str
+    qty: Decimal | None
+    cash: Decimal | None
+    fees_excluded: bool
+    obscure: bool
+    created: float
+    seq: int
+    open: bool = True
+    accepted: _Quote | None = None  # the quote waiting for the maker's confirmation
+    quotes: list[_Quote] = attrs.Factory(list)
+
+
+@attrs.define(eq=False, kw_only=True)
+class _Quote:
+    """One market maker's quote on an RFQ."""
+
+    quote_id: str
+    rfq: _Rfq
+    account: str
+    alloc_account: int | None
+    session_id: str
+    yes_px: Decimal | None  # BidPx: the maker buys YES at this price
+    no_px: Decimal | None  # OfferPx: the maker buys NO at this price
+    yes_size: Decimal | None
+    no_size: Decimal | None
+    created: float
+    seq: int
+    state: str = "pending"  # pending, accepted, executed, cancelled
+    # set on acceptance
+    side: str = _BUY  # the creator's side
+    qty: Decimal = _ZERO
+    deadline: float = 0.0
+    requested_id: str = ""
+    accept_session: str | None = None
+    accept_cl: str | None = None
+    order: _Order | None = None  # the creator's 35=D order, when accepted that way
+
+
+@attrs.frozen
+class _Refusal:
+    """Why an acceptance is refused: Text and the OrdRejReason of the 35=D path."""
+
+    text: str
+    reason: int
 
 
 # -----------------------------------------------------------------------------------------------
@@ -505,6 +683,20 @@ def _fee_cents(amount: Decimal) -> Decimal:
     return amount.quantize(_CENT, rounding=ROUND_CEILING)
 
 
+def _exec_key(exec_id: str | None) -> tuple[int, int] | None:
+    """(clock, event) of an exchange-index-0 ExecID (``c;e`` or ``c;e;0``), else None."""
+    if exec_id is None:
+        return None
+    m = _EXEC_ID.fullmatch(exec_id)
+    if m is None or (m.group(3) is not None and int(m.group(3)) != 0):
+        return None
+    return int(m.group(1)), int(m.group(2))
+
+
+def _floor_cents(value: Decimal) -> Decimal:
+    return value.quantize(_CENT, rounding=ROUND_FLOOR)
+
+
 # -----------------------------------------------------------------------------------------------
 # the engine
 
@@ -515,12 +707,20 @@ class Exchange:
     Args:
         product: ``"prediction"`` or ``"margin"``.
         seed: seed of the id generator (same seed and calls -> same ids).
+        replay_allowlist: the accounts allowed to use EventResendRequest (35=U1); others get
+            35=U3 with reason 5. None (the default): every account.
 
     Raises:
         ValueError: an unknown product.
     """
 
-    def __init__(self, product: str = "prediction", *, seed: int = 0) -> None:
+    def __init__(
+        self,
+        product: str = "prediction",
+        *,
+        seed: int = 0,
+        replay_allowlist: Iterable[str] | None = None,
+    ) -> None:
         if product == "prediction":
             self._d: ModuleType = _prediction
         elif product == "margin":
@@ -549,6 +749,18 @@ class Exchange:
         self._md_before: dict[str, dict[str, dict[Decimal, Decimal]]] = {}
         self._md_touch: dict[tuple[str, str, Decimal], _Order] = {}
         self._md_trades: list[_Trade] = []
+        # drop copy: (ExecID key, time, report) of every non-reject report, oldest first
+        self._replay_allowlist = None if replay_allowlist is None else frozenset(replay_allowlist)
+        self._history: deque[tuple[tuple[int, int], float, _Report]] = deque()
+        self._clock_log: deque[tuple[int, float]] = deque()  # (ExecID clock, time it was used)
+        self._pruned_clock = 0  # newest ExecID clock older than the replay window
+        self._last_exec: tuple[int, int] = (0, 0)
+        # RFQ (prediction)
+        self._rfqs: dict[str, _Rfq] = {}  # server RfqId -> RFQ
+        self._rfq_by_client: dict[tuple[str, str], _Rfq] = {}  # (account, QuoteReqID) -> RFQ
+        self._open_rfqs: dict[str, _Rfq] = {}
+        self._quotes: dict[str, _Quote] = {}  # QuoteID -> latest quote with that id
+        self._public_ids: dict[str, str] = {}
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -683,6 +895,29 @@ class Exchange:
                 self._on_md_request(session, message)
             else:
                 self._on_status_request(session, message)
+        elif kind is d.EventResendRequest:
+            if session.session_type in ("KalshiDC", "KalshiNR"):
+                self._on_event_resend(session, message)
+            else:
+                self._business_reject(
+                    session, message, 3, "EventResendRequest is accepted on KalshiDC and KalshiNR"
+                )
+        elif self._prediction and kind in (d.QuoteRequest, d.AcceptQuote, d.RFQCancel):
+            if self._rfq_allowed(session, message, "KalshiRT"):
+                if kind is d.QuoteRequest:
+                    self._on_quote_request(session, message)
+                elif kind is d.AcceptQuote:
+                    self._on_accept_quote(session, message)
+                else:
+                    self._on_rfq_cancel(session, message)
+        elif self._prediction and kind in (d.Quote, d.QuoteCancel, d.QuoteConfirm):
+            if self._rfq_allowed(session, message, _RFQ):
+                if kind is d.Quote:
+                    self._on_quote(session, message)
+                elif kind is d.QuoteCancel:
+                    self._on_quote_cancel(session, message)
+                else:
+                    self._on_quote_confirm(session, message)
         else:
             self._business_reject(
                 session, message, 3, f"{kind.__name__} is not handled by this gateway"
@@ -765,16 +1000,19 @@ class Exchange:
         return self._finish()
 
     def tick(self, now: float) -> list[Outbound]:
-        """Let time pass: expire orders whose ExpireTime (GTD, Day) is due at ``now``.
+        """Let time pass: run everything that is due at ``now``.
 
-        Every other call does this too; the server calls `tick` from a timer so expiries are
-        reported without client traffic.
+        Expires orders whose ExpireTime (GTD, Day) has come, voids accepted quotes that were not
+        confirmed within `QUOTE_CONFIRM_SECONDS`, expires RFQs older than
+        `RFQ_LIFETIME_SECONDS` and forgets execution reports older than
+        `DROP_COPY_WINDOW_SECONDS`. Every other call does this too; the server calls `tick`
+        from a timer so these are reported without client traffic.
 
         Args:
             now: current time, UTC epoch seconds.
 
         Returns:
-            Messages to send (expiry reports, market data).
+            Messages to send (expiry reports, voided quotes, expired RFQs, market data).
         """
         self._begin(now)
         return self._finish()
@@ -832,8 +1070,8 @@ class Exchange:
             fragment_size: party entries per MarketSettlementReport page.
 
         Returns:
-            Messages to send (cancel reports, market data, SecurityStatus 100/101,
-            MarketSettlementReports).
+            Messages to send (cancel reports, voided quotes and closed RFQs, market data,
+            SecurityStatus 100/101, MarketSettlementReports).
 
         Raises:
             ValueError: margin product, unknown or settled market, bad result or fragment size.
@@ -852,6 +1090,10 @@ class Exchange:
         self._begin(now)
         for order in self._orders_where(lambda o: o.symbol == symbol):
             self._cancel(order, text="MARKET_ALREADY_CLOSED")
+        for rfq in [r for r in self._open_rfqs.values() if r.symbol == symbol]:
+            if rfq.accepted is not None:
+                self._void(rfq.accepted, session=None)
+            self._close_rfq(rfq, "MARKET_ALREADY_CLOSED", expired=True)
         book.settled = True
         self._send_status(symbol, 100)
         self._send_status(symbol, 101)
@@ -937,6 +1179,8 @@ class Exchange:
         self._md_touch = {}
         self._md_trades = []
         self._expire_due()
+        self._rfq_due()
+        self._prune_history()
 
     def _finish(self) -> list[Outbound]:
         self._flush_market_data()
@@ -953,7 +1197,9 @@ class Exchange:
         if self._cycle_clock is None:
             self._clock += 1
             self._cycle_clock = self._clock
+            self._clock_log.append((self._clock, self._now))
         self._cycle_event += 1
+        self._last_exec = (self._cycle_clock, self._cycle_event)
         return f"{self._cycle_clock};{self._cycle_event}"
 
     def _enum(self, name: str, value: object) -> Any:
@@ -995,11 +1241,14 @@ class Exchange:
 
     def _parties(self, message: Any) -> tuple[int | None, str | None] | str:
         """(alloc_account, party_id) of a request, or an error text."""
-        alloc_raw = message.alloc_account
+        return self._party_fields(message.alloc_account, message.parties)
+
+    @staticmethod
+    def _party_fields(alloc_raw: object, parties: Any) -> tuple[int | None, str | None] | str:
+        """(alloc_account, party_id) from AllocAccount and a Parties group, or an error text."""
         alloc = _int(alloc_raw)
         if alloc_raw is not None and (alloc is None or not 0 <= alloc <= 63):
             return "INVALID_ORDER"
-        parties = message.parties
         party: str | None = None
         if parties is not None:
             entries = list(parties)
@@ -1033,6 +1282,10 @@ class Exchange:
         return out
 
     def _emit(self, report: _Report) -> None:
+        if not report.rejected and report.account != HOUSE_ACCOUNT:
+            key = _exec_key(report.exec_id)
+            if key is not None:
+                self._history.append((key, self._now, report))
         for session in self._recipients(report.account, report.session_id):
             self._send(session, self._render(report, session))
 
@@ -1148,13 +1401,7 @@ class Exchange:
         text: str,
         ref_id: str | None = None,
     ) -> None:
-        seq = 0
-        try:
-            header = message.header
-            if header is not None:
-                seq = _int(header.msg_seq_num) or 0
-        except DecodeError:
-            pass
+        seq = self._ref_seq(message)
         if isinstance(message, UnknownMessage):
             ref_type = _text(message.msg_type) or "?"
         else:
@@ -1170,6 +1417,17 @@ class Exchange:
                 business_reject_reason=self._enum("BusinessRejectReason", reason),
             ),
         )
+
+    @staticmethod
+    def _ref_seq(message: Message) -> int:
+        """The header MsgSeqNum of a decoded message (RefSeqNum of answers), else 0."""
+        try:
+            header = message.header
+            if header is not None:
+                return _int(header.msg_seq_num) or 0
+        except DecodeError:
+            pass
+        return 0
 
     def _order_entry_allowed(self, session: _Session, message: Message, *, nr_only: bool) -> bool:
         name = type(message).__name__
@@ -1247,7 +1505,7 @@ class Exchange:
         if stp not in (0, 1, 2):
             return bad(session, msg, "INVALID_ORDER", 11)
         if getattr(msg, "quote_id", None) is not None or getattr(msg, "rfq_id", None) is not None:
-            return bad(session, msg, "INVALID_ORDER", 11)
+            return self._on_quote_order(session, msg, cl, side, symbol, qty, price)
         parties = self._parties(msg)
         if isinstance(parties, str):
             return bad(session, msg, parties, 11)
@@ -1335,6 +1593,7 @@ class Exchange:
         stp: int,
         cancel_on_pause: bool,
         group_id: str | None,
+        register: bool = True,
     ) -> _Order:
         self._seq += 1
         holder = _holder(account, alloc, party)
@@ -1361,8 +1620,9 @@ class Exchange:
             seq=self._seq,
             leaves_qty=qty,
         )
-        self._open[order.order_id] = order
-        self._by_cl[(account, cl_ord_id)] = order
+        if register:
+            self._open[order.order_id] = order
+            self._by_cl[(account, cl_ord_id)] = order
         return order
 
     # -- matching -------------------------------------------------------------------------------
@@ -1615,6 +1875,9 @@ class Exchange:
             return order, False
         if not order.open:
             self._cancel_reject(session, msg, order, response_to, 1, "NOT_FOUND")
+            return order, False
+        if order.rfq:  # a quote acceptance waiting for the maker: too late to change
+            self._cancel_reject(session, msg, order, response_to, 0, None)
             return order, False
         if _text(msg.cl_ord_id) is None:
             self._cancel_reject(session, msg, order, response_to, 99, "INVALID_ORDER")
@@ -1959,6 +2222,7 @@ class Exchange:
                         "md_entry_px": t.price.quantize(_TICK),
                         "md_entry_size": t.qty.quantize(_CENT),
                         "aggressor_side": d.AggressorSide(t.aggressor_side),
+                        "trd_type": self._enum("TrdType", 1) if t.block else None,
                         "trade_id": t.trade_id,
                         **common,
                     },
@@ -2075,3 +2339,778 @@ class Exchange:
                 )
                 for session in recipients:
                     self._send(session, report)
+
+    # -- drop copy ------------------------------------------------------------------------------
+
+    def _prune_history(self) -> None:
+        """Forget reports (and ExecID clocks) older than the replay window."""
+        cutoff = self._now - DROP_COPY_WINDOW_SECONDS
+        history = self._history
+        while history and history[0][1] < cutoff:
+            history.popleft()
+        log = self._clock_log
+        while log and log[0][1] < cutoff:
+            self._pruned_clock = log.popleft()[0]
+
+    def _on_event_resend(self, session: _Session, msg: Any) -> None:
+        d = self._d
+        ref = self._ref_seq(msg)
+
+        def reject(reason: int) -> None:
+            self._send(
+                session,
+                d.EventResendReject(
+                    ref_seq_num=ref,
+                    event_resend_reject_reason=self._enum("EventResendRejectReason", reason),
+                ),
+            )
+
+        allowlist = self._replay_allowlist
+        if allowlist is not None and session.account not in allowlist:
+            return reject(5)
+        latest = self._last_exec
+        begin = _exec_key(_text(msg.begin_exec_id))
+        if begin is None or begin[0] <= self._pruned_clock or begin > latest:
+            return reject(3)
+        end = latest
+        if msg.end_exec_id is not None:
+            end_key = _exec_key(_text(msg.end_exec_id))
+            if end_key is None or end_key > latest:
+                return reject(4)
+            end = end_key
+        count = 0
+        for key, _when, report in self._history:
+            if key > end:
+                break
+            if key >= begin and report.account == session.account:
+                self._send(session, self._render(report, session))
+                count += 1
+        self._send(session, d.EventResendComplete(ref_seq_num=ref, resend_event_count=count))
+
+    # -- RFQ: helpers ---------------------------------------------------------------------------
+
+    def _rfq_allowed(self, session: _Session, message: Message, session_type: str) -> bool:
+        name = type(message).__name__
+        if session.listener:
+            self._business_reject(session, message, 3, f"{name} not allowed on a listener session")
+            return False
+        if session.session_type != session_type:
+            self._business_reject(
+                session, message, 3, f"{name} is accepted on {session_type} sessions only"
+            )
+            return False
+        return True
+
+    def _public_id(self, account: str) -> str:
+        """The account's pseudonymous public communications id (a UUID, fixed per account)."""
+        pid = self._public_ids.get(account)
+        if pid is None:
+            pid = self._public_ids[account] = self._uuid()
+        return pid
+
+    def _targets(self, account: str, origin: str | None, session_type: str) -> list[_Session]:
+        """The origin session while connected, else the account's sessions of that type."""
+        first = self._sessions.get(origin) if origin is not None else None
+        if first is not None:
+            return [first]
+        return [
+            s
+            for s in self._sessions.values()
+            if s.account == account and s.session_type == session_type and not s.listener
+        ]
+
+    def _market_refusal(self, symbol: str) -> str | None:
+        book = self._books.get(symbol)
+        if book is None:
+            return "MARKET_NOT_FOUND"
+        if book.settled:
+            return "MARKET_ALREADY_CLOSED"
+        if self._pause is not None:
+            return f"{self._pause.upper()}_PAUSED"
+        return None
+
+    def _quote_px(self, session: _Session, price: Decimal | None) -> Decimal | None:
+        """A quote price for a session (None when absent or rounding to zero)."""
+        px = self._px(session, price)
+        return px if px else None
+
+    @staticmethod
+    def _maker_px(quote: _Quote, side: str) -> Decimal | None:
+        """The maker's price a creator's side accepts: Side 1 takes the NO quote, 2 the YES."""
+        return quote.no_px if side == _BUY else quote.yes_px
+
+    @staticmethod
+    def _maker_size(quote: _Quote, side: str) -> Decimal | None:
+        return quote.no_size if side == _BUY else quote.yes_size
+
+    def _trade_px(self, quote: _Quote, side: str) -> Decimal:
+        """The YES price of an execution on the creator's side."""
+        px = self._maker_px(quote, side)
+        assert px is not None  # checked on acceptance
+        return _ONE - px if side == _BUY else px
+
+    @staticmethod
+    def _quote_size(rfq: _Rfq, maker_px: Decimal | None) -> Decimal | None:
+        """Contracts a quote side offers: the RFQ's OrderQty, or what its CashOrderQty buys."""
+        if maker_px is None:
+            return None
+        if rfq.qty is not None:
+            return rfq.qty
+        assert rfq.cash is not None
+        cash = rfq.cash
+        price = _ONE - maker_px  # the creator's cost per contract
+        if rfq.fees_excluded:
+            return min(_floor_cents(cash / price), _MAX_QTY)
+        rate = _TAKER_FEE * price * (_ONE - price)
+
+        def fits(cents: int) -> bool:
+            q = Decimal(cents).scaleb(-2)
+            return q * price + _fee_cents(rate * q) <= cash
+
+        hi = int(min(_floor_cents(cash / (price + rate)), _MAX_QTY) * 100)
+        if fits(hi):
+            return Decimal(hi).scaleb(-2).quantize(_CENT)
+        lo = 0  # fits(lo) holds, fits(hi) does not
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if fits(mid):
+                lo = mid
+            else:
+                hi = mid
+        return Decimal(lo).scaleb(-2).quantize(_CENT)
+
+    def _quote_status(self, quote: _Quote, session: _Session, status: int) -> Any:
+        d = self._d
+        accepted = status == 0
+        return d.QuoteStatusReport(
+            quote_id=quote.quote_id,
+            quote_req_id=quote.rfq.rfq_id,
+            alloc_account=quote.alloc_account or None,
+            quote_status=d.QuoteStatus(status),
+            order_qty=quote.qty if accepted else quote.rfq.qty,
+            bid_px=self._quote_px(session, quote.yes_px),
+            offer_px=self._quote_px(session, quote.no_px),
+            bid_size=quote.yes_size,
+            offer_size=quote.no_size,
+            side=d.Side(quote.side) if accepted else None,
+            transact_time=_ms(_utc(quote.created)) if status == 10 else None,
+        )
+
+    def _rfq_due(self) -> None:
+        """Void accepted quotes past their confirmation time; expire day-old RFQs."""
+        if not self._open_rfqs:
+            return
+        now = self._now
+        due = [
+            q
+            for q in (r.accepted for r in self._open_rfqs.values())
+            if q is not None and q.deadline <= now
+        ]
+        for quote in sorted(due, key=lambda q: (q.deadline, q.seq)):
+            self._void(quote, session=None)
+        for rfq in [
+            r
+            for r in self._open_rfqs.values()
+            if r.accepted is None and r.created + RFQ_LIFETIME_SECONDS <= now
+        ]:
+            self._close_rfq(rfq, "RFQ_EXPIRED", expired=True)
+
+    def _close_rfq(self, rfq: _Rfq, text: str, *, expired: bool) -> None:
+        """Close an RFQ: cancel its pending quotes, tell the creator (``expired``), the makers."""
+        d = self._d
+        rfq.open = False
+        self._open_rfqs.pop(rfq.rfq_id, None)
+        for quote in rfq.quotes:
+            if quote.state == "pending":
+                quote.state = "cancelled"
+        if expired:
+            for s in self._targets(rfq.account, rfq.session_id, "KalshiRT"):
+                self._send(
+                    s,
+                    d.RFQCancelStatus(
+                        quote_req_id=rfq.quote_req_id,
+                        rfq_cancel_status=d.RFQCancelStatusValue(2),
+                        rfq_id=rfq.rfq_id,
+                    ),
+                )
+        for s in self._sessions.values():
+            if s.session_type == _RFQ:
+                self._send(
+                    s,
+                    d.QuoteRequestReject(
+                        text=text,
+                        quote_req_id=rfq.rfq_id,
+                        quote_request_reject_reason=d.QuoteRequestRejectReason(99),
+                    ),
+                )
+
+    def _void(self, quote: _Quote, *, session: _Session | None) -> None:
+        """Drop an accepted quote: 35=AI 17 to the maker, the creator's acceptance fails."""
+        d = self._d
+        rfq = quote.rfq
+        quote.state = "cancelled"
+        rfq.accepted = None
+        makers = (
+            [session]
+            if session is not None
+            else self._targets(quote.account, quote.session_id, _RFQ)
+        )
+        for s in makers:
+            self._send(s, self._quote_status(quote, s, 17))
+        order = quote.order
+        if order is not None:
+            order.rfq = False
+            self._cancel(order, text="EXPIRED")
+            return
+        for s in self._targets(rfq.account, quote.accept_session, "KalshiRT"):
+            self._send(
+                s,
+                d.AcceptQuoteStatus(
+                    quote_id=quote.requested_id,
+                    accept_quote_status=d.AcceptQuoteStatusValue(1),
+                    cl_ord_id=quote.accept_cl,
+                    text="EXPIRED",
+                ),
+            )
+
+    # -- RFQ: creator ---------------------------------------------------------------------------
+
+    def _on_quote_request(self, session: _Session, msg: Any) -> None:
+        d = self._d
+        req_id = _text(msg.quote_req_id)
+
+        def reject(reason: int, text: str) -> None:
+            self._send(
+                session,
+                d.QuoteRequestReject(
+                    text=text,
+                    quote_req_id=req_id or _NONE,
+                    quote_request_reject_reason=self._enum("QuoteRequestRejectReason", reason),
+                ),
+            )
+
+        if req_id is None or len(req_id) > 64:
+            return reject(99, "INVALID_ORDER")
+        if msg.multivariate_collection_ticker is not None or msg.multivariate_selected_legs:
+            return reject(99, "MVE_NOT_SUPPORTED")
+        entries = list(msg.related_sym or ())
+        if len(entries) != 1:
+            return reject(99, "INVALID_ORDER")
+        entry = entries[0]
+        symbol = _text(entry.symbol)
+        qty_raw, cash_raw = entry.order_qty, entry.cash_order_qty
+        if symbol is None or (qty_raw is None) == (cash_raw is None):
+            return reject(99, "INVALID_ORDER")
+        qty: Decimal | None = None
+        cash: Decimal | None = None
+        if qty_raw is not None:
+            raw = _dec(qty_raw)
+            if raw is not None and raw > _MAX_QTY:
+                return reject(3, "QUOTE_REQUEST_EXCEEDS_LIMIT")
+            qty = self._valid_qty(qty_raw)
+            if qty is None:
+                return reject(99, "INVALID_ORDER")
+        else:
+            cash = _dec(cash_raw)
+            if cash is not None and cash > _MAX_CASH:
+                return reject(3, "QUOTE_REQUEST_EXCEEDS_LIMIT")
+            if cash is None or cash <= 0 or cash.quantize(_CENT) != cash:
+                return reject(99, "INVALID_ORDER")
+        fees_excluded = entry.target_cost_excludes_fees is True
+        if fees_excluded and cash is None:
+            return reject(99, "INVALID_ORDER")
+        parties = self._party_fields(msg.alloc_account, entry.party_ids)
+        if isinstance(parties, str):
+            return reject(99, parties)
+        alloc, party = parties
+        refusal = self._market_refusal(symbol)
+        if refusal is not None:
+            return reject(1 if refusal == "MARKET_NOT_FOUND" else 99, refusal)
+        account = session.account
+        known = self._rfq_by_client.get((account, req_id))
+        if known is not None and known.open:
+            return reject(99, "RFQ already exists")
+        holder = _holder(account, alloc, party)
+        same = [
+            r
+            for r in self._open_rfqs.values()
+            if r.account == account and r.holder == holder and r.symbol == symbol
+        ]
+        if same:
+            if entry.replace_existing is not True:
+                return reject(99, "RFQ already exists")
+            newest = max(same, key=lambda r: r.seq)
+            for r in same:
+                if r is not newest and r.accepted is None:
+                    self._close_rfq(r, "RFQ_REPLACED", expired=True)
+        self._seq += 1
+        rfq = _Rfq(
+            rfq_id=self._uuid(),
+            quote_req_id=req_id,
+            account=account,
+            holder=holder,
+            alloc_account=alloc,
+            party_id=party,
+            session_id=session.session_id,
+            symbol=symbol,
+            qty=qty,
+            cash=cash,
+            fees_excluded=fees_excluded,
+            obscure=entry.obscure_creator_id is True,
+            created=self._now,
+            seq=self._seq,
+        )
+        self._rfqs[rfq.rfq_id] = rfq
+        self._open_rfqs[rfq.rfq_id] = rfq
+        self._rfq_by_client[(account, req_id)] = rfq
+        self._send(
+            session,
+            d.QuoteRequestAck(
+                quote_req_id=req_id,
+                quote_request_type=d.QuoteRequestType(1),
+                rfq_id=rfq.rfq_id,
+                ex_destination=0,
+            ),
+        )
+        creator_id = self._public_id(account)
+        created = _ms(_utc(rfq.created))
+        for s in self._sessions.values():
+            if s.session_type != _RFQ:
+                continue
+            pid = creator_id if s.account == account or not rfq.obscure else OBSCURED_CREATOR_ID
+            self._send(
+                s,
+                d.QuoteRequest(
+                    quote_req_id=rfq.rfq_id,
+                    related_sym=(
+                        d.QuoteRequestRelatedSym(
+                            symbol=symbol,
+                            order_qty=qty,
+                            cash_order_qty=cash,
+                            transact_time=created,
+                            party_ids=(d.QuoteRequestRelatedSymPartyID(party_id=pid),),
+                        ),
+                    ),
+                ),
+            )
+
+    def _acceptable(
+        self,
+        session: _Session,
+        quote_id: str | None,
+        rfq_id: str | None,
+        side: str | None,
+        qty_raw: object,
+        *,
+        prefer_better: bool,
+    ) -> tuple[_Quote, str, Decimal] | _Refusal:
+        """The quote, side and quantity an acceptance takes, or why it is refused."""
+        quote = self._quotes.get(quote_id) if quote_id is not None else None
+        if (
+            quote is None
+            or quote.rfq.account != session.account
+            or (rfq_id is not None and rfq_id != quote.rfq.rfq_id)
+        ):
+            return _Refusal("NOT_FOUND", 99)
+        rfq = quote.rfq
+        if not rfq.open:
+            return _Refusal("EXPIRED", 8)
+        if rfq.accepted is not None:
+            return _Refusal("RFQ_ACCEPT_IN_PROGRESS", 99)
+        if quote.state != "pending":
+            return _Refusal("EXPIRED", 8)
+        if side != _BUY and side != _SELL:
+            return _Refusal("INVALID_ORDER", 11)
+        refusal = self._market_refusal(rfq.symbol)
+        if refusal is not None:
+            return _Refusal(refusal, 2)
+        size = self._maker_size(quote, side)
+        if not size:
+            return _Refusal("INVALID_ORDER", 11)  # no quote (or no size) on that side
+        qty = size if qty_raw is None else self._valid_qty(qty_raw)
+        if qty is None or qty > size:
+            return _Refusal("INVALID_ORDER", 11)
+        if prefer_better:
+            for other in rfq.quotes:
+                px, best = self._maker_px(other, side), self._maker_px(quote, side)
+                other_size = self._maker_size(other, side)
+                if (
+                    other.state == "pending"
+                    and px is not None
+                    and best is not None
+                    and px > best
+                    and other_size is not None
+                    and other_size >= qty
+                ):
+                    quote = other
+        return quote, side, qty
+
+    def _accept(
+        self,
+        quote: _Quote,
+        side: str,
+        qty: Decimal,
+        session: _Session,
+        *,
+        cl_ord_id: str | None,
+        requested_id: str,
+        order: _Order | None,
+    ) -> None:
+        quote.state = "accepted"
+        quote.side = side
+        quote.qty = qty
+        quote.deadline = self._now + QUOTE_CONFIRM_SECONDS
+        quote.requested_id = requested_id
+        quote.accept_session = session.session_id
+        quote.accept_cl = cl_ord_id
+        quote.order = order
+        quote.rfq.accepted = quote
+
+    def _notify_accepted(self, quote: _Quote) -> None:
+        for s in self._targets(quote.account, quote.session_id, _RFQ):
+            self._send(s, self._quote_status(quote, s, 0))
+
+    def _on_accept_quote(self, session: _Session, msg: Any) -> None:
+        d = self._d
+        qid = _text(msg.quote_id)
+        cl = _text(msg.cl_ord_id)
+
+        def answer(status: int, text: str | None = None, accepted: str | None = None) -> None:
+            self._send(
+                session,
+                d.AcceptQuoteStatus(
+                    quote_id=qid or _NONE,
+                    accept_quote_status=d.AcceptQuoteStatusValue(status),
+                    accepted_quote_id=accepted,
+                    cl_ord_id=cl,
+                    text=text,
+                ),
+            )
+
+        if (cl is not None and len(cl) > 64) or isinstance(
+            self._party_fields(None, msg.parties), str
+        ):
+            return answer(1, "INVALID_ORDER")
+        result = self._acceptable(
+            session,
+            qid,
+            _text(msg.rfq_id),
+            _text(msg.side),
+            msg.order_qty,
+            prefer_better=msg.prefer_better_quote is True,
+        )
+        if isinstance(result, _Refusal):
+            return answer(1, result.text)
+        quote, side, qty = result
+        assert qid is not None  # a quote was found
+        self._accept(quote, side, qty, session, cl_ord_id=cl, requested_id=qid, order=None)
+        answer(0, accepted=quote.quote_id)
+        self._notify_accepted(quote)
+
+    def _on_quote_order(
+        self,
+        session: _Session,
+        msg: Any,
+        cl: str,
+        side: str,
+        symbol: str,
+        qty: Decimal,
+        price: Decimal,
+    ) -> None:
+        """NewOrderSingle with QuoteID: accept a quote (the rest of the usual checks first)."""
+        bad = self._reject_new
+        quote_id = _text(msg.quote_id)
+        inst = _text(msg.exec_inst)
+        if quote_id is None or (inst is not None and "E" in inst.split()):
+            return bad(session, msg, "INVALID_ORDER", 11)
+        if isinstance(self._parties(msg), str):
+            return bad(session, msg, "INVALID_ORDER", 11)
+        existing = self._by_cl.get((session.account, cl))
+        if existing is not None and existing.open:
+            return bad(session, msg, "ORDER_ALREADY_EXISTS", 6)
+        result = self._acceptable(
+            session, quote_id, _text(msg.rfq_id), side, qty, prefer_better=False
+        )
+        if isinstance(result, _Refusal):
+            if result.text == "NOT_FOUND":  # not an ExecutionReport text (removed 2026-04-04)
+                return bad(session, msg, "INVALID_ORDER", 11)
+            return bad(session, msg, result.text, result.reason)
+        quote, side, qty = result
+        rfq = quote.rfq
+        if symbol != rfq.symbol:
+            return bad(session, msg, "INVALID_ORDER", 11)
+        trade_px = self._trade_px(quote, side)
+        if trade_px > price if side == _BUY else trade_px < price:
+            return bad(session, msg, "INVALID_PRICE", 11)
+        order = self._new_order(
+            cl_ord_id=cl,
+            account=session.account,
+            alloc=rfq.alloc_account,
+            party=rfq.party_id,
+            session_id=session.session_id,
+            symbol=symbol,
+            side=side,
+            price=price,
+            qty=qty,
+            tif="1",
+            expire=None,
+            post_only=False,
+            reduce_only=False,
+            stp=1,
+            cancel_on_pause=False,
+            group_id=None,
+        )
+        del self._open[order.order_id]  # not in the book; found by ClOrdID only
+        order.rfq = True
+        self._emit(self._report(order, _St.NEW, _St.NEW))
+        self._accept(quote, side, qty, session, cl_ord_id=cl, requested_id=quote_id, order=order)
+        self._notify_accepted(quote)
+
+    def _on_rfq_cancel(self, session: _Session, msg: Any) -> None:
+        d = self._d
+        req = _text(msg.quote_req_id)
+        rid = _text(msg.rfq_id)
+        echo = req or rid or _NONE
+
+        def answer(status: int, text: str | None = None, rfq_id: str | None = rid) -> None:
+            self._send(
+                session,
+                d.RFQCancelStatus(
+                    quote_req_id=echo,
+                    rfq_cancel_status=d.RFQCancelStatusValue(status),
+                    rfq_id=rfq_id,
+                    text=text,
+                ),
+            )
+
+        rfq: _Rfq | None = None
+        if rid is not None:
+            rfq = self._rfqs.get(rid)
+            if rfq is not None and (
+                rfq.account != session.account or (req is not None and req != rfq.quote_req_id)
+            ):
+                rfq = None
+        elif req is not None:
+            rfq = self._rfq_by_client.get((session.account, req))
+        if rfq is None:
+            return answer(1, "NOT_FOUND")
+        if not rfq.open:
+            return answer(1, "RFQ_CLOSED")
+        if rfq.accepted is not None:
+            return answer(1, "RFQ_ACCEPT_IN_PROGRESS")
+        answer(0, rfq_id=rfq.rfq_id)
+        self._close_rfq(rfq, "RFQ_CANCELLED", expired=False)
+
+    # -- RFQ: market maker ----------------------------------------------------------------------
+
+    def _on_quote(self, session: _Session, msg: Any) -> None:
+        d = self._d
+        qid = _text(msg.quote_id)
+        rid = _text(msg.quote_req_id)
+        alloc_raw = msg.alloc_account
+        alloc = _int(alloc_raw)
+
+        def reject(text: str) -> None:
+            self._send(
+                session,
+                d.QuoteStatusReport(
+                    quote_id=qid or _NONE,
+                    quote_req_id=rid or _NONE,
+                    quote_status=d.QuoteStatus(5),
+                    text=text,
+                ),
+            )
+
+        if qid is None or len(qid) > 64 or rid is None:
+            return reject("INVALID_ORDER")
+        if alloc_raw is not None and (alloc is None or not 0 <= alloc <= 63):
+            return reject("INVALID_ORDER")
+        rfq = self._rfqs.get(rid)
+        if rfq is None:
+            return reject("NOT_FOUND")
+        if not rfq.open:
+            return reject("EXPIRED")
+        if _text(msg.symbol) != rfq.symbol:
+            return reject("INVALID_ORDER")
+        if rfq.account == session.account:
+            return reject("SELF_CROSS_ATTEMPT")
+        prices: list[Decimal | None] = []
+        for raw in (msg.bid_px, msg.offer_px):
+            if raw is None or _dec(raw) == 0:
+                prices.append(None)
+                continue
+            px = self._valid_price(raw)
+            if px is None:
+                return reject("INVALID_PRICE")
+            prices.append(px)
+        yes_px, no_px = prices
+        if yes_px is None and no_px is None:
+            return reject("INVALID_PRICE")
+        if yes_px is not None and no_px is not None and yes_px + no_px > _ONE:
+            return reject("INVALID_PRICE")
+        refusal = self._market_refusal(rfq.symbol)
+        if refusal is not None:
+            return reject(refusal)
+        existing = self._quotes.get(qid)
+        if existing is not None and (
+            existing.state == "accepted"
+            or (existing.state == "pending" and existing.account != session.account)
+        ):
+            return reject("ORDER_ALREADY_EXISTS")
+        yes_size = self._quote_size(rfq, yes_px)
+        no_size = self._quote_size(rfq, no_px)
+        if not yes_size and not no_size:
+            return reject("INVALID_ORDER")  # the RFQ's cash buys no contract at these prices
+        if existing is not None and existing.state == "pending":
+            existing.state = "cancelled"  # the maker reuses its own QuoteID
+        for other in self._open_rfqs.values():  # replaces the maker's quote on this market
+            if other.symbol == rfq.symbol:
+                for q in other.quotes:
+                    if q.state == "pending" and q.account == session.account:
+                        q.state = "cancelled"
+        self._seq += 1
+        quote = _Quote(
+            quote_id=qid,
+            rfq=rfq,
+            account=session.account,
+            alloc_account=alloc,
+            session_id=session.session_id,
+            yes_px=yes_px,
+            no_px=no_px,
+            yes_size=yes_size,
+            no_size=no_size,
+            created=self._now,
+            seq=self._seq,
+        )
+        self._quotes[qid] = quote
+        rfq.quotes.append(quote)
+        self._send(session, self._quote_status(quote, session, 10))
+        maker_id = self._public_id(session.account)
+        for s in self._targets(rfq.account, rfq.session_id, "KalshiRT"):
+            self._send(
+                s,
+                d.Quote(
+                    quote_id=qid,
+                    quote_req_id=rfq.rfq_id,
+                    symbol=rfq.symbol,
+                    bid_px=self._quote_px(s, yes_px),
+                    offer_px=self._quote_px(s, no_px),
+                    order_qty=rfq.qty,
+                    bid_size=yes_size,
+                    offer_size=no_size,
+                    transact_time=_ms(_utc(quote.created)),
+                    parties=(d.Party(party_id=maker_id, party_role=d.PartyRole(35)),),
+                ),
+            )
+
+    def _maker_quote(
+        self, session: _Session, quote_id: str | None, rfq_id: str | None
+    ) -> _Quote | None:
+        quote = self._quotes.get(quote_id) if quote_id is not None else None
+        if (
+            quote is None
+            or quote.account != session.account
+            or (rfq_id is not None and rfq_id != quote.rfq.rfq_id)
+        ):
+            return None
+        return quote
+
+    def _on_quote_cancel(self, session: _Session, msg: Any) -> None:
+        d = self._d
+        qid = _text(msg.quote_id)
+
+        def answer(status: int, text: str | None = None) -> None:
+            self._send(
+                session,
+                d.QuoteCancelStatus(
+                    quote_id=qid or _NONE,
+                    quote_cancel_status=d.QuoteCancelStatusValue(status),
+                    text=text,
+                ),
+            )
+
+        quote = self._maker_quote(session, qid, _text(msg.rfq_id))
+        if quote is None:
+            return answer(1, "NOT_FOUND")
+        if quote.state == "pending":
+            quote.state = "cancelled"
+            self._send(session, self._quote_status(quote, session, 17))
+        elif quote.state == "accepted":
+            self._void(quote, session=session)
+        else:
+            return answer(1, "EXPIRED")
+        answer(0)
+
+    def _on_quote_confirm(self, session: _Session, msg: Any) -> None:
+        d = self._d
+        qid = _text(msg.quote_id)
+
+        def answer(status: int, text: str | None = None) -> None:
+            self._send(
+                session,
+                d.QuoteConfirmStatus(
+                    quote_id=qid or _NONE,
+                    quote_confirm_status=d.QuoteConfirmStatusValue(status),
+                    text=text,
+                ),
+            )
+
+        quote = self._maker_quote(session, qid, _text(msg.rfq_id))
+        if quote is None:
+            return answer(1, "NOT_FOUND")
+        if quote.state == "pending":
+            return answer(1, "QUOTE_NOT_ACCEPTED")
+        if quote.state != "accepted":
+            return answer(1, "EXPIRED")
+        refusal = self._market_refusal(quote.rfq.symbol)
+        if refusal is not None:
+            return answer(1, refusal)
+        answer(0)
+        self._execute_quote(quote)
+
+    def _execute_quote(self, quote: _Quote) -> None:
+        """Trade a confirmed quote: New and Trade reports for the creator and the maker."""
+        rfq = quote.rfq
+        side, qty = quote.side, quote.qty
+        price = self._trade_px(quote, side)
+        common: dict[str, Any] = {
+            "symbol": rfq.symbol,
+            "price": price,
+            "qty": qty,
+            "tif": "1",
+            "expire": None,
+            "post_only": False,
+            "reduce_only": False,
+            "stp": 1,
+            "cancel_on_pause": False,
+            "group_id": None,
+            "register": False,
+        }
+        creator = quote.order
+        if creator is None:
+            creator = self._new_order(
+                cl_ord_id=quote.accept_cl or quote.requested_id,
+                account=rfq.account,
+                alloc=rfq.alloc_account,
+                party=rfq.party_id,
+                session_id=quote.accept_session,
+                side=side,
+                **common,
+            )
+            self._emit(self._report(creator, _St.NEW, _St.NEW))
+        creator.rfq = False
+        maker = self._new_order(
+            cl_ord_id=quote.quote_id,
+            account=quote.account,
+            alloc=quote.alloc_account,
+            party=None,
+            session_id=None,
+            side=_SELL if side == _BUY else _BUY,
+            **common,
+        )
+        self._emit(self._report(maker, _St.NEW, _St.NEW))
+        self._fill(creator, maker, price, qty)
+        self._md_trades[-1].block = True
+        quote.state = "executed"
+        rfq.accepted = None
+        self._close_rfq(rfq, "RFQ_EXECUTED", expired=False)
