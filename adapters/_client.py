@@ -17,8 +17,10 @@ from typing import Any, ClassVar, Generic, TypeVar
 import attrs
 
 from kalshi_fix_sansio._generated.tables import SESSIONS
+from kalshi_fix_sansio._states import State
 from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.session import Session
 from kalshi_fix_sansio.store import FileStore, MemoryStore, MessageStore
 
 from ._transport import (
@@ -31,6 +33,11 @@ from ._transport import (
 )
 
 S = TypeVar("S")
+
+
+def current_state(session: Session) -> State:
+    """The session's state, read afresh (it changes under the pump; defeats mypy's narrowing)."""
+    return session.state
 
 
 @attrs.frozen(kw_only=True)
@@ -99,7 +106,9 @@ class ClientBase(Generic[S]):
         config: Mapping[str, Any] | None = None,
     ) -> None:
         if environment not in ("demo", "production"):
-            raise LocalProtocolError(f"environment must be 'demo' or 'production', got {environment!r}")
+            raise LocalProtocolError(
+                f"environment must be 'demo' or 'production', got {environment!r}"
+            )
         self.credentials = credentials
         self.environment = environment
         self.heartbeat_interval = heartbeat_interval
@@ -116,8 +125,9 @@ class ClientBase(Generic[S]):
         self._stores: dict[str, MessageStore] = {}
 
     @classmethod
-    def from_env(cls, environment: str = "demo", environ: Mapping[str, str] | None = None,
-                 **options: Any) -> Any:
+    def from_env(
+        cls, environment: str = "demo", environ: Mapping[str, str] | None = None, **options: Any
+    ) -> Any:
         """Build a client from ``KALSHI_*`` (prediction) or ``KALSHI_PERPS_*`` (margin) variables.
 
         Args:
@@ -135,9 +145,16 @@ class ClientBase(Generic[S]):
         return cls(Credentials.from_env(cls.PRODUCT, environ), environment, **options)
 
     @classmethod
-    def from_key(cls, key_id: str, *, pem: str | bytes | None = None,
-                 path: str | os.PathLike[str] | None = None, passphrase: str | bytes | None = None,
-                 environment: str = "demo", **options: Any) -> Any:
+    def from_key(
+        cls,
+        key_id: str,
+        *,
+        pem: str | bytes | None = None,
+        path: str | os.PathLike[str] | None = None,
+        passphrase: str | bytes | None = None,
+        environment: str = "demo",
+        **options: Any,
+    ) -> Any:
         """Build a client from an explicit key.
 
         Args:
@@ -225,20 +242,39 @@ class ClientBase(Generic[S]):
         )
         return config, options
 
-    def _make(self, config: SessionConfig, options: ConnectOptions) -> S:  # pragma: no cover
-        raise NotImplementedError
+    def _make(self, config: SessionConfig, options: ConnectOptions, **session_options: Any) -> S:
+        raise NotImplementedError  # pragma: no cover - each adapter builds its own session
 
-    def session(self, session_type: str, **flags: Any) -> S:
-        """A session of any type (not connected yet: use it as a context manager).
+    def session(
+        self,
+        session_type: str,
+        *,
+        on_event: Any = None,
+        on_reconnect: Any = None,
+        max_queued_events: int | None = None,
+        **flags: Any,
+    ) -> S:
+        """A session of any type (not connected yet: use it as a (async) context manager).
 
         Args:
             session_type: the Kalshi session type.
+            on_event: callback for every event instead of the iterator (async adapters also
+                take a coroutine function).
+            on_reconnect: called (or awaited) after each reconnect, e.g. to re-subscribe market
+                data.
+            max_queued_events: async adapters: most events queued before reading pauses.
             **flags: `SessionConfig` fields for this session.
 
         Returns:
             The adapter's session object.
+
+        Raises:
+            LocalProtocolError: the product has no such session type, or the flags are invalid.
         """
-        return self._make(*self.profile(session_type, **flags))
+        options: dict[str, Any] = {"on_event": on_event, "on_reconnect": on_reconnect}
+        if max_queued_events is not None:
+            options["max_queued_events"] = max_queued_events
+        return self._make(*self.profile(session_type, **flags), **options)
 
     def order_entry(self, retransmission: bool = False, **flags: Any) -> S:
         """An order-entry session: KalshiNR, or KalshiRT with ``retransmission=True``.

@@ -68,7 +68,7 @@ from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.events import NEED_DATA, CloseTransport, Event
 from kalshi_fix_sansio.session import Session
 
-from ._client import ClientBase, ConnectOptions
+from ._client import ClientBase, ConnectOptions, current_state
 from ._transport import (
     MAX_BUFFERED_OUTBOUND,
     READ_CHUNK,
@@ -234,7 +234,7 @@ class AsyncSession:
                 and task is not None
                 and not task.done()
                 and not self._reconnecting
-                and _state(session) in (State.ACTIVE, State.LOGON_SENT)
+                and current_state(session) in (State.ACTIVE, State.LOGON_SENT)
             ):
                 try:
                     session.logout(self._clock())
@@ -285,7 +285,7 @@ class AsyncSession:
             session = self.session
             if session is not None and (
                 asyncio.current_task() is self._task  # a callback: never wait for ourselves
-                or (not self._reconnecting and _state(session) is not State.CLOSED)
+                or (not self._reconnecting and current_state(session) is not State.CLOSED)
             ):
                 break
             await self._wait_changed(None)  # the connection ended: a reconnect may follow
@@ -519,7 +519,7 @@ class AsyncSession:
         self.session = session
         session.start(self._clock())
         await self._flush()
-        while _state(session) is not State.ACTIVE:
+        while current_state(session) is not State.ACTIVE:
             ended = await self._step(None, during_logon=True)
             if ended is not None:
                 raise TransportError(ended.reason)
@@ -670,11 +670,6 @@ async def _read(reader: asyncio.StreamReader, timeout: float | None) -> bytes | 
         return b""
 
 
-def _state(session: Session) -> State:
-    """The session's state, read afresh (it changes under the reader)."""
-    return session.state
-
-
 class FixClient(ClientBase[AsyncSession]):
     """Kalshi FIX client for prediction (event contracts), asyncio streams.
 
@@ -684,42 +679,10 @@ class FixClient(ClientBase[AsyncSession]):
 
     PRODUCT = "prediction"
 
-    def _make(self, config: SessionConfig, options: ConnectOptions) -> AsyncSession:
-        return AsyncSession(config, options)
-
-    def session(
-        self,
-        session_type: str,
-        *,
-        on_event: EventCallback | None = None,
-        on_reconnect: ReconnectHook | None = None,
-        max_queued_events: int = MAX_QUEUED_EVENTS,
-        **flags: Any,
+    def _make(
+        self, config: SessionConfig, options: ConnectOptions, **session_options: Any
     ) -> AsyncSession:
-        """A session of any type (not connected yet: use it with ``async with``).
-
-        Args:
-            session_type: the Kalshi session type.
-            on_event: callback (or coroutine function) for every event instead of the queue.
-            on_reconnect: called (or awaited) after each reconnect (e.g. re-subscribe market
-                data).
-            max_queued_events: most events queued before reading pauses.
-            **flags: `SessionConfig` fields for this session.
-
-        Returns:
-            The session.
-
-        Raises:
-            LocalProtocolError: the product has no such session type, or the flags are invalid.
-        """
-        config, options = self.profile(session_type, **flags)
-        return AsyncSession(
-            config,
-            options,
-            on_event=on_event,
-            on_reconnect=on_reconnect,
-            max_queued_events=max_queued_events,
-        )
+        return AsyncSession(config, options, **session_options)
 
 
 class MarginFixClient(FixClient):

@@ -31,7 +31,7 @@ from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.events import CloseTransport, Event, LoggedOn, LogonRejected
 from kalshi_fix_sansio.session import Session
 
-from ._client import ClientBase, ConnectOptions
+from ._client import ClientBase, ConnectOptions, current_state
 from ._transport import (
     READ_CHUNK,
     ConnectionFailed,
@@ -107,7 +107,9 @@ class BlockingSession:
             LocalProtocolError: the endpoint is not allowed (plain TCP off loopback, unlisted
                 host).
         """
-        check_endpoint(self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts)
+        check_endpoint(
+            self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts
+        )
         self._connect(reset=False, first=True)
 
     def close(self) -> None:
@@ -119,7 +121,7 @@ class BlockingSession:
                 session.logout(self._clock())
                 self._flush()
                 deadline = self._clock() + self.config.logout_timeout
-                while _state(session) is State.LOGOUT_SENT and self._clock() < deadline:
+                while current_state(session) is State.LOGOUT_SENT and self._clock() < deadline:
                     self._pump(deadline)
             except (OSError, TransportError, RemoteProtocolError, LocalProtocolError):
                 pass
@@ -179,8 +181,9 @@ class BlockingSession:
                 return
             yield event
 
-    def wait_for(self, predicate: Callable[[Event], bool], timeout: float,
-                 send: Message | None = None) -> Event:
+    def wait_for(
+        self, predicate: Callable[[Event], bool], timeout: float, send: Message | None = None
+    ) -> Event:
         """Optionally send a message, then wait until an event satisfies ``predicate``.
 
         Events seen meanwhile are not lost: they stay queued for `events()` in order.
@@ -280,11 +283,11 @@ class BlockingSession:
         self.session = session
         session.start(self._clock())
         self._flush()
-        while _state(session) is not State.ACTIVE:
+        while current_state(session) is not State.ACTIVE:
             self._pump(None, during_logon=True)
-            if _state(session) is State.CLOSED:
+            if current_state(session) is State.CLOSED:
                 break
-        if _state(session) is not State.ACTIVE:
+        if current_state(session) is not State.ACTIVE:
             raise TransportError("Logon did not complete")
 
     def _pump(self, deadline: float | None, during_logon: bool = False) -> None:
@@ -372,11 +375,6 @@ class BlockingSession:
                 pass
 
 
-def _state(session: Session) -> State:
-    """The session's state, read afresh (it changes under the pump)."""
-    return session.state
-
-
 class FixClient(ClientBase[BlockingSession]):
     """Kalshi FIX client for prediction (event contracts), blocking sockets.
 
@@ -385,25 +383,11 @@ class FixClient(ClientBase[BlockingSession]):
 
     PRODUCT = "prediction"
 
-    def _make(self, config: SessionConfig, options: ConnectOptions) -> BlockingSession:
-        return BlockingSession(config, options)
-
-    def session(self, session_type: str, *, on_event: Callable[[Event], None] | None = None,
-                on_reconnect: Callable[[BlockingSession], None] | None = None,
-                **flags: Any) -> BlockingSession:
-        """A session of any type (not connected yet: use it as a context manager).
-
-        Args:
-            session_type: the Kalshi session type.
-            on_event: callback for every event instead of the iterator.
-            on_reconnect: called after each reconnect (e.g. re-subscribe market data).
-            **flags: `SessionConfig` fields for this session.
-
-        Returns:
-            The session.
-        """
-        config, options = self.profile(session_type, **flags)
-        return BlockingSession(config, options, on_event=on_event, on_reconnect=on_reconnect)
+    def _make(
+        self, config: SessionConfig, options: ConnectOptions, **session_options: Any
+    ) -> BlockingSession:
+        session_options.pop("max_queued_events", None)  # reads only on demand: no queue bound
+        return BlockingSession(config, options, **session_options)
 
 
 class MarginFixClient(FixClient):

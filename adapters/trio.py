@@ -65,7 +65,7 @@ from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.events import NEED_DATA, CloseTransport, Event, LoggedOn
 from kalshi_fix_sansio.session import Session
 
-from ._client import ClientBase, ConnectOptions
+from ._client import ClientBase, ConnectOptions, current_state
 from ._transport import (
     MAX_BUFFERED_OUTBOUND,
     READ_CHUNK,
@@ -213,7 +213,7 @@ class TrioSession:
 
     async def _await_logout(self, session: Session) -> None:
         deadline = trio.current_time() + self.config.logout_timeout
-        while _state(session) is State.LOGOUT_SENT and self.session is session:
+        while current_state(session) is State.LOGOUT_SENT and self.session is session:
             if trio.current_time() >= deadline:
                 return
             try:
@@ -465,11 +465,11 @@ class TrioSession:
         self.session = session
         session.start(self._clock())
         await self._flush()
-        while _state(session) is not State.ACTIVE:
+        while current_state(session) is not State.ACTIVE:
             await self._pump_locked(math.inf, during_logon=True)
-            if _state(session) is State.CLOSED:
+            if current_state(session) is State.CLOSED:
                 break
-        if _state(session) is not State.ACTIVE:
+        if current_state(session) is not State.ACTIVE:
             raise TransportError("Logon did not complete")
 
     async def _pump_locked(self, deadline: float, during_logon: bool = False) -> None:
@@ -645,11 +645,6 @@ class _EventIterator:
         return event
 
 
-def _state(session: Session) -> State:
-    """The session's state, read afresh (it changes under the pump)."""
-    return session.state
-
-
 class FixClient(ClientBase[TrioSession]):
     """Kalshi FIX client for prediction (event contracts), trio.
 
@@ -658,38 +653,10 @@ class FixClient(ClientBase[TrioSession]):
 
     PRODUCT = "prediction"
 
-    def _make(self, config: SessionConfig, options: ConnectOptions) -> TrioSession:
-        return TrioSession(config, options)
-
-    def session(
-        self,
-        session_type: str,
-        *,
-        on_event: EventCallback | None = None,
-        on_reconnect: ReconnectHook | None = None,
-        max_queued_events: int = MAX_QUEUED_EVENTS,
-        **flags: Any,
+    def _make(
+        self, config: SessionConfig, options: ConnectOptions, **session_options: Any
     ) -> TrioSession:
-        """A session of any type (not connected yet: use it as an async context manager).
-
-        Args:
-            session_type: the Kalshi session type.
-            on_event: callback (plain or async) for every event instead of the iterator.
-            on_reconnect: called (plain or async) after each reconnect (e.g. re-subscribe).
-            max_queued_events: bound of the event queue.
-            **flags: `SessionConfig` fields for this session.
-
-        Returns:
-            The session.
-        """
-        config, options = self.profile(session_type, **flags)
-        return TrioSession(
-            config,
-            options,
-            on_event=on_event,
-            on_reconnect=on_reconnect,
-            max_queued_events=max_queued_events,
-        )
+        return TrioSession(config, options, **session_options)
 
 
 class MarginFixClient(FixClient):
