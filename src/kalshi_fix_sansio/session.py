@@ -765,7 +765,10 @@ class Session:
             self._events.append(SequenceReset(new, True))
             return
         if mt == "5":
-            store.set_next_target_seq(seq + 1)
+            if self.state is not State.LOGON_SENT:
+                # a Logout refusing our Logon belongs to no session: it must not move the
+                # (possibly durable) sequence numbers the next Logon continues from
+                store.set_next_target_seq(seq + 1)
             self._on_logout(msg)
             return
         if mt == "A":

@@ -186,7 +186,7 @@ class MockGateway:
         for server in self._servers:
             server.close()
         for conn in list(self._conns.values()):
-            conn.writer.close()
+            conn.writer.transport.abort()  # do not wait for clients that stopped reading
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -482,11 +482,12 @@ class MockGateway:
             return
 
     def _duplicate(self, conn: _Conn) -> None:
-        """Queue the last application message again with PossDupFlag=Y (same MsgSeqNum)."""
-        seq = conn.session.store.next_sender_seq() - 1
-        stored = conn.session.store.get(seq, seq)
-        if stored:
-            conn.session._resend(stored[0][1], seq, time.time())
+        """Queue the message just sent again with PossDupFlag=Y (same MsgSeqNum)."""
+        session = conn.session
+        seq = session.store.next_sender_seq() - 1
+        frame = session._out[-1] if session._out else None  # the frame send() just queued
+        if frame is not None:
+            session._resend(frame, seq, time.time())
 
     async def _flush(self, conn: _Conn) -> None:
         data = conn.session.data_to_send()
@@ -541,7 +542,7 @@ class MockGateway:
                 self._route(self.exchange.disconnect(conn.session_id, time.time()))
         with contextlib.suppress(Exception):
             conn.writer.close()
-            await conn.writer.wait_closed()
+            await asyncio.wait_for(conn.writer.wait_closed(), 1.0)
 
 
 def _wants_settlement(session_type: str, logon: Any) -> bool:

@@ -1,0 +1,787 @@
+"""End-to-end tests of the blocking adapter against the mock Kalshi gateway over TLS on loopback.
+
+Every test talks to a real `MockGateway` (its own thread, a fresh self-signed certificate that
+the client pins, fresh Ed25519 keys ``key-1`` and ``key-2``) through `FixClient` /
+`MarginFixClient` and `BlockingSession`: logon with a signature the server verifies, orders and
+their execution reports, heartbeats and TestRequests, drops and reconnects (KalshiRT resumes
+and recovers what it missed, KalshiNR resets), clean logout, the transport policy, the event
+API (iterator, `wait_for`, callback) and market-data re-subscription after a reconnect.
+
+Timeouts are short and the gateway's book is the fixture's: prediction bid 0.40 / ask 0.45,
+margin bid 19.4 / ask 19.6, so a buy of one contract at the ask fills at once.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import attrs
+import pytest
+from gateway_fixtures import BOOK, GatewayHarness
+
+from kalshi_fix_sansio import margin, prediction
+from kalshi_fix_sansio.adapters._transport import (
+    KALSHI_FIX_HOSTS,
+    Backoff,
+    ConnectionFailed,
+    Credentials,
+    Endpoint,
+)
+from kalshi_fix_sansio.adapters.blocking import (
+    BlockingSession,
+    FixClient,
+    MarginFixClient,
+    Reconnected,
+)
+from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.events import (
+    ApplicationMessage,
+    CloseTransport,
+    Event,
+    GapDetected,
+    LoggedOn,
+    LogonRejected,
+    ResendRequestSent,
+    TestRequestSent,
+    Timeout,
+)
+from kalshi_fix_sansio.testing import new_ed25519_keys
+
+FEE = {"prediction": Decimal("0.02"), "margin": Decimal("0.01")}  # taker fee of one contract
+REST = {"prediction": Decimal("0.42"), "margin": Decimal("19.5")}  # inside the spread
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def dialect(h: GatewayHarness) -> ModuleType:
+    return prediction if h.product == "prediction" else margin
+
+
+def make_client(h: GatewayHarness, key: str = "key-1", **kwargs: Any) -> FixClient:
+    cls = FixClient if h.product == "prediction" else MarginFixClient
+    client: FixClient = cls(h.credentials(key), **h.client_kwargs(**kwargs))
+    return client
+
+
+def best_ask(h: GatewayHarness) -> Decimal:
+    return BOOK[h.product][1][0][0]
+
+
+def best_bid(h: GatewayHarness) -> Decimal:
+    return BOOK[h.product][0][0][0]
+
+
+def buy(h: GatewayHarness, cl_ord_id: str, price: Decimal | None = None) -> Any:
+    p = dialect(h)
+    return p.NewOrderSingle(
+        cl_ord_id=cl_ord_id,
+        side=p.Side.BUY,
+        order_qty=Decimal(1),
+        ord_type=p.OrdType.LIMIT,
+        price=best_ask(h) if price is None else price,
+        symbol=h.symbol,
+        time_in_force=p.TimeInForce.GTC,
+    )
+
+
+def subscribe(h: GatewayHarness) -> Any:
+    p = dialect(h)
+    return p.MarketDataRequest(
+        subscription_request_type=p.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
+        related_sym=[p.MarketDataRequestRelatedSym(symbol=h.symbol)],
+    )
+
+
+def is_report(cl_ord_id: str, exec_type: str | None = None) -> Callable[[Event], bool]:
+    def check(event: Event) -> bool:
+        if not isinstance(event, ApplicationMessage) or event.message.MSG_TYPE != "8":
+            return False
+        er: Any = event.message
+        return er.cl_ord_id == cl_ord_id and (exec_type is None or er.exec_type == exec_type)
+
+    return check
+
+
+def is_snapshot(event: Event) -> bool:
+    return isinstance(event, ApplicationMessage) and event.message.MSG_TYPE == "W"
+
+
+class Recorder:
+    """Every event of a session, and its execution reports counted once per ExecID.
+
+    An ExecID seen again must carry PossDupFlag=Y (a resend): it counts once. A second copy
+    without PossDup is a duplicate delivery and fails the test at once.
+    """
+
+    def __init__(self, session: BlockingSession | None = None) -> None:
+        self.session = session
+        self.events: list[Event] = []
+        self.reports: dict[str, ApplicationMessage] = {}
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+        if isinstance(event, ApplicationMessage) and event.message.MSG_TYPE == "8":
+            exec_id = event.message.exec_id  # type: ignore[attr-defined]
+            if exec_id in self.reports:
+                assert event.poss_dup, f"ExecutionReport {exec_id} delivered twice without PossDup"
+                return
+            self.reports[exec_id] = event
+
+    def of(self, cls: type[Event]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, cls)]
+
+    def kinds(self, cl_ord_id: str) -> list[str]:
+        return sorted(
+            str(e.message.exec_type.value)  # type: ignore[attr-defined]
+            for e in self.reports.values()
+            if e.message.cl_ord_id == cl_ord_id  # type: ignore[attr-defined]
+        )
+
+    def filled(self, *cl_ord_ids: str) -> bool:
+        return all(self.kinds(c) == ["0", "F"] for c in cl_ord_ids)
+
+    def pump_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        assert self.session is not None
+        deadline = time.monotonic() + timeout
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"condition not met within {timeout} s; events: {self.events}")
+            event = self.session.next_event(min(remaining, 0.25))
+            if event is not None:
+                self(event)
+
+    def pump_for(self, seconds: float) -> None:
+        assert self.session is not None
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            event = self.session.next_event(remaining)
+            if event is not None:
+                self(event)
+
+    def seen(self, cls: type[Event]) -> Callable[[], bool]:
+        return lambda: any(isinstance(e, cls) for e in self.events)
+
+    def assert_exactly_once(self, *cl_ord_ids: str) -> None:
+        for cl_ord_id in cl_ord_ids:
+            assert self.kinds(cl_ord_id) == ["0", "F"], (cl_ord_id, self.kinds(cl_ord_id))
+        assert {e.message.cl_ord_id for e in self.reports.values()} <= set(cl_ord_ids)  # type: ignore[attr-defined]
+
+
+def log_frames(path: Path, direction: str | None = None) -> list[dict[str, str]]:
+    """The frames of a FIX message log file as tag -> value maps (the last value of a tag)."""
+    frames = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        _when, way, _sid, text = line.split(" ", 3)
+        if direction is not None and way != direction:
+            continue
+        fields = dict(f.split("=", 1) for f in text.split("|") if "=" in f)
+        fields["<dir>"] = way
+        fields["<time>"] = _when
+        frames.append(fields)
+    return frames
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+@attrs.define
+class RecordingBackoff(Backoff):
+    """A Backoff that remembers every delay it handed out."""
+
+    taken: list[float] = attrs.field(factory=list, init=False)
+
+    def next_delay(self) -> float | None:
+        delay = super().next_delay()
+        if delay is not None:
+            self.taken.append(delay)
+        return delay
+
+
+def taken(session: BlockingSession) -> list[float]:
+    """The delays the session's own backoff (a copy of the client's policy) handed out."""
+    backoff = session.options.backoff
+    assert isinstance(backoff, RecordingBackoff)
+    return backoff.taken
+
+
+def seeded_delays(n: int, *, base: float = 0.05, cap: float = 0.2, seed: int = 7) -> list[float]:
+    rng = random.Random(seed)
+    return [rng.uniform(0.0, min(cap, base * 2.0**i)) for i in range(n)]
+
+
+# --------------------------------------------------------------------------------------------
+# logon, orders, execution reports
+
+
+def test_logon_is_verified_and_a_buy_at_the_ask_fills(tls_gateway: GatewayHarness) -> None:
+    h = tls_gateway
+    p = dialect(h)
+    with make_client(h).order_entry() as oe:
+        logged_on = oe.wait_for(lambda e: isinstance(e, LoggedOn), 2)
+        assert isinstance(logged_on, LoggedOn)
+        assert logged_on.heartbeat_interval == 5
+        assert logged_on.reset_seq_nums is True  # KalshiNR always resets
+        assert h.gateway.connected() == ["key-1"]
+        seq = oe.send(buy(h, "buy-1"))
+        assert seq == 2
+        new = oe.wait_for(is_report("buy-1", p.ExecType.NEW), 3)
+        trade = oe.wait_for(is_report("buy-1", p.ExecType.TRADE), 3)
+    assert isinstance(new, ApplicationMessage) and isinstance(trade, ApplicationMessage)
+    assert new.seq_num < trade.seq_num
+    er: Any = trade.message
+    assert er.exec_type == p.ExecType.TRADE
+    assert er.ord_status == p.OrdStatus.FILLED
+    assert er.side == p.Side.BUY
+    assert er.symbol == h.symbol
+    assert er.last_px == best_ask(h)
+    assert er.last_qty == Decimal(1)
+    assert er.cum_qty == Decimal(1) and er.leaves_qty == Decimal(0)
+    assert er.exec_id and er.exec_id != new.message.exec_id  # type: ignore[attr-defined]
+    assert er.order_id == new.message.order_id  # type: ignore[attr-defined]
+    assert len(er.misc_fees) == 1
+    fee = er.misc_fees[0]
+    assert fee.misc_fee_amt == FEE[h.product]
+    assert fee.misc_fee_curr == "USD"
+    assert fee.misc_fee_type == p.MiscFeeType("4")
+    assert fee.misc_fee_basis == p.MiscFeeBasis(0)
+    assert not any("LogonRejected" in line for line in h.gateway.log)
+
+
+def test_a_resting_buy_below_the_ask_does_not_fill(prediction_gateway: GatewayHarness) -> None:
+    h = prediction_gateway
+    p = dialect(h)
+    with make_client(h).order_entry() as oe:
+        oe.send(buy(h, "rest-1", best_bid(h)))
+        new = oe.wait_for(is_report("rest-1"), 3)
+        assert new.message.exec_type == p.ExecType.NEW  # type: ignore[attr-defined]
+        assert new.message.leaves_qty == Decimal(1)  # type: ignore[attr-defined]
+        with pytest.raises(TimeoutError):
+            oe.wait_for(is_report("rest-1", p.ExecType.TRADE), 0.3)
+
+
+def test_use_dollars_carries_subpenny_prices(
+    prediction_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    h = prediction_gateway
+    p = dialect(h)
+    log = tmp_path / "fix.log"
+    with make_client(h, message_log_path=log).order_entry(use_dollars=True) as oe:
+        oe.send(buy(h, "sub", Decimal("0.4525")))
+        trade = oe.wait_for(is_report("sub", p.ExecType.TRADE), 3)
+    er: Any = trade.message
+    assert er.price == Decimal("0.4525") and er.last_px == best_ask(h)
+    wire = [f for f in log_frames(log) if f.get("11") == "sub"]
+    assert wire[0]["44"] == "0.4525"  # dollars on the wire, not cents
+    assert log_frames(log, "OUT")[0]["21005"] == "Y"
+
+
+def test_a_client_signing_with_the_wrong_key_is_refused(prediction_gateway: GatewayHarness) -> None:
+    h = prediction_gateway
+    wrong_signer, _public = new_ed25519_keys()  # a fresh key that is not key-1's
+    backoff = Backoff(base=0.01, cap=0.02, attempts=1, seed=3)
+    client = FixClient(Credentials("key-1", wrong_signer), **h.client_kwargs(backoff=backoff))
+    rec = Recorder()
+    session = client.order_entry(on_event=rec)
+    with pytest.raises(ConnectionFailed) as info:
+        session.open()
+    assert info.value.attempts == 2
+    assert "invalid signature" in str(info.value)
+    assert [e.text for e in rec.of(LogonRejected)] == ["invalid signature", "invalid signature"]
+    assert not rec.of(LoggedOn)
+    assert h.gateway.connected() == []
+    assert sum("LogonRejected(text='invalid signature')" in line for line in h.gateway.log) == 2
+
+    # an API key the gateway does not know at all
+    stranger = FixClient(Credentials("key-9", wrong_signer), **h.client_kwargs(backoff=backoff))
+    with pytest.raises(ConnectionFailed, match="unknown API key"):
+        stranger.order_entry().open()
+
+    # the right key still logs on
+    with make_client(h).order_entry() as oe:
+        assert isinstance(oe.next_event(2), LoggedOn)
+
+
+# --------------------------------------------------------------------------------------------
+# heartbeats and TestRequests
+
+
+def test_heartbeats_flow_on_an_idle_session(
+    prediction_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    h = prediction_gateway
+    log = tmp_path / "fix.log"
+    with make_client(h, message_log_path=log).order_entry() as oe:
+        rec = Recorder(oe)
+
+        def both_heartbeated() -> bool:
+            beats = [f for f in log_frames(log) if f.get("35") == "0"]
+            return {f["<dir>"] for f in beats} == {"IN", "OUT"}
+
+        rec.pump_until(both_heartbeated, timeout=7.5)
+    frames = log_frames(log)
+    logon_out = next(f for f in frames if f["<dir>"] == "OUT" and f["35"] == "A")
+    beat_out = next(f for f in frames if f["<dir>"] == "OUT" and f["35"] == "0")
+    assert logon_out["108"] == "5"
+    assert "112" not in beat_out  # a plain Heartbeat, not an answer
+
+    def at(frame: dict[str, str]) -> float:
+        return datetime.strptime(frame["<time>"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+
+    assert 4.5 <= at(beat_out) - at(logon_out) <= 6.5
+    assert not rec.of(TestRequestSent) and not rec.of(Timeout) and not rec.of(CloseTransport)
+
+
+def test_test_request_is_answered_and_a_silent_gateway_forces_a_reconnect(
+    prediction_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    h = prediction_gateway
+    p = dialect(h)
+    log = tmp_path / "fix.log"
+    # TestRequest after 1 s of silence from the gateway, give up after 2.5 s
+    session = make_client(h, message_log_path=log).order_entry(
+        test_request_factor=0.2, disconnect_factor=0.5
+    )
+    with session as oe:
+        rec = Recorder(oe)
+        # 1. an answered TestRequest: the gateway's Heartbeat echoes TestReqID
+        rec.pump_until(rec.seen(TestRequestSent), timeout=2)
+        test_req_id = rec.of(TestRequestSent)[0].test_req_id
+        rec.pump_until(
+            lambda: any(
+                f.get("35") == "0" and f.get("112") == test_req_id for f in log_frames(log, "IN")
+            ),
+            timeout=1,
+        )
+        rec.pump_for(0.3)
+        assert not rec.of(Timeout) and not rec.of(Reconnected)
+
+        # 2. the gateway goes silent: TestRequest, no answer, timeout, reconnect
+        h.gateway.faults.silent = True
+        mark = len(rec.events)
+        rec.pump_until(rec.seen(Reconnected), timeout=5)
+        h.gateway.faults.silent = False
+        later = [type(e) for e in rec.events[mark:]]
+        assert TestRequestSent in later
+        assert later.index(TestRequestSent) < later.index(Timeout) < later.index(Reconnected)
+        assert [e.what for e in rec.of(Timeout)] == ["heartbeat"]
+        closes = rec.of(CloseTransport)
+        assert closes and "TestRequest unanswered" in closes[-1].reason
+        assert h.gateway.connected() == ["key-1"]
+        # the new connection trades
+        oe.send(buy(h, "after"))
+        oe.wait_for(is_report("after", p.ExecType.TRADE), 3)
+
+
+# --------------------------------------------------------------------------------------------
+# drops and reconnects
+
+
+def test_drop_on_kalshi_rt_resumes_and_resends_what_was_missed(
+    tls_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    h = tls_gateway
+    log = tmp_path / "fix.log"
+    faults = h.gateway.faults
+    with make_client(h, message_log_path=log).order_entry(retransmission=True) as oe:
+        rec = Recorder(oe)
+        oe.send(buy(h, "rt-1"))
+        rec.pump_until(lambda: rec.filled("rt-1"))
+        # the gateway closes the connection once rt-2's reports are out; rt-3 reaches it while
+        # it is still writing (delayed), so rt-3's reports are stored but never delivered
+        faults.delay = 0.15
+        faults.drop_after = 4
+        oe.send(buy(h, "rt-2"))
+        time.sleep(0.03)
+        oe.send(buy(h, "rt-3"))
+
+        def on_reconnect() -> bool:
+            if rec.of(Reconnected):
+                faults.delay = 0.0
+                faults.drop_after = None
+                return True
+            return False
+
+        rec.pump_until(on_reconnect, timeout=5)
+        rec.pump_until(lambda: rec.filled("rt-1", "rt-2", "rt-3"), timeout=5)
+        oe.send(buy(h, "rt-4"))
+        rec.pump_until(lambda: rec.filled("rt-4"), timeout=3)
+        rec.pump_for(0.2)
+    rec.assert_exactly_once("rt-1", "rt-2", "rt-3", "rt-4")
+    # the missed reports came back as PossDup resends after a ResendRequest
+    resent = [e for e in rec.reports.values() if e.poss_dup]
+    assert {e.message.cl_ord_id for e in resent} == {"rt-3"}  # type: ignore[attr-defined]
+    assert rec.of(GapDetected) and all(g.recoverable for g in rec.of(GapDetected))
+    assert rec.of(ResendRequestSent)
+    # sequence numbers continue: no reset anywhere
+    reconnected = rec.of(Reconnected)
+    assert len(reconnected) == 1 and reconnected[0].reset_seq_nums is False
+    assert all(not e.reset_seq_nums for e in rec.of(LoggedOn))
+    seqs = [e.seq_num for e in rec.events if isinstance(e, ApplicationMessage)]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    logons = [f for f in log_frames(log, "OUT") if f["35"] == "A"]
+    assert len(logons) >= 2
+    assert all("141" not in f for f in logons)
+    assert [int(f["34"]) for f in logons] == sorted(int(f["34"]) for f in logons)
+    assert int(logons[-1]["34"]) > 5
+
+
+def test_drop_on_kalshi_nr_reconnects_with_a_reset(
+    tls_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    h = tls_gateway
+    log = tmp_path / "fix.log"
+    with make_client(h, message_log_path=log).order_entry() as oe:
+        rec = Recorder(oe)
+        h.gateway.faults.drop_after = 2
+        oe.send(buy(h, "nr-1"))
+        rec.pump_until(rec.seen(Reconnected), timeout=5)
+        h.gateway.faults.drop_after = None
+        oe.send(buy(h, "nr-2"))
+        rec.pump_until(lambda: rec.filled("nr-1", "nr-2"))
+        assert h.gateway.connected() == ["key-1"]
+    rec.assert_exactly_once("nr-1", "nr-2")
+    (reconnected,) = rec.of(Reconnected)
+    assert reconnected.reset_seq_nums is True
+    assert all(e.reset_seq_nums for e in rec.of(LoggedOn))
+    # the new Logon carries 141=Y and MsgSeqNum 1; the gateway's numbers restart too
+    logons = [f for f in log_frames(log, "OUT") if f["35"] == "A"]
+    assert len(logons) == 2
+    assert all(f["141"] == "Y" and f["34"] == "1" for f in logons)
+    after = [e.seq_num for e in rec.events if is_report("nr-2")(e)]
+    assert after == [2, 3]
+
+
+def test_kalshi_rt_restart_resends_a_fill_that_happened_while_away(
+    tls_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    h = tls_gateway
+    p = dialect(h)
+    log = tmp_path / "fix.log"
+    store_dir = tmp_path / "store"
+    price = REST[h.product]  # between the bid and the ask: it rests
+    with make_client(h, message_log_path=log, store_dir=store_dir).order_entry(
+        retransmission=True
+    ) as oe:
+        rec = Recorder(oe)
+        oe.send(buy(h, "away", price))
+        rec.pump_until(lambda: rec.kinds("away") == ["0"])
+    oe.config.store.close()  # the process ends: the store file is all that is left  # type: ignore[union-attr]
+    wait_until(lambda: h.gateway.connected() == [])
+
+    # key-2 sells into the resting order while key-1 is away
+    sell = p.NewOrderSingle(
+        cl_ord_id="sell",
+        side=p.Side.SELL,
+        order_qty=Decimal(1),
+        ord_type=p.OrdType.LIMIT,
+        price=price,
+        symbol=h.symbol,
+        time_in_force=p.TimeInForce.GTC,
+    )
+    with make_client(h, "key-2").order_entry() as other:
+        other.wait_for(is_report("sell", p.ExecType.TRADE), 3, send=sell)
+
+    # a new client on the same store directory: the sequence continues and the fill is resent
+    with make_client(h, message_log_path=log, store_dir=store_dir).order_entry(
+        retransmission=True
+    ) as again:
+        rec2 = Recorder(again)
+        rec2.pump_until(lambda: rec2.kinds("away") == ["F"])
+    (logged_on,) = rec2.of(LoggedOn)
+    assert logged_on.reset_seq_nums is False
+    (fill,) = rec2.reports.values()
+    assert fill.poss_dup and fill.seq_num > max(e.seq_num for e in rec.reports.values())
+    er: Any = fill.message
+    assert er.last_px == price and er.ord_status == p.OrdStatus.FILLED
+    assert er.aggressor_indicator is not True  # the resting side: maker
+    assert er.misc_fees[0].misc_fee_curr == "USD"
+    assert rec2.of(GapDetected)[0].recoverable
+    logons = [f for f in log_frames(log, "OUT") if f["35"] == "A"]
+    assert len(logons) == 2 and "141" not in logons[1]
+    assert int(logons[1]["34"]) > int(logons[0]["34"])
+
+
+def test_reconnect_after_a_drop_waits_a_jittered_seeded_delay(
+    prediction_gateway: GatewayHarness,
+) -> None:
+    h = prediction_gateway
+    backoff = RecordingBackoff(base=0.05, cap=0.2, attempts=8, seed=7)
+    with make_client(h, backoff=backoff).order_entry() as oe:
+        rec = Recorder(oe)
+        assert taken(oe) == []  # the first connection is immediate
+        h.gateway.faults.drop_after = 2
+        oe.send(buy(h, "d-1"))
+        rec.pump_until(rec.seen(Reconnected), timeout=5)
+        h.gateway.faults.drop_after = None
+    (reconnected,) = rec.of(Reconnected)
+    assert reconnected.attempt == 1
+    # one full-jitter delay from the seeded sequence before the attempt (spreads the clients
+    # Kalshi drops together)
+    assert taken(oe) == pytest.approx(seeded_delays(1))
+    assert backoff.taken == []  # each session draws from its own copy of the client's policy
+
+
+def test_failed_attempts_wait_the_seeded_full_jitter_delays(
+    prediction_gateway: GatewayHarness,
+) -> None:
+    h = prediction_gateway
+    backoff = RecordingBackoff(base=0.05, cap=0.2, attempts=8, seed=7)
+    h.gateway.faults.reject_next_logon = "FIX logon service busy; retry with backoff"
+    started = time.monotonic()
+    with make_client(h, backoff=backoff).order_entry() as oe:
+        elapsed = time.monotonic() - started
+        rec = Recorder(oe)
+        rec.pump_until(rec.seen(LoggedOn), timeout=2)
+    assert taken(oe) == pytest.approx(seeded_delays(1))
+    assert elapsed >= taken(oe)[0]
+    assert [e.text for e in rec.of(LogonRejected)] == ["FIX logon service busy; retry with backoff"]
+    assert oe.connections == 1
+
+
+# --------------------------------------------------------------------------------------------
+# logout
+
+
+def _logouts(h: GatewayHarness) -> int:
+    return sum("Logout exchange complete" in line for line in h.gateway.log)
+
+
+def test_clean_logout_on_exit_and_on_an_exception(
+    tls_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    h = tls_gateway
+    log = tmp_path / "fix.log"
+    client = make_client(h, message_log_path=log)
+    with client.order_entry() as oe:
+        assert isinstance(oe.next_event(2), LoggedOn)
+        assert h.gateway.connected() == ["key-1"]
+    wait_until(lambda: h.gateway.connected() == [])
+    assert _logouts(h) == 1
+    kinds = [(f["<dir>"], f["35"]) for f in log_frames(log)]
+    assert kinds[-2:] == [("OUT", "5"), ("IN", "5")]
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), client.order_entry(retransmission=True) as rt:
+        assert isinstance(rt.next_event(2), LoggedOn)
+        assert h.gateway.connected() == ["key-1"]
+        raise Boom
+    wait_until(lambda: h.gateway.connected() == [])
+    assert _logouts(h) == 2
+    kinds = [(f["<dir>"], f["35"]) for f in log_frames(log)]
+    assert kinds[-2:] == [("OUT", "5"), ("IN", "5")]
+    assert rt.connections == 1  # no reconnect after our own Logout
+
+
+def test_logout_to_a_hung_gateway_gives_up_after_the_logout_timeout(
+    prediction_gateway: GatewayHarness,
+) -> None:
+    h = prediction_gateway
+    rec = Recorder()
+    session = make_client(h).order_entry(logout_timeout=0.5, on_event=rec)
+    with session as oe:
+        oe.run(until=rec.seen(LoggedOn))
+        h.gateway.faults.silent = True  # the gateway hangs: our Logout goes unanswered
+        started = time.monotonic()
+    took = time.monotonic() - started
+    h.gateway.faults.silent = False
+    assert 0.45 <= took < 2.0
+    assert [e.what for e in rec.of(Timeout)] == ["logout"]
+    (close,) = rec.of(CloseTransport)
+    assert close.reconnect is False and session.connections == 1
+    wait_until(lambda: h.gateway.connected() == [])
+
+
+# --------------------------------------------------------------------------------------------
+# transport policy and connection failures
+
+
+def test_unlisted_host_and_plain_tcp_off_loopback_are_refused_before_connecting(
+    prediction_gateway: GatewayHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = prediction_gateway
+    attempts: list[Any] = []
+
+    def no_connect(*args: Any, **kwargs: Any) -> socket.socket:
+        attempts.append(args)
+        raise AssertionError("no connection may be attempted")
+
+    monkeypatch.setattr(socket, "create_connection", no_connect)
+    kalshi_host = sorted(KALSHI_FIX_HOSTS)[0]
+    cases = [
+        (Endpoint("fix.example.com", 8228), {}, "allow_unlisted_hosts"),
+        (Endpoint("10.1.2.3", 8228), {}, "allow_unlisted_hosts"),
+        (Endpoint("10.1.2.3", 8228, tls=False), {}, "plain TCP"),
+        (Endpoint("fix.example.com", 8228, tls=False), {"allow_unlisted_hosts": True}, "plain TCP"),
+        (Endpoint(kalshi_host, 8228, tls=False), {}, "plain TCP"),
+    ]
+    for endpoint, extra, text in cases:
+        client = make_client(h, endpoints={"KalshiNR": endpoint}, **extra)
+        session = client.order_entry()
+        with pytest.raises(LocalProtocolError, match=text):
+            with session:
+                pass  # pragma: no cover
+        assert session.connections == 0
+    assert attempts == []
+
+
+def test_attempts_exhausted_raise_connection_failed(prediction_gateway: GatewayHarness) -> None:
+    h = prediction_gateway
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    backoff = RecordingBackoff(base=0.01, cap=0.02, attempts=2, seed=5)
+    endpoint = Endpoint("127.0.0.1", port, server_hostname="localhost")
+    client = make_client(h, endpoints={"KalshiNR": endpoint}, backoff=backoff)
+    session = client.order_entry()
+    with pytest.raises(ConnectionFailed) as info:
+        with session:
+            pass  # pragma: no cover
+    assert info.value.attempts == 3
+    assert isinstance(info.value.last_error, ConnectionRefusedError)
+    assert f"127.0.0.1:{port}" in str(info.value)
+    assert taken(session) == pytest.approx(seeded_delays(2, base=0.01, cap=0.02, seed=5))
+
+
+# --------------------------------------------------------------------------------------------
+# the event API
+
+
+def test_a_gateway_gone_for_good_ends_in_connection_failed(
+    prediction_gateway: GatewayHarness,
+) -> None:
+    h = prediction_gateway
+    backoff = RecordingBackoff(base=0.01, cap=0.02, attempts=2, seed=11)
+    with make_client(h, backoff=backoff).order_entry() as oe:
+        rec = Recorder(oe)
+        oe.send(buy(h, "last"))
+        rec.pump_until(lambda: rec.filled("last"))
+        closer = threading.Thread(target=h.gateway.close)  # the client keeps reading meanwhile
+        closer.start()
+        with pytest.raises(ConnectionFailed) as info:
+            rec.pump_until(lambda: False, timeout=5)
+        closer.join(5)
+        # a delay before each of the two attempts the policy allows, both refused
+        assert info.value.attempts == 2
+        assert isinstance(info.value.last_error, ConnectionRefusedError)
+        assert taken(oe) == pytest.approx(seeded_delays(2, base=0.01, cap=0.02, seed=11))
+        # what was queued before the failure is still there
+        assert isinstance(rec.events[0], LoggedOn) and rec.filled("last")
+        leftover = oe.next_event(0.0)  # the drop's event is still queued for the caller
+        assert isinstance(leftover, CloseTransport) and leftover.reconnect
+        with pytest.raises(LocalProtocolError):
+            oe.send(buy(h, "too-late"))
+    # leaving the block after the failure does not raise
+
+
+def test_wait_for_keeps_the_other_events_queued_in_order(
+    prediction_gateway: GatewayHarness,
+) -> None:
+    h = prediction_gateway
+    p = dialect(h)
+    with make_client(h).order_entry() as oe:
+        oe.send(buy(h, "w-1"))
+        oe.send(buy(h, "w-2"))
+        got = oe.wait_for(is_report("w-2", p.ExecType.TRADE), 3)
+        assert isinstance(got, ApplicationMessage)
+        rest = []
+        while (event := oe.next_event(0.2)) is not None:
+            rest.append(event)
+        assert isinstance(rest[0], LoggedOn)
+        reports = [(e.message.cl_ord_id, e.message.exec_type) for e in rest[1:]]  # type: ignore[attr-defined]
+        assert reports == [
+            ("w-1", p.ExecType.NEW),
+            ("w-1", p.ExecType.TRADE),
+            ("w-2", p.ExecType.NEW),
+        ]
+        seqs = [e.seq_num for e in rest[1:]]  # type: ignore[attr-defined]
+        assert seqs == sorted(seqs) and seqs[-1] < got.seq_num
+        # a wait that times out loses nothing either
+        oe.send(buy(h, "w-3"))
+        with pytest.raises(TimeoutError):
+            oe.wait_for(lambda e: False, 0.3)
+        queued = [oe.next_event(0.5), oe.next_event(0.5)]
+        assert [e.message.exec_type for e in queued] == [  # type: ignore[union-attr]
+            p.ExecType.NEW,
+            p.ExecType.TRADE,
+        ]
+        # send= sends first, then waits
+        trade = oe.wait_for(is_report("w-4", p.ExecType.TRADE), 3, send=buy(h, "w-4"))
+        assert trade.message.last_px == best_ask(h)  # type: ignore[attr-defined]
+        assert oe.next_event(0.5).message.exec_type == p.ExecType.NEW  # type: ignore[union-attr]
+
+
+def test_on_event_callback_receives_every_event(prediction_gateway: GatewayHarness) -> None:
+    h = prediction_gateway
+    p = dialect(h)
+    rec = Recorder()
+    session = make_client(h).order_entry(on_event=rec)
+    with session as oe:
+        oe.send(buy(h, "cb-1"))
+        oe.run(until=lambda: rec.filled("cb-1"))
+        # nothing is queued for the iterator in callback mode
+        assert oe.next_event(0.1) is None
+        assert list(oe.events(timeout=0.1)) == []
+    assert isinstance(rec.events[0], LoggedOn)
+    types = [
+        e.message.exec_type
+        for e in rec.events
+        if isinstance(e, ApplicationMessage)  # type: ignore[attr-defined]
+    ]
+    assert types == [p.ExecType.NEW, p.ExecType.TRADE]
+
+
+# --------------------------------------------------------------------------------------------
+# market data
+
+
+def test_market_data_snapshot_and_resubscription_after_a_reconnect(
+    tls_gateway: GatewayHarness,
+) -> None:
+    h = tls_gateway
+    p = dialect(h)
+    request = subscribe(h)
+    hooks: list[BlockingSession] = []
+
+    def resubscribe(session: BlockingSession) -> None:
+        hooks.append(session)
+        h.gateway.faults.drop_after = None
+        session.send(request)
+
+    with make_client(h).market_data(on_reconnect=resubscribe) as md:
+        rec = Recorder(md)
+        h.gateway.faults.drop_after = 1  # close right after the first snapshot
+        md.send(request)
+        rec.pump_until(rec.seen(Reconnected), timeout=5)
+        rec.pump_until(lambda: sum(is_snapshot(e) for e in rec.events) == 2, timeout=3)
+    assert hooks == [md]
+    kinds = [type(e).__name__ for e in rec.events if not isinstance(e, LogonRejected)]
+    first_snapshot = next(i for i, e in enumerate(rec.events) if is_snapshot(e))
+    reconnect = next(i for i, e in enumerate(rec.events) if isinstance(e, Reconnected))
+    last_snapshot = max(i for i, e in enumerate(rec.events) if is_snapshot(e))
+    assert first_snapshot < reconnect < last_snapshot, kinds
+    assert rec.of(Reconnected)[0].reset_seq_nums is True  # KalshiMD always resets
+    for event in (rec.events[first_snapshot], rec.events[last_snapshot]):
+        snap: Any = event.message  # type: ignore[attr-defined]
+        assert snap.symbol == h.symbol
+        bids = [e.md_entry_px for e in snap.md_entries if e.md_entry_type == p.MDEntryType.BID]
+        asks = [e.md_entry_px for e in snap.md_entries if e.md_entry_type == p.MDEntryType.OFFER]
+        assert bids == [best_bid(h)] and asks == [best_ask(h)]
