@@ -300,6 +300,9 @@ class Framer:
         n = len(buf)
         state = self._state
         if state == _START:
+            fast = self._whole_frame(buf, pos, n)
+            if fast is not None:
+                return fast
             if not buf.startswith(self._prefix, pos):
                 return self._not_a_frame_start()
             state = self._state = _LENGTH
@@ -374,6 +377,53 @@ class Framer:
         if d0 * 100 + d1 * 10 + d2 - _DIGITS_BIAS != computed:
             reason = f"CheckSum(10) is {data[-4:-1].decode('ascii')}, computed {computed:03d}"
             return self._drop(size, reason)
+        self._pos = end
+        return Frame(data, self._base + pos)
+
+    def _whole_frame(self, buf: bytearray, pos: int, n: int) -> Frame | None:
+        """Fast path: a well-formed frame lies whole in the buffer at ``pos``.
+
+        Returns the frame, or None to let the general state machine handle everything else
+        (partial input, any defect), which then reports exactly what is wrong.
+        """
+        start9 = pos + self._plen
+        if not (buf.startswith(self._prefix, pos) and buf.startswith(_LENGTH_TAG, start9)):
+            return None
+        digits_start = start9 + 2
+        soh = buf.find(SOH, digits_start, digits_start + _MAX_LENGTH_DIGITS + 1)
+        if soh < 0:
+            return None
+        digits = buf[digits_start:soh]
+        if not digits.isdigit():
+            return None
+        body_end = soh + 1 + int(digits)
+        end = body_end + _TRAILER_LEN
+        size = end - pos
+        if (
+            end > n
+            or size > self._max_message_size
+            or not buf.startswith(_TRAILER, body_end)
+            or buf[end - 1] != _SOH_BYTE
+        ):
+            return None
+        data = bytes(buf[pos:end])
+        if size <= _ADLER_CHUNK or (size <= _ADLER_ASCII_CHUNK and data.isascii()):
+            total = _adler32(data, 0) & 0xFFFF
+        else:
+            total = checksum(data)
+        d0 = data[-4]
+        d1 = data[-3]
+        d2 = data[-2]
+        if not (
+            _DIGIT_0 <= d0 <= _DIGIT_9 and _DIGIT_0 <= d1 <= _DIGIT_9 and _DIGIT_0 <= d2 <= _DIGIT_9
+        ):
+            return None
+        if (
+            d0 * 100 + d1 * 10 + d2 - _DIGITS_BIAS
+            != (total - _TRAILER_FIXED_SUM - d0 - d1 - d2) & 0xFF
+        ):
+            return None  # the general path reports the CheckSum mismatch
+        self._work += size + (soh - digits_start)
         self._pos = end
         return Frame(data, self._base + pos)
 

@@ -57,6 +57,7 @@ from .store import MemoryStore, MessageStore
 UTC = timezone.utc
 _SEQ_RE = re.compile(rb"\x0134=(\d+)\x01")
 _TS_LENGTHS = frozenset({17, 21, 24, 27})  # YYYYMMDD-HH:MM:SS[.sss|.ssssss|.sssssssss]
+_REQUIRED_HEADER = frozenset({b"34", b"49", b"52", b"56"})
 _HEADER_KEYS = frozenset(
     t.encode()
     for t in (
@@ -576,7 +577,12 @@ class Session:
         except DecodeError as exc:
             self._on_undecodable(frame, exc)
             return
-        raw = header_raw(msg, _HEADER_KEYS)
+        flat = msg._src[2]
+        # Fast path: the four required header fields right after 8, 9, 35 (in any order), as
+        # Kalshi and this library write them; otherwise look through the whole header.
+        raw = {flat[6]: flat[7], flat[8]: flat[9], flat[10]: flat[11], flat[12]: flat[13]}
+        if raw.keys() != _REQUIRED_HEADER:
+            raw = header_raw(msg, _HEADER_KEYS)
         seq_raw = raw[b"34"]
         if not seq_raw.isdigit():
             self._on_undecodable(
@@ -619,7 +625,7 @@ class Session:
                 f"expected one of {sorted(self._accepted_senders)} / {self._expected_target!r}",
                 reconnect=False,
             )
-        poss_dup = raw.get(b"43") == b"Y"
+        poss_dup = b"\x0143=Y\x01" in frame
         # SendingTime accuracy (the fixed-width format sorts like time: compare the text)
         if self._tolerance is not None and not poss_dup and not replay:
             stamp = raw[b"52"]
@@ -710,7 +716,8 @@ class Session:
                 )
                 return
         self._process(msg, mt, seq, poss_dup, frame)
-        self._drain_pending()
+        if self._pending:
+            self._drain_pending()
 
     def _on_undecodable(self, frame: bytes, exc: DecodeError) -> None:
         m = _SEQ_RE.search(frame)

@@ -3786,6 +3786,7 @@ Logon._KNOWN = _HEADER_TAGS | frozenset({b"95", b"96", b"98", b"108", b"141", b"
 Logon._HEADER_CLS = Header
 
 Unknown._KNOWN = _HEADER_TAGS
+Unknown._REQUIRED = _HEADER_REQUIRED
 Unknown._GROUP_TAGS = AnyTag()
 Unknown._HEADER_CLS = Header
 

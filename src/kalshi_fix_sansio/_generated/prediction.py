@@ -6330,6 +6330,7 @@ MarketSettlementReport._GROUP_TAGS = frozenset({b"136", b"137", b"138", b"139", 
 MarketSettlementReport._HEADER_CLS = Header
 
 Unknown._KNOWN = _HEADER_TAGS
+Unknown._REQUIRED = _HEADER_REQUIRED
 Unknown._GROUP_TAGS = AnyTag()
 Unknown._HEADER_CLS = Header
 
