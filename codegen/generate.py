@@ -158,8 +158,9 @@ class _Renderer:
                 return f"(_v.enc_dollars(v, {label}, {maxd}) if use_dollars else _v.enc_cents(v, {label}))"
             return f"_v.enc_cents(v, {label})"
         if f.name in self.enum_names:
-            self.enum_tables.add(_enum_class(f, self.taken))
-            return f"_v.enc_enum(_e_{_enum_class(f, self.taken)}, v, {label})"
+            cls = _enum_class(f, self.taken)
+            self.enum_tables.add(cls)
+            return f"(_e_{cls}[v] if v.__class__ is {cls} else _v.enc_enum(_e_{cls}, v, {label}))"
         t = f.py_type
         if t == "str":
             return f'(v.encode() if v.__class__ is str and v and "\\x01" not in v else _v.enc_str(v, {label}))'

@@ -693,6 +693,16 @@ def finish_frame(body: list[bytes]) -> bytes:
 
 def encode_message(msg: Message, header: FixRecord, use_dollars: bool) -> bytes:
     """Encode a message with its header (see the dialect modules' `encode`)."""
+    prefix = getattr(msg, "_MSGTYPE_FIELD", b"")
+    if prefix:  # a generated message class: its "35=...|" is precomputed
+        out = [prefix]
+        header._encode_into(out, use_dollars)
+        msg._encode_into(out, use_dollars)
+        extra = msg.extra_fields
+        if extra:
+            for tag, value in extra:
+                out.append(_extra_field(tag, value, msg.MSG_TYPE))
+        return finish_frame(out)
     if not isinstance(msg, Message) or (isinstance(msg, UnknownMessage) and not msg.msg_type):
         raise EncodeError(f"cannot encode {type(msg).__name__}: not a message of this dialect")
     mt = msg.msg_type if isinstance(msg, UnknownMessage) else msg.MSG_TYPE

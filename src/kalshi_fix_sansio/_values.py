@@ -190,6 +190,8 @@ def enc_int(v: Any, name: str) -> bytes:
 
 
 def _as_decimal(v: Any, name: str) -> Decimal:
+    if v.__class__ is Decimal and v.is_finite():
+        return v
     if isinstance(v, Decimal):
         d = v
     elif isinstance(v, int) and not isinstance(v, bool):
@@ -255,10 +257,11 @@ def fmt_timestamp(v: datetime) -> bytes:
     Raises:
         EncodeError: the datetime is naive.
     """
-    if v.tzinfo is None or v.utcoffset() is None:
-        raise EncodeError(f"naive datetime {v!r}: pass an aware UTC datetime")
-    if v.utcoffset():
-        v = v.astimezone(UTC)
+    if v.tzinfo is not UTC:
+        if v.tzinfo is None or v.utcoffset() is None:
+            raise EncodeError(f"naive datetime {v!r}: pass an aware UTC datetime")
+        if v.utcoffset():
+            v = v.astimezone(UTC)
     us = v.microsecond
     if us % 1000:
         frac = b"%06d" % us

@@ -574,7 +574,7 @@ class Party(FixRecord):
             raise _missing("Party", "PartyID", 448, None)
         v_party_role = self._party_role
         if v_party_role is not None:
-            out.append(b"452=" + _v.enc_enum(_e_PartyRole, v_party_role, "PartyRole(452)") + b"\x01")
+            out.append(b"452=" + (_e_PartyRole[v_party_role] if v_party_role.__class__ is PartyRole else _v.enc_enum(_e_PartyRole, v_party_role, "PartyRole(452)")) + b"\x01")
         else:
             raise _missing("Party", "PartyRole", 452, None)
 
@@ -644,12 +644,12 @@ class MiscFee(FixRecord):
             raise _missing("MiscFee", "MiscFeeCurr", 138, None)
         v_misc_fee_type = self._misc_fee_type
         if v_misc_fee_type is not None:
-            out.append(b"139=" + _v.enc_enum(_e_MiscFeeType, v_misc_fee_type, "MiscFeeType(139)") + b"\x01")
+            out.append(b"139=" + (_e_MiscFeeType[v_misc_fee_type] if v_misc_fee_type.__class__ is MiscFeeType else _v.enc_enum(_e_MiscFeeType, v_misc_fee_type, "MiscFeeType(139)")) + b"\x01")
         else:
             raise _missing("MiscFee", "MiscFeeType", 139, None)
         v_misc_fee_basis = self._misc_fee_basis
         if v_misc_fee_basis is not None:
-            out.append(b"891=" + _v.enc_enum(_e_MiscFeeBasis, v_misc_fee_basis, "MiscFeeBasis(891)") + b"\x01")
+            out.append(b"891=" + (_e_MiscFeeBasis[v_misc_fee_basis] if v_misc_fee_basis.__class__ is MiscFeeBasis else _v.enc_enum(_e_MiscFeeBasis, v_misc_fee_basis, "MiscFeeBasis(891)")) + b"\x01")
         else:
             raise _missing("MiscFee", "MiscFeeBasis", 891, None)
 
@@ -694,7 +694,7 @@ class CollateralAmountChange(FixRecord):
             raise _missing("CollateralAmountChange", "CollateralAmountChange", 1704, None)
         v_collateral_amount_type = self._collateral_amount_type
         if v_collateral_amount_type is not None:
-            out.append(b"1705=" + _v.enc_enum(_e_CollateralAmountType, v_collateral_amount_type, "CollateralAmountType(1705)") + b"\x01")
+            out.append(b"1705=" + (_e_CollateralAmountType[v_collateral_amount_type] if v_collateral_amount_type.__class__ is CollateralAmountType else _v.enc_enum(_e_CollateralAmountType, v_collateral_amount_type, "CollateralAmountType(1705)")) + b"\x01")
         else:
             raise _missing("CollateralAmountChange", "CollateralAmountType", 1705, None)
 
@@ -795,7 +795,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             self._materialize()
         v_md_entry_type = self._md_entry_type
         if v_md_entry_type is not None:
-            out.append(b"269=" + _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)") + b"\x01")
+            out.append(b"269=" + (_e_MDEntryType[v_md_entry_type] if v_md_entry_type.__class__ is MDEntryType else _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)")) + b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntryType", 269, None)
         v_md_entry_px = self._md_entry_px
@@ -965,7 +965,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             self._materialize()
         v_md_update_action = self._md_update_action
         if v_md_update_action is not None:
-            out.append(b"279=" + _v.enc_enum(_e_MDUpdateAction, v_md_update_action, "MDUpdateAction(279)") + b"\x01")
+            out.append(b"279=" + (_e_MDUpdateAction[v_md_update_action] if v_md_update_action.__class__ is MDUpdateAction else _v.enc_enum(_e_MDUpdateAction, v_md_update_action, "MDUpdateAction(279)")) + b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDUpdateAction", 279, None)
         v_symbol = self._symbol
@@ -975,7 +975,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             raise _missing("MarketDataIncrementalRefreshMDEntry", "Symbol", 55, None)
         v_md_entry_type = self._md_entry_type
         if v_md_entry_type is not None:
-            out.append(b"269=" + _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)") + b"\x01")
+            out.append(b"269=" + (_e_MDEntryType[v_md_entry_type] if v_md_entry_type.__class__ is MDEntryType else _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)")) + b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryType", 269, None)
         v_md_entry_px = self._md_entry_px
@@ -1000,10 +1000,10 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryTime", 273, None)
         v_aggressor_side = self._aggressor_side
         if v_aggressor_side is not None:
-            out.append(b"2446=" + _v.enc_enum(_e_AggressorSide, v_aggressor_side, "AggressorSide(2446)") + b"\x01")
+            out.append(b"2446=" + (_e_AggressorSide[v_aggressor_side] if v_aggressor_side.__class__ is AggressorSide else _v.enc_enum(_e_AggressorSide, v_aggressor_side, "AggressorSide(2446)")) + b"\x01")
         v_trd_type = self._trd_type
         if v_trd_type is not None:
-            out.append(b"828=" + _v.enc_enum(_e_TrdType, v_trd_type, "TrdType(828)") + b"\x01")
+            out.append(b"828=" + (_e_TrdType[v_trd_type] if v_trd_type.__class__ is TrdType else _v.enc_enum(_e_TrdType, v_trd_type, "TrdType(828)")) + b"\x01")
         v_trade_id = self._trade_id
         if v_trade_id is not None:
             out.append(b"1003=" + (v_trade_id.encode() if v_trade_id.__class__ is str and v_trade_id and "\x01" not in v_trade_id else _v.enc_str(v_trade_id, "TradeID(1003)")) + b"\x01")
@@ -1160,7 +1160,7 @@ class EventResendReject(Message):
             raise _missing("EventResendReject", "RefSeqNum", 45, 'U3')
         v_event_resend_reject_reason = self._event_resend_reject_reason
         if v_event_resend_reject_reason is not None:
-            out.append(b"21004=" + _v.enc_enum(_e_EventResendRejectReason, v_event_resend_reject_reason, "EventResendRejectReason(21004)") + b"\x01")
+            out.append(b"21004=" + (_e_EventResendRejectReason[v_event_resend_reject_reason] if v_event_resend_reject_reason.__class__ is EventResendRejectReason else _v.enc_enum(_e_EventResendRejectReason, v_event_resend_reject_reason, "EventResendRejectReason(21004)")) + b"\x01")
         else:
             raise _missing("EventResendReject", "EventResendRejectReason", 21004, 'U3')
 
@@ -1205,7 +1205,7 @@ class MarketDataRequest(Message):
             self._materialize()
         v_subscription_request_type = self._subscription_request_type
         if v_subscription_request_type is not None:
-            out.append(b"263=" + _v.enc_enum(_e_SubscriptionRequestType, v_subscription_request_type, "SubscriptionRequestType(263)") + b"\x01")
+            out.append(b"263=" + (_e_SubscriptionRequestType[v_subscription_request_type] if v_subscription_request_type.__class__ is SubscriptionRequestType else _v.enc_enum(_e_SubscriptionRequestType, v_subscription_request_type, "SubscriptionRequestType(263)")) + b"\x01")
         else:
             raise _missing("MarketDataRequest", "SubscriptionRequestType", 263, 'V')
         g_related_sym = self._related_sym
@@ -1335,7 +1335,7 @@ class MarketDataRequestReject(Message):
             self._materialize()
         v_md_req_rej_reason = self._md_req_rej_reason
         if v_md_req_rej_reason is not None:
-            out.append(b"281=" + _v.enc_enum(_e_MDReqRejReason, v_md_req_rej_reason, "MDReqRejReason(281)") + b"\x01")
+            out.append(b"281=" + (_e_MDReqRejReason[v_md_req_rej_reason] if v_md_req_rej_reason.__class__ is MDReqRejReason else _v.enc_enum(_e_MDReqRejReason, v_md_req_rej_reason, "MDReqRejReason(281)")) + b"\x01")
         v_text = self._text
         if v_text is not None:
             out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
@@ -1522,7 +1522,7 @@ class NewOrderSingle(Message):
             raise _missing("NewOrderSingle", "ClOrdID", 11, 'D')
         v_exec_inst = self._exec_inst
         if v_exec_inst is not None:
-            out.append(b"18=" + _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)") + b"\x01")
+            out.append(b"18=" + (_e_ExecInst[v_exec_inst] if v_exec_inst.__class__ is ExecInst else _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)")) + b"\x01")
         v_order_qty = self._order_qty
         if v_order_qty is not None:
             out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
@@ -1530,7 +1530,7 @@ class NewOrderSingle(Message):
             raise _missing("NewOrderSingle", "OrderQty", 38, 'D')
         v_ord_type = self._ord_type
         if v_ord_type is not None:
-            out.append(b"40=" + _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)") + b"\x01")
+            out.append(b"40=" + (_e_OrdType[v_ord_type] if v_ord_type.__class__ is OrdType else _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)")) + b"\x01")
         else:
             raise _missing("NewOrderSingle", "OrdType", 40, 'D')
         v_price = self._price
@@ -1540,7 +1540,7 @@ class NewOrderSingle(Message):
             raise _missing("NewOrderSingle", "Price", 44, 'D')
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + _v.enc_enum(_e_Side, v_side, "Side(54)") + b"\x01")
+            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
         else:
             raise _missing("NewOrderSingle", "Side", 54, 'D')
         v_symbol = self._symbol
@@ -1550,7 +1550,7 @@ class NewOrderSingle(Message):
             raise _missing("NewOrderSingle", "Symbol", 55, 'D')
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
-            out.append(b"59=" + _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)") + b"\x01")
+            out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
         v_expire_time = self._expire_time
         if v_expire_time is not None:
             out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
@@ -1568,7 +1568,7 @@ class NewOrderSingle(Message):
             out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
         v_self_trade_prevention_type = self._self_trade_prevention_type
         if v_self_trade_prevention_type is not None:
-            out.append(b"2964=" + _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)") + b"\x01")
+            out.append(b"2964=" + (_e_SelfTradePreventionType[v_self_trade_prevention_type] if v_self_trade_prevention_type.__class__ is SelfTradePreventionType else _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)")) + b"\x01")
         v_cancel_order_on_pause = self._cancel_order_on_pause
         if v_cancel_order_on_pause is not None:
             out.append(b"21006=" + (b"Y" if v_cancel_order_on_pause is True else b"N" if v_cancel_order_on_pause is False else _v.enc_bool(v_cancel_order_on_pause, "CancelOrderOnPause(21006)")) + b"\x01")
@@ -1742,7 +1742,7 @@ class OrderCancelReplaceRequest(Message):
             raise _missing("OrderCancelReplaceRequest", "OrderQty", 38, 'G')
         v_ord_type = self._ord_type
         if v_ord_type is not None:
-            out.append(b"40=" + _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)") + b"\x01")
+            out.append(b"40=" + (_e_OrdType[v_ord_type] if v_ord_type.__class__ is OrdType else _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)")) + b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "OrdType", 40, 'G')
         v_orig_cl_ord_id = self._orig_cl_ord_id
@@ -1755,7 +1755,7 @@ class OrderCancelReplaceRequest(Message):
             out.append(b"44=" + _v.enc_dollars(v_price, "Price(44)", 4) + b"\x01")
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + _v.enc_enum(_e_Side, v_side, "Side(54)") + b"\x01")
+            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "Side", 54, 'G')
         v_symbol = self._symbol
@@ -1765,7 +1765,7 @@ class OrderCancelReplaceRequest(Message):
             raise _missing("OrderCancelReplaceRequest", "Symbol", 55, 'G')
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
-            out.append(b"59=" + _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)") + b"\x01")
+            out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
         v_expire_time = self._expire_time
         if v_expire_time is not None:
             out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
@@ -1884,7 +1884,7 @@ class OrderCancelRequest(Message):
             raise _missing("OrderCancelRequest", "OrigClOrdID", 41, 'F')
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + _v.enc_enum(_e_Side, v_side, "Side(54)") + b"\x01")
+            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
         else:
             raise _missing("OrderCancelRequest", "Side", 54, 'F')
         v_symbol = self._symbol
@@ -2304,7 +2304,7 @@ class ExecutionReport(Message):
             raise _missing("ExecutionReport", "OrderQty", 38, '8')
         v_ord_status = self._ord_status
         if v_ord_status is not None:
-            out.append(b"39=" + _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)") + b"\x01")
+            out.append(b"39=" + (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")) + b"\x01")
         else:
             raise _missing("ExecutionReport", "OrdStatus", 39, '8')
         v_orig_cl_ord_id = self._orig_cl_ord_id
@@ -2315,7 +2315,7 @@ class ExecutionReport(Message):
             out.append(b"44=" + _v.enc_dollars(v_price, "Price(44)", 4) + b"\x01")
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + _v.enc_enum(_e_Side, v_side, "Side(54)") + b"\x01")
+            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
         else:
             raise _missing("ExecutionReport", "Side", 54, '8')
         v_symbol = self._symbol
@@ -2328,7 +2328,7 @@ class ExecutionReport(Message):
             out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
-            out.append(b"59=" + _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)") + b"\x01")
+            out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
         v_transact_time = self._transact_time
         if v_transact_time is not None:
             out.append(b"60=" + _v.enc_timestamp(v_transact_time, "TransactTime(60)") + b"\x01")
@@ -2336,7 +2336,7 @@ class ExecutionReport(Message):
             raise _missing("ExecutionReport", "TransactTime", 60, '8')
         v_ord_rej_reason = self._ord_rej_reason
         if v_ord_rej_reason is not None:
-            out.append(b"103=" + _v.enc_enum(_e_OrdRejReason, v_ord_rej_reason, "OrdRejReason(103)") + b"\x01")
+            out.append(b"103=" + (_e_OrdRejReason[v_ord_rej_reason] if v_ord_rej_reason.__class__ is OrdRejReason else _v.enc_enum(_e_OrdRejReason, v_ord_rej_reason, "OrdRejReason(103)")) + b"\x01")
         v_expire_time = self._expire_time
         if v_expire_time is not None:
             out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
@@ -2345,7 +2345,7 @@ class ExecutionReport(Message):
             out.append(b"378=" + (b"%d" % v_exec_restatement_reason if v_exec_restatement_reason.__class__ is int else _v.enc_int(v_exec_restatement_reason, "ExecRestatementReason(378)")) + b"\x01")
         v_exec_type = self._exec_type
         if v_exec_type is not None:
-            out.append(b"150=" + _v.enc_enum(_e_ExecType, v_exec_type, "ExecType(150)") + b"\x01")
+            out.append(b"150=" + (_e_ExecType[v_exec_type] if v_exec_type.__class__ is ExecType else _v.enc_enum(_e_ExecType, v_exec_type, "ExecType(150)")) + b"\x01")
         else:
             raise _missing("ExecutionReport", "ExecType", 150, '8')
         v_leaves_qty = self._leaves_qty
@@ -2382,7 +2382,7 @@ class ExecutionReport(Message):
             out.append(b"1057=" + (b"Y" if v_aggressor_indicator is True else b"N" if v_aggressor_indicator is False else _v.enc_bool(v_aggressor_indicator, "AggressorIndicator(1057)")) + b"\x01")
         v_self_trade_prevention_type = self._self_trade_prevention_type
         if v_self_trade_prevention_type is not None:
-            out.append(b"2964=" + _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)") + b"\x01")
+            out.append(b"2964=" + (_e_SelfTradePreventionType[v_self_trade_prevention_type] if v_self_trade_prevention_type.__class__ is SelfTradePreventionType else _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)")) + b"\x01")
 
 
 
@@ -2491,17 +2491,17 @@ class OrderCancelReject(Message):
             out.append(b"41=" + (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")) + b"\x01")
         v_ord_status = self._ord_status
         if v_ord_status is not None:
-            out.append(b"39=" + _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)") + b"\x01")
+            out.append(b"39=" + (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")) + b"\x01")
         else:
             raise _missing("OrderCancelReject", "OrdStatus", 39, '9')
         v_cxl_rej_response_to = self._cxl_rej_response_to
         if v_cxl_rej_response_to is not None:
-            out.append(b"434=" + _v.enc_enum(_e_CxlRejResponseTo, v_cxl_rej_response_to, "CxlRejResponseTo(434)") + b"\x01")
+            out.append(b"434=" + (_e_CxlRejResponseTo[v_cxl_rej_response_to] if v_cxl_rej_response_to.__class__ is CxlRejResponseTo else _v.enc_enum(_e_CxlRejResponseTo, v_cxl_rej_response_to, "CxlRejResponseTo(434)")) + b"\x01")
         else:
             raise _missing("OrderCancelReject", "CxlRejResponseTo", 434, '9')
         v_cxl_rej_reason = self._cxl_rej_reason
         if v_cxl_rej_reason is not None:
-            out.append(b"102=" + _v.enc_enum(_e_CxlRejReason, v_cxl_rej_reason, "CxlRejReason(102)") + b"\x01")
+            out.append(b"102=" + (_e_CxlRejReason[v_cxl_rej_reason] if v_cxl_rej_reason.__class__ is CxlRejReason else _v.enc_enum(_e_CxlRejReason, v_cxl_rej_reason, "CxlRejReason(102)")) + b"\x01")
         v_text = self._text
         if v_text is not None:
             out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
@@ -2552,7 +2552,7 @@ class OrderMassCancelRequest(Message):
             raise _missing("OrderMassCancelRequest", "ClOrdID", 11, 'q')
         v_mass_cancel_request_type = self._mass_cancel_request_type
         if v_mass_cancel_request_type is not None:
-            out.append(b"530=" + _v.enc_enum(_e_MassCancelRequestType, v_mass_cancel_request_type, "MassCancelRequestType(530)") + b"\x01")
+            out.append(b"530=" + (_e_MassCancelRequestType[v_mass_cancel_request_type] if v_mass_cancel_request_type.__class__ is MassCancelRequestType else _v.enc_enum(_e_MassCancelRequestType, v_mass_cancel_request_type, "MassCancelRequestType(530)")) + b"\x01")
         else:
             raise _missing("OrderMassCancelRequest", "MassCancelRequestType", 530, 'q')
 
@@ -2628,7 +2628,7 @@ class OrderMassCancelReport(Message):
             raise _missing("OrderMassCancelReport", "OrderID", 37, 'r')
         v_mass_cancel_response = self._mass_cancel_response
         if v_mass_cancel_response is not None:
-            out.append(b"531=" + _v.enc_enum(_e_MassCancelResponse, v_mass_cancel_response, "MassCancelResponse(531)") + b"\x01")
+            out.append(b"531=" + (_e_MassCancelResponse[v_mass_cancel_response] if v_mass_cancel_response.__class__ is MassCancelResponse else _v.enc_enum(_e_MassCancelResponse, v_mass_cancel_response, "MassCancelResponse(531)")) + b"\x01")
         else:
             raise _missing("OrderMassCancelReport", "MassCancelResponse", 531, 'r')
         v_mass_cancel_reject_reason = self._mass_cancel_reject_reason
@@ -2736,7 +2736,7 @@ class BusinessMessageReject(Message):
             out.append(b"379=" + (v_business_reject_ref_id.encode() if v_business_reject_ref_id.__class__ is str and v_business_reject_ref_id and "\x01" not in v_business_reject_ref_id else _v.enc_str(v_business_reject_ref_id, "BusinessRejectRefID(379)")) + b"\x01")
         v_business_reject_reason = self._business_reject_reason
         if v_business_reject_reason is not None:
-            out.append(b"380=" + _v.enc_enum(_e_BusinessRejectReason, v_business_reject_reason, "BusinessRejectReason(380)") + b"\x01")
+            out.append(b"380=" + (_e_BusinessRejectReason[v_business_reject_reason] if v_business_reject_reason.__class__ is BusinessRejectReason else _v.enc_enum(_e_BusinessRejectReason, v_business_reject_reason, "BusinessRejectReason(380)")) + b"\x01")
         else:
             raise _missing("BusinessMessageReject", "BusinessRejectReason", 380, 'j')
 
@@ -2793,7 +2793,7 @@ class OrderGroupRequest(Message):
             self._materialize()
         v_order_group_action = self._order_group_action
         if v_order_group_action is not None:
-            out.append(b"20131=" + _v.enc_enum(_e_OrderGroupAction, v_order_group_action, "OrderGroupAction(20131)") + b"\x01")
+            out.append(b"20131=" + (_e_OrderGroupAction[v_order_group_action] if v_order_group_action.__class__ is OrderGroupAction else _v.enc_enum(_e_OrderGroupAction, v_order_group_action, "OrderGroupAction(20131)")) + b"\x01")
         else:
             raise _missing("OrderGroupRequest", "OrderGroupAction", 20131, 'UOG')
         v_order_group_id = self._order_group_id
@@ -3036,7 +3036,7 @@ class Reject(Message):
             out.append(b"372=" + (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")) + b"\x01")
         v_session_reject_reason = self._session_reject_reason
         if v_session_reject_reason is not None:
-            out.append(b"373=" + _v.enc_enum(_e_SessionRejectReason, v_session_reject_reason, "SessionRejectReason(373)") + b"\x01")
+            out.append(b"373=" + (_e_SessionRejectReason[v_session_reject_reason] if v_session_reject_reason.__class__ is SessionRejectReason else _v.enc_enum(_e_SessionRejectReason, v_session_reject_reason, "SessionRejectReason(373)")) + b"\x01")
 
 
 
@@ -3355,7 +3355,7 @@ class Logon(Message):
             self._materialize()
         v_encrypt_method = self._encrypt_method
         if v_encrypt_method is not None:
-            out.append(b"98=" + _v.enc_enum(_e_EncryptMethod, v_encrypt_method, "EncryptMethod(98)") + b"\x01")
+            out.append(b"98=" + (_e_EncryptMethod[v_encrypt_method] if v_encrypt_method.__class__ is EncryptMethod else _v.enc_enum(_e_EncryptMethod, v_encrypt_method, "EncryptMethod(98)")) + b"\x01")
         else:
             raise _missing("Logon", "EncryptMethod", 98, 'A')
         v_heart_bt_int = self._heart_bt_int
@@ -3379,7 +3379,7 @@ class Logon(Message):
             out.append(b"141=" + (b"Y" if v_reset_seq_num_flag is True else b"N" if v_reset_seq_num_flag is False else _v.enc_bool(v_reset_seq_num_flag, "ResetSeqNumFlag(141)")) + b"\x01")
         v_default_appl_ver_id = self._default_appl_ver_id
         if v_default_appl_ver_id is not None:
-            out.append(b"1137=" + _v.enc_enum(_e_DefaultApplVerID, v_default_appl_ver_id, "DefaultApplVerID(1137)") + b"\x01")
+            out.append(b"1137=" + (_e_DefaultApplVerID[v_default_appl_ver_id] if v_default_appl_ver_id.__class__ is DefaultApplVerID else _v.enc_enum(_e_DefaultApplVerID, v_default_appl_ver_id, "DefaultApplVerID(1137)")) + b"\x01")
         v_cancel_orders_on_disconnect = self._cancel_orders_on_disconnect
         if v_cancel_orders_on_disconnect is not None:
             out.append(b"8013=" + (b"Y" if v_cancel_orders_on_disconnect is True else b"N" if v_cancel_orders_on_disconnect is False else _v.enc_bool(v_cancel_orders_on_disconnect, "CancelOrdersOnDisconnect(8013)")) + b"\x01")
@@ -3613,6 +3613,7 @@ MarketDataIncrementalRefreshMDEntry._DELIMITER = b"279"
 EventResendRequest._FIELDS = (_f_begin_exec_id, _f_end_exec_id, )
 EventResendRequest._GROUPS = ()
 EventResendRequest._MEMBERS = (_f_begin_exec_id, _f_end_exec_id, )
+EventResendRequest._MSGTYPE_FIELD = b"35=U1\x01"
 EventResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"21001", })
 EventResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"21001", b"21002", })
 EventResendRequest._HEADER_CLS = Header
@@ -3620,6 +3621,7 @@ EventResendRequest._HEADER_CLS = Header
 EventResendComplete._FIELDS = (_f_ref_seq_num, _f_resend_event_count, )
 EventResendComplete._GROUPS = ()
 EventResendComplete._MEMBERS = (_f_ref_seq_num, _f_resend_event_count, )
+EventResendComplete._MSGTYPE_FIELD = b"35=U2\x01"
 EventResendComplete._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21003", })
 EventResendComplete._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21003", })
 EventResendComplete._HEADER_CLS = Header
@@ -3627,6 +3629,7 @@ EventResendComplete._HEADER_CLS = Header
 EventResendReject._FIELDS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
 EventResendReject._GROUPS = ()
 EventResendReject._MEMBERS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
+EventResendReject._MSGTYPE_FIELD = b"35=U3\x01"
 EventResendReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21004", })
 EventResendReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21004", })
 EventResendReject._HEADER_CLS = Header
@@ -3634,6 +3637,7 @@ EventResendReject._HEADER_CLS = Header
 MarketDataRequest._FIELDS = (_f_subscription_request_type, )
 MarketDataRequest._GROUPS = (_g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MEMBERS = (_f_subscription_request_type, _g_MarketDataRequestRelatedSym_related_sym, )
+MarketDataRequest._MSGTYPE_FIELD = b"35=V\x01"
 MarketDataRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"263", })
 MarketDataRequest._KNOWN = _HEADER_TAGS | frozenset({b"55", b"146", b"263", })
 MarketDataRequest._GROUP_TAGS = frozenset({b"55", })
@@ -3642,6 +3646,7 @@ MarketDataRequest._HEADER_CLS = Header
 MarketDataSnapshotFullRefresh._FIELDS = (_f_symbol, )
 MarketDataSnapshotFullRefresh._GROUPS = (_g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._MEMBERS = (_f_symbol, _g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
+MarketDataSnapshotFullRefresh._MSGTYPE_FIELD = b"35=W\x01"
 MarketDataSnapshotFullRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"268", })
 MarketDataSnapshotFullRefresh._KNOWN = _HEADER_TAGS | frozenset({b"55", b"268", b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefresh._GROUP_TAGS = frozenset({b"269", b"270", b"271", b"272", b"273", })
@@ -3650,6 +3655,7 @@ MarketDataSnapshotFullRefresh._HEADER_CLS = Header
 MarketDataIncrementalRefresh._FIELDS = ()
 MarketDataIncrementalRefresh._GROUPS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._MEMBERS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
+MarketDataIncrementalRefresh._MSGTYPE_FIELD = b"35=X\x01"
 MarketDataIncrementalRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"268", })
 MarketDataIncrementalRefresh._KNOWN = _HEADER_TAGS | frozenset({b"11", b"55", b"79", b"268", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
 MarketDataIncrementalRefresh._GROUP_TAGS = frozenset({b"11", b"55", b"79", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
@@ -3658,6 +3664,7 @@ MarketDataIncrementalRefresh._HEADER_CLS = Header
 MarketDataRequestReject._FIELDS = (_f_md_req_rej_reason, _f_text, )
 MarketDataRequestReject._GROUPS = ()
 MarketDataRequestReject._MEMBERS = (_f_md_req_rej_reason, _f_text, )
+MarketDataRequestReject._MSGTYPE_FIELD = b"35=Y\x01"
 MarketDataRequestReject._REQUIRED = _HEADER_REQUIRED | frozenset({})
 MarketDataRequestReject._KNOWN = _HEADER_TAGS | frozenset({b"58", b"281", })
 MarketDataRequestReject._HEADER_CLS = Header
@@ -3665,6 +3672,7 @@ MarketDataRequestReject._HEADER_CLS = Header
 NewOrderSingle._FIELDS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, )
 NewOrderSingle._GROUPS = (_g_Party_parties, )
 NewOrderSingle._MEMBERS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, )
+NewOrderSingle._MSGTYPE_FIELD = b"35=D\x01"
 NewOrderSingle._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"44", b"54", b"55", })
 NewOrderSingle._KNOWN = _HEADER_TAGS | frozenset({b"11", b"18", b"38", b"40", b"44", b"54", b"55", b"59", b"79", b"126", b"448", b"452", b"453", b"526", b"2964", b"20130", b"21006", })
 NewOrderSingle._GROUP_TAGS = frozenset({b"448", b"452", })
@@ -3673,6 +3681,7 @@ NewOrderSingle._HEADER_CLS = Header
 OrderCancelReplaceRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _f_order_group_id, _f_alloc_account, )
 OrderCancelReplaceRequest._GROUPS = (_g_Party_parties, )
 OrderCancelReplaceRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_order_group_id, _f_alloc_account, )
+OrderCancelReplaceRequest._MSGTYPE_FIELD = b"35=G\x01"
 OrderCancelReplaceRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"41", b"54", b"55", })
 OrderCancelReplaceRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"38", b"40", b"41", b"44", b"54", b"55", b"59", b"79", b"126", b"448", b"452", b"453", b"20130", })
 OrderCancelReplaceRequest._GROUP_TAGS = frozenset({b"448", b"452", })
@@ -3681,6 +3690,7 @@ OrderCancelReplaceRequest._HEADER_CLS = Header
 OrderCancelRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_alloc_account, )
 OrderCancelRequest._GROUPS = (_g_Party_parties, )
 OrderCancelRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _g_Party_parties, _f_alloc_account, )
+OrderCancelRequest._MSGTYPE_FIELD = b"35=F\x01"
 OrderCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"41", b"54", b"55", })
 OrderCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"41", b"54", b"55", b"79", b"448", b"452", b"453", })
 OrderCancelRequest._GROUP_TAGS = frozenset({b"448", b"452", })
@@ -3689,6 +3699,7 @@ OrderCancelRequest._HEADER_CLS = Header
 ExecutionReport._FIELDS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, )
 ExecutionReport._GROUPS = (_g_MiscFee_misc_fees, _g_Party_parties, _g_CollateralAmountChange_collateral_amount_changes, )
 ExecutionReport._MEMBERS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _g_MiscFee_misc_fees, _g_Party_parties, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, )
+ExecutionReport._MSGTYPE_FIELD = b"35=8\x01"
 ExecutionReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"6", b"11", b"14", b"17", b"37", b"38", b"39", b"54", b"55", b"60", b"150", b"151", })
 ExecutionReport._KNOWN = _HEADER_TAGS | frozenset({b"6", b"11", b"14", b"17", b"30", b"31", b"32", b"37", b"38", b"39", b"41", b"44", b"54", b"55", b"58", b"59", b"60", b"79", b"103", b"126", b"136", b"137", b"138", b"139", b"150", b"151", b"378", b"448", b"452", b"453", b"704", b"705", b"715", b"880", b"891", b"1057", b"1703", b"1704", b"1705", b"2964", })
 ExecutionReport._GROUP_TAGS = frozenset({b"137", b"138", b"139", b"448", b"452", b"891", b"1704", b"1705", })
@@ -3697,6 +3708,7 @@ ExecutionReport._HEADER_CLS = Header
 OrderCancelReject._FIELDS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
+OrderCancelReject._MSGTYPE_FIELD = b"35=9\x01"
 OrderCancelReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"37", b"39", b"434", })
 OrderCancelReject._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"39", b"41", b"58", b"102", b"434", })
 OrderCancelReject._HEADER_CLS = Header
@@ -3704,6 +3716,7 @@ OrderCancelReject._HEADER_CLS = Header
 OrderMassCancelRequest._FIELDS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
 OrderMassCancelRequest._GROUPS = ()
 OrderMassCancelRequest._MEMBERS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
+OrderMassCancelRequest._MSGTYPE_FIELD = b"35=q\x01"
 OrderMassCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"530", })
 OrderMassCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"530", })
 OrderMassCancelRequest._HEADER_CLS = Header
@@ -3711,6 +3724,7 @@ OrderMassCancelRequest._HEADER_CLS = Header
 OrderMassCancelReport._FIELDS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
 OrderMassCancelReport._GROUPS = ()
 OrderMassCancelReport._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
+OrderMassCancelReport._MSGTYPE_FIELD = b"35=r\x01"
 OrderMassCancelReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"37", b"531", })
 OrderMassCancelReport._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"531", b"532", })
 OrderMassCancelReport._HEADER_CLS = Header
@@ -3718,6 +3732,7 @@ OrderMassCancelReport._HEADER_CLS = Header
 BusinessMessageReject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
 BusinessMessageReject._GROUPS = ()
 BusinessMessageReject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
+BusinessMessageReject._MSGTYPE_FIELD = b"35=j\x01"
 BusinessMessageReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"372", b"380", })
 BusinessMessageReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"379", b"380", })
 BusinessMessageReject._HEADER_CLS = Header
@@ -3725,6 +3740,7 @@ BusinessMessageReject._HEADER_CLS = Header
 OrderGroupRequest._FIELDS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, )
 OrderGroupRequest._GROUPS = ()
 OrderGroupRequest._MEMBERS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, )
+OrderGroupRequest._MSGTYPE_FIELD = b"35=UOG\x01"
 OrderGroupRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"20131", })
 OrderGroupRequest._KNOWN = _HEADER_TAGS | frozenset({b"20130", b"20131", b"20132", })
 OrderGroupRequest._HEADER_CLS = Header
@@ -3732,6 +3748,7 @@ OrderGroupRequest._HEADER_CLS = Header
 OrderGroupResponse._FIELDS = (_f_order_group_id, )
 OrderGroupResponse._GROUPS = ()
 OrderGroupResponse._MEMBERS = (_f_order_group_id, )
+OrderGroupResponse._MSGTYPE_FIELD = b"35=UOH\x01"
 OrderGroupResponse._REQUIRED = _HEADER_REQUIRED | frozenset({b"20130", })
 OrderGroupResponse._KNOWN = _HEADER_TAGS | frozenset({b"20130", })
 OrderGroupResponse._HEADER_CLS = Header
@@ -3739,6 +3756,7 @@ OrderGroupResponse._HEADER_CLS = Header
 Heartbeat._FIELDS = (_f_test_req_id, )
 Heartbeat._GROUPS = ()
 Heartbeat._MEMBERS = (_f_test_req_id, )
+Heartbeat._MSGTYPE_FIELD = b"35=0\x01"
 Heartbeat._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Heartbeat._KNOWN = _HEADER_TAGS | frozenset({b"112", })
 Heartbeat._HEADER_CLS = Header
@@ -3746,6 +3764,7 @@ Heartbeat._HEADER_CLS = Header
 TestRequest._FIELDS = (_f_test_req_id, )
 TestRequest._GROUPS = ()
 TestRequest._MEMBERS = (_f_test_req_id, )
+TestRequest._MSGTYPE_FIELD = b"35=1\x01"
 TestRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"112", })
 TestRequest._KNOWN = _HEADER_TAGS | frozenset({b"112", })
 TestRequest._HEADER_CLS = Header
@@ -3753,6 +3772,7 @@ TestRequest._HEADER_CLS = Header
 ResendRequest._FIELDS = (_f_begin_seq_no, _f_end_seq_no, )
 ResendRequest._GROUPS = ()
 ResendRequest._MEMBERS = (_f_begin_seq_no, _f_end_seq_no, )
+ResendRequest._MSGTYPE_FIELD = b"35=2\x01"
 ResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"7", b"16", })
 ResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"7", b"16", })
 ResendRequest._HEADER_CLS = Header
@@ -3760,6 +3780,7 @@ ResendRequest._HEADER_CLS = Header
 Reject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
 Reject._GROUPS = ()
 Reject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
+Reject._MSGTYPE_FIELD = b"35=3\x01"
 Reject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", })
 Reject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"373", })
 Reject._HEADER_CLS = Header
@@ -3767,6 +3788,7 @@ Reject._HEADER_CLS = Header
 SequenceReset._FIELDS = (_f_gap_fill_flag, _f_new_seq_no, )
 SequenceReset._GROUPS = ()
 SequenceReset._MEMBERS = (_f_gap_fill_flag, _f_new_seq_no, )
+SequenceReset._MSGTYPE_FIELD = b"35=4\x01"
 SequenceReset._REQUIRED = _HEADER_REQUIRED | frozenset({b"36", })
 SequenceReset._KNOWN = _HEADER_TAGS | frozenset({b"36", b"123", })
 SequenceReset._HEADER_CLS = Header
@@ -3774,6 +3796,7 @@ SequenceReset._HEADER_CLS = Header
 Logout._FIELDS = (_f_text, )
 Logout._GROUPS = ()
 Logout._MEMBERS = (_f_text, )
+Logout._MSGTYPE_FIELD = b"35=5\x01"
 Logout._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Logout._KNOWN = _HEADER_TAGS | frozenset({b"58", })
 Logout._HEADER_CLS = Header
@@ -3781,6 +3804,7 @@ Logout._HEADER_CLS = Header
 Logon._FIELDS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
 Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
+Logon._MSGTYPE_FIELD = b"35=A\x01"
 Logon._REQUIRED = _HEADER_REQUIRED | frozenset({b"98", })
 Logon._KNOWN = _HEADER_TAGS | frozenset({b"95", b"96", b"98", b"108", b"141", b"383", b"464", b"553", b"554", b"789", b"1137", b"8013", b"20126", b"20200", b"21005", b"21006", b"21007", b"21008", b"21011", b"21012", })
 Logon._HEADER_CLS = Header

@@ -773,7 +773,7 @@ class Party(FixRecord):
             raise _missing("Party", "PartyID", 448, None)
         v_party_role = self._party_role
         if v_party_role is not None:
-            out.append(b"452=" + _v.enc_enum(_e_PartyRole, v_party_role, "PartyRole(452)") + b"\x01")
+            out.append(b"452=" + (_e_PartyRole[v_party_role] if v_party_role.__class__ is PartyRole else _v.enc_enum(_e_PartyRole, v_party_role, "PartyRole(452)")) + b"\x01")
         else:
             raise _missing("Party", "PartyRole", 452, None)
 
@@ -843,12 +843,12 @@ class MiscFee(FixRecord):
             raise _missing("MiscFee", "MiscFeeCurr", 138, None)
         v_misc_fee_type = self._misc_fee_type
         if v_misc_fee_type is not None:
-            out.append(b"139=" + _v.enc_enum(_e_MiscFeeType, v_misc_fee_type, "MiscFeeType(139)") + b"\x01")
+            out.append(b"139=" + (_e_MiscFeeType[v_misc_fee_type] if v_misc_fee_type.__class__ is MiscFeeType else _v.enc_enum(_e_MiscFeeType, v_misc_fee_type, "MiscFeeType(139)")) + b"\x01")
         else:
             raise _missing("MiscFee", "MiscFeeType", 139, None)
         v_misc_fee_basis = self._misc_fee_basis
         if v_misc_fee_basis is not None:
-            out.append(b"891=" + _v.enc_enum(_e_MiscFeeBasis, v_misc_fee_basis, "MiscFeeBasis(891)") + b"\x01")
+            out.append(b"891=" + (_e_MiscFeeBasis[v_misc_fee_basis] if v_misc_fee_basis.__class__ is MiscFeeBasis else _v.enc_enum(_e_MiscFeeBasis, v_misc_fee_basis, "MiscFeeBasis(891)")) + b"\x01")
         else:
             raise _missing("MiscFee", "MiscFeeBasis", 891, None)
 
@@ -893,7 +893,7 @@ class CollateralAmountChange(FixRecord):
             raise _missing("CollateralAmountChange", "CollateralAmountChange", 1704, None)
         v_collateral_amount_type = self._collateral_amount_type
         if v_collateral_amount_type is not None:
-            out.append(b"1705=" + _v.enc_enum(_e_CollateralAmountType, v_collateral_amount_type, "CollateralAmountType(1705)") + b"\x01")
+            out.append(b"1705=" + (_e_CollateralAmountType[v_collateral_amount_type] if v_collateral_amount_type.__class__ is CollateralAmountType else _v.enc_enum(_e_CollateralAmountType, v_collateral_amount_type, "CollateralAmountType(1705)")) + b"\x01")
         else:
             raise _missing("CollateralAmountChange", "CollateralAmountType", 1705, None)
 
@@ -994,7 +994,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             self._materialize()
         v_md_entry_type = self._md_entry_type
         if v_md_entry_type is not None:
-            out.append(b"269=" + _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)") + b"\x01")
+            out.append(b"269=" + (_e_MDEntryType[v_md_entry_type] if v_md_entry_type.__class__ is MDEntryType else _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)")) + b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntryType", 269, None)
         v_md_entry_px = self._md_entry_px
@@ -1164,7 +1164,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             self._materialize()
         v_md_update_action = self._md_update_action
         if v_md_update_action is not None:
-            out.append(b"279=" + _v.enc_enum(_e_MDUpdateAction, v_md_update_action, "MDUpdateAction(279)") + b"\x01")
+            out.append(b"279=" + (_e_MDUpdateAction[v_md_update_action] if v_md_update_action.__class__ is MDUpdateAction else _v.enc_enum(_e_MDUpdateAction, v_md_update_action, "MDUpdateAction(279)")) + b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDUpdateAction", 279, None)
         v_symbol = self._symbol
@@ -1174,7 +1174,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             raise _missing("MarketDataIncrementalRefreshMDEntry", "Symbol", 55, None)
         v_md_entry_type = self._md_entry_type
         if v_md_entry_type is not None:
-            out.append(b"269=" + _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)") + b"\x01")
+            out.append(b"269=" + (_e_MDEntryType[v_md_entry_type] if v_md_entry_type.__class__ is MDEntryType else _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)")) + b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryType", 269, None)
         v_md_entry_px = self._md_entry_px
@@ -1199,10 +1199,10 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryTime", 273, None)
         v_aggressor_side = self._aggressor_side
         if v_aggressor_side is not None:
-            out.append(b"2446=" + _v.enc_enum(_e_AggressorSide, v_aggressor_side, "AggressorSide(2446)") + b"\x01")
+            out.append(b"2446=" + (_e_AggressorSide[v_aggressor_side] if v_aggressor_side.__class__ is AggressorSide else _v.enc_enum(_e_AggressorSide, v_aggressor_side, "AggressorSide(2446)")) + b"\x01")
         v_trd_type = self._trd_type
         if v_trd_type is not None:
-            out.append(b"828=" + _v.enc_enum(_e_TrdType, v_trd_type, "TrdType(828)") + b"\x01")
+            out.append(b"828=" + (_e_TrdType[v_trd_type] if v_trd_type.__class__ is TrdType else _v.enc_enum(_e_TrdType, v_trd_type, "TrdType(828)")) + b"\x01")
         v_trade_id = self._trade_id
         if v_trade_id is not None:
             out.append(b"1003=" + (v_trade_id.encode() if v_trade_id.__class__ is str and v_trade_id and "\x01" not in v_trade_id else _v.enc_str(v_trade_id, "TradeID(1003)")) + b"\x01")
@@ -1256,7 +1256,7 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
             raise _missing("QuoteRequestRelatedSymPartyID", "PartyID", 448, None)
         v_party_role = self._party_role
         if v_party_role is not None:
-            out.append(b"452=" + _v.enc_enum(_e_PartyRole, v_party_role, "PartyRole(452)") + b"\x01")
+            out.append(b"452=" + (_e_PartyRole[v_party_role] if v_party_role.__class__ is PartyRole else _v.enc_enum(_e_PartyRole, v_party_role, "PartyRole(452)")) + b"\x01")
 
 
 
@@ -1462,7 +1462,7 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
             raise _missing("QuoteRequestMultivariateSelectedLeg", "MultivariateSelectedMarketTicker", 20183, None)
         v_multivariate_selected_side = self._multivariate_selected_side
         if v_multivariate_selected_side is not None:
-            out.append(b"20184=" + _v.enc_enum(_e_MultivariateSelectedSide, v_multivariate_selected_side, "MultivariateSelectedSide(20184)") + b"\x01")
+            out.append(b"20184=" + (_e_MultivariateSelectedSide[v_multivariate_selected_side] if v_multivariate_selected_side.__class__ is MultivariateSelectedSide else _v.enc_enum(_e_MultivariateSelectedSide, v_multivariate_selected_side, "MultivariateSelectedSide(20184)")) + b"\x01")
         else:
             raise _missing("QuoteRequestMultivariateSelectedLeg", "MultivariateSelectedSide", 20184, None)
 
@@ -1580,7 +1580,7 @@ class MarketSettlementReportMarketSettlementPartyID(FixRecord):
             raise _missing("MarketSettlementReportMarketSettlementPartyID", "MarketSettlementPartyID", 20109, None)
         v_market_settlement_party_role = self._market_settlement_party_role
         if v_market_settlement_party_role is not None:
-            out.append(b"20110=" + _v.enc_enum(_e_MarketSettlementPartyRole, v_market_settlement_party_role, "MarketSettlementPartyRole(20110)") + b"\x01")
+            out.append(b"20110=" + (_e_MarketSettlementPartyRole[v_market_settlement_party_role] if v_market_settlement_party_role.__class__ is MarketSettlementPartyRole else _v.enc_enum(_e_MarketSettlementPartyRole, v_market_settlement_party_role, "MarketSettlementPartyRole(20110)")) + b"\x01")
         else:
             raise _missing("MarketSettlementReportMarketSettlementPartyID", "MarketSettlementPartyRole", 20110, None)
         v_long_qty = self._long_qty
@@ -1742,7 +1742,7 @@ class EventResendReject(Message):
             raise _missing("EventResendReject", "RefSeqNum", 45, 'U3')
         v_event_resend_reject_reason = self._event_resend_reject_reason
         if v_event_resend_reject_reason is not None:
-            out.append(b"21004=" + _v.enc_enum(_e_EventResendRejectReason, v_event_resend_reject_reason, "EventResendRejectReason(21004)") + b"\x01")
+            out.append(b"21004=" + (_e_EventResendRejectReason[v_event_resend_reject_reason] if v_event_resend_reject_reason.__class__ is EventResendRejectReason else _v.enc_enum(_e_EventResendRejectReason, v_event_resend_reject_reason, "EventResendRejectReason(21004)")) + b"\x01")
         else:
             raise _missing("EventResendReject", "EventResendRejectReason", 21004, 'U3')
 
@@ -1787,7 +1787,7 @@ class MarketDataRequest(Message):
             self._materialize()
         v_subscription_request_type = self._subscription_request_type
         if v_subscription_request_type is not None:
-            out.append(b"263=" + _v.enc_enum(_e_SubscriptionRequestType, v_subscription_request_type, "SubscriptionRequestType(263)") + b"\x01")
+            out.append(b"263=" + (_e_SubscriptionRequestType[v_subscription_request_type] if v_subscription_request_type.__class__ is SubscriptionRequestType else _v.enc_enum(_e_SubscriptionRequestType, v_subscription_request_type, "SubscriptionRequestType(263)")) + b"\x01")
         else:
             raise _missing("MarketDataRequest", "SubscriptionRequestType", 263, 'V')
         g_related_sym = self._related_sym
@@ -1917,7 +1917,7 @@ class MarketDataRequestReject(Message):
             self._materialize()
         v_md_req_rej_reason = self._md_req_rej_reason
         if v_md_req_rej_reason is not None:
-            out.append(b"281=" + _v.enc_enum(_e_MDReqRejReason, v_md_req_rej_reason, "MDReqRejReason(281)") + b"\x01")
+            out.append(b"281=" + (_e_MDReqRejReason[v_md_req_rej_reason] if v_md_req_rej_reason.__class__ is MDReqRejReason else _v.enc_enum(_e_MDReqRejReason, v_md_req_rej_reason, "MDReqRejReason(281)")) + b"\x01")
         v_text = self._text
         if v_text is not None:
             out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
@@ -1962,7 +1962,7 @@ class SecurityStatusRequest(Message):
             self._materialize()
         v_subscription_request_type = self._subscription_request_type
         if v_subscription_request_type is not None:
-            out.append(b"263=" + _v.enc_enum(_e_SubscriptionRequestType, v_subscription_request_type, "SubscriptionRequestType(263)") + b"\x01")
+            out.append(b"263=" + (_e_SubscriptionRequestType[v_subscription_request_type] if v_subscription_request_type.__class__ is SubscriptionRequestType else _v.enc_enum(_e_SubscriptionRequestType, v_subscription_request_type, "SubscriptionRequestType(263)")) + b"\x01")
         else:
             raise _missing("SecurityStatusRequest", "SubscriptionRequestType", 263, 'e')
         v_symbol = self._symbol
@@ -2015,7 +2015,7 @@ class SecurityStatus(Message):
             raise _missing("SecurityStatus", "Symbol", 55, 'f')
         v_security_trading_status = self._security_trading_status
         if v_security_trading_status is not None:
-            out.append(b"326=" + _v.enc_enum(_e_SecurityTradingStatus, v_security_trading_status, "SecurityTradingStatus(326)") + b"\x01")
+            out.append(b"326=" + (_e_SecurityTradingStatus[v_security_trading_status] if v_security_trading_status.__class__ is SecurityTradingStatus else _v.enc_enum(_e_SecurityTradingStatus, v_security_trading_status, "SecurityTradingStatus(326)")) + b"\x01")
         else:
             raise _missing("SecurityStatus", "SecurityTradingStatus", 326, 'f')
 
@@ -2245,7 +2245,7 @@ class NewOrderSingle(Message):
             raise _missing("NewOrderSingle", "ClOrdID", 11, 'D')
         v_exec_inst = self._exec_inst
         if v_exec_inst is not None:
-            out.append(b"18=" + _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)") + b"\x01")
+            out.append(b"18=" + (_e_ExecInst[v_exec_inst] if v_exec_inst.__class__ is ExecInst else _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)")) + b"\x01")
         v_order_qty = self._order_qty
         if v_order_qty is not None:
             out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
@@ -2253,7 +2253,7 @@ class NewOrderSingle(Message):
             raise _missing("NewOrderSingle", "OrderQty", 38, 'D')
         v_ord_type = self._ord_type
         if v_ord_type is not None:
-            out.append(b"40=" + _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)") + b"\x01")
+            out.append(b"40=" + (_e_OrdType[v_ord_type] if v_ord_type.__class__ is OrdType else _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)")) + b"\x01")
         else:
             raise _missing("NewOrderSingle", "OrdType", 40, 'D')
         v_price = self._price
@@ -2263,7 +2263,7 @@ class NewOrderSingle(Message):
             raise _missing("NewOrderSingle", "Price", 44, 'D')
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + _v.enc_enum(_e_Side, v_side, "Side(54)") + b"\x01")
+            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
         else:
             raise _missing("NewOrderSingle", "Side", 54, 'D')
         v_symbol = self._symbol
@@ -2276,7 +2276,7 @@ class NewOrderSingle(Message):
             out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
-            out.append(b"59=" + _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)") + b"\x01")
+            out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
         v_expire_time = self._expire_time
         if v_expire_time is not None:
             out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
@@ -2300,7 +2300,7 @@ class NewOrderSingle(Message):
             out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
         v_self_trade_prevention_type = self._self_trade_prevention_type
         if v_self_trade_prevention_type is not None:
-            out.append(b"2964=" + _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)") + b"\x01")
+            out.append(b"2964=" + (_e_SelfTradePreventionType[v_self_trade_prevention_type] if v_self_trade_prevention_type.__class__ is SelfTradePreventionType else _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)")) + b"\x01")
         v_cancel_order_on_pause = self._cancel_order_on_pause
         if v_cancel_order_on_pause is not None:
             out.append(b"21006=" + (b"Y" if v_cancel_order_on_pause is True else b"N" if v_cancel_order_on_pause is False else _v.enc_bool(v_cancel_order_on_pause, "CancelOrderOnPause(21006)")) + b"\x01")
@@ -2489,7 +2489,7 @@ class OrderCancelReplaceRequest(Message):
             raise _missing("OrderCancelReplaceRequest", "OrderQty", 38, 'G')
         v_ord_type = self._ord_type
         if v_ord_type is not None:
-            out.append(b"40=" + _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)") + b"\x01")
+            out.append(b"40=" + (_e_OrdType[v_ord_type] if v_ord_type.__class__ is OrdType else _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)")) + b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "OrdType", 40, 'G')
         v_orig_cl_ord_id = self._orig_cl_ord_id
@@ -2502,7 +2502,7 @@ class OrderCancelReplaceRequest(Message):
             out.append(b"44=" + (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")) + b"\x01")
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + _v.enc_enum(_e_Side, v_side, "Side(54)") + b"\x01")
+            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "Side", 54, 'G')
         v_symbol = self._symbol
@@ -2515,7 +2515,7 @@ class OrderCancelReplaceRequest(Message):
             out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
-            out.append(b"59=" + _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)") + b"\x01")
+            out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
         v_expire_time = self._expire_time
         if v_expire_time is not None:
             out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
@@ -2645,7 +2645,7 @@ class OrderCancelRequest(Message):
             raise _missing("OrderCancelRequest", "OrigClOrdID", 41, 'F')
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + _v.enc_enum(_e_Side, v_side, "Side(54)") + b"\x01")
+            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
         else:
             raise _missing("OrderCancelRequest", "Side", 54, 'F')
         v_symbol = self._symbol
@@ -3097,7 +3097,7 @@ class ExecutionReport(Message):
             raise _missing("ExecutionReport", "OrderQty", 38, '8')
         v_ord_status = self._ord_status
         if v_ord_status is not None:
-            out.append(b"39=" + _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)") + b"\x01")
+            out.append(b"39=" + (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")) + b"\x01")
         else:
             raise _missing("ExecutionReport", "OrdStatus", 39, '8')
         v_orig_cl_ord_id = self._orig_cl_ord_id
@@ -3108,7 +3108,7 @@ class ExecutionReport(Message):
             out.append(b"44=" + (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")) + b"\x01")
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + _v.enc_enum(_e_Side, v_side, "Side(54)") + b"\x01")
+            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
         else:
             raise _missing("ExecutionReport", "Side", 54, '8')
         v_symbol = self._symbol
@@ -3121,13 +3121,13 @@ class ExecutionReport(Message):
             out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
-            out.append(b"59=" + _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)") + b"\x01")
+            out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
         v_transact_time = self._transact_time
         if v_transact_time is not None:
             out.append(b"60=" + _v.enc_timestamp(v_transact_time, "TransactTime(60)") + b"\x01")
         v_ord_rej_reason = self._ord_rej_reason
         if v_ord_rej_reason is not None:
-            out.append(b"103=" + _v.enc_enum(_e_OrdRejReason, v_ord_rej_reason, "OrdRejReason(103)") + b"\x01")
+            out.append(b"103=" + (_e_OrdRejReason[v_ord_rej_reason] if v_ord_rej_reason.__class__ is OrdRejReason else _v.enc_enum(_e_OrdRejReason, v_ord_rej_reason, "OrdRejReason(103)")) + b"\x01")
         v_expire_time = self._expire_time
         if v_expire_time is not None:
             out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
@@ -3136,7 +3136,7 @@ class ExecutionReport(Message):
             out.append(b"378=" + (b"%d" % v_exec_restatement_reason if v_exec_restatement_reason.__class__ is int else _v.enc_int(v_exec_restatement_reason, "ExecRestatementReason(378)")) + b"\x01")
         v_exec_type = self._exec_type
         if v_exec_type is not None:
-            out.append(b"150=" + _v.enc_enum(_e_ExecType, v_exec_type, "ExecType(150)") + b"\x01")
+            out.append(b"150=" + (_e_ExecType[v_exec_type] if v_exec_type.__class__ is ExecType else _v.enc_enum(_e_ExecType, v_exec_type, "ExecType(150)")) + b"\x01")
         else:
             raise _missing("ExecutionReport", "ExecType", 150, '8')
         v_leaves_qty = self._leaves_qty
@@ -3173,7 +3173,7 @@ class ExecutionReport(Message):
             out.append(b"1057=" + (b"Y" if v_aggressor_indicator is True else b"N" if v_aggressor_indicator is False else _v.enc_bool(v_aggressor_indicator, "AggressorIndicator(1057)")) + b"\x01")
         v_self_trade_prevention_type = self._self_trade_prevention_type
         if v_self_trade_prevention_type is not None:
-            out.append(b"2964=" + _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)") + b"\x01")
+            out.append(b"2964=" + (_e_SelfTradePreventionType[v_self_trade_prevention_type] if v_self_trade_prevention_type.__class__ is SelfTradePreventionType else _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)")) + b"\x01")
         v_single_market_collateral_return = self._single_market_collateral_return
         if v_single_market_collateral_return is not None:
             out.append(b"21030=" + _v.enc_decimal(v_single_market_collateral_return, "SingleMarketCollateralReturn(21030)") + b"\x01")
@@ -3288,17 +3288,17 @@ class OrderCancelReject(Message):
             out.append(b"41=" + (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")) + b"\x01")
         v_ord_status = self._ord_status
         if v_ord_status is not None:
-            out.append(b"39=" + _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)") + b"\x01")
+            out.append(b"39=" + (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")) + b"\x01")
         else:
             raise _missing("OrderCancelReject", "OrdStatus", 39, '9')
         v_cxl_rej_response_to = self._cxl_rej_response_to
         if v_cxl_rej_response_to is not None:
-            out.append(b"434=" + _v.enc_enum(_e_CxlRejResponseTo, v_cxl_rej_response_to, "CxlRejResponseTo(434)") + b"\x01")
+            out.append(b"434=" + (_e_CxlRejResponseTo[v_cxl_rej_response_to] if v_cxl_rej_response_to.__class__ is CxlRejResponseTo else _v.enc_enum(_e_CxlRejResponseTo, v_cxl_rej_response_to, "CxlRejResponseTo(434)")) + b"\x01")
         else:
             raise _missing("OrderCancelReject", "CxlRejResponseTo", 434, '9')
         v_cxl_rej_reason = self._cxl_rej_reason
         if v_cxl_rej_reason is not None:
-            out.append(b"102=" + _v.enc_enum(_e_CxlRejReason, v_cxl_rej_reason, "CxlRejReason(102)") + b"\x01")
+            out.append(b"102=" + (_e_CxlRejReason[v_cxl_rej_reason] if v_cxl_rej_reason.__class__ is CxlRejReason else _v.enc_enum(_e_CxlRejReason, v_cxl_rej_reason, "CxlRejReason(102)")) + b"\x01")
         v_text = self._text
         if v_text is not None:
             out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
@@ -3349,7 +3349,7 @@ class OrderMassCancelRequest(Message):
             raise _missing("OrderMassCancelRequest", "ClOrdID", 11, 'q')
         v_mass_cancel_request_type = self._mass_cancel_request_type
         if v_mass_cancel_request_type is not None:
-            out.append(b"530=" + _v.enc_enum(_e_MassCancelRequestType, v_mass_cancel_request_type, "MassCancelRequestType(530)") + b"\x01")
+            out.append(b"530=" + (_e_MassCancelRequestType[v_mass_cancel_request_type] if v_mass_cancel_request_type.__class__ is MassCancelRequestType else _v.enc_enum(_e_MassCancelRequestType, v_mass_cancel_request_type, "MassCancelRequestType(530)")) + b"\x01")
         else:
             raise _missing("OrderMassCancelRequest", "MassCancelRequestType", 530, 'q')
 
@@ -3425,7 +3425,7 @@ class OrderMassCancelReport(Message):
             raise _missing("OrderMassCancelReport", "OrderID", 37, 'r')
         v_mass_cancel_response = self._mass_cancel_response
         if v_mass_cancel_response is not None:
-            out.append(b"531=" + _v.enc_enum(_e_MassCancelResponse, v_mass_cancel_response, "MassCancelResponse(531)") + b"\x01")
+            out.append(b"531=" + (_e_MassCancelResponse[v_mass_cancel_response] if v_mass_cancel_response.__class__ is MassCancelResponse else _v.enc_enum(_e_MassCancelResponse, v_mass_cancel_response, "MassCancelResponse(531)")) + b"\x01")
         else:
             raise _missing("OrderMassCancelReport", "MassCancelResponse", 531, 'r')
         v_mass_cancel_reject_reason = self._mass_cancel_reject_reason
@@ -3533,7 +3533,7 @@ class BusinessMessageReject(Message):
             out.append(b"379=" + (v_business_reject_ref_id.encode() if v_business_reject_ref_id.__class__ is str and v_business_reject_ref_id and "\x01" not in v_business_reject_ref_id else _v.enc_str(v_business_reject_ref_id, "BusinessRejectRefID(379)")) + b"\x01")
         v_business_reject_reason = self._business_reject_reason
         if v_business_reject_reason is not None:
-            out.append(b"380=" + _v.enc_enum(_e_BusinessRejectReason, v_business_reject_reason, "BusinessRejectReason(380)") + b"\x01")
+            out.append(b"380=" + (_e_BusinessRejectReason[v_business_reject_reason] if v_business_reject_reason.__class__ is BusinessRejectReason else _v.enc_enum(_e_BusinessRejectReason, v_business_reject_reason, "BusinessRejectReason(380)")) + b"\x01")
         else:
             raise _missing("BusinessMessageReject", "BusinessRejectReason", 380, 'j')
 
@@ -3611,7 +3611,7 @@ class OrderGroupRequest(Message):
             self._materialize()
         v_order_group_action = self._order_group_action
         if v_order_group_action is not None:
-            out.append(b"20131=" + _v.enc_enum(_e_OrderGroupAction, v_order_group_action, "OrderGroupAction(20131)") + b"\x01")
+            out.append(b"20131=" + (_e_OrderGroupAction[v_order_group_action] if v_order_group_action.__class__ is OrderGroupAction else _v.enc_enum(_e_OrderGroupAction, v_order_group_action, "OrderGroupAction(20131)")) + b"\x01")
         else:
             raise _missing("OrderGroupRequest", "OrderGroupAction", 20131, 'UOG')
         v_order_group_id = self._order_group_id
@@ -3872,7 +3872,7 @@ class QuoteRequestAck(Message):
             raise _missing("QuoteRequestAck", "QuoteReqID", 131, 'b')
         v_quote_request_type = self._quote_request_type
         if v_quote_request_type is not None:
-            out.append(b"303=" + _v.enc_enum(_e_QuoteRequestType, v_quote_request_type, "QuoteRequestType(303)") + b"\x01")
+            out.append(b"303=" + (_e_QuoteRequestType[v_quote_request_type] if v_quote_request_type.__class__ is QuoteRequestType else _v.enc_enum(_e_QuoteRequestType, v_quote_request_type, "QuoteRequestType(303)")) + b"\x01")
         else:
             raise _missing("QuoteRequestAck", "QuoteRequestType", 303, 'b')
         v_rfq_id = self._rfq_id
@@ -4081,7 +4081,7 @@ class Quote(Message):
             out.append(b"133=" + (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _v.enc_cents(v_offer_px, "OfferPx(133)")) + b"\x01")
         v_exec_inst = self._exec_inst
         if v_exec_inst is not None:
-            out.append(b"18=" + _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)") + b"\x01")
+            out.append(b"18=" + (_e_ExecInst[v_exec_inst] if v_exec_inst.__class__ is ExecInst else _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)")) + b"\x01")
         v_order_qty = self._order_qty
         if v_order_qty is not None:
             out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
@@ -4271,7 +4271,7 @@ class QuoteStatusReport(Message):
             out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
         v_quote_status = self._quote_status
         if v_quote_status is not None:
-            out.append(b"297=" + _v.enc_enum(_e_QuoteStatus, v_quote_status, "QuoteStatus(297)") + b"\x01")
+            out.append(b"297=" + (_e_QuoteStatus[v_quote_status] if v_quote_status.__class__ is QuoteStatus else _v.enc_enum(_e_QuoteStatus, v_quote_status, "QuoteStatus(297)")) + b"\x01")
         else:
             raise _missing("QuoteStatusReport", "QuoteStatus", 297, 'AI')
         v_order_qty = self._order_qty
@@ -4291,7 +4291,7 @@ class QuoteStatusReport(Message):
             out.append(b"135=" + _v.enc_decimal(v_offer_size, "OfferSize(135)") + b"\x01")
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + _v.enc_enum(_e_Side, v_side, "Side(54)") + b"\x01")
+            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
         v_transact_time = self._transact_time
         if v_transact_time is not None:
             out.append(b"60=" + _v.enc_timestamp(v_transact_time, "TransactTime(60)") + b"\x01")
@@ -4403,7 +4403,7 @@ class QuoteCancelStatus(Message):
             raise _missing("QuoteCancelStatus", "QuoteID", 117, 'U9')
         v_quote_cancel_status = self._quote_cancel_status
         if v_quote_cancel_status is not None:
-            out.append(b"298=" + _v.enc_enum(_e_QuoteCancelStatusValue, v_quote_cancel_status, "QuoteCancelStatus(298)") + b"\x01")
+            out.append(b"298=" + (_e_QuoteCancelStatusValue[v_quote_cancel_status] if v_quote_cancel_status.__class__ is QuoteCancelStatusValue else _v.enc_enum(_e_QuoteCancelStatusValue, v_quote_cancel_status, "QuoteCancelStatus(298)")) + b"\x01")
         else:
             raise _missing("QuoteCancelStatus", "QuoteCancelStatus", 298, 'U9')
         v_text = self._text
@@ -4514,7 +4514,7 @@ class QuoteConfirmStatus(Message):
             raise _missing("QuoteConfirmStatus", "QuoteID", 117, 'U8')
         v_quote_confirm_status = self._quote_confirm_status
         if v_quote_confirm_status is not None:
-            out.append(b"21010=" + _v.enc_enum(_e_QuoteConfirmStatusValue, v_quote_confirm_status, "QuoteConfirmStatus(21010)") + b"\x01")
+            out.append(b"21010=" + (_e_QuoteConfirmStatusValue[v_quote_confirm_status] if v_quote_confirm_status.__class__ is QuoteConfirmStatusValue else _v.enc_enum(_e_QuoteConfirmStatusValue, v_quote_confirm_status, "QuoteConfirmStatus(21010)")) + b"\x01")
         else:
             raise _missing("QuoteConfirmStatus", "QuoteConfirmStatus", 21010, 'U8')
         v_text = self._text
@@ -4622,7 +4622,7 @@ class AcceptQuote(Message):
             out.append(b"21023=" + (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")) + b"\x01")
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + _v.enc_enum(_e_Side, v_side, "Side(54)") + b"\x01")
+            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
         else:
             raise _missing("AcceptQuote", "Side", 54, 'UA')
         v_order_qty = self._order_qty
@@ -4719,7 +4719,7 @@ class AcceptQuoteStatus(Message):
             raise _missing("AcceptQuoteStatus", "QuoteID", 117, 'UC')
         v_accept_quote_status = self._accept_quote_status
         if v_accept_quote_status is not None:
-            out.append(b"21025=" + _v.enc_enum(_e_AcceptQuoteStatusValue, v_accept_quote_status, "AcceptQuoteStatus(21025)") + b"\x01")
+            out.append(b"21025=" + (_e_AcceptQuoteStatusValue[v_accept_quote_status] if v_accept_quote_status.__class__ is AcceptQuoteStatusValue else _v.enc_enum(_e_AcceptQuoteStatusValue, v_accept_quote_status, "AcceptQuoteStatus(21025)")) + b"\x01")
         else:
             raise _missing("AcceptQuoteStatus", "AcceptQuoteStatus", 21025, 'UC')
         v_accepted_quote_id = self._accepted_quote_id
@@ -4862,7 +4862,7 @@ class RFQCancelStatus(Message):
             raise _missing("RFQCancelStatus", "QuoteReqID", 131, 'UB')
         v_rfq_cancel_status = self._rfq_cancel_status
         if v_rfq_cancel_status is not None:
-            out.append(b"21013=" + _v.enc_enum(_e_RFQCancelStatusValue, v_rfq_cancel_status, "RFQCancelStatus(21013)") + b"\x01")
+            out.append(b"21013=" + (_e_RFQCancelStatusValue[v_rfq_cancel_status] if v_rfq_cancel_status.__class__ is RFQCancelStatusValue else _v.enc_enum(_e_RFQCancelStatusValue, v_rfq_cancel_status, "RFQCancelStatus(21013)")) + b"\x01")
         else:
             raise _missing("RFQCancelStatus", "RFQCancelStatus", 21013, 'UB')
         v_rfq_id = self._rfq_id
@@ -4957,12 +4957,12 @@ class QuoteRequestReject(Message):
             raise _missing("QuoteRequestReject", "QuoteReqID", 131, 'AG')
         v_quote_request_reject_reason = self._quote_request_reject_reason
         if v_quote_request_reject_reason is not None:
-            out.append(b"658=" + _v.enc_enum(_e_QuoteRequestRejectReason, v_quote_request_reject_reason, "QuoteRequestRejectReason(658)") + b"\x01")
+            out.append(b"658=" + (_e_QuoteRequestRejectReason[v_quote_request_reject_reason] if v_quote_request_reject_reason.__class__ is QuoteRequestRejectReason else _v.enc_enum(_e_QuoteRequestRejectReason, v_quote_request_reject_reason, "QuoteRequestRejectReason(658)")) + b"\x01")
         else:
             raise _missing("QuoteRequestReject", "QuoteRequestRejectReason", 658, 'AG')
         v_mve_validation_reason_code = self._mve_validation_reason_code
         if v_mve_validation_reason_code is not None:
-            out.append(b"20187=" + _v.enc_enum(_e_MVEValidationReasonCode, v_mve_validation_reason_code, "MVEValidationReasonCode(20187)") + b"\x01")
+            out.append(b"20187=" + (_e_MVEValidationReasonCode[v_mve_validation_reason_code] if v_mve_validation_reason_code.__class__ is MVEValidationReasonCode else _v.enc_enum(_e_MVEValidationReasonCode, v_mve_validation_reason_code, "MVEValidationReasonCode(20187)")) + b"\x01")
         g_mve_offending_legs = self._mve_offending_legs
         if g_mve_offending_legs is not None:
             _encode_group(out, b"20185", g_mve_offending_legs, use_dollars, "QuoteRequestReject.mve_offending_legs")
@@ -5166,7 +5166,7 @@ class Reject(Message):
             out.append(b"372=" + (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")) + b"\x01")
         v_session_reject_reason = self._session_reject_reason
         if v_session_reject_reason is not None:
-            out.append(b"373=" + _v.enc_enum(_e_SessionRejectReason, v_session_reject_reason, "SessionRejectReason(373)") + b"\x01")
+            out.append(b"373=" + (_e_SessionRejectReason[v_session_reject_reason] if v_session_reject_reason.__class__ is SessionRejectReason else _v.enc_enum(_e_SessionRejectReason, v_session_reject_reason, "SessionRejectReason(373)")) + b"\x01")
 
 
 
@@ -5529,7 +5529,7 @@ class Logon(Message):
             self._materialize()
         v_encrypt_method = self._encrypt_method
         if v_encrypt_method is not None:
-            out.append(b"98=" + _v.enc_enum(_e_EncryptMethod, v_encrypt_method, "EncryptMethod(98)") + b"\x01")
+            out.append(b"98=" + (_e_EncryptMethod[v_encrypt_method] if v_encrypt_method.__class__ is EncryptMethod else _v.enc_enum(_e_EncryptMethod, v_encrypt_method, "EncryptMethod(98)")) + b"\x01")
         else:
             raise _missing("Logon", "EncryptMethod", 98, 'A')
         v_heart_bt_int = self._heart_bt_int
@@ -5555,7 +5555,7 @@ class Logon(Message):
             out.append(b"141=" + (b"Y" if v_reset_seq_num_flag is True else b"N" if v_reset_seq_num_flag is False else _v.enc_bool(v_reset_seq_num_flag, "ResetSeqNumFlag(141)")) + b"\x01")
         v_default_appl_ver_id = self._default_appl_ver_id
         if v_default_appl_ver_id is not None:
-            out.append(b"1137=" + _v.enc_enum(_e_DefaultApplVerID, v_default_appl_ver_id, "DefaultApplVerID(1137)") + b"\x01")
+            out.append(b"1137=" + (_e_DefaultApplVerID[v_default_appl_ver_id] if v_default_appl_ver_id.__class__ is DefaultApplVerID else _v.enc_enum(_e_DefaultApplVerID, v_default_appl_ver_id, "DefaultApplVerID(1137)")) + b"\x01")
         v_cancel_orders_on_disconnect = self._cancel_orders_on_disconnect
         if v_cancel_orders_on_disconnect is not None:
             out.append(b"8013=" + (b"Y" if v_cancel_orders_on_disconnect is True else b"N" if v_cancel_orders_on_disconnect is False else _v.enc_bool(v_cancel_orders_on_disconnect, "CancelOrdersOnDisconnect(8013)")) + b"\x01")
@@ -5734,7 +5734,7 @@ class MarketSettlementReport(Message):
             out.append(b"20106=" + (b"%d" % v_tot_num_market_settlement_reports if v_tot_num_market_settlement_reports.__class__ is int else _v.enc_int(v_tot_num_market_settlement_reports, "TotNumMarketSettlementReports(20106)")) + b"\x01")
         v_market_result = self._market_result
         if v_market_result is not None:
-            out.append(b"20107=" + _v.enc_enum(_e_MarketResult, v_market_result, "MarketResult(20107)") + b"\x01")
+            out.append(b"20107=" + (_e_MarketResult[v_market_result] if v_market_result.__class__ is MarketResult else _v.enc_enum(_e_MarketResult, v_market_result, "MarketResult(20107)")) + b"\x01")
         else:
             raise _missing("MarketSettlementReport", "MarketResult", 20107, 'UMS')
         v_settlement_price = self._settlement_price
@@ -6039,6 +6039,7 @@ MarketSettlementReportMarketSettlementPartyID._DELIMITER = b"20109"
 EventResendRequest._FIELDS = (_f_begin_exec_id, _f_end_exec_id, )
 EventResendRequest._GROUPS = ()
 EventResendRequest._MEMBERS = (_f_begin_exec_id, _f_end_exec_id, )
+EventResendRequest._MSGTYPE_FIELD = b"35=U1\x01"
 EventResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"21001", })
 EventResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"21001", b"21002", })
 EventResendRequest._HEADER_CLS = Header
@@ -6046,6 +6047,7 @@ EventResendRequest._HEADER_CLS = Header
 EventResendComplete._FIELDS = (_f_ref_seq_num, _f_resend_event_count, )
 EventResendComplete._GROUPS = ()
 EventResendComplete._MEMBERS = (_f_ref_seq_num, _f_resend_event_count, )
+EventResendComplete._MSGTYPE_FIELD = b"35=U2\x01"
 EventResendComplete._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21003", })
 EventResendComplete._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21003", })
 EventResendComplete._HEADER_CLS = Header
@@ -6053,6 +6055,7 @@ EventResendComplete._HEADER_CLS = Header
 EventResendReject._FIELDS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
 EventResendReject._GROUPS = ()
 EventResendReject._MEMBERS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
+EventResendReject._MSGTYPE_FIELD = b"35=U3\x01"
 EventResendReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21004", })
 EventResendReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21004", })
 EventResendReject._HEADER_CLS = Header
@@ -6060,6 +6063,7 @@ EventResendReject._HEADER_CLS = Header
 MarketDataRequest._FIELDS = (_f_subscription_request_type, )
 MarketDataRequest._GROUPS = (_g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MEMBERS = (_f_subscription_request_type, _g_MarketDataRequestRelatedSym_related_sym, )
+MarketDataRequest._MSGTYPE_FIELD = b"35=V\x01"
 MarketDataRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"263", })
 MarketDataRequest._KNOWN = _HEADER_TAGS | frozenset({b"55", b"146", b"263", })
 MarketDataRequest._GROUP_TAGS = frozenset({b"55", })
@@ -6068,6 +6072,7 @@ MarketDataRequest._HEADER_CLS = Header
 MarketDataSnapshotFullRefresh._FIELDS = (_f_symbol, )
 MarketDataSnapshotFullRefresh._GROUPS = (_g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._MEMBERS = (_f_symbol, _g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
+MarketDataSnapshotFullRefresh._MSGTYPE_FIELD = b"35=W\x01"
 MarketDataSnapshotFullRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"268", })
 MarketDataSnapshotFullRefresh._KNOWN = _HEADER_TAGS | frozenset({b"55", b"268", b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefresh._GROUP_TAGS = frozenset({b"269", b"270", b"271", b"272", b"273", })
@@ -6076,6 +6081,7 @@ MarketDataSnapshotFullRefresh._HEADER_CLS = Header
 MarketDataIncrementalRefresh._FIELDS = ()
 MarketDataIncrementalRefresh._GROUPS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._MEMBERS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
+MarketDataIncrementalRefresh._MSGTYPE_FIELD = b"35=X\x01"
 MarketDataIncrementalRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"268", })
 MarketDataIncrementalRefresh._KNOWN = _HEADER_TAGS | frozenset({b"11", b"55", b"79", b"268", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
 MarketDataIncrementalRefresh._GROUP_TAGS = frozenset({b"11", b"55", b"79", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
@@ -6084,6 +6090,7 @@ MarketDataIncrementalRefresh._HEADER_CLS = Header
 MarketDataRequestReject._FIELDS = (_f_md_req_rej_reason, _f_text, )
 MarketDataRequestReject._GROUPS = ()
 MarketDataRequestReject._MEMBERS = (_f_md_req_rej_reason, _f_text, )
+MarketDataRequestReject._MSGTYPE_FIELD = b"35=Y\x01"
 MarketDataRequestReject._REQUIRED = _HEADER_REQUIRED | frozenset({})
 MarketDataRequestReject._KNOWN = _HEADER_TAGS | frozenset({b"58", b"281", })
 MarketDataRequestReject._HEADER_CLS = Header
@@ -6091,6 +6098,7 @@ MarketDataRequestReject._HEADER_CLS = Header
 SecurityStatusRequest._FIELDS = (_f_subscription_request_type, _f_symbol, )
 SecurityStatusRequest._GROUPS = ()
 SecurityStatusRequest._MEMBERS = (_f_subscription_request_type, _f_symbol, )
+SecurityStatusRequest._MSGTYPE_FIELD = b"35=e\x01"
 SecurityStatusRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"263", })
 SecurityStatusRequest._KNOWN = _HEADER_TAGS | frozenset({b"55", b"263", })
 SecurityStatusRequest._HEADER_CLS = Header
@@ -6098,6 +6106,7 @@ SecurityStatusRequest._HEADER_CLS = Header
 SecurityStatus._FIELDS = (_f_symbol, _f_security_trading_status, )
 SecurityStatus._GROUPS = ()
 SecurityStatus._MEMBERS = (_f_symbol, _f_security_trading_status, )
+SecurityStatus._MSGTYPE_FIELD = b"35=f\x01"
 SecurityStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"326", })
 SecurityStatus._KNOWN = _HEADER_TAGS | frozenset({b"55", b"326", })
 SecurityStatus._HEADER_CLS = Header
@@ -6105,6 +6114,7 @@ SecurityStatus._HEADER_CLS = Header
 NewOrderSingle._FIELDS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_quote_id, _f_rfq_id, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, _f_max_execution_cost, )
 NewOrderSingle._GROUPS = (_g_Party_parties, )
 NewOrderSingle._MEMBERS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_quote_id, _f_rfq_id, _g_Party_parties, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, _f_max_execution_cost, )
+NewOrderSingle._MSGTYPE_FIELD = b"35=D\x01"
 NewOrderSingle._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"44", b"54", b"55", })
 NewOrderSingle._KNOWN = _HEADER_TAGS | frozenset({b"11", b"18", b"38", b"40", b"44", b"54", b"55", b"59", b"79", b"100", b"117", b"126", b"448", b"452", b"453", b"526", b"2964", b"20130", b"21006", b"21009", b"21023", })
 NewOrderSingle._GROUP_TAGS = frozenset({b"448", b"452", })
@@ -6113,6 +6123,7 @@ NewOrderSingle._HEADER_CLS = Header
 OrderCancelReplaceRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_order_group_id, _f_alloc_account, )
 OrderCancelReplaceRequest._GROUPS = (_g_Party_parties, )
 OrderCancelReplaceRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_order_group_id, _f_alloc_account, )
+OrderCancelReplaceRequest._MSGTYPE_FIELD = b"35=G\x01"
 OrderCancelReplaceRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"41", b"54", b"55", })
 OrderCancelReplaceRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"38", b"40", b"41", b"44", b"54", b"55", b"59", b"79", b"100", b"126", b"448", b"452", b"453", b"20130", })
 OrderCancelReplaceRequest._GROUP_TAGS = frozenset({b"448", b"452", })
@@ -6121,6 +6132,7 @@ OrderCancelReplaceRequest._HEADER_CLS = Header
 OrderCancelRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_ex_destination, _f_alloc_account, )
 OrderCancelRequest._GROUPS = (_g_Party_parties, )
 OrderCancelRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_ex_destination, _g_Party_parties, _f_alloc_account, )
+OrderCancelRequest._MSGTYPE_FIELD = b"35=F\x01"
 OrderCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"41", b"54", b"55", })
 OrderCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"41", b"54", b"55", b"79", b"100", b"448", b"452", b"453", })
 OrderCancelRequest._GROUP_TAGS = frozenset({b"448", b"452", })
@@ -6129,6 +6141,7 @@ OrderCancelRequest._HEADER_CLS = Header
 ExecutionReport._FIELDS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, _f_single_market_collateral_return, _f_ranged_market_collateral_return, )
 ExecutionReport._GROUPS = (_g_MiscFee_misc_fees, _g_Party_parties, _g_CollateralAmountChange_collateral_amount_changes, )
 ExecutionReport._MEMBERS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _g_MiscFee_misc_fees, _g_Party_parties, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, _f_single_market_collateral_return, _f_ranged_market_collateral_return, )
+ExecutionReport._MSGTYPE_FIELD = b"35=8\x01"
 ExecutionReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"6", b"11", b"14", b"17", b"37", b"38", b"39", b"54", b"55", b"150", b"151", })
 ExecutionReport._KNOWN = _HEADER_TAGS | frozenset({b"6", b"11", b"14", b"17", b"30", b"31", b"32", b"37", b"38", b"39", b"41", b"44", b"54", b"55", b"58", b"59", b"60", b"79", b"103", b"126", b"136", b"137", b"138", b"139", b"150", b"151", b"378", b"448", b"452", b"453", b"704", b"705", b"715", b"880", b"891", b"1057", b"1703", b"1704", b"1705", b"2964", b"21030", b"21031", })
 ExecutionReport._GROUP_TAGS = frozenset({b"137", b"138", b"139", b"448", b"452", b"891", b"1704", b"1705", })
@@ -6137,6 +6150,7 @@ ExecutionReport._HEADER_CLS = Header
 OrderCancelReject._FIELDS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
+OrderCancelReject._MSGTYPE_FIELD = b"35=9\x01"
 OrderCancelReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"37", b"39", b"434", })
 OrderCancelReject._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"39", b"41", b"58", b"102", b"434", })
 OrderCancelReject._HEADER_CLS = Header
@@ -6144,6 +6158,7 @@ OrderCancelReject._HEADER_CLS = Header
 OrderMassCancelRequest._FIELDS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
 OrderMassCancelRequest._GROUPS = ()
 OrderMassCancelRequest._MEMBERS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
+OrderMassCancelRequest._MSGTYPE_FIELD = b"35=q\x01"
 OrderMassCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"530", })
 OrderMassCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"530", })
 OrderMassCancelRequest._HEADER_CLS = Header
@@ -6151,6 +6166,7 @@ OrderMassCancelRequest._HEADER_CLS = Header
 OrderMassCancelReport._FIELDS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
 OrderMassCancelReport._GROUPS = ()
 OrderMassCancelReport._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
+OrderMassCancelReport._MSGTYPE_FIELD = b"35=r\x01"
 OrderMassCancelReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"37", b"531", })
 OrderMassCancelReport._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"531", b"532", })
 OrderMassCancelReport._HEADER_CLS = Header
@@ -6158,6 +6174,7 @@ OrderMassCancelReport._HEADER_CLS = Header
 BusinessMessageReject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
 BusinessMessageReject._GROUPS = ()
 BusinessMessageReject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
+BusinessMessageReject._MSGTYPE_FIELD = b"35=j\x01"
 BusinessMessageReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"372", b"380", })
 BusinessMessageReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"379", b"380", })
 BusinessMessageReject._HEADER_CLS = Header
@@ -6165,6 +6182,7 @@ BusinessMessageReject._HEADER_CLS = Header
 OrderGroupRequest._FIELDS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, _f_ex_destination, )
 OrderGroupRequest._GROUPS = ()
 OrderGroupRequest._MEMBERS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, _f_ex_destination, )
+OrderGroupRequest._MSGTYPE_FIELD = b"35=UOG\x01"
 OrderGroupRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"20131", })
 OrderGroupRequest._KNOWN = _HEADER_TAGS | frozenset({b"79", b"100", b"20130", b"20131", b"20132", })
 OrderGroupRequest._HEADER_CLS = Header
@@ -6172,6 +6190,7 @@ OrderGroupRequest._HEADER_CLS = Header
 OrderGroupResponse._FIELDS = (_f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, )
 OrderGroupResponse._GROUPS = ()
 OrderGroupResponse._MEMBERS = (_f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, )
+OrderGroupResponse._MSGTYPE_FIELD = b"35=UOH\x01"
 OrderGroupResponse._REQUIRED = _HEADER_REQUIRED | frozenset({b"20130", })
 OrderGroupResponse._KNOWN = _HEADER_TAGS | frozenset({b"79", b"20130", b"20132", })
 OrderGroupResponse._HEADER_CLS = Header
@@ -6179,6 +6198,7 @@ OrderGroupResponse._HEADER_CLS = Header
 QuoteRequest._FIELDS = (_f_quote_req_id, _f_alloc_account, _f_multivariate_collection_ticker, )
 QuoteRequest._GROUPS = (_g_QuoteRequestRelatedSym_related_sym, _g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs, )
 QuoteRequest._MEMBERS = (_f_quote_req_id, _g_QuoteRequestRelatedSym_related_sym, _f_alloc_account, _f_multivariate_collection_ticker, _g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs, )
+QuoteRequest._MSGTYPE_FIELD = b"35=R\x01"
 QuoteRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"131", b"146", })
 QuoteRequest._KNOWN = _HEADER_TAGS | frozenset({b"38", b"55", b"60", b"79", b"131", b"146", b"152", b"448", b"452", b"453", b"20180", b"20181", b"20182", b"20183", b"20184", b"21015", b"21016", b"21033", b"21034", })
 QuoteRequest._GROUP_TAGS = frozenset({b"38", b"55", b"60", b"152", b"448", b"452", b"453", b"20182", b"20183", b"20184", b"21015", b"21016", b"21033", b"21034", })
@@ -6187,6 +6207,7 @@ QuoteRequest._HEADER_CLS = Header
 QuoteRequestAck._FIELDS = (_f_quote_req_id, _f_quote_request_type, _f_rfq_id, _f_symbol, _f_ex_destination, _f_text, )
 QuoteRequestAck._GROUPS = ()
 QuoteRequestAck._MEMBERS = (_f_quote_req_id, _f_quote_request_type, _f_rfq_id, _f_symbol, _f_ex_destination, _f_text, )
+QuoteRequestAck._MSGTYPE_FIELD = b"35=b\x01"
 QuoteRequestAck._REQUIRED = _HEADER_REQUIRED | frozenset({b"100", b"131", b"303", })
 QuoteRequestAck._KNOWN = _HEADER_TAGS | frozenset({b"55", b"58", b"100", b"131", b"303", b"21023", })
 QuoteRequestAck._HEADER_CLS = Header
@@ -6194,6 +6215,7 @@ QuoteRequestAck._HEADER_CLS = Header
 Quote._FIELDS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__session, _f_offer_px__session, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, )
 Quote._GROUPS = (_g_Party_parties, )
 Quote._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__session, _f_offer_px__session, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, _g_Party_parties, )
+Quote._MSGTYPE_FIELD = b"35=S\x01"
 Quote._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"117", b"131", })
 Quote._KNOWN = _HEADER_TAGS | frozenset({b"18", b"38", b"55", b"60", b"79", b"117", b"131", b"132", b"133", b"134", b"135", b"448", b"452", b"453", b"21015", })
 Quote._GROUP_TAGS = frozenset({b"448", b"452", })
@@ -6202,6 +6224,7 @@ Quote._HEADER_CLS = Header
 QuoteStatusReport._FIELDS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__session, _f_offer_px__session, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
 QuoteStatusReport._GROUPS = ()
 QuoteStatusReport._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__session, _f_offer_px__session, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
+QuoteStatusReport._MSGTYPE_FIELD = b"35=AI\x01"
 QuoteStatusReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"131", b"297", })
 QuoteStatusReport._KNOWN = _HEADER_TAGS | frozenset({b"38", b"54", b"58", b"60", b"79", b"117", b"131", b"132", b"133", b"134", b"135", b"297", })
 QuoteStatusReport._HEADER_CLS = Header
@@ -6209,6 +6232,7 @@ QuoteStatusReport._HEADER_CLS = Header
 QuoteCancel._FIELDS = (_f_quote_id, _f_rfq_id, )
 QuoteCancel._GROUPS = ()
 QuoteCancel._MEMBERS = (_f_quote_id, _f_rfq_id, )
+QuoteCancel._MSGTYPE_FIELD = b"35=Z\x01"
 QuoteCancel._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", })
 QuoteCancel._KNOWN = _HEADER_TAGS | frozenset({b"117", b"21023", })
 QuoteCancel._HEADER_CLS = Header
@@ -6216,6 +6240,7 @@ QuoteCancel._HEADER_CLS = Header
 QuoteCancelStatus._FIELDS = (_f_quote_id, _f_quote_cancel_status, _f_text, )
 QuoteCancelStatus._GROUPS = ()
 QuoteCancelStatus._MEMBERS = (_f_quote_id, _f_quote_cancel_status, _f_text, )
+QuoteCancelStatus._MSGTYPE_FIELD = b"35=U9\x01"
 QuoteCancelStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"298", })
 QuoteCancelStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"117", b"298", })
 QuoteCancelStatus._HEADER_CLS = Header
@@ -6223,6 +6248,7 @@ QuoteCancelStatus._HEADER_CLS = Header
 QuoteConfirm._FIELDS = (_f_quote_id, _f_rfq_id, )
 QuoteConfirm._GROUPS = ()
 QuoteConfirm._MEMBERS = (_f_quote_id, _f_rfq_id, )
+QuoteConfirm._MSGTYPE_FIELD = b"35=U7\x01"
 QuoteConfirm._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", })
 QuoteConfirm._KNOWN = _HEADER_TAGS | frozenset({b"117", b"21023", })
 QuoteConfirm._HEADER_CLS = Header
@@ -6230,6 +6256,7 @@ QuoteConfirm._HEADER_CLS = Header
 QuoteConfirmStatus._FIELDS = (_f_quote_id, _f_quote_confirm_status, _f_text, )
 QuoteConfirmStatus._GROUPS = ()
 QuoteConfirmStatus._MEMBERS = (_f_quote_id, _f_quote_confirm_status, _f_text, )
+QuoteConfirmStatus._MSGTYPE_FIELD = b"35=U8\x01"
 QuoteConfirmStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"21010", })
 QuoteConfirmStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"117", b"21010", })
 QuoteConfirmStatus._HEADER_CLS = Header
@@ -6237,6 +6264,7 @@ QuoteConfirmStatus._HEADER_CLS = Header
 AcceptQuote._FIELDS = (_f_quote_id, _f_rfq_id, _f_side, _f_order_qty, _f_cl_ord_id, _f_prefer_better_quote, )
 AcceptQuote._GROUPS = (_g_Party_parties, )
 AcceptQuote._MEMBERS = (_f_quote_id, _f_rfq_id, _f_side, _f_order_qty, _f_cl_ord_id, _g_Party_parties, _f_prefer_better_quote, )
+AcceptQuote._MSGTYPE_FIELD = b"35=UA\x01"
 AcceptQuote._REQUIRED = _HEADER_REQUIRED | frozenset({b"54", b"117", })
 AcceptQuote._KNOWN = _HEADER_TAGS | frozenset({b"11", b"38", b"54", b"117", b"448", b"452", b"453", b"21022", b"21023", })
 AcceptQuote._GROUP_TAGS = frozenset({b"448", b"452", })
@@ -6245,6 +6273,7 @@ AcceptQuote._HEADER_CLS = Header
 AcceptQuoteStatus._FIELDS = (_f_quote_id, _f_accept_quote_status, _f_accepted_quote_id, _f_cl_ord_id, _f_text, )
 AcceptQuoteStatus._GROUPS = ()
 AcceptQuoteStatus._MEMBERS = (_f_quote_id, _f_accept_quote_status, _f_accepted_quote_id, _f_cl_ord_id, _f_text, )
+AcceptQuoteStatus._MSGTYPE_FIELD = b"35=UC\x01"
 AcceptQuoteStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"21025", })
 AcceptQuoteStatus._KNOWN = _HEADER_TAGS | frozenset({b"11", b"58", b"117", b"21024", b"21025", })
 AcceptQuoteStatus._HEADER_CLS = Header
@@ -6252,6 +6281,7 @@ AcceptQuoteStatus._HEADER_CLS = Header
 RFQCancel._FIELDS = (_f_quote_req_id, _f_rfq_id, )
 RFQCancel._GROUPS = (_g_Party_parties, )
 RFQCancel._MEMBERS = (_f_quote_req_id, _f_rfq_id, _g_Party_parties, )
+RFQCancel._MSGTYPE_FIELD = b"35=UE\x01"
 RFQCancel._REQUIRED = _HEADER_REQUIRED | frozenset({})
 RFQCancel._KNOWN = _HEADER_TAGS | frozenset({b"131", b"448", b"452", b"453", b"21023", })
 RFQCancel._GROUP_TAGS = frozenset({b"448", b"452", })
@@ -6260,6 +6290,7 @@ RFQCancel._HEADER_CLS = Header
 RFQCancelStatus._FIELDS = (_f_quote_req_id, _f_rfq_cancel_status, _f_rfq_id, _f_text, )
 RFQCancelStatus._GROUPS = ()
 RFQCancelStatus._MEMBERS = (_f_quote_req_id, _f_rfq_cancel_status, _f_rfq_id, _f_text, )
+RFQCancelStatus._MSGTYPE_FIELD = b"35=UB\x01"
 RFQCancelStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"131", b"21013", })
 RFQCancelStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"131", b"21013", b"21023", })
 RFQCancelStatus._HEADER_CLS = Header
@@ -6267,6 +6298,7 @@ RFQCancelStatus._HEADER_CLS = Header
 QuoteRequestReject._FIELDS = (_f_text, _f_quote_req_id, _f_quote_request_reject_reason, _f_mve_validation_reason_code, )
 QuoteRequestReject._GROUPS = (_g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs, )
 QuoteRequestReject._MEMBERS = (_f_text, _f_quote_req_id, _f_quote_request_reject_reason, _f_mve_validation_reason_code, _g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs, )
+QuoteRequestReject._MSGTYPE_FIELD = b"35=AG\x01"
 QuoteRequestReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"58", b"131", b"658", })
 QuoteRequestReject._KNOWN = _HEADER_TAGS | frozenset({b"58", b"131", b"658", b"20185", b"20186", b"20187", })
 QuoteRequestReject._GROUP_TAGS = frozenset({b"20186", })
@@ -6275,6 +6307,7 @@ QuoteRequestReject._HEADER_CLS = Header
 Heartbeat._FIELDS = (_f_test_req_id, )
 Heartbeat._GROUPS = ()
 Heartbeat._MEMBERS = (_f_test_req_id, )
+Heartbeat._MSGTYPE_FIELD = b"35=0\x01"
 Heartbeat._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Heartbeat._KNOWN = _HEADER_TAGS | frozenset({b"112", })
 Heartbeat._HEADER_CLS = Header
@@ -6282,6 +6315,7 @@ Heartbeat._HEADER_CLS = Header
 TestRequest._FIELDS = (_f_test_req_id, )
 TestRequest._GROUPS = ()
 TestRequest._MEMBERS = (_f_test_req_id, )
+TestRequest._MSGTYPE_FIELD = b"35=1\x01"
 TestRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"112", })
 TestRequest._KNOWN = _HEADER_TAGS | frozenset({b"112", })
 TestRequest._HEADER_CLS = Header
@@ -6289,6 +6323,7 @@ TestRequest._HEADER_CLS = Header
 ResendRequest._FIELDS = (_f_begin_seq_no, _f_end_seq_no, )
 ResendRequest._GROUPS = ()
 ResendRequest._MEMBERS = (_f_begin_seq_no, _f_end_seq_no, )
+ResendRequest._MSGTYPE_FIELD = b"35=2\x01"
 ResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"7", b"16", })
 ResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"7", b"16", })
 ResendRequest._HEADER_CLS = Header
@@ -6296,6 +6331,7 @@ ResendRequest._HEADER_CLS = Header
 Reject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
 Reject._GROUPS = ()
 Reject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
+Reject._MSGTYPE_FIELD = b"35=3\x01"
 Reject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", })
 Reject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"373", })
 Reject._HEADER_CLS = Header
@@ -6303,6 +6339,7 @@ Reject._HEADER_CLS = Header
 SequenceReset._FIELDS = (_f_gap_fill_flag, _f_new_seq_no, )
 SequenceReset._GROUPS = ()
 SequenceReset._MEMBERS = (_f_gap_fill_flag, _f_new_seq_no, )
+SequenceReset._MSGTYPE_FIELD = b"35=4\x01"
 SequenceReset._REQUIRED = _HEADER_REQUIRED | frozenset({b"36", })
 SequenceReset._KNOWN = _HEADER_TAGS | frozenset({b"36", b"123", })
 SequenceReset._HEADER_CLS = Header
@@ -6310,6 +6347,7 @@ SequenceReset._HEADER_CLS = Header
 Logout._FIELDS = (_f_text, )
 Logout._GROUPS = ()
 Logout._MEMBERS = (_f_text, )
+Logout._MSGTYPE_FIELD = b"35=5\x01"
 Logout._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Logout._KNOWN = _HEADER_TAGS | frozenset({b"58", })
 Logout._HEADER_CLS = Header
@@ -6317,6 +6355,7 @@ Logout._HEADER_CLS = Header
 Logon._FIELDS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_receive_settlement_reports, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_always_emit_new_before_trade, _f_split_collateral_return, _f_use_cap_reservation, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
 Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_receive_settlement_reports, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_always_emit_new_before_trade, _f_split_collateral_return, _f_use_cap_reservation, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
+Logon._MSGTYPE_FIELD = b"35=A\x01"
 Logon._REQUIRED = _HEADER_REQUIRED | frozenset({b"98", b"108", })
 Logon._KNOWN = _HEADER_TAGS | frozenset({b"95", b"96", b"98", b"108", b"141", b"383", b"464", b"553", b"554", b"789", b"1137", b"8013", b"20126", b"20127", b"20200", b"21005", b"21006", b"21007", b"21008", b"21011", b"21012", b"21026", b"21027", b"21032", })
 Logon._HEADER_CLS = Header
@@ -6324,6 +6363,7 @@ Logon._HEADER_CLS = Header
 MarketSettlementReport._FIELDS = (_f_market_settlement_report_id, _f_symbol, _f_clearing_business_date, _f_tot_num_market_settlement_reports, _f_market_result, _f_settlement_price__cents, _f_last_fragment, )
 MarketSettlementReport._GROUPS = (_g_MarketSettlementReportMarketSettlementPartyID_market_settlement_party_ids, )
 MarketSettlementReport._MEMBERS = (_f_market_settlement_report_id, _f_symbol, _f_clearing_business_date, _f_tot_num_market_settlement_reports, _f_market_result, _f_settlement_price__cents, _g_MarketSettlementReportMarketSettlementPartyID_market_settlement_party_ids, _f_last_fragment, )
+MarketSettlementReport._MSGTYPE_FIELD = b"35=UMS\x01"
 MarketSettlementReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"715", b"730", b"20105", b"20107", })
 MarketSettlementReport._KNOWN = _HEADER_TAGS | frozenset({b"55", b"136", b"137", b"138", b"139", b"704", b"705", b"715", b"730", b"891", b"893", b"1703", b"1704", b"1705", b"20105", b"20106", b"20107", b"20108", b"20109", b"20110", })
 MarketSettlementReport._GROUP_TAGS = frozenset({b"136", b"137", b"138", b"139", b"704", b"705", b"891", b"1703", b"1704", b"1705", b"20109", b"20110", })
