@@ -700,7 +700,9 @@ class FileStore:
                 os.close(fd)
                 raise
             os.close(fd)  # a compaction replaced the file between open and lock: go again
-        raise StoreError(f"{self._path}: the file keeps being replaced; cannot lock it")
+        raise StoreError(
+            f"{self._path}: the file keeps being replaced; cannot lock it", path=self._path
+        )
 
     def _remove_stale_tmp(self) -> None:
         try:
