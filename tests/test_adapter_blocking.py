@@ -438,7 +438,9 @@ def test_drop_on_kalshi_rt_resumes_and_resends_what_was_missed(
     assert len(logons) >= 2
     assert all("141" not in f for f in logons)
     assert [int(f["34"]) for f in logons] == sorted(int(f["34"]) for f in logons)
-    assert int(logons[-1]["34"]) > 5
+    # Logon 1 and rt-1..rt-3 (2-4) went out first: the reconnect Logon continues from there
+    # (5, or more when a heartbeat or logout slipped in), never back to 1
+    assert int(logons[-1]["34"]) >= 5
 
 
 def test_drop_on_kalshi_nr_reconnects_with_a_reset(
