@@ -97,6 +97,7 @@ class FixRecord:
     _TAGS: ClassVar[frozenset[bytes]] = frozenset()  # every tag an instance may hold
     _DELIMITER: ClassVar[bytes] = b""
     _OWN: ClassVar[frozenset[bytes]] = frozenset()  # entries: direct member tags
+    _BY_KEY: ClassVar[dict[bytes, FieldInfo]] = {}  # tag bytes -> field (plain fields only)
 
     # -- lazy loading -------------------------------------------------------------------------
 
@@ -141,8 +142,16 @@ class FixRecord:
         return type(self).__name__
 
     def _materialize(self) -> None:
-        """Load every lazy slot (so encoding can read slots directly)."""
-        self._load_all()
+        """Load every lazy slot, absent fields included (encoding reads slots directly)."""
+        src = self._src
+        if src is None:
+            return
+        wire = _wire(src)
+        load = self._load
+        for info in self._FIELDS:
+            load(info, wire)
+        for ginfo in self._GROUPS:
+            self._load_group(ginfo)
 
     @staticmethod
     def _msgtype_of(src: Src) -> str | None:
@@ -208,8 +217,12 @@ class FixRecord:
             return
         wire = _wire(src)
         load = self._load
-        for info in self._FIELDS:
-            load(info, wire)
+        by_key = self._BY_KEY
+        # only the fields present need converting; absent ones read as None on access
+        for key in wire:
+            info = by_key.get(key)
+            if info is not None:
+                load(info, wire)
         for ginfo in self._GROUPS:
             self._load_group(ginfo)
 
