@@ -290,6 +290,11 @@ class FixRecord:
         raise NotImplementedError
 
 
+def by_key(fields: tuple[FieldInfo, ...]) -> dict[bytes, FieldInfo]:
+    """Tag bytes -> field, for a generated class's plain fields."""
+    return {info.key: info for info in fields}
+
+
 def header_raw(msg: FixRecord, keys: frozenset[bytes]) -> dict[bytes, bytes]:
     """Raw values of the header fields of a decoded message, read from the front of the frame.
 

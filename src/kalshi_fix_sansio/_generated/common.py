@@ -13,6 +13,7 @@ import attrs
 
 from .. import _values as _v
 from .._message import FieldInfo as _F
+from .._message import by_key as _by_key
 from .._message import FixRecord
 from .._message import GroupInfo as _G
 from .._message import encode_group as _encode_group
@@ -268,7 +269,7 @@ _f_target_location_id = _F("target_location_id", "_target_location_id", 143, b"1
 _f_target_sub_id = _F("target_sub_id", "_target_sub_id", 57, b"57", "TargetSubID", _v.dec_str, None, False)
 
 Header._FIELDS = (_f_sender_comp_id, _f_target_comp_id, _f_msg_seq_num, _f_sending_time, _f_poss_dup_flag, _f_poss_resend, _f_orig_sending_time, _f_sender_sub_id, _f_target_sub_id, _f_on_behalf_of_comp_id, _f_deliver_to_comp_id, _f_sender_location_id, _f_target_location_id, _f_appl_ver_id, _f_cstm_appl_ver_id, )
-Header._BY_KEY = {f.key: f for f in Header._FIELDS}
+Header._BY_KEY = _by_key(Header._FIELDS)
 Header._GROUPS = ()
 Header._MEMBERS = (_f_sender_comp_id, _f_target_comp_id, _f_msg_seq_num, _f_sending_time, _f_poss_dup_flag, _f_poss_resend, _f_orig_sending_time, _f_sender_sub_id, _f_target_sub_id, _f_on_behalf_of_comp_id, _f_deliver_to_comp_id, _f_sender_location_id, _f_target_location_id, _f_appl_ver_id, _f_cstm_appl_ver_id, )
 Header._REQUIRED = frozenset({b"34", b"49", b"52", b"56", })

@@ -18,6 +18,7 @@ import attrs
 
 from .. import _values as _v
 from .._message import FieldInfo as _F
+from .._message import by_key as _by_key
 from .._message import AnyTag, FixRecord, Message, UnknownMessage
 from .._message import GroupInfo as _G
 from .._message import decode_frame as _decode_frame
@@ -3563,7 +3564,7 @@ _e_TimeInForce = _v.enum_table(TimeInForce)
 _e_TrdType = _v.enum_table(TrdType)
 
 Party._FIELDS = (_f_party_id, _f_party_role, )
-Party._BY_KEY = {f.key: f for f in Party._FIELDS}
+Party._BY_KEY = _by_key(Party._FIELDS)
 Party._GROUPS = ()
 Party._MEMBERS = (_f_party_id, _f_party_role, )
 Party._REQUIRED = frozenset({b"448", b"452", })
@@ -3572,7 +3573,7 @@ Party._OWN = frozenset({b"448", b"452", })
 Party._DELIMITER = b"448"
 
 MiscFee._FIELDS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
-MiscFee._BY_KEY = {f.key: f for f in MiscFee._FIELDS}
+MiscFee._BY_KEY = _by_key(MiscFee._FIELDS)
 MiscFee._GROUPS = ()
 MiscFee._MEMBERS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
 MiscFee._REQUIRED = frozenset({b"137", b"138", b"139", b"891", })
@@ -3581,7 +3582,7 @@ MiscFee._OWN = frozenset({b"137", b"138", b"139", b"891", })
 MiscFee._DELIMITER = b"137"
 
 CollateralAmountChange._FIELDS = (_f_collateral_amount_change, _f_collateral_amount_type, )
-CollateralAmountChange._BY_KEY = {f.key: f for f in CollateralAmountChange._FIELDS}
+CollateralAmountChange._BY_KEY = _by_key(CollateralAmountChange._FIELDS)
 CollateralAmountChange._GROUPS = ()
 CollateralAmountChange._MEMBERS = (_f_collateral_amount_change, _f_collateral_amount_type, )
 CollateralAmountChange._REQUIRED = frozenset({b"1704", b"1705", })
@@ -3590,7 +3591,7 @@ CollateralAmountChange._OWN = frozenset({b"1704", b"1705", })
 CollateralAmountChange._DELIMITER = b"1704"
 
 MarketDataRequestRelatedSym._FIELDS = (_f_symbol, )
-MarketDataRequestRelatedSym._BY_KEY = {f.key: f for f in MarketDataRequestRelatedSym._FIELDS}
+MarketDataRequestRelatedSym._BY_KEY = _by_key(MarketDataRequestRelatedSym._FIELDS)
 MarketDataRequestRelatedSym._GROUPS = ()
 MarketDataRequestRelatedSym._MEMBERS = (_f_symbol, )
 MarketDataRequestRelatedSym._REQUIRED = frozenset({b"55", })
@@ -3599,7 +3600,7 @@ MarketDataRequestRelatedSym._OWN = frozenset({b"55", })
 MarketDataRequestRelatedSym._DELIMITER = b"55"
 
 MarketDataSnapshotFullRefreshMDEntry._FIELDS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
-MarketDataSnapshotFullRefreshMDEntry._BY_KEY = {f.key: f for f in MarketDataSnapshotFullRefreshMDEntry._FIELDS}
+MarketDataSnapshotFullRefreshMDEntry._BY_KEY = _by_key(MarketDataSnapshotFullRefreshMDEntry._FIELDS)
 MarketDataSnapshotFullRefreshMDEntry._GROUPS = ()
 MarketDataSnapshotFullRefreshMDEntry._MEMBERS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
 MarketDataSnapshotFullRefreshMDEntry._REQUIRED = frozenset({b"269", b"270", b"271", b"272", b"273", })
@@ -3608,7 +3609,7 @@ MarketDataSnapshotFullRefreshMDEntry._OWN = frozenset({b"269", b"270", b"271", b
 MarketDataSnapshotFullRefreshMDEntry._DELIMITER = b"269"
 
 MarketDataIncrementalRefreshMDEntry._FIELDS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
-MarketDataIncrementalRefreshMDEntry._BY_KEY = {f.key: f for f in MarketDataIncrementalRefreshMDEntry._FIELDS}
+MarketDataIncrementalRefreshMDEntry._BY_KEY = _by_key(MarketDataIncrementalRefreshMDEntry._FIELDS)
 MarketDataIncrementalRefreshMDEntry._GROUPS = ()
 MarketDataIncrementalRefreshMDEntry._MEMBERS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
 MarketDataIncrementalRefreshMDEntry._REQUIRED = frozenset({b"55", b"269", b"270", b"271", b"272", b"273", b"279", })
@@ -3617,7 +3618,7 @@ MarketDataIncrementalRefreshMDEntry._OWN = frozenset({b"279", b"55", b"269", b"2
 MarketDataIncrementalRefreshMDEntry._DELIMITER = b"279"
 
 EventResendRequest._FIELDS = (_f_begin_exec_id, _f_end_exec_id, )
-EventResendRequest._BY_KEY = {f.key: f for f in EventResendRequest._FIELDS}
+EventResendRequest._BY_KEY = _by_key(EventResendRequest._FIELDS)
 EventResendRequest._GROUPS = ()
 EventResendRequest._MEMBERS = (_f_begin_exec_id, _f_end_exec_id, )
 EventResendRequest._MSGTYPE_FIELD = b"35=U1\x01"
@@ -3626,7 +3627,7 @@ EventResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"21001", b"21002", })
 EventResendRequest._HEADER_CLS = Header
 
 EventResendComplete._FIELDS = (_f_ref_seq_num, _f_resend_event_count, )
-EventResendComplete._BY_KEY = {f.key: f for f in EventResendComplete._FIELDS}
+EventResendComplete._BY_KEY = _by_key(EventResendComplete._FIELDS)
 EventResendComplete._GROUPS = ()
 EventResendComplete._MEMBERS = (_f_ref_seq_num, _f_resend_event_count, )
 EventResendComplete._MSGTYPE_FIELD = b"35=U2\x01"
@@ -3635,7 +3636,7 @@ EventResendComplete._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21003", })
 EventResendComplete._HEADER_CLS = Header
 
 EventResendReject._FIELDS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
-EventResendReject._BY_KEY = {f.key: f for f in EventResendReject._FIELDS}
+EventResendReject._BY_KEY = _by_key(EventResendReject._FIELDS)
 EventResendReject._GROUPS = ()
 EventResendReject._MEMBERS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
 EventResendReject._MSGTYPE_FIELD = b"35=U3\x01"
@@ -3644,7 +3645,7 @@ EventResendReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21004", })
 EventResendReject._HEADER_CLS = Header
 
 MarketDataRequest._FIELDS = (_f_subscription_request_type, )
-MarketDataRequest._BY_KEY = {f.key: f for f in MarketDataRequest._FIELDS}
+MarketDataRequest._BY_KEY = _by_key(MarketDataRequest._FIELDS)
 MarketDataRequest._GROUPS = (_g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MEMBERS = (_f_subscription_request_type, _g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MSGTYPE_FIELD = b"35=V\x01"
@@ -3654,7 +3655,7 @@ MarketDataRequest._GROUP_TAGS = frozenset({b"55", })
 MarketDataRequest._HEADER_CLS = Header
 
 MarketDataSnapshotFullRefresh._FIELDS = (_f_symbol, )
-MarketDataSnapshotFullRefresh._BY_KEY = {f.key: f for f in MarketDataSnapshotFullRefresh._FIELDS}
+MarketDataSnapshotFullRefresh._BY_KEY = _by_key(MarketDataSnapshotFullRefresh._FIELDS)
 MarketDataSnapshotFullRefresh._GROUPS = (_g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._MEMBERS = (_f_symbol, _g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._MSGTYPE_FIELD = b"35=W\x01"
@@ -3664,7 +3665,7 @@ MarketDataSnapshotFullRefresh._GROUP_TAGS = frozenset({b"269", b"270", b"271", b
 MarketDataSnapshotFullRefresh._HEADER_CLS = Header
 
 MarketDataIncrementalRefresh._FIELDS = ()
-MarketDataIncrementalRefresh._BY_KEY = {f.key: f for f in MarketDataIncrementalRefresh._FIELDS}
+MarketDataIncrementalRefresh._BY_KEY = _by_key(MarketDataIncrementalRefresh._FIELDS)
 MarketDataIncrementalRefresh._GROUPS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._MEMBERS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._MSGTYPE_FIELD = b"35=X\x01"
@@ -3674,7 +3675,7 @@ MarketDataIncrementalRefresh._GROUP_TAGS = frozenset({b"11", b"55", b"79", b"269
 MarketDataIncrementalRefresh._HEADER_CLS = Header
 
 MarketDataRequestReject._FIELDS = (_f_md_req_rej_reason, _f_text, )
-MarketDataRequestReject._BY_KEY = {f.key: f for f in MarketDataRequestReject._FIELDS}
+MarketDataRequestReject._BY_KEY = _by_key(MarketDataRequestReject._FIELDS)
 MarketDataRequestReject._GROUPS = ()
 MarketDataRequestReject._MEMBERS = (_f_md_req_rej_reason, _f_text, )
 MarketDataRequestReject._MSGTYPE_FIELD = b"35=Y\x01"
@@ -3683,7 +3684,7 @@ MarketDataRequestReject._KNOWN = _HEADER_TAGS | frozenset({b"58", b"281", })
 MarketDataRequestReject._HEADER_CLS = Header
 
 NewOrderSingle._FIELDS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, )
-NewOrderSingle._BY_KEY = {f.key: f for f in NewOrderSingle._FIELDS}
+NewOrderSingle._BY_KEY = _by_key(NewOrderSingle._FIELDS)
 NewOrderSingle._GROUPS = (_g_Party_parties, )
 NewOrderSingle._MEMBERS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, )
 NewOrderSingle._MSGTYPE_FIELD = b"35=D\x01"
@@ -3693,7 +3694,7 @@ NewOrderSingle._GROUP_TAGS = frozenset({b"448", b"452", })
 NewOrderSingle._HEADER_CLS = Header
 
 OrderCancelReplaceRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _f_order_group_id, _f_alloc_account, )
-OrderCancelReplaceRequest._BY_KEY = {f.key: f for f in OrderCancelReplaceRequest._FIELDS}
+OrderCancelReplaceRequest._BY_KEY = _by_key(OrderCancelReplaceRequest._FIELDS)
 OrderCancelReplaceRequest._GROUPS = (_g_Party_parties, )
 OrderCancelReplaceRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_order_group_id, _f_alloc_account, )
 OrderCancelReplaceRequest._MSGTYPE_FIELD = b"35=G\x01"
@@ -3703,7 +3704,7 @@ OrderCancelReplaceRequest._GROUP_TAGS = frozenset({b"448", b"452", })
 OrderCancelReplaceRequest._HEADER_CLS = Header
 
 OrderCancelRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_alloc_account, )
-OrderCancelRequest._BY_KEY = {f.key: f for f in OrderCancelRequest._FIELDS}
+OrderCancelRequest._BY_KEY = _by_key(OrderCancelRequest._FIELDS)
 OrderCancelRequest._GROUPS = (_g_Party_parties, )
 OrderCancelRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _g_Party_parties, _f_alloc_account, )
 OrderCancelRequest._MSGTYPE_FIELD = b"35=F\x01"
@@ -3713,7 +3714,7 @@ OrderCancelRequest._GROUP_TAGS = frozenset({b"448", b"452", })
 OrderCancelRequest._HEADER_CLS = Header
 
 ExecutionReport._FIELDS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, )
-ExecutionReport._BY_KEY = {f.key: f for f in ExecutionReport._FIELDS}
+ExecutionReport._BY_KEY = _by_key(ExecutionReport._FIELDS)
 ExecutionReport._GROUPS = (_g_MiscFee_misc_fees, _g_Party_parties, _g_CollateralAmountChange_collateral_amount_changes, )
 ExecutionReport._MEMBERS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _g_MiscFee_misc_fees, _g_Party_parties, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, )
 ExecutionReport._MSGTYPE_FIELD = b"35=8\x01"
@@ -3723,7 +3724,7 @@ ExecutionReport._GROUP_TAGS = frozenset({b"137", b"138", b"139", b"448", b"452",
 ExecutionReport._HEADER_CLS = Header
 
 OrderCancelReject._FIELDS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
-OrderCancelReject._BY_KEY = {f.key: f for f in OrderCancelReject._FIELDS}
+OrderCancelReject._BY_KEY = _by_key(OrderCancelReject._FIELDS)
 OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._MSGTYPE_FIELD = b"35=9\x01"
@@ -3732,7 +3733,7 @@ OrderCancelReject._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"39", b"41",
 OrderCancelReject._HEADER_CLS = Header
 
 OrderMassCancelRequest._FIELDS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
-OrderMassCancelRequest._BY_KEY = {f.key: f for f in OrderMassCancelRequest._FIELDS}
+OrderMassCancelRequest._BY_KEY = _by_key(OrderMassCancelRequest._FIELDS)
 OrderMassCancelRequest._GROUPS = ()
 OrderMassCancelRequest._MEMBERS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
 OrderMassCancelRequest._MSGTYPE_FIELD = b"35=q\x01"
@@ -3741,7 +3742,7 @@ OrderMassCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"530", })
 OrderMassCancelRequest._HEADER_CLS = Header
 
 OrderMassCancelReport._FIELDS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
-OrderMassCancelReport._BY_KEY = {f.key: f for f in OrderMassCancelReport._FIELDS}
+OrderMassCancelReport._BY_KEY = _by_key(OrderMassCancelReport._FIELDS)
 OrderMassCancelReport._GROUPS = ()
 OrderMassCancelReport._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
 OrderMassCancelReport._MSGTYPE_FIELD = b"35=r\x01"
@@ -3750,7 +3751,7 @@ OrderMassCancelReport._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"531", b
 OrderMassCancelReport._HEADER_CLS = Header
 
 BusinessMessageReject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
-BusinessMessageReject._BY_KEY = {f.key: f for f in BusinessMessageReject._FIELDS}
+BusinessMessageReject._BY_KEY = _by_key(BusinessMessageReject._FIELDS)
 BusinessMessageReject._GROUPS = ()
 BusinessMessageReject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
 BusinessMessageReject._MSGTYPE_FIELD = b"35=j\x01"
@@ -3759,7 +3760,7 @@ BusinessMessageReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b
 BusinessMessageReject._HEADER_CLS = Header
 
 OrderGroupRequest._FIELDS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, )
-OrderGroupRequest._BY_KEY = {f.key: f for f in OrderGroupRequest._FIELDS}
+OrderGroupRequest._BY_KEY = _by_key(OrderGroupRequest._FIELDS)
 OrderGroupRequest._GROUPS = ()
 OrderGroupRequest._MEMBERS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, )
 OrderGroupRequest._MSGTYPE_FIELD = b"35=UOG\x01"
@@ -3768,7 +3769,7 @@ OrderGroupRequest._KNOWN = _HEADER_TAGS | frozenset({b"20130", b"20131", b"20132
 OrderGroupRequest._HEADER_CLS = Header
 
 OrderGroupResponse._FIELDS = (_f_order_group_id, )
-OrderGroupResponse._BY_KEY = {f.key: f for f in OrderGroupResponse._FIELDS}
+OrderGroupResponse._BY_KEY = _by_key(OrderGroupResponse._FIELDS)
 OrderGroupResponse._GROUPS = ()
 OrderGroupResponse._MEMBERS = (_f_order_group_id, )
 OrderGroupResponse._MSGTYPE_FIELD = b"35=UOH\x01"
@@ -3777,7 +3778,7 @@ OrderGroupResponse._KNOWN = _HEADER_TAGS | frozenset({b"20130", })
 OrderGroupResponse._HEADER_CLS = Header
 
 Heartbeat._FIELDS = (_f_test_req_id, )
-Heartbeat._BY_KEY = {f.key: f for f in Heartbeat._FIELDS}
+Heartbeat._BY_KEY = _by_key(Heartbeat._FIELDS)
 Heartbeat._GROUPS = ()
 Heartbeat._MEMBERS = (_f_test_req_id, )
 Heartbeat._MSGTYPE_FIELD = b"35=0\x01"
@@ -3786,7 +3787,7 @@ Heartbeat._KNOWN = _HEADER_TAGS | frozenset({b"112", })
 Heartbeat._HEADER_CLS = Header
 
 TestRequest._FIELDS = (_f_test_req_id, )
-TestRequest._BY_KEY = {f.key: f for f in TestRequest._FIELDS}
+TestRequest._BY_KEY = _by_key(TestRequest._FIELDS)
 TestRequest._GROUPS = ()
 TestRequest._MEMBERS = (_f_test_req_id, )
 TestRequest._MSGTYPE_FIELD = b"35=1\x01"
@@ -3795,7 +3796,7 @@ TestRequest._KNOWN = _HEADER_TAGS | frozenset({b"112", })
 TestRequest._HEADER_CLS = Header
 
 ResendRequest._FIELDS = (_f_begin_seq_no, _f_end_seq_no, )
-ResendRequest._BY_KEY = {f.key: f for f in ResendRequest._FIELDS}
+ResendRequest._BY_KEY = _by_key(ResendRequest._FIELDS)
 ResendRequest._GROUPS = ()
 ResendRequest._MEMBERS = (_f_begin_seq_no, _f_end_seq_no, )
 ResendRequest._MSGTYPE_FIELD = b"35=2\x01"
@@ -3804,7 +3805,7 @@ ResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"7", b"16", })
 ResendRequest._HEADER_CLS = Header
 
 Reject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
-Reject._BY_KEY = {f.key: f for f in Reject._FIELDS}
+Reject._BY_KEY = _by_key(Reject._FIELDS)
 Reject._GROUPS = ()
 Reject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
 Reject._MSGTYPE_FIELD = b"35=3\x01"
@@ -3813,7 +3814,7 @@ Reject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"373", 
 Reject._HEADER_CLS = Header
 
 SequenceReset._FIELDS = (_f_gap_fill_flag, _f_new_seq_no, )
-SequenceReset._BY_KEY = {f.key: f for f in SequenceReset._FIELDS}
+SequenceReset._BY_KEY = _by_key(SequenceReset._FIELDS)
 SequenceReset._GROUPS = ()
 SequenceReset._MEMBERS = (_f_gap_fill_flag, _f_new_seq_no, )
 SequenceReset._MSGTYPE_FIELD = b"35=4\x01"
@@ -3822,7 +3823,7 @@ SequenceReset._KNOWN = _HEADER_TAGS | frozenset({b"36", b"123", })
 SequenceReset._HEADER_CLS = Header
 
 Logout._FIELDS = (_f_text, )
-Logout._BY_KEY = {f.key: f for f in Logout._FIELDS}
+Logout._BY_KEY = _by_key(Logout._FIELDS)
 Logout._GROUPS = ()
 Logout._MEMBERS = (_f_text, )
 Logout._MSGTYPE_FIELD = b"35=5\x01"
@@ -3831,7 +3832,7 @@ Logout._KNOWN = _HEADER_TAGS | frozenset({b"58", })
 Logout._HEADER_CLS = Header
 
 Logon._FIELDS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
-Logon._BY_KEY = {f.key: f for f in Logon._FIELDS}
+Logon._BY_KEY = _by_key(Logon._FIELDS)
 Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
 Logon._MSGTYPE_FIELD = b"35=A\x01"

@@ -18,6 +18,7 @@ import attrs
 
 from .. import _values as _v
 from .._message import FieldInfo as _F
+from .._message import by_key as _by_key
 from .._message import AnyTag, FixRecord, Message, UnknownMessage
 from .._message import GroupInfo as _G
 from .._message import decode_frame as _decode_frame
@@ -5949,7 +5950,7 @@ _e_TimeInForce = _v.enum_table(TimeInForce)
 _e_TrdType = _v.enum_table(TrdType)
 
 Party._FIELDS = (_f_party_id, _f_party_role, )
-Party._BY_KEY = {f.key: f for f in Party._FIELDS}
+Party._BY_KEY = _by_key(Party._FIELDS)
 Party._GROUPS = ()
 Party._MEMBERS = (_f_party_id, _f_party_role, )
 Party._REQUIRED = frozenset({b"448", b"452", })
@@ -5958,7 +5959,7 @@ Party._OWN = frozenset({b"448", b"452", })
 Party._DELIMITER = b"448"
 
 MiscFee._FIELDS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
-MiscFee._BY_KEY = {f.key: f for f in MiscFee._FIELDS}
+MiscFee._BY_KEY = _by_key(MiscFee._FIELDS)
 MiscFee._GROUPS = ()
 MiscFee._MEMBERS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
 MiscFee._REQUIRED = frozenset({b"137", b"138", b"139", b"891", })
@@ -5967,7 +5968,7 @@ MiscFee._OWN = frozenset({b"137", b"138", b"139", b"891", })
 MiscFee._DELIMITER = b"137"
 
 CollateralAmountChange._FIELDS = (_f_collateral_amount_change, _f_collateral_amount_type, )
-CollateralAmountChange._BY_KEY = {f.key: f for f in CollateralAmountChange._FIELDS}
+CollateralAmountChange._BY_KEY = _by_key(CollateralAmountChange._FIELDS)
 CollateralAmountChange._GROUPS = ()
 CollateralAmountChange._MEMBERS = (_f_collateral_amount_change, _f_collateral_amount_type, )
 CollateralAmountChange._REQUIRED = frozenset({b"1704", b"1705", })
@@ -5976,7 +5977,7 @@ CollateralAmountChange._OWN = frozenset({b"1704", b"1705", })
 CollateralAmountChange._DELIMITER = b"1704"
 
 MarketDataRequestRelatedSym._FIELDS = (_f_symbol, )
-MarketDataRequestRelatedSym._BY_KEY = {f.key: f for f in MarketDataRequestRelatedSym._FIELDS}
+MarketDataRequestRelatedSym._BY_KEY = _by_key(MarketDataRequestRelatedSym._FIELDS)
 MarketDataRequestRelatedSym._GROUPS = ()
 MarketDataRequestRelatedSym._MEMBERS = (_f_symbol, )
 MarketDataRequestRelatedSym._REQUIRED = frozenset({b"55", })
@@ -5985,7 +5986,7 @@ MarketDataRequestRelatedSym._OWN = frozenset({b"55", })
 MarketDataRequestRelatedSym._DELIMITER = b"55"
 
 MarketDataSnapshotFullRefreshMDEntry._FIELDS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
-MarketDataSnapshotFullRefreshMDEntry._BY_KEY = {f.key: f for f in MarketDataSnapshotFullRefreshMDEntry._FIELDS}
+MarketDataSnapshotFullRefreshMDEntry._BY_KEY = _by_key(MarketDataSnapshotFullRefreshMDEntry._FIELDS)
 MarketDataSnapshotFullRefreshMDEntry._GROUPS = ()
 MarketDataSnapshotFullRefreshMDEntry._MEMBERS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
 MarketDataSnapshotFullRefreshMDEntry._REQUIRED = frozenset({b"269", b"270", b"271", b"272", b"273", })
@@ -5994,7 +5995,7 @@ MarketDataSnapshotFullRefreshMDEntry._OWN = frozenset({b"269", b"270", b"271", b
 MarketDataSnapshotFullRefreshMDEntry._DELIMITER = b"269"
 
 MarketDataIncrementalRefreshMDEntry._FIELDS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
-MarketDataIncrementalRefreshMDEntry._BY_KEY = {f.key: f for f in MarketDataIncrementalRefreshMDEntry._FIELDS}
+MarketDataIncrementalRefreshMDEntry._BY_KEY = _by_key(MarketDataIncrementalRefreshMDEntry._FIELDS)
 MarketDataIncrementalRefreshMDEntry._GROUPS = ()
 MarketDataIncrementalRefreshMDEntry._MEMBERS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
 MarketDataIncrementalRefreshMDEntry._REQUIRED = frozenset({b"55", b"269", b"270", b"271", b"272", b"273", b"279", })
@@ -6003,7 +6004,7 @@ MarketDataIncrementalRefreshMDEntry._OWN = frozenset({b"279", b"55", b"269", b"2
 MarketDataIncrementalRefreshMDEntry._DELIMITER = b"279"
 
 QuoteRequestRelatedSymPartyID._FIELDS = (_f_party_id, _f_party_role, )
-QuoteRequestRelatedSymPartyID._BY_KEY = {f.key: f for f in QuoteRequestRelatedSymPartyID._FIELDS}
+QuoteRequestRelatedSymPartyID._BY_KEY = _by_key(QuoteRequestRelatedSymPartyID._FIELDS)
 QuoteRequestRelatedSymPartyID._GROUPS = ()
 QuoteRequestRelatedSymPartyID._MEMBERS = (_f_party_id, _f_party_role, )
 QuoteRequestRelatedSymPartyID._REQUIRED = frozenset({b"448", })
@@ -6012,7 +6013,7 @@ QuoteRequestRelatedSymPartyID._OWN = frozenset({b"448", b"452", })
 QuoteRequestRelatedSymPartyID._DELIMITER = b"448"
 
 QuoteRequestRelatedSym._FIELDS = (_f_symbol, _f_order_qty, _f_cash_order_qty, _f_transact_time, _f_target_cost_excludes_fees, _f_obscure_creator_id, _f_rest_remainder, _f_replace_existing, )
-QuoteRequestRelatedSym._BY_KEY = {f.key: f for f in QuoteRequestRelatedSym._FIELDS}
+QuoteRequestRelatedSym._BY_KEY = _by_key(QuoteRequestRelatedSym._FIELDS)
 QuoteRequestRelatedSym._GROUPS = (_g_QuoteRequestRelatedSymPartyID_party_ids, )
 QuoteRequestRelatedSym._MEMBERS = (_f_symbol, _f_order_qty, _f_cash_order_qty, _f_transact_time, _f_target_cost_excludes_fees, _f_obscure_creator_id, _f_rest_remainder, _f_replace_existing, _g_QuoteRequestRelatedSymPartyID_party_ids, )
 QuoteRequestRelatedSym._REQUIRED = frozenset({})
@@ -6021,7 +6022,7 @@ QuoteRequestRelatedSym._OWN = frozenset({b"55", b"38", b"152", b"60", b"21033", 
 QuoteRequestRelatedSym._DELIMITER = b"55"
 
 QuoteRequestMultivariateSelectedLeg._FIELDS = (_f_multivariate_selected_event_ticker, _f_multivariate_selected_market_ticker, _f_multivariate_selected_side, )
-QuoteRequestMultivariateSelectedLeg._BY_KEY = {f.key: f for f in QuoteRequestMultivariateSelectedLeg._FIELDS}
+QuoteRequestMultivariateSelectedLeg._BY_KEY = _by_key(QuoteRequestMultivariateSelectedLeg._FIELDS)
 QuoteRequestMultivariateSelectedLeg._GROUPS = ()
 QuoteRequestMultivariateSelectedLeg._MEMBERS = (_f_multivariate_selected_event_ticker, _f_multivariate_selected_market_ticker, _f_multivariate_selected_side, )
 QuoteRequestMultivariateSelectedLeg._REQUIRED = frozenset({b"20182", b"20183", b"20184", })
@@ -6030,7 +6031,7 @@ QuoteRequestMultivariateSelectedLeg._OWN = frozenset({b"20182", b"20183", b"2018
 QuoteRequestMultivariateSelectedLeg._DELIMITER = b"20182"
 
 QuoteRequestRejectMVEOffendingLeg._FIELDS = (_f_mve_offending_market_ticker, )
-QuoteRequestRejectMVEOffendingLeg._BY_KEY = {f.key: f for f in QuoteRequestRejectMVEOffendingLeg._FIELDS}
+QuoteRequestRejectMVEOffendingLeg._BY_KEY = _by_key(QuoteRequestRejectMVEOffendingLeg._FIELDS)
 QuoteRequestRejectMVEOffendingLeg._GROUPS = ()
 QuoteRequestRejectMVEOffendingLeg._MEMBERS = (_f_mve_offending_market_ticker, )
 QuoteRequestRejectMVEOffendingLeg._REQUIRED = frozenset({b"20186", })
@@ -6039,7 +6040,7 @@ QuoteRequestRejectMVEOffendingLeg._OWN = frozenset({b"20186", })
 QuoteRequestRejectMVEOffendingLeg._DELIMITER = b"20186"
 
 MarketSettlementReportMarketSettlementPartyID._FIELDS = (_f_market_settlement_party_id, _f_market_settlement_party_role, _f_long_qty, _f_short_qty, )
-MarketSettlementReportMarketSettlementPartyID._BY_KEY = {f.key: f for f in MarketSettlementReportMarketSettlementPartyID._FIELDS}
+MarketSettlementReportMarketSettlementPartyID._BY_KEY = _by_key(MarketSettlementReportMarketSettlementPartyID._FIELDS)
 MarketSettlementReportMarketSettlementPartyID._GROUPS = (_g_CollateralAmountChange_collateral_amount_changes, _g_MiscFee_misc_fees, )
 MarketSettlementReportMarketSettlementPartyID._MEMBERS = (_f_market_settlement_party_id, _f_market_settlement_party_role, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _g_MiscFee_misc_fees, )
 MarketSettlementReportMarketSettlementPartyID._REQUIRED = frozenset({b"20109", b"20110", })
@@ -6048,7 +6049,7 @@ MarketSettlementReportMarketSettlementPartyID._OWN = frozenset({b"20109", b"2011
 MarketSettlementReportMarketSettlementPartyID._DELIMITER = b"20109"
 
 EventResendRequest._FIELDS = (_f_begin_exec_id, _f_end_exec_id, )
-EventResendRequest._BY_KEY = {f.key: f for f in EventResendRequest._FIELDS}
+EventResendRequest._BY_KEY = _by_key(EventResendRequest._FIELDS)
 EventResendRequest._GROUPS = ()
 EventResendRequest._MEMBERS = (_f_begin_exec_id, _f_end_exec_id, )
 EventResendRequest._MSGTYPE_FIELD = b"35=U1\x01"
@@ -6057,7 +6058,7 @@ EventResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"21001", b"21002", })
 EventResendRequest._HEADER_CLS = Header
 
 EventResendComplete._FIELDS = (_f_ref_seq_num, _f_resend_event_count, )
-EventResendComplete._BY_KEY = {f.key: f for f in EventResendComplete._FIELDS}
+EventResendComplete._BY_KEY = _by_key(EventResendComplete._FIELDS)
 EventResendComplete._GROUPS = ()
 EventResendComplete._MEMBERS = (_f_ref_seq_num, _f_resend_event_count, )
 EventResendComplete._MSGTYPE_FIELD = b"35=U2\x01"
@@ -6066,7 +6067,7 @@ EventResendComplete._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21003", })
 EventResendComplete._HEADER_CLS = Header
 
 EventResendReject._FIELDS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
-EventResendReject._BY_KEY = {f.key: f for f in EventResendReject._FIELDS}
+EventResendReject._BY_KEY = _by_key(EventResendReject._FIELDS)
 EventResendReject._GROUPS = ()
 EventResendReject._MEMBERS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
 EventResendReject._MSGTYPE_FIELD = b"35=U3\x01"
@@ -6075,7 +6076,7 @@ EventResendReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21004", })
 EventResendReject._HEADER_CLS = Header
 
 MarketDataRequest._FIELDS = (_f_subscription_request_type, )
-MarketDataRequest._BY_KEY = {f.key: f for f in MarketDataRequest._FIELDS}
+MarketDataRequest._BY_KEY = _by_key(MarketDataRequest._FIELDS)
 MarketDataRequest._GROUPS = (_g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MEMBERS = (_f_subscription_request_type, _g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MSGTYPE_FIELD = b"35=V\x01"
@@ -6085,7 +6086,7 @@ MarketDataRequest._GROUP_TAGS = frozenset({b"55", })
 MarketDataRequest._HEADER_CLS = Header
 
 MarketDataSnapshotFullRefresh._FIELDS = (_f_symbol, )
-MarketDataSnapshotFullRefresh._BY_KEY = {f.key: f for f in MarketDataSnapshotFullRefresh._FIELDS}
+MarketDataSnapshotFullRefresh._BY_KEY = _by_key(MarketDataSnapshotFullRefresh._FIELDS)
 MarketDataSnapshotFullRefresh._GROUPS = (_g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._MEMBERS = (_f_symbol, _g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._MSGTYPE_FIELD = b"35=W\x01"
@@ -6095,7 +6096,7 @@ MarketDataSnapshotFullRefresh._GROUP_TAGS = frozenset({b"269", b"270", b"271", b
 MarketDataSnapshotFullRefresh._HEADER_CLS = Header
 
 MarketDataIncrementalRefresh._FIELDS = ()
-MarketDataIncrementalRefresh._BY_KEY = {f.key: f for f in MarketDataIncrementalRefresh._FIELDS}
+MarketDataIncrementalRefresh._BY_KEY = _by_key(MarketDataIncrementalRefresh._FIELDS)
 MarketDataIncrementalRefresh._GROUPS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._MEMBERS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._MSGTYPE_FIELD = b"35=X\x01"
@@ -6105,7 +6106,7 @@ MarketDataIncrementalRefresh._GROUP_TAGS = frozenset({b"11", b"55", b"79", b"269
 MarketDataIncrementalRefresh._HEADER_CLS = Header
 
 MarketDataRequestReject._FIELDS = (_f_md_req_rej_reason, _f_text, )
-MarketDataRequestReject._BY_KEY = {f.key: f for f in MarketDataRequestReject._FIELDS}
+MarketDataRequestReject._BY_KEY = _by_key(MarketDataRequestReject._FIELDS)
 MarketDataRequestReject._GROUPS = ()
 MarketDataRequestReject._MEMBERS = (_f_md_req_rej_reason, _f_text, )
 MarketDataRequestReject._MSGTYPE_FIELD = b"35=Y\x01"
@@ -6114,7 +6115,7 @@ MarketDataRequestReject._KNOWN = _HEADER_TAGS | frozenset({b"58", b"281", })
 MarketDataRequestReject._HEADER_CLS = Header
 
 SecurityStatusRequest._FIELDS = (_f_subscription_request_type, _f_symbol, )
-SecurityStatusRequest._BY_KEY = {f.key: f for f in SecurityStatusRequest._FIELDS}
+SecurityStatusRequest._BY_KEY = _by_key(SecurityStatusRequest._FIELDS)
 SecurityStatusRequest._GROUPS = ()
 SecurityStatusRequest._MEMBERS = (_f_subscription_request_type, _f_symbol, )
 SecurityStatusRequest._MSGTYPE_FIELD = b"35=e\x01"
@@ -6123,7 +6124,7 @@ SecurityStatusRequest._KNOWN = _HEADER_TAGS | frozenset({b"55", b"263", })
 SecurityStatusRequest._HEADER_CLS = Header
 
 SecurityStatus._FIELDS = (_f_symbol, _f_security_trading_status, )
-SecurityStatus._BY_KEY = {f.key: f for f in SecurityStatus._FIELDS}
+SecurityStatus._BY_KEY = _by_key(SecurityStatus._FIELDS)
 SecurityStatus._GROUPS = ()
 SecurityStatus._MEMBERS = (_f_symbol, _f_security_trading_status, )
 SecurityStatus._MSGTYPE_FIELD = b"35=f\x01"
@@ -6132,7 +6133,7 @@ SecurityStatus._KNOWN = _HEADER_TAGS | frozenset({b"55", b"326", })
 SecurityStatus._HEADER_CLS = Header
 
 NewOrderSingle._FIELDS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_quote_id, _f_rfq_id, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, _f_max_execution_cost, )
-NewOrderSingle._BY_KEY = {f.key: f for f in NewOrderSingle._FIELDS}
+NewOrderSingle._BY_KEY = _by_key(NewOrderSingle._FIELDS)
 NewOrderSingle._GROUPS = (_g_Party_parties, )
 NewOrderSingle._MEMBERS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_quote_id, _f_rfq_id, _g_Party_parties, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, _f_max_execution_cost, )
 NewOrderSingle._MSGTYPE_FIELD = b"35=D\x01"
@@ -6142,7 +6143,7 @@ NewOrderSingle._GROUP_TAGS = frozenset({b"448", b"452", })
 NewOrderSingle._HEADER_CLS = Header
 
 OrderCancelReplaceRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_order_group_id, _f_alloc_account, )
-OrderCancelReplaceRequest._BY_KEY = {f.key: f for f in OrderCancelReplaceRequest._FIELDS}
+OrderCancelReplaceRequest._BY_KEY = _by_key(OrderCancelReplaceRequest._FIELDS)
 OrderCancelReplaceRequest._GROUPS = (_g_Party_parties, )
 OrderCancelReplaceRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_order_group_id, _f_alloc_account, )
 OrderCancelReplaceRequest._MSGTYPE_FIELD = b"35=G\x01"
@@ -6152,7 +6153,7 @@ OrderCancelReplaceRequest._GROUP_TAGS = frozenset({b"448", b"452", })
 OrderCancelReplaceRequest._HEADER_CLS = Header
 
 OrderCancelRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_ex_destination, _f_alloc_account, )
-OrderCancelRequest._BY_KEY = {f.key: f for f in OrderCancelRequest._FIELDS}
+OrderCancelRequest._BY_KEY = _by_key(OrderCancelRequest._FIELDS)
 OrderCancelRequest._GROUPS = (_g_Party_parties, )
 OrderCancelRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_ex_destination, _g_Party_parties, _f_alloc_account, )
 OrderCancelRequest._MSGTYPE_FIELD = b"35=F\x01"
@@ -6162,7 +6163,7 @@ OrderCancelRequest._GROUP_TAGS = frozenset({b"448", b"452", })
 OrderCancelRequest._HEADER_CLS = Header
 
 ExecutionReport._FIELDS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, _f_single_market_collateral_return, _f_ranged_market_collateral_return, )
-ExecutionReport._BY_KEY = {f.key: f for f in ExecutionReport._FIELDS}
+ExecutionReport._BY_KEY = _by_key(ExecutionReport._FIELDS)
 ExecutionReport._GROUPS = (_g_MiscFee_misc_fees, _g_Party_parties, _g_CollateralAmountChange_collateral_amount_changes, )
 ExecutionReport._MEMBERS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _g_MiscFee_misc_fees, _g_Party_parties, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, _f_single_market_collateral_return, _f_ranged_market_collateral_return, )
 ExecutionReport._MSGTYPE_FIELD = b"35=8\x01"
@@ -6172,7 +6173,7 @@ ExecutionReport._GROUP_TAGS = frozenset({b"137", b"138", b"139", b"448", b"452",
 ExecutionReport._HEADER_CLS = Header
 
 OrderCancelReject._FIELDS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
-OrderCancelReject._BY_KEY = {f.key: f for f in OrderCancelReject._FIELDS}
+OrderCancelReject._BY_KEY = _by_key(OrderCancelReject._FIELDS)
 OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._MSGTYPE_FIELD = b"35=9\x01"
@@ -6181,7 +6182,7 @@ OrderCancelReject._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"39", b"41",
 OrderCancelReject._HEADER_CLS = Header
 
 OrderMassCancelRequest._FIELDS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
-OrderMassCancelRequest._BY_KEY = {f.key: f for f in OrderMassCancelRequest._FIELDS}
+OrderMassCancelRequest._BY_KEY = _by_key(OrderMassCancelRequest._FIELDS)
 OrderMassCancelRequest._GROUPS = ()
 OrderMassCancelRequest._MEMBERS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
 OrderMassCancelRequest._MSGTYPE_FIELD = b"35=q\x01"
@@ -6190,7 +6191,7 @@ OrderMassCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"530", })
 OrderMassCancelRequest._HEADER_CLS = Header
 
 OrderMassCancelReport._FIELDS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
-OrderMassCancelReport._BY_KEY = {f.key: f for f in OrderMassCancelReport._FIELDS}
+OrderMassCancelReport._BY_KEY = _by_key(OrderMassCancelReport._FIELDS)
 OrderMassCancelReport._GROUPS = ()
 OrderMassCancelReport._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
 OrderMassCancelReport._MSGTYPE_FIELD = b"35=r\x01"
@@ -6199,7 +6200,7 @@ OrderMassCancelReport._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"531", b
 OrderMassCancelReport._HEADER_CLS = Header
 
 BusinessMessageReject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
-BusinessMessageReject._BY_KEY = {f.key: f for f in BusinessMessageReject._FIELDS}
+BusinessMessageReject._BY_KEY = _by_key(BusinessMessageReject._FIELDS)
 BusinessMessageReject._GROUPS = ()
 BusinessMessageReject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
 BusinessMessageReject._MSGTYPE_FIELD = b"35=j\x01"
@@ -6208,7 +6209,7 @@ BusinessMessageReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b
 BusinessMessageReject._HEADER_CLS = Header
 
 OrderGroupRequest._FIELDS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, _f_ex_destination, )
-OrderGroupRequest._BY_KEY = {f.key: f for f in OrderGroupRequest._FIELDS}
+OrderGroupRequest._BY_KEY = _by_key(OrderGroupRequest._FIELDS)
 OrderGroupRequest._GROUPS = ()
 OrderGroupRequest._MEMBERS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, _f_ex_destination, )
 OrderGroupRequest._MSGTYPE_FIELD = b"35=UOG\x01"
@@ -6217,7 +6218,7 @@ OrderGroupRequest._KNOWN = _HEADER_TAGS | frozenset({b"79", b"100", b"20130", b"
 OrderGroupRequest._HEADER_CLS = Header
 
 OrderGroupResponse._FIELDS = (_f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, )
-OrderGroupResponse._BY_KEY = {f.key: f for f in OrderGroupResponse._FIELDS}
+OrderGroupResponse._BY_KEY = _by_key(OrderGroupResponse._FIELDS)
 OrderGroupResponse._GROUPS = ()
 OrderGroupResponse._MEMBERS = (_f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, )
 OrderGroupResponse._MSGTYPE_FIELD = b"35=UOH\x01"
@@ -6226,7 +6227,7 @@ OrderGroupResponse._KNOWN = _HEADER_TAGS | frozenset({b"79", b"20130", b"20132",
 OrderGroupResponse._HEADER_CLS = Header
 
 QuoteRequest._FIELDS = (_f_quote_req_id, _f_alloc_account, _f_multivariate_collection_ticker, )
-QuoteRequest._BY_KEY = {f.key: f for f in QuoteRequest._FIELDS}
+QuoteRequest._BY_KEY = _by_key(QuoteRequest._FIELDS)
 QuoteRequest._GROUPS = (_g_QuoteRequestRelatedSym_related_sym, _g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs, )
 QuoteRequest._MEMBERS = (_f_quote_req_id, _g_QuoteRequestRelatedSym_related_sym, _f_alloc_account, _f_multivariate_collection_ticker, _g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs, )
 QuoteRequest._MSGTYPE_FIELD = b"35=R\x01"
@@ -6236,7 +6237,7 @@ QuoteRequest._GROUP_TAGS = frozenset({b"38", b"55", b"60", b"152", b"448", b"452
 QuoteRequest._HEADER_CLS = Header
 
 QuoteRequestAck._FIELDS = (_f_quote_req_id, _f_quote_request_type, _f_rfq_id, _f_symbol, _f_ex_destination, _f_text, )
-QuoteRequestAck._BY_KEY = {f.key: f for f in QuoteRequestAck._FIELDS}
+QuoteRequestAck._BY_KEY = _by_key(QuoteRequestAck._FIELDS)
 QuoteRequestAck._GROUPS = ()
 QuoteRequestAck._MEMBERS = (_f_quote_req_id, _f_quote_request_type, _f_rfq_id, _f_symbol, _f_ex_destination, _f_text, )
 QuoteRequestAck._MSGTYPE_FIELD = b"35=b\x01"
@@ -6245,7 +6246,7 @@ QuoteRequestAck._KNOWN = _HEADER_TAGS | frozenset({b"55", b"58", b"100", b"131",
 QuoteRequestAck._HEADER_CLS = Header
 
 Quote._FIELDS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__session, _f_offer_px__session, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, )
-Quote._BY_KEY = {f.key: f for f in Quote._FIELDS}
+Quote._BY_KEY = _by_key(Quote._FIELDS)
 Quote._GROUPS = (_g_Party_parties, )
 Quote._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__session, _f_offer_px__session, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, _g_Party_parties, )
 Quote._MSGTYPE_FIELD = b"35=S\x01"
@@ -6255,7 +6256,7 @@ Quote._GROUP_TAGS = frozenset({b"448", b"452", })
 Quote._HEADER_CLS = Header
 
 QuoteStatusReport._FIELDS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__session, _f_offer_px__session, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
-QuoteStatusReport._BY_KEY = {f.key: f for f in QuoteStatusReport._FIELDS}
+QuoteStatusReport._BY_KEY = _by_key(QuoteStatusReport._FIELDS)
 QuoteStatusReport._GROUPS = ()
 QuoteStatusReport._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__session, _f_offer_px__session, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
 QuoteStatusReport._MSGTYPE_FIELD = b"35=AI\x01"
@@ -6264,7 +6265,7 @@ QuoteStatusReport._KNOWN = _HEADER_TAGS | frozenset({b"38", b"54", b"58", b"60",
 QuoteStatusReport._HEADER_CLS = Header
 
 QuoteCancel._FIELDS = (_f_quote_id, _f_rfq_id, )
-QuoteCancel._BY_KEY = {f.key: f for f in QuoteCancel._FIELDS}
+QuoteCancel._BY_KEY = _by_key(QuoteCancel._FIELDS)
 QuoteCancel._GROUPS = ()
 QuoteCancel._MEMBERS = (_f_quote_id, _f_rfq_id, )
 QuoteCancel._MSGTYPE_FIELD = b"35=Z\x01"
@@ -6273,7 +6274,7 @@ QuoteCancel._KNOWN = _HEADER_TAGS | frozenset({b"117", b"21023", })
 QuoteCancel._HEADER_CLS = Header
 
 QuoteCancelStatus._FIELDS = (_f_quote_id, _f_quote_cancel_status, _f_text, )
-QuoteCancelStatus._BY_KEY = {f.key: f for f in QuoteCancelStatus._FIELDS}
+QuoteCancelStatus._BY_KEY = _by_key(QuoteCancelStatus._FIELDS)
 QuoteCancelStatus._GROUPS = ()
 QuoteCancelStatus._MEMBERS = (_f_quote_id, _f_quote_cancel_status, _f_text, )
 QuoteCancelStatus._MSGTYPE_FIELD = b"35=U9\x01"
@@ -6282,7 +6283,7 @@ QuoteCancelStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"117", b"298", })
 QuoteCancelStatus._HEADER_CLS = Header
 
 QuoteConfirm._FIELDS = (_f_quote_id, _f_rfq_id, )
-QuoteConfirm._BY_KEY = {f.key: f for f in QuoteConfirm._FIELDS}
+QuoteConfirm._BY_KEY = _by_key(QuoteConfirm._FIELDS)
 QuoteConfirm._GROUPS = ()
 QuoteConfirm._MEMBERS = (_f_quote_id, _f_rfq_id, )
 QuoteConfirm._MSGTYPE_FIELD = b"35=U7\x01"
@@ -6291,7 +6292,7 @@ QuoteConfirm._KNOWN = _HEADER_TAGS | frozenset({b"117", b"21023", })
 QuoteConfirm._HEADER_CLS = Header
 
 QuoteConfirmStatus._FIELDS = (_f_quote_id, _f_quote_confirm_status, _f_text, )
-QuoteConfirmStatus._BY_KEY = {f.key: f for f in QuoteConfirmStatus._FIELDS}
+QuoteConfirmStatus._BY_KEY = _by_key(QuoteConfirmStatus._FIELDS)
 QuoteConfirmStatus._GROUPS = ()
 QuoteConfirmStatus._MEMBERS = (_f_quote_id, _f_quote_confirm_status, _f_text, )
 QuoteConfirmStatus._MSGTYPE_FIELD = b"35=U8\x01"
@@ -6300,7 +6301,7 @@ QuoteConfirmStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"117", b"21010", }
 QuoteConfirmStatus._HEADER_CLS = Header
 
 AcceptQuote._FIELDS = (_f_quote_id, _f_rfq_id, _f_side, _f_order_qty, _f_cl_ord_id, _f_prefer_better_quote, )
-AcceptQuote._BY_KEY = {f.key: f for f in AcceptQuote._FIELDS}
+AcceptQuote._BY_KEY = _by_key(AcceptQuote._FIELDS)
 AcceptQuote._GROUPS = (_g_Party_parties, )
 AcceptQuote._MEMBERS = (_f_quote_id, _f_rfq_id, _f_side, _f_order_qty, _f_cl_ord_id, _g_Party_parties, _f_prefer_better_quote, )
 AcceptQuote._MSGTYPE_FIELD = b"35=UA\x01"
@@ -6310,7 +6311,7 @@ AcceptQuote._GROUP_TAGS = frozenset({b"448", b"452", })
 AcceptQuote._HEADER_CLS = Header
 
 AcceptQuoteStatus._FIELDS = (_f_quote_id, _f_accept_quote_status, _f_accepted_quote_id, _f_cl_ord_id, _f_text, )
-AcceptQuoteStatus._BY_KEY = {f.key: f for f in AcceptQuoteStatus._FIELDS}
+AcceptQuoteStatus._BY_KEY = _by_key(AcceptQuoteStatus._FIELDS)
 AcceptQuoteStatus._GROUPS = ()
 AcceptQuoteStatus._MEMBERS = (_f_quote_id, _f_accept_quote_status, _f_accepted_quote_id, _f_cl_ord_id, _f_text, )
 AcceptQuoteStatus._MSGTYPE_FIELD = b"35=UC\x01"
@@ -6319,7 +6320,7 @@ AcceptQuoteStatus._KNOWN = _HEADER_TAGS | frozenset({b"11", b"58", b"117", b"210
 AcceptQuoteStatus._HEADER_CLS = Header
 
 RFQCancel._FIELDS = (_f_quote_req_id, _f_rfq_id, )
-RFQCancel._BY_KEY = {f.key: f for f in RFQCancel._FIELDS}
+RFQCancel._BY_KEY = _by_key(RFQCancel._FIELDS)
 RFQCancel._GROUPS = (_g_Party_parties, )
 RFQCancel._MEMBERS = (_f_quote_req_id, _f_rfq_id, _g_Party_parties, )
 RFQCancel._MSGTYPE_FIELD = b"35=UE\x01"
@@ -6329,7 +6330,7 @@ RFQCancel._GROUP_TAGS = frozenset({b"448", b"452", })
 RFQCancel._HEADER_CLS = Header
 
 RFQCancelStatus._FIELDS = (_f_quote_req_id, _f_rfq_cancel_status, _f_rfq_id, _f_text, )
-RFQCancelStatus._BY_KEY = {f.key: f for f in RFQCancelStatus._FIELDS}
+RFQCancelStatus._BY_KEY = _by_key(RFQCancelStatus._FIELDS)
 RFQCancelStatus._GROUPS = ()
 RFQCancelStatus._MEMBERS = (_f_quote_req_id, _f_rfq_cancel_status, _f_rfq_id, _f_text, )
 RFQCancelStatus._MSGTYPE_FIELD = b"35=UB\x01"
@@ -6338,7 +6339,7 @@ RFQCancelStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"131", b"21013", b"21
 RFQCancelStatus._HEADER_CLS = Header
 
 QuoteRequestReject._FIELDS = (_f_text, _f_quote_req_id, _f_quote_request_reject_reason, _f_mve_validation_reason_code, )
-QuoteRequestReject._BY_KEY = {f.key: f for f in QuoteRequestReject._FIELDS}
+QuoteRequestReject._BY_KEY = _by_key(QuoteRequestReject._FIELDS)
 QuoteRequestReject._GROUPS = (_g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs, )
 QuoteRequestReject._MEMBERS = (_f_text, _f_quote_req_id, _f_quote_request_reject_reason, _f_mve_validation_reason_code, _g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs, )
 QuoteRequestReject._MSGTYPE_FIELD = b"35=AG\x01"
@@ -6348,7 +6349,7 @@ QuoteRequestReject._GROUP_TAGS = frozenset({b"20186", })
 QuoteRequestReject._HEADER_CLS = Header
 
 Heartbeat._FIELDS = (_f_test_req_id, )
-Heartbeat._BY_KEY = {f.key: f for f in Heartbeat._FIELDS}
+Heartbeat._BY_KEY = _by_key(Heartbeat._FIELDS)
 Heartbeat._GROUPS = ()
 Heartbeat._MEMBERS = (_f_test_req_id, )
 Heartbeat._MSGTYPE_FIELD = b"35=0\x01"
@@ -6357,7 +6358,7 @@ Heartbeat._KNOWN = _HEADER_TAGS | frozenset({b"112", })
 Heartbeat._HEADER_CLS = Header
 
 TestRequest._FIELDS = (_f_test_req_id, )
-TestRequest._BY_KEY = {f.key: f for f in TestRequest._FIELDS}
+TestRequest._BY_KEY = _by_key(TestRequest._FIELDS)
 TestRequest._GROUPS = ()
 TestRequest._MEMBERS = (_f_test_req_id, )
 TestRequest._MSGTYPE_FIELD = b"35=1\x01"
@@ -6366,7 +6367,7 @@ TestRequest._KNOWN = _HEADER_TAGS | frozenset({b"112", })
 TestRequest._HEADER_CLS = Header
 
 ResendRequest._FIELDS = (_f_begin_seq_no, _f_end_seq_no, )
-ResendRequest._BY_KEY = {f.key: f for f in ResendRequest._FIELDS}
+ResendRequest._BY_KEY = _by_key(ResendRequest._FIELDS)
 ResendRequest._GROUPS = ()
 ResendRequest._MEMBERS = (_f_begin_seq_no, _f_end_seq_no, )
 ResendRequest._MSGTYPE_FIELD = b"35=2\x01"
@@ -6375,7 +6376,7 @@ ResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"7", b"16", })
 ResendRequest._HEADER_CLS = Header
 
 Reject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
-Reject._BY_KEY = {f.key: f for f in Reject._FIELDS}
+Reject._BY_KEY = _by_key(Reject._FIELDS)
 Reject._GROUPS = ()
 Reject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
 Reject._MSGTYPE_FIELD = b"35=3\x01"
@@ -6384,7 +6385,7 @@ Reject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"373", 
 Reject._HEADER_CLS = Header
 
 SequenceReset._FIELDS = (_f_gap_fill_flag, _f_new_seq_no, )
-SequenceReset._BY_KEY = {f.key: f for f in SequenceReset._FIELDS}
+SequenceReset._BY_KEY = _by_key(SequenceReset._FIELDS)
 SequenceReset._GROUPS = ()
 SequenceReset._MEMBERS = (_f_gap_fill_flag, _f_new_seq_no, )
 SequenceReset._MSGTYPE_FIELD = b"35=4\x01"
@@ -6393,7 +6394,7 @@ SequenceReset._KNOWN = _HEADER_TAGS | frozenset({b"36", b"123", })
 SequenceReset._HEADER_CLS = Header
 
 Logout._FIELDS = (_f_text, )
-Logout._BY_KEY = {f.key: f for f in Logout._FIELDS}
+Logout._BY_KEY = _by_key(Logout._FIELDS)
 Logout._GROUPS = ()
 Logout._MEMBERS = (_f_text, )
 Logout._MSGTYPE_FIELD = b"35=5\x01"
@@ -6402,7 +6403,7 @@ Logout._KNOWN = _HEADER_TAGS | frozenset({b"58", })
 Logout._HEADER_CLS = Header
 
 Logon._FIELDS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_receive_settlement_reports, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_always_emit_new_before_trade, _f_split_collateral_return, _f_use_cap_reservation, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
-Logon._BY_KEY = {f.key: f for f in Logon._FIELDS}
+Logon._BY_KEY = _by_key(Logon._FIELDS)
 Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_receive_settlement_reports, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_always_emit_new_before_trade, _f_split_collateral_return, _f_use_cap_reservation, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
 Logon._MSGTYPE_FIELD = b"35=A\x01"
@@ -6411,7 +6412,7 @@ Logon._KNOWN = _HEADER_TAGS | frozenset({b"95", b"96", b"98", b"108", b"141", b"
 Logon._HEADER_CLS = Header
 
 MarketSettlementReport._FIELDS = (_f_market_settlement_report_id, _f_symbol, _f_clearing_business_date, _f_tot_num_market_settlement_reports, _f_market_result, _f_settlement_price__cents, _f_last_fragment, )
-MarketSettlementReport._BY_KEY = {f.key: f for f in MarketSettlementReport._FIELDS}
+MarketSettlementReport._BY_KEY = _by_key(MarketSettlementReport._FIELDS)
 MarketSettlementReport._GROUPS = (_g_MarketSettlementReportMarketSettlementPartyID_market_settlement_party_ids, )
 MarketSettlementReport._MEMBERS = (_f_market_settlement_report_id, _f_symbol, _f_clearing_business_date, _f_tot_num_market_settlement_reports, _f_market_result, _f_settlement_price__cents, _g_MarketSettlementReportMarketSettlementPartyID_market_settlement_party_ids, _f_last_fragment, )
 MarketSettlementReport._MSGTYPE_FIELD = b"35=UMS\x01"
