@@ -258,6 +258,13 @@ class Framer:
         Returns:
             A :class:`Frame`, a :class:`Garbled` record, or ``None`` when more data is needed.
         """
+        if self._state == _START:  # fast path: a whole, well-formed frame at the read position
+            buf = self._buf
+            fast = self._whole_frame(buf, self._pos, len(buf))
+            if fast is not None:
+                if self._pos << 1 > len(buf):
+                    self._compact()
+                return fast
         while True:
             state = self._state
             item: _Result

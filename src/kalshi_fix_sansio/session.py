@@ -25,8 +25,11 @@ from types import ModuleType
 from typing import Any
 
 from . import margin, prediction
+from ._generated import margin as _gen_margin
+from ._generated import prediction as _gen_prediction
 from ._generated.common import Header
 from ._message import Message, header_raw
+from ._message import decode_frame as _decode_frame
 from ._states import State, Trigger, transition
 from ._values import fmt_timestamp
 from .auth import logon_payload, signature_b64, verify_signature_b64
@@ -79,6 +82,13 @@ _HEADER_KEYS = frozenset(
     )
 )
 _ADMIN = frozenset({"0", "1", "2", "3", "4", "5", "A"})
+# the states as module constants: Enum attribute lookups are slow on the hot path
+_IDLE = State.IDLE
+_AWAITING_LOGON = State.AWAITING_LOGON
+_LOGON_SENT = State.LOGON_SENT
+_ACTIVE = State.ACTIVE
+_LOGOUT_SENT = State.LOGOUT_SENT
+_CLOSED = State.CLOSED
 _LISTENER_REFUSED = frozenset({"D", "F", "G", "q", "R", "UA", "UE"})
 _PRUNE_EVERY = 1024
 _RESEND_RETRIES = 3  # ResendRequests repeated (one heartbeat interval apart) before giving up
@@ -119,7 +129,7 @@ class Session:
         self.config = config
         self.dialect: ModuleType = prediction if config.product == "prediction" else margin
         self.store: MessageStore = config.store if config.store is not None else MemoryStore()
-        self.state = State.IDLE
+        self.state = _IDLE
         self.heartbeat_interval = config.heartbeat_interval
         self._acceptor = config.role is Role.ACCEPTOR
         self._framer = Framer(max_message_size=config.max_message_size)
@@ -155,6 +165,9 @@ class Session:
         self._accepted_raw = frozenset(x.encode() for x in self._accepted_senders)
         self._expected_target_raw = self._expected_target.encode()
         self._dollars = config.dollars
+        self._validate = config.validate_messages
+        gen = _gen_prediction if config.product == "prediction" else _gen_margin
+        self._decode_tables = (gen._CLASSES, gen._DATA_TAGS, gen._DATA_NEEDLES)
         self._tolerance = config.time_tolerance
         self._window: tuple[float, bytes, bytes] = (-1.0, b"", b"")
 
@@ -227,7 +240,7 @@ class Session:
         while not self._events:
             if self._error is not None:
                 raise self._error
-            if self.state is State.CLOSED:
+            if self.state is _CLOSED:
                 return NEED_DATA
             item = self._framer.next()
             if item is None:
@@ -291,8 +304,8 @@ class Session:
             EncodeError: a required field is missing or a value cannot go on the wire.
         """
         self._now = now
-        if self.state is not State.ACTIVE:
-            early = self.state in (State.IDLE, State.LOGON_SENT, State.AWAITING_LOGON)
+        if self.state is not _ACTIVE:
+            early = self.state in (_IDLE, _LOGON_SENT, _AWAITING_LOGON)
             what = "before the Logon completes" if early else "after the Logout"
             raise LocalProtocolError(
                 f"cannot send an application message {what} (state {self.state.value})"
@@ -336,7 +349,7 @@ class Session:
             LocalProtocolError: the session is not logged on or logging on.
         """
         self._now = now
-        if self.state not in (State.ACTIVE, State.LOGON_SENT):
+        if self.state not in (_ACTIVE, _LOGON_SENT):
             raise LocalProtocolError(f"cannot log out in state {self.state.value!r}")
         self._send_admin(self.dialect.Logout(text=text), now)
         self._move(Trigger.LOGOUT)
@@ -348,11 +361,11 @@ class Session:
             The absolute deadline, or None when no timer runs (idle or closed).
         """
         st = self.state
-        if st in (State.IDLE, State.CLOSED) or self._error is not None:
+        if st in (_IDLE, _CLOSED) or self._error is not None:
             return None
-        if st is State.LOGON_SENT or st is State.AWAITING_LOGON:
+        if st is _LOGON_SENT or st is _AWAITING_LOGON:
             return self._state_since + self.config.logon_timeout
-        if st is State.LOGOUT_SENT:
+        if st is _LOGOUT_SENT:
             return self._state_since + self.config.logout_timeout
         hb = self.heartbeat_interval
         cfg = self.config
@@ -374,9 +387,9 @@ class Session:
         """
         self._now = now
         st = self.state
-        if st in (State.IDLE, State.CLOSED) or self._error is not None:
+        if st in (_IDLE, _CLOSED) or self._error is not None:
             return
-        if st in (State.LOGON_SENT, State.AWAITING_LOGON):
+        if st in (_LOGON_SENT, _AWAITING_LOGON):
             if now >= self._state_since + self.config.logon_timeout:
                 self._events.append(Timeout("logon"))
                 self._close(
@@ -385,7 +398,7 @@ class Session:
                     trigger=Trigger.TIMEOUT,
                 )
             return
-        if st is State.LOGOUT_SENT:
+        if st is _LOGOUT_SENT:
             if now >= self._state_since + self.config.logout_timeout:
                 self._events.append(Timeout("logout"))
                 self._close(
@@ -536,21 +549,18 @@ class Session:
     def _close(
         self, reason: str, *, reconnect: bool, trigger: Trigger, reset: bool = False
     ) -> None:
-        if self.state is not State.CLOSED:
+        if self.state is not _CLOSED:
             self._move(trigger)
         self._events.append(CloseTransport(reason, reconnect, reset))
 
     def _fail(self, exc: RemoteProtocolError) -> None:
         """A session-ending peer fault: Logout queued, state closed, error raised next."""
-        if (
-            self.state in (State.ACTIVE, State.LOGON_SENT, State.AWAITING_LOGON)
-            and self.target_comp_id
-        ):
+        if self.state in (_ACTIVE, _LOGON_SENT, _AWAITING_LOGON) and self.target_comp_id:
             try:
                 self._send_admin(self.dialect.Logout(text=str(exc)[:200]), self._now)
             except (EncodeError, LocalProtocolError):  # pragma: no cover - defensive
                 pass
-        if self.state is not State.CLOSED:
+        if self.state is not _CLOSED:
             self._move(Trigger.FATAL)
         self._error = exc
 
@@ -573,7 +583,7 @@ class Session:
         if not replay:
             self._last_rx = now
         try:
-            msg = self.dialect.decode(frame, use_dollars=self._dollars)
+            msg: Any = _decode_frame(frame, *self._decode_tables, self._dollars, False)
         except DecodeError as exc:
             self._on_undecodable(frame, exc)
             return
@@ -581,7 +591,8 @@ class Session:
         # Fast path: the four required header fields right after 8, 9, 35 (in any order), as
         # Kalshi and this library write them; otherwise look through the whole header.
         raw = {flat[6]: flat[7], flat[8]: flat[9], flat[10]: flat[11], flat[12]: flat[13]}
-        if raw.keys() != _REQUIRED_HEADER:
+        header_first = raw.keys() == _REQUIRED_HEADER
+        if not header_first:
             raw = header_raw(msg, _HEADER_KEYS)
         seq_raw = raw[b"34"]
         if not seq_raw.isdigit():
@@ -602,7 +613,7 @@ class Session:
         if mt != "0":
             self._test_req_id = None  # any message shows the peer is alive
         st = self.state
-        if st is State.AWAITING_LOGON:
+        if st is _AWAITING_LOGON:
             self._on_acceptor_logon(
                 msg,
                 mt,
@@ -611,7 +622,7 @@ class Session:
                 target_raw.decode("utf-8", "replace"),
             )
             return
-        if st is State.LOGON_SENT and mt not in ("A", "5"):
+        if st is _LOGON_SENT and mt not in ("A", "5"):
             raise RemoteProtocolError(
                 f"expected a Logon in answer to ours, received MsgType {mt} (MsgSeqNum {seq})"
             )
@@ -625,11 +636,26 @@ class Session:
                 f"expected one of {sorted(self._accepted_senders)} / {self._expected_target!r}",
                 reconnect=False,
             )
-        poss_dup = b"\x0143=Y\x01" in frame
+        # PossDupFlag(43) is a header field: look among the header fields after the four above
+        if header_first:
+            poss_dup = False
+            i = 14
+            while flat[i] in _HEADER_KEYS:
+                if flat[i] == b"43":
+                    poss_dup = flat[i + 1] == b"Y"
+                    break
+                i += 2
+        else:
+            poss_dup = raw.get(b"43") == b"Y"
         # SendingTime accuracy (the fixed-width format sorts like time: compare the text)
         if self._tolerance is not None and not poss_dup and not replay:
             stamp = raw[b"52"]
-            lo, hi = self._time_window(now)
+            window = self._window
+            if window[0] != now:
+                self._time_window(now)
+                window = self._window
+            lo = window[1]
+            hi = window[2]
             if (
                 len(stamp) not in _TS_LENGTHS
                 or stamp[8] != 45
@@ -656,7 +682,7 @@ class Session:
         if mt == "4" and msg.gap_fill_flag is not True:
             self._on_sequence_reset(msg, seq)
             return
-        if mt == "A" and st is State.ACTIVE and msg.reset_seq_num_flag is True:
+        if mt == "A" and st is _ACTIVE and msg.reset_seq_num_flag is True:
             # a reset Logon mid-session (its MsgSeqNum is 1): both sides start again from 1,
             # and the receiver confirms with its own reset Logon
             self.store.reset(now)
@@ -668,7 +694,7 @@ class Session:
             return
         expected = self.store.next_target_seq()
         if seq > expected:
-            if mt == "A" and st is State.LOGON_SENT and self._retransmission:
+            if mt == "A" and st is _LOGON_SENT and self._retransmission:
                 # Logon answered with a higher MsgSeqNum: log on, then recover the gap
                 self._on_logon_answer(msg)
                 self._on_gap(b"", None, mt, seq, expected)
@@ -715,7 +741,12 @@ class Session:
                     ref_msg_type=mt,
                 )
                 return
-        self._process(msg, mt, seq, poss_dup, frame)
+        if mt not in _ADMIN and mt != "j" and not self._validate and st is _ACTIVE:
+            # the common case, inline: an application message in sequence
+            self.store.set_next_target_seq(seq + 1)
+            self._events.append(ApplicationMessage(msg, seq, poss_dup, frame))
+        else:
+            self._process(msg, mt, seq, poss_dup, frame)
         if self._pending:
             self._drain_pending()
 
@@ -723,8 +754,8 @@ class Session:
         m = _SEQ_RE.search(frame)
         seq = int(m.group(1)) if m else None
         self._events.append(DecodeFailure(exc, frame, seq))
-        if self.state is not State.ACTIVE or seq is None:
-            if self.state in (State.AWAITING_LOGON, State.LOGON_SENT):
+        if self.state is not _ACTIVE or seq is None:
+            if self.state in (_AWAITING_LOGON, _LOGON_SENT):
                 raise RemoteProtocolError(f"malformed message during Logon: {exc}", reconnect=True)
             return  # garbled: FIX ignores it, the sequence number stays
         expected = self.store.next_target_seq()
@@ -772,7 +803,7 @@ class Session:
             self._events.append(SequenceReset(new, True))
             return
         if mt == "5":
-            if self.state is not State.LOGON_SENT:
+            if self.state is not _LOGON_SENT:
                 # a Logout refusing our Logon belongs to no session: it must not move the
                 # (possibly durable) sequence numbers the next Logon continues from
                 store.set_next_target_seq(seq + 1)
@@ -780,7 +811,7 @@ class Session:
             return
         if mt == "A":
             store.set_next_target_seq(seq + 1)
-            if self.state is State.LOGON_SENT:
+            if self.state is _LOGON_SENT:
                 self._on_logon_answer(msg)
                 return
             self._reject(
@@ -805,7 +836,7 @@ class Session:
     def _process_app(self, msg: Any, mt: str, seq: int, poss_dup: bool, frame: bytes) -> None:
         """Handle an in-sequence application message."""
         store = self.store
-        if self.state is not State.ACTIVE and self.state is not State.LOGOUT_SENT:
+        if self.state is not _ACTIVE and self.state is not _LOGOUT_SENT:
             store.set_next_target_seq(seq + 1)
             return
         if self.config.validate_messages:
@@ -929,7 +960,7 @@ class Session:
 
     def _on_logout(self, msg: Any) -> None:
         text = msg.text
-        if self.state is State.LOGON_SENT:
+        if self.state is _LOGON_SENT:
             self._events.append(LogonRejected(text or ""))
             self._close(
                 f"Logon refused: {text or 'no reason given'}",
@@ -937,7 +968,7 @@ class Session:
                 trigger=Trigger.LOGON_REFUSED,
             )
             return
-        by_peer = self.state is State.ACTIVE
+        by_peer = self.state is _ACTIVE
         if by_peer:
             self._send_admin(self.dialect.Logout(), self._now)
         self._events.append(LoggedOut(text, by_peer))
@@ -994,7 +1025,7 @@ class Session:
                     store.set_next_target_seq(expected + 1)
                     continue
                 self._on_frame(frame, replay=True)
-                if self.state is State.CLOSED:
+                if self.state is _CLOSED:
                     break
         finally:
             self._draining = False
