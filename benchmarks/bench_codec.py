@@ -34,9 +34,17 @@ except ImportError:  # pragma: no cover - dev extra not installed
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def best(fn: Callable[[], object], number: int, repeat: int) -> float:
-    """Best time of one call, in seconds."""
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+def race(fns: dict[str, tuple[Callable[[], object], int]], repeat: int) -> dict[str, float]:
+    """Best time of one call of each function, measured interleaved (name -> (fn, number)).
+
+    Interleaving keeps a machine that speeds up or slows down during the run from favouring
+    whichever side happened to be measured in the fast moment.
+    """
+    out = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeat):
+        for name, (fn, number) in fns.items():
+            out[name] = min(out[name], timeit.timeit(fn, number=number) / number)
+    return out
 
 
 def bench_decode(number: int, repeat: int) -> dict[str, float]:
@@ -50,9 +58,9 @@ def bench_decode(number: int, repeat: int) -> dict[str, float]:
         for f in corpus:
             p.decode(f)
 
-    out = {
-        "split floor": best(floor, number, repeat),
-        "kalshi-fix-sansio decode": best(typed, number, repeat),
+    fns: dict[str, tuple[Callable[[], object], int]] = {
+        "split floor": (floor, number),
+        "kalshi-fix-sansio decode": (typed, number),
     }
     if simplefix is not None:
 
@@ -62,8 +70,8 @@ def bench_decode(number: int, repeat: int) -> dict[str, float]:
                 parser.append_buffer(f)
                 parser.get_message()
 
-        out["simplefix parse"] = best(sf, max(number // 10, 1), repeat)
-    return out
+        fns["simplefix parse"] = (sf, max(number // 10, 1))
+    return race(fns, repeat)
 
 
 def join_encoder(pairs: list[tuple[int, str]]) -> bytes:
@@ -100,9 +108,9 @@ def bench_encode(number: int, repeat: int) -> dict[str, float]:
         (59, "1"),
     ]
     assert p.decode(join_encoder(pairs)) == order
-    out = {
-        "minimal join encoder": best(lambda: join_encoder(pairs), number, repeat),
-        "kalshi-fix-sansio encode": best(lambda: p.encode(order, hdr), number, repeat),
+    fns: dict[str, tuple[Callable[[], object], int]] = {
+        "minimal join encoder": (lambda: join_encoder(pairs), number),
+        "kalshi-fix-sansio encode": (lambda: p.encode(order, hdr), number),
     }
     if simplefix is not None:
 
@@ -113,8 +121,8 @@ def bench_encode(number: int, repeat: int) -> dict[str, float]:
                 msg.append_pair(t, v)
             return bytes(msg.encode())
 
-        out["simplefix encode"] = best(sf, number, repeat)
-    return out
+        fns["simplefix encode"] = (sf, number)
+    return race(fns, repeat)
 
 
 def bench_framing(repeat: int, count: int) -> dict[str, float]:
@@ -149,11 +157,15 @@ def bench_framing(repeat: int, count: int) -> dict[str, float]:
             n += drain(framer)
         assert n == count
 
-    return {
-        "4 KiB chunks": best(chunks, 1, repeat) / count,
-        f"{count:,} frames buffered": best(all_at_once, 1, repeat) / count,
-        "one frame per feed": best(one_per_feed, 1, repeat) / count,
-    }
+    times = race(
+        {
+            "4 KiB chunks": (chunks, 1),
+            f"{count:,} frames buffered": (all_at_once, 1),
+            "one frame per feed": (one_per_feed, 1),
+        },
+        repeat,
+    )
+    return {name: t / count for name, t in times.items()}
 
 
 def main(argv: list[str]) -> int:
