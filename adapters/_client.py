@@ -35,6 +35,23 @@ from ._transport import (
 S = TypeVar("S")
 
 
+def check_queue_bound(max_queued_events: int) -> int:
+    """Validate an async adapter's event-queue bound.
+
+    Args:
+        max_queued_events: most events queued before reading pauses.
+
+    Returns:
+        The bound.
+
+    Raises:
+        LocalProtocolError: not an integer >= 1.
+    """
+    if isinstance(max_queued_events, bool) or max_queued_events < 1:
+        raise LocalProtocolError(f"max_queued_events must be >= 1, got {max_queued_events!r}")
+    return max_queued_events
+
+
 def current_state(session: Session) -> State:
     """The session's state, read afresh (it changes under the pump; defeats mypy's narrowing)."""
     return session.state

@@ -68,7 +68,7 @@ from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.events import NEED_DATA, CloseTransport, Event
 from kalshi_fix_sansio.session import Session
 
-from ._client import ClientBase, ConnectOptions, current_state
+from ._client import ClientBase, ConnectOptions, check_queue_bound, current_state
 from ._transport import (
     MAX_BUFFERED_OUTBOUND,
     READ_CHUNK,
@@ -144,8 +144,7 @@ class AsyncSession:
         clock: Callable[[], float] = time.time,
         max_queued_events: int = MAX_QUEUED_EVENTS,
     ) -> None:
-        if isinstance(max_queued_events, bool) or max_queued_events < 1:
-            raise LocalProtocolError(f"max_queued_events must be >= 1, got {max_queued_events!r}")
+        check_queue_bound(max_queued_events)
         self.config = config
         self.options = options
         self.on_event = on_event

@@ -65,7 +65,7 @@ from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.events import NEED_DATA, CloseTransport, Event, LoggedOn
 from kalshi_fix_sansio.session import Session
 
-from ._client import ClientBase, ConnectOptions, current_state
+from ._client import ClientBase, ConnectOptions, check_queue_bound, current_state
 from ._transport import (
     MAX_BUFFERED_OUTBOUND,
     READ_CHUNK,
@@ -125,8 +125,7 @@ class TrioSession:
         clock: Callable[[], float] = time.time,
         max_queued_events: int = MAX_QUEUED_EVENTS,
     ) -> None:
-        if max_queued_events < 1:
-            raise LocalProtocolError(f"max_queued_events must be >= 1, got {max_queued_events}")
+        check_queue_bound(max_queued_events)
         self.config = config
         self.options = options
         self.on_event = on_event
