@@ -66,6 +66,10 @@ _DIGITS_BIAS: Final = 111 * ord("0")  # d0 * 100 + d1 * 10 + d2 - bias == int(b"
 _adler32: Final = zlib.adler32
 _DIGIT_0: Final = 0x30
 _DIGIT_9: Final = 0x39
+# b"ddd\x01" -> the byte sum of b"10=ddd\x01", for every three-digit CheckSum text
+_TAIL_SUMS: Final = {b"%03d\x01" % i: sum(b"10=%03d\x01" % i) for i in range(1000)}
+# checksum -> the trailer text that carries it
+_CHECKSUM_TAILS: Final = tuple(b"%03d\x01" % i for i in range(256))
 
 
 def checksum(data: bytes | bytearray | memoryview) -> int:
@@ -170,6 +174,7 @@ class Framer:
         "_plen",
         "_pos",
         "_prefix",
+        "_prefix9",
         "_reason",
         "_scan",
         "_state",
@@ -210,6 +215,7 @@ class Framer:
         self._begin_string = bytes(begin_string)
         self._prefix = b"8=" + self._begin_string + SOH
         self._plen = len(self._prefix)
+        self._prefix9 = self._prefix + _LENGTH_TAG
         # _partials[k] is the first k bytes of the prefix (k < len(prefix)).
         self._partials = tuple(self._prefix[:k] for k in range(self._plen))
         self._buf = bytearray()
@@ -258,13 +264,11 @@ class Framer:
         Returns:
             A :class:`Frame`, a :class:`Garbled` record, or ``None`` when more data is needed.
         """
-        if self._state == _START:  # fast path: a whole, well-formed frame at the read position
-            buf = self._buf
-            fast = self._whole_frame(buf, self._pos, len(buf))
-            if fast is not None:
-                if self._pos << 1 > len(buf):
-                    self._compact()
-                return fast
+        if self._state != _RESYNC:  # fast path: a whole, well-formed frame at the read position
+            offset = self._base + self._pos
+            data = self.next_whole()
+            if data is not None:
+                return Frame(data, offset)
         while True:
             state = self._state
             item: _Result
@@ -277,6 +281,53 @@ class Framer:
             if self._pos << 1 > len(self._buf):
                 self._compact()
             return item
+
+    def next_whole(self) -> bytes | None:
+        """Return the next frame's bytes when a whole, well-formed frame is at the read position.
+
+        The fast path of :meth:`next`, without a :class:`Frame` object: for a caller that only
+        needs the bytes. ``None`` means "call :meth:`next`": more data is needed, or the bytes at
+        the read position need the full state machine (a defect, a partial frame, resync), which
+        then reports exactly what is wrong.
+
+        Returns:
+            The frame (BeginString, BodyLength and CheckSum verified), or ``None``.
+        """
+        # While a frame is parsed (_LENGTH, _BODY) the read position stays at its start, so a
+        # frame completed by the latest feed is taken whole from there too.
+        if self._state == _RESYNC:
+            return None
+        buf = self._buf
+        pos = self._pos
+        digits_start = pos + self._plen + 2
+        if not buf.startswith(self._prefix9, pos):
+            return None
+        soh = buf.find(SOH, digits_start, digits_start + _MAX_LENGTH_DIGITS + 1)
+        if soh < 0:
+            return None
+        digits = buf[digits_start:soh]
+        if not digits.isdigit():
+            return None
+        end = soh + 1 + int(digits) + _TRAILER_LEN
+        size = end - pos
+        if end > len(buf) or size > self._max_message_size or buf[end - 7 : end - 4] != _TRAILER:
+            return None
+        data = bytes(buf[pos:end])
+        if size <= _ADLER_CHUNK or (size <= _ADLER_ASCII_CHUNK and data.isascii()):
+            total = _adler32(data, 0) & 0xFFFF
+        else:
+            total = checksum(data)
+        # the trailer's digits and their byte sum in one lookup (None: not three digits)
+        tail = data[-4:]
+        digit_sum = _TAIL_SUMS.get(tail)
+        if digit_sum is None or _CHECKSUM_TAILS[(total - digit_sum) & 0xFF] != tail:
+            return None  # the general path reports the defect or the CheckSum mismatch
+        self._work += size + (soh - digits_start)
+        self._pos = end
+        self._state = _START
+        if end << 1 > len(buf):
+            self._compact()
+        return data
 
     def __iter__(self) -> Iterator[Frame | Garbled]:
         """Drain the buffered results by calling :meth:`next` until it returns ``None``.
@@ -307,9 +358,6 @@ class Framer:
         n = len(buf)
         state = self._state
         if state == _START:
-            fast = self._whole_frame(buf, pos, n)
-            if fast is not None:
-                return fast
             if not buf.startswith(self._prefix, pos):
                 return self._not_a_frame_start()
             state = self._state = _LENGTH
@@ -384,53 +432,6 @@ class Framer:
         if d0 * 100 + d1 * 10 + d2 - _DIGITS_BIAS != computed:
             reason = f"CheckSum(10) is {data[-4:-1].decode('ascii')}, computed {computed:03d}"
             return self._drop(size, reason)
-        self._pos = end
-        return Frame(data, self._base + pos)
-
-    def _whole_frame(self, buf: bytearray, pos: int, n: int) -> Frame | None:
-        """Fast path: a well-formed frame lies whole in the buffer at ``pos``.
-
-        Returns the frame, or None to let the general state machine handle everything else
-        (partial input, any defect), which then reports exactly what is wrong.
-        """
-        start9 = pos + self._plen
-        if not (buf.startswith(self._prefix, pos) and buf.startswith(_LENGTH_TAG, start9)):
-            return None
-        digits_start = start9 + 2
-        soh = buf.find(SOH, digits_start, digits_start + _MAX_LENGTH_DIGITS + 1)
-        if soh < 0:
-            return None
-        digits = buf[digits_start:soh]
-        if not digits.isdigit():
-            return None
-        body_end = soh + 1 + int(digits)
-        end = body_end + _TRAILER_LEN
-        size = end - pos
-        if (
-            end > n
-            or size > self._max_message_size
-            or not buf.startswith(_TRAILER, body_end)
-            or buf[end - 1] != _SOH_BYTE
-        ):
-            return None
-        data = bytes(buf[pos:end])
-        if size <= _ADLER_CHUNK or (size <= _ADLER_ASCII_CHUNK and data.isascii()):
-            total = _adler32(data, 0) & 0xFFFF
-        else:
-            total = checksum(data)
-        d0 = data[-4]
-        d1 = data[-3]
-        d2 = data[-2]
-        if not (
-            _DIGIT_0 <= d0 <= _DIGIT_9 and _DIGIT_0 <= d1 <= _DIGIT_9 and _DIGIT_0 <= d2 <= _DIGIT_9
-        ):
-            return None
-        if (
-            d0 * 100 + d1 * 10 + d2 - _DIGITS_BIAS
-            != (total - _TRAILER_FIXED_SUM - d0 - d1 - d2) & 0xFF
-        ):
-            return None  # the general path reports the CheckSum mismatch
-        self._work += size + (soh - digits_start)
         self._pos = end
         return Frame(data, self._base + pos)
 

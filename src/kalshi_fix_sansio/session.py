@@ -17,6 +17,7 @@ the timers. The module does no I/O and reads no clock.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -60,7 +61,12 @@ from .store import MemoryStore, MessageStore
 UTC = timezone.utc
 _SEQ_RE = re.compile(rb"\x0134=(\d+)\x01")
 _TS_LENGTHS = frozenset({17, 21, 24, 27})  # YYYYMMDD-HH:MM:SS[.sss|.ssssss|.sssssssss]
-_REQUIRED_HEADER = frozenset({b"34", b"49", b"52", b"56"})
+# (tags at flat[6], flat[8], flat[10], flat[12]) -> where MsgSeqNum, SenderCompID,
+# TargetCompID and SendingTime are in the flat list, for every order of those four tags
+_LAYOUTS = {
+    order: tuple(7 + 2 * order.index(tag) for tag in (b"34", b"49", b"56", b"52"))
+    for order in itertools.permutations((b"34", b"49", b"56", b"52"))
+}
 _HEADER_KEYS = frozenset(
     t.encode()
     for t in (
@@ -82,6 +88,12 @@ _HEADER_KEYS = frozenset(
     )
 )
 _ADMIN = frozenset({"0", "1", "2", "3", "4", "5", "A"})
+_new_event = object.__new__
+_set_am_message = ApplicationMessage.__dict__["message"].__set__
+_set_am_seq_num = ApplicationMessage.__dict__["seq_num"].__set__
+_set_am_poss_dup = ApplicationMessage.__dict__["poss_dup"].__set__
+_set_am_raw = ApplicationMessage.__dict__["raw"].__set__
+_NOT_INLINE = frozenset(t.encode() for t in _ADMIN | {"j"})  # MsgTypes the general path handles
 # the states as module constants: Enum attribute lookups are slow on the hot path
 _IDLE = State.IDLE
 _AWAITING_LOGON = State.AWAITING_LOGON
@@ -237,11 +249,19 @@ class Session:
             RemoteProtocolError: the peer ended the session with a protocol fault; the Logout
                 is queued in `data_to_send()`.
         """
-        while not self._events:
+        events = self._events
+        while not events:
             if self._error is not None:
                 raise self._error
             if self.state is _CLOSED:
                 return NEED_DATA
+            data = self._framer.next_whole()  # the fast path: a whole frame, no Frame object
+            if data is not None:
+                try:
+                    self._on_frame(data)
+                except RemoteProtocolError as exc:
+                    self._fail(exc)
+                continue
             item = self._framer.next()
             if item is None:
                 if self._eof:
@@ -257,8 +277,8 @@ class Session:
                 except RemoteProtocolError as exc:
                     self._fail(exc)
             else:
-                self._events.append(GarbledData(item.reason, item.offset))
-        return self._events.popleft()
+                events.append(GarbledData(item.reason, item.offset))
+        return events.popleft()
 
     def events(self) -> Iterator[Event]:
         """Iterate `next_event()` until it returns `NEED_DATA`.
@@ -577,6 +597,20 @@ class Session:
             cached = self._window = (now, lo, hi)
         return cached[1], cached[2]
 
+    def _in_window(self, stamp: bytes, now: float) -> bool:
+        """A well-formed SendingTime within the tolerance of ``now`` (text compare)."""
+        window = self._window
+        if window[0] != now:
+            self._time_window(now)
+            window = self._window
+        return (
+            len(stamp) in _TS_LENGTHS
+            and stamp[8] == 45
+            and stamp[11] == 58
+            and stamp[14] == 58
+            and window[1] <= stamp[:17] <= window[2]
+        )
+
     def _on_frame(self, frame: bytes, replay: bool = False) -> None:
         """Handle one inbound frame; ``replay``: a frame queued behind a gap, checked on receipt."""
         now = self._now
@@ -588,11 +622,49 @@ class Session:
             self._on_undecodable(frame, exc)
             return
         flat = msg._src[2]
-        # Fast path: the four required header fields right after 8, 9, 35 (in any order), as
-        # Kalshi and this library write them; otherwise look through the whole header.
-        raw = {flat[6]: flat[7], flat[8]: flat[9], flat[10]: flat[11], flat[12]: flat[13]}
-        header_first = raw.keys() == _REQUIRED_HEADER
-        if not header_first:
+        # The four required header fields right after 8, 9, 35 (in any order), as Kalshi and
+        # this library write them? Then their places are known; otherwise look through the
+        # whole header.
+        layout = _LAYOUTS.get((flat[6], flat[8], flat[10], flat[12]))
+        if (
+            layout is not None
+            and self.state is _ACTIVE
+            and not replay
+            and flat[14] not in _HEADER_KEYS  # no header field (PossDupFlag...) after the four
+            and flat[5] not in _NOT_INLINE
+            and not self._pending
+        ):
+            # The common case, inline: an application message in sequence on an active session.
+            # Any doubt (and every fault) takes the general path below, which names the fault.
+            seq_raw = flat[layout[0]]
+            stamp = flat[layout[3]]
+            if (
+                seq_raw.isdigit()
+                and flat[layout[1]] in self._accepted_raw
+                and flat[layout[2]] == self._expected_target_raw
+                and (self._tolerance is None or self._in_window(stamp, now))
+            ):
+                seq = int(seq_raw)
+                store = self.store
+                if seq == store.next_target_seq():
+                    self._test_req_id = None  # any message shows the peer is alive
+                    if self._validate:
+                        mt = msg.MSG_TYPE or getattr(msg, "msg_type", "")
+                        self._process_app(msg, mt, seq, False, frame)
+                        return
+                    store.set_next_target_seq(seq + 1)
+                    # ApplicationMessage(msg, seq, False, frame) without attrs' slower frozen init
+                    event = _new_event(ApplicationMessage)
+                    _set_am_message(event, msg)
+                    _set_am_seq_num(event, seq)
+                    _set_am_poss_dup(event, False)
+                    _set_am_raw(event, frame)
+                    self._events.append(event)
+                    return
+        header_first = layout is not None
+        if header_first:
+            raw = {flat[6]: flat[7], flat[8]: flat[9], flat[10]: flat[11], flat[12]: flat[13]}
+        else:
             raw = header_raw(msg, _HEADER_KEYS)
         seq_raw = raw[b"34"]
         if not seq_raw.isdigit():
@@ -741,12 +813,7 @@ class Session:
                     ref_msg_type=mt,
                 )
                 return
-        if mt not in _ADMIN and mt != "j" and not self._validate and st is _ACTIVE:
-            # the common case, inline: an application message in sequence
-            self.store.set_next_target_seq(seq + 1)
-            self._events.append(ApplicationMessage(msg, seq, poss_dup, frame))
-        else:
-            self._process(msg, mt, seq, poss_dup, frame)
+        self._process(msg, mt, seq, poss_dup, frame)
         if self._pending:
             self._drain_pending()
 

@@ -319,7 +319,8 @@ class MemoryStore:
         Raises:
             StoreError: the store is closed.
         """
-        self._check_open()
+        if self._closed:
+            self._check_open()
         return self._target
 
     def set_next_sender_seq(self, seq: int) -> None:
@@ -345,8 +346,10 @@ class MemoryStore:
             LocalProtocolError: ``seq`` is not an int in range.
             StoreError: the store is closed.
         """
-        self._check_open()
-        self._target = _check_seq("next target seq", seq)
+        if self._closed or type(seq) is not int or not 1 <= seq <= MAX_SEQ:  # else: checked
+            self._check_open()
+            seq = _check_seq("next target seq", seq)
+        self._target = seq
 
     def save(self, seq: int, frame: bytes, now: float) -> None:
         """Store an outbound message and make ``seq + 1`` the next sender seq.
