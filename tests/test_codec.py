@@ -248,8 +248,15 @@ def test_group_count_mismatch_is_reported() -> None:
     assert ei.value.reject_reason == 16
 
 
-def test_raw_data_read_by_length_even_with_soh_and_equals() -> None:
-    secret = b"ab=\x01cd=="
+@pytest.mark.parametrize(
+    "secret",
+    [
+        b"ab=\x01cd==",  # more '=' than SOH: the quick split cannot line up
+        b"a\x01b=c",  # one SOH and one '=' more: a quick split would see a field b=c
+        b"\x0134=7\x01",  # looks like a MsgSeqNum field
+    ],
+)
+def test_raw_data_read_by_length_even_with_soh_and_equals(secret: bytes) -> None:
     logon = p.Logon(
         encrypt_method=0,
         heart_bt_int=30,
@@ -261,7 +268,9 @@ def test_raw_data_read_by_length_even_with_soh_and_equals() -> None:
     msg = p.decode(data, verify=True)
     assert isinstance(msg, p.Logon)
     assert msg.raw_data == secret and msg.raw_data_length == len(secret)
-    assert "redacted" in repr(msg) and "ab=" not in repr(msg)
+    assert "redacted" in repr(msg) and repr(secret)[2:-1] not in repr(msg)
+    assert msg.extra_fields == ()
+    msg.validate()
 
 
 def test_raw_data_without_length_field_for_base64_signatures() -> None:

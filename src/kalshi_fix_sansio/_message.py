@@ -589,20 +589,23 @@ def decode_frame(
     frame: bytes,
     classes: dict[bytes, type[Message]],
     data_tags: dict[bytes, bytes],
-    needles: tuple[bytes, ...],
+    length_tags: frozenset[bytes],
     use_dollars: bool,
     verify: bool,
 ) -> Message:
     """Decode one frame into the dialect's typed message (see the dialect modules' `decode`)."""
     if verify:
         verify_frame(frame)
-    # A Length field before its Data field means the data may hold SOH or '=': read by length.
-    by_length = False
-    for needle in needles:
-        if needle in frame:
-            by_length = True
-            break
-    flat = split_fields(frame, data_tags, by_length)
+    flat = split_fields(frame, data_tags)
+    tags = flat[0::2]
+    present = set(tags)
+    if not present.isdisjoint(length_tags):
+        # A Length field before its Data field: the data may hold SOH or '=', so split again,
+        # reading the data by its length. (The fields before the data split correctly, so the
+        # Length tag is among the tags found even when the data fooled the fast split.)
+        flat = split_fields(frame, data_tags, True)
+        tags = flat[0::2]
+        present = set(tags)
     if len(flat) < 8 or flat[0] != b"8" or flat[2] != b"9" or flat[4] != b"35":
         raise _frame_error(
             "frame must start with 8=, 9=, 35=", frame, REJECT_INCORRECT_FORMAT, offset=0
@@ -611,8 +614,6 @@ def decode_frame(
     cls = classes.get(mt)
     if cls is None:
         cls = classes[b""]
-    tags = flat[0::2]
-    present = set(tags)
     if not cls._REQUIRED <= present:
         tag = min(int(t) for t in cls._REQUIRED - present)
         raise DecodeError(

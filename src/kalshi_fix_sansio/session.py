@@ -179,7 +179,7 @@ class Session:
         self._dollars = config.dollars
         self._validate = config.validate_messages
         gen = _gen_prediction if config.product == "prediction" else _gen_margin
-        self._decode_tables = (gen._CLASSES, gen._DATA_TAGS, gen._DATA_NEEDLES)
+        self._decode_tables = (gen._CLASSES, gen._DATA_TAGS, gen._LENGTH_TAGS)
         self._tolerance = config.time_tolerance
         self._window: tuple[float, bytes, bytes] = (-1.0, b"", b"")
 

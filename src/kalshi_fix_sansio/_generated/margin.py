@@ -3876,7 +3876,7 @@ MESSAGES: dict[str, type[Message]] = {
 _CLASSES: dict[bytes, type[Message]] = {k.encode(): v for k, v in MESSAGES.items()}
 _CLASSES[b""] = Unknown
 _DATA_TAGS: dict[bytes, bytes] = { b"93": b"89", b"95": b"96",  }
-_DATA_NEEDLES: tuple[bytes, ...] = tuple(b"\x01" + t + b"=" for t in _DATA_TAGS)
+_LENGTH_TAGS: frozenset[bytes] = frozenset(_DATA_TAGS)
 
 
 def decode(frame: bytes, *, use_dollars: bool = False, verify: bool = False) -> Message:
@@ -3898,7 +3898,7 @@ def decode(frame: bytes, *, use_dollars: bool = False, verify: bool = False) -> 
         DecodeError: the frame is malformed, a required tag is missing or a tag repeats; it names
             the tag and message and carries the raw frame.
     """
-    return _decode_frame(frame, _CLASSES, _DATA_TAGS, _DATA_NEEDLES, use_dollars, verify)
+    return _decode_frame(frame, _CLASSES, _DATA_TAGS, _LENGTH_TAGS, use_dollars, verify)
 
 
 def encode(message: Message, header: Header, *, use_dollars: bool = False) -> bytes:
