@@ -216,13 +216,22 @@ class FixRecord:
         if src is None:
             return
         wire = _wire(src)
-        load = self._load
         by_key = self._BY_KEY
+        dollars = src[3]
         # only the fields present need converting; absent ones read as None on access
-        for key in wire:
+        for key, raw in wire.items():
             info = by_key.get(key)
-            if info is not None:
-                load(info, wire)
+            if info is None:
+                continue
+            _attr, slot, _tag, _key, _name, dec, dec_dollars, _secret = info
+            if dollars and dec_dollars is not None:
+                dec = dec_dollars
+            try:
+                value = dec(raw)
+            except (ValueError, UnicodeDecodeError, ArithmeticError):
+                self._load(info, wire)  # raises the DecodeError that names the field
+                raise  # pragma: no cover - _load raised above
+            _set(self, slot, value)
         for ginfo in self._GROUPS:
             self._load_group(ginfo)
 

@@ -145,6 +145,7 @@ class Session:
         self.heartbeat_interval = config.heartbeat_interval
         self._acceptor = config.role is Role.ACCEPTOR
         self._framer = Framer(max_message_size=config.max_message_size)
+        self._next_whole = self._framer.next_whole
         self._events: deque[Event] = deque()
         self._out: list[bytes] = []
         self._now = 0.0
@@ -179,7 +180,9 @@ class Session:
         self._dollars = config.dollars
         self._validate = config.validate_messages
         gen = _gen_prediction if config.product == "prediction" else _gen_margin
-        self._decode_tables = (gen._CLASSES, gen._DATA_TAGS, gen._LENGTH_TAGS)
+        self._classes = gen._CLASSES
+        self._data_tags = gen._DATA_TAGS
+        self._length_tags = gen._LENGTH_TAGS
         self._tolerance = config.time_tolerance
         self._window: tuple[float, bytes, bytes] = (-1.0, b"", b"")
 
@@ -255,7 +258,7 @@ class Session:
                 raise self._error
             if self.state is _CLOSED:
                 return NEED_DATA
-            data = self._framer.next_whole()  # the fast path: a whole frame, no Frame object
+            data = self._next_whole()  # the fast path: a whole frame, no Frame object
             if data is not None:
                 try:
                     self._on_frame(data)
@@ -289,8 +292,9 @@ class Session:
         Raises:
             RemoteProtocolError: as `next_event()`.
         """
+        next_event = self.next_event
         while True:
-            event = self.next_event()
+            event = next_event()
             if event is NEED_DATA:
                 return
             yield event
@@ -587,7 +591,7 @@ class Session:
     # ------------------------------------------------------------------------------------------
     # inbound
 
-    def _time_window(self, now: float) -> tuple[bytes, bytes]:
+    def _time_window(self, now: float) -> tuple[float, bytes, bytes]:
         """SendingTime bounds (to the second) for ``now`` +- the tolerance, cached per ``now``."""
         cached = self._window
         if cached[0] != now:
@@ -595,21 +599,7 @@ class Session:
             lo = fmt_timestamp(sending_time(now - tol - 1))[:17]
             hi = fmt_timestamp(sending_time(now + tol))[:17]
             cached = self._window = (now, lo, hi)
-        return cached[1], cached[2]
-
-    def _in_window(self, stamp: bytes, now: float) -> bool:
-        """A well-formed SendingTime within the tolerance of ``now`` (text compare)."""
-        window = self._window
-        if window[0] != now:
-            self._time_window(now)
-            window = self._window
-        return (
-            len(stamp) in _TS_LENGTHS
-            and stamp[8] == 45
-            and stamp[11] == 58
-            and stamp[14] == 58
-            and window[1] <= stamp[:17] <= window[2]
-        )
+        return cached
 
     def _on_frame(self, frame: bytes, replay: bool = False) -> None:
         """Handle one inbound frame; ``replay``: a frame queued behind a gap, checked on receipt."""
@@ -617,7 +607,9 @@ class Session:
         if not replay:
             self._last_rx = now
         try:
-            msg: Any = _decode_frame(frame, *self._decode_tables, self._dollars, False)
+            msg: Any = _decode_frame(
+                frame, self._classes, self._data_tags, self._length_tags, self._dollars, False
+            )
         except DecodeError as exc:
             self._on_undecodable(frame, exc)
             return
@@ -638,11 +630,23 @@ class Session:
             # Any doubt (and every fault) takes the general path below, which names the fault.
             seq_raw = flat[layout[0]]
             stamp = flat[layout[3]]
+            window = self._window  # (now, lowest, highest SendingTime to the second)
+            if window[0] != now:
+                window = self._time_window(now)
             if (
                 seq_raw.isdigit()
                 and flat[layout[1]] in self._accepted_raw
                 and flat[layout[2]] == self._expected_target_raw
-                and (self._tolerance is None or self._in_window(stamp, now))
+                and (
+                    self._tolerance is None
+                    or (
+                        len(stamp) in _TS_LENGTHS
+                        and stamp[8] == 45  # -
+                        and stamp[11] == 58  # :
+                        and stamp[14] == 58
+                        and window[1] <= stamp[:17] <= window[2]
+                    )
+                )
             ):
                 seq = int(seq_raw)
                 store = self.store
@@ -722,12 +726,7 @@ class Session:
         # SendingTime accuracy (the fixed-width format sorts like time: compare the text)
         if self._tolerance is not None and not poss_dup and not replay:
             stamp = raw[b"52"]
-            window = self._window
-            if window[0] != now:
-                self._time_window(now)
-                window = self._window
-            lo = window[1]
-            hi = window[2]
+            _, lo, hi = self._time_window(now)
             if (
                 len(stamp) not in _TS_LENGTHS
                 or stamp[8] != 45
