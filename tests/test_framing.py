@@ -745,3 +745,76 @@ def test_fuzz_memory_stays_bounded_under_junk(junk: bytes, size: int, seed: int)
     items = feed_all(framer, stream, cuts)  # asserts the bound after every feed
     check_tiling(stream, items, framer)
     assert items[-1] == Frame(SENTINEL, len(stream) - len(SENTINEL))
+
+
+# -- next_whole: the fast path without Frame objects ------------------------------------------
+
+
+def test_next_whole_takes_whole_frames_and_leaves_the_rest_to_next() -> None:
+    one, two = make_frame(body(1)), make_frame(body(2))
+    framer = Framer()
+    framer.feed(one + two[:20])
+    assert framer.next_whole() == one
+    assert framer.next_whole() is None  # partial: more data needed
+    assert framer.next() is None  # the state machine now holds the partial frame
+    framer.feed(two[20:-3])
+    assert framer.next_whole() is None
+    assert framer.next() is None
+    framer.feed(two[-3:])
+    assert framer.next_whole() == two  # completed by a later feed: still taken whole
+    assert framer.stream_offset == len(one) + len(two) and framer.buffered == 0
+    framer.feed(b"junk" + one)
+    assert framer.next_whole() is None  # not a frame start: next() reports it
+    garbled = framer.next()
+    assert isinstance(garbled, Garbled) and garbled.offset == len(one) + len(two)
+    assert framer.next_whole() == one
+
+
+def test_next_whole_leaves_defects_to_next_which_names_them() -> None:
+    bad = make_frame(body(1), checksum_field=b"000")
+    good = make_frame(body(2))
+    framer = Framer()
+    framer.feed(bad + good)
+    assert framer.next_whole() is None
+    garbled = framer.next()
+    assert isinstance(garbled, Garbled) and garbled.reason.startswith("CheckSum(10) is 000")
+    assert framer.next_whole() == good
+
+
+def drain_mixed(framer: Framer, rng: random.Random) -> list[Item]:
+    """Drain as the session does: next_whole() first (randomly skipped), then next()."""
+    out: list[Item] = []
+    while True:
+        if rng.random() < 0.7:
+            offset = framer.stream_offset
+            data = framer.next_whole()
+            if data is not None:
+                out.append(Frame(data, offset))
+                continue
+        item = framer.next()
+        if item is None:
+            return out
+        out.append(item)
+
+
+@given(segments, st.integers(0, 2**32))
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fuzz_next_whole_mixed_with_next_gives_the_same_results(
+    segs: list[tuple[bytes, bytes, tuple[object, ...] | None]], seed: int
+) -> None:
+    parts = []
+    for junk, frame_body, damage in segs:
+        frame = make_frame(frame_body)
+        if damage is not None:  # a wrong CheckSum: next_whole() declines, next() reports it
+            frame = frame[:-4] + b"%03d\x01" % ((int(frame[-4:-1]) + 1) % 256)
+        parts += [junk, frame]
+    stream = b"".join(parts) + FLUSH + SENTINEL
+    rng = random.Random(seed)
+    for chunking in ("whole", "bytewise", f"random:{seed}"):
+        expected = feed_all(Framer(max_message_size=FUZZ_MAX), stream, chunking)
+        framer = Framer(max_message_size=FUZZ_MAX)
+        got: list[Item] = []
+        for chunk in chunks(stream, chunking):
+            framer.feed(chunk)
+            got.extend(drain_mixed(framer, rng))
+        assert got == expected

@@ -60,7 +60,9 @@ from .store import MemoryStore, MessageStore
 
 UTC = timezone.utc
 _SEQ_RE = re.compile(rb"\x0134=(\d+)\x01")
-_TS_LENGTHS = frozenset({17, 21, 24, 27})  # YYYYMMDD-HH:MM:SS[.sss|.ssssss|.sssssssss]
+# a UTCTimestamp: YYYYMMDD-HH:MM:SS[.sss|.ssssss|.sssssssss]
+_UTC_TIMESTAMP = re.compile(rb"[0-9]{8}-[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3}|\.[0-9]{6}|\.[0-9]{9})?")
+_well_formed_stamp = _UTC_TIMESTAMP.fullmatch
 # (tags at flat[6], flat[8], flat[10], flat[12]) -> where MsgSeqNum, SenderCompID,
 # TargetCompID and SendingTime are in the flat list, for every order of those four tags
 _LAYOUTS = {
@@ -640,11 +642,8 @@ class Session:
                 and (
                     self._tolerance is None
                     or (
-                        len(stamp) in _TS_LENGTHS
-                        and stamp[8] == 45  # -
-                        and stamp[11] == 58  # :
-                        and stamp[14] == 58
-                        and window[1] <= stamp[:17] <= window[2]
+                        window[1] <= stamp[:17] <= window[2]
+                        and _well_formed_stamp(stamp) is not None
                     )
                 )
             ):
@@ -727,12 +726,7 @@ class Session:
         if self._tolerance is not None and not poss_dup and not replay:
             stamp = raw[b"52"]
             _, lo, hi = self._time_window(now)
-            if (
-                len(stamp) not in _TS_LENGTHS
-                or stamp[8] != 45
-                or stamp[11] != 58
-                or stamp[14] != 58
-            ):
+            if _well_formed_stamp(stamp) is None:
                 self._on_undecodable(
                     frame,
                     DecodeError(

@@ -1,0 +1,151 @@
+"""The session's inline path for in-sequence application messages.
+
+Application messages in sequence on an active session are handled inline (the common case, and the
+benchmarked one); every other message takes the general path. These tests pin down that the inline
+path finds the header fields in any order, gives the same event the general path gives, and lets
+every fault through to the general path that names it.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import attrs
+import pytest
+from test_session import logged_on
+
+from kalshi_fix_sansio import prediction
+from kalshi_fix_sansio.errors import RemoteProtocolError
+from kalshi_fix_sansio.events import ApplicationMessage, DecodeFailure
+
+ER_BODY = "6=0|11=c|14=0|17=1;1|37=o|38=1|39=0|54=1|55=X|150=0|151=1"
+HEADER_TAGS = ("34", "49", "56", "52")
+ORDERS = list(itertools.permutations(HEADER_TAGS))
+
+
+def er_frame(r: object, order: tuple[str, ...], **values: str) -> bytes:
+    """An ExecutionReport with the four header fields in ``order`` right after MsgType."""
+    fields = {"34": "2", "49": r.peer, "56": r.me, "52": "{now}"}  # type: ignore[attr-defined]
+    fields.update(values)
+    head = "|".join(f"{tag}={fields[tag]}" for tag in order)
+    frame: bytes = r.frame(f"35=8|{head}|{ER_BODY}", fill=False)  # type: ignore[attr-defined]
+    return frame
+
+
+@pytest.mark.parametrize("validate", ["Y", "N"])
+@pytest.mark.parametrize("order", ORDERS, ids="-".join)
+def test_header_fields_in_any_order(order: tuple[str, ...], validate: str) -> None:
+    r = logged_on("session=KalshiNR", f"validate={validate}")
+    assert r.session is not None
+    frame = er_frame(r, order)
+    r.deliver(frame)
+    (event,) = list(r.session.events())
+    assert event == ApplicationMessage(prediction.decode(frame), 2, False, frame)
+    assert event.raw is frame or event.raw == frame
+    assert r.session.next_target_seq == 3
+    assert r.session.data_to_send() == b""  # nothing to answer
+
+
+@pytest.mark.parametrize("order", ORDERS, ids="-".join)
+def test_wrong_sender_in_any_order_ends_the_session(order: tuple[str, ...]) -> None:
+    r = logged_on("session=KalshiNR")
+    assert r.session is not None
+    r.deliver(er_frame(r, order, **{"49": "Mallory"}))
+    with pytest.raises(RemoteProtocolError, match=r"CompID problem.*'Mallory'"):
+        list(r.session.events())
+    out = r.session.data_to_send()
+    assert b"35=3\x01" in out and b"373=9\x01" in out and b"35=5\x01" in out
+
+
+@pytest.mark.parametrize("order", ORDERS, ids="-".join)
+def test_stale_sending_time_in_any_order_is_rejected(order: tuple[str, ...]) -> None:
+    r = logged_on("session=KalshiNR")
+    assert r.session is not None
+    r.deliver(er_frame(r, order, **{"52": "{now-600}"}))
+    with pytest.raises(RemoteProtocolError, match=r"SendingTime .* is more than \d+ s from now"):
+        list(r.session.events())
+    assert b"373=10\x01" in r.session.data_to_send()
+
+
+@pytest.mark.parametrize(
+    "stamp", ["20270115-08:00", "2027011X-08:00:00.000", "x" * 21, "IN-WINDOW", "NOW+.1234"]
+)
+def test_malformed_sending_time_is_a_decode_failure(stamp: str) -> None:
+    r = logged_on("session=KalshiNR")
+    assert r.session is not None
+    now = r.expand("{now}")
+    if stamp == "IN-WINDOW":  # sorts between now and now + 10 s, but ':' is not a digit
+        stamp = now[:16] + ":" + now[17:]
+    elif stamp == "NOW+.1234":  # four fraction digits
+        stamp = now[:17] + ".1234"
+    frame = er_frame(r, HEADER_TAGS, **{"52": stamp})
+    r.deliver(frame)
+    (event,) = list(r.session.events())
+    assert isinstance(event, DecodeFailure) and event.raw == frame
+    assert "SendingTime(52)" in str(event.error)
+
+
+def test_no_sending_time_check_when_the_tolerance_is_off() -> None:
+    r = logged_on("session=KalshiNR", "tolerance=none")
+    assert r.session is not None
+    frame = er_frame(r, HEADER_TAGS, **{"52": "{now-86400}"})
+    r.deliver(frame)
+    (event,) = list(r.session.events())
+    assert isinstance(event, ApplicationMessage) and event.seq_num == 2
+
+
+def test_header_fields_after_the_four_take_the_general_path() -> None:
+    r = logged_on("session=KalshiNR")
+    assert r.session is not None
+    sub = r.frame(f"35=8|49={r.peer}|56={r.me}|52={{now}}|34=2|50=desk-7|{ER_BODY}", fill=False)
+    dup = r.frame(
+        f"35=8|49={r.peer}|56={r.me}|52={{now}}|34=3|43=Y|122={{now-1}}|{ER_BODY}", fill=False
+    )
+    late = r.frame(f"35=8|49={r.peer}|56={r.me}|6=0|34=4|52={{now}}|{ER_BODY[4:]}", fill=False)
+    r.deliver(sub + dup + late)
+    events = list(r.session.events())
+    assert [(type(e), e.seq_num, e.poss_dup) for e in events] == [  # type: ignore[attr-defined]
+        (ApplicationMessage, 2, False),
+        (ApplicationMessage, 3, True),
+        (ApplicationMessage, 4, False),
+    ]
+    assert events[0].message.header.sender_sub_id == "desk-7"  # type: ignore[attr-defined]
+
+
+def test_too_high_and_too_low_take_the_general_path() -> None:
+    r = logged_on("session=KalshiNR")
+    assert r.session is not None
+    r.deliver(er_frame(r, HEADER_TAGS, **{"34": "1"}))
+    with pytest.raises(RemoteProtocolError, match="MsgSeqNum too low, expecting 2 but received 1"):
+        list(r.session.events())
+
+
+def test_the_inline_event_is_a_normal_frozen_event() -> None:
+    r = logged_on("session=KalshiNR", "validate=N")
+    assert r.session is not None
+    frame = er_frame(r, HEADER_TAGS)
+    r.deliver(frame)
+    (event,) = list(r.session.events())
+    assert type(event) is ApplicationMessage
+    assert attrs.asdict(event, recurse=False) == {
+        "message": event.message,
+        "seq_num": 2,
+        "poss_dup": False,
+        "raw": frame,
+    }
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        event.seq_num = 7  # type: ignore[misc]
+    assert "seq_num=2" in repr(event) and "raw=" not in repr(event)
+
+
+def test_a_frame_split_across_feeds_is_handled_like_a_whole_one() -> None:
+    r = logged_on("session=KalshiNR")
+    assert r.session is not None
+    frames = [er_frame(r, HEADER_TAGS, **{"34": str(seq)}) for seq in (2, 3, 4)]
+    stream = b"".join(frames)
+    got = []
+    for i in range(0, len(stream), 7):
+        r.deliver(stream[i : i + 7])
+        got += list(r.session.events())
+    assert [e.raw for e in got] == frames  # type: ignore[attr-defined]
+    assert r.session.next_target_seq == 5
