@@ -28,6 +28,8 @@ import platform
 import statistics
 import sys
 import time
+import zlib
+from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -106,14 +108,74 @@ def decode_side(validate: bool, frames: list[bytes]) -> Callable[[], float]:
     return run
 
 
-class Pair:
-    """Per-round ratios of one session mode against its decode-alone baseline."""
+def floor_side(frames: list[bytes], api_key: str) -> Callable[[], float]:
+    """A stripped-down session loop: only the work no session can skip, all inline.
 
-    def __init__(self, name: str, baseline: str, validate: bool, frames: list[bytes]) -> None:
+    Find each frame by BodyLength, copy it out, verify its CheckSum, decode it, compare the
+    CompIDs and MsgSeqNum (known positions), queue and pop an event. No SendingTime check, no
+    store, no state machine, no fallbacks: a floor for the lazy session path, not a session.
+    """
+    stream = b"".join(frames)
+    chunks = [stream[i : i + 4096] for i in range(0, len(stream), 4096)]
+    decode = prediction.decode
+    sender, target = KALSHI_COMP_ID.encode(), api_key.encode()
+    prefix = b"8=FIXT.1.1\x019="
+    start = len(prefix)
+
+    def run() -> float:
+        buf = bytearray()
+        pos = 0
+        expected = 2
+        events: deque[ApplicationMessage] = deque()
+        t = time.perf_counter()
+        for chunk in chunks:
+            if pos:
+                del buf[:pos]
+                pos = 0
+            buf += chunk
+            n = len(buf)
+            while buf.startswith(prefix, pos):
+                soh = buf.find(b"\x01", pos + start, pos + start + 21)
+                if soh < 0:
+                    break
+                end = soh + 1 + int(buf[pos + start : soh]) + 7
+                if end > n:
+                    break
+                frame = bytes(buf[pos:end])
+                if (zlib.adler32(frame[:-7], 0) & 0xFF) != int(frame[-4:-1]):  # ASCII, < 515 B
+                    raise AssertionError("CheckSum")
+                pos = end
+                msg = decode(frame)
+                flat = msg._src[2]  # type: ignore[attr-defined]
+                if flat[7] != sender or flat[9] != target or int(flat[11]) != expected:
+                    raise AssertionError("header")
+                expected += 1
+                events.append(ApplicationMessage(msg, expected - 1, False, frame))
+                events.popleft()
+        elapsed = time.perf_counter() - t
+        assert expected == 2 + len(frames)
+        return elapsed / len(frames)
+
+    return run
+
+
+class Pair:
+    """Per-round ratios of one subject (a session mode, or the floor loop) against decoding."""
+
+    def __init__(
+        self,
+        name: str,
+        baseline: str,
+        subject: Callable[[], float],
+        decode: Callable[[], float],
+        *,
+        session: bool = True,
+    ) -> None:
         self.name = name
         self.baseline = baseline
-        self.decode = decode_side(validate, frames)
-        self.session = session_side(validate, b"".join(frames), len(frames))
+        self.session = subject
+        self.decode = decode
+        self.is_session = session
         self.ratios: list[float] = []
         self.best_decode = float("inf")
         self.best_session = float("inf")
@@ -135,12 +197,30 @@ class Pair:
 
 
 def run(rounds: int, count: int) -> list[Pair]:
-    """Measure both pairs over ``rounds`` rounds of ``count`` ExecutionReports each."""
+    """Measure every pair over ``rounds`` rounds of ``count`` ExecutionReports each."""
     client = logged_on_client(False, NOW)
     frames = make_frames(count, client.config.sender_comp_id, client.next_target_seq, NOW)
+    stream = b"".join(frames)
     pairs = [
-        Pair("session path, default (validate_messages=True)", "decode + validate()", True, frames),
-        Pair("session path, lazy (validate_messages=False)", "decode alone", False, frames),
+        Pair(
+            "session path, default (validate_messages=True)",
+            "decode + validate()",
+            session_side(True, stream, count),
+            decode_side(True, frames),
+        ),
+        Pair(
+            "session path, lazy (validate_messages=False)",
+            "decode alone",
+            session_side(False, stream, count),
+            decode_side(False, frames),
+        ),
+        Pair(
+            "reference: the floor loop (not a session, see floor_side)",
+            "decode alone",
+            floor_side(frames, client.config.sender_comp_id),
+            decode_side(False, frames),
+            session=False,
+        ),
     ]
     for p in pairs:  # warm up: imports, caches, the allocator
         p.round(False)
@@ -174,6 +254,8 @@ def report(pairs: list[Pair], rounds: int, count: int) -> list[str]:
         )
     lines.append("")
     for p in pairs:
+        if not p.is_session:
+            continue
         med = p.quartiles()[1]
         verdict = "meets" if med >= TARGET else "below"
         lines.append(

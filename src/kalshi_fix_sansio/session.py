@@ -652,9 +652,12 @@ class Session:
                 if seq == store.next_target_seq():
                     self._test_req_id = None  # any message shows the peer is alive
                     if self._validate:
-                        mt = msg.MSG_TYPE or getattr(msg, "msg_type", "")
-                        self._process_app(msg, mt, seq, False, frame)
-                        return
+                        try:
+                            msg.validate()
+                        except DecodeError:  # the general path rejects it and says why
+                            mt = msg.MSG_TYPE or getattr(msg, "msg_type", "")
+                            self._process_app(msg, mt, seq, False, frame)
+                            return
                     store.set_next_target_seq(seq + 1)
                     # ApplicationMessage(msg, seq, False, frame) without attrs' slower frozen init
                     event = _new_event(ApplicationMessage)
