@@ -624,7 +624,9 @@ class Session:
             layout is not None
             and self.state is _ACTIVE
             and not replay
-            and flat[14] not in _HEADER_KEYS  # no header field (PossDupFlag...) after the four
+            # no header field (PossDupFlag...) after the four; flat[14] exists: every frame from
+            # the framer ends with CheckSum(10), so a matched layout means at least 8 fields
+            and flat[14] not in _HEADER_KEYS
             and flat[5] not in _NOT_INLINE
             and not self._pending
         ):
