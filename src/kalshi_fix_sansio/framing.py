@@ -61,8 +61,6 @@ _LENGTH_TAG: Final = b"9="
 _MIN_MAX_MESSAGE_SIZE: Final = 64
 
 _SOH_BYTE: Final = 0x01
-_TRAILER_FIXED_SUM: Final = sum(_TRAILER) + _SOH_BYTE  # b"10=" and the final SOH
-_DIGITS_BIAS: Final = 111 * ord("0")  # d0 * 100 + d1 * 10 + d2 - bias == int(b"d0d1d2")
 _adler32: Final = zlib.adler32
 _DIGIT_0: Final = 0x30
 _DIGIT_9: Final = 0x39
@@ -100,6 +98,23 @@ def checksum(data: bytes | bytearray | memoryview) -> int:
         for i in range(0, n, chunk):
             total += adler32(view[i : i + chunk], 0) & 0xFFFF
     return total & 0xFF
+
+
+def _computed_checksum(frame: bytes) -> int | None:
+    """The CheckSum a whole frame should carry, or None when its trailer is not ``10=ddd<SOH>``.
+
+    Sums the whole frame in one go, then takes the trailer's bytes back out (one table lookup,
+    which also tells whether the trailer holds three digits).
+    """
+    digit_sum = _TAIL_SUMS.get(frame[-4:])
+    if digit_sum is None:
+        return None
+    size = len(frame)
+    if size <= _ADLER_CHUNK or (size <= _ADLER_ASCII_CHUNK and frame.isascii()):
+        total = _adler32(frame, 0) & 0xFFFF
+    else:
+        total = checksum(frame)
+    return (total - digit_sum) & 0xFF
 
 
 @attrs.frozen(slots=True)
@@ -313,14 +328,8 @@ class Framer:
         if end > len(buf) or size > self._max_message_size or buf[end - 7 : end - 4] != _TRAILER:
             return None
         data = bytes(buf[pos:end])
-        if size <= _ADLER_CHUNK or (size <= _ADLER_ASCII_CHUNK and data.isascii()):
-            total = _adler32(data, 0) & 0xFFFF
-        else:
-            total = checksum(data)
-        # the trailer's digits and their byte sum in one lookup (None: not three digits)
-        tail = data[-4:]
-        digit_sum = _TAIL_SUMS.get(tail)
-        if digit_sum is None or _CHECKSUM_TAILS[(total - digit_sum) & 0xFF] != tail:
+        computed = _computed_checksum(data)
+        if computed is None or _CHECKSUM_TAILS[computed] != data[-4:]:
             return None  # the general path reports the defect or the CheckSum mismatch
         self._work += size + (soh - digits_start)
         self._pos = end
@@ -420,16 +429,9 @@ class Framer:
         data = bytes(buf[pos:end])
         self._work += size
         self._state = _START
-        # Sum the whole frame in one go, then take the trailer's bytes back out.
-        if size <= _ADLER_CHUNK or (size <= _ADLER_ASCII_CHUNK and data.isascii()):
-            total = _adler32(data, 0) & 0xFFFF
-        else:
-            total = checksum(data)
-        d0 = data[-4]
-        d1 = data[-3]
-        d2 = data[-2]
-        computed = (total - _TRAILER_FIXED_SUM - d0 - d1 - d2) & 0xFF
-        if d0 * 100 + d1 * 10 + d2 - _DIGITS_BIAS != computed:
+        computed = _computed_checksum(data)
+        assert computed is not None  # the trailer was checked above: three digits
+        if _CHECKSUM_TAILS[computed] != data[-4:]:
             reason = f"CheckSum(10) is {data[-4:-1].decode('ascii')}, computed {computed:03d}"
             return self._drop(size, reason)
         self._pos = end
