@@ -13,7 +13,13 @@ This module imports no event loop (neither asyncio nor trio), so every adapter c
 Transport rules (Kalshi FIX reference, session.md §1):
 
 * Kalshi accepts TCP + TLS 1.2 or higher only; plain TCP is refused here unless it goes to
-  loopback (a local TLS proxy such as stunnel, or the mock gateway).
+  loopback (a local TLS proxy such as stunnel, or the mock gateway). Loopback is checked twice:
+  on the endpoint's host (`check_endpoint`: a loopback IP literal or ``localhost``) and on every
+  address that host resolves to (`loopback_addresses`), and the adapters connect only to the
+  addresses they checked.
+* A TLS endpoint always gets TLS: every adapter takes its context from `ssl_context_for` (the
+  library's default when the caller gives none), which logs a WARNING naming the endpoint when
+  the context is weaker than the library's (`tls_weaknesses`).
 * The documented hosts are in ``ENVIRONMENTS`` (``_generated/tables.py``); each session type has
   its own port (``SESSIONS``); ports are the same in demo and production.
 * Certificate pinning: Kalshi documents fetching the server certificate with
@@ -36,7 +42,7 @@ import os
 import random
 import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal, TextIO
 
 import attrs
@@ -65,11 +71,13 @@ __all__ = [
     "check_endpoint",
     "in_maintenance_window",
     "kalshi_endpoint",
+    "loopback_addresses",
     "make_ssl_context",
     "reconnect_plan",
     "redact_frame",
     "seconds_until_maintenance_ends",
     "ssl_context_for",
+    "tls_weaknesses",
 ]
 
 MAX_BUFFERED_OUTBOUND: Final = 8 * 1024 * 1024
@@ -90,6 +98,7 @@ TRANSPORT_LOGGER_NAME: Final = "kalshi_fix_sansio.transport"
 
 logging.getLogger(MESSAGE_LOGGER_NAME).addHandler(logging.NullHandler())
 logging.getLogger(TRANSPORT_LOGGER_NAME).addHandler(logging.NullHandler())
+_log = logging.getLogger(TRANSPORT_LOGGER_NAME)
 
 PRODUCTS: Final = ("prediction", "margin")
 
@@ -162,13 +171,7 @@ def _is_loopback(host: str) -> bool:
     name = _normalise_host(host)
     if name == "localhost":
         return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False  # a DNS name: never resolved here
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
+    return _is_loopback_address(name)  # a DNS name is not: never resolved here
 
 
 def _bare_host(host: str) -> str:
@@ -280,8 +283,10 @@ def check_endpoint(endpoint: Endpoint, *, allow_unlisted_hosts: bool = False) ->
     Plain TCP is allowed only to loopback (a local TLS proxy such as stunnel, the mock
     gateway). A non-loopback host must be one of Kalshi's documented FIX hosts
     (`KALSHI_FIX_HOSTS`) unless ``allow_unlisted_hosts`` is set (a PrivateLink endpoint, a
-    proxy, a test server). Literal IP addresses are recognised with `ipaddress`; DNS is never
-    consulted, so a name that merely resolves to loopback is not loopback.
+    proxy, a test server). Literal IP addresses are recognised with `ipaddress`; DNS is not
+    consulted here, so a name that merely resolves to loopback is not loopback. For plain TCP
+    this is the first of two checks: the adapters also resolve the host and refuse the
+    connection unless every address is loopback (`loopback_addresses`).
 
     Args:
         endpoint: the endpoint an adapter is about to connect to.
@@ -421,10 +426,46 @@ def make_ssl_context(
     return context
 
 
+_MIN_TLS: Final = ssl.TLSVersion.TLSv1_2
+
+
+def tls_weaknesses(context: ssl.SSLContext) -> list[str]:
+    """How a client TLS context is weaker than `make_ssl_context()`'s (empty: it is not).
+
+    Checked: certificate verification (``verify_mode`` `ssl.CERT_NONE`), host name checking
+    (``check_hostname`` False) and the protocol floor (``minimum_version`` below TLS 1.2,
+    including `ssl.TLSVersion.MINIMUM_SUPPORTED`). A pinned or extra-CA context of
+    `make_ssl_context` has none of these.
+
+    Args:
+        context: a client-side context.
+
+    Returns:
+        One phrase per weakness, e.g. ``"certificate verification is off (verify_mode
+        CERT_NONE)"``.
+    """
+    weaknesses: list[str] = []
+    if context.verify_mode == ssl.CERT_NONE:
+        weaknesses.append("certificate verification is off (verify_mode CERT_NONE)")
+    if not context.check_hostname:
+        weaknesses.append("the host name is not checked (check_hostname False)")
+    minimum = context.minimum_version
+    if minimum < _MIN_TLS:  # MINIMUM_SUPPORTED (-2) included
+        weaknesses.append(f"minimum_version {minimum.name} is below TLS 1.2")
+    return weaknesses
+
+
 def ssl_context_for(
     endpoint: Endpoint, ssl_context: ssl.SSLContext | None = None
 ) -> ssl.SSLContext | None:
-    """The TLS context an adapter uses for ``endpoint``.
+    """The TLS context an adapter uses for ``endpoint``: the one place that decides.
+
+    Every adapter (blocking, asyncio, trio) calls this when it opens a session and wraps the
+    connection in the returned context whenever it is not ``None``: a TLS endpoint never gets
+    plain TCP, whatever the caller passed. A context weaker than the library's (see
+    `tls_weaknesses`) is used as given, but logged as a WARNING on the
+    ``kalshi_fix_sansio.transport`` logger naming the endpoint: anyone on the path could then
+    read or alter the session, including the signed Logon.
 
     Args:
         endpoint: where the adapter connects.
@@ -435,7 +476,8 @@ def ssl_context_for(
         ``None`` for plain TCP.
 
     Raises:
-        LocalProtocolError: a context was given for a plain-TCP endpoint.
+        LocalProtocolError: a context was given for a plain-TCP endpoint, the context is not an
+            `ssl.SSLContext`, or it is a server-side context (`ssl.PROTOCOL_TLS_SERVER`).
     """
     if not endpoint.tls:
         if ssl_context is not None:
@@ -443,7 +485,77 @@ def ssl_context_for(
                 f"an ssl_context was given but {endpoint} is plain TCP: use tls=True or drop it"
             )
         return None
-    return ssl_context if ssl_context is not None else make_ssl_context()
+    if ssl_context is None:
+        return make_ssl_context()
+    if not isinstance(ssl_context, ssl.SSLContext):
+        raise LocalProtocolError(
+            f"ssl_context for {endpoint} must be an ssl.SSLContext, got "
+            f"{type(ssl_context).__name__}: build one with make_ssl_context()"
+        )
+    if ssl_context.protocol == ssl.PROTOCOL_TLS_SERVER:
+        raise LocalProtocolError(
+            f"the ssl_context for {endpoint} is a server-side context (PROTOCOL_TLS_SERVER): "
+            "a client needs make_ssl_context() or ssl.create_default_context()"
+        )
+    weaknesses = tls_weaknesses(ssl_context)
+    if weaknesses:
+        _log.warning(
+            "%s: the TLS context is weaker than the library's: %s; anyone on the path can "
+            "read or alter this session, including the signed Logon",
+            endpoint,
+            "; ".join(weaknesses),
+        )
+    return ssl_context
+
+
+def loopback_addresses(endpoint: Endpoint, resolved: Iterable[Sequence[Any]]) -> list[str]:
+    """The addresses a plain-TCP connection may use: all of them loopback, or none at all.
+
+    Adapters call this with what ``getaddrinfo(host, port)`` returned for a plain-TCP endpoint
+    (after `check_endpoint`) and connect only to the returned addresses, never by name again,
+    so the name cannot resolve elsewhere between the check and the connect.
+
+    Args:
+        endpoint: the plain-TCP endpoint.
+        resolved: ``getaddrinfo`` rows ``(family, type, proto, canonname, sockaddr)``.
+
+    Returns:
+        The distinct addresses, in resolver order.
+
+    Raises:
+        LocalProtocolError: the endpoint is TLS, the name resolved to nothing, or any address
+            is not loopback (the message names them).
+    """
+    if endpoint.tls:
+        raise LocalProtocolError(f"{endpoint} uses TLS: loopback_addresses is for plain TCP")
+    addresses: list[str] = []
+    outside: list[str] = []
+    for row in resolved:
+        address = str(row[4][0])
+        if address in addresses or address in outside:
+            continue
+        (addresses if _is_loopback_address(address) else outside).append(address)
+    if outside:
+        raise LocalProtocolError(
+            f"plain TCP to {endpoint.host}:{endpoint.port} refused: {endpoint.host} resolves to "
+            f"{', '.join(outside)}, which is not loopback; plain TCP is only allowed to "
+            "loopback addresses (a local TLS proxy, the mock gateway): use tls=True"
+        )
+    if not addresses:
+        raise LocalProtocolError(
+            f"plain TCP to {endpoint.host}:{endpoint.port} refused: the name resolved to no address"
+        )
+    return addresses
+
+
+def _is_loopback_address(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 scope id
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
 
 
 # --------------------------------------------------------------------------------------------
@@ -702,6 +814,8 @@ def redact_frame(frame: bytes) -> bytes:
     and SignatureLength(93) and may contain SOH: their value is the announced number of bytes,
     extended to the next SOH when the length is wrong, so no part of it shows. Without a length
     field the value runs to the next SOH. Password(554) and NewPassword(925) are redacted too.
+    A secret tag is redacted wherever it appears, in any message type, as an unknown or extra
+    field, inside a repeating group, repeated, or written with leading zeros (``096=``).
 
     Args:
         frame: a frame (or any run of ``tag=value`` fields separated by SOH).
@@ -725,6 +839,8 @@ def redact_frame(frame: bytes) -> bytes:
             pos = soh + 1
             continue
         tag = frame[pos:eq]
+        if tag[:1] == b"0" and tag.isdigit():
+            tag = tag.lstrip(b"0")  # "096=" is still RawData to a lenient reader: redact it
         start = eq + 1
         if tag in _SECRET_TAGS:
             length_tag = _LENGTH_FRAMED.get(tag)
@@ -733,7 +849,7 @@ def redact_frame(frame: bytes) -> bytes:
             stop = frame.find(SOH, end)
             if stop < 0:
                 stop = n
-            out += tag + b"=<redacted " + str(stop - start).encode() + b" bytes>"
+            out += frame[pos:eq] + b"=<redacted " + str(stop - start).encode() + b" bytes>"
             out += frame[stop : stop + 1]
             pos = stop + 1
             continue

@@ -54,6 +54,7 @@ import collections
 import contextlib
 import inspect
 import logging
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -74,9 +75,11 @@ from ._transport import (
     READ_CHUNK,
     TRANSPORT_LOGGER_NAME,
     ConnectionFailed,
+    Endpoint,
     TransportError,
     check_endpoint,
     in_maintenance_window,
+    loopback_addresses,
     reconnect_plan,
     ssl_context_for,
 )
@@ -113,6 +116,22 @@ class _Ended:
     reconnect: bool
     reset: bool
     reason: str
+
+
+async def _open_loopback(
+    endpoint: Endpoint,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Plain TCP: resolve, refuse unless every address is loopback, connect to those only."""
+    loop = asyncio.get_running_loop()
+    rows = await loop.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
+    last: OSError | None = None
+    for address in loopback_addresses(endpoint, rows):
+        try:
+            return await asyncio.open_connection(address, endpoint.port, limit=READ_CHUNK)
+        except OSError as exc:
+            last = exc
+    assert last is not None  # loopback_addresses returns at least one address
+    raise last
 
 
 class AsyncSession:
@@ -499,17 +518,20 @@ class AsyncSession:
     async def _connect_once(self, reset: bool) -> None:
         endpoint = self.options.endpoint
         timeout = self.options.connect_timeout
-        if self._ssl is not None:
+        context = self._ssl if endpoint.tls else None  # set by open(): TLS endpoints get TLS
+        if endpoint.tls and context is None:
+            context = self._ssl = ssl_context_for(endpoint, self.options.ssl_context)
+        if context is not None:
             opening = asyncio.open_connection(
                 endpoint.host,
                 endpoint.port,
-                ssl=self._ssl,
+                ssl=context,
                 server_hostname=endpoint.server_hostname,
                 ssl_handshake_timeout=timeout,
                 limit=READ_CHUNK,
             )
         else:
-            opening = asyncio.open_connection(endpoint.host, endpoint.port, limit=READ_CHUNK)
+            opening = _open_loopback(endpoint)
         self._reader, self._writer = await asyncio.wait_for(opening, timeout)
         config = self.config
         if reset and not config.resets_on_logon:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -35,9 +36,11 @@ from ._client import ClientBase, ConnectOptions, current_state
 from ._transport import (
     READ_CHUNK,
     ConnectionFailed,
+    Endpoint,
     TransportError,
     check_endpoint,
     in_maintenance_window,
+    loopback_addresses,
     reconnect_plan,
     ssl_context_for,
 )
@@ -56,6 +59,19 @@ class Reconnected(Event):
 
     attempt: int
     reset_seq_nums: bool
+
+
+def _connect_loopback(endpoint: Endpoint, timeout: float) -> socket.socket:
+    """Plain TCP: resolve, refuse unless every address is loopback, connect to those only."""
+    rows = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
+    last: OSError | None = None
+    for address in loopback_addresses(endpoint, rows):
+        try:
+            return socket.create_connection((address, endpoint.port), timeout=timeout)
+        except OSError as exc:
+            last = exc
+    assert last is not None  # loopback_addresses returns at least one address
+    raise last
 
 
 class BlockingSession:
@@ -84,6 +100,7 @@ class BlockingSession:
         self.on_reconnect = on_reconnect
         self._clock = clock
         self._sock: socket.socket | None = None
+        self._ssl: ssl.SSLContext | None = None
         self.session: Session | None = None
         self._events: collections.deque[Event] = collections.deque()
         self._closing = False
@@ -110,6 +127,8 @@ class BlockingSession:
         check_endpoint(
             self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts
         )
+        # the one place that picks TLS: a TLS endpoint always gets a context (warns if weak)
+        self._ssl = ssl_context_for(self.options.endpoint, self.options.ssl_context)
         self._connect(reset=False, first=True)
 
     def close(self) -> None:
@@ -265,11 +284,16 @@ class BlockingSession:
     def _connect_once(self, reset: bool) -> None:
         options = self.options
         ep = options.endpoint
-        raw = socket.create_connection((ep.host, ep.port), timeout=options.connect_timeout)
+        context = self._ssl if ep.tls else None  # set by open(): TLS endpoints get TLS
+        if ep.tls and context is None:
+            context = self._ssl = ssl_context_for(ep, options.ssl_context)
+        if context is None:
+            raw = _connect_loopback(ep, options.connect_timeout)
+        else:
+            raw = socket.create_connection((ep.host, ep.port), timeout=options.connect_timeout)
         try:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock: socket.socket = raw
-            context = ssl_context_for(ep, options.ssl_context)  # TLS endpoints always get TLS
             if context is not None:
                 sock = context.wrap_socket(raw, server_hostname=ep.server_hostname)
         except BaseException:

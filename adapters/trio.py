@@ -51,6 +51,7 @@ import collections
 import inspect
 import logging
 import math
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -71,10 +72,13 @@ from ._transport import (
     READ_CHUNK,
     TRANSPORT_LOGGER_NAME,
     ConnectionFailed,
+    Endpoint,
     TransportError,
     check_endpoint,
     in_maintenance_window,
+    loopback_addresses,
     reconnect_plan,
+    ssl_context_for,
 )
 from .blocking import Reconnected
 
@@ -92,6 +96,19 @@ ReconnectHook = Callable[["TrioSession"], Awaitable[None] | None]
 
 # what a broken or closed connection raises under trio
 _STREAM_ERRORS: Final = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+
+
+async def _open_loopback(endpoint: Endpoint) -> trio.SocketStream:
+    """Plain TCP: resolve, refuse unless every address is loopback, connect to those only."""
+    rows = await trio.socket.getaddrinfo(endpoint.host, endpoint.port, type=trio.socket.SOCK_STREAM)
+    last: OSError | None = None
+    for address in loopback_addresses(endpoint, rows):
+        try:
+            return await trio.open_tcp_stream(address, endpoint.port)
+        except OSError as exc:
+            last = exc
+    assert last is not None  # loopback_addresses returns at least one address
+    raise last
 
 
 class TrioSession:
@@ -136,6 +153,7 @@ class TrioSession:
         self.backoff = attrs.evolve(options.backoff)
         self._clock = clock
         self._stream: trio.abc.Stream | None = None
+        self._ssl: ssl.SSLContext | None = None
         self.session: Session | None = None
         self._events: collections.deque[Event] = collections.deque()
         self._backlog = False  # the session holds frames not yet turned into events
@@ -169,6 +187,8 @@ class TrioSession:
         check_endpoint(
             self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts
         )
+        # the one place that picks TLS: a TLS endpoint always gets a context (warns if weak)
+        self._ssl = ssl_context_for(self.options.endpoint, self.options.ssl_context)
         self._closing = False
         try:
             async with self._pump_lock:
@@ -433,13 +453,17 @@ class TrioSession:
         options = self.options
         ep = options.endpoint
         try:
+            context = self._ssl if ep.tls else None  # set by open(): TLS endpoints get TLS
+            if ep.tls and context is None:
+                context = self._ssl = ssl_context_for(ep, options.ssl_context)
             with trio.fail_after(options.connect_timeout):
-                tcp = await trio.open_tcp_stream(ep.host, ep.port)
+                if context is None:
+                    tcp = await _open_loopback(ep)
+                else:
+                    tcp = await trio.open_tcp_stream(ep.host, ep.port)
                 stream: trio.abc.Stream = tcp
-                if options.ssl_context is not None:
-                    tls = trio.SSLStream(
-                        tcp, options.ssl_context, server_hostname=ep.server_hostname
-                    )
+                if context is not None:
+                    tls = trio.SSLStream(tcp, context, server_hostname=ep.server_hostname)
                     try:
                         await tls.do_handshake()
                     except trio.BrokenResourceError as exc:

@@ -89,6 +89,18 @@ class ClassRender:
     delimiter: int | None
     has_groups: bool
     group_tags: list[int] | None = None  # messages: tags that may repeat (inside groups)
+    rfq_prices: bool = False  # messages: holds PRICE fields whose units follow `rfq_units`
+
+
+def _walk_fields(members: Sequence[RField | RGroup]) -> list[RField]:
+    """Every field of a member list, group members included (recursively)."""
+    out: list[RField] = []
+    for m in members:
+        if isinstance(m, RField):
+            out.append(m)
+        else:
+            out += _walk_fields(m.members)
+    return out
 
 
 def _enum_class(f: FieldDef, taken: frozenset[str] = frozenset()) -> str:
@@ -127,7 +139,12 @@ class _Renderer:
             return const
         dec = self.dec_expr(f)
         dec_dollars = "None"
-        if f.type == "PRICE":
+        if f.type == "PRICE" and rf.units == "rfq":
+            # RFQ quote prices: integer cents (never a fraction divided by 100) or dollars, as
+            # the decode's `rfq_units` says; the flag the message carries picks dec_dollars.
+            dec = "_v.dec_int_cents"
+            dec_dollars = "_v.dec_decimal"
+        elif f.type == "PRICE":
             units = rf.units
             if units == "session":
                 units = self.dialect.session_price_units
@@ -148,6 +165,11 @@ class _Renderer:
         if f.type == "PRICE":
             maxd = self.dialect.max_price_decimals
             units = rf.units
+            if units == "rfq":  # `use_dollars` here is the message's rfq_units (encode_message)
+                return (
+                    f"(_v.enc_dollars(v, {label}, {maxd}) if use_dollars "
+                    f"else _v.enc_cents(v, {label}, 0, _v.RFQ_CENTS_HINT))"
+                )
             if units == "cents":
                 return f"_v.enc_cents(v, {label}, {max(maxd - 2, 0)})"
             if units == "dollars":
@@ -185,6 +207,9 @@ class _Renderer:
                 else " Dollars.",
                 "dollars": " Dollars on the wire.",
                 "cents": " Dollars here; cents on the wire.",
+                "rfq": " Dollars here; on the wire integer cents or dollars per the session's "
+                "RFQ units (`rfq_units`: dollars towards the creator on KalshiRT, integer cents "
+                "on the market maker's KalshiRFQ).",
             }[rf.units or "session"]
         return f"{f.name}({f.tag}), {req}. {f.description}{units}".strip()
 
@@ -274,6 +299,15 @@ class _Renderer:
         all_tags: list[int] = []
         for g in msg.groups():
             all_tags.extend(g.all_tags())
+        units = {
+            m.units for m in _walk_fields(msg.members) if m.field.type == "PRICE" and m.units
+        }
+        if "rfq" in units and units & {"session"}:
+            # one flag per decoded message picks the wire unit of its switchable prices
+            raise ValueError(
+                f"{d.name} (35={d.msgtype}): PRICE fields with units rfq and session cannot "
+                "share a message"
+            )
         return ClassRender(
             name=d.name,
             base="Message",
@@ -286,6 +320,7 @@ class _Renderer:
             delimiter=None,
             has_groups=bool(msg.groups()),
             group_tags=sorted(set(all_tags)),
+            rfq_prices="rfq" in units,
         )
 
     def enums(self) -> list[dict[str, Any]]:

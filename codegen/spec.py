@@ -39,7 +39,7 @@ FIX_TYPES = {
 }
 INT_TYPES = {"INT", "LENGTH", "SEQNUM", "NUMINGROUP"}
 STR_ENUM_TYPES = {"STRING", "CHAR", "MULTIPLEVALUESTRING", "CURRENCY", "EXCHANGE"}
-PRICE_UNITS = ("session", "dollars", "cents")
+PRICE_UNITS = ("session", "dollars", "cents", "rfq")
 REQUIRED_WORDS = (True, False, "conditional")
 FRAMING_TAGS = {8, 9, 35, 10}
 
@@ -122,6 +122,8 @@ class Dialect:
     use_dollars_switch: bool
     max_price_decimals: int
     notes: str
+    # session type -> wire unit of `rfq` PRICE fields (BidPx/OfferPx) on that session
+    rfq_price_units: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -450,6 +452,7 @@ DIALECT_KEYS = {
     "session_price_units",
     "use_dollars_switch",
     "max_price_decimals",
+    "rfq_price_units",
     "notes",
 }
 SESSION_KEYS = {
@@ -980,7 +983,7 @@ def load_spec(root: Path, shown_root: str = "spec") -> Spec:
         if not c.keys(
             d,
             DIALECT_KEYS,
-            DIALECT_KEYS - {"notes", "doc_state"},
+            DIALECT_KEYS - {"notes", "doc_state", "rfq_price_units"},
             f"dialect {product}",
             d.where if isinstance(d, Node) else Where(rel, 1),
         ):
@@ -996,6 +999,18 @@ def load_spec(root: Path, shown_root: str = "spec") -> Spec:
         mpd = d["max_price_decimals"]
         if not isinstance(mpd, int) or isinstance(mpd, bool) or not 0 <= mpd <= 8:
             c.err(d.key_where["max_price_decimals"], "max_price_decimals must be an integer 0-8")
+        rfq_units: dict[str, str] = {}
+        raw_rfq = d.get("rfq_price_units")
+        if raw_rfq is not None:
+            if not isinstance(raw_rfq, dict) or not all(
+                isinstance(k, str) and v in ("cents", "dollars") for k, v in raw_rfq.items()
+            ):
+                c.err(
+                    d.key_where["rfq_price_units"],
+                    "rfq_price_units must map session type names to cents or dollars",
+                )
+            else:
+                rfq_units = {str(k): str(v) for k, v in raw_rfq.items()}
         dialects[product] = Dialect(
             product,
             str(d.get("doc_state", "")),
@@ -1003,6 +1018,7 @@ def load_spec(root: Path, shown_root: str = "spec") -> Spec:
             bool(d["use_dollars_switch"]),
             int(mpd),
             c.text(d, "notes", "dialect"),
+            rfq_units,
         )
 
     environments: dict[str, dict[str, dict[str, str]]] = {}
@@ -1132,6 +1148,15 @@ def load_spec(root: Path, shown_root: str = "spec") -> Spec:
                         value=e.get("value"),
                         name=e.get("name"),
                     )
+                )
+
+    for product, dia in dialects.items():
+        names = {s.name for s in sessions if s.product == product}
+        for name in dia.rfq_price_units:
+            if name not in names:
+                c.err(
+                    Where(f"dialects/{product}.yaml", 1),
+                    f"rfq_price_units names {name!r}, not a {product} session type",
                 )
 
     if c.problems:

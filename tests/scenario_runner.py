@@ -21,8 +21,8 @@ A scenario is a text file of directives, one per line (``#`` starts a comment):
     Deliver bytes as written (``|`` = SOH), e.g. a frame with a bad CheckSum.
 ``in-logon k=v ...``
     (acceptor scenarios) a correctly signed client Logon; ``seq``, ``hb``, ``reset`` (Y|N),
-    ``badsig``, ``key`` (API key id), ``skew`` (seconds added to SendingTime), and extra
-    ``tag=value`` fields.
+    ``badsig``, ``key`` (API key id), ``skew`` (seconds added to SendingTime), ``omit`` (tags
+    left out, comma-separated), and extra ``tag=value`` fields.
 ``eof``
     ``receive_data(b"", now)``.
 ``send Name attr=value ...``
@@ -213,6 +213,8 @@ class Runner:
         reset = opts.pop("reset", "Y")
         if reset == "Y":
             fields.append(("141", "Y"))
+        omit = set(opts.pop("omit", "").split(","))  # e.g. omit=108,1137
+        fields = [(t, v) for t, v in fields if t not in omit]
         fields += list(opts.items())
         self.deliver(self.frame("|".join(f"{t}={v}" for t, v in fields), fill=False))
 

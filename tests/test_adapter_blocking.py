@@ -50,6 +50,7 @@ from kalshi_fix_sansio.events import (
     GapDetected,
     LoggedOn,
     LogonRejected,
+    RejectReceived,
     ResendRequestSent,
     TestRequestSent,
     Timeout,
@@ -261,6 +262,66 @@ def test_logon_is_verified_and_a_buy_at_the_ask_fills(tls_gateway: GatewayHarnes
     assert fee.misc_fee_type == p.MiscFeeType("4")
     assert fee.misc_fee_basis == p.MiscFeeBasis(0)
     assert not any("LogonRejected" in line for line in h.gateway.log)
+
+
+def test_a_malformed_order_group_id_gets_a_session_reject_over_the_wire(
+    tls_gateway: GatewayHarness,
+) -> None:
+    # order-groups page: OrderGroupID not a valid UUID -> session Reject (35=3); the gateway
+    # sends the exchange's Reject through the client's session, in sequence
+    h = tls_gateway
+    p = dialect(h)
+    request = p.OrderGroupRequest(
+        order_group_action=p.OrderGroupAction(2), order_group_id="not-a-uuid"
+    )
+    with make_client(h).order_entry() as oe:
+        seq = oe.send(request)
+        reject = oe.wait_for(lambda e: isinstance(e, RejectReceived), 3)
+        assert isinstance(reject, RejectReceived)
+        assert (reject.ref_seq_num, reject.ref_tag_id, reject.ref_msg_type, reject.reason) == (
+            seq,
+            20130,
+            "UOG",
+            6,
+        )
+        assert reject.text == "Incorrect data format for value"
+        oe.send(buy(h, "after-reject", best_bid(h)))  # both sides are still in step
+        assert oe.wait_for(is_report("after-reject", p.ExecType.NEW), 3)
+
+
+def test_security_status_arrives_on_a_change_not_on_subscribe(
+    prediction_gateway: GatewayHarness,
+) -> None:
+    h = prediction_gateway
+    p = prediction
+    seen: list[str] = []
+    with make_client(h).market_data() as md:
+        md.send(p.SecurityStatusRequest(subscription_request_type="1", symbol=h.symbol))
+        md.send(
+            p.MarketDataRequest(
+                subscription_request_type=p.SubscriptionRequestType.SNAPSHOT,
+                related_sym=[p.MarketDataRequestRelatedSym(symbol=h.symbol)],
+            )
+        )
+        # the snapshot answers the later request: a status sent on subscribe would come first
+        while True:
+            event = md.next_event(3)
+            assert event is not None, "no snapshot"
+            if isinstance(event, ApplicationMessage):
+                seen.append(event.message.MSG_TYPE)
+                if is_snapshot(event):
+                    break
+        assert "f" not in seen
+        h.gateway.pause()
+        status = md.wait_for(
+            lambda e: isinstance(e, ApplicationMessage) and e.message.MSG_TYPE == "f", 3
+        )
+        assert isinstance(status, ApplicationMessage)
+        message: Any = status.message
+        assert (message.symbol, message.security_trading_status) == (
+            h.symbol,
+            p.SecurityTradingStatus.TRADING_HALT,
+        )
 
 
 def test_a_resting_buy_below_the_ask_does_not_fill(prediction_gateway: GatewayHarness) -> None:

@@ -101,25 +101,26 @@ def test_bad_checksum_reported_with_offset_and_exit_1(
     assert "#1 Heartbeat" in out and "ExecutionReport" in out  # the stream goes on
 
 
-def test_missing_required_field_reported(
+def test_missing_required_field_is_a_defect_not_a_failure(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     body = b"35=D\x0149=a\x0156=b\x0134=1\x0152=20261120-14:30:00.000\x0111=c\x01"
-    code, _, err = run(
-        capsys,
-        monkeypatch,
-        ["decode", "--no-verify"],
-        b"8=FIXT.1.1\x019=1\x01" + body + b"10=000\x01",
-    )
+    frame = b"8=FIXT.1.1\x019=1\x01" + body + b"10=000\x01"
+    code, out, err = run(capsys, monkeypatch, ["decode", "--no-verify"], frame)
+    assert code == 0, err
+    assert "#1 NewOrderSingle (35=D) at byte 0 [" in out
+    assert "! tag 38: NewOrderSingle (35=D): required tag 38 is missing (373=1" in out
+    code, _, err = run(capsys, monkeypatch, ["decode", "--no-verify", "--strict"], frame)
     assert code == 1
-    assert "NewOrderSingle (35=D): required tag 38 is missing" in err
+    assert "message(s) with defects (--strict)" in err
 
 
-def test_unreadable_file(
+def test_unreadable_file_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    code, _, err = run(capsys, monkeypatch, ["decode", str(tmp_path / "nope.fix")])
-    assert code == 1 and "cannot read" in err and "nope.fix" in err
+    code, out, err = run(capsys, monkeypatch, ["decode", str(tmp_path / "nope.fix")])
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "cannot read" in err and "nope.fix" in err
 
 
 def test_console_script_never_prints_a_traceback(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 from types import ModuleType
 
 import pytest
@@ -32,6 +33,7 @@ from doc_examples import (
 )
 
 from kalshi_fix_sansio import DecodeError, Frame, Framer, margin, prediction
+from kalshi_fix_sansio._generated import tables
 
 DIALECTS: dict[str, ModuleType] = {"prediction": prediction, "margin": margin}
 
@@ -61,7 +63,7 @@ class KnownBug:
     why: str
 
 
-_MD_DATE = "MDEntryDate(272)/MDEntryTime(273) (added 2026-08-19; spec requires them on both)"
+_MD_DATE = "MDEntryDate(272)/MDEntryTime(273) (added 2026-08-19; required on prediction)"
 
 # Allow-list: example id -> the only accepted decode failure. Every entry must still fail in
 # exactly this way (test_doc_example checks the tag, the reason and that the tag is really
@@ -74,16 +76,7 @@ ALLOWED: dict[str, Expected] = {
     "s2-04-execution-report": Expected(
         OMITTED, 11, "subpenny page shows only the price/quantity fields of 35=8 (no ClOrdID...)"
     ),
-    "s4-05-example-snapshot-response": Expected(
-        OMITTED, 272, f"Aug-2026 margin page lacks {_MD_DATE}"
-    ),
-    "s4-06-example-incremental-update": Expected(
-        OMITTED, 272, f"Aug-2026 margin page lacks {_MD_DATE}"
-    ),
-    "s4-07-example-trade-update": Expected(OMITTED, 272, f"Aug-2026 margin page lacks {_MD_DATE}"),
-    "s4-18-example-trade-update": Expected(
-        OMITTED, 272, f"historical margin variant lacks {_MD_DATE}"
-    ),
+    # (the margin examples without 272/273 decode: the spec makes them optional on margin)
     "s4-19-example-snapshot-response": Expected(
         OMITTED, 272, f"historical variant lacks {_MD_DATE}"
     ),
@@ -98,12 +91,7 @@ ALLOWED: dict[str, Expected] = {
     "s6-03-untitled": Expected(OMITTED, 730, "historical UMS before SettlementPrice(730) existed"),
     "s6-04-untitled": Expected(OMITTED, 730, "historical UMS before SettlementPrice(730) existed"),
     "s6-05-untitled": Expected(OMITTED, 730, "historical UMS before SettlementPrice(730) existed"),
-    "s7-23-quoterequestack-exchange-creator": Expected(
-        OMITTED, 100, "historical 35=b before ExDestination(100) was added (2026-07-09)"
-    ),
-    "s7-24-quoterequestack-with-resolved-ticker-exchange-creator": Expected(
-        OMITTED, 100, "historical 35=b before ExDestination(100) was added (2026-07-09)"
-    ),
+    # (the historical 35=b examples before ExDestination(100) decode: 100 is optional)
     # (b) required fields elided with `...`
     "s8-01-untitled-m1-sent": Expected(ELIDED, 40, "'Sent' 35=D ends with '...'"),
     "s8-02-untitled-m1-sent": Expected(ELIDED, 40, "'Sent' 35=D ends with '...'"),
@@ -139,32 +127,59 @@ KNOWN_BUGS: dict[str, KnownBug] = {}
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def session_price_tags(dialect: ModuleType) -> frozenset[int]:
-    """Tags of PRICE fields in session units: their wire unit depends on UseDollars(21005)."""
-    tags: set[int] = set()
+# -- wire units: from the example's session and direction, never from the shape of a value -----
 
-    def walk(cls: type) -> None:
-        for f in cls._FIELDS:  # type: ignore[attr-defined]
-            if f.dec_dollars is not None:
-                tags.add(f.tag)
-        for g in cls._GROUPS:  # type: ignore[attr-defined]
-            walk(g.entry)
+# The subpenny-pricing page shows a session that logged on with UseDollars(21005)=Y; every other
+# prediction page shows the default (cents) session. Margin is always in dollars.
+USE_DOLLARS_PAGES = frozenset({"subpenny-pricing"})
 
-    for cls in dialect.MESSAGES.values():
-        walk(cls)
-    return frozenset(tags)
-
-
-# Prediction: 44, 31, 6 and the quote prices 132/133 (spec/dialects/prediction.yaml). 132/133 are
-# included on purpose: decoded in cents, the docs' "132=0.7500" would silently become $0.0075.
-PRICE_TAGS = session_price_tags(prediction)
+# Historical examples whose page documented other RFQ units for their direction than the current
+# page: example id -> (rfq_units, why).
+RFQ_UNITS_THEN: dict[str, tuple[str, str]] = {
+    "s7-25-quote-notification-exchange-creator": (
+        "cents",
+        "the 2026-04-02 page showed the creator's quote notification in integer cents "
+        "(132=75); from 2026-05-13 the page shows dollars (132=0.7500)",
+    ),
+}
 
 
-def uses_dollars(c: Candidate) -> bool:
-    """The example shows dollar prices (a session price with a decimal point) on prediction."""
-    return c.product == "prediction" and any(
-        int(tag) in PRICE_TAGS and "." in value for tag, value in c.fields
-    )
+def session_type(c: Candidate) -> str:
+    """The session type the example's message travels on, from the page and the direction.
+
+    The RFQ page's titles name the direction: the creator's side is KalshiRT, the market maker's
+    KalshiRFQ; its untitled-direction historical variants predate the creator flow (until
+    ≈2026-04-03 the page described only the market maker's side).
+    """
+    if c.product == "prediction" and c.example.url.endswith("/rfq-messages"):
+        title = c.example.title
+        if "Creator" in title:
+            return "KalshiRT"
+        assert "MM" in title or "→" not in title, title
+        return "KalshiRFQ"
+    return "KalshiRT" if c.product == "prediction" else "KalshiNR"
+
+
+def wire_units(c: Candidate) -> tuple[bool, str]:
+    """``(use_dollars, rfq_units)`` of the example's session, as a client there would decode."""
+    use_dollars = c.product == "margin" or c.example.url.rsplit("/", 1)[-1] in USE_DOLLARS_PAGES
+    then = RFQ_UNITS_THEN.get(c.id)
+    if then is not None:
+        return use_dollars, then[0]
+    rfq_units = DIALECTS[c.product].rfq_units_for(session_type(c), use_dollars=use_dollars)
+    return use_dollars, rfq_units
+
+
+def price_values(msg: object) -> list[tuple[str, Decimal]]:
+    """Every PRICE field's value of a decoded message and its group entries."""
+    out: list[tuple[str, Decimal]] = []
+    for tag, name, value in msg.items():  # type: ignore[attr-defined]
+        if isinstance(value, tuple):
+            for entry in value:
+                out += price_values(entry)
+        elif tables.FIELDS[tag].type == "PRICE":
+            out.append((f"{name}({tag})", value))
+    return out
 
 
 def wire_fields(frame: bytes) -> list[tuple[int, bytes]]:
@@ -199,16 +214,20 @@ def decode_and_round_trip(c: Candidate) -> None:
         AssertionError: it decodes, but not as a message that round-trips without loss.
     """
     dialect = DIALECTS[c.product]
-    use_dollars = uses_dollars(c)
-    msg = dialect.decode(c.frame, use_dollars=use_dollars, verify=True).validate()
+    use_dollars, rfq_units = wire_units(c)
+    units = {"use_dollars": use_dollars, "rfq_units": rfq_units}
+    msg = dialect.decode(c.frame, verify=True, **units).validate()
     cls = dialect.MESSAGES[c.msg_type]
     assert type(msg) is cls, f"decoded as {type(msg).__name__}, expected {cls.__name__}"
+    if c.product == "prediction":  # event-contract prices are 0 to 1 dollar: units read right
+        wrong = [(n, v) for n, v in price_values(msg) if not 0 <= v <= 1]
+        assert not wrong, f"prices out of 0..1 dollars (wrong units?): {wrong} with {units}"
     extra = frozenset(tag for tag, _ in msg.extra_fields)
     assert extra == UNKNOWN_TAGS.get(c.id, frozenset()), (
         f"unknown tags {sorted(extra)} not in UNKNOWN_TAGS"
     )
-    frame = dialect.encode(msg, msg.header, use_dollars=use_dollars)
-    again = dialect.decode(frame, use_dollars=use_dollars, verify=True).validate()
+    frame = dialect.encode(msg, msg.header, **units)
+    again = dialect.decode(frame, verify=True, **units).validate()
     assert again == msg, f"re-encoded message differs:\n  {msg!r}\n  {again!r}"
     assert again.header == msg.header, f"header differs: {msg.header!r} != {again.header!r}"
     for tag, value in msg.extra_fields:
@@ -299,7 +318,46 @@ def test_lists_name_real_examples() -> None:
     for name, listed in (("ALLOWED", ALLOWED), ("KNOWN_BUGS", KNOWN_BUGS)):
         assert set(listed) <= ids, f"{name} names unknown examples: {set(listed) - ids}"
     assert set(UNKNOWN_TAGS) <= ids, f"UNKNOWN_TAGS: {set(UNKNOWN_TAGS) - ids}"
+    assert set(RFQ_UNITS_THEN) <= ids, f"RFQ_UNITS_THEN: {set(RFQ_UNITS_THEN) - ids}"
     assert not set(ALLOWED) & set(KNOWN_BUGS)
+
+
+def _quote_examples() -> list[Candidate]:
+    if not EXAMPLES_MD.is_file():
+        return []
+    return [
+        c
+        for c in all_candidates(load_examples())
+        if c.product == "prediction" and {t for t, _ in c.fields} & {"132", "133"}
+    ]
+
+
+@needs_examples
+@pytest.mark.parametrize("c", [pytest.param(c, id=c.id) for c in _quote_examples()])
+def test_quote_prices_only_read_right_in_their_session_units(c: Candidate) -> None:
+    """Each quote example is read in its direction's units, and those units matter: read in the
+    other unit it is refused (a fraction as integer cents) or leaves the 0..1 dollar range."""
+    use_dollars, rfq_units = wire_units(c)
+    decode_and_round_trip(c)
+    other = "cents" if rfq_units == "dollars" else "dollars"
+    try:
+        msg = prediction.decode(c.frame, use_dollars=use_dollars, rfq_units=other).validate()
+    except DecodeError as exc:
+        assert other == "cents" and exc.tag in (132, 133), exc
+        assert "integer cents" in str(exc), exc
+        return
+    assert any(not 0 <= v <= 1 for _, v in price_values(msg)), describe(c)
+
+
+def test_session_type_follows_the_direction() -> None:
+    rt = {"KalshiRT": "dollars", "KalshiRFQ": "cents"}
+    assert prediction.RFQ_PRICE_UNITS == rt
+    for c in _quote_examples():
+        expected = "KalshiRT" if "Creator" in c.example.title else "KalshiRFQ"
+        assert session_type(c) == expected, c.id
+        assert c.msg_type in ("S", "AI")
+        if c.msg_type == "AI":
+            assert session_type(c) == "KalshiRFQ", c.id
 
 
 @needs_examples

@@ -8,6 +8,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal as D
 from typing import Any
 
+import attrs
 import pytest
 
 from kalshi_fix_sansio import Header, Message
@@ -614,6 +615,71 @@ def test_order_group_lifecycle_and_limit_trigger(ex: Exchange) -> None:
     assert reject.business_reject_ref_id == gid
 
 
+def with_header(message: Any, seq: int) -> Any:
+    """The message as the gateway hands it to the engine: decoded, with its header."""
+    header = attrs.evolve(HEADER, sender_comp_id="client", target_comp_id="KalshiNR")
+    return p.decode(p.encode(message, attrs.evolve(header, msg_seq_num=seq)))
+
+
+def assert_session_reject(out: Sequence[Outbound], session: str, **expected: Any) -> None:
+    """``out`` is exactly one Reject (35=3) to ``session`` with the expected fields; it encodes."""
+    assert [(o.session_id, type(o.message)) for o in out] == [(session, p.Reject)]
+    reject = out[0].message
+    got = {name: getattr(reject, name) for name in expected}
+    assert got == expected
+    encode_all(out)
+
+
+MALFORMED_GROUP_IDS = [
+    "not-a-uuid",
+    "770e8400e29b41d4a716446655440002",  # no hyphens
+    "{770e8400-e29b-41d4-a716-446655440002}",
+    "urn:uuid:770e8400-e29b-41d4-a716-446655440002",
+    "770e8400-e29b-41d4-a716-44665544000",  # one digit short
+    "770e8400-e29b-41d4-a716-44665544000g",
+    " 770e8400-e29b-41d4-a716-446655440002",
+]
+
+
+@pytest.mark.parametrize("gid", MALFORMED_GROUP_IDS)
+@pytest.mark.parametrize("action", [1, 2, 3, 4, 5])
+def test_malformed_order_group_id_gets_the_session_reject(
+    ex: Exchange, action: int, gid: str
+) -> None:
+    # order-groups page: "malformed fields (e.g. OrderGroupID not a valid UUID) -> session
+    # Reject (35=3)", not a business reject and not inside UOH
+    request = with_header(group_req(action, gid, limit=5 if action in (1, 5) else None), 7)
+    assert_session_reject(
+        ex.handle("a", request, T0),
+        "a",
+        ref_seq_num=7,
+        ref_tag_id=20130,
+        ref_msg_type="UOG",
+        session_reject_reason=p.SessionRejectReason.INCORRECT_DATA_FORMAT,
+        text="Incorrect data format for value",
+    )
+
+
+def test_well_formed_order_group_ids_reach_the_business_rules(ex: Exchange) -> None:
+    for gid in ("770e8400-e29b-41d4-a716-446655440002", "770E8400-E29B-41D4-A716-446655440002"):
+        out = ex.handle("a", group_req(2, gid), T0)
+        reject = one(of(out, p.BusinessMessageReject, "a"))  # unknown group: business reject
+        assert (reject.business_reject_reason, reject.text) == (0, "ORDER_GROUP_NOT_FOUND")
+
+
+def test_malformed_order_group_id_on_an_order_gets_the_session_reject(ex: Exchange) -> None:
+    order = with_header(nos("a1", SELL, 1, "0.60", order_group_id="group-1"), 9)
+    assert_session_reject(
+        ex.handle("a", order, T0),
+        "a",
+        ref_seq_num=9,
+        ref_tag_id=20130,
+        ref_msg_type="D",
+        session_reject_reason=6,
+    )
+    assert ex.open_orders("alice") == []  # nothing was placed
+
+
 def test_order_group_rolling_window_is_fifteen_seconds(ex: Exchange) -> None:
     gid = create_group(ex, 5)
     ex.handle("a", nos("a1", SELL, 20, "0.50", secondary_cl_ord_id=gid), T0)
@@ -652,8 +718,7 @@ def test_order_group_update_trigger_and_ownership(ex: Exchange) -> None:
 def test_trading_and_exchange_pause(ex: Exchange) -> None:
     ex.connect("md", "carol", "KalshiMD", now=T0)
     sub = p.SecurityStatusRequest(subscription_request_type="1", symbol=SYM)
-    status = one(of(ex.handle("md", sub, T0), p.SecurityStatus))
-    assert status.security_trading_status == p.SecurityTradingStatus.RESUME
+    assert ex.handle("md", sub, T0) == []  # changes only: no status on subscribe
     ex.handle("a", nos("a1", SELL, 5, "0.60", cancel_order_on_pause=True), T0)
     ex.handle("a", nos("a2", SELL, 5, "0.70"), T0)
     out = ex.pause(T0 + 1)
@@ -675,6 +740,77 @@ def test_trading_and_exchange_pause(ex: Exchange) -> None:
     assert one(of(out, p.SecurityStatus)).security_trading_status == 3
     assert kinds(ers(ex.handle("b", nos("b3", BUY, 1, "0.70"), T0 + 5), "b")) == ["0", "F"]
     assert ex.resume(T0 + 6) == []
+
+
+def test_security_status_is_sent_only_on_a_change(ex: Exchange) -> None:
+    # market-data page: "Changes-only: no initial status is sent on subscribe"
+    ex.connect("md", "carol", "KalshiMD", now=T0)
+    ex.connect("md2", "dave", "KalshiMD", now=T0)
+
+    def status(kind: str, symbol: str = SYM) -> Any:
+        return p.SecurityStatusRequest(subscription_request_type=kind, symbol=symbol)
+
+    def statuses(out: Sequence[Outbound], session: str = "md") -> list[tuple[str, int]]:
+        return [(s.symbol, s.security_trading_status) for s in of(out, p.SecurityStatus, session)]
+
+    assert ex.handle("md", status("1"), T0) == []
+    assert ex.handle("md", status("1"), T0) == []  # subscribing again: still nothing
+    assert ex.handle("md", status("1", "KXNEW-26JUN15"), T0) == []  # unknown market: nothing
+    out = ex.pause(T0 + 1)
+    assert statuses(out) == [(SYM, 2)] and statuses(out, "md2") == []
+    assert ex.handle("md2", status("1"), T0 + 1) == []  # paused: still no initial status
+    assert ex.pause(T0 + 2, exchange=True) == []  # no change
+    out = ex.resume(T0 + 3)
+    assert statuses(out) == [(SYM, 3)] and statuses(out, "md2") == [(SYM, 3)]
+    assert ex.resume(T0 + 4) == []
+    assert statuses(ex.seed_market("KXNEW-26JUN15", now=T0 + 5)) == [("KXNEW-26JUN15", 3)]
+    assert ex.seed_market("KXNEW-26JUN15", now=T0 + 5) == []  # it exists: no change
+    assert ex.handle("md2", status("2"), T0 + 6) == []
+    out = ex.settle(SYM, "no", T0 + 7)
+    assert statuses(out) == [(SYM, 100), (SYM, 101)] and statuses(out, "md2") == []
+    assert ex.handle("md", status("1"), T0 + 8) == []  # settled: nothing, not subscribed
+    assert statuses(ex.pause(T0 + 9)) == [("KXNEW-26JUN15", 2)]
+
+
+@pytest.mark.parametrize("kind", ["0", "3", "x"])
+def test_security_status_request_types_kalshi_does_not_document_are_rejected(
+    ex: Exchange, kind: str
+) -> None:
+    ex.connect("md", "carol", "KalshiMD", now=T0)
+    request = p.SecurityStatusRequest(subscription_request_type=kind, symbol=SYM)
+    header = attrs.evolve(HEADER, sender_comp_id="client", target_comp_id="KalshiMD", msg_seq_num=4)
+    assert_session_reject(
+        ex.handle("md", p.decode(p.encode(request, header)), T0),
+        "md",
+        ref_seq_num=4,
+        ref_tag_id=263,
+        ref_msg_type="e",
+        session_reject_reason=p.SessionRejectReason.VALUE_INCORRECT,
+    )
+    assert ex.pause(T0 + 1) == []  # not subscribed
+
+
+@pytest.mark.parametrize(("result", "wire"), [("yes", b"730=100.00"), ("no", b"730=0.00")])
+def test_settlement_price_is_written_like_the_docs_examples(
+    ex: Exchange, result: str, wire: bytes
+) -> None:
+    # settlement page: SettlementPrice is YES cents with 2 decimals, e.g. 730=100.00
+    ex.connect("apt", "alice", "KalshiPT", now=T0)
+    ex.handle("b", nos("b1", SELL, 2, "0.60"), T0)
+    ex.handle("a", nos("a1", BUY, 2, "0.60"), T0)
+    report = one(of(ex.settle(SYM, result, T0 + 1), p.MarketSettlementReport, "apt"))
+    for use_dollars in (False, True):  # SettlementPrice is cents whatever UseDollars says
+        frame = p.encode(report, HEADER, use_dollars=use_dollars)
+        assert b"\x01" + wire + b"\x01" in frame
+        assert p.decode(frame).settlement_price == (D(1) if result == "yes" else D(0))
+
+
+def test_a_market_seeded_during_a_pause_is_announced_halted(ex: Exchange) -> None:
+    ex.connect("md", "carol", "KalshiMD", now=T0)
+    ex.handle("md", p.SecurityStatusRequest(subscription_request_type="1", symbol="KXP"), T0)
+    ex.pause(T0)
+    status = one(of(ex.seed_market("KXP", now=T0 + 1), p.SecurityStatus, "md"))
+    assert status.security_trading_status == p.SecurityTradingStatus.TRADING_HALT
 
 
 def test_cancel_is_allowed_during_a_trading_pause(ex: Exchange) -> None:
@@ -820,6 +956,7 @@ def test_settlement_reports_are_paginated_per_account(ex: Exchange) -> None:
     assert one(entry.collateral_amount_changes).collateral_amount_change == 0
     assert of(out, p.MarketSettlementReport, "a") == of(out, p.MarketSettlementReport, "b") == []
     encode_all(out)
+    assert b"\x01730=100.00\x01" in p.encode(first, HEADER)  # as the docs' examples write it
     er = one(ers(ex.handle("a", nos("late", BUY, 1, "0.50"), T0 + 101), "a"))
     assert (er.text, er.ord_rej_reason) == ("MARKET_ALREADY_CLOSED", 2)
     assert ex.position(SYM, "alice", "alice/4") == 0

@@ -409,9 +409,12 @@ def test_rfq_happy_path_with_accept_quote(ex: Exchange) -> None:
     maker = one(notice.parties)
     assert maker.party_role == p.PartyRole.LIQUIDITY_PROVIDER
     assert UUID.match(maker.party_id) and maker.party_id not in creator_ids
-    # wire units: the creator's cents session gets 132=75, a dollars session 132=0.75
-    assert b"\x01132=75\x01133=25\x01" in p.encode(notice, HEADER)
-    assert b"\x01132=0.75\x01133=0.25\x01" in p.encode(notice, HEADER, use_dollars=True)
+    # wire units: the creator's session (KalshiRT) gets dollars whatever UseDollars says, as the
+    # RFQ page documents (docs/decisions.md, RFQ price units)
+    for use_dollars in (False, True):
+        units = p.rfq_units_for("KalshiRT", use_dollars=use_dollars)
+        frame = p.encode(notice, HEADER, use_dollars=use_dollars, rfq_units=units)
+        assert b"\x01132=0.75\x01133=0.25\x01" in frame
 
     # 4. creator -> 35=UA; 35=UC; 5. 35=AI ACCEPTED to the maker
     ua = accept("quote-789", BUY, 40, rfq_id=rfq_id, cl_ord_id="client-accept-123")

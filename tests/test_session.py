@@ -180,8 +180,25 @@ def logged_on(*config: str) -> Runner:
     return r
 
 
-def test_malformed_application_message_is_rejected_and_surfaced() -> None:
+def test_malformed_application_message_is_delivered_with_its_defect() -> None:
     r = logged_on("session=KalshiNR")
+    assert r.session is not None
+    bad = r.frame("35=8|34=2|6=0|11=c|14=0|17=1;1|37=o|38=1|39=0|54=1|55=X|150=0|151=x")
+    r.deliver(bad)
+    (event,) = list(r.session.events())
+    assert isinstance(event, ApplicationMessage) and event.seq_num == 2 and event.raw == bad
+    (defect,) = event.defects
+    assert (defect.tag, defect.reason, defect.value) == (151, 6, b"x")
+    assert "LeavesQty(151)" in defect.text and "ExecutionReport" in defect.text
+    message = event.message
+    assert message.leaves_qty is None and message.cl_ord_id == "c"  # type: ignore[attr-defined]
+    assert message.raw_value(151) == b"x" and message.defects == event.defects
+    assert r.session.data_to_send() == b""  # no Reject for the exchange's message
+    assert r.session.next_target_seq == 3
+
+
+def test_malformed_application_message_is_rejected_when_strict() -> None:
+    r = logged_on("session=KalshiNR", "strict_inbound=Y")
     assert r.session is not None
     bad = r.frame("35=8|34=2|6=0|11=c|14=0|17=1;1|37=o|38=1|39=0|54=1|55=X|150=0|151=x")
     r.deliver(bad)
@@ -204,22 +221,39 @@ def test_lazy_values_when_validation_is_off() -> None:
     assert event.message.cl_ord_id == "c"  # type: ignore[attr-defined]
 
 
-def test_structurally_broken_message_is_rejected() -> None:
-    r = logged_on("session=KalshiNR")
+@pytest.mark.parametrize("strict", [False, True])
+def test_message_missing_required_tags(strict: bool) -> None:
+    r = logged_on("session=KalshiNR", f"strict_inbound={'Y' if strict else 'N'}")
     assert r.session is not None
     r.deliver(r.frame("35=D|34=2|11=c"))  # required tags missing
     (event,) = list(r.session.events())
-    assert isinstance(event, DecodeFailure)
-    assert b"373=1\x01" in r.session.data_to_send()
+    if strict:
+        assert isinstance(event, DecodeFailure) and event.seq_num == 2
+        assert b"373=1\x01" in r.session.data_to_send()
+    else:
+        assert isinstance(event, ApplicationMessage)
+        assert {d.tag for d in event.defects} == {38, 40, 44, 54, 55}
+        assert {d.reason for d in event.defects} == {1}
+        assert r.session.data_to_send() == b""
+    assert r.session.next_target_seq == 3
 
 
-def test_decode_failure_beyond_a_gap_asks_for_a_resend() -> None:
-    r = logged_on("session=KalshiRT")
+@pytest.mark.parametrize("strict", [False, True])
+def test_defective_message_beyond_a_gap_is_handled_once_in_turn(strict: bool) -> None:
+    r = logged_on("session=KalshiRT", f"strict_inbound={'Y' if strict else 'N'}")
     assert r.session is not None
-    r.deliver(r.frame("35=D|34=4|11=c"))
+    bad = r.frame("35=D|34=4|11=c")
+    r.deliver(bad)
     names = [type(e).__name__ for e in r.session.events()]
-    assert names == ["DecodeFailure", "GapDetected", "ResendRequestSent"]
+    assert names == ["GapDetected", "ResendRequestSent"]  # nothing about it yet
     assert b"35=2\x01" in r.session.data_to_send()
+    for seq in (2, 3):
+        r.deliver(r.frame(f"35=0|34={seq}|43=Y|122={{now}}"))
+    events = list(r.session.events())
+    kind = DecodeFailure if strict else ApplicationMessage
+    assert [type(e) for e in events] == [kind]  # once, in its turn
+    assert events[0].raw == bad  # type: ignore[attr-defined]
+    assert r.session.next_target_seq == 5
 
 
 def test_logon_on_an_active_session_without_reset_is_rejected() -> None:
@@ -315,5 +349,5 @@ def test_eof_before_start_and_garbage_during_logon() -> None:
     r.d_start([])
     assert r.session is not None
     r.deliver(r.frame("35=A|34=x|98=0|108=30|141=Y"))
-    with pytest.raises(RemoteProtocolError, match="malformed message during Logon"):
+    with pytest.raises(RemoteProtocolError, match=r"MsgSeqNum\(34\) b'x' is not a sequence"):
         list(r.session.events())

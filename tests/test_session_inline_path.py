@@ -70,8 +70,9 @@ def test_stale_sending_time_in_any_order_is_rejected(order: tuple[str, ...]) -> 
 @pytest.mark.parametrize(
     "stamp", ["20270115-08:00", "2027011X-08:00:00.000", "x" * 21, "IN-WINDOW", "NOW+.1234"]
 )
-def test_malformed_sending_time_is_a_decode_failure(stamp: str) -> None:
-    r = logged_on("session=KalshiNR")
+@pytest.mark.parametrize("strict", [False, True])
+def test_malformed_sending_time_is_a_defect(stamp: str, strict: bool) -> None:
+    r = logged_on("session=KalshiNR", f"strict_inbound={'Y' if strict else 'N'}")
     assert r.session is not None
     now = r.expand("{now}")
     if stamp == "IN-WINDOW":  # sorts between now and now + 10 s, but ':' is not a digit
@@ -81,8 +82,16 @@ def test_malformed_sending_time_is_a_decode_failure(stamp: str) -> None:
     frame = er_frame(r, HEADER_TAGS, **{"52": stamp})
     r.deliver(frame)
     (event,) = list(r.session.events())
-    assert isinstance(event, DecodeFailure) and event.raw == frame
-    assert "SendingTime(52)" in str(event.error)
+    if strict:  # FIX's rule: rejected, the sequence number consumed
+        assert isinstance(event, DecodeFailure) and event.raw == frame and event.seq_num == 2
+        assert "SendingTime(52)" in str(event.error)
+        assert b"373=6\x01" in r.session.data_to_send()
+    else:  # the exchange's message is delivered, the bad stamp named
+        assert isinstance(event, ApplicationMessage) and event.raw == frame
+        assert [(d.tag, d.reason, d.value) for d in event.defects] == [(52, 6, stamp.encode())]
+        assert event.message.header.sending_time is None
+        assert r.session.data_to_send() == b""
+    assert r.session.next_target_seq == 3
 
 
 def test_no_sending_time_check_when_the_tolerance_is_off() -> None:
@@ -132,6 +141,7 @@ def test_the_inline_event_is_a_normal_frozen_event() -> None:
         "seq_num": 2,
         "poss_dup": False,
         "raw": frame,
+        "defects": (),
     }
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         event.seq_num = 7  # type: ignore[misc]

@@ -996,3 +996,56 @@ def test_module_imports_no_event_loop() -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     assert not imported & {"asyncio", "trio", "anyio", "threading", "selectors"}
+
+
+def _rows(*addresses: str) -> list[tuple[Any, ...]]:
+    return [
+        (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, 1))
+        for a in addresses
+    ]
+
+
+def test_loopback_addresses_keeps_only_an_all_loopback_resolution() -> None:
+    plain = T.Endpoint("localhost", 1, tls=False)
+    rows = _rows("127.0.0.1", "::1", "127.0.0.1", "::ffff:127.0.0.2")
+    assert T.loopback_addresses(plain, rows) == ["127.0.0.1", "::1", "::ffff:127.0.0.2"]
+    with pytest.raises(LocalProtocolError, match=r"resolves to 10\.0\.0\.1, which is not loopback"):
+        T.loopback_addresses(plain, _rows("127.0.0.1", "10.0.0.1"))
+    with pytest.raises(LocalProtocolError, match="resolved to no address"):
+        T.loopback_addresses(plain, [])
+    with pytest.raises(LocalProtocolError, match="for plain TCP"):
+        T.loopback_addresses(T.Endpoint("localhost", 1), rows)
+
+
+def test_tls_weaknesses_of_library_and_caller_contexts(
+    tls_files: dict[str, ServerCert], caplog: pytest.LogCaptureFixture
+) -> None:
+    assert T.tls_weaknesses(T.make_ssl_context()) == []
+    assert T.tls_weaknesses(T.make_ssl_context(pinned_cert=tls_files["self"].cert_file)) == []
+    assert T.tls_weaknesses(T.make_ssl_context(verify=False)) == [
+        "certificate verification is off (verify_mode CERT_NONE)",
+        "the host name is not checked (check_hostname False)",
+    ]
+    old = T.make_ssl_context()
+    with warnings.catch_warnings():  # setting TLS 1.1 is deprecated: that is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old.minimum_version = ssl.TLSVersion.TLSv1_1
+    assert T.tls_weaknesses(old) == ["minimum_version TLSv1_1 is below TLS 1.2"]
+    endpoint = T.Endpoint("localhost", 8228)
+    with caplog.at_level(logging.WARNING, logger=T.TRANSPORT_LOGGER_NAME):
+        assert T.ssl_context_for(endpoint, old) is old  # used as given, but not silently
+        assert T.ssl_context_for(endpoint, T.make_ssl_context()) is not None
+    assert [r.getMessage() for r in caplog.records] == [
+        "tls://localhost:8228: the TLS context is weaker than the library's: minimum_version "
+        "TLSv1_1 is below TLS 1.2; anyone on the path can read or alter this session, "
+        "including the signed Logon"
+    ]
+    with pytest.raises(LocalProtocolError, match="server-side context"):
+        T.ssl_context_for(endpoint, ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
+
+
+def test_redact_frame_treats_leading_zero_tags_as_the_secret_tag() -> None:
+    assert T.redact_frame(b"35=0\x01096=SIG\x01") == b"35=0\x01096=<redacted 3 bytes>\x01"
+    assert T.redact_frame(b"0095=4\x010096=S\x01G!\x011=2\x01") == (
+        b"0095=4\x010096=<redacted 4 bytes>\x011=2\x01"
+    )

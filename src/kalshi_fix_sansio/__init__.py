@@ -7,7 +7,7 @@
 """
 
 from ._generated.common import Header
-from ._message import FixRecord, Message, UnknownMessage
+from ._message import Defect, FixRecord, Message, UnknownMessage
 from .auth import (
     Ed25519Signer,
     KeyLoadError,
@@ -60,6 +60,7 @@ __all__ = [
     "CloseTransport",
     "DecodeError",
     "DecodeFailure",
+    "Defect",
     "Ed25519Signer",
     "EncodeError",
     "Event",

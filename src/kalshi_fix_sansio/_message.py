@@ -9,11 +9,14 @@ conversion when a caller wants all errors up front.
 
 from __future__ import annotations
 
+import enum
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import attrs
 
+from ._values import enc_int, enc_str
 from .errors import DecodeError, EncodeError
 from .framing import checksum
 
@@ -25,13 +28,63 @@ _set = object.__setattr__
 # SessionRejectReason(373) codes used for decode problems.
 REJECT_INVALID_TAG_NUMBER = 0
 REJECT_REQUIRED_TAG_MISSING = 1
+REJECT_TAG_NOT_DEFINED_FOR_MSGTYPE = 2
 REJECT_UNDEFINED_TAG = 3
 REJECT_TAG_NO_VALUE = 4
 REJECT_VALUE_OUT_OF_RANGE = 5
 REJECT_INCORRECT_FORMAT = 6
 REJECT_INVALID_MSGTYPE = 11
 REJECT_TAG_REPEATED = 13
+REJECT_TAG_ORDER = 14
 REJECT_GROUP_COUNT = 16
+
+
+@attrs.frozen(slots=True)
+class Defect:
+    """One thing wrong with a received message that did not stop it from being read.
+
+    A session delivers an exchange message with its defects listed instead of dropping it (see
+    `ApplicationMessage.defects`); a strict session (the acceptor, or ``strict_inbound=True``)
+    rejects the message with `reason` instead.
+
+    Attributes:
+        tag: the tag at fault, when one is (None for a problem of the whole message).
+        reason: the SessionRejectReason(373) a strict session answers it with: 0 undefined tag,
+            1 required tag missing, 2 tag not defined for this message type, 4 tag without a
+            value, 5 value out of range (an enum value the spec does not list), 6 incorrect
+            data format, 11 invalid MsgType, 13 tag repeated, 14 header field after the body,
+            16 wrong number of repeating-group entries.
+        text: what is wrong and where, in words (message, group entry, tag).
+        value: the raw wire value at fault, when there is one (the typed attribute of a value
+            that does not convert reads None; this keeps the bytes).
+    """
+
+    tag: int | None
+    reason: int
+    text: str
+    value: bytes | None = None
+
+    def error(self, frame: bytes, msg_type: str | None = None) -> DecodeError:
+        """This defect as the `DecodeError` a strict decode raises.
+
+        Args:
+            frame: the frame it was found in.
+            msg_type: its MsgType(35).
+
+        Returns:
+            The error (not raised).
+        """
+        offset = None
+        if self.tag is not None:
+            offset = _offset_of([frame], str(self.tag).encode())
+        return DecodeError(
+            self.text,
+            raw=frame,
+            msg_type=msg_type,
+            tag=self.tag,
+            offset=offset,
+            reject_reason=self.reason,
+        )
 
 
 class AnyTag(frozenset[bytes]):
@@ -65,7 +118,8 @@ class GroupInfo(NamedTuple):
     entry: type[FixRecord]
 
 
-# [frame, tag -> raw value (built on first access), flat [tag, value, ...], use_dollars]
+# [frame, tag -> raw value (built on first access), flat [tag, value, ...], use_dollars,
+#  defects: a list shared by a message and its group entries when decoded tolerantly, else None]
 Src = list[Any]
 
 
@@ -115,14 +169,20 @@ class FixRecord:
             try:
                 value = dec(raw)
             except (ValueError, UnicodeDecodeError, ArithmeticError) as exc:
-                raise DecodeError(
-                    f"{self._what()}: {name}({tag}) has an invalid value: {exc}",
-                    raw=src[0],
-                    msg_type=self._msgtype_of(src),
-                    tag=tag,
-                    offset=_offset_of(src, key),
-                    reject_reason=REJECT_INCORRECT_FORMAT,
-                ) from None
+                text = f"{self._what()}: {name}({tag}) has an invalid value: {exc}"
+                defects = src[4]
+                if defects is None:
+                    raise DecodeError(
+                        text,
+                        raw=src[0],
+                        msg_type=self._msgtype_of(src),
+                        tag=tag,
+                        offset=_offset_of(src, key),
+                        reject_reason=REJECT_INCORRECT_FORMAT,
+                    ) from None
+                # tolerant: the attribute reads None, the defect keeps the raw value
+                _add(defects, Defect(tag, REJECT_INCORRECT_FORMAT, text, raw))
+                value = None
         _set(self, slot, value)
         return value
 
@@ -207,7 +267,7 @@ class FixRecord:
                 parts.append(f"{name}={value!r}")
         extra = _extra(self)
         if extra:
-            parts.append(f"extra_fields={extra!r}")
+            parts.append(f"extra_fields={_redacted(extra)!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def _load_all(self) -> None:
@@ -229,14 +289,47 @@ class FixRecord:
             try:
                 value = dec(raw)
             except (ValueError, UnicodeDecodeError, ArithmeticError):
-                self._load(info, wire)  # raises the DecodeError that names the field
-                raise  # pragma: no cover - _load raised above
+                # raises the DecodeError that names the field (or, tolerant, records it)
+                self._load(info, wire)
+                continue
             _set(self, slot, value)
         for ginfo in self._GROUPS:
             self._load_group(ginfo)
 
+    def _check_into(self, defects: list[Defect]) -> None:
+        """Tolerant `validate`: convert every field, list what is wrong instead of raising."""
+        src = self._src
+        if src is None:
+            return
+        self._load_all()
+        enum_keys = _enum_keys(type(self))
+        if enum_keys:
+            wire = _wire(src)
+            for key in enum_keys & wire.keys():
+                info = self._BY_KEY[key]
+                value = getattr(self, info.slot)
+                if value is not None and not isinstance(value, enum.Enum):
+                    _add(
+                        defects,
+                        Defect(
+                            info.tag,
+                            REJECT_VALUE_OUT_OF_RANGE,
+                            f"{self._what()}: {info.name}({info.tag}) value {value!r} is not one "
+                            "the spec lists",
+                            wire[key],
+                        )
+                    )
+        for ginfo in self._GROUPS:
+            entries = getattr(self, ginfo.attr)
+            if entries:
+                for entry in entries:
+                    entry._check_into(defects)
+
     def validate(self: R) -> R:
         """Convert every field now (decoded instances convert lazily).
+
+        A message decoded with ``tolerant=True`` records problems instead of raising them: use
+        `Message.check` there.
 
         Returns:
             self, for chaining.
@@ -271,7 +364,7 @@ class FixRecord:
                 out[name] = value
         extra = _extra(self)
         if extra:
-            out["extra_fields"] = [[tag, val] for tag, val in extra]
+            out["extra_fields"] = [[tag, val] for tag, val in _redacted(extra)]
         return out
 
     def replace(self: R, **changes: Any) -> R:
@@ -337,29 +430,34 @@ def _extra(rec: FixRecord) -> tuple[tuple[int, bytes], ...]:
     return getattr(rec, "extra_fields", ())
 
 
+# Signature(89), RawData(96), Password(554), NewPassword(925): never shown, wherever they appear
+SECRET_TAGS = frozenset({89, 96, 554, 925})
+
+
+def _redacted(extra: tuple[tuple[int, bytes], ...]) -> tuple[tuple[int, bytes], ...]:
+    return tuple((tag, b"<redacted>" if tag in SECRET_TAGS else value) for tag, value in extra)
+
+
 def _offset_of(src: Src, key: bytes) -> int | None:
     pos = src[0].find(SOH + key + b"=")
     return pos + 1 if pos >= 0 else (0 if src[0].startswith(key + b"=") else None)
 
 
 def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tuple[FixRecord, ...]:
-    frame, _, flat, use_dollars = src
-    what = f"{owner._what()}: group {info.name}({info.tag})"
-    try:
-        count = int(raw)
-    except ValueError:
-        count = -1
-    if count < 0 or not raw.isdigit():
-        raise DecodeError(
-            f"{what}: count {raw!r} is not a number",
-            raw=frame,
-            tag=info.tag,
-            msg_type=owner._msgtype_of(src),
-            reject_reason=REJECT_INCORRECT_FORMAT,
-        )
+    frame, _, flat, use_dollars, defects = src
+    n = len(flat)
+    # bounded before use: no message holds more entries than it has fields
+    count = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
+    if count < 0 or count > n // 2:
+        problem = "is not a number" if count < 0 else "is more than the message can hold"
+        error = _group_error(owner, info, src, f"count {raw!r} {problem}", info.tag)
+        if defects is None:
+            raise error
+        # tolerant: read the entries that are there
+        _add(defects, Defect(info.tag, REJECT_INCORRECT_FORMAT, str(error), raw))
+        count = n
     # find the count tag at an even (tag) position of the flat list
     i = 0
-    n = len(flat)
     while True:
         i = flat.index(info.key, i)
         if i % 2 == 0:
@@ -376,15 +474,22 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
         # An entry starts with the delimiter; tolerated: another member when the delimiter is
         # left out (Kalshi omits Symbol on multivariate QuoteRequest entries).
         if j >= n or flat[j] not in tags:
+            if count == n:  # tolerant read of a group whose count was unreadable
+                break
             found = flat[j].decode("latin-1") if j < n else "end of message"
-            raise DecodeError(
-                f"{what}: declares {count} entries but entry {k + 1} starts with "
-                f"{found!r} instead of the delimiter tag {delim.decode()}",
-                raw=frame,
-                tag=info.tag,
-                msg_type=owner._msgtype_of(src),
-                reject_reason=REJECT_GROUP_COUNT,
+            error = _group_error(
+                owner,
+                info,
+                src,
+                f"declares {count} entries but entry {k + 1} starts with {found!r} instead of "
+                f"the delimiter tag {delim.decode()}",
+                info.tag,
+                REJECT_GROUP_COUNT,
             )
+            if defects is None:
+                raise error
+            _add(defects, Defect(info.tag, REJECT_GROUP_COUNT, str(error), raw))
+            break
         start = j
         seen = {flat[j]}
         j += 2
@@ -399,18 +504,58 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
         d = dict(zip(sub[0::2], sub[1::2], strict=True))
         missing = required - d.keys()
         if missing:
-            tag = min(int(t) for t in missing)
-            raise DecodeError(
-                f"{what}: entry {k + 1} lacks required tag {tag}",
-                raw=frame,
-                tag=tag,
-                msg_type=owner._msgtype_of(src),
-                reject_reason=REJECT_REQUIRED_TAG_MISSING,
-            )
+            if defects is None:
+                tag = min(int(t) for t in missing)
+                raise _group_error(
+                    owner,
+                    info,
+                    src,
+                    f"entry {k + 1} lacks required tag {tag}",
+                    tag,
+                    REJECT_REQUIRED_TAG_MISSING,
+                )
+            for tag in sorted(int(t) for t in missing):
+                text = f"{owner._what()}: group {info.name}({info.tag}) entry {k + 1} lacks "
+                _add(defects, Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{text}required tag {tag}"))
         entry = _new(entry_cls)
-        _set(entry, "_src", [frame, d, sub, use_dollars])
+        _set(entry, "_src", [frame, d, sub, use_dollars, defects])
         entries.append(entry)
     return tuple(entries)
+
+
+def _add(defects: list[Defect], defect: Defect) -> None:
+    """Record a defect once (checking a message twice finds the same ones again)."""
+    if defect not in defects:
+        defects.append(defect)
+
+
+def _group_error(
+    owner: FixRecord,
+    info: GroupInfo,
+    src: Src,
+    problem: str,
+    tag: int,
+    reason: int = REJECT_INCORRECT_FORMAT,
+) -> DecodeError:
+    """The error for a repeating-group problem (its text built only when there is one)."""
+    return DecodeError(
+        f"{owner._what()}: group {info.name}({info.tag}): {problem}",
+        raw=src[0],
+        tag=tag,
+        msg_type=owner._msgtype_of(src),
+        reject_reason=reason,
+    )
+
+
+def _enum_keys(cls: type[FixRecord]) -> frozenset[bytes]:
+    """The tags of a class's enum fields (their decoders carry ``enum_cls``), cached per class."""
+    cached: frozenset[bytes] | None = cls.__dict__.get("_ENUM_KEYS_CACHE")
+    if cached is None:
+        cached = frozenset(
+            info.key for info in cls._FIELDS if getattr(info.dec, "enum_cls", None) is not None
+        )
+        type.__setattr__(cls, "_ENUM_KEYS_CACHE", cached)
+    return cached
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,11 +591,71 @@ class Message(FixRecord):
             assert src is not None
             flat = src[2]
             known = self._KNOWN
+            # an invalid tag number (tolerant decode only) is not a field: its defect keeps it
             value = tuple(
-                (int(flat[i]), flat[i + 1]) for i in range(0, len(flat), 2) if flat[i] not in known
+                (int(flat[i]), flat[i + 1])
+                for i in range(0, len(flat), 2)
+                if flat[i] not in known and _valid_tag(flat[i])
             )
             _set(self, "_extra_fields", value)
             return value
+
+    @property
+    def defects(self) -> tuple[Defect, ...]:
+        """What is wrong with a message decoded with ``tolerant=True`` (empty when nothing is).
+
+        Lists the structural problems found by the decode (missing or undefined tags, ...) and
+        the values found invalid so far; `check` converts every field and lists them all. A
+        message you built, or one decoded strictly, has none.
+        """
+        src = self._src
+        if src is None or src[4] is None:
+            return ()
+        return tuple(src[4])
+
+    def check(self) -> tuple[Defect, ...]:
+        """Convert every field now and list every problem instead of raising the first one.
+
+        A field whose value does not convert reads None afterwards (its `Defect` keeps the raw
+        bytes); an enum value the spec does not list is kept as the plain value and named. The
+        header is checked too. After this the message reads tolerantly: no attribute raises.
+
+        Returns:
+            Every defect of the message (also in `defects` from now on).
+        """
+        src = self._src
+        if src is None:
+            return ()
+        defects = src[4]
+        if defects is None:
+            defects = src[4] = []
+        tags = src[2][0::2]
+        if self._GROUPS and len(set(tags)) != len(tags):
+            for d in _repeats(type(self), src[0], tags):
+                _add(defects, d)
+        self._check_into(defects)
+        self.header._check_into(defects)
+        return tuple(defects)
+
+    def raw_value(self, tag: int) -> bytes | None:
+        """The raw bytes of a tag's first occurrence as received (None when absent or built).
+
+        Args:
+            tag: the tag number.
+
+        Returns:
+            The value bytes, unconverted.
+        """
+        src = self._src
+        if src is None:
+            return None
+        key = str(tag).encode()
+        flat = src[2]
+        for i in range(0, len(flat), 2):
+            if flat[i] == key:
+                value: bytes = flat[i + 1]
+                return value
+        return None
 
     @property
     def raw(self) -> bytes | None:
@@ -485,6 +690,7 @@ class Message(FixRecord):
             tags = src[2][0::2]
             if len(set(tags)) != len(tags):
                 _check_repeats(type(self), src[0], tags)
+            self.header._load_all()
         FixRecord.validate(self)
         return self
 
@@ -527,6 +733,12 @@ def _frame_error(
     return DecodeError(text, raw=frame, reject_reason=reason, tag=tag, offset=offset)
 
 
+# Every byte except '=' and SOH (deleted by translate to leave the separators in order), and the
+# separator sequence of a well-formed frame of up to 65,536 fields (longer ones split carefully).
+_NOT_SEPARATOR = bytes(b for b in range(256) if b not in b"=\x01")
+_SEPARATORS = b"=\x01" * 65536
+
+
 def split_fields(
     frame: bytes, data_tags: dict[bytes, bytes], by_length: bool = False
 ) -> list[bytes]:
@@ -549,9 +761,12 @@ def split_fields(
     if not frame.endswith(SOH):
         raise _frame_error("frame does not end with SOH (0x01)", frame, offset=len(frame))
     if not by_length:
-        flat = frame.replace(b"=", SOH).split(SOH)
-        # every field adds exactly one '=' and one SOH unless a value holds '=' (or SOH)
-        if len(flat) == 2 * frame.count(SOH) + 1:
+        # The fast split (every '=' and SOH is a separator) is right only when the separators
+        # alternate '=', SOH, '=', SOH ...: every field holds exactly one '='. Counting them is
+        # not enough: a field without '=' next to a value holding '=' ("1234|58=1=2|") balances
+        # the counts and would be read as tags 1234 and 1. Anything else takes the careful path.
+        if _SEPARATORS.startswith(frame.translate(None, _NOT_SEPARATOR)):
+            flat = frame.replace(b"=", SOH).split(SOH)
             del flat[-1]
             return flat
     flat = []
@@ -601,6 +816,7 @@ def decode_frame(
     length_tags: frozenset[bytes],
     use_dollars: bool,
     verify: bool,
+    tolerant: bool = False,
 ) -> Message:
     """Decode one frame into the dialect's typed message (see the dialect modules' `decode`)."""
     if verify:
@@ -623,6 +839,11 @@ def decode_frame(
     cls = classes.get(mt)
     if cls is None:
         cls = classes[b""]
+    if tolerant:
+        defects = _structural_defects(cls, frame, flat, tags, present, cls is classes[b""])
+        msg = _new(cls)
+        _set(msg, "_src", [frame, None, flat, use_dollars, defects])
+        return msg
     if not cls._REQUIRED <= present:
         tag = min(int(t) for t in cls._REQUIRED - present)
         raise DecodeError(
@@ -635,8 +856,7 @@ def decode_frame(
         )
     if not present <= cls._KNOWN:
         for t in present - cls._KNOWN:
-            # a tag is 1-9 digits without a leading zero ("055" is not tag 55)
-            if not t.isdigit() or len(t) > 9 or t[:1] == b"0":
+            if not _valid_tag(t):
                 raise _frame_error(
                     f"invalid tag number {t!r}",
                     frame,
@@ -648,6 +868,103 @@ def decode_frame(
     if len(present) != len(tags) and not (present & cls._GROUP_TAGS):
         _check_repeats(cls, frame, tags)
     return _finish(cls, frame, flat, use_dollars)
+
+
+def _valid_tag(t: bytes) -> bool:
+    """A tag is 1-9 digits without a leading zero ("055" is not tag 55)."""
+    return t.isdigit() and len(t) <= 9 and t[:1] != b"0"
+
+
+def _structural_defects(
+    cls: type[Message],
+    frame: bytes,
+    flat: list[bytes],
+    tags: list[bytes],
+    present: set[bytes],
+    unknown: bool,
+) -> list[Defect]:
+    """What a tolerant decode finds without converting values (cheap when nothing is wrong)."""
+    defects: list[Defect] = []
+    what = f"{cls.__name__} (35={flat[5].decode('latin-1')})"
+    if unknown:
+        defects.append(
+            Defect(
+                35,
+                REJECT_INVALID_MSGTYPE,
+                f"MsgType(35) {flat[5].decode('latin-1')!r} is not defined by the spec",
+                flat[5],
+            )
+        )
+    if not cls._REQUIRED <= present:
+        for tag in sorted(int(t) for t in cls._REQUIRED - present):
+            defects.append(
+                Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{what}: required tag {tag} is missing")
+            )
+    if not present <= cls._KNOWN:
+        wire = dict(zip(tags, flat[1::2], strict=True))
+        for t in sorted(present - cls._KNOWN):
+            value: bytes | None = wire[t]
+            if _valid_tag(t) and int(t) in SECRET_TAGS:
+                value = None  # never copied where it could be shown: raw_value() has it
+            if not _valid_tag(t):
+                text = f"{what}: invalid tag number {t.decode('latin-1')!r}"
+                defects.append(Defect(None, REJECT_INVALID_TAG_NUMBER, text, value))
+            elif unknown:
+                continue  # an unknown message's body is all in extra_fields: nothing to name
+            elif int(t) not in _spec_tags()[0]:
+                text = f"{what}: tag {int(t)} is not defined by the spec"
+                defects.append(Defect(int(t), REJECT_INVALID_TAG_NUMBER, text, value))
+            else:
+                text = f"{what}: tag {int(t)} is not defined for this message type"
+                defects.append(Defect(int(t), REJECT_TAG_NOT_DEFINED_FOR_MSGTYPE, text, value))
+    if len(present) != len(tags) and not (present & cls._GROUP_TAGS):
+        defects.extend(_repeats(cls, frame, tags))
+    if b"=\x01" in frame:  # a tag without a value somewhere (or '=' ending a data value)
+        for i in range(7, len(flat), 2):
+            if not flat[i]:
+                t = flat[i - 1]
+                text = f"{what}: tag {t.decode('latin-1')} has no value"
+                no_value = int(t) if _valid_tag(t) else None
+                defects.append(Defect(no_value, REJECT_TAG_NO_VALUE, text, b""))
+    header = present & _spec_tags()[1]
+    n = len(header)
+    if n and (len(tags) < 3 + n or not header.issuperset(tags[3 : 3 + n])):
+        # a header field after the first body field
+        i = 3
+        while i < len(tags) and tags[i] in header:
+            i += 1
+        for t in tags[i:]:
+            if t in header:
+                text = f"{what}: header field {int(t)} comes after the body"
+                defects.append(Defect(int(t), REJECT_TAG_ORDER, text))
+                break
+    return defects
+
+
+def _repeats(cls: type[Message], frame: bytes, tags: list[bytes]) -> list[Defect]:
+    out: list[Defect] = []
+    try:
+        _check_repeats(cls, frame, tags)
+    except DecodeError as exc:
+        out.append(Defect(exc.tag, REJECT_TAG_REPEATED, str(exc)))
+    return out
+
+
+_SPEC_TAGS: tuple[frozenset[int], frozenset[bytes]] | None = None
+
+
+def _spec_tags() -> tuple[frozenset[int], frozenset[bytes]]:
+    """Every tag the spec defines (either product), and the header's own fields (no 8, 9, 35).
+
+    Loaded on first use: the generated modules import this one.
+    """
+    global _SPEC_TAGS
+    if _SPEC_TAGS is None:
+        from ._generated.common import Header
+        from ._generated.tables import FIELDS
+
+        _SPEC_TAGS = (frozenset(FIELDS), frozenset(info.key for info in Header._FIELDS))
+    return _SPEC_TAGS
 
 
 def _check_repeats(cls: type[Message], frame: bytes, tags: list[bytes]) -> None:
@@ -668,7 +985,7 @@ def _check_repeats(cls: type[Message], frame: bytes, tags: list[bytes]) -> None:
 
 def _finish(cls: type[Message], frame: bytes, flat: list[bytes], use_dollars: bool) -> Message:
     msg = _new(cls)
-    _set(msg, "_src", [frame, None, flat, use_dollars])
+    _set(msg, "_src", [frame, None, flat, use_dollars, None])
     return msg
 
 
@@ -719,47 +1036,265 @@ def finish_frame(body: list[bytes]) -> bytes:
     return msg + b"10=%03d\x01" % checksum(msg)
 
 
-def encode_message(msg: Message, header: FixRecord, use_dollars: bool) -> bytes:
-    """Encode a message with its header (see the dialect modules' `encode`)."""
-    prefix = getattr(msg, "_MSGTYPE_FIELD", b"")
-    if prefix:  # a generated message class: its "35=...|" is precomputed
-        out = [prefix]
-        header._encode_into(out, use_dollars)
-        msg._encode_into(out, use_dollars)
-        extra = msg.extra_fields
-        if extra:
-            for tag, value in extra:
-                out.append(_extra_field(tag, value, msg.MSG_TYPE))
-        return finish_frame(out)
-    if not isinstance(msg, Message) or (isinstance(msg, UnknownMessage) and not msg.msg_type):
-        raise EncodeError(f"cannot encode {type(msg).__name__}: not a message of this dialect")
-    mt = msg.msg_type if isinstance(msg, UnknownMessage) else msg.MSG_TYPE
+class EncodeSpec(NamedTuple):
+    """What `encode_message` checks a message against: one dialect's tables."""
+
+    messages: dict[str, type[Message]]  # MsgType -> class
+    header: type[FixRecord]
+    rfq_classes: frozenset[type[Message]]  # messages whose BidPx/OfferPx follow `rfq_units`
+    data_tags: dict[bytes, bytes]  # Length tag -> Data tag
+
+
+_FRAMING_TAGS = frozenset({8, 9, 10, 35})
+_MAX_TAG = 999_999_999  # a tag is 1-9 digits
+
+
+def encode_message(
+    msg: Message,
+    header: FixRecord,
+    use_dollars: bool,
+    rfq_dollars: bool = False,
+    spec: EncodeSpec | None = None,
+) -> bytes:
+    """Encode a message with its header (see the dialect modules' `encode`).
+
+    Args:
+        msg: the message.
+        header: its standard header.
+        use_dollars: session prices in dollars (UseDollars(21005)=Y).
+        rfq_dollars: BidPx/OfferPx of the RFQ messages (``spec.rfq_classes``) in dollars.
+        spec: the dialect's tables: the message and header must be its classes.
+
+    Returns:
+        The frame.
+
+    Raises:
+        EncodeError: and nothing else, whatever the message holds: it names the message and,
+            where one is at fault, the field.
+    """
     try:
-        mt_bytes = mt.encode("latin-1")  # an UnknownMessage keeps the MsgType bytes it came with
-    except UnicodeEncodeError:
-        raise EncodeError(f"MsgType {mt!r} cannot be written on the wire", msg_type=mt) from None
-    if not mt_bytes or SOH in mt_bytes or b"=" in mt_bytes:
-        raise EncodeError(f"MsgType {mt!r} cannot be written on the wire", msg_type=mt)
-    out = [b"35=" + mt_bytes + SOH]
+        return _encode_message(msg, header, use_dollars, rfq_dollars, spec)
+    except EncodeError as exc:
+        if exc.msg_type is not None and exc.tag is not None:
+            raise
+        raise _in_context(exc, msg) from None
+    except DecodeError as exc:  # re-encoding a decoded message whose wire value is invalid
+        raise EncodeError(
+            f"cannot re-encode a decoded message: {exc}", msg_type=exc.msg_type, tag=exc.tag
+        ) from None
+    except Exception as exc:  # a fast path met a value only the slow encoders name
+        raise _diagnose(msg, header, exc) from exc
+
+
+def _encode_message(
+    msg: Message,
+    header: FixRecord,
+    use_dollars: bool,
+    rfq_dollars: bool,
+    spec: EncodeSpec | None,
+) -> bytes:
+    cls = msg.__class__
+    prefix = getattr(cls, "_MSGTYPE_FIELD", b"")
+    if spec is not None:
+        if spec.messages.get(getattr(cls, "MSG_TYPE", "")) is not cls:
+            _check_class(msg, spec)
+        if header.__class__ is not spec.header and not isinstance(header, spec.header):
+            raise EncodeError(
+                f"header must be a {spec.header.__name__}, got {type(header).__name__}",
+                msg_type=getattr(cls, "MSG_TYPE", None),
+            )
+        if rfq_dollars is not use_dollars and cls in spec.rfq_classes:
+            use_dollars = rfq_dollars  # the message's only switchable prices are BidPx/OfferPx
+    elif not isinstance(header, FixRecord) or isinstance(header, Message):
+        raise EncodeError(f"header must be the standard Header, got {type(header).__name__}")
+    if prefix:  # a generated message class: its "35=...|" is precomputed
+        mt: str = msg.MSG_TYPE
+        out = [prefix]
+    else:
+        if not isinstance(msg, Message) or (isinstance(msg, UnknownMessage) and not msg.msg_type):
+            raise EncodeError(f"cannot encode {type(msg).__name__}: not a message of this dialect")
+        mt = msg.msg_type if isinstance(msg, UnknownMessage) else msg.MSG_TYPE
+        try:
+            mt_bytes = mt.encode("latin-1")  # an UnknownMessage keeps the MsgType bytes it had
+        except UnicodeEncodeError:
+            raise EncodeError(f"MsgType {mt!r} cannot be written on the wire", msg_type=mt) from None
+        if not mt_bytes or SOH in mt_bytes or b"=" in mt_bytes:
+            raise EncodeError(f"MsgType {mt!r} cannot be written on the wire", msg_type=mt)
+        if spec is not None and mt in spec.messages:
+            raise EncodeError(
+                f"MsgType {mt!r} is {spec.messages[mt].__name__} in this dialect: build that "
+                "class (an unknown message of a known type would decode as a different one)",
+                msg_type=mt,
+            )
+        out = [b"35=" + mt_bytes + SOH]
     header._encode_into(out, use_dollars)
+    seq = header._msg_seq_num  # type: ignore[attr-defined]  # set: the header encoder read it
+    if seq < 1:  # an int: the header encoder checked it
+        raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", msg_type=mt, tag=34)
     msg._encode_into(out, use_dollars)
-    for tag, value in msg.extra_fields:
-        out.append(_extra_field(tag, value, mt))
+    extra = msg.extra_fields
+    if extra:
+        _extra_fields(out, extra, msg, mt, spec.data_tags if spec is not None else {})
     return finish_frame(out)
 
 
-def _extra_field(tag: int, value: bytes | str, mt: str) -> bytes:
-    if isinstance(value, str):
-        value = value.encode("utf-8")
-    if not isinstance(tag, int) or tag <= 0:
-        raise EncodeError(f"extra field tag {tag!r} must be a positive int", msg_type=mt)
-    if SOH in value:
-        raise EncodeError(f"extra field {tag}: value contains SOH", msg_type=mt, tag=tag)
-    return b"%d=%s\x01" % (tag, value)
+def _check_class(msg: Message, spec: EncodeSpec) -> None:
+    """Refuse a message that is not of the dialect (a class of the other product, say)."""
+    cls = type(msg)
+    mt = getattr(cls, "MSG_TYPE", None)
+    expected = spec.messages.get(mt) if isinstance(mt, str) else None
+    if expected is not None and isinstance(msg, expected):
+        return  # a subclass of the dialect's class
+    if isinstance(msg, UnknownMessage) and "_MSGTYPE_FIELD" not in cls.__dict__:
+        return  # checked by its msg_type
+    name = next(iter(spec.messages.values())).__module__.rsplit(".", 1)[-1]
+    raise EncodeError(
+        f"cannot encode {cls.__module__}.{cls.__name__} with the {name} dialect: not one of its "
+        "message classes",
+        msg_type=mt,
+    )
+
+
+def _extra_fields(
+    out: list[bytes],
+    extra: Sequence[tuple[int, bytes]],
+    msg: Message,
+    mt: str,
+    data_tags: dict[bytes, bytes],
+) -> None:
+    """Append `extra_fields`, refusing what the decoder would not read back as extra fields."""
+    what = f"{type(msg).__name__} (35={mt}) extra_fields"
+    if not isinstance(extra, (tuple, list)):
+        raise EncodeError(
+            f"{what}: expected a tuple of (tag, value) pairs, got {type(extra).__name__}",
+            msg_type=mt,
+        )
+    known = msg._KNOWN
+    seen: set[int] = set()
+    pending: tuple[int, int, int] | None = None  # (length tag, data tag, length)
+    for i, item in enumerate(extra):
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise EncodeError(f"{what}[{i}]: expected a (tag, value) pair, got {item!r}", msg_type=mt)
+        tag, value = item
+        if not isinstance(tag, int) or isinstance(tag, bool) or not 0 < tag <= _MAX_TAG:
+            raise EncodeError(
+                f"{what}[{i}]: tag {tag!r} must be an int from 1 to {_MAX_TAG}", msg_type=mt
+            )
+        key = b"%d" % tag
+        if tag in _FRAMING_TAGS:
+            raise EncodeError(
+                f"{what}: tag {tag} is written by the codec (BeginString, BodyLength, MsgType, "
+                "CheckSum)",
+                msg_type=mt,
+                tag=tag,
+            )
+        if key in known:
+            raise EncodeError(
+                f"{what}: tag {tag} is a field of {type(msg).__name__} or the header; set it as "
+                "an attribute (decoded, it would not come back as an extra field)",
+                msg_type=mt,
+                tag=tag,
+            )
+        if tag in seen:
+            raise EncodeError(f"{what}: tag {tag} appears twice", msg_type=mt, tag=tag)
+        seen.add(tag)
+        if isinstance(value, str):
+            value = enc_str(value, f"{what}: tag {tag}")
+        elif isinstance(value, (bytes, bytearray)):
+            value = bytes(value)
+        else:
+            raise EncodeError(
+                f"{what}: tag {tag}: expected bytes or str, got {type(value).__name__}",
+                msg_type=mt,
+                tag=tag,
+            )
+        if not value:
+            raise EncodeError(f"{what}: tag {tag} has an empty value", msg_type=mt, tag=tag)
+        if SOH in value:
+            raise EncodeError(f"{what}: tag {tag}: value contains SOH", msg_type=mt, tag=tag)
+        if pending is not None:
+            length_tag, data_tag, length = pending
+            if tag != data_tag or len(value) != length:
+                raise EncodeError(
+                    f"{what}: length field {length_tag} must be followed at once by its data "
+                    f"field {data_tag} of {length} bytes",
+                    msg_type=mt,
+                    tag=length_tag,
+                )
+            pending = None
+        data = data_tags.get(key)
+        if data is not None:
+            if not value.isdigit() or len(value) > 9:
+                raise EncodeError(
+                    f"{what}: length field {tag} must be a number, got {value!r}",
+                    msg_type=mt,
+                    tag=tag,
+                )
+            pending = (tag, int(data), int(value))
+        out.append(b"%s=%s\x01" % (key, value))
+    if pending is not None:
+        raise EncodeError(
+            f"{what}: length field {pending[0]} must be followed at once by its data field "
+            f"{pending[1]}",
+            msg_type=mt,
+            tag=pending[0],
+        )
+
+
+_LABEL = re.compile(r"(?:\w+: )?[A-Za-z]+\((\d+)\)")
+
+
+def _in_context(exc: EncodeError, msg: Any) -> EncodeError:
+    """The same error (same class) naming the message, and the tag its text names first."""
+    mt = exc.msg_type or getattr(msg, "MSG_TYPE", None) or getattr(msg, "_msg_type", None)
+    text = str(exc)
+    name = type(msg).__name__
+    if not text.startswith(name):
+        text = f"{name} (35={mt}): {text}" if mt else f"{name}: {text}"
+    tag = exc.tag
+    if tag is None:
+        m = _LABEL.match(str(exc))
+        tag = int(m.group(1)) if m else None
+    return type(exc)(text, msg_type=mt, tag=tag)
+
+
+def _diagnose(msg: Any, header: Any, exc: Exception) -> EncodeError:
+    """The EncodeError for an exception a fast encode path raised: find the field at fault."""
+    mt = getattr(msg, "MSG_TYPE", None) or getattr(msg, "_msg_type", None)
+    stack: list[Any] = [header, msg]
+    while stack:
+        rec = stack.pop()
+        if not isinstance(rec, FixRecord):
+            continue
+        for info in rec._FIELDS:
+            try:
+                value = getattr(rec, info.attr)
+            except Exception:  # an unreadable value is not what failed here
+                continue
+            label = f"{type(rec).__name__}: {info.name}({info.tag})"
+            try:
+                if value.__class__ is str:
+                    enc_str(value, label)
+                elif value.__class__ is int:
+                    enc_int(value, label)
+            except EncodeError as found:
+                return EncodeError(str(found), msg_type=mt, tag=info.tag)
+        for ginfo in rec._GROUPS:
+            entries = getattr(rec, ginfo.slot, None)
+            if isinstance(entries, (tuple, list)):
+                stack.extend(entries)
+    return EncodeError(
+        f"{type(msg).__name__}: cannot be encoded: {type(exc).__name__}: {exc}", msg_type=mt
+    )
 
 
 def encode_group(
-    out: list[bytes], key: bytes, entries: Sequence[FixRecord], use_dollars: bool, name: str
+    out: list[bytes],
+    key: bytes,
+    entries: Sequence[FixRecord],
+    use_dollars: bool,
+    name: str,
+    entry_cls: type[FixRecord] | None = None,
 ) -> None:
     """Append a repeating group: the count field, then each entry."""
     if not isinstance(entries, (tuple, list)):
@@ -768,6 +1303,10 @@ def encode_group(
         )
     out.append(key + b"=%d\x01" % len(entries))
     for i, e in enumerate(entries, 1):
+        if entry_cls is not None and not isinstance(e, entry_cls):
+            raise EncodeError(
+                f"{name}: entry {i} must be a {entry_cls.__name__}, got {type(e).__name__}"
+            )
         values = dict(e._values())
         if all(v is None for v in values.values()):
             raise EncodeError(f"{name}: entry {i} has no field set")

@@ -3,7 +3,12 @@
 Decoders take the raw bytes of one field value and return the typed value, raising `ValueError`
 with a short reason (the message layer turns it into a `DecodeError` naming tag and message).
 Encoders take the typed value and return bytes, raising `EncodeError` / `PriceUnitError` with a
-message that names the field.
+message that names the field, and nothing else: whatever a caller puts into a field, the encoder
+either writes a value its decoder reads back equal, or refuses it.
+
+Decimal arithmetic here never goes through the decimal context: cents <-> dollars moves the
+exponent of the exact value (no rounding at 28 digits), and the integrality checks compare
+digits, so a 40-digit value is converted exactly or refused, never rounded.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import enum
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from typing import Any
 
 from .errors import EncodeError, PriceUnitError
@@ -20,9 +25,19 @@ from .errors import EncodeError, PriceUnitError
 UTC = timezone.utc
 _DECIMAL_RE = re.compile(rb"-?(?:\d+(?:\.\d*)?|\.\d+)")
 _INT_RE = re.compile(rb"-?\d+")
+# UTCTimestamp YYYYMMDD-HH:MM:SS[.sss|.ssssss|.sssssssss] and UTCTimeOnly HH:MM:SS[...]
+# (FIX 5.0 SP2 / FIXT 1.1; Kalshi writes milliseconds). On bytes, \d is [0-9] only.
 _TS_RE = re.compile(rb"(\d{8})-(\d\d):(\d\d):(\d\d)(?:\.(\d{3}|\d{6}|\d{9}))?")
 _TIME_RE = re.compile(rb"(\d\d):(\d\d):(\d\d)(?:\.(\d{3}|\d{6}|\d{9}))?")
-_HUNDRED = Decimal(100)
+_COLON = 58  # ord(":")
+_DOT = 46  # ord(".")
+# Longest decimal text (digits, zeros implied by the exponent included) the encoder writes: a
+# bound so that Decimal("1E+999999999") is refused instead of written as a gigabyte of zeros.
+MAX_DECIMAL_DIGITS = 1000
+_MAXD = MAX_DECIMAL_DIGITS
+# Arithmetic in this context is exact (precision and exponent range are the maximum): moving a
+# value between cents and dollars never rounds, whatever its number of digits.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -63,9 +78,32 @@ def dec_decimal(raw: bytes) -> Decimal:
         raise ValueError(f"expected a decimal number, got {raw!r}") from None
 
 
+def _shift(d: Decimal, places: int) -> Decimal:
+    """``d * 10**places``, exact at any size (in the default context scaleb rounds to 28 digits)."""
+    return d.scaleb(places, _EXACT)
+
+
+def _is_whole(d: Decimal) -> bool:
+    return d == int(d)  # exact: int() truncates, the comparison is exact
+
+
 def dec_cents(raw: bytes) -> Decimal:
-    """A price sent in cents, returned in dollars (exact)."""
-    return dec_decimal(raw).scaleb(-2)
+    """A price sent in cents, returned in dollars (exact, whatever the number of digits)."""
+    return _shift(dec_decimal(raw), -2)
+
+
+def dec_int_cents(raw: bytes) -> Decimal:
+    """A price documented as integer cents, returned in dollars.
+
+    Kalshi's RFQ pages give BidPx/OfferPx on the market maker's session as integer cents ("only
+    the integer part considered"): a value with a decimal point is refused, never divided by 100
+    (``132=0.7500`` read this way would be $0.0075).
+    """
+    if raw.isdigit():
+        return _shift(Decimal(raw.decode("ascii")), -2)
+    if _INT_RE.fullmatch(raw) is None:
+        raise ValueError(f"expected a price in integer cents, got {raw!r}")
+    return _shift(Decimal(raw.decode("ascii")), -2)
 
 
 def _fraction_us(frac: bytes | None) -> int:
@@ -83,8 +121,16 @@ _from_iso = datetime.fromisoformat
 
 def dec_timestamp(raw: bytes) -> datetime:
     n = len(raw)
-    if (n == 21 or n == 24 or n == 17) and raw[8:9] == b"-" and raw[:8].isdigit():
-        # YYYYMMDD-HH:MM:SS[.sss|.ssssss] -> ISO text the C parser reads (3.10+)
+    if (
+        (n == 21 or n == 24 or n == 17)
+        and raw[8:9] == b"-"
+        and raw[11] == _COLON
+        and raw[14] == _COLON
+        and (n == 17 or raw[17] == _DOT)
+        and raw[:8].isdigit()
+    ):
+        # YYYYMMDD-HH:MM:SS[.sss|.ssssss] -> ISO text the C parser reads (3.11). The separators
+        # are checked first: fromisoformat alone also takes "12:00:00,512" and "120000.1".
         text = raw.decode("ascii", "replace")
         try:
             return _from_iso(f"{text[:4]}-{text[4:6]}-{text[6:8]}T{text[9:]}+00:00")
@@ -135,6 +181,7 @@ def enum_decoder(cls: type[enum.Enum], base: Callable[[bytes], Any]) -> Callable
         hit = table.get(raw)
         return hit if hit is not None else base(raw)
 
+    decode.enum_cls = cls  # type: ignore[attr-defined]  # lets a check find the enum fields
     return decode
 
 
@@ -170,7 +217,13 @@ def enc_str(v: Any, name: str) -> bytes:
         raise EncodeError(f"{name}: value contains the SOH delimiter (0x01): {v!r}")
     if not v:
         raise EncodeError(f"{name}: empty string; leave the field as None to omit it")
-    return v.encode("utf-8")
+    try:
+        return v.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise EncodeError(
+            f"{name}: character {v[exc.start]!r} at index {exc.start} cannot be written as "
+            "UTF-8 (a lone surrogate)"
+        ) from None
 
 
 def enc_bool(v: Any, name: str) -> bytes:
@@ -186,20 +239,29 @@ def enc_int(v: Any, name: str) -> bytes:
         v = v.value
     if not isinstance(v, int) or isinstance(v, bool):
         raise EncodeError(f"{name}: expected int, got {type(v).__name__} {v!r}")
-    return b"%d" % v
+    try:
+        return b"%d" % v
+    except ValueError:  # past sys.get_int_max_str_digits(): the decoder could not read it
+        raise EncodeError(
+            f"{name}: integer of about {v.bit_length() * 30103 // 100000} digits is too large "
+            "to write"
+        ) from None
 
 
 def _as_decimal(v: Any, name: str) -> Decimal:
-    if v.__class__ is Decimal and v.is_finite():
+    if v.__class__ is Decimal and v.is_finite() and -_MAXD <= v.adjusted() <= _MAXD:
         return v
     if isinstance(v, Decimal):
         d = v
     elif isinstance(v, int) and not isinstance(v, bool):
-        d = Decimal(v)
+        try:
+            d = Decimal(v)
+        except ValueError:  # past the int -> str digit limit
+            raise EncodeError(f"{name}: integer too large to write as a decimal") from None
     elif isinstance(v, str):
         try:
             d = Decimal(v)
-        except InvalidOperation:
+        except ArithmeticError:
             raise EncodeError(f"{name}: {v!r} is not a decimal number") from None
     else:
         raise EncodeError(
@@ -208,6 +270,11 @@ def _as_decimal(v: Any, name: str) -> Decimal:
         )
     if not d.is_finite():
         raise EncodeError(f"{name}: {d} is not a finite number")
+    if not -_MAXD <= d.adjusted() <= _MAXD:
+        # 1E+999999999 would be written as a gigabyte of zeros
+        raise EncodeError(
+            f"{name}: {d:.6E} needs more than {MAX_DECIMAL_DIGITS} digits in fixed-point form"
+        )
     return d
 
 
@@ -217,8 +284,7 @@ def enc_decimal(v: Any, name: str) -> bytes:
 
 def enc_dollars(v: Any, name: str, max_decimals: int) -> bytes:
     d = _as_decimal(v, name)
-    exp = d.as_tuple().exponent
-    if isinstance(exp, int) and exp < -max_decimals and d != round(d, max_decimals):
+    if not _is_whole(_shift(d, max_decimals)):
         raise PriceUnitError(
             f"{name}: price {d} has more than {max_decimals} decimal places of a dollar; "
             f"round it to a tick the market allows"
@@ -226,22 +292,32 @@ def enc_dollars(v: Any, name: str, max_decimals: int) -> bytes:
     return format(d, "f").encode("ascii")
 
 
-def enc_cents(v: Any, name: str, max_cent_decimals: int = 0) -> bytes:
+SUBPENNY_HINT = (
+    "this session sends prices in cents; log on with UseDollars(21005)=Y for subpenny prices, "
+    "or round the price"
+)
+RFQ_CENTS_HINT = (
+    "quote prices (BidPx/OfferPx) on this session are integer cents (rfq_units='cents'); round "
+    "the price to a cent"
+)
+
+
+def enc_cents(v: Any, name: str, max_cent_decimals: int = 0, hint: str = SUBPENNY_HINT) -> bytes:
     dollars = _as_decimal(v, name)
-    cents = dollars.scaleb(2)
-    if cents != round(cents, max_cent_decimals):
+    cents = dollars.scaleb(2, _EXACT)  # exact, whatever the number of digits
+    if max_cent_decimals == 0:
+        whole = int(cents)
+        if cents == whole:
+            return b"%d" % whole
+    if not _is_whole(cents if max_cent_decimals == 0 else _shift(cents, max_cent_decimals)):
         if max_cent_decimals == 0:
             raise PriceUnitError(
-                f"{name}: price {dollars} dollars is not a whole number of cents, and this "
-                "session sends prices in cents; log on with UseDollars(21005)=Y for subpenny "
-                "prices, or round the price"
+                f"{name}: price {dollars} dollars is not a whole number of cents; {hint}"
             )
         raise PriceUnitError(
             f"{name}: price {dollars} dollars has more than {max_cent_decimals} decimal places "
             "of a cent"
         )
-    if max_cent_decimals == 0:
-        return b"%d" % int(cents)
     return format(cents, "f").encode("ascii")
 
 
@@ -255,13 +331,20 @@ def fmt_timestamp(v: datetime) -> bytes:
         ``YYYYMMDD-HH:MM:SS.sss`` (or ``.ssssss``) as bytes.
 
     Raises:
-        EncodeError: the datetime is naive.
+        EncodeError: the datetime is naive, or cannot be expressed in UTC (its time zone fails,
+            or the UTC time falls outside years 1-9999).
     """
     if v.tzinfo is not UTC:
-        if v.tzinfo is None or v.utcoffset() is None:
-            raise EncodeError(f"naive datetime {v!r}: pass an aware UTC datetime")
-        if v.utcoffset():
-            v = v.astimezone(UTC)
+        try:
+            offset = v.utcoffset()
+            if offset is None:
+                raise EncodeError(f"naive datetime {v!r}: pass an aware UTC datetime")
+            if offset:
+                v = v.astimezone(UTC)
+        except EncodeError:
+            raise
+        except Exception as exc:  # a tzinfo's own error, or OverflowError past year 9999
+            raise EncodeError(f"datetime {v!r} cannot be converted to UTC: {exc}") from None
     us = v.microsecond
     if us % 1000:
         frac = b"%06d" % us
@@ -294,18 +377,32 @@ def enc_date(v: Any, name: str) -> bytes:
 
 
 def enc_time(v: Any, name: str) -> bytes:
+    """UTCTimeOnly: an aware time whose offset is zero (the decoder returns UTC times)."""
     if not isinstance(v, time):
         raise EncodeError(f"{name}: expected a time, got {type(v).__name__} {v!r}")
+    if v.tzinfo is not UTC:
+        try:
+            offset = v.utcoffset()
+        except Exception as exc:  # a tzinfo's own error
+            raise EncodeError(f"{name}: time {v!r}: its time zone fails: {exc}") from None
+        if offset is None:
+            raise EncodeError(f"{name}: naive time {v!r}: pass a UTC time (tzinfo=timezone.utc)")
+        if offset:
+            raise EncodeError(
+                f"{name}: time {v!r} is not in UTC (offset {offset}); UTCTimeOnly has no date "
+                "to convert it with"
+            )
     us = v.microsecond
     frac = b"%06d" % us if us % 1000 else b"%03d" % (us // 1000)
     return b"%02d:%02d:%02d.%s" % (v.hour, v.minute, v.second, frac)
 
 
 def enc_bytes(v: Any, name: str) -> bytes:
-    if isinstance(v, str):
-        return v.encode("utf-8")
     if not isinstance(v, (bytes, bytearray)):
+        # str too: decoded data is bytes, so text would not come back equal
         raise EncodeError(f"{name}: expected bytes, got {type(v).__name__}")
+    if not v:
+        raise EncodeError(f"{name}: empty data; leave the field as None to omit it")
     return bytes(v)
 
 

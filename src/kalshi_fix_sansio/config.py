@@ -96,8 +96,22 @@ class SessionConfig:
             check. Kalshi enforces 30 s; the acceptor default is 30 and the initiator's 120.
         inbound_sender_comp_ids: SenderCompIDs accepted from Kalshi. None: ``"Kalshi"`` and the
             session type name (the docs show both, open question 1).
-        validate_messages: convert every field of inbound application messages on arrival and
-            Reject the malformed ones (otherwise values convert lazily, on first access).
+        validate_messages: convert every field of inbound application messages on arrival,
+            listing every problem on the event (otherwise values convert lazily, on first
+            access, and the event lists only what the decode found without converting).
+        strict_inbound: what a defective inbound application message becomes. False: it is
+            delivered as an `ApplicationMessage` with its `defects` listed and nothing is sent
+            back (nothing from the exchange is lost). True: FIX's strict rule, a `DecodeFailure`
+            and a Reject(35=3) naming the first defect, its sequence number consumed. None (the
+            default): strict for the acceptor (as Kalshi is with what clients send), tolerant
+            for the initiator.
+        rfq_follow_use_dollars: BidPx/OfferPx(132/133) of RFQ quotes follow UseDollars(21005)
+            (the sub-penny page's reading) instead of the RFQ page's units per session type
+            (dollars on KalshiRT towards the RFQ creator, integer cents on KalshiRFQ).
+        max_pending_messages: most messages queued behind a sequence gap while the resend
+            arrives; past it later frames are not kept and the session asks for them again once
+            the gap closes, instead of growing.
+        max_pending_bytes: most bytes queued behind a gap (the same rule).
         max_message_size: largest frame accepted or sent, in bytes.
         logon_check: acceptor: extra check of a Logon that passed the signature check; returns
             a rejection text (sent in the Logout) or None to accept.
@@ -132,6 +146,10 @@ class SessionConfig:
     sending_time_tolerance: float | None = -1.0
     inbound_sender_comp_ids: tuple[str, ...] | None = None
     validate_messages: bool = True
+    strict_inbound: bool | None = None
+    rfq_follow_use_dollars: bool = False
+    max_pending_messages: int = attrs.field(default=100_000, validator=_positive)
+    max_pending_bytes: int = attrs.field(default=256 * 1024 * 1024, validator=_positive)
     max_message_size: int = attrs.field(default=4 * 1024 * 1024, validator=_positive)
     logon_check: Callable[[Any], str | None] | None = None
 
@@ -237,6 +255,13 @@ class SessionConfig:
         if self.sending_time_tolerance is not None and self.sending_time_tolerance < 0:
             return 30.0 if self.role is Role.ACCEPTOR else 120.0
         return self.sending_time_tolerance
+
+    @property
+    def strict(self) -> bool:
+        """Whether defective inbound application messages are rejected (role default resolved)."""
+        if self.strict_inbound is None:
+            return self.role is Role.ACCEPTOR
+        return self.strict_inbound
 
     @property
     def retention_seconds(self) -> float:

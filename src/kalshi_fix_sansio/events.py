@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from ._message import Message
+from ._message import Defect, Message
 from .errors import DecodeError
 
 
@@ -75,29 +75,47 @@ class LoggedOut(Event):
 class ApplicationMessage(Event):
     """An application message arrived, in sequence.
 
+    A message from the exchange is delivered even when something in it is wrong (a required
+    field missing, a value that does not convert, an undefined tag, an unknown MsgType): what
+    is wrong is listed in `defects`, every field that converts is typed, a field that does not
+    reads None and its raw bytes stay in its `Defect` (and `message.raw_value(tag)`). No Reject
+    is sent for it unless the session is strict (``SessionConfig.strict_inbound``; the acceptor
+    always is), which turns a defective message into a `DecodeFailure` and a Reject instead.
+
     Attributes:
         message: the typed message (values convert lazily unless the session validates them).
         seq_num: its MsgSeqNum(34).
         poss_dup: PossDupFlag(43)=Y: a retransmission (it may repeat one seen before a restart).
         raw: the frame as received.
+        defects: what is wrong with it (empty for a clean message). A session that validates
+            messages (the default) lists every problem; a lazy one (``validate_messages=False``)
+            lists what the decode found without converting values; ``message.check()`` lists
+            them all.
     """
 
     message: Message
     seq_num: int
     poss_dup: bool
     raw: bytes = attrs.field(repr=False)
+    defects: tuple[Defect, ...] = ()
 
 
 @attrs.frozen(slots=True)
 class DecodeFailure(Event):
-    """An inbound message could not be decoded; a Reject was sent when it had a sequence number.
+    """An inbound message was not processed: it is garbled, or a strict session rejected it.
 
-    The raw frame is kept: nothing is dropped silently.
+    The raw frame is kept: nothing is dropped silently. With ``seq_num`` None the frame could
+    not be read as a message (fields without '=', the first three fields not 8, 9, 35): FIX
+    ignores such a garbled message, sends nothing and its sequence number is not consumed (the
+    gap it leaves is recovered like any other). With a ``seq_num`` the message was readable but
+    refused: a session message (Heartbeat, ResendRequest...) whose fields the session needs are
+    invalid, or any defective message on a strict session; a Reject(35=3) went back and the
+    sequence number was consumed.
 
     Attributes:
-        error: the decode error (names tag and message).
+        error: the decode error (names tag, message and reason).
         raw: the frame as received.
-        seq_num: its MsgSeqNum, when it could be read.
+        seq_num: its MsgSeqNum, when it was consumed.
     """
 
     error: DecodeError

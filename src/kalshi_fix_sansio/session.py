@@ -29,7 +29,7 @@ from . import margin, prediction
 from ._generated import margin as _gen_margin
 from ._generated import prediction as _gen_prediction
 from ._generated.common import Header
-from ._message import Message, header_raw
+from ._message import Defect, Message, header_raw
 from ._message import decode_frame as _decode_frame
 from ._states import State, Trigger, transition
 from ._values import fmt_timestamp
@@ -56,10 +56,9 @@ from .events import (
     Timeout,
 )
 from .framing import Frame, Framer
-from .store import MemoryStore, MessageStore
+from .store import MAX_SEQ, MemoryStore, MessageStore
 
 UTC = timezone.utc
-_SEQ_RE = re.compile(rb"\x0134=(\d+)\x01")
 # a UTCTimestamp: YYYYMMDD-HH:MM:SS[.sss|.ssssss|.sssssssss]
 _UTC_TIMESTAMP = re.compile(rb"[0-9]{8}-[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3}|\.[0-9]{6}|\.[0-9]{9})?")
 _well_formed_stamp = _UTC_TIMESTAMP.fullmatch
@@ -69,32 +68,24 @@ _LAYOUTS = {
     order: tuple(7 + 2 * order.index(tag) for tag in (b"34", b"49", b"56", b"52"))
     for order in itertools.permutations((b"34", b"49", b"56", b"52"))
 }
-_HEADER_KEYS = frozenset(
-    t.encode()
-    for t in (
-        "34",
-        "49",
-        "56",
-        "52",
-        "43",
-        "97",
-        "122",
-        "50",
-        "57",
-        "115",
-        "128",
-        "142",
-        "143",
-        "1128",
-        "1129",
-    )
-)
+# the standard header's own fields (no 8, 9, 35), from the spec
+_HEADER_KEYS = frozenset(info.key for info in Header._FIELDS)
+# bounds on what the peer may send: a MsgSeqNum leaves room for the next one in the store
+MAX_SEQ_NUM = MAX_SEQ - 1
+_MAX_SEQ_DIGITS = len(str(MAX_SEQ_NUM))
+MAX_HEARTBEAT_INTERVAL = 3600
+"""Largest HeartBtInt(108) accepted from the peer, in seconds (Kalshi's docs set no maximum)."""
+# SessionRejectReason codes of a defect that leaves a session message unusable: the tolerant
+# initiator still rejects a session message for these (an undefined tag, an enum value the spec
+# does not list yet or a header field out of place does not stop it being handled)
+_UNUSABLE = frozenset({1, 4, 6, 13, 16})
 _ADMIN = frozenset({"0", "1", "2", "3", "4", "5", "A"})
 _new_event = object.__new__
 _set_am_message = ApplicationMessage.__dict__["message"].__set__
 _set_am_seq_num = ApplicationMessage.__dict__["seq_num"].__set__
 _set_am_poss_dup = ApplicationMessage.__dict__["poss_dup"].__set__
 _set_am_raw = ApplicationMessage.__dict__["raw"].__set__
+_set_am_defects = ApplicationMessage.__dict__["defects"].__set__
 _NOT_INLINE = frozenset(t.encode() for t in _ADMIN | {"j"})  # MsgTypes the general path handles
 # the states as module constants: Enum attribute lookups are slow on the hot path
 _IDLE = State.IDLE
@@ -110,6 +101,7 @@ _RESEND_RETRIES = 3  # ResendRequests repeated (one heartbeat interval apart) be
 # SessionRejectReason(373) codes the session sends
 R_REQUIRED_MISSING = 1
 R_VALUE_INCORRECT = 5
+R_INCORRECT_FORMAT = 6
 R_SIGNATURE = 8
 R_COMP_ID = 9
 R_SENDING_TIME = 10
@@ -157,6 +149,9 @@ class Session:
         self._test_req_id: str | None = None
         self._test_req_count = 0
         self._pending: dict[int, bytes] = {}  # queued inbound frames beyond a gap
+        self._pending_bytes = 0
+        self._pending_dropped = False  # frames beyond the bound were not kept: ask again
+        self._strict = config.strict
         self._resend_until = 0  # inbound seq we must reach before the gap is closed
         self._resend_asked_at = 0.0  # when we last sent a ResendRequest
         self._resend_asked_from = 0  # the expected seq it asked from
@@ -180,11 +175,13 @@ class Session:
         self._accepted_raw = frozenset(x.encode() for x in self._accepted_senders)
         self._expected_target_raw = self._expected_target.encode()
         self._dollars = config.dollars
+        self._set_rfq_units()
         self._validate = config.validate_messages
         gen = _gen_prediction if config.product == "prediction" else _gen_margin
         self._classes = gen._CLASSES
         self._data_tags = gen._DATA_TAGS
         self._length_tags = gen._LENGTH_TAGS
+        self._rfq_classes = gen._RFQ_CLASSES
         self._tolerance = config.time_tolerance
         self._window: tuple[float, bytes, bytes] = (-1.0, b"", b"")
 
@@ -239,6 +236,8 @@ class Session:
         if self._error is not None:
             raise LocalProtocolError(f"session ended: {self._error}; make a new Session")
         self._now = now
+        if self.state is _CLOSED:
+            return  # a closed session reads nothing more: nothing to buffer
         if not data:
             self._eof = True
             return
@@ -364,6 +363,55 @@ class Session:
                 )
         return self._send_app(message, now)
 
+    def reject(
+        self,
+        ref_seq_num: int,
+        reason: int,
+        now: float,
+        *,
+        ref_tag_id: int | None = None,
+        ref_msg_type: str | None = None,
+        text: str | None = None,
+    ) -> int:
+        """Send a session-level Reject(35=3) of a message the peer sent and the session delivered.
+
+        For an application layer that finds a field unacceptable after delivery (the mock
+        gateway rejects a malformed OrderGroupID this way, as Kalshi does). The session rejects
+        what it cannot read by itself; this is for the rules it does not know.
+
+        Args:
+            ref_seq_num: RefSeqNum(45): the MsgSeqNum of the message rejected (already received).
+            reason: SessionRejectReason(373).
+            now: UTC seconds since the epoch.
+            ref_tag_id: RefTagID(371), the tag at fault.
+            ref_msg_type: RefMsgType(372).
+            text: Text(58) (cut to 200 characters).
+
+        Returns:
+            The MsgSeqNum the Reject was sent with.
+
+        Raises:
+            LocalProtocolError: not logged on, or ``ref_seq_num`` is not a MsgSeqNum received.
+            EncodeError: a value cannot go on the wire.
+        """
+        self._now = now
+        if self.state is not _ACTIVE:
+            raise LocalProtocolError(f"cannot send a Reject in state {self.state.value!r}")
+        if type(ref_seq_num) is not int or not 1 <= ref_seq_num < self.store.next_target_seq():
+            raise LocalProtocolError(
+                f"ref_seq_num {ref_seq_num!r} is not the MsgSeqNum of a message received"
+            )
+        return self._send_admin(
+            self.dialect.Reject(
+                ref_seq_num=ref_seq_num,
+                ref_tag_id=ref_tag_id,
+                ref_msg_type=ref_msg_type or None,
+                session_reject_reason=reason,
+                text=text[:200] if text else None,
+            ),
+            now,
+        )
+
     def logout(self, now: float, text: str | None = None) -> None:
         """Start a clean Logout; the session closes when the peer answers (or times out).
 
@@ -481,7 +529,9 @@ class Session:
         )
 
     def _encode(self, message: Message, header: Header) -> bytes:
-        frame: bytes = self.dialect.encode(message, header, use_dollars=self._dollars)
+        frame: bytes = self.dialect.encode(
+            message, header, use_dollars=self._dollars, rfq_units=self._rfq_units
+        )
         if len(frame) > self.config.max_message_size:
             raise LocalProtocolError(
                 f"{type(message).__name__} encodes to {len(frame)} bytes, over max_message_size "
@@ -558,12 +608,22 @@ class Session:
             self.dialect.Reject(
                 ref_seq_num=ref_seq,
                 ref_tag_id=ref_tag,
-                ref_msg_type=ref_msg_type,
+                ref_msg_type=ref_msg_type or None,  # nothing built from an empty peer string
                 session_reject_reason=reason,
                 text=text[:200],
             ),
             self._now,
         )
+
+    def _set_rfq_units(self) -> None:
+        """BidPx/OfferPx units of RFQ messages: by session type (or UseDollars, if configured)."""
+        cfg = self.config
+        self._rfq_units: str = self.dialect.rfq_units_for(
+            cfg.session_type,
+            use_dollars=self._dollars,
+            follow_use_dollars=cfg.rfq_follow_use_dollars,
+        )
+        self._rfq_dollars = self._rfq_units == "dollars"
 
     # ------------------------------------------------------------------------------------------
     # state
@@ -610,16 +670,22 @@ class Session:
             self._last_rx = now
         try:
             msg: Any = _decode_frame(
-                frame, self._classes, self._data_tags, self._length_tags, self._dollars, False
+                frame, self._classes, self._data_tags, self._length_tags, self._dollars, False, True
             )
         except DecodeError as exc:
-            self._on_undecodable(frame, exc)
+            # garbled (no fields, or 8, 9, 35 not first): FIX ignores it; no Reject, and its
+            # sequence number is not consumed (a gap recovers it like any lost message)
+            self._events.append(DecodeFailure(exc, frame, None))
             return
-        flat = msg._src[2]
+        src = msg._src
+        if type(msg) in self._rfq_classes:  # BidPx/OfferPx in the units of this session type
+            src[3] = self._rfq_dollars
+        flat = src[2]
         # The four required header fields right after 8, 9, 35 (in any order), as Kalshi and
         # this library write them? Then their places are known; otherwise look through the
         # whole header.
-        layout = _LAYOUTS.get((flat[6], flat[8], flat[10], flat[12]))
+        # (a frame from the framer ends with CheckSum(10): 8 fields give flat[0..15])
+        layout = _LAYOUTS.get((flat[6], flat[8], flat[10], flat[12])) if len(flat) >= 16 else None
         if (
             layout is not None
             and self.state is _ACTIVE
@@ -629,6 +695,7 @@ class Session:
             and flat[14] not in _HEADER_KEYS
             and flat[5] not in _NOT_INLINE
             and not self._pending
+            and not src[4]  # the decode found nothing wrong
         ):
             # The common case, inline: an application message in sequence on an active session.
             # Any doubt (and every fault) takes the general path below, which names the fault.
@@ -639,6 +706,7 @@ class Session:
                 window = self._time_window(now)
             if (
                 seq_raw.isdigit()
+                and len(seq_raw) <= _MAX_SEQ_DIGITS
                 and flat[layout[1]] in self._accepted_raw
                 and flat[layout[2]] == self._expected_target_raw
                 and (
@@ -653,13 +721,10 @@ class Session:
                 store = self.store
                 if seq == store.next_target_seq():
                     self._test_req_id = None  # any message shows the peer is alive
-                    if self._validate:
-                        try:
-                            msg.validate()
-                        except DecodeError:  # the general path rejects it and says why
-                            mt = msg.MSG_TYPE or getattr(msg, "msg_type", "")
-                            self._process_app(msg, mt, seq, False, frame)
-                            return
+                    if self._validate and msg.check():
+                        # defects: the general handling delivers or rejects and says why
+                        self._process_app(msg, msg.MSG_TYPE, seq, False, frame)
+                        return
                     store.set_next_target_seq(seq + 1)
                     # ApplicationMessage(msg, seq, False, frame) without attrs' slower frozen init
                     event = _new_event(ApplicationMessage)
@@ -667,29 +732,21 @@ class Session:
                     _set_am_seq_num(event, seq)
                     _set_am_poss_dup(event, False)
                     _set_am_raw(event, frame)
+                    _set_am_defects(event, ())
                     self._events.append(event)
                     return
-        header_first = layout is not None
-        if header_first:
+        if layout is not None:
             raw = {flat[6]: flat[7], flat[8]: flat[9], flat[10]: flat[11], flat[12]: flat[13]}
+            i = 14
+            while i < len(flat) and flat[i] in _HEADER_KEYS:  # header fields after the four
+                raw.setdefault(flat[i], flat[i + 1])
+                i += 2
         else:
             raw = header_raw(msg, _HEADER_KEYS)
-        seq_raw = raw[b"34"]
-        if not seq_raw.isdigit():
-            self._on_undecodable(
-                frame,
-                DecodeError(
-                    f"MsgSeqNum(34) is not a number: {seq_raw!r}",
-                    raw=frame,
-                    tag=34,
-                    reject_reason=6,
-                ),
-            )
-            return
-        seq = int(seq_raw)
-        sender_raw = raw[b"49"]
-        target_raw = raw[b"56"]
-        mt = msg.MSG_TYPE or getattr(msg, "msg_type", "")
+        mt: str = msg.MSG_TYPE or msg.msg_type
+        seq = self._seq_num(raw.get(b"34"), mt)
+        sender_raw = raw.get(b"49", b"")
+        target_raw = raw.get(b"56", b"")
         if mt != "0":
             self._test_req_id = None  # any message shows the peer is alive
         st = self.state
@@ -704,10 +761,14 @@ class Session:
             return
         if st is _LOGON_SENT and mt not in ("A", "5"):
             raise RemoteProtocolError(
-                f"expected a Logon in answer to ours, received MsgType {mt} (MsgSeqNum {seq})"
+                f"expected a Logon in answer to ours, received MsgType {mt!r} (MsgSeqNum {seq})"
             )
-        # CompIDs
-        if sender_raw not in self._accepted_raw or target_raw != self._expected_target_raw:
+        # CompIDs (a strict session takes an empty one for what it is, a tag without a value,
+        # and rejects it in turn with the message's other defects)
+        empty_comp_id = not sender_raw or not target_raw
+        if (
+            sender_raw not in self._accepted_raw or target_raw != self._expected_target_raw
+        ) and not (self._strict and empty_comp_id):
             sender = sender_raw.decode("utf-8", "replace")
             target = target_raw.decode("utf-8", "replace")
             self._reject(seq, R_COMP_ID, f"CompID problem: {sender}->{target}", ref_msg_type=mt)
@@ -716,39 +777,31 @@ class Session:
                 f"expected one of {sorted(self._accepted_senders)} / {self._expected_target!r}",
                 reconnect=False,
             )
-        # PossDupFlag(43) is a header field: look among the header fields after the four above
-        if header_first:
-            poss_dup = False
-            i = 14
-            while flat[i] in _HEADER_KEYS:
-                if flat[i] == b"43":
-                    poss_dup = flat[i + 1] == b"Y"
-                    break
-                i += 2
-        else:
-            poss_dup = raw.get(b"43") == b"Y"
-        # SendingTime accuracy (the fixed-width format sorts like time: compare the text)
+        poss_dup = raw.get(b"43") == b"Y"
+        # SendingTime accuracy (the fixed-width format sorts like time: compare the text). A
+        # missing or malformed SendingTime is a defect of the message, handled in turn.
+        stamp = raw.get(b"52", b"")
         if self._tolerance is not None and not poss_dup and not replay:
-            stamp = raw[b"52"]
             _, lo, hi = self._time_window(now)
             if _well_formed_stamp(stamp) is None:
-                self._on_undecodable(
-                    frame,
-                    DecodeError(
-                        f"SendingTime(52) is not a UTCTimestamp: {stamp!r}",
-                        raw=frame,
-                        tag=52,
-                        reject_reason=6,
-                    ),
-                )
-                return
-            if not lo <= stamp[:17] <= hi:
+                msg.header.sending_time  # noqa: B018 - records the defect (tolerant read)
+            elif not lo <= stamp[:17] <= hi:
                 self._reject(
                     seq, R_SENDING_TIME, "SendingTime accuracy problem", ref_tag=52, ref_msg_type=mt
                 )
                 raise RemoteProtocolError(
                     f"SendingTime {stamp.decode()} is more than {self._tolerance:g} s from now"
                 )
+        if mt in _ADMIN:
+            # a session message is acted on: the fields the session reads must be sound
+            defect = self._admin_defect(msg, mt)
+            if defect is not None:
+                if st is _LOGON_SENT:
+                    raise RemoteProtocolError(
+                        f"malformed answer to our Logon: {defect.text}", reconnect=True
+                    )
+                self._refuse_in_turn(frame, msg, mt, seq, poss_dup, defect)
+                return
         if mt == "4" and msg.gap_fill_flag is not True:
             self._on_sequence_reset(msg, seq)
             return
@@ -757,8 +810,7 @@ class Session:
             # and the receiver confirms with its own reset Logon
             self.store.reset(now)
             self.store.set_next_target_seq(seq + 1)
-            self._pending.clear()
-            self._resend_until = 0
+            self._clear_pending()
             self._events.append(SequenceReset(seq, False))
             self._send_logon(now, reset=True, heartbeat=self.heartbeat_interval)
             return
@@ -774,7 +826,12 @@ class Session:
             return
         if seq < expected:
             if poss_dup:
-                return  # a duplicate of something already processed: ignore
+                # a duplicate of something already processed: ignored, once its
+                # OrigSendingTime has been checked like any PossDup message's
+                problem = self._poss_dup_problem(msg, raw)
+                if problem is not None:
+                    self._reject(seq, problem[0], problem[1], ref_tag=122, ref_msg_type=mt)
+                return
             if mt == "5":
                 self._on_logout(msg)
                 return
@@ -784,54 +841,91 @@ class Session:
                 reset_seq_nums=not self._retransmission,
             )
         if poss_dup:
-            header = msg.header
-            try:
-                orig = header.orig_sending_time
-                sent = header.sending_time
-            except DecodeError as exc:
-                self._on_undecodable(frame, exc)
-                return
-            if orig is None:
+            problem = self._poss_dup_problem(msg, raw)
+            if problem is not None:
                 self.store.set_next_target_seq(seq + 1)
-                self._reject(
-                    seq,
-                    R_REQUIRED_MISSING,
-                    "PossDupFlag=Y without OrigSendingTime(122)",
-                    ref_tag=122,
-                    ref_msg_type=mt,
-                )
-                return
-            if sent is not None and orig > sent:
-                self.store.set_next_target_seq(seq + 1)
-                self._reject(
-                    seq,
-                    R_SENDING_TIME,
-                    "OrigSendingTime later than SendingTime",
-                    ref_tag=122,
-                    ref_msg_type=mt,
-                )
+                self._reject(seq, problem[0], problem[1], ref_tag=122, ref_msg_type=mt)
                 return
         self._process(msg, mt, seq, poss_dup, frame)
         if self._pending:
             self._drain_pending()
 
-    def _on_undecodable(self, frame: bytes, exc: DecodeError) -> None:
-        m = _SEQ_RE.search(frame)
-        seq = int(m.group(1)) if m else None
-        self._events.append(DecodeFailure(exc, frame, seq))
-        if self.state is not _ACTIVE or seq is None:
-            if self.state in (_AWAITING_LOGON, _LOGON_SENT):
-                raise RemoteProtocolError(f"malformed message during Logon: {exc}", reconnect=True)
-            return  # garbled: FIX ignores it, the sequence number stays
+    def _seq_num(self, raw: bytes | None, mt: str) -> int:
+        """MsgSeqNum(34) as a bounded int; without a usable one the session cannot go on."""
+        if raw is not None and raw.isdigit() and len(raw) <= _MAX_SEQ_DIGITS:
+            seq = int(raw)
+            if 1 <= seq <= MAX_SEQ_NUM:
+                return seq
+        what = "missing" if raw is None else f"{raw[:32]!r} is not a sequence number"
+        raise RemoteProtocolError(
+            f"MsgSeqNum(34) {what} (MsgType {mt!r}): FIXT 1.1 ends the session",
+            reconnect=True,
+            reset_seq_nums=not self._retransmission,
+        )
+
+    def _admin_defect(self, msg: Any, mt: str) -> Defect | None:
+        """Why a session message cannot be acted on (None: it can).
+
+        Every field is converted first; a strict session refuses any defect, a tolerant one
+        only those that leave a field unusable. Then the integers the session acts on are
+        bounded.
+        """
+        defects: tuple[Defect, ...] = msg.check()
+        if mt == "5":
+            return None  # a Logout is honoured whatever else is wrong (its Text reads None)
+        for d in defects:
+            if self._strict or d.reason in _UNUSABLE:
+                return d
+        if mt == "2":
+            begin, end = msg.begin_seq_no, msg.end_seq_no
+            if begin is not None and not 1 <= begin <= MAX_SEQ_NUM:
+                return _out_of_range(7, "BeginSeqNo", begin)
+            if end is not None and not 0 <= end <= MAX_SEQ_NUM:
+                return _out_of_range(16, "EndSeqNo", end)
+        elif mt == "4":
+            new = msg.new_seq_no
+            if new is not None and not 1 <= new <= MAX_SEQ_NUM:
+                return _out_of_range(36, "NewSeqNo", new)
+        return None
+
+    def _refuse_in_turn(
+        self, frame: bytes, msg: Any, mt: str, seq: int, poss_dup: bool, defect: Defect
+    ) -> None:
+        """A message the session will not act on: Rejected in its turn, its number consumed."""
         expected = self.store.next_target_seq()
-        if seq == expected:
-            self.store.set_next_target_seq(seq + 1)
-            reason = exc.reject_reason if exc.reject_reason is not None else R_VALUE_INCORRECT
-            self._reject(seq, reason, str(exc), ref_tag=exc.tag, ref_msg_type=exc.msg_type)
+        if seq > expected:
+            self._on_gap(frame, None, mt, seq, expected)  # rejected when the gap reaches it
+            return
+        if seq < expected:
+            if poss_dup:
+                return
+            raise RemoteProtocolError(
+                f"MsgSeqNum too low, expecting {expected} but received {seq}",
+                reconnect=True,
+                reset_seq_nums=not self._retransmission,
+            )
+        self.store.set_next_target_seq(seq + 1)
+        self._reject_defect(frame, mt, seq, defect)
+        if self._pending:
             self._drain_pending()
-        elif seq > expected:
-            # keep our place: ask for the gap; the bad message is re-sent and rejected then
-            self._on_gap(frame, None, exc.msg_type or "", seq, expected)
+
+    def _reject_defect(self, frame: bytes, mt: str, seq: int, defect: Defect) -> None:
+        self._events.append(DecodeFailure(defect.error(frame, mt), frame, seq))
+        self._reject(seq, defect.reason, defect.text, ref_tag=defect.tag, ref_msg_type=mt)
+
+    @staticmethod
+    def _poss_dup_problem(msg: Any, raw: dict[bytes, bytes]) -> tuple[int, str] | None:
+        """What is wrong with a PossDup message's OrigSendingTime(122), if anything."""
+        if b"122" not in raw:
+            return R_REQUIRED_MISSING, "PossDupFlag=Y without OrigSendingTime(122)"
+        header = msg.header
+        orig = header.orig_sending_time
+        if orig is None:
+            return R_INCORRECT_FORMAT, "OrigSendingTime(122) is not a UTCTimestamp"
+        sent = header.sending_time
+        if sent is not None and orig > sent:
+            return R_SENDING_TIME, "OrigSendingTime later than SendingTime"
+        return None
 
     def _process(self, msg: Any, mt: str, seq: int, poss_dup: bool, frame: bytes) -> None:
         """Handle an in-sequence message (seq == expected)."""
@@ -899,21 +993,16 @@ class Session:
         # a session message of an unknown kind cannot reach here: _ADMIN lists them all
 
     def _process_app(self, msg: Any, mt: str, seq: int, poss_dup: bool, frame: bytes) -> None:
-        """Handle an in-sequence application message."""
+        """Handle an in-sequence application message: delivered, with its defects named."""
         store = self.store
         if self.state is not _ACTIVE and self.state is not _LOGOUT_SENT:
             store.set_next_target_seq(seq + 1)
             return
-        if self.config.validate_messages:
-            try:
-                msg.validate()
-            except DecodeError as exc:
-                store.set_next_target_seq(seq + 1)
-                self._events.append(DecodeFailure(exc, frame, seq))
-                reason = exc.reject_reason if exc.reject_reason is not None else R_VALUE_INCORRECT
-                self._reject(seq, reason, str(exc), ref_tag=exc.tag, ref_msg_type=mt)
-                return
+        defects = msg.check() if self._validate else msg.defects
         store.set_next_target_seq(seq + 1)
+        if defects and self._strict:
+            self._reject_defect(frame, mt, seq, defects[0])
+            return
         if mt == "j":
             self._events.append(
                 BusinessRejectReceived(
@@ -926,13 +1015,15 @@ class Session:
                 )
             )
             return
-        self._events.append(ApplicationMessage(msg, seq, poss_dup, frame))
+        self._events.append(ApplicationMessage(msg, seq, poss_dup, frame, defects))
 
     # -- logon ----------------------------------------------------------------------------------
 
     def _on_logon_answer(self, msg: Any) -> None:
         hb = msg.heart_bt_int
-        if hb:
+        # Kalshi's interval when it gives a sane one; a non-positive or absurd one is ignored
+        # (ours stays in force) rather than trusted with the timers
+        if type(hb) is int and 0 < hb <= MAX_HEARTBEAT_INTERVAL:
             self.heartbeat_interval = hb
         self._move(Trigger.LOGON_ACCEPTED)
         self._test_req_id = None
@@ -962,10 +1053,16 @@ class Session:
         if key is None:
             self._refuse_logon(sender, "unknown API key")
             return
+        defects = msg.check()
+        for d in defects:  # an empty or repeated field makes the signed text ambiguous
+            if d.reason in (4, 13):
+                self._refuse_logon(sender, d.text)
+                return
         raw_sig = msg.raw_data
         sent = msg.header.sending_time
         if raw_sig is None or sent is None:
-            self._refuse_logon(sender, "RawData(96) signature missing")
+            what = "RawData(96) signature" if raw_sig is None else "a valid SendingTime(52)"
+            self._refuse_logon(sender, f"{what} missing")
             return
         tolerance = self._tolerance
         if tolerance is not None and abs(self._now - sent.timestamp()) > tolerance:
@@ -977,6 +1074,10 @@ class Session:
         payload = logon_payload(stamp, seq, sender or "", target or "")
         if not verify_signature_b64(key, payload, raw_sig.decode("ascii", "replace")):
             self._refuse_logon(sender, "invalid signature")
+            return
+        problem = self._logon_problem(msg, defects)
+        if problem is not None:
+            self._refuse_logon(sender, problem)
             return
         reset = msg.reset_seq_num_flag is True
         if cfg.spec.reset_seq_num_required and not reset:
@@ -996,6 +1097,7 @@ class Session:
         self.target_comp_id = sender
         # prices follow the client's UseDollars(21005) from here on (always dollars on margin)
         self._dollars = self.config.dollars or msg.use_dollars is True
+        self._set_rfq_units()
         self._accepted_senders = frozenset({sender or ""})
         self._accepted_raw = frozenset({(sender or "").encode()})
         if reset:
@@ -1006,7 +1108,7 @@ class Session:
                 sender, f"MsgSeqNum too low, expecting {expected} but received {seq}"
             )
             return
-        hb = msg.heart_bt_int or cfg.heartbeat_interval
+        hb = msg.heart_bt_int or cfg.heartbeat_interval  # checked above
         self.heartbeat_interval = hb
         self._send_logon(self._now, reset=reset, heartbeat=hb)
         self._move(Trigger.LOGON_ACCEPTED)
@@ -1016,6 +1118,34 @@ class Session:
             self._pending.setdefault(seq, b"")  # the Logon itself counts once the gap closes
         else:
             self.store.set_next_target_seq(seq + 1)
+
+    def _logon_problem(self, msg: Any, defects: tuple[Defect, ...]) -> str | None:
+        """Why a client's (signed) Logon is refused on content, as Kalshi refuses it."""
+        product = self.config.product
+        raw_hb = msg.raw_value(108)
+        if raw_hb is None:
+            if b"108" in msg._REQUIRED:
+                return "HeartBtInt(108) is required"
+        else:
+            hb = msg.heart_bt_int
+            minimum = 4 if product == "prediction" else 3
+            if type(hb) is not int:
+                return f"HeartBtInt(108) {raw_hb[:20]!r} is not an integer"
+            if not minimum <= hb <= MAX_HEARTBEAT_INTERVAL:
+                rule = "> 3" if product == "prediction" else ">= 3"
+                return (
+                    f"HeartBtInt(108) {hb} is out of range: {product} requires {rule} seconds "
+                    f"(at most {MAX_HEARTBEAT_INTERVAL})"
+                )
+        appl_ver = msg.raw_value(1137)
+        if appl_ver != b"9":
+            got = "missing" if appl_ver is None else f"{appl_ver[:20]!r}"
+            return f"DefaultApplVerID(1137) must be 9 (FIX50SP2), got {got}"
+        if msg.raw_value(50) is not None:
+            return "SenderSubID(50) must not be sent on Logon"
+        if defects:
+            return defects[0].text
+        return None
 
     def _refuse_logon(self, sender: str | None, text: str) -> None:
         self.target_comp_id = sender or "unknown"
@@ -1058,8 +1188,17 @@ class Session:
             # sequence number only needs to be consumed when the gap closes
             self._on_resend_request(msg)
             self._pending.setdefault(seq, b"")
-        elif frame:
-            self._pending.setdefault(seq, frame)
+        elif frame and seq not in self._pending:
+            cfg = self.config
+            if (
+                len(self._pending) < cfg.max_pending_messages
+                and self._pending_bytes + len(frame) <= cfg.max_pending_bytes
+            ):
+                self._pending[seq] = frame
+                self._pending_bytes += len(frame)
+            else:
+                # bounded: not kept; asked for again once the queue has drained
+                self._pending_dropped = True
         if self._resend_until < expected:
             self._events.append(GapDetected(expected, seq, True))
             self._resend_retries = 0
@@ -1073,6 +1212,7 @@ class Session:
         self._events.append(ResendRequestSent(expected, 0))
 
     def _drain_pending(self) -> None:
+        """Process the queued frames the sequence has reached, in turn (linear in their number)."""
         pending = self._pending
         if not pending or self._draining:
             return
@@ -1081,11 +1221,10 @@ class Session:
         try:
             while True:
                 expected = store.next_target_seq()
-                for old in [s for s in pending if s < expected]:
-                    del pending[old]
                 frame = pending.pop(expected, None)
                 if frame is None:
                     break
+                self._pending_bytes -= len(frame)
                 if not frame:  # answered already (a ResendRequest beyond the gap)
                     store.set_next_target_seq(expected + 1)
                     continue
@@ -1094,8 +1233,25 @@ class Session:
                     break
         finally:
             self._draining = False
-        if not pending and store.next_target_seq() > self._resend_until:
-            self._resend_until = 0
+        expected = store.next_target_seq()
+        if pending:  # what a SequenceReset moved past is stale
+            for old in [s for s in pending if s < expected]:
+                self._pending_bytes -= len(pending.pop(old))
+        if not pending:
+            if expected > self._resend_until:
+                self._resend_until = 0
+                self._pending_dropped = False
+            elif self._pending_dropped and self.state is _ACTIVE:
+                # frames past the queue's bound were not kept: ask for them again now
+                self._pending_dropped = False
+                self._resend_retries = 0
+                self._ask_resend(expected, self._now)
+
+    def _clear_pending(self) -> None:
+        self._pending.clear()
+        self._pending_bytes = 0
+        self._pending_dropped = False
+        self._resend_until = 0
 
     def _on_sequence_reset(self, msg: Any, seq: int) -> None:
         """SequenceReset in Reset mode (GapFillFlag not Y): MsgSeqNum is ignored."""
@@ -1154,7 +1310,9 @@ class Session:
         self._out.append(self._encode(reset, header))
 
     def _resend(self, old_frame: bytes, seq: int, now: float) -> None:
-        old = self.dialect.decode(old_frame, use_dollars=self._dollars)
+        old = self.dialect.decode(
+            old_frame, use_dollars=self._dollars, rfq_units=self._rfq_units
+        )
         orig = old.header.sending_time
         header = self._header(seq, now, poss_dup=True, orig=orig)
         self._out.append(self._encode(old, header))
@@ -1170,3 +1328,9 @@ def _raw_field(msg: Message, key: bytes) -> str:
             value: bytes = flat[i + 1]
             return value.decode("utf-8", "replace")
     return ""
+
+
+def _out_of_range(tag: int, name: str, value: int) -> Defect:
+    return Defect(
+        tag, R_VALUE_INCORRECT, f"{name}({tag}) {value} is outside 1..{MAX_SEQ_NUM}", None
+    )

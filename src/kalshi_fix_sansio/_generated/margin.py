@@ -20,12 +20,14 @@ from .. import _values as _v
 from .._message import FieldInfo as _F
 from .._message import by_key as _by_key
 from .._message import AnyTag, FixRecord, Message, UnknownMessage
+from .._message import EncodeSpec as _EncodeSpec
 from .._message import GroupInfo as _G
 from .._message import decode_frame as _decode_frame
 from .._message import encode_group as _encode_group
 from .._message import encode_message as _encode_message
 from .._message import missing as _missing
 from ..errors import EncodeError as _EncodeError
+from ..errors import LocalProtocolError as _LocalProtocolError
 from .common import _HEADER_REQUIRED, _HEADER_TAGS, Header
 
 __all__ = [
@@ -33,8 +35,10 @@ __all__ = [
     "Header",
     "Message",
     "Unknown",
+    "RFQ_PRICE_UNITS",
     "decode",
     "encode",
+    "rfq_units_for",
     "BeginString",
     "ExecInst",
     "MsgType",
@@ -740,8 +744,8 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             on the wire.
         md_entry_size: MDEntrySize(271), required. Size of the book level (new aggregated size) or
             trade, in contracts.
-        md_entry_date: MDEntryDate(272), required. UTC date of the snapshot capture or source event.
-        md_entry_time: MDEntryTime(273), required. UTC time (HH:MM:SS.sss) of the snapshot capture or
+        md_entry_date: MDEntryDate(272), optional. UTC date of the snapshot capture or source event.
+        md_entry_time: MDEntryTime(273), optional. UTC time (HH:MM:SS.sss) of the snapshot capture or
             source event.
     """
 
@@ -812,13 +816,9 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
         v_md_entry_date = self._md_entry_date
         if v_md_entry_date is not None:
             out.append(b"272=" + _v.enc_date(v_md_entry_date, "MDEntryDate(272)") + b"\x01")
-        else:
-            raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntryDate", 272, None)
         v_md_entry_time = self._md_entry_time
         if v_md_entry_time is not None:
             out.append(b"273=" + _v.enc_time(v_md_entry_time, "MDEntryTime(273)") + b"\x01")
-        else:
-            raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntryTime", 273, None)
 
 
 
@@ -834,8 +834,8 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             on the wire.
         md_entry_size: MDEntrySize(271), required. Size of the book level (new aggregated size) or
             trade, in contracts.
-        md_entry_date: MDEntryDate(272), required. UTC date of the snapshot capture or source event.
-        md_entry_time: MDEntryTime(273), required. UTC time (HH:MM:SS.sss) of the snapshot capture or
+        md_entry_date: MDEntryDate(272), optional. UTC date of the snapshot capture or source event.
+        md_entry_time: MDEntryTime(273), optional. UTC time (HH:MM:SS.sss) of the snapshot capture or
             source event.
         aggressor_side: AggressorSide(2446), conditional: trade entries only (MDEntryType(269)=2). Side
             of the aggressor on a 35=X trade entry.
@@ -992,13 +992,9 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         v_md_entry_date = self._md_entry_date
         if v_md_entry_date is not None:
             out.append(b"272=" + _v.enc_date(v_md_entry_date, "MDEntryDate(272)") + b"\x01")
-        else:
-            raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryDate", 272, None)
         v_md_entry_time = self._md_entry_time
         if v_md_entry_time is not None:
             out.append(b"273=" + _v.enc_time(v_md_entry_time, "MDEntryTime(273)") + b"\x01")
-        else:
-            raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryTime", 273, None)
         v_aggressor_side = self._aggressor_side
         if v_aggressor_side is not None:
             out.append(b"2446=" + (_e_AggressorSide[v_aggressor_side] if v_aggressor_side.__class__ is AggressorSide else _v.enc_enum(_e_AggressorSide, v_aggressor_side, "AggressorSide(2446)")) + b"\x01")
@@ -1211,7 +1207,7 @@ class MarketDataRequest(Message):
             raise _missing("MarketDataRequest", "SubscriptionRequestType", 263, 'V')
         g_related_sym = self._related_sym
         if g_related_sym is not None:
-            _encode_group(out, b"146", g_related_sym, use_dollars, "MarketDataRequest.related_sym")
+            _encode_group(out, b"146", g_related_sym, use_dollars, "MarketDataRequest.related_sym", MarketDataRequestRelatedSym)
 
 
 
@@ -1258,7 +1254,7 @@ class MarketDataSnapshotFullRefresh(Message):
             raise _missing("MarketDataSnapshotFullRefresh", "Symbol", 55, 'W')
         g_md_entries = self._md_entries
         if g_md_entries is not None:
-            _encode_group(out, b"268", g_md_entries, use_dollars, "MarketDataSnapshotFullRefresh.md_entries")
+            _encode_group(out, b"268", g_md_entries, use_dollars, "MarketDataSnapshotFullRefresh.md_entries", MarketDataSnapshotFullRefreshMDEntry)
         else:
             raise _missing("MarketDataSnapshotFullRefresh", "NoMDEntries", 268, 'W')
 
@@ -1292,7 +1288,7 @@ class MarketDataIncrementalRefresh(Message):
             self._materialize()
         g_md_entries = self._md_entries
         if g_md_entries is not None:
-            _encode_group(out, b"268", g_md_entries, use_dollars, "MarketDataIncrementalRefresh.md_entries")
+            _encode_group(out, b"268", g_md_entries, use_dollars, "MarketDataIncrementalRefresh.md_entries", MarketDataIncrementalRefreshMDEntry)
         else:
             raise _missing("MarketDataIncrementalRefresh", "NoMDEntries", 268, 'X')
 
@@ -1557,7 +1553,7 @@ class NewOrderSingle(Message):
             out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
         g_parties = self._parties
         if g_parties is not None:
-            _encode_group(out, b"453", g_parties, use_dollars, "NewOrderSingle.parties")
+            _encode_group(out, b"453", g_parties, use_dollars, "NewOrderSingle.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
             out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
@@ -1772,7 +1768,7 @@ class OrderCancelReplaceRequest(Message):
             out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
         g_parties = self._parties
         if g_parties is not None:
-            _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelReplaceRequest.parties")
+            _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelReplaceRequest.parties", Party)
         v_order_group_id = self._order_group_id
         if v_order_group_id is not None:
             out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
@@ -1895,7 +1891,7 @@ class OrderCancelRequest(Message):
             raise _missing("OrderCancelRequest", "Symbol", 55, 'F')
         g_parties = self._parties
         if g_parties is not None:
-            _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelRequest.parties")
+            _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelRequest.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
             out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
@@ -2356,10 +2352,10 @@ class ExecutionReport(Message):
             raise _missing("ExecutionReport", "LeavesQty", 151, '8')
         g_misc_fees = self._misc_fees
         if g_misc_fees is not None:
-            _encode_group(out, b"136", g_misc_fees, use_dollars, "ExecutionReport.misc_fees")
+            _encode_group(out, b"136", g_misc_fees, use_dollars, "ExecutionReport.misc_fees", MiscFee)
         g_parties = self._parties
         if g_parties is not None:
-            _encode_group(out, b"453", g_parties, use_dollars, "ExecutionReport.parties")
+            _encode_group(out, b"453", g_parties, use_dollars, "ExecutionReport.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
             out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
@@ -2374,7 +2370,7 @@ class ExecutionReport(Message):
             out.append(b"705=" + _v.enc_decimal(v_short_qty, "ShortQty(705)") + b"\x01")
         g_collateral_amount_changes = self._collateral_amount_changes
         if g_collateral_amount_changes is not None:
-            _encode_group(out, b"1703", g_collateral_amount_changes, use_dollars, "ExecutionReport.collateral_amount_changes")
+            _encode_group(out, b"1703", g_collateral_amount_changes, use_dollars, "ExecutionReport.collateral_amount_changes", CollateralAmountChange)
         v_trd_match_id = self._trd_match_id
         if v_trd_match_id is not None:
             out.append(b"880=" + (v_trd_match_id.encode() if v_trd_match_id.__class__ is str and v_trd_match_id and "\x01" not in v_trd_match_id else _v.enc_str(v_trd_match_id, "TrdMatchID(880)")) + b"\x01")
@@ -2394,14 +2390,14 @@ class OrderCancelReject(Message):
     Direction: Kalshi to client. Sessions: KalshiNR, KalshiRT.
 
     Attributes:
-        order_id: OrderID(37), required. Exchange-assigned order id (on 35=r: the mass-cancel
+        order_id: OrderID(37), optional. Exchange-assigned order id (on 35=r: the mass-cancel
             operation id).
         cl_ord_id: ClOrdID(11), required. Client-assigned unique request/order id (max 64 chars,
             UUID preferred).
         orig_cl_ord_id: OrigClOrdID(41), optional. ClOrdID of the order being replaced or cancelled
             (previous ClOrdID on reports).
-        ord_status: OrdStatus(39), required. Current status of the order.
-        cxl_rej_response_to: CxlRejResponseTo(434), required. Which request an OrderCancelReject answers.
+        ord_status: OrdStatus(39), optional. Current status of the order.
+        cxl_rej_response_to: CxlRejResponseTo(434), optional. Which request an OrderCancelReject answers.
         cxl_rej_reason: CxlRejReason(102), optional. Reason a cancel or cancel/replace request was
             rejected.
         text: Text(58), optional. Free-text or reason-code text (reject, cancel and logout
@@ -2480,8 +2476,6 @@ class OrderCancelReject(Message):
         v_order_id = self._order_id
         if v_order_id is not None:
             out.append(b"37=" + (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")) + b"\x01")
-        else:
-            raise _missing("OrderCancelReject", "OrderID", 37, '9')
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
             out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
@@ -2493,13 +2487,9 @@ class OrderCancelReject(Message):
         v_ord_status = self._ord_status
         if v_ord_status is not None:
             out.append(b"39=" + (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")) + b"\x01")
-        else:
-            raise _missing("OrderCancelReject", "OrdStatus", 39, '9')
         v_cxl_rej_response_to = self._cxl_rej_response_to
         if v_cxl_rej_response_to is not None:
             out.append(b"434=" + (_e_CxlRejResponseTo[v_cxl_rej_response_to] if v_cxl_rej_response_to.__class__ is CxlRejResponseTo else _v.enc_enum(_e_CxlRejResponseTo, v_cxl_rej_response_to, "CxlRejResponseTo(434)")) + b"\x01")
-        else:
-            raise _missing("OrderCancelReject", "CxlRejResponseTo", 434, '9')
         v_cxl_rej_reason = self._cxl_rej_reason
         if v_cxl_rej_reason is not None:
             out.append(b"102=" + (_e_CxlRejReason[v_cxl_rej_reason] if v_cxl_rej_reason.__class__ is CxlRejReason else _v.enc_enum(_e_CxlRejReason, v_cxl_rej_reason, "CxlRejReason(102)")) + b"\x01")
@@ -3363,8 +3353,12 @@ class Logon(Message):
         if v_heart_bt_int is not None:
             out.append(b"108=" + (b"%d" % v_heart_bt_int if v_heart_bt_int.__class__ is int else _v.enc_int(v_heart_bt_int, "HeartBtInt(108)")) + b"\x01")
         v_raw_data_length = self._raw_data_length
-        if v_raw_data_length is None and self._raw_data is not None and b"\x01" in self._raw_data:
+        if v_raw_data_length is None and self._raw_data.__class__ is bytes and b"\x01" in self._raw_data:
             v_raw_data_length = len(self._raw_data)
+        elif v_raw_data_length is not None and self._raw_data is None:
+            raise _EncodeError(
+                "Logon: RawDataLength(95) is set without the data field it measures", tag=95
+            )
         if v_raw_data_length is not None:
             out.append(b"95=" + (b"%d" % v_raw_data_length if v_raw_data_length.__class__ is int else _v.enc_int(v_raw_data_length, "RawDataLength(95)")) + b"\x01")
         v_raw_data = self._raw_data
@@ -3603,7 +3597,7 @@ MarketDataSnapshotFullRefreshMDEntry._FIELDS = (_f_md_entry_type, _f_md_entry_px
 MarketDataSnapshotFullRefreshMDEntry._BY_KEY = _by_key(MarketDataSnapshotFullRefreshMDEntry._FIELDS)
 MarketDataSnapshotFullRefreshMDEntry._GROUPS = ()
 MarketDataSnapshotFullRefreshMDEntry._MEMBERS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
-MarketDataSnapshotFullRefreshMDEntry._REQUIRED = frozenset({b"269", b"270", b"271", b"272", b"273", })
+MarketDataSnapshotFullRefreshMDEntry._REQUIRED = frozenset({b"269", b"270", b"271", })
 MarketDataSnapshotFullRefreshMDEntry._TAGS = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefreshMDEntry._OWN = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefreshMDEntry._DELIMITER = b"269"
@@ -3612,7 +3606,7 @@ MarketDataIncrementalRefreshMDEntry._FIELDS = (_f_md_update_action, _f_symbol, _
 MarketDataIncrementalRefreshMDEntry._BY_KEY = _by_key(MarketDataIncrementalRefreshMDEntry._FIELDS)
 MarketDataIncrementalRefreshMDEntry._GROUPS = ()
 MarketDataIncrementalRefreshMDEntry._MEMBERS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
-MarketDataIncrementalRefreshMDEntry._REQUIRED = frozenset({b"55", b"269", b"270", b"271", b"272", b"273", b"279", })
+MarketDataIncrementalRefreshMDEntry._REQUIRED = frozenset({b"55", b"269", b"270", b"271", b"279", })
 MarketDataIncrementalRefreshMDEntry._TAGS = frozenset({b"11", b"55", b"79", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
 MarketDataIncrementalRefreshMDEntry._OWN = frozenset({b"279", b"55", b"269", b"270", b"271", b"272", b"273", b"2446", b"828", b"1003", b"11", b"79", })
 MarketDataIncrementalRefreshMDEntry._DELIMITER = b"279"
@@ -3728,7 +3722,7 @@ OrderCancelReject._BY_KEY = _by_key(OrderCancelReject._FIELDS)
 OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._MSGTYPE_FIELD = b"35=9\x01"
-OrderCancelReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"37", b"39", b"434", })
+OrderCancelReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", })
 OrderCancelReject._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"39", b"41", b"58", b"102", b"434", })
 OrderCancelReject._HEADER_CLS = Header
 
@@ -3878,8 +3872,64 @@ _CLASSES[b""] = Unknown
 _DATA_TAGS: dict[bytes, bytes] = { b"93": b"89", b"95": b"96",  }
 _LENGTH_TAGS: frozenset[bytes] = frozenset(_DATA_TAGS)
 
+RFQ_PRICE_UNITS: dict[str, str] = {}
+"""Session type -> wire unit of the RFQ quote prices BidPx/OfferPx(132/133) there, as the RFQ
+pages document them (spec/dialects/margin.yaml); see `rfq_units_for`."""
 
-def decode(frame: bytes, *, use_dollars: bool = False, verify: bool = False) -> Message:
+# messages whose BidPx/OfferPx follow `rfq_units` (their only switchable prices)
+_RFQ_CLASSES: frozenset[type[Message]] = frozenset(())
+_RFQ_TYPES: frozenset[bytes] = frozenset(c.MSG_TYPE.encode() for c in _RFQ_CLASSES)
+_ENCODE_SPEC = _EncodeSpec(MESSAGES, Header, _RFQ_CLASSES, _DATA_TAGS)
+
+
+def rfq_units_for(
+    session_type: str, *, use_dollars: bool = False, follow_use_dollars: bool = False
+) -> str:
+    """The ``rfq_units`` to decode and encode with on a session: ``"cents"`` or ``"dollars"``.
+
+    BidPx/OfferPx(132/133) of Quote (35=S) and QuoteStatusReport (35=AI) travel in the units the
+    RFQ page documents for the session type, whatever UseDollars(21005) says: dollars towards the
+    RFQ creator (35=S on KalshiRT, ``132=0.7500``), integer cents on the market maker's KalshiRFQ
+    (35=S sent, 35=AI received; a fraction there is an error, never divided by 100). The
+    subpenny page instead lists 132/133 among the tags UseDollars switches: with
+    ``follow_use_dollars=True`` they follow UseDollars on every session (dollars with
+    UseDollars=Y, integer cents without).
+
+    Args:
+        session_type: the Kalshi session type (TargetCompID), e.g. ``"KalshiRFQ"``.
+        use_dollars: the session logged on with UseDollars(21005)=Y.
+        follow_use_dollars: take the subpenny page's reading instead of the RFQ page's.
+
+    Returns:
+        ``"dollars"`` or ``"cents"`` (``"cents"`` where no RFQ prices travel).
+    """
+    if follow_use_dollars:
+        return "dollars" if use_dollars else "cents"
+    return RFQ_PRICE_UNITS.get(session_type, "cents")
+
+
+def _rfq_dollars(rfq_units: str, error: type[Exception]) -> bool:
+    if rfq_units == "cents":
+        return False
+    if rfq_units == "dollars":
+        return True
+    raise error(f"rfq_units must be 'cents' or 'dollars', got {rfq_units!r}")
+
+
+def _is_rfq(frame: bytes) -> bool:
+    """Whether the frame's MsgType(35) is one whose BidPx/OfferPx follow rfq_units."""
+    start = frame.find(b"\x0135=")
+    return start >= 0 and frame[start + 4 : frame.find(b"\x01", start + 4)] in _RFQ_TYPES
+
+
+def decode(
+    frame: bytes,
+    *,
+    use_dollars: bool = False,
+    rfq_units: str = "cents",
+    verify: bool = False,
+    tolerant: bool = False,
+) -> Message:
     """Decode one whole frame into its typed margin message.
 
     Values are converted lazily, on first access; call ``.validate()`` on the result to convert
@@ -3889,19 +3939,33 @@ def decode(frame: bytes, *, use_dollars: bool = False, verify: bool = False) -> 
     Args:
         frame: the frame, from ``8=`` to the SOH after ``10=ddd``.
         use_dollars: the session logged on with UseDollars(21005)=Y (ignored: this dialect always uses dollars).
+        rfq_units: wire unit of BidPx/OfferPx on Quote (35=S) and QuoteStatusReport (35=AI),
+            independent of ``use_dollars``: ``"cents"`` (integer cents; a value with a decimal
+            point does not convert) or ``"dollars"``; `rfq_units_for` gives a session's.
         verify: also check BeginString, BodyLength and CheckSum.
+        tolerant: read whatever can be read: a missing required tag, an undefined tag, a tag
+            without a value, a repeated tag, a header field after the body, a bad group, an
+            unknown MsgType, and (on access or `Message.check`) a value that does not convert
+            become `Message.defects` instead of errors. Only a frame that cannot be split into
+            fields, or does not start with 8, 9 and 35, still raises.
 
     Returns:
         The message; `Unknown` for a MsgType this dialect does not define.
 
     Raises:
-        DecodeError: the frame is malformed, a required tag is missing or a tag repeats; it names
-            the tag and message and carries the raw frame.
+        DecodeError: the frame is malformed, or (unless ``tolerant``) a required tag is missing
+            or a tag repeats; it names the tag and message and carries the raw frame.
     """
-    return _decode_frame(frame, _CLASSES, _DATA_TAGS, _LENGTH_TAGS, use_dollars, verify)
+    rfq_dollars = False if rfq_units == "cents" else _rfq_dollars(rfq_units, _LocalProtocolError)
+    if rfq_dollars != use_dollars and _RFQ_TYPES and _is_rfq(frame):
+        # an RFQ message: its only switchable prices are BidPx/OfferPx
+        use_dollars = rfq_dollars
+    return _decode_frame(frame, _CLASSES, _DATA_TAGS, _LENGTH_TAGS, use_dollars, verify, tolerant)
 
 
-def encode(message: Message, header: Header, *, use_dollars: bool = False) -> bytes:
+def encode(
+    message: Message, header: Header, *, use_dollars: bool = False, rfq_units: str = "cents"
+) -> bytes:
     """Encode a message with its header into one whole frame.
 
     Args:
@@ -3909,12 +3973,19 @@ def encode(message: Message, header: Header, *, use_dollars: bool = False) -> by
         header: SenderCompID, TargetCompID, MsgSeqNum, SendingTime and any optional header
             fields.
         use_dollars: the session logged on with UseDollars(21005)=Y (ignored: this dialect always uses dollars).
+        rfq_units: wire unit of BidPx/OfferPx on Quote (35=S) and QuoteStatusReport (35=AI):
+            ``"cents"`` (integer cents) or ``"dollars"``; see `rfq_units_for`.
 
     Returns:
         The frame bytes, BodyLength and CheckSum included.
 
     Raises:
-        EncodeError: a required field is missing or a value cannot go on the wire (it names
-            the field); PriceUnitError, a subclass, for a price the session's units cannot carry.
+        EncodeError: and nothing else: a required field is missing, a value cannot go on the
+            wire, a MsgSeqNum below 1, an extra field the decoder would not read back as one (a
+            framing tag, a tag the message or header defines, a repeat, a length field not
+            followed by its data), a message or header of another dialect. It names the
+            message and the field; PriceUnitError, a subclass, for a price the wire units
+            cannot carry.
     """
-    return _encode_message(message, header, use_dollars)
+    rfq_dollars = False if rfq_units == "cents" else _rfq_dollars(rfq_units, _EncodeError)
+    return _encode_message(message, header, use_dollars, rfq_dollars, _ENCODE_SPEC)

@@ -20,12 +20,14 @@ from .. import _values as _v
 from .._message import FieldInfo as _F
 from .._message import by_key as _by_key
 from .._message import AnyTag, FixRecord, Message, UnknownMessage
+from .._message import EncodeSpec as _EncodeSpec
 from .._message import GroupInfo as _G
 from .._message import decode_frame as _decode_frame
 from .._message import encode_group as _encode_group
 from .._message import encode_message as _encode_message
 from .._message import missing as _missing
 from ..errors import EncodeError as _EncodeError
+from ..errors import LocalProtocolError as _LocalProtocolError
 from .common import _HEADER_REQUIRED, _HEADER_TAGS, Header
 
 __all__ = [
@@ -33,8 +35,10 @@ __all__ = [
     "Header",
     "Message",
     "Unknown",
+    "RFQ_PRICE_UNITS",
     "decode",
     "encode",
+    "rfq_units_for",
     "BeginString",
     "ExecInst",
     "MsgType",
@@ -1406,7 +1410,7 @@ class QuoteRequestRelatedSym(FixRecord):
             out.append(b"21016=" + (b"Y" if v_replace_existing is True else b"N" if v_replace_existing is False else _v.enc_bool(v_replace_existing, "ReplaceExisting(21016)")) + b"\x01")
         g_party_ids = self._party_ids
         if g_party_ids is not None:
-            _encode_group(out, b"453", g_party_ids, use_dollars, "QuoteRequestRelatedSym.party_ids")
+            _encode_group(out, b"453", g_party_ids, use_dollars, "QuoteRequestRelatedSym.party_ids", QuoteRequestRelatedSymPartyID)
 
 
 
@@ -1592,10 +1596,10 @@ class MarketSettlementReportMarketSettlementPartyID(FixRecord):
             out.append(b"705=" + _v.enc_decimal(v_short_qty, "ShortQty(705)") + b"\x01")
         g_collateral_amount_changes = self._collateral_amount_changes
         if g_collateral_amount_changes is not None:
-            _encode_group(out, b"1703", g_collateral_amount_changes, use_dollars, "MarketSettlementReportMarketSettlementPartyID.collateral_amount_changes")
+            _encode_group(out, b"1703", g_collateral_amount_changes, use_dollars, "MarketSettlementReportMarketSettlementPartyID.collateral_amount_changes", CollateralAmountChange)
         g_misc_fees = self._misc_fees
         if g_misc_fees is not None:
-            _encode_group(out, b"136", g_misc_fees, use_dollars, "MarketSettlementReportMarketSettlementPartyID.misc_fees")
+            _encode_group(out, b"136", g_misc_fees, use_dollars, "MarketSettlementReportMarketSettlementPartyID.misc_fees", MiscFee)
 
 
 
@@ -1793,7 +1797,7 @@ class MarketDataRequest(Message):
             raise _missing("MarketDataRequest", "SubscriptionRequestType", 263, 'V')
         g_related_sym = self._related_sym
         if g_related_sym is not None:
-            _encode_group(out, b"146", g_related_sym, use_dollars, "MarketDataRequest.related_sym")
+            _encode_group(out, b"146", g_related_sym, use_dollars, "MarketDataRequest.related_sym", MarketDataRequestRelatedSym)
 
 
 
@@ -1840,7 +1844,7 @@ class MarketDataSnapshotFullRefresh(Message):
             raise _missing("MarketDataSnapshotFullRefresh", "Symbol", 55, 'W')
         g_md_entries = self._md_entries
         if g_md_entries is not None:
-            _encode_group(out, b"268", g_md_entries, use_dollars, "MarketDataSnapshotFullRefresh.md_entries")
+            _encode_group(out, b"268", g_md_entries, use_dollars, "MarketDataSnapshotFullRefresh.md_entries", MarketDataSnapshotFullRefreshMDEntry)
         else:
             raise _missing("MarketDataSnapshotFullRefresh", "NoMDEntries", 268, 'W')
 
@@ -1874,7 +1878,7 @@ class MarketDataIncrementalRefresh(Message):
             self._materialize()
         g_md_entries = self._md_entries
         if g_md_entries is not None:
-            _encode_group(out, b"268", g_md_entries, use_dollars, "MarketDataIncrementalRefresh.md_entries")
+            _encode_group(out, b"268", g_md_entries, use_dollars, "MarketDataIncrementalRefresh.md_entries", MarketDataIncrementalRefreshMDEntry)
         else:
             raise _missing("MarketDataIncrementalRefresh", "NoMDEntries", 268, 'X')
 
@@ -2289,7 +2293,7 @@ class NewOrderSingle(Message):
             out.append(b"21023=" + (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")) + b"\x01")
         g_parties = self._parties
         if g_parties is not None:
-            _encode_group(out, b"453", g_parties, use_dollars, "NewOrderSingle.parties")
+            _encode_group(out, b"453", g_parties, use_dollars, "NewOrderSingle.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
             out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
@@ -2522,7 +2526,7 @@ class OrderCancelReplaceRequest(Message):
             out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
         g_parties = self._parties
         if g_parties is not None:
-            _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelReplaceRequest.parties")
+            _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelReplaceRequest.parties", Party)
         v_order_group_id = self._order_group_id
         if v_order_group_id is not None:
             out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
@@ -2659,7 +2663,7 @@ class OrderCancelRequest(Message):
             out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
         g_parties = self._parties
         if g_parties is not None:
-            _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelRequest.parties")
+            _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelRequest.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
             out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
@@ -3147,10 +3151,10 @@ class ExecutionReport(Message):
             raise _missing("ExecutionReport", "LeavesQty", 151, '8')
         g_misc_fees = self._misc_fees
         if g_misc_fees is not None:
-            _encode_group(out, b"136", g_misc_fees, use_dollars, "ExecutionReport.misc_fees")
+            _encode_group(out, b"136", g_misc_fees, use_dollars, "ExecutionReport.misc_fees", MiscFee)
         g_parties = self._parties
         if g_parties is not None:
-            _encode_group(out, b"453", g_parties, use_dollars, "ExecutionReport.parties")
+            _encode_group(out, b"453", g_parties, use_dollars, "ExecutionReport.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
             out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
@@ -3165,7 +3169,7 @@ class ExecutionReport(Message):
             out.append(b"705=" + _v.enc_decimal(v_short_qty, "ShortQty(705)") + b"\x01")
         g_collateral_amount_changes = self._collateral_amount_changes
         if g_collateral_amount_changes is not None:
-            _encode_group(out, b"1703", g_collateral_amount_changes, use_dollars, "ExecutionReport.collateral_amount_changes")
+            _encode_group(out, b"1703", g_collateral_amount_changes, use_dollars, "ExecutionReport.collateral_amount_changes", CollateralAmountChange)
         v_trd_match_id = self._trd_match_id
         if v_trd_match_id is not None:
             out.append(b"880=" + (v_trd_match_id.encode() if v_trd_match_id.__class__ is str and v_trd_match_id and "\x01" not in v_trd_match_id else _v.enc_str(v_trd_match_id, "TrdMatchID(880)")) + b"\x01")
@@ -3191,14 +3195,14 @@ class OrderCancelReject(Message):
     Direction: Kalshi to client. Sessions: KalshiNR, KalshiRT.
 
     Attributes:
-        order_id: OrderID(37), required. Exchange-assigned order id (on 35=r: the mass-cancel
+        order_id: OrderID(37), optional. Exchange-assigned order id (on 35=r: the mass-cancel
             operation id).
         cl_ord_id: ClOrdID(11), required. Client-assigned unique request/order id (max 64 chars,
             UUID preferred).
         orig_cl_ord_id: OrigClOrdID(41), optional. ClOrdID of the order being replaced or cancelled
             (previous ClOrdID on reports).
-        ord_status: OrdStatus(39), required. Current status of the order.
-        cxl_rej_response_to: CxlRejResponseTo(434), required. Which request an OrderCancelReject answers.
+        ord_status: OrdStatus(39), optional. Current status of the order.
+        cxl_rej_response_to: CxlRejResponseTo(434), optional. Which request an OrderCancelReject answers.
         cxl_rej_reason: CxlRejReason(102), optional. Reason a cancel or cancel/replace request was
             rejected.
         text: Text(58), optional. Free-text or reason-code text (reject, cancel and logout
@@ -3277,8 +3281,6 @@ class OrderCancelReject(Message):
         v_order_id = self._order_id
         if v_order_id is not None:
             out.append(b"37=" + (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")) + b"\x01")
-        else:
-            raise _missing("OrderCancelReject", "OrderID", 37, '9')
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
             out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
@@ -3290,13 +3292,9 @@ class OrderCancelReject(Message):
         v_ord_status = self._ord_status
         if v_ord_status is not None:
             out.append(b"39=" + (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")) + b"\x01")
-        else:
-            raise _missing("OrderCancelReject", "OrdStatus", 39, '9')
         v_cxl_rej_response_to = self._cxl_rej_response_to
         if v_cxl_rej_response_to is not None:
             out.append(b"434=" + (_e_CxlRejResponseTo[v_cxl_rej_response_to] if v_cxl_rej_response_to.__class__ is CxlRejResponseTo else _v.enc_enum(_e_CxlRejResponseTo, v_cxl_rej_response_to, "CxlRejResponseTo(434)")) + b"\x01")
-        else:
-            raise _missing("OrderCancelReject", "CxlRejResponseTo", 434, '9')
         v_cxl_rej_reason = self._cxl_rej_reason
         if v_cxl_rej_reason is not None:
             out.append(b"102=" + (_e_CxlRejReason[v_cxl_rej_reason] if v_cxl_rej_reason.__class__ is CxlRejReason else _v.enc_enum(_e_CxlRejReason, v_cxl_rej_reason, "CxlRejReason(102)")) + b"\x01")
@@ -3771,7 +3769,7 @@ class QuoteRequest(Message):
             raise _missing("QuoteRequest", "QuoteReqID", 131, 'R')
         g_related_sym = self._related_sym
         if g_related_sym is not None:
-            _encode_group(out, b"146", g_related_sym, use_dollars, "QuoteRequest.related_sym")
+            _encode_group(out, b"146", g_related_sym, use_dollars, "QuoteRequest.related_sym", QuoteRequestRelatedSym)
         else:
             raise _missing("QuoteRequest", "NoRelatedSym", 146, 'R')
         v_alloc_account = self._alloc_account
@@ -3782,7 +3780,7 @@ class QuoteRequest(Message):
             out.append(b"20180=" + (v_multivariate_collection_ticker.encode() if v_multivariate_collection_ticker.__class__ is str and v_multivariate_collection_ticker and "\x01" not in v_multivariate_collection_ticker else _v.enc_str(v_multivariate_collection_ticker, "MultivariateCollectionTicker(20180)")) + b"\x01")
         g_multivariate_selected_legs = self._multivariate_selected_legs
         if g_multivariate_selected_legs is not None:
-            _encode_group(out, b"20181", g_multivariate_selected_legs, use_dollars, "QuoteRequest.multivariate_selected_legs")
+            _encode_group(out, b"20181", g_multivariate_selected_legs, use_dollars, "QuoteRequest.multivariate_selected_legs", QuoteRequestMultivariateSelectedLeg)
 
 
 
@@ -3800,7 +3798,7 @@ class QuoteRequestAck(Message):
             (documented as always present until 2026-05-13). Server-assigned RFQ id (UUID).
         symbol: Symbol(55), conditional: present when the RFQ was created from MVE legs: the
             resolved combo market ticker. Market ticker.
-        ex_destination: ExDestination(100), required. Exchange index (shard) to route to; omit or -1 to
+        ex_destination: ExDestination(100), optional. Exchange index (shard) to route to; omit or -1 to
             auto-route by Symbol.
         text: Text(58), optional. Free-text or reason-code text (reject, cancel and logout
             reasons).
@@ -3885,8 +3883,6 @@ class QuoteRequestAck(Message):
         v_ex_destination = self._ex_destination
         if v_ex_destination is not None:
             out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
-        else:
-            raise _missing("QuoteRequestAck", "ExDestination", 100, 'b')
         v_text = self._text
         if v_text is not None:
             out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
@@ -3907,12 +3903,14 @@ class Quote(Message):
         symbol: Symbol(55), required. Market ticker.
         bid_px: BidPx(132), conditional: YES price. Market maker->exchange: 0 means no YES
             quote, but BidPx and OfferPx cannot both be 0. Exchange->creator: omitted when
-            zero. Quote YES price. Dollars; wire units follow the session (cents unless
-            UseDollars).
+            zero. Quote YES price. Dollars here; on the wire integer cents or dollars per
+            the session's RFQ units (`rfq_units`: dollars towards the creator on KalshiRT,
+            integer cents on the market maker's KalshiRFQ).
         offer_px: OfferPx(133), conditional: NO price. Market maker->exchange: 0 means no NO
             quote, but BidPx and OfferPx cannot both be 0. Exchange->creator: omitted when
-            zero. Quote NO price. Dollars; wire units follow the session (cents unless
-            UseDollars).
+            zero. Quote NO price. Dollars here; on the wire integer cents or dollars per the
+            session's RFQ units (`rfq_units`: dollars towards the creator on KalshiRT,
+            integer cents on the market maker's KalshiRFQ).
         exec_inst: ExecInst(18), conditional: market maker->exchange (KalshiRFQ) only, optional: 6
             = post-only quote (since 2026-06-24). Order/quote execution instruction (post-
             only or reduce-only).
@@ -3982,7 +3980,7 @@ class Quote(Message):
         try:
             return self._bid_px
         except AttributeError:
-            return self._load(_f_bid_px__session)  # type: ignore[no-any-return]
+            return self._load(_f_bid_px__rfq)  # type: ignore[no-any-return]
 
     @property
     def offer_px(self) -> Decimal | None:
@@ -3990,7 +3988,7 @@ class Quote(Message):
         try:
             return self._offer_px
         except AttributeError:
-            return self._load(_f_offer_px__session)  # type: ignore[no-any-return]
+            return self._load(_f_offer_px__rfq)  # type: ignore[no-any-return]
 
     @property
     def exec_inst(self) -> ExecInst | str | None:
@@ -4076,10 +4074,10 @@ class Quote(Message):
             raise _missing("Quote", "Symbol", 55, 'S')
         v_bid_px = self._bid_px
         if v_bid_px is not None:
-            out.append(b"132=" + (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _v.enc_cents(v_bid_px, "BidPx(132)")) + b"\x01")
+            out.append(b"132=" + (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _v.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)) + b"\x01")
         v_offer_px = self._offer_px
         if v_offer_px is not None:
-            out.append(b"133=" + (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _v.enc_cents(v_offer_px, "OfferPx(133)")) + b"\x01")
+            out.append(b"133=" + (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _v.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)) + b"\x01")
         v_exec_inst = self._exec_inst
         if v_exec_inst is not None:
             out.append(b"18=" + (_e_ExecInst[v_exec_inst] if v_exec_inst.__class__ is ExecInst else _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)")) + b"\x01")
@@ -4103,7 +4101,7 @@ class Quote(Message):
             out.append(b"60=" + _v.enc_timestamp(v_transact_time, "TransactTime(60)") + b"\x01")
         g_parties = self._parties
         if g_parties is not None:
-            _encode_group(out, b"453", g_parties, use_dollars, "Quote.parties")
+            _encode_group(out, b"453", g_parties, use_dollars, "Quote.parties", Party)
 
 
 
@@ -4125,9 +4123,13 @@ class QuoteStatusReport(Message):
             original RFQ size). Order or RFQ/quote quantity in contracts (on 35=G the new
             total quantity).
         bid_px: BidPx(132), conditional: absent when QuoteStatus(297)=5 (REJECTED). Quote YES
-            price. Dollars; wire units follow the session (cents unless UseDollars).
+            price. Dollars here; on the wire integer cents or dollars per the session's RFQ
+            units (`rfq_units`: dollars towards the creator on KalshiRT, integer cents on
+            the market maker's KalshiRFQ).
         offer_px: OfferPx(133), conditional: absent when QuoteStatus(297)=5 (REJECTED). Quote NO
-            price. Dollars; wire units follow the session (cents unless UseDollars).
+            price. Dollars here; on the wire integer cents or dollars per the session's RFQ
+            units (`rfq_units`: dollars towards the creator on KalshiRT, integer cents on
+            the market maker's KalshiRFQ).
         bid_size: BidSize(134), conditional: YES-side size offered by the quote (since v1.0.25,
             2026-05-08); exact presence rule not stated. Quantity offered on the YES side of
             a quote.
@@ -4204,7 +4206,7 @@ class QuoteStatusReport(Message):
         try:
             return self._bid_px
         except AttributeError:
-            return self._load(_f_bid_px__session)  # type: ignore[no-any-return]
+            return self._load(_f_bid_px__rfq)  # type: ignore[no-any-return]
 
     @property
     def offer_px(self) -> Decimal | None:
@@ -4212,7 +4214,7 @@ class QuoteStatusReport(Message):
         try:
             return self._offer_px
         except AttributeError:
-            return self._load(_f_offer_px__session)  # type: ignore[no-any-return]
+            return self._load(_f_offer_px__rfq)  # type: ignore[no-any-return]
 
     @property
     def bid_size(self) -> Decimal | None:
@@ -4280,10 +4282,10 @@ class QuoteStatusReport(Message):
             out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
         v_bid_px = self._bid_px
         if v_bid_px is not None:
-            out.append(b"132=" + (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _v.enc_cents(v_bid_px, "BidPx(132)")) + b"\x01")
+            out.append(b"132=" + (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _v.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)) + b"\x01")
         v_offer_px = self._offer_px
         if v_offer_px is not None:
-            out.append(b"133=" + (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _v.enc_cents(v_offer_px, "OfferPx(133)")) + b"\x01")
+            out.append(b"133=" + (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _v.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)) + b"\x01")
         v_bid_size = self._bid_size
         if v_bid_size is not None:
             out.append(b"134=" + _v.enc_decimal(v_bid_size, "BidSize(134)") + b"\x01")
@@ -4634,7 +4636,7 @@ class AcceptQuote(Message):
             out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
         g_parties = self._parties
         if g_parties is not None:
-            _encode_group(out, b"453", g_parties, use_dollars, "AcceptQuote.parties")
+            _encode_group(out, b"453", g_parties, use_dollars, "AcceptQuote.parties", Party)
         v_prefer_better_quote = self._prefer_better_quote
         if v_prefer_better_quote is not None:
             out.append(b"21022=" + (b"Y" if v_prefer_better_quote is True else b"N" if v_prefer_better_quote is False else _v.enc_bool(v_prefer_better_quote, "PreferBetterQuote(21022)")) + b"\x01")
@@ -4792,7 +4794,7 @@ class RFQCancel(Message):
             out.append(b"21023=" + (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")) + b"\x01")
         g_parties = self._parties
         if g_parties is not None:
-            _encode_group(out, b"453", g_parties, use_dollars, "RFQCancel.parties")
+            _encode_group(out, b"453", g_parties, use_dollars, "RFQCancel.parties", Party)
 
 
 
@@ -4803,7 +4805,9 @@ class RFQCancelStatus(Message):
     Direction: Kalshi to client. Sessions: KalshiRT.
 
     Attributes:
-        quote_req_id: QuoteReqID(131), required. RFQ id (UUID): client-assigned on the creator's 35=R,
+        quote_req_id: QuoteReqID(131), conditional: present when answering an RFQCancel (it echoes the
+            id used there); the unsolicited EXPIRED notice answers no RFQCancel and is
+            identified by RfqId. RFQ id (UUID): client-assigned on the creator's 35=R,
             server-assigned on MM notifications.
         rfq_cancel_status: RFQCancelStatus(21013), required. Result of an RFQCancel, or unsolicited expiry
             of an RFQ (35=UB).
@@ -4859,8 +4863,6 @@ class RFQCancelStatus(Message):
         v_quote_req_id = self._quote_req_id
         if v_quote_req_id is not None:
             out.append(b"131=" + (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")) + b"\x01")
-        else:
-            raise _missing("RFQCancelStatus", "QuoteReqID", 131, 'UB')
         v_rfq_cancel_status = self._rfq_cancel_status
         if v_rfq_cancel_status is not None:
             out.append(b"21013=" + (_e_RFQCancelStatusValue[v_rfq_cancel_status] if v_rfq_cancel_status.__class__ is RFQCancelStatusValue else _v.enc_enum(_e_RFQCancelStatusValue, v_rfq_cancel_status, "RFQCancelStatus(21013)")) + b"\x01")
@@ -4966,7 +4968,7 @@ class QuoteRequestReject(Message):
             out.append(b"20187=" + (_e_MVEValidationReasonCode[v_mve_validation_reason_code] if v_mve_validation_reason_code.__class__ is MVEValidationReasonCode else _v.enc_enum(_e_MVEValidationReasonCode, v_mve_validation_reason_code, "MVEValidationReasonCode(20187)")) + b"\x01")
         g_mve_offending_legs = self._mve_offending_legs
         if g_mve_offending_legs is not None:
-            _encode_group(out, b"20185", g_mve_offending_legs, use_dollars, "QuoteRequestReject.mve_offending_legs")
+            _encode_group(out, b"20185", g_mve_offending_legs, use_dollars, "QuoteRequestReject.mve_offending_legs", QuoteRequestRejectMVEOffendingLeg)
 
 
 
@@ -5539,8 +5541,12 @@ class Logon(Message):
         else:
             raise _missing("Logon", "HeartBtInt", 108, 'A')
         v_raw_data_length = self._raw_data_length
-        if v_raw_data_length is None and self._raw_data is not None and b"\x01" in self._raw_data:
+        if v_raw_data_length is None and self._raw_data.__class__ is bytes and b"\x01" in self._raw_data:
             v_raw_data_length = len(self._raw_data)
+        elif v_raw_data_length is not None and self._raw_data is None:
+            raise _EncodeError(
+                "Logon: RawDataLength(95) is set without the data field it measures", tag=95
+            )
         if v_raw_data_length is not None:
             out.append(b"95=" + (b"%d" % v_raw_data_length if v_raw_data_length.__class__ is int else _v.enc_int(v_raw_data_length, "RawDataLength(95)")) + b"\x01")
         v_raw_data = self._raw_data
@@ -5745,7 +5751,7 @@ class MarketSettlementReport(Message):
             raise _missing("MarketSettlementReport", "SettlementPrice", 730, 'UMS')
         g_market_settlement_party_ids = self._market_settlement_party_ids
         if g_market_settlement_party_ids is not None:
-            _encode_group(out, b"20108", g_market_settlement_party_ids, use_dollars, "MarketSettlementReport.market_settlement_party_ids")
+            _encode_group(out, b"20108", g_market_settlement_party_ids, use_dollars, "MarketSettlementReport.market_settlement_party_ids", MarketSettlementReportMarketSettlementPartyID)
         v_last_fragment = self._last_fragment
         if v_last_fragment is not None:
             out.append(b"893=" + (b"Y" if v_last_fragment is True else b"N" if v_last_fragment is False else _v.enc_bool(v_last_fragment, "LastFragment(893)")) + b"\x01")
@@ -5769,7 +5775,7 @@ _f_always_emit_new_before_trade = _F("always_emit_new_before_trade", "_always_em
 _f_avg_px__session = _F("avg_px", "_avg_px", 6, b"6", "AvgPx", _v.dec_cents, _v.dec_decimal, False)
 _f_begin_exec_id = _F("begin_exec_id", "_begin_exec_id", 21001, b"21001", "BeginExecID", _v.dec_str, None, False)
 _f_begin_seq_no = _F("begin_seq_no", "_begin_seq_no", 7, b"7", "BeginSeqNo", _v.dec_int, None, False)
-_f_bid_px__session = _F("bid_px", "_bid_px", 132, b"132", "BidPx", _v.dec_cents, _v.dec_decimal, False)
+_f_bid_px__rfq = _F("bid_px", "_bid_px", 132, b"132", "BidPx", _v.dec_int_cents, _v.dec_decimal, False)
 _f_bid_size = _F("bid_size", "_bid_size", 134, b"134", "BidSize", _v.dec_decimal, None, False)
 _f_business_reject_reason = _F("business_reject_reason", "_business_reject_reason", 380, b"380", "BusinessRejectReason", _v.enum_decoder(BusinessRejectReason, _v.dec_int), None, False)
 _f_business_reject_ref_id = _F("business_reject_ref_id", "_business_reject_ref_id", 379, b"379", "BusinessRejectRefID", _v.dec_str, None, False)
@@ -5834,7 +5840,7 @@ _f_mve_validation_reason_code = _F("mve_validation_reason_code", "_mve_validatio
 _f_new_seq_no = _F("new_seq_no", "_new_seq_no", 36, b"36", "NewSeqNo", _v.dec_int, None, False)
 _f_next_expected_msg_seq_num = _F("next_expected_msg_seq_num", "_next_expected_msg_seq_num", 789, b"789", "NextExpectedMsgSeqNum", _v.dec_int, None, False)
 _f_obscure_creator_id = _F("obscure_creator_id", "_obscure_creator_id", 21034, b"21034", "ObscureCreatorId", _v.dec_bool, None, False)
-_f_offer_px__session = _F("offer_px", "_offer_px", 133, b"133", "OfferPx", _v.dec_cents, _v.dec_decimal, False)
+_f_offer_px__rfq = _F("offer_px", "_offer_px", 133, b"133", "OfferPx", _v.dec_int_cents, _v.dec_decimal, False)
 _f_offer_size = _F("offer_size", "_offer_size", 135, b"135", "OfferSize", _v.dec_decimal, None, False)
 _f_ord_rej_reason = _F("ord_rej_reason", "_ord_rej_reason", 103, b"103", "OrdRejReason", _v.enum_decoder(OrdRejReason, _v.dec_int), None, False)
 _f_ord_status = _F("ord_status", "_ord_status", 39, b"39", "OrdStatus", _v.enum_decoder(OrdStatus, _v.dec_str), None, False)
@@ -6177,7 +6183,7 @@ OrderCancelReject._BY_KEY = _by_key(OrderCancelReject._FIELDS)
 OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._MSGTYPE_FIELD = b"35=9\x01"
-OrderCancelReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"37", b"39", b"434", })
+OrderCancelReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", })
 OrderCancelReject._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"39", b"41", b"58", b"102", b"434", })
 OrderCancelReject._HEADER_CLS = Header
 
@@ -6241,24 +6247,24 @@ QuoteRequestAck._BY_KEY = _by_key(QuoteRequestAck._FIELDS)
 QuoteRequestAck._GROUPS = ()
 QuoteRequestAck._MEMBERS = (_f_quote_req_id, _f_quote_request_type, _f_rfq_id, _f_symbol, _f_ex_destination, _f_text, )
 QuoteRequestAck._MSGTYPE_FIELD = b"35=b\x01"
-QuoteRequestAck._REQUIRED = _HEADER_REQUIRED | frozenset({b"100", b"131", b"303", })
+QuoteRequestAck._REQUIRED = _HEADER_REQUIRED | frozenset({b"131", b"303", })
 QuoteRequestAck._KNOWN = _HEADER_TAGS | frozenset({b"55", b"58", b"100", b"131", b"303", b"21023", })
 QuoteRequestAck._HEADER_CLS = Header
 
-Quote._FIELDS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__session, _f_offer_px__session, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, )
+Quote._FIELDS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__rfq, _f_offer_px__rfq, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, )
 Quote._BY_KEY = _by_key(Quote._FIELDS)
 Quote._GROUPS = (_g_Party_parties, )
-Quote._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__session, _f_offer_px__session, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, _g_Party_parties, )
+Quote._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__rfq, _f_offer_px__rfq, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, _g_Party_parties, )
 Quote._MSGTYPE_FIELD = b"35=S\x01"
 Quote._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"117", b"131", })
 Quote._KNOWN = _HEADER_TAGS | frozenset({b"18", b"38", b"55", b"60", b"79", b"117", b"131", b"132", b"133", b"134", b"135", b"448", b"452", b"453", b"21015", })
 Quote._GROUP_TAGS = frozenset({b"448", b"452", })
 Quote._HEADER_CLS = Header
 
-QuoteStatusReport._FIELDS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__session, _f_offer_px__session, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
+QuoteStatusReport._FIELDS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__rfq, _f_offer_px__rfq, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
 QuoteStatusReport._BY_KEY = _by_key(QuoteStatusReport._FIELDS)
 QuoteStatusReport._GROUPS = ()
-QuoteStatusReport._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__session, _f_offer_px__session, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
+QuoteStatusReport._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__rfq, _f_offer_px__rfq, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
 QuoteStatusReport._MSGTYPE_FIELD = b"35=AI\x01"
 QuoteStatusReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"131", b"297", })
 QuoteStatusReport._KNOWN = _HEADER_TAGS | frozenset({b"38", b"54", b"58", b"60", b"79", b"117", b"131", b"132", b"133", b"134", b"135", b"297", })
@@ -6334,7 +6340,7 @@ RFQCancelStatus._BY_KEY = _by_key(RFQCancelStatus._FIELDS)
 RFQCancelStatus._GROUPS = ()
 RFQCancelStatus._MEMBERS = (_f_quote_req_id, _f_rfq_cancel_status, _f_rfq_id, _f_text, )
 RFQCancelStatus._MSGTYPE_FIELD = b"35=UB\x01"
-RFQCancelStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"131", b"21013", })
+RFQCancelStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"21013", })
 RFQCancelStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"131", b"21013", b"21023", })
 RFQCancelStatus._HEADER_CLS = Header
 
@@ -6475,8 +6481,64 @@ _CLASSES[b""] = Unknown
 _DATA_TAGS: dict[bytes, bytes] = { b"93": b"89", b"95": b"96",  }
 _LENGTH_TAGS: frozenset[bytes] = frozenset(_DATA_TAGS)
 
+RFQ_PRICE_UNITS: dict[str, str] = {'KalshiRT': 'dollars', 'KalshiRFQ': 'cents'}
+"""Session type -> wire unit of the RFQ quote prices BidPx/OfferPx(132/133) there, as the RFQ
+pages document them (spec/dialects/prediction.yaml); see `rfq_units_for`."""
 
-def decode(frame: bytes, *, use_dollars: bool = False, verify: bool = False) -> Message:
+# messages whose BidPx/OfferPx follow `rfq_units` (their only switchable prices)
+_RFQ_CLASSES: frozenset[type[Message]] = frozenset((Quote, QuoteStatusReport, ))
+_RFQ_TYPES: frozenset[bytes] = frozenset(c.MSG_TYPE.encode() for c in _RFQ_CLASSES)
+_ENCODE_SPEC = _EncodeSpec(MESSAGES, Header, _RFQ_CLASSES, _DATA_TAGS)
+
+
+def rfq_units_for(
+    session_type: str, *, use_dollars: bool = False, follow_use_dollars: bool = False
+) -> str:
+    """The ``rfq_units`` to decode and encode with on a session: ``"cents"`` or ``"dollars"``.
+
+    BidPx/OfferPx(132/133) of Quote (35=S) and QuoteStatusReport (35=AI) travel in the units the
+    RFQ page documents for the session type, whatever UseDollars(21005) says: dollars towards the
+    RFQ creator (35=S on KalshiRT, ``132=0.7500``), integer cents on the market maker's KalshiRFQ
+    (35=S sent, 35=AI received; a fraction there is an error, never divided by 100). The
+    subpenny page instead lists 132/133 among the tags UseDollars switches: with
+    ``follow_use_dollars=True`` they follow UseDollars on every session (dollars with
+    UseDollars=Y, integer cents without).
+
+    Args:
+        session_type: the Kalshi session type (TargetCompID), e.g. ``"KalshiRFQ"``.
+        use_dollars: the session logged on with UseDollars(21005)=Y.
+        follow_use_dollars: take the subpenny page's reading instead of the RFQ page's.
+
+    Returns:
+        ``"dollars"`` or ``"cents"`` (``"cents"`` where no RFQ prices travel).
+    """
+    if follow_use_dollars:
+        return "dollars" if use_dollars else "cents"
+    return RFQ_PRICE_UNITS.get(session_type, "cents")
+
+
+def _rfq_dollars(rfq_units: str, error: type[Exception]) -> bool:
+    if rfq_units == "cents":
+        return False
+    if rfq_units == "dollars":
+        return True
+    raise error(f"rfq_units must be 'cents' or 'dollars', got {rfq_units!r}")
+
+
+def _is_rfq(frame: bytes) -> bool:
+    """Whether the frame's MsgType(35) is one whose BidPx/OfferPx follow rfq_units."""
+    start = frame.find(b"\x0135=")
+    return start >= 0 and frame[start + 4 : frame.find(b"\x01", start + 4)] in _RFQ_TYPES
+
+
+def decode(
+    frame: bytes,
+    *,
+    use_dollars: bool = False,
+    rfq_units: str = "cents",
+    verify: bool = False,
+    tolerant: bool = False,
+) -> Message:
     """Decode one whole frame into its typed prediction message.
 
     Values are converted lazily, on first access; call ``.validate()`` on the result to convert
@@ -6486,19 +6548,33 @@ def decode(frame: bytes, *, use_dollars: bool = False, verify: bool = False) -> 
     Args:
         frame: the frame, from ``8=`` to the SOH after ``10=ddd``.
         use_dollars: the session logged on with UseDollars(21005)=Y.
+        rfq_units: wire unit of BidPx/OfferPx on Quote (35=S) and QuoteStatusReport (35=AI),
+            independent of ``use_dollars``: ``"cents"`` (integer cents; a value with a decimal
+            point does not convert) or ``"dollars"``; `rfq_units_for` gives a session's.
         verify: also check BeginString, BodyLength and CheckSum.
+        tolerant: read whatever can be read: a missing required tag, an undefined tag, a tag
+            without a value, a repeated tag, a header field after the body, a bad group, an
+            unknown MsgType, and (on access or `Message.check`) a value that does not convert
+            become `Message.defects` instead of errors. Only a frame that cannot be split into
+            fields, or does not start with 8, 9 and 35, still raises.
 
     Returns:
         The message; `Unknown` for a MsgType this dialect does not define.
 
     Raises:
-        DecodeError: the frame is malformed, a required tag is missing or a tag repeats; it names
-            the tag and message and carries the raw frame.
+        DecodeError: the frame is malformed, or (unless ``tolerant``) a required tag is missing
+            or a tag repeats; it names the tag and message and carries the raw frame.
     """
-    return _decode_frame(frame, _CLASSES, _DATA_TAGS, _LENGTH_TAGS, use_dollars, verify)
+    rfq_dollars = False if rfq_units == "cents" else _rfq_dollars(rfq_units, _LocalProtocolError)
+    if rfq_dollars != use_dollars and _RFQ_TYPES and _is_rfq(frame):
+        # an RFQ message: its only switchable prices are BidPx/OfferPx
+        use_dollars = rfq_dollars
+    return _decode_frame(frame, _CLASSES, _DATA_TAGS, _LENGTH_TAGS, use_dollars, verify, tolerant)
 
 
-def encode(message: Message, header: Header, *, use_dollars: bool = False) -> bytes:
+def encode(
+    message: Message, header: Header, *, use_dollars: bool = False, rfq_units: str = "cents"
+) -> bytes:
     """Encode a message with its header into one whole frame.
 
     Args:
@@ -6506,12 +6582,19 @@ def encode(message: Message, header: Header, *, use_dollars: bool = False) -> by
         header: SenderCompID, TargetCompID, MsgSeqNum, SendingTime and any optional header
             fields.
         use_dollars: the session logged on with UseDollars(21005)=Y.
+        rfq_units: wire unit of BidPx/OfferPx on Quote (35=S) and QuoteStatusReport (35=AI):
+            ``"cents"`` (integer cents) or ``"dollars"``; see `rfq_units_for`.
 
     Returns:
         The frame bytes, BodyLength and CheckSum included.
 
     Raises:
-        EncodeError: a required field is missing or a value cannot go on the wire (it names
-            the field); PriceUnitError, a subclass, for a price the session's units cannot carry.
+        EncodeError: and nothing else: a required field is missing, a value cannot go on the
+            wire, a MsgSeqNum below 1, an extra field the decoder would not read back as one (a
+            framing tag, a tag the message or header defines, a repeat, a length field not
+            followed by its data), a message or header of another dialect. It names the
+            message and the field; PriceUnitError, a subclass, for a price the wire units
+            cannot carry.
     """
-    return _encode_message(message, header, use_dollars)
+    rfq_dollars = False if rfq_units == "cents" else _rfq_dollars(rfq_units, _EncodeError)
+    return _encode_message(message, header, use_dollars, rfq_dollars, _ENCODE_SPEC)

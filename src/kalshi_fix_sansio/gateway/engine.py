@@ -89,6 +89,10 @@ Sessions and routing
       UseDollars and to 4 decimals otherwise, so every report can be encoded.
 
 Order groups
+    * An OrderGroupID(20130) that is not a UUID (8-4-4-4-12 hex digits), on 35=UOG or 35=D, is a
+      malformed field: the session Reject the order-groups page documents (35=3 373=6
+      ``Incorrect data format for value``, RefTagID 20130, RefMsgType of the request), not a
+      business reject. The gateway server sends it through the client's session.
     * Create needs OrderGroupContractsLimit 1-1,000,000 (35=j 380=5 when missing, 380=0 when out
       of range or when OrderGroupID is sent). Unknown group or other owner: 35=j 380=0
       ``ORDER_GROUP_NOT_FOUND``. Group cancels come before the 35=UOH answer. The rolling window
@@ -108,8 +112,10 @@ Pauses and settlement
       entry per position holder of the account (YES as LongQty, NO as ShortQty, PAYOUT = $1 per
       winning contract, settlement fee 0), pages of ``fragment_size`` parties with
       TotNumMarketSettlementReports and LastFragment, to the account's KalshiPT sessions and to
-      KalshiNR/RT sessions connected with ``settlement_reports=True``. Orders for a settled
-      market are rejected with ``MARKET_ALREADY_CLOSED`` (103=2).
+      KalshiNR/RT sessions connected with ``settlement_reports=True``. SettlementPrice(730)
+      is written as the docs' examples write it, cents with two decimals (``730=100.00`` for
+      yes, ``730=0.00`` for no). Orders for a settled market are rejected with
+      ``MARKET_ALREADY_CLOSED`` (103=2).
 
 Drop copy (EventResendRequest, 35=U1)
     * The engine keeps every ExecutionReport event it produced for a client account (not
@@ -219,10 +225,12 @@ Market data
       account owns the order that last changed the level. More than 1000 symbols in a request,
       or more than 100,000 subscriptions, get 35=Y 281=2; a bad SubscriptionRequestType 281=4;
       263=0/1 without symbols a 35=Y with Text only.
-    * SecurityStatusRequest 263=1 subscribes and (unlike Kalshi, which sends changes only)
-      answers with the market's current status (3 open, 2 paused, 101 settled); an unknown
-      symbol is subscribed silently and gets 3 when `seed_market` creates it; 263=2
-      unsubscribes; 263=0 answers once without subscribing.
+    * SecurityStatus is changes-only, as Kalshi documents: SecurityStatusRequest 263=1
+      subscribes and sends nothing (no initial status); subscribers get 3 when `seed_market`
+      creates the market (2 during a pause), 2 when a pause begins, 3 when it ends, 100 then 101 when it settles
+      (the subscription is then dropped; subscribing to a settled market is a no-op). 263=2
+      unsubscribes. Any other SubscriptionRequestType (Kalshi documents only 1 and 2) gets a
+      session Reject 373=5 with RefTagID 263.
 """
 
 from __future__ import annotations
@@ -298,6 +306,14 @@ _NONE: Final = "NONE"
 _RFQ: Final = "KalshiRFQ"
 _MAX_CASH: Final = Decimal(1_000_000_000)
 _EXEC_ID: Final = re.compile(r"(\d{1,18});(\d{1,18})(?:;(\d{1,6}))?")
+_UUID: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_ORDER_GROUP_ID_TAG: Final = 20130
+_INCORRECT_DATA_FORMAT: Final = "Incorrect data format for value"
+
+
+def _is_uuid(value: str) -> bool:
+    """The canonical 8-4-4-4-12 hex form Kalshi issues (any version; no braces, no urn:)."""
+    return _UUID.fullmatch(value) is not None
 
 
 class _St(str, enum.Enum):
@@ -974,7 +990,7 @@ class Exchange:
         self._begin(now)
         if book is None:
             book = self._books[symbol] = _Book(symbol)
-            self._send_status(symbol, 3)
+            self._send_status(symbol, 2 if self._pause is not None else 3)  # activated
         for side, px, qty in orders:
             self._house_n += 1
             order = self._new_order(
@@ -1418,6 +1434,22 @@ class Exchange:
             ),
         )
 
+    def _session_reject(
+        self, session: _Session, message: Message, tag: int, reason: int, text: str
+    ) -> None:
+        """A session-level Reject (35=3) of a malformed field, as Kalshi sends for those."""
+        d = self._d
+        self._send(
+            session,
+            d.Reject(
+                ref_seq_num=self._ref_seq(message),
+                text=text,
+                ref_tag_id=tag,
+                ref_msg_type=message.MSG_TYPE or None,
+                session_reject_reason=self._enum("SessionRejectReason", reason),
+            ),
+        )
+
     @staticmethod
     def _ref_seq(message: Message) -> int:
         """The header MsgSeqNum of a decoded message (RefSeqNum of answers), else 0."""
@@ -1470,6 +1502,12 @@ class Exchange:
         self._emit(report)
 
     def _on_new_order(self, session: _Session, msg: Any) -> None:
+        group_field = _text(msg.order_group_id)
+        if group_field is not None and not _is_uuid(group_field):
+            # a malformed field: the session Reject, before any order handling
+            return self._session_reject(
+                session, msg, _ORDER_GROUP_ID_TAG, 6, _INCORRECT_DATA_FORMAT
+            )
         bad = self._reject_new
         cl = _text(msg.cl_ord_id)
         side = _text(msg.side)
@@ -2020,6 +2058,10 @@ class Exchange:
         def reject(reason: int, text: str) -> None:
             self._business_reject(session, msg, reason, text, gid)
 
+        if gid is not None and not _is_uuid(gid):
+            return self._session_reject(
+                session, msg, _ORDER_GROUP_ID_TAG, 6, _INCORRECT_DATA_FORMAT
+            )
         if alloc is None or not 0 <= alloc <= 63:
             return reject(0, "AllocAccount(79) must be 0-63")
         if action not in (1, 2, 3, 4, 5):
@@ -2167,27 +2209,20 @@ class Exchange:
         return 2 if self._pause is not None else 3
 
     def _on_status_request(self, session: _Session, msg: Any) -> None:
-        d = self._d
         kind = _text(msg.subscription_request_type)
         symbol = _text(msg.symbol)
-        if symbol is None or kind not in ("0", "1", "2"):
-            self._business_reject(
-                session, msg, 0, "SecurityStatusRequest needs Symbol(55) and 263=0, 1 or 2"
+        if kind not in ("1", "2"):
+            self._session_reject(
+                session, msg, 263, 5, "Value is incorrect (out of range) for this tag"
             )
+            return
+        if symbol is None:
+            self._session_reject(session, msg, 55, 1, "Required tag missing")
             return
         if kind == "2":
             session.status_symbols.discard(symbol)
-            return
-        status = self._market_status(symbol)
-        if kind == "1" and status != 101:
+        elif self._market_status(symbol) != 101:  # changes only: nothing is sent now
             session.status_symbols.add(symbol)
-        if status is not None:
-            self._send(
-                session,
-                d.SecurityStatus(
-                    symbol=symbol, security_trading_status=d.SecurityTradingStatus(status)
-                ),
-            )
 
     def _send_status(self, symbol: str, status: int) -> None:
         if not self._prediction:
@@ -2286,7 +2321,9 @@ class Exchange:
             if pos != 0:
                 by_account.setdefault(key[1], []).append((key[2], pos))
         clearing = _eastern(_utc(self._now)).date()
-        price = _ONE if result == "yes" else _ZERO
+        # dollars in the typed message; the wire is cents with 2 decimals, as in the docs'
+        # examples (730=100.00): a 4-decimal dollar value keeps those 2 cent decimals
+        price = (_ONE if result == "yes" else _ZERO).quantize(_TICK)
         for account, parties in by_account.items():
             recipients = [
                 s

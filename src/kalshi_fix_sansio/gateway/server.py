@@ -29,6 +29,8 @@ import attrs
 from .. import margin, prediction
 from .._generated.common import Header
 from .._generated.tables import SESSIONS
+from .._message import Message
+from .._states import State
 from ..auth import PublicKey
 from ..config import KALSHI_COMP_ID, Role, SessionConfig
 from ..errors import FixError, RemoteProtocolError
@@ -439,6 +441,9 @@ class MockGateway:
                 store = conn.session.store
                 store.set_next_sender_seq(store.next_sender_seq() + faults.skip_seq)
                 faults.skip_seq = 0
+            if out.message.MSG_TYPE == "3":
+                self._send_reject(conn, out.message, now)
+                continue
             try:
                 conn.session.send(out.message, now)
             except FixError as exc:  # the exchange produced something the session refuses
@@ -452,6 +457,32 @@ class MockGateway:
                 self._duplicate(conn)
             if self._loop is not None:
                 self._loop.create_task(self._flush(conn))
+
+    def _send_reject(self, conn: _Conn, reject: Message, now: float) -> None:
+        """Send the exchange's session Reject (35=3) of a malformed field on ``conn``.
+
+        This Reject answers an application message the session already accepted and consumed,
+        as Kalshi does for a malformed OrderGroupID; `Session.reject` sends it with the next
+        MsgSeqNum (a resend replaces it with a gap fill, as for every admin message).
+        """
+        session = conn.session
+        if session.state is not State.ACTIVE:
+            return
+        fields: Any = reject
+        try:
+            session.reject(
+                fields.ref_seq_num,
+                fields.session_reject_reason,
+                now,
+                ref_tag_id=fields.ref_tag_id,
+                ref_msg_type=fields.ref_msg_type,
+                text=fields.text,
+            )
+        except FixError as exc:  # pragma: no cover - the engine references messages received
+            self.log.append(f"{conn.session_id}: cannot send Reject: {exc}")
+            return
+        if self._loop is not None:
+            self._loop.create_task(self._flush(conn))
 
     def _store_offline(self, out: Outbound, now: float) -> None:
         """A report for a KalshiRT / KalshiPT session whose client is away: keep it for resend."""
