@@ -54,6 +54,7 @@ from kalshi_fix_sansio.auth import Signer, load_signer, load_signer_file
 from kalshi_fix_sansio.config import Role, SessionConfig
 from kalshi_fix_sansio.errors import FixError, LocalProtocolError
 from kalshi_fix_sansio.framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer
+from kalshi_fix_sansio.redaction import redact_frame
 
 __all__ = [
     "KALSHI_FIX_HOSTS",
@@ -788,15 +789,6 @@ def seconds_until_maintenance_ends(now: float) -> float:
 # --------------------------------------------------------------------------------------------
 # FIX message log
 
-SOH: Final = b"\x01"
-# data tag -> its length tag; values are redacted (Signature 89 and RawData 96 are length-framed)
-_LENGTH_FRAMED: Final = {b"96": b"95", b"89": b"93"}
-# other secrets: Password(554), NewPassword(925) (Kalshi does not use them; never shown anyway)
-_SECRET_TAGS: Final = frozenset({b"96", b"89", b"554", b"925"})
-_LENGTH_TAGS: Final = frozenset(_LENGTH_FRAMED.values())
-_SECRET_MARKERS: Final = tuple(tag + b"=" for tag in sorted(_SECRET_TAGS))
-_MAX_LENGTH_DIGITS: Final = 9
-
 _ESCAPES: Final[dict[int, str]] = {
     **{c: f"\\x{c:02x}" for c in range(32)},
     1: "|",
@@ -805,61 +797,6 @@ _ESCAPES: Final[dict[int, str]] = {
     0x2028: "\\u2028",
     0x2029: "\\u2029",
 }
-
-
-def redact_frame(frame: bytes) -> bytes:
-    """Replace the values of secret fields with ``<redacted N bytes>``.
-
-    RawData(96) (the Logon signature) and Signature(89) are length-framed by RawDataLength(95)
-    and SignatureLength(93) and may contain SOH: their value is the announced number of bytes,
-    extended to the next SOH when the length is wrong, so no part of it shows. Without a length
-    field the value runs to the next SOH. Password(554) and NewPassword(925) are redacted too.
-    A secret tag is redacted wherever it appears, in any message type, as an unknown or extra
-    field, inside a repeating group, repeated, or written with leading zeros (``096=``).
-
-    Args:
-        frame: a frame (or any run of ``tag=value`` fields separated by SOH).
-
-    Returns:
-        The frame with secrets replaced (BodyLength and CheckSum are not adjusted).
-    """
-    if not any(marker in frame for marker in _SECRET_MARKERS):
-        return frame
-    out = bytearray()
-    lengths: dict[bytes, int] = {}
-    pos = 0
-    n = len(frame)
-    while pos < n:
-        soh = frame.find(SOH, pos)
-        if soh < 0:
-            soh = n
-        eq = frame.find(b"=", pos, soh)
-        if eq < 0:  # no field here: copy the segment as it is
-            out += frame[pos : soh + 1]
-            pos = soh + 1
-            continue
-        tag = frame[pos:eq]
-        if tag[:1] == b"0" and tag.isdigit():
-            tag = tag.lstrip(b"0")  # "096=" is still RawData to a lenient reader: redact it
-        start = eq + 1
-        if tag in _SECRET_TAGS:
-            length_tag = _LENGTH_FRAMED.get(tag)
-            length = lengths.pop(length_tag, None) if length_tag is not None else None
-            end = min(start + length, n) if length is not None else start
-            stop = frame.find(SOH, end)
-            if stop < 0:
-                stop = n
-            out += frame[pos:eq] + b"=<redacted " + str(stop - start).encode() + b" bytes>"
-            out += frame[stop : stop + 1]
-            pos = stop + 1
-            continue
-        if tag in _LENGTH_TAGS:
-            value = frame[start:soh]
-            if value.isdigit() and len(value) <= _MAX_LENGTH_DIGITS:
-                lengths[tag] = int(value)
-        out += frame[pos : soh + 1]
-        pos = soh + 1
-    return bytes(out)
 
 
 def _printable(data: bytes) -> str:

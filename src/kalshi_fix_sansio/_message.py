@@ -19,6 +19,7 @@ import attrs
 from ._values import enc_int, enc_str
 from .errors import DecodeError, EncodeError
 from .framing import checksum
+from .redaction import SECRET_TAGS
 
 SOH = b"\x01"
 BEGIN_STRING = b"FIXT.1.1"
@@ -428,10 +429,6 @@ def header_raw(msg: FixRecord, keys: frozenset[bytes]) -> dict[bytes, bytes]:
 
 def _extra(rec: FixRecord) -> tuple[tuple[int, bytes], ...]:
     return getattr(rec, "extra_fields", ())
-
-
-# Signature(89), RawData(96), Password(554), NewPassword(925): never shown, wherever they appear
-SECRET_TAGS = frozenset({89, 96, 554, 925})
 
 
 def _redacted(extra: tuple[tuple[int, bytes], ...]) -> tuple[tuple[int, bytes], ...]:

@@ -23,9 +23,10 @@ from typing import IO, Any, Final, NoReturn
 
 from . import Defect, margin, prediction
 from ._generated.tables import FIELDS
-from ._message import SECRET_TAGS, FixRecord, Message
+from ._message import FixRecord, Message
 from .errors import DecodeError
 from .framing import DEFAULT_MAX_MESSAGE_SIZE, SOH, Frame, Framer
+from .redaction import SECRET_TAGS, mask_secrets
 
 DIALECTS = {"prediction": prediction, "margin": margin}
 
@@ -38,11 +39,7 @@ DIALECTS = {"prediction": prediction, "margin": margin}
 # then cuts frames out of the whole buffer (a frame may span lines in a raw capture).
 
 _PLACEHOLDER: Final = b"*"  # stands for a secret byte (never SOH or '=')
-_SECRET_KEYS: Final = frozenset(str(tag).encode() for tag in SECRET_TAGS)
-_SECRET_MARKERS: Final = tuple(key + b"=" for key in sorted(_SECRET_KEYS))
-_LENGTH_OF: Final = {b"96": b"95", b"89": b"93"}  # length-framed secrets: data tag -> length tag
-_LENGTH_KEYS: Final = frozenset(_LENGTH_OF.values())
-_SECRET_ALT: Final = b"|".join(sorted(_SECRET_KEYS))
+_SECRET_ALT: Final = b"|".join(sorted(str(tag).encode() for tag in SECRET_TAGS))
 
 # A line of the adapters' message log (adapters/_transport.py, MessageLog):
 # "<ISO UTC time> <IN|OUT> <session id> <frame, SOH shown as |, control bytes escaped>".
@@ -331,46 +328,8 @@ def scan(data: bytes, verify: bool = True) -> list[_Found | _Problem]:
 
 
 def _hide_secrets(frame: bytes) -> bytes:
-    """Replace the values of secret fields by as many placeholder bytes (lengths unchanged).
-
-    Like the message log's ``redact_frame``: RawData(96) and Signature(89) span the length
-    their RawDataLength(95) / SignatureLength(93) announces, extended to the next SOH; any other
-    secret (and one without a length) runs to the next SOH. A secret tag is hidden wherever it
-    appears: as an unknown or extra field, in a group, repeated, or with leading zeros (``096=``).
-    """
-    if not any(marker in frame for marker in _SECRET_MARKERS):
-        return frame
-    out = bytearray(frame)
-    lengths: dict[bytes, int] = {}
-    pos = 0
-    n = len(frame)
-    while pos < n:
-        soh = frame.find(SOH, pos)
-        if soh < 0:
-            soh = n
-        eq = frame.find(b"=", pos, soh)
-        if eq < 0:
-            pos = soh + 1
-            continue
-        tag = frame[pos:eq]
-        if tag[:1] == b"0" and tag.isdigit():
-            tag = tag.lstrip(b"0")
-        start = eq + 1
-        if tag in _SECRET_KEYS:
-            length_tag = _LENGTH_OF.get(tag)
-            length = lengths.pop(length_tag, None) if length_tag is not None else None
-            stop = frame.find(SOH, min(start + length, n) if length is not None else start)
-            if stop < 0:
-                stop = n
-            out[start:stop] = _PLACEHOLDER * (stop - start)
-            pos = stop + 1
-            continue
-        if tag in _LENGTH_KEYS:
-            value = frame[start:soh]
-            if value.isdigit() and len(value) <= 9:
-                lengths[tag] = int(value)
-        pos = soh + 1
-    return bytes(out)
+    """Overwrite the secret values with as many placeholder bytes (lengths unchanged)."""
+    return mask_secrets(frame, _PLACEHOLDER)
 
 
 # ---------------------------------------------------------------------------------------------
