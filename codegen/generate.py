@@ -187,7 +187,8 @@ class _Renderer:
         if t == "str":
             return f'(v.encode() if v.__class__ is str and v and "\\x01" not in v else _v.enc_str(v, {label}))'
         if t == "int":
-            return f'(b"%d" % v if v.__class__ is int else _v.enc_int(v, {label}))'
+            # the range check keeps the fast path as strict as enc_int (and the decoder)
+            return f'(b"%d" % v if v.__class__ is int and _v.INT_MIN <= v <= _v.INT_MAX else _v.enc_int(v, {label}))'
         if t == "bool":
             return f'(b"Y" if v is True else b"N" if v is False else _v.enc_bool(v, {label}))'
         return f"{ENC[t]}(v, {label})"

@@ -81,8 +81,9 @@ class _FailingTz(tzinfo):
         ({"cl_ord_id": "\udfff"}, 11, "lone surrogate"),
         ({"symbol": ""}, 55, "empty string"),
         ({"symbol": "a\x01b"}, 55, "SOH"),
-        ({"alloc_account": 10**5000}, 79, "too large to write"),
-        ({"alloc_account": -(10**5000)}, 79, "too large to write"),
+        ({"alloc_account": 10**5000}, 79, "outside the 64-bit range"),
+        ({"alloc_account": 2**63}, 79, "outside the 64-bit range"),
+        ({"alloc_account": -(10**5000)}, 79, "outside the 64-bit range"),
         ({"alloc_account": True}, 79, "expected int"),
         ({"expire_time": datetime(2026, 1, 1)}, 126, "naive datetime"),
         ({"expire_time": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))}, 126, "UTC"),
@@ -106,7 +107,7 @@ def test_header_surrogate_and_huge_int_name_the_header_field() -> None:
     with pytest.raises(EncodeError, match=r"SenderCompID\(49\).*lone surrogate") as ei:
         p.encode(order(), HEADER.replace(sender_comp_id="K\ud800"))
     assert ei.value.tag == 49 and ei.value.msg_type == "D"
-    with pytest.raises(EncodeError, match=r"MsgSeqNum\(34\).*too large") as ei:
+    with pytest.raises(EncodeError, match=r"MsgSeqNum\(34\).*outside the 64-bit range") as ei:
         p.encode(order(), HEADER.replace(msg_seq_num=10**5000))
     assert ei.value.tag == 34
 
@@ -183,7 +184,8 @@ def test_group_entry_of_the_wrong_class_is_refused() -> None:
 
 @pytest.mark.parametrize("seq", [0, -1, -(2**70)])
 def test_msg_seq_num_below_one_is_refused(seq: int) -> None:
-    with pytest.raises(EncodeError, match=r"MsgSeqNum\(34\) must be 1 or more") as ei:
+    match = r"MsgSeqNum\(34\)(?: must be 1 or more|: .*outside the 64-bit range)"
+    with pytest.raises(EncodeError, match=match) as ei:
         p.encode(order(), HEADER.replace(msg_seq_num=seq))
     assert ei.value.tag == 34
 

@@ -56,12 +56,20 @@ def dec_bool(raw: bytes) -> bool:
     raise ValueError(f"expected Y or N, got {raw!r}")
 
 
+# FIX integers fit in 64 bits: a longer value is refused before any conversion (a peer's
+# 4000-digit "int" must not cost time or reach the caller as a number nothing expects)
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
+
+
 def dec_int(raw: bytes) -> int:
-    if raw.isdigit():
+    if raw.isdigit() and len(raw) <= 18:
         return int(raw)
     if _INT_RE.fullmatch(raw) is None:
-        raise ValueError(f"expected an integer, got {raw!r}")
-    return int(raw)
+        raise ValueError(f"expected an integer, got {raw[:40]!r}")
+    if len(raw) > 21 or not INT_MIN <= (value := int(raw)) <= INT_MAX:
+        raise ValueError(f"integer {raw[:40]!r} is outside the 64-bit range")
+    return value
 
 
 _DECIMAL_CHARS = b"0123456789.-"
@@ -239,13 +247,11 @@ def enc_int(v: Any, name: str) -> bytes:
         v = v.value
     if not isinstance(v, int) or isinstance(v, bool):
         raise EncodeError(f"{name}: expected int, got {type(v).__name__} {v!r}")
-    try:
-        return b"%d" % v
-    except ValueError:  # past sys.get_int_max_str_digits(): the decoder could not read it
+    if not INT_MIN <= v <= INT_MAX:  # the decoder refuses it: so does the encoder
         raise EncodeError(
-            f"{name}: integer of about {v.bit_length() * 30103 // 100000} digits is too large "
-            "to write"
-        ) from None
+            f"{name}: integer of {v.bit_length()} bits is outside the 64-bit range FIX carries"
+        )
+    return b"%d" % v
 
 
 def _as_decimal(v: Any, name: str) -> Decimal:

@@ -1130,7 +1130,7 @@ class Session:
             hb = msg.heart_bt_int
             minimum = 4 if product == "prediction" else 3
             if type(hb) is not int:
-                return f"HeartBtInt(108) {raw_hb[:20]!r} is not an integer"
+                return f"HeartBtInt(108) {raw_hb[:20]!r} is not a 64-bit integer"
             if not minimum <= hb <= MAX_HEARTBEAT_INTERVAL:
                 rule = "> 3" if product == "prediction" else ">= 3"
                 return (

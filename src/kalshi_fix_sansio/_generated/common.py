@@ -208,7 +208,7 @@ class Header(FixRecord):
             raise _missing("Header", "TargetCompID", 56, None)
         v_msg_seq_num = self._msg_seq_num
         if v_msg_seq_num is not None:
-            out.append(b"34=" + (b"%d" % v_msg_seq_num if v_msg_seq_num.__class__ is int else _v.enc_int(v_msg_seq_num, "MsgSeqNum(34)")) + b"\x01")
+            out.append(b"34=" + (b"%d" % v_msg_seq_num if v_msg_seq_num.__class__ is int and _v.INT_MIN <= v_msg_seq_num <= _v.INT_MAX else _v.enc_int(v_msg_seq_num, "MsgSeqNum(34)")) + b"\x01")
         else:
             raise _missing("Header", "MsgSeqNum", 34, None)
         v_sending_time = self._sending_time

@@ -1009,7 +1009,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
 
 
 
@@ -1103,12 +1103,12 @@ class EventResendComplete(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
         else:
             raise _missing("EventResendComplete", "RefSeqNum", 45, 'U2')
         v_resend_event_count = self._resend_event_count
         if v_resend_event_count is not None:
-            out.append(b"21003=" + (b"%d" % v_resend_event_count if v_resend_event_count.__class__ is int else _v.enc_int(v_resend_event_count, "ResendEventCount(21003)")) + b"\x01")
+            out.append(b"21003=" + (b"%d" % v_resend_event_count if v_resend_event_count.__class__ is int and _v.INT_MIN <= v_resend_event_count <= _v.INT_MAX else _v.enc_int(v_resend_event_count, "ResendEventCount(21003)")) + b"\x01")
         else:
             raise _missing("EventResendComplete", "ResendEventCount", 21003, 'U2')
 
@@ -1152,7 +1152,7 @@ class EventResendReject(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
         else:
             raise _missing("EventResendReject", "RefSeqNum", 45, 'U3')
         v_event_resend_reject_reason = self._event_resend_reject_reason
@@ -1556,7 +1556,7 @@ class NewOrderSingle(Message):
             _encode_group(out, b"453", g_parties, use_dollars, "NewOrderSingle.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
         v_secondary_cl_ord_id = self._secondary_cl_ord_id
         if v_secondary_cl_ord_id is not None:
             out.append(b"526=" + (v_secondary_cl_ord_id.encode() if v_secondary_cl_ord_id.__class__ is str and v_secondary_cl_ord_id and "\x01" not in v_secondary_cl_ord_id else _v.enc_str(v_secondary_cl_ord_id, "SecondaryClOrdID(526)")) + b"\x01")
@@ -1774,7 +1774,7 @@ class OrderCancelReplaceRequest(Message):
             out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
 
 
 
@@ -1894,7 +1894,7 @@ class OrderCancelRequest(Message):
             _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelRequest.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
 
 
 
@@ -2339,7 +2339,7 @@ class ExecutionReport(Message):
             out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
         v_exec_restatement_reason = self._exec_restatement_reason
         if v_exec_restatement_reason is not None:
-            out.append(b"378=" + (b"%d" % v_exec_restatement_reason if v_exec_restatement_reason.__class__ is int else _v.enc_int(v_exec_restatement_reason, "ExecRestatementReason(378)")) + b"\x01")
+            out.append(b"378=" + (b"%d" % v_exec_restatement_reason if v_exec_restatement_reason.__class__ is int and _v.INT_MIN <= v_exec_restatement_reason <= _v.INT_MAX else _v.enc_int(v_exec_restatement_reason, "ExecRestatementReason(378)")) + b"\x01")
         v_exec_type = self._exec_type
         if v_exec_type is not None:
             out.append(b"150=" + (_e_ExecType[v_exec_type] if v_exec_type.__class__ is ExecType else _v.enc_enum(_e_ExecType, v_exec_type, "ExecType(150)")) + b"\x01")
@@ -2358,7 +2358,7 @@ class ExecutionReport(Message):
             _encode_group(out, b"453", g_parties, use_dollars, "ExecutionReport.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
         v_clearing_business_date = self._clearing_business_date
         if v_clearing_business_date is not None:
             out.append(b"715=" + _v.enc_date(v_clearing_business_date, "ClearingBusinessDate(715)") + b"\x01")
@@ -2624,7 +2624,7 @@ class OrderMassCancelReport(Message):
             raise _missing("OrderMassCancelReport", "MassCancelResponse", 531, 'r')
         v_mass_cancel_reject_reason = self._mass_cancel_reject_reason
         if v_mass_cancel_reject_reason is not None:
-            out.append(b"532=" + (b"%d" % v_mass_cancel_reject_reason if v_mass_cancel_reject_reason.__class__ is int else _v.enc_int(v_mass_cancel_reject_reason, "MassCancelRejectReason(532)")) + b"\x01")
+            out.append(b"532=" + (b"%d" % v_mass_cancel_reject_reason if v_mass_cancel_reject_reason.__class__ is int and _v.INT_MIN <= v_mass_cancel_reject_reason <= _v.INT_MAX else _v.enc_int(v_mass_cancel_reject_reason, "MassCancelRejectReason(532)")) + b"\x01")
 
 
 
@@ -2708,7 +2708,7 @@ class BusinessMessageReject(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
         else:
             raise _missing("BusinessMessageReject", "RefSeqNum", 45, 'j')
         v_text = self._text
@@ -2716,7 +2716,7 @@ class BusinessMessageReject(Message):
             out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
         v_ref_tag_id = self._ref_tag_id
         if v_ref_tag_id is not None:
-            out.append(b"371=" + (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int else _v.enc_int(v_ref_tag_id, "RefTagID(371)")) + b"\x01")
+            out.append(b"371=" + (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int and _v.INT_MIN <= v_ref_tag_id <= _v.INT_MAX else _v.enc_int(v_ref_tag_id, "RefTagID(371)")) + b"\x01")
         v_ref_msg_type = self._ref_msg_type
         if v_ref_msg_type is not None:
             out.append(b"372=" + (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")) + b"\x01")
@@ -2792,7 +2792,7 @@ class OrderGroupRequest(Message):
             out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
         v_order_group_contracts_limit = self._order_group_contracts_limit
         if v_order_group_contracts_limit is not None:
-            out.append(b"20132=" + (b"%d" % v_order_group_contracts_limit if v_order_group_contracts_limit.__class__ is int else _v.enc_int(v_order_group_contracts_limit, "OrderGroupContractsLimit(20132)")) + b"\x01")
+            out.append(b"20132=" + (b"%d" % v_order_group_contracts_limit if v_order_group_contracts_limit.__class__ is int and _v.INT_MIN <= v_order_group_contracts_limit <= _v.INT_MAX else _v.enc_int(v_order_group_contracts_limit, "OrderGroupContractsLimit(20132)")) + b"\x01")
 
 
 
@@ -2933,12 +2933,12 @@ class ResendRequest(Message):
             self._materialize()
         v_begin_seq_no = self._begin_seq_no
         if v_begin_seq_no is not None:
-            out.append(b"7=" + (b"%d" % v_begin_seq_no if v_begin_seq_no.__class__ is int else _v.enc_int(v_begin_seq_no, "BeginSeqNo(7)")) + b"\x01")
+            out.append(b"7=" + (b"%d" % v_begin_seq_no if v_begin_seq_no.__class__ is int and _v.INT_MIN <= v_begin_seq_no <= _v.INT_MAX else _v.enc_int(v_begin_seq_no, "BeginSeqNo(7)")) + b"\x01")
         else:
             raise _missing("ResendRequest", "BeginSeqNo", 7, '2')
         v_end_seq_no = self._end_seq_no
         if v_end_seq_no is not None:
-            out.append(b"16=" + (b"%d" % v_end_seq_no if v_end_seq_no.__class__ is int else _v.enc_int(v_end_seq_no, "EndSeqNo(16)")) + b"\x01")
+            out.append(b"16=" + (b"%d" % v_end_seq_no if v_end_seq_no.__class__ is int and _v.INT_MIN <= v_end_seq_no <= _v.INT_MAX else _v.enc_int(v_end_seq_no, "EndSeqNo(16)")) + b"\x01")
         else:
             raise _missing("ResendRequest", "EndSeqNo", 16, '2')
 
@@ -3013,7 +3013,7 @@ class Reject(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
         else:
             raise _missing("Reject", "RefSeqNum", 45, '3')
         v_text = self._text
@@ -3021,7 +3021,7 @@ class Reject(Message):
             out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
         v_ref_tag_id = self._ref_tag_id
         if v_ref_tag_id is not None:
-            out.append(b"371=" + (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int else _v.enc_int(v_ref_tag_id, "RefTagID(371)")) + b"\x01")
+            out.append(b"371=" + (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int and _v.INT_MIN <= v_ref_tag_id <= _v.INT_MAX else _v.enc_int(v_ref_tag_id, "RefTagID(371)")) + b"\x01")
         v_ref_msg_type = self._ref_msg_type
         if v_ref_msg_type is not None:
             out.append(b"372=" + (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")) + b"\x01")
@@ -3071,7 +3071,7 @@ class SequenceReset(Message):
             out.append(b"123=" + (b"Y" if v_gap_fill_flag is True else b"N" if v_gap_fill_flag is False else _v.enc_bool(v_gap_fill_flag, "GapFillFlag(123)")) + b"\x01")
         v_new_seq_no = self._new_seq_no
         if v_new_seq_no is not None:
-            out.append(b"36=" + (b"%d" % v_new_seq_no if v_new_seq_no.__class__ is int else _v.enc_int(v_new_seq_no, "NewSeqNo(36)")) + b"\x01")
+            out.append(b"36=" + (b"%d" % v_new_seq_no if v_new_seq_no.__class__ is int and _v.INT_MIN <= v_new_seq_no <= _v.INT_MAX else _v.enc_int(v_new_seq_no, "NewSeqNo(36)")) + b"\x01")
         else:
             raise _missing("SequenceReset", "NewSeqNo", 36, '4')
 
@@ -3351,7 +3351,7 @@ class Logon(Message):
             raise _missing("Logon", "EncryptMethod", 98, 'A')
         v_heart_bt_int = self._heart_bt_int
         if v_heart_bt_int is not None:
-            out.append(b"108=" + (b"%d" % v_heart_bt_int if v_heart_bt_int.__class__ is int else _v.enc_int(v_heart_bt_int, "HeartBtInt(108)")) + b"\x01")
+            out.append(b"108=" + (b"%d" % v_heart_bt_int if v_heart_bt_int.__class__ is int and _v.INT_MIN <= v_heart_bt_int <= _v.INT_MAX else _v.enc_int(v_heart_bt_int, "HeartBtInt(108)")) + b"\x01")
         v_raw_data_length = self._raw_data_length
         if v_raw_data_length is None and self._raw_data.__class__ is bytes and b"\x01" in self._raw_data:
             v_raw_data_length = len(self._raw_data)
@@ -3360,7 +3360,7 @@ class Logon(Message):
                 "Logon: RawDataLength(95) is set without the data field it measures", tag=95
             )
         if v_raw_data_length is not None:
-            out.append(b"95=" + (b"%d" % v_raw_data_length if v_raw_data_length.__class__ is int else _v.enc_int(v_raw_data_length, "RawDataLength(95)")) + b"\x01")
+            out.append(b"95=" + (b"%d" % v_raw_data_length if v_raw_data_length.__class__ is int and _v.INT_MIN <= v_raw_data_length <= _v.INT_MAX else _v.enc_int(v_raw_data_length, "RawDataLength(95)")) + b"\x01")
         v_raw_data = self._raw_data
         if v_raw_data is not None and self._raw_data_length is not None and self._raw_data_length != len(v_raw_data):
             raise _EncodeError(
@@ -3383,7 +3383,7 @@ class Logon(Message):
             out.append(b"20126=" + (b"Y" if v_listener_session is True else b"N" if v_listener_session is False else _v.enc_bool(v_listener_session, "ListenerSession(20126)")) + b"\x01")
         v_message_retention_period = self._message_retention_period
         if v_message_retention_period is not None:
-            out.append(b"20200=" + (b"%d" % v_message_retention_period if v_message_retention_period.__class__ is int else _v.enc_int(v_message_retention_period, "MessageRetentionPeriod(20200)")) + b"\x01")
+            out.append(b"20200=" + (b"%d" % v_message_retention_period if v_message_retention_period.__class__ is int and _v.INT_MIN <= v_message_retention_period <= _v.INT_MAX else _v.enc_int(v_message_retention_period, "MessageRetentionPeriod(20200)")) + b"\x01")
         v_use_dollars = self._use_dollars
         if v_use_dollars is not None:
             out.append(b"21005=" + (b"Y" if v_use_dollars is True else b"N" if v_use_dollars is False else _v.enc_bool(v_use_dollars, "UseDollars(21005)")) + b"\x01")
@@ -3401,10 +3401,10 @@ class Logon(Message):
             out.append(b"21008=" + (b"Y" if v_preserve_original_order_qty is True else b"N" if v_preserve_original_order_qty is False else _v.enc_bool(v_preserve_original_order_qty, "PreserveOriginalOrderQty(21008)")) + b"\x01")
         v_next_expected_msg_seq_num = self._next_expected_msg_seq_num
         if v_next_expected_msg_seq_num is not None:
-            out.append(b"789=" + (b"%d" % v_next_expected_msg_seq_num if v_next_expected_msg_seq_num.__class__ is int else _v.enc_int(v_next_expected_msg_seq_num, "NextExpectedMsgSeqNum(789)")) + b"\x01")
+            out.append(b"789=" + (b"%d" % v_next_expected_msg_seq_num if v_next_expected_msg_seq_num.__class__ is int and _v.INT_MIN <= v_next_expected_msg_seq_num <= _v.INT_MAX else _v.enc_int(v_next_expected_msg_seq_num, "NextExpectedMsgSeqNum(789)")) + b"\x01")
         v_max_message_size = self._max_message_size
         if v_max_message_size is not None:
-            out.append(b"383=" + (b"%d" % v_max_message_size if v_max_message_size.__class__ is int else _v.enc_int(v_max_message_size, "MaxMessageSize(383)")) + b"\x01")
+            out.append(b"383=" + (b"%d" % v_max_message_size if v_max_message_size.__class__ is int and _v.INT_MIN <= v_max_message_size <= _v.INT_MAX else _v.enc_int(v_max_message_size, "MaxMessageSize(383)")) + b"\x01")
         v_test_message_indicator = self._test_message_indicator
         if v_test_message_indicator is not None:
             out.append(b"464=" + (b"Y" if v_test_message_indicator is True else b"N" if v_test_message_indicator is False else _v.enc_bool(v_test_message_indicator, "TestMessageIndicator(464)")) + b"\x01")

@@ -1216,7 +1216,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
 
 
 
@@ -1693,12 +1693,12 @@ class EventResendComplete(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
         else:
             raise _missing("EventResendComplete", "RefSeqNum", 45, 'U2')
         v_resend_event_count = self._resend_event_count
         if v_resend_event_count is not None:
-            out.append(b"21003=" + (b"%d" % v_resend_event_count if v_resend_event_count.__class__ is int else _v.enc_int(v_resend_event_count, "ResendEventCount(21003)")) + b"\x01")
+            out.append(b"21003=" + (b"%d" % v_resend_event_count if v_resend_event_count.__class__ is int and _v.INT_MIN <= v_resend_event_count <= _v.INT_MAX else _v.enc_int(v_resend_event_count, "ResendEventCount(21003)")) + b"\x01")
         else:
             raise _missing("EventResendComplete", "ResendEventCount", 21003, 'U2')
 
@@ -1742,7 +1742,7 @@ class EventResendReject(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
         else:
             raise _missing("EventResendReject", "RefSeqNum", 45, 'U3')
         v_event_resend_reject_reason = self._event_resend_reject_reason
@@ -2278,7 +2278,7 @@ class NewOrderSingle(Message):
             raise _missing("NewOrderSingle", "Symbol", 55, 'D')
         v_ex_destination = self._ex_destination
         if v_ex_destination is not None:
-            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
+            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
             out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
@@ -2296,7 +2296,7 @@ class NewOrderSingle(Message):
             _encode_group(out, b"453", g_parties, use_dollars, "NewOrderSingle.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
         v_secondary_cl_ord_id = self._secondary_cl_ord_id
         if v_secondary_cl_ord_id is not None:
             out.append(b"526=" + (v_secondary_cl_ord_id.encode() if v_secondary_cl_ord_id.__class__ is str and v_secondary_cl_ord_id and "\x01" not in v_secondary_cl_ord_id else _v.enc_str(v_secondary_cl_ord_id, "SecondaryClOrdID(526)")) + b"\x01")
@@ -2517,7 +2517,7 @@ class OrderCancelReplaceRequest(Message):
             raise _missing("OrderCancelReplaceRequest", "Symbol", 55, 'G')
         v_ex_destination = self._ex_destination
         if v_ex_destination is not None:
-            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
+            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
             out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
@@ -2532,7 +2532,7 @@ class OrderCancelReplaceRequest(Message):
             out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
 
 
 
@@ -2660,13 +2660,13 @@ class OrderCancelRequest(Message):
             raise _missing("OrderCancelRequest", "Symbol", 55, 'F')
         v_ex_destination = self._ex_destination
         if v_ex_destination is not None:
-            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
+            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
         g_parties = self._parties
         if g_parties is not None:
             _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelRequest.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
 
 
 
@@ -3138,7 +3138,7 @@ class ExecutionReport(Message):
             out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
         v_exec_restatement_reason = self._exec_restatement_reason
         if v_exec_restatement_reason is not None:
-            out.append(b"378=" + (b"%d" % v_exec_restatement_reason if v_exec_restatement_reason.__class__ is int else _v.enc_int(v_exec_restatement_reason, "ExecRestatementReason(378)")) + b"\x01")
+            out.append(b"378=" + (b"%d" % v_exec_restatement_reason if v_exec_restatement_reason.__class__ is int and _v.INT_MIN <= v_exec_restatement_reason <= _v.INT_MAX else _v.enc_int(v_exec_restatement_reason, "ExecRestatementReason(378)")) + b"\x01")
         v_exec_type = self._exec_type
         if v_exec_type is not None:
             out.append(b"150=" + (_e_ExecType[v_exec_type] if v_exec_type.__class__ is ExecType else _v.enc_enum(_e_ExecType, v_exec_type, "ExecType(150)")) + b"\x01")
@@ -3157,7 +3157,7 @@ class ExecutionReport(Message):
             _encode_group(out, b"453", g_parties, use_dollars, "ExecutionReport.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
         v_clearing_business_date = self._clearing_business_date
         if v_clearing_business_date is not None:
             out.append(b"715=" + _v.enc_date(v_clearing_business_date, "ClearingBusinessDate(715)") + b"\x01")
@@ -3429,7 +3429,7 @@ class OrderMassCancelReport(Message):
             raise _missing("OrderMassCancelReport", "MassCancelResponse", 531, 'r')
         v_mass_cancel_reject_reason = self._mass_cancel_reject_reason
         if v_mass_cancel_reject_reason is not None:
-            out.append(b"532=" + (b"%d" % v_mass_cancel_reject_reason if v_mass_cancel_reject_reason.__class__ is int else _v.enc_int(v_mass_cancel_reject_reason, "MassCancelRejectReason(532)")) + b"\x01")
+            out.append(b"532=" + (b"%d" % v_mass_cancel_reject_reason if v_mass_cancel_reject_reason.__class__ is int and _v.INT_MIN <= v_mass_cancel_reject_reason <= _v.INT_MAX else _v.enc_int(v_mass_cancel_reject_reason, "MassCancelRejectReason(532)")) + b"\x01")
 
 
 
@@ -3513,7 +3513,7 @@ class BusinessMessageReject(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
         else:
             raise _missing("BusinessMessageReject", "RefSeqNum", 45, 'j')
         v_text = self._text
@@ -3521,7 +3521,7 @@ class BusinessMessageReject(Message):
             out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
         v_ref_tag_id = self._ref_tag_id
         if v_ref_tag_id is not None:
-            out.append(b"371=" + (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int else _v.enc_int(v_ref_tag_id, "RefTagID(371)")) + b"\x01")
+            out.append(b"371=" + (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int and _v.INT_MIN <= v_ref_tag_id <= _v.INT_MAX else _v.enc_int(v_ref_tag_id, "RefTagID(371)")) + b"\x01")
         v_ref_msg_type = self._ref_msg_type
         if v_ref_msg_type is not None:
             out.append(b"372=" + (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")) + b"\x01")
@@ -3618,13 +3618,13 @@ class OrderGroupRequest(Message):
             out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
         v_order_group_contracts_limit = self._order_group_contracts_limit
         if v_order_group_contracts_limit is not None:
-            out.append(b"20132=" + (b"%d" % v_order_group_contracts_limit if v_order_group_contracts_limit.__class__ is int else _v.enc_int(v_order_group_contracts_limit, "OrderGroupContractsLimit(20132)")) + b"\x01")
+            out.append(b"20132=" + (b"%d" % v_order_group_contracts_limit if v_order_group_contracts_limit.__class__ is int and _v.INT_MIN <= v_order_group_contracts_limit <= _v.INT_MAX else _v.enc_int(v_order_group_contracts_limit, "OrderGroupContractsLimit(20132)")) + b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
         v_ex_destination = self._ex_destination
         if v_ex_destination is not None:
-            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
+            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
 
 
 
@@ -3683,10 +3683,10 @@ class OrderGroupResponse(Message):
             raise _missing("OrderGroupResponse", "OrderGroupID", 20130, 'UOH')
         v_order_group_contracts_limit = self._order_group_contracts_limit
         if v_order_group_contracts_limit is not None:
-            out.append(b"20132=" + (b"%d" % v_order_group_contracts_limit if v_order_group_contracts_limit.__class__ is int else _v.enc_int(v_order_group_contracts_limit, "OrderGroupContractsLimit(20132)")) + b"\x01")
+            out.append(b"20132=" + (b"%d" % v_order_group_contracts_limit if v_order_group_contracts_limit.__class__ is int and _v.INT_MIN <= v_order_group_contracts_limit <= _v.INT_MAX else _v.enc_int(v_order_group_contracts_limit, "OrderGroupContractsLimit(20132)")) + b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
 
 
 
@@ -3774,7 +3774,7 @@ class QuoteRequest(Message):
             raise _missing("QuoteRequest", "NoRelatedSym", 146, 'R')
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
         v_multivariate_collection_ticker = self._multivariate_collection_ticker
         if v_multivariate_collection_ticker is not None:
             out.append(b"20180=" + (v_multivariate_collection_ticker.encode() if v_multivariate_collection_ticker.__class__ is str and v_multivariate_collection_ticker and "\x01" not in v_multivariate_collection_ticker else _v.enc_str(v_multivariate_collection_ticker, "MultivariateCollectionTicker(20180)")) + b"\x01")
@@ -3882,7 +3882,7 @@ class QuoteRequestAck(Message):
             out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
         v_ex_destination = self._ex_destination
         if v_ex_destination is not None:
-            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
+            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
         v_text = self._text
         if v_text is not None:
             out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
@@ -4092,7 +4092,7 @@ class Quote(Message):
             out.append(b"135=" + _v.enc_decimal(v_offer_size, "OfferSize(135)") + b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
         v_rest_remainder = self._rest_remainder
         if v_rest_remainder is not None:
             out.append(b"21015=" + (b"Y" if v_rest_remainder is True else b"N" if v_rest_remainder is False else _v.enc_bool(v_rest_remainder, "RestRemainder(21015)")) + b"\x01")
@@ -4271,7 +4271,7 @@ class QuoteStatusReport(Message):
             raise _missing("QuoteStatusReport", "QuoteReqID", 131, 'AI')
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
         v_quote_status = self._quote_status
         if v_quote_status is not None:
             out.append(b"297=" + (_e_QuoteStatus[v_quote_status] if v_quote_status.__class__ is QuoteStatus else _v.enc_enum(_e_QuoteStatus, v_quote_status, "QuoteStatus(297)")) + b"\x01")
@@ -5075,12 +5075,12 @@ class ResendRequest(Message):
             self._materialize()
         v_begin_seq_no = self._begin_seq_no
         if v_begin_seq_no is not None:
-            out.append(b"7=" + (b"%d" % v_begin_seq_no if v_begin_seq_no.__class__ is int else _v.enc_int(v_begin_seq_no, "BeginSeqNo(7)")) + b"\x01")
+            out.append(b"7=" + (b"%d" % v_begin_seq_no if v_begin_seq_no.__class__ is int and _v.INT_MIN <= v_begin_seq_no <= _v.INT_MAX else _v.enc_int(v_begin_seq_no, "BeginSeqNo(7)")) + b"\x01")
         else:
             raise _missing("ResendRequest", "BeginSeqNo", 7, '2')
         v_end_seq_no = self._end_seq_no
         if v_end_seq_no is not None:
-            out.append(b"16=" + (b"%d" % v_end_seq_no if v_end_seq_no.__class__ is int else _v.enc_int(v_end_seq_no, "EndSeqNo(16)")) + b"\x01")
+            out.append(b"16=" + (b"%d" % v_end_seq_no if v_end_seq_no.__class__ is int and _v.INT_MIN <= v_end_seq_no <= _v.INT_MAX else _v.enc_int(v_end_seq_no, "EndSeqNo(16)")) + b"\x01")
         else:
             raise _missing("ResendRequest", "EndSeqNo", 16, '2')
 
@@ -5155,7 +5155,7 @@ class Reject(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
         else:
             raise _missing("Reject", "RefSeqNum", 45, '3')
         v_text = self._text
@@ -5163,7 +5163,7 @@ class Reject(Message):
             out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
         v_ref_tag_id = self._ref_tag_id
         if v_ref_tag_id is not None:
-            out.append(b"371=" + (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int else _v.enc_int(v_ref_tag_id, "RefTagID(371)")) + b"\x01")
+            out.append(b"371=" + (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int and _v.INT_MIN <= v_ref_tag_id <= _v.INT_MAX else _v.enc_int(v_ref_tag_id, "RefTagID(371)")) + b"\x01")
         v_ref_msg_type = self._ref_msg_type
         if v_ref_msg_type is not None:
             out.append(b"372=" + (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")) + b"\x01")
@@ -5213,7 +5213,7 @@ class SequenceReset(Message):
             out.append(b"123=" + (b"Y" if v_gap_fill_flag is True else b"N" if v_gap_fill_flag is False else _v.enc_bool(v_gap_fill_flag, "GapFillFlag(123)")) + b"\x01")
         v_new_seq_no = self._new_seq_no
         if v_new_seq_no is not None:
-            out.append(b"36=" + (b"%d" % v_new_seq_no if v_new_seq_no.__class__ is int else _v.enc_int(v_new_seq_no, "NewSeqNo(36)")) + b"\x01")
+            out.append(b"36=" + (b"%d" % v_new_seq_no if v_new_seq_no.__class__ is int and _v.INT_MIN <= v_new_seq_no <= _v.INT_MAX else _v.enc_int(v_new_seq_no, "NewSeqNo(36)")) + b"\x01")
         else:
             raise _missing("SequenceReset", "NewSeqNo", 36, '4')
 
@@ -5537,7 +5537,7 @@ class Logon(Message):
             raise _missing("Logon", "EncryptMethod", 98, 'A')
         v_heart_bt_int = self._heart_bt_int
         if v_heart_bt_int is not None:
-            out.append(b"108=" + (b"%d" % v_heart_bt_int if v_heart_bt_int.__class__ is int else _v.enc_int(v_heart_bt_int, "HeartBtInt(108)")) + b"\x01")
+            out.append(b"108=" + (b"%d" % v_heart_bt_int if v_heart_bt_int.__class__ is int and _v.INT_MIN <= v_heart_bt_int <= _v.INT_MAX else _v.enc_int(v_heart_bt_int, "HeartBtInt(108)")) + b"\x01")
         else:
             raise _missing("Logon", "HeartBtInt", 108, 'A')
         v_raw_data_length = self._raw_data_length
@@ -5548,7 +5548,7 @@ class Logon(Message):
                 "Logon: RawDataLength(95) is set without the data field it measures", tag=95
             )
         if v_raw_data_length is not None:
-            out.append(b"95=" + (b"%d" % v_raw_data_length if v_raw_data_length.__class__ is int else _v.enc_int(v_raw_data_length, "RawDataLength(95)")) + b"\x01")
+            out.append(b"95=" + (b"%d" % v_raw_data_length if v_raw_data_length.__class__ is int and _v.INT_MIN <= v_raw_data_length <= _v.INT_MAX else _v.enc_int(v_raw_data_length, "RawDataLength(95)")) + b"\x01")
         v_raw_data = self._raw_data
         if v_raw_data is not None and self._raw_data_length is not None and self._raw_data_length != len(v_raw_data):
             raise _EncodeError(
@@ -5574,7 +5574,7 @@ class Logon(Message):
             out.append(b"20127=" + (b"Y" if v_receive_settlement_reports is True else b"N" if v_receive_settlement_reports is False else _v.enc_bool(v_receive_settlement_reports, "ReceiveSettlementReports(20127)")) + b"\x01")
         v_message_retention_period = self._message_retention_period
         if v_message_retention_period is not None:
-            out.append(b"20200=" + (b"%d" % v_message_retention_period if v_message_retention_period.__class__ is int else _v.enc_int(v_message_retention_period, "MessageRetentionPeriod(20200)")) + b"\x01")
+            out.append(b"20200=" + (b"%d" % v_message_retention_period if v_message_retention_period.__class__ is int and _v.INT_MIN <= v_message_retention_period <= _v.INT_MAX else _v.enc_int(v_message_retention_period, "MessageRetentionPeriod(20200)")) + b"\x01")
         v_use_dollars = self._use_dollars
         if v_use_dollars is not None:
             out.append(b"21005=" + (b"Y" if v_use_dollars is True else b"N" if v_use_dollars is False else _v.enc_bool(v_use_dollars, "UseDollars(21005)")) + b"\x01")
@@ -5601,10 +5601,10 @@ class Logon(Message):
             out.append(b"21032=" + (b"Y" if v_use_cap_reservation is True else b"N" if v_use_cap_reservation is False else _v.enc_bool(v_use_cap_reservation, "UseCapReservation(21032)")) + b"\x01")
         v_next_expected_msg_seq_num = self._next_expected_msg_seq_num
         if v_next_expected_msg_seq_num is not None:
-            out.append(b"789=" + (b"%d" % v_next_expected_msg_seq_num if v_next_expected_msg_seq_num.__class__ is int else _v.enc_int(v_next_expected_msg_seq_num, "NextExpectedMsgSeqNum(789)")) + b"\x01")
+            out.append(b"789=" + (b"%d" % v_next_expected_msg_seq_num if v_next_expected_msg_seq_num.__class__ is int and _v.INT_MIN <= v_next_expected_msg_seq_num <= _v.INT_MAX else _v.enc_int(v_next_expected_msg_seq_num, "NextExpectedMsgSeqNum(789)")) + b"\x01")
         v_max_message_size = self._max_message_size
         if v_max_message_size is not None:
-            out.append(b"383=" + (b"%d" % v_max_message_size if v_max_message_size.__class__ is int else _v.enc_int(v_max_message_size, "MaxMessageSize(383)")) + b"\x01")
+            out.append(b"383=" + (b"%d" % v_max_message_size if v_max_message_size.__class__ is int and _v.INT_MIN <= v_max_message_size <= _v.INT_MAX else _v.enc_int(v_max_message_size, "MaxMessageSize(383)")) + b"\x01")
         v_test_message_indicator = self._test_message_indicator
         if v_test_message_indicator is not None:
             out.append(b"464=" + (b"Y" if v_test_message_indicator is True else b"N" if v_test_message_indicator is False else _v.enc_bool(v_test_message_indicator, "TestMessageIndicator(464)")) + b"\x01")
@@ -5738,7 +5738,7 @@ class MarketSettlementReport(Message):
             raise _missing("MarketSettlementReport", "ClearingBusinessDate", 715, 'UMS')
         v_tot_num_market_settlement_reports = self._tot_num_market_settlement_reports
         if v_tot_num_market_settlement_reports is not None:
-            out.append(b"20106=" + (b"%d" % v_tot_num_market_settlement_reports if v_tot_num_market_settlement_reports.__class__ is int else _v.enc_int(v_tot_num_market_settlement_reports, "TotNumMarketSettlementReports(20106)")) + b"\x01")
+            out.append(b"20106=" + (b"%d" % v_tot_num_market_settlement_reports if v_tot_num_market_settlement_reports.__class__ is int and _v.INT_MIN <= v_tot_num_market_settlement_reports <= _v.INT_MAX else _v.enc_int(v_tot_num_market_settlement_reports, "TotNumMarketSettlementReports(20106)")) + b"\x01")
         v_market_result = self._market_result
         if v_market_result is not None:
             out.append(b"20107=" + (_e_MarketResult[v_market_result] if v_market_result.__class__ is MarketResult else _v.enc_enum(_e_MarketResult, v_market_result, "MarketResult(20107)")) + b"\x01")
