@@ -881,6 +881,17 @@ def _structural_defects(
     unknown: bool,
 ) -> list[Defect]:
     """What a tolerant decode finds without converting values (cheap when nothing is wrong)."""
+    header = present & _spec_tags()[1]
+    n = len(header)
+    if (
+        not unknown
+        and cls._REQUIRED <= present
+        and present <= cls._KNOWN
+        and (len(present) == len(tags) or present & cls._GROUP_TAGS)
+        and b"=\x01" not in frame
+        and header.issuperset(tags[3 : 3 + n])
+    ):
+        return []  # the common case, in set operations only
     defects: list[Defect] = []
     what = f"{cls.__name__} (35={flat[5].decode('latin-1')})"
     if unknown:
@@ -923,9 +934,7 @@ def _structural_defects(
                 text = f"{what}: tag {t.decode('latin-1')} has no value"
                 no_value = int(t) if _valid_tag(t) else None
                 defects.append(Defect(no_value, REJECT_TAG_NO_VALUE, text, b""))
-    header = present & _spec_tags()[1]
-    n = len(header)
-    if n and (len(tags) < 3 + n or not header.issuperset(tags[3 : 3 + n])):
+    if n and not header.issuperset(tags[3 : 3 + n]):
         # a header field after the first body field
         i = 3
         while i < len(tags) and tags[i] in header:
