@@ -351,3 +351,21 @@ def test_eof_before_start_and_garbage_during_logon() -> None:
     r.deliver(r.frame("35=A|34=x|98=0|108=30|141=Y"))
     with pytest.raises(RemoteProtocolError, match=r"MsgSeqNum\(34\) b'x' is not a sequence"):
         list(r.session.events())
+
+
+def test_a_fatal_fault_leaves_the_session_failed() -> None:
+    from kalshi_fix_sansio import State
+
+    r = logged_on("session=KalshiNR")
+    assert r.session is not None and r.session.state is State.ACTIVE
+    r.deliver(r.frame("35=0|34=1"))  # MsgSeqNum too low
+    with pytest.raises(RemoteProtocolError, match="too low"):
+        list(r.session.events())
+    assert r.session.state is State.FAILED
+    with pytest.raises(RemoteProtocolError):  # the error stays the answer
+        r.session.next_event()
+    with pytest.raises(LocalProtocolError, match="session ended"):
+        r.session.receive_data(b"8=FIXT.1.1\x01", r.now)
+    with pytest.raises(LocalProtocolError, match="after the session failed"):
+        r.session.send(order(), r.now)
+    assert r.session.next_deadline() is None

@@ -39,15 +39,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from store_writer import frame_for
 
-from kalshi_fix_sansio import store as store_module
+from kalshi_fix_sansio import filestore as store_module
 from kalshi_fix_sansio.errors import FixError, LocalProtocolError
-from kalshi_fix_sansio.store import (
-    FileStore,
-    MemoryStore,
-    MessageStore,
-    Recovery,
-    StoreError,
-)
+from kalshi_fix_sansio.filestore import FileStore, Recovery
+from kalshi_fix_sansio.store import MemoryStore, MessageStore, StoreError
 
 WRITER = Path(__file__).with_name("store_writer.py")
 DOCS_STORES = Path(__file__).resolve().parents[1] / "docs" / "stores.md"

@@ -8,6 +8,7 @@
 
 from ._generated.common import Header
 from ._message import Defect, FixRecord, Message, UnknownMessage
+from ._states import State
 from .auth import (
     Ed25519Signer,
     KeyLoadError,
@@ -46,9 +47,10 @@ from .events import (
     TestRequestSent,
     Timeout,
 )
+from .filestore import FileStore
 from .framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
 from .session import Session
-from .store import FileStore, MemoryStore, MessageStore, StoreError
+from .store import MemoryStore, MessageStore, StoreError
 
 __version__ = "0.1.0"
 
@@ -93,6 +95,7 @@ __all__ = [
     "Session",
     "SessionConfig",
     "Signer",
+    "State",
     "StoreError",
     "TestRequestSent",
     "Timeout",

@@ -26,6 +26,10 @@ class State(enum.Enum):
     """Our Logout is out, waiting for the peer's."""
     CLOSED = "closed"
     """Over; close the transport."""
+    FAILED = "failed"
+    """Ended by a peer's protocol fault: `next_event()` raises the `RemoteProtocolError` (the
+    Logout is queued in `data_to_send()`); feeding it more raises `LocalProtocolError`. Make a
+    new `Session` for the next connection."""
 
 
 class Trigger(enum.Enum):
@@ -51,22 +55,24 @@ TRANSITIONS: dict[tuple[State, Trigger], State] = {
     (_S.AWAITING_LOGON, _T.LOGON_REFUSED): _S.CLOSED,
     (_S.AWAITING_LOGON, _T.TIMEOUT): _S.CLOSED,
     (_S.AWAITING_LOGON, _T.EOF): _S.CLOSED,
-    (_S.AWAITING_LOGON, _T.FATAL): _S.CLOSED,
+    (_S.AWAITING_LOGON, _T.FATAL): _S.FAILED,
     (_S.LOGON_SENT, _T.LOGON_ACCEPTED): _S.ACTIVE,
     (_S.LOGON_SENT, _T.LOGON_REFUSED): _S.CLOSED,
     (_S.LOGON_SENT, _T.TIMEOUT): _S.CLOSED,
     (_S.LOGON_SENT, _T.EOF): _S.CLOSED,
-    (_S.LOGON_SENT, _T.FATAL): _S.CLOSED,
+    (_S.LOGON_SENT, _T.FATAL): _S.FAILED,
     (_S.LOGON_SENT, _T.LOGOUT): _S.LOGOUT_SENT,
     (_S.ACTIVE, _T.LOGOUT): _S.LOGOUT_SENT,
     (_S.ACTIVE, _T.PEER_LOGOUT): _S.CLOSED,
     (_S.ACTIVE, _T.TIMEOUT): _S.CLOSED,
     (_S.ACTIVE, _T.EOF): _S.CLOSED,
-    (_S.ACTIVE, _T.FATAL): _S.CLOSED,
+    (_S.ACTIVE, _T.FATAL): _S.FAILED,
     (_S.LOGOUT_SENT, _T.PEER_LOGOUT): _S.CLOSED,
     (_S.LOGOUT_SENT, _T.TIMEOUT): _S.CLOSED,
     (_S.LOGOUT_SENT, _T.EOF): _S.CLOSED,
-    (_S.LOGOUT_SENT, _T.FATAL): _S.CLOSED,
+    (_S.LOGOUT_SENT, _T.FATAL): _S.FAILED,
+    # a fault found while the events of a close are still being read
+    (_S.CLOSED, _T.FATAL): _S.FAILED,
 }
 """(state, trigger) -> next state. Anything else is refused."""
 

@@ -17,7 +17,6 @@ the timers. The module does no I/O and reads no clock.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -29,8 +28,10 @@ from . import margin, prediction
 from ._generated import margin as _gen_margin
 from ._generated import prediction as _gen_prediction
 from ._generated.common import Header
+from ._generated.tables import MESSAGES
 from ._message import Defect, Message, header_raw
 from ._message import decode_frame as _decode_frame
+from ._recovery import GapRecovery, Retry
 from ._states import State, Trigger, transition
 from ._values import fmt_timestamp
 from .auth import logon_payload, signature_b64, verify_signature_b64
@@ -62,12 +63,6 @@ UTC = timezone.utc
 # a UTCTimestamp: YYYYMMDD-HH:MM:SS[.sss|.ssssss|.sssssssss]
 _UTC_TIMESTAMP = re.compile(rb"[0-9]{8}-[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3}|\.[0-9]{6}|\.[0-9]{9})?")
 _well_formed_stamp = _UTC_TIMESTAMP.fullmatch
-# (tags at flat[6], flat[8], flat[10], flat[12]) -> where MsgSeqNum, SenderCompID,
-# TargetCompID and SendingTime are in the flat list, for every order of those four tags
-_LAYOUTS = {
-    order: tuple(7 + 2 * order.index(tag) for tag in (b"34", b"49", b"56", b"52"))
-    for order in itertools.permutations((b"34", b"49", b"56", b"52"))
-}
 # the standard header's own fields (no 8, 9, 35), from the spec
 _HEADER_KEYS = frozenset(info.key for info in Header._FIELDS)
 # bounds on what the peer may send: a MsgSeqNum leaves room for the next one in the store
@@ -79,14 +74,8 @@ MAX_HEARTBEAT_INTERVAL = 3600
 # initiator still rejects a session message for these (an undefined tag, an enum value the spec
 # does not list yet or a header field out of place does not stop it being handled)
 _UNUSABLE = frozenset({1, 4, 6, 13, 16})
-_ADMIN = frozenset({"0", "1", "2", "3", "4", "5", "A"})
-_new_event = object.__new__
-_set_am_message = ApplicationMessage.__dict__["message"].__set__
-_set_am_seq_num = ApplicationMessage.__dict__["seq_num"].__set__
-_set_am_poss_dup = ApplicationMessage.__dict__["poss_dup"].__set__
-_set_am_raw = ApplicationMessage.__dict__["raw"].__set__
-_set_am_defects = ApplicationMessage.__dict__["defects"].__set__
-_NOT_INLINE = frozenset(t.encode() for t in _ADMIN | {"j"})  # MsgTypes the general path handles
+# the session messages (category admin in the spec): the session handles them itself
+_ADMIN = frozenset(mt for mt, m in MESSAGES.items() if m.category == "admin")
 # the states as module constants: Enum attribute lookups are slow on the hot path
 _IDLE = State.IDLE
 _AWAITING_LOGON = State.AWAITING_LOGON
@@ -94,6 +83,7 @@ _LOGON_SENT = State.LOGON_SENT
 _ACTIVE = State.ACTIVE
 _LOGOUT_SENT = State.LOGOUT_SENT
 _CLOSED = State.CLOSED
+_FAILED = State.FAILED
 _LISTENER_REFUSED = frozenset({"D", "F", "G", "q", "R", "UA", "UE"})
 _PRUNE_EVERY = 1024
 _RESEND_RETRIES = 3  # ResendRequests repeated (one heartbeat interval apart) before giving up
@@ -135,7 +125,7 @@ class Session:
         self.config = config
         self.dialect: ModuleType = prediction if config.product == "prediction" else margin
         self.store: MessageStore = config.store if config.store is not None else MemoryStore()
-        self.state = _IDLE
+        self._state = _IDLE
         self.heartbeat_interval = config.heartbeat_interval
         self._acceptor = config.role is Role.ACCEPTOR
         self._framer = Framer(max_message_size=config.max_message_size)
@@ -148,14 +138,10 @@ class Session:
         self._state_since = 0.0
         self._test_req_id: str | None = None
         self._test_req_count = 0
-        self._pending: dict[int, bytes] = {}  # queued inbound frames beyond a gap
-        self._pending_bytes = 0
-        self._pending_dropped = False  # frames beyond the bound were not kept: ask again
+        self._gaps = GapRecovery(
+            config.max_pending_messages, config.max_pending_bytes, _RESEND_RETRIES
+        )
         self._strict = config.strict
-        self._resend_until = 0  # inbound seq we must reach before the gap is closed
-        self._resend_asked_at = 0.0  # when we last sent a ResendRequest
-        self._resend_asked_from = 0  # the expected seq it asked from
-        self._resend_retries = 0
         self._error: RemoteProtocolError | None = None
         self._saved = 0
         self._draining = False
@@ -187,6 +173,17 @@ class Session:
 
     # ------------------------------------------------------------------------------------------
     # public API
+
+    @property
+    def state(self) -> State:
+        """Where the session is in its life (see `State` and the state diagram).
+
+        IDLE until `start()`; AWAITING_LOGON (acceptor) or LOGON_SENT (initiator); ACTIVE once
+        logged on; LOGOUT_SENT after `logout()`; then CLOSED (close the transport; a
+        `CloseTransport` event says whether to reconnect) or FAILED (a peer's protocol fault:
+        `next_event()` raised `RemoteProtocolError`). Only the table in `State`'s module moves it.
+        """
+        return self._state
 
     @property
     def next_sender_seq(self) -> int:
@@ -236,7 +233,7 @@ class Session:
         if self._error is not None:
             raise LocalProtocolError(f"session ended: {self._error}; make a new Session")
         self._now = now
-        if self.state is _CLOSED:
+        if self._state is _CLOSED:
             return  # a closed session reads nothing more: nothing to buffer
         if not data:
             self._eof = True
@@ -257,7 +254,7 @@ class Session:
         while not events:
             if self._error is not None:
                 raise self._error
-            if self.state is _CLOSED:
+            if self._state is _CLOSED:
                 return NEED_DATA
             data = self._next_whole()  # the fast path: a whole frame, no Frame object
             if data is not None:
@@ -329,11 +326,17 @@ class Session:
             EncodeError: a required field is missing or a value cannot go on the wire.
         """
         self._now = now
-        if self.state is not _ACTIVE:
-            early = self.state in (_IDLE, _LOGON_SENT, _AWAITING_LOGON)
-            what = "before the Logon completes" if early else "after the Logout"
+        if self._state is not _ACTIVE:
+            early = self._state in (_IDLE, _LOGON_SENT, _AWAITING_LOGON)
+            what = (
+                "before the Logon completes"
+                if early
+                else "after the session failed"
+                if self._state is _FAILED
+                else "after the Logout"
+            )
             raise LocalProtocolError(
-                f"cannot send an application message {what} (state {self.state.value})"
+                f"cannot send an application message {what} (state {self._state.value})"
             )
         mt = message.MSG_TYPE if message.MSG_TYPE else getattr(message, "msg_type", "")
         if mt in _ADMIN:
@@ -395,8 +398,8 @@ class Session:
             EncodeError: a value cannot go on the wire.
         """
         self._now = now
-        if self.state is not _ACTIVE:
-            raise LocalProtocolError(f"cannot send a Reject in state {self.state.value!r}")
+        if self._state is not _ACTIVE:
+            raise LocalProtocolError(f"cannot send a Reject in state {self._state.value!r}")
         if type(ref_seq_num) is not int or not 1 <= ref_seq_num < self.store.next_target_seq():
             raise LocalProtocolError(
                 f"ref_seq_num {ref_seq_num!r} is not the MsgSeqNum of a message received"
@@ -423,8 +426,8 @@ class Session:
             LocalProtocolError: the session is not logged on or logging on.
         """
         self._now = now
-        if self.state not in (_ACTIVE, _LOGON_SENT):
-            raise LocalProtocolError(f"cannot log out in state {self.state.value!r}")
+        if self._state not in (_ACTIVE, _LOGON_SENT):
+            raise LocalProtocolError(f"cannot log out in state {self._state.value!r}")
         self._send_admin(self.dialect.Logout(text=text), now)
         self._move(Trigger.LOGOUT)
 
@@ -434,7 +437,7 @@ class Session:
         Returns:
             The absolute deadline, or None when no timer runs (idle or closed).
         """
-        st = self.state
+        st = self._state
         if st in (_IDLE, _CLOSED) or self._error is not None:
             return None
         if st is _LOGON_SENT or st is _AWAITING_LOGON:
@@ -449,8 +452,9 @@ class Session:
         else:
             peer_due = self._last_rx + hb * cfg.disconnect_factor
         due = min(heartbeat_due, peer_due)
-        if self._resend_until:
-            due = min(due, self._resend_asked_at + hb)
+        resend_due = self._gaps.due(hb)
+        if resend_due is not None:
+            due = min(due, resend_due)
         return due
 
     def handle_timer(self, now: float) -> None:
@@ -460,7 +464,7 @@ class Session:
             now: UTC seconds since the epoch (calling early is harmless).
         """
         self._now = now
-        st = self.state
+        st = self._state
         if st in (_IDLE, _CLOSED) or self._error is not None:
             return
         if st in (_LOGON_SENT, _AWAITING_LOGON):
@@ -481,12 +485,11 @@ class Session:
             return
         hb = self.heartbeat_interval
         cfg = self.config
-        if self._resend_until and now >= self._resend_asked_at + hb:
+        resend_due = self._gaps.due(hb)
+        if resend_due is not None and now >= resend_due:
             # a ResendRequest (or what it brought back) got lost: ask again, then give up
             expected = self.store.next_target_seq()
-            if expected > self._resend_asked_from:
-                self._resend_retries = 0
-            elif self._resend_retries >= _RESEND_RETRIES:
+            if self._gaps.retry(expected) is Retry.GIVE_UP:
                 self._close(
                     f"gap from MsgSeqNum {expected} not filled after "
                     f"{_RESEND_RETRIES + 1} ResendRequests",
@@ -494,8 +497,7 @@ class Session:
                     trigger=Trigger.TIMEOUT,
                 )
                 return
-            self._resend_retries += 1
-            self._ask_resend(expected, now)
+            self._ask_resend(expected, now, fresh=False)
         silent = now - self._last_rx
         if self._test_req_id is not None and silent >= hb * cfg.disconnect_factor:
             self._events.append(Timeout("heartbeat"))
@@ -629,25 +631,24 @@ class Session:
     # state
 
     def _move(self, trigger: Trigger) -> None:
-        self.state = transition(self.state, trigger, acceptor=self._acceptor)
+        self._state = transition(self._state, trigger, acceptor=self._acceptor)
         self._state_since = self._now
 
     def _close(
         self, reason: str, *, reconnect: bool, trigger: Trigger, reset: bool = False
     ) -> None:
-        if self.state is not _CLOSED:
+        if self._state is not _CLOSED:
             self._move(trigger)
         self._events.append(CloseTransport(reason, reconnect, reset))
 
     def _fail(self, exc: RemoteProtocolError) -> None:
         """A session-ending peer fault: Logout queued, state closed, error raised next."""
-        if self.state in (_ACTIVE, _LOGON_SENT, _AWAITING_LOGON) and self.target_comp_id:
+        if self._state in (_ACTIVE, _LOGON_SENT, _AWAITING_LOGON) and self.target_comp_id:
             try:
                 self._send_admin(self.dialect.Logout(text=str(exc)[:200]), self._now)
             except (EncodeError, LocalProtocolError):  # pragma: no cover - defensive
                 pass
-        if self.state is not _CLOSED:
-            self._move(Trigger.FATAL)
+        self._move(Trigger.FATAL)
         self._error = exc
 
     # ------------------------------------------------------------------------------------------
@@ -664,134 +665,40 @@ class Session:
         return cached
 
     def _on_frame(self, frame: bytes, replay: bool = False) -> None:
-        """Handle one inbound frame; ``replay``: a frame queued behind a gap, checked on receipt."""
-        now = self._now
+        """Handle one inbound frame; ``replay``: a frame queued behind a gap, checked on receipt.
+
+        Each fault has one named place: `_decode` (garbled), `_seq_num` (no usable MsgSeqNum),
+        `_check_comp_ids`, `_check_sending_time`, `_admin_defect` (a session message that cannot
+        be acted on), `_in_turn` (gaps, duplicates, too low), `_process` / `_process_app`.
+        """
         if not replay:
-            self._last_rx = now
-        try:
-            msg: Any = _decode_frame(
-                frame, self._classes, self._data_tags, self._length_tags, self._dollars, False, True
-            )
-        except DecodeError as exc:
-            # garbled (no fields, or 8, 9, 35 not first): FIX ignores it; no Reject, and its
-            # sequence number is not consumed (a gap recovers it like any lost message)
-            self._events.append(DecodeFailure(exc, frame, None))
+            self._last_rx = self._now
+        msg = self._decode(frame)
+        if msg is None:
             return
-        src = msg._src
-        if type(msg) in self._rfq_classes:  # BidPx/OfferPx in the units of this session type
-            src[3] = self._rfq_dollars
-        flat = src[2]
-        # The four required header fields right after 8, 9, 35 (in any order), as Kalshi and
-        # this library write them? Then their places are known; otherwise look through the
-        # whole header.
-        # (a frame from the framer ends with CheckSum(10): 8 fields give flat[0..15])
-        layout = _LAYOUTS.get((flat[6], flat[8], flat[10], flat[12])) if len(flat) >= 16 else None
-        if (
-            layout is not None
-            and self.state is _ACTIVE
-            and not replay
-            # no header field (PossDupFlag...) after the four; flat[14] exists: every frame from
-            # the framer ends with CheckSum(10), so a matched layout means at least 8 fields
-            and flat[14] not in _HEADER_KEYS
-            and flat[5] not in _NOT_INLINE
-            and not self._pending
-            and not src[4]  # the decode found nothing wrong
-        ):
-            # The common case, inline: an application message in sequence on an active session.
-            # Any doubt (and every fault) takes the general path below, which names the fault.
-            seq_raw = flat[layout[0]]
-            stamp = flat[layout[3]]
-            window = self._window  # (now, lowest, highest SendingTime to the second)
-            if window[0] != now:
-                window = self._time_window(now)
-            if (
-                seq_raw.isdigit()
-                and len(seq_raw) <= _MAX_SEQ_DIGITS
-                and flat[layout[1]] in self._accepted_raw
-                and flat[layout[2]] == self._expected_target_raw
-                and (
-                    self._tolerance is None
-                    or (
-                        window[1] <= stamp[:17] <= window[2]
-                        and _well_formed_stamp(stamp) is not None
-                    )
-                )
-            ):
-                seq = int(seq_raw)
-                store = self.store
-                if seq == store.next_target_seq():
-                    self._test_req_id = None  # any message shows the peer is alive
-                    if self._validate and msg.check():
-                        # defects: the general handling delivers or rejects and says why
-                        self._process_app(msg, msg.MSG_TYPE, seq, False, frame)
-                        return
-                    store.set_next_target_seq(seq + 1)
-                    # ApplicationMessage(msg, seq, False, frame) without attrs' slower frozen init
-                    event = _new_event(ApplicationMessage)
-                    _set_am_message(event, msg)
-                    _set_am_seq_num(event, seq)
-                    _set_am_poss_dup(event, False)
-                    _set_am_raw(event, frame)
-                    _set_am_defects(event, ())
-                    self._events.append(event)
-                    return
-        if layout is not None:
-            raw = {flat[6]: flat[7], flat[8]: flat[9], flat[10]: flat[11], flat[12]: flat[13]}
-            i = 14
-            while i < len(flat) and flat[i] in _HEADER_KEYS:  # header fields after the four
-                raw.setdefault(flat[i], flat[i + 1])
-                i += 2
-        else:
-            raw = header_raw(msg, _HEADER_KEYS)
+        header = header_raw(msg, _HEADER_KEYS)
         mt: str = msg.MSG_TYPE or msg.msg_type
-        seq = self._seq_num(raw.get(b"34"), mt)
-        sender_raw = raw.get(b"49", b"")
-        target_raw = raw.get(b"56", b"")
+        seq = self._seq_num(header.get(b"34"), mt)
         if mt != "0":
             self._test_req_id = None  # any message shows the peer is alive
-        st = self.state
+        st = self._state
         if st is _AWAITING_LOGON:
             self._on_acceptor_logon(
                 msg,
                 mt,
                 seq,
-                sender_raw.decode("utf-8", "replace"),
-                target_raw.decode("utf-8", "replace"),
+                header.get(b"49", b"").decode("utf-8", "replace"),
+                header.get(b"56", b"").decode("utf-8", "replace"),
             )
             return
         if st is _LOGON_SENT and mt not in ("A", "5"):
             raise RemoteProtocolError(
                 f"expected a Logon in answer to ours, received MsgType {mt!r} (MsgSeqNum {seq})"
             )
-        # CompIDs (a strict session takes an empty one for what it is, a tag without a value,
-        # and rejects it in turn with the message's other defects)
-        empty_comp_id = not sender_raw or not target_raw
-        if (
-            sender_raw not in self._accepted_raw or target_raw != self._expected_target_raw
-        ) and not (self._strict and empty_comp_id):
-            sender = sender_raw.decode("utf-8", "replace")
-            target = target_raw.decode("utf-8", "replace")
-            self._reject(seq, R_COMP_ID, f"CompID problem: {sender}->{target}", ref_msg_type=mt)
-            raise RemoteProtocolError(
-                f"CompID problem: received SenderCompID {sender!r} / TargetCompID {target!r}, "
-                f"expected one of {sorted(self._accepted_senders)} / {self._expected_target!r}",
-                reconnect=False,
-            )
-        poss_dup = raw.get(b"43") == b"Y"
-        # SendingTime accuracy (the fixed-width format sorts like time: compare the text). A
-        # missing or malformed SendingTime is a defect of the message, handled in turn.
-        stamp = raw.get(b"52", b"")
-        if self._tolerance is not None and not poss_dup and not replay:
-            _, lo, hi = self._time_window(now)
-            if _well_formed_stamp(stamp) is None:
-                msg.header.sending_time  # noqa: B018 - records the defect (tolerant read)
-            elif not lo <= stamp[:17] <= hi:
-                self._reject(
-                    seq, R_SENDING_TIME, "SendingTime accuracy problem", ref_tag=52, ref_msg_type=mt
-                )
-                raise RemoteProtocolError(
-                    f"SendingTime {stamp.decode()} is more than {self._tolerance:g} s from now"
-                )
+        self._check_comp_ids(header, seq, mt)
+        poss_dup = header.get(b"43") == b"Y"
+        if not poss_dup and not replay:
+            self._check_sending_time(msg, header, seq, mt)
         if mt in _ADMIN:
             # a session message is acted on: the fields the session reads must be sound
             defect = self._admin_defect(msg, mt)
@@ -802,53 +709,129 @@ class Session:
                     )
                 self._refuse_in_turn(frame, msg, mt, seq, poss_dup, defect)
                 return
-        if mt == "4" and msg.gap_fill_flag is not True:
-            self._on_sequence_reset(msg, seq)
+            if mt == "4" and msg.gap_fill_flag is not True:
+                self._on_sequence_reset(msg, seq)  # Reset mode ignores MsgSeqNum
+                return
+            if mt == "A" and st is _ACTIVE and msg.reset_seq_num_flag is True:
+                self._on_reset_logon(seq)
+                return
+        if self._in_turn(frame, msg, mt, seq, poss_dup, header):
+            self._process(msg, mt, seq, poss_dup, frame)
+            if self._gaps.pending:
+                self._drain_pending()
+
+    def _decode(self, frame: bytes) -> Any:
+        """The message, read tolerantly; None for a garbled frame (reported, ignored)."""
+        try:
+            msg: Any = _decode_frame(
+                frame, self._classes, self._data_tags, self._length_tags, self._dollars, False, True
+            )
+        except DecodeError as exc:
+            # garbled (no fields, or 8, 9, 35 not first): FIX ignores it; no Reject, and its
+            # sequence number is not consumed (a gap recovers it like any lost message)
+            self._events.append(DecodeFailure(exc, frame, None))
+            return None
+        if type(msg) in self._rfq_classes:  # BidPx/OfferPx in the units of this session type
+            msg._src[3] = self._rfq_dollars
+        return msg
+
+    def _check_comp_ids(self, header: dict[bytes, bytes], seq: int, mt: str) -> None:
+        """A wrong SenderCompID / TargetCompID ends the session (Reject 373=9, Logout).
+
+        A strict session takes an empty one for what it is, a tag without a value, and rejects
+        it in turn with the message's other defects.
+        """
+        sender_raw = header.get(b"49", b"")
+        target_raw = header.get(b"56", b"")
+        if sender_raw in self._accepted_raw and target_raw == self._expected_target_raw:
             return
-        if mt == "A" and st is _ACTIVE and msg.reset_seq_num_flag is True:
-            # a reset Logon mid-session (its MsgSeqNum is 1): both sides start again from 1,
-            # and the receiver confirms with its own reset Logon
-            self.store.reset(now)
-            self.store.set_next_target_seq(seq + 1)
-            self._clear_pending()
-            self._events.append(SequenceReset(seq, False))
-            self._send_logon(now, reset=True, heartbeat=self.heartbeat_interval)
+        if self._strict and (not sender_raw or not target_raw):
             return
+        sender = sender_raw.decode("utf-8", "replace")
+        target = target_raw.decode("utf-8", "replace")
+        self._reject(seq, R_COMP_ID, f"CompID problem: {sender}->{target}", ref_msg_type=mt)
+        raise RemoteProtocolError(
+            f"CompID problem: received SenderCompID {sender!r} / TargetCompID {target!r}, "
+            f"expected one of {sorted(self._accepted_senders)} / {self._expected_target!r}",
+            reconnect=False,
+        )
+
+    def _check_sending_time(self, msg: Any, header: dict[bytes, bytes], seq: int, mt: str) -> None:
+        """SendingTime outside the tolerance ends the session (Reject 373=10, Logout).
+
+        The fixed-width format sorts like time, so the text is compared. A missing or malformed
+        SendingTime is a defect of the message, handled in turn.
+        """
+        if self._tolerance is None:
+            return
+        stamp = header.get(b"52", b"")
+        _, lo, hi = self._time_window(self._now)
+        if _well_formed_stamp(stamp) is None:
+            msg.header.sending_time  # noqa: B018 - records the defect (tolerant read)
+        elif not lo <= stamp[:17] <= hi:
+            self._reject(
+                seq, R_SENDING_TIME, "SendingTime accuracy problem", ref_tag=52, ref_msg_type=mt
+            )
+            raise RemoteProtocolError(
+                f"SendingTime {stamp.decode()} is more than {self._tolerance:g} s from now"
+            )
+
+    def _on_reset_logon(self, seq: int) -> None:
+        """A reset Logon mid-session (MsgSeqNum 1): both sides start again from 1, and the
+        receiver confirms with its own reset Logon."""
+        self.store.reset(self._now)
+        self.store.set_next_target_seq(seq + 1)
+        self._gaps.clear()
+        self._events.append(SequenceReset(seq, False))
+        self._send_logon(self._now, reset=True, heartbeat=self.heartbeat_interval)
+
+    def _in_turn(
+        self,
+        frame: bytes,
+        msg: Any,
+        mt: str,
+        seq: int,
+        poss_dup: bool,
+        header: dict[bytes, bytes],
+    ) -> bool:
+        """Whether the message is the one expected now; otherwise it is handled here.
+
+        Beyond a gap it is kept (or the session ends, without retransmission); below the
+        expected number a PossDup duplicate is ignored once its OrigSendingTime is checked, a
+        Logout is honoured, anything else ends the session. A PossDup message in turn must have
+        a sound OrigSendingTime.
+        """
         expected = self.store.next_target_seq()
         if seq > expected:
-            if mt == "A" and st is _LOGON_SENT and self._retransmission:
+            if mt == "A" and self._state is _LOGON_SENT and self._retransmission:
                 # Logon answered with a higher MsgSeqNum: log on, then recover the gap
                 self._on_logon_answer(msg)
                 self._on_gap(b"", None, mt, seq, expected)
-                self._pending.setdefault(seq, b"")
-                return
+                self._gaps.keep(seq, b"")
+                return False
             self._on_gap(frame, msg, mt, seq, expected)
-            return
+            return False
         if seq < expected:
             if poss_dup:
-                # a duplicate of something already processed: ignored, once its
-                # OrigSendingTime has been checked like any PossDup message's
-                problem = self._poss_dup_problem(msg, raw)
+                problem = self._poss_dup_problem(msg, header)
                 if problem is not None:
                     self._reject(seq, problem[0], problem[1], ref_tag=122, ref_msg_type=mt)
-                return
+                return False
             if mt == "5":
                 self._on_logout(msg)
-                return
+                return False
             raise RemoteProtocolError(
                 f"MsgSeqNum too low, expecting {expected} but received {seq}",
                 reconnect=True,
                 reset_seq_nums=not self._retransmission,
             )
         if poss_dup:
-            problem = self._poss_dup_problem(msg, raw)
+            problem = self._poss_dup_problem(msg, header)
             if problem is not None:
                 self.store.set_next_target_seq(seq + 1)
                 self._reject(seq, problem[0], problem[1], ref_tag=122, ref_msg_type=mt)
-                return
-        self._process(msg, mt, seq, poss_dup, frame)
-        if self._pending:
-            self._drain_pending()
+                return False
+        return True
 
     def _seq_num(self, raw: bytes | None, mt: str) -> int:
         """MsgSeqNum(34) as a bounded int; without a usable one the session cannot go on."""
@@ -906,7 +889,7 @@ class Session:
             )
         self.store.set_next_target_seq(seq + 1)
         self._reject_defect(frame, mt, seq, defect)
-        if self._pending:
+        if self._gaps.pending:
             self._drain_pending()
 
     def _reject_defect(self, frame: bytes, mt: str, seq: int, defect: Defect) -> None:
@@ -962,7 +945,7 @@ class Session:
             self._events.append(SequenceReset(new, True))
             return
         if mt == "5":
-            if self.state is not _LOGON_SENT:
+            if self._state is not _LOGON_SENT:
                 # a Logout refusing our Logon belongs to no session: it must not move the
                 # (possibly durable) sequence numbers the next Logon continues from
                 store.set_next_target_seq(seq + 1)
@@ -970,7 +953,7 @@ class Session:
             return
         if mt == "A":
             store.set_next_target_seq(seq + 1)
-            if self.state is _LOGON_SENT:
+            if self._state is _LOGON_SENT:
                 self._on_logon_answer(msg)
                 return
             self._reject(
@@ -995,7 +978,7 @@ class Session:
     def _process_app(self, msg: Any, mt: str, seq: int, poss_dup: bool, frame: bytes) -> None:
         """Handle an in-sequence application message: delivered, with its defects named."""
         store = self.store
-        if self.state is not _ACTIVE and self.state is not _LOGOUT_SENT:
+        if self._state is not _ACTIVE and self._state is not _LOGOUT_SENT:
             store.set_next_target_seq(seq + 1)
             return
         defects = msg.check() if self._validate else msg.defects
@@ -1115,7 +1098,7 @@ class Session:
         self._events.append(LoggedOn(hb, reset, sender or "", msg))
         if seq > expected and self._retransmission:
             self._on_gap(b"", None, "A", seq, expected)
-            self._pending.setdefault(seq, b"")  # the Logon itself counts once the gap closes
+            self._gaps.keep(seq, b"")  # the Logon itself counts once the gap closes
         else:
             self.store.set_next_target_seq(seq + 1)
 
@@ -1155,7 +1138,7 @@ class Session:
 
     def _on_logout(self, msg: Any) -> None:
         text = msg.text
-        if self.state is _LOGON_SENT:
+        if self._state is _LOGON_SENT:
             self._events.append(LogonRejected(text or ""))
             self._close(
                 f"Logon refused: {text or 'no reason given'}",
@@ -1163,7 +1146,7 @@ class Session:
                 trigger=Trigger.LOGON_REFUSED,
             )
             return
-        by_peer = self.state is _ACTIVE
+        by_peer = self._state is _ACTIVE
         if by_peer:
             self._send_admin(self.dialect.Logout(), self._now)
         self._events.append(LoggedOut(text, by_peer))
@@ -1183,75 +1166,49 @@ class Session:
         if mt == "5" and msg is not None:
             self._on_logout(msg)
             return
+        gaps = self._gaps
         if mt == "2" and msg is not None:
             # answer the peer's ResendRequest first, then ask for ours (no request loops); its
             # sequence number only needs to be consumed when the gap closes
             self._on_resend_request(msg)
-            self._pending.setdefault(seq, b"")
-        elif frame and seq not in self._pending:
-            cfg = self.config
-            if (
-                len(self._pending) < cfg.max_pending_messages
-                and self._pending_bytes + len(frame) <= cfg.max_pending_bytes
-            ):
-                self._pending[seq] = frame
-                self._pending_bytes += len(frame)
-            else:
-                # bounded: not kept; asked for again once the queue has drained
-                self._pending_dropped = True
-        if self._resend_until < expected:
+            gaps.keep(seq, b"")
+        elif frame:
+            gaps.keep(seq, frame)  # bounded: past the bounds it is asked for again later
+        if gaps.opens(expected):
             self._events.append(GapDetected(expected, seq, True))
-            self._resend_retries = 0
-            self._ask_resend(expected, self._now)
-        self._resend_until = max(self._resend_until, seq)
+            self._ask_resend(expected, self._now, fresh=True)
+        gaps.seen(seq)
 
-    def _ask_resend(self, expected: int, now: float) -> None:
+    def _ask_resend(self, expected: int, now: float, fresh: bool) -> None:
         self._send_admin(self.dialect.ResendRequest(begin_seq_no=expected, end_seq_no=0), now)
-        self._resend_asked_at = now
-        self._resend_asked_from = expected
+        self._gaps.asked(expected, now, fresh)
         self._events.append(ResendRequestSent(expected, 0))
 
     def _drain_pending(self) -> None:
         """Process the queued frames the sequence has reached, in turn (linear in their number)."""
-        pending = self._pending
-        if not pending or self._draining:
+        gaps = self._gaps
+        if not gaps.pending or self._draining:
             return
         store = self.store
         self._draining = True
         try:
             while True:
                 expected = store.next_target_seq()
-                frame = pending.pop(expected, None)
+                frame = gaps.take(expected)
                 if frame is None:
                     break
-                self._pending_bytes -= len(frame)
                 if not frame:  # answered already (a ResendRequest beyond the gap)
                     store.set_next_target_seq(expected + 1)
                     continue
                 self._on_frame(frame, replay=True)
-                if self.state is _CLOSED:
+                if self._state is _CLOSED:
                     break
         finally:
             self._draining = False
         expected = store.next_target_seq()
-        if pending:  # what a SequenceReset moved past is stale
-            for old in [s for s in pending if s < expected]:
-                self._pending_bytes -= len(pending.pop(old))
-        if not pending:
-            if expected > self._resend_until:
-                self._resend_until = 0
-                self._pending_dropped = False
-            elif self._pending_dropped and self.state is _ACTIVE:
-                # frames past the queue's bound were not kept: ask for them again now
-                self._pending_dropped = False
-                self._resend_retries = 0
-                self._ask_resend(expected, self._now)
-
-    def _clear_pending(self) -> None:
-        self._pending.clear()
-        self._pending_bytes = 0
-        self._pending_dropped = False
-        self._resend_until = 0
+        if gaps.settle(expected) and self._state is _ACTIVE:
+            # frames past the queue's bound were not kept: ask for them again now
+            self._ask_resend(expected, self._now, fresh=True)
 
     def _on_sequence_reset(self, msg: Any, seq: int) -> None:
         """SequenceReset in Reset mode (GapFillFlag not Y): MsgSeqNum is ignored."""

@@ -1,0 +1,120 @@
+"""The value converters' error paths, through the public codec (`_values.py` is in the
+coverage gate): every refusal is an `EncodeError` / a decode defect naming the field."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone, tzinfo
+from decimal import Decimal
+
+import pytest
+
+from kalshi_fix_sansio import EncodeError, Header, checksum
+from kalshi_fix_sansio import prediction as p
+
+HEADER = Header(
+    sender_comp_id="k",
+    target_comp_id="KalshiNR",
+    msg_seq_num=2,
+    sending_time=datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc),
+)
+MD_HEADER = "49=Kalshi|56=k|34=2|52=20261122-12:00:00.000"
+
+
+def frame(body: str) -> bytes:
+    b = body.replace("|", "\x01").encode() + b"\x01"
+    head = b"8=FIXT.1.1\x019=%d\x01" % len(b)
+    return head + b + b"10=%03d\x01" % checksum(head + b)
+
+
+class Broken(tzinfo):
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        raise RuntimeError("no offset today")
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+
+def logon(**kw: object) -> p.Logon:
+    fields: dict[str, object] = {"encrypt_method": 0, "heart_bt_int": 30, "default_appl_ver_id": "9"}
+    fields.update(kw)
+    return p.Logon(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("message", "tag", "text"),
+    [
+        (logon(reset_seq_num_flag="Y"), 141, "expected bool"),
+        (logon(raw_data=b""), 96, "empty data"),
+        (logon(raw_data="sig"), 96, "expected bytes"),
+        (logon(encrypt_method=[0]), 98, "expected int"),  # unhashable: not an enum member
+    ],
+)
+def test_encode_refusals_name_the_field(message: p.Logon, tag: int, text: str) -> None:
+    with pytest.raises(EncodeError, match=text) as ei:
+        p.encode(message, HEADER)
+    assert ei.value.tag == tag
+
+
+def md_entry(**kw: object) -> p.MarketDataIncrementalRefresh:
+    entry = dict(
+        md_update_action=p.MDUpdateAction.NEW,
+        symbol="X",
+        md_entry_type=p.MDEntryType.BID,
+        md_entry_px=Decimal("0.5"),
+        md_entry_size=Decimal(1),
+        md_entry_date=datetime(2026, 1, 1).date(),
+        md_entry_time=time(12, 0, tzinfo=timezone.utc),
+    )
+    entry.update(kw)
+    return p.MarketDataIncrementalRefresh(
+        md_entries=(p.MarketDataIncrementalRefreshMDEntry(**entry),)  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (time(12, 0), "naive time"),
+        (time(12, 0, tzinfo=timezone(timedelta(hours=1))), "not in UTC"),
+        (time(12, 0, tzinfo=Broken()), "its time zone fails"),
+        ("12:00:00", "expected a time"),
+    ],
+)
+def test_utc_time_only_refusals(value: object, text: str) -> None:
+    with pytest.raises(EncodeError, match=text):
+        p.encode(md_entry(md_entry_time=value), HEADER)
+
+
+def test_utc_time_only_fractions_round_trip() -> None:
+    for t in (time(1, 2, 3, 4000, tzinfo=timezone.utc), time(1, 2, 3, 4005, tzinfo=timezone.utc)):
+        msg = p.decode(p.encode(md_entry(md_entry_time=t), HEADER))
+        assert msg.md_entries[0].md_entry_time == t  # type: ignore[attr-defined]
+
+
+def test_a_timestamp_whose_zone_fails_is_refused() -> None:
+    order = p.NewOrderSingle(
+        cl_ord_id="c",
+        side=p.Side.BUY,
+        order_qty=Decimal(1),
+        ord_type=p.OrdType.LIMIT,
+        price=Decimal("0.5"),
+        symbol="X",
+        expire_time=datetime(2026, 1, 1, tzinfo=Broken()),
+    )
+    with pytest.raises(EncodeError, match="cannot be converted to UTC"):
+        p.encode(order, HEADER)
+
+
+@pytest.mark.parametrize("raw", ["1.2.3", "--1", "1-2"])
+def test_decimal_text_that_decimal_refuses_is_a_defect(raw: str) -> None:
+    msg = p.decode(
+        frame(f"35=X|{MD_HEADER}|268=1|279=0|55=X|269=0|270=0.5|271={raw}|272=20260101|273=12:00:00"),
+        tolerant=True,
+    )
+    assert any(d.tag == 271 and d.reason == 6 for d in msg.check())
+
+
+def test_negative_integer_cents_on_the_market_maker_side() -> None:
+    body = f"35=AI|{MD_HEADER}|117=q|131=r|297=10|132=-75|133=25"
+    msg = p.decode(frame(body), rfq_units="cents")
+    assert msg.bid_px == Decimal("-0.75")  # type: ignore[attr-defined]
