@@ -369,3 +369,12 @@ def test_a_fatal_fault_leaves_the_session_failed() -> None:
     with pytest.raises(LocalProtocolError, match="after the session failed"):
         r.session.send(order(), r.now)
     assert r.session.next_deadline() is None
+
+
+def test_every_logon_flag_of_the_spec_is_a_config_field() -> None:
+    import attrs as _attrs
+
+    from kalshi_fix_sansio.config import LOGON_FLAGS
+
+    fields = _attrs.fields_dict(SessionConfig)
+    assert LOGON_FLAGS and all(attr in fields for attr in LOGON_FLAGS)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._generated.tables import SESSIONS, SessionSpec
+from ._generated.tables import FIELDS, SESSIONS, SessionSpec
 from .errors import LocalProtocolError
 
 if TYPE_CHECKING:
@@ -30,21 +30,15 @@ class Role(enum.Enum):
     """The server (the mock gateway, tests): answers the Logon."""
 
 
-# config attribute -> (FIX field name, tag)
-LOGON_FLAGS: dict[str, tuple[str, int]] = {
-    "cancel_orders_on_disconnect": ("CancelOrdersOnDisconnect", 8013),
-    "listener_session": ("ListenerSession", 20126),
-    "receive_settlement_reports": ("ReceiveSettlementReports", 20127),
-    "message_retention_period": ("MessageRetentionPeriod", 20200),
-    "use_dollars": ("UseDollars", 21005),
-    "skip_pending_exec_reports": ("SkipPendingExecReports", 21011),
-    "use_expired_ord_status": ("UseExpiredOrdStatus", 21012),
-    "enable_ioc_cancel_report": ("EnableIocCancelReport", 21007),
-    "preserve_original_order_qty": ("PreserveOriginalOrderQty", 21008),
-    "always_emit_new_before_trade": ("AlwaysEmitNewBeforeTrade", 21026),
-    "split_collateral_return": ("SplitCollateralReturn", 21027),
-    "use_cap_reservation": ("UseCapReservation", 21032),
-}
+def _logon_flags() -> dict[str, tuple[str, int]]:
+    by_name = {f.name: f for f in FIELDS.values()}
+    names = sorted({name for s in SESSIONS.values() for name in s.logon_flags})
+    return {by_name[n].attr: (n, by_name[n].tag) for n in names}
+
+
+LOGON_FLAGS: dict[str, tuple[str, int]] = _logon_flags()
+"""Config attribute -> (FIX field name, tag) of every Logon flag some session type takes, from
+the spec's session table (spec/sessions.yaml): each is a `SessionConfig` field of that name."""
 
 KALSHI_COMP_ID = "Kalshi"
 
