@@ -2,4 +2,69 @@
 
 `kalshi_fix_sansio.adapters.blocking`, `.asyncio` and `.trio` each pump bytes between a TLS
 socket and the sans-IO core and drive its timers; they make no protocol decision.
+
+This package is the public home of everything the three adapters share: where to connect
+(`Endpoint`, `kalshi_endpoint`), how to secure it (`make_ssl_context`), the reconnect policy
+(`Backoff`), credentials (`Credentials`), the FIX message log (`MessageLog`), connection
+options (`ConnectOptions`), the errors (`TransportError`, `ConnectionFailed`, `LogonRefused`)
+and the connection events (`Disconnected`, `Reconnecting`, `Reconnected`). Import the
+adapter itself from its module (``kalshi_fix_sansio.adapters.blocking`` & co): the trio
+adapter needs the ``trio`` extra, so it is not imported here.
 """
+
+from kalshi_fix_sansio.supervisor import Disconnected, LogonRefused, Reconnected, Reconnecting
+
+from ._client import MAX_QUEUED_EVENTS, ConnectOptions
+from ._transport import (
+    KALSHI_FIX_HOSTS,
+    MAX_BUFFERED_OUTBOUND,
+    MESSAGE_LOGGER_NAME,
+    READ_CHUNK,
+    TRANSPORT_LOGGER_NAME,
+    Backoff,
+    ConnectionFailed,
+    Credentials,
+    Endpoint,
+    MessageLog,
+    ReconnectPlan,
+    TransportError,
+    check_endpoint,
+    in_maintenance_window,
+    kalshi_endpoint,
+    loopback_addresses,
+    make_ssl_context,
+    reconnect_plan,
+    seconds_until_maintenance_ends,
+    ssl_context_for,
+    tls_weaknesses,
+)
+
+__all__ = [
+    "KALSHI_FIX_HOSTS",
+    "MAX_BUFFERED_OUTBOUND",
+    "MAX_QUEUED_EVENTS",
+    "MESSAGE_LOGGER_NAME",
+    "READ_CHUNK",
+    "TRANSPORT_LOGGER_NAME",
+    "Backoff",
+    "ConnectOptions",
+    "ConnectionFailed",
+    "Credentials",
+    "Disconnected",
+    "Endpoint",
+    "LogonRefused",
+    "MessageLog",
+    "ReconnectPlan",
+    "Reconnected",
+    "Reconnecting",
+    "TransportError",
+    "check_endpoint",
+    "in_maintenance_window",
+    "kalshi_endpoint",
+    "loopback_addresses",
+    "make_ssl_context",
+    "reconnect_plan",
+    "seconds_until_maintenance_ends",
+    "ssl_context_for",
+    "tls_weaknesses",
+]

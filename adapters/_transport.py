@@ -2,11 +2,11 @@
 
 Everything here is about the pipe, never about FIX: where to connect (`Endpoint`,
 `kalshi_endpoint`, `check_endpoint`), how to secure the connection (`make_ssl_context`), how
-long to wait between connection attempts (`Backoff`), whether the next Logon resets sequence
-numbers (`reconnect_plan`, a reading of the session type's documented rules, not a protocol
-decision of its own), how to log the frames that cross the wire (`MessageLog`) and where the
-API key comes from (`Credentials`). The sans-IO core makes every protocol decision; an adapter
-pumps bytes between a socket and the core and uses this module for the rest.
+to log the frames that cross the wire (`MessageLog`) and where the API key comes from
+(`Credentials`). The sans-IO core makes every protocol decision, the reconnect policy included
+(`kalshi_fix_sansio.supervisor`: `Backoff`, `reconnect_plan`, the maintenance calendar and the
+errors, re-exported here for older imports); an adapter pumps bytes between a socket and the
+core and uses this module for the rest.
 
 This module imports no event loop (neither asyncio nor trio), so every adapter can use it.
 
@@ -39,10 +39,9 @@ import datetime
 import ipaddress
 import logging
 import os
-import random
 import ssl
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Literal, TextIO
 
 import attrs
@@ -51,10 +50,19 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from kalshi_fix_sansio._generated.tables import ENVIRONMENTS, SESSIONS
 from kalshi_fix_sansio.auth import Signer, load_signer, load_signer_file
-from kalshi_fix_sansio.config import Role, SessionConfig
-from kalshi_fix_sansio.errors import FixError, LocalProtocolError
+from kalshi_fix_sansio.config import SessionConfig
+from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer
 from kalshi_fix_sansio.redaction import redact_frame
+from kalshi_fix_sansio.supervisor import (
+    Backoff,
+    ConnectionFailed,
+    ReconnectPlan,
+    TransportError,
+    in_maintenance_window,
+    reconnect_plan,
+    seconds_until_maintenance_ends,
+)
 
 __all__ = [
     "KALSHI_FIX_HOSTS",
@@ -110,51 +118,6 @@ KALSHI_FIX_HOSTS: Final[frozenset[str]] = frozenset(
     for host in roles.values()
 )
 """Every FIX host Kalshi documents, for both products and both environments."""
-
-
-# --------------------------------------------------------------------------------------------
-# Errors
-
-
-class TransportError(FixError):
-    """The connection failed or was lost, or the peer stopped reading (back-pressure)."""
-
-
-class ConnectionFailed(TransportError):
-    """Every connection attempt allowed by the `Backoff` failed.
-
-    Attributes:
-        attempts: how many connection attempts were made.
-        last_error: the exception of the last attempt (``None`` if unknown).
-    """
-
-    def __init__(
-        self, text: str, *, attempts: int, last_error: BaseException | None = None
-    ) -> None:
-        super().__init__(text)
-        self.attempts = attempts
-        self.last_error = last_error
-
-    @classmethod
-    def for_endpoint(
-        cls, endpoint: Endpoint, *, attempts: int, last_error: BaseException | None = None
-    ) -> ConnectionFailed:
-        """Build the error with a message naming the endpoint and the last failure.
-
-        Args:
-            endpoint: where the adapter tried to connect.
-            attempts: how many connection attempts were made.
-            last_error: the exception of the last attempt.
-
-        Returns:
-            The error, ready to raise (``raise ... from last_error`` keeps the chain).
-        """
-        what = "attempt" if attempts == 1 else "attempts"
-        text = f"could not connect to {endpoint} after {attempts} {what}"
-        if last_error is not None:
-            detail = str(last_error) or type(last_error).__name__
-            text += f"; last error: {type(last_error).__name__}: {detail}"
-        return cls(text, attempts=attempts, last_error=last_error)
 
 
 # --------------------------------------------------------------------------------------------
@@ -560,233 +523,6 @@ def _is_loopback_address(address: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# Backoff
-
-
-def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
-        raise LocalProtocolError(f"Backoff.{attribute.name} must be > 0, got {value!r}")
-
-
-def _attempts(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise LocalProtocolError(
-            f"Backoff.attempts must be an int >= 0 or None (forever), got {value!r}"
-        )
-
-
-_MAX_EXPONENT: Final = 1000  # 2.0 ** 1024 overflows; the cap is reached long before
-
-
-@attrs.define
-class Backoff:
-    """Exponential backoff with full jitter between reconnection attempts.
-
-    The n-th delay (n from 0) is ``uniform(0, min(cap, base * 2**n))`` drawn from
-    ``random.Random(seed)``, so a seeded backoff yields the same sequence every time. Full
-    jitter spreads the clients that Kalshi drops at the same moment (maintenance) apart.
-
-    The adapters' loop: connect at once; after a failed attempt or a lost connection,
-    take the next delay, sleep it and try again; when `delays` runs out, raise
-    `ConnectionFailed` (its ``attempts`` counts every connection attempt, the first
-    included); after a successful Logon call `reset`::
-
-        for delay in backoff.delays():
-            sleep(delay)
-            ...connect; on success: backoff.reset(); break
-
-    Attributes:
-        base: the first delay's upper bound, in seconds.
-        cap: the largest upper bound, in seconds.
-        attempts: how many delays (retries) `delays` yields before it stops; ``None``: forever.
-        seed: seed of the jitter; ``None`` draws one from the system.
-    """
-
-    base: float = attrs.field(default=0.5, validator=_positive)
-    cap: float = attrs.field(default=30.0, validator=_positive)
-    attempts: int | None = attrs.field(default=10, validator=_attempts)
-    seed: int | None = None
-    _n: int = attrs.field(init=False, default=0, repr=False, eq=False)
-    _rng: random.Random = attrs.field(init=False, repr=False, eq=False)
-
-    @_rng.default
-    def _make_rng(self) -> random.Random:
-        return random.Random(self.seed)
-
-    @property
-    def retries(self) -> int:
-        """How many delays have been taken since the last `reset`."""
-        return self._n
-
-    def next_delay(self) -> float | None:
-        """Take the next delay.
-
-        Returns:
-            Seconds to wait before the next attempt, or ``None`` when the attempts are used up.
-        """
-        if self.attempts is not None and self._n >= self.attempts:
-            return None
-        bound = min(self.cap, self.base * 2.0 ** min(self._n, _MAX_EXPONENT))
-        self._n += 1
-        return self._rng.uniform(0.0, bound)
-
-    def delays(self) -> Iterator[float]:
-        """Iterate over the remaining delays (shares state with `next_delay`).
-
-        Yields:
-            Seconds to wait before each retry; ``attempts`` of them after a `reset`.
-        """
-        while (delay := self.next_delay()) is not None:
-            yield delay
-
-    def reset(self) -> None:
-        """Start again from the first delay (and re-seed: a seeded sequence repeats)."""
-        self._n = 0
-        self._rng = random.Random(self.seed)
-
-
-# --------------------------------------------------------------------------------------------
-# Reconnect profile and the maintenance window
-
-
-@attrs.frozen
-class ReconnectPlan:
-    """How the next Logon after a disconnect treats sequence numbers.
-
-    Attributes:
-        reset_seq_nums: log on with ResetSeqNumFlag(141)=Y (both sides start from 1); when the
-            config does not already do so, build the next session with
-            ``attrs.evolve(config, reset_seq_num=True)`` (or reset its store).
-        reason: why, in words (for logs).
-    """
-
-    reset_seq_nums: bool
-    reason: str
-
-
-def reconnect_plan(
-    config: SessionConfig,
-    *,
-    after_gap_teardown: bool,
-    after_maintenance: bool = False,
-    maintenance_reset: bool = False,
-) -> ReconnectPlan:
-    """Decide whether the reconnect Logon resets sequence numbers, from the documented rules.
-
-    * Sessions without retransmission (KalshiNR, KalshiDC, KalshiRFQ, KalshiMD) always log on
-      with 141=Y, so they reset; after a sequence-gap teardown that is also the only way back.
-    * Retransmission sessions (KalshiRT; KalshiPT on prediction) continue: the Logon carries
-      the stored sequence numbers and missed messages are recovered by ResendRequest from the
-      durable store. A teardown there (even after a gap) is a protocol fault, not lost
-      continuity, so they still continue. A config with ``reset_seq_num=True`` resets.
-    * Maintenance (session.md §6, §11; every Thursday 3:00-5:00 AM ET, see
-      `in_maintenance_window`): Kalshi does not reset sequence numbers; KalshiRT keeps
-      continuity across the window, the other sessions reset on their side (they do anyway).
-      Older docs told every client to reset after maintenance; ``maintenance_reset=True``
-      follows that and resets KalshiRT / KalshiPT too after a maintenance disconnect.
-
-    Args:
-        config: the initiator session's config.
-        after_gap_teardown: the session ended because of an unrecoverable MsgSeqNum gap (or
-            another sequence fault).
-        after_maintenance: the disconnect happened in the maintenance window.
-        maintenance_reset: reset retransmission sessions after maintenance as well.
-
-    Returns:
-        The plan for the next Logon.
-
-    Raises:
-        LocalProtocolError: the config is not an initiator's (acceptors do not reconnect).
-    """
-    if config.role is not Role.INITIATOR:
-        raise LocalProtocolError("reconnect_plan is for initiator sessions: acceptors never dial")
-    spec = config.spec
-    st = f"{config.session_type} ({config.product})"
-    if spec.reset_seq_num_required:
-        why = (
-            "a sequence gap cannot be recovered without retransmission, and "
-            if after_gap_teardown
-            else ""
-        )
-        return ReconnectPlan(
-            True, f"{st} has no retransmission: {why}every Logon carries ResetSeqNumFlag(141)=Y"
-        )
-    if config.reset_seq_num:
-        return ReconnectPlan(True, f"{st} is configured with reset_seq_num=True")
-    if after_maintenance and maintenance_reset:
-        return ReconnectPlan(
-            True, f"maintenance_reset=True: {st} resets sequence numbers after maintenance"
-        )
-    parts = [f"{st} keeps sequence continuity"]
-    if after_maintenance:
-        parts.append(" across the maintenance window")
-    if after_gap_teardown:
-        parts.append(" (the teardown was a protocol fault, not lost continuity)")
-    parts.append(
-        ": log on with the stored sequence numbers and recover missed messages by "
-        "ResendRequest from the durable store"
-    )
-    return ReconnectPlan(False, "".join(parts))
-
-
-_THURSDAY: Final = 3  # date.weekday()
-_MAINTENANCE_START_HOUR: Final = 3
-_MAINTENANCE_END_HOUR: Final = 5
-
-
-def _eastern_offset(utc: datetime.datetime) -> datetime.timedelta:
-    """UTC offset of US Eastern time (current US DST rules, no tz database needed)."""
-
-    def nth_sunday(month: int, n: int) -> int:
-        first = datetime.date(utc.year, month, 1)
-        return 1 + (6 - first.weekday()) % 7 + 7 * (n - 1)
-
-    start = datetime.datetime(utc.year, 3, nth_sunday(3, 2), 7, tzinfo=datetime.timezone.utc)
-    end = datetime.datetime(utc.year, 11, nth_sunday(11, 1), 6, tzinfo=datetime.timezone.utc)
-    return datetime.timedelta(hours=-4 if start <= utc < end else -5)
-
-
-def _eastern(now: float) -> datetime.datetime:
-    utc = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
-    return (utc + _eastern_offset(utc)).replace(tzinfo=None)
-
-
-def in_maintenance_window(now: float) -> bool:
-    """Whether ``now`` falls in Kalshi's weekly maintenance (Thursday 3:00-5:00 AM ET).
-
-    Args:
-        now: POSIX time (``time.time()``).
-
-    Returns:
-        True inside the window.
-    """
-    local = _eastern(now)
-    return (
-        local.weekday() == _THURSDAY
-        and _MAINTENANCE_START_HOUR <= local.hour < _MAINTENANCE_END_HOUR
-    )
-
-
-def seconds_until_maintenance_ends(now: float) -> float:
-    """Seconds until 5:00 AM ET when ``now`` is in the maintenance window, else 0.
-
-    Kalshi asks clients to reconnect after the window; an adapter may wait this long before
-    its next attempt instead of spending its `Backoff` on a closed door.
-
-    Args:
-        now: POSIX time (``time.time()``).
-
-    Returns:
-        Seconds to wait (0.0 outside the window).
-    """
-    if not in_maintenance_window(now):
-        return 0.0
-    local = _eastern(now)
-    end = local.replace(hour=_MAINTENANCE_END_HOUR, minute=0, second=0, microsecond=0)
-    return (end - local).total_seconds()
-
-
-# --------------------------------------------------------------------------------------------
 # FIX message log
 
 _ESCAPES: Final[dict[int, str]] = {
@@ -819,7 +555,7 @@ class MessageLog:
     Signature(89) are redacted (`redact_frame`); key material never reaches the frames at
     all. Lines go to the stdlib logger ``kalshi_fix_sansio.messages`` at INFO (silent until the
     application configures logging) and, when ``path`` is given, to that file (append mode,
-    line-buffered).
+    line-buffered) between `open` and `close`: building a log opens no file.
 
     Adapters pass what crosses the socket: `received` / `sent` take raw chunks and cut them
     into frames (a framer per direction); `log_frame` takes one complete frame. Bytes that do
@@ -837,8 +573,7 @@ class MessageLog:
         max_message_size: largest frame cut from `received` / `sent` chunks.
 
     Raises:
-        LocalProtocolError: the session id has whitespace, or the file cannot be opened (the
-            message names the path).
+        LocalProtocolError: the session id has whitespace.
     """
 
     def __init__(
@@ -859,7 +594,20 @@ class MessageLog:
         self._max_message_size = max_message_size
         self._framers: dict[str, Framer] = {}
         self._file: TextIO | None = None
-        if self.path is not None:
+
+    def open(self) -> MessageLog:
+        """Open the file (append mode, line-buffered); idempotent, a no-op without ``path``.
+
+        Adapters call this when their session opens (and `close` when it closes), so building
+        a client never creates or locks a file; ``with MessageLog(...) as log:`` opens too.
+
+        Returns:
+            The log itself.
+
+        Raises:
+            LocalProtocolError: the file cannot be opened (the message names the path).
+        """
+        if self.path is not None and self._file is None:
             try:
                 self._file = open(self.path, "a", encoding="utf-8", buffering=1)
             except OSError as exc:
@@ -867,6 +615,7 @@ class MessageLog:
                 raise LocalProtocolError(
                     f"cannot open FIX message log {self.path!r}: {reason}"
                 ) from None
+        return self
 
     @classmethod
     def for_config(
@@ -948,7 +697,7 @@ class MessageLog:
             file.close()
 
     def __enter__(self) -> MessageLog:
-        return self
+        return self.open()
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()

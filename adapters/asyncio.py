@@ -1,156 +1,96 @@
 """asyncio adapter: a Kalshi FIX session as an async context manager.
 
-    import asyncio
-
     from kalshi_fix_sansio.adapters.asyncio import FixClient
 
     async def main() -> None:
-        client = FixClient.from_env("demo")
-        async with client.market_data() as md:
-            await md.send(subscribe(["HIGHNY-23DEC31"]))
+        async with FixClient.from_env("demo").market_data() as md:
+            md.send(subscribe(["HIGHNY-23DEC31"]), resubscribe=True)   # no await: it queues
             async for event in md.events(timeout=30):
                 print(event)
 
-    asyncio.run(main())
+The core's `Supervisor` makes every decision (reconnects, backoff, sequence resets, refused
+Logons, logout on close); this module opens streams (`asyncio.open_connection`, TLS from
+`ssl_context_for`), sleeps and runs the supervisor in one background task per session, so
+heartbeats and TestRequests flow while the application is busy elsewhere. ``on_event`` and
+``on_reconnect`` run in that task (an awaitable result is awaited); meanwhile nothing is read.
 
-The adapter only pumps bytes between a TLS stream (`asyncio.open_connection`) and the sans-IO
-`Session` and drives its timers; every protocol decision is the core's. It offers what the
-blocking adapter (`kalshi_fix_sansio.adapters.blocking`) offers, with ``await``: it logs on
-when entered and logs out when left (also on an exception, waiting up to the logout timeout
-for Kalshi's answer), reconnects with full-jitter `Backoff` and a fresh Logon signature
-(after a drop every attempt, the first included, waits its jittered delay, as `Backoff`
-documents; `reconnect_plan` decides whether the new Logon resets sequence numbers), reports each
-reconnect as a `Reconnected` event (the blocking adapter's class) and calls ``on_reconnect``
-(e.g. to re-subscribe market data), and writes the FIX message log when one is configured.
-
-How it runs:
-
-* **A reader task.** Entering connects and logs on in the caller's task; then one task per
-  session reads the stream, feeds `Session.receive_data`, calls `Session.handle_timer` at
-  `Session.next_deadline` (heartbeats and TestRequests flow while the application is busy
-  elsewhere), drains `Session.data_to_send` after every call into the core, closes the stream
-  when the core says so and reconnects. ``on_event`` and ``on_reconnect`` run in that task:
-  they may ``await session.send(...)`` but must not wait for events (nothing is read while
-  they run).
-* **Bounded memory.** Events wait in a queue of at most ``max_queued_events``
-  (`MAX_QUEUED_EVENTS`, 10,000 by default). While the queue is full the reader takes no more
-  events from the core and does not read the socket, so the kernel's TCP window slows the
-  sender down; it resumes as the application consumes. The session's timers pause with it:
-  an application that stops consuming for longer than the heartbeat timeouts can lose the
-  connection (the adapter then reconnects). `AsyncSession.wait_for` leaves the events it skips
-  in the queue, so if the queue fills without a match it times out. With ``on_event`` there is
-  no queue: the reader waits for the callback (an ``async`` callback is awaited).
-* **Writes** wait for the transport (``drain``). A peer that does not take our bytes for
-  ``connect_timeout`` seconds, or more than `MAX_BUFFERED_OUTBOUND` bytes waiting, counts as a
-  lost connection.
-* **Sending during a reconnect** waits until the new Logon completes (or raises
-  `ConnectionFailed` when every attempt failed).
+`AsyncSession.send` is synchronous: it hands the message to the core and writes the bytes to
+the transport's buffer at once, so a forgotten ``await`` cannot lose a message (and an
+``await`` by mistake fails loudly: an int is not awaitable). Events wait in a queue of at most
+``max_queued_events``; while it is full the task reads nothing (TCP pushes back on Kalshi).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import inspect
-import logging
 import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Final, TypeAlias
-
-import attrs
+from typing import Any, TypeAlias
 
 from kalshi_fix_sansio._message import Message
-from kalshi_fix_sansio._states import State
 from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
-from kalshi_fix_sansio.events import NEED_DATA, CloseTransport, Event
+from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.session import Session
+from kalshi_fix_sansio.supervisor import (
+    Disconnected,
+    Reconnected,
+    Reconnecting,
+    Supervisor,
+    SupervisorState,
+)
 
-from ._client import ClientBase, ConnectOptions, check_queue_bound, current_state
+from ._client import (
+    MAX_QUEUED_EVENTS,
+    ClientBase,
+    ConnectOptions,
+    EventQueue,
+    closed_error,
+    log_event,
+    new_supervisor,
+)
 from ._transport import (
     MAX_BUFFERED_OUTBOUND,
     READ_CHUNK,
-    TRANSPORT_LOGGER_NAME,
-    ConnectionFailed,
-    Endpoint,
-    TransportError,
     check_endpoint,
-    in_maintenance_window,
     loopback_addresses,
-    reconnect_plan,
     ssl_context_for,
 )
-from .blocking import Reconnected
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
     "AsyncSession",
+    "Disconnected",
     "EventCallback",
     "FixClient",
     "MarginFixClient",
     "ReconnectHook",
     "Reconnected",
+    "Reconnecting",
 ]
 
-MAX_QUEUED_EVENTS: Final = 10_000
-"""Default bound of an `AsyncSession`'s event queue; reading pauses while it is full."""
-
-_CLOSE_WAIT: Final = 1.0  # seconds a graceful TLS close may take before the stream is aborted
-
 EventCallback: TypeAlias = Callable[[Event], Awaitable[None] | None]
-"""``on_event``: called with every event (in the reader task); an awaitable result is awaited."""
-
+"""``on_event``: called with every event (in the session's task); an awaitable is awaited."""
 ReconnectHook: TypeAlias = Callable[["AsyncSession"], Awaitable[None] | None]
-"""``on_reconnect``: called after each reconnect and Logon; an awaitable result is awaited."""
+"""``on_reconnect``: called after each reconnect and Logon; an awaitable is awaited."""
 
-_log = logging.getLogger(TRANSPORT_LOGGER_NAME)
-
-
-@attrs.frozen(slots=True)
-class _Ended:
-    """Why the core ended a connection (from `CloseTransport` or `RemoteProtocolError`)."""
-
-    reconnect: bool
-    reset: bool
-    reason: str
-
-
-async def _open_loopback(
-    endpoint: Endpoint,
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Plain TCP: resolve, refuse unless every address is loopback, connect to those only."""
-    loop = asyncio.get_running_loop()
-    rows = await loop.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
-    last: OSError | None = None
-    for address in loopback_addresses(endpoint, rows):
-        try:
-            return await asyncio.open_connection(address, endpoint.port, limit=READ_CHUNK)
-        except OSError as exc:
-            last = exc
-    assert last is not None  # loopback_addresses returns at least one address
-    raise last
+_Streams: TypeAlias = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 class AsyncSession:
-    """One Kalshi FIX session over an asyncio TLS stream.
-
-    Use it as an async context manager: entering connects and logs on, leaving logs out.
+    """One Kalshi FIX session over asyncio streams (``async with``: log on, then log out).
 
     Args:
         config: the session config (initiator).
         options: endpoint, TLS, backoff and reconnect options.
-        on_event: optional callback receiving every event (then `events()` yields nothing);
-            it may be a coroutine function.
-        on_reconnect: called (or awaited) after each reconnect and Logon, e.g. to re-subscribe
-            market data; it may ``await send(...)`` but must not wait for events.
-        clock: the time source (UTC seconds); tests may pass their own.
-        max_queued_events: most events queued for the application before reading pauses.
-
-    Raises:
-        LocalProtocolError: ``max_queued_events`` is below 1.
+        on_event: receives every event instead of the queue (may be a coroutine function).
+        on_reconnect: called (or awaited) after each reconnect, e.g. to re-subscribe.
+        clock: UTC epoch seconds for the core; tests may pass their own.
+        max_queued_events: most events queued before reading pauses.
     """
 
     def __init__(
@@ -163,34 +103,16 @@ class AsyncSession:
         clock: Callable[[], float] = time.time,
         max_queued_events: int = MAX_QUEUED_EVENTS,
     ) -> None:
-        check_queue_bound(max_queued_events)
-        self.config = config
-        self.options = options
-        self.on_event = on_event
-        self.on_reconnect = on_reconnect
-        self.max_queued_events = max_queued_events
+        self.config, self.options = config, options
+        self.on_event, self.on_reconnect = on_event, on_reconnect
         self._clock = clock
-        self.session: Session | None = None
-        self.connections = 0
-        self._reader: asyncio.StreamReader | None = None
+        self._queue = EventQueue(max_queued_events)
+        self.supervisor: Supervisor | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._ssl: ssl.SSLContext | None = None
-        self._backoff = attrs.evolve(options.backoff)
-        self._events: collections.deque[Event] = collections.deque()
         self._task: asyncio.Task[None] | None = None
-        self._failure: Exception | None = None
-        self._end_reason: str | None = None
-        self._opened = False
-        self._finished = False
-        self._closing = False
-        self._reconnecting = False
-        self._popped = 0  # events taken from the front of the queue
-        self._edits = 0  # events taken from elsewhere (wait_for)
-        self._changed = asyncio.Event()  # new events or a new state
-        self._room = asyncio.Event()  # the consumer took events (or we are closing)
-        self._write_lock = asyncio.Lock()
-
-    # -- lifecycle ------------------------------------------------------------------------
+        self._changed = asyncio.Event()  # events queued or the supervisor moved
+        self._ssl: ssl.SSLContext | None = None
+        self._name = f"{config.product}/{config.session_type}"
 
     async def __aenter__(self) -> AsyncSession:
         await self.open()
@@ -200,513 +122,281 @@ class AsyncSession:
         await self.close()
 
     async def open(self) -> None:
-        """Connect and log on (retrying with backoff), then start the reader task.
+        """Connect and log on, then keep the session up in a background task.
 
         Raises:
-            ConnectionFailed: every attempt failed, or Kalshi refused the Logon each time.
-            LocalProtocolError: the endpoint is not allowed (plain TCP off loopback, unlisted
-                host), or the session is already open.
+            LogonRefused: Kalshi refused the Logon for good (its text is in the message).
+            ConnectionFailed: every attempt the backoff allows failed.
+            LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
-        if self._opened and not self._finished:
-            raise LocalProtocolError("the session is already open: leave it before entering again")
-        options = self.options
-        check_endpoint(options.endpoint, allow_unlisted_hosts=options.allow_unlisted_hosts)
-        self._ssl = ssl_context_for(options.endpoint, options.ssl_context)
-        # our own copy: a client hands the same Backoff to all its sessions
-        self._backoff = attrs.evolve(options.backoff)
-        self._changed = asyncio.Event()
-        self._room = asyncio.Event()
-        self._write_lock = asyncio.Lock()
-        self._failure = None
-        self._end_reason = None
-        self._closing = self._reconnecting = self._finished = False
-        self._opened = True
-        try:
-            await self._connect(reset=False, first=True)
-        except BaseException:
-            self._finished = True
-            self.session = None
-            self._abort_transport()
-            raise
-        name = f"kalshi-fix {self.config.product}/{self.config.session_type} reader"
-        self._task = asyncio.create_task(self._read_loop(), name=name)
+        if self._task is not None:
+            raise LocalProtocolError("the session is already open: close it first")
+        check_endpoint(self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts)
+        self._ssl = ssl_context_for(self.options.endpoint, self.options.ssl_context)
+        if self.options.message_log is not None:
+            self.options.message_log.open()
+        sup = self.supervisor = new_supervisor(self.config, self.options)
+        sup.start(self._clock())
+        task = self._task = asyncio.create_task(self._run(sup), name=f"kalshi-fix {self._name}")
+        while sup.state is not SupervisorState.ACTIVE and not sup.finished and not task.done():
+            await self._wait_changed(None)
+        if sup.state is not SupervisorState.ACTIVE:
+            crash = task.exception() if task.done() and not task.cancelled() else None
+            await self.close()
+            raise closed_error(sup, crash if isinstance(crash, Exception) else None)
 
     async def close(self) -> None:
-        """Log out (waiting up to the logout timeout for Kalshi's answer) and close.
+        """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
+        sup, task = self.supervisor, self._task
+        if sup is not None and task is not None:
+            sup.close(self._clock())
+            self._write(sup)
+            self._changed.set()
+            if task is not asyncio.current_task():
+                await asyncio.wait([task], timeout=self.config.logout_timeout + 1)
+                task.cancel()
+                await asyncio.wait([task])
+                self._task = None
+        self._abort()
+        if self.options.message_log is not None:
+            self.options.message_log.close()
 
-        Never raises for a connection that is already gone; events still queued stay
-        readable with `next_event`.
-        """
-        self._closing = True
-        self._room.set()
-        self._wake()
-        await self._close_session()
-
-    async def _close_session(self) -> None:
-        task = self._task
-        current = asyncio.current_task()
-        session = self.session
-        try:
-            if (
-                session is not None
-                and task is not None
-                and not task.done()
-                and not self._reconnecting
-                and current_state(session) in (State.ACTIVE, State.LOGON_SENT)
-            ):
-                try:
-                    session.logout(self._clock())
-                    await self._flush()
-                except (LocalProtocolError, TransportError):
-                    pass
-                if task is current:
-                    return  # called from a callback: the reader ends once Kalshi answers
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(
-                        asyncio.shield(task), self.config.logout_timeout + _CLOSE_WAIT
-                    )
-        finally:
-            if task is not current:
-                if task is not None:
-                    if not task.done():
-                        task.cancel()
-                    await asyncio.wait([task])
-                    self._task = None
-                await self._close_transport()
-                self.session = None
-                self._finished = True
-                self._wake()
-                if self.options.message_log is not None:
-                    self.options.message_log.close()
-
-    # -- use ----------------------------------------------------------------------------
-
-    async def send(self, message: Message) -> int:
-        """Send an application message (waiting for a reconnect in progress to log on).
+    def send(self, message: Message, *, resubscribe: bool = False) -> int:
+        """Send an application message now (synchronous: no ``await``).
 
         Args:
             message: a message of the session's dialect.
+            resubscribe: send it again after every reconnect (market-data subscriptions).
 
         Returns:
             Its MsgSeqNum.
 
         Raises:
-            LocalProtocolError: not connected or not logged on, or a message the session type
-                does not carry.
+            TransportError: the connection is down (wait for `Reconnected`) or gone for good.
+            LocalProtocolError: not open, or a message the session type does not carry.
             EncodeError: a missing field or a value the wire cannot carry.
-            ConnectionFailed: the connection dropped and could not be re-established.
-            TransportError: the connection is gone (on KalshiRT the message stays in the store
-                and is resent if Kalshi asks for it after the reconnect).
         """
-        while True:
-            self._check_alive(what="send")
-            session = self.session
-            if session is not None and (
-                asyncio.current_task() is self._task  # a callback: never wait for ourselves
-                or (not self._reconnecting and current_state(session) is not State.CLOSED)
-            ):
-                break
-            await self._wait_changed(None)  # the connection ended: a reconnect may follow
-        seq = session.send(message, self._clock())
-        await self._flush(strict=True)
+        sup = self.supervisor
+        if sup is None:
+            raise LocalProtocolError("not connected: use the session in `async with` first")
+        seq = sup.send(message, self._clock(), resubscribe=resubscribe)
+        self._write(sup)
         return seq
 
     async def next_event(self, timeout: float | None = None) -> Event | None:
-        """The next event, waiting up to ``timeout`` seconds (None: forever).
-
-        Args:
-            timeout: seconds to wait; None waits until an event comes or the session ends.
-
-        Returns:
-            The event, or None when the timeout passed.
+        """The next event, waiting up to ``timeout`` seconds (None: until one comes).
 
         Raises:
-            ConnectionFailed: the connection dropped and could not be re-established (after
-                the events queued before that were returned).
-            TransportError: the session is closed and no event is left.
-            LocalProtocolError: the session was never opened.
+            LogonRefused, ConnectionFailed, TransportError: the session ended (after the
+                events queued before that were returned).
         """
-        deadline = None if timeout is None else self._clock() + timeout
-        while not self._events:
-            remaining = None if deadline is None else deadline - self._clock()
-            if remaining is not None and remaining <= 0:
-                return None
-            self._check_alive(what="read events")
-            await self._wait_changed(remaining)
-        event = self._events.popleft()
-        self._popped += 1
-        self._room.set()
-        return event
+        return await self._wait(lambda _: True, timeout)
 
     async def events(self, timeout: float | None = None) -> AsyncIterator[Event]:
-        """Iterate events until ``timeout`` seconds pass with none (None: forever).
-
-        Args:
-            timeout: seconds of silence that end the iteration.
-
-        Yields:
-            Events (application messages, rejects, reconnects...).
-
-        Raises:
-            ConnectionFailed: as `next_event`.
-            TransportError: as `next_event`.
-        """
-        while True:
-            event = await self.next_event(timeout)
-            if event is None:
-                return
+        """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
+        while (event := await self.next_event(timeout)) is not None:
             yield event
 
     def __aiter__(self) -> AsyncIterator[Event]:
-        """``async for event in session``: `events()` without a timeout.
-
-        Returns:
-            The iterator.
-        """
         return self.events()
 
     async def wait_for(
         self,
         predicate: Callable[[Event], bool],
-        timeout: float,
+        timeout: float | None,
         send: Message | None = None,
     ) -> Event:
-        """Optionally send a message, then wait until an event satisfies ``predicate``.
+        """Optionally send a message, then wait for an event satisfying ``predicate``.
 
-        Events seen meanwhile are not lost: they stay queued for `events()` in order.
-
-        Args:
-            predicate: tests each event.
-            timeout: seconds to wait.
-            send: a message to send first.
-
-        Returns:
-            The first event satisfying the predicate (taken out of the queue).
+        Events skipped meanwhile stay queued, in order.
 
         Raises:
-            TimeoutError: none did in time.
-            ConnectionFailed: the connection dropped and could not be re-established.
-            TransportError: the session closed without a matching event.
+            TimeoutError: none came within ``timeout`` seconds (None: wait forever).
+            LogonRefused, ConnectionFailed, TransportError: the session ended first.
         """
         if send is not None:
-            await self.send(send)
-        deadline = self._clock() + timeout
-        index = 0
-        popped, edits = self._popped, self._edits
-        while True:
-            if self._edits != edits:  # another waiter took an event from the middle
-                index, edits = 0, self._edits
-            else:
-                index = max(index - (self._popped - popped), 0)
-            popped = self._popped
-            queue = self._events
-            while index < len(queue):
-                event = queue[index]
-                if predicate(event):
-                    del queue[index]
-                    self._edits += 1
-                    edits = self._edits
-                    self._room.set()
-                    return event
-                index += 1
-            self._check_alive(what="wait for events")
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                raise TimeoutError(f"no matching event within {timeout:g} s")
+            self.send(send)
+        event = await self._wait(predicate, timeout)
+        if event is None:
+            raise TimeoutError(f"no matching event within {timeout:g} s")
+        return event
+
+    async def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
+        deadline = None if timeout is None else self._clock() + timeout
+        while (event := self._queue.take(predicate)) is None:
+            remaining = None if deadline is None else deadline - self._clock()
+            if remaining is not None and remaining <= 0:
+                return None
+            self._check_alive()
             await self._wait_changed(remaining)
+        self._changed.set()  # room in the queue: the task may read again
+        return event
+
+    def _check_alive(self) -> None:
+        task, sup = self._task, self.supervisor
+        crash = task.exception() if task is not None and task.done() and not task.cancelled() else None
+        if task is None or task.done() or (sup is not None and sup.finished):
+            raise closed_error(sup, crash if isinstance(crash, Exception) else None)
 
     async def run(self, until: Callable[[], bool] | None = None) -> None:
         """Wait until ``until()`` is true or the session ends (for ``on_event`` users).
 
-        ``until`` is checked after every event and at least once a second.
-
-        Args:
-            until: the stop condition (None: run until the session ends).
-
         Raises:
-            ConnectionFailed: the connection dropped and could not be re-established.
-            LocalProtocolError: the session was never opened.
+            LogonRefused, ConnectionFailed, TransportError: the session failed.
         """
-        while until is None or not until():
-            if self._failure is not None:
-                raise self._failure
-            if not self._opened:
-                raise LocalProtocolError("not connected: use the session in `async with` first")
-            if self._finished:
-                return
-            await self._wait_changed(1.0)
+        sup = self.supervisor
+        while sup is not None and not sup.finished and (until is None or not until()):
+            await self._wait_changed(None)
+        if sup is None or sup.failure is not None:
+            raise closed_error(sup)
+
+    @property
+    def session(self) -> Session | None:
+        """The core `Session` of the current (or last) connection."""
+        return None if self.supervisor is None else self.supervisor.session
+
+    @property
+    def connections(self) -> int:
+        """How many connections logged on so far (1 + the reconnects)."""
+        return 0 if self.supervisor is None else self.supervisor.connections
+
+    @property
+    def max_queued_events(self) -> int:
+        """The event queue's bound."""
+        return self._queue.bound
 
     @property
     def queued_events(self) -> int:
         """How many events wait in the queue."""
-        return len(self._events)
+        return len(self._queue)
 
-    # -- internals: the reader ------------------------------------------------------------
+    # -- the background task ------------------------------------------------------------
 
-    async def _read_loop(self) -> None:
+    async def _run(self, sup: Supervisor) -> None:
+        reader: asyncio.StreamReader | None = None
         try:
-            while True:
-                ended: _Ended | None = None
-                while ended is None:
-                    ended = await self._step(None, during_logon=False)
-                self._reconnecting = ended.reconnect and self.options.reconnect
-                await self._close_transport()
-                if self._closing or not self._reconnecting:
-                    self._end_reason = ended.reason
-                    return
-                plan = reconnect_plan(
-                    self.config,
-                    after_gap_teardown=ended.reset,
-                    after_maintenance=in_maintenance_window(self._clock()),
-                    maintenance_reset=self.options.maintenance_reset,
-                )
-                _log.info("%s: %s; reconnecting (%s)", self._name, ended.reason, plan.reason)
-                self._wake()
-                cause = TransportError(ended.reason)
-                await self._connect(reset=plan.reset_seq_nums, first=False, cause=cause)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self._failure = exc
-            self._abort_transport()
+            while not sup.finished or reader is not None:
+                if reader is None and (at := sup.connect_at) is not None:
+                    await self._sleep_until(sup, at)
+                    reader = await self._connect(sup)
+                self._write(sup)
+                if reader is not None and not sup.wants_transport:
+                    reader = None
+                    self._abort()
+                await self._deliver(sup)
+                if reader is not None:
+                    data = await self._read(sup, reader)
+                    now = self._clock()
+                    if data is None:
+                        sup.handle_timer(now)
+                    else:
+                        if data and self.options.message_log is not None:
+                            self.options.message_log.received(data, now)
+                        sup.receive_data(data, now)
+            await self._deliver(sup, force=True)
         finally:
-            self._reconnecting = False
-            self._finished = True
-            self.session = None
-            self._wake()
+            self._abort()
+            self._changed.set()
 
-    async def _connect(
-        self, *, reset: bool, first: bool, cause: BaseException | None = None
-    ) -> None:
-        """Connect and log on; the first connection tries at once, a reconnect waits first.
+    async def _sleep_until(self, sup: Supervisor, at: float) -> None:
+        while sup.connect_at is not None and (delay := at - self._clock()) > 0:
+            await self._wait_changed(delay)  # close() wakes us
 
-        Every retry (and a reconnect's first attempt) waits the next full-jitter delay of the
-        backoff, so clients dropped together spread apart.
-        """
-        options = self.options
-        backoff = self._backoff
-        backoff.reset()
-        attempts = 0
-        last = cause
-        while True:
-            if attempts or not first:
-                delay = backoff.next_delay() if options.reconnect or first else None
-                if delay is None:
-                    raise ConnectionFailed.for_endpoint(
-                        options.endpoint, attempts=attempts, last_error=last
-                    ) from last
-                await asyncio.sleep(delay)
-            attempts += 1
-            try:
-                await self._connect_once(reset)
-            except (OSError, asyncio.TimeoutError, TransportError, RemoteProtocolError) as exc:
-                self._abort_transport()
-                _log.info("%s: connection attempt %d failed: %r", self._name, attempts, exc)
-                last = exc
-                continue
-            self.connections += 1
-            self._reconnecting = False
-            self._wake()
-            if not first:
-                await self._emit(Reconnected(attempts, reset))
-                if self.on_reconnect is not None:
-                    result = self.on_reconnect(self)
-                    if inspect.isawaitable(result):
-                        await result
-            return
+    async def _connect(self, sup: Supervisor) -> asyncio.StreamReader | None:
+        ep, timeout = self.options.endpoint, self.options.connect_timeout
+        try:
+            streams = await asyncio.wait_for(self._open(), timeout)
+        except (OSError, asyncio.TimeoutError) as exc:
+            sup.connection_failed(self._clock(), exc if str(exc) else TimeoutError(f"{ep}: timed out"))
+            return None
+        if sup.connect_at is None:  # closed while connecting
+            streams[1].transport.abort()
+            return None
+        self._writer = streams[1]
+        sup.connection_made(self._clock())
+        return streams[0]
 
-    async def _connect_once(self, reset: bool) -> None:
-        endpoint = self.options.endpoint
-        timeout = self.options.connect_timeout
-        context = self._ssl if endpoint.tls else None  # set by open(): TLS endpoints get TLS
-        if endpoint.tls and context is None:
-            context = self._ssl = ssl_context_for(endpoint, self.options.ssl_context)
-        if context is not None:
-            opening = asyncio.open_connection(
-                endpoint.host,
-                endpoint.port,
-                ssl=context,
-                server_hostname=endpoint.server_hostname,
-                ssl_handshake_timeout=timeout,
-                limit=READ_CHUNK,
+    async def _open(self) -> _Streams:
+        ep = self.options.endpoint
+        if self._ssl is not None:
+            return await asyncio.open_connection(
+                ep.host, ep.port, ssl=self._ssl, server_hostname=ep.server_hostname, limit=READ_CHUNK
             )
-        else:
-            opening = _open_loopback(endpoint)
-        self._reader, self._writer = await asyncio.wait_for(opening, timeout)
-        config = self.config
-        if reset and not config.resets_on_logon:
-            config = attrs.evolve(config, reset_seq_num=True)
-        session = Session(config)
-        self.session = session
-        session.start(self._clock())
-        await self._flush()
-        while current_state(session) is not State.ACTIVE:
-            ended = await self._step(None, during_logon=True)
-            if ended is not None:
-                raise TransportError(ended.reason)
+        loop = asyncio.get_running_loop()
+        rows = await loop.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
+        error: OSError = OSError(f"no address for {ep}")
+        for address in loopback_addresses(ep, rows):  # connect only to checked addresses
+            try:
+                return await asyncio.open_connection(address, ep.port, limit=READ_CHUNK)
+            except OSError as exc:
+                error = exc
+        raise error
 
-    async def _step(self, deadline: float | None, *, during_logon: bool) -> _Ended | None:
-        """Read once (until data, a session timer or ``deadline``), process, write."""
-        session = self.session
-        reader = self._reader
-        if session is None or reader is None:
-            raise TransportError("the session is closed")
-        now = self._clock()
-        waits = [d for d in (session.next_deadline(), deadline) if d is not None]
-        timeout = max(min(waits) - now, 0.0) if waits else None
-        data = await _read(reader, timeout)
-        now = self._clock()
-        if data is not None:
-            log = self.options.message_log
-            if log is not None and data:
-                log.received(data, now)
-            session.receive_data(data, now)
-        session.handle_timer(now)
-        return await self._process(session, during_logon=during_logon)
-
-    async def _process(self, session: Session, *, during_logon: bool) -> _Ended | None:
-        """Take the core's events (pausing while the queue is full), then write its bytes."""
-        ended: _Ended | None = None
+    async def _read(self, sup: Supervisor, reader: asyncio.StreamReader) -> bytes | None:
+        deadline = sup.next_deadline()
+        timeout = None if deadline is None else max(deadline - self._clock(), 0.0)
+        if self._queue.full and self.on_event is None:  # back-pressure: do not read
+            await self._wait_changed(timeout)
+            return None
         try:
-            while ended is None:
-                if not during_logon:
-                    await self._wait_for_room()
-                event = session.next_event()
-                if event is NEED_DATA:
-                    break
-                if isinstance(event, CloseTransport):
-                    ended = _Ended(event.reconnect, event.reset_seq_nums, event.reason)
-                await self._emit(event)
-        except RemoteProtocolError as exc:
-            ended = _Ended(exc.reconnect, exc.reset_seq_nums, str(exc))
-        await self._flush()
-        return ended
+            return await asyncio.wait_for(reader.read(READ_CHUNK), timeout)
+        except asyncio.TimeoutError:
+            return b"" if reader.exception() is not None else None
+        except OSError as exc:
+            sup.connection_lost(self._clock(), f"read failed: {exc}")
+            return None
 
-    async def _wait_for_room(self) -> None:
-        if self.on_event is not None:
-            return
-        while len(self._events) >= self.max_queued_events and not self._closing:
-            await self._flush()  # answers already decided go out before we pause
-            self._room.clear()
-            if len(self._events) < self.max_queued_events or self._closing:
-                return
-            await self._room.wait()
-
-    async def _emit(self, event: Event) -> None:
-        if self.on_event is not None:
-            result = self.on_event(event)
-            if inspect.isawaitable(result):
-                await result
-        else:
-            self._events.append(event)
-        self._wake()
-
-    # -- internals: the transport ---------------------------------------------------------
-
-    async def _flush(self, *, strict: bool = False) -> None:
-        session = self.session
-        if session is None:
-            return
-        data = session.data_to_send()
-        if not data:
-            return
+    def _write(self, sup: Supervisor) -> None:
+        data = sup.data_to_send()
         writer = self._writer
-        if writer is None or writer.is_closing():
-            if strict:
-                raise TransportError("the connection is gone: the message was not written")
+        if not data or writer is None or writer.is_closing():
             return
-        log = self.options.message_log
-        if log is not None:
-            log.sent(data, self._clock())
-        try:
-            writer.write(data)
-            if writer.transport.get_write_buffer_size() > MAX_BUFFERED_OUTBOUND:
-                raise TransportError(
-                    f"the peer is not reading: over {MAX_BUFFERED_OUTBOUND} bytes are waiting"
-                )
-            async with self._write_lock:
-                await asyncio.wait_for(writer.drain(), self.options.connect_timeout)
-        except (OSError, asyncio.TimeoutError, TransportError) as exc:
-            writer.transport.abort()  # the reader sees the end of the stream and reconnects
-            if strict:
-                detail = str(exc) or type(exc).__name__
-                raise TransportError(f"connection lost while sending: {detail}") from exc
+        if self.options.message_log is not None:
+            self.options.message_log.sent(data, self._clock())
+        writer.write(data)
+        if writer.transport.get_write_buffer_size() > MAX_BUFFERED_OUTBOUND:
+            sup.connection_lost(self._clock(), f"the peer is not reading: over {MAX_BUFFERED_OUTBOUND} bytes wait")
+            self._changed.set()
 
-    async def _close_transport(self) -> None:
-        writer = self._writer
-        self._reader = self._writer = None
-        if writer is None:
-            return
-        try:
-            writer.close()
-            await asyncio.wait_for(writer.wait_closed(), _CLOSE_WAIT)
-        except asyncio.CancelledError:
-            writer.transport.abort()
-            raise
-        except Exception:  # a timeout, or the error the connection died of
-            writer.transport.abort()
+    async def _deliver(self, sup: Supervisor, *, force: bool = False) -> None:
+        room = force or self.on_event is not None
+        while (room or not self._queue.full) and (event := sup.next_event()):
+            log_event(self._name, event)
+            if self.on_event is not None:
+                await _maybe_await(self.on_event(event))
+            else:
+                self._queue.put(event)
+            self._changed.set()
+            if isinstance(event, Reconnected) and self.on_reconnect is not None:
+                await _maybe_await(self.on_reconnect(self))
+                self._write(sup)
 
-    def _abort_transport(self) -> None:
-        writer = self._writer
-        self._reader = self._writer = None
+    def _abort(self) -> None:
+        writer, self._writer = self._writer, None
         if writer is not None:
             writer.transport.abort()
-
-    # -- internals: waiting -----------------------------------------------------------------
-
-    def _wake(self) -> None:
-        self._changed.set()
 
     async def _wait_changed(self, timeout: float | None) -> None:
         self._changed.clear()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._changed.wait(), timeout)
 
-    def _check_alive(self, *, what: str) -> None:
-        if self._failure is not None:
-            raise self._failure
-        if not self._opened:
-            raise LocalProtocolError(
-                f"cannot {what}: not connected; use the session in `async with` first"
-            )
-        if self._finished:
-            reason = f" ({self._end_reason})" if self._end_reason else ""
-            raise TransportError(f"the session is closed{reason}")
 
-    @property
-    def _name(self) -> str:
-        return f"{self.config.product}/{self.config.session_type}"
-
-
-async def _read(reader: asyncio.StreamReader, timeout: float | None) -> bytes | None:
-    """One read: bytes, ``b""`` at the end of the stream, None when ``timeout`` passed."""
-    if timeout is not None and timeout <= 0:
-        return None
-    try:
-        return await asyncio.wait_for(reader.read(READ_CHUNK), timeout)
-    except asyncio.TimeoutError:
-        # the stream's own error may be a TimeoutError too (ETIMEDOUT): that is the end
-        return b"" if reader.exception() is not None else None
-    except OSError:
-        return b""
+async def _maybe_await(result: object) -> None:
+    if inspect.isawaitable(result):
+        await result
 
 
 class FixClient(ClientBase[AsyncSession]):
-    """Kalshi FIX client for prediction (event contracts), asyncio streams.
-
-    Factories: `order_entry`, `drop_copy`, `market_data`, `post_trade`, `rfq`, `session`; each
-    returns an `AsyncSession` to use with ``async with``.
-    """
+    """Kalshi FIX client for prediction (event contracts) on asyncio; sessions are `AsyncSession`."""
 
     PRODUCT = "prediction"
 
-    def _make(
-        self, config: SessionConfig, options: ConnectOptions, **session_options: Any
-    ) -> AsyncSession:
+    def _make(self, config: SessionConfig, options: ConnectOptions, **session_options: Any) -> AsyncSession:
         return AsyncSession(config, options, **session_options)
 
 
 class MarginFixClient(FixClient):
-    """Kalshi FIX client for margin (perps), asyncio streams (no KalshiPT / KalshiRFQ)."""
+    """Kalshi FIX client for margin (perps) on asyncio (no KalshiPT / KalshiRFQ)."""
 
     PRODUCT = "margin"

@@ -1,88 +1,76 @@
-"""Blocking-socket adapter: a Kalshi FIX session in a ten-line script.
+"""Blocking adapter: a Kalshi FIX session in a ten-line script.
 
     from kalshi_fix_sansio.adapters.blocking import FixClient
 
-    client = FixClient.from_env("demo")
-    with client.market_data() as md:
-        md.send(subscribe(["HIGHNY-23DEC31"]))
+    with FixClient.from_env("demo").market_data() as md:
+        md.send(subscribe(["HIGHNY-23DEC31"]), resubscribe=True)
         for event in md.events(timeout=30):
             print(event)
 
-The adapter only pumps bytes between a TLS socket and the sans-IO `Session` and drives its
-timers; every protocol decision is the core's. It logs on when entered and logs out when left
-(even on an exception), reconnects with full-jitter backoff and a fresh Logon signature, and
-pulls from the socket only when you ask for events, so memory stays bounded.
+The core's `Supervisor` makes every decision (reconnects, backoff, sequence resets, refused
+Logons, logout on close); this module opens sockets (TLS from `ssl_context_for`), sleeps and
+runs the supervisor in one background thread per session. That thread does all the socket I/O,
+so heartbeats and TestRequests flow while the application is busy; `BlockingSession.send` hands
+the message to the core under a lock and wakes the thread, which writes it at once.
+``on_event`` and ``on_reconnect`` run in that thread (they may call `send`). Events wait in a
+queue of at most ``max_queued_events``; while it is full the thread reads nothing.
 """
 
 from __future__ import annotations
 
-import collections
+import select
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import attrs
-
 from kalshi_fix_sansio._message import Message
-from kalshi_fix_sansio._states import State
 from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
-from kalshi_fix_sansio.events import CloseTransport, Event, LoggedOn, LogonRejected
+from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.session import Session
-
-from ._client import ClientBase, ConnectOptions, current_state
-from ._transport import (
-    READ_CHUNK,
-    ConnectionFailed,
-    Endpoint,
-    TransportError,
-    check_endpoint,
-    in_maintenance_window,
-    loopback_addresses,
-    reconnect_plan,
-    ssl_context_for,
+from kalshi_fix_sansio.supervisor import (
+    Disconnected,
+    Reconnected,
+    Reconnecting,
+    Supervisor,
+    SupervisorState,
 )
 
-__all__ = ["BlockingSession", "FixClient", "MarginFixClient", "Reconnected"]
+from ._client import (
+    MAX_QUEUED_EVENTS,
+    ClientBase,
+    ConnectOptions,
+    EventQueue,
+    closed_error,
+    log_event,
+    new_supervisor,
+)
+from ._transport import READ_CHUNK, check_endpoint, loopback_addresses, ssl_context_for
 
-
-@attrs.frozen(slots=True)
-class Reconnected(Event):
-    """The adapter reconnected and logged on again after a drop.
-
-    Attributes:
-        attempt: how many connection attempts it took.
-        reset_seq_nums: the new Logon reset sequence numbers.
-    """
-
-    attempt: int
-    reset_seq_nums: bool
-
-
-def _connect_loopback(endpoint: Endpoint, timeout: float) -> socket.socket:
-    """Plain TCP: resolve, refuse unless every address is loopback, connect to those only."""
-    rows = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
-    last: OSError | None = None
-    for address in loopback_addresses(endpoint, rows):
-        try:
-            return socket.create_connection((address, endpoint.port), timeout=timeout)
-        except OSError as exc:
-            last = exc
-    assert last is not None  # loopback_addresses returns at least one address
-    raise last
+__all__ = [
+    "MAX_QUEUED_EVENTS",
+    "BlockingSession",
+    "Disconnected",
+    "FixClient",
+    "MarginFixClient",
+    "Reconnected",
+    "Reconnecting",
+]
 
 
 class BlockingSession:
-    """One Kalshi FIX session over a blocking TLS socket.
+    """One Kalshi FIX session over a blocking socket (``with``: log on, then log out).
 
     Args:
         config: the session config (initiator).
         options: endpoint, TLS, backoff and reconnect options.
-        on_event: optional callback receiving every event (then `events()` yields nothing).
-        on_reconnect: called after each reconnect+logon (e.g. to re-subscribe market data).
-        clock: the time source (UTC seconds); tests may pass their own.
+        on_event: receives every event instead of the queue (in the session's thread).
+        on_reconnect: called after each reconnect (in the session's thread), e.g. to re-subscribe.
+        clock: UTC epoch seconds for the core; tests may pass their own.
+        max_queued_events: most events queued before reading pauses.
     """
 
     def __init__(
@@ -93,21 +81,20 @@ class BlockingSession:
         on_event: Callable[[Event], None] | None = None,
         on_reconnect: Callable[[BlockingSession], None] | None = None,
         clock: Callable[[], float] = time.time,
+        max_queued_events: int = MAX_QUEUED_EVENTS,
     ) -> None:
-        self.config = config
-        self.options = options
-        self.on_event = on_event
-        self.on_reconnect = on_reconnect
+        self.config, self.options = config, options
+        self.on_event, self.on_reconnect = on_event, on_reconnect
         self._clock = clock
-        self._sock: socket.socket | None = None
+        self._events = EventQueue(max_queued_events)
+        self.supervisor: Supervisor | None = None
+        self._cond = threading.Condition()  # guards the supervisor and the queue
+        self._thread: threading.Thread | None = None
+        self._running = False
+        self._crash: Exception | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
         self._ssl: ssl.SSLContext | None = None
-        self.session: Session | None = None
-        self._events: collections.deque[Event] = collections.deque()
-        self._closing = False
-        self._logged_on = False
-        self.connections = 0
-
-    # -- lifecycle ------------------------------------------------------------------------
+        self._name = f"{config.product}/{config.session_type}"
 
     def __enter__(self) -> BlockingSession:
         self.open()
@@ -117,300 +104,284 @@ class BlockingSession:
         self.close()
 
     def open(self) -> None:
-        """Connect and log on (retrying with backoff).
+        """Connect and log on; a background thread keeps the session up until `close`.
 
         Raises:
-            ConnectionFailed: every attempt failed, or Kalshi refused the Logon.
-            LocalProtocolError: the endpoint is not allowed (plain TCP off loopback, unlisted
-                host).
+            LogonRefused: Kalshi refused the Logon for good (its text is in the message).
+            ConnectionFailed: every attempt the backoff allows failed.
+            LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
-        check_endpoint(
-            self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts
-        )
-        # the one place that picks TLS: a TLS endpoint always gets a context (warns if weak)
+        if self._thread is not None:
+            raise LocalProtocolError("the session is already open: close it first")
+        check_endpoint(self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts)
         self._ssl = ssl_context_for(self.options.endpoint, self.options.ssl_context)
-        self._connect(reset=False, first=True)
+        if self.options.message_log is not None:
+            self.options.message_log.open()
+        sup = self.supervisor = new_supervisor(self.config, self.options)
+        sup.start(self._clock())
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_w.setblocking(False)
+        self._running, self._crash = True, None
+        self._thread = threading.Thread(target=self._run, args=(sup,), name=f"kalshi-fix {self._name}", daemon=True)
+        self._thread.start()
+        with self._cond:
+            self._cond.wait_for(lambda: sup.state is SupervisorState.ACTIVE or not self._alive())
+        if sup.state is not SupervisorState.ACTIVE:
+            self.close()
+            raise closed_error(sup, self._crash)
 
     def close(self) -> None:
-        """Log out (waiting up to the logout timeout for Kalshi's answer) and close."""
-        self._closing = True
-        session = self.session
-        if session is not None and session.state in (State.ACTIVE, State.LOGON_SENT):
-            try:
-                session.logout(self._clock())
-                self._flush()
-                deadline = self._clock() + self.config.logout_timeout
-                while current_state(session) is State.LOGOUT_SENT and self._clock() < deadline:
-                    self._pump(deadline)
-            except (OSError, TransportError, RemoteProtocolError, LocalProtocolError):
-                pass
-        self._close_socket()
+        """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
+        sup, thread = self.supervisor, self._thread
+        if sup is not None and thread is not None:
+            with self._cond:
+                sup.close(self._clock())
+            self._wake()
+            if thread is not threading.current_thread():
+                thread.join(self.config.logout_timeout + self.options.connect_timeout + 1)
+                if not thread.is_alive():
+                    self._thread = None
+                    self._wake_r.close()
+                    self._wake_w.close()
         if self.options.message_log is not None:
             self.options.message_log.close()
 
-    # -- use ----------------------------------------------------------------------------
-
-    def send(self, message: Message) -> int:
-        """Send an application message.
+    def send(self, message: Message, *, resubscribe: bool = False) -> int:
+        """Send an application message (the session's thread writes it at once).
 
         Args:
             message: a message of the session's dialect.
+            resubscribe: send it again after every reconnect (market-data subscriptions).
 
         Returns:
             Its MsgSeqNum.
 
         Raises:
-            LocalProtocolError: not logged on, or a message the session type does not carry.
+            TransportError: the connection is down (wait for `Reconnected`) or gone for good.
+            LocalProtocolError: not open, or a message the session type does not carry.
             EncodeError: a missing field or a value the wire cannot carry.
-            TransportError: the connection is gone.
         """
-        if self.session is None:
+        sup = self.supervisor
+        if sup is None:
             raise LocalProtocolError("not connected: use the session as a context manager first")
-        seq = self.session.send(message, self._clock())
-        self._flush()
+        with self._cond:
+            seq = sup.send(message, self._clock(), resubscribe=resubscribe)
+        self._wake()
         return seq
 
     def next_event(self, timeout: float | None = None) -> Event | None:
-        """The next event, waiting up to ``timeout`` seconds (None: forever).
-
-        Returns:
-            The event, or None when the timeout passed.
+        """The next event, waiting up to ``timeout`` seconds (None: until one comes).
 
         Raises:
-            ConnectionFailed: the connection dropped and could not be re-established.
+            LogonRefused, ConnectionFailed, TransportError: the session ended (after the
+                events queued before that were returned).
         """
-        deadline = None if timeout is None else self._clock() + timeout
-        while not self._events:
-            if deadline is not None and self._clock() >= deadline:
-                return None
-            if self.session is None:
-                raise TransportError("the session is closed")
-            self._pump(deadline)
-        return self._events.popleft()
+        return self._wait(lambda _: True, timeout)
 
     def events(self, timeout: float | None = None) -> Iterator[Event]:
-        """Iterate events until ``timeout`` seconds pass with none (None: forever).
-
-        Yields:
-            Events (application messages, rejects, reconnects...).
-        """
-        while True:
-            event = self.next_event(timeout)
-            if event is None:
-                return
+        """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
+        while (event := self.next_event(timeout)) is not None:
             yield event
 
-    def wait_for(
-        self, predicate: Callable[[Event], bool], timeout: float, send: Message | None = None
-    ) -> Event:
-        """Optionally send a message, then wait until an event satisfies ``predicate``.
+    def wait_for(self, predicate: Callable[[Event], bool], timeout: float | None, send: Message | None = None) -> Event:
+        """Optionally send a message, then wait for an event satisfying ``predicate``.
 
-        Events seen meanwhile are not lost: they stay queued for `events()` in order.
-
-        Args:
-            predicate: tests each event.
-            timeout: seconds to wait.
-            send: a message to send first.
-
-        Returns:
-            The first event satisfying the predicate.
+        Events skipped meanwhile stay queued, in order.
 
         Raises:
-            TimeoutError: none did in time.
+            TimeoutError: none came within ``timeout`` seconds (None: wait forever).
+            LogonRefused, ConnectionFailed, TransportError: the session ended first.
         """
         if send is not None:
             self.send(send)
-        deadline = self._clock() + timeout
-        seen: list[Event] = []
-        try:
-            while True:
-                remaining = deadline - self._clock()
-                event = self.next_event(max(remaining, 0.0)) if remaining > 0 else None
-                if event is None:
-                    raise TimeoutError(f"no matching event within {timeout:g} s")
-                if predicate(event):
-                    return event
-                seen.append(event)
-        finally:
-            self._events.extendleft(reversed(seen))
+        event = self._wait(predicate, timeout)
+        if event is None:
+            raise TimeoutError(f"no matching event within {timeout:g} s")
+        return event
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
-        """Pump until ``until()`` is true (for callback users; with ``on_event``)."""
-        while self.session is not None and (until is None or not until()):
-            self._pump(self._clock() + 1.0)
+        """Wait until ``until()`` is true or the session ends (for ``on_event`` users).
 
-    # -- internals ------------------------------------------------------------------------
+        Raises:
+            LogonRefused, ConnectionFailed, TransportError: the session failed.
+        """
+        with self._cond:
+            self._cond.wait_for(lambda: not self._alive() or (until is not None and until()))
+        if self.supervisor is None or self.supervisor.failure is not None or self._crash is not None:
+            raise closed_error(self.supervisor, self._crash)
 
-    def _emit(self, event: Event) -> None:
-        if self.on_event is not None:
-            self.on_event(event)
-        else:
-            self._events.append(event)
+    @property
+    def session(self) -> Session | None:
+        """The core `Session` of the current (or last) connection."""
+        return None if self.supervisor is None else self.supervisor.session
 
-    def _connect(self, *, reset: bool, first: bool) -> None:
-        options = self.options
-        backoff = options.backoff
-        backoff.reset()
-        attempts = 0
-        last: BaseException | None = None
-        if not first:
-            # after a lost connection, wait a jittered delay first: clients dropped together
-            # must not all come back in the same instant
-            delay = backoff.next_delay()
-            if delay is None:
-                raise ConnectionFailed.for_endpoint(options.endpoint, attempts=0)
-            time.sleep(delay)
-        while True:
-            attempts += 1
-            try:
-                self._connect_once(reset)
-            except (OSError, TransportError, RemoteProtocolError) as exc:
-                last = exc
-                self._close_socket()
-                delay = backoff.next_delay() if options.reconnect or first else None
-                if delay is None:
-                    raise ConnectionFailed.for_endpoint(
-                        options.endpoint, attempts=attempts, last_error=last
-                    ) from exc
-                time.sleep(delay)
-                continue
-            self.connections += 1
-            if not first:
-                self._emit(Reconnected(attempts, reset))
-                if self.on_reconnect is not None:
-                    self.on_reconnect(self)
-            return
+    @property
+    def connections(self) -> int:
+        """How many connections logged on so far (1 + the reconnects)."""
+        return 0 if self.supervisor is None else self.supervisor.connections
 
-    def _connect_once(self, reset: bool) -> None:
-        options = self.options
-        ep = options.endpoint
-        context = self._ssl if ep.tls else None  # set by open(): TLS endpoints get TLS
-        if ep.tls and context is None:
-            context = self._ssl = ssl_context_for(ep, options.ssl_context)
-        if context is None:
-            raw = _connect_loopback(ep, options.connect_timeout)
-        else:
-            raw = socket.create_connection((ep.host, ep.port), timeout=options.connect_timeout)
+    @property
+    def max_queued_events(self) -> int:
+        """The event queue's bound."""
+        return self._events.bound
+
+    @property
+    def queued_events(self) -> int:
+        """How many events wait in the queue."""
+        return len(self._events)
+
+    def _alive(self) -> bool:
+        return self._running
+
+    def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while (event := self._events.take(predicate)) is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                if not self._alive():
+                    raise closed_error(self.supervisor, self._crash)
+                self._cond.wait(remaining)
+        self._wake()  # room in the queue: the thread may read again
+        return event
+
+    # -- the session's thread -------------------------------------------------------------
+
+    def _run(self, sup: Supervisor) -> None:
+        sock: socket.socket | None = None
         try:
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock: socket.socket = raw
-            if context is not None:
-                sock = context.wrap_socket(raw, server_hostname=ep.server_hostname)
-        except BaseException:
-            raw.close()
-            raise
-        self._sock = sock
-        config = self.config
-        if reset and not config.resets_on_logon:
-            config = attrs.evolve(config, reset_seq_num=True)
-        session = Session(config)
-        self.session = session
-        session.start(self._clock())
-        self._flush()
-        while current_state(session) is not State.ACTIVE:
-            self._pump(None, during_logon=True)
-            if current_state(session) is State.CLOSED:
-                break
-        if current_state(session) is not State.ACTIVE:
-            raise TransportError("Logon did not complete")
-
-    def _pump(self, deadline: float | None, during_logon: bool = False) -> None:
-        """Read once (until data, a session timer, or ``deadline``), process, write."""
-        session = self.session
-        sock = self._sock
-        if session is None or sock is None:
-            raise TransportError("the session is closed")
-        now = self._clock()
-        waits = [d for d in (session.next_deadline(), deadline) if d is not None]
-        timeout = max(min(waits) - now, 0.0) if waits else None
-        sock.settimeout(timeout)
-        try:
-            data = sock.recv(READ_CHUNK)
-        except TimeoutError:
-            data = None
-        except OSError:
-            data = b""
-        now = self._clock()
-        if data is not None:
-            if self.options.message_log is not None and data:
-                self.options.message_log.received(data, now)
-            session.receive_data(data, now)
-        session.handle_timer(now)
-        try:
-            for event in session.events():
-                self._on_session_event(event, during_logon)
-        except RemoteProtocolError as exc:
-            self._flush()
-            self._after_close(exc.reconnect, exc.reset_seq_nums, str(exc), during_logon)
-            return
-        self._flush()
-
-    def _on_session_event(self, event: Event, during_logon: bool) -> None:
-        if isinstance(event, LoggedOn):
-            self._logged_on = True
-        if isinstance(event, LogonRejected) and during_logon:
-            self._emit(event)
-            return
-        if isinstance(event, CloseTransport):
-            self._emit(event)
-            self._after_close(event.reconnect, event.reset_seq_nums, event.reason, during_logon)
-            return
-        self._emit(event)
-
-    def _after_close(self, reconnect: bool, reset: bool, reason: str, during_logon: bool) -> None:
-        self._close_socket()
-        if during_logon:
-            raise TransportError(reason)
-        if self._closing or not reconnect or not self.options.reconnect:
-            self.session = None
-            return
-        plan = reconnect_plan(
-            self.config,
-            after_gap_teardown=reset,
-            after_maintenance=in_maintenance_window(self._clock()),
-            maintenance_reset=self.options.maintenance_reset,
-        )
-        self._connect(reset=plan.reset_seq_nums, first=False)
-
-    def _flush(self) -> None:
-        session = self.session
-        sock = self._sock
-        if session is None:
-            return
-        data = session.data_to_send()
-        if not data or sock is None:
-            return
-        if self.options.message_log is not None:
-            self.options.message_log.sent(data, self._clock())
-        try:
-            sock.settimeout(self.options.connect_timeout)
-            sock.sendall(data)
-        except OSError as exc:
-            session.receive_data(b"", self._clock())
-            raise TransportError(f"connection lost while sending: {exc}") from exc
-
-    def _close_socket(self) -> None:
-        sock = self._sock
-        self._sock = None
-        if sock is not None:
-            try:
+            while True:
+                with self._cond:
+                    if sup.finished and sock is None:
+                        break
+                    at = sup.connect_at
+                if sock is None and at is not None:
+                    if self._sleep(at - self._clock()) is None:
+                        sock = self._connect(sup)
+                sock = self._write(sup, sock)
+                self._deliver(sup)
+                if sock is not None:
+                    self._read(sup, sock)
+            self._deliver(sup, force=True)
+        except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
+            self._crash = exc
+        finally:
+            if sock is not None:
                 sock.close()
-            except OSError:  # pragma: no cover
-                pass
+            with self._cond:
+                self._running = False
+                self._cond.notify_all()
+
+    def _sleep(self, seconds: float) -> bool | None:
+        """Wait ``seconds`` or until woken; None when the time passed."""
+        readable, _, _ = select.select([self._wake_r], [], [], max(seconds, 0.0))
+        if readable:
+            self._wake_r.recv(4096)
+            return True
+        return None
+
+    def _connect(self, sup: Supervisor) -> socket.socket | None:
+        ep, timeout = self.options.endpoint, self.options.connect_timeout
+        try:
+            if self._ssl is None:
+                rows = socket.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
+                raw = socket.create_connection((loopback_addresses(ep, rows)[0], ep.port), timeout=timeout)
+            else:
+                raw = socket.create_connection((ep.host, ep.port), timeout=timeout)
+            try:
+                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock = raw if self._ssl is None else self._ssl.wrap_socket(raw, server_hostname=ep.server_hostname)
+            except BaseException:
+                raw.close()
+                raise
+        except OSError as exc:
+            with self._cond:
+                sup.connection_failed(self._clock(), exc)
+            return None
+        with self._cond:
+            if sup.connect_at is None:  # closed while connecting
+                sock.close()
+                return None
+            sup.connection_made(self._clock())
+        return sock
+
+    def _read(self, sup: Supervisor, sock: socket.socket) -> None:
+        with self._cond:
+            deadline = sup.next_deadline()
+            paused = self._events.full and self.on_event is None
+        pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+        wait = 0.0 if pending else None if deadline is None else max(deadline - self._clock(), 0.0)
+        readable, _, _ = select.select([self._wake_r] if paused else [sock, self._wake_r], [], [], wait)
+        if self._wake_r in readable:
+            self._wake_r.recv(4096)
+        data: bytes | None = None
+        if sock in readable or pending:
+            sock.settimeout(0.0)
+            try:
+                data = sock.recv(READ_CHUNK)
+            except (ssl.SSLWantReadError, BlockingIOError):
+                data = None
+            except OSError as exc:
+                with self._cond:
+                    sup.connection_lost(self._clock(), f"read failed: {exc!r}")
+                return
+        now = self._clock()
+        with self._cond:
+            if data is not None:
+                if data and self.options.message_log is not None:
+                    self.options.message_log.received(data, now)
+                sup.receive_data(data, now)
+            sup.handle_timer(now)
+
+    def _write(self, sup: Supervisor, sock: socket.socket | None) -> socket.socket | None:
+        with self._cond:
+            data, keep = sup.data_to_send(), sup.wants_transport
+        if data and sock is not None:
+            if self.options.message_log is not None:
+                self.options.message_log.sent(data, self._clock())
+            try:
+                sock.settimeout(self.options.connect_timeout)
+                sock.sendall(data)
+            except OSError as exc:
+                with self._cond:
+                    sup.connection_lost(self._clock(), f"write failed: {exc!r}")
+                return sock
+        if sock is not None and not keep:
+            sock.close()
+            return None
+        return sock
+
+    def _deliver(self, sup: Supervisor, *, force: bool = False) -> None:
+        while True:
+            with self._cond:
+                if not (force or self.on_event is not None or not self._events.full):
+                    return
+                event = sup.next_event()
+                if event is None:
+                    return
+                if self.on_event is None:
+                    self._events.put(event)
+                self._cond.notify_all()
+            log_event(self._name, event)
+            if self.on_event is not None:
+                self.on_event(event)
+            if isinstance(event, Reconnected) and self.on_reconnect is not None:
+                self.on_reconnect(self)
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass  # already woken (the pipe is full) or closed
 
 
 class FixClient(ClientBase[BlockingSession]):
-    """Kalshi FIX client for prediction (event contracts), blocking sockets.
-
-    Factories: `order_entry`, `drop_copy`, `market_data`, `post_trade`, `rfq`, `session`.
-    """
+    """Kalshi FIX client for prediction (event contracts), blocking sockets."""
 
     PRODUCT = "prediction"
 
-    def _make(
-        self, config: SessionConfig, options: ConnectOptions, **session_options: Any
-    ) -> BlockingSession:
-        session_options.pop("max_queued_events", None)  # reads only on demand: no queue bound
+    def _make(self, config: SessionConfig, options: ConnectOptions, **session_options: Any) -> BlockingSession:
         return BlockingSession(config, options, **session_options)
 
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from .generate import render_all
-from .spec import load_spec
+from .loader import load_spec
 from .yamlload import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from .spec import FRAMING_TAGS, DriftEntry, FieldUse, GroupUse, Member, Spec, load_spec
+from .loader import load_spec
+from .model import DRIFT_KINDS, FRAMING_TAGS, DriftEntry, FieldUse, GroupUse, Member, Spec
 from .yamlload import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,21 +29,7 @@ DEFAULT_DICTIONARY = (
     ROOT.parent / "shared" / "kalshi-fix-reference" / "kalshi-fix-dictionary-v1.03.xml"
 )
 
-KINDS = (
-    "field-missing-in-dictionary",
-    "field-missing-in-spec",
-    "field-name",
-    "field-type",
-    "enum-missing-in-dictionary",
-    "enum-missing-in-spec",
-    "message-missing-in-dictionary",
-    "message-missing-in-spec",
-    "message-field-missing-in-dictionary",
-    "message-field-missing-in-spec",
-    "message-field-required",
-    "header-field-missing-in-dictionary",
-    "header-field-missing-in-spec",
-)
+KINDS = DRIFT_KINDS
 """Every kind of difference, in report order."""
 
 DiffKey = tuple[str, int | None, str | None, str | None]

@@ -14,15 +14,8 @@ from typing import Any
 
 import jinja2
 
-from .spec import (
-    INT_TYPES,
-    DialectView,
-    FieldDef,
-    RField,
-    RGroup,
-    RMessage,
-    Spec,
-)
+from .model import INT_TYPES, FieldDef, Spec
+from .view import DialectView, RField, RGroup, RMessage
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -300,9 +293,7 @@ class _Renderer:
         all_tags: list[int] = []
         for g in msg.groups():
             all_tags.extend(g.all_tags())
-        units = {
-            m.units for m in _walk_fields(msg.members) if m.field.type == "PRICE" and m.units
-        }
+        units = {m.units for m in _walk_fields(msg.members) if m.field.type == "PRICE" and m.units}
         if "rfq" in units and units & {"session"}:
             # one flag per decoded message picks the wire unit of its switchable prices
             raise ValueError(

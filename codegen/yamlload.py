@@ -6,6 +6,7 @@ both: a duplicate key is an error, and every error names the file and line it is
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,14 @@ class Node(dict[str, Any]):
 
 
 class Seq(list[Any]):
-    """A YAML sequence that knows where it stands."""
+    """A YAML sequence that knows where it and each of its items stand."""
 
     where: Where
+    item_where: list[Where]
+
+    def positioned(self) -> Iterator[tuple[Any, Where]]:
+        """Each item with its position (scalars included)."""
+        return zip(self, self.item_where, strict=True)
 
 
 def _build(node: yaml.Node, path: str, constructor: yaml.constructor.SafeConstructor) -> Any:
@@ -67,6 +73,7 @@ def _build(node: yaml.Node, path: str, constructor: yaml.constructor.SafeConstru
     if isinstance(node, yaml.SequenceNode):
         seq = Seq(_build(item, path, constructor) for item in node.value)
         seq.where = Where(path, line)
+        seq.item_where = [Where(path, item.start_mark.line + 1) for item in node.value]
         return seq
     return constructor.construct_object(node, deep=True)
 

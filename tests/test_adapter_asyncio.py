@@ -34,6 +34,7 @@ from kalshi_fix_sansio.adapters.asyncio import (
     FixClient,
     MarginFixClient,
     Reconnected,
+    Reconnecting,
 )
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import (
@@ -46,6 +47,7 @@ from kalshi_fix_sansio.events import (
     TestRequestSent,
     Timeout,
 )
+from kalshi_fix_sansio.supervisor import LogonRefused
 from kalshi_fix_sansio.testing import new_ed25519_keys
 
 ASK = {"prediction": Decimal("0.45"), "margin": Decimal("19.6")}
@@ -136,7 +138,7 @@ def test_logon_order_and_execution_report(tls_gateway: GatewayHarness) -> None:
             assert isinstance(oe, AsyncSession)
             assert oe.max_queued_events == MAX_QUEUED_EVENTS
             assert await connected(gw) == ["key-1"]  # the gateway checked our signature
-            assert await oe.send(order(gw, "buy-1", ASK[gw.product])) == 2
+            assert oe.send(order(gw, "buy-1", ASK[gw.product])) == 2
             trade = await oe.wait_for(is_report("buy-1", p.ExecType.TRADE), 5)
             assert isinstance(trade, ApplicationMessage)
             er: Any = trade.message
@@ -164,7 +166,7 @@ def test_gateway_verifies_the_logon_signature(prediction_gateway: GatewayHarness
             async with oe:
                 pytest.fail("logged on with a wrong signature")
         assert info.value.attempts == 1
-        assert isinstance(info.value.last_error, TransportError)
+        assert isinstance(info.value, LogonRefused) and info.value.text == "invalid signature"
         rejected = await oe.next_event(0)
         assert isinstance(rejected, LogonRejected) and rejected.text == "invalid signature"
         assert isinstance(await oe.next_event(0), CloseTransport)
@@ -183,7 +185,7 @@ def test_callback_mode_and_run_until(prediction_gateway: GatewayHarness) -> None
 
     async def main() -> None:
         async with client_for(gw).order_entry(on_event=on_event) as oe:
-            await oe.send(order(gw, "cb-1", FAR[gw.product]))
+            oe.send(order(gw, "cb-1", FAR[gw.product]))
             done = is_report("cb-1", p.ExecType.NEW)
             await asyncio.wait_for(oe.run(until=lambda: any(map(done, seen))), 5)
             assert oe.queued_events == 0  # the callback got everything
@@ -277,7 +279,7 @@ def test_silent_gateway_makes_the_client_time_out_and_reconnect(
             reconnected = await oe.wait_for(of_type(Reconnected), 5)
             assert isinstance(reconnected, Reconnected) and reconnected.reset_seq_nums
             assert oe.connections == 2
-            await oe.send(order(gw, "after-1", FAR[gw.product]))
+            oe.send(order(gw, "after-1", FAR[gw.product]))
             await oe.wait_for(is_report("after-1", p.ExecType.NEW), 5)
 
     run(main())
@@ -308,7 +310,7 @@ def test_kalshirt_drop_resumes_and_missed_reports_are_resent(tls_gateway: Gatewa
             # the next report is garbled on the wire, then the gateway hangs up
             faults.garble_next = True
             faults.drop_after = 1
-            await oe.send(order(gw, "rt-1", ASK[gw.product]))
+            oe.send(order(gw, "rt-1", ASK[gw.product]))
             reconnected = await oe.wait_for(of_type(Reconnected), 10)
             faults.drop_after = None
             assert isinstance(reconnected, Reconnected)
@@ -318,7 +320,7 @@ def test_kalshirt_drop_resumes_and_missed_reports_are_resent(tls_gateway: Gatewa
             trade1 = await oe.wait_for(is_report("rt-1", p.ExecType.TRADE), 5)
             assert isinstance(new1, ApplicationMessage) and new1.poss_dup  # resent
             assert isinstance(trade1, ApplicationMessage)
-            await oe.send(order(gw, "rt-2", ASK[gw.product]))
+            oe.send(order(gw, "rt-2", ASK[gw.product]))
             new2 = await oe.wait_for(is_report("rt-2", p.ExecType.NEW), 5)
             trade2 = await oe.wait_for(is_report("rt-2", p.ExecType.TRADE), 5)
             rest = await drain(oe)
@@ -345,7 +347,7 @@ def test_kalshinr_drop_reconnects_with_reset(tls_gateway: GatewayHarness) -> Non
         async with client_for(gw).order_entry() as oe:
             await oe.wait_for(of_type(LoggedOn), 5)
             gw.gateway.faults.drop_after = 1
-            assert await oe.send(order(gw, "nr-1", FAR[gw.product])) == 2
+            assert oe.send(order(gw, "nr-1", FAR[gw.product])) == 2
             await oe.wait_for(is_report("nr-1", p.ExecType.NEW), 5)
             reconnected = await oe.wait_for(of_type(Reconnected), 10)
             gw.gateway.faults.drop_after = None
@@ -355,7 +357,7 @@ def test_kalshinr_drop_reconnects_with_reset(tls_gateway: GatewayHarness) -> Non
             assert isinstance(logon, LoggedOn) and logon.reset_seq_nums  # ResetSeqNumFlag=Y
             assert oe.session is not None
             assert (oe.session.next_sender_seq, oe.session.next_target_seq) == (2, 2)
-            assert await oe.send(order(gw, "nr-2", FAR[gw.product])) == 2
+            assert oe.send(order(gw, "nr-2", FAR[gw.product])) == 2
             await oe.wait_for(is_report("nr-2", p.ExecType.NEW), 5)
 
     run(main())
@@ -373,7 +375,7 @@ def test_market_data_resubscribes_in_on_reconnect(tls_gateway: GatewayHarness) -
     async def resubscribe(session: AsyncSession) -> None:
         hooked.append(session.connections)
         gw.gateway.faults.drop_after = None
-        await session.send(request)
+        session.send(request)
 
     def snapshot(event: Event) -> bool:
         return isinstance(event, ApplicationMessage) and event.message.MSG_TYPE == "W"
@@ -407,7 +409,7 @@ def test_connection_failed_when_reconnect_attempts_run_out(
                     pass
             assert info.value.attempts == 3
             with pytest.raises(ConnectionFailed):
-                await oe.send(order(gw, "late", FAR[gw.product]))
+                oe.send(order(gw, "late", FAR[gw.product]))
 
     run(main())
 
@@ -433,7 +435,7 @@ def test_clean_logout_on_exit_and_on_exception(prediction_gateway: GatewayHarnes
         with pytest.raises(TransportError, match="closed"):
             await oe.next_event(1)
         with pytest.raises(TransportError):
-            await oe.send(order(gw, "late", FAR[gw.product]))
+            oe.send(order(gw, "late", FAR[gw.product]))
 
         oe2 = client.order_entry()
         with pytest.raises(Boom):
@@ -455,7 +457,7 @@ def test_send_before_entering_is_a_local_error(prediction_gateway: GatewayHarnes
     async def main() -> None:
         oe = client_for(gw).order_entry()
         with pytest.raises(LocalProtocolError, match="async with"):
-            await oe.send(order(gw, "early", FAR[gw.product]))
+            oe.send(order(gw, "early", FAR[gw.product]))
         with pytest.raises(LocalProtocolError, match="async with"):
             await oe.next_event()
 
@@ -510,10 +512,11 @@ def test_rejected_logon_is_surfaced_then_attempts_run_out(
     async def main() -> None:
         gw.gateway.faults.reject_next_logon = "come back later"
         async with client_for(gw).order_entry() as oe:  # refused once, then logged on
-            events = [await oe.next_event(1) for _ in range(3)]
+            events = [await oe.next_event(1) for _ in range(4)]
             assert isinstance(events[0], LogonRejected) and events[0].text == "come back later"
             assert isinstance(events[1], CloseTransport)
-            assert isinstance(events[2], LoggedOn)
+            assert isinstance(events[2], Reconnecting) and events[2].attempt == 2
+            assert isinstance(events[3], LoggedOn)
             assert oe.connections == 1
         await wait_connected(gw, [])
 
@@ -528,9 +531,9 @@ def test_rejected_logon_is_surfaced_then_attempts_run_out(
             with pytest.raises(ConnectionFailed, match="already exists") as info:
                 async with other:
                     pytest.fail("a second session with the same key logged on")
-            assert info.value.attempts == 3
+            assert info.value.attempts == 1  # final: no silent retries
             refusals = [e for e in await drain(other) if isinstance(e, LogonRejected)]
-            assert [e.text for e in refusals] == ["already exists"] * 3
+            assert [e.text for e in refusals] == ["already exists"]
 
     run(main())
 
@@ -546,9 +549,8 @@ def test_event_queue_is_bounded_and_reading_pauses(prediction_gateway: GatewayHa
     async def main() -> None:
         async with client_for(gw).order_entry(max_queued_events=4) as oe:
             for i in range(count):
-                await oe.send(order(gw, f"bp-{i}", FAR[gw.product]))
-            await asyncio.sleep(0.5)
-            assert oe.queued_events == 4  # the reader stopped at the bound
+                oe.send(order(gw, f"bp-{i}", FAR[gw.product]))
+            await until(lambda: oe.queued_events == 4)  # the reader stops at the bound
             got = [await oe.next_event(2) for _ in range(count + 1)]
             assert isinstance(got[0], LoggedOn)
             for i, event in enumerate(got[1:]):

@@ -38,9 +38,11 @@ from kalshi_fix_sansio.adapters._transport import (
 )
 from kalshi_fix_sansio.adapters.blocking import (
     BlockingSession,
+    Disconnected,
     FixClient,
     MarginFixClient,
     Reconnected,
+    Reconnecting,
 )
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import (
@@ -361,12 +363,12 @@ def test_a_client_signing_with_the_wrong_key_is_refused(prediction_gateway: Gate
     session = client.order_entry(on_event=rec)
     with pytest.raises(ConnectionFailed) as info:
         session.open()
-    assert info.value.attempts == 2
+    assert info.value.attempts == 1  # a refused Logon is final: no silent retry
     assert "invalid signature" in str(info.value)
-    assert [e.text for e in rec.of(LogonRejected)] == ["invalid signature", "invalid signature"]
+    assert [e.text for e in rec.of(LogonRejected)] == ["invalid signature"]
     assert not rec.of(LoggedOn)
     assert h.gateway.connected() == []
-    assert sum("LogonRejected(text='invalid signature')" in line for line in h.gateway.log) == 2
+    assert sum("LogonRejected(text='invalid signature')" in line for line in h.gateway.log) == 1
 
     # an API key the gateway does not know at all
     stranger = FixClient(Credentials("key-9", wrong_signer), **h.client_kwargs(backoff=backoff))
@@ -748,9 +750,11 @@ def test_a_gateway_gone_for_good_ends_in_connection_failed(
         assert taken(oe) == pytest.approx(seeded_delays(2, base=0.01, cap=0.02, seed=11))
         # what was queued before the failure is still there
         assert isinstance(rec.events[0], LoggedOn) and rec.filled("last")
-        leftover = oe.next_event(0.0)  # the drop's event is still queued for the caller
-        assert isinstance(leftover, CloseTransport) and leftover.reconnect
-        with pytest.raises(LocalProtocolError):
+        # the drop was reported at once, before the failure
+        kinds = [type(e) for e in rec.events]
+        assert kinds.index(CloseTransport) < kinds.index(Disconnected) < kinds.index(Reconnecting)
+        assert oe.next_event(0.0) is None
+        with pytest.raises(ConnectionFailed):
             oe.send(buy(h, "too-late"))
     # leaving the block after the failure does not raise
 

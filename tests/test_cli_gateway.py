@@ -1,22 +1,232 @@
-"""`kalshi-fix mock-gateway` as a real process: TLS, keys from files, admin console, faults."""
+"""`kalshi-fix mock-gateway` as a real process: TLS, keys, admin console, faults, and the client
+command lines it prints working as printed; every way of pointing a client at the wrong place
+is one line that says what to do."""
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters._transport import Backoff, Credentials, Endpoint, make_ssl_context
+from kalshi_fix_sansio.adapters import Backoff, Credentials, Endpoint, make_ssl_context
 from kalshi_fix_sansio.adapters.blocking import FixClient
 from kalshi_fix_sansio.auth import Ed25519Signer
 from kalshi_fix_sansio.events import ApplicationMessage
-from kalshi_fix_sansio.gateway.tls import self_signed
+from kalshi_fix_sansio.gateway import MockGateway, mock_api_key, self_signed, write_mock_api_key
+
+CLI = [sys.executable, "-m", "kalshi_fix_sansio.cli"]
+SESSIONS = {"KalshiNR", "KalshiDC", "KalshiRT", "KalshiPT", "KalshiRFQ", "KalshiMD"}
+
+
+class Gateway:
+    """A running ``kalshi-fix mock-gateway`` process and what it printed on start."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [*CLI, "mock-gateway", "--port-base", "0", "--seconds", "90", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.banner: list[str] = []
+        while not self.banner or not self.banner[-1].startswith("admin commands"):
+            line = self.proc.stdout.readline()
+            assert line, f"the gateway stopped: {self.banner} {self.stop()}"
+            self.banner.append(line.rstrip("\n"))
+        self.ports = dict(re.findall(r"(Kalshi\w+)=(\d+)", self.banner[0]))
+
+    def command(self, name: str) -> str:
+        return next(line.strip() for line in self.banner if f"kalshi-fix {name} " in line)
+
+    def admin(self, line: str) -> str:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip()
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        _, err = self.proc.communicate(timeout=10)
+        return err
+
+
+@pytest.fixture
+def tls_gateway() -> Iterator[Gateway]:
+    gw = Gateway("--market", "MKT")
+    try:
+        yield gw
+    finally:
+        assert "Traceback" not in gw.stop()
+
+
+@pytest.fixture
+def plain_gateway() -> Iterator[Gateway]:
+    gw = Gateway("--plain")
+    try:
+        yield gw
+    finally:
+        assert "Traceback" not in gw.stop()
+
+
+def run_printed(
+    line: str, *edits: tuple[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run a command line the gateway printed (``VAR=value ... kalshi-fix ...``), edited."""
+    for old, new in edits:
+        assert re.search(old, line), (old, line)
+        line = re.sub(old, new, line)
+    words = shlex.split(line)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KALSHI_")}
+    while "=" in words[0]:
+        name, _, value = words.pop(0).partition("=")
+        env[name] = value
+    assert words[0] == "kalshi-fix"
+    return subprocess.run(
+        [*CLI, *words[1:]], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def one_line(result: subprocess.CompletedProcess[str], code: int) -> str:
+    assert result.returncode == code, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    return result.stderr
+
+
+def test_printed_command_lines_work_as_printed(tls_gateway: Gateway) -> None:
+    gw = tls_gateway
+    assert set(gw.ports) == SESSIONS and "(TLS)" in gw.banner[0]
+    assert any(line.startswith("TLS certificate (clients pin it): ") for line in gw.banner)
+    logon = gw.command("logon-test")
+    assert f"--endpoint 127.0.0.1:{gw.ports['KalshiNR']} --pinned-cert " in logon
+    assert logon.startswith("KALSHI_KEY_ID=mock-prediction-key KALSHI_PRIVATE_KEY_PATH=")
+    result = run_printed(logon)
+    assert result.returncode == 0, result.stderr
+    assert "logged on to KalshiNR (prediction, demo) as mock-prediction-key" in result.stdout
+    md = run_printed(gw.command("md"), (r"MKT$", "MKT --seconds 1"))
+    assert md.returncode == 0, md.stderr
+    assert "MKT: bid 100.00 @ 0.4900 | ask 100.00 @ 0.5100" in md.stdout
+
+
+def test_another_session_types_port_says_which_session_to_use(tls_gateway: Gateway) -> None:
+    err = one_line(
+        run_printed(tls_gateway.command("logon-test"), ("--session NR", "--session RT")), 1
+    )
+    assert (
+        "serves KalshiNR, not KalshiRT: use --session NR here, or point --endpoint at the KalshiRT port"
+        in err
+    )
+
+
+def test_tls_client_on_a_plain_port_says_use_tcp(
+    plain_gateway: Gateway, tls_gateway: Gateway
+) -> None:
+    # the plain gateway's printed line uses tcp://; TLS against its port fails fast, in one line
+    plain_port = plain_gateway.ports["KalshiNR"]
+    assert f"--endpoint tcp://127.0.0.1:{plain_port}" in plain_gateway.command("logon-test")
+    assert run_printed(plain_gateway.command("logon-test")).returncode == 0
+    tls_line = tls_gateway.command("logon-test")
+    err = one_line(
+        run_printed(tls_line, (r"127\.0\.0\.1:\d+", f"127.0.0.1:{plain_port}"), timeout=20), 1
+    )
+    assert "TLS handshake with" in err and "use --endpoint tcp://HOST:PORT" in err
+    # and plain TCP against a TLS port
+    tls_port = tls_gateway.ports["KalshiNR"]
+    err = one_line(
+        run_printed(
+            plain_gateway.command("logon-test"), (r"127\.0\.0\.1:\d+", f"127.0.0.1:{tls_port}")
+        ),
+        1,
+    )
+    assert "if it serves TLS, drop tcp:// from --endpoint" in err
+
+
+def test_untrusted_certificate_says_pin_it(tls_gateway: Gateway) -> None:
+    err = one_line(run_printed(tls_gateway.command("logon-test"), (r" --pinned-cert \S+", "")), 1)
+    assert "is not trusted" in err and "--pinned-cert PEM" in err
+
+
+def test_other_products_key_is_refused_by_name(tls_gateway: Gateway, tmp_path: Path) -> None:
+    margin_key = write_mock_api_key("margin", tmp_path)
+    err = one_line(
+        run_printed(
+            tls_gateway.command("logon-test"),
+            ("--product prediction", "--product margin"),
+            ("KALSHI_KEY_ID=mock-prediction-key", "KALSHI_PERPS_KEY_ID=mock-margin-key"),
+            (r"KALSHI_PRIVATE_KEY_PATH=\S+", f"KALSHI_PERPS_PRIVATE_KEY_PATH={margin_key}"),
+        ),
+        1,
+    )
+    assert "API key mock-margin-key is a margin key, but this is the prediction gateway" in err
+
+
+def test_other_product_key_in_process() -> None:
+    """The reverse (a prediction key on a margin gateway), through the Python API."""
+    key_id, signer, public = mock_api_key("margin")
+    other_id, other_signer, other_public = mock_api_key("prediction")
+    with MockGateway(
+        "margin", keys={key_id: public}, other_product_keys={other_id: other_public}, tls=True
+    ) as gw:
+        client = gw.client(other_id, other_signer, backoff=Backoff(attempts=0))
+        with pytest.raises(Exception, match="is a prediction key, but this is the margin gateway"):
+            with client.order_entry():
+                pass
+        with gw.client(key_id, signer).order_entry():
+            assert gw.connected() == [key_id]
+
+
+def test_busy_port_and_foreign_host_are_one_line(tls_gateway: Gateway) -> None:
+    base = tls_gateway.ports["KalshiNR"]
+    busy = subprocess.run(
+        [*CLI, "mock-gateway", "--port-base", base, "--seconds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    err = one_line(busy, 1)
+    assert f"cannot listen on 127.0.0.1:{base} (KalshiNR): address already in use" in err
+    assert "--port-base" in err
+    # a host that is not this machine's (TEST-NET-1, never assigned to a local interface)
+    foreign = subprocess.run(
+        [*CLI, "mock-gateway", "--port-base", "0", "--host", "192.0.2.1", "--seconds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert "not an address of this machine" in one_line(foreign, 1)
+
+
+def test_every_interface_is_warned_about() -> None:
+    with socket.socket() as probe:  # skip where binding 0.0.0.0 is not allowed
+        try:
+            probe.bind(("0.0.0.0", 0))
+        except OSError:
+            pytest.skip("cannot bind 0.0.0.0 here")
+    result = subprocess.run(
+        [*CLI, "mock-gateway", "--port-base", "0", "--host", "0.0.0.0", "--seconds", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "warning: --host 0.0.0.0 serves every network interface" in one_line(result, 0)
+    assert "--endpoint 127.0.0.1:" in result.stdout  # clients on this machine use loopback
 
 
 def test_gateway_process_serves_tls_and_takes_admin_commands(tmp_path: Path) -> None:
@@ -28,63 +238,31 @@ def test_gateway_process_serves_tls_and_takes_admin_commands(tmp_path: Path) -> 
         )
     )
     cert, key = self_signed(tmp_path)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kalshi_fix_sansio.cli",
-            "mock-gateway",
-            "--port-base",
-            "0",
-            "--tls",
-            str(cert),
-            str(key),
-            "--key",
-            f"k1={pub}",
-            "--market",
-            "MKT",
-            "--seconds",
-            "60",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    gw = Gateway("--tls", str(cert), str(key), "--key", f"k1={pub}", "--market", "MKT")
     try:
-        assert proc.stdout is not None and proc.stdin is not None
-        banner = proc.stdout.readline()
-        ports = dict(re.findall(r"(Kalshi\w+)=(\d+)", banner))
-        assert "TLS" in banner and set(ports) == {
-            "KalshiNR",
-            "KalshiDC",
-            "KalshiRT",
-            "KalshiPT",
-            "KalshiRFQ",
-            "KalshiMD",
-        }
-        proc.stdout.readline()  # the admin help line
-
-        def admin(line: str) -> str:
-            assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write(line + "\n")
-            proc.stdin.flush()
-            return proc.stdout.readline().strip()
-
-        assert admin("book MKT") == "MKT: bid 100 @ 0.49 | ask 100 @ 0.51"
-        assert admin("seed MKT2 0.30:5 0.35:6") == "seeded MKT2"
-        assert admin("fault bogus").startswith("unknown fault 'bogus'")
-        assert admin("fault reject-logon go away") == "fault reject-logon go away set"
-        endpoints = {
-            n: Endpoint("127.0.0.1", int(v), server_hostname="localhost") for n, v in ports.items()
-        }
-        client = FixClient(
+        assert set(gw.ports) == SESSIONS and "(TLS)" in gw.banner[0]
+        assert "KALSHI_PRIVATE_KEY_PATH='<private key of k1>'" in gw.command("logon-test")
+        assert gw.admin("book MKT") == "MKT: bid 100 @ 0.49 | ask 100 @ 0.51"
+        assert gw.admin("seed MKT2 0.30:5 0.35:6") == "seeded MKT2"
+        assert gw.admin("fault bogus").startswith("unknown fault 'bogus'")
+        assert gw.admin("fault reject-logon go away") == "fault reject-logon go away set"
+        client = FixClient(  # another process's gateway: the client built from public parts
             Credentials("k1", Ed25519Signer(private)),
-            endpoints=endpoints,
+            endpoints={
+                name: Endpoint("127.0.0.1", int(port), server_hostname="localhost")
+                for name, port in gw.ports.items()
+            },
             ssl_context=make_ssl_context(pinned_cert=str(cert)),
             backoff=Backoff(base=0.05, cap=0.1, attempts=3, seed=1),
         )
-        with client.order_entry() as oe:  # first Logon refused by the fault, the retry succeeds
+        # the fault refuses the next Logon: final (the refusal is raised) or retried, depending
+        # on the adapter's policy; either way it is used up
+        try:
+            with client.order_entry():
+                pass
+        except Exception as exc:
+            assert "go away" in str(exc)
+        with client.order_entry() as oe:
             oe.send(
                 p.NewOrderSingle(
                     cl_ord_id="c1",
@@ -103,14 +281,13 @@ def test_gateway_process_serves_tls_and_takes_admin_commands(tmp_path: Path) -> 
                 10,
             )
             assert fill.message.last_px == Decimal("0.35")  # type: ignore[attr-defined]
-        assert admin("book MKT2") == "MKT2: bid 5 @ 0.30 | ask 4 @ 0.35"
-        assert admin("pause") == "paused" and admin("resume") == "resumed"
-        assert admin("settle MKT2 yes") == "settled MKT2 yes"
-        assert admin("nonsense") == "unknown command: nonsense"
-        proc.stdin.write("quit\n")
-        proc.stdin.flush()
-        assert proc.wait(20) == 0
+        assert gw.admin("book MKT2") == "MKT2: bid 5 @ 0.30 | ask 4 @ 0.35"
+        assert gw.admin("pause") == "paused" and gw.admin("resume") == "resumed"
+        assert gw.admin("settle MKT2 yes") == "settled MKT2 yes"
+        assert gw.admin("nonsense") == "unknown command: nonsense"
+        assert gw.proc.stdin is not None
+        gw.proc.stdin.write("quit\n")
+        gw.proc.stdin.flush()
+        assert gw.proc.wait(20) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
+        assert "Traceback" not in gw.stop()

@@ -15,6 +15,11 @@ BANNED_MODULES = {"socket", "ssl", "asyncio", "trio", "threading", "select", "se
 # a key file when the caller asks).
 CORE = [
     "session.py",
+    "supervisor.py",
+    "_recovery.py",
+    "store.py",
+    "redaction.py",
+    "spec.py",
     "config.py",
     "events.py",
     "_states.py",

@@ -17,7 +17,7 @@ from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.gateway import Exchange, Outbound
-from kalshi_fix_sansio.gateway.engine import (
+from kalshi_fix_sansio.gateway.exchange import (
     DROP_COPY_WINDOW_SECONDS,
     OBSCURED_CREATOR_ID,
     QUOTE_CONFIRM_SECONDS,

@@ -432,7 +432,7 @@ def test_a_second_connection_with_the_same_key_gets_already_exists(
         second = open_session(h, False, backoff=Backoff(base=0.01, cap=0.02, attempts=1, seed=1))
         with pytest.raises(ConnectionFailed, match="already exists") as info:
             second.open()
-        assert info.value.attempts == 2
+        assert info.value.attempts == 1  # a refused Logon is final: no retry
         # the first connection is untouched and still trades
         rec.trade("x-1")
         assert h.gateway.connected() == ["key-1"]

@@ -26,10 +26,7 @@ import attrs
 import pytest
 import trio
 
-from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
-from kalshi_fix_sansio.adapters import blocking as blocking_adapter
-from kalshi_fix_sansio.adapters import trio as trio_adapter
-from kalshi_fix_sansio.adapters._transport import (
+from kalshi_fix_sansio.adapters import (
     TRANSPORT_LOGGER_NAME,
     Backoff,
     ConnectionFailed,
@@ -37,6 +34,9 @@ from kalshi_fix_sansio.adapters._transport import (
     Endpoint,
     make_ssl_context,
 )
+from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
+from kalshi_fix_sansio.adapters import blocking as blocking_adapter
+from kalshi_fix_sansio.adapters import trio as trio_adapter
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.gateway.tls import self_signed
 from kalshi_fix_sansio.testing import new_ed25519_keys
@@ -153,11 +153,10 @@ def open_and_close(adapter: str, session: Any) -> BaseException | None:
 
     async def with_trio() -> BaseException | None:
         try:
-            await session.open()
+            async with session:  # trio: the session's task needs a nursery
+                pass
         except Exception as exc:
             return exc
-        finally:
-            await session.aclose()
         return None
 
     if adapter == "asyncio":

@@ -815,8 +815,22 @@ def test_message_log_errors(tmp_path: Path) -> None:
     with pytest.raises(LocalProtocolError, match="whitespace"):
         T.MessageLog("a b")
     target = tmp_path / "missing-dir" / "m.log"
+    log = T.MessageLog("s", path=target)  # building a log opens nothing
+    assert not target.parent.exists()
     with pytest.raises(LocalProtocolError, match=re.escape(repr(str(target)))):
-        T.MessageLog("s", path=target)
+        log.open()
+
+
+def test_message_log_file_is_opened_on_open_not_at_construction(tmp_path: Path) -> None:
+    target = tmp_path / "m.log"
+    log = T.MessageLog("s", path=target)
+    log.log_frame("OUT", LOGON, now=JAN_1_2026)  # before open: the logger only
+    assert not target.exists()
+    assert log.open() is log and log.open() is log  # idempotent
+    log.log_frame("OUT", LOGON, now=JAN_1_2026)
+    log.close()
+    log.log_frame("OUT", LOGON, now=JAN_1_2026)  # after close: the logger only
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 1
 
 
 def test_message_log_for_config(tmp_path: Path) -> None:

@@ -6,51 +6,145 @@
 * `MemoryStore` / `FileStore`: message stores; `load_signer` & co: Logon signing keys.
 """
 
-from ._generated.common import Header
-from ._message import Defect, FixRecord, Message, UnknownMessage
-from ._states import State
-from .auth import (
-    Ed25519Signer,
-    KeyLoadError,
-    PublicKey,
-    RsaPssSigner,
-    Signer,
-    load_public_key,
-    load_signer,
-    load_signer_file,
-)
-from .config import Role, SessionConfig
-from .errors import (
-    DecodeError,
-    EncodeError,
-    FixError,
-    LocalProtocolError,
-    PriceUnitError,
-    RemoteProtocolError,
-)
-from .events import (
-    NEED_DATA,
-    ApplicationMessage,
-    BusinessRejectReceived,
-    CloseTransport,
-    DecodeFailure,
-    Event,
-    GapDetected,
-    GarbledData,
-    LoggedOn,
-    LoggedOut,
-    LogonRejected,
-    RejectReceived,
-    ResendRequestReceived,
-    ResendRequestSent,
-    SequenceReset,
-    TestRequestSent,
-    Timeout,
-)
-from .filestore import FileStore
-from .framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
-from .session import Session
-from .store import MemoryStore, MessageStore, StoreError
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names below, for type checkers; at run time they load on first use
+    from ._generated.common import Header
+    from ._message import Defect, FixRecord, Message, UnknownMessage
+    from ._states import State
+    from .auth import (
+        Ed25519Signer,
+        KeyLoadError,
+        PublicKey,
+        RsaPssSigner,
+        Signer,
+        load_public_key,
+        load_signer,
+        load_signer_file,
+    )
+    from .config import Role, SessionConfig
+    from .errors import (
+        DecodeError,
+        EncodeError,
+        FixError,
+        LocalProtocolError,
+        PriceUnitError,
+        RemoteProtocolError,
+    )
+    from .events import (
+        NEED_DATA,
+        ApplicationMessage,
+        BusinessRejectReceived,
+        CloseTransport,
+        DecodeFailure,
+        Event,
+        GapDetected,
+        GarbledData,
+        LoggedOn,
+        LoggedOut,
+        LogonRejected,
+        RejectReceived,
+        ResendRequestReceived,
+        ResendRequestSent,
+        SequenceReset,
+        TestRequestSent,
+        Timeout,
+    )
+    from .filestore import FileStore
+    from .framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
+    from .session import Session
+    from .store import MemoryStore, MessageStore, StoreError
+    from .supervisor import (
+        Backoff,
+        ConnectionFailed,
+        Disconnected,
+        LogonRefused,
+        Reconnected,
+        Reconnecting,
+        Supervisor,
+        SupervisorState,
+        TransportError,
+    )
+
+# name -> the module that defines it: the package imports nothing until a name is used, so
+# `import kalshi_fix_sansio.cli` (kalshi-fix --help) or the framer alone do not load both
+# generated dialects (PEP 562)
+_LAZY: dict[str, str] = {
+    "Header": "._generated.common",
+    "Defect": "._message",
+    "FixRecord": "._message",
+    "Message": "._message",
+    "UnknownMessage": "._message",
+    "State": "._states",
+    "Ed25519Signer": ".auth",
+    "KeyLoadError": ".auth",
+    "PublicKey": ".auth",
+    "RsaPssSigner": ".auth",
+    "Signer": ".auth",
+    "load_public_key": ".auth",
+    "load_signer": ".auth",
+    "load_signer_file": ".auth",
+    "Role": ".config",
+    "SessionConfig": ".config",
+    "DecodeError": ".errors",
+    "EncodeError": ".errors",
+    "FixError": ".errors",
+    "LocalProtocolError": ".errors",
+    "PriceUnitError": ".errors",
+    "RemoteProtocolError": ".errors",
+    "ApplicationMessage": ".events",
+    "BusinessRejectReceived": ".events",
+    "CloseTransport": ".events",
+    "DecodeFailure": ".events",
+    "Event": ".events",
+    "GapDetected": ".events",
+    "GarbledData": ".events",
+    "LoggedOn": ".events",
+    "LoggedOut": ".events",
+    "LogonRejected": ".events",
+    "NEED_DATA": ".events",
+    "RejectReceived": ".events",
+    "ResendRequestReceived": ".events",
+    "ResendRequestSent": ".events",
+    "SequenceReset": ".events",
+    "TestRequestSent": ".events",
+    "Timeout": ".events",
+    "FileStore": ".filestore",
+    "DEFAULT_MAX_MESSAGE_SIZE": ".framing",
+    "Frame": ".framing",
+    "Framer": ".framing",
+    "Garbled": ".framing",
+    "checksum": ".framing",
+    "Session": ".session",
+    "MemoryStore": ".store",
+    "MessageStore": ".store",
+    "StoreError": ".store",
+    "Backoff": ".supervisor",
+    "ConnectionFailed": ".supervisor",
+    "Disconnected": ".supervisor",
+    "LogonRefused": ".supervisor",
+    "Reconnected": ".supervisor",
+    "Reconnecting": ".supervisor",
+    "Supervisor": ".supervisor",
+    "SupervisorState": ".supervisor",
+    "TransportError": ".supervisor",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 
@@ -58,11 +152,14 @@ __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
     "NEED_DATA",
     "ApplicationMessage",
+    "Backoff",
     "BusinessRejectReceived",
     "CloseTransport",
+    "ConnectionFailed",
     "DecodeError",
     "DecodeFailure",
     "Defect",
+    "Disconnected",
     "Ed25519Signer",
     "EncodeError",
     "Event",
@@ -79,12 +176,15 @@ __all__ = [
     "LocalProtocolError",
     "LoggedOn",
     "LoggedOut",
+    "LogonRefused",
     "LogonRejected",
     "MemoryStore",
     "Message",
     "MessageStore",
     "PriceUnitError",
     "PublicKey",
+    "Reconnected",
+    "Reconnecting",
     "RejectReceived",
     "RemoteProtocolError",
     "ResendRequestReceived",
@@ -97,8 +197,11 @@ __all__ = [
     "Signer",
     "State",
     "StoreError",
+    "Supervisor",
+    "SupervisorState",
     "TestRequestSent",
     "Timeout",
+    "TransportError",
     "UnknownMessage",
     "__version__",
     "checksum",

@@ -1,7 +1,15 @@
 """The ``kalshi-fix`` command line.
 
 ``kalshi-fix decode [FILE ...]`` prints FIX messages with tag names and typed values; see
-docs/codec.md for what it prints, its exit codes and what it redacts.
+docs/codec.md for what it prints, its exit codes and what it redacts. ``logon-test`` and ``md``
+connect to Kalshi (or a mock gateway), ``mock-gateway`` serves one, ``demo`` runs both.
+
+Exit status: 0 success, 1 the command ran and failed (Kalshi refused, the connection failed,
+malformed input), 2 usage error (bad arguments, missing or unusable credentials or files).
+
+The module imports only what the command needs: ``kalshi-fix --help`` loads no codec dialect.
+Messages name flags and environment variables: library errors phrased for Python callers
+(``allow_unlisted_hosts=True``, ``passphrase=...``) are rephrased here (`cli_text`).
 """
 
 from __future__ import annotations
@@ -17,18 +25,31 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
-from importlib import resources
 from types import ModuleType
-from typing import IO, Any, Final, NoReturn
+from typing import IO, TYPE_CHECKING, Any, Final, NoReturn
 
-from . import Defect, margin, prediction
-from ._generated.tables import FIELDS
-from ._message import FixRecord, Message
-from .errors import DecodeError
 from .framing import DEFAULT_MAX_MESSAGE_SIZE, SOH, Frame, Framer
 from .redaction import SECRET_TAGS, mask_secrets
 
-DIALECTS = {"prediction": prediction, "margin": margin}
+if TYPE_CHECKING:
+    from . import Defect, FixRecord, Message
+
+PRODUCTS: Final = ("margin", "prediction")
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+
+
+def dialect(product: str) -> ModuleType:
+    """The codec module of a product, imported on first use (``--help`` needs none)."""
+    if product == "margin":
+        from . import margin
+
+        return margin
+    from . import prediction
+
+    return prediction
+
 
 # ---------------------------------------------------------------------------------------------
 # kalshi-fix decode: reading the input
@@ -459,6 +480,8 @@ def render_table(
     Returns:
         The text, without a trailing newline.
     """
+    from .spec import FIELDS
+
     notes = []
     if defects:
         notes.append(f"{len(defects)} defect{'s' if len(defects) != 1 else ''}")
@@ -507,6 +530,8 @@ def render_json(
     Returns:
         The JSON text.
     """
+    from .spec import FIELDS
+
     body = _plain(msg.to_dict())
     for tag, raw in _trailer(msg):
         body.setdefault(FIELDS[tag].attr, "<redacted>" if tag in SECRET_TAGS else _plain(raw))
@@ -534,11 +559,13 @@ def render_json(
 
 
 def _decode(
-    dialect: ModuleType, item: _Found, index: int, source: str, args: argparse.Namespace
+    codec: ModuleType, item: _Found, index: int, source: str, args: argparse.Namespace
 ) -> tuple[str, bool] | _Problem:
     """The rendering of one frame and whether it has defects, or why it cannot be read."""
+    from .errors import DecodeError
+
     try:
-        msg = dialect.decode(
+        msg = codec.decode(
             _hide_secrets(item.frame),
             use_dollars=args.use_dollars,
             rfq_units=args.rfq_units,
@@ -569,6 +596,8 @@ def _emit(stream: IO[str], text: str) -> None:
 def _read_sources(args: argparse.Namespace, err: IO[str]) -> list[tuple[str, bytes]] | None:
     sources: list[tuple[str, bytes]] = []
     if args.sample:
+        from importlib import resources
+
         name = f"{args.dialect}.fix"
         data = resources.files("kalshi_fix_sansio").joinpath("samples").joinpath(name)
         sources.append((f"sample {name}", data.read_bytes()))
@@ -601,7 +630,7 @@ def decode_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         could not be parsed, held no FIX message, or (``--strict``) a message has defects,
         2 when an input cannot be read.
     """
-    dialect = DIALECTS[args.dialect]
+    codec = dialect(args.dialect)
     sources = _read_sources(args, err)
     if sources is None:
         return 2
@@ -621,7 +650,7 @@ def decode_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 _emit(err, f"{source}: byte {item.offset}: malformed: {item.reason}")
                 continue
             index += 1
-            result = _decode(dialect, item, index, source, args)
+            result = _decode(codec, item, index, source, args)
             if isinstance(result, _Problem):
                 failures += 1
                 _emit(err, f"{source}: byte {result.offset}: {result.reason}")
@@ -667,7 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
         "parsed, no FIX messages found, or --strict and a message has defects, 2 usage error",
     )
     dec.add_argument("files", nargs="*", help="input files ('-' for stdin; default stdin)")
-    dec.add_argument("--dialect", choices=sorted(DIALECTS), default="prediction")
+    dec.add_argument("--dialect", choices=PRODUCTS, default="prediction")
     dec.add_argument("--json", action="store_true", help="one JSON object per message")
     dec.add_argument(
         "--use-dollars",
@@ -699,28 +728,53 @@ def build_parser() -> argparse.ArgumentParser:
         "client through logon, market data, a resting order, a cross, a cancel, an order group "
         "trip and logout.",
     )
-    demo.add_argument("--product", choices=sorted(DIALECTS), default="prediction")
+    demo.add_argument("--product", choices=PRODUCTS, default="prediction")
     gw = sub.add_parser(
         "mock-gateway",
         help="serve a mock Kalshi FIX gateway on loopback",
         description="Serve every session type of the product on its own port (Kalshi's port "
-        "numbers offset from --port-base).",
+        "numbers offset from --port-base), over TLS with a throwaway self-signed certificate "
+        "unless --tls or --plain says otherwise, and print the kalshi-fix command lines that "
+        "connect to it. Without --key it writes out an API key and prints where its private key "
+        "is (the product's well-known mock key; the other product's mock key is refused by "
+        "name).",
+        epilog="exit status: 0 stopped (quit, --seconds, Ctrl-C), 1 cannot serve (port taken, "
+        "host not of this machine), 2 usage error",
     )
-    gw.add_argument("--product", choices=sorted(DIALECTS), default="prediction")
-    gw.add_argument("--host", default="127.0.0.1")
+    gw.add_argument("--product", choices=PRODUCTS, default="prediction")
+    gw.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 serves every interface)",
+    )
     gw.add_argument(
         "--port-base",
         type=int,
         default=18228,
-        help="port of KalshiNR; the others follow Kalshi's offsets (default 18228)",
+        help="port of KalshiNR; the others follow Kalshi's offsets (default 18228; 0: free ports)",
     )
-    gw.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve TLS with this identity")
+    gw.add_argument(
+        "--tls",
+        nargs=2,
+        metavar=("CERT", "KEY"),
+        help="serve TLS with this identity (default: a fresh self-signed one)",
+    )
+    gw.add_argument(
+        "--plain", action="store_true", help="serve plain TCP (loopback only) instead of TLS"
+    )
     gw.add_argument(
         "--key",
         action="append",
         default=[],
         metavar="KEY_ID=PUBLIC_KEY_PEM",
-        help="an API key allowed to log on (repeatable)",
+        help="an API key allowed to log on (repeatable; default: a generated one)",
+    )
+    gw.add_argument(
+        "--other-product-key",
+        action="append",
+        default=[],
+        metavar="KEY_ID=PUBLIC_KEY_PEM",
+        help="an API key of the other product: its Logon is refused with the reason (repeatable)",
     )
     gw.add_argument(
         "--market",
@@ -753,13 +807,20 @@ def build_parser() -> argparse.ArgumentParser:
             "of each SYMBOL as it changes.",
         ),
     ):
-        cmd = sub.add_parser(name, help=helptext, description=desc)
+        cmd = sub.add_parser(
+            name,
+            help=helptext,
+            description=desc,
+            epilog="exit status: 0 success, 1 Kalshi refused or the connection failed, "
+            "2 usage error (arguments, credentials, files)",
+        )
         cmd.add_argument("--env", choices=["demo", "production"], default="demo")
-        cmd.add_argument("--product", choices=sorted(DIALECTS), default="prediction")
+        cmd.add_argument("--product", choices=PRODUCTS, default="prediction")
         cmd.add_argument(
             "--endpoint",
-            metavar="HOST:PORT",
-            help="connect here instead of Kalshi's host (e.g. a mock gateway)",
+            metavar="[tcp://]HOST:PORT",
+            help="connect here instead of Kalshi's host, e.g. a mock gateway (TLS; tcp:// for "
+            "plain TCP to loopback)",
         )
         cmd.add_argument(
             "--pinned-cert", metavar="PEM", help="trust exactly this server certificate"
@@ -773,7 +834,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "logon-test":
             cmd.add_argument(
                 "--session",
-                default="NR",
+                default="KalshiNR",
+                type=_session_arg,
                 help="session type: NR, RT, DC, PT, RFQ or MD (default NR)",
             )
         else:
@@ -781,8 +843,89 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# ---------------------------------------------------------------------------------------------
+# Speaking CLI: library messages phrased for Python callers, rephrased for flags and variables
+
+
+class UsageProblem(Exception):
+    """A command-line problem: printed as one line, exit status 2."""
+
+
+def _env_prefix(product: str) -> str:
+    return "KALSHI_PERPS_" if product == "margin" else "KALSHI_"
+
+
+def cli_text(text: str, product: str = "prediction") -> str:
+    """A library message with its Python advice replaced by the flag or variable to use.
+
+    The library speaks to Python callers (``pass allow_unlisted_hosts=True``); the same advice
+    on the command line is a flag or an environment variable. Unknown text is returned as is.
+
+    Args:
+        text: the message.
+        product: which product's environment variables to name.
+
+    Returns:
+        The message for a command-line user.
+    """
+    env = _env_prefix(product)
+    rewrites = (
+        (r"pass allow_unlisted_hosts=True", "add --allow-unlisted-host"),
+        (r"pass its passphrase \(passphrase=\.\.\.\)", f"set {env}PRIVATE_KEY_PASSPHRASE"),
+        (r"pass passphrase=None", f"unset {env}PRIVATE_KEY_PASSPHRASE"),
+        (
+            r"if it is a file path, use load_signer_file\(path\)",
+            f"if it is a file path, set {env}PRIVATE_KEY_PATH to it instead of {env}PRIVATE_KEY",
+        ),
+        (r"or use load_signer_file\(path\)", f"or set {env}PRIVATE_KEY_PATH to the file"),
+        (r"pass the contents of the key file", f"set {env}PRIVATE_KEY to the PEM text"),
+        (r"pass the PEM private key", "use the PEM private key"),
+        (r"use tls=True or drop it", "drop tcp:// from --endpoint"),
+        (r"use tls=True", "drop tcp:// from --endpoint (TLS)"),
+        (r"pinned_cert", "--pinned-cert"),
+    )
+    for pattern, replacement in rewrites:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
+def _parse_endpoint(text: str) -> tuple[str, int, bool]:
+    """``[tls://|tcp://]HOST:PORT`` (``[::1]:PORT`` for IPv6) as (host, port, tls)."""
+    tls = True
+    rest = text.strip()
+    scheme, sep, after = rest.partition("://")
+    if sep:
+        if scheme.lower() not in ("tls", "tcp"):
+            raise UsageProblem(
+                f"--endpoint takes [tls://|tcp://]HOST:PORT, got {text!r} (scheme {scheme!r})"
+            )
+        tls = scheme.lower() == "tls"
+        rest = after
+    host, _, port = rest.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageProblem(f"--endpoint takes [tls://|tcp://]HOST:PORT, got {text!r}")
+    return host, int(port), tls
+
+
+def _short(session_type: str) -> str:
+    return session_type.removeprefix("Kalshi")
+
+
+def _session_arg(text: str) -> str:
+    """``--session``: NR, nr, KalshiNR... as the session type name."""
+    name = text.strip().upper().removeprefix("KALSHI")
+    known = ("NR", "RT", "DC", "PT", "RFQ", "MD")
+    if name not in known:
+        raise argparse.ArgumentTypeError(
+            f"unknown session type {text!r}: use one of {', '.join(known)}"
+        )
+    return "Kalshi" + name
+
+
 def _live_client(args: argparse.Namespace, session_type: str) -> Any:
-    from .adapters._transport import Backoff, Endpoint
+    from .adapters import Backoff, Endpoint, check_endpoint
     from .adapters.blocking import FixClient, MarginFixClient
 
     cls = FixClient if args.product == "prediction" else MarginFixClient
@@ -792,11 +935,97 @@ def _live_client(args: argparse.Namespace, session_type: str) -> Any:
         "backoff": Backoff(attempts=2),
     }
     if args.endpoint:
-        host, _, port = args.endpoint.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError(f"--endpoint takes HOST:PORT, got {args.endpoint!r}")
-        options["endpoints"] = {session_type: Endpoint(host, int(port))}
+        host, port, tls = _parse_endpoint(args.endpoint)
+        if not tls and args.pinned_cert:
+            raise UsageProblem(
+                "--pinned-cert applies to TLS: drop it or drop tcp:// from --endpoint"
+            )
+        endpoint = Endpoint(host, port, tls=tls)
+        check_endpoint(endpoint, allow_unlisted_hosts=args.allow_unlisted_host)
+        options["endpoints"] = {session_type: endpoint}
     return cls.from_env(args.env, **options)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its causes and contexts, and a ConnectionFailed's last error."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop(0)
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        todo += [getattr(item, "last_error", None), item.__cause__, item.__context__]
+
+
+_REFUSED = re.compile(r"Logon refused: (?P<text>.*?)(?:\)|$)")
+_WRONG_PORT = re.compile(
+    r"TargetCompID '(?P<wanted>\w+)' does not match this session \((?P<served>\w+)\)"
+)
+
+
+def refusal_text(exc: BaseException) -> str | None:
+    """Kalshi's Logout text when the failure is a refused Logon, else None."""
+    for item in _causes(exc):
+        text = getattr(item, "text", None)
+        if isinstance(text, str) and "Logon" in type(item).__name__:
+            return text
+    for item in _causes(exc):
+        m = _REFUSED.search(str(item))
+        if m:
+            return m.group("text")
+    return None
+
+
+def failure_text(exc: BaseException, args: argparse.Namespace, session_type: str) -> str:
+    """One line for a failed ``logon-test`` / ``md``: what happened and what to do."""
+    where = args.endpoint or f"Kalshi's {session_type} endpoint"
+    refused = refusal_text(exc)
+    if refused is not None:
+        wrong = _WRONG_PORT.search(refused)
+        if wrong:
+            served, wanted = wrong.group("served"), wrong.group("wanted")
+            todo = f"point --endpoint at the {wanted} port"
+            if args.command == "logon-test":
+                todo = f"use --session {_short(served)} here, or " + todo
+            return (
+                f"Kalshi refused the Logon: {where} serves {served}, not {wanted}: {todo} "
+                "(kalshi-fix mock-gateway prints every port)"
+            )
+        if refused.startswith("unknown API key"):
+            env = _env_prefix(args.product)
+            refused += f" (check {env}KEY_ID, and that the key is registered for {args.product})"
+        return f"Kalshi refused the Logon: {refused}"
+    import ssl
+
+    causes = list(_causes(exc))
+    for item in causes:
+        if isinstance(item, ssl.SSLCertVerificationError):
+            reason = item.verify_message or str(item)
+            return (
+                f"the server's TLS certificate at {where} is not trusted ({reason}): pass the "
+                "certificate it presents with --pinned-cert PEM (kalshi-fix mock-gateway prints it)"
+            )
+    for item in causes:
+        if isinstance(item, ssl.SSLError):
+            reason = item.reason or str(item)
+            return (
+                f"TLS handshake with {where} failed ({reason}): if the server serves plain TCP "
+                "(kalshi-fix mock-gateway --plain), use --endpoint tcp://HOST:PORT"
+            )
+    for item in causes:
+        if isinstance(item, ConnectionRefusedError):
+            return (
+                f"nothing listens at {where} (connection refused): is the gateway running, and "
+                "is --endpoint HOST:PORT right?"
+            )
+    if args.endpoint and args.endpoint.lower().startswith("tcp://"):
+        return (
+            f"{where} closed the plain TCP connection without answering the Logon: if it serves "
+            "TLS, drop tcp:// from --endpoint and pass its certificate with --pinned-cert"
+        )
+    return cli_text(str(exc), args.product)
 
 
 def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -808,25 +1037,26 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         err: where problems go.
 
     Returns:
-        0 on success, 1 when Kalshi refused or the connection failed, 2 for a usage problem.
+        0 on success, 1 when Kalshi refused or the connection failed, 2 for a usage problem
+        (arguments, credentials, files).
     """
     import time
 
     from .book import Books
     from .errors import FixError
-    from .events import ApplicationMessage, LogonRejected
+    from .events import ApplicationMessage
 
     name = "logon-test" if args.command == "logon-test" else "md"
-    session_type = (
-        "KalshiMD" if name == "md" else "Kalshi" + args.session.upper().removeprefix("KALSHI")
-    )
+    session_type = "KalshiMD" if name == "md" else args.session
     try:
         client = _live_client(args, session_type)
         session = client.session(session_type)
-    except (FixError, ValueError) as exc:
+    except UsageProblem as exc:
         print(f"kalshi-fix {name}: {exc}", file=err)
-        return 2
-    rejected: list[str] = []
+        return EXIT_USAGE
+    except (FixError, ValueError, OSError) as exc:
+        print(f"kalshi-fix {name}: {cli_text(str(exc), args.product)}", file=err)
+        return EXIT_USAGE
     try:
         with session:
             if name == "logon-test":
@@ -835,14 +1065,12 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                     f"{session.config.sender_comp_id}; logging out",
                     file=out,
                 )
-                return 0
-            dialect = DIALECTS[args.product]
+                return EXIT_OK
+            codec = dialect(args.product)
             session.send(
-                dialect.MarketDataRequest(
-                    subscription_request_type=dialect.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
-                    related_sym=[
-                        dialect.MarketDataRequestRelatedSym(symbol=s) for s in args.symbols
-                    ],
+                codec.MarketDataRequest(
+                    subscription_request_type=codec.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
+                    related_sym=[codec.MarketDataRequestRelatedSym(symbol=s) for s in args.symbols],
                 )
             )
             books = Books()
@@ -855,14 +1083,58 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 if isinstance(event, ApplicationMessage):
                     for symbol in books.apply(event.message):
                         print(books[symbol], file=out, flush=True)
-            return 0
-    except FixError as exc:
-        for event in list(session._events):
-            if isinstance(event, LogonRejected):
-                rejected.append(event.text)
-        text = f"Kalshi refused the Logon: {rejected[-1]}" if rejected else str(exc)
-        print(f"kalshi-fix {name}: {text}", file=err)
-        return 1
+            return EXIT_OK
+    except (FixError, OSError) as exc:
+        print(f"kalshi-fix {name}: {failure_text(exc, args, session_type)}", file=err)
+        return EXIT_FAILED
+
+
+def _key_files(
+    args: argparse.Namespace, workdir: str, err: IO[str]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]] | None:
+    """The gateway's keys, the other product's keys, and private key files it generated."""
+    from pathlib import Path
+
+    from .auth import load_public_key
+    from .errors import FixError
+
+    keys: dict[str, Any] = {}
+    others: dict[str, Any] = {}
+    for option, target in (("--key", keys), ("--other-product-key", others)):
+        for item in getattr(args, option.removeprefix("--").replace("-", "_")):
+            key_id, sep, path = item.partition("=")
+            if not sep or not key_id or not path:
+                print(
+                    f"kalshi-fix mock-gateway: {option} takes KEY_ID=PUBLIC_KEY_PEM, got {item!r}",
+                    file=err,
+                )
+                return None
+            try:
+                target[key_id] = load_public_key(Path(path).read_bytes())
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                print(
+                    f"kalshi-fix mock-gateway: {option} {key_id}: cannot read {path}: {reason}",
+                    file=err,
+                )
+                return None
+            except FixError as exc:
+                print(f"kalshi-fix mock-gateway: {option} {key_id}: {exc}", file=err)
+                return None
+    generated: dict[str, str] = {}
+    if not keys:
+        # no key given: the products' well-known mock keys (the other product's is refused by
+        # name), and the private key written out so that the printed command line works
+        from .gateway import mock_api_key, write_mock_api_key
+
+        other = "margin" if args.product == "prediction" else "prediction"
+        key_id, _, public = mock_api_key(args.product)
+        keys[key_id] = public
+        generated[key_id] = str(write_mock_api_key(args.product, workdir))
+        other_id, _, other_public = mock_api_key(other)
+        if other_id not in keys:
+            others.setdefault(other_id, other_public)
+    return keys, others, generated
 
 
 def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -874,81 +1146,138 @@ def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
         err: where problems go.
 
     Returns:
-        The exit status.
+        The exit status: 0 after quit / --seconds / interrupt, 1 when it cannot serve (a port
+        taken, a host that is not this machine's), 2 for a usage problem.
     """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kalshi-mock-gateway-") as workdir:
+        return _serve_gateway(args, workdir, out, err)
+
+
+def _serve_gateway(args: argparse.Namespace, workdir: str, out: IO[str], err: IO[str]) -> int:
     import time
-    from decimal import Decimal
-    from pathlib import Path
 
-    from .auth import load_public_key
-    from .errors import FixError
-    from .gateway.server import MockGateway
-    from .gateway.tls import server_context
+    from .gateway import GatewayError, MockGateway, self_signed, server_context
 
-    keys = {}
-    for item in args.key:
-        key_id, sep, path = item.partition("=")
-        if not sep:
-            print(
-                f"kalshi-fix mock-gateway: --key takes KEY_ID=PUBLIC_KEY_PEM, got {item!r}",
-                file=err,
-            )
-            return 2
-        try:
-            keys[key_id] = load_public_key(Path(path).read_bytes())
-        except (OSError, FixError) as exc:
-            print(f"kalshi-fix mock-gateway: key {key_id}: {exc}", file=err)
-            return 2
-    if not keys:
-        print("kalshi-fix mock-gateway: give at least one --key KEY_ID=PUBLIC_KEY_PEM", file=err)
-        return 2
+    found = _key_files(args, workdir, err)
+    if found is None:
+        return EXIT_USAGE
+    keys, others, generated = found
+    clash = sorted(set(keys) & set(others))
+    if clash:
+        print(
+            f"kalshi-fix mock-gateway: {clash[0]} is given with both --key and --other-product-key",
+            file=err,
+        )
+        return EXIT_USAGE
+    if args.plain and args.tls:
+        print("kalshi-fix mock-gateway: --plain and --tls exclude each other", file=err)
+        return EXIT_USAGE
+    certificate: str | None = None
     try:
-        context = server_context(*args.tls) if args.tls else None
+        if args.tls:
+            context = server_context(*args.tls)
+            certificate = args.tls[0]
+        elif args.plain:
+            context = None
+        else:
+            cert, key = self_signed(workdir)
+            context = server_context(cert, key)
+            certificate = str(cert)
     except (OSError, ValueError) as exc:
-        print(f"kalshi-fix mock-gateway: cannot load the TLS identity: {exc}", file=err)
-        return 2
+        reason = getattr(exc, "strerror", None) or str(exc)
+        print(f"kalshi-fix mock-gateway: cannot load the TLS identity: {reason}", file=err)
+        return EXIT_USAGE
     gateway = MockGateway(
-        args.product, keys=keys, host=args.host, port_base=args.port_base, ssl_context=context
+        args.product,
+        keys=keys,
+        other_product_keys=others,
+        host=args.host,
+        port_base=args.port_base or None,
+        ssl_context=context,
+        certificate=certificate,
     )
+    if args.plain and not gateway.loopback_only:
+        print(
+            f"kalshi-fix mock-gateway: --plain serves only loopback (clients refuse plain TCP "
+            f"elsewhere): drop --plain to serve TLS on {args.host}, or use --host 127.0.0.1",
+            file=err,
+        )
+        return EXIT_USAGE
+    if gateway.every_interface:
+        print(
+            f"kalshi-fix mock-gateway: warning: --host {args.host or '0.0.0.0'} serves every "
+            "network interface: anyone who can reach this machine can connect (use --host "
+            "127.0.0.1 for this machine only)",
+            file=err,
+            flush=True,
+        )
     for fault in args.fault:
         problem = apply_fault(gateway, fault.replace("=", " ", 1).split(" ", 1))
         if problem:
             print(f"kalshi-fix mock-gateway: --fault {fault}: {problem}", file=err)
-            return 2
-    with gateway:
+            return EXIT_USAGE
+    try:
+        gateway.start_in_thread()
+    except GatewayError as exc:
+        hint = f"; {exc.hint}" if exc.hint else ""
+        print(f"kalshi-fix mock-gateway: {exc}{hint}", file=err)
+        return EXIT_FAILED
+    try:
         for symbol in args.market:
             mid = Decimal("0.50") if args.product == "prediction" else Decimal("100")
             step = Decimal("0.01") if args.product == "prediction" else Decimal("0.5")
             gateway.seed_market(
                 symbol, bids=[(mid - step, Decimal(100))], asks=[(mid + step, Decimal(100))]
             )
-        ports = ", ".join(f"{k}={v}" for k, v in sorted(gateway.ports.items()))
-        print(
-            f"mock Kalshi gateway ({args.product}) on {args.host} "
-            f"({'TLS' if context else 'plain TCP'}): {ports}",
-            file=out,
-            flush=True,
-        )
-        print(
-            "admin commands on stdin: seed SYMBOL BID_PX:QTY ASK_PX:QTY | pause [exchange] | "
-            "resume | settle SYMBOL yes|no | fault NAME [VALUE] | book SYMBOL | quit",
-            file=out,
-            flush=True,
-        )
+        for line in _banner(gateway, args, generated):
+            print(line, file=out, flush=True)
         commands: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=_read_commands, args=(commands,), daemon=True).start()
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
         while deadline is None or time.monotonic() < deadline:
             try:
-                line = commands.get(timeout=0.2)
+                command = commands.get(timeout=0.2)
             except queue.Empty:
                 continue
-            if line is None:
+            if command is None:
                 continue  # stdin closed: keep serving
-            if line.strip() in ("quit", "exit"):
+            if command.strip() in ("quit", "exit"):
                 break
-            print(admin_command(gateway, line), file=out, flush=True)
-    return 0
+            print(admin_command(gateway, command), file=out, flush=True)
+    finally:
+        gateway.close()
+    return EXIT_OK
+
+
+def _banner(gateway: Any, args: argparse.Namespace, generated: dict[str, str]) -> list[str]:
+    """What ``mock-gateway`` prints on start: ports, then the client command lines to use."""
+    ports = ", ".join(f"{k}={v}" for k, v in sorted(gateway.ports.items()))
+    lines = [
+        f"mock Kalshi gateway ({args.product}) on {args.host} "
+        f"({'TLS' if gateway.tls else 'plain TCP'}): {ports}"
+    ]
+    if gateway.certificate is not None:
+        lines.append(f"TLS certificate (clients pin it): {gateway.certificate}")
+    for key_id, path in generated.items():
+        lines.append(
+            f"API key {key_id}: private key {path} (a well-known mock key, removed when the "
+            "gateway stops)"
+        )
+    key_id = next(iter(gateway.keys))
+    private = generated.get(key_id)
+    symbol = args.market[0] if args.market else "SYMBOL"
+    lines.append("connect with:")
+    lines.append("  " + gateway.command_line("logon-test", key_id=key_id, private_key=private))
+    lines.append(
+        "  " + gateway.command_line("md", key_id=key_id, private_key=private, symbols=(symbol,))
+    )
+    lines.append(
+        "admin commands on stdin: seed SYMBOL BID_PX:QTY ASK_PX:QTY | pause [exchange] | "
+        "resume | settle SYMBOL yes|no | fault NAME [VALUE] | book SYMBOL | quit"
+    )
+    return lines
 
 
 def _read_commands(commands: queue.Queue[str | None]) -> None:
@@ -1035,7 +1364,7 @@ def admin_command(gateway: Any, line: str) -> str:
             gateway.settle(rest[0], rest[1])
             return f"settled {rest[0]} {rest[1]}"
         if cmd == "fault":
-            problem = apply_fault(gateway, rest)
+            problem = apply_fault(gateway, [*rest[:1], " ".join(rest[1:])] if rest else [])
             return problem or f"fault {' '.join(rest)} set"
         if cmd == "book" and rest:
             bid, ask = gateway.call(lambda: gateway.exchange.top_of_book(rest[0]))
@@ -1052,7 +1381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: arguments (default: sys.argv[1:]).
 
     Returns:
-        The exit status.
+        The exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.
     """
     try:
         args = build_parser().parse_args(argv)
@@ -1073,7 +1402,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    return 2  # pragma: no cover - argparse rejects unknown commands
+    except Exception as exc:  # a bug must not become a traceback: one line, then report it
+        what = str(exc) or type(exc).__name__
+        print(
+            f"kalshi-fix {args.command}: internal error ({type(exc).__name__}: {what}); "
+            "please report it",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return EXIT_USAGE  # pragma: no cover - argparse rejects unknown commands
 
 
 if __name__ == "__main__":

@@ -11,18 +11,15 @@ Kalshi's documentation says it should.
 from __future__ import annotations
 
 import sys
-import tempfile
 from collections.abc import Callable
 from decimal import Decimal
 from types import ModuleType
 from typing import Any, TextIO
 
 from . import margin, prediction
-from .adapters._transport import Credentials, Endpoint, make_ssl_context
-from .adapters.blocking import BlockingSession, FixClient, MarginFixClient
+from .adapters.blocking import BlockingSession
 from .events import ApplicationMessage, Event, LoggedOn
-from .gateway.server import MockGateway
-from .gateway.tls import self_signed, server_context
+from .gateway import MockGateway
 from .testing import new_ed25519_keys
 
 
@@ -79,29 +76,20 @@ class _Story:
         return er
 
     def run(self) -> None:
-        client_cls = FixClient if self.product == "prediction" else MarginFixClient
         trader_signer, trader_pub = new_ed25519_keys()
         other_signer, other_pub = new_ed25519_keys()
-        with tempfile.TemporaryDirectory() as tmp:
-            cert, key = self_signed(tmp)
-            gateway = MockGateway(self.product, keys={"trader-key": trader_pub, "other-key": other_pub},
-                                  ssl_context=server_context(cert, key))
-            with gateway:
-                self.say(f"mock Kalshi gateway ({self.product}) on 127.0.0.1, TLS, ports "
-                         + ", ".join(f"{k}={v}" for k, v in sorted(gateway.ports.items())))
-                gateway.seed_market(self.symbol, bids=[(self.px["bid"], Decimal(25))],
-                                    asks=[(self.px["ask"], Decimal(30))])
-                endpoints = {name: Endpoint("127.0.0.1", port, server_hostname="localhost")
-                             for name, port in gateway.ports.items()}
-                tls = make_ssl_context(pinned_cert=str(cert))
-                trader = client_cls(Credentials("trader-key", trader_signer), endpoints=endpoints,
-                                    ssl_context=tls)
-                other = client_cls(Credentials("other-key", other_signer), endpoints=endpoints,
-                                   ssl_context=tls)
-                self.market_data(trader)
-                with trader.order_entry() as oe, other.order_entry() as oe2:
-                    self.trading(oe, oe2)
-                    self.say("logout: both order-entry sessions log out")
+        keys = {"trader-key": trader_pub, "other-key": other_pub}
+        with MockGateway(self.product, keys=keys, tls=True) as gateway:
+            self.say(f"mock Kalshi gateway ({self.product}) on 127.0.0.1, TLS, ports "
+                     + ", ".join(f"{k}={v}" for k, v in sorted(gateway.ports.items())))
+            gateway.seed_market(self.symbol, bids=[(self.px["bid"], Decimal(25))],
+                                asks=[(self.px["ask"], Decimal(30))])
+            trader = gateway.client("trader-key", trader_signer)
+            other = gateway.client("other-key", other_signer)
+            self.market_data(trader)
+            with trader.order_entry() as oe, other.order_entry() as oe2:
+                self.trading(oe, oe2)
+                self.say("logout: both order-entry sessions log out")
         self.say("done: every step behaved as Kalshi documents")
 
     def market_data(self, client: Any) -> None:

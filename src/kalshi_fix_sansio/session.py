@@ -84,7 +84,6 @@ _ACTIVE = State.ACTIVE
 _LOGOUT_SENT = State.LOGOUT_SENT
 _CLOSED = State.CLOSED
 _FAILED = State.FAILED
-_LISTENER_REFUSED = frozenset({"D", "F", "G", "q", "R", "UA", "UE"})
 _PRUNE_EVERY = 1024
 _RESEND_RETRIES = 3  # ResendRequests repeated (one heartbeat interval apart) before giving up
 
@@ -353,7 +352,7 @@ class Session:
                 f"kalshi_fix_sansio.{self.config.product}"
             )
         if not self._acceptor:
-            if self.config.listener_session and mt in _LISTENER_REFUSED:
+            if self.config.listener_session and mt in self.config.spec.listener_refused:
                 raise LocalProtocolError(
                     f"{type(message).__name__} (35={mt}) cannot be sent on a listener session: "
                     "it only receives ExecutionReports"

@@ -40,6 +40,8 @@ class SessionSpec(NamedTuple):
     logon_flags: tuple[str, ...]
     send: tuple[str, ...]
     receive: tuple[str, ...]
+    listener_refused: tuple[str, ...]
+    """Messages a listener session (ListenerSession=Y) may not send: Kalshi answers 35=j."""
 
 
 FIELDS: dict[int, FieldSpec] = {
@@ -260,51 +262,61 @@ SESSIONS: dict[tuple[str, str], SessionSpec] = {
         'prediction', 'KalshiNR', 8228, 'order_entry', False,
         True, True, ('CancelOrdersOnDisconnect', 'ListenerSession', 'ReceiveSettlementReports', 'UseDollars', 'SkipPendingExecReports', 'UseExpiredOrdStatus', 'EnableIocCancelReport', 'PreserveOriginalOrderQty', 'AlwaysEmitNewBeforeTrade', 'SplitCollateralReturn', 'UseCapReservation'),
         ('D', 'F', 'G', 'q', 'UOG', 'U1'), ('8', '9', 'r', 'UOH', 'U2', 'U3', 'UMS', 'j'),
+        ('D', 'F', 'G', 'q', 'UOG'),
     ),
     ('prediction', 'KalshiDC'): SessionSpec(
         'prediction', 'KalshiDC', 8229, 'order_entry', False,
         True, False, ('UseDollars', 'UseExpiredOrdStatus', 'PreserveOriginalOrderQty', 'SplitCollateralReturn'),
         ('U1',), ('8', 'U2', 'U3', 'j'),
+        (),
     ),
     ('prediction', 'KalshiRT'): SessionSpec(
         'prediction', 'KalshiRT', 8230, 'order_entry', True,
         False, True, ('CancelOrdersOnDisconnect', 'ListenerSession', 'ReceiveSettlementReports', 'MessageRetentionPeriod', 'UseDollars', 'SkipPendingExecReports', 'UseExpiredOrdStatus', 'EnableIocCancelReport', 'PreserveOriginalOrderQty', 'AlwaysEmitNewBeforeTrade', 'SplitCollateralReturn', 'UseCapReservation'),
         ('D', 'F', 'G', 'UOG', 'R', 'UA', 'UE'), ('8', '9', 'UOH', 'b', 'S', 'UC', 'UB', 'AG', 'UMS', 'j'),
+        ('D', 'F', 'G', 'UOG', 'R', 'UA', 'UE'),
     ),
     ('prediction', 'KalshiPT'): SessionSpec(
         'prediction', 'KalshiPT', 8231, 'order_entry', True,
         False, False, ('ReceiveSettlementReports', 'MessageRetentionPeriod'),
         (), ('UMS', 'j'),
+        (),
     ),
     ('prediction', 'KalshiRFQ'): SessionSpec(
         'prediction', 'KalshiRFQ', 8232, 'order_entry', False,
         True, False, ('UseDollars',),
         ('S', 'Z', 'U7'), ('R', 'AI', 'U9', 'U8', 'AG', 'j'),
+        (),
     ),
     ('prediction', 'KalshiMD'): SessionSpec(
         'prediction', 'KalshiMD', 8233, 'market_data', False,
         True, False, (),
         ('V', 'e'), ('W', 'X', 'Y', 'f', 'j'),
+        (),
     ),
     ('margin', 'KalshiNR'): SessionSpec(
         'margin', 'KalshiNR', 8228, 'order_entry', False,
         True, True, ('CancelOrdersOnDisconnect', 'ListenerSession', 'UseDollars', 'SkipPendingExecReports', 'UseExpiredOrdStatus', 'EnableIocCancelReport', 'PreserveOriginalOrderQty'),
         ('D', 'F', 'G', 'q', 'UOG', 'U1'), ('8', '9', 'r', 'UOH', 'U2', 'U3', 'j'),
+        ('D', 'F', 'G', 'q', 'UOG'),
     ),
     ('margin', 'KalshiDC'): SessionSpec(
         'margin', 'KalshiDC', 8229, 'order_entry', False,
         True, False, ('UseDollars', 'UseExpiredOrdStatus', 'PreserveOriginalOrderQty'),
         ('U1',), ('8', 'U2', 'U3', 'j'),
+        (),
     ),
     ('margin', 'KalshiRT'): SessionSpec(
         'margin', 'KalshiRT', 8230, 'order_entry', True,
         False, True, ('CancelOrdersOnDisconnect', 'ListenerSession', 'MessageRetentionPeriod', 'UseDollars', 'SkipPendingExecReports', 'UseExpiredOrdStatus', 'EnableIocCancelReport', 'PreserveOriginalOrderQty'),
         ('D', 'F', 'G', 'UOG'), ('8', '9', 'UOH', 'j'),
+        ('D', 'F', 'G', 'UOG'),
     ),
     ('margin', 'KalshiMD'): SessionSpec(
         'margin', 'KalshiMD', 8233, 'market_data', False,
         True, False, (),
         ('V',), ('W', 'X', 'Y', 'j'),
+        (),
     ),
 }
 

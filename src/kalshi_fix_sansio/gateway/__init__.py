@@ -1,11 +1,15 @@
-"""The mock Kalshi gateway: a pure exchange engine (`Exchange`) and the server around it.
+"""The mock Kalshi gateway: the server (`MockGateway`) around a pure exchange engine (`Exchange`).
 
-`Exchange` keeps order books, positions, order groups and market-data subscriptions for one
-product and answers every call with the `Outbound` messages to send; it does no I/O and reads
-no clock. See `kalshi_fix_sansio.gateway.engine` for the behaviour it implements.
+`MockGateway` serves every session type of one product on loopback ports, with TLS if asked
+(``tls=True`` makes a throwaway self-signed certificate), and points clients at itself
+(`MockGateway.client`, `MockGateway.endpoints`). `Exchange` keeps order books, positions,
+order groups and market-data subscriptions for one product and answers every call with the
+`Outbound` messages to send; it does no I/O and reads no clock. `self_signed` and
+`server_context` make a TLS identity of your own; `mock_api_key` is a product's well-known
+mock API key (`write_mock_api_key` writes its private key for the CLI). See docs/gateway.md.
 """
 
-from .engine import (
+from .exchange import (
     HOUSE_ACCOUNT,
     ROLLING_WINDOW_SECONDS,
     SESSION_TYPES,
@@ -13,12 +17,21 @@ from .engine import (
     OrderView,
     Outbound,
 )
+from .server import Faults, GatewayError, MockGateway
+from .tls import mock_api_key, self_signed, server_context, write_mock_api_key
 
 __all__ = [
     "HOUSE_ACCOUNT",
     "ROLLING_WINDOW_SECONDS",
     "SESSION_TYPES",
     "Exchange",
+    "Faults",
+    "GatewayError",
+    "MockGateway",
     "OrderView",
     "Outbound",
+    "mock_api_key",
+    "self_signed",
+    "server_context",
+    "write_mock_api_key",
 ]

@@ -8,21 +8,32 @@ connections. `Faults` injects the failures clients must survive.
 
 Run it from the CLI (``kalshi-fix mock-gateway``) or in-process::
 
-    with MockGateway("prediction", keys={"key-1": public_key}) as gw:
+    with MockGateway("prediction", keys={"key-1": public_key}, tls=True) as gw:
         gw.seed_market("HIGHNY-23DEC31", bids=[(Decimal("0.40"), Decimal(10))])
-        port = gw.ports["KalshiNR"]
+        client = gw.client("key-1", signer)  # endpoints and the pinned certificate set
+
+Which product a client speaks is not on the wire (a margin Logon is a prediction Logon without
+some flags), so the gateway tells the products apart the way Kalshi does: by the API key,
+which Kalshi issues per product. Keys given as ``other_product_keys`` are the other product's:
+their Logon is refused with a Logout text naming the mismatch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import ipaddress
+import shlex
+import socket
 import ssl
+import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -31,17 +42,65 @@ from .._generated.common import Header
 from .._generated.tables import SESSIONS
 from .._message import Message
 from .._states import State
-from ..auth import PublicKey
+from ..auth import PublicKey, Signer
 from ..config import KALSHI_COMP_ID, Role, SessionConfig
 from ..errors import FixError, RemoteProtocolError
 from ..events import ApplicationMessage, CloseTransport, LoggedOn, LogonRejected
 from ..framing import Frame, Framer, checksum
 from ..session import Session, sending_time
 from ..store import MemoryStore, MessageStore
-from .engine import Exchange, Outbound
+from .exchange import Exchange, Outbound
+from .tls import self_signed, server_context
+
+if TYPE_CHECKING:
+    from ..adapters import Endpoint
+
+__all__ = ["REAL_BASE_PORT", "Faults", "GatewayError", "MockGateway"]
 
 T = TypeVar("T")
 REAL_BASE_PORT = 8228
+_TLS_HANDSHAKE = b"\x16\x03"  # a TLS record header: handshake, version 3.x
+PRODUCTS = ("prediction", "margin")
+# the environment variables `kalshi-fix` reads the API key from, per product
+ENV_PREFIX = {"prediction": "KALSHI_", "margin": "KALSHI_PERPS_"}
+
+
+class GatewayError(OSError):
+    """The gateway cannot serve: a port is taken, the host is not this machine's, ...
+
+    Attributes:
+        hint: what to change (phrased for the ``kalshi-fix mock-gateway`` options).
+    """
+
+    def __init__(self, text: str, hint: str = "", code: int | None = None) -> None:
+        super().__init__(code or 0, text)
+        self.text = text
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback IP literal (no DNS lookup)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def is_wildcard_host(host: str) -> bool:
+    """An address that listens on every interface (``0.0.0.0``, ``::`` or empty)."""
+    name = host.strip().strip("[]")
+    if not name:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_unspecified
+    except ValueError:
+        return False
 
 
 @attrs.define
@@ -103,9 +162,19 @@ class MockGateway:
         host: the address to listen on (loopback by default).
         port_base: Kalshi's port numbers (8228-8233) are offset to start here; None picks free
             ports.
-        ssl_context: a server TLS context (None: plain TCP, loopback only).
+        ssl_context: a server TLS context (None: plain TCP, loopback only, unless ``tls``).
+        tls: serve TLS with a fresh self-signed certificate for localhost / 127.0.0.1, written
+            to a temporary directory removed by `close` (`certificate` is its path).
+        certificate: the PEM file of the certificate ``ssl_context`` presents, for `client`
+            and `command_line` to pin.
+        other_product_keys: API keys of the other product (as Kalshi issues keys per
+            product): their Logon is refused with a text naming the mismatch.
         seed: seed of the exchange's deterministic ids.
         heartbeat_interval: the HeartBtInt the gateway uses when a client asks for none.
+
+    Raises:
+        ValueError: an unknown product, ``tls`` with ``ssl_context``, or a key registered for
+            both products.
     """
 
     def __init__(
@@ -116,13 +185,31 @@ class MockGateway:
         host: str = "127.0.0.1",
         port_base: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        tls: bool = False,
+        certificate: str | Path | None = None,
+        other_product_keys: Mapping[str, PublicKey] | None = None,
         seed: int = 0,
         heartbeat_interval: int = 30,
     ) -> None:
+        if product not in PRODUCTS:
+            raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
+        if tls and ssl_context is not None:
+            raise ValueError("pass either tls=True or ssl_context, not both")
         self.product = product
         self.keys = dict(keys)
+        self.other_product_keys = dict(other_product_keys or {})
+        both = sorted(set(self.keys) & set(self.other_product_keys))
+        if both:
+            raise ValueError(f"API key {both[0]!r} is registered for both products")
         self.host = host
         self.port_base = port_base
+        self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
+        self.certificate = Path(certificate) if certificate is not None else None
+        if tls:
+            self._tls_dir = tempfile.TemporaryDirectory(prefix="kalshi-mock-gateway-")
+            cert, key = self_signed(self._tls_dir.name)
+            ssl_context = server_context(cert, key)
+            self.certificate = cert
         self.ssl_context = ssl_context
         self.heartbeat_interval = heartbeat_interval
         self.exchange = Exchange(product, seed=seed)
@@ -136,6 +223,7 @@ class MockGateway:
         self._durable: dict[tuple[str, str], str] = {}
         self._durable_dollars: dict[tuple[str, str], bool] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writes: set[asyncio.Task[None]] = set()
         self._silent_upto: int | None = None
         self._servers: list[asyncio.base_events.Server] = []
         self._counter = 0
@@ -147,17 +235,26 @@ class MockGateway:
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Listen on every session type's port (in the running event loop)."""
+        """Listen on every session type's port (in the running event loop).
+
+        Raises:
+            GatewayError: a port cannot be bound (taken, or the host is not this machine's);
+                nothing is left listening.
+        """
         self._loop = asyncio.get_running_loop()
         for name in self.session_types:
             spec = SESSIONS[(self.product, name)]
             port = 0 if self.port_base is None else self.port_base + spec.port - REAL_BASE_PORT
-            server = await asyncio.start_server(
-                self._handler(name), self.host, port, ssl=self.ssl_context
-            )
+            try:
+                server = await asyncio.start_server(
+                    self._handler(name), self.host, port, ssl=self.ssl_context
+                )
+            except (OSError, OverflowError) as exc:
+                await self.stop()
+                raise _listen_error(self.host, port, name, exc) from exc
             self._servers.append(server)
             self.ports[name] = server.sockets[0].getsockname()[1]
-        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        self._ticker = self._loop.create_task(self._tick())
 
     async def _tick(self) -> None:
         """Expire GTD / Day orders on time even when no client is talking."""
@@ -174,25 +271,46 @@ class MockGateway:
                 self._tasks.add(task)
             try:
                 await self._serve(session_type, reader, writer)
+            except asyncio.CancelledError:
+                # only `stop` cancels a connection task. It must end normally: asyncio's
+                # start_server callback (3.11.7, 3.12.0) calls task.exception() on the finished
+                # task, which raises for a cancelled one and prints a CancelledError traceback
+                pass
             finally:
                 if task is not None:
                     self._tasks.discard(task)
 
         return handle
 
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a write in the background, tracked so that `stop` can finish it."""
+        if self._loop is None:
+            coro.close()
+            return
+        task = self._loop.create_task(coro)
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
     async def stop(self) -> None:
-        """Close every connection and listening socket."""
+        """Close every connection and listening socket; returns when every task has ended."""
         ticker = getattr(self, "_ticker", None)
-        if ticker is not None:
-            ticker.cancel()
         for server in self._servers:
             server.close()
         for conn in list(self._conns.values()):
             conn.writer.transport.abort()  # do not wait for clients that stopped reading
-        tasks = list(self._tasks)
-        for task in tasks:
+        for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # the connection tasks end after their cleanup (which may queue writes): wait for them,
+        # then for the writes, then stop the ticker
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        writes = list(self._writes)
+        for task in writes:
+            task.cancel()
+        await asyncio.gather(*writes, return_exceptions=True)
+        if ticker is not None:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
@@ -203,6 +321,9 @@ class MockGateway:
 
         Returns:
             self.
+
+        Raises:
+            GatewayError: a port cannot be bound (see `start`).
         """
         ready = threading.Event()
         failure: list[BaseException] = []
@@ -211,7 +332,7 @@ class MockGateway:
             async def main() -> None:
                 try:
                     await self.start()
-                except BaseException as exc:  # pragma: no cover - reported to the caller
+                except BaseException as exc:  # reported to the caller
                     failure.append(exc)
                     ready.set()
                     return
@@ -222,24 +343,180 @@ class MockGateway:
 
             asyncio.run(main())
 
+        self._stopped.clear()
         self._thread = threading.Thread(target=run, name="mock-kalshi-gateway", daemon=True)
         self._thread.start()
         ready.wait(10)
         if failure:
+            self._thread.join(10)
+            self._thread = None
+            self._remove_tls_dir()
             raise failure[0]
         return self
 
     def close(self) -> None:
-        """Stop a gateway started with `start_in_thread`."""
+        """Stop a gateway started with `start_in_thread` (and remove a ``tls=True`` identity)."""
         self._stopped.set()
         if self._thread is not None:
             self._thread.join(10)
+        self._remove_tls_dir()
+
+    def _remove_tls_dir(self) -> None:
+        if self._tls_dir is not None:
+            self._tls_dir.cleanup()
+            self._tls_dir = None
 
     def __enter__(self) -> MockGateway:
         return self.start_in_thread()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- pointing clients at it ---------------------------------------------------------------
+
+    @property
+    def tls(self) -> bool:
+        """The gateway serves TLS."""
+        return self.ssl_context is not None
+
+    @property
+    def loopback_only(self) -> bool:
+        """The gateway listens on loopback only (``localhost`` or a loopback address)."""
+        return is_loopback_host(self.host)
+
+    @property
+    def every_interface(self) -> bool:
+        """The gateway listens on every interface (``0.0.0.0``, ``::``)."""
+        return is_wildcard_host(self.host)
+
+    @property
+    def client_host(self) -> str:
+        """The address a client on this machine connects to (loopback for a wildcard host)."""
+        if is_wildcard_host(self.host):
+            return "127.0.0.1"
+        return self.host
+
+    def endpoint(self, session_type: str) -> Endpoint:
+        """The `Endpoint` of one session type (TLS with SNI ``localhost`` when serving TLS).
+
+        Args:
+            session_type: e.g. ``"KalshiNR"``.
+
+        Returns:
+            The endpoint.
+
+        Raises:
+            KeyError: not listening (yet), or the product has no such session type.
+        """
+        from ..adapters import Endpoint
+
+        port = self.ports[session_type]
+        if not self.tls:
+            return Endpoint(self.client_host, port, tls=False)
+        hostname = "localhost" if is_loopback_host(self.client_host) else self.client_host
+        return Endpoint(self.client_host, port, server_hostname=hostname)
+
+    @property
+    def endpoints(self) -> dict[str, Endpoint]:
+        """Session type -> `Endpoint`, for a client's ``endpoints=`` option."""
+        return {name: self.endpoint(name) for name in self.ports}
+
+    def client_ssl_context(self) -> ssl.SSLContext | None:
+        """A client TLS context pinning the gateway's certificate (None for plain TCP).
+
+        Raises:
+            ValueError: TLS from an ``ssl_context`` given without its ``certificate``.
+        """
+        if not self.tls:
+            return None
+        if self.certificate is None:
+            raise ValueError(
+                "the gateway was given an ssl_context without certificate=: pass the path of "
+                "the certificate it presents, or use tls=True"
+            )
+        from ..adapters import make_ssl_context
+
+        context: ssl.SSLContext = make_ssl_context(pinned_cert=str(self.certificate))
+        return context
+
+    def client(
+        self, key_id: str, signer: Signer, *, client_cls: type[Any] | None = None, **options: Any
+    ) -> Any:
+        """A client of this gateway's product pointed at it (endpoints, pinned certificate).
+
+        Args:
+            key_id: the API key id (one of ``keys``).
+            signer: its private key's signer.
+            client_cls: the client class (default: the blocking adapter's `FixClient` or
+                `MarginFixClient`); any adapter's client works, e.g.
+                ``kalshi_fix_sansio.adapters.asyncio.FixClient``.
+            **options: more client options (``backoff``, ``heartbeat_interval``, ...).
+
+        Returns:
+            The client.
+        """
+        from ..adapters import Credentials
+
+        if client_cls is None:
+            from ..adapters.blocking import FixClient, MarginFixClient
+
+            client_cls = FixClient if self.product == "prediction" else MarginFixClient
+        options.setdefault("endpoints", self.endpoints)
+        context = self.client_ssl_context()
+        if context is not None:
+            options.setdefault("ssl_context", context)
+        return client_cls(Credentials(key_id, signer), **options)
+
+    def command_line(
+        self,
+        command: str = "logon-test",
+        *,
+        session_type: str = "KalshiNR",
+        key_id: str | None = None,
+        private_key: str | Path | None = None,
+        symbols: tuple[str, ...] = ("SYMBOL",),
+    ) -> str:
+        """The ``kalshi-fix`` command line that connects to this gateway, credentials included.
+
+        Args:
+            command: ``"logon-test"`` or ``"md"``.
+            session_type: the session type for ``logon-test`` (``md`` uses KalshiMD).
+            key_id: the API key id (default: the first of ``keys``).
+            private_key: the private key file (default: a placeholder to replace).
+            symbols: the markets for ``md``.
+
+        Returns:
+            One shell line: the environment variables, then the command.
+        """
+        prefix = ENV_PREFIX[self.product]
+        key_id = key_id if key_id is not None else next(iter(self.keys), "KEY_ID")
+        key_path = str(private_key) if private_key is not None else f"<private key of {key_id}>"
+        if command == "md":
+            session_type = "KalshiMD"
+        endpoint = f"{self.client_host}:{self.ports[session_type]}"
+        words = [
+            f"{prefix}KEY_ID={shlex.quote(key_id)}",
+            f"{prefix}PRIVATE_KEY_PATH={shlex.quote(key_path)}",
+            "kalshi-fix",
+            command,
+            "--product",
+            self.product,
+        ]
+        if command == "logon-test":
+            words += ["--session", session_type.removeprefix("Kalshi")]
+        if self.tls:
+            words += ["--endpoint", endpoint]
+            if self.certificate is not None:
+                words += ["--pinned-cert", shlex.quote(str(self.certificate))]
+            else:
+                words += ["--pinned-cert", "<the gateway's certificate>"]
+            if not is_loopback_host(self.client_host):
+                words.append("--allow-unlisted-host")
+        else:
+            words += ["--endpoint", f"tcp://{endpoint}"]
+        if command == "md":
+            words += [shlex.quote(s) for s in symbols]
+        return " ".join(words)
 
     # -- admin (thread-safe) ----------------------------------------------------------------
 
@@ -289,6 +566,12 @@ class MockGateway:
     def _logon_check(self, conn: _Conn) -> Callable[[Any], str | None]:
         def check(logon: Any) -> str | None:
             key = logon.header.sender_comp_id or ""
+            if key in self.other_product_keys:
+                other = "margin" if self.product == "prediction" else "prediction"
+                return (
+                    f"API key {key} is a {other} key, but this is the {self.product} gateway: "
+                    f"connect to the {other} gateway, or log on with a {self.product} key"
+                )
             text = self.faults.reject_next_logon
             if text:
                 self.faults.reject_next_logon = None
@@ -317,7 +600,9 @@ class MockGateway:
             product=self.product,
             session_type=session_type,
             role=Role.ACCEPTOR,
-            public_keys=self.keys,
+            # the other product's keys pass the signature check, then `_logon_check` refuses
+            # them by name (instead of "unknown API key")
+            public_keys={**self.other_product_keys, **self.keys},
             store=store,
             heartbeat_interval=self.heartbeat_interval,
             logon_check=lambda logon: self._logon_check(holder[0])(logon),
@@ -327,6 +612,7 @@ class MockGateway:
         holder.append(conn)
         self._conns[sid] = conn
         session.start(time.time())
+        first = True
         try:
             while True:
                 if self._hung(conn):
@@ -356,6 +642,12 @@ class MockGateway:
                     data = b""
                 if data and self._hung(conn):
                     continue  # the gateway hung while this was on its way: ignored
+                if first and data.startswith(_TLS_HANDSHAKE) and self.ssl_context is None:
+                    # a TLS client on a plain port: close now, so that its handshake fails at
+                    # once instead of waiting for the Logon timeout
+                    self.log.append(f"{sid}: a TLS handshake on a plain TCP port: closed")
+                    break
+                first = False
                 session.receive_data(data, time.time())
                 if not await self._pump(conn) or not data:
                     break
@@ -455,8 +747,7 @@ class MockGateway:
             if faults.duplicate_next:
                 faults.duplicate_next = False
                 self._duplicate(conn)
-            if self._loop is not None:
-                self._loop.create_task(self._flush(conn))
+            self._spawn(self._flush(conn))
 
     def _send_reject(self, conn: _Conn, reject: Message, now: float) -> None:
         """Send the exchange's session Reject (35=3) of a malformed field on ``conn``.
@@ -481,8 +772,7 @@ class MockGateway:
         except FixError as exc:  # pragma: no cover - the engine references messages received
             self.log.append(f"{conn.session_id}: cannot send Reject: {exc}")
             return
-        if self._loop is not None:
-            self._loop.create_task(self._flush(conn))
+        self._spawn(self._flush(conn))
 
     def _store_offline(self, out: Outbound, now: float) -> None:
         """A report for a KalshiRT / KalshiPT session whose client is away: keep it for resend."""
@@ -583,3 +873,38 @@ def _wants_settlement(session_type: str, logon: Any) -> bool:
     if session_type == "KalshiPT":
         return flag is not False
     return flag is True
+
+
+_LISTEN_HINTS = {
+    errno.EADDRINUSE: (
+        "address already in use",
+        "another process (maybe another mock gateway) has this port: choose another "
+        "--port-base, or --port-base 0 for free ports",
+    ),
+    errno.EADDRNOTAVAIL: (
+        "not an address of this machine",
+        "use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)",
+    ),
+    errno.EACCES: (
+        "permission denied",
+        "ports below 1024 need privileges: choose a --port-base of 1024 or more",
+    ),
+}
+
+
+def _listen_error(host: str, port: int, session_type: str, exc: BaseException) -> GatewayError:
+    """A one-line `GatewayError` for a port the gateway cannot bind."""
+    shown = f"[{host}]" if ":" in host else host
+    where = f"{shown}:{port}" if port else f"{shown} (a free port)"
+    code = getattr(exc, "errno", None)
+    if isinstance(exc, OverflowError):
+        why, hint = "port out of range", "choose a --port-base between 1024 and 65530"
+    elif code in _LISTEN_HINTS:
+        why, hint = _LISTEN_HINTS[code]
+    elif isinstance(exc, socket.gaierror):
+        why, hint = "unknown host", "give --host an address of this machine, e.g. 127.0.0.1"
+    else:
+        why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        hint = ""
+    text = f"cannot listen on {where} ({session_type}): {why}"
+    return GatewayError(text, hint, code)

@@ -1,16 +1,72 @@
-"""A throwaway TLS identity for the mock gateway (self-signed, loopback names)."""
+"""Throwaway identities for the mock gateway: a self-signed TLS certificate, well-known API keys.
+
+`mock_api_key` gives each product's well-known mock API key. Its private key is derived from
+a fixed seed, so it is public knowledge: use it only against a mock gateway. Every gateway
+started by ``kalshi-fix mock-gateway`` without ``--key`` knows both products' mock keys, so it
+can refuse the other product's key by name.
+"""
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import ipaddress
 import ssl
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
+
+from ..auth import Ed25519Signer, PublicKey
+
+__all__ = ["mock_api_key", "self_signed", "server_context", "write_mock_api_key"]
+
+
+def mock_api_key(product: str) -> tuple[str, Ed25519Signer, PublicKey]:
+    """The well-known mock API key of a product (the same in every process).
+
+    Args:
+        product: ``"prediction"`` or ``"margin"``.
+
+    Returns:
+        (key id ``mock-<product>-key``, its signer, its public key).
+
+    Raises:
+        ValueError: an unknown product.
+    """
+    signer = Ed25519Signer(_mock_private_key(product))
+    return f"mock-{product}-key", signer, signer.public_key()
+
+
+def _mock_private_key(product: str) -> ed25519.Ed25519PrivateKey:
+    if product not in ("prediction", "margin"):
+        raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
+    seed = hashlib.sha256(f"kalshi-fix-sansio mock gateway {product} key".encode()).digest()
+    return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def write_mock_api_key(product: str, directory: str | Path) -> Path:
+    """Write the private key of a product's `mock_api_key` (PKCS#8 PEM, mode 0600).
+
+    Args:
+        product: ``"prediction"`` or ``"margin"``.
+        directory: where to write ``mock-<product>-key.pem``.
+
+    Returns:
+        The file's path.
+    """
+    path = Path(directory) / f"mock-{product}-key.pem"
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_bytes(
+        _mock_private_key(product).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path
 
 
 def self_signed(directory: str | Path, name: str = "localhost") -> tuple[Path, Path]:

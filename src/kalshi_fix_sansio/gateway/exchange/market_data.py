@@ -1,0 +1,256 @@
+"""Market data: snapshots, incremental refreshes and security status (35=V/W/X/Y, 35=e/f).
+
+* Snapshots (35=W, one per symbol) list aggregated bid levels best first, then offers best
+  first; an unknown symbol gets an empty snapshot. Each call that changes subscribed books sends
+  one 35=X per subscriber: trade entries (279=0, 269=2, AggressorSide, TradeID = the TrdMatchID;
+  TrdType 1 for RFQ block trades) first, then the net level changes of the call (279=0 new, 1
+  changed, 2 deleted with size 0). A level entry carries ClOrdID / AllocAccount when the
+  subscriber's account owns the order that last changed the level. More than 1000 symbols in a
+  request, or more than 100,000 subscriptions, get 35=Y 281=2; a bad SubscriptionRequestType
+  281=4; 263=0/1 without symbols a 35=Y with Text only.
+* SecurityStatus (prediction) is changes-only, as Kalshi documents: SecurityStatusRequest 263=1
+  subscribes and sends nothing (no initial status); subscribers get 3 when `seed_market` creates
+  the market (2 during a pause), 2 when a pause begins, 3 when it ends, 100 then 101 when it
+  settles (the subscription is then dropped; subscribing to a settled market is a no-op). 263=2
+  unsubscribes. Any other SubscriptionRequestType (Kalshi documents only 1 and 2) gets a session
+  Reject 373=5 with RefTagID 263.
+
+The features report book changes here as they make them (`mark` before a book changes,
+`touch` for the order that changed a level, `trades` for fills); `flush` turns them into the
+35=X messages at the end of the call.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import time as dtime
+from decimal import Decimal
+from typing import Any, Final
+
+from .common import BUY, CENT, SELL, TICK, ZERO, as_text, to_ms, utc
+from .model import Book, ClientSession, Order, Trade
+from .state import ExchangeState
+
+__all__ = ["MarketData"]
+
+MAX_MD_SYMBOLS: Final = 1000
+MAX_MD_SUBSCRIPTIONS: Final = 100_000
+
+
+class MarketData:
+    """Market-data subscriptions and the book changes of the current call."""
+
+    def __init__(self, state: ExchangeState) -> None:
+        self.state = state
+        self._before: dict[str, dict[str, dict[Decimal, Decimal]]] = {}
+        self._touched: dict[tuple[str, str, Decimal], Order] = {}
+        self.trades: list[Trade] = []
+        """The trades of the current call, in order."""
+
+    def begin(self) -> None:
+        """Start a call with no book changes."""
+        self._before = {}
+        self._touched = {}
+        self.trades = []
+
+    def mark(self, book: Book) -> None:
+        """Remember a book's levels before the call's first change to it."""
+        if book.symbol not in self._before:
+            self._before[book.symbol] = book.snapshot()
+
+    def touch(self, order: Order) -> None:
+        """Note the order that last changed its price level."""
+        self._touched[(order.symbol, order.side, order.price)] = order
+
+    def md_stamp(self) -> tuple[date, dtime]:
+        """MDEntryDate and MDEntryTime of the call (UTC, milliseconds)."""
+        u = to_ms(utc(self.state.now))
+        return u.date(), u.timetz()
+
+    def snapshot(self, symbol: str) -> Any:
+        """The 35=W of a market: bids best first, then offers best first."""
+        d = self.state.d
+        day, clock = self.md_stamp()
+        entries = []
+        book = self.state.books.get(symbol)
+        if book is not None:
+            for side, kind in ((BUY, "0"), (SELL, "1")):
+                prices = book.prices[side]
+                for px in reversed(prices) if side == BUY else prices:
+                    entries.append(
+                        d.MarketDataSnapshotFullRefreshMDEntry(
+                            md_entry_type=d.MDEntryType(kind),
+                            md_entry_px=px.quantize(TICK),
+                            md_entry_size=book.agg[side][px].quantize(CENT),
+                            md_entry_date=day,
+                            md_entry_time=clock,
+                        )
+                    )
+        return d.MarketDataSnapshotFullRefresh(symbol=symbol, md_entries=tuple(entries))
+
+    def on_md_request(self, session: ClientSession, msg: Any) -> None:
+        """MarketDataRequest (35=V): subscribe, unsubscribe or snapshot; or 35=Y."""
+        d = self.state.d
+        kind = as_text(msg.subscription_request_type)
+        symbols: list[str] = []
+        for entry in msg.related_sym or ():
+            sym = as_text(entry.symbol)
+            if sym is not None and sym not in symbols:
+                symbols.append(sym)
+        if kind not in ("0", "1", "2"):
+            self.state.send(
+                session,
+                d.MarketDataRequestReject(
+                    md_req_rej_reason=d.MDReqRejReason("4"),
+                    text="unsupported SubscriptionRequestType(263)",
+                ),
+            )
+            return
+        if kind == "2":
+            if msg.related_sym:
+                session.md_symbols.difference_update(symbols)
+            else:
+                session.md_symbols.clear()
+            return
+        if not symbols:
+            self.state.send(
+                session, d.MarketDataRequestReject(text="NoRelatedSym(146) is required")
+            )
+            return
+        if len(symbols) > MAX_MD_SYMBOLS:
+            self.state.send(
+                session,
+                d.MarketDataRequestReject(
+                    md_req_rej_reason=d.MDReqRejReason("2"),
+                    text=f"more than {MAX_MD_SYMBOLS} symbols in one request",
+                ),
+            )
+            return
+        if kind == "1" and len(session.md_symbols | set(symbols)) > MAX_MD_SUBSCRIPTIONS:
+            self.state.send(
+                session,
+                d.MarketDataRequestReject(
+                    md_req_rej_reason=d.MDReqRejReason("2"),
+                    text=f"more than {MAX_MD_SUBSCRIPTIONS} subscriptions",
+                ),
+            )
+            return
+        for sym in symbols:
+            if kind == "1":
+                session.md_symbols.add(sym)
+            self.state.send(session, self.snapshot(sym))
+
+    def market_status(self, symbol: str) -> int | None:
+        """SecurityTradingStatus of a market now (None: no such market)."""
+        book = self.state.books.get(symbol)
+        if book is None:
+            return None
+        if book.settled:
+            return 101
+        return 2 if self.state.pause is not None else 3
+
+    def on_status_request(self, session: ClientSession, msg: Any) -> None:
+        """SecurityStatusRequest (35=e): subscribe to changes or unsubscribe."""
+        kind = as_text(msg.subscription_request_type)
+        symbol = as_text(msg.symbol)
+        if kind not in ("1", "2"):
+            self.state.session_reject(
+                session, msg, 263, 5, "Value is incorrect (out of range) for this tag"
+            )
+            return
+        if symbol is None:
+            self.state.session_reject(session, msg, 55, 1, "Required tag missing")
+            return
+        if kind == "2":
+            session.status_symbols.discard(symbol)
+        elif self.market_status(symbol) != 101:  # changes only: nothing is sent now
+            session.status_symbols.add(symbol)
+
+    def send_status(self, symbol: str, status: int) -> None:
+        """A SecurityStatus (35=f) to the market's status subscribers (prediction)."""
+        if not self.state.prediction:
+            return
+        d = self.state.d
+        for session in self.state.sessions.values():
+            if symbol in session.status_symbols:
+                self.state.send(
+                    session,
+                    d.SecurityStatus(
+                        symbol=symbol, security_trading_status=d.SecurityTradingStatus(status)
+                    ),
+                )
+
+    def flush(self) -> None:
+        """One 35=X per subscriber with the call's trades and net level changes."""
+        if not self._before and not self.trades:
+            return
+        d = self.state.d
+        day, clock = self.md_stamp()
+        common: dict[str, Any] = {"md_entry_date": day, "md_entry_time": clock}
+        entry = d.MarketDataIncrementalRefreshMDEntry
+        # (symbol, built entry or None, owning order) in output order
+        changes: list[tuple[str, dict[str, Any], Order | None]] = []
+        for t in self.trades:
+            changes.append(
+                (
+                    t.symbol,
+                    {
+                        "md_update_action": d.MDUpdateAction("0"),
+                        "symbol": t.symbol,
+                        "md_entry_type": d.MDEntryType("2"),
+                        "md_entry_px": t.price.quantize(TICK),
+                        "md_entry_size": t.qty.quantize(CENT),
+                        "aggressor_side": d.AggressorSide(t.aggressor_side),
+                        "trd_type": self.state.enum("TrdType", 1) if t.block else None,
+                        "trade_id": t.trade_id,
+                        **common,
+                    },
+                    None,
+                )
+            )
+        for symbol, before in self._before.items():
+            after = self.state.books[symbol].agg
+            for side, kind in ((BUY, "0"), (SELL, "1")):
+                old, new = before[side], after[side]
+                prices = sorted(set(old) | set(new), reverse=side == BUY)
+                for px in prices:
+                    if px in new and px not in old:
+                        action, size = "0", new[px]
+                    elif px in old and px not in new:
+                        action, size = "2", ZERO
+                    elif old[px] != new[px]:
+                        action, size = "1", new[px]
+                    else:
+                        continue
+                    changes.append(
+                        (
+                            symbol,
+                            {
+                                "md_update_action": d.MDUpdateAction(action),
+                                "symbol": symbol,
+                                "md_entry_type": d.MDEntryType(kind),
+                                "md_entry_px": px.quantize(TICK),
+                                "md_entry_size": size.quantize(CENT),
+                                **common,
+                            },
+                            self._touched.get((symbol, side, px)),
+                        )
+                    )
+        if not changes:
+            return
+        for session in self.state.sessions.values():
+            if not session.md_symbols:
+                continue
+            entries = []
+            for symbol, fields, owner in changes:
+                if symbol not in session.md_symbols:
+                    continue
+                if owner is not None and owner.account == session.account:
+                    fields = {
+                        **fields,
+                        "cl_ord_id": owner.cl_ord_id,
+                        "alloc_account": owner.alloc_account or 0,
+                    }
+                entries.append(entry(**fields))
+            if entries:
+                self.state.send(session, d.MarketDataIncrementalRefresh(md_entries=tuple(entries)))

@@ -1,0 +1,139 @@
+"""Orders: creating them, taking them out of the book, cancelling and expiring them.
+
+An order lives in `ExchangeState.open` (by OrderID) and `ExchangeState.by_cl` (by account and
+ClOrdID) while open, and in its market's `Book` while resting. This module is the one place an
+order leaves the book: by a fill (`close`), a cancel of any kind (`cancel`), or expiry.
+
+* TimeInForce omitted = GTC. Day orders expire at 11:59:59.999 pm US Eastern time (DST by the US
+  rules). Expiry is checked at the start of every call (`Exchange.tick` does only that): an
+  order expires when ``now >= ExpireTime``. It is reported as Canceled without Text, or Expired
+  (150=C, 39=C) to sessions that connected with ``use_expired_ord_status=True``.
+* System cancels carry Text where Kalshi has a fitting code: ``TRADING_PAUSED`` /
+  ``EXCHANGE_PAUSED`` (CancelOrderOnPause), ``MARKET_ALREADY_CLOSED`` (settlement),
+  ``ORDER_GROUP_CANCEL``, ``IMMEDIATE_OR_CANCELLED`` and the STP/FOK/post-only texts. User, mass
+  and cancel-on-disconnect cancels carry none. Cancel reports of unsolicited cancels use the
+  order's ClOrdID as both ClOrdID and OrigClOrdID.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from .common import ZERO, Status, holder_of, to_ms
+from .market_data import MarketData
+from .model import Order
+from .reports import Reports
+from .state import ExchangeState
+
+__all__ = ["Orders"]
+
+
+class Orders:
+    """The open orders' lifecycle."""
+
+    def __init__(self, state: ExchangeState, reports: Reports, md: MarketData) -> None:
+        self.state = state
+        self.reports = reports
+        self.md = md
+
+    def new_order(
+        self,
+        *,
+        cl_ord_id: str,
+        account: str,
+        alloc: int | None,
+        party: str | None,
+        session_id: str | None,
+        symbol: str,
+        side: str,
+        price: Decimal,
+        qty: Decimal,
+        tif: str,
+        expire: datetime | None,
+        post_only: bool,
+        reduce_only: bool,
+        stp: int,
+        cancel_on_pause: bool,
+        group_id: str | None,
+        register: bool = True,
+    ) -> Order:
+        """A new order (registered as open unless ``register`` is False); not yet in a book."""
+        holder = holder_of(account, alloc, party)
+        order = Order(
+            order_id=self.state.uuid(),
+            cl_ord_id=cl_ord_id,
+            account=account,
+            holder=holder,
+            alloc_account=alloc,
+            party_id=party,
+            session_id=session_id,
+            symbol=symbol,
+            side=side,
+            price=price,
+            order_qty=qty,
+            tif=tif,
+            expire_dt=None if expire is None else to_ms(expire),
+            expire_ts=None if expire is None else expire.timestamp(),
+            post_only=post_only,
+            reduce_only=reduce_only,
+            stp=stp,
+            cancel_on_pause=cancel_on_pause,
+            group_id=group_id,
+            seq=self.state.next_seq(),
+            leaves_qty=qty,
+        )
+        if register:
+            self.state.open[order.order_id] = order
+            self.state.by_cl[(account, cl_ord_id)] = order
+        return order
+
+    def close(self, order: Order) -> None:
+        """Take a finished order out of the book and the open set (leaves already settled)."""
+        if order.resting:
+            book = self.state.books[order.symbol]
+            self.md.mark(book)
+            self.md.touch(order)
+            book.remove(order)
+        order.open = False
+        self.state.open.pop(order.order_id, None)
+
+    def cancel(
+        self,
+        order: Order,
+        *,
+        text: str | None,
+        cl_ord_id: str | None = None,
+        expired: bool = False,
+    ) -> None:
+        """Cancel an open order: out of its book, a Canceled (or expired) report."""
+        if order.resting:
+            book = self.state.books[order.symbol]
+            self.md.mark(book)
+            book.resize(order, ZERO)
+            self.md.touch(order)
+        order.leaves_qty = ZERO
+        order.status = Status.CANCELED
+        self.close(order)
+        self.reports.emit(
+            self.reports.report(
+                order,
+                Status.CANCELED,
+                Status.CANCELED,
+                cl_ord_id=cl_ord_id,
+                orig_cl_ord_id=order.cl_ord_id,
+                text=text,
+                expired=expired,
+            )
+        )
+
+    def expire_due(self) -> None:
+        """Expire the orders whose ExpireTime has come (``now >= ExpireTime``)."""
+        now = self.state.now
+        due = [
+            o for o in self.state.open.values() if o.expire_ts is not None and o.expire_ts <= now
+        ]
+        due.sort(key=lambda o: (o.expire_ts, o.seq))
+        for order in due:
+            if order.open:
+                self.cancel(order, text=None, expired=True)

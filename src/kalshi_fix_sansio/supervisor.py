@@ -1,0 +1,713 @@
+"""The sans-IO connection supervisor: one Kalshi FIX session kept alive across connections.
+
+A `Session` lives for one connection. A `Supervisor` owns the policy around it, in the same
+style (no I/O, no clock: time is an argument):
+
+* when to connect: at once on `start`, then after each failed attempt or lost connection a
+  full-jitter delay from its `Backoff`, giving up with `ConnectionFailed` when the backoff
+  runs out;
+* whether the next Logon resets sequence numbers (`reconnect_plan`: per session type, after a
+  sequence-gap teardown, around Kalshi's Thursday maintenance window);
+* when a refused Logon is final: a Logout answering our Logon (unknown API key, bad signature,
+  ``already exists`` ...) fails at once with `LogonRefused` and Kalshi's text, unless the text
+  asks to retry later (`logon_refusal_is_final`). One exception: ``already exists`` while
+  *re*connecting is retried, since Kalshi may not have seen our previous connection close;
+* re-subscription (messages sent with ``resubscribe=True`` go out again after each
+  reconnect) and logout on `close`.
+
+Inputs: `start`, `connection_made`, `connection_failed`, `receive_data` (``b""``: EOF),
+`connection_lost`, `handle_timer`, `send`, `close`, each with ``now`` (UTC epoch seconds).
+
+Outputs, polled after every input: `data_to_send` (bytes to write), `next_event` (the
+session's events plus `Disconnected`, `Reconnecting` and `Reconnected`), `connect_at` (open a
+connection at this time), `wants_transport` (False: close the connection once the bytes are
+written), `next_deadline` (call `handle_timer` then) and `failure` (the error to raise once
+the events before it were delivered). An adapter loop::
+
+    sup.start(now())
+    while not sup.finished:
+        if transport is None and sup.connect_at is not None:
+            sleep_until(sup.connect_at)
+            try: transport = connect()
+            except OSError as exc: sup.connection_failed(now(), exc); continue
+            sup.connection_made(now())
+        write(sup.data_to_send())
+        if transport is not None and not sup.wants_transport: transport.close(); transport = None
+        data = read_until(sup.next_deadline())       # None: the deadline passed
+        sup.receive_data(data, now()) if data is not None else sup.handle_timer(now())
+        deliver(sup.next_event() ...)
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import random
+import re
+from collections import deque
+from collections.abc import Iterator
+from typing import Any, Final
+
+import attrs
+
+from ._message import Message
+from .config import Role, SessionConfig
+from .errors import FixError, LocalProtocolError, RemoteProtocolError
+from .events import CloseTransport, Event, LoggedOn, LogonRejected
+from .session import Session
+
+__all__ = [
+    "Backoff",
+    "ConnectionFailed",
+    "Disconnected",
+    "LogonRefused",
+    "ReconnectPlan",
+    "Reconnected",
+    "Reconnecting",
+    "Supervisor",
+    "SupervisorState",
+    "TransportError",
+    "in_maintenance_window",
+    "logon_refusal_is_final",
+    "reconnect_plan",
+    "seconds_until_maintenance_ends",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class TransportError(FixError):
+    """The connection failed or was lost, or the peer stopped reading (back-pressure)."""
+
+
+class ConnectionFailed(TransportError):
+    """Every connection attempt allowed by the `Backoff` failed.
+
+    Attributes:
+        attempts: how many connection attempts were made.
+        last_error: the exception of the last attempt (``None`` if unknown).
+    """
+
+    def __init__(
+        self, text: str, *, attempts: int, last_error: BaseException | None = None
+    ) -> None:
+        super().__init__(text)
+        self.attempts = attempts
+        self.last_error = last_error
+
+    @classmethod
+    def for_endpoint(
+        cls, endpoint: object, *, attempts: int, last_error: BaseException | None = None
+    ) -> ConnectionFailed:
+        """Build the error with a message naming the endpoint and the last failure.
+
+        Args:
+            endpoint: where the adapter tried to connect (its ``str`` is used).
+            attempts: how many connection attempts were made.
+            last_error: the exception of the last attempt.
+
+        Returns:
+            The error, ready to raise (``raise ... from last_error`` keeps the chain).
+        """
+        what = "attempt" if attempts == 1 else "attempts"
+        text = f"could not connect to {endpoint} after {attempts} {what}"
+        if last_error is not None:
+            detail = str(last_error) or type(last_error).__name__
+            text += f"; last error: {type(last_error).__name__}: {detail}"
+        return cls(text, attempts=attempts, last_error=last_error)
+
+
+class LogonRefused(ConnectionFailed):
+    """Kalshi answered our Logon with a Logout whose text does not ask to retry later.
+
+    Raised at once, without further attempts: a wrong key id, a bad signature or a second
+    connection of the same key (``already exists``) would only be refused again.
+
+    Attributes:
+        text: Kalshi's Text(58), verbatim.
+    """
+
+    def __init__(self, text: str, *, peer: object, attempts: int) -> None:
+        super().__init__(
+            f"Kalshi refused the Logon to {peer}: {text or 'no reason given'} (not retried: "
+            "fix the cause, e.g. the API key id, the private key, or another connection of "
+            "the same key)",
+            attempts=attempts,
+        )
+        self.text = text
+
+
+# --------------------------------------------------------------------------------------------
+# Events of the supervisor
+
+
+@attrs.frozen(slots=True)
+class Disconnected(Event):
+    """A logged-on connection was lost (the supervisor reconnects unless told not to).
+
+    Attributes:
+        reason: why, in words (the peer closed it, a heartbeat timeout, a write failure...).
+    """
+
+    reason: str
+
+
+@attrs.frozen(slots=True)
+class Reconnecting(Event):
+    """The next connection attempt is scheduled.
+
+    Attributes:
+        attempt: the number of the coming attempt (1 is the first after a drop).
+        delay: seconds until it (full jitter).
+        reason: what ended the previous connection or attempt.
+    """
+
+    attempt: int
+    delay: float
+    reason: str
+
+
+@attrs.frozen(slots=True)
+class Reconnected(Event):
+    """The supervisor reconnected and logged on again after a drop.
+
+    Attributes:
+        attempt: how many connection attempts it took.
+        reset_seq_nums: the new Logon reset sequence numbers.
+    """
+
+    attempt: int
+    reset_seq_nums: bool
+
+
+# --------------------------------------------------------------------------------------------
+# Backoff
+
+
+def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise LocalProtocolError(f"Backoff.{attribute.name} must be > 0, got {value!r}")
+
+
+def _attempts(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise LocalProtocolError(
+            f"Backoff.attempts must be an int >= 0 or None (forever), got {value!r}"
+        )
+
+
+_MAX_EXPONENT: Final = 1000  # 2.0 ** 1024 overflows; the cap is reached long before
+
+
+@attrs.define
+class Backoff:
+    """Exponential backoff with full jitter between connection attempts.
+
+    The n-th delay (n from 0) is ``uniform(0, min(cap, base * 2**n))`` drawn from ``rng`` (by
+    default ``random.Random(seed)``), so a seeded backoff yields the same sequence every time.
+    Full jitter spreads the clients that Kalshi drops at the same moment (maintenance) apart.
+    The `Supervisor` connects at once, takes the next delay after every failed attempt or lost
+    connection, fails with `ConnectionFailed` when the delays run out and calls `reset` after
+    each successful Logon. Each supervisor needs its own instance (``attrs.evolve(policy)``),
+    so sessions sharing one policy never share a retry budget; the clients copy it per session.
+
+    Attributes:
+        base: the first delay's upper bound, in seconds.
+        cap: the largest upper bound, in seconds.
+        attempts: how many delays (retries) `delays` yields before it stops; ``None``: forever.
+        seed: seed of the jitter; ``None`` draws one from the system.
+        rng: the random source (tests inject one); ``None``: ``random.Random(seed)``.
+    """
+
+    base: float = attrs.field(default=0.5, validator=_positive)
+    cap: float = attrs.field(default=30.0, validator=_positive)
+    attempts: int | None = attrs.field(default=10, validator=_attempts)
+    seed: int | None = None
+    rng: random.Random | None = attrs.field(default=None, repr=False, eq=False)
+    _n: int = attrs.field(init=False, default=0, repr=False, eq=False)
+    _random: random.Random = attrs.field(init=False, repr=False, eq=False)
+
+    @_random.default
+    def _make_random(self) -> random.Random:
+        return self.rng if self.rng is not None else random.Random(self.seed)
+
+    @property
+    def retries(self) -> int:
+        """How many delays have been taken since the last `reset`."""
+        return self._n
+
+    def next_delay(self) -> float | None:
+        """Take the next delay.
+
+        Returns:
+            Seconds to wait before the next attempt, or ``None`` when the attempts are used up.
+        """
+        if self.attempts is not None and self._n >= self.attempts:
+            return None
+        bound = min(self.cap, self.base * 2.0 ** min(self._n, _MAX_EXPONENT))
+        self._n += 1
+        return self._random.uniform(0.0, bound)
+
+    def delays(self) -> Iterator[float]:
+        """Iterate over the remaining delays (shares state with `next_delay`).
+
+        Returns:
+            An iterator of seconds to wait before each retry; ``attempts`` of them after a
+            `reset`.
+        """
+        return iter(self.next_delay, None)
+
+    def reset(self) -> None:
+        """Start again from the first delay (a seeded sequence repeats; an injected rng goes on)."""
+        self._n = 0
+        self._random = self._make_random()
+
+
+# --------------------------------------------------------------------------------------------
+# Reconnect profile and the maintenance window
+
+
+@attrs.frozen
+class ReconnectPlan:
+    """How the next Logon after a disconnect treats sequence numbers.
+
+    Attributes:
+        reset_seq_nums: log on with ResetSeqNumFlag(141)=Y (both sides start from 1).
+        reason: why, in words (for logs).
+    """
+
+    reset_seq_nums: bool
+    reason: str
+
+
+def reconnect_plan(
+    config: SessionConfig,
+    *,
+    after_gap_teardown: bool,
+    after_maintenance: bool = False,
+    maintenance_reset: bool = False,
+) -> ReconnectPlan:
+    """Decide whether the reconnect Logon resets sequence numbers, from the documented rules.
+
+    * Sessions without retransmission (KalshiNR, KalshiDC, KalshiRFQ, KalshiMD) always log on
+      with 141=Y, so they reset; after a sequence-gap teardown that is also the only way back.
+    * Retransmission sessions (KalshiRT; KalshiPT on prediction) continue: the Logon carries
+      the stored sequence numbers and missed messages are recovered by ResendRequest from the
+      durable store. A teardown there (even after a gap) is a protocol fault, not lost
+      continuity, so they still continue. A config with ``reset_seq_num=True`` resets.
+    * Maintenance (every Thursday 3:00-5:00 AM ET, see `in_maintenance_window`): Kalshi does
+      not reset sequence numbers; KalshiRT keeps continuity across the window.
+      ``maintenance_reset=True`` follows older docs and resets KalshiRT / KalshiPT too.
+
+    Args:
+        config: the initiator session's config.
+        after_gap_teardown: the session ended because of an unrecoverable sequence fault.
+        after_maintenance: the disconnect happened in the maintenance window.
+        maintenance_reset: reset retransmission sessions after maintenance as well.
+
+    Returns:
+        The plan for the next Logon.
+
+    Raises:
+        LocalProtocolError: the config is not an initiator's (acceptors do not reconnect).
+    """
+    if config.role is not Role.INITIATOR:
+        raise LocalProtocolError("reconnect_plan is for initiator sessions: acceptors never dial")
+    st = f"{config.session_type} ({config.product})"
+    if config.spec.reset_seq_num_required:
+        why = (
+            "a sequence gap cannot be recovered without retransmission, and "
+            if after_gap_teardown
+            else ""
+        )
+        return ReconnectPlan(
+            True, f"{st} has no retransmission: {why}every Logon carries ResetSeqNumFlag(141)=Y"
+        )
+    if config.reset_seq_num:
+        return ReconnectPlan(True, f"{st} is configured with reset_seq_num=True")
+    if after_maintenance and maintenance_reset:
+        return ReconnectPlan(
+            True, f"maintenance_reset=True: {st} resets sequence numbers after maintenance"
+        )
+    parts = [f"{st} keeps sequence continuity"]
+    if after_maintenance:
+        parts.append(" across the maintenance window")
+    if after_gap_teardown:
+        parts.append(" (the teardown was a protocol fault, not lost continuity)")
+    parts.append(
+        ": log on with the stored sequence numbers and recover missed messages by "
+        "ResendRequest from the durable store"
+    )
+    return ReconnectPlan(False, "".join(parts))
+
+
+_THURSDAY: Final = 3  # date.weekday()
+_MAINTENANCE_START_HOUR: Final = 3
+_MAINTENANCE_END_HOUR: Final = 5
+
+
+def _eastern(now: float) -> datetime.datetime:
+    """US Eastern wall time of ``now`` (current US DST rules, no tz database needed)."""
+    utc = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
+
+    def nth_sunday(month: int, n: int) -> int:
+        first = datetime.date(utc.year, month, 1)
+        return 1 + (6 - first.weekday()) % 7 + 7 * (n - 1)
+
+    start = datetime.datetime(utc.year, 3, nth_sunday(3, 2), 7, tzinfo=datetime.timezone.utc)
+    end = datetime.datetime(utc.year, 11, nth_sunday(11, 1), 6, tzinfo=datetime.timezone.utc)
+    offset = datetime.timedelta(hours=-4 if start <= utc < end else -5)
+    return (utc + offset).replace(tzinfo=None)
+
+
+def in_maintenance_window(now: float) -> bool:
+    """Whether ``now`` falls in Kalshi's weekly maintenance (Thursday 3:00-5:00 AM ET).
+
+    Args:
+        now: POSIX time.
+
+    Returns:
+        True inside the window.
+    """
+    local = _eastern(now)
+    return (
+        local.weekday() == _THURSDAY
+        and _MAINTENANCE_START_HOUR <= local.hour < _MAINTENANCE_END_HOUR
+    )
+
+
+def seconds_until_maintenance_ends(now: float) -> float:
+    """Seconds until 5:00 AM ET when ``now`` is in the maintenance window, else 0.
+
+    Args:
+        now: POSIX time.
+
+    Returns:
+        Seconds to wait (0.0 outside the window).
+    """
+    if not in_maintenance_window(now):
+        return 0.0
+    local = _eastern(now)
+    end = local.replace(hour=_MAINTENANCE_END_HOUR, minute=0, second=0, microsecond=0)
+    return (end - local).total_seconds()
+
+
+_RETRY_LATER: Final = re.compile(
+    r"try again|retry|later|rate.?limit|too many|maintenance|temporar|unavailable|busy|throttl",
+    re.IGNORECASE,
+)
+
+
+def logon_refusal_is_final(text: str) -> bool:
+    """Whether a Logout answering our Logon means "do not try again".
+
+    Final unless Kalshi's text asks to come back (``try again``, ``later``, ``rate limit``,
+    ``maintenance``, ``temporarily unavailable``, ``busy``...): an unknown API key, a bad
+    signature and ``already exists`` are final.
+
+    Args:
+        text: the Logout's Text(58) (empty when there was none).
+
+    Returns:
+        True when the supervisor must give up at once.
+    """
+    return _RETRY_LATER.search(text) is None
+
+
+# --------------------------------------------------------------------------------------------
+# The supervisor
+
+
+class SupervisorState(enum.Enum):
+    """Where a `Supervisor` is."""
+
+    IDLE = "idle"
+    """Built; `Supervisor.start` not called yet."""
+    WAITING = "waiting to connect"
+    """No connection: open one at `Supervisor.connect_at`."""
+    LOGGING_ON = "logging on"
+    """Connected; our Logon is out."""
+    ACTIVE = "active"
+    """Logged on: application messages flow."""
+    LOGGING_OUT = "logging out"
+    """`Supervisor.close` sent our Logout; waiting for the answer (or the logout timeout)."""
+    CLOSED = "closed"
+    """Closed by `Supervisor.close`: nothing more happens."""
+    FAILED = "failed"
+    """Gave up: `Supervisor.failure` says why."""
+
+
+_S = SupervisorState
+_CONNECTED: Final = frozenset({_S.LOGGING_ON, _S.ACTIVE, _S.LOGGING_OUT})
+
+
+class Supervisor:
+    """Keeps one initiator session logged on across connections (sans-IO; see the module).
+
+    Args:
+        config: the session config (initiator).
+        backoff: delays between attempts; the supervisor takes and resets it, so give each
+            supervisor its own (``attrs.evolve(policy)``; the adapters' clients do).
+        reconnect: reconnect after a logged-on connection is lost (the first connection is
+            retried per ``backoff`` either way).
+        maintenance_reset: reset KalshiRT / KalshiPT sequence numbers after a disconnect in
+            Kalshi's maintenance window (see `reconnect_plan`).
+        peer: how errors name the other end (e.g. ``"tls://fix.elections.kalshi.com:8228"``).
+
+    Raises:
+        LocalProtocolError: the config is an acceptor's.
+    """
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        *,
+        backoff: Backoff | None = None,
+        reconnect: bool = True,
+        maintenance_reset: bool = False,
+        peer: object = "the gateway",
+    ) -> None:
+        if config.role is not Role.INITIATOR:
+            raise LocalProtocolError("a Supervisor runs initiator sessions: acceptors never dial")
+        self.config = config
+        self.backoff = backoff if backoff is not None else Backoff()
+        self.reconnect = reconnect
+        self.maintenance_reset = maintenance_reset
+        self.peer = peer
+        self.session: Session | None = None
+        """The session of the current (or last) connection."""
+        self.connections = 0
+        """How many connections logged on so far."""
+        self._state = _S.IDLE
+        self._events: deque[Event] = deque()
+        self._out = bytearray()
+        self._connect_at: float | None = None
+        self._attempts = 0
+        self._reset = False
+        self._lost_reason: str | None = None
+        self._failure: FixError | None = None
+        self._subscriptions: list[Message] = []
+
+    # -- outputs ------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> SupervisorState:
+        """Where the supervisor is."""
+        return self._state
+
+    @property
+    def failure(self) -> FixError | None:
+        """Why it gave up (state FAILED): raise it once the events before it are delivered."""
+        return self._failure
+
+    @property
+    def finished(self) -> bool:
+        """Closed or failed: nothing more will happen."""
+        return self._state in (_S.CLOSED, _S.FAILED)
+
+    @property
+    def connect_at(self) -> float | None:
+        """When to open the next connection (state WAITING), else None."""
+        return self._connect_at if self._state is _S.WAITING else None
+
+    @property
+    def wants_transport(self) -> bool:
+        """A connection is in use; False: close it once `data_to_send` is written."""
+        return self._state in _CONNECTED
+
+    @property
+    def subscriptions(self) -> tuple[Message, ...]:
+        """Messages sent with ``resubscribe=True``: sent again after each reconnect."""
+        return tuple(self._subscriptions)
+
+    def next_deadline(self) -> float | None:
+        """When to call `handle_timer` (or, when WAITING, to connect), or None."""
+        if self._state is _S.WAITING:
+            return self._connect_at
+        if self._state in _CONNECTED and self.session is not None:
+            return self.session.next_deadline()
+        return None
+
+    def data_to_send(self) -> bytes:
+        """Bytes to write to the current connection (and forget)."""
+        if self.session is not None:
+            self._out += self.session.data_to_send()
+        data = bytes(self._out)
+        self._out.clear()
+        return data
+
+    def next_event(self) -> Event | None:
+        """The next event, or None when there is none for now."""
+        return self._events.popleft() if self._events else None
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def start(self, now: float) -> None:
+        """Begin: the first connection is due at once.
+
+        Raises:
+            LocalProtocolError: already started.
+        """
+        if self._state is not _S.IDLE:
+            raise LocalProtocolError(f"the supervisor is already {self._state.value}")
+        self.backoff.reset()
+        self._state, self._connect_at = _S.WAITING, now
+
+    def connection_made(self, now: float) -> None:
+        """A connection (TCP + TLS) is open: a new `Session` logs on over it.
+
+        Raises:
+            LocalProtocolError: no connection was due (state is not WAITING).
+        """
+        if self._state is not _S.WAITING:
+            raise LocalProtocolError(f"no connection was due: the supervisor is {self._state.value}")
+        self._attempts += 1
+        config = self.config
+        if self._reset and not config.resets_on_logon:
+            config = attrs.evolve(config, reset_seq_num=True)
+        self.session = Session(config)
+        self._state, self._lost_reason = _S.LOGGING_ON, None
+        self.session.start(now)
+
+    def connection_failed(self, now: float, error: BaseException) -> None:
+        """Opening a connection failed (refused, unreachable, TLS handshake, timeout)."""
+        if self._state is _S.WAITING:
+            self._attempts += 1
+            self._retry(now, f"{type(error).__name__}: {error}", error)
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Bytes read from the connection; ``b""`` when the peer closed it."""
+        session = self.session
+        if session is not None and self._state in _CONNECTED:
+            session.receive_data(data, now)
+            self._process(session, now)
+
+    def connection_lost(self, now: float, reason: str) -> None:
+        """The connection broke (a read or write error); ``reason`` is reported as is."""
+        session = self.session
+        if session is not None and self._state in _CONNECTED:
+            self._lost_reason = reason
+            session.receive_data(b"", now)
+            self._process(session, now)
+
+    def handle_timer(self, now: float) -> None:
+        """Fire the session's timers (heartbeats, TestRequests, timeouts) that are due."""
+        session = self.session
+        if session is not None and self._state in _CONNECTED:
+            session.handle_timer(now)
+            self._process(session, now)
+
+    def send(self, message: Message, now: float, *, resubscribe: bool = False) -> int:
+        """Send an application message on the logged-on session.
+
+        Args:
+            message: a message of the session's dialect.
+            now: UTC epoch seconds.
+            resubscribe: send it again after every reconnect (a market-data subscription).
+
+        Returns:
+            Its MsgSeqNum.
+
+        Raises:
+            TransportError: the connection is down (a reconnect is under way: wait for
+                `Reconnected`), the session is closed, or the supervisor gave up (its failure).
+            LocalProtocolError: not started, or a message the session refuses.
+            EncodeError: a missing field or a value the wire cannot carry.
+        """
+        if self._state is _S.ACTIVE and self.session is not None:
+            seq = self.session.send(message, now)
+            if resubscribe:
+                self._subscriptions.append(message)
+            return seq
+        if self._failure is not None:
+            raise self._failure  # what ended the session, e.g. ConnectionFailed
+        if self.connections and self._state in (_S.WAITING, _S.LOGGING_ON):
+            raise TransportError(
+                "not logged on: the connection was lost and a reconnect is under way; "
+                "send again after the Reconnected event"
+            )
+        if self._state is _S.IDLE:
+            raise LocalProtocolError("cannot send: the supervisor was not started")
+        raise TransportError(f"cannot send: the session is {self._state.value}")
+
+    def close(self, now: float) -> None:
+        """Log out (if logged on or logging on), then close; idempotent."""
+        if self._state in (_S.ACTIVE, _S.LOGGING_ON) and self.session is not None:
+            try:
+                self.session.logout(now)
+            except LocalProtocolError:
+                self._state = _S.CLOSED
+                return
+            self._state = _S.LOGGING_OUT
+        elif self._state in (_S.IDLE, _S.WAITING):
+            self._state = _S.CLOSED
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _process(self, session: Session, now: float) -> None:
+        try:
+            for event in session.events():
+                self._events.append(event)
+                if isinstance(event, LoggedOn):
+                    self._logged_on(session, now)
+                elif isinstance(event, LogonRejected) and self._state is _S.LOGGING_ON:
+                    # after a drop, Kalshi may not have seen our old connection close yet
+                    lingering = self.connections > 0 and "already exists" in event.text.lower()
+                    if logon_refusal_is_final(event.text) and not lingering:
+                        self._fail(LogonRefused(event.text, peer=self.peer, attempts=self._attempts))
+                elif isinstance(event, CloseTransport):
+                    self._ended(now, event.reason, event.reconnect, event.reset_seq_nums)
+        except RemoteProtocolError as exc:
+            self._ended(now, str(exc), exc.reconnect, exc.reset_seq_nums)
+
+    def _logged_on(self, session: Session, now: float) -> None:
+        self._state = _S.ACTIVE
+        self.connections += 1
+        if self.connections > 1:
+            self._events.append(Reconnected(self._attempts, self._reset))
+            for message in self._subscriptions:
+                session.send(message, now)
+        self.backoff.reset()
+        self._attempts = 0
+
+    def _ended(self, now: float, reason: str, reconnect: bool, reset: bool) -> None:
+        if self.session is not None:
+            self._out += self.session.data_to_send()  # a Logout the core queued goes out first
+        state = self._state
+        if state is _S.LOGGING_OUT:
+            self._state = _S.CLOSED
+        elif state is _S.LOGGING_ON:
+            self._retry(now, reason, TransportError(reason))
+        elif state is _S.ACTIVE:
+            reason = self._lost_reason or reason
+            self._events.append(Disconnected(reason))
+            if not (reconnect and self.reconnect):
+                why = "reconnect is off" if not self.reconnect else "the session cannot resume"
+                self._fail(TransportError(f"the connection to {self.peer} was lost ({reason}); {why}"))
+                return
+            plan = reconnect_plan(
+                self.config,
+                after_gap_teardown=reset,
+                after_maintenance=in_maintenance_window(now),
+                maintenance_reset=self.maintenance_reset,
+            )
+            self._reset = plan.reset_seq_nums
+            self.backoff.reset()
+            self._retry(now, reason, TransportError(reason))
+
+    def _retry(self, now: float, reason: str, error: BaseException) -> None:
+        delay = self.backoff.next_delay()
+        if delay is None:
+            failure = ConnectionFailed.for_endpoint(
+                self.peer, attempts=self._attempts, last_error=error
+            )
+            failure.__cause__ = error
+            self._fail(failure)
+            return
+        self._state, self._connect_at = _S.WAITING, now + delay
+        self._events.append(Reconnecting(self._attempts + 1, delay, reason))
+
+    def _fail(self, error: FixError) -> None:
+        self._state, self._failure, self._connect_at = _S.FAILED, error, None

@@ -1,0 +1,265 @@
+"""One behavioural suite for the three adapters (blocking, asyncio, trio) against the mock gateway.
+
+Each scenario is written once, as a coroutine over a small `Driver` that hides only the
+spelling of each adapter (``with`` or ``async with``, a plain or awaited call). Same events,
+same errors, same logging, same bounds; a refused Logon is final; a lost connection is visible
+at once; heartbeats flow while the application is busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import trio
+from gateway_fixtures import BOOK, GatewayHarness
+
+from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.adapters import (
+    TRANSPORT_LOGGER_NAME,
+    Backoff,
+    ConnectionFailed,
+    Credentials,
+    TransportError,
+)
+from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
+from kalshi_fix_sansio.adapters import blocking as blocking_adapter
+from kalshi_fix_sansio.adapters import trio as trio_adapter
+from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.events import (
+    ApplicationMessage,
+    CloseTransport,
+    Event,
+    LoggedOn,
+    LogonRejected,
+)
+from kalshi_fix_sansio.supervisor import Disconnected, LogonRefused, Reconnected, Reconnecting
+from kalshi_fix_sansio.testing import new_ed25519_keys
+
+MODULES: dict[str, ModuleType] = {
+    "blocking": blocking_adapter,
+    "asyncio": asyncio_adapter,
+    "trio": trio_adapter,
+}
+ADAPTERS = pytest.mark.parametrize("adapter", list(MODULES))
+
+
+class Driver:
+    """The one place where the adapters' spellings differ."""
+
+    def __init__(self, adapter: str) -> None:
+        self.adapter = adapter
+        self.module = MODULES[adapter]
+
+    def client(self, h: GatewayHarness, credentials: Credentials | None = None, **options: Any) -> Any:
+        return self.module.FixClient(credentials or h.credentials(), **h.client_kwargs(**options))
+
+    @contextlib.asynccontextmanager
+    async def opened(self, session: Any) -> AsyncIterator[Any]:
+        if self.adapter == "blocking":
+            with session:
+                yield session
+        else:
+            async with session:
+                yield session
+
+    async def call(self, result: Any) -> Any:
+        return await result if inspect.isawaitable(result) else result
+
+    async def wait_for(self, session: Any, predicate: Callable[[Event], bool], timeout: float = 5.0) -> Any:
+        return await self.call(session.wait_for(predicate, timeout))
+
+    async def busy(self, seconds: float) -> None:
+        """The application does something else for ``seconds`` without reading events."""
+        if self.adapter == "blocking":
+            time.sleep(seconds)  # the main thread is really busy
+        elif self.adapter == "asyncio":
+            await asyncio.sleep(seconds)
+        else:
+            await trio.sleep(seconds)
+
+
+def run(adapter: str, scenario: Callable[[Driver], Awaitable[None]]) -> None:
+    driver = Driver(adapter)
+    if adapter == "trio":
+        trio.run(scenario, driver)
+    else:
+        asyncio.run(scenario(driver))  # type: ignore[arg-type]
+
+
+def buy(cl_ord_id: str) -> Any:
+    return p.NewOrderSingle(
+        cl_ord_id=cl_ord_id, side=p.Side.BUY, order_qty=Decimal(1), ord_type=p.OrdType.LIMIT,
+        price=BOOK["prediction"][1][0][0], symbol="HIGHNY-23DEC31", time_in_force=p.TimeInForce.GTC,
+    )
+
+
+def is_report(cl_ord_id: str) -> Callable[[Event], bool]:
+    return lambda e: isinstance(e, ApplicationMessage) and getattr(e.message, "cl_ord_id", None) == cl_ord_id
+
+
+def out_frames(path: Path, msg_type: str) -> list[str]:
+    return [line for line in path.read_text().splitlines() if " OUT " in line and f"|35={msg_type}|" in line]
+
+
+@ADAPTERS
+def test_same_bound_everywhere(adapter: str) -> None:
+    module = MODULES[adapter]
+    assert module.MAX_QUEUED_EVENTS == 10_000
+    with pytest.raises(LocalProtocolError, match="max_queued_events"):
+        module.FixClient(Credentials("k", new_ed25519_keys()[0])).order_entry(max_queued_events=0)
+
+
+@ADAPTERS
+def test_log_on_trade_and_send_is_not_awaitable(adapter: str, prediction_gateway: GatewayHarness) -> None:
+    async def scenario(d: Driver) -> None:
+        session = d.client(prediction_gateway).order_entry()
+        with pytest.raises(LocalProtocolError, match="not connected"):
+            session.send(buy("early"))
+        async with d.opened(session):
+            await d.wait_for(session, lambda e: isinstance(e, LoggedOn))
+            seq = session.send(buy("t-1"))
+            assert isinstance(seq, int) and not inspect.isawaitable(seq)
+            report = await d.wait_for(session, is_report("t-1"))
+            assert report.message.cl_ord_id == "t-1"
+        left = []  # events queued before the close stay readable, then the end is an error
+        with pytest.raises(TransportError, match="closed"):
+            while True:
+                left.append(await d.call(session.next_event(5.0)))
+        assert None not in left and any(isinstance(e, CloseTransport) for e in left)
+
+    run(adapter, scenario)
+
+
+@ADAPTERS
+@pytest.mark.parametrize("text", ["unknown API key", "already exists"])
+def test_a_refused_logon_is_final(
+    adapter: str, text: str, prediction_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    h = prediction_gateway
+    log = tmp_path / "fix.log"
+    if text == "unknown API key":
+        credentials = Credentials("nobody", new_ed25519_keys()[0])
+    else:
+        credentials = h.credentials()
+        h.gateway.faults.reject_next_logon = text
+
+    async def scenario(d: Driver) -> None:
+        session = d.client(h, credentials, message_log_path=log, backoff=Backoff(attempts=10)).order_entry()
+        started = time.monotonic()
+        with pytest.raises(LogonRefused) as info:
+            async with d.opened(session):
+                pass
+        assert time.monotonic() - started < 2.0
+        assert info.value.text == text and text in str(info.value) and info.value.attempts == 1
+        assert isinstance(info.value, ConnectionFailed)  # older `except ConnectionFailed` still catch it
+
+    run(adapter, scenario)
+    assert len(out_frames(log, "A")) == 1  # one Logon on the wire, no silent retries
+
+
+@ADAPTERS
+def test_a_refusal_asking_to_retry_later_is_retried_and_logged(
+    adapter: str, prediction_gateway: GatewayHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = prediction_gateway
+    h.gateway.faults.reject_next_logon = "rate limit exceeded"
+
+    async def scenario(d: Driver) -> None:
+        session = d.client(h).order_entry()
+        async with d.opened(session):
+            rejected = await d.wait_for(session, lambda e: isinstance(e, LogonRejected))
+            retry = await d.wait_for(session, lambda e: isinstance(e, Reconnecting))
+            await d.wait_for(session, lambda e: isinstance(e, LoggedOn))
+        assert rejected.text == "rate limit exceeded"
+        assert retry.attempt == 2 and "rate limit exceeded" in retry.reason
+
+    with caplog.at_level(logging.INFO, logger=TRANSPORT_LOGGER_NAME):
+        run(adapter, scenario)
+    lines = [r.getMessage() for r in caplog.records if r.name == TRANSPORT_LOGGER_NAME]
+    assert any(
+        line.startswith("prediction/KalshiNR: connection attempt 2 in ") and " s (" in line for line in lines
+    ), lines
+
+
+@ADAPTERS
+def test_a_lost_connection_is_visible_at_once(
+    adapter: str, prediction_gateway: GatewayHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = prediction_gateway
+
+    async def scenario(d: Driver) -> None:
+        session = d.client(h).order_entry()
+        async with d.opened(session):
+            h.gateway.faults.drop_after = 1
+            session.send(buy("d-1"))
+            started = time.monotonic()
+            lost = await d.wait_for(session, lambda e: isinstance(e, Disconnected))
+            assert time.monotonic() - started < 2.0
+            h.gateway.faults.drop_after = None
+            retry = await d.wait_for(session, lambda e: isinstance(e, Reconnecting))
+            back = await d.wait_for(session, lambda e: isinstance(e, Reconnected))
+            assert "closed" in lost.reason
+            assert retry.attempt == 1 and 0 <= retry.delay <= 0.2
+            assert back.reset_seq_nums  # KalshiNR resets
+            session.send(buy("d-2"))
+            await d.wait_for(session, is_report("d-2"))
+
+    with caplog.at_level(logging.INFO, logger=TRANSPORT_LOGGER_NAME):
+        run(adapter, scenario)
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == TRANSPORT_LOGGER_NAME]
+    assert any(level == logging.WARNING and "disconnected" in text for level, text in lines), lines
+    assert any(level == logging.INFO and "connection attempt 1 in" in text for level, text in lines), lines
+
+
+@ADAPTERS
+def test_without_reconnect_a_loss_is_reported_then_raised(adapter: str, prediction_gateway: GatewayHarness) -> None:
+    h = prediction_gateway
+
+    async def scenario(d: Driver) -> None:
+        session = d.client(h, reconnect=False).order_entry()
+        async with d.opened(session):
+            h.gateway.faults.drop_after = 1
+            session.send(buy("r-1"))
+            await d.wait_for(session, lambda e: isinstance(e, Disconnected))
+            with pytest.raises(TransportError, match="reconnect is off"):
+                await d.wait_for(session, lambda e: False, 5.0)
+            with pytest.raises(TransportError):
+                session.send(buy("r-2"))
+
+    run(adapter, scenario)
+
+
+@ADAPTERS
+def test_heartbeats_flow_while_the_application_is_busy(
+    adapter: str, prediction_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    h = prediction_gateway
+    log = tmp_path / "fix.log"
+
+    async def scenario(d: Driver) -> None:
+        # HeartBtInt 4 s; a queue of 2 events fills at once, so nothing is read meanwhile
+        session = d.client(h, heartbeat_interval=4, message_log_path=log).order_entry(max_queued_events=2)
+        async with d.opened(session):
+            for i in range(3):
+                session.send(buy(f"b-{i}"))
+            await d.busy(4.5)
+            assert session.queued_events <= 2
+            assert out_frames(log, "0"), "no Heartbeat went out while the application was busy"
+            seen: set[str] = set()  # wait_for would skip past a full queue: read in order
+            while len(seen) < 3:
+                event = await d.call(session.next_event(5.0))
+                assert event is not None and not isinstance(event, Disconnected), event
+                seen.add(getattr(getattr(event, "message", None), "cl_ord_id", None) or "")
+                seen.discard("")
+
+    run(adapter, scenario)
