@@ -25,6 +25,8 @@ CORE = [
     "_states.py",
     "framing.py",
     "_message.py",
+    "_decode.py",
+    "_encode.py",
     "_values.py",
     "errors.py",
     "prediction.py",

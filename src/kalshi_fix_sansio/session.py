@@ -25,12 +25,12 @@ from types import ModuleType
 from typing import Any
 
 from . import margin, prediction
+from ._decode import decode_frame as _decode_frame
 from ._generated import margin as _gen_margin
 from ._generated import prediction as _gen_prediction
 from ._generated.common import Header
 from ._generated.tables import MESSAGES
 from ._message import Defect, Message, header_raw
-from ._message import decode_frame as _decode_frame
 from ._recovery import GapRecovery, Retry
 from ._states import State, Trigger, transition
 from ._values import fmt_timestamp

@@ -16,8 +16,8 @@ from .._message import FieldInfo as _F
 from .._message import by_key as _by_key
 from .._message import FixRecord
 from .._message import GroupInfo as _G
-from .._message import encode_group as _encode_group
-from .._message import missing as _missing
+from .._encode import encode_group as _encode_group
+from .._encode import missing as _missing
 from ..errors import EncodeError as _EncodeError
 
 __all__ = ["Header"]

@@ -20,12 +20,12 @@ from .. import _values as _v
 from .._message import FieldInfo as _F
 from .._message import by_key as _by_key
 from .._message import AnyTag, FixRecord, Message, UnknownMessage
-from .._message import EncodeSpec as _EncodeSpec
+from .._encode import EncodeSpec as _EncodeSpec
 from .._message import GroupInfo as _G
-from .._message import decode_frame as _decode_frame
-from .._message import encode_group as _encode_group
-from .._message import encode_message as _encode_message
-from .._message import missing as _missing
+from .._decode import decode_frame as _decode_frame
+from .._encode import encode_group as _encode_group
+from .._encode import encode_message as _encode_message
+from .._encode import missing as _missing
 from ..errors import EncodeError as _EncodeError
 from ..errors import LocalProtocolError as _LocalProtocolError
 from .common import _HEADER_REQUIRED, _HEADER_TAGS, Header

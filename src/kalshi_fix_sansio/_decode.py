@@ -1,0 +1,319 @@
+"""Reading a frame: splitting it into fields and building its typed message, strictly or
+tolerantly (what is wrong becomes `Message.defects`), and checking BeginString, BodyLength and
+CheckSum. The message classes themselves are in `_message`.
+"""
+
+from __future__ import annotations
+
+from ._message import (
+    BEGIN_STRING,
+    REJECT_INCORRECT_FORMAT,
+    REJECT_INVALID_MSGTYPE,
+    REJECT_INVALID_TAG_NUMBER,
+    REJECT_REQUIRED_TAG_MISSING,
+    REJECT_TAG_NO_VALUE,
+    REJECT_TAG_NOT_DEFINED_FOR_MSGTYPE,
+    REJECT_TAG_ORDER,
+    SOH,
+    Defect,
+    Message,
+    _check_repeats,
+    _new,
+    _offset_of,
+    _repeats,
+    _set,
+    _valid_tag,
+)
+from .errors import DecodeError
+from .framing import checksum
+from .redaction import SECRET_TAGS
+
+
+def _frame_error(
+    text: str,
+    frame: bytes,
+    reason: int | None = None,
+    tag: int | None = None,
+    offset: int | None = None,
+) -> DecodeError:
+    return DecodeError(text, raw=frame, reject_reason=reason, tag=tag, offset=offset)
+
+
+# Every byte except '=' and SOH (deleted by translate to leave the separators in order), and the
+# separator sequence of a well-formed frame of up to 65,536 fields (longer ones split carefully).
+_NOT_SEPARATOR = bytes(b for b in range(256) if b not in b"=\x01")
+_SEPARATORS = b"=\x01" * 65536
+
+
+def split_fields(
+    frame: bytes, data_tags: dict[bytes, bytes], by_length: bool = False
+) -> list[bytes]:
+    """Split a frame into the flat list ``[tag, value, tag, value, ...]``.
+
+    Values of Data fields (RawData and any other Length/Data pair) are read by their declared
+    length, so they may contain SOH and '='.
+
+    Args:
+        frame: one whole frame ending with SOH.
+        data_tags: length tag -> data tag, for every Length/Data pair of the dialect.
+        by_length: take the careful path even when no '=' appears in a value.
+
+    Returns:
+        The flat list (even length).
+
+    Raises:
+        DecodeError: a field without '=', or a Data field whose length is wrong.
+    """
+    if not frame.endswith(SOH):
+        raise _frame_error("frame does not end with SOH (0x01)", frame, offset=len(frame))
+    if not by_length:
+        # The fast split (every '=' and SOH is a separator) is right only when the separators
+        # alternate '=', SOH, '=', SOH ...: every field holds exactly one '='. Counting them is
+        # not enough: a field without '=' next to a value holding '=' ("1234|58=1=2|") balances
+        # the counts and would be read as tags 1234 and 1. Anything else takes the careful path.
+        if _SEPARATORS.startswith(frame.translate(None, _NOT_SEPARATOR)):
+            flat = frame.replace(b"=", SOH).split(SOH)
+            del flat[-1]
+            return flat
+    flat = []
+    pos = 0
+    n = len(frame)
+    pending_len: tuple[bytes, int] | None = None
+    while pos < n:
+        eq = frame.find(b"=", pos)
+        soh = frame.find(SOH, pos)
+        if eq < 0 or eq > soh:
+            raise _frame_error(
+                f"field at byte {pos} has no '=': {frame[pos:soh]!r}",
+                frame,
+                REJECT_INCORRECT_FORMAT,
+                offset=pos,
+            )
+        tag = frame[pos:eq]
+        if pending_len is not None and tag == pending_len[0]:
+            end = eq + 1 + pending_len[1]
+            if end >= n or frame[end : end + 1] != SOH:
+                raise _frame_error(
+                    f"data field {tag.decode('latin-1')} at byte {pos}: declared length "
+                    f"{pending_len[1]} does not end at a SOH",
+                    frame,
+                    REJECT_INCORRECT_FORMAT,
+                    tag=int(tag) if tag.isdigit() else None,
+                    offset=pos,
+                )
+            flat += (tag, frame[eq + 1 : end])
+            pos = end + 1
+            pending_len = None
+            continue
+        value = frame[eq + 1 : soh]
+        flat += (tag, value)
+        pending_len = None
+        data_tag = data_tags.get(tag)
+        if data_tag is not None and value.isdigit() and len(value) <= 9:
+            pending_len = (data_tag, int(value))
+        pos = soh + 1
+    return flat
+
+
+def decode_frame(
+    frame: bytes,
+    classes: dict[bytes, type[Message]],
+    data_tags: dict[bytes, bytes],
+    length_tags: frozenset[bytes],
+    use_dollars: bool,
+    verify: bool,
+    tolerant: bool = False,
+) -> Message:
+    """Decode one frame into the dialect's typed message (see the dialect modules' `decode`)."""
+    if verify:
+        verify_frame(frame)
+    flat = split_fields(frame, data_tags)
+    tags = flat[0::2]
+    present = set(tags)
+    if not present.isdisjoint(length_tags):
+        # A Length field before its Data field: the data may hold SOH or '=', so split again,
+        # reading the data by its length. (The fields before the data split correctly, so the
+        # Length tag is among the tags found even when the data fooled the fast split.)
+        flat = split_fields(frame, data_tags, True)
+        tags = flat[0::2]
+        present = set(tags)
+    if len(flat) < 8 or flat[0] != b"8" or flat[2] != b"9" or flat[4] != b"35":
+        raise _frame_error(
+            "frame must start with 8=, 9=, 35=", frame, REJECT_INCORRECT_FORMAT, offset=0
+        )
+    mt = flat[5]
+    cls = classes.get(mt)
+    if cls is None:
+        cls = classes[b""]
+    if tolerant:
+        defects = _structural_defects(cls, frame, flat, tags, present, cls is classes[b""])
+        msg = _new(cls)
+        _set(msg, "_src", [frame, None, flat, use_dollars, defects])
+        return msg
+    if not cls._REQUIRED <= present:
+        tag = min(int(t) for t in cls._REQUIRED - present)
+        raise DecodeError(
+            f"{cls.__name__} (35={mt.decode('latin-1')}): required tag {tag} is missing",
+            raw=frame,
+            msg_type=mt.decode("latin-1"),
+            tag=tag,
+            reject_reason=REJECT_REQUIRED_TAG_MISSING,
+            offset=None,
+        )
+    if not present <= cls._KNOWN:
+        for t in present - cls._KNOWN:
+            if not _valid_tag(t):
+                raise _frame_error(
+                    f"invalid tag number {t!r}",
+                    frame,
+                    REJECT_INVALID_TAG_NUMBER,
+                    offset=_offset_of([frame], t),
+                )
+    # Tags may repeat inside repeating groups only. When a group is present the exact check (a
+    # Python-level scan) waits for validate(); without groups it costs one comparison here.
+    if len(present) != len(tags) and not (present & cls._GROUP_TAGS):
+        _check_repeats(cls, frame, tags)
+    return _finish(cls, frame, flat, use_dollars)
+
+
+
+
+def _structural_defects(
+    cls: type[Message],
+    frame: bytes,
+    flat: list[bytes],
+    tags: list[bytes],
+    present: set[bytes],
+    unknown: bool,
+) -> list[Defect]:
+    """What a tolerant decode finds without converting values (cheap when nothing is wrong)."""
+    header = present & _spec_tags()[1]
+    n = len(header)
+    if (
+        not unknown
+        and cls._REQUIRED <= present
+        and present <= cls._KNOWN
+        and (len(present) == len(tags) or present & cls._GROUP_TAGS)
+        and b"=\x01" not in frame
+        and header.issuperset(tags[3 : 3 + n])
+    ):
+        return []  # the common case, in set operations only
+    defects: list[Defect] = []
+    what = f"{cls.__name__} (35={flat[5].decode('latin-1')})"
+    if unknown:
+        defects.append(
+            Defect(
+                35,
+                REJECT_INVALID_MSGTYPE,
+                f"MsgType(35) {flat[5].decode('latin-1')!r} is not defined by the spec",
+                flat[5],
+            )
+        )
+    if not cls._REQUIRED <= present:
+        for tag in sorted(int(t) for t in cls._REQUIRED - present):
+            defects.append(
+                Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{what}: required tag {tag} is missing")
+            )
+    if not present <= cls._KNOWN:
+        wire = dict(zip(tags, flat[1::2], strict=True))
+        for t in sorted(present - cls._KNOWN):
+            value: bytes | None = wire[t]
+            if _valid_tag(t) and int(t) in SECRET_TAGS:
+                value = None  # never copied where it could be shown: raw_value() has it
+            if not _valid_tag(t):
+                text = f"{what}: invalid tag number {t.decode('latin-1')!r}"
+                defects.append(Defect(None, REJECT_INVALID_TAG_NUMBER, text, value))
+            elif unknown:
+                continue  # an unknown message's body is all in extra_fields: nothing to name
+            elif int(t) not in _spec_tags()[0]:
+                text = f"{what}: tag {int(t)} is not defined by the spec"
+                defects.append(Defect(int(t), REJECT_INVALID_TAG_NUMBER, text, value))
+            else:
+                text = f"{what}: tag {int(t)} is not defined for this message type"
+                defects.append(Defect(int(t), REJECT_TAG_NOT_DEFINED_FOR_MSGTYPE, text, value))
+    if len(present) != len(tags) and not (present & cls._GROUP_TAGS):
+        defects.extend(_repeats(cls, frame, tags))
+    if b"=\x01" in frame:  # a tag without a value somewhere (or '=' ending a data value)
+        for i in range(7, len(flat), 2):
+            if not flat[i]:
+                t = flat[i - 1]
+                text = f"{what}: tag {t.decode('latin-1')} has no value"
+                no_value = int(t) if _valid_tag(t) else None
+                defects.append(Defect(no_value, REJECT_TAG_NO_VALUE, text, b""))
+    if n and not header.issuperset(tags[3 : 3 + n]):
+        # a header field after the first body field
+        i = 3
+        while i < len(tags) and tags[i] in header:
+            i += 1
+        for t in tags[i:]:
+            if t in header:
+                text = f"{what}: header field {int(t)} comes after the body"
+                defects.append(Defect(int(t), REJECT_TAG_ORDER, text))
+                break
+    return defects
+
+
+
+
+_SPEC_TAGS: tuple[frozenset[int], frozenset[bytes]] | None = None
+
+
+def _spec_tags() -> tuple[frozenset[int], frozenset[bytes]]:
+    """Every tag the spec defines (either product), and the header's own fields (no 8, 9, 35).
+
+    Loaded on first use: the generated modules import this one.
+    """
+    global _SPEC_TAGS
+    if _SPEC_TAGS is None:
+        from ._generated.common import Header
+        from ._generated.tables import FIELDS
+
+        _SPEC_TAGS = (frozenset(FIELDS), frozenset(info.key for info in Header._FIELDS))
+    return _SPEC_TAGS
+
+
+
+
+def _finish(cls: type[Message], frame: bytes, flat: list[bytes], use_dollars: bool) -> Message:
+    msg = _new(cls)
+    _set(msg, "_src", [frame, None, flat, use_dollars, None])
+    return msg
+
+
+def verify_frame(frame: bytes) -> None:
+    """Check BeginString, BodyLength and CheckSum of one whole frame.
+
+    Args:
+        frame: the frame, from ``8=`` to the SOH after ``10=ddd``.
+
+    Raises:
+        DecodeError: naming the field that is wrong.
+    """
+    prefix = b"8=" + BEGIN_STRING + SOH + b"9="
+    if not frame.startswith(prefix):
+        raise _frame_error(f"frame does not start with {prefix!r}", frame, offset=0)
+    soh = frame.find(SOH, len(prefix))
+    length_raw = frame[len(prefix) : soh]
+    if soh < 0 or not length_raw.isdigit() or len(length_raw) > 9:
+        raise _frame_error(
+            f"BodyLength(9) is not a number: {length_raw!r}", frame, tag=9, offset=len(prefix)
+        )
+    body_end = soh + 1 + int(length_raw)
+    trailer = frame[body_end:]
+    if len(trailer) != 7 or not trailer.startswith(b"10=") or not trailer.endswith(SOH):
+        raise _frame_error(
+            f"BodyLength(9) is {int(length_raw)} but the body is not followed by CheckSum(10) "
+            f"(frame is {len(frame)} bytes)",
+            frame,
+            tag=9,
+            offset=len(prefix),
+        )
+    expected = checksum(memoryview(frame)[:body_end])
+    got = trailer[3:6]
+    if not got.isdigit() or int(got) != expected:
+        raise _frame_error(
+            f"CheckSum(10) is {got.decode('latin-1')}, computed {expected:03d}",
+            frame,
+            tag=10,
+            offset=body_end,
+        )
