@@ -15,6 +15,8 @@ BANNED_MODULES = {"socket", "ssl", "asyncio", "trio", "threading", "select", "se
 # a key file when the caller asks).
 CORE = [
     "session.py",
+    "_session_core.py",
+    "_inbound.py",
     "supervisor.py",
     "_recovery.py",
     "store.py",
