@@ -194,9 +194,23 @@ def test_cli_module_imports_codecs_and_io_only_inside_commands() -> None:
     import kalshi_fix_sansio.cli as cli
 
     heavy = ("margin", "prediction", "_generated", "adapters", "gateway", "demo", "session", "book")
-    top_level: list[str] = []
-    for node in ast.parse(Path(cli.__file__).read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.ImportFrom) and node.level:
-            top_level += [f"{node.module or ''}.{a.name}".strip(".") for a in node.names]
-    loaded = [name for name in top_level if name.split(".")[0] in heavy]
-    assert not loaded, f"cli.py imports {loaded} at module level: --help would load them"
+    package = Path(cli.__file__).parent
+    modules = sorted(package.glob("*.py"))
+    assert {"__init__.py", "decode.py", "live.py", "mock_gateway.py"} <= {p.name for p in modules}
+    for path in modules:
+        # relative imports resolved: `..margin` is kalshi_fix_sansio.margin, `.decode` a sibling
+        top_level: list[str] = []
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = ["kalshi_fix_sansio", "cli"][: 3 - node.level]
+                top_level += [
+                    ".".join([*base, *filter(None, [node.module]), a.name]) for a in node.names
+                ]
+        loaded = [
+            name
+            for name in top_level
+            if name.split(".")[0] == "kalshi_fix_sansio" and name.split(".")[1] in heavy
+        ]
+        assert not loaded, (
+            f"cli/{path.name} imports {loaded} at module level: --help would load them"
+        )

@@ -46,11 +46,13 @@ def sources() -> list[tuple[str, str, str | None]]:
         found += [(name, code, None) for name, code in _python_blocks(doc)]
     for path in sorted((ROOT / "examples").rglob("*.py")) if (ROOT / "examples").is_dir() else []:
         found.append((str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"), None))
-    for name in ("demo.py", "cli.py"):
-        path = PACKAGE / name
-        found.append(
-            (str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"), "kalshi_fix_sansio")
-        )
+    cli = sorted((PACKAGE / "cli").glob("*.py"))
+    assert cli, "the kalshi-fix command line lives in src/kalshi_fix_sansio/cli/"
+    for path, package in [
+        (PACKAGE / "demo.py", "kalshi_fix_sansio"),
+        *((p, "kalshi_fix_sansio.cli") for p in cli),
+    ]:
+        found.append((str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"), package))
     return found
 
 

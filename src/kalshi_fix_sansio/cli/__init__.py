@@ -1,0 +1,131 @@
+"""The ``kalshi-fix`` command line.
+
+``kalshi-fix decode [FILE ...]`` prints FIX messages with tag names and typed values; see
+docs/codec.md for what it prints, its exit codes and what it redacts. ``logon-test`` and ``md``
+connect to Kalshi (or a mock gateway), ``mock-gateway`` serves one, ``demo`` runs both.
+
+Exit status: 0 success, 1 the command ran and failed (Kalshi refused, the connection failed,
+malformed input), 2 usage error (bad arguments, missing or unusable credentials or files).
+
+One module per command family:
+
+* ``decode.py``: ``kalshi-fix decode``, its log reading, redaction and defect display;
+* ``live.py``: ``kalshi-fix logon-test`` and ``kalshi-fix md``, and the failure messages that
+  name flags and environment variables (`cli_text`);
+* ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
+* ``common.py``: products, exit statuses, the codec of a product;
+* ``kalshi_fix_sansio.demo``: ``kalshi-fix demo``.
+
+The package imports only what the command needs: ``kalshi-fix --help`` loads no codec dialect,
+no adapter and no gateway (each command imports them when it runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, dialect, emit
+from .decode import add_decode_parser, decode_command, render_json, render_table, scan
+from .live import (
+    UsageProblem,
+    add_live_parsers,
+    cli_text,
+    failure_text,
+    live_command,
+    refusal_text,
+)
+from .mock_gateway import add_mock_gateway_parser, admin_command, apply_fault, mock_gateway_command
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "PRODUCTS",
+    "UsageProblem",
+    "admin_command",
+    "apply_fault",
+    "build_parser",
+    "cli_text",
+    "decode_command",
+    "dialect",
+    "failure_text",
+    "live_command",
+    "main",
+    "mock_gateway_command",
+    "refusal_text",
+    "render_json",
+    "render_table",
+    "scan",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        emit(sys.stderr, f"{self.prog}: error: {message} (see {self.prog} --help)")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``kalshi-fix``.
+
+    Returns:
+        The parser with every subcommand.
+    """
+    parser = _Parser(prog="kalshi-fix", description="Kalshi FIX tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_decode_parser(sub)
+    demo = sub.add_parser(
+        "demo",
+        help="run a whole trading story against the embedded mock Kalshi gateway",
+        description="Start the mock gateway in-process (TLS on loopback, fresh keys) and run a "
+        "client through logon, market data, a resting order, a cross, a cancel, an order group "
+        "trip and logout.",
+    )
+    demo.add_argument("--product", choices=PRODUCTS, default="prediction")
+    add_mock_gateway_parser(sub)
+    add_live_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kalshi-fix`` console script.
+
+    Args:
+        argv: arguments (default: sys.argv[1:]).
+
+    Returns:
+        The exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # usage error (2) or --help (0): a status, not an exception
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        if args.command == "decode":
+            return decode_command(args, sys.stdout, sys.stderr)
+        if args.command == "demo":
+            from ..demo import run_demo
+
+            return run_demo(args.product, sys.stdout)
+        if args.command == "mock-gateway":
+            return mock_gateway_command(args, sys.stdout, sys.stderr)
+        if args.command in ("logon-test", "md"):
+            return live_command(args, sys.stdout, sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug must not become a traceback: one line, then report it
+        what = str(exc) or type(exc).__name__
+        print(
+            f"kalshi-fix {args.command}: internal error ({type(exc).__name__}: {what}); "
+            "please report it",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return EXIT_USAGE  # pragma: no cover - argparse rejects unknown commands

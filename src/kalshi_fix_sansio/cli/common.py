@@ -1,0 +1,35 @@
+"""What every ``kalshi-fix`` command shares: products, exit statuses, the codec of a product,
+and printing that survives a terminal which cannot show every character.
+
+Imports nothing of the package at module level: ``kalshi-fix --help`` loads no codec dialect.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import IO, Final
+
+PRODUCTS: Final = ("margin", "prediction")
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+
+
+def dialect(product: str) -> ModuleType:
+    """The codec module of a product, imported on first use (``--help`` needs none)."""
+    if product == "margin":
+        from .. import margin
+
+        return margin
+    from .. import prediction
+
+    return prediction
+
+
+def emit(stream: IO[str], text: str) -> None:
+    """Print one line, escaping what the stream's encoding cannot show."""
+    try:
+        print(text, file=stream)
+    except UnicodeEncodeError:  # a terminal that cannot show every character
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        print(text.encode(encoding, "backslashreplace").decode(encoding), file=stream)

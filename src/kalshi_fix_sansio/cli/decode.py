@@ -1,0 +1,678 @@
+"""``kalshi-fix decode``: print FIX messages with tag names and typed values.
+
+Reads raw captures, doc examples and the adapters' message logs (`scan`: separators, log
+prefixes, escapes and ``<redacted N bytes>`` values undone, every byte's input offset kept),
+decodes each frame with the chosen dialect, and prints it as a table (`render_table`) or one
+JSON object (`render_json`), defects marked and secrets always redacted. See docs/codec.md for
+what it prints and its exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from types import ModuleType
+from typing import IO, TYPE_CHECKING, Any, Final
+
+from ..framing import DEFAULT_MAX_MESSAGE_SIZE, SOH, Frame, Framer
+from ..redaction import SECRET_TAGS, mask_secrets
+from .common import PRODUCTS, dialect, emit
+
+if TYPE_CHECKING:
+    from .. import Defect, FixRecord, Message
+
+# ---------------------------------------------------------------------------------------------
+# kalshi-fix decode: reading the input
+#
+# Every input is first rewritten into one buffer of SOH-separated frames (per line: `|` and `^A`
+# separators become SOH, the message log's escapes are undone, its `<redacted N bytes>` values
+# are put back as N placeholder bytes), keeping the input offset of every byte. One `Framer`
+# then cuts frames out of the whole buffer (a frame may span lines in a raw capture).
+
+_PLACEHOLDER: Final = b"*"  # stands for a secret byte (never SOH or '=')
+_SECRET_ALT: Final = b"|".join(sorted(str(tag).encode() for tag in SECRET_TAGS))
+
+# A line of the adapters' message log (adapters/_transport.py, MessageLog):
+# "<ISO UTC time> <IN|OUT> <session id> <frame, SOH shown as |, control bytes escaped>".
+_LOG_PREFIX: Final = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z (?:IN|OUT) \S+ ")
+_LOG_GARBLED: Final = b"<garbled:"
+_BOUNDARY_BEFORE: Final = rb"(?:(?<=[|\x01])|(?<=\^A)|^)"
+_BOUNDARY_AFTER: Final = rb"(?=[|\x01]|\^A|$)"
+_REDACTED: Final = (
+    _BOUNDARY_BEFORE
+    + rb"(?P<rtag>0*(?:"
+    + _SECRET_ALT
+    + rb"))=(?P<rval><redacted (?P<rlen>\d{1,9}) bytes>)"
+    + _BOUNDARY_AFTER
+)
+_TOKENS: Final = re.compile(_REDACTED + rb"|(?P<caret>\^A)")
+_TOKENS_LOG: Final = re.compile(
+    _REDACTED + rb"|(?P<caret>\^A)|(?P<esc>\\x[0-9a-fA-F]{2}|\\u202[89])"
+)
+_TRAILER_NO_SOH: Final = re.compile(rb"(?:^|\x01)10=\d{3}\Z")
+_SKIPPED: Final = re.compile(r"(\d+) bytes skipped$")
+_FRAME_START: Final = re.compile(rb"(?<![0-9])8=")
+_NEXT_FRAME: Final = re.compile(rb"(?<=\x01)8=FIX")
+
+
+class _Problem:
+    """Input that cannot be parsed: what, and its byte offset in the input."""
+
+    __slots__ = ("offset", "reason")
+
+    def __init__(self, reason: str, offset: int) -> None:
+        self.reason = reason
+        self.offset = offset
+
+
+class _Found:
+    """A frame cut from the input.
+
+    Attributes:
+        frame: the frame (separators normalised, redacted values restored as placeholders).
+        offset: the input offset of its first byte.
+        locate: input offset of a byte offset within `frame`.
+        redacted: the input had secret values redacted (its CheckSum cannot be verified).
+    """
+
+    __slots__ = ("frame", "locate", "offset", "redacted")
+
+    def __init__(
+        self, frame: bytes, offset: int, locate: Callable[[int], int], redacted: bool
+    ) -> None:
+        self.frame = frame
+        self.offset = offset
+        self.locate = locate
+        self.redacted = redacted
+
+
+class _Buffer:
+    """Bytes rewritten from an input, with the input offset of every byte."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._new: list[int] = []  # buffer offset where each segment starts
+        self._old: list[int] = []  # its input offset
+        self._exact: list[bool] = []  # one input byte per buffer byte (else all map to _old)
+        self.size = 0
+        self.restored: list[int] = []  # buffer offsets of values restored from a redaction
+        self.parts: list[tuple[int, int]] = []  # (start, end) of each line's FIX part
+
+    def add(self, data: bytes, old: int, exact: bool = True) -> None:
+        if not data:
+            return
+        self._chunks.append(data)
+        self._new.append(self.size)
+        self._old.append(old)
+        self._exact.append(exact)
+        self.size += len(data)
+
+    def source(self, pos: int) -> int:
+        """The input offset of buffer offset ``pos``."""
+        i = bisect.bisect_right(self._new, pos) - 1
+        if i < 0:
+            return pos
+        if self._exact[i]:
+            return self._old[i] + pos - self._new[i]
+        return self._old[i]
+
+    def redacted(self, start: int, end: int) -> bool:
+        """Whether ``[start, end)`` holds a value restored from a redaction."""
+        i = bisect.bisect_left(self.restored, start)
+        return i < len(self.restored) and self.restored[i] < end
+
+    def data(self) -> bytes:
+        return b"".join(self._chunks)
+
+
+_Segment = tuple[bytes, int, bool, bool]  # data, input offset, exact, restored
+
+
+def _rewrite(part: bytes, base: int, escapes: str | None) -> list[_Segment]:
+    """Segments of one line's FIX part with SOH separators (``escapes``: the log's, or None)."""
+    pipes = SOH not in part and b"^A" not in part
+    tokens = _TOKENS_LOG if escapes is not None else _TOKENS
+    out: list[_Segment] = []
+
+    def literal(start: int, end: int) -> None:
+        if end > start:
+            text = part[start:end]
+            out.append((text.replace(b"|", SOH) if pipes else text, base + start, True, False))
+
+    pos = 0
+    for m in tokens.finditer(part):
+        literal(pos, m.start())
+        pos = m.end()
+        if m.group("caret"):
+            out.append((SOH, base + m.start(), False, False))
+        elif m.group("rval"):
+            n = int(m.group("rlen"))
+            if n > DEFAULT_MAX_MESSAGE_SIZE:  # not something the log wrote: keep it as it is
+                literal(m.start(), m.end())
+                continue
+            literal(m.start(), m.start("rval"))
+            out.append((_PLACEHOLDER * n, base + m.start("rval"), False, True))
+        else:
+            escape = m.group("esc")
+            if escape.startswith(b"\\u"):
+                value = chr(int(escape[2:], 16)).encode()
+            elif escapes == "nel" and escape.lower() == b"\\x85":
+                value = "\x85".encode()
+            else:
+                value = bytes([int(escape[2:], 16)])
+            out.append((value, base + m.start(), False, False))
+    literal(pos, len(part))
+    return out
+
+
+def _frames_cleanly(data: bytes, redacted: bool) -> bool:
+    framer = Framer()
+    framer.feed(data)
+    for item in framer:
+        if isinstance(item, Frame) or item.reason.startswith("junk before"):
+            continue
+        if not (redacted and item.reason.startswith("CheckSum(10)")):
+            return False
+    return framer.buffered == 0
+
+
+def _add_line(buf: _Buffer, line: bytes, base: int, problems: list[_Problem]) -> None:
+    """Append one input line (with its line ending) to the buffer."""
+    body = line.rstrip(b"\r\n")
+    log = _LOG_PREFIX.match(body)
+    if log is not None and body.startswith(_LOG_GARBLED, log.end()):
+        # the adapter logged bytes it could not frame, without their content
+        note = body[log.end() :].decode("utf-8", "backslashreplace")
+        problems.append(_Problem(f"the log records garbled input: {note}", base + log.end()))
+        buf.add(line[len(body) :], base + len(body))
+        return
+    start = body.find(b"8=FIX")
+    if start < 0:
+        start = body.find(b"8=")
+    if start < 0:
+        buf.add(line, base)
+        return
+    buf.add(body[:start], base)
+    part = body[start:].rstrip(b" \t")
+    variants: list[str | None] = [None]
+    if log is not None and b"\\" in part:
+        variants = ["raw", "nel", None]  # \x85 is a raw byte or U+0085; or no escapes at all
+    segments = _rewrite(part, base + start, variants[0])
+    if len(variants) > 1:
+        for escapes in variants:
+            candidate = _rewrite(part, base + start, escapes)
+            data = b"".join(s[0] for s in candidate)
+            if _frames_cleanly(data, any(s[3] for s in candidate)):
+                segments = candidate
+                break
+    part_start = buf.size
+    for data, old, exact, restored in segments:
+        if restored:
+            buf.restored.append(buf.size)
+        buf.add(data, old, exact)
+    if _TRAILER_NO_SOH.search(b"".join(s[0] for s in segments[-3:])):
+        buf.add(SOH, base + start + len(part), False)  # "...|10=123" at the end of a line
+    buf.parts.append((part_start, buf.size))
+    buf.add(line[start + len(part) :], base + start + len(part))
+
+
+def _normalized(data: bytes, problems: list[_Problem]) -> _Buffer:
+    buf = _Buffer()
+    pos = 0
+    for line in data.splitlines(keepends=True):
+        _add_line(buf, line, pos, problems)
+        pos += len(line)
+    return buf
+
+
+def _describe_start(text: bytes) -> str:
+    """Why a ``8=...`` that the framer skipped is not a frame."""
+    text = _hide_secrets(text[:64])
+    soh = text.find(SOH)
+    if 0 <= soh <= 40:
+        value = text[2:soh].decode("latin-1")
+        if value != "FIXT.1.1":
+            return f"BeginString(8) is {value!r}, expected 'FIXT.1.1'"
+    shown = text[:40].decode("latin-1").replace("\x01", "|")
+    return f"garbled header: {shown!r} is not the start of a FIX frame"
+
+
+def _junk(text: bytes, start: int, end: int, buf: _Buffer) -> Iterator[_Problem]:
+    """Problems in bytes that are not a frame: log prefixes and blank lines are not problems."""
+    pos = start
+    for piece in text[start:end].split(b"\n"):
+        m = _FRAME_START.search(piece)
+        if m is not None:
+            yield _Problem(_describe_start(piece[m.start() :]), buf.source(pos + m.start()))
+        elif SOH in piece:
+            yield _Problem(f"{len(piece)} bytes that are not a FIX frame", buf.source(pos))
+        pos += len(piece) + 1
+
+
+def scan(data: bytes, verify: bool = True) -> list[_Found | _Problem]:
+    """The frames and the unparsable parts of one input, in input order.
+
+    Args:
+        data: the input: SOH, ``|`` or ``^A`` separators, raw streams or lines with text before
+            ``8=``, including the adapters' message-log lines (escapes and redactions undone).
+        verify: check BodyLength and CheckSum (doc examples often carry wrong ones); without it
+            each line holds frames from ``8=`` to its end.
+
+    Returns:
+        `_Found` frames and `_Problem` records sorted by input offset.
+    """
+    problems: list[_Problem] = []
+    buf = _normalized(data, problems)
+    text = buf.data()
+    items: list[_Found | _Problem] = list(problems)
+
+    def found(start: int, end: int) -> _Found:
+        return _Found(
+            text[start:end],
+            buf.source(start),
+            lambda pos: buf.source(start + pos),
+            buf.redacted(start, end),
+        )
+
+    if not verify:
+        for part_start, part_end in buf.parts:
+            starts = [part_start] + [
+                part_start + m.start() for m in _NEXT_FRAME.finditer(text, part_start, part_end)
+            ]
+            for start, end in zip(starts, [*starts[1:], part_end], strict=True):
+                item = found(start, end)
+                if not item.frame.endswith(SOH):
+                    item.frame += SOH
+                items.append(item)
+    else:
+        framer = Framer()
+        framer.feed(text)
+        for piece in framer:
+            if isinstance(piece, Frame):
+                items.append(found(piece.offset, piece.offset + len(piece.data)))
+                continue
+            m = _SKIPPED.search(piece.reason)
+            end = piece.offset + (int(m.group(1)) if m else len(piece.data))
+            if piece.reason.startswith("junk before"):
+                items.extend(_junk(text, piece.offset, end, buf))
+            elif piece.reason.startswith("CheckSum(10)") and buf.redacted(piece.offset, end):
+                items.append(found(piece.offset, end))  # its only problem is the redaction
+            else:
+                reason = piece.reason
+                if buf.redacted(piece.offset, end):
+                    reason += " (a value was redacted in the log)"
+                items.append(_Problem(reason, buf.source(piece.offset)))
+                newline = text.find(b"\n", piece.offset, end)
+                if newline >= 0 and not piece.reason.startswith("CheckSum(10)"):
+                    # resynchronising skipped the lines after it too: look at them
+                    items.extend(_junk(text, newline + 1, end, buf))
+        rest = text[framer.stream_offset :]
+        if rest.startswith(b"8="):
+            items.append(
+                _Problem(
+                    f"incomplete frame: the input ends {len(rest)} bytes into it",
+                    buf.source(framer.stream_offset),
+                )
+            )
+    items.sort(key=lambda item: item.offset)
+    return items
+
+
+def _hide_secrets(frame: bytes) -> bytes:
+    """Overwrite the secret values with as many placeholder bytes (lengths unchanged)."""
+    return mask_secrets(frame, _PLACEHOLDER)
+
+
+# ---------------------------------------------------------------------------------------------
+# kalshi-fix decode: showing messages
+
+# SessionRejectReason(373) names of the reasons a Defect carries
+_REASONS: Final = {
+    0: "InvalidTagNumber",
+    1: "RequiredTagMissing",
+    2: "TagNotDefinedForThisMessageType",
+    3: "UndefinedTag",
+    4: "TagSpecifiedWithoutAValue",
+    5: "ValueIsIncorrect",
+    6: "IncorrectDataFormat",
+    11: "InvalidMsgType",
+    13: "TagAppearsMoreThanOnce",
+    14: "TagSpecifiedOutOfRequiredOrder",
+    16: "IncorrectNumInGroupCountForRepeatingGroup",
+}
+# control characters would let a value forge lines or drive the terminal: shown escaped
+_CONTROLS: Final[dict[int, str]] = {
+    **{c: f"\\x{c:02x}" for c in (*range(32), *range(0x7F, 0xA0))},
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+def _printable(text: str) -> str:
+    return text.translate(_CONTROLS)
+
+
+def _redacted(value: Any) -> str:
+    size = len(value.encode() if isinstance(value, str) else value) if value is not None else 0
+    return f"<redacted {size} bytes>"
+
+
+def _secret_defect(defect: Defect) -> bool:
+    if defect.tag in SECRET_TAGS:
+        return True
+    # a secret under an invalid tag number ("096="): its value is placeholders by now
+    value = defect.value
+    return (
+        defect.tag is None and value is not None and value != b"" and not value.strip(_PLACEHOLDER)
+    )
+
+
+def _defect_value(defect: Defect) -> str | None:
+    if defect.value is None or defect.value == b"":
+        return None
+    if _secret_defect(defect):
+        return _redacted(defect.value)
+    return defect.value.decode("utf-8", "backslashreplace")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (Decimal, datetime, date, time)):
+        return str(value) if not isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Enum):
+        return _printable(f"{value.value} ({value.name})")
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return _printable(value.decode("utf-8", "backslashreplace"))
+    return _printable(str(value))
+
+
+def _rows(rec: FixRecord, depth: int) -> Iterator[str]:
+    pad = "  " * depth
+    for tag, name, value in rec.items():
+        if isinstance(value, tuple):
+            yield f"{pad}{tag:>6}  {name:<34} {len(value)} entries"
+            for i, entry in enumerate(value, 1):
+                yield f"{pad}        [{i}]"
+                yield from _rows(entry, depth + 2)
+        elif tag in SECRET_TAGS:
+            yield f"{pad}{tag:>6}  {name:<34} {_redacted(value)}"
+        else:
+            yield f"{pad}{tag:>6}  {name:<34} {_show(value)}"
+
+
+def _msg_type(msg: Message) -> str:
+    return str(getattr(msg, "msg_type", None) or msg.MSG_TYPE)
+
+
+def _trailer(msg: Message) -> Iterator[tuple[int, bytes]]:
+    """SignatureLength(93) and Signature(89): standard trailer fields no message class shows."""
+    shown = {tag for tag, _ in msg.extra_fields}
+    for tag in (93, 89):
+        raw = msg.raw_value(tag)
+        if raw is not None and tag not in shown:
+            yield tag, raw
+
+
+def render_table(
+    msg: Message,
+    index: int,
+    offset: int,
+    defects: Sequence[Defect] = (),
+    redacted: bool = False,
+) -> str:
+    """A readable multi-line rendering of one decoded message.
+
+    Secret fields (RawData, Signature, Password, NewPassword) show as ``<redacted N bytes>``;
+    each defect is a line starting with ``!``.
+
+    Args:
+        msg: the decoded message.
+        index: its 1-based position in the input.
+        offset: its byte offset in the input.
+        defects: what is wrong with it (`Message.check`).
+        redacted: the input had its secrets redacted (CheckSum not verified).
+
+    Returns:
+        The text, without a trailing newline.
+    """
+    from ..spec import FIELDS
+
+    notes = []
+    if defects:
+        notes.append(f"{len(defects)} defect{'s' if len(defects) != 1 else ''}")
+    if redacted:
+        notes.append("redacted in the log: CheckSum not verified")
+    title = f"#{index} {type(msg).__name__} (35={_printable(_msg_type(msg))}) at byte {offset}"
+    lines = [title + (f" [{'; '.join(notes)}]" if notes else "")]
+    lines.extend(_rows(msg.header, 1))
+    lines.extend(_rows(msg, 1))
+    for tag, raw in msg.extra_fields:
+        spec = FIELDS.get(tag)
+        name = f"{spec.name} (not in this message)" if spec else "(unknown tag)"
+        shown = _redacted(raw) if tag in SECRET_TAGS else _show(raw)
+        lines.append(f"  {tag:>6}  {name:<34} {shown}")
+    for tag, raw in _trailer(msg):
+        shown = _redacted(raw) if tag in SECRET_TAGS else _show(raw)
+        lines.append(f"  {tag:>6}  {FIELDS[tag].name + ' (trailer)':<34} {shown}")
+    for d in defects:
+        where = f"tag {d.tag}" if d.tag is not None else "message"
+        line = f"  ! {where}: {_printable(d.text)} (373={d.reason} {_REASONS.get(d.reason, '?')})"
+        value = _defect_value(d)
+        if value is not None:
+            line += f"; value '{_printable(value)}'"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def render_json(
+    msg: Message,
+    index: int,
+    offset: int,
+    source: str,
+    defects: Sequence[Defect] = (),
+    redacted: bool = False,
+) -> str:
+    """One message as one line of JSON (secrets redacted, defects listed).
+
+    Args:
+        msg: the decoded message.
+        index: its 1-based position in the input.
+        offset: its byte offset in the input.
+        source: the input it came from.
+        defects: what is wrong with it (`Message.check`).
+        redacted: the input had its secrets redacted (CheckSum not verified).
+
+    Returns:
+        The JSON text.
+    """
+    from ..spec import FIELDS
+
+    body = _plain(msg.to_dict())
+    for tag, raw in _trailer(msg):
+        body.setdefault(FIELDS[tag].attr, "<redacted>" if tag in SECRET_TAGS else _plain(raw))
+    record = {
+        "index": index,
+        "source": source,
+        "offset": offset,
+        "msg_type": _msg_type(msg),
+        "name": type(msg).__name__,
+        "header": _plain(msg.header.to_dict()),
+        "body": body,
+        "defects": [
+            {
+                "tag": d.tag,
+                "reason": d.reason,
+                "reason_name": _REASONS.get(d.reason),
+                "text": d.text,
+                "value": _defect_value(d),
+            }
+            for d in defects
+        ],
+        "redacted": redacted,
+    }
+    return json.dumps(record)
+
+
+def _decode(
+    codec: ModuleType, item: _Found, index: int, source: str, args: argparse.Namespace
+) -> tuple[str, bool] | _Problem:
+    """The rendering of one frame and whether it has defects, or why it cannot be read."""
+    from ..errors import DecodeError
+
+    try:
+        msg = codec.decode(
+            _hide_secrets(item.frame),
+            use_dollars=args.use_dollars,
+            rfq_units=args.rfq_units,
+            tolerant=True,
+        )
+        defects = msg.check()
+        if args.json:
+            text = render_json(msg, index, item.offset, source, defects, item.redacted)
+        else:
+            text = render_table(msg, index, item.offset, defects, item.redacted) + "\n"
+        return text, bool(defects)
+    except DecodeError as exc:
+        where = item.locate(exc.offset) if exc.offset is not None else item.offset
+        return _Problem(f"message #{index}: {exc}", where)
+    except Exception as exc:  # a codec bug must not become a traceback here
+        reason = f"message #{index}: internal error ({type(exc).__name__}: {exc}); please report it"
+        return _Problem(reason, item.offset)
+
+
+def _read_sources(args: argparse.Namespace, err: IO[str]) -> list[tuple[str, bytes]] | None:
+    sources: list[tuple[str, bytes]] = []
+    if args.sample:
+        from importlib import resources
+
+        name = f"{args.dialect}.fix"
+        data = resources.files("kalshi_fix_sansio").joinpath("samples").joinpath(name)
+        sources.append((f"sample {name}", data.read_bytes()))
+    paths = list(args.files) or ([] if args.sample else ["-"])
+    for path in paths:
+        try:
+            if path == "-":
+                sources.append(("<stdin>", sys.stdin.buffer.read()))
+                continue
+            with open(path, "rb") as fh:
+                sources.append((path, fh.read()))
+        except (OSError, AttributeError, ValueError) as exc:
+            what = "<stdin>" if path == "-" else path
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            emit(err, f"kalshi-fix decode: cannot read {what}: {reason}")
+            return None
+    return sources
+
+
+def decode_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``kalshi-fix decode``.
+
+    Args:
+        args: parsed arguments.
+        out: where messages go.
+        err: where problems go.
+
+    Returns:
+        0 when every frame was read (defects allowed unless ``--strict``), 1 when some input
+        could not be parsed, held no FIX message, or (``--strict``) a message has defects,
+        2 when an input cannot be read.
+    """
+    codec = dialect(args.dialect)
+    sources = _read_sources(args, err)
+    if sources is None:
+        return 2
+    failures = 0
+    defective = 0
+    empty = 0
+    index = 0
+    for source, data in sources:
+        items = scan(data, verify=not args.no_verify)
+        if not items:
+            empty += 1
+            emit(err, f"kalshi-fix decode: {source}: no FIX messages found")
+            continue
+        for item in items:
+            if isinstance(item, _Problem):
+                failures += 1
+                emit(err, f"{source}: byte {item.offset}: malformed: {item.reason}")
+                continue
+            index += 1
+            result = _decode(codec, item, index, source, args)
+            if isinstance(result, _Problem):
+                failures += 1
+                emit(err, f"{source}: byte {result.offset}: {result.reason}")
+                continue
+            text, has_defects = result
+            defective += has_defects
+            emit(out, text)
+    if failures:
+        print(f"kalshi-fix decode: {failures} malformed frame(s)", file=err)
+    if defective:
+        print(
+            f"kalshi-fix decode: {defective} message(s) with defects"
+            + (" (--strict)" if args.strict else ""),
+            file=err,
+        )
+    return 1 if failures or empty or (args.strict and defective) else 0
+
+
+def add_decode_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add ``kalshi-fix decode`` and its options to the subcommands of ``kalshi-fix``."""
+    dec = sub.add_parser(
+        "decode",
+        help="print FIX messages with tag names and typed values",
+        description="Decode FIX from files or stdin (SOH, '|' or '^A' "
+        "separators; log lines may carry text before 8=; the adapters' message logs, redacted "
+        "Logons included). Messages with defects are printed with the defects marked '!'. "
+        "Secrets (RawData, Signature, passwords) are always redacted.",
+        epilog="exit status: 0 every frame read (defects allowed), 1 some input could not be "
+        "parsed, no FIX messages found, or --strict and a message has defects, 2 usage error",
+    )
+    dec.add_argument("files", nargs="*", help="input files ('-' for stdin; default stdin)")
+    dec.add_argument("--dialect", choices=PRODUCTS, default="prediction")
+    dec.add_argument("--json", action="store_true", help="one JSON object per message")
+    dec.add_argument(
+        "--use-dollars",
+        action="store_true",
+        help="prices are dollars (session logged on with UseDollars=Y)",
+    )
+    dec.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="do not check BodyLength/CheckSum (e.g. for doc examples)",
+    )
+    dec.add_argument(
+        "--rfq-units",
+        choices=["cents", "dollars"],
+        default="cents",
+        help="units of BidPx/OfferPx on 35=S / 35=AI: 'dollars' for a KalshiRT log (quotes "
+        "sent to the RFQ creator), 'cents' (integer cents) for a KalshiRFQ log (default)",
+    )
+    dec.add_argument("--sample", action="store_true", help="decode the shipped sample frames")
+    dec.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a message has defects (they are printed either way)",
+    )

@@ -1,0 +1,369 @@
+"""``kalshi-fix mock-gateway``: serve a mock Kalshi FIX gateway on loopback.
+
+Serves every session type of a product on its own port, prints the ``kalshi-fix`` command lines
+that connect to it, and reads admin commands on stdin (`admin_command`: seed a book, pause,
+settle, inject a fault with `apply_fault`) until ``quit``, ``--seconds`` or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import sys
+import threading
+from decimal import Decimal
+from typing import IO, Any
+
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS
+
+
+def _key_files(
+    args: argparse.Namespace, workdir: str, err: IO[str]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]] | None:
+    """The gateway's keys, the other product's keys, and private key files it generated."""
+    from pathlib import Path
+
+    from ..auth import load_public_key
+    from ..errors import FixError
+
+    keys: dict[str, Any] = {}
+    others: dict[str, Any] = {}
+    for option, target in (("--key", keys), ("--other-product-key", others)):
+        for item in getattr(args, option.removeprefix("--").replace("-", "_")):
+            key_id, sep, path = item.partition("=")
+            if not sep or not key_id or not path:
+                print(
+                    f"kalshi-fix mock-gateway: {option} takes KEY_ID=PUBLIC_KEY_PEM, got {item!r}",
+                    file=err,
+                )
+                return None
+            try:
+                target[key_id] = load_public_key(Path(path).read_bytes())
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                print(
+                    f"kalshi-fix mock-gateway: {option} {key_id}: cannot read {path}: {reason}",
+                    file=err,
+                )
+                return None
+            except FixError as exc:
+                print(f"kalshi-fix mock-gateway: {option} {key_id}: {exc}", file=err)
+                return None
+    generated: dict[str, str] = {}
+    if not keys:
+        # no key given: the products' well-known mock keys (the other product's is refused by
+        # name), and the private key written out so that the printed command line works
+        from ..gateway import mock_api_key, write_mock_api_key
+
+        other = "margin" if args.product == "prediction" else "prediction"
+        key_id, _, public = mock_api_key(args.product)
+        keys[key_id] = public
+        generated[key_id] = str(write_mock_api_key(args.product, workdir))
+        other_id, _, other_public = mock_api_key(other)
+        if other_id not in keys:
+            others.setdefault(other_id, other_public)
+    return keys, others, generated
+
+
+def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``kalshi-fix mock-gateway``: serve until interrupted (or --seconds).
+
+    Args:
+        args: parsed arguments.
+        out: where the banner goes.
+        err: where problems go.
+
+    Returns:
+        The exit status: 0 after quit / --seconds / interrupt, 1 when it cannot serve (a port
+        taken, a host that is not this machine's), 2 for a usage problem.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kalshi-mock-gateway-") as workdir:
+        return _serve_gateway(args, workdir, out, err)
+
+
+def _serve_gateway(args: argparse.Namespace, workdir: str, out: IO[str], err: IO[str]) -> int:
+    import time
+
+    from ..gateway import GatewayError, MockGateway, self_signed, server_context
+
+    found = _key_files(args, workdir, err)
+    if found is None:
+        return EXIT_USAGE
+    keys, others, generated = found
+    clash = sorted(set(keys) & set(others))
+    if clash:
+        print(
+            f"kalshi-fix mock-gateway: {clash[0]} is given with both --key and --other-product-key",
+            file=err,
+        )
+        return EXIT_USAGE
+    if args.plain and args.tls:
+        print("kalshi-fix mock-gateway: --plain and --tls exclude each other", file=err)
+        return EXIT_USAGE
+    certificate: str | None = None
+    try:
+        if args.tls:
+            context = server_context(*args.tls)
+            certificate = args.tls[0]
+        elif args.plain:
+            context = None
+        else:
+            cert, key = self_signed(workdir)
+            context = server_context(cert, key)
+            certificate = str(cert)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        print(f"kalshi-fix mock-gateway: cannot load the TLS identity: {reason}", file=err)
+        return EXIT_USAGE
+    gateway = MockGateway(
+        args.product,
+        keys=keys,
+        other_product_keys=others,
+        host=args.host,
+        port_base=args.port_base or None,
+        ssl_context=context,
+        certificate=certificate,
+    )
+    if args.plain and not gateway.loopback_only:
+        print(
+            f"kalshi-fix mock-gateway: --plain serves only loopback (clients refuse plain TCP "
+            f"elsewhere): drop --plain to serve TLS on {args.host}, or use --host 127.0.0.1",
+            file=err,
+        )
+        return EXIT_USAGE
+    if gateway.every_interface:
+        print(
+            f"kalshi-fix mock-gateway: warning: --host {args.host or '0.0.0.0'} serves every "
+            "network interface: anyone who can reach this machine can connect (use --host "
+            "127.0.0.1 for this machine only)",
+            file=err,
+            flush=True,
+        )
+    for fault in args.fault:
+        problem = apply_fault(gateway, fault.replace("=", " ", 1).split(" ", 1))
+        if problem:
+            print(f"kalshi-fix mock-gateway: --fault {fault}: {problem}", file=err)
+            return EXIT_USAGE
+    try:
+        gateway.start_in_thread()
+    except GatewayError as exc:
+        hint = f"; {exc.hint}" if exc.hint else ""
+        print(f"kalshi-fix mock-gateway: {exc}{hint}", file=err)
+        return EXIT_FAILED
+    try:
+        for symbol in args.market:
+            mid = Decimal("0.50") if args.product == "prediction" else Decimal("100")
+            step = Decimal("0.01") if args.product == "prediction" else Decimal("0.5")
+            gateway.seed_market(
+                symbol, bids=[(mid - step, Decimal(100))], asks=[(mid + step, Decimal(100))]
+            )
+        for line in _banner(gateway, args, generated):
+            print(line, file=out, flush=True)
+        commands: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=_read_commands, args=(commands,), daemon=True).start()
+        deadline = None if args.seconds is None else time.monotonic() + args.seconds
+        while deadline is None or time.monotonic() < deadline:
+            try:
+                command = commands.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if command is None:
+                continue  # stdin closed: keep serving
+            if command.strip() in ("quit", "exit"):
+                break
+            print(admin_command(gateway, command), file=out, flush=True)
+    finally:
+        gateway.close()
+    return EXIT_OK
+
+
+def _banner(gateway: Any, args: argparse.Namespace, generated: dict[str, str]) -> list[str]:
+    """What ``mock-gateway`` prints on start: ports, then the client command lines to use."""
+    ports = ", ".join(f"{k}={v}" for k, v in sorted(gateway.ports.items()))
+    lines = [
+        f"mock Kalshi gateway ({args.product}) on {args.host} "
+        f"({'TLS' if gateway.tls else 'plain TCP'}): {ports}"
+    ]
+    if gateway.certificate is not None:
+        lines.append(f"TLS certificate (clients pin it): {gateway.certificate}")
+    for key_id, path in generated.items():
+        lines.append(
+            f"API key {key_id}: private key {path} (a well-known mock key, removed when the "
+            "gateway stops)"
+        )
+    key_id = next(iter(gateway.keys))
+    private = generated.get(key_id)
+    symbol = args.market[0] if args.market else "SYMBOL"
+    lines.append("connect with:")
+    lines.append("  " + gateway.command_line("logon-test", key_id=key_id, private_key=private))
+    lines.append(
+        "  " + gateway.command_line("md", key_id=key_id, private_key=private, symbols=(symbol,))
+    )
+    lines.append(
+        "admin commands on stdin: seed SYMBOL BID_PX:QTY ASK_PX:QTY | pause [exchange] | "
+        "resume | settle SYMBOL yes|no | fault NAME [VALUE] | book SYMBOL | quit"
+    )
+    return lines
+
+
+def _read_commands(commands: queue.Queue[str | None]) -> None:
+    for line in sys.stdin:
+        commands.put(line)
+    commands.put(None)
+
+
+def apply_fault(gateway: Any, words: list[str]) -> str | None:
+    """Set one fault on a gateway from words like ``["drop-after", "3"]``.
+
+    Args:
+        gateway: the MockGateway.
+        words: the fault name and its value, if any.
+
+    Returns:
+        None when applied, else what is wrong.
+    """
+    name = words[0].strip().lower() if words else ""
+    value = words[1].strip() if len(words) > 1 else ""
+    faults = gateway.faults
+    try:
+        if name == "drop-after":
+            faults.drop_after = int(value) if value not in ("", "off") else None
+        elif name == "skip-seq":
+            faults.skip_seq = int(value or "1")
+        elif name == "duplicate":
+            faults.duplicate_next = True
+        elif name == "garble":
+            faults.garble_next = True
+        elif name == "silent":
+            faults.silent = value != "off"
+        elif name == "delay":
+            faults.delay = float(value or "0")
+        elif name == "reject-logon":
+            faults.reject_next_logon = value or "logon rejected by the mock gateway"
+        else:
+            return (
+                f"unknown fault {name!r} (drop-after, skip-seq, duplicate, garble, silent, "
+                "delay, reject-logon)"
+            )
+    except ValueError:
+        return f"bad value {value!r} for {name}"
+    return None
+
+
+def admin_command(gateway: Any, line: str) -> str:
+    """Run one admin console command on a running gateway.
+
+    Args:
+        gateway: the MockGateway.
+        line: the command line.
+
+    Returns:
+        What to print.
+    """
+    from decimal import Decimal, InvalidOperation
+
+    from ..errors import FixError
+
+    words = line.split()
+    if not words:
+        return ""
+    cmd, rest = words[0].lower(), words[1:]
+
+    def show(level: Any) -> str:
+        return f"{level[1]} @ {level[0]}" if level else "-"
+
+    try:
+        if cmd == "seed" and rest:
+            sides: list[list[tuple[Decimal, Decimal]]] = [[], []]
+            for i, level in enumerate(rest[1:3]):
+                px, _, qty = level.partition(":")
+                sides[i].append((Decimal(px), Decimal(qty or "1")))
+            gateway.seed_market(rest[0], bids=sides[0], asks=sides[1])
+            return f"seeded {rest[0]}"
+        if cmd == "pause":
+            gateway.pause(exchange=bool(rest and rest[0] == "exchange"))
+            return "paused"
+        if cmd == "resume":
+            gateway.resume()
+            return "resumed"
+        if cmd == "settle" and len(rest) == 2:
+            gateway.settle(rest[0], rest[1])
+            return f"settled {rest[0]} {rest[1]}"
+        if cmd == "fault":
+            problem = apply_fault(gateway, [*rest[:1], " ".join(rest[1:])] if rest else [])
+            return problem or f"fault {' '.join(rest)} set"
+        if cmd == "book" and rest:
+            bid, ask = gateway.call(lambda: gateway.exchange.top_of_book(rest[0]))
+            return f"{rest[0]}: bid {show(bid)} | ask {show(ask)}"
+    except (ValueError, InvalidOperation, FixError) as exc:
+        return f"error: {exc}"
+    return f"unknown command: {line.strip()}"
+
+
+def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add ``kalshi-fix mock-gateway`` and its options to the subcommands of ``kalshi-fix``."""
+    gw = sub.add_parser(
+        "mock-gateway",
+        help="serve a mock Kalshi FIX gateway on loopback",
+        description="Serve every session type of the product on its own port (Kalshi's port "
+        "numbers offset from --port-base), over TLS with a throwaway self-signed certificate "
+        "unless --tls or --plain says otherwise, and print the kalshi-fix command lines that "
+        "connect to it. Without --key it writes out an API key and prints where its private key "
+        "is (the product's well-known mock key; the other product's mock key is refused by "
+        "name).",
+        epilog="exit status: 0 stopped (quit, --seconds, Ctrl-C), 1 cannot serve (port taken, "
+        "host not of this machine), 2 usage error",
+    )
+    gw.add_argument("--product", choices=PRODUCTS, default="prediction")
+    gw.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 serves every interface)",
+    )
+    gw.add_argument(
+        "--port-base",
+        type=int,
+        default=18228,
+        help="port of KalshiNR; the others follow Kalshi's offsets (default 18228; 0: free ports)",
+    )
+    gw.add_argument(
+        "--tls",
+        nargs=2,
+        metavar=("CERT", "KEY"),
+        help="serve TLS with this identity (default: a fresh self-signed one)",
+    )
+    gw.add_argument(
+        "--plain", action="store_true", help="serve plain TCP (loopback only) instead of TLS"
+    )
+    gw.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="KEY_ID=PUBLIC_KEY_PEM",
+        help="an API key allowed to log on (repeatable; default: a generated one)",
+    )
+    gw.add_argument(
+        "--other-product-key",
+        action="append",
+        default=[],
+        metavar="KEY_ID=PUBLIC_KEY_PEM",
+        help="an API key of the other product: its Logon is refused with the reason (repeatable)",
+    )
+    gw.add_argument(
+        "--market",
+        action="append",
+        default=[],
+        metavar="SYMBOL",
+        help="seed a market with a small book (repeatable)",
+    )
+    gw.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    gw.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="inject a fault: drop-after=N, skip-seq=N, duplicate, garble, silent, "
+        "delay=SECONDS, reject-logon=TEXT (repeatable)",
+    )
