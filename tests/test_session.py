@@ -378,3 +378,41 @@ def test_every_logon_flag_of_the_spec_is_a_config_field() -> None:
 
     fields = _attrs.fields_dict(SessionConfig)
     assert LOGON_FLAGS and all(attr in fields for attr in LOGON_FLAGS)
+
+
+def test_reject_refuses_what_was_not_received_and_outside_a_session() -> None:
+    r = logged_on("session=KalshiNR")
+    assert r.session is not None
+    with pytest.raises(LocalProtocolError, match="is not the MsgSeqNum of a message received"):
+        r.session.reject(5, 5, r.now)
+    with pytest.raises(LocalProtocolError, match="is not the MsgSeqNum"):
+        r.session.reject(True, 5, r.now)  # type: ignore[arg-type]
+    seq = r.session.reject(1, 5, r.now, ref_tag_id=11, ref_msg_type="D", text="x" * 300)
+    out = r.session.data_to_send()
+    assert b"35=3\x01" in out and b"\x0145=1\x01" in out and b"\x01373=5\x01" in out
+    assert b"x" * 201 not in out and seq == 2
+    r.session.logout(r.now)
+    with pytest.raises(LocalProtocolError, match="cannot send a Reject in state"):
+        r.session.reject(1, 5, r.now)
+
+
+def test_an_unanswered_resend_request_is_repeated_then_given_up() -> None:
+    r = logged_on("session=KalshiRT")
+    assert r.session is not None
+    r.deliver(r.frame("35=0|34=5"))  # 2..4 missing
+    list(r.session.events())
+    asked = [r.session.data_to_send().count(b"\x0135=2\x01")]
+    for _ in range(4):
+        deadline = r.session.next_deadline()
+        assert deadline is not None
+        r.now = deadline
+        r.deliver(r.frame("35=0|34=6|43=Y|122={now}"))  # keeps the peer alive, fills nothing
+        r.session.handle_timer(r.now)
+        events = list(r.session.events())
+        asked.append(r.session.data_to_send().count(b"\x0135=2\x01"))
+        if any(isinstance(e, CloseTransport) for e in events):
+            break
+    assert asked == [1, 1, 1, 1, 0]  # asked, repeated three times, then given up
+    closing = [e for e in events if isinstance(e, CloseTransport)]
+    assert closing and "not filled after 4 ResendRequests" in closing[0].reason
+    assert closing[0].reconnect

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._decode import decode_frame as _decode_frame
-from ._message import Defect, Message, header_raw
+from ._message import Defect, header_raw
 from ._session_core import (
     _ACTIVE,
     _ADMIN,
@@ -255,7 +255,7 @@ class _Inbound(_SessionCore):
                 return _out_of_range(16, "EndSeqNo", end)
         elif mt == "4":
             new = msg.new_seq_no
-            if new is not None and not 1 <= new <= MAX_SEQ_NUM:
+            if new is not None and not 1 <= new <= MAX_SEQ_NUM:  # None: a defect found above
                 return _out_of_range(36, "NewSeqNo", new)
         return None
 
@@ -318,8 +318,8 @@ class _Inbound(_SessionCore):
             self._on_resend_request(msg)
             return
         if mt == "4":  # gap fill in sequence
-            new = msg.new_seq_no
-            if new is None or new <= seq:
+            new = msg.new_seq_no  # required: present, or the message was rejected before
+            if new <= seq:
                 store.set_next_target_seq(seq + 1)
                 self._reject(
                     seq,
@@ -438,7 +438,8 @@ class _Inbound(_SessionCore):
                 sender, f"SendingTime is more than {tolerance:g} s from the server clock"
             )
             return
-        stamp = _raw_field(msg, b"52")
+        # the signature covers SendingTime's bytes as sent, not the datetime read from them
+        stamp = (msg.raw_value(52) or b"").decode("ascii", "replace")
         payload = logon_payload(stamp, seq, sender or "", target or "")
         if not verify_signature_b64(key, payload, raw_sig.decode("ascii", "replace")):
             self._refuse_logon(sender, "invalid signature")
@@ -595,17 +596,8 @@ class _Inbound(_SessionCore):
 
     def _on_sequence_reset(self, msg: Any, seq: int) -> None:
         """SequenceReset in Reset mode (GapFillFlag not Y): MsgSeqNum is ignored."""
-        new = msg.new_seq_no
+        new: int = msg.new_seq_no  # required: a SequenceReset without it was rejected before
         expected = self.store.next_target_seq()
-        if new is None:
-            self._reject(
-                seq,
-                R_REQUIRED_MISSING,
-                "SequenceReset without NewSeqNo(36)",
-                ref_tag=36,
-                ref_msg_type="4",
-            )
-            return
         if new < expected:
             self._reject(
                 seq,
@@ -656,18 +648,6 @@ class _Inbound(_SessionCore):
         orig = old.header.sending_time
         header = self._header(seq, now, poss_dup=True, orig=orig)
         self._out.append(self._encode(old, header))
-
-
-def _raw_field(msg: Message, key: bytes) -> str:
-    """A header value exactly as received (the signature covers the bytes, not the datetime)."""
-    src = msg._src
-    assert src is not None
-    flat = src[2]
-    for i in range(0, len(flat), 2):
-        if flat[i] == key:
-            value: bytes = flat[i + 1]
-            return value.decode("utf-8", "replace")
-    return ""
 
 
 def _out_of_range(tag: int, name: str, value: int) -> Defect:
