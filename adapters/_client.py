@@ -2,40 +2,28 @@
 
 `ClientBase` turns credentials, an environment and options into per-session-type configs
 (`SessionConfig`) and connection options (`ConnectOptions`); each adapter subclasses it and
-builds its own session object from them. `new_supervisor`, `EventQueue` and `log_event` are
-the loop-independent half of every adapter: the same supervisor, the same queue bound and the
-same log lines in all three. No protocol decision is made here: session rules come from the
-spec (via `SessionConfig`), connection rules from `kalshi_fix_sansio.supervisor`.
+names its session class (``_SESSION``), which `_base.SessionBase` underlies. No protocol
+decision is made here: session rules come from the spec (via `SessionConfig`), connection
+rules from `kalshi_fix_sansio.supervisor`.
 """
 
 from __future__ import annotations
 
-import collections
-import logging
 import os
 import ssl
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import attrs
 
-from kalshi_fix_sansio._generated.tables import SESSIONS
 from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import Event, LogonRejected
 from kalshi_fix_sansio.filestore import FileStore
+from kalshi_fix_sansio.spec import SESSIONS
 from kalshi_fix_sansio.store import MemoryStore, MessageStore
-from kalshi_fix_sansio.supervisor import (
-    Disconnected,
-    Reconnected,
-    Reconnecting,
-    Supervisor,
-    TransportError,
-)
 
 from ._transport import (
-    TRANSPORT_LOGGER_NAME,
     Backoff,
     Credentials,
     Endpoint,
@@ -48,125 +36,6 @@ S = TypeVar("S")
 
 MAX_QUEUED_EVENTS: Final = 10_000
 """Default bound of every adapter's event queue: while it is full, nothing more is read."""
-
-_log = logging.getLogger(TRANSPORT_LOGGER_NAME)
-
-
-def new_supervisor(config: SessionConfig, options: ConnectOptions) -> Supervisor:
-    """The core's `Supervisor` for one session, configured from the connection options.
-
-    Args:
-        config: the session config.
-        options: backoff, reconnect and maintenance options; the endpoint names the peer.
-
-    Returns:
-        A supervisor (not started).
-    """
-    return Supervisor(
-        config,
-        backoff=options.backoff,
-        reconnect=options.reconnect,
-        maintenance_reset=options.maintenance_reset,
-        peer=options.endpoint,
-    )
-
-
-def log_event(name: str, event: Event) -> None:
-    """Log a connection event the same way in every adapter (``kalshi_fix_sansio.transport``).
-
-    Reconnect attempts are logged at INFO with the attempt number and the delay; a lost
-    connection and a refused Logon at WARNING.
-
-    Args:
-        name: the session's name (product/session type).
-        event: any event; only connection events are logged.
-    """
-    if isinstance(event, Reconnecting):
-        _log.info(
-            "%s: connection attempt %d in %.3f s (%s)", name, event.attempt, event.delay, event.reason
-        )
-    elif isinstance(event, Disconnected):
-        _log.warning("%s: disconnected: %s", name, event.reason)
-    elif isinstance(event, Reconnected):
-        _log.info("%s: reconnected and logged on (attempt %d)", name, event.attempt)
-    elif isinstance(event, LogonRejected):
-        _log.warning("%s: Logon refused: %s", name, event.text)
-
-
-class EventQueue:
-    """The bounded event queue of a session (no locking: each adapter guards it its own way).
-
-    Args:
-        bound: most events held; `full` tells the pump to stop reading.
-    """
-
-    def __init__(self, bound: int) -> None:
-        self.bound = check_queue_bound(bound)
-        self._events: collections.deque[Event] = collections.deque()
-
-    def __len__(self) -> int:
-        return len(self._events)
-
-    def __iter__(self) -> Iterator[Event]:
-        return iter(self._events)
-
-    @property
-    def full(self) -> bool:
-        """As many events wait as the bound allows."""
-        return len(self._events) >= self.bound
-
-    def put(self, event: Event) -> None:
-        """Queue an event (the pump checks `full` before it reads more)."""
-        self._events.append(event)
-
-    def pop(self) -> Event | None:
-        """The oldest event, or None."""
-        return self._events.popleft() if self._events else None
-
-    def take(self, predicate: Callable[[Event], bool]) -> Event | None:
-        """Remove and return the first event satisfying ``predicate``; the others stay in order."""
-        for index, event in enumerate(self._events):
-            if predicate(event):
-                del self._events[index]
-                return event
-        return None
-
-
-def closed_error(supervisor: Supervisor | None, crash: Exception | None = None) -> Exception:
-    """What reading from a session with no event left raises.
-
-    Args:
-        supervisor: the session's supervisor (None: never opened).
-        crash: what stopped the session's task or thread unexpectedly (e.g. a
-            `LocalProtocolError` from `loopback_addresses`), raised as is.
-
-    Returns:
-        The crash, the supervisor's failure, or a `TransportError` / `LocalProtocolError`.
-    """
-    if crash is not None:
-        return crash
-    if supervisor is None:
-        return LocalProtocolError("not connected: open the session first (`with` / `async with` it)")
-    if supervisor.failure is not None:
-        return supervisor.failure
-    return TransportError("the session is closed")
-
-
-def check_queue_bound(max_queued_events: int) -> int:
-    """Validate an adapter's event-queue bound.
-
-    Args:
-        max_queued_events: most events queued before reading pauses.
-
-    Returns:
-        The bound.
-
-    Raises:
-        LocalProtocolError: not an integer >= 1.
-    """
-    if isinstance(max_queued_events, bool) or max_queued_events < 1:
-        raise LocalProtocolError(f"max_queued_events must be >= 1, got {max_queued_events!r}")
-    return max_queued_events
 
 
 @attrs.frozen(kw_only=True)
@@ -216,6 +85,7 @@ class ClientBase(Generic[S]):
     """
 
     PRODUCT: ClassVar[str] = "prediction"
+    _SESSION: ClassVar[Callable[..., Any]]  # the adapter's session class
 
     def __init__(
         self,
@@ -372,7 +242,8 @@ class ClientBase(Generic[S]):
         return config, options
 
     def _make(self, config: SessionConfig, options: ConnectOptions, **session_options: Any) -> S:
-        raise NotImplementedError  # pragma: no cover - each adapter builds its own session
+        session: S = self._SESSION(config, options, **session_options)
+        return session
 
     def session(
         self,

@@ -24,42 +24,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
+import math
 import socket
 import ssl
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeAlias
+from collections.abc import Awaitable, Callable
+from typing import TypeAlias
 
-from kalshi_fix_sansio._message import Message
-from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.session import Session
-from kalshi_fix_sansio.supervisor import (
-    Disconnected,
-    Reconnected,
-    Reconnecting,
-    Supervisor,
-    SupervisorState,
-)
+from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting, Supervisor
 
-from ._client import (
-    MAX_QUEUED_EVENTS,
-    ClientBase,
-    ConnectOptions,
-    EventQueue,
-    closed_error,
-    log_event,
-    new_supervisor,
-)
-from ._transport import (
-    MAX_BUFFERED_OUTBOUND,
-    READ_CHUNK,
-    check_endpoint,
-    loopback_addresses,
-    ssl_context_for,
-)
+from ._base import AsyncSessionBase
+from ._client import MAX_QUEUED_EVENTS, ClientBase
+from ._transport import MAX_BUFFERED_OUTBOUND, READ_CHUNK, loopback_addresses
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
@@ -81,38 +57,19 @@ ReconnectHook: TypeAlias = Callable[["AsyncSession"], Awaitable[None] | None]
 _Streams: TypeAlias = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
-class AsyncSession:
+class AsyncSession(AsyncSessionBase):
     """One Kalshi FIX session over asyncio streams (``async with``: log on, then log out).
 
-    Args:
-        config: the session config (initiator).
-        options: endpoint, TLS, backoff and reconnect options.
-        on_event: receives every event instead of the queue (may be a coroutine function).
-        on_reconnect: called (or awaited) after each reconnect, e.g. to re-subscribe.
-        clock: UTC epoch seconds for the core; tests may pass their own.
-        max_queued_events: most events queued before reading pauses.
+    Takes the arguments of `SessionBase`: ``config``, ``options``, ``on_event`` and
+    ``on_reconnect`` (`EventCallback`, `ReconnectHook`: run in the session's task, an
+    awaitable result is awaited), ``clock``, ``max_queued_events``.
     """
 
-    def __init__(
-        self,
-        config: SessionConfig,
-        options: ConnectOptions,
-        *,
-        on_event: EventCallback | None = None,
-        on_reconnect: ReconnectHook | None = None,
-        clock: Callable[[], float] = time.time,
-        max_queued_events: int = MAX_QUEUED_EVENTS,
-    ) -> None:
-        self.config, self.options = config, options
-        self.on_event, self.on_reconnect = on_event, on_reconnect
-        self._clock = clock
-        self._queue = EventQueue(max_queued_events)
-        self.supervisor: Supervisor | None = None
+    def _setup(self) -> None:
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()  # events queued or the supervisor moved
         self._ssl: ssl.SSLContext | None = None
-        self._name = f"{config.product}/{config.session_type}"
 
     async def __aenter__(self) -> AsyncSession:
         await self.open()
@@ -129,21 +86,11 @@ class AsyncSession:
             ConnectionFailed: every attempt the backoff allows failed.
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
-        if self._task is not None:
-            raise LocalProtocolError("the session is already open: close it first")
-        check_endpoint(self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts)
-        self._ssl = ssl_context_for(self.options.endpoint, self.options.ssl_context)
-        if self.options.message_log is not None:
-            self.options.message_log.open()
-        sup = self.supervisor = new_supervisor(self.config, self.options)
-        sup.start(self._clock())
-        task = self._task = asyncio.create_task(self._run(sup), name=f"kalshi-fix {self._name}")
-        while sup.state is not SupervisorState.ACTIVE and not sup.finished and not task.done():
-            await self._wait_changed(None)
-        if sup.state is not SupervisorState.ACTIVE:
-            crash = task.exception() if task.done() and not task.cancelled() else None
+        sup, self._ssl = self._begin()
+        self._task = asyncio.create_task(self._run(sup), name=f"kalshi-fix {self._name}")
+        if not await self._await_logon(sup):
             await self.close()
-            raise closed_error(sup, crash if isinstance(crash, Exception) else None)
+            raise self._closed_error()
 
     async def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
@@ -151,124 +98,40 @@ class AsyncSession:
         if sup is not None and task is not None:
             sup.close(self._clock())
             self._write(sup)
-            self._changed.set()
+            self._wake()
             if task is not asyncio.current_task():
                 await asyncio.wait([task], timeout=self.config.logout_timeout + 1)
                 task.cancel()
                 await asyncio.wait([task])
                 self._task = None
         self._abort()
-        if self.options.message_log is not None:
-            self.options.message_log.close()
+        self._close_log()
 
-    def send(self, message: Message, *, resubscribe: bool = False) -> int:
-        """Send an application message now (synchronous: no ``await``).
+    def _is_open(self) -> bool:
+        return self._task is not None
 
-        Args:
-            message: a message of the session's dialect.
-            resubscribe: send it again after every reconnect (market-data subscriptions).
-
-        Returns:
-            Its MsgSeqNum.
-
-        Raises:
-            TransportError: the connection is down (wait for `Reconnected`) or gone for good.
-            LocalProtocolError: not open, or a message the session type does not carry.
-            EncodeError: a missing field or a value the wire cannot carry.
-        """
-        sup = self.supervisor
-        if sup is None:
-            raise LocalProtocolError("not connected: use the session in `async with` first")
-        seq = sup.send(message, self._clock(), resubscribe=resubscribe)
-        self._write(sup)
-        return seq
-
-    async def next_event(self, timeout: float | None = None) -> Event | None:
-        """The next event, waiting up to ``timeout`` seconds (None: until one comes).
-
-        Raises:
-            LogonRefused, ConnectionFailed, TransportError: the session ended (after the
-                events queued before that were returned).
-        """
-        return await self._wait(lambda _: True, timeout)
-
-    async def events(self, timeout: float | None = None) -> AsyncIterator[Event]:
-        """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
-        while (event := await self.next_event(timeout)) is not None:
-            yield event
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self.events()
-
-    async def wait_for(
-        self,
-        predicate: Callable[[Event], bool],
-        timeout: float | None,
-        send: Message | None = None,
-    ) -> Event:
-        """Optionally send a message, then wait for an event satisfying ``predicate``.
-
-        Events skipped meanwhile stay queued, in order.
-
-        Raises:
-            TimeoutError: none came within ``timeout`` seconds (None: wait forever).
-            LogonRefused, ConnectionFailed, TransportError: the session ended first.
-        """
-        if send is not None:
-            self.send(send)
-        event = await self._wait(predicate, timeout)
-        if event is None:
-            raise TimeoutError(f"no matching event within {timeout:g} s")
-        return event
-
-    async def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
-        deadline = None if timeout is None else self._clock() + timeout
-        while (event := self._queue.take(predicate)) is None:
-            remaining = None if deadline is None else deadline - self._clock()
-            if remaining is not None and remaining <= 0:
-                return None
-            self._check_alive()
-            await self._wait_changed(remaining)
-        self._changed.set()  # room in the queue: the task may read again
-        return event
-
-    def _check_alive(self) -> None:
+    def _ended(self) -> bool:
         task, sup = self._task, self.supervisor
-        crash = task.exception() if task is not None and task.done() and not task.cancelled() else None
-        if task is None or task.done() or (sup is not None and sup.finished):
-            raise closed_error(sup, crash if isinstance(crash, Exception) else None)
+        return task is None or task.done() or (sup is not None and sup.finished)
 
-    async def run(self, until: Callable[[], bool] | None = None) -> None:
-        """Wait until ``until()`` is true or the session ends (for ``on_event`` users).
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
 
-        Raises:
-            LogonRefused, ConnectionFailed, TransportError: the session failed.
-        """
-        sup = self.supervisor
-        while sup is not None and not sup.finished and (until is None or not until()):
-            await self._wait_changed(None)
-        if sup is None or sup.failure is not None:
-            raise closed_error(sup)
+    async def _wait_changed(self, deadline: float) -> None:
+        # a new Event per change, as in trio: clearing a shared one lost wake-ups (the task and
+        # the reader both wait on it, and wait_for starts its waiter one loop turn late)
+        changed = self._changed
+        timeout = None if deadline == math.inf else max(deadline - self._now(), 0.0)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(changed.wait(), timeout)
+        if self._changed is changed and changed.is_set():
+            self._changed = asyncio.Event()
 
-    @property
-    def session(self) -> Session | None:
-        """The core `Session` of the current (or last) connection."""
-        return None if self.supervisor is None else self.supervisor.session
+    def _wake(self) -> None:
+        self._changed.set()
 
-    @property
-    def connections(self) -> int:
-        """How many connections logged on so far (1 + the reconnects)."""
-        return 0 if self.supervisor is None else self.supervisor.connections
-
-    @property
-    def max_queued_events(self) -> int:
-        """The event queue's bound."""
-        return self._queue.bound
-
-    @property
-    def queued_events(self) -> int:
-        """How many events wait in the queue."""
-        return len(self._queue)
+    def _flush(self, sup: Supervisor) -> None:
+        self._write(sup)
 
     # -- the background task ------------------------------------------------------------
 
@@ -286,35 +149,33 @@ class AsyncSession:
                 await self._deliver(sup)
                 if reader is not None:
                     data = await self._read(sup, reader)
-                    now = self._clock()
                     if data is None:
-                        sup.handle_timer(now)
+                        sup.handle_timer(self._clock())
                     else:
-                        if data and self.options.message_log is not None:
-                            self.options.message_log.received(data, now)
-                        sup.receive_data(data, now)
+                        self._received(sup, data)
             await self._deliver(sup, force=True)
+        except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
+            self._crash = exc
         finally:
             self._abort()
-            self._changed.set()
+            self._wake()
 
     async def _sleep_until(self, sup: Supervisor, at: float) -> None:
         while sup.connect_at is not None and (delay := at - self._clock()) > 0:
-            await self._wait_changed(delay)  # close() wakes us
+            await self._wait_changed(self._now() + delay)  # close() wakes us
 
     async def _connect(self, sup: Supervisor) -> asyncio.StreamReader | None:
         ep, timeout = self.options.endpoint, self.options.connect_timeout
         try:
-            streams = await asyncio.wait_for(self._open(), timeout)
+            reader, writer = await asyncio.wait_for(self._open(), timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             sup.connection_failed(self._clock(), exc if str(exc) else TimeoutError(f"{ep}: timed out"))
             return None
-        if sup.connect_at is None:  # closed while connecting
-            streams[1].transport.abort()
+        if not self._connected(sup):
+            writer.transport.abort()
             return None
-        self._writer = streams[1]
-        sup.connection_made(self._clock())
-        return streams[0]
+        self._writer = writer
+        return reader
 
     async def _open(self) -> _Streams:
         ep = self.options.endpoint
@@ -336,7 +197,7 @@ class AsyncSession:
         deadline = sup.next_deadline()
         timeout = None if deadline is None else max(deadline - self._clock(), 0.0)
         if self._queue.full and self.on_event is None:  # back-pressure: do not read
-            await self._wait_changed(timeout)
+            await self._wait_changed(math.inf if timeout is None else self._now() + timeout)
             return None
         try:
             return await asyncio.wait_for(reader.read(READ_CHUNK), timeout)
@@ -347,53 +208,29 @@ class AsyncSession:
             return None
 
     def _write(self, sup: Supervisor) -> None:
-        data = sup.data_to_send()
         writer = self._writer
-        if not data or writer is None or writer.is_closing():
+        if writer is None or writer.is_closing():
+            sup.data_to_send()  # no connection: nothing to write them to
             return
-        if self.options.message_log is not None:
-            self.options.message_log.sent(data, self._clock())
+        data = self._to_send(sup)
+        if not data:
+            return
         writer.write(data)
         if writer.transport.get_write_buffer_size() > MAX_BUFFERED_OUTBOUND:
             sup.connection_lost(self._clock(), f"the peer is not reading: over {MAX_BUFFERED_OUTBOUND} bytes wait")
-            self._changed.set()
-
-    async def _deliver(self, sup: Supervisor, *, force: bool = False) -> None:
-        room = force or self.on_event is not None
-        while (room or not self._queue.full) and (event := sup.next_event()):
-            log_event(self._name, event)
-            if self.on_event is not None:
-                await _maybe_await(self.on_event(event))
-            else:
-                self._queue.put(event)
-            self._changed.set()
-            if isinstance(event, Reconnected) and self.on_reconnect is not None:
-                await _maybe_await(self.on_reconnect(self))
-                self._write(sup)
+            self._wake()
 
     def _abort(self) -> None:
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.transport.abort()
 
-    async def _wait_changed(self, timeout: float | None) -> None:
-        self._changed.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
-
-
-async def _maybe_await(result: object) -> None:
-    if inspect.isawaitable(result):
-        await result
-
 
 class FixClient(ClientBase[AsyncSession]):
     """Kalshi FIX client for prediction (event contracts) on asyncio; sessions are `AsyncSession`."""
 
     PRODUCT = "prediction"
-
-    def _make(self, config: SessionConfig, options: ConnectOptions, **session_options: Any) -> AsyncSession:
-        return AsyncSession(config, options, **session_options)
+    _SESSION = AsyncSession
 
 
 class MarginFixClient(FixClient):

@@ -24,31 +24,14 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
-from kalshi_fix_sansio._message import Message
-from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio import Message
 from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.session import Session
-from kalshi_fix_sansio.supervisor import (
-    Disconnected,
-    Reconnected,
-    Reconnecting,
-    Supervisor,
-    SupervisorState,
-)
+from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting, Supervisor
 
-from ._client import (
-    MAX_QUEUED_EVENTS,
-    ClientBase,
-    ConnectOptions,
-    EventQueue,
-    closed_error,
-    log_event,
-    new_supervisor,
-)
-from ._transport import READ_CHUNK, check_endpoint, loopback_addresses, ssl_context_for
+from ._base import SessionBase, log_event, matched
+from ._client import MAX_QUEUED_EVENTS, ClientBase
+from ._transport import READ_CHUNK, loopback_addresses
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
@@ -61,40 +44,22 @@ __all__ = [
 ]
 
 
-class BlockingSession:
+class BlockingSession(SessionBase):
     """One Kalshi FIX session over a blocking socket (``with``: log on, then log out).
 
-    Args:
-        config: the session config (initiator).
-        options: endpoint, TLS, backoff and reconnect options.
-        on_event: receives every event instead of the queue (in the session's thread).
-        on_reconnect: called after each reconnect (in the session's thread), e.g. to re-subscribe.
-        clock: UTC epoch seconds for the core; tests may pass their own.
-        max_queued_events: most events queued before reading pauses.
+    Takes the arguments of `SessionBase`: ``config``, ``options``, ``on_event`` and
+    ``on_reconnect`` (both run in the session's thread), ``clock``, ``max_queued_events``.
     """
 
-    def __init__(
-        self,
-        config: SessionConfig,
-        options: ConnectOptions,
-        *,
-        on_event: Callable[[Event], None] | None = None,
-        on_reconnect: Callable[[BlockingSession], None] | None = None,
-        clock: Callable[[], float] = time.time,
-        max_queued_events: int = MAX_QUEUED_EVENTS,
-    ) -> None:
-        self.config, self.options = config, options
-        self.on_event, self.on_reconnect = on_event, on_reconnect
-        self._clock = clock
-        self._events = EventQueue(max_queued_events)
-        self.supervisor: Supervisor | None = None
+    _OPEN_HINT = "use the session as a context manager first"
+
+    def _setup(self) -> None:
         self._cond = threading.Condition()  # guards the supervisor and the queue
+        self._lock = self._cond
         self._thread: threading.Thread | None = None
         self._running = False
-        self._crash: Exception | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._ssl: ssl.SSLContext | None = None
-        self._name = f"{config.product}/{config.session_type}"
 
     def __enter__(self) -> BlockingSession:
         self.open()
@@ -111,24 +76,17 @@ class BlockingSession:
             ConnectionFailed: every attempt the backoff allows failed.
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
-        if self._thread is not None:
-            raise LocalProtocolError("the session is already open: close it first")
-        check_endpoint(self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts)
-        self._ssl = ssl_context_for(self.options.endpoint, self.options.ssl_context)
-        if self.options.message_log is not None:
-            self.options.message_log.open()
-        sup = self.supervisor = new_supervisor(self.config, self.options)
-        sup.start(self._clock())
+        sup, self._ssl = self._begin()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_w.setblocking(False)
-        self._running, self._crash = True, None
+        self._running = True
         self._thread = threading.Thread(target=self._run, args=(sup,), name=f"kalshi-fix {self._name}", daemon=True)
         self._thread.start()
         with self._cond:
-            self._cond.wait_for(lambda: sup.state is SupervisorState.ACTIVE or not self._alive())
-        if sup.state is not SupervisorState.ACTIVE:
+            self._cond.wait_for(lambda: self._logged_on(sup) or self._ended())
+        if not self._logged_on(sup):
             self.close()
-            raise closed_error(sup, self._crash)
+            raise self._closed_error()
 
     def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
@@ -143,31 +101,7 @@ class BlockingSession:
                     self._thread = None
                     self._wake_r.close()
                     self._wake_w.close()
-        if self.options.message_log is not None:
-            self.options.message_log.close()
-
-    def send(self, message: Message, *, resubscribe: bool = False) -> int:
-        """Send an application message (the session's thread writes it at once).
-
-        Args:
-            message: a message of the session's dialect.
-            resubscribe: send it again after every reconnect (market-data subscriptions).
-
-        Returns:
-            Its MsgSeqNum.
-
-        Raises:
-            TransportError: the connection is down (wait for `Reconnected`) or gone for good.
-            LocalProtocolError: not open, or a message the session type does not carry.
-            EncodeError: a missing field or a value the wire cannot carry.
-        """
-        sup = self.supervisor
-        if sup is None:
-            raise LocalProtocolError("not connected: use the session as a context manager first")
-        with self._cond:
-            seq = sup.send(message, self._clock(), resubscribe=resubscribe)
-        self._wake()
-        return seq
+        self._close_log()
 
     def next_event(self, timeout: float | None = None) -> Event | None:
         """The next event, waiting up to ``timeout`` seconds (None: until one comes).
@@ -194,10 +128,7 @@ class BlockingSession:
         """
         if send is not None:
             self.send(send)
-        event = self._wait(predicate, timeout)
-        if event is None:
-            raise TimeoutError(f"no matching event within {timeout:g} s")
-        return event
+        return matched(self._wait(predicate, timeout), timeout)
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Wait until ``until()`` is true or the session ends (for ``on_event`` users).
@@ -206,42 +137,24 @@ class BlockingSession:
             LogonRefused, ConnectionFailed, TransportError: the session failed.
         """
         with self._cond:
-            self._cond.wait_for(lambda: not self._alive() or (until is not None and until()))
-        if self.supervisor is None or self.supervisor.failure is not None or self._crash is not None:
-            raise closed_error(self.supervisor, self._crash)
+            self._cond.wait_for(lambda: self._ended() or (until is not None and until()))
+        self._check_failed()
 
-    @property
-    def session(self) -> Session | None:
-        """The core `Session` of the current (or last) connection."""
-        return None if self.supervisor is None else self.supervisor.session
+    def _is_open(self) -> bool:
+        return self._thread is not None
 
-    @property
-    def connections(self) -> int:
-        """How many connections logged on so far (1 + the reconnects)."""
-        return 0 if self.supervisor is None else self.supervisor.connections
-
-    @property
-    def max_queued_events(self) -> int:
-        """The event queue's bound."""
-        return self._events.bound
-
-    @property
-    def queued_events(self) -> int:
-        """How many events wait in the queue."""
-        return len(self._events)
-
-    def _alive(self) -> bool:
-        return self._running
+    def _ended(self) -> bool:
+        return not self._running
 
     def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while (event := self._events.take(predicate)) is None:
+            while (event := self._queue.take(predicate)) is None:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
-                if not self._alive():
-                    raise closed_error(self.supervisor, self._crash)
+                if self._ended():
+                    raise self._closed_error()
                 self._cond.wait(remaining)
         self._wake()  # room in the queue: the thread may read again
         return event
@@ -300,16 +213,15 @@ class BlockingSession:
                 sup.connection_failed(self._clock(), exc)
             return None
         with self._cond:
-            if sup.connect_at is None:  # closed while connecting
-                sock.close()
-                return None
-            sup.connection_made(self._clock())
-        return sock
+            if self._connected(sup):
+                return sock
+        sock.close()
+        return None
 
     def _read(self, sup: Supervisor, sock: socket.socket) -> None:
         with self._cond:
             deadline = sup.next_deadline()
-            paused = self._events.full and self.on_event is None
+            paused = self._queue.full and self.on_event is None
         pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
         wait = 0.0 if pending else None if deadline is None else max(deadline - self._clock(), 0.0)
         readable, _, _ = select.select([self._wake_r] if paused else [sock, self._wake_r], [], [], wait)
@@ -326,20 +238,15 @@ class BlockingSession:
                 with self._cond:
                     sup.connection_lost(self._clock(), f"read failed: {exc!r}")
                 return
-        now = self._clock()
         with self._cond:
             if data is not None:
-                if data and self.options.message_log is not None:
-                    self.options.message_log.received(data, now)
-                sup.receive_data(data, now)
-            sup.handle_timer(now)
+                self._received(sup, data)
+            sup.handle_timer(self._clock())
 
     def _write(self, sup: Supervisor, sock: socket.socket | None) -> socket.socket | None:
         with self._cond:
-            data, keep = sup.data_to_send(), sup.wants_transport
+            data, keep = (sup.data_to_send() if sock is None else self._to_send(sup)), sup.wants_transport
         if data and sock is not None:
-            if self.options.message_log is not None:
-                self.options.message_log.sent(data, self._clock())
             try:
                 sock.settimeout(self.options.connect_timeout)
                 sock.sendall(data)
@@ -355,13 +262,9 @@ class BlockingSession:
     def _deliver(self, sup: Supervisor, *, force: bool = False) -> None:
         while True:
             with self._cond:
-                if not (force or self.on_event is not None or not self._events.full):
-                    return
-                event = sup.next_event()
+                event = self._pull(sup, force)
                 if event is None:
                     return
-                if self.on_event is None:
-                    self._events.put(event)
                 self._cond.notify_all()
             log_event(self._name, event)
             if self.on_event is not None:
@@ -380,9 +283,7 @@ class FixClient(ClientBase[BlockingSession]):
     """Kalshi FIX client for prediction (event contracts), blocking sockets."""
 
     PRODUCT = "prediction"
-
-    def _make(self, config: SessionConfig, options: ConnectOptions, **session_options: Any) -> BlockingSession:
-        return BlockingSession(config, options, **session_options)
+    _SESSION = BlockingSession
 
 
 class MarginFixClient(FixClient):

@@ -26,11 +26,10 @@ reader reads nothing (TCP pushes back on Kalshi).
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Final
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Final
 
 try:
     import trio
@@ -39,35 +38,12 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "the trio adapter needs trio: pip install 'kalshi-fix-sansio[trio]'"
     ) from exc
 
-from kalshi_fix_sansio._message import Message
-from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.session import Session
-from kalshi_fix_sansio.supervisor import (
-    Disconnected,
-    Reconnected,
-    Reconnecting,
-    Supervisor,
-    SupervisorState,
-)
+from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting, Supervisor
 
-from ._client import (
-    MAX_QUEUED_EVENTS,
-    ClientBase,
-    ConnectOptions,
-    EventQueue,
-    closed_error,
-    log_event,
-    new_supervisor,
-)
-from ._transport import (
-    MAX_BUFFERED_OUTBOUND,
-    READ_CHUNK,
-    check_endpoint,
-    loopback_addresses,
-    ssl_context_for,
-)
+from ._base import AsyncSessionBase
+from ._client import MAX_QUEUED_EVENTS, ClientBase
+from ._transport import MAX_BUFFERED_OUTBOUND, READ_CHUNK, loopback_addresses
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
@@ -84,39 +60,19 @@ ReconnectHook = Callable[["TrioSession"], Awaitable[None] | None]
 _STREAM_ERRORS: Final = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 
-class TrioSession:
+class TrioSession(AsyncSessionBase):
     """One Kalshi FIX session over a trio stream (``async with``: log on, then log out).
 
-    Args:
-        config: the session config (initiator).
-        options: endpoint, TLS, backoff and reconnect options.
-        on_event: receives every event instead of the queue (plain or async).
-        on_reconnect: called (or awaited) after each reconnect, e.g. to re-subscribe.
-        clock: UTC epoch seconds for the core (trio's own clock times the waits).
-        max_queued_events: most events queued before reading pauses.
+    Takes the arguments of `SessionBase`: ``config``, ``options``, ``on_event`` and
+    ``on_reconnect`` (run in the session's task; an awaitable result is awaited), ``clock``
+    (the core's; trio's own clock times the waits), ``max_queued_events``.
     """
 
-    def __init__(
-        self,
-        config: SessionConfig,
-        options: ConnectOptions,
-        *,
-        on_event: EventCallback | None = None,
-        on_reconnect: ReconnectHook | None = None,
-        clock: Callable[[], float] = time.time,
-        max_queued_events: int = MAX_QUEUED_EVENTS,
-    ) -> None:
-        self.config, self.options = config, options
-        self.on_event, self.on_reconnect = on_event, on_reconnect
-        self._clock = clock
-        self._queue = EventQueue(max_queued_events)
-        self.supervisor: Supervisor | None = None
+    def _setup(self) -> None:
         self._changed = trio.Event()
         self._scope: trio.CancelScope | None = None
         self._done = trio.Event()
         self._stack: contextlib.AsyncExitStack | None = None
-        self._crash: Exception | None = None
-        self._name = f"{config.product}/{config.session_type}"
 
     async def __aenter__(self) -> TrioSession:
         stack = contextlib.AsyncExitStack()
@@ -143,21 +99,12 @@ class TrioSession:
             ConnectionFailed: every attempt the backoff allows failed.
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
-        if self.supervisor is not None and not self._done.is_set():
-            raise LocalProtocolError("the session is already open: close it first")
-        check_endpoint(self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts)
-        context = ssl_context_for(self.options.endpoint, self.options.ssl_context)
-        if self.options.message_log is not None:
-            self.options.message_log.open()
-        sup = self.supervisor = new_supervisor(self.config, self.options)
-        self._done, self._crash = trio.Event(), None
-        sup.start(self._clock())
+        sup, context = self._begin()
+        self._done = trio.Event()
         nursery.start_soon(self._run, sup, context)
-        while sup.state is not SupervisorState.ACTIVE and not self._done.is_set():
-            await self._wait_changed(math.inf)
-        if sup.state is not SupervisorState.ACTIVE:
+        if not await self._await_logon(sup):
             await self.aclose()
-            raise closed_error(sup, self._crash)
+            raise self._closed_error()
 
     async def aclose(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
@@ -171,112 +118,30 @@ class TrioSession:
                 if self._scope is not None:
                     self._scope.cancel()
                 await self._done.wait()
-        if self.options.message_log is not None:
-            self.options.message_log.close()
+        self._close_log()
 
-    def send(self, message: Message, *, resubscribe: bool = False) -> int:
-        """Send an application message (synchronous: the session's task writes it).
+    def _is_open(self) -> bool:
+        return self.supervisor is not None and not self._done.is_set()
 
-        Args:
-            message: a message of the session's dialect.
-            resubscribe: send it again after every reconnect (market-data subscriptions).
+    def _ended(self) -> bool:
+        return self.supervisor is None or self._done.is_set()
 
-        Returns:
-            Its MsgSeqNum.
+    def _now(self) -> float:
+        return trio.current_time()
 
-        Raises:
-            TransportError: the connection is down (wait for `Reconnected`) or gone for good.
-            LocalProtocolError: not open, or a message the session type does not carry.
-            EncodeError: a missing field or a value the wire cannot carry.
-        """
-        sup = self.supervisor
-        if sup is None:
-            raise LocalProtocolError("not connected: use the session in `async with` first")
-        seq = sup.send(message, self._clock(), resubscribe=resubscribe)
-        self._wake()
-        return seq
+    async def _wait_changed(self, deadline: float) -> None:
+        changed = self._changed
+        with trio.move_on_at(deadline):
+            await changed.wait()
+        if self._changed is changed and changed.is_set():
+            self._changed = trio.Event()
 
-    async def next_event(self, timeout: float | None = None) -> Event | None:
-        """The next event, waiting up to ``timeout`` seconds (None: until one comes).
-
-        Raises:
-            LogonRefused, ConnectionFailed, TransportError: the session ended (after the
-                events queued before that were returned).
-        """
-        return await self._wait(lambda _: True, timeout)
-
-    async def events(self, timeout: float | None = None) -> AsyncIterator[Event]:
-        """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
-        while (event := await self.next_event(timeout)) is not None:
-            yield event
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self.events()
-
-    async def wait_for(
-        self, predicate: Callable[[Event], bool], timeout: float | None, send: Message | None = None
-    ) -> Event:
-        """Optionally send a message, then wait for an event satisfying ``predicate``.
-
-        Events skipped meanwhile stay queued, in order.
-
-        Raises:
-            TimeoutError: none came within ``timeout`` seconds (None: wait forever).
-            LogonRefused, ConnectionFailed, TransportError: the session ended first.
-        """
-        if send is not None:
-            self.send(send)
-        event = await self._wait(predicate, timeout)
-        if event is None:
-            raise TimeoutError(f"no matching event within {timeout:g} s")
-        return event
-
-    async def run(self, until: Callable[[], bool] | None = None) -> None:
-        """Wait until ``until()`` is true or the session ends (for ``on_event`` users).
-
-        Raises:
-            LogonRefused, ConnectionFailed, TransportError: the session failed.
-        """
-        sup = self.supervisor
-        while sup is not None and not self._done.is_set() and (until is None or not until()):
-            await self._wait_changed(math.inf)
-        if sup is None or sup.failure is not None or self._crash is not None:
-            raise closed_error(sup, self._crash)
-
-    @property
-    def session(self) -> Session | None:
-        """The core `Session` of the current (or last) connection."""
-        return None if self.supervisor is None else self.supervisor.session
-
-    @property
-    def connections(self) -> int:
-        """How many connections logged on so far (1 + the reconnects)."""
-        return 0 if self.supervisor is None else self.supervisor.connections
-
-    @property
-    def max_queued_events(self) -> int:
-        """The event queue's bound."""
-        return self._queue.bound
-
-    @property
-    def queued_events(self) -> int:
-        """How many events wait in the queue."""
-        return len(self._queue)
-
-    async def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
-        deadline = trio.current_time() + (math.inf if timeout is None else timeout)
-        while (event := self._queue.take(predicate)) is None:
-            if trio.current_time() >= deadline:
-                return None
-            if self.supervisor is None or self._done.is_set():
-                raise closed_error(self.supervisor, self._crash)
-            await self._wait_changed(deadline)
-        self._wake()  # room in the queue: the reader may read again
-        return event
+    def _wake(self) -> None:
+        self._changed.set()
 
     # -- the session's task ---------------------------------------------------------------
 
-    async def _run(self, sup: Supervisor, context: Any) -> None:
+    async def _run(self, sup: Supervisor, context: ssl.SSLContext | None) -> None:
         try:
             with trio.CancelScope() as self._scope:
                 while not sup.finished:
@@ -295,7 +160,7 @@ class TrioSession:
             self._done.set()
             self._wake()
 
-    async def _connect(self, sup: Supervisor, context: Any) -> trio.abc.Stream | None:
+    async def _connect(self, sup: Supervisor, context: ssl.SSLContext | None) -> trio.abc.Stream | None:
         ep = self.options.endpoint
         try:
             with trio.fail_after(self.options.connect_timeout):
@@ -349,20 +214,15 @@ class TrioSession:
                 sup.connection_lost(self._clock(), f"read failed: {exc!r}")
                 self._wake()
                 return
-            now = self._clock()
-            if data and self.options.message_log is not None:
-                self.options.message_log.received(data, now)
-            sup.receive_data(data, now)
+            self._received(sup, data)
             self._wake()
             if not data:
                 return
 
     async def _write(self, sup: Supervisor, stream: trio.abc.Stream) -> None:
-        data = sup.data_to_send()
+        data = self._to_send(sup)
         if not data:
             return
-        if self.options.message_log is not None:
-            self.options.message_log.sent(data, self._clock())
         try:
             if len(data) > MAX_BUFFERED_OUTBOUND:
                 raise trio.TooSlowError(f"over {MAX_BUFFERED_OUTBOUND} bytes wait for the peer")
@@ -371,42 +231,12 @@ class TrioSession:
         except (*_STREAM_ERRORS, trio.TooSlowError) as exc:
             sup.connection_lost(self._clock(), f"write failed: {exc!r}")
 
-    async def _deliver(self, sup: Supervisor, *, force: bool = False) -> None:
-        room = force or self.on_event is not None
-        while (room or not self._queue.full) and (event := sup.next_event()):
-            log_event(self._name, event)
-            if self.on_event is not None:
-                await _maybe_await(self.on_event(event))
-            else:
-                self._queue.put(event)
-            self._wake()
-            if isinstance(event, Reconnected) and self.on_reconnect is not None:
-                await _maybe_await(self.on_reconnect(self))
-
-    def _wake(self) -> None:
-        self._changed.set()
-
-    async def _wait_changed(self, deadline: float) -> None:
-        """Wait until something changes or trio's clock reaches ``deadline``."""
-        changed = self._changed
-        with trio.move_on_at(deadline):
-            await changed.wait()
-        if self._changed is changed and changed.is_set():
-            self._changed = trio.Event()
-
-
-async def _maybe_await(result: object) -> None:
-    if inspect.isawaitable(result):
-        await result
-
 
 class FixClient(ClientBase[TrioSession]):
     """Kalshi FIX client for prediction (event contracts) on trio; sessions are `TrioSession`."""
 
     PRODUCT = "prediction"
-
-    def _make(self, config: SessionConfig, options: ConnectOptions, **session_options: Any) -> TrioSession:
-        return TrioSession(config, options, **session_options)
+    _SESSION = TrioSession
 
 
 class MarginFixClient(FixClient):

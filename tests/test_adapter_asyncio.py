@@ -20,7 +20,6 @@ import pytest
 from gateway_fixtures import GatewayHarness
 
 from kalshi_fix_sansio import margin, prediction
-from kalshi_fix_sansio.adapters import blocking
 from kalshi_fix_sansio.adapters._transport import (
     Backoff,
     ConnectionFailed,
@@ -34,20 +33,16 @@ from kalshi_fix_sansio.adapters.asyncio import (
     FixClient,
     MarginFixClient,
     Reconnected,
-    Reconnecting,
 )
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import (
     ApplicationMessage,
-    CloseTransport,
     Event,
     LoggedOn,
     LoggedOut,
-    LogonRejected,
     TestRequestSent,
     Timeout,
 )
-from kalshi_fix_sansio.supervisor import LogonRefused
 from kalshi_fix_sansio.testing import new_ed25519_keys
 
 ASK = {"prediction": Decimal("0.45"), "margin": Decimal("19.6")}
@@ -155,26 +150,6 @@ def test_logon_order_and_execution_report(tls_gateway: GatewayHarness) -> None:
     run(main())
 
 
-def test_gateway_verifies_the_logon_signature(prediction_gateway: GatewayHarness) -> None:
-    gw = prediction_gateway
-
-    async def main() -> None:
-        forged = Credentials("key-1", gw.signers["key-2"])  # key-1's id, key-2's private key
-        client = FixClient(forged, **gw.client_kwargs(backoff=Backoff(attempts=0)))
-        oe = client.order_entry()
-        with pytest.raises(ConnectionFailed, match="invalid signature") as info:
-            async with oe:
-                pytest.fail("logged on with a wrong signature")
-        assert info.value.attempts == 1
-        assert isinstance(info.value, LogonRefused) and info.value.text == "invalid signature"
-        rejected = await oe.next_event(0)
-        assert isinstance(rejected, LogonRejected) and rejected.text == "invalid signature"
-        assert isinstance(await oe.next_event(0), CloseTransport)
-        assert await connected(gw) == []
-
-    run(main())
-
-
 def test_callback_mode_and_run_until(prediction_gateway: GatewayHarness) -> None:
     gw = prediction_gateway
     p = dialect(gw)
@@ -197,38 +172,6 @@ def test_callback_mode_and_run_until(prediction_gateway: GatewayHarness) -> None
 
 
 # -- heartbeats and TestRequests --------------------------------------------------------------
-
-
-def test_heartbeats_flow_without_application_traffic(
-    tls_gateway: GatewayHarness, tmp_path: Path
-) -> None:
-    gw = tls_gateway
-    interval = 4 if gw.product == "prediction" else 3  # prediction: > 3 s, margin: >= 3 s
-    path = tmp_path / "fix.log"
-
-    def heartbeats(direction: str) -> list[str]:
-        return [x for x in log_lines(path) if f" {direction} " in x and "|35=0|" in x]
-
-    async def main() -> None:
-        client = client_for(gw, heartbeat_interval=interval, message_log_path=path)
-        async with client.order_entry() as oe:
-            logon = await oe.wait_for(of_type(LoggedOn), 5)
-            assert isinstance(logon, LoggedOn) and logon.heartbeat_interval == interval
-            assert oe.session is not None
-            sent_before = oe.session.next_sender_seq
-            # nobody sends anything: the reader task's timers keep both sides talking
-            await until(lambda: heartbeats("OUT") and heartbeats("IN"), interval + 3)
-            assert oe.session.next_sender_seq > sent_before
-            assert oe.queued_events == 0  # heartbeats are not application events
-        close_log(oe)
-        lines = log_lines(path)
-        assert not any("|35=D|" in x for x in lines)
-        logon_line = next(x for x in lines if " OUT " in x and "|35=A|" in x)
-        assert "96=<redacted" in logon_line  # the signature never reaches the log
-        assert any(" OUT " in x and "|35=5|" in x for x in lines)  # our Logout
-        assert any(" IN " in x and "|35=5|" in x for x in lines)  # Kalshi's answer
-
-    run(main())
 
 
 def test_test_request_from_kalshi_is_answered(
@@ -335,30 +278,6 @@ def test_kalshirt_drop_resumes_and_missed_reports_are_resent(tls_gateway: Gatewa
         # the reconnect waited seeded full-jitter delays (the sequence repeats for this seed)
         expected = Backoff(base=0.05, cap=0.2, attempts=8, seed=7).delays()
         assert delays and delays == list(itertools.islice(expected, len(delays)))
-
-    run(main())
-
-
-def test_kalshinr_drop_reconnects_with_reset(tls_gateway: GatewayHarness) -> None:
-    gw = tls_gateway
-    p = dialect(gw)
-
-    async def main() -> None:
-        async with client_for(gw).order_entry() as oe:
-            await oe.wait_for(of_type(LoggedOn), 5)
-            gw.gateway.faults.drop_after = 1
-            assert oe.send(order(gw, "nr-1", FAR[gw.product])) == 2
-            await oe.wait_for(is_report("nr-1", p.ExecType.NEW), 5)
-            reconnected = await oe.wait_for(of_type(Reconnected), 10)
-            gw.gateway.faults.drop_after = None
-            assert isinstance(reconnected, Reconnected) and reconnected.reset_seq_nums
-            assert type(reconnected) is blocking.Reconnected  # one class for every adapter
-            logon = await oe.wait_for(of_type(LoggedOn), 1)
-            assert isinstance(logon, LoggedOn) and logon.reset_seq_nums  # ResetSeqNumFlag=Y
-            assert oe.session is not None
-            assert (oe.session.next_sender_seq, oe.session.next_target_seq) == (2, 2)
-            assert oe.send(order(gw, "nr-2", FAR[gw.product])) == 2
-            await oe.wait_for(is_report("nr-2", p.ExecType.NEW), 5)
 
     run(main())
 
@@ -503,41 +422,6 @@ def test_refuses_unlisted_hosts_and_plain_tcp_off_loopback(monkeypatch: pytest.M
     run(main())
 
 
-def test_rejected_logon_is_surfaced_then_attempts_run_out(
-    prediction_gateway: GatewayHarness,
-) -> None:
-    gw = prediction_gateway
-    quick = {"base": 0.01, "cap": 0.02, "seed": 1}
-
-    async def main() -> None:
-        gw.gateway.faults.reject_next_logon = "come back later"
-        async with client_for(gw).order_entry() as oe:  # refused once, then logged on
-            events = [await oe.next_event(1) for _ in range(4)]
-            assert isinstance(events[0], LogonRejected) and events[0].text == "come back later"
-            assert isinstance(events[1], CloseTransport)
-            assert isinstance(events[2], Reconnecting) and events[2].attempt == 2
-            assert isinstance(events[3], LoggedOn)
-            assert oe.connections == 1
-        await wait_connected(gw, [])
-
-        gw.gateway.faults.reject_next_logon = "go away"
-        once = client_for(gw, backoff=Backoff(attempts=0, **quick)).order_entry()
-        with pytest.raises(ConnectionFailed, match="go away") as info:
-            await once.open()
-        assert info.value.attempts == 1
-
-        async with client_for(gw).order_entry():  # key-1 is logged on: others are refused
-            other = client_for(gw, backoff=Backoff(attempts=2, **quick)).order_entry()
-            with pytest.raises(ConnectionFailed, match="already exists") as info:
-                async with other:
-                    pytest.fail("a second session with the same key logged on")
-            assert info.value.attempts == 1  # final: no silent retries
-            refusals = [e for e in await drain(other) if isinstance(e, LogonRejected)]
-            assert [e.text for e in refusals] == ["already exists"]
-
-    run(main())
-
-
 # -- back-pressure ----------------------------------------------------------------------------
 
 
@@ -560,6 +444,3 @@ def test_event_queue_is_bounded_and_reading_pauses(prediction_gateway: GatewayHa
     run(main())
 
 
-def test_max_queued_events_must_be_positive(prediction_gateway: GatewayHarness) -> None:
-    with pytest.raises(LocalProtocolError, match="max_queued_events"):
-        client_for(prediction_gateway).order_entry(max_queued_events=0)

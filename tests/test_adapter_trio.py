@@ -211,66 +211,8 @@ def test_logon_order_fill_and_clean_logout(tls_gateway: GatewayHarness) -> None:
     trio.run(main)
 
 
-def test_wrong_key_is_refused_by_the_gateway(prediction_gateway: GatewayHarness) -> None:
-    h = prediction_gateway
-    forged = Credentials("key-1", h.signers["key-2"])  # key-1's id, key-2's private key
-    kwargs = h.client_kwargs(backoff=Backoff(base=0.01, cap=0.01, attempts=1, seed=1))
-    client = FixClient(forged, **kwargs)
-    seen: list[Event] = []
-    oe = client.session("KalshiNR", on_event=seen.append)
-
-    async def main() -> None:
-        with pytest.raises(ConnectionFailed) as info:
-            async with oe:
-                pytest.fail("logged on with a forged signature")
-        assert info.value.attempts == 1  # a refused Logon is final: no second attempt
-        assert "refused the Logon" in str(info.value) and "invalid signature" in str(info.value)
-
-    trio.run(main)
-    assert [e for e in seen if isinstance(e, LogonRejected)] == [LogonRejected("invalid signature")]
-    assert h.gateway.connected() == []
-
-
-def test_reject_next_logon_is_retried(prediction_gateway: GatewayHarness) -> None:
-    h = prediction_gateway
-    h.gateway.faults.reject_next_logon = "try again later"
-    client = client_for(h)
-
-    async def main() -> None:
-        async with client.order_entry() as oe:
-            assert oe.connections == 1
-            got = [await oe.next_event(1) for _ in range(4)]
-            assert kinds(got) == ["LogonRejected", "CloseTransport", "Reconnecting", "LoggedOn"]
-            assert got[0] == LogonRejected("try again later")
-            assert isinstance(got[1], CloseTransport) and got[1].reconnect
-            await oe.wait_for(is_er("after", "TRADE"), 5, send=buy_at_ask(h, "after"))
-
-    trio.run(main)
-
-
 # ----------------------------------------------------------------------------------------------
 # timers
-
-
-def test_heartbeats_flow_without_app_traffic(
-    prediction_gateway: GatewayHarness, tmp_path: Path
-) -> None:
-    h = prediction_gateway
-    log_path = tmp_path / "fix.log"
-    client = client_for(h, heartbeat_interval=4, message_log_path=log_path)
-
-    async def main() -> None:
-        async with client.order_entry() as oe:
-            events = [e async for e in oe.events(timeout=4.6)]
-            assert kinds(events) == ["LoggedOn"]  # no TestRequest, no timeout: heartbeats flowed
-
-    trio.run(main)
-    lines = log_path.read_text().splitlines()
-    assert any(" OUT KalshiNR/" in line and "|35=0|" in line for line in lines)
-    assert any(" IN KalshiNR/" in line and "|35=0|" in line for line in lines)
-    logon = next(line for line in lines if " OUT " in line and "|35=A|" in line)
-    assert "|96=<redacted " in logon  # the signature never reaches the log
-    assert any(" OUT " in line and "|35=5|" in line for line in lines)  # the Logout
 
 
 def test_silent_gateway_test_request_timeout_and_reconnect(
