@@ -17,7 +17,8 @@ from .exchange import (
     OrderView,
     Outbound,
 )
-from .server import Faults, GatewayError, MockGateway
+from .listening import Faults, GatewayError
+from .server import MockGateway
 from .tls import mock_api_key, self_signed, server_context, write_mock_api_key
 
 __all__ = [

@@ -1,0 +1,110 @@
+"""What the mock gateway listens on and how it fails: host checks, one-line listen errors,
+and the faults it can inject."""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+
+import attrs
+
+__all__ = ["Faults", "GatewayError", "is_loopback_host", "is_wildcard_host", "listen_error"]
+
+
+class GatewayError(OSError):
+    """The gateway cannot serve: a port is taken, the host is not this machine's, ...
+
+    Attributes:
+        hint: what to change (phrased for the ``kalshi-fix mock-gateway`` options).
+    """
+
+    def __init__(self, text: str, hint: str = "", code: int | None = None) -> None:
+        super().__init__(code or 0, text)
+        self.text = text
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback IP literal (no DNS lookup)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def is_wildcard_host(host: str) -> bool:
+    """An address that listens on every interface (``0.0.0.0``, ``::`` or empty)."""
+    name = host.strip().strip("[]")
+    if not name:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_unspecified
+    except ValueError:
+        return False
+
+
+@attrs.define
+class Faults:
+    """Failures the gateway injects (change them at any time, from any thread).
+
+    Attributes:
+        drop_after: close each connection after it has sent this many application messages.
+        skip_seq: skip this many outbound MsgSeqNums once (the client sees a gap).
+        duplicate_next: send the next application message a second time with PossDupFlag=Y.
+        garble_next: corrupt the CheckSum of the next outbound frame.
+        silent: the gateway hangs on the connections open when this is set: it stops reading,
+            sending and heartbeating (a TestRequest goes unanswered); connections made later
+            are served normally, so a client that reconnects recovers.
+        delay: seconds to wait before each write.
+        reject_next_logon: refuse the next Logon with this Logout text.
+    """
+
+    drop_after: int | None = None
+    skip_seq: int = 0
+    duplicate_next: bool = False
+    garble_next: bool = False
+    silent: bool = False
+    delay: float = 0.0
+    reject_next_logon: str | None = None
+
+
+_LISTEN_HINTS = {
+    errno.EADDRINUSE: (
+        "address already in use",
+        "another process (maybe another mock gateway) has this port: choose another "
+        "--port-base, or --port-base 0 for free ports",
+    ),
+    errno.EADDRNOTAVAIL: (
+        "not an address of this machine",
+        "use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)",
+    ),
+    errno.EACCES: (
+        "permission denied",
+        "ports below 1024 need privileges: choose a --port-base of 1024 or more",
+    ),
+}
+
+
+def listen_error(host: str, port: int, session_type: str, exc: BaseException) -> GatewayError:
+    """A one-line `GatewayError` for a port the gateway cannot bind."""
+    shown = f"[{host}]" if ":" in host else host
+    where = f"{shown}:{port}" if port else f"{shown} (a free port)"
+    code = getattr(exc, "errno", None)
+    if isinstance(exc, OverflowError):
+        why, hint = "port out of range", "choose a --port-base between 1024 and 65530"
+    elif code in _LISTEN_HINTS:
+        why, hint = _LISTEN_HINTS[code]
+    elif isinstance(exc, socket.gaierror):
+        why, hint = "unknown host", "give --host an address of this machine, e.g. 127.0.0.1"
+    else:
+        why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        hint = ""
+    text = f"cannot listen on {where} ({session_type}): {why}"
+    return GatewayError(text, hint, code)
