@@ -1,0 +1,398 @@
+"""End-to-end latency: order -> acknowledgement round trip on loopback TLS, per adapter.
+
+    .venv/bin/python benchmarks/bench_latency.py [--quick] [--orders N] [--block N] [--write-docs]
+
+The mock gateway (``kalshi-fix mock-gateway``) runs in its own process, serving TLS on free
+loopback ports with a throwaway certificate and the well-known mock API key. This process runs
+a client of each adapter (blocking, asyncio, trio) on KalshiNR and, for each order: sends a
+NewOrderSingle (a GTC limit buy that rests: it crosses nothing) and waits for its
+ExecutionReport (ExecType NEW, matched on ClOrdID). The round trip is the time from just before
+``send`` to the moment the matching event is returned to the application: our encode, TLS
+write, the gateway's decode / matching / encode, TLS read, framing, decode, header checks and
+the event hand-off.
+
+The adapters are measured in interleaved blocks (blocking, asyncio, trio, blocking, ...; each
+block a fresh Logon, not timed) so a machine whose speed drifts treats them alike. Reported per
+adapter: median and p99 of the round trips, and the client's CPU time per order
+(``time.process_time`` of this process over the timed loop, background threads included; the
+gateway's CPU is in the other process and not counted).
+
+Market data: messages per second through a logged-on client Session (4 KiB chunks, framing,
+checks, decode) with a ``Books`` applying every message, in process (no socket): the
+client-side cost of a market-data stream.
+
+kalshi-sdk: measured only when importable (it needs Python >= 3.12); otherwise its row says
+"not installed".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from kalshi_fix_sansio import ApplicationMessage, Header
+from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+from kalshi_fix_sansio.book import Books
+from kalshi_fix_sansio.config import KALSHI_COMP_ID
+from kalshi_fix_sansio.testing import SessionPair
+
+try:
+    import trio
+except ImportError:  # pragma: no cover - trio extra not installed
+    trio = None
+
+ROOT = Path(__file__).resolve().parent.parent
+SYMBOL = "BENCH-LAT"
+BEGIN = "<!-- latency-results -->"
+END = "<!-- /latency-results -->"
+NOW = 1_800_000_000.0
+T0 = datetime.fromtimestamp(NOW, timezone.utc)
+
+
+# -- the gateway in its own process --------------------------------------------------------
+
+
+class Gateway:
+    """``kalshi-fix mock-gateway --port-base 0`` in a subprocess; its banner parsed."""
+
+    def __init__(self) -> None:
+        exe = Path(sys.executable).with_name("kalshi-fix")
+        cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "kalshi_fix_sansio.cli"]
+        self.proc = subprocess.Popen(
+            [*cmd, "mock-gateway", "--port-base", "0", "--market", SYMBOL],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        banner: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                err = self.proc.stderr.read() if self.proc.stderr else ""
+                raise RuntimeError(f"mock gateway did not start: {err.strip()}")
+            banner.append(line)
+            if line.startswith("admin commands"):
+                break
+        text = "".join(banner)
+        self.ports = {k: int(v) for k, v in re.findall(r"(Kalshi\w+)=(\d+)", text.splitlines()[0])}
+        self.cert = re.search(r"TLS certificate \(clients pin it\): (\S+)", text).group(1)  # type: ignore[union-attr]
+        found = re.search(r"API key (\S+): private key (\S+)", text)
+        assert found is not None, text
+        self.key_id, self.key_path = found.group(1), found.group(2)
+        # keep the pipe drained so the gateway never blocks on a full stdout
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+
+    def client_kwargs(self) -> dict[str, Any]:
+        return {
+            "path": self.key_path,
+            "endpoints": {
+                name: Endpoint("127.0.0.1", port, server_hostname="localhost")
+                for name, port in self.ports.items()
+            },
+            "ssl_context": make_ssl_context(pinned_cert=self.cert),
+            "heartbeat_interval": 30,
+        }
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+
+# -- one block of orders per adapter ---------------------------------------------------------
+
+
+def order() -> p.NewOrderSingle:
+    return p.NewOrderSingle(
+        cl_ord_id=str(uuid.uuid4()),
+        side=p.Side.BUY,
+        order_qty=Decimal("1"),
+        ord_type=p.OrdType.LIMIT,
+        price=Decimal("0.05"),
+        symbol=SYMBOL,
+        time_in_force=p.TimeInForce.GTC,
+    )
+
+
+def acked(cl_ord_id: str) -> Callable[[Any], bool]:
+    def match(ev: Any) -> bool:
+        if not isinstance(ev, ApplicationMessage):
+            return False
+        msg = ev.message
+        return msg.MSG_TYPE == "8" and msg.cl_ord_id == cl_ord_id
+
+    return match
+
+
+class Block:
+    """Round trips (seconds) and client CPU seconds of one block."""
+
+    def __init__(self) -> None:
+        self.rtts: list[float] = []
+        self.cpu = 0.0
+
+
+def blocking_block(gw: Gateway, n: int) -> Block:
+    from kalshi_fix_sansio.adapters.blocking import FixClient
+
+    out = Block()
+    client = FixClient.from_key(gw.key_id, **gw.client_kwargs())
+    orders = [order() for _ in range(n)]
+    with client.order_entry() as oe:
+        oe.wait_for(acked(orders[0].cl_ord_id), 10, send=orders[0])  # warm-up, not timed
+        perf, cpu = time.perf_counter, time.process_time
+        c0 = cpu()
+        for o in orders[1:]:
+            match = acked(o.cl_ord_id)
+            t = perf()
+            oe.send(o)
+            oe.wait_for(match, 10)
+            out.rtts.append(perf() - t)
+        out.cpu = cpu() - c0
+    return out
+
+
+async def _async_orders(oe: Any, orders: list[p.NewOrderSingle], out: Block) -> None:
+    await oe.wait_for(acked(orders[0].cl_ord_id), 10, send=orders[0])
+    perf, cpu = time.perf_counter, time.process_time
+    c0 = cpu()
+    for o in orders[1:]:
+        match = acked(o.cl_ord_id)
+        t = perf()
+        oe.send(o)
+        await oe.wait_for(match, 10)
+        out.rtts.append(perf() - t)
+    out.cpu = cpu() - c0
+
+
+def asyncio_block(gw: Gateway, n: int) -> Block:
+    from kalshi_fix_sansio.adapters.asyncio import FixClient
+
+    out = Block()
+    orders = [order() for _ in range(n)]
+
+    async def main() -> None:
+        client = FixClient.from_key(gw.key_id, **gw.client_kwargs())
+        async with client.order_entry() as oe:
+            await _async_orders(oe, orders, out)
+
+    asyncio.run(main())
+    return out
+
+
+def trio_block(gw: Gateway, n: int) -> Block:
+    from kalshi_fix_sansio.adapters.trio import FixClient
+
+    out = Block()
+    orders = [order() for _ in range(n)]
+
+    async def main() -> None:
+        client = FixClient.from_key(gw.key_id, **gw.client_kwargs())
+        async with client.order_entry() as oe:
+            await _async_orders(oe, orders, out)
+
+    trio.run(main)
+    return out
+
+
+def kalshi_sdk_status() -> str | None:
+    """None when kalshi-sdk is importable, else why its row is empty."""
+    try:
+        import kalshi_sdk  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        need = (
+            ""
+            if sys.version_info >= (3, 12)
+            else f" (needs Python >= 3.12; this is {platform.python_version()})"
+        )
+        return "not installed" + need
+    return None  # pragma: no cover - not installable on the development Python
+
+
+class Adapter:
+    def __init__(
+        self, name: str, run: Callable[[Gateway, int], Block] | None, why: str = ""
+    ) -> None:
+        self.name = name
+        self.run = run
+        self.why = why
+        self.rtts: list[float] = []
+        self.cpu = 0.0
+        self.orders = 0
+
+
+def measure(orders: int, block: int) -> list[Adapter]:
+    adapters = [
+        Adapter("blocking (threads)", blocking_block),
+        Adapter("asyncio", asyncio_block),
+        Adapter("trio", trio_block if trio is not None else None, "trio not installed"),
+    ]
+    sdk = kalshi_sdk_status()
+    adapters.append(Adapter("kalshi-sdk (its own client)", None, sdk or "not wired in"))
+    gw = Gateway()
+    try:
+        blocks = max(1, -(-orders // block))
+        for _ in range(blocks):
+            for a in adapters:
+                if a.run is None:
+                    continue
+                gc.collect()
+                b = a.run(gw, block + 1)  # +1: the untimed warm-up order
+                a.rtts += b.rtts
+                a.cpu += b.cpu
+                a.orders += len(b.rtts)
+    finally:
+        gw.close()
+    return adapters
+
+
+# -- market data through a client session with a book ----------------------------------------
+
+
+def md_frames(count: int, api_key: str, start_seq: int) -> list[bytes]:
+    """``count`` incremental refreshes (2 entries each: a level change on each side)."""
+    frames = []
+    for i in range(count):
+        msg = p.MarketDataIncrementalRefresh(
+            md_entries=[
+                p.MarketDataIncrementalRefreshMDEntry(
+                    md_update_action=p.MDUpdateAction.CHANGE,
+                    md_entry_type=p.MDEntryType.BID if k == 0 else p.MDEntryType.OFFER,
+                    symbol=f"MKT-{i % 50}",
+                    md_entry_px=Decimal(10 + (i % 30) + 40 * k) / 100,
+                    md_entry_size=Decimal(1 + i % 97),
+                    md_entry_date=T0.date(),
+                    md_entry_time=T0.timetz(),
+                )
+                for k in range(2)
+            ]
+        )
+        hdr = Header(
+            sender_comp_id=KALSHI_COMP_ID,
+            target_comp_id=api_key,
+            msg_seq_num=start_seq + i,
+            sending_time=T0,
+        )
+        frames.append(p.encode(msg, hdr))
+    return frames
+
+
+def market_data_rate(count: int, repeat: int) -> tuple[float, float]:
+    """(best, median) messages per second: session path + Books.apply, in process."""
+    rates = []
+    for _ in range(repeat):
+        pair = SessionPair.kalshi(session_type="KalshiMD", now=NOW)
+        pair.start()
+        client = pair.client.session
+        frames = md_frames(count, client.config.sender_comp_id, client.next_target_seq)
+        stream = b"".join(frames)
+        chunks = [stream[i : i + 4096] for i in range(0, len(stream), 4096)]
+        books = Books()
+        got = 0
+        t = time.perf_counter()
+        for chunk in chunks:
+            client.receive_data(chunk, NOW)
+            for ev in client.events():
+                if isinstance(ev, ApplicationMessage):
+                    books.apply(ev.message)
+                    got += 1
+        elapsed = time.perf_counter() - t
+        assert got == count, f"{got} of {count} market-data messages arrived"
+        rates.append(count / elapsed)
+    return max(rates), statistics.median(rates)
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
+
+
+def report(adapters: list[Adapter], md: tuple[float, float], md_count: int) -> list[str]:
+    lines = [
+        f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}, "
+        f"{os.cpu_count()} cores; gateway in its own process (`kalshi-fix mock-gateway`), "
+        "loopback TLS, KalshiNR",
+        "",
+        "| client | orders | round trip p50 | p99 | client CPU per order |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for a in adapters:
+        if not a.rtts:
+            lines.append(f"| {a.name} | — | {a.why} | — | — |")
+            continue
+        lines.append(
+            f"| {a.name} | {a.orders:,} | {statistics.median(a.rtts) * 1e6:.0f} µs "
+            f"| {pct(a.rtts, 0.99) * 1e6:.0f} µs | {a.cpu / a.orders * 1e6:.0f} µs |"
+        )
+    lines += [
+        "",
+        f"* market data through a client Session + Books, in process (no socket; "
+        f"{md_count:,} incremental refreshes of 2 entries in 4 KiB chunks): "
+        f"best {md[0]:,.0f} msg/s, median {md[1]:,.0f} msg/s",
+        "* target (issue 11): every adapter's p50 and p99 <= 0.7x kalshi-sdk's on the same "
+        "gateway — not measurable here: kalshi-sdk "
+        + (kalshi_sdk_status() or "installed but not wired in"),
+    ]
+    return lines
+
+
+def write_docs(lines: list[str]) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text(encoding="utf-8")
+    start = text.index(BEGIN) + len(BEGIN)
+    end = text.index(END)
+    path.write_text(text[:start] + "\n" + "\n".join(lines) + "\n" + text[end:], encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="~100 orders per adapter (smoke)")
+    parser.add_argument("--orders", type=int, default=3000, help="orders per adapter")
+    parser.add_argument("--block", type=int, default=500, help="orders per interleaved block")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="write the table into docs/benchmarks.md"
+    )
+    args = parser.parse_args(argv)
+    orders, block = (100, 50) if args.quick else (args.orders, min(args.block, args.orders))
+    md_count, md_repeat = (500, 2) if args.quick else (5000, 5)
+    adapters = measure(orders, block)
+    md = market_data_rate(md_count, md_repeat)
+    lines = report(adapters, md, md_count)
+    print("\n".join(lines))
+    if args.write_docs:
+        write_docs(lines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,156 @@
+"""Memory: bytes per message queued behind a sequence gap, and per order-book level.
+
+    .venv/bin/python benchmarks/bench_memory.py [--quick] [--write-docs]
+
+Measured with ``tracemalloc`` (Python allocations still alive after the work, input frames
+excluded: they exist before tracing starts).
+
+* Session: a logged-on KalshiRT client session (it recovers gaps by ResendRequest) receives N
+  ExecutionReports (fee and collateral groups, ~430 bytes each on the wire) numbered from one
+  past the expected MsgSeqNum: the first opens a gap, every one is kept until the gap closes.
+  Reported: bytes retained per queued message, and the frame's own size beside it.
+* Book: ``Books`` fed S snapshots (35=W) of 20 levels each, one per symbol, decoded lazily;
+  the messages are dropped after ``apply``. Reported: bytes retained per level (the book's
+  dicts, its Decimal keys and values, the per-symbol ``Book``, amortised over its 20 levels).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import sys
+import tracemalloc
+from decimal import Decimal
+from pathlib import Path
+
+from kalshi_fix_sansio import Header
+from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio._samples import KEY, T0, prediction_messages
+from kalshi_fix_sansio.book import Books
+from kalshi_fix_sansio.config import KALSHI_COMP_ID
+from kalshi_fix_sansio.testing import SessionPair
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN = "<!-- memory-results -->"
+END = "<!-- /memory-results -->"
+NOW = T0.timestamp()
+
+
+def session_bytes_per_queued(count: int) -> tuple[float, float, int]:
+    """(retained bytes per queued message, mean frame size, messages queued)."""
+    pair = SessionPair.kalshi(session_type="KalshiRT", now=NOW)
+    pair.start()
+    client = pair.client.session
+    er = next(m for m, _ in prediction_messages() if isinstance(m, p.ExecutionReport))
+    first = client.next_target_seq + 1  # one past the expected number: a gap
+    frames = []
+    for i in range(count):
+        hdr = Header(
+            sender_comp_id=KALSHI_COMP_ID,
+            target_comp_id=client.config.sender_comp_id,
+            msg_seq_num=first + i,
+            sending_time=T0,
+        )
+        frames.append(p.encode(er.replace(exec_id=f"{i};1", cum_qty=Decimal(i % 10)), hdr))
+    # each frame arrives on its own, as a fresh object made inside the traced region (so a
+    # frame the session keeps is counted whether it keeps that object or a copy)
+    chunks = [bytearray(f) for f in frames]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for chunk in chunks:
+            client.receive_data(bytes(chunk), NOW)
+            list(client.events())
+            client.data_to_send()
+        del chunk
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    gaps = getattr(client, "_gaps", None)  # private: only to check the frames were queued
+    queued = sum(1 for f in gaps.pending.values() if f) if gaps is not None else count
+    return (after - before) / queued, sum(map(len, frames)) / count, queued
+
+
+def book_bytes_per_level(symbols: int, levels: int = 20) -> float:
+    """Retained bytes per level of ``Books`` holding ``symbols`` books of ``levels`` levels."""
+    frames = []
+    for s in range(symbols):
+        snap = p.MarketDataSnapshotFullRefresh(
+            symbol=f"MKT-{s:05d}",
+            md_entries=[
+                p.MarketDataSnapshotFullRefreshMDEntry(
+                    md_entry_type=p.MDEntryType.BID if i < levels // 2 else p.MDEntryType.OFFER,
+                    md_entry_px=Decimal(1 + i * 4) / 100,
+                    md_entry_size=Decimal(100 + i * 7 + s % 13),
+                    md_entry_date=T0.date(),
+                    md_entry_time=T0.timetz(),
+                )
+                for i in range(levels)
+            ],
+        )
+        hdr = Header(
+            sender_comp_id=KALSHI_COMP_ID, target_comp_id=KEY, msg_seq_num=2 + s, sending_time=T0
+        )
+        frames.append(p.encode(snap, hdr))
+    books = Books()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for f in frames:
+            books.apply(p.decode(f))
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    held = sum(len(b.bids) + len(b.offers) for b in books)
+    assert held == symbols * levels, held
+    return (after - before) / held
+
+
+def report(count: int, symbols: int) -> list[str]:
+    per_msg, frame_size, queued = session_bytes_per_queued(count)
+    per_level = book_bytes_per_level(symbols)
+    return [
+        f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}; "
+        "tracemalloc, retained after the work",
+        "",
+        "| what | retained |",
+        "|---|---:|",
+        f"| Session (KalshiRT): per ExecutionReport queued behind a gap ({queued:,} queued; "
+        f"frame {frame_size:.0f} B on the wire) | {per_msg:,.0f} B |",
+        f"| Books: per price level ({symbols:,} symbols x 20 levels from 35=W snapshots) "
+        f"| {per_level:,.0f} B |",
+    ]
+
+
+def write_docs(lines: list[str]) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text(encoding="utf-8")
+    start = text.index(BEGIN) + len(BEGIN)
+    end = text.index(END)
+    path.write_text(text[:start] + "\n" + "\n".join(lines) + "\n" + text[end:], encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="write the table into docs/benchmarks.md"
+    )
+    args = parser.parse_args(argv)
+    count, symbols = (200, 20) if args.quick else (5000, 500)
+    lines = report(count, symbols)
+    print("\n".join(lines))
+    if args.write_docs:
+        write_docs(lines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,554 @@
+"""What reading Kalshi messages costs: every way of using the codec, side by side in one run.
+
+    .venv/bin/python benchmarks/bench_read.py [--quick] [--write-docs]
+
+The corpus is the library's own mixed Kalshi sample (``kalshi_fix_sansio._samples``, built with
+the encoder from the generated ``prediction`` classes): Heartbeat, NewOrderSingle,
+ExecutionReport with the fee and collateral groups, a 10-entry incremental refresh (35=X) and a
+20-level snapshot (35=W). Each row says what it converts. Read rows are compared with the
+pure-Python split floor ``[f.split(b"=", 1) for f in frame.split(b"\\x01")]`` over the same
+frames, encode rows with a minimal join encoder (join the ``tag=value`` strings, BodyLength,
+CheckSum) given the values already as strings.
+
+Peers: simplefix (a dev dependency), the QuickFIX C++ binding when importable (``quickfix`` or
+``quickfix-ssl``; it parses without a data dictionary here: the Kalshi dictionary is not a
+QuickFIX one, so it cannot type values or split groups and only has header-read and encode
+rows), kalshi-sdk when importable (needs Python >= 3.12).
+
+Timing (as bench_session.py): many short rounds with garbage collection off; in each round the
+baselines are timed first and last and every row in between (the order rotating from round to
+round); a row's figure is the median over rounds of (baseline time / row time), with the
+quartiles, so a machine whose speed drifts treats every row alike. The time column is the
+row's best time per corpus pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from operator import attrgetter
+from pathlib import Path
+from typing import Any
+
+from kalshi_fix_sansio import Header
+from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio._samples import KEY, T0, frames
+
+try:
+    import simplefix
+except ImportError:  # pragma: no cover - dev extra not installed
+    simplefix = None
+try:
+    import quickfix
+except ImportError:  # pragma: no cover - optional peer
+    quickfix = None
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN = "<!-- read-results -->"
+END = "<!-- /read-results -->"
+CLORDID = "550e8400-e29b-41d4-a716-446655440000"
+
+
+# -- the corpus and how a user reads it ----------------------------------------------------
+
+
+def corpus() -> list[bytes]:
+    """Heartbeat, NewOrderSingle, ExecutionReport, 10-entry 35=X, 20-level 35=W."""
+    fs = frames("prediction")
+    kinds = [p.decode(f).MSG_TYPE for f in fs]
+    assert kinds == ["0", "D", "8", "X", "W"], kinds
+    return fs
+
+
+def _present(rec: Any) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """Attribute names of the fields and groups set on a decoded record (its wire content)."""
+    plain: list[str] = []
+    groups: list[tuple[str, list[str]]] = []
+    for member in type(rec)._MEMBERS:
+        value = getattr(rec, member.attr)
+        if value is None:
+            continue
+        if hasattr(member, "entry"):
+            names: list[str] = []
+            for entry in value:
+                for name in _present(entry)[0]:
+                    if name not in names:
+                        names.append(name)
+            groups.append((member.attr, names))
+        else:
+            plain.append(member.attr)
+    return plain, groups
+
+
+def full_reader(frame: bytes) -> Callable[[Any], None]:
+    """A function reading, by attribute, every field present on ``frame``'s message.
+
+    Header fields, body fields, and every field of every group entry; the attribute names are
+    found once here (as a user's code names them), the reads happen in the timed loop.
+    """
+    msg = p.decode(frame)
+    head = attrgetter(*_present(msg.header)[0])
+    plain, groups = _present(msg)
+    body = attrgetter(*plain) if plain else None
+    group_readers = [(attrgetter(g), attrgetter(*names)) for g, names in groups]
+
+    def read(m: Any) -> None:
+        head(m.header)
+        if body is not None:
+            body(m)
+        for get_group, get_entry in group_readers:
+            for e in get_group(m):
+                get_entry(e)
+
+    return read
+
+
+def symbol_of(m: Any) -> Any:
+    """Symbol(55): the message's own, or the first entry's on an incremental refresh."""
+    if m.MSG_TYPE == "X":
+        return m.md_entries[0].symbol
+    return getattr(m, "symbol", None)
+
+
+def join_encoder(pairs: list[tuple[int, str]]) -> bytes:
+    """A minimal correct FIX encoder: join, BodyLength, CheckSum."""
+    body = "".join(f"{t}={v}\x01" for t, v in pairs).encode()
+    head = b"8=FIXT.1.1\x019=%d\x01" % len(body)
+    msg = head + body
+    return msg + b"10=%03d\x01" % (sum(msg) % 256)
+
+
+NOS_PAIRS = [
+    (35, "D"),
+    (49, KEY),
+    (56, "KalshiNR"),
+    (34, "2"),
+    (52, "20261120-14:30:00.125"),
+    (11, CLORDID),
+    (38, "10"),
+    (40, "2"),
+    (44, "75"),
+    (54, "1"),
+    (55, "HIGHNY-23DEC31"),
+    (59, "1"),
+]
+
+
+def build_and_encode() -> bytes:
+    """NewOrderSingle and Header built from typed values, then encoded."""
+    order = p.NewOrderSingle(
+        cl_ord_id=CLORDID,
+        side=p.Side.BUY,
+        order_qty=Decimal("10"),
+        ord_type=p.OrdType.LIMIT,
+        price=Decimal("0.75"),
+        symbol="HIGHNY-23DEC31",
+        time_in_force=p.TimeInForce.GTC,
+    )
+    hdr = Header(sender_comp_id=KEY, target_comp_id="KalshiNR", msg_seq_num=2, sending_time=T0)
+    return p.encode(order, hdr)
+
+
+# -- rows ----------------------------------------------------------------------------------
+
+
+class Row:
+    """One measured thing: its function (one corpus pass), the baseline it is compared with."""
+
+    def __init__(
+        self,
+        name: str,
+        converts: str,
+        fn: Callable[[], object] | None,
+        baseline: str,
+        *,
+        why: str = "",
+        target: float | None = None,
+    ) -> None:
+        self.name = name
+        self.converts = converts
+        self.fn = fn
+        self.baseline = baseline
+        self.why = why
+        self.target = target
+        self.number = 1
+        self.times: list[float] = []
+        self.ratios: list[float] = []
+
+    def time_once(self) -> float:
+        fn, n = self.fn, self.number
+        assert fn is not None
+        t = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return (time.perf_counter() - t) / n
+
+    def median(self) -> float:
+        return statistics.median(self.ratios)
+
+    def quartiles(self) -> tuple[float, float, float]:
+        if len(self.ratios) < 2:
+            r = self.ratios[0]
+            return r, r, r
+        q1, _, q3 = statistics.quantiles(self.ratios, n=4)
+        return q1, self.median(), q3
+
+
+def not_installed(pkg: str) -> str:
+    return f"{pkg} not installed"
+
+
+def build_rows() -> tuple[dict[str, Row], list[Row]]:
+    fs = corpus()
+    snap = [fs[4]]
+    decode = p.decode
+    readers = [full_reader(f) for f in fs]
+    snap_reader = readers[4]
+    texts = [f.decode() for f in fs]
+
+    def split_floor(frames: list[bytes]) -> Callable[[], None]:
+        def run() -> None:
+            for f in frames:
+                [x.split(b"=", 1) for x in f.split(b"\x01")]
+
+        return run
+
+    baselines = {
+        "split": Row("split floor", "splits into [tag, value] byte pairs", split_floor(fs), ""),
+        "split-W": Row("split floor, 35=W alone", "splits into byte pairs", split_floor(snap), ""),
+        "join": Row(
+            "minimal join encoder",
+            "NewOrderSingle from 12 ready (tag, str) pairs",
+            lambda: join_encoder(NOS_PAIRS),
+            "",
+        ),
+    }
+
+    def lazy() -> None:
+        for f in fs:
+            decode(f)
+
+    def header3() -> None:
+        for f in fs:
+            m = decode(f)
+            m.MSG_TYPE, m.header.msg_seq_num, symbol_of(m)
+
+    def read_all() -> None:
+        for f, read in zip(fs, readers, strict=True):
+            read(decode(f))
+
+    def validate() -> None:
+        for f in fs:
+            decode(f).validate()
+
+    def snap_read() -> None:
+        snap_reader(decode(snap[0]))
+
+    def snap_validate() -> None:
+        decode(snap[0]).validate()
+
+    order = p.NewOrderSingle(
+        cl_ord_id=CLORDID,
+        side=p.Side.BUY,
+        order_qty=Decimal("10"),
+        ord_type=p.OrdType.LIMIT,
+        price=Decimal("0.75"),
+        symbol="HIGHNY-23DEC31",
+        time_in_force=p.TimeInForce.GTC,
+    )
+    hdr = Header(sender_comp_id=KEY, target_comp_id="KalshiNR", msg_seq_num=2, sending_time=T0)
+    assert p.decode(join_encoder(NOS_PAIRS)) == order
+    assert build_and_encode() == p.encode(order, hdr) == join_encoder(NOS_PAIRS)
+
+    rows = [
+        Row(
+            "kalshi-fix-sansio: lazy decode",
+            "frame checked and split; no value converted",
+            lazy,
+            "split",
+        ),
+        Row(
+            "kalshi-fix-sansio: decode + read MsgType, MsgSeqNum, Symbol",
+            "3 values typed (Symbol: the first entry's on 35=X)",
+            header3,
+            "split",
+        ),
+        Row(
+            "kalshi-fix-sansio: decode + read every field present",
+            "every header, body and group-entry field typed (Decimal, datetime, enums)",
+            read_all,
+            "split",
+            target=0.25,
+        ),
+        Row(
+            "kalshi-fix-sansio: decode + validate()",
+            "every field converted and checked (required, enums, groups)",
+            validate,
+            "split",
+        ),
+    ]
+    if simplefix is not None:
+
+        def sf_parse() -> None:
+            parser = simplefix.FixParser()
+            for f in fs:
+                parser.append_buffer(f)
+                parser.get_message()
+
+        def sf_header() -> None:
+            parser = simplefix.FixParser()
+            for f in fs:
+                parser.append_buffer(f)
+                m = parser.get_message()
+                m.get(35), int(m.get(34)), m.get(55)
+
+        rows += [
+            Row(
+                "simplefix: parse", "byte pairs in a list (no types, no groups)", sf_parse, "split"
+            ),
+            Row(
+                "simplefix: parse + read MsgType, MsgSeqNum, Symbol",
+                "3 values (bytes; MsgSeqNum int)",
+                sf_header,
+                "split",
+            ),
+        ]
+    else:  # pragma: no cover
+        rows.append(Row("simplefix", "", None, "split", why=not_installed("simplefix")))
+    if quickfix is not None:
+        Message = quickfix.Message
+
+        def qf_parse() -> None:
+            for t in texts:
+                Message(t, False)
+
+        def qf_header() -> None:
+            for t in texts:
+                m = Message(t, False)
+                h = m.getHeader()
+                h.getField(35), int(h.getField(34)), m.getField(55) if m.isSetField(55) else None
+
+        rows += [
+            Row(
+                "QuickFIX (C++): parse",
+                "str fields in a map (no dictionary: no types, no "
+                "groups); frame bytes -> str included",
+                qf_parse,
+                "split",
+            ),
+            Row(
+                "QuickFIX (C++): parse + read MsgType, MsgSeqNum, Symbol",
+                "3 values (str; MsgSeqNum int)",
+                qf_header,
+                "split",
+            ),
+        ]
+    else:
+        rows.append(Row("QuickFIX (C++)", "", None, "split", why=not_installed("quickfix")))
+    rows.append(Row("kalshi-sdk", "", None, "split", why=kalshi_sdk_status()))
+    rows += [
+        Row(
+            "worst case, 35=W alone: kalshi-fix-sansio decode + read every field",
+            "20 entries x 4 fields typed, header, Symbol",
+            snap_read,
+            "split-W",
+            target=0.25,
+        ),
+        Row(
+            "worst case, 35=W alone: kalshi-fix-sansio decode + validate()",
+            "every field converted and checked",
+            snap_validate,
+            "split-W",
+        ),
+        Row(
+            "kalshi-fix-sansio: encode a prebuilt NewOrderSingle",
+            "typed values -> wire (header given)",
+            lambda: p.encode(order, hdr),
+            "join",
+        ),
+        Row(
+            "kalshi-fix-sansio: NewOrderSingle built from typed values + encoded",
+            "NewOrderSingle(...) and Header(...) constructed, then encoded",
+            build_and_encode,
+            "join",
+            target=0.35,
+        ),
+    ]
+    if simplefix is not None:
+
+        def sf_encode() -> bytes:
+            msg = simplefix.FixMessage()
+            msg.append_pair(8, "FIXT.1.1")
+            for t, v in NOS_PAIRS:
+                msg.append_pair(t, v)
+            return bytes(msg.encode())
+
+        rows.append(Row("simplefix: encode", "the same str pairs", sf_encode, "join"))
+    if quickfix is not None:
+
+        def qf_encode() -> bytes:
+            m = quickfix.Message()
+            h = m.getHeader()
+            h.setField(8, "FIXT.1.1")
+            for t, v in NOS_PAIRS[:5]:
+                h.setField(t, v)
+            for t, v in NOS_PAIRS[5:]:
+                m.setField(t, v)
+            return m.toString().encode()
+
+        rows.append(
+            Row("QuickFIX (C++): encode", "the same str pairs, toString()", qf_encode, "join")
+        )
+    else:
+        rows.append(Row("QuickFIX (C++): encode", "", None, "join", why=not_installed("quickfix")))
+    return baselines, rows
+
+
+def kalshi_sdk_status() -> str:
+    try:
+        import kalshi_sdk  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        if sys.version_info < (3, 12):
+            return f"not installed (needs Python >= 3.12; this is {platform.python_version()})"
+        return "not installed"
+    return "installed, not wired in"  # pragma: no cover
+
+
+# -- measurement ---------------------------------------------------------------------------
+
+
+def calibrate(row: Row, seconds: float) -> None:
+    """Pick a repeat count so one timing of the row takes about ``seconds``."""
+    assert row.fn is not None
+    row.fn()  # warm up
+    n, t = 1, 0.0
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            row.fn()
+        t = time.perf_counter() - t0
+        if t >= seconds / 4 or n >= 1 << 16:
+            break
+        n *= 2
+    row.number = max(1, round(n * seconds / max(t, 1e-9)))
+
+
+def run(rounds: int, seconds: float) -> tuple[dict[str, Row], list[Row]]:
+    baselines, rows = build_rows()
+    live = [r for r in rows if r.fn is not None]
+    for r in [*baselines.values(), *live]:
+        calibrate(r, seconds)
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(rounds):
+            before = {k: b.time_once() for k, b in baselines.items()}
+            k = i % len(live)
+            order = live[k:] + live[:k]
+            if i % 2:
+                order.reverse()
+            took = {id(r): r.time_once() for r in order}
+            after = {k: b.time_once() for k, b in baselines.items()}
+            for key, b in baselines.items():
+                b.times += [before[key], after[key]]
+            for r in live:
+                base = (before[r.baseline] + after[r.baseline]) / 2
+                r.times.append(took[id(r)])
+                r.ratios.append(base / took[id(r)])
+    finally:
+        gc.enable()
+    return baselines, rows
+
+
+def paired(a: Row, b: Row) -> float:
+    """Median over rounds of a's throughput over b's (same baseline, same rounds)."""
+    return statistics.median(x / y for x, y in zip(a.ratios, b.ratios, strict=True))
+
+
+def report(baselines: dict[str, Row], rows: list[Row], rounds: int) -> list[str]:
+    lines = [
+        f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}, "
+        f"{os.cpu_count()} cores; {rounds} interleaved rounds",
+        "",
+        "| row | what it converts | best time | throughput vs baseline (median of rounds, "
+        "quartiles) | target |",
+        "|---|---|---:|---|---|",
+    ]
+    for b in baselines.values():
+        lines.append(
+            f"| baseline: {b.name} | {b.converts} | {min(b.times) * 1e6:.1f} µs | 1.00x | |"
+        )
+    base_name = {"split": "split floor", "split-W": "split floor (35=W)", "join": "join encoder"}
+    for r in rows:
+        if r.fn is None:
+            lines.append(f"| {r.name} | {r.why} | — | — | |")
+            continue
+        q1, med, q3 = r.quartiles()
+        target = ""
+        if r.target is not None:
+            target = f">= {r.target}x: {'met' if med >= r.target else 'NOT met'}"
+        lines.append(
+            f"| {r.name} | {r.converts} | {min(r.times) * 1e6:.1f} µs "
+            f"| **{med:.3f}x** {base_name[r.baseline]} ({q1:.3f}-{q3:.3f}) | {target} |"
+        )
+    lines.append("")
+    by_name = {r.name: r for r in rows}
+    ours = by_name["kalshi-fix-sansio: decode + read MsgType, MsgSeqNum, Symbol"]
+    qf = by_name.get("QuickFIX (C++): parse + read MsgType, MsgSeqNum, Symbol")
+    if qf is not None and qf.ratios:
+        rel = paired(ours, qf)
+        lines.append(
+            f"* decode + read MsgType, MsgSeqNum, Symbol: {rel:.2f}x QuickFIX's throughput "
+            f"(target >= 1.1x: {'met' if rel >= 1.1 else 'NOT met'})"
+        )
+    else:
+        lines.append(
+            "* decode + read MsgType, MsgSeqNum, Symbol vs QuickFIX (target >= 1.1x): "
+            "not measured, QuickFIX not installed"
+        )
+    for r in rows:
+        if r.target is not None and r.ratios:
+            med = r.median()
+            lines.append(
+                f"* {r.name}: {med:.3f}x {base_name[r.baseline]} "
+                f"(target >= {r.target}x: {'met' if med >= r.target else 'NOT met'})"
+            )
+    return lines
+
+
+def write_docs(lines: list[str]) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text(encoding="utf-8")
+    start = text.index(BEGIN) + len(BEGIN)
+    end = text.index(END)
+    path.write_text(text[:start] + "\n" + "\n".join(lines) + "\n" + text[end:], encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="a few short rounds (a smoke test)")
+    parser.add_argument("--rounds", type=int, default=31)
+    parser.add_argument(
+        "--write-docs", action="store_true", help="write the table into docs/benchmarks.md"
+    )
+    args = parser.parse_args(argv)
+    rounds, seconds = (3, 0.002) if args.quick else (args.rounds, 0.01)
+    baselines, rows = run(rounds, seconds)
+    lines = report(baselines, rows, rounds)
+    print("\n".join(lines))
+    if args.write_docs:
+        write_docs(lines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,185 @@
+"""The docs site renders: build it with mkdocs and inspect the HTML, not just the exit status.
+
+The reference pages and the state page are rendered afresh from their sources (the codegen
+templates and `render_markdown()`) into a copy of docs/, so a template that produces broken
+Markdown fails here even before anyone regenerates the committed pages. Expected table sizes come
+from the generated classes, not from the Markdown.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kalshi_fix_sansio._generated import margin, prediction
+from kalshi_fix_sansio._message import GroupInfo
+from kalshi_fix_sansio._states import TRANSITIONS, State, render_markdown
+from kalshi_fix_sansio.spec import ENVIRONMENTS, FIELDS, SESSIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+DIALECTS = {"prediction": prediction, "margin": margin}
+PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+
+
+class _Page(HTMLParser):
+    """Headings, tables (rows of cell texts) and text lines outside <pre> of one page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.sections: list[tuple[str, list[list[list[str]]]]] = [("", [])]
+        self.text: list[str] = []
+        self.svgs: list[str] = []  # text inside each <svg>
+        self._table: list[list[str]] | None = None
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._in_body = False
+        self._pre = 0
+        self._svg: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("h1", "h2"):
+            self.sections.append((dict(attrs).get("id") or "", []))
+        elif tag == "table":
+            self._table = []
+            self.sections[-1][1].append(self._table)
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self._row = []
+        elif tag == "td" and self._row is not None:
+            self._cell = []
+        elif tag == "pre":
+            self._pre += 1
+        elif tag == "svg":
+            self._svg = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).replace("\xa0", " ").strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self._table is not None:
+            self._table.append(self._row)
+            self._row = None
+        elif tag == "tbody":
+            self._in_body = False
+        elif tag == "table":
+            self._table = None
+        elif tag == "pre":
+            self._pre -= 1
+        elif tag == "svg" and self._svg is not None:
+            self.svgs.append(" ".join(self._svg))
+            self._svg = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._svg is not None:
+            self._svg.append(data.strip())
+        if not self._pre:
+            self.text.append(data)
+
+    def text_lines(self) -> list[str]:
+        return "".join(self.text).splitlines()
+
+
+def _parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.close()
+    return page
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from codegen.generate import make_env, render_docs
+    from codegen.loader import load_spec
+
+    work = tmp_path_factory.mktemp("docs")
+    shutil.copy(ROOT / "mkdocs.yml", work / "mkdocs.yml")
+    shutil.copytree(ROOT / "docs", work / "docs")
+    for rel, text in render_docs(load_spec(ROOT / "spec"), make_env()).items():
+        (work / rel).write_text(text, encoding="utf-8")
+    (work / "docs" / "session-states.md").write_text(render_markdown(), encoding="utf-8")
+    out = work / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+def _tags(cls: Any) -> list[str]:
+    """The Tag column of a message's table: its members in order, group members after the count."""
+    tags: list[str] = []
+    for m in cls._MEMBERS:
+        tags.append(str(m.tag))
+        if isinstance(m, GroupInfo):
+            tags += _tags(m.entry)
+    return tags
+
+
+@pytest.mark.parametrize("product", sorted(DIALECTS))
+def test_reference_tables_are_tables_with_a_row_per_field(site: Path, product: str) -> None:
+    mod = DIALECTS[product]
+    page = _parse(site / "reference" / product / "index.html")
+    sections = dict(page.sections)
+    overview = [t for _, tables in page.sections[:2] for t in tables]
+    assert len(overview) == 1, "the page opens with one table of its message types"
+    assert sorted(row[0] for row in overview[0]) == sorted(mod.MESSAGES)
+    for msgtype, cls in mod.MESSAGES.items():
+        anchor = cls.__name__.lower()
+        assert anchor in sections, f"{product}: no section for {cls.__name__}"
+        tables = sections[anchor]
+        assert len(tables) == 1, f"{product} {cls.__name__}: {len(tables)} tables, expected 1"
+        got = [row[0] for row in tables[0]]
+        assert got == _tags(cls), f"{product} {cls.__name__} (35={msgtype}): rows {got}"
+        assert all(len(row) == 6 for row in tables[0]), f"{product} {cls.__name__}: short rows"
+
+
+def test_no_page_shows_markdown_table_text(site: Path) -> None:
+    pages = sorted(p for p in site.rglob("*.html") if p.name != "404.html")
+    assert len(pages) > 10
+    bad = [
+        f"{p.relative_to(site)}: {line.strip()[:80]}"
+        for p in pages
+        for line in _parse(p).text_lines()
+        if PIPE_ROW.match(line)
+    ]
+    assert not bad, "literal Markdown table rows in the HTML:\n" + "\n".join(bad)
+
+
+def test_tags_and_sessions_tables_have_a_row_each(site: Path) -> None:
+    tags = _parse(site / "reference" / "tags" / "index.html")
+    rows = [row[0] for _, tables in tags.sections for t in tables for row in t]
+    assert sorted(map(int, rows)) == sorted(FIELDS)
+    sessions = _parse(site / "reference" / "sessions" / "index.html")
+    sections = dict(sessions.sections)
+    for product, envs in ENVIRONMENTS.items():
+        env_table, session_table = sections[product]
+        assert [row[0] for row in env_table] == list(envs)
+        names = [name for p, name in SESSIONS if p == product]
+        assert [row[0] for row in session_table] == names
+
+
+def test_state_diagram_is_a_drawing(site: Path) -> None:
+    page = _parse(site / "session-states" / "index.html")
+    assert len(page.svgs) == 1, "the state page carries one inline SVG diagram"
+    drawn = page.svgs[0]
+    for state in State:
+        assert state.value in drawn, f"state {state.value!r} missing from the diagram"
+    for trigger in {t for _, t in TRANSITIONS}:
+        assert trigger.value in drawn, f"trigger {trigger.value!r} missing from the diagram"
+    assert not any("stateDiagram" in line for line in page.text_lines())
+    table = [t for _, ts in page.sections for t in ts]
+    assert sum(len(t) for t in table) == len(TRANSITIONS) + 1  # + the acceptor's start
