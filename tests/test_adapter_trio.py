@@ -447,3 +447,18 @@ def test_attempts_exhausted_raise_connection_failed(
 
     trio.run(main)
     assert h.gateway.connected() == []
+
+
+def test_importing_the_trio_adapter_without_trio_says_what_to_install() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['trio'] = None\n"
+        "try:\n"
+        "    import kalshi_fix_sansio.adapters.trio\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'kalshi-fix-sansio[trio]'" in out.stdout
