@@ -149,6 +149,7 @@ def decode_frame(
         defects = _structural_defects(cls, frame, flat, tags, present, cls is classes[b""])
         msg = _new(cls)
         _set(msg, "_src", [frame, None, flat, use_dollars, defects])
+        _set(msg, "_eager", False)
         return msg
     if not cls._REQUIRED <= present:
         tag = min(int(t) for t in cls._REQUIRED - present)
@@ -174,8 +175,6 @@ def decode_frame(
     if len(present) != len(tags) and not (present & cls._GROUP_TAGS):
         _check_repeats(cls, frame, tags)
     return _finish(cls, frame, flat, use_dollars)
-
-
 
 
 def _structural_defects(
@@ -253,8 +252,6 @@ def _structural_defects(
     return defects
 
 
-
-
 _SPEC_TAGS: tuple[frozenset[int], frozenset[bytes]] | None = None
 
 
@@ -272,11 +269,10 @@ def _spec_tags() -> tuple[frozenset[int], frozenset[bytes]]:
     return _SPEC_TAGS
 
 
-
-
 def _finish(cls: type[Message], frame: bytes, flat: list[bytes], use_dollars: bool) -> Message:
     msg = _new(cls)
     _set(msg, "_src", [frame, None, flat, use_dollars, None])
+    _set(msg, "_eager", False)
     return msg
 
 

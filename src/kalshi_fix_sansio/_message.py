@@ -118,6 +118,11 @@ class GroupInfo(NamedTuple):
     entry: type[FixRecord]
 
 
+# (slot, tag bytes, decoder, field) per plain field of a class, in member order: `FixRecord._fill`
+Conv = tuple[tuple[str, bytes, Callable[[bytes], Any], FieldInfo], ...]
+_CONVERT_ERRORS = (ValueError, UnicodeDecodeError, ArithmeticError)
+
+
 # [frame, tag -> raw value (built on first access), flat [tag, value, ...], use_dollars,
 #  defects: a list shared by a message and its group entries when decoded tolerantly, else None]
 Src = list[Any]
@@ -143,6 +148,9 @@ class FixRecord:
     """
 
     _src: Src | None = attrs.field(default=None, init=False)
+    # decoded: the next field read converts every field (`_fill`); a message and its header
+    # start False (their first read converts one field: a handler often reads only a few)
+    _eager: bool = attrs.field(default=True, init=False)
 
     _FIELDS: ClassVar[tuple[FieldInfo, ...]] = ()
     _GROUPS: ClassVar[tuple[GroupInfo, ...]] = ()
@@ -152,8 +160,55 @@ class FixRecord:
     _DELIMITER: ClassVar[bytes] = b""
     _OWN: ClassVar[frozenset[bytes]] = frozenset()  # entries: direct member tags
     _BY_KEY: ClassVar[dict[bytes, FieldInfo]] = {}  # tag bytes -> field (plain fields only)
+    _CONV: ClassVar[Conv] = ()  # plain fields' converters (cents prices in cents)
+    _CONV_D: ClassVar[Conv] = ()  # the same when the message's prices are in dollars
 
     # -- lazy loading -------------------------------------------------------------------------
+
+    def _fill(self) -> list[FieldInfo] | None:
+        """Convert every plain field of a decoded instance at once (absent ones read None).
+
+        A value that does not convert is left unset, so that reading it takes `_load`, which
+        raises the `DecodeError` naming it (or, tolerant, records its defect): converting the
+        other fields early never raises or records anything a lazy read would not.
+
+        Returns:
+            The fields whose values did not convert, or None.
+        """
+        src = self._src
+        if src is None:  # pragma: no cover - constructed instances always have their slots set
+            return None
+        wire = src[1]
+        if wire is None:
+            wire = _wire(src)
+        get = wire.get
+        bad = None
+        for slot, key, dec, info in self._CONV_D if src[3] else self._CONV:
+            raw = get(key)
+            if raw is None:
+                _set(self, slot, None)
+                continue
+            try:
+                _set(self, slot, dec(raw))
+            except _CONVERT_ERRORS:
+                if bad is None:
+                    bad = [info]
+                else:
+                    bad.append(info)
+        return bad
+
+    def _get(self, info: FieldInfo) -> Any:
+        """A field read for the first time: the first of a message converts only itself, any
+        later one (and any of a group entry) converts every field of the record."""
+        if not self._eager:
+            _set(self, "_eager", True)
+            return self._load(info)
+        if self._fill() is not None:
+            try:
+                return getattr(self, info.slot)
+            except AttributeError:
+                return self._load(info)
+        return getattr(self, info.slot)
 
     def _load(self, info: FieldInfo, wire: dict[bytes, bytes] | None = None) -> Any:
         src = self._src
@@ -206,10 +261,11 @@ class FixRecord:
         src = self._src
         if src is None:
             return
-        wire = _wire(src)
-        load = self._load
-        for info in self._FIELDS:
-            load(info, wire)
+        bad = self._fill()
+        if bad is not None:
+            wire = _wire(src)
+            for info in bad:
+                self._load(info, wire)
         for ginfo in self._GROUPS:
             self._load_group(ginfo)
 
@@ -275,24 +331,14 @@ class FixRecord:
         src = self._src
         if src is None:
             return
-        wire = _wire(src)
-        by_key = self._BY_KEY
-        dollars = src[3]
-        # only the fields present need converting; absent ones read as None on access
-        for key, raw in wire.items():
-            info = by_key.get(key)
-            if info is None:
-                continue
-            _attr, slot, _tag, _key, _name, dec, dec_dollars, _secret = info
-            if dollars and dec_dollars is not None:
-                dec = dec_dollars
-            try:
-                value = dec(raw)
-            except (ValueError, UnicodeDecodeError, ArithmeticError):
-                # raises the DecodeError that names the field (or, tolerant, records it)
+        bad = self._fill()
+        if bad is not None:
+            # raises the DecodeError that names the first bad field in wire order (or, tolerant,
+            # records each)
+            wire = _wire(src)
+            order = {key: i for i, key in enumerate(wire)}
+            for info in sorted(bad, key=lambda info: order[info.key]):
                 self._load(info, wire)
-                continue
-            _set(self, slot, value)
         for ginfo in self._GROUPS:
             self._load_group(ginfo)
 
@@ -317,7 +363,7 @@ class FixRecord:
                             f"{self._what()}: {info.name}({info.tag}) value {value!r} is not one "
                             "the spec lists",
                             wire[key],
-                        )
+                        ),
                     )
         for ginfo in self._GROUPS:
             entries = getattr(self, ginfo.attr)
@@ -395,6 +441,13 @@ class FixRecord:
 def by_key(fields: tuple[FieldInfo, ...]) -> dict[bytes, FieldInfo]:
     """Tag bytes -> field, for a generated class's plain fields."""
     return {info.key: info for info in fields}
+
+
+def convs(fields: tuple[FieldInfo, ...]) -> tuple[Conv, Conv]:
+    """A generated class's converters: prices in cents, and with the session in dollars."""
+    cents = tuple((f.slot, f.key, f.dec, f) for f in fields)
+    dollars = tuple((f.slot, f.key, f.dec_dollars or f.dec, f) for f in fields)
+    return cents, dollars
 
 
 def header_raw(msg: FixRecord, keys: frozenset[bytes]) -> dict[bytes, bytes]:
@@ -515,6 +568,7 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
                 _add(defects, Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{text}required tag {tag}"))
         entry = _new(entry_cls)
         _set(entry, "_src", [frame, d, sub, use_dollars, defects])
+        _set(entry, "_eager", True)
         entries.append(entry)
     return tuple(entries)
 
@@ -569,6 +623,7 @@ class Message(FixRecord):
     """
 
     _extra_fields: tuple[tuple[int, bytes], ...] = attrs.field(default=(), alias="extra_fields")
+    _header: Any = attrs.field(default=None, init=False)  # decoded: the header, made once
 
     MSG_TYPE: ClassVar[str] = ""
     CATEGORY: ClassVar[str] = "app"
@@ -662,12 +717,16 @@ class Message(FixRecord):
     @property
     def header(self) -> Any:
         """The standard header of a decoded message (None for a message you built)."""
-        src = self._src
-        if src is None:
-            return None
-        h = _new(self._HEADER_CLS)
-        _set(h, "_src", src)
-        return h
+        try:
+            return self._header
+        except AttributeError:
+            src = self._src
+            assert src is not None
+            h = _new(self._HEADER_CLS)
+            _set(h, "_src", src)
+            _set(h, "_eager", False)
+            _set(self, "_header", h)
+            return h
 
     def _what(self) -> str:
         return f"{type(self).__name__} (35={self.MSG_TYPE})"

@@ -75,7 +75,35 @@ def dec_int(raw: bytes) -> int:
 _DECIMAL_CHARS = b"0123456789.-"
 
 
+# Values that repeat (prices, quantities, the dates and times of market-data entries) are
+# converted once: raw bytes -> immutable value, in bounded dicts emptied when full. Only short
+# values are kept, so a peer cannot make them hold much.
+_CACHE_SIZE = 4096
+_CACHED_LEN = 32
+_DECIMALS: dict[bytes, Decimal] = {}
+_CENTS: dict[bytes, Decimal] = {}
+_TIMESTAMPS: dict[bytes, datetime] = {}
+_DATES: dict[bytes, date] = {}
+_TIMES: dict[bytes, time] = {}
+
+
+def _keep(cache: dict[bytes, Any], raw: bytes, value: Any) -> None:
+    if len(raw) <= _CACHED_LEN:
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[raw] = value
+
+
 def dec_decimal(raw: bytes) -> Decimal:
+    hit = _DECIMALS.get(raw)
+    if hit is not None:
+        return hit
+    value = _dec_decimal(raw)
+    _keep(_DECIMALS, raw, value)
+    return value
+
+
+def _dec_decimal(raw: bytes) -> Decimal:
     # Only digits, '.' and '-' (no exponent, NaN, spaces or '_', which Decimal() would take);
     # Decimal() itself refuses a misplaced '.' or '-'.
     if raw.translate(None, _DECIMAL_CHARS) or not raw:
@@ -97,7 +125,12 @@ def _is_whole(d: Decimal) -> bool:
 
 def dec_cents(raw: bytes) -> Decimal:
     """A price sent in cents, returned in dollars (exact, whatever the number of digits)."""
-    return _shift(dec_decimal(raw), -2)
+    hit = _CENTS.get(raw)
+    if hit is not None:
+        return hit
+    value = _shift(_dec_decimal(raw), -2)
+    _keep(_CENTS, raw, value)
+    return value
 
 
 def dec_int_cents(raw: bytes) -> Decimal:
@@ -128,6 +161,15 @@ _from_iso = datetime.fromisoformat
 
 
 def dec_timestamp(raw: bytes) -> datetime:
+    hit = _TIMESTAMPS.get(raw)
+    if hit is not None:
+        return hit
+    value = _dec_timestamp(raw)
+    _keep(_TIMESTAMPS, raw, value)
+    return value
+
+
+def _dec_timestamp(raw: bytes) -> datetime:
     n = len(raw)
     if (
         (n == 21 or n == 24 or n == 17)
@@ -161,12 +203,46 @@ def dec_timestamp(raw: bytes) -> datetime:
 
 
 def dec_date(raw: bytes) -> date:
+    hit = _DATES.get(raw)
+    if hit is not None:
+        return hit
     if len(raw) != 8 or not raw.isdigit():
         raise ValueError(f"expected a date YYYYMMDD, got {raw!r}")
-    return date(int(raw[0:4]), int(raw[4:6]), int(raw[6:8]))
+    value = date(int(raw[0:4]), int(raw[4:6]), int(raw[6:8]))
+    _keep(_DATES, raw, value)
+    return value
+
+
+_time_from_iso = time.fromisoformat
 
 
 def dec_time(raw: bytes) -> time:
+    hit = _TIMES.get(raw)
+    if hit is not None:
+        return hit
+    n = len(raw)
+    if (
+        (n == 12 or n == 15 or n == 8)
+        and raw[2] == _COLON
+        and raw[5] == _COLON
+        and (n == 8 or raw[8] == _DOT)
+        and (raw[0:2] + raw[3:5] + raw[6:8] + raw[9:]).isdigit()
+    ):
+        # HH:MM:SS[.sss|.ssssss] -> ISO text the C parser reads; separators and digits checked
+        # first (fromisoformat alone also takes "12:00:00,512" and "120000").
+        try:
+            value = _time_from_iso(raw.decode("ascii") + "+00:00")
+        except ValueError:
+            pass
+        else:
+            _keep(_TIMES, raw, value)
+            return value
+    value = _dec_time(raw)
+    _keep(_TIMES, raw, value)
+    return value
+
+
+def _dec_time(raw: bytes) -> time:
     m = _TIME_RE.fullmatch(raw)
     if m is None:
         raise ValueError(f"expected UTCTimeOnly HH:MM:SS[.sss], got {raw!r}")

@@ -14,6 +14,7 @@ import attrs
 from .. import _values as _v
 from .._message import FieldInfo as _F
 from .._message import by_key as _by_key
+from .._message import convs as _convs
 from .._message import FixRecord
 from .._message import GroupInfo as _G
 from .._encode import encode_group as _encode_group
@@ -79,7 +80,7 @@ class Header(FixRecord):
         try:
             return self._sender_comp_id
         except AttributeError:
-            return self._load(_f_sender_comp_id)  # type: ignore[no-any-return]
+            return self._get(_f_sender_comp_id)  # type: ignore[no-any-return]
 
     @property
     def target_comp_id(self) -> str | None:
@@ -87,7 +88,7 @@ class Header(FixRecord):
         try:
             return self._target_comp_id
         except AttributeError:
-            return self._load(_f_target_comp_id)  # type: ignore[no-any-return]
+            return self._get(_f_target_comp_id)  # type: ignore[no-any-return]
 
     @property
     def msg_seq_num(self) -> int | None:
@@ -95,7 +96,7 @@ class Header(FixRecord):
         try:
             return self._msg_seq_num
         except AttributeError:
-            return self._load(_f_msg_seq_num)  # type: ignore[no-any-return]
+            return self._get(_f_msg_seq_num)  # type: ignore[no-any-return]
 
     @property
     def sending_time(self) -> datetime | None:
@@ -103,7 +104,7 @@ class Header(FixRecord):
         try:
             return self._sending_time
         except AttributeError:
-            return self._load(_f_sending_time)  # type: ignore[no-any-return]
+            return self._get(_f_sending_time)  # type: ignore[no-any-return]
 
     @property
     def poss_dup_flag(self) -> bool | None:
@@ -111,7 +112,7 @@ class Header(FixRecord):
         try:
             return self._poss_dup_flag
         except AttributeError:
-            return self._load(_f_poss_dup_flag)  # type: ignore[no-any-return]
+            return self._get(_f_poss_dup_flag)  # type: ignore[no-any-return]
 
     @property
     def poss_resend(self) -> bool | None:
@@ -119,7 +120,7 @@ class Header(FixRecord):
         try:
             return self._poss_resend
         except AttributeError:
-            return self._load(_f_poss_resend)  # type: ignore[no-any-return]
+            return self._get(_f_poss_resend)  # type: ignore[no-any-return]
 
     @property
     def orig_sending_time(self) -> datetime | None:
@@ -127,7 +128,7 @@ class Header(FixRecord):
         try:
             return self._orig_sending_time
         except AttributeError:
-            return self._load(_f_orig_sending_time)  # type: ignore[no-any-return]
+            return self._get(_f_orig_sending_time)  # type: ignore[no-any-return]
 
     @property
     def sender_sub_id(self) -> str | None:
@@ -135,7 +136,7 @@ class Header(FixRecord):
         try:
             return self._sender_sub_id
         except AttributeError:
-            return self._load(_f_sender_sub_id)  # type: ignore[no-any-return]
+            return self._get(_f_sender_sub_id)  # type: ignore[no-any-return]
 
     @property
     def target_sub_id(self) -> str | None:
@@ -143,7 +144,7 @@ class Header(FixRecord):
         try:
             return self._target_sub_id
         except AttributeError:
-            return self._load(_f_target_sub_id)  # type: ignore[no-any-return]
+            return self._get(_f_target_sub_id)  # type: ignore[no-any-return]
 
     @property
     def on_behalf_of_comp_id(self) -> str | None:
@@ -151,7 +152,7 @@ class Header(FixRecord):
         try:
             return self._on_behalf_of_comp_id
         except AttributeError:
-            return self._load(_f_on_behalf_of_comp_id)  # type: ignore[no-any-return]
+            return self._get(_f_on_behalf_of_comp_id)  # type: ignore[no-any-return]
 
     @property
     def deliver_to_comp_id(self) -> str | None:
@@ -159,7 +160,7 @@ class Header(FixRecord):
         try:
             return self._deliver_to_comp_id
         except AttributeError:
-            return self._load(_f_deliver_to_comp_id)  # type: ignore[no-any-return]
+            return self._get(_f_deliver_to_comp_id)  # type: ignore[no-any-return]
 
     @property
     def sender_location_id(self) -> str | None:
@@ -167,7 +168,7 @@ class Header(FixRecord):
         try:
             return self._sender_location_id
         except AttributeError:
-            return self._load(_f_sender_location_id)  # type: ignore[no-any-return]
+            return self._get(_f_sender_location_id)  # type: ignore[no-any-return]
 
     @property
     def target_location_id(self) -> str | None:
@@ -175,7 +176,7 @@ class Header(FixRecord):
         try:
             return self._target_location_id
         except AttributeError:
-            return self._load(_f_target_location_id)  # type: ignore[no-any-return]
+            return self._get(_f_target_location_id)  # type: ignore[no-any-return]
 
     @property
     def appl_ver_id(self) -> str | None:
@@ -183,7 +184,7 @@ class Header(FixRecord):
         try:
             return self._appl_ver_id
         except AttributeError:
-            return self._load(_f_appl_ver_id)  # type: ignore[no-any-return]
+            return self._get(_f_appl_ver_id)  # type: ignore[no-any-return]
 
     @property
     def cstm_appl_ver_id(self) -> str | None:
@@ -191,7 +192,7 @@ class Header(FixRecord):
         try:
             return self._cstm_appl_ver_id
         except AttributeError:
-            return self._load(_f_cstm_appl_ver_id)  # type: ignore[no-any-return]
+            return self._get(_f_cstm_appl_ver_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -270,6 +271,7 @@ _f_target_sub_id = _F("target_sub_id", "_target_sub_id", 57, b"57", "TargetSubID
 
 Header._FIELDS = (_f_sender_comp_id, _f_target_comp_id, _f_msg_seq_num, _f_sending_time, _f_poss_dup_flag, _f_poss_resend, _f_orig_sending_time, _f_sender_sub_id, _f_target_sub_id, _f_on_behalf_of_comp_id, _f_deliver_to_comp_id, _f_sender_location_id, _f_target_location_id, _f_appl_ver_id, _f_cstm_appl_ver_id, )
 Header._BY_KEY = _by_key(Header._FIELDS)
+Header._CONV, Header._CONV_D = _convs(Header._FIELDS)
 Header._GROUPS = ()
 Header._MEMBERS = (_f_sender_comp_id, _f_target_comp_id, _f_msg_seq_num, _f_sending_time, _f_poss_dup_flag, _f_poss_resend, _f_orig_sending_time, _f_sender_sub_id, _f_target_sub_id, _f_on_behalf_of_comp_id, _f_deliver_to_comp_id, _f_sender_location_id, _f_target_location_id, _f_appl_ver_id, _f_cstm_appl_ver_id, )
 Header._REQUIRED = frozenset({b"34", b"49", b"52", b"56", })

@@ -19,6 +19,7 @@ import attrs
 from .. import _values as _v
 from .._message import FieldInfo as _F
 from .._message import by_key as _by_key
+from .._message import convs as _convs
 from .._message import AnyTag, FixRecord, Message, UnknownMessage
 from .._encode import EncodeSpec as _EncodeSpec
 from .._message import GroupInfo as _G
@@ -559,7 +560,7 @@ class Party(FixRecord):
         try:
             return self._party_id
         except AttributeError:
-            return self._load(_f_party_id)  # type: ignore[no-any-return]
+            return self._get(_f_party_id)  # type: ignore[no-any-return]
 
     @property
     def party_role(self) -> PartyRole | int | None:
@@ -567,7 +568,7 @@ class Party(FixRecord):
         try:
             return self._party_role
         except AttributeError:
-            return self._load(_f_party_role)  # type: ignore[no-any-return]
+            return self._get(_f_party_role)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -608,7 +609,7 @@ class MiscFee(FixRecord):
         try:
             return self._misc_fee_amt
         except AttributeError:
-            return self._load(_f_misc_fee_amt)  # type: ignore[no-any-return]
+            return self._get(_f_misc_fee_amt)  # type: ignore[no-any-return]
 
     @property
     def misc_fee_curr(self) -> str | None:
@@ -616,7 +617,7 @@ class MiscFee(FixRecord):
         try:
             return self._misc_fee_curr
         except AttributeError:
-            return self._load(_f_misc_fee_curr)  # type: ignore[no-any-return]
+            return self._get(_f_misc_fee_curr)  # type: ignore[no-any-return]
 
     @property
     def misc_fee_type(self) -> MiscFeeType | str | None:
@@ -624,7 +625,7 @@ class MiscFee(FixRecord):
         try:
             return self._misc_fee_type
         except AttributeError:
-            return self._load(_f_misc_fee_type)  # type: ignore[no-any-return]
+            return self._get(_f_misc_fee_type)  # type: ignore[no-any-return]
 
     @property
     def misc_fee_basis(self) -> MiscFeeBasis | int | None:
@@ -632,7 +633,7 @@ class MiscFee(FixRecord):
         try:
             return self._misc_fee_basis
         except AttributeError:
-            return self._load(_f_misc_fee_basis)  # type: ignore[no-any-return]
+            return self._get(_f_misc_fee_basis)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -679,7 +680,7 @@ class CollateralAmountChange(FixRecord):
         try:
             return self._collateral_amount_change
         except AttributeError:
-            return self._load(_f_collateral_amount_change)  # type: ignore[no-any-return]
+            return self._get(_f_collateral_amount_change)  # type: ignore[no-any-return]
 
     @property
     def collateral_amount_type(self) -> CollateralAmountType | str | None:
@@ -687,7 +688,7 @@ class CollateralAmountChange(FixRecord):
         try:
             return self._collateral_amount_type
         except AttributeError:
-            return self._load(_f_collateral_amount_type)  # type: ignore[no-any-return]
+            return self._get(_f_collateral_amount_type)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -721,7 +722,7 @@ class MarketDataRequestRelatedSym(FixRecord):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -761,7 +762,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_type
         except AttributeError:
-            return self._load(_f_md_entry_type)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_type)  # type: ignore[no-any-return]
 
     @property
     def md_entry_px(self) -> Decimal | None:
@@ -769,7 +770,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_px
         except AttributeError:
-            return self._load(_f_md_entry_px__dollars)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_px__dollars)  # type: ignore[no-any-return]
 
     @property
     def md_entry_size(self) -> Decimal | None:
@@ -777,7 +778,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_size
         except AttributeError:
-            return self._load(_f_md_entry_size)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_size)  # type: ignore[no-any-return]
 
     @property
     def md_entry_date(self) -> date | None:
@@ -785,7 +786,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_date
         except AttributeError:
-            return self._load(_f_md_entry_date)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_date)  # type: ignore[no-any-return]
 
     @property
     def md_entry_time(self) -> time | None:
@@ -793,7 +794,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_time
         except AttributeError:
-            return self._load(_f_md_entry_time)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_time)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -871,7 +872,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._md_update_action
         except AttributeError:
-            return self._load(_f_md_update_action)  # type: ignore[no-any-return]
+            return self._get(_f_md_update_action)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -879,7 +880,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def md_entry_type(self) -> MDEntryType | str | None:
@@ -887,7 +888,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_type
         except AttributeError:
-            return self._load(_f_md_entry_type)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_type)  # type: ignore[no-any-return]
 
     @property
     def md_entry_px(self) -> Decimal | None:
@@ -895,7 +896,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_px
         except AttributeError:
-            return self._load(_f_md_entry_px__dollars)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_px__dollars)  # type: ignore[no-any-return]
 
     @property
     def md_entry_size(self) -> Decimal | None:
@@ -903,7 +904,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_size
         except AttributeError:
-            return self._load(_f_md_entry_size)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_size)  # type: ignore[no-any-return]
 
     @property
     def md_entry_date(self) -> date | None:
@@ -911,7 +912,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_date
         except AttributeError:
-            return self._load(_f_md_entry_date)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_date)  # type: ignore[no-any-return]
 
     @property
     def md_entry_time(self) -> time | None:
@@ -919,7 +920,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_time
         except AttributeError:
-            return self._load(_f_md_entry_time)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_time)  # type: ignore[no-any-return]
 
     @property
     def aggressor_side(self) -> AggressorSide | str | None:
@@ -927,7 +928,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._aggressor_side
         except AttributeError:
-            return self._load(_f_aggressor_side)  # type: ignore[no-any-return]
+            return self._get(_f_aggressor_side)  # type: ignore[no-any-return]
 
     @property
     def trd_type(self) -> TrdType | int | None:
@@ -935,7 +936,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._trd_type
         except AttributeError:
-            return self._load(_f_trd_type)  # type: ignore[no-any-return]
+            return self._get(_f_trd_type)  # type: ignore[no-any-return]
 
     @property
     def trade_id(self) -> str | None:
@@ -943,7 +944,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._trade_id
         except AttributeError:
-            return self._load(_f_trade_id)  # type: ignore[no-any-return]
+            return self._get(_f_trade_id)  # type: ignore[no-any-return]
 
     @property
     def cl_ord_id(self) -> str | None:
@@ -951,7 +952,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def alloc_account(self) -> int | None:
@@ -959,7 +960,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1041,7 +1042,7 @@ class EventResendRequest(Message):
         try:
             return self._begin_exec_id
         except AttributeError:
-            return self._load(_f_begin_exec_id)  # type: ignore[no-any-return]
+            return self._get(_f_begin_exec_id)  # type: ignore[no-any-return]
 
     @property
     def end_exec_id(self) -> str | None:
@@ -1049,7 +1050,7 @@ class EventResendRequest(Message):
         try:
             return self._end_exec_id
         except AttributeError:
-            return self._load(_f_end_exec_id)  # type: ignore[no-any-return]
+            return self._get(_f_end_exec_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1088,7 +1089,7 @@ class EventResendComplete(Message):
         try:
             return self._ref_seq_num
         except AttributeError:
-            return self._load(_f_ref_seq_num)  # type: ignore[no-any-return]
+            return self._get(_f_ref_seq_num)  # type: ignore[no-any-return]
 
     @property
     def resend_event_count(self) -> int | None:
@@ -1096,7 +1097,7 @@ class EventResendComplete(Message):
         try:
             return self._resend_event_count
         except AttributeError:
-            return self._load(_f_resend_event_count)  # type: ignore[no-any-return]
+            return self._get(_f_resend_event_count)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1137,7 +1138,7 @@ class EventResendReject(Message):
         try:
             return self._ref_seq_num
         except AttributeError:
-            return self._load(_f_ref_seq_num)  # type: ignore[no-any-return]
+            return self._get(_f_ref_seq_num)  # type: ignore[no-any-return]
 
     @property
     def event_resend_reject_reason(self) -> EventResendRejectReason | int | None:
@@ -1145,7 +1146,7 @@ class EventResendReject(Message):
         try:
             return self._event_resend_reject_reason
         except AttributeError:
-            return self._load(_f_event_resend_reject_reason)  # type: ignore[no-any-return]
+            return self._get(_f_event_resend_reject_reason)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1187,7 +1188,7 @@ class MarketDataRequest(Message):
         try:
             return self._subscription_request_type
         except AttributeError:
-            return self._load(_f_subscription_request_type)  # type: ignore[no-any-return]
+            return self._get(_f_subscription_request_type)  # type: ignore[no-any-return]
 
     @property
     def related_sym(self) -> Sequence[MarketDataRequestRelatedSym] | None:
@@ -1234,7 +1235,7 @@ class MarketDataSnapshotFullRefresh(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def md_entries(self) -> Sequence[MarketDataSnapshotFullRefreshMDEntry] | None:
@@ -1317,7 +1318,7 @@ class MarketDataRequestReject(Message):
         try:
             return self._md_req_rej_reason
         except AttributeError:
-            return self._load(_f_md_req_rej_reason)  # type: ignore[no-any-return]
+            return self._get(_f_md_req_rej_reason)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -1325,7 +1326,7 @@ class MarketDataRequestReject(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1395,7 +1396,7 @@ class NewOrderSingle(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def exec_inst(self) -> ExecInst | str | None:
@@ -1403,7 +1404,7 @@ class NewOrderSingle(Message):
         try:
             return self._exec_inst
         except AttributeError:
-            return self._load(_f_exec_inst)  # type: ignore[no-any-return]
+            return self._get(_f_exec_inst)  # type: ignore[no-any-return]
 
     @property
     def order_qty(self) -> Decimal | None:
@@ -1411,7 +1412,7 @@ class NewOrderSingle(Message):
         try:
             return self._order_qty
         except AttributeError:
-            return self._load(_f_order_qty)  # type: ignore[no-any-return]
+            return self._get(_f_order_qty)  # type: ignore[no-any-return]
 
     @property
     def ord_type(self) -> OrdType | str | None:
@@ -1419,7 +1420,7 @@ class NewOrderSingle(Message):
         try:
             return self._ord_type
         except AttributeError:
-            return self._load(_f_ord_type)  # type: ignore[no-any-return]
+            return self._get(_f_ord_type)  # type: ignore[no-any-return]
 
     @property
     def price(self) -> Decimal | None:
@@ -1427,7 +1428,7 @@ class NewOrderSingle(Message):
         try:
             return self._price
         except AttributeError:
-            return self._load(_f_price__session)  # type: ignore[no-any-return]
+            return self._get(_f_price__session)  # type: ignore[no-any-return]
 
     @property
     def side(self) -> Side | str | None:
@@ -1435,7 +1436,7 @@ class NewOrderSingle(Message):
         try:
             return self._side
         except AttributeError:
-            return self._load(_f_side)  # type: ignore[no-any-return]
+            return self._get(_f_side)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -1443,7 +1444,7 @@ class NewOrderSingle(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def time_in_force(self) -> TimeInForce | str | None:
@@ -1451,7 +1452,7 @@ class NewOrderSingle(Message):
         try:
             return self._time_in_force
         except AttributeError:
-            return self._load(_f_time_in_force)  # type: ignore[no-any-return]
+            return self._get(_f_time_in_force)  # type: ignore[no-any-return]
 
     @property
     def expire_time(self) -> datetime | None:
@@ -1459,7 +1460,7 @@ class NewOrderSingle(Message):
         try:
             return self._expire_time
         except AttributeError:
-            return self._load(_f_expire_time)  # type: ignore[no-any-return]
+            return self._get(_f_expire_time)  # type: ignore[no-any-return]
 
     @property
     def parties(self) -> Sequence[Party] | None:
@@ -1475,7 +1476,7 @@ class NewOrderSingle(Message):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     @property
     def secondary_cl_ord_id(self) -> str | None:
@@ -1483,7 +1484,7 @@ class NewOrderSingle(Message):
         try:
             return self._secondary_cl_ord_id
         except AttributeError:
-            return self._load(_f_secondary_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_secondary_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def order_group_id(self) -> str | None:
@@ -1491,7 +1492,7 @@ class NewOrderSingle(Message):
         try:
             return self._order_group_id
         except AttributeError:
-            return self._load(_f_order_group_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_group_id)  # type: ignore[no-any-return]
 
     @property
     def self_trade_prevention_type(self) -> SelfTradePreventionType | int | None:
@@ -1499,7 +1500,7 @@ class NewOrderSingle(Message):
         try:
             return self._self_trade_prevention_type
         except AttributeError:
-            return self._load(_f_self_trade_prevention_type)  # type: ignore[no-any-return]
+            return self._get(_f_self_trade_prevention_type)  # type: ignore[no-any-return]
 
     @property
     def cancel_order_on_pause(self) -> bool | None:
@@ -1507,7 +1508,7 @@ class NewOrderSingle(Message):
         try:
             return self._cancel_order_on_pause
         except AttributeError:
-            return self._load(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
+            return self._get(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1623,7 +1624,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def order_id(self) -> str | None:
@@ -1631,7 +1632,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._order_id
         except AttributeError:
-            return self._load(_f_order_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_id)  # type: ignore[no-any-return]
 
     @property
     def order_qty(self) -> Decimal | None:
@@ -1639,7 +1640,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._order_qty
         except AttributeError:
-            return self._load(_f_order_qty)  # type: ignore[no-any-return]
+            return self._get(_f_order_qty)  # type: ignore[no-any-return]
 
     @property
     def ord_type(self) -> OrdType | str | None:
@@ -1647,7 +1648,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._ord_type
         except AttributeError:
-            return self._load(_f_ord_type)  # type: ignore[no-any-return]
+            return self._get(_f_ord_type)  # type: ignore[no-any-return]
 
     @property
     def orig_cl_ord_id(self) -> str | None:
@@ -1655,7 +1656,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._orig_cl_ord_id
         except AttributeError:
-            return self._load(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def price(self) -> Decimal | None:
@@ -1663,7 +1664,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._price
         except AttributeError:
-            return self._load(_f_price__session)  # type: ignore[no-any-return]
+            return self._get(_f_price__session)  # type: ignore[no-any-return]
 
     @property
     def side(self) -> Side | str | None:
@@ -1671,7 +1672,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._side
         except AttributeError:
-            return self._load(_f_side)  # type: ignore[no-any-return]
+            return self._get(_f_side)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -1679,7 +1680,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def time_in_force(self) -> TimeInForce | str | None:
@@ -1687,7 +1688,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._time_in_force
         except AttributeError:
-            return self._load(_f_time_in_force)  # type: ignore[no-any-return]
+            return self._get(_f_time_in_force)  # type: ignore[no-any-return]
 
     @property
     def expire_time(self) -> datetime | None:
@@ -1695,7 +1696,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._expire_time
         except AttributeError:
-            return self._load(_f_expire_time)  # type: ignore[no-any-return]
+            return self._get(_f_expire_time)  # type: ignore[no-any-return]
 
     @property
     def parties(self) -> Sequence[Party] | None:
@@ -1711,7 +1712,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._order_group_id
         except AttributeError:
-            return self._load(_f_order_group_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_group_id)  # type: ignore[no-any-return]
 
     @property
     def alloc_account(self) -> int | None:
@@ -1719,7 +1720,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1813,7 +1814,7 @@ class OrderCancelRequest(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def order_id(self) -> str | None:
@@ -1821,7 +1822,7 @@ class OrderCancelRequest(Message):
         try:
             return self._order_id
         except AttributeError:
-            return self._load(_f_order_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_id)  # type: ignore[no-any-return]
 
     @property
     def orig_cl_ord_id(self) -> str | None:
@@ -1829,7 +1830,7 @@ class OrderCancelRequest(Message):
         try:
             return self._orig_cl_ord_id
         except AttributeError:
-            return self._load(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def side(self) -> Side | str | None:
@@ -1837,7 +1838,7 @@ class OrderCancelRequest(Message):
         try:
             return self._side
         except AttributeError:
-            return self._load(_f_side)  # type: ignore[no-any-return]
+            return self._get(_f_side)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -1845,7 +1846,7 @@ class OrderCancelRequest(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def parties(self) -> Sequence[Party] | None:
@@ -1861,7 +1862,7 @@ class OrderCancelRequest(Message):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2007,7 +2008,7 @@ class ExecutionReport(Message):
         try:
             return self._avg_px
         except AttributeError:
-            return self._load(_f_avg_px__session)  # type: ignore[no-any-return]
+            return self._get(_f_avg_px__session)  # type: ignore[no-any-return]
 
     @property
     def cl_ord_id(self) -> str | None:
@@ -2015,7 +2016,7 @@ class ExecutionReport(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def cum_qty(self) -> Decimal | None:
@@ -2023,7 +2024,7 @@ class ExecutionReport(Message):
         try:
             return self._cum_qty
         except AttributeError:
-            return self._load(_f_cum_qty)  # type: ignore[no-any-return]
+            return self._get(_f_cum_qty)  # type: ignore[no-any-return]
 
     @property
     def exec_id(self) -> str | None:
@@ -2031,7 +2032,7 @@ class ExecutionReport(Message):
         try:
             return self._exec_id
         except AttributeError:
-            return self._load(_f_exec_id)  # type: ignore[no-any-return]
+            return self._get(_f_exec_id)  # type: ignore[no-any-return]
 
     @property
     def last_mkt(self) -> str | None:
@@ -2039,7 +2040,7 @@ class ExecutionReport(Message):
         try:
             return self._last_mkt
         except AttributeError:
-            return self._load(_f_last_mkt)  # type: ignore[no-any-return]
+            return self._get(_f_last_mkt)  # type: ignore[no-any-return]
 
     @property
     def last_px(self) -> Decimal | None:
@@ -2047,7 +2048,7 @@ class ExecutionReport(Message):
         try:
             return self._last_px
         except AttributeError:
-            return self._load(_f_last_px__session)  # type: ignore[no-any-return]
+            return self._get(_f_last_px__session)  # type: ignore[no-any-return]
 
     @property
     def last_qty(self) -> Decimal | None:
@@ -2055,7 +2056,7 @@ class ExecutionReport(Message):
         try:
             return self._last_qty
         except AttributeError:
-            return self._load(_f_last_qty)  # type: ignore[no-any-return]
+            return self._get(_f_last_qty)  # type: ignore[no-any-return]
 
     @property
     def order_id(self) -> str | None:
@@ -2063,7 +2064,7 @@ class ExecutionReport(Message):
         try:
             return self._order_id
         except AttributeError:
-            return self._load(_f_order_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_id)  # type: ignore[no-any-return]
 
     @property
     def order_qty(self) -> Decimal | None:
@@ -2071,7 +2072,7 @@ class ExecutionReport(Message):
         try:
             return self._order_qty
         except AttributeError:
-            return self._load(_f_order_qty)  # type: ignore[no-any-return]
+            return self._get(_f_order_qty)  # type: ignore[no-any-return]
 
     @property
     def ord_status(self) -> OrdStatus | str | None:
@@ -2079,7 +2080,7 @@ class ExecutionReport(Message):
         try:
             return self._ord_status
         except AttributeError:
-            return self._load(_f_ord_status)  # type: ignore[no-any-return]
+            return self._get(_f_ord_status)  # type: ignore[no-any-return]
 
     @property
     def orig_cl_ord_id(self) -> str | None:
@@ -2087,7 +2088,7 @@ class ExecutionReport(Message):
         try:
             return self._orig_cl_ord_id
         except AttributeError:
-            return self._load(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def price(self) -> Decimal | None:
@@ -2095,7 +2096,7 @@ class ExecutionReport(Message):
         try:
             return self._price
         except AttributeError:
-            return self._load(_f_price__session)  # type: ignore[no-any-return]
+            return self._get(_f_price__session)  # type: ignore[no-any-return]
 
     @property
     def side(self) -> Side | str | None:
@@ -2103,7 +2104,7 @@ class ExecutionReport(Message):
         try:
             return self._side
         except AttributeError:
-            return self._load(_f_side)  # type: ignore[no-any-return]
+            return self._get(_f_side)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -2111,7 +2112,7 @@ class ExecutionReport(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -2119,7 +2120,7 @@ class ExecutionReport(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     @property
     def time_in_force(self) -> TimeInForce | str | None:
@@ -2127,7 +2128,7 @@ class ExecutionReport(Message):
         try:
             return self._time_in_force
         except AttributeError:
-            return self._load(_f_time_in_force)  # type: ignore[no-any-return]
+            return self._get(_f_time_in_force)  # type: ignore[no-any-return]
 
     @property
     def transact_time(self) -> datetime | None:
@@ -2135,7 +2136,7 @@ class ExecutionReport(Message):
         try:
             return self._transact_time
         except AttributeError:
-            return self._load(_f_transact_time)  # type: ignore[no-any-return]
+            return self._get(_f_transact_time)  # type: ignore[no-any-return]
 
     @property
     def ord_rej_reason(self) -> OrdRejReason | int | None:
@@ -2143,7 +2144,7 @@ class ExecutionReport(Message):
         try:
             return self._ord_rej_reason
         except AttributeError:
-            return self._load(_f_ord_rej_reason)  # type: ignore[no-any-return]
+            return self._get(_f_ord_rej_reason)  # type: ignore[no-any-return]
 
     @property
     def expire_time(self) -> datetime | None:
@@ -2151,7 +2152,7 @@ class ExecutionReport(Message):
         try:
             return self._expire_time
         except AttributeError:
-            return self._load(_f_expire_time)  # type: ignore[no-any-return]
+            return self._get(_f_expire_time)  # type: ignore[no-any-return]
 
     @property
     def exec_restatement_reason(self) -> int | None:
@@ -2159,7 +2160,7 @@ class ExecutionReport(Message):
         try:
             return self._exec_restatement_reason
         except AttributeError:
-            return self._load(_f_exec_restatement_reason)  # type: ignore[no-any-return]
+            return self._get(_f_exec_restatement_reason)  # type: ignore[no-any-return]
 
     @property
     def exec_type(self) -> ExecType | str | None:
@@ -2167,7 +2168,7 @@ class ExecutionReport(Message):
         try:
             return self._exec_type
         except AttributeError:
-            return self._load(_f_exec_type)  # type: ignore[no-any-return]
+            return self._get(_f_exec_type)  # type: ignore[no-any-return]
 
     @property
     def leaves_qty(self) -> Decimal | None:
@@ -2175,7 +2176,7 @@ class ExecutionReport(Message):
         try:
             return self._leaves_qty
         except AttributeError:
-            return self._load(_f_leaves_qty)  # type: ignore[no-any-return]
+            return self._get(_f_leaves_qty)  # type: ignore[no-any-return]
 
     @property
     def misc_fees(self) -> Sequence[MiscFee] | None:
@@ -2199,7 +2200,7 @@ class ExecutionReport(Message):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     @property
     def clearing_business_date(self) -> date | None:
@@ -2207,7 +2208,7 @@ class ExecutionReport(Message):
         try:
             return self._clearing_business_date
         except AttributeError:
-            return self._load(_f_clearing_business_date)  # type: ignore[no-any-return]
+            return self._get(_f_clearing_business_date)  # type: ignore[no-any-return]
 
     @property
     def long_qty(self) -> Decimal | None:
@@ -2215,7 +2216,7 @@ class ExecutionReport(Message):
         try:
             return self._long_qty
         except AttributeError:
-            return self._load(_f_long_qty)  # type: ignore[no-any-return]
+            return self._get(_f_long_qty)  # type: ignore[no-any-return]
 
     @property
     def short_qty(self) -> Decimal | None:
@@ -2223,7 +2224,7 @@ class ExecutionReport(Message):
         try:
             return self._short_qty
         except AttributeError:
-            return self._load(_f_short_qty)  # type: ignore[no-any-return]
+            return self._get(_f_short_qty)  # type: ignore[no-any-return]
 
     @property
     def collateral_amount_changes(self) -> Sequence[CollateralAmountChange] | None:
@@ -2239,7 +2240,7 @@ class ExecutionReport(Message):
         try:
             return self._trd_match_id
         except AttributeError:
-            return self._load(_f_trd_match_id)  # type: ignore[no-any-return]
+            return self._get(_f_trd_match_id)  # type: ignore[no-any-return]
 
     @property
     def aggressor_indicator(self) -> bool | None:
@@ -2247,7 +2248,7 @@ class ExecutionReport(Message):
         try:
             return self._aggressor_indicator
         except AttributeError:
-            return self._load(_f_aggressor_indicator)  # type: ignore[no-any-return]
+            return self._get(_f_aggressor_indicator)  # type: ignore[no-any-return]
 
     @property
     def self_trade_prevention_type(self) -> SelfTradePreventionType | int | None:
@@ -2255,7 +2256,7 @@ class ExecutionReport(Message):
         try:
             return self._self_trade_prevention_type
         except AttributeError:
-            return self._load(_f_self_trade_prevention_type)  # type: ignore[no-any-return]
+            return self._get(_f_self_trade_prevention_type)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2420,7 +2421,7 @@ class OrderCancelReject(Message):
         try:
             return self._order_id
         except AttributeError:
-            return self._load(_f_order_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_id)  # type: ignore[no-any-return]
 
     @property
     def cl_ord_id(self) -> str | None:
@@ -2428,7 +2429,7 @@ class OrderCancelReject(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def orig_cl_ord_id(self) -> str | None:
@@ -2436,7 +2437,7 @@ class OrderCancelReject(Message):
         try:
             return self._orig_cl_ord_id
         except AttributeError:
-            return self._load(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def ord_status(self) -> OrdStatus | str | None:
@@ -2444,7 +2445,7 @@ class OrderCancelReject(Message):
         try:
             return self._ord_status
         except AttributeError:
-            return self._load(_f_ord_status)  # type: ignore[no-any-return]
+            return self._get(_f_ord_status)  # type: ignore[no-any-return]
 
     @property
     def cxl_rej_response_to(self) -> CxlRejResponseTo | str | None:
@@ -2452,7 +2453,7 @@ class OrderCancelReject(Message):
         try:
             return self._cxl_rej_response_to
         except AttributeError:
-            return self._load(_f_cxl_rej_response_to)  # type: ignore[no-any-return]
+            return self._get(_f_cxl_rej_response_to)  # type: ignore[no-any-return]
 
     @property
     def cxl_rej_reason(self) -> CxlRejReason | int | None:
@@ -2460,7 +2461,7 @@ class OrderCancelReject(Message):
         try:
             return self._cxl_rej_reason
         except AttributeError:
-            return self._load(_f_cxl_rej_reason)  # type: ignore[no-any-return]
+            return self._get(_f_cxl_rej_reason)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -2468,7 +2469,7 @@ class OrderCancelReject(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2523,7 +2524,7 @@ class OrderMassCancelRequest(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def mass_cancel_request_type(self) -> MassCancelRequestType | str | None:
@@ -2531,7 +2532,7 @@ class OrderMassCancelRequest(Message):
         try:
             return self._mass_cancel_request_type
         except AttributeError:
-            return self._load(_f_mass_cancel_request_type)  # type: ignore[no-any-return]
+            return self._get(_f_mass_cancel_request_type)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2578,7 +2579,7 @@ class OrderMassCancelReport(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def order_id(self) -> str | None:
@@ -2586,7 +2587,7 @@ class OrderMassCancelReport(Message):
         try:
             return self._order_id
         except AttributeError:
-            return self._load(_f_order_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_id)  # type: ignore[no-any-return]
 
     @property
     def mass_cancel_response(self) -> MassCancelResponse | str | None:
@@ -2594,7 +2595,7 @@ class OrderMassCancelReport(Message):
         try:
             return self._mass_cancel_response
         except AttributeError:
-            return self._load(_f_mass_cancel_response)  # type: ignore[no-any-return]
+            return self._get(_f_mass_cancel_response)  # type: ignore[no-any-return]
 
     @property
     def mass_cancel_reject_reason(self) -> int | None:
@@ -2602,7 +2603,7 @@ class OrderMassCancelReport(Message):
         try:
             return self._mass_cancel_reject_reason
         except AttributeError:
-            return self._load(_f_mass_cancel_reject_reason)  # type: ignore[no-any-return]
+            return self._get(_f_mass_cancel_reject_reason)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2661,7 +2662,7 @@ class BusinessMessageReject(Message):
         try:
             return self._ref_seq_num
         except AttributeError:
-            return self._load(_f_ref_seq_num)  # type: ignore[no-any-return]
+            return self._get(_f_ref_seq_num)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -2669,7 +2670,7 @@ class BusinessMessageReject(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     @property
     def ref_tag_id(self) -> int | None:
@@ -2677,7 +2678,7 @@ class BusinessMessageReject(Message):
         try:
             return self._ref_tag_id
         except AttributeError:
-            return self._load(_f_ref_tag_id)  # type: ignore[no-any-return]
+            return self._get(_f_ref_tag_id)  # type: ignore[no-any-return]
 
     @property
     def ref_msg_type(self) -> str | None:
@@ -2685,7 +2686,7 @@ class BusinessMessageReject(Message):
         try:
             return self._ref_msg_type
         except AttributeError:
-            return self._load(_f_ref_msg_type)  # type: ignore[no-any-return]
+            return self._get(_f_ref_msg_type)  # type: ignore[no-any-return]
 
     @property
     def business_reject_ref_id(self) -> str | None:
@@ -2693,7 +2694,7 @@ class BusinessMessageReject(Message):
         try:
             return self._business_reject_ref_id
         except AttributeError:
-            return self._load(_f_business_reject_ref_id)  # type: ignore[no-any-return]
+            return self._get(_f_business_reject_ref_id)  # type: ignore[no-any-return]
 
     @property
     def business_reject_reason(self) -> BusinessRejectReason | int | None:
@@ -2701,7 +2702,7 @@ class BusinessMessageReject(Message):
         try:
             return self._business_reject_reason
         except AttributeError:
-            return self._load(_f_business_reject_reason)  # type: ignore[no-any-return]
+            return self._get(_f_business_reject_reason)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2761,7 +2762,7 @@ class OrderGroupRequest(Message):
         try:
             return self._order_group_action
         except AttributeError:
-            return self._load(_f_order_group_action)  # type: ignore[no-any-return]
+            return self._get(_f_order_group_action)  # type: ignore[no-any-return]
 
     @property
     def order_group_id(self) -> str | None:
@@ -2769,7 +2770,7 @@ class OrderGroupRequest(Message):
         try:
             return self._order_group_id
         except AttributeError:
-            return self._load(_f_order_group_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_group_id)  # type: ignore[no-any-return]
 
     @property
     def order_group_contracts_limit(self) -> int | None:
@@ -2777,7 +2778,7 @@ class OrderGroupRequest(Message):
         try:
             return self._order_group_contracts_limit
         except AttributeError:
-            return self._load(_f_order_group_contracts_limit)  # type: ignore[no-any-return]
+            return self._get(_f_order_group_contracts_limit)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2817,7 +2818,7 @@ class OrderGroupResponse(Message):
         try:
             return self._order_group_id
         except AttributeError:
-            return self._load(_f_order_group_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_group_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2850,7 +2851,7 @@ class Heartbeat(Message):
         try:
             return self._test_req_id
         except AttributeError:
-            return self._load(_f_test_req_id)  # type: ignore[no-any-return]
+            return self._get(_f_test_req_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2881,7 +2882,7 @@ class TestRequest(Message):
         try:
             return self._test_req_id
         except AttributeError:
-            return self._load(_f_test_req_id)  # type: ignore[no-any-return]
+            return self._get(_f_test_req_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2918,7 +2919,7 @@ class ResendRequest(Message):
         try:
             return self._begin_seq_no
         except AttributeError:
-            return self._load(_f_begin_seq_no)  # type: ignore[no-any-return]
+            return self._get(_f_begin_seq_no)  # type: ignore[no-any-return]
 
     @property
     def end_seq_no(self) -> int | None:
@@ -2926,7 +2927,7 @@ class ResendRequest(Message):
         try:
             return self._end_seq_no
         except AttributeError:
-            return self._load(_f_end_seq_no)  # type: ignore[no-any-return]
+            return self._get(_f_end_seq_no)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2974,7 +2975,7 @@ class Reject(Message):
         try:
             return self._ref_seq_num
         except AttributeError:
-            return self._load(_f_ref_seq_num)  # type: ignore[no-any-return]
+            return self._get(_f_ref_seq_num)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -2982,7 +2983,7 @@ class Reject(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     @property
     def ref_tag_id(self) -> int | None:
@@ -2990,7 +2991,7 @@ class Reject(Message):
         try:
             return self._ref_tag_id
         except AttributeError:
-            return self._load(_f_ref_tag_id)  # type: ignore[no-any-return]
+            return self._get(_f_ref_tag_id)  # type: ignore[no-any-return]
 
     @property
     def ref_msg_type(self) -> str | None:
@@ -2998,7 +2999,7 @@ class Reject(Message):
         try:
             return self._ref_msg_type
         except AttributeError:
-            return self._load(_f_ref_msg_type)  # type: ignore[no-any-return]
+            return self._get(_f_ref_msg_type)  # type: ignore[no-any-return]
 
     @property
     def session_reject_reason(self) -> SessionRejectReason | int | None:
@@ -3006,7 +3007,7 @@ class Reject(Message):
         try:
             return self._session_reject_reason
         except AttributeError:
-            return self._load(_f_session_reject_reason)  # type: ignore[no-any-return]
+            return self._get(_f_session_reject_reason)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3053,7 +3054,7 @@ class SequenceReset(Message):
         try:
             return self._gap_fill_flag
         except AttributeError:
-            return self._load(_f_gap_fill_flag)  # type: ignore[no-any-return]
+            return self._get(_f_gap_fill_flag)  # type: ignore[no-any-return]
 
     @property
     def new_seq_no(self) -> int | None:
@@ -3061,7 +3062,7 @@ class SequenceReset(Message):
         try:
             return self._new_seq_no
         except AttributeError:
-            return self._load(_f_new_seq_no)  # type: ignore[no-any-return]
+            return self._get(_f_new_seq_no)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3098,7 +3099,7 @@ class Logout(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3187,7 +3188,7 @@ class Logon(Message):
         try:
             return self._encrypt_method
         except AttributeError:
-            return self._load(_f_encrypt_method)  # type: ignore[no-any-return]
+            return self._get(_f_encrypt_method)  # type: ignore[no-any-return]
 
     @property
     def heart_bt_int(self) -> int | None:
@@ -3195,7 +3196,7 @@ class Logon(Message):
         try:
             return self._heart_bt_int
         except AttributeError:
-            return self._load(_f_heart_bt_int)  # type: ignore[no-any-return]
+            return self._get(_f_heart_bt_int)  # type: ignore[no-any-return]
 
     @property
     def raw_data_length(self) -> int | None:
@@ -3203,7 +3204,7 @@ class Logon(Message):
         try:
             return self._raw_data_length
         except AttributeError:
-            return self._load(_f_raw_data_length)  # type: ignore[no-any-return]
+            return self._get(_f_raw_data_length)  # type: ignore[no-any-return]
 
     @property
     def raw_data(self) -> bytes | None:
@@ -3211,7 +3212,7 @@ class Logon(Message):
         try:
             return self._raw_data
         except AttributeError:
-            return self._load(_f_raw_data)  # type: ignore[no-any-return]
+            return self._get(_f_raw_data)  # type: ignore[no-any-return]
 
     @property
     def reset_seq_num_flag(self) -> bool | None:
@@ -3219,7 +3220,7 @@ class Logon(Message):
         try:
             return self._reset_seq_num_flag
         except AttributeError:
-            return self._load(_f_reset_seq_num_flag)  # type: ignore[no-any-return]
+            return self._get(_f_reset_seq_num_flag)  # type: ignore[no-any-return]
 
     @property
     def default_appl_ver_id(self) -> DefaultApplVerID | str | None:
@@ -3227,7 +3228,7 @@ class Logon(Message):
         try:
             return self._default_appl_ver_id
         except AttributeError:
-            return self._load(_f_default_appl_ver_id)  # type: ignore[no-any-return]
+            return self._get(_f_default_appl_ver_id)  # type: ignore[no-any-return]
 
     @property
     def cancel_orders_on_disconnect(self) -> bool | None:
@@ -3235,7 +3236,7 @@ class Logon(Message):
         try:
             return self._cancel_orders_on_disconnect
         except AttributeError:
-            return self._load(_f_cancel_orders_on_disconnect)  # type: ignore[no-any-return]
+            return self._get(_f_cancel_orders_on_disconnect)  # type: ignore[no-any-return]
 
     @property
     def listener_session(self) -> bool | None:
@@ -3243,7 +3244,7 @@ class Logon(Message):
         try:
             return self._listener_session
         except AttributeError:
-            return self._load(_f_listener_session)  # type: ignore[no-any-return]
+            return self._get(_f_listener_session)  # type: ignore[no-any-return]
 
     @property
     def message_retention_period(self) -> int | None:
@@ -3251,7 +3252,7 @@ class Logon(Message):
         try:
             return self._message_retention_period
         except AttributeError:
-            return self._load(_f_message_retention_period)  # type: ignore[no-any-return]
+            return self._get(_f_message_retention_period)  # type: ignore[no-any-return]
 
     @property
     def use_dollars(self) -> bool | None:
@@ -3259,7 +3260,7 @@ class Logon(Message):
         try:
             return self._use_dollars
         except AttributeError:
-            return self._load(_f_use_dollars)  # type: ignore[no-any-return]
+            return self._get(_f_use_dollars)  # type: ignore[no-any-return]
 
     @property
     def skip_pending_exec_reports(self) -> bool | None:
@@ -3267,7 +3268,7 @@ class Logon(Message):
         try:
             return self._skip_pending_exec_reports
         except AttributeError:
-            return self._load(_f_skip_pending_exec_reports)  # type: ignore[no-any-return]
+            return self._get(_f_skip_pending_exec_reports)  # type: ignore[no-any-return]
 
     @property
     def use_expired_ord_status(self) -> bool | None:
@@ -3275,7 +3276,7 @@ class Logon(Message):
         try:
             return self._use_expired_ord_status
         except AttributeError:
-            return self._load(_f_use_expired_ord_status)  # type: ignore[no-any-return]
+            return self._get(_f_use_expired_ord_status)  # type: ignore[no-any-return]
 
     @property
     def enable_ioc_cancel_report(self) -> bool | None:
@@ -3283,7 +3284,7 @@ class Logon(Message):
         try:
             return self._enable_ioc_cancel_report
         except AttributeError:
-            return self._load(_f_enable_ioc_cancel_report)  # type: ignore[no-any-return]
+            return self._get(_f_enable_ioc_cancel_report)  # type: ignore[no-any-return]
 
     @property
     def preserve_original_order_qty(self) -> bool | None:
@@ -3291,7 +3292,7 @@ class Logon(Message):
         try:
             return self._preserve_original_order_qty
         except AttributeError:
-            return self._load(_f_preserve_original_order_qty)  # type: ignore[no-any-return]
+            return self._get(_f_preserve_original_order_qty)  # type: ignore[no-any-return]
 
     @property
     def next_expected_msg_seq_num(self) -> int | None:
@@ -3299,7 +3300,7 @@ class Logon(Message):
         try:
             return self._next_expected_msg_seq_num
         except AttributeError:
-            return self._load(_f_next_expected_msg_seq_num)  # type: ignore[no-any-return]
+            return self._get(_f_next_expected_msg_seq_num)  # type: ignore[no-any-return]
 
     @property
     def max_message_size(self) -> int | None:
@@ -3307,7 +3308,7 @@ class Logon(Message):
         try:
             return self._max_message_size
         except AttributeError:
-            return self._load(_f_max_message_size)  # type: ignore[no-any-return]
+            return self._get(_f_max_message_size)  # type: ignore[no-any-return]
 
     @property
     def test_message_indicator(self) -> bool | None:
@@ -3315,7 +3316,7 @@ class Logon(Message):
         try:
             return self._test_message_indicator
         except AttributeError:
-            return self._load(_f_test_message_indicator)  # type: ignore[no-any-return]
+            return self._get(_f_test_message_indicator)  # type: ignore[no-any-return]
 
     @property
     def username(self) -> str | None:
@@ -3323,7 +3324,7 @@ class Logon(Message):
         try:
             return self._username
         except AttributeError:
-            return self._load(_f_username)  # type: ignore[no-any-return]
+            return self._get(_f_username)  # type: ignore[no-any-return]
 
     @property
     def password(self) -> str | None:
@@ -3331,7 +3332,7 @@ class Logon(Message):
         try:
             return self._password
         except AttributeError:
-            return self._load(_f_password)  # type: ignore[no-any-return]
+            return self._get(_f_password)  # type: ignore[no-any-return]
 
     @property
     def cancel_order_on_pause(self) -> bool | None:
@@ -3339,7 +3340,7 @@ class Logon(Message):
         try:
             return self._cancel_order_on_pause
         except AttributeError:
-            return self._load(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
+            return self._get(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3559,6 +3560,7 @@ _e_TrdType = _v.enum_table(TrdType)
 
 Party._FIELDS = (_f_party_id, _f_party_role, )
 Party._BY_KEY = _by_key(Party._FIELDS)
+Party._CONV, Party._CONV_D = _convs(Party._FIELDS)
 Party._GROUPS = ()
 Party._MEMBERS = (_f_party_id, _f_party_role, )
 Party._REQUIRED = frozenset({b"448", b"452", })
@@ -3568,6 +3570,7 @@ Party._DELIMITER = b"448"
 
 MiscFee._FIELDS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
 MiscFee._BY_KEY = _by_key(MiscFee._FIELDS)
+MiscFee._CONV, MiscFee._CONV_D = _convs(MiscFee._FIELDS)
 MiscFee._GROUPS = ()
 MiscFee._MEMBERS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
 MiscFee._REQUIRED = frozenset({b"137", b"138", b"139", b"891", })
@@ -3577,6 +3580,7 @@ MiscFee._DELIMITER = b"137"
 
 CollateralAmountChange._FIELDS = (_f_collateral_amount_change, _f_collateral_amount_type, )
 CollateralAmountChange._BY_KEY = _by_key(CollateralAmountChange._FIELDS)
+CollateralAmountChange._CONV, CollateralAmountChange._CONV_D = _convs(CollateralAmountChange._FIELDS)
 CollateralAmountChange._GROUPS = ()
 CollateralAmountChange._MEMBERS = (_f_collateral_amount_change, _f_collateral_amount_type, )
 CollateralAmountChange._REQUIRED = frozenset({b"1704", b"1705", })
@@ -3586,6 +3590,7 @@ CollateralAmountChange._DELIMITER = b"1704"
 
 MarketDataRequestRelatedSym._FIELDS = (_f_symbol, )
 MarketDataRequestRelatedSym._BY_KEY = _by_key(MarketDataRequestRelatedSym._FIELDS)
+MarketDataRequestRelatedSym._CONV, MarketDataRequestRelatedSym._CONV_D = _convs(MarketDataRequestRelatedSym._FIELDS)
 MarketDataRequestRelatedSym._GROUPS = ()
 MarketDataRequestRelatedSym._MEMBERS = (_f_symbol, )
 MarketDataRequestRelatedSym._REQUIRED = frozenset({b"55", })
@@ -3595,6 +3600,7 @@ MarketDataRequestRelatedSym._DELIMITER = b"55"
 
 MarketDataSnapshotFullRefreshMDEntry._FIELDS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
 MarketDataSnapshotFullRefreshMDEntry._BY_KEY = _by_key(MarketDataSnapshotFullRefreshMDEntry._FIELDS)
+MarketDataSnapshotFullRefreshMDEntry._CONV, MarketDataSnapshotFullRefreshMDEntry._CONV_D = _convs(MarketDataSnapshotFullRefreshMDEntry._FIELDS)
 MarketDataSnapshotFullRefreshMDEntry._GROUPS = ()
 MarketDataSnapshotFullRefreshMDEntry._MEMBERS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
 MarketDataSnapshotFullRefreshMDEntry._REQUIRED = frozenset({b"269", b"270", b"271", })
@@ -3604,6 +3610,7 @@ MarketDataSnapshotFullRefreshMDEntry._DELIMITER = b"269"
 
 MarketDataIncrementalRefreshMDEntry._FIELDS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
 MarketDataIncrementalRefreshMDEntry._BY_KEY = _by_key(MarketDataIncrementalRefreshMDEntry._FIELDS)
+MarketDataIncrementalRefreshMDEntry._CONV, MarketDataIncrementalRefreshMDEntry._CONV_D = _convs(MarketDataIncrementalRefreshMDEntry._FIELDS)
 MarketDataIncrementalRefreshMDEntry._GROUPS = ()
 MarketDataIncrementalRefreshMDEntry._MEMBERS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
 MarketDataIncrementalRefreshMDEntry._REQUIRED = frozenset({b"55", b"269", b"270", b"271", b"279", })
@@ -3613,6 +3620,7 @@ MarketDataIncrementalRefreshMDEntry._DELIMITER = b"279"
 
 EventResendRequest._FIELDS = (_f_begin_exec_id, _f_end_exec_id, )
 EventResendRequest._BY_KEY = _by_key(EventResendRequest._FIELDS)
+EventResendRequest._CONV, EventResendRequest._CONV_D = _convs(EventResendRequest._FIELDS)
 EventResendRequest._GROUPS = ()
 EventResendRequest._MEMBERS = (_f_begin_exec_id, _f_end_exec_id, )
 EventResendRequest._MSGTYPE_FIELD = b"35=U1\x01"
@@ -3622,6 +3630,7 @@ EventResendRequest._HEADER_CLS = Header
 
 EventResendComplete._FIELDS = (_f_ref_seq_num, _f_resend_event_count, )
 EventResendComplete._BY_KEY = _by_key(EventResendComplete._FIELDS)
+EventResendComplete._CONV, EventResendComplete._CONV_D = _convs(EventResendComplete._FIELDS)
 EventResendComplete._GROUPS = ()
 EventResendComplete._MEMBERS = (_f_ref_seq_num, _f_resend_event_count, )
 EventResendComplete._MSGTYPE_FIELD = b"35=U2\x01"
@@ -3631,6 +3640,7 @@ EventResendComplete._HEADER_CLS = Header
 
 EventResendReject._FIELDS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
 EventResendReject._BY_KEY = _by_key(EventResendReject._FIELDS)
+EventResendReject._CONV, EventResendReject._CONV_D = _convs(EventResendReject._FIELDS)
 EventResendReject._GROUPS = ()
 EventResendReject._MEMBERS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
 EventResendReject._MSGTYPE_FIELD = b"35=U3\x01"
@@ -3640,6 +3650,7 @@ EventResendReject._HEADER_CLS = Header
 
 MarketDataRequest._FIELDS = (_f_subscription_request_type, )
 MarketDataRequest._BY_KEY = _by_key(MarketDataRequest._FIELDS)
+MarketDataRequest._CONV, MarketDataRequest._CONV_D = _convs(MarketDataRequest._FIELDS)
 MarketDataRequest._GROUPS = (_g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MEMBERS = (_f_subscription_request_type, _g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MSGTYPE_FIELD = b"35=V\x01"
@@ -3650,6 +3661,7 @@ MarketDataRequest._HEADER_CLS = Header
 
 MarketDataSnapshotFullRefresh._FIELDS = (_f_symbol, )
 MarketDataSnapshotFullRefresh._BY_KEY = _by_key(MarketDataSnapshotFullRefresh._FIELDS)
+MarketDataSnapshotFullRefresh._CONV, MarketDataSnapshotFullRefresh._CONV_D = _convs(MarketDataSnapshotFullRefresh._FIELDS)
 MarketDataSnapshotFullRefresh._GROUPS = (_g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._MEMBERS = (_f_symbol, _g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._MSGTYPE_FIELD = b"35=W\x01"
@@ -3660,6 +3672,7 @@ MarketDataSnapshotFullRefresh._HEADER_CLS = Header
 
 MarketDataIncrementalRefresh._FIELDS = ()
 MarketDataIncrementalRefresh._BY_KEY = _by_key(MarketDataIncrementalRefresh._FIELDS)
+MarketDataIncrementalRefresh._CONV, MarketDataIncrementalRefresh._CONV_D = _convs(MarketDataIncrementalRefresh._FIELDS)
 MarketDataIncrementalRefresh._GROUPS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._MEMBERS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._MSGTYPE_FIELD = b"35=X\x01"
@@ -3670,6 +3683,7 @@ MarketDataIncrementalRefresh._HEADER_CLS = Header
 
 MarketDataRequestReject._FIELDS = (_f_md_req_rej_reason, _f_text, )
 MarketDataRequestReject._BY_KEY = _by_key(MarketDataRequestReject._FIELDS)
+MarketDataRequestReject._CONV, MarketDataRequestReject._CONV_D = _convs(MarketDataRequestReject._FIELDS)
 MarketDataRequestReject._GROUPS = ()
 MarketDataRequestReject._MEMBERS = (_f_md_req_rej_reason, _f_text, )
 MarketDataRequestReject._MSGTYPE_FIELD = b"35=Y\x01"
@@ -3679,6 +3693,7 @@ MarketDataRequestReject._HEADER_CLS = Header
 
 NewOrderSingle._FIELDS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, )
 NewOrderSingle._BY_KEY = _by_key(NewOrderSingle._FIELDS)
+NewOrderSingle._CONV, NewOrderSingle._CONV_D = _convs(NewOrderSingle._FIELDS)
 NewOrderSingle._GROUPS = (_g_Party_parties, )
 NewOrderSingle._MEMBERS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, )
 NewOrderSingle._MSGTYPE_FIELD = b"35=D\x01"
@@ -3689,6 +3704,7 @@ NewOrderSingle._HEADER_CLS = Header
 
 OrderCancelReplaceRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _f_order_group_id, _f_alloc_account, )
 OrderCancelReplaceRequest._BY_KEY = _by_key(OrderCancelReplaceRequest._FIELDS)
+OrderCancelReplaceRequest._CONV, OrderCancelReplaceRequest._CONV_D = _convs(OrderCancelReplaceRequest._FIELDS)
 OrderCancelReplaceRequest._GROUPS = (_g_Party_parties, )
 OrderCancelReplaceRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_order_group_id, _f_alloc_account, )
 OrderCancelReplaceRequest._MSGTYPE_FIELD = b"35=G\x01"
@@ -3699,6 +3715,7 @@ OrderCancelReplaceRequest._HEADER_CLS = Header
 
 OrderCancelRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_alloc_account, )
 OrderCancelRequest._BY_KEY = _by_key(OrderCancelRequest._FIELDS)
+OrderCancelRequest._CONV, OrderCancelRequest._CONV_D = _convs(OrderCancelRequest._FIELDS)
 OrderCancelRequest._GROUPS = (_g_Party_parties, )
 OrderCancelRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _g_Party_parties, _f_alloc_account, )
 OrderCancelRequest._MSGTYPE_FIELD = b"35=F\x01"
@@ -3709,6 +3726,7 @@ OrderCancelRequest._HEADER_CLS = Header
 
 ExecutionReport._FIELDS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, )
 ExecutionReport._BY_KEY = _by_key(ExecutionReport._FIELDS)
+ExecutionReport._CONV, ExecutionReport._CONV_D = _convs(ExecutionReport._FIELDS)
 ExecutionReport._GROUPS = (_g_MiscFee_misc_fees, _g_Party_parties, _g_CollateralAmountChange_collateral_amount_changes, )
 ExecutionReport._MEMBERS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _g_MiscFee_misc_fees, _g_Party_parties, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, )
 ExecutionReport._MSGTYPE_FIELD = b"35=8\x01"
@@ -3719,6 +3737,7 @@ ExecutionReport._HEADER_CLS = Header
 
 OrderCancelReject._FIELDS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._BY_KEY = _by_key(OrderCancelReject._FIELDS)
+OrderCancelReject._CONV, OrderCancelReject._CONV_D = _convs(OrderCancelReject._FIELDS)
 OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._MSGTYPE_FIELD = b"35=9\x01"
@@ -3728,6 +3747,7 @@ OrderCancelReject._HEADER_CLS = Header
 
 OrderMassCancelRequest._FIELDS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
 OrderMassCancelRequest._BY_KEY = _by_key(OrderMassCancelRequest._FIELDS)
+OrderMassCancelRequest._CONV, OrderMassCancelRequest._CONV_D = _convs(OrderMassCancelRequest._FIELDS)
 OrderMassCancelRequest._GROUPS = ()
 OrderMassCancelRequest._MEMBERS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
 OrderMassCancelRequest._MSGTYPE_FIELD = b"35=q\x01"
@@ -3737,6 +3757,7 @@ OrderMassCancelRequest._HEADER_CLS = Header
 
 OrderMassCancelReport._FIELDS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
 OrderMassCancelReport._BY_KEY = _by_key(OrderMassCancelReport._FIELDS)
+OrderMassCancelReport._CONV, OrderMassCancelReport._CONV_D = _convs(OrderMassCancelReport._FIELDS)
 OrderMassCancelReport._GROUPS = ()
 OrderMassCancelReport._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
 OrderMassCancelReport._MSGTYPE_FIELD = b"35=r\x01"
@@ -3746,6 +3767,7 @@ OrderMassCancelReport._HEADER_CLS = Header
 
 BusinessMessageReject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
 BusinessMessageReject._BY_KEY = _by_key(BusinessMessageReject._FIELDS)
+BusinessMessageReject._CONV, BusinessMessageReject._CONV_D = _convs(BusinessMessageReject._FIELDS)
 BusinessMessageReject._GROUPS = ()
 BusinessMessageReject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
 BusinessMessageReject._MSGTYPE_FIELD = b"35=j\x01"
@@ -3755,6 +3777,7 @@ BusinessMessageReject._HEADER_CLS = Header
 
 OrderGroupRequest._FIELDS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, )
 OrderGroupRequest._BY_KEY = _by_key(OrderGroupRequest._FIELDS)
+OrderGroupRequest._CONV, OrderGroupRequest._CONV_D = _convs(OrderGroupRequest._FIELDS)
 OrderGroupRequest._GROUPS = ()
 OrderGroupRequest._MEMBERS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, )
 OrderGroupRequest._MSGTYPE_FIELD = b"35=UOG\x01"
@@ -3764,6 +3787,7 @@ OrderGroupRequest._HEADER_CLS = Header
 
 OrderGroupResponse._FIELDS = (_f_order_group_id, )
 OrderGroupResponse._BY_KEY = _by_key(OrderGroupResponse._FIELDS)
+OrderGroupResponse._CONV, OrderGroupResponse._CONV_D = _convs(OrderGroupResponse._FIELDS)
 OrderGroupResponse._GROUPS = ()
 OrderGroupResponse._MEMBERS = (_f_order_group_id, )
 OrderGroupResponse._MSGTYPE_FIELD = b"35=UOH\x01"
@@ -3773,6 +3797,7 @@ OrderGroupResponse._HEADER_CLS = Header
 
 Heartbeat._FIELDS = (_f_test_req_id, )
 Heartbeat._BY_KEY = _by_key(Heartbeat._FIELDS)
+Heartbeat._CONV, Heartbeat._CONV_D = _convs(Heartbeat._FIELDS)
 Heartbeat._GROUPS = ()
 Heartbeat._MEMBERS = (_f_test_req_id, )
 Heartbeat._MSGTYPE_FIELD = b"35=0\x01"
@@ -3782,6 +3807,7 @@ Heartbeat._HEADER_CLS = Header
 
 TestRequest._FIELDS = (_f_test_req_id, )
 TestRequest._BY_KEY = _by_key(TestRequest._FIELDS)
+TestRequest._CONV, TestRequest._CONV_D = _convs(TestRequest._FIELDS)
 TestRequest._GROUPS = ()
 TestRequest._MEMBERS = (_f_test_req_id, )
 TestRequest._MSGTYPE_FIELD = b"35=1\x01"
@@ -3791,6 +3817,7 @@ TestRequest._HEADER_CLS = Header
 
 ResendRequest._FIELDS = (_f_begin_seq_no, _f_end_seq_no, )
 ResendRequest._BY_KEY = _by_key(ResendRequest._FIELDS)
+ResendRequest._CONV, ResendRequest._CONV_D = _convs(ResendRequest._FIELDS)
 ResendRequest._GROUPS = ()
 ResendRequest._MEMBERS = (_f_begin_seq_no, _f_end_seq_no, )
 ResendRequest._MSGTYPE_FIELD = b"35=2\x01"
@@ -3800,6 +3827,7 @@ ResendRequest._HEADER_CLS = Header
 
 Reject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
 Reject._BY_KEY = _by_key(Reject._FIELDS)
+Reject._CONV, Reject._CONV_D = _convs(Reject._FIELDS)
 Reject._GROUPS = ()
 Reject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
 Reject._MSGTYPE_FIELD = b"35=3\x01"
@@ -3809,6 +3837,7 @@ Reject._HEADER_CLS = Header
 
 SequenceReset._FIELDS = (_f_gap_fill_flag, _f_new_seq_no, )
 SequenceReset._BY_KEY = _by_key(SequenceReset._FIELDS)
+SequenceReset._CONV, SequenceReset._CONV_D = _convs(SequenceReset._FIELDS)
 SequenceReset._GROUPS = ()
 SequenceReset._MEMBERS = (_f_gap_fill_flag, _f_new_seq_no, )
 SequenceReset._MSGTYPE_FIELD = b"35=4\x01"
@@ -3818,6 +3847,7 @@ SequenceReset._HEADER_CLS = Header
 
 Logout._FIELDS = (_f_text, )
 Logout._BY_KEY = _by_key(Logout._FIELDS)
+Logout._CONV, Logout._CONV_D = _convs(Logout._FIELDS)
 Logout._GROUPS = ()
 Logout._MEMBERS = (_f_text, )
 Logout._MSGTYPE_FIELD = b"35=5\x01"
@@ -3827,6 +3857,7 @@ Logout._HEADER_CLS = Header
 
 Logon._FIELDS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
 Logon._BY_KEY = _by_key(Logon._FIELDS)
+Logon._CONV, Logon._CONV_D = _convs(Logon._FIELDS)
 Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
 Logon._MSGTYPE_FIELD = b"35=A\x01"

@@ -19,6 +19,7 @@ import attrs
 from .. import _values as _v
 from .._message import FieldInfo as _F
 from .._message import by_key as _by_key
+from .._message import convs as _convs
 from .._message import AnyTag, FixRecord, Message, UnknownMessage
 from .._encode import EncodeSpec as _EncodeSpec
 from .._message import GroupInfo as _G
@@ -758,7 +759,7 @@ class Party(FixRecord):
         try:
             return self._party_id
         except AttributeError:
-            return self._load(_f_party_id)  # type: ignore[no-any-return]
+            return self._get(_f_party_id)  # type: ignore[no-any-return]
 
     @property
     def party_role(self) -> PartyRole | int | None:
@@ -766,7 +767,7 @@ class Party(FixRecord):
         try:
             return self._party_role
         except AttributeError:
-            return self._load(_f_party_role)  # type: ignore[no-any-return]
+            return self._get(_f_party_role)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -807,7 +808,7 @@ class MiscFee(FixRecord):
         try:
             return self._misc_fee_amt
         except AttributeError:
-            return self._load(_f_misc_fee_amt)  # type: ignore[no-any-return]
+            return self._get(_f_misc_fee_amt)  # type: ignore[no-any-return]
 
     @property
     def misc_fee_curr(self) -> str | None:
@@ -815,7 +816,7 @@ class MiscFee(FixRecord):
         try:
             return self._misc_fee_curr
         except AttributeError:
-            return self._load(_f_misc_fee_curr)  # type: ignore[no-any-return]
+            return self._get(_f_misc_fee_curr)  # type: ignore[no-any-return]
 
     @property
     def misc_fee_type(self) -> MiscFeeType | str | None:
@@ -823,7 +824,7 @@ class MiscFee(FixRecord):
         try:
             return self._misc_fee_type
         except AttributeError:
-            return self._load(_f_misc_fee_type)  # type: ignore[no-any-return]
+            return self._get(_f_misc_fee_type)  # type: ignore[no-any-return]
 
     @property
     def misc_fee_basis(self) -> MiscFeeBasis | int | None:
@@ -831,7 +832,7 @@ class MiscFee(FixRecord):
         try:
             return self._misc_fee_basis
         except AttributeError:
-            return self._load(_f_misc_fee_basis)  # type: ignore[no-any-return]
+            return self._get(_f_misc_fee_basis)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -878,7 +879,7 @@ class CollateralAmountChange(FixRecord):
         try:
             return self._collateral_amount_change
         except AttributeError:
-            return self._load(_f_collateral_amount_change)  # type: ignore[no-any-return]
+            return self._get(_f_collateral_amount_change)  # type: ignore[no-any-return]
 
     @property
     def collateral_amount_type(self) -> CollateralAmountType | str | None:
@@ -886,7 +887,7 @@ class CollateralAmountChange(FixRecord):
         try:
             return self._collateral_amount_type
         except AttributeError:
-            return self._load(_f_collateral_amount_type)  # type: ignore[no-any-return]
+            return self._get(_f_collateral_amount_type)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -920,7 +921,7 @@ class MarketDataRequestRelatedSym(FixRecord):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -960,7 +961,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_type
         except AttributeError:
-            return self._load(_f_md_entry_type)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_type)  # type: ignore[no-any-return]
 
     @property
     def md_entry_px(self) -> Decimal | None:
@@ -968,7 +969,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_px
         except AttributeError:
-            return self._load(_f_md_entry_px__dollars)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_px__dollars)  # type: ignore[no-any-return]
 
     @property
     def md_entry_size(self) -> Decimal | None:
@@ -976,7 +977,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_size
         except AttributeError:
-            return self._load(_f_md_entry_size)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_size)  # type: ignore[no-any-return]
 
     @property
     def md_entry_date(self) -> date | None:
@@ -984,7 +985,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_date
         except AttributeError:
-            return self._load(_f_md_entry_date)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_date)  # type: ignore[no-any-return]
 
     @property
     def md_entry_time(self) -> time | None:
@@ -992,7 +993,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_time
         except AttributeError:
-            return self._load(_f_md_entry_time)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_time)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1074,7 +1075,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._md_update_action
         except AttributeError:
-            return self._load(_f_md_update_action)  # type: ignore[no-any-return]
+            return self._get(_f_md_update_action)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -1082,7 +1083,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def md_entry_type(self) -> MDEntryType | str | None:
@@ -1090,7 +1091,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_type
         except AttributeError:
-            return self._load(_f_md_entry_type)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_type)  # type: ignore[no-any-return]
 
     @property
     def md_entry_px(self) -> Decimal | None:
@@ -1098,7 +1099,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_px
         except AttributeError:
-            return self._load(_f_md_entry_px__dollars)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_px__dollars)  # type: ignore[no-any-return]
 
     @property
     def md_entry_size(self) -> Decimal | None:
@@ -1106,7 +1107,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_size
         except AttributeError:
-            return self._load(_f_md_entry_size)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_size)  # type: ignore[no-any-return]
 
     @property
     def md_entry_date(self) -> date | None:
@@ -1114,7 +1115,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_date
         except AttributeError:
-            return self._load(_f_md_entry_date)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_date)  # type: ignore[no-any-return]
 
     @property
     def md_entry_time(self) -> time | None:
@@ -1122,7 +1123,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._md_entry_time
         except AttributeError:
-            return self._load(_f_md_entry_time)  # type: ignore[no-any-return]
+            return self._get(_f_md_entry_time)  # type: ignore[no-any-return]
 
     @property
     def aggressor_side(self) -> AggressorSide | str | None:
@@ -1130,7 +1131,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._aggressor_side
         except AttributeError:
-            return self._load(_f_aggressor_side)  # type: ignore[no-any-return]
+            return self._get(_f_aggressor_side)  # type: ignore[no-any-return]
 
     @property
     def trd_type(self) -> TrdType | int | None:
@@ -1138,7 +1139,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._trd_type
         except AttributeError:
-            return self._load(_f_trd_type)  # type: ignore[no-any-return]
+            return self._get(_f_trd_type)  # type: ignore[no-any-return]
 
     @property
     def trade_id(self) -> str | None:
@@ -1146,7 +1147,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._trade_id
         except AttributeError:
-            return self._load(_f_trade_id)  # type: ignore[no-any-return]
+            return self._get(_f_trade_id)  # type: ignore[no-any-return]
 
     @property
     def cl_ord_id(self) -> str | None:
@@ -1154,7 +1155,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def alloc_account(self) -> int | None:
@@ -1162,7 +1163,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1241,7 +1242,7 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
         try:
             return self._party_id
         except AttributeError:
-            return self._load(_f_party_id)  # type: ignore[no-any-return]
+            return self._get(_f_party_id)  # type: ignore[no-any-return]
 
     @property
     def party_role(self) -> PartyRole | int | None:
@@ -1249,7 +1250,7 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
         try:
             return self._party_role
         except AttributeError:
-            return self._load(_f_party_role)  # type: ignore[no-any-return]
+            return self._get(_f_party_role)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1315,7 +1316,7 @@ class QuoteRequestRelatedSym(FixRecord):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def order_qty(self) -> Decimal | None:
@@ -1323,7 +1324,7 @@ class QuoteRequestRelatedSym(FixRecord):
         try:
             return self._order_qty
         except AttributeError:
-            return self._load(_f_order_qty)  # type: ignore[no-any-return]
+            return self._get(_f_order_qty)  # type: ignore[no-any-return]
 
     @property
     def cash_order_qty(self) -> Decimal | None:
@@ -1331,7 +1332,7 @@ class QuoteRequestRelatedSym(FixRecord):
         try:
             return self._cash_order_qty
         except AttributeError:
-            return self._load(_f_cash_order_qty)  # type: ignore[no-any-return]
+            return self._get(_f_cash_order_qty)  # type: ignore[no-any-return]
 
     @property
     def transact_time(self) -> datetime | None:
@@ -1339,7 +1340,7 @@ class QuoteRequestRelatedSym(FixRecord):
         try:
             return self._transact_time
         except AttributeError:
-            return self._load(_f_transact_time)  # type: ignore[no-any-return]
+            return self._get(_f_transact_time)  # type: ignore[no-any-return]
 
     @property
     def target_cost_excludes_fees(self) -> bool | None:
@@ -1347,7 +1348,7 @@ class QuoteRequestRelatedSym(FixRecord):
         try:
             return self._target_cost_excludes_fees
         except AttributeError:
-            return self._load(_f_target_cost_excludes_fees)  # type: ignore[no-any-return]
+            return self._get(_f_target_cost_excludes_fees)  # type: ignore[no-any-return]
 
     @property
     def obscure_creator_id(self) -> bool | None:
@@ -1355,7 +1356,7 @@ class QuoteRequestRelatedSym(FixRecord):
         try:
             return self._obscure_creator_id
         except AttributeError:
-            return self._load(_f_obscure_creator_id)  # type: ignore[no-any-return]
+            return self._get(_f_obscure_creator_id)  # type: ignore[no-any-return]
 
     @property
     def rest_remainder(self) -> bool | None:
@@ -1363,7 +1364,7 @@ class QuoteRequestRelatedSym(FixRecord):
         try:
             return self._rest_remainder
         except AttributeError:
-            return self._load(_f_rest_remainder)  # type: ignore[no-any-return]
+            return self._get(_f_rest_remainder)  # type: ignore[no-any-return]
 
     @property
     def replace_existing(self) -> bool | None:
@@ -1371,7 +1372,7 @@ class QuoteRequestRelatedSym(FixRecord):
         try:
             return self._replace_existing
         except AttributeError:
-            return self._load(_f_replace_existing)  # type: ignore[no-any-return]
+            return self._get(_f_replace_existing)  # type: ignore[no-any-return]
 
     @property
     def party_ids(self) -> Sequence[QuoteRequestRelatedSymPartyID] | None:
@@ -1434,7 +1435,7 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
         try:
             return self._multivariate_selected_event_ticker
         except AttributeError:
-            return self._load(_f_multivariate_selected_event_ticker)  # type: ignore[no-any-return]
+            return self._get(_f_multivariate_selected_event_ticker)  # type: ignore[no-any-return]
 
     @property
     def multivariate_selected_market_ticker(self) -> str | None:
@@ -1442,7 +1443,7 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
         try:
             return self._multivariate_selected_market_ticker
         except AttributeError:
-            return self._load(_f_multivariate_selected_market_ticker)  # type: ignore[no-any-return]
+            return self._get(_f_multivariate_selected_market_ticker)  # type: ignore[no-any-return]
 
     @property
     def multivariate_selected_side(self) -> MultivariateSelectedSide | str | None:
@@ -1450,7 +1451,7 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
         try:
             return self._multivariate_selected_side
         except AttributeError:
-            return self._load(_f_multivariate_selected_side)  # type: ignore[no-any-return]
+            return self._get(_f_multivariate_selected_side)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1490,7 +1491,7 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
         try:
             return self._mve_offending_market_ticker
         except AttributeError:
-            return self._load(_f_mve_offending_market_ticker)  # type: ignore[no-any-return]
+            return self._get(_f_mve_offending_market_ticker)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1533,7 +1534,7 @@ class MarketSettlementReportMarketSettlementPartyID(FixRecord):
         try:
             return self._market_settlement_party_id
         except AttributeError:
-            return self._load(_f_market_settlement_party_id)  # type: ignore[no-any-return]
+            return self._get(_f_market_settlement_party_id)  # type: ignore[no-any-return]
 
     @property
     def market_settlement_party_role(self) -> MarketSettlementPartyRole | int | None:
@@ -1541,7 +1542,7 @@ class MarketSettlementReportMarketSettlementPartyID(FixRecord):
         try:
             return self._market_settlement_party_role
         except AttributeError:
-            return self._load(_f_market_settlement_party_role)  # type: ignore[no-any-return]
+            return self._get(_f_market_settlement_party_role)  # type: ignore[no-any-return]
 
     @property
     def long_qty(self) -> Decimal | None:
@@ -1549,7 +1550,7 @@ class MarketSettlementReportMarketSettlementPartyID(FixRecord):
         try:
             return self._long_qty
         except AttributeError:
-            return self._load(_f_long_qty)  # type: ignore[no-any-return]
+            return self._get(_f_long_qty)  # type: ignore[no-any-return]
 
     @property
     def short_qty(self) -> Decimal | None:
@@ -1557,7 +1558,7 @@ class MarketSettlementReportMarketSettlementPartyID(FixRecord):
         try:
             return self._short_qty
         except AttributeError:
-            return self._load(_f_short_qty)  # type: ignore[no-any-return]
+            return self._get(_f_short_qty)  # type: ignore[no-any-return]
 
     @property
     def collateral_amount_changes(self) -> Sequence[CollateralAmountChange] | None:
@@ -1631,7 +1632,7 @@ class EventResendRequest(Message):
         try:
             return self._begin_exec_id
         except AttributeError:
-            return self._load(_f_begin_exec_id)  # type: ignore[no-any-return]
+            return self._get(_f_begin_exec_id)  # type: ignore[no-any-return]
 
     @property
     def end_exec_id(self) -> str | None:
@@ -1639,7 +1640,7 @@ class EventResendRequest(Message):
         try:
             return self._end_exec_id
         except AttributeError:
-            return self._load(_f_end_exec_id)  # type: ignore[no-any-return]
+            return self._get(_f_end_exec_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1678,7 +1679,7 @@ class EventResendComplete(Message):
         try:
             return self._ref_seq_num
         except AttributeError:
-            return self._load(_f_ref_seq_num)  # type: ignore[no-any-return]
+            return self._get(_f_ref_seq_num)  # type: ignore[no-any-return]
 
     @property
     def resend_event_count(self) -> int | None:
@@ -1686,7 +1687,7 @@ class EventResendComplete(Message):
         try:
             return self._resend_event_count
         except AttributeError:
-            return self._load(_f_resend_event_count)  # type: ignore[no-any-return]
+            return self._get(_f_resend_event_count)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1727,7 +1728,7 @@ class EventResendReject(Message):
         try:
             return self._ref_seq_num
         except AttributeError:
-            return self._load(_f_ref_seq_num)  # type: ignore[no-any-return]
+            return self._get(_f_ref_seq_num)  # type: ignore[no-any-return]
 
     @property
     def event_resend_reject_reason(self) -> EventResendRejectReason | int | None:
@@ -1735,7 +1736,7 @@ class EventResendReject(Message):
         try:
             return self._event_resend_reject_reason
         except AttributeError:
-            return self._load(_f_event_resend_reject_reason)  # type: ignore[no-any-return]
+            return self._get(_f_event_resend_reject_reason)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1777,7 +1778,7 @@ class MarketDataRequest(Message):
         try:
             return self._subscription_request_type
         except AttributeError:
-            return self._load(_f_subscription_request_type)  # type: ignore[no-any-return]
+            return self._get(_f_subscription_request_type)  # type: ignore[no-any-return]
 
     @property
     def related_sym(self) -> Sequence[MarketDataRequestRelatedSym] | None:
@@ -1824,7 +1825,7 @@ class MarketDataSnapshotFullRefresh(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def md_entries(self) -> Sequence[MarketDataSnapshotFullRefreshMDEntry] | None:
@@ -1907,7 +1908,7 @@ class MarketDataRequestReject(Message):
         try:
             return self._md_req_rej_reason
         except AttributeError:
-            return self._load(_f_md_req_rej_reason)  # type: ignore[no-any-return]
+            return self._get(_f_md_req_rej_reason)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -1915,7 +1916,7 @@ class MarketDataRequestReject(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1952,7 +1953,7 @@ class SecurityStatusRequest(Message):
         try:
             return self._subscription_request_type
         except AttributeError:
-            return self._load(_f_subscription_request_type)  # type: ignore[no-any-return]
+            return self._get(_f_subscription_request_type)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -1960,7 +1961,7 @@ class SecurityStatusRequest(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2000,7 +2001,7 @@ class SecurityStatus(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def security_trading_status(self) -> SecurityTradingStatus | int | None:
@@ -2008,7 +2009,7 @@ class SecurityStatus(Message):
         try:
             return self._security_trading_status
         except AttributeError:
-            return self._load(_f_security_trading_status)  # type: ignore[no-any-return]
+            return self._get(_f_security_trading_status)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2094,7 +2095,7 @@ class NewOrderSingle(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def exec_inst(self) -> ExecInst | str | None:
@@ -2102,7 +2103,7 @@ class NewOrderSingle(Message):
         try:
             return self._exec_inst
         except AttributeError:
-            return self._load(_f_exec_inst)  # type: ignore[no-any-return]
+            return self._get(_f_exec_inst)  # type: ignore[no-any-return]
 
     @property
     def order_qty(self) -> Decimal | None:
@@ -2110,7 +2111,7 @@ class NewOrderSingle(Message):
         try:
             return self._order_qty
         except AttributeError:
-            return self._load(_f_order_qty)  # type: ignore[no-any-return]
+            return self._get(_f_order_qty)  # type: ignore[no-any-return]
 
     @property
     def ord_type(self) -> OrdType | str | None:
@@ -2118,7 +2119,7 @@ class NewOrderSingle(Message):
         try:
             return self._ord_type
         except AttributeError:
-            return self._load(_f_ord_type)  # type: ignore[no-any-return]
+            return self._get(_f_ord_type)  # type: ignore[no-any-return]
 
     @property
     def price(self) -> Decimal | None:
@@ -2126,7 +2127,7 @@ class NewOrderSingle(Message):
         try:
             return self._price
         except AttributeError:
-            return self._load(_f_price__session)  # type: ignore[no-any-return]
+            return self._get(_f_price__session)  # type: ignore[no-any-return]
 
     @property
     def side(self) -> Side | str | None:
@@ -2134,7 +2135,7 @@ class NewOrderSingle(Message):
         try:
             return self._side
         except AttributeError:
-            return self._load(_f_side)  # type: ignore[no-any-return]
+            return self._get(_f_side)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -2142,7 +2143,7 @@ class NewOrderSingle(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def ex_destination(self) -> int | None:
@@ -2150,7 +2151,7 @@ class NewOrderSingle(Message):
         try:
             return self._ex_destination
         except AttributeError:
-            return self._load(_f_ex_destination)  # type: ignore[no-any-return]
+            return self._get(_f_ex_destination)  # type: ignore[no-any-return]
 
     @property
     def time_in_force(self) -> TimeInForce | str | None:
@@ -2158,7 +2159,7 @@ class NewOrderSingle(Message):
         try:
             return self._time_in_force
         except AttributeError:
-            return self._load(_f_time_in_force)  # type: ignore[no-any-return]
+            return self._get(_f_time_in_force)  # type: ignore[no-any-return]
 
     @property
     def expire_time(self) -> datetime | None:
@@ -2166,7 +2167,7 @@ class NewOrderSingle(Message):
         try:
             return self._expire_time
         except AttributeError:
-            return self._load(_f_expire_time)  # type: ignore[no-any-return]
+            return self._get(_f_expire_time)  # type: ignore[no-any-return]
 
     @property
     def quote_id(self) -> str | None:
@@ -2174,7 +2175,7 @@ class NewOrderSingle(Message):
         try:
             return self._quote_id
         except AttributeError:
-            return self._load(_f_quote_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_id)  # type: ignore[no-any-return]
 
     @property
     def rfq_id(self) -> str | None:
@@ -2182,7 +2183,7 @@ class NewOrderSingle(Message):
         try:
             return self._rfq_id
         except AttributeError:
-            return self._load(_f_rfq_id)  # type: ignore[no-any-return]
+            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
 
     @property
     def parties(self) -> Sequence[Party] | None:
@@ -2198,7 +2199,7 @@ class NewOrderSingle(Message):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     @property
     def secondary_cl_ord_id(self) -> str | None:
@@ -2206,7 +2207,7 @@ class NewOrderSingle(Message):
         try:
             return self._secondary_cl_ord_id
         except AttributeError:
-            return self._load(_f_secondary_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_secondary_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def order_group_id(self) -> str | None:
@@ -2214,7 +2215,7 @@ class NewOrderSingle(Message):
         try:
             return self._order_group_id
         except AttributeError:
-            return self._load(_f_order_group_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_group_id)  # type: ignore[no-any-return]
 
     @property
     def self_trade_prevention_type(self) -> SelfTradePreventionType | int | None:
@@ -2222,7 +2223,7 @@ class NewOrderSingle(Message):
         try:
             return self._self_trade_prevention_type
         except AttributeError:
-            return self._load(_f_self_trade_prevention_type)  # type: ignore[no-any-return]
+            return self._get(_f_self_trade_prevention_type)  # type: ignore[no-any-return]
 
     @property
     def cancel_order_on_pause(self) -> bool | None:
@@ -2230,7 +2231,7 @@ class NewOrderSingle(Message):
         try:
             return self._cancel_order_on_pause
         except AttributeError:
-            return self._load(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
+            return self._get(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
 
     @property
     def max_execution_cost(self) -> Decimal | None:
@@ -2238,7 +2239,7 @@ class NewOrderSingle(Message):
         try:
             return self._max_execution_cost
         except AttributeError:
-            return self._load(_f_max_execution_cost)  # type: ignore[no-any-return]
+            return self._get(_f_max_execution_cost)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2370,7 +2371,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def order_id(self) -> str | None:
@@ -2378,7 +2379,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._order_id
         except AttributeError:
-            return self._load(_f_order_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_id)  # type: ignore[no-any-return]
 
     @property
     def order_qty(self) -> Decimal | None:
@@ -2386,7 +2387,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._order_qty
         except AttributeError:
-            return self._load(_f_order_qty)  # type: ignore[no-any-return]
+            return self._get(_f_order_qty)  # type: ignore[no-any-return]
 
     @property
     def ord_type(self) -> OrdType | str | None:
@@ -2394,7 +2395,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._ord_type
         except AttributeError:
-            return self._load(_f_ord_type)  # type: ignore[no-any-return]
+            return self._get(_f_ord_type)  # type: ignore[no-any-return]
 
     @property
     def orig_cl_ord_id(self) -> str | None:
@@ -2402,7 +2403,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._orig_cl_ord_id
         except AttributeError:
-            return self._load(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def price(self) -> Decimal | None:
@@ -2410,7 +2411,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._price
         except AttributeError:
-            return self._load(_f_price__session)  # type: ignore[no-any-return]
+            return self._get(_f_price__session)  # type: ignore[no-any-return]
 
     @property
     def side(self) -> Side | str | None:
@@ -2418,7 +2419,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._side
         except AttributeError:
-            return self._load(_f_side)  # type: ignore[no-any-return]
+            return self._get(_f_side)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -2426,7 +2427,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def ex_destination(self) -> int | None:
@@ -2434,7 +2435,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._ex_destination
         except AttributeError:
-            return self._load(_f_ex_destination)  # type: ignore[no-any-return]
+            return self._get(_f_ex_destination)  # type: ignore[no-any-return]
 
     @property
     def time_in_force(self) -> TimeInForce | str | None:
@@ -2442,7 +2443,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._time_in_force
         except AttributeError:
-            return self._load(_f_time_in_force)  # type: ignore[no-any-return]
+            return self._get(_f_time_in_force)  # type: ignore[no-any-return]
 
     @property
     def expire_time(self) -> datetime | None:
@@ -2450,7 +2451,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._expire_time
         except AttributeError:
-            return self._load(_f_expire_time)  # type: ignore[no-any-return]
+            return self._get(_f_expire_time)  # type: ignore[no-any-return]
 
     @property
     def parties(self) -> Sequence[Party] | None:
@@ -2466,7 +2467,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._order_group_id
         except AttributeError:
-            return self._load(_f_order_group_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_group_id)  # type: ignore[no-any-return]
 
     @property
     def alloc_account(self) -> int | None:
@@ -2474,7 +2475,7 @@ class OrderCancelReplaceRequest(Message):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2574,7 +2575,7 @@ class OrderCancelRequest(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def order_id(self) -> str | None:
@@ -2582,7 +2583,7 @@ class OrderCancelRequest(Message):
         try:
             return self._order_id
         except AttributeError:
-            return self._load(_f_order_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_id)  # type: ignore[no-any-return]
 
     @property
     def orig_cl_ord_id(self) -> str | None:
@@ -2590,7 +2591,7 @@ class OrderCancelRequest(Message):
         try:
             return self._orig_cl_ord_id
         except AttributeError:
-            return self._load(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def side(self) -> Side | str | None:
@@ -2598,7 +2599,7 @@ class OrderCancelRequest(Message):
         try:
             return self._side
         except AttributeError:
-            return self._load(_f_side)  # type: ignore[no-any-return]
+            return self._get(_f_side)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -2606,7 +2607,7 @@ class OrderCancelRequest(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def ex_destination(self) -> int | None:
@@ -2614,7 +2615,7 @@ class OrderCancelRequest(Message):
         try:
             return self._ex_destination
         except AttributeError:
-            return self._load(_f_ex_destination)  # type: ignore[no-any-return]
+            return self._get(_f_ex_destination)  # type: ignore[no-any-return]
 
     @property
     def parties(self) -> Sequence[Party] | None:
@@ -2630,7 +2631,7 @@ class OrderCancelRequest(Message):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2792,7 +2793,7 @@ class ExecutionReport(Message):
         try:
             return self._avg_px
         except AttributeError:
-            return self._load(_f_avg_px__session)  # type: ignore[no-any-return]
+            return self._get(_f_avg_px__session)  # type: ignore[no-any-return]
 
     @property
     def cl_ord_id(self) -> str | None:
@@ -2800,7 +2801,7 @@ class ExecutionReport(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def cum_qty(self) -> Decimal | None:
@@ -2808,7 +2809,7 @@ class ExecutionReport(Message):
         try:
             return self._cum_qty
         except AttributeError:
-            return self._load(_f_cum_qty)  # type: ignore[no-any-return]
+            return self._get(_f_cum_qty)  # type: ignore[no-any-return]
 
     @property
     def exec_id(self) -> str | None:
@@ -2816,7 +2817,7 @@ class ExecutionReport(Message):
         try:
             return self._exec_id
         except AttributeError:
-            return self._load(_f_exec_id)  # type: ignore[no-any-return]
+            return self._get(_f_exec_id)  # type: ignore[no-any-return]
 
     @property
     def last_mkt(self) -> str | None:
@@ -2824,7 +2825,7 @@ class ExecutionReport(Message):
         try:
             return self._last_mkt
         except AttributeError:
-            return self._load(_f_last_mkt)  # type: ignore[no-any-return]
+            return self._get(_f_last_mkt)  # type: ignore[no-any-return]
 
     @property
     def last_px(self) -> Decimal | None:
@@ -2832,7 +2833,7 @@ class ExecutionReport(Message):
         try:
             return self._last_px
         except AttributeError:
-            return self._load(_f_last_px__session)  # type: ignore[no-any-return]
+            return self._get(_f_last_px__session)  # type: ignore[no-any-return]
 
     @property
     def last_qty(self) -> Decimal | None:
@@ -2840,7 +2841,7 @@ class ExecutionReport(Message):
         try:
             return self._last_qty
         except AttributeError:
-            return self._load(_f_last_qty)  # type: ignore[no-any-return]
+            return self._get(_f_last_qty)  # type: ignore[no-any-return]
 
     @property
     def order_id(self) -> str | None:
@@ -2848,7 +2849,7 @@ class ExecutionReport(Message):
         try:
             return self._order_id
         except AttributeError:
-            return self._load(_f_order_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_id)  # type: ignore[no-any-return]
 
     @property
     def order_qty(self) -> Decimal | None:
@@ -2856,7 +2857,7 @@ class ExecutionReport(Message):
         try:
             return self._order_qty
         except AttributeError:
-            return self._load(_f_order_qty)  # type: ignore[no-any-return]
+            return self._get(_f_order_qty)  # type: ignore[no-any-return]
 
     @property
     def ord_status(self) -> OrdStatus | str | None:
@@ -2864,7 +2865,7 @@ class ExecutionReport(Message):
         try:
             return self._ord_status
         except AttributeError:
-            return self._load(_f_ord_status)  # type: ignore[no-any-return]
+            return self._get(_f_ord_status)  # type: ignore[no-any-return]
 
     @property
     def orig_cl_ord_id(self) -> str | None:
@@ -2872,7 +2873,7 @@ class ExecutionReport(Message):
         try:
             return self._orig_cl_ord_id
         except AttributeError:
-            return self._load(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def price(self) -> Decimal | None:
@@ -2880,7 +2881,7 @@ class ExecutionReport(Message):
         try:
             return self._price
         except AttributeError:
-            return self._load(_f_price__session)  # type: ignore[no-any-return]
+            return self._get(_f_price__session)  # type: ignore[no-any-return]
 
     @property
     def side(self) -> Side | str | None:
@@ -2888,7 +2889,7 @@ class ExecutionReport(Message):
         try:
             return self._side
         except AttributeError:
-            return self._load(_f_side)  # type: ignore[no-any-return]
+            return self._get(_f_side)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -2896,7 +2897,7 @@ class ExecutionReport(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -2904,7 +2905,7 @@ class ExecutionReport(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     @property
     def time_in_force(self) -> TimeInForce | str | None:
@@ -2912,7 +2913,7 @@ class ExecutionReport(Message):
         try:
             return self._time_in_force
         except AttributeError:
-            return self._load(_f_time_in_force)  # type: ignore[no-any-return]
+            return self._get(_f_time_in_force)  # type: ignore[no-any-return]
 
     @property
     def transact_time(self) -> datetime | None:
@@ -2920,7 +2921,7 @@ class ExecutionReport(Message):
         try:
             return self._transact_time
         except AttributeError:
-            return self._load(_f_transact_time)  # type: ignore[no-any-return]
+            return self._get(_f_transact_time)  # type: ignore[no-any-return]
 
     @property
     def ord_rej_reason(self) -> OrdRejReason | int | None:
@@ -2928,7 +2929,7 @@ class ExecutionReport(Message):
         try:
             return self._ord_rej_reason
         except AttributeError:
-            return self._load(_f_ord_rej_reason)  # type: ignore[no-any-return]
+            return self._get(_f_ord_rej_reason)  # type: ignore[no-any-return]
 
     @property
     def expire_time(self) -> datetime | None:
@@ -2936,7 +2937,7 @@ class ExecutionReport(Message):
         try:
             return self._expire_time
         except AttributeError:
-            return self._load(_f_expire_time)  # type: ignore[no-any-return]
+            return self._get(_f_expire_time)  # type: ignore[no-any-return]
 
     @property
     def exec_restatement_reason(self) -> int | None:
@@ -2944,7 +2945,7 @@ class ExecutionReport(Message):
         try:
             return self._exec_restatement_reason
         except AttributeError:
-            return self._load(_f_exec_restatement_reason)  # type: ignore[no-any-return]
+            return self._get(_f_exec_restatement_reason)  # type: ignore[no-any-return]
 
     @property
     def exec_type(self) -> ExecType | str | None:
@@ -2952,7 +2953,7 @@ class ExecutionReport(Message):
         try:
             return self._exec_type
         except AttributeError:
-            return self._load(_f_exec_type)  # type: ignore[no-any-return]
+            return self._get(_f_exec_type)  # type: ignore[no-any-return]
 
     @property
     def leaves_qty(self) -> Decimal | None:
@@ -2960,7 +2961,7 @@ class ExecutionReport(Message):
         try:
             return self._leaves_qty
         except AttributeError:
-            return self._load(_f_leaves_qty)  # type: ignore[no-any-return]
+            return self._get(_f_leaves_qty)  # type: ignore[no-any-return]
 
     @property
     def misc_fees(self) -> Sequence[MiscFee] | None:
@@ -2984,7 +2985,7 @@ class ExecutionReport(Message):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     @property
     def clearing_business_date(self) -> date | None:
@@ -2992,7 +2993,7 @@ class ExecutionReport(Message):
         try:
             return self._clearing_business_date
         except AttributeError:
-            return self._load(_f_clearing_business_date)  # type: ignore[no-any-return]
+            return self._get(_f_clearing_business_date)  # type: ignore[no-any-return]
 
     @property
     def long_qty(self) -> Decimal | None:
@@ -3000,7 +3001,7 @@ class ExecutionReport(Message):
         try:
             return self._long_qty
         except AttributeError:
-            return self._load(_f_long_qty)  # type: ignore[no-any-return]
+            return self._get(_f_long_qty)  # type: ignore[no-any-return]
 
     @property
     def short_qty(self) -> Decimal | None:
@@ -3008,7 +3009,7 @@ class ExecutionReport(Message):
         try:
             return self._short_qty
         except AttributeError:
-            return self._load(_f_short_qty)  # type: ignore[no-any-return]
+            return self._get(_f_short_qty)  # type: ignore[no-any-return]
 
     @property
     def collateral_amount_changes(self) -> Sequence[CollateralAmountChange] | None:
@@ -3024,7 +3025,7 @@ class ExecutionReport(Message):
         try:
             return self._trd_match_id
         except AttributeError:
-            return self._load(_f_trd_match_id)  # type: ignore[no-any-return]
+            return self._get(_f_trd_match_id)  # type: ignore[no-any-return]
 
     @property
     def aggressor_indicator(self) -> bool | None:
@@ -3032,7 +3033,7 @@ class ExecutionReport(Message):
         try:
             return self._aggressor_indicator
         except AttributeError:
-            return self._load(_f_aggressor_indicator)  # type: ignore[no-any-return]
+            return self._get(_f_aggressor_indicator)  # type: ignore[no-any-return]
 
     @property
     def self_trade_prevention_type(self) -> SelfTradePreventionType | int | None:
@@ -3040,7 +3041,7 @@ class ExecutionReport(Message):
         try:
             return self._self_trade_prevention_type
         except AttributeError:
-            return self._load(_f_self_trade_prevention_type)  # type: ignore[no-any-return]
+            return self._get(_f_self_trade_prevention_type)  # type: ignore[no-any-return]
 
     @property
     def single_market_collateral_return(self) -> Decimal | None:
@@ -3048,7 +3049,7 @@ class ExecutionReport(Message):
         try:
             return self._single_market_collateral_return
         except AttributeError:
-            return self._load(_f_single_market_collateral_return)  # type: ignore[no-any-return]
+            return self._get(_f_single_market_collateral_return)  # type: ignore[no-any-return]
 
     @property
     def ranged_market_collateral_return(self) -> Decimal | None:
@@ -3056,7 +3057,7 @@ class ExecutionReport(Message):
         try:
             return self._ranged_market_collateral_return
         except AttributeError:
-            return self._load(_f_ranged_market_collateral_return)  # type: ignore[no-any-return]
+            return self._get(_f_ranged_market_collateral_return)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3225,7 +3226,7 @@ class OrderCancelReject(Message):
         try:
             return self._order_id
         except AttributeError:
-            return self._load(_f_order_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_id)  # type: ignore[no-any-return]
 
     @property
     def cl_ord_id(self) -> str | None:
@@ -3233,7 +3234,7 @@ class OrderCancelReject(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def orig_cl_ord_id(self) -> str | None:
@@ -3241,7 +3242,7 @@ class OrderCancelReject(Message):
         try:
             return self._orig_cl_ord_id
         except AttributeError:
-            return self._load(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def ord_status(self) -> OrdStatus | str | None:
@@ -3249,7 +3250,7 @@ class OrderCancelReject(Message):
         try:
             return self._ord_status
         except AttributeError:
-            return self._load(_f_ord_status)  # type: ignore[no-any-return]
+            return self._get(_f_ord_status)  # type: ignore[no-any-return]
 
     @property
     def cxl_rej_response_to(self) -> CxlRejResponseTo | str | None:
@@ -3257,7 +3258,7 @@ class OrderCancelReject(Message):
         try:
             return self._cxl_rej_response_to
         except AttributeError:
-            return self._load(_f_cxl_rej_response_to)  # type: ignore[no-any-return]
+            return self._get(_f_cxl_rej_response_to)  # type: ignore[no-any-return]
 
     @property
     def cxl_rej_reason(self) -> CxlRejReason | int | None:
@@ -3265,7 +3266,7 @@ class OrderCancelReject(Message):
         try:
             return self._cxl_rej_reason
         except AttributeError:
-            return self._load(_f_cxl_rej_reason)  # type: ignore[no-any-return]
+            return self._get(_f_cxl_rej_reason)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -3273,7 +3274,7 @@ class OrderCancelReject(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3328,7 +3329,7 @@ class OrderMassCancelRequest(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def mass_cancel_request_type(self) -> MassCancelRequestType | str | None:
@@ -3336,7 +3337,7 @@ class OrderMassCancelRequest(Message):
         try:
             return self._mass_cancel_request_type
         except AttributeError:
-            return self._load(_f_mass_cancel_request_type)  # type: ignore[no-any-return]
+            return self._get(_f_mass_cancel_request_type)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3383,7 +3384,7 @@ class OrderMassCancelReport(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def order_id(self) -> str | None:
@@ -3391,7 +3392,7 @@ class OrderMassCancelReport(Message):
         try:
             return self._order_id
         except AttributeError:
-            return self._load(_f_order_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_id)  # type: ignore[no-any-return]
 
     @property
     def mass_cancel_response(self) -> MassCancelResponse | str | None:
@@ -3399,7 +3400,7 @@ class OrderMassCancelReport(Message):
         try:
             return self._mass_cancel_response
         except AttributeError:
-            return self._load(_f_mass_cancel_response)  # type: ignore[no-any-return]
+            return self._get(_f_mass_cancel_response)  # type: ignore[no-any-return]
 
     @property
     def mass_cancel_reject_reason(self) -> int | None:
@@ -3407,7 +3408,7 @@ class OrderMassCancelReport(Message):
         try:
             return self._mass_cancel_reject_reason
         except AttributeError:
-            return self._load(_f_mass_cancel_reject_reason)  # type: ignore[no-any-return]
+            return self._get(_f_mass_cancel_reject_reason)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3466,7 +3467,7 @@ class BusinessMessageReject(Message):
         try:
             return self._ref_seq_num
         except AttributeError:
-            return self._load(_f_ref_seq_num)  # type: ignore[no-any-return]
+            return self._get(_f_ref_seq_num)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -3474,7 +3475,7 @@ class BusinessMessageReject(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     @property
     def ref_tag_id(self) -> int | None:
@@ -3482,7 +3483,7 @@ class BusinessMessageReject(Message):
         try:
             return self._ref_tag_id
         except AttributeError:
-            return self._load(_f_ref_tag_id)  # type: ignore[no-any-return]
+            return self._get(_f_ref_tag_id)  # type: ignore[no-any-return]
 
     @property
     def ref_msg_type(self) -> str | None:
@@ -3490,7 +3491,7 @@ class BusinessMessageReject(Message):
         try:
             return self._ref_msg_type
         except AttributeError:
-            return self._load(_f_ref_msg_type)  # type: ignore[no-any-return]
+            return self._get(_f_ref_msg_type)  # type: ignore[no-any-return]
 
     @property
     def business_reject_ref_id(self) -> str | None:
@@ -3498,7 +3499,7 @@ class BusinessMessageReject(Message):
         try:
             return self._business_reject_ref_id
         except AttributeError:
-            return self._load(_f_business_reject_ref_id)  # type: ignore[no-any-return]
+            return self._get(_f_business_reject_ref_id)  # type: ignore[no-any-return]
 
     @property
     def business_reject_reason(self) -> BusinessRejectReason | int | None:
@@ -3506,7 +3507,7 @@ class BusinessMessageReject(Message):
         try:
             return self._business_reject_reason
         except AttributeError:
-            return self._load(_f_business_reject_reason)  # type: ignore[no-any-return]
+            return self._get(_f_business_reject_reason)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3571,7 +3572,7 @@ class OrderGroupRequest(Message):
         try:
             return self._order_group_action
         except AttributeError:
-            return self._load(_f_order_group_action)  # type: ignore[no-any-return]
+            return self._get(_f_order_group_action)  # type: ignore[no-any-return]
 
     @property
     def order_group_id(self) -> str | None:
@@ -3579,7 +3580,7 @@ class OrderGroupRequest(Message):
         try:
             return self._order_group_id
         except AttributeError:
-            return self._load(_f_order_group_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_group_id)  # type: ignore[no-any-return]
 
     @property
     def order_group_contracts_limit(self) -> int | None:
@@ -3587,7 +3588,7 @@ class OrderGroupRequest(Message):
         try:
             return self._order_group_contracts_limit
         except AttributeError:
-            return self._load(_f_order_group_contracts_limit)  # type: ignore[no-any-return]
+            return self._get(_f_order_group_contracts_limit)  # type: ignore[no-any-return]
 
     @property
     def alloc_account(self) -> int | None:
@@ -3595,7 +3596,7 @@ class OrderGroupRequest(Message):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     @property
     def ex_destination(self) -> int | None:
@@ -3603,7 +3604,7 @@ class OrderGroupRequest(Message):
         try:
             return self._ex_destination
         except AttributeError:
-            return self._load(_f_ex_destination)  # type: ignore[no-any-return]
+            return self._get(_f_ex_destination)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3655,7 +3656,7 @@ class OrderGroupResponse(Message):
         try:
             return self._order_group_id
         except AttributeError:
-            return self._load(_f_order_group_id)  # type: ignore[no-any-return]
+            return self._get(_f_order_group_id)  # type: ignore[no-any-return]
 
     @property
     def order_group_contracts_limit(self) -> int | None:
@@ -3663,7 +3664,7 @@ class OrderGroupResponse(Message):
         try:
             return self._order_group_contracts_limit
         except AttributeError:
-            return self._load(_f_order_group_contracts_limit)  # type: ignore[no-any-return]
+            return self._get(_f_order_group_contracts_limit)  # type: ignore[no-any-return]
 
     @property
     def alloc_account(self) -> int | None:
@@ -3671,7 +3672,7 @@ class OrderGroupResponse(Message):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3725,7 +3726,7 @@ class QuoteRequest(Message):
         try:
             return self._quote_req_id
         except AttributeError:
-            return self._load(_f_quote_req_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
 
     @property
     def related_sym(self) -> Sequence[QuoteRequestRelatedSym] | None:
@@ -3741,7 +3742,7 @@ class QuoteRequest(Message):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     @property
     def multivariate_collection_ticker(self) -> str | None:
@@ -3749,7 +3750,7 @@ class QuoteRequest(Message):
         try:
             return self._multivariate_collection_ticker
         except AttributeError:
-            return self._load(_f_multivariate_collection_ticker)  # type: ignore[no-any-return]
+            return self._get(_f_multivariate_collection_ticker)  # type: ignore[no-any-return]
 
     @property
     def multivariate_selected_legs(self) -> Sequence[QuoteRequestMultivariateSelectedLeg] | None:
@@ -3819,7 +3820,7 @@ class QuoteRequestAck(Message):
         try:
             return self._quote_req_id
         except AttributeError:
-            return self._load(_f_quote_req_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
 
     @property
     def quote_request_type(self) -> QuoteRequestType | int | None:
@@ -3827,7 +3828,7 @@ class QuoteRequestAck(Message):
         try:
             return self._quote_request_type
         except AttributeError:
-            return self._load(_f_quote_request_type)  # type: ignore[no-any-return]
+            return self._get(_f_quote_request_type)  # type: ignore[no-any-return]
 
     @property
     def rfq_id(self) -> str | None:
@@ -3835,7 +3836,7 @@ class QuoteRequestAck(Message):
         try:
             return self._rfq_id
         except AttributeError:
-            return self._load(_f_rfq_id)  # type: ignore[no-any-return]
+            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -3843,7 +3844,7 @@ class QuoteRequestAck(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def ex_destination(self) -> int | None:
@@ -3851,7 +3852,7 @@ class QuoteRequestAck(Message):
         try:
             return self._ex_destination
         except AttributeError:
-            return self._load(_f_ex_destination)  # type: ignore[no-any-return]
+            return self._get(_f_ex_destination)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -3859,7 +3860,7 @@ class QuoteRequestAck(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3956,7 +3957,7 @@ class Quote(Message):
         try:
             return self._quote_id
         except AttributeError:
-            return self._load(_f_quote_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_id)  # type: ignore[no-any-return]
 
     @property
     def quote_req_id(self) -> str | None:
@@ -3964,7 +3965,7 @@ class Quote(Message):
         try:
             return self._quote_req_id
         except AttributeError:
-            return self._load(_f_quote_req_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -3972,7 +3973,7 @@ class Quote(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def bid_px(self) -> Decimal | None:
@@ -3980,7 +3981,7 @@ class Quote(Message):
         try:
             return self._bid_px
         except AttributeError:
-            return self._load(_f_bid_px__rfq)  # type: ignore[no-any-return]
+            return self._get(_f_bid_px__rfq)  # type: ignore[no-any-return]
 
     @property
     def offer_px(self) -> Decimal | None:
@@ -3988,7 +3989,7 @@ class Quote(Message):
         try:
             return self._offer_px
         except AttributeError:
-            return self._load(_f_offer_px__rfq)  # type: ignore[no-any-return]
+            return self._get(_f_offer_px__rfq)  # type: ignore[no-any-return]
 
     @property
     def exec_inst(self) -> ExecInst | str | None:
@@ -3996,7 +3997,7 @@ class Quote(Message):
         try:
             return self._exec_inst
         except AttributeError:
-            return self._load(_f_exec_inst)  # type: ignore[no-any-return]
+            return self._get(_f_exec_inst)  # type: ignore[no-any-return]
 
     @property
     def order_qty(self) -> Decimal | None:
@@ -4004,7 +4005,7 @@ class Quote(Message):
         try:
             return self._order_qty
         except AttributeError:
-            return self._load(_f_order_qty)  # type: ignore[no-any-return]
+            return self._get(_f_order_qty)  # type: ignore[no-any-return]
 
     @property
     def bid_size(self) -> Decimal | None:
@@ -4012,7 +4013,7 @@ class Quote(Message):
         try:
             return self._bid_size
         except AttributeError:
-            return self._load(_f_bid_size)  # type: ignore[no-any-return]
+            return self._get(_f_bid_size)  # type: ignore[no-any-return]
 
     @property
     def offer_size(self) -> Decimal | None:
@@ -4020,7 +4021,7 @@ class Quote(Message):
         try:
             return self._offer_size
         except AttributeError:
-            return self._load(_f_offer_size)  # type: ignore[no-any-return]
+            return self._get(_f_offer_size)  # type: ignore[no-any-return]
 
     @property
     def alloc_account(self) -> int | None:
@@ -4028,7 +4029,7 @@ class Quote(Message):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     @property
     def rest_remainder(self) -> bool | None:
@@ -4036,7 +4037,7 @@ class Quote(Message):
         try:
             return self._rest_remainder
         except AttributeError:
-            return self._load(_f_rest_remainder)  # type: ignore[no-any-return]
+            return self._get(_f_rest_remainder)  # type: ignore[no-any-return]
 
     @property
     def transact_time(self) -> datetime | None:
@@ -4044,7 +4045,7 @@ class Quote(Message):
         try:
             return self._transact_time
         except AttributeError:
-            return self._load(_f_transact_time)  # type: ignore[no-any-return]
+            return self._get(_f_transact_time)  # type: ignore[no-any-return]
 
     @property
     def parties(self) -> Sequence[Party] | None:
@@ -4166,7 +4167,7 @@ class QuoteStatusReport(Message):
         try:
             return self._quote_id
         except AttributeError:
-            return self._load(_f_quote_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_id)  # type: ignore[no-any-return]
 
     @property
     def quote_req_id(self) -> str | None:
@@ -4174,7 +4175,7 @@ class QuoteStatusReport(Message):
         try:
             return self._quote_req_id
         except AttributeError:
-            return self._load(_f_quote_req_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
 
     @property
     def alloc_account(self) -> int | None:
@@ -4182,7 +4183,7 @@ class QuoteStatusReport(Message):
         try:
             return self._alloc_account
         except AttributeError:
-            return self._load(_f_alloc_account)  # type: ignore[no-any-return]
+            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
     @property
     def quote_status(self) -> QuoteStatus | int | None:
@@ -4190,7 +4191,7 @@ class QuoteStatusReport(Message):
         try:
             return self._quote_status
         except AttributeError:
-            return self._load(_f_quote_status)  # type: ignore[no-any-return]
+            return self._get(_f_quote_status)  # type: ignore[no-any-return]
 
     @property
     def order_qty(self) -> Decimal | None:
@@ -4198,7 +4199,7 @@ class QuoteStatusReport(Message):
         try:
             return self._order_qty
         except AttributeError:
-            return self._load(_f_order_qty)  # type: ignore[no-any-return]
+            return self._get(_f_order_qty)  # type: ignore[no-any-return]
 
     @property
     def bid_px(self) -> Decimal | None:
@@ -4206,7 +4207,7 @@ class QuoteStatusReport(Message):
         try:
             return self._bid_px
         except AttributeError:
-            return self._load(_f_bid_px__rfq)  # type: ignore[no-any-return]
+            return self._get(_f_bid_px__rfq)  # type: ignore[no-any-return]
 
     @property
     def offer_px(self) -> Decimal | None:
@@ -4214,7 +4215,7 @@ class QuoteStatusReport(Message):
         try:
             return self._offer_px
         except AttributeError:
-            return self._load(_f_offer_px__rfq)  # type: ignore[no-any-return]
+            return self._get(_f_offer_px__rfq)  # type: ignore[no-any-return]
 
     @property
     def bid_size(self) -> Decimal | None:
@@ -4222,7 +4223,7 @@ class QuoteStatusReport(Message):
         try:
             return self._bid_size
         except AttributeError:
-            return self._load(_f_bid_size)  # type: ignore[no-any-return]
+            return self._get(_f_bid_size)  # type: ignore[no-any-return]
 
     @property
     def offer_size(self) -> Decimal | None:
@@ -4230,7 +4231,7 @@ class QuoteStatusReport(Message):
         try:
             return self._offer_size
         except AttributeError:
-            return self._load(_f_offer_size)  # type: ignore[no-any-return]
+            return self._get(_f_offer_size)  # type: ignore[no-any-return]
 
     @property
     def side(self) -> Side | str | None:
@@ -4238,7 +4239,7 @@ class QuoteStatusReport(Message):
         try:
             return self._side
         except AttributeError:
-            return self._load(_f_side)  # type: ignore[no-any-return]
+            return self._get(_f_side)  # type: ignore[no-any-return]
 
     @property
     def transact_time(self) -> datetime | None:
@@ -4246,7 +4247,7 @@ class QuoteStatusReport(Message):
         try:
             return self._transact_time
         except AttributeError:
-            return self._load(_f_transact_time)  # type: ignore[no-any-return]
+            return self._get(_f_transact_time)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -4254,7 +4255,7 @@ class QuoteStatusReport(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4327,7 +4328,7 @@ class QuoteCancel(Message):
         try:
             return self._quote_id
         except AttributeError:
-            return self._load(_f_quote_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_id)  # type: ignore[no-any-return]
 
     @property
     def rfq_id(self) -> str | None:
@@ -4335,7 +4336,7 @@ class QuoteCancel(Message):
         try:
             return self._rfq_id
         except AttributeError:
-            return self._load(_f_rfq_id)  # type: ignore[no-any-return]
+            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4378,7 +4379,7 @@ class QuoteCancelStatus(Message):
         try:
             return self._quote_id
         except AttributeError:
-            return self._load(_f_quote_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_id)  # type: ignore[no-any-return]
 
     @property
     def quote_cancel_status(self) -> QuoteCancelStatusValue | int | None:
@@ -4386,7 +4387,7 @@ class QuoteCancelStatus(Message):
         try:
             return self._quote_cancel_status
         except AttributeError:
-            return self._load(_f_quote_cancel_status)  # type: ignore[no-any-return]
+            return self._get(_f_quote_cancel_status)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -4394,7 +4395,7 @@ class QuoteCancelStatus(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4438,7 +4439,7 @@ class QuoteConfirm(Message):
         try:
             return self._quote_id
         except AttributeError:
-            return self._load(_f_quote_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_id)  # type: ignore[no-any-return]
 
     @property
     def rfq_id(self) -> str | None:
@@ -4446,7 +4447,7 @@ class QuoteConfirm(Message):
         try:
             return self._rfq_id
         except AttributeError:
-            return self._load(_f_rfq_id)  # type: ignore[no-any-return]
+            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4489,7 +4490,7 @@ class QuoteConfirmStatus(Message):
         try:
             return self._quote_id
         except AttributeError:
-            return self._load(_f_quote_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_id)  # type: ignore[no-any-return]
 
     @property
     def quote_confirm_status(self) -> QuoteConfirmStatusValue | int | None:
@@ -4497,7 +4498,7 @@ class QuoteConfirmStatus(Message):
         try:
             return self._quote_confirm_status
         except AttributeError:
-            return self._load(_f_quote_confirm_status)  # type: ignore[no-any-return]
+            return self._get(_f_quote_confirm_status)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -4505,7 +4506,7 @@ class QuoteConfirmStatus(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4562,7 +4563,7 @@ class AcceptQuote(Message):
         try:
             return self._quote_id
         except AttributeError:
-            return self._load(_f_quote_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_id)  # type: ignore[no-any-return]
 
     @property
     def rfq_id(self) -> str | None:
@@ -4570,7 +4571,7 @@ class AcceptQuote(Message):
         try:
             return self._rfq_id
         except AttributeError:
-            return self._load(_f_rfq_id)  # type: ignore[no-any-return]
+            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
 
     @property
     def side(self) -> Side | str | None:
@@ -4578,7 +4579,7 @@ class AcceptQuote(Message):
         try:
             return self._side
         except AttributeError:
-            return self._load(_f_side)  # type: ignore[no-any-return]
+            return self._get(_f_side)  # type: ignore[no-any-return]
 
     @property
     def order_qty(self) -> Decimal | None:
@@ -4586,7 +4587,7 @@ class AcceptQuote(Message):
         try:
             return self._order_qty
         except AttributeError:
-            return self._load(_f_order_qty)  # type: ignore[no-any-return]
+            return self._get(_f_order_qty)  # type: ignore[no-any-return]
 
     @property
     def cl_ord_id(self) -> str | None:
@@ -4594,7 +4595,7 @@ class AcceptQuote(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def parties(self) -> Sequence[Party] | None:
@@ -4610,7 +4611,7 @@ class AcceptQuote(Message):
         try:
             return self._prefer_better_quote
         except AttributeError:
-            return self._load(_f_prefer_better_quote)  # type: ignore[no-any-return]
+            return self._get(_f_prefer_better_quote)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4678,7 +4679,7 @@ class AcceptQuoteStatus(Message):
         try:
             return self._quote_id
         except AttributeError:
-            return self._load(_f_quote_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_id)  # type: ignore[no-any-return]
 
     @property
     def accept_quote_status(self) -> AcceptQuoteStatusValue | int | None:
@@ -4686,7 +4687,7 @@ class AcceptQuoteStatus(Message):
         try:
             return self._accept_quote_status
         except AttributeError:
-            return self._load(_f_accept_quote_status)  # type: ignore[no-any-return]
+            return self._get(_f_accept_quote_status)  # type: ignore[no-any-return]
 
     @property
     def accepted_quote_id(self) -> str | None:
@@ -4694,7 +4695,7 @@ class AcceptQuoteStatus(Message):
         try:
             return self._accepted_quote_id
         except AttributeError:
-            return self._load(_f_accepted_quote_id)  # type: ignore[no-any-return]
+            return self._get(_f_accepted_quote_id)  # type: ignore[no-any-return]
 
     @property
     def cl_ord_id(self) -> str | None:
@@ -4702,7 +4703,7 @@ class AcceptQuoteStatus(Message):
         try:
             return self._cl_ord_id
         except AttributeError:
-            return self._load(_f_cl_ord_id)  # type: ignore[no-any-return]
+            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -4710,7 +4711,7 @@ class AcceptQuoteStatus(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4765,7 +4766,7 @@ class RFQCancel(Message):
         try:
             return self._quote_req_id
         except AttributeError:
-            return self._load(_f_quote_req_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
 
     @property
     def rfq_id(self) -> str | None:
@@ -4773,7 +4774,7 @@ class RFQCancel(Message):
         try:
             return self._rfq_id
         except AttributeError:
-            return self._load(_f_rfq_id)  # type: ignore[no-any-return]
+            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
 
     @property
     def parties(self) -> Sequence[Party] | None:
@@ -4831,7 +4832,7 @@ class RFQCancelStatus(Message):
         try:
             return self._quote_req_id
         except AttributeError:
-            return self._load(_f_quote_req_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
 
     @property
     def rfq_cancel_status(self) -> RFQCancelStatusValue | int | None:
@@ -4839,7 +4840,7 @@ class RFQCancelStatus(Message):
         try:
             return self._rfq_cancel_status
         except AttributeError:
-            return self._load(_f_rfq_cancel_status)  # type: ignore[no-any-return]
+            return self._get(_f_rfq_cancel_status)  # type: ignore[no-any-return]
 
     @property
     def rfq_id(self) -> str | None:
@@ -4847,7 +4848,7 @@ class RFQCancelStatus(Message):
         try:
             return self._rfq_id
         except AttributeError:
-            return self._load(_f_rfq_id)  # type: ignore[no-any-return]
+            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -4855,7 +4856,7 @@ class RFQCancelStatus(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4911,7 +4912,7 @@ class QuoteRequestReject(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     @property
     def quote_req_id(self) -> str | None:
@@ -4919,7 +4920,7 @@ class QuoteRequestReject(Message):
         try:
             return self._quote_req_id
         except AttributeError:
-            return self._load(_f_quote_req_id)  # type: ignore[no-any-return]
+            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
 
     @property
     def quote_request_reject_reason(self) -> QuoteRequestRejectReason | int | None:
@@ -4927,7 +4928,7 @@ class QuoteRequestReject(Message):
         try:
             return self._quote_request_reject_reason
         except AttributeError:
-            return self._load(_f_quote_request_reject_reason)  # type: ignore[no-any-return]
+            return self._get(_f_quote_request_reject_reason)  # type: ignore[no-any-return]
 
     @property
     def mve_validation_reason_code(self) -> MVEValidationReasonCode | str | None:
@@ -4935,7 +4936,7 @@ class QuoteRequestReject(Message):
         try:
             return self._mve_validation_reason_code
         except AttributeError:
-            return self._load(_f_mve_validation_reason_code)  # type: ignore[no-any-return]
+            return self._get(_f_mve_validation_reason_code)  # type: ignore[no-any-return]
 
     @property
     def mve_offending_legs(self) -> Sequence[QuoteRequestRejectMVEOffendingLeg] | None:
@@ -4992,7 +4993,7 @@ class Heartbeat(Message):
         try:
             return self._test_req_id
         except AttributeError:
-            return self._load(_f_test_req_id)  # type: ignore[no-any-return]
+            return self._get(_f_test_req_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5023,7 +5024,7 @@ class TestRequest(Message):
         try:
             return self._test_req_id
         except AttributeError:
-            return self._load(_f_test_req_id)  # type: ignore[no-any-return]
+            return self._get(_f_test_req_id)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5060,7 +5061,7 @@ class ResendRequest(Message):
         try:
             return self._begin_seq_no
         except AttributeError:
-            return self._load(_f_begin_seq_no)  # type: ignore[no-any-return]
+            return self._get(_f_begin_seq_no)  # type: ignore[no-any-return]
 
     @property
     def end_seq_no(self) -> int | None:
@@ -5068,7 +5069,7 @@ class ResendRequest(Message):
         try:
             return self._end_seq_no
         except AttributeError:
-            return self._load(_f_end_seq_no)  # type: ignore[no-any-return]
+            return self._get(_f_end_seq_no)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5116,7 +5117,7 @@ class Reject(Message):
         try:
             return self._ref_seq_num
         except AttributeError:
-            return self._load(_f_ref_seq_num)  # type: ignore[no-any-return]
+            return self._get(_f_ref_seq_num)  # type: ignore[no-any-return]
 
     @property
     def text(self) -> str | None:
@@ -5124,7 +5125,7 @@ class Reject(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     @property
     def ref_tag_id(self) -> int | None:
@@ -5132,7 +5133,7 @@ class Reject(Message):
         try:
             return self._ref_tag_id
         except AttributeError:
-            return self._load(_f_ref_tag_id)  # type: ignore[no-any-return]
+            return self._get(_f_ref_tag_id)  # type: ignore[no-any-return]
 
     @property
     def ref_msg_type(self) -> str | None:
@@ -5140,7 +5141,7 @@ class Reject(Message):
         try:
             return self._ref_msg_type
         except AttributeError:
-            return self._load(_f_ref_msg_type)  # type: ignore[no-any-return]
+            return self._get(_f_ref_msg_type)  # type: ignore[no-any-return]
 
     @property
     def session_reject_reason(self) -> SessionRejectReason | int | None:
@@ -5148,7 +5149,7 @@ class Reject(Message):
         try:
             return self._session_reject_reason
         except AttributeError:
-            return self._load(_f_session_reject_reason)  # type: ignore[no-any-return]
+            return self._get(_f_session_reject_reason)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5195,7 +5196,7 @@ class SequenceReset(Message):
         try:
             return self._gap_fill_flag
         except AttributeError:
-            return self._load(_f_gap_fill_flag)  # type: ignore[no-any-return]
+            return self._get(_f_gap_fill_flag)  # type: ignore[no-any-return]
 
     @property
     def new_seq_no(self) -> int | None:
@@ -5203,7 +5204,7 @@ class SequenceReset(Message):
         try:
             return self._new_seq_no
         except AttributeError:
-            return self._load(_f_new_seq_no)  # type: ignore[no-any-return]
+            return self._get(_f_new_seq_no)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5240,7 +5241,7 @@ class Logout(Message):
         try:
             return self._text
         except AttributeError:
-            return self._load(_f_text)  # type: ignore[no-any-return]
+            return self._get(_f_text)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5341,7 +5342,7 @@ class Logon(Message):
         try:
             return self._encrypt_method
         except AttributeError:
-            return self._load(_f_encrypt_method)  # type: ignore[no-any-return]
+            return self._get(_f_encrypt_method)  # type: ignore[no-any-return]
 
     @property
     def heart_bt_int(self) -> int | None:
@@ -5349,7 +5350,7 @@ class Logon(Message):
         try:
             return self._heart_bt_int
         except AttributeError:
-            return self._load(_f_heart_bt_int)  # type: ignore[no-any-return]
+            return self._get(_f_heart_bt_int)  # type: ignore[no-any-return]
 
     @property
     def raw_data_length(self) -> int | None:
@@ -5357,7 +5358,7 @@ class Logon(Message):
         try:
             return self._raw_data_length
         except AttributeError:
-            return self._load(_f_raw_data_length)  # type: ignore[no-any-return]
+            return self._get(_f_raw_data_length)  # type: ignore[no-any-return]
 
     @property
     def raw_data(self) -> bytes | None:
@@ -5365,7 +5366,7 @@ class Logon(Message):
         try:
             return self._raw_data
         except AttributeError:
-            return self._load(_f_raw_data)  # type: ignore[no-any-return]
+            return self._get(_f_raw_data)  # type: ignore[no-any-return]
 
     @property
     def reset_seq_num_flag(self) -> bool | None:
@@ -5373,7 +5374,7 @@ class Logon(Message):
         try:
             return self._reset_seq_num_flag
         except AttributeError:
-            return self._load(_f_reset_seq_num_flag)  # type: ignore[no-any-return]
+            return self._get(_f_reset_seq_num_flag)  # type: ignore[no-any-return]
 
     @property
     def default_appl_ver_id(self) -> DefaultApplVerID | str | None:
@@ -5381,7 +5382,7 @@ class Logon(Message):
         try:
             return self._default_appl_ver_id
         except AttributeError:
-            return self._load(_f_default_appl_ver_id)  # type: ignore[no-any-return]
+            return self._get(_f_default_appl_ver_id)  # type: ignore[no-any-return]
 
     @property
     def cancel_orders_on_disconnect(self) -> bool | None:
@@ -5389,7 +5390,7 @@ class Logon(Message):
         try:
             return self._cancel_orders_on_disconnect
         except AttributeError:
-            return self._load(_f_cancel_orders_on_disconnect)  # type: ignore[no-any-return]
+            return self._get(_f_cancel_orders_on_disconnect)  # type: ignore[no-any-return]
 
     @property
     def listener_session(self) -> bool | None:
@@ -5397,7 +5398,7 @@ class Logon(Message):
         try:
             return self._listener_session
         except AttributeError:
-            return self._load(_f_listener_session)  # type: ignore[no-any-return]
+            return self._get(_f_listener_session)  # type: ignore[no-any-return]
 
     @property
     def receive_settlement_reports(self) -> bool | None:
@@ -5405,7 +5406,7 @@ class Logon(Message):
         try:
             return self._receive_settlement_reports
         except AttributeError:
-            return self._load(_f_receive_settlement_reports)  # type: ignore[no-any-return]
+            return self._get(_f_receive_settlement_reports)  # type: ignore[no-any-return]
 
     @property
     def message_retention_period(self) -> int | None:
@@ -5413,7 +5414,7 @@ class Logon(Message):
         try:
             return self._message_retention_period
         except AttributeError:
-            return self._load(_f_message_retention_period)  # type: ignore[no-any-return]
+            return self._get(_f_message_retention_period)  # type: ignore[no-any-return]
 
     @property
     def use_dollars(self) -> bool | None:
@@ -5421,7 +5422,7 @@ class Logon(Message):
         try:
             return self._use_dollars
         except AttributeError:
-            return self._load(_f_use_dollars)  # type: ignore[no-any-return]
+            return self._get(_f_use_dollars)  # type: ignore[no-any-return]
 
     @property
     def skip_pending_exec_reports(self) -> bool | None:
@@ -5429,7 +5430,7 @@ class Logon(Message):
         try:
             return self._skip_pending_exec_reports
         except AttributeError:
-            return self._load(_f_skip_pending_exec_reports)  # type: ignore[no-any-return]
+            return self._get(_f_skip_pending_exec_reports)  # type: ignore[no-any-return]
 
     @property
     def use_expired_ord_status(self) -> bool | None:
@@ -5437,7 +5438,7 @@ class Logon(Message):
         try:
             return self._use_expired_ord_status
         except AttributeError:
-            return self._load(_f_use_expired_ord_status)  # type: ignore[no-any-return]
+            return self._get(_f_use_expired_ord_status)  # type: ignore[no-any-return]
 
     @property
     def enable_ioc_cancel_report(self) -> bool | None:
@@ -5445,7 +5446,7 @@ class Logon(Message):
         try:
             return self._enable_ioc_cancel_report
         except AttributeError:
-            return self._load(_f_enable_ioc_cancel_report)  # type: ignore[no-any-return]
+            return self._get(_f_enable_ioc_cancel_report)  # type: ignore[no-any-return]
 
     @property
     def preserve_original_order_qty(self) -> bool | None:
@@ -5453,7 +5454,7 @@ class Logon(Message):
         try:
             return self._preserve_original_order_qty
         except AttributeError:
-            return self._load(_f_preserve_original_order_qty)  # type: ignore[no-any-return]
+            return self._get(_f_preserve_original_order_qty)  # type: ignore[no-any-return]
 
     @property
     def always_emit_new_before_trade(self) -> bool | None:
@@ -5461,7 +5462,7 @@ class Logon(Message):
         try:
             return self._always_emit_new_before_trade
         except AttributeError:
-            return self._load(_f_always_emit_new_before_trade)  # type: ignore[no-any-return]
+            return self._get(_f_always_emit_new_before_trade)  # type: ignore[no-any-return]
 
     @property
     def split_collateral_return(self) -> bool | None:
@@ -5469,7 +5470,7 @@ class Logon(Message):
         try:
             return self._split_collateral_return
         except AttributeError:
-            return self._load(_f_split_collateral_return)  # type: ignore[no-any-return]
+            return self._get(_f_split_collateral_return)  # type: ignore[no-any-return]
 
     @property
     def use_cap_reservation(self) -> bool | None:
@@ -5477,7 +5478,7 @@ class Logon(Message):
         try:
             return self._use_cap_reservation
         except AttributeError:
-            return self._load(_f_use_cap_reservation)  # type: ignore[no-any-return]
+            return self._get(_f_use_cap_reservation)  # type: ignore[no-any-return]
 
     @property
     def next_expected_msg_seq_num(self) -> int | None:
@@ -5485,7 +5486,7 @@ class Logon(Message):
         try:
             return self._next_expected_msg_seq_num
         except AttributeError:
-            return self._load(_f_next_expected_msg_seq_num)  # type: ignore[no-any-return]
+            return self._get(_f_next_expected_msg_seq_num)  # type: ignore[no-any-return]
 
     @property
     def max_message_size(self) -> int | None:
@@ -5493,7 +5494,7 @@ class Logon(Message):
         try:
             return self._max_message_size
         except AttributeError:
-            return self._load(_f_max_message_size)  # type: ignore[no-any-return]
+            return self._get(_f_max_message_size)  # type: ignore[no-any-return]
 
     @property
     def test_message_indicator(self) -> bool | None:
@@ -5501,7 +5502,7 @@ class Logon(Message):
         try:
             return self._test_message_indicator
         except AttributeError:
-            return self._load(_f_test_message_indicator)  # type: ignore[no-any-return]
+            return self._get(_f_test_message_indicator)  # type: ignore[no-any-return]
 
     @property
     def username(self) -> str | None:
@@ -5509,7 +5510,7 @@ class Logon(Message):
         try:
             return self._username
         except AttributeError:
-            return self._load(_f_username)  # type: ignore[no-any-return]
+            return self._get(_f_username)  # type: ignore[no-any-return]
 
     @property
     def password(self) -> str | None:
@@ -5517,7 +5518,7 @@ class Logon(Message):
         try:
             return self._password
         except AttributeError:
-            return self._load(_f_password)  # type: ignore[no-any-return]
+            return self._get(_f_password)  # type: ignore[no-any-return]
 
     @property
     def cancel_order_on_pause(self) -> bool | None:
@@ -5525,7 +5526,7 @@ class Logon(Message):
         try:
             return self._cancel_order_on_pause
         except AttributeError:
-            return self._load(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
+            return self._get(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5660,7 +5661,7 @@ class MarketSettlementReport(Message):
         try:
             return self._market_settlement_report_id
         except AttributeError:
-            return self._load(_f_market_settlement_report_id)  # type: ignore[no-any-return]
+            return self._get(_f_market_settlement_report_id)  # type: ignore[no-any-return]
 
     @property
     def symbol(self) -> str | None:
@@ -5668,7 +5669,7 @@ class MarketSettlementReport(Message):
         try:
             return self._symbol
         except AttributeError:
-            return self._load(_f_symbol)  # type: ignore[no-any-return]
+            return self._get(_f_symbol)  # type: ignore[no-any-return]
 
     @property
     def clearing_business_date(self) -> date | None:
@@ -5676,7 +5677,7 @@ class MarketSettlementReport(Message):
         try:
             return self._clearing_business_date
         except AttributeError:
-            return self._load(_f_clearing_business_date)  # type: ignore[no-any-return]
+            return self._get(_f_clearing_business_date)  # type: ignore[no-any-return]
 
     @property
     def tot_num_market_settlement_reports(self) -> int | None:
@@ -5684,7 +5685,7 @@ class MarketSettlementReport(Message):
         try:
             return self._tot_num_market_settlement_reports
         except AttributeError:
-            return self._load(_f_tot_num_market_settlement_reports)  # type: ignore[no-any-return]
+            return self._get(_f_tot_num_market_settlement_reports)  # type: ignore[no-any-return]
 
     @property
     def market_result(self) -> MarketResult | str | None:
@@ -5692,7 +5693,7 @@ class MarketSettlementReport(Message):
         try:
             return self._market_result
         except AttributeError:
-            return self._load(_f_market_result)  # type: ignore[no-any-return]
+            return self._get(_f_market_result)  # type: ignore[no-any-return]
 
     @property
     def settlement_price(self) -> Decimal | None:
@@ -5700,7 +5701,7 @@ class MarketSettlementReport(Message):
         try:
             return self._settlement_price
         except AttributeError:
-            return self._load(_f_settlement_price__cents)  # type: ignore[no-any-return]
+            return self._get(_f_settlement_price__cents)  # type: ignore[no-any-return]
 
     @property
     def market_settlement_party_ids(self) -> Sequence[MarketSettlementReportMarketSettlementPartyID] | None:
@@ -5716,7 +5717,7 @@ class MarketSettlementReport(Message):
         try:
             return self._last_fragment
         except AttributeError:
-            return self._load(_f_last_fragment)  # type: ignore[no-any-return]
+            return self._get(_f_last_fragment)  # type: ignore[no-any-return]
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5957,6 +5958,7 @@ _e_TrdType = _v.enum_table(TrdType)
 
 Party._FIELDS = (_f_party_id, _f_party_role, )
 Party._BY_KEY = _by_key(Party._FIELDS)
+Party._CONV, Party._CONV_D = _convs(Party._FIELDS)
 Party._GROUPS = ()
 Party._MEMBERS = (_f_party_id, _f_party_role, )
 Party._REQUIRED = frozenset({b"448", b"452", })
@@ -5966,6 +5968,7 @@ Party._DELIMITER = b"448"
 
 MiscFee._FIELDS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
 MiscFee._BY_KEY = _by_key(MiscFee._FIELDS)
+MiscFee._CONV, MiscFee._CONV_D = _convs(MiscFee._FIELDS)
 MiscFee._GROUPS = ()
 MiscFee._MEMBERS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
 MiscFee._REQUIRED = frozenset({b"137", b"138", b"139", b"891", })
@@ -5975,6 +5978,7 @@ MiscFee._DELIMITER = b"137"
 
 CollateralAmountChange._FIELDS = (_f_collateral_amount_change, _f_collateral_amount_type, )
 CollateralAmountChange._BY_KEY = _by_key(CollateralAmountChange._FIELDS)
+CollateralAmountChange._CONV, CollateralAmountChange._CONV_D = _convs(CollateralAmountChange._FIELDS)
 CollateralAmountChange._GROUPS = ()
 CollateralAmountChange._MEMBERS = (_f_collateral_amount_change, _f_collateral_amount_type, )
 CollateralAmountChange._REQUIRED = frozenset({b"1704", b"1705", })
@@ -5984,6 +5988,7 @@ CollateralAmountChange._DELIMITER = b"1704"
 
 MarketDataRequestRelatedSym._FIELDS = (_f_symbol, )
 MarketDataRequestRelatedSym._BY_KEY = _by_key(MarketDataRequestRelatedSym._FIELDS)
+MarketDataRequestRelatedSym._CONV, MarketDataRequestRelatedSym._CONV_D = _convs(MarketDataRequestRelatedSym._FIELDS)
 MarketDataRequestRelatedSym._GROUPS = ()
 MarketDataRequestRelatedSym._MEMBERS = (_f_symbol, )
 MarketDataRequestRelatedSym._REQUIRED = frozenset({b"55", })
@@ -5993,6 +5998,7 @@ MarketDataRequestRelatedSym._DELIMITER = b"55"
 
 MarketDataSnapshotFullRefreshMDEntry._FIELDS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
 MarketDataSnapshotFullRefreshMDEntry._BY_KEY = _by_key(MarketDataSnapshotFullRefreshMDEntry._FIELDS)
+MarketDataSnapshotFullRefreshMDEntry._CONV, MarketDataSnapshotFullRefreshMDEntry._CONV_D = _convs(MarketDataSnapshotFullRefreshMDEntry._FIELDS)
 MarketDataSnapshotFullRefreshMDEntry._GROUPS = ()
 MarketDataSnapshotFullRefreshMDEntry._MEMBERS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
 MarketDataSnapshotFullRefreshMDEntry._REQUIRED = frozenset({b"269", b"270", b"271", b"272", b"273", })
@@ -6002,6 +6008,7 @@ MarketDataSnapshotFullRefreshMDEntry._DELIMITER = b"269"
 
 MarketDataIncrementalRefreshMDEntry._FIELDS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
 MarketDataIncrementalRefreshMDEntry._BY_KEY = _by_key(MarketDataIncrementalRefreshMDEntry._FIELDS)
+MarketDataIncrementalRefreshMDEntry._CONV, MarketDataIncrementalRefreshMDEntry._CONV_D = _convs(MarketDataIncrementalRefreshMDEntry._FIELDS)
 MarketDataIncrementalRefreshMDEntry._GROUPS = ()
 MarketDataIncrementalRefreshMDEntry._MEMBERS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
 MarketDataIncrementalRefreshMDEntry._REQUIRED = frozenset({b"55", b"269", b"270", b"271", b"272", b"273", b"279", })
@@ -6011,6 +6018,7 @@ MarketDataIncrementalRefreshMDEntry._DELIMITER = b"279"
 
 QuoteRequestRelatedSymPartyID._FIELDS = (_f_party_id, _f_party_role, )
 QuoteRequestRelatedSymPartyID._BY_KEY = _by_key(QuoteRequestRelatedSymPartyID._FIELDS)
+QuoteRequestRelatedSymPartyID._CONV, QuoteRequestRelatedSymPartyID._CONV_D = _convs(QuoteRequestRelatedSymPartyID._FIELDS)
 QuoteRequestRelatedSymPartyID._GROUPS = ()
 QuoteRequestRelatedSymPartyID._MEMBERS = (_f_party_id, _f_party_role, )
 QuoteRequestRelatedSymPartyID._REQUIRED = frozenset({b"448", })
@@ -6020,6 +6028,7 @@ QuoteRequestRelatedSymPartyID._DELIMITER = b"448"
 
 QuoteRequestRelatedSym._FIELDS = (_f_symbol, _f_order_qty, _f_cash_order_qty, _f_transact_time, _f_target_cost_excludes_fees, _f_obscure_creator_id, _f_rest_remainder, _f_replace_existing, )
 QuoteRequestRelatedSym._BY_KEY = _by_key(QuoteRequestRelatedSym._FIELDS)
+QuoteRequestRelatedSym._CONV, QuoteRequestRelatedSym._CONV_D = _convs(QuoteRequestRelatedSym._FIELDS)
 QuoteRequestRelatedSym._GROUPS = (_g_QuoteRequestRelatedSymPartyID_party_ids, )
 QuoteRequestRelatedSym._MEMBERS = (_f_symbol, _f_order_qty, _f_cash_order_qty, _f_transact_time, _f_target_cost_excludes_fees, _f_obscure_creator_id, _f_rest_remainder, _f_replace_existing, _g_QuoteRequestRelatedSymPartyID_party_ids, )
 QuoteRequestRelatedSym._REQUIRED = frozenset({})
@@ -6029,6 +6038,7 @@ QuoteRequestRelatedSym._DELIMITER = b"55"
 
 QuoteRequestMultivariateSelectedLeg._FIELDS = (_f_multivariate_selected_event_ticker, _f_multivariate_selected_market_ticker, _f_multivariate_selected_side, )
 QuoteRequestMultivariateSelectedLeg._BY_KEY = _by_key(QuoteRequestMultivariateSelectedLeg._FIELDS)
+QuoteRequestMultivariateSelectedLeg._CONV, QuoteRequestMultivariateSelectedLeg._CONV_D = _convs(QuoteRequestMultivariateSelectedLeg._FIELDS)
 QuoteRequestMultivariateSelectedLeg._GROUPS = ()
 QuoteRequestMultivariateSelectedLeg._MEMBERS = (_f_multivariate_selected_event_ticker, _f_multivariate_selected_market_ticker, _f_multivariate_selected_side, )
 QuoteRequestMultivariateSelectedLeg._REQUIRED = frozenset({b"20182", b"20183", b"20184", })
@@ -6038,6 +6048,7 @@ QuoteRequestMultivariateSelectedLeg._DELIMITER = b"20182"
 
 QuoteRequestRejectMVEOffendingLeg._FIELDS = (_f_mve_offending_market_ticker, )
 QuoteRequestRejectMVEOffendingLeg._BY_KEY = _by_key(QuoteRequestRejectMVEOffendingLeg._FIELDS)
+QuoteRequestRejectMVEOffendingLeg._CONV, QuoteRequestRejectMVEOffendingLeg._CONV_D = _convs(QuoteRequestRejectMVEOffendingLeg._FIELDS)
 QuoteRequestRejectMVEOffendingLeg._GROUPS = ()
 QuoteRequestRejectMVEOffendingLeg._MEMBERS = (_f_mve_offending_market_ticker, )
 QuoteRequestRejectMVEOffendingLeg._REQUIRED = frozenset({b"20186", })
@@ -6047,6 +6058,7 @@ QuoteRequestRejectMVEOffendingLeg._DELIMITER = b"20186"
 
 MarketSettlementReportMarketSettlementPartyID._FIELDS = (_f_market_settlement_party_id, _f_market_settlement_party_role, _f_long_qty, _f_short_qty, )
 MarketSettlementReportMarketSettlementPartyID._BY_KEY = _by_key(MarketSettlementReportMarketSettlementPartyID._FIELDS)
+MarketSettlementReportMarketSettlementPartyID._CONV, MarketSettlementReportMarketSettlementPartyID._CONV_D = _convs(MarketSettlementReportMarketSettlementPartyID._FIELDS)
 MarketSettlementReportMarketSettlementPartyID._GROUPS = (_g_CollateralAmountChange_collateral_amount_changes, _g_MiscFee_misc_fees, )
 MarketSettlementReportMarketSettlementPartyID._MEMBERS = (_f_market_settlement_party_id, _f_market_settlement_party_role, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _g_MiscFee_misc_fees, )
 MarketSettlementReportMarketSettlementPartyID._REQUIRED = frozenset({b"20109", b"20110", })
@@ -6056,6 +6068,7 @@ MarketSettlementReportMarketSettlementPartyID._DELIMITER = b"20109"
 
 EventResendRequest._FIELDS = (_f_begin_exec_id, _f_end_exec_id, )
 EventResendRequest._BY_KEY = _by_key(EventResendRequest._FIELDS)
+EventResendRequest._CONV, EventResendRequest._CONV_D = _convs(EventResendRequest._FIELDS)
 EventResendRequest._GROUPS = ()
 EventResendRequest._MEMBERS = (_f_begin_exec_id, _f_end_exec_id, )
 EventResendRequest._MSGTYPE_FIELD = b"35=U1\x01"
@@ -6065,6 +6078,7 @@ EventResendRequest._HEADER_CLS = Header
 
 EventResendComplete._FIELDS = (_f_ref_seq_num, _f_resend_event_count, )
 EventResendComplete._BY_KEY = _by_key(EventResendComplete._FIELDS)
+EventResendComplete._CONV, EventResendComplete._CONV_D = _convs(EventResendComplete._FIELDS)
 EventResendComplete._GROUPS = ()
 EventResendComplete._MEMBERS = (_f_ref_seq_num, _f_resend_event_count, )
 EventResendComplete._MSGTYPE_FIELD = b"35=U2\x01"
@@ -6074,6 +6088,7 @@ EventResendComplete._HEADER_CLS = Header
 
 EventResendReject._FIELDS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
 EventResendReject._BY_KEY = _by_key(EventResendReject._FIELDS)
+EventResendReject._CONV, EventResendReject._CONV_D = _convs(EventResendReject._FIELDS)
 EventResendReject._GROUPS = ()
 EventResendReject._MEMBERS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
 EventResendReject._MSGTYPE_FIELD = b"35=U3\x01"
@@ -6083,6 +6098,7 @@ EventResendReject._HEADER_CLS = Header
 
 MarketDataRequest._FIELDS = (_f_subscription_request_type, )
 MarketDataRequest._BY_KEY = _by_key(MarketDataRequest._FIELDS)
+MarketDataRequest._CONV, MarketDataRequest._CONV_D = _convs(MarketDataRequest._FIELDS)
 MarketDataRequest._GROUPS = (_g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MEMBERS = (_f_subscription_request_type, _g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MSGTYPE_FIELD = b"35=V\x01"
@@ -6093,6 +6109,7 @@ MarketDataRequest._HEADER_CLS = Header
 
 MarketDataSnapshotFullRefresh._FIELDS = (_f_symbol, )
 MarketDataSnapshotFullRefresh._BY_KEY = _by_key(MarketDataSnapshotFullRefresh._FIELDS)
+MarketDataSnapshotFullRefresh._CONV, MarketDataSnapshotFullRefresh._CONV_D = _convs(MarketDataSnapshotFullRefresh._FIELDS)
 MarketDataSnapshotFullRefresh._GROUPS = (_g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._MEMBERS = (_f_symbol, _g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._MSGTYPE_FIELD = b"35=W\x01"
@@ -6103,6 +6120,7 @@ MarketDataSnapshotFullRefresh._HEADER_CLS = Header
 
 MarketDataIncrementalRefresh._FIELDS = ()
 MarketDataIncrementalRefresh._BY_KEY = _by_key(MarketDataIncrementalRefresh._FIELDS)
+MarketDataIncrementalRefresh._CONV, MarketDataIncrementalRefresh._CONV_D = _convs(MarketDataIncrementalRefresh._FIELDS)
 MarketDataIncrementalRefresh._GROUPS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._MEMBERS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._MSGTYPE_FIELD = b"35=X\x01"
@@ -6113,6 +6131,7 @@ MarketDataIncrementalRefresh._HEADER_CLS = Header
 
 MarketDataRequestReject._FIELDS = (_f_md_req_rej_reason, _f_text, )
 MarketDataRequestReject._BY_KEY = _by_key(MarketDataRequestReject._FIELDS)
+MarketDataRequestReject._CONV, MarketDataRequestReject._CONV_D = _convs(MarketDataRequestReject._FIELDS)
 MarketDataRequestReject._GROUPS = ()
 MarketDataRequestReject._MEMBERS = (_f_md_req_rej_reason, _f_text, )
 MarketDataRequestReject._MSGTYPE_FIELD = b"35=Y\x01"
@@ -6122,6 +6141,7 @@ MarketDataRequestReject._HEADER_CLS = Header
 
 SecurityStatusRequest._FIELDS = (_f_subscription_request_type, _f_symbol, )
 SecurityStatusRequest._BY_KEY = _by_key(SecurityStatusRequest._FIELDS)
+SecurityStatusRequest._CONV, SecurityStatusRequest._CONV_D = _convs(SecurityStatusRequest._FIELDS)
 SecurityStatusRequest._GROUPS = ()
 SecurityStatusRequest._MEMBERS = (_f_subscription_request_type, _f_symbol, )
 SecurityStatusRequest._MSGTYPE_FIELD = b"35=e\x01"
@@ -6131,6 +6151,7 @@ SecurityStatusRequest._HEADER_CLS = Header
 
 SecurityStatus._FIELDS = (_f_symbol, _f_security_trading_status, )
 SecurityStatus._BY_KEY = _by_key(SecurityStatus._FIELDS)
+SecurityStatus._CONV, SecurityStatus._CONV_D = _convs(SecurityStatus._FIELDS)
 SecurityStatus._GROUPS = ()
 SecurityStatus._MEMBERS = (_f_symbol, _f_security_trading_status, )
 SecurityStatus._MSGTYPE_FIELD = b"35=f\x01"
@@ -6140,6 +6161,7 @@ SecurityStatus._HEADER_CLS = Header
 
 NewOrderSingle._FIELDS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_quote_id, _f_rfq_id, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, _f_max_execution_cost, )
 NewOrderSingle._BY_KEY = _by_key(NewOrderSingle._FIELDS)
+NewOrderSingle._CONV, NewOrderSingle._CONV_D = _convs(NewOrderSingle._FIELDS)
 NewOrderSingle._GROUPS = (_g_Party_parties, )
 NewOrderSingle._MEMBERS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_quote_id, _f_rfq_id, _g_Party_parties, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, _f_max_execution_cost, )
 NewOrderSingle._MSGTYPE_FIELD = b"35=D\x01"
@@ -6150,6 +6172,7 @@ NewOrderSingle._HEADER_CLS = Header
 
 OrderCancelReplaceRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_order_group_id, _f_alloc_account, )
 OrderCancelReplaceRequest._BY_KEY = _by_key(OrderCancelReplaceRequest._FIELDS)
+OrderCancelReplaceRequest._CONV, OrderCancelReplaceRequest._CONV_D = _convs(OrderCancelReplaceRequest._FIELDS)
 OrderCancelReplaceRequest._GROUPS = (_g_Party_parties, )
 OrderCancelReplaceRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_order_group_id, _f_alloc_account, )
 OrderCancelReplaceRequest._MSGTYPE_FIELD = b"35=G\x01"
@@ -6160,6 +6183,7 @@ OrderCancelReplaceRequest._HEADER_CLS = Header
 
 OrderCancelRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_ex_destination, _f_alloc_account, )
 OrderCancelRequest._BY_KEY = _by_key(OrderCancelRequest._FIELDS)
+OrderCancelRequest._CONV, OrderCancelRequest._CONV_D = _convs(OrderCancelRequest._FIELDS)
 OrderCancelRequest._GROUPS = (_g_Party_parties, )
 OrderCancelRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_ex_destination, _g_Party_parties, _f_alloc_account, )
 OrderCancelRequest._MSGTYPE_FIELD = b"35=F\x01"
@@ -6170,6 +6194,7 @@ OrderCancelRequest._HEADER_CLS = Header
 
 ExecutionReport._FIELDS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, _f_single_market_collateral_return, _f_ranged_market_collateral_return, )
 ExecutionReport._BY_KEY = _by_key(ExecutionReport._FIELDS)
+ExecutionReport._CONV, ExecutionReport._CONV_D = _convs(ExecutionReport._FIELDS)
 ExecutionReport._GROUPS = (_g_MiscFee_misc_fees, _g_Party_parties, _g_CollateralAmountChange_collateral_amount_changes, )
 ExecutionReport._MEMBERS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _g_MiscFee_misc_fees, _g_Party_parties, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, _f_single_market_collateral_return, _f_ranged_market_collateral_return, )
 ExecutionReport._MSGTYPE_FIELD = b"35=8\x01"
@@ -6180,6 +6205,7 @@ ExecutionReport._HEADER_CLS = Header
 
 OrderCancelReject._FIELDS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._BY_KEY = _by_key(OrderCancelReject._FIELDS)
+OrderCancelReject._CONV, OrderCancelReject._CONV_D = _convs(OrderCancelReject._FIELDS)
 OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._MSGTYPE_FIELD = b"35=9\x01"
@@ -6189,6 +6215,7 @@ OrderCancelReject._HEADER_CLS = Header
 
 OrderMassCancelRequest._FIELDS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
 OrderMassCancelRequest._BY_KEY = _by_key(OrderMassCancelRequest._FIELDS)
+OrderMassCancelRequest._CONV, OrderMassCancelRequest._CONV_D = _convs(OrderMassCancelRequest._FIELDS)
 OrderMassCancelRequest._GROUPS = ()
 OrderMassCancelRequest._MEMBERS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
 OrderMassCancelRequest._MSGTYPE_FIELD = b"35=q\x01"
@@ -6198,6 +6225,7 @@ OrderMassCancelRequest._HEADER_CLS = Header
 
 OrderMassCancelReport._FIELDS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
 OrderMassCancelReport._BY_KEY = _by_key(OrderMassCancelReport._FIELDS)
+OrderMassCancelReport._CONV, OrderMassCancelReport._CONV_D = _convs(OrderMassCancelReport._FIELDS)
 OrderMassCancelReport._GROUPS = ()
 OrderMassCancelReport._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
 OrderMassCancelReport._MSGTYPE_FIELD = b"35=r\x01"
@@ -6207,6 +6235,7 @@ OrderMassCancelReport._HEADER_CLS = Header
 
 BusinessMessageReject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
 BusinessMessageReject._BY_KEY = _by_key(BusinessMessageReject._FIELDS)
+BusinessMessageReject._CONV, BusinessMessageReject._CONV_D = _convs(BusinessMessageReject._FIELDS)
 BusinessMessageReject._GROUPS = ()
 BusinessMessageReject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
 BusinessMessageReject._MSGTYPE_FIELD = b"35=j\x01"
@@ -6216,6 +6245,7 @@ BusinessMessageReject._HEADER_CLS = Header
 
 OrderGroupRequest._FIELDS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, _f_ex_destination, )
 OrderGroupRequest._BY_KEY = _by_key(OrderGroupRequest._FIELDS)
+OrderGroupRequest._CONV, OrderGroupRequest._CONV_D = _convs(OrderGroupRequest._FIELDS)
 OrderGroupRequest._GROUPS = ()
 OrderGroupRequest._MEMBERS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, _f_ex_destination, )
 OrderGroupRequest._MSGTYPE_FIELD = b"35=UOG\x01"
@@ -6225,6 +6255,7 @@ OrderGroupRequest._HEADER_CLS = Header
 
 OrderGroupResponse._FIELDS = (_f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, )
 OrderGroupResponse._BY_KEY = _by_key(OrderGroupResponse._FIELDS)
+OrderGroupResponse._CONV, OrderGroupResponse._CONV_D = _convs(OrderGroupResponse._FIELDS)
 OrderGroupResponse._GROUPS = ()
 OrderGroupResponse._MEMBERS = (_f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, )
 OrderGroupResponse._MSGTYPE_FIELD = b"35=UOH\x01"
@@ -6234,6 +6265,7 @@ OrderGroupResponse._HEADER_CLS = Header
 
 QuoteRequest._FIELDS = (_f_quote_req_id, _f_alloc_account, _f_multivariate_collection_ticker, )
 QuoteRequest._BY_KEY = _by_key(QuoteRequest._FIELDS)
+QuoteRequest._CONV, QuoteRequest._CONV_D = _convs(QuoteRequest._FIELDS)
 QuoteRequest._GROUPS = (_g_QuoteRequestRelatedSym_related_sym, _g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs, )
 QuoteRequest._MEMBERS = (_f_quote_req_id, _g_QuoteRequestRelatedSym_related_sym, _f_alloc_account, _f_multivariate_collection_ticker, _g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs, )
 QuoteRequest._MSGTYPE_FIELD = b"35=R\x01"
@@ -6244,6 +6276,7 @@ QuoteRequest._HEADER_CLS = Header
 
 QuoteRequestAck._FIELDS = (_f_quote_req_id, _f_quote_request_type, _f_rfq_id, _f_symbol, _f_ex_destination, _f_text, )
 QuoteRequestAck._BY_KEY = _by_key(QuoteRequestAck._FIELDS)
+QuoteRequestAck._CONV, QuoteRequestAck._CONV_D = _convs(QuoteRequestAck._FIELDS)
 QuoteRequestAck._GROUPS = ()
 QuoteRequestAck._MEMBERS = (_f_quote_req_id, _f_quote_request_type, _f_rfq_id, _f_symbol, _f_ex_destination, _f_text, )
 QuoteRequestAck._MSGTYPE_FIELD = b"35=b\x01"
@@ -6253,6 +6286,7 @@ QuoteRequestAck._HEADER_CLS = Header
 
 Quote._FIELDS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__rfq, _f_offer_px__rfq, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, )
 Quote._BY_KEY = _by_key(Quote._FIELDS)
+Quote._CONV, Quote._CONV_D = _convs(Quote._FIELDS)
 Quote._GROUPS = (_g_Party_parties, )
 Quote._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__rfq, _f_offer_px__rfq, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, _g_Party_parties, )
 Quote._MSGTYPE_FIELD = b"35=S\x01"
@@ -6263,6 +6297,7 @@ Quote._HEADER_CLS = Header
 
 QuoteStatusReport._FIELDS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__rfq, _f_offer_px__rfq, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
 QuoteStatusReport._BY_KEY = _by_key(QuoteStatusReport._FIELDS)
+QuoteStatusReport._CONV, QuoteStatusReport._CONV_D = _convs(QuoteStatusReport._FIELDS)
 QuoteStatusReport._GROUPS = ()
 QuoteStatusReport._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__rfq, _f_offer_px__rfq, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
 QuoteStatusReport._MSGTYPE_FIELD = b"35=AI\x01"
@@ -6272,6 +6307,7 @@ QuoteStatusReport._HEADER_CLS = Header
 
 QuoteCancel._FIELDS = (_f_quote_id, _f_rfq_id, )
 QuoteCancel._BY_KEY = _by_key(QuoteCancel._FIELDS)
+QuoteCancel._CONV, QuoteCancel._CONV_D = _convs(QuoteCancel._FIELDS)
 QuoteCancel._GROUPS = ()
 QuoteCancel._MEMBERS = (_f_quote_id, _f_rfq_id, )
 QuoteCancel._MSGTYPE_FIELD = b"35=Z\x01"
@@ -6281,6 +6317,7 @@ QuoteCancel._HEADER_CLS = Header
 
 QuoteCancelStatus._FIELDS = (_f_quote_id, _f_quote_cancel_status, _f_text, )
 QuoteCancelStatus._BY_KEY = _by_key(QuoteCancelStatus._FIELDS)
+QuoteCancelStatus._CONV, QuoteCancelStatus._CONV_D = _convs(QuoteCancelStatus._FIELDS)
 QuoteCancelStatus._GROUPS = ()
 QuoteCancelStatus._MEMBERS = (_f_quote_id, _f_quote_cancel_status, _f_text, )
 QuoteCancelStatus._MSGTYPE_FIELD = b"35=U9\x01"
@@ -6290,6 +6327,7 @@ QuoteCancelStatus._HEADER_CLS = Header
 
 QuoteConfirm._FIELDS = (_f_quote_id, _f_rfq_id, )
 QuoteConfirm._BY_KEY = _by_key(QuoteConfirm._FIELDS)
+QuoteConfirm._CONV, QuoteConfirm._CONV_D = _convs(QuoteConfirm._FIELDS)
 QuoteConfirm._GROUPS = ()
 QuoteConfirm._MEMBERS = (_f_quote_id, _f_rfq_id, )
 QuoteConfirm._MSGTYPE_FIELD = b"35=U7\x01"
@@ -6299,6 +6337,7 @@ QuoteConfirm._HEADER_CLS = Header
 
 QuoteConfirmStatus._FIELDS = (_f_quote_id, _f_quote_confirm_status, _f_text, )
 QuoteConfirmStatus._BY_KEY = _by_key(QuoteConfirmStatus._FIELDS)
+QuoteConfirmStatus._CONV, QuoteConfirmStatus._CONV_D = _convs(QuoteConfirmStatus._FIELDS)
 QuoteConfirmStatus._GROUPS = ()
 QuoteConfirmStatus._MEMBERS = (_f_quote_id, _f_quote_confirm_status, _f_text, )
 QuoteConfirmStatus._MSGTYPE_FIELD = b"35=U8\x01"
@@ -6308,6 +6347,7 @@ QuoteConfirmStatus._HEADER_CLS = Header
 
 AcceptQuote._FIELDS = (_f_quote_id, _f_rfq_id, _f_side, _f_order_qty, _f_cl_ord_id, _f_prefer_better_quote, )
 AcceptQuote._BY_KEY = _by_key(AcceptQuote._FIELDS)
+AcceptQuote._CONV, AcceptQuote._CONV_D = _convs(AcceptQuote._FIELDS)
 AcceptQuote._GROUPS = (_g_Party_parties, )
 AcceptQuote._MEMBERS = (_f_quote_id, _f_rfq_id, _f_side, _f_order_qty, _f_cl_ord_id, _g_Party_parties, _f_prefer_better_quote, )
 AcceptQuote._MSGTYPE_FIELD = b"35=UA\x01"
@@ -6318,6 +6358,7 @@ AcceptQuote._HEADER_CLS = Header
 
 AcceptQuoteStatus._FIELDS = (_f_quote_id, _f_accept_quote_status, _f_accepted_quote_id, _f_cl_ord_id, _f_text, )
 AcceptQuoteStatus._BY_KEY = _by_key(AcceptQuoteStatus._FIELDS)
+AcceptQuoteStatus._CONV, AcceptQuoteStatus._CONV_D = _convs(AcceptQuoteStatus._FIELDS)
 AcceptQuoteStatus._GROUPS = ()
 AcceptQuoteStatus._MEMBERS = (_f_quote_id, _f_accept_quote_status, _f_accepted_quote_id, _f_cl_ord_id, _f_text, )
 AcceptQuoteStatus._MSGTYPE_FIELD = b"35=UC\x01"
@@ -6327,6 +6368,7 @@ AcceptQuoteStatus._HEADER_CLS = Header
 
 RFQCancel._FIELDS = (_f_quote_req_id, _f_rfq_id, )
 RFQCancel._BY_KEY = _by_key(RFQCancel._FIELDS)
+RFQCancel._CONV, RFQCancel._CONV_D = _convs(RFQCancel._FIELDS)
 RFQCancel._GROUPS = (_g_Party_parties, )
 RFQCancel._MEMBERS = (_f_quote_req_id, _f_rfq_id, _g_Party_parties, )
 RFQCancel._MSGTYPE_FIELD = b"35=UE\x01"
@@ -6337,6 +6379,7 @@ RFQCancel._HEADER_CLS = Header
 
 RFQCancelStatus._FIELDS = (_f_quote_req_id, _f_rfq_cancel_status, _f_rfq_id, _f_text, )
 RFQCancelStatus._BY_KEY = _by_key(RFQCancelStatus._FIELDS)
+RFQCancelStatus._CONV, RFQCancelStatus._CONV_D = _convs(RFQCancelStatus._FIELDS)
 RFQCancelStatus._GROUPS = ()
 RFQCancelStatus._MEMBERS = (_f_quote_req_id, _f_rfq_cancel_status, _f_rfq_id, _f_text, )
 RFQCancelStatus._MSGTYPE_FIELD = b"35=UB\x01"
@@ -6346,6 +6389,7 @@ RFQCancelStatus._HEADER_CLS = Header
 
 QuoteRequestReject._FIELDS = (_f_text, _f_quote_req_id, _f_quote_request_reject_reason, _f_mve_validation_reason_code, )
 QuoteRequestReject._BY_KEY = _by_key(QuoteRequestReject._FIELDS)
+QuoteRequestReject._CONV, QuoteRequestReject._CONV_D = _convs(QuoteRequestReject._FIELDS)
 QuoteRequestReject._GROUPS = (_g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs, )
 QuoteRequestReject._MEMBERS = (_f_text, _f_quote_req_id, _f_quote_request_reject_reason, _f_mve_validation_reason_code, _g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs, )
 QuoteRequestReject._MSGTYPE_FIELD = b"35=AG\x01"
@@ -6356,6 +6400,7 @@ QuoteRequestReject._HEADER_CLS = Header
 
 Heartbeat._FIELDS = (_f_test_req_id, )
 Heartbeat._BY_KEY = _by_key(Heartbeat._FIELDS)
+Heartbeat._CONV, Heartbeat._CONV_D = _convs(Heartbeat._FIELDS)
 Heartbeat._GROUPS = ()
 Heartbeat._MEMBERS = (_f_test_req_id, )
 Heartbeat._MSGTYPE_FIELD = b"35=0\x01"
@@ -6365,6 +6410,7 @@ Heartbeat._HEADER_CLS = Header
 
 TestRequest._FIELDS = (_f_test_req_id, )
 TestRequest._BY_KEY = _by_key(TestRequest._FIELDS)
+TestRequest._CONV, TestRequest._CONV_D = _convs(TestRequest._FIELDS)
 TestRequest._GROUPS = ()
 TestRequest._MEMBERS = (_f_test_req_id, )
 TestRequest._MSGTYPE_FIELD = b"35=1\x01"
@@ -6374,6 +6420,7 @@ TestRequest._HEADER_CLS = Header
 
 ResendRequest._FIELDS = (_f_begin_seq_no, _f_end_seq_no, )
 ResendRequest._BY_KEY = _by_key(ResendRequest._FIELDS)
+ResendRequest._CONV, ResendRequest._CONV_D = _convs(ResendRequest._FIELDS)
 ResendRequest._GROUPS = ()
 ResendRequest._MEMBERS = (_f_begin_seq_no, _f_end_seq_no, )
 ResendRequest._MSGTYPE_FIELD = b"35=2\x01"
@@ -6383,6 +6430,7 @@ ResendRequest._HEADER_CLS = Header
 
 Reject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
 Reject._BY_KEY = _by_key(Reject._FIELDS)
+Reject._CONV, Reject._CONV_D = _convs(Reject._FIELDS)
 Reject._GROUPS = ()
 Reject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
 Reject._MSGTYPE_FIELD = b"35=3\x01"
@@ -6392,6 +6440,7 @@ Reject._HEADER_CLS = Header
 
 SequenceReset._FIELDS = (_f_gap_fill_flag, _f_new_seq_no, )
 SequenceReset._BY_KEY = _by_key(SequenceReset._FIELDS)
+SequenceReset._CONV, SequenceReset._CONV_D = _convs(SequenceReset._FIELDS)
 SequenceReset._GROUPS = ()
 SequenceReset._MEMBERS = (_f_gap_fill_flag, _f_new_seq_no, )
 SequenceReset._MSGTYPE_FIELD = b"35=4\x01"
@@ -6401,6 +6450,7 @@ SequenceReset._HEADER_CLS = Header
 
 Logout._FIELDS = (_f_text, )
 Logout._BY_KEY = _by_key(Logout._FIELDS)
+Logout._CONV, Logout._CONV_D = _convs(Logout._FIELDS)
 Logout._GROUPS = ()
 Logout._MEMBERS = (_f_text, )
 Logout._MSGTYPE_FIELD = b"35=5\x01"
@@ -6410,6 +6460,7 @@ Logout._HEADER_CLS = Header
 
 Logon._FIELDS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_receive_settlement_reports, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_always_emit_new_before_trade, _f_split_collateral_return, _f_use_cap_reservation, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
 Logon._BY_KEY = _by_key(Logon._FIELDS)
+Logon._CONV, Logon._CONV_D = _convs(Logon._FIELDS)
 Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_receive_settlement_reports, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_always_emit_new_before_trade, _f_split_collateral_return, _f_use_cap_reservation, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
 Logon._MSGTYPE_FIELD = b"35=A\x01"
@@ -6419,6 +6470,7 @@ Logon._HEADER_CLS = Header
 
 MarketSettlementReport._FIELDS = (_f_market_settlement_report_id, _f_symbol, _f_clearing_business_date, _f_tot_num_market_settlement_reports, _f_market_result, _f_settlement_price__cents, _f_last_fragment, )
 MarketSettlementReport._BY_KEY = _by_key(MarketSettlementReport._FIELDS)
+MarketSettlementReport._CONV, MarketSettlementReport._CONV_D = _convs(MarketSettlementReport._FIELDS)
 MarketSettlementReport._GROUPS = (_g_MarketSettlementReportMarketSettlementPartyID_market_settlement_party_ids, )
 MarketSettlementReport._MEMBERS = (_f_market_settlement_report_id, _f_symbol, _f_clearing_business_date, _f_tot_num_market_settlement_reports, _f_market_result, _f_settlement_price__cents, _g_MarketSettlementReportMarketSettlementPartyID_market_settlement_party_ids, _f_last_fragment, )
 MarketSettlementReport._MSGTYPE_FIELD = b"35=UMS\x01"

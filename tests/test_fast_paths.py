@@ -1,0 +1,324 @@
+"""The fast read paths against a plain reference decoder.
+
+A decoded record converts its fields in bulk (`FixRecord._fill`) from the second field read on,
+and the value converters cache what repeats. Whatever the order fields are read in, and whether
+through attributes, ``validate()`` or ``check()``, each value must equal what the plain
+reference below makes of the flat (tag, value) list with the `_values` converters, and a
+tolerant decode must record the same defects as reading each field alone through
+`FixRecord._load` (the per-field path).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import DIALECTS, headers, message_classes, messages
+
+from kalshi_fix_sansio import DecodeError, prediction
+from kalshi_fix_sansio import _values as v
+from kalshi_fix_sansio._message import FieldInfo, FixRecord, GroupInfo, Message
+
+ERROR = object()  # the reference's "does not convert"
+SETTINGS = settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+CLASSES = [pytest.param(d, cls, id=f"{d}-{cls.__name__}") for d, cls in message_classes()]
+
+# values a peer may put in any field: valid for some types, invalid for others
+JUNK = [
+    b"",
+    b"x",
+    b"Y",
+    b"-",
+    b"1.2.3",
+    b"12",
+    b"0.75",
+    b"-0",
+    b"1e5",
+    b"99999999999999999999999",
+    b"20261120",
+    b"20261301",
+    b"20261120-14:30:00.125",
+    b"20261120-25:00:00.000",
+    b"20261120-14:30:00,125",
+    b"14:30:00.125",
+    b"14:30:00.123456789",
+    b"24:00:00",
+    b"14:30:00,125",
+    b"\xff\xfe",
+    b"\xd9\xa3",  # Arabic-Indic digit three
+]
+
+
+# -- the reference ---------------------------------------------------------------------------
+
+
+def reference(rec: FixRecord) -> dict[str, Any]:
+    """attr -> value (or ERROR) of every plain field, converted one by one from the flat list."""
+    src = rec._src
+    assert src is not None
+    flat = src[2]
+    out: dict[str, Any] = {}
+    for info in rec._FIELDS:
+        raw = None
+        for i in range(0, len(flat), 2):
+            if flat[i] == info.key:
+                raw = flat[i + 1]  # the last occurrence, as the tag -> value dict keeps it
+        if raw is None:
+            out[info.attr] = None
+            continue
+        dec = info.dec_dollars if src[3] and info.dec_dollars is not None else info.dec
+        try:
+            out[info.attr] = dec(raw)
+        except (ValueError, UnicodeDecodeError, ArithmeticError):
+            out[info.attr] = ERROR
+    return out
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, and of the same type (Decimal('1.50') keeps its exponent, times their zone)."""
+    if type(a) is not type(b) or a != b:
+        return False
+    if isinstance(a, Decimal):
+        return a.as_tuple() == b.as_tuple()
+    if isinstance(a, (datetime, time)):
+        return a.tzinfo is b.tzinfo
+    return True
+
+
+def records(msg: Message) -> list[FixRecord]:
+    """The message, its header and every group entry (groups read through the attributes)."""
+    out: list[FixRecord] = [msg, msg.header]
+    i = 0
+    while i < len(out):
+        rec = out[i]
+        for g in rec._GROUPS:
+            entries = getattr(rec, g.attr)
+            if entries:
+                out.extend(entries)
+        i += 1
+    return out
+
+
+def read(rec: FixRecord, info: FieldInfo) -> Any:
+    try:
+        return getattr(rec, info.attr)
+    except DecodeError:
+        return ERROR
+
+
+def check_record(
+    rec: FixRecord, expected: dict[str, Any], order: list[int], tolerant: bool
+) -> None:
+    fields = rec._FIELDS
+    for i in order:
+        info = fields[i % len(fields)]
+        got = read(rec, info)
+        want = expected[info.attr]
+        if want is ERROR:
+            assert got is (None if tolerant else ERROR), (type(rec).__name__, info, got)
+        else:
+            assert same(got, want), (type(rec).__name__, info.attr, got, want)
+
+
+def per_field_defects(dialect: ModuleType, frame: bytes, use_dollars: bool) -> set[Any]:
+    """Defects of a tolerant decode when every field is read alone through `_load`."""
+    msg = dialect.decode(frame, tolerant=True, use_dollars=use_dollars)
+    out: list[FixRecord] = [msg, msg.header]
+    i = 0
+    while i < len(out):
+        rec = out[i]
+        for f in rec._FIELDS:
+            rec._load(f)
+        for g in rec._GROUPS:
+            entries = rec._load_group(g)
+            if entries:
+                out.extend(entries)
+        i += 1
+    return set(msg.defects)
+
+
+def compare(dialect: ModuleType, frame: bytes, use_dollars: bool, rng: random.Random) -> None:
+    for tolerant in (False, True):
+        try:
+            msg = dialect.decode(frame, tolerant=tolerant, use_dollars=use_dollars)
+            recs = records(msg)
+        except DecodeError:
+            continue  # a frame that cannot be split (or, strict, a structural error): no values
+        # attributes read in a random order (the first read of a message is the lazy one)
+        expected = [reference(r) for r in recs]
+        for rec, exp in zip(recs, expected, strict=True):
+            if rec._FIELDS:
+                order = [rng.randrange(len(rec._FIELDS)) for _ in range(3)]
+                order += rng.sample(range(len(rec._FIELDS)), len(rec._FIELDS))
+                check_record(rec, exp, order, tolerant)
+        if tolerant:
+            assert set(msg.defects) <= per_field_defects(dialect, frame, use_dollars)
+            value_defects = {d for d in msg.defects if d.reason == 6 and not _group_count(msg, d)}
+            wanted = {
+                (info.tag, _raw(rec, info))
+                for rec, exp in zip(recs, expected, strict=True)
+                for info in rec._FIELDS
+                if exp[info.attr] is ERROR
+            }
+            assert {(d.tag, d.value) for d in value_defects} == wanted
+            # check() on a fresh decode finds what reading everything plus checking finds
+            fresh = dialect.decode(frame, tolerant=True, use_dollars=use_dollars)
+            assert set(fresh.check()) == set(msg.check())
+            fresh_recs = records(fresh)
+            for rec, exp in zip(fresh_recs, expected, strict=True):
+                for info in rec._FIELDS:
+                    want = exp[info.attr]
+                    got = getattr(rec, info.attr)
+                    assert got is None if want is ERROR else same(got, want)
+        else:
+            # validate() raises exactly when some field of the message does not convert
+            fresh = dialect.decode(frame, use_dollars=use_dollars)
+            bad = any(
+                e[info.attr] is ERROR
+                for r, e in zip(recs, expected, strict=True)
+                for info in r._FIELDS
+            )
+            try:
+                fresh.validate()
+            except DecodeError as exc:
+                assert bad or exc.reject_reason == 13 or _group_trouble(fresh)
+            else:
+                assert not bad
+                for rec, exp in zip(records(fresh), expected, strict=True):
+                    for info in rec._FIELDS:
+                        assert same(getattr(rec, info.slot), exp[info.attr])
+
+
+def _raw(rec: FixRecord, info: FieldInfo) -> bytes:
+    src = rec._src
+    assert src is not None
+    flat = src[2]
+    return [flat[i + 1] for i in range(0, len(flat), 2) if flat[i] == info.key][-1]
+
+
+def _group_count(msg: Message, d: Any) -> bool:
+    return any(isinstance(m, GroupInfo) and m.tag == d.tag for m in _all_members(type(msg)))
+
+
+def _all_members(cls: type[FixRecord]) -> list[Any]:
+    out: list[Any] = list(cls._MEMBERS)
+    for g in cls._GROUPS:
+        out += _all_members(g.entry)
+    return out
+
+
+def _group_trouble(msg: Message) -> bool:
+    try:
+        msg._load_all()
+        msg.header._load_all()
+    except DecodeError:
+        return True
+    return False
+
+
+# -- corpus ----------------------------------------------------------------------------------
+
+
+def mutate(frame: bytes, rng: random.Random) -> bytes:
+    """A frame with a few body values replaced by junk, a field repeated or one left out."""
+    fields = frame.split(b"\x01")[:-1]
+    body = list(range(3, len(fields) - 1))  # after 8, 9, 35; before 10
+    for _ in range(rng.randint(1, 3)):
+        i = rng.choice(body)
+        tag, _, value = fields[i].partition(b"=")
+        what = rng.random()
+        if what < 0.7:
+            fields[i] = tag + b"=" + rng.choice(JUNK)
+        elif what < 0.85:
+            fields.insert(i, fields[i])
+            body.append(len(fields) - 2)
+        elif len(body) > 1:
+            fields[i] = b"58=" + value  # the field's value under another (string) tag
+    return b"\x01".join(fields) + b"\x01"
+
+
+@pytest.mark.parametrize(("dialect_name", "cls"), CLASSES)
+@SETTINGS
+@given(data=st.data())
+def test_fast_paths_equal_the_reference(
+    dialect_name: str, cls: type[Message], data: st.DataObject
+) -> None:
+    dialect = DIALECTS[dialect_name]
+    msg = data.draw(messages(dialect, cls), label="msg")
+    header = data.draw(headers(), label="header")
+    seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
+    rng = random.Random(seed)
+    for use_dollars in (False, True):
+        frame = dialect.encode(msg, header, use_dollars=use_dollars)
+        compare(dialect, frame, use_dollars, rng)
+        for _ in range(3):
+            compare(dialect, mutate(frame, rng), use_dollars, rng)
+
+
+SAMPLES = [
+    line.replace(b"|", b"\x01")
+    for line in (
+        __import__("pathlib").Path(prediction.__file__).parent / "samples" / "prediction.fix"
+    )
+    .read_bytes()
+    .splitlines()
+    if line.strip()
+]
+
+
+@pytest.mark.parametrize("frame", SAMPLES, ids=lambda f: f.split(b"\x01")[2].decode())
+def test_samples_and_their_mutations(frame: bytes) -> None:
+    rng = random.Random(11)
+    for use_dollars in (False, True):
+        compare(prediction, frame, use_dollars, rng)
+        for _ in range(40):
+            compare(prediction, mutate(frame, rng), use_dollars, rng)
+
+
+@pytest.mark.parametrize(
+    "raw", [*JUNK, b"20261120-14:30:00", b"20261120-14:30:00.123456", b"14:30:00"]
+)
+def test_cached_converters_equal_the_uncached(raw: bytes) -> None:
+    plain = {
+        v.dec_decimal: v._dec_decimal,
+        v.dec_cents: lambda r: v._shift(v._dec_decimal(r), -2),
+        v.dec_timestamp: v._dec_timestamp,
+        v.dec_time: v._dec_time,
+        v.dec_date: _plain_date,
+    }
+    for fast, slow in plain.items():
+        for _ in range(2):  # the second call may come from the cache
+            try:
+                want = slow(raw)
+            except ValueError as exc:
+                with pytest.raises(ValueError) as info:
+                    fast(raw)
+                assert str(info.value) == str(exc)
+            else:
+                assert same(fast(raw), want)
+
+
+def _plain_date(raw: bytes) -> date:
+    if len(raw) != 8 or not raw.isdigit():
+        raise ValueError(f"expected a date YYYYMMDD, got {raw!r}")
+    return date(int(raw[0:4]), int(raw[4:6]), int(raw[6:8]))
+
+
+def test_cached_times_are_utc() -> None:
+    assert v.dec_time(b"14:30:00.125").tzinfo is timezone.utc
+    assert v.dec_timestamp(b"20261120-14:30:00.125").tzinfo is timezone.utc
+
+
+def test_the_header_is_made_once() -> None:
+    msg = prediction.decode(SAMPLES[0])
+    assert msg.header is msg.header
