@@ -4,8 +4,13 @@
 `Supervisor`, the bounded `EventQueue`, the checks and the TLS context of `open`, `send`, the
 properties, the hand-off of events to the queue or to ``on_event``, the message log calls and
 the same log lines (`log_event`). `AsyncSessionBase` adds the awaitable reading API of the
-asyncio and trio sessions (`next_event`, `events`, ``async for``, `wait_for`, `run`) over two
-hooks each loop provides: `AsyncSessionBase._now` and `AsyncSessionBase._wait_changed`.
+asyncio and trio sessions (`next_event`, `events`, ``async for``, `wait_for`, `run`, `place`,
+`cancel`) over two hooks each loop provides: `AsyncSessionBase._now` and
+`AsyncSessionBase._wait_changed`.
+
+Every session keeps an `OrderTracker` (``session.tracker``), fed here with every event the
+core produces (before the queue or ``on_event`` gets it). `Settlement` is the one definition
+of what `place` / `cancel` wait for; each adapter only blocks or awaits until it is settled.
 
 An adapter subclasses one of them and keeps only what its loop needs: sockets or streams,
 TLS handshakes, sleeping, waking and the background thread or task. No protocol decision is
@@ -22,7 +27,9 @@ import math
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
+
+import attrs
 
 from kalshi_fix_sansio import Message
 from kalshi_fix_sansio.config import SessionConfig
@@ -36,11 +43,55 @@ from kalshi_fix_sansio.supervisor import (
     Supervisor,
     TransportError,
 )
+from kalshi_fix_sansio.tracker import OrderRejected, OrderTracker, TrackedOrder
 
 from ._client import MAX_QUEUED_EVENTS, ConnectOptions
 from ._transport import TRANSPORT_LOGGER_NAME, check_endpoint, ssl_context_for
 
 _log = logging.getLogger(TRANSPORT_LOGGER_NAME)
+
+PLACE_TIMEOUT = 10.0
+"""Default seconds `place` / `cancel` wait for Kalshi's answer."""
+
+Until = Literal["ack", "filled"]
+"""What `place` waits for: ``"ack"`` (acknowledged, or already final) or ``"filled"`` (final)."""
+
+
+@attrs.frozen
+class Settlement:
+    """What `place` / `cancel` wait for: the request ``request``'s answer about order ``target``.
+
+    `result` is None while unsettled; it returns a snapshot of the order once settled (with
+    ``until="ack"``: acknowledged by Kalshi or already final; otherwise: final: filled,
+    canceled, expired or replaced, following the replace chain; ``"answer"``, for a cancel: an
+    ExecutionReport carried the request's ClOrdID) and raises `OrderRejected`
+    once Kalshi rejected the request (ExecutionReport 150=8, OrderCancelReject 35=9 or
+    BusinessMessageReject 35=j with BusinessRejectRefID = the request's ClOrdID).
+    """
+
+    tracker: OrderTracker
+    request: str
+    target: str
+    until: str
+
+    def result(self) -> TrackedOrder | None:
+        rejection = self.tracker.rejection(self.request)
+        if rejection is not None:
+            raise OrderRejected(rejection)
+        if self.until == "ack":
+            order = self.tracker.order(self.target)
+            done = order is not None and (order.acknowledged or order.terminal)
+        elif self.until == "answer":  # a cancel: an ExecutionReport carrying its ClOrdID
+            order = self.tracker.current(self.target)
+            done = self.tracker.answered(self.request)
+        else:
+            order = self.tracker.current(self.target)
+            done = order is not None and order.terminal
+        return order.snapshot() if done and order is not None else None
+
+    def timeout_error(self, timeout: float | None) -> TimeoutError:
+        what = {"ack": "acknowledgement", "answer": "answer"}.get(self.until, "final state")
+        return TimeoutError(f"no {what} of {self.request} within {timeout:g} s (still tracked)")
 
 
 def new_supervisor(config: SessionConfig, options: ConnectOptions) -> Supervisor:
@@ -208,6 +259,8 @@ class SessionBase:
         self._crash: Exception | None = None  # what stopped the thread or task unexpectedly
         self._lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         self._name = f"{config.product}/{config.session_type}"
+        self.tracker = OrderTracker()
+        """Orders, fills and positions of this session (fed with every event it receives)."""
         self._setup()
 
     # -- what each adapter provides -------------------------------------------------------
@@ -257,6 +310,39 @@ class SessionBase:
             seq = sup.send(message, self._clock(), resubscribe=resubscribe)
         self._flush(sup)
         return seq
+
+    def _placing(self, order: Message, until: str) -> Settlement:
+        """Track and send a NewOrderSingle / OrderCancelReplaceRequest for `place`."""
+        if until not in ("ack", "filled"):
+            raise LocalProtocolError(f"until must be 'ack' or 'filled', got {until!r}")
+        if order.MSG_TYPE not in ("D", "G"):
+            raise LocalProtocolError(
+                f"place sends a NewOrderSingle or OrderCancelReplaceRequest, not 35={order.MSG_TYPE}"
+            )
+        cl = self._track_send(order)
+        return Settlement(self.tracker, cl, cl, until)
+
+    def _cancelling(self, request: Message) -> Settlement:
+        """Track and send an OrderCancelRequest for `cancel`."""
+        if request.MSG_TYPE != "F":
+            raise LocalProtocolError(f"cancel sends an OrderCancelRequest, not 35={request.MSG_TYPE}")
+        orig = getattr(request, "orig_cl_ord_id", None)
+        if orig is None:
+            raise LocalProtocolError("the OrderCancelRequest has no OrigClOrdID")
+        return Settlement(self.tracker, self._track_send(request), str(orig), "answer")
+
+    def _track_send(self, message: Message) -> str:
+        cl = getattr(message, "cl_ord_id", None)
+        if cl is None:
+            raise LocalProtocolError(f"35={message.MSG_TYPE} has no ClOrdID")
+        with self._lock:  # before the send: the answer may come before `send` returns
+            self.tracker.sent(message)
+            try:
+                self.send(message)
+            except BaseException:
+                self.tracker.discard(str(cl))
+                raise
+        return str(cl)
 
     @property
     def session(self) -> Session | None:
@@ -340,8 +426,13 @@ class SessionBase:
         if not (force or self.on_event is not None or not self._queue.full):
             return None
         event = sup.next_event()
-        if event is not None and self.on_event is None:
-            self._queue.put(event)
+        if event is not None:
+            try:
+                self.tracker.on_event(event)
+            except Exception:  # a bug there must not stop the session
+                _log.exception("%s: the order tracker failed on %r", self._name, event)
+            if self.on_event is None:
+                self._queue.put(event)
         return event
 
 
@@ -396,6 +487,50 @@ class AsyncSessionBase(SessionBase):
         """
         await self._until(lambda: until is not None and until())
         self._check_failed()
+
+    async def place(
+        self, order: Message, *, timeout: float | None = PLACE_TIMEOUT, until: Until = "ack"
+    ) -> TrackedOrder:
+        """Send a NewOrderSingle (or OrderCancelReplaceRequest) and wait for Kalshi's answer.
+
+        Args:
+            order: the order (its ClOrdID must be new to ``tracker``).
+            timeout: seconds to wait (None: forever).
+            until: ``"ack"``: until acknowledged (New, a fill, Replaced) or already final;
+                ``"filled"``: until final (filled, canceled, expired; a replace is followed).
+
+        Returns:
+            A snapshot of the tracked order (``status`` says which state ended the wait).
+
+        Raises:
+            OrderRejected: Kalshi rejected it (150=8, 35=9 or 35=j), with its reason.
+            TimeoutError: no answer in time (the order stays tracked).
+            LogonRefused, ConnectionFailed, TransportError: the session ended first.
+        """
+        return await self._settle(self._placing(order, until), timeout)
+
+    async def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
+        """Send an OrderCancelRequest and wait for its answer: the order's Canceled report.
+
+        Returns:
+            A snapshot of the order (looked up through the request's ClOrdID).
+
+
+        Raises:
+            OrderRejected: an OrderCancelReject (35=9) or 35=j answered it.
+            TimeoutError: no answer in time.
+        """
+        return await self._settle(self._cancelling(request), timeout)
+
+    async def _settle(self, settlement: Settlement, timeout: float | None) -> TrackedOrder:
+        deadline = self._now() + (math.inf if timeout is None else timeout)
+        while (result := settlement.result()) is None:
+            if self._now() >= deadline:
+                raise settlement.timeout_error(timeout)
+            if self._ended():
+                raise self._closed_error()
+            await self._wait_changed(deadline)
+        return result
 
     async def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
         deadline = self._now() + (math.inf if timeout is None else timeout)

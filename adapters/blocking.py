@@ -28,8 +28,9 @@ from collections.abc import Callable, Iterator
 from kalshi_fix_sansio import Message
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting, Supervisor
+from kalshi_fix_sansio.tracker import TrackedOrder
 
-from ._base import SessionBase, log_event, matched
+from ._base import PLACE_TIMEOUT, SessionBase, Settlement, Until, log_event, matched
 from ._client import MAX_QUEUED_EVENTS, ClientBase
 from ._transport import READ_CHUNK, loopback_addresses
 
@@ -139,6 +140,36 @@ class BlockingSession(SessionBase):
         with self._cond:
             self._cond.wait_for(lambda: self._ended() or (until is not None and until()))
         self._check_failed()
+
+    def place(
+        self, order: Message, *, timeout: float | None = PLACE_TIMEOUT, until: Until = "ack"
+    ) -> TrackedOrder:
+        """Send a NewOrderSingle (or OrderCancelReplaceRequest) and wait for Kalshi's answer.
+
+        As `AsyncSessionBase.place <kalshi_fix_sansio.adapters._base.AsyncSessionBase.place>`
+        (``until="ack"`` or ``"filled"``), blocking.
+
+        Raises:
+            OrderRejected: Kalshi rejected it (150=8, 35=9 or 35=j), with its reason.
+            TimeoutError: no answer in time (the order stays tracked).
+        """
+        return self._settle(self._placing(order, until), timeout)
+
+    def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
+        """Send an OrderCancelRequest and wait for its Canceled report (or `OrderRejected`)."""
+        return self._settle(self._cancelling(request), timeout)
+
+    def _settle(self, settlement: Settlement, timeout: float | None) -> TrackedOrder:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while (result := settlement.result()) is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise settlement.timeout_error(timeout)
+                if self._ended():
+                    raise self._closed_error()
+                self._cond.wait(remaining)
+        return result
 
     def _is_open(self) -> bool:
         return self._thread is not None

@@ -312,7 +312,10 @@ def market_data_rate(count: int, repeat: int) -> tuple[float, float]:
         frames = md_frames(count, client.config.sender_comp_id, client.next_target_seq)
         stream = b"".join(frames)
         chunks = [stream[i : i + 4096] for i in range(0, len(stream), 4096)]
-        books = Books()
+        # the frames are CHANGEs only (the pre-2026-06-16 feed), each symbol opened by a snapshot
+        books = Books(legacy_actions=True)
+        for i in range(50):
+            books.apply(p.MarketDataSnapshotFullRefresh(symbol=f"MKT-{i}", md_entries=[]))
         got = 0
         t = time.perf_counter()
         for chunk in chunks:

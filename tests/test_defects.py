@@ -462,3 +462,17 @@ def test_session_messages_from_the_exchange_tolerate_what_they_do_not_need() -> 
     (event,) = list(r.session.events())
     assert isinstance(event, RejectReceived) and event.reason == 99
     assert r.session.data_to_send() == b""
+
+
+def test_a_rate_limit_reject_is_its_own_event() -> None:
+    from kalshi_fix_sansio import BusinessRejectReceived
+    from kalshi_fix_sansio.events import RateLimited
+
+    r = initiator()
+    assert r.session is not None
+    r.deliver(r.frame("35=j|34=2|45=1|380=8|379=o-1|58=Rate limit exceeded"))
+    r.deliver(r.frame("35=j|34=3|45=1|372=D|380=6"))
+    limited, other = list(r.session.events())
+    assert isinstance(limited, RateLimited) and isinstance(limited, BusinessRejectReceived)
+    assert limited.business_reject_ref_id == "o-1" and limited.text == "Rate limit exceeded"
+    assert type(other) is BusinessRejectReceived

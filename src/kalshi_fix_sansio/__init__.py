@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         load_signer,
         load_signer_file,
     )
+    from .book import Book, BookInconsistency, Books, BookUpdates, InconsistencyReason
     from .config import Role, SessionConfig
     from .errors import (
         DecodeError,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         LoggedOn,
         LoggedOut,
         LogonRejected,
+        RateLimited,
         RejectReceived,
         ResendRequestReceived,
         ResendRequestSent,
@@ -65,6 +67,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         SupervisorState,
         TransportError,
     )
+    from .tracker import OrderRejected, OrderStatus, OrderTracker, TrackedOrder
 
 # name -> the module that defines it: the package imports nothing until a name is used, so
 # `import kalshi_fix_sansio.cli` (kalshi-fix --help) or the framer alone do not load both
@@ -84,6 +87,11 @@ _LAZY: dict[str, str] = {
     "load_public_key": ".auth",
     "load_signer": ".auth",
     "load_signer_file": ".auth",
+    "Book": ".book",
+    "BookInconsistency": ".book",
+    "BookUpdates": ".book",
+    "Books": ".book",
+    "InconsistencyReason": ".book",
     "Role": ".config",
     "SessionConfig": ".config",
     "DecodeError": ".errors",
@@ -103,6 +111,7 @@ _LAZY: dict[str, str] = {
     "LoggedOut": ".events",
     "LogonRejected": ".events",
     "NEED_DATA": ".events",
+    "RateLimited": ".events",
     "RejectReceived": ".events",
     "ResendRequestReceived": ".events",
     "ResendRequestSent": ".events",
@@ -128,6 +137,10 @@ _LAZY: dict[str, str] = {
     "Supervisor": ".supervisor",
     "SupervisorState": ".supervisor",
     "TransportError": ".supervisor",
+    "OrderRejected": ".tracker",
+    "OrderStatus": ".tracker",
+    "OrderTracker": ".tracker",
+    "TrackedOrder": ".tracker",
 }
 
 
@@ -153,6 +166,10 @@ __all__ = [
     "NEED_DATA",
     "ApplicationMessage",
     "Backoff",
+    "Book",
+    "BookInconsistency",
+    "BookUpdates",
+    "Books",
     "BusinessRejectReceived",
     "CloseTransport",
     "ConnectionFailed",
@@ -172,6 +189,7 @@ __all__ = [
     "Garbled",
     "GarbledData",
     "Header",
+    "InconsistencyReason",
     "KeyLoadError",
     "LocalProtocolError",
     "LoggedOn",
@@ -181,8 +199,12 @@ __all__ = [
     "MemoryStore",
     "Message",
     "MessageStore",
+    "OrderRejected",
+    "OrderStatus",
+    "OrderTracker",
     "PriceUnitError",
     "PublicKey",
+    "RateLimited",
     "Reconnected",
     "Reconnecting",
     "RejectReceived",
@@ -201,6 +223,7 @@ __all__ = [
     "SupervisorState",
     "TestRequestSent",
     "Timeout",
+    "TrackedOrder",
     "TransportError",
     "UnknownMessage",
     "__version__",

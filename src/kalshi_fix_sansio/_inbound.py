@@ -42,11 +42,14 @@ from .events import (
     LoggedOn,
     LoggedOut,
     LogonRejected,
+    RateLimited,
     RejectReceived,
     ResendRequestReceived,
     ResendRequestSent,
     SequenceReset,
 )
+
+_RATE_LIMIT_EXCEEDED = 8  # BusinessRejectReason(380) of a rate-limit refusal
 
 
 class _Inbound(_SessionCore):
@@ -374,8 +377,10 @@ class _Inbound(_SessionCore):
             self._reject_defect(frame, mt, seq, defects[0])
             return
         if mt == "j":
+            reason = msg.business_reject_reason
+            kind = RateLimited if reason == _RATE_LIMIT_EXCEEDED else BusinessRejectReceived
             self._events.append(
-                BusinessRejectReceived(
+                kind(
                     msg.ref_seq_num,
                     msg.ref_msg_type,
                     msg.business_reject_ref_id,

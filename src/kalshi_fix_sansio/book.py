@@ -1,88 +1,474 @@
-"""An order book kept from KalshiMD market data (35=W snapshots, 35=X incrementals).
+"""Order books kept from KalshiMD market data (35=W snapshots, 35=X incrementals).
 
-Kalshi's market data is aggregated by price level: a snapshot lists every level of a symbol; an
-incremental entry says NEW / CHANGE / DELETE for one level, or reports a TRADE. Prices are
-dollars (`Decimal`) in both products.
+Sans-IO: a `Books` is fed decoded messages of either dialect and reads no clock. Kalshi's market
+data is aggregated by price level: a snapshot lists every level of one symbol; an incremental entry
+says NEW / CHANGE / DELETE for one level, or reports a TRADE. Prices are dollars (`Decimal`) in
+both products, sizes contracts.
 
     books = Books()
     for event in session.events():
         if isinstance(event, ApplicationMessage):
-            for symbol in books.apply(event.message):
-                print(symbol, books[symbol].top())
+            updates = books.apply(event.message)
+            for symbol in updates.symbols:
+                print(books[symbol])
+            for problem in updates.inconsistencies:
+                ...  # re-subscribe: books.reset(problem.symbol), then a new 263=1 request
+
+Rules (see docs/book.md):
+
+* a snapshot replaces the symbol's levels (own-order entries too; recent trades are kept);
+* book entries of an incremental for a symbol that has no snapshot yet are ignored and reported
+  (`InconsistencyReason.BEFORE_SNAPSHOT`): Kalshi sends the snapshot "immediately after a
+  263=1 subscription is accepted" and market data has no sequence number to tell which
+  incrementals a later snapshot already contains, so they cannot be buffered safely;
+* impossible entries (DELETE / CHANGE of an absent level, NEW of a present one, a negative or zero
+  size) are skipped and reported; a book left crossed or locked after a message is reported. A
+  reported book stays ``consistent=False`` until its next snapshot. Nothing is fixed silently.
 """
 
 from __future__ import annotations
 
+import enum
+from bisect import bisect_left, insort
+from collections import deque
 from collections.abc import Iterator
+from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
+__all__ = [
+    "DEFAULT_MAX_OWN_ORDERS",
+    "DEFAULT_MAX_TRADES",
+    "Book",
+    "BookInconsistency",
+    "BookSide",
+    "BookUpdates",
+    "Books",
+    "InconsistencyReason",
+    "Level",
+    "NoBook",
+    "NoBookSide",
+    "OwnOrderEntry",
+    "Trade",
+]
+
 _BID = "0"
 _OFFER = "1"
 _TRADE = "2"
 _NEW, _CHANGE, _DELETE = "0", "1", "2"
+_ONE = Decimal(1)
+_ZERO = Decimal(0)
+
+DEFAULT_MAX_TRADES = 100
+"""How many recent trades a `Book` keeps unless told otherwise."""
+DEFAULT_MAX_OWN_ORDERS = 100
+"""How many recent own-order entries a `Book` keeps unless told otherwise."""
 
 
-def _code(value: Any) -> str:
+def _code(value: Any) -> str | None:
+    if value is None:
+        return None
     return str(value.value if hasattr(value, "value") else value)
 
 
 @attrs.frozen(slots=True)
 class Level:
-    """One aggregated price level."""
+    """One aggregated price level: price in dollars, size in contracts."""
 
     price: Decimal
     size: Decimal
 
 
-@attrs.define
-class Book:
-    """The levels of one symbol and its last trade.
+@attrs.frozen(slots=True)
+class Trade:
+    """A trade entry (MDEntryType 2) of a 35=X.
 
     Attributes:
-        symbol: the market ticker.
-        bids: price -> size.
-        offers: price -> size.
-        last_trade: (price, size) of the last trade seen, if any.
+        symbol: market ticker.
+        price: MDEntryPx(270), dollars.
+        size: MDEntrySize(271), contracts.
+        aggressor_side: AggressorSide(2446) code, ``"1"`` buy / ``"2"`` sell, if sent.
+        trade_id: TradeID(1003), the trade UUID, if sent (since 2026-10-08).
+        trd_type: TrdType(828), ``1`` for a block trade; ``None`` on regular order-book trades.
+        entry_date: MDEntryDate(272), UTC, if sent.
+        entry_time: MDEntryTime(273), UTC, if sent.
     """
 
     symbol: str
-    bids: dict[Decimal, Decimal] = attrs.field(factory=dict)
-    offers: dict[Decimal, Decimal] = attrs.field(factory=dict)
-    last_trade: Level | None = None
+    price: Decimal
+    size: Decimal
+    aggressor_side: str | None = None
+    trade_id: str | None = None
+    trd_type: int | None = None
+    entry_date: date | None = None
+    entry_time: time | None = None
+
+
+@attrs.frozen(slots=True)
+class OwnOrderEntry:
+    """A book entry of a 35=X caused by one of **your** orders (it carries ClOrdID 11 / AllocAccount 79).
+
+    Attributes:
+        symbol: market ticker.
+        side: ``"0"`` bid / ``"1"`` offer (MDEntryType).
+        action: ``"0"`` new / ``"1"`` change / ``"2"`` delete (MDUpdateAction).
+        price: level price, dollars.
+        size: the level's new aggregated size (not your order's size).
+        cl_ord_id: ClOrdID(11) of your order, when it had a client-specified one.
+        alloc_account: AllocAccount(79): your subaccount, ``0`` = primary or non-numeric account.
+        entry_date: MDEntryDate(272), if sent.
+        entry_time: MDEntryTime(273), if sent.
+    """
+
+    symbol: str
+    side: str
+    action: str
+    price: Decimal
+    size: Decimal
+    cl_ord_id: str | None
+    alloc_account: int | None
+    entry_date: date | None = None
+    entry_time: time | None = None
+
+
+class InconsistencyReason(str, enum.Enum):
+    """Why a `BookInconsistency` was reported (`str()` is the value, e.g. ``"crossed"``)."""
+
+    CROSSED = "crossed"
+    """The best bid is above the best offer after a message."""
+    LOCKED = "locked"
+    """The best bid equals the best offer after a message."""
+    DELETE_ABSENT = "delete_absent"
+    """DELETE of a level the book does not have (skipped)."""
+    CHANGE_ABSENT = "change_absent"
+    """CHANGE of a level the book does not have (skipped; see ``Books(legacy_actions=True)``)."""
+    NEW_PRESENT = "new_present"
+    """NEW of a level the book already has (skipped)."""
+    NEGATIVE_SIZE = "negative_size"
+    """A level or trade with a negative size (skipped)."""
+    ZERO_SIZE = "zero_size"
+    """NEW / CHANGE / snapshot level of size 0 (skipped: an aggregated level has a size)."""
+    DUPLICATE_LEVEL = "duplicate_level"
+    """A snapshot listing one price twice on a side (the last one is kept)."""
+    MALFORMED_ENTRY = "malformed_entry"
+    """An entry without price, size, entry type or update action, or with unknown codes (skipped)."""
+    BEFORE_SNAPSHOT = "before_snapshot"
+    """Entries for a symbol with no snapshot since creation or `Books.reset` (ignored)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen(slots=True)
+class BookInconsistency:
+    """An event returned by `Books.apply`: market data that does not fit the book.
+
+    Attributes:
+        symbol: market ticker.
+        reason: what is wrong.
+        message: a sentence for a human (the entry and the state it met).
+    """
+
+    symbol: str
+    reason: InconsistencyReason
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.symbol}: {self.reason.value}: {self.message}"
+
+
+@attrs.define(slots=True)
+class BookUpdates:
+    """What one `Books.apply` call did.
+
+    Iterating it (or `len`, `bool`, ``in``) goes over `symbols`, so ``for symbol in
+    books.apply(message)`` works as it did when ``apply`` returned a list.
+
+    Attributes:
+        symbols: symbols whose book (levels, trades or own entries) changed, in first-seen order.
+        inconsistencies: problems found, in order; empty when everything applied cleanly.
+        trades: trade entries of the message.
+        own_orders: book entries of the message caused by your orders.
+    """
+
+    symbols: list[str] = attrs.field(factory=list)
+    inconsistencies: list[BookInconsistency] = attrs.field(factory=list)
+    trades: list[Trade] = attrs.field(factory=list)
+    own_orders: list[OwnOrderEntry] = attrs.field(factory=list)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.symbols)
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self.symbols
+
+
+class BookSide:
+    """One side of a book: price -> aggregated size, best price first.
+
+    Kept as a dict plus a sorted price list maintained with `bisect`: the best level is O(1), the
+    best ``n`` levels O(n), an insert or delete O(log n) search + a short memmove.
+    """
+
+    __slots__ = ("_bids", "_prices", "_sizes")
+
+    def __init__(self, bids: bool) -> None:
+        self._sizes: dict[Decimal, Decimal] = {}
+        self._prices: list[Decimal] = []  # ascending
+        self._bids = bids
+
+    @property
+    def is_bids(self) -> bool:
+        """True for the bid side (best = highest price)."""
+        return self._bids
+
+    def __len__(self) -> int:
+        return len(self._prices)
+
+    def __contains__(self, price: object) -> bool:
+        return price in self._sizes
+
+    def __getitem__(self, price: Decimal) -> Decimal:
+        return self._sizes[price]
+
+    def get(self, price: Decimal, default: Decimal | None = None) -> Decimal | None:
+        """The size at ``price``, or ``default``."""
+        return self._sizes.get(price, default)
+
+    def __iter__(self) -> Iterator[Decimal]:
+        """Prices, best first."""
+        return reversed(self._prices) if self._bids else iter(self._prices)
+
+    def best(self) -> Level | None:
+        """The best level (highest bid / lowest offer), or ``None`` when the side is empty."""
+        if not self._prices:
+            return None
+        price = self._prices[-1] if self._bids else self._prices[0]
+        return Level(price, self._sizes[price])
+
+    def best_price(self) -> Decimal | None:
+        """The best price, or ``None``."""
+        if not self._prices:
+            return None
+        return self._prices[-1] if self._bids else self._prices[0]
+
+    def depth(self, n: int | None = None) -> list[Level]:
+        """The best ``n`` levels (all when ``n`` is None), best first."""
+        prices = self._prices
+        if n is None or n >= len(prices):
+            chosen = prices[::-1] if self._bids else prices
+        elif n <= 0:
+            return []
+        else:
+            chosen = prices[: -n - 1 : -1] if self._bids else prices[:n]
+        sizes = self._sizes
+        return [Level(p, sizes[p]) for p in chosen]
+
+    def as_dict(self) -> dict[Decimal, Decimal]:
+        """A copy of the levels as price -> size."""
+        return dict(self._sizes)
+
+    def _set(self, price: Decimal, size: Decimal) -> None:
+        if price not in self._sizes:
+            insort(self._prices, price)
+        self._sizes[price] = size
+
+    def _remove(self, price: Decimal) -> None:
+        del self._sizes[price]
+        prices = self._prices
+        del prices[bisect_left(prices, price)]
+
+    def _clear(self) -> None:
+        self._sizes.clear()
+        self._prices.clear()
+
+    def __repr__(self) -> str:
+        name = "bids" if self._bids else "offers"
+        return f"BookSide({name}, {self.depth()!r})"
+
+
+class NoBookSide:
+    """A side of the No view: the opposite Yes side with every price ``p`` shown as ``1 - p``."""
+
+    __slots__ = ("_yes",)
+
+    def __init__(self, yes: BookSide) -> None:
+        self._yes = yes
+
+    def __len__(self) -> int:
+        return len(self._yes)
+
+    def __contains__(self, price: object) -> bool:
+        return isinstance(price, Decimal) and (_ONE - price) in self._yes
+
+    def __getitem__(self, price: Decimal) -> Decimal:
+        return self._yes[_ONE - price]
+
+    def __iter__(self) -> Iterator[Decimal]:
+        """No prices, best first."""
+        return (_ONE - p for p in self._yes)
+
+    def best(self) -> Level | None:
+        """The best No level."""
+        level = self._yes.best()
+        return None if level is None else Level(_ONE - level.price, level.size)
+
+    def depth(self, n: int | None = None) -> list[Level]:
+        """The best ``n`` No levels, best first."""
+        return [Level(_ONE - lv.price, lv.size) for lv in self._yes.depth(n)]
+
+
+class NoBook:
+    """A prediction book seen from the No side: a Yes bid at ``p`` is a No offer at ``1 - p``.
+
+    A live view (it follows the Yes book); only meaningful for prediction markets.
+
+    Attributes:
+        bids: No bids (from the Yes offers).
+        offers: No offers (from the Yes bids).
+    """
+
+    __slots__ = ("_book", "bids", "offers")
+
+    def __init__(self, book: Book) -> None:
+        self._book = book
+        self.bids = NoBookSide(book.offers)
+        self.offers = NoBookSide(book.bids)
+
+    def best_bid(self) -> Level | None:
+        """The highest No bid (1 - the lowest Yes offer)."""
+        return self.bids.best()
+
+    def best_offer(self) -> Level | None:
+        """The lowest No offer (1 - the highest Yes bid)."""
+        return self.offers.best()
+
+    def top(self) -> tuple[Level | None, Level | None]:
+        """(best No bid, best No offer)."""
+        return self.bids.best(), self.offers.best()
+
+    def depth(self, n: int | None = None) -> tuple[list[Level], list[Level]]:
+        """(No bids, No offers), best ``n`` of each, best first."""
+        return self.bids.depth(n), self.offers.depth(n)
+
+    def __str__(self) -> str:
+        return _top_text(f"{self._book.symbol} (No)", *self.top())
+
+
+def _top_text(name: str, bid: Level | None, offer: Level | None) -> str:
+    b = f"{bid.size} @ {bid.price}" if bid else "-"
+    o = f"{offer.size} @ {offer.price}" if offer else "-"
+    return f"{name}: bid {b} | ask {o}"
+
+
+class Book:
+    """The aggregated levels of one symbol, its recent trades and your own-order entries.
+
+    Attributes:
+        symbol: the market ticker.
+        bids: the bid side (Yes bids on prediction), best (highest) first.
+        offers: the offer side, best (lowest) first.
+        trades: recent trades, oldest first, at most ``max_trades``.
+        own_orders: recent book entries caused by your orders, oldest first, bounded.
+        has_snapshot: False until a snapshot arrives (then incrementals apply).
+        consistent: False once an inconsistency was reported, until the next snapshot.
+    """
+
+    __slots__ = ("bids", "consistent", "has_snapshot", "offers", "own_orders", "symbol", "trades")
+
+    def __init__(
+        self,
+        symbol: str,
+        *,
+        max_trades: int = DEFAULT_MAX_TRADES,
+        max_own_orders: int = DEFAULT_MAX_OWN_ORDERS,
+    ) -> None:
+        self.symbol = symbol
+        self.bids = BookSide(bids=True)
+        self.offers = BookSide(bids=False)
+        self.trades: deque[Trade] = deque(maxlen=max_trades)
+        self.own_orders: deque[OwnOrderEntry] = deque(maxlen=max_own_orders)
+        self.has_snapshot = False
+        self.consistent = True
+
+    @property
+    def last_trade(self) -> Trade | None:
+        """The most recent trade, if any."""
+        return self.trades[-1] if self.trades else None
 
     def best_bid(self) -> Level | None:
         """The highest bid level."""
-        if not self.bids:
-            return None
-        price = max(self.bids)
-        return Level(price, self.bids[price])
+        return self.bids.best()
 
     def best_offer(self) -> Level | None:
         """The lowest offer level."""
-        if not self.offers:
-            return None
-        price = min(self.offers)
-        return Level(price, self.offers[price])
+        return self.offers.best()
 
     def top(self) -> tuple[Level | None, Level | None]:
         """(best bid, best offer)."""
-        return self.best_bid(), self.best_offer()
+        return self.bids.best(), self.offers.best()
+
+    def depth(self, n: int | None = None) -> tuple[list[Level], list[Level]]:
+        """(bids, offers): the best ``n`` levels of each side (all if None), best first."""
+        return self.bids.depth(n), self.offers.depth(n)
+
+    def spread(self) -> Decimal | None:
+        """Best offer - best bid, or ``None`` when a side is empty."""
+        bid, offer = self.bids.best_price(), self.offers.best_price()
+        return None if bid is None or offer is None else offer - bid
+
+    def is_crossed_or_locked(self) -> bool:
+        """True when the best bid is at or above the best offer."""
+        bid, offer = self.bids.best_price(), self.offers.best_price()
+        return bid is not None and offer is not None and bid >= offer
+
+    def own_order(self, cl_ord_id: str) -> OwnOrderEntry | None:
+        """The most recent kept own-order entry with this ClOrdID."""
+        for entry in reversed(self.own_orders):
+            if entry.cl_ord_id == cl_ord_id:
+                return entry
+        return None
+
+    def no_view(self) -> NoBook:
+        """This (prediction) book seen from the No side: Yes bid at p = No offer at 1 - p."""
+        return NoBook(self)
 
     def __str__(self) -> str:
-        bid, offer = self.top()
-        b = f"{bid.size} @ {bid.price}" if bid else "-"
-        o = f"{offer.size} @ {offer.price}" if offer else "-"
-        return f"{self.symbol}: bid {b} | ask {o}"
+        return _top_text(self.symbol, *self.top())
+
+    def __repr__(self) -> str:
+        return f"<Book {self}>"
 
 
 class Books:
-    """Books of every symbol seen, updated from decoded market-data messages."""
+    """Books of every symbol seen, updated from decoded market-data messages.
 
-    def __init__(self) -> None:
+    Args:
+        max_trades: recent trades kept per symbol.
+        max_own_orders: recent own-order entries kept per symbol.
+        legacy_actions: accept the feed Kalshi sent before 2026-06-16, which had no NEW action: a
+            CHANGE of an absent level creates it and a CHANGE to size 0 deletes it (instead of
+            reporting them).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_trades: int = DEFAULT_MAX_TRADES,
+        max_own_orders: int = DEFAULT_MAX_OWN_ORDERS,
+        legacy_actions: bool = False,
+    ) -> None:
+        if max_trades < 0 or max_own_orders < 0:
+            raise ValueError("max_trades and max_own_orders must be >= 0")
         self._books: dict[str, Book] = {}
+        self._max_trades = max_trades
+        self._max_own = max_own_orders
+        self._legacy = legacy_actions
 
     def __getitem__(self, symbol: str) -> Book:
         return self._books[symbol]
@@ -93,49 +479,242 @@ class Books:
     def __iter__(self) -> Iterator[Book]:
         return iter(self._books.values())
 
+    def __len__(self) -> int:
+        return len(self._books)
+
+    def get(self, symbol: str) -> Book | None:
+        """The book of ``symbol``, or ``None``."""
+        return self._books.get(symbol)
+
     def book(self, symbol: str) -> Book:
-        """The book of ``symbol`` (created empty when first asked for)."""
+        """The book of ``symbol`` (created empty, awaiting its snapshot, when first asked for)."""
         book = self._books.get(symbol)
         if book is None:
-            book = self._books[symbol] = Book(symbol)
+            book = self._books[symbol] = Book(
+                symbol, max_trades=self._max_trades, max_own_orders=self._max_own
+            )
         return book
 
-    def apply(self, message: Any) -> list[str]:
-        """Apply a snapshot (35=W) or incremental (35=X); other messages are ignored.
+    def reset(self, symbol: str | None = None) -> None:
+        """Forget ``symbol``'s book (every book when None): call it when (re)subscribing.
 
-        Args:
-            message: a decoded message of either dialect.
+        Until the next snapshot, incrementals for it are ignored and reported.
+        """
+        if symbol is None:
+            self._books.clear()
+        else:
+            self._books.pop(symbol, None)
+
+    def apply(self, message: Any) -> BookUpdates:
+        """Apply a snapshot (35=W) or incremental (35=X) of either dialect; others are ignored.
 
         Returns:
-            The symbols whose book changed.
+            The symbols changed, the inconsistencies found, the trades and own-order entries seen.
         """
         msg_type = getattr(message, "MSG_TYPE", "")
+        updates = BookUpdates()
         if msg_type == "W":
-            book = self.book(message.symbol)
-            book.bids.clear()
-            book.offers.clear()
-            for e in message.md_entries or ():
-                side = book.bids if _code(e.md_entry_type) == _BID else book.offers
-                if e.md_entry_size:
-                    side[e.md_entry_px] = e.md_entry_size
-            return [book.symbol]
-        if msg_type != "X":
-            return []
-        changed: list[str] = []
+            self._snapshot(message, updates)
+        elif msg_type == "X":
+            self._incremental(message, updates)
+        return updates
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _snapshot(self, message: Any, updates: BookUpdates) -> None:
+        symbol = message.symbol
+        if symbol is None:
+            return
+        book = self.book(symbol)
+        book.bids._clear()
+        book.offers._clear()
+        book.own_orders.clear()
+        book.has_snapshot = True
+        book.consistent = True
+        problems = updates.inconsistencies
         for e in message.md_entries or ():
-            if e.symbol is None:
-                continue
-            book = self.book(e.symbol)
             kind = _code(e.md_entry_type)
+            px, size = e.md_entry_px, e.md_entry_size
+            if kind not in (_BID, _OFFER) or px is None or size is None:
+                problems.append(
+                    BookInconsistency(
+                        symbol,
+                        InconsistencyReason.MALFORMED_ENTRY,
+                        f"snapshot entry type={kind} px={px} size={size} skipped",
+                    )
+                )
+                continue
+            side = book.bids if kind == _BID else book.offers
+            if size <= 0:
+                reason = (
+                    InconsistencyReason.NEGATIVE_SIZE if size < 0 else InconsistencyReason.ZERO_SIZE
+                )
+                problems.append(
+                    BookInconsistency(
+                        symbol, reason, f"snapshot {_side_name(kind)} {size} @ {px} skipped"
+                    )
+                )
+                continue
+            if px in side:
+                problems.append(
+                    BookInconsistency(
+                        symbol,
+                        InconsistencyReason.DUPLICATE_LEVEL,
+                        f"snapshot lists {_side_name(kind)} {px} twice ({side[px]}, then {size})",
+                    )
+                )
+            side._set(px, size)
+        updates.symbols.append(symbol)
+        self._check_cross(book, problems)
+        if problems:
+            book.consistent = False
+
+    def _incremental(self, message: Any, updates: BookUpdates) -> None:
+        changed = updates.symbols
+        problems = updates.inconsistencies
+        skipped: set[str] = set()
+        books = self._books
+        for e in message.md_entries or ():
+            symbol = e.symbol
+            if symbol is None:
+                continue
+            book = books.get(symbol)
+            if book is None or not book.has_snapshot:
+                if symbol not in skipped:
+                    skipped.add(symbol)
+                    problems.append(
+                        BookInconsistency(
+                            symbol,
+                            InconsistencyReason.BEFORE_SNAPSHOT,
+                            "incremental entries before the symbol's snapshot ignored",
+                        )
+                    )
+                continue
+            kind = _code(e.md_entry_type)
+            px, size = e.md_entry_px, e.md_entry_size
+            if px is None or size is None or kind not in (_BID, _OFFER, _TRADE):
+                self._report(
+                    book, problems, InconsistencyReason.MALFORMED_ENTRY, e, "entry skipped"
+                )
+                continue
             if kind == _TRADE:
-                book.last_trade = Level(e.md_entry_px, e.md_entry_size)
+                if size < 0:
+                    self._report(book, problems, InconsistencyReason.NEGATIVE_SIZE, e, "skipped")
+                    continue
+                trd = e.trd_type
+                trade = Trade(
+                    symbol,
+                    px,
+                    size,
+                    _code(e.aggressor_side),
+                    e.trade_id,
+                    None if trd is None else int(getattr(trd, "value", trd)),
+                    e.md_entry_date,
+                    e.md_entry_time,
+                )
+                book.trades.append(trade)
+                updates.trades.append(trade)
+            elif not self._level(book, kind, e, px, size, problems):
+                continue
             else:
-                side = book.bids if kind == _BID else book.offers
-                action = _code(e.md_update_action)
-                if action == _DELETE or not e.md_entry_size:
-                    side.pop(e.md_entry_px, None)
-                else:
-                    side[e.md_entry_px] = e.md_entry_size
-            if book.symbol not in changed:
-                changed.append(book.symbol)
-        return changed
+                if e.cl_ord_id is not None or e.alloc_account is not None:
+                    own = OwnOrderEntry(
+                        symbol,
+                        kind,
+                        _code(e.md_update_action) or "",
+                        px,
+                        size,
+                        e.cl_ord_id,
+                        e.alloc_account,
+                        e.md_entry_date,
+                        e.md_entry_time,
+                    )
+                    book.own_orders.append(own)
+                    updates.own_orders.append(own)
+            if symbol not in changed:
+                changed.append(symbol)
+        for symbol in changed:
+            self._check_cross(books[symbol], problems)
+
+    def _level(
+        self,
+        book: Book,
+        kind: str,
+        e: Any,
+        px: Decimal,
+        size: Decimal,
+        problems: list[BookInconsistency],
+    ) -> bool:
+        """Apply one book entry; False (and a report) when it cannot be applied."""
+        side = book.bids if kind == _BID else book.offers
+        action = _code(e.md_update_action)
+        present = px in side._sizes
+        if action == _DELETE:
+            if not present:
+                self._report(book, problems, InconsistencyReason.DELETE_ABSENT, e, "skipped")
+                return False
+            side._remove(px)
+            return True
+        if action not in (_NEW, _CHANGE):
+            self._report(book, problems, InconsistencyReason.MALFORMED_ENTRY, e, "skipped")
+            return False
+        if size < 0:
+            self._report(book, problems, InconsistencyReason.NEGATIVE_SIZE, e, "skipped")
+            return False
+        if self._legacy and action == _CHANGE:
+            if size:
+                side._set(px, size)
+                return True
+            if present:
+                side._remove(px)
+                return True
+        if size == 0:
+            self._report(book, problems, InconsistencyReason.ZERO_SIZE, e, "skipped")
+            return False
+        if action == _NEW and present:
+            self._report(book, problems, InconsistencyReason.NEW_PRESENT, e, "skipped")
+            return False
+        if action == _CHANGE and not present:
+            self._report(book, problems, InconsistencyReason.CHANGE_ABSENT, e, "skipped")
+            return False
+        side._set(px, size)
+        return True
+
+    @staticmethod
+    def _report(
+        book: Book,
+        problems: list[BookInconsistency],
+        reason: InconsistencyReason,
+        e: Any,
+        what: str,
+    ) -> None:
+        book.consistent = False
+        kind = _code(e.md_entry_type)
+        action = _code(e.md_update_action)
+        problems.append(
+            BookInconsistency(
+                book.symbol,
+                reason,
+                f"{_action_name(action)} {_side_name(kind)} {e.md_entry_size} @ {e.md_entry_px} "
+                f"({what})",
+            )
+        )
+
+    @staticmethod
+    def _check_cross(book: Book, problems: list[BookInconsistency]) -> None:
+        bid, offer = book.bids.best_price(), book.offers.best_price()
+        if bid is None or offer is None or bid < offer:
+            return
+        book.consistent = False
+        reason = InconsistencyReason.LOCKED if bid == offer else InconsistencyReason.CROSSED
+        problems.append(
+            BookInconsistency(book.symbol, reason, f"best bid {bid} >= best offer {offer}")
+        )
+
+
+def _side_name(kind: str | None) -> str:
+    return {_BID: "bid", _OFFER: "offer", _TRADE: "trade"}.get(kind or "", f"type {kind}")
+
+
+def _action_name(action: str | None) -> str:
+    return {_NEW: "NEW", _CHANGE: "CHANGE", _DELETE: "DELETE"}.get(action or "", f"action {action}")

@@ -179,6 +179,15 @@ class BusinessRejectReceived(Event):
 
 
 @attrs.frozen(slots=True)
+class RateLimited(BusinessRejectReceived):
+    """Kalshi refused one of our messages for its rate limit: a 35=j with ``380=8``.
+
+    A `BusinessRejectReceived` too (same attributes), so code that handles those still sees
+    it; `kalshi_fix_sansio.ratelimit` models the buckets to stay under the limit.
+    """
+
+
+@attrs.frozen(slots=True)
 class GapDetected(Event):
     """Inbound MsgSeqNum jumped ahead.
 

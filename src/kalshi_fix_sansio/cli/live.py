@@ -254,8 +254,11 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 if event is None:
                     break
                 if isinstance(event, ApplicationMessage):
-                    for symbol in books.apply(event.message):
+                    updates = books.apply(event.message)
+                    for symbol in updates.symbols:
                         print(books[symbol], file=out, flush=True)
+                    for problem in updates.inconsistencies:
+                        print(f"kalshi-fix md: {problem}", file=err, flush=True)
             return EXIT_OK
     except (FixError, OSError) as exc:
         print(f"kalshi-fix {name}: {failure_text(exc, args, session_type)}", file=err)

@@ -1,0 +1,993 @@
+"""Request builders: correct Kalshi requests, refused locally before anything is sent.
+
+`Requests` builds the client-to-Kalshi messages of one product and session type: market data
+(MarketDataRequest subscribe / snapshot / unsubscribe, SecurityStatusRequest), order groups
+(create / reset / delete / trigger / update limit), mass cancel, drop-copy EventResendRequest
+ranges, RFQ (create, quote, accept, confirm, cancel quote, cancel RFQ) and orders (new order,
+cancel and cancel/replace from an order). Every rule the reference pages state that can be
+checked locally is checked, and a broken one raises `RequestError` naming the field and the
+rule; the message returned is then sent with ``Session.send`` (or an adapter) as usual.
+
+`ClOrdIDGenerator` makes ClOrdIDs that meet Kalshi's rules (at most 64 characters of
+letters, digits and ``- _ : + = /``; UUIDs preferred).
+
+Example:
+    >>> from decimal import Decimal
+    >>> from kalshi_fix_sansio.builders import Requests
+    >>> rq = Requests("prediction", "KalshiNR")
+    >>> order = rq.new_order("HIGHNY-23DEC31", "buy", Decimal(10), Decimal("0.75"),
+    ...                      cl_ord_id="o-1")
+    >>> order.price, order.time_in_force
+    (Decimal('0.75'), <TimeInForce.GTC: '1'>)
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from . import margin as _margin
+from . import prediction as _prediction
+from ._message import Message
+from .errors import LocalProtocolError
+from .spec import SESSIONS, SessionSpec
+
+__all__ = [
+    "CLORDID_MAX_LENGTH",
+    "MAX_ORDER_GROUP_LIMIT",
+    "MAX_SYMBOLS_PER_REQUEST",
+    "ClOrdIDGenerator",
+    "OrderLike",
+    "RequestError",
+    "Requests",
+    "check_cl_ord_id",
+]
+
+CLORDID_MAX_LENGTH = 64
+"""ClOrdID(11) length limit (order-entry.md §2.1: "max 64 chars")."""
+
+MAX_ORDER_GROUP_LIMIT = 1_000_000
+"""OrderGroupContractsLimit(20132) range is 1-1,000,000 (order-groups.md §1)."""
+
+MAX_SYMBOLS_PER_REQUEST = 1_000
+"""Unique symbols per snapshot / subscription request (market-data.md, since 2026-09-03)."""
+
+_CLORDID_CHARS = re.compile(r"[-\w:+=/]+", re.ASCII)  # order-entry.md §2.1 pattern
+_EXEC_ID = re.compile(r"(\d+);(\d+)(?:;(\d+))?")  # drop-copy.md §1: clock;event[;index]
+_CENT = Decimal("0.01")
+_SUBPENNY_TICK = Decimal("0.0001")  # dollars mode: up to 4 decimals (order-entry.md §1)
+_ONE = Decimal(1)
+_ZERO = Decimal(0)
+_MAX_ALLOC_ACCOUNT = 63  # AllocAccount 0-63 (order-entry.md §2.1, since 2026-06-09)
+
+
+class RequestError(LocalProtocolError):
+    """A request breaks a documented Kalshi rule; raised before anything is sent.
+
+    Attributes:
+        msg_type: MsgType(35) of the request being built.
+        field: the field at fault (FIX name), or None for a rule on the whole request.
+        tag: its tag number, when one applies.
+        rule: the rule broken, in words.
+    """
+
+    def __init__(
+        self, msg_type: str, field: str | None, tag: int | None, rule: str, detail: str = ""
+    ) -> None:
+        where = f"{field}({tag})" if field and tag else field or "request"
+        text = f"35={msg_type} {where}: {rule}"
+        super().__init__(f"{text} ({detail})" if detail else text)
+        self.msg_type = msg_type
+        self.field = field
+        self.tag = tag
+        self.rule = rule
+
+
+def check_cl_ord_id(
+    value: str, *, field: str = "ClOrdID", tag: int = 11, msg_type: str = "D"
+) -> str:
+    """Return ``value`` if it is a valid ClOrdID, else raise `RequestError`.
+
+    Rules (order-entry.md §2.1): 1 to 64 characters; letters, digits and ``- _ : + = /`` only
+    (the documented pattern ``^[\\-\\w:+=/]*$``).
+    """
+    if not isinstance(value, str) or not value:
+        raise RequestError(msg_type, field, tag, "must be a non-empty string")
+    if len(value) > CLORDID_MAX_LENGTH:
+        raise RequestError(
+            msg_type, field, tag, f"at most {CLORDID_MAX_LENGTH} characters", f"got {len(value)}"
+        )
+    if not _CLORDID_CHARS.fullmatch(value):
+        raise RequestError(
+            msg_type, field, tag, "only letters, digits and - _ : + = / are allowed", repr(value)
+        )
+    return value
+
+
+class ClOrdIDGenerator:
+    """ClOrdIDs meeting Kalshi's length and character rules, unique per generator.
+
+    Without a prefix each id is a random UUID (Kalshi's preference); with one it is
+    ``prefix + 32 hex digits`` (random), or with ``sequential=True`` ``prefix + counter`` (only
+    unique while the prefix is never reused, e.g. a prefix per run).
+
+    Args:
+        prefix: leading text (letters, digits, ``- _ : + = /``), short enough to leave room.
+        sequential: number the ids instead of drawing random ones.
+        start: first number when ``sequential``.
+
+    Example:
+        >>> gen = ClOrdIDGenerator("bot1-", sequential=True)
+        >>> gen(), gen()
+        ('bot1-1', 'bot1-2')
+    """
+
+    def __init__(self, prefix: str = "", *, sequential: bool = False, start: int = 1) -> None:
+        room = 20 if sequential else 32  # digits of a 64-bit counter / hex of a UUID
+        if prefix:
+            check_cl_ord_id(prefix, field="prefix")
+            if len(prefix) + room > CLORDID_MAX_LENGTH:
+                raise RequestError(
+                    "D",
+                    "prefix",
+                    None,
+                    f"at most {CLORDID_MAX_LENGTH - room} characters so ids fit in "
+                    f"{CLORDID_MAX_LENGTH}",
+                )
+        elif sequential:
+            raise RequestError("D", "prefix", None, "a sequential generator needs a prefix")
+        self.prefix = prefix
+        self._counter = itertools.count(start) if sequential else None
+
+    def __call__(self) -> str:
+        if self._counter is not None:
+            return f"{self.prefix}{next(self._counter)}"
+        if not self.prefix:
+            return str(uuid.uuid4())
+        return f"{self.prefix}{uuid.uuid4().hex}"
+
+    next = __call__
+
+
+class OrderLike(Protocol):
+    """What cancel / replace need from an order: a NewOrderSingle, an OrderCancelReplaceRequest,
+    an ExecutionReport, or a tracker's order record with the same attribute names."""
+
+    @property
+    def cl_ord_id(self) -> str | None: ...
+
+    @property
+    def side(self) -> Any: ...
+
+    @property
+    def symbol(self) -> str | None: ...
+
+
+_SIDES = {"buy": "1", "sell": "2", "yes": "1", "no": "2", "1": "1", "2": "2"}
+_TIFS = {"day": "0", "gtc": "1", "ioc": "3", "fok": "4", "gtd": "6"}
+
+
+def _value(v: Any) -> str:
+    return str(getattr(v, "value", v))
+
+
+class Requests:
+    """Builds the requests one session type of one product sends.
+
+    Args:
+        product: ``"prediction"`` or ``"margin"``.
+        session_type: the Kalshi session type (TargetCompID): KalshiNR, KalshiRT, KalshiDC,
+            KalshiRFQ, KalshiMD (``kalshi_fix_sansio.spec.SESSIONS`` lists what each sends).
+        use_dollars: the session logs on with UseDollars(21005)=Y (prediction; margin always
+            uses dollars). Sets the default price tick: a cent without, $0.0001 with.
+        listener: a listener session (ListenerSession 20126=Y): order entry is refused.
+        cl_ord_ids: where ClOrdIDs come from when a builder is not given one.
+
+    Raises:
+        RequestError: unknown product or session type.
+    """
+
+    def __init__(
+        self,
+        product: str = "prediction",
+        session_type: str = "KalshiNR",
+        *,
+        use_dollars: bool = False,
+        listener: bool = False,
+        cl_ord_ids: ClOrdIDGenerator | None = None,
+    ) -> None:
+        spec = SESSIONS.get((product, session_type))
+        if spec is None:
+            known = sorted({f"{p}/{s}" for p, s in SESSIONS})
+            raise RequestError(
+                "?",
+                "session_type",
+                None,
+                f"unknown product/session type {product}/{session_type}",
+                f"known: {', '.join(known)}",
+            )
+        self.product = product
+        self.session_type = session_type
+        self.spec: SessionSpec = spec
+        self.dialect = _prediction if product == "prediction" else _margin
+        self.use_dollars = use_dollars or product == "margin"
+        self.listener = listener
+        self.cl_ord_ids = cl_ord_ids or ClOrdIDGenerator()
+
+    # -- common checks ---------------------------------------------------------------------
+
+    def _carried(self, msg_type: str, name: str) -> None:
+        if msg_type not in self.spec.send:
+            carriers = sorted(
+                s.name
+                for s in SESSIONS.values()
+                if s.product == self.product and msg_type in s.send
+            )
+            where = ", ".join(carriers) if carriers else f"no {self.product} session"
+            raise RequestError(
+                msg_type,
+                None,
+                None,
+                f"{name} is not carried by {self.product} {self.session_type}",
+                f"sent on: {where}",
+            )
+        if self.listener and msg_type in self.spec.listener_refused:
+            raise RequestError(msg_type, None, None, f"{name} cannot be sent on a listener session")
+
+    def _build(self, class_name: str, **fields: Any) -> Message:
+        cls: type[Message] = getattr(self.dialect, class_name)
+        return cls(**{k: v for k, v in fields.items() if v is not None})
+
+    def _id(self, value: str | None, mt: str, field: str = "ClOrdID", tag: int = 11) -> str:
+        return check_cl_ord_id(
+            self.cl_ord_ids() if value is None else value, field=field, tag=tag, msg_type=mt
+        )
+
+    @staticmethod
+    def _text(
+        value: str | None, mt: str, field: str, tag: int, required: bool = True
+    ) -> str | None:
+        if value is None:
+            if required:
+                raise RequestError(mt, field, tag, "is required")
+            return None
+        if not isinstance(value, str) or not value or "\x01" in value:
+            raise RequestError(
+                mt, field, tag, "must be a non-empty string without SOH", repr(value)
+            )
+        return value
+
+    @staticmethod
+    def _uuid(value: str | None, mt: str, field: str, tag: int) -> str:
+        if value is None:
+            raise RequestError(mt, field, tag, "is required")
+        try:
+            uuid.UUID(value)
+        except (ValueError, TypeError, AttributeError):
+            raise RequestError(mt, field, tag, "must be a UUID", repr(value)) from None
+        return value
+
+    def _alloc(self, value: int | None, mt: str) -> int | None:
+        if value is None:
+            return None
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 <= value <= _MAX_ALLOC_ACCOUNT
+        ):
+            raise RequestError(
+                mt, "AllocAccount", 79, f"a subaccount number 0-{_MAX_ALLOC_ACCOUNT}", repr(value)
+            )
+        return value
+
+    def _side(self, value: Any, mt: str) -> Any:
+        code = _SIDES.get(_value(value).lower())
+        if code is None:
+            raise RequestError(mt, "Side", 54, "buy/1 or sell/2", repr(value))
+        return self.dialect.Side(code)
+
+    def _qty(
+        self,
+        value: Any,
+        mt: str,
+        field: str = "OrderQty",
+        tag: int = 38,
+        *,
+        step: Decimal | None = None,
+    ) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            raise RequestError(mt, field, tag, "must be an int or Decimal", repr(value))
+        qty = Decimal(value)
+        if not qty.is_finite() or qty <= 0:
+            raise RequestError(mt, field, tag, "must be positive", str(value))
+        if self.product == "margin" and qty != qty.to_integral_value():
+            raise RequestError(
+                mt, field, tag, "margin quantities must be whole numbers", str(value)
+            )
+        if step is not None and qty % step:
+            raise RequestError(mt, field, tag, f"must be a multiple of {step}", str(value))
+        return qty
+
+    def _price(
+        self, value: Any, mt: str, field: str = "Price", tag: int = 44, tick: Decimal | None = None
+    ) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            raise RequestError(mt, field, tag, "a price is a Decimal in dollars", repr(value))
+        px = Decimal(value)
+        if not px.is_finite():
+            raise RequestError(mt, field, tag, "must be finite", str(value))
+        step = tick if tick is not None else (_SUBPENNY_TICK if self.use_dollars else _CENT)
+        if step <= 0:
+            raise RequestError(mt, "tick", None, "must be positive", str(step))
+        if self.product == "prediction":
+            if self.use_dollars:
+                if not _ZERO < px < _ONE:
+                    raise RequestError(
+                        mt, field, tag, "prediction prices are above $0 and below $1", str(px)
+                    )
+            elif not _CENT <= px <= Decimal("0.99"):
+                raise RequestError(
+                    mt, field, tag, "prediction prices are 1-99 cents ($0.01-$0.99)", str(px)
+                )
+        elif px <= 0:
+            raise RequestError(mt, field, tag, "must be positive", str(px))
+        if px % step:
+            raise RequestError(mt, field, tag, f"not on the tick of ${step}", str(px))
+        return px
+
+    def _tif(
+        self, tif: Any, expire_time: datetime | None, mt: str, *, replace: bool = False
+    ) -> Any:
+        if tif is None:
+            if expire_time is not None:
+                raise RequestError(mt, "ExpireTime", 126, "only with TimeInForce(59)=6 (GTD)")
+            return None
+        code = _TIFS.get(_value(tif).lower(), _value(tif))
+        if code not in ("0", "1", "3", "4", "6"):
+            raise RequestError(
+                mt, "TimeInForce", 59, "one of 0 Day, 1 GTC, 3 IOC, 4 FOK, 6 GTD", repr(tif)
+            )
+        if replace and code not in ("0", "1", "6"):
+            raise RequestError(
+                mt, "TimeInForce", 59, "a replace supports only 0 Day, 1 GTC or 6 GTD", repr(tif)
+            )
+        if code == "6":
+            if expire_time is None:
+                raise RequestError(mt, "ExpireTime", 126, "required when TimeInForce(59)=6 (GTD)")
+            if not isinstance(expire_time, datetime):
+                raise RequestError(mt, "ExpireTime", 126, "must be a datetime", repr(expire_time))
+        elif expire_time is not None:
+            raise RequestError(mt, "ExpireTime", 126, "only with TimeInForce(59)=6 (GTD)")
+        return self.dialect.TimeInForce(code)
+
+    # -- market data -----------------------------------------------------------------------
+
+    def _symbols(self, symbols: str | Iterable[str], mt: str) -> list[str]:
+        items = [symbols] if isinstance(symbols, str) else list(symbols)
+        seen: dict[str, None] = {}
+        for s in items:
+            seen[self._text(s, mt, "Symbol", 55) or ""] = None
+        if not seen:
+            raise RequestError(mt, "NoRelatedSym", 146, "at least one symbol")
+        if len(seen) > MAX_SYMBOLS_PER_REQUEST:
+            raise RequestError(
+                mt,
+                "NoRelatedSym",
+                146,
+                f"at most {MAX_SYMBOLS_PER_REQUEST} unique symbols",
+                str(len(seen)),
+            )
+        return list(seen)
+
+    def _md(self, kind: str, symbols: str | Iterable[str] | None) -> Message:
+        self._carried("V", "MarketDataRequest")
+        group = self.dialect.MarketDataRequestRelatedSym
+        related = (
+            None if symbols is None else [group(symbol=s) for s in self._symbols(symbols, "V")]
+        )
+        return self._build(
+            "MarketDataRequest",
+            subscription_request_type=self.dialect.SubscriptionRequestType(kind),
+            related_sym=related,
+        )
+
+    def subscribe(self, symbols: str | Iterable[str]) -> Message:
+        """MarketDataRequest (35=V) ``263=1``: snapshot plus updates for up to 1,000 symbols."""
+        return self._md("1", symbols)
+
+    def snapshot(self, symbols: str | Iterable[str]) -> Message:
+        """MarketDataRequest (35=V) ``263=0``: one snapshot per symbol (up to 1,000)."""
+        return self._md("0", symbols)
+
+    def unsubscribe(self, symbols: str | Iterable[str] | None = None) -> Message:
+        """MarketDataRequest (35=V) ``263=2``: stop the listed symbols; none = every subscription
+        of the session (NoRelatedSym(146) omitted)."""
+        return self._md("2", symbols)
+
+    def security_status(self, symbol: str, *, subscribe: bool = True) -> Message:
+        """SecurityStatusRequest (35=e, prediction KalshiMD): subscribe (``263=1``) to or
+        unsubscribe (``263=2``) from one market's status changes."""
+        self._carried("e", "SecurityStatusRequest")
+        return self._build(
+            "SecurityStatusRequest",
+            subscription_request_type=self.dialect.SubscriptionRequestType(
+                "1" if subscribe else "2"
+            ),
+            symbol=self._text(symbol, "e", "Symbol", 55),
+        )
+
+    # -- order groups ----------------------------------------------------------------------
+
+    def _group(
+        self,
+        action: int,
+        group_id: str | None,
+        limit: int | None,
+        alloc_account: int | None,
+        ex_destination: int | None,
+    ) -> Message:
+        self._carried("UOG", "OrderGroupRequest")
+        if self.product == "margin" and (alloc_account is not None or ex_destination is not None):
+            raise RequestError(
+                "UOG",
+                "AllocAccount" if alloc_account is not None else "ExDestination",
+                79 if alloc_account is not None else 100,
+                "not documented on margin order groups",
+            )
+        if limit is not None and (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 1 <= limit <= MAX_ORDER_GROUP_LIMIT
+        ):
+            raise RequestError(
+                "UOG",
+                "OrderGroupContractsLimit",
+                20132,
+                f"an integer 1-{MAX_ORDER_GROUP_LIMIT:,}",
+                repr(limit),
+            )
+        if ex_destination is not None and (
+            isinstance(ex_destination, bool)
+            or not isinstance(ex_destination, int)
+            or ex_destination < 0
+        ):
+            raise RequestError(
+                "UOG", "ExDestination", 100, "an exchange index >= 0", repr(ex_destination)
+            )
+        return self._build(
+            "OrderGroupRequest",
+            order_group_action=self.dialect.OrderGroupAction(action),
+            order_group_id=None
+            if group_id is None
+            else self._uuid(group_id, "UOG", "OrderGroupID", 20130),
+            order_group_contracts_limit=limit,
+            alloc_account=self._alloc(alloc_account, "UOG"),
+            ex_destination=ex_destination,
+        )
+
+    def create_order_group(
+        self, limit: int, *, alloc_account: int | None = None, ex_destination: int | None = None
+    ) -> Message:
+        """OrderGroupRequest (35=UOG) Create (``20131=1``): a group with a contracts limit
+        1-1,000,000; Kalshi returns the id in 35=UOH."""
+        if limit is None:
+            raise RequestError("UOG", "OrderGroupContractsLimit", 20132, "required on Create")
+        return self._group(1, None, limit, alloc_account, ex_destination)
+
+    def reset_order_group(
+        self, group_id: str, *, alloc_account: int | None = None, ex_destination: int | None = None
+    ) -> Message:
+        """OrderGroupRequest Reset (``20131=2``): clear the triggered state and rolling counter."""
+        return self._group(
+            2,
+            self._uuid(group_id, "UOG", "OrderGroupID", 20130),
+            None,
+            alloc_account,
+            ex_destination,
+        )
+
+    def delete_order_group(
+        self, group_id: str, *, alloc_account: int | None = None, ex_destination: int | None = None
+    ) -> Message:
+        """OrderGroupRequest Delete (``20131=3``): remove the group, cancelling its orders."""
+        return self._group(
+            3,
+            self._uuid(group_id, "UOG", "OrderGroupID", 20130),
+            None,
+            alloc_account,
+            ex_destination,
+        )
+
+    def trigger_order_group(
+        self, group_id: str, *, alloc_account: int | None = None, ex_destination: int | None = None
+    ) -> Message:
+        """OrderGroupRequest Trigger (``20131=4``): cancel the group's orders, block new ones."""
+        return self._group(
+            4,
+            self._uuid(group_id, "UOG", "OrderGroupID", 20130),
+            None,
+            alloc_account,
+            ex_destination,
+        )
+
+    def update_order_group_limit(
+        self,
+        group_id: str,
+        limit: int,
+        *,
+        alloc_account: int | None = None,
+        ex_destination: int | None = None,
+    ) -> Message:
+        """OrderGroupRequest Update (``20131=5``): a new contracts limit (1-1,000,000)."""
+        if limit is None:
+            raise RequestError("UOG", "OrderGroupContractsLimit", 20132, "required on Update")
+        return self._group(
+            5,
+            self._uuid(group_id, "UOG", "OrderGroupID", 20130),
+            limit,
+            alloc_account,
+            ex_destination,
+        )
+
+    # -- mass cancel, drop copy -------------------------------------------------------------
+
+    def mass_cancel(self, cl_ord_id: str | None = None) -> Message:
+        """OrderMassCancelRequest (35=q, KalshiNR only): cancel every order of the session on all
+        shards (``530=6``). Kalshi allows one per second (see `kalshi_fix_sansio.ratelimit`)."""
+        self._carried("q", "OrderMassCancelRequest")
+        return self._build(
+            "OrderMassCancelRequest",
+            cl_ord_id=self._id(cl_ord_id, "q"),
+            mass_cancel_request_type=self.dialect.MassCancelRequestType("6"),
+        )
+
+    def event_resend(self, begin_exec_id: str, end_exec_id: str | None = None) -> Message:
+        """EventResendRequest (35=U1, KalshiDC / KalshiNR): replay ExecutionReports from
+        ``begin_exec_id`` to ``end_exec_id`` inclusive (default: the latest on the same exchange
+        index). ExecIDs are ``clock;event`` (exchange index 0) or ``clock;event;index``; a range
+        stays on one exchange index, and its end must not come before its begin."""
+        self._carried("U1", "EventResendRequest")
+        begin = self._exec_id(begin_exec_id, "BeginExecID", 21001)
+        if end_exec_id is not None:
+            end = self._exec_id(end_exec_id, "EndExecID", 21002)
+            if end[2] != begin[2]:
+                raise RequestError(
+                    "U1",
+                    "EndExecID",
+                    21002,
+                    "must use the same exchange index as BeginExecID",
+                    f"{end_exec_id!r} vs {begin_exec_id!r}",
+                )
+            if end[:2] < begin[:2]:
+                raise RequestError(
+                    "U1",
+                    "EndExecID",
+                    21002,
+                    "must not come before BeginExecID",
+                    f"{end_exec_id!r} < {begin_exec_id!r}",
+                )
+        return self._build(
+            "EventResendRequest", begin_exec_id=begin_exec_id, end_exec_id=end_exec_id
+        )
+
+    @staticmethod
+    def _exec_id(value: str, field: str, tag: int) -> tuple[int, int, int]:
+        m = _EXEC_ID.fullmatch(value) if isinstance(value, str) else None
+        if m is None:
+            raise RequestError(
+                "U1",
+                field,
+                tag,
+                "an ExecID 'clock;event' or 'clock;event;exchange_index' "
+                "(pending reports' -1;-1 are never replayed)",
+                repr(value),
+            )
+        return int(m[1]), int(m[2]), int(m[3] or 0)
+
+    # -- RFQ (prediction) -------------------------------------------------------------------
+
+    def _rfq(self, msg_type: str, name: str) -> None:
+        if self.product == "margin":
+            raise RequestError(
+                msg_type, None, None, f"{name}: RFQs and quotes are not available on margin"
+            )
+        self._carried(msg_type, name)
+
+    def create_rfq(
+        self,
+        symbol: str | None = None,
+        *,
+        order_qty: Decimal | int | None = None,
+        cash_order_qty: Decimal | int | None = None,
+        quote_req_id: str | None = None,
+        collection: str | None = None,
+        legs: Sequence[tuple[str, str, str]] | None = None,
+        alloc_account: int | None = None,
+        target_cost_excludes_fees: bool | None = None,
+        obscure_creator_id: bool | None = None,
+        rest_remainder: bool | None = None,
+        replace_existing: bool | None = None,
+        party_id: str | None = None,
+    ) -> Message:
+        """QuoteRequest (35=R, creator on KalshiRT): an RFQ for one market (``symbol``) or an MVE
+        combination (``collection`` + ``legs`` of (event ticker, market ticker, "yes"/"no")),
+        sized by ``order_qty`` (0.01 steps) or ``cash_order_qty`` (dollars). The per-RFQ flags
+        go inside the NoRelatedSym group, where Kalshi reads them."""
+        self._rfq("R", "QuoteRequest")
+        p = _prediction
+        if (symbol is None) == (collection is None):
+            raise RequestError(
+                "R", "Symbol", 55, "give either a symbol or an MVE collection with legs"
+            )
+        if collection is not None and not legs:
+            raise RequestError(
+                "R",
+                "NoMultivariateSelectedLegs",
+                20181,
+                "required with MultivariateCollectionTicker(20180)",
+            )
+        if legs and collection is None:
+            raise RequestError("R", "MultivariateCollectionTicker", 20180, "required with legs")
+        if (order_qty is None) == (cash_order_qty is None):
+            raise RequestError(
+                "R", "OrderQty", 38, "give exactly one of OrderQty(38) and CashOrderQty(152)"
+            )
+        if target_cost_excludes_fees and cash_order_qty is None:
+            raise RequestError("R", "TargetCostExcludesFees", 21033, "only with CashOrderQty(152)")
+        qty = None if order_qty is None else self._qty(order_qty, "R", step=_CENT)
+        cash = (
+            None
+            if cash_order_qty is None
+            else self._qty(cash_order_qty, "R", "CashOrderQty", 152, step=_CENT)
+        )
+        leg_groups = None
+        if legs:
+            leg_groups = []
+            for event, market, side in legs:
+                if side not in ("yes", "no"):
+                    raise RequestError(
+                        "R", "MultivariateSelectedSide", 20184, "'yes' or 'no'", repr(side)
+                    )
+                leg_groups.append(
+                    p.QuoteRequestMultivariateSelectedLeg(
+                        multivariate_selected_event_ticker=self._text(
+                            event, "R", "MultivariateSelectedEventTicker", 20182
+                        ),
+                        multivariate_selected_market_ticker=self._text(
+                            market, "R", "MultivariateSelectedMarketTicker", 20183
+                        ),
+                        multivariate_selected_side=p.MultivariateSelectedSide(side),
+                    )
+                )
+        parties = None
+        if party_id is not None:
+            parties = [
+                p.QuoteRequestRelatedSymPartyID(
+                    party_id=self._text(party_id, "R", "PartyID", 448),
+                    party_role=p.PartyRole.CUSTOMER_ACCOUNT,
+                )
+            ]
+        entry_fields: dict[str, Any] = {
+            "symbol": None if symbol is None else self._text(symbol, "R", "Symbol", 55),
+            "order_qty": qty,
+            "cash_order_qty": cash,
+            "target_cost_excludes_fees": target_cost_excludes_fees,
+            "obscure_creator_id": obscure_creator_id,
+            "rest_remainder": rest_remainder,
+            "replace_existing": replace_existing,
+            "party_ids": parties,
+        }
+        entry = p.QuoteRequestRelatedSym(**{k: v for k, v in entry_fields.items() if v is not None})
+        return self._build(
+            "QuoteRequest",
+            quote_req_id=self._id(quote_req_id, "R", "QuoteReqID", 131),
+            related_sym=[entry],
+            alloc_account=self._alloc(alloc_account, "R"),
+            multivariate_collection_ticker=None
+            if collection is None
+            else self._text(collection, "R", "MultivariateCollectionTicker", 20180),
+            multivariate_selected_legs=leg_groups,
+        )
+
+    def quote(
+        self,
+        quote_req_id: str,
+        symbol: str,
+        *,
+        bid_px: Decimal | None = None,
+        offer_px: Decimal | None = None,
+        quote_id: str | None = None,
+        post_only: bool = False,
+        alloc_account: int | None = None,
+        rest_remainder: bool | None = None,
+    ) -> Message:
+        """Quote (35=S, market maker on KalshiRFQ) answering the RFQ ``quote_req_id``: ``bid_px``
+        is the YES price, ``offer_px`` the NO price, in dollars on whole cents 1-99 (the wire
+        carries integer cents there); one side may be left out, not both."""
+        self._rfq("S", "Quote")
+        p = _prediction
+        if bid_px in (None, 0) and offer_px in (None, 0):
+            raise RequestError("S", "BidPx", 132, "quote at least one side (BidPx or OfferPx)")
+        bid = None if bid_px in (None, 0) else self._quote_px(bid_px, "BidPx", 132)
+        offer = None if offer_px in (None, 0) else self._quote_px(offer_px, "OfferPx", 133)
+        return self._build(
+            "Quote",
+            quote_id=self._id(quote_id, "S", "QuoteID", 117),
+            quote_req_id=self._text(quote_req_id, "S", "QuoteReqID", 131),
+            symbol=self._text(symbol, "S", "Symbol", 55),
+            bid_px=bid,
+            offer_px=offer,
+            exec_inst=p.ExecInst.POST_ONLY if post_only else None,
+            alloc_account=self._alloc(alloc_account, "S"),
+            rest_remainder=rest_remainder,
+        )
+
+    def _quote_px(self, value: Any, field: str, tag: int) -> Decimal:
+        # the maker's 35=S prices are integer cents 1-99 whatever UseDollars says (rfq.md §3.1)
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            raise RequestError("S", field, tag, "a price is a Decimal in dollars", repr(value))
+        px = Decimal(value)
+        if not (px.is_finite() and _CENT <= px <= Decimal("0.99")) or px % _CENT:
+            raise RequestError(
+                "S", field, tag, "quote prices are whole cents 1-99 ($0.01-$0.99)", str(value)
+            )
+        return px
+
+    def accept_quote(
+        self,
+        quote_id: str,
+        side: Any,
+        *,
+        order_qty: Decimal | int | None = None,
+        rfq_id: str | None = None,
+        cl_ord_id: str | None = None,
+        prefer_better_quote: bool | None = None,
+        party_id: str | None = None,
+    ) -> Message:
+        """AcceptQuote (35=UA, creator on KalshiRT): side ``buy``/1 accepts the maker's NO quote,
+        ``sell``/2 the YES quote; ``order_qty`` in 0.01 steps."""
+        self._rfq("UA", "AcceptQuote")
+        return self._build(
+            "AcceptQuote",
+            quote_id=self._text(quote_id, "UA", "QuoteID", 117),
+            rfq_id=self._text(rfq_id, "UA", "RfqId", 21023, required=False),
+            side=self._side(side, "UA"),
+            order_qty=None if order_qty is None else self._qty(order_qty, "UA", step=_CENT),
+            cl_ord_id=None if cl_ord_id is None else self._id(cl_ord_id, "UA"),
+            parties=self._parties(party_id, "UA"),
+            prefer_better_quote=prefer_better_quote,
+        )
+
+    def confirm_quote(self, quote_id: str, rfq_id: str | None = None) -> Message:
+        """QuoteConfirm (35=U7, KalshiRFQ): confirm an accepted quote within 30 s. Giving
+        ``rfq_id`` makes it cheaper in rate-limit tokens."""
+        self._rfq("U7", "QuoteConfirm")
+        return self._build(
+            "QuoteConfirm",
+            quote_id=self._text(quote_id, "U7", "QuoteID", 117),
+            rfq_id=self._text(rfq_id, "U7", "RfqId", 21023, required=False),
+        )
+
+    def cancel_quote(self, quote_id: str, rfq_id: str | None = None) -> Message:
+        """QuoteCancel (35=Z, KalshiRFQ): withdraw one of our quotes."""
+        self._rfq("Z", "QuoteCancel")
+        return self._build(
+            "QuoteCancel",
+            quote_id=self._text(quote_id, "Z", "QuoteID", 117),
+            rfq_id=self._text(rfq_id, "Z", "RfqId", 21023, required=False),
+        )
+
+    def cancel_rfq(
+        self,
+        quote_req_id: str | None = None,
+        *,
+        rfq_id: str | None = None,
+        party_id: str | None = None,
+    ) -> Message:
+        """RFQCancel (35=UE, KalshiRT): cancel our RFQ by its client id (QuoteReqID) or the
+        server's RfqId (one of them is required)."""
+        self._rfq("UE", "RFQCancel")
+        if quote_req_id is None and rfq_id is None:
+            raise RequestError("UE", "QuoteReqID", 131, "required unless RfqId(21023) is given")
+        return self._build(
+            "RFQCancel",
+            quote_req_id=self._text(quote_req_id, "UE", "QuoteReqID", 131, required=False),
+            rfq_id=self._text(rfq_id, "UE", "RfqId", 21023, required=False),
+            parties=self._parties(party_id, "UE"),
+        )
+
+    def _parties(self, party_id: str | None, mt: str) -> list[Any] | None:
+        if party_id is None:
+            return None
+        return [
+            self.dialect.Party(
+                party_id=self._text(party_id, mt, "PartyID", 448),
+                party_role=self.dialect.PartyRole.CUSTOMER_ACCOUNT,
+            )
+        ]
+
+    # -- orders -----------------------------------------------------------------------------
+
+    def new_order(
+        self,
+        symbol: str,
+        side: Any,
+        order_qty: Decimal | int,
+        price: Decimal,
+        *,
+        time_in_force: Any = "gtc",
+        expire_time: datetime | None = None,
+        cl_ord_id: str | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        tick: Decimal | None = None,
+        order_group_id: str | None = None,
+        alloc_account: int | None = None,
+        ex_destination: int | None = None,
+        quote_id: str | None = None,
+        rfq_id: str | None = None,
+        party_id: str | None = None,
+        self_trade_prevention_type: int | None = None,
+        cancel_order_on_pause: bool | None = None,
+        max_execution_cost: Decimal | None = None,
+    ) -> Message:
+        """NewOrderSingle (35=D): a limit order. ``price`` is in dollars: prediction 1-99 cents
+        on the cent (or, with UseDollars, above $0 and below $1 on $0.0001 or the market's
+        ``tick``); margin positive with at most 4 decimals and whole quantities. GTD
+        (``time_in_force="gtd"`` / 6) needs ``expire_time``; reduce-only needs IOC (or FOK on
+        margin). ``order_group_id`` goes in SecondaryClOrdID(526). ``quote_id`` (prediction)
+        accepts an RFQ quote."""
+        mt = "D"
+        self._carried(mt, "NewOrderSingle")
+        tif = self._tif(time_in_force, expire_time, mt)
+        exec_inst = None
+        if reduce_only:
+            allowed = ("3",) if self.product == "prediction" else ("3", "4")
+            if tif is None or tif.value not in allowed:
+                raise RequestError(
+                    mt,
+                    "ExecInst",
+                    18,
+                    "reduce-only (E) needs TimeInForce IOC"
+                    + (" or FOK" if self.product == "margin" else ""),
+                )
+            if quote_id is not None:
+                raise RequestError(
+                    mt, "ExecInst", 18, "reduce-only (E) is not allowed with QuoteID(117)"
+                )
+            if post_only:
+                raise RequestError(mt, "ExecInst", 18, "one instruction: post-only or reduce-only")
+            exec_inst = self.dialect.ExecInst.REDUCE_ONLY
+        elif post_only:
+            exec_inst = self.dialect.ExecInst.POST_ONLY
+        extra: dict[str, Any] = {}
+        if self.product == "prediction":
+            if ex_destination is not None and (
+                isinstance(ex_destination, bool)
+                or not isinstance(ex_destination, int)
+                or ex_destination < -1
+            ):
+                raise RequestError(
+                    mt,
+                    "ExDestination",
+                    100,
+                    "-1 (auto-route) or an exchange index >= 0",
+                    repr(ex_destination),
+                )
+            if rfq_id is not None and quote_id is None:
+                raise RequestError(mt, "RfqId", 21023, "only with QuoteID(117)")
+            extra = {
+                "ex_destination": ex_destination,
+                "quote_id": None if quote_id is None else self._text(quote_id, mt, "QuoteID", 117),
+                "rfq_id": None if rfq_id is None else self._text(rfq_id, mt, "RfqId", 21023),
+                "max_execution_cost": max_execution_cost,
+            }
+        else:
+            for name, value, tag in (
+                ("ExDestination", ex_destination, 100),
+                ("QuoteID", quote_id, 117),
+                ("RfqId", rfq_id, 21023),
+                ("MaxExecutionCost", max_execution_cost, 21009),
+            ):
+                if value is not None:
+                    raise RequestError(
+                        mt,
+                        name,
+                        tag,
+                        "not available on margin"
+                        + (": RFQs and quotes are prediction only" if tag in (117, 21023) else ""),
+                    )
+        return self._build(
+            "NewOrderSingle",
+            cl_ord_id=self._id(cl_ord_id, mt),
+            exec_inst=exec_inst,
+            order_qty=self._qty(order_qty, mt),
+            ord_type=self.dialect.OrdType.LIMIT,
+            price=self._price(price, mt, tick=tick),
+            side=self._side(side, mt),
+            symbol=self._text(symbol, mt, "Symbol", 55),
+            time_in_force=tif,
+            expire_time=expire_time,
+            parties=self._parties(party_id, mt),
+            alloc_account=self._alloc(alloc_account, mt),
+            secondary_cl_ord_id=None
+            if order_group_id is None
+            else self._uuid(order_group_id, mt, "SecondaryClOrdID", 526),
+            self_trade_prevention_type=self_trade_prevention_type,
+            cancel_order_on_pause=cancel_order_on_pause,
+            **extra,
+        )
+
+    def _from(self, order: OrderLike, mt: str) -> dict[str, Any]:
+        orig = getattr(order, "cl_ord_id", None)
+        if orig is None:
+            raise RequestError(mt, "OrigClOrdID", 41, "the order has no ClOrdID to refer to")
+        check_cl_ord_id(orig, field="OrigClOrdID", tag=41, msg_type=mt)
+        if getattr(order, "symbol", None) is None or getattr(order, "side", None) is None:
+            raise RequestError(
+                mt, "Symbol", 55, "the order must carry its Symbol and Side (they must match)"
+            )
+        fields: dict[str, Any] = {
+            "orig_cl_ord_id": orig,
+            "order_id": getattr(order, "order_id", None),
+            "side": self._side(order.side, mt),
+            "symbol": order.symbol,
+            "alloc_account": getattr(order, "alloc_account", None),
+        }
+        parties = getattr(order, "parties", None)
+        if parties:  # must match the original; ExecutionReports may add an operator entry (12)
+            entries = [q for q in parties if _value(getattr(q, "party_role", "24")) == "24"][:1]
+            fields["parties"] = [
+                self.dialect.Party(
+                    party_id=q.party_id, party_role=self.dialect.PartyRole.CUSTOMER_ACCOUNT
+                )
+                for q in entries
+            ] or None
+        if self.product == "prediction":
+            dest = getattr(order, "ex_destination", None)
+            fields["ex_destination"] = dest
+        return fields
+
+    def cancel(self, order: OrderLike, *, cl_ord_id: str | None = None) -> Message:
+        """OrderCancelRequest (35=F) for ``order`` (its ClOrdID becomes OrigClOrdID; Side,
+        Symbol, OrderID, AllocAccount, parties and ExDestination are copied so they match)."""
+        self._carried("F", "OrderCancelRequest")
+        fields = self._from(order, "F")
+        return self._build("OrderCancelRequest", cl_ord_id=self._id(cl_ord_id, "F"), **fields)
+
+    def replace(
+        self,
+        order: OrderLike,
+        *,
+        price: Decimal | None = None,
+        order_qty: Decimal | int | None = None,
+        time_in_force: Any = None,
+        expire_time: datetime | None = None,
+        cl_ord_id: str | None = None,
+        tick: Decimal | None = None,
+    ) -> Message:
+        """OrderCancelReplaceRequest (35=G) for ``order``: a new price and/or total quantity
+        (default: the order's own), and optionally a new expiry: Day or GTC (no ExpireTime) or
+        GTD with ExpireTime; neither keeps the expiry as it is."""
+        mt = "G"
+        self._carried(mt, "OrderCancelReplaceRequest")
+        fields = self._from(order, mt)
+        new_price = price if price is not None else getattr(order, "price", None)
+        new_qty = order_qty if order_qty is not None else getattr(order, "order_qty", None)
+        if new_qty is None:
+            raise RequestError(mt, "OrderQty", 38, "required: the new total quantity")
+        return self._build(
+            "OrderCancelReplaceRequest",
+            cl_ord_id=self._id(cl_ord_id, mt),
+            order_qty=self._qty(new_qty, mt),
+            ord_type=self.dialect.OrdType.LIMIT,
+            price=None if new_price is None else self._price(new_price, mt, tick=tick),
+            time_in_force=self._tif(time_in_force, expire_time, mt, replace=True),
+            expire_time=expire_time,
+            **fields,
+        )

@@ -1,0 +1,364 @@
+"""Kalshi's FIX rate limits as token buckets, sans-IO: the caller passes ``now``.
+
+Kalshi bills FIX application messages against the same Read / Write token buckets as the
+equivalent REST calls (REST and FIX drain the same buckets). `RateLimiter` mirrors that model so
+a client can refuse or delay a message locally instead of collecting 35=j ``380=8`` rejects:
+
+* each request costs 10 tokens unless Kalshi lists another cost (`DEFAULT_COST`; margin's
+  OrderCancelRequest costs 1);
+* a bucket refills at the tier's budget (tokens per second) and holds a burst of a few seconds
+  of budget (`Tier`, `PREDICTION_TIERS`);
+* prediction orders with ExDestination(100) >= 1 bill that shard's Write bucket, RFQ and quote
+  writes bill shard 1; margin creates and amends bill a per-shard Write budget chosen from the
+  Symbol (a mapping you give, since Kalshi's symbol-to-shard map is not a FIX field);
+* OrderMassCancelRequest is also limited to one per second;
+* Heartbeat, TestRequest and Logout (and the other session messages) are exempt; Logon is limited
+  separately by Kalshi and not modelled here.
+
+`classify` turns a session's `BusinessRejectReceived` with BusinessRejectReason(380)=8 into a
+`RateLimited` event.
+
+Example:
+    >>> from decimal import Decimal
+    >>> from kalshi_fix_sansio.builders import Requests
+    >>> from kalshi_fix_sansio.ratelimit import RateLimiter
+    >>> limiter = RateLimiter("prediction", "Basic")   # 100 write tokens/s, 1 s burst
+    >>> order = Requests().new_order("X", "buy", 1, Decimal("0.5"), cl_ord_id="o1")
+    >>> [limiter.try_take(order, now=0.0) for _ in range(11)][-2:]
+    [0.0, 0.1]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._message import Message
+from .errors import LocalProtocolError
+from .events import BusinessRejectReceived, RateLimited
+
+__all__ = [
+    "DEFAULT_COST",
+    "EXEMPT_MSG_TYPES",
+    "MASS_CANCEL_INTERVAL",
+    "PREDICTION_TIERS",
+    "RATE_LIMIT_EXCEEDED",
+    "Charge",
+    "RateLimitExceeded",
+    "RateLimited",
+    "RateLimiter",
+    "Tier",
+    "classify",
+]
+
+DEFAULT_COST = 10.0
+"""Tokens per request unless Kalshi lists another cost (session.md §12 "Default cost")."""
+
+MASS_CANCEL_INTERVAL = 1.0
+"""OrderMassCancelRequest (35=q) is limited to 1 request per second (session.md §10, §12)."""
+
+RATE_LIMIT_EXCEEDED = 8
+"""BusinessRejectReason(380) value of a 35=j for a rate limit (session.md §8, §12)."""
+
+EXEMPT_MSG_TYPES = frozenset({"0", "1", "2", "3", "4", "5", "A"})
+"""Never billed: Heartbeat, TestRequest, Logout are excluded by Kalshi; ResendRequest, Reject and
+SequenceReset are session messages outside the scope (client application messages); Logon is
+rate-limited separately by Kalshi (rate not stated) and not modelled."""
+
+_READ_TYPES = frozenset({"V", "e", "U1"})  # (inferred) reads: market data, drop-copy replay
+_RFQ_WRITES = frozenset({"R", "UE", "S", "Z", "UA", "U7"})  # bill the shard-1 Write bucket
+_SHARDED = frozenset({"D", "F", "G"})
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One access tier's budgets.
+
+    Attributes:
+        name: the tier's name.
+        read: Read budget in tokens per second (the refill rate).
+        write: Write budget in tokens per second.
+        read_burst: seconds of Read budget a full bucket holds (its capacity / ``read``).
+        write_burst: seconds of Write budget a full bucket holds.
+    """
+
+    name: str
+    read: float
+    write: float
+    read_burst: float = 1.0
+    write_burst: float = 3.0
+
+    def __post_init__(self) -> None:
+        for field in ("read", "write", "read_burst", "write_burst"):
+            value = getattr(self, field)
+            if not value > 0:
+                raise LocalProtocolError(f"Tier.{field} must be positive, got {value!r}")
+
+
+def _tier(name: str, read: float, write: float) -> Tier:
+    # session.md §12 "Burst": Write buckets above Basic hold 3 s of budget, Basic Write 1 s;
+    # Predictions Read above Advanced 1 s (Basic / Advanced Read: not stated, 1 s assumed)
+    return Tier(name, read, write, read_burst=1.0, write_burst=1.0 if name == "Basic" else 3.0)
+
+
+PREDICTION_TIERS: dict[str, Tier] = {
+    t.name: t
+    for t in (
+        # session.md §12, "Prediction tier budgets (tokens/s, ≈Oct 2026)"
+        _tier("Basic", 200, 100),
+        _tier("Advanced", 300, 300),
+        _tier("Expert", 600, 600),
+        _tier("Premier", 1_200, 1_200),
+        _tier("Paragon", 2_400, 2_400),
+        _tier("Prime", 4_800, 4_800),
+        _tier("Prestige", 12_000, 9_600),
+    )
+}
+"""Prediction budgets by tier name. Margin (perps) budgets are not published in the reference:
+pass a `Tier` with your account's numbers."""
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What one message costs in one bucket.
+
+    Attributes:
+        bucket: ``"read"``, ``"write"`` (the unscoped / default Write bucket), ``"write:<shard>"``
+            (a shard's Write bucket) or ``"mass-cancel"`` (1 request per second).
+        cost: tokens.
+    """
+
+    bucket: str
+    cost: float
+
+
+class RateLimitExceeded(LocalProtocolError):
+    """Sending the message now would exceed the budget; nothing was billed.
+
+    Attributes:
+        wait: seconds until it would be admitted (``inf`` if it can never fit the bucket).
+        bucket: the bucket that is short.
+        msg_type: MsgType(35) of the message.
+    """
+
+    def __init__(self, text: str, *, wait: float, bucket: str, msg_type: str) -> None:
+        super().__init__(text)
+        self.wait = wait
+        self.bucket = bucket
+        self.msg_type = msg_type
+
+
+def classify(event: Any) -> Any:
+    """``event`` itself, or a `RateLimited` for a `BusinessRejectReceived` whose reason is
+    ``380=8`` (rate limit exceeded)."""
+    if isinstance(event, BusinessRejectReceived) and not isinstance(event, RateLimited):
+        reason = getattr(event.reason, "value", event.reason)
+        if reason == RATE_LIMIT_EXCEEDED:
+            return RateLimited(
+                event.ref_seq_num,
+                event.ref_msg_type,
+                event.business_reject_ref_id,
+                event.reason,
+                event.text,
+                event.message,
+            )
+    return event
+
+
+class _Bucket:
+    __slots__ = ("capacity", "last", "level", "rate")
+
+    def __init__(self, rate: float, capacity: float) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self.level = capacity
+        self.last: float | None = None
+
+    def level_at(self, now: float) -> float:
+        """Tokens at ``now`` (pure: looking ahead bills and refills nothing)."""
+        if self.last is None or now <= self.last:
+            return self.level
+        return min(self.capacity, self.level + (now - self.last) * self.rate)
+
+    def set(self, level: float, now: float) -> None:
+        self.level = level
+        self.last = now if self.last is None else max(self.last, now)
+
+    def wait(self, cost: float, now: float) -> float:
+        if cost > self.capacity:
+            return float("inf")
+        short = cost - self.level_at(now)
+        return 0.0 if short <= 0 else short / self.rate
+
+
+ShardOf = Callable[[str], "int | str | None"]
+
+
+class RateLimiter:
+    """Token buckets mirroring Kalshi's FIX rate limits for one account and product.
+
+    Args:
+        product: ``"prediction"`` or ``"margin"``.
+        tier: a `Tier`, or for prediction a tier name from `PREDICTION_TIERS`. Margin has no
+            published numbers: a `Tier` is required.
+        costs: token cost per MsgType overriding `DEFAULT_COST` (and margin's 1-token cancel),
+            e.g. from your account's ``GET /account/endpoint_costs``; the key ``"U7+RfqId"`` is
+            QuoteConfirm with RfqId(21023), which Kalshi bills less (amount not stated).
+        shard_of: margin: the exchange shard of a Symbol (a mapping or a function); a symbol it
+            does not resolve bills the default margin Write budget.
+        shard_write: margin: Write budget (tokens/s) of each shard, or per shard; default the
+            tier's Write budget (not stated by Kalshi).
+
+    All buckets start full. Times are seconds on any monotonic clock; a ``now`` earlier than the
+    last one billed counts as no time passing. `check` and `available` only look: asking about a
+    later time refills nothing.
+    """
+
+    def __init__(
+        self,
+        product: str = "prediction",
+        tier: Tier | str = "Basic",
+        *,
+        costs: Mapping[str, float] | None = None,
+        shard_of: Mapping[str, int | str] | ShardOf | None = None,
+        shard_write: float | Mapping[int | str, float] | None = None,
+    ) -> None:
+        if product not in ("prediction", "margin"):
+            raise LocalProtocolError(f"product must be 'prediction' or 'margin', got {product!r}")
+        if isinstance(tier, str):
+            if product == "margin":
+                raise LocalProtocolError(
+                    "margin (perps) budgets are not published per tier name; pass "
+                    "Tier(name, read=..., write=...) with your account's numbers"
+                )
+            if tier not in PREDICTION_TIERS:
+                raise LocalProtocolError(
+                    f"unknown prediction tier {tier!r} (known: {', '.join(PREDICTION_TIERS)})"
+                )
+            tier = PREDICTION_TIERS[tier]
+        self.product = product
+        self.tier = tier
+        self.costs: dict[str, float] = {"F": 1.0} if product == "margin" else {}
+        self.costs.update(costs or {})
+        for key, value in self.costs.items():
+            if not value >= 0:
+                raise LocalProtocolError(f"cost of {key!r} must be >= 0, got {value!r}")
+        if isinstance(shard_of, Mapping):
+            table = dict(shard_of)
+            self._shard_of: ShardOf | None = table.get
+        else:
+            self._shard_of = shard_of
+        self._shard_write = shard_write
+        self._buckets: dict[str, _Bucket] = {}
+
+    # -- model -------------------------------------------------------------------------------
+
+    def _cost(self, mt: str) -> float:
+        return self.costs.get(mt, DEFAULT_COST)
+
+    def charges(self, message: Message) -> list[Charge]:
+        """What sending ``message`` costs, bucket by bucket (empty for an exempt message)."""
+        mt = message.MSG_TYPE or str(getattr(message, "msg_type", "") or "")
+        if mt in EXEMPT_MSG_TYPES:
+            return []
+        if mt in _READ_TYPES:
+            return [Charge("read", self._cost(mt))]
+        cost = self._cost(mt)
+        if mt == "U7" and getattr(message, "rfq_id", None) is not None and "U7+RfqId" in self.costs:
+            cost = self.costs["U7+RfqId"]
+        if mt == "q":
+            return [Charge("write", cost), Charge("mass-cancel", 1.0)]
+        if self.product == "prediction":
+            if mt in _RFQ_WRITES or (mt == "D" and getattr(message, "quote_id", None) is not None):
+                return [Charge("write:1", cost)]  # since 2026-09-17
+            if mt in _SHARDED:
+                dest = getattr(message, "ex_destination", None)
+                if isinstance(dest, int) and dest >= 1:
+                    return [Charge(f"write:{dest}", cost)]
+            return [Charge("write", cost)]
+        if mt in ("D", "G") and self._shard_of is not None:
+            symbol = getattr(message, "symbol", None)
+            shard = self._shard_of(symbol) if isinstance(symbol, str) else None
+            if shard is not None:
+                return [Charge(f"write:{shard}", cost)]
+        return [Charge("write", cost)]
+
+    def _bucket(self, name: str) -> _Bucket:
+        bucket = self._buckets.get(name)
+        if bucket is None:
+            t = self.tier
+            if name == "read":
+                bucket = _Bucket(t.read, t.read * t.read_burst)
+            elif name == "mass-cancel":
+                bucket = _Bucket(1.0 / MASS_CANCEL_INTERVAL, 1.0)
+            else:
+                rate = t.write
+                if name != "write" and self.product == "margin" and self._shard_write is not None:
+                    shard = name.split(":", 1)[1]
+                    sw = self._shard_write
+                    if isinstance(sw, Mapping):
+                        found = sw.get(shard, sw.get(int(shard), None) if shard.isdigit() else None)
+                        rate = t.write if found is None else float(found)
+                    else:
+                        rate = float(sw)
+                bucket = _Bucket(rate, rate * t.write_burst)
+            self._buckets[name] = bucket
+        return bucket
+
+    # -- use -----------------------------------------------------------------------------------
+
+    def _wait(self, message: Message, now: float) -> tuple[float, str, list[Charge]]:
+        charges = self.charges(message)
+        worst, which = 0.0, ""
+        for charge in charges:
+            w = self._bucket(charge.bucket).wait(charge.cost, now)
+            if w > worst:
+                worst, which = w, charge.bucket
+        return worst, which, charges
+
+    def check(self, message: Message, now: float) -> float:
+        """Seconds to wait before ``message`` fits its buckets (0.0: it may go now; ``inf``: it
+        never fits). Bills nothing."""
+        return self._wait(message, now)[0]
+
+    def try_take(self, message: Message, now: float) -> float:
+        """Bill ``message`` if it fits now and return 0.0; otherwise bill nothing and return the
+        seconds to wait (what an adapter sleeps before trying again)."""
+        wait, _, charges = self._wait(message, now)
+        if wait > 0:
+            return wait
+        self._bill(charges, now)
+        return 0.0
+
+    def _bill(self, charges: list[Charge], now: float) -> None:
+        for charge in charges:
+            bucket = self._buckets[charge.bucket]
+            bucket.set(bucket.level_at(now) - charge.cost, now)
+
+    def take(self, message: Message, now: float) -> None:
+        """Bill ``message``, or raise `RateLimitExceeded` (billing nothing) when it does not
+        fit now; the error says which bucket and how long to wait."""
+        wait, bucket, charges = self._wait(message, now)
+        if wait > 0:
+            mt = message.MSG_TYPE or "?"
+            cost = next(c.cost for c in charges if c.bucket == bucket)
+            raise RateLimitExceeded(
+                f"35={mt} would exceed Kalshi's rate limit: the {bucket!r} bucket "
+                f"({self._buckets[bucket].rate:g} tokens/s, holds "
+                f"{self._buckets[bucket].capacity:g}) is short of {cost:g} tokens; "
+                + ("it can never fit" if wait == float("inf") else f"retry in {wait:.3f} s"),
+                wait=wait,
+                bucket=bucket,
+                msg_type=mt,
+            )
+        self._bill(charges, now)
+
+    def available(self, bucket: str, now: float) -> float:
+        """Tokens in ``bucket`` at ``now`` (a bucket not used yet is full)."""
+        return self._bucket(bucket).level_at(now)
+
+    def drain(self, bucket: str, now: float) -> None:
+        """Empty ``bucket`` at ``now``, e.g. after a `RateLimited` (REST use shares the bucket,
+        so Kalshi's count may run ahead of ours)."""
+        self._bucket(bucket).set(0.0, now)

@@ -1,0 +1,600 @@
+"""Order tracker: ClOrdID -> order state from ExecutionReports and rejects (sans-IO).
+
+`OrderTracker` is fed decoded messages (or session events) and keeps, per ClOrdID, the order's
+state, its fills, and per symbol the position built from those fills. It reads no clock, does
+no I/O and works the same on prediction and margin messages, fed from an order-entry session,
+a listener session or a drop-copy replay (or all of them: duplicates by ExecID are ignored).
+
+    >>> from decimal import Decimal
+    >>> from kalshi_fix_sansio import prediction as p
+    >>> from kalshi_fix_sansio.tracker import OrderStatus, OrderTracker
+    >>> t = OrderTracker()
+    >>> _ = t.sent(p.NewOrderSingle(cl_ord_id="o-1", side=p.Side.BUY, order_qty=Decimal(10),
+    ...                             ord_type=p.OrdType.LIMIT, price=Decimal("0.42"), symbol="X"))
+    >>> t.order("o-1").status is OrderStatus.PENDING_NEW
+    True
+
+Rules:
+
+* States: `OrderStatus`. FILLED, CANCELED, REJECTED, EXPIRED and REPLACED are terminal and
+  final: a later report never moves an order out of them (its fill, if any, is still counted).
+* A replace (ExecType 5) ends the previous ClOrdID as REPLACED and continues the order under
+  the new ClOrdID (``orig_cl_ord_id`` / ``replaced_by`` link the chain).
+* A report whose OrigClOrdID names another order (a cancel's report carries the cancel
+  request's ClOrdID in 11 and the order's in 41) updates the order named by OrigClOrdID; the
+  request's ClOrdID becomes an alias of it.
+* CumQty never decreases; LeavesQty is OrderQty - CumQty while the order is live, 0 after.
+* Fills (ExecType F) are kept once per ExecID, with their fees (NoMiscFees) and collateral
+  changes (NoCollateralAmountChanges); positions are the signed sum of fills (Buy +, Sell -;
+  prediction: Yes contracts, LastPx the Yes price).
+* OrderCancelReject (35=9) and BusinessMessageReject (35=j, BusinessRejectReceived, matched by
+  BusinessRejectRefID = ClOrdID) are kept as `Rejection` per request ClOrdID; a rejected new
+  order or replacement becomes REJECTED, a pending cancel/replace of the order is undone.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from .errors import FixError, LocalProtocolError
+
+__all__ = [
+    "TERMINAL",
+    "CollateralChange",
+    "Fill",
+    "OrderRejected",
+    "OrderStatus",
+    "OrderTracker",
+    "Position",
+    "Rejection",
+    "TrackedOrder",
+]
+
+ZERO = Decimal(0)
+PENDING_EXEC_ID = "-1;-1"
+
+
+class OrderStatus(enum.Enum):
+    """The state of one ClOrdID (values are OrdStatus(39) codes)."""
+
+    PENDING_NEW = "A"
+    NEW = "0"
+    PARTIALLY_FILLED = "1"
+    FILLED = "2"
+    CANCELED = "4"
+    REPLACED = "5"
+    PENDING_CANCEL = "6"
+    REJECTED = "8"
+    EXPIRED = "C"
+    PENDING_REPLACE = "E"
+
+
+TERMINAL = frozenset(
+    {
+        OrderStatus.FILLED,
+        OrderStatus.CANCELED,
+        OrderStatus.REJECTED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REPLACED,
+    }
+)
+"""States an order never leaves."""
+
+_BY_CODE = {s.value: s for s in OrderStatus}
+
+
+@attrs.frozen
+class CollateralChange:
+    """One NoCollateralAmountChanges entry: ``amount`` dollars of ``type`` (BALANCE, PAYOUT)."""
+
+    amount: Decimal
+    type: str | None
+
+
+@attrs.frozen
+class Fill:
+    """One Trade ExecutionReport (ExecType F).
+
+    Attributes:
+        exec_id: ExecID(17), unique.
+        cl_ord_id: the order (ClOrdID) the fill belongs to.
+        order_id: OrderID(37).
+        symbol: Symbol(55).
+        side: Side(54) code, ``"1"`` buy / ``"2"`` sell.
+        price: LastPx(31) (prediction: the Yes price whatever the side).
+        qty: LastQty(32).
+        fees: the sum of MiscFeeAmt(137).
+        collateral: the collateral changes.
+        trd_match_id: TrdMatchID(880).
+        aggressor: AggressorIndicator(1057).
+        transact_time: TransactTime(60).
+    """
+
+    exec_id: str
+    cl_ord_id: str
+    order_id: str | None
+    symbol: str
+    side: str
+    price: Decimal
+    qty: Decimal
+    fees: Decimal = ZERO
+    collateral: tuple[CollateralChange, ...] = ()
+    trd_match_id: str | None = None
+    aggressor: bool | None = None
+    transact_time: Any = None
+
+    @property
+    def signed_qty(self) -> Decimal:
+        """``qty`` for a buy, ``-qty`` for a sell."""
+        return self.qty if self.side == "1" else -self.qty
+
+
+@attrs.frozen
+class Rejection:
+    """Why Kalshi refused a request (a new order, a replace or a cancel).
+
+    Attributes:
+        cl_ord_id: the request's ClOrdID.
+        source: ``"execution_report"`` (150=8), ``"cancel_reject"`` (35=9) or
+            ``"business_reject"`` (35=j).
+        text: Text(58).
+        reason: OrdRejReason(103), CxlRejReason(102) or BusinessRejectReason(380).
+        message: the message itself.
+    """
+
+    cl_ord_id: str
+    source: str
+    text: str | None
+    reason: int | None
+    message: Any = attrs.field(default=None, repr=False, eq=False)
+
+
+class OrderRejected(FixError):
+    """Kalshi rejected the request (`place` / `cancel` of the adapters); ``rejection`` says why."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        self.rejection = rejection
+        super().__init__(
+            f"{rejection.cl_ord_id} rejected ({rejection.source}): "
+            f"{rejection.text or 'no text'} (reason {rejection.reason})"
+        )
+
+
+@attrs.define
+class TrackedOrder:
+    """One ClOrdID's state (a live object: the tracker updates it; `snapshot` copies it).
+
+    Attributes:
+        cl_ord_id: ClOrdID(11).
+        status: the `OrderStatus`.
+        symbol, side, price, order_qty: the order (side as the code ``"1"`` / ``"2"``).
+        cum_qty: CumQty(14), across a replace chain as Kalshi reports it.
+        avg_px: AvgPx(6) of the last report.
+        order_id: OrderID(37).
+        orig_cl_ord_id: the ClOrdID this one replaced.
+        replaced_by: the ClOrdID that replaced this one.
+        group_id: order group (SecondaryClOrdID(526) / OrderGroupID of the sent order).
+        fills: this ClOrdID's fills, in arrival order.
+        text: Text(58) of the last report that carried one.
+        rejection: why it was rejected.
+        acknowledged: Kalshi reported on it (beyond a pending report).
+    """
+
+    cl_ord_id: str
+    status: OrderStatus
+    symbol: str | None = None
+    side: str | None = None
+    price: Decimal | None = None
+    order_qty: Decimal = ZERO
+    cum_qty: Decimal = ZERO
+    avg_px: Decimal | None = None
+    order_id: str | None = None
+    orig_cl_ord_id: str | None = None
+    replaced_by: str | None = None
+    group_id: str | None = None
+    fills: tuple[Fill, ...] = ()
+    text: str | None = None
+    rejection: Rejection | None = None
+    acknowledged: bool = False
+
+    @property
+    def leaves_qty(self) -> Decimal:
+        """OrderQty - CumQty while live, 0 once terminal."""
+        return ZERO if self.terminal else max(self.order_qty - self.cum_qty, ZERO)
+
+    @property
+    def terminal(self) -> bool:
+        """In a final state."""
+        return self.status in TERMINAL
+
+    @property
+    def is_open(self) -> bool:
+        """Live: not terminal, and not an unacknowledged replacement request."""
+        return not self.terminal and (self.acknowledged or self.orig_cl_ord_id is None)
+
+    def snapshot(self) -> TrackedOrder:
+        """A copy the tracker will not change."""
+        return attrs.evolve(self)
+
+
+@attrs.define
+class Position:
+    """A symbol's position from fills (signed: Buy +, Sell -; prediction: Yes contracts).
+
+    Attributes:
+        symbol: the market.
+        bought, sold: contracts bought and sold.
+        buy_cost, sell_proceeds: sum of price x quantity per side.
+        fees: fees paid.
+    """
+
+    symbol: str
+    bought: Decimal = ZERO
+    sold: Decimal = ZERO
+    buy_cost: Decimal = ZERO
+    sell_proceeds: Decimal = ZERO
+    fees: Decimal = ZERO
+
+    @property
+    def net(self) -> Decimal:
+        """bought - sold."""
+        return self.bought - self.sold
+
+    @property
+    def avg_price(self) -> Decimal | None:
+        """Average price of the side the position is on (buys when long, sells when short).
+
+        It depends only on the set of fills, not their order (None when flat).
+        """
+        if self.net > 0:
+            return self.buy_cost / self.bought
+        if self.net < 0:
+            return self.sell_proceeds / self.sold
+        return None
+
+    def add(self, fill: Fill) -> None:
+        if fill.side == "1":
+            self.bought += fill.qty
+            self.buy_cost += fill.qty * fill.price
+        else:
+            self.sold += fill.qty
+            self.sell_proceeds += fill.qty * fill.price
+        self.fees += fill.fees
+
+
+def _code(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value.value if isinstance(value, enum.Enum) else value)
+
+
+def _int(value: Any) -> int | None:
+    if value is None:
+        return None
+    return int(value.value if isinstance(value, enum.Enum) else value)
+
+
+class OrderTracker:
+    """ClOrdID -> `TrackedOrder`, fills and positions (see the module docstring).
+
+    Feed it with `on_event` (session events) or `on_message` (decoded messages), and `sent`
+    for the orders, replaces and cancels you send.
+    """
+
+    def __init__(self) -> None:
+        self._orders: dict[str, TrackedOrder] = {}
+        self._alias: dict[str, str] = {}  # request ClOrdID -> the order's ClOrdID
+        self._cancels: dict[str, str] = {}  # cancel request ClOrdID -> the order's ClOrdID
+        self._rejections: dict[str, Rejection] = {}
+        self._seen: set[tuple[str, ...]] = set()
+        self._answered: set[str] = set()  # ClOrdIDs a non-pending ExecutionReport carried
+        self._fills: list[Fill] = []
+        self._positions: dict[str, Position] = {}
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def order(self, cl_ord_id: str) -> TrackedOrder | None:
+        """The order of a ClOrdID (a cancel request's ClOrdID gives the order it cancels)."""
+        found = self._orders.get(cl_ord_id)
+        if found is None and cl_ord_id in self._alias:
+            found = self._orders.get(self._alias[cl_ord_id])
+        return found
+
+    def current(self, cl_ord_id: str) -> TrackedOrder | None:
+        """The latest version of an order, following ``replaced_by``."""
+        found = self.order(cl_ord_id)
+        while found is not None and found.replaced_by is not None:
+            found = self._orders.get(found.replaced_by)
+        return found
+
+    def chain(self, cl_ord_id: str) -> list[TrackedOrder]:
+        """Every version of an order, first to latest."""
+        found = self.order(cl_ord_id)
+        while found is not None and found.orig_cl_ord_id in self._orders:
+            found = self._orders[found.orig_cl_ord_id]
+        out: list[TrackedOrder] = []
+        while found is not None and found not in out:
+            out.append(found)
+            found = self._orders.get(found.replaced_by) if found.replaced_by else None
+        return out
+
+    def rejection(self, cl_ord_id: str) -> Rejection | None:
+        """Why the request with this ClOrdID was rejected, if it was."""
+        return self._rejections.get(cl_ord_id)
+
+    def answered(self, cl_ord_id: str) -> bool:
+        """An ExecutionReport (not a pending one) carried this ClOrdID, or it was rejected."""
+        return cl_ord_id in self._answered or cl_ord_id in self._rejections
+
+    @property
+    def orders(self) -> dict[str, TrackedOrder]:
+        """Every tracked ClOrdID (a copy of the mapping; the orders are live)."""
+        return dict(self._orders)
+
+    def open_orders(self, symbol: str | None = None) -> list[TrackedOrder]:
+        """Live orders (`TrackedOrder.is_open`), optionally of one symbol."""
+        return [
+            o for o in self._orders.values() if o.is_open and (symbol is None or o.symbol == symbol)
+        ]
+
+    def group(self, group_id: str) -> list[TrackedOrder]:
+        """The orders sent in an order group (SecondaryClOrdID 526), replacements included."""
+        return [o for o in self._orders.values() if o.group_id == group_id]
+
+    @property
+    def fills(self) -> tuple[Fill, ...]:
+        """Every fill, once each, in arrival order."""
+        return tuple(self._fills)
+
+    def position(self, symbol: str) -> Position:
+        """The position in a symbol (flat when nothing filled)."""
+        return self._positions.get(symbol) or Position(symbol)
+
+    @property
+    def positions(self) -> dict[str, Position]:
+        """Positions of every symbol with a fill."""
+        return dict(self._positions)
+
+    def __iter__(self) -> Iterator[TrackedOrder]:
+        return iter(list(self._orders.values()))
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    # -- input -----------------------------------------------------------------------------
+
+    def sent(self, message: Any) -> TrackedOrder | None:
+        """Record a request you send: NewOrderSingle (pending new), OrderCancelReplaceRequest
+        (the new ClOrdID, pending replace of OrigClOrdID) or OrderCancelRequest.
+
+        Returns:
+            The new order's record (None for a cancel or another message type).
+
+        Raises:
+            LocalProtocolError: the ClOrdID is already tracked (a rejected one may be reused).
+        """
+        msg_type = getattr(message, "MSG_TYPE", None)
+        cl = _code(getattr(message, "cl_ord_id", None))
+        if msg_type not in ("D", "G", "F") or cl is None:
+            return None
+        existing = self._orders.get(cl)
+        if (existing is not None and existing.status is not OrderStatus.REJECTED) or cl in self._cancels:
+            raise LocalProtocolError(f"ClOrdID {cl!r} is already tracked: use a new one")
+        self._rejections.pop(cl, None)
+        orig = _code(getattr(message, "orig_cl_ord_id", None))
+        if msg_type == "F":
+            if orig is not None:
+                self._cancels[cl] = orig
+                self._alias[cl] = orig
+            return None
+        previous = self.order(orig) if orig is not None else None
+        group = _code(getattr(message, "secondary_cl_ord_id", None) or getattr(message, "order_group_id", None))
+        order = TrackedOrder(
+            cl,
+            OrderStatus.PENDING_NEW if msg_type == "D" else OrderStatus.PENDING_REPLACE,
+            symbol=_code(message.symbol),
+            side=_code(message.side),
+            price=getattr(message, "price", None),
+            order_qty=getattr(message, "order_qty", None) or ZERO,
+            orig_cl_ord_id=orig,
+            group_id=group or (previous.group_id if previous is not None else None),
+        )
+        if previous is not None:
+            order.cum_qty = previous.cum_qty
+            order.price = order.price if order.price is not None else previous.price
+        self._orders[cl] = order
+        return order
+
+    def discard(self, cl_ord_id: str) -> None:
+        """Forget a request that could not be sent (only if Kalshi never reported on it)."""
+        order = self._orders.get(cl_ord_id)
+        if order is not None and not order.acknowledged and not order.fills:
+            del self._orders[cl_ord_id]
+        if self._cancels.pop(cl_ord_id, None) is not None:
+            self._alias.pop(cl_ord_id, None)
+
+    def on_event(self, event: Any) -> None:
+        """Feed a session event: ApplicationMessage and BusinessRejectReceived are used."""
+        message = getattr(event, "message", None)
+        if message is not None and type(event).__name__ in ("ApplicationMessage", "BusinessRejectReceived"):
+            self.on_message(message)
+
+    def on_messages(self, messages: Iterable[Any]) -> None:
+        """Feed several decoded messages, in order."""
+        for message in messages:
+            self.on_message(message)
+
+    def on_message(self, message: Any) -> None:
+        """Feed one decoded message: 35=8, 35=9 and 35=j are used, others ignored."""
+        msg_type = getattr(message, "MSG_TYPE", None)
+        if msg_type == "8":
+            self._execution_report(message)
+        elif msg_type == "9":
+            self._cancel_reject(message)
+        elif msg_type == "j":
+            self._business_reject(message)
+
+    # -- ExecutionReport -------------------------------------------------------------------
+
+    def _execution_report(self, er: Any) -> None:
+        cl = _code(er.cl_ord_id)
+        exec_id = _code(er.exec_id)
+        exec_type = _code(er.exec_type)
+        if cl is None or exec_id is None:
+            return
+        key: tuple[str, ...] = (exec_id,)
+        if exec_id == PENDING_EXEC_ID:  # pending reports share this ExecID
+            key = (exec_id, cl, exec_type or "")
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        orig = _code(er.orig_cl_ord_id)
+        status = _BY_CODE.get(_code(er.ord_status) or "")
+        if exec_type not in ("A", "6", "E"):
+            self._answered.add(cl)
+        if exec_type == "5" or (status is OrderStatus.REPLACED and orig not in (None, cl)):
+            order = self._replaced(cl, orig)
+            status = None  # the new version's state comes from its quantities
+        elif orig is not None and orig != cl:
+            placeholder = self._orders.get(cl)
+            if placeholder is not None and not placeholder.acknowledged and placeholder.orig_cl_ord_id == orig:
+                del self._orders[cl]  # a replacement answered by a cancel (new qty = filled)
+            self._alias[cl] = orig
+            order = self._get(orig, er)
+        else:
+            order = self._get(self._alias.get(cl, cl), er)
+        self._apply(order, er, exec_type, status)
+
+    def _get(self, cl: str, er: Any) -> TrackedOrder:
+        order = self._orders.get(cl)
+        if order is None:  # not sent by us: a listener or drop-copy session's report
+            order = self._orders[cl] = TrackedOrder(cl, OrderStatus.PENDING_NEW)
+        if order.symbol is None:
+            order.symbol = _code(er.symbol)
+        if order.side is None:
+            order.side = _code(er.side)
+        return order
+
+    def _replaced(self, cl: str, orig: str | None) -> TrackedOrder:
+        new = self._orders.get(cl)
+        if new is None:
+            new = self._orders[cl] = TrackedOrder(cl, OrderStatus.PENDING_REPLACE, orig_cl_ord_id=orig)
+        new.orig_cl_ord_id = orig
+        if orig is not None:
+            old = self._orders.get(orig)
+            if old is None:
+                old = self._orders[orig] = TrackedOrder(orig, OrderStatus.REPLACED, acknowledged=True)
+            old.replaced_by = cl
+            if not old.terminal:
+                old.status = OrderStatus.REPLACED
+            for attr in ("symbol", "side", "group_id", "order_id"):
+                if getattr(new, attr) is None:
+                    setattr(new, attr, getattr(old, attr))
+            new.cum_qty = max(new.cum_qty, old.cum_qty)
+        return new
+
+    def _apply(self, order: TrackedOrder, er: Any, exec_type: str | None, status: OrderStatus | None) -> None:
+        if exec_type == "F" and er.last_qty is not None and er.last_px is not None:
+            self._fill(order, er)
+        if status is OrderStatus.REJECTED or exec_type == "8":
+            rejection = Rejection(order.cl_ord_id, "execution_report", er.text, _int(er.ord_rej_reason), er)
+            self._rejections.setdefault(order.cl_ord_id, rejection)
+            if not order.terminal:
+                order.rejection = rejection
+        if order.terminal:
+            return  # final: quantities and state stay as they were
+        if er.order_id is not None:
+            order.order_id = _code(er.order_id)
+        if status is not OrderStatus.PENDING_NEW:
+            order.acknowledged = True
+        if er.cum_qty is not None:
+            order.cum_qty = max(order.cum_qty, er.cum_qty)
+        if er.order_qty is not None:
+            order.order_qty = er.order_qty
+        order.order_qty = max(order.order_qty, order.cum_qty)
+        if er.price is not None:
+            order.price = er.price
+        if er.avg_px is not None:
+            order.avg_px = er.avg_px
+        if er.text is not None:
+            order.text = er.text
+        if status in TERMINAL:
+            assert status is not None
+            order.status = status
+        elif status is OrderStatus.PENDING_NEW:
+            pass  # never a step back
+        elif status in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE):
+            order.status = status
+        else:  # New, Partially Filled, a replacement's report, or a status we do not know
+            order.status = self._live(order)
+
+    @staticmethod
+    def _live(order: TrackedOrder) -> OrderStatus:
+        if order.cum_qty <= 0:
+            return OrderStatus.NEW
+        if order.cum_qty >= order.order_qty:
+            return OrderStatus.FILLED
+        return OrderStatus.PARTIALLY_FILLED
+
+    def _fill(self, order: TrackedOrder, er: Any) -> None:
+        fees = sum((f.misc_fee_amt for f in er.misc_fees or () if f.misc_fee_amt is not None), ZERO)
+        collateral = tuple(
+            CollateralChange(c.collateral_amount_change, _code(c.collateral_amount_type))
+            for c in er.collateral_amount_changes or ()
+            if c.collateral_amount_change is not None
+        )
+        fill = Fill(
+            exec_id=_code(er.exec_id) or "",
+            cl_ord_id=order.cl_ord_id,
+            order_id=_code(er.order_id),
+            symbol=order.symbol or _code(er.symbol) or "",
+            side=order.side or _code(er.side) or "1",
+            price=er.last_px,
+            qty=er.last_qty,
+            fees=fees,
+            collateral=collateral,
+            trd_match_id=_code(er.trd_match_id),
+            aggressor=er.aggressor_indicator,
+            transact_time=er.transact_time,
+        )
+        order.fills = (*order.fills, fill)
+        self._fills.append(fill)
+        position = self._positions.get(fill.symbol)
+        if position is None:
+            position = self._positions[fill.symbol] = Position(fill.symbol)
+        position.add(fill)
+
+    # -- rejects ---------------------------------------------------------------------------
+
+    def _reject_request(self, rejection: Rejection, orig: str | None) -> None:
+        cl = rejection.cl_ord_id
+        self._rejections[cl] = rejection
+        request = self._orders.get(cl)
+        if request is not None and not request.acknowledged and not request.terminal:
+            request.status = OrderStatus.REJECTED
+            request.rejection = rejection
+            orig = orig or request.orig_cl_ord_id
+        target = self._orders.get(orig) if orig is not None else None
+        if target is None and cl in self._cancels:
+            target = self._orders.get(self._cancels[cl])
+        if target is not None and target.status in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE):
+            target.status = self._live(target)
+
+    def _cancel_reject(self, message: Any) -> None:
+        cl = _code(message.cl_ord_id)
+        if cl is None:
+            return
+        rejection = Rejection(cl, "cancel_reject", message.text, _int(message.cxl_rej_reason), message)
+        self._reject_request(rejection, _code(message.orig_cl_ord_id))
+
+    def _business_reject(self, message: Any) -> None:
+        cl = _code(message.business_reject_ref_id)
+        if cl is None:
+            return
+        rejection = Rejection(cl, "business_reject", message.text, _int(message.business_reject_reason), message)
+        self._reject_request(rejection, None)

@@ -1,0 +1,266 @@
+"""The order tracker (`kalshi_fix_sansio.tracker`): the reference's examples and invariants."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kalshi_fix_sansio import margin as m
+from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.events import BusinessRejectReceived
+from kalshi_fix_sansio.tracker import TERMINAL, OrderStatus, OrderTracker
+
+D = Decimal
+SYM = "HIGHNY-23DEC31"
+
+
+def nos(cl: str, qty: int = 10, side: p.Side = p.Side.BUY, price: str = "0.42", group: str | None = None) -> Any:
+    return p.NewOrderSingle(
+        cl_ord_id=cl, side=side, order_qty=D(qty), ord_type=p.OrdType.LIMIT, price=D(price),
+        symbol=SYM, secondary_cl_ord_id=group,
+    )
+
+
+def er(
+    cl: str, exec_id: str, exec_type: str, status: str, *, qty: int = 10, cum: int | str = 0,
+    last: tuple[str, int | str] | None = None, orig: str | None = None, side: str = "1",
+    text: str | None = None, rej: int | None = None, fee: str = "0.01", d: Any = p,
+) -> Any:
+    fill: dict[str, Any] = {}
+    if last is not None:
+        fill = {
+            "last_px": D(last[0]), "last_qty": D(last[1]),
+            "misc_fees": (d.MiscFee(misc_fee_amt=D(fee), misc_fee_curr="USD"),),
+            "collateral_amount_changes": (
+                d.CollateralAmountChange(collateral_amount_change=D("-4.21"),
+                                         collateral_amount_type=d.CollateralAmountType("BALANCE")),
+            ),
+            "trd_match_id": f"t-{exec_id}",
+        }
+    return d.ExecutionReport(
+        avg_px=D(last[0]) if last else D(0), cl_ord_id=cl, cum_qty=D(cum), exec_id=exec_id,
+        order_id="ord-1", order_qty=D(qty), ord_status=d.OrdStatus(status), orig_cl_ord_id=orig,
+        price=D("0.42"), side=d.Side(side), symbol=SYM, exec_type=d.ExecType(exec_type),
+        leaves_qty=max(D(qty) - D(cum), D(0)) if status not in "248C" else D(0), text=text,
+        ord_rej_reason=None if rej is None else rej, **fill,
+    )
+
+
+def test_new_partial_fill_fees_collateral_and_position() -> None:
+    t = OrderTracker()
+    t.sent(nos("o-1", group="g-1"))
+    assert t.order("o-1").status is OrderStatus.PENDING_NEW  # type: ignore[union-attr]
+    t.on_message(er("o-1", "-1;-1", "A", "A"))
+    t.on_message(er("o-1", "1;1", "0", "0"))
+    order = t.order("o-1")
+    assert order is not None and order.status is OrderStatus.NEW and order.leaves_qty == 10
+    t.on_message(er("o-1", "2;1", "F", "1", cum=4, last=("0.42", 4)))
+    assert order.status is OrderStatus.PARTIALLY_FILLED and order.cum_qty == 4 and order.leaves_qty == 6
+    (fill,) = order.fills
+    assert (fill.price, fill.qty, fill.fees) == (D("0.42"), D(4), D("0.01"))
+    assert fill.collateral[0].amount == D("-4.21") and fill.collateral[0].type == "BALANCE"
+    pos = t.position(SYM)
+    assert pos.net == 4 and pos.avg_price == D("0.42") and pos.fees == D("0.01")
+    assert t.open_orders() == [order] and t.group("g-1") == [order]
+    t.on_message(er("o-1", "3;1", "F", "2", cum=10, last=("0.40", 6)))
+    assert order.status is OrderStatus.FILLED and order.leaves_qty == 0 and not t.open_orders()
+    assert t.position(SYM).avg_price == (D("0.42") * 4 + D("0.40") * 6) / 10
+
+
+def test_subpenny_example_from_the_reference() -> None:
+    # 6=0.6600|14=100|31=0.7000|32=60|38=100.0000|39=2|44=0.7500
+    t = OrderTracker()
+    t.sent(p.NewOrderSingle(cl_ord_id="sp", side=p.Side.BUY, order_qty=D("100.0"), ord_type=p.OrdType.LIMIT,
+                            price=D("0.7500"), symbol=SYM))
+    t.on_message(er("sp", "1;1", "F", "1", qty=100, cum=40, last=("0.6000", 40)))
+    t.on_message(er("sp", "1;2", "F", "2", qty=100, cum=100, last=("0.7000", 60)))
+    order = t.order("sp")
+    assert order is not None and order.status is OrderStatus.FILLED and order.cum_qty == 100
+    assert t.position(SYM).avg_price == D("0.66")
+
+
+@pytest.mark.parametrize(("text", "reason"), [("EXCHANGE_PAUSED", 2), ("INSUFFICIENT_BALANCE", 3)])
+def test_rejected_new_order_from_the_error_examples(text: str, reason: int) -> None:
+    # 35=8|11=456|150=8|39=8|58=EXCHANGE_PAUSED|103=2
+    t = OrderTracker()
+    t.sent(nos("456"))
+    t.on_message(er("456", "1;1", "8", "8", text=text, rej=reason))
+    order = t.order("456")
+    assert order is not None and order.status is OrderStatus.REJECTED
+    rejection = t.rejection("456")
+    assert rejection is not None and (rejection.text, rejection.reason) == (text, reason)
+    t.on_message(er("456", "2;1", "0", "0"))  # terminal states are final
+    assert order.status is OrderStatus.REJECTED
+    t.sent(nos("456"))  # a rejected ClOrdID may be retried
+    assert t.order("456").status is OrderStatus.PENDING_NEW and t.rejection("456") is None  # type: ignore[union-attr]
+
+
+def test_business_reject_ends_a_pending_order() -> None:
+    # historical: 35=j|45=10|58=Kalshi exchange unavailable|372=D|380=4
+    t = OrderTracker()
+    t.sent(nos("o-9"))
+    bmr = p.BusinessMessageReject(ref_seq_num=10, text="Kalshi exchange unavailable", ref_msg_type="D",
+                                  business_reject_ref_id="o-9", business_reject_reason=4)
+    t.on_event(BusinessRejectReceived(10, "D", "o-9", 4, "Kalshi exchange unavailable", bmr))
+    order = t.order("o-9")
+    assert order is not None and order.status is OrderStatus.REJECTED
+    assert order.rejection is not None and order.rejection.source == "business_reject"
+
+
+def test_replace_chain_and_cancel_and_cancel_reject() -> None:
+    t = OrderTracker()
+    t.sent(nos("o-1"))
+    t.on_message(er("o-1", "1;1", "0", "0"))
+    t.on_message(er("o-1", "2;1", "F", "1", cum=3, last=("0.42", 3)))
+    t.sent(p.OrderCancelReplaceRequest(cl_ord_id="o-2", orig_cl_ord_id="o-1", order_qty=D(6), price=D("0.43"),
+                                       side=p.Side.BUY, symbol=SYM, ord_type=p.OrdType.LIMIT))
+    assert t.order("o-2").status is OrderStatus.PENDING_REPLACE and len(t.open_orders()) == 1  # type: ignore[union-attr]
+    t.on_message(er("o-2", "3;1", "5", "5", qty=6, cum=3, orig="o-1"))
+    old, new = t.order("o-1"), t.order("o-2")
+    assert old is not None and new is not None
+    assert old.status is OrderStatus.REPLACED and old.replaced_by == "o-2" and new.orig_cl_ord_id == "o-1"
+    assert new.status is OrderStatus.PARTIALLY_FILLED and new.leaves_qty == 3 and new.price == D("0.42")
+    assert [o.cl_ord_id for o in t.chain("o-1")] == ["o-1", "o-2"] and t.current("o-1") is new
+    # a cancel that is too late: 35=9
+    t.sent(p.OrderCancelRequest(cl_ord_id="c-1", orig_cl_ord_id="o-2", side=p.Side.BUY, symbol=SYM))
+    t.on_message(er("c-1", "-1;-1", "6", "6", qty=6, cum=3, orig="o-2"))
+    assert new.status is OrderStatus.PENDING_CANCEL
+    t.on_message(p.OrderCancelReject(order_id="ord-1", cl_ord_id="c-1", orig_cl_ord_id="o-2", ord_status="1",
+                                     cxl_rej_response_to="1", cxl_rej_reason=0, text="Too late"))
+    assert new.status is OrderStatus.PARTIALLY_FILLED
+    assert t.rejection("c-1") is not None and t.rejection("c-1").source == "cancel_reject"  # type: ignore[union-attr]
+    # the cancel: 11 = the cancel's ClOrdID, 41 = the order's
+    t.sent(p.OrderCancelRequest(cl_ord_id="c-2", orig_cl_ord_id="o-2", side=p.Side.BUY, symbol=SYM))
+    t.on_message(er("c-2", "4;1", "4", "4", qty=3, cum=3, orig="o-2"))
+    assert new.status is OrderStatus.CANCELED and t.order("c-2") is new and not t.open_orders()
+    assert new.cum_qty <= new.order_qty and t.position(SYM).net == 3
+
+
+def test_margin_reports_and_listener_orders_are_tracked() -> None:
+    t = OrderTracker()  # a listener: no `sent`, reports of another session
+    t.on_message(er("x-1", "1;1", "0", "0", side="2", d=m))
+    t.on_message(er("x-1", "2;1", "F", "2", side="2", cum=10, last=("19.5", 10), d=m))
+    order = t.order("x-1")
+    assert order is not None and order.status is OrderStatus.FILLED and order.side == "2"
+    assert t.position(SYM).net == -10 and t.position(SYM).avg_price == D("19.5")
+
+
+def test_a_clordid_cannot_be_reused_while_tracked() -> None:
+    t = OrderTracker()
+    t.sent(nos("o-1"))
+    with pytest.raises(LocalProtocolError, match="already tracked"):
+        t.sent(nos("o-1"))
+    t.discard("o-1")
+    assert t.order("o-1") is None and t.sent(p.Heartbeat()) is None
+
+
+# -- properties -------------------------------------------------------------------------------
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[Any], list[Any]]:
+    """A consistent exchange history of a few orders: the sent requests and the reports."""
+    sent: list[Any] = []
+    reports: list[Any] = []
+    clock = 0
+    for n in range(draw(st.integers(1, 4))):
+        cl = f"o{n}"
+        qty = draw(st.integers(1, 20))
+        side = draw(st.sampled_from(["1", "2"]))
+        sent.append(nos(cl, qty, p.Side(side)))
+        if draw(st.booleans()) and n == 0:
+            clock += 1
+            reports.append(er(cl, f"{clock};1", "8", "8", qty=qty, side=side, text="INVALID_ORDER", rej=11))
+            continue
+        clock += 1
+        reports.append(er(cl, f"{clock};1", "0", "0", qty=qty, side=side))
+        cum = 0
+        for _ in range(draw(st.integers(0, 5))):
+            action = draw(st.sampled_from(["fill", "fill", "replace", "cancel", "expire"]))
+            clock += 1
+            if action == "fill" and cum < qty:
+                last = draw(st.integers(1, qty - cum))
+                cum += last
+                px = draw(st.sampled_from(["0.01", "0.42", "0.99"]))
+                reports.append(er(cl, f"{clock};1", "F", "2" if cum == qty else "1", qty=qty, cum=cum,
+                                  last=(px, last), side=side))
+                if cum == qty:
+                    break
+            elif action == "replace":
+                new_cl, qty = f"{cl}r{clock}", draw(st.integers(cum + 1, cum + 20))
+                sent.append(p.OrderCancelReplaceRequest(cl_ord_id=new_cl, orig_cl_ord_id=cl, order_qty=D(qty),
+                                                        side=p.Side(side), symbol=SYM, ord_type=p.OrdType.LIMIT))
+                reports.append(er(new_cl, f"{clock};1", "5", "5", qty=qty, cum=cum, orig=cl, side=side))
+                cl = new_cl
+            elif action in ("cancel", "expire"):
+                code = "4" if action == "cancel" else "C"
+                reports.append(er(cl, f"{clock};1", code, code, qty=cum, cum=cum, orig=cl, side=side))
+                break
+    return sent, reports
+
+
+def check_invariants(t: OrderTracker) -> None:
+    for order in t:
+        assert order.cum_qty <= order.order_qty
+        if not order.terminal:
+            assert order.leaves_qty == order.order_qty - order.cum_qty
+        if order.replaced_by is not None:
+            nxt = t.order(order.replaced_by)
+            assert order.status is OrderStatus.REPLACED
+            assert nxt is not None and nxt.orig_cl_ord_id == order.cl_ord_id
+    for symbol, pos in t.positions.items():
+        assert pos.net == sum(f.signed_qty for f in t.fills if f.symbol == symbol)
+    assert len({f.exec_id for f in t.fills}) == len(t.fills)
+
+
+def state(t: OrderTracker) -> Any:
+    orders = {cl: (o.status, o.cum_qty, o.order_qty, o.replaced_by, len(o.fills)) for cl, o in t.orders.items()}
+    return orders, {s: (p_.net, p_.avg_price, p_.fees) for s, p_ in t.positions.items()}
+
+
+@settings(max_examples=150, deadline=None)
+@given(histories(), st.randoms(use_true_random=False))
+def test_invariants_terminal_final_and_replays_converge(history: Any, rnd: random.Random) -> None:
+    sent, reports = history
+    t = OrderTracker()
+    for message in sent:
+        t.sent(message)
+    seen: dict[str, OrderStatus] = {}
+    for report in reports:
+        t.on_message(report)
+        check_invariants(t)
+        for cl, order in t.orders.items():
+            if cl in seen and seen[cl] in TERMINAL:
+                assert order.status is seen[cl]  # terminal states are final
+            seen[cl] = order.status
+    final = state(t)
+    # a drop-copy replay of any part, duplicated, after the live stream: no change
+    replay = [r for r in reports if rnd.random() < 0.7] * 2
+    t.on_messages(replay)
+    assert state(t) == final
+    # a listener that sees only the reports (no sends), twice each: same fills and positions
+    listener = OrderTracker()
+    listener.on_messages([r for r in reports for _ in (1, 2)])
+    check_invariants(listener)
+    assert state(listener)[1] == final[1]
+    # any order of the reports: the same fills and positions (a set of fills)
+    shuffled = list(reports)
+    rnd.shuffle(shuffled)
+    other = OrderTracker()
+    other.on_messages(shuffled + shuffled)
+    check_invariants_weak = {f.exec_id for f in other.fills} == {f.exec_id for f in t.fills}
+    assert check_invariants_weak and state(other)[1] == final[1]
+
+
+def test_the_docs_example_runs() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "tracker.md").read_text()
+    block = text.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(block, "docs/tracker.md", "exec"), {})
