@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Iterator
 from datetime import date, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -323,7 +323,37 @@ class NoBookSide:
         return [Level(_ONE - lv.price, lv.size) for lv in self._yes.depth(n)]
 
 
-class NoBook:
+class _Side(Protocol):
+    def best(self) -> Level | None: ...
+    def depth(self, n: int | None = None) -> list[Level]: ...
+
+
+class _TwoSided:
+    """Top-of-book and depth queries over a ``bids`` and an ``offers`` side (a book, or its No
+    view)."""
+
+    __slots__ = ()
+    bids: _Side
+    offers: _Side
+
+    def best_bid(self) -> Level | None:
+        """The highest bid level (on the No view: 1 - the lowest Yes offer)."""
+        return self.bids.best()
+
+    def best_offer(self) -> Level | None:
+        """The lowest offer level (on the No view: 1 - the highest Yes bid)."""
+        return self.offers.best()
+
+    def top(self) -> tuple[Level | None, Level | None]:
+        """(best bid, best offer)."""
+        return self.bids.best(), self.offers.best()
+
+    def depth(self, n: int | None = None) -> tuple[list[Level], list[Level]]:
+        """(bids, offers): the best ``n`` levels of each side (all if None), best first."""
+        return self.bids.depth(n), self.offers.depth(n)
+
+
+class NoBook(_TwoSided):
     """A prediction book seen from the No side: a Yes bid at ``p`` is a No offer at ``1 - p``.
 
     A live view (it follows the Yes book); only meaningful for prediction markets.
@@ -334,27 +364,13 @@ class NoBook:
     """
 
     __slots__ = ("_book", "bids", "offers")
+    bids: NoBookSide
+    offers: NoBookSide
 
     def __init__(self, book: Book) -> None:
         self._book = book
         self.bids = NoBookSide(book.offers)
         self.offers = NoBookSide(book.bids)
-
-    def best_bid(self) -> Level | None:
-        """The highest No bid (1 - the lowest Yes offer)."""
-        return self.bids.best()
-
-    def best_offer(self) -> Level | None:
-        """The lowest No offer (1 - the highest Yes bid)."""
-        return self.offers.best()
-
-    def top(self) -> tuple[Level | None, Level | None]:
-        """(best No bid, best No offer)."""
-        return self.bids.best(), self.offers.best()
-
-    def depth(self, n: int | None = None) -> tuple[list[Level], list[Level]]:
-        """(No bids, No offers), best ``n`` of each, best first."""
-        return self.bids.depth(n), self.offers.depth(n)
 
     def __str__(self) -> str:
         return _top_text(f"{self._book.symbol} (No)", *self.top())
@@ -366,7 +382,7 @@ def _top_text(name: str, bid: Level | None, offer: Level | None) -> str:
     return f"{name}: bid {b} | ask {o}"
 
 
-class Book:
+class Book(_TwoSided):
     """The aggregated levels of one symbol, its recent trades and your own-order entries.
 
     Attributes:
@@ -380,6 +396,8 @@ class Book:
     """
 
     __slots__ = ("bids", "consistent", "has_snapshot", "offers", "own_orders", "symbol", "trades")
+    bids: BookSide
+    offers: BookSide
 
     def __init__(
         self,
@@ -400,22 +418,6 @@ class Book:
     def last_trade(self) -> Trade | None:
         """The most recent trade, if any."""
         return self.trades[-1] if self.trades else None
-
-    def best_bid(self) -> Level | None:
-        """The highest bid level."""
-        return self.bids.best()
-
-    def best_offer(self) -> Level | None:
-        """The lowest offer level."""
-        return self.offers.best()
-
-    def top(self) -> tuple[Level | None, Level | None]:
-        """(best bid, best offer)."""
-        return self.bids.best(), self.offers.best()
-
-    def depth(self, n: int | None = None) -> tuple[list[Level], list[Level]]:
-        """(bids, offers): the best ``n`` levels of each side (all if None), best first."""
-        return self.bids.depth(n), self.offers.depth(n)
 
     def spread(self) -> Decimal | None:
         """Best offer - best bid, or ``None`` when a side is empty."""

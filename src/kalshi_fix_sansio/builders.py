@@ -423,6 +423,13 @@ class Requests:
 
     # -- order groups ----------------------------------------------------------------------
 
+    def _existing_group(
+        self, action: int, group_id: str, alloc_account: int | None, ex_destination: int | None
+    ) -> Message:
+        """An OrderGroupRequest acting on an existing group (its id must be a UUID)."""
+        group = self._uuid(group_id, "UOG", "OrderGroupID", 20130)
+        return self._group(action, group, None, alloc_account, ex_destination)
+
     def _group(
         self,
         action: int,
@@ -483,37 +490,19 @@ class Requests:
         self, group_id: str, *, alloc_account: int | None = None, ex_destination: int | None = None
     ) -> Message:
         """OrderGroupRequest Reset (``20131=2``): clear the triggered state and rolling counter."""
-        return self._group(
-            2,
-            self._uuid(group_id, "UOG", "OrderGroupID", 20130),
-            None,
-            alloc_account,
-            ex_destination,
-        )
+        return self._existing_group(2, group_id, alloc_account, ex_destination)
 
     def delete_order_group(
         self, group_id: str, *, alloc_account: int | None = None, ex_destination: int | None = None
     ) -> Message:
         """OrderGroupRequest Delete (``20131=3``): remove the group, cancelling its orders."""
-        return self._group(
-            3,
-            self._uuid(group_id, "UOG", "OrderGroupID", 20130),
-            None,
-            alloc_account,
-            ex_destination,
-        )
+        return self._existing_group(3, group_id, alloc_account, ex_destination)
 
     def trigger_order_group(
         self, group_id: str, *, alloc_account: int | None = None, ex_destination: int | None = None
     ) -> Message:
         """OrderGroupRequest Trigger (``20131=4``): cancel the group's orders, block new ones."""
-        return self._group(
-            4,
-            self._uuid(group_id, "UOG", "OrderGroupID", 20130),
-            None,
-            alloc_account,
-            ex_destination,
-        )
+        return self._existing_group(4, group_id, alloc_account, ex_destination)
 
     def update_order_group_limit(
         self,
