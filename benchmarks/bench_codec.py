@@ -20,7 +20,8 @@ import sys
 import timeit
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
+
+from _docs import write_block
 
 from kalshi_fix_sansio import Framer
 from kalshi_fix_sansio import prediction as p
@@ -31,7 +32,6 @@ try:
 except ImportError:  # pragma: no cover - dev extra not installed
     simplefix = None
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def race(fns: dict[str, tuple[Callable[[], object], int]], repeat: int) -> dict[str, float]:
@@ -215,11 +215,7 @@ def main(argv: list[str]) -> int:
     table = "\n".join(lines)
     print(table)
     if args.write_docs:
-        doc = ROOT / "docs" / "benchmarks.md"
-        text = doc.read_text(encoding="utf-8")
-        marker = "<!-- results -->"
-        head = text.split(marker)[0].rstrip() + "\n\n" + marker + "\n\n"
-        doc.write_text(head + table + "\n", encoding="utf-8")
+        write_block("<!-- results -->", "<!-- /results -->", ["", table])
     return 0
 
 

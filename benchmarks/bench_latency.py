@@ -45,6 +45,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from _docs import write_block
+
 from kalshi_fix_sansio import ApplicationMessage, Header
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
@@ -57,7 +59,6 @@ try:
 except ImportError:  # pragma: no cover - trio extra not installed
     trio = None
 
-ROOT = Path(__file__).resolve().parent.parent
 SYMBOL = "BENCH-LAT"
 BEGIN = "<!-- latency-results -->"
 END = "<!-- /latency-results -->"
@@ -368,11 +369,8 @@ def report(adapters: list[Adapter], md: tuple[float, float], md_count: int) -> l
 
 
 def write_docs(lines: list[str]) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text(encoding="utf-8")
-    start = text.index(BEGIN) + len(BEGIN)
-    end = text.index(END)
-    path.write_text(text[:start] + "\n" + "\n".join(lines) + "\n" + text[end:], encoding="utf-8")
+    """Write the table between this benchmark's markers in docs/benchmarks.md."""
+    write_block(BEGIN, END, lines)
 
 
 def main(argv: list[str]) -> int:

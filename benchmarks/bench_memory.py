@@ -22,7 +22,8 @@ import platform
 import sys
 import tracemalloc
 from decimal import Decimal
-from pathlib import Path
+
+from _docs import write_block
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
@@ -31,7 +32,6 @@ from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.config import KALSHI_COMP_ID
 from kalshi_fix_sansio.testing import SessionPair
 
-ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- memory-results -->"
 END = "<!-- /memory-results -->"
 NOW = T0.timestamp()
@@ -128,11 +128,8 @@ def report(count: int, symbols: int) -> list[str]:
 
 
 def write_docs(lines: list[str]) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text(encoding="utf-8")
-    start = text.index(BEGIN) + len(BEGIN)
-    end = text.index(END)
-    path.write_text(text[:start] + "\n" + "\n".join(lines) + "\n" + text[end:], encoding="utf-8")
+    """Write the table between this benchmark's markers in docs/benchmarks.md."""
+    write_block(BEGIN, END, lines)
 
 
 def main(argv: list[str]) -> int:

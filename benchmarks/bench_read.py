@@ -34,8 +34,9 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from operator import attrgetter
-from pathlib import Path
 from typing import Any
+
+from _docs import write_block
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
@@ -50,7 +51,6 @@ try:
 except ImportError:  # pragma: no cover - optional peer
     quickfix = None
 
-ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- read-results -->"
 END = "<!-- /read-results -->"
 CLORDID = "550e8400-e29b-41d4-a716-446655440000"
@@ -524,11 +524,8 @@ def report(baselines: dict[str, Row], rows: list[Row], rounds: int) -> list[str]
 
 
 def write_docs(lines: list[str]) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text(encoding="utf-8")
-    start = text.index(BEGIN) + len(BEGIN)
-    end = text.index(END)
-    path.write_text(text[:start] + "\n" + "\n".join(lines) + "\n" + text[end:], encoding="utf-8")
+    """Write the table between this benchmark's markers in docs/benchmarks.md."""
+    write_block(BEGIN, END, lines)
 
 
 def main(argv: list[str]) -> int:

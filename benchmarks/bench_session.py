@@ -35,7 +35,8 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
+
+from _docs import write_block
 
 from kalshi_fix_sansio import Header, prediction
 from kalshi_fix_sansio._samples import ORDER_ID, T0, prediction_messages
@@ -44,7 +45,6 @@ from kalshi_fix_sansio.events import ApplicationMessage
 from kalshi_fix_sansio.session import Session
 from kalshi_fix_sansio.testing import SessionPair
 
-ROOT = Path(__file__).resolve().parent.parent
 NOW = 1_800_000_000.0
 TARGET = 0.7
 BEGIN = "<!-- session-results -->"
@@ -268,12 +268,8 @@ def report(pairs: list[Pair], rounds: int, count: int) -> list[str]:
 
 
 def write_docs(lines: list[str]) -> None:
-    """Replace the block between the session markers in docs/benchmarks.md."""
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text(encoding="utf-8")
-    start = text.index(BEGIN) + len(BEGIN)
-    end = text.index(END)
-    path.write_text(text[:start] + "\n" + "\n".join(lines) + "\n" + text[end:], encoding="utf-8")
+    """Write the table between this benchmark's markers in docs/benchmarks.md."""
+    write_block(BEGIN, END, lines)
 
 
 def main(argv: list[str]) -> int:
