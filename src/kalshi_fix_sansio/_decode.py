@@ -123,6 +123,8 @@ def decode_frame(
     use_dollars: bool,
     verify: bool,
     tolerant: bool = False,
+    rfq_dollars: bool | None = None,
+    rfq_classes: frozenset[type[Message]] = frozenset(),
 ) -> Message:
     """Decode one frame into the dialect's typed message (see the dialect modules' `decode`)."""
     if verify:
@@ -145,6 +147,8 @@ def decode_frame(
     cls = classes.get(mt)
     if cls is None:
         cls = classes[b""]
+    if rfq_dollars is not None and cls in rfq_classes:
+        use_dollars = rfq_dollars  # an RFQ quote: its only switchable prices are BidPx/OfferPx
     if tolerant:
         defects = _structural_defects(cls, frame, flat, tags, present, cls is classes[b""])
         msg = _new(cls)
@@ -313,3 +317,21 @@ def verify_frame(frame: bytes) -> None:
             tag=10,
             offset=body_end,
         )
+
+
+def rfq_units_for(
+    table: dict[str, str], session_type: str, use_dollars: bool, follow_use_dollars: bool
+) -> str:
+    """The RFQ price units of a session type from its dialect's table (see the dialects')."""
+    if follow_use_dollars:
+        return "dollars" if use_dollars else "cents"
+    return table.get(session_type, "cents")
+
+
+def rfq_dollars(rfq_units: str, error: type[Exception]) -> bool:
+    """``rfq_units`` as the flag the codec reads; ``error`` for anything but cents/dollars."""
+    if rfq_units == "cents":
+        return False
+    if rfq_units == "dollars":
+        return True
+    raise error(f"rfq_units must be 'cents' or 'dollars', got {rfq_units!r}")

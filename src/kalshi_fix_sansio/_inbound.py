@@ -114,16 +114,23 @@ class _Inbound(_SessionCore):
     def _decode(self, frame: bytes) -> Any:
         """The message, read tolerantly; None for a garbled frame (reported, ignored)."""
         try:
+            # BidPx/OfferPx of RFQ quotes in the units of this session type
             msg: Any = _decode_frame(
-                frame, self._classes, self._data_tags, self._length_tags, self._dollars, False, True
+                frame,
+                self._classes,
+                self._data_tags,
+                self._length_tags,
+                self._dollars,
+                False,
+                True,
+                self._rfq_dollars,
+                self._rfq_classes,
             )
         except DecodeError as exc:
             # garbled (no fields, or 8, 9, 35 not first): FIX ignores it; no Reject, and its
             # sequence number is not consumed (a gap recovers it like any lost message)
             self._events.append(DecodeFailure(exc, frame, None))
             return None
-        if type(msg) in self._rfq_classes:  # BidPx/OfferPx in the units of this session type
-            msg._src[3] = self._rfq_dollars
         return msg
 
     def _check_comp_ids(self, header: dict[bytes, bytes], seq: int, mt: str) -> None:

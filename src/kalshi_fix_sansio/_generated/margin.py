@@ -24,6 +24,8 @@ from .._message import AnyTag, FixRecord, Message, UnknownMessage
 from .._encode import EncodeSpec as _EncodeSpec
 from .._message import GroupInfo as _G
 from .._decode import decode_frame as _decode_frame
+from .._decode import rfq_dollars as _rfq_dollars
+from .._decode import rfq_units_for as _rfq_units_for
 from .._encode import encode_group as _encode_group
 from .._encode import encode_message as _encode_message
 from .._encode import missing as _missing
@@ -3909,7 +3911,6 @@ pages document them (spec/dialects/margin.yaml); see `rfq_units_for`."""
 
 # messages whose BidPx/OfferPx follow `rfq_units` (their only switchable prices)
 _RFQ_CLASSES: frozenset[type[Message]] = frozenset(())
-_RFQ_TYPES: frozenset[bytes] = frozenset(c.MSG_TYPE.encode() for c in _RFQ_CLASSES)
 _ENCODE_SPEC = _EncodeSpec(MESSAGES, Header, _RFQ_CLASSES, _DATA_TAGS)
 
 
@@ -3934,23 +3935,7 @@ def rfq_units_for(
     Returns:
         ``"dollars"`` or ``"cents"`` (``"cents"`` where no RFQ prices travel).
     """
-    if follow_use_dollars:
-        return "dollars" if use_dollars else "cents"
-    return RFQ_PRICE_UNITS.get(session_type, "cents")
-
-
-def _rfq_dollars(rfq_units: str, error: type[Exception]) -> bool:
-    if rfq_units == "cents":
-        return False
-    if rfq_units == "dollars":
-        return True
-    raise error(f"rfq_units must be 'cents' or 'dollars', got {rfq_units!r}")
-
-
-def _is_rfq(frame: bytes) -> bool:
-    """Whether the frame's MsgType(35) is one whose BidPx/OfferPx follow rfq_units."""
-    start = frame.find(b"\x0135=")
-    return start >= 0 and frame[start + 4 : frame.find(b"\x01", start + 4)] in _RFQ_TYPES
+    return _rfq_units_for(RFQ_PRICE_UNITS, session_type, use_dollars, follow_use_dollars)
 
 
 def decode(
@@ -3987,11 +3972,10 @@ def decode(
         DecodeError: the frame is malformed, or (unless ``tolerant``) a required tag is missing
             or a tag repeats; it names the tag and message and carries the raw frame.
     """
-    rfq_dollars = False if rfq_units == "cents" else _rfq_dollars(rfq_units, _LocalProtocolError)
-    if rfq_dollars != use_dollars and _RFQ_TYPES and _is_rfq(frame):
-        # an RFQ message: its only switchable prices are BidPx/OfferPx
-        use_dollars = rfq_dollars
-    return _decode_frame(frame, _CLASSES, _DATA_TAGS, _LENGTH_TAGS, use_dollars, verify, tolerant)
+    rfq = _rfq_dollars(rfq_units, _LocalProtocolError)
+    return _decode_frame(
+        frame, _CLASSES, _DATA_TAGS, _LENGTH_TAGS, use_dollars, verify, tolerant, rfq, _RFQ_CLASSES
+    )
 
 
 def encode(
@@ -4018,5 +4002,6 @@ def encode(
             message and the field; PriceUnitError, a subclass, for a price the wire units
             cannot carry.
     """
-    rfq_dollars = False if rfq_units == "cents" else _rfq_dollars(rfq_units, _EncodeError)
-    return _encode_message(message, header, use_dollars, rfq_dollars, _ENCODE_SPEC)
+    return _encode_message(
+        message, header, use_dollars, _rfq_dollars(rfq_units, _EncodeError), _ENCODE_SPEC
+    )
