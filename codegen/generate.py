@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 
+from .fill import CACHE_LOOKUPS, enum_lookups, fill_expr
 from .model import INT_TYPES, FieldDef, Spec
 from .view import DialectView, RField, RGroup, RMessage
 
@@ -54,6 +55,7 @@ class FieldRender:
     encode: str  # expression producing the value bytes from `v`
     length_attr: str | None  # for DATA fields: the attribute of the length field
     data_attr: str | None  # for LENGTH fields that precede a DATA field
+    fill: str = ""  # expression of the raw value `r` giving the typed value (codegen.fill)
 
 
 @dataclass
@@ -106,6 +108,8 @@ class _Renderer:
         self.view = view
         self.dialect = view.dialect
         self.infos: dict[str, str] = {}  # constant name -> constructor expression
+        self.fills: dict[str, str] = {}  # constant name -> straight-line converter of `r`
+        self.dec_tables: set[str] = set()  # enums whose member lookup the converters use
         self.enum_names = {f.name for f in view.enum_fields()}
         self.enum_tables: set[str] = set()
         self.taken = frozenset(m.name for m in view.messages) | frozenset(
@@ -145,6 +149,8 @@ class _Renderer:
                     dec_dollars = "_v.dec_decimal"
             dec = "_v.dec_cents" if units == "cents" else "_v.dec_decimal"
         secret = "True" if f.type == "DATA" else "False"
+        self.fills[const] = fill_expr(dec, None if dec_dollars == "None" else dec_dollars)
+        self.dec_tables.update(enum_lookups(self.fills[const]))
         self.infos[const] = (
             f'_F("{f.python_name}", "_{f.python_name}", {f.tag}, b"{f.tag}", "{f.name}", '
             f"{dec}, {dec_dollars}, {secret})"
@@ -231,6 +237,9 @@ class _Renderer:
                         encode=re.sub(r"\bv\b", f"v_{f.python_name}", self.encode_expr(m)),
                         length_attr=by_name.get(f.length_field) if f.length_field else None,
                         data_attr=data_of.get(f.name),
+                        fill=re.sub(
+                            r"\bx\b", f"x_{f.python_name}", self.fills[self.field_info(m)]
+                        ),
                     )
                 )
             else:
@@ -353,6 +362,8 @@ def render_dialect(spec: Spec, product: str, env: jinja2.Environment) -> str:
         data_tags=data_tags,
         sources=_sources(spec),
         enum_tables=sorted(r.enum_tables),
+        dec_tables=sorted(r.dec_tables),
+        cache_lookups=sorted(CACHE_LOOKUPS.items()),
     )
 
 
@@ -376,6 +387,7 @@ def render_common(spec: Spec, env: jinja2.Environment) -> str:
     return env.get_template("common.py.j2").render(
         header=header,
         infos=sorted(r.infos.items()),
+        cache_lookups=sorted(CACHE_LOOKUPS.items()),
         trailer_tags=trailer_tags,
         sources=_sources(spec),
     )

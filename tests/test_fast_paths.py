@@ -72,7 +72,8 @@ def reference(rec: FixRecord) -> dict[str, Any]:
         raw = None
         for i in range(0, len(flat), 2):
             if flat[i] == info.key:
-                raw = flat[i + 1]  # the last occurrence, as the tag -> value dict keeps it
+                raw = flat[i + 1]  # the first occurrence, as raw_value() gives it
+                break
         if raw is None:
             out[info.attr] = None
             continue
@@ -203,7 +204,7 @@ def _raw(rec: FixRecord, info: FieldInfo) -> bytes:
     src = rec._src
     assert src is not None
     flat = src[2]
-    return [flat[i + 1] for i in range(0, len(flat), 2) if flat[i] == info.key][-1]
+    return next(flat[i + 1] for i in range(0, len(flat), 2) if flat[i] == info.key)
 
 
 def _group_count(msg: Message, d: Any) -> bool:

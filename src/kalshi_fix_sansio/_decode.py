@@ -152,7 +152,7 @@ def decode_frame(
     if tolerant:
         defects = _structural_defects(cls, frame, flat, tags, present, cls is classes[b""])
         msg = _new(cls)
-        _set(msg, "_src", [frame, None, flat, use_dollars, defects])
+        _set(msg, "_src", [frame, None, flat, use_dollars, defects, cls, present])
         _set(msg, "_eager", False)
         return msg
     if not cls._REQUIRED <= present:
@@ -178,7 +178,7 @@ def decode_frame(
     # Python-level scan) waits for validate(); without groups it costs one comparison here.
     if len(present) != len(tags) and not (present & cls._GROUP_TAGS):
         _check_repeats(cls, frame, tags)
-    return _finish(cls, frame, flat, use_dollars)
+    return _finish(cls, frame, flat, use_dollars, present)
 
 
 def _structural_defects(
@@ -273,9 +273,11 @@ def _spec_tags() -> tuple[frozenset[int], frozenset[bytes]]:
     return _SPEC_TAGS
 
 
-def _finish(cls: type[Message], frame: bytes, flat: list[bytes], use_dollars: bool) -> Message:
+def _finish(
+    cls: type[Message], frame: bytes, flat: list[bytes], use_dollars: bool, present: set[bytes]
+) -> Message:
     msg = _new(cls)
-    _set(msg, "_src", [frame, None, flat, use_dollars, None])
+    _set(msg, "_src", [frame, None, flat, use_dollars, None, cls, present])
     _set(msg, "_eager", False)
     return msg
 

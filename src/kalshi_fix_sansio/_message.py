@@ -121,19 +121,65 @@ class GroupInfo(NamedTuple):
 # (slot, tag bytes, decoder, field) per plain field of a class, in member order: `FixRecord._fill`
 Conv = tuple[tuple[str, bytes, Callable[[bytes], Any], FieldInfo], ...]
 _CONVERT_ERRORS = (ValueError, UnicodeDecodeError, ArithmeticError)
+_WALK_ERRORS = (ValueError, UnicodeDecodeError, ArithmeticError, IndexError)
 
 
 # [frame, tag -> raw value (built on first access), flat [tag, value, ...], use_dollars,
-#  defects: a list shared by a message and its group entries when decoded tolerantly, else None]
+#  defects: a list shared by a message and its group entries when decoded tolerantly, else None,
+#  a message: its class and the set of its tags (None on a group entry)]
 Src = list[Any]
 
 
 def _wire(src: Src) -> dict[bytes, bytes]:
+    """Tag -> raw value of a record's own fields (a message: header and body, not its groups)."""
     wire: dict[bytes, bytes] | None = src[1]
     if wire is None:
-        it = iter(src[2])
-        wire = src[1] = dict(zip(it, it, strict=False))
+        cls = src[5]
+        if cls is not None and cls._GROUP_TAGS:
+            wire = src[1] = _own_wire(cls, src[2], src[6])
+        else:
+            wire = src[1] = _pairs(src[2])
     return wire
+
+
+def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+    """Tag -> value of a flat list; a tag given twice keeps its first value (as `raw_value`)."""
+    it = iter(flat)
+    wire = dict(zip(it, it, strict=False))
+    if len(wire) * 2 != len(flat):  # a repeated tag (a defect): the first occurrence counts
+        wire = {}
+        for i in range(0, len(flat) - 1, 2):
+            wire.setdefault(flat[i], flat[i + 1])
+    return wire
+
+
+def _own_wire(cls: type[Message], flat: list[bytes], present: set[bytes]) -> dict[bytes, bytes]:
+    """The header and body fields of a message with groups, without reading the entries.
+
+    They come before the first group entry; the tags after it are checked, as a set, for a
+    header or body tag placed later (allowed, unusual), in which case the whole frame is read.
+    A tag given twice keeps its first value either way.
+    """
+    group_tags = cls._GROUP_TAGS
+    i = 6
+    n = len(flat)
+    while i < n and flat[i] not in group_tags:
+        i += 2
+    wire = _pairs(flat[:i])
+    if i < n and not _own_keys(cls).isdisjoint(present.difference(wire)):
+        wire = _pairs(flat)
+    return wire
+
+
+def _own_keys(cls: type[Message]) -> frozenset[bytes]:
+    """The header, body and group count tags of a message class (cached per class)."""
+    cached: frozenset[bytes] | None = cls.__dict__.get("_OWN_KEYS_CACHE")
+    if cached is None:
+        cached = frozenset(
+            [*cls._HEADER_CLS._BY_KEY, *cls._BY_KEY, *(g.key for g in cls._GROUPS)]
+        )
+        type.__setattr__(cls, "_OWN_KEYS_CACHE", cached)
+    return cached
 
 
 R = TypeVar("R", bound="FixRecord")
@@ -181,6 +227,11 @@ class FixRecord:
         wire = src[1]
         if wire is None:
             wire = _wire(src)
+        try:  # the generated straight-line converters: every value converts in the common case
+            self._fast_fill(wire, src[3])
+            return None
+        except _CONVERT_ERRORS:
+            pass  # one does not: the loop below leaves it unset for `_load` to name
         get = wire.get
         bad = None
         for slot, key, dec, info in self._CONV_D if src[3] else self._CONV:
@@ -196,6 +247,30 @@ class FixRecord:
                 else:
                     bad.append(info)
         return bad
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        """Convert every plain field from ``wire`` (generated per class, straight-line).
+
+        Raises:
+            ValueError, UnicodeDecodeError, ArithmeticError: a value does not convert.
+        """
+        for slot, key, dec, _info in self._CONV_D if dollars else self._CONV:
+            raw = wire.get(key)
+            _set(self, slot, None if raw is None else dec(raw))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        """Read this group entry's members from ``flat[i:]`` in spec order (generated per entry
+        class without nested groups).
+
+        Returns:
+            The position after the entry, or -1: no fast walk (the careful parser reads it).
+
+        Raises:
+            ValueError, UnicodeDecodeError, ArithmeticError: a value does not convert.
+            IndexError: the frame ends inside the entry (a frame always ends with CheckSum, so
+                only a malformed one does).
+        """
+        return -1
 
     def _get(self, info: FieldInfo) -> Any:
         """A field read for the first time: the first of a message converts only itself, any
@@ -493,7 +568,7 @@ def _offset_of(src: Src, key: bytes) -> int | None:
 
 
 def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tuple[FixRecord, ...]:
-    frame, _, flat, use_dollars, defects = src
+    frame, _, flat, use_dollars, defects = src[:5]
     n = len(flat)
     # bounded before use: no message holds more entries than it has fields
     count = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
@@ -513,6 +588,10 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
             break
         i += 1
     entry_cls = info.entry
+    if count and not entry_cls._GROUPS:
+        fast = _flat_entries(entry_cls, src, i + 2, count)
+        if fast is not None:
+            return fast
     delim = entry_cls._DELIMITER
     tags = entry_cls._TAGS
     required = entry_cls._REQUIRED
@@ -567,10 +646,44 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
                 text = f"{owner._what()}: group {info.name}({info.tag}) entry {k + 1} lacks "
                 _add(defects, Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{text}required tag {tag}"))
         entry = _new(entry_cls)
-        _set(entry, "_src", [frame, d, sub, use_dollars, defects])
+        _set(entry, "_src", [frame, d, sub, use_dollars, defects, None, None])
         _set(entry, "_eager", True)
         entries.append(entry)
     return tuple(entries)
+
+
+def _flat_entries(
+    entry_cls: type[FixRecord], src: Src, j: int, count: int
+) -> tuple[FixRecord, ...] | None:
+    """The entries of a group without nested groups, typed in one walk, when well formed.
+
+    Each entry's generated `_walk` reads its members in spec order, converting each value, and
+    stops at the first tag that is not the next member; the next entry must start at its
+    delimiter there, and after the last one no member of the entry may follow. Anything else (an
+    order the walk does not know, a missing required member, a value that does not convert)
+    returns None, and the careful parser finds and names what is wrong.
+    """
+    frame, _, flat, use_dollars, defects = src[:5]
+    delim = entry_cls._DELIMITER
+    n = len(flat)
+    out: list[FixRecord] = []
+    try:
+        for _ in range(count):
+            if flat[j] != delim:
+                return None
+            entry = _new(entry_cls)
+            end = entry._walk(flat, j, use_dollars)
+            if end < 0:
+                return None
+            # every slot is set: `_eager`, read only to convert a missing value, stays unset
+            _set(entry, "_src", [frame, None, flat[j:end], use_dollars, defects, None, None])
+            out.append(entry)
+            j = end
+    except _WALK_ERRORS:
+        return None
+    if j < n and flat[j] in entry_cls._TAGS:
+        return None  # a member out of the walk's order: the careful parser decides
+    return tuple(out)
 
 
 def _add(defects: list[Defect], defect: Defect) -> None:
@@ -722,9 +835,7 @@ class Message(FixRecord):
         except AttributeError:
             src = self._src
             assert src is not None
-            h = _new(self._HEADER_CLS)
-            _set(h, "_src", src)
-            _set(h, "_eager", False)
+            h = _typed_header(self._HEADER_CLS, src)
             _set(self, "_header", h)
             return h
 
@@ -776,6 +887,35 @@ class UnknownMessage(Message):
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         pass
+
+
+def _typed_header(cls: type[FixRecord], src: Src) -> FixRecord:
+    """The header of a decoded message, typed at once when it is laid out as usual.
+
+    Header fields follow 8, 9 and 35; the generated walk reads them there in spec order. It is
+    the header when it took every header tag the frame holds (one placed elsewhere, in another
+    order, or a value that does not convert, leaves the lazy header, which reads the tag dict).
+    """
+    h = _new(cls)
+    _set(h, "_src", src)
+    try:
+        end = h._walk(src[2], 6, src[3])
+    except _WALK_ERRORS:
+        end = -1
+    if end >= 0 and end - 6 == 2 * len(_header_keys(cls).intersection(src[6])):
+        return h  # every slot set: `_eager` is never read
+    h = _new(cls)
+    _set(h, "_src", src)
+    _set(h, "_eager", False)
+    return h
+
+
+def _header_keys(cls: type[FixRecord]) -> frozenset[bytes]:
+    cached: frozenset[bytes] | None = cls.__dict__.get("_KEYS_CACHE")
+    if cached is None:
+        cached = frozenset(cls._BY_KEY)
+        type.__setattr__(cls, "_KEYS_CACHE", cached)
+    return cached
 
 
 def _valid_tag(t: bytes) -> bool:

@@ -255,11 +255,15 @@ def dec_bytes(raw: bytes) -> bytes:
     return raw
 
 
+# enum class -> wire bytes -> member, for the generated converters' inline lookups
+ENUM_TABLES: dict[type[enum.Enum], dict[bytes, Any]] = {}
+
+
 def enum_decoder(cls: type[enum.Enum], base: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
     """Decoder for an enum field: the member when known, else the plain value (never an error)."""
-    table: dict[bytes, Any] = {}
-    for member in cls:
-        table[str(member.value).encode()] = member
+    table = ENUM_TABLES.get(cls)
+    if table is None:
+        table = ENUM_TABLES[cls] = {str(m.value).encode(): m for m in cls}
 
     def decode(raw: bytes) -> Any:
         hit = table.get(raw)
@@ -360,11 +364,30 @@ def _as_decimal(v: Any, name: str) -> Decimal:
     return d
 
 
+def _plain_text(v: Any) -> str | None:
+    """``str(v)`` of a short finite Decimal written without an exponent, else None.
+
+    The fast path of the price and quantity encoders: such text is what ``format(v, "f")``
+    writes (short, so within the digit bound), and its digits can be read directly.
+    """
+    if v.__class__ is Decimal:
+        t = str(v)
+        if len(t) < 24 and t[-1].isdigit() and "E" not in t:
+            return t
+    return None
+
+
 def enc_decimal(v: Any, name: str) -> bytes:
+    t = _plain_text(v)
+    if t is not None:
+        return t.encode("ascii")
     return format(_as_decimal(v, name), "f").encode("ascii")
 
 
 def enc_dollars(v: Any, name: str, max_decimals: int) -> bytes:
+    t = _plain_text(v)
+    if t is not None and len(t.partition(".")[2]) <= max_decimals:
+        return t.encode("ascii")
     d = _as_decimal(v, name)
     if not _is_whole(_shift(d, max_decimals)):
         raise PriceUnitError(
@@ -385,6 +408,11 @@ RFQ_CENTS_HINT = (
 
 
 def enc_cents(v: Any, name: str, max_cent_decimals: int = 0, hint: str = SUBPENNY_HINT) -> bytes:
+    t = _plain_text(v)
+    if t is not None:
+        units, _, fraction = t.partition(".")
+        if len(fraction) <= 2:  # whole cents: the digits, the point moved two places
+            return b"%d" % int(units + fraction.ljust(2, "0"))
     dollars = _as_decimal(v, name)
     cents = dollars.scaleb(2, _EXACT)  # exact, whatever the number of digits
     if max_cent_decimals == 0:

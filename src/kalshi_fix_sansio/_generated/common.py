@@ -17,6 +17,7 @@ from .._message import by_key as _by_key
 from .._message import convs as _convs
 from .._message import FixRecord
 from .._message import GroupInfo as _G
+from .._message import _set
 from .._encode import encode_group as _encode_group
 from .._encode import missing as _missing
 from ..errors import EncodeError as _EncodeError
@@ -194,6 +195,133 @@ class Header(FixRecord):
         except AttributeError:
             return self._get(_f_cstm_appl_ver_id)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"49")
+        _set(self, "_sender_comp_id", None if r is None else r.decode("utf-8"))
+        r = g(b"56")
+        _set(self, "_target_comp_id", None if r is None else r.decode("utf-8"))
+        r = g(b"34")
+        _set(self, "_msg_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"52")
+        _set(self, "_sending_time", None if r is None else (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        r = g(b"43")
+        _set(self, "_poss_dup_flag", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"97")
+        _set(self, "_poss_resend", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"122")
+        _set(self, "_orig_sending_time", None if r is None else (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        r = g(b"50")
+        _set(self, "_sender_sub_id", None if r is None else r.decode("utf-8"))
+        r = g(b"57")
+        _set(self, "_target_sub_id", None if r is None else r.decode("utf-8"))
+        r = g(b"115")
+        _set(self, "_on_behalf_of_comp_id", None if r is None else r.decode("utf-8"))
+        r = g(b"128")
+        _set(self, "_deliver_to_comp_id", None if r is None else r.decode("utf-8"))
+        r = g(b"142")
+        _set(self, "_sender_location_id", None if r is None else r.decode("utf-8"))
+        r = g(b"143")
+        _set(self, "_target_location_id", None if r is None else r.decode("utf-8"))
+        r = g(b"1128")
+        _set(self, "_appl_ver_id", None if r is None else r.decode("utf-8"))
+        r = g(b"1129")
+        _set(self, "_cstm_appl_ver_id", None if r is None else r.decode("utf-8"))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"49":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_sender_comp_id", r.decode("utf-8"))
+        else:
+            return -1
+        if flat[i] == b"56":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_target_comp_id", r.decode("utf-8"))
+        else:
+            return -1
+        if flat[i] == b"34":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_msg_seq_num", (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        else:
+            return -1
+        if flat[i] == b"52":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_sending_time", (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        else:
+            return -1
+        if flat[i] == b"43":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_poss_dup_flag", (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        else:
+            _set(self, "_poss_dup_flag", None)
+        if flat[i] == b"97":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_poss_resend", (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        else:
+            _set(self, "_poss_resend", None)
+        if flat[i] == b"122":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_orig_sending_time", (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        else:
+            _set(self, "_orig_sending_time", None)
+        if flat[i] == b"50":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_sender_sub_id", r.decode("utf-8"))
+        else:
+            _set(self, "_sender_sub_id", None)
+        if flat[i] == b"57":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_target_sub_id", r.decode("utf-8"))
+        else:
+            _set(self, "_target_sub_id", None)
+        if flat[i] == b"115":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_on_behalf_of_comp_id", r.decode("utf-8"))
+        else:
+            _set(self, "_on_behalf_of_comp_id", None)
+        if flat[i] == b"128":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_deliver_to_comp_id", r.decode("utf-8"))
+        else:
+            _set(self, "_deliver_to_comp_id", None)
+        if flat[i] == b"142":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_sender_location_id", r.decode("utf-8"))
+        else:
+            _set(self, "_sender_location_id", None)
+        if flat[i] == b"143":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_target_location_id", r.decode("utf-8"))
+        else:
+            _set(self, "_target_location_id", None)
+        if flat[i] == b"1128":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_appl_ver_id", r.decode("utf-8"))
+        else:
+            _set(self, "_appl_ver_id", None)
+        if flat[i] == b"1129":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_cstm_appl_ver_id", r.decode("utf-8"))
+        else:
+            _set(self, "_cstm_appl_ver_id", None)
+        return i
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -268,6 +396,11 @@ _f_sending_time = _F("sending_time", "_sending_time", 52, b"52", "SendingTime", 
 _f_target_comp_id = _F("target_comp_id", "_target_comp_id", 56, b"56", "TargetCompID", _v.dec_str, None, False)
 _f_target_location_id = _F("target_location_id", "_target_location_id", 143, b"143", "TargetLocationID", _v.dec_str, None, False)
 _f_target_sub_id = _F("target_sub_id", "_target_sub_id", 57, b"57", "TargetSubID", _v.dec_str, None, False)
+_c_cents = _v._CENTS.get
+_c_date = _v._DATES.get
+_c_decimal = _v._DECIMALS.get
+_c_time = _v._TIMES.get
+_c_timestamp = _v._TIMESTAMPS.get
 
 Header._FIELDS = (_f_sender_comp_id, _f_target_comp_id, _f_msg_seq_num, _f_sending_time, _f_poss_dup_flag, _f_poss_resend, _f_orig_sending_time, _f_sender_sub_id, _f_target_sub_id, _f_on_behalf_of_comp_id, _f_deliver_to_comp_id, _f_sender_location_id, _f_target_location_id, _f_appl_ver_id, _f_cstm_appl_ver_id, )
 Header._BY_KEY = _by_key(Header._FIELDS)

@@ -23,6 +23,7 @@ from .._message import convs as _convs
 from .._message import AnyTag, FixRecord, Message, UnknownMessage
 from .._encode import EncodeSpec as _EncodeSpec
 from .._message import GroupInfo as _G
+from .._message import _set
 from .._decode import decode_frame as _decode_frame
 from .._decode import rfq_dollars as _rfq_dollars
 from .._decode import rfq_units_for as _rfq_units_for
@@ -572,6 +573,29 @@ class Party(FixRecord):
         except AttributeError:
             return self._get(_f_party_role)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"448")
+        _set(self, "_party_id", None if r is None else r.decode("utf-8"))
+        r = g(b"452")
+        _set(self, "_party_role", None if r is None else (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"448":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_party_id", r.decode("utf-8"))
+        else:
+            return -1
+        if flat[i] == b"452":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_party_role", (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        else:
+            return -1
+        return i
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -637,6 +661,45 @@ class MiscFee(FixRecord):
         except AttributeError:
             return self._get(_f_misc_fee_basis)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"137")
+        _set(self, "_misc_fee_amt", None if r is None else (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"138")
+        _set(self, "_misc_fee_curr", None if r is None else r.decode("utf-8"))
+        r = g(b"139")
+        _set(self, "_misc_fee_type", None if r is None else (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8")))
+        r = g(b"891")
+        _set(self, "_misc_fee_basis", None if r is None else (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"137":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_misc_fee_amt", (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        else:
+            return -1
+        if flat[i] == b"138":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_misc_fee_curr", r.decode("utf-8"))
+        else:
+            return -1
+        if flat[i] == b"139":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_misc_fee_type", (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8")))
+        else:
+            return -1
+        if flat[i] == b"891":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_misc_fee_basis", (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        else:
+            return -1
+        return i
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -692,6 +755,29 @@ class CollateralAmountChange(FixRecord):
         except AttributeError:
             return self._get(_f_collateral_amount_type)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"1704")
+        _set(self, "_collateral_amount_change", None if r is None else (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"1705")
+        _set(self, "_collateral_amount_type", None if r is None else (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8")))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"1704":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_collateral_amount_change", (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        else:
+            return -1
+        if flat[i] == b"1705":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_collateral_amount_type", (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8")))
+        else:
+            return -1
+        return i
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -725,6 +811,21 @@ class MarketDataRequestRelatedSym(FixRecord):
             return self._symbol
         except AttributeError:
             return self._get(_f_symbol)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"55":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_symbol", r.decode("utf-8"))
+        else:
+            return -1
+        return i
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -797,6 +898,53 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             return self._md_entry_time
         except AttributeError:
             return self._get(_f_md_entry_time)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"269")
+        _set(self, "_md_entry_type", None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+        r = g(b"270")
+        _set(self, "_md_entry_px", None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"271")
+        _set(self, "_md_entry_size", None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"272")
+        _set(self, "_md_entry_date", None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+        r = g(b"273")
+        _set(self, "_md_entry_time", None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"269":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_type", (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+        else:
+            return -1
+        if flat[i] == b"270":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_px", (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        else:
+            return -1
+        if flat[i] == b"271":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_size", (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        else:
+            return -1
+        if flat[i] == b"272":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_date", (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+        else:
+            _set(self, "_md_entry_date", None)
+        if flat[i] == b"273":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_time", (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+        else:
+            _set(self, "_md_entry_time", None)
+        return i
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -964,6 +1112,109 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         except AttributeError:
             return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"279")
+        _set(self, "_md_update_action", None if r is None else (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8")))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"269")
+        _set(self, "_md_entry_type", None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+        r = g(b"270")
+        _set(self, "_md_entry_px", None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"271")
+        _set(self, "_md_entry_size", None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"272")
+        _set(self, "_md_entry_date", None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+        r = g(b"273")
+        _set(self, "_md_entry_time", None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+        r = g(b"2446")
+        _set(self, "_aggressor_side", None if r is None else (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8")))
+        r = g(b"828")
+        _set(self, "_trd_type", None if r is None else (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"1003")
+        _set(self, "_trade_id", None if r is None else r.decode("utf-8"))
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"279":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_update_action", (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8")))
+        else:
+            return -1
+        if flat[i] == b"55":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_symbol", r.decode("utf-8"))
+        else:
+            return -1
+        if flat[i] == b"269":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_type", (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+        else:
+            return -1
+        if flat[i] == b"270":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_px", (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        else:
+            return -1
+        if flat[i] == b"271":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_size", (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        else:
+            return -1
+        if flat[i] == b"272":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_date", (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+        else:
+            _set(self, "_md_entry_date", None)
+        if flat[i] == b"273":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_time", (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+        else:
+            _set(self, "_md_entry_time", None)
+        if flat[i] == b"2446":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_aggressor_side", (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8")))
+        else:
+            _set(self, "_aggressor_side", None)
+        if flat[i] == b"828":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_trd_type", (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        else:
+            _set(self, "_trd_type", None)
+        if flat[i] == b"1003":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_trade_id", r.decode("utf-8"))
+        else:
+            _set(self, "_trade_id", None)
+        if flat[i] == b"11":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_cl_ord_id", r.decode("utf-8"))
+        else:
+            _set(self, "_cl_ord_id", None)
+        if flat[i] == b"79":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_alloc_account", (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        else:
+            _set(self, "_alloc_account", None)
+        return i
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1054,6 +1305,14 @@ class EventResendRequest(Message):
         except AttributeError:
             return self._get(_f_end_exec_id)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"21001")
+        _set(self, "_begin_exec_id", None if r is None else r.decode("utf-8"))
+        r = g(b"21002")
+        _set(self, "_end_exec_id", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1100,6 +1359,14 @@ class EventResendComplete(Message):
             return self._resend_event_count
         except AttributeError:
             return self._get(_f_resend_event_count)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"45")
+        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"21003")
+        _set(self, "_resend_event_count", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1149,6 +1416,14 @@ class EventResendReject(Message):
             return self._event_resend_reject_reason
         except AttributeError:
             return self._get(_f_event_resend_reject_reason)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"45")
+        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"21004")
+        _set(self, "_event_resend_reject_reason", None if r is None else (x_event_resend_reject_reason if (x_event_resend_reject_reason := _d_EventResendRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1200,6 +1475,12 @@ class MarketDataRequest(Message):
         except AttributeError:
             return self._load_group(_g_MarketDataRequestRelatedSym_related_sym)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"263")
+        _set(self, "_subscription_request_type", None if r is None else (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8")))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1247,6 +1528,12 @@ class MarketDataSnapshotFullRefresh(Message):
         except AttributeError:
             return self._load_group(_g_MarketDataSnapshotFullRefreshMDEntry_md_entries)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1285,6 +1572,7 @@ class MarketDataIncrementalRefresh(Message):
             return self._md_entries
         except AttributeError:
             return self._load_group(_g_MarketDataIncrementalRefreshMDEntry_md_entries)  # type: ignore[no-any-return]
+
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1329,6 +1617,14 @@ class MarketDataRequestReject(Message):
             return self._text
         except AttributeError:
             return self._get(_f_text)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"281")
+        _set(self, "_md_req_rej_reason", None if r is None else (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode("utf-8")))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1511,6 +1807,38 @@ class NewOrderSingle(Message):
             return self._cancel_order_on_pause
         except AttributeError:
             return self._get(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"18")
+        _set(self, "_exec_inst", None if r is None else (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8")))
+        r = g(b"38")
+        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"40")
+        _set(self, "_ord_type", None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8")))
+        r = g(b"44")
+        _set(self, "_price", None if r is None else (x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"54")
+        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"59")
+        _set(self, "_time_in_force", None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8")))
+        r = g(b"126")
+        _set(self, "_expire_time", None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"526")
+        _set(self, "_secondary_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"20130")
+        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        r = g(b"2964")
+        _set(self, "_self_trade_prevention_type", None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"21006")
+        _set(self, "_cancel_order_on_pause", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1724,6 +2052,34 @@ class OrderCancelReplaceRequest(Message):
         except AttributeError:
             return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"37")
+        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        r = g(b"38")
+        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"40")
+        _set(self, "_ord_type", None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8")))
+        r = g(b"41")
+        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"44")
+        _set(self, "_price", None if r is None else (x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"54")
+        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"59")
+        _set(self, "_time_in_force", None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8")))
+        r = g(b"126")
+        _set(self, "_expire_time", None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        r = g(b"20130")
+        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1865,6 +2221,22 @@ class OrderCancelRequest(Message):
             return self._alloc_account
         except AttributeError:
             return self._get(_f_alloc_account)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"37")
+        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        r = g(b"41")
+        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"54")
+        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2260,6 +2632,68 @@ class ExecutionReport(Message):
         except AttributeError:
             return self._get(_f_self_trade_prevention_type)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"6")
+        _set(self, "_avg_px", None if r is None else (x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"14")
+        _set(self, "_cum_qty", None if r is None else (x_cum_qty if (x_cum_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"17")
+        _set(self, "_exec_id", None if r is None else r.decode("utf-8"))
+        r = g(b"30")
+        _set(self, "_last_mkt", None if r is None else r.decode("utf-8"))
+        r = g(b"31")
+        _set(self, "_last_px", None if r is None else (x_last_px if (x_last_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"32")
+        _set(self, "_last_qty", None if r is None else (x_last_qty if (x_last_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"37")
+        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        r = g(b"38")
+        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"39")
+        _set(self, "_ord_status", None if r is None else (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8")))
+        r = g(b"41")
+        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"44")
+        _set(self, "_price", None if r is None else (x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"54")
+        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        r = g(b"59")
+        _set(self, "_time_in_force", None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8")))
+        r = g(b"60")
+        _set(self, "_transact_time", None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        r = g(b"103")
+        _set(self, "_ord_rej_reason", None if r is None else (x_ord_rej_reason if (x_ord_rej_reason := _d_OrdRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"126")
+        _set(self, "_expire_time", None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        r = g(b"378")
+        _set(self, "_exec_restatement_reason", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"150")
+        _set(self, "_exec_type", None if r is None else (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode("utf-8")))
+        r = g(b"151")
+        _set(self, "_leaves_qty", None if r is None else (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"715")
+        _set(self, "_clearing_business_date", None if r is None else (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _v.dec_date(r)))
+        r = g(b"704")
+        _set(self, "_long_qty", None if r is None else (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"705")
+        _set(self, "_short_qty", None if r is None else (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"880")
+        _set(self, "_trd_match_id", None if r is None else r.decode("utf-8"))
+        r = g(b"1057")
+        _set(self, "_aggressor_indicator", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"2964")
+        _set(self, "_self_trade_prevention_type", None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -2473,6 +2907,24 @@ class OrderCancelReject(Message):
         except AttributeError:
             return self._get(_f_text)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"37")
+        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"41")
+        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"39")
+        _set(self, "_ord_status", None if r is None else (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8")))
+        r = g(b"434")
+        _set(self, "_cxl_rej_response_to", None if r is None else (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode("utf-8")))
+        r = g(b"102")
+        _set(self, "_cxl_rej_reason", None if r is None else (x_cxl_rej_reason if (x_cxl_rej_reason := _d_CxlRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -2535,6 +2987,14 @@ class OrderMassCancelRequest(Message):
             return self._mass_cancel_request_type
         except AttributeError:
             return self._get(_f_mass_cancel_request_type)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"530")
+        _set(self, "_mass_cancel_request_type", None if r is None else (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode("utf-8")))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2606,6 +3066,18 @@ class OrderMassCancelReport(Message):
             return self._mass_cancel_reject_reason
         except AttributeError:
             return self._get(_f_mass_cancel_reject_reason)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"37")
+        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        r = g(b"531")
+        _set(self, "_mass_cancel_response", None if r is None else (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode("utf-8")))
+        r = g(b"532")
+        _set(self, "_mass_cancel_reject_reason", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2706,6 +3178,22 @@ class BusinessMessageReject(Message):
         except AttributeError:
             return self._get(_f_business_reject_reason)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"45")
+        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        r = g(b"371")
+        _set(self, "_ref_tag_id", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"372")
+        _set(self, "_ref_msg_type", None if r is None else r.decode("utf-8"))
+        r = g(b"379")
+        _set(self, "_business_reject_ref_id", None if r is None else r.decode("utf-8"))
+        r = g(b"380")
+        _set(self, "_business_reject_reason", None if r is None else (x_business_reject_reason if (x_business_reject_reason := _d_BusinessRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -2782,6 +3270,16 @@ class OrderGroupRequest(Message):
         except AttributeError:
             return self._get(_f_order_group_contracts_limit)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"20131")
+        _set(self, "_order_group_action", None if r is None else (x_order_group_action if (x_order_group_action := _d_OrderGroupAction(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"20130")
+        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        r = g(b"20132")
+        _set(self, "_order_group_contracts_limit", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -2822,6 +3320,12 @@ class OrderGroupResponse(Message):
         except AttributeError:
             return self._get(_f_order_group_id)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"20130")
+        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -2855,6 +3359,12 @@ class Heartbeat(Message):
         except AttributeError:
             return self._get(_f_test_req_id)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"112")
+        _set(self, "_test_req_id", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -2885,6 +3395,12 @@ class TestRequest(Message):
             return self._test_req_id
         except AttributeError:
             return self._get(_f_test_req_id)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"112")
+        _set(self, "_test_req_id", None if r is None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2930,6 +3446,14 @@ class ResendRequest(Message):
             return self._end_seq_no
         except AttributeError:
             return self._get(_f_end_seq_no)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"7")
+        _set(self, "_begin_seq_no", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"16")
+        _set(self, "_end_seq_no", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3011,6 +3535,20 @@ class Reject(Message):
         except AttributeError:
             return self._get(_f_session_reject_reason)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"45")
+        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        r = g(b"371")
+        _set(self, "_ref_tag_id", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"372")
+        _set(self, "_ref_msg_type", None if r is None else r.decode("utf-8"))
+        r = g(b"373")
+        _set(self, "_session_reject_reason", None if r is None else (x_session_reject_reason if (x_session_reject_reason := _d_SessionRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -3066,6 +3604,14 @@ class SequenceReset(Message):
         except AttributeError:
             return self._get(_f_new_seq_no)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"123")
+        _set(self, "_gap_fill_flag", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"36")
+        _set(self, "_new_seq_no", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -3102,6 +3648,12 @@ class Logout(Message):
             return self._text
         except AttributeError:
             return self._get(_f_text)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3344,6 +3896,50 @@ class Logon(Message):
         except AttributeError:
             return self._get(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"98")
+        _set(self, "_encrypt_method", None if r is None else (x_encrypt_method if (x_encrypt_method := _d_EncryptMethod(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"108")
+        _set(self, "_heart_bt_int", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"95")
+        _set(self, "_raw_data_length", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"96")
+        _set(self, "_raw_data", None if r is None else r)
+        r = g(b"141")
+        _set(self, "_reset_seq_num_flag", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"1137")
+        _set(self, "_default_appl_ver_id", None if r is None else (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode("utf-8")))
+        r = g(b"8013")
+        _set(self, "_cancel_orders_on_disconnect", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"20126")
+        _set(self, "_listener_session", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"20200")
+        _set(self, "_message_retention_period", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"21005")
+        _set(self, "_use_dollars", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21011")
+        _set(self, "_skip_pending_exec_reports", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21012")
+        _set(self, "_use_expired_ord_status", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21007")
+        _set(self, "_enable_ioc_cancel_report", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21008")
+        _set(self, "_preserve_original_order_qty", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"789")
+        _set(self, "_next_expected_msg_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"383")
+        _set(self, "_max_message_size", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"464")
+        _set(self, "_test_message_indicator", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"553")
+        _set(self, "_username", None if r is None else r.decode("utf-8"))
+        r = g(b"554")
+        _set(self, "_password", None if r is None else r.decode("utf-8"))
+        r = g(b"21006")
+        _set(self, "_cancel_order_on_pause", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -3559,6 +4155,39 @@ _e_Side = _v.enum_table(Side)
 _e_SubscriptionRequestType = _v.enum_table(SubscriptionRequestType)
 _e_TimeInForce = _v.enum_table(TimeInForce)
 _e_TrdType = _v.enum_table(TrdType)
+_d_AggressorSide = _v.ENUM_TABLES[AggressorSide].get
+_d_BusinessRejectReason = _v.ENUM_TABLES[BusinessRejectReason].get
+_d_CollateralAmountType = _v.ENUM_TABLES[CollateralAmountType].get
+_d_CxlRejReason = _v.ENUM_TABLES[CxlRejReason].get
+_d_CxlRejResponseTo = _v.ENUM_TABLES[CxlRejResponseTo].get
+_d_DefaultApplVerID = _v.ENUM_TABLES[DefaultApplVerID].get
+_d_EncryptMethod = _v.ENUM_TABLES[EncryptMethod].get
+_d_EventResendRejectReason = _v.ENUM_TABLES[EventResendRejectReason].get
+_d_ExecInst = _v.ENUM_TABLES[ExecInst].get
+_d_ExecType = _v.ENUM_TABLES[ExecType].get
+_d_MDEntryType = _v.ENUM_TABLES[MDEntryType].get
+_d_MDReqRejReason = _v.ENUM_TABLES[MDReqRejReason].get
+_d_MDUpdateAction = _v.ENUM_TABLES[MDUpdateAction].get
+_d_MassCancelRequestType = _v.ENUM_TABLES[MassCancelRequestType].get
+_d_MassCancelResponse = _v.ENUM_TABLES[MassCancelResponse].get
+_d_MiscFeeBasis = _v.ENUM_TABLES[MiscFeeBasis].get
+_d_MiscFeeType = _v.ENUM_TABLES[MiscFeeType].get
+_d_OrdRejReason = _v.ENUM_TABLES[OrdRejReason].get
+_d_OrdStatus = _v.ENUM_TABLES[OrdStatus].get
+_d_OrdType = _v.ENUM_TABLES[OrdType].get
+_d_OrderGroupAction = _v.ENUM_TABLES[OrderGroupAction].get
+_d_PartyRole = _v.ENUM_TABLES[PartyRole].get
+_d_SelfTradePreventionType = _v.ENUM_TABLES[SelfTradePreventionType].get
+_d_SessionRejectReason = _v.ENUM_TABLES[SessionRejectReason].get
+_d_Side = _v.ENUM_TABLES[Side].get
+_d_SubscriptionRequestType = _v.ENUM_TABLES[SubscriptionRequestType].get
+_d_TimeInForce = _v.ENUM_TABLES[TimeInForce].get
+_d_TrdType = _v.ENUM_TABLES[TrdType].get
+_c_cents = _v._CENTS.get
+_c_date = _v._DATES.get
+_c_decimal = _v._DECIMALS.get
+_c_time = _v._TIMES.get
+_c_timestamp = _v._TIMESTAMPS.get
 
 Party._FIELDS = (_f_party_id, _f_party_role, )
 Party._BY_KEY = _by_key(Party._FIELDS)

@@ -23,6 +23,7 @@ from .._message import convs as _convs
 from .._message import AnyTag, FixRecord, Message, UnknownMessage
 from .._encode import EncodeSpec as _EncodeSpec
 from .._message import GroupInfo as _G
+from .._message import _set
 from .._decode import decode_frame as _decode_frame
 from .._decode import rfq_dollars as _rfq_dollars
 from .._decode import rfq_units_for as _rfq_units_for
@@ -771,6 +772,29 @@ class Party(FixRecord):
         except AttributeError:
             return self._get(_f_party_role)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"448")
+        _set(self, "_party_id", None if r is None else r.decode("utf-8"))
+        r = g(b"452")
+        _set(self, "_party_role", None if r is None else (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"448":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_party_id", r.decode("utf-8"))
+        else:
+            return -1
+        if flat[i] == b"452":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_party_role", (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        else:
+            return -1
+        return i
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -836,6 +860,45 @@ class MiscFee(FixRecord):
         except AttributeError:
             return self._get(_f_misc_fee_basis)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"137")
+        _set(self, "_misc_fee_amt", None if r is None else (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"138")
+        _set(self, "_misc_fee_curr", None if r is None else r.decode("utf-8"))
+        r = g(b"139")
+        _set(self, "_misc_fee_type", None if r is None else (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8")))
+        r = g(b"891")
+        _set(self, "_misc_fee_basis", None if r is None else (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"137":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_misc_fee_amt", (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        else:
+            return -1
+        if flat[i] == b"138":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_misc_fee_curr", r.decode("utf-8"))
+        else:
+            return -1
+        if flat[i] == b"139":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_misc_fee_type", (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8")))
+        else:
+            return -1
+        if flat[i] == b"891":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_misc_fee_basis", (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        else:
+            return -1
+        return i
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -891,6 +954,29 @@ class CollateralAmountChange(FixRecord):
         except AttributeError:
             return self._get(_f_collateral_amount_type)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"1704")
+        _set(self, "_collateral_amount_change", None if r is None else (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"1705")
+        _set(self, "_collateral_amount_type", None if r is None else (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8")))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"1704":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_collateral_amount_change", (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        else:
+            return -1
+        if flat[i] == b"1705":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_collateral_amount_type", (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8")))
+        else:
+            return -1
+        return i
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -924,6 +1010,21 @@ class MarketDataRequestRelatedSym(FixRecord):
             return self._symbol
         except AttributeError:
             return self._get(_f_symbol)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"55":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_symbol", r.decode("utf-8"))
+        else:
+            return -1
+        return i
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -996,6 +1097,53 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             return self._md_entry_time
         except AttributeError:
             return self._get(_f_md_entry_time)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"269")
+        _set(self, "_md_entry_type", None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+        r = g(b"270")
+        _set(self, "_md_entry_px", None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"271")
+        _set(self, "_md_entry_size", None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"272")
+        _set(self, "_md_entry_date", None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+        r = g(b"273")
+        _set(self, "_md_entry_time", None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"269":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_type", (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+        else:
+            return -1
+        if flat[i] == b"270":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_px", (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        else:
+            return -1
+        if flat[i] == b"271":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_size", (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        else:
+            return -1
+        if flat[i] == b"272":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_date", (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+        else:
+            return -1
+        if flat[i] == b"273":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_time", (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+        else:
+            return -1
+        return i
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1167,6 +1315,109 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         except AttributeError:
             return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"279")
+        _set(self, "_md_update_action", None if r is None else (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8")))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"269")
+        _set(self, "_md_entry_type", None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+        r = g(b"270")
+        _set(self, "_md_entry_px", None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"271")
+        _set(self, "_md_entry_size", None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"272")
+        _set(self, "_md_entry_date", None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+        r = g(b"273")
+        _set(self, "_md_entry_time", None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+        r = g(b"2446")
+        _set(self, "_aggressor_side", None if r is None else (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8")))
+        r = g(b"828")
+        _set(self, "_trd_type", None if r is None else (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"1003")
+        _set(self, "_trade_id", None if r is None else r.decode("utf-8"))
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"279":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_update_action", (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8")))
+        else:
+            return -1
+        if flat[i] == b"55":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_symbol", r.decode("utf-8"))
+        else:
+            return -1
+        if flat[i] == b"269":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_type", (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+        else:
+            return -1
+        if flat[i] == b"270":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_px", (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        else:
+            return -1
+        if flat[i] == b"271":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_size", (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        else:
+            return -1
+        if flat[i] == b"272":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_date", (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+        else:
+            return -1
+        if flat[i] == b"273":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_md_entry_time", (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+        else:
+            return -1
+        if flat[i] == b"2446":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_aggressor_side", (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8")))
+        else:
+            _set(self, "_aggressor_side", None)
+        if flat[i] == b"828":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_trd_type", (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        else:
+            _set(self, "_trd_type", None)
+        if flat[i] == b"1003":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_trade_id", r.decode("utf-8"))
+        else:
+            _set(self, "_trade_id", None)
+        if flat[i] == b"11":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_cl_ord_id", r.decode("utf-8"))
+        else:
+            _set(self, "_cl_ord_id", None)
+        if flat[i] == b"79":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_alloc_account", (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        else:
+            _set(self, "_alloc_account", None)
+        return i
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1253,6 +1504,29 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
             return self._party_role
         except AttributeError:
             return self._get(_f_party_role)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"448")
+        _set(self, "_party_id", None if r is None else r.decode("utf-8"))
+        r = g(b"452")
+        _set(self, "_party_role", None if r is None else (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"448":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_party_id", r.decode("utf-8"))
+        else:
+            return -1
+        if flat[i] == b"452":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_party_role", (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        else:
+            _set(self, "_party_role", None)
+        return i
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1384,6 +1658,26 @@ class QuoteRequestRelatedSym(FixRecord):
         except AttributeError:
             return self._load_group(_g_QuoteRequestRelatedSymPartyID_party_ids)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"38")
+        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"152")
+        _set(self, "_cash_order_qty", None if r is None else (x_cash_order_qty if (x_cash_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"60")
+        _set(self, "_transact_time", None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        r = g(b"21033")
+        _set(self, "_target_cost_excludes_fees", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21034")
+        _set(self, "_obscure_creator_id", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21015")
+        _set(self, "_rest_remainder", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21016")
+        _set(self, "_replace_existing", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1455,6 +1749,37 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
         except AttributeError:
             return self._get(_f_multivariate_selected_side)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"20182")
+        _set(self, "_multivariate_selected_event_ticker", None if r is None else r.decode("utf-8"))
+        r = g(b"20183")
+        _set(self, "_multivariate_selected_market_ticker", None if r is None else r.decode("utf-8"))
+        r = g(b"20184")
+        _set(self, "_multivariate_selected_side", None if r is None else (x_multivariate_selected_side if (x_multivariate_selected_side := _d_MultivariateSelectedSide(r)) is not None else r.decode("utf-8")))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"20182":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_multivariate_selected_event_ticker", r.decode("utf-8"))
+        else:
+            return -1
+        if flat[i] == b"20183":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_multivariate_selected_market_ticker", r.decode("utf-8"))
+        else:
+            return -1
+        if flat[i] == b"20184":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_multivariate_selected_side", (x_multivariate_selected_side if (x_multivariate_selected_side := _d_MultivariateSelectedSide(r)) is not None else r.decode("utf-8")))
+        else:
+            return -1
+        return i
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1494,6 +1819,21 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
             return self._mve_offending_market_ticker
         except AttributeError:
             return self._get(_f_mve_offending_market_ticker)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"20186")
+        _set(self, "_mve_offending_market_ticker", None if r is None else r.decode("utf-8"))
+
+    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
+        if flat[i] == b"20186":
+            r = flat[i + 1]
+            i += 2
+            _set(self, "_mve_offending_market_ticker", r.decode("utf-8"))
+        else:
+            return -1
+        return i
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1578,6 +1918,18 @@ class MarketSettlementReportMarketSettlementPartyID(FixRecord):
         except AttributeError:
             return self._load_group(_g_MiscFee_misc_fees)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"20109")
+        _set(self, "_market_settlement_party_id", None if r is None else r.decode("utf-8"))
+        r = g(b"20110")
+        _set(self, "_market_settlement_party_role", None if r is None else (x_market_settlement_party_role if (x_market_settlement_party_role := _d_MarketSettlementPartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"704")
+        _set(self, "_long_qty", None if r is None else (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"705")
+        _set(self, "_short_qty", None if r is None else (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1644,6 +1996,14 @@ class EventResendRequest(Message):
         except AttributeError:
             return self._get(_f_end_exec_id)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"21001")
+        _set(self, "_begin_exec_id", None if r is None else r.decode("utf-8"))
+        r = g(b"21002")
+        _set(self, "_end_exec_id", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1690,6 +2050,14 @@ class EventResendComplete(Message):
             return self._resend_event_count
         except AttributeError:
             return self._get(_f_resend_event_count)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"45")
+        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"21003")
+        _set(self, "_resend_event_count", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1739,6 +2107,14 @@ class EventResendReject(Message):
             return self._event_resend_reject_reason
         except AttributeError:
             return self._get(_f_event_resend_reject_reason)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"45")
+        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"21004")
+        _set(self, "_event_resend_reject_reason", None if r is None else (x_event_resend_reject_reason if (x_event_resend_reject_reason := _d_EventResendRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1790,6 +2166,12 @@ class MarketDataRequest(Message):
         except AttributeError:
             return self._load_group(_g_MarketDataRequestRelatedSym_related_sym)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"263")
+        _set(self, "_subscription_request_type", None if r is None else (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8")))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1837,6 +2219,12 @@ class MarketDataSnapshotFullRefresh(Message):
         except AttributeError:
             return self._load_group(_g_MarketDataSnapshotFullRefreshMDEntry_md_entries)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1875,6 +2263,7 @@ class MarketDataIncrementalRefresh(Message):
             return self._md_entries
         except AttributeError:
             return self._load_group(_g_MarketDataIncrementalRefreshMDEntry_md_entries)  # type: ignore[no-any-return]
+
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1920,6 +2309,14 @@ class MarketDataRequestReject(Message):
         except AttributeError:
             return self._get(_f_text)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"281")
+        _set(self, "_md_req_rej_reason", None if r is None else (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode("utf-8")))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1964,6 +2361,14 @@ class SecurityStatusRequest(Message):
             return self._symbol
         except AttributeError:
             return self._get(_f_symbol)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"263")
+        _set(self, "_subscription_request_type", None if r is None else (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8")))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2012,6 +2417,14 @@ class SecurityStatus(Message):
             return self._security_trading_status
         except AttributeError:
             return self._get(_f_security_trading_status)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"326")
+        _set(self, "_security_trading_status", None if r is None else (x_security_trading_status if (x_security_trading_status := _d_SecurityTradingStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2242,6 +2655,46 @@ class NewOrderSingle(Message):
             return self._max_execution_cost
         except AttributeError:
             return self._get(_f_max_execution_cost)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"18")
+        _set(self, "_exec_inst", None if r is None else (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8")))
+        r = g(b"38")
+        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"40")
+        _set(self, "_ord_type", None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8")))
+        r = g(b"44")
+        _set(self, "_price", None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _v.dec_cents(r))))
+        r = g(b"54")
+        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"100")
+        _set(self, "_ex_destination", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"59")
+        _set(self, "_time_in_force", None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8")))
+        r = g(b"126")
+        _set(self, "_expire_time", None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        r = g(b"117")
+        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        r = g(b"21023")
+        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"526")
+        _set(self, "_secondary_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"20130")
+        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        r = g(b"2964")
+        _set(self, "_self_trade_prevention_type", None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"21006")
+        _set(self, "_cancel_order_on_pause", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21009")
+        _set(self, "_max_execution_cost", None if r is None else (x_max_execution_cost if (x_max_execution_cost := _c_decimal(r)) is not None else _v.dec_decimal(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2479,6 +2932,36 @@ class OrderCancelReplaceRequest(Message):
         except AttributeError:
             return self._get(_f_alloc_account)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"37")
+        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        r = g(b"38")
+        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"40")
+        _set(self, "_ord_type", None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8")))
+        r = g(b"41")
+        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"44")
+        _set(self, "_price", None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _v.dec_cents(r))))
+        r = g(b"54")
+        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"100")
+        _set(self, "_ex_destination", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"59")
+        _set(self, "_time_in_force", None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8")))
+        r = g(b"126")
+        _set(self, "_expire_time", None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        r = g(b"20130")
+        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -2634,6 +3117,24 @@ class OrderCancelRequest(Message):
             return self._alloc_account
         except AttributeError:
             return self._get(_f_alloc_account)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"37")
+        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        r = g(b"41")
+        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"54")
+        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"100")
+        _set(self, "_ex_destination", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3061,6 +3562,72 @@ class ExecutionReport(Message):
         except AttributeError:
             return self._get(_f_ranged_market_collateral_return)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"6")
+        _set(self, "_avg_px", None if r is None else ((x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_avg_px if (x_avg_px := _c_cents(r)) is not None else _v.dec_cents(r))))
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"14")
+        _set(self, "_cum_qty", None if r is None else (x_cum_qty if (x_cum_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"17")
+        _set(self, "_exec_id", None if r is None else r.decode("utf-8"))
+        r = g(b"30")
+        _set(self, "_last_mkt", None if r is None else r.decode("utf-8"))
+        r = g(b"31")
+        _set(self, "_last_px", None if r is None else ((x_last_px if (x_last_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_last_px if (x_last_px := _c_cents(r)) is not None else _v.dec_cents(r))))
+        r = g(b"32")
+        _set(self, "_last_qty", None if r is None else (x_last_qty if (x_last_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"37")
+        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        r = g(b"38")
+        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"39")
+        _set(self, "_ord_status", None if r is None else (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8")))
+        r = g(b"41")
+        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"44")
+        _set(self, "_price", None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _v.dec_cents(r))))
+        r = g(b"54")
+        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        r = g(b"59")
+        _set(self, "_time_in_force", None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8")))
+        r = g(b"60")
+        _set(self, "_transact_time", None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        r = g(b"103")
+        _set(self, "_ord_rej_reason", None if r is None else (x_ord_rej_reason if (x_ord_rej_reason := _d_OrdRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"126")
+        _set(self, "_expire_time", None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        r = g(b"378")
+        _set(self, "_exec_restatement_reason", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"150")
+        _set(self, "_exec_type", None if r is None else (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode("utf-8")))
+        r = g(b"151")
+        _set(self, "_leaves_qty", None if r is None else (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"715")
+        _set(self, "_clearing_business_date", None if r is None else (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _v.dec_date(r)))
+        r = g(b"704")
+        _set(self, "_long_qty", None if r is None else (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"705")
+        _set(self, "_short_qty", None if r is None else (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"880")
+        _set(self, "_trd_match_id", None if r is None else r.decode("utf-8"))
+        r = g(b"1057")
+        _set(self, "_aggressor_indicator", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"2964")
+        _set(self, "_self_trade_prevention_type", None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"21030")
+        _set(self, "_single_market_collateral_return", None if r is None else (x_single_market_collateral_return if (x_single_market_collateral_return := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"21031")
+        _set(self, "_ranged_market_collateral_return", None if r is None else (x_ranged_market_collateral_return if (x_ranged_market_collateral_return := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -3278,6 +3845,24 @@ class OrderCancelReject(Message):
         except AttributeError:
             return self._get(_f_text)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"37")
+        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"41")
+        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"39")
+        _set(self, "_ord_status", None if r is None else (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8")))
+        r = g(b"434")
+        _set(self, "_cxl_rej_response_to", None if r is None else (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode("utf-8")))
+        r = g(b"102")
+        _set(self, "_cxl_rej_reason", None if r is None else (x_cxl_rej_reason if (x_cxl_rej_reason := _d_CxlRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -3340,6 +3925,14 @@ class OrderMassCancelRequest(Message):
             return self._mass_cancel_request_type
         except AttributeError:
             return self._get(_f_mass_cancel_request_type)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"530")
+        _set(self, "_mass_cancel_request_type", None if r is None else (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode("utf-8")))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3411,6 +4004,18 @@ class OrderMassCancelReport(Message):
             return self._mass_cancel_reject_reason
         except AttributeError:
             return self._get(_f_mass_cancel_reject_reason)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"37")
+        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        r = g(b"531")
+        _set(self, "_mass_cancel_response", None if r is None else (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode("utf-8")))
+        r = g(b"532")
+        _set(self, "_mass_cancel_reject_reason", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3511,6 +4116,22 @@ class BusinessMessageReject(Message):
         except AttributeError:
             return self._get(_f_business_reject_reason)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"45")
+        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        r = g(b"371")
+        _set(self, "_ref_tag_id", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"372")
+        _set(self, "_ref_msg_type", None if r is None else r.decode("utf-8"))
+        r = g(b"379")
+        _set(self, "_business_reject_ref_id", None if r is None else r.decode("utf-8"))
+        r = g(b"380")
+        _set(self, "_business_reject_reason", None if r is None else (x_business_reject_reason if (x_business_reject_reason := _d_BusinessRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -3608,6 +4229,20 @@ class OrderGroupRequest(Message):
         except AttributeError:
             return self._get(_f_ex_destination)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"20131")
+        _set(self, "_order_group_action", None if r is None else (x_order_group_action if (x_order_group_action := _d_OrderGroupAction(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"20130")
+        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        r = g(b"20132")
+        _set(self, "_order_group_contracts_limit", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"100")
+        _set(self, "_ex_destination", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -3675,6 +4310,16 @@ class OrderGroupResponse(Message):
             return self._alloc_account
         except AttributeError:
             return self._get(_f_alloc_account)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"20130")
+        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        r = g(b"20132")
+        _set(self, "_order_group_contracts_limit", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3761,6 +4406,16 @@ class QuoteRequest(Message):
             return self._multivariate_selected_legs
         except AttributeError:
             return self._load_group(_g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"131")
+        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"20180")
+        _set(self, "_multivariate_collection_ticker", None if r is None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3863,6 +4518,22 @@ class QuoteRequestAck(Message):
             return self._text
         except AttributeError:
             return self._get(_f_text)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"131")
+        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        r = g(b"303")
+        _set(self, "_quote_request_type", None if r is None else (x_quote_request_type if (x_quote_request_type := _d_QuoteRequestType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"21023")
+        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"100")
+        _set(self, "_ex_destination", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4056,6 +4727,34 @@ class Quote(Message):
             return self._parties
         except AttributeError:
             return self._load_group(_g_Party_parties)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"117")
+        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        r = g(b"131")
+        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"132")
+        _set(self, "_bid_px", None if r is None else ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r)))
+        r = g(b"133")
+        _set(self, "_offer_px", None if r is None else ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r)))
+        r = g(b"18")
+        _set(self, "_exec_inst", None if r is None else (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8")))
+        r = g(b"38")
+        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"134")
+        _set(self, "_bid_size", None if r is None else (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"135")
+        _set(self, "_offer_size", None if r is None else (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"21015")
+        _set(self, "_rest_remainder", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"60")
+        _set(self, "_transact_time", None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4259,6 +4958,34 @@ class QuoteStatusReport(Message):
         except AttributeError:
             return self._get(_f_text)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"117")
+        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        r = g(b"131")
+        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        r = g(b"79")
+        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"297")
+        _set(self, "_quote_status", None if r is None else (x_quote_status if (x_quote_status := _d_QuoteStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"38")
+        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"132")
+        _set(self, "_bid_px", None if r is None else ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r)))
+        r = g(b"133")
+        _set(self, "_offer_px", None if r is None else ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r)))
+        r = g(b"134")
+        _set(self, "_bid_size", None if r is None else (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"135")
+        _set(self, "_offer_size", None if r is None else (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"54")
+        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        r = g(b"60")
+        _set(self, "_transact_time", None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -4340,6 +5067,14 @@ class QuoteCancel(Message):
         except AttributeError:
             return self._get(_f_rfq_id)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"117")
+        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        r = g(b"21023")
+        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -4399,6 +5134,16 @@ class QuoteCancelStatus(Message):
         except AttributeError:
             return self._get(_f_text)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"117")
+        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        r = g(b"298")
+        _set(self, "_quote_cancel_status", None if r is None else (x_quote_cancel_status if (x_quote_cancel_status := _d_QuoteCancelStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -4450,6 +5195,14 @@ class QuoteConfirm(Message):
             return self._rfq_id
         except AttributeError:
             return self._get(_f_rfq_id)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"117")
+        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        r = g(b"21023")
+        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4509,6 +5262,16 @@ class QuoteConfirmStatus(Message):
             return self._text
         except AttributeError:
             return self._get(_f_text)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"117")
+        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        r = g(b"21010")
+        _set(self, "_quote_confirm_status", None if r is None else (x_quote_confirm_status if (x_quote_confirm_status := _d_QuoteConfirmStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4615,6 +5378,22 @@ class AcceptQuote(Message):
         except AttributeError:
             return self._get(_f_prefer_better_quote)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"117")
+        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        r = g(b"21023")
+        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
+        r = g(b"54")
+        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        r = g(b"38")
+        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"21022")
+        _set(self, "_prefer_better_quote", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -4715,6 +5494,20 @@ class AcceptQuoteStatus(Message):
         except AttributeError:
             return self._get(_f_text)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"117")
+        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        r = g(b"21025")
+        _set(self, "_accept_quote_status", None if r is None else (x_accept_quote_status if (x_accept_quote_status := _d_AcceptQuoteStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"21024")
+        _set(self, "_accepted_quote_id", None if r is None else r.decode("utf-8"))
+        r = g(b"11")
+        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -4785,6 +5578,14 @@ class RFQCancel(Message):
             return self._parties
         except AttributeError:
             return self._load_group(_g_Party_parties)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"131")
+        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        r = g(b"21023")
+        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4859,6 +5660,18 @@ class RFQCancelStatus(Message):
             return self._text
         except AttributeError:
             return self._get(_f_text)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"131")
+        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        r = g(b"21013")
+        _set(self, "_rfq_cancel_status", None if r is None else (x_rfq_cancel_status if (x_rfq_cancel_status := _d_RFQCancelStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"21023")
+        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4948,6 +5761,18 @@ class QuoteRequestReject(Message):
         except AttributeError:
             return self._load_group(_g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        r = g(b"131")
+        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        r = g(b"658")
+        _set(self, "_quote_request_reject_reason", None if r is None else (x_quote_request_reject_reason if (x_quote_request_reject_reason := _d_QuoteRequestRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"20187")
+        _set(self, "_mve_validation_reason_code", None if r is None else (x_mve_validation_reason_code if (x_mve_validation_reason_code := _d_MVEValidationReasonCode(r)) is not None else r.decode("utf-8")))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -4997,6 +5822,12 @@ class Heartbeat(Message):
         except AttributeError:
             return self._get(_f_test_req_id)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"112")
+        _set(self, "_test_req_id", None if r is None else r.decode("utf-8"))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -5027,6 +5858,12 @@ class TestRequest(Message):
             return self._test_req_id
         except AttributeError:
             return self._get(_f_test_req_id)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"112")
+        _set(self, "_test_req_id", None if r is None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5072,6 +5909,14 @@ class ResendRequest(Message):
             return self._end_seq_no
         except AttributeError:
             return self._get(_f_end_seq_no)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"7")
+        _set(self, "_begin_seq_no", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"16")
+        _set(self, "_end_seq_no", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5153,6 +5998,20 @@ class Reject(Message):
         except AttributeError:
             return self._get(_f_session_reject_reason)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"45")
+        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        r = g(b"371")
+        _set(self, "_ref_tag_id", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"372")
+        _set(self, "_ref_msg_type", None if r is None else r.decode("utf-8"))
+        r = g(b"373")
+        _set(self, "_session_reject_reason", None if r is None else (x_session_reject_reason if (x_session_reject_reason := _d_SessionRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -5208,6 +6067,14 @@ class SequenceReset(Message):
         except AttributeError:
             return self._get(_f_new_seq_no)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"123")
+        _set(self, "_gap_fill_flag", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"36")
+        _set(self, "_new_seq_no", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -5244,6 +6111,12 @@ class Logout(Message):
             return self._text
         except AttributeError:
             return self._get(_f_text)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"58")
+        _set(self, "_text", None if r is None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5530,6 +6403,58 @@ class Logon(Message):
         except AttributeError:
             return self._get(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
 
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"98")
+        _set(self, "_encrypt_method", None if r is None else (x_encrypt_method if (x_encrypt_method := _d_EncryptMethod(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        r = g(b"108")
+        _set(self, "_heart_bt_int", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"95")
+        _set(self, "_raw_data_length", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"96")
+        _set(self, "_raw_data", None if r is None else r)
+        r = g(b"141")
+        _set(self, "_reset_seq_num_flag", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"1137")
+        _set(self, "_default_appl_ver_id", None if r is None else (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode("utf-8")))
+        r = g(b"8013")
+        _set(self, "_cancel_orders_on_disconnect", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"20126")
+        _set(self, "_listener_session", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"20127")
+        _set(self, "_receive_settlement_reports", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"20200")
+        _set(self, "_message_retention_period", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"21005")
+        _set(self, "_use_dollars", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21011")
+        _set(self, "_skip_pending_exec_reports", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21012")
+        _set(self, "_use_expired_ord_status", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21007")
+        _set(self, "_enable_ioc_cancel_report", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21008")
+        _set(self, "_preserve_original_order_qty", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21026")
+        _set(self, "_always_emit_new_before_trade", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21027")
+        _set(self, "_split_collateral_return", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"21032")
+        _set(self, "_use_cap_reservation", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"789")
+        _set(self, "_next_expected_msg_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"383")
+        _set(self, "_max_message_size", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"464")
+        _set(self, "_test_message_indicator", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        r = g(b"553")
+        _set(self, "_username", None if r is None else r.decode("utf-8"))
+        r = g(b"554")
+        _set(self, "_password", None if r is None else r.decode("utf-8"))
+        r = g(b"21006")
+        _set(self, "_cancel_order_on_pause", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -5720,6 +6645,24 @@ class MarketSettlementReport(Message):
             return self._last_fragment
         except AttributeError:
             return self._get(_f_last_fragment)  # type: ignore[no-any-return]
+
+
+    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
+        g = wire.get
+        r = g(b"20105")
+        _set(self, "_market_settlement_report_id", None if r is None else r.decode("utf-8"))
+        r = g(b"55")
+        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        r = g(b"715")
+        _set(self, "_clearing_business_date", None if r is None else (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _v.dec_date(r)))
+        r = g(b"20106")
+        _set(self, "_tot_num_market_settlement_reports", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = g(b"20107")
+        _set(self, "_market_result", None if r is None else (x_market_result if (x_market_result := _d_MarketResult(r)) is not None else r.decode("utf-8")))
+        r = g(b"730")
+        _set(self, "_settlement_price", None if r is None else (x_settlement_price if (x_settlement_price := _c_cents(r)) is not None else _v.dec_cents(r)))
+        r = g(b"893")
+        _set(self, "_last_fragment", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5957,6 +6900,51 @@ _e_Side = _v.enum_table(Side)
 _e_SubscriptionRequestType = _v.enum_table(SubscriptionRequestType)
 _e_TimeInForce = _v.enum_table(TimeInForce)
 _e_TrdType = _v.enum_table(TrdType)
+_d_AcceptQuoteStatusValue = _v.ENUM_TABLES[AcceptQuoteStatusValue].get
+_d_AggressorSide = _v.ENUM_TABLES[AggressorSide].get
+_d_BusinessRejectReason = _v.ENUM_TABLES[BusinessRejectReason].get
+_d_CollateralAmountType = _v.ENUM_TABLES[CollateralAmountType].get
+_d_CxlRejReason = _v.ENUM_TABLES[CxlRejReason].get
+_d_CxlRejResponseTo = _v.ENUM_TABLES[CxlRejResponseTo].get
+_d_DefaultApplVerID = _v.ENUM_TABLES[DefaultApplVerID].get
+_d_EncryptMethod = _v.ENUM_TABLES[EncryptMethod].get
+_d_EventResendRejectReason = _v.ENUM_TABLES[EventResendRejectReason].get
+_d_ExecInst = _v.ENUM_TABLES[ExecInst].get
+_d_ExecType = _v.ENUM_TABLES[ExecType].get
+_d_MDEntryType = _v.ENUM_TABLES[MDEntryType].get
+_d_MDReqRejReason = _v.ENUM_TABLES[MDReqRejReason].get
+_d_MDUpdateAction = _v.ENUM_TABLES[MDUpdateAction].get
+_d_MVEValidationReasonCode = _v.ENUM_TABLES[MVEValidationReasonCode].get
+_d_MarketResult = _v.ENUM_TABLES[MarketResult].get
+_d_MarketSettlementPartyRole = _v.ENUM_TABLES[MarketSettlementPartyRole].get
+_d_MassCancelRequestType = _v.ENUM_TABLES[MassCancelRequestType].get
+_d_MassCancelResponse = _v.ENUM_TABLES[MassCancelResponse].get
+_d_MiscFeeBasis = _v.ENUM_TABLES[MiscFeeBasis].get
+_d_MiscFeeType = _v.ENUM_TABLES[MiscFeeType].get
+_d_MultivariateSelectedSide = _v.ENUM_TABLES[MultivariateSelectedSide].get
+_d_OrdRejReason = _v.ENUM_TABLES[OrdRejReason].get
+_d_OrdStatus = _v.ENUM_TABLES[OrdStatus].get
+_d_OrdType = _v.ENUM_TABLES[OrdType].get
+_d_OrderGroupAction = _v.ENUM_TABLES[OrderGroupAction].get
+_d_PartyRole = _v.ENUM_TABLES[PartyRole].get
+_d_QuoteCancelStatusValue = _v.ENUM_TABLES[QuoteCancelStatusValue].get
+_d_QuoteConfirmStatusValue = _v.ENUM_TABLES[QuoteConfirmStatusValue].get
+_d_QuoteRequestRejectReason = _v.ENUM_TABLES[QuoteRequestRejectReason].get
+_d_QuoteRequestType = _v.ENUM_TABLES[QuoteRequestType].get
+_d_QuoteStatus = _v.ENUM_TABLES[QuoteStatus].get
+_d_RFQCancelStatusValue = _v.ENUM_TABLES[RFQCancelStatusValue].get
+_d_SecurityTradingStatus = _v.ENUM_TABLES[SecurityTradingStatus].get
+_d_SelfTradePreventionType = _v.ENUM_TABLES[SelfTradePreventionType].get
+_d_SessionRejectReason = _v.ENUM_TABLES[SessionRejectReason].get
+_d_Side = _v.ENUM_TABLES[Side].get
+_d_SubscriptionRequestType = _v.ENUM_TABLES[SubscriptionRequestType].get
+_d_TimeInForce = _v.ENUM_TABLES[TimeInForce].get
+_d_TrdType = _v.ENUM_TABLES[TrdType].get
+_c_cents = _v._CENTS.get
+_c_date = _v._DATES.get
+_c_decimal = _v._DECIMALS.get
+_c_time = _v._TIMES.get
+_c_timestamp = _v._TIMESTAMPS.get
 
 Party._FIELDS = (_f_party_id, _f_party_role, )
 Party._BY_KEY = _by_key(Party._FIELDS)

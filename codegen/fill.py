@@ -1,0 +1,67 @@
+"""Straight-line typed converters: the expression that turns one raw value into its typed value.
+
+A generated class converts every field of a decoded record in one method (`_fast_fill`) with
+one expression per field, written here from the field's decoders. Values that repeat (prices,
+quantities, timestamps, dates, times, enum members) are looked up in the runtime's bounded
+caches inline (`CACHE_LOOKUPS`, and ``_d_<Enum>`` for an enum's members), so the common case
+costs a dict lookup and no Python call; anything else calls
+the same decoder the lazy path uses, so both paths accept and refuse exactly the same values.
+"""
+
+from __future__ import annotations
+
+import re
+
+# decoder -> expression of the raw value ``r`` (bytes, not None); the decoder itself is the
+# fallback of every cached lookup, so a cache miss or a bad value behaves as the lazy path does
+_INLINE = {
+    "_v.dec_str": 'r.decode("utf-8")',
+    "_v.dec_bytes": "r",
+    "_v.dec_bool": '(True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))',
+    "_v.dec_int": "(int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))",
+    "_v.dec_decimal": "(x if (x := _c_decimal(r)) is not None else _v.dec_decimal(r))",
+    "_v.dec_cents": "(x if (x := _c_cents(r)) is not None else _v.dec_cents(r))",
+    "_v.dec_timestamp": "(x if (x := _c_timestamp(r)) is not None else _v.dec_timestamp(r))",
+    "_v.dec_date": "(x if (x := _c_date(r)) is not None else _v.dec_date(r))",
+    "_v.dec_time": "(x if (x := _c_time(r)) is not None else _v.dec_time(r))",
+}
+# the names the expressions use, defined once per generated module (`CACHE_LOOKUPS`)
+CACHE_LOOKUPS = {
+    "_c_decimal": "_v._DECIMALS.get",
+    "_c_cents": "_v._CENTS.get",
+    "_c_timestamp": "_v._TIMESTAMPS.get",
+    "_c_date": "_v._DATES.get",
+    "_c_time": "_v._TIMES.get",
+}
+_ENUM = re.compile(r"_v\.enum_decoder\((\w+), (_v\.\w+)\)")
+
+
+def _inline(dec: str) -> str:
+    """The inline expression of one decoder expression (as the generator writes decoders)."""
+    m = _ENUM.fullmatch(dec)
+    if m is not None:  # the member when the value is listed, else the plain value
+        return f"(x if (x := _d_{m.group(1)}(r)) is not None else {_inline(m.group(2))})"
+    try:
+        return _INLINE[dec]
+    except KeyError:
+        return f"{dec}(r)"
+
+
+def enum_lookups(expr: str) -> set[str]:
+    """The enum classes whose member lookup (``_d_<Enum>``) an expression uses."""
+    return set(re.findall(r"\b_d_(\w+)\(", expr))
+
+
+def fill_expr(dec: str, dec_dollars: str | None) -> str:
+    """The typed value of ``r`` for a field with these decoders (``dollars``: the session flag).
+
+    Args:
+        dec: the decoder expression (prices: the cents form on a dialect with UseDollars).
+        dec_dollars: the decoder when the message's prices are in dollars, or None.
+
+    Returns:
+        A Python expression of ``r`` and ``dollars``.
+    """
+    if dec_dollars is None or dec_dollars == dec:
+        return _inline(dec)
+    return f"({_inline(dec_dollars)} if dollars else {_inline(dec)})"
