@@ -1,4 +1,8 @@
-"""``python -m codegen [--check] [--spec DIR] [--out DIR]`` and ``python -m codegen drift``."""
+"""``python -m codegen [--check] [--spec DIR] [--out DIR] [--package PATH] [--no-docs]``.
+
+``python -m codegen drift [--dictionary PATH] [--spec DIR] [--product NAME] [--all]`` compares
+the spec with Kalshi's XML dictionary (``spec/sources/``); see docs/spec-changes.md.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Extract the verbatim FIX examples of Kalshi's docs (``examples.md``) as complete frames.
 
-``examples.md`` (in the shared reference notes, beside the repository) copies every FIX example
+``examples.md`` (``spec/sources/examples.md``, see its README there) copies every FIX example
 of Kalshi's FIX docs exactly as published: ``|`` stands for SOH, long messages are wrapped over
 several lines, and code blocks carry ``//`` comment lines, ``^^`` annotation lines (pointing at a
 field of the line above), ``...`` elisions and placeholders such as ``<signature>``. Header fields
@@ -22,9 +22,12 @@ from pathlib import Path
 
 from kalshi_fix_sansio import checksum
 
-EXAMPLES_MD = (
-    Path(__file__).resolve().parents[2] / "shared" / "kalshi-fix-reference" / "examples.md"
-)
+EXAMPLES_MD = Path(__file__).resolve().parents[1] / "spec" / "sources" / "examples.md"
+if not EXAMPLES_MD.is_file():  # a missing input fails every test that uses it, never skips them
+    raise FileNotFoundError(
+        f"Kalshi's doc examples not found: {EXAMPLES_MD} (kept in the repository; see "
+        "spec/sources/README.md)"
+    )
 
 SOH = b"\x01"
 

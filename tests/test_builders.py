@@ -1,7 +1,7 @@
 """Request builders (`kalshi_fix_sansio.builders`): the reference's examples, every local rule.
 
 Each builder's message is encoded with its product's dialect and its body fields compared with
-the published example (examples.md of the shared reference notes; the literal is checked to be
+the published example (spec/sources/examples.md; the literal is checked to be
 there). Every invalid request the reference rules out raises `RequestError` before encoding.
 """
 
@@ -26,6 +26,7 @@ from kalshi_fix_sansio.builders import (
     Requests,
     check_cl_ord_id,
 )
+from kalshi_fix_sansio.tracker import OrderTracker
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 HEADER_TAGS = {"8", "9", "35", "49", "56", "34", "52", "10"}
@@ -44,9 +45,8 @@ def body(rq: Requests, msg: object, **kw: object) -> list[tuple[str, str]]:
 
 def published(example: str) -> list[tuple[str, str]]:
     """The body fields of a published example (``|`` = SOH), after checking it is published."""
-    if EXAMPLES_MD.exists():
-        # the docs wrap long messages over several lines
-        assert example in EXAMPLES_MD.read_text(encoding="utf-8").replace("\n", ""), example
+    # the docs wrap long messages over several lines
+    assert example in EXAMPLES_MD.read_text(encoding="utf-8").replace("\n", ""), example
     pairs = [f.split("=", 1) for f in example.split("|") if f]
     return [(t, v) for t, v in pairs if t not in HEADER_TAGS]
 
@@ -238,6 +238,31 @@ def test_cancel_and_replace_from_an_execution_report() -> None:
     assert ("448", "fcm_c") in fields and ("448", "op") not in fields  # the operator is not resent
     repl = dict(body(rq, rq.replace(er, price=Decimal("0.60"), cl_ord_id="r")))
     assert repl["38"] == "10.00" and repl["44"] == "60" and repl["37"] == "ex-1"
+
+
+def test_cancel_and_replace_from_a_tracked_order() -> None:
+    rq = Requests("prediction", "KalshiNR")
+    tracker = OrderTracker()
+    tracker.sent(rq.new_order("M", "yes", 5, Decimal("0.40"), cl_ord_id="t1", alloc_account=2))
+    tracker.on_message(p.ExecutionReport(cl_ord_id="t1", exec_id="1;1", exec_type=p.ExecType.NEW,
+                                         ord_status=p.OrdStatus.NEW, order_id="ex-7", side=p.Side.BUY,
+                                         symbol="M", order_qty=Decimal(5), cum_qty=Decimal(0)))  # fmt: skip
+    order = tracker.order("t1")
+    assert order is not None
+    assert body(rq, rq.cancel(order, cl_ord_id="c")) == [("11", "c"), ("37", "ex-7"), ("41", "t1"),
+                                                         ("54", "1"), ("55", "M"), ("79", "2")]  # fmt: skip
+    repl = dict(body(rq, rq.replace(order, order_qty=3, cl_ord_id="r")))
+    assert (repl["38"], repl["44"], repl["79"]) == ("3", "40", "2")
+    tracker.on_message(p.ExecutionReport(cl_ord_id="r", orig_cl_ord_id="t1", exec_id="2;1",
+                                         exec_type=p.ExecType.REPLACED, ord_status=p.OrdStatus.NEW,
+                                         order_id="ex-7", side=p.Side.BUY, symbol="M",
+                                         order_qty=Decimal(3), cum_qty=Decimal(0)))  # fmt: skip
+    with pytest.raises(RequestError, match=r"35=F OrigClOrdID\(41\): order 't1' is replaced: nothing "
+                       r"left to cancel \(it continues as 'r': build from tracker.current\('t1'\)\)"):  # fmt: skip
+        rq.cancel(order)
+    with pytest.raises(RequestError, match="order 't1' is replaced: nothing left to replace"):
+        rq.replace(order, price=Decimal("0.41"))
+    assert rq.cancel(tracker.current("t1"), cl_ord_id="c2").orig_cl_ord_id == "r"  # type: ignore[arg-type]
 
 
 def test_builders_use_the_cl_ord_id_generator() -> None:

@@ -1,6 +1,6 @@
 """Every verbatim FIX example of Kalshi's docs decodes, and encode(decode(x)) round-trips.
 
-The examples come from ``examples.md`` of the shared reference notes (see `doc_examples`, which
+The examples come from ``examples.md`` (``spec/sources/examples.md``; see `doc_examples`, which
 turns each published message into a complete frame: comments, annotations and elisions dropped,
 missing header fields supplied with fake values, BodyLength and CheckSum recomputed, since the
 published ``9=`` / ``10=`` are placeholders and wrong).
@@ -263,20 +263,7 @@ def check_expected_failure(c: Candidate, exc: DecodeError, expected: Expected) -
 
 
 def _params() -> list[object]:
-    if not EXAMPLES_MD.is_file():
-        return [
-            pytest.param(
-                None,
-                id="examples-md-missing",
-                marks=pytest.mark.skip(reason=f"doc examples not found at {EXAMPLES_MD}"),
-            )
-        ]
     return [pytest.param(c, id=c.id) for c in all_candidates(load_examples())]
-
-
-needs_examples = pytest.mark.skipif(
-    not EXAMPLES_MD.is_file(), reason=f"doc examples not found at {EXAMPLES_MD}"
-)
 
 
 # -- the examples --------------------------------------------------------------------------------
@@ -311,7 +298,6 @@ def test_doc_example(c: Candidate) -> None:
     assert bug is None, f"{context}\nknown bug fixed: remove it from KNOWN_BUGS ({bug})"
 
 
-@needs_examples
 def test_lists_name_real_examples() -> None:
     """No stale entry: every listed id is an example of the file."""
     ids = {c.id for c in all_candidates(load_examples())}
@@ -323,8 +309,6 @@ def test_lists_name_real_examples() -> None:
 
 
 def _quote_examples() -> list[Candidate]:
-    if not EXAMPLES_MD.is_file():
-        return []
     return [
         c
         for c in all_candidates(load_examples())
@@ -332,7 +316,6 @@ def _quote_examples() -> list[Candidate]:
     ]
 
 
-@needs_examples
 @pytest.mark.parametrize("c", [pytest.param(c, id=c.id) for c in _quote_examples()])
 def test_quote_prices_only_read_right_in_their_session_units(c: Candidate) -> None:
     """Each quote example is read in its direction's units, and those units matter: read in the
@@ -360,7 +343,6 @@ def test_session_type_follows_the_direction() -> None:
             assert session_type(c) == "KalshiRFQ", c.id
 
 
-@needs_examples
 def test_extractor_found_every_example() -> None:
     """A parser regression cannot silently test nothing: every numbered section, every code block."""
     examples = load_examples()
@@ -387,7 +369,6 @@ def test_extractor_found_every_example() -> None:
     assert all(c.product == "margin" for c in candidates if "fix-margin" in c.example.url)
 
 
-@needs_examples
 def test_summary(capsys: pytest.CaptureFixture[str]) -> None:
     """Report the counts (printed even under -q): decoded, allow-listed, recomputed 9/10."""
     examples = load_examples()

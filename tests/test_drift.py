@@ -1,9 +1,10 @@
 """Tests for ``python -m codegen drift`` (codegen/drift.py) and the drift part of the spec loader.
 
-The shipped spec must match the reference dictionary up to the differences accepted in
-spec/drift.yaml. The other tests work on a temporary copy of spec/ (an accepted entry removed, a
-bogus one added) or on a small dictionary written here, and compare against the differences of
-the shipped spec so that they do not depend on its current state.
+The shipped spec must match Kalshi's dictionary (kept in spec/sources/) up to the differences
+accepted in spec/drift.yaml. The other tests work on a temporary copy of spec/ (an accepted entry
+removed, a bogus one added) or on a small dictionary written here, and compare against the
+differences of the shipped spec so that they do not depend on its current state. Every kind of
+difference is exercised on a mutated copy in tests/test_spec_drift_kinds.py.
 """
 
 from __future__ import annotations
@@ -23,15 +24,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import codegen.drift as drift  # noqa: E402
-from codegen.spec import load_spec  # noqa: E402
+from codegen.cli import main as codegen_main  # noqa: E402
+from codegen.spec import DRIFT_KINDS, load_spec  # noqa: E402
 from codegen.yamlload import SpecError  # noqa: E402
 
 SPEC = ROOT / "spec"
 DICTIONARY = drift.DEFAULT_DICTIONARY
-needs_dictionary = pytest.mark.skipif(
-    not DICTIONARY.is_file(), reason=f"reference dictionary not found at {DICTIONARY}"
-)
-
+SHOWN_DICTIONARY = "spec/sources/kalshi-fix-dictionary-v1.03.xml"
 
 def run(dictionary: Path, spec_dir: Path, show_all: bool = False) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
@@ -65,7 +64,11 @@ def spec_copy(tmp_path: Path) -> Path:
 # The shipped spec
 
 
-@needs_dictionary
+def test_the_dictionary_is_in_the_repository() -> None:
+    assert DICTIONARY.is_file(), f"{DICTIONARY} is missing: see spec/sources/README.md"
+    assert DICTIONARY.is_relative_to(ROOT / "spec" / "sources")
+
+
 def test_shipped_spec_matches_dictionary() -> None:
     result = shipped()
     assert [d.line() for d in result.remaining] == []
@@ -82,7 +85,7 @@ def test_shipped_spec_matches_dictionary() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == (
-        f"spec matches {DICTIONARY} ({len(result.accepted)} accepted differences)"
+        f"spec matches {SHOWN_DICTIONARY} ({len(result.accepted)} accepted differences)"
     )
 
 
@@ -95,7 +98,11 @@ def test_every_accepted_entry_has_a_reason() -> None:
         assert e.tag is not None or e.msgtype is not None, e.where
 
 
-@needs_dictionary
+def test_kinds_of_the_loader_are_kinds_of_drift() -> None:
+    assert set(DRIFT_KINDS) <= set(drift.KINDS)
+    assert len(set(drift.KINDS)) == len(drift.KINDS)
+
+
 def test_show_all_lists_accepted_differences() -> None:
     status, out, _ = run(DICTIONARY, SPEC, show_all=True)
     assert (
@@ -105,11 +112,37 @@ def test_show_all_lists_accepted_differences() -> None:
     assert status == (0 if shipped().clean else 1)
 
 
+def test_the_dictionary_is_compared_with_its_own_product() -> None:
+    """The dictionary describes prediction: margin-only facts are not differences from it."""
+    spec = load_spec(SPEC)
+    dictionary = drift.parse_dictionary(DICTIONARY)
+    keys = {d.key for d in drift.compare(spec, dictionary)}
+    margin_only = {
+        (v.value, f.tag)
+        for f in spec.fields
+        for v in f.values
+        if v.products == ("margin",) and str(v.value) not in dictionary.fields[f.tag].values
+    }
+    assert margin_only, "the spec has margin-only enum values missing from the dictionary"
+    for value, tag in margin_only:
+        key = ("enum-missing-in-dictionary", tag, None, str(value))
+        assert key not in keys
+        assert key in {d.key for d in drift.compare(spec, dictionary, "margin")}
+
+
+def test_other_product_reports_without_the_accepted_list() -> None:
+    out = io.StringIO()
+    status = drift.run(DICTIONARY, SPEC, out=out, err=io.StringIO(), product="margin")
+    text = out.getvalue()
+    assert status == 1
+    assert text.startswith("comparing the margin spec: drift.yaml's accepted list is not applied")
+    assert "stale accepted entry" not in text
+
+
 # ---------------------------------------------------------------------------------------------
 # drift.yaml edits on a copy of the spec
 
 
-@needs_dictionary
 def test_removed_entry_is_reported(spec_copy: Path) -> None:
     baseline = {d.key for d in shipped().remaining}
     path = spec_copy / "drift.yaml"
@@ -128,7 +161,6 @@ def test_removed_entry_is_reported(spec_copy: Path) -> None:
     assert "spec differs from" in out
 
 
-@needs_dictionary
 def test_bogus_entry_is_stale(spec_copy: Path) -> None:
     path = spec_copy / "drift.yaml"
     with path.open("a", encoding="utf-8") as f:
@@ -142,7 +174,6 @@ def test_bogus_entry_is_stale(spec_copy: Path) -> None:
     assert re.search(rf"^stale accepted entry at \S*drift\.yaml:{line}: field-name", out, re.M)
 
 
-@needs_dictionary
 def test_duplicate_entry_is_reported(spec_copy: Path) -> None:
     path = spec_copy / "drift.yaml"
     text = path.read_text(encoding="utf-8")
@@ -238,13 +269,19 @@ def small_dictionary(tmp_path: Path) -> Path:
     return path
 
 
-def test_parse_dictionary_flattens_groups_and_components(small_dictionary: Path) -> None:
+def test_parse_dictionary_keeps_groups_and_resolves_components(small_dictionary: Path) -> None:
     d = drift.parse_dictionary(small_dictionary)
     assert d.fields[112].type == "STRING"
     assert d.fields[54].values == ["1", "9"]
     assert d.messages["0"].fields == {112: "Y", 453: "N", 448: "N", 452: "N"}
     assert d.messages["ZZ"].fields == {55: "Y", 453: "N", 448: "Y", 136: "C", 137: "Y"}
     assert d.messages["ZZ"].name == "Extra"
+    assert d.messages["ZZ"].category == "app"
+    parties = drift.places(d.messages["ZZ"].members)
+    assert parties[448].path == (453,) and parties[137].path == (453, 136)
+    assert parties[453].delimiter == 448 and parties[136].delimiter == 137
+    assert parties[55].delimiter is None and parties[55].path == ()
+    assert [s.tag for s in d.components["Parties"]] == [453]
     assert set(d.header) == {8, 49, 9001}
     assert set(d.trailer) == {10}
 
@@ -280,17 +317,26 @@ def test_small_dictionary_report(small_dictionary: Path, spec_copy: Path) -> Non
     assert status == 1
     assert "  field-type tag=108: HeartBtInt: dictionary SEQNUM, spec INT\n" in out
     assert "  message-missing-in-spec msgtype=ZZ: Extra is only in the dictionary\n" in out
+    assert (
+        "  message-field-required msgtype=0 tag=112: Heartbeat TestReqID(112): "
+        "dictionary required (Y), spec optional\n" in out
+    )
+    assert (
+        "  message-field-missing-in-spec msgtype=0 tag=448: Heartbeat PartyID(448) is only in "
+        "the dictionary (in group NoPartyIDs(453))\n" in out
+    )
     assert re.search(r"^field-type \(1\):$", out, re.M)
     assert re.search(r"^message-missing-in-spec \(1\):$", out, re.M)
     # Groups appear in KINDS order.
     assert out.index("field-missing-in-dictionary (") < out.index("field-type (")
 
 
-def test_missing_dictionary_exits_2(tmp_path: Path) -> None:
+def test_missing_dictionary_fails_naming_it(tmp_path: Path) -> None:
     status, out, err = run(tmp_path / "missing.xml", SPEC)
     assert status == 2
     assert out == ""
-    assert "--dictionary" in err
+    assert f"dictionary not found: {tmp_path / 'missing.xml'}" in err
+    assert "spec/sources" in err and "--dictionary" in err
 
 
 def test_undefined_component_exits_2(tmp_path: Path) -> None:
@@ -302,3 +348,17 @@ def test_undefined_component_exits_2(tmp_path: Path) -> None:
     status, _, err = run(path, SPEC)
     assert status == 2
     assert "undefined component 'Nope'" in err
+
+
+def test_command_line_entry_point(capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m codegen drift`` is `codegen.cli.main(["drift"])`, with its options."""
+    status = codegen_main(["drift", "--all", "--product", "prediction"])
+    out = capsys.readouterr().out
+    assert status == (0 if shipped().clean else 1)
+    last = out.splitlines()[-1]
+    assert DICTIONARY.name in last and last.endswith(
+        f"({len(shipped().accepted)} accepted differences)"
+    )
+    assert "(accepted)" in out
+    with pytest.raises(SystemExit):
+        codegen_main(["drift", "--product", "futures"])
