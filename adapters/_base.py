@@ -12,6 +12,11 @@ Every session keeps an `OrderTracker` (``session.tracker``), fed here with every
 core produces (before the queue or ``on_event`` gets it). `Settlement` is the one definition
 of what `place` / `cancel` wait for; each adapter only blocks or awaits until it is settled.
 
+Rate limits (``SessionConfig.rate_limiter``): the core refuses what its buckets cannot take
+(`RateLimitExceeded`) and says how long until they can (``Session.send_delay``). With
+``rate_limit="wait"`` (the default) `SessionBase._offer` returns that delay and the adapter
+sleeps it, then offers again; with ``"raise"`` the core's refusal reaches the caller.
+
 An adapter subclasses one of them and keeps only what its loop needs: sockets or streams,
 TLS handshakes, sleeping, waking and the background thread or task. No protocol decision is
 made here: the supervisor makes them all.
@@ -55,6 +60,11 @@ PLACE_TIMEOUT = 10.0
 
 Until = Literal["ack", "filled"]
 """What `place` waits for: ``"ack"`` (acknowledged, or already final) or ``"filled"`` (final)."""
+
+RateLimitMode = Literal["wait", "raise"]
+"""What a session does with a message its rate limiter cannot take yet: ``"wait"`` until it can
+(`place`, `cancel`, the blocking `send`, the async ``send_when_allowed``), or ``"raise"``
+`RateLimitExceeded` at once."""
 
 
 @attrs.frozen
@@ -224,6 +234,13 @@ async def maybe_await(result: object) -> None:
         await result
 
 
+def _cl_ord_id(message: Message) -> str:
+    cl = getattr(message, "cl_ord_id", None)
+    if cl is None:
+        raise LocalProtocolError(f"35={message.MSG_TYPE} has no ClOrdID")
+    return str(cl)
+
+
 class SessionBase:
     """One Kalshi FIX session: the part every adapter shares (see the module docstring).
 
@@ -236,6 +253,9 @@ class SessionBase:
             when awaitable, in the async adapters).
         clock: UTC epoch seconds for the core; tests may pass their own.
         max_queued_events: most events queued before reading pauses.
+        rate_limit: with a ``rate_limiter`` in the config, ``"wait"`` for tokens or
+            ``"raise"`` `RateLimitExceeded` (`RateLimitMode`); also settable later as
+            ``session.rate_limit``.
     """
 
     _OPEN_HINT: ClassVar[str] = "use the session in `async with` first"
@@ -250,7 +270,9 @@ class SessionBase:
         on_reconnect: Callable[[Any], object] | None = None,
         clock: Callable[[], float] = time.time,
         max_queued_events: int = MAX_QUEUED_EVENTS,
+        rate_limit: RateLimitMode = "wait",
     ) -> None:
+        self.rate_limit = rate_limit
         self.config, self.options = config, options
         self.on_event, self.on_reconnect = on_event, on_reconnect
         self._clock = clock
@@ -285,11 +307,25 @@ class SessionBase:
 
     # -- the public API ---------------------------------------------------------------------
 
+    @property
+    def rate_limit(self) -> RateLimitMode:
+        """``"wait"`` or ``"raise"``: see `RateLimitMode` (only matters with a rate limiter)."""
+        return self._rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, mode: RateLimitMode) -> None:
+        if mode not in ("wait", "raise"):
+            raise LocalProtocolError(f"rate_limit must be 'wait' or 'raise', got {mode!r}")
+        self._rate_limit = mode
+
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
         """Send an application message now (synchronous in every adapter: never awaited).
 
         The core takes the message at once; its bytes are written at once (asyncio: into the
         transport's buffer; blocking and trio: by the session's thread or task, woken here).
+        The asyncio and trio ``send`` never waits for rate-limit tokens: it raises
+        `RateLimitExceeded` (await ``send_when_allowed`` to wait); the blocking one waits
+        when ``rate_limit`` is ``"wait"``.
 
         Args:
             message: a message of the session's dialect.
@@ -299,50 +335,62 @@ class SessionBase:
             Its MsgSeqNum.
 
         Raises:
+            RateLimitExceeded: the rate limiter cannot take it now (nothing was sent).
             TransportError: the connection is down (wait for `Reconnected`) or gone for good.
             LocalProtocolError: not open, or a message the session type does not carry.
             EncodeError: a missing field or a value the wire cannot carry.
+        """
+        seq, _ = self._offer(message, resubscribe=resubscribe, wait=False)
+        assert seq is not None  # never None without waiting
+        return seq
+
+    def _offer(
+        self, message: Message, *, resubscribe: bool = False, track: bool = False, wait: bool = True
+    ) -> tuple[int | None, float]:
+        """Hand ``message`` to the core: ``(MsgSeqNum, 0.0)`` once sent, or ``(None, delay)``
+        when ``wait`` is asked and ``rate_limit`` is ``"wait"`` and the core says its tokens are
+        ``delay`` seconds away (sleep, then offer again). ``track``: record it in the tracker
+        first (the answer may come before this returns), forgotten again if it is not sent.
         """
         sup = self.supervisor
         if sup is None:
             raise LocalProtocolError(f"not connected: {self._OPEN_HINT}")
         with self._lock:
-            seq = sup.send(message, self._clock(), resubscribe=resubscribe)
+            now = self._clock()
+            if wait and self._rate_limit == "wait" and sup.session is not None:
+                delay = sup.session.send_delay(message, now)
+                if 0.0 < delay < math.inf:  # inf: the core's refusal says it never fits
+                    return None, delay
+            if track:
+                self.tracker.sent(message)
+            try:
+                seq = sup.send(message, now, resubscribe=resubscribe)
+            except BaseException:
+                if track:
+                    self.tracker.discard(str(message.cl_ord_id))  # type: ignore[attr-defined]
+                raise
         self._flush(sup)
-        return seq
+        return seq, 0.0
 
     def _placing(self, order: Message, until: str) -> Settlement:
-        """Track and send a NewOrderSingle / OrderCancelReplaceRequest for `place`."""
+        """What `place` waits for, once it has sent ``order`` (checked here, not sent)."""
         if until not in ("ack", "filled"):
             raise LocalProtocolError(f"until must be 'ack' or 'filled', got {until!r}")
         if order.MSG_TYPE not in ("D", "G"):
             raise LocalProtocolError(
                 f"place sends a NewOrderSingle or OrderCancelReplaceRequest, not 35={order.MSG_TYPE}"
             )
-        cl = self._track_send(order)
+        cl = _cl_ord_id(order)
         return Settlement(self.tracker, cl, cl, until)
 
     def _cancelling(self, request: Message) -> Settlement:
-        """Track and send an OrderCancelRequest for `cancel`."""
+        """What `cancel` waits for, once it has sent ``request`` (checked here, not sent)."""
         if request.MSG_TYPE != "F":
             raise LocalProtocolError(f"cancel sends an OrderCancelRequest, not 35={request.MSG_TYPE}")
         orig = getattr(request, "orig_cl_ord_id", None)
         if orig is None:
             raise LocalProtocolError("the OrderCancelRequest has no OrigClOrdID")
-        return Settlement(self.tracker, self._track_send(request), str(orig), "answer")
-
-    def _track_send(self, message: Message) -> str:
-        cl = getattr(message, "cl_ord_id", None)
-        if cl is None:
-            raise LocalProtocolError(f"35={message.MSG_TYPE} has no ClOrdID")
-        with self._lock:  # before the send: the answer may come before `send` returns
-            self.tracker.sent(message)
-            try:
-                self.send(message)
-            except BaseException:
-                self.tracker.discard(str(cl))
-                raise
-        return str(cl)
+        return Settlement(self.tracker, _cl_ord_id(request), str(orig), "answer")
 
     @property
     def session(self) -> Session | None:
@@ -476,8 +524,29 @@ class AsyncSessionBase(SessionBase):
             LogonRefused, ConnectionFailed, TransportError: the session ended first.
         """
         if send is not None:
-            self.send(send)
+            await self.send_when_allowed(send)
         return matched(await self._wait(predicate, timeout), timeout)
+
+    async def send_when_allowed(self, message: Message, *, resubscribe: bool = False) -> int:
+        """`send`, first waiting as long as the core says the rate limiter needs to take
+        ``message`` (``rate_limit="wait"``, the default; with ``"raise"``: as `send`).
+
+        Raises:
+            RateLimitExceeded: ``rate_limit="raise"`` and no tokens now, or it never fits.
+            TransportError, LocalProtocolError, EncodeError: as `send`.
+        """
+        return await self._send_paced(message, resubscribe=resubscribe)
+
+    async def _send_paced(
+        self, message: Message, *, resubscribe: bool = False, track: bool = False
+    ) -> int:
+        while True:
+            seq, delay = self._offer(message, resubscribe=resubscribe, track=track)
+            if seq is not None:
+                return seq
+            deadline = self._now() + delay
+            while self._now() < deadline:
+                await self._wait_changed(deadline)
 
     async def run(self, until: Callable[[], bool] | None = None) -> None:
         """Wait until ``until()`` is true or the session ends (for ``on_event`` users).
@@ -505,9 +574,13 @@ class AsyncSessionBase(SessionBase):
         Raises:
             OrderRejected: Kalshi rejected it (150=8, 35=9 or 35=j), with its reason.
             TimeoutError: no answer in time (the order stays tracked).
+            RateLimitExceeded: ``rate_limit="raise"`` and the rate limiter cannot take it now
+                (with ``"wait"``, the default, it waits first: not counted in ``timeout``).
             LogonRefused, ConnectionFailed, TransportError: the session ended first.
         """
-        return await self._settle(self._placing(order, until), timeout)
+        settlement = self._placing(order, until)
+        await self._send_paced(order, track=True)
+        return await self._settle(settlement, timeout)
 
     async def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
         """Send an OrderCancelRequest and wait for its answer: the order's Canceled report.
@@ -519,8 +592,11 @@ class AsyncSessionBase(SessionBase):
         Raises:
             OrderRejected: an OrderCancelReject (35=9) or 35=j answered it.
             TimeoutError: no answer in time.
+            RateLimitExceeded: as `place`.
         """
-        return await self._settle(self._cancelling(request), timeout)
+        settlement = self._cancelling(request)
+        await self._send_paced(request, track=True)
+        return await self._settle(settlement, timeout)
 
     async def _settle(self, settlement: Settlement, timeout: float | None) -> TrackedOrder:
         deadline = self._now() + (math.inf if timeout is None else timeout)

@@ -252,6 +252,7 @@ class ClientBase(Generic[S]):
         on_event: Any = None,
         on_reconnect: Any = None,
         max_queued_events: int | None = None,
+        rate_limit: str | None = None,
         **flags: Any,
     ) -> S:
         """A session of any type (not connected yet: use it as a (async) context manager).
@@ -263,6 +264,8 @@ class ClientBase(Generic[S]):
             on_reconnect: called (or awaited) after each reconnect, e.g. to re-subscribe market
                 data.
             max_queued_events: most events queued before reading pauses (`MAX_QUEUED_EVENTS`).
+            rate_limit: ``"wait"`` (the default) or ``"raise"``: what the session does with a
+                message its ``rate_limiter`` (a `SessionConfig` field) cannot take yet.
             **flags: `SessionConfig` fields for this session.
 
         Returns:
@@ -274,6 +277,8 @@ class ClientBase(Generic[S]):
         options: dict[str, Any] = {"on_event": on_event, "on_reconnect": on_reconnect}
         if max_queued_events is not None:
             options["max_queued_events"] = max_queued_events
+        if rate_limit is not None:
+            options["rate_limit"] = rate_limit
         return self._make(*self.profile(session_type, **flags), **options)
 
     def order_entry(self, retransmission: bool = False, **flags: Any) -> S:

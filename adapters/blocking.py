@@ -11,7 +11,8 @@ The core's `Supervisor` makes every decision (reconnects, backoff, sequence rese
 Logons, logout on close); this module opens sockets (TLS from `ssl_context_for`), sleeps and
 runs the supervisor in one background thread per session. That thread does all the socket I/O,
 so heartbeats and TestRequests flow while the application is busy; `BlockingSession.send` hands
-the message to the core under a lock and wakes the thread, which writes it at once.
+the message to the core under a lock and wakes the thread, which writes it at once (first
+sleeping, outside the lock, as long as the core's rate limiter asks, if one is configured).
 ``on_event`` and ``on_reconnect`` run in that thread (they may call `send`). Events wait in a
 queue of at most ``max_queued_events``; while it is full the thread reads nothing.
 """
@@ -141,23 +142,47 @@ class BlockingSession(SessionBase):
             self._cond.wait_for(lambda: self._ended() or (until is not None and until()))
         self._check_failed()
 
+    def send(self, message: Message, *, resubscribe: bool = False) -> int:
+        """Send an application message now, as `SessionBase.send
+        <kalshi_fix_sansio.adapters._base.SessionBase.send>`; with a rate limiter and
+        ``rate_limit="wait"`` (the default) it first sleeps as long as the core says its tokens
+        need (in ``on_event``, that holds up the session's thread as long).
+
+        Raises:
+            RateLimitExceeded: ``rate_limit="raise"`` and no tokens now, or it never fits.
+            TransportError, LocalProtocolError, EncodeError: as `SessionBase.send`.
+        """
+        return self._send_paced(message, resubscribe=resubscribe)
+
     def place(
         self, order: Message, *, timeout: float | None = PLACE_TIMEOUT, until: Until = "ack"
     ) -> TrackedOrder:
         """Send a NewOrderSingle (or OrderCancelReplaceRequest) and wait for Kalshi's answer.
 
         As `AsyncSessionBase.place <kalshi_fix_sansio.adapters._base.AsyncSessionBase.place>`
-        (``until="ack"`` or ``"filled"``), blocking.
+        (``until="ack"`` or ``"filled"``; a rate-limit wait first), blocking.
 
         Raises:
             OrderRejected: Kalshi rejected it (150=8, 35=9 or 35=j), with its reason.
             TimeoutError: no answer in time (the order stays tracked).
+            RateLimitExceeded: ``rate_limit="raise"`` and no tokens now.
         """
-        return self._settle(self._placing(order, until), timeout)
+        settlement = self._placing(order, until)
+        self._send_paced(order, track=True)
+        return self._settle(settlement, timeout)
 
     def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
         """Send an OrderCancelRequest and wait for its Canceled report (or `OrderRejected`)."""
-        return self._settle(self._cancelling(request), timeout)
+        settlement = self._cancelling(request)
+        self._send_paced(request, track=True)
+        return self._settle(settlement, timeout)
+
+    def _send_paced(self, message: Message, *, resubscribe: bool = False, track: bool = False) -> int:
+        while True:
+            seq, delay = self._offer(message, resubscribe=resubscribe, track=track)
+            if seq is not None:
+                return seq
+            time.sleep(delay)
 
     def _settle(self, settlement: Settlement, timeout: float | None) -> TrackedOrder:
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -15,6 +15,7 @@ from gateway_fixtures import GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
 
 from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.builders import RequestError, Requests
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import ApplicationMessage, Event
 from kalshi_fix_sansio.tracker import OrderRejected, OrderStatus
@@ -87,5 +88,81 @@ def test_place_fill_replace_cancel(adapter: str, prediction_gateway: GatewayHarn
                 await d.call(session.place(order("b-1", p.Side.BUY, 1, "0.42")))
             with pytest.raises(TimeoutError, match="no acknowledgement of slow"):
                 await d.call(session.place(order("slow", p.Side.BUY, 1, "0.42"), timeout=0))
+
+    run(adapter, scenario)
+
+
+def first_report(cl: str) -> Any:
+    def match(e: Event) -> bool:
+        return isinstance(e, ApplicationMessage) and e.message.MSG_TYPE == "8" and (
+            getattr(e.message, "cl_ord_id", None) == cl and e.message.exec_id != "-1;-1"
+        )
+    return match
+
+
+def state(tracker: Any, *cl_ord_ids: str) -> Any:
+    """What a replay must reproduce: per order its status, quantities, price and fills; positions."""
+    orders = {
+        cl: (o.status, o.cum_qty, o.leaves_qty, o.order_qty, o.price, o.replaced_by, [f.exec_id for f in o.fills])
+        for cl in cl_ord_ids
+        if (o := tracker.order(cl)) is not None
+    }
+    return orders, {s: (x.bought, x.sold, x.fees) for s, x in tracker.positions.items()}
+
+
+@ADAPTERS
+def test_tracked_orders_build_the_next_request_and_a_replay_converges(
+    adapter: str, prediction_gateway: GatewayHarness
+) -> None:
+    """An order in an order group, partly filled, replaced and cancelled with requests built from
+    the tracker's records; after a reconnect, a drop-copy replay of the account's reports (35=U1)
+    changes nothing in that tracker (every ExecID already seen) and rebuilds the same state in a
+    fresh one, which learns the group membership from `assign_group` (reports do not carry it)."""
+    h = prediction_gateway
+    rq = Requests("prediction", "KalshiNR")
+
+    async def scenario(d: Driver) -> None:
+        session = d.client(h).order_entry()
+        other = d.client(h, h.credentials("key-2")).order_entry()
+        async with d.opened(session), d.opened(other):
+            made = await d.call(session.wait_for(lambda e: getattr(e, "message", None) is not None
+                                                 and e.message.MSG_TYPE == "UOH",
+                                                 5, send=rq.create_order_group(100)))  # fmt: skip
+            group = made.message.order_group_id
+            await d.call(session.place(rq.new_order(SYM, "buy", 10, D("0.42"), cl_ord_id="g-1", order_group_id=group)))
+            begin = (await d.wait_for(session, first_report("g-1"))).message.exec_id
+            await d.call(other.place(order("s-1", p.Side.SELL, 4, "0.42"), timeout=5, until="filled"))
+            await d.wait_for(session, trade_of("g-1"))
+            tracked = session.tracker.order("g-1")
+            assert tracked.group_id == group and tracked.cum_qty == 4
+
+            replaced = await d.call(session.place(rq.replace(tracked, price=D("0.41"), cl_ord_id="g-2"), timeout=5))
+            assert (replaced.price, replaced.leaves_qty, replaced.group_id) == (D("0.41"), 6, group)
+            with pytest.raises(RequestError, match=r"'g-1' is replaced.*continues as 'g-2'"):
+                rq.cancel(session.tracker.order("g-1"))
+            cancel = rq.cancel(session.tracker.current("g-1"), cl_ord_id="g-c")
+            canceled = await d.call(session.cancel(cancel, timeout=5))
+            assert canceled.cl_ord_id == "g-2" and canceled.status is OrderStatus.CANCELED
+            assert [o.cl_ord_id for o in session.tracker.group(group)] == ["g-1", "g-2"]
+            with pytest.raises(RequestError, match="'g-2' is canceled: nothing left to cancel"):
+                rq.cancel(canceled)
+            live = state(session.tracker, "g-1", "g-2")
+
+        dc = d.client(h).drop_copy()  # the account's next connection: one per API key
+        async with d.opened(dc):
+            resend = Requests("prediction", "KalshiDC").event_resend(begin)
+            done = await d.call(dc.wait_for(lambda e: getattr(getattr(e, "message", None), "MSG_TYPE", "") == "U2",
+                                            5, send=resend))  # fmt: skip
+            replayed = []
+            while (event := await d.call(dc.next_event(0))) is not None:
+                if isinstance(event, ApplicationMessage) and event.message.MSG_TYPE == "8":
+                    replayed.append(event.message)
+            assert len(replayed) == done.message.resend_event_count == 4  # new, trade, replaced, canceled
+        session.tracker.on_messages(replayed)  # every ExecID already seen: nothing changes
+        assert state(session.tracker, "g-1", "g-2") == live
+        assert state(dc.tracker, "g-1", "g-2") == live  # the replay alone rebuilds the same state
+        assert dc.tracker.group(group) == []  # ExecutionReports do not carry the group...
+        dc.tracker.assign_group("g-1", group)  # ...learned where it is known
+        assert [o.cl_ord_id for o in dc.tracker.group(group)] == ["g-1", "g-2"]
 
     run(adapter, scenario)

@@ -17,6 +17,7 @@ from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.ratelimit import (
     DEFAULT_COST,
     PREDICTION_TIERS,
+    TIME_TOLERANCE,
     Charge,
     RateLimited,
     RateLimiter,
@@ -262,7 +263,7 @@ def test_never_more_than_the_budget_in_any_window(
             for j in range(i, len(events)):
                 total += events[j][1]
                 window = events[j][0] - events[i][0]
-                assert total <= capacity + rate * window + 1e-6, (bucket, i, j)
+                assert total <= capacity + rate * (window + TIME_TOLERANCE) + 1e-9, (bucket, i, j)
 
 
 def test_the_docs_page_examples_run() -> None:
@@ -271,6 +272,6 @@ def test_the_docs_page_examples_run() -> None:
 
     page = Path(__file__).resolve().parent.parent / "docs" / "ratelimit.md"
     blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 4  # the model, a 35=j 380=8, the session, the adapters
     for i, code in enumerate(blocks, 1):
         exec(compile(code, f"docs/ratelimit.md#{i}", "exec"), {"__name__": "ratelimit_md"})

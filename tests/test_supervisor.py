@@ -17,6 +17,7 @@ from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import CloseTransport, Event, LoggedOn, LogonRejected
+from kalshi_fix_sansio.ratelimit import RateLimiter, Tier
 from kalshi_fix_sansio.session import Session
 from kalshi_fix_sansio.store import MemoryStore
 from kalshi_fix_sansio.supervisor import (
@@ -41,12 +42,15 @@ SIGNER, PUBLIC = new_ed25519_keys()
 class Harness:
     """A supervisor, a fake clock and one in-memory gateway session per connection."""
 
-    def __init__(self, session_type: str = "KalshiNR", *, refuse: list[str] | None = None, **options: Any) -> None:
+    def __init__(
+        self, session_type: str = "KalshiNR", *, refuse: list[str] | None = None,
+        limiter: RateLimiter | None = None, **options: Any,
+    ) -> None:
         self.now = T0
         self.refuse = list(refuse or [])
         config = SessionConfig(
             sender_comp_id="key-1", product="prediction", session_type=session_type,
-            signer=SIGNER, store=MemoryStore(), heartbeat_interval=5,
+            signer=SIGNER, store=MemoryStore(), heartbeat_interval=5, rate_limiter=limiter,
         )
         options.setdefault("backoff", Backoff(base=1.0, cap=4.0, attempts=3, seed=1))
         self.sup = Supervisor(config, peer="tls://gateway:8228", **options)
@@ -221,6 +225,28 @@ def test_subscription_follows_the_logon_on_the_wire() -> None:
     assert isinstance(h.events[-1], Reconnected)
     assert len(h.sup.subscriptions) == 1
     assert h.sup.session is not None and h.sup.session.next_sender_seq == 3  # Logon, then 35=V
+
+
+def test_a_resubscription_waits_for_the_rate_limiter_after_a_reconnect() -> None:
+    limiter = RateLimiter("prediction", Tier("tiny", read=10.0, write=10.0))
+    h = Harness("KalshiMD", limiter=limiter)
+    h.sup.start(h.now)
+    h.connect()
+    h.sup.send(md_request(), h.now, resubscribe=True)
+    h.pump()
+    h.sup.receive_data(b"", h.now)  # the connection drops
+    h.pump()
+    h.advance_to(h.sup.connect_at or 0)
+    limiter.drain("read", h.now)  # REST used the Read budget meanwhile
+    h.connect()
+    assert isinstance(h.events[-1], Reconnected)
+    session = h.sup.session
+    assert session is not None and session.next_sender_seq == 2  # the Logon only: 35=V waits
+    due = h.sup.next_deadline()
+    assert due is not None and h.now < due <= h.now + 1.0  # when the bucket holds its cost
+    h.advance_to(due)
+    assert session.next_sender_seq == 3  # then the subscription goes
+    assert h.sup.next_deadline() != due
 
 
 def test_reconnect_off_fails_after_reporting_the_loss() -> None:

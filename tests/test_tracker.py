@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import BusinessRejectReceived
+from kalshi_fix_sansio.events import BusinessRejectReceived, RateLimited
 from kalshi_fix_sansio.tracker import TERMINAL, OrderStatus, OrderTracker
 
 D = Decimal
@@ -30,7 +31,7 @@ def nos(cl: str, qty: int = 10, side: p.Side = p.Side.BUY, price: str = "0.42", 
 def er(
     cl: str, exec_id: str, exec_type: str, status: str, *, qty: int = 10, cum: int | str = 0,
     last: tuple[str, int | str] | None = None, orig: str | None = None, side: str = "1",
-    text: str | None = None, rej: int | None = None, fee: str = "0.01", d: Any = p,
+    text: str | None = None, rej: int | None = None, fee: str = "0.01", d: Any = p, **extra: Any,
 ) -> Any:
     fill: dict[str, Any] = {}
     if last is not None:
@@ -48,7 +49,7 @@ def er(
         order_id="ord-1", order_qty=D(qty), ord_status=d.OrdStatus(status), orig_cl_ord_id=orig,
         price=D("0.42"), side=d.Side(side), symbol=SYM, exec_type=d.ExecType(exec_type),
         leaves_qty=max(D(qty) - D(cum), D(0)) if status not in "248C" else D(0), text=text,
-        ord_rej_reason=None if rej is None else rej, **fill,
+        ord_rej_reason=None if rej is None else rej, **fill, **extra,
     )
 
 
@@ -149,6 +150,53 @@ def test_margin_reports_and_listener_orders_are_tracked() -> None:
     order = t.order("x-1")
     assert order is not None and order.status is OrderStatus.FILLED and order.side == "2"
     assert t.position(SYM).net == -10 and t.position(SYM).avg_price == D("19.5")
+
+
+def test_a_rate_limited_reject_ends_the_wait_like_any_business_reject() -> None:
+    t = OrderTracker()
+    t.sent(nos("o-8"))
+    bmr = p.BusinessMessageReject(ref_seq_num=9, ref_msg_type="D", business_reject_ref_id="o-8",
+                                  business_reject_reason=8, text="Rate limit exceeded")  # fmt: skip
+    t.on_event(RateLimited(9, "D", "o-8", 8, "Rate limit exceeded", bmr))
+    assert t.order("o-8").status is OrderStatus.REJECTED  # type: ignore[union-attr]
+    assert t.rejection("o-8").reason == 8  # type: ignore[union-attr]
+
+
+def test_group_membership_of_orders_known_only_from_reports() -> None:
+    # a listener / drop-copy tracker: ExecutionReports carry no SecondaryClOrdID(526)
+    t = OrderTracker()
+    t.assign_group("l-2", "g")  # before its first report: kept until it comes
+    t.on_message(er("l-1", "1;1", "0", "0"))
+    t.on_message(er("l-2", "2;1", "5", "5", qty=6, orig="l-1"))  # l-1 replaced by l-2
+    assert [o.cl_ord_id for o in t.group("g")] == ["l-1", "l-2"]  # the whole replace chain
+    t.on_message(er("l-3", "3;1", "0", "0"))
+    assert t.order("l-3").group_id is None  # type: ignore[union-attr]
+    t.assign_group("l-3", "h")
+    assert [o.cl_ord_id for o in t.group("h")] == ["l-3"]
+    t.assign_group("l-1", "g")  # the same again: harmless
+    with pytest.raises(LocalProtocolError, match="'l-1' is already in order group 'g', not 'h'"):
+        t.assign_group("l-1", "h")
+    # an order sent in a group keeps it, and its replacement inherits it
+    t.sent(nos("s-1", group="k"))
+    t.on_message(er("s-1", "4;1", "0", "0"))
+    t.on_message(er("s-2", "5;1", "5", "5", qty=6, orig="s-1"))
+    assert [o.cl_ord_id for o in t.group("k")] == ["s-1", "s-2"]
+
+
+def test_subaccount_and_exchange_index_carry_over_to_the_next_request() -> None:
+    rq = Requests("prediction", "KalshiNR")
+    t = OrderTracker()
+    t.sent(rq.new_order(SYM, "buy", 10, D("0.42"), cl_ord_id="a-1", alloc_account=3, ex_destination=2))
+    t.on_message(er("a-1", "1;1;2", "0", "0"))
+    cancel = rq.cancel(t.order("a-1"), cl_ord_id="a-c")  # type: ignore[arg-type]
+    assert (cancel.alloc_account, cancel.ex_destination, cancel.order_id) == (3, 2, "ord-1")
+    t.on_message(er("a-2", "2;1;2", "5", "5", qty=6, orig="a-1"))  # replaced elsewhere
+    replace = rq.replace(t.current("a-1"), price=D("0.40"), cl_ord_id="a-3")  # type: ignore[arg-type]
+    assert (replace.orig_cl_ord_id, replace.alloc_account, replace.ex_destination) == ("a-2", 3, 2)
+    assert replace.order_qty == 6 and replace.side == p.Side.BUY
+    listener = OrderTracker()  # AllocAccount(79) is on the reports too
+    listener.on_message(er("b-1", "1;1", "0", "0", alloc_account=5))
+    assert rq.cancel(listener.order("b-1"), cl_ord_id="b-c").alloc_account == 5  # type: ignore[arg-type]
 
 
 def test_a_clordid_cannot_be_reused_while_tracked() -> None:
@@ -262,5 +310,7 @@ def test_the_docs_example_runs() -> None:
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "tracker.md").read_text()
-    block = text.split("```python\n", 1)[1].split("```", 1)[0]
-    exec(compile(block, "docs/tracker.md", "exec"), {})
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    assert len(blocks) == 3 and blocks[1].startswith("with client.order_entry()")
+    for i in (0, 2):  # the second needs Kalshi (a client): tests/test_place.py runs its calls
+        exec(compile(blocks[i], f"docs/tracker.md#{i + 1}", "exec"), {})

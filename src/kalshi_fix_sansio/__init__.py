@@ -55,6 +55,13 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     from .filestore import FileStore
     from .framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
     from .session import Session
+    from .settlement import (
+        IncompleteSettlement,
+        SettlementAssembler,
+        SettlementProblem,
+        SettlementReport,
+        SettlementUpdate,
+    )
     from .store import MemoryStore, MessageStore, StoreError
     from .supervisor import (
         Backoff,
@@ -137,6 +144,11 @@ _LAZY: dict[str, str] = {
     "Supervisor": ".supervisor",
     "SupervisorState": ".supervisor",
     "TransportError": ".supervisor",
+    "IncompleteSettlement": ".settlement",
+    "SettlementAssembler": ".settlement",
+    "SettlementProblem": ".settlement",
+    "SettlementReport": ".settlement",
+    "SettlementUpdate": ".settlement",
     "OrderRejected": ".tracker",
     "OrderStatus": ".tracker",
     "OrderTracker": ".tracker",
@@ -189,6 +201,7 @@ __all__ = [
     "Garbled",
     "GarbledData",
     "Header",
+    "IncompleteSettlement",
     "InconsistencyReason",
     "KeyLoadError",
     "LocalProtocolError",
@@ -216,6 +229,10 @@ __all__ = [
     "SequenceReset",
     "Session",
     "SessionConfig",
+    "SettlementAssembler",
+    "SettlementProblem",
+    "SettlementReport",
+    "SettlementUpdate",
     "Signer",
     "State",
     "StoreError",

@@ -156,7 +156,8 @@ class ClOrdIDGenerator:
 
 class OrderLike(Protocol):
     """What cancel / replace need from an order: a NewOrderSingle, an OrderCancelReplaceRequest,
-    an ExecutionReport, or a tracker's order record with the same attribute names."""
+    an ExecutionReport, or a tracker's `TrackedOrder <kalshi_fix_sansio.tracker.TrackedOrder>`
+    (its OrderID, AllocAccount, ExDestination, price and quantity are used too when present)."""
 
     @property
     def cl_ord_id(self) -> str | None: ...
@@ -917,6 +918,17 @@ class Requests:
         if orig is None:
             raise RequestError(mt, "OrigClOrdID", 41, "the order has no ClOrdID to refer to")
         check_cl_ord_id(orig, field="OrigClOrdID", tag=41, msg_type=mt)
+        if getattr(order, "terminal", False) is True:  # a tracker's order in a final state
+            status = getattr(getattr(order, "status", None), "name", "final").lower()
+            later = getattr(order, "replaced_by", None)
+            raise RequestError(
+                mt,
+                "OrigClOrdID",
+                41,
+                f"order {orig!r} is {status}: nothing left to "
+                + ("cancel" if mt == "F" else "replace"),
+                f"it continues as {later!r}: build from tracker.current({orig!r})" if later else "",
+            )
         if getattr(order, "symbol", None) is None or getattr(order, "side", None) is None:
             raise RequestError(
                 mt, "Symbol", 55, "the order must carry its Symbol and Side (they must match)"
@@ -944,7 +956,8 @@ class Requests:
 
     def cancel(self, order: OrderLike, *, cl_ord_id: str | None = None) -> Message:
         """OrderCancelRequest (35=F) for ``order`` (its ClOrdID becomes OrigClOrdID; Side,
-        Symbol, OrderID, AllocAccount, parties and ExDestination are copied so they match)."""
+        Symbol, OrderID, AllocAccount, parties and ExDestination are copied so they match).
+        A tracker's order already final (filled, canceled, replaced...) raises `RequestError`."""
         self._carried("F", "OrderCancelRequest")
         fields = self._from(order, "F")
         return self._build("OrderCancelRequest", cl_ord_id=self._id(cl_ord_id, "F"), **fields)

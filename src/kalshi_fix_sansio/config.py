@@ -18,6 +18,7 @@ from ._generated.tables import FIELDS, SESSIONS, SessionSpec
 from .errors import LocalProtocolError
 
 if TYPE_CHECKING:
+    from .ratelimit import RateLimiter
     from .store import MessageStore
 
 
@@ -109,6 +110,11 @@ class SessionConfig:
         max_message_size: largest frame accepted or sent, in bytes.
         logon_check: acceptor: extra check of a Logon that passed the signature check; returns
             a rejection text (sent in the Logout) or None to accept.
+        rate_limiter: initiator: Kalshi's rate limits (`kalshi_fix_sansio.ratelimit.RateLimiter`)
+            of the account, for ``Session.send`` to refuse locally (`RateLimitExceeded`,
+            nothing sent) what Kalshi would reject with a 35=j 380=8. Like ``store`` it holds
+            state: every session given the same limiter (reconnects, the other sessions of the
+            account) bills the same buckets, as Kalshi does. None: no local limit.
     """
 
     sender_comp_id: str
@@ -146,6 +152,7 @@ class SessionConfig:
     max_pending_bytes: int = attrs.field(default=256 * 1024 * 1024, validator=_positive)
     max_message_size: int = attrs.field(default=4 * 1024 * 1024, validator=_positive)
     logon_check: Callable[[Any], str | None] | None = None
+    rate_limiter: RateLimiter | None = None
 
     def __attrs_post_init__(self) -> None:
         spec = self.spec  # validates product / session type
@@ -205,6 +212,17 @@ class SessionConfig:
             raise LocalProtocolError(
                 f"message_retention_period must be 1-72 hours, got {self.message_retention_period}"
             )
+        limiter = self.rate_limiter
+        if limiter is not None:
+            if self.role is not Role.INITIATOR:
+                raise LocalProtocolError(
+                    "SessionConfig.rate_limiter is for an initiator: Kalshi limits what clients send"
+                )
+            if not hasattr(limiter, "admit") or getattr(limiter, "product", None) != p:
+                raise LocalProtocolError(
+                    f"SessionConfig.rate_limiter must be a RateLimiter of product {p!r}, got "
+                    f"{limiter!r}"
+                )
         if (
             self.role is Role.INITIATOR
             and self.signer is not None

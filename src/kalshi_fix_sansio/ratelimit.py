@@ -18,7 +18,7 @@ a client can refuse or delay a message locally instead of collecting 35=j ``380=
 `classify` turns a session's `BusinessRejectReceived` with BusinessRejectReason(380)=8 into a
 `RateLimited` event.
 
-Example:
+Examples:
     >>> from decimal import Decimal
     >>> from kalshi_fix_sansio.builders import Requests
     >>> from kalshi_fix_sansio.ratelimit import RateLimiter
@@ -44,6 +44,7 @@ __all__ = [
     "MASS_CANCEL_INTERVAL",
     "PREDICTION_TIERS",
     "RATE_LIMIT_EXCEEDED",
+    "TIME_TOLERANCE",
     "Charge",
     "RateLimitExceeded",
     "RateLimited",
@@ -57,6 +58,12 @@ DEFAULT_COST = 10.0
 
 MASS_CANCEL_INTERVAL = 1.0
 """OrderMassCancelRequest (35=q) is limited to 1 request per second (session.md §10, §12)."""
+
+TIME_TOLERANCE = 1e-6
+"""A message whose tokens are less than this many seconds of refill away is admitted: epoch
+seconds (``time.time()``) carry about 0.2 microseconds of float precision, so ``now + wait`` may
+land a hair before the refill it waited for. The most this admits early is 1 microsecond of a
+bucket's budget."""
 
 RATE_LIMIT_EXCEEDED = 8
 """BusinessRejectReason(380) value of a 35=j for a rate limit (session.md §8, §12)."""
@@ -188,8 +195,8 @@ class _Bucket:
     def wait(self, cost: float, now: float) -> float:
         if cost > self.capacity:
             return float("inf")
-        short = cost - self.level_at(now)
-        return 0.0 if short <= 0 else short / self.rate
+        wait = (cost - self.level_at(now)) / self.rate
+        return 0.0 if wait <= TIME_TOLERANCE else wait
 
 
 ShardOf = Callable[[str], "int | str | None"]
@@ -333,12 +340,21 @@ class RateLimiter:
 
     def _bill(self, charges: list[Charge], now: float) -> None:
         for charge in charges:
-            bucket = self._buckets[charge.bucket]
+            bucket = self._bucket(charge.bucket)
             bucket.set(bucket.level_at(now) - charge.cost, now)
 
     def take(self, message: Message, now: float) -> None:
         """Bill ``message``, or raise `RateLimitExceeded` (billing nothing) when it does not
         fit now; the error says which bucket and how long to wait."""
+        self.bill(self.admit(message, now), now)
+
+    def admit(self, message: Message, now: float) -> list[Charge]:
+        """What ``message`` costs if it fits now (bill it with `bill` once it is sent), or raise
+        `RateLimitExceeded`; bills nothing either way.
+
+        `take` is ``bill(admit(message, now), now)``; a sender that may still fail after the
+        check (the `Session` encodes the message first) bills only what it sent.
+        """
         wait, bucket, charges = self._wait(message, now)
         if wait > 0:
             mt = message.MSG_TYPE or "?"
@@ -352,6 +368,10 @@ class RateLimiter:
                 bucket=bucket,
                 msg_type=mt,
             )
+        return charges
+
+    def bill(self, charges: list[Charge], now: float) -> None:
+        """Take ``charges`` (from `admit` or `charges`) from their buckets at ``now``."""
         self._bill(charges, now)
 
     def available(self, bucket: str, now: float) -> float:
@@ -362,3 +382,27 @@ class RateLimiter:
         """Empty ``bucket`` at ``now``, e.g. after a `RateLimited` (REST use shares the bucket,
         so Kalshi's count may run ahead of ours)."""
         self._bucket(bucket).set(0.0, now)
+
+    def learn(self, event: RateLimited, now: float, charges: list[Charge] | None = None) -> None:
+        """Kalshi refused a message for its rate limit (a `RateLimited`): empty the buckets it
+        billed, so what follows waits for a full refill instead of collecting more rejects.
+
+        Args:
+            event: the `RateLimited` (its RefMsgType names the message refused).
+            now: when it arrived.
+            charges: what that message was billed, when the sender kept it (the `Session`
+                does, per MsgSeqNum). Without them, the default bucket of RefMsgType is
+                drained: ``read`` for a read, ``write`` otherwise (a shard's bucket cannot be
+                told from a MsgType).
+        """
+        if charges is None:
+            mt = event.ref_msg_type or ""
+            if mt in EXEMPT_MSG_TYPES:
+                return
+            buckets = ["read" if mt in _READ_TYPES else "write"]
+            if mt == "q":
+                buckets.append("mass-cancel")
+        else:
+            buckets = [charge.bucket for charge in charges]
+        for bucket in buckets:
+            self.drain(bucket, now)

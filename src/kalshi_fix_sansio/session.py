@@ -11,6 +11,12 @@ A `Session` runs one Kalshi FIXT.1.1 session (either role) for one connection:
 * ``next_deadline()`` / ``handle_timer(now)`` drive heartbeats and timeouts;
 * ``logout(now, text)`` ends the session politely.
 
+With ``SessionConfig(rate_limiter=...)`` the session keeps to Kalshi's rate limits: ``send``
+raises `RateLimitExceeded` (nothing encoded, sequenced or stored) for an application message
+its buckets cannot take at ``now``, ``send_delay(message, now)`` says how long until they can,
+and a `RateLimited` (35=j 380=8) drains the buckets the refused message billed. Session
+messages are never billed.
+
 ``now`` is always UTC seconds since the epoch (``time.time()``): it stamps SendingTime and drives
 the timers. The module does no I/O and reads no clock.
 """
@@ -36,15 +42,20 @@ from ._session_core import (
     sending_time,
 )
 from ._states import State, Trigger
+from .config import SessionConfig
 from .errors import LocalProtocolError, RemoteProtocolError
 from .events import (
     NEED_DATA,
     Event,
     GarbledData,
+    RateLimited,
     TestRequestSent,
     Timeout,
 )
 from .framing import Frame
+from .ratelimit import Charge
+
+_BILLS_KEPT = 1024  # MsgSeqNum -> charges of the last messages billed, for a RateLimited
 
 __all__ = ["Session", "sending_time"]
 
@@ -58,6 +69,11 @@ class Session(_Inbound):
     Raises:
         LocalProtocolError: the configuration cannot work (see `SessionConfig`).
     """
+
+    def __init__(self, config: SessionConfig) -> None:
+        super().__init__(config)
+        self._limiter = config.rate_limiter
+        self._billed: dict[int, list[Charge]] = {}
 
     @property
     def state(self) -> State:
@@ -164,7 +180,18 @@ class Session(_Inbound):
                     self._fail(exc)
             else:
                 events.append(GarbledData(item.reason, item.offset))
-        return events.popleft()
+        event = events.popleft()
+        if self._limiter is not None and type(event) is RateLimited:
+            self._learn(event)
+        return event
+
+    def _learn(self, event: RateLimited) -> None:
+        """Kalshi's count ran ahead of ours: drain the buckets the refused message billed."""
+        assert self._limiter is not None
+        charges = None
+        if isinstance(event.ref_seq_num, int):
+            charges = self._billed.get(event.ref_seq_num)
+        self._limiter.learn(event, self._now, charges)
 
     def events(self) -> Iterator[Event]:
         """Iterate `next_event()` until it returns `NEED_DATA`.
@@ -205,6 +232,9 @@ class Session(_Inbound):
             The MsgSeqNum it was sent with.
 
         Raises:
+            RateLimitExceeded: the rate limiter (``SessionConfig.rate_limiter``) cannot take it
+                at ``now``: nothing was encoded, sequenced, stored or billed; its ``wait`` says
+                how long until it can (as `send_delay`). A `LocalProtocolError`.
             LocalProtocolError: not logged on, a listener session, a message type this session
                 type does not carry, an admin message (the session sends those itself), or an
                 over-size message.
@@ -249,7 +279,32 @@ class Session(_Inbound):
                     f"{type(message).__name__} (35={mt}) is not carried by {self.config.session_type} "
                     f"({self.config.product}); it sends: {carried}"
                 )
-        return self._send_app(message, now)
+        limiter = self._limiter
+        if limiter is None:
+            return self._send_app(message, now)
+        charges = limiter.admit(message, now)  # raises before anything is encoded or stored
+        seq = self._send_app(message, now)
+        limiter.bill(charges, now)
+        billed = self._billed
+        billed[seq] = charges
+        if len(billed) > _BILLS_KEPT:
+            del billed[next(iter(billed))]
+        return seq
+
+    def send_delay(self, message: Message, now: float) -> float:
+        """Seconds from ``now`` until the rate limiter can take ``message`` (0.0: `send` it
+        now; ``inf``: it never fits its bucket). Always 0.0 without a limiter. Bills nothing
+        and checks nothing else: an adapter sleeps this long, then calls `send`.
+
+        Args:
+            message: the application message to send.
+            now: UTC seconds since the epoch.
+
+        Returns:
+            The delay in seconds.
+        """
+        limiter = self._limiter
+        return 0.0 if limiter is None else limiter.check(message, now)
 
     def reject(
         self,

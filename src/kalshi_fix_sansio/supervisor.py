@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import math
 import random
 import re
 from collections import deque
@@ -489,6 +490,9 @@ class Supervisor:
         self._lost_reason: str | None = None
         self._failure: FixError | None = None
         self._subscriptions: list[Message] = []
+        # re-subscriptions still to send after a reconnect (the rate limiter had no tokens yet)
+        self._resubscribe: list[Message] = []
+        self._resubscribe_at: float | None = None
 
     # -- outputs ------------------------------------------------------------------------------
 
@@ -527,7 +531,11 @@ class Supervisor:
         if self._state is _S.WAITING:
             return self._connect_at
         if self._state in _CONNECTED and self.session is not None:
-            return self.session.next_deadline()
+            deadline = self.session.next_deadline()
+            if self._resubscribe_at is not None and self._state is _S.ACTIVE:
+                if deadline is None or self._resubscribe_at < deadline:
+                    return self._resubscribe_at
+            return deadline
         return None
 
     def data_to_send(self) -> bytes:
@@ -598,6 +606,8 @@ class Supervisor:
         if session is not None and self._state in _CONNECTED:
             session.handle_timer(now)
             self._process(session, now)
+            if self._resubscribe and self._state is _S.ACTIVE and self.session is session:
+                self._send_resubscriptions(session, now)
 
     def send(self, message: Message, now: float, *, resubscribe: bool = False) -> int:
         """Send an application message on the logged-on session.
@@ -667,12 +677,28 @@ class Supervisor:
         self.connections += 1
         if self.connections > 1:
             self._events.append(Reconnected(self._attempts, self._reset))
-            for message in self._subscriptions:
-                session.send(message, now)
+            self._resubscribe = list(self._subscriptions)
+            self._send_resubscriptions(session, now)
         self.backoff.reset()
         self._attempts = 0
 
+    def _send_resubscriptions(self, session: Session, now: float) -> None:
+        """Send the re-subscriptions the session's rate limiter can take now; the rest wait
+        for the delay it names (`next_deadline`)."""
+        self._resubscribe_at = None
+        while self._resubscribe:
+            delay = session.send_delay(self._resubscribe[0], now)
+            if delay == math.inf:  # larger than its bucket: `send` refused it the first time too
+                self._resubscribe.pop(0)
+                continue
+            if delay > 0.0:
+                self._resubscribe_at = now + delay
+                return
+            session.send(self._resubscribe.pop(0), now)
+
     def _ended(self, now: float, reason: str, reconnect: bool, reset: bool) -> None:
+        self._resubscribe.clear()
+        self._resubscribe_at = None
         if self.session is not None:
             self._out += self.session.data_to_send()  # a Logout the core queued goes out first
         state = self._state

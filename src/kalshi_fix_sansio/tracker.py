@@ -42,6 +42,7 @@ from typing import Any
 import attrs
 
 from .errors import FixError, LocalProtocolError
+from .events import ApplicationMessage, BusinessRejectReceived
 
 __all__ = [
     "TERMINAL",
@@ -178,7 +179,13 @@ class TrackedOrder:
         order_id: OrderID(37).
         orig_cl_ord_id: the ClOrdID this one replaced.
         replaced_by: the ClOrdID that replaced this one.
-        group_id: order group (SecondaryClOrdID(526) / OrderGroupID of the sent order).
+        group_id: order group: SecondaryClOrdID(526) / OrderGroupID(20130) of the order sent,
+            or `OrderTracker.assign_group`. Kalshi's ExecutionReports carry neither, so an
+            order known only from reports (a listener's, a drop-copy replay's) has None until
+            assigned.
+        alloc_account: AllocAccount(79): the subaccount (sent, or from a report); a cancel or
+            replace must carry the same.
+        ex_destination: ExDestination(100) of the order sent (prediction: its exchange index).
         fills: this ClOrdID's fills, in arrival order.
         text: Text(58) of the last report that carried one.
         rejection: why it was rejected.
@@ -197,6 +204,8 @@ class TrackedOrder:
     orig_cl_ord_id: str | None = None
     replaced_by: str | None = None
     group_id: str | None = None
+    alloc_account: int | None = None
+    ex_destination: int | None = None
     fills: tuple[Fill, ...] = ()
     text: str | None = None
     rejection: Rejection | None = None
@@ -295,6 +304,7 @@ class OrderTracker:
         self._answered: set[str] = set()  # ClOrdIDs a non-pending ExecutionReport carried
         self._fills: list[Fill] = []
         self._positions: dict[str, Position] = {}
+        self._groups: dict[str, str] = {}  # ClOrdID -> group assigned before its first report
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -343,8 +353,32 @@ class OrderTracker:
         ]
 
     def group(self, group_id: str) -> list[TrackedOrder]:
-        """The orders sent in an order group (SecondaryClOrdID 526), replacements included."""
+        """The orders of an order group (SecondaryClOrdID 526 of the order sent, or
+        `assign_group`), replacements included."""
         return [o for o in self._orders.values() if o.group_id == group_id]
+
+    def assign_group(self, cl_ord_id: str, group_id: str) -> None:
+        """Record that an order belongs to an order group, for an order this tracker did not
+        see sent: Kalshi's ExecutionReports (live, listener or drop-copy replay) do not carry
+        the group, so learn it where it is known (the process that sent the order, or Kalshi's
+        REST order list). The order's replacements, earlier and later, are in the group too; a
+        ClOrdID not tracked yet gets it when its first report arrives.
+
+        Raises:
+            LocalProtocolError: the order is already in another group.
+        """
+        order = self.order(cl_ord_id)
+        if order is None:
+            self._groups[cl_ord_id] = group_id
+            return
+        versions = self.chain(order.cl_ord_id)
+        other = {o.group_id for o in versions} - {None, group_id}
+        if other:
+            raise LocalProtocolError(
+                f"order {cl_ord_id!r} is already in order group {other.pop()!r}, not {group_id!r}"
+            )
+        for version in versions:
+            version.group_id = group_id
 
     @property
     def fills(self) -> tuple[Fill, ...]:
@@ -403,10 +437,15 @@ class OrderTracker:
             order_qty=getattr(message, "order_qty", None) or ZERO,
             orig_cl_ord_id=orig,
             group_id=group or (previous.group_id if previous is not None else None),
+            alloc_account=_int(getattr(message, "alloc_account", None)),
+            ex_destination=_int(getattr(message, "ex_destination", None)),
         )
         if previous is not None:
             order.cum_qty = previous.cum_qty
             order.price = order.price if order.price is not None else previous.price
+            for attr in ("alloc_account", "ex_destination"):
+                if getattr(order, attr) is None:
+                    setattr(order, attr, getattr(previous, attr))
         self._orders[cl] = order
         return order
 
@@ -419,10 +458,10 @@ class OrderTracker:
             self._alias.pop(cl_ord_id, None)
 
     def on_event(self, event: Any) -> None:
-        """Feed a session event: ApplicationMessage and BusinessRejectReceived are used."""
-        message = getattr(event, "message", None)
-        if message is not None and type(event).__name__ in ("ApplicationMessage", "BusinessRejectReceived"):
-            self.on_message(message)
+        """Feed a session event: ApplicationMessage and BusinessRejectReceived (a `RateLimited`
+        too) are used."""
+        if isinstance(event, (ApplicationMessage, BusinessRejectReceived)):
+            self.on_message(event.message)
 
     def on_messages(self, messages: Iterable[Any]) -> None:
         """Feed several decoded messages, in order."""
@@ -470,31 +509,40 @@ class OrderTracker:
             order = self._get(self._alias.get(cl, cl), er)
         self._apply(order, er, exec_type, status)
 
+    def _new(self, cl: str, status: OrderStatus, **fields: Any) -> TrackedOrder:
+        """An order first seen in a report (not sent by us: a listener's, a replay's)."""
+        order = self._orders[cl] = TrackedOrder(cl, status, group_id=self._groups.pop(cl, None), **fields)
+        return order
+
     def _get(self, cl: str, er: Any) -> TrackedOrder:
         order = self._orders.get(cl)
         if order is None:  # not sent by us: a listener or drop-copy session's report
-            order = self._orders[cl] = TrackedOrder(cl, OrderStatus.PENDING_NEW)
+            order = self._new(cl, OrderStatus.PENDING_NEW)
         if order.symbol is None:
             order.symbol = _code(er.symbol)
         if order.side is None:
             order.side = _code(er.side)
+        if order.alloc_account is None:
+            order.alloc_account = _int(getattr(er, "alloc_account", None))
         return order
 
     def _replaced(self, cl: str, orig: str | None) -> TrackedOrder:
         new = self._orders.get(cl)
         if new is None:
-            new = self._orders[cl] = TrackedOrder(cl, OrderStatus.PENDING_REPLACE, orig_cl_ord_id=orig)
+            new = self._new(cl, OrderStatus.PENDING_REPLACE, orig_cl_ord_id=orig)
         new.orig_cl_ord_id = orig
         if orig is not None:
             old = self._orders.get(orig)
             if old is None:
-                old = self._orders[orig] = TrackedOrder(orig, OrderStatus.REPLACED, acknowledged=True)
+                old = self._new(orig, OrderStatus.REPLACED, acknowledged=True)
             old.replaced_by = cl
             if not old.terminal:
                 old.status = OrderStatus.REPLACED
-            for attr in ("symbol", "side", "group_id", "order_id"):
+            for attr in ("symbol", "side", "group_id", "order_id", "alloc_account", "ex_destination"):
                 if getattr(new, attr) is None:
                     setattr(new, attr, getattr(old, attr))
+            if old.group_id is None:
+                old.group_id = new.group_id  # assigned to the replacement before it was seen
             new.cum_qty = max(new.cum_qty, old.cum_qty)
         return new
 

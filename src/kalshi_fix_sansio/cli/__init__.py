@@ -1,8 +1,10 @@
 """The ``kalshi-fix`` command line.
 
 ``kalshi-fix decode [FILE ...]`` prints FIX messages with tag names and typed values; see
-docs/codec.md for what it prints, its exit codes and what it redacts. ``logon-test`` and ``md``
-connect to Kalshi (or a mock gateway), ``mock-gateway`` serves one, ``demo`` runs both.
+docs/codec.md for what it prints, its exit codes and what it redacts. ``kalshi-fix replay
+FILE`` rebuilds orders, positions and books from a message log (docs/replay.md).
+``logon-test`` and ``md`` connect to Kalshi (or a mock gateway), ``mock-gateway`` serves one,
+``demo`` runs both.
 
 Exit status: 0 success, 1 the command ran and failed (Kalshi refused, the connection failed,
 malformed input), 2 usage error (bad arguments, missing or unusable credentials or files).
@@ -13,6 +15,7 @@ One module per command family:
 * ``live.py``: ``kalshi-fix logon-test`` and ``kalshi-fix md``, and the failure messages that
   name flags and environment variables (`cli_text`);
 * ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
+* ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
 * ``common.py``: products, exit statuses, the codec of a product;
 * ``kalshi_fix_sansio.demo``: ``kalshi-fix demo``.
 
@@ -38,6 +41,7 @@ from .live import (
     refusal_text,
 )
 from .mock_gateway import add_mock_gateway_parser, admin_command, apply_fault, mock_gateway_command
+from .replay import add_replay_parser, replay_command
 
 __all__ = [
     "EXIT_FAILED",
@@ -58,6 +62,7 @@ __all__ = [
     "refusal_text",
     "render_json",
     "render_table",
+    "replay_command",
     "scan",
 ]
 
@@ -79,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kalshi-fix", description="Kalshi FIX tools.")
     sub = parser.add_subparsers(dest="command", required=True)
     add_decode_parser(sub)
+    add_replay_parser(sub)
     demo = sub.add_parser(
         "demo",
         help="run a whole trading story against the embedded mock Kalshi gateway",
@@ -87,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         "trip and logout.",
     )
     demo.add_argument("--product", choices=PRODUCTS, default="prediction")
+    demo.add_argument(
+        "--show-fix",
+        action="store_true",
+        help="also print every FIX message the clients send (>>) and receive (<<), '|' for "
+        "SOH, the Logon signature and other secrets redacted",
+    )
     add_mock_gateway_parser(sub)
     add_live_parsers(sub)
     return parser
@@ -108,10 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "decode":
             return decode_command(args, sys.stdout, sys.stderr)
+        if args.command == "replay":
+            return replay_command(args, sys.stdout, sys.stderr)
         if args.command == "demo":
             from ..demo import run_demo
 
-            return run_demo(args.product, sys.stdout)
+            return run_demo(args.product, sys.stdout, show_fix=args.show_fix)
         if args.command == "mock-gateway":
             return mock_gateway_command(args, sys.stdout, sys.stderr)
         if args.command in ("logon-test", "md"):

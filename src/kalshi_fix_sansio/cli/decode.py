@@ -19,7 +19,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from types import ModuleType
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple
 
 from ..framing import DEFAULT_MAX_MESSAGE_SIZE, SOH, Frame, Framer
 from ..redaction import SECRET_TAGS, mask_secrets
@@ -41,7 +41,9 @@ _SECRET_ALT: Final = b"|".join(sorted(str(tag).encode() for tag in SECRET_TAGS))
 
 # A line of the adapters' message log (adapters/_transport.py, MessageLog):
 # "<ISO UTC time> <IN|OUT> <session id> <frame, SOH shown as |, control bytes escaped>".
-_LOG_PREFIX: Final = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z (?:IN|OUT) \S+ ")
+_LOG_PREFIX: Final = re.compile(
+    rb"(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) (?P<direction>IN|OUT) (?P<session>\S+) "
+)
 _LOG_GARBLED: Final = b"<garbled:"
 _BOUNDARY_BEFORE: Final = rb"(?:(?<=[|\x01])|(?<=\^A)|^)"
 _BOUNDARY_AFTER: Final = rb"(?=[|\x01]|\^A|$)"
@@ -62,7 +64,7 @@ _FRAME_START: Final = re.compile(rb"(?<![0-9])8=")
 _NEXT_FRAME: Final = re.compile(rb"(?<=\x01)8=FIX")
 
 
-class _Problem:
+class Problem:
     """Input that cannot be parsed: what, and its byte offset in the input."""
 
     __slots__ = ("offset", "reason")
@@ -72,7 +74,7 @@ class _Problem:
         self.offset = offset
 
 
-class _Found:
+class Found:
     """A frame cut from the input.
 
     Attributes:
@@ -172,6 +174,38 @@ def _rewrite(part: bytes, base: int, escapes: str | None) -> list[_Segment]:
     return out
 
 
+class LogPrefix(NamedTuple):
+    """What a line of the adapters' message log says before its frame.
+
+    Attributes:
+        time: the ISO 8601 UTC time as written (``2026-11-22T10:15:00.123456Z``).
+        direction: ``"IN"`` (received) or ``"OUT"`` (sent).
+        session: the session id (``<session type>/<SenderCompID>``).
+    """
+
+    time: str
+    direction: str
+    session: str
+
+
+def log_prefix(data: bytes, offset: int) -> LogPrefix | None:
+    """The message-log prefix of the input line holding byte ``offset`` (a frame's start).
+
+    Args:
+        data: the whole input, as given to `scan`.
+        offset: an input offset, e.g. a frame's ``offset``.
+
+    Returns:
+        The prefix, or None when that line is not a message-log line.
+    """
+    start = max(data.rfind(b"\n", 0, offset), data.rfind(b"\r", 0, offset)) + 1
+    m = _LOG_PREFIX.match(data, start)
+    if m is None or m.end() > offset:
+        return None
+    time_text, direction, session = (v.decode("ascii", "replace") for v in m.groups())
+    return LogPrefix(time_text, direction, session)
+
+
 def _frames_cleanly(data: bytes, redacted: bool) -> bool:
     framer = Framer()
     framer.feed(data)
@@ -183,14 +217,14 @@ def _frames_cleanly(data: bytes, redacted: bool) -> bool:
     return framer.buffered == 0
 
 
-def _add_line(buf: _Buffer, line: bytes, base: int, problems: list[_Problem]) -> None:
+def _add_line(buf: _Buffer, line: bytes, base: int, problems: list[Problem]) -> None:
     """Append one input line (with its line ending) to the buffer."""
     body = line.rstrip(b"\r\n")
     log = _LOG_PREFIX.match(body)
     if log is not None and body.startswith(_LOG_GARBLED, log.end()):
         # the adapter logged bytes it could not frame, without their content
         note = body[log.end() :].decode("utf-8", "backslashreplace")
-        problems.append(_Problem(f"the log records garbled input: {note}", base + log.end()))
+        problems.append(Problem(f"the log records garbled input: {note}", base + log.end()))
         buf.add(line[len(body) :], base + len(body))
         return
     start = body.find(b"8=FIX")
@@ -223,7 +257,7 @@ def _add_line(buf: _Buffer, line: bytes, base: int, problems: list[_Problem]) ->
     buf.add(line[start + len(part) :], base + start + len(part))
 
 
-def _normalized(data: bytes, problems: list[_Problem]) -> _Buffer:
+def _normalized(data: bytes, problems: list[Problem]) -> _Buffer:
     buf = _Buffer()
     pos = 0
     for line in data.splitlines(keepends=True):
@@ -244,19 +278,19 @@ def _describe_start(text: bytes) -> str:
     return f"garbled header: {shown!r} is not the start of a FIX frame"
 
 
-def _junk(text: bytes, start: int, end: int, buf: _Buffer) -> Iterator[_Problem]:
+def _junk(text: bytes, start: int, end: int, buf: _Buffer) -> Iterator[Problem]:
     """Problems in bytes that are not a frame: log prefixes and blank lines are not problems."""
     pos = start
     for piece in text[start:end].split(b"\n"):
         m = _FRAME_START.search(piece)
         if m is not None:
-            yield _Problem(_describe_start(piece[m.start() :]), buf.source(pos + m.start()))
+            yield Problem(_describe_start(piece[m.start() :]), buf.source(pos + m.start()))
         elif SOH in piece:
-            yield _Problem(f"{len(piece)} bytes that are not a FIX frame", buf.source(pos))
+            yield Problem(f"{len(piece)} bytes that are not a FIX frame", buf.source(pos))
         pos += len(piece) + 1
 
 
-def scan(data: bytes, verify: bool = True) -> list[_Found | _Problem]:
+def scan(data: bytes, verify: bool = True) -> list[Found | Problem]:
     """The frames and the unparsable parts of one input, in input order.
 
     Args:
@@ -266,15 +300,15 @@ def scan(data: bytes, verify: bool = True) -> list[_Found | _Problem]:
             each line holds frames from ``8=`` to its end.
 
     Returns:
-        `_Found` frames and `_Problem` records sorted by input offset.
+        `Found` frames and `Problem` records sorted by input offset.
     """
-    problems: list[_Problem] = []
+    problems: list[Problem] = []
     buf = _normalized(data, problems)
     text = buf.data()
-    items: list[_Found | _Problem] = list(problems)
+    items: list[Found | Problem] = list(problems)
 
-    def found(start: int, end: int) -> _Found:
-        return _Found(
+    def found(start: int, end: int) -> Found:
+        return Found(
             text[start:end],
             buf.source(start),
             lambda pos: buf.source(start + pos),
@@ -308,7 +342,7 @@ def scan(data: bytes, verify: bool = True) -> list[_Found | _Problem]:
                 reason = piece.reason
                 if buf.redacted(piece.offset, end):
                     reason += " (a value was redacted in the log)"
-                items.append(_Problem(reason, buf.source(piece.offset)))
+                items.append(Problem(reason, buf.source(piece.offset)))
                 newline = text.find(b"\n", piece.offset, end)
                 if newline >= 0 and not piece.reason.startswith("CheckSum(10)"):
                     # resynchronising skipped the lines after it too: look at them
@@ -316,7 +350,7 @@ def scan(data: bytes, verify: bool = True) -> list[_Found | _Problem]:
         rest = text[framer.stream_offset :]
         if rest.startswith(b"8="):
             items.append(
-                _Problem(
+                Problem(
                     f"incomplete frame: the input ends {len(rest)} bytes into it",
                     buf.source(framer.stream_offset),
                 )
@@ -355,7 +389,8 @@ _CONTROLS: Final[dict[int, str]] = {
 }
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
+    """``text`` with control characters (and U+2028/2029) escaped: it cannot forge lines."""
     return text.translate(_CONTROLS)
 
 
@@ -398,14 +433,14 @@ def _plain(value: Any) -> Any:
 
 def _show(value: Any) -> str:
     if isinstance(value, Enum):
-        return _printable(f"{value.value} ({value.name})")
+        return printable(f"{value.value} ({value.name})")
     if isinstance(value, bool):
         return "Y" if value else "N"
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, bytes):
-        return _printable(value.decode("utf-8", "backslashreplace"))
-    return _printable(str(value))
+        return printable(value.decode("utf-8", "backslashreplace"))
+    return printable(str(value))
 
 
 def _rows(rec: FixRecord, depth: int) -> Iterator[str]:
@@ -464,7 +499,7 @@ def render_table(
         notes.append(f"{len(defects)} defect{'s' if len(defects) != 1 else ''}")
     if redacted:
         notes.append("redacted in the log: CheckSum not verified")
-    title = f"#{index} {type(msg).__name__} (35={_printable(_msg_type(msg))}) at byte {offset}"
+    title = f"#{index} {type(msg).__name__} (35={printable(_msg_type(msg))}) at byte {offset}"
     lines = [title + (f" [{'; '.join(notes)}]" if notes else "")]
     lines.extend(_rows(msg.header, 1))
     lines.extend(_rows(msg, 1))
@@ -478,10 +513,10 @@ def render_table(
         lines.append(f"  {tag:>6}  {FIELDS[tag].name + ' (trailer)':<34} {shown}")
     for d in defects:
         where = f"tag {d.tag}" if d.tag is not None else "message"
-        line = f"  ! {where}: {_printable(d.text)} (373={d.reason} {_REASONS.get(d.reason, '?')})"
+        line = f"  ! {where}: {printable(d.text)} (373={d.reason} {_REASONS.get(d.reason, '?')})"
         value = _defect_value(d)
         if value is not None:
-            line += f"; value '{_printable(value)}'"
+            line += f"; value '{printable(value)}'"
         lines.append(line)
     return "\n".join(lines)
 
@@ -535,31 +570,78 @@ def render_json(
     return json.dumps(record)
 
 
-def _decode(
-    codec: ModuleType, item: _Found, index: int, source: str, args: argparse.Namespace
-) -> tuple[str, bool] | _Problem:
-    """The rendering of one frame and whether it has defects, or why it cannot be read."""
+def decode_frame(
+    codec: ModuleType, item: Found, index: int, *, use_dollars: bool, rfq_units: str
+) -> tuple[Message, tuple[Defect, ...]] | Problem:
+    """Decode one frame cut by `scan` tolerantly (secrets masked first) and check it.
+
+    Args:
+        codec: the dialect module (`dialect`).
+        item: the frame.
+        index: its 1-based position among the frames, for the problem's text.
+        use_dollars: prices in dollars (UseDollars=Y).
+        rfq_units: units of RFQ quote prices, ``"cents"`` or ``"dollars"``.
+
+    Returns:
+        The message and its defects (every field converted), or why it cannot be read (located).
+    """
     from ..errors import DecodeError
 
     try:
         msg = codec.decode(
-            _hide_secrets(item.frame),
-            use_dollars=args.use_dollars,
-            rfq_units=args.rfq_units,
-            tolerant=True,
+            _hide_secrets(item.frame), use_dollars=use_dollars, rfq_units=rfq_units, tolerant=True
         )
-        defects = msg.check()
+        return msg, tuple(msg.check())
+    except DecodeError as exc:
+        where = item.locate(exc.offset) if exc.offset is not None else item.offset
+        return Problem(f"message #{index}: {exc}", where)
+    except Exception as exc:  # a codec bug must not become a traceback here
+        reason = f"message #{index}: internal error ({type(exc).__name__}: {exc}); please report it"
+        return Problem(reason, item.offset)
+
+
+def _decode(
+    codec: ModuleType, item: Found, index: int, source: str, args: argparse.Namespace
+) -> tuple[str, bool] | Problem:
+    """The rendering of one frame and whether it has defects, or why it cannot be read."""
+    decoded = decode_frame(
+        codec, item, index, use_dollars=args.use_dollars, rfq_units=args.rfq_units
+    )
+    if isinstance(decoded, Problem):
+        return decoded
+    msg, defects = decoded
+    try:
         if args.json:
             text = render_json(msg, index, item.offset, source, defects, item.redacted)
         else:
             text = render_table(msg, index, item.offset, defects, item.redacted) + "\n"
-        return text, bool(defects)
-    except DecodeError as exc:
-        where = item.locate(exc.offset) if exc.offset is not None else item.offset
-        return _Problem(f"message #{index}: {exc}", where)
-    except Exception as exc:  # a codec bug must not become a traceback here
+    except Exception as exc:  # a rendering bug must not become a traceback here
         reason = f"message #{index}: internal error ({type(exc).__name__}: {exc}); please report it"
-        return _Problem(reason, item.offset)
+        return Problem(reason, item.offset)
+    return text, bool(defects)
+
+
+def read_input(path: str, err: IO[str], command: str = "decode") -> tuple[str, bytes] | None:
+    """Read one input file (``-``: stdin) whole.
+
+    Args:
+        path: the file, or ``-``.
+        err: where a failure is told (one line naming the command and the file).
+        command: the ``kalshi-fix`` command, for that line.
+
+    Returns:
+        (the input's name for messages, its bytes), or None when it cannot be read.
+    """
+    try:
+        if path == "-":
+            return "<stdin>", sys.stdin.buffer.read()
+        with open(path, "rb") as fh:
+            return path, fh.read()
+    except (OSError, AttributeError, ValueError) as exc:
+        what = "<stdin>" if path == "-" else path
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        emit(err, f"kalshi-fix {command}: cannot read {what}: {reason}")
+        return None
 
 
 def _read_sources(args: argparse.Namespace, err: IO[str]) -> list[tuple[str, bytes]] | None:
@@ -572,17 +654,10 @@ def _read_sources(args: argparse.Namespace, err: IO[str]) -> list[tuple[str, byt
         sources.append((f"sample {name}", data.read_bytes()))
     paths = list(args.files) or ([] if args.sample else ["-"])
     for path in paths:
-        try:
-            if path == "-":
-                sources.append(("<stdin>", sys.stdin.buffer.read()))
-                continue
-            with open(path, "rb") as fh:
-                sources.append((path, fh.read()))
-        except (OSError, AttributeError, ValueError) as exc:
-            what = "<stdin>" if path == "-" else path
-            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            emit(err, f"kalshi-fix decode: cannot read {what}: {reason}")
+        source = read_input(path, err)
+        if source is None:
             return None
+        sources.append(source)
     return sources
 
 
@@ -614,13 +689,13 @@ def decode_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             emit(err, f"kalshi-fix decode: {source}: no FIX messages found")
             continue
         for item in items:
-            if isinstance(item, _Problem):
+            if isinstance(item, Problem):
                 failures += 1
                 emit(err, f"{source}: byte {item.offset}: malformed: {item.reason}")
                 continue
             index += 1
             result = _decode(codec, item, index, source, args)
-            if isinstance(result, _Problem):
+            if isinstance(result, Problem):
                 failures += 1
                 emit(err, f"{source}: byte {result.offset}: {result.reason}")
                 continue
@@ -638,6 +713,23 @@ def decode_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 1 if failures or empty or (args.strict and defective) else 0
 
 
+def add_codec_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--dialect``, ``--use-dollars`` and ``--rfq-units`` (how to decode the frames)."""
+    parser.add_argument("--dialect", choices=PRODUCTS, default="prediction")
+    parser.add_argument(
+        "--use-dollars",
+        action="store_true",
+        help="prices are dollars (session logged on with UseDollars=Y)",
+    )
+    parser.add_argument(
+        "--rfq-units",
+        choices=["cents", "dollars"],
+        default="cents",
+        help="units of BidPx/OfferPx on 35=S / 35=AI: 'dollars' for a KalshiRT log (quotes "
+        "sent to the RFQ creator), 'cents' (integer cents) for a KalshiRFQ log (default)",
+    )
+
+
 def add_decode_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kalshi-fix decode`` and its options to the subcommands of ``kalshi-fix``."""
     dec = sub.add_parser(
@@ -651,24 +743,12 @@ def add_decode_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "parsed, no FIX messages found, or --strict and a message has defects, 2 usage error",
     )
     dec.add_argument("files", nargs="*", help="input files ('-' for stdin; default stdin)")
-    dec.add_argument("--dialect", choices=PRODUCTS, default="prediction")
+    add_codec_options(dec)
     dec.add_argument("--json", action="store_true", help="one JSON object per message")
-    dec.add_argument(
-        "--use-dollars",
-        action="store_true",
-        help="prices are dollars (session logged on with UseDollars=Y)",
-    )
     dec.add_argument(
         "--no-verify",
         action="store_true",
         help="do not check BodyLength/CheckSum (e.g. for doc examples)",
-    )
-    dec.add_argument(
-        "--rfq-units",
-        choices=["cents", "dollars"],
-        default="cents",
-        help="units of BidPx/OfferPx on 35=S / 35=AI: 'dollars' for a KalshiRT log (quotes "
-        "sent to the RFQ creator), 'cents' (integer cents) for a KalshiRFQ log (default)",
     )
     dec.add_argument("--sample", action="store_true", help="decode the shipped sample frames")
     dec.add_argument(
