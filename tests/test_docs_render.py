@@ -103,6 +103,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     work = tmp_path_factory.mktemp("docs")
     shutil.copy(ROOT / "mkdocs.yml", work / "mkdocs.yml")
+    for source in ("src", "adapters"):  # the API reference pages read the code from here
+        (work / source).symlink_to(ROOT / source, target_is_directory=True)
     shutil.copytree(ROOT / "docs", work / "docs")
     for rel, text in render_docs(load_spec(ROOT / "spec"), make_env()).items():
         (work / rel).write_text(text, encoding="utf-8")
@@ -166,10 +168,14 @@ def test_tags_and_sessions_tables_have_a_row_each(site: Path) -> None:
     sessions = _parse(site / "reference" / "sessions" / "index.html")
     sections = dict(sessions.sections)
     for product, envs in ENVIRONMENTS.items():
-        env_table, session_table = sections[product]
+        env_table, session_table, flags_table = sections[product]
         assert [row[0] for row in env_table] == list(envs)
         names = [name for p, name in SESSIONS if p == product]
         assert [row[0] for row in session_table] == names
+        assert [row[0] for row in flags_table] == names
+        for row in flags_table:
+            flags = SESSIONS[(product, row[0])].logon_flags
+            assert row[1] == (", ".join(flags) if flags else "none"), row
 
 
 def test_state_diagram_is_a_drawing(site: Path) -> None:
@@ -183,3 +189,78 @@ def test_state_diagram_is_a_drawing(site: Path) -> None:
     assert not any("stateDiagram" in line for line in page.text_lines())
     table = [t for _, ts in page.sections for t in ts]
     assert sum(len(t) for t in table) == len(TRANSITIONS) + 1  # + the acceptor's start
+
+
+# The public modules and where the API reference documents them (the adapters live in adapters/
+# and are documented under that name, with the import name as heading).
+API_PAGES = {
+    "kalshi_fix_sansio": "package",
+    "kalshi_fix_sansio.prediction": "codec",
+    "kalshi_fix_sansio.margin": "codec",
+    "kalshi_fix_sansio.framing": "codec",
+    "kalshi_fix_sansio.session": "session",
+    "kalshi_fix_sansio.config": "session",
+    "kalshi_fix_sansio.events": "session",
+    "kalshi_fix_sansio.errors": "session",
+    "kalshi_fix_sansio.store": "stores",
+    "kalshi_fix_sansio.filestore": "stores",
+    "kalshi_fix_sansio.auth": "auth",
+    "kalshi_fix_sansio.supervisor": "supervisor",
+    "kalshi_fix_sansio.book": "book",
+    "kalshi_fix_sansio.tracker": "tracker",
+    "kalshi_fix_sansio.settlement": "settlement",
+    "kalshi_fix_sansio.builders": "builders",
+    "kalshi_fix_sansio.ratelimit": "ratelimit",
+    "kalshi_fix_sansio.redaction": "redaction",
+    "kalshi_fix_sansio.spec": "spec",
+    "kalshi_fix_sansio.testing": "testing",
+    "kalshi_fix_sansio.gateway": "gateway",
+    "adapters": "adapters",
+    "adapters.blocking": "adapters",
+    "adapters.asyncio": "adapters",
+    "adapters.trio": "adapters",
+}
+
+
+def _ids(path: Path) -> set[str]:
+    return set(re.findall(r'\bid="([^"]+)"', path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize(("module", "page"), sorted(API_PAGES.items()))
+def test_api_reference_documents_each_public_module(site: Path, module: str, page: str) -> None:
+    assert f"::: {module}\n" in (ROOT / "docs" / "api" / f"{page}.md").read_text(encoding="utf-8")
+    assert module in _ids(site / "api" / page / "index.html"), f"{module} not rendered"
+
+
+def test_api_reference_renders_the_classes_users_need(site: Path) -> None:
+    wanted = {
+        "book": ["kalshi_fix_sansio.book.Books", "kalshi_fix_sansio.book.Books.apply"],
+        "testing": [
+            "kalshi_fix_sansio.testing.SessionPair",
+            "kalshi_fix_sansio.testing.SessionPair.kalshi",
+        ],
+        "session": [
+            "kalshi_fix_sansio.session.Session.receive_data",
+            "kalshi_fix_sansio.config.SessionConfig",
+            "kalshi_fix_sansio.events.LoggedOn",
+        ],
+        "adapters": [
+            "adapters.blocking.FixClient.order_entry",
+            "adapters.asyncio.AsyncSession.place",
+            "adapters.trio.TrioSession.open",
+            "adapters.Endpoint",
+        ],
+        "gateway": ["kalshi_fix_sansio.gateway.MockGateway", "kalshi_fix_sansio.gateway.Faults"],
+    }
+    for page, ids in wanted.items():
+        missing = set(ids) - _ids(site / "api" / page / "index.html")
+        assert not missing, f"api/{page}: {sorted(missing)} not rendered"
+    adapters = (site / "api" / "adapters" / "index.html").read_text(encoding="utf-8")
+    assert "kalshi_fix_sansio.adapters.blocking" in adapters  # the import name is shown
+
+
+def test_guides_render_their_code_as_code(site: Path) -> None:
+    for page in ("getting-started", "concepts", "guide-blocking", "guide-embedding", "security"):
+        html = (site / page / "index.html").read_text(encoding="utf-8")
+        assert html.count("<pre") >= 3, page
+        assert "```" not in "".join(_parse(site / page / "index.html").text_lines()), page

@@ -1,9 +1,14 @@
-"""Packaging: pyproject's explicit package list covers every package directory, and the metadata
-a user relies on (licence, Python versions, typing marker) is there."""
+"""Packaging: pyproject's explicit package list covers every package directory, the metadata a
+user relies on (licence, Python versions, typing marker) is there, and ``python -m build`` makes
+a wheel and an sdist that carry all of it (the built files are inspected, not the sources)."""
 
 from __future__ import annotations
 
+import email
+import subprocess
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -90,3 +95,81 @@ def test_metadata() -> None:
     ), "a gap in the stated Python versions"
     major, minor = sys.version_info[:2]
     assert f"{major}.{minor}" in versions, "the Python running the tests is not a stated version"
+
+
+# -- the built distributions (python -m build, as a release makes them) ----------------------
+
+
+@pytest.fixture(scope="module")
+def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``python -m build`` (sdist, then the wheel built from that sdist) into a temp dir."""
+    out = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    wheels, sdists = sorted(out.glob("*.whl")), sorted(out.glob("*.tar.gz"))
+    assert len(wheels) == 1 and len(sdists) == 1, sorted(out.iterdir())
+    return {"wheel": wheels[0], "sdist": sdists[0]}
+
+
+def _wheel_files(wheel: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(wheel) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def test_the_wheel_metadata_is_complete(dists: dict[str, Path]) -> None:
+    project = PYPROJECT["project"]
+    files = _wheel_files(dists["wheel"])
+    info = next(n.split("/")[0] for n in files if n.endswith(".dist-info/METADATA"))
+    metadata = email.message_from_bytes(files[f"{info}/METADATA"])
+    assert metadata["Name"] == "kalshi-fix-sansio" and metadata["Version"] == project["version"]
+    assert metadata["License-Expression"] == "MIT"
+    assert metadata.get_all("License-File") == ["LICENSE"]
+    assert files[f"{info}/licenses/LICENSE"].startswith(b"MIT License")
+    assert metadata["Requires-Python"] == ">=3.10"
+    classifiers = metadata.get_all("Classifier")
+    for minor in (10, 11, 12, 13):
+        assert f"Programming Language :: Python :: 3.{minor}" in classifiers
+    assert "Typing :: Typed" in classifiers
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    assert "sans-IO FIX engine" in metadata.get_payload()  # the README is the description
+    requires = metadata.get_all("Requires-Dist")
+    assert any(r.startswith("attrs") for r in requires)
+    assert any(r.startswith("trio") and 'extra == "trio"' in r for r in requires)
+    # no [project.urls] on purpose (see pyproject.toml): none made up either
+    assert metadata.get_all("Project-URL") is None
+    entry_points = files[f"{info}/entry_points.txt"].decode()
+    assert "[console_scripts]\nkalshi-fix = kalshi_fix_sansio.cli:main" in entry_points
+
+
+def test_the_wheel_holds_every_module_the_typing_marker_and_the_samples(
+    dists: dict[str, Path],
+) -> None:
+    files = set(_wheel_files(dists["wheel"]))
+    assert "kalshi_fix_sansio/py.typed" in files
+    assert {"kalshi_fix_sansio/samples/prediction.fix", "kalshi_fix_sansio/samples/margin.fix"} <= (
+        files
+    )
+    tree = {
+        "kalshi_fix_sansio/" + str(path.relative_to(ROOT / "src" / "kalshi_fix_sansio"))
+        for path in (ROOT / "src" / "kalshi_fix_sansio").rglob("*.py")
+        if "__pycache__" not in path.parts
+    } | {
+        "kalshi_fix_sansio/adapters/" + path.name for path in (ROOT / "adapters").glob("*.py")
+    }
+    missing = sorted(tree - files)
+    assert not missing, f"modules missing from the wheel: {missing}"
+    assert not any(name.startswith(("tests/", "examples/", "codegen/")) for name in files)
+
+
+def test_the_sdist_holds_what_a_packager_needs(dists: dict[str, Path]) -> None:
+    with tarfile.open(dists["sdist"]) as tf:
+        names = {name.split("/", 1)[1] for name in tf.getnames() if "/" in name}
+    for wanted in ("CHANGELOG.md", "LICENSE", "README.md", "pyproject.toml", "MANIFEST.in",
+                   "src/kalshi_fix_sansio/py.typed", "spec/sessions.yaml",
+                   "examples/README.md", "examples/blocking_order_entry.py", "tests/conftest.py",
+                   "docs/index.md", "scripts/test"):
+        assert wanted in names, f"{wanted} is not in the sdist"
+    assert not any("__pycache__" in name or ".hypothesis" in name for name in names)

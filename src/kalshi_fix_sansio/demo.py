@@ -4,55 +4,125 @@ The gateway starts in-process on free loopback ports with TLS (a fresh self-sign
 that the clients pin) and two freshly generated API keys. A client on the blocking adapter then
 logs on to market data and prints the top of book, rests an order, gets filled by a crossing
 order from a second API key (both fills printed), cancels an order, trips an order group, and
-logs out. The transcript is short and readable; the exit status is 0 when every step did what
-Kalshi's documentation says it should.
+logs out. The exit status is 0 when every step did what Kalshi's documentation says it should.
+
+The transcript reads as a trader would want it: every ExecutionReport shows ExecType(150) and
+OrdStatus(39) with their codes and meanings, prices in one precision per product (prediction
+to the cent, margin to $0.0001), the fee of each fill named maker or taker (from
+AggressorIndicator(1057) next to the NoMiscFees group), and what OrderQty / CumQty /
+LeavesQty say on a cancel. ``show_fix`` (``kalshi-fix demo --show-fix``) also prints every FIX
+message the clients send (``>>``) and receive (``<<``), ``|`` for SOH, secrets such as the
+Logon signature redacted (`kalshi_fix_sansio.redaction`, via the adapters' `MessageLog`).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+import threading
 from collections.abc import Callable
 from decimal import Decimal
 from types import ModuleType
 from typing import Any, TextIO
 
+import attrs
+
 from . import margin, prediction
+from .adapters import MessageLog
 from .adapters.blocking import BlockingSession
 from .events import ApplicationMessage, Event, LoggedOn
 from .gateway import MockGateway
 from .testing import new_ed25519_keys
+
+PRICE_TICK = {"prediction": Decimal("0.01"), "margin": Decimal("0.0001")}
+"""The precision prices are shown in: prediction to the cent, margin to $0.0001."""
+CENT = Decimal("0.01")
 
 
 class DemoFailed(Exception):
     """A step of the demo did not produce what it should."""
 
 
-def _is(msg_type: str, **attrs: Any) -> Callable[[Event], bool]:
+def _is(msg_type: str, **fields: Any) -> Callable[[Event], bool]:
     def check(event: Event) -> bool:
         if not isinstance(event, ApplicationMessage) or event.message.MSG_TYPE != msg_type:
             return False
-        return all(getattr(event.message, k) == v for k, v in attrs.items())
+        return all(getattr(event.message, k) == v for k, v in fields.items())
 
     return check
 
 
+def _label(code: Any) -> str:
+    """``F (Trade)`` for an enum member (its FIX code, then its name in words)."""
+    if not hasattr(code, "name"):
+        return str(code)
+    return f"{code.value} ({code.name.replace('_', ' ').capitalize()})"
+
+
+def _qty(value: Decimal | None) -> str:
+    """A quantity: whole contracts without decimals, fractions as they are."""
+    if value is None:
+        return "-"
+    return str(int(value)) if value == value.to_integral_value() else str(value.normalize())
+
+
+def _money(value: Decimal, tick: Decimal) -> str:
+    """Dollars on ``tick`` (more digits only when the value has them: nothing is rounded)."""
+    shown = value.quantize(tick) if value == value.quantize(tick) else value.normalize()
+    return f"${shown}"
+
+
+class _FixPrinter(logging.Handler):
+    """Prints the `MessageLog` lines of the demo's sessions: ``>>`` sent, ``<<`` received."""
+
+    def __init__(self, story: _Story) -> None:
+        super().__init__(logging.INFO)
+        self.story = story
+
+    def emit(self, record: logging.LogRecord) -> None:
+        direction = getattr(record, "fix_direction", "?")
+        session_type, _, key = str(getattr(record, "fix_session", "?/?")).partition("/")
+        frame = record.getMessage().split(" ", 3)[-1]  # "<time> <dir> <session> <frame>"
+        arrow = f"{key} >> {session_type}" if direction == "OUT" else f"{key} << {session_type}"
+        self.story.say(f"    FIX {arrow}  {frame}")
+
+
 class _Story:
-    def __init__(self, product: str, out: TextIO) -> None:
+    def __init__(self, product: str, out: TextIO, show_fix: bool = False) -> None:
         self.product = product
         self.p: ModuleType = prediction if product == "prediction" else margin
         self.out = out
+        self.tick = PRICE_TICK[product]
+        self._lock = threading.Lock()  # session threads print FIX lines too
+        self.fix_logger: logging.Logger | None = None
+        if show_fix:
+            self.fix_logger = logging.Logger("kalshi-fix demo: FIX messages", logging.INFO)
+            self.fix_logger.addHandler(_FixPrinter(self))
         if product == "prediction":
             self.symbol = "HIGHNY-23DEC31"
-            self.px = {"bid": Decimal("0.40"), "ask": Decimal("0.45"), "rest": Decimal("0.42"),
-                       "far": Decimal("0.10"), "group": Decimal("0.30")}
+            self.prices = {"bid": Decimal("0.40"), "ask": Decimal("0.45"),
+                           "rest": Decimal("0.42"), "far": Decimal("0.10"),
+                           "group": Decimal("0.30")}
         else:
             self.symbol = "BTC-PERP"
-            self.px = {"bid": Decimal("19.4000"), "ask": Decimal("19.6000"),
-                       "rest": Decimal("19.5000"), "far": Decimal("15.0000"),
-                       "group": Decimal("18.0000")}
+            self.prices = {"bid": Decimal("19.4000"), "ask": Decimal("19.6000"),
+                           "rest": Decimal("19.5000"), "far": Decimal("15.0000"),
+                           "group": Decimal("18.0000")}
 
     def say(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        with self._lock:
+            print(text, file=self.out, flush=True)
+
+    def px(self, value: Decimal | None) -> str:
+        return "-" if value is None else _money(value, self.tick)
+
+    def session(self, client: Any, session_type: str) -> BlockingSession:
+        """A session of ``client``; with ``show_fix`` its frames go to the transcript."""
+        config, options = client.profile(session_type)
+        if self.fix_logger is not None:
+            log = MessageLog(f"{session_type}/{config.sender_comp_id}", logger=self.fix_logger)
+            options = attrs.evolve(options, message_log=log)
+        return BlockingSession(config, options)
 
     def order(self, cl_ord_id: str, side: Any, qty: int, price: Decimal, **kw: Any) -> Any:
         p = self.p
@@ -64,16 +134,27 @@ class _Story:
     def report(self, who: str, event: Event) -> Any:
         assert isinstance(event, ApplicationMessage)
         er: Any = event.message
-        status = er.ord_status.name if hasattr(er.ord_status, "name") else er.ord_status
-        line = (f"  {who:<6} ExecutionReport {er.exec_type.name:<8} {status:<16} "
-                f"{er.side.name} {er.order_qty} @ {er.price}  cum {er.cum_qty} leaves {er.leaves_qty}")
+        kind = f"ExecType={_label(er.exec_type)}"
+        status = f"OrdStatus={_label(er.ord_status)}"
+        self.say(f"  {who:<6}  {kind:<22} {status:<28} {er.side.name:<4} @ {self.px(er.price)}  "
+                 f"OrderQty {_qty(er.order_qty)}  CumQty {_qty(er.cum_qty)}  "
+                 f"LeavesQty {_qty(er.leaves_qty)}" + (f"  Text={er.text}" if er.text else ""))
         if er.last_qty:
-            fee = er.misc_fees[0].misc_fee_amt if er.misc_fees else Decimal(0)
-            line += f"  (fill {er.last_qty} @ {er.last_px}, fee ${fee})"
-        if er.text:
-            line += f"  [{er.text}]"
-        self.say(line)
+            fee = sum((f.misc_fee_amt or Decimal(0) for f in er.misc_fees or ()), Decimal(0))
+            role = {True: "taker", False: "maker"}.get(er.aggressor_indicator, "exchange")
+            why = {
+                "taker": "AggressorIndicator=Y: this order took liquidity",
+                "maker": "AggressorIndicator=N: this order was resting",
+            }.get(role, "no AggressorIndicator")
+            self.say(f"          fill {_qty(er.last_qty)} @ {self.px(er.last_px)} (LastQty @ "
+                     f"LastPx), {role} fee {_money(fee, CENT)} ({why})")
         return er
+
+    def explain_cancel(self, er: Any, ordered: Decimal) -> None:
+        self.say(f"          Kalshi reports OrderQty as CumQty + LeavesQty: after the cancel nothing "
+                 f"is open (LeavesQty {_qty(er.leaves_qty)}) and {_qty(er.cum_qty)} filled "
+                 f"(CumQty), so OrderQty reads {_qty(er.order_qty)} for an order of "
+                 f"{_qty(ordered)}: {_qty(ordered - er.cum_qty)} contracts canceled")
 
     def run(self) -> None:
         trader_signer, trader_pub = new_ed25519_keys()
@@ -82,12 +163,16 @@ class _Story:
         with MockGateway(self.product, keys=keys, tls=True) as gateway:
             self.say(f"mock Kalshi gateway ({self.product}) on 127.0.0.1, TLS, ports "
                      + ", ".join(f"{k}={v}" for k, v in sorted(gateway.ports.items())))
-            gateway.seed_market(self.symbol, bids=[(self.px["bid"], Decimal(25))],
-                                asks=[(self.px["ask"], Decimal(30))])
+            gateway.seed_market(self.symbol, bids=[(self.prices["bid"], Decimal(25))],
+                                asks=[(self.prices["ask"], Decimal(30))])
             trader = gateway.client("trader-key", trader_signer)
             other = gateway.client("other-key", other_signer)
             self.market_data(trader)
-            with trader.order_entry() as oe, other.order_entry() as oe2:
+            self.say("2. order entry: trader-key and other-key log on to KalshiNR")
+            with (
+                self.session(trader, "KalshiNR") as oe,
+                self.session(other, "KalshiNR") as oe2,
+            ):
                 self.trading(oe, oe2)
                 self.say("logout: both order-entry sessions log out")
         self.say("done: every step behaved as Kalshi documents")
@@ -95,7 +180,7 @@ class _Story:
     def market_data(self, client: Any) -> None:
         p = self.p
         self.say("1. market data: log on to KalshiMD, subscribe, print the top of book")
-        with client.market_data() as md:
+        with self.session(client, "KalshiMD") as md:
             self._logged_on(md)
             request = p.MarketDataRequest(
                 subscription_request_type=p.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
@@ -110,8 +195,9 @@ class _Story:
                 raise DemoFailed(f"snapshot without both sides: {snap}")
             best_bid = max(bids, key=lambda e: e.md_entry_px)
             best_ask = min(asks, key=lambda e: e.md_entry_px)
-            self.say(f"  {self.symbol} top of book: bid {best_bid.md_entry_size} @ "
-                     f"{best_bid.md_entry_px}  |  ask {best_ask.md_entry_size} @ {best_ask.md_entry_px}")
+            self.say(f"  {self.symbol} top of book: bid {_qty(best_bid.md_entry_size)} @ "
+                     f"{self.px(best_bid.md_entry_px)}  |  ask {_qty(best_ask.md_entry_size)} @ "
+                     f"{self.px(best_ask.md_entry_px)}")
 
     def _logged_on(self, session: BlockingSession) -> None:
         event = session.wait_for(lambda e: isinstance(e, LoggedOn), 10)
@@ -121,25 +207,28 @@ class _Story:
 
     def trading(self, oe: BlockingSession, oe2: BlockingSession) -> None:
         p = self.p
-        self.say("2. order entry: trader-key and other-key log on to KalshiNR")
         self._logged_on(oe)
         self._logged_on(oe2)
 
-        self.say("3. a resting order: trader buys 10 between the bid and the ask")
-        oe.send(self.order("rest-1", p.Side.BUY, 10, self.px["rest"]))
+        self.say(f"3. a resting order: trader buys 10 at {self.px(self.prices['rest'])}, between "
+                 "the bid and the ask")
+        oe.send(self.order("rest-1", p.Side.BUY, 10, self.prices["rest"]))
         self.report("trader", oe.wait_for(_is("8", cl_ord_id="rest-1", exec_type=p.ExecType.NEW), 10))
 
         self.say("4. a crossing order from the second API key: other sells 10 at the same price")
-        oe2.send(self.order("cross-1", p.Side.SELL, 10, self.px["rest"]))
+        oe2.send(self.order("cross-1", p.Side.SELL, 10, self.prices["rest"]))
         self.report("other", oe2.wait_for(_is("8", cl_ord_id="cross-1", exec_type=p.ExecType.TRADE), 10))
         self.report("trader", oe.wait_for(_is("8", cl_ord_id="rest-1", exec_type=p.ExecType.TRADE), 10))
 
         self.say("5. a cancel: trader rests a far order, then cancels it")
-        oe.send(self.order("far-1", p.Side.BUY, 5, self.px["far"]))
+        oe.send(self.order("far-1", p.Side.BUY, 5, self.prices["far"]))
         new = self.report("trader", oe.wait_for(_is("8", cl_ord_id="far-1", exec_type=p.ExecType.NEW), 10))
         oe.send(p.OrderCancelRequest(cl_ord_id="cancel-1", orig_cl_ord_id="far-1", order_id=new.order_id,
                                      side=p.Side.BUY, symbol=self.symbol))
-        self.report("trader", oe.wait_for(_is("8", cl_ord_id="cancel-1", exec_type=p.ExecType.CANCELED), 10))
+        canceled = self.report(
+            "trader", oe.wait_for(_is("8", cl_ord_id="cancel-1", exec_type=p.ExecType.CANCELED), 10)
+        )
+        self.explain_cancel(canceled, new.order_qty)
 
         self.say("6. an order group trip: a group with a 5-contract limit, two orders in it, trigger")
         oe.send(p.OrderGroupRequest(order_group_action=p.OrderGroupAction.CREATE,
@@ -149,27 +238,28 @@ class _Story:
         group_id = created.message.order_group_id  # type: ignore[attr-defined]
         self.say(f"  order group created: {group_id}")
         for i in (1, 2):
-            oe.send(self.order(f"grp-{i}", p.Side.BUY, 2, self.px["group"], secondary_cl_ord_id=group_id))
+            oe.send(self.order(f"grp-{i}", p.Side.BUY, 2, self.prices["group"], secondary_cl_ord_id=group_id))
             self.report("trader", oe.wait_for(_is("8", cl_ord_id=f"grp-{i}", exec_type=p.ExecType.NEW), 10))
         oe.send(p.OrderGroupRequest(order_group_action=p.OrderGroupAction.TRIGGER, order_group_id=group_id))
         for i in (1, 2):
             self.report("trader", oe.wait_for(_is("8", cl_ord_id=f"grp-{i}", exec_type=p.ExecType.CANCELED), 10))
-        oe.send(self.order("grp-3", p.Side.BUY, 1, self.px["group"], secondary_cl_ord_id=group_id))
+        oe.send(self.order("grp-3", p.Side.BUY, 1, self.prices["group"], secondary_cl_ord_id=group_id))
         self.report("trader", oe.wait_for(_is("8", cl_ord_id="grp-3"), 10))
 
 
-def run_demo(product: str = "prediction", out: TextIO | None = None) -> int:
+def run_demo(product: str = "prediction", out: TextIO | None = None, show_fix: bool = False) -> int:
     """Run the demo story.
 
     Args:
         product: ``"prediction"`` or ``"margin"``.
         out: where the transcript goes (default stdout).
+        show_fix: also print every FIX message the clients exchange (secrets redacted).
 
     Returns:
         0 on success, 1 when a step failed (the reason is printed).
     """
     stream = out or sys.stdout
-    story = _Story(product, stream)
+    story = _Story(product, stream, show_fix)
     try:
         story.run()
     except (DemoFailed, TimeoutError) as exc:

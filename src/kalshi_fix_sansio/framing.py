@@ -171,7 +171,7 @@ class Framer:
     ``max_message_size`` bytes plus the last chunk fed. Extracting frames costs time linear in
     the number of bytes, however many frames a single chunk holds.
 
-    Example:
+    Examples:
         >>> framer = Framer()
         >>> framer.feed(b"8=FIXT.1.1\\x019=5\\x0135=0\\x0110=241\\x01")
         >>> [type(item).__name__ for item in framer]
