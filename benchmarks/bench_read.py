@@ -13,7 +13,9 @@ CheckSum) given the values already as strings.
 Peers: simplefix (a dev dependency), the QuickFIX C++ binding when importable (``quickfix`` or
 ``quickfix-ssl``; it parses without a data dictionary here: the Kalshi dictionary is not a
 QuickFIX one, so it cannot type values or split groups and only has header-read and encode
-rows), kalshi-sdk when importable (needs Python >= 3.12).
+rows), kalshi-sdk when importable (it needs Python >= 3.12: ``bash scripts/bench-peers`` runs
+this benchmark with it installed; ``_kalshi_sdk.py`` says how it is called and what its rows
+convert and keep).
 
 Timing (as bench_session.py): many short rounds with garbage collection off; in each round the
 baselines are timed first and last and every row in between (the order rotating from round to
@@ -36,6 +38,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
+import _kalshi_sdk
 from _docs import write_block
 
 from kalshi_fix_sansio import Header
@@ -352,7 +355,8 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
         ]
     else:
         rows.append(Row("QuickFIX (C++)", "", None, "split", why=not_installed("quickfix")))
-    rows.append(Row("kalshi-sdk", "", None, "split", why=kalshi_sdk_status()))
+    sdk_read, sdk_worst, sdk_encode = kalshi_sdk_rows(fs, baselines)
+    rows += sdk_read
     rows += [
         Row(
             "worst case, 35=W alone: kalshi-fix-sansio decode + read every field",
@@ -408,17 +412,150 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
         )
     else:
         rows.append(Row("QuickFIX (C++): encode", "", None, "join", why=not_installed("quickfix")))
+    rows += sdk_encode
+    after_worst = 1 + max((i for i, r in enumerate(rows) if r.baseline == "split-W"), default=-1)
+    rows[after_worst:after_worst] = sdk_worst  # next to our 35=W rows
     return baselines, rows
 
 
-def kalshi_sdk_status() -> str:
-    try:
-        import kalshi_sdk  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        if sys.version_info < (3, 12):
-            return f"not installed (needs Python >= 3.12; this is {platform.python_version()})"
-        return "not installed"
-    return "installed, not wired in"  # pragma: no cover
+# -- kalshi-sdk (a peer; its calls live in _kalshi_sdk.py) ------------------------------------
+
+
+def strip_tags(frame: bytes, tags: frozenset[int]) -> bytes:
+    """``frame`` without the fields ``tags`` (BodyLength and CheckSum recomputed)."""
+    pairs = [f.split(b"=", 1) for f in frame.split(b"\x01")[:-1]]
+    kept = [(int(t), v.decode()) for t, v in pairs if int(t) not in tags | {8, 9, 10}]
+    return join_encoder(kept)
+
+
+def group_counts(frames: list[bytes]) -> dict[int, int]:
+    """Entries each NumInGroup tag announces on the wire, summed over ``frames``."""
+    counts: dict[int, int] = {}
+    for frame in frames:
+        msg = p.decode(frame)
+        for member in type(msg)._MEMBERS:
+            value = getattr(msg, member.attr)
+            if value is not None and hasattr(member, "entry"):
+                counts[member.tag] = counts.get(member.tag, 0) + len(value)
+    return counts
+
+
+#: MDEntryDate / MDEntryTime: in every market-data entry since 2026-08-19, not in kalshi-sdk's
+#: entry models (its entry parse stops at them); the "without 272/273" rows drop them.
+MD_DATE_TIME = frozenset({272, 273})
+
+
+def kalshi_sdk_rows(
+    fs: list[bytes], baselines: dict[str, Row]
+) -> tuple[list[Row], list[Row], list[Row]]:
+    """kalshi-sdk's read rows, its 35=W row and its encode rows (one "why" row when absent).
+
+    Adds the baseline ``split-old``: the split floor over the corpus without 272/273, for the
+    row that shows kalshi-sdk's cost when it keeps every entry.
+    """
+    why = _kalshi_sdk.status()
+    if why is not None:
+        return [Row("kalshi-sdk", "", None, "split", why=why)], [], []
+    import kalshi.fix as kf  # type: ignore[import-not-found]
+
+    sdk = _kalshi_sdk.label()
+    decode = kf.decode
+    read_header = _kalshi_sdk.read_header
+    old = [strip_tags(f, MD_DATE_TIME) for f in fs]
+    baselines["split-old"] = Row(
+        "split floor, corpus without 272/273",
+        "splits into byte pairs (MD entries without MDEntryDate/Time)",
+        lambda: [[x.split(b"=", 1) for x in f.split(b"\x01")] for f in old],
+        "",
+    )
+
+    def full(frames: list[bytes]) -> Callable[[], None]:
+        items = [(f, *_kalshi_sdk.full_reader(f)) for f in frames]
+
+        def run() -> None:
+            for f, to_model, read in items:
+                raw = decode(f)
+                read_header(raw)
+                read(to_model(raw))
+
+        return run
+
+    def parse() -> None:
+        for f in fs:
+            decode(f)
+
+    def header3() -> None:
+        for f in fs:
+            raw = decode(f)
+            raw.msg_type, raw.seq_num, raw.get(55)
+
+    cover = _kalshi_sdk.coverage(fs, group_counts(fs))
+    cover_w = _kalshi_sdk.coverage([fs[4]], group_counts([fs[4]]))
+    cover_old = _kalshi_sdk.coverage(old, group_counts(fs))  # the same entries, fewer tags
+    typed = (
+        "pydantic models: Decimal prices and quantities, datetime TransactTime, bool, int; "
+        "ExecType, OrdStatus, Side, MDEntryType kept as str (enums on 35=D only); header "
+        "read from the pairs as str (MsgSeqNum int, SendingTime str: no typed header)"
+    )
+    read_rows = [
+        Row(
+            f"{sdk}: parse (kalshi.fix.decode)",
+            "str pairs in a list (CheckSum and BodyLength checked; no types, no groups)",
+            parse,
+            "split",
+        ),
+        Row(
+            f"{sdk}: parse + read MsgType, MsgSeqNum, Symbol",
+            "3 values (str; MsgSeqNum int; Symbol: the first 55 on the wire)",
+            header3,
+            "split",
+        ),
+        Row(
+            f"{sdk}: parse + typed model + read every field present",
+            f"{typed}; {cover.describe()}",
+            full(fs),
+            "split",
+        ),
+        Row(
+            f"{sdk}: the same, on the corpus without MDEntryDate/Time (272/273)",
+            f"as the row above; {cover_old.describe()} (Kalshi's market data before 2026-08-19)",
+            full(old),
+            "split-old",
+        ),
+    ]
+    worst = [
+        Row(
+            f"worst case, 35=W alone: {sdk} parse + typed model + read every field",
+            f"as its read-every-field row; {cover_w.describe()}",
+            full([fs[4]]),
+            "split-W",
+        )
+    ]
+
+    encode = _kalshi_sdk.encoder(KEY, "KalshiNR", 2, NOS_PAIRS[4][1])
+    prebuilt = _kalshi_sdk.new_order(CLORDID, "HIGHNY-23DEC31", cents=75, qty=10)
+    assert encode(prebuilt) == join_encoder(NOS_PAIRS), encode(prebuilt)
+
+    def build_and_encode_sdk() -> bytes:
+        return encode(_kalshi_sdk.new_order(CLORDID, "HIGHNY-23DEC31", cents=75, qty=10))
+
+    header = "header as 5 ready str pairs (no typed header; SendingTime given as str)"
+    encode_rows = [
+        Row(
+            f"{sdk}: encode a prebuilt NewOrderSingle",
+            f"to_body_fields() + encode(); {header}",
+            lambda: encode(prebuilt),
+            "join",
+        ),
+        Row(
+            f"{sdk}: NewOrderSingle built from typed values + encoded",
+            f"NewOrderSingle(...) (pydantic: enums, Decimal cents) constructed, then encoded; "
+            f"{header}",
+            build_and_encode_sdk,
+            "join",
+        ),
+    ]
+    return read_rows, worst, encode_rows
 
 
 # -- measurement ---------------------------------------------------------------------------
@@ -485,7 +622,12 @@ def report(baselines: dict[str, Row], rows: list[Row], rounds: int) -> list[str]
         lines.append(
             f"| baseline: {b.name} | {b.converts} | {min(b.times) * 1e6:.1f} µs | 1.00x | |"
         )
-    base_name = {"split": "split floor", "split-W": "split floor (35=W)", "join": "join encoder"}
+    base_name = {
+        "split": "split floor",
+        "split-W": "split floor (35=W)",
+        "join": "join encoder",
+        "split-old": "split floor (without 272/273)",
+    }
     for r in rows:
         if r.fn is None:
             lines.append(f"| {r.name} | {r.why} | — | — | |")
@@ -520,7 +662,35 @@ def report(baselines: dict[str, Row], rows: list[Row], rounds: int) -> list[str]
                 f"* {r.name}: {med:.3f}x {base_name[r.baseline]} "
                 f"(target >= {r.target}x: {'met' if med >= r.target else 'NOT met'})"
             )
-    return lines
+    return lines + kalshi_sdk_summary(by_name)
+
+
+def kalshi_sdk_summary(by_name: dict[str, Row]) -> list[str]:
+    """Our throughput over kalshi-sdk's on the same work, paired round by round."""
+    sdk = next((n.split(":")[0] for n in by_name if n.startswith("kalshi-sdk ")), None)
+    if sdk is None:
+        return []
+    pairs = [
+        ("decode + read every field present", "parse + typed model + read every field present"),
+        (
+            "NewOrderSingle built from typed values + encoded",
+            "NewOrderSingle built from typed values + encoded",
+        ),
+        ("encode a prebuilt NewOrderSingle", "encode a prebuilt NewOrderSingle"),
+    ]
+    parts = [
+        f"{ours}: {paired(by_name[f'kalshi-fix-sansio: {ours}'], by_name[f'{sdk}: {theirs}']):.2f}x"
+        for ours, theirs in pairs
+    ]
+    worst = "worst case, 35=W alone: "
+    ours_w = by_name[f"{worst}kalshi-fix-sansio decode + read every field"]
+    theirs_w = by_name[f"{worst}{sdk} parse + typed model + read every field"]
+    parts.append(f"35=W alone, read every field: {paired(ours_w, theirs_w):.2f}x")
+    return [
+        f"* kalshi-fix-sansio's throughput over {sdk}'s, same corpus, paired rounds: "
+        + "; ".join(parts)
+        + " (its reads keep fewer group entries, see its rows)"
+    ]
 
 
 def write_docs(lines: list[str]) -> None:

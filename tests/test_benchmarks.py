@@ -25,6 +25,15 @@ def load(name: str) -> ModuleType:
     return module
 
 
+def kalshi_sdk_row(absent: str, measured: str) -> str:
+    """The row text expected when kalshi-sdk is not installed (this venv), else when measured."""
+    import _kalshi_sdk
+
+    if _kalshi_sdk.status() is not None:
+        return absent
+    return f"| {_kalshi_sdk.label()}{measured}"  # under `bash scripts/bench-peers`' venv
+
+
 def test_session_benchmark_measures_every_pair() -> None:
     bench = load("bench_session")
     pairs = bench.run(rounds=2, count=40)
@@ -72,7 +81,7 @@ def test_read_benchmark_has_every_row(capsys: pytest.CaptureFixture[str]) -> Non
         "simplefix: parse",
         "simplefix: encode",
         "QuickFIX (C++)",
-        "| kalshi-sdk |",
+        kalshi_sdk_row("| kalshi-sdk |", ": parse + typed model + read every field present |"),
         "worst case, 35=W alone: kalshi-fix-sansio decode + read every field",
         "kalshi-fix-sansio: NewOrderSingle built from typed values + encoded",
         "vs QuickFIX" if "not installed" in out.split("QuickFIX (C++)")[1][:200] else "QuickFIX's",
@@ -135,7 +144,7 @@ def test_latency_benchmark_round_trips_every_adapter(capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     for name in ("| blocking (threads) | 100 |", "| asyncio | 100 |", "| trio | 100 |"):
         assert name in out, name
-    assert "| kalshi-sdk (its own client) |" in out
+    assert kalshi_sdk_row("| kalshi-sdk (its own client) |", " (its own asyncio client) | 100 |") in out
     assert "market data through a client Session + Books" in out
 
 
@@ -153,4 +162,99 @@ def test_new_benchmarks_write_between_their_markers(
     bench.write_docs(["| new |"])
     assert (docs / "benchmarks.md").read_text(encoding="utf-8") == (
         f"before\n{bench.BEGIN}\n| new |\n{bench.END}\nafter\n"
+    )
+
+
+# -- kalshi-sdk, the peer measured by `bash scripts/bench-peers` (not installed on this Python) --
+
+
+def test_kalshi_sdk_rows_say_why_they_are_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    import _kalshi_sdk
+
+    assert _kalshi_sdk.not_installed_reason((3, 11, 7), "3.11.7") == (
+        "not installed (needs Python >= 3.12; this is 3.11.7)"
+    )
+    assert "bash scripts/bench-peers" in _kalshi_sdk.not_installed_reason((3, 12, 1), "3.12.1")
+
+    def missing(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    why = _kalshi_sdk.status()
+    assert why is not None and why.startswith("not installed")
+    # installed per its metadata, but its module does not import: the row says so
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "22.4.0")
+    monkeypatch.setitem(sys.modules, "kalshi", None)
+    why = _kalshi_sdk.status()
+    assert why is not None and why.startswith("kalshi-sdk 22.4.0 installed, but `import kalshi.fix`")
+
+
+def test_kalshi_sdk_coverage_is_described_in_its_row() -> None:
+    import _kalshi_sdk
+
+    assert _kalshi_sdk.Coverage(4, 32, [272, 273, 715]).describe() == (
+        "keeps 4 of 32 group entries; tags 272, 273, 715 not in its models (dropped)"
+    )
+    one_tag = _kalshi_sdk.Coverage(32, 32, [715]).describe()
+    assert one_tag.endswith("; tag 715 not in its models (dropped)")
+    assert _kalshi_sdk.Coverage(1, 1, []).describe() == "keeps 1 of 1 group entries"
+
+
+def test_read_benchmark_corpus_without_md_entry_date_and_time() -> None:
+    bench = load("bench_read")
+    frames = bench.corpus()
+    assert bench.group_counts(frames) == {136: 1, 1703: 1, 268: 30}
+    for frame in frames:
+        stripped = bench.strip_tags(frame, bench.MD_DATE_TIME)
+        fields = frame.split(b"\x01")[2:-2]  # without 8, 9 and 10
+        assert stripped.split(b"\x01")[2:-2] == [
+            f for f in fields if not f.startswith((b"272=", b"273="))
+        ]
+        _, _, rest = stripped.partition(b"\x019=")
+        length, _, body_and_trailer = rest.partition(b"\x01")
+        body, _, trailer = body_and_trailer.rpartition(b"10=")
+        assert int(length) == len(body)
+        assert trailer == b"%03d\x01" % (sum(stripped[: len(stripped) - 7]) % 256)
+        if b"35=W" in frame or b"35=X" in frame:
+            assert len(stripped) < len(frame)
+        else:
+            assert stripped == frame
+
+
+def test_latency_gateway_serves_the_mock_key_and_the_rsa_key_for_kalshi_sdk(
+    tmp_path: Path,
+) -> None:
+    import _kalshi_sdk
+
+    bench = load("bench_latency")
+    keys, own_key, sdk_key = _kalshi_sdk.gateway_keys(tmp_path)
+    assert set(keys) == {own_key[0], _kalshi_sdk.SDK_KEY_ID}
+    gw = bench.Gateway(keys, own_key)
+    try:
+        assert len(bench.blocking_block(gw, 3).rtts) == 2  # our clients: the mock key
+        # the RSA key kalshi-sdk signs with is registered: our own client logs on with it
+        gw.key_id, gw.key_path = _kalshi_sdk.SDK_KEY_ID, str(sdk_key)
+        assert len(bench.blocking_block(gw, 2).rtts) == 1
+    finally:
+        gw.close()
+
+
+def test_latency_target_is_judged_against_kalshi_sdk() -> None:
+    bench = load("bench_latency")
+    ours = bench.Adapter("asyncio", None)
+    ours.rtts = [0.0006] * 98 + [0.0010] * 2  # p99: the 99th of 100
+    fast = bench.Adapter("blocking (threads)", None)
+    fast.rtts = [0.0003] * 100
+    sdk = bench.Adapter("kalshi-sdk 22.4.0 (its own asyncio client)", None)
+    sdk.rtts = [0.0010] * 98 + [0.0020] * 2
+    line = bench.target_line([fast, ours, sdk])
+    assert "blocking (threads) p50 0.30x, p99 0.15x; asyncio p50 0.60x, p99 0.50x" in line
+    assert line.endswith("— met")
+    ours.rtts = [0.0008] * 100
+    assert bench.target_line([fast, ours, sdk]).endswith("asyncio p50 0.80x, p99 0.40x — NOT met")
+    absent = bench.Adapter("kalshi-sdk (its own client)", None, "not installed (needs ...)")
+    assert bench.target_line([fast, absent]).endswith(
+        "not measurable here: kalshi-sdk not installed (needs ...)"
     )

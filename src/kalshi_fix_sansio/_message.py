@@ -135,11 +135,32 @@ def _wire(src: Src) -> dict[bytes, bytes]:
     wire: dict[bytes, bytes] | None = src[1]
     if wire is None:
         cls = src[5]
-        if cls is not None and cls._GROUP_TAGS:
+        if cls is not None and cls._GROUP_TAGS and not _fields_after_groups(cls):
             wire = src[1] = _own_wire(cls, src[2], src[6])
         else:
             wire = src[1] = _pairs(src[2])
     return wire
+
+
+def _raw_of(src: Src, key: bytes) -> bytes | None:
+    """One raw value of a record (its first occurrence), without building the tag dict when a
+    message's tag cannot be one its groups hold too: one read of a few fields stays cheap."""
+    wire = src[1]
+    if wire is not None:
+        return wire.get(key)
+    cls = src[5]
+    if cls is None or key in cls._GROUP_TAGS:
+        return _wire(src).get(key)
+    flat = src[2]
+    i = 0
+    try:
+        while True:
+            i = flat.index(key, i)
+            if not i & 1:  # a tag, not a value that reads alike
+                return flat[i + 1]
+            i += 1
+    except ValueError:
+        return None
 
 
 def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
@@ -171,6 +192,17 @@ def _own_wire(cls: type[Message], flat: list[bytes], present: set[bytes]) -> dic
     return wire
 
 
+def _fields_after_groups(cls: type[Message]) -> bool:
+    """Whether the spec places a plain field after a group of the class (cached per class):
+    then its fields are read from the whole frame at once, as they rarely all lead it."""
+    cached: bool | None = cls.__dict__.get("_TAIL_CACHE")
+    if cached is None:
+        kinds = [isinstance(m, GroupInfo) for m in cls._MEMBERS]
+        cached = True in kinds and False in kinds[kinds.index(True) :]
+        type.__setattr__(cls, "_TAIL_CACHE", cached)
+    return cached
+
+
 def _own_keys(cls: type[Message]) -> frozenset[bytes]:
     """The header, body and group count tags of a message class (cached per class)."""
     cached: frozenset[bytes] | None = cls.__dict__.get("_OWN_KEYS_CACHE")
@@ -196,7 +228,8 @@ class FixRecord:
     _src: Src | None = attrs.field(default=None, init=False)
     # decoded: the next field read converts every field (`_fill`); a message and its header
     # start False (their first read converts one field: a handler often reads only a few)
-    _eager: bool = attrs.field(default=True, init=False)
+    # None once every plain field is converted (a walked header or entry, a filled record)
+    _eager: bool | None = attrs.field(default=True, init=False)
 
     _FIELDS: ClassVar[tuple[FieldInfo, ...]] = ()
     _GROUPS: ClassVar[tuple[GroupInfo, ...]] = ()
@@ -229,6 +262,7 @@ class FixRecord:
             wire = _wire(src)
         try:  # the generated straight-line converters: every value converts in the common case
             self._fast_fill(wire, src[3])
+            _set(self, "_eager", None)
             return None
         except _CONVERT_ERRORS:
             pass  # one does not: the loop below leaves it unset for `_load` to name
@@ -275,7 +309,7 @@ class FixRecord:
     def _get(self, info: FieldInfo) -> Any:
         """A field read for the first time: the first of a message converts only itself, any
         later one (and any of a group entry) converts every field of the record."""
-        if not self._eager:
+        if self._eager is False:
             _set(self, "_eager", True)
             return self._load(info)
         if self._fill() is not None:
@@ -290,7 +324,7 @@ class FixRecord:
         if src is None:  # pragma: no cover - constructed instances always have their slots set
             raise AttributeError(info.attr)
         _attr, slot, tag, key, name, dec, dec_dollars, _secret = info
-        raw = (wire if wire is not None else _wire(src)).get(key)
+        raw = wire.get(key) if wire is not None else _raw_of(src, key)
         if raw is None:
             value = None
         else:
@@ -320,7 +354,7 @@ class FixRecord:
         src = self._src
         if src is None:  # pragma: no cover
             raise AttributeError(info.attr)
-        raw = _wire(src).get(info.key)
+        raw = _raw_of(src, info.key)
         if raw is None:
             value = None
         else:
@@ -336,13 +370,21 @@ class FixRecord:
         src = self._src
         if src is None:
             return
-        bad = self._fill()
-        if bad is not None:
-            wire = _wire(src)
-            for info in bad:
-                self._load(info, wire)
+        if self._eager is not None:
+            bad = self._fill()
+            if bad is not None:
+                wire = _wire(src)
+                for info in bad:
+                    self._load(info, wire)
+        self._load_groups()
+
+    def _load_groups(self) -> None:
+        """Parse the groups not read yet (one read keeps its entries)."""
         for ginfo in self._GROUPS:
-            self._load_group(ginfo)
+            try:
+                getattr(self, ginfo.slot)
+            except AttributeError:
+                self._load_group(ginfo)
 
     @staticmethod
     def _msgtype_of(src: Src) -> str | None:
@@ -406,7 +448,7 @@ class FixRecord:
         src = self._src
         if src is None:
             return
-        bad = self._fill()
+        bad = self._fill() if self._eager is not None else None
         if bad is not None:
             # raises the DecodeError that names the first bad field in wire order (or, tolerant,
             # records each)
@@ -414,8 +456,7 @@ class FixRecord:
             order = {key: i for i, key in enumerate(wire)}
             for info in sorted(bad, key=lambda info: order[info.key]):
                 self._load(info, wire)
-        for ginfo in self._GROUPS:
-            self._load_group(ginfo)
+        self._load_groups()
 
     def _check_into(self, defects: list[Defect]) -> None:
         """Tolerant `validate`: convert every field, list what is wrong instead of raising."""
@@ -675,8 +716,8 @@ def _flat_entries(
             end = entry._walk(flat, j, use_dollars)
             if end < 0:
                 return None
-            # every slot is set: `_eager`, read only to convert a missing value, stays unset
             _set(entry, "_src", [frame, None, flat[j:end], use_dollars, defects, None, None])
+            _set(entry, "_eager", None)  # every field converted
             out.append(entry)
             j = end
     except _WALK_ERRORS:
@@ -903,7 +944,8 @@ def _typed_header(cls: type[FixRecord], src: Src) -> FixRecord:
     except _WALK_ERRORS:
         end = -1
     if end >= 0 and end - 6 == 2 * len(_header_keys(cls).intersection(src[6])):
-        return h  # every slot set: `_eager` is never read
+        _set(h, "_eager", None)  # every field converted
+        return h
     h = _new(cls)
     _set(h, "_src", src)
     _set(h, "_eager", False)

@@ -327,57 +327,57 @@ class Header(FixRecord):
             self._materialize()
         v_sender_comp_id = self._sender_comp_id
         if v_sender_comp_id is not None:
-            out.append(b"49=" + (v_sender_comp_id.encode() if v_sender_comp_id.__class__ is str and v_sender_comp_id and "\x01" not in v_sender_comp_id else _v.enc_str(v_sender_comp_id, "SenderCompID(49)")) + b"\x01")
+            out += (b"49=", (v_sender_comp_id.encode() if v_sender_comp_id.__class__ is str and v_sender_comp_id and "\x01" not in v_sender_comp_id else _v.enc_str(v_sender_comp_id, "SenderCompID(49)")), b"\x01")
         else:
             raise _missing("Header", "SenderCompID", 49, None)
         v_target_comp_id = self._target_comp_id
         if v_target_comp_id is not None:
-            out.append(b"56=" + (v_target_comp_id.encode() if v_target_comp_id.__class__ is str and v_target_comp_id and "\x01" not in v_target_comp_id else _v.enc_str(v_target_comp_id, "TargetCompID(56)")) + b"\x01")
+            out += (b"56=", (v_target_comp_id.encode() if v_target_comp_id.__class__ is str and v_target_comp_id and "\x01" not in v_target_comp_id else _v.enc_str(v_target_comp_id, "TargetCompID(56)")), b"\x01")
         else:
             raise _missing("Header", "TargetCompID", 56, None)
         v_msg_seq_num = self._msg_seq_num
         if v_msg_seq_num is not None:
-            out.append(b"34=" + (b"%d" % v_msg_seq_num if v_msg_seq_num.__class__ is int and _v.INT_MIN <= v_msg_seq_num <= _v.INT_MAX else _v.enc_int(v_msg_seq_num, "MsgSeqNum(34)")) + b"\x01")
+            out += (b"34=", (b"%d" % v_msg_seq_num if v_msg_seq_num.__class__ is int and _v.INT_MIN <= v_msg_seq_num <= _v.INT_MAX else _v.enc_int(v_msg_seq_num, "MsgSeqNum(34)")), b"\x01")
         else:
             raise _missing("Header", "MsgSeqNum", 34, None)
         v_sending_time = self._sending_time
         if v_sending_time is not None:
-            out.append(b"52=" + _v.enc_timestamp(v_sending_time, "SendingTime(52)") + b"\x01")
+            out += (b"52=", _v.enc_timestamp(v_sending_time, "SendingTime(52)"), b"\x01")
         else:
             raise _missing("Header", "SendingTime", 52, None)
         v_poss_dup_flag = self._poss_dup_flag
         if v_poss_dup_flag is not None:
-            out.append(b"43=" + (b"Y" if v_poss_dup_flag is True else b"N" if v_poss_dup_flag is False else _v.enc_bool(v_poss_dup_flag, "PossDupFlag(43)")) + b"\x01")
+            out += (b"43=", (b"Y" if v_poss_dup_flag is True else b"N" if v_poss_dup_flag is False else _v.enc_bool(v_poss_dup_flag, "PossDupFlag(43)")), b"\x01")
         v_poss_resend = self._poss_resend
         if v_poss_resend is not None:
-            out.append(b"97=" + (b"Y" if v_poss_resend is True else b"N" if v_poss_resend is False else _v.enc_bool(v_poss_resend, "PossResend(97)")) + b"\x01")
+            out += (b"97=", (b"Y" if v_poss_resend is True else b"N" if v_poss_resend is False else _v.enc_bool(v_poss_resend, "PossResend(97)")), b"\x01")
         v_orig_sending_time = self._orig_sending_time
         if v_orig_sending_time is not None:
-            out.append(b"122=" + _v.enc_timestamp(v_orig_sending_time, "OrigSendingTime(122)") + b"\x01")
+            out += (b"122=", _v.enc_timestamp(v_orig_sending_time, "OrigSendingTime(122)"), b"\x01")
         v_sender_sub_id = self._sender_sub_id
         if v_sender_sub_id is not None:
-            out.append(b"50=" + (v_sender_sub_id.encode() if v_sender_sub_id.__class__ is str and v_sender_sub_id and "\x01" not in v_sender_sub_id else _v.enc_str(v_sender_sub_id, "SenderSubID(50)")) + b"\x01")
+            out += (b"50=", (v_sender_sub_id.encode() if v_sender_sub_id.__class__ is str and v_sender_sub_id and "\x01" not in v_sender_sub_id else _v.enc_str(v_sender_sub_id, "SenderSubID(50)")), b"\x01")
         v_target_sub_id = self._target_sub_id
         if v_target_sub_id is not None:
-            out.append(b"57=" + (v_target_sub_id.encode() if v_target_sub_id.__class__ is str and v_target_sub_id and "\x01" not in v_target_sub_id else _v.enc_str(v_target_sub_id, "TargetSubID(57)")) + b"\x01")
+            out += (b"57=", (v_target_sub_id.encode() if v_target_sub_id.__class__ is str and v_target_sub_id and "\x01" not in v_target_sub_id else _v.enc_str(v_target_sub_id, "TargetSubID(57)")), b"\x01")
         v_on_behalf_of_comp_id = self._on_behalf_of_comp_id
         if v_on_behalf_of_comp_id is not None:
-            out.append(b"115=" + (v_on_behalf_of_comp_id.encode() if v_on_behalf_of_comp_id.__class__ is str and v_on_behalf_of_comp_id and "\x01" not in v_on_behalf_of_comp_id else _v.enc_str(v_on_behalf_of_comp_id, "OnBehalfOfCompID(115)")) + b"\x01")
+            out += (b"115=", (v_on_behalf_of_comp_id.encode() if v_on_behalf_of_comp_id.__class__ is str and v_on_behalf_of_comp_id and "\x01" not in v_on_behalf_of_comp_id else _v.enc_str(v_on_behalf_of_comp_id, "OnBehalfOfCompID(115)")), b"\x01")
         v_deliver_to_comp_id = self._deliver_to_comp_id
         if v_deliver_to_comp_id is not None:
-            out.append(b"128=" + (v_deliver_to_comp_id.encode() if v_deliver_to_comp_id.__class__ is str and v_deliver_to_comp_id and "\x01" not in v_deliver_to_comp_id else _v.enc_str(v_deliver_to_comp_id, "DeliverToCompID(128)")) + b"\x01")
+            out += (b"128=", (v_deliver_to_comp_id.encode() if v_deliver_to_comp_id.__class__ is str and v_deliver_to_comp_id and "\x01" not in v_deliver_to_comp_id else _v.enc_str(v_deliver_to_comp_id, "DeliverToCompID(128)")), b"\x01")
         v_sender_location_id = self._sender_location_id
         if v_sender_location_id is not None:
-            out.append(b"142=" + (v_sender_location_id.encode() if v_sender_location_id.__class__ is str and v_sender_location_id and "\x01" not in v_sender_location_id else _v.enc_str(v_sender_location_id, "SenderLocationID(142)")) + b"\x01")
+            out += (b"142=", (v_sender_location_id.encode() if v_sender_location_id.__class__ is str and v_sender_location_id and "\x01" not in v_sender_location_id else _v.enc_str(v_sender_location_id, "SenderLocationID(142)")), b"\x01")
         v_target_location_id = self._target_location_id
         if v_target_location_id is not None:
-            out.append(b"143=" + (v_target_location_id.encode() if v_target_location_id.__class__ is str and v_target_location_id and "\x01" not in v_target_location_id else _v.enc_str(v_target_location_id, "TargetLocationID(143)")) + b"\x01")
+            out += (b"143=", (v_target_location_id.encode() if v_target_location_id.__class__ is str and v_target_location_id and "\x01" not in v_target_location_id else _v.enc_str(v_target_location_id, "TargetLocationID(143)")), b"\x01")
         v_appl_ver_id = self._appl_ver_id
         if v_appl_ver_id is not None:
-            out.append(b"1128=" + (v_appl_ver_id.encode() if v_appl_ver_id.__class__ is str and v_appl_ver_id and "\x01" not in v_appl_ver_id else _v.enc_str(v_appl_ver_id, "ApplVerID(1128)")) + b"\x01")
+            out += (b"1128=", (v_appl_ver_id.encode() if v_appl_ver_id.__class__ is str and v_appl_ver_id and "\x01" not in v_appl_ver_id else _v.enc_str(v_appl_ver_id, "ApplVerID(1128)")), b"\x01")
         v_cstm_appl_ver_id = self._cstm_appl_ver_id
         if v_cstm_appl_ver_id is not None:
-            out.append(b"1129=" + (v_cstm_appl_ver_id.encode() if v_cstm_appl_ver_id.__class__ is str and v_cstm_appl_ver_id and "\x01" not in v_cstm_appl_ver_id else _v.enc_str(v_cstm_appl_ver_id, "CstmApplVerID(1129)")) + b"\x01")
+            out += (b"1129=", (v_cstm_appl_ver_id.encode() if v_cstm_appl_ver_id.__class__ is str and v_cstm_appl_ver_id and "\x01" not in v_cstm_appl_ver_id else _v.enc_str(v_cstm_appl_ver_id, "CstmApplVerID(1129)")), b"\x01")
 
 
 

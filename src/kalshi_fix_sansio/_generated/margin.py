@@ -601,12 +601,12 @@ class Party(FixRecord):
             self._materialize()
         v_party_id = self._party_id
         if v_party_id is not None:
-            out.append(b"448=" + (v_party_id.encode() if v_party_id.__class__ is str and v_party_id and "\x01" not in v_party_id else _v.enc_str(v_party_id, "PartyID(448)")) + b"\x01")
+            out += (b"448=", (v_party_id.encode() if v_party_id.__class__ is str and v_party_id and "\x01" not in v_party_id else _v.enc_str(v_party_id, "PartyID(448)")), b"\x01")
         else:
             raise _missing("Party", "PartyID", 448, None)
         v_party_role = self._party_role
         if v_party_role is not None:
-            out.append(b"452=" + (_e_PartyRole[v_party_role] if v_party_role.__class__ is PartyRole else _v.enc_enum(_e_PartyRole, v_party_role, "PartyRole(452)")) + b"\x01")
+            out += (b"452=", (_e_PartyRole[v_party_role] if v_party_role.__class__ is PartyRole else _v.enc_enum(_e_PartyRole, v_party_role, "PartyRole(452)")), b"\x01")
         else:
             raise _missing("Party", "PartyRole", 452, None)
 
@@ -705,22 +705,22 @@ class MiscFee(FixRecord):
             self._materialize()
         v_misc_fee_amt = self._misc_fee_amt
         if v_misc_fee_amt is not None:
-            out.append(b"137=" + _v.enc_decimal(v_misc_fee_amt, "MiscFeeAmt(137)") + b"\x01")
+            out += (b"137=", _v.enc_decimal(v_misc_fee_amt, "MiscFeeAmt(137)"), b"\x01")
         else:
             raise _missing("MiscFee", "MiscFeeAmt", 137, None)
         v_misc_fee_curr = self._misc_fee_curr
         if v_misc_fee_curr is not None:
-            out.append(b"138=" + (v_misc_fee_curr.encode() if v_misc_fee_curr.__class__ is str and v_misc_fee_curr and "\x01" not in v_misc_fee_curr else _v.enc_str(v_misc_fee_curr, "MiscFeeCurr(138)")) + b"\x01")
+            out += (b"138=", (v_misc_fee_curr.encode() if v_misc_fee_curr.__class__ is str and v_misc_fee_curr and "\x01" not in v_misc_fee_curr else _v.enc_str(v_misc_fee_curr, "MiscFeeCurr(138)")), b"\x01")
         else:
             raise _missing("MiscFee", "MiscFeeCurr", 138, None)
         v_misc_fee_type = self._misc_fee_type
         if v_misc_fee_type is not None:
-            out.append(b"139=" + (_e_MiscFeeType[v_misc_fee_type] if v_misc_fee_type.__class__ is MiscFeeType else _v.enc_enum(_e_MiscFeeType, v_misc_fee_type, "MiscFeeType(139)")) + b"\x01")
+            out += (b"139=", (_e_MiscFeeType[v_misc_fee_type] if v_misc_fee_type.__class__ is MiscFeeType else _v.enc_enum(_e_MiscFeeType, v_misc_fee_type, "MiscFeeType(139)")), b"\x01")
         else:
             raise _missing("MiscFee", "MiscFeeType", 139, None)
         v_misc_fee_basis = self._misc_fee_basis
         if v_misc_fee_basis is not None:
-            out.append(b"891=" + (_e_MiscFeeBasis[v_misc_fee_basis] if v_misc_fee_basis.__class__ is MiscFeeBasis else _v.enc_enum(_e_MiscFeeBasis, v_misc_fee_basis, "MiscFeeBasis(891)")) + b"\x01")
+            out += (b"891=", (_e_MiscFeeBasis[v_misc_fee_basis] if v_misc_fee_basis.__class__ is MiscFeeBasis else _v.enc_enum(_e_MiscFeeBasis, v_misc_fee_basis, "MiscFeeBasis(891)")), b"\x01")
         else:
             raise _missing("MiscFee", "MiscFeeBasis", 891, None)
 
@@ -783,12 +783,12 @@ class CollateralAmountChange(FixRecord):
             self._materialize()
         v_collateral_amount_change = self._collateral_amount_change
         if v_collateral_amount_change is not None:
-            out.append(b"1704=" + _v.enc_decimal(v_collateral_amount_change, "CollateralAmountChange(1704)") + b"\x01")
+            out += (b"1704=", _v.enc_decimal(v_collateral_amount_change, "CollateralAmountChange(1704)"), b"\x01")
         else:
             raise _missing("CollateralAmountChange", "CollateralAmountChange", 1704, None)
         v_collateral_amount_type = self._collateral_amount_type
         if v_collateral_amount_type is not None:
-            out.append(b"1705=" + (_e_CollateralAmountType[v_collateral_amount_type] if v_collateral_amount_type.__class__ is CollateralAmountType else _v.enc_enum(_e_CollateralAmountType, v_collateral_amount_type, "CollateralAmountType(1705)")) + b"\x01")
+            out += (b"1705=", (_e_CollateralAmountType[v_collateral_amount_type] if v_collateral_amount_type.__class__ is CollateralAmountType else _v.enc_enum(_e_CollateralAmountType, v_collateral_amount_type, "CollateralAmountType(1705)")), b"\x01")
         else:
             raise _missing("CollateralAmountChange", "CollateralAmountType", 1705, None)
 
@@ -832,7 +832,7 @@ class MarketDataRequestRelatedSym(FixRecord):
             self._materialize()
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("MarketDataRequestRelatedSym", "Symbol", 55, None)
 
@@ -951,25 +951,25 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             self._materialize()
         v_md_entry_type = self._md_entry_type
         if v_md_entry_type is not None:
-            out.append(b"269=" + (_e_MDEntryType[v_md_entry_type] if v_md_entry_type.__class__ is MDEntryType else _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)")) + b"\x01")
+            out += (b"269=", (_e_MDEntryType[v_md_entry_type] if v_md_entry_type.__class__ is MDEntryType else _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)")), b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntryType", 269, None)
         v_md_entry_px = self._md_entry_px
         if v_md_entry_px is not None:
-            out.append(b"270=" + _v.enc_dollars(v_md_entry_px, "MDEntryPx(270)", 4) + b"\x01")
+            out += (b"270=", _v.enc_dollars(v_md_entry_px, "MDEntryPx(270)", 4), b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntryPx", 270, None)
         v_md_entry_size = self._md_entry_size
         if v_md_entry_size is not None:
-            out.append(b"271=" + _v.enc_decimal(v_md_entry_size, "MDEntrySize(271)") + b"\x01")
+            out += (b"271=", _v.enc_decimal(v_md_entry_size, "MDEntrySize(271)"), b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntrySize", 271, None)
         v_md_entry_date = self._md_entry_date
         if v_md_entry_date is not None:
-            out.append(b"272=" + _v.enc_date(v_md_entry_date, "MDEntryDate(272)") + b"\x01")
+            out += (b"272=", _v.enc_date(v_md_entry_date, "MDEntryDate(272)"), b"\x01")
         v_md_entry_time = self._md_entry_time
         if v_md_entry_time is not None:
-            out.append(b"273=" + _v.enc_time(v_md_entry_time, "MDEntryTime(273)") + b"\x01")
+            out += (b"273=", _v.enc_time(v_md_entry_time, "MDEntryTime(273)"), b"\x01")
 
 
 
@@ -1220,50 +1220,50 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             self._materialize()
         v_md_update_action = self._md_update_action
         if v_md_update_action is not None:
-            out.append(b"279=" + (_e_MDUpdateAction[v_md_update_action] if v_md_update_action.__class__ is MDUpdateAction else _v.enc_enum(_e_MDUpdateAction, v_md_update_action, "MDUpdateAction(279)")) + b"\x01")
+            out += (b"279=", (_e_MDUpdateAction[v_md_update_action] if v_md_update_action.__class__ is MDUpdateAction else _v.enc_enum(_e_MDUpdateAction, v_md_update_action, "MDUpdateAction(279)")), b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDUpdateAction", 279, None)
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "Symbol", 55, None)
         v_md_entry_type = self._md_entry_type
         if v_md_entry_type is not None:
-            out.append(b"269=" + (_e_MDEntryType[v_md_entry_type] if v_md_entry_type.__class__ is MDEntryType else _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)")) + b"\x01")
+            out += (b"269=", (_e_MDEntryType[v_md_entry_type] if v_md_entry_type.__class__ is MDEntryType else _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)")), b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryType", 269, None)
         v_md_entry_px = self._md_entry_px
         if v_md_entry_px is not None:
-            out.append(b"270=" + _v.enc_dollars(v_md_entry_px, "MDEntryPx(270)", 4) + b"\x01")
+            out += (b"270=", _v.enc_dollars(v_md_entry_px, "MDEntryPx(270)", 4), b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryPx", 270, None)
         v_md_entry_size = self._md_entry_size
         if v_md_entry_size is not None:
-            out.append(b"271=" + _v.enc_decimal(v_md_entry_size, "MDEntrySize(271)") + b"\x01")
+            out += (b"271=", _v.enc_decimal(v_md_entry_size, "MDEntrySize(271)"), b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntrySize", 271, None)
         v_md_entry_date = self._md_entry_date
         if v_md_entry_date is not None:
-            out.append(b"272=" + _v.enc_date(v_md_entry_date, "MDEntryDate(272)") + b"\x01")
+            out += (b"272=", _v.enc_date(v_md_entry_date, "MDEntryDate(272)"), b"\x01")
         v_md_entry_time = self._md_entry_time
         if v_md_entry_time is not None:
-            out.append(b"273=" + _v.enc_time(v_md_entry_time, "MDEntryTime(273)") + b"\x01")
+            out += (b"273=", _v.enc_time(v_md_entry_time, "MDEntryTime(273)"), b"\x01")
         v_aggressor_side = self._aggressor_side
         if v_aggressor_side is not None:
-            out.append(b"2446=" + (_e_AggressorSide[v_aggressor_side] if v_aggressor_side.__class__ is AggressorSide else _v.enc_enum(_e_AggressorSide, v_aggressor_side, "AggressorSide(2446)")) + b"\x01")
+            out += (b"2446=", (_e_AggressorSide[v_aggressor_side] if v_aggressor_side.__class__ is AggressorSide else _v.enc_enum(_e_AggressorSide, v_aggressor_side, "AggressorSide(2446)")), b"\x01")
         v_trd_type = self._trd_type
         if v_trd_type is not None:
-            out.append(b"828=" + (_e_TrdType[v_trd_type] if v_trd_type.__class__ is TrdType else _v.enc_enum(_e_TrdType, v_trd_type, "TrdType(828)")) + b"\x01")
+            out += (b"828=", (_e_TrdType[v_trd_type] if v_trd_type.__class__ is TrdType else _v.enc_enum(_e_TrdType, v_trd_type, "TrdType(828)")), b"\x01")
         v_trade_id = self._trade_id
         if v_trade_id is not None:
-            out.append(b"1003=" + (v_trade_id.encode() if v_trade_id.__class__ is str and v_trade_id and "\x01" not in v_trade_id else _v.enc_str(v_trade_id, "TradeID(1003)")) + b"\x01")
+            out += (b"1003=", (v_trade_id.encode() if v_trade_id.__class__ is str and v_trade_id and "\x01" not in v_trade_id else _v.enc_str(v_trade_id, "TradeID(1003)")), b"\x01")
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
 
 
 
@@ -1318,12 +1318,12 @@ class EventResendRequest(Message):
             self._materialize()
         v_begin_exec_id = self._begin_exec_id
         if v_begin_exec_id is not None:
-            out.append(b"21001=" + (v_begin_exec_id.encode() if v_begin_exec_id.__class__ is str and v_begin_exec_id and "\x01" not in v_begin_exec_id else _v.enc_str(v_begin_exec_id, "BeginExecID(21001)")) + b"\x01")
+            out += (b"21001=", (v_begin_exec_id.encode() if v_begin_exec_id.__class__ is str and v_begin_exec_id and "\x01" not in v_begin_exec_id else _v.enc_str(v_begin_exec_id, "BeginExecID(21001)")), b"\x01")
         else:
             raise _missing("EventResendRequest", "BeginExecID", 21001, 'U1')
         v_end_exec_id = self._end_exec_id
         if v_end_exec_id is not None:
-            out.append(b"21002=" + (v_end_exec_id.encode() if v_end_exec_id.__class__ is str and v_end_exec_id and "\x01" not in v_end_exec_id else _v.enc_str(v_end_exec_id, "EndExecID(21002)")) + b"\x01")
+            out += (b"21002=", (v_end_exec_id.encode() if v_end_exec_id.__class__ is str and v_end_exec_id and "\x01" not in v_end_exec_id else _v.enc_str(v_end_exec_id, "EndExecID(21002)")), b"\x01")
 
 
 
@@ -1373,12 +1373,12 @@ class EventResendComplete(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out += (b"45=", (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")), b"\x01")
         else:
             raise _missing("EventResendComplete", "RefSeqNum", 45, 'U2')
         v_resend_event_count = self._resend_event_count
         if v_resend_event_count is not None:
-            out.append(b"21003=" + (b"%d" % v_resend_event_count if v_resend_event_count.__class__ is int and _v.INT_MIN <= v_resend_event_count <= _v.INT_MAX else _v.enc_int(v_resend_event_count, "ResendEventCount(21003)")) + b"\x01")
+            out += (b"21003=", (b"%d" % v_resend_event_count if v_resend_event_count.__class__ is int and _v.INT_MIN <= v_resend_event_count <= _v.INT_MAX else _v.enc_int(v_resend_event_count, "ResendEventCount(21003)")), b"\x01")
         else:
             raise _missing("EventResendComplete", "ResendEventCount", 21003, 'U2')
 
@@ -1430,12 +1430,12 @@ class EventResendReject(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out += (b"45=", (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")), b"\x01")
         else:
             raise _missing("EventResendReject", "RefSeqNum", 45, 'U3')
         v_event_resend_reject_reason = self._event_resend_reject_reason
         if v_event_resend_reject_reason is not None:
-            out.append(b"21004=" + (_e_EventResendRejectReason[v_event_resend_reject_reason] if v_event_resend_reject_reason.__class__ is EventResendRejectReason else _v.enc_enum(_e_EventResendRejectReason, v_event_resend_reject_reason, "EventResendRejectReason(21004)")) + b"\x01")
+            out += (b"21004=", (_e_EventResendRejectReason[v_event_resend_reject_reason] if v_event_resend_reject_reason.__class__ is EventResendRejectReason else _v.enc_enum(_e_EventResendRejectReason, v_event_resend_reject_reason, "EventResendRejectReason(21004)")), b"\x01")
         else:
             raise _missing("EventResendReject", "EventResendRejectReason", 21004, 'U3')
 
@@ -1486,7 +1486,7 @@ class MarketDataRequest(Message):
             self._materialize()
         v_subscription_request_type = self._subscription_request_type
         if v_subscription_request_type is not None:
-            out.append(b"263=" + (_e_SubscriptionRequestType[v_subscription_request_type] if v_subscription_request_type.__class__ is SubscriptionRequestType else _v.enc_enum(_e_SubscriptionRequestType, v_subscription_request_type, "SubscriptionRequestType(263)")) + b"\x01")
+            out += (b"263=", (_e_SubscriptionRequestType[v_subscription_request_type] if v_subscription_request_type.__class__ is SubscriptionRequestType else _v.enc_enum(_e_SubscriptionRequestType, v_subscription_request_type, "SubscriptionRequestType(263)")), b"\x01")
         else:
             raise _missing("MarketDataRequest", "SubscriptionRequestType", 263, 'V')
         g_related_sym = self._related_sym
@@ -1539,7 +1539,7 @@ class MarketDataSnapshotFullRefresh(Message):
             self._materialize()
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefresh", "Symbol", 55, 'W')
         g_md_entries = self._md_entries
@@ -1631,10 +1631,10 @@ class MarketDataRequestReject(Message):
             self._materialize()
         v_md_req_rej_reason = self._md_req_rej_reason
         if v_md_req_rej_reason is not None:
-            out.append(b"281=" + (_e_MDReqRejReason[v_md_req_rej_reason] if v_md_req_rej_reason.__class__ is MDReqRejReason else _v.enc_enum(_e_MDReqRejReason, v_md_req_rej_reason, "MDReqRejReason(281)")) + b"\x01")
+            out += (b"281=", (_e_MDReqRejReason[v_md_req_rej_reason] if v_md_req_rej_reason.__class__ is MDReqRejReason else _v.enc_enum(_e_MDReqRejReason, v_md_req_rej_reason, "MDReqRejReason(281)")), b"\x01")
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
 
 
 
@@ -1845,61 +1845,61 @@ class NewOrderSingle(Message):
             self._materialize()
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("NewOrderSingle", "ClOrdID", 11, 'D')
         v_exec_inst = self._exec_inst
         if v_exec_inst is not None:
-            out.append(b"18=" + (_e_ExecInst[v_exec_inst] if v_exec_inst.__class__ is ExecInst else _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)")) + b"\x01")
+            out += (b"18=", (_e_ExecInst[v_exec_inst] if v_exec_inst.__class__ is ExecInst else _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)")), b"\x01")
         v_order_qty = self._order_qty
         if v_order_qty is not None:
-            out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
+            out += (b"38=", _v.enc_decimal(v_order_qty, "OrderQty(38)"), b"\x01")
         else:
             raise _missing("NewOrderSingle", "OrderQty", 38, 'D')
         v_ord_type = self._ord_type
         if v_ord_type is not None:
-            out.append(b"40=" + (_e_OrdType[v_ord_type] if v_ord_type.__class__ is OrdType else _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)")) + b"\x01")
+            out += (b"40=", (_e_OrdType[v_ord_type] if v_ord_type.__class__ is OrdType else _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)")), b"\x01")
         else:
             raise _missing("NewOrderSingle", "OrdType", 40, 'D')
         v_price = self._price
         if v_price is not None:
-            out.append(b"44=" + _v.enc_dollars(v_price, "Price(44)", 4) + b"\x01")
+            out += (b"44=", _v.enc_dollars(v_price, "Price(44)", 4), b"\x01")
         else:
             raise _missing("NewOrderSingle", "Price", 44, 'D')
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
+            out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
         else:
             raise _missing("NewOrderSingle", "Side", 54, 'D')
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("NewOrderSingle", "Symbol", 55, 'D')
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
-            out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
+            out += (b"59=", (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")), b"\x01")
         v_expire_time = self._expire_time
         if v_expire_time is not None:
-            out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
+            out += (b"126=", _v.enc_timestamp(v_expire_time, "ExpireTime(126)"), b"\x01")
         g_parties = self._parties
         if g_parties is not None:
             _encode_group(out, b"453", g_parties, use_dollars, "NewOrderSingle.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
         v_secondary_cl_ord_id = self._secondary_cl_ord_id
         if v_secondary_cl_ord_id is not None:
-            out.append(b"526=" + (v_secondary_cl_ord_id.encode() if v_secondary_cl_ord_id.__class__ is str and v_secondary_cl_ord_id and "\x01" not in v_secondary_cl_ord_id else _v.enc_str(v_secondary_cl_ord_id, "SecondaryClOrdID(526)")) + b"\x01")
+            out += (b"526=", (v_secondary_cl_ord_id.encode() if v_secondary_cl_ord_id.__class__ is str and v_secondary_cl_ord_id and "\x01" not in v_secondary_cl_ord_id else _v.enc_str(v_secondary_cl_ord_id, "SecondaryClOrdID(526)")), b"\x01")
         v_order_group_id = self._order_group_id
         if v_order_group_id is not None:
-            out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
+            out += (b"20130=", (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")), b"\x01")
         v_self_trade_prevention_type = self._self_trade_prevention_type
         if v_self_trade_prevention_type is not None:
-            out.append(b"2964=" + (_e_SelfTradePreventionType[v_self_trade_prevention_type] if v_self_trade_prevention_type.__class__ is SelfTradePreventionType else _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)")) + b"\x01")
+            out += (b"2964=", (_e_SelfTradePreventionType[v_self_trade_prevention_type] if v_self_trade_prevention_type.__class__ is SelfTradePreventionType else _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)")), b"\x01")
         v_cancel_order_on_pause = self._cancel_order_on_pause
         if v_cancel_order_on_pause is not None:
-            out.append(b"21006=" + (b"Y" if v_cancel_order_on_pause is True else b"N" if v_cancel_order_on_pause is False else _v.enc_bool(v_cancel_order_on_pause, "CancelOrderOnPause(21006)")) + b"\x01")
+            out += (b"21006=", (b"Y" if v_cancel_order_on_pause is True else b"N" if v_cancel_order_on_pause is False else _v.enc_bool(v_cancel_order_on_pause, "CancelOrderOnPause(21006)")), b"\x01")
 
 
 
@@ -2085,55 +2085,55 @@ class OrderCancelReplaceRequest(Message):
             self._materialize()
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "ClOrdID", 11, 'G')
         v_order_id = self._order_id
         if v_order_id is not None:
-            out.append(b"37=" + (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")) + b"\x01")
+            out += (b"37=", (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")), b"\x01")
         v_order_qty = self._order_qty
         if v_order_qty is not None:
-            out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
+            out += (b"38=", _v.enc_decimal(v_order_qty, "OrderQty(38)"), b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "OrderQty", 38, 'G')
         v_ord_type = self._ord_type
         if v_ord_type is not None:
-            out.append(b"40=" + (_e_OrdType[v_ord_type] if v_ord_type.__class__ is OrdType else _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)")) + b"\x01")
+            out += (b"40=", (_e_OrdType[v_ord_type] if v_ord_type.__class__ is OrdType else _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)")), b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "OrdType", 40, 'G')
         v_orig_cl_ord_id = self._orig_cl_ord_id
         if v_orig_cl_ord_id is not None:
-            out.append(b"41=" + (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")) + b"\x01")
+            out += (b"41=", (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")), b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "OrigClOrdID", 41, 'G')
         v_price = self._price
         if v_price is not None:
-            out.append(b"44=" + _v.enc_dollars(v_price, "Price(44)", 4) + b"\x01")
+            out += (b"44=", _v.enc_dollars(v_price, "Price(44)", 4), b"\x01")
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
+            out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "Side", 54, 'G')
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "Symbol", 55, 'G')
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
-            out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
+            out += (b"59=", (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")), b"\x01")
         v_expire_time = self._expire_time
         if v_expire_time is not None:
-            out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
+            out += (b"126=", _v.enc_timestamp(v_expire_time, "ExpireTime(126)"), b"\x01")
         g_parties = self._parties
         if g_parties is not None:
             _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelReplaceRequest.parties", Party)
         v_order_group_id = self._order_group_id
         if v_order_group_id is not None:
-            out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
+            out += (b"20130=", (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")), b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
 
 
 
@@ -2243,25 +2243,25 @@ class OrderCancelRequest(Message):
             self._materialize()
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("OrderCancelRequest", "ClOrdID", 11, 'F')
         v_order_id = self._order_id
         if v_order_id is not None:
-            out.append(b"37=" + (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")) + b"\x01")
+            out += (b"37=", (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")), b"\x01")
         v_orig_cl_ord_id = self._orig_cl_ord_id
         if v_orig_cl_ord_id is not None:
-            out.append(b"41=" + (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")) + b"\x01")
+            out += (b"41=", (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")), b"\x01")
         else:
             raise _missing("OrderCancelRequest", "OrigClOrdID", 41, 'F')
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
+            out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
         else:
             raise _missing("OrderCancelRequest", "Side", 54, 'F')
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("OrderCancelRequest", "Symbol", 55, 'F')
         g_parties = self._parties
@@ -2269,7 +2269,7 @@ class OrderCancelRequest(Message):
             _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelRequest.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
 
 
 
@@ -2699,92 +2699,92 @@ class ExecutionReport(Message):
             self._materialize()
         v_avg_px = self._avg_px
         if v_avg_px is not None:
-            out.append(b"6=" + _v.enc_dollars(v_avg_px, "AvgPx(6)", 4) + b"\x01")
+            out += (b"6=", _v.enc_dollars(v_avg_px, "AvgPx(6)", 4), b"\x01")
         else:
             raise _missing("ExecutionReport", "AvgPx", 6, '8')
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "ClOrdID", 11, '8')
         v_cum_qty = self._cum_qty
         if v_cum_qty is not None:
-            out.append(b"14=" + _v.enc_decimal(v_cum_qty, "CumQty(14)") + b"\x01")
+            out += (b"14=", _v.enc_decimal(v_cum_qty, "CumQty(14)"), b"\x01")
         else:
             raise _missing("ExecutionReport", "CumQty", 14, '8')
         v_exec_id = self._exec_id
         if v_exec_id is not None:
-            out.append(b"17=" + (v_exec_id.encode() if v_exec_id.__class__ is str and v_exec_id and "\x01" not in v_exec_id else _v.enc_str(v_exec_id, "ExecID(17)")) + b"\x01")
+            out += (b"17=", (v_exec_id.encode() if v_exec_id.__class__ is str and v_exec_id and "\x01" not in v_exec_id else _v.enc_str(v_exec_id, "ExecID(17)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "ExecID", 17, '8')
         v_last_mkt = self._last_mkt
         if v_last_mkt is not None:
-            out.append(b"30=" + (v_last_mkt.encode() if v_last_mkt.__class__ is str and v_last_mkt and "\x01" not in v_last_mkt else _v.enc_str(v_last_mkt, "LastMkt(30)")) + b"\x01")
+            out += (b"30=", (v_last_mkt.encode() if v_last_mkt.__class__ is str and v_last_mkt and "\x01" not in v_last_mkt else _v.enc_str(v_last_mkt, "LastMkt(30)")), b"\x01")
         v_last_px = self._last_px
         if v_last_px is not None:
-            out.append(b"31=" + _v.enc_dollars(v_last_px, "LastPx(31)", 4) + b"\x01")
+            out += (b"31=", _v.enc_dollars(v_last_px, "LastPx(31)", 4), b"\x01")
         v_last_qty = self._last_qty
         if v_last_qty is not None:
-            out.append(b"32=" + _v.enc_decimal(v_last_qty, "LastQty(32)") + b"\x01")
+            out += (b"32=", _v.enc_decimal(v_last_qty, "LastQty(32)"), b"\x01")
         v_order_id = self._order_id
         if v_order_id is not None:
-            out.append(b"37=" + (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")) + b"\x01")
+            out += (b"37=", (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "OrderID", 37, '8')
         v_order_qty = self._order_qty
         if v_order_qty is not None:
-            out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
+            out += (b"38=", _v.enc_decimal(v_order_qty, "OrderQty(38)"), b"\x01")
         else:
             raise _missing("ExecutionReport", "OrderQty", 38, '8')
         v_ord_status = self._ord_status
         if v_ord_status is not None:
-            out.append(b"39=" + (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")) + b"\x01")
+            out += (b"39=", (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "OrdStatus", 39, '8')
         v_orig_cl_ord_id = self._orig_cl_ord_id
         if v_orig_cl_ord_id is not None:
-            out.append(b"41=" + (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")) + b"\x01")
+            out += (b"41=", (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")), b"\x01")
         v_price = self._price
         if v_price is not None:
-            out.append(b"44=" + _v.enc_dollars(v_price, "Price(44)", 4) + b"\x01")
+            out += (b"44=", _v.enc_dollars(v_price, "Price(44)", 4), b"\x01")
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
+            out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "Side", 54, '8')
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "Symbol", 55, '8')
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
-            out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
+            out += (b"59=", (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")), b"\x01")
         v_transact_time = self._transact_time
         if v_transact_time is not None:
-            out.append(b"60=" + _v.enc_timestamp(v_transact_time, "TransactTime(60)") + b"\x01")
+            out += (b"60=", _v.enc_timestamp(v_transact_time, "TransactTime(60)"), b"\x01")
         else:
             raise _missing("ExecutionReport", "TransactTime", 60, '8')
         v_ord_rej_reason = self._ord_rej_reason
         if v_ord_rej_reason is not None:
-            out.append(b"103=" + (_e_OrdRejReason[v_ord_rej_reason] if v_ord_rej_reason.__class__ is OrdRejReason else _v.enc_enum(_e_OrdRejReason, v_ord_rej_reason, "OrdRejReason(103)")) + b"\x01")
+            out += (b"103=", (_e_OrdRejReason[v_ord_rej_reason] if v_ord_rej_reason.__class__ is OrdRejReason else _v.enc_enum(_e_OrdRejReason, v_ord_rej_reason, "OrdRejReason(103)")), b"\x01")
         v_expire_time = self._expire_time
         if v_expire_time is not None:
-            out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
+            out += (b"126=", _v.enc_timestamp(v_expire_time, "ExpireTime(126)"), b"\x01")
         v_exec_restatement_reason = self._exec_restatement_reason
         if v_exec_restatement_reason is not None:
-            out.append(b"378=" + (b"%d" % v_exec_restatement_reason if v_exec_restatement_reason.__class__ is int and _v.INT_MIN <= v_exec_restatement_reason <= _v.INT_MAX else _v.enc_int(v_exec_restatement_reason, "ExecRestatementReason(378)")) + b"\x01")
+            out += (b"378=", (b"%d" % v_exec_restatement_reason if v_exec_restatement_reason.__class__ is int and _v.INT_MIN <= v_exec_restatement_reason <= _v.INT_MAX else _v.enc_int(v_exec_restatement_reason, "ExecRestatementReason(378)")), b"\x01")
         v_exec_type = self._exec_type
         if v_exec_type is not None:
-            out.append(b"150=" + (_e_ExecType[v_exec_type] if v_exec_type.__class__ is ExecType else _v.enc_enum(_e_ExecType, v_exec_type, "ExecType(150)")) + b"\x01")
+            out += (b"150=", (_e_ExecType[v_exec_type] if v_exec_type.__class__ is ExecType else _v.enc_enum(_e_ExecType, v_exec_type, "ExecType(150)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "ExecType", 150, '8')
         v_leaves_qty = self._leaves_qty
         if v_leaves_qty is not None:
-            out.append(b"151=" + _v.enc_decimal(v_leaves_qty, "LeavesQty(151)") + b"\x01")
+            out += (b"151=", _v.enc_decimal(v_leaves_qty, "LeavesQty(151)"), b"\x01")
         else:
             raise _missing("ExecutionReport", "LeavesQty", 151, '8')
         g_misc_fees = self._misc_fees
@@ -2795,28 +2795,28 @@ class ExecutionReport(Message):
             _encode_group(out, b"453", g_parties, use_dollars, "ExecutionReport.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
         v_clearing_business_date = self._clearing_business_date
         if v_clearing_business_date is not None:
-            out.append(b"715=" + _v.enc_date(v_clearing_business_date, "ClearingBusinessDate(715)") + b"\x01")
+            out += (b"715=", _v.enc_date(v_clearing_business_date, "ClearingBusinessDate(715)"), b"\x01")
         v_long_qty = self._long_qty
         if v_long_qty is not None:
-            out.append(b"704=" + _v.enc_decimal(v_long_qty, "LongQty(704)") + b"\x01")
+            out += (b"704=", _v.enc_decimal(v_long_qty, "LongQty(704)"), b"\x01")
         v_short_qty = self._short_qty
         if v_short_qty is not None:
-            out.append(b"705=" + _v.enc_decimal(v_short_qty, "ShortQty(705)") + b"\x01")
+            out += (b"705=", _v.enc_decimal(v_short_qty, "ShortQty(705)"), b"\x01")
         g_collateral_amount_changes = self._collateral_amount_changes
         if g_collateral_amount_changes is not None:
             _encode_group(out, b"1703", g_collateral_amount_changes, use_dollars, "ExecutionReport.collateral_amount_changes", CollateralAmountChange)
         v_trd_match_id = self._trd_match_id
         if v_trd_match_id is not None:
-            out.append(b"880=" + (v_trd_match_id.encode() if v_trd_match_id.__class__ is str and v_trd_match_id and "\x01" not in v_trd_match_id else _v.enc_str(v_trd_match_id, "TrdMatchID(880)")) + b"\x01")
+            out += (b"880=", (v_trd_match_id.encode() if v_trd_match_id.__class__ is str and v_trd_match_id and "\x01" not in v_trd_match_id else _v.enc_str(v_trd_match_id, "TrdMatchID(880)")), b"\x01")
         v_aggressor_indicator = self._aggressor_indicator
         if v_aggressor_indicator is not None:
-            out.append(b"1057=" + (b"Y" if v_aggressor_indicator is True else b"N" if v_aggressor_indicator is False else _v.enc_bool(v_aggressor_indicator, "AggressorIndicator(1057)")) + b"\x01")
+            out += (b"1057=", (b"Y" if v_aggressor_indicator is True else b"N" if v_aggressor_indicator is False else _v.enc_bool(v_aggressor_indicator, "AggressorIndicator(1057)")), b"\x01")
         v_self_trade_prevention_type = self._self_trade_prevention_type
         if v_self_trade_prevention_type is not None:
-            out.append(b"2964=" + (_e_SelfTradePreventionType[v_self_trade_prevention_type] if v_self_trade_prevention_type.__class__ is SelfTradePreventionType else _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)")) + b"\x01")
+            out += (b"2964=", (_e_SelfTradePreventionType[v_self_trade_prevention_type] if v_self_trade_prevention_type.__class__ is SelfTradePreventionType else _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)")), b"\x01")
 
 
 
@@ -2930,27 +2930,27 @@ class OrderCancelReject(Message):
             self._materialize()
         v_order_id = self._order_id
         if v_order_id is not None:
-            out.append(b"37=" + (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")) + b"\x01")
+            out += (b"37=", (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")), b"\x01")
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("OrderCancelReject", "ClOrdID", 11, '9')
         v_orig_cl_ord_id = self._orig_cl_ord_id
         if v_orig_cl_ord_id is not None:
-            out.append(b"41=" + (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")) + b"\x01")
+            out += (b"41=", (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")), b"\x01")
         v_ord_status = self._ord_status
         if v_ord_status is not None:
-            out.append(b"39=" + (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")) + b"\x01")
+            out += (b"39=", (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")), b"\x01")
         v_cxl_rej_response_to = self._cxl_rej_response_to
         if v_cxl_rej_response_to is not None:
-            out.append(b"434=" + (_e_CxlRejResponseTo[v_cxl_rej_response_to] if v_cxl_rej_response_to.__class__ is CxlRejResponseTo else _v.enc_enum(_e_CxlRejResponseTo, v_cxl_rej_response_to, "CxlRejResponseTo(434)")) + b"\x01")
+            out += (b"434=", (_e_CxlRejResponseTo[v_cxl_rej_response_to] if v_cxl_rej_response_to.__class__ is CxlRejResponseTo else _v.enc_enum(_e_CxlRejResponseTo, v_cxl_rej_response_to, "CxlRejResponseTo(434)")), b"\x01")
         v_cxl_rej_reason = self._cxl_rej_reason
         if v_cxl_rej_reason is not None:
-            out.append(b"102=" + (_e_CxlRejReason[v_cxl_rej_reason] if v_cxl_rej_reason.__class__ is CxlRejReason else _v.enc_enum(_e_CxlRejReason, v_cxl_rej_reason, "CxlRejReason(102)")) + b"\x01")
+            out += (b"102=", (_e_CxlRejReason[v_cxl_rej_reason] if v_cxl_rej_reason.__class__ is CxlRejReason else _v.enc_enum(_e_CxlRejReason, v_cxl_rej_reason, "CxlRejReason(102)")), b"\x01")
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
 
 
 
@@ -3001,12 +3001,12 @@ class OrderMassCancelRequest(Message):
             self._materialize()
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("OrderMassCancelRequest", "ClOrdID", 11, 'q')
         v_mass_cancel_request_type = self._mass_cancel_request_type
         if v_mass_cancel_request_type is not None:
-            out.append(b"530=" + (_e_MassCancelRequestType[v_mass_cancel_request_type] if v_mass_cancel_request_type.__class__ is MassCancelRequestType else _v.enc_enum(_e_MassCancelRequestType, v_mass_cancel_request_type, "MassCancelRequestType(530)")) + b"\x01")
+            out += (b"530=", (_e_MassCancelRequestType[v_mass_cancel_request_type] if v_mass_cancel_request_type.__class__ is MassCancelRequestType else _v.enc_enum(_e_MassCancelRequestType, v_mass_cancel_request_type, "MassCancelRequestType(530)")), b"\x01")
         else:
             raise _missing("OrderMassCancelRequest", "MassCancelRequestType", 530, 'q')
 
@@ -3084,22 +3084,22 @@ class OrderMassCancelReport(Message):
             self._materialize()
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("OrderMassCancelReport", "ClOrdID", 11, 'r')
         v_order_id = self._order_id
         if v_order_id is not None:
-            out.append(b"37=" + (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")) + b"\x01")
+            out += (b"37=", (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")), b"\x01")
         else:
             raise _missing("OrderMassCancelReport", "OrderID", 37, 'r')
         v_mass_cancel_response = self._mass_cancel_response
         if v_mass_cancel_response is not None:
-            out.append(b"531=" + (_e_MassCancelResponse[v_mass_cancel_response] if v_mass_cancel_response.__class__ is MassCancelResponse else _v.enc_enum(_e_MassCancelResponse, v_mass_cancel_response, "MassCancelResponse(531)")) + b"\x01")
+            out += (b"531=", (_e_MassCancelResponse[v_mass_cancel_response] if v_mass_cancel_response.__class__ is MassCancelResponse else _v.enc_enum(_e_MassCancelResponse, v_mass_cancel_response, "MassCancelResponse(531)")), b"\x01")
         else:
             raise _missing("OrderMassCancelReport", "MassCancelResponse", 531, 'r')
         v_mass_cancel_reject_reason = self._mass_cancel_reject_reason
         if v_mass_cancel_reject_reason is not None:
-            out.append(b"532=" + (b"%d" % v_mass_cancel_reject_reason if v_mass_cancel_reject_reason.__class__ is int and _v.INT_MIN <= v_mass_cancel_reject_reason <= _v.INT_MAX else _v.enc_int(v_mass_cancel_reject_reason, "MassCancelRejectReason(532)")) + b"\x01")
+            out += (b"532=", (b"%d" % v_mass_cancel_reject_reason if v_mass_cancel_reject_reason.__class__ is int and _v.INT_MIN <= v_mass_cancel_reject_reason <= _v.INT_MAX else _v.enc_int(v_mass_cancel_reject_reason, "MassCancelRejectReason(532)")), b"\x01")
 
 
 
@@ -3199,26 +3199,26 @@ class BusinessMessageReject(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out += (b"45=", (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")), b"\x01")
         else:
             raise _missing("BusinessMessageReject", "RefSeqNum", 45, 'j')
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
         v_ref_tag_id = self._ref_tag_id
         if v_ref_tag_id is not None:
-            out.append(b"371=" + (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int and _v.INT_MIN <= v_ref_tag_id <= _v.INT_MAX else _v.enc_int(v_ref_tag_id, "RefTagID(371)")) + b"\x01")
+            out += (b"371=", (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int and _v.INT_MIN <= v_ref_tag_id <= _v.INT_MAX else _v.enc_int(v_ref_tag_id, "RefTagID(371)")), b"\x01")
         v_ref_msg_type = self._ref_msg_type
         if v_ref_msg_type is not None:
-            out.append(b"372=" + (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")) + b"\x01")
+            out += (b"372=", (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")), b"\x01")
         else:
             raise _missing("BusinessMessageReject", "RefMsgType", 372, 'j')
         v_business_reject_ref_id = self._business_reject_ref_id
         if v_business_reject_ref_id is not None:
-            out.append(b"379=" + (v_business_reject_ref_id.encode() if v_business_reject_ref_id.__class__ is str and v_business_reject_ref_id and "\x01" not in v_business_reject_ref_id else _v.enc_str(v_business_reject_ref_id, "BusinessRejectRefID(379)")) + b"\x01")
+            out += (b"379=", (v_business_reject_ref_id.encode() if v_business_reject_ref_id.__class__ is str and v_business_reject_ref_id and "\x01" not in v_business_reject_ref_id else _v.enc_str(v_business_reject_ref_id, "BusinessRejectRefID(379)")), b"\x01")
         v_business_reject_reason = self._business_reject_reason
         if v_business_reject_reason is not None:
-            out.append(b"380=" + (_e_BusinessRejectReason[v_business_reject_reason] if v_business_reject_reason.__class__ is BusinessRejectReason else _v.enc_enum(_e_BusinessRejectReason, v_business_reject_reason, "BusinessRejectReason(380)")) + b"\x01")
+            out += (b"380=", (_e_BusinessRejectReason[v_business_reject_reason] if v_business_reject_reason.__class__ is BusinessRejectReason else _v.enc_enum(_e_BusinessRejectReason, v_business_reject_reason, "BusinessRejectReason(380)")), b"\x01")
         else:
             raise _missing("BusinessMessageReject", "BusinessRejectReason", 380, 'j')
 
@@ -3285,15 +3285,15 @@ class OrderGroupRequest(Message):
             self._materialize()
         v_order_group_action = self._order_group_action
         if v_order_group_action is not None:
-            out.append(b"20131=" + (_e_OrderGroupAction[v_order_group_action] if v_order_group_action.__class__ is OrderGroupAction else _v.enc_enum(_e_OrderGroupAction, v_order_group_action, "OrderGroupAction(20131)")) + b"\x01")
+            out += (b"20131=", (_e_OrderGroupAction[v_order_group_action] if v_order_group_action.__class__ is OrderGroupAction else _v.enc_enum(_e_OrderGroupAction, v_order_group_action, "OrderGroupAction(20131)")), b"\x01")
         else:
             raise _missing("OrderGroupRequest", "OrderGroupAction", 20131, 'UOG')
         v_order_group_id = self._order_group_id
         if v_order_group_id is not None:
-            out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
+            out += (b"20130=", (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")), b"\x01")
         v_order_group_contracts_limit = self._order_group_contracts_limit
         if v_order_group_contracts_limit is not None:
-            out.append(b"20132=" + (b"%d" % v_order_group_contracts_limit if v_order_group_contracts_limit.__class__ is int and _v.INT_MIN <= v_order_group_contracts_limit <= _v.INT_MAX else _v.enc_int(v_order_group_contracts_limit, "OrderGroupContractsLimit(20132)")) + b"\x01")
+            out += (b"20132=", (b"%d" % v_order_group_contracts_limit if v_order_group_contracts_limit.__class__ is int and _v.INT_MIN <= v_order_group_contracts_limit <= _v.INT_MAX else _v.enc_int(v_order_group_contracts_limit, "OrderGroupContractsLimit(20132)")), b"\x01")
 
 
 
@@ -3331,7 +3331,7 @@ class OrderGroupResponse(Message):
             self._materialize()
         v_order_group_id = self._order_group_id
         if v_order_group_id is not None:
-            out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
+            out += (b"20130=", (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")), b"\x01")
         else:
             raise _missing("OrderGroupResponse", "OrderGroupID", 20130, 'UOH')
 
@@ -3370,7 +3370,7 @@ class Heartbeat(Message):
             self._materialize()
         v_test_req_id = self._test_req_id
         if v_test_req_id is not None:
-            out.append(b"112=" + (v_test_req_id.encode() if v_test_req_id.__class__ is str and v_test_req_id and "\x01" not in v_test_req_id else _v.enc_str(v_test_req_id, "TestReqID(112)")) + b"\x01")
+            out += (b"112=", (v_test_req_id.encode() if v_test_req_id.__class__ is str and v_test_req_id and "\x01" not in v_test_req_id else _v.enc_str(v_test_req_id, "TestReqID(112)")), b"\x01")
 
 
 
@@ -3407,7 +3407,7 @@ class TestRequest(Message):
             self._materialize()
         v_test_req_id = self._test_req_id
         if v_test_req_id is not None:
-            out.append(b"112=" + (v_test_req_id.encode() if v_test_req_id.__class__ is str and v_test_req_id and "\x01" not in v_test_req_id else _v.enc_str(v_test_req_id, "TestReqID(112)")) + b"\x01")
+            out += (b"112=", (v_test_req_id.encode() if v_test_req_id.__class__ is str and v_test_req_id and "\x01" not in v_test_req_id else _v.enc_str(v_test_req_id, "TestReqID(112)")), b"\x01")
         else:
             raise _missing("TestRequest", "TestReqID", 112, '1')
 
@@ -3460,12 +3460,12 @@ class ResendRequest(Message):
             self._materialize()
         v_begin_seq_no = self._begin_seq_no
         if v_begin_seq_no is not None:
-            out.append(b"7=" + (b"%d" % v_begin_seq_no if v_begin_seq_no.__class__ is int and _v.INT_MIN <= v_begin_seq_no <= _v.INT_MAX else _v.enc_int(v_begin_seq_no, "BeginSeqNo(7)")) + b"\x01")
+            out += (b"7=", (b"%d" % v_begin_seq_no if v_begin_seq_no.__class__ is int and _v.INT_MIN <= v_begin_seq_no <= _v.INT_MAX else _v.enc_int(v_begin_seq_no, "BeginSeqNo(7)")), b"\x01")
         else:
             raise _missing("ResendRequest", "BeginSeqNo", 7, '2')
         v_end_seq_no = self._end_seq_no
         if v_end_seq_no is not None:
-            out.append(b"16=" + (b"%d" % v_end_seq_no if v_end_seq_no.__class__ is int and _v.INT_MIN <= v_end_seq_no <= _v.INT_MAX else _v.enc_int(v_end_seq_no, "EndSeqNo(16)")) + b"\x01")
+            out += (b"16=", (b"%d" % v_end_seq_no if v_end_seq_no.__class__ is int and _v.INT_MIN <= v_end_seq_no <= _v.INT_MAX else _v.enc_int(v_end_seq_no, "EndSeqNo(16)")), b"\x01")
         else:
             raise _missing("ResendRequest", "EndSeqNo", 16, '2')
 
@@ -3554,21 +3554,21 @@ class Reject(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out += (b"45=", (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")), b"\x01")
         else:
             raise _missing("Reject", "RefSeqNum", 45, '3')
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
         v_ref_tag_id = self._ref_tag_id
         if v_ref_tag_id is not None:
-            out.append(b"371=" + (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int and _v.INT_MIN <= v_ref_tag_id <= _v.INT_MAX else _v.enc_int(v_ref_tag_id, "RefTagID(371)")) + b"\x01")
+            out += (b"371=", (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int and _v.INT_MIN <= v_ref_tag_id <= _v.INT_MAX else _v.enc_int(v_ref_tag_id, "RefTagID(371)")), b"\x01")
         v_ref_msg_type = self._ref_msg_type
         if v_ref_msg_type is not None:
-            out.append(b"372=" + (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")) + b"\x01")
+            out += (b"372=", (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")), b"\x01")
         v_session_reject_reason = self._session_reject_reason
         if v_session_reject_reason is not None:
-            out.append(b"373=" + (_e_SessionRejectReason[v_session_reject_reason] if v_session_reject_reason.__class__ is SessionRejectReason else _v.enc_enum(_e_SessionRejectReason, v_session_reject_reason, "SessionRejectReason(373)")) + b"\x01")
+            out += (b"373=", (_e_SessionRejectReason[v_session_reject_reason] if v_session_reject_reason.__class__ is SessionRejectReason else _v.enc_enum(_e_SessionRejectReason, v_session_reject_reason, "SessionRejectReason(373)")), b"\x01")
 
 
 
@@ -3617,10 +3617,10 @@ class SequenceReset(Message):
             self._materialize()
         v_gap_fill_flag = self._gap_fill_flag
         if v_gap_fill_flag is not None:
-            out.append(b"123=" + (b"Y" if v_gap_fill_flag is True else b"N" if v_gap_fill_flag is False else _v.enc_bool(v_gap_fill_flag, "GapFillFlag(123)")) + b"\x01")
+            out += (b"123=", (b"Y" if v_gap_fill_flag is True else b"N" if v_gap_fill_flag is False else _v.enc_bool(v_gap_fill_flag, "GapFillFlag(123)")), b"\x01")
         v_new_seq_no = self._new_seq_no
         if v_new_seq_no is not None:
-            out.append(b"36=" + (b"%d" % v_new_seq_no if v_new_seq_no.__class__ is int and _v.INT_MIN <= v_new_seq_no <= _v.INT_MAX else _v.enc_int(v_new_seq_no, "NewSeqNo(36)")) + b"\x01")
+            out += (b"36=", (b"%d" % v_new_seq_no if v_new_seq_no.__class__ is int and _v.INT_MIN <= v_new_seq_no <= _v.INT_MAX else _v.enc_int(v_new_seq_no, "NewSeqNo(36)")), b"\x01")
         else:
             raise _missing("SequenceReset", "NewSeqNo", 36, '4')
 
@@ -3660,7 +3660,7 @@ class Logout(Message):
             self._materialize()
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
 
 
 
@@ -3945,12 +3945,12 @@ class Logon(Message):
             self._materialize()
         v_encrypt_method = self._encrypt_method
         if v_encrypt_method is not None:
-            out.append(b"98=" + (_e_EncryptMethod[v_encrypt_method] if v_encrypt_method.__class__ is EncryptMethod else _v.enc_enum(_e_EncryptMethod, v_encrypt_method, "EncryptMethod(98)")) + b"\x01")
+            out += (b"98=", (_e_EncryptMethod[v_encrypt_method] if v_encrypt_method.__class__ is EncryptMethod else _v.enc_enum(_e_EncryptMethod, v_encrypt_method, "EncryptMethod(98)")), b"\x01")
         else:
             raise _missing("Logon", "EncryptMethod", 98, 'A')
         v_heart_bt_int = self._heart_bt_int
         if v_heart_bt_int is not None:
-            out.append(b"108=" + (b"%d" % v_heart_bt_int if v_heart_bt_int.__class__ is int and _v.INT_MIN <= v_heart_bt_int <= _v.INT_MAX else _v.enc_int(v_heart_bt_int, "HeartBtInt(108)")) + b"\x01")
+            out += (b"108=", (b"%d" % v_heart_bt_int if v_heart_bt_int.__class__ is int and _v.INT_MIN <= v_heart_bt_int <= _v.INT_MAX else _v.enc_int(v_heart_bt_int, "HeartBtInt(108)")), b"\x01")
         v_raw_data_length = self._raw_data_length
         if v_raw_data_length is None and self._raw_data.__class__ is bytes and b"\x01" in self._raw_data:
             v_raw_data_length = len(self._raw_data)
@@ -3959,7 +3959,7 @@ class Logon(Message):
                 "Logon: RawDataLength(95) is set without the data field it measures", tag=95
             )
         if v_raw_data_length is not None:
-            out.append(b"95=" + (b"%d" % v_raw_data_length if v_raw_data_length.__class__ is int and _v.INT_MIN <= v_raw_data_length <= _v.INT_MAX else _v.enc_int(v_raw_data_length, "RawDataLength(95)")) + b"\x01")
+            out += (b"95=", (b"%d" % v_raw_data_length if v_raw_data_length.__class__ is int and _v.INT_MIN <= v_raw_data_length <= _v.INT_MAX else _v.enc_int(v_raw_data_length, "RawDataLength(95)")), b"\x01")
         v_raw_data = self._raw_data
         if v_raw_data is not None and self._raw_data_length is not None and self._raw_data_length != len(v_raw_data):
             raise _EncodeError(
@@ -3967,55 +3967,55 @@ class Logon(Message):
                 % (len(v_raw_data), self._raw_data_length), tag=96
             )
         if v_raw_data is not None:
-            out.append(b"96=" + _v.enc_bytes(v_raw_data, "RawData(96)") + b"\x01")
+            out += (b"96=", _v.enc_bytes(v_raw_data, "RawData(96)"), b"\x01")
         v_reset_seq_num_flag = self._reset_seq_num_flag
         if v_reset_seq_num_flag is not None:
-            out.append(b"141=" + (b"Y" if v_reset_seq_num_flag is True else b"N" if v_reset_seq_num_flag is False else _v.enc_bool(v_reset_seq_num_flag, "ResetSeqNumFlag(141)")) + b"\x01")
+            out += (b"141=", (b"Y" if v_reset_seq_num_flag is True else b"N" if v_reset_seq_num_flag is False else _v.enc_bool(v_reset_seq_num_flag, "ResetSeqNumFlag(141)")), b"\x01")
         v_default_appl_ver_id = self._default_appl_ver_id
         if v_default_appl_ver_id is not None:
-            out.append(b"1137=" + (_e_DefaultApplVerID[v_default_appl_ver_id] if v_default_appl_ver_id.__class__ is DefaultApplVerID else _v.enc_enum(_e_DefaultApplVerID, v_default_appl_ver_id, "DefaultApplVerID(1137)")) + b"\x01")
+            out += (b"1137=", (_e_DefaultApplVerID[v_default_appl_ver_id] if v_default_appl_ver_id.__class__ is DefaultApplVerID else _v.enc_enum(_e_DefaultApplVerID, v_default_appl_ver_id, "DefaultApplVerID(1137)")), b"\x01")
         v_cancel_orders_on_disconnect = self._cancel_orders_on_disconnect
         if v_cancel_orders_on_disconnect is not None:
-            out.append(b"8013=" + (b"Y" if v_cancel_orders_on_disconnect is True else b"N" if v_cancel_orders_on_disconnect is False else _v.enc_bool(v_cancel_orders_on_disconnect, "CancelOrdersOnDisconnect(8013)")) + b"\x01")
+            out += (b"8013=", (b"Y" if v_cancel_orders_on_disconnect is True else b"N" if v_cancel_orders_on_disconnect is False else _v.enc_bool(v_cancel_orders_on_disconnect, "CancelOrdersOnDisconnect(8013)")), b"\x01")
         v_listener_session = self._listener_session
         if v_listener_session is not None:
-            out.append(b"20126=" + (b"Y" if v_listener_session is True else b"N" if v_listener_session is False else _v.enc_bool(v_listener_session, "ListenerSession(20126)")) + b"\x01")
+            out += (b"20126=", (b"Y" if v_listener_session is True else b"N" if v_listener_session is False else _v.enc_bool(v_listener_session, "ListenerSession(20126)")), b"\x01")
         v_message_retention_period = self._message_retention_period
         if v_message_retention_period is not None:
-            out.append(b"20200=" + (b"%d" % v_message_retention_period if v_message_retention_period.__class__ is int and _v.INT_MIN <= v_message_retention_period <= _v.INT_MAX else _v.enc_int(v_message_retention_period, "MessageRetentionPeriod(20200)")) + b"\x01")
+            out += (b"20200=", (b"%d" % v_message_retention_period if v_message_retention_period.__class__ is int and _v.INT_MIN <= v_message_retention_period <= _v.INT_MAX else _v.enc_int(v_message_retention_period, "MessageRetentionPeriod(20200)")), b"\x01")
         v_use_dollars = self._use_dollars
         if v_use_dollars is not None:
-            out.append(b"21005=" + (b"Y" if v_use_dollars is True else b"N" if v_use_dollars is False else _v.enc_bool(v_use_dollars, "UseDollars(21005)")) + b"\x01")
+            out += (b"21005=", (b"Y" if v_use_dollars is True else b"N" if v_use_dollars is False else _v.enc_bool(v_use_dollars, "UseDollars(21005)")), b"\x01")
         v_skip_pending_exec_reports = self._skip_pending_exec_reports
         if v_skip_pending_exec_reports is not None:
-            out.append(b"21011=" + (b"Y" if v_skip_pending_exec_reports is True else b"N" if v_skip_pending_exec_reports is False else _v.enc_bool(v_skip_pending_exec_reports, "SkipPendingExecReports(21011)")) + b"\x01")
+            out += (b"21011=", (b"Y" if v_skip_pending_exec_reports is True else b"N" if v_skip_pending_exec_reports is False else _v.enc_bool(v_skip_pending_exec_reports, "SkipPendingExecReports(21011)")), b"\x01")
         v_use_expired_ord_status = self._use_expired_ord_status
         if v_use_expired_ord_status is not None:
-            out.append(b"21012=" + (b"Y" if v_use_expired_ord_status is True else b"N" if v_use_expired_ord_status is False else _v.enc_bool(v_use_expired_ord_status, "UseExpiredOrdStatus(21012)")) + b"\x01")
+            out += (b"21012=", (b"Y" if v_use_expired_ord_status is True else b"N" if v_use_expired_ord_status is False else _v.enc_bool(v_use_expired_ord_status, "UseExpiredOrdStatus(21012)")), b"\x01")
         v_enable_ioc_cancel_report = self._enable_ioc_cancel_report
         if v_enable_ioc_cancel_report is not None:
-            out.append(b"21007=" + (b"Y" if v_enable_ioc_cancel_report is True else b"N" if v_enable_ioc_cancel_report is False else _v.enc_bool(v_enable_ioc_cancel_report, "EnableIocCancelReport(21007)")) + b"\x01")
+            out += (b"21007=", (b"Y" if v_enable_ioc_cancel_report is True else b"N" if v_enable_ioc_cancel_report is False else _v.enc_bool(v_enable_ioc_cancel_report, "EnableIocCancelReport(21007)")), b"\x01")
         v_preserve_original_order_qty = self._preserve_original_order_qty
         if v_preserve_original_order_qty is not None:
-            out.append(b"21008=" + (b"Y" if v_preserve_original_order_qty is True else b"N" if v_preserve_original_order_qty is False else _v.enc_bool(v_preserve_original_order_qty, "PreserveOriginalOrderQty(21008)")) + b"\x01")
+            out += (b"21008=", (b"Y" if v_preserve_original_order_qty is True else b"N" if v_preserve_original_order_qty is False else _v.enc_bool(v_preserve_original_order_qty, "PreserveOriginalOrderQty(21008)")), b"\x01")
         v_next_expected_msg_seq_num = self._next_expected_msg_seq_num
         if v_next_expected_msg_seq_num is not None:
-            out.append(b"789=" + (b"%d" % v_next_expected_msg_seq_num if v_next_expected_msg_seq_num.__class__ is int and _v.INT_MIN <= v_next_expected_msg_seq_num <= _v.INT_MAX else _v.enc_int(v_next_expected_msg_seq_num, "NextExpectedMsgSeqNum(789)")) + b"\x01")
+            out += (b"789=", (b"%d" % v_next_expected_msg_seq_num if v_next_expected_msg_seq_num.__class__ is int and _v.INT_MIN <= v_next_expected_msg_seq_num <= _v.INT_MAX else _v.enc_int(v_next_expected_msg_seq_num, "NextExpectedMsgSeqNum(789)")), b"\x01")
         v_max_message_size = self._max_message_size
         if v_max_message_size is not None:
-            out.append(b"383=" + (b"%d" % v_max_message_size if v_max_message_size.__class__ is int and _v.INT_MIN <= v_max_message_size <= _v.INT_MAX else _v.enc_int(v_max_message_size, "MaxMessageSize(383)")) + b"\x01")
+            out += (b"383=", (b"%d" % v_max_message_size if v_max_message_size.__class__ is int and _v.INT_MIN <= v_max_message_size <= _v.INT_MAX else _v.enc_int(v_max_message_size, "MaxMessageSize(383)")), b"\x01")
         v_test_message_indicator = self._test_message_indicator
         if v_test_message_indicator is not None:
-            out.append(b"464=" + (b"Y" if v_test_message_indicator is True else b"N" if v_test_message_indicator is False else _v.enc_bool(v_test_message_indicator, "TestMessageIndicator(464)")) + b"\x01")
+            out += (b"464=", (b"Y" if v_test_message_indicator is True else b"N" if v_test_message_indicator is False else _v.enc_bool(v_test_message_indicator, "TestMessageIndicator(464)")), b"\x01")
         v_username = self._username
         if v_username is not None:
-            out.append(b"553=" + (v_username.encode() if v_username.__class__ is str and v_username and "\x01" not in v_username else _v.enc_str(v_username, "Username(553)")) + b"\x01")
+            out += (b"553=", (v_username.encode() if v_username.__class__ is str and v_username and "\x01" not in v_username else _v.enc_str(v_username, "Username(553)")), b"\x01")
         v_password = self._password
         if v_password is not None:
-            out.append(b"554=" + (v_password.encode() if v_password.__class__ is str and v_password and "\x01" not in v_password else _v.enc_str(v_password, "Password(554)")) + b"\x01")
+            out += (b"554=", (v_password.encode() if v_password.__class__ is str and v_password and "\x01" not in v_password else _v.enc_str(v_password, "Password(554)")), b"\x01")
         v_cancel_order_on_pause = self._cancel_order_on_pause
         if v_cancel_order_on_pause is not None:
-            out.append(b"21006=" + (b"Y" if v_cancel_order_on_pause is True else b"N" if v_cancel_order_on_pause is False else _v.enc_bool(v_cancel_order_on_pause, "CancelOrderOnPause(21006)")) + b"\x01")
+            out += (b"21006=", (b"Y" if v_cancel_order_on_pause is True else b"N" if v_cancel_order_on_pause is False else _v.enc_bool(v_cancel_order_on_pause, "CancelOrderOnPause(21006)")), b"\x01")
 
 
 
@@ -4601,7 +4601,7 @@ def decode(
         DecodeError: the frame is malformed, or (unless ``tolerant``) a required tag is missing
             or a tag repeats; it names the tag and message and carries the raw frame.
     """
-    rfq = _rfq_dollars(rfq_units, _LocalProtocolError)
+    rfq = False if rfq_units == "cents" else _rfq_dollars(rfq_units, _LocalProtocolError)
     return _decode_frame(
         frame, _CLASSES, _DATA_TAGS, _LENGTH_TAGS, use_dollars, verify, tolerant, rfq, _RFQ_CLASSES
     )
@@ -4632,5 +4632,9 @@ def encode(
             cannot carry.
     """
     return _encode_message(
-        message, header, use_dollars, _rfq_dollars(rfq_units, _EncodeError), _ENCODE_SPEC
+        message,
+        header,
+        use_dollars,
+        False if rfq_units == "cents" else _rfq_dollars(rfq_units, _EncodeError),
+        _ENCODE_SPEC,
     )

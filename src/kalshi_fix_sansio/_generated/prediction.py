@@ -800,12 +800,12 @@ class Party(FixRecord):
             self._materialize()
         v_party_id = self._party_id
         if v_party_id is not None:
-            out.append(b"448=" + (v_party_id.encode() if v_party_id.__class__ is str and v_party_id and "\x01" not in v_party_id else _v.enc_str(v_party_id, "PartyID(448)")) + b"\x01")
+            out += (b"448=", (v_party_id.encode() if v_party_id.__class__ is str and v_party_id and "\x01" not in v_party_id else _v.enc_str(v_party_id, "PartyID(448)")), b"\x01")
         else:
             raise _missing("Party", "PartyID", 448, None)
         v_party_role = self._party_role
         if v_party_role is not None:
-            out.append(b"452=" + (_e_PartyRole[v_party_role] if v_party_role.__class__ is PartyRole else _v.enc_enum(_e_PartyRole, v_party_role, "PartyRole(452)")) + b"\x01")
+            out += (b"452=", (_e_PartyRole[v_party_role] if v_party_role.__class__ is PartyRole else _v.enc_enum(_e_PartyRole, v_party_role, "PartyRole(452)")), b"\x01")
         else:
             raise _missing("Party", "PartyRole", 452, None)
 
@@ -904,22 +904,22 @@ class MiscFee(FixRecord):
             self._materialize()
         v_misc_fee_amt = self._misc_fee_amt
         if v_misc_fee_amt is not None:
-            out.append(b"137=" + _v.enc_decimal(v_misc_fee_amt, "MiscFeeAmt(137)") + b"\x01")
+            out += (b"137=", _v.enc_decimal(v_misc_fee_amt, "MiscFeeAmt(137)"), b"\x01")
         else:
             raise _missing("MiscFee", "MiscFeeAmt", 137, None)
         v_misc_fee_curr = self._misc_fee_curr
         if v_misc_fee_curr is not None:
-            out.append(b"138=" + (v_misc_fee_curr.encode() if v_misc_fee_curr.__class__ is str and v_misc_fee_curr and "\x01" not in v_misc_fee_curr else _v.enc_str(v_misc_fee_curr, "MiscFeeCurr(138)")) + b"\x01")
+            out += (b"138=", (v_misc_fee_curr.encode() if v_misc_fee_curr.__class__ is str and v_misc_fee_curr and "\x01" not in v_misc_fee_curr else _v.enc_str(v_misc_fee_curr, "MiscFeeCurr(138)")), b"\x01")
         else:
             raise _missing("MiscFee", "MiscFeeCurr", 138, None)
         v_misc_fee_type = self._misc_fee_type
         if v_misc_fee_type is not None:
-            out.append(b"139=" + (_e_MiscFeeType[v_misc_fee_type] if v_misc_fee_type.__class__ is MiscFeeType else _v.enc_enum(_e_MiscFeeType, v_misc_fee_type, "MiscFeeType(139)")) + b"\x01")
+            out += (b"139=", (_e_MiscFeeType[v_misc_fee_type] if v_misc_fee_type.__class__ is MiscFeeType else _v.enc_enum(_e_MiscFeeType, v_misc_fee_type, "MiscFeeType(139)")), b"\x01")
         else:
             raise _missing("MiscFee", "MiscFeeType", 139, None)
         v_misc_fee_basis = self._misc_fee_basis
         if v_misc_fee_basis is not None:
-            out.append(b"891=" + (_e_MiscFeeBasis[v_misc_fee_basis] if v_misc_fee_basis.__class__ is MiscFeeBasis else _v.enc_enum(_e_MiscFeeBasis, v_misc_fee_basis, "MiscFeeBasis(891)")) + b"\x01")
+            out += (b"891=", (_e_MiscFeeBasis[v_misc_fee_basis] if v_misc_fee_basis.__class__ is MiscFeeBasis else _v.enc_enum(_e_MiscFeeBasis, v_misc_fee_basis, "MiscFeeBasis(891)")), b"\x01")
         else:
             raise _missing("MiscFee", "MiscFeeBasis", 891, None)
 
@@ -982,12 +982,12 @@ class CollateralAmountChange(FixRecord):
             self._materialize()
         v_collateral_amount_change = self._collateral_amount_change
         if v_collateral_amount_change is not None:
-            out.append(b"1704=" + _v.enc_decimal(v_collateral_amount_change, "CollateralAmountChange(1704)") + b"\x01")
+            out += (b"1704=", _v.enc_decimal(v_collateral_amount_change, "CollateralAmountChange(1704)"), b"\x01")
         else:
             raise _missing("CollateralAmountChange", "CollateralAmountChange", 1704, None)
         v_collateral_amount_type = self._collateral_amount_type
         if v_collateral_amount_type is not None:
-            out.append(b"1705=" + (_e_CollateralAmountType[v_collateral_amount_type] if v_collateral_amount_type.__class__ is CollateralAmountType else _v.enc_enum(_e_CollateralAmountType, v_collateral_amount_type, "CollateralAmountType(1705)")) + b"\x01")
+            out += (b"1705=", (_e_CollateralAmountType[v_collateral_amount_type] if v_collateral_amount_type.__class__ is CollateralAmountType else _v.enc_enum(_e_CollateralAmountType, v_collateral_amount_type, "CollateralAmountType(1705)")), b"\x01")
         else:
             raise _missing("CollateralAmountChange", "CollateralAmountType", 1705, None)
 
@@ -1031,7 +1031,7 @@ class MarketDataRequestRelatedSym(FixRecord):
             self._materialize()
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("MarketDataRequestRelatedSym", "Symbol", 55, None)
 
@@ -1150,27 +1150,27 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             self._materialize()
         v_md_entry_type = self._md_entry_type
         if v_md_entry_type is not None:
-            out.append(b"269=" + (_e_MDEntryType[v_md_entry_type] if v_md_entry_type.__class__ is MDEntryType else _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)")) + b"\x01")
+            out += (b"269=", (_e_MDEntryType[v_md_entry_type] if v_md_entry_type.__class__ is MDEntryType else _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)")), b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntryType", 269, None)
         v_md_entry_px = self._md_entry_px
         if v_md_entry_px is not None:
-            out.append(b"270=" + _v.enc_dollars(v_md_entry_px, "MDEntryPx(270)", 4) + b"\x01")
+            out += (b"270=", _v.enc_dollars(v_md_entry_px, "MDEntryPx(270)", 4), b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntryPx", 270, None)
         v_md_entry_size = self._md_entry_size
         if v_md_entry_size is not None:
-            out.append(b"271=" + _v.enc_decimal(v_md_entry_size, "MDEntrySize(271)") + b"\x01")
+            out += (b"271=", _v.enc_decimal(v_md_entry_size, "MDEntrySize(271)"), b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntrySize", 271, None)
         v_md_entry_date = self._md_entry_date
         if v_md_entry_date is not None:
-            out.append(b"272=" + _v.enc_date(v_md_entry_date, "MDEntryDate(272)") + b"\x01")
+            out += (b"272=", _v.enc_date(v_md_entry_date, "MDEntryDate(272)"), b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntryDate", 272, None)
         v_md_entry_time = self._md_entry_time
         if v_md_entry_time is not None:
-            out.append(b"273=" + _v.enc_time(v_md_entry_time, "MDEntryTime(273)") + b"\x01")
+            out += (b"273=", _v.enc_time(v_md_entry_time, "MDEntryTime(273)"), b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefreshMDEntry", "MDEntryTime", 273, None)
 
@@ -1423,54 +1423,54 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             self._materialize()
         v_md_update_action = self._md_update_action
         if v_md_update_action is not None:
-            out.append(b"279=" + (_e_MDUpdateAction[v_md_update_action] if v_md_update_action.__class__ is MDUpdateAction else _v.enc_enum(_e_MDUpdateAction, v_md_update_action, "MDUpdateAction(279)")) + b"\x01")
+            out += (b"279=", (_e_MDUpdateAction[v_md_update_action] if v_md_update_action.__class__ is MDUpdateAction else _v.enc_enum(_e_MDUpdateAction, v_md_update_action, "MDUpdateAction(279)")), b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDUpdateAction", 279, None)
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "Symbol", 55, None)
         v_md_entry_type = self._md_entry_type
         if v_md_entry_type is not None:
-            out.append(b"269=" + (_e_MDEntryType[v_md_entry_type] if v_md_entry_type.__class__ is MDEntryType else _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)")) + b"\x01")
+            out += (b"269=", (_e_MDEntryType[v_md_entry_type] if v_md_entry_type.__class__ is MDEntryType else _v.enc_enum(_e_MDEntryType, v_md_entry_type, "MDEntryType(269)")), b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryType", 269, None)
         v_md_entry_px = self._md_entry_px
         if v_md_entry_px is not None:
-            out.append(b"270=" + _v.enc_dollars(v_md_entry_px, "MDEntryPx(270)", 4) + b"\x01")
+            out += (b"270=", _v.enc_dollars(v_md_entry_px, "MDEntryPx(270)", 4), b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryPx", 270, None)
         v_md_entry_size = self._md_entry_size
         if v_md_entry_size is not None:
-            out.append(b"271=" + _v.enc_decimal(v_md_entry_size, "MDEntrySize(271)") + b"\x01")
+            out += (b"271=", _v.enc_decimal(v_md_entry_size, "MDEntrySize(271)"), b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntrySize", 271, None)
         v_md_entry_date = self._md_entry_date
         if v_md_entry_date is not None:
-            out.append(b"272=" + _v.enc_date(v_md_entry_date, "MDEntryDate(272)") + b"\x01")
+            out += (b"272=", _v.enc_date(v_md_entry_date, "MDEntryDate(272)"), b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryDate", 272, None)
         v_md_entry_time = self._md_entry_time
         if v_md_entry_time is not None:
-            out.append(b"273=" + _v.enc_time(v_md_entry_time, "MDEntryTime(273)") + b"\x01")
+            out += (b"273=", _v.enc_time(v_md_entry_time, "MDEntryTime(273)"), b"\x01")
         else:
             raise _missing("MarketDataIncrementalRefreshMDEntry", "MDEntryTime", 273, None)
         v_aggressor_side = self._aggressor_side
         if v_aggressor_side is not None:
-            out.append(b"2446=" + (_e_AggressorSide[v_aggressor_side] if v_aggressor_side.__class__ is AggressorSide else _v.enc_enum(_e_AggressorSide, v_aggressor_side, "AggressorSide(2446)")) + b"\x01")
+            out += (b"2446=", (_e_AggressorSide[v_aggressor_side] if v_aggressor_side.__class__ is AggressorSide else _v.enc_enum(_e_AggressorSide, v_aggressor_side, "AggressorSide(2446)")), b"\x01")
         v_trd_type = self._trd_type
         if v_trd_type is not None:
-            out.append(b"828=" + (_e_TrdType[v_trd_type] if v_trd_type.__class__ is TrdType else _v.enc_enum(_e_TrdType, v_trd_type, "TrdType(828)")) + b"\x01")
+            out += (b"828=", (_e_TrdType[v_trd_type] if v_trd_type.__class__ is TrdType else _v.enc_enum(_e_TrdType, v_trd_type, "TrdType(828)")), b"\x01")
         v_trade_id = self._trade_id
         if v_trade_id is not None:
-            out.append(b"1003=" + (v_trade_id.encode() if v_trade_id.__class__ is str and v_trade_id and "\x01" not in v_trade_id else _v.enc_str(v_trade_id, "TradeID(1003)")) + b"\x01")
+            out += (b"1003=", (v_trade_id.encode() if v_trade_id.__class__ is str and v_trade_id and "\x01" not in v_trade_id else _v.enc_str(v_trade_id, "TradeID(1003)")), b"\x01")
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
 
 
 
@@ -1533,12 +1533,12 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
             self._materialize()
         v_party_id = self._party_id
         if v_party_id is not None:
-            out.append(b"448=" + (v_party_id.encode() if v_party_id.__class__ is str and v_party_id and "\x01" not in v_party_id else _v.enc_str(v_party_id, "PartyID(448)")) + b"\x01")
+            out += (b"448=", (v_party_id.encode() if v_party_id.__class__ is str and v_party_id and "\x01" not in v_party_id else _v.enc_str(v_party_id, "PartyID(448)")), b"\x01")
         else:
             raise _missing("QuoteRequestRelatedSymPartyID", "PartyID", 448, None)
         v_party_role = self._party_role
         if v_party_role is not None:
-            out.append(b"452=" + (_e_PartyRole[v_party_role] if v_party_role.__class__ is PartyRole else _v.enc_enum(_e_PartyRole, v_party_role, "PartyRole(452)")) + b"\x01")
+            out += (b"452=", (_e_PartyRole[v_party_role] if v_party_role.__class__ is PartyRole else _v.enc_enum(_e_PartyRole, v_party_role, "PartyRole(452)")), b"\x01")
 
 
 
@@ -1683,28 +1683,28 @@ class QuoteRequestRelatedSym(FixRecord):
             self._materialize()
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         v_order_qty = self._order_qty
         if v_order_qty is not None:
-            out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
+            out += (b"38=", _v.enc_decimal(v_order_qty, "OrderQty(38)"), b"\x01")
         v_cash_order_qty = self._cash_order_qty
         if v_cash_order_qty is not None:
-            out.append(b"152=" + _v.enc_decimal(v_cash_order_qty, "CashOrderQty(152)") + b"\x01")
+            out += (b"152=", _v.enc_decimal(v_cash_order_qty, "CashOrderQty(152)"), b"\x01")
         v_transact_time = self._transact_time
         if v_transact_time is not None:
-            out.append(b"60=" + _v.enc_timestamp(v_transact_time, "TransactTime(60)") + b"\x01")
+            out += (b"60=", _v.enc_timestamp(v_transact_time, "TransactTime(60)"), b"\x01")
         v_target_cost_excludes_fees = self._target_cost_excludes_fees
         if v_target_cost_excludes_fees is not None:
-            out.append(b"21033=" + (b"Y" if v_target_cost_excludes_fees is True else b"N" if v_target_cost_excludes_fees is False else _v.enc_bool(v_target_cost_excludes_fees, "TargetCostExcludesFees(21033)")) + b"\x01")
+            out += (b"21033=", (b"Y" if v_target_cost_excludes_fees is True else b"N" if v_target_cost_excludes_fees is False else _v.enc_bool(v_target_cost_excludes_fees, "TargetCostExcludesFees(21033)")), b"\x01")
         v_obscure_creator_id = self._obscure_creator_id
         if v_obscure_creator_id is not None:
-            out.append(b"21034=" + (b"Y" if v_obscure_creator_id is True else b"N" if v_obscure_creator_id is False else _v.enc_bool(v_obscure_creator_id, "ObscureCreatorId(21034)")) + b"\x01")
+            out += (b"21034=", (b"Y" if v_obscure_creator_id is True else b"N" if v_obscure_creator_id is False else _v.enc_bool(v_obscure_creator_id, "ObscureCreatorId(21034)")), b"\x01")
         v_rest_remainder = self._rest_remainder
         if v_rest_remainder is not None:
-            out.append(b"21015=" + (b"Y" if v_rest_remainder is True else b"N" if v_rest_remainder is False else _v.enc_bool(v_rest_remainder, "RestRemainder(21015)")) + b"\x01")
+            out += (b"21015=", (b"Y" if v_rest_remainder is True else b"N" if v_rest_remainder is False else _v.enc_bool(v_rest_remainder, "RestRemainder(21015)")), b"\x01")
         v_replace_existing = self._replace_existing
         if v_replace_existing is not None:
-            out.append(b"21016=" + (b"Y" if v_replace_existing is True else b"N" if v_replace_existing is False else _v.enc_bool(v_replace_existing, "ReplaceExisting(21016)")) + b"\x01")
+            out += (b"21016=", (b"Y" if v_replace_existing is True else b"N" if v_replace_existing is False else _v.enc_bool(v_replace_existing, "ReplaceExisting(21016)")), b"\x01")
         g_party_ids = self._party_ids
         if g_party_ids is not None:
             _encode_group(out, b"453", g_party_ids, use_dollars, "QuoteRequestRelatedSym.party_ids", QuoteRequestRelatedSymPartyID)
@@ -1785,17 +1785,17 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
             self._materialize()
         v_multivariate_selected_event_ticker = self._multivariate_selected_event_ticker
         if v_multivariate_selected_event_ticker is not None:
-            out.append(b"20182=" + (v_multivariate_selected_event_ticker.encode() if v_multivariate_selected_event_ticker.__class__ is str and v_multivariate_selected_event_ticker and "\x01" not in v_multivariate_selected_event_ticker else _v.enc_str(v_multivariate_selected_event_ticker, "MultivariateSelectedEventTicker(20182)")) + b"\x01")
+            out += (b"20182=", (v_multivariate_selected_event_ticker.encode() if v_multivariate_selected_event_ticker.__class__ is str and v_multivariate_selected_event_ticker and "\x01" not in v_multivariate_selected_event_ticker else _v.enc_str(v_multivariate_selected_event_ticker, "MultivariateSelectedEventTicker(20182)")), b"\x01")
         else:
             raise _missing("QuoteRequestMultivariateSelectedLeg", "MultivariateSelectedEventTicker", 20182, None)
         v_multivariate_selected_market_ticker = self._multivariate_selected_market_ticker
         if v_multivariate_selected_market_ticker is not None:
-            out.append(b"20183=" + (v_multivariate_selected_market_ticker.encode() if v_multivariate_selected_market_ticker.__class__ is str and v_multivariate_selected_market_ticker and "\x01" not in v_multivariate_selected_market_ticker else _v.enc_str(v_multivariate_selected_market_ticker, "MultivariateSelectedMarketTicker(20183)")) + b"\x01")
+            out += (b"20183=", (v_multivariate_selected_market_ticker.encode() if v_multivariate_selected_market_ticker.__class__ is str and v_multivariate_selected_market_ticker and "\x01" not in v_multivariate_selected_market_ticker else _v.enc_str(v_multivariate_selected_market_ticker, "MultivariateSelectedMarketTicker(20183)")), b"\x01")
         else:
             raise _missing("QuoteRequestMultivariateSelectedLeg", "MultivariateSelectedMarketTicker", 20183, None)
         v_multivariate_selected_side = self._multivariate_selected_side
         if v_multivariate_selected_side is not None:
-            out.append(b"20184=" + (_e_MultivariateSelectedSide[v_multivariate_selected_side] if v_multivariate_selected_side.__class__ is MultivariateSelectedSide else _v.enc_enum(_e_MultivariateSelectedSide, v_multivariate_selected_side, "MultivariateSelectedSide(20184)")) + b"\x01")
+            out += (b"20184=", (_e_MultivariateSelectedSide[v_multivariate_selected_side] if v_multivariate_selected_side.__class__ is MultivariateSelectedSide else _v.enc_enum(_e_MultivariateSelectedSide, v_multivariate_selected_side, "MultivariateSelectedSide(20184)")), b"\x01")
         else:
             raise _missing("QuoteRequestMultivariateSelectedLeg", "MultivariateSelectedSide", 20184, None)
 
@@ -1840,7 +1840,7 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
             self._materialize()
         v_mve_offending_market_ticker = self._mve_offending_market_ticker
         if v_mve_offending_market_ticker is not None:
-            out.append(b"20186=" + (v_mve_offending_market_ticker.encode() if v_mve_offending_market_ticker.__class__ is str and v_mve_offending_market_ticker and "\x01" not in v_mve_offending_market_ticker else _v.enc_str(v_mve_offending_market_ticker, "MVEOffendingMarketTicker(20186)")) + b"\x01")
+            out += (b"20186=", (v_mve_offending_market_ticker.encode() if v_mve_offending_market_ticker.__class__ is str and v_mve_offending_market_ticker and "\x01" not in v_mve_offending_market_ticker else _v.enc_str(v_mve_offending_market_ticker, "MVEOffendingMarketTicker(20186)")), b"\x01")
         else:
             raise _missing("QuoteRequestRejectMVEOffendingLeg", "MVEOffendingMarketTicker", 20186, None)
 
@@ -1935,20 +1935,20 @@ class MarketSettlementReportMarketSettlementPartyID(FixRecord):
             self._materialize()
         v_market_settlement_party_id = self._market_settlement_party_id
         if v_market_settlement_party_id is not None:
-            out.append(b"20109=" + (v_market_settlement_party_id.encode() if v_market_settlement_party_id.__class__ is str and v_market_settlement_party_id and "\x01" not in v_market_settlement_party_id else _v.enc_str(v_market_settlement_party_id, "MarketSettlementPartyID(20109)")) + b"\x01")
+            out += (b"20109=", (v_market_settlement_party_id.encode() if v_market_settlement_party_id.__class__ is str and v_market_settlement_party_id and "\x01" not in v_market_settlement_party_id else _v.enc_str(v_market_settlement_party_id, "MarketSettlementPartyID(20109)")), b"\x01")
         else:
             raise _missing("MarketSettlementReportMarketSettlementPartyID", "MarketSettlementPartyID", 20109, None)
         v_market_settlement_party_role = self._market_settlement_party_role
         if v_market_settlement_party_role is not None:
-            out.append(b"20110=" + (_e_MarketSettlementPartyRole[v_market_settlement_party_role] if v_market_settlement_party_role.__class__ is MarketSettlementPartyRole else _v.enc_enum(_e_MarketSettlementPartyRole, v_market_settlement_party_role, "MarketSettlementPartyRole(20110)")) + b"\x01")
+            out += (b"20110=", (_e_MarketSettlementPartyRole[v_market_settlement_party_role] if v_market_settlement_party_role.__class__ is MarketSettlementPartyRole else _v.enc_enum(_e_MarketSettlementPartyRole, v_market_settlement_party_role, "MarketSettlementPartyRole(20110)")), b"\x01")
         else:
             raise _missing("MarketSettlementReportMarketSettlementPartyID", "MarketSettlementPartyRole", 20110, None)
         v_long_qty = self._long_qty
         if v_long_qty is not None:
-            out.append(b"704=" + _v.enc_decimal(v_long_qty, "LongQty(704)") + b"\x01")
+            out += (b"704=", _v.enc_decimal(v_long_qty, "LongQty(704)"), b"\x01")
         v_short_qty = self._short_qty
         if v_short_qty is not None:
-            out.append(b"705=" + _v.enc_decimal(v_short_qty, "ShortQty(705)") + b"\x01")
+            out += (b"705=", _v.enc_decimal(v_short_qty, "ShortQty(705)"), b"\x01")
         g_collateral_amount_changes = self._collateral_amount_changes
         if g_collateral_amount_changes is not None:
             _encode_group(out, b"1703", g_collateral_amount_changes, use_dollars, "MarketSettlementReportMarketSettlementPartyID.collateral_amount_changes", CollateralAmountChange)
@@ -2009,12 +2009,12 @@ class EventResendRequest(Message):
             self._materialize()
         v_begin_exec_id = self._begin_exec_id
         if v_begin_exec_id is not None:
-            out.append(b"21001=" + (v_begin_exec_id.encode() if v_begin_exec_id.__class__ is str and v_begin_exec_id and "\x01" not in v_begin_exec_id else _v.enc_str(v_begin_exec_id, "BeginExecID(21001)")) + b"\x01")
+            out += (b"21001=", (v_begin_exec_id.encode() if v_begin_exec_id.__class__ is str and v_begin_exec_id and "\x01" not in v_begin_exec_id else _v.enc_str(v_begin_exec_id, "BeginExecID(21001)")), b"\x01")
         else:
             raise _missing("EventResendRequest", "BeginExecID", 21001, 'U1')
         v_end_exec_id = self._end_exec_id
         if v_end_exec_id is not None:
-            out.append(b"21002=" + (v_end_exec_id.encode() if v_end_exec_id.__class__ is str and v_end_exec_id and "\x01" not in v_end_exec_id else _v.enc_str(v_end_exec_id, "EndExecID(21002)")) + b"\x01")
+            out += (b"21002=", (v_end_exec_id.encode() if v_end_exec_id.__class__ is str and v_end_exec_id and "\x01" not in v_end_exec_id else _v.enc_str(v_end_exec_id, "EndExecID(21002)")), b"\x01")
 
 
 
@@ -2064,12 +2064,12 @@ class EventResendComplete(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out += (b"45=", (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")), b"\x01")
         else:
             raise _missing("EventResendComplete", "RefSeqNum", 45, 'U2')
         v_resend_event_count = self._resend_event_count
         if v_resend_event_count is not None:
-            out.append(b"21003=" + (b"%d" % v_resend_event_count if v_resend_event_count.__class__ is int and _v.INT_MIN <= v_resend_event_count <= _v.INT_MAX else _v.enc_int(v_resend_event_count, "ResendEventCount(21003)")) + b"\x01")
+            out += (b"21003=", (b"%d" % v_resend_event_count if v_resend_event_count.__class__ is int and _v.INT_MIN <= v_resend_event_count <= _v.INT_MAX else _v.enc_int(v_resend_event_count, "ResendEventCount(21003)")), b"\x01")
         else:
             raise _missing("EventResendComplete", "ResendEventCount", 21003, 'U2')
 
@@ -2121,12 +2121,12 @@ class EventResendReject(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out += (b"45=", (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")), b"\x01")
         else:
             raise _missing("EventResendReject", "RefSeqNum", 45, 'U3')
         v_event_resend_reject_reason = self._event_resend_reject_reason
         if v_event_resend_reject_reason is not None:
-            out.append(b"21004=" + (_e_EventResendRejectReason[v_event_resend_reject_reason] if v_event_resend_reject_reason.__class__ is EventResendRejectReason else _v.enc_enum(_e_EventResendRejectReason, v_event_resend_reject_reason, "EventResendRejectReason(21004)")) + b"\x01")
+            out += (b"21004=", (_e_EventResendRejectReason[v_event_resend_reject_reason] if v_event_resend_reject_reason.__class__ is EventResendRejectReason else _v.enc_enum(_e_EventResendRejectReason, v_event_resend_reject_reason, "EventResendRejectReason(21004)")), b"\x01")
         else:
             raise _missing("EventResendReject", "EventResendRejectReason", 21004, 'U3')
 
@@ -2177,7 +2177,7 @@ class MarketDataRequest(Message):
             self._materialize()
         v_subscription_request_type = self._subscription_request_type
         if v_subscription_request_type is not None:
-            out.append(b"263=" + (_e_SubscriptionRequestType[v_subscription_request_type] if v_subscription_request_type.__class__ is SubscriptionRequestType else _v.enc_enum(_e_SubscriptionRequestType, v_subscription_request_type, "SubscriptionRequestType(263)")) + b"\x01")
+            out += (b"263=", (_e_SubscriptionRequestType[v_subscription_request_type] if v_subscription_request_type.__class__ is SubscriptionRequestType else _v.enc_enum(_e_SubscriptionRequestType, v_subscription_request_type, "SubscriptionRequestType(263)")), b"\x01")
         else:
             raise _missing("MarketDataRequest", "SubscriptionRequestType", 263, 'V')
         g_related_sym = self._related_sym
@@ -2230,7 +2230,7 @@ class MarketDataSnapshotFullRefresh(Message):
             self._materialize()
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("MarketDataSnapshotFullRefresh", "Symbol", 55, 'W')
         g_md_entries = self._md_entries
@@ -2322,10 +2322,10 @@ class MarketDataRequestReject(Message):
             self._materialize()
         v_md_req_rej_reason = self._md_req_rej_reason
         if v_md_req_rej_reason is not None:
-            out.append(b"281=" + (_e_MDReqRejReason[v_md_req_rej_reason] if v_md_req_rej_reason.__class__ is MDReqRejReason else _v.enc_enum(_e_MDReqRejReason, v_md_req_rej_reason, "MDReqRejReason(281)")) + b"\x01")
+            out += (b"281=", (_e_MDReqRejReason[v_md_req_rej_reason] if v_md_req_rej_reason.__class__ is MDReqRejReason else _v.enc_enum(_e_MDReqRejReason, v_md_req_rej_reason, "MDReqRejReason(281)")), b"\x01")
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
 
 
 
@@ -2375,12 +2375,12 @@ class SecurityStatusRequest(Message):
             self._materialize()
         v_subscription_request_type = self._subscription_request_type
         if v_subscription_request_type is not None:
-            out.append(b"263=" + (_e_SubscriptionRequestType[v_subscription_request_type] if v_subscription_request_type.__class__ is SubscriptionRequestType else _v.enc_enum(_e_SubscriptionRequestType, v_subscription_request_type, "SubscriptionRequestType(263)")) + b"\x01")
+            out += (b"263=", (_e_SubscriptionRequestType[v_subscription_request_type] if v_subscription_request_type.__class__ is SubscriptionRequestType else _v.enc_enum(_e_SubscriptionRequestType, v_subscription_request_type, "SubscriptionRequestType(263)")), b"\x01")
         else:
             raise _missing("SecurityStatusRequest", "SubscriptionRequestType", 263, 'e')
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("SecurityStatusRequest", "Symbol", 55, 'e')
 
@@ -2431,12 +2431,12 @@ class SecurityStatus(Message):
             self._materialize()
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("SecurityStatus", "Symbol", 55, 'f')
         v_security_trading_status = self._security_trading_status
         if v_security_trading_status is not None:
-            out.append(b"326=" + (_e_SecurityTradingStatus[v_security_trading_status] if v_security_trading_status.__class__ is SecurityTradingStatus else _v.enc_enum(_e_SecurityTradingStatus, v_security_trading_status, "SecurityTradingStatus(326)")) + b"\x01")
+            out += (b"326=", (_e_SecurityTradingStatus[v_security_trading_status] if v_security_trading_status.__class__ is SecurityTradingStatus else _v.enc_enum(_e_SecurityTradingStatus, v_security_trading_status, "SecurityTradingStatus(326)")), b"\x01")
         else:
             raise _missing("SecurityStatus", "SecurityTradingStatus", 326, 'f')
 
@@ -2701,73 +2701,73 @@ class NewOrderSingle(Message):
             self._materialize()
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("NewOrderSingle", "ClOrdID", 11, 'D')
         v_exec_inst = self._exec_inst
         if v_exec_inst is not None:
-            out.append(b"18=" + (_e_ExecInst[v_exec_inst] if v_exec_inst.__class__ is ExecInst else _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)")) + b"\x01")
+            out += (b"18=", (_e_ExecInst[v_exec_inst] if v_exec_inst.__class__ is ExecInst else _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)")), b"\x01")
         v_order_qty = self._order_qty
         if v_order_qty is not None:
-            out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
+            out += (b"38=", _v.enc_decimal(v_order_qty, "OrderQty(38)"), b"\x01")
         else:
             raise _missing("NewOrderSingle", "OrderQty", 38, 'D')
         v_ord_type = self._ord_type
         if v_ord_type is not None:
-            out.append(b"40=" + (_e_OrdType[v_ord_type] if v_ord_type.__class__ is OrdType else _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)")) + b"\x01")
+            out += (b"40=", (_e_OrdType[v_ord_type] if v_ord_type.__class__ is OrdType else _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)")), b"\x01")
         else:
             raise _missing("NewOrderSingle", "OrdType", 40, 'D')
         v_price = self._price
         if v_price is not None:
-            out.append(b"44=" + (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")) + b"\x01")
+            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")), b"\x01")
         else:
             raise _missing("NewOrderSingle", "Price", 44, 'D')
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
+            out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
         else:
             raise _missing("NewOrderSingle", "Side", 54, 'D')
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("NewOrderSingle", "Symbol", 55, 'D')
         v_ex_destination = self._ex_destination
         if v_ex_destination is not None:
-            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
+            out += (b"100=", (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")), b"\x01")
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
-            out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
+            out += (b"59=", (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")), b"\x01")
         v_expire_time = self._expire_time
         if v_expire_time is not None:
-            out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
+            out += (b"126=", _v.enc_timestamp(v_expire_time, "ExpireTime(126)"), b"\x01")
         v_quote_id = self._quote_id
         if v_quote_id is not None:
-            out.append(b"117=" + (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")) + b"\x01")
+            out += (b"117=", (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")), b"\x01")
         v_rfq_id = self._rfq_id
         if v_rfq_id is not None:
-            out.append(b"21023=" + (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")) + b"\x01")
+            out += (b"21023=", (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")), b"\x01")
         g_parties = self._parties
         if g_parties is not None:
             _encode_group(out, b"453", g_parties, use_dollars, "NewOrderSingle.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
         v_secondary_cl_ord_id = self._secondary_cl_ord_id
         if v_secondary_cl_ord_id is not None:
-            out.append(b"526=" + (v_secondary_cl_ord_id.encode() if v_secondary_cl_ord_id.__class__ is str and v_secondary_cl_ord_id and "\x01" not in v_secondary_cl_ord_id else _v.enc_str(v_secondary_cl_ord_id, "SecondaryClOrdID(526)")) + b"\x01")
+            out += (b"526=", (v_secondary_cl_ord_id.encode() if v_secondary_cl_ord_id.__class__ is str and v_secondary_cl_ord_id and "\x01" not in v_secondary_cl_ord_id else _v.enc_str(v_secondary_cl_ord_id, "SecondaryClOrdID(526)")), b"\x01")
         v_order_group_id = self._order_group_id
         if v_order_group_id is not None:
-            out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
+            out += (b"20130=", (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")), b"\x01")
         v_self_trade_prevention_type = self._self_trade_prevention_type
         if v_self_trade_prevention_type is not None:
-            out.append(b"2964=" + (_e_SelfTradePreventionType[v_self_trade_prevention_type] if v_self_trade_prevention_type.__class__ is SelfTradePreventionType else _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)")) + b"\x01")
+            out += (b"2964=", (_e_SelfTradePreventionType[v_self_trade_prevention_type] if v_self_trade_prevention_type.__class__ is SelfTradePreventionType else _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)")), b"\x01")
         v_cancel_order_on_pause = self._cancel_order_on_pause
         if v_cancel_order_on_pause is not None:
-            out.append(b"21006=" + (b"Y" if v_cancel_order_on_pause is True else b"N" if v_cancel_order_on_pause is False else _v.enc_bool(v_cancel_order_on_pause, "CancelOrderOnPause(21006)")) + b"\x01")
+            out += (b"21006=", (b"Y" if v_cancel_order_on_pause is True else b"N" if v_cancel_order_on_pause is False else _v.enc_bool(v_cancel_order_on_pause, "CancelOrderOnPause(21006)")), b"\x01")
         v_max_execution_cost = self._max_execution_cost
         if v_max_execution_cost is not None:
-            out.append(b"21009=" + _v.enc_decimal(v_max_execution_cost, "MaxExecutionCost(21009)") + b"\x01")
+            out += (b"21009=", _v.enc_decimal(v_max_execution_cost, "MaxExecutionCost(21009)"), b"\x01")
 
 
 
@@ -2967,58 +2967,58 @@ class OrderCancelReplaceRequest(Message):
             self._materialize()
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "ClOrdID", 11, 'G')
         v_order_id = self._order_id
         if v_order_id is not None:
-            out.append(b"37=" + (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")) + b"\x01")
+            out += (b"37=", (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")), b"\x01")
         v_order_qty = self._order_qty
         if v_order_qty is not None:
-            out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
+            out += (b"38=", _v.enc_decimal(v_order_qty, "OrderQty(38)"), b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "OrderQty", 38, 'G')
         v_ord_type = self._ord_type
         if v_ord_type is not None:
-            out.append(b"40=" + (_e_OrdType[v_ord_type] if v_ord_type.__class__ is OrdType else _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)")) + b"\x01")
+            out += (b"40=", (_e_OrdType[v_ord_type] if v_ord_type.__class__ is OrdType else _v.enc_enum(_e_OrdType, v_ord_type, "OrdType(40)")), b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "OrdType", 40, 'G')
         v_orig_cl_ord_id = self._orig_cl_ord_id
         if v_orig_cl_ord_id is not None:
-            out.append(b"41=" + (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")) + b"\x01")
+            out += (b"41=", (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")), b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "OrigClOrdID", 41, 'G')
         v_price = self._price
         if v_price is not None:
-            out.append(b"44=" + (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")) + b"\x01")
+            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")), b"\x01")
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
+            out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "Side", 54, 'G')
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("OrderCancelReplaceRequest", "Symbol", 55, 'G')
         v_ex_destination = self._ex_destination
         if v_ex_destination is not None:
-            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
+            out += (b"100=", (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")), b"\x01")
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
-            out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
+            out += (b"59=", (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")), b"\x01")
         v_expire_time = self._expire_time
         if v_expire_time is not None:
-            out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
+            out += (b"126=", _v.enc_timestamp(v_expire_time, "ExpireTime(126)"), b"\x01")
         g_parties = self._parties
         if g_parties is not None:
             _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelReplaceRequest.parties", Party)
         v_order_group_id = self._order_group_id
         if v_order_group_id is not None:
-            out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
+            out += (b"20130=", (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")), b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
 
 
 
@@ -3141,36 +3141,36 @@ class OrderCancelRequest(Message):
             self._materialize()
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("OrderCancelRequest", "ClOrdID", 11, 'F')
         v_order_id = self._order_id
         if v_order_id is not None:
-            out.append(b"37=" + (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")) + b"\x01")
+            out += (b"37=", (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")), b"\x01")
         v_orig_cl_ord_id = self._orig_cl_ord_id
         if v_orig_cl_ord_id is not None:
-            out.append(b"41=" + (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")) + b"\x01")
+            out += (b"41=", (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")), b"\x01")
         else:
             raise _missing("OrderCancelRequest", "OrigClOrdID", 41, 'F')
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
+            out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
         else:
             raise _missing("OrderCancelRequest", "Side", 54, 'F')
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("OrderCancelRequest", "Symbol", 55, 'F')
         v_ex_destination = self._ex_destination
         if v_ex_destination is not None:
-            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
+            out += (b"100=", (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")), b"\x01")
         g_parties = self._parties
         if g_parties is not None:
             _encode_group(out, b"453", g_parties, use_dollars, "OrderCancelRequest.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
 
 
 
@@ -3633,90 +3633,90 @@ class ExecutionReport(Message):
             self._materialize()
         v_avg_px = self._avg_px
         if v_avg_px is not None:
-            out.append(b"6=" + (_v.enc_dollars(v_avg_px, "AvgPx(6)", 4) if use_dollars else _v.enc_cents(v_avg_px, "AvgPx(6)")) + b"\x01")
+            out += (b"6=", (_v.enc_dollars(v_avg_px, "AvgPx(6)", 4) if use_dollars else _v.enc_cents(v_avg_px, "AvgPx(6)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "AvgPx", 6, '8')
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "ClOrdID", 11, '8')
         v_cum_qty = self._cum_qty
         if v_cum_qty is not None:
-            out.append(b"14=" + _v.enc_decimal(v_cum_qty, "CumQty(14)") + b"\x01")
+            out += (b"14=", _v.enc_decimal(v_cum_qty, "CumQty(14)"), b"\x01")
         else:
             raise _missing("ExecutionReport", "CumQty", 14, '8')
         v_exec_id = self._exec_id
         if v_exec_id is not None:
-            out.append(b"17=" + (v_exec_id.encode() if v_exec_id.__class__ is str and v_exec_id and "\x01" not in v_exec_id else _v.enc_str(v_exec_id, "ExecID(17)")) + b"\x01")
+            out += (b"17=", (v_exec_id.encode() if v_exec_id.__class__ is str and v_exec_id and "\x01" not in v_exec_id else _v.enc_str(v_exec_id, "ExecID(17)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "ExecID", 17, '8')
         v_last_mkt = self._last_mkt
         if v_last_mkt is not None:
-            out.append(b"30=" + (v_last_mkt.encode() if v_last_mkt.__class__ is str and v_last_mkt and "\x01" not in v_last_mkt else _v.enc_str(v_last_mkt, "LastMkt(30)")) + b"\x01")
+            out += (b"30=", (v_last_mkt.encode() if v_last_mkt.__class__ is str and v_last_mkt and "\x01" not in v_last_mkt else _v.enc_str(v_last_mkt, "LastMkt(30)")), b"\x01")
         v_last_px = self._last_px
         if v_last_px is not None:
-            out.append(b"31=" + (_v.enc_dollars(v_last_px, "LastPx(31)", 4) if use_dollars else _v.enc_cents(v_last_px, "LastPx(31)")) + b"\x01")
+            out += (b"31=", (_v.enc_dollars(v_last_px, "LastPx(31)", 4) if use_dollars else _v.enc_cents(v_last_px, "LastPx(31)")), b"\x01")
         v_last_qty = self._last_qty
         if v_last_qty is not None:
-            out.append(b"32=" + _v.enc_decimal(v_last_qty, "LastQty(32)") + b"\x01")
+            out += (b"32=", _v.enc_decimal(v_last_qty, "LastQty(32)"), b"\x01")
         v_order_id = self._order_id
         if v_order_id is not None:
-            out.append(b"37=" + (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")) + b"\x01")
+            out += (b"37=", (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "OrderID", 37, '8')
         v_order_qty = self._order_qty
         if v_order_qty is not None:
-            out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
+            out += (b"38=", _v.enc_decimal(v_order_qty, "OrderQty(38)"), b"\x01")
         else:
             raise _missing("ExecutionReport", "OrderQty", 38, '8')
         v_ord_status = self._ord_status
         if v_ord_status is not None:
-            out.append(b"39=" + (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")) + b"\x01")
+            out += (b"39=", (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "OrdStatus", 39, '8')
         v_orig_cl_ord_id = self._orig_cl_ord_id
         if v_orig_cl_ord_id is not None:
-            out.append(b"41=" + (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")) + b"\x01")
+            out += (b"41=", (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")), b"\x01")
         v_price = self._price
         if v_price is not None:
-            out.append(b"44=" + (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")) + b"\x01")
+            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")), b"\x01")
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
+            out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "Side", 54, '8')
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "Symbol", 55, '8')
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
         v_time_in_force = self._time_in_force
         if v_time_in_force is not None:
-            out.append(b"59=" + (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")) + b"\x01")
+            out += (b"59=", (_e_TimeInForce[v_time_in_force] if v_time_in_force.__class__ is TimeInForce else _v.enc_enum(_e_TimeInForce, v_time_in_force, "TimeInForce(59)")), b"\x01")
         v_transact_time = self._transact_time
         if v_transact_time is not None:
-            out.append(b"60=" + _v.enc_timestamp(v_transact_time, "TransactTime(60)") + b"\x01")
+            out += (b"60=", _v.enc_timestamp(v_transact_time, "TransactTime(60)"), b"\x01")
         v_ord_rej_reason = self._ord_rej_reason
         if v_ord_rej_reason is not None:
-            out.append(b"103=" + (_e_OrdRejReason[v_ord_rej_reason] if v_ord_rej_reason.__class__ is OrdRejReason else _v.enc_enum(_e_OrdRejReason, v_ord_rej_reason, "OrdRejReason(103)")) + b"\x01")
+            out += (b"103=", (_e_OrdRejReason[v_ord_rej_reason] if v_ord_rej_reason.__class__ is OrdRejReason else _v.enc_enum(_e_OrdRejReason, v_ord_rej_reason, "OrdRejReason(103)")), b"\x01")
         v_expire_time = self._expire_time
         if v_expire_time is not None:
-            out.append(b"126=" + _v.enc_timestamp(v_expire_time, "ExpireTime(126)") + b"\x01")
+            out += (b"126=", _v.enc_timestamp(v_expire_time, "ExpireTime(126)"), b"\x01")
         v_exec_restatement_reason = self._exec_restatement_reason
         if v_exec_restatement_reason is not None:
-            out.append(b"378=" + (b"%d" % v_exec_restatement_reason if v_exec_restatement_reason.__class__ is int and _v.INT_MIN <= v_exec_restatement_reason <= _v.INT_MAX else _v.enc_int(v_exec_restatement_reason, "ExecRestatementReason(378)")) + b"\x01")
+            out += (b"378=", (b"%d" % v_exec_restatement_reason if v_exec_restatement_reason.__class__ is int and _v.INT_MIN <= v_exec_restatement_reason <= _v.INT_MAX else _v.enc_int(v_exec_restatement_reason, "ExecRestatementReason(378)")), b"\x01")
         v_exec_type = self._exec_type
         if v_exec_type is not None:
-            out.append(b"150=" + (_e_ExecType[v_exec_type] if v_exec_type.__class__ is ExecType else _v.enc_enum(_e_ExecType, v_exec_type, "ExecType(150)")) + b"\x01")
+            out += (b"150=", (_e_ExecType[v_exec_type] if v_exec_type.__class__ is ExecType else _v.enc_enum(_e_ExecType, v_exec_type, "ExecType(150)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "ExecType", 150, '8')
         v_leaves_qty = self._leaves_qty
         if v_leaves_qty is not None:
-            out.append(b"151=" + _v.enc_decimal(v_leaves_qty, "LeavesQty(151)") + b"\x01")
+            out += (b"151=", _v.enc_decimal(v_leaves_qty, "LeavesQty(151)"), b"\x01")
         else:
             raise _missing("ExecutionReport", "LeavesQty", 151, '8')
         g_misc_fees = self._misc_fees
@@ -3727,34 +3727,34 @@ class ExecutionReport(Message):
             _encode_group(out, b"453", g_parties, use_dollars, "ExecutionReport.parties", Party)
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
         v_clearing_business_date = self._clearing_business_date
         if v_clearing_business_date is not None:
-            out.append(b"715=" + _v.enc_date(v_clearing_business_date, "ClearingBusinessDate(715)") + b"\x01")
+            out += (b"715=", _v.enc_date(v_clearing_business_date, "ClearingBusinessDate(715)"), b"\x01")
         v_long_qty = self._long_qty
         if v_long_qty is not None:
-            out.append(b"704=" + _v.enc_decimal(v_long_qty, "LongQty(704)") + b"\x01")
+            out += (b"704=", _v.enc_decimal(v_long_qty, "LongQty(704)"), b"\x01")
         v_short_qty = self._short_qty
         if v_short_qty is not None:
-            out.append(b"705=" + _v.enc_decimal(v_short_qty, "ShortQty(705)") + b"\x01")
+            out += (b"705=", _v.enc_decimal(v_short_qty, "ShortQty(705)"), b"\x01")
         g_collateral_amount_changes = self._collateral_amount_changes
         if g_collateral_amount_changes is not None:
             _encode_group(out, b"1703", g_collateral_amount_changes, use_dollars, "ExecutionReport.collateral_amount_changes", CollateralAmountChange)
         v_trd_match_id = self._trd_match_id
         if v_trd_match_id is not None:
-            out.append(b"880=" + (v_trd_match_id.encode() if v_trd_match_id.__class__ is str and v_trd_match_id and "\x01" not in v_trd_match_id else _v.enc_str(v_trd_match_id, "TrdMatchID(880)")) + b"\x01")
+            out += (b"880=", (v_trd_match_id.encode() if v_trd_match_id.__class__ is str and v_trd_match_id and "\x01" not in v_trd_match_id else _v.enc_str(v_trd_match_id, "TrdMatchID(880)")), b"\x01")
         v_aggressor_indicator = self._aggressor_indicator
         if v_aggressor_indicator is not None:
-            out.append(b"1057=" + (b"Y" if v_aggressor_indicator is True else b"N" if v_aggressor_indicator is False else _v.enc_bool(v_aggressor_indicator, "AggressorIndicator(1057)")) + b"\x01")
+            out += (b"1057=", (b"Y" if v_aggressor_indicator is True else b"N" if v_aggressor_indicator is False else _v.enc_bool(v_aggressor_indicator, "AggressorIndicator(1057)")), b"\x01")
         v_self_trade_prevention_type = self._self_trade_prevention_type
         if v_self_trade_prevention_type is not None:
-            out.append(b"2964=" + (_e_SelfTradePreventionType[v_self_trade_prevention_type] if v_self_trade_prevention_type.__class__ is SelfTradePreventionType else _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)")) + b"\x01")
+            out += (b"2964=", (_e_SelfTradePreventionType[v_self_trade_prevention_type] if v_self_trade_prevention_type.__class__ is SelfTradePreventionType else _v.enc_enum(_e_SelfTradePreventionType, v_self_trade_prevention_type, "SelfTradePreventionType(2964)")), b"\x01")
         v_single_market_collateral_return = self._single_market_collateral_return
         if v_single_market_collateral_return is not None:
-            out.append(b"21030=" + _v.enc_decimal(v_single_market_collateral_return, "SingleMarketCollateralReturn(21030)") + b"\x01")
+            out += (b"21030=", _v.enc_decimal(v_single_market_collateral_return, "SingleMarketCollateralReturn(21030)"), b"\x01")
         v_ranged_market_collateral_return = self._ranged_market_collateral_return
         if v_ranged_market_collateral_return is not None:
-            out.append(b"21031=" + _v.enc_decimal(v_ranged_market_collateral_return, "RangedMarketCollateralReturn(21031)") + b"\x01")
+            out += (b"21031=", _v.enc_decimal(v_ranged_market_collateral_return, "RangedMarketCollateralReturn(21031)"), b"\x01")
 
 
 
@@ -3868,27 +3868,27 @@ class OrderCancelReject(Message):
             self._materialize()
         v_order_id = self._order_id
         if v_order_id is not None:
-            out.append(b"37=" + (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")) + b"\x01")
+            out += (b"37=", (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")), b"\x01")
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("OrderCancelReject", "ClOrdID", 11, '9')
         v_orig_cl_ord_id = self._orig_cl_ord_id
         if v_orig_cl_ord_id is not None:
-            out.append(b"41=" + (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")) + b"\x01")
+            out += (b"41=", (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")), b"\x01")
         v_ord_status = self._ord_status
         if v_ord_status is not None:
-            out.append(b"39=" + (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")) + b"\x01")
+            out += (b"39=", (_e_OrdStatus[v_ord_status] if v_ord_status.__class__ is OrdStatus else _v.enc_enum(_e_OrdStatus, v_ord_status, "OrdStatus(39)")), b"\x01")
         v_cxl_rej_response_to = self._cxl_rej_response_to
         if v_cxl_rej_response_to is not None:
-            out.append(b"434=" + (_e_CxlRejResponseTo[v_cxl_rej_response_to] if v_cxl_rej_response_to.__class__ is CxlRejResponseTo else _v.enc_enum(_e_CxlRejResponseTo, v_cxl_rej_response_to, "CxlRejResponseTo(434)")) + b"\x01")
+            out += (b"434=", (_e_CxlRejResponseTo[v_cxl_rej_response_to] if v_cxl_rej_response_to.__class__ is CxlRejResponseTo else _v.enc_enum(_e_CxlRejResponseTo, v_cxl_rej_response_to, "CxlRejResponseTo(434)")), b"\x01")
         v_cxl_rej_reason = self._cxl_rej_reason
         if v_cxl_rej_reason is not None:
-            out.append(b"102=" + (_e_CxlRejReason[v_cxl_rej_reason] if v_cxl_rej_reason.__class__ is CxlRejReason else _v.enc_enum(_e_CxlRejReason, v_cxl_rej_reason, "CxlRejReason(102)")) + b"\x01")
+            out += (b"102=", (_e_CxlRejReason[v_cxl_rej_reason] if v_cxl_rej_reason.__class__ is CxlRejReason else _v.enc_enum(_e_CxlRejReason, v_cxl_rej_reason, "CxlRejReason(102)")), b"\x01")
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
 
 
 
@@ -3939,12 +3939,12 @@ class OrderMassCancelRequest(Message):
             self._materialize()
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("OrderMassCancelRequest", "ClOrdID", 11, 'q')
         v_mass_cancel_request_type = self._mass_cancel_request_type
         if v_mass_cancel_request_type is not None:
-            out.append(b"530=" + (_e_MassCancelRequestType[v_mass_cancel_request_type] if v_mass_cancel_request_type.__class__ is MassCancelRequestType else _v.enc_enum(_e_MassCancelRequestType, v_mass_cancel_request_type, "MassCancelRequestType(530)")) + b"\x01")
+            out += (b"530=", (_e_MassCancelRequestType[v_mass_cancel_request_type] if v_mass_cancel_request_type.__class__ is MassCancelRequestType else _v.enc_enum(_e_MassCancelRequestType, v_mass_cancel_request_type, "MassCancelRequestType(530)")), b"\x01")
         else:
             raise _missing("OrderMassCancelRequest", "MassCancelRequestType", 530, 'q')
 
@@ -4022,22 +4022,22 @@ class OrderMassCancelReport(Message):
             self._materialize()
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         else:
             raise _missing("OrderMassCancelReport", "ClOrdID", 11, 'r')
         v_order_id = self._order_id
         if v_order_id is not None:
-            out.append(b"37=" + (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")) + b"\x01")
+            out += (b"37=", (v_order_id.encode() if v_order_id.__class__ is str and v_order_id and "\x01" not in v_order_id else _v.enc_str(v_order_id, "OrderID(37)")), b"\x01")
         else:
             raise _missing("OrderMassCancelReport", "OrderID", 37, 'r')
         v_mass_cancel_response = self._mass_cancel_response
         if v_mass_cancel_response is not None:
-            out.append(b"531=" + (_e_MassCancelResponse[v_mass_cancel_response] if v_mass_cancel_response.__class__ is MassCancelResponse else _v.enc_enum(_e_MassCancelResponse, v_mass_cancel_response, "MassCancelResponse(531)")) + b"\x01")
+            out += (b"531=", (_e_MassCancelResponse[v_mass_cancel_response] if v_mass_cancel_response.__class__ is MassCancelResponse else _v.enc_enum(_e_MassCancelResponse, v_mass_cancel_response, "MassCancelResponse(531)")), b"\x01")
         else:
             raise _missing("OrderMassCancelReport", "MassCancelResponse", 531, 'r')
         v_mass_cancel_reject_reason = self._mass_cancel_reject_reason
         if v_mass_cancel_reject_reason is not None:
-            out.append(b"532=" + (b"%d" % v_mass_cancel_reject_reason if v_mass_cancel_reject_reason.__class__ is int and _v.INT_MIN <= v_mass_cancel_reject_reason <= _v.INT_MAX else _v.enc_int(v_mass_cancel_reject_reason, "MassCancelRejectReason(532)")) + b"\x01")
+            out += (b"532=", (b"%d" % v_mass_cancel_reject_reason if v_mass_cancel_reject_reason.__class__ is int and _v.INT_MIN <= v_mass_cancel_reject_reason <= _v.INT_MAX else _v.enc_int(v_mass_cancel_reject_reason, "MassCancelRejectReason(532)")), b"\x01")
 
 
 
@@ -4137,26 +4137,26 @@ class BusinessMessageReject(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out += (b"45=", (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")), b"\x01")
         else:
             raise _missing("BusinessMessageReject", "RefSeqNum", 45, 'j')
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
         v_ref_tag_id = self._ref_tag_id
         if v_ref_tag_id is not None:
-            out.append(b"371=" + (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int and _v.INT_MIN <= v_ref_tag_id <= _v.INT_MAX else _v.enc_int(v_ref_tag_id, "RefTagID(371)")) + b"\x01")
+            out += (b"371=", (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int and _v.INT_MIN <= v_ref_tag_id <= _v.INT_MAX else _v.enc_int(v_ref_tag_id, "RefTagID(371)")), b"\x01")
         v_ref_msg_type = self._ref_msg_type
         if v_ref_msg_type is not None:
-            out.append(b"372=" + (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")) + b"\x01")
+            out += (b"372=", (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")), b"\x01")
         else:
             raise _missing("BusinessMessageReject", "RefMsgType", 372, 'j')
         v_business_reject_ref_id = self._business_reject_ref_id
         if v_business_reject_ref_id is not None:
-            out.append(b"379=" + (v_business_reject_ref_id.encode() if v_business_reject_ref_id.__class__ is str and v_business_reject_ref_id and "\x01" not in v_business_reject_ref_id else _v.enc_str(v_business_reject_ref_id, "BusinessRejectRefID(379)")) + b"\x01")
+            out += (b"379=", (v_business_reject_ref_id.encode() if v_business_reject_ref_id.__class__ is str and v_business_reject_ref_id and "\x01" not in v_business_reject_ref_id else _v.enc_str(v_business_reject_ref_id, "BusinessRejectRefID(379)")), b"\x01")
         v_business_reject_reason = self._business_reject_reason
         if v_business_reject_reason is not None:
-            out.append(b"380=" + (_e_BusinessRejectReason[v_business_reject_reason] if v_business_reject_reason.__class__ is BusinessRejectReason else _v.enc_enum(_e_BusinessRejectReason, v_business_reject_reason, "BusinessRejectReason(380)")) + b"\x01")
+            out += (b"380=", (_e_BusinessRejectReason[v_business_reject_reason] if v_business_reject_reason.__class__ is BusinessRejectReason else _v.enc_enum(_e_BusinessRejectReason, v_business_reject_reason, "BusinessRejectReason(380)")), b"\x01")
         else:
             raise _missing("BusinessMessageReject", "BusinessRejectReason", 380, 'j')
 
@@ -4248,21 +4248,21 @@ class OrderGroupRequest(Message):
             self._materialize()
         v_order_group_action = self._order_group_action
         if v_order_group_action is not None:
-            out.append(b"20131=" + (_e_OrderGroupAction[v_order_group_action] if v_order_group_action.__class__ is OrderGroupAction else _v.enc_enum(_e_OrderGroupAction, v_order_group_action, "OrderGroupAction(20131)")) + b"\x01")
+            out += (b"20131=", (_e_OrderGroupAction[v_order_group_action] if v_order_group_action.__class__ is OrderGroupAction else _v.enc_enum(_e_OrderGroupAction, v_order_group_action, "OrderGroupAction(20131)")), b"\x01")
         else:
             raise _missing("OrderGroupRequest", "OrderGroupAction", 20131, 'UOG')
         v_order_group_id = self._order_group_id
         if v_order_group_id is not None:
-            out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
+            out += (b"20130=", (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")), b"\x01")
         v_order_group_contracts_limit = self._order_group_contracts_limit
         if v_order_group_contracts_limit is not None:
-            out.append(b"20132=" + (b"%d" % v_order_group_contracts_limit if v_order_group_contracts_limit.__class__ is int and _v.INT_MIN <= v_order_group_contracts_limit <= _v.INT_MAX else _v.enc_int(v_order_group_contracts_limit, "OrderGroupContractsLimit(20132)")) + b"\x01")
+            out += (b"20132=", (b"%d" % v_order_group_contracts_limit if v_order_group_contracts_limit.__class__ is int and _v.INT_MIN <= v_order_group_contracts_limit <= _v.INT_MAX else _v.enc_int(v_order_group_contracts_limit, "OrderGroupContractsLimit(20132)")), b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
         v_ex_destination = self._ex_destination
         if v_ex_destination is not None:
-            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
+            out += (b"100=", (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")), b"\x01")
 
 
 
@@ -4326,15 +4326,15 @@ class OrderGroupResponse(Message):
             self._materialize()
         v_order_group_id = self._order_group_id
         if v_order_group_id is not None:
-            out.append(b"20130=" + (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")) + b"\x01")
+            out += (b"20130=", (v_order_group_id.encode() if v_order_group_id.__class__ is str and v_order_group_id and "\x01" not in v_order_group_id else _v.enc_str(v_order_group_id, "OrderGroupID(20130)")), b"\x01")
         else:
             raise _missing("OrderGroupResponse", "OrderGroupID", 20130, 'UOH')
         v_order_group_contracts_limit = self._order_group_contracts_limit
         if v_order_group_contracts_limit is not None:
-            out.append(b"20132=" + (b"%d" % v_order_group_contracts_limit if v_order_group_contracts_limit.__class__ is int and _v.INT_MIN <= v_order_group_contracts_limit <= _v.INT_MAX else _v.enc_int(v_order_group_contracts_limit, "OrderGroupContractsLimit(20132)")) + b"\x01")
+            out += (b"20132=", (b"%d" % v_order_group_contracts_limit if v_order_group_contracts_limit.__class__ is int and _v.INT_MIN <= v_order_group_contracts_limit <= _v.INT_MAX else _v.enc_int(v_order_group_contracts_limit, "OrderGroupContractsLimit(20132)")), b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
 
 
 
@@ -4422,7 +4422,7 @@ class QuoteRequest(Message):
             self._materialize()
         v_quote_req_id = self._quote_req_id
         if v_quote_req_id is not None:
-            out.append(b"131=" + (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")) + b"\x01")
+            out += (b"131=", (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")), b"\x01")
         else:
             raise _missing("QuoteRequest", "QuoteReqID", 131, 'R')
         g_related_sym = self._related_sym
@@ -4432,10 +4432,10 @@ class QuoteRequest(Message):
             raise _missing("QuoteRequest", "NoRelatedSym", 146, 'R')
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
         v_multivariate_collection_ticker = self._multivariate_collection_ticker
         if v_multivariate_collection_ticker is not None:
-            out.append(b"20180=" + (v_multivariate_collection_ticker.encode() if v_multivariate_collection_ticker.__class__ is str and v_multivariate_collection_ticker and "\x01" not in v_multivariate_collection_ticker else _v.enc_str(v_multivariate_collection_ticker, "MultivariateCollectionTicker(20180)")) + b"\x01")
+            out += (b"20180=", (v_multivariate_collection_ticker.encode() if v_multivariate_collection_ticker.__class__ is str and v_multivariate_collection_ticker and "\x01" not in v_multivariate_collection_ticker else _v.enc_str(v_multivariate_collection_ticker, "MultivariateCollectionTicker(20180)")), b"\x01")
         g_multivariate_selected_legs = self._multivariate_selected_legs
         if g_multivariate_selected_legs is not None:
             _encode_group(out, b"20181", g_multivariate_selected_legs, use_dollars, "QuoteRequest.multivariate_selected_legs", QuoteRequestMultivariateSelectedLeg)
@@ -4540,26 +4540,26 @@ class QuoteRequestAck(Message):
             self._materialize()
         v_quote_req_id = self._quote_req_id
         if v_quote_req_id is not None:
-            out.append(b"131=" + (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")) + b"\x01")
+            out += (b"131=", (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")), b"\x01")
         else:
             raise _missing("QuoteRequestAck", "QuoteReqID", 131, 'b')
         v_quote_request_type = self._quote_request_type
         if v_quote_request_type is not None:
-            out.append(b"303=" + (_e_QuoteRequestType[v_quote_request_type] if v_quote_request_type.__class__ is QuoteRequestType else _v.enc_enum(_e_QuoteRequestType, v_quote_request_type, "QuoteRequestType(303)")) + b"\x01")
+            out += (b"303=", (_e_QuoteRequestType[v_quote_request_type] if v_quote_request_type.__class__ is QuoteRequestType else _v.enc_enum(_e_QuoteRequestType, v_quote_request_type, "QuoteRequestType(303)")), b"\x01")
         else:
             raise _missing("QuoteRequestAck", "QuoteRequestType", 303, 'b')
         v_rfq_id = self._rfq_id
         if v_rfq_id is not None:
-            out.append(b"21023=" + (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")) + b"\x01")
+            out += (b"21023=", (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")), b"\x01")
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         v_ex_destination = self._ex_destination
         if v_ex_destination is not None:
-            out.append(b"100=" + (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")) + b"\x01")
+            out += (b"100=", (b"%d" % v_ex_destination if v_ex_destination.__class__ is int and _v.INT_MIN <= v_ex_destination <= _v.INT_MAX else _v.enc_int(v_ex_destination, "ExDestination(100)")), b"\x01")
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
 
 
 
@@ -4761,46 +4761,46 @@ class Quote(Message):
             self._materialize()
         v_quote_id = self._quote_id
         if v_quote_id is not None:
-            out.append(b"117=" + (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")) + b"\x01")
+            out += (b"117=", (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")), b"\x01")
         else:
             raise _missing("Quote", "QuoteID", 117, 'S')
         v_quote_req_id = self._quote_req_id
         if v_quote_req_id is not None:
-            out.append(b"131=" + (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")) + b"\x01")
+            out += (b"131=", (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")), b"\x01")
         else:
             raise _missing("Quote", "QuoteReqID", 131, 'S')
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("Quote", "Symbol", 55, 'S')
         v_bid_px = self._bid_px
         if v_bid_px is not None:
-            out.append(b"132=" + (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _v.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)) + b"\x01")
+            out += (b"132=", (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _v.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
         v_offer_px = self._offer_px
         if v_offer_px is not None:
-            out.append(b"133=" + (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _v.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)) + b"\x01")
+            out += (b"133=", (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _v.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
         v_exec_inst = self._exec_inst
         if v_exec_inst is not None:
-            out.append(b"18=" + (_e_ExecInst[v_exec_inst] if v_exec_inst.__class__ is ExecInst else _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)")) + b"\x01")
+            out += (b"18=", (_e_ExecInst[v_exec_inst] if v_exec_inst.__class__ is ExecInst else _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)")), b"\x01")
         v_order_qty = self._order_qty
         if v_order_qty is not None:
-            out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
+            out += (b"38=", _v.enc_decimal(v_order_qty, "OrderQty(38)"), b"\x01")
         v_bid_size = self._bid_size
         if v_bid_size is not None:
-            out.append(b"134=" + _v.enc_decimal(v_bid_size, "BidSize(134)") + b"\x01")
+            out += (b"134=", _v.enc_decimal(v_bid_size, "BidSize(134)"), b"\x01")
         v_offer_size = self._offer_size
         if v_offer_size is not None:
-            out.append(b"135=" + _v.enc_decimal(v_offer_size, "OfferSize(135)") + b"\x01")
+            out += (b"135=", _v.enc_decimal(v_offer_size, "OfferSize(135)"), b"\x01")
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
         v_rest_remainder = self._rest_remainder
         if v_rest_remainder is not None:
-            out.append(b"21015=" + (b"Y" if v_rest_remainder is True else b"N" if v_rest_remainder is False else _v.enc_bool(v_rest_remainder, "RestRemainder(21015)")) + b"\x01")
+            out += (b"21015=", (b"Y" if v_rest_remainder is True else b"N" if v_rest_remainder is False else _v.enc_bool(v_rest_remainder, "RestRemainder(21015)")), b"\x01")
         v_transact_time = self._transact_time
         if v_transact_time is not None:
-            out.append(b"60=" + _v.enc_timestamp(v_transact_time, "TransactTime(60)") + b"\x01")
+            out += (b"60=", _v.enc_timestamp(v_transact_time, "TransactTime(60)"), b"\x01")
         g_parties = self._parties
         if g_parties is not None:
             _encode_group(out, b"453", g_parties, use_dollars, "Quote.parties", Party)
@@ -4991,46 +4991,46 @@ class QuoteStatusReport(Message):
             self._materialize()
         v_quote_id = self._quote_id
         if v_quote_id is not None:
-            out.append(b"117=" + (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")) + b"\x01")
+            out += (b"117=", (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")), b"\x01")
         else:
             raise _missing("QuoteStatusReport", "QuoteID", 117, 'AI')
         v_quote_req_id = self._quote_req_id
         if v_quote_req_id is not None:
-            out.append(b"131=" + (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")) + b"\x01")
+            out += (b"131=", (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")), b"\x01")
         else:
             raise _missing("QuoteStatusReport", "QuoteReqID", 131, 'AI')
         v_alloc_account = self._alloc_account
         if v_alloc_account is not None:
-            out.append(b"79=" + (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")) + b"\x01")
+            out += (b"79=", (b"%d" % v_alloc_account if v_alloc_account.__class__ is int and _v.INT_MIN <= v_alloc_account <= _v.INT_MAX else _v.enc_int(v_alloc_account, "AllocAccount(79)")), b"\x01")
         v_quote_status = self._quote_status
         if v_quote_status is not None:
-            out.append(b"297=" + (_e_QuoteStatus[v_quote_status] if v_quote_status.__class__ is QuoteStatus else _v.enc_enum(_e_QuoteStatus, v_quote_status, "QuoteStatus(297)")) + b"\x01")
+            out += (b"297=", (_e_QuoteStatus[v_quote_status] if v_quote_status.__class__ is QuoteStatus else _v.enc_enum(_e_QuoteStatus, v_quote_status, "QuoteStatus(297)")), b"\x01")
         else:
             raise _missing("QuoteStatusReport", "QuoteStatus", 297, 'AI')
         v_order_qty = self._order_qty
         if v_order_qty is not None:
-            out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
+            out += (b"38=", _v.enc_decimal(v_order_qty, "OrderQty(38)"), b"\x01")
         v_bid_px = self._bid_px
         if v_bid_px is not None:
-            out.append(b"132=" + (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _v.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)) + b"\x01")
+            out += (b"132=", (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _v.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
         v_offer_px = self._offer_px
         if v_offer_px is not None:
-            out.append(b"133=" + (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _v.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)) + b"\x01")
+            out += (b"133=", (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _v.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
         v_bid_size = self._bid_size
         if v_bid_size is not None:
-            out.append(b"134=" + _v.enc_decimal(v_bid_size, "BidSize(134)") + b"\x01")
+            out += (b"134=", _v.enc_decimal(v_bid_size, "BidSize(134)"), b"\x01")
         v_offer_size = self._offer_size
         if v_offer_size is not None:
-            out.append(b"135=" + _v.enc_decimal(v_offer_size, "OfferSize(135)") + b"\x01")
+            out += (b"135=", _v.enc_decimal(v_offer_size, "OfferSize(135)"), b"\x01")
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
+            out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
         v_transact_time = self._transact_time
         if v_transact_time is not None:
-            out.append(b"60=" + _v.enc_timestamp(v_transact_time, "TransactTime(60)") + b"\x01")
+            out += (b"60=", _v.enc_timestamp(v_transact_time, "TransactTime(60)"), b"\x01")
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
 
 
 
@@ -5080,12 +5080,12 @@ class QuoteCancel(Message):
             self._materialize()
         v_quote_id = self._quote_id
         if v_quote_id is not None:
-            out.append(b"117=" + (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")) + b"\x01")
+            out += (b"117=", (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")), b"\x01")
         else:
             raise _missing("QuoteCancel", "QuoteID", 117, 'Z')
         v_rfq_id = self._rfq_id
         if v_rfq_id is not None:
-            out.append(b"21023=" + (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")) + b"\x01")
+            out += (b"21023=", (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")), b"\x01")
 
 
 
@@ -5149,17 +5149,17 @@ class QuoteCancelStatus(Message):
             self._materialize()
         v_quote_id = self._quote_id
         if v_quote_id is not None:
-            out.append(b"117=" + (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")) + b"\x01")
+            out += (b"117=", (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")), b"\x01")
         else:
             raise _missing("QuoteCancelStatus", "QuoteID", 117, 'U9')
         v_quote_cancel_status = self._quote_cancel_status
         if v_quote_cancel_status is not None:
-            out.append(b"298=" + (_e_QuoteCancelStatusValue[v_quote_cancel_status] if v_quote_cancel_status.__class__ is QuoteCancelStatusValue else _v.enc_enum(_e_QuoteCancelStatusValue, v_quote_cancel_status, "QuoteCancelStatus(298)")) + b"\x01")
+            out += (b"298=", (_e_QuoteCancelStatusValue[v_quote_cancel_status] if v_quote_cancel_status.__class__ is QuoteCancelStatusValue else _v.enc_enum(_e_QuoteCancelStatusValue, v_quote_cancel_status, "QuoteCancelStatus(298)")), b"\x01")
         else:
             raise _missing("QuoteCancelStatus", "QuoteCancelStatus", 298, 'U9')
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
 
 
 
@@ -5209,12 +5209,12 @@ class QuoteConfirm(Message):
             self._materialize()
         v_quote_id = self._quote_id
         if v_quote_id is not None:
-            out.append(b"117=" + (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")) + b"\x01")
+            out += (b"117=", (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")), b"\x01")
         else:
             raise _missing("QuoteConfirm", "QuoteID", 117, 'U7')
         v_rfq_id = self._rfq_id
         if v_rfq_id is not None:
-            out.append(b"21023=" + (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")) + b"\x01")
+            out += (b"21023=", (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")), b"\x01")
 
 
 
@@ -5278,17 +5278,17 @@ class QuoteConfirmStatus(Message):
             self._materialize()
         v_quote_id = self._quote_id
         if v_quote_id is not None:
-            out.append(b"117=" + (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")) + b"\x01")
+            out += (b"117=", (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")), b"\x01")
         else:
             raise _missing("QuoteConfirmStatus", "QuoteID", 117, 'U8')
         v_quote_confirm_status = self._quote_confirm_status
         if v_quote_confirm_status is not None:
-            out.append(b"21010=" + (_e_QuoteConfirmStatusValue[v_quote_confirm_status] if v_quote_confirm_status.__class__ is QuoteConfirmStatusValue else _v.enc_enum(_e_QuoteConfirmStatusValue, v_quote_confirm_status, "QuoteConfirmStatus(21010)")) + b"\x01")
+            out += (b"21010=", (_e_QuoteConfirmStatusValue[v_quote_confirm_status] if v_quote_confirm_status.__class__ is QuoteConfirmStatusValue else _v.enc_enum(_e_QuoteConfirmStatusValue, v_quote_confirm_status, "QuoteConfirmStatus(21010)")), b"\x01")
         else:
             raise _missing("QuoteConfirmStatus", "QuoteConfirmStatus", 21010, 'U8')
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
 
 
 
@@ -5399,29 +5399,29 @@ class AcceptQuote(Message):
             self._materialize()
         v_quote_id = self._quote_id
         if v_quote_id is not None:
-            out.append(b"117=" + (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")) + b"\x01")
+            out += (b"117=", (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")), b"\x01")
         else:
             raise _missing("AcceptQuote", "QuoteID", 117, 'UA')
         v_rfq_id = self._rfq_id
         if v_rfq_id is not None:
-            out.append(b"21023=" + (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")) + b"\x01")
+            out += (b"21023=", (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")), b"\x01")
         v_side = self._side
         if v_side is not None:
-            out.append(b"54=" + (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")) + b"\x01")
+            out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
         else:
             raise _missing("AcceptQuote", "Side", 54, 'UA')
         v_order_qty = self._order_qty
         if v_order_qty is not None:
-            out.append(b"38=" + _v.enc_decimal(v_order_qty, "OrderQty(38)") + b"\x01")
+            out += (b"38=", _v.enc_decimal(v_order_qty, "OrderQty(38)"), b"\x01")
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         g_parties = self._parties
         if g_parties is not None:
             _encode_group(out, b"453", g_parties, use_dollars, "AcceptQuote.parties", Party)
         v_prefer_better_quote = self._prefer_better_quote
         if v_prefer_better_quote is not None:
-            out.append(b"21022=" + (b"Y" if v_prefer_better_quote is True else b"N" if v_prefer_better_quote is False else _v.enc_bool(v_prefer_better_quote, "PreferBetterQuote(21022)")) + b"\x01")
+            out += (b"21022=", (b"Y" if v_prefer_better_quote is True else b"N" if v_prefer_better_quote is False else _v.enc_bool(v_prefer_better_quote, "PreferBetterQuote(21022)")), b"\x01")
 
 
 
@@ -5513,23 +5513,23 @@ class AcceptQuoteStatus(Message):
             self._materialize()
         v_quote_id = self._quote_id
         if v_quote_id is not None:
-            out.append(b"117=" + (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")) + b"\x01")
+            out += (b"117=", (v_quote_id.encode() if v_quote_id.__class__ is str and v_quote_id and "\x01" not in v_quote_id else _v.enc_str(v_quote_id, "QuoteID(117)")), b"\x01")
         else:
             raise _missing("AcceptQuoteStatus", "QuoteID", 117, 'UC')
         v_accept_quote_status = self._accept_quote_status
         if v_accept_quote_status is not None:
-            out.append(b"21025=" + (_e_AcceptQuoteStatusValue[v_accept_quote_status] if v_accept_quote_status.__class__ is AcceptQuoteStatusValue else _v.enc_enum(_e_AcceptQuoteStatusValue, v_accept_quote_status, "AcceptQuoteStatus(21025)")) + b"\x01")
+            out += (b"21025=", (_e_AcceptQuoteStatusValue[v_accept_quote_status] if v_accept_quote_status.__class__ is AcceptQuoteStatusValue else _v.enc_enum(_e_AcceptQuoteStatusValue, v_accept_quote_status, "AcceptQuoteStatus(21025)")), b"\x01")
         else:
             raise _missing("AcceptQuoteStatus", "AcceptQuoteStatus", 21025, 'UC')
         v_accepted_quote_id = self._accepted_quote_id
         if v_accepted_quote_id is not None:
-            out.append(b"21024=" + (v_accepted_quote_id.encode() if v_accepted_quote_id.__class__ is str and v_accepted_quote_id and "\x01" not in v_accepted_quote_id else _v.enc_str(v_accepted_quote_id, "AcceptedQuoteId(21024)")) + b"\x01")
+            out += (b"21024=", (v_accepted_quote_id.encode() if v_accepted_quote_id.__class__ is str and v_accepted_quote_id and "\x01" not in v_accepted_quote_id else _v.enc_str(v_accepted_quote_id, "AcceptedQuoteId(21024)")), b"\x01")
         v_cl_ord_id = self._cl_ord_id
         if v_cl_ord_id is not None:
-            out.append(b"11=" + (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")) + b"\x01")
+            out += (b"11=", (v_cl_ord_id.encode() if v_cl_ord_id.__class__ is str and v_cl_ord_id and "\x01" not in v_cl_ord_id else _v.enc_str(v_cl_ord_id, "ClOrdID(11)")), b"\x01")
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
 
 
 
@@ -5592,10 +5592,10 @@ class RFQCancel(Message):
             self._materialize()
         v_quote_req_id = self._quote_req_id
         if v_quote_req_id is not None:
-            out.append(b"131=" + (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")) + b"\x01")
+            out += (b"131=", (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")), b"\x01")
         v_rfq_id = self._rfq_id
         if v_rfq_id is not None:
-            out.append(b"21023=" + (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")) + b"\x01")
+            out += (b"21023=", (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")), b"\x01")
         g_parties = self._parties
         if g_parties is not None:
             _encode_group(out, b"453", g_parties, use_dollars, "RFQCancel.parties", Party)
@@ -5678,18 +5678,18 @@ class RFQCancelStatus(Message):
             self._materialize()
         v_quote_req_id = self._quote_req_id
         if v_quote_req_id is not None:
-            out.append(b"131=" + (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")) + b"\x01")
+            out += (b"131=", (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")), b"\x01")
         v_rfq_cancel_status = self._rfq_cancel_status
         if v_rfq_cancel_status is not None:
-            out.append(b"21013=" + (_e_RFQCancelStatusValue[v_rfq_cancel_status] if v_rfq_cancel_status.__class__ is RFQCancelStatusValue else _v.enc_enum(_e_RFQCancelStatusValue, v_rfq_cancel_status, "RFQCancelStatus(21013)")) + b"\x01")
+            out += (b"21013=", (_e_RFQCancelStatusValue[v_rfq_cancel_status] if v_rfq_cancel_status.__class__ is RFQCancelStatusValue else _v.enc_enum(_e_RFQCancelStatusValue, v_rfq_cancel_status, "RFQCancelStatus(21013)")), b"\x01")
         else:
             raise _missing("RFQCancelStatus", "RFQCancelStatus", 21013, 'UB')
         v_rfq_id = self._rfq_id
         if v_rfq_id is not None:
-            out.append(b"21023=" + (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")) + b"\x01")
+            out += (b"21023=", (v_rfq_id.encode() if v_rfq_id.__class__ is str and v_rfq_id and "\x01" not in v_rfq_id else _v.enc_str(v_rfq_id, "RfqId(21023)")), b"\x01")
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
 
 
 
@@ -5778,22 +5778,22 @@ class QuoteRequestReject(Message):
             self._materialize()
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
         else:
             raise _missing("QuoteRequestReject", "Text", 58, 'AG')
         v_quote_req_id = self._quote_req_id
         if v_quote_req_id is not None:
-            out.append(b"131=" + (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")) + b"\x01")
+            out += (b"131=", (v_quote_req_id.encode() if v_quote_req_id.__class__ is str and v_quote_req_id and "\x01" not in v_quote_req_id else _v.enc_str(v_quote_req_id, "QuoteReqID(131)")), b"\x01")
         else:
             raise _missing("QuoteRequestReject", "QuoteReqID", 131, 'AG')
         v_quote_request_reject_reason = self._quote_request_reject_reason
         if v_quote_request_reject_reason is not None:
-            out.append(b"658=" + (_e_QuoteRequestRejectReason[v_quote_request_reject_reason] if v_quote_request_reject_reason.__class__ is QuoteRequestRejectReason else _v.enc_enum(_e_QuoteRequestRejectReason, v_quote_request_reject_reason, "QuoteRequestRejectReason(658)")) + b"\x01")
+            out += (b"658=", (_e_QuoteRequestRejectReason[v_quote_request_reject_reason] if v_quote_request_reject_reason.__class__ is QuoteRequestRejectReason else _v.enc_enum(_e_QuoteRequestRejectReason, v_quote_request_reject_reason, "QuoteRequestRejectReason(658)")), b"\x01")
         else:
             raise _missing("QuoteRequestReject", "QuoteRequestRejectReason", 658, 'AG')
         v_mve_validation_reason_code = self._mve_validation_reason_code
         if v_mve_validation_reason_code is not None:
-            out.append(b"20187=" + (_e_MVEValidationReasonCode[v_mve_validation_reason_code] if v_mve_validation_reason_code.__class__ is MVEValidationReasonCode else _v.enc_enum(_e_MVEValidationReasonCode, v_mve_validation_reason_code, "MVEValidationReasonCode(20187)")) + b"\x01")
+            out += (b"20187=", (_e_MVEValidationReasonCode[v_mve_validation_reason_code] if v_mve_validation_reason_code.__class__ is MVEValidationReasonCode else _v.enc_enum(_e_MVEValidationReasonCode, v_mve_validation_reason_code, "MVEValidationReasonCode(20187)")), b"\x01")
         g_mve_offending_legs = self._mve_offending_legs
         if g_mve_offending_legs is not None:
             _encode_group(out, b"20185", g_mve_offending_legs, use_dollars, "QuoteRequestReject.mve_offending_legs", QuoteRequestRejectMVEOffendingLeg)
@@ -5833,7 +5833,7 @@ class Heartbeat(Message):
             self._materialize()
         v_test_req_id = self._test_req_id
         if v_test_req_id is not None:
-            out.append(b"112=" + (v_test_req_id.encode() if v_test_req_id.__class__ is str and v_test_req_id and "\x01" not in v_test_req_id else _v.enc_str(v_test_req_id, "TestReqID(112)")) + b"\x01")
+            out += (b"112=", (v_test_req_id.encode() if v_test_req_id.__class__ is str and v_test_req_id and "\x01" not in v_test_req_id else _v.enc_str(v_test_req_id, "TestReqID(112)")), b"\x01")
 
 
 
@@ -5870,7 +5870,7 @@ class TestRequest(Message):
             self._materialize()
         v_test_req_id = self._test_req_id
         if v_test_req_id is not None:
-            out.append(b"112=" + (v_test_req_id.encode() if v_test_req_id.__class__ is str and v_test_req_id and "\x01" not in v_test_req_id else _v.enc_str(v_test_req_id, "TestReqID(112)")) + b"\x01")
+            out += (b"112=", (v_test_req_id.encode() if v_test_req_id.__class__ is str and v_test_req_id and "\x01" not in v_test_req_id else _v.enc_str(v_test_req_id, "TestReqID(112)")), b"\x01")
         else:
             raise _missing("TestRequest", "TestReqID", 112, '1')
 
@@ -5923,12 +5923,12 @@ class ResendRequest(Message):
             self._materialize()
         v_begin_seq_no = self._begin_seq_no
         if v_begin_seq_no is not None:
-            out.append(b"7=" + (b"%d" % v_begin_seq_no if v_begin_seq_no.__class__ is int and _v.INT_MIN <= v_begin_seq_no <= _v.INT_MAX else _v.enc_int(v_begin_seq_no, "BeginSeqNo(7)")) + b"\x01")
+            out += (b"7=", (b"%d" % v_begin_seq_no if v_begin_seq_no.__class__ is int and _v.INT_MIN <= v_begin_seq_no <= _v.INT_MAX else _v.enc_int(v_begin_seq_no, "BeginSeqNo(7)")), b"\x01")
         else:
             raise _missing("ResendRequest", "BeginSeqNo", 7, '2')
         v_end_seq_no = self._end_seq_no
         if v_end_seq_no is not None:
-            out.append(b"16=" + (b"%d" % v_end_seq_no if v_end_seq_no.__class__ is int and _v.INT_MIN <= v_end_seq_no <= _v.INT_MAX else _v.enc_int(v_end_seq_no, "EndSeqNo(16)")) + b"\x01")
+            out += (b"16=", (b"%d" % v_end_seq_no if v_end_seq_no.__class__ is int and _v.INT_MIN <= v_end_seq_no <= _v.INT_MAX else _v.enc_int(v_end_seq_no, "EndSeqNo(16)")), b"\x01")
         else:
             raise _missing("ResendRequest", "EndSeqNo", 16, '2')
 
@@ -6017,21 +6017,21 @@ class Reject(Message):
             self._materialize()
         v_ref_seq_num = self._ref_seq_num
         if v_ref_seq_num is not None:
-            out.append(b"45=" + (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")) + b"\x01")
+            out += (b"45=", (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")), b"\x01")
         else:
             raise _missing("Reject", "RefSeqNum", 45, '3')
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
         v_ref_tag_id = self._ref_tag_id
         if v_ref_tag_id is not None:
-            out.append(b"371=" + (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int and _v.INT_MIN <= v_ref_tag_id <= _v.INT_MAX else _v.enc_int(v_ref_tag_id, "RefTagID(371)")) + b"\x01")
+            out += (b"371=", (b"%d" % v_ref_tag_id if v_ref_tag_id.__class__ is int and _v.INT_MIN <= v_ref_tag_id <= _v.INT_MAX else _v.enc_int(v_ref_tag_id, "RefTagID(371)")), b"\x01")
         v_ref_msg_type = self._ref_msg_type
         if v_ref_msg_type is not None:
-            out.append(b"372=" + (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")) + b"\x01")
+            out += (b"372=", (v_ref_msg_type.encode() if v_ref_msg_type.__class__ is str and v_ref_msg_type and "\x01" not in v_ref_msg_type else _v.enc_str(v_ref_msg_type, "RefMsgType(372)")), b"\x01")
         v_session_reject_reason = self._session_reject_reason
         if v_session_reject_reason is not None:
-            out.append(b"373=" + (_e_SessionRejectReason[v_session_reject_reason] if v_session_reject_reason.__class__ is SessionRejectReason else _v.enc_enum(_e_SessionRejectReason, v_session_reject_reason, "SessionRejectReason(373)")) + b"\x01")
+            out += (b"373=", (_e_SessionRejectReason[v_session_reject_reason] if v_session_reject_reason.__class__ is SessionRejectReason else _v.enc_enum(_e_SessionRejectReason, v_session_reject_reason, "SessionRejectReason(373)")), b"\x01")
 
 
 
@@ -6080,10 +6080,10 @@ class SequenceReset(Message):
             self._materialize()
         v_gap_fill_flag = self._gap_fill_flag
         if v_gap_fill_flag is not None:
-            out.append(b"123=" + (b"Y" if v_gap_fill_flag is True else b"N" if v_gap_fill_flag is False else _v.enc_bool(v_gap_fill_flag, "GapFillFlag(123)")) + b"\x01")
+            out += (b"123=", (b"Y" if v_gap_fill_flag is True else b"N" if v_gap_fill_flag is False else _v.enc_bool(v_gap_fill_flag, "GapFillFlag(123)")), b"\x01")
         v_new_seq_no = self._new_seq_no
         if v_new_seq_no is not None:
-            out.append(b"36=" + (b"%d" % v_new_seq_no if v_new_seq_no.__class__ is int and _v.INT_MIN <= v_new_seq_no <= _v.INT_MAX else _v.enc_int(v_new_seq_no, "NewSeqNo(36)")) + b"\x01")
+            out += (b"36=", (b"%d" % v_new_seq_no if v_new_seq_no.__class__ is int and _v.INT_MIN <= v_new_seq_no <= _v.INT_MAX else _v.enc_int(v_new_seq_no, "NewSeqNo(36)")), b"\x01")
         else:
             raise _missing("SequenceReset", "NewSeqNo", 36, '4')
 
@@ -6123,7 +6123,7 @@ class Logout(Message):
             self._materialize()
         v_text = self._text
         if v_text is not None:
-            out.append(b"58=" + (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")) + b"\x01")
+            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
 
 
 
@@ -6460,12 +6460,12 @@ class Logon(Message):
             self._materialize()
         v_encrypt_method = self._encrypt_method
         if v_encrypt_method is not None:
-            out.append(b"98=" + (_e_EncryptMethod[v_encrypt_method] if v_encrypt_method.__class__ is EncryptMethod else _v.enc_enum(_e_EncryptMethod, v_encrypt_method, "EncryptMethod(98)")) + b"\x01")
+            out += (b"98=", (_e_EncryptMethod[v_encrypt_method] if v_encrypt_method.__class__ is EncryptMethod else _v.enc_enum(_e_EncryptMethod, v_encrypt_method, "EncryptMethod(98)")), b"\x01")
         else:
             raise _missing("Logon", "EncryptMethod", 98, 'A')
         v_heart_bt_int = self._heart_bt_int
         if v_heart_bt_int is not None:
-            out.append(b"108=" + (b"%d" % v_heart_bt_int if v_heart_bt_int.__class__ is int and _v.INT_MIN <= v_heart_bt_int <= _v.INT_MAX else _v.enc_int(v_heart_bt_int, "HeartBtInt(108)")) + b"\x01")
+            out += (b"108=", (b"%d" % v_heart_bt_int if v_heart_bt_int.__class__ is int and _v.INT_MIN <= v_heart_bt_int <= _v.INT_MAX else _v.enc_int(v_heart_bt_int, "HeartBtInt(108)")), b"\x01")
         else:
             raise _missing("Logon", "HeartBtInt", 108, 'A')
         v_raw_data_length = self._raw_data_length
@@ -6476,7 +6476,7 @@ class Logon(Message):
                 "Logon: RawDataLength(95) is set without the data field it measures", tag=95
             )
         if v_raw_data_length is not None:
-            out.append(b"95=" + (b"%d" % v_raw_data_length if v_raw_data_length.__class__ is int and _v.INT_MIN <= v_raw_data_length <= _v.INT_MAX else _v.enc_int(v_raw_data_length, "RawDataLength(95)")) + b"\x01")
+            out += (b"95=", (b"%d" % v_raw_data_length if v_raw_data_length.__class__ is int and _v.INT_MIN <= v_raw_data_length <= _v.INT_MAX else _v.enc_int(v_raw_data_length, "RawDataLength(95)")), b"\x01")
         v_raw_data = self._raw_data
         if v_raw_data is not None and self._raw_data_length is not None and self._raw_data_length != len(v_raw_data):
             raise _EncodeError(
@@ -6484,67 +6484,67 @@ class Logon(Message):
                 % (len(v_raw_data), self._raw_data_length), tag=96
             )
         if v_raw_data is not None:
-            out.append(b"96=" + _v.enc_bytes(v_raw_data, "RawData(96)") + b"\x01")
+            out += (b"96=", _v.enc_bytes(v_raw_data, "RawData(96)"), b"\x01")
         v_reset_seq_num_flag = self._reset_seq_num_flag
         if v_reset_seq_num_flag is not None:
-            out.append(b"141=" + (b"Y" if v_reset_seq_num_flag is True else b"N" if v_reset_seq_num_flag is False else _v.enc_bool(v_reset_seq_num_flag, "ResetSeqNumFlag(141)")) + b"\x01")
+            out += (b"141=", (b"Y" if v_reset_seq_num_flag is True else b"N" if v_reset_seq_num_flag is False else _v.enc_bool(v_reset_seq_num_flag, "ResetSeqNumFlag(141)")), b"\x01")
         v_default_appl_ver_id = self._default_appl_ver_id
         if v_default_appl_ver_id is not None:
-            out.append(b"1137=" + (_e_DefaultApplVerID[v_default_appl_ver_id] if v_default_appl_ver_id.__class__ is DefaultApplVerID else _v.enc_enum(_e_DefaultApplVerID, v_default_appl_ver_id, "DefaultApplVerID(1137)")) + b"\x01")
+            out += (b"1137=", (_e_DefaultApplVerID[v_default_appl_ver_id] if v_default_appl_ver_id.__class__ is DefaultApplVerID else _v.enc_enum(_e_DefaultApplVerID, v_default_appl_ver_id, "DefaultApplVerID(1137)")), b"\x01")
         v_cancel_orders_on_disconnect = self._cancel_orders_on_disconnect
         if v_cancel_orders_on_disconnect is not None:
-            out.append(b"8013=" + (b"Y" if v_cancel_orders_on_disconnect is True else b"N" if v_cancel_orders_on_disconnect is False else _v.enc_bool(v_cancel_orders_on_disconnect, "CancelOrdersOnDisconnect(8013)")) + b"\x01")
+            out += (b"8013=", (b"Y" if v_cancel_orders_on_disconnect is True else b"N" if v_cancel_orders_on_disconnect is False else _v.enc_bool(v_cancel_orders_on_disconnect, "CancelOrdersOnDisconnect(8013)")), b"\x01")
         v_listener_session = self._listener_session
         if v_listener_session is not None:
-            out.append(b"20126=" + (b"Y" if v_listener_session is True else b"N" if v_listener_session is False else _v.enc_bool(v_listener_session, "ListenerSession(20126)")) + b"\x01")
+            out += (b"20126=", (b"Y" if v_listener_session is True else b"N" if v_listener_session is False else _v.enc_bool(v_listener_session, "ListenerSession(20126)")), b"\x01")
         v_receive_settlement_reports = self._receive_settlement_reports
         if v_receive_settlement_reports is not None:
-            out.append(b"20127=" + (b"Y" if v_receive_settlement_reports is True else b"N" if v_receive_settlement_reports is False else _v.enc_bool(v_receive_settlement_reports, "ReceiveSettlementReports(20127)")) + b"\x01")
+            out += (b"20127=", (b"Y" if v_receive_settlement_reports is True else b"N" if v_receive_settlement_reports is False else _v.enc_bool(v_receive_settlement_reports, "ReceiveSettlementReports(20127)")), b"\x01")
         v_message_retention_period = self._message_retention_period
         if v_message_retention_period is not None:
-            out.append(b"20200=" + (b"%d" % v_message_retention_period if v_message_retention_period.__class__ is int and _v.INT_MIN <= v_message_retention_period <= _v.INT_MAX else _v.enc_int(v_message_retention_period, "MessageRetentionPeriod(20200)")) + b"\x01")
+            out += (b"20200=", (b"%d" % v_message_retention_period if v_message_retention_period.__class__ is int and _v.INT_MIN <= v_message_retention_period <= _v.INT_MAX else _v.enc_int(v_message_retention_period, "MessageRetentionPeriod(20200)")), b"\x01")
         v_use_dollars = self._use_dollars
         if v_use_dollars is not None:
-            out.append(b"21005=" + (b"Y" if v_use_dollars is True else b"N" if v_use_dollars is False else _v.enc_bool(v_use_dollars, "UseDollars(21005)")) + b"\x01")
+            out += (b"21005=", (b"Y" if v_use_dollars is True else b"N" if v_use_dollars is False else _v.enc_bool(v_use_dollars, "UseDollars(21005)")), b"\x01")
         v_skip_pending_exec_reports = self._skip_pending_exec_reports
         if v_skip_pending_exec_reports is not None:
-            out.append(b"21011=" + (b"Y" if v_skip_pending_exec_reports is True else b"N" if v_skip_pending_exec_reports is False else _v.enc_bool(v_skip_pending_exec_reports, "SkipPendingExecReports(21011)")) + b"\x01")
+            out += (b"21011=", (b"Y" if v_skip_pending_exec_reports is True else b"N" if v_skip_pending_exec_reports is False else _v.enc_bool(v_skip_pending_exec_reports, "SkipPendingExecReports(21011)")), b"\x01")
         v_use_expired_ord_status = self._use_expired_ord_status
         if v_use_expired_ord_status is not None:
-            out.append(b"21012=" + (b"Y" if v_use_expired_ord_status is True else b"N" if v_use_expired_ord_status is False else _v.enc_bool(v_use_expired_ord_status, "UseExpiredOrdStatus(21012)")) + b"\x01")
+            out += (b"21012=", (b"Y" if v_use_expired_ord_status is True else b"N" if v_use_expired_ord_status is False else _v.enc_bool(v_use_expired_ord_status, "UseExpiredOrdStatus(21012)")), b"\x01")
         v_enable_ioc_cancel_report = self._enable_ioc_cancel_report
         if v_enable_ioc_cancel_report is not None:
-            out.append(b"21007=" + (b"Y" if v_enable_ioc_cancel_report is True else b"N" if v_enable_ioc_cancel_report is False else _v.enc_bool(v_enable_ioc_cancel_report, "EnableIocCancelReport(21007)")) + b"\x01")
+            out += (b"21007=", (b"Y" if v_enable_ioc_cancel_report is True else b"N" if v_enable_ioc_cancel_report is False else _v.enc_bool(v_enable_ioc_cancel_report, "EnableIocCancelReport(21007)")), b"\x01")
         v_preserve_original_order_qty = self._preserve_original_order_qty
         if v_preserve_original_order_qty is not None:
-            out.append(b"21008=" + (b"Y" if v_preserve_original_order_qty is True else b"N" if v_preserve_original_order_qty is False else _v.enc_bool(v_preserve_original_order_qty, "PreserveOriginalOrderQty(21008)")) + b"\x01")
+            out += (b"21008=", (b"Y" if v_preserve_original_order_qty is True else b"N" if v_preserve_original_order_qty is False else _v.enc_bool(v_preserve_original_order_qty, "PreserveOriginalOrderQty(21008)")), b"\x01")
         v_always_emit_new_before_trade = self._always_emit_new_before_trade
         if v_always_emit_new_before_trade is not None:
-            out.append(b"21026=" + (b"Y" if v_always_emit_new_before_trade is True else b"N" if v_always_emit_new_before_trade is False else _v.enc_bool(v_always_emit_new_before_trade, "AlwaysEmitNewBeforeTrade(21026)")) + b"\x01")
+            out += (b"21026=", (b"Y" if v_always_emit_new_before_trade is True else b"N" if v_always_emit_new_before_trade is False else _v.enc_bool(v_always_emit_new_before_trade, "AlwaysEmitNewBeforeTrade(21026)")), b"\x01")
         v_split_collateral_return = self._split_collateral_return
         if v_split_collateral_return is not None:
-            out.append(b"21027=" + (b"Y" if v_split_collateral_return is True else b"N" if v_split_collateral_return is False else _v.enc_bool(v_split_collateral_return, "SplitCollateralReturn(21027)")) + b"\x01")
+            out += (b"21027=", (b"Y" if v_split_collateral_return is True else b"N" if v_split_collateral_return is False else _v.enc_bool(v_split_collateral_return, "SplitCollateralReturn(21027)")), b"\x01")
         v_use_cap_reservation = self._use_cap_reservation
         if v_use_cap_reservation is not None:
-            out.append(b"21032=" + (b"Y" if v_use_cap_reservation is True else b"N" if v_use_cap_reservation is False else _v.enc_bool(v_use_cap_reservation, "UseCapReservation(21032)")) + b"\x01")
+            out += (b"21032=", (b"Y" if v_use_cap_reservation is True else b"N" if v_use_cap_reservation is False else _v.enc_bool(v_use_cap_reservation, "UseCapReservation(21032)")), b"\x01")
         v_next_expected_msg_seq_num = self._next_expected_msg_seq_num
         if v_next_expected_msg_seq_num is not None:
-            out.append(b"789=" + (b"%d" % v_next_expected_msg_seq_num if v_next_expected_msg_seq_num.__class__ is int and _v.INT_MIN <= v_next_expected_msg_seq_num <= _v.INT_MAX else _v.enc_int(v_next_expected_msg_seq_num, "NextExpectedMsgSeqNum(789)")) + b"\x01")
+            out += (b"789=", (b"%d" % v_next_expected_msg_seq_num if v_next_expected_msg_seq_num.__class__ is int and _v.INT_MIN <= v_next_expected_msg_seq_num <= _v.INT_MAX else _v.enc_int(v_next_expected_msg_seq_num, "NextExpectedMsgSeqNum(789)")), b"\x01")
         v_max_message_size = self._max_message_size
         if v_max_message_size is not None:
-            out.append(b"383=" + (b"%d" % v_max_message_size if v_max_message_size.__class__ is int and _v.INT_MIN <= v_max_message_size <= _v.INT_MAX else _v.enc_int(v_max_message_size, "MaxMessageSize(383)")) + b"\x01")
+            out += (b"383=", (b"%d" % v_max_message_size if v_max_message_size.__class__ is int and _v.INT_MIN <= v_max_message_size <= _v.INT_MAX else _v.enc_int(v_max_message_size, "MaxMessageSize(383)")), b"\x01")
         v_test_message_indicator = self._test_message_indicator
         if v_test_message_indicator is not None:
-            out.append(b"464=" + (b"Y" if v_test_message_indicator is True else b"N" if v_test_message_indicator is False else _v.enc_bool(v_test_message_indicator, "TestMessageIndicator(464)")) + b"\x01")
+            out += (b"464=", (b"Y" if v_test_message_indicator is True else b"N" if v_test_message_indicator is False else _v.enc_bool(v_test_message_indicator, "TestMessageIndicator(464)")), b"\x01")
         v_username = self._username
         if v_username is not None:
-            out.append(b"553=" + (v_username.encode() if v_username.__class__ is str and v_username and "\x01" not in v_username else _v.enc_str(v_username, "Username(553)")) + b"\x01")
+            out += (b"553=", (v_username.encode() if v_username.__class__ is str and v_username and "\x01" not in v_username else _v.enc_str(v_username, "Username(553)")), b"\x01")
         v_password = self._password
         if v_password is not None:
-            out.append(b"554=" + (v_password.encode() if v_password.__class__ is str and v_password and "\x01" not in v_password else _v.enc_str(v_password, "Password(554)")) + b"\x01")
+            out += (b"554=", (v_password.encode() if v_password.__class__ is str and v_password and "\x01" not in v_password else _v.enc_str(v_password, "Password(554)")), b"\x01")
         v_cancel_order_on_pause = self._cancel_order_on_pause
         if v_cancel_order_on_pause is not None:
-            out.append(b"21006=" + (b"Y" if v_cancel_order_on_pause is True else b"N" if v_cancel_order_on_pause is False else _v.enc_bool(v_cancel_order_on_pause, "CancelOrderOnPause(21006)")) + b"\x01")
+            out += (b"21006=", (b"Y" if v_cancel_order_on_pause is True else b"N" if v_cancel_order_on_pause is False else _v.enc_bool(v_cancel_order_on_pause, "CancelOrderOnPause(21006)")), b"\x01")
 
 
 
@@ -6669,30 +6669,30 @@ class MarketSettlementReport(Message):
             self._materialize()
         v_market_settlement_report_id = self._market_settlement_report_id
         if v_market_settlement_report_id is not None:
-            out.append(b"20105=" + (v_market_settlement_report_id.encode() if v_market_settlement_report_id.__class__ is str and v_market_settlement_report_id and "\x01" not in v_market_settlement_report_id else _v.enc_str(v_market_settlement_report_id, "MarketSettlementReportID(20105)")) + b"\x01")
+            out += (b"20105=", (v_market_settlement_report_id.encode() if v_market_settlement_report_id.__class__ is str and v_market_settlement_report_id and "\x01" not in v_market_settlement_report_id else _v.enc_str(v_market_settlement_report_id, "MarketSettlementReportID(20105)")), b"\x01")
         else:
             raise _missing("MarketSettlementReport", "MarketSettlementReportID", 20105, 'UMS')
         v_symbol = self._symbol
         if v_symbol is not None:
-            out.append(b"55=" + (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")) + b"\x01")
+            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
         else:
             raise _missing("MarketSettlementReport", "Symbol", 55, 'UMS')
         v_clearing_business_date = self._clearing_business_date
         if v_clearing_business_date is not None:
-            out.append(b"715=" + _v.enc_date(v_clearing_business_date, "ClearingBusinessDate(715)") + b"\x01")
+            out += (b"715=", _v.enc_date(v_clearing_business_date, "ClearingBusinessDate(715)"), b"\x01")
         else:
             raise _missing("MarketSettlementReport", "ClearingBusinessDate", 715, 'UMS')
         v_tot_num_market_settlement_reports = self._tot_num_market_settlement_reports
         if v_tot_num_market_settlement_reports is not None:
-            out.append(b"20106=" + (b"%d" % v_tot_num_market_settlement_reports if v_tot_num_market_settlement_reports.__class__ is int and _v.INT_MIN <= v_tot_num_market_settlement_reports <= _v.INT_MAX else _v.enc_int(v_tot_num_market_settlement_reports, "TotNumMarketSettlementReports(20106)")) + b"\x01")
+            out += (b"20106=", (b"%d" % v_tot_num_market_settlement_reports if v_tot_num_market_settlement_reports.__class__ is int and _v.INT_MIN <= v_tot_num_market_settlement_reports <= _v.INT_MAX else _v.enc_int(v_tot_num_market_settlement_reports, "TotNumMarketSettlementReports(20106)")), b"\x01")
         v_market_result = self._market_result
         if v_market_result is not None:
-            out.append(b"20107=" + (_e_MarketResult[v_market_result] if v_market_result.__class__ is MarketResult else _v.enc_enum(_e_MarketResult, v_market_result, "MarketResult(20107)")) + b"\x01")
+            out += (b"20107=", (_e_MarketResult[v_market_result] if v_market_result.__class__ is MarketResult else _v.enc_enum(_e_MarketResult, v_market_result, "MarketResult(20107)")), b"\x01")
         else:
             raise _missing("MarketSettlementReport", "MarketResult", 20107, 'UMS')
         v_settlement_price = self._settlement_price
         if v_settlement_price is not None:
-            out.append(b"730=" + _v.enc_cents(v_settlement_price, "SettlementPrice(730)", 2) + b"\x01")
+            out += (b"730=", _v.enc_cents(v_settlement_price, "SettlementPrice(730)", 2), b"\x01")
         else:
             raise _missing("MarketSettlementReport", "SettlementPrice", 730, 'UMS')
         g_market_settlement_party_ids = self._market_settlement_party_ids
@@ -6700,7 +6700,7 @@ class MarketSettlementReport(Message):
             _encode_group(out, b"20108", g_market_settlement_party_ids, use_dollars, "MarketSettlementReport.market_settlement_party_ids", MarketSettlementReportMarketSettlementPartyID)
         v_last_fragment = self._last_fragment
         if v_last_fragment is not None:
-            out.append(b"893=" + (b"Y" if v_last_fragment is True else b"N" if v_last_fragment is False else _v.enc_bool(v_last_fragment, "LastFragment(893)")) + b"\x01")
+            out += (b"893=", (b"Y" if v_last_fragment is True else b"N" if v_last_fragment is False else _v.enc_bool(v_last_fragment, "LastFragment(893)")), b"\x01")
 
 
 
@@ -7590,7 +7590,7 @@ def decode(
         DecodeError: the frame is malformed, or (unless ``tolerant``) a required tag is missing
             or a tag repeats; it names the tag and message and carries the raw frame.
     """
-    rfq = _rfq_dollars(rfq_units, _LocalProtocolError)
+    rfq = False if rfq_units == "cents" else _rfq_dollars(rfq_units, _LocalProtocolError)
     return _decode_frame(
         frame, _CLASSES, _DATA_TAGS, _LENGTH_TAGS, use_dollars, verify, tolerant, rfq, _RFQ_CLASSES
     )
@@ -7621,5 +7621,9 @@ def encode(
             cannot carry.
     """
     return _encode_message(
-        message, header, use_dollars, _rfq_dollars(rfq_units, _EncodeError), _ENCODE_SPEC
+        message,
+        header,
+        use_dollars,
+        False if rfq_units == "cents" else _rfq_dollars(rfq_units, _EncodeError),
+        _ENCODE_SPEC,
     )
