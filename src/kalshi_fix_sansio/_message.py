@@ -145,13 +145,13 @@ def _wire(src: Src) -> dict[bytes, bytes]:
 def _raw_of(src: Src, key: bytes) -> bytes | None:
     """One raw value of a record (its first occurrence), without building the tag dict when a
     message's tag cannot be one its groups hold too: one read of a few fields stays cheap."""
-    wire = src[1]
+    wire: dict[bytes, bytes] | None = src[1]
     if wire is not None:
         return wire.get(key)
     cls = src[5]
     if cls is None or key in cls._GROUP_TAGS:
         return _wire(src).get(key)
-    flat = src[2]
+    flat: list[bytes] = src[2]
     i = 0
     try:
         while True:
