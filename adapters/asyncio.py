@@ -30,6 +30,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
+from kalshi_fix_sansio._aio import within
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting, Supervisor
 
@@ -123,7 +124,7 @@ class AsyncSession(AsyncSessionBase):
         changed = self._changed
         timeout = None if deadline == math.inf else max(deadline - self._now(), 0.0)
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout)
+            await within(changed.wait(), timeout)
         if self._changed is changed and changed.is_set():
             self._changed = asyncio.Event()
 
@@ -200,7 +201,7 @@ class AsyncSession(AsyncSessionBase):
             await self._wait_changed(math.inf if timeout is None else self._now() + timeout)
             return None
         try:
-            return await asyncio.wait_for(reader.read(READ_CHUNK), timeout)
+            return await within(reader.read(READ_CHUNK), timeout)
         except asyncio.TimeoutError:
             return b"" if reader.exception() is not None else None
         except OSError as exc:

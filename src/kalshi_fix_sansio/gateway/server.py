@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from .. import margin, prediction
+from .._aio import within
 from .._generated.common import Header
 from .._generated.tables import SESSIONS
 from .._message import Message
@@ -565,7 +566,7 @@ class MockGateway:
                 deadline = session.next_deadline()
                 timeout = None if deadline is None else max(deadline - time.time(), 0.0)
                 try:
-                    data = await asyncio.wait_for(reader.read(65536), timeout)
+                    data = await within(reader.read(65536), timeout)
                 except asyncio.TimeoutError:
                     if self._hung(conn):
                         continue
