@@ -142,6 +142,13 @@ def _wire(src: Src) -> dict[bytes, bytes]:
     return wire
 
 
+def _converted(rec: FixRecord) -> bool | None:
+    """``rec._eager``: None once every plain field of a decoded record is converted (unset on a
+    walked header or group entry: one store less per entry)."""
+    eager: bool | None = getattr(rec, "_eager", None)
+    return eager
+
+
 def _raw_of(src: Src, key: bytes) -> bytes | None:
     """One raw value of a record (its first occurrence), without building the tag dict when a
     message's tag cannot be one its groups hold too: one read of a few fields stays cheap."""
@@ -228,7 +235,8 @@ class FixRecord:
     _src: Src | None = attrs.field(default=None, init=False)
     # decoded: the next field read converts every field (`_fill`); a message and its header
     # start False (their first read converts one field: a handler often reads only a few)
-    # None once every plain field is converted (a walked header or entry, a filled record)
+    # None once every plain field is converted (a filled record); a walked header or entry
+    # leaves it unset, which reads as None too (`_converted`)
     _eager: bool | None = attrs.field(default=True, init=False)
 
     _FIELDS: ClassVar[tuple[FieldInfo, ...]] = ()
@@ -306,6 +314,22 @@ class FixRecord:
         """
         return -1
 
+    @staticmethod
+    def _walk_entries(
+        flat: list[bytes], j: int, count: int, src: Src
+    ) -> tuple[list[FixRecord], int] | None:
+        """Read ``count`` entries of this class from ``flat[j:]`` (generated per entry class
+        without nested groups, see `_flat_entries`).
+
+        Returns:
+            The entries and the position after the last, or None: no fast walk.
+
+        Raises:
+            ValueError, UnicodeDecodeError, ArithmeticError: a value does not convert.
+            IndexError: the frame ends inside an entry.
+        """
+        return None
+
     def _get(self, info: FieldInfo) -> Any:
         """A field read for the first time: the first of a message converts only itself, any
         later one (and any of a group entry) converts every field of the record."""
@@ -370,7 +394,7 @@ class FixRecord:
         src = self._src
         if src is None:
             return
-        if self._eager is not None:
+        if _converted(self) is not None:
             bad = self._fill()
             if bad is not None:
                 wire = _wire(src)
@@ -448,7 +472,7 @@ class FixRecord:
         src = self._src
         if src is None:
             return
-        bad = self._fill() if self._eager is not None else None
+        bad = self._fill() if _converted(self) is not None else None
         if bad is not None:
             # raises the DecodeError that names the first bad field in wire order (or, tolerant,
             # records each)
@@ -698,33 +722,24 @@ def _flat_entries(
 ) -> tuple[FixRecord, ...] | None:
     """The entries of a group without nested groups, typed in one walk, when well formed.
 
-    Each entry's generated `_walk` reads its members in spec order, converting each value, and
-    stops at the first tag that is not the next member; the next entry must start at its
-    delimiter there, and after the last one no member of the entry may follow. Anything else (an
-    order the walk does not know, a missing required member, a value that does not convert)
-    returns None, and the careful parser finds and names what is wrong.
+    The entry class's generated `_walk_entries` reads each entry's members in spec order,
+    converting each value, and stops an entry at the first tag that is not its next member; the
+    next entry must start at its delimiter there, and after the last one no member of the entry
+    may follow. Anything else (an order the walk does not know, a missing required member, a
+    value that does not convert) returns None, and the careful parser finds and names what is
+    wrong.
     """
-    frame, _, flat, use_dollars, defects = src[:5]
-    delim = entry_cls._DELIMITER
-    n = len(flat)
-    out: list[FixRecord] = []
+    flat: list[bytes] = src[2]
     try:
-        for _ in range(count):
-            if flat[j] != delim:
-                return None
-            entry = _new(entry_cls)
-            end = entry._walk(flat, j, use_dollars)
-            if end < 0:
-                return None
-            _set(entry, "_src", [frame, None, flat[j:end], use_dollars, defects, None, None])
-            _set(entry, "_eager", None)  # every field converted
-            out.append(entry)
-            j = end
+        walked = entry_cls._walk_entries(flat, j, count, src)
     except _WALK_ERRORS:
         return None
-    if j < n and flat[j] in entry_cls._TAGS:
+    if walked is None:
+        return None
+    entries, end = walked
+    if end < len(flat) and flat[end] in entry_cls._TAGS:
         return None  # a member out of the walk's order: the careful parser decides
-    return tuple(out)
+    return tuple(entries)
 
 
 def _add(defects: list[Defect], defect: Defect) -> None:
@@ -944,7 +959,6 @@ def _typed_header(cls: type[FixRecord], src: Src) -> FixRecord:
     except _WALK_ERRORS:
         end = -1
     if end >= 0 and end - 6 == 2 * len(_header_keys(cls).intersection(src[6])):
-        _set(h, "_eager", None)  # every field converted
         return h
     h = _new(cls)
     _set(h, "_src", src)

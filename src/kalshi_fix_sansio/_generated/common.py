@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
@@ -17,7 +17,7 @@ from .._message import by_key as _by_key
 from .._message import convs as _convs
 from .._message import FixRecord
 from .._message import GroupInfo as _G
-from .._message import _set
+from .._message import _new, _set
 from .._encode import encode_group as _encode_group
 from .._encode import missing as _missing
 from ..errors import EncodeError as _EncodeError
@@ -320,6 +320,7 @@ class Header(FixRecord):
             _set(self, "_cstm_appl_ver_id", r.decode("utf-8"))
         else:
             _set(self, "_cstm_appl_ver_id", None)
+
         return i
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:

@@ -12,7 +12,7 @@ import enum
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
@@ -23,7 +23,7 @@ from .._message import convs as _convs
 from .._message import AnyTag, FixRecord, Message, UnknownMessage
 from .._encode import EncodeSpec as _EncodeSpec
 from .._message import GroupInfo as _G
-from .._message import _set
+from .._message import _new, _set
 from .._decode import decode_frame as _decode_frame
 from .._decode import rfq_dollars as _rfq_dollars
 from .._decode import rfq_units_for as _rfq_units_for
@@ -581,20 +581,34 @@ class Party(FixRecord):
         r = g(b"452")
         _set(self, "_party_role", None if r is None else (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
 
-    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
-        if flat[i] == b"448":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_party_id", r.decode("utf-8"))
-        else:
-            return -1
-        if flat[i] == b"452":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_party_role", (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
-        else:
-            return -1
-        return i
+    @staticmethod
+    def _walk_entries(
+        flat: list[bytes], j: int, count: int, src: list[Any]
+    ) -> tuple[list[FixRecord], int] | None:
+        frame, dollars, defects = src[0], src[3], src[4]
+        out: list[FixRecord] = []
+        for _ in range(count):
+            if flat[j] != b"448":
+                return None
+            e = _new(Party)
+            i = j
+            if flat[i] == b"448":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_party_id", r.decode("utf-8"))
+            else:
+                return None
+            if flat[i] == b"452":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_party_role", (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+            else:
+                return None
+
+            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            out.append(e)
+            j = i
+        return out, j
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -673,32 +687,46 @@ class MiscFee(FixRecord):
         r = g(b"891")
         _set(self, "_misc_fee_basis", None if r is None else (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
 
-    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
-        if flat[i] == b"137":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_misc_fee_amt", (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r)))
-        else:
-            return -1
-        if flat[i] == b"138":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_misc_fee_curr", r.decode("utf-8"))
-        else:
-            return -1
-        if flat[i] == b"139":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_misc_fee_type", (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8")))
-        else:
-            return -1
-        if flat[i] == b"891":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_misc_fee_basis", (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
-        else:
-            return -1
-        return i
+    @staticmethod
+    def _walk_entries(
+        flat: list[bytes], j: int, count: int, src: list[Any]
+    ) -> tuple[list[FixRecord], int] | None:
+        frame, dollars, defects = src[0], src[3], src[4]
+        out: list[FixRecord] = []
+        for _ in range(count):
+            if flat[j] != b"137":
+                return None
+            e = _new(MiscFee)
+            i = j
+            if flat[i] == b"137":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_misc_fee_amt", (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+            else:
+                return None
+            if flat[i] == b"138":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_misc_fee_curr", r.decode("utf-8"))
+            else:
+                return None
+            if flat[i] == b"139":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_misc_fee_type", (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8")))
+            else:
+                return None
+            if flat[i] == b"891":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_misc_fee_basis", (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+            else:
+                return None
+
+            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            out.append(e)
+            j = i
+        return out, j
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -763,20 +791,34 @@ class CollateralAmountChange(FixRecord):
         r = g(b"1705")
         _set(self, "_collateral_amount_type", None if r is None else (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8")))
 
-    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
-        if flat[i] == b"1704":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_collateral_amount_change", (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r)))
-        else:
-            return -1
-        if flat[i] == b"1705":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_collateral_amount_type", (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8")))
-        else:
-            return -1
-        return i
+    @staticmethod
+    def _walk_entries(
+        flat: list[bytes], j: int, count: int, src: list[Any]
+    ) -> tuple[list[FixRecord], int] | None:
+        frame, dollars, defects = src[0], src[3], src[4]
+        out: list[FixRecord] = []
+        for _ in range(count):
+            if flat[j] != b"1704":
+                return None
+            e = _new(CollateralAmountChange)
+            i = j
+            if flat[i] == b"1704":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_collateral_amount_change", (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+            else:
+                return None
+            if flat[i] == b"1705":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_collateral_amount_type", (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8")))
+            else:
+                return None
+
+            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            out.append(e)
+            j = i
+        return out, j
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -818,14 +860,28 @@ class MarketDataRequestRelatedSym(FixRecord):
         r = g(b"55")
         _set(self, "_symbol", None if r is None else r.decode("utf-8"))
 
-    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
-        if flat[i] == b"55":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_symbol", r.decode("utf-8"))
-        else:
-            return -1
-        return i
+    @staticmethod
+    def _walk_entries(
+        flat: list[bytes], j: int, count: int, src: list[Any]
+    ) -> tuple[list[FixRecord], int] | None:
+        frame, dollars, defects = src[0], src[3], src[4]
+        out: list[FixRecord] = []
+        for _ in range(count):
+            if flat[j] != b"55":
+                return None
+            e = _new(MarketDataRequestRelatedSym)
+            i = j
+            if flat[i] == b"55":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_symbol", r.decode("utf-8"))
+            else:
+                return None
+
+            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            out.append(e)
+            j = i
+        return out, j
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -913,38 +969,52 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
         r = g(b"273")
         _set(self, "_md_entry_time", None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
 
-    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
-        if flat[i] == b"269":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_md_entry_type", (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
-        else:
-            return -1
-        if flat[i] == b"270":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_md_entry_px", (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
-        else:
-            return -1
-        if flat[i] == b"271":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_md_entry_size", (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
-        else:
-            return -1
-        if flat[i] == b"272":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_md_entry_date", (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
-        else:
-            _set(self, "_md_entry_date", None)
-        if flat[i] == b"273":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_md_entry_time", (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
-        else:
-            _set(self, "_md_entry_time", None)
-        return i
+    @staticmethod
+    def _walk_entries(
+        flat: list[bytes], j: int, count: int, src: list[Any]
+    ) -> tuple[list[FixRecord], int] | None:
+        frame, dollars, defects = src[0], src[3], src[4]
+        out: list[FixRecord] = []
+        for _ in range(count):
+            if flat[j] != b"269":
+                return None
+            e = _new(MarketDataSnapshotFullRefreshMDEntry)
+            i = j
+            if flat[i] == b"269":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_md_entry_type", (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+            else:
+                return None
+            if flat[i] == b"270":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_md_entry_px", (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+            else:
+                return None
+            if flat[i] == b"271":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_md_entry_size", (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+            else:
+                return None
+            if flat[i] == b"272":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_md_entry_date", (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+            else:
+                _set(e, "_md_entry_date", None)
+            if flat[i] == b"273":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_md_entry_time", (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+            else:
+                _set(e, "_md_entry_time", None)
+
+            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            out.append(e)
+            j = i
+        return out, j
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1140,80 +1210,94 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         r = g(b"79")
         _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
-    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
-        if flat[i] == b"279":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_md_update_action", (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8")))
-        else:
-            return -1
-        if flat[i] == b"55":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_symbol", r.decode("utf-8"))
-        else:
-            return -1
-        if flat[i] == b"269":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_md_entry_type", (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
-        else:
-            return -1
-        if flat[i] == b"270":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_md_entry_px", (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
-        else:
-            return -1
-        if flat[i] == b"271":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_md_entry_size", (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
-        else:
-            return -1
-        if flat[i] == b"272":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_md_entry_date", (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
-        else:
-            _set(self, "_md_entry_date", None)
-        if flat[i] == b"273":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_md_entry_time", (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
-        else:
-            _set(self, "_md_entry_time", None)
-        if flat[i] == b"2446":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_aggressor_side", (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8")))
-        else:
-            _set(self, "_aggressor_side", None)
-        if flat[i] == b"828":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_trd_type", (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
-        else:
-            _set(self, "_trd_type", None)
-        if flat[i] == b"1003":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_trade_id", r.decode("utf-8"))
-        else:
-            _set(self, "_trade_id", None)
-        if flat[i] == b"11":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_cl_ord_id", r.decode("utf-8"))
-        else:
-            _set(self, "_cl_ord_id", None)
-        if flat[i] == b"79":
-            r = flat[i + 1]
-            i += 2
-            _set(self, "_alloc_account", (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            _set(self, "_alloc_account", None)
-        return i
+    @staticmethod
+    def _walk_entries(
+        flat: list[bytes], j: int, count: int, src: list[Any]
+    ) -> tuple[list[FixRecord], int] | None:
+        frame, dollars, defects = src[0], src[3], src[4]
+        out: list[FixRecord] = []
+        for _ in range(count):
+            if flat[j] != b"279":
+                return None
+            e = _new(MarketDataIncrementalRefreshMDEntry)
+            i = j
+            if flat[i] == b"279":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_md_update_action", (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8")))
+            else:
+                return None
+            if flat[i] == b"55":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_symbol", r.decode("utf-8"))
+            else:
+                return None
+            if flat[i] == b"269":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_md_entry_type", (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+            else:
+                return None
+            if flat[i] == b"270":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_md_entry_px", (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+            else:
+                return None
+            if flat[i] == b"271":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_md_entry_size", (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+            else:
+                return None
+            if flat[i] == b"272":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_md_entry_date", (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+            else:
+                _set(e, "_md_entry_date", None)
+            if flat[i] == b"273":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_md_entry_time", (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+            else:
+                _set(e, "_md_entry_time", None)
+            if flat[i] == b"2446":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_aggressor_side", (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8")))
+            else:
+                _set(e, "_aggressor_side", None)
+            if flat[i] == b"828":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_trd_type", (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+            else:
+                _set(e, "_trd_type", None)
+            if flat[i] == b"1003":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_trade_id", r.decode("utf-8"))
+            else:
+                _set(e, "_trade_id", None)
+            if flat[i] == b"11":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_cl_ord_id", r.decode("utf-8"))
+            else:
+                _set(e, "_cl_ord_id", None)
+            if flat[i] == b"79":
+                r = flat[i + 1]
+                i += 2
+                _set(e, "_alloc_account", (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+            else:
+                _set(e, "_alloc_account", None)
+
+            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            out.append(e)
+            j = i
+        return out, j
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
