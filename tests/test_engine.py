@@ -307,6 +307,19 @@ def test_gtd_order_expires_when_its_time_passes(ex: Exchange) -> None:
     assert ex.top_of_book(SYM)[1] is None
 
 
+def test_a_replaced_expire_time_moves_the_expiry(ex: Exchange) -> None:
+    gtd = p.TimeInForce.GTD
+    first, later = datetime(2026, 6, 15, 14, 1, tzinfo=UTC), datetime(2026, 6, 15, 14, 3, tzinfo=UTC)
+    ex.handle("a", nos("a1", SELL, 5, "0.60", time_in_force=gtd, expire_time=first), T0)
+    out = ex.handle("a", rpl("a2", "a1", SELL, 5, "0.60", time_in_force=gtd, expire_time=later), T0)
+    assert one(ers(out, "a")).exec_type == p.ExecType.REPLACED
+    out = ex.handle("b", nos("b1", BUY, 1, "0.10"), T0 + 61)  # the old ExpireTime has passed
+    assert ers(out, "a") == [] and ex.top_of_book(SYM)[1] is not None
+    out = ex.handle("b", nos("b2", BUY, 1, "0.10"), T0 + 180)
+    assert one(ers(out, "a")).exec_type == p.ExecType.CANCELED
+    assert ex.top_of_book(SYM)[1] is None
+
+
 def test_gtd_in_the_past_acts_as_ioc_and_gtd_needs_an_expiry(ex: Exchange) -> None:
     past = datetime(2026, 6, 15, 13, 0, tzinfo=UTC)
     gtd = p.TimeInForce.GTD

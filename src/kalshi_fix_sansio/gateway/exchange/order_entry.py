@@ -359,6 +359,7 @@ class OrderEntry:
         order.tif = new_tif
         order.expire_dt = expire
         order.expire_ts = None if expire is None else expire.timestamp()
+        self.orders.watch_expiry(order)
         self.reports.emit(
             self.reports.report(
                 order, Status.REPLACED, Status.REPLACED, orig_cl_ord_id=previous, replaced=True

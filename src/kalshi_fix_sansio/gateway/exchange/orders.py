@@ -17,6 +17,7 @@ order leaves the book: by a fill (`close`), a cancel of any kind (`cancel`), or 
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime
 from decimal import Decimal
 
@@ -86,7 +87,13 @@ class Orders:
         if register:
             self.state.open[order.order_id] = order
             self.state.by_cl[(account, cl_ord_id)] = order
+            self.watch_expiry(order)
         return order
+
+    def watch_expiry(self, order: Order) -> None:
+        """Remember when an open order with an ExpireTime expires (`expire_due` finds it)."""
+        if order.expire_ts is not None:
+            heapq.heappush(self.state.expiries, (order.expire_ts, order.seq, order.order_id))
 
     def close(self, order: Order) -> None:
         """Take a finished order out of the book and the open set (leaves already settled)."""
@@ -129,10 +136,13 @@ class Orders:
 
     def expire_due(self) -> None:
         """Expire the orders whose ExpireTime has come (``now >= ExpireTime``)."""
-        now = self.state.now
-        due = [
-            o for o in self.state.open.values() if o.expire_ts is not None and o.expire_ts <= now
-        ]
+        now, heap, open_orders = self.state.now, self.state.expiries, self.state.open
+        due = []
+        while heap and heap[0][0] <= now:
+            expire_ts, _, order_id = heapq.heappop(heap)
+            order = open_orders.get(order_id)
+            if order is not None and order.expire_ts == expire_ts:  # else stale: replaced, closed
+                due.append(order)
         due.sort(key=lambda o: (o.expire_ts, o.seq))
         for order in due:
             if order.open:

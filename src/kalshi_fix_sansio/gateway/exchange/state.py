@@ -63,6 +63,9 @@ class ExchangeState:
         self.sessions: dict[str, ClientSession] = {}
         self.books: dict[str, Book] = {}
         self.open: dict[str, Order] = {}  # OrderID -> open order
+        # (ExpireTime, seq, OrderID) of orders that may expire, earliest first; an entry whose
+        # order is closed or has another ExpireTime now is stale and skipped when it comes up
+        self.expiries: list[tuple[float, int, str]] = []
         self.by_cl: dict[tuple[str, str], Order] = {}  # (account, ClOrdID) -> order
         self.positions: dict[tuple[str, str, str], Decimal] = {}  # (symbol, account, holder)
         self.pause: str | None = None  # None, "trading" or "exchange"
