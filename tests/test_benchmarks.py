@@ -39,10 +39,12 @@ def test_session_benchmark_measures_every_pair() -> None:
     pairs = bench.run(rounds=2, count=40)
     lines = bench.report(pairs, 2, 40)
     text = "\n".join(lines)
-    assert len(pairs) == 3 and all(len(p.ratios) == 2 and min(p.ratios) > 0 for p in pairs)
+    assert len(pairs) == 4 and all(len(p.ratios) == 2 and min(p.ratios) > 0 for p in pairs)
     assert "session path, default (validate_messages=True)" in text
     assert "session path, lazy (validate_messages=False)" in text
     assert text.count("the 0.7x target") == 2  # the floor loop is a reference, not judged
+    own = next(line for line in lines if line.startswith("* the session's own work"))
+    assert "target <= 5.0 µs" in own and ("meets" in own or "NOT met" in own)
 
 
 def test_session_benchmark_writes_between_its_markers(
