@@ -26,8 +26,9 @@ from typing import Any, NamedTuple
 from hypothesis import strategies as st
 
 from kalshi_fix_sansio import Header, margin, prediction
+from kalshi_fix_sansio._fields import FieldInfo, GroupInfo
 from kalshi_fix_sansio._generated import tables
-from kalshi_fix_sansio._message import FieldInfo, FixRecord, GroupInfo, Message
+from kalshi_fix_sansio._message import FixRecord, Message
 
 UTC = timezone.utc
 

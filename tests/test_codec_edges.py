@@ -19,7 +19,8 @@ from strategies import DIALECTS, headers, message_classes, messages
 
 from kalshi_fix_sansio import DecodeError, EncodeError, Header, checksum, margin
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._message import FixRecord, GroupInfo, Message
+from kalshi_fix_sansio._fields import GroupInfo
+from kalshi_fix_sansio._message import FixRecord, Message
 
 UTC = timezone.utc
 SOH = b"\x01"

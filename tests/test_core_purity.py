@@ -32,6 +32,8 @@ CORE = [
     "ratelimit.py",
     "builders.py",
     "_message.py",
+    "_fields.py",
+    "_wire.py",
     "_decode.py",
     "_encode.py",
     "_values.py",

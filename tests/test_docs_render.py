@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from kalshi_fix_sansio._fields import GroupInfo
 from kalshi_fix_sansio._generated import margin, prediction
-from kalshi_fix_sansio._message import GroupInfo
 from kalshi_fix_sansio._states import TRANSITIONS, State, render_markdown
 from kalshi_fix_sansio.spec import ENVIRONMENTS, FIELDS, SESSIONS
 

@@ -23,7 +23,8 @@ from strategies import DIALECTS, headers, message_classes, messages
 
 from kalshi_fix_sansio import DecodeError, prediction
 from kalshi_fix_sansio import _values as v
-from kalshi_fix_sansio._message import FieldInfo, FixRecord, GroupInfo, Message
+from kalshi_fix_sansio._fields import FieldInfo, GroupInfo
+from kalshi_fix_sansio._message import FixRecord, Message
 
 ERROR = object()  # the reference's "does not convert"
 SETTINGS = settings(

@@ -9,8 +9,9 @@
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below, for type checkers; at run time they load on first use
+    from ._fields import Defect
     from ._generated.common import Header
-    from ._message import Defect, FixRecord, Message, UnknownMessage
+    from ._message import FixRecord, Message, UnknownMessage
     from ._states import State
     from .auth import (
         Ed25519Signer,
@@ -81,7 +82,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
 # generated dialects (PEP 562)
 _LAZY: dict[str, str] = {
     "Header": "._generated.common",
-    "Defect": "._message",
+    "Defect": "._fields",
     "FixRecord": "._message",
     "Message": "._message",
     "UnknownMessage": "._message",

@@ -5,7 +5,7 @@ CheckSum. The message classes themselves are in `_message`.
 
 from __future__ import annotations
 
-from ._message import (
+from ._fields import (
     BEGIN_STRING,
     REJECT_INCORRECT_FORMAT,
     REJECT_INVALID_MSGTYPE,
@@ -16,14 +16,11 @@ from ._message import (
     REJECT_TAG_ORDER,
     SOH,
     Defect,
-    Message,
-    _check_repeats,
     _new,
     _offset_of,
-    _repeats,
     _set,
-    _valid_tag,
 )
+from ._message import Message, _check_repeats, _repeats, _valid_tag
 from .errors import DecodeError
 from .framing import checksum
 from .redaction import SECRET_TAGS

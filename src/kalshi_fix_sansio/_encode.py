@@ -9,7 +9,8 @@ import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from ._message import SOH, FixRecord, Message, UnknownMessage
+from ._fields import SOH
+from ._message import FixRecord, Message, UnknownMessage
 from ._values import enc_int, enc_str
 from .errors import DecodeError, EncodeError
 from .framing import checksum

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._decode import decode_frame as _decode_frame
-from ._message import Defect, header_raw
+from ._fields import Defect
 from ._session_core import (
     _ACTIVE,
     _ADMIN,
@@ -32,6 +32,7 @@ from ._session_core import (
     sending_time,
 )
 from ._states import Trigger
+from ._wire import header_raw
 from .auth import logon_payload, verify_signature_b64
 from .errors import DecodeError, RemoteProtocolError
 from .events import (

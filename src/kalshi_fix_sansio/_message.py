@@ -1,6 +1,8 @@
 """Runtime behind the generated message classes: lazy typed records and their defects.
 
-Reading a frame into one of these is `_decode`'s work, writing one `_encode`'s.
+Reading a frame into one of these is `_decode`'s work, writing one `_encode`'s; where their raw
+values come from (tag dicts, groups, the header walk) is `_wire`'s, and the field-level
+vocabulary (`FieldInfo`, `GroupInfo`, `Defect`) is in `_fields`.
 
 A decoded message keeps the frame, a tag -> raw-value dict and the flat (tag, value, ...) list;
 each typed attribute is converted on first access and cached. That keeps `decode()` close to the
@@ -12,134 +14,34 @@ conversion when a caller wants all errors up front.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, NamedTuple, TypeVar
+from collections.abc import Iterator
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
+from ._fields import (
+    _CONVERT_ERRORS,
+    REJECT_INCORRECT_FORMAT,
+    REJECT_TAG_REPEATED,
+    REJECT_VALUE_OUT_OF_RANGE,
+    SOH,
+    Conv,
+    Defect,
+    FieldInfo,
+    GroupInfo,
+    Src,
+    _add,
+    _offset_of,
+    _set,
+)
+from ._wire import (
+    _parse_group,
+    _raw_of,
+    _typed_header,
+    _wire,
+)
 from .errors import DecodeError
 from .redaction import SECRET_TAGS
-
-SOH = b"\x01"
-BEGIN_STRING = b"FIXT.1.1"
-_new = object.__new__
-_set = object.__setattr__
-
-# SessionRejectReason(373) codes used for decode problems.
-REJECT_INVALID_TAG_NUMBER = 0
-REJECT_REQUIRED_TAG_MISSING = 1
-REJECT_TAG_NOT_DEFINED_FOR_MSGTYPE = 2
-REJECT_UNDEFINED_TAG = 3
-REJECT_TAG_NO_VALUE = 4
-REJECT_VALUE_OUT_OF_RANGE = 5
-REJECT_INCORRECT_FORMAT = 6
-REJECT_INVALID_MSGTYPE = 11
-REJECT_TAG_REPEATED = 13
-REJECT_TAG_ORDER = 14
-REJECT_GROUP_COUNT = 16
-
-
-@attrs.frozen(slots=True)
-class Defect:
-    """One thing wrong with a received message that did not stop it from being read.
-
-    A session delivers an exchange message with its defects listed instead of dropping it (see
-    `ApplicationMessage.defects`); a strict session (the acceptor, or ``strict_inbound=True``)
-    rejects the message with `reason` instead.
-
-    Attributes:
-        tag: the tag at fault, when one is (None for a problem of the whole message).
-        reason: the SessionRejectReason(373) a strict session answers it with: 0 undefined tag,
-            1 required tag missing, 2 tag not defined for this message type, 4 tag without a
-            value, 5 value out of range (an enum value the spec does not list), 6 incorrect
-            data format, 11 invalid MsgType, 13 tag repeated, 14 header field after the body,
-            16 wrong number of repeating-group entries.
-        text: what is wrong and where, in words (message, group entry, tag).
-        value: the raw wire value at fault, when there is one (the typed attribute of a value
-            that does not convert reads None; this keeps the bytes).
-    """
-
-    tag: int | None
-    reason: int
-    text: str
-    value: bytes | None = None
-
-    def error(self, frame: bytes, msg_type: str | None = None) -> DecodeError:
-        """This defect as the `DecodeError` a strict decode raises.
-
-        Args:
-            frame: the frame it was found in.
-            msg_type: its MsgType(35).
-
-        Returns:
-            The error (not raised).
-        """
-        offset = None
-        if self.tag is not None:
-            offset = _offset_of([frame], str(self.tag).encode())
-        return DecodeError(
-            self.text,
-            raw=frame,
-            msg_type=msg_type,
-            tag=self.tag,
-            offset=offset,
-            reject_reason=self.reason,
-        )
-
-
-class AnyTag(frozenset[bytes]):
-    """A tag set that holds every tag (an unknown message's tags may all repeat in groups)."""
-
-    def __contains__(self, tag: object) -> bool:
-        return True
-
-
-class FieldInfo(NamedTuple):
-    """How one field of a generated class maps to the wire."""
-
-    attr: str  # public attribute name
-    slot: str  # private slot holding the typed value
-    tag: int
-    key: bytes  # the tag as bytes, the key in the wire dict
-    name: str  # FIX name
-    dec: Callable[[bytes], Any]  # wire -> value (session prices: the cents form on prediction)
-    dec_dollars: Callable[[bytes], Any] | None  # wire -> value when the session uses dollars
-    secret: bool  # never shown in repr (RawData)
-
-
-class GroupInfo(NamedTuple):
-    """How one repeating group of a generated class maps to the wire."""
-
-    attr: str
-    slot: str
-    tag: int
-    key: bytes
-    name: str  # FIX name of the count field
-    entry: type[FixRecord]
-
-
-# (slot, tag bytes, decoder, field) per plain field of a class, in member order: `FixRecord._fill`
-Conv = tuple[tuple[str, bytes, Callable[[bytes], Any], FieldInfo], ...]
-_CONVERT_ERRORS = (ValueError, UnicodeDecodeError, ArithmeticError)
-_WALK_ERRORS = (ValueError, UnicodeDecodeError, ArithmeticError, IndexError)
-
-
-# [frame, tag -> raw value (built on first access), flat [tag, value, ...], use_dollars,
-#  defects: a list shared by a message and its group entries when decoded tolerantly, else None,
-#  a message: its class and the set of its tags (None on a group entry)]
-Src = list[Any]
-
-
-def _wire(src: Src) -> dict[bytes, bytes]:
-    """Tag -> raw value of a record's own fields (a message: header and body, not its groups)."""
-    wire: dict[bytes, bytes] | None = src[1]
-    if wire is None:
-        cls = src[5]
-        if cls is not None and cls._GROUP_TAGS and not _fields_after_groups(cls):
-            wire = src[1] = _own_wire(cls, src[2], src[6])
-        else:
-            wire = src[1] = _pairs(src[2])
-    return wire
 
 
 def _converted(rec: FixRecord) -> bool | None:
@@ -147,78 +49,6 @@ def _converted(rec: FixRecord) -> bool | None:
     walked header or group entry: one store less per entry)."""
     eager: bool | None = getattr(rec, "_eager", None)
     return eager
-
-
-def _raw_of(src: Src, key: bytes) -> bytes | None:
-    """One raw value of a record (its first occurrence), without building the tag dict when a
-    message's tag cannot be one its groups hold too: one read of a few fields stays cheap."""
-    wire: dict[bytes, bytes] | None = src[1]
-    if wire is not None:
-        return wire.get(key)
-    cls = src[5]
-    if cls is None or key in cls._GROUP_TAGS:
-        return _wire(src).get(key)
-    flat: list[bytes] = src[2]
-    i = 0
-    try:
-        while True:
-            i = flat.index(key, i)
-            if not i & 1:  # a tag, not a value that reads alike
-                return flat[i + 1]
-            i += 1
-    except ValueError:
-        return None
-
-
-def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
-    """Tag -> value of a flat list; a tag given twice keeps its first value (as `raw_value`)."""
-    it = iter(flat)
-    wire = dict(zip(it, it, strict=False))
-    if len(wire) * 2 != len(flat):  # a repeated tag (a defect): the first occurrence counts
-        wire = {}
-        for i in range(0, len(flat) - 1, 2):
-            wire.setdefault(flat[i], flat[i + 1])
-    return wire
-
-
-def _own_wire(cls: type[Message], flat: list[bytes], present: set[bytes]) -> dict[bytes, bytes]:
-    """The header and body fields of a message with groups, without reading the entries.
-
-    They come before the first group entry; the tags after it are checked, as a set, for a
-    header or body tag placed later (allowed, unusual), in which case the whole frame is read.
-    A tag given twice keeps its first value either way.
-    """
-    group_tags = cls._GROUP_TAGS
-    i = 6
-    n = len(flat)
-    while i < n and flat[i] not in group_tags:
-        i += 2
-    wire = _pairs(flat[:i])
-    if i < n and not _own_keys(cls).isdisjoint(present.difference(wire)):
-        wire = _pairs(flat)
-    return wire
-
-
-def _fields_after_groups(cls: type[Message]) -> bool:
-    """Whether the spec places a plain field after a group of the class (cached per class):
-    then its fields are read from the whole frame at once, as they rarely all lead it."""
-    cached: bool | None = cls.__dict__.get("_TAIL_CACHE")
-    if cached is None:
-        kinds = [isinstance(m, GroupInfo) for m in cls._MEMBERS]
-        cached = True in kinds and False in kinds[kinds.index(True) :]
-        type.__setattr__(cls, "_TAIL_CACHE", cached)
-    return cached
-
-
-def _own_keys(cls: type[Message]) -> frozenset[bytes]:
-    """The header, body and group count tags of a message class (cached per class)."""
-    cached: frozenset[bytes] | None = cls.__dict__.get("_OWN_KEYS_CACHE")
-    if cached is None:
-        cached = frozenset(
-            [*cls._HEADER_CLS._BY_KEY, *cls._BY_KEY, *(g.key for g in cls._GROUPS)]
-        )
-        type.__setattr__(cls, "_OWN_KEYS_CACHE", cached)
-    return cached
 
 
 R = TypeVar("R", bound="FixRecord")
@@ -590,180 +420,12 @@ def convs(fields: tuple[FieldInfo, ...]) -> tuple[Conv, Conv]:
     return cents, dollars
 
 
-def header_raw(msg: FixRecord, keys: frozenset[bytes]) -> dict[bytes, bytes]:
-    """Raw values of the header fields of a decoded message, read from the front of the frame.
-
-    Cheaper than the typed header for the session's per-message checks: header fields follow
-    8, 9 and 35, so only those few pairs are looked at; a header field placed later in the
-    frame (allowed, unusual) is found through the full tag dict.
-
-    Args:
-        msg: a decoded message.
-        keys: the header tags (as bytes).
-
-    Returns:
-        tag -> raw value for the header fields present.
-    """
-    src = msg._src
-    assert src is not None
-    flat: list[bytes] = src[2]
-    out: dict[bytes, bytes] = {}
-    i = 6
-    n = len(flat)
-    while i < n and flat[i] in keys:
-        out[flat[i]] = flat[i + 1]
-        i += 2
-    if b"34" not in out or b"49" not in out or b"56" not in out or b"52" not in out:
-        wire = _wire(src)
-        out = {k: v for k, v in wire.items() if k in keys}
-    return out
-
-
 def _extra(rec: FixRecord) -> tuple[tuple[int, bytes], ...]:
     return getattr(rec, "extra_fields", ())
 
 
 def _redacted(extra: tuple[tuple[int, bytes], ...]) -> tuple[tuple[int, bytes], ...]:
     return tuple((tag, b"<redacted>" if tag in SECRET_TAGS else value) for tag, value in extra)
-
-
-def _offset_of(src: Src, key: bytes) -> int | None:
-    pos = src[0].find(SOH + key + b"=")
-    return pos + 1 if pos >= 0 else (0 if src[0].startswith(key + b"=") else None)
-
-
-def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tuple[FixRecord, ...]:
-    frame, _, flat, use_dollars, defects = src[:5]
-    n = len(flat)
-    # bounded before use: no message holds more entries than it has fields
-    count = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
-    if count < 0 or count > n // 2:
-        problem = "is not a number" if count < 0 else "is more than the message can hold"
-        error = _group_error(owner, info, src, f"count {raw!r} {problem}", info.tag)
-        if defects is None:
-            raise error
-        # tolerant: read the entries that are there
-        _add(defects, Defect(info.tag, REJECT_INCORRECT_FORMAT, str(error), raw))
-        count = n
-    # find the count tag at an even (tag) position of the flat list
-    i = 0
-    while True:
-        i = flat.index(info.key, i)
-        if i % 2 == 0:
-            break
-        i += 1
-    entry_cls = info.entry
-    if count and not entry_cls._GROUPS:
-        fast = _flat_entries(entry_cls, src, i + 2, count)
-        if fast is not None:
-            return fast
-    delim = entry_cls._DELIMITER
-    tags = entry_cls._TAGS
-    required = entry_cls._REQUIRED
-    j = i + 2
-    entries: list[FixRecord] = []
-    own = entry_cls._OWN
-    for k in range(count):
-        # An entry starts with the delimiter; tolerated: another member when the delimiter is
-        # left out (Kalshi omits Symbol on multivariate QuoteRequest entries).
-        if j >= n or flat[j] not in tags:
-            if count == n:  # tolerant read of a group whose count was unreadable
-                break
-            found = flat[j].decode("latin-1") if j < n else "end of message"
-            error = _group_error(
-                owner,
-                info,
-                src,
-                f"declares {count} entries but entry {k + 1} starts with {found!r} instead of "
-                f"the delimiter tag {delim.decode()}",
-                info.tag,
-                REJECT_GROUP_COUNT,
-            )
-            if defects is None:
-                raise error
-            _add(defects, Defect(info.tag, REJECT_GROUP_COUNT, str(error), raw))
-            break
-        start = j
-        seen = {flat[j]}
-        j += 2
-        while j < n:
-            t = flat[j]
-            # a member seen twice (the delimiter included) starts the next entry
-            if t not in tags or (t in own and t in seen):
-                break
-            seen.add(t)
-            j += 2
-        sub = flat[start:j]
-        d = dict(zip(sub[0::2], sub[1::2], strict=True))
-        missing = required - d.keys()
-        if missing:
-            if defects is None:
-                tag = min(int(t) for t in missing)
-                raise _group_error(
-                    owner,
-                    info,
-                    src,
-                    f"entry {k + 1} lacks required tag {tag}",
-                    tag,
-                    REJECT_REQUIRED_TAG_MISSING,
-                )
-            for tag in sorted(int(t) for t in missing):
-                text = f"{owner._what()}: group {info.name}({info.tag}) entry {k + 1} lacks "
-                _add(defects, Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{text}required tag {tag}"))
-        entry = _new(entry_cls)
-        _set(entry, "_src", [frame, d, sub, use_dollars, defects, None, None])
-        _set(entry, "_eager", True)
-        entries.append(entry)
-    return tuple(entries)
-
-
-def _flat_entries(
-    entry_cls: type[FixRecord], src: Src, j: int, count: int
-) -> tuple[FixRecord, ...] | None:
-    """The entries of a group without nested groups, typed in one walk, when well formed.
-
-    The entry class's generated `_walk_entries` reads each entry's members in spec order,
-    converting each value, and stops an entry at the first tag that is not its next member; the
-    next entry must start at its delimiter there, and after the last one no member of the entry
-    may follow. Anything else (an order the walk does not know, a missing required member, a
-    value that does not convert) returns None, and the careful parser finds and names what is
-    wrong.
-    """
-    flat: list[bytes] = src[2]
-    try:
-        walked = entry_cls._walk_entries(flat, j, count, src)
-    except _WALK_ERRORS:
-        return None
-    if walked is None:
-        return None
-    entries, end = walked
-    if end < len(flat) and flat[end] in entry_cls._TAGS:
-        return None  # a member out of the walk's order: the careful parser decides
-    return tuple(entries)
-
-
-def _add(defects: list[Defect], defect: Defect) -> None:
-    """Record a defect once (checking a message twice finds the same ones again)."""
-    if defect not in defects:
-        defects.append(defect)
-
-
-def _group_error(
-    owner: FixRecord,
-    info: GroupInfo,
-    src: Src,
-    problem: str,
-    tag: int,
-    reason: int = REJECT_INCORRECT_FORMAT,
-) -> DecodeError:
-    """The error for a repeating-group problem (its text built only when there is one)."""
-    return DecodeError(
-        f"{owner._what()}: group {info.name}({info.tag}): {problem}",
-        raw=src[0],
-        tag=tag,
-        msg_type=owner._msgtype_of(src),
-        reject_reason=reason,
-    )
 
 
 def _enum_keys(cls: type[FixRecord]) -> frozenset[bytes]:
@@ -775,10 +437,6 @@ def _enum_keys(cls: type[FixRecord]) -> frozenset[bytes]:
         )
         type.__setattr__(cls, "_ENUM_KEYS_CACHE", cached)
     return cached
-
-
-# ---------------------------------------------------------------------------------------------
-# Messages
 
 
 @attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
@@ -943,35 +601,6 @@ class UnknownMessage(Message):
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         pass
-
-
-def _typed_header(cls: type[FixRecord], src: Src) -> FixRecord:
-    """The header of a decoded message, typed at once when it is laid out as usual.
-
-    Header fields follow 8, 9 and 35; the generated walk reads them there in spec order. It is
-    the header when it took every header tag the frame holds (one placed elsewhere, in another
-    order, or a value that does not convert, leaves the lazy header, which reads the tag dict).
-    """
-    h = _new(cls)
-    _set(h, "_src", src)
-    try:
-        end = h._walk(src[2], 6, src[3])
-    except _WALK_ERRORS:
-        end = -1
-    if end >= 0 and end - 6 == 2 * len(_header_keys(cls).intersection(src[6])):
-        return h
-    h = _new(cls)
-    _set(h, "_src", src)
-    _set(h, "_eager", False)
-    return h
-
-
-def _header_keys(cls: type[FixRecord]) -> frozenset[bytes]:
-    cached: frozenset[bytes] | None = cls.__dict__.get("_KEYS_CACHE")
-    if cached is None:
-        cached = frozenset(cls._BY_KEY)
-        type.__setattr__(cls, "_KEYS_CACHE", cached)
-    return cached
 
 
 def _valid_tag(t: bytes) -> bool:

@@ -9,7 +9,8 @@ from typing import Any
 
 import attrs
 
-from ._message import Defect, Message
+from ._fields import Defect
+from ._message import Message
 from .errors import DecodeError
 
 

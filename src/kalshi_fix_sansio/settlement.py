@@ -39,7 +39,7 @@ from typing import Any
 
 import attrs
 
-from ._message import Defect
+from ._fields import Defect
 from .events import ApplicationMessage
 from .tracker import CollateralChange, _int
 from .tracker import _code as _text

@@ -12,12 +12,12 @@ from typing import Any, ClassVar
 import attrs
 
 from .. import _values as _v
-from .._message import FieldInfo as _F
+from .._fields import FieldInfo as _F
 from .._message import by_key as _by_key
 from .._message import convs as _convs
 from .._message import FixRecord
-from .._message import GroupInfo as _G
-from .._message import _new, _set
+from .._fields import GroupInfo as _G
+from .._fields import _new, _set
 from .._encode import encode_group as _encode_group
 from .._encode import missing as _missing
 from ..errors import EncodeError as _EncodeError

@@ -17,13 +17,14 @@ from typing import Any, ClassVar
 import attrs
 
 from .. import _values as _v
-from .._message import FieldInfo as _F
+from .._fields import FieldInfo as _F
 from .._message import by_key as _by_key
 from .._message import convs as _convs
-from .._message import AnyTag, FixRecord, Message, UnknownMessage
+from .._fields import AnyTag
+from .._message import FixRecord, Message, UnknownMessage
 from .._encode import EncodeSpec as _EncodeSpec
-from .._message import GroupInfo as _G
-from .._message import _new, _set
+from .._fields import GroupInfo as _G
+from .._fields import _new, _set
 from .._decode import decode_frame as _decode_frame
 from .._decode import rfq_dollars as _rfq_dollars
 from .._decode import rfq_units_for as _rfq_units_for

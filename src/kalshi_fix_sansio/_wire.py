@@ -1,0 +1,296 @@
+"""Where a decoded record's raw values come from: the frame's flat (tag, value, ...) list, the tag
+dicts built from it (a message's own fields without its entries), its repeating groups (cut into
+entries and typed by the generated walk, or by the careful parser that names what is wrong) and
+its header (typed by a walk from the first field after 35). The records themselves are in
+`_message`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._fields import (
+    _WALK_ERRORS,
+    REJECT_GROUP_COUNT,
+    REJECT_INCORRECT_FORMAT,
+    REJECT_REQUIRED_TAG_MISSING,
+    Defect,
+    GroupInfo,
+    Src,
+    _add,
+    _new,
+    _set,
+)
+from .errors import DecodeError
+
+if TYPE_CHECKING:
+    from ._message import FixRecord, Message
+
+def _wire(src: Src) -> dict[bytes, bytes]:
+    """Tag -> raw value of a record's own fields (a message: header and body, not its groups)."""
+    wire: dict[bytes, bytes] | None = src[1]
+    if wire is None:
+        cls = src[5]
+        if cls is not None and cls._GROUP_TAGS and not _fields_after_groups(cls):
+            wire = src[1] = _own_wire(cls, src[2], src[6])
+        else:
+            wire = src[1] = _pairs(src[2])
+    return wire
+
+
+def _raw_of(src: Src, key: bytes) -> bytes | None:
+    """One raw value of a record (its first occurrence), without building the tag dict when a
+    message's tag cannot be one its groups hold too: one read of a few fields stays cheap."""
+    wire: dict[bytes, bytes] | None = src[1]
+    if wire is not None:
+        return wire.get(key)
+    cls = src[5]
+    if cls is None or key in cls._GROUP_TAGS:
+        return _wire(src).get(key)
+    flat: list[bytes] = src[2]
+    i = 0
+    try:
+        while True:
+            i = flat.index(key, i)
+            if not i & 1:  # a tag, not a value that reads alike
+                return flat[i + 1]
+            i += 1
+    except ValueError:
+        return None
+
+
+def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+    """Tag -> value of a flat list; a tag given twice keeps its first value (as `raw_value`)."""
+    it = iter(flat)
+    wire = dict(zip(it, it, strict=False))
+    if len(wire) * 2 != len(flat):  # a repeated tag (a defect): the first occurrence counts
+        wire = {}
+        for i in range(0, len(flat) - 1, 2):
+            wire.setdefault(flat[i], flat[i + 1])
+    return wire
+
+
+def _own_wire(cls: type[Message], flat: list[bytes], present: set[bytes]) -> dict[bytes, bytes]:
+    """The header and body fields of a message with groups, without reading the entries.
+
+    They come before the first group entry; the tags after it are checked, as a set, for a
+    header or body tag placed later (allowed, unusual), in which case the whole frame is read.
+    A tag given twice keeps its first value either way.
+    """
+    group_tags = cls._GROUP_TAGS
+    i = 6
+    n = len(flat)
+    while i < n and flat[i] not in group_tags:
+        i += 2
+    wire = _pairs(flat[:i])
+    if i < n and not _own_keys(cls).isdisjoint(present.difference(wire)):
+        wire = _pairs(flat)
+    return wire
+
+
+def _fields_after_groups(cls: type[Message]) -> bool:
+    """Whether the spec places a plain field after a group of the class (cached per class):
+    then its fields are read from the whole frame at once, as they rarely all lead it."""
+    cached: bool | None = cls.__dict__.get("_TAIL_CACHE")
+    if cached is None:
+        kinds = [isinstance(m, GroupInfo) for m in cls._MEMBERS]
+        cached = True in kinds and False in kinds[kinds.index(True) :]
+        type.__setattr__(cls, "_TAIL_CACHE", cached)
+    return cached
+
+
+def _own_keys(cls: type[Message]) -> frozenset[bytes]:
+    """The header, body and group count tags of a message class (cached per class)."""
+    cached: frozenset[bytes] | None = cls.__dict__.get("_OWN_KEYS_CACHE")
+    if cached is None:
+        cached = frozenset(
+            [*cls._HEADER_CLS._BY_KEY, *cls._BY_KEY, *(g.key for g in cls._GROUPS)]
+        )
+        type.__setattr__(cls, "_OWN_KEYS_CACHE", cached)
+    return cached
+
+
+def header_raw(msg: FixRecord, keys: frozenset[bytes]) -> dict[bytes, bytes]:
+    """Raw values of the header fields of a decoded message, read from the front of the frame.
+
+    Cheaper than the typed header for the session's per-message checks: header fields follow
+    8, 9 and 35, so only those few pairs are looked at; a header field placed later in the
+    frame (allowed, unusual) is found through the full tag dict.
+
+    Args:
+        msg: a decoded message.
+        keys: the header tags (as bytes).
+
+    Returns:
+        tag -> raw value for the header fields present.
+    """
+    src = msg._src
+    assert src is not None
+    flat: list[bytes] = src[2]
+    out: dict[bytes, bytes] = {}
+    i = 6
+    n = len(flat)
+    while i < n and flat[i] in keys:
+        out[flat[i]] = flat[i + 1]
+        i += 2
+    if b"34" not in out or b"49" not in out or b"56" not in out or b"52" not in out:
+        wire = _wire(src)
+        out = {k: v for k, v in wire.items() if k in keys}
+    return out
+
+
+def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tuple[FixRecord, ...]:
+    frame, _, flat, use_dollars, defects = src[:5]
+    n = len(flat)
+    # bounded before use: no message holds more entries than it has fields
+    count = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
+    if count < 0 or count > n // 2:
+        problem = "is not a number" if count < 0 else "is more than the message can hold"
+        error = _group_error(owner, info, src, f"count {raw!r} {problem}", info.tag)
+        if defects is None:
+            raise error
+        # tolerant: read the entries that are there
+        _add(defects, Defect(info.tag, REJECT_INCORRECT_FORMAT, str(error), raw))
+        count = n
+    # find the count tag at an even (tag) position of the flat list
+    i = 0
+    while True:
+        i = flat.index(info.key, i)
+        if i % 2 == 0:
+            break
+        i += 1
+    entry_cls = info.entry
+    if count and not entry_cls._GROUPS:
+        fast = _flat_entries(entry_cls, src, i + 2, count)
+        if fast is not None:
+            return fast
+    delim = entry_cls._DELIMITER
+    tags = entry_cls._TAGS
+    required = entry_cls._REQUIRED
+    j = i + 2
+    entries: list[FixRecord] = []
+    own = entry_cls._OWN
+    for k in range(count):
+        # An entry starts with the delimiter; tolerated: another member when the delimiter is
+        # left out (Kalshi omits Symbol on multivariate QuoteRequest entries).
+        if j >= n or flat[j] not in tags:
+            if count == n:  # tolerant read of a group whose count was unreadable
+                break
+            found = flat[j].decode("latin-1") if j < n else "end of message"
+            error = _group_error(
+                owner,
+                info,
+                src,
+                f"declares {count} entries but entry {k + 1} starts with {found!r} instead of "
+                f"the delimiter tag {delim.decode()}",
+                info.tag,
+                REJECT_GROUP_COUNT,
+            )
+            if defects is None:
+                raise error
+            _add(defects, Defect(info.tag, REJECT_GROUP_COUNT, str(error), raw))
+            break
+        start = j
+        seen = {flat[j]}
+        j += 2
+        while j < n:
+            t = flat[j]
+            # a member seen twice (the delimiter included) starts the next entry
+            if t not in tags or (t in own and t in seen):
+                break
+            seen.add(t)
+            j += 2
+        sub = flat[start:j]
+        d = dict(zip(sub[0::2], sub[1::2], strict=True))
+        missing = required - d.keys()
+        if missing:
+            if defects is None:
+                tag = min(int(t) for t in missing)
+                raise _group_error(
+                    owner,
+                    info,
+                    src,
+                    f"entry {k + 1} lacks required tag {tag}",
+                    tag,
+                    REJECT_REQUIRED_TAG_MISSING,
+                )
+            for tag in sorted(int(t) for t in missing):
+                text = f"{owner._what()}: group {info.name}({info.tag}) entry {k + 1} lacks "
+                _add(defects, Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{text}required tag {tag}"))
+        entry = _new(entry_cls)
+        _set(entry, "_src", [frame, d, sub, use_dollars, defects, None, None])
+        _set(entry, "_eager", True)
+        entries.append(entry)
+    return tuple(entries)
+
+
+def _flat_entries(
+    entry_cls: type[FixRecord], src: Src, j: int, count: int
+) -> tuple[FixRecord, ...] | None:
+    """The entries of a group without nested groups, typed in one walk, when well formed.
+
+    The entry class's generated `_walk_entries` reads each entry's members in spec order,
+    converting each value, and stops an entry at the first tag that is not its next member; the
+    next entry must start at its delimiter there, and after the last one no member of the entry
+    may follow. Anything else (an order the walk does not know, a missing required member, a
+    value that does not convert) returns None, and the careful parser finds and names what is
+    wrong.
+    """
+    flat: list[bytes] = src[2]
+    try:
+        walked = entry_cls._walk_entries(flat, j, count, src)
+    except _WALK_ERRORS:
+        return None
+    if walked is None:
+        return None
+    entries, end = walked
+    if end < len(flat) and flat[end] in entry_cls._TAGS:
+        return None  # a member out of the walk's order: the careful parser decides
+    return tuple(entries)
+
+
+def _group_error(
+    owner: FixRecord,
+    info: GroupInfo,
+    src: Src,
+    problem: str,
+    tag: int,
+    reason: int = REJECT_INCORRECT_FORMAT,
+) -> DecodeError:
+    """The error for a repeating-group problem (its text built only when there is one)."""
+    return DecodeError(
+        f"{owner._what()}: group {info.name}({info.tag}): {problem}",
+        raw=src[0],
+        tag=tag,
+        msg_type=owner._msgtype_of(src),
+        reject_reason=reason,
+    )
+
+
+def _typed_header(cls: type[FixRecord], src: Src) -> FixRecord:
+    """The header of a decoded message, typed at once when it is laid out as usual.
+
+    Header fields follow 8, 9 and 35; the generated walk reads them there in spec order. It is
+    the header when it took every header tag the frame holds (one placed elsewhere, in another
+    order, or a value that does not convert, leaves the lazy header, which reads the tag dict).
+    """
+    h = _new(cls)
+    _set(h, "_src", src)
+    try:
+        end = h._walk(src[2], 6, src[3])
+    except _WALK_ERRORS:
+        end = -1
+    if end >= 0 and end - 6 == 2 * len(_header_keys(cls).intersection(src[6])):
+        return h
+    h = _new(cls)
+    _set(h, "_src", src)
+    _set(h, "_eager", False)
+    return h
+
+
+def _header_keys(cls: type[FixRecord]) -> frozenset[bytes]:
+    cached: frozenset[bytes] | None = cls.__dict__.get("_KEYS_CACHE")
+    if cached is None:
+        cached = frozenset(cls._BY_KEY)
+        type.__setattr__(cls, "_KEYS_CACHE", cached)
+    return cached
