@@ -302,3 +302,45 @@ def test_equality_repr_replace_and_to_dict() -> None:
     decoded = p.decode(p.encode(a, HDR))
     assert decoded == a
     assert [t for t, _, _ in decoded.items()] == [11, 38, 40, 44, 54, 55]
+
+
+def _public_fields(obj: object) -> list[str]:
+    return [n for n, v in vars(type(obj)).items() if isinstance(v, property)]
+
+
+@pytest.mark.parametrize("module", [p, m], ids=["prediction", "margin"])
+def test_records_are_read_only_through_every_public_attribute(module: object) -> None:
+    # constructed and decoded messages, their headers and group entries: every field property
+    # refuses assignment, and no new attribute can be added (slots)
+    for cls in module.MESSAGES.values():  # type: ignore[attr-defined]
+        built = cls()
+        for name in _public_fields(built):
+            with pytest.raises(AttributeError):
+                setattr(built, name, None)
+        with pytest.raises(AttributeError):
+            built.not_a_field = 1
+    snap = p.decode(
+        p.encode(
+            p.MarketDataSnapshotFullRefresh(
+                symbol="S",
+                md_entries=[
+                    p.MarketDataSnapshotFullRefreshMDEntry(
+                        md_entry_type=p.MDEntryType.BID,
+                        md_entry_px=Decimal("0.5"),
+                        md_entry_size=Decimal("3"),
+                        md_entry_date=date(2026, 11, 20),
+                        md_entry_time=datetime(2026, 11, 20, 14, 30, tzinfo=timezone.utc).timetz(),
+                    )
+                ],
+            ),
+            HDR,
+        )
+    )
+    for rec in (snap, snap.header, snap.md_entries[0]):
+        names = _public_fields(rec)
+        assert names
+        for name in names:
+            before = getattr(rec, name)
+            with pytest.raises(AttributeError):
+                setattr(rec, name, before)
+            assert getattr(rec, name) == before

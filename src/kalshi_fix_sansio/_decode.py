@@ -18,7 +18,6 @@ from ._fields import (
     Defect,
     _new,
     _offset_of,
-    _set,
 )
 from ._message import Message, _check_repeats, _repeats, _valid_tag
 from .errors import DecodeError
@@ -149,8 +148,8 @@ def decode_frame(
     if tolerant:
         defects = _structural_defects(cls, frame, flat, tags, present, cls is classes[b""])
         msg = _new(cls)
-        _set(msg, "_src", [frame, None, flat, use_dollars, defects, cls, present])
-        _set(msg, "_eager", False)
+        msg._src = [frame, None, flat, use_dollars, defects, cls, present]
+        msg._eager = False
         return msg
     if not cls._REQUIRED <= present:
         tag = min(int(t) for t in cls._REQUIRED - present)
@@ -274,8 +273,8 @@ def _finish(
     cls: type[Message], frame: bytes, flat: list[bytes], use_dollars: bool, present: set[bytes]
 ) -> Message:
     msg = _new(cls)
-    _set(msg, "_src", [frame, None, flat, use_dollars, None, cls, present])
-    _set(msg, "_eager", False)
+    msg._src = [frame, None, flat, use_dollars, None, cls, present]
+    msg._eager = False
     return msg
 
 

@@ -55,7 +55,7 @@ R = TypeVar("R", bound="FixRecord")
 M = TypeVar("M", bound="Message")
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class FixRecord:
     """Base of generated messages, group entries and the header.
 
@@ -100,7 +100,7 @@ class FixRecord:
             wire = _wire(src)
         try:  # the generated straight-line converters: every value converts in the common case
             self._fast_fill(wire, src[3])
-            _set(self, "_eager", None)
+            self._eager = None
             return None
         except _CONVERT_ERRORS:
             pass  # one does not: the loop below leaves it unset for `_load` to name
@@ -164,7 +164,7 @@ class FixRecord:
         """A field read for the first time: the first of a message converts only itself, any
         later one (and any of a group entry) converts every field of the record."""
         if self._eager is False:
-            _set(self, "_eager", True)
+            self._eager = True
             return self._load(info)
         if self._fill() is not None:
             try:
@@ -384,7 +384,7 @@ class FixRecord:
         return out
 
     def replace(self: R, **changes: Any) -> R:
-        """A copy with some attributes changed (the class is frozen).
+        """A copy with some attributes changed (the fields are read-only properties).
 
         Args:
             **changes: attribute name -> new value.
@@ -439,7 +439,7 @@ def _enum_keys(cls: type[FixRecord]) -> frozenset[bytes]:
     return cached
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Message(FixRecord):
     """Base class of every generated message class of both dialects.
 
@@ -475,7 +475,7 @@ class Message(FixRecord):
                 for i in range(0, len(flat), 2)
                 if flat[i] not in known and _valid_tag(flat[i])
             )
-            _set(self, "_extra_fields", value)
+            self._extra_fields = value
             return value
 
     @property
@@ -550,7 +550,7 @@ class Message(FixRecord):
             src = self._src
             assert src is not None
             h = _typed_header(self._HEADER_CLS, src)
-            _set(self, "_header", h)
+            self._header = h
             return h
 
     def _what(self) -> str:
@@ -575,7 +575,7 @@ class Message(FixRecord):
         return self
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class UnknownMessage(Message):
     """A well-formed frame whose MsgType the dialect does not define.
 
@@ -593,7 +593,7 @@ class UnknownMessage(Message):
             src = self._src
             assert src is not None
             value: str = src[2][5].decode("latin-1")
-            _set(self, "_msg_type", value)
+            self._msg_type = value
             return value
 
     def _values(self) -> Iterator[tuple[str, Any]]:

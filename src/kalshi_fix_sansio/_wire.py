@@ -19,7 +19,6 @@ from ._fields import (
     Src,
     _add,
     _new,
-    _set,
 )
 from .errors import DecodeError
 
@@ -218,8 +217,8 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
                 text = f"{owner._what()}: group {info.name}({info.tag}) entry {k + 1} lacks "
                 _add(defects, Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{text}required tag {tag}"))
         entry = _new(entry_cls)
-        _set(entry, "_src", [frame, d, sub, use_dollars, defects, None, None])
-        _set(entry, "_eager", True)
+        entry._src = [frame, d, sub, use_dollars, defects, None, None]
+        entry._eager = True
         entries.append(entry)
     return tuple(entries)
 
@@ -275,7 +274,7 @@ def _typed_header(cls: type[FixRecord], src: Src) -> FixRecord:
     order, or a value that does not convert, leaves the lazy header, which reads the tag dict).
     """
     h = _new(cls)
-    _set(h, "_src", src)
+    h._src = src
     try:
         end = h._walk(src[2], 6, src[3])
     except _WALK_ERRORS:
@@ -283,8 +282,8 @@ def _typed_header(cls: type[FixRecord], src: Src) -> FixRecord:
     if end >= 0 and end - 6 == 2 * len(_header_keys(cls).intersection(src[6])):
         return h
     h = _new(cls)
-    _set(h, "_src", src)
-    _set(h, "_eager", False)
+    h._src = src
+    h._eager = False
     return h
 
 

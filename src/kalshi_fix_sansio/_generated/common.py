@@ -25,7 +25,7 @@ from ..errors import EncodeError as _EncodeError
 __all__ = ["Header"]
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Header(FixRecord):
     """The standard header (BeginString, BodyLength and MsgType are written by the codec).
 
@@ -199,127 +199,127 @@ class Header(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"49")
-        _set(self, "_sender_comp_id", None if r is None else r.decode("utf-8"))
+        self._sender_comp_id = None if r is None else r.decode("utf-8")
         r = g(b"56")
-        _set(self, "_target_comp_id", None if r is None else r.decode("utf-8"))
+        self._target_comp_id = None if r is None else r.decode("utf-8")
         r = g(b"34")
-        _set(self, "_msg_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._msg_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"52")
-        _set(self, "_sending_time", None if r is None else (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        self._sending_time = None if r is None else (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         r = g(b"43")
-        _set(self, "_poss_dup_flag", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._poss_dup_flag = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"97")
-        _set(self, "_poss_resend", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._poss_resend = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"122")
-        _set(self, "_orig_sending_time", None if r is None else (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        self._orig_sending_time = None if r is None else (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         r = g(b"50")
-        _set(self, "_sender_sub_id", None if r is None else r.decode("utf-8"))
+        self._sender_sub_id = None if r is None else r.decode("utf-8")
         r = g(b"57")
-        _set(self, "_target_sub_id", None if r is None else r.decode("utf-8"))
+        self._target_sub_id = None if r is None else r.decode("utf-8")
         r = g(b"115")
-        _set(self, "_on_behalf_of_comp_id", None if r is None else r.decode("utf-8"))
+        self._on_behalf_of_comp_id = None if r is None else r.decode("utf-8")
         r = g(b"128")
-        _set(self, "_deliver_to_comp_id", None if r is None else r.decode("utf-8"))
+        self._deliver_to_comp_id = None if r is None else r.decode("utf-8")
         r = g(b"142")
-        _set(self, "_sender_location_id", None if r is None else r.decode("utf-8"))
+        self._sender_location_id = None if r is None else r.decode("utf-8")
         r = g(b"143")
-        _set(self, "_target_location_id", None if r is None else r.decode("utf-8"))
+        self._target_location_id = None if r is None else r.decode("utf-8")
         r = g(b"1128")
-        _set(self, "_appl_ver_id", None if r is None else r.decode("utf-8"))
+        self._appl_ver_id = None if r is None else r.decode("utf-8")
         r = g(b"1129")
-        _set(self, "_cstm_appl_ver_id", None if r is None else r.decode("utf-8"))
+        self._cstm_appl_ver_id = None if r is None else r.decode("utf-8")
 
     def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
         if flat[i] == b"49":
             r = flat[i + 1]
             i += 2
-            _set(self, "_sender_comp_id", r.decode("utf-8"))
+            self._sender_comp_id = r.decode("utf-8")
         else:
             return -1
         if flat[i] == b"56":
             r = flat[i + 1]
             i += 2
-            _set(self, "_target_comp_id", r.decode("utf-8"))
+            self._target_comp_id = r.decode("utf-8")
         else:
             return -1
         if flat[i] == b"34":
             r = flat[i + 1]
             i += 2
-            _set(self, "_msg_seq_num", (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+            self._msg_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         else:
             return -1
         if flat[i] == b"52":
             r = flat[i + 1]
             i += 2
-            _set(self, "_sending_time", (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+            self._sending_time = (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         else:
             return -1
         if flat[i] == b"43":
             r = flat[i + 1]
             i += 2
-            _set(self, "_poss_dup_flag", (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+            self._poss_dup_flag = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         else:
-            _set(self, "_poss_dup_flag", None)
+            self._poss_dup_flag = None
         if flat[i] == b"97":
             r = flat[i + 1]
             i += 2
-            _set(self, "_poss_resend", (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+            self._poss_resend = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         else:
-            _set(self, "_poss_resend", None)
+            self._poss_resend = None
         if flat[i] == b"122":
             r = flat[i + 1]
             i += 2
-            _set(self, "_orig_sending_time", (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+            self._orig_sending_time = (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         else:
-            _set(self, "_orig_sending_time", None)
+            self._orig_sending_time = None
         if flat[i] == b"50":
             r = flat[i + 1]
             i += 2
-            _set(self, "_sender_sub_id", r.decode("utf-8"))
+            self._sender_sub_id = r.decode("utf-8")
         else:
-            _set(self, "_sender_sub_id", None)
+            self._sender_sub_id = None
         if flat[i] == b"57":
             r = flat[i + 1]
             i += 2
-            _set(self, "_target_sub_id", r.decode("utf-8"))
+            self._target_sub_id = r.decode("utf-8")
         else:
-            _set(self, "_target_sub_id", None)
+            self._target_sub_id = None
         if flat[i] == b"115":
             r = flat[i + 1]
             i += 2
-            _set(self, "_on_behalf_of_comp_id", r.decode("utf-8"))
+            self._on_behalf_of_comp_id = r.decode("utf-8")
         else:
-            _set(self, "_on_behalf_of_comp_id", None)
+            self._on_behalf_of_comp_id = None
         if flat[i] == b"128":
             r = flat[i + 1]
             i += 2
-            _set(self, "_deliver_to_comp_id", r.decode("utf-8"))
+            self._deliver_to_comp_id = r.decode("utf-8")
         else:
-            _set(self, "_deliver_to_comp_id", None)
+            self._deliver_to_comp_id = None
         if flat[i] == b"142":
             r = flat[i + 1]
             i += 2
-            _set(self, "_sender_location_id", r.decode("utf-8"))
+            self._sender_location_id = r.decode("utf-8")
         else:
-            _set(self, "_sender_location_id", None)
+            self._sender_location_id = None
         if flat[i] == b"143":
             r = flat[i + 1]
             i += 2
-            _set(self, "_target_location_id", r.decode("utf-8"))
+            self._target_location_id = r.decode("utf-8")
         else:
-            _set(self, "_target_location_id", None)
+            self._target_location_id = None
         if flat[i] == b"1128":
             r = flat[i + 1]
             i += 2
-            _set(self, "_appl_ver_id", r.decode("utf-8"))
+            self._appl_ver_id = r.decode("utf-8")
         else:
-            _set(self, "_appl_ver_id", None)
+            self._appl_ver_id = None
         if flat[i] == b"1129":
             r = flat[i + 1]
             i += 2
-            _set(self, "_cstm_appl_ver_id", r.decode("utf-8"))
+            self._cstm_appl_ver_id = r.decode("utf-8")
         else:
-            _set(self, "_cstm_appl_ver_id", None)
+            self._cstm_appl_ver_id = None
 
         return i
 

@@ -545,7 +545,7 @@ class EventResendRejectReason(enum.IntEnum):
 # Repeating-group entries
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Party(FixRecord):
     """One entry of the NoPartyIDs(453) repeating group.
 
@@ -578,9 +578,9 @@ class Party(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"448")
-        _set(self, "_party_id", None if r is None else r.decode("utf-8"))
+        self._party_id = None if r is None else r.decode("utf-8")
         r = g(b"452")
-        _set(self, "_party_role", None if r is None else (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._party_role = None if r is None else (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     @staticmethod
     def _walk_entries(
@@ -596,17 +596,17 @@ class Party(FixRecord):
             if flat[i] == b"448":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_party_id", r.decode("utf-8"))
+                e._party_id = r.decode("utf-8")
             else:
                 return None
             if flat[i] == b"452":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_party_role", (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+                e._party_role = (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             else:
                 return None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -627,7 +627,7 @@ class Party(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MiscFee(FixRecord):
     """One entry of the NoMiscFees(136) repeating group.
 
@@ -680,13 +680,13 @@ class MiscFee(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"137")
-        _set(self, "_misc_fee_amt", None if r is None else (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._misc_fee_amt = None if r is None else (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"138")
-        _set(self, "_misc_fee_curr", None if r is None else r.decode("utf-8"))
+        self._misc_fee_curr = None if r is None else r.decode("utf-8")
         r = g(b"139")
-        _set(self, "_misc_fee_type", None if r is None else (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8")))
+        self._misc_fee_type = None if r is None else (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8"))
         r = g(b"891")
-        _set(self, "_misc_fee_basis", None if r is None else (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._misc_fee_basis = None if r is None else (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     @staticmethod
     def _walk_entries(
@@ -702,29 +702,29 @@ class MiscFee(FixRecord):
             if flat[i] == b"137":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_misc_fee_amt", (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+                e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
             if flat[i] == b"138":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_misc_fee_curr", r.decode("utf-8"))
+                e._misc_fee_curr = r.decode("utf-8")
             else:
                 return None
             if flat[i] == b"139":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_misc_fee_type", (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8")))
+                e._misc_fee_type = (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8"))
             else:
                 return None
             if flat[i] == b"891":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_misc_fee_basis", (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+                e._misc_fee_basis = (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             else:
                 return None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -755,7 +755,7 @@ class MiscFee(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class CollateralAmountChange(FixRecord):
     """One entry of the NoCollateralAmountChanges(1703) repeating group.
 
@@ -788,9 +788,9 @@ class CollateralAmountChange(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"1704")
-        _set(self, "_collateral_amount_change", None if r is None else (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._collateral_amount_change = None if r is None else (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"1705")
-        _set(self, "_collateral_amount_type", None if r is None else (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8")))
+        self._collateral_amount_type = None if r is None else (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8"))
 
     @staticmethod
     def _walk_entries(
@@ -806,17 +806,17 @@ class CollateralAmountChange(FixRecord):
             if flat[i] == b"1704":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_collateral_amount_change", (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+                e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
             if flat[i] == b"1705":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_collateral_amount_type", (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8")))
+                e._collateral_amount_type = (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8"))
             else:
                 return None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -837,7 +837,7 @@ class CollateralAmountChange(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataRequestRelatedSym(FixRecord):
     """One entry of the NoRelatedSym(146) repeating group.
 
@@ -859,7 +859,7 @@ class MarketDataRequestRelatedSym(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
 
     @staticmethod
     def _walk_entries(
@@ -875,11 +875,11 @@ class MarketDataRequestRelatedSym(FixRecord):
             if flat[i] == b"55":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_symbol", r.decode("utf-8"))
+                e._symbol = r.decode("utf-8")
             else:
                 return None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -895,7 +895,7 @@ class MarketDataRequestRelatedSym(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
     """One entry of the NoMDEntries(268) repeating group.
 
@@ -960,15 +960,15 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"269")
-        _set(self, "_md_entry_type", None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+        self._md_entry_type = None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
         r = g(b"270")
-        _set(self, "_md_entry_px", None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._md_entry_px = None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"271")
-        _set(self, "_md_entry_size", None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._md_entry_size = None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"272")
-        _set(self, "_md_entry_date", None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+        self._md_entry_date = None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
         r = g(b"273")
-        _set(self, "_md_entry_time", None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+        self._md_entry_time = None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
 
     @staticmethod
     def _walk_entries(
@@ -984,35 +984,35 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             if flat[i] == b"269":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_type", (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+                e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
             else:
                 return None
             if flat[i] == b"270":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_px", (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+                e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
             if flat[i] == b"271":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_size", (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+                e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
             if flat[i] == b"272":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_date", (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+                e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
             else:
-                _set(e, "_md_entry_date", None)
+                e._md_entry_date = None
             if flat[i] == b"273":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_time", (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+                e._md_entry_time = (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
             else:
-                _set(e, "_md_entry_time", None)
+                e._md_entry_time = None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -1044,7 +1044,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataIncrementalRefreshMDEntry(FixRecord):
     """One entry of the NoMDEntries(268) repeating group.
 
@@ -1187,29 +1187,29 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"279")
-        _set(self, "_md_update_action", None if r is None else (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8")))
+        self._md_update_action = None if r is None else (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"269")
-        _set(self, "_md_entry_type", None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+        self._md_entry_type = None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
         r = g(b"270")
-        _set(self, "_md_entry_px", None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._md_entry_px = None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"271")
-        _set(self, "_md_entry_size", None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._md_entry_size = None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"272")
-        _set(self, "_md_entry_date", None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+        self._md_entry_date = None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
         r = g(b"273")
-        _set(self, "_md_entry_time", None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+        self._md_entry_time = None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
         r = g(b"2446")
-        _set(self, "_aggressor_side", None if r is None else (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8")))
+        self._aggressor_side = None if r is None else (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8"))
         r = g(b"828")
-        _set(self, "_trd_type", None if r is None else (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._trd_type = None if r is None else (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"1003")
-        _set(self, "_trade_id", None if r is None else r.decode("utf-8"))
+        self._trade_id = None if r is None else r.decode("utf-8")
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     @staticmethod
     def _walk_entries(
@@ -1225,77 +1225,77 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             if flat[i] == b"279":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_update_action", (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8")))
+                e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8"))
             else:
                 return None
             if flat[i] == b"55":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_symbol", r.decode("utf-8"))
+                e._symbol = r.decode("utf-8")
             else:
                 return None
             if flat[i] == b"269":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_type", (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+                e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
             else:
                 return None
             if flat[i] == b"270":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_px", (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+                e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
             if flat[i] == b"271":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_size", (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+                e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
             if flat[i] == b"272":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_date", (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+                e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
             else:
-                _set(e, "_md_entry_date", None)
+                e._md_entry_date = None
             if flat[i] == b"273":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_time", (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+                e._md_entry_time = (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
             else:
-                _set(e, "_md_entry_time", None)
+                e._md_entry_time = None
             if flat[i] == b"2446":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_aggressor_side", (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8")))
+                e._aggressor_side = (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8"))
             else:
-                _set(e, "_aggressor_side", None)
+                e._aggressor_side = None
             if flat[i] == b"828":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_trd_type", (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+                e._trd_type = (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             else:
-                _set(e, "_trd_type", None)
+                e._trd_type = None
             if flat[i] == b"1003":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_trade_id", r.decode("utf-8"))
+                e._trade_id = r.decode("utf-8")
             else:
-                _set(e, "_trade_id", None)
+                e._trade_id = None
             if flat[i] == b"11":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_cl_ord_id", r.decode("utf-8"))
+                e._cl_ord_id = r.decode("utf-8")
             else:
-                _set(e, "_cl_ord_id", None)
+                e._cl_ord_id = None
             if flat[i] == b"79":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_alloc_account", (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+                e._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
             else:
-                _set(e, "_alloc_account", None)
+                e._alloc_account = None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -1356,7 +1356,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
 # Messages
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class EventResendRequest(Message):
     """EventResendRequest (35=U1): Asks for a replay of past ExecutionReports within an ExecID range.
 
@@ -1394,9 +1394,9 @@ class EventResendRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"21001")
-        _set(self, "_begin_exec_id", None if r is None else r.decode("utf-8"))
+        self._begin_exec_id = None if r is None else r.decode("utf-8")
         r = g(b"21002")
-        _set(self, "_end_exec_id", None if r is None else r.decode("utf-8"))
+        self._end_exec_id = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1412,7 +1412,7 @@ class EventResendRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class EventResendComplete(Message):
     """EventResendComplete (35=U2): Marks the end of a replay and says how many events were sent.
 
@@ -1449,9 +1449,9 @@ class EventResendComplete(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"45")
-        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ref_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"21003")
-        _set(self, "_resend_event_count", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._resend_event_count = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1469,7 +1469,7 @@ class EventResendComplete(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class EventResendReject(Message):
     """EventResendReject (35=U3): Refuses an EventResendRequest that cannot be fulfilled.
 
@@ -1506,9 +1506,9 @@ class EventResendReject(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"45")
-        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ref_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"21004")
-        _set(self, "_event_resend_reject_reason", None if r is None else (x_event_resend_reject_reason if (x_event_resend_reject_reason := _d_EventResendRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._event_resend_reject_reason = None if r is None else (x_event_resend_reject_reason if (x_event_resend_reject_reason := _d_EventResendRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1526,7 +1526,7 @@ class EventResendReject(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataRequest(Message):
     """MarketDataRequest (35=V): Subscribe to, snapshot or unsubscribe from the aggregated order book of one or more markets.
 
@@ -1564,7 +1564,7 @@ class MarketDataRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"263")
-        _set(self, "_subscription_request_type", None if r is None else (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8")))
+        self._subscription_request_type = None if r is None else (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1580,7 +1580,7 @@ class MarketDataRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataSnapshotFullRefresh(Message):
     """MarketDataSnapshotFullRefresh (35=W): Full aggregated book (price levels) of one market, sent for a snapshot request and at the start of a subscription.
 
@@ -1617,7 +1617,7 @@ class MarketDataSnapshotFullRefresh(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1635,7 +1635,7 @@ class MarketDataSnapshotFullRefresh(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataIncrementalRefresh(Message):
     """MarketDataIncrementalRefresh (35=X): Changes to subscribed books (new, changed or deleted price levels) and trades, each entry naming its market.
 
@@ -1670,7 +1670,7 @@ class MarketDataIncrementalRefresh(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataRequestReject(Message):
     """MarketDataRequestReject (35=Y): Rejection of a market-data request, for example when symbol or subscription limits are exceeded.
 
@@ -1707,9 +1707,9 @@ class MarketDataRequestReject(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"281")
-        _set(self, "_md_req_rej_reason", None if r is None else (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode("utf-8")))
+        self._md_req_rej_reason = None if r is None else (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode("utf-8"))
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1723,7 +1723,7 @@ class MarketDataRequestReject(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class NewOrderSingle(Message):
     """NewOrderSingle (35=D): Places a new limit order; on prediction it can also accept an RFQ quote.
 
@@ -1897,33 +1897,33 @@ class NewOrderSingle(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"18")
-        _set(self, "_exec_inst", None if r is None else (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8")))
+        self._exec_inst = None if r is None else (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
         r = g(b"38")
-        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"40")
-        _set(self, "_ord_type", None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8")))
+        self._ord_type = None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
         r = g(b"44")
-        _set(self, "_price", None if r is None else (x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._price = None if r is None else (x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"54")
-        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"59")
-        _set(self, "_time_in_force", None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8")))
+        self._time_in_force = None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
         r = g(b"126")
-        _set(self, "_expire_time", None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        self._expire_time = None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"526")
-        _set(self, "_secondary_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._secondary_cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"20130")
-        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        self._order_group_id = None if r is None else r.decode("utf-8")
         r = g(b"2964")
-        _set(self, "_self_trade_prevention_type", None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._self_trade_prevention_type = None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"21006")
-        _set(self, "_cancel_order_on_pause", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._cancel_order_on_pause = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1988,7 +1988,7 @@ class NewOrderSingle(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderCancelReplaceRequest(Message):
     """OrderCancelReplaceRequest (35=G): Amends price, quantity or expiry of a resting order.
 
@@ -2141,29 +2141,29 @@ class OrderCancelReplaceRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"37")
-        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        self._order_id = None if r is None else r.decode("utf-8")
         r = g(b"38")
-        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"40")
-        _set(self, "_ord_type", None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8")))
+        self._ord_type = None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
         r = g(b"41")
-        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._orig_cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"44")
-        _set(self, "_price", None if r is None else (x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._price = None if r is None else (x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"54")
-        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"59")
-        _set(self, "_time_in_force", None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8")))
+        self._time_in_force = None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
         r = g(b"126")
-        _set(self, "_expire_time", None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        self._expire_time = None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         r = g(b"20130")
-        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        self._order_group_id = None if r is None else r.decode("utf-8")
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2222,7 +2222,7 @@ class OrderCancelReplaceRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderCancelRequest(Message):
     """OrderCancelRequest (35=F): Cancels the remaining quantity of a resting order.
 
@@ -2311,17 +2311,17 @@ class OrderCancelRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"37")
-        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        self._order_id = None if r is None else r.decode("utf-8")
         r = g(b"41")
-        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._orig_cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"54")
-        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2358,7 +2358,7 @@ class OrderCancelRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class ExecutionReport(Message):
     """ExecutionReport (35=8): Reports every order event: acknowledgement, fill, cancel, replace, expiry or rejection.
 
@@ -2721,63 +2721,63 @@ class ExecutionReport(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"6")
-        _set(self, "_avg_px", None if r is None else (x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._avg_px = None if r is None else (x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"14")
-        _set(self, "_cum_qty", None if r is None else (x_cum_qty if (x_cum_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._cum_qty = None if r is None else (x_cum_qty if (x_cum_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"17")
-        _set(self, "_exec_id", None if r is None else r.decode("utf-8"))
+        self._exec_id = None if r is None else r.decode("utf-8")
         r = g(b"30")
-        _set(self, "_last_mkt", None if r is None else r.decode("utf-8"))
+        self._last_mkt = None if r is None else r.decode("utf-8")
         r = g(b"31")
-        _set(self, "_last_px", None if r is None else (x_last_px if (x_last_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._last_px = None if r is None else (x_last_px if (x_last_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"32")
-        _set(self, "_last_qty", None if r is None else (x_last_qty if (x_last_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._last_qty = None if r is None else (x_last_qty if (x_last_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"37")
-        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        self._order_id = None if r is None else r.decode("utf-8")
         r = g(b"38")
-        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"39")
-        _set(self, "_ord_status", None if r is None else (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8")))
+        self._ord_status = None if r is None else (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
         r = g(b"41")
-        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._orig_cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"44")
-        _set(self, "_price", None if r is None else (x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._price = None if r is None else (x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"54")
-        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
         r = g(b"59")
-        _set(self, "_time_in_force", None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8")))
+        self._time_in_force = None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
         r = g(b"60")
-        _set(self, "_transact_time", None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         r = g(b"103")
-        _set(self, "_ord_rej_reason", None if r is None else (x_ord_rej_reason if (x_ord_rej_reason := _d_OrdRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._ord_rej_reason = None if r is None else (x_ord_rej_reason if (x_ord_rej_reason := _d_OrdRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"126")
-        _set(self, "_expire_time", None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        self._expire_time = None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         r = g(b"378")
-        _set(self, "_exec_restatement_reason", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._exec_restatement_reason = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"150")
-        _set(self, "_exec_type", None if r is None else (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode("utf-8")))
+        self._exec_type = None if r is None else (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode("utf-8"))
         r = g(b"151")
-        _set(self, "_leaves_qty", None if r is None else (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._leaves_qty = None if r is None else (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"715")
-        _set(self, "_clearing_business_date", None if r is None else (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _v.dec_date(r)))
+        self._clearing_business_date = None if r is None else (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _v.dec_date(r))
         r = g(b"704")
-        _set(self, "_long_qty", None if r is None else (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._long_qty = None if r is None else (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"705")
-        _set(self, "_short_qty", None if r is None else (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._short_qty = None if r is None else (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"880")
-        _set(self, "_trd_match_id", None if r is None else r.decode("utf-8"))
+        self._trd_match_id = None if r is None else r.decode("utf-8")
         r = g(b"1057")
-        _set(self, "_aggressor_indicator", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._aggressor_indicator = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"2964")
-        _set(self, "_self_trade_prevention_type", None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._self_trade_prevention_type = None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2905,7 +2905,7 @@ class ExecutionReport(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderCancelReject(Message):
     """OrderCancelReject (35=9): Rejects a cancel or cancel/replace request; the original order is left unchanged.
 
@@ -2996,19 +2996,19 @@ class OrderCancelReject(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"37")
-        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        self._order_id = None if r is None else r.decode("utf-8")
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"41")
-        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._orig_cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"39")
-        _set(self, "_ord_status", None if r is None else (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8")))
+        self._ord_status = None if r is None else (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
         r = g(b"434")
-        _set(self, "_cxl_rej_response_to", None if r is None else (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode("utf-8")))
+        self._cxl_rej_response_to = None if r is None else (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode("utf-8"))
         r = g(b"102")
-        _set(self, "_cxl_rej_reason", None if r is None else (x_cxl_rej_reason if (x_cxl_rej_reason := _d_CxlRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._cxl_rej_reason = None if r is None else (x_cxl_rej_reason if (x_cxl_rej_reason := _d_CxlRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3039,7 +3039,7 @@ class OrderCancelReject(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderMassCancelRequest(Message):
     """OrderMassCancelRequest (35=q): Cancels every order of the FIX session across all exchange shards.
 
@@ -3077,9 +3077,9 @@ class OrderMassCancelRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"530")
-        _set(self, "_mass_cancel_request_type", None if r is None else (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode("utf-8")))
+        self._mass_cancel_request_type = None if r is None else (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3097,7 +3097,7 @@ class OrderMassCancelRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderMassCancelReport(Message):
     """OrderMassCancelReport (35=r): Answers an OrderMassCancelRequest with success or rejection.
 
@@ -3156,13 +3156,13 @@ class OrderMassCancelReport(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"37")
-        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        self._order_id = None if r is None else r.decode("utf-8")
         r = g(b"531")
-        _set(self, "_mass_cancel_response", None if r is None else (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode("utf-8")))
+        self._mass_cancel_response = None if r is None else (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode("utf-8"))
         r = g(b"532")
-        _set(self, "_mass_cancel_reject_reason", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._mass_cancel_reject_reason = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3188,7 +3188,7 @@ class OrderMassCancelReport(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class BusinessMessageReject(Message):
     """BusinessMessageReject (35=j): Rejects an application message before the exchange handles it, e.g. rate limit or missing permission.
 
@@ -3267,17 +3267,17 @@ class BusinessMessageReject(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"45")
-        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ref_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
         r = g(b"371")
-        _set(self, "_ref_tag_id", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ref_tag_id = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"372")
-        _set(self, "_ref_msg_type", None if r is None else r.decode("utf-8"))
+        self._ref_msg_type = None if r is None else r.decode("utf-8")
         r = g(b"379")
-        _set(self, "_business_reject_ref_id", None if r is None else r.decode("utf-8"))
+        self._business_reject_ref_id = None if r is None else r.decode("utf-8")
         r = g(b"380")
-        _set(self, "_business_reject_reason", None if r is None else (x_business_reject_reason if (x_business_reject_reason := _d_BusinessRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._business_reject_reason = None if r is None else (x_business_reject_reason if (x_business_reject_reason := _d_BusinessRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3309,7 +3309,7 @@ class BusinessMessageReject(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderGroupRequest(Message):
     """OrderGroupRequest (35=UOG): Creates, resets, deletes, triggers or updates an order group.
 
@@ -3359,11 +3359,11 @@ class OrderGroupRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"20131")
-        _set(self, "_order_group_action", None if r is None else (x_order_group_action if (x_order_group_action := _d_OrderGroupAction(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._order_group_action = None if r is None else (x_order_group_action if (x_order_group_action := _d_OrderGroupAction(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"20130")
-        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        self._order_group_id = None if r is None else r.decode("utf-8")
         r = g(b"20132")
-        _set(self, "_order_group_contracts_limit", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._order_group_contracts_limit = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3382,7 +3382,7 @@ class OrderGroupRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderGroupResponse(Message):
     """OrderGroupResponse (35=UOH): Acknowledges a successful OrderGroupRequest and carries the group id.
 
@@ -3409,7 +3409,7 @@ class OrderGroupResponse(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"20130")
-        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        self._order_group_id = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3422,7 +3422,7 @@ class OrderGroupResponse(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Heartbeat(Message):
     """Heartbeat (35=0): Keep-alive sent at the HeartBtInt interval, and the answer to a TestRequest.
 
@@ -3448,7 +3448,7 @@ class Heartbeat(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"112")
-        _set(self, "_test_req_id", None if r is None else r.decode("utf-8"))
+        self._test_req_id = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3459,7 +3459,7 @@ class Heartbeat(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class TestRequest(Message):
     """TestRequest (35=1): Asks the counterparty to prove it is alive by replying with a Heartbeat.
 
@@ -3485,7 +3485,7 @@ class TestRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"112")
-        _set(self, "_test_req_id", None if r is None else r.decode("utf-8"))
+        self._test_req_id = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3498,7 +3498,7 @@ class TestRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class ResendRequest(Message):
     """ResendRequest (35=2): Asks for retransmission of a range of messages by sequence number.
 
@@ -3536,9 +3536,9 @@ class ResendRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"7")
-        _set(self, "_begin_seq_no", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._begin_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"16")
-        _set(self, "_end_seq_no", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._end_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3556,7 +3556,7 @@ class ResendRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Reject(Message):
     """Reject (35=3): Session-level rejection of a malformed or invalid inbound message.
 
@@ -3624,15 +3624,15 @@ class Reject(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"45")
-        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ref_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
         r = g(b"371")
-        _set(self, "_ref_tag_id", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ref_tag_id = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"372")
-        _set(self, "_ref_msg_type", None if r is None else r.decode("utf-8"))
+        self._ref_msg_type = None if r is None else r.decode("utf-8")
         r = g(b"373")
-        _set(self, "_session_reject_reason", None if r is None else (x_session_reject_reason if (x_session_reject_reason := _d_SessionRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._session_reject_reason = None if r is None else (x_session_reject_reason if (x_session_reject_reason := _d_SessionRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3657,7 +3657,7 @@ class Reject(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class SequenceReset(Message):
     """SequenceReset (35=4): Gap-fills skipped messages or moves the expected inbound sequence number forward.
 
@@ -3693,9 +3693,9 @@ class SequenceReset(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"123")
-        _set(self, "_gap_fill_flag", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._gap_fill_flag = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"36")
-        _set(self, "_new_seq_no", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._new_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3711,7 +3711,7 @@ class SequenceReset(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Logout(Message):
     """Logout (35=5): Ends the session; also how Kalshi refuses a Logon, with the reason in Text.
 
@@ -3738,7 +3738,7 @@ class Logout(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3749,7 +3749,7 @@ class Logout(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Logon(Message):
     """Logon (35=A): Opens a session: the client authenticates with a signature in RawData and Kalshi answers with Logon or Logout.
 
@@ -3985,45 +3985,45 @@ class Logon(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"98")
-        _set(self, "_encrypt_method", None if r is None else (x_encrypt_method if (x_encrypt_method := _d_EncryptMethod(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._encrypt_method = None if r is None else (x_encrypt_method if (x_encrypt_method := _d_EncryptMethod(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"108")
-        _set(self, "_heart_bt_int", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._heart_bt_int = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"95")
-        _set(self, "_raw_data_length", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._raw_data_length = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"96")
-        _set(self, "_raw_data", None if r is None else r)
+        self._raw_data = None if r is None else r
         r = g(b"141")
-        _set(self, "_reset_seq_num_flag", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._reset_seq_num_flag = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"1137")
-        _set(self, "_default_appl_ver_id", None if r is None else (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode("utf-8")))
+        self._default_appl_ver_id = None if r is None else (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode("utf-8"))
         r = g(b"8013")
-        _set(self, "_cancel_orders_on_disconnect", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._cancel_orders_on_disconnect = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"20126")
-        _set(self, "_listener_session", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._listener_session = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"20200")
-        _set(self, "_message_retention_period", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._message_retention_period = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"21005")
-        _set(self, "_use_dollars", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._use_dollars = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21011")
-        _set(self, "_skip_pending_exec_reports", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._skip_pending_exec_reports = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21012")
-        _set(self, "_use_expired_ord_status", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._use_expired_ord_status = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21007")
-        _set(self, "_enable_ioc_cancel_report", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._enable_ioc_cancel_report = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21008")
-        _set(self, "_preserve_original_order_qty", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._preserve_original_order_qty = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"789")
-        _set(self, "_next_expected_msg_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._next_expected_msg_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"383")
-        _set(self, "_max_message_size", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._max_message_size = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"464")
-        _set(self, "_test_message_indicator", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._test_message_indicator = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"553")
-        _set(self, "_username", None if r is None else r.decode("utf-8"))
+        self._username = None if r is None else r.decode("utf-8")
         r = g(b"554")
-        _set(self, "_password", None if r is None else r.decode("utf-8"))
+        self._password = None if r is None else r.decode("utf-8")
         r = g(b"21006")
-        _set(self, "_cancel_order_on_pause", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._cancel_order_on_pause = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4104,7 +4104,7 @@ class Logon(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Unknown(UnknownMessage):
     """A frame whose MsgType the margin dialect does not define (nothing is dropped)."""
 

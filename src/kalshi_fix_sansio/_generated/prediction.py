@@ -744,7 +744,7 @@ class AcceptQuoteStatusValue(enum.IntEnum):
 # Repeating-group entries
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Party(FixRecord):
     """One entry of the NoPartyIDs(453) repeating group.
 
@@ -777,9 +777,9 @@ class Party(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"448")
-        _set(self, "_party_id", None if r is None else r.decode("utf-8"))
+        self._party_id = None if r is None else r.decode("utf-8")
         r = g(b"452")
-        _set(self, "_party_role", None if r is None else (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._party_role = None if r is None else (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     @staticmethod
     def _walk_entries(
@@ -795,17 +795,17 @@ class Party(FixRecord):
             if flat[i] == b"448":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_party_id", r.decode("utf-8"))
+                e._party_id = r.decode("utf-8")
             else:
                 return None
             if flat[i] == b"452":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_party_role", (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+                e._party_role = (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             else:
                 return None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -826,7 +826,7 @@ class Party(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MiscFee(FixRecord):
     """One entry of the NoMiscFees(136) repeating group.
 
@@ -879,13 +879,13 @@ class MiscFee(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"137")
-        _set(self, "_misc_fee_amt", None if r is None else (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._misc_fee_amt = None if r is None else (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"138")
-        _set(self, "_misc_fee_curr", None if r is None else r.decode("utf-8"))
+        self._misc_fee_curr = None if r is None else r.decode("utf-8")
         r = g(b"139")
-        _set(self, "_misc_fee_type", None if r is None else (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8")))
+        self._misc_fee_type = None if r is None else (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8"))
         r = g(b"891")
-        _set(self, "_misc_fee_basis", None if r is None else (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._misc_fee_basis = None if r is None else (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     @staticmethod
     def _walk_entries(
@@ -901,29 +901,29 @@ class MiscFee(FixRecord):
             if flat[i] == b"137":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_misc_fee_amt", (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+                e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
             if flat[i] == b"138":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_misc_fee_curr", r.decode("utf-8"))
+                e._misc_fee_curr = r.decode("utf-8")
             else:
                 return None
             if flat[i] == b"139":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_misc_fee_type", (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8")))
+                e._misc_fee_type = (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8"))
             else:
                 return None
             if flat[i] == b"891":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_misc_fee_basis", (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+                e._misc_fee_basis = (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             else:
                 return None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -954,7 +954,7 @@ class MiscFee(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class CollateralAmountChange(FixRecord):
     """One entry of the NoCollateralAmountChanges(1703) repeating group.
 
@@ -987,9 +987,9 @@ class CollateralAmountChange(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"1704")
-        _set(self, "_collateral_amount_change", None if r is None else (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._collateral_amount_change = None if r is None else (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"1705")
-        _set(self, "_collateral_amount_type", None if r is None else (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8")))
+        self._collateral_amount_type = None if r is None else (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8"))
 
     @staticmethod
     def _walk_entries(
@@ -1005,17 +1005,17 @@ class CollateralAmountChange(FixRecord):
             if flat[i] == b"1704":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_collateral_amount_change", (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+                e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
             if flat[i] == b"1705":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_collateral_amount_type", (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8")))
+                e._collateral_amount_type = (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8"))
             else:
                 return None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -1036,7 +1036,7 @@ class CollateralAmountChange(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataRequestRelatedSym(FixRecord):
     """One entry of the NoRelatedSym(146) repeating group.
 
@@ -1058,7 +1058,7 @@ class MarketDataRequestRelatedSym(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
 
     @staticmethod
     def _walk_entries(
@@ -1074,11 +1074,11 @@ class MarketDataRequestRelatedSym(FixRecord):
             if flat[i] == b"55":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_symbol", r.decode("utf-8"))
+                e._symbol = r.decode("utf-8")
             else:
                 return None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -1094,7 +1094,7 @@ class MarketDataRequestRelatedSym(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
     """One entry of the NoMDEntries(268) repeating group.
 
@@ -1159,15 +1159,15 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"269")
-        _set(self, "_md_entry_type", None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+        self._md_entry_type = None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
         r = g(b"270")
-        _set(self, "_md_entry_px", None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._md_entry_px = None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"271")
-        _set(self, "_md_entry_size", None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._md_entry_size = None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"272")
-        _set(self, "_md_entry_date", None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+        self._md_entry_date = None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
         r = g(b"273")
-        _set(self, "_md_entry_time", None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+        self._md_entry_time = None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
 
     @staticmethod
     def _walk_entries(
@@ -1183,35 +1183,35 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             if flat[i] == b"269":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_type", (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+                e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
             else:
                 return None
             if flat[i] == b"270":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_px", (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+                e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
             if flat[i] == b"271":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_size", (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+                e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
             if flat[i] == b"272":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_date", (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+                e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
             else:
                 return None
             if flat[i] == b"273":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_time", (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+                e._md_entry_time = (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
             else:
                 return None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -1247,7 +1247,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataIncrementalRefreshMDEntry(FixRecord):
     """One entry of the NoMDEntries(268) repeating group.
 
@@ -1390,29 +1390,29 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"279")
-        _set(self, "_md_update_action", None if r is None else (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8")))
+        self._md_update_action = None if r is None else (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"269")
-        _set(self, "_md_entry_type", None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+        self._md_entry_type = None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
         r = g(b"270")
-        _set(self, "_md_entry_px", None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._md_entry_px = None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"271")
-        _set(self, "_md_entry_size", None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._md_entry_size = None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"272")
-        _set(self, "_md_entry_date", None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+        self._md_entry_date = None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
         r = g(b"273")
-        _set(self, "_md_entry_time", None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+        self._md_entry_time = None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
         r = g(b"2446")
-        _set(self, "_aggressor_side", None if r is None else (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8")))
+        self._aggressor_side = None if r is None else (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8"))
         r = g(b"828")
-        _set(self, "_trd_type", None if r is None else (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._trd_type = None if r is None else (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"1003")
-        _set(self, "_trade_id", None if r is None else r.decode("utf-8"))
+        self._trade_id = None if r is None else r.decode("utf-8")
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     @staticmethod
     def _walk_entries(
@@ -1428,77 +1428,77 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             if flat[i] == b"279":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_update_action", (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8")))
+                e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8"))
             else:
                 return None
             if flat[i] == b"55":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_symbol", r.decode("utf-8"))
+                e._symbol = r.decode("utf-8")
             else:
                 return None
             if flat[i] == b"269":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_type", (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8")))
+                e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
             else:
                 return None
             if flat[i] == b"270":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_px", (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+                e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
             if flat[i] == b"271":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_size", (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+                e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
             if flat[i] == b"272":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_date", (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r)))
+                e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
             else:
                 return None
             if flat[i] == b"273":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_md_entry_time", (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r)))
+                e._md_entry_time = (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
             else:
                 return None
             if flat[i] == b"2446":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_aggressor_side", (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8")))
+                e._aggressor_side = (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8"))
             else:
-                _set(e, "_aggressor_side", None)
+                e._aggressor_side = None
             if flat[i] == b"828":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_trd_type", (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+                e._trd_type = (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             else:
-                _set(e, "_trd_type", None)
+                e._trd_type = None
             if flat[i] == b"1003":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_trade_id", r.decode("utf-8"))
+                e._trade_id = r.decode("utf-8")
             else:
-                _set(e, "_trade_id", None)
+                e._trade_id = None
             if flat[i] == b"11":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_cl_ord_id", r.decode("utf-8"))
+                e._cl_ord_id = r.decode("utf-8")
             else:
-                _set(e, "_cl_ord_id", None)
+                e._cl_ord_id = None
             if flat[i] == b"79":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_alloc_account", (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+                e._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
             else:
-                _set(e, "_alloc_account", None)
+                e._alloc_account = None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -1559,7 +1559,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class QuoteRequestRelatedSymPartyID(FixRecord):
     """One entry of the NoPartyIDs(453) repeating group.
 
@@ -1594,9 +1594,9 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"448")
-        _set(self, "_party_id", None if r is None else r.decode("utf-8"))
+        self._party_id = None if r is None else r.decode("utf-8")
         r = g(b"452")
-        _set(self, "_party_role", None if r is None else (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._party_role = None if r is None else (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     @staticmethod
     def _walk_entries(
@@ -1612,17 +1612,17 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
             if flat[i] == b"448":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_party_id", r.decode("utf-8"))
+                e._party_id = r.decode("utf-8")
             else:
                 return None
             if flat[i] == b"452":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_party_role", (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+                e._party_role = (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             else:
-                _set(e, "_party_role", None)
+                e._party_role = None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -1641,7 +1641,7 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class QuoteRequestRelatedSym(FixRecord):
     """One entry of the NoRelatedSym(146) repeating group.
 
@@ -1761,21 +1761,21 @@ class QuoteRequestRelatedSym(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"38")
-        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"152")
-        _set(self, "_cash_order_qty", None if r is None else (x_cash_order_qty if (x_cash_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._cash_order_qty = None if r is None else (x_cash_order_qty if (x_cash_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"60")
-        _set(self, "_transact_time", None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         r = g(b"21033")
-        _set(self, "_target_cost_excludes_fees", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._target_cost_excludes_fees = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21034")
-        _set(self, "_obscure_creator_id", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._obscure_creator_id = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21015")
-        _set(self, "_rest_remainder", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._rest_remainder = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21016")
-        _set(self, "_replace_existing", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._replace_existing = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1810,7 +1810,7 @@ class QuoteRequestRelatedSym(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class QuoteRequestMultivariateSelectedLeg(FixRecord):
     """One entry of the NoMultivariateSelectedLegs(20181) repeating group.
 
@@ -1852,11 +1852,11 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"20182")
-        _set(self, "_multivariate_selected_event_ticker", None if r is None else r.decode("utf-8"))
+        self._multivariate_selected_event_ticker = None if r is None else r.decode("utf-8")
         r = g(b"20183")
-        _set(self, "_multivariate_selected_market_ticker", None if r is None else r.decode("utf-8"))
+        self._multivariate_selected_market_ticker = None if r is None else r.decode("utf-8")
         r = g(b"20184")
-        _set(self, "_multivariate_selected_side", None if r is None else (x_multivariate_selected_side if (x_multivariate_selected_side := _d_MultivariateSelectedSide(r)) is not None else r.decode("utf-8")))
+        self._multivariate_selected_side = None if r is None else (x_multivariate_selected_side if (x_multivariate_selected_side := _d_MultivariateSelectedSide(r)) is not None else r.decode("utf-8"))
 
     @staticmethod
     def _walk_entries(
@@ -1872,23 +1872,23 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
             if flat[i] == b"20182":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_multivariate_selected_event_ticker", r.decode("utf-8"))
+                e._multivariate_selected_event_ticker = r.decode("utf-8")
             else:
                 return None
             if flat[i] == b"20183":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_multivariate_selected_market_ticker", r.decode("utf-8"))
+                e._multivariate_selected_market_ticker = r.decode("utf-8")
             else:
                 return None
             if flat[i] == b"20184":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_multivariate_selected_side", (x_multivariate_selected_side if (x_multivariate_selected_side := _d_MultivariateSelectedSide(r)) is not None else r.decode("utf-8")))
+                e._multivariate_selected_side = (x_multivariate_selected_side if (x_multivariate_selected_side := _d_MultivariateSelectedSide(r)) is not None else r.decode("utf-8"))
             else:
                 return None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -1914,7 +1914,7 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class QuoteRequestRejectMVEOffendingLeg(FixRecord):
     """One entry of the NoMVEOffendingLegs(20185) repeating group.
 
@@ -1937,7 +1937,7 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"20186")
-        _set(self, "_mve_offending_market_ticker", None if r is None else r.decode("utf-8"))
+        self._mve_offending_market_ticker = None if r is None else r.decode("utf-8")
 
     @staticmethod
     def _walk_entries(
@@ -1953,11 +1953,11 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
             if flat[i] == b"20186":
                 r = flat[i + 1]
                 i += 2
-                _set(e, "_mve_offending_market_ticker", r.decode("utf-8"))
+                e._mve_offending_market_ticker = r.decode("utf-8")
             else:
                 return None
 
-            _set(e, "_src", [frame, None, flat[j:i], dollars, defects, None, None])
+            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
             j = i
         return out, j
@@ -1973,7 +1973,7 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketSettlementReportMarketSettlementPartyID(FixRecord):
     """One entry of the NoMarketSettlementPartyIDs(20108) repeating group.
 
@@ -2049,13 +2049,13 @@ class MarketSettlementReportMarketSettlementPartyID(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"20109")
-        _set(self, "_market_settlement_party_id", None if r is None else r.decode("utf-8"))
+        self._market_settlement_party_id = None if r is None else r.decode("utf-8")
         r = g(b"20110")
-        _set(self, "_market_settlement_party_role", None if r is None else (x_market_settlement_party_role if (x_market_settlement_party_role := _d_MarketSettlementPartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._market_settlement_party_role = None if r is None else (x_market_settlement_party_role if (x_market_settlement_party_role := _d_MarketSettlementPartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"704")
-        _set(self, "_long_qty", None if r is None else (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._long_qty = None if r is None else (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"705")
-        _set(self, "_short_qty", None if r is None else (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._short_qty = None if r is None else (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2089,7 +2089,7 @@ class MarketSettlementReportMarketSettlementPartyID(FixRecord):
 # Messages
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class EventResendRequest(Message):
     """EventResendRequest (35=U1): Asks for a replay of past ExecutionReports within an ExecID range.
 
@@ -2127,9 +2127,9 @@ class EventResendRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"21001")
-        _set(self, "_begin_exec_id", None if r is None else r.decode("utf-8"))
+        self._begin_exec_id = None if r is None else r.decode("utf-8")
         r = g(b"21002")
-        _set(self, "_end_exec_id", None if r is None else r.decode("utf-8"))
+        self._end_exec_id = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2145,7 +2145,7 @@ class EventResendRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class EventResendComplete(Message):
     """EventResendComplete (35=U2): Marks the end of a replay and says how many events were sent.
 
@@ -2182,9 +2182,9 @@ class EventResendComplete(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"45")
-        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ref_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"21003")
-        _set(self, "_resend_event_count", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._resend_event_count = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2202,7 +2202,7 @@ class EventResendComplete(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class EventResendReject(Message):
     """EventResendReject (35=U3): Refuses an EventResendRequest that cannot be fulfilled.
 
@@ -2239,9 +2239,9 @@ class EventResendReject(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"45")
-        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ref_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"21004")
-        _set(self, "_event_resend_reject_reason", None if r is None else (x_event_resend_reject_reason if (x_event_resend_reject_reason := _d_EventResendRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._event_resend_reject_reason = None if r is None else (x_event_resend_reject_reason if (x_event_resend_reject_reason := _d_EventResendRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2259,7 +2259,7 @@ class EventResendReject(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataRequest(Message):
     """MarketDataRequest (35=V): Subscribe to, snapshot or unsubscribe from the aggregated order book of one or more markets.
 
@@ -2297,7 +2297,7 @@ class MarketDataRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"263")
-        _set(self, "_subscription_request_type", None if r is None else (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8")))
+        self._subscription_request_type = None if r is None else (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2313,7 +2313,7 @@ class MarketDataRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataSnapshotFullRefresh(Message):
     """MarketDataSnapshotFullRefresh (35=W): Full aggregated book (price levels) of one market, sent for a snapshot request and at the start of a subscription.
 
@@ -2350,7 +2350,7 @@ class MarketDataSnapshotFullRefresh(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2368,7 +2368,7 @@ class MarketDataSnapshotFullRefresh(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataIncrementalRefresh(Message):
     """MarketDataIncrementalRefresh (35=X): Changes to subscribed books (new, changed or deleted price levels) and trades, each entry naming its market.
 
@@ -2403,7 +2403,7 @@ class MarketDataIncrementalRefresh(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketDataRequestReject(Message):
     """MarketDataRequestReject (35=Y): Rejection of a market-data request, for example when symbol or subscription limits are exceeded.
 
@@ -2440,9 +2440,9 @@ class MarketDataRequestReject(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"281")
-        _set(self, "_md_req_rej_reason", None if r is None else (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode("utf-8")))
+        self._md_req_rej_reason = None if r is None else (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode("utf-8"))
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2456,7 +2456,7 @@ class MarketDataRequestReject(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class SecurityStatusRequest(Message):
     """SecurityStatusRequest (35=e): Subscribe to or unsubscribe from trading-status changes of one market.
 
@@ -2493,9 +2493,9 @@ class SecurityStatusRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"263")
-        _set(self, "_subscription_request_type", None if r is None else (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8")))
+        self._subscription_request_type = None if r is None else (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2513,7 +2513,7 @@ class SecurityStatusRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class SecurityStatus(Message):
     """SecurityStatus (35=f): Trading-status change of a subscribed market (halt, resume, determined, settled).
 
@@ -2549,9 +2549,9 @@ class SecurityStatus(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"326")
-        _set(self, "_security_trading_status", None if r is None else (x_security_trading_status if (x_security_trading_status := _d_SecurityTradingStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._security_trading_status = None if r is None else (x_security_trading_status if (x_security_trading_status := _d_SecurityTradingStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2569,7 +2569,7 @@ class SecurityStatus(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class NewOrderSingle(Message):
     """NewOrderSingle (35=D): Places a new limit order; on prediction it can also accept an RFQ quote.
 
@@ -2787,41 +2787,41 @@ class NewOrderSingle(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"18")
-        _set(self, "_exec_inst", None if r is None else (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8")))
+        self._exec_inst = None if r is None else (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
         r = g(b"38")
-        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"40")
-        _set(self, "_ord_type", None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8")))
+        self._ord_type = None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
         r = g(b"44")
-        _set(self, "_price", None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _v.dec_cents(r))))
+        self._price = None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _v.dec_cents(r)))
         r = g(b"54")
-        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"100")
-        _set(self, "_ex_destination", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ex_destination = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"59")
-        _set(self, "_time_in_force", None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8")))
+        self._time_in_force = None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
         r = g(b"126")
-        _set(self, "_expire_time", None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        self._expire_time = None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         r = g(b"117")
-        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        self._quote_id = None if r is None else r.decode("utf-8")
         r = g(b"21023")
-        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
+        self._rfq_id = None if r is None else r.decode("utf-8")
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"526")
-        _set(self, "_secondary_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._secondary_cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"20130")
-        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        self._order_group_id = None if r is None else r.decode("utf-8")
         r = g(b"2964")
-        _set(self, "_self_trade_prevention_type", None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._self_trade_prevention_type = None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"21006")
-        _set(self, "_cancel_order_on_pause", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._cancel_order_on_pause = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21009")
-        _set(self, "_max_execution_cost", None if r is None else (x_max_execution_cost if (x_max_execution_cost := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._max_execution_cost = None if r is None else (x_max_execution_cost if (x_max_execution_cost := _c_decimal(r)) is not None else _v.dec_decimal(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2898,7 +2898,7 @@ class NewOrderSingle(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderCancelReplaceRequest(Message):
     """OrderCancelReplaceRequest (35=G): Amends price, quantity or expiry of a resting order.
 
@@ -3063,31 +3063,31 @@ class OrderCancelReplaceRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"37")
-        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        self._order_id = None if r is None else r.decode("utf-8")
         r = g(b"38")
-        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"40")
-        _set(self, "_ord_type", None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8")))
+        self._ord_type = None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
         r = g(b"41")
-        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._orig_cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"44")
-        _set(self, "_price", None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _v.dec_cents(r))))
+        self._price = None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _v.dec_cents(r)))
         r = g(b"54")
-        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"100")
-        _set(self, "_ex_destination", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ex_destination = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"59")
-        _set(self, "_time_in_force", None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8")))
+        self._time_in_force = None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
         r = g(b"126")
-        _set(self, "_expire_time", None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        self._expire_time = None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         r = g(b"20130")
-        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        self._order_group_id = None if r is None else r.decode("utf-8")
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3149,7 +3149,7 @@ class OrderCancelReplaceRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderCancelRequest(Message):
     """OrderCancelRequest (35=F): Cancels the remaining quantity of a resting order.
 
@@ -3249,19 +3249,19 @@ class OrderCancelRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"37")
-        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        self._order_id = None if r is None else r.decode("utf-8")
         r = g(b"41")
-        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._orig_cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"54")
-        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"100")
-        _set(self, "_ex_destination", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ex_destination = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3301,7 +3301,7 @@ class OrderCancelRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class ExecutionReport(Message):
     """ExecutionReport (35=8): Reports every order event: acknowledgement, fill, cancel, replace, expiry or rejection.
 
@@ -3693,67 +3693,67 @@ class ExecutionReport(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"6")
-        _set(self, "_avg_px", None if r is None else ((x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_avg_px if (x_avg_px := _c_cents(r)) is not None else _v.dec_cents(r))))
+        self._avg_px = None if r is None else ((x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_avg_px if (x_avg_px := _c_cents(r)) is not None else _v.dec_cents(r)))
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"14")
-        _set(self, "_cum_qty", None if r is None else (x_cum_qty if (x_cum_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._cum_qty = None if r is None else (x_cum_qty if (x_cum_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"17")
-        _set(self, "_exec_id", None if r is None else r.decode("utf-8"))
+        self._exec_id = None if r is None else r.decode("utf-8")
         r = g(b"30")
-        _set(self, "_last_mkt", None if r is None else r.decode("utf-8"))
+        self._last_mkt = None if r is None else r.decode("utf-8")
         r = g(b"31")
-        _set(self, "_last_px", None if r is None else ((x_last_px if (x_last_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_last_px if (x_last_px := _c_cents(r)) is not None else _v.dec_cents(r))))
+        self._last_px = None if r is None else ((x_last_px if (x_last_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_last_px if (x_last_px := _c_cents(r)) is not None else _v.dec_cents(r)))
         r = g(b"32")
-        _set(self, "_last_qty", None if r is None else (x_last_qty if (x_last_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._last_qty = None if r is None else (x_last_qty if (x_last_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"37")
-        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        self._order_id = None if r is None else r.decode("utf-8")
         r = g(b"38")
-        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"39")
-        _set(self, "_ord_status", None if r is None else (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8")))
+        self._ord_status = None if r is None else (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
         r = g(b"41")
-        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._orig_cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"44")
-        _set(self, "_price", None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _v.dec_cents(r))))
+        self._price = None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _v.dec_cents(r)))
         r = g(b"54")
-        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
         r = g(b"59")
-        _set(self, "_time_in_force", None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8")))
+        self._time_in_force = None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
         r = g(b"60")
-        _set(self, "_transact_time", None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         r = g(b"103")
-        _set(self, "_ord_rej_reason", None if r is None else (x_ord_rej_reason if (x_ord_rej_reason := _d_OrdRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._ord_rej_reason = None if r is None else (x_ord_rej_reason if (x_ord_rej_reason := _d_OrdRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"126")
-        _set(self, "_expire_time", None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        self._expire_time = None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         r = g(b"378")
-        _set(self, "_exec_restatement_reason", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._exec_restatement_reason = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"150")
-        _set(self, "_exec_type", None if r is None else (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode("utf-8")))
+        self._exec_type = None if r is None else (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode("utf-8"))
         r = g(b"151")
-        _set(self, "_leaves_qty", None if r is None else (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._leaves_qty = None if r is None else (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"715")
-        _set(self, "_clearing_business_date", None if r is None else (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _v.dec_date(r)))
+        self._clearing_business_date = None if r is None else (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _v.dec_date(r))
         r = g(b"704")
-        _set(self, "_long_qty", None if r is None else (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._long_qty = None if r is None else (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"705")
-        _set(self, "_short_qty", None if r is None else (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._short_qty = None if r is None else (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"880")
-        _set(self, "_trd_match_id", None if r is None else r.decode("utf-8"))
+        self._trd_match_id = None if r is None else r.decode("utf-8")
         r = g(b"1057")
-        _set(self, "_aggressor_indicator", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._aggressor_indicator = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"2964")
-        _set(self, "_self_trade_prevention_type", None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._self_trade_prevention_type = None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"21030")
-        _set(self, "_single_market_collateral_return", None if r is None else (x_single_market_collateral_return if (x_single_market_collateral_return := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._single_market_collateral_return = None if r is None else (x_single_market_collateral_return if (x_single_market_collateral_return := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"21031")
-        _set(self, "_ranged_market_collateral_return", None if r is None else (x_ranged_market_collateral_return if (x_ranged_market_collateral_return := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._ranged_market_collateral_return = None if r is None else (x_ranged_market_collateral_return if (x_ranged_market_collateral_return := _c_decimal(r)) is not None else _v.dec_decimal(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3885,7 +3885,7 @@ class ExecutionReport(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderCancelReject(Message):
     """OrderCancelReject (35=9): Rejects a cancel or cancel/replace request; the original order is left unchanged.
 
@@ -3976,19 +3976,19 @@ class OrderCancelReject(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"37")
-        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        self._order_id = None if r is None else r.decode("utf-8")
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"41")
-        _set(self, "_orig_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._orig_cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"39")
-        _set(self, "_ord_status", None if r is None else (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8")))
+        self._ord_status = None if r is None else (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
         r = g(b"434")
-        _set(self, "_cxl_rej_response_to", None if r is None else (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode("utf-8")))
+        self._cxl_rej_response_to = None if r is None else (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode("utf-8"))
         r = g(b"102")
-        _set(self, "_cxl_rej_reason", None if r is None else (x_cxl_rej_reason if (x_cxl_rej_reason := _d_CxlRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._cxl_rej_reason = None if r is None else (x_cxl_rej_reason if (x_cxl_rej_reason := _d_CxlRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4019,7 +4019,7 @@ class OrderCancelReject(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderMassCancelRequest(Message):
     """OrderMassCancelRequest (35=q): Cancels every order of the FIX session across all exchange shards.
 
@@ -4057,9 +4057,9 @@ class OrderMassCancelRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"530")
-        _set(self, "_mass_cancel_request_type", None if r is None else (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode("utf-8")))
+        self._mass_cancel_request_type = None if r is None else (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4077,7 +4077,7 @@ class OrderMassCancelRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderMassCancelReport(Message):
     """OrderMassCancelReport (35=r): Answers an OrderMassCancelRequest with success or rejection.
 
@@ -4136,13 +4136,13 @@ class OrderMassCancelReport(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"37")
-        _set(self, "_order_id", None if r is None else r.decode("utf-8"))
+        self._order_id = None if r is None else r.decode("utf-8")
         r = g(b"531")
-        _set(self, "_mass_cancel_response", None if r is None else (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode("utf-8")))
+        self._mass_cancel_response = None if r is None else (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode("utf-8"))
         r = g(b"532")
-        _set(self, "_mass_cancel_reject_reason", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._mass_cancel_reject_reason = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4168,7 +4168,7 @@ class OrderMassCancelReport(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class BusinessMessageReject(Message):
     """BusinessMessageReject (35=j): Rejects an application message before the exchange handles it, e.g. rate limit or missing permission.
 
@@ -4247,17 +4247,17 @@ class BusinessMessageReject(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"45")
-        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ref_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
         r = g(b"371")
-        _set(self, "_ref_tag_id", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ref_tag_id = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"372")
-        _set(self, "_ref_msg_type", None if r is None else r.decode("utf-8"))
+        self._ref_msg_type = None if r is None else r.decode("utf-8")
         r = g(b"379")
-        _set(self, "_business_reject_ref_id", None if r is None else r.decode("utf-8"))
+        self._business_reject_ref_id = None if r is None else r.decode("utf-8")
         r = g(b"380")
-        _set(self, "_business_reject_reason", None if r is None else (x_business_reject_reason if (x_business_reject_reason := _d_BusinessRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._business_reject_reason = None if r is None else (x_business_reject_reason if (x_business_reject_reason := _d_BusinessRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4289,7 +4289,7 @@ class BusinessMessageReject(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderGroupRequest(Message):
     """OrderGroupRequest (35=UOG): Creates, resets, deletes, triggers or updates an order group.
 
@@ -4360,15 +4360,15 @@ class OrderGroupRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"20131")
-        _set(self, "_order_group_action", None if r is None else (x_order_group_action if (x_order_group_action := _d_OrderGroupAction(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._order_group_action = None if r is None else (x_order_group_action if (x_order_group_action := _d_OrderGroupAction(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"20130")
-        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        self._order_group_id = None if r is None else r.decode("utf-8")
         r = g(b"20132")
-        _set(self, "_order_group_contracts_limit", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._order_group_contracts_limit = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"100")
-        _set(self, "_ex_destination", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ex_destination = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4393,7 +4393,7 @@ class OrderGroupRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class OrderGroupResponse(Message):
     """OrderGroupResponse (35=UOH): Acknowledges a successful OrderGroupRequest and carries the group id.
 
@@ -4442,11 +4442,11 @@ class OrderGroupResponse(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"20130")
-        _set(self, "_order_group_id", None if r is None else r.decode("utf-8"))
+        self._order_group_id = None if r is None else r.decode("utf-8")
         r = g(b"20132")
-        _set(self, "_order_group_contracts_limit", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._order_group_contracts_limit = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4465,7 +4465,7 @@ class OrderGroupResponse(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class QuoteRequest(Message):
     """QuoteRequest (35=R): Request for quote: sent by a creator to open an RFQ (KalshiRT) and broadcast by Kalshi to market makers (KalshiRFQ).
 
@@ -4538,11 +4538,11 @@ class QuoteRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"131")
-        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        self._quote_req_id = None if r is None else r.decode("utf-8")
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"20180")
-        _set(self, "_multivariate_collection_ticker", None if r is None else r.decode("utf-8"))
+        self._multivariate_collection_ticker = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4569,7 +4569,7 @@ class QuoteRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class QuoteRequestAck(Message):
     """QuoteRequestAck (35=b): Acknowledges an RFQ created over FIX and returns the server RFQ id and routing shard.
 
@@ -4650,17 +4650,17 @@ class QuoteRequestAck(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"131")
-        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        self._quote_req_id = None if r is None else r.decode("utf-8")
         r = g(b"303")
-        _set(self, "_quote_request_type", None if r is None else (x_quote_request_type if (x_quote_request_type := _d_QuoteRequestType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._quote_request_type = None if r is None else (x_quote_request_type if (x_quote_request_type := _d_QuoteRequestType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"21023")
-        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
+        self._rfq_id = None if r is None else r.decode("utf-8")
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"100")
-        _set(self, "_ex_destination", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ex_destination = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4690,7 +4690,7 @@ class QuoteRequestAck(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Quote(Message):
     """Quote (35=S): A quote on an RFQ: submitted by a market maker (KalshiRFQ) and forwarded by Kalshi to the RFQ creator (KalshiRT).
 
@@ -4859,29 +4859,29 @@ class Quote(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"117")
-        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        self._quote_id = None if r is None else r.decode("utf-8")
         r = g(b"131")
-        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        self._quote_req_id = None if r is None else r.decode("utf-8")
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"132")
-        _set(self, "_bid_px", None if r is None else ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r)))
+        self._bid_px = None if r is None else ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
         r = g(b"133")
-        _set(self, "_offer_px", None if r is None else ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r)))
+        self._offer_px = None if r is None else ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
         r = g(b"18")
-        _set(self, "_exec_inst", None if r is None else (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8")))
+        self._exec_inst = None if r is None else (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
         r = g(b"38")
-        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"134")
-        _set(self, "_bid_size", None if r is None else (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._bid_size = None if r is None else (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"135")
-        _set(self, "_offer_size", None if r is None else (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._offer_size = None if r is None else (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"21015")
-        _set(self, "_rest_remainder", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._rest_remainder = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"60")
-        _set(self, "_transact_time", None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4934,7 +4934,7 @@ class Quote(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class QuoteStatusReport(Message):
     """QuoteStatusReport (35=AI): Status of a market maker's quote: pending or rejected after submission, accepted by the creator, or cancelled.
 
@@ -5089,29 +5089,29 @@ class QuoteStatusReport(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"117")
-        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        self._quote_id = None if r is None else r.decode("utf-8")
         r = g(b"131")
-        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        self._quote_req_id = None if r is None else r.decode("utf-8")
         r = g(b"79")
-        _set(self, "_alloc_account", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"297")
-        _set(self, "_quote_status", None if r is None else (x_quote_status if (x_quote_status := _d_QuoteStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._quote_status = None if r is None else (x_quote_status if (x_quote_status := _d_QuoteStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"38")
-        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"132")
-        _set(self, "_bid_px", None if r is None else ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r)))
+        self._bid_px = None if r is None else ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
         r = g(b"133")
-        _set(self, "_offer_px", None if r is None else ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r)))
+        self._offer_px = None if r is None else ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
         r = g(b"134")
-        _set(self, "_bid_size", None if r is None else (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._bid_size = None if r is None else (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"135")
-        _set(self, "_offer_size", None if r is None else (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._offer_size = None if r is None else (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"54")
-        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"60")
-        _set(self, "_transact_time", None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r)))
+        self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5161,7 +5161,7 @@ class QuoteStatusReport(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class QuoteCancel(Message):
     """QuoteCancel (35=Z): Market maker cancels one of its quotes.
 
@@ -5198,9 +5198,9 @@ class QuoteCancel(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"117")
-        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        self._quote_id = None if r is None else r.decode("utf-8")
         r = g(b"21023")
-        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
+        self._rfq_id = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5216,7 +5216,7 @@ class QuoteCancel(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class QuoteCancelStatus(Message):
     """QuoteCancelStatus (35=U9): Result of a market maker's quote cancel.
 
@@ -5265,11 +5265,11 @@ class QuoteCancelStatus(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"117")
-        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        self._quote_id = None if r is None else r.decode("utf-8")
         r = g(b"298")
-        _set(self, "_quote_cancel_status", None if r is None else (x_quote_cancel_status if (x_quote_cancel_status := _d_QuoteCancelStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._quote_cancel_status = None if r is None else (x_quote_cancel_status if (x_quote_cancel_status := _d_QuoteCancelStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5290,7 +5290,7 @@ class QuoteCancelStatus(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class QuoteConfirm(Message):
     """QuoteConfirm (35=U7): Market maker confirms a quote the creator accepted, which lets the trade execute.
 
@@ -5327,9 +5327,9 @@ class QuoteConfirm(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"117")
-        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        self._quote_id = None if r is None else r.decode("utf-8")
         r = g(b"21023")
-        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
+        self._rfq_id = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5345,7 +5345,7 @@ class QuoteConfirm(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class QuoteConfirmStatus(Message):
     """QuoteConfirmStatus (35=U8): Result of a market maker's quote confirmation.
 
@@ -5394,11 +5394,11 @@ class QuoteConfirmStatus(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"117")
-        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        self._quote_id = None if r is None else r.decode("utf-8")
         r = g(b"21010")
-        _set(self, "_quote_confirm_status", None if r is None else (x_quote_confirm_status if (x_quote_confirm_status := _d_QuoteConfirmStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._quote_confirm_status = None if r is None else (x_quote_confirm_status if (x_quote_confirm_status := _d_QuoteConfirmStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5419,7 +5419,7 @@ class QuoteConfirmStatus(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class AcceptQuote(Message):
     """AcceptQuote (35=UA): RFQ creator accepts a quote on its RFQ.
 
@@ -5509,17 +5509,17 @@ class AcceptQuote(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"117")
-        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        self._quote_id = None if r is None else r.decode("utf-8")
         r = g(b"21023")
-        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
+        self._rfq_id = None if r is None else r.decode("utf-8")
         r = g(b"54")
-        _set(self, "_side", None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8")))
+        self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"38")
-        _set(self, "_order_qty", None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r)))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"21022")
-        _set(self, "_prefer_better_quote", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._prefer_better_quote = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5552,7 +5552,7 @@ class AcceptQuote(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class AcceptQuoteStatus(Message):
     """AcceptQuoteStatus (35=UC): Result of the creator's quote acceptance.
 
@@ -5625,15 +5625,15 @@ class AcceptQuoteStatus(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"117")
-        _set(self, "_quote_id", None if r is None else r.decode("utf-8"))
+        self._quote_id = None if r is None else r.decode("utf-8")
         r = g(b"21025")
-        _set(self, "_accept_quote_status", None if r is None else (x_accept_quote_status if (x_accept_quote_status := _d_AcceptQuoteStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._accept_quote_status = None if r is None else (x_accept_quote_status if (x_accept_quote_status := _d_AcceptQuoteStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"21024")
-        _set(self, "_accepted_quote_id", None if r is None else r.decode("utf-8"))
+        self._accepted_quote_id = None if r is None else r.decode("utf-8")
         r = g(b"11")
-        _set(self, "_cl_ord_id", None if r is None else r.decode("utf-8"))
+        self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5660,7 +5660,7 @@ class AcceptQuoteStatus(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class RFQCancel(Message):
     """RFQCancel (35=UE): RFQ creator cancels its RFQ.
 
@@ -5710,9 +5710,9 @@ class RFQCancel(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"131")
-        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        self._quote_req_id = None if r is None else r.decode("utf-8")
         r = g(b"21023")
-        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
+        self._rfq_id = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5729,7 +5729,7 @@ class RFQCancel(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class RFQCancelStatus(Message):
     """RFQCancelStatus (35=UB): Result of an RFQ cancel, or unsolicited notice that Kalshi closed the RFQ.
 
@@ -5792,13 +5792,13 @@ class RFQCancelStatus(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"131")
-        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        self._quote_req_id = None if r is None else r.decode("utf-8")
         r = g(b"21013")
-        _set(self, "_rfq_cancel_status", None if r is None else (x_rfq_cancel_status if (x_rfq_cancel_status := _d_RFQCancelStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._rfq_cancel_status = None if r is None else (x_rfq_cancel_status if (x_rfq_cancel_status := _d_RFQCancelStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"21023")
-        _set(self, "_rfq_id", None if r is None else r.decode("utf-8"))
+        self._rfq_id = None if r is None else r.decode("utf-8")
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5820,7 +5820,7 @@ class RFQCancelStatus(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class QuoteRequestReject(Message):
     """QuoteRequestReject (35=AG): Rejection of an RFQ creation, or notice that a quote request was cancelled.
 
@@ -5892,13 +5892,13 @@ class QuoteRequestReject(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
         r = g(b"131")
-        _set(self, "_quote_req_id", None if r is None else r.decode("utf-8"))
+        self._quote_req_id = None if r is None else r.decode("utf-8")
         r = g(b"658")
-        _set(self, "_quote_request_reject_reason", None if r is None else (x_quote_request_reject_reason if (x_quote_request_reject_reason := _d_QuoteRequestRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._quote_request_reject_reason = None if r is None else (x_quote_request_reject_reason if (x_quote_request_reject_reason := _d_QuoteRequestRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"20187")
-        _set(self, "_mve_validation_reason_code", None if r is None else (x_mve_validation_reason_code if (x_mve_validation_reason_code := _d_MVEValidationReasonCode(r)) is not None else r.decode("utf-8")))
+        self._mve_validation_reason_code = None if r is None else (x_mve_validation_reason_code if (x_mve_validation_reason_code := _d_MVEValidationReasonCode(r)) is not None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5927,7 +5927,7 @@ class QuoteRequestReject(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Heartbeat(Message):
     """Heartbeat (35=0): Keep-alive sent at the HeartBtInt interval, and the answer to a TestRequest.
 
@@ -5953,7 +5953,7 @@ class Heartbeat(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"112")
-        _set(self, "_test_req_id", None if r is None else r.decode("utf-8"))
+        self._test_req_id = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5964,7 +5964,7 @@ class Heartbeat(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class TestRequest(Message):
     """TestRequest (35=1): Asks the counterparty to prove it is alive by replying with a Heartbeat.
 
@@ -5990,7 +5990,7 @@ class TestRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"112")
-        _set(self, "_test_req_id", None if r is None else r.decode("utf-8"))
+        self._test_req_id = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6003,7 +6003,7 @@ class TestRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class ResendRequest(Message):
     """ResendRequest (35=2): Asks for retransmission of a range of messages by sequence number.
 
@@ -6041,9 +6041,9 @@ class ResendRequest(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"7")
-        _set(self, "_begin_seq_no", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._begin_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"16")
-        _set(self, "_end_seq_no", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._end_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6061,7 +6061,7 @@ class ResendRequest(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Reject(Message):
     """Reject (35=3): Session-level rejection of a malformed or invalid inbound message.
 
@@ -6129,15 +6129,15 @@ class Reject(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"45")
-        _set(self, "_ref_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ref_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
         r = g(b"371")
-        _set(self, "_ref_tag_id", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._ref_tag_id = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"372")
-        _set(self, "_ref_msg_type", None if r is None else r.decode("utf-8"))
+        self._ref_msg_type = None if r is None else r.decode("utf-8")
         r = g(b"373")
-        _set(self, "_session_reject_reason", None if r is None else (x_session_reject_reason if (x_session_reject_reason := _d_SessionRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._session_reject_reason = None if r is None else (x_session_reject_reason if (x_session_reject_reason := _d_SessionRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6162,7 +6162,7 @@ class Reject(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class SequenceReset(Message):
     """SequenceReset (35=4): Gap-fills skipped messages or moves the expected inbound sequence number forward.
 
@@ -6198,9 +6198,9 @@ class SequenceReset(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"123")
-        _set(self, "_gap_fill_flag", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._gap_fill_flag = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"36")
-        _set(self, "_new_seq_no", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._new_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6216,7 +6216,7 @@ class SequenceReset(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Logout(Message):
     """Logout (35=5): Ends the session; also how Kalshi refuses a Logon, with the reason in Text.
 
@@ -6243,7 +6243,7 @@ class Logout(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"58")
-        _set(self, "_text", None if r is None else r.decode("utf-8"))
+        self._text = None if r is None else r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6254,7 +6254,7 @@ class Logout(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Logon(Message):
     """Logon (35=A): Opens a session: the client authenticates with a signature in RawData and Kalshi answers with Logon or Logout.
 
@@ -6534,53 +6534,53 @@ class Logon(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"98")
-        _set(self, "_encrypt_method", None if r is None else (x_encrypt_method if (x_encrypt_method := _d_EncryptMethod(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))))
+        self._encrypt_method = None if r is None else (x_encrypt_method if (x_encrypt_method := _d_EncryptMethod(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"108")
-        _set(self, "_heart_bt_int", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._heart_bt_int = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"95")
-        _set(self, "_raw_data_length", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._raw_data_length = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"96")
-        _set(self, "_raw_data", None if r is None else r)
+        self._raw_data = None if r is None else r
         r = g(b"141")
-        _set(self, "_reset_seq_num_flag", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._reset_seq_num_flag = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"1137")
-        _set(self, "_default_appl_ver_id", None if r is None else (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode("utf-8")))
+        self._default_appl_ver_id = None if r is None else (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode("utf-8"))
         r = g(b"8013")
-        _set(self, "_cancel_orders_on_disconnect", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._cancel_orders_on_disconnect = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"20126")
-        _set(self, "_listener_session", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._listener_session = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"20127")
-        _set(self, "_receive_settlement_reports", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._receive_settlement_reports = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"20200")
-        _set(self, "_message_retention_period", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._message_retention_period = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"21005")
-        _set(self, "_use_dollars", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._use_dollars = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21011")
-        _set(self, "_skip_pending_exec_reports", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._skip_pending_exec_reports = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21012")
-        _set(self, "_use_expired_ord_status", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._use_expired_ord_status = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21007")
-        _set(self, "_enable_ioc_cancel_report", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._enable_ioc_cancel_report = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21008")
-        _set(self, "_preserve_original_order_qty", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._preserve_original_order_qty = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21026")
-        _set(self, "_always_emit_new_before_trade", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._always_emit_new_before_trade = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21027")
-        _set(self, "_split_collateral_return", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._split_collateral_return = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21032")
-        _set(self, "_use_cap_reservation", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._use_cap_reservation = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"789")
-        _set(self, "_next_expected_msg_seq_num", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._next_expected_msg_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"383")
-        _set(self, "_max_message_size", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._max_message_size = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"464")
-        _set(self, "_test_message_indicator", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._test_message_indicator = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"553")
-        _set(self, "_username", None if r is None else r.decode("utf-8"))
+        self._username = None if r is None else r.decode("utf-8")
         r = g(b"554")
-        _set(self, "_password", None if r is None else r.decode("utf-8"))
+        self._password = None if r is None else r.decode("utf-8")
         r = g(b"21006")
-        _set(self, "_cancel_order_on_pause", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._cancel_order_on_pause = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6675,7 +6675,7 @@ class Logon(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class MarketSettlementReport(Message):
     """MarketSettlementReport (35=UMS): Report of a market's settlement with each party's position, payout and settlement fee; large batches are split into pages.
 
@@ -6777,19 +6777,19 @@ class MarketSettlementReport(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"20105")
-        _set(self, "_market_settlement_report_id", None if r is None else r.decode("utf-8"))
+        self._market_settlement_report_id = None if r is None else r.decode("utf-8")
         r = g(b"55")
-        _set(self, "_symbol", None if r is None else r.decode("utf-8"))
+        self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"715")
-        _set(self, "_clearing_business_date", None if r is None else (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _v.dec_date(r)))
+        self._clearing_business_date = None if r is None else (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _v.dec_date(r))
         r = g(b"20106")
-        _set(self, "_tot_num_market_settlement_reports", None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        self._tot_num_market_settlement_reports = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"20107")
-        _set(self, "_market_result", None if r is None else (x_market_result if (x_market_result := _d_MarketResult(r)) is not None else r.decode("utf-8")))
+        self._market_result = None if r is None else (x_market_result if (x_market_result := _d_MarketResult(r)) is not None else r.decode("utf-8"))
         r = g(b"730")
-        _set(self, "_settlement_price", None if r is None else (x_settlement_price if (x_settlement_price := _c_cents(r)) is not None else _v.dec_cents(r)))
+        self._settlement_price = None if r is None else (x_settlement_price if (x_settlement_price := _c_cents(r)) is not None else _v.dec_cents(r))
         r = g(b"893")
-        _set(self, "_last_fragment", None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r)))
+        self._last_fragment = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6831,7 +6831,7 @@ class MarketSettlementReport(Message):
 
 
 
-@attrs.define(frozen=True, slots=True, eq=False, repr=False, kw_only=True)
+@attrs.define(slots=True, eq=False, repr=False, kw_only=True)
 class Unknown(UnknownMessage):
     """A frame whose MsgType the prediction dialect does not define (nothing is dropped)."""
 
