@@ -5,7 +5,7 @@ in one named method; `_on_frame` is the entry point.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from ._decode import decode_frame as _decode_frame
 from ._fields import Defect
@@ -59,18 +59,37 @@ class _Inbound(_SessionCore):
     def _on_frame(self, frame: bytes, replay: bool = False) -> None:
         """Handle one inbound frame; ``replay``: a frame queued behind a gap, checked on receipt.
 
-        Each fault has one named place: `_decode` (garbled), `_seq_num` (no usable MsgSeqNum),
-        `_check_comp_ids`, `_check_sending_time`, `_admin_defect` (a session message that cannot
-        be acted on), `_in_turn` (gaps, duplicates, too low), `_process` / `_process_app`.
+        The checks every message passes are written here once, each fault in one named
+        method: `_garbled`, `_no_seq_num` (no usable MsgSeqNum), `_comp_id_problem`,
+        `_sending_time_problem`, `_admin_defect` (a session message that cannot be acted on),
+        `_in_turn` (gaps, duplicates, too low, PossDup), `_process` / `_process_app`.
         """
         if not replay:
             self._last_rx = self._now
-        msg = self._decode(frame)
-        if msg is None:
+        try:
+            # BidPx/OfferPx of RFQ quotes in the units of this session type
+            msg: Any = _decode_frame(
+                frame,
+                self._classes,
+                self._data_tags,
+                self._length_tags,
+                self._dollars,
+                False,
+                True,
+                self._rfq_dollars,
+                self._rfq_classes,
+            )
+        except DecodeError as exc:
+            self._garbled(frame, exc)
             return
         header = header_raw(msg, _HEADER_KEYS)
         mt: str = msg.MSG_TYPE or msg.msg_type
-        seq = self._seq_num(header.get(b"34"), mt)
+        raw_seq = header.get(b"34")
+        if raw_seq is None or not raw_seq.isdigit() or len(raw_seq) > _MAX_SEQ_DIGITS:
+            self._no_seq_num(raw_seq, mt)
+        seq = int(raw_seq)
+        if not 1 <= seq <= MAX_SEQ_NUM:
+            self._no_seq_num(raw_seq, mt)
         if mt != "0":
             self._test_req_id = None  # any message shows the peer is alive
         st = self._state
@@ -87,10 +106,20 @@ class _Inbound(_SessionCore):
             raise RemoteProtocolError(
                 f"expected a Logon in answer to ours, received MsgType {mt!r} (MsgSeqNum {seq})"
             )
-        self._check_comp_ids(header, seq, mt)
+        if (
+            header.get(b"49") not in self._accepted_raw
+            or header.get(b"56") != self._expected_target_raw
+        ):
+            self._comp_id_problem(header, seq, mt)
         poss_dup = header.get(b"43") == b"Y"
-        if not poss_dup and not replay:
-            self._check_sending_time(msg, header, seq, mt)
+        if not poss_dup and not replay and self._tolerance is not None:
+            # SendingTime within the tolerance: the fixed-width text sorts like time
+            stamp = header.get(b"52", b"")
+            window = self._window
+            if window[0] != self._now:
+                window = self._time_window(self._now)
+            if _well_formed_stamp(stamp) is None or not window[1] <= stamp[:17] <= window[2]:
+                self._sending_time_problem(msg, stamp, seq, mt)
         if mt in _ADMIN:
             # a session message is acted on: the fields the session reads must be sound
             defect = self._admin_defect(msg, mt)
@@ -107,43 +136,30 @@ class _Inbound(_SessionCore):
             if mt == "A" and st is _ACTIVE and msg.reset_seq_num_flag is True:
                 self._on_reset_logon(seq)
                 return
+        elif not poss_dup and seq == self.store.next_target_seq():
+            self._process_app(msg, mt, seq, poss_dup, frame)  # the common case: in turn
+            if self._gaps.pending:
+                self._drain_pending()
+            return
         if self._in_turn(frame, msg, mt, seq, poss_dup, header):
             self._process(msg, mt, seq, poss_dup, frame)
             if self._gaps.pending:
                 self._drain_pending()
 
-    def _decode(self, frame: bytes) -> Any:
-        """The message, read tolerantly; None for a garbled frame (reported, ignored)."""
-        try:
-            # BidPx/OfferPx of RFQ quotes in the units of this session type
-            msg: Any = _decode_frame(
-                frame,
-                self._classes,
-                self._data_tags,
-                self._length_tags,
-                self._dollars,
-                False,
-                True,
-                self._rfq_dollars,
-                self._rfq_classes,
-            )
-        except DecodeError as exc:
-            # garbled (no fields, or 8, 9, 35 not first): FIX ignores it; no Reject, and its
-            # sequence number is not consumed (a gap recovers it like any lost message)
-            self._events.append(DecodeFailure(exc, frame, None))
-            return None
-        return msg
+    def _garbled(self, frame: bytes, exc: DecodeError) -> None:
+        """A frame that does not decode (no fields, or 8, 9, 35 not first): FIX ignores it; no
+        Reject, and its sequence number is not consumed (a gap recovers it like any lost
+        message). Reported as a `DecodeFailure`."""
+        self._events.append(DecodeFailure(exc, frame, None))
 
-    def _check_comp_ids(self, header: dict[bytes, bytes], seq: int, mt: str) -> None:
-        """A wrong SenderCompID / TargetCompID ends the session (Reject 373=9, Logout).
+    def _comp_id_problem(self, header: dict[bytes, bytes], seq: int, mt: str) -> None:
+        """SenderCompID / TargetCompID not ours: the session ends (Reject 373=9, Logout).
 
         A strict session takes an empty one for what it is, a tag without a value, and rejects
         it in turn with the message's other defects.
         """
         sender_raw = header.get(b"49", b"")
         target_raw = header.get(b"56", b"")
-        if sender_raw in self._accepted_raw and target_raw == self._expected_target_raw:
-            return
         if self._strict and (not sender_raw or not target_raw):
             return
         sender = sender_raw.decode("utf-8", "replace")
@@ -155,25 +171,21 @@ class _Inbound(_SessionCore):
             reconnect=False,
         )
 
-    def _check_sending_time(self, msg: Any, header: dict[bytes, bytes], seq: int, mt: str) -> None:
-        """SendingTime outside the tolerance ends the session (Reject 373=10, Logout).
+    def _sending_time_problem(self, msg: Any, stamp: bytes, seq: int, mt: str) -> None:
+        """SendingTime malformed or outside the tolerance.
 
-        The fixed-width format sorts like time, so the text is compared. A missing or malformed
-        SendingTime is a defect of the message, handled in turn.
+        Outside it ends the session (Reject 373=10, Logout). A missing or malformed SendingTime
+        is a defect of the message, handled in turn.
         """
-        if self._tolerance is None:
-            return
-        stamp = header.get(b"52", b"")
-        _, lo, hi = self._time_window(self._now)
         if _well_formed_stamp(stamp) is None:
             msg.header.sending_time  # noqa: B018 - records the defect (tolerant read)
-        elif not lo <= stamp[:17] <= hi:
-            self._reject(
-                seq, R_SENDING_TIME, "SendingTime accuracy problem", ref_tag=52, ref_msg_type=mt
-            )
-            raise RemoteProtocolError(
-                f"SendingTime {stamp.decode()} is more than {self._tolerance:g} s from now"
-            )
+            return
+        self._reject(
+            seq, R_SENDING_TIME, "SendingTime accuracy problem", ref_tag=52, ref_msg_type=mt
+        )
+        raise RemoteProtocolError(
+            f"SendingTime {stamp.decode()} is more than {self._tolerance:g} s from now"
+        )
 
     def _on_reset_logon(self, seq: int) -> None:
         """A reset Logon mid-session (MsgSeqNum 1): both sides start again from 1, and the
@@ -232,12 +244,9 @@ class _Inbound(_SessionCore):
                 return False
         return True
 
-    def _seq_num(self, raw: bytes | None, mt: str) -> int:
-        """MsgSeqNum(34) as a bounded int; without a usable one the session cannot go on."""
-        if raw is not None and raw.isdigit() and len(raw) <= _MAX_SEQ_DIGITS:
-            seq = int(raw)
-            if 1 <= seq <= MAX_SEQ_NUM:
-                return seq
+    def _no_seq_num(self, raw: bytes | None, mt: str) -> NoReturn:
+        """No usable MsgSeqNum(34) (missing, not a number, outside 1..MAX_SEQ_NUM): the
+        session cannot go on."""
         what = "missing" if raw is None else f"{raw[:32]!r} is not a sequence number"
         raise RemoteProtocolError(
             f"MsgSeqNum(34) {what} (MsgType {mt!r}): FIXT 1.1 ends the session",
