@@ -798,12 +798,14 @@ class Party(FixRecord):
                 e._party_id = r.decode("utf-8")
             else:
                 return None
+
             if flat[i] == b"452":
                 r = flat[i + 1]
                 i += 2
                 e._party_role = (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             else:
                 return None
+
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
@@ -904,24 +906,28 @@ class MiscFee(FixRecord):
                 e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
+
             if flat[i] == b"138":
                 r = flat[i + 1]
                 i += 2
                 e._misc_fee_curr = r.decode("utf-8")
             else:
                 return None
+
             if flat[i] == b"139":
                 r = flat[i + 1]
                 i += 2
                 e._misc_fee_type = (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8"))
             else:
                 return None
+
             if flat[i] == b"891":
                 r = flat[i + 1]
                 i += 2
                 e._misc_fee_basis = (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             else:
                 return None
+
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
@@ -1008,12 +1014,14 @@ class CollateralAmountChange(FixRecord):
                 e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
+
             if flat[i] == b"1705":
                 r = flat[i + 1]
                 i += 2
                 e._collateral_amount_type = (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8"))
             else:
                 return None
+
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
@@ -1077,6 +1085,7 @@ class MarketDataRequestRelatedSym(FixRecord):
                 e._symbol = r.decode("utf-8")
             else:
                 return None
+
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
@@ -1186,30 +1195,35 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
                 e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
             else:
                 return None
+
             if flat[i] == b"270":
                 r = flat[i + 1]
                 i += 2
                 e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
+
             if flat[i] == b"271":
                 r = flat[i + 1]
                 i += 2
                 e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
+
             if flat[i] == b"272":
                 r = flat[i + 1]
                 i += 2
                 e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
             else:
                 return None
+
             if flat[i] == b"273":
                 r = flat[i + 1]
                 i += 2
                 e._md_entry_time = (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
             else:
                 return None
+
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
@@ -1431,71 +1445,90 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                 e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8"))
             else:
                 return None
+
             if flat[i] == b"55":
                 r = flat[i + 1]
                 i += 2
                 e._symbol = r.decode("utf-8")
             else:
                 return None
+
             if flat[i] == b"269":
                 r = flat[i + 1]
                 i += 2
                 e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
             else:
                 return None
+
             if flat[i] == b"270":
                 r = flat[i + 1]
                 i += 2
                 e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
+
             if flat[i] == b"271":
                 r = flat[i + 1]
                 i += 2
                 e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
             else:
                 return None
+
             if flat[i] == b"272":
                 r = flat[i + 1]
                 i += 2
                 e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
             else:
                 return None
+
             if flat[i] == b"273":
                 r = flat[i + 1]
                 i += 2
                 e._md_entry_time = (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
             else:
                 return None
-            if flat[i] == b"2446":
-                r = flat[i + 1]
-                i += 2
-                e._aggressor_side = (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8"))
+
+            if flat[i] in {b"2446", b"828", b"1003", b"11", b"79"}:
+                if flat[i] == b"2446":
+                    r = flat[i + 1]
+                    i += 2
+                    e._aggressor_side = (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8"))
+                else:
+                    e._aggressor_side = None
+
+                if flat[i] == b"828":
+                    r = flat[i + 1]
+                    i += 2
+                    e._trd_type = (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+                else:
+                    e._trd_type = None
+
+                if flat[i] == b"1003":
+                    r = flat[i + 1]
+                    i += 2
+                    e._trade_id = r.decode("utf-8")
+                else:
+                    e._trade_id = None
+
+                if flat[i] == b"11":
+                    r = flat[i + 1]
+                    i += 2
+                    e._cl_ord_id = r.decode("utf-8")
+                else:
+                    e._cl_ord_id = None
+
+                if flat[i] == b"79":
+                    r = flat[i + 1]
+                    i += 2
+                    e._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+                else:
+                    e._alloc_account = None
+
             else:
                 e._aggressor_side = None
-            if flat[i] == b"828":
-                r = flat[i + 1]
-                i += 2
-                e._trd_type = (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-            else:
                 e._trd_type = None
-            if flat[i] == b"1003":
-                r = flat[i + 1]
-                i += 2
-                e._trade_id = r.decode("utf-8")
-            else:
                 e._trade_id = None
-            if flat[i] == b"11":
-                r = flat[i + 1]
-                i += 2
-                e._cl_ord_id = r.decode("utf-8")
-            else:
                 e._cl_ord_id = None
-            if flat[i] == b"79":
-                r = flat[i + 1]
-                i += 2
-                e._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-            else:
                 e._alloc_account = None
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
@@ -1615,12 +1648,14 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
                 e._party_id = r.decode("utf-8")
             else:
                 return None
+
             if flat[i] == b"452":
                 r = flat[i + 1]
                 i += 2
                 e._party_role = (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             else:
                 e._party_role = None
+
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
@@ -1875,18 +1910,21 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
                 e._multivariate_selected_event_ticker = r.decode("utf-8")
             else:
                 return None
+
             if flat[i] == b"20183":
                 r = flat[i + 1]
                 i += 2
                 e._multivariate_selected_market_ticker = r.decode("utf-8")
             else:
                 return None
+
             if flat[i] == b"20184":
                 r = flat[i + 1]
                 i += 2
                 e._multivariate_selected_side = (x_multivariate_selected_side if (x_multivariate_selected_side := _d_MultivariateSelectedSide(r)) is not None else r.decode("utf-8"))
             else:
                 return None
+
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
@@ -1956,6 +1994,7 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
                 e._mve_offending_market_ticker = r.decode("utf-8")
             else:
                 return None
+
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
             out.append(e)
