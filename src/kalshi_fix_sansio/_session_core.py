@@ -9,6 +9,7 @@ three share.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import deque
 from datetime import datetime, timezone
@@ -136,7 +137,7 @@ class _SessionCore:
         self._length_tags = gen._LENGTH_TAGS
         self._rfq_classes = gen._RFQ_CLASSES
         self._tolerance = config.time_tolerance
-        self._window: tuple[float, bytes, bytes] = (-1.0, b"", b"")
+        self._window: tuple[float, bytes, bytes, int, int] = (-1.0, b"", b"", 0, 0)
 
     def _header(
         self, seq: int, now: float, poss_dup: bool = False, orig: datetime | None = None
@@ -268,12 +269,17 @@ class _SessionCore:
         self._move(Trigger.FATAL)
         self._error = exc
 
-    def _time_window(self, now: float) -> tuple[float, bytes, bytes]:
-        """SendingTime bounds (to the second) for ``now`` +- the tolerance, cached per ``now``."""
+    def _time_window(self, now: float) -> tuple[float, bytes, bytes, int, int]:
+        """SendingTime bounds (to the second) for ``now`` +- the tolerance: ``(now, lo, hi,
+        lo_second, hi_second)``, formatted again only when a bound moves to another second."""
+        tol = self._tolerance or 0.0
+        lo_s = math.floor(now - tol - 1)
+        hi_s = math.floor(now + tol)
         cached = self._window
-        if cached[0] != now:
-            tol = self._tolerance or 0.0
-            lo = fmt_timestamp(sending_time(now - tol - 1))[:17]
-            hi = fmt_timestamp(sending_time(now + tol))[:17]
-            cached = self._window = (now, lo, hi)
+        if cached[3] == lo_s and cached[4] == hi_s:
+            cached = self._window = (now, cached[1], cached[2], lo_s, hi_s)
+        else:
+            lo = fmt_timestamp(sending_time(lo_s))[:17]
+            hi = fmt_timestamp(sending_time(hi_s))[:17]
+            cached = self._window = (now, lo, hi, lo_s, hi_s)
         return cached
