@@ -610,13 +610,17 @@ class AsyncSessionBase(SessionBase):
 
     async def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
         deadline = self._now() + (math.inf if timeout is None else timeout)
-        while (event := self._queue.take(predicate)) is None:
+        while True:
+            full = self._queue.full  # the reader may have stopped reading
+            if (event := self._queue.take(predicate)) is not None:
+                break
             if self._now() >= deadline:
                 return None
             if self._ended():
                 raise self._closed_error()
             await self._wait_changed(deadline)
-        self._wake()  # room in the queue: the reader may read again
+        if full:
+            self._wake()  # room in the queue again: the reader may read again
         return event
 
     async def _until(self, done: Callable[[], bool]) -> None:

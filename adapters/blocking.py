@@ -11,14 +11,16 @@ The core's `Supervisor` makes every decision (reconnects, backoff, sequence rese
 Logons, logout on close); this module opens sockets (TLS from `ssl_context_for`), sleeps and
 runs the supervisor in one background thread per session. That thread does all the socket I/O,
 so heartbeats and TestRequests flow while the application is busy; `BlockingSession.send` hands
-the message to the core under a lock and wakes the thread, which writes it at once (first
-sleeping, outside the lock, as long as the core's rate limiter asks, if one is configured).
+the message to the core under a lock (first sleeping, outside the lock, as long as the core's
+rate limiter asks, if one is configured) and writes its bytes to the socket itself when the
+socket takes them at once, else wakes the thread, which writes them.
 ``on_event`` and ``on_reconnect`` run in that thread (they may call `send`). Events wait in a
 queue of at most ``max_queued_events``; while it is full the thread reads nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import ssl
@@ -62,6 +64,12 @@ class BlockingSession(SessionBase):
         self._running = False
         self._wake_r, self._wake_w = socket.socketpair()
         self._ssl: ssl.SSLContext | None = None
+        # the connection's socket, written directly by `send` (see `_flush`); every call on it
+        # (read, write, close) holds `_io`: an SSL object must not be used by two threads at once
+        self._sock: socket.socket | None = None
+        self._io = threading.Lock()
+        self._unsent = b""  # bytes a direct write could not finish: the thread writes them first
+        self._read_until: float | None = None  # the core deadline the thread's select waits for
 
     def __enter__(self) -> BlockingSession:
         self.open()
@@ -205,14 +213,18 @@ class BlockingSession(SessionBase):
     def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while (event := self._queue.take(predicate)) is None:
+            while True:
+                full = self._queue.full  # the thread may have stopped reading
+                if (event := self._queue.take(predicate)) is not None:
+                    break
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
                 if self._ended():
                     raise self._closed_error()
                 self._cond.wait(remaining)
-        self._wake()  # room in the queue: the thread may read again
+        if full:
+            self._wake()  # room in the queue again: the thread may read again
         return event
 
     # -- the session's thread -------------------------------------------------------------
@@ -227,7 +239,7 @@ class BlockingSession(SessionBase):
                     at = sup.connect_at
                 if sock is None and at is not None:
                     if self._sleep(at - self._clock()) is None:
-                        sock = self._connect(sup)
+                        sock = self._sock = self._connect(sup)
                 sock = self._write(sup, sock)
                 self._deliver(sup)
                 if sock is not None:
@@ -237,7 +249,7 @@ class BlockingSession(SessionBase):
             self._crash = exc
         finally:
             if sock is not None:
-                sock.close()
+                self._close_socket(sock)
             with self._cond:
                 self._running = False
                 self._cond.notify_all()
@@ -268,6 +280,7 @@ class BlockingSession(SessionBase):
             with self._cond:
                 sup.connection_failed(self._clock(), exc)
             return None
+        sock.settimeout(0.0)  # non-blocking from now on: `_write` alone waits, for `sendall`
         with self._cond:
             if self._connected(sup):
                 return sock
@@ -276,19 +289,20 @@ class BlockingSession(SessionBase):
 
     def _read(self, sup: Supervisor, sock: socket.socket) -> None:
         with self._cond:
-            deadline = sup.next_deadline()
+            deadline = self._read_until = sup.next_deadline()
             paused = self._queue.full and self.on_event is None
-        pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+        with self._io:
+            pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
         wait = 0.0 if pending else None if deadline is None else max(deadline - self._clock(), 0.0)
         readable, _, _ = select.select([self._wake_r] if paused else [sock, self._wake_r], [], [], wait)
         if self._wake_r in readable:
             self._wake_r.recv(4096)
         data: bytes | None = None
         if sock in readable or pending:
-            sock.settimeout(0.0)
             try:
-                data = sock.recv(READ_CHUNK)
-            except (ssl.SSLWantReadError, BlockingIOError):
+                with self._io:
+                    data = sock.recv(READ_CHUNK)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
                 data = None
             except OSError as exc:
                 with self._cond:
@@ -300,20 +314,70 @@ class BlockingSession(SessionBase):
             sup.handle_timer(self._clock())
 
     def _write(self, sup: Supervisor, sock: socket.socket | None) -> socket.socket | None:
-        with self._cond:
-            data, keep = (sup.data_to_send() if sock is None else self._to_send(sup)), sup.wants_transport
-        if data and sock is not None:
+        if sock is None:
+            with self._cond:
+                sup.data_to_send()  # no connection: nothing to write them to
+            return None
+        with self._io:
+            with self._cond:
+                data, keep = self._unsent + self._to_send(sup), sup.wants_transport
+            self._unsent = b""
+            if data:
+                try:
+                    sock.settimeout(self.options.connect_timeout)
+                    sock.sendall(data)
+                except OSError as exc:
+                    with self._cond:
+                        sup.connection_lost(self._clock(), f"write failed: {exc!r}")
+                    return sock
+                finally:
+                    with contextlib.suppress(OSError):
+                        sock.settimeout(0.0)  # non-blocking again, for `_flush` and `_read`
+        if not keep:
+            self._close_socket(sock)
+            return None
+        return sock
+
+    def _close_socket(self, sock: socket.socket) -> None:
+        with self._io:
+            self._sock = None
+            sock.close()
+
+    def _flush(self, sup: Supervisor) -> None:
+        """Write what `send` just queued from the calling thread when the socket takes it at
+        once (no hand-off to the session's thread on the way out); otherwise, or while the
+        thread is using the socket, wake the thread, which writes it."""
+        sock = self._sock
+        if sock is None or not self._io.acquire(blocking=False):
+            self._wake()
+            return
+        try:
+            if sock is not self._sock or self._unsent:
+                self._wake()
+                return
+            with self._cond:
+                data = self._to_send(sup)
+            if not data:
+                return
             try:
-                sock.settimeout(self.options.connect_timeout)
-                sock.sendall(data)
+                sent = sock.send(data)
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+                sent = 0
             except OSError as exc:
                 with self._cond:
                     sup.connection_lost(self._clock(), f"write failed: {exc!r}")
-                return sock
-        if sock is not None and not keep:
-            sock.close()
-            return None
-        return sock
+                self._wake()
+                return
+            if sent < len(data):
+                self._unsent = data[sent:]  # TLS: all or nothing; the thread retries the same bytes
+                self._wake()
+                return
+            with self._cond:  # a deadline the thread's select does not know yet: wake it
+                deadline, waiting = sup.next_deadline(), self._read_until
+            if deadline is not None and (waiting is None or deadline < waiting):
+                self._wake()
+        finally:
+            self._io.release()
 
     def _deliver(self, sup: Supervisor, *, force: bool = False) -> None:
         while True:

@@ -11,22 +11,27 @@
     trio.run(main)
 
 The core's `Supervisor` makes every decision (reconnects, backoff, sequence resets, refused
-Logons, logout on close); this module opens streams (`trio.open_tcp_stream` + `trio.SSLStream`,
-TLS from `ssl_context_for`), sleeps and runs the supervisor in a nursery: ``async with`` opens
-one (or pass your own to `TrioSession.open`), holding a task that connects and writes, with a
-reader task per connection, so heartbeats and TestRequests flow while the application is busy.
-``on_event`` / ``on_reconnect`` run in that task; an awaitable result is awaited.
+Logons, logout on close); this module connects (`trio.open_tcp_stream`, then TLS from
+`ssl_context_for` on the connected socket: a non-blocking `ssl.SSLSocket` driven with
+`trio.lowlevel.wait_readable` / ``wait_writable``), sleeps and runs the supervisor in a nursery:
+``async with`` opens one (or pass your own to `TrioSession.open`), holding a task that connects,
+keeps the timers and finishes writes, with a reader task per connection that feeds the core and
+queues the events at once, so heartbeats and TestRequests flow while the application is busy.
+``on_event`` / ``on_reconnect`` run in the session's task (nothing is read meanwhile); an
+awaitable result is awaited.
 
-`TrioSession.send` is synchronous: the core queues the bytes and the session's task writes them
-at its next step, so a forgotten ``await`` cannot lose a message (and an ``await`` by mistake
-fails loudly). Events wait in a queue of at most ``max_queued_events``; while it is full the
-reader reads nothing (TCP pushes back on Kalshi).
+`TrioSession.send` is synchronous: the core takes the message and its bytes are written to the
+socket at once (what the socket cannot take yet, the session's task writes, in order, as soon as
+it can), so a forgotten ``await`` cannot lose a message (and an ``await`` by mistake fails
+loudly). Events wait in a queue of at most ``max_queued_events``; while it is full the reader
+reads nothing (TCP pushes back on Kalshi).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -41,7 +46,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting, Supervisor
 
-from ._base import AsyncSessionBase
+from ._base import AsyncSessionBase, log_event
 from ._client import MAX_QUEUED_EVENTS, ClientBase
 from ._transport import MAX_BUFFERED_OUTBOUND, READ_CHUNK, loopback_addresses
 
@@ -58,10 +63,30 @@ __all__ = [
 EventCallback = Callable[[Event], Awaitable[None] | None]
 ReconnectHook = Callable[["TrioSession"], Awaitable[None] | None]
 _STREAM_ERRORS: Final = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+_WOULD_BLOCK: Final = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError)
+_RETRY: Final = 0.001
+"""Seconds before retrying a TLS call that wants the direction another task waits on (a TLS 1.2
+renegotiation, a TLS 1.3 key update answer): trio lets one task wait per direction."""
+
+
+def _close(sock: socket.socket) -> None:
+    trio.lowlevel.notify_closing(sock)  # a task waiting on it gets ClosedResourceError
+    sock.close()
+
+
+async def _handshake(tls: ssl.SSLSocket) -> None:
+    while True:
+        try:
+            tls.do_handshake()
+            return
+        except ssl.SSLWantReadError:
+            await trio.lowlevel.wait_readable(tls)
+        except ssl.SSLWantWriteError:
+            await trio.lowlevel.wait_writable(tls)
 
 
 class TrioSession(AsyncSessionBase):
-    """One Kalshi FIX session over a trio stream (``async with``: log on, then log out).
+    """One Kalshi FIX session over a trio-driven socket (``async with``: log on, then log out).
 
     Takes the arguments of `SessionBase`: ``config``, ``options``, ``on_event`` and
     ``on_reconnect`` (run in the session's task; an awaitable result is awaited), ``clock``
@@ -69,10 +94,18 @@ class TrioSession(AsyncSessionBase):
     """
 
     def _setup(self) -> None:
-        self._changed = trio.Event()
+        self._changed = trio.Event()  # events queued or the supervisor moved (readers wait)
+        self._kick = trio.Event()  # the session's task has something to do
+        self._armed = -math.inf  # the core deadline the task's wait ends at (core clock)
         self._scope: trio.CancelScope | None = None
         self._done = trio.Event()
         self._stack: contextlib.AsyncExitStack | None = None
+        # the connection: a non-blocking socket (an ssl.SSLSocket for TLS), written directly
+        # by `send` while it takes the bytes at once; what it does not take waits in _unsent
+        # and the task writes it, in order, before anything else
+        self._sock: socket.socket | None = None
+        self._unsent = b""
+        self._paused = False  # callbacks are running in the task: nothing is read meanwhile
 
     async def __aenter__(self) -> TrioSession:
         stack = contextlib.AsyncExitStack()
@@ -138,6 +171,64 @@ class TrioSession(AsyncSessionBase):
 
     def _wake(self) -> None:
         self._changed.set()
+        self._kick.set()
+
+    def _flush(self, sup: Supervisor) -> None:
+        self._send_now(sup)
+        self._kick_if_sooner(sup)
+
+    # -- the connection: bytes go to the socket and to the core without a hand-off ---------
+
+    def _send_now(self, sup: Supervisor) -> None:
+        """Write what the core queued if the socket takes it now; else leave it to the task."""
+        sock = self._sock
+        if sock is None:
+            self._kick.set()
+            return
+        if self._unsent:  # the task is writing: after what it has
+            self._unsent += self._to_send(sup)
+            self._kick.set()
+            return
+        data = self._to_send(sup)
+        if not data:
+            return
+        try:
+            sent = sock.send(data)
+        except _WOULD_BLOCK:
+            sent = 0  # TLS: all or nothing; the task retries the same bytes
+        except OSError as exc:
+            sup.connection_lost(self._clock(), f"write failed: {exc!r}")
+            self._wake()
+            return
+        if sent < len(data):
+            self._unsent = data[sent:]
+            self._kick.set()
+
+    def _on_data(self, sup: Supervisor, data: bytes) -> None:
+        """Feed bytes read (``b""``: EOF) to the core; queue its events unless a callback must
+        take them (then the task does, reading paused meanwhile)."""
+        self._received(sup, data)
+        if self.on_event is None and self.on_reconnect is None:
+            delivered = False
+            while (event := self._pull(sup, False)) is not None:
+                log_event(self._name, event)
+                delivered = True
+            if delivered:
+                self._changed.set()
+        else:
+            self._paused = True
+            self._kick.set()
+        self._send_now(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
+        if not sup.wants_transport:
+            self._kick.set()
+        else:
+            self._kick_if_sooner(sup)
+
+    def _kick_if_sooner(self, sup: Supervisor) -> None:
+        """Wake the task when the core now wants its timer before the task's wait ends."""
+        deadline = sup.next_deadline()
+        if deadline is not None and deadline < self._armed:
+            self._kick.set()
 
     # -- the session's task ---------------------------------------------------------------
 
@@ -149,9 +240,9 @@ class TrioSession(AsyncSessionBase):
                     if at is not None:
                         await self._wait_changed(trio.current_time() + max(at - self._clock(), 0.0))
                         if sup.connect_at is not None and self._clock() >= at:
-                            stream = await self._connect(sup, context)
-                            if stream is not None:
-                                await self._serve(sup, stream)
+                            sock = await self._connect(sup, context)
+                            if sock is not None:
+                                await self._serve(sup, sock)
                     await self._deliver(sup)
             await self._deliver(sup, force=True)
         except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
@@ -160,75 +251,112 @@ class TrioSession(AsyncSessionBase):
             self._done.set()
             self._wake()
 
-    async def _connect(self, sup: Supervisor, context: ssl.SSLContext | None) -> trio.abc.Stream | None:
+    async def _connect(self, sup: Supervisor, context: ssl.SSLContext | None) -> socket.socket | None:
         ep = self.options.endpoint
         try:
             with trio.fail_after(self.options.connect_timeout):
                 if context is None:
                     rows = await trio.socket.getaddrinfo(ep.host, ep.port, type=trio.socket.SOCK_STREAM)
                     tcp = await trio.open_tcp_stream(loopback_addresses(ep, rows)[0], ep.port)
-                    return tcp
-                tcp = await trio.open_tcp_stream(ep.host, ep.port)
-                tls = trio.SSLStream(tcp, context, server_hostname=ep.server_hostname)
+                else:
+                    tcp = await trio.open_tcp_stream(ep.host, ep.port)
+                # the connected socket (TCP_NODELAY), driven here from now on; non-blocking for
+                # Python too, so that TLS raises SSLWantRead/WriteError instead of spinning
+                sock = socket.socket(fileno=tcp.socket.detach())
+                sock.setblocking(False)
+                if context is None:
+                    return sock
                 try:
-                    await tls.do_handshake()
+                    tls = context.wrap_socket(sock, server_hostname=ep.server_hostname, do_handshake_on_connect=False)
+                    await _handshake(tls)
                 except BaseException:
-                    await trio.aclose_forcefully(tcp)
+                    _close(sock)
                     raise
                 return tls
         except (*_STREAM_ERRORS, trio.TooSlowError) as exc:
-            error = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) and exc.__cause__ else exc
-            sup.connection_failed(self._clock(), error)
+            sup.connection_failed(self._clock(), exc)
             return None
 
-    async def _serve(self, sup: Supervisor, stream: trio.abc.Stream) -> None:
+    async def _serve(self, sup: Supervisor, sock: socket.socket) -> None:
         sup.connection_made(self._clock())
+        self._sock, self._unsent, self._paused = sock, b"", False
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._read, sup, stream)
+                nursery.start_soon(self._read, sup, sock)
                 while sup.wants_transport:
-                    await self._write(sup, stream)
+                    await self._write(sup, sock)
                     await self._deliver(sup)
+                    if self._paused:  # the callbacks ran: reading again
+                        self._paused = False
+                        self._changed.set()
                     if not sup.wants_transport:
                         break
-                    deadline = sup.next_deadline()
-                    wake = math.inf if deadline is None else trio.current_time() + deadline - self._clock()
-                    await self._wait_changed(wake)
+                    await self._idle(sup)
                     sup.handle_timer(self._clock())
-                await self._write(sup, stream)
+                await self._write(sup, sock)
                 nursery.cancel_scope.cancel()
         finally:
             with trio.CancelScope(shield=True, deadline=trio.current_time() + 1.0):
                 if sup.wants_transport:  # cancelled from outside: log out, best effort
                     sup.close(self._clock())
-                    await self._write(sup, stream)
-                await trio.aclose_forcefully(stream)
+                    await self._write(sup, sock)
+                self._sock = None
+                _close(sock)
 
-    async def _read(self, sup: Supervisor, stream: trio.abc.Stream) -> None:
+    async def _idle(self, sup: Supervisor) -> None:
+        """Wait until kicked or the core's next deadline."""
+        deadline = sup.next_deadline()
+        self._armed = math.inf if deadline is None else deadline
+        kick = self._kick
+        if not kick.is_set():
+            wake = math.inf if deadline is None else trio.current_time() + deadline - self._clock()
+            with trio.move_on_at(wake):
+                await kick.wait()
+        self._kick = trio.Event()
+        self._armed = -math.inf  # not waiting: nothing needs a kick for its deadline
+
+    async def _read(self, sup: Supervisor, sock: socket.socket) -> None:
+        tls = sock if isinstance(sock, ssl.SSLSocket) else None
         while sup.wants_transport:
-            while self._queue.full and self.on_event is None:
+            while self._paused or (self._queue.full and self.on_event is None):
                 await self._wait_changed(math.inf)  # back-pressure: do not read
             try:
-                data = bytes(await stream.receive_some(READ_CHUNK))
+                if tls is None or not tls.pending():  # TLS may hold decrypted bytes: no wait then
+                    await trio.lowlevel.wait_readable(sock)
+                data = sock.recv(READ_CHUNK)
+            except (ssl.SSLWantReadError, BlockingIOError):
+                continue  # a partial TLS record: wait for the rest
+            except ssl.SSLWantWriteError:
+                await trio.sleep(_RETRY)
+                continue
             except _STREAM_ERRORS as exc:
                 sup.connection_lost(self._clock(), f"read failed: {exc!r}")
                 self._wake()
                 return
-            self._received(sup, data)
-            self._wake()
+            self._on_data(sup, data)
             if not data:
                 return
 
-    async def _write(self, sup: Supervisor, stream: trio.abc.Stream) -> None:
-        data = self._to_send(sup)
-        if not data:
+    async def _write(self, sup: Supervisor, sock: socket.socket) -> None:
+        self._unsent += self._to_send(sup)
+        if not self._unsent:
             return
         try:
-            if len(data) > MAX_BUFFERED_OUTBOUND:
+            if len(self._unsent) > MAX_BUFFERED_OUTBOUND:
                 raise trio.TooSlowError(f"over {MAX_BUFFERED_OUTBOUND} bytes wait for the peer")
             with trio.fail_after(self.options.connect_timeout):
-                await stream.send_all(data)
+                while self._unsent:
+                    try:
+                        sent = sock.send(self._unsent)
+                    except (ssl.SSLWantWriteError, BlockingIOError):
+                        await trio.lowlevel.wait_writable(sock)
+                        continue
+                    except ssl.SSLWantReadError:
+                        await trio.sleep(_RETRY)
+                        continue
+                    self._unsent = self._unsent[sent:]
         except (*_STREAM_ERRORS, trio.TooSlowError) as exc:
+            self._unsent = b""
             sup.connection_lost(self._clock(), f"write failed: {exc!r}")
 
 

@@ -277,8 +277,10 @@ def latency_block(
     symbol: str,
     orders: int,
     cl_ord_ids: Callable[[], str],
-) -> tuple[list[float], float]:
-    """Round trips (s) and client CPU (s) of ``orders - 1`` orders through kalshi-sdk's client.
+    gateway_cpu: Callable[[], float] = lambda: 0.0,
+) -> tuple[list[float], float, float]:
+    """Round trips (s), client CPU (s) and gateway CPU (s, read with ``gateway_cpu``) of
+    ``orders - 1`` orders through kalshi-sdk's client.
 
     Its ``FixClient`` on KalshiNR against the gateway on 127.0.0.1 (``FixConfig.prediction``
     with host and port overrides, its ``ssl_context`` option: the gateway's certificate as the
@@ -294,10 +296,10 @@ def latency_block(
 
     kf = _kf()
     rtts: list[float] = []
-    cpu_used = 0.0
+    cpu_used = gw_used = 0.0
 
     async def main() -> None:
-        nonlocal cpu_used
+        nonlocal cpu_used, gw_used
         loop = asyncio.get_running_loop()
         waiting: dict[str, asyncio.Future[Any]] = {}
 
@@ -319,14 +321,14 @@ def latency_block(
             await session.send(batch[0])
             await asyncio.wait_for(first, 10)
             perf, cpu = time.perf_counter, time.process_time
-            c0 = cpu()
+            c0, g0 = cpu(), gateway_cpu()
             for order in batch[1:]:
                 fut = waiting[order.cl_ord_id] = loop.create_future()
                 t = perf()
                 await session.send(order)
                 await asyncio.wait_for(fut, 10)
                 rtts.append(perf() - t)
-            cpu_used = cpu() - c0
+            cpu_used, gw_used = cpu() - c0, gateway_cpu() - g0
 
     asyncio.run(main())
-    return rtts, cpu_used
+    return rtts, cpu_used, gw_used

@@ -13,9 +13,17 @@ the event hand-off.
 
 The adapters are measured in interleaved blocks (blocking, asyncio, trio, blocking, ...; each
 block a fresh Logon, not timed) so a machine whose speed drifts treats them alike. Reported per
-adapter: median and p99 of the round trips, and the client's CPU time per order
-(``time.process_time`` of this process over the timed loop, background threads included; the
-gateway's CPU is in the other process and not counted).
+adapter: median and p99 of the round trips, the client's CPU time per order
+(``time.process_time`` of this process over the timed loop, background threads included) and
+the gateway process's CPU time per order over the same loop (Linux: the sum of its threads'
+``/proc/<pid>/task/*/schedstat``; "—" elsewhere).
+
+The floor row is not a client: `RawFix`, a blocking TLS socket with no FIX library, logs on
+once with a Logon built by our encoder, then sends pre-encoded NewOrderSingle frames (MsgSeqNum,
+SendingTime and ClOrdID spliced in as bytes, BodyLength and CheckSum recomputed) and scans the
+bytes read for the ExecutionReport carrying the ClOrdID, answering TestRequests. What is left
+of its round trip is the gateway, TLS and the kernel: the least any client's round trip can be
+on this gateway (it is not judged against the target).
 
 Market data: messages per second through a logged-on client Session (4 KiB chunks, framing,
 checks, decode) with a ``Books`` applying every message, in process (no socket): the
@@ -35,11 +43,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import gc
 import os
 import platform
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -59,6 +69,7 @@ from _docs import write_block
 from kalshi_fix_sansio import ApplicationMessage, Header
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+from kalshi_fix_sansio.auth import load_signer_file, logon_payload, signature_b64
 from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.config import KALSHI_COMP_ID
 from kalshi_fix_sansio.testing import SessionPair
@@ -124,6 +135,18 @@ class Gateway:
         # keep the pipe drained so the gateway never blocks on a full stdout
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
 
+    def cpu(self) -> float:
+        """The gateway process's CPU seconds so far, all threads (0.0 where Linux's
+        ``/proc/<pid>/task/*/schedstat`` is not there: the column then says nothing)."""
+        total = 0
+        try:
+            for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+                with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                    total += int((task / "schedstat").read_text().split()[0])
+        except OSError:
+            return 0.0
+        return total / 1e9
+
     def client_kwargs(self) -> dict[str, Any]:
         return {
             "path": self.key_path,
@@ -178,6 +201,7 @@ class Block:
     def __init__(self) -> None:
         self.rtts: list[float] = []
         self.cpu = 0.0
+        self.gw_cpu = 0.0
 
 
 def blocking_block(gw: Gateway, n: int) -> Block:
@@ -189,28 +213,30 @@ def blocking_block(gw: Gateway, n: int) -> Block:
     with client.order_entry() as oe:
         oe.wait_for(acked(orders[0].cl_ord_id), 10, send=orders[0])  # warm-up, not timed
         perf, cpu = time.perf_counter, time.process_time
-        c0 = cpu()
+        c0, g0 = cpu(), gw.cpu()
         for o in orders[1:]:
             match = acked(o.cl_ord_id)
             t = perf()
             oe.send(o)
             oe.wait_for(match, 10)
             out.rtts.append(perf() - t)
-        out.cpu = cpu() - c0
+        out.cpu, out.gw_cpu = cpu() - c0, gw.cpu() - g0
     return out
 
 
-async def _async_orders(oe: Any, orders: list[p.NewOrderSingle], out: Block) -> None:
+async def _async_orders(
+    oe: Any, orders: list[p.NewOrderSingle], out: Block, gw: Gateway
+) -> None:
     await oe.wait_for(acked(orders[0].cl_ord_id), 10, send=orders[0])
     perf, cpu = time.perf_counter, time.process_time
-    c0 = cpu()
+    c0, g0 = cpu(), gw.cpu()
     for o in orders[1:]:
         match = acked(o.cl_ord_id)
         t = perf()
         oe.send(o)
         await oe.wait_for(match, 10)
         out.rtts.append(perf() - t)
-    out.cpu = cpu() - c0
+    out.cpu, out.gw_cpu = cpu() - c0, gw.cpu() - g0
 
 
 def asyncio_block(gw: Gateway, n: int) -> Block:
@@ -222,7 +248,7 @@ def asyncio_block(gw: Gateway, n: int) -> Block:
     async def main() -> None:
         client = FixClient.from_key(gw.key_id, **gw.client_kwargs())
         async with client.order_entry() as oe:
-            await _async_orders(oe, orders, out)
+            await _async_orders(oe, orders, out, gw)
 
     asyncio.run(main())
     return out
@@ -237,17 +263,154 @@ def trio_block(gw: Gateway, n: int) -> Block:
     async def main() -> None:
         client = FixClient.from_key(gw.key_id, **gw.client_kwargs())
         async with client.order_entry() as oe:
-            await _async_orders(oe, orders, out)
+            await _async_orders(oe, orders, out, gw)
 
     trio.run(main)
+    return out
+
+
+# -- the floor: no FIX library at all ---------------------------------------------------------
+
+FLOOR_NAME = "floor: raw TLS socket, pre-built frames (no FIX library, not a client)"
+
+
+def _frame(body: bytes) -> bytes:
+    """BeginString, BodyLength and CheckSum around ``body`` (bytes formatting only)."""
+    head = b"8=FIXT.1.1\x019=%d\x01" % len(body)
+    return b"%s%s10=%03d\x01" % (head, body, (sum(head) + sum(body)) % 256)
+
+
+def _stamp(now: float) -> bytes:
+    """A UTCTimestamp with microseconds, as our encoder writes SendingTime."""
+    return b"%s.%06d" % (
+        time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(now)).encode(),
+        int(now % 1 * 1e6),
+    )
+
+
+class RawFix:
+    """The least a program can do to round-trip orders: one blocking TLS socket, frames as bytes.
+
+    The Logon is built once with our encoder (signed with the gateway's mock key); each
+    NewOrderSingle is a pre-encoded body whose header (MsgSeqNum, SendingTime) and ClOrdID are
+    spliced in with bytes formatting; inbound bytes are split into frames on BodyLength and
+    scanned for the ExecutionReport carrying the ClOrdID (a TestRequest is answered, any other
+    frame skipped). No checks, no decode, no session: what is left of a round trip is the
+    gateway, TLS and the kernel.
+    """
+
+    def __init__(self, gw: Gateway) -> None:
+        self.sender = gw.key_id.encode()
+        ctx = make_ssl_context(pinned_cert=gw.cert)
+        raw = socket.create_connection(("127.0.0.1", gw.ports["KalshiNR"]), timeout=10)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = ctx.wrap_socket(raw, server_hostname="localhost")
+        self.buf = b""
+        self.seq = 1
+        now = time.time()
+        stamp = _stamp(now)
+        sig = signature_b64(
+            load_signer_file(gw.key_path),
+            logon_payload(stamp.decode(), 1, gw.key_id, "KalshiNR"),
+        ).encode()
+        logon = p.Logon(
+            encrypt_method=0,
+            heart_bt_int=30,
+            default_appl_ver_id="9",
+            reset_seq_num_flag=True,
+            raw_data_length=len(sig),
+            raw_data=sig,
+        )
+        hdr = Header(
+            sender_comp_id=gw.key_id,
+            target_comp_id="KalshiNR",
+            msg_seq_num=1,
+            sending_time=datetime.fromtimestamp(now, timezone.utc),
+        )
+        frame = p.encode(logon, hdr)
+        # the signed stamp must be the one on the wire: put it there as bytes
+        start = frame.index(b"\x0152=") + 4
+        end = frame.index(b"\x01", start)
+        self.send(_frame(frame[frame.index(b"35=") : start] + stamp + frame[end:-7]))
+        self.seq = 2
+        self.read_until(lambda f: b"\x0135=A\x01" in f)
+        # the body of a NewOrderSingle after the header, with a ClOrdID to replace
+        tmpl = p.encode(order(), hdr)
+        body = tmpl[tmpl.index(b"\x0111=") + 1 : -7]
+        self.after_id = body[body.index(b"\x01") :]
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def read_until(self, match: Callable[[bytes], bool]) -> None:
+        """Read frames until one satisfies ``match`` (a TestRequest is answered)."""
+        buf = self.buf
+        while True:
+            while len(buf) > 20:
+                start = buf.index(b"\x019=") + 3
+                stop = buf.index(b"\x01", start)
+                end = stop + 1 + int(buf[start:stop]) + 7
+                if len(buf) < end:
+                    break
+                frame, buf = buf[:end], buf[end:]
+                if match(frame):
+                    self.buf = buf
+                    return
+                if b"\x0135=1\x01" in frame:  # TestRequest: a Heartbeat with its TestReqID
+                    at = frame.index(b"\x01112=") + 1
+                    self.send(self.header(b"0") + frame[at : frame.index(b"\x01", at) + 1])
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("the gateway closed the connection")
+            buf += data
+
+    def header(self, msg_type: bytes) -> bytes:
+        seq, self.seq = self.seq, self.seq + 1
+        return b"35=%s\x0149=%s\x0156=KalshiNR\x0134=%d\x0152=%s\x01" % (
+            msg_type, self.sender, seq, _stamp(time.time())
+        )
+
+    def order(self, cl_ord_id: bytes) -> bytes:
+        return _frame(self.header(b"D") + b"11=" + cl_ord_id + self.after_id)
+
+    def close(self) -> None:
+        try:
+            self.send(_frame(self.header(b"5")))
+            self.read_until(lambda f: b"\x0135=5\x01" in f)
+        finally:
+            self.sock.close()
+
+
+def floor_block(gw: Gateway, n: int) -> Block:
+    out = Block()
+    client = RawFix(gw)
+    try:
+        ids = [str(uuid.uuid4()).encode() for _ in range(n)]
+        perf, cpu = time.perf_counter, time.process_time
+
+        def round_trip(cl: bytes) -> None:
+            tag = b"\x0111=" + cl + b"\x01"
+            client.send(client.order(cl))
+            client.read_until(lambda f: tag in f and b"\x0135=8\x01" in f)
+
+        round_trip(ids[0])  # warm-up, not timed
+        c0, g0 = cpu(), gw.cpu()
+        for cl in ids[1:]:
+            t = perf()
+            round_trip(cl)
+            out.rtts.append(perf() - t)
+        out.cpu, out.gw_cpu = cpu() - c0, gw.cpu() - g0
+    finally:
+        client.close()
     return out
 
 
 def kalshi_sdk_block(gw: Gateway, n: int, key_path: Path) -> Block:
     """The same round trips through kalshi-sdk's own asyncio client (see `_kalshi_sdk`)."""
     out = Block()
-    out.rtts, out.cpu = _kalshi_sdk.latency_block(
+    out.rtts, out.cpu, out.gw_cpu = _kalshi_sdk.latency_block(
         port=gw.ports["KalshiNR"],
+        gateway_cpu=gw.cpu,
         cafile=gw.cert,
         key_path=key_path,
         symbol=SYMBOL,
@@ -259,13 +422,20 @@ def kalshi_sdk_block(gw: Gateway, n: int, key_path: Path) -> Block:
 
 class Adapter:
     def __init__(
-        self, name: str, run: Callable[[Gateway, int], Block] | None, why: str = ""
+        self,
+        name: str,
+        run: Callable[[Gateway, int], Block] | None,
+        why: str = "",
+        *,
+        floor: bool = False,
     ) -> None:
         self.name = name
         self.run = run
         self.why = why
+        self.floor = floor  # not a client: not judged against the target
         self.rtts: list[float] = []
         self.cpu = 0.0
+        self.gw_cpu = 0.0
         self.orders = 0
 
 
@@ -274,6 +444,7 @@ def measure(orders: int, block: int) -> list[Adapter]:
         Adapter("blocking (threads)", blocking_block),
         Adapter("asyncio", asyncio_block),
         Adapter("trio", trio_block if trio is not None else None, "trio not installed"),
+        Adapter(FLOOR_NAME, floor_block, floor=True),
     ]
     sdk_missing = _kalshi_sdk.status()
     with tempfile.TemporaryDirectory(prefix="bench-latency-keys-") as keydir:
@@ -301,6 +472,7 @@ def run_blocks(gw: Gateway, adapters: list[Adapter], orders: int, block: int) ->
                 b = a.run(gw, block + 1)  # +1: the untimed warm-up order
                 a.rtts += b.rtts
                 a.cpu += b.cpu
+                a.gw_cpu += b.gw_cpu
                 a.orders += len(b.rtts)
     finally:
         gw.close()
@@ -379,16 +551,18 @@ def report(adapters: list[Adapter], md: tuple[float, float], md_count: int) -> l
         f"{os.cpu_count()} cores; gateway in its own process (`kalshi-fix mock-gateway`), "
         "loopback TLS, KalshiNR",
         "",
-        "| client | orders | round trip p50 | p99 | client CPU per order |",
-        "|---|---:|---:|---:|---:|",
+        "| client | orders | round trip p50 | p99 | client CPU per order "
+        "| gateway CPU per order |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for a in adapters:
         if not a.rtts:
-            lines.append(f"| {a.name} | — | {a.why} | — | — |")
+            lines.append(f"| {a.name} | — | {a.why} | — | — | — |")
             continue
+        gw_cpu = f"{a.gw_cpu / a.orders * 1e6:.0f} µs" if a.gw_cpu else "—"
         lines.append(
             f"| {a.name} | {a.orders:,} | {statistics.median(a.rtts) * 1e6:.0f} µs "
-            f"| {pct(a.rtts, 0.99) * 1e6:.0f} µs | {a.cpu / a.orders * 1e6:.0f} µs |"
+            f"| {pct(a.rtts, 0.99) * 1e6:.0f} µs | {a.cpu / a.orders * 1e6:.0f} µs | {gw_cpu} |"
         )
     lines += [
         "",
@@ -412,7 +586,7 @@ def target_line(adapters: list[Adapter]) -> str:
     p50, p99 = statistics.median(sdk.rtts), pct(sdk.rtts, 0.99)
     parts, met = [], True
     for a in adapters:
-        if a is sdk or not a.rtts:
+        if a is sdk or a.floor or not a.rtts:
             continue
         r50, r99 = statistics.median(a.rtts) / p50, pct(a.rtts, 0.99) / p99
         met = met and r50 <= 0.7 and r99 <= 0.7

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
@@ -235,6 +236,43 @@ def test_without_reconnect_a_loss_is_reported_then_raised(adapter: str, predicti
                 await d.wait_for(session, lambda e: False, 5.0)
             with pytest.raises(TransportError):
                 session.send(buy("r-2"))
+
+    run(adapter, scenario)
+
+
+@pytest.mark.parametrize("adapter", ["blocking", "trio"])
+def test_bytes_the_socket_does_not_take_at_once_go_out_later_in_order(
+    adapter: str, prediction_gateway: GatewayHarness
+) -> None:
+    """`send` writes to the socket itself (blocking, trio; asyncio's transport buffers what its
+    socket does not take); when the socket cannot take the bytes (its send buffer is full),
+    they wait and go out as soon as it can, before what is sent after them."""
+
+    async def scenario(d: Driver) -> None:
+        session = d.client(prediction_gateway).order_entry()
+        async with d.opened(session):
+            await d.wait_for(session, lambda e: isinstance(e, LoggedOn))
+            sock = session._sock
+            assert isinstance(sock, ssl.SSLSocket)
+            refused: list[bytes] = []
+
+            def full(data: bytes, flags: int = 0) -> int:
+                if sock.gettimeout() != 0.0:  # a blocking write waits, it is never refused
+                    return ssl.SSLSocket.send(sock, data, flags)
+                refused.append(bytes(data))  # once: then the real send
+                del sock.send
+                raise ssl.SSLWantWriteError("the send buffer is full")
+
+            sock.send = full  # type: ignore[method-assign]
+            await d.busy(0.05)  # the session's thread or task settles after the Logon
+            session.send(buy("u-1"))
+            session.send(buy("u-2"))
+            first = await d.wait_for(session, is_report("u-1"))
+            second = await d.wait_for(session, is_report("u-2"))
+            assert first.seq_num < second.seq_num
+            # the blocking session's thread may have written u-1 itself (waiting, never refused)
+            if adapter != "blocking" or refused:
+                assert len(refused) == 1 and b"\x0111=u-1\x01" in refused[0]
 
     run(adapter, scenario)
 

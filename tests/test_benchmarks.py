@@ -146,6 +146,7 @@ def test_latency_benchmark_round_trips_every_adapter(capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     for name in ("| blocking (threads) | 100 |", "| asyncio | 100 |", "| trio | 100 |"):
         assert name in out, name
+    assert f"| {bench.FLOOR_NAME} | 100 |" in out  # the raw-socket floor, no FIX library
     assert kalshi_sdk_row("| kalshi-sdk (its own client) |", " (its own asyncio client) | 100 |") in out
     assert "market data through a client Session + Books" in out
 
@@ -251,7 +252,10 @@ def test_latency_target_is_judged_against_kalshi_sdk() -> None:
     fast.rtts = [0.0003] * 100
     sdk = bench.Adapter("kalshi-sdk 22.4.0 (its own asyncio client)", None)
     sdk.rtts = [0.0010] * 98 + [0.0020] * 2
-    line = bench.target_line([fast, ours, sdk])
+    floor = bench.Adapter(bench.FLOOR_NAME, None, floor=True)  # not a client: never judged
+    floor.rtts = [0.0090] * 100
+    line = bench.target_line([fast, ours, floor, sdk])
+    assert "floor" not in line
     assert "blocking (threads) p50 0.30x, p99 0.15x; asyncio p50 0.60x, p99 0.50x" in line
     assert line.endswith("— met")
     ours.rtts = [0.0008] * 100

@@ -161,6 +161,8 @@ class MockGateway:
         self._tasks: set[asyncio.Task[None]] = set()
         self._writes: set[asyncio.Task[None]] = set()
         self._silent_upto: int | None = None
+        # the connection whose input `_pump` is processing: flushed once when it is done
+        self._pumping: _Conn | None = None
         self._servers: list[asyncio.base_events.Server] = []
         self._counter = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -603,6 +605,7 @@ class MockGateway:
         """Process the session's events; False when the connection must close."""
         session = conn.session
         keep = True
+        self._pumping = conn  # what `_route` queues on it is flushed below, in one write
         try:
             for event in session.events():
                 if isinstance(event, LoggedOn):
@@ -652,8 +655,16 @@ class MockGateway:
         except RemoteProtocolError as exc:
             self.log.append(f"{conn.session_id}: {exc}")
             keep = False
+        finally:
+            self._pumping = None
         await self._flush(conn)
         return keep
+
+    def _flush_soon(self, conn: _Conn) -> None:
+        """Write what ``conn``'s session queued: at the end of its `_pump` when that is running
+        (one write for everything its input produced), else in a task of its own."""
+        if conn is not self._pumping:
+            self._spawn(self._flush(conn))
 
     def _route(self, outbound: list[Outbound]) -> None:
         now = time.time()
@@ -683,7 +694,7 @@ class MockGateway:
             if faults.duplicate_next:
                 faults.duplicate_next = False
                 self._duplicate(conn)
-            self._spawn(self._flush(conn))
+            self._flush_soon(conn)
 
     def _send_reject(self, conn: _Conn, reject: Message, now: float) -> None:
         """Send the exchange's session Reject (35=3) of a malformed field on ``conn``.
@@ -708,7 +719,7 @@ class MockGateway:
         except FixError as exc:  # pragma: no cover - the engine references messages received
             self.log.append(f"{conn.session_id}: cannot send Reject: {exc}")
             return
-        self._spawn(self._flush(conn))
+        self._flush_soon(conn)
 
     def _store_offline(self, out: Outbound, now: float) -> None:
         """A report for a KalshiRT / KalshiPT session whose client is away: keep it for resend."""
