@@ -318,23 +318,19 @@ class FixRecord:
         if src is None:
             return
         self._load_all()
-        enum_keys = _enum_keys(type(self))
-        if enum_keys:
-            wire = _wire(src)
-            for key in enum_keys & wire.keys():
-                info = self._BY_KEY[key]
-                value = getattr(self, info.slot)
-                if value is not None and not isinstance(value, enum.Enum):
-                    _add(
-                        defects,
-                        Defect(
-                            info.tag,
-                            REJECT_VALUE_OUT_OF_RANGE,
-                            f"{self._what()}: {info.name}({info.tag}) value {value!r} is not one "
-                            "the spec lists",
-                            wire[key],
-                        ),
-                    )
+        for info in _enum_fields(type(self)):  # every slot is set now (None when absent)
+            value = getattr(self, info.slot)
+            if value is not None and not isinstance(value, enum.Enum):
+                _add(
+                    defects,
+                    Defect(
+                        info.tag,
+                        REJECT_VALUE_OUT_OF_RANGE,
+                        f"{self._what()}: {info.name}({info.tag}) value {value!r} is not one "
+                        "the spec lists",
+                        _wire(src).get(info.key),
+                    ),
+                )
         for ginfo in self._GROUPS:
             entries = getattr(self, ginfo.attr)
             if entries:
@@ -428,14 +424,14 @@ def _redacted(extra: tuple[tuple[int, bytes], ...]) -> tuple[tuple[int, bytes], 
     return tuple((tag, b"<redacted>" if tag in SECRET_TAGS else value) for tag, value in extra)
 
 
-def _enum_keys(cls: type[FixRecord]) -> frozenset[bytes]:
-    """The tags of a class's enum fields (their decoders carry ``enum_cls``), cached per class."""
-    cached: frozenset[bytes] | None = cls.__dict__.get("_ENUM_KEYS_CACHE")
+def _enum_fields(cls: type[FixRecord]) -> tuple[FieldInfo, ...]:
+    """A class's enum fields (their decoders carry ``enum_cls``), in spec order, cached."""
+    cached: tuple[FieldInfo, ...] | None = cls.__dict__.get("_ENUM_FIELDS_CACHE")
     if cached is None:
-        cached = frozenset(
-            info.key for info in cls._FIELDS if getattr(info.dec, "enum_cls", None) is not None
+        cached = tuple(
+            info for info in cls._FIELDS if getattr(info.dec, "enum_cls", None) is not None
         )
-        type.__setattr__(cls, "_ENUM_KEYS_CACHE", cached)
+        type.__setattr__(cls, "_ENUM_FIELDS_CACHE", cached)
     return cached
 
 
