@@ -9,15 +9,18 @@
                 print(event)
 
 The core's `Supervisor` makes every decision (reconnects, backoff, sequence resets, refused
-Logons, logout on close); this module opens streams (`asyncio.open_connection`, TLS from
+Logons, logout on close); this module connects (`loop.create_connection`, TLS from
 `ssl_context_for`), sleeps and runs the supervisor in one background task per session, so
-heartbeats and TestRequests flow while the application is busy elsewhere. ``on_event`` and
-``on_reconnect`` run in that task (an awaitable result is awaited); meanwhile nothing is read.
+heartbeats and TestRequests flow while the application is busy elsewhere. What the transport
+reads goes to the core in the transport's own callback (`_Connection.data_received`), which
+queues the events at once: no task switch on the way in. The task wakes for timers,
+reconnects, back-pressure and the callbacks: ``on_event`` and ``on_reconnect`` run in it (an
+awaitable result is awaited); meanwhile nothing is read.
 
 `AsyncSession.send` is synchronous: it hands the message to the core and writes the bytes to
 the transport's buffer at once, so a forgotten ``await`` cannot lose a message (and an
 ``await`` by mistake fails loudly: an int is not awaitable). Events wait in a queue of at most
-``max_queued_events``; while it is full the task reads nothing (TCP pushes back on Kalshi).
+``max_queued_events``; while it is full the transport reads nothing (TCP pushes back on Kalshi).
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ from kalshi_fix_sansio._aio import within
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting, Supervisor
 
-from ._base import AsyncSessionBase
+from ._base import AsyncSessionBase, log_event
 from ._client import MAX_QUEUED_EVENTS, ClientBase
-from ._transport import MAX_BUFFERED_OUTBOUND, READ_CHUNK, loopback_addresses
+from ._transport import MAX_BUFFERED_OUTBOUND, loopback_addresses
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
@@ -55,11 +58,40 @@ EventCallback: TypeAlias = Callable[[Event], Awaitable[None] | None]
 ReconnectHook: TypeAlias = Callable[["AsyncSession"], Awaitable[None] | None]
 """``on_reconnect``: called after each reconnect and Logon; an awaitable is awaited."""
 
-_Streams: TypeAlias = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+class _Connection(asyncio.Protocol):
+    """A connection's transport callbacks, handed to its session (bytes held until the session
+    takes the connection over: nothing is lost between the connect and that moment)."""
+
+    def __init__(self, session: AsyncSession, sup: Supervisor) -> None:
+        self.session = session
+        self.sup = sup
+        self.transport: asyncio.Transport | None = None
+        self.adopted = False
+        self.early: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.adopted:
+            self.session._on_data(self, data)
+        else:
+            self.early.append(data)
+
+    def eof_received(self) -> bool | None:
+        self.data_received(b"")
+        return None  # the transport closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.adopted:
+            self.session._on_lost(self, exc)
 
 
 class AsyncSession(AsyncSessionBase):
-    """One Kalshi FIX session over asyncio streams (``async with``: log on, then log out).
+    """One Kalshi FIX session over an asyncio transport (``async with``: log on, then log out).
 
     Takes the arguments of `SessionBase`: ``config``, ``options``, ``on_event`` and
     ``on_reconnect`` (`EventCallback`, `ReconnectHook`: run in the session's task, an
@@ -67,9 +99,12 @@ class AsyncSession(AsyncSessionBase):
     """
 
     def _setup(self) -> None:
-        self._writer: asyncio.StreamWriter | None = None
+        self._conn: _Connection | None = None
+        self._paused = False  # reading paused: the queue is full, or the callbacks run
         self._task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()  # events queued or the supervisor moved
+        self._changed = asyncio.Event()  # events queued or the supervisor moved (readers wait)
+        self._kick = asyncio.Event()  # the session's task has something to do
+        self._armed = -math.inf  # the core deadline the task's wait ends at (core clock)
         self._ssl: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> AsyncSession:
@@ -130,30 +165,85 @@ class AsyncSession(AsyncSessionBase):
 
     def _wake(self) -> None:
         self._changed.set()
+        self._kick.set()
 
     def _flush(self, sup: Supervisor) -> None:
         self._write(sup)
+        self._kick_if_sooner(sup)
+
+    # -- the connection's callbacks: what is read goes to the core at once ----------------
+
+    def _on_data(self, conn: _Connection, data: bytes) -> None:
+        """Feed bytes read (``b""``: EOF) to the core; queue its events unless a callback must
+        take them (then the task does, reading paused meanwhile)."""
+        if conn is not self._conn:
+            return  # a connection already given up
+        sup = conn.sup
+        self._received(sup, data)
+        if self.on_event is None and self.on_reconnect is None:
+            delivered = False
+            while (event := self._pull(sup, False)) is not None:
+                log_event(self._name, event)
+                delivered = True
+            if delivered:
+                self._changed.set()
+            if self._queue.full:
+                self._pause()  # back-pressure: taking an event wakes the task, which resumes
+        else:
+            self._pause()  # the task runs the callbacks; nothing is read meanwhile
+            self._kick.set()
+        self._write(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
+        if data and sup.wants_transport:
+            self._kick_if_sooner(sup)
+        else:
+            self._kick.set()
+
+    def _on_lost(self, conn: _Connection, exc: Exception | None) -> None:
+        """The transport closed: tell the core why (an EOF was fed already), wake the task."""
+        if conn is not self._conn:
+            return
+        self._conn = None
+        if exc is not None:
+            conn.sup.connection_lost(self._clock(), f"read failed: {exc}")
+        elif conn.sup.wants_transport:
+            self._received(conn.sup, b"")  # closed without an EOF seen (e.g. TLS abort)
+        self._wake()
+
+    def _kick_if_sooner(self, sup: Supervisor) -> None:
+        """Wake the task when the core now wants its timer before the task's wait ends."""
+        deadline = sup.next_deadline()
+        if deadline is not None and deadline < self._armed:
+            self._kick.set()
+
+    def _pause(self) -> None:
+        conn = self._conn
+        if not self._paused and conn is not None and conn.transport is not None:
+            self._paused = True
+            conn.transport.pause_reading()
+
+    def _resume(self) -> None:
+        conn = self._conn
+        if self._paused and conn is not None and conn.transport is not None:
+            self._paused = False
+            conn.transport.resume_reading()
 
     # -- the background task ------------------------------------------------------------
 
     async def _run(self, sup: Supervisor) -> None:
-        reader: asyncio.StreamReader | None = None
         try:
-            while not sup.finished or reader is not None:
-                if reader is None and (at := sup.connect_at) is not None:
+            while not sup.finished or self._conn is not None:
+                if self._conn is None and (at := sup.connect_at) is not None:
                     await self._sleep_until(sup, at)
-                    reader = await self._connect(sup)
+                    await self._connect(sup)
                 self._write(sup)
-                if reader is not None and not sup.wants_transport:
-                    reader = None
+                if self._conn is not None and not sup.wants_transport:
                     self._abort()
                 await self._deliver(sup)
-                if reader is not None:
-                    data = await self._read(sup, reader)
-                    if data is None:
-                        sup.handle_timer(self._clock())
-                    else:
-                        self._received(sup, data)
+                if self._conn is not None:
+                    if not (self._queue.full and self.on_event is None):
+                        self._resume()
+                    await self._idle(sup)
+                    sup.handle_timer(self._clock())
             await self._deliver(sup, force=True)
         except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
             self._crash = exc
@@ -161,70 +251,78 @@ class AsyncSession(AsyncSessionBase):
             self._abort()
             self._wake()
 
+    async def _idle(self, sup: Supervisor) -> None:
+        """Wait until kicked, or until the core's next deadline."""
+        deadline = sup.next_deadline()
+        self._armed = math.inf if deadline is None else deadline
+        kick = self._kick
+        if not kick.is_set():
+            timeout = None if deadline is None else max(deadline - self._clock(), 0.0)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await within(kick.wait(), timeout)
+        kick.clear()
+        self._armed = -math.inf  # not waiting: nothing needs a kick for its deadline
+
     async def _sleep_until(self, sup: Supervisor, at: float) -> None:
         while sup.connect_at is not None and (delay := at - self._clock()) > 0:
             await self._wait_changed(self._now() + delay)  # close() wakes us
 
-    async def _connect(self, sup: Supervisor) -> asyncio.StreamReader | None:
+    async def _connect(self, sup: Supervisor) -> None:
         ep, timeout = self.options.endpoint, self.options.connect_timeout
         try:
-            reader, writer = await asyncio.wait_for(self._open(), timeout)
+            conn = await asyncio.wait_for(self._open(sup), timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             sup.connection_failed(self._clock(), exc if str(exc) else TimeoutError(f"{ep}: timed out"))
-            return None
+            return
+        assert conn.transport is not None
         if not self._connected(sup):
-            writer.transport.abort()
-            return None
-        self._writer = writer
-        return reader
+            conn.transport.abort()
+            return
+        self._conn, self._paused, conn.adopted = conn, False, True
+        for data in conn.early:  # what came before the session took the connection
+            self._on_data(conn, data)
+        conn.early.clear()
 
-    async def _open(self) -> _Streams:
+    async def _open(self, sup: Supervisor) -> _Connection:
         ep = self.options.endpoint
-        if self._ssl is not None:
-            return await asyncio.open_connection(
-                ep.host, ep.port, ssl=self._ssl, server_hostname=ep.server_hostname, limit=READ_CHUNK
-            )
         loop = asyncio.get_running_loop()
+
+        def connection() -> _Connection:
+            return _Connection(self, sup)
+
+        if self._ssl is not None:
+            _, conn = await loop.create_connection(
+                connection, ep.host, ep.port, ssl=self._ssl, server_hostname=ep.server_hostname
+            )
+            return conn
         rows = await loop.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
         error: OSError = OSError(f"no address for {ep}")
         for address in loopback_addresses(ep, rows):  # connect only to checked addresses
             try:
-                return await asyncio.open_connection(address, ep.port, limit=READ_CHUNK)
+                _, conn = await loop.create_connection(connection, address, ep.port)
+                return conn
             except OSError as exc:
                 error = exc
         raise error
 
-    async def _read(self, sup: Supervisor, reader: asyncio.StreamReader) -> bytes | None:
-        deadline = sup.next_deadline()
-        timeout = None if deadline is None else max(deadline - self._clock(), 0.0)
-        if self._queue.full and self.on_event is None:  # back-pressure: do not read
-            await self._wait_changed(math.inf if timeout is None else self._now() + timeout)
-            return None
-        try:
-            return await within(reader.read(READ_CHUNK), timeout)
-        except asyncio.TimeoutError:
-            return b"" if reader.exception() is not None else None
-        except OSError as exc:
-            sup.connection_lost(self._clock(), f"read failed: {exc}")
-            return None
-
     def _write(self, sup: Supervisor) -> None:
-        writer = self._writer
-        if writer is None or writer.is_closing():
+        conn = self._conn
+        transport = None if conn is None else conn.transport
+        if transport is None or transport.is_closing():
             sup.data_to_send()  # no connection: nothing to write them to
             return
         data = self._to_send(sup)
         if not data:
             return
-        writer.write(data)
-        if writer.transport.get_write_buffer_size() > MAX_BUFFERED_OUTBOUND:
+        transport.write(data)
+        if transport.get_write_buffer_size() > MAX_BUFFERED_OUTBOUND:
             sup.connection_lost(self._clock(), f"the peer is not reading: over {MAX_BUFFERED_OUTBOUND} bytes wait")
             self._wake()
 
     def _abort(self) -> None:
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.transport.abort()
+        conn, self._conn = self._conn, None
+        if conn is not None and conn.transport is not None:
+            conn.transport.abort()
 
 
 class FixClient(ClientBase[AsyncSession]):

@@ -391,11 +391,11 @@ def test_refuses_unlisted_hosts_and_plain_tcp_off_loopback(monkeypatch: pytest.M
     credentials = Credentials("key-1", signer)
     dialed: list[tuple[Any, ...]] = []
 
-    async def fake_open_connection(*args: Any, **kwargs: Any) -> Any:
+    async def fake_getaddrinfo(loop: Any, *args: Any, **kwargs: Any) -> Any:
         dialed.append(args)
         raise ConnectionRefusedError("no network in this test")
 
-    monkeypatch.setattr(asyncio, "open_connection", fake_open_connection)
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", fake_getaddrinfo)
 
     async def main() -> None:
         unlisted = {"KalshiNR": Endpoint("fix.example.com", 8228)}
