@@ -632,6 +632,15 @@ class AsyncSessionBase(SessionBase):
         await self._until(lambda: self._logged_on(sup))
         return self._logged_on(sup)
 
+    def _queue_events(self, sup: Supervisor) -> bool:
+        """Queue the core's events while there is room (a read callback, no ``on_event``):
+        whether any was queued."""
+        queued = False
+        while (event := self._pull(sup, False)) is not None:
+            log_event(self._name, event)
+            queued = True
+        return queued
+
     async def _deliver(self, sup: Supervisor, *, force: bool = False) -> None:
         """Hand the core's events to the queue or ``on_event``, while there is room."""
         while (event := self._pull(sup, force)) is not None:

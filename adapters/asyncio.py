@@ -37,7 +37,7 @@ from kalshi_fix_sansio._aio import within
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting, Supervisor
 
-from ._base import AsyncSessionBase, log_event
+from ._base import AsyncSessionBase
 from ._client import MAX_QUEUED_EVENTS, ClientBase
 from ._transport import MAX_BUFFERED_OUTBOUND, loopback_addresses
 
@@ -181,11 +181,7 @@ class AsyncSession(AsyncSessionBase):
         sup = conn.sup
         self._received(sup, data)
         if self.on_event is None and self.on_reconnect is None:
-            delivered = False
-            while (event := self._pull(sup, False)) is not None:
-                log_event(self._name, event)
-                delivered = True
-            if delivered:
+            if self._queue_events(sup):
                 self._changed.set()
             if self._queue.full:
                 self._pause()  # back-pressure: taking an event wakes the task, which resumes

@@ -46,7 +46,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting, Supervisor
 
-from ._base import AsyncSessionBase, log_event
+from ._base import AsyncSessionBase
 from ._client import MAX_QUEUED_EVENTS, ClientBase
 from ._transport import MAX_BUFFERED_OUTBOUND, READ_CHUNK, loopback_addresses
 
@@ -209,11 +209,7 @@ class TrioSession(AsyncSessionBase):
         take them (then the task does, reading paused meanwhile)."""
         self._received(sup, data)
         if self.on_event is None and self.on_reconnect is None:
-            delivered = False
-            while (event := self._pull(sup, False)) is not None:
-                log_event(self._name, event)
-                delivered = True
-            if delivered:
+            if self._queue_events(sup):
                 self._changed.set()
         else:
             self._paused = True
