@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/bench_session.py [--quick] [--write-docs]
 
 Both sides are measured in the same run, on the same frames. The session path is: receive_data
-(4 KiB chunks, the clock 200 µs later at each, as a live session sees it) -> framing with BodyLength and CheckSum -> decode -> header checks (CompIDs,
-SendingTime, MsgSeqNum, PossDup) -> an ApplicationMessage event, read with ``events()``.
+(4 KiB chunks, the clock 200 µs later at each, as a live session sees it) -> framing with
+BodyLength and CheckSum -> decode -> header checks (CompIDs, SendingTime, MsgSeqNum, PossDup) ->
+an ApplicationMessage event, read with ``events()``.
 
 Two pairs, each comparing a session with the decoding that session does:
 
