@@ -147,8 +147,10 @@ class AsyncSession(AsyncSessionBase):
         return self._task is not None
 
     def _ended(self) -> bool:
-        task, sup = self._task, self.supervisor
-        return task is None or task.done() or (sup is not None and sup.finished)
+        # the task ends after its last delivery: a waiter never misses an event the core still
+        # held when the connection closed (it is told in a transport callback, not the task)
+        task = self._task
+        return task is None or task.done()
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
