@@ -98,6 +98,12 @@ class FixRecord:
         wire = src[1]
         if wire is None:
             wire = _wire(src)
+        groups = self._GROUPS
+        if groups:  # a group absent from the frame reads None without a lookup (or exception)
+            present = src[6] if src[6] is not None else wire  # a message's tags; an entry's own
+            for ginfo in groups:
+                if ginfo.key not in present:
+                    _set(self, ginfo.slot, None)
         try:  # the generated straight-line converters: every value converts in the common case
             self._fast_fill(wire, src[3])
             self._eager = None
