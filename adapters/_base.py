@@ -322,7 +322,8 @@ class SessionBase:
         """Send an application message now (synchronous in every adapter: never awaited).
 
         The core takes the message at once; its bytes are written at once (asyncio: into the
-        transport's buffer; blocking and trio: by the session's thread or task, woken here).
+        transport's buffer; blocking and trio: to the socket from here, what it does not take
+        at once by the session's thread or task, in order).
         The asyncio and trio ``send`` never waits for rate-limit tokens: it raises
         `RateLimitExceeded` (await ``send_when_allowed`` to wait); the blocking one waits
         when ``rate_limit`` is ``"wait"``.
