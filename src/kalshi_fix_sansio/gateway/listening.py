@@ -97,6 +97,10 @@ def listen_error(host: str, port: int, session_type: str, exc: BaseException) ->
     shown = f"[{host}]" if ":" in host else host
     where = f"{shown}:{port}" if port else f"{shown} (a free port)"
     code = getattr(exc, "errno", None)
+    if code is None and str(exc).startswith("could not bind on any address"):
+        # Python 3.13's create_server reports an address of no interface this way, without
+        # the errno (it skips EADDRNOTAVAIL per address, then fails when none is left)
+        code = errno.EADDRNOTAVAIL
     if isinstance(exc, OverflowError):
         why, hint = "port out of range", "choose a --port-base between 1024 and 65530"
     elif code in _LISTEN_HINTS:
