@@ -150,6 +150,7 @@ def decode_frame(
         msg = _new(cls)
         msg._src = [frame, None, flat, use_dollars, defects, cls, present]
         msg._eager = False
+        msg._header = None  # typed on first read (a read of None costs no exception)
         return msg
     if not cls._REQUIRED <= present:
         tag = min(int(t) for t in cls._REQUIRED - present)
@@ -275,6 +276,7 @@ def _finish(
     msg = _new(cls)
     msg._src = [frame, None, flat, use_dollars, None, cls, present]
     msg._eager = False
+    msg._header = None  # typed on first read (a read of None costs no exception)
     return msg
 
 

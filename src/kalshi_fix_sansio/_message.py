@@ -546,14 +546,13 @@ class Message(FixRecord):
     @property
     def header(self) -> Any:
         """The standard header of a decoded message (None for a message you built)."""
-        try:
-            return self._header
-        except AttributeError:
+        h = self._header
+        if h is None:
             src = self._src
-            assert src is not None
-            h = _typed_header(self._HEADER_CLS, src)
-            self._header = h
-            return h
+            if src is None:
+                return None
+            h = self._header = _typed_header(self._HEADER_CLS, src)
+        return h
 
     def _what(self) -> str:
         return f"{type(self).__name__} (35={self.MSG_TYPE})"

@@ -66,6 +66,8 @@ _DIGIT_0: Final = 0x30
 _DIGIT_9: Final = 0x39
 # b"ddd\x01" -> the byte sum of b"10=ddd\x01", for every three-digit CheckSum text
 _TAIL_SUMS: Final = {b"%03d\x01" % i: sum(b"10=%03d\x01" % i) for i in range(1000)}
+# a whole trailer b"10=ddd<SOH>" -> (ddd, the byte sum of those seven bytes)
+_TRAILERS: Final = {b"10=%03d\x01" % i: (i, sum(b"10=%03d\x01" % i)) for i in range(256)}
 # checksum -> the trailer text that carries it
 _CHECKSUM_TAILS: Final = tuple(b"%03d\x01" % i for i in range(256))
 
@@ -314,9 +316,9 @@ class Framer:
             return None
         buf = self._buf
         pos = self._pos
-        digits_start = pos + self._plen + 2
         if not buf.startswith(self._prefix9, pos):
             return None
+        digits_start = pos + self._plen + 2
         soh = buf.find(SOH, digits_start, digits_start + _MAX_LENGTH_DIGITS + 1)
         if soh < 0:
             return None
@@ -325,12 +327,19 @@ class Framer:
             return None
         end = soh + 1 + int(digits) + _TRAILER_LEN
         size = end - pos
-        if end > len(buf) or size > self._max_message_size or buf[end - 7 : end - 4] != _TRAILER:
+        if end > len(buf) or size > self._max_message_size:
             return None
         data = bytes(buf[pos:end])
-        computed = _computed_checksum(data)
-        if computed is None or _CHECKSUM_TAILS[computed] != data[-4:]:
-            return None  # the general path reports the defect or the CheckSum mismatch
+        # the CheckSum, inline: the trailer's value and byte sum from one lookup, the frame's
+        # byte sum from Adler-32's low half (exact up to 256 bytes, or 515 ASCII ones)
+        trailer = _TRAILERS.get(data[-7:])
+        if trailer is None:
+            return None  # the general path reports the defect
+        if size <= _ADLER_CHUNK or (size <= _ADLER_ASCII_CHUNK and data.isascii()):
+            if ((_adler32(data, 0) & 0xFFFF) - trailer[1]) & 0xFF != trailer[0]:
+                return None  # the general path reports the CheckSum mismatch
+        elif (checksum(data) - trailer[1]) & 0xFF != trailer[0]:
+            return None
         self._work += size + (soh - digits_start)
         self._pos = end
         self._state = _START
