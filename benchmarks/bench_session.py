@@ -42,7 +42,7 @@ from decimal import Decimal
 from typing import Any
 
 from _docs import write_block
-from bench_read import full_reader
+from bench_read import full_reader, kalshi_header_order
 
 from kalshi_fix_sansio import Header, prediction
 from kalshi_fix_sansio._samples import ORDER_ID, T0, prediction_messages
@@ -60,7 +60,8 @@ END = "<!-- /session-results -->"
 
 
 def make_frames(count: int, api_key: str, start_seq: int, now: float) -> list[bytes]:
-    """``count`` ExecutionReports (fee and collateral groups) from Kalshi to ``api_key``."""
+    """``count`` ExecutionReports (fee and collateral groups) from Kalshi to ``api_key``, the
+    header in Kalshi's documented order (34, 52, 49, 56)."""
     er = next(m for m, _ in prediction_messages() if isinstance(m, prediction.ExecutionReport))
     frames = []
     for i in range(count):
@@ -71,7 +72,7 @@ def make_frames(count: int, api_key: str, start_seq: int, now: float) -> list[by
             msg_seq_num=start_seq + i,
             sending_time=T0.fromtimestamp(now, T0.tzinfo),
         )
-        frames.append(prediction.encode(msg, hdr))
+        frames.append(kalshi_header_order(prediction.encode(msg, hdr)))
     return frames
 
 
@@ -136,8 +137,9 @@ def floor_side(frames: list[bytes], api_key: str) -> Callable[[], float]:
     """A stripped-down session loop: only the work no session can skip, all inline.
 
     Find each frame by BodyLength, copy it out, verify its CheckSum, decode it, compare the
-    CompIDs and MsgSeqNum (known positions), queue and pop an event. No SendingTime check, no
-    store, no state machine, no fallbacks: a floor for the lazy session path, not a session.
+    CompIDs and MsgSeqNum (known positions: Kalshi's header order), queue and pop an event. No
+    SendingTime check, no store, no state machine, no fallbacks: a floor for the lazy session
+    path, not a session.
     """
     stream = b"".join(frames)
     chunks = [stream[i : i + 4096] for i in range(0, len(stream), 4096)]
@@ -171,7 +173,7 @@ def floor_side(frames: list[bytes], api_key: str) -> Callable[[], float]:
                 pos = end
                 msg = decode(frame, tolerant=True)
                 flat = msg._src[2]  # type: ignore[attr-defined]
-                if flat[7] != sender or flat[9] != target or int(flat[11]) != expected:
+                if flat[11] != sender or flat[13] != target or int(flat[7]) != expected:
                     raise AssertionError("header")
                 expected += 1
                 events.append(ApplicationMessage(msg, expected - 1, False, frame))

@@ -344,3 +344,45 @@ def test_records_are_read_only_through_every_public_attribute(module: object) ->
             with pytest.raises(AttributeError):
                 setattr(rec, name, before)
             assert getattr(rec, name) == before
+
+
+def _permuted_header(frame: bytes, order: tuple[bytes, ...]) -> bytes:
+    """``frame`` with its header fields (after 35) written in ``order`` (a permutation)."""
+    fields = frame.split(b"\x01")
+    head = {f.split(b"=", 1)[0]: f for f in fields[3 : 3 + len(order)]}
+    assert set(head) == set(order)
+    return b"\x01".join(fields[:3] + [head[t] for t in order] + fields[3 + len(order) :])
+
+
+def test_the_header_types_alike_in_every_order_of_its_fields() -> None:
+    """Kalshi's examples write the header 34, 52, 49, 56; this encoder 49, 56, 34, 52; FIX allows
+    any order after 35: every order types the same header, strict and tolerant, and a header
+    field given twice still reads its first occurrence."""
+    import itertools
+
+    orig = datetime(2026, 11, 20, 14, 29, 59, 500000, tzinfo=timezone.utc)
+    hdr = Header(
+        sender_comp_id="Kalshi",
+        target_comp_id="key-1",
+        msg_seq_num=42,
+        sending_time=datetime(2026, 11, 20, 14, 30, tzinfo=timezone.utc),
+        poss_dup_flag=True,
+        orig_sending_time=orig,
+    )
+    frame = p.encode(p.Heartbeat(test_req_id="t"), hdr)
+    tags = (b"49", b"56", b"34", b"52", b"43", b"122")
+    want = p.decode(frame).header
+    assert want == hdr
+    for order in itertools.permutations(tags):
+        moved = _permuted_header(frame, order)
+        assert checksum(moved[:-7]) == checksum(frame[:-7])
+        assert p.decode(moved).header == hdr, order
+        tolerant = p.decode(moved, tolerant=True)
+        assert tolerant.header == hdr and tolerant.check() == (), order
+    # 34 given twice: the first occurrence is the message's (and a defect, tolerant)
+    body = frame[frame.index(b"35=") : -7].replace(b"\x0134=42\x01", b"\x0134=42\x0134=7\x01")
+    head = b"8=FIXT.1.1\x019=%d\x01" % len(body)
+    twice = head + body + b"10=%03d\x01" % checksum(head + body)
+    got = p.decode(twice, tolerant=True)
+    assert got.header.msg_seq_num == 42
+    assert any(d.tag == 34 for d in got.check())

@@ -230,126 +230,88 @@ class Header(FixRecord):
         self._cstm_appl_ver_id = None if r is None else r.decode("utf-8")
 
     def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
-        if flat[i] == b"49":
+        self._sender_comp_id = None
+        self._target_comp_id = None
+        self._msg_seq_num = None
+        self._sending_time = None
+        self._poss_dup_flag = None
+        self._poss_resend = None
+        self._orig_sending_time = None
+        self._sender_sub_id = None
+        self._target_sub_id = None
+        self._on_behalf_of_comp_id = None
+        self._deliver_to_comp_id = None
+        self._sender_location_id = None
+        self._target_location_id = None
+        self._appl_ver_id = None
+        self._cstm_appl_ver_id = None
+        while True:
+            t = flat[i]
             r = flat[i + 1]
+            if t == b"49":
+                if self._sender_comp_id is not None:
+                    return -1
+                self._sender_comp_id = r.decode("utf-8")
+            elif t == b"56":
+                if self._target_comp_id is not None:
+                    return -1
+                self._target_comp_id = r.decode("utf-8")
+            elif t == b"34":
+                if self._msg_seq_num is not None:
+                    return -1
+                self._msg_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            elif t == b"52":
+                if self._sending_time is not None:
+                    return -1
+                self._sending_time = (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
+            elif t in {b"43", b"97", b"122", b"50", b"57", b"115", b"128", b"142", b"143", b"1128", b"1129"}:
+                if t == b"43":
+                    if self._poss_dup_flag is not None:
+                        return -1
+                    self._poss_dup_flag = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+                elif t == b"97":
+                    if self._poss_resend is not None:
+                        return -1
+                    self._poss_resend = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+                elif t == b"122":
+                    if self._orig_sending_time is not None:
+                        return -1
+                    self._orig_sending_time = (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
+                elif t == b"50":
+                    if self._sender_sub_id is not None:
+                        return -1
+                    self._sender_sub_id = r.decode("utf-8")
+                elif t == b"57":
+                    if self._target_sub_id is not None:
+                        return -1
+                    self._target_sub_id = r.decode("utf-8")
+                elif t == b"115":
+                    if self._on_behalf_of_comp_id is not None:
+                        return -1
+                    self._on_behalf_of_comp_id = r.decode("utf-8")
+                elif t == b"128":
+                    if self._deliver_to_comp_id is not None:
+                        return -1
+                    self._deliver_to_comp_id = r.decode("utf-8")
+                elif t == b"142":
+                    if self._sender_location_id is not None:
+                        return -1
+                    self._sender_location_id = r.decode("utf-8")
+                elif t == b"143":
+                    if self._target_location_id is not None:
+                        return -1
+                    self._target_location_id = r.decode("utf-8")
+                elif t == b"1128":
+                    if self._appl_ver_id is not None:
+                        return -1
+                    self._appl_ver_id = r.decode("utf-8")
+                elif t == b"1129":
+                    if self._cstm_appl_ver_id is not None:
+                        return -1
+                    self._cstm_appl_ver_id = r.decode("utf-8")
+            else:
+                return i
             i += 2
-            self._sender_comp_id = r.decode("utf-8")
-        else:
-            return -1
-
-        if flat[i] == b"56":
-            r = flat[i + 1]
-            i += 2
-            self._target_comp_id = r.decode("utf-8")
-        else:
-            return -1
-
-        if flat[i] == b"34":
-            r = flat[i + 1]
-            i += 2
-            self._msg_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            return -1
-
-        if flat[i] == b"52":
-            r = flat[i + 1]
-            i += 2
-            self._sending_time = (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
-        else:
-            return -1
-
-        if flat[i] in {b"43", b"97", b"122", b"50", b"57", b"115", b"128", b"142", b"143", b"1128", b"1129"}:
-            if flat[i] == b"43":
-                r = flat[i + 1]
-                i += 2
-                self._poss_dup_flag = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-            else:
-                self._poss_dup_flag = None
-
-            if flat[i] == b"97":
-                r = flat[i + 1]
-                i += 2
-                self._poss_resend = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-            else:
-                self._poss_resend = None
-
-            if flat[i] == b"122":
-                r = flat[i + 1]
-                i += 2
-                self._orig_sending_time = (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
-            else:
-                self._orig_sending_time = None
-
-            if flat[i] == b"50":
-                r = flat[i + 1]
-                i += 2
-                self._sender_sub_id = r.decode("utf-8")
-            else:
-                self._sender_sub_id = None
-
-            if flat[i] == b"57":
-                r = flat[i + 1]
-                i += 2
-                self._target_sub_id = r.decode("utf-8")
-            else:
-                self._target_sub_id = None
-
-            if flat[i] == b"115":
-                r = flat[i + 1]
-                i += 2
-                self._on_behalf_of_comp_id = r.decode("utf-8")
-            else:
-                self._on_behalf_of_comp_id = None
-
-            if flat[i] == b"128":
-                r = flat[i + 1]
-                i += 2
-                self._deliver_to_comp_id = r.decode("utf-8")
-            else:
-                self._deliver_to_comp_id = None
-
-            if flat[i] == b"142":
-                r = flat[i + 1]
-                i += 2
-                self._sender_location_id = r.decode("utf-8")
-            else:
-                self._sender_location_id = None
-
-            if flat[i] == b"143":
-                r = flat[i + 1]
-                i += 2
-                self._target_location_id = r.decode("utf-8")
-            else:
-                self._target_location_id = None
-
-            if flat[i] == b"1128":
-                r = flat[i + 1]
-                i += 2
-                self._appl_ver_id = r.decode("utf-8")
-            else:
-                self._appl_ver_id = None
-
-            if flat[i] == b"1129":
-                r = flat[i + 1]
-                i += 2
-                self._cstm_appl_ver_id = r.decode("utf-8")
-            else:
-                self._cstm_appl_ver_id = None
-
-        else:
-            self._poss_dup_flag = None
-            self._poss_resend = None
-            self._orig_sending_time = None
-            self._sender_sub_id = None
-            self._target_sub_id = None
-            self._on_behalf_of_comp_id = None
-            self._deliver_to_comp_id = None
-            self._sender_location_id = None
-            self._target_location_id = None
-            self._appl_ver_id = None
-            self._cstm_appl_ver_id = None
-
-        return i
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
