@@ -43,12 +43,7 @@ from ._wire import (
 from .errors import DecodeError
 from .redaction import SECRET_TAGS
 
-
-def _converted(rec: FixRecord) -> bool | None:
-    """``rec._eager``: None once every plain field of a decoded record is converted (unset on a
-    walked header or group entry: one store less per entry)."""
-    eager: bool | None = getattr(rec, "_eager", None)
-    return eager
+_UNREAD: Any = object()  # a group slot not loaded yet reads this through getattr's default
 
 
 R = TypeVar("R", bound="FixRecord")
@@ -65,8 +60,7 @@ class FixRecord:
     _src: Src | None = attrs.field(default=None, init=False)
     # decoded: the next field read converts every field (`_fill`); a message and its header
     # start False (their first read converts one field: a handler often reads only a few)
-    # None once every plain field is converted (a filled record); a walked header or entry
-    # leaves it unset, which reads as None too (`_converted`)
+    # None once every plain field is converted (a filled record, a walked header or entry)
     _eager: bool | None = attrs.field(default=True, init=False)
 
     _FIELDS: ClassVar[tuple[FieldInfo, ...]] = ()
@@ -230,7 +224,7 @@ class FixRecord:
         src = self._src
         if src is None:
             return
-        if _converted(self) is not None:
+        if self._eager is not None:
             bad = self._fill()
             if bad is not None:
                 wire = _wire(src)
@@ -241,9 +235,7 @@ class FixRecord:
     def _load_groups(self) -> None:
         """Parse the groups not read yet (one read keeps its entries)."""
         for ginfo in self._GROUPS:
-            try:
-                getattr(self, ginfo.slot)
-            except AttributeError:
+            if getattr(self, ginfo.slot, _UNREAD) is _UNREAD:  # no exception raised and caught
                 self._load_group(ginfo)
 
     @staticmethod
@@ -308,7 +300,7 @@ class FixRecord:
         src = self._src
         if src is None:
             return
-        bad = self._fill() if _converted(self) is not None else None
+        bad = self._fill() if self._eager is not None else None
         if bad is not None:
             # raises the DecodeError that names the first bad field in wire order (or, tolerant,
             # records each)

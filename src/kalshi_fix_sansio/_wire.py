@@ -280,6 +280,7 @@ def _typed_header(cls: type[FixRecord], src: Src) -> FixRecord:
     except _WALK_ERRORS:
         end = -1
     if end >= 0 and end - 6 == 2 * len(_header_keys(cls).intersection(src[6])):
+        h._eager = None  # every field converted
         return h
     h = _new(cls)
     h._src = src

@@ -609,6 +609,7 @@ class Party(FixRecord):
 
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
@@ -731,6 +732,7 @@ class MiscFee(FixRecord):
 
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
@@ -825,6 +827,7 @@ class CollateralAmountChange(FixRecord):
 
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
@@ -889,6 +892,7 @@ class MarketDataRequestRelatedSym(FixRecord):
 
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
@@ -1031,6 +1035,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
                 e._md_entry_time = None
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
@@ -1335,6 +1340,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                 e._alloc_account = None
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j

@@ -808,6 +808,7 @@ class Party(FixRecord):
 
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
@@ -930,6 +931,7 @@ class MiscFee(FixRecord):
 
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
@@ -1024,6 +1026,7 @@ class CollateralAmountChange(FixRecord):
 
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
@@ -1088,6 +1091,7 @@ class MarketDataRequestRelatedSym(FixRecord):
 
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
@@ -1226,6 +1230,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
 
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
@@ -1532,6 +1537,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                 e._alloc_account = None
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
@@ -1658,6 +1664,7 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
 
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
@@ -1927,6 +1934,7 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
 
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
@@ -1997,6 +2005,7 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
 
 
             e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._eager = None
             out.append(e)
             j = i
         return out, j
