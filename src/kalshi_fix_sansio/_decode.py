@@ -148,6 +148,7 @@ def decode_frame(
     if tolerant:
         defects = _structural_defects(cls, frame, flat, tags, present, cls is classes[b""])
         msg = _new(cls)
+        msg._blank()
         msg._src = [frame, None, flat, use_dollars, defects, cls, present]
         msg._eager = False
         msg._header = None  # typed on first read (a read of None costs no exception)
@@ -274,6 +275,7 @@ def _finish(
     cls: type[Message], frame: bytes, flat: list[bytes], use_dollars: bool, present: set[bytes]
 ) -> Message:
     msg = _new(cls)
+    msg._blank()
     msg._src = [frame, None, flat, use_dollars, None, cls, present]
     msg._eager = False
     msg._header = None  # typed on first read (a read of None costs no exception)

@@ -22,6 +22,20 @@ BEGIN_STRING = b"FIXT.1.1"
 _new = object.__new__
 _set = object.__setattr__
 
+
+class _Lazy:
+    """The value of a decoded record's slot not converted yet (`_LAZY`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<not converted yet>"
+
+
+# A decoded record's members start as this (`FixRecord._blank`): a read tests for it instead of
+# raising and catching AttributeError on an unset slot (600-800 ns a time)
+_LAZY: Any = _Lazy()
+
 # SessionRejectReason(373) codes used for decode problems.
 REJECT_INVALID_TAG_NUMBER = 0
 REJECT_REQUIRED_TAG_MISSING = 1

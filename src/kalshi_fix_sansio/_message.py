@@ -21,6 +21,7 @@ import attrs
 
 from ._fields import (
     _CONVERT_ERRORS,
+    _LAZY,
     REJECT_INCORRECT_FORMAT,
     REJECT_TAG_REPEATED,
     REJECT_VALUE_OUT_OF_RANGE,
@@ -42,9 +43,6 @@ from ._wire import (
 )
 from .errors import DecodeError
 from .redaction import SECRET_TAGS
-
-_UNREAD: Any = object()  # a group slot not loaded yet reads this through getattr's default
-
 
 R = TypeVar("R", bound="FixRecord")
 M = TypeVar("M", bound="Message")
@@ -76,10 +74,14 @@ class FixRecord:
 
     # -- lazy loading -------------------------------------------------------------------------
 
+    def _blank(self) -> None:
+        """Set every member slot to `_LAZY` (generated per class): a decoded record's reads
+        test for it and convert on demand."""
+
     def _fill(self) -> list[FieldInfo] | None:
         """Convert every plain field of a decoded instance at once (absent ones read None).
 
-        A value that does not convert is left unset, so that reading it takes `_load`, which
+        A value that does not convert is left `_LAZY`, so that reading it takes `_load`, which
         raises the `DecodeError` naming it (or, tolerant, records its defect): converting the
         other fields early never raises or records anything a lazy read would not.
 
@@ -103,7 +105,7 @@ class FixRecord:
             self._eager = None
             return None
         except _CONVERT_ERRORS:
-            pass  # one does not: the loop below leaves it unset for `_load` to name
+            pass  # one does not: the loop below leaves it lazy for `_load` to name
         get = wire.get
         bad = None
         for slot, key, dec, info in self._CONV_D if src[3] else self._CONV:
@@ -166,12 +168,11 @@ class FixRecord:
         if self._eager is False:
             self._eager = True
             return self._load(info)
-        if self._fill() is not None:
-            try:
-                return getattr(self, info.slot)
-            except AttributeError:
-                return self._load(info)
-        return getattr(self, info.slot)
+        self._fill()
+        value = getattr(self, info.slot)
+        if value is _LAZY:  # it did not convert: `_load` names why (or records it)
+            return self._load(info)
+        return value
 
     def _load(self, info: FieldInfo, wire: dict[bytes, bytes] | None = None) -> Any:
         src = self._src
@@ -235,7 +236,7 @@ class FixRecord:
     def _load_groups(self) -> None:
         """Parse the groups not read yet (one read keeps its entries)."""
         for ginfo in self._GROUPS:
-            if getattr(self, ginfo.slot, _UNREAD) is _UNREAD:  # no exception raised and caught
+            if getattr(self, ginfo.slot) is _LAZY:
                 self._load_group(ginfo)
 
     @staticmethod

@@ -217,6 +217,7 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
                 text = f"{owner._what()}: group {info.name}({info.tag}) entry {k + 1} lacks "
                 _add(defects, Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{text}required tag {tag}"))
         entry = _new(entry_cls)
+        entry._blank()
         entry._src = [frame, d, sub, use_dollars, defects, None, None]
         entry._eager = True
         entries.append(entry)
@@ -283,6 +284,7 @@ def _typed_header(cls: type[FixRecord], src: Src) -> FixRecord:
         h._eager = None  # every field converted
         return h
     h = _new(cls)
+    h._blank()
     h._src = src
     h._eager = False
     return h

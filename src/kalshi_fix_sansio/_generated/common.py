@@ -17,7 +17,7 @@ from .._message import by_key as _by_key
 from .._message import convs as _convs
 from .._message import FixRecord
 from .._fields import GroupInfo as _G
-from .._fields import _new, _set
+from .._fields import _LAZY, _new, _set
 from .._encode import encode_group as _encode_group
 from .._encode import missing as _missing
 from ..errors import EncodeError as _EncodeError
@@ -78,122 +78,125 @@ class Header(FixRecord):
     @property
     def sender_comp_id(self) -> str | None:
         """SenderCompID(49)."""
-        try:
-            return self._sender_comp_id
-        except AttributeError:
-            return self._get(_f_sender_comp_id)  # type: ignore[no-any-return]
+        v = self._sender_comp_id
+        if v is _LAZY:
+            v = self._get(_f_sender_comp_id)
+        return v
 
     @property
     def target_comp_id(self) -> str | None:
         """TargetCompID(56)."""
-        try:
-            return self._target_comp_id
-        except AttributeError:
-            return self._get(_f_target_comp_id)  # type: ignore[no-any-return]
+        v = self._target_comp_id
+        if v is _LAZY:
+            v = self._get(_f_target_comp_id)
+        return v
 
     @property
     def msg_seq_num(self) -> int | None:
         """MsgSeqNum(34)."""
-        try:
-            return self._msg_seq_num
-        except AttributeError:
-            return self._get(_f_msg_seq_num)  # type: ignore[no-any-return]
+        v = self._msg_seq_num
+        if v is _LAZY:
+            v = self._get(_f_msg_seq_num)
+        return v
 
     @property
     def sending_time(self) -> datetime | None:
         """SendingTime(52)."""
-        try:
-            return self._sending_time
-        except AttributeError:
-            return self._get(_f_sending_time)  # type: ignore[no-any-return]
+        v = self._sending_time
+        if v is _LAZY:
+            v = self._get(_f_sending_time)
+        return v
 
     @property
     def poss_dup_flag(self) -> bool | None:
         """PossDupFlag(43)."""
-        try:
-            return self._poss_dup_flag
-        except AttributeError:
-            return self._get(_f_poss_dup_flag)  # type: ignore[no-any-return]
+        v = self._poss_dup_flag
+        if v is _LAZY:
+            v = self._get(_f_poss_dup_flag)
+        return v
 
     @property
     def poss_resend(self) -> bool | None:
         """PossResend(97)."""
-        try:
-            return self._poss_resend
-        except AttributeError:
-            return self._get(_f_poss_resend)  # type: ignore[no-any-return]
+        v = self._poss_resend
+        if v is _LAZY:
+            v = self._get(_f_poss_resend)
+        return v
 
     @property
     def orig_sending_time(self) -> datetime | None:
         """OrigSendingTime(122)."""
-        try:
-            return self._orig_sending_time
-        except AttributeError:
-            return self._get(_f_orig_sending_time)  # type: ignore[no-any-return]
+        v = self._orig_sending_time
+        if v is _LAZY:
+            v = self._get(_f_orig_sending_time)
+        return v
 
     @property
     def sender_sub_id(self) -> str | None:
         """SenderSubID(50)."""
-        try:
-            return self._sender_sub_id
-        except AttributeError:
-            return self._get(_f_sender_sub_id)  # type: ignore[no-any-return]
+        v = self._sender_sub_id
+        if v is _LAZY:
+            v = self._get(_f_sender_sub_id)
+        return v
 
     @property
     def target_sub_id(self) -> str | None:
         """TargetSubID(57)."""
-        try:
-            return self._target_sub_id
-        except AttributeError:
-            return self._get(_f_target_sub_id)  # type: ignore[no-any-return]
+        v = self._target_sub_id
+        if v is _LAZY:
+            v = self._get(_f_target_sub_id)
+        return v
 
     @property
     def on_behalf_of_comp_id(self) -> str | None:
         """OnBehalfOfCompID(115)."""
-        try:
-            return self._on_behalf_of_comp_id
-        except AttributeError:
-            return self._get(_f_on_behalf_of_comp_id)  # type: ignore[no-any-return]
+        v = self._on_behalf_of_comp_id
+        if v is _LAZY:
+            v = self._get(_f_on_behalf_of_comp_id)
+        return v
 
     @property
     def deliver_to_comp_id(self) -> str | None:
         """DeliverToCompID(128)."""
-        try:
-            return self._deliver_to_comp_id
-        except AttributeError:
-            return self._get(_f_deliver_to_comp_id)  # type: ignore[no-any-return]
+        v = self._deliver_to_comp_id
+        if v is _LAZY:
+            v = self._get(_f_deliver_to_comp_id)
+        return v
 
     @property
     def sender_location_id(self) -> str | None:
         """SenderLocationID(142)."""
-        try:
-            return self._sender_location_id
-        except AttributeError:
-            return self._get(_f_sender_location_id)  # type: ignore[no-any-return]
+        v = self._sender_location_id
+        if v is _LAZY:
+            v = self._get(_f_sender_location_id)
+        return v
 
     @property
     def target_location_id(self) -> str | None:
         """TargetLocationID(143)."""
-        try:
-            return self._target_location_id
-        except AttributeError:
-            return self._get(_f_target_location_id)  # type: ignore[no-any-return]
+        v = self._target_location_id
+        if v is _LAZY:
+            v = self._get(_f_target_location_id)
+        return v
 
     @property
     def appl_ver_id(self) -> str | None:
         """ApplVerID(1128)."""
-        try:
-            return self._appl_ver_id
-        except AttributeError:
-            return self._get(_f_appl_ver_id)  # type: ignore[no-any-return]
+        v = self._appl_ver_id
+        if v is _LAZY:
+            v = self._get(_f_appl_ver_id)
+        return v
 
     @property
     def cstm_appl_ver_id(self) -> str | None:
         """CstmApplVerID(1129)."""
-        try:
-            return self._cstm_appl_ver_id
-        except AttributeError:
-            return self._get(_f_cstm_appl_ver_id)  # type: ignore[no-any-return]
+        v = self._cstm_appl_ver_id
+        if v is _LAZY:
+            v = self._get(_f_cstm_appl_ver_id)
+        return v
+
+    def _blank(self) -> None:
+        self._sender_comp_id = self._target_comp_id = self._msg_seq_num = self._sending_time = self._poss_dup_flag = self._poss_resend = self._orig_sending_time = self._sender_sub_id = self._target_sub_id = self._on_behalf_of_comp_id = self._deliver_to_comp_id = self._sender_location_id = self._target_location_id = self._appl_ver_id = self._cstm_appl_ver_id = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:

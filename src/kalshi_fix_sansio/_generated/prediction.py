@@ -24,7 +24,7 @@ from .._fields import AnyTag
 from .._message import FixRecord, Message, UnknownMessage
 from .._encode import EncodeSpec as _EncodeSpec
 from .._fields import GroupInfo as _G
-from .._fields import _new, _set
+from .._fields import _LAZY, _new, _set
 from .._decode import decode_frame as _decode_frame
 from .._decode import rfq_dollars as _rfq_dollars
 from .._decode import rfq_units_for as _rfq_units_for
@@ -760,18 +760,21 @@ class Party(FixRecord):
     @property
     def party_id(self) -> str | None:
         """PartyID(448)."""
-        try:
-            return self._party_id
-        except AttributeError:
-            return self._get(_f_party_id)  # type: ignore[no-any-return]
+        v = self._party_id
+        if v is _LAZY:
+            v = self._get(_f_party_id)
+        return v
 
     @property
     def party_role(self) -> PartyRole | int | None:
         """PartyRole(452)."""
-        try:
-            return self._party_role
-        except AttributeError:
-            return self._get(_f_party_role)  # type: ignore[no-any-return]
+        v = self._party_role
+        if v is _LAZY:
+            v = self._get(_f_party_role)
+        return v
+
+    def _blank(self) -> None:
+        self._party_id = self._party_role = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -849,34 +852,37 @@ class MiscFee(FixRecord):
     @property
     def misc_fee_amt(self) -> Decimal | None:
         """MiscFeeAmt(137)."""
-        try:
-            return self._misc_fee_amt
-        except AttributeError:
-            return self._get(_f_misc_fee_amt)  # type: ignore[no-any-return]
+        v = self._misc_fee_amt
+        if v is _LAZY:
+            v = self._get(_f_misc_fee_amt)
+        return v
 
     @property
     def misc_fee_curr(self) -> str | None:
         """MiscFeeCurr(138)."""
-        try:
-            return self._misc_fee_curr
-        except AttributeError:
-            return self._get(_f_misc_fee_curr)  # type: ignore[no-any-return]
+        v = self._misc_fee_curr
+        if v is _LAZY:
+            v = self._get(_f_misc_fee_curr)
+        return v
 
     @property
     def misc_fee_type(self) -> MiscFeeType | str | None:
         """MiscFeeType(139)."""
-        try:
-            return self._misc_fee_type
-        except AttributeError:
-            return self._get(_f_misc_fee_type)  # type: ignore[no-any-return]
+        v = self._misc_fee_type
+        if v is _LAZY:
+            v = self._get(_f_misc_fee_type)
+        return v
 
     @property
     def misc_fee_basis(self) -> MiscFeeBasis | int | None:
         """MiscFeeBasis(891)."""
-        try:
-            return self._misc_fee_basis
-        except AttributeError:
-            return self._get(_f_misc_fee_basis)  # type: ignore[no-any-return]
+        v = self._misc_fee_basis
+        if v is _LAZY:
+            v = self._get(_f_misc_fee_basis)
+        return v
+
+    def _blank(self) -> None:
+        self._misc_fee_amt = self._misc_fee_curr = self._misc_fee_type = self._misc_fee_basis = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -978,18 +984,21 @@ class CollateralAmountChange(FixRecord):
     @property
     def collateral_amount_change(self) -> Decimal | None:
         """CollateralAmountChange(1704)."""
-        try:
-            return self._collateral_amount_change
-        except AttributeError:
-            return self._get(_f_collateral_amount_change)  # type: ignore[no-any-return]
+        v = self._collateral_amount_change
+        if v is _LAZY:
+            v = self._get(_f_collateral_amount_change)
+        return v
 
     @property
     def collateral_amount_type(self) -> CollateralAmountType | str | None:
         """CollateralAmountType(1705)."""
-        try:
-            return self._collateral_amount_type
-        except AttributeError:
-            return self._get(_f_collateral_amount_type)  # type: ignore[no-any-return]
+        v = self._collateral_amount_type
+        if v is _LAZY:
+            v = self._get(_f_collateral_amount_type)
+        return v
+
+    def _blank(self) -> None:
+        self._collateral_amount_change = self._collateral_amount_type = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -1060,10 +1069,13 @@ class MarketDataRequestRelatedSym(FixRecord):
     @property
     def symbol(self) -> str | None:
         """Symbol(55)."""
-        try:
-            return self._symbol
-        except AttributeError:
-            return self._get(_f_symbol)  # type: ignore[no-any-return]
+        v = self._symbol
+        if v is _LAZY:
+            v = self._get(_f_symbol)
+        return v
+
+    def _blank(self) -> None:
+        self._symbol = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -1131,42 +1143,45 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
     @property
     def md_entry_type(self) -> MDEntryType | str | None:
         """MDEntryType(269)."""
-        try:
-            return self._md_entry_type
-        except AttributeError:
-            return self._get(_f_md_entry_type)  # type: ignore[no-any-return]
+        v = self._md_entry_type
+        if v is _LAZY:
+            v = self._get(_f_md_entry_type)
+        return v
 
     @property
     def md_entry_px(self) -> Decimal | None:
         """MDEntryPx(270)."""
-        try:
-            return self._md_entry_px
-        except AttributeError:
-            return self._get(_f_md_entry_px__dollars)  # type: ignore[no-any-return]
+        v = self._md_entry_px
+        if v is _LAZY:
+            v = self._get(_f_md_entry_px__dollars)
+        return v
 
     @property
     def md_entry_size(self) -> Decimal | None:
         """MDEntrySize(271)."""
-        try:
-            return self._md_entry_size
-        except AttributeError:
-            return self._get(_f_md_entry_size)  # type: ignore[no-any-return]
+        v = self._md_entry_size
+        if v is _LAZY:
+            v = self._get(_f_md_entry_size)
+        return v
 
     @property
     def md_entry_date(self) -> date | None:
         """MDEntryDate(272)."""
-        try:
-            return self._md_entry_date
-        except AttributeError:
-            return self._get(_f_md_entry_date)  # type: ignore[no-any-return]
+        v = self._md_entry_date
+        if v is _LAZY:
+            v = self._get(_f_md_entry_date)
+        return v
 
     @property
     def md_entry_time(self) -> time | None:
         """MDEntryTime(273)."""
-        try:
-            return self._md_entry_time
-        except AttributeError:
-            return self._get(_f_md_entry_time)  # type: ignore[no-any-return]
+        v = self._md_entry_time
+        if v is _LAZY:
+            v = self._get(_f_md_entry_time)
+        return v
+
+    def _blank(self) -> None:
+        self._md_entry_type = self._md_entry_px = self._md_entry_size = self._md_entry_date = self._md_entry_time = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -1312,98 +1327,101 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
     @property
     def md_update_action(self) -> MDUpdateAction | str | None:
         """MDUpdateAction(279)."""
-        try:
-            return self._md_update_action
-        except AttributeError:
-            return self._get(_f_md_update_action)  # type: ignore[no-any-return]
+        v = self._md_update_action
+        if v is _LAZY:
+            v = self._get(_f_md_update_action)
+        return v
 
     @property
     def symbol(self) -> str | None:
         """Symbol(55)."""
-        try:
-            return self._symbol
-        except AttributeError:
-            return self._get(_f_symbol)  # type: ignore[no-any-return]
+        v = self._symbol
+        if v is _LAZY:
+            v = self._get(_f_symbol)
+        return v
 
     @property
     def md_entry_type(self) -> MDEntryType | str | None:
         """MDEntryType(269)."""
-        try:
-            return self._md_entry_type
-        except AttributeError:
-            return self._get(_f_md_entry_type)  # type: ignore[no-any-return]
+        v = self._md_entry_type
+        if v is _LAZY:
+            v = self._get(_f_md_entry_type)
+        return v
 
     @property
     def md_entry_px(self) -> Decimal | None:
         """MDEntryPx(270)."""
-        try:
-            return self._md_entry_px
-        except AttributeError:
-            return self._get(_f_md_entry_px__dollars)  # type: ignore[no-any-return]
+        v = self._md_entry_px
+        if v is _LAZY:
+            v = self._get(_f_md_entry_px__dollars)
+        return v
 
     @property
     def md_entry_size(self) -> Decimal | None:
         """MDEntrySize(271)."""
-        try:
-            return self._md_entry_size
-        except AttributeError:
-            return self._get(_f_md_entry_size)  # type: ignore[no-any-return]
+        v = self._md_entry_size
+        if v is _LAZY:
+            v = self._get(_f_md_entry_size)
+        return v
 
     @property
     def md_entry_date(self) -> date | None:
         """MDEntryDate(272)."""
-        try:
-            return self._md_entry_date
-        except AttributeError:
-            return self._get(_f_md_entry_date)  # type: ignore[no-any-return]
+        v = self._md_entry_date
+        if v is _LAZY:
+            v = self._get(_f_md_entry_date)
+        return v
 
     @property
     def md_entry_time(self) -> time | None:
         """MDEntryTime(273)."""
-        try:
-            return self._md_entry_time
-        except AttributeError:
-            return self._get(_f_md_entry_time)  # type: ignore[no-any-return]
+        v = self._md_entry_time
+        if v is _LAZY:
+            v = self._get(_f_md_entry_time)
+        return v
 
     @property
     def aggressor_side(self) -> AggressorSide | str | None:
         """AggressorSide(2446)."""
-        try:
-            return self._aggressor_side
-        except AttributeError:
-            return self._get(_f_aggressor_side)  # type: ignore[no-any-return]
+        v = self._aggressor_side
+        if v is _LAZY:
+            v = self._get(_f_aggressor_side)
+        return v
 
     @property
     def trd_type(self) -> TrdType | int | None:
         """TrdType(828)."""
-        try:
-            return self._trd_type
-        except AttributeError:
-            return self._get(_f_trd_type)  # type: ignore[no-any-return]
+        v = self._trd_type
+        if v is _LAZY:
+            v = self._get(_f_trd_type)
+        return v
 
     @property
     def trade_id(self) -> str | None:
         """TradeID(1003)."""
-        try:
-            return self._trade_id
-        except AttributeError:
-            return self._get(_f_trade_id)  # type: ignore[no-any-return]
+        v = self._trade_id
+        if v is _LAZY:
+            v = self._get(_f_trade_id)
+        return v
 
     @property
     def cl_ord_id(self) -> str | None:
         """ClOrdID(11)."""
-        try:
-            return self._cl_ord_id
-        except AttributeError:
-            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_cl_ord_id)
+        return v
 
     @property
     def alloc_account(self) -> int | None:
         """AllocAccount(79)."""
-        try:
-            return self._alloc_account
-        except AttributeError:
-            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
+        v = self._alloc_account
+        if v is _LAZY:
+            v = self._get(_f_alloc_account)
+        return v
+
+    def _blank(self) -> None:
+        self._md_update_action = self._symbol = self._md_entry_type = self._md_entry_px = self._md_entry_size = self._md_entry_date = self._md_entry_time = self._aggressor_side = self._trd_type = self._trade_id = self._cl_ord_id = self._alloc_account = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -1616,18 +1634,21 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
     @property
     def party_id(self) -> str | None:
         """PartyID(448)."""
-        try:
-            return self._party_id
-        except AttributeError:
-            return self._get(_f_party_id)  # type: ignore[no-any-return]
+        v = self._party_id
+        if v is _LAZY:
+            v = self._get(_f_party_id)
+        return v
 
     @property
     def party_role(self) -> PartyRole | int | None:
         """PartyRole(452)."""
-        try:
-            return self._party_role
-        except AttributeError:
-            return self._get(_f_party_role)  # type: ignore[no-any-return]
+        v = self._party_role
+        if v is _LAZY:
+            v = self._get(_f_party_role)
+        return v
+
+    def _blank(self) -> None:
+        self._party_id = self._party_role = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -1730,74 +1751,77 @@ class QuoteRequestRelatedSym(FixRecord):
     @property
     def symbol(self) -> str | None:
         """Symbol(55)."""
-        try:
-            return self._symbol
-        except AttributeError:
-            return self._get(_f_symbol)  # type: ignore[no-any-return]
+        v = self._symbol
+        if v is _LAZY:
+            v = self._get(_f_symbol)
+        return v
 
     @property
     def order_qty(self) -> Decimal | None:
         """OrderQty(38)."""
-        try:
-            return self._order_qty
-        except AttributeError:
-            return self._get(_f_order_qty)  # type: ignore[no-any-return]
+        v = self._order_qty
+        if v is _LAZY:
+            v = self._get(_f_order_qty)
+        return v
 
     @property
     def cash_order_qty(self) -> Decimal | None:
         """CashOrderQty(152)."""
-        try:
-            return self._cash_order_qty
-        except AttributeError:
-            return self._get(_f_cash_order_qty)  # type: ignore[no-any-return]
+        v = self._cash_order_qty
+        if v is _LAZY:
+            v = self._get(_f_cash_order_qty)
+        return v
 
     @property
     def transact_time(self) -> datetime | None:
         """TransactTime(60)."""
-        try:
-            return self._transact_time
-        except AttributeError:
-            return self._get(_f_transact_time)  # type: ignore[no-any-return]
+        v = self._transact_time
+        if v is _LAZY:
+            v = self._get(_f_transact_time)
+        return v
 
     @property
     def target_cost_excludes_fees(self) -> bool | None:
         """TargetCostExcludesFees(21033)."""
-        try:
-            return self._target_cost_excludes_fees
-        except AttributeError:
-            return self._get(_f_target_cost_excludes_fees)  # type: ignore[no-any-return]
+        v = self._target_cost_excludes_fees
+        if v is _LAZY:
+            v = self._get(_f_target_cost_excludes_fees)
+        return v
 
     @property
     def obscure_creator_id(self) -> bool | None:
         """ObscureCreatorId(21034)."""
-        try:
-            return self._obscure_creator_id
-        except AttributeError:
-            return self._get(_f_obscure_creator_id)  # type: ignore[no-any-return]
+        v = self._obscure_creator_id
+        if v is _LAZY:
+            v = self._get(_f_obscure_creator_id)
+        return v
 
     @property
     def rest_remainder(self) -> bool | None:
         """RestRemainder(21015)."""
-        try:
-            return self._rest_remainder
-        except AttributeError:
-            return self._get(_f_rest_remainder)  # type: ignore[no-any-return]
+        v = self._rest_remainder
+        if v is _LAZY:
+            v = self._get(_f_rest_remainder)
+        return v
 
     @property
     def replace_existing(self) -> bool | None:
         """ReplaceExisting(21016)."""
-        try:
-            return self._replace_existing
-        except AttributeError:
-            return self._get(_f_replace_existing)  # type: ignore[no-any-return]
+        v = self._replace_existing
+        if v is _LAZY:
+            v = self._get(_f_replace_existing)
+        return v
 
     @property
     def party_ids(self) -> Sequence[QuoteRequestRelatedSymPartyID] | None:
         """NoPartyIDs(453)."""
-        try:
-            return self._party_ids
-        except AttributeError:
-            return self._load_group(_g_QuoteRequestRelatedSymPartyID_party_ids)  # type: ignore[no-any-return]
+        v = self._party_ids
+        if v is _LAZY:
+            v = self._load_group(_g_QuoteRequestRelatedSymPartyID_party_ids)
+        return v
+
+    def _blank(self) -> None:
+        self._symbol = self._order_qty = self._cash_order_qty = self._transact_time = self._target_cost_excludes_fees = self._obscure_creator_id = self._rest_remainder = self._replace_existing = self._party_ids = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -1869,26 +1893,29 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
     @property
     def multivariate_selected_event_ticker(self) -> str | None:
         """MultivariateSelectedEventTicker(20182)."""
-        try:
-            return self._multivariate_selected_event_ticker
-        except AttributeError:
-            return self._get(_f_multivariate_selected_event_ticker)  # type: ignore[no-any-return]
+        v = self._multivariate_selected_event_ticker
+        if v is _LAZY:
+            v = self._get(_f_multivariate_selected_event_ticker)
+        return v
 
     @property
     def multivariate_selected_market_ticker(self) -> str | None:
         """MultivariateSelectedMarketTicker(20183)."""
-        try:
-            return self._multivariate_selected_market_ticker
-        except AttributeError:
-            return self._get(_f_multivariate_selected_market_ticker)  # type: ignore[no-any-return]
+        v = self._multivariate_selected_market_ticker
+        if v is _LAZY:
+            v = self._get(_f_multivariate_selected_market_ticker)
+        return v
 
     @property
     def multivariate_selected_side(self) -> MultivariateSelectedSide | str | None:
         """MultivariateSelectedSide(20184)."""
-        try:
-            return self._multivariate_selected_side
-        except AttributeError:
-            return self._get(_f_multivariate_selected_side)  # type: ignore[no-any-return]
+        v = self._multivariate_selected_side
+        if v is _LAZY:
+            v = self._get(_f_multivariate_selected_side)
+        return v
+
+    def _blank(self) -> None:
+        self._multivariate_selected_event_ticker = self._multivariate_selected_market_ticker = self._multivariate_selected_side = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -1974,10 +2001,13 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
     @property
     def mve_offending_market_ticker(self) -> str | None:
         """MVEOffendingMarketTicker(20186)."""
-        try:
-            return self._mve_offending_market_ticker
-        except AttributeError:
-            return self._get(_f_mve_offending_market_ticker)  # type: ignore[no-any-return]
+        v = self._mve_offending_market_ticker
+        if v is _LAZY:
+            v = self._get(_f_mve_offending_market_ticker)
+        return v
+
+    def _blank(self) -> None:
+        self._mve_offending_market_ticker = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -2048,50 +2078,53 @@ class MarketSettlementReportMarketSettlementPartyID(FixRecord):
     @property
     def market_settlement_party_id(self) -> str | None:
         """MarketSettlementPartyID(20109)."""
-        try:
-            return self._market_settlement_party_id
-        except AttributeError:
-            return self._get(_f_market_settlement_party_id)  # type: ignore[no-any-return]
+        v = self._market_settlement_party_id
+        if v is _LAZY:
+            v = self._get(_f_market_settlement_party_id)
+        return v
 
     @property
     def market_settlement_party_role(self) -> MarketSettlementPartyRole | int | None:
         """MarketSettlementPartyRole(20110)."""
-        try:
-            return self._market_settlement_party_role
-        except AttributeError:
-            return self._get(_f_market_settlement_party_role)  # type: ignore[no-any-return]
+        v = self._market_settlement_party_role
+        if v is _LAZY:
+            v = self._get(_f_market_settlement_party_role)
+        return v
 
     @property
     def long_qty(self) -> Decimal | None:
         """LongQty(704)."""
-        try:
-            return self._long_qty
-        except AttributeError:
-            return self._get(_f_long_qty)  # type: ignore[no-any-return]
+        v = self._long_qty
+        if v is _LAZY:
+            v = self._get(_f_long_qty)
+        return v
 
     @property
     def short_qty(self) -> Decimal | None:
         """ShortQty(705)."""
-        try:
-            return self._short_qty
-        except AttributeError:
-            return self._get(_f_short_qty)  # type: ignore[no-any-return]
+        v = self._short_qty
+        if v is _LAZY:
+            v = self._get(_f_short_qty)
+        return v
 
     @property
     def collateral_amount_changes(self) -> Sequence[CollateralAmountChange] | None:
         """NoCollateralAmountChanges(1703)."""
-        try:
-            return self._collateral_amount_changes
-        except AttributeError:
-            return self._load_group(_g_CollateralAmountChange_collateral_amount_changes)  # type: ignore[no-any-return]
+        v = self._collateral_amount_changes
+        if v is _LAZY:
+            v = self._load_group(_g_CollateralAmountChange_collateral_amount_changes)
+        return v
 
     @property
     def misc_fees(self) -> Sequence[MiscFee] | None:
         """NoMiscFees(136)."""
-        try:
-            return self._misc_fees
-        except AttributeError:
-            return self._load_group(_g_MiscFee_misc_fees)  # type: ignore[no-any-return]
+        v = self._misc_fees
+        if v is _LAZY:
+            v = self._load_group(_g_MiscFee_misc_fees)
+        return v
+
+    def _blank(self) -> None:
+        self._market_settlement_party_id = self._market_settlement_party_role = self._long_qty = self._short_qty = self._collateral_amount_changes = self._misc_fees = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -2158,18 +2191,21 @@ class EventResendRequest(Message):
     @property
     def begin_exec_id(self) -> str | None:
         """BeginExecID(21001)."""
-        try:
-            return self._begin_exec_id
-        except AttributeError:
-            return self._get(_f_begin_exec_id)  # type: ignore[no-any-return]
+        v = self._begin_exec_id
+        if v is _LAZY:
+            v = self._get(_f_begin_exec_id)
+        return v
 
     @property
     def end_exec_id(self) -> str | None:
         """EndExecID(21002)."""
-        try:
-            return self._end_exec_id
-        except AttributeError:
-            return self._get(_f_end_exec_id)  # type: ignore[no-any-return]
+        v = self._end_exec_id
+        if v is _LAZY:
+            v = self._get(_f_end_exec_id)
+        return v
+
+    def _blank(self) -> None:
+        self._begin_exec_id = self._end_exec_id = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -2213,18 +2249,21 @@ class EventResendComplete(Message):
     @property
     def ref_seq_num(self) -> int | None:
         """RefSeqNum(45)."""
-        try:
-            return self._ref_seq_num
-        except AttributeError:
-            return self._get(_f_ref_seq_num)  # type: ignore[no-any-return]
+        v = self._ref_seq_num
+        if v is _LAZY:
+            v = self._get(_f_ref_seq_num)
+        return v
 
     @property
     def resend_event_count(self) -> int | None:
         """ResendEventCount(21003)."""
-        try:
-            return self._resend_event_count
-        except AttributeError:
-            return self._get(_f_resend_event_count)  # type: ignore[no-any-return]
+        v = self._resend_event_count
+        if v is _LAZY:
+            v = self._get(_f_resend_event_count)
+        return v
+
+    def _blank(self) -> None:
+        self._ref_seq_num = self._resend_event_count = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -2270,18 +2309,21 @@ class EventResendReject(Message):
     @property
     def ref_seq_num(self) -> int | None:
         """RefSeqNum(45)."""
-        try:
-            return self._ref_seq_num
-        except AttributeError:
-            return self._get(_f_ref_seq_num)  # type: ignore[no-any-return]
+        v = self._ref_seq_num
+        if v is _LAZY:
+            v = self._get(_f_ref_seq_num)
+        return v
 
     @property
     def event_resend_reject_reason(self) -> EventResendRejectReason | int | None:
         """EventResendRejectReason(21004)."""
-        try:
-            return self._event_resend_reject_reason
-        except AttributeError:
-            return self._get(_f_event_resend_reject_reason)  # type: ignore[no-any-return]
+        v = self._event_resend_reject_reason
+        if v is _LAZY:
+            v = self._get(_f_event_resend_reject_reason)
+        return v
+
+    def _blank(self) -> None:
+        self._ref_seq_num = self._event_resend_reject_reason = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -2328,18 +2370,21 @@ class MarketDataRequest(Message):
     @property
     def subscription_request_type(self) -> SubscriptionRequestType | str | None:
         """SubscriptionRequestType(263)."""
-        try:
-            return self._subscription_request_type
-        except AttributeError:
-            return self._get(_f_subscription_request_type)  # type: ignore[no-any-return]
+        v = self._subscription_request_type
+        if v is _LAZY:
+            v = self._get(_f_subscription_request_type)
+        return v
 
     @property
     def related_sym(self) -> Sequence[MarketDataRequestRelatedSym] | None:
         """NoRelatedSym(146)."""
-        try:
-            return self._related_sym
-        except AttributeError:
-            return self._load_group(_g_MarketDataRequestRelatedSym_related_sym)  # type: ignore[no-any-return]
+        v = self._related_sym
+        if v is _LAZY:
+            v = self._load_group(_g_MarketDataRequestRelatedSym_related_sym)
+        return v
+
+    def _blank(self) -> None:
+        self._subscription_request_type = self._related_sym = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -2381,18 +2426,21 @@ class MarketDataSnapshotFullRefresh(Message):
     @property
     def symbol(self) -> str | None:
         """Symbol(55)."""
-        try:
-            return self._symbol
-        except AttributeError:
-            return self._get(_f_symbol)  # type: ignore[no-any-return]
+        v = self._symbol
+        if v is _LAZY:
+            v = self._get(_f_symbol)
+        return v
 
     @property
     def md_entries(self) -> Sequence[MarketDataSnapshotFullRefreshMDEntry] | None:
         """NoMDEntries(268)."""
-        try:
-            return self._md_entries
-        except AttributeError:
-            return self._load_group(_g_MarketDataSnapshotFullRefreshMDEntry_md_entries)  # type: ignore[no-any-return]
+        v = self._md_entries
+        if v is _LAZY:
+            v = self._load_group(_g_MarketDataSnapshotFullRefreshMDEntry_md_entries)
+        return v
+
+    def _blank(self) -> None:
+        self._symbol = self._md_entries = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -2434,10 +2482,13 @@ class MarketDataIncrementalRefresh(Message):
     @property
     def md_entries(self) -> Sequence[MarketDataIncrementalRefreshMDEntry] | None:
         """NoMDEntries(268)."""
-        try:
-            return self._md_entries
-        except AttributeError:
-            return self._load_group(_g_MarketDataIncrementalRefreshMDEntry_md_entries)  # type: ignore[no-any-return]
+        v = self._md_entries
+        if v is _LAZY:
+            v = self._load_group(_g_MarketDataIncrementalRefreshMDEntry_md_entries)
+        return v
+
+    def _blank(self) -> None:
+        self._md_entries = _LAZY
 
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
@@ -2471,18 +2522,21 @@ class MarketDataRequestReject(Message):
     @property
     def md_req_rej_reason(self) -> MDReqRejReason | str | None:
         """MDReqRejReason(281)."""
-        try:
-            return self._md_req_rej_reason
-        except AttributeError:
-            return self._get(_f_md_req_rej_reason)  # type: ignore[no-any-return]
+        v = self._md_req_rej_reason
+        if v is _LAZY:
+            v = self._get(_f_md_req_rej_reason)
+        return v
 
     @property
     def text(self) -> str | None:
         """Text(58)."""
-        try:
-            return self._text
-        except AttributeError:
-            return self._get(_f_text)  # type: ignore[no-any-return]
+        v = self._text
+        if v is _LAZY:
+            v = self._get(_f_text)
+        return v
+
+    def _blank(self) -> None:
+        self._md_req_rej_reason = self._text = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -2524,18 +2578,21 @@ class SecurityStatusRequest(Message):
     @property
     def subscription_request_type(self) -> SubscriptionRequestType | str | None:
         """SubscriptionRequestType(263)."""
-        try:
-            return self._subscription_request_type
-        except AttributeError:
-            return self._get(_f_subscription_request_type)  # type: ignore[no-any-return]
+        v = self._subscription_request_type
+        if v is _LAZY:
+            v = self._get(_f_subscription_request_type)
+        return v
 
     @property
     def symbol(self) -> str | None:
         """Symbol(55)."""
-        try:
-            return self._symbol
-        except AttributeError:
-            return self._get(_f_symbol)  # type: ignore[no-any-return]
+        v = self._symbol
+        if v is _LAZY:
+            v = self._get(_f_symbol)
+        return v
+
+    def _blank(self) -> None:
+        self._subscription_request_type = self._symbol = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -2580,18 +2637,21 @@ class SecurityStatus(Message):
     @property
     def symbol(self) -> str | None:
         """Symbol(55)."""
-        try:
-            return self._symbol
-        except AttributeError:
-            return self._get(_f_symbol)  # type: ignore[no-any-return]
+        v = self._symbol
+        if v is _LAZY:
+            v = self._get(_f_symbol)
+        return v
 
     @property
     def security_trading_status(self) -> SecurityTradingStatus | int | None:
         """SecurityTradingStatus(326)."""
-        try:
-            return self._security_trading_status
-        except AttributeError:
-            return self._get(_f_security_trading_status)  # type: ignore[no-any-return]
+        v = self._security_trading_status
+        if v is _LAZY:
+            v = self._get(_f_security_trading_status)
+        return v
+
+    def _blank(self) -> None:
+        self._symbol = self._security_trading_status = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -2682,154 +2742,157 @@ class NewOrderSingle(Message):
     @property
     def cl_ord_id(self) -> str | None:
         """ClOrdID(11)."""
-        try:
-            return self._cl_ord_id
-        except AttributeError:
-            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_cl_ord_id)
+        return v
 
     @property
     def exec_inst(self) -> ExecInst | str | None:
         """ExecInst(18)."""
-        try:
-            return self._exec_inst
-        except AttributeError:
-            return self._get(_f_exec_inst)  # type: ignore[no-any-return]
+        v = self._exec_inst
+        if v is _LAZY:
+            v = self._get(_f_exec_inst)
+        return v
 
     @property
     def order_qty(self) -> Decimal | None:
         """OrderQty(38)."""
-        try:
-            return self._order_qty
-        except AttributeError:
-            return self._get(_f_order_qty)  # type: ignore[no-any-return]
+        v = self._order_qty
+        if v is _LAZY:
+            v = self._get(_f_order_qty)
+        return v
 
     @property
     def ord_type(self) -> OrdType | str | None:
         """OrdType(40)."""
-        try:
-            return self._ord_type
-        except AttributeError:
-            return self._get(_f_ord_type)  # type: ignore[no-any-return]
+        v = self._ord_type
+        if v is _LAZY:
+            v = self._get(_f_ord_type)
+        return v
 
     @property
     def price(self) -> Decimal | None:
         """Price(44)."""
-        try:
-            return self._price
-        except AttributeError:
-            return self._get(_f_price__session)  # type: ignore[no-any-return]
+        v = self._price
+        if v is _LAZY:
+            v = self._get(_f_price__session)
+        return v
 
     @property
     def side(self) -> Side | str | None:
         """Side(54)."""
-        try:
-            return self._side
-        except AttributeError:
-            return self._get(_f_side)  # type: ignore[no-any-return]
+        v = self._side
+        if v is _LAZY:
+            v = self._get(_f_side)
+        return v
 
     @property
     def symbol(self) -> str | None:
         """Symbol(55)."""
-        try:
-            return self._symbol
-        except AttributeError:
-            return self._get(_f_symbol)  # type: ignore[no-any-return]
+        v = self._symbol
+        if v is _LAZY:
+            v = self._get(_f_symbol)
+        return v
 
     @property
     def ex_destination(self) -> int | None:
         """ExDestination(100)."""
-        try:
-            return self._ex_destination
-        except AttributeError:
-            return self._get(_f_ex_destination)  # type: ignore[no-any-return]
+        v = self._ex_destination
+        if v is _LAZY:
+            v = self._get(_f_ex_destination)
+        return v
 
     @property
     def time_in_force(self) -> TimeInForce | str | None:
         """TimeInForce(59)."""
-        try:
-            return self._time_in_force
-        except AttributeError:
-            return self._get(_f_time_in_force)  # type: ignore[no-any-return]
+        v = self._time_in_force
+        if v is _LAZY:
+            v = self._get(_f_time_in_force)
+        return v
 
     @property
     def expire_time(self) -> datetime | None:
         """ExpireTime(126)."""
-        try:
-            return self._expire_time
-        except AttributeError:
-            return self._get(_f_expire_time)  # type: ignore[no-any-return]
+        v = self._expire_time
+        if v is _LAZY:
+            v = self._get(_f_expire_time)
+        return v
 
     @property
     def quote_id(self) -> str | None:
         """QuoteID(117)."""
-        try:
-            return self._quote_id
-        except AttributeError:
-            return self._get(_f_quote_id)  # type: ignore[no-any-return]
+        v = self._quote_id
+        if v is _LAZY:
+            v = self._get(_f_quote_id)
+        return v
 
     @property
     def rfq_id(self) -> str | None:
         """RfqId(21023)."""
-        try:
-            return self._rfq_id
-        except AttributeError:
-            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
+        v = self._rfq_id
+        if v is _LAZY:
+            v = self._get(_f_rfq_id)
+        return v
 
     @property
     def parties(self) -> Sequence[Party] | None:
         """NoPartyIDs(453)."""
-        try:
-            return self._parties
-        except AttributeError:
-            return self._load_group(_g_Party_parties)  # type: ignore[no-any-return]
+        v = self._parties
+        if v is _LAZY:
+            v = self._load_group(_g_Party_parties)
+        return v
 
     @property
     def alloc_account(self) -> int | None:
         """AllocAccount(79)."""
-        try:
-            return self._alloc_account
-        except AttributeError:
-            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
+        v = self._alloc_account
+        if v is _LAZY:
+            v = self._get(_f_alloc_account)
+        return v
 
     @property
     def secondary_cl_ord_id(self) -> str | None:
         """SecondaryClOrdID(526)."""
-        try:
-            return self._secondary_cl_ord_id
-        except AttributeError:
-            return self._get(_f_secondary_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._secondary_cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_secondary_cl_ord_id)
+        return v
 
     @property
     def order_group_id(self) -> str | None:
         """OrderGroupID(20130)."""
-        try:
-            return self._order_group_id
-        except AttributeError:
-            return self._get(_f_order_group_id)  # type: ignore[no-any-return]
+        v = self._order_group_id
+        if v is _LAZY:
+            v = self._get(_f_order_group_id)
+        return v
 
     @property
     def self_trade_prevention_type(self) -> SelfTradePreventionType | int | None:
         """SelfTradePreventionType(2964)."""
-        try:
-            return self._self_trade_prevention_type
-        except AttributeError:
-            return self._get(_f_self_trade_prevention_type)  # type: ignore[no-any-return]
+        v = self._self_trade_prevention_type
+        if v is _LAZY:
+            v = self._get(_f_self_trade_prevention_type)
+        return v
 
     @property
     def cancel_order_on_pause(self) -> bool | None:
         """CancelOrderOnPause(21006)."""
-        try:
-            return self._cancel_order_on_pause
-        except AttributeError:
-            return self._get(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
+        v = self._cancel_order_on_pause
+        if v is _LAZY:
+            v = self._get(_f_cancel_order_on_pause)
+        return v
 
     @property
     def max_execution_cost(self) -> Decimal | None:
         """MaxExecutionCost(21009)."""
-        try:
-            return self._max_execution_cost
-        except AttributeError:
-            return self._get(_f_max_execution_cost)  # type: ignore[no-any-return]
+        v = self._max_execution_cost
+        if v is _LAZY:
+            v = self._get(_f_max_execution_cost)
+        return v
+
+    def _blank(self) -> None:
+        self._cl_ord_id = self._exec_inst = self._order_qty = self._ord_type = self._price = self._side = self._symbol = self._ex_destination = self._time_in_force = self._expire_time = self._quote_id = self._rfq_id = self._parties = self._alloc_account = self._secondary_cl_ord_id = self._order_group_id = self._self_trade_prevention_type = self._cancel_order_on_pause = self._max_execution_cost = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -2998,114 +3061,117 @@ class OrderCancelReplaceRequest(Message):
     @property
     def cl_ord_id(self) -> str | None:
         """ClOrdID(11)."""
-        try:
-            return self._cl_ord_id
-        except AttributeError:
-            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_cl_ord_id)
+        return v
 
     @property
     def order_id(self) -> str | None:
         """OrderID(37)."""
-        try:
-            return self._order_id
-        except AttributeError:
-            return self._get(_f_order_id)  # type: ignore[no-any-return]
+        v = self._order_id
+        if v is _LAZY:
+            v = self._get(_f_order_id)
+        return v
 
     @property
     def order_qty(self) -> Decimal | None:
         """OrderQty(38)."""
-        try:
-            return self._order_qty
-        except AttributeError:
-            return self._get(_f_order_qty)  # type: ignore[no-any-return]
+        v = self._order_qty
+        if v is _LAZY:
+            v = self._get(_f_order_qty)
+        return v
 
     @property
     def ord_type(self) -> OrdType | str | None:
         """OrdType(40)."""
-        try:
-            return self._ord_type
-        except AttributeError:
-            return self._get(_f_ord_type)  # type: ignore[no-any-return]
+        v = self._ord_type
+        if v is _LAZY:
+            v = self._get(_f_ord_type)
+        return v
 
     @property
     def orig_cl_ord_id(self) -> str | None:
         """OrigClOrdID(41)."""
-        try:
-            return self._orig_cl_ord_id
-        except AttributeError:
-            return self._get(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._orig_cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_orig_cl_ord_id)
+        return v
 
     @property
     def price(self) -> Decimal | None:
         """Price(44)."""
-        try:
-            return self._price
-        except AttributeError:
-            return self._get(_f_price__session)  # type: ignore[no-any-return]
+        v = self._price
+        if v is _LAZY:
+            v = self._get(_f_price__session)
+        return v
 
     @property
     def side(self) -> Side | str | None:
         """Side(54)."""
-        try:
-            return self._side
-        except AttributeError:
-            return self._get(_f_side)  # type: ignore[no-any-return]
+        v = self._side
+        if v is _LAZY:
+            v = self._get(_f_side)
+        return v
 
     @property
     def symbol(self) -> str | None:
         """Symbol(55)."""
-        try:
-            return self._symbol
-        except AttributeError:
-            return self._get(_f_symbol)  # type: ignore[no-any-return]
+        v = self._symbol
+        if v is _LAZY:
+            v = self._get(_f_symbol)
+        return v
 
     @property
     def ex_destination(self) -> int | None:
         """ExDestination(100)."""
-        try:
-            return self._ex_destination
-        except AttributeError:
-            return self._get(_f_ex_destination)  # type: ignore[no-any-return]
+        v = self._ex_destination
+        if v is _LAZY:
+            v = self._get(_f_ex_destination)
+        return v
 
     @property
     def time_in_force(self) -> TimeInForce | str | None:
         """TimeInForce(59)."""
-        try:
-            return self._time_in_force
-        except AttributeError:
-            return self._get(_f_time_in_force)  # type: ignore[no-any-return]
+        v = self._time_in_force
+        if v is _LAZY:
+            v = self._get(_f_time_in_force)
+        return v
 
     @property
     def expire_time(self) -> datetime | None:
         """ExpireTime(126)."""
-        try:
-            return self._expire_time
-        except AttributeError:
-            return self._get(_f_expire_time)  # type: ignore[no-any-return]
+        v = self._expire_time
+        if v is _LAZY:
+            v = self._get(_f_expire_time)
+        return v
 
     @property
     def parties(self) -> Sequence[Party] | None:
         """NoPartyIDs(453)."""
-        try:
-            return self._parties
-        except AttributeError:
-            return self._load_group(_g_Party_parties)  # type: ignore[no-any-return]
+        v = self._parties
+        if v is _LAZY:
+            v = self._load_group(_g_Party_parties)
+        return v
 
     @property
     def order_group_id(self) -> str | None:
         """OrderGroupID(20130)."""
-        try:
-            return self._order_group_id
-        except AttributeError:
-            return self._get(_f_order_group_id)  # type: ignore[no-any-return]
+        v = self._order_group_id
+        if v is _LAZY:
+            v = self._get(_f_order_group_id)
+        return v
 
     @property
     def alloc_account(self) -> int | None:
         """AllocAccount(79)."""
-        try:
-            return self._alloc_account
-        except AttributeError:
-            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
+        v = self._alloc_account
+        if v is _LAZY:
+            v = self._get(_f_alloc_account)
+        return v
+
+    def _blank(self) -> None:
+        self._cl_ord_id = self._order_id = self._order_qty = self._ord_type = self._orig_cl_ord_id = self._price = self._side = self._symbol = self._ex_destination = self._time_in_force = self._expire_time = self._parties = self._order_group_id = self._alloc_account = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -3232,66 +3298,69 @@ class OrderCancelRequest(Message):
     @property
     def cl_ord_id(self) -> str | None:
         """ClOrdID(11)."""
-        try:
-            return self._cl_ord_id
-        except AttributeError:
-            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_cl_ord_id)
+        return v
 
     @property
     def order_id(self) -> str | None:
         """OrderID(37)."""
-        try:
-            return self._order_id
-        except AttributeError:
-            return self._get(_f_order_id)  # type: ignore[no-any-return]
+        v = self._order_id
+        if v is _LAZY:
+            v = self._get(_f_order_id)
+        return v
 
     @property
     def orig_cl_ord_id(self) -> str | None:
         """OrigClOrdID(41)."""
-        try:
-            return self._orig_cl_ord_id
-        except AttributeError:
-            return self._get(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._orig_cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_orig_cl_ord_id)
+        return v
 
     @property
     def side(self) -> Side | str | None:
         """Side(54)."""
-        try:
-            return self._side
-        except AttributeError:
-            return self._get(_f_side)  # type: ignore[no-any-return]
+        v = self._side
+        if v is _LAZY:
+            v = self._get(_f_side)
+        return v
 
     @property
     def symbol(self) -> str | None:
         """Symbol(55)."""
-        try:
-            return self._symbol
-        except AttributeError:
-            return self._get(_f_symbol)  # type: ignore[no-any-return]
+        v = self._symbol
+        if v is _LAZY:
+            v = self._get(_f_symbol)
+        return v
 
     @property
     def ex_destination(self) -> int | None:
         """ExDestination(100)."""
-        try:
-            return self._ex_destination
-        except AttributeError:
-            return self._get(_f_ex_destination)  # type: ignore[no-any-return]
+        v = self._ex_destination
+        if v is _LAZY:
+            v = self._get(_f_ex_destination)
+        return v
 
     @property
     def parties(self) -> Sequence[Party] | None:
         """NoPartyIDs(453)."""
-        try:
-            return self._parties
-        except AttributeError:
-            return self._load_group(_g_Party_parties)  # type: ignore[no-any-return]
+        v = self._parties
+        if v is _LAZY:
+            v = self._load_group(_g_Party_parties)
+        return v
 
     @property
     def alloc_account(self) -> int | None:
         """AllocAccount(79)."""
-        try:
-            return self._alloc_account
-        except AttributeError:
-            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
+        v = self._alloc_account
+        if v is _LAZY:
+            v = self._get(_f_alloc_account)
+        return v
+
+    def _blank(self) -> None:
+        self._cl_ord_id = self._order_id = self._orig_cl_ord_id = self._side = self._symbol = self._ex_destination = self._parties = self._alloc_account = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -3468,274 +3537,277 @@ class ExecutionReport(Message):
     @property
     def avg_px(self) -> Decimal | None:
         """AvgPx(6)."""
-        try:
-            return self._avg_px
-        except AttributeError:
-            return self._get(_f_avg_px__session)  # type: ignore[no-any-return]
+        v = self._avg_px
+        if v is _LAZY:
+            v = self._get(_f_avg_px__session)
+        return v
 
     @property
     def cl_ord_id(self) -> str | None:
         """ClOrdID(11)."""
-        try:
-            return self._cl_ord_id
-        except AttributeError:
-            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_cl_ord_id)
+        return v
 
     @property
     def cum_qty(self) -> Decimal | None:
         """CumQty(14)."""
-        try:
-            return self._cum_qty
-        except AttributeError:
-            return self._get(_f_cum_qty)  # type: ignore[no-any-return]
+        v = self._cum_qty
+        if v is _LAZY:
+            v = self._get(_f_cum_qty)
+        return v
 
     @property
     def exec_id(self) -> str | None:
         """ExecID(17)."""
-        try:
-            return self._exec_id
-        except AttributeError:
-            return self._get(_f_exec_id)  # type: ignore[no-any-return]
+        v = self._exec_id
+        if v is _LAZY:
+            v = self._get(_f_exec_id)
+        return v
 
     @property
     def last_mkt(self) -> str | None:
         """LastMkt(30)."""
-        try:
-            return self._last_mkt
-        except AttributeError:
-            return self._get(_f_last_mkt)  # type: ignore[no-any-return]
+        v = self._last_mkt
+        if v is _LAZY:
+            v = self._get(_f_last_mkt)
+        return v
 
     @property
     def last_px(self) -> Decimal | None:
         """LastPx(31)."""
-        try:
-            return self._last_px
-        except AttributeError:
-            return self._get(_f_last_px__session)  # type: ignore[no-any-return]
+        v = self._last_px
+        if v is _LAZY:
+            v = self._get(_f_last_px__session)
+        return v
 
     @property
     def last_qty(self) -> Decimal | None:
         """LastQty(32)."""
-        try:
-            return self._last_qty
-        except AttributeError:
-            return self._get(_f_last_qty)  # type: ignore[no-any-return]
+        v = self._last_qty
+        if v is _LAZY:
+            v = self._get(_f_last_qty)
+        return v
 
     @property
     def order_id(self) -> str | None:
         """OrderID(37)."""
-        try:
-            return self._order_id
-        except AttributeError:
-            return self._get(_f_order_id)  # type: ignore[no-any-return]
+        v = self._order_id
+        if v is _LAZY:
+            v = self._get(_f_order_id)
+        return v
 
     @property
     def order_qty(self) -> Decimal | None:
         """OrderQty(38)."""
-        try:
-            return self._order_qty
-        except AttributeError:
-            return self._get(_f_order_qty)  # type: ignore[no-any-return]
+        v = self._order_qty
+        if v is _LAZY:
+            v = self._get(_f_order_qty)
+        return v
 
     @property
     def ord_status(self) -> OrdStatus | str | None:
         """OrdStatus(39)."""
-        try:
-            return self._ord_status
-        except AttributeError:
-            return self._get(_f_ord_status)  # type: ignore[no-any-return]
+        v = self._ord_status
+        if v is _LAZY:
+            v = self._get(_f_ord_status)
+        return v
 
     @property
     def orig_cl_ord_id(self) -> str | None:
         """OrigClOrdID(41)."""
-        try:
-            return self._orig_cl_ord_id
-        except AttributeError:
-            return self._get(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._orig_cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_orig_cl_ord_id)
+        return v
 
     @property
     def price(self) -> Decimal | None:
         """Price(44)."""
-        try:
-            return self._price
-        except AttributeError:
-            return self._get(_f_price__session)  # type: ignore[no-any-return]
+        v = self._price
+        if v is _LAZY:
+            v = self._get(_f_price__session)
+        return v
 
     @property
     def side(self) -> Side | str | None:
         """Side(54)."""
-        try:
-            return self._side
-        except AttributeError:
-            return self._get(_f_side)  # type: ignore[no-any-return]
+        v = self._side
+        if v is _LAZY:
+            v = self._get(_f_side)
+        return v
 
     @property
     def symbol(self) -> str | None:
         """Symbol(55)."""
-        try:
-            return self._symbol
-        except AttributeError:
-            return self._get(_f_symbol)  # type: ignore[no-any-return]
+        v = self._symbol
+        if v is _LAZY:
+            v = self._get(_f_symbol)
+        return v
 
     @property
     def text(self) -> str | None:
         """Text(58)."""
-        try:
-            return self._text
-        except AttributeError:
-            return self._get(_f_text)  # type: ignore[no-any-return]
+        v = self._text
+        if v is _LAZY:
+            v = self._get(_f_text)
+        return v
 
     @property
     def time_in_force(self) -> TimeInForce | str | None:
         """TimeInForce(59)."""
-        try:
-            return self._time_in_force
-        except AttributeError:
-            return self._get(_f_time_in_force)  # type: ignore[no-any-return]
+        v = self._time_in_force
+        if v is _LAZY:
+            v = self._get(_f_time_in_force)
+        return v
 
     @property
     def transact_time(self) -> datetime | None:
         """TransactTime(60)."""
-        try:
-            return self._transact_time
-        except AttributeError:
-            return self._get(_f_transact_time)  # type: ignore[no-any-return]
+        v = self._transact_time
+        if v is _LAZY:
+            v = self._get(_f_transact_time)
+        return v
 
     @property
     def ord_rej_reason(self) -> OrdRejReason | int | None:
         """OrdRejReason(103)."""
-        try:
-            return self._ord_rej_reason
-        except AttributeError:
-            return self._get(_f_ord_rej_reason)  # type: ignore[no-any-return]
+        v = self._ord_rej_reason
+        if v is _LAZY:
+            v = self._get(_f_ord_rej_reason)
+        return v
 
     @property
     def expire_time(self) -> datetime | None:
         """ExpireTime(126)."""
-        try:
-            return self._expire_time
-        except AttributeError:
-            return self._get(_f_expire_time)  # type: ignore[no-any-return]
+        v = self._expire_time
+        if v is _LAZY:
+            v = self._get(_f_expire_time)
+        return v
 
     @property
     def exec_restatement_reason(self) -> int | None:
         """ExecRestatementReason(378)."""
-        try:
-            return self._exec_restatement_reason
-        except AttributeError:
-            return self._get(_f_exec_restatement_reason)  # type: ignore[no-any-return]
+        v = self._exec_restatement_reason
+        if v is _LAZY:
+            v = self._get(_f_exec_restatement_reason)
+        return v
 
     @property
     def exec_type(self) -> ExecType | str | None:
         """ExecType(150)."""
-        try:
-            return self._exec_type
-        except AttributeError:
-            return self._get(_f_exec_type)  # type: ignore[no-any-return]
+        v = self._exec_type
+        if v is _LAZY:
+            v = self._get(_f_exec_type)
+        return v
 
     @property
     def leaves_qty(self) -> Decimal | None:
         """LeavesQty(151)."""
-        try:
-            return self._leaves_qty
-        except AttributeError:
-            return self._get(_f_leaves_qty)  # type: ignore[no-any-return]
+        v = self._leaves_qty
+        if v is _LAZY:
+            v = self._get(_f_leaves_qty)
+        return v
 
     @property
     def misc_fees(self) -> Sequence[MiscFee] | None:
         """NoMiscFees(136)."""
-        try:
-            return self._misc_fees
-        except AttributeError:
-            return self._load_group(_g_MiscFee_misc_fees)  # type: ignore[no-any-return]
+        v = self._misc_fees
+        if v is _LAZY:
+            v = self._load_group(_g_MiscFee_misc_fees)
+        return v
 
     @property
     def parties(self) -> Sequence[Party] | None:
         """NoPartyIDs(453)."""
-        try:
-            return self._parties
-        except AttributeError:
-            return self._load_group(_g_Party_parties)  # type: ignore[no-any-return]
+        v = self._parties
+        if v is _LAZY:
+            v = self._load_group(_g_Party_parties)
+        return v
 
     @property
     def alloc_account(self) -> int | None:
         """AllocAccount(79)."""
-        try:
-            return self._alloc_account
-        except AttributeError:
-            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
+        v = self._alloc_account
+        if v is _LAZY:
+            v = self._get(_f_alloc_account)
+        return v
 
     @property
     def clearing_business_date(self) -> date | None:
         """ClearingBusinessDate(715)."""
-        try:
-            return self._clearing_business_date
-        except AttributeError:
-            return self._get(_f_clearing_business_date)  # type: ignore[no-any-return]
+        v = self._clearing_business_date
+        if v is _LAZY:
+            v = self._get(_f_clearing_business_date)
+        return v
 
     @property
     def long_qty(self) -> Decimal | None:
         """LongQty(704)."""
-        try:
-            return self._long_qty
-        except AttributeError:
-            return self._get(_f_long_qty)  # type: ignore[no-any-return]
+        v = self._long_qty
+        if v is _LAZY:
+            v = self._get(_f_long_qty)
+        return v
 
     @property
     def short_qty(self) -> Decimal | None:
         """ShortQty(705)."""
-        try:
-            return self._short_qty
-        except AttributeError:
-            return self._get(_f_short_qty)  # type: ignore[no-any-return]
+        v = self._short_qty
+        if v is _LAZY:
+            v = self._get(_f_short_qty)
+        return v
 
     @property
     def collateral_amount_changes(self) -> Sequence[CollateralAmountChange] | None:
         """NoCollateralAmountChanges(1703)."""
-        try:
-            return self._collateral_amount_changes
-        except AttributeError:
-            return self._load_group(_g_CollateralAmountChange_collateral_amount_changes)  # type: ignore[no-any-return]
+        v = self._collateral_amount_changes
+        if v is _LAZY:
+            v = self._load_group(_g_CollateralAmountChange_collateral_amount_changes)
+        return v
 
     @property
     def trd_match_id(self) -> str | None:
         """TrdMatchID(880)."""
-        try:
-            return self._trd_match_id
-        except AttributeError:
-            return self._get(_f_trd_match_id)  # type: ignore[no-any-return]
+        v = self._trd_match_id
+        if v is _LAZY:
+            v = self._get(_f_trd_match_id)
+        return v
 
     @property
     def aggressor_indicator(self) -> bool | None:
         """AggressorIndicator(1057)."""
-        try:
-            return self._aggressor_indicator
-        except AttributeError:
-            return self._get(_f_aggressor_indicator)  # type: ignore[no-any-return]
+        v = self._aggressor_indicator
+        if v is _LAZY:
+            v = self._get(_f_aggressor_indicator)
+        return v
 
     @property
     def self_trade_prevention_type(self) -> SelfTradePreventionType | int | None:
         """SelfTradePreventionType(2964)."""
-        try:
-            return self._self_trade_prevention_type
-        except AttributeError:
-            return self._get(_f_self_trade_prevention_type)  # type: ignore[no-any-return]
+        v = self._self_trade_prevention_type
+        if v is _LAZY:
+            v = self._get(_f_self_trade_prevention_type)
+        return v
 
     @property
     def single_market_collateral_return(self) -> Decimal | None:
         """SingleMarketCollateralReturn(21030)."""
-        try:
-            return self._single_market_collateral_return
-        except AttributeError:
-            return self._get(_f_single_market_collateral_return)  # type: ignore[no-any-return]
+        v = self._single_market_collateral_return
+        if v is _LAZY:
+            v = self._get(_f_single_market_collateral_return)
+        return v
 
     @property
     def ranged_market_collateral_return(self) -> Decimal | None:
         """RangedMarketCollateralReturn(21031)."""
-        try:
-            return self._ranged_market_collateral_return
-        except AttributeError:
-            return self._get(_f_ranged_market_collateral_return)  # type: ignore[no-any-return]
+        v = self._ranged_market_collateral_return
+        if v is _LAZY:
+            v = self._get(_f_ranged_market_collateral_return)
+        return v
+
+    def _blank(self) -> None:
+        self._avg_px = self._cl_ord_id = self._cum_qty = self._exec_id = self._last_mkt = self._last_px = self._last_qty = self._order_id = self._order_qty = self._ord_status = self._orig_cl_ord_id = self._price = self._side = self._symbol = self._text = self._time_in_force = self._transact_time = self._ord_rej_reason = self._expire_time = self._exec_restatement_reason = self._exec_type = self._leaves_qty = self._misc_fees = self._parties = self._alloc_account = self._clearing_business_date = self._long_qty = self._short_qty = self._collateral_amount_changes = self._trd_match_id = self._aggressor_indicator = self._self_trade_prevention_type = self._single_market_collateral_return = self._ranged_market_collateral_return = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -3967,58 +4039,61 @@ class OrderCancelReject(Message):
     @property
     def order_id(self) -> str | None:
         """OrderID(37)."""
-        try:
-            return self._order_id
-        except AttributeError:
-            return self._get(_f_order_id)  # type: ignore[no-any-return]
+        v = self._order_id
+        if v is _LAZY:
+            v = self._get(_f_order_id)
+        return v
 
     @property
     def cl_ord_id(self) -> str | None:
         """ClOrdID(11)."""
-        try:
-            return self._cl_ord_id
-        except AttributeError:
-            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_cl_ord_id)
+        return v
 
     @property
     def orig_cl_ord_id(self) -> str | None:
         """OrigClOrdID(41)."""
-        try:
-            return self._orig_cl_ord_id
-        except AttributeError:
-            return self._get(_f_orig_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._orig_cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_orig_cl_ord_id)
+        return v
 
     @property
     def ord_status(self) -> OrdStatus | str | None:
         """OrdStatus(39)."""
-        try:
-            return self._ord_status
-        except AttributeError:
-            return self._get(_f_ord_status)  # type: ignore[no-any-return]
+        v = self._ord_status
+        if v is _LAZY:
+            v = self._get(_f_ord_status)
+        return v
 
     @property
     def cxl_rej_response_to(self) -> CxlRejResponseTo | str | None:
         """CxlRejResponseTo(434)."""
-        try:
-            return self._cxl_rej_response_to
-        except AttributeError:
-            return self._get(_f_cxl_rej_response_to)  # type: ignore[no-any-return]
+        v = self._cxl_rej_response_to
+        if v is _LAZY:
+            v = self._get(_f_cxl_rej_response_to)
+        return v
 
     @property
     def cxl_rej_reason(self) -> CxlRejReason | int | None:
         """CxlRejReason(102)."""
-        try:
-            return self._cxl_rej_reason
-        except AttributeError:
-            return self._get(_f_cxl_rej_reason)  # type: ignore[no-any-return]
+        v = self._cxl_rej_reason
+        if v is _LAZY:
+            v = self._get(_f_cxl_rej_reason)
+        return v
 
     @property
     def text(self) -> str | None:
         """Text(58)."""
-        try:
-            return self._text
-        except AttributeError:
-            return self._get(_f_text)  # type: ignore[no-any-return]
+        v = self._text
+        if v is _LAZY:
+            v = self._get(_f_text)
+        return v
+
+    def _blank(self) -> None:
+        self._order_id = self._cl_ord_id = self._orig_cl_ord_id = self._ord_status = self._cxl_rej_response_to = self._cxl_rej_reason = self._text = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -4088,18 +4163,21 @@ class OrderMassCancelRequest(Message):
     @property
     def cl_ord_id(self) -> str | None:
         """ClOrdID(11)."""
-        try:
-            return self._cl_ord_id
-        except AttributeError:
-            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_cl_ord_id)
+        return v
 
     @property
     def mass_cancel_request_type(self) -> MassCancelRequestType | str | None:
         """MassCancelRequestType(530)."""
-        try:
-            return self._mass_cancel_request_type
-        except AttributeError:
-            return self._get(_f_mass_cancel_request_type)  # type: ignore[no-any-return]
+        v = self._mass_cancel_request_type
+        if v is _LAZY:
+            v = self._get(_f_mass_cancel_request_type)
+        return v
+
+    def _blank(self) -> None:
+        self._cl_ord_id = self._mass_cancel_request_type = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -4151,34 +4229,37 @@ class OrderMassCancelReport(Message):
     @property
     def cl_ord_id(self) -> str | None:
         """ClOrdID(11)."""
-        try:
-            return self._cl_ord_id
-        except AttributeError:
-            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_cl_ord_id)
+        return v
 
     @property
     def order_id(self) -> str | None:
         """OrderID(37)."""
-        try:
-            return self._order_id
-        except AttributeError:
-            return self._get(_f_order_id)  # type: ignore[no-any-return]
+        v = self._order_id
+        if v is _LAZY:
+            v = self._get(_f_order_id)
+        return v
 
     @property
     def mass_cancel_response(self) -> MassCancelResponse | str | None:
         """MassCancelResponse(531)."""
-        try:
-            return self._mass_cancel_response
-        except AttributeError:
-            return self._get(_f_mass_cancel_response)  # type: ignore[no-any-return]
+        v = self._mass_cancel_response
+        if v is _LAZY:
+            v = self._get(_f_mass_cancel_response)
+        return v
 
     @property
     def mass_cancel_reject_reason(self) -> int | None:
         """MassCancelRejectReason(532)."""
-        try:
-            return self._mass_cancel_reject_reason
-        except AttributeError:
-            return self._get(_f_mass_cancel_reject_reason)  # type: ignore[no-any-return]
+        v = self._mass_cancel_reject_reason
+        if v is _LAZY:
+            v = self._get(_f_mass_cancel_reject_reason)
+        return v
+
+    def _blank(self) -> None:
+        self._cl_ord_id = self._order_id = self._mass_cancel_response = self._mass_cancel_reject_reason = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -4246,50 +4327,53 @@ class BusinessMessageReject(Message):
     @property
     def ref_seq_num(self) -> int | None:
         """RefSeqNum(45)."""
-        try:
-            return self._ref_seq_num
-        except AttributeError:
-            return self._get(_f_ref_seq_num)  # type: ignore[no-any-return]
+        v = self._ref_seq_num
+        if v is _LAZY:
+            v = self._get(_f_ref_seq_num)
+        return v
 
     @property
     def text(self) -> str | None:
         """Text(58)."""
-        try:
-            return self._text
-        except AttributeError:
-            return self._get(_f_text)  # type: ignore[no-any-return]
+        v = self._text
+        if v is _LAZY:
+            v = self._get(_f_text)
+        return v
 
     @property
     def ref_tag_id(self) -> int | None:
         """RefTagID(371)."""
-        try:
-            return self._ref_tag_id
-        except AttributeError:
-            return self._get(_f_ref_tag_id)  # type: ignore[no-any-return]
+        v = self._ref_tag_id
+        if v is _LAZY:
+            v = self._get(_f_ref_tag_id)
+        return v
 
     @property
     def ref_msg_type(self) -> str | None:
         """RefMsgType(372)."""
-        try:
-            return self._ref_msg_type
-        except AttributeError:
-            return self._get(_f_ref_msg_type)  # type: ignore[no-any-return]
+        v = self._ref_msg_type
+        if v is _LAZY:
+            v = self._get(_f_ref_msg_type)
+        return v
 
     @property
     def business_reject_ref_id(self) -> str | None:
         """BusinessRejectRefID(379)."""
-        try:
-            return self._business_reject_ref_id
-        except AttributeError:
-            return self._get(_f_business_reject_ref_id)  # type: ignore[no-any-return]
+        v = self._business_reject_ref_id
+        if v is _LAZY:
+            v = self._get(_f_business_reject_ref_id)
+        return v
 
     @property
     def business_reject_reason(self) -> BusinessRejectReason | int | None:
         """BusinessRejectReason(380)."""
-        try:
-            return self._business_reject_reason
-        except AttributeError:
-            return self._get(_f_business_reject_reason)  # type: ignore[no-any-return]
+        v = self._business_reject_reason
+        if v is _LAZY:
+            v = self._get(_f_business_reject_reason)
+        return v
+
+    def _blank(self) -> None:
+        self._ref_seq_num = self._text = self._ref_tag_id = self._ref_msg_type = self._business_reject_ref_id = self._business_reject_reason = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -4367,42 +4451,45 @@ class OrderGroupRequest(Message):
     @property
     def order_group_action(self) -> OrderGroupAction | int | None:
         """OrderGroupAction(20131)."""
-        try:
-            return self._order_group_action
-        except AttributeError:
-            return self._get(_f_order_group_action)  # type: ignore[no-any-return]
+        v = self._order_group_action
+        if v is _LAZY:
+            v = self._get(_f_order_group_action)
+        return v
 
     @property
     def order_group_id(self) -> str | None:
         """OrderGroupID(20130)."""
-        try:
-            return self._order_group_id
-        except AttributeError:
-            return self._get(_f_order_group_id)  # type: ignore[no-any-return]
+        v = self._order_group_id
+        if v is _LAZY:
+            v = self._get(_f_order_group_id)
+        return v
 
     @property
     def order_group_contracts_limit(self) -> int | None:
         """OrderGroupContractsLimit(20132)."""
-        try:
-            return self._order_group_contracts_limit
-        except AttributeError:
-            return self._get(_f_order_group_contracts_limit)  # type: ignore[no-any-return]
+        v = self._order_group_contracts_limit
+        if v is _LAZY:
+            v = self._get(_f_order_group_contracts_limit)
+        return v
 
     @property
     def alloc_account(self) -> int | None:
         """AllocAccount(79)."""
-        try:
-            return self._alloc_account
-        except AttributeError:
-            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
+        v = self._alloc_account
+        if v is _LAZY:
+            v = self._get(_f_alloc_account)
+        return v
 
     @property
     def ex_destination(self) -> int | None:
         """ExDestination(100)."""
-        try:
-            return self._ex_destination
-        except AttributeError:
-            return self._get(_f_ex_destination)  # type: ignore[no-any-return]
+        v = self._ex_destination
+        if v is _LAZY:
+            v = self._get(_f_ex_destination)
+        return v
+
+    def _blank(self) -> None:
+        self._order_group_action = self._order_group_id = self._order_group_contracts_limit = self._alloc_account = self._ex_destination = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -4465,26 +4552,29 @@ class OrderGroupResponse(Message):
     @property
     def order_group_id(self) -> str | None:
         """OrderGroupID(20130)."""
-        try:
-            return self._order_group_id
-        except AttributeError:
-            return self._get(_f_order_group_id)  # type: ignore[no-any-return]
+        v = self._order_group_id
+        if v is _LAZY:
+            v = self._get(_f_order_group_id)
+        return v
 
     @property
     def order_group_contracts_limit(self) -> int | None:
         """OrderGroupContractsLimit(20132)."""
-        try:
-            return self._order_group_contracts_limit
-        except AttributeError:
-            return self._get(_f_order_group_contracts_limit)  # type: ignore[no-any-return]
+        v = self._order_group_contracts_limit
+        if v is _LAZY:
+            v = self._get(_f_order_group_contracts_limit)
+        return v
 
     @property
     def alloc_account(self) -> int | None:
         """AllocAccount(79)."""
-        try:
-            return self._alloc_account
-        except AttributeError:
-            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
+        v = self._alloc_account
+        if v is _LAZY:
+            v = self._get(_f_alloc_account)
+        return v
+
+    def _blank(self) -> None:
+        self._order_group_id = self._order_group_contracts_limit = self._alloc_account = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -4545,42 +4635,45 @@ class QuoteRequest(Message):
     @property
     def quote_req_id(self) -> str | None:
         """QuoteReqID(131)."""
-        try:
-            return self._quote_req_id
-        except AttributeError:
-            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
+        v = self._quote_req_id
+        if v is _LAZY:
+            v = self._get(_f_quote_req_id)
+        return v
 
     @property
     def related_sym(self) -> Sequence[QuoteRequestRelatedSym] | None:
         """NoRelatedSym(146)."""
-        try:
-            return self._related_sym
-        except AttributeError:
-            return self._load_group(_g_QuoteRequestRelatedSym_related_sym)  # type: ignore[no-any-return]
+        v = self._related_sym
+        if v is _LAZY:
+            v = self._load_group(_g_QuoteRequestRelatedSym_related_sym)
+        return v
 
     @property
     def alloc_account(self) -> int | None:
         """AllocAccount(79)."""
-        try:
-            return self._alloc_account
-        except AttributeError:
-            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
+        v = self._alloc_account
+        if v is _LAZY:
+            v = self._get(_f_alloc_account)
+        return v
 
     @property
     def multivariate_collection_ticker(self) -> str | None:
         """MultivariateCollectionTicker(20180)."""
-        try:
-            return self._multivariate_collection_ticker
-        except AttributeError:
-            return self._get(_f_multivariate_collection_ticker)  # type: ignore[no-any-return]
+        v = self._multivariate_collection_ticker
+        if v is _LAZY:
+            v = self._get(_f_multivariate_collection_ticker)
+        return v
 
     @property
     def multivariate_selected_legs(self) -> Sequence[QuoteRequestMultivariateSelectedLeg] | None:
         """NoMultivariateSelectedLegs(20181)."""
-        try:
-            return self._multivariate_selected_legs
-        except AttributeError:
-            return self._load_group(_g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs)  # type: ignore[no-any-return]
+        v = self._multivariate_selected_legs
+        if v is _LAZY:
+            v = self._load_group(_g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs)
+        return v
+
+    def _blank(self) -> None:
+        self._quote_req_id = self._related_sym = self._alloc_account = self._multivariate_collection_ticker = self._multivariate_selected_legs = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -4649,50 +4742,53 @@ class QuoteRequestAck(Message):
     @property
     def quote_req_id(self) -> str | None:
         """QuoteReqID(131)."""
-        try:
-            return self._quote_req_id
-        except AttributeError:
-            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
+        v = self._quote_req_id
+        if v is _LAZY:
+            v = self._get(_f_quote_req_id)
+        return v
 
     @property
     def quote_request_type(self) -> QuoteRequestType | int | None:
         """QuoteRequestType(303)."""
-        try:
-            return self._quote_request_type
-        except AttributeError:
-            return self._get(_f_quote_request_type)  # type: ignore[no-any-return]
+        v = self._quote_request_type
+        if v is _LAZY:
+            v = self._get(_f_quote_request_type)
+        return v
 
     @property
     def rfq_id(self) -> str | None:
         """RfqId(21023)."""
-        try:
-            return self._rfq_id
-        except AttributeError:
-            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
+        v = self._rfq_id
+        if v is _LAZY:
+            v = self._get(_f_rfq_id)
+        return v
 
     @property
     def symbol(self) -> str | None:
         """Symbol(55)."""
-        try:
-            return self._symbol
-        except AttributeError:
-            return self._get(_f_symbol)  # type: ignore[no-any-return]
+        v = self._symbol
+        if v is _LAZY:
+            v = self._get(_f_symbol)
+        return v
 
     @property
     def ex_destination(self) -> int | None:
         """ExDestination(100)."""
-        try:
-            return self._ex_destination
-        except AttributeError:
-            return self._get(_f_ex_destination)  # type: ignore[no-any-return]
+        v = self._ex_destination
+        if v is _LAZY:
+            v = self._get(_f_ex_destination)
+        return v
 
     @property
     def text(self) -> str | None:
         """Text(58)."""
-        try:
-            return self._text
-        except AttributeError:
-            return self._get(_f_text)  # type: ignore[no-any-return]
+        v = self._text
+        if v is _LAZY:
+            v = self._get(_f_text)
+        return v
+
+    def _blank(self) -> None:
+        self._quote_req_id = self._quote_request_type = self._rfq_id = self._symbol = self._ex_destination = self._text = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -4802,106 +4898,109 @@ class Quote(Message):
     @property
     def quote_id(self) -> str | None:
         """QuoteID(117)."""
-        try:
-            return self._quote_id
-        except AttributeError:
-            return self._get(_f_quote_id)  # type: ignore[no-any-return]
+        v = self._quote_id
+        if v is _LAZY:
+            v = self._get(_f_quote_id)
+        return v
 
     @property
     def quote_req_id(self) -> str | None:
         """QuoteReqID(131)."""
-        try:
-            return self._quote_req_id
-        except AttributeError:
-            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
+        v = self._quote_req_id
+        if v is _LAZY:
+            v = self._get(_f_quote_req_id)
+        return v
 
     @property
     def symbol(self) -> str | None:
         """Symbol(55)."""
-        try:
-            return self._symbol
-        except AttributeError:
-            return self._get(_f_symbol)  # type: ignore[no-any-return]
+        v = self._symbol
+        if v is _LAZY:
+            v = self._get(_f_symbol)
+        return v
 
     @property
     def bid_px(self) -> Decimal | None:
         """BidPx(132)."""
-        try:
-            return self._bid_px
-        except AttributeError:
-            return self._get(_f_bid_px__rfq)  # type: ignore[no-any-return]
+        v = self._bid_px
+        if v is _LAZY:
+            v = self._get(_f_bid_px__rfq)
+        return v
 
     @property
     def offer_px(self) -> Decimal | None:
         """OfferPx(133)."""
-        try:
-            return self._offer_px
-        except AttributeError:
-            return self._get(_f_offer_px__rfq)  # type: ignore[no-any-return]
+        v = self._offer_px
+        if v is _LAZY:
+            v = self._get(_f_offer_px__rfq)
+        return v
 
     @property
     def exec_inst(self) -> ExecInst | str | None:
         """ExecInst(18)."""
-        try:
-            return self._exec_inst
-        except AttributeError:
-            return self._get(_f_exec_inst)  # type: ignore[no-any-return]
+        v = self._exec_inst
+        if v is _LAZY:
+            v = self._get(_f_exec_inst)
+        return v
 
     @property
     def order_qty(self) -> Decimal | None:
         """OrderQty(38)."""
-        try:
-            return self._order_qty
-        except AttributeError:
-            return self._get(_f_order_qty)  # type: ignore[no-any-return]
+        v = self._order_qty
+        if v is _LAZY:
+            v = self._get(_f_order_qty)
+        return v
 
     @property
     def bid_size(self) -> Decimal | None:
         """BidSize(134)."""
-        try:
-            return self._bid_size
-        except AttributeError:
-            return self._get(_f_bid_size)  # type: ignore[no-any-return]
+        v = self._bid_size
+        if v is _LAZY:
+            v = self._get(_f_bid_size)
+        return v
 
     @property
     def offer_size(self) -> Decimal | None:
         """OfferSize(135)."""
-        try:
-            return self._offer_size
-        except AttributeError:
-            return self._get(_f_offer_size)  # type: ignore[no-any-return]
+        v = self._offer_size
+        if v is _LAZY:
+            v = self._get(_f_offer_size)
+        return v
 
     @property
     def alloc_account(self) -> int | None:
         """AllocAccount(79)."""
-        try:
-            return self._alloc_account
-        except AttributeError:
-            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
+        v = self._alloc_account
+        if v is _LAZY:
+            v = self._get(_f_alloc_account)
+        return v
 
     @property
     def rest_remainder(self) -> bool | None:
         """RestRemainder(21015)."""
-        try:
-            return self._rest_remainder
-        except AttributeError:
-            return self._get(_f_rest_remainder)  # type: ignore[no-any-return]
+        v = self._rest_remainder
+        if v is _LAZY:
+            v = self._get(_f_rest_remainder)
+        return v
 
     @property
     def transact_time(self) -> datetime | None:
         """TransactTime(60)."""
-        try:
-            return self._transact_time
-        except AttributeError:
-            return self._get(_f_transact_time)  # type: ignore[no-any-return]
+        v = self._transact_time
+        if v is _LAZY:
+            v = self._get(_f_transact_time)
+        return v
 
     @property
     def parties(self) -> Sequence[Party] | None:
         """NoPartyIDs(453)."""
-        try:
-            return self._parties
-        except AttributeError:
-            return self._load_group(_g_Party_parties)  # type: ignore[no-any-return]
+        v = self._parties
+        if v is _LAZY:
+            v = self._load_group(_g_Party_parties)
+        return v
+
+    def _blank(self) -> None:
+        self._quote_id = self._quote_req_id = self._symbol = self._bid_px = self._offer_px = self._exec_inst = self._order_qty = self._bid_size = self._offer_size = self._alloc_account = self._rest_remainder = self._transact_time = self._parties = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -5040,98 +5139,101 @@ class QuoteStatusReport(Message):
     @property
     def quote_id(self) -> str | None:
         """QuoteID(117)."""
-        try:
-            return self._quote_id
-        except AttributeError:
-            return self._get(_f_quote_id)  # type: ignore[no-any-return]
+        v = self._quote_id
+        if v is _LAZY:
+            v = self._get(_f_quote_id)
+        return v
 
     @property
     def quote_req_id(self) -> str | None:
         """QuoteReqID(131)."""
-        try:
-            return self._quote_req_id
-        except AttributeError:
-            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
+        v = self._quote_req_id
+        if v is _LAZY:
+            v = self._get(_f_quote_req_id)
+        return v
 
     @property
     def alloc_account(self) -> int | None:
         """AllocAccount(79)."""
-        try:
-            return self._alloc_account
-        except AttributeError:
-            return self._get(_f_alloc_account)  # type: ignore[no-any-return]
+        v = self._alloc_account
+        if v is _LAZY:
+            v = self._get(_f_alloc_account)
+        return v
 
     @property
     def quote_status(self) -> QuoteStatus | int | None:
         """QuoteStatus(297)."""
-        try:
-            return self._quote_status
-        except AttributeError:
-            return self._get(_f_quote_status)  # type: ignore[no-any-return]
+        v = self._quote_status
+        if v is _LAZY:
+            v = self._get(_f_quote_status)
+        return v
 
     @property
     def order_qty(self) -> Decimal | None:
         """OrderQty(38)."""
-        try:
-            return self._order_qty
-        except AttributeError:
-            return self._get(_f_order_qty)  # type: ignore[no-any-return]
+        v = self._order_qty
+        if v is _LAZY:
+            v = self._get(_f_order_qty)
+        return v
 
     @property
     def bid_px(self) -> Decimal | None:
         """BidPx(132)."""
-        try:
-            return self._bid_px
-        except AttributeError:
-            return self._get(_f_bid_px__rfq)  # type: ignore[no-any-return]
+        v = self._bid_px
+        if v is _LAZY:
+            v = self._get(_f_bid_px__rfq)
+        return v
 
     @property
     def offer_px(self) -> Decimal | None:
         """OfferPx(133)."""
-        try:
-            return self._offer_px
-        except AttributeError:
-            return self._get(_f_offer_px__rfq)  # type: ignore[no-any-return]
+        v = self._offer_px
+        if v is _LAZY:
+            v = self._get(_f_offer_px__rfq)
+        return v
 
     @property
     def bid_size(self) -> Decimal | None:
         """BidSize(134)."""
-        try:
-            return self._bid_size
-        except AttributeError:
-            return self._get(_f_bid_size)  # type: ignore[no-any-return]
+        v = self._bid_size
+        if v is _LAZY:
+            v = self._get(_f_bid_size)
+        return v
 
     @property
     def offer_size(self) -> Decimal | None:
         """OfferSize(135)."""
-        try:
-            return self._offer_size
-        except AttributeError:
-            return self._get(_f_offer_size)  # type: ignore[no-any-return]
+        v = self._offer_size
+        if v is _LAZY:
+            v = self._get(_f_offer_size)
+        return v
 
     @property
     def side(self) -> Side | str | None:
         """Side(54)."""
-        try:
-            return self._side
-        except AttributeError:
-            return self._get(_f_side)  # type: ignore[no-any-return]
+        v = self._side
+        if v is _LAZY:
+            v = self._get(_f_side)
+        return v
 
     @property
     def transact_time(self) -> datetime | None:
         """TransactTime(60)."""
-        try:
-            return self._transact_time
-        except AttributeError:
-            return self._get(_f_transact_time)  # type: ignore[no-any-return]
+        v = self._transact_time
+        if v is _LAZY:
+            v = self._get(_f_transact_time)
+        return v
 
     @property
     def text(self) -> str | None:
         """Text(58)."""
-        try:
-            return self._text
-        except AttributeError:
-            return self._get(_f_text)  # type: ignore[no-any-return]
+        v = self._text
+        if v is _LAZY:
+            v = self._get(_f_text)
+        return v
+
+    def _blank(self) -> None:
+        self._quote_id = self._quote_req_id = self._alloc_account = self._quote_status = self._order_qty = self._bid_px = self._offer_px = self._bid_size = self._offer_size = self._side = self._transact_time = self._text = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -5229,18 +5331,21 @@ class QuoteCancel(Message):
     @property
     def quote_id(self) -> str | None:
         """QuoteID(117)."""
-        try:
-            return self._quote_id
-        except AttributeError:
-            return self._get(_f_quote_id)  # type: ignore[no-any-return]
+        v = self._quote_id
+        if v is _LAZY:
+            v = self._get(_f_quote_id)
+        return v
 
     @property
     def rfq_id(self) -> str | None:
         """RfqId(21023)."""
-        try:
-            return self._rfq_id
-        except AttributeError:
-            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
+        v = self._rfq_id
+        if v is _LAZY:
+            v = self._get(_f_rfq_id)
+        return v
+
+    def _blank(self) -> None:
+        self._quote_id = self._rfq_id = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -5288,26 +5393,29 @@ class QuoteCancelStatus(Message):
     @property
     def quote_id(self) -> str | None:
         """QuoteID(117)."""
-        try:
-            return self._quote_id
-        except AttributeError:
-            return self._get(_f_quote_id)  # type: ignore[no-any-return]
+        v = self._quote_id
+        if v is _LAZY:
+            v = self._get(_f_quote_id)
+        return v
 
     @property
     def quote_cancel_status(self) -> QuoteCancelStatusValue | int | None:
         """QuoteCancelStatus(298)."""
-        try:
-            return self._quote_cancel_status
-        except AttributeError:
-            return self._get(_f_quote_cancel_status)  # type: ignore[no-any-return]
+        v = self._quote_cancel_status
+        if v is _LAZY:
+            v = self._get(_f_quote_cancel_status)
+        return v
 
     @property
     def text(self) -> str | None:
         """Text(58)."""
-        try:
-            return self._text
-        except AttributeError:
-            return self._get(_f_text)  # type: ignore[no-any-return]
+        v = self._text
+        if v is _LAZY:
+            v = self._get(_f_text)
+        return v
+
+    def _blank(self) -> None:
+        self._quote_id = self._quote_cancel_status = self._text = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -5358,18 +5466,21 @@ class QuoteConfirm(Message):
     @property
     def quote_id(self) -> str | None:
         """QuoteID(117)."""
-        try:
-            return self._quote_id
-        except AttributeError:
-            return self._get(_f_quote_id)  # type: ignore[no-any-return]
+        v = self._quote_id
+        if v is _LAZY:
+            v = self._get(_f_quote_id)
+        return v
 
     @property
     def rfq_id(self) -> str | None:
         """RfqId(21023)."""
-        try:
-            return self._rfq_id
-        except AttributeError:
-            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
+        v = self._rfq_id
+        if v is _LAZY:
+            v = self._get(_f_rfq_id)
+        return v
+
+    def _blank(self) -> None:
+        self._quote_id = self._rfq_id = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -5417,26 +5528,29 @@ class QuoteConfirmStatus(Message):
     @property
     def quote_id(self) -> str | None:
         """QuoteID(117)."""
-        try:
-            return self._quote_id
-        except AttributeError:
-            return self._get(_f_quote_id)  # type: ignore[no-any-return]
+        v = self._quote_id
+        if v is _LAZY:
+            v = self._get(_f_quote_id)
+        return v
 
     @property
     def quote_confirm_status(self) -> QuoteConfirmStatusValue | int | None:
         """QuoteConfirmStatus(21010)."""
-        try:
-            return self._quote_confirm_status
-        except AttributeError:
-            return self._get(_f_quote_confirm_status)  # type: ignore[no-any-return]
+        v = self._quote_confirm_status
+        if v is _LAZY:
+            v = self._get(_f_quote_confirm_status)
+        return v
 
     @property
     def text(self) -> str | None:
         """Text(58)."""
-        try:
-            return self._text
-        except AttributeError:
-            return self._get(_f_text)  # type: ignore[no-any-return]
+        v = self._text
+        if v is _LAZY:
+            v = self._get(_f_text)
+        return v
+
+    def _blank(self) -> None:
+        self._quote_id = self._quote_confirm_status = self._text = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -5500,58 +5614,61 @@ class AcceptQuote(Message):
     @property
     def quote_id(self) -> str | None:
         """QuoteID(117)."""
-        try:
-            return self._quote_id
-        except AttributeError:
-            return self._get(_f_quote_id)  # type: ignore[no-any-return]
+        v = self._quote_id
+        if v is _LAZY:
+            v = self._get(_f_quote_id)
+        return v
 
     @property
     def rfq_id(self) -> str | None:
         """RfqId(21023)."""
-        try:
-            return self._rfq_id
-        except AttributeError:
-            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
+        v = self._rfq_id
+        if v is _LAZY:
+            v = self._get(_f_rfq_id)
+        return v
 
     @property
     def side(self) -> Side | str | None:
         """Side(54)."""
-        try:
-            return self._side
-        except AttributeError:
-            return self._get(_f_side)  # type: ignore[no-any-return]
+        v = self._side
+        if v is _LAZY:
+            v = self._get(_f_side)
+        return v
 
     @property
     def order_qty(self) -> Decimal | None:
         """OrderQty(38)."""
-        try:
-            return self._order_qty
-        except AttributeError:
-            return self._get(_f_order_qty)  # type: ignore[no-any-return]
+        v = self._order_qty
+        if v is _LAZY:
+            v = self._get(_f_order_qty)
+        return v
 
     @property
     def cl_ord_id(self) -> str | None:
         """ClOrdID(11)."""
-        try:
-            return self._cl_ord_id
-        except AttributeError:
-            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_cl_ord_id)
+        return v
 
     @property
     def parties(self) -> Sequence[Party] | None:
         """NoPartyIDs(453)."""
-        try:
-            return self._parties
-        except AttributeError:
-            return self._load_group(_g_Party_parties)  # type: ignore[no-any-return]
+        v = self._parties
+        if v is _LAZY:
+            v = self._load_group(_g_Party_parties)
+        return v
 
     @property
     def prefer_better_quote(self) -> bool | None:
         """PreferBetterQuote(21022)."""
-        try:
-            return self._prefer_better_quote
-        except AttributeError:
-            return self._get(_f_prefer_better_quote)  # type: ignore[no-any-return]
+        v = self._prefer_better_quote
+        if v is _LAZY:
+            v = self._get(_f_prefer_better_quote)
+        return v
+
+    def _blank(self) -> None:
+        self._quote_id = self._rfq_id = self._side = self._order_qty = self._cl_ord_id = self._parties = self._prefer_better_quote = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -5632,42 +5749,45 @@ class AcceptQuoteStatus(Message):
     @property
     def quote_id(self) -> str | None:
         """QuoteID(117)."""
-        try:
-            return self._quote_id
-        except AttributeError:
-            return self._get(_f_quote_id)  # type: ignore[no-any-return]
+        v = self._quote_id
+        if v is _LAZY:
+            v = self._get(_f_quote_id)
+        return v
 
     @property
     def accept_quote_status(self) -> AcceptQuoteStatusValue | int | None:
         """AcceptQuoteStatus(21025)."""
-        try:
-            return self._accept_quote_status
-        except AttributeError:
-            return self._get(_f_accept_quote_status)  # type: ignore[no-any-return]
+        v = self._accept_quote_status
+        if v is _LAZY:
+            v = self._get(_f_accept_quote_status)
+        return v
 
     @property
     def accepted_quote_id(self) -> str | None:
         """AcceptedQuoteId(21024)."""
-        try:
-            return self._accepted_quote_id
-        except AttributeError:
-            return self._get(_f_accepted_quote_id)  # type: ignore[no-any-return]
+        v = self._accepted_quote_id
+        if v is _LAZY:
+            v = self._get(_f_accepted_quote_id)
+        return v
 
     @property
     def cl_ord_id(self) -> str | None:
         """ClOrdID(11)."""
-        try:
-            return self._cl_ord_id
-        except AttributeError:
-            return self._get(_f_cl_ord_id)  # type: ignore[no-any-return]
+        v = self._cl_ord_id
+        if v is _LAZY:
+            v = self._get(_f_cl_ord_id)
+        return v
 
     @property
     def text(self) -> str | None:
         """Text(58)."""
-        try:
-            return self._text
-        except AttributeError:
-            return self._get(_f_text)  # type: ignore[no-any-return]
+        v = self._text
+        if v is _LAZY:
+            v = self._get(_f_text)
+        return v
+
+    def _blank(self) -> None:
+        self._quote_id = self._accept_quote_status = self._accepted_quote_id = self._cl_ord_id = self._text = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -5733,26 +5853,29 @@ class RFQCancel(Message):
     @property
     def quote_req_id(self) -> str | None:
         """QuoteReqID(131)."""
-        try:
-            return self._quote_req_id
-        except AttributeError:
-            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
+        v = self._quote_req_id
+        if v is _LAZY:
+            v = self._get(_f_quote_req_id)
+        return v
 
     @property
     def rfq_id(self) -> str | None:
         """RfqId(21023)."""
-        try:
-            return self._rfq_id
-        except AttributeError:
-            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
+        v = self._rfq_id
+        if v is _LAZY:
+            v = self._get(_f_rfq_id)
+        return v
 
     @property
     def parties(self) -> Sequence[Party] | None:
         """NoPartyIDs(453)."""
-        try:
-            return self._parties
-        except AttributeError:
-            return self._load_group(_g_Party_parties)  # type: ignore[no-any-return]
+        v = self._parties
+        if v is _LAZY:
+            v = self._load_group(_g_Party_parties)
+        return v
+
+    def _blank(self) -> None:
+        self._quote_req_id = self._rfq_id = self._parties = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -5807,34 +5930,37 @@ class RFQCancelStatus(Message):
     @property
     def quote_req_id(self) -> str | None:
         """QuoteReqID(131)."""
-        try:
-            return self._quote_req_id
-        except AttributeError:
-            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
+        v = self._quote_req_id
+        if v is _LAZY:
+            v = self._get(_f_quote_req_id)
+        return v
 
     @property
     def rfq_cancel_status(self) -> RFQCancelStatusValue | int | None:
         """RFQCancelStatus(21013)."""
-        try:
-            return self._rfq_cancel_status
-        except AttributeError:
-            return self._get(_f_rfq_cancel_status)  # type: ignore[no-any-return]
+        v = self._rfq_cancel_status
+        if v is _LAZY:
+            v = self._get(_f_rfq_cancel_status)
+        return v
 
     @property
     def rfq_id(self) -> str | None:
         """RfqId(21023)."""
-        try:
-            return self._rfq_id
-        except AttributeError:
-            return self._get(_f_rfq_id)  # type: ignore[no-any-return]
+        v = self._rfq_id
+        if v is _LAZY:
+            v = self._get(_f_rfq_id)
+        return v
 
     @property
     def text(self) -> str | None:
         """Text(58)."""
-        try:
-            return self._text
-        except AttributeError:
-            return self._get(_f_text)  # type: ignore[no-any-return]
+        v = self._text
+        if v is _LAZY:
+            v = self._get(_f_text)
+        return v
+
+    def _blank(self) -> None:
+        self._quote_req_id = self._rfq_cancel_status = self._rfq_id = self._text = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -5899,42 +6025,45 @@ class QuoteRequestReject(Message):
     @property
     def text(self) -> str | None:
         """Text(58)."""
-        try:
-            return self._text
-        except AttributeError:
-            return self._get(_f_text)  # type: ignore[no-any-return]
+        v = self._text
+        if v is _LAZY:
+            v = self._get(_f_text)
+        return v
 
     @property
     def quote_req_id(self) -> str | None:
         """QuoteReqID(131)."""
-        try:
-            return self._quote_req_id
-        except AttributeError:
-            return self._get(_f_quote_req_id)  # type: ignore[no-any-return]
+        v = self._quote_req_id
+        if v is _LAZY:
+            v = self._get(_f_quote_req_id)
+        return v
 
     @property
     def quote_request_reject_reason(self) -> QuoteRequestRejectReason | int | None:
         """QuoteRequestRejectReason(658)."""
-        try:
-            return self._quote_request_reject_reason
-        except AttributeError:
-            return self._get(_f_quote_request_reject_reason)  # type: ignore[no-any-return]
+        v = self._quote_request_reject_reason
+        if v is _LAZY:
+            v = self._get(_f_quote_request_reject_reason)
+        return v
 
     @property
     def mve_validation_reason_code(self) -> MVEValidationReasonCode | str | None:
         """MVEValidationReasonCode(20187)."""
-        try:
-            return self._mve_validation_reason_code
-        except AttributeError:
-            return self._get(_f_mve_validation_reason_code)  # type: ignore[no-any-return]
+        v = self._mve_validation_reason_code
+        if v is _LAZY:
+            v = self._get(_f_mve_validation_reason_code)
+        return v
 
     @property
     def mve_offending_legs(self) -> Sequence[QuoteRequestRejectMVEOffendingLeg] | None:
         """NoMVEOffendingLegs(20185)."""
-        try:
-            return self._mve_offending_legs
-        except AttributeError:
-            return self._load_group(_g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs)  # type: ignore[no-any-return]
+        v = self._mve_offending_legs
+        if v is _LAZY:
+            v = self._load_group(_g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs)
+        return v
+
+    def _blank(self) -> None:
+        self._text = self._quote_req_id = self._quote_request_reject_reason = self._mve_validation_reason_code = self._mve_offending_legs = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -5992,10 +6121,13 @@ class Heartbeat(Message):
     @property
     def test_req_id(self) -> str | None:
         """TestReqID(112)."""
-        try:
-            return self._test_req_id
-        except AttributeError:
-            return self._get(_f_test_req_id)  # type: ignore[no-any-return]
+        v = self._test_req_id
+        if v is _LAZY:
+            v = self._get(_f_test_req_id)
+        return v
+
+    def _blank(self) -> None:
+        self._test_req_id = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -6029,10 +6161,13 @@ class TestRequest(Message):
     @property
     def test_req_id(self) -> str | None:
         """TestReqID(112)."""
-        try:
-            return self._test_req_id
-        except AttributeError:
-            return self._get(_f_test_req_id)  # type: ignore[no-any-return]
+        v = self._test_req_id
+        if v is _LAZY:
+            v = self._get(_f_test_req_id)
+        return v
+
+    def _blank(self) -> None:
+        self._test_req_id = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -6072,18 +6207,21 @@ class ResendRequest(Message):
     @property
     def begin_seq_no(self) -> int | None:
         """BeginSeqNo(7)."""
-        try:
-            return self._begin_seq_no
-        except AttributeError:
-            return self._get(_f_begin_seq_no)  # type: ignore[no-any-return]
+        v = self._begin_seq_no
+        if v is _LAZY:
+            v = self._get(_f_begin_seq_no)
+        return v
 
     @property
     def end_seq_no(self) -> int | None:
         """EndSeqNo(16)."""
-        try:
-            return self._end_seq_no
-        except AttributeError:
-            return self._get(_f_end_seq_no)  # type: ignore[no-any-return]
+        v = self._end_seq_no
+        if v is _LAZY:
+            v = self._get(_f_end_seq_no)
+        return v
+
+    def _blank(self) -> None:
+        self._begin_seq_no = self._end_seq_no = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -6136,42 +6274,45 @@ class Reject(Message):
     @property
     def ref_seq_num(self) -> int | None:
         """RefSeqNum(45)."""
-        try:
-            return self._ref_seq_num
-        except AttributeError:
-            return self._get(_f_ref_seq_num)  # type: ignore[no-any-return]
+        v = self._ref_seq_num
+        if v is _LAZY:
+            v = self._get(_f_ref_seq_num)
+        return v
 
     @property
     def text(self) -> str | None:
         """Text(58)."""
-        try:
-            return self._text
-        except AttributeError:
-            return self._get(_f_text)  # type: ignore[no-any-return]
+        v = self._text
+        if v is _LAZY:
+            v = self._get(_f_text)
+        return v
 
     @property
     def ref_tag_id(self) -> int | None:
         """RefTagID(371)."""
-        try:
-            return self._ref_tag_id
-        except AttributeError:
-            return self._get(_f_ref_tag_id)  # type: ignore[no-any-return]
+        v = self._ref_tag_id
+        if v is _LAZY:
+            v = self._get(_f_ref_tag_id)
+        return v
 
     @property
     def ref_msg_type(self) -> str | None:
         """RefMsgType(372)."""
-        try:
-            return self._ref_msg_type
-        except AttributeError:
-            return self._get(_f_ref_msg_type)  # type: ignore[no-any-return]
+        v = self._ref_msg_type
+        if v is _LAZY:
+            v = self._get(_f_ref_msg_type)
+        return v
 
     @property
     def session_reject_reason(self) -> SessionRejectReason | int | None:
         """SessionRejectReason(373)."""
-        try:
-            return self._session_reject_reason
-        except AttributeError:
-            return self._get(_f_session_reject_reason)  # type: ignore[no-any-return]
+        v = self._session_reject_reason
+        if v is _LAZY:
+            v = self._get(_f_session_reject_reason)
+        return v
+
+    def _blank(self) -> None:
+        self._ref_seq_num = self._text = self._ref_tag_id = self._ref_msg_type = self._session_reject_reason = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -6229,18 +6370,21 @@ class SequenceReset(Message):
     @property
     def gap_fill_flag(self) -> bool | None:
         """GapFillFlag(123)."""
-        try:
-            return self._gap_fill_flag
-        except AttributeError:
-            return self._get(_f_gap_fill_flag)  # type: ignore[no-any-return]
+        v = self._gap_fill_flag
+        if v is _LAZY:
+            v = self._get(_f_gap_fill_flag)
+        return v
 
     @property
     def new_seq_no(self) -> int | None:
         """NewSeqNo(36)."""
-        try:
-            return self._new_seq_no
-        except AttributeError:
-            return self._get(_f_new_seq_no)  # type: ignore[no-any-return]
+        v = self._new_seq_no
+        if v is _LAZY:
+            v = self._get(_f_new_seq_no)
+        return v
+
+    def _blank(self) -> None:
+        self._gap_fill_flag = self._new_seq_no = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -6282,10 +6426,13 @@ class Logout(Message):
     @property
     def text(self) -> str | None:
         """Text(58)."""
-        try:
-            return self._text
-        except AttributeError:
-            return self._get(_f_text)  # type: ignore[no-any-return]
+        v = self._text
+        if v is _LAZY:
+            v = self._get(_f_text)
+        return v
+
+    def _blank(self) -> None:
+        self._text = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -6389,194 +6536,197 @@ class Logon(Message):
     @property
     def encrypt_method(self) -> EncryptMethod | int | None:
         """EncryptMethod(98)."""
-        try:
-            return self._encrypt_method
-        except AttributeError:
-            return self._get(_f_encrypt_method)  # type: ignore[no-any-return]
+        v = self._encrypt_method
+        if v is _LAZY:
+            v = self._get(_f_encrypt_method)
+        return v
 
     @property
     def heart_bt_int(self) -> int | None:
         """HeartBtInt(108)."""
-        try:
-            return self._heart_bt_int
-        except AttributeError:
-            return self._get(_f_heart_bt_int)  # type: ignore[no-any-return]
+        v = self._heart_bt_int
+        if v is _LAZY:
+            v = self._get(_f_heart_bt_int)
+        return v
 
     @property
     def raw_data_length(self) -> int | None:
         """RawDataLength(95)."""
-        try:
-            return self._raw_data_length
-        except AttributeError:
-            return self._get(_f_raw_data_length)  # type: ignore[no-any-return]
+        v = self._raw_data_length
+        if v is _LAZY:
+            v = self._get(_f_raw_data_length)
+        return v
 
     @property
     def raw_data(self) -> bytes | None:
         """RawData(96)."""
-        try:
-            return self._raw_data
-        except AttributeError:
-            return self._get(_f_raw_data)  # type: ignore[no-any-return]
+        v = self._raw_data
+        if v is _LAZY:
+            v = self._get(_f_raw_data)
+        return v
 
     @property
     def reset_seq_num_flag(self) -> bool | None:
         """ResetSeqNumFlag(141)."""
-        try:
-            return self._reset_seq_num_flag
-        except AttributeError:
-            return self._get(_f_reset_seq_num_flag)  # type: ignore[no-any-return]
+        v = self._reset_seq_num_flag
+        if v is _LAZY:
+            v = self._get(_f_reset_seq_num_flag)
+        return v
 
     @property
     def default_appl_ver_id(self) -> DefaultApplVerID | str | None:
         """DefaultApplVerID(1137)."""
-        try:
-            return self._default_appl_ver_id
-        except AttributeError:
-            return self._get(_f_default_appl_ver_id)  # type: ignore[no-any-return]
+        v = self._default_appl_ver_id
+        if v is _LAZY:
+            v = self._get(_f_default_appl_ver_id)
+        return v
 
     @property
     def cancel_orders_on_disconnect(self) -> bool | None:
         """CancelOrdersOnDisconnect(8013)."""
-        try:
-            return self._cancel_orders_on_disconnect
-        except AttributeError:
-            return self._get(_f_cancel_orders_on_disconnect)  # type: ignore[no-any-return]
+        v = self._cancel_orders_on_disconnect
+        if v is _LAZY:
+            v = self._get(_f_cancel_orders_on_disconnect)
+        return v
 
     @property
     def listener_session(self) -> bool | None:
         """ListenerSession(20126)."""
-        try:
-            return self._listener_session
-        except AttributeError:
-            return self._get(_f_listener_session)  # type: ignore[no-any-return]
+        v = self._listener_session
+        if v is _LAZY:
+            v = self._get(_f_listener_session)
+        return v
 
     @property
     def receive_settlement_reports(self) -> bool | None:
         """ReceiveSettlementReports(20127)."""
-        try:
-            return self._receive_settlement_reports
-        except AttributeError:
-            return self._get(_f_receive_settlement_reports)  # type: ignore[no-any-return]
+        v = self._receive_settlement_reports
+        if v is _LAZY:
+            v = self._get(_f_receive_settlement_reports)
+        return v
 
     @property
     def message_retention_period(self) -> int | None:
         """MessageRetentionPeriod(20200)."""
-        try:
-            return self._message_retention_period
-        except AttributeError:
-            return self._get(_f_message_retention_period)  # type: ignore[no-any-return]
+        v = self._message_retention_period
+        if v is _LAZY:
+            v = self._get(_f_message_retention_period)
+        return v
 
     @property
     def use_dollars(self) -> bool | None:
         """UseDollars(21005)."""
-        try:
-            return self._use_dollars
-        except AttributeError:
-            return self._get(_f_use_dollars)  # type: ignore[no-any-return]
+        v = self._use_dollars
+        if v is _LAZY:
+            v = self._get(_f_use_dollars)
+        return v
 
     @property
     def skip_pending_exec_reports(self) -> bool | None:
         """SkipPendingExecReports(21011)."""
-        try:
-            return self._skip_pending_exec_reports
-        except AttributeError:
-            return self._get(_f_skip_pending_exec_reports)  # type: ignore[no-any-return]
+        v = self._skip_pending_exec_reports
+        if v is _LAZY:
+            v = self._get(_f_skip_pending_exec_reports)
+        return v
 
     @property
     def use_expired_ord_status(self) -> bool | None:
         """UseExpiredOrdStatus(21012)."""
-        try:
-            return self._use_expired_ord_status
-        except AttributeError:
-            return self._get(_f_use_expired_ord_status)  # type: ignore[no-any-return]
+        v = self._use_expired_ord_status
+        if v is _LAZY:
+            v = self._get(_f_use_expired_ord_status)
+        return v
 
     @property
     def enable_ioc_cancel_report(self) -> bool | None:
         """EnableIocCancelReport(21007)."""
-        try:
-            return self._enable_ioc_cancel_report
-        except AttributeError:
-            return self._get(_f_enable_ioc_cancel_report)  # type: ignore[no-any-return]
+        v = self._enable_ioc_cancel_report
+        if v is _LAZY:
+            v = self._get(_f_enable_ioc_cancel_report)
+        return v
 
     @property
     def preserve_original_order_qty(self) -> bool | None:
         """PreserveOriginalOrderQty(21008)."""
-        try:
-            return self._preserve_original_order_qty
-        except AttributeError:
-            return self._get(_f_preserve_original_order_qty)  # type: ignore[no-any-return]
+        v = self._preserve_original_order_qty
+        if v is _LAZY:
+            v = self._get(_f_preserve_original_order_qty)
+        return v
 
     @property
     def always_emit_new_before_trade(self) -> bool | None:
         """AlwaysEmitNewBeforeTrade(21026)."""
-        try:
-            return self._always_emit_new_before_trade
-        except AttributeError:
-            return self._get(_f_always_emit_new_before_trade)  # type: ignore[no-any-return]
+        v = self._always_emit_new_before_trade
+        if v is _LAZY:
+            v = self._get(_f_always_emit_new_before_trade)
+        return v
 
     @property
     def split_collateral_return(self) -> bool | None:
         """SplitCollateralReturn(21027)."""
-        try:
-            return self._split_collateral_return
-        except AttributeError:
-            return self._get(_f_split_collateral_return)  # type: ignore[no-any-return]
+        v = self._split_collateral_return
+        if v is _LAZY:
+            v = self._get(_f_split_collateral_return)
+        return v
 
     @property
     def use_cap_reservation(self) -> bool | None:
         """UseCapReservation(21032)."""
-        try:
-            return self._use_cap_reservation
-        except AttributeError:
-            return self._get(_f_use_cap_reservation)  # type: ignore[no-any-return]
+        v = self._use_cap_reservation
+        if v is _LAZY:
+            v = self._get(_f_use_cap_reservation)
+        return v
 
     @property
     def next_expected_msg_seq_num(self) -> int | None:
         """NextExpectedMsgSeqNum(789)."""
-        try:
-            return self._next_expected_msg_seq_num
-        except AttributeError:
-            return self._get(_f_next_expected_msg_seq_num)  # type: ignore[no-any-return]
+        v = self._next_expected_msg_seq_num
+        if v is _LAZY:
+            v = self._get(_f_next_expected_msg_seq_num)
+        return v
 
     @property
     def max_message_size(self) -> int | None:
         """MaxMessageSize(383)."""
-        try:
-            return self._max_message_size
-        except AttributeError:
-            return self._get(_f_max_message_size)  # type: ignore[no-any-return]
+        v = self._max_message_size
+        if v is _LAZY:
+            v = self._get(_f_max_message_size)
+        return v
 
     @property
     def test_message_indicator(self) -> bool | None:
         """TestMessageIndicator(464)."""
-        try:
-            return self._test_message_indicator
-        except AttributeError:
-            return self._get(_f_test_message_indicator)  # type: ignore[no-any-return]
+        v = self._test_message_indicator
+        if v is _LAZY:
+            v = self._get(_f_test_message_indicator)
+        return v
 
     @property
     def username(self) -> str | None:
         """Username(553)."""
-        try:
-            return self._username
-        except AttributeError:
-            return self._get(_f_username)  # type: ignore[no-any-return]
+        v = self._username
+        if v is _LAZY:
+            v = self._get(_f_username)
+        return v
 
     @property
     def password(self) -> str | None:
         """Password(554)."""
-        try:
-            return self._password
-        except AttributeError:
-            return self._get(_f_password)  # type: ignore[no-any-return]
+        v = self._password
+        if v is _LAZY:
+            v = self._get(_f_password)
+        return v
 
     @property
     def cancel_order_on_pause(self) -> bool | None:
         """CancelOrderOnPause(21006)."""
-        try:
-            return self._cancel_order_on_pause
-        except AttributeError:
-            return self._get(_f_cancel_order_on_pause)  # type: ignore[no-any-return]
+        v = self._cancel_order_on_pause
+        if v is _LAZY:
+            v = self._get(_f_cancel_order_on_pause)
+        return v
+
+    def _blank(self) -> None:
+        self._encrypt_method = self._heart_bt_int = self._raw_data_length = self._raw_data = self._reset_seq_num_flag = self._default_appl_ver_id = self._cancel_orders_on_disconnect = self._listener_session = self._receive_settlement_reports = self._message_retention_period = self._use_dollars = self._skip_pending_exec_reports = self._use_expired_ord_status = self._enable_ioc_cancel_report = self._preserve_original_order_qty = self._always_emit_new_before_trade = self._split_collateral_return = self._use_cap_reservation = self._next_expected_msg_seq_num = self._max_message_size = self._test_message_indicator = self._username = self._password = self._cancel_order_on_pause = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -6760,66 +6910,69 @@ class MarketSettlementReport(Message):
     @property
     def market_settlement_report_id(self) -> str | None:
         """MarketSettlementReportID(20105)."""
-        try:
-            return self._market_settlement_report_id
-        except AttributeError:
-            return self._get(_f_market_settlement_report_id)  # type: ignore[no-any-return]
+        v = self._market_settlement_report_id
+        if v is _LAZY:
+            v = self._get(_f_market_settlement_report_id)
+        return v
 
     @property
     def symbol(self) -> str | None:
         """Symbol(55)."""
-        try:
-            return self._symbol
-        except AttributeError:
-            return self._get(_f_symbol)  # type: ignore[no-any-return]
+        v = self._symbol
+        if v is _LAZY:
+            v = self._get(_f_symbol)
+        return v
 
     @property
     def clearing_business_date(self) -> date | None:
         """ClearingBusinessDate(715)."""
-        try:
-            return self._clearing_business_date
-        except AttributeError:
-            return self._get(_f_clearing_business_date)  # type: ignore[no-any-return]
+        v = self._clearing_business_date
+        if v is _LAZY:
+            v = self._get(_f_clearing_business_date)
+        return v
 
     @property
     def tot_num_market_settlement_reports(self) -> int | None:
         """TotNumMarketSettlementReports(20106)."""
-        try:
-            return self._tot_num_market_settlement_reports
-        except AttributeError:
-            return self._get(_f_tot_num_market_settlement_reports)  # type: ignore[no-any-return]
+        v = self._tot_num_market_settlement_reports
+        if v is _LAZY:
+            v = self._get(_f_tot_num_market_settlement_reports)
+        return v
 
     @property
     def market_result(self) -> MarketResult | str | None:
         """MarketResult(20107)."""
-        try:
-            return self._market_result
-        except AttributeError:
-            return self._get(_f_market_result)  # type: ignore[no-any-return]
+        v = self._market_result
+        if v is _LAZY:
+            v = self._get(_f_market_result)
+        return v
 
     @property
     def settlement_price(self) -> Decimal | None:
         """SettlementPrice(730)."""
-        try:
-            return self._settlement_price
-        except AttributeError:
-            return self._get(_f_settlement_price__cents)  # type: ignore[no-any-return]
+        v = self._settlement_price
+        if v is _LAZY:
+            v = self._get(_f_settlement_price__cents)
+        return v
 
     @property
     def market_settlement_party_ids(self) -> Sequence[MarketSettlementReportMarketSettlementPartyID] | None:
         """NoMarketSettlementPartyIDs(20108)."""
-        try:
-            return self._market_settlement_party_ids
-        except AttributeError:
-            return self._load_group(_g_MarketSettlementReportMarketSettlementPartyID_market_settlement_party_ids)  # type: ignore[no-any-return]
+        v = self._market_settlement_party_ids
+        if v is _LAZY:
+            v = self._load_group(_g_MarketSettlementReportMarketSettlementPartyID_market_settlement_party_ids)
+        return v
 
     @property
     def last_fragment(self) -> bool | None:
         """LastFragment(893)."""
-        try:
-            return self._last_fragment
-        except AttributeError:
-            return self._get(_f_last_fragment)  # type: ignore[no-any-return]
+        v = self._last_fragment
+        if v is _LAZY:
+            v = self._get(_f_last_fragment)
+        return v
+
+    def _blank(self) -> None:
+        self._market_settlement_report_id = self._symbol = self._clearing_business_date = self._tot_num_market_settlement_reports = self._market_result = self._settlement_price = self._market_settlement_party_ids = self._last_fragment = _LAZY
 
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
