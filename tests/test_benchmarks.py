@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -108,7 +109,7 @@ def test_read_benchmark_reads_every_field_present() -> None:
             value = getattr(self._t, name)
             if name == "header":
                 return Spy(value, "header")
-            if isinstance(value, (list, tuple)):
+            if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
                 return [Spy(e, f"{self._p}.{name}[]") for e in value]
             return value
 

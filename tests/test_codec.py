@@ -386,3 +386,71 @@ def test_the_header_types_alike_in_every_order_of_its_fields() -> None:
     got = p.decode(twice, tolerant=True)
     assert got.header.msg_seq_num == 42
     assert any(d.tag == 34 for d in got.check())
+
+
+def _snapshot_body(prices: list[str]) -> str:
+    levels = "".join(
+        f"269={i % 2}|270={px}|271=5.00|272=20261120|273=14:30:00.125|"
+        for i, px in enumerate(prices)
+    )
+    return f"35=W|55=HIGHNY-23DEC31|268={len(prices)}|{levels}"
+
+
+def test_a_decoded_group_is_a_sequence_typed_as_it_is_read() -> None:
+    """Entries are typed up to the one read, the whole group when iterated or measured; the
+    sequence compares, slices, indexes and prints like the tuple of its entries."""
+    prices = ["0.35", "0.65", "0.36", "0.64"]
+    msg = p.decode(frame(_snapshot_body(prices)))
+    entries = msg.md_entries
+    assert entries is not None
+    assert entries[1].md_entry_px == Decimal("0.65")  # entries 0 and 1 typed, 2 and 3 not yet
+    whole = tuple(entries)
+    assert [e.md_entry_px for e in whole] == [Decimal(x) for x in prices]
+    assert whole[1] is entries[1] and whole[0] is entries[0]  # the entries read stay the same
+    assert len(entries) == 4 and entries[-1] is whole[3] and entries[1:3] == whole[1:3]
+    assert entries == whole and entries == list(whole) and whole == entries
+    assert entries != whole[:3] and (entries == "x") is False
+    assert repr(entries) == repr(whole)
+    assert msg.to_dict()["md_entries"][0]["md_entry_px"] == Decimal("0.35")
+    assert p.encode(msg, p.decode(frame(_snapshot_body(prices))).header) == frame(
+        _snapshot_body(prices)
+    )
+    with pytest.raises(IndexError):
+        entries[4]
+    with pytest.raises(TypeError):
+        hash(entries)
+
+
+def test_a_group_defect_after_the_entries_read_shows_when_the_group_is_read_in_full() -> None:
+    """Entries 0 and 1 read before the group is read in full; there the defect of a later entry
+    shows as it did: a value that does not convert when its field is read (strict: the
+    DecodeError naming it; tolerant: None and a defect), a missing member when the group is
+    iterated (strict) or checked (tolerant)."""
+    bad_value = frame(_snapshot_body(["0.35", "0.65", "0.3x", "0.64"]))
+    strict = p.decode(bad_value)
+    assert strict.md_entries is not None
+    assert strict.md_entries[1].md_entry_px == Decimal("0.65")
+    third = list(strict.md_entries)[2]
+    with pytest.raises(DecodeError) as err:
+        third.md_entry_px  # noqa: B018
+    assert err.value.tag == 270
+    tolerant = p.decode(bad_value, tolerant=True)
+    assert tolerant.md_entries is not None and tolerant.md_entries[0].md_entry_px == Decimal("0.35")
+    assert [d.tag for d in tolerant.check()] == [270]
+    assert [e.md_entry_px for e in tolerant.md_entries] == [
+        Decimal("0.35"),
+        Decimal("0.65"),
+        None,
+        Decimal("0.64"),
+    ]
+    no_size = frame(
+        _snapshot_body(["0.35", "0.65", "0.36", "0.64"]).replace("270=0.36|271=5.00|", "270=0.36|")
+    )
+    strict = p.decode(no_size)
+    assert strict.md_entries is not None and strict.md_entries[0].md_entry_px == Decimal("0.35")
+    with pytest.raises(DecodeError) as err:
+        len(strict.md_entries)
+    assert err.value.tag == 271
+    tolerant = p.decode(no_size, tolerant=True)
+    assert [d.tag for d in tolerant.check()] == [271]
+    assert tolerant.md_entries is not None and len(tolerant.md_entries) == 4

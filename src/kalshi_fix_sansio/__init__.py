@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     from ._generated.common import Header
     from ._message import FixRecord, Message, UnknownMessage
     from ._states import State
+    from ._wire import Entries
     from .auth import (
         Ed25519Signer,
         KeyLoadError,
@@ -86,6 +87,7 @@ _LAZY: dict[str, str] = {
     "FixRecord": "._message",
     "Message": "._message",
     "UnknownMessage": "._message",
+    "Entries": "._wire",
     "State": "._states",
     "Ed25519Signer": ".auth",
     "KeyLoadError": ".auth",
@@ -192,6 +194,7 @@ __all__ = [
     "Disconnected",
     "Ed25519Signer",
     "EncodeError",
+    "Entries",
     "Event",
     "FileStore",
     "FixError",

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from ._fields import SOH
 from ._message import FixRecord, Message, UnknownMessage
 from ._values import enc_int, enc_str
+from ._wire import Entries
 from .errors import DecodeError, EncodeError
 from .framing import checksum
 
@@ -269,7 +270,7 @@ def _diagnose(msg: Any, header: Any, exc: Exception) -> EncodeError:
                 return EncodeError(str(found), msg_type=mt, tag=info.tag)
         for ginfo in rec._GROUPS:
             entries = getattr(rec, ginfo.slot, None)
-            if isinstance(entries, (tuple, list)):
+            if isinstance(entries, (tuple, list, Entries)):
                 stack.extend(entries)
     return EncodeError(
         f"{type(msg).__name__}: cannot be encoded: {type(exc).__name__}: {exc}", msg_type=mt
@@ -285,7 +286,7 @@ def encode_group(
     entry_cls: type[FixRecord] | None = None,
 ) -> None:
     """Append a repeating group: the count field, then each entry."""
-    if not isinstance(entries, (tuple, list)):
+    if not isinstance(entries, (tuple, list, Entries)):
         raise EncodeError(
             f"{name}: expected a tuple of group entries, got {type(entries).__name__}"
         )

@@ -36,6 +36,7 @@ from ._fields import (
     _set,
 )
 from ._wire import (
+    Entries,
     _parse_group,
     _raw_of,
     _typed_header,
@@ -217,8 +218,9 @@ class FixRecord:
         _set(self, info.slot, value)
         return value
 
-    def _what(self) -> str:
-        return type(self).__name__
+    @classmethod
+    def _what(cls) -> str:
+        return cls.__name__
 
     def _materialize(self) -> None:
         """Load every lazy slot, absent fields included (encoding reads slots directly)."""
@@ -369,7 +371,7 @@ class FixRecord:
                 continue
             if name in secret:
                 out[name] = "<redacted>"
-            elif isinstance(value, tuple):
+            elif isinstance(value, (tuple, Entries)):
                 out[name] = [e.to_dict() for e in value]
             else:
                 out[name] = value
@@ -547,8 +549,9 @@ class Message(FixRecord):
             h = self._header = _typed_header(self._HEADER_CLS, src)
         return h
 
-    def _what(self) -> str:
-        return f"{type(self).__name__} (35={self.MSG_TYPE})"
+    @classmethod
+    def _what(cls) -> str:
+        return f"{cls.__name__} (35={cls.MSG_TYPE})"
 
     def validate(self: M) -> M:
         """Convert every field now and check every rule decode() leaves for later.

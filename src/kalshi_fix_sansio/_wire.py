@@ -7,7 +7,8 @@ its header (typed by a walk from the first field after 35). The records themselv
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, overload
 
 from ._fields import (
     _WALK_ERRORS,
@@ -138,11 +139,17 @@ def header_raw(msg: FixRecord, keys: frozenset[bytes]) -> dict[bytes, bytes]:
     return out
 
 
-def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tuple[FixRecord, ...]:
-    frame, _, flat, use_dollars, defects = src[:5]
+def _parse_group(
+    owner: FixRecord, info: GroupInfo, src: Src, raw: bytes
+) -> Sequence[FixRecord]:
+    """A group's entries: `Entries` (typed as they are read) when its count is readable and its
+    entries hold no nested group, else the careful parser's tuple."""
+    defects = src[4]
+    flat: list[bytes] = src[2]
     n = len(flat)
     # bounded before use: no message holds more entries than it has fields
     count = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
+    lazy = True
     if count < 0 or count > n // 2:
         problem = "is not a number" if count < 0 else "is more than the message can hold"
         error = _group_error(owner, info, src, f"count {raw!r} {problem}", info.tag)
@@ -151,6 +158,7 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
         # tolerant: read the entries that are there
         _add(defects, Defect(info.tag, REJECT_INCORRECT_FORMAT, str(error), raw))
         count = n
+        lazy = False
     # find the count tag at an even (tag) position of the flat list
     i = 0
     while True:
@@ -158,11 +166,115 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
         if i % 2 == 0:
             break
         i += 1
+    if lazy and count and not info.entry._GROUPS:
+        return Entries(type(owner), info, src, raw, i, count)
+    return _careful_group(owner, info, src, raw, i, count)
+
+
+class Entries(Sequence["FixRecord"]):
+    """The entries of a decoded repeating group: a read-only sequence, typed as it is read.
+
+    An entry read by index is typed with the entries before it (one generated walk, in wire
+    order), not the ones after it: a handler that reads the first entry of a 20-level snapshot
+    types one. Iterating, `len`, a negative index or a slice type the whole group first, and
+    that is where a group that is not well formed is found: the careful parser then reads it,
+    raising its `DecodeError` (or, decoded tolerantly, recording its defects) — a group with a
+    defect after the entries already read does not stop those reads. Compares equal to a tuple
+    or list of equal entries.
+    """
+
+    __slots__ = ("_count", "_done", "_i", "_info", "_j", "_owner", "_raw", "_src", "_typed")
+
+    def __init__(
+        self, owner: type[FixRecord], info: GroupInfo, src: Src, raw: bytes, i: int, count: int
+    ) -> None:
+        self._owner = owner  # its class: the message holds this sequence (no reference cycle)
+        self._info = info
+        self._src = src
+        self._raw = raw
+        self._i = i  # the count tag's position in the flat list
+        self._j = i + 2  # where the next entry to type starts
+        self._count = count
+        self._typed: list[FixRecord] = []
+        self._done: tuple[FixRecord, ...] | None = None
+
+    def _all(self) -> tuple[FixRecord, ...]:
+        done = self._done
+        if done is None:
+            typed = self._typed
+            src = self._src
+            entry_cls = self._info.entry
+            flat: list[bytes] = src[2]
+            walked = _walk(entry_cls, src, self._j, self._count - len(typed))
+            if walked is not None and not (
+                walked[1] < len(flat) and flat[walked[1]] in entry_cls._TAGS
+            ):
+                done = (*typed, *walked[0])
+            else:  # a member out of the walk's order: the careful parser decides
+                done = _careful_group(
+                    self._owner, self._info, src, self._raw, self._i, self._count
+                )
+            self._done = done
+        return done
+
+    @overload
+    def __getitem__(self, k: int) -> FixRecord: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> tuple[FixRecord, ...]: ...
+
+    def __getitem__(self, k: int | slice) -> FixRecord | tuple[FixRecord, ...]:
+        done = self._done
+        if done is not None:
+            return done[k]
+        if k.__class__ is int and 0 <= k < self._count:
+            typed = self._typed
+            if k < len(typed):
+                return typed[k]
+            walked = _walk(self._info.entry, self._src, self._j, k + 1 - len(typed))
+            if walked is not None:
+                typed += walked[0]
+                self._j = walked[1]
+                return typed[k]
+        return self._all()[k]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[FixRecord]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (Entries, tuple, list)):
+            return self._all() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+
+def _walk(
+    entry_cls: type[FixRecord], src: Src, j: int, count: int
+) -> tuple[list[FixRecord], int] | None:
+    """``count`` entries from ``flat[j]`` typed by the entry class's generated walk, and where
+    it stopped; None when they are not laid out as the walk expects."""
+    if count <= 0:
+        return [], j
+    try:
+        return entry_cls._walk_entries(src[2], j, count, src)
+    except _WALK_ERRORS:
+        return None
+
+
+def _careful_group(
+    owner: FixRecord | type[FixRecord], info: GroupInfo, src: Src, raw: bytes, i: int, count: int
+) -> tuple[FixRecord, ...]:
+    """The careful parser: cuts the entries at their delimiters, naming what is wrong."""
+    frame, _, flat, use_dollars, defects = src[:5]
+    n = len(flat)
     entry_cls = info.entry
-    if count and not entry_cls._GROUPS:
-        fast = _flat_entries(entry_cls, src, i + 2, count)
-        if fast is not None:
-            return fast
     delim = entry_cls._DELIMITER
     tags = entry_cls._TAGS
     required = entry_cls._REQUIRED
@@ -224,33 +336,8 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src, raw: bytes) -> tup
     return tuple(entries)
 
 
-def _flat_entries(
-    entry_cls: type[FixRecord], src: Src, j: int, count: int
-) -> tuple[FixRecord, ...] | None:
-    """The entries of a group without nested groups, typed in one walk, when well formed.
-
-    The entry class's generated `_walk_entries` reads each entry's members in spec order,
-    converting each value, and stops an entry at the first tag that is not its next member; the
-    next entry must start at its delimiter there, and after the last one no member of the entry
-    may follow. Anything else (an order the walk does not know, a missing required member, a
-    value that does not convert) returns None, and the careful parser finds and names what is
-    wrong.
-    """
-    flat: list[bytes] = src[2]
-    try:
-        walked = entry_cls._walk_entries(flat, j, count, src)
-    except _WALK_ERRORS:
-        return None
-    if walked is None:
-        return None
-    entries, end = walked
-    if end < len(flat) and flat[end] in entry_cls._TAGS:
-        return None  # a member out of the walk's order: the careful parser decides
-    return tuple(entries)
-
-
 def _group_error(
-    owner: FixRecord,
+    owner: FixRecord | type[FixRecord],
     info: GroupInfo,
     src: Src,
     problem: str,
