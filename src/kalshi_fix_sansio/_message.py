@@ -37,9 +37,10 @@ from ._fields import (
 )
 from ._wire import (
     Entries,
+    _lazy_header,
     _parse_group,
     _raw_of,
-    _typed_header,
+    _walk_header,
     _wire,
 )
 from .errors import DecodeError
@@ -68,6 +69,7 @@ class FixRecord:
     _REQUIRED: ClassVar[frozenset[bytes]] = frozenset()
     _TAGS: ClassVar[frozenset[bytes]] = frozenset()  # every tag an instance may hold
     _DELIMITER: ClassVar[bytes] = b""
+    _WALKED: ClassVar[bool] = False  # the header: filled by its generated walk first
     _OWN: ClassVar[frozenset[bytes]] = frozenset()  # entries: direct member tags
     _BY_KEY: ClassVar[dict[bytes, FieldInfo]] = {}  # tag bytes -> field (plain fields only)
     _CONV: ClassVar[Conv] = ()  # plain fields' converters (cents prices in cents)
@@ -91,6 +93,8 @@ class FixRecord:
         """
         src = self._src
         if src is None:  # pragma: no cover - constructed instances always have their slots set
+            return None
+        if self._WALKED and _walk_header(self):
             return None
         wire = src[1]
         if wire is None:
@@ -546,7 +550,7 @@ class Message(FixRecord):
             src = self._src
             if src is None:
                 return None
-            h = self._header = _typed_header(self._HEADER_CLS, src)
+            h = self._header = _lazy_header(self._HEADER_CLS, src)
         return h
 
     @classmethod

@@ -354,27 +354,31 @@ def _group_error(
     )
 
 
-def _typed_header(cls: type[FixRecord], src: Src) -> FixRecord:
-    """The header of a decoded message, typed at once when it is laid out as usual.
-
-    Header fields follow 8, 9 and 35; the generated walk reads them there in spec order. It is
-    the header when it took every header tag the frame holds (one placed elsewhere, in another
-    order, or a value that does not convert, leaves the lazy header, which reads the tag dict).
-    """
-    h = _new(cls)
-    h._src = src
-    try:
-        end = h._walk(src[2], 6, src[3])
-    except _WALK_ERRORS:
-        end = -1
-    if end >= 0 and end - 6 == 2 * len(_header_keys(cls).intersection(src[6])):
-        h._eager = None  # every field converted
-        return h
+def _lazy_header(cls: type[FixRecord], src: Src) -> FixRecord:
+    """The header of a decoded message: its first field read converts that field alone (a
+    handler often reads one: MsgSeqNum, SendingTime), the next one converts all (`_walk_header`)."""
     h = _new(cls)
     h._blank()
     h._src = src
     h._eager = False
     return h
+
+
+def _walk_header(h: FixRecord) -> bool:
+    """Convert every field of a header in one generated walk over the fields after 35 (in any
+    order); False when the walk does not take them all (a header field placed after the body,
+    given twice, or a value that does not convert), which leaves the tag-dict path to do it."""
+    src = h._src
+    assert src is not None
+    try:
+        end = h._walk(src[2], 6, src[3])
+    except _WALK_ERRORS:
+        end = -1
+    if end >= 0 and end - 6 == 2 * len(_header_keys(type(h)).intersection(src[6])):
+        h._eager = None  # every field converted
+        return True
+    h._blank()  # what the walk set is not to be trusted: the tag-dict path converts each field
+    return False
 
 
 def _header_keys(cls: type[FixRecord]) -> frozenset[bytes]:

@@ -404,6 +404,7 @@ Header._MEMBERS = (_f_sender_comp_id, _f_target_comp_id, _f_msg_seq_num, _f_send
 Header._REQUIRED = frozenset({b"34", b"49", b"52", b"56", })
 Header._TAGS = frozenset({b"34", b"43", b"49", b"50", b"52", b"56", b"57", b"97", b"115", b"122", b"128", b"142", b"143", b"1128", b"1129", })
 Header._OWN = frozenset({b"49", b"56", b"34", b"52", b"43", b"97", b"122", b"50", b"57", b"115", b"128", b"142", b"143", b"1128", b"1129", })
+Header._WALKED = True
 
 _HEADER_REQUIRED = Header._REQUIRED
 _HEADER_TAGS: frozenset[bytes] = frozenset(
