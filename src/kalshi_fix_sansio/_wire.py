@@ -180,10 +180,11 @@ class Entries(Sequence["FixRecord"]):
     that is where a group that is not well formed is found: the careful parser then reads it,
     raising its `DecodeError` (or, decoded tolerantly, recording its defects) — a group with a
     defect after the entries already read does not stop those reads. Compares equal to a tuple
-    or list of equal entries.
+    or list of equal entries. Threads reading one group at once each see its entries in order
+    (an entry typed by two of them at once may be two equal objects).
     """
 
-    __slots__ = ("_count", "_done", "_i", "_info", "_j", "_owner", "_raw", "_src", "_typed")
+    __slots__ = ("_count", "_done", "_i", "_info", "_owner", "_raw", "_src", "_state")
 
     def __init__(
         self, owner: type[FixRecord], info: GroupInfo, src: Src, raw: bytes, i: int, count: int
@@ -193,19 +194,20 @@ class Entries(Sequence["FixRecord"]):
         self._src = src
         self._raw = raw
         self._i = i  # the count tag's position in the flat list
-        self._j = i + 2  # where the next entry to type starts
         self._count = count
-        self._typed: list[FixRecord] = []
+        # the entries typed so far and where the next one starts, replaced as one value: two
+        # threads reading at once each see a consistent pair
+        self._state: tuple[tuple[FixRecord, ...], int] = ((), i + 2)
         self._done: tuple[FixRecord, ...] | None = None
 
     def _all(self) -> tuple[FixRecord, ...]:
         done = self._done
         if done is None:
-            typed = self._typed
+            typed, j = self._state
             src = self._src
             entry_cls = self._info.entry
             flat: list[bytes] = src[2]
-            walked = _walk(entry_cls, src, self._j, self._count - len(typed))
+            walked = _walk(entry_cls, src, j, self._count - len(typed))
             if walked is not None and not (
                 walked[1] < len(flat) and flat[walked[1]] in entry_cls._TAGS
             ):
@@ -228,13 +230,13 @@ class Entries(Sequence["FixRecord"]):
         if done is not None:
             return done[k]
         if k.__class__ is int and 0 <= k < self._count:
-            typed = self._typed
+            typed, j = self._state
             if k < len(typed):
                 return typed[k]
-            walked = _walk(self._info.entry, self._src, self._j, k + 1 - len(typed))
+            walked = _walk(self._info.entry, self._src, j, k + 1 - len(typed))
             if walked is not None:
-                typed += walked[0]
-                self._j = walked[1]
+                typed = (*typed, *walked[0])
+                self._state = (typed, walked[1])
                 return typed[k]
         return self._all()[k]
 
