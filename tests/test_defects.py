@@ -128,6 +128,16 @@ def test_missing_group_member_is_named_with_its_entry() -> None:
     assert texts and all("entry 1" in t for t in texts)
 
 
+def test_a_group_found_malformed_is_named_before_the_checks_after_it() -> None:
+    """check() lists what a group's parse finds (here a missing member) before the enum values
+    checked after it, as a strict session's Reject reports the first defect."""
+    body = f"35=8|{HDR}|11=c|39=Z|136=1|137=0.01|138=USD"
+    defects = prediction.decode(frame(body), tolerant=True).check()
+    first_missing = next(i for i, d in enumerate(defects) if d.tag in (139, 891))
+    bad_enum = next(i for i, d in enumerate(defects) if d.tag == 39 and d.reason == 5)
+    assert first_missing < bad_enum, defects
+
+
 def test_validate_and_check_cover_the_header() -> None:
     f = frame(f"35=0|{HDR}|43=Y|122=2026-11-22")
     with pytest.raises(DecodeError, match="OrigSendingTime"):

@@ -240,10 +240,14 @@ class FixRecord:
         self._load_groups()
 
     def _load_groups(self) -> None:
-        """Parse the groups not read yet (one read keeps its entries)."""
+        """Parse every group now, entries typed, in member order (one read keeps its entries):
+        what a group's parse finds wrong comes before what the checks after it find."""
         for ginfo in self._GROUPS:
-            if getattr(self, ginfo.slot) is _LAZY:
-                self._load_group(ginfo)
+            value = getattr(self, ginfo.slot)
+            if value is _LAZY:
+                value = self._load_group(ginfo)
+            if value.__class__ is Entries:
+                value._all()
 
     @staticmethod
     def _msgtype_of(src: Src) -> str | None:
