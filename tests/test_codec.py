@@ -54,6 +54,26 @@ def test_encode_writes_header_body_length_and_checksum() -> None:
     p.decode(data, verify=True)  # BodyLength and CheckSum verified
 
 
+@pytest.mark.parametrize("size", [0, 300, 600, 2000])  # body text; ASCII frames past 515 bytes
+def test_verify_checks_checksum_at_every_size(size: int) -> None:
+    """decode(verify=True) accepts the right CheckSum and names the computed one otherwise."""
+    good = frame("35=0|112=c-1" + "x" * size + "|")
+    p.decode(good, verify=True)
+    body = good[: -len(b"10=ddd\x01")]
+    right = checksum(body)
+    wrong_values = [b"%03d" % ((right + 1) % 256), b"256", b"999", b"1x3"]
+    for value in wrong_values:
+        with pytest.raises(DecodeError, match=f"CheckSum\\(10\\) is .*, computed {right:03d}") as err:
+            p.decode(body + b"10=" + value + b"\x01", verify=True)
+        assert err.value.tag == 10
+    changed = body.replace(b"c-1", b"c-2") + b"10=%03d\x01" % right  # same length, other sum
+    with pytest.raises(DecodeError, match=f"computed {(right + 1) % 256:03d}"):
+        p.decode(changed, verify=True)
+    with pytest.raises(DecodeError, match="not followed by CheckSum") as err:
+        p.decode(body + b"10=" + b"%03d" % right + b"\x01\x01", verify=True)
+    assert err.value.tag == 9
+
+
 def test_prediction_prices_are_cents_unless_use_dollars() -> None:
     assert "44=55" in fields_of(p.encode(nos(), HDR))
     assert "44=0.55" in fields_of(p.encode(nos(), HDR, use_dollars=True))

@@ -21,7 +21,7 @@ from ._fields import (
 )
 from ._message import Message, _check_repeats, _repeats, _valid_tag
 from .errors import DecodeError
-from .framing import checksum
+from .framing import _TRAILERS, checksum
 from .redaction import SECRET_TAGS
 
 
@@ -39,6 +39,7 @@ def _frame_error(
 # separator sequence of a well-formed frame of up to 65,536 fields (longer ones split carefully).
 _NOT_SEPARATOR = bytes(b for b in range(256) if b not in b"=\x01")
 _SEPARATORS = b"=\x01" * 65536
+_PREFIX9 = b"8=" + BEGIN_STRING + SOH + b"9="  # a frame starts with these bytes
 
 
 def split_fields(
@@ -291,7 +292,7 @@ def verify_frame(frame: bytes) -> None:
     Raises:
         DecodeError: naming the field that is wrong.
     """
-    prefix = b"8=" + BEGIN_STRING + SOH + b"9="
+    prefix = _PREFIX9
     if not frame.startswith(prefix):
         raise _frame_error(f"frame does not start with {prefix!r}", frame, offset=0)
     soh = frame.find(SOH, len(prefix))
@@ -302,6 +303,11 @@ def verify_frame(frame: bytes) -> None:
         )
     body_end = soh + 1 + int(length_raw)
     trailer = frame[body_end:]
+    # the common case in one lookup: b"10=ddd<SOH>" -> (ddd, the byte sum of those 7 bytes);
+    # the whole frame is summed and the trailer's bytes taken back out
+    known = _TRAILERS.get(trailer)
+    if known is not None and (checksum(frame) - known[1]) & 0xFF == known[0]:
+        return
     if len(trailer) != 7 or not trailer.startswith(b"10=") or not trailer.endswith(SOH):
         raise _frame_error(
             f"BodyLength(9) is {int(length_raw)} but the body is not followed by CheckSum(10) "
@@ -310,15 +316,14 @@ def verify_frame(frame: bytes) -> None:
             tag=9,
             offset=len(prefix),
         )
-    expected = checksum(memoryview(frame)[:body_end])
+    expected = checksum(frame[:body_end])
     got = trailer[3:6]
-    if not got.isdigit() or int(got) != expected:
-        raise _frame_error(
-            f"CheckSum(10) is {got.decode('latin-1')}, computed {expected:03d}",
-            frame,
-            tag=10,
-            offset=body_end,
-        )
+    raise _frame_error(
+        f"CheckSum(10) is {got.decode('latin-1')}, computed {expected:03d}",
+        frame,
+        tag=10,
+        offset=body_end,
+    )
 
 
 def rfq_units_for(
