@@ -338,3 +338,16 @@ def test_cached_times_are_utc() -> None:
 def test_the_header_is_made_once() -> None:
     msg = prediction.decode(SAMPLES[0])
     assert msg.header is msg.header
+
+
+def test_records_keep_the_plain_setattr() -> None:
+    """Lazy reads store converted values with the builtin ``setattr`` (3x cheaper than
+    ``object.__setattr__``): that is right only while no record class overrides it (a frozen
+    one would)."""
+
+    def subclasses(cls: type) -> list[type]:
+        return [c for s in cls.__subclasses__() for c in (s, *subclasses(s))]
+
+    records = subclasses(FixRecord)
+    assert len(records) > 50  # every generated message, entry and header of both dialects
+    assert [c for c in records if c.__setattr__ is not object.__setattr__] == []
