@@ -32,12 +32,12 @@ from ._fields import (
     GroupInfo,
     Src,
     _add,
+    _new,
     _offset_of,
     _set,
 )
 from ._wire import (
     Entries,
-    _lazy_header,
     _parse_group,
     _raw_of,
     _walk_header,
@@ -170,9 +170,22 @@ class FixRecord:
     def _get(self, info: FieldInfo) -> Any:
         """A field read for the first time: the first of a message converts only itself, any
         later one (and any of a group entry) converts every field of the record."""
-        if self._eager is False:
+        if self._eager is False:  # `_load`'s common case, inline: a handler's first read
             self._eager = True
-            return self._load(info)
+            src = self._src
+            _attr, slot, _tag, key, _name, dec, dec_dollars, _secret = info
+            raw = _raw_of(src, key)  # type: ignore[arg-type]
+            if raw is None:
+                _set(self, slot, None)
+                return None
+            if dec_dollars is not None and src[3]:  # type: ignore[index]
+                dec = dec_dollars
+            try:
+                value = dec(raw)
+            except (ValueError, UnicodeDecodeError, ArithmeticError):
+                return self._load(info)  # names the defect (or, tolerant, records it)
+            _set(self, slot, value)
+            return value
         self._fill()
         value = getattr(self, info.slot)
         if value is _LAZY:  # it did not convert: `_load` names why (or records it)
@@ -214,11 +227,7 @@ class FixRecord:
         src = self._src
         if src is None:  # pragma: no cover
             raise AttributeError(info.attr)
-        raw = _raw_of(src, info.key)
-        if raw is None:
-            value = None
-        else:
-            value = _parse_group(self, info, src, raw)
+        value = _parse_group(self, info, src)
         _set(self, info.slot, value)
         return value
 
@@ -554,7 +563,12 @@ class Message(FixRecord):
             src = self._src
             if src is None:
                 return None
-            h = self._header = _lazy_header(self._HEADER_CLS, src)
+            # its first field read converts that field alone (a handler often reads one:
+            # MsgSeqNum, SendingTime), the next one converts all (`_walk_header`)
+            h = self._header = _new(self._HEADER_CLS)
+            h._blank()
+            h._src = src
+            h._eager = False
         return h
 
     @classmethod

@@ -139,35 +139,37 @@ def header_raw(msg: FixRecord, keys: frozenset[bytes]) -> dict[bytes, bytes]:
     return out
 
 
-def _parse_group(
-    owner: FixRecord, info: GroupInfo, src: Src, raw: bytes
-) -> Sequence[FixRecord]:
-    """A group's entries: `Entries` (typed as they are read) when its count is readable and its
-    entries hold no nested group, else the careful parser's tuple."""
-    defects = src[4]
+def _parse_group(owner: FixRecord, info: GroupInfo, src: Src) -> Sequence[FixRecord] | None:
+    """A group's entries (None when its count tag is absent): `Entries` (typed as they are
+    read) when its count is readable and its entries hold no nested group, else the careful
+    parser's tuple."""
     flat: list[bytes] = src[2]
+    key = info.key
+    # the count tag's first occurrence at an even (tag) position: where `_raw_of` finds it
+    i = 0
+    try:
+        while True:
+            i = flat.index(key, i)
+            if not i & 1:
+                break
+            i += 1
+    except ValueError:
+        return None
+    raw = flat[i + 1]
     n = len(flat)
     # bounded before use: no message holds more entries than it has fields
     count = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
-    lazy = True
+    if 0 < count <= n // 2 and not info.entry._GROUPS:
+        return Entries(type(owner), info, src, raw, i, count)
     if count < 0 or count > n // 2:
         problem = "is not a number" if count < 0 else "is more than the message can hold"
         error = _group_error(owner, info, src, f"count {raw!r} {problem}", info.tag)
+        defects = src[4]
         if defects is None:
             raise error
         # tolerant: read the entries that are there
         _add(defects, Defect(info.tag, REJECT_INCORRECT_FORMAT, str(error), raw))
         count = n
-        lazy = False
-    # find the count tag at an even (tag) position of the flat list
-    i = 0
-    while True:
-        i = flat.index(info.key, i)
-        if i % 2 == 0:
-            break
-        i += 1
-    if lazy and count and not info.entry._GROUPS:
-        return Entries(type(owner), info, src, raw, i, count)
     return _careful_group(owner, info, src, raw, i, count)
 
 
@@ -354,16 +356,6 @@ def _group_error(
         msg_type=owner._msgtype_of(src),
         reject_reason=reason,
     )
-
-
-def _lazy_header(cls: type[FixRecord], src: Src) -> FixRecord:
-    """The header of a decoded message: its first field read converts that field alone (a
-    handler often reads one: MsgSeqNum, SendingTime), the next one converts all (`_walk_header`)."""
-    h = _new(cls)
-    h._blank()
-    h._src = src
-    h._eager = False
-    return h
 
 
 def _walk_header(h: FixRecord) -> bool:
