@@ -39,7 +39,13 @@ def test_header_fields_in_any_order(order: tuple[str, ...], validate: str) -> No
     frame = er_frame(r, order)
     r.deliver(frame)
     (event,) = list(r.session.events())
-    assert event == ApplicationMessage(prediction.decode(frame), 2, False, frame)
+    built = ApplicationMessage(prediction.decode(frame), 2, False, frame)
+    assert event == built
+    assert type(event) is ApplicationMessage
+    assert attrs.astuple(event, recurse=False) == attrs.astuple(built, recurse=False)
+    assert repr(event) == repr(built)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        event.seq_num = 3  # type: ignore[misc]
     assert event.raw is frame or event.raw == frame
     assert r.session.next_target_seq == 3
     assert r.session.data_to_send() == b""  # nothing to answer

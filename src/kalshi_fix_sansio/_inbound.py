@@ -36,7 +36,6 @@ from ._wire import header_raw
 from .auth import logon_payload, verify_signature_b64
 from .errors import DecodeError, RemoteProtocolError
 from .events import (
-    ApplicationMessage,
     BusinessRejectReceived,
     DecodeFailure,
     GapDetected,
@@ -48,6 +47,7 @@ from .events import (
     ResendRequestReceived,
     ResendRequestSent,
     SequenceReset,
+    _application_message,
 )
 
 _RATE_LIMIT_EXCEEDED = 8  # BusinessRejectReason(380) of a rate-limit refusal
@@ -407,7 +407,7 @@ class _Inbound(_SessionCore):
                 )
             )
             return
-        self._events.append(ApplicationMessage(msg, seq, poss_dup, frame, defects))
+        self._events.append(_application_message(msg, seq, poss_dup, frame, defects))
 
     def _on_logon_answer(self, msg: Any) -> None:
         hb = msg.heart_bt_int

@@ -129,10 +129,14 @@ def header_raw(msg: FixRecord, keys: frozenset[bytes]) -> dict[bytes, bytes]:
     flat: list[bytes] = src[2]
     out: dict[bytes, bytes] = {}
     i = 6
-    n = len(flat)
-    while i < n and flat[i] in keys:
-        out[flat[i]] = flat[i + 1]
+    last = len(flat) - 2
+    tag = flat[6]  # a decoded frame has 8, 9, 35 and at least one field more
+    while tag in keys:
+        out[tag] = flat[i + 1]
+        if i == last:
+            break
         i += 2
+        tag = flat[i]
     if b"34" not in out or b"49" not in out or b"56" not in out or b"52" not in out:
         wire = _wire(src)
         out = {k: v for k, v in wire.items() if k in keys}
