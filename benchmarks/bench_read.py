@@ -43,6 +43,7 @@ from _docs import write_block
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio._decode import forget_shapes
 from kalshi_fix_sansio._samples import KEY, T0, frames
 
 try:
@@ -258,6 +259,11 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
         for f in fs:
             decode(f)
 
+    def lazy_first_sight() -> None:
+        for f in fs:
+            forget_shapes()
+            decode(f)
+
     def header3() -> None:
         for f in fs:
             m = decode(f)
@@ -295,6 +301,13 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
             "kalshi-fix-sansio: lazy decode",
             "frame checked and split; no value converted",
             lazy,
+            "split",
+        ),
+        Row(
+            "kalshi-fix-sansio: lazy decode, each frame's tags seen for the first time",
+            "as above, every shape remembered forgotten before each frame: the tag checks "
+            "made in full (the first frame of each shape in a session)",
+            lazy_first_sight,
             "split",
         ),
         Row(

@@ -351,3 +351,85 @@ def test_records_keep_the_plain_setattr() -> None:
     records = subclasses(FixRecord)
     assert len(records) > 50  # every generated message, entry and header of both dialects
     assert [c for c in records if c.__setattr__ is not object.__setattr__] == []
+
+
+# -- the shape cache: a frame whose tags were seen before is checked by one lookup -----------
+
+
+def _outcome(frame: bytes, tolerant: bool, use_dollars: bool) -> tuple[Any, ...]:
+    """Everything a decode tells: its error, or the class, the defects and what validate()
+    makes of the message."""
+    try:
+        msg = prediction.decode(frame, tolerant=tolerant, use_dollars=use_dollars)
+    except DecodeError as exc:
+        return ("raises", str(exc), exc.tag, exc.reject_reason, exc.offset)
+    defects = list(msg.defects)
+    try:
+        msg.validate()
+    except DecodeError as exc:
+        checked: Any = ("raises", str(exc), exc.tag, exc.reject_reason)
+    else:
+        checked = repr(msg)
+    return (type(msg), defects, list(msg.defects), checked)
+
+
+def _forget_shapes() -> None:
+    from kalshi_fix_sansio._decode import forget_shapes
+
+    forget_shapes()
+
+
+@pytest.mark.parametrize("frame", SAMPLES, ids=lambda f: f.split(b"\x01")[2].decode())
+def test_a_remembered_shape_decodes_as_a_new_one(frame: bytes) -> None:
+    """Each sample and its mutations (junk values, a repeated field, a value under another
+    tag, a value left empty, another MsgType) decode alike the first time their tags are seen
+    and after the sample's shape is remembered: strict and tolerant, every defect and error."""
+    rng = random.Random(5)
+    mutations = [mutate(frame, rng) for _ in range(25)]
+    fields = frame.split(b"\x01")
+    for i in range(3, len(fields) - 2):  # a value left empty, the tags unchanged
+        tag = fields[i].partition(b"=")[0]
+        mutations.append(b"\x01".join([*fields[:i], tag + b"=", *fields[i + 1 :]]))
+    for mt in (b"8", b"D", b"W", b"0", b"ZZ"):  # the same tags under another MsgType
+        mutations.append(b"\x01".join([*fields[:2], b"35=" + mt, *fields[3:]]))
+    for tolerant in (False, True):
+        for use_dollars in (False, True):
+            for case in [frame, *mutations]:
+                _forget_shapes()
+                first = _outcome(case, tolerant, use_dollars)
+                _outcome(frame, tolerant, use_dollars)  # the sample's shape remembered
+                again = _outcome(case, tolerant, use_dollars)
+                assert again == first, case
+                assert _outcome(case, tolerant, use_dollars) == first, case
+
+
+def test_shapes_remembered_are_bounded() -> None:
+    """A peer sending ever new shapes costs a bounded amount of memory: past the limit the
+    remembered shapes are forgotten and learnt again."""
+    from kalshi_fix_sansio import _decode
+
+    _forget_shapes()
+    frame = next(f for f in SAMPLES if b"\x0135=8\x01" in f)
+    fields = frame.split(b"\x01")
+    optional = [b"50=a", b"57=b", b"115=c", b"128=d", b"142=e", b"143=f", b"43=N", b"97=N"]
+    optional += [b"122=20261120-14:30:00.125", b"1128=9"]  # 2 ** 10 header shapes
+    counts = []
+    for mask in range(2 ** len(optional)):
+        extra = [f for bit, f in enumerate(optional) if mask >> bit & 1]
+        msg = prediction.decode(b"\x01".join([*fields[:3], *extra, *fields[3:]]))
+        assert isinstance(msg, prediction.ExecutionReport)
+        remembered = sum(len(shapes) for shapes in _decode._SHAPES.values())
+        assert remembered == _decode._shape_count <= _decode._MAX_SHAPES
+        counts.append(remembered)
+    assert max(counts) == _decode._MAX_SHAPES < len(counts)  # the limit was reached ...
+    assert counts[_decode._MAX_SHAPES] == 1  # ... and everything forgotten there
+
+
+def test_a_remembered_shape_shares_its_tag_set() -> None:
+    _forget_shapes()
+    frame = next(f for f in SAMPLES if b"\x0135=8\x01" in f)
+    first, second = prediction.decode(frame), prediction.decode(frame, tolerant=True)
+    assert first._src is not None and second._src is not None
+    assert first._src[6] is second._src[6]  # one frozen set, never changed by a read
+    assert isinstance(first._src[6], frozenset)
+    assert first == second and not second.defects

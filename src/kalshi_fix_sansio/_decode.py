@@ -128,11 +128,24 @@ def decode_frame(
         verify_frame(frame)
     flat = split_fields(frame, data_tags)
     tags = flat[0::2]
-    present = set(tags)
-    if not present.isdisjoint(length_tags):
+    # A frame whose tags, in order, were seen before in a frame of its class with nothing wrong
+    # is checked by one lookup: every structural check below depends on the tags alone. (A
+    # tag without a value is not a tag check: the tolerant decode looks for one each time.)
+    cls = classes.get(flat[5]) if len(flat) >= 8 else None
+    key = b"\x01".join(tags)
+    if cls is not None:
+        hit = _SHAPES.get(cls, _NO_SHAPES).get(key)
+        if hit is not None and not (tolerant and b"=\x01" in frame):
+            if rfq_dollars is not None and cls in rfq_classes:
+                use_dollars = rfq_dollars
+            return _finish(cls, frame, flat, use_dollars, hit, [] if tolerant else None)
+    present: set[bytes] | frozenset[bytes] = set(tags)
+    has_data = not present.isdisjoint(length_tags)
+    if has_data:
         # A Length field before its Data field: the data may hold SOH or '=', so split again,
         # reading the data by its length. (The fields before the data split correctly, so the
-        # Length tag is among the tags found even when the data fooled the fast split.)
+        # Length tag is among the tags found even when the data fooled the fast split; such a
+        # frame's shape is never remembered.)
         flat = split_fields(frame, data_tags, True)
         tags = flat[0::2]
         present = set(tags)
@@ -144,17 +157,22 @@ def decode_frame(
     cls = classes.get(mt)
     if cls is None:
         cls = classes[b""]
+    unknown = cls is classes[b""]
     if rfq_dollars is not None and cls in rfq_classes:
         use_dollars = rfq_dollars  # an RFQ quote: its only switchable prices are BidPx/OfferPx
+    # the checks on the tags alone, each made once
+    required = cls._REQUIRED <= present
+    known = present <= cls._KNOWN
+    once = len(present) == len(tags) or bool(present & cls._GROUP_TAGS)
+    clean = required and known and once and not unknown and _header_first(tags, present)
+    if clean and not has_data and len(tags) <= _MAX_SHAPE_TAGS:
+        present = _remember(cls, key, present)
     if tolerant:
-        defects = _structural_defects(cls, frame, flat, tags, present, cls is classes[b""])
-        msg = _new(cls)
-        msg._blank()
-        msg._src = [frame, None, flat, use_dollars, defects, cls, present]
-        msg._eager = False
-        msg._header = None  # typed on first read (a read of None costs no exception)
-        return msg
-    if not cls._REQUIRED <= present:
+        if clean and b"=\x01" not in frame:
+            return _finish(cls, frame, flat, use_dollars, present, [])
+        defects = _structural_defects(cls, frame, flat, tags, present, unknown)
+        return _finish(cls, frame, flat, use_dollars, present, defects)
+    if not required:
         tag = min(int(t) for t in cls._REQUIRED - present)
         raise DecodeError(
             f"{cls.__name__} (35={mt.decode('latin-1')}): required tag {tag} is missing",
@@ -164,7 +182,7 @@ def decode_frame(
             reject_reason=REJECT_REQUIRED_TAG_MISSING,
             offset=None,
         )
-    if not present <= cls._KNOWN:
+    if not known:
         for t in present - cls._KNOWN:
             if not _valid_tag(t):
                 raise _frame_error(
@@ -175,9 +193,50 @@ def decode_frame(
                 )
     # Tags may repeat inside repeating groups only. When a group is present the exact check (a
     # Python-level scan) waits for validate(); without groups it costs one comparison here.
-    if len(present) != len(tags) and not (present & cls._GROUP_TAGS):
+    if not once:
         _check_repeats(cls, frame, tags)
-    return _finish(cls, frame, flat, use_dollars, present)
+    return _finish(cls, frame, flat, use_dollars, present, None)
+
+
+# The shapes remembered (class -> its frames' tags joined by SOH -> the set of those tags): a
+# live session sees a few dozen; a peer sending ever new ones costs a bounded amount of memory
+# (at most _MAX_SHAPES shapes of at most _MAX_SHAPE_TAGS fields, then all are forgotten).
+_SHAPES: dict[type[Message], dict[bytes, frozenset[bytes]]] = {}
+_NO_SHAPES: dict[bytes, frozenset[bytes]] = {}
+_MAX_SHAPES = 512
+_MAX_SHAPE_TAGS = 1024
+_shape_count = 0
+
+
+def _remember(
+    cls: type[Message], key: bytes, present: set[bytes] | frozenset[bytes]
+) -> frozenset[bytes]:
+    """Remember a shape found clean; its tag set, frozen (every message of the shape shares it)."""
+    global _shape_count
+    if _shape_count >= _MAX_SHAPES:
+        _SHAPES.clear()
+        _shape_count = 0
+    shapes = _SHAPES.get(cls)
+    if shapes is None:
+        shapes = _SHAPES[cls] = {}
+    frozen = shapes.get(key)
+    if frozen is None:  # (a tolerant decode of a known shape with a value missing comes here)
+        frozen = shapes[key] = frozenset(present)
+        _shape_count += 1
+    return frozen
+
+
+def forget_shapes() -> None:
+    """Forget every shape remembered (for the tests and the benchmark's first-sight row)."""
+    global _shape_count
+    _SHAPES.clear()
+    _shape_count = 0
+
+
+def _header_first(tags: list[bytes], present: set[bytes] | frozenset[bytes]) -> bool:
+    """Whether every header field of a frame comes before its first body field."""
+    header = present & _spec_tags()[1]
+    return header.issuperset(tags[3 : 3 + len(header)])
 
 
 def _structural_defects(
@@ -185,21 +244,13 @@ def _structural_defects(
     frame: bytes,
     flat: list[bytes],
     tags: list[bytes],
-    present: set[bytes],
+    present: set[bytes] | frozenset[bytes],
     unknown: bool,
 ) -> list[Defect]:
-    """What a tolerant decode finds without converting values (cheap when nothing is wrong)."""
+    """What a tolerant decode finds without converting values (`decode_frame` has found that
+    something is wrong: this names it)."""
     header = present & _spec_tags()[1]
     n = len(header)
-    if (
-        not unknown
-        and cls._REQUIRED <= present
-        and present <= cls._KNOWN
-        and (len(present) == len(tags) or present & cls._GROUP_TAGS)
-        and b"=\x01" not in frame
-        and header.issuperset(tags[3 : 3 + n])
-    ):
-        return []  # the common case, in set operations only
     defects: list[Defect] = []
     what = f"{cls.__name__} (35={flat[5].decode('latin-1')})"
     if unknown:
@@ -273,11 +324,16 @@ def _spec_tags() -> tuple[frozenset[int], frozenset[bytes]]:
 
 
 def _finish(
-    cls: type[Message], frame: bytes, flat: list[bytes], use_dollars: bool, present: set[bytes]
+    cls: type[Message],
+    frame: bytes,
+    flat: list[bytes],
+    use_dollars: bool,
+    present: set[bytes] | frozenset[bytes],
+    defects: list[Defect] | None,
 ) -> Message:
     msg = _new(cls)
     msg._blank()
-    msg._src = [frame, None, flat, use_dollars, None, cls, present]
+    msg._src = [frame, None, flat, use_dollars, defects, cls, present]
     msg._eager = False
     msg._header = None  # typed on first read (a read of None costs no exception)
     return msg

@@ -70,7 +70,9 @@ def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
     return wire
 
 
-def _own_wire(cls: type[Message], flat: list[bytes], present: set[bytes]) -> dict[bytes, bytes]:
+def _own_wire(
+    cls: type[Message], flat: list[bytes], present: set[bytes] | frozenset[bytes]
+) -> dict[bytes, bytes]:
     """The header and body fields of a message with groups, without reading the entries.
 
     They come before the first group entry; the tags after it are checked, as a set, for a
