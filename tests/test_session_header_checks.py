@@ -73,7 +73,20 @@ def test_stale_sending_time_in_any_order_is_rejected(order: tuple[str, ...]) -> 
 
 
 @pytest.mark.parametrize(
-    "stamp", ["20270115-08:00", "2027011X-08:00:00.000", "x" * 21, "IN-WINDOW", "NOW+.1234"]
+    "stamp",
+    [
+        "20270115-08:00",
+        "2027011X-08:00:00.000",
+        "x" * 21,
+        "IN-WINDOW",
+        "NOW+.1234",
+        "NOW+.",
+        "NOW+ ",
+        "NOW+.12345678",
+        "NOW+.1234567890",
+        "NOW+.12a",
+        "NOW+.\u0663\u0663\u0663",  # Arabic-Indic digits: not ASCII ones
+    ],
 )
 @pytest.mark.parametrize("strict", [False, True])
 def test_malformed_sending_time_is_a_defect(stamp: str, strict: bool) -> None:
@@ -82,8 +95,8 @@ def test_malformed_sending_time_is_a_defect(stamp: str, strict: bool) -> None:
     now = r.expand("{now}")
     if stamp == "IN-WINDOW":  # sorts between now and now + 10 s, but ':' is not a digit
         stamp = now[:16] + ":" + now[17:]
-    elif stamp == "NOW+.1234":  # four fraction digits
-        stamp = now[:17] + ".1234"
+    elif stamp.startswith("NOW+"):  # the second right, the rest wrong
+        stamp = now[:17] + stamp[4:]
     frame = er_frame(r, HEADER_TAGS, **{"52": stamp})
     r.deliver(frame)
     (event,) = list(r.session.events())
@@ -97,6 +110,17 @@ def test_malformed_sending_time_is_a_defect(stamp: str, strict: bool) -> None:
         assert event.message.header.sending_time is None
         assert r.session.data_to_send() == b""
     assert r.session.next_target_seq == 3
+
+
+@pytest.mark.parametrize("fraction", ["", ".125", ".125000", ".125000000"])
+def test_sending_time_to_any_precision_is_accepted(fraction: str) -> None:
+    r = logged_on("session=KalshiNR", "strict_inbound=Y")
+    assert r.session is not None
+    stamp = r.expand("{now}")[:17] + fraction
+    r.deliver(er_frame(r, HEADER_TAGS, **{"52": stamp}))
+    (event,) = list(r.session.events())
+    assert isinstance(event, ApplicationMessage) and not event.defects
+    assert r.session.data_to_send() == b""
 
 
 def test_no_sending_time_check_when_the_tolerance_is_off() -> None:

@@ -118,7 +118,7 @@ class _Inbound(_SessionCore):
             window = self._window
             if window[0] != self._now:
                 window = self._time_window(self._now)
-            if _well_formed_stamp(stamp) is None or not window[1] <= stamp[:17] <= window[2]:
+            if not _well_formed_stamp(stamp) or not window[1] <= stamp[:17] <= window[2]:
                 self._sending_time_problem(msg, stamp, seq, mt)
         if mt in _ADMIN:
             # a session message is acted on: the fields the session reads must be sound
@@ -177,7 +177,7 @@ class _Inbound(_SessionCore):
         Outside it ends the session (Reject 373=10, Logout). A missing or malformed SendingTime
         is a defect of the message, handled in turn.
         """
-        if _well_formed_stamp(stamp) is None:
+        if not _well_formed_stamp(stamp):
             msg.header.sending_time  # noqa: B018 - records the defect (tolerant read)
             return
         self._reject(

@@ -10,7 +10,6 @@ three share.
 from __future__ import annotations
 
 import math
-import re
 from collections import deque
 from datetime import datetime, timezone
 from types import ModuleType
@@ -36,9 +35,15 @@ from .framing import Framer
 from .store import MAX_SEQ, MemoryStore, MessageStore
 
 UTC = timezone.utc
-# a UTCTimestamp: YYYYMMDD-HH:MM:SS[.sss|.ssssss|.sssssssss]
-_UTC_TIMESTAMP = re.compile(rb"[0-9]{8}-[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3}|\.[0-9]{6}|\.[0-9]{9})?")
-_well_formed_stamp = _UTC_TIMESTAMP.fullmatch
+# a UTCTimestamp: YYYYMMDD-HH:MM:SS[.sss|.ssssss|.sssssssss], told by its digits turned to '0'
+# (one translate and one set lookup: a third of a regular expression's fullmatch)
+_DIGITS_TO_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else b for b in range(256))
+_STAMP_SHAPES = frozenset(b"00000000-00:00:00" + frac for frac in (b"", b".000", b".000000", b".000000000"))
+
+
+def _well_formed_stamp(stamp: bytes) -> bool:
+    """Whether ``stamp`` is a UTCTimestamp to the second, millisecond, microsecond or nanosecond."""
+    return stamp.translate(_DIGITS_TO_ZERO) in _STAMP_SHAPES
 # the standard header's own fields (no 8, 9, 35), from the spec
 _HEADER_KEYS = frozenset(info.key for info in Header._FIELDS)
 # bounds on what the peer may send: a MsgSeqNum leaves room for the next one in the store
