@@ -139,7 +139,7 @@ def decode_frame(
             if rfq_dollars is not None and cls in rfq_classes:
                 use_dollars = rfq_dollars
             return _finish(cls, frame, flat, use_dollars, hit, [] if tolerant else None)
-    present: set[bytes] | frozenset[bytes] = set(tags)
+    present = frozenset(tags)  # frozen: a remembered shape shares it
     has_data = not present.isdisjoint(length_tags)
     if has_data:
         # A Length field before its Data field: the data may hold SOH or '=', so split again,
@@ -148,7 +148,7 @@ def decode_frame(
         # frame's shape is never remembered.)
         flat = split_fields(frame, data_tags, True)
         tags = flat[0::2]
-        present = set(tags)
+        present = frozenset(tags)
     if len(flat) < 8 or flat[0] != b"8" or flat[2] != b"9" or flat[4] != b"35":
         raise _frame_error(
             "frame must start with 8=, 9=, 35=", frame, REJECT_INCORRECT_FORMAT, offset=0
