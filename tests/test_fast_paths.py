@@ -433,3 +433,24 @@ def test_a_remembered_shape_shares_its_tag_set() -> None:
     assert first._src[6] is second._src[6]  # one frozen set, never changed by a read
     assert isinstance(first._src[6], frozenset)
     assert first == second and not second.defects
+
+
+def test_a_frame_too_long_to_remember_is_checked_each_time() -> None:
+    from kalshi_fix_sansio import _decode
+
+    _forget_shapes()
+    frame = next(f for f in SAMPLES if b"\x0135=W\x01" in f)
+    fields = frame.split(b"\x01")[:-1]
+    start = next(i for i, f in enumerate(fields) if f.startswith(b"268="))
+    entry = fields[start + 1 : start + 1 + next(
+        k for k, f in enumerate(fields[start + 2 :], 1) if f.startswith(b"269=")
+    )]
+    n = _decode._MAX_SHAPE_TAGS // len(entry) + 1
+    body = [*fields[:start], b"268=%d" % n, *entry * n, fields[-1]]
+    long_frame = b"\x01".join(body) + b"\x01"
+    assert len(long_frame.split(b"\x01")) > _decode._MAX_SHAPE_TAGS
+    for tolerant in (False, True):
+        first = _outcome(long_frame, tolerant, False)
+        assert first[0] is prediction.MarketDataSnapshotFullRefresh
+        assert _outcome(long_frame, tolerant, False) == first
+    assert _decode._shape_count == 0

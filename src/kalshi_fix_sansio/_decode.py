@@ -132,8 +132,9 @@ def decode_frame(
     # is checked by one lookup: every structural check below depends on the tags alone. (A
     # tag without a value is not a tag check: the tolerant decode looks for one each time.)
     cls = classes.get(flat[5]) if len(flat) >= 8 else None
-    key = b"\x01".join(tags)
-    if cls is not None:
+    key = b""  # none: an unknown MsgType or too many fields to remember
+    if cls is not None and len(tags) <= _MAX_SHAPE_TAGS:
+        key = b"\x01".join(tags)
         hit = _SHAPES.get(cls, _NO_SHAPES).get(key)
         if hit is not None and not (tolerant and b"=\x01" in frame):
             if rfq_dollars is not None and cls in rfq_classes:
@@ -165,7 +166,7 @@ def decode_frame(
     known = present <= cls._KNOWN
     once = len(present) == len(tags) or bool(present & cls._GROUP_TAGS)
     clean = required and known and once and not unknown and _header_first(tags, present)
-    if clean and not has_data and len(tags) <= _MAX_SHAPE_TAGS:
+    if clean and key and not has_data:
         present = _remember(cls, key, present)
     if tolerant:
         if clean and b"=\x01" not in frame:
@@ -208,10 +209,8 @@ _MAX_SHAPE_TAGS = 1024
 _shape_count = 0
 
 
-def _remember(
-    cls: type[Message], key: bytes, present: set[bytes] | frozenset[bytes]
-) -> frozenset[bytes]:
-    """Remember a shape found clean; its tag set, frozen (every message of the shape shares it)."""
+def _remember(cls: type[Message], key: bytes, present: frozenset[bytes]) -> frozenset[bytes]:
+    """Remember a shape found clean; its tag set (every message of the shape shares it)."""
     global _shape_count
     if _shape_count >= _MAX_SHAPES:
         _SHAPES.clear()
@@ -221,7 +220,7 @@ def _remember(
         shapes = _SHAPES[cls] = {}
     frozen = shapes.get(key)
     if frozen is None:  # (a tolerant decode of a known shape with a value missing comes here)
-        frozen = shapes[key] = frozenset(present)
+        frozen = shapes[key] = present
         _shape_count += 1
     return frozen
 
@@ -233,7 +232,7 @@ def forget_shapes() -> None:
     _shape_count = 0
 
 
-def _header_first(tags: list[bytes], present: set[bytes] | frozenset[bytes]) -> bool:
+def _header_first(tags: list[bytes], present: frozenset[bytes]) -> bool:
     """Whether every header field of a frame comes before its first body field."""
     header = present & _spec_tags()[1]
     return header.issuperset(tags[3 : 3 + len(header)])
@@ -244,7 +243,7 @@ def _structural_defects(
     frame: bytes,
     flat: list[bytes],
     tags: list[bytes],
-    present: set[bytes] | frozenset[bytes],
+    present: frozenset[bytes],
     unknown: bool,
 ) -> list[Defect]:
     """What a tolerant decode finds without converting values (`decode_frame` has found that
@@ -328,7 +327,7 @@ def _finish(
     frame: bytes,
     flat: list[bytes],
     use_dollars: bool,
-    present: set[bytes] | frozenset[bytes],
+    present: frozenset[bytes],
     defects: list[Defect] | None,
 ) -> Message:
     msg = _new(cls)

@@ -38,12 +38,16 @@ UTC = timezone.utc
 # a UTCTimestamp: YYYYMMDD-HH:MM:SS[.sss|.ssssss|.sssssssss], told by its digits turned to '0'
 # (one translate and one set lookup: a third of a regular expression's fullmatch)
 _DIGITS_TO_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else b for b in range(256))
-_STAMP_SHAPES = frozenset(b"00000000-00:00:00" + frac for frac in (b"", b".000", b".000000", b".000000000"))
+_STAMP_SHAPES = frozenset(
+    b"00000000-00:00:00" + fraction for fraction in (b"", b".000", b".000000", b".000000000")
+)
 
 
 def _well_formed_stamp(stamp: bytes) -> bool:
     """Whether ``stamp`` is a UTCTimestamp to the second, millisecond, microsecond or nanosecond."""
     return stamp.translate(_DIGITS_TO_ZERO) in _STAMP_SHAPES
+
+
 # the standard header's own fields (no 8, 9, 35), from the spec
 _HEADER_KEYS = frozenset(info.key for info in Header._FIELDS)
 # bounds on what the peer may send: a MsgSeqNum leaves room for the next one in the store

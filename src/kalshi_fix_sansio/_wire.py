@@ -71,7 +71,7 @@ def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
 
 
 def _own_wire(
-    cls: type[Message], flat: list[bytes], present: set[bytes] | frozenset[bytes]
+    cls: type[Message], flat: list[bytes], present: frozenset[bytes]
 ) -> dict[bytes, bytes]:
     """The header and body fields of a message with groups, without reading the entries.
 
