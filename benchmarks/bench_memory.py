@@ -12,6 +12,9 @@ excluded: they exist before tracing starts).
 * Book: ``Books`` fed S snapshots (35=W) of 20 levels each, one per symbol, decoded lazily;
   the messages are dropped after ``apply``. Reported: bytes retained per level (the book's
   dicts, its Decimal keys and values, the per-symbol ``Book``, amortised over its 20 levels).
+* Tag layouts: the decode remembers each tag layout it found clean (a bounded cache): 35=W
+  snapshots of 1, 2, ... levels, each a layout of its own, decoded and dropped. Reported: bytes
+  retained per remembered layout (its key and tag set), and what the cap of layouts comes to.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from decimal import Decimal
 
 from _docs import write_block
 
-from kalshi_fix_sansio import Header
+from kalshi_fix_sansio import Header, _decode
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio._samples import KEY, T0, prediction_messages
 from kalshi_fix_sansio.book import Books
@@ -74,27 +77,30 @@ def session_bytes_per_queued(count: int) -> tuple[float, float, int]:
     return (after - before) / queued, sum(map(len, frames)) / count, queued
 
 
+def _snapshot(symbol: str, levels: int, seq: int, salt: int = 0) -> bytes:
+    """A 35=W of ``levels`` levels, half bids and half offers."""
+    snap = p.MarketDataSnapshotFullRefresh(
+        symbol=symbol,
+        md_entries=[
+            p.MarketDataSnapshotFullRefreshMDEntry(
+                md_entry_type=p.MDEntryType.BID if i < levels // 2 else p.MDEntryType.OFFER,
+                md_entry_px=Decimal(1 + i * 4 % 99) / 100,
+                md_entry_size=Decimal(100 + i * 7 + salt % 13),
+                md_entry_date=T0.date(),
+                md_entry_time=T0.timetz(),
+            )
+            for i in range(levels)
+        ],
+    )
+    hdr = Header(
+        sender_comp_id=KALSHI_COMP_ID, target_comp_id=KEY, msg_seq_num=seq, sending_time=T0
+    )
+    return p.encode(snap, hdr)
+
+
 def book_bytes_per_level(symbols: int, levels: int = 20) -> float:
     """Retained bytes per level of ``Books`` holding ``symbols`` books of ``levels`` levels."""
-    frames = []
-    for s in range(symbols):
-        snap = p.MarketDataSnapshotFullRefresh(
-            symbol=f"MKT-{s:05d}",
-            md_entries=[
-                p.MarketDataSnapshotFullRefreshMDEntry(
-                    md_entry_type=p.MDEntryType.BID if i < levels // 2 else p.MDEntryType.OFFER,
-                    md_entry_px=Decimal(1 + i * 4) / 100,
-                    md_entry_size=Decimal(100 + i * 7 + s % 13),
-                    md_entry_date=T0.date(),
-                    md_entry_time=T0.timetz(),
-                )
-                for i in range(levels)
-            ],
-        )
-        hdr = Header(
-            sender_comp_id=KALSHI_COMP_ID, target_comp_id=KEY, msg_seq_num=2 + s, sending_time=T0
-        )
-        frames.append(p.encode(snap, hdr))
+    frames = [_snapshot(f"MKT-{s:05d}", levels, 2 + s, s) for s in range(symbols)]
     books = Books()
     gc.collect()
     tracemalloc.start()
@@ -111,9 +117,38 @@ def book_bytes_per_level(symbols: int, levels: int = 20) -> float:
     return (after - before) / held
 
 
+def layout_bytes() -> tuple[float, int, int]:
+    """(retained bytes per tag layout the decode remembers, layouts, their largest level count):
+    35=W snapshots of 1, 2, ... levels, each its own layout, up to the most fields remembered."""
+    frames = []
+    levels = 1
+    while True:
+        frame = _snapshot("MKT-A", levels, 2 + levels)
+        if frame.count(b"\x01") > _decode._MAX_SHAPE_TAGS:
+            break
+        frames.append(frame)
+        levels += 1
+    _decode.forget_shapes()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for f in frames:
+            p.decode(f)
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    remembered = _decode._shape_count
+    assert remembered == len(frames), (remembered, len(frames))
+    _decode.forget_shapes()
+    return (after - before) / remembered, remembered, levels - 1
+
+
 def report(count: int, symbols: int) -> list[str]:
     per_msg, frame_size, queued = session_bytes_per_queued(count)
     per_level = book_bytes_per_level(symbols)
+    per_layout, layouts, most = layout_bytes()
     return [
         f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}; "
         "tracemalloc, retained after the work",
@@ -124,6 +159,10 @@ def report(count: int, symbols: int) -> list[str]:
         f"frame {frame_size:.0f} B on the wire) | {per_msg:,.0f} B |",
         f"| Books: per price level ({symbols:,} symbols x 20 levels from 35=W snapshots) "
         f"| {per_level:,.0f} B |",
+        f"| decode's remembered tag layouts: per layout ({layouts} layouts, 35=W snapshots of 1 to "
+        f"{most} levels, up to {_decode._MAX_SHAPE_TAGS:,} fields; at most "
+        f"{_decode._MAX_SHAPES} are kept: {per_layout * _decode._MAX_SHAPES / 1e6:.1f} MB at "
+        f"this mean) | {per_layout:,.0f} B |",
     ]
 
 
