@@ -454,3 +454,56 @@ def test_a_frame_too_long_to_remember_is_checked_each_time() -> None:
         assert first[0] is prediction.MarketDataSnapshotFullRefresh
         assert _outcome(long_frame, tolerant, False) == first
     assert _decode._shape_count == 0
+
+
+def _places_read(msg: Message) -> dict[bytes, bytes] | None:
+    """The header fields read from a remembered layout's places (None: it keeps none)."""
+    from kalshi_fix_sansio._decode import _header_order
+
+    assert msg._src is not None
+    at = msg._src[7]
+    if at is None:
+        return None
+    flat = msg._src[2]
+    return {tag: flat[i] for tag, i in zip(_header_order(), at, strict=True) if i > 0}
+
+
+@pytest.mark.parametrize("frame", SAMPLES, ids=lambda f: f.split(b"\x01")[2].decode())
+def test_a_layouts_header_places_read_what_the_front_of_the_frame_holds(frame: bytes) -> None:
+    """Where a remembered layout says the header fields are, the values are those the
+    session's general path reads from the front of the frame, for every sample and mutation."""
+    from kalshi_fix_sansio._session_core import _HEADER_KEYS
+    from kalshi_fix_sansio._wire import header_raw
+
+    rng = random.Random(3)
+    cases = [frame, *(mutate(frame, rng) for _ in range(30))]
+    fields = frame.split(b"\x01")[:-1]
+    for extra in (b"43=N", b"50=desk", b"122=20261120-14:30:00.000"):
+        cases.append(b"\x01".join([*fields[:4], extra, *fields[4:]]) + b"\x01")
+    seen = 0
+    for case in cases:
+        _forget_shapes()
+        for tolerant in (False, True):
+            try:
+                prediction.decode(case, tolerant=tolerant)  # the layout remembered, if clean
+                msg = prediction.decode(case, tolerant=tolerant)
+            except DecodeError:
+                continue
+            places = _places_read(msg)
+            if places is not None:
+                seen += 1
+                assert places == header_raw(msg, _HEADER_KEYS)
+    assert seen  # the sample's own layout at least
+
+
+def test_a_header_tag_past_the_header_leaves_no_places() -> None:
+    """A layout with a header tag also after the body (allowed once a group is present, where
+    repeats wait for validate()) keeps no places: the session reads the front of the frame."""
+    _forget_shapes()
+    frame = next(f for f in SAMPLES if b"\x0135=8\x01" in f and b"\x01136=" in f)
+    late = frame[: frame.rindex(b"10=")] + b"34=999\x01" + frame[frame.rindex(b"10=") :]
+    for _ in range(2):
+        msg = prediction.decode(late, tolerant=True)
+    assert not msg.defects and msg._src is not None
+    assert msg._src[6] is prediction.decode(late)._src[6]  # type: ignore[union-attr]
+    assert _places_read(msg) is None

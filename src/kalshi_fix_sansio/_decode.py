@@ -135,11 +135,14 @@ def decode_frame(
     key = b""  # none: an unknown MsgType or too many fields to remember
     if cls is not None and len(tags) <= _MAX_SHAPE_TAGS:
         key = b"\x01".join(tags)
-        hit = _SHAPES.get(cls, _NO_SHAPES).get(key)
+        hit = _SHAPES.get(cls, _NO_LAYOUTS).get(key)
         if hit is not None and not (tolerant and b"=\x01" in frame):
             if rfq_dollars is not None and cls in rfq_classes:
                 use_dollars = rfq_dollars
-            return _finish(cls, frame, flat, use_dollars, hit, [] if tolerant else None)
+            present, header_at = hit
+            return _finish(
+                cls, frame, flat, use_dollars, present, [] if tolerant else None, header_at
+            )
     present = frozenset(tags)  # frozen: a remembered shape shares it
     has_data = not present.isdisjoint(length_tags)
     if has_data:
@@ -167,7 +170,7 @@ def decode_frame(
     once = len(present) == len(tags) or bool(present & cls._GROUP_TAGS)
     clean = required and known and once and not unknown and _header_first(tags, present)
     if clean and key and not has_data:
-        present = _remember(cls, key, present)
+        present = _remember(cls, key, present, tags)
     if tolerant:
         if clean and b"=\x01" not in frame:
             return _finish(cls, frame, flat, use_dollars, present, [])
@@ -199,17 +202,24 @@ def decode_frame(
     return _finish(cls, frame, flat, use_dollars, present, None)
 
 
-# The shapes remembered (class -> its frames' tags joined by SOH -> the set of those tags): a
-# live session sees a few dozen; a peer sending ever new ones costs a bounded amount of memory
-# (at most _MAX_SHAPES shapes of at most _MAX_SHAPE_TAGS fields, then all are forgotten).
-_SHAPES: dict[type[Message], dict[bytes, frozenset[bytes]]] = {}
-_NO_SHAPES: dict[bytes, frozenset[bytes]] = {}
+# A remembered tag layout: the set of its tags (shared by every message of the layout) and
+# where each header field's value is in the flat list, in `Header` field order (-1: absent), or
+# None when a header tag is also found past the header (the reader then looks for itself).
+Layout = tuple[frozenset[bytes], "tuple[int, ...] | None"]
+
+# The shapes remembered (class -> its frames' tags joined by SOH -> its `Layout`): a live
+# session sees a few dozen; a peer sending ever new ones costs a bounded amount of memory (at
+# most _MAX_SHAPES shapes of at most _MAX_SHAPE_TAGS fields, then all are forgotten).
+_SHAPES: dict[type[Message], dict[bytes, Layout]] = {}
+_NO_LAYOUTS: dict[bytes, Layout] = {}
 _MAX_SHAPES = 512
 _MAX_SHAPE_TAGS = 1024
 _shape_count = 0
 
 
-def _remember(cls: type[Message], key: bytes, present: frozenset[bytes]) -> frozenset[bytes]:
+def _remember(
+    cls: type[Message], key: bytes, present: frozenset[bytes], tags: list[bytes]
+) -> frozenset[bytes]:
     """Remember a shape found clean; its tag set (every message of the shape shares it)."""
     global _shape_count
     if _shape_count >= _MAX_SHAPES:
@@ -218,11 +228,31 @@ def _remember(cls: type[Message], key: bytes, present: frozenset[bytes]) -> froz
     shapes = _SHAPES.get(cls)
     if shapes is None:
         shapes = _SHAPES[cls] = {}
-    frozen = shapes.get(key)
-    if frozen is None:  # (a tolerant decode of a known shape with a value missing comes here)
-        frozen = shapes[key] = present
+    layout = shapes.get(key)
+    if layout is None:  # (a tolerant decode of a known shape with a value missing comes here)
+        layout = shapes[key] = (present, _header_places(tags))
         _shape_count += 1
-    return frozen
+    return layout[0]
+
+
+def _header_places(tags: list[bytes]) -> tuple[int, ...] | None:
+    """Where each header field's value is in a clean frame's flat list, in `Header` field order
+    (-1: absent); None when a header tag is also found after the header's own run of fields."""
+    order = _header_order()
+    keys = _spec_tags()[1]
+    run = 3
+    while run < len(tags) and tags[run] in keys:
+        run += 1
+    head = tags[3:run]
+    if len(set(head)) != len(head) or not keys.isdisjoint(tags[run:]):
+        return None
+    at = {tags[i]: 2 * i + 1 for i in range(3, run)}  # tag i's value is flat[2 * i + 1]
+    return tuple(at.get(tag, -1) for tag in order)
+
+
+def header_place(tag: bytes) -> int:
+    """The index of header field ``tag`` in a remembered layout's header places."""
+    return _header_order().index(tag)
 
 
 def forget_shapes() -> None:
@@ -306,6 +336,7 @@ def _structural_defects(
 
 
 _SPEC_TAGS: tuple[frozenset[int], frozenset[bytes]] | None = None
+_HEADER_ORDER: tuple[bytes, ...] = ()
 
 
 def _spec_tags() -> tuple[frozenset[int], frozenset[bytes]]:
@@ -322,6 +353,16 @@ def _spec_tags() -> tuple[frozenset[int], frozenset[bytes]]:
     return _SPEC_TAGS
 
 
+def _header_order() -> tuple[bytes, ...]:
+    """The header's own fields (no 8, 9, 35) in spec order; loaded on first use, as above."""
+    global _HEADER_ORDER
+    if not _HEADER_ORDER:
+        from ._generated.common import Header
+
+        _HEADER_ORDER = tuple(info.key for info in Header._FIELDS)
+    return _HEADER_ORDER
+
+
 def _finish(
     cls: type[Message],
     frame: bytes,
@@ -329,10 +370,11 @@ def _finish(
     use_dollars: bool,
     present: frozenset[bytes],
     defects: list[Defect] | None,
+    header_at: tuple[int, ...] | None = None,
 ) -> Message:
     msg = _new(cls)
     msg._blank()
-    msg._src = [frame, None, flat, use_dollars, defects, cls, present]
+    msg._src = [frame, None, flat, use_dollars, defects, cls, present, header_at]
     msg._eager = False
     msg._header = None  # typed on first read (a read of None costs no exception)
     return msg

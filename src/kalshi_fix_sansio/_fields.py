@@ -137,7 +137,9 @@ _WALK_ERRORS = (ValueError, UnicodeDecodeError, ArithmeticError, IndexError)
 
 # [frame, tag -> raw value (built on first access), flat [tag, value, ...], use_dollars,
 #  defects: a list shared by a message and its group entries when decoded tolerantly, else None,
-#  a message: its class and the set of its tags (None on a group entry)]
+#  a message: its class and the set of its tags (None on a group entry), and a message of a
+#  remembered tag layout: where its header fields' values are in the flat list (see
+#  `_decode.Layout`; None otherwise, and absent on a group entry)]
 Src = list[Any]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from ._decode import decode_frame as _decode_frame
+from ._decode import header_place
 from ._fields import Defect
 from ._session_core import (
     _ACTIVE,
@@ -52,6 +53,12 @@ from .events import (
 
 _RATE_LIMIT_EXCEEDED = 8  # BusinessRejectReason(380) of a rate-limit refusal
 
+# where MsgSeqNum, SenderCompID, TargetCompID, PossDupFlag and SendingTime are among the header
+# places of a remembered tag layout (`_decode.header_place`)
+_AT_SEQ, _AT_SENDER, _AT_TARGET, _AT_POSS_DUP, _AT_SENT = (
+    header_place(tag) for tag in (b"34", b"49", b"56", b"43", b"52")
+)
+
 
 class _Inbound(_SessionCore):
     """The inbound side of a session (see `Session`)."""
@@ -82,9 +89,30 @@ class _Inbound(_SessionCore):
         except DecodeError as exc:
             self._garbled(frame, exc)
             return
-        header = header_raw(msg, _HEADER_KEYS)
+        # the raw header fields every message is checked by: where a remembered layout has
+        # them, else (the first frame of a layout, an unusual one) from the front of the frame
+        src = msg._src
+        at = src[7]
+        if at is not None:
+            flat = src[2]
+            i = at[_AT_SEQ]
+            raw_seq = flat[i] if i > 0 else None
+            i = at[_AT_SENDER]
+            sender = flat[i] if i > 0 else None
+            i = at[_AT_TARGET]
+            target = flat[i] if i > 0 else None
+            i = at[_AT_POSS_DUP]
+            poss_dup = i > 0 and flat[i] == b"Y"
+            i = at[_AT_SENT]
+            stamp = flat[i] if i > 0 else b""
+        else:
+            header = header_raw(msg, _HEADER_KEYS)
+            raw_seq = header.get(b"34")
+            sender = header.get(b"49")
+            target = header.get(b"56")
+            poss_dup = header.get(b"43") == b"Y"
+            stamp = header.get(b"52", b"")
         mt: str = msg.MSG_TYPE or msg.msg_type
-        raw_seq = header.get(b"34")
         if raw_seq is None or not raw_seq.isdigit() or len(raw_seq) > _MAX_SEQ_DIGITS:
             self._no_seq_num(raw_seq, mt)
         seq = int(raw_seq)
@@ -98,23 +126,18 @@ class _Inbound(_SessionCore):
                 msg,
                 mt,
                 seq,
-                header.get(b"49", b"").decode("utf-8", "replace"),
-                header.get(b"56", b"").decode("utf-8", "replace"),
+                (sender or b"").decode("utf-8", "replace"),
+                (target or b"").decode("utf-8", "replace"),
             )
             return
         if st is _LOGON_SENT and mt not in ("A", "5"):
             raise RemoteProtocolError(
                 f"expected a Logon in answer to ours, received MsgType {mt!r} (MsgSeqNum {seq})"
             )
-        if (
-            header.get(b"49") not in self._accepted_raw
-            or header.get(b"56") != self._expected_target_raw
-        ):
-            self._comp_id_problem(header, seq, mt)
-        poss_dup = header.get(b"43") == b"Y"
+        if sender not in self._accepted_raw or target != self._expected_target_raw:
+            self._comp_id_problem(sender or b"", target or b"", seq, mt)
         if not poss_dup and not replay and self._tolerance is not None:
             # SendingTime within the tolerance: the fixed-width text sorts like time
-            stamp = header.get(b"52", b"")
             window = self._window
             if window[0] != self._now:
                 window = self._time_window(self._now)
@@ -141,7 +164,7 @@ class _Inbound(_SessionCore):
             if self._gaps.pending:
                 self._drain_pending()
             return
-        if self._in_turn(frame, msg, mt, seq, poss_dup, header):
+        if self._in_turn(frame, msg, mt, seq, poss_dup):
             self._process(msg, mt, seq, poss_dup, frame)
             if self._gaps.pending:
                 self._drain_pending()
@@ -152,14 +175,12 @@ class _Inbound(_SessionCore):
         message). Reported as a `DecodeFailure`."""
         self._events.append(DecodeFailure(exc, frame, None))
 
-    def _comp_id_problem(self, header: dict[bytes, bytes], seq: int, mt: str) -> None:
+    def _comp_id_problem(self, sender_raw: bytes, target_raw: bytes, seq: int, mt: str) -> None:
         """SenderCompID / TargetCompID not ours: the session ends (Reject 373=9, Logout).
 
         A strict session takes an empty one for what it is, a tag without a value, and rejects
         it in turn with the message's other defects.
         """
-        sender_raw = header.get(b"49", b"")
-        target_raw = header.get(b"56", b"")
         if self._strict and (not sender_raw or not target_raw):
             return
         sender = sender_raw.decode("utf-8", "replace")
@@ -203,7 +224,6 @@ class _Inbound(_SessionCore):
         mt: str,
         seq: int,
         poss_dup: bool,
-        header: dict[bytes, bytes],
     ) -> bool:
         """Whether the message is the one expected now; otherwise it is handled here.
 
@@ -224,7 +244,7 @@ class _Inbound(_SessionCore):
             return False
         if seq < expected:
             if poss_dup:
-                problem = self._poss_dup_problem(msg, header)
+                problem = self._poss_dup_problem(msg)
                 if problem is not None:
                     self._reject(seq, problem[0], problem[1], ref_tag=122, ref_msg_type=mt)
                 return False
@@ -237,7 +257,7 @@ class _Inbound(_SessionCore):
                 reset_seq_nums=not self._retransmission,
             )
         if poss_dup:
-            problem = self._poss_dup_problem(msg, header)
+            problem = self._poss_dup_problem(msg)
             if problem is not None:
                 self.store.set_next_target_seq(seq + 1)
                 self._reject(seq, problem[0], problem[1], ref_tag=122, ref_msg_type=mt)
@@ -305,9 +325,9 @@ class _Inbound(_SessionCore):
         self._reject(seq, defect.reason, defect.text, ref_tag=defect.tag, ref_msg_type=mt)
 
     @staticmethod
-    def _poss_dup_problem(msg: Any, raw: dict[bytes, bytes]) -> tuple[int, str] | None:
+    def _poss_dup_problem(msg: Any) -> tuple[int, str] | None:
         """What is wrong with a PossDup message's OrigSendingTime(122), if anything."""
-        if b"122" not in raw:
+        if b"122" not in header_raw(msg, _HEADER_KEYS):
             return R_REQUIRED_MISSING, "PossDupFlag=Y without OrigSendingTime(122)"
         header = msg.header
         orig = header.orig_sending_time
