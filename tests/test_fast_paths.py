@@ -496,14 +496,25 @@ def test_a_layouts_header_places_read_what_the_front_of_the_frame_holds(frame: b
     assert seen  # the sample's own layout at least
 
 
-def test_a_header_tag_past_the_header_leaves_no_places() -> None:
+def test_a_header_tag_past_the_header_reads_as_the_front_of_the_frame() -> None:
     """A layout with a header tag also after the body (allowed once a group is present, where
-    repeats wait for validate()) keeps no places: the session reads the front of the frame."""
+    repeats wait for validate()) reads the header's own run, as the front of the frame does; a
+    header tag given twice in that run leaves no places at all."""
+    from kalshi_fix_sansio._session_core import _HEADER_KEYS
+    from kalshi_fix_sansio._wire import header_raw
+
     _forget_shapes()
     frame = next(f for f in SAMPLES if b"\x0135=8\x01" in f and b"\x01136=" in f)
-    late = frame[: frame.rindex(b"10=")] + b"34=999\x01" + frame[frame.rindex(b"10=") :]
-    for _ in range(2):
-        msg = prediction.decode(late, tolerant=True)
-    assert not msg.defects and msg._src is not None
-    assert msg._src[6] is prediction.decode(late)._src[6]  # type: ignore[union-attr]
-    assert _places_read(msg) is None
+    end = frame.rindex(b"10=")
+    late = frame[:end] + b"34=999\x01" + frame[end:]
+    twice = frame.replace(b"\x0134=", b"\x0134=7\x0134=", 1)
+    for case, has_places in ((late, True), (twice, False)):
+        for _ in range(2):
+            msg = prediction.decode(case, tolerant=True)
+        strict = prediction.decode(case)
+        assert msg._src is not None and strict._src is not None
+        assert msg._src[6] is strict._src[6]  # the layout remembered
+        places = _places_read(msg)
+        assert (places is not None) is has_places
+        if places is not None:
+            assert places == header_raw(msg, _HEADER_KEYS) and places[b"34"] != b"999"

@@ -5,6 +5,8 @@ CheckSum. The message classes themselves are in `_message`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._fields import (
     BEGIN_STRING,
     REJECT_INCORRECT_FORMAT,
@@ -140,6 +142,8 @@ def decode_frame(
             if rfq_dollars is not None and cls in rfq_classes:
                 use_dollars = rfq_dollars
             present, header_at = hit
+            if header_at is _NOT_YET:  # the layout's second frame: its header places now
+                header_at = hit[1] = _header_places(tags, present)
             return _finish(
                 cls, frame, flat, use_dollars, present, [] if tolerant else None, header_at
             )
@@ -170,7 +174,7 @@ def decode_frame(
     once = len(present) == len(tags) or bool(present & cls._GROUP_TAGS)
     clean = required and known and once and not unknown and _header_first(tags, present)
     if clean and key and not has_data:
-        present = _remember(cls, key, present, tags)
+        present = _remember(cls, key, present)
     if tolerant:
         if clean and b"=\x01" not in frame:
             return _finish(cls, frame, flat, use_dollars, present, [])
@@ -202,10 +206,13 @@ def decode_frame(
     return _finish(cls, frame, flat, use_dollars, present, None)
 
 
-# A remembered tag layout: the set of its tags (shared by every message of the layout) and
-# where each header field's value is in the flat list, in `Header` field order (-1: absent), or
-# None when a header tag is also found past the header (the reader then looks for itself).
-Layout = tuple[frozenset[bytes], "tuple[int, ...] | None"]
+# A remembered tag layout: [the set of its tags (shared by every message of the layout), where
+# each header field's value is in the flat list, in `Header` field order (-1: absent), or None
+# when the header's own run of fields does not hold each header tag of the frame once (the
+# reader then looks for itself)]. The places are found on the layout's second frame
+# (`_NOT_YET` until then): the first frame of a layout seen once costs nothing more.
+Layout = list[Any]
+_NOT_YET: Any = ()
 
 # The shapes remembered (class -> its frames' tags joined by SOH -> its `Layout`): a live
 # session sees a few dozen; a peer sending ever new ones costs a bounded amount of memory (at
@@ -217,9 +224,7 @@ _MAX_SHAPE_TAGS = 1024
 _shape_count = 0
 
 
-def _remember(
-    cls: type[Message], key: bytes, present: frozenset[bytes], tags: list[bytes]
-) -> frozenset[bytes]:
+def _remember(cls: type[Message], key: bytes, present: frozenset[bytes]) -> frozenset[bytes]:
     """Remember a shape found clean; its tag set (every message of the shape shares it)."""
     global _shape_count
     if _shape_count >= _MAX_SHAPES:
@@ -229,25 +234,30 @@ def _remember(
     if shapes is None:
         shapes = _SHAPES[cls] = {}
     layout = shapes.get(key)
-    if layout is None:  # (a tolerant decode of a known shape with a value missing comes here)
-        layout = shapes[key] = (present, _header_places(tags))
-        _shape_count += 1
-    return layout[0]
+    if layout is not None:  # a tolerant decode of a known shape with a value missing
+        known: frozenset[bytes] = layout[0]
+        return known
+    shapes[key] = [present, _NOT_YET]
+    _shape_count += 1
+    return present
 
 
-def _header_places(tags: list[bytes]) -> tuple[int, ...] | None:
-    """Where each header field's value is in a clean frame's flat list, in `Header` field order
-    (-1: absent); None when a header tag is also found after the header's own run of fields."""
-    order = _header_order()
+def _header_places(tags: list[bytes], present: frozenset[bytes]) -> tuple[int, ...] | None:
+    """Where each header field's value is in a frame's flat list, in `Header` field order (-1:
+    absent), when the frame's first run of header fields holds each header tag of the frame
+    once (a later repeat of one changes nothing: the run comes first); else None."""
     keys = _spec_tags()[1]
     run = 3
     while run < len(tags) and tags[run] in keys:
         run += 1
     head = tags[3:run]
-    if len(set(head)) != len(head) or not keys.isdisjoint(tags[run:]):
+    if not len(head) == len(set(head)) == len(present & keys):
         return None
-    at = {tags[i]: 2 * i + 1 for i in range(3, run)}  # tag i's value is flat[2 * i + 1]
-    return tuple(at.get(tag, -1) for tag in order)
+    order = _header_order()
+    places = [-1] * len(order)
+    for i in range(3, run):
+        places[order.index(tags[i])] = 2 * i + 1  # tag i's value is flat[2 * i + 1]
+    return tuple(places)
 
 
 def header_place(tag: bytes) -> int:
