@@ -356,15 +356,15 @@ def _spec_tags() -> tuple[frozenset[int], frozenset[bytes]]:
     """
     global _SPEC_TAGS
     if _SPEC_TAGS is None:
-        from ._generated.common import Header
         from ._generated.tables import FIELDS
 
-        _SPEC_TAGS = (frozenset(FIELDS), frozenset(info.key for info in Header._FIELDS))
+        _SPEC_TAGS = (frozenset(FIELDS), frozenset(_header_order()))
     return _SPEC_TAGS
 
 
 def _header_order() -> tuple[bytes, ...]:
-    """The header's own fields (no 8, 9, 35) in spec order; loaded on first use, as above."""
+    """The header's own fields (no 8, 9, 35) in spec order; loaded on first use (the generated
+    modules import this one)."""
     global _HEADER_ORDER
     if not _HEADER_ORDER:
         from ._generated.common import Header
