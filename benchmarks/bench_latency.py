@@ -307,7 +307,6 @@ class RawFrames:
     def __init__(self, gw: Gateway) -> None:
         self.sender = gw.key_id.encode()
         self.buf = b""
-        self.seq = 1
         now = time.time()
         stamp = _stamp(now)
         sig = signature_b64(
@@ -333,7 +332,7 @@ class RawFrames:
         start = frame.index(b"\x0152=") + 4
         end = frame.index(b"\x01", start)
         self.logon = _frame(frame[frame.index(b"35=") : start] + stamp + frame[end:-7])
-        self.seq = 2
+        self.seq = 2  # the Logon is 1
         # the body of a NewOrderSingle after the header, with a ClOrdID to replace
         tmpl = p.encode(order(), hdr)
         body = tmpl[tmpl.index(b"\x0111=") + 1 : -7]
