@@ -1,16 +1,17 @@
 """What the blocking, asyncio and trio sessions do the same way, whatever their loop.
 
 `SessionBase` is the loop-independent half of every adapter's session object: the core's
-`Supervisor`, the bounded `EventQueue`, the checks and the TLS context of `open`, `send`, the
-properties, the hand-off of events to the queue or to ``on_event``, the message log calls and
-the same log lines (`log_event`). `AsyncSessionBase` adds the awaitable reading API of the
+`Driver` (supervisor, order tracker, books, drop-copy catch-up and the event queue with its
+`QueuePolicy`), the checks and the TLS context of `open`, `send`, the properties, the message
+log calls and the same log lines (`log_event`). `AsyncSessionBase` adds the awaitable reading API of the
 asyncio and trio sessions (`next_event`, `events`, ``async for``, `wait_for`, `run`, `place`,
 `cancel`) over two hooks each loop provides: `AsyncSessionBase._now` and
 `AsyncSessionBase._wait_changed`.
 
-Every session keeps an `OrderTracker` (``session.tracker``), fed here with every event the
-core produces (before the queue or ``on_event`` gets it). `Settlement` is the one definition
-of what `place` / `cancel` wait for; each adapter only blocks or awaits until it is settled.
+Every session keeps an `OrderTracker` (``session.tracker``), fed by the driver with every
+event as the bytes are read (before the application sees it, however slowly it reads).
+`Settlement` is the one definition of what `place` / `cancel` wait for; each adapter only
+blocks or awaits until it is settled.
 
 Rate limits (``SessionConfig.rate_limiter``): the core refuses what its buckets cannot take
 (`RateLimitExceeded`) and says how long until they can (``Session.send_delay``). With
@@ -24,20 +25,28 @@ made here: the supervisor makes them all.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import inspect
 import logging
 import math
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, ClassVar, Literal
 
 import attrs
 
 from kalshi_fix_sansio import Message
+from kalshi_fix_sansio.book import Books
+from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, ExecCursor
 from kalshi_fix_sansio.config import SessionConfig
+from kalshi_fix_sansio.driver import (
+    Driver,
+    FallingBehind,
+    MarketDataFolded,
+    QueuePolicy,
+    TrackingFailed,
+)
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import Event, LogonRejected
 from kalshi_fix_sansio.session import Session
@@ -50,7 +59,7 @@ from kalshi_fix_sansio.supervisor import (
 )
 from kalshi_fix_sansio.tracker import OrderRejected, OrderTracker, TrackedOrder
 
-from ._client import MAX_QUEUED_EVENTS, ConnectOptions
+from ._client import ConnectOptions
 from ._transport import TRANSPORT_LOGGER_NAME, check_endpoint, ssl_context_for
 
 _log = logging.getLogger(TRANSPORT_LOGGER_NAME)
@@ -104,22 +113,38 @@ class Settlement:
         return TimeoutError(f"no {what} of {self.request} within {timeout:g} s (still tracked)")
 
 
-def new_supervisor(config: SessionConfig, options: ConnectOptions) -> Supervisor:
-    """The core's `Supervisor` for one session, configured from the connection options.
+def new_driver(
+    config: SessionConfig,
+    options: ConnectOptions,
+    *,
+    tracker: OrderTracker,
+    cursor: ExecCursor,
+    catch_up: bool | None,
+    policy: QueuePolicy,
+) -> Driver:
+    """The core's `Driver` for one session, configured from the connection options.
 
     Args:
         config: the session config.
         options: backoff, reconnect and maintenance options; the endpoint names the peer.
+        tracker: the session's order tracker (kept across its connections and opens).
+        cursor: where drop-copy catch-up resumes (kept across opens).
+        catch_up: see `Driver`.
+        policy: the event queue's policy.
 
     Returns:
-        A supervisor (not started).
+        A driver (not started).
     """
-    return Supervisor(
+    return Driver(
         config,
         backoff=options.backoff,
         reconnect=options.reconnect,
         maintenance_reset=options.maintenance_reset,
         peer=options.endpoint,
+        tracker=tracker,
+        cursor=cursor,
+        catch_up=catch_up,
+        policy=policy,
     )
 
 
@@ -143,69 +168,58 @@ def log_event(name: str, event: Event) -> None:
         _log.info("%s: reconnected and logged on (attempt %d)", name, event.attempt)
     elif isinstance(event, LogonRejected):
         _log.warning("%s: Logon refused: %s", name, event.text)
+    elif isinstance(event, CatchUpComplete):
+        _log.info(
+            "%s: caught up: %d missed ExecutionReport(s) recovered (%d replayed from %s)",
+            name, event.recovered, event.replayed, ", ".join(event.begin_exec_ids.values()),
+        )
+    elif isinstance(event, CatchUpFailed):
+        _log.warning("%s: catch-up failed: %s", name, event.reason)
+    elif isinstance(event, FallingBehind):
+        _log.warning(
+            "%s: the application is %.1f s behind (%d events unread); the tracker is current",
+            name, event.behind, event.queued,
+        )
+    elif isinstance(event, MarketDataFolded):
+        _log.warning(
+            "%s: %d unread market-data messages folded (%.1f s behind); the books are current",
+            name, event.folded, event.behind,
+        )
+    elif isinstance(event, TrackingFailed):
+        _log.error("%s: the order tracker failed: %s", name, event.error)
 
 
-def check_queue_bound(max_queued_events: int) -> int:
-    """Validate an adapter's event-queue bound.
+def make_queue_policy(max_queued_events: int | None, policy: QueuePolicy | None) -> QueuePolicy:
+    """The event queue's policy from a session's ``max_queued_events`` and ``queue_policy``.
 
     Args:
-        max_queued_events: most events queued before reading pauses.
+        max_queued_events: most unread events before `EventQueueOverflow` (None: the
+            policy's ``max_events``).
+        policy: the rest of the policy (None: `QueuePolicy` defaults).
 
     Returns:
-        The bound.
+        The policy.
 
     Raises:
-        LocalProtocolError: not an integer >= 1.
+        LocalProtocolError: ``max_queued_events`` is not an integer >= 1, or ``policy`` is
+            not a `QueuePolicy`.
     """
-    if isinstance(max_queued_events, bool) or max_queued_events < 1:
-        raise LocalProtocolError(f"max_queued_events must be >= 1, got {max_queued_events!r}")
-    return max_queued_events
+    if policy is None:
+        policy = QueuePolicy()
+    elif not isinstance(policy, QueuePolicy):
+        raise LocalProtocolError(f"queue_policy must be a QueuePolicy, got {type(policy).__name__}")
+    if max_queued_events is None:
+        return policy
+    if isinstance(max_queued_events, bool) or not isinstance(max_queued_events, int) or max_queued_events < 1:
+        raise LocalProtocolError(f"max_queued_events must be an int >= 1, got {max_queued_events!r}")
+    return attrs.evolve(policy, max_events=max_queued_events)
 
 
-class EventQueue:
-    """The bounded event queue of a session (no locking: each adapter guards it its own way).
-
-    Args:
-        bound: most events held; `full` tells the pump to stop reading.
-    """
-
-    def __init__(self, bound: int) -> None:
-        self.bound = check_queue_bound(bound)
-        self._events: collections.deque[Event] = collections.deque()
-
-    def __len__(self) -> int:
-        return len(self._events)
-
-    def __iter__(self) -> Iterator[Event]:
-        return iter(self._events)
-
-    @property
-    def full(self) -> bool:
-        """As many events wait as the bound allows."""
-        return len(self._events) >= self.bound
-
-    def put(self, event: Event) -> None:
-        """Queue an event (the pump checks `full` before it reads more)."""
-        self._events.append(event)
-
-    def pop(self) -> Event | None:
-        """The oldest event, or None."""
-        return self._events.popleft() if self._events else None
-
-    def take(self, predicate: Callable[[Event], bool]) -> Event | None:
-        """Remove and return the first event satisfying ``predicate``; the others stay in order."""
-        for index, event in enumerate(self._events):
-            if predicate(event):
-                del self._events[index]
-                return event
-        return None
-
-
-def closed_error(supervisor: Supervisor | None, crash: Exception | None = None) -> Exception:
+def closed_error(supervisor: Driver | Supervisor | None, crash: Exception | None = None) -> Exception:
     """What reading from a session with no event left raises.
 
     Args:
-        supervisor: the session's supervisor (None: never opened).
+        supervisor: the session's driver or supervisor (None: never opened).
         crash: what stopped the session's task or thread unexpectedly (e.g. a
             `LocalProtocolError` from `loopback_addresses`), raised as is.
 
@@ -252,10 +266,18 @@ class SessionBase:
         on_reconnect: called after each reconnect and Logon, e.g. to re-subscribe (awaited
             when awaitable, in the async adapters).
         clock: UTC epoch seconds for the core; tests may pass their own.
-        max_queued_events: most events queued before reading pauses.
+        max_queued_events: most unread events before the session logs out with
+            `EventQueueOverflow` (reading never pauses; see `QueuePolicy`).
         rate_limit: with a ``rate_limiter`` in the config, ``"wait"`` for tokens or
             ``"raise"`` `RateLimitExceeded` (`RateLimitMode`); also settable later as
             ``session.rate_limit``.
+        tracker: the order tracker to keep current (e.g. restored after a restart); a new one
+            if None.
+        cursor: where drop-copy catch-up resumes (e.g. restored after a restart): the first
+            Logon then requests what was missed since it.
+        catch_up: recover the ExecutionReports missed while disconnected (EventResendRequest
+            on KalshiNR after every reconnect); None: on where the session type allows it.
+        queue_policy: what happens when the application reads slowly (`QueuePolicy`).
     """
 
     _OPEN_HINT: ClassVar[str] = "use the session in `async with` first"
@@ -269,21 +291,42 @@ class SessionBase:
         on_event: Callable[[Event], object] | None = None,
         on_reconnect: Callable[[Any], object] | None = None,
         clock: Callable[[], float] = time.time,
-        max_queued_events: int = MAX_QUEUED_EVENTS,
+        max_queued_events: int | None = None,
         rate_limit: RateLimitMode = "wait",
+        tracker: OrderTracker | None = None,
+        cursor: ExecCursor | None = None,
+        catch_up: bool | None = None,
+        queue_policy: QueuePolicy | None = None,
     ) -> None:
         self.rate_limit = rate_limit
         self.config, self.options = config, options
         self.on_event, self.on_reconnect = on_event, on_reconnect
         self._clock = clock
-        self._queue = EventQueue(max_queued_events)
-        self.supervisor: Supervisor | None = None
+        self.queue_policy = queue_policy_of = make_queue_policy(max_queued_events, queue_policy)
+        """What happens when the application reads events slowly (`QueuePolicy`)."""
+        if not queue_policy_of.queue_events and on_event is not None:
+            raise LocalProtocolError("on_event needs events: it cannot be used with queue_events=False")
+        if tracker is not None and not isinstance(tracker, OrderTracker):
+            raise LocalProtocolError(f"tracker must be an OrderTracker, got {type(tracker).__name__}")
+        if cursor is not None and not isinstance(cursor, ExecCursor):
+            raise LocalProtocolError(f"cursor must be an ExecCursor, got {type(cursor).__name__}")
+        self._catch_up = catch_up
+        self.cursor = cursor if cursor is not None else ExecCursor()
+        """The newest ExecID seen per exchange index: where drop-copy catch-up resumes (save
+        it with `ExecCursor.save` to resume after a restart)."""
+        self.driver: Driver | None = None
+        """The core's driver of the current (or last) open (None before the first)."""
         self._crash: Exception | None = None  # what stopped the thread or task unexpectedly
         self._lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         self._name = f"{config.product}/{config.session_type}"
-        self.tracker = OrderTracker()
-        """Orders, fills and positions of this session (fed with every event it receives)."""
+        self._reconnected = False  # a Reconnected was read: on_reconnect is due
+        self.tracker = tracker if tracker is not None else OrderTracker()
+        """Orders, fills and positions of this session (fed with every event as it is read)."""
         self._setup()
+        new_driver(  # check the catch-up option now, not at open
+            config, options, tracker=self.tracker, cursor=self.cursor, catch_up=catch_up,
+            policy=self.queue_policy,
+        )
 
     # -- what each adapter provides -------------------------------------------------------
 
@@ -301,7 +344,7 @@ class SessionBase:
         """Wake the session's thread or task (something changed)."""
         raise NotImplementedError  # pragma: no cover - each adapter says
 
-    def _flush(self, sup: Supervisor) -> None:
+    def _flush(self, sup: Driver) -> None:
         """Get the bytes the core just queued on their way (default: wake the writer)."""
         self._wake()
 
@@ -353,7 +396,7 @@ class SessionBase:
         ``delay`` seconds away (sleep, then offer again). ``track``: record it in the tracker
         first (the answer may come before this returns), forgotten again if it is not sent.
         """
-        sup = self.supervisor
+        sup = self.driver
         if sup is None:
             raise LocalProtocolError(f"not connected: {self._OPEN_HINT}")
         with self._lock:
@@ -394,28 +437,45 @@ class SessionBase:
         return Settlement(self.tracker, _cl_ord_id(request), str(orig), "answer")
 
     @property
+    def supervisor(self) -> Supervisor | None:
+        """The core's connection `Supervisor` of the current (or last) open."""
+        return None if self.driver is None else self.driver.supervisor
+
+    @property
     def session(self) -> Session | None:
         """The core `Session` of the current (or last) connection."""
-        return None if self.supervisor is None else self.supervisor.session
+        return None if self.driver is None else self.driver.session
 
     @property
     def connections(self) -> int:
         """How many connections logged on so far (1 + the reconnects)."""
-        return 0 if self.supervisor is None else self.supervisor.connections
+        return 0 if self.driver is None else self.driver.connections
+
+    @property
+    def books(self) -> Books | None:
+        """The order books of a market-data session, current as the bytes are read (None on
+        other session types, and before the first open)."""
+        return None if self.driver is None else self.driver.books
 
     @property
     def max_queued_events(self) -> int:
-        """The event queue's bound."""
-        return self._queue.bound
+        """Most unread events before `EventQueueOverflow` (``queue_policy.max_events``)."""
+        return self.queue_policy.max_events
 
     @property
     def queued_events(self) -> int:
-        """How many events wait in the queue."""
-        return len(self._queue)
+        """How many events wait unread."""
+        return 0 if self.driver is None else self.driver.queued
+
+    @property
+    def lag(self) -> float:
+        """Seconds the oldest unread event has waited (0.0 when none waits): how far behind
+        the application is."""
+        return 0.0 if self.driver is None else self.driver.lag(self._clock())
 
     # -- shared steps -----------------------------------------------------------------------
 
-    def _begin(self) -> tuple[Supervisor, ssl.SSLContext | None]:
+    def _begin(self) -> tuple[Driver, ssl.SSLContext | None]:
         """The first half of every `open`: checks, TLS context, message log, a started core.
 
         Raises:
@@ -427,62 +487,88 @@ class SessionBase:
         context = ssl_context_for(self.options.endpoint, self.options.ssl_context)
         if self.options.message_log is not None:
             self.options.message_log.open()
-        sup = self.supervisor = new_supervisor(self.config, self.options)
+        sup = self.driver = new_driver(
+            self.config,
+            self.options,
+            tracker=self.tracker,
+            cursor=self.cursor,
+            catch_up=self._catch_up,
+            policy=self.queue_policy,
+        )
+        sup.observer = self._observe
         self._crash = None
         sup.start(self._clock())
         return sup, context
+
+    def _observe(self, event: Event) -> None:
+        """Every event as the driver reads it (before the application sees it): logged, and a
+        `Reconnected` makes ``on_reconnect`` due."""
+        log_event(self._name, event)
+        if isinstance(event, Reconnected) and self.on_reconnect is not None:
+            self._reconnected = True
 
     def _close_log(self) -> None:
         if self.options.message_log is not None:
             self.options.message_log.close()
 
-    def _logged_on(self, sup: Supervisor) -> bool:
+    def _logged_on(self, sup: Driver) -> bool:
         """`open` is done: the session logged on (if the connection is lost again at once, the
         events and then the error come through `next_event`, as for any later loss)."""
         return sup.connections > 0
 
     def _closed_error(self) -> Exception:
-        return closed_error(self.supervisor, self._crash)
+        return closed_error(self.driver, self._crash)
 
     def _check_failed(self) -> None:
         """Raise what ended the session, if it did not end with a clean close."""
-        if self.supervisor is None or self.supervisor.failure is not None or self._crash is not None:
+        if self.driver is None or self.driver.failure is not None or self._crash is not None:
             raise self._closed_error()
 
-    def _connected(self, sup: Supervisor) -> bool:
+    def _connected(self, sup: Driver) -> bool:
         """Tell the core a connection is up; False when the session closed meanwhile."""
         if sup.connect_at is None:  # closed while connecting
             return False
         sup.connection_made(self._clock())
         return True
 
-    def _received(self, sup: Supervisor, data: bytes) -> None:
+    def _received(self, sup: Driver, data: bytes) -> None:
         """Log and feed bytes read from the connection (``b""``: EOF)."""
         now = self._clock()
         if data and self.options.message_log is not None:
             self.options.message_log.received(data, now)
         sup.receive_data(data, now)
 
-    def _to_send(self, sup: Supervisor) -> bytes:
+    def _to_send(self, sup: Driver) -> bytes:
         """The bytes the core wants written, logged as sent."""
         data = sup.data_to_send()
         if data and self.options.message_log is not None:
             self.options.message_log.sent(data, self._clock())
         return data
 
-    def _pull(self, sup: Supervisor, force: bool) -> Event | None:
-        """The core's next event if there is room for it, queued unless ``on_event`` takes it."""
-        if not (force or self.on_event is not None or not self._queue.full):
+    def _callback_due(self, sup: Driver) -> bool:
+        """``on_event`` has an event to take, or ``on_reconnect`` is due."""
+        return self._reconnected or (self.on_event is not None and sup.queued > 0)
+
+    def _take_callback(self, sup: Driver) -> tuple[Event | None, bool]:
+        """The next event for ``on_event`` (None: none, or no ``on_event``), and whether
+        ``on_reconnect`` is due now (after that event: a `Reconnected` one)."""
+        event = sup.next_event() if self.on_event is not None else None
+        if event is None or isinstance(event, Reconnected) or self.on_event is None:
+            due, self._reconnected = self._reconnected, False
+            return event, due
+        return event, False
+
+    def _take(self, predicate: Callable[[Event], bool]) -> Event | None:
+        """The first unread event satisfying ``predicate`` (for the readers)."""
+        sup = self.driver
+        if sup is None:
             return None
-        event = sup.next_event()
-        if event is not None:
-            try:
-                self.tracker.on_event(event)
-            except Exception:  # a bug there must not stop the session
-                _log.exception("%s: the order tracker failed on %r", self._name, event)
-            if self.on_event is None:
-                self._queue.put(event)
-        return event
+        if not self.queue_policy.queue_events:
+            raise LocalProtocolError(
+                "this session was opened with queue_events=False: it queues no events "
+                "(use session.tracker, place() and cancel())"
+            )
+        return sup.take(predicate)
 
 
 class AsyncSessionBase(SessionBase):
@@ -611,17 +697,12 @@ class AsyncSessionBase(SessionBase):
 
     async def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
         deadline = self._now() + (math.inf if timeout is None else timeout)
-        while True:
-            full = self._queue.full  # the reader may have stopped reading
-            if (event := self._queue.take(predicate)) is not None:
-                break
+        while (event := self._take(predicate)) is None:
             if self._now() >= deadline:
                 return None
             if self._ended():
                 raise self._closed_error()
             await self._wait_changed(deadline)
-        if full:
-            self._wake()  # room in the queue again: the reader may read again
         return event
 
     async def _until(self, done: Callable[[], bool]) -> None:
@@ -629,26 +710,21 @@ class AsyncSessionBase(SessionBase):
         while not done() and not self._ended():
             await self._wait_changed(math.inf)
 
-    async def _await_logon(self, sup: Supervisor) -> bool:
+    async def _await_logon(self, sup: Driver) -> bool:
         await self._until(lambda: self._logged_on(sup))
         return self._logged_on(sup)
 
-    def _queue_events(self, sup: Supervisor) -> bool:
-        """Queue the core's events while there is room (a read callback, no ``on_event``):
-        whether any was queued."""
-        queued = False
-        while (event := self._pull(sup, False)) is not None:
-            log_event(self._name, event)
-            queued = True
-        return queued
-
-    async def _deliver(self, sup: Supervisor, *, force: bool = False) -> None:
-        """Hand the core's events to the queue or ``on_event``, while there is room."""
-        while (event := self._pull(sup, force)) is not None:
-            log_event(self._name, event)
-            if self.on_event is not None:
+    async def _deliver(self, sup: Driver) -> None:
+        """Run the callbacks: ``on_event`` with every unread event, ``on_reconnect`` when due
+        (reading goes on meanwhile: the driver keeps the tracker and the books current)."""
+        ran = False
+        while self._callback_due(sup):
+            event, reconnected = self._take_callback(sup)
+            if event is not None and self.on_event is not None:
                 await maybe_await(self.on_event(event))
-            self._wake()
-            if isinstance(event, Reconnected) and self.on_reconnect is not None:
+            if reconnected and self.on_reconnect is not None:
                 await maybe_await(self.on_reconnect(self))
                 self._flush(sup)
+            ran = True
+        if ran:
+            self._wake()  # whoever waits on what the callbacks did

@@ -12,15 +12,16 @@ The core's `Supervisor` makes every decision (reconnects, backoff, sequence rese
 Logons, logout on close); this module connects (`loop.create_connection`, TLS from
 `ssl_context_for`), sleeps and runs the supervisor in one background task per session, so
 heartbeats and TestRequests flow while the application is busy elsewhere. What the transport
-reads goes to the core in the transport's own callback (`_Connection.data_received`), which
-queues the events at once: no task switch on the way in. The task wakes for timers,
-reconnects, back-pressure and the callbacks: ``on_event`` and ``on_reconnect`` run in it (an
-awaitable result is awaited); meanwhile nothing is read.
+reads goes to the core's `Driver` in the transport's own callback
+(`_Connection.data_received`), which keeps the order tracker and the books current and queues
+the events at once: no task switch on the way in. The task wakes for timers, reconnects and
+the callbacks: ``on_event`` and ``on_reconnect`` run in it (an awaitable result is awaited);
+reading goes on meanwhile.
 
 `AsyncSession.send` is synchronous: it hands the message to the core and writes the bytes to
 the transport's buffer at once, so a forgotten ``await`` cannot lose a message (and an
-``await`` by mistake fails loudly: an int is not awaitable). Events wait in a queue of at most
-``max_queued_events``; while it is full the transport reads nothing (TCP pushes back on Kalshi).
+``await`` by mistake fails loudly: an int is not awaitable). Reading never pauses for a slow
+application: the driver's `QueuePolicy` decides what happens when events pile up unread.
 """
 
 from __future__ import annotations
@@ -34,8 +35,16 @@ from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
 from kalshi_fix_sansio._aio import within
+from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
+from kalshi_fix_sansio.driver import (
+    Driver,
+    EventQueueOverflow,
+    FallingBehind,
+    MarketDataFolded,
+    QueuePolicy,
+)
 from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting, Supervisor
+from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
 from ._base import AsyncSessionBase
 from ._client import MAX_QUEUED_EVENTS, ClientBase
@@ -44,10 +53,18 @@ from ._transport import MAX_BUFFERED_OUTBOUND, loopback_addresses
 __all__ = [
     "MAX_QUEUED_EVENTS",
     "AsyncSession",
+    "CatchUpComplete",
+    "CatchUpFailed",
+    "CatchUpStarted",
     "Disconnected",
     "EventCallback",
+    "EventQueueOverflow",
+    "ExecCursor",
+    "FallingBehind",
     "FixClient",
     "MarginFixClient",
+    "MarketDataFolded",
+    "QueuePolicy",
     "ReconnectHook",
     "Reconnected",
     "Reconnecting",
@@ -64,7 +81,7 @@ class _Connection(asyncio.Protocol):
     """A connection's transport callbacks, handed to its session (bytes held until the session
     takes the connection over: nothing is lost between the connect and that moment)."""
 
-    def __init__(self, session: AsyncSession, sup: Supervisor) -> None:
+    def __init__(self, session: AsyncSession, sup: Driver) -> None:
         self.session = session
         self.sup = sup
         self.transport: asyncio.Transport | None = None
@@ -100,7 +117,6 @@ class AsyncSession(AsyncSessionBase):
 
     def _setup(self) -> None:
         self._conn: _Connection | None = None
-        self._paused = False  # reading paused: the queue is full, or the callbacks run
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()  # events queued or the supervisor moved (readers wait)
         self._kick = asyncio.Event()  # the session's task has something to do
@@ -130,7 +146,7 @@ class AsyncSession(AsyncSessionBase):
 
     async def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
-        sup, task = self.supervisor, self._task
+        sup, task = self.driver, self._task
         if sup is not None and task is not None:
             sup.close(self._clock())
             self._write(sup)
@@ -169,26 +185,21 @@ class AsyncSession(AsyncSessionBase):
         self._changed.set()
         self._kick.set()
 
-    def _flush(self, sup: Supervisor) -> None:
+    def _flush(self, sup: Driver) -> None:
         self._write(sup)
         self._kick_if_sooner(sup)
 
     # -- the connection's callbacks: what is read goes to the core at once ----------------
 
     def _on_data(self, conn: _Connection, data: bytes) -> None:
-        """Feed bytes read (``b""``: EOF) to the core; queue its events unless a callback must
-        take them (then the task does, reading paused meanwhile)."""
+        """Feed bytes read (``b""``: EOF) to the core's driver (tracker, books and queue are
+        current at once); wake the readers, and the task when a callback is due."""
         if conn is not self._conn:
             return  # a connection already given up
         sup = conn.sup
         self._received(sup, data)
-        if self.on_event is None and self.on_reconnect is None:
-            if self._queue_events(sup):
-                self._changed.set()
-            if self._queue.full:
-                self._pause()  # back-pressure: taking an event wakes the task, which resumes
-        else:
-            self._pause()  # the task runs the callbacks; nothing is read meanwhile
+        self._changed.set()  # readers and `place` / `cancel` look again
+        if self._callback_due(sup):
             self._kick.set()
         self._write(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
         if data and sup.wants_transport:
@@ -207,27 +218,15 @@ class AsyncSession(AsyncSessionBase):
             self._received(conn.sup, b"")  # closed without an EOF seen (e.g. TLS abort)
         self._wake()
 
-    def _kick_if_sooner(self, sup: Supervisor) -> None:
+    def _kick_if_sooner(self, sup: Driver) -> None:
         """Wake the task when the core now wants its timer before the task's wait ends."""
         deadline = sup.next_deadline()
         if deadline is not None and deadline < self._armed:
             self._kick.set()
 
-    def _pause(self) -> None:
-        conn = self._conn
-        if not self._paused and conn is not None and conn.transport is not None:
-            self._paused = True
-            conn.transport.pause_reading()
-
-    def _resume(self) -> None:
-        conn = self._conn
-        if self._paused and conn is not None and conn.transport is not None:
-            self._paused = False
-            conn.transport.resume_reading()
-
     # -- the background task ------------------------------------------------------------
 
-    async def _run(self, sup: Supervisor) -> None:
+    async def _run(self, sup: Driver) -> None:
         try:
             while not sup.finished or self._conn is not None:
                 if self._conn is None and (at := sup.connect_at) is not None:
@@ -238,18 +237,16 @@ class AsyncSession(AsyncSessionBase):
                     self._abort()
                 await self._deliver(sup)
                 if self._conn is not None:
-                    if not (self._queue.full and self.on_event is None):
-                        self._resume()
                     await self._idle(sup)
                     sup.handle_timer(self._clock())
-            await self._deliver(sup, force=True)
+            await self._deliver(sup)
         except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
             self._crash = exc
         finally:
             self._abort()
             self._wake()
 
-    async def _idle(self, sup: Supervisor) -> None:
+    async def _idle(self, sup: Driver) -> None:
         """Wait until kicked, or until the core's next deadline."""
         deadline = sup.next_deadline()
         self._armed = math.inf if deadline is None else deadline
@@ -261,11 +258,11 @@ class AsyncSession(AsyncSessionBase):
         kick.clear()
         self._armed = -math.inf  # not waiting: nothing needs a kick for its deadline
 
-    async def _sleep_until(self, sup: Supervisor, at: float) -> None:
+    async def _sleep_until(self, sup: Driver, at: float) -> None:
         while sup.connect_at is not None and (delay := at - self._clock()) > 0:
             await self._wait_changed(self._now() + delay)  # close() wakes us
 
-    async def _connect(self, sup: Supervisor) -> None:
+    async def _connect(self, sup: Driver) -> None:
         ep, timeout = self.options.endpoint, self.options.connect_timeout
         try:
             conn = await asyncio.wait_for(self._open(sup), timeout)
@@ -276,12 +273,12 @@ class AsyncSession(AsyncSessionBase):
         if not self._connected(sup):
             conn.transport.abort()
             return
-        self._conn, self._paused, conn.adopted = conn, False, True
+        self._conn, conn.adopted = conn, True
         for data in conn.early:  # what came before the session took the connection
             self._on_data(conn, data)
         conn.early.clear()
 
-    async def _open(self, sup: Supervisor) -> _Connection:
+    async def _open(self, sup: Driver) -> _Connection:
         ep = self.options.endpoint
         loop = asyncio.get_running_loop()
 
@@ -303,7 +300,7 @@ class AsyncSession(AsyncSessionBase):
                 error = exc
         raise error
 
-    def _write(self, sup: Supervisor) -> None:
+    def _write(self, sup: Driver) -> None:
         conn = self._conn
         transport = None if conn is None else conn.transport
         if transport is None or transport.is_closing():

@@ -14,8 +14,11 @@ so heartbeats and TestRequests flow while the application is busy; `BlockingSess
 the message to the core under a lock (first sleeping, outside the lock, as long as the core's
 rate limiter asks, if one is configured) and writes its bytes to the socket itself when the
 socket takes them at once, else wakes the thread, which writes them.
-``on_event`` and ``on_reconnect`` run in that thread (they may call `send`). Events wait in a
-queue of at most ``max_queued_events``; while it is full the thread reads nothing.
+Every byte read goes to the core's `Driver` in that thread, which keeps the order tracker and
+the books current at once. ``on_event`` and ``on_reconnect`` run in a second thread of the
+session (they may call `send`), so a slow callback never stops the reading. Reading never pauses
+for a slow application: the driver's `QueuePolicy` decides what happens when events pile up
+unread.
 """
 
 from __future__ import annotations
@@ -29,20 +32,36 @@ import time
 from collections.abc import Callable, Iterator
 
 from kalshi_fix_sansio import Message
+from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
+from kalshi_fix_sansio.driver import (
+    Driver,
+    EventQueueOverflow,
+    FallingBehind,
+    MarketDataFolded,
+    QueuePolicy,
+)
 from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting, Supervisor
+from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 from kalshi_fix_sansio.tracker import TrackedOrder
 
-from ._base import PLACE_TIMEOUT, SessionBase, Settlement, Until, log_event, matched
+from ._base import PLACE_TIMEOUT, SessionBase, Settlement, Until, matched
 from ._client import MAX_QUEUED_EVENTS, ClientBase
 from ._transport import READ_CHUNK, loopback_addresses
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
     "BlockingSession",
+    "CatchUpComplete",
+    "CatchUpFailed",
+    "CatchUpStarted",
     "Disconnected",
+    "EventQueueOverflow",
+    "ExecCursor",
+    "FallingBehind",
     "FixClient",
     "MarginFixClient",
+    "MarketDataFolded",
+    "QueuePolicy",
     "Reconnected",
     "Reconnecting",
 ]
@@ -52,15 +71,17 @@ class BlockingSession(SessionBase):
     """One Kalshi FIX session over a blocking socket (``with``: log on, then log out).
 
     Takes the arguments of `SessionBase`: ``config``, ``options``, ``on_event`` and
-    ``on_reconnect`` (both run in the session's thread), ``clock``, ``max_queued_events``.
+    ``on_reconnect`` (both run in the session's callback thread), ``clock``,
+    ``max_queued_events`` and the others.
     """
 
     _OPEN_HINT = "use the session as a context manager first"
 
     def _setup(self) -> None:
-        self._cond = threading.Condition()  # guards the supervisor and the queue
+        self._cond = threading.Condition()  # guards the driver (and so its queue)
         self._lock = self._cond
         self._thread: threading.Thread | None = None
+        self._dispatcher: threading.Thread | None = None  # runs on_event / on_reconnect
         self._running = False
         self._wake_r, self._wake_w = socket.socketpair()
         self._ssl: ssl.SSLContext | None = None
@@ -92,6 +113,11 @@ class BlockingSession(SessionBase):
         self._running = True
         self._thread = threading.Thread(target=self._run, args=(sup,), name=f"kalshi-fix {self._name}", daemon=True)
         self._thread.start()
+        if self.on_event is not None or self.on_reconnect is not None:
+            self._dispatcher = threading.Thread(
+                target=self._dispatch, args=(sup,), name=f"kalshi-fix {self._name} callbacks", daemon=True
+            )
+            self._dispatcher.start()
         with self._cond:
             self._cond.wait_for(lambda: self._logged_on(sup) or self._ended())
         if not self._logged_on(sup):
@@ -100,7 +126,7 @@ class BlockingSession(SessionBase):
 
     def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
-        sup, thread = self.supervisor, self._thread
+        sup, thread = self.driver, self._thread
         if sup is not None and thread is not None:
             with self._cond:
                 sup.close(self._clock())
@@ -111,6 +137,11 @@ class BlockingSession(SessionBase):
                     self._thread = None
                     self._wake_r.close()
                     self._wake_w.close()
+        dispatcher = self._dispatcher
+        if dispatcher is not None and dispatcher is not threading.current_thread():
+            dispatcher.join(self.config.logout_timeout + 1)
+            if not dispatcher.is_alive():
+                self._dispatcher = None
         self._close_log()
 
     def next_event(self, timeout: float | None = None) -> Event | None:
@@ -147,7 +178,9 @@ class BlockingSession(SessionBase):
             LogonRefused, ConnectionFailed, TransportError: the session failed.
         """
         with self._cond:
-            self._cond.wait_for(lambda: self._ended() or (until is not None and until()))
+            self._cond.wait_for(
+                lambda: (self._ended() and not self._dispatching()) or (until is not None and until())
+            )
         self._check_failed()
 
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
@@ -210,26 +243,45 @@ class BlockingSession(SessionBase):
     def _ended(self) -> bool:
         return not self._running
 
+    def _dispatching(self) -> bool:
+        """The callback thread still has (or may get) callbacks to run (call holding the lock)."""
+        sup = self.driver
+        return self._dispatcher is not None and sup is not None and self._callback_due(sup)
+
     def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while True:
-                full = self._queue.full  # the thread may have stopped reading
-                if (event := self._queue.take(predicate)) is not None:
-                    break
+            while (event := self._take(predicate)) is None:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
                 if self._ended():
                     raise self._closed_error()
                 self._cond.wait(remaining)
-        if full:
-            self._wake()  # room in the queue again: the thread may read again
         return event
+
+    def _dispatch(self, sup: Driver) -> None:
+        """The callback thread: ``on_event`` with every event, ``on_reconnect`` when due, until
+        the session's thread has ended and nothing is left."""
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._callback_due(sup) or self._ended())
+                if not self._callback_due(sup):
+                    self._cond.notify_all()  # `run` waits for the last callback
+                    return
+                event, reconnected = self._take_callback(sup)
+            try:
+                if event is not None and self.on_event is not None:
+                    self.on_event(event)
+                if reconnected and self.on_reconnect is not None:
+                    self.on_reconnect(self)
+            finally:
+                with self._cond:
+                    self._cond.notify_all()
 
     # -- the session's thread -------------------------------------------------------------
 
-    def _run(self, sup: Supervisor) -> None:
+    def _run(self, sup: Driver) -> None:
         sock: socket.socket | None = None
         try:
             while True:
@@ -241,10 +293,8 @@ class BlockingSession(SessionBase):
                     if self._sleep(at - self._clock()) is None:
                         sock = self._sock = self._connect(sup)
                 sock = self._write(sup, sock)
-                self._deliver(sup)
                 if sock is not None:
                     self._read(sup, sock)
-            self._deliver(sup, force=True)
         except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
             self._crash = exc
         finally:
@@ -262,7 +312,7 @@ class BlockingSession(SessionBase):
             return True
         return None
 
-    def _connect(self, sup: Supervisor) -> socket.socket | None:
+    def _connect(self, sup: Driver) -> socket.socket | None:
         ep, timeout = self.options.endpoint, self.options.connect_timeout
         try:
             if self._ssl is None:
@@ -287,14 +337,13 @@ class BlockingSession(SessionBase):
         sock.close()
         return None
 
-    def _read(self, sup: Supervisor, sock: socket.socket) -> None:
+    def _read(self, sup: Driver, sock: socket.socket) -> None:
         with self._cond:
             deadline = self._read_until = sup.next_deadline()
-            paused = self._queue.full and self.on_event is None
         with self._io:
             pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
         wait = 0.0 if pending else None if deadline is None else max(deadline - self._clock(), 0.0)
-        readable, _, _ = select.select([self._wake_r] if paused else [sock, self._wake_r], [], [], wait)
+        readable, _, _ = select.select([sock, self._wake_r], [], [], wait)
         if self._wake_r in readable:
             self._wake_r.recv(4096)
         data: bytes | None = None
@@ -312,8 +361,10 @@ class BlockingSession(SessionBase):
             if data is not None:
                 self._received(sup, data)
             sup.handle_timer(self._clock())
+            if data is not None or sup.queued or self._reconnected:
+                self._cond.notify_all()  # readers, `place` / `cancel` and the callback thread
 
-    def _write(self, sup: Supervisor, sock: socket.socket | None) -> socket.socket | None:
+    def _write(self, sup: Driver, sock: socket.socket | None) -> socket.socket | None:
         if sock is None:
             with self._cond:
                 sup.data_to_send()  # no connection: nothing to write them to
@@ -343,7 +394,7 @@ class BlockingSession(SessionBase):
             self._sock = None
             sock.close()
 
-    def _flush(self, sup: Supervisor) -> None:
+    def _flush(self, sup: Driver) -> None:
         """Write what `send` just queued from the calling thread when the socket takes it at
         once (no hand-off to the session's thread on the way out); otherwise, or while the
         thread is using the socket, wake the thread, which writes it."""
@@ -378,19 +429,6 @@ class BlockingSession(SessionBase):
                 self._wake()
         finally:
             self._io.release()
-
-    def _deliver(self, sup: Supervisor, *, force: bool = False) -> None:
-        while True:
-            with self._cond:
-                event = self._pull(sup, force)
-                if event is None:
-                    return
-                self._cond.notify_all()
-            log_event(self._name, event)
-            if self.on_event is not None:
-                self.on_event(event)
-            if isinstance(event, Reconnected) and self.on_reconnect is not None:
-                self.on_reconnect(self)
 
     def _wake(self) -> None:
         try:

@@ -16,15 +16,16 @@ Logons, logout on close); this module connects (`trio.open_tcp_stream`, then TLS
 `trio.lowlevel.wait_readable` / ``wait_writable``), sleeps and runs the supervisor in a nursery:
 ``async with`` opens one (or pass your own to `TrioSession.open`), holding a task that connects,
 keeps the timers and finishes writes, with a reader task per connection that feeds the core and
-queues the events at once, so heartbeats and TestRequests flow while the application is busy.
-``on_event`` / ``on_reconnect`` run in the session's task (nothing is read meanwhile); an
+hands them to the core's `Driver` at once (the order tracker and the books are current as the
+bytes are read), so heartbeats and TestRequests flow while the application is busy.
+``on_event`` / ``on_reconnect`` run in the session's task (reading goes on meanwhile); an
 awaitable result is awaited.
 
 `TrioSession.send` is synchronous: the core takes the message and its bytes are written to the
 socket at once (what the socket cannot take yet, the session's task writes, in order, as soon as
 it can), so a forgotten ``await`` cannot lose a message (and an ``await`` by mistake fails
-loudly). Events wait in a queue of at most ``max_queued_events``; while it is full the reader
-reads nothing (TCP pushes back on Kalshi).
+loudly). Reading never pauses for a slow application: the driver's `QueuePolicy` decides what
+happens when events pile up unread.
 """
 
 from __future__ import annotations
@@ -43,8 +44,16 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "the trio adapter needs trio: pip install 'kalshi-fix-sansio[trio]'"
     ) from exc
 
+from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
+from kalshi_fix_sansio.driver import (
+    Driver,
+    EventQueueOverflow,
+    FallingBehind,
+    MarketDataFolded,
+    QueuePolicy,
+)
 from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting, Supervisor
+from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
 from ._base import AsyncSessionBase
 from ._client import MAX_QUEUED_EVENTS, ClientBase
@@ -52,9 +61,17 @@ from ._transport import MAX_BUFFERED_OUTBOUND, READ_CHUNK, loopback_addresses
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
+    "CatchUpComplete",
+    "CatchUpFailed",
+    "CatchUpStarted",
     "Disconnected",
+    "EventQueueOverflow",
+    "ExecCursor",
+    "FallingBehind",
     "FixClient",
     "MarginFixClient",
+    "MarketDataFolded",
+    "QueuePolicy",
     "Reconnected",
     "Reconnecting",
     "TrioSession",
@@ -105,7 +122,6 @@ class TrioSession(AsyncSessionBase):
         # and the task writes it, in order, before anything else
         self._sock: socket.socket | None = None
         self._unsent = b""
-        self._paused = False  # callbacks are running in the task: nothing is read meanwhile
 
     async def __aenter__(self) -> TrioSession:
         stack = contextlib.AsyncExitStack()
@@ -141,7 +157,7 @@ class TrioSession(AsyncSessionBase):
 
     async def aclose(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
-        sup = self.supervisor
+        sup = self.driver
         if sup is not None:
             sup.close(self._clock())
             self._wake()
@@ -154,10 +170,10 @@ class TrioSession(AsyncSessionBase):
         self._close_log()
 
     def _is_open(self) -> bool:
-        return self.supervisor is not None and not self._done.is_set()
+        return self.driver is not None and not self._done.is_set()
 
     def _ended(self) -> bool:
-        return self.supervisor is None or self._done.is_set()
+        return self.driver is None or self._done.is_set()
 
     def _now(self) -> float:
         return trio.current_time()
@@ -173,13 +189,13 @@ class TrioSession(AsyncSessionBase):
         self._changed.set()
         self._kick.set()
 
-    def _flush(self, sup: Supervisor) -> None:
+    def _flush(self, sup: Driver) -> None:
         self._send_now(sup)
         self._kick_if_sooner(sup)
 
     # -- the connection: bytes go to the socket and to the core without a hand-off ---------
 
-    def _send_now(self, sup: Supervisor) -> None:
+    def _send_now(self, sup: Driver) -> None:
         """Write what the core queued if the socket takes it now; else leave it to the task."""
         sock = self._sock
         if sock is None:
@@ -204,15 +220,12 @@ class TrioSession(AsyncSessionBase):
             self._unsent = data[sent:]
             self._kick.set()
 
-    def _on_data(self, sup: Supervisor, data: bytes) -> None:
-        """Feed bytes read (``b""``: EOF) to the core; queue its events unless a callback must
-        take them (then the task does, reading paused meanwhile)."""
+    def _on_data(self, sup: Driver, data: bytes) -> None:
+        """Feed bytes read (``b""``: EOF) to the core's driver (tracker, books and queue are
+        current at once); wake the readers, and the task when a callback is due."""
         self._received(sup, data)
-        if self.on_event is None and self.on_reconnect is None:
-            if self._queue_events(sup):
-                self._changed.set()
-        else:
-            self._paused = True
+        self._changed.set()  # readers and `place` / `cancel` look again
+        if self._callback_due(sup):
             self._kick.set()
         self._send_now(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
         if not sup.wants_transport:
@@ -220,7 +233,7 @@ class TrioSession(AsyncSessionBase):
         else:
             self._kick_if_sooner(sup)
 
-    def _kick_if_sooner(self, sup: Supervisor) -> None:
+    def _kick_if_sooner(self, sup: Driver) -> None:
         """Wake the task when the core now wants its timer before the task's wait ends."""
         deadline = sup.next_deadline()
         if deadline is not None and deadline < self._armed:
@@ -228,7 +241,7 @@ class TrioSession(AsyncSessionBase):
 
     # -- the session's task ---------------------------------------------------------------
 
-    async def _run(self, sup: Supervisor, context: ssl.SSLContext | None) -> None:
+    async def _run(self, sup: Driver, context: ssl.SSLContext | None) -> None:
         try:
             with trio.CancelScope() as self._scope:
                 while not sup.finished:
@@ -240,14 +253,14 @@ class TrioSession(AsyncSessionBase):
                             if sock is not None:
                                 await self._serve(sup, sock)
                     await self._deliver(sup)
-            await self._deliver(sup, force=True)
+            await self._deliver(sup)
         except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
             self._crash = exc
         finally:
             self._done.set()
             self._wake()
 
-    async def _connect(self, sup: Supervisor, context: ssl.SSLContext | None) -> socket.socket | None:
+    async def _connect(self, sup: Driver, context: ssl.SSLContext | None) -> socket.socket | None:
         ep = self.options.endpoint
         try:
             with trio.fail_after(self.options.connect_timeout):
@@ -273,18 +286,15 @@ class TrioSession(AsyncSessionBase):
             sup.connection_failed(self._clock(), exc)
             return None
 
-    async def _serve(self, sup: Supervisor, sock: socket.socket) -> None:
+    async def _serve(self, sup: Driver, sock: socket.socket) -> None:
         sup.connection_made(self._clock())
-        self._sock, self._unsent, self._paused = sock, b"", False
+        self._sock, self._unsent = sock, b""
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._read, sup, sock)
                 while sup.wants_transport:
                     await self._write(sup, sock)
                     await self._deliver(sup)
-                    if self._paused:  # the callbacks ran: reading again
-                        self._paused = False
-                        self._changed.set()
                     if not sup.wants_transport:
                         break
                     await self._idle(sup)
@@ -299,7 +309,7 @@ class TrioSession(AsyncSessionBase):
                 self._sock = None
                 _close(sock)
 
-    async def _idle(self, sup: Supervisor) -> None:
+    async def _idle(self, sup: Driver) -> None:
         """Wait until kicked or the core's next deadline."""
         deadline = sup.next_deadline()
         self._armed = math.inf if deadline is None else deadline
@@ -311,11 +321,9 @@ class TrioSession(AsyncSessionBase):
         self._kick = trio.Event()
         self._armed = -math.inf  # not waiting: nothing needs a kick for its deadline
 
-    async def _read(self, sup: Supervisor, sock: socket.socket) -> None:
+    async def _read(self, sup: Driver, sock: socket.socket) -> None:
         tls = sock if isinstance(sock, ssl.SSLSocket) else None
         while sup.wants_transport:
-            while self._paused or (self._queue.full and self.on_event is None):
-                await self._wait_changed(math.inf)  # back-pressure: do not read
             try:
                 if tls is None or not tls.pending():  # TLS may hold decrypted bytes: no wait then
                     await trio.lowlevel.wait_readable(sock)
@@ -333,7 +341,7 @@ class TrioSession(AsyncSessionBase):
             if not data:
                 return
 
-    async def _write(self, sup: Supervisor, sock: socket.socket) -> None:
+    async def _write(self, sup: Driver, sock: socket.socket) -> None:
         self._unsent += self._to_send(sup)
         if not self._unsent:
             return

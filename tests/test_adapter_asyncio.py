@@ -30,6 +30,7 @@ from kalshi_fix_sansio.adapters._transport import (
 from kalshi_fix_sansio.adapters.asyncio import (
     MAX_QUEUED_EVENTS,
     AsyncSession,
+    EventQueueOverflow,
     FixClient,
     MarginFixClient,
     Reconnected,
@@ -425,7 +426,9 @@ def test_refuses_unlisted_hosts_and_plain_tcp_off_loopback(monkeypatch: pytest.M
 # -- back-pressure ----------------------------------------------------------------------------
 
 
-def test_event_queue_is_bounded_and_reading_pauses(prediction_gateway: GatewayHarness) -> None:
+def test_an_application_that_stops_reading_gets_a_named_failure(
+    prediction_gateway: GatewayHarness,
+) -> None:
     gw = prediction_gateway
     p = dialect(gw)
     count = 12
@@ -434,12 +437,19 @@ def test_event_queue_is_bounded_and_reading_pauses(prediction_gateway: GatewayHa
         async with client_for(gw).order_entry(max_queued_events=4) as oe:
             for i in range(count):
                 oe.send(order(gw, f"bp-{i}", FAR[gw.product]))
-            await until(lambda: oe.queued_events == 4)  # the reader stops at the bound
-            got = [await oe.next_event(2) for _ in range(count + 1)]
+            got: list[Event | None] = []
+            with pytest.raises(EventQueueOverflow, match="over the limit of 4") as caught:
+                while True:
+                    got.append(await oe.next_event(5))
+            # every event queued before the overflow is read first, in order; then the error
             assert isinstance(got[0], LoggedOn)
-            for i, event in enumerate(got[1:]):
-                assert event is not None and is_report(f"bp-{i}", p.ExecType.NEW)(event)
-            assert oe.queued_events == 0
+            reports = [e for e in got if isinstance(e, ApplicationMessage)]
+            assert reports
+            for i, event in enumerate(reports):
+                assert is_report(f"bp-{i}", p.ExecType.NEW)(event)
+            assert caught.value.queued == 5
+            # the tracker took every report it read, whatever the queue did
+            assert all(oe.tracker.order(f"bp-{i}") is not None for i in range(count))
 
     run(main())
 

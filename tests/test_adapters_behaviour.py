@@ -30,6 +30,8 @@ from kalshi_fix_sansio.adapters import (
     Backoff,
     ConnectionFailed,
     Credentials,
+    FallingBehind,
+    QueuePolicy,
     TransportError,
 )
 from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
@@ -115,7 +117,7 @@ def out_frames(path: Path, msg_type: str) -> list[str]:
 @ADAPTERS
 def test_same_bound_everywhere(adapter: str) -> None:
     module = MODULES[adapter]
-    assert module.MAX_QUEUED_EVENTS == 10_000
+    assert module.MAX_QUEUED_EVENTS == 250_000
     with pytest.raises(LocalProtocolError, match="max_queued_events"):
         module.FixClient(Credentials("k", new_ed25519_keys()[0])).order_entry(max_queued_events=0)
 
@@ -278,29 +280,36 @@ def test_bytes_the_socket_does_not_take_at_once_go_out_later_in_order(
 
 
 @ADAPTERS
-def test_heartbeats_flow_while_the_application_is_busy(
+def test_a_busy_application_costs_neither_the_connection_nor_a_report(
     adapter: str, prediction_gateway: GatewayHarness, tmp_path: Path
 ) -> None:
     h = prediction_gateway
     log = tmp_path / "fix.log"
 
     async def scenario(d: Driver) -> None:
-        # HeartBtInt 4 s; a queue of 2 events fills at once, so nothing is read meanwhile
-        session = d.client(h, heartbeat_interval=4, message_log_path=log).order_entry(max_queued_events=2)
+        # HeartBtInt 4 s; the application reads nothing for 4.5 s
+        client = d.client(h, heartbeat_interval=4, message_log_path=log)
+        session = client.order_entry(queue_policy=QueuePolicy(lag_warning=1.0))
         async with d.opened(session):
             for i in range(3):
                 session.send(buy(f"b-{i}"))
             await d.busy(4.5)
-            assert session.queued_events <= 2
+            # the tracker followed every report while nobody read, and liveness held
+            for i in range(3):
+                order = session.tracker.order(f"b-{i}")
+                assert order is not None and order.acknowledged
             assert out_frames(log, "0"), "no Heartbeat went out while the application was busy"
-            seen: set[str] = set()  # wait_for would skip past a full queue: read in order
-            started = time.monotonic()
-            while len(seen) < 3:
-                event = await d.call(session.next_event(5.0))
-                assert event is not None and not isinstance(event, Disconnected), event
-                seen.add(getattr(getattr(event, "message", None), "cl_ord_id", None) or "")
-                seen.discard("")
-            # reading makes room at once: the reader resumes without waiting for a timer
-            assert time.monotonic() - started < 2.0
+            assert session.lag >= 4.0
+            # the application is told first how far behind it is, then reads everything in order
+            first = await d.call(session.next_event(5.0))
+            assert isinstance(first, FallingBehind) and first.behind >= 1.0 and first.queued >= 4
+            seen: list[str] = []
+            while (event := await d.call(session.next_event(0.5))) is not None:
+                assert not isinstance(event, Disconnected), event
+                cl = getattr(getattr(event, "message", None), "cl_ord_id", None)
+                if cl is not None:
+                    seen.append(cl)
+            assert list(dict.fromkeys(seen)) == ["b-0", "b-1", "b-2"]  # in order, none lost
+            assert session.lag == 0.0 and session.connections == 1
 
     run(adapter, scenario)

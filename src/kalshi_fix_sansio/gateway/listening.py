@@ -64,6 +64,9 @@ class Faults:
             are served normally, so a client that reconnects recovers.
         delay: seconds to wait before each write.
         reject_next_logon: refuse the next Logon with this Logout text.
+        refuse_keys: API keys whose Logons are refused (Logout "temporarily unavailable, try
+            again later": a client retries) while they are listed: with
+            `MockGateway.disconnect`, an outage of one client while others trade.
     """
 
     drop_after: int | None = None
@@ -73,6 +76,7 @@ class Faults:
     silent: bool = False
     delay: float = 0.0
     reject_next_logon: str | None = None
+    refuse_keys: frozenset[str] = frozenset()
 
 
 _LISTEN_HINTS = {

@@ -499,6 +499,21 @@ class MockGateway:
         """API keys with a logged-on session."""
         return self.call(lambda: sorted(self._by_key))
 
+    def disconnect(self, api_key: str) -> int:
+        """Close every connection of an API key now (as a network fault would: no Logout).
+
+        Returns:
+            How many connections were closed.
+        """
+
+        def close() -> int:
+            conns = [c for c in self._conns.values() if c.api_key == api_key]
+            for conn in conns:
+                conn.writer.transport.abort()
+            return len(conns)
+
+        return self.call(close)
+
     # -- connections --------------------------------------------------------------------------
 
     def _logon_check(self, conn: _Conn) -> Callable[[Any], str | None]:
@@ -510,6 +525,8 @@ class MockGateway:
                     f"API key {key} is a {other} key, but this is the {self.product} gateway: "
                     f"connect to the {other} gateway, or log on with a {self.product} key"
                 )
+            if key in self.faults.refuse_keys:
+                return "temporarily unavailable, try again later"
             text = self.faults.reject_next_logon
             if text:
                 self.faults.reject_next_logon = None

@@ -1,0 +1,484 @@
+"""The sans-IO driver: one session's supervisor, order tracker, books, catch-up and event queue.
+
+Between the connection `Supervisor` and an event loop sits one `Driver`. It takes the same I/O
+facts as the supervisor (`start`, `connection_made`, `connection_failed`, `receive_data`,
+`connection_lost`, `handle_timer`, `send`, `close`, each with ``now``) and gives the same
+outputs (`data_to_send`, `connect_at`, `wants_transport`, `next_deadline`, `failure`), and
+after every input it takes every event the supervisor produced, at once, and:
+
+* feeds the `OrderTracker` (``driver.tracker``) and, on market-data sessions, the `Books`
+  (``driver.books``): the order state and the books are current where the bytes are read,
+  whatever the application does;
+* runs drop-copy catch-up (`kalshi_fix_sansio.catchup.CatchUp`) on sessions without
+  retransmission: after every reconnect (and at the first Logon when started from a saved
+  cursor) it sends EventResendRequests from the last ExecIDs seen, and says in an event
+  whether the order state is whole again;
+* queues the events for the application under a `QueuePolicy`: reading never pauses because
+  the application is slow, so heartbeats and liveness never fail for it. Order-entry,
+  drop-copy and post-trade events are never dropped: when more than
+  ``QueuePolicy.max_events`` wait unread, the driver logs out and fails with a named
+  `EventQueueOverflow` (after the events before it). Market-data book messages (35=W / 35=X)
+  are folded when more than ``QueuePolicy.max_market_data`` wait: the books are current,
+  one `MarketDataFolded` says how many were folded. When the oldest unread event has waited
+  ``QueuePolicy.lag_warning`` seconds, a `FallingBehind` goes to the front of the queue.
+
+An adapter therefore only moves bytes, does TLS, sleeps and hands events from `next_event` to
+the application; ``place()`` / ``cancel()`` wait on the tracker, never on the queue.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Final
+
+import attrs
+
+from ._message import Message
+from .book import Books
+from .catchup import CatchUp, CatchUpFailed, ExecCursor, catches_up
+from .config import SessionConfig
+from .errors import FixError, LocalProtocolError
+from .events import ApplicationMessage, Event, LoggedOn
+from .session import Session
+from .supervisor import Backoff, Disconnected, Reconnected, Supervisor, SupervisorState
+from .tracker import OrderTracker
+
+__all__ = [
+    "DEFAULT_MAX_EVENTS",
+    "DEFAULT_MAX_MARKET_DATA",
+    "Driver",
+    "EventQueueOverflow",
+    "FallingBehind",
+    "MarketDataFolded",
+    "QueuePolicy",
+    "TrackingFailed",
+]
+
+DEFAULT_MAX_EVENTS: Final = 250_000
+"""Default bound of unread events (other than folded market data) before `EventQueueOverflow`."""
+
+DEFAULT_MAX_MARKET_DATA: Final = 10_000
+"""Default number of unread market-data book messages before they are folded."""
+
+_BOOK_TYPES: Final = frozenset({"W", "X"})
+
+
+def _positive_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise LocalProtocolError(f"QueuePolicy.{attribute.name} must be an int >= 1, got {value!r}")
+
+
+def _positive_seconds(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise LocalProtocolError(f"QueuePolicy.{attribute.name} must be > 0 seconds, got {value!r}")
+
+
+@attrs.frozen
+class QueuePolicy:
+    """What the driver does when the application reads events more slowly than they come.
+
+    Attributes:
+        max_events: most unread events (other than foldable market data) before the driver
+            logs out and fails with `EventQueueOverflow`. A queued ExecutionReport event holds
+            its frame and a lazily decoded message: about 1.5 KB, so the default 250,000 is a
+            budget of about 400 MB.
+        max_market_data: most unread market-data book messages (35=W / 35=X) before they
+            are folded into one `MarketDataFolded` (the books stay current).
+        lag_warning: seconds the oldest unread event may wait before a `FallingBehind` is
+            put at the front of the queue (again after the queue has drained).
+        queue_events: False: events only feed the tracker and the books; none is queued for
+            the application (a loop that only calls ``place`` / ``cancel``).
+    """
+
+    max_events: int = attrs.field(default=DEFAULT_MAX_EVENTS, validator=_positive_int)
+    max_market_data: int = attrs.field(default=DEFAULT_MAX_MARKET_DATA, validator=_positive_int)
+    lag_warning: float = attrs.field(default=5.0, validator=_positive_seconds)
+    queue_events: bool = True
+
+
+class EventQueueOverflow(FixError):
+    """The application left more than ``QueuePolicy.max_events`` events unread: the driver
+    logged out rather than drop one. The tracker was current up to the end.
+
+    Attributes:
+        queued: how many events were waiting.
+        behind: seconds the oldest of them had waited.
+    """
+
+    def __init__(self, text: str, *, queued: int, behind: float) -> None:
+        super().__init__(text)
+        self.queued = queued
+        self.behind = behind
+
+
+@attrs.frozen(slots=True)
+class FallingBehind(Event):
+    """The application reads events more slowly than they come (put at the front of the queue).
+
+    The tracker and the books are current regardless; the events below this one are older.
+
+    Attributes:
+        queued: unread events behind this one.
+        behind: seconds the oldest of them has waited.
+    """
+
+    queued: int
+    behind: float
+
+
+@attrs.frozen(slots=True)
+class MarketDataFolded(Event):
+    """Unread market-data book messages were folded: the books (``session.books``) are current.
+
+    Attributes:
+        folded: how many 35=W / 35=X messages were taken out of the queue.
+        symbols: the symbols they were about, sorted.
+        behind: seconds the oldest of them had waited.
+    """
+
+    folded: int
+    symbols: tuple[str, ...]
+    behind: float
+
+
+@attrs.frozen(slots=True)
+class TrackingFailed(Event):
+    """The order tracker or the books could not take a message (a bug: please report it).
+
+    The message is still delivered (the event before this one).
+
+    Attributes:
+        error: the exception, in words.
+    """
+
+    error: str
+
+
+class Driver:
+    """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
+
+    Args:
+        config: the session config (initiator).
+        backoff: reconnect delays (the driver's own; see `Supervisor`).
+        reconnect: reconnect after a logged-on connection is lost.
+        maintenance_reset: see `Supervisor`.
+        peer: how errors name the other end.
+        tracker: an order tracker to keep current (e.g. a restored one); a new one if None.
+        cursor: where drop-copy catch-up resumes (e.g. restored); the first Logon catches up
+            when it holds an ExecID.
+        catch_up: recover missed ExecutionReports after reconnects; None: on where the session
+            type has no retransmission and may request a replay itself (`catches_up`).
+        policy: the event queue's `QueuePolicy`.
+
+    Raises:
+        LocalProtocolError: the config is an acceptor's, or ``catch_up=True`` on a session type
+            that cannot request a replay.
+    """
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        *,
+        backoff: Backoff | None = None,
+        reconnect: bool = True,
+        maintenance_reset: bool = False,
+        peer: object = "the gateway",
+        tracker: OrderTracker | None = None,
+        cursor: ExecCursor | None = None,
+        catch_up: bool | None = None,
+        policy: QueuePolicy | None = None,
+    ) -> None:
+        self.supervisor = Supervisor(
+            config, backoff=backoff, reconnect=reconnect, maintenance_reset=maintenance_reset, peer=peer
+        )
+        self.config = config
+        self.policy = policy if policy is not None else QueuePolicy()
+        self.tracker = tracker if tracker is not None else OrderTracker()
+        """Orders, fills and positions, fed with every event as it is read."""
+        spec = config.spec
+        self.books: Books | None = Books() if "W" in spec.receive else None
+        """The order books of a market-data session (None on other session types)."""
+        possible = catches_up(config)
+        if catch_up and not possible:
+            raise LocalProtocolError(
+                f"catch_up=True: {config.session_type} ({config.product}) cannot request a "
+                "replay of missed ExecutionReports (drop-copy catch-up runs on KalshiNR; "
+                "KalshiRT recovers by ResendRequest)"
+            )
+        self.catch_up: CatchUp | None = (
+            CatchUp(cursor, enabled=catch_up is not False) if possible else None
+        )
+        """The drop-copy catch-up of this session (None where the session type has none)."""
+        self._queue: deque[tuple[Event, float]] = deque()
+        self._market_data = 0  # unread 35=W / 35=X events in the queue
+        self._warned = False
+        self._failure: FixError | None = None
+        self._dialect: Any = None
+        self.observer: Callable[[Event], None] | None = None
+        """Called with every event as it is read, before it is queued (an adapter logs them
+        there); it must not block."""
+
+    # -- outputs (as the supervisor's) ----------------------------------------------------------
+
+    @property
+    def session(self) -> Session | None:
+        """The core `Session` of the current (or last) connection."""
+        return self.supervisor.session
+
+    @property
+    def connections(self) -> int:
+        """How many connections logged on so far."""
+        return self.supervisor.connections
+
+    @property
+    def state(self) -> SupervisorState:
+        """Where the supervisor is."""
+        return self.supervisor.state
+
+    @property
+    def failure(self) -> FixError | None:
+        """Why the session ended (the queue overflowed, or the supervisor gave up), else None."""
+        return self._failure or self.supervisor.failure
+
+    @property
+    def finished(self) -> bool:
+        """Closed or failed: nothing more will happen."""
+        return self.supervisor.finished
+
+    @property
+    def connect_at(self) -> float | None:
+        """When to open the next connection, else None."""
+        return self.supervisor.connect_at
+
+    @property
+    def wants_transport(self) -> bool:
+        """A connection is in use; False: close it once `data_to_send` is written."""
+        return self.supervisor.wants_transport
+
+    def next_deadline(self) -> float | None:
+        """When to call `handle_timer` (or, while waiting, to connect), or None."""
+        return self.supervisor.next_deadline()
+
+    def data_to_send(self) -> bytes:
+        """Bytes to write to the current connection (and forget)."""
+        return self.supervisor.data_to_send()
+
+    # -- inputs -----------------------------------------------------------------------------------
+
+    def start(self, now: float) -> None:
+        """Begin: the first connection is due at once."""
+        self.supervisor.start(now)
+
+    def connection_made(self, now: float) -> None:
+        """A connection (TCP + TLS) is open: a new session logs on over it."""
+        self.supervisor.connection_made(now)
+        self._pump(now)
+
+    def connection_failed(self, now: float, error: BaseException) -> None:
+        """Opening a connection failed."""
+        self.supervisor.connection_failed(now, error)
+        self._pump(now)
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Bytes read from the connection (``b""``: the peer closed it)."""
+        self.supervisor.receive_data(data, now)
+        self._pump(now)
+
+    def connection_lost(self, now: float, reason: str) -> None:
+        """The connection broke; ``reason`` is reported as is."""
+        self.supervisor.connection_lost(now, reason)
+        self._pump(now)
+
+    def handle_timer(self, now: float) -> None:
+        """Fire the timers that are due."""
+        self.supervisor.handle_timer(now)
+        self._pump(now)
+
+    def send(self, message: Message, now: float, *, resubscribe: bool = False) -> int:
+        """Send an application message on the logged-on session (see `Supervisor.send`)."""
+        return self.supervisor.send(message, now, resubscribe=resubscribe)
+
+    def close(self, now: float) -> None:
+        """Log out (if logged on), then close; idempotent."""
+        self.supervisor.close(now)
+        self._pump(now)
+
+    # -- the queue ----------------------------------------------------------------------------------
+
+    def next_event(self) -> Event | None:
+        """The oldest unread event, or None."""
+        if not self._queue:
+            return None
+        event = self._queue.popleft()[0]
+        self._taken(event)
+        return event
+
+    def take(self, predicate: Callable[[Event], bool]) -> Event | None:
+        """Remove and return the first unread event satisfying ``predicate`` (others stay)."""
+        for index, (event, _) in enumerate(self._queue):
+            if predicate(event):
+                del self._queue[index]
+                self._taken(event)
+                return event
+        return None
+
+    @property
+    def queued(self) -> int:
+        """How many events wait unread."""
+        return len(self._queue)
+
+    def lag(self, now: float) -> float:
+        """Seconds the oldest unread event has waited (0.0 when none waits)."""
+        return max(now - self._queue[0][1], 0.0) if self._queue else 0.0
+
+    def _taken(self, event: Event) -> None:
+        if self._market_data and _is_book(event):
+            self._market_data -= 1
+        if not self._queue:
+            self._warned = False
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _pump(self, now: float) -> None:
+        """Take every event the supervisor has: tracker, books and catch-up first, then the queue."""
+        sup = self.supervisor
+        while (event := sup.next_event()) is not None:
+            if isinstance(event, ApplicationMessage):
+                self._apply(event, now)
+                continue
+            self._emit(event, now)
+            if isinstance(event, LoggedOn):
+                if sup.connections == 1:  # a reconnect's catch-up follows its Reconnected
+                    self._logged_on(now, reconnect=False)
+            elif isinstance(event, Reconnected):
+                self._logged_on(now, reconnect=True)
+            elif isinstance(event, Disconnected) and self.catch_up is not None:
+                self._put_opt(self.catch_up.connection_lost(), now)
+        queue = self._queue
+        if queue and not self._warned and now - queue[0][1] >= self.policy.lag_warning:
+            self._warned = True
+            behind = FallingBehind(len(queue), now - queue[0][1])
+            if self.observer is not None:
+                self.observer(behind)
+            queue.appendleft((behind, queue[0][1]))  # as old as the oldest: `lag` holds
+
+    def _apply(self, event: ApplicationMessage, now: float) -> None:
+        """An application message: queued, then fed to the tracker, the books and catch-up.
+
+        During a catch-up, a replayed ExecutionReport the tracker has seen already is queued
+        with ``poss_dup=True``: the application sees each report once as new.
+        """
+        message = event.message
+        catch_up = self.catch_up
+        msg_type = message.MSG_TYPE
+        new: bool | None = None
+        if catch_up is not None and catch_up.active and msg_type == "8":
+            exec_id = getattr(message, "exec_id", None)
+            new = isinstance(exec_id, str) and not self.tracker.has_exec_id(exec_id)
+            if not new and not event.poss_dup:
+                event = attrs.evolve(event, poss_dup=True)
+        self._emit(event, now)
+        try:
+            self.tracker.on_event(event)
+            if self.books is not None and msg_type in _BOOK_TYPES:
+                self.books.apply(message)
+        except Exception as exc:  # a bug there must not stop the session or lose the message
+            self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+            return
+        if catch_up is not None:
+            self._put_opt(catch_up.observe(event, new), now)
+
+    def _logged_on(self, now: float, *, reconnect: bool) -> None:
+        catch_up, sup = self.catch_up, self.supervisor
+        if catch_up is None or sup.session is None:
+            return
+        begin, problem = catch_up.plan(reconnect=reconnect, orders=len(self.tracker) > 0)
+        self._put_opt(problem, now)
+        if not begin:
+            return
+        if self._dialect is None:
+            from . import margin, prediction
+
+            self._dialect = prediction if self.config.product == "prediction" else margin
+        requests: dict[int, tuple[int, str]] = {}
+        for index, exec_id in begin:
+            try:
+                seq = sup.send(self._dialect.EventResendRequest(begin_exec_id=exec_id), now)
+            except FixError as exc:
+                failed = CatchUpFailed(
+                    f"could not request the replay from {exec_id}: {exc}",
+                    exchange_index=index,
+                    begin_exec_id=exec_id,
+                )
+                self._emit(failed, now)
+                continue
+            requests[seq] = (index, exec_id)
+        if requests:
+            self._emit(catch_up.started(requests), now)
+
+    def _put_opt(self, event: Event | None, now: float) -> None:
+        if event is not None:
+            self._emit(event, now)
+
+    def _emit(self, event: Event, now: float) -> None:
+        if self.observer is not None:
+            self.observer(event)
+        self._put(event, now)
+
+    def _put(self, event: Event, now: float) -> None:
+        policy = self.policy
+        if not policy.queue_events or self._failure is not None:
+            return
+        queue = self._queue
+        queue.append((event, now))
+        if self.books is not None and _is_book(event):
+            self._market_data += 1
+            if self._market_data > policy.max_market_data:
+                self._fold(now)
+        elif len(queue) - self._market_data > policy.max_events:
+            self._overflow(now)
+
+    def _fold(self, now: float) -> None:
+        kept: deque[tuple[Event, float]] = deque()
+        symbols: set[str] = set()
+        folded, oldest = 0, now
+        for event, at in self._queue:
+            if _is_book(event):
+                folded += 1
+                oldest = min(oldest, at)
+                symbols.update(_symbols(event))
+            else:
+                kept.append((event, at))
+        notice = MarketDataFolded(folded, tuple(sorted(symbols)), now - oldest)
+        if self.observer is not None:
+            self.observer(notice)
+        kept.append((notice, now))
+        self._queue = kept
+        self._market_data = 0
+
+    def _overflow(self, now: float) -> None:
+        queued, behind = len(self._queue), self.lag(now)
+        self._failure = EventQueueOverflow(
+            f"{queued} events wait unread, over the limit of {self.policy.max_events} "
+            f"(QueuePolicy.max_events / max_queued_events); the oldest has waited {behind:.1f} s. "
+            "The application stopped reading events: the session logged out rather than drop "
+            "one (the order tracker is current). Read events faster, raise the limit, or pass "
+            "queue_events=False if you only use place() / cancel() and the tracker",
+            queued=queued,
+            behind=behind,
+        )
+        self.supervisor.close(now)
+
+
+def _is_book(event: Event) -> bool:
+    return isinstance(event, ApplicationMessage) and event.message.MSG_TYPE in _BOOK_TYPES
+
+
+def _symbols(event: Event) -> list[str]:
+    message: Any = getattr(event, "message", None)
+    symbol = getattr(message, "symbol", None)
+    if isinstance(symbol, str):
+        return [symbol]
+    entries = getattr(message, "md_entries", None) or ()
+    return [s for e in entries if isinstance(s := getattr(e, "symbol", None), str)]
