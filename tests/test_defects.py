@@ -358,14 +358,16 @@ def test_possdup_below_expected_still_has_its_orig_sending_time_checked() -> Non
     r = initiator("session=KalshiRT")
     assert r.session is not None
     r.deliver(r.frame("35=0|34=2"))
-    r.deliver(r.frame("35=0|34=1|43=Y|122={now+5}"))  # OrigSendingTime later than SendingTime
-    assert list(r.session.events()) == []
-    out = r.session.data_to_send()
-    assert b"35=3\x01" in out and b"373=10\x01" in out and b"45=1\x01" in out
-    r.deliver(r.frame("35=0|34=1|43=Y"))  # without OrigSendingTime
+    r.deliver(r.frame("35=0|34=1|43=Y"))  # without OrigSendingTime: rejected, then ignored
     assert list(r.session.events()) == []
     assert b"373=1\x01" in r.session.data_to_send()
-    assert r.session.next_target_seq == 3  # neither consumed anything
+    assert r.session.next_target_seq == 3  # nothing consumed
+    r.deliver(r.frame("35=0|34=1|43=Y|122={now+5}"))  # OrigSendingTime later than SendingTime
+    with pytest.raises(RemoteProtocolError, match="SendingTime accuracy problem"):
+        list(r.session.events())  # a SendingTime accuracy problem ends the session
+    out = r.session.data_to_send()
+    assert b"35=3\x01" in out and b"373=10\x01" in out and b"45=1\x01" in out
+    assert b"35=5\x01" in out
 
 
 # -- session messages the session acts on -------------------------------------------------------

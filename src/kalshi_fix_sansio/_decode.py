@@ -27,6 +27,13 @@ from .framing import _TRAILERS, checksum
 from .redaction import SECRET_TAGS
 
 
+def _tag_number(t: bytes) -> int | None:
+    """The tag number a Reject's RefTagID(371) names for ``t`` as received: a valid tag's, and 0
+    for the invalid tag number 0 (a number all the same, not "no tag"); None for a tag that is
+    not a number ("x1") or not written as one ("055")."""
+    return int(t) if _valid_tag(t) or t == b"0" else None
+
+
 def _frame_error(
     text: str,
     frame: bytes,
@@ -197,6 +204,7 @@ def decode_frame(
                     f"invalid tag number {t!r}",
                     frame,
                     REJECT_INVALID_TAG_NUMBER,
+                    tag=_tag_number(t),
                     offset=_offset_of([frame], t),
                 )
     # Tags may repeat inside repeating groups only. When a group is present the exact check (a
@@ -314,7 +322,7 @@ def _structural_defects(
                 value = None  # never copied where it could be shown: raw_value() has it
             if not _valid_tag(t):
                 text = f"{what}: invalid tag number {t.decode('latin-1')!r}"
-                defects.append(Defect(None, REJECT_INVALID_TAG_NUMBER, text, value))
+                defects.append(Defect(_tag_number(t), REJECT_INVALID_TAG_NUMBER, text, value))
             elif unknown:
                 continue  # an unknown message's body is all in extra_fields: nothing to name
             elif int(t) not in _spec_tags()[0]:
@@ -330,7 +338,7 @@ def _structural_defects(
             if not flat[i]:
                 t = flat[i - 1]
                 text = f"{what}: tag {t.decode('latin-1')} has no value"
-                no_value = int(t) if _valid_tag(t) else None
+                no_value = _tag_number(t)
                 defects.append(Defect(no_value, REJECT_TAG_NO_VALUE, text, b""))
     if n and not header.issuperset(tags[3 : 3 + n]):
         # a header field after the first body field

@@ -5,7 +5,7 @@ in one named method; `_on_frame` is the entry point.
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
 from ._decode import decode_frame as _decode_frame
 from ._decode import header_place
@@ -114,10 +114,11 @@ class _Inbound(_SessionCore):
             stamp = header.get(b"52", b"")
         mt: str = msg.MSG_TYPE or msg.msg_type
         if raw_seq is None or not raw_seq.isdigit() or len(raw_seq) > _MAX_SEQ_DIGITS:
-            self._no_seq_num(raw_seq, mt)
-        seq = int(raw_seq)
-        if not 1 <= seq <= MAX_SEQ_NUM:
-            self._no_seq_num(raw_seq, mt)
+            seq = self._no_seq_num(msg, raw_seq, mt)
+        else:
+            seq = int(raw_seq)
+            if not 1 <= seq <= MAX_SEQ_NUM:
+                seq = self._no_seq_num(msg, raw_seq, mt)
         if mt != "0":
             self._test_req_id = None  # any message shows the peer is alive
         st = self._state
@@ -151,6 +152,9 @@ class _Inbound(_SessionCore):
                     raise RemoteProtocolError(
                         f"malformed answer to our Logon: {defect.text}", reconnect=True
                     )
+                if not seq:  # a SequenceReset-Reset, no usable MsgSeqNum: nothing to consume
+                    self._reject_defect(frame, mt, seq, defect)
+                    return
                 self._refuse_in_turn(frame, msg, mt, seq, poss_dup, defect)
                 return
             if mt == "4" and msg.gap_fill_flag is not True:
@@ -246,7 +250,7 @@ class _Inbound(_SessionCore):
             if poss_dup:
                 problem = self._poss_dup_problem(msg)
                 if problem is not None:
-                    self._reject(seq, problem[0], problem[1], ref_tag=122, ref_msg_type=mt)
+                    self._orig_sending_time_problem(seq, mt, problem)
                 return False
             if mt == "5":
                 self._on_logout(msg)
@@ -260,13 +264,28 @@ class _Inbound(_SessionCore):
             problem = self._poss_dup_problem(msg)
             if problem is not None:
                 self.store.set_next_target_seq(seq + 1)
-                self._reject(seq, problem[0], problem[1], ref_tag=122, ref_msg_type=mt)
+                self._orig_sending_time_problem(seq, mt, problem)
                 return False
         return True
 
-    def _no_seq_num(self, raw: bytes | None, mt: str) -> NoReturn:
+    def _orig_sending_time_problem(self, seq: int, mt: str, problem: tuple[int, str]) -> None:
+        """A PossDup message's OrigSendingTime(122) missing (Reject 373=1) or malformed (373=6):
+        rejected, the session goes on. Later than its SendingTime(52): a SendingTime accuracy
+        problem, which ends the session as a stale SendingTime does (Reject 373=10, Logout)."""
+        reason, text = problem
+        self._reject(seq, reason, text, ref_tag=122, ref_msg_type=mt)
+        if reason == R_SENDING_TIME:
+            raise RemoteProtocolError(
+                f"{text} (PossDupFlag=Y, MsgSeqNum {seq}): SendingTime accuracy problem"
+            )
+
+    def _no_seq_num(self, msg: Any, raw: bytes | None, mt: str) -> int:
         """No usable MsgSeqNum(34) (missing, not a number, outside 1..MAX_SEQ_NUM): the
-        session cannot go on."""
+        session cannot go on, unless the message is a SequenceReset in Reset mode
+        (GapFillFlag(123) absent or N), whose MsgSeqNum FIXT 1.1 ignores: it goes on with 0 for
+        its number (RefSeqNum(45) of a Reject of it; it consumes none)."""
+        if mt == "4" and msg.raw_value(123) in (None, b"N"):
+            return 0
         what = "missing" if raw is None else f"{raw[:32]!r} is not a sequence number"
         raise RemoteProtocolError(
             f"MsgSeqNum(34) {what} (MsgType {mt!r}): FIXT 1.1 ends the session",
@@ -286,6 +305,8 @@ class _Inbound(_SessionCore):
             return None  # a Logout is honoured whatever else is wrong (its Text reads None)
         for d in defects:
             if self._strict or d.reason in _UNUSABLE:
+                if d.tag == 34 and mt == "4" and msg.gap_fill_flag is not True:
+                    continue  # a SequenceReset-Reset's MsgSeqNum is ignored, whatever it holds
                 return d
         if mt == "2":
             begin, end = msg.begin_seq_no, msg.end_seq_no
