@@ -1,42 +1,28 @@
 """``kalshi-fix replay``: rebuild orders, positions and books from a FIX message log.
 
-Reads any input ``kalshi-fix decode`` reads (`scan` cuts the frames, `decode_frame` decodes them,
-secrets masked), feeds the messages in the log's order to an `OrderTracker` (what we sent to
-`OrderTracker.sent`, what we received to `OrderTracker.on_message`) and to a `Books`, and prints
-the orders, positions, books and recent trades as they stood at the end, at a moment
-(``--at TIME``), or after every message (``--step``). See docs/replay.md.
-
-Where each message comes from: the adapters' message log says IN or OUT; in other logs a
-SenderCompID starting with ``Kalshi`` is received and a TargetCompID starting with ``Kalshi`` is
-sent, else the message types Kalshi's session types send or receive decide (`Entry.inferred`).
+Reads the log and feeds it through the code `kalshi_fix_sansio.restore` runs for a warm
+restart (`LogReader` reads any input ``kalshi-fix decode`` reads, secrets masked; `Replay` feeds
+an `OrderTracker` and a `Books`), and prints the orders, positions, books and recent trades as
+they stood at the end, at a moment (``--at TIME``), or after every message (``--step``). See
+docs/replay.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from enum import Enum
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, dialect, emit
-from .decode import (
-    Problem,
-    add_codec_options,
-    decode_frame,
-    log_prefix,
-    printable,
-    read_input,
-    scan,
-)
+from ..restore import Changes, Entry, LogIssue, LogReader, Replay, parse_time
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
+from .decode import add_codec_options, printable, read_input
 
 if TYPE_CHECKING:
     from .. import Message
-    from ..book import Book, BookUpdates, Trade
+    from ..book import Book, Trade
     from ..tracker import Fill, Position, TrackedOrder
 
 __all__ = [
@@ -64,38 +50,6 @@ _KEY_TAGS: Final = (
     11, 41, 150, 39, 55, 54, 38, 44, 32, 31, 14, 151, 6, 103, 102, 379, 380, 263, 146, 268, 58
 )
 _SIDES: Final = {"1": "buy", "2": "sell"}
-_FIX_TIME: Final = ("%Y%m%d-%H:%M:%S.%f", "%Y%m%d-%H:%M:%S")
-
-
-def parse_time(text: str) -> datetime:
-    """A moment given on the command line, as an aware UTC datetime.
-
-    Accepts ISO 8601 (``2026-11-22T10:15:00``, ``...Z``, ``...+00:00``, fractional seconds,
-    a space instead of ``T``) and FIX UTCTimestamp (``20261122-10:15:00.123``); a time without
-    an offset is UTC.
-
-    Raises:
-        ValueError: not such a time (the message shows an example).
-    """
-    value = text.strip()
-    moment: datetime | None = None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        for pattern in _FIX_TIME:
-            try:
-                moment = datetime.strptime(value, pattern)
-                break
-            except ValueError:
-                continue
-    if moment is None:
-        raise ValueError(
-            f"{text!r} is not an ISO 8601 UTC time (e.g. 2026-11-22T10:15:00Z or "
-            "2026-11-22T10:15:00.250)"
-        )
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -113,281 +67,6 @@ def _text(value: Any) -> str | None:
     if isinstance(value, datetime):
         return _iso(value)
     return str(value)
-
-
-# ---------------------------------------------------------------------------------------------
-# Direction
-
-
-@functools.cache
-def _sent_and_received(product: str) -> tuple[frozenset[str], frozenset[str]]:
-    """MsgTypes a client sends / receives on the product's session types (spec tables)."""
-    from ..spec import SESSIONS
-
-    send: set[str] = set()
-    receive: set[str] = set()
-    for (prod, _), spec in SESSIONS.items():
-        if prod == product:
-            send.update(spec.send)
-            receive.update(spec.receive)
-    return frozenset(send - receive), frozenset(receive - send)
-
-
-def _direction(msg: Message, product: str) -> str:
-    """``IN``, ``OUT`` or ``?`` for a message of a log that does not say (see the module doc)."""
-    sender = msg.header.sender_comp_id
-    target = msg.header.target_comp_id
-    if isinstance(sender, str) and sender.startswith("Kalshi"):
-        return "IN"
-    if isinstance(target, str) and target.startswith("Kalshi"):
-        return "OUT"
-    send, receive = _sent_and_received(product)
-    if msg.MSG_TYPE in send:
-        return "OUT"
-    if msg.MSG_TYPE in receive:
-        return "IN"
-    return "?"
-
-
-# ---------------------------------------------------------------------------------------------
-# The replay itself
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One decoded message of the log, where and when it was.
-
-    Attributes:
-        index: its 1-based position among the log's frames.
-        offset: the input offset of its first byte.
-        time: the log line's time, else its SendingTime(52), else None.
-        direction: ``"IN"`` (received), ``"OUT"`` (sent) or ``"?"`` (unknown).
-        inferred: the direction was inferred (the log did not say).
-        session: the message log's session id, or None.
-        message: the decoded message (secrets masked).
-    """
-
-    index: int
-    offset: int
-    time: datetime | None
-    direction: str
-    inferred: bool
-    session: str | None
-    message: Message
-
-
-@dataclass
-class Changes:
-    """What one message changed (for ``--step``).
-
-    Attributes:
-        orders: the orders it changed (or created), as they are after it.
-        was: the status name each of those orders had before it (absent: a new order).
-        positions: the positions it moved.
-        books: the symbols whose book changed.
-        trades: the market trades it reported.
-        problems: book inconsistencies and refusals of the tracker, as sentences.
-    """
-
-    orders: list[TrackedOrder] = field(default_factory=list)
-    was: dict[str, str] = field(default_factory=dict)
-    positions: list[Position] = field(default_factory=list)
-    books: list[str] = field(default_factory=list)
-    trades: list[Trade] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    def symbols(self) -> set[str]:
-        """Every symbol it concerns."""
-        found = {o.symbol for o in self.orders if o.symbol}
-        found.update(p.symbol for p in self.positions)
-        found.update(self.books)
-        found.update(t.symbol for t in self.trades)
-        return found
-
-
-class Replay:
-    """An `OrderTracker` and a `Books` fed from log entries, as a client's session feeds them.
-
-    Sent NewOrderSingle / OrderCancelReplaceRequest / OrderCancelRequest go to
-    `OrderTracker.sent`; every received message goes to `OrderTracker.on_message` (35=8, 35=9,
-    35=j) and `Books.apply` (35=W, 35=X). A resent request (PossDupFlag=Y) whose ClOrdID is
-    already tracked is not sent twice.
-
-    Args:
-        max_trades: recent market trades kept per symbol.
-    """
-
-    def __init__(self, max_trades: int = 100) -> None:
-        from ..book import Books
-        from ..tracker import OrderTracker
-
-        self.tracker = OrderTracker()
-        self.books = Books(max_trades=max_trades)
-        self.applied = 0
-        self.time: datetime | None = None
-        self._trades: deque[Trade] = deque(maxlen=max_trades)  # every symbol's, as they came
-
-    def apply(self, entry: Entry) -> Changes:
-        """Feed one message; what it changed.
-
-        A sent request the tracker refuses (its ClOrdID is in use) and book inconsistencies are
-        in `Changes.problems`; the replay goes on.
-        """
-        from ..errors import LocalProtocolError
-        from ..tracker import Position
-
-        msg: Any = entry.message
-        changes = Changes()
-        self.applied += 1
-        if entry.time is not None:
-            self.time = entry.time
-        names = {
-            str(v)
-            for v in (
-                getattr(msg, "cl_ord_id", None),
-                getattr(msg, "orig_cl_ord_id", None),
-                getattr(msg, "business_reject_ref_id", None),
-            )
-            if v is not None
-        }
-        before = {r["cl_ord_id"]: r for r in map(order_record, self._named(names))}
-        symbols = {str(msg.symbol)} if getattr(msg, "symbol", None) is not None else set()
-        symbols.update(str(r["symbol"]) for r in before.values() if r["symbol"] is not None)
-        positions = {s: position_record(self.tracker.position(s)) for s in symbols}
-        if entry.direction == "OUT":
-            try:
-                self.tracker.sent(msg)
-            except LocalProtocolError as exc:
-                if msg.header.poss_dup_flag is not True:
-                    changes.problems.append(str(exc))
-        else:
-            self.tracker.on_message(msg)
-            updates: BookUpdates = self.books.apply(msg)
-            changes.books = list(updates.symbols)
-            changes.trades = list(updates.trades)
-            self._trades.extend(updates.trades)
-            changes.problems.extend(str(p) for p in updates.inconsistencies)
-        for order in self._named(names):
-            previous = before.get(order.cl_ord_id)
-            if previous != order_record(order):
-                changes.orders.append(order)
-                if previous is not None:
-                    changes.was[order.cl_ord_id] = previous["status"]
-        symbols.update(o.symbol for o in changes.orders if o.symbol is not None)
-        for symbol in sorted(symbols):
-            position = self.tracker.position(symbol)
-            was = positions.get(symbol) or position_record(Position(symbol))
-            if position_record(position) != was:
-                changes.positions.append(position)
-        return changes
-
-    def _named(self, names: Iterable[str]) -> list[TrackedOrder]:
-        """The orders these ClOrdIDs name, every version of their replace chains."""
-        found: dict[str, TrackedOrder] = {}
-        for name in sorted(names):
-            for version in self.tracker.chain(name):
-                found.setdefault(version.cl_ord_id, version)
-        return list(found.values())
-
-    def orders(self, symbol: str | None = None) -> list[TrackedOrder]:
-        """Every tracked order (of ``symbol``), in the order first seen."""
-        return [o for o in self.tracker if symbol is None or o.symbol == symbol]
-
-    def positions(self, symbol: str | None = None) -> list[Position]:
-        """Positions with fills (of ``symbol``), by symbol."""
-        found = self.tracker.positions
-        return [found[s] for s in sorted(found) if symbol is None or s == symbol]
-
-    def book_list(self, symbol: str | None = None) -> list[Book]:
-        """Books (of ``symbol``), by symbol."""
-        return sorted(
-            (b for b in self.books if symbol is None or b.symbol == symbol), key=lambda b: b.symbol
-        )
-
-    def trades(self, symbol: str | None, count: int) -> list[Trade]:
-        """The last ``count`` market trades (of ``symbol``), oldest first, across books."""
-        if symbol is None:
-            found = list(self._trades)
-        else:
-            book = self.books.get(symbol)
-            found = list(book.trades) if book is not None else []
-        return found[-count:] if count > 0 else []
-
-    def fills(self, symbol: str | None, count: int) -> list[Fill]:
-        """The last ``count`` of our fills (of ``symbol``), in arrival order."""
-        found = [f for f in self.tracker.fills if symbol is None or f.symbol == symbol]
-        return found[-count:] if count > 0 else []
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading the log
-
-
-class _Reader:
-    """Turns `scan` items into `Entry`s, following each session's UseDollars(21005)."""
-
-    def __init__(self, data: bytes, source: str, args: argparse.Namespace, err: IO[str]) -> None:
-        self.data = data
-        self.source = source
-        self.args = args
-        self.err = err
-        self.codec = dialect(args.dialect)
-        self.dollars: dict[str, bool] = {}  # session -> logged on with UseDollars=Y
-        self.failures = 0
-        self.frames = 0
-
-    def warn(self, offset: int, text: str) -> None:
-        emit(self.err, f"{self.source}: byte {offset}: {printable(text)}")
-
-    def entries(self) -> Iterator[Entry]:
-        """The log's messages in order; malformed parts are told on ``err`` and skipped."""
-        index = 0
-        for item in scan(self.data):
-            if isinstance(item, Problem):
-                self.failures += 1
-                self.warn(item.offset, f"malformed: {item.reason} (skipped)")
-                continue
-            index += 1
-            self.frames += 1
-            prefix = log_prefix(self.data, item.offset)
-            session = prefix.session if prefix is not None else None
-            key = session or ""
-            decoded = decode_frame(
-                self.codec,
-                item,
-                index,
-                use_dollars=self.args.use_dollars or self.dollars.get(key, False),
-                rfq_units=self.args.rfq_units,
-            )
-            if isinstance(decoded, Problem):
-                self.failures += 1
-                self.warn(decoded.offset, f"{decoded.reason} (skipped)")
-                continue
-            msg, defects = decoded
-            if defects:
-                first = defects[0]
-                where = f"tag {first.tag}" if first.tag is not None else "message"
-                self.warn(
-                    item.offset,
-                    f"message #{index} ({type(msg).__name__}): {len(defects)} defect(s), first "
-                    f"{where}: {first.text} (applied, as a session delivers it)",
-                )
-            moment: datetime | None = None
-            if prefix is not None:
-                direction, inferred = prefix.direction, False
-                try:
-                    moment = parse_time(prefix.time)
-                except ValueError:
-                    self.warn(item.offset, f"message #{index}: the log line's time "
-                              f"{prefix.time!r} is not a time: SendingTime(52) is used")
-            else:
-                direction, inferred = _direction(msg, self.args.dialect), True
-            if moment is None:
-                sending = msg.header.sending_time
-                moment = sending if isinstance(sending, datetime) else None
-            if msg.MSG_TYPE == "A" and direction == "OUT":
-                self.dollars[key] = getattr(msg, "use_dollars", None) is True
-            yield Entry(index, item.offset, moment, direction, inferred, session, msg)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -692,24 +371,29 @@ def replay_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if source is None:
         return EXIT_USAGE
     name, data = source
-    reader = _Reader(data, name, args, err)
+
+    def tell(issue: LogIssue) -> None:
+        text = issue.reason + ("" if issue.applied else " (skipped)")
+        emit(err, f"{issue.source}: byte {issue.offset}: {printable(text)}")
+
+    reader = LogReader(
+        product=args.dialect,
+        use_dollars=args.use_dollars,
+        rfq_units=args.rfq_units,
+        on_issue=tell,
+    )
     replay = Replay(max_trades=args.trades)
-    for entry in reader.entries():
+    for entry in reader.entries(data, name):
         if args.at is not None and entry.time is not None and entry.time > args.at:
             break
-        try:
-            changes = replay.apply(entry)
-        except Exception as exc:  # a tracker or book bug must not end the replay unseen
-            reader.failures += 1
-            reader.warn(
-                entry.offset,
-                f"message #{entry.index}: internal error ({type(exc).__name__}: {exc}) while "
-                "applying it; please report it (skipped)",
-            )
+        changes = replay.feed(entry, reader.report)
+        if changes is None:
             continue
         if not args.step:
             for problem in changes.problems:
-                reader.warn(entry.offset, f"message #{entry.index}: {problem}")
+                reader.report(
+                    LogIssue(name, entry.offset, f"message #{entry.index}: {problem}", applied=True)
+                )
             continue
         if args.symbol is not None and args.symbol not in changes.symbols() | {
             getattr(entry.message, "symbol", None)

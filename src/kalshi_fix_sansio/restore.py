@@ -1,0 +1,795 @@
+"""Warm restart: rebuild the order tracker, the books and the catch-up cursor from a message log.
+
+A client killed and started again has lost its `OrderTracker` (it lives in memory). The FIX
+message log the adapters write (``message_log_path=``, one line per frame:
+``<ISO UTC time> <IN|OUT> <session type>/<API key id> <frame>``) holds everything that built
+it. `restore` feeds that log, in order, through the code a session uses: what we sent to
+`OrderTracker.sent`, what we received to `OrderTracker.on_message`, market data to
+`Books.apply`, and every received ExecutionReport's ExecID to an `ExecCursor` (where a
+drop-copy catch-up resumes). ``kalshi-fix replay`` runs the same code (`LogReader`, `Replay`).
+
+    >>> from kalshi_fix_sansio.restore import restore
+    >>> restored = restore(b"")  # a path, or the log's bytes
+    >>> restored.messages, len(restored.tracker), restored.cursor
+    (0, 0, ExecCursor({}))
+
+Which lines feed what, by the session type of each line (its session id, or in a log without
+one the TargetCompID of what we sent): order-entry and drop-copy sessions (KalshiNR, KalshiRT,
+KalshiDC: the types that receive ExecutionReports) feed the tracker and the cursor; market
+data (KalshiMD) feeds the books; a line whose session type is unknown feeds both (each ignores
+the message types it does not know).
+
+Reading the log reads files; the rest of the package's rules hold (no clock, no socket).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from .errors import FixError
+
+if TYPE_CHECKING:
+    from . import Message
+    from .book import Book, Books, BookUpdates, Trade
+    from .catchup import ExecCursor
+    from .tracker import Fill, OrderTracker, Position, TrackedOrder
+
+__all__ = [
+    "Changes",
+    "Entry",
+    "LogIssue",
+    "LogReader",
+    "Replay",
+    "RestoreError",
+    "Restored",
+    "parse_time",
+    "restore",
+    "session_feeds",
+]
+
+_FIX_TIME: Final = ("%Y%m%d-%H:%M:%S.%f", "%Y%m%d-%H:%M:%S")
+_TRACKER_TYPES: Final = frozenset({"D", "F", "G", "8", "9", "j"})
+"""Message types the tracker takes (sent: D, F, G; received: 8, 9, j)."""
+_MAX_LISTED: Final = 5
+"""Problems named in a `RestoreError`'s message (all of them are on the exception)."""
+
+
+def parse_time(text: str) -> datetime:
+    """A moment written as text, as an aware UTC datetime.
+
+    Accepts ISO 8601 (``2026-11-22T10:15:00``, ``...Z``, ``...+00:00``, fractional seconds,
+    a space instead of ``T``) and FIX UTCTimestamp (``20261122-10:15:00.123``); a time without
+    an offset is UTC.
+
+    Raises:
+        ValueError: not such a time (the message shows an example).
+    """
+    value = text.strip()
+    moment: datetime | None = None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        for pattern in _FIX_TIME:
+            try:
+                moment = datetime.strptime(value, pattern)
+                break
+            except ValueError:
+                continue
+    if moment is None:
+        raise ValueError(
+            f"{text!r} is not an ISO 8601 UTC time (e.g. 2026-11-22T10:15:00Z or "
+            "2026-11-22T10:15:00.250)"
+        )
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sessions: which session type a line is, and what it feeds
+
+
+@functools.cache
+def _session_specs() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Session type -> (MsgTypes a client sends, MsgTypes it receives), both products."""
+    from .spec import SESSIONS
+
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    for (_, name), spec in SESSIONS.items():
+        send, receive = found.setdefault(name, (set(), set()))
+        send.update(spec.send)
+        receive.update(spec.receive)
+    return {name: (frozenset(s), frozenset(r)) for name, (s, r) in found.items()}
+
+
+def session_feeds(session_type: str | None) -> tuple[bool, bool]:
+    """Whether a session type's messages feed the order tracker, and the books.
+
+    The tracker takes the sessions that receive ExecutionReports (KalshiNR, KalshiRT,
+    KalshiDC), the books those that receive market data (KalshiMD); a session type that is
+    None or unknown feeds both (each ignores the message types it does not know).
+
+    Args:
+        session_type: e.g. ``"KalshiNR"``, or None.
+
+    Returns:
+        ``(feeds the tracker, feeds the books)``.
+    """
+    spec = _session_specs().get(session_type or "")
+    if spec is None:
+        return True, True
+    receive = spec[1]
+    return "8" in receive, bool(receive & {"W", "X"})
+
+
+@functools.cache
+def _sent_and_received(product: str) -> tuple[frozenset[str], frozenset[str]]:
+    """MsgTypes a client sends / receives on the product's session types (spec tables)."""
+    from .spec import SESSIONS
+
+    send: set[str] = set()
+    receive: set[str] = set()
+    for (prod, _), spec in SESSIONS.items():
+        if prod == product:
+            send.update(spec.send)
+            receive.update(spec.receive)
+    return frozenset(send - receive), frozenset(receive - send)
+
+
+def _direction(msg: Message, product: str) -> str:
+    """``IN``, ``OUT`` or ``?`` for a message of a log that does not say.
+
+    SenderCompID starting with ``Kalshi``: received; TargetCompID starting with ``Kalshi``:
+    sent; else the message types Kalshi's session types send or receive decide.
+    """
+    sender = msg.header.sender_comp_id
+    target = msg.header.target_comp_id
+    if isinstance(sender, str) and sender.startswith("Kalshi"):
+        return "IN"
+    if isinstance(target, str) and target.startswith("Kalshi"):
+        return "OUT"
+    send, receive = _sent_and_received(product)
+    if msg.MSG_TYPE in send:
+        return "OUT"
+    if msg.MSG_TYPE in receive:
+        return "IN"
+    return "?"
+
+
+# ---------------------------------------------------------------------------------------------
+# What the log holds
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One decoded message of the log, where and when it was.
+
+    Attributes:
+        index: its 1-based position among the frames of its input.
+        offset: the input offset of its first byte.
+        time: the log line's time, else its SendingTime(52), else None.
+        direction: ``"IN"`` (received), ``"OUT"`` (sent) or ``"?"`` (unknown).
+        inferred: the direction was inferred (the log did not say).
+        session: the message log's session id (``<session type>/<API key id>``), or None.
+        message: the decoded message (secrets masked).
+        source: the input it came from (a file name, ``<stdin>``, ``<bytes #1>``).
+    """
+
+    index: int
+    offset: int
+    time: datetime | None
+    direction: str
+    inferred: bool
+    session: str | None
+    message: Message
+    source: str = ""
+
+    def _comp_ids(self) -> tuple[str | None, str | None]:
+        """(our CompID, Kalshi's CompID) from the header, as the direction says."""
+        if self.direction not in ("IN", "OUT"):
+            return None, None
+        header = self.message.header
+        sender, target = header.sender_comp_id, header.target_comp_id
+        ours, theirs = (sender, target) if self.direction == "OUT" else (target, sender)
+        return (
+            ours if isinstance(ours, str) and ours else None,
+            theirs if isinstance(theirs, str) and theirs else None,
+        )
+
+    def _logged(self) -> tuple[str, str] | None:
+        """(session type, API key id) of a message-log session id naming a session type."""
+        if self.session is None:
+            return None
+        kind, sep, key = self.session.partition("/")
+        if not sep or not key or kind not in _session_specs():
+            return None
+        return kind, key
+
+    @property
+    def session_type(self) -> str | None:
+        """The session type (``KalshiNR``...): the log's session id, else the TargetCompID of a
+        message we sent (Kalshi's SenderCompID on received messages names no session type)."""
+        logged = self._logged()
+        if logged is not None:
+            return logged[0]
+        theirs = self._comp_ids()[1]
+        return theirs if theirs in _session_specs() else None
+
+    @property
+    def key_id(self) -> str | None:
+        """Our API key id: the log's session id, else our CompID in the header."""
+        logged = self._logged()
+        if logged is not None:
+            return logged[1]
+        return self._comp_ids()[0]
+
+
+@attrs.frozen(slots=True)
+class LogIssue:
+    """Something about one place of a log: a part that could not be read, or a caveat.
+
+    Attributes:
+        source: the input (a file name, ``<stdin>``, ``<bytes #1>``).
+        offset: the byte offset in that input.
+        reason: what, in words (``message #N`` names the frame's number in the input).
+        applied: False: that part was not applied (a problem: bytes that are not a frame, a
+            frame that cannot be decoded); True: the message was applied, with this caveat (a
+            defect, a refused request, market data that does not fit the book).
+    """
+
+    source: str
+    offset: int
+    reason: str
+    applied: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.source}: byte {self.offset}: {self.reason}"
+
+
+Reporter = Callable[[LogIssue], None]
+
+
+class LogReader:
+    """Reads logs into `Entry`s in order, following each session's UseDollars(21005).
+
+    Reads any input ``kalshi-fix decode`` reads: the adapters' message log, raw captures, log
+    lines with text before ``8=``. What cannot be read is told to ``on_issue`` (with its byte
+    offset) and skipped; a message with defects is yielded, as a session delivers it, and told
+    too. A session's Logon sent with UseDollars=Y makes its prices dollars from then on, across
+    inputs (a log continued in a second file).
+
+    Args:
+        product: ``"prediction"`` or ``"margin"`` (the dialect of the frames).
+        use_dollars: read every session's prices as dollars (for a log without its Logon).
+        rfq_units: units of RFQ quote prices, ``"cents"`` or ``"dollars"``.
+        on_issue: called with each `LogIssue`, in input order.
+
+    Attributes:
+        frames: frames found so far.
+        failures: parts that could not be read so far (`LogIssue.applied` False).
+    """
+
+    def __init__(
+        self,
+        *,
+        product: str = "prediction",
+        use_dollars: bool = False,
+        rfq_units: str = "cents",
+        on_issue: Reporter | None = None,
+    ) -> None:
+        from .cli.common import dialect
+
+        self.product = product
+        self.use_dollars = use_dollars
+        self.rfq_units = rfq_units
+        self.codec = dialect(product)
+        self.dollars: dict[str, bool] = {}  # session -> logged on with UseDollars=Y
+        self.frames = 0
+        self.failures = 0
+        self._on_issue = on_issue
+
+    def report(self, issue: LogIssue) -> None:
+        """Tell an issue (a problem is counted in `failures`)."""
+        if not issue.applied:
+            self.failures += 1
+        if self._on_issue is not None:
+            self._on_issue(issue)
+
+    def entries(self, data: bytes, source: str) -> Iterator[Entry]:
+        """The messages of one input in order; unreadable parts are reported and skipped.
+
+        Args:
+            data: the whole input.
+            source: its name, for `Entry.source` and the issues.
+        """
+        from .cli.decode import Problem, decode_frame, log_prefix, scan
+
+        index = 0
+        for item in scan(data):
+            if isinstance(item, Problem):
+                self.report(LogIssue(source, item.offset, f"malformed: {item.reason}"))
+                continue
+            index += 1
+            self.frames += 1
+            prefix = log_prefix(data, item.offset)
+            session = prefix.session if prefix is not None else None
+            key = session or ""
+            decoded = decode_frame(
+                self.codec,
+                item,
+                index,
+                use_dollars=self.use_dollars or self.dollars.get(key, False),
+                rfq_units=self.rfq_units,
+            )
+            if isinstance(decoded, Problem):
+                self.report(LogIssue(source, decoded.offset, decoded.reason))
+                continue
+            msg, defects = decoded
+            if defects:
+                first = defects[0]
+                where = f"tag {first.tag}" if first.tag is not None else "message"
+                self.report(
+                    LogIssue(
+                        source,
+                        item.offset,
+                        f"message #{index} ({type(msg).__name__}): {len(defects)} defect(s), "
+                        f"first {where}: {first.text} (applied, as a session delivers it)",
+                        applied=True,
+                    )
+                )
+            moment: datetime | None = None
+            if prefix is not None:
+                direction, inferred = prefix.direction, False
+                try:
+                    moment = parse_time(prefix.time)
+                except ValueError:
+                    self.report(
+                        LogIssue(
+                            source,
+                            item.offset,
+                            f"message #{index}: the log line's time {prefix.time!r} is not a "
+                            "time: SendingTime(52) is used",
+                            applied=True,
+                        )
+                    )
+            else:
+                direction, inferred = _direction(msg, self.product), True
+            if moment is None:
+                sending = msg.header.sending_time
+                moment = sending if isinstance(sending, datetime) else None
+            if msg.MSG_TYPE == "A" and direction == "OUT":
+                self.dollars[key] = getattr(msg, "use_dollars", None) is True
+            yield Entry(index, item.offset, moment, direction, inferred, session, msg, source)
+
+
+# ---------------------------------------------------------------------------------------------
+# Feeding the tracker, the books and the cursor
+
+
+@dataclass
+class Changes:
+    """What one message changed.
+
+    Attributes:
+        orders: the orders it changed (or created), as they are after it.
+        was: the status name each of those orders had before it (absent: a new order).
+        positions: the positions it moved.
+        books: the symbols whose book changed.
+        trades: the market trades it reported.
+        problems: book inconsistencies and refusals of the tracker, as sentences.
+    """
+
+    orders: list[TrackedOrder] = field(default_factory=list)
+    was: dict[str, str] = field(default_factory=dict)
+    positions: list[Position] = field(default_factory=list)
+    books: list[str] = field(default_factory=list)
+    trades: list[Trade] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def symbols(self) -> set[str]:
+        """Every symbol it concerns."""
+        found = {o.symbol for o in self.orders if o.symbol}
+        found.update(p.symbol for p in self.positions)
+        found.update(self.books)
+        found.update(t.symbol for t in self.trades)
+        return found
+
+
+def _strings(values: Iterable[Any]) -> tuple[str | None, ...]:
+    return tuple(None if v is None else str(v) for v in values)
+
+
+def _order_state(order: TrackedOrder) -> tuple[str | None, ...]:
+    """What `Replay.apply` compares to tell whether an order changed (values as text: 4.00
+    after 4 is a change to show)."""
+    return _strings(
+        (
+            order.status.name,
+            order.is_open,
+            order.symbol,
+            order.side,
+            order.price,
+            order.order_qty,
+            order.cum_qty,
+            order.leaves_qty,
+            order.avg_px,
+            order.order_id,
+            order.orig_cl_ord_id,
+            order.replaced_by,
+            order.group_id,
+            order.text,
+            None if order.rejection is None else order.rejection.text,
+        )
+    )
+
+
+def _position_state(position: Position) -> tuple[str | None, ...]:
+    return _strings(
+        (position.net, position.bought, position.sold, position.avg_price, position.fees)
+    )
+
+
+class Replay:
+    """An `OrderTracker`, a `Books` and an `ExecCursor` fed from log entries, as a client's
+    sessions feed them.
+
+    Sent NewOrderSingle / OrderCancelReplaceRequest / OrderCancelRequest go to
+    `OrderTracker.sent`; received messages to `OrderTracker.on_message` (35=8, 35=9, 35=j), the
+    ExecID of each received ExecutionReport to `ExecCursor.observe`, market data to
+    `Books.apply` (35=W, 35=X), each from the session types that carry them (`session_feeds`).
+    A resent request (PossDupFlag=Y) whose ClOrdID is already tracked is not sent twice.
+
+    Args:
+        max_trades: recent market trades kept per symbol.
+
+    Attributes:
+        tracker: the order tracker.
+        books: the order books.
+        cursor: the newest ExecID received per exchange index.
+        applied: entries applied.
+        time: the time of the last entry applied that had one.
+    """
+
+    def __init__(self, max_trades: int = 100) -> None:
+        from .book import Books
+        from .catchup import ExecCursor
+        from .tracker import OrderTracker
+
+        self.tracker = OrderTracker()
+        self.books = Books(max_trades=max_trades)
+        self.cursor = ExecCursor()
+        self.applied = 0
+        self.time: datetime | None = None
+        self._trades: deque[Trade] = deque(maxlen=max_trades)  # every symbol's, as they came
+
+    def apply(self, entry: Entry) -> Changes:
+        """Feed one message; what it changed.
+
+        A sent request the tracker refuses (its ClOrdID is in use) and book inconsistencies are
+        in `Changes.problems`; the replay goes on.
+        """
+        from .errors import LocalProtocolError
+        from .tracker import Position
+
+        msg: Any = entry.message
+        changes = Changes()
+        self.applied += 1
+        if entry.time is not None:
+            self.time = entry.time
+        tracks, books = session_feeds(entry.session_type)
+        names = {
+            str(v)
+            for v in (
+                getattr(msg, "cl_ord_id", None),
+                getattr(msg, "orig_cl_ord_id", None),
+                getattr(msg, "business_reject_ref_id", None),
+            )
+            if v is not None
+        }
+        before = {o.cl_ord_id: (o.status.name, _order_state(o)) for o in self._named(names)}
+        symbols = {str(msg.symbol)} if getattr(msg, "symbol", None) is not None else set()
+        symbols.update(o.symbol for o in self._named(names) if o.symbol is not None)
+        positions = {s: _position_state(self.tracker.position(s)) for s in symbols}
+        if entry.direction == "OUT":
+            if tracks:
+                try:
+                    self.tracker.sent(msg)
+                except LocalProtocolError as exc:
+                    if msg.header.poss_dup_flag is not True:
+                        changes.problems.append(str(exc))
+        else:
+            if tracks:
+                self.tracker.on_message(msg)
+                exec_id = getattr(msg, "exec_id", None) if msg.MSG_TYPE == "8" else None
+                if isinstance(exec_id, str):
+                    self.cursor.observe(exec_id)
+            if books:
+                updates: BookUpdates = self.books.apply(msg)
+                changes.books = list(updates.symbols)
+                changes.trades = list(updates.trades)
+                self._trades.extend(updates.trades)
+                changes.problems.extend(str(p) for p in updates.inconsistencies)
+        for order in self._named(names):
+            previous = before.get(order.cl_ord_id)
+            if previous is None or previous[1] != _order_state(order):
+                changes.orders.append(order)
+                if previous is not None:
+                    changes.was[order.cl_ord_id] = previous[0]
+        symbols.update(o.symbol for o in changes.orders if o.symbol is not None)
+        for symbol in sorted(symbols):
+            position = self.tracker.position(symbol)
+            was = positions.get(symbol) or _position_state(Position(symbol))
+            if _position_state(position) != was:
+                changes.positions.append(position)
+        return changes
+
+    def feed(self, entry: Entry, on_issue: Reporter) -> Changes | None:
+        """`apply` an entry; an exception while applying it (a bug) is told to ``on_issue`` as
+        a problem (`LogIssue.applied` False) and gives None: the replay goes on."""
+        try:
+            return self.apply(entry)
+        except Exception as exc:  # a tracker or book bug must not end the replay unseen
+            on_issue(
+                LogIssue(
+                    entry.source,
+                    entry.offset,
+                    f"message #{entry.index}: internal error ({type(exc).__name__}: {exc}) "
+                    "while applying it; please report it",
+                )
+            )
+            return None
+
+    def _named(self, names: Iterable[str]) -> list[TrackedOrder]:
+        """The orders these ClOrdIDs name, every version of their replace chains."""
+        found: dict[str, TrackedOrder] = {}
+        for name in sorted(names):
+            for version in self.tracker.chain(name):
+                found.setdefault(version.cl_ord_id, version)
+        return list(found.values())
+
+    def orders(self, symbol: str | None = None) -> list[TrackedOrder]:
+        """Every tracked order (of ``symbol``), in the order first seen."""
+        return [o for o in self.tracker if symbol is None or o.symbol == symbol]
+
+    def positions(self, symbol: str | None = None) -> list[Position]:
+        """Positions with fills (of ``symbol``), by symbol."""
+        found = self.tracker.positions
+        return [found[s] for s in sorted(found) if symbol is None or s == symbol]
+
+    def book_list(self, symbol: str | None = None) -> list[Book]:
+        """Books (of ``symbol``), by symbol."""
+        return sorted(
+            (b for b in self.books if symbol is None or b.symbol == symbol), key=lambda b: b.symbol
+        )
+
+    def trades(self, symbol: str | None, count: int) -> list[Trade]:
+        """The last ``count`` market trades (of ``symbol``), oldest first, across books."""
+        if symbol is None:
+            found = list(self._trades)
+        else:
+            book = self.books.get(symbol)
+            found = list(book.trades) if book is not None else []
+        return found[-count:] if count > 0 else []
+
+    def fills(self, symbol: str | None, count: int) -> list[Fill]:
+        """The last ``count`` of our fills (of ``symbol``), in arrival order."""
+        found = [f for f in self.tracker.fills if symbol is None or f.symbol == symbol]
+        return found[-count:] if count > 0 else []
+
+
+# ---------------------------------------------------------------------------------------------
+# restore()
+
+
+class RestoreError(FixError):
+    """The log cannot be restored as asked: unreadable parts (with ``strict``), several API
+    keys' orders and no ``key_id``, or no order-entry line of the ``key_id`` given.
+
+    Attributes:
+        problems: every part that could not be read (each with its input and byte offset).
+        key_ids: the API keys whose order-entry or drop-copy lines the log holds, when that is
+            the reason.
+    """
+
+    def __init__(
+        self, text: str, *, problems: Iterable[LogIssue] = (), key_ids: Iterable[str] = ()
+    ) -> None:
+        super().__init__(text)
+        self.problems: tuple[LogIssue, ...] = tuple(problems)
+        self.key_ids: tuple[str, ...] = tuple(key_ids)
+
+
+@attrs.frozen(eq=False)
+class Restored:
+    """The state a message log rebuilt (see `restore`).
+
+    Attributes:
+        tracker: orders, fills and positions, as the live session's tracker held them.
+        books: the order books of the market data in the log.
+        cursor: the newest ExecID per exchange index among the ExecutionReports received:
+            where a drop-copy catch-up resumes.
+        messages: messages applied (read from the selected sessions).
+        ignored: messages read but left out (other sessions, by ``key_id`` / ``session_type``).
+        problems: parts that could not be read, each with its input and byte offset (empty
+            unless ``strict=False``: ``strict`` raises instead).
+        warnings: caveats of messages that were applied (defects, refused requests, market data
+            that did not fit the book), located the same way.
+        key_ids: the API keys whose order-entry and drop-copy lines fed the tracker.
+        last_time: the time of the last message applied (its log line's, else its
+            SendingTime), or None.
+    """
+
+    tracker: OrderTracker
+    books: Books
+    cursor: ExecCursor
+    messages: int
+    ignored: int
+    problems: tuple[LogIssue, ...]
+    warnings: tuple[LogIssue, ...]
+    key_ids: tuple[str, ...]
+    last_time: datetime | None
+
+
+def _names(value: str | Iterable[str] | None, what: str) -> frozenset[str] | None:
+    if value is None:
+        return None
+    names = frozenset([value] if isinstance(value, str) else value)
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"{what} must be a non-empty string or strings, got {value!r}")
+    return names
+
+
+def _read(source: str | os.PathLike[str] | bytes, number: int) -> tuple[str, bytes]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return f"<bytes #{number}>", bytes(source)
+    path = os.fspath(source)
+    with open(path, "rb") as handle:
+        return path, handle.read()
+
+
+def _problems_text(problems: list[LogIssue]) -> str:
+    shown = "; ".join(str(p) for p in problems[:_MAX_LISTED])
+    more = len(problems) - _MAX_LISTED
+    if more > 0:
+        shown += f"; and {more} more"
+    return (
+        f"{len(problems)} part(s) of the log could not be read: {shown}. The state would miss "
+        "what they held: repair or remove those lines, or pass strict=False to restore "
+        "without them (Restored.problems lists them)"
+    )
+
+
+def restore(
+    *sources: str | os.PathLike[str] | bytes,
+    product: str = "prediction",
+    key_id: str | Iterable[str] | None = None,
+    session_type: str | Iterable[str] | None = None,
+    strict: bool = True,
+    use_dollars: bool = False,
+    rfq_units: str = "cents",
+) -> Restored:
+    """Rebuild the order tracker, the books and the catch-up cursor from FIX message logs.
+
+    The messages of ``sources`` are fed in order (the first source's, then the next's) through
+    `Replay`, the code ``kalshi-fix replay`` runs: what we sent to `OrderTracker.sent`, what we
+    received to `OrderTracker.on_message`, market data to `Books.apply`, every received
+    ExecutionReport's ExecID to `ExecCursor.observe`.
+
+    One tracker is one account: when the order-entry and drop-copy lines (KalshiNR, KalshiRT,
+    KalshiDC) of the log name several API keys, ``key_id`` must say which (two accounts'
+    positions are never merged silently). Market-data lines feed the books whatever their key.
+
+    Args:
+        *sources: message-log files (paths), or their contents as bytes, oldest first
+            (rotated logs: the older file first). Also reads what ``kalshi-fix decode`` reads.
+        product: ``"prediction"`` or ``"margin"``: the dialect of the log (the log does not
+            say, and prices would read wrong with the other one).
+        key_id: the API key (or keys of one account) whose order-entry and drop-copy lines to
+            restore; lines of other keys on those sessions are left out (`Restored.ignored`).
+        session_type: only the lines of this session type (or these), e.g. ``"KalshiNR"``.
+            Needs the session ids of the adapters' message log, or messages whose TargetCompID
+            names it (a received message in a log without session ids has no session type).
+        strict: raise `RestoreError` when a part of the log cannot be read (the message names
+            the file and byte offset of each); False restores without them and lists them in
+            `Restored.problems`. Messages with defects are applied either way, as the live
+            session delivered them (`Restored.warnings`).
+        use_dollars: read every session's prices as dollars (for a log that lacks the Logon
+            that sent UseDollars=Y; the Logon in the log is followed anyway).
+        rfq_units: units of RFQ quote prices, ``"cents"`` or ``"dollars"`` (as for
+            ``kalshi-fix decode``).
+
+    Returns:
+        The `Restored` state.
+
+    Raises:
+        RestoreError: unreadable parts (``strict``); several API keys and no ``key_id``; a
+            ``key_id`` of which the log has no order-entry line while it has other keys'.
+        OSError: a file cannot be read (FileNotFoundError when it does not exist).
+        ValueError: an unknown product, session type or RFQ units, or an empty ``key_id``.
+    """
+    from .cli.common import PRODUCTS
+
+    if product not in PRODUCTS:
+        raise ValueError(f"product must be one of {', '.join(PRODUCTS)}, got {product!r}")
+    if rfq_units not in ("cents", "dollars"):
+        raise ValueError(f"rfq_units must be 'cents' or 'dollars', got {rfq_units!r}")
+    keys = _names(key_id, "key_id")
+    types = _names(session_type, "session_type")
+    if types is not None:
+        from .spec import SESSIONS
+
+        known = sorted(name for prod, name in SESSIONS if prod == product)
+        unknown = sorted(types - set(known))
+        if unknown:
+            raise ValueError(
+                f"{product} has no session type {', '.join(map(repr, unknown))}: "
+                f"one of {', '.join(known)}"
+            )
+    problems: list[LogIssue] = []
+    warnings: list[LogIssue] = []
+
+    def report(issue: LogIssue) -> None:
+        (warnings if issue.applied else problems).append(issue)
+
+    reader = LogReader(
+        product=product, use_dollars=use_dollars, rfq_units=rfq_units, on_issue=report
+    )
+    replay = Replay()
+    seen_keys: dict[str, None] = {}  # API keys of the lines that feed the tracker, in order
+    used_keys: dict[str, None] = {}
+    ignored = 0
+    for number, source in enumerate(sources, 1):
+        name, data = _read(source, number)
+        for entry in reader.entries(data, name):
+            kind = entry.session_type
+            if types is not None and kind not in types:
+                ignored += 1
+                continue
+            tracks = session_feeds(kind)[0]
+            account = tracks and (kind is not None or entry.message.MSG_TYPE in _TRACKER_TYPES)
+            key = entry.key_id
+            if account:
+                if key is not None:
+                    seen_keys.setdefault(key, None)
+                if keys is not None and key not in keys:
+                    ignored += 1  # another account's (or nobody's we can tell)
+                    continue
+                if key is not None:
+                    used_keys.setdefault(key, None)
+            changes = replay.feed(entry, reader.report)
+            for text in changes.problems if changes is not None else ():
+                reason = f"message #{entry.index}: {text}"
+                report(LogIssue(name, entry.offset, reason, applied=True))
+    if keys is None and len(seen_keys) > 1:
+        raise RestoreError(
+            f"the log holds the orders of {len(seen_keys)} API keys ({', '.join(seen_keys)}): "
+            "pass key_id= to restore one account (positions of two accounts are never merged)",
+            key_ids=seen_keys,
+        )
+    if keys is not None and seen_keys and not used_keys:
+        raise RestoreError(
+            f"the log holds no order-entry line of key_id {', '.join(sorted(keys))}; it holds "
+            f"those of {', '.join(seen_keys)}",
+            key_ids=seen_keys,
+        )
+    if strict and problems:
+        raise RestoreError(_problems_text(problems), problems=problems)
+    return Restored(
+        tracker=replay.tracker,
+        books=replay.books,
+        cursor=replay.cursor,
+        messages=replay.applied,
+        ignored=ignored,
+        problems=tuple(problems),
+        warnings=tuple(warnings),
+        key_ids=tuple(used_keys),
+        last_time=replay.time,
+    )
