@@ -1,0 +1,936 @@
+"""The sans-IO `Driver` and its drop-copy catch-up, against the mock gateway's exchange in memory.
+
+No socket, no thread, no sleep: a `Driver` (initiator, fake clock) talks to an acceptor
+`Session` wired to the mock gateway's pure `Exchange` the way ``gateway/server.py`` wires each
+connection (LoggedOn -> ``Exchange.connect``, application messages -> ``Exchange.handle``, the
+answers routed to the connection they name, ``Exchange.disconnect`` when it drops). A second
+API key trades on the exchange directly while the driver's connection is down; on KalshiNR
+what the exchange addressed to the dead connection is lost, as at Kalshi, and only a drop-copy
+replay (35=U1 -> 35=8 ... -> 35=U2 / 35=U3) brings it back.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kalshi_fix_sansio import margin, prediction
+from kalshi_fix_sansio.catchup import (
+    EVENT_RESEND_REJECT_REASONS,
+    CatchUp,
+    CatchUpComplete,
+    CatchUpFailed,
+    CatchUpStarted,
+    ExecCursor,
+    catches_up,
+    parse_exec_id,
+)
+from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
+from kalshi_fix_sansio.driver import (
+    Driver,
+    EventQueueOverflow,
+    FallingBehind,
+    MarketDataFolded,
+    QueuePolicy,
+    TrackingFailed,
+)
+from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.events import ApplicationMessage, CloseTransport, Event, LoggedOn
+from kalshi_fix_sansio.framing import Frame, Framer
+from kalshi_fix_sansio.gateway import Exchange, Outbound
+from kalshi_fix_sansio.session import Session
+from kalshi_fix_sansio.supervisor import (
+    Backoff,
+    Disconnected,
+    Reconnected,
+    Reconnecting,
+    SupervisorState,
+)
+from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.tracker import OrderStatus, OrderTracker, TrackedOrder
+
+T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC, a Thursday at 19:00 ET: outside maintenance
+SIGNER, PUBLIC = new_ed25519_keys()
+DIALECT: dict[str, Any] = {"prediction": prediction, "margin": margin}
+SYMBOL = {"prediction": "HIGHNY-23DEC31", "margin": "BTC-PERP"}
+PRICE = {"prediction": Decimal("0.40"), "margin": Decimal("19.4")}
+THREE_HOURS = 3 * 3600.0
+
+
+# -- the harness -----------------------------------------------------------------------------------
+
+
+class Harness:
+    """A `Driver` for API key ``key-1``, a fake clock, and the mock exchange behind an acceptor
+    `Session` per connection; ``key-2`` trades on the exchange directly."""
+
+    def __init__(
+        self,
+        product: str = "prediction",
+        session_type: str = "KalshiNR",
+        *,
+        exchange: Exchange | None = None,
+        allowlist: Iterable[str] | None = None,
+        now: float = T0,
+        **driver_options: Any,
+    ) -> None:
+        self.now = now
+        self.product = product
+        self.d = DIALECT[product]
+        self.symbol = SYMBOL[product]
+        self.price = PRICE[product]
+        if exchange is None:
+            exchange = Exchange(product, replay_allowlist=allowlist)
+            exchange.seed_market(self.symbol, now=now)
+        self.exchange = exchange
+        self.session_type = session_type
+        config = SessionConfig(
+            sender_comp_id="key-1", product=product, session_type=session_type,
+            signer=SIGNER, heartbeat_interval=5,
+        )
+        driver_options.setdefault("backoff", Backoff(base=1.0, cap=4.0, attempts=5, seed=1))
+        self.driver = Driver(config, peer="memory://gateway", **driver_options)
+        self.gateway: Session | None = None
+        self.sid = ""
+        self.logged_on = False
+        self.connections = 0
+        self.sent: list[bytes] = []  # every frame the driver wrote, in order
+        self._framer = Framer()
+        self.withhold: Callable[[bytes], bool] | None = None
+        """Frames to the driver from the first one this is True for are lost (a cut line)."""
+        self._other_n = 0
+
+    # the connection ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.driver.start(self.now)
+        self.connect()
+
+    def connect(self) -> None:
+        at = self.driver.connect_at
+        assert at is not None and at <= self.now, (at, self.now)
+        self.connections += 1
+        self.sid = f"{self.session_type}#{self.connections}"
+        self.logged_on = False
+        self.gateway = Session(
+            SessionConfig(
+                sender_comp_id=KALSHI_COMP_ID, product=self.product,
+                session_type=self.session_type, role=Role.ACCEPTOR,
+                public_keys={"key-1": PUBLIC}, heartbeat_interval=5,
+            )
+        )
+        self.gateway.start(self.now)
+        self.driver.connection_made(self.now)
+        self.pump()
+
+    def drop(self, reason: str = "test") -> None:
+        """The connection breaks: the driver is told, the exchange forgets the session."""
+        self.driver.connection_lost(self.now, reason)
+        self._gone()
+
+    def _gone(self) -> None:
+        if self.gateway is not None and self.logged_on:
+            self.exchange.disconnect(self.sid, self.now)  # what it sends is for other sessions
+        self.gateway = None
+        self.logged_on = False
+
+    def reconnect(self) -> None:
+        """Wait for the backoff delay on the fake clock, then connect."""
+        at = self.driver.connect_at
+        assert at is not None, self.driver.state
+        self.advance_to(at)
+        self.connect()
+
+    def pump(self) -> None:
+        """Move bytes both ways until both sides are quiet."""
+        for _ in range(100):
+            gateway = self.gateway
+            data = self.driver.data_to_send()
+            if data:
+                self._record(data)
+            if gateway is None:
+                return
+            if data:
+                gateway.receive_data(data, self.now)
+            for event in gateway.events():
+                if isinstance(event, LoggedOn):
+                    self.logged_on = True
+                    self.route(self.exchange.connect(
+                        self.sid, event.sender_comp_id, self.session_type, now=self.now
+                    ))
+                elif isinstance(event, ApplicationMessage):
+                    self.route(self.exchange.handle(self.sid, event.message, self.now))
+                elif isinstance(event, CloseTransport):
+                    self._gone()
+            reply = gateway.data_to_send()
+            if reply and self.withhold is not None:
+                reply = self._cut(reply)
+            if reply and self.driver.wants_transport:
+                self.driver.receive_data(reply, self.now)
+            if self.gateway is None and self.driver.wants_transport:
+                self.driver.receive_data(b"", self.now)
+            if not self.driver.wants_transport:
+                self._gone()
+            if not data and not reply:
+                return
+        raise AssertionError("the two sides never went quiet")
+
+    def _record(self, data: bytes) -> None:
+        self._framer.feed(data)
+        self.sent.extend(item.data for item in self._framer if isinstance(item, Frame))
+
+    def _cut(self, data: bytes) -> bytes:
+        framer, kept = Framer(), []
+        framer.feed(data)
+        for item in framer:
+            assert isinstance(item, Frame)
+            if self.withhold is not None and self.withhold(item.data):
+                self.withhold = lambda frame: True  # the line is cut: nothing more gets through
+                break
+            kept.append(item.data)
+        return b"".join(kept)
+
+    def route(self, outbound: Sequence[Outbound]) -> None:
+        """Send what the exchange addressed to the driver's connection; the rest is lost."""
+        for out in outbound:
+            if out.session_id == self.sid and self.gateway is not None and self.logged_on:
+                self.gateway.send(out.message, self.now)
+
+    def advance_to(self, when: float) -> None:
+        self.now = max(self.now, when)
+        if self.gateway is not None:
+            self.gateway.handle_timer(self.now)
+        self.driver.handle_timer(self.now)
+        self.pump()
+
+    def advance(self, seconds: float) -> None:
+        self.advance_to(self.now + seconds)
+
+    # trading ----------------------------------------------------------------------------------
+
+    def order(self, cl_ord_id: str, side: str, qty: int, price: Decimal | None = None) -> Any:
+        d = self.d
+        return d.NewOrderSingle(
+            cl_ord_id=cl_ord_id, side=d.Side.BUY if side == "buy" else d.Side.SELL,
+            order_qty=Decimal(qty), ord_type=d.OrdType.LIMIT, price=price or self.price,
+            symbol=self.symbol, time_in_force=d.TimeInForce.GTC,
+        )
+
+    def place(self, cl_ord_id: str, side: str, qty: int, *, deliver: bool = True) -> None:
+        """What an adapter's ``place()`` does: tell the tracker, send on the driver."""
+        message = self.order(cl_ord_id, side, qty)
+        self.driver.tracker.sent(message)
+        self.driver.send(message, self.now)
+        if deliver:
+            self.pump()
+
+    def other_trades(self, side: str, quantities: Iterable[int]) -> None:
+        """``key-2`` sends one crossing order per quantity."""
+        if self._other_n == 0:
+            self.exchange.connect("other", "key-2", "KalshiNR", now=self.now)
+        for qty in quantities:
+            self._other_n += 1
+            self.route(self.exchange.handle(
+                "other", self.order(f"k2-{self._other_n}", side, qty), self.now
+            ))
+            self.pump()
+
+    # reading ----------------------------------------------------------------------------------
+
+    def read(self) -> list[Event]:
+        """Every unread event, oldest first."""
+        out = []
+        while (event := self.driver.next_event()) is not None:
+            out.append(event)
+        return out
+
+    def tracked(self, cl_ord_id: str) -> TrackedOrder:
+        """The tracker's order (it must know it)."""
+        order = self.driver.tracker.order(cl_ord_id)
+        assert order is not None, cl_ord_id
+        return order
+
+    def requests(self) -> list[bytes]:
+        """The EventResendRequests (35=U1) the driver wrote."""
+        return [frame for frame in self.sent if b"\x0135=U1\x01" in frame]
+
+
+def of(events: Iterable[Event], cls: type[Any]) -> list[Any]:
+    return [e for e in events if isinstance(e, cls)]
+
+
+def msg(event: Event | None) -> Any:
+    """The typed message of an `ApplicationMessage` (its fields, untyped for brevity)."""
+    assert isinstance(event, ApplicationMessage), event
+    return event.message
+
+
+def reports(events: Iterable[Event]) -> list[ApplicationMessage]:
+    return [e for e in events if isinstance(e, ApplicationMessage) and e.message.MSG_TYPE == "8"]
+
+
+def exec_ids(events: Iterable[Event]) -> list[str]:
+    return [msg(e).exec_id for e in reports(events)]
+
+
+def catch_up_events(events: Iterable[Event]) -> list[Event]:
+    return [e for e in events if isinstance(e, (CatchUpStarted, CatchUpComplete, CatchUpFailed))]
+
+
+def begin_of(frame: bytes) -> str:
+    """BeginExecID(21001) of an EventResendRequest frame."""
+    return frame.split(b"\x0121001=", 1)[1].split(b"\x01", 1)[0].decode()
+
+
+def rested(product: str = "prediction", **options: Any) -> tuple[Harness, str]:
+    """Logged on, a buy of 10 resting, its acknowledgement read: (harness, its ExecID)."""
+    h = Harness(product, **options)
+    h.start()
+    h.place("o-1", "buy", 10)
+    (ack,) = exec_ids(h.read())
+    return h, ack
+
+
+# -- 1. ExecIDs and the cursor ---------------------------------------------------------------------
+
+
+def test_parse_exec_id_reads_both_formats() -> None:
+    assert parse_exec_id("12;3") == (12, 3, 0)
+    assert parse_exec_id("12;3;0") == (12, 3, 0)
+    assert parse_exec_id("7;1;2") == (7, 1, 2)
+    assert parse_exec_id("0012;03") == (12, 3, 0)
+    big = "9" * 20
+    assert parse_exec_id(f"{big};{big};{big}") == (int(big), int(big), int(big))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-1;-1",  # pending reports: never a cursor
+        "",
+        ";",
+        "1",
+        "1;",
+        ";1",
+        "1;;2",
+        "1;2;3;4",
+        "a;b",
+        "1;2x",
+        " 1;2",
+        "+1;2",
+        "1_0;2",
+        "١;٢",  # Arabic-Indic digits are digits to str.isdigit, not ASCII
+        "１;２",  # fullwidth digits
+        "1" * 21 + ";1",  # over-long: bounded before int()
+        "1;" + "1" * 21,
+        "1;1;" + "1" * 21,
+        "1" * 5000 + ";1",
+    ],
+)
+def test_parse_exec_id_refuses_what_is_not_a_kalshi_exec_id(text: str) -> None:
+    assert parse_exec_id(text) is None
+
+
+def test_the_cursor_keeps_the_newest_exec_id_per_exchange_index() -> None:
+    cursor = ExecCursor()
+    assert not cursor and cursor.last == {} and list(cursor) == []
+    assert cursor.observe("9;5")
+    assert cursor.observe("10;1")  # numeric order, not text order ("10" < "9" as text)
+    assert not cursor.observe("9;7")
+    assert not cursor.observe("10;1")  # the same again is not newer
+    assert cursor.observe("10;2")
+    assert cursor.observe("3;1;2")  # another exchange index: its own order
+    assert not cursor.observe("2;9;2")
+    assert cursor.observe("4;1;2")
+    assert not cursor.observe("-1;-1") and not cursor.observe("junk")
+    assert cursor.last == {0: "10;2", 2: "4;1;2"}
+    assert list(cursor) == [(0, "10;2"), (2, "4;1;2")]
+    assert repr(cursor) == "ExecCursor({0: '10;2', 2: '4;1;2'})"
+    copy = cursor.last
+    copy[0] = "1;1"
+    assert cursor.last[0] == "10;2"  # `last` is a copy
+    other = ExecCursor()
+    other.observe_all(["4;1;2", "10;2", "1;1"])
+    assert other == cursor and other != {0: "10;2", 2: "4;1;2"}
+
+
+def test_a_cursor_entry_must_be_an_exec_id_of_its_exchange_index() -> None:
+    assert ExecCursor({0: "5;1", 3: "6;1;3"}).last == {0: "5;1", 3: "6;1;3"}
+    with pytest.raises(LocalProtocolError, match=r"'5;1' is not an ExecID of exchange index 1"):
+        ExecCursor({1: "5;1"})
+    with pytest.raises(LocalProtocolError, match="'-1;-1' is not an ExecID of exchange index 0"):
+        ExecCursor({0: "-1;-1"})
+
+
+def test_a_cursor_is_saved_owner_only_and_loaded_back(tmp_path: Path) -> None:
+    cursor = ExecCursor({0: "10;2", 2: "4;1;2"})
+    path = tmp_path / "cursor.json"
+    cursor.save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cursor.json"]  # no temporary left
+    assert ExecCursor.load(path) == cursor
+    assert ExecCursor.loads(cursor.dumps()) == cursor
+    newer = ExecCursor({0: "11;1"})
+    newer.save(str(path))  # over the old one
+    assert ExecCursor.load(path) == newer and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert ExecCursor.load(tmp_path / "missing.json") == ExecCursor()
+
+
+def test_a_stale_temporary_file_does_not_lend_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "cursor.json"
+    stale = tmp_path / "cursor.json.tmp"  # left by an interrupted save, or by someone else
+    stale.write_text("{}", encoding="ascii")
+    stale.chmod(0o644)
+    ExecCursor({0: "1;1"}).save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and not stale.exists()
+    assert ExecCursor.load(path).last == {0: "1;1"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "ExecCursor: not JSON"),
+        ("", "ExecCursor: not JSON"),
+        ('["0", "1;1"]', 'expected {"<exchange index>": "<ExecID>", ...}'),
+        ('{"zero": "1;1"}', 'expected {"<exchange index>": "<ExecID>", ...}'),
+        ('{"-1": "1;1"}', 'expected {"<exchange index>": "<ExecID>", ...}'),
+        ('{"0": 11}', 'expected {"<exchange index>": "<ExecID>", ...}'),
+        ('{"1": "1;1"}', "'1;1' is not an ExecID of exchange index 1"),
+        ('{"0": "-1;-1"}', "'-1;-1' is not an ExecID of exchange index 0"),
+        ('{"' + "9" * 5000 + '": "1;1"}', "expected"),  # bounded before int()
+        ('{"٣": "1;1;3"}', "expected"),  # a digit, not an ASCII one
+    ],
+)
+def test_loads_says_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(LocalProtocolError) as caught:
+        ExecCursor.loads(text)
+    assert str(caught.value).startswith("ExecCursor: ") and message in str(caught.value)
+
+
+def test_load_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "cursor.json"
+    path.write_text('{"0": 5}', encoding="ascii")
+    with pytest.raises(LocalProtocolError, match=rf"^{path}: ExecCursor: expected"):
+        ExecCursor.load(path)
+    path.write_bytes(b"\xff\xfe")
+    with pytest.raises(LocalProtocolError, match=rf"cannot read {path}"):
+        ExecCursor.load(path)
+
+
+# -- 2. which sessions catch up --------------------------------------------------------------------
+
+
+def config(session_type: str, product: str = "prediction", **options: Any) -> SessionConfig:
+    return SessionConfig(
+        sender_comp_id="key-1", product=product, session_type=session_type, signer=SIGNER,
+        **options,
+    )
+
+
+@pytest.mark.parametrize("product", ["prediction", "margin"])
+def test_kalshi_nr_catches_up_listeners_included(product: str) -> None:
+    assert catches_up(config("KalshiNR", product))
+    listener = config("KalshiNR", product, listener_session=True, skip_pending_exec_reports=True)
+    assert catches_up(listener)
+
+
+@pytest.mark.parametrize(
+    ("product", "session_type"),
+    [
+        ("prediction", "KalshiRT"),
+        ("prediction", "KalshiDC"),
+        ("prediction", "KalshiMD"),
+        ("prediction", "KalshiPT"),
+        ("prediction", "KalshiRFQ"),
+        ("margin", "KalshiRT"),
+        ("margin", "KalshiDC"),
+        ("margin", "KalshiMD"),
+    ],
+)
+def test_other_session_types_do_not_catch_up(product: str, session_type: str) -> None:
+    assert not catches_up(config(session_type, product))
+    assert Driver(config(session_type, product)).catch_up is None
+
+
+def test_catch_up_true_on_kalshi_rt_is_refused_by_name() -> None:
+    with pytest.raises(LocalProtocolError) as caught:
+        Driver(config("KalshiRT"), catch_up=True)
+    text = str(caught.value)
+    assert "catch_up=True" in text and "KalshiRT (prediction)" in text
+    assert "ResendRequest" in text and "KalshiNR" in text
+    assert Driver(config("KalshiRT"), catch_up=False).catch_up is None
+
+
+def test_an_acceptor_config_is_refused() -> None:
+    acceptor = SessionConfig(
+        sender_comp_id=KALSHI_COMP_ID, role=Role.ACCEPTOR, public_keys={"key-1": PUBLIC}
+    )
+    with pytest.raises(LocalProtocolError):
+        Driver(acceptor)
+
+
+def test_only_market_data_sessions_keep_books() -> None:
+    assert Driver(config("KalshiMD")).books is not None
+    assert Driver(config("KalshiNR")).books is None
+
+
+# -- 3. fills while disconnected -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("product", ["prediction", "margin"])
+def test_fills_missed_while_disconnected_are_recovered_once(product: str) -> None:
+    h, ack = rested(product)
+    assert h.driver.catch_up is not None and h.driver.catch_up.cursor.last == {0: ack}
+    h.drop("write failed: broken pipe")
+    assert [type(e) for e in h.read()] == [CloseTransport, Disconnected, Reconnecting]  # no round
+    h.other_trades("sell", [2, 2, 3])  # lost: key-1 has no connection
+    assert h.tracked("o-1").cum_qty == 0
+    h.reconnect()
+
+    (request,) = h.requests()
+    assert begin_of(request) == ack and b"\x0121002=" not in request  # up to the latest
+    events = h.read()
+    assert [type(e) for e in events[:3]] == [LoggedOn, Reconnected, CatchUpStarted]
+    started, complete = catch_up_events(events)
+    assert started == CatchUpStarted({0: ack}, "reconnected after a lost connection")
+    assert complete == CatchUpComplete(3, 4, {0: ack}, "reconnected after a lost connection")
+    assert events[-1] == complete
+    replayed = reports(events)
+    assert [e.poss_dup for e in replayed] == [True, False, False, False]  # the ack was known
+    assert msg(replayed[0]).exec_id == ack
+    assert {msg(e).exec_type for e in replayed[1:]} == {h.d.ExecType.TRADE}
+
+    (view,) = h.exchange.open_orders("key-1")
+    order = h.driver.tracker.order("o-1")
+    assert order is not None and order.status is OrderStatus.PARTIALLY_FILLED
+    assert (order.order_qty, order.cum_qty, order.leaves_qty) == (
+        view.order_qty, view.cum_qty, view.leaves_qty,
+    ) == (Decimal(10), Decimal(7), Decimal(3))
+    assert [f.qty for f in order.fills] == [2, 2, 3]
+    position = h.driver.tracker.position(h.symbol)
+    assert position.net == 7 == h.exchange.position(h.symbol, "key-1")
+    assert h.driver.catch_up.cursor.last == {0: msg(replayed[-1]).exec_id}
+
+    # the next replay starts at the last fill: it is repeated, marked, and not counted again
+    h.drop()
+    h.reconnect()
+    assert begin_of(h.requests()[-1]) == msg(replayed[-1]).exec_id
+    events = h.read()
+    assert [e.poss_dup for e in reports(events)] == [True]
+    assert catch_up_events(events)[-1] == CatchUpComplete(
+        0, 1, {0: msg(replayed[-1]).exec_id}, "reconnected after a lost connection"
+    )
+    assert h.tracked("o-1").cum_qty == 7
+    assert h.driver.tracker.position(h.symbol).net == 7 and len(h.driver.tracker.fills) == 3
+    assert h.driver.catch_up.rounds == 2
+
+
+def test_fills_made_while_connected_need_no_catch_up_at_first_logon() -> None:
+    h, _ = rested()
+    h.other_trades("sell", [4])
+    events = h.read()
+    assert not catch_up_events(events) and not h.requests()
+    assert h.tracked("o-1").cum_qty == 4
+    assert [e.poss_dup for e in reports(events)] == [False]
+
+
+def test_a_drop_mid_replay_fails_the_round_and_the_next_asks_from_the_same_place() -> None:
+    h, ack = rested()
+    h.drop()
+    h.other_trades("sell", [2, 2, 3])
+    seen: list[bytes] = []
+
+    def second_fill(frame: bytes) -> bool:  # the line is cut before the second fill
+        if b"\x01150=F\x01" in frame:
+            seen.append(frame)
+        return len(seen) == 2
+
+    h.withhold = second_fill
+    h.reconnect()
+    assert begin_of(h.requests()[-1]) == ack
+    events = h.read()
+    assert [type(e) for e in catch_up_events(events)] == [CatchUpStarted]  # still waiting
+    first_fill = exec_ids(events)[-1]
+    assert h.driver.catch_up is not None and h.driver.catch_up.active
+    assert h.driver.catch_up.cursor.last == {0: first_fill}  # the cursor moved on
+    h.drop("read timed out")
+    events = h.read()
+    assert [type(e) for e in events] == [CloseTransport, Disconnected, CatchUpFailed, Reconnecting]
+    failed = events[2]
+    assert isinstance(failed, CatchUpFailed)
+    assert failed.recovered == 1 and failed.code is None
+    assert "connection was lost before Kalshi finished the replay (exchange index 0)" in (
+        failed.reason
+    )
+    assert not h.driver.catch_up.active
+
+    h.withhold = None
+    h.reconnect()
+    assert len(h.requests()) == 2 and begin_of(h.requests()[-1]) == ack  # not the moved cursor
+    events = h.read()
+    assert catch_up_events(events) == [
+        CatchUpStarted({0: ack}, "reconnected after a lost connection"),
+        CatchUpComplete(2, 4, {0: ack}, "reconnected after a lost connection"),
+    ]
+    assert [e.poss_dup for e in reports(events)] == [True, True, False, False]
+    assert h.tracked("o-1").cum_qty == 7
+    assert h.driver.tracker.position(h.symbol).net == 7
+
+    h.drop()  # a finished round carries nothing: the cursor decides again
+    h.reconnect()
+    assert begin_of(h.requests()[-1]) == exec_ids(events)[-1]
+
+
+# -- 4. EventResendReject --------------------------------------------------------------------------
+
+
+def test_an_account_not_allowlisted_fails_with_code_5() -> None:
+    h, ack = rested(allowlist=["key-2"])
+    h.drop()
+    h.other_trades("sell", [3])
+    h.reconnect()
+    events = h.read()
+    started, failed = catch_up_events(events)
+    assert isinstance(started, CatchUpStarted) and isinstance(failed, CatchUpFailed)
+    assert (failed.code, failed.exchange_index, failed.begin_exec_id, failed.recovered) == (
+        5, 0, ack, 0,
+    )
+    assert failed.reason == (
+        f"Kalshi refused the replay from {ack} (exchange index 0): EventResendReject 5: "
+        "the account is not allowlisted for historical replay (ask institutional@kalshi.com)"
+    )
+    assert not reports(events) and h.tracked("o-1").cum_qty == 0
+    assert h.driver.state is SupervisorState.ACTIVE  # trading goes on without replay access
+
+
+def test_a_cursor_outside_the_three_hour_window_fails_with_code_3() -> None:
+    h, ack = rested()
+    h.drop()
+    h.other_trades("sell", [3])
+    h.advance(THREE_HOURS + 60)
+    h.connect()
+    failed = catch_up_events(h.read())[-1]
+    assert isinstance(failed, CatchUpFailed) and failed.code == 3
+    assert failed.begin_exec_id == ack and failed.exchange_index == 0
+    assert "3-hour lookback" in failed.reason and "EventResendReject 3" in failed.reason
+
+
+# -- 5. nothing to resume from ---------------------------------------------------------------------
+
+
+def test_no_report_and_no_order_means_no_catch_up_at_all() -> None:
+    h = Harness()
+    h.start()
+    h.drop()
+    h.reconnect()
+    assert not catch_up_events(h.read()) and not h.requests()
+    assert h.driver.catch_up is not None and h.driver.catch_up.rounds == 0
+
+
+def test_an_order_never_acknowledged_fails_for_want_of_an_exec_id() -> None:
+    h = Harness()
+    h.start()
+    h.place("o-1", "buy", 10, deliver=False)
+    h.drop()  # the order never reached the gateway
+    h.reconnect()
+    (failed,) = catch_up_events(h.read())
+    assert isinstance(failed, CatchUpFailed) and failed.code is None
+    assert "no ExecID to resume from" in failed.reason
+    assert failed.reason.startswith("reconnected after a lost connection")
+    assert not h.requests()
+
+
+# -- 6. a restored cursor --------------------------------------------------------------------------
+
+
+def test_a_saved_cursor_catches_up_at_the_first_logon(tmp_path: Path) -> None:
+    first, ack = rested()
+    assert first.driver.catch_up is not None
+    first.driver.catch_up.cursor.save(tmp_path / "cursor.json")
+    first.drop("the process exited")
+    first.other_trades("sell", [5, 5])  # fills the order while no process runs
+
+    h = Harness(exchange=first.exchange, cursor=ExecCursor.load(tmp_path / "cursor.json"))
+    h.start()
+    (request,) = h.requests()
+    assert begin_of(request) == ack
+    events = h.read()
+    assert [type(e) for e in events[:2]] == [LoggedOn, CatchUpStarted]
+    assert catch_up_events(events) == [
+        CatchUpStarted({0: ack}, "started from a saved cursor"),
+        CatchUpComplete(3, 3, {0: ack}, "started from a saved cursor"),
+    ]
+    order = h.driver.tracker.order("o-1")  # known from the replay alone
+    assert order is not None and order.status is OrderStatus.FILLED and order.cum_qty == 10
+    assert not h.exchange.open_orders("key-1")
+
+    h.drop()  # later reconnects catch up from the cursor as usual
+    h.reconnect()
+    assert catch_up_events(h.read())[0] == CatchUpStarted(
+        {0: exec_ids(events)[-1]}, "reconnected after a lost connection"
+    )
+
+
+# -- 7. catch-up off ---------------------------------------------------------------------------------
+
+
+def test_catch_up_false_requests_nothing() -> None:
+    h, ack = rested(catch_up=False)
+    h.drop()
+    h.other_trades("sell", [3])
+    h.reconnect()
+    assert not catch_up_events(h.read()) and not h.requests()
+    assert h.tracked("o-1").cum_qty == 0  # missed
+    assert h.driver.catch_up is not None and not h.driver.catch_up.enabled
+    assert h.driver.catch_up.cursor.last == {0: ack}  # still followed, e.g. to save it
+
+    restored = Harness(catch_up=False, cursor=ExecCursor({0: ack}))
+    restored.start()
+    assert not catch_up_events(restored.read()) and not restored.requests()
+
+
+# -- the CatchUp state machine on its own ------------------------------------------------------------
+
+
+def answer(message: Any, seq: int = 9) -> ApplicationMessage:
+    return ApplicationMessage(message, seq, False, b"")
+
+
+def test_a_transient_refusal_is_asked_again_from_the_same_begin_exec_id() -> None:
+    p = prediction
+    catch_up = CatchUp(ExecCursor({0: "5;1"}))
+    begin, problem = catch_up.plan(reconnect=False)
+    assert begin == [(0, "5;1")] and problem is None
+    catch_up.started({2: (0, "5;1")})
+    assert catch_up.observe(answer(p.EventResendComplete(ref_seq_num=7, resend_event_count=0))) is None
+    assert catch_up.active  # not an answer to this round
+    reject = p.EventResendReject(
+        ref_seq_num=2, event_resend_reject_reason=p.EventResendRejectReason(1)
+    )
+    failed = catch_up.observe(answer(reject))
+    assert isinstance(failed, CatchUpFailed) and failed.code == 1
+    assert EVENT_RESEND_REJECT_REASONS[1] in failed.reason and not catch_up.active
+    catch_up.cursor.observe("8;1")  # a live report moved the cursor meanwhile
+    assert catch_up.plan(reconnect=True) == ([(0, "5;1")], None)
+    catch_up.started({3: (0, "5;1")})
+    done = catch_up.observe(answer(p.EventResendComplete(ref_seq_num=3, resend_event_count=4)))
+    assert done == CatchUpComplete(0, 4, {0: "5;1"}, "reconnected after a lost connection")
+    assert catch_up.plan(reconnect=True) == ([(0, "8;1")], None)  # carried no more
+
+
+def test_an_unknown_reject_reason_is_still_a_failure() -> None:
+    catch_up = CatchUp(ExecCursor({0: "5;1"}))
+    catch_up.plan(reconnect=False)
+    catch_up.started({2: (0, "5;1")})
+    reject = prediction.EventResendReject(ref_seq_num=2, event_resend_reject_reason=99)
+    failed = catch_up.observe(answer(reject))
+    assert isinstance(failed, CatchUpFailed) and failed.code == 99
+    assert "a reason this library does not know" in failed.reason
+
+
+# -- 8. the queue policy -----------------------------------------------------------------------------
+
+
+def test_reading_never_waits_for_the_application() -> None:
+    h, _ = rested()
+    h.other_trades("sell", [1] * 40)
+    for _ in range(6):  # heartbeats and test requests keep flowing while nothing is read
+        h.advance(5)
+    assert h.driver.supervisor.next_event() is None  # the driver took everything
+    assert h.driver.state is SupervisorState.ACTIVE and h.driver.failure is None
+    assert h.tracked("o-1").status is OrderStatus.FILLED
+    assert len(reports(h.read())) == 10  # 10 fills of 1, then the order was filled
+
+
+def test_too_many_unread_events_log_out_with_a_named_error() -> None:
+    h = Harness(policy=QueuePolicy(max_events=5))
+    h.start()  # LoggedOn: 1
+    h.place("o-1", "buy", 10)  # the ack: 2
+    h.other_trades("sell", [1, 1, 1, 1])  # fills: 3 ... 6, over the limit
+    failure = h.driver.failure
+    assert isinstance(failure, EventQueueOverflow)
+    assert "over the limit of 5" in str(failure) and "QueuePolicy.max_events" in str(failure)
+    assert failure.queued == 6 and failure.behind == 0.0
+    assert any(b"\x0135=5\x01" in frame for frame in h.sent)  # the driver logged out
+    events = h.read()
+    assert [type(e) for e in events] == [LoggedOn] + [ApplicationMessage] * 5
+    assert h.tracked("o-1").cum_qty == 4
+    assert h.driver.finished and h.driver.failure is failure
+    assert h.driver.next_event() is None  # nothing was queued after it
+
+
+def test_queue_events_false_queues_nothing_and_the_tracker_is_current() -> None:
+    h = Harness(policy=QueuePolicy(queue_events=False, max_events=1))
+    observed: list[Event] = []
+    h.driver.observer = observed.append
+    h.start()
+    h.place("o-1", "buy", 10)
+    h.drop()
+    h.other_trades("sell", [2, 3])
+    h.reconnect()
+    assert h.driver.queued == 0 and h.driver.next_event() is None and h.driver.failure is None
+    assert h.tracked("o-1").cum_qty == 5  # caught up
+    assert [type(e) for e in catch_up_events(observed)] == [CatchUpStarted, CatchUpComplete]
+
+
+def test_falling_behind_goes_to_the_front_once_until_the_queue_drains() -> None:
+    h = Harness(policy=QueuePolicy(lag_warning=3.0))
+    observed: list[Event] = []
+    h.driver.observer = observed.append  # an adapter's log sees it too
+    h.start()
+    h.place("o-1", "buy", 10)
+    assert h.driver.queued == 2 and h.driver.lag(h.now) == 0.0
+    h.advance(2.9)
+    h.other_trades("sell", [1])
+    assert h.driver.take(lambda e: isinstance(e, FallingBehind)) is None
+    h.advance(0.1)
+    assert h.driver.lag(h.now) == pytest.approx(3.0)
+    warning = h.driver.next_event()
+    assert isinstance(warning, FallingBehind)
+    assert warning.queued == 3 and warning.behind == pytest.approx(3.0)
+    assert h.driver.lag(h.now) == pytest.approx(3.0)  # the LoggedOn still waits
+    assert isinstance(h.driver.next_event(), LoggedOn)
+    h.advance(10)
+    h.other_trades("sell", [1])
+    assert not of(h.read(), FallingBehind)  # once until the queue has drained
+    assert h.driver.lag(h.now) == 0.0
+    h.other_trades("sell", [1])
+    h.advance(3)
+    assert isinstance(h.driver.next_event(), FallingBehind)
+    assert len(of(observed, FallingBehind)) == 2
+
+
+def test_take_removes_the_first_match_and_leaves_the_rest() -> None:
+    h, _ = rested()
+    h.other_trades("sell", [1, 2])
+    fill = h.driver.take(
+        lambda e: isinstance(e, ApplicationMessage) and msg(e).last_qty == 2
+    )
+    assert msg(fill).last_qty == 2
+    assert [msg(e).last_qty for e in reports(h.read())] == [1]
+    assert h.driver.take(lambda _: True) is None
+
+
+def md_request(symbols: Sequence[str]) -> Any:
+    p = prediction
+    return p.MarketDataRequest(
+        subscription_request_type=p.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
+        related_sym=[p.MarketDataRequestRelatedSym(symbol=s) for s in symbols],
+    )
+
+
+def test_unread_market_data_is_folded_and_the_books_stay_current() -> None:
+    p = prediction
+    h = Harness(session_type="KalshiMD", policy=QueuePolicy(max_market_data=3))
+    observed: list[Event] = []
+    h.driver.observer = observed.append
+    a, b = "MD-A", "MD-B"
+    for symbol in (a, b):
+        h.exchange.seed_market(symbol, bids=[(Decimal("0.30"), Decimal(5))], now=h.now)
+
+    def bid(symbol: str, price: str, qty: int) -> None:  # house liquidity: one 35=X
+        h.route(h.exchange.seed_market(symbol, bids=[(Decimal(price), Decimal(qty))], now=h.now))
+        h.pump()
+
+    h.start()
+    h.driver.send(md_request((a, b)), h.now)  # two snapshots (35=W)
+    subscribe = p.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES
+    h.driver.send(p.SecurityStatusRequest(subscription_request_type=subscribe, symbol=a), h.now)
+    h.pump()
+    bid(a, "0.31", 1)  # the third unread book message: kept
+    h.route(h.exchange.pause(h.now))  # a SecurityStatus (35=f): not book data
+    h.pump()
+    bid(b, "0.32", 2)  # the fourth: over the limit, the four are folded
+    bid(a, "0.33", 3)  # queued after the notice
+    assert h.driver.queued == 4
+    events = h.read()
+    assert [type(e) for e in events] == [
+        LoggedOn, ApplicationMessage, MarketDataFolded, ApplicationMessage,
+    ]
+    status, folded, update = events[1:]
+    assert isinstance(status, ApplicationMessage) and status.message.MSG_TYPE == "f"
+    assert folded == MarketDataFolded(4, (a, b), 0.0) and of(observed, MarketDataFolded) == [folded]
+    assert isinstance(update, ApplicationMessage) and update.message.MSG_TYPE == "X"
+    assert h.driver.books is not None
+    for symbol in (a, b):
+        best = h.driver.books[symbol].best_bid()
+        top, _ = h.exchange.top_of_book(symbol)
+        assert best is not None and top == (best.price, best.size)
+    best = h.driver.books[a].best_bid()
+    assert best is not None and (best.price, best.size) == (Decimal("0.33"), Decimal(3))
+    assert h.driver.failure is None
+
+
+def test_folded_market_data_says_how_long_it_waited() -> None:
+    h = Harness(session_type="KalshiMD", policy=QueuePolicy(max_market_data=1, lag_warning=60))
+    h.exchange.seed_market("MD-A", bids=[(Decimal("0.30"), Decimal(5))], now=h.now)
+    h.start()
+    h.driver.send(md_request(("MD-A",)), h.now)
+    h.pump()
+    h.advance(7)
+    h.route(h.exchange.seed_market("MD-A", bids=[(Decimal("0.31"), Decimal(1))], now=h.now))
+    h.pump()
+    assert of(h.read(), MarketDataFolded) == [MarketDataFolded(2, ("MD-A",), 7.0)]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_events": 0}, "QueuePolicy.max_events must be an int >= 1, got 0"),
+        ({"max_events": True}, "QueuePolicy.max_events must be an int >= 1, got True"),
+        ({"max_events": 2.0}, "QueuePolicy.max_events must be an int >= 1, got 2.0"),
+        ({"max_market_data": -1}, "QueuePolicy.max_market_data must be an int >= 1, got -1"),
+        ({"lag_warning": 0}, "QueuePolicy.lag_warning must be > 0 seconds, got 0"),
+        ({"lag_warning": -1.5}, "QueuePolicy.lag_warning must be > 0 seconds, got -1.5"),
+        ({"lag_warning": math.nan}, "QueuePolicy.lag_warning must be > 0 seconds, got nan"),
+        ({"lag_warning": "5"}, "QueuePolicy.lag_warning must be > 0 seconds, got '5'"),
+        ({"lag_warning": False}, "QueuePolicy.lag_warning must be > 0 seconds, got False"),
+    ],
+)
+def test_queue_policy_validation(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(LocalProtocolError) as caught:
+        QueuePolicy(**options)
+    assert str(caught.value) == message
+
+
+# -- 9. a tracker that fails -------------------------------------------------------------------------
+
+
+class FillAverseTracker(OrderTracker):
+    """A tracker with a bug: it raises on every fill."""
+
+    def on_event(self, event: Any) -> None:
+        message = getattr(event, "message", None)
+        if getattr(message, "exec_type", None) == prediction.ExecType.TRADE:
+            raise RuntimeError("cannot take this fill")
+        super().on_event(event)
+
+
+def test_a_tracker_that_raises_is_reported_and_the_session_goes_on() -> None:
+    h = Harness(tracker=FillAverseTracker())
+    h.start()
+    h.place("o-1", "buy", 10)
+    h.other_trades("sell", [2])
+    events = h.read()
+    fill, failed = events[-2:]
+    assert msg(fill).last_qty == 2
+    assert failed == TrackingFailed("RuntimeError: cannot take this fill")
+    assert h.driver.state is SupervisorState.ACTIVE and h.driver.failure is None
+    h.place("o-2", "buy", 1)  # the session keeps running and tracking
+    assert h.tracked("o-2").status is OrderStatus.NEW
+    assert not of(h.read(), TrackingFailed)
+
+    h.drop()  # a replay through the broken tracker still ends with a verdict
+    h.other_trades("sell", [1, 1])
+    h.reconnect()
+    events = h.read()
+    assert len(of(events, TrackingFailed)) == 2
+    assert [type(e) for e in catch_up_events(events)] == [CatchUpStarted, CatchUpComplete]
+    assert h.driver.state is SupervisorState.ACTIVE
