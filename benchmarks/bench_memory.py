@@ -9,6 +9,11 @@ excluded: they exist before tracing starts).
   ExecutionReports (fee and collateral groups, ~430 bytes each on the wire) numbered from one
   past the expected MsgSeqNum: the first opens a gap, every one is kept until the gap closes.
   Reported: bytes retained per queued message, and the frame's own size beside it.
+* Driver: a logged-on KalshiNR `Driver` (what every adapter runs) receives N ExecutionReports
+  that the application does not read: each is queued as an event. Reported: bytes retained per
+  unread event, the same run with ``QueuePolicy(queue_events=False)`` (the tracker alone)
+  subtracted, so the figure is the queue's own cost (the budget behind
+  ``QueuePolicy.max_events``).
 * Book: ``Books`` fed S snapshots (35=W) of 20 levels each, one per symbol, decoded lazily;
   the messages are dropped after ``apply``. Reported: bytes retained per level (the book's
   dicts, its Decimal keys and values, the per-symbol ``Book``, amortised over its 20 levels).
@@ -32,8 +37,10 @@ from kalshi_fix_sansio import Header, _decode
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio._samples import KEY, T0, prediction_messages
 from kalshi_fix_sansio.book import Books
-from kalshi_fix_sansio.config import KALSHI_COMP_ID
-from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
+from kalshi_fix_sansio.driver import Driver, QueuePolicy
+from kalshi_fix_sansio.session import Session
+from kalshi_fix_sansio.testing import SessionPair, new_ed25519_keys
 
 BEGIN = "<!-- memory-results -->"
 END = "<!-- /memory-results -->"
@@ -75,6 +82,52 @@ def session_bytes_per_queued(count: int) -> tuple[float, float, int]:
     gaps = getattr(client, "_gaps", None)  # private: only to check the frames were queued
     queued = sum(1 for f in gaps.pending.values() if f) if gaps is not None else count
     return (after - before) / queued, sum(map(len, frames)) / count, queued
+
+
+def _driver_retained(count: int, queue_events: bool) -> float:
+    """Bytes retained by a logged-on KalshiNR driver after ``count`` unread reports."""
+    signer, public = new_ed25519_keys()
+    config = SessionConfig(sender_comp_id="key-1", session_type="KalshiNR", signer=signer)
+    driver = Driver(config, policy=QueuePolicy(queue_events=queue_events))
+    gateway = Session(SessionConfig(
+        sender_comp_id=KALSHI_COMP_ID, session_type="KalshiNR", role=Role.ACCEPTOR,
+        public_keys={"key-1": public},
+    ))
+    gateway.start(NOW)
+    driver.start(NOW)
+    driver.connection_made(NOW)
+    gateway.receive_data(driver.data_to_send(), NOW)
+    list(gateway.events())
+    driver.receive_data(gateway.data_to_send(), NOW)
+    assert driver.connections == 1
+    while driver.next_event() is not None:
+        pass
+    er = next(m for m, _ in prediction_messages() if isinstance(m, p.ExecutionReport))
+    chunks = []
+    for i in range(count):
+        hdr = Header(
+            sender_comp_id=KALSHI_COMP_ID, target_comp_id="key-1", msg_seq_num=2 + i, sending_time=T0
+        )
+        chunks.append(bytearray(p.encode(er.replace(exec_id=f"{i};1", cum_qty=Decimal(i % 10)), hdr)))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for chunk in chunks:
+            driver.receive_data(bytes(chunk), NOW)
+            driver.data_to_send()
+        del chunk
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert driver.queued == (count if queue_events else 0), driver.queued
+    return after - before
+
+
+def driver_bytes_per_unread(count: int) -> float:
+    """Retained bytes per unread ExecutionReport event in a driver's queue (tracker excluded)."""
+    return (_driver_retained(count, True) - _driver_retained(count, False)) / count
 
 
 def _snapshot(symbol: str, levels: int, seq: int, salt: int = 0) -> bytes:
@@ -147,6 +200,7 @@ def layout_bytes() -> tuple[float, int, int]:
 
 def report(count: int, symbols: int) -> list[str]:
     per_msg, frame_size, queued = session_bytes_per_queued(count)
+    per_event = driver_bytes_per_unread(count)
     per_level = book_bytes_per_level(symbols)
     per_layout, layouts, most = layout_bytes()
     return [
@@ -157,6 +211,8 @@ def report(count: int, symbols: int) -> list[str]:
         "|---|---:|",
         f"| Session (KalshiRT): per ExecutionReport queued behind a gap ({queued:,} queued; "
         f"frame {frame_size:.0f} B on the wire) | {per_msg:,.0f} B |",
+        f"| Driver (KalshiNR): per ExecutionReport event left unread in the application's "
+        f"queue ({count:,} unread; the tracker's own share subtracted) | {per_event:,.0f} B |",
         f"| Books: per price level ({symbols:,} symbols x 20 levels from 35=W snapshots) "
         f"| {per_level:,.0f} B |",
         f"| decode's remembered tag layouts: per layout ({layouts} layouts, 35=W snapshots of 1 to "

@@ -117,7 +117,7 @@ def out_frames(path: Path, msg_type: str) -> list[str]:
 @ADAPTERS
 def test_same_bound_everywhere(adapter: str) -> None:
     module = MODULES[adapter]
-    assert module.MAX_QUEUED_EVENTS == 250_000
+    assert module.MAX_QUEUED_EVENTS == 150_000
     with pytest.raises(LocalProtocolError, match="max_queued_events"):
         module.FixClient(Credentials("k", new_ed25519_keys()[0])).order_entry(max_queued_events=0)
 

@@ -26,6 +26,7 @@ recovers by ResendRequest from its store instead; KalshiDC is the replay session
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -159,7 +160,12 @@ class ExecCursor:
         except ValueError as exc:
             raise LocalProtocolError(f"ExecCursor: not JSON: {exc}") from None
         if not isinstance(data, dict) or not all(
-            isinstance(k, str) and k.isdigit() and isinstance(v, str) for k, v in data.items()
+            isinstance(k, str)
+            and 0 < len(k) <= _MAX_PART_DIGITS
+            and k.isascii()
+            and k.isdigit()
+            and isinstance(v, str)
+            for k, v in data.items()
         ):
             raise LocalProtocolError(
                 'ExecCursor: expected {"<exchange index>": "<ExecID>", ...}, '
@@ -171,7 +177,10 @@ class ExecCursor:
         """Write `dumps` to ``path`` atomically (a temporary file renamed over it), owner-only."""
         target = Path(path)
         tmp = target.with_name(target.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # a stale temporary (an interrupted save) would keep its own mode: start afresh
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(self.dumps())
             handle.flush()
@@ -244,7 +253,9 @@ class CatchUpComplete(Event):
     tracker holds every ExecutionReport Kalshi sent since the cursor.
 
     Attributes:
-        recovered: replayed reports that were new to the tracker (missed while down).
+        recovered: ExecutionReports new to the tracker while the round ran: the replayed ones
+            it had missed (and any live report that arrived meanwhile, which it also had not
+            seen).
         replayed: reports Kalshi resent in all (ResendEventCount summed).
         begin_exec_ids: exchange index -> the BeginExecID of its request.
         reason: why the round ran.

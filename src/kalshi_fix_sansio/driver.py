@@ -55,7 +55,7 @@ __all__ = [
     "TrackingFailed",
 ]
 
-DEFAULT_MAX_EVENTS: Final = 250_000
+DEFAULT_MAX_EVENTS: Final = 150_000
 """Default bound of unread events (other than folded market data) before `EventQueueOverflow`."""
 
 DEFAULT_MAX_MARKET_DATA: Final = 10_000
@@ -80,9 +80,9 @@ class QueuePolicy:
 
     Attributes:
         max_events: most unread events (other than foldable market data) before the driver
-            logs out and fails with `EventQueueOverflow`. A queued ExecutionReport event holds
-            its frame and a lazily decoded message: about 1.5 KB, so the default 250,000 is a
-            budget of about 400 MB.
+            logs out and fails with `EventQueueOverflow`. An unread ExecutionReport event
+            holds its frame and its validated message: about 6.7 KB (``bench_memory.py``), so
+            the default 150,000 is a budget of about 1 GB.
         max_market_data: most unread market-data book messages (35=W / 35=X) before they
             are folded into one `MarketDataFolded` (the books stay current).
         lag_warning: seconds the oldest unread event may wait before a `FallingBehind` is
@@ -200,6 +200,11 @@ class Driver:
         self.books: Books | None = Books() if "W" in spec.receive else None
         """The order books of a market-data session (None on other session types)."""
         possible = catches_up(config)
+        if cursor and not possible:
+            raise LocalProtocolError(
+                f"cursor: {config.session_type} ({config.product}) does not catch up with "
+                "drop copy, so an ExecCursor would be ignored (give it to a KalshiNR session)"
+            )
         if catch_up and not possible:
             raise LocalProtocolError(
                 f"catch_up=True: {config.session_type} ({config.product}) cannot request a "
@@ -216,8 +221,9 @@ class Driver:
         self._failure: FixError | None = None
         self._dialect: Any = None
         self.observer: Callable[[Event], None] | None = None
-        """Called with every event as it is read, before it is queued (an adapter logs them
-        there); it must not block."""
+        """Called with every event other than an `ApplicationMessage` (connection, session and
+        catch-up events, `FallingBehind`...) as it happens, before it is queued: an adapter
+        logs them there. It must not block."""
 
     # -- outputs (as the supervisor's) ----------------------------------------------------------
 
@@ -257,8 +263,17 @@ class Driver:
         return self.supervisor.wants_transport
 
     def next_deadline(self) -> float | None:
-        """When to call `handle_timer` (or, while waiting, to connect), or None."""
-        return self.supervisor.next_deadline()
+        """When to call `handle_timer` (or, while waiting, to connect), or None.
+
+        While events wait unread, that includes when the oldest of them will be
+        ``lag_warning`` seconds old (`FallingBehind` is due then, even if nothing is read).
+        """
+        deadline = self.supervisor.next_deadline()
+        if self._queue and not self._warned:
+            due = self._queue[0][1] + self.policy.lag_warning
+            if deadline is None or due < deadline:
+                return due
+        return deadline
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the current connection (and forget)."""
@@ -356,7 +371,7 @@ class Driver:
             elif isinstance(event, Disconnected) and self.catch_up is not None:
                 self._put_opt(self.catch_up.connection_lost(), now)
         queue = self._queue
-        if queue and not self._warned and now - queue[0][1] >= self.policy.lag_warning:
+        if queue and not self._warned and now >= queue[0][1] + self.policy.lag_warning:
             self._warned = True
             behind = FallingBehind(len(queue), now - queue[0][1])
             if self.observer is not None:
@@ -378,7 +393,7 @@ class Driver:
             new = isinstance(exec_id, str) and not self.tracker.has_exec_id(exec_id)
             if not new and not event.poss_dup:
                 event = attrs.evolve(event, poss_dup=True)
-        self._emit(event, now)
+        self._put(event, now)  # not observed: an application message is not a notice
         try:
             self.tracker.on_event(event)
             if self.books is not None and msg_type in _BOOK_TYPES:
