@@ -6,15 +6,16 @@ socket and the sans-IO core and drive its timers; they make no protocol decision
 This package is the public home of everything the three adapters share: where to connect
 (`Endpoint`, `kalshi_endpoint`), how to secure it (`make_ssl_context`), the reconnect policy
 (`Backoff`), credentials (`Credentials`), the FIX message log (`MessageLog`), connection
-options (`ConnectOptions`), the errors (`TransportError`, `ConnectionFailed`, `LogonRefused`)
-and the connection events (`Disconnected`, `Reconnecting`, `Reconnected`). Import the
+options (`ConnectOptions`) and where they lead (`describe_target`), the errors
+(`TransportError`, `ConnectionFailed`, `LogonRefused`) and the connection events
+(`Disconnected`, `Reconnecting`, `Reconnected`). Import the
 adapter itself from its module (``kalshi_fix_sansio.adapters.blocking`` & co): the trio
 adapter needs the ``trio`` extra, so it is not imported here.
 """
 
 from kalshi_fix_sansio.supervisor import Disconnected, LogonRefused, Reconnected, Reconnecting
 
-from ._client import MAX_QUEUED_EVENTS, ConnectOptions
+from ._client import MAX_QUEUED_EVENTS, ConnectOptions, describe_target
 from ._transport import (
     KALSHI_FIX_HOSTS,
     MAX_BUFFERED_OUTBOUND,
@@ -59,6 +60,7 @@ __all__ = [
     "Reconnecting",
     "TransportError",
     "check_endpoint",
+    "describe_target",
     "in_maintenance_window",
     "kalshi_endpoint",
     "loopback_addresses",

@@ -5,19 +5,27 @@
 names its session class (``_SESSION``), which `_base.SessionBase` underlies. No protocol
 decision is made here: session rules come from the spec (via `SessionConfig`), connection
 rules from `kalshi_fix_sansio.supervisor`.
+
+What is decided here is which endpoint each session type gets, and that a client's options
+cannot surprise: every option is checked when the client is built (names against the spec's
+`SESSIONS` and `SessionConfig`'s fields, types), a session type left out of ``endpoints`` is
+refused rather than sent to Kalshi when the others point elsewhere, and `describe_target`
+says in one line where a session connects.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import attrs
 
 from kalshi_fix_sansio.config import SessionConfig
+from kalshi_fix_sansio.driver import DEFAULT_MAX_EVENTS
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.filestore import FileStore
 from kalshi_fix_sansio.spec import SESSIONS
@@ -28,19 +36,207 @@ from ._transport import (
     Credentials,
     Endpoint,
     MessageLog,
+    documented_environment,
     kalshi_endpoint,
     make_ssl_context,
+    session_types,
 )
 
 S = TypeVar("S")
 
-MAX_QUEUED_EVENTS: Final = 10_000
-"""Default bound of every adapter's event queue: while it is full, nothing more is read."""
+MAX_QUEUED_EVENTS: Final = DEFAULT_MAX_EVENTS
+"""Default bound of unread events before a session logs out with `EventQueueOverflow` (reading
+never pauses for a slow application; see `QueuePolicy`)."""
+
+ENVIRONMENT_NAMES: Final = ("demo", "production")
+
+_SET_BY_CLIENT: Final = {
+    "sender_comp_id": "set by the client: the credentials' key id",
+    "product": "set by the client class: FixClient or MarginFixClient",
+    "session_type": "set by the factory: client.session(name), order_entry()...",
+    "signer": "set by the client: the credentials' signer",
+    "store": "set by the client: store_dir= keeps durable stores",
+    "role": "a client is always the initiator",
+    "public_keys": "acceptor only",
+    "logon_check": "acceptor only",
+}
+"""`SessionConfig` fields a client's ``config=`` and factory keywords may not give, and why."""
+
+SESSION_OPTIONS: Final = tuple(
+    f.name for f in attrs.fields(SessionConfig) if f.name not in _SET_BY_CLIENT
+)
+"""The `SessionConfig` fields a client takes in ``config=`` and as factory keywords."""
 
 
-@attrs.frozen(kw_only=True)
+# --------------------------------------------------------------------------------------------
+# Checks of names and options: one message per mistake, saying what is valid
+
+
+def _core(name: str) -> str:
+    squashed = "".join(c for c in name.lower() if c.isalnum())
+    return squashed[6:] if squashed.startswith("kalshi") and len(squashed) > 6 else squashed
+
+
+def _guess_session_type(name: object) -> str | None:
+    """The session type ``name`` most likely means (case, spaces, the ``Kalshi`` prefix)."""
+    if not isinstance(name, str):
+        return None
+    cores: dict[str, str] = {_core(spec.name): spec.name for spec in SESSIONS.values()}
+    wanted = _core(name)
+    if wanted in cores:
+        return cores[wanted]
+    close = difflib.get_close_matches(wanted, list(cores), n=1, cutoff=0.6)
+    return cores[close[0]] if close else None
+
+
+def session_type_problem(product: str, name: object) -> str | None:
+    """Why ``name`` is not a session type of ``product``, or None when it is.
+
+    The one check of a session type name: `ClientBase.profile` (so every factory) and the
+    keys of a client's ``endpoints=`` use it. The text lists the product's session types
+    (from the spec's `SESSIONS`) and, when the name is close to one (case, spaces, a missing
+    ``Kalshi`` prefix, a typo), says which.
+
+    Args:
+        product: ``"prediction"`` or ``"margin"``.
+        name: the name given.
+
+    Returns:
+        None, or the sentence to put in a `LocalProtocolError`.
+    """
+    valid = session_types(product)
+    if isinstance(name, str) and name in valid:
+        return None
+    shown = name if isinstance(name, str) and name.isidentifier() else repr(name)
+    text = f"{product} has no {shown} session"
+    guess = _guess_session_type(name)
+    if guess in valid:
+        text += f" (did you mean {guess}?)"
+    elif guess is not None:
+        owners = " and ".join(sorted(p for p, n in SESSIONS if n == guess))
+        text += f" ({guess} is {owners} only)"
+    return f"{text}; {product} session types: {', '.join(valid)}"
+
+
+def _shown(value: object) -> str:
+    """A value for an error message: simple values in full (shortened), others by type only."""
+    if isinstance(value, (bool, int, float, str, os.PathLike)) or value is None:
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _refuse_type(name: str, value: object, expected: str) -> LocalProtocolError:
+    shown = _shown(value)
+    if value is None or shown.startswith(("a ", "an ")):
+        got = shown
+    else:
+        got = f"{type(value).__name__} {shown}"
+    return LocalProtocolError(f"{name} must be {expected}, got {got}")
+
+
+def _check_path(name: str, value: object) -> None:
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise _refuse_type(name, value, "a path (str or os.PathLike) or None")
+
+
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise _refuse_type(name, value, "True or False")
+
+
+def check_session_options(where: str, names: Iterable[object]) -> None:
+    """Refuse names that are not `SessionConfig` fields a client takes (`SESSION_OPTIONS`).
+
+    Args:
+        where: what gave them, for the message (``"config"``, ``"KalshiNR flags"``).
+        names: the keys given.
+
+    Raises:
+        LocalProtocolError: naming each refused key (with a likely intended field, or why the
+            client sets it itself) and listing the valid ones.
+    """
+    problems: list[str] = []
+    for name in names:
+        if isinstance(name, str) and name in SESSION_OPTIONS:
+            continue
+        if isinstance(name, str) and name in _SET_BY_CLIENT:
+            problems.append(f"{name!r} ({_SET_BY_CLIENT[name]})")
+            continue
+        close = (
+            difflib.get_close_matches(name, SESSION_OPTIONS, n=1) if isinstance(name, str) else []
+        )
+        problems.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    if problems:
+        raise LocalProtocolError(
+            f"{where}: not a SessionConfig field a client takes: {', '.join(problems)}; "
+            f"valid: {', '.join(SESSION_OPTIONS)}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Where a session connects, in words
+
+
+def _endpoint_label(
+    product: str | None, session_type: str | None, environment: str | None, endpoint: Endpoint
+) -> str:
+    """``Kalshi demo`` for Kalshi's documented endpoint, else ``override`` (with the Kalshi
+    environment its host names, if any); without a session type, only what the host is."""
+    named = documented_environment(endpoint, product)
+    if product is None or session_type is None:
+        return "override" if named is None else f"a Kalshi {named} host"
+    if named is None:
+        return "override"
+    documented = kalshi_endpoint(product, named, session_type)
+    same = (
+        endpoint.tls
+        and endpoint.port == documented.port
+        and endpoint.host.lower().rstrip(".") == documented.host
+    )
+    if same and environment in (None, named):
+        return f"Kalshi {named}"
+    return f"override: a Kalshi {named} host"
+
+
+def _target(
+    product: str | None, session_type: str | None, environment: str | None, endpoint: Endpoint
+) -> str:
+    label = _endpoint_label(product, session_type, environment, endpoint)
+    if product is None or session_type is None:
+        who = "endpoint" if environment is None else f"{environment} endpoint"
+        return f"{who} {endpoint} ({label})"
+    who = f"{product}/{session_type}" + ("" if environment is None else f" {environment}")
+    return f"{who} -> {endpoint} ({label})"
+
+
+def describe_target(config: SessionConfig, options: ConnectOptions) -> str:
+    """Which environment and host a session dials, in one line (for logs and reprs).
+
+    Examples: ``prediction/KalshiNR demo -> tls://fix.demo.kalshi.co:8228 (Kalshi demo)``;
+    ``prediction/KalshiNR demo -> tcp://127.0.0.1:5001 (override)``. The label says
+    ``Kalshi <environment>`` for Kalshi's documented endpoint of the session type, else
+    ``override``, with the Kalshi environment the host names when it names one (e.g. a
+    production host given to a demo client: ``override: a Kalshi production host``). Nothing
+    secret is in it.
+
+    Args:
+        config: the session's config (product and session type).
+        options: its connection options (endpoint and the client's environment).
+
+    Returns:
+        The line, without a trailing newline.
+    """
+    return _target(config.product, config.session_type, options.environment, options.endpoint)
+
+
+@attrs.frozen(kw_only=True, repr=False)
 class ConnectOptions:
     """How an adapter reaches and keeps one session.
+
+    The repr says where the session connects (`describe_target`'s line) and the policy; it
+    holds nothing secret.
 
     Attributes:
         endpoint: host, port, TLS.
@@ -52,6 +248,10 @@ class ConnectOptions:
         message_log: the FIX message log, if any.
         maintenance_reset: reset sequence numbers on RT/PT too when reconnecting after
             Kalshi's Thursday maintenance window.
+        product: the product the endpoint was chosen for (set by the client; labels only).
+        session_type: the session type it was chosen for (set by the client; labels only).
+        environment: the client's environment, ``"demo"`` or ``"production"`` (set by the
+            client): with it, `describe_target` tells Kalshi's endpoint from an override.
     """
 
     endpoint: Endpoint
@@ -62,6 +262,26 @@ class ConnectOptions:
     connect_timeout: float = 10.0
     message_log: MessageLog | None = None
     maintenance_reset: bool = False
+    product: str | None = None
+    session_type: str | None = None
+    environment: str | None = None
+
+    def __repr__(self) -> str:
+        target = _target(self.product, self.session_type, self.environment, self.endpoint)
+        context = "None" if self.ssl_context is None else "<ssl.SSLContext>"
+        return (
+            f"ConnectOptions({target}, ssl_context={context}, "
+            f"allow_unlisted_hosts={self.allow_unlisted_hosts}, backoff={self.backoff!r}, "
+            f"reconnect={self.reconnect}, connect_timeout={self.connect_timeout}, "
+            f"message_log={_log_text(self.message_log)}, "
+            f"maintenance_reset={self.maintenance_reset})"
+        )
+
+
+def _log_text(log: MessageLog | None) -> str:
+    if log is None:
+        return "None"
+    return f"<MessageLog {log.session_id}" + (f" -> {log.path}>" if log.path else ">")
 
 
 class ClientBase(Generic[S]):
@@ -75,13 +295,31 @@ class ClientBase(Generic[S]):
         cafile: extra CA bundle for the default context.
         pinned_cert: trust exactly this server certificate (PEM path), as Kalshi documents.
         allow_unlisted_hosts: permit hosts outside Kalshi's documented list (TLS only).
-        endpoints: session type -> endpoint overrides (e.g. a mock gateway on loopback).
+        endpoints: session type -> endpoint overrides (e.g. a mock gateway on loopback). Keys
+            are the product's session type names exactly (``"KalshiNR"``; anything else is
+            refused, with the likely intended name); values are `Endpoint`s. A session type
+            without an entry uses Kalshi's documented endpoint of ``environment``, unless
+            another entry points away from Kalshi's ``environment`` (loopback, a mock gateway,
+            another host): then that session type is refused when its session is made, so a
+            client aimed at a test gateway never sends one session type to Kalshi.
+        allow_mixed_endpoints: lift that refusal: session types without an entry go to
+            Kalshi's documented endpoints even when other entries point elsewhere.
         backoff: reconnect backoff policy (default: 0.5 s base, 30 s cap, 10 retries).
         reconnect: reconnect automatically after a drop.
         store_dir: directory for durable message stores of KalshiRT / KalshiPT (sequence
             numbers and resend survive restarts); None keeps them in memory for this process.
         message_log_path: append a FIX message log (one line per frame, RawData redacted).
-        config: more `SessionConfig` fields applied to every session (timeouts, flags...).
+        config: more `SessionConfig` fields applied to every session (timeouts, flags...);
+            its keys must be `SESSION_OPTIONS` names.
+
+    Raises:
+        LocalProtocolError: an option of the wrong type, an unknown environment, an
+            ``endpoints`` key that is not a session type of the product or a value that is
+            not an `Endpoint`, a ``config`` key that is not a `SessionConfig` field a client
+            takes. Each message names the option and says what is valid.
+
+    The repr shows the product, the environment, the key id and where each session type
+    would connect (or that it is refused); never key material.
     """
 
     PRODUCT: ClassVar[str] = "prediction"
@@ -98,16 +336,48 @@ class ClientBase(Generic[S]):
         pinned_cert: str | None = None,
         allow_unlisted_hosts: bool = False,
         endpoints: Mapping[str, Endpoint] | None = None,
+        allow_mixed_endpoints: bool = False,
         backoff: Backoff | None = None,
         reconnect: bool = True,
         store_dir: str | os.PathLike[str] | None = None,
         message_log_path: str | os.PathLike[str] | None = None,
         config: Mapping[str, Any] | None = None,
     ) -> None:
-        if environment not in ("demo", "production"):
+        if not isinstance(credentials, Credentials):
+            # by type only: a PEM passed here by mistake must not end up in a message
             raise LocalProtocolError(
-                f"environment must be 'demo' or 'production', got {environment!r}"
+                f"credentials must be Credentials (Credentials.from_key / from_env, or use "
+                f"{type(self).__name__}.from_key / from_env), got a {type(credentials).__name__}"
             )
+        if environment not in ENVIRONMENT_NAMES:
+            hint = ""
+            if isinstance(environment, str) and environment.strip().lower() in ENVIRONMENT_NAMES:
+                hint = f" (did you mean {environment.strip().lower()!r}?)"
+            raise LocalProtocolError(
+                f"environment must be 'demo' or 'production', got {environment!r}{hint}"
+            )
+        if (
+            isinstance(heartbeat_interval, bool)
+            or not isinstance(heartbeat_interval, int)
+            or heartbeat_interval <= 0
+        ):
+            raise _refuse_type("heartbeat_interval", heartbeat_interval, "an int > 0 (seconds)")
+        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+            raise _refuse_type(
+                "ssl_context", ssl_context, "an ssl.SSLContext (make_ssl_context()) or None"
+            )
+        _check_path("cafile", cafile)
+        _check_path("pinned_cert", pinned_cert)
+        _check_bool("allow_unlisted_hosts", allow_unlisted_hosts)
+        _check_bool("allow_mixed_endpoints", allow_mixed_endpoints)
+        _check_bool("reconnect", reconnect)
+        if backoff is not None and not isinstance(backoff, Backoff):
+            raise _refuse_type("backoff", backoff, "a Backoff or None")
+        _check_path("store_dir", store_dir)
+        _check_path("message_log_path", message_log_path)
+        if config is not None and not isinstance(config, Mapping):
+            raise _refuse_type("config", config, "a mapping of SessionConfig field -> value")
+        check_session_options("config", config or {})
         self.credentials = credentials
         self.environment = environment
         self.heartbeat_interval = heartbeat_interval
@@ -115,13 +385,57 @@ class ClientBase(Generic[S]):
         self._cafile = cafile
         self._pinned_cert = pinned_cert
         self.allow_unlisted_hosts = allow_unlisted_hosts
-        self.endpoints = dict(endpoints or {})
+        self.endpoints = self._checked_endpoints(endpoints)
+        self.allow_mixed_endpoints = allow_mixed_endpoints
         self.backoff = backoff
         self.reconnect = reconnect
         self.store_dir = Path(store_dir) if store_dir is not None else None
         self.message_log_path = message_log_path
         self.config = dict(config or {})
         self._stores: dict[str, MessageStore] = {}
+
+    def _checked_endpoints(self, endpoints: object) -> dict[str, Endpoint]:
+        if endpoints is None:
+            return {}
+        if not isinstance(endpoints, Mapping):
+            raise _refuse_type(
+                "endpoints",
+                endpoints,
+                "a mapping of session type -> Endpoint, e.g. "
+                "{'KalshiNR': Endpoint('127.0.0.1', 5001, tls=False)}",
+            )
+        checked: dict[str, Endpoint] = {}
+        for key, value in endpoints.items():
+            problem = session_type_problem(self.PRODUCT, key)
+            if problem is not None:
+                raise LocalProtocolError(f"endpoints key {key!r}: {problem}")
+            if not isinstance(value, Endpoint):
+                raise _refuse_type(
+                    f"endpoints[{key!r}]",
+                    value,
+                    "an Endpoint, e.g. Endpoint(host, port) (tls=False for plain TCP to loopback)",
+                )
+            checked[key] = value
+        return checked
+
+    def __repr__(self) -> str:
+        targets: list[str] = []
+        for session_type in session_types(self.PRODUCT):
+            if self._mixing_problem(session_type) is not None:
+                targets.append(f"{session_type} -> refused (not in endpoints=)")
+            else:
+                endpoint = self._endpoint(session_type)
+                label = _endpoint_label(self.PRODUCT, session_type, self.environment, endpoint)
+                targets.append(f"{session_type} -> {endpoint} ({label})")
+        options = "".join(
+            f", {name}=True"
+            for name in ("allow_unlisted_hosts", "allow_mixed_endpoints")
+            if getattr(self, name)
+        )
+        return (
+            f"{type(self).__name__}(product={self.PRODUCT!r}, environment={self.environment!r}, "
+            f"key_id={self.credentials.key_id!r}{options}, endpoints: {'; '.join(targets)})"
+        )
 
     @classmethod
     def from_env(
@@ -188,24 +502,59 @@ class ClientBase(Generic[S]):
             self._stores[session_type] = store
         return store
 
+    def _mixing_problem(self, session_type: str) -> str | None:
+        """Why ``session_type`` may not fall back to Kalshi's endpoint, or None when it may."""
+        if session_type in self.endpoints or not self.endpoints or self.allow_mixed_endpoints:
+            return None
+        away = [
+            f"{name} -> {endpoint}"
+            for name, endpoint in self.endpoints.items()
+            if documented_environment(endpoint, self.PRODUCT) != self.environment
+        ]
+        if not away:
+            return None  # every entry is a Kalshi host of this environment (e.g. PrivateLink)
+        real = kalshi_endpoint(self.PRODUCT, self.environment, session_type)
+        return (
+            f"{session_type} is not in endpoints=, and the client's endpoints point away from "
+            f"Kalshi {self.environment} ({', '.join(away)}): {session_type} would go to "
+            f"Kalshi's real {self.environment} host, {real}. Add endpoints[{session_type!r}] "
+            f"(a mock gateway's `endpoints` has every session type), or pass "
+            f"allow_mixed_endpoints=True to send {session_type} to Kalshi {self.environment}"
+        )
+
+    def _endpoint(self, session_type: str) -> Endpoint:
+        endpoint = self.endpoints.get(session_type)
+        if endpoint is not None:
+            return endpoint
+        problem = self._mixing_problem(session_type)
+        if problem is not None:
+            raise LocalProtocolError(problem)
+        return kalshi_endpoint(self.PRODUCT, self.environment, session_type)
+
     def profile(self, session_type: str, **flags: Any) -> tuple[SessionConfig, ConnectOptions]:
         """The session config and connection options of one session type.
 
+        Every factory comes here: this is where a session type name is checked.
+
         Args:
-            session_type: KalshiNR, KalshiRT, KalshiDC, KalshiPT, KalshiRFQ or KalshiMD.
+            session_type: KalshiNR, KalshiRT, KalshiDC, KalshiPT, KalshiRFQ or KalshiMD (the
+                product's names from the spec, exactly).
             **flags: `SessionConfig` fields (Logon flags, timeouts) for this session.
 
         Returns:
             (config, options).
 
         Raises:
-            LocalProtocolError: the product has no such session type, or the flags are invalid.
+            LocalProtocolError: the product has no such session type (the message lists its
+                session types and the likely intended one), a flag is not a `SessionConfig`
+                field a client takes, the flags are invalid, or the session type has no
+                ``endpoints`` entry while the others point away from Kalshi (see the class).
         """
-        if (self.PRODUCT, session_type) not in SESSIONS:
-            have = ", ".join(s.name for s in SESSIONS.values() if s.product == self.PRODUCT)
-            raise LocalProtocolError(
-                f"{self.PRODUCT} has no {session_type} session (it has: {have})"
-            )
+        problem = session_type_problem(self.PRODUCT, session_type)
+        if problem is not None:
+            raise LocalProtocolError(problem)
+        check_session_options(f"{session_type} flags", flags)
+        endpoint = self._endpoint(session_type)
         settings: dict[str, Any] = {"heartbeat_interval": self.heartbeat_interval}
         settings.update(self.config)
         settings.update(flags)
@@ -216,9 +565,6 @@ class ClientBase(Generic[S]):
             signer=self.credentials.signer,
             store=self._store(session_type),
             **settings,
-        )
-        endpoint = self.endpoints.get(session_type) or kalshi_endpoint(
-            self.PRODUCT, self.environment, session_type
         )
         if endpoint.tls:
             context = self._ssl_context or make_ssl_context(
@@ -238,6 +584,9 @@ class ClientBase(Generic[S]):
             backoff=attrs.evolve(self.backoff) if self.backoff is not None else Backoff(),
             reconnect=self.reconnect,
             message_log=log,
+            product=self.PRODUCT,
+            session_type=session_type,
+            environment=self.environment,
         )
         return config, options
 

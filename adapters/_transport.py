@@ -199,6 +199,37 @@ class Endpoint:
         return f"{'tls' if self.tls else 'tcp'}://{host}:{self.port}"
 
 
+def session_types(product: str) -> list[str]:
+    """The session type names of ``product``, in the spec's order (from ``SESSIONS``)."""
+    return [spec.name for spec in SESSIONS.values() if spec.product == product]
+
+
+def documented_environment(endpoint: Endpoint, product: str | None = None) -> str | None:
+    """The Kalshi environment whose documented FIX host ``endpoint`` names, if any.
+
+    The endpoint names a host by its ``host`` or, for TLS, by its ``server_hostname`` (the
+    name checked against the certificate: AWS PrivateLink, a TLS-passthrough tunnel). The port
+    is not considered. No DNS lookup.
+
+    Args:
+        endpoint: the endpoint.
+        product: look among this product's hosts only (default: both products').
+
+    Returns:
+        ``"demo"`` or ``"production"``, or None when neither name is one of Kalshi's hosts.
+    """
+    names = {_normalise_host(endpoint.host)}
+    if endpoint.tls and endpoint.server_hostname is not None:
+        names.add(_normalise_host(endpoint.server_hostname))
+    for name, environments in ENVIRONMENTS.items():
+        if product is not None and name != product:
+            continue
+        for environment, roles in environments.items():
+            if names.intersection(roles.values()):
+                return environment
+    return None
+
+
 def kalshi_endpoint(product: str, environment: str, session_type: str) -> Endpoint:
     """The documented endpoint of a Kalshi FIX session type (TLS on).
 
@@ -227,7 +258,7 @@ def kalshi_endpoint(product: str, environment: str, session_type: str) -> Endpoi
         )
     spec = SESSIONS.get((product, session_type))
     if spec is None:
-        known = ", ".join(s.name for s in SESSIONS.values() if s.product == product)
+        known = ", ".join(session_types(product))
         raise LocalProtocolError(
             f"{session_type!r} is not a {product} session type (known: {known})"
         )
