@@ -7,12 +7,21 @@ This package is the public home of everything the three adapters share: where to
 (`Endpoint`, `kalshi_endpoint`), how to secure it (`make_ssl_context`), the reconnect policy
 (`Backoff`), credentials (`Credentials`), the FIX message log (`MessageLog`), connection
 options (`ConnectOptions`) and where they lead (`describe_target`), the errors
-(`TransportError`, `ConnectionFailed`, `LogonRefused`) and the connection events
-(`Disconnected`, `Reconnecting`, `Reconnected`). Import the
+(`TransportError`, `ConnectionFailed`, `LogonRefused`, `EventQueueOverflow`), the connection
+events (`Disconnected`, `Reconnecting`, `Reconnected`), drop-copy catch-up (`ExecCursor`,
+`CatchUpStarted`, `CatchUpComplete`, `CatchUpFailed`) and what a slow application is told
+(`QueuePolicy`, `FallingBehind`, `MarketDataFolded`). Import the
 adapter itself from its module (``kalshi_fix_sansio.adapters.blocking`` & co): the trio
 adapter needs the ``trio`` extra, so it is not imported here.
 """
 
+from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
+from kalshi_fix_sansio.driver import (
+    EventQueueOverflow,
+    FallingBehind,
+    MarketDataFolded,
+    QueuePolicy,
+)
 from kalshi_fix_sansio.supervisor import Disconnected, LogonRefused, Reconnected, Reconnecting
 
 from ._client import MAX_QUEUED_EVENTS, ConnectOptions, describe_target
@@ -48,13 +57,21 @@ __all__ = [
     "READ_CHUNK",
     "TRANSPORT_LOGGER_NAME",
     "Backoff",
+    "CatchUpComplete",
+    "CatchUpFailed",
+    "CatchUpStarted",
     "ConnectOptions",
     "ConnectionFailed",
     "Credentials",
     "Disconnected",
     "Endpoint",
+    "EventQueueOverflow",
+    "ExecCursor",
+    "FallingBehind",
     "LogonRefused",
+    "MarketDataFolded",
     "MessageLog",
+    "QueuePolicy",
     "ReconnectPlan",
     "Reconnected",
     "Reconnecting",

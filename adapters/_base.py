@@ -59,7 +59,7 @@ from kalshi_fix_sansio.supervisor import (
 )
 from kalshi_fix_sansio.tracker import OrderRejected, OrderTracker, TrackedOrder
 
-from ._client import ConnectOptions
+from ._client import ConnectOptions, describe_target
 from ._transport import TRANSPORT_LOGGER_NAME, check_endpoint, ssl_context_for
 
 _log = logging.getLogger(TRANSPORT_LOGGER_NAME)
@@ -350,6 +350,10 @@ class SessionBase:
 
     # -- the public API ---------------------------------------------------------------------
 
+    def __repr__(self) -> str:
+        state = "not opened" if self.driver is None else self.driver.state.value
+        return f"<{type(self).__name__} {describe_target(self.config, self.options)} ({state})>"
+
     @property
     def rate_limit(self) -> RateLimitMode:
         """``"wait"`` or ``"raise"``: see `RateLimitMode` (only matters with a rate limiter)."""
@@ -497,6 +501,7 @@ class SessionBase:
         )
         sup.observer = self._observe
         self._crash = None
+        _log.info("%s: connecting: %s", self._name, describe_target(self.config, self.options))
         sup.start(self._clock())
         return sup, context
 

@@ -602,6 +602,10 @@ class ClientBase(Generic[S]):
         on_reconnect: Any = None,
         max_queued_events: int | None = None,
         rate_limit: str | None = None,
+        tracker: Any = None,
+        cursor: Any = None,
+        catch_up: bool | None = None,
+        queue_policy: Any = None,
         **flags: Any,
     ) -> S:
         """A session of any type (not connected yet: use it as a (async) context manager).
@@ -612,18 +616,36 @@ class ClientBase(Generic[S]):
                 take a coroutine function).
             on_reconnect: called (or awaited) after each reconnect, e.g. to re-subscribe market
                 data.
-            max_queued_events: most events queued before reading pauses (`MAX_QUEUED_EVENTS`).
+            max_queued_events: most unread events before the session logs out with
+                `EventQueueOverflow` (`MAX_QUEUED_EVENTS`; reading never pauses).
             rate_limit: ``"wait"`` (the default) or ``"raise"``: what the session does with a
                 message its ``rate_limiter`` (a `SessionConfig` field) cannot take yet.
+            tracker: an `OrderTracker` to keep current (e.g. ``restore(...).tracker`` after a
+                restart); a new one if None.
+            cursor: an `ExecCursor` where drop-copy catch-up resumes (e.g.
+                ``restore(...).cursor``): the first Logon then requests what was missed.
+            catch_up: recover ExecutionReports missed while disconnected (EventResendRequest
+                after every reconnect); None: on for KalshiNR, the only session type that
+                can; False: off.
+            queue_policy: a `QueuePolicy`: what happens when the application reads events
+                slowly (market data folded, ``queue_events=False`` for tracker-only use).
             **flags: `SessionConfig` fields for this session.
 
         Returns:
             The adapter's session object.
 
         Raises:
-            LocalProtocolError: the product has no such session type, or the flags are invalid.
+            LocalProtocolError: the product has no such session type, or the flags or options
+                are invalid.
         """
-        options: dict[str, Any] = {"on_event": on_event, "on_reconnect": on_reconnect}
+        options: dict[str, Any] = {
+            "on_event": on_event,
+            "on_reconnect": on_reconnect,
+            "tracker": tracker,
+            "cursor": cursor,
+            "catch_up": catch_up,
+            "queue_policy": queue_policy,
+        }
         if max_queued_events is not None:
             options["max_queued_events"] = max_queued_events
         if rate_limit is not None:

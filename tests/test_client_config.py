@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import ssl
 from pathlib import Path
@@ -22,8 +23,10 @@ import attrs
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from gateway_fixtures import GatewayHarness
 
 from kalshi_fix_sansio.adapters import (
+    TRANSPORT_LOGGER_NAME,
     Backoff,
     ConnectOptions,
     Credentials,
@@ -428,3 +431,18 @@ def test_the_opt_ins_show_in_the_repr() -> None:
     text = repr(client)
     assert ", allow_mixed_endpoints=True, " in text and "refused" not in text
     assert "KalshiMD -> tls://marketdata.fix.demo.kalshi.co:8233 (Kalshi demo)" in text
+
+
+
+def test_a_session_says_where_it_dials_in_its_repr_and_logs_it_on_connect(
+    prediction_gateway: GatewayHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = prediction_gateway
+    session = FixClient(h.credentials(), **h.client_kwargs()).order_entry()
+    port = h.gateway.endpoint("KalshiNR").port
+    target = f"prediction/KalshiNR demo -> tls://127.0.0.1:{port} (override)"
+    assert repr(session) == f"<BlockingSession {target} (not opened)>"
+    with caplog.at_level(logging.INFO, logger=TRANSPORT_LOGGER_NAME), session:
+        assert repr(session) == f"<BlockingSession {target} (active)>"
+    lines = [r.getMessage() for r in caplog.records if "connecting:" in r.getMessage()]
+    assert lines == [f"prediction/KalshiNR: connecting: {target}"]
