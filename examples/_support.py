@@ -7,7 +7,9 @@ environment, production, or the mock gateway embedded in this library:
   port for each session type (`kalshi_fix_sansio.adapters.kalshi_endpoint`);
 * ``--endpoint TYPE=HOST:PORT`` (repeatable): another address for one session type, e.g.
   ``--endpoint NR=127.0.0.1:18228`` (a local gateway) or a PrivateLink address (with
-  ``--allow-unlisted-host``);
+  ``--allow-unlisted-host``). Once one session type points away from Kalshi's hosts, the
+  client refuses the session types not given (it never sends one to the real exchange
+  unasked): give an ``--endpoint`` for each session type the example uses;
 * ``--key-id`` and ``--key-file``: the API key id and its PEM private key, by default from
   ``KALSHI_KEY_ID`` / ``KALSHI_PRIVATE_KEY_PATH`` (margin: ``KALSHI_PERPS_*``);
 * ``--cafile`` (an extra CA bundle) or ``--pinned-cert`` (trust exactly that certificate);
@@ -77,7 +79,8 @@ class Target:
         key_id: the API key id (SenderCompID).
         key_file: the PEM private key of ``key_id``.
         endpoints: session type -> address, for the session types given by ``--endpoint``
-            (the others use Kalshi's documented endpoint of ``environment``).
+            (the others use Kalshi's documented endpoint of ``environment`` while every
+            entry stays on Kalshi's hosts; otherwise the client refuses them).
         cafile: an extra CA bundle, or None.
         pinned_cert: the only server certificate to trust, or None.
         allow_unlisted_hosts: accept hosts Kalshi does not document.

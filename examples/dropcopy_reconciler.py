@@ -6,6 +6,10 @@ EventResendComplete (35=U2), or an EventResendReject (35=U3) with the reason. Re
 means feeding the replay into an `OrderTracker` and comparing it, order by order, with the
 tracker of the session that traded: status, filled quantity and the ExecIDs of the fills.
 
+(The order-entry session itself needs no such script to stay whole: on KalshiNR every
+reconnect is followed by the library's drop-copy catch-up, see docs/catch-up.md. This script is
+an independent audit, on a second session type, of what one run traded.)
+
 This script:
 
 1. trades on KalshiNR: rests a limit order (``--price``), with ``--take PRICE`` also takes
