@@ -45,6 +45,11 @@ def _utc_iso(now: float) -> str:
 
 Direction = Literal["IN", "OUT"]
 
+_NEW_FILE_MODE: Final = 0o600
+"""Mode of a log file `MessageLog.open` creates: the owner's only (the umask may narrow it)."""
+
+_OPEN_FLAGS: Final = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+
 
 class MessageLog:
     """One line per FIX frame, like QuickFIX's message logs, with secrets redacted.
@@ -54,7 +59,10 @@ class MessageLog:
     Signature(89) are redacted (`redact_frame`); key material never reaches the frames at
     all. Lines go to the stdlib logger ``kalshi_fix_sansio.messages`` at INFO (silent until the
     application configures logging) and, when ``path`` is given, to that file (append mode,
-    line-buffered) between `open` and `close`: building a log opens no file.
+    line-buffered) between `open` and `close`: building a log opens no file. The file holds
+    the account's whole order flow, so a new one is created readable and writable by its
+    owner only (mode 0600, before the umask); an existing file keeps its mode (tighten one
+    made by an earlier version with ``chmod 600``).
 
     Adapters pass what crosses the socket: `received` / `sent` take raw chunks and cut them
     into frames (a framer per direction); `log_frame` takes one complete frame. Bytes that do
@@ -98,7 +106,8 @@ class MessageLog:
         """Open the file (append mode, line-buffered); idempotent, a no-op without ``path``.
 
         Adapters call this when their session opens (and `close` when it closes), so building
-        a client never creates or locks a file; ``with MessageLog(...) as log:`` opens too.
+        a client never creates or locks a file; ``with MessageLog(...) as log:`` opens too. A
+        file it creates is owner-only (0600); an existing file's mode is left as it is.
 
         Returns:
             The log itself.
@@ -107,8 +116,9 @@ class MessageLog:
             LocalProtocolError: the file cannot be opened (the message names the path).
         """
         if self.path is not None and self._file is None:
-            try:
-                self._file = open(self.path, "a", encoding="utf-8", buffering=1)
+            try:  # os.open: the mode of a file it creates (open() would make it 0666 - umask)
+                fd = os.open(self.path, _OPEN_FLAGS, _NEW_FILE_MODE)
+                self._file = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
             except OSError as exc:
                 reason = exc.strerror or type(exc).__name__
                 raise LocalProtocolError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -10,12 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import BusinessRejectReceived, RateLimited
-from kalshi_fix_sansio.tracker import TERMINAL, OrderStatus, OrderTracker
+from kalshi_fix_sansio.gateway import Exchange
+from kalshi_fix_sansio.tracker import TERMINAL, OrderParty, OrderStatus, OrderTracker
 
 D = Decimal
 SYM = "HIGHNY-23DEC31"
@@ -37,7 +40,8 @@ def er(
     if last is not None:
         fill = {
             "last_px": D(last[0]), "last_qty": D(last[1]),
-            "misc_fees": (d.MiscFee(misc_fee_amt=D(fee), misc_fee_curr="USD"),),
+            "misc_fees": (d.MiscFee(misc_fee_amt=D(fee), misc_fee_curr="USD", misc_fee_type=d.MiscFeeType("4"),
+                                    misc_fee_basis=d.MiscFeeBasis(0)),),
             "collateral_amount_changes": (
                 d.CollateralAmountChange(collateral_amount_change=D("-4.21"),
                                          collateral_amount_type=d.CollateralAmountType("BALANCE")),
@@ -199,6 +203,105 @@ def test_subaccount_and_exchange_index_carry_over_to_the_next_request() -> None:
     assert rq.cancel(listener.order("b-1"), cl_ord_id="b-c").alloc_account == 5  # type: ignore[arg-type]
 
 
+# -- what a cancel / replace must repeat: the Parties of FCM orders --------------------------------
+
+FCM_ACCOUNT = "550e8400-e29b-41d4-a716-446655440000_customer1"  # order-entry.md §2.4
+PARTY_ON_WIRE = f"\x01453=1\x01448={FCM_ACCOUNT}\x01452=24\x01".encode()
+HEADER = Header(sender_comp_id="key-1", target_comp_id="KalshiNR", msg_seq_num=2,
+                sending_time=datetime(2026, 11, 20, 14, 30, tzinfo=timezone.utc))
+
+
+def wire(message: Any, dialect: Any = p) -> bytes:
+    return dialect.encode(message, HEADER)  # type: ignore[no-any-return]
+
+
+def test_parties_of_the_order_sent_go_on_its_cancel_and_replace_along_the_chain() -> None:
+    rq = Requests("prediction", "KalshiNR")
+    t = OrderTracker()
+    t.sent(rq.new_order(SYM, "buy", 10, D("0.42"), cl_ord_id="f-1", party_id=FCM_ACCOUNT))
+    order = t.order("f-1")
+    assert order is not None and order.parties == (OrderParty(FCM_ACCOUNT, 24),)
+    t.on_message(er("f-1", "1;1", "0", "0"))  # a report without Parties changes nothing
+    assert PARTY_ON_WIRE in wire(rq.cancel(t.current("f-1"), cl_ord_id="f-c"))  # type: ignore[arg-type]
+    # our replacement (no Parties on the request) inherits them; so does the next one, reported
+    t.sent(rq.replace(t.current("f-1"), price=D("0.40"), cl_ord_id="f-2"))  # type: ignore[arg-type]
+    t.on_message(er("f-2", "2;1", "5", "5", orig="f-1"))
+    t.on_message(er("f-3", "3;1", "5", "5", qty=6, orig="f-2"))  # replaced elsewhere
+    latest = t.current("f-1")
+    assert latest is not None and latest.cl_ord_id == "f-3" and latest.parties == order.parties
+    cancel, replace = rq.cancel(latest, cl_ord_id="f-c2"), rq.replace(latest, order_qty=4, cl_ord_id="f-4")
+    assert PARTY_ON_WIRE in wire(cancel) and PARTY_ON_WIRE in wire(replace)
+    assert (cancel.orig_cl_ord_id, replace.orig_cl_ord_id, replace.order_qty) == ("f-3", "f-3", 4)
+    assert latest.snapshot().parties == latest.parties
+    # a request's entry without PartyRole can only be the customer account: repeated with 24
+    t.sent(p.NewOrderSingle(cl_ord_id="n-1", side=p.Side.SELL, order_qty=D(1), ord_type=p.OrdType.LIMIT,
+                            price=D("0.42"), symbol=SYM, parties=(p.Party(party_id=FCM_ACCOUNT),)))
+    assert t.order("n-1").parties == (OrderParty(FCM_ACCOUNT, None),)  # type: ignore[union-attr]
+    assert PARTY_ON_WIRE in wire(rq.cancel(t.order("n-1"), cl_ord_id="n-c"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("d", [p, m], ids=["prediction", "margin"])
+def test_parties_of_an_order_known_only_from_reports(d: Any) -> None:
+    # an ExecutionReport has the customer account (24) first, then the operator (12)
+    reported = (d.Party(party_id=FCM_ACCOUNT, party_role=24), d.Party(party_id="desk-7", party_role=12))
+    t = OrderTracker()  # a listener or drop-copy tracker: nothing sent
+    t.on_message(er("l-1", "1;1", "0", "0", d=d, parties=reported))
+    t.on_message(er("l-2", "2;1", "5", "5", qty=6, orig="l-1", d=d))  # the replacement inherits them
+    order = t.current("l-1")
+    assert order is not None and order.parties == (OrderParty(FCM_ACCOUNT, 24), OrderParty("desk-7", 12))
+    rq = Requests(d.__name__.rsplit(".", 1)[1], "KalshiNR")
+    cancel = rq.cancel(order, cl_ord_id="l-c")
+    assert [(x.party_id, x.party_role) for x in cancel.parties] == [(FCM_ACCOUNT, d.PartyRole.CUSTOMER_ACCOUNT)]
+    assert PARTY_ON_WIRE in wire(cancel, d) and b"448=desk-7" not in wire(cancel, d)
+    other = OrderTracker()  # a replace report naming an order never seen: both versions learn them
+    other.on_message(er("r-2", "5;1", "5", "5", orig="r-1", d=d, parties=reported[:1]))
+    assert other.order("r-1").parties == other.order("r-2").parties == (OrderParty(FCM_ACCOUNT, 24),)  # type: ignore[union-attr]
+    assert other.order("r-2").symbol == SYM  # type: ignore[union-attr]
+
+
+def exchange_reports(out: Any, session: str) -> list[Any]:
+    """The ExecutionReports the gateway sends ``session``, as its client decodes them."""
+    return [p.decode(wire(o.message)) for o in out if o.session_id == session and o.message.MSG_TYPE == "8"]
+
+
+def test_fcm_cancel_and_replace_built_from_the_tracker_are_accepted_by_the_gateway() -> None:
+    now = datetime(2026, 6, 15, 14, 0, tzinfo=timezone.utc).timestamp()
+    ex = Exchange(seed=3)
+    ex.seed_market(SYM, now=now)
+    ex.connect("a", "fcm", "KalshiNR", now=now)
+    ex.connect("dc", "fcm", "KalshiDC", now=now)
+    rq = Requests("prediction", "KalshiNR")
+    t = OrderTracker()
+
+    def send(message: Any) -> list[Any]:
+        t.sent(message)
+        reports = exchange_reports(ex.handle("a", p.decode(wire(message)), now), "a")
+        t.on_messages(reports)
+        return reports
+
+    (ack,) = send(rq.new_order(SYM, "buy", 10, D("0.40"), cl_ord_id="g-1", party_id=FCM_ACCOUNT))
+    assert ack.exec_type == p.ExecType.NEW and ack.parties[0].party_id == FCM_ACCOUNT
+    # the gateway matches the Parties: a cancel without them is not found (35=9), as on Kalshi
+    bare = p.decode(wire(p.OrderCancelRequest(cl_ord_id="g-x", orig_cl_ord_id="g-1", side=p.Side.BUY,
+                                              symbol=SYM, order_id=ack.order_id)))
+    (refused,) = [o.message for o in ex.handle("a", bare, now) if o.message.MSG_TYPE == "9"]
+    assert refused.text == "NOT_FOUND"
+    (replaced,) = send(rq.replace(t.current("g-1"), price=D("0.41"), cl_ord_id="g-2"))  # type: ignore[arg-type]
+    assert replaced.exec_type == p.ExecType.REPLACED and t.current("g-1").cl_ord_id == "g-2"  # type: ignore[union-attr]
+    (canceled,) = send(rq.cancel(t.current("g-1"), cl_ord_id="g-c"))  # type: ignore[arg-type]
+    assert canceled.exec_type == p.ExecType.CANCELED and t.order("g-2").status is OrderStatus.CANCELED  # type: ignore[union-attr]
+    # an order known only from a drop-copy replay: its Parties come from the reports
+    (resting,) = exchange_reports(ex.handle("a", p.decode(wire(rq.new_order(
+        SYM, "buy", 3, D("0.30"), cl_ord_id="h-1", party_id=FCM_ACCOUNT))), now), "a")
+    replay = p.EventResendRequest(begin_exec_id=resting.exec_id)
+    replica = OrderTracker()
+    replica.on_messages(exchange_reports(ex.handle("dc", p.decode(wire(replay)), now), "dc"))
+    order = replica.current("h-1")
+    assert order is not None and order.parties == (OrderParty(FCM_ACCOUNT, 24),) and order.is_open
+    (canceled,) = exchange_reports(ex.handle("a", p.decode(wire(rq.cancel(order, cl_ord_id="h-c"))), now), "a")
+    assert canceled.exec_type == p.ExecType.CANCELED and canceled.orig_cl_ord_id == "h-1"
+
+
 def test_a_clordid_cannot_be_reused_while_tracked() -> None:
     t = OrderTracker()
     t.sent(nos("o-1"))
@@ -311,6 +414,6 @@ def test_the_docs_example_runs() -> None:
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "tracker.md").read_text()
     blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
-    assert len(blocks) == 3 and blocks[1].startswith("with client.order_entry()")
-    for i in (0, 2):  # the second needs Kalshi (a client): tests/test_place.py runs its calls
+    assert len(blocks) == 5 and blocks[3].startswith("with client.order_entry()")
+    for i in (0, 1, 2, 4):  # the fourth needs Kalshi (a client): tests/test_place.py runs its calls
         exec(compile(blocks[i], f"docs/tracker.md#{i + 1}", "exec"), {})

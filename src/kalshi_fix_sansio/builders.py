@@ -157,7 +157,8 @@ class ClOrdIDGenerator:
 class OrderLike(Protocol):
     """What cancel / replace need from an order: a NewOrderSingle, an OrderCancelReplaceRequest,
     an ExecutionReport, or a tracker's `TrackedOrder <kalshi_fix_sansio.tracker.TrackedOrder>`
-    (its OrderID, AllocAccount, ExDestination, price and quantity are used too when present)."""
+    (its OrderID, AllocAccount, Parties, ExDestination, price and quantity are used too when
+    present)."""
 
     @property
     def cl_ord_id(self) -> str | None: ...
@@ -941,8 +942,15 @@ class Requests:
             "alloc_account": getattr(order, "alloc_account", None),
         }
         parties = getattr(order, "parties", None)
-        if parties:  # must match the original; ExecutionReports may add an operator entry (12)
-            entries = [q for q in parties if _value(getattr(q, "party_role", "24")) == "24"][:1]
+        if parties:  # must match the original (order-entry.md §3, §4): the customer account (24)
+            # entry, which requests carry alone; ExecutionReports add an operator entry (12).
+            # An entry without a PartyRole can only be that account (24 is its only role).
+            entries = [
+                q
+                for q in parties
+                if getattr(q, "party_id", None) is not None
+                and _value(getattr(q, "party_role", None)) in ("24", "None")
+            ][:1]
             fields["parties"] = [
                 self.dialect.Party(
                     party_id=q.party_id, party_role=self.dialect.PartyRole.CUSTOMER_ACCOUNT
@@ -956,7 +964,9 @@ class Requests:
 
     def cancel(self, order: OrderLike, *, cl_ord_id: str | None = None) -> Message:
         """OrderCancelRequest (35=F) for ``order`` (its ClOrdID becomes OrigClOrdID; Side,
-        Symbol, OrderID, AllocAccount, parties and ExDestination are copied so they match).
+        Symbol, OrderID, AllocAccount, the Parties' customer account (PartyRole 24) and
+        ExDestination are copied so they match: an FCM order's cancel without its Parties is
+        answered 35=9 NOT_FOUND).
         A tracker's order already final (filled, canceled, replaced...) raises `RequestError`."""
         self._carried("F", "OrderCancelRequest")
         fields = self._from(order, "F")
@@ -975,7 +985,8 @@ class Requests:
     ) -> Message:
         """OrderCancelReplaceRequest (35=G) for ``order``: a new price and/or total quantity
         (default: the order's own), and optionally a new expiry: Day or GTC (no ExpireTime) or
-        GTD with ExpireTime; neither keeps the expiry as it is."""
+        GTD with ExpireTime; neither keeps the expiry as it is. Side, Symbol, OrderID,
+        AllocAccount, Parties and ExDestination are copied as for `cancel`."""
         mt = "G"
         self._carried(mt, "OrderCancelReplaceRequest")
         fields = self._from(order, mt)

@@ -30,11 +30,23 @@ Rules:
 * OrderCancelReject (35=9) and BusinessMessageReject (35=j, BusinessRejectReceived, matched by
   BusinessRejectRefID = ClOrdID) are kept as `Rejection` per request ClOrdID; a rejected new
   order or replacement becomes REJECTED, a pending cancel/replace of the order is undone.
+* What a cancel (35=F) or replace (35=G) must repeat "as on the original" is kept on the
+  order: Symbol, Side, OrderID, AllocAccount(79), the Parties (NoPartyIDs 453) and
+  ExDestination(100); from the request sent, else from the first report carrying it, and a
+  replacement inherits what its request did not carry from the order it replaces.
+* Retention: live orders are always kept; of the final ones, the last ``max_terminal_orders``
+  (a replace chain counts once, when its latest version is final), with their fills,
+  rejections and request ClOrdIDs. Positions are sums and lose nothing. A report of an evicted
+  order arriving again (PossDup resend, drop-copy replay) is recognised and ignored: its
+  ExecID is at or below the highest ExecID of the evicted orders of its exchange index
+  (Kalshi's ExecIDs ``clock;event[;index]`` are ordered within an index), and its ClOrdID is
+  not tracked. `OrderTracker.has_exec_id` answers by the same rule.
 """
 
 from __future__ import annotations
 
 import enum
+from collections import deque
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -48,6 +60,7 @@ __all__ = [
     "TERMINAL",
     "CollateralChange",
     "Fill",
+    "OrderParty",
     "OrderRejected",
     "OrderStatus",
     "OrderTracker",
@@ -73,6 +86,10 @@ class OrderStatus(enum.Enum):
     REJECTED = "8"
     EXPIRED = "C"
     PENDING_REPLACE = "E"
+
+    # Members are singletons compared by identity: hash them so too (`Enum.__hash__` is
+    # Python code, and the tracker tests membership of `TERMINAL` on every report).
+    __hash__ = object.__hash__
 
 
 TERMINAL = frozenset(
@@ -155,6 +172,29 @@ class Rejection:
     message: Any = attrs.field(default=None, repr=False, eq=False)
 
 
+@attrs.frozen
+class OrderParty:
+    """One NoPartyIDs(453) entry of an order: PartyID(448) and PartyRole(452).
+
+    FCM members name the customer account with PartyRole 24 (``<fcm uuid>_<suffix>``); a cancel
+    or replace must repeat that entry (order-entry.md §2.3, §3, §4). Reports may add an
+    operator entry (PartyRole 12, the SenderSubID captured), which requests do not repeat.
+    """
+
+    party_id: str
+    party_role: int | None = None
+
+
+def _parties(entries: Any) -> tuple[OrderParty, ...]:
+    """The entries of a Parties group (any dialect's), without the ones with no PartyID."""
+    out: list[OrderParty] = []
+    for entry in entries:
+        party_id = _code(getattr(entry, "party_id", None))
+        if party_id is not None:
+            out.append(OrderParty(party_id, _int(getattr(entry, "party_role", None))))
+    return tuple(out)
+
+
 class OrderRejected(FixError):
     """Kalshi rejected the request (`place` / `cancel` of the adapters); ``rejection`` says why."""
 
@@ -166,7 +206,7 @@ class OrderRejected(FixError):
         )
 
 
-@attrs.define
+@attrs.define(on_setattr=attrs.setters.NO_OP)  # plain attribute writes: the per-report path
 class TrackedOrder:
     """One ClOrdID's state (a live object: the tracker updates it; `snapshot` copies it).
 
@@ -185,8 +225,13 @@ class TrackedOrder:
             assigned.
         alloc_account: AllocAccount(79): the subaccount (sent, or from a report); a cancel or
             replace must carry the same.
-        ex_destination: ExDestination(100) of the order sent (prediction: its exchange index).
-        fills: this ClOrdID's fills, in arrival order.
+        parties: the Parties (NoPartyIDs 453: `OrderParty` entries) of the order sent, or of
+            its first report that carried them; a cancel or replace must repeat the customer
+            account (PartyRole 24). Empty when the order has none (not an FCM order).
+        ex_destination: ExDestination(100) of the order sent (prediction: its exchange index);
+            None for an order known only from reports (a cancel or replace then auto-routes
+            by Symbol).
+        fills: this ClOrdID's fills, in arrival order (a tuple: a copy).
         text: Text(58) of the last report that carried one.
         rejection: why it was rejected.
         acknowledged: Kalshi reported on it (beyond a pending report).
@@ -206,10 +251,22 @@ class TrackedOrder:
     group_id: str | None = None
     alloc_account: int | None = None
     ex_destination: int | None = None
-    fills: tuple[Fill, ...] = ()
+    _fills: list[Fill] = attrs.field(default=(), converter=list, alias="fills")
     text: str | None = None
     rejection: Rejection | None = None
     acknowledged: bool = False
+    parties: tuple[OrderParty, ...] = ()
+    # The tracker's bookkeeping: the de-duplication keys of the reports applied to this
+    # ClOrdID, the request ClOrdIDs (cancels) that are aliases of it, and the arrival number
+    # of each of its fills (`OrderTracker.fills` orders by them); dropped with it.
+    _keys: list[Any] = attrs.field(init=False, factory=list, repr=False, eq=False)
+    _requests: list[str] | None = attrs.field(init=False, default=None, repr=False, eq=False)
+    _fill_seqs: list[int] | None = attrs.field(init=False, default=None, repr=False, eq=False)
+
+    @property
+    def fills(self) -> tuple[Fill, ...]:
+        """This ClOrdID's fills, in arrival order."""
+        return tuple(self._fills)
 
     @property
     def leaves_qty(self) -> Decimal:
@@ -228,7 +285,7 @@ class TrackedOrder:
 
     def snapshot(self) -> TrackedOrder:
         """A copy the tracker will not change."""
-        return attrs.evolve(self)
+        return attrs.evolve(self)  # the fills are copied (``fills`` converts to a new list)
 
 
 @attrs.define
@@ -277,15 +334,39 @@ class Position:
 
 
 def _code(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value.value if isinstance(value, enum.Enum) else value)
+    if value is None or value.__class__ is str:
+        return value
+    return str(value._value_ if isinstance(value, enum.Enum) else value)
 
 
 def _int(value: Any) -> int | None:
-    if value is None:
+    if value is None or value.__class__ is int:
+        return value
+    return int(value._value_ if isinstance(value, enum.Enum) else value)
+
+
+def _first(pair: tuple[int, Fill]) -> int:
+    return pair[0]
+
+
+def _exec_position(exec_id: str) -> tuple[int, int, int] | None:
+    """(exchange index, clock, event) of a Kalshi ExecID ``clock;event[;index]``, else None."""
+    parts = exec_id.split(";")
+    if not 2 <= len(parts) <= 3:
         return None
-    return int(value.value if isinstance(value, enum.Enum) else value)
+    try:
+        clock, event = int(parts[0]), int(parts[1])
+        index = int(parts[2]) if len(parts) == 3 else 0
+    except ValueError:
+        return None
+    return index, clock, event
+
+
+DEFAULT_MAX_TERMINAL_ORDERS = 10_000
+"""Final orders an `OrderTracker` keeps by default (a replace chain counts once)."""
+
+DEFAULT_MAX_UNORDERED_EXEC_IDS = 50_000
+"""Evicted ExecIDs not in Kalshi's ``clock;event[;index]`` form remembered exactly by default."""
 
 
 class OrderTracker:
@@ -293,18 +374,75 @@ class OrderTracker:
 
     Feed it with `on_event` (session events) or `on_message` (decoded messages), and `sent`
     for the orders, replaces and cancels you send.
+
+    Retention (memory stays flat however long the session runs): live orders are never
+    evicted. Once more than ``max_terminal_orders`` orders are final, the oldest final one is
+    forgotten with its whole replace chain, its fills, rejections and request ClOrdIDs
+    (`order`, `fills`, `rejection` no longer return them); positions keep every fill. Its
+    reports, if they arrive again, are still recognised (see `has_exec_id`).
+
+    Args:
+        max_terminal_orders: final orders kept (a replace chain counts once, when its latest
+            version is final), at least 1; None keeps every order (memory grows with the
+            number of orders, about 1 KB each).
+        max_unordered_exec_ids: ExecIDs of evicted orders that are not in Kalshi's
+            ``clock;event[;index]`` form (no watermark applies to them) remembered exactly,
+            the most recent first.
+
+    Raises:
+        LocalProtocolError: a limit out of range.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        max_terminal_orders: int | None = DEFAULT_MAX_TERMINAL_ORDERS,
+        max_unordered_exec_ids: int = DEFAULT_MAX_UNORDERED_EXEC_IDS,
+    ) -> None:
+        if max_terminal_orders is not None and (
+            isinstance(max_terminal_orders, bool)
+            or not isinstance(max_terminal_orders, int)
+            or max_terminal_orders < 1
+        ):
+            raise LocalProtocolError(
+                f"max_terminal_orders must be an integer >= 1 or None, got {max_terminal_orders!r}"
+            )
+        if (
+            isinstance(max_unordered_exec_ids, bool)
+            or not isinstance(max_unordered_exec_ids, int)
+            or max_unordered_exec_ids < 0
+        ):
+            raise LocalProtocolError(
+                f"max_unordered_exec_ids must be an integer >= 0, got {max_unordered_exec_ids!r}"
+            )
+        self._max_terminal = max_terminal_orders
+        self._max_unordered = max_unordered_exec_ids
         self._orders: dict[str, TrackedOrder] = {}
         self._alias: dict[str, str] = {}  # request ClOrdID -> the order's ClOrdID
         self._cancels: dict[str, str] = {}  # cancel request ClOrdID -> the order's ClOrdID
         self._rejections: dict[str, Rejection] = {}
-        self._seen: set[tuple[str, ...]] = set()
+        self._seen: set[Any] = set()  # de-duplication keys of the retained orders' reports
         self._answered: set[str] = set()  # ClOrdIDs a non-pending ExecutionReport carried
-        self._fills: list[Fill] = []
+        self._fill_count = 0  # fills applied: the next fill's arrival number
         self._positions: dict[str, Position] = {}
         self._groups: dict[str, str] = {}  # ClOrdID -> group assigned before its first report
+        # retention
+        self._terminal: deque[str] = deque()  # ClOrdIDs in the order they became final
+        self._loose: deque[str] = deque()  # request ClOrdIDs tied to no tracked order
+        self._evicted = False  # an order was evicted: reports of unknown orders are checked
+        self._marks: dict[int, tuple[int, int]] = {}  # index -> highest evicted (clock, event)
+        self._unordered: set[str] = set()  # evicted ExecIDs with no position
+        self._unordered_fifo: deque[str] = deque()
+
+    @property
+    def max_terminal_orders(self) -> int | None:
+        """Final orders kept (a replace chain counts once); None: every order is kept."""
+        return self._max_terminal
+
+    @property
+    def max_unordered_exec_ids(self) -> int:
+        """Evicted ExecIDs not in Kalshi's ``clock;event[;index]`` form remembered exactly."""
+        return self._max_unordered
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -341,6 +479,20 @@ class OrderTracker:
         """An ExecutionReport (not a pending one) carried this ClOrdID, or it was rejected."""
         return cl_ord_id in self._answered or cl_ord_id in self._rejections
 
+    def has_exec_id(self, exec_id: str) -> bool:
+        """Whether a report with this ExecID was already applied (a copy of it would change
+        nothing), evicted orders included.
+
+        Exact for the orders kept. For evicted orders: True for every ExecID of theirs; in
+        Kalshi's form ``clock;event[;index]`` by the watermark (at or below the highest ExecID
+        of an evicted order on that exchange index, so also for an ExecID below it that this
+        tracker never saw), otherwise while it is among the last ``max_unordered_exec_ids``
+        remembered. Pending reports share ExecID ``-1;-1``, which identifies none: False.
+        """
+        if exec_id == PENDING_EXEC_ID:
+            return False
+        return exec_id in self._seen or self._was_evicted(exec_id)
+
     @property
     def orders(self) -> dict[str, TrackedOrder]:
         """Every tracked ClOrdID (a copy of the mapping; the orders are live)."""
@@ -369,6 +521,8 @@ class OrderTracker:
         """
         order = self.order(cl_ord_id)
         if order is None:
+            if cl_ord_id not in self._groups:
+                self._loosen(cl_ord_id)
             self._groups[cl_ord_id] = group_id
             return
         versions = self.chain(order.cl_ord_id)
@@ -382,8 +536,15 @@ class OrderTracker:
 
     @property
     def fills(self) -> tuple[Fill, ...]:
-        """Every fill, once each, in arrival order."""
-        return tuple(self._fills)
+        """Every fill of the orders kept, once each, in arrival order."""
+        numbered = [
+            pair
+            for o in self._orders.values()
+            if o._fill_seqs
+            for pair in zip(o._fill_seqs, o._fills, strict=True)
+        ]
+        numbered.sort(key=_first)
+        return tuple(fill for _, fill in numbered)
 
     def position(self, symbol: str) -> Position:
         """The position in a symbol (flat when nothing filled)."""
@@ -425,9 +586,15 @@ class OrderTracker:
             if orig is not None:
                 self._cancels[cl] = orig
                 self._alias[cl] = orig
+                target = self._orders.get(orig)
+                if target is not None:
+                    self._link(target, cl)
+                else:
+                    self._loosen(cl)
             return None
         previous = self.order(orig) if orig is not None else None
         group = _code(getattr(message, "secondary_cl_ord_id", None) or getattr(message, "order_group_id", None))
+        parties = getattr(message, "parties", None)
         order = TrackedOrder(
             cl,
             OrderStatus.PENDING_NEW if msg_type == "D" else OrderStatus.PENDING_REPLACE,
@@ -439,6 +606,7 @@ class OrderTracker:
             group_id=group or (previous.group_id if previous is not None else None),
             alloc_account=_int(getattr(message, "alloc_account", None)),
             ex_destination=_int(getattr(message, "ex_destination", None)),
+            parties=_parties(parties) if parties else (),
         )
         if previous is not None:
             order.cum_qty = previous.cum_qty
@@ -446,16 +614,24 @@ class OrderTracker:
             for attr in ("alloc_account", "ex_destination"):
                 if getattr(order, attr) is None:
                     setattr(order, attr, getattr(previous, attr))
+            if not order.parties:
+                order.parties = previous.parties
+        if existing is not None:  # a rejected ClOrdID sent again: its bookkeeping carries over
+            order._keys = existing._keys
+            order._requests = existing._requests
         self._orders[cl] = order
         return order
 
     def discard(self, cl_ord_id: str) -> None:
         """Forget a request that could not be sent (only if Kalshi never reported on it)."""
         order = self._orders.get(cl_ord_id)
-        if order is not None and not order.acknowledged and not order.fills:
+        if order is not None and not order.acknowledged and not order._fills:
             del self._orders[cl_ord_id]
+            self._seen.difference_update(order._keys)
         if self._cancels.pop(cl_ord_id, None) is not None:
-            self._alias.pop(cl_ord_id, None)
+            target = self._orders.get(self._alias.pop(cl_ord_id, ""))
+            if target is not None and target._requests and cl_ord_id in target._requests:
+                target._requests.remove(cl_ord_id)
 
     def on_event(self, event: Any) -> None:
         """Feed a session event: ApplicationMessage and BusinessRejectReceived (a `RateLimited`
@@ -486,28 +662,39 @@ class OrderTracker:
         exec_type = _code(er.exec_type)
         if cl is None or exec_id is None:
             return
-        key: tuple[str, ...] = (exec_id,)
+        key: Any = exec_id
         if exec_id == PENDING_EXEC_ID:  # pending reports share this ExecID
             key = (exec_id, cl, exec_type or "")
         if key in self._seen:
             return
-        self._seen.add(key)
         orig = _code(er.orig_cl_ord_id)
+        if self._evicted and cl not in self._orders and self._replay_of_evicted(er, cl, orig, exec_id):
+            return
         status = _BY_CODE.get(_code(er.ord_status) or "")
         if exec_type not in ("A", "6", "E"):
             self._answered.add(cl)
         if exec_type == "5" or (status is OrderStatus.REPLACED and orig not in (None, cl)):
-            order = self._replaced(cl, orig)
+            order = self._replaced(cl, orig, er)
             status = None  # the new version's state comes from its quantities
         elif orig is not None and orig != cl:
             placeholder = self._orders.get(cl)
             if placeholder is not None and not placeholder.acknowledged and placeholder.orig_cl_ord_id == orig:
                 del self._orders[cl]  # a replacement answered by a cancel (new qty = filled)
-            self._alias[cl] = orig
+            else:
+                placeholder = None
             order = self._get(orig, er)
+            if placeholder is not None:
+                order._keys.extend(placeholder._keys)
+            self._alias[cl] = orig
+            self._link(order, cl)
         else:
             order = self._get(self._alias.get(cl, cl), er)
+        self._seen.add(key)
+        order._keys.append(key)
+        final = order.status in TERMINAL
         self._apply(order, er, exec_type, status)
+        if not final and order.status in TERMINAL:
+            self._finished(order)
 
     def _new(self, cl: str, status: OrderStatus, **fields: Any) -> TrackedOrder:
         """An order first seen in a report (not sent by us: a listener's, a replay's)."""
@@ -518,15 +705,24 @@ class OrderTracker:
         order = self._orders.get(cl)
         if order is None:  # not sent by us: a listener or drop-copy session's report
             order = self._new(cl, OrderStatus.PENDING_NEW)
+        self._learn(order, er)
+        return order
+
+    @staticmethod
+    def _learn(order: TrackedOrder, er: Any) -> None:
+        """Take from a report what the order does not know yet (what the next request repeats)."""
         if order.symbol is None:
             order.symbol = _code(er.symbol)
         if order.side is None:
             order.side = _code(er.side)
         if order.alloc_account is None:
             order.alloc_account = _int(getattr(er, "alloc_account", None))
-        return order
+        if not order.parties:
+            parties = getattr(er, "parties", None)
+            if parties:
+                order.parties = _parties(parties)
 
-    def _replaced(self, cl: str, orig: str | None) -> TrackedOrder:
+    def _replaced(self, cl: str, orig: str | None, er: Any) -> TrackedOrder:
         new = self._orders.get(cl)
         if new is None:
             new = self._new(cl, OrderStatus.PENDING_REPLACE, orig_cl_ord_id=orig)
@@ -535,15 +731,19 @@ class OrderTracker:
             old = self._orders.get(orig)
             if old is None:
                 old = self._new(orig, OrderStatus.REPLACED, acknowledged=True)
+                self._learn(old, er)
             old.replaced_by = cl
             if not old.terminal:
                 old.status = OrderStatus.REPLACED
             for attr in ("symbol", "side", "group_id", "order_id", "alloc_account", "ex_destination"):
                 if getattr(new, attr) is None:
                     setattr(new, attr, getattr(old, attr))
+            if not new.parties:
+                new.parties = old.parties
             if old.group_id is None:
                 old.group_id = new.group_id  # assigned to the replacement before it was seen
             new.cum_qty = max(new.cum_qty, old.cum_qty)
+        self._learn(new, er)
         return new
 
     def _apply(self, order: TrackedOrder, er: Any, exec_type: str | None, status: OrderStatus | None) -> None:
@@ -554,23 +754,30 @@ class OrderTracker:
             self._rejections.setdefault(order.cl_ord_id, rejection)
             if not order.terminal:
                 order.rejection = rejection
-        if order.terminal:
+        if order.status in TERMINAL:
             return  # final: quantities and state stay as they were
-        if er.order_id is not None:
-            order.order_id = _code(er.order_id)
+        value = er.order_id
+        if value is not None:
+            order.order_id = _code(value)
         if status is not OrderStatus.PENDING_NEW:
             order.acknowledged = True
-        if er.cum_qty is not None:
-            order.cum_qty = max(order.cum_qty, er.cum_qty)
-        if er.order_qty is not None:
-            order.order_qty = er.order_qty
-        order.order_qty = max(order.order_qty, order.cum_qty)
-        if er.price is not None:
-            order.price = er.price
-        if er.avg_px is not None:
-            order.avg_px = er.avg_px
-        if er.text is not None:
-            order.text = er.text
+        value = er.cum_qty
+        if value is not None and value > order.cum_qty:
+            order.cum_qty = value
+        value = er.order_qty
+        if value is not None:
+            order.order_qty = value
+        if order.cum_qty > order.order_qty:
+            order.order_qty = order.cum_qty
+        value = er.price
+        if value is not None:
+            order.price = value
+        value = er.avg_px
+        if value is not None:
+            order.avg_px = value
+        value = er.text
+        if value is not None:
+            order.text = value
         if status in TERMINAL:
             assert status is not None
             order.status = status
@@ -590,11 +797,20 @@ class OrderTracker:
         return OrderStatus.PARTIALLY_FILLED
 
     def _fill(self, order: TrackedOrder, er: Any) -> None:
-        fees = sum((f.misc_fee_amt for f in er.misc_fees or () if f.misc_fee_amt is not None), ZERO)
-        collateral = tuple(
-            CollateralChange(c.collateral_amount_change, _code(c.collateral_amount_type))
-            for c in er.collateral_amount_changes or ()
-            if c.collateral_amount_change is not None
+        fees = ZERO
+        for fee in er.misc_fees or ():
+            amount = fee.misc_fee_amt
+            if amount is not None:
+                fees += amount
+        changes = er.collateral_amount_changes
+        collateral = (
+            tuple(
+                CollateralChange(c.collateral_amount_change, _code(c.collateral_amount_type))
+                for c in changes
+                if c.collateral_amount_change is not None
+            )
+            if changes
+            else ()
         )
         fill = Fill(
             exec_id=_code(er.exec_id) or "",
@@ -610,8 +826,12 @@ class OrderTracker:
             aggressor=er.aggressor_indicator,
             transact_time=er.transact_time,
         )
-        order.fills = (*order.fills, fill)
-        self._fills.append(fill)
+        order._fills.append(fill)
+        if order._fill_seqs is None:
+            order._fill_seqs = [self._fill_count]
+        else:
+            order._fill_seqs.append(self._fill_count)
+        self._fill_count += 1
         position = self._positions.get(fill.symbol)
         if position is None:
             position = self._positions[fill.symbol] = Position(fill.symbol)
@@ -621,12 +841,15 @@ class OrderTracker:
 
     def _reject_request(self, rejection: Rejection, orig: str | None) -> None:
         cl = rejection.cl_ord_id
+        if cl not in self._rejections and cl not in self._orders and cl not in self._alias:
+            self._loosen(cl)  # a request no tracked order owns: kept among the loose ends
         self._rejections[cl] = rejection
         request = self._orders.get(cl)
         if request is not None and not request.acknowledged and not request.terminal:
             request.status = OrderStatus.REJECTED
             request.rejection = rejection
             orig = orig or request.orig_cl_ord_id
+            self._finished(request)
         target = self._orders.get(orig) if orig is not None else None
         if target is None and cl in self._cancels:
             target = self._orders.get(self._cancels[cl])
@@ -646,3 +869,121 @@ class OrderTracker:
             return
         rejection = Rejection(cl, "business_reject", message.text, _int(message.business_reject_reason), message)
         self._reject_request(rejection, None)
+
+    # -- retention -------------------------------------------------------------------------
+
+    @staticmethod
+    def _link(order: TrackedOrder, request: str) -> None:
+        """``request`` (a cancel's ClOrdID) is an alias of ``order``: dropped with it."""
+        if order._requests is None:
+            order._requests = [request]
+        elif request not in order._requests:
+            order._requests.append(request)
+
+    def _loosen(self, cl: str) -> None:
+        """Keep a request ClOrdID no tracked order owns among the bounded loose ends."""
+        if self._max_terminal is None:
+            return
+        self._loose.append(cl)
+        while len(self._loose) > self._max_terminal:
+            old = self._loose.popleft()
+            if old in self._orders:
+                continue  # it became an order: dropped with it
+            target = self._orders.get(self._alias.get(old, ""))
+            if target is not None:  # the cancel of an order known since: dropped with it
+                self._link(target, old)
+                continue
+            self._alias.pop(old, None)
+            self._cancels.pop(old, None)
+            self._rejections.pop(old, None)
+            self._answered.discard(old)
+            self._groups.pop(old, None)
+
+    def _finished(self, order: TrackedOrder) -> None:
+        """``order`` just became final: evict the oldest final orders beyond the limit."""
+        limit = self._max_terminal
+        if limit is None or order.replaced_by is not None:
+            return  # a replaced version goes with its chain's latest version
+        terminal = self._terminal
+        terminal.append(order.cl_ord_id)
+        if len(terminal) > limit:  # one in, one out: the deque holds at most ``limit``
+            self._evict(terminal.popleft())
+
+    def _evict(self, cl: str) -> None:
+        """Forget the replace chain whose version ``cl`` became final, if all of it is."""
+        order = self._orders.get(cl)
+        if order is None or order.status not in TERMINAL:
+            return  # gone already (with its chain), or a ClOrdID sent again since
+        if order.replaced_by is not None:
+            visited = {cl}
+            while order.replaced_by is not None and order.replaced_by not in visited:
+                later = self._orders.get(order.replaced_by)
+                if later is None:
+                    break
+                visited.add(later.cl_ord_id)
+                order = later
+        if order.status not in TERMINAL:
+            return  # the order lives on under a later ClOrdID: evicted when that one is final
+        version: TrackedOrder | None = order
+        while version is not None:
+            self._drop(version)
+            earlier = self._orders.get(version.orig_cl_ord_id) if version.orig_cl_ord_id else None
+            version = earlier if earlier is not None and earlier.replaced_by == version.cl_ord_id else None
+
+    def _drop(self, order: TrackedOrder) -> None:
+        cl = order.cl_ord_id
+        del self._orders[cl]
+        self._evicted = True
+        keys = order._keys
+        self._seen.difference_update(keys)
+        marks = self._marks
+        for key in keys:  # raise the watermarks
+            if key.__class__ is not str:
+                continue  # a pending report's: never replayed by drop copy (PossDup: see below)
+            position = _exec_position(key)
+            if position is None:
+                self._remember_unordered(key)
+                continue
+            index, clock_event = position[0], position[1:]
+            mark = marks.get(index)
+            if mark is None or clock_event > mark:
+                marks[index] = clock_event
+        self._answered.discard(cl)
+        self._rejections.pop(cl, None)
+        for request in order._requests or ():
+            self._alias.pop(request, None)
+            self._cancels.pop(request, None)
+            self._answered.discard(request)
+            self._rejections.pop(request, None)
+
+    def _remember_unordered(self, exec_id: str) -> None:
+        if self._max_unordered == 0 or exec_id in self._unordered:
+            return
+        self._unordered.add(exec_id)
+        self._unordered_fifo.append(exec_id)
+        if len(self._unordered_fifo) > self._max_unordered:
+            self._unordered.discard(self._unordered_fifo.popleft())
+
+    def _was_evicted(self, exec_id: str) -> bool:
+        """The ExecID is one of an evicted order's, by the retention rule."""
+        position = _exec_position(exec_id)
+        if position is None:
+            return exec_id in self._unordered
+        mark = self._marks.get(position[0])
+        return mark is not None and position[1:] <= mark
+
+    def _replay_of_evicted(self, er: Any, cl: str, orig: str | None, exec_id: str) -> bool:
+        """A report not seen yet, after an eviction: is it an evicted order's, arriving again?
+
+        Only a report of an order not tracked (neither its ClOrdID nor OrigClOrdID known) can
+        be: it is when its ExecID is at or below its exchange index's watermark. A pending
+        report (ExecID ``-1;-1``, no position) of an unknown order is taken for an evicted
+        order's when it is a PossDup resend; the reports after it create the order anyway.
+        """
+        orders, alias = self._orders, self._alias
+        if cl in orders or cl in alias or (orig is not None and (orig in orders or orig in alias)):
+            return False
+        if exec_id == PENDING_EXEC_ID:
+            header = getattr(er, "header", None)
+            return header is not None and getattr(header, "poss_dup_flag", None) is True
+        return self._was_evicted(exec_id)
