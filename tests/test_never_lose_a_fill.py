@@ -23,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from gateway_fixtures import GatewayHarness
@@ -41,6 +42,7 @@ from kalshi_fix_sansio.adapters import (
 )
 from kalshi_fix_sansio.adapters.blocking import FixClient as BlockingClient
 from kalshi_fix_sansio.auth import Ed25519Signer
+from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.restore import restore
 from kalshi_fix_sansio.tracker import OrderTracker
 
@@ -214,3 +216,28 @@ def test_fills_while_the_process_is_dead_are_recovered_after_restore(
 
     run(adapter, scenario)
 
+
+
+@ADAPTERS
+def test_a_loop_that_only_places_and_cancels_never_wedges(
+    adapter: str, prediction_gateway: GatewayHarness
+) -> None:
+    h = prediction_gateway
+
+    async def scenario(d: Driver) -> None:
+        # nothing queued: place() and cancel() answer from the tracker, however many orders
+        session = d.client(h).order_entry(queue_policy=QueuePolicy(queue_events=False))
+        async with d.opened(session):
+            for n in range(30):
+                order = await d.call(session.place(limit(f"only-{n}", p.Side.BUY, 1), timeout=5))
+                assert order.acknowledged
+                cancel = p.OrderCancelRequest(
+                    cl_ord_id=f"cancel-{n}", orig_cl_ord_id=f"only-{n}", side=p.Side.BUY, symbol=SYMBOL
+                )
+                done = await d.call(session.cancel(cancel, timeout=5))
+                assert done.status.name == "CANCELED"
+            assert session.queued_events == 0
+            with pytest.raises(LocalProtocolError, match="queue_events=False"):
+                await d.call(session.next_event(0))
+
+    run(adapter, scenario)
