@@ -42,7 +42,15 @@ from kalshi_fix_sansio.driver import (
     TrackingFailed,
 )
 from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import ApplicationMessage, CloseTransport, Event, LoggedOn
+from kalshi_fix_sansio.events import (
+    ApplicationMessage,
+    BusinessRejectReceived,
+    CloseTransport,
+    Event,
+    LoggedOn,
+    RateLimited,
+    RejectReceived,
+)
 from kalshi_fix_sansio.framing import Frame, Framer
 from kalshi_fix_sansio.gateway import Exchange, Outbound
 from kalshi_fix_sansio.session import Session
@@ -934,3 +942,42 @@ def test_a_tracker_that_raises_is_reported_and_the_session_goes_on() -> None:
     assert len(of(events, TrackingFailed)) == 2
     assert [type(e) for e in catch_up_events(events)] == [CatchUpStarted, CatchUpComplete]
     assert h.driver.state is SupervisorState.ACTIVE
+
+
+# -- a replay request refused by a Reject or a BusinessMessageReject ------------------------------
+
+
+def _refusal(kind: type[Event], ref_seq_num: int, text: str) -> Event:
+    fields: dict[str, Any] = {
+        "ref_seq_num": ref_seq_num, "ref_msg_type": "U1", "reason": 6, "text": text,
+        "message": prediction.Heartbeat(),
+    }
+    if kind is RejectReceived:
+        fields["ref_tag_id"] = None
+    else:
+        fields["business_reject_ref_id"] = None
+    return kind(**fields)
+
+
+@pytest.mark.parametrize("kind", [BusinessRejectReceived, RejectReceived])
+def test_a_refused_replay_request_ends_the_round_with_the_reason(kind: type[Event]) -> None:
+    catch_up = CatchUp(ExecCursor({0: "5;1", 2: "9;4;2"}))
+    begin, problem = catch_up.plan(reconnect=True)
+    assert problem is None and begin == [(0, "5;1"), (2, "9;4;2")]
+    catch_up.started({7: (0, "5;1"), 8: (2, "9;4;2")})
+    assert catch_up.observe(_refusal(kind, 99, "not ours")) is None  # another message's
+    assert catch_up.observe(_refusal(kind, 7, "restricted key")) is None  # index 2 still due
+    done = catch_up.observe(_refusal(kind, 8, "restricted key"))
+    assert isinstance(done, CatchUpFailed) and not catch_up.active
+    assert "restricted key" in done.reason and "5;1" in done.reason
+    assert (done.exchange_index, done.begin_exec_id, done.code) == (0, "5;1", None)
+
+
+def test_a_rate_limited_replay_request_is_asked_again_from_the_same_place() -> None:
+    catch_up = CatchUp(ExecCursor({0: "5;1"}))
+    catch_up.plan(reconnect=True)
+    catch_up.started({7: (0, "5;1")})
+    failed = catch_up.observe(_refusal(RateLimited, 7, "too many requests"))
+    assert isinstance(failed, CatchUpFailed)
+    catch_up.cursor.observe("8;1")  # live reports moved the cursor meanwhile
+    assert catch_up.plan(reconnect=True)[0] == [(0, "5;1")]

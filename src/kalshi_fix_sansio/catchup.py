@@ -37,7 +37,13 @@ import attrs
 
 from .config import SessionConfig
 from .errors import LocalProtocolError
-from .events import ApplicationMessage, Event
+from .events import (
+    ApplicationMessage,
+    BusinessRejectReceived,
+    Event,
+    RateLimited,
+    RejectReceived,
+)
 
 __all__ = [
     "EVENT_RESEND_REJECT_REASONS",
@@ -371,6 +377,8 @@ class CatchUp:
             event: the event, in order.
             new: for an ExecutionReport, whether the tracker had not seen its ExecID yet.
         """
+        if isinstance(event, (RejectReceived, BusinessRejectReceived)):
+            return self._refused(event)
         if not isinstance(event, ApplicationMessage):
             return None
         message = event.message
@@ -424,6 +432,31 @@ class CatchUp:
             f"{', '.join(map(str, waiting))}); the next Logon requests it again",
             recovered=self._recovered,
         )
+
+    def _refused(self, event: RejectReceived | BusinessRejectReceived) -> Event | None:
+        """A Reject (35=3) or BusinessMessageReject (35=j) of one of this round's requests."""
+        ref = event.ref_seq_num
+        request = self._pending.pop(ref, None) if isinstance(ref, int) else None
+        if request is None:
+            return None
+        index, begin = request
+        if isinstance(event, RateLimited):
+            self._carry[index] = begin  # the next Logon asks again from the same place
+        else:
+            self._carry.pop(index, None)
+        if self._failure is None:
+            kind = "BusinessMessageReject (35=j)"
+            if isinstance(event, RejectReceived):
+                kind = "session Reject (35=3)"
+            self._failure = CatchUpFailed(
+                f"Kalshi refused the replay request from {begin} (exchange index {index}) with a "
+                f"{kind}, reason {event.reason}: {event.text or 'no text'} (a subaccount-"
+                "restricted API key cannot use drop copy; a rate limit is asked again at the "
+                "next Logon)",
+                exchange_index=index,
+                begin_exec_id=begin,
+            )
+        return None if self._pending else self._finish()
 
     def _finish(self) -> Event:
         if self._failure is not None:

@@ -39,7 +39,13 @@ from .book import Books
 from .catchup import CatchUp, CatchUpFailed, ExecCursor, catches_up
 from .config import SessionConfig
 from .errors import FixError, LocalProtocolError
-from .events import ApplicationMessage, Event, LoggedOn
+from .events import (
+    ApplicationMessage,
+    BusinessRejectReceived,
+    Event,
+    LoggedOn,
+    RejectReceived,
+)
 from .session import Session
 from .supervisor import Backoff, Disconnected, Reconnected, Supervisor, SupervisorState
 from .tracker import OrderTracker
@@ -368,8 +374,11 @@ class Driver:
                     self._logged_on(now, reconnect=False)
             elif isinstance(event, Reconnected):
                 self._logged_on(now, reconnect=True)
-            elif isinstance(event, Disconnected) and self.catch_up is not None:
-                self._put_opt(self.catch_up.connection_lost(), now)
+            elif self.catch_up is not None:
+                if isinstance(event, Disconnected):
+                    self._put_opt(self.catch_up.connection_lost(), now)
+                elif isinstance(event, (RejectReceived, BusinessRejectReceived)):
+                    self._put_opt(self.catch_up.observe(event), now)
         queue = self._queue
         if queue and not self._warned and now >= queue[0][1] + self.policy.lag_warning:
             self._warned = True
