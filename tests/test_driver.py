@@ -981,3 +981,34 @@ def test_a_rate_limited_replay_request_is_asked_again_from_the_same_place() -> N
     assert isinstance(failed, CatchUpFailed)
     catch_up.cursor.observe("8;1")  # live reports moved the cursor meanwhile
     assert catch_up.plan(reconnect=True)[0] == [(0, "5;1")]
+
+
+def test_a_replay_kalshi_never_answers_fails_at_its_deadline_and_is_asked_again() -> None:
+    catch_up = CatchUp(ExecCursor({0: "5;1"}), timeout=30.0)
+    catch_up.plan(reconnect=True)
+    catch_up.started({7: (0, "5;1")}, now=100.0)
+    assert catch_up.deadline == 130.0
+    assert catch_up.timed_out(129.9) is None and catch_up.active
+    failed = catch_up.timed_out(130.0)
+    assert isinstance(failed, CatchUpFailed) and "within 30 s" in failed.reason
+    assert not catch_up.active and catch_up.deadline is None
+    assert catch_up.plan(reconnect=True)[0] == [(0, "5;1")]
+    with pytest.raises(LocalProtocolError, match="timeout"):
+        CatchUp(timeout=0)
+
+
+def test_the_driver_names_the_catch_up_deadline_and_fails_the_round_there() -> None:
+    h, ack = rested()
+    h.drop()
+    h.withhold = lambda frame: b"\x0135=U" in frame or b"\x0135=8\x01" in frame  # no answer
+    h.reconnect()
+    events = h.read()
+    assert [type(e) for e in catch_up_events(events)] == [CatchUpStarted]
+    catch_up = h.driver.catch_up
+    assert catch_up is not None and catch_up.deadline is not None
+    deadline = h.driver.next_deadline()
+    assert deadline is not None and deadline <= catch_up.deadline
+    h.advance_to(catch_up.deadline)
+    (failed,) = catch_up_events(h.read())
+    assert isinstance(failed, CatchUpFailed) and "did not finish the replay within 60 s" in failed.reason
+    assert catch_up.deadline is None and not catch_up.active

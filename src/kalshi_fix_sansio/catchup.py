@@ -307,12 +307,21 @@ class CatchUp:
     Args:
         cursor: where to resume (a restored cursor makes the first Logon catch up too).
         enabled: False observes the cursor but never requests a replay.
+        timeout: seconds a round may wait for Kalshi's answers (35=U2 / 35=U3) before it
+            fails (`deadline`, `timed_out`); the next Logon asks again from the same place.
     """
 
-    def __init__(self, cursor: ExecCursor | None = None, *, enabled: bool = True) -> None:
+    def __init__(
+        self, cursor: ExecCursor | None = None, *, enabled: bool = True, timeout: float = 60.0
+    ) -> None:
+        if not timeout > 0:
+            raise LocalProtocolError(f"CatchUp timeout must be > 0 seconds, got {timeout!r}")
         self.cursor = cursor if cursor is not None else ExecCursor()
         """The newest ExecID seen per exchange index."""
         self.enabled = enabled
+        self.timeout = timeout
+        self.deadline: float | None = None
+        """When the round under way fails for want of an answer (None: no round)."""
         self._restored = bool(self.cursor)
         # RefSeqNum (MsgSeqNum of our U1) -> (exchange index, BeginExecID)
         self._pending: dict[int, tuple[int, str]] = {}
@@ -361,9 +370,11 @@ class CatchUp:
         begin.update(self._carry)
         return sorted(begin.items()), None
 
-    def started(self, requests: Mapping[int, tuple[int, str]]) -> Event:
-        """The EventResendRequests were sent: RefSeqNum -> (exchange index, BeginExecID)."""
+    def started(self, requests: Mapping[int, tuple[int, str]], now: float = 0.0) -> Event:
+        """The EventResendRequests were sent at ``now``: RefSeqNum -> (exchange index,
+        BeginExecID)."""
         self.rounds += 1
+        self.deadline = now + self.timeout
         self._pending = dict(requests)
         self._begin = {index: begin for index, begin in requests.values()}
         self._recovered = self._replayed = 0
@@ -422,14 +433,25 @@ class CatchUp:
 
     def connection_lost(self) -> Event | None:
         """The connection dropped: a round under way fails (the next Logon starts another)."""
+        return self._abandon("the connection was lost before Kalshi finished the replay")
+
+    def timed_out(self, now: float) -> Event | None:
+        """A round under way that has waited past `deadline` fails (asked again at the next
+        Logon); None when nothing is overdue."""
+        if self.deadline is None or now < self.deadline:
+            return None
+        return self._abandon(f"Kalshi did not finish the replay within {self.timeout:g} s")
+
+    def _abandon(self, why: str) -> Event | None:
+        self.deadline = None
         if not self._pending:
             return None
         waiting = sorted(index for index, _ in self._pending.values())
         self._carry.update(self._pending.values())
         self._pending.clear()
         return CatchUpFailed(
-            "the connection was lost before Kalshi finished the replay (exchange index "
-            f"{', '.join(map(str, waiting))}); the next Logon requests it again",
+            f"{why} (exchange index {', '.join(map(str, waiting))}); the next Logon requests "
+            "it again",
             recovered=self._recovered,
         )
 
@@ -459,6 +481,7 @@ class CatchUp:
         return None if self._pending else self._finish()
 
     def _finish(self) -> Event:
+        self.deadline = None
         if self._failure is not None:
             return attrs.evolve(self._failure, recovered=self._recovered)
         return CatchUpComplete(self._recovered, self._replayed, dict(self._begin), self._reason)

@@ -275,6 +275,10 @@ class Driver:
         ``lag_warning`` seconds old (`FallingBehind` is due then, even if nothing is read).
         """
         deadline = self.supervisor.next_deadline()
+        catch_up = self.catch_up
+        if catch_up is not None and catch_up.deadline is not None:
+            if deadline is None or catch_up.deadline < deadline:
+                deadline = catch_up.deadline
         if self._queue and not self._warned:
             due = self._queue[0][1] + self.policy.lag_warning
             if deadline is None or due < deadline:
@@ -379,6 +383,9 @@ class Driver:
                     self._put_opt(self.catch_up.connection_lost(), now)
                 elif isinstance(event, (RejectReceived, BusinessRejectReceived)):
                     self._put_opt(self.catch_up.observe(event), now)
+        catch_up = self.catch_up
+        if catch_up is not None and catch_up.deadline is not None and now >= catch_up.deadline:
+            self._put_opt(catch_up.timed_out(now), now)
         queue = self._queue
         if queue and not self._warned and now >= queue[0][1] + self.policy.lag_warning:
             self._warned = True
@@ -439,7 +446,7 @@ class Driver:
                 continue
             requests[seq] = (index, exec_id)
         if requests:
-            self._emit(catch_up.started(requests), now)
+            self._emit(catch_up.started(requests, now), now)
 
     def _put_opt(self, event: Event | None, now: float) -> None:
         if event is not None:
