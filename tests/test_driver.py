@@ -998,7 +998,7 @@ def test_a_replay_kalshi_never_answers_fails_at_its_deadline_and_is_asked_again(
 
 
 def test_the_driver_names_the_catch_up_deadline_and_fails_the_round_there() -> None:
-    h, ack = rested()
+    h, _ = rested()
     h.drop()
     h.withhold = lambda frame: b"\x0135=U" in frame or b"\x0135=8\x01" in frame  # no answer
     h.reconnect()
