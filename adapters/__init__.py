@@ -10,7 +10,8 @@ options (`ConnectOptions`) and where they lead (`describe_target`), the errors
 (`TransportError`, `ConnectionFailed`, `LogonRefused`, `EventQueueOverflow`), the connection
 events (`Disconnected`, `Reconnecting`, `Reconnected`), drop-copy catch-up (`ExecCursor`,
 `CatchUpStarted`, `CatchUpComplete`, `CatchUpFailed`) and what a slow application is told
-(`QueuePolicy`, `FallingBehind`, `MarketDataFolded`). Import the
+(`QueuePolicy`, `FallingBehind`, `MarketDataFolded`), pre-trade risk limits (`RiskLimits`,
+`SymbolLimits`, `RiskLimitExceeded`). Import the
 adapter itself from its module (``kalshi_fix_sansio.adapters.blocking`` & co): the trio
 adapter needs the ``trio`` extra, so it is not imported here.
 """
@@ -22,6 +23,7 @@ from kalshi_fix_sansio.driver import (
     MarketDataFolded,
     QueuePolicy,
 )
+from kalshi_fix_sansio.risk import RiskLimitExceeded, RiskLimits, SymbolLimits
 from kalshi_fix_sansio.supervisor import Disconnected, LogonRefused, Reconnected, Reconnecting
 
 from ._client import MAX_QUEUED_EVENTS, ConnectOptions, describe_target
@@ -75,6 +77,9 @@ __all__ = [
     "ReconnectPlan",
     "Reconnected",
     "Reconnecting",
+    "RiskLimitExceeded",
+    "RiskLimits",
+    "SymbolLimits",
     "TransportError",
     "check_endpoint",
     "describe_target",

@@ -49,6 +49,7 @@ from kalshi_fix_sansio.driver import (
 )
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import Event, LogonRejected
+from kalshi_fix_sansio.risk import BookSource, RiskLimits
 from kalshi_fix_sansio.session import Session
 from kalshi_fix_sansio.supervisor import (
     Disconnected,
@@ -121,6 +122,8 @@ def new_driver(
     cursor: ExecCursor,
     catch_up: bool | None,
     policy: QueuePolicy,
+    risk_limits: RiskLimits | None = None,
+    risk_books: Books | BookSource | None = None,
 ) -> Driver:
     """The core's `Driver` for one session, configured from the connection options.
 
@@ -131,6 +134,8 @@ def new_driver(
         cursor: where drop-copy catch-up resumes (kept across opens).
         catch_up: see `Driver`.
         policy: the event queue's policy.
+        risk_limits: pre-trade limits (see `Driver`).
+        risk_books: the books ``max_price_distance`` reads (see `Driver`).
 
     Returns:
         A driver (not started).
@@ -145,6 +150,8 @@ def new_driver(
         cursor=cursor,
         catch_up=catch_up,
         policy=policy,
+        risk_limits=risk_limits,
+        risk_books=risk_books,
     )
 
 
@@ -278,6 +285,10 @@ class SessionBase:
         catch_up: recover the ExecutionReports missed while disconnected (EventResendRequest
             on KalshiNR after every reconnect); None: on where the session type allows it.
         queue_policy: what happens when the application reads slowly (`QueuePolicy`).
+        risk_limits: pre-trade `RiskLimits` the core checks before every order is sent
+            (`RiskLimitExceeded`); also settable later as ``session.risk_limits``.
+        risk_books: the `Books`, or a market-data session, whose best prices the
+            ``max_price_distance`` limit reads; also settable later as ``session.risk_books``.
     """
 
     _OPEN_HINT: ClassVar[str] = "use the session in `async with` first"
@@ -297,6 +308,8 @@ class SessionBase:
         cursor: ExecCursor | None = None,
         catch_up: bool | None = None,
         queue_policy: QueuePolicy | None = None,
+        risk_limits: RiskLimits | None = None,
+        risk_books: Books | BookSource | None = None,
     ) -> None:
         self.rate_limit = rate_limit
         self.config, self.options = config, options
@@ -323,9 +336,10 @@ class SessionBase:
         self.tracker = tracker if tracker is not None else OrderTracker()
         """Orders, fills and positions of this session (fed with every event as it is read)."""
         self._setup()
-        new_driver(  # check the catch-up option now, not at open
+        self._risk_limits, self._risk_books = risk_limits, risk_books
+        new_driver(  # check the catch-up and risk options now, not at open
             config, options, tracker=self.tracker, cursor=self.cursor, catch_up=catch_up,
-            policy=self.queue_policy,
+            policy=self.queue_policy, risk_limits=risk_limits, risk_books=risk_books,
         )
 
     # -- what each adapter provides -------------------------------------------------------
@@ -353,6 +367,38 @@ class SessionBase:
     def __repr__(self) -> str:
         state = "not opened" if self.driver is None else self.driver.state.value
         return f"<{type(self).__name__} {describe_target(self.config, self.options)} ({state})>"
+
+    @property
+    def risk_limits(self) -> RiskLimits | None:
+        """The pre-trade `RiskLimits` checked before every order is sent (None: none).
+
+        Set a new value at any time, open or not (e.g. ``session.risk_limits =
+        session.risk_limits.replace(max_order_qty=10)``); None turns the checks off. It is kept
+        across reconnects and opens.
+        """
+        return self._risk_limits
+
+    @risk_limits.setter
+    def risk_limits(self, limits: RiskLimits | None) -> None:
+        if limits is not None and not isinstance(limits, RiskLimits):
+            raise LocalProtocolError(f"risk_limits must be a RiskLimits, got {type(limits).__name__}")
+        with self._lock:
+            self._risk_limits = limits
+            if self.driver is not None:
+                self.driver.risk_limits = limits
+
+    @property
+    def risk_books(self) -> Books | BookSource | None:
+        """The `Books`, or a market-data session (its ``books`` are read at each check, so its
+        reconnects are followed), whose best prices ``max_price_distance`` reads."""
+        return self._risk_books
+
+    @risk_books.setter
+    def risk_books(self, books: Books | BookSource | None) -> None:
+        with self._lock:
+            self._risk_books = books
+            if self.driver is not None:
+                self.driver.risk_books = books
 
     @property
     def rate_limit(self) -> RateLimitMode:
@@ -397,8 +443,10 @@ class SessionBase:
     ) -> tuple[int | None, float]:
         """Hand ``message`` to the core: ``(MsgSeqNum, 0.0)`` once sent, or ``(None, delay)``
         when ``wait`` is asked and ``rate_limit`` is ``"wait"`` and the core says its tokens are
-        ``delay`` seconds away (sleep, then offer again). ``track``: record it in the tracker
-        first (the answer may come before this returns), forgotten again if it is not sent.
+        ``delay`` seconds away (sleep, then offer again; what the driver refuses before sending,
+        a live ClOrdID or a risk limit, is raised at once rather than after the wait).
+        ``track`` is accepted for the callers and ignored: the driver records every order
+        message it sends in the tracker, on every path.
         """
         sup = self.driver
         if sup is None:
@@ -408,15 +456,9 @@ class SessionBase:
             if wait and self._rate_limit == "wait" and sup.session is not None:
                 delay = sup.session.send_delay(message, now)
                 if 0.0 < delay < math.inf:  # inf: the core's refusal says it never fits
+                    sup.check(message)
                     return None, delay
-            if track:
-                self.tracker.sent(message)
-            try:
-                seq = sup.send(message, now, resubscribe=resubscribe)
-            except BaseException:
-                if track:
-                    self.tracker.discard(str(message.cl_ord_id))  # type: ignore[attr-defined]
-                raise
+            seq = sup.send(message, now, resubscribe=resubscribe)
         self._flush(sup)
         return seq, 0.0
 
@@ -498,6 +540,8 @@ class SessionBase:
             cursor=self.cursor,
             catch_up=self._catch_up,
             policy=self.queue_policy,
+            risk_limits=self._risk_limits,
+            risk_books=self._risk_books,
         )
         sup.observer = self._observe
         self._crash = None

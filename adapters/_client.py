@@ -606,6 +606,8 @@ class ClientBase(Generic[S]):
         cursor: Any = None,
         catch_up: bool | None = None,
         queue_policy: Any = None,
+        risk_limits: Any = None,
+        risk_books: Any = None,
         **flags: Any,
     ) -> S:
         """A session of any type (not connected yet: use it as a (async) context manager).
@@ -629,6 +631,9 @@ class ClientBase(Generic[S]):
                 can; False: off.
             queue_policy: a `QueuePolicy`: what happens when the application reads events
                 slowly (market data folded, ``queue_events=False`` for tracker-only use).
+            risk_limits: pre-trade `RiskLimits` checked before every order is sent
+                (`RiskLimitExceeded`); settable later as ``session.risk_limits``.
+            risk_books: the `Books` or market-data session ``max_price_distance`` reads.
             **flags: `SessionConfig` fields for this session.
 
         Returns:
@@ -645,6 +650,8 @@ class ClientBase(Generic[S]):
             "cursor": cursor,
             "catch_up": catch_up,
             "queue_policy": queue_policy,
+            "risk_limits": risk_limits,
+            "risk_books": risk_books,
         }
         if max_queued_events is not None:
             options["max_queued_events"] = max_queued_events

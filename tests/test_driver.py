@@ -232,9 +232,8 @@ class Harness:
         )
 
     def place(self, cl_ord_id: str, side: str, qty: int, *, deliver: bool = True) -> None:
-        """What an adapter's ``place()`` does: tell the tracker, send on the driver."""
+        """What an adapter's ``place()`` does: send on the driver (which tells the tracker)."""
         message = self.order(cl_ord_id, side, qty)
-        self.driver.tracker.sent(message)
         self.driver.send(message, self.now)
         if deliver:
             self.pump()

@@ -65,6 +65,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     )
     from .filestore import FileStore
     from .framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
+    from .risk import RiskChecker, RiskLimitExceeded, RiskLimits, SymbolLimits
     from .session import Session
     from .settlement import (
         IncompleteSettlement,
@@ -155,6 +156,10 @@ _LAZY: dict[str, str] = {
     "Garbled": ".framing",
     "checksum": ".framing",
     "Session": ".session",
+    "RiskChecker": ".risk",
+    "RiskLimitExceeded": ".risk",
+    "RiskLimits": ".risk",
+    "SymbolLimits": ".risk",
     "MemoryStore": ".store",
     "MessageStore": ".store",
     "StoreError": ".store",
@@ -258,6 +263,9 @@ __all__ = [
     "RemoteProtocolError",
     "ResendRequestReceived",
     "ResendRequestSent",
+    "RiskChecker",
+    "RiskLimitExceeded",
+    "RiskLimits",
     "Role",
     "RsaPssSigner",
     "SequenceReset",
@@ -272,6 +280,7 @@ __all__ = [
     "StoreError",
     "Supervisor",
     "SupervisorState",
+    "SymbolLimits",
     "TestRequestSent",
     "Timeout",
     "TrackedOrder",

@@ -22,6 +22,12 @@ after every input it takes every event the supervisor produced, at once, and:
   one `MarketDataFolded` says how many were folded. When the oldest unread event has waited
   ``QueuePolicy.lag_warning`` seconds, a `FallingBehind` goes to the front of the queue.
 
+Every order message sent (35=D, 35=G, 35=F), on any path, is recorded in the tracker in `send`
+before it goes out (and forgotten if it cannot go); before that, a NewOrderSingle or replace
+whose ClOrdID is still live is refused, and with ``risk_limits`` the pre-trade `RiskChecker`
+judges it (`kalshi_fix_sansio.risk`): a refusal raises before anything is encoded, sequenced,
+stored or sent.
+
 An adapter therefore only moves bytes, does TLS, sleeps and hands events from `next_event` to
 the application; ``place()`` / ``cancel()`` wait on the tracker, never on the queue.
 """
@@ -46,6 +52,7 @@ from .events import (
     LoggedOn,
     RejectReceived,
 )
+from .risk import BookSource, RiskChecker, RiskLimits
 from .session import Session
 from .supervisor import Backoff, Disconnected, Reconnected, Supervisor, SupervisorState
 from .tracker import OrderTracker
@@ -68,6 +75,7 @@ DEFAULT_MAX_MARKET_DATA: Final = 10_000
 """Default number of unread market-data book messages before they are folded."""
 
 _BOOK_TYPES: Final = frozenset({"W", "X"})
+_ORDER_TYPES: Final = frozenset({"D", "G", "F"})  # recorded in the tracker as they are sent
 
 
 def _positive_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -176,10 +184,14 @@ class Driver:
         catch_up: recover missed ExecutionReports after reconnects; None: on where the session
             type has no retransmission and may request a replay itself (`catches_up`).
         policy: the event queue's `QueuePolicy`.
+        risk_limits: pre-trade `RiskLimits` checked in `send` (None: none; settable later as
+            ``driver.risk_limits``).
+        risk_books: the `Books` (or an object with ``books``, e.g. a market-data session) the
+            ``max_price_distance`` limit reads (settable later as ``driver.risk_books``).
 
     Raises:
-        LocalProtocolError: the config is an acceptor's, or ``catch_up=True`` on a session type
-            that cannot request a replay.
+        LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
+            that cannot request a replay, or ``risk_limits`` is not a `RiskLimits`.
     """
 
     def __init__(
@@ -194,6 +206,8 @@ class Driver:
         cursor: ExecCursor | None = None,
         catch_up: bool | None = None,
         policy: QueuePolicy | None = None,
+        risk_limits: RiskLimits | None = None,
+        risk_books: Books | BookSource | None = None,
     ) -> None:
         self.supervisor = Supervisor(
             config, backoff=backoff, reconnect=reconnect, maintenance_reset=maintenance_reset, peer=peer
@@ -230,6 +244,9 @@ class Driver:
         """Called with every event other than an `ApplicationMessage` (connection, session and
         catch-up events, `FallingBehind`...) as it happens, before it is queued: an adapter
         logs them there. It must not block."""
+        self._risk: RiskChecker | None = None
+        self._risk_books = risk_books
+        self.risk_limits = risk_limits
 
     # -- outputs (as the supervisor's) ----------------------------------------------------------
 
@@ -321,8 +338,99 @@ class Driver:
         self._pump(now)
 
     def send(self, message: Message, now: float, *, resubscribe: bool = False) -> int:
-        """Send an application message on the logged-on session (see `Supervisor.send`)."""
-        return self.supervisor.send(message, now, resubscribe=resubscribe)
+        """Send an application message on the logged-on session (see `Supervisor.send`).
+
+        An order message (35=D, 35=G, 35=F) is recorded in ``tracker`` first (the answer may be
+        read before this returns) and forgotten again if it is not sent. Before that, a
+        NewOrderSingle or OrderCancelReplaceRequest is refused when its ClOrdID is still live
+        in the tracker, or when ``risk_limits`` refuses it; cancels never are.
+
+        Raises:
+            RiskLimitExceeded: a pre-trade limit refuses it (nothing was sent or tracked).
+            LocalProtocolError: its ClOrdID is still live, or already tracked; and as
+                `Supervisor.send`.
+            RateLimitExceeded, TransportError, EncodeError: as `Supervisor.send` (then it is
+                not tracked either).
+        """
+        if message.MSG_TYPE not in _ORDER_TYPES:
+            return self.supervisor.send(message, now, resubscribe=resubscribe)
+        self.check(message)
+        tracker = self.tracker
+        tracker.sent(message)
+        try:
+            seq = self.supervisor.send(message, now, resubscribe=resubscribe)
+        except BaseException:
+            tracker.discard(str(message.cl_ord_id))  # type: ignore[attr-defined]
+            raise
+        if self._risk is not None:
+            self._risk.sent(message)
+        return seq
+
+    def check(self, message: Message) -> None:
+        """Raise what `send` would refuse ``message`` for before sending it: a NewOrderSingle
+        or replace whose ClOrdID is still live, or one the risk limits refuse (nothing else:
+        rate limits and encoding are the session's). Cheap; changes nothing.
+
+        Raises:
+            RiskLimitExceeded: a pre-trade limit refuses it.
+            LocalProtocolError: its ClOrdID is still live.
+        """
+        msg_type = message.MSG_TYPE
+        if msg_type != "D" and msg_type != "G":
+            return
+        cl = getattr(message, "cl_ord_id", None)
+        live = self.tracker.order(cl) if isinstance(cl, str) else None
+        if live is not None and live.cl_ord_id == cl and not live.terminal:
+            raise LocalProtocolError(
+                f"ClOrdID {cl!r} is still live ({live.status.name} order, {live.symbol}): Kalshi "
+                "requires a ClOrdID that matches no open order; use a new one (nothing was sent)"
+            )
+        if self._risk is not None:
+            self._check_risk(message)
+
+    def _check_risk(self, message: Message) -> None:
+        """The pre-trade risk check (only with ``risk_limits``)."""
+        assert self._risk is not None
+        self._risk.check(message)
+
+    @property
+    def risk_limits(self) -> RiskLimits | None:
+        """The pre-trade `RiskLimits` checked in `send` (None: none). Set a new value to
+        change them at run time (``limits.replace(...)``); None turns the check off."""
+        return None if self._risk is None else self._risk.limits
+
+    @risk_limits.setter
+    def risk_limits(self, limits: RiskLimits | None) -> None:
+        if limits is None:
+            self._risk = None
+        elif self._risk is not None:
+            self._risk.limits = limits
+        else:
+            if not isinstance(limits, RiskLimits):
+                raise LocalProtocolError(
+                    f"risk_limits must be a RiskLimits, got {type(limits).__name__}"
+                )
+            self._risk = RiskChecker(
+                limits, product=self.config.product, tracker=self.tracker, books=self._risk_books
+            )
+
+    @property
+    def risk_books(self) -> Books | BookSource | None:
+        """The `Books` (or an object with ``books``: a market-data session) that
+        ``max_price_distance`` reads; None: that limit is not checked."""
+        return self._risk_books
+
+    @risk_books.setter
+    def risk_books(self, books: Books | BookSource | None) -> None:
+        self._risk_books = books
+        if self._risk is not None:
+            self._risk.books = books
+
+    @property
+    def risk(self) -> RiskChecker | None:
+        """The `RiskChecker` in use (None without ``risk_limits``): its ``exposure(symbol)``
+        and ``open_orders()`` say what the limits see."""
+        return self._risk
 
     def close(self, now: float) -> None:
         """Log out (if logged on), then close; idempotent."""
@@ -373,6 +481,11 @@ class Driver:
                 self._apply(event, now)
                 continue
             self._emit(event, now)
+            if isinstance(event, BusinessRejectReceived):  # a 35=j names a request it refused
+                try:
+                    self.tracker.on_event(event)
+                except Exception as exc:  # as in `_apply`: never stop the session for it
+                    self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
             if isinstance(event, LoggedOn):
                 if sup.connections == 1:  # a reconnect's catch-up follows its Reconnected
                     self._logged_on(now, reconnect=False)
@@ -414,6 +527,8 @@ class Driver:
             self.tracker.on_event(event)
             if self.books is not None and msg_type in _BOOK_TYPES:
                 self.books.apply(message)
+            elif self._risk is not None and msg_type == "8":
+                self._risk.observe(message)
         except Exception as exc:  # a bug there must not stop the session or lose the message
             self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
             return
