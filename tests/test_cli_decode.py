@@ -510,3 +510,30 @@ def test_rfq_units_option_reads_quotes_in_the_units_asked() -> None:
     assert code == 0 and "0.7500" in out and "defect" not in out
     code, out, _err = run(["decode", "--strict", "-"], quote)  # integer cents by default
     assert code == 1 and "expected a price in integer cents" in out
+
+
+def test_every_skipped_line_is_told_with_its_offset_and_fails() -> None:
+    # a message-log with a good frame, a plain text line, a log line whose frame part is
+    # destroyed, a blank line and the good frame again: the two bad lines are told, the rest quiet
+    destroyed = b"2027-01-15T08:00:01.000000Z IN KalshiNR/key-1 #### destroyed ####\n"
+    text = b"some note that is not a frame\n"
+    data = LOG_LINE + text + destroyed + b"\n" + LOG_LINE
+    code, out, err = run(["decode", "-"], data)
+    assert code == 1
+    assert out.count("Logon (35=A)") == 2
+    lines = err.splitlines()
+    at_text, at_destroyed = len(LOG_LINE), len(LOG_LINE) + len(text) + destroyed.index(b"####")
+    assert lines == [
+        f"<stdin>: byte {at_text}: malformed: text, not a FIX frame: 'some note that is not a frame'",
+        f"<stdin>: byte {at_destroyed}: malformed: a message-log line without a FIX frame: "
+        "'#### destroyed ####'",
+        "kalshi-fix decode: 2 malformed frame(s)",
+    ]
+    # text beside a frame on its own line, log prefixes and blank lines stay quiet
+    code, _, err = run(["decode", "-"], b"\n" + b"note: " + LOG_LINE.split(b" ", 3)[3] + b"\n\n")
+    assert (code, err) == (0, "")
+    # replay reads the same way: both lines told, exit status 1
+    code, out, err = run(["replay", "-"], data)
+    assert code == 1 and "2 message(s) applied" in out
+    assert f"byte {at_text}: malformed: text, not a FIX frame" in err
+    assert f"byte {at_destroyed}: malformed: a message-log line without a FIX frame" in err

@@ -65,13 +65,15 @@ _NEXT_FRAME: Final = re.compile(rb"(?<=\x01)8=FIX")
 
 
 class Problem:
-    """Input that cannot be parsed: what, and its byte offset in the input."""
+    """Input that cannot be parsed: what, and its byte offset in the input (``text``: a line of
+    text with no frame in it, as opposed to a damaged frame)."""
 
-    __slots__ = ("offset", "reason")
+    __slots__ = ("offset", "reason", "text")
 
-    def __init__(self, reason: str, offset: int) -> None:
+    def __init__(self, reason: str, offset: int, text: bool = False) -> None:
         self.reason = reason
         self.offset = offset
+        self.text = text
 
 
 class Found:
@@ -279,14 +281,30 @@ def _describe_start(text: bytes) -> str:
 
 
 def _junk(text: bytes, start: int, end: int, buf: _Buffer) -> Iterator[Problem]:
-    """Problems in bytes that are not a frame: log prefixes and blank lines are not problems."""
+    """Problems in bytes that are not a frame: log prefixes, text before or after a frame on its
+    line and blank lines are not problems; a whole line of other text is (a line with no frame,
+    or a message-log line whose frame is destroyed)."""
     pos = start
-    for piece in text[start:end].split(b"\n"):
+    pieces = text[start:end].split(b"\n")
+    for n, piece in enumerate(pieces):
+        # the tail of the line a frame ended on, or the head of the line the next frame is on
+        beside_frame = (n == 0 and start > 0 and text[start - 1 : start] != b"\n") or (
+            n == len(pieces) - 1 and end < len(text)
+        )
         m = _FRAME_START.search(piece)
         if m is not None:
             yield Problem(_describe_start(piece[m.start() :]), buf.source(pos + m.start()))
         elif SOH in piece:
             yield Problem(f"{len(piece)} bytes that are not a FIX frame", buf.source(pos))
+        elif not beside_frame:
+            log = _LOG_PREFIX.match(piece)
+            skip = 0 if log is None else log.end()
+            rest = piece[skip:].strip(b" \t\r\x0b\x0c")
+            if rest:
+                at = skip + piece[skip:].index(rest[:1])
+                shown = printable(rest[:40].decode("utf-8", "backslashreplace"))
+                what = "a message-log line without a FIX frame" if log else "text, not a FIX frame"
+                yield Problem(f"{what}: {shown!r}", buf.source(pos + at), text=True)
         pos += len(piece) + 1
 
 
@@ -355,6 +373,12 @@ def scan(data: bytes, verify: bool = True) -> list[Found | Problem]:
                     buf.source(framer.stream_offset),
                 )
             )
+        else:  # text after the last frame
+            items.extend(_junk(text, framer.stream_offset, len(text), buf))
+    if not any(isinstance(item, Found) for item in items):
+        # no frame at all: the input is not a FIX log ("no FIX messages found"), unless frames
+        # were damaged; its text lines are not listed one by one
+        items = [item for item in items if not (isinstance(item, Problem) and item.text)]
     items.sort(key=lambda item: item.offset)
     return items
 
