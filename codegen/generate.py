@@ -15,7 +15,7 @@ from typing import Any
 import jinja2
 
 from .fill import CACHE_LOOKUPS, enum_lookups, fill_expr
-from .model import INT_TYPES, FieldDef, Spec
+from .model import INT_TYPES, PRODUCTS, FieldDef, Spec, ValueRule
 from .view import DialectView, RField, RGroup, RMessage
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -409,7 +409,36 @@ def render_tables(spec: Spec, env: jinja2.Environment) -> str:
         {"msgtype": m.msgtype, "name": m.name, "category": m.category, "products": m.products}
         for m in spec.messages
     ]
+    rules = []
+    for r in spec.rules:
+
+        def text(key: str, r: ValueRule = r) -> str | None:
+            v = r.bounds.get(key)
+            return None if v is None else str(v)
+
+        ints = {k: r.bounds.get(k) for k in ("min_length", "max_length")}
+        rules.append(
+            {
+                "field": r.fdef.name,
+                "tag": r.fdef.tag,
+                "check": r.check,
+                "products": tuple(
+                    sorted({product for product, _, _ in r.paths}, key=PRODUCTS.index)
+                ),
+                "when": r.when,
+                **{k: text(k) for k in ("min", "max", "above", "below", "tick")},
+                **ints,
+                "pattern": r.pattern,
+                "values": tuple(r.values),
+                "says": r.says,
+                "source": r.source,
+                "basis": r.basis,
+                "where": str(r.where),
+                "paths": tuple(r.paths),
+            }
+        )
     return env.get_template("tables.py.j2").render(
+        rules=rules,
         fields=fields,
         messages=messages,
         sessions=spec.sessions,

@@ -9,6 +9,7 @@ reported again as undefined.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from .members import MemberParser, products_of
 from .model import (
     INT_TYPES,
     PRODUCTS,
+    RULE_CHECKS,
     STR_ENUM_TYPES,
     Dialect,
     DriftEntry,
@@ -26,6 +28,7 @@ from .model import (
     MessageDef,
     SessionDef,
     Spec,
+    ValueRule,
     snake,
 )
 from .schema import (
@@ -41,12 +44,15 @@ from .schema import (
     MESSAGE,
     MESSAGES_FILE,
     PRODUCT_SESSIONS,
+    RANGES_FILE,
     SESSION,
     SESSION_PRODUCTS,
     SESSIONS_FILE,
+    VALUE_RULE,
     Problems,
     Shape,
 )
+from .view import RField, RGroup
 from .yamlload import Node, SpecError, Where, load_yaml
 
 
@@ -76,8 +82,9 @@ def load_spec(root: Path, shown_root: str = "spec") -> Spec:
     sessions = _load_sessions(files, parser, {m.msgtype: m for m in messages}, broken_messages)
     drift = _load_drift(files)
     _check_rfq_price_units(p, dialect_docs, sessions.names)
+    raw_rules = _read_rules(files, parser.fields, parser.broken_fields)
     p.raise_if_any()
-    return Spec(
+    spec = Spec(
         root,
         fields,
         components,
@@ -91,6 +98,9 @@ def load_spec(root: Path, shown_root: str = "spec") -> Spec:
         drift,
         files.read_paths,
     )
+    spec.rules = _resolve_rules(p, spec, raw_rules)
+    p.raise_if_any()
+    return spec
 
 
 @dataclass
@@ -549,4 +559,152 @@ def _load_drift(files: _Files) -> list[DriftEntry]:
                     name=e.get("name"),
                 )
             )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# ranges.yaml: value rules
+
+_RULE_TYPES = {
+    "range": {"PRICE", "QTY", "AMT", "FLOAT", "INT"},
+    "tick": {"PRICE", "QTY", "AMT", "FLOAT"},
+    "length": {"STRING"},
+    "pattern": {"STRING"},
+    "values": {"STRING", "CHAR", "MULTIPLEVALUESTRING"},
+    "future": {"UTCTIMESTAMP"},
+}
+"""The FIX types each kind of check applies to."""
+
+
+def _read_rules(
+    files: _Files, fields: dict[str, FieldDef], broken_fields: set[str]
+) -> list[tuple[Node, FieldDef, str]]:
+    """The rule nodes of ``ranges.yaml`` (optional file) whose shape, field and keys are right,
+    each with its field and its kind of check."""
+    if not (files.root / "ranges.yaml").exists():
+        return []
+    doc = files.read("ranges.yaml", RANGES_FILE)
+    out: list[tuple[Node, FieldDef, str]] = []
+    if doc is None:
+        return out
+    p = files.problems
+    for raw, where in doc["rules"].positioned():
+        r = p.check(raw, VALUE_RULE, where, label="value rule")
+        if r is None:
+            continue
+        f = fields.get(r["field"])
+        if f is None:
+            if r["field"] not in broken_fields:
+                p.add(r.key_where["field"], f"value rule: unknown field {r['field']!r}")
+            continue
+        kinds = [k for k, keys in RULE_CHECKS.items() if any(key in r for key in keys)]
+        if len(kinds) != 1:
+            p.add(
+                r.where,
+                f"value rule on {f.name}: give exactly one check (one of: "
+                + "; ".join(" / ".join(keys) for keys in RULE_CHECKS.values())
+                + f"), got {kinds or 'none'}",
+            )
+            continue
+        kind = kinds[0]
+        if f.type not in _RULE_TYPES[kind]:
+            p.add(r.where, f"value rule on {f.name}: a {kind} check does not apply to {f.type}")
+            continue
+        if "when" in r and f.type != "PRICE":
+            p.add(r.key_where["when"], f"value rule on {f.name}: when is for PRICE fields")
+            continue
+        for key in ("min", "max", "above", "below", "tick"):
+            if key in r and f.type == "INT" and not isinstance(r[key], int):
+                p.add(r.key_where[key], f"value rule on {f.name}: {key} must be an integer")
+        if "tick" in r and float(r["tick"]) <= 0:
+            p.add(r.key_where["tick"], f"value rule on {f.name}: tick must be positive")
+        if "pattern" in r:
+            try:
+                re.compile(r["pattern"])
+            except re.error as exc:
+                p.add(r.key_where["pattern"], f"value rule on {f.name}: bad pattern: {exc}")
+        out.append((r, f, kind))
+    return out
+
+
+def _field_path(
+    members: list[RField | RGroup], name: str, attrs: tuple[str, ...] = ()
+) -> tuple[str, ...] | None:
+    """The attributes leading to the field `name` in a member list (groups searched too)."""
+    for m in members:
+        if isinstance(m, RField) and m.field.name == name:
+            return (*attrs, m.attr)
+    for m in members:
+        if isinstance(m, RGroup):
+            found = _field_path(m.members, name, (*attrs, m.attr))
+            if found is not None:
+                return found
+    return None
+
+
+def _resolve_rules(
+    p: Problems, spec: Spec, raw_rules: list[tuple[Node, FieldDef, str]]
+) -> list[ValueRule]:
+    """Each rule with where its field sits in each message it names, per product.
+
+    A rule names application messages a client sends; each must carry the field on at least
+    one product of the rule (a product whose message lacks the field is skipped).
+    """
+    views = {product: spec.view(product) for product in PRODUCTS}
+    by_type = {m.msgtype: m for m in spec.messages}
+    out: list[ValueRule] = []
+    for r, f, kind in raw_rules:
+        before = len(p.found)
+        products = products_of(r, PRODUCTS)
+        paths: list[tuple[str, str, tuple[str, ...]]] = []
+        for mt in r["messages"]:
+            m = by_type.get(mt)
+            if m is None:
+                p.add(r.key_where["messages"], f"value rule on {f.name}: unknown message {mt!r}")
+                continue
+            if m.category != "app" or m.direction == "server":
+                p.add(
+                    r.key_where["messages"],
+                    f"value rule on {f.name}: {m.name} ({mt}) is not an application message a "
+                    "client sends",
+                )
+                continue
+            found = False
+            for product in products:
+                if product not in m.products:
+                    continue
+                rm = next(x for x in views[product].messages if x.msgtype == mt)
+                path = _field_path(rm.members, f.name)
+                if path is not None:
+                    paths.append((product, mt, path))
+                    found = True
+            if not found:
+                p.add(
+                    r.key_where["messages"],
+                    f"value rule on {f.name}: {m.name} ({mt}) has no {f.name} on "
+                    + " or ".join(products),
+                )
+        if not paths and len(p.found) == before:
+            p.add(r.where, f"value rule on {f.name}: applies to no message of {list(products)}")
+        if len(p.found) != before:
+            continue
+        keys = RULE_CHECKS[kind]
+        out.append(
+            ValueRule(
+                f,
+                kind,
+                list(r["messages"]),
+                products,
+                r.get("when"),
+                {k: r[k] for k in keys if k in r and k not in ("pattern", "values")},
+                r.get("pattern"),
+                list(r.get("values", [])),
+                r["says"],
+                r["source"],
+                r.get("basis", "documented"),
+                r.get("notes", ""),
+                r.where,
+                paths,
+            )
+        )
     return out

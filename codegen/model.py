@@ -214,6 +214,41 @@ class DriftEntry:
     name: str | None = None
 
 
+RULE_CHECKS = {
+    "range": ("min", "max", "above", "below"),
+    "tick": ("tick",),
+    "length": ("min_length", "max_length"),
+    "pattern": ("pattern",),
+    "values": ("values",),
+    "future": ("future",),
+}
+"""The kinds of check a value rule of ``ranges.yaml`` makes, and the keys that name each."""
+
+
+@dataclass
+class ValueRule:
+    """One check of ``ranges.yaml`` on one field of the messages a client sends.
+
+    `paths` holds, per (product, msgtype) the rule applies to, the attributes leading to the
+    field: ``("price",)`` for a body field, ``("related_sym", "order_qty")`` inside a group.
+    """
+
+    fdef: FieldDef  # the field checked
+    check: str  # a key of RULE_CHECKS
+    msgtypes: list[str]
+    products: tuple[str, ...]
+    when: str | None
+    bounds: dict[str, str | int]  # the RULE_CHECKS keys given (text of decimals, or ints)
+    pattern: str | None
+    values: list[str]
+    says: str
+    source: str
+    basis: str
+    notes: str
+    where: Where
+    paths: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
+
+
 @dataclass
 class Spec:
     """Everything in ``spec/``, validated."""
@@ -230,6 +265,7 @@ class Spec:
     sessions: list[SessionDef]
     drift: list[DriftEntry]
     files: list[Path] = field(default_factory=list)
+    rules: list[ValueRule] = field(default_factory=list)
 
     @property
     def by_name(self) -> dict[str, FieldDef]:

@@ -262,6 +262,38 @@ SESSION = Shape(
     },
 )
 
+RANGES_FILE = Shape("ranges file", {"rules": req(LIST)})
+DECIMAL_TEXT = Value(
+    lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool))
+        or (isinstance(v, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", v) is not None)
+    ),
+    'an integer or a quoted decimal ("0.01")',
+)
+VALUE_RULE = Shape(
+    "value rule",
+    {
+        "field": req(TEXT),
+        "messages": req(list_of(MSGTYPE, "a non-empty list of quoted msgtypes", non_empty=True)),
+        "products": opt(PRODUCT_LIST),
+        "when": opt(WIRE_UNITS),
+        "min": opt(DECIMAL_TEXT),
+        "max": opt(DECIMAL_TEXT),
+        "above": opt(DECIMAL_TEXT),
+        "below": opt(DECIMAL_TEXT),
+        "tick": opt(DECIMAL_TEXT),
+        "min_length": opt(integer(0, says="an integer >= 0")),
+        "max_length": opt(POSITIVE_INT),
+        "pattern": opt(TEXT),
+        "values": opt(list_of(TEXT, "a non-empty list of quoted values", non_empty=True)),
+        "future": opt(Value(lambda v: v is True, "true")),
+        "basis": opt(one_of("documented", "decision")),
+        "says": req(TEXT),
+        "source": req(TEXT),
+        "notes": opt(TEXT),
+    },
+)
+
 DRIFT_FILE = Shape(
     "drift file",
     {

@@ -6,7 +6,11 @@
 ranges, RFQ (create, quote, accept, confirm, cancel quote, cancel RFQ) and orders (new order,
 cancel and cancel/replace from an order). Every rule the reference pages state that can be
 checked locally is checked, and a broken one raises `RequestError` naming the field and the
-rule; the message returned is then sent with ``Session.send`` (or an adapter) as usual.
+rule; the message returned is then sent with ``Session.send`` (or an adapter) as usual. Value
+ranges (prices, ticks, quantities, ClOrdIDs, AllocAccount...) come from the one table that
+``Session.send`` also applies, `kalshi_fix_sansio.ranges` (from ``spec/ranges.yaml``); a value
+outside them raises its `ValueRangeError <kalshi_fix_sansio.ranges.ValueRangeError>`, a
+`RequestError`.
 
 `ClOrdIDGenerator` makes ClOrdIDs that meet Kalshi's rules (at most 64 characters of
 letters, digits and ``- _ : + = /``; UUIDs preferred).
@@ -33,8 +37,9 @@ from typing import Any, Protocol
 
 from . import margin as _margin
 from . import prediction as _prediction
+from ._generated.tables import MESSAGES
 from ._message import Message
-from .errors import LocalProtocolError
+from .ranges import RequestError, ValueRangeError, check_value, check_values, rules_for
 from .spec import SESSIONS, SessionSpec
 
 __all__ = [
@@ -48,64 +53,42 @@ __all__ = [
     "check_cl_ord_id",
 ]
 
-CLORDID_MAX_LENGTH = 64
-"""ClOrdID(11) length limit (order-entry.md §2.1: "max 64 chars")."""
+CLORDID_MAX_LENGTH: int = next(
+    r.max_length for r in rules_for("ClOrdID", "D", "prediction") if r.max_length is not None
+)
+"""ClOrdID(11) length limit (order-entry.md §2.1: "max 64 chars"; from ``spec/ranges.yaml``)."""
 
-MAX_ORDER_GROUP_LIMIT = 1_000_000
-"""OrderGroupContractsLimit(20132) range is 1-1,000,000 (order-groups.md §1)."""
+MAX_ORDER_GROUP_LIMIT: int = int(
+    next(
+        r.max
+        for r in rules_for("OrderGroupContractsLimit", "UOG", "prediction")
+        if r.max is not None
+    )
+)
+"""OrderGroupContractsLimit(20132) range is 1-1,000,000 (order-groups.md §1; ``spec/ranges.yaml``)."""
 
 MAX_SYMBOLS_PER_REQUEST = 1_000
 """Unique symbols per snapshot / subscription request (market-data.md, since 2026-09-03)."""
 
-_CLORDID_CHARS = re.compile(r"[-\w:+=/]+", re.ASCII)  # order-entry.md §2.1 pattern
 _EXEC_ID = re.compile(r"(\d+);(\d+)(?:;(\d+))?")  # drop-copy.md §1: clock;event[;index]
-_CENT = Decimal("0.01")
-_SUBPENNY_TICK = Decimal("0.0001")  # dollars mode: up to 4 decimals (order-entry.md §1)
-_ONE = Decimal(1)
-_ZERO = Decimal(0)
-_MAX_ALLOC_ACCOUNT = 63  # AllocAccount 0-63 (order-entry.md §2.1, since 2026-06-09)
-
-
-class RequestError(LocalProtocolError):
-    """A request breaks a documented Kalshi rule; raised before anything is sent.
-
-    Attributes:
-        msg_type: MsgType(35) of the request being built.
-        field: the field at fault (FIX name), or None for a rule on the whole request.
-        tag: its tag number, when one applies.
-        rule: the rule broken, in words.
-    """
-
-    def __init__(
-        self, msg_type: str, field: str | None, tag: int | None, rule: str, detail: str = ""
-    ) -> None:
-        where = f"{field}({tag})" if field and tag else field or "request"
-        text = f"35={msg_type} {where}: {rule}"
-        super().__init__(f"{text} ({detail})" if detail else text)
-        self.msg_type = msg_type
-        self.field = field
-        self.tag = tag
-        self.rule = rule
 
 
 def check_cl_ord_id(
-    value: str, *, field: str = "ClOrdID", tag: int = 11, msg_type: str = "D"
+    value: str, *, field: str = "ClOrdID", tag: int | None = 11, msg_type: str = "D"
 ) -> str:
     """Return ``value`` if it is a valid ClOrdID, else raise `RequestError`.
 
-    Rules (order-entry.md §2.1): 1 to 64 characters; letters, digits and ``- _ : + = /`` only
-    (the documented pattern ``^[\\-\\w:+=/]*$``).
+    Rules (order-entry.md §2.1, as ``spec/ranges.yaml`` has them): 1 to 64 characters;
+    letters, digits and ``- _ : + = /`` only (the documented pattern ``^[\\-\\w:+=/]*$``).
     """
-    if not isinstance(value, str) or not value:
+    try:
+        check_value("D", "ClOrdID", value, product="prediction")
+    except ValueRangeError as exc:
+        spec = MESSAGES.get(msg_type)
+        shown = exc.value_rule._replace(field=field, tag=tag or 0)
+        raise ValueRangeError(spec.name if spec else msg_type, msg_type, shown, value) from None
+    if value is None:
         raise RequestError(msg_type, field, tag, "must be a non-empty string")
-    if len(value) > CLORDID_MAX_LENGTH:
-        raise RequestError(
-            msg_type, field, tag, f"at most {CLORDID_MAX_LENGTH} characters", f"got {len(value)}"
-        )
-    if not _CLORDID_CHARS.fullmatch(value):
-        raise RequestError(
-            msg_type, field, tag, "only letters, digits and - _ : + = / are allowed", repr(value)
-        )
     return value
 
 
@@ -243,7 +226,10 @@ class Requests:
 
     def _build(self, class_name: str, **fields: Any) -> Message:
         cls: type[Message] = getattr(self.dialect, class_name)
-        return cls(**{k: v for k, v in fields.items() if v is not None})
+        message = cls(**{k: v for k, v in fields.items() if v is not None})
+        # the value ranges of spec/ranges.yaml, the same table Session.send applies
+        check_values(message, product=self.product, use_dollars=self.use_dollars)
+        return message
 
     def _id(self, value: str | None, mt: str, field: str = "ClOrdID", tag: int = 11) -> str:
         return check_cl_ord_id(
@@ -274,18 +260,9 @@ class Requests:
             raise RequestError(mt, field, tag, "must be a UUID", repr(value)) from None
         return value
 
-    def _alloc(self, value: int | None, mt: str) -> int | None:
-        if value is None:
-            return None
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not 0 <= value <= _MAX_ALLOC_ACCOUNT
-        ):
-            raise RequestError(
-                mt, "AllocAccount", 79, f"a subaccount number 0-{_MAX_ALLOC_ACCOUNT}", repr(value)
-            )
-        return value
+    @staticmethod
+    def _alloc(value: int | None, mt: str) -> int | None:
+        return value  # AllocAccount 0-63: spec/ranges.yaml, checked when the message is built
 
     def _side(self, value: Any, mt: str) -> Any:
         code = _SIDES.get(_value(value).lower())
@@ -293,27 +270,12 @@ class Requests:
             raise RequestError(mt, "Side", 54, "buy/1 or sell/2", repr(value))
         return self.dialect.Side(code)
 
-    def _qty(
-        self,
-        value: Any,
-        mt: str,
-        field: str = "OrderQty",
-        tag: int = 38,
-        *,
-        step: Decimal | None = None,
-    ) -> Decimal:
+    @staticmethod
+    def _qty(value: Any, mt: str, field: str = "OrderQty", tag: int = 38) -> Decimal:
+        # the ranges (positive, step, ceiling) are spec/ranges.yaml's, checked in _build
         if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
             raise RequestError(mt, field, tag, "must be an int or Decimal", repr(value))
-        qty = Decimal(value)
-        if not qty.is_finite() or qty <= 0:
-            raise RequestError(mt, field, tag, "must be positive", str(value))
-        if self.product == "margin" and qty != qty.to_integral_value():
-            raise RequestError(
-                mt, field, tag, "margin quantities must be whole numbers", str(value)
-            )
-        if step is not None and qty % step:
-            raise RequestError(mt, field, tag, f"must be a multiple of {step}", str(value))
-        return qty
+        return Decimal(value)
 
     def _price(
         self, value: Any, mt: str, field: str = "Price", tag: int = 44, tick: Decimal | None = None
@@ -321,25 +283,14 @@ class Requests:
         if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
             raise RequestError(mt, field, tag, "a price is a Decimal in dollars", repr(value))
         px = Decimal(value)
-        if not px.is_finite():
-            raise RequestError(mt, field, tag, "must be finite", str(value))
-        step = tick if tick is not None else (_SUBPENNY_TICK if self.use_dollars else _CENT)
-        if step <= 0:
-            raise RequestError(mt, "tick", None, "must be positive", str(step))
-        if self.product == "prediction":
-            if self.use_dollars:
-                if not _ZERO < px < _ONE:
-                    raise RequestError(
-                        mt, field, tag, "prediction prices are above $0 and below $1", str(px)
-                    )
-            elif not _CENT <= px <= Decimal("0.99"):
-                raise RequestError(
-                    mt, field, tag, "prediction prices are 1-99 cents ($0.01-$0.99)", str(px)
-                )
-        elif px <= 0:
-            raise RequestError(mt, field, tag, "must be positive", str(px))
-        if px % step:
-            raise RequestError(mt, field, tag, f"not on the tick of ${step}", str(px))
+        # range and the session's tick: spec/ranges.yaml, checked in _build; here the market's
+        # own tick (REST price_ranges), which only the caller knows
+        check_value(mt, "Price", px, product=self.product, use_dollars=self.use_dollars)
+        if tick is not None:
+            if tick <= 0:
+                raise RequestError(mt, "tick", None, "must be positive", str(tick))
+            if px % tick:
+                raise RequestError(mt, field, tag, f"not on the tick of ${tick}", str(px))
         return px
 
     def _tif(
@@ -354,10 +305,7 @@ class Requests:
             raise RequestError(
                 mt, "TimeInForce", 59, "one of 0 Day, 1 GTC, 3 IOC, 4 FOK, 6 GTD", repr(tif)
             )
-        if replace and code not in ("0", "1", "6"):
-            raise RequestError(
-                mt, "TimeInForce", 59, "a replace supports only 0 Day, 1 GTC or 6 GTD", repr(tif)
-            )
+        # a replace takes only 0, 1 or 6: spec/ranges.yaml, checked in _build
         if code == "6":
             if expire_time is None:
                 raise RequestError(mt, "ExpireTime", 126, "required when TimeInForce(59)=6 (GTD)")
@@ -448,26 +396,7 @@ class Requests:
                 79 if alloc_account is not None else 100,
                 "not documented on margin order groups",
             )
-        if limit is not None and (
-            isinstance(limit, bool)
-            or not isinstance(limit, int)
-            or not 1 <= limit <= MAX_ORDER_GROUP_LIMIT
-        ):
-            raise RequestError(
-                "UOG",
-                "OrderGroupContractsLimit",
-                20132,
-                f"an integer 1-{MAX_ORDER_GROUP_LIMIT:,}",
-                repr(limit),
-            )
-        if ex_destination is not None and (
-            isinstance(ex_destination, bool)
-            or not isinstance(ex_destination, int)
-            or ex_destination < 0
-        ):
-            raise RequestError(
-                "UOG", "ExDestination", 100, "an exchange index >= 0", repr(ex_destination)
-            )
+        # OrderGroupContractsLimit 1-1,000,000, ExDestination >= 0: spec/ranges.yaml (_build)
         return self._build(
             "OrderGroupRequest",
             order_group_action=self.dialect.OrderGroupAction(action),
@@ -630,11 +559,9 @@ class Requests:
             )
         if target_cost_excludes_fees and cash_order_qty is None:
             raise RequestError("R", "TargetCostExcludesFees", 21033, "only with CashOrderQty(152)")
-        qty = None if order_qty is None else self._qty(order_qty, "R", step=_CENT)
+        qty = None if order_qty is None else self._qty(order_qty, "R")
         cash = (
-            None
-            if cash_order_qty is None
-            else self._qty(cash_order_qty, "R", "CashOrderQty", 152, step=_CENT)
+            None if cash_order_qty is None else self._qty(cash_order_qty, "R", "CashOrderQty", 152)
         )
         leg_groups = None
         if legs:
@@ -722,12 +649,7 @@ class Requests:
         # the maker's 35=S prices are integer cents 1-99 whatever UseDollars says (rfq.md §3.1)
         if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
             raise RequestError("S", field, tag, "a price is a Decimal in dollars", repr(value))
-        px = Decimal(value)
-        if not (px.is_finite() and _CENT <= px <= Decimal("0.99")) or px % _CENT:
-            raise RequestError(
-                "S", field, tag, "quote prices are whole cents 1-99 ($0.01-$0.99)", str(value)
-            )
-        return px
+        return Decimal(value)  # whole cents 1-99: spec/ranges.yaml, checked in _build
 
     def accept_quote(
         self,
@@ -748,7 +670,7 @@ class Requests:
             quote_id=self._text(quote_id, "UA", "QuoteID", 117),
             rfq_id=self._text(rfq_id, "UA", "RfqId", 21023, required=False),
             side=self._side(side, "UA"),
-            order_qty=None if order_qty is None else self._qty(order_qty, "UA", step=_CENT),
+            order_qty=None if order_qty is None else self._qty(order_qty, "UA"),
             cl_ord_id=None if cl_ord_id is None else self._id(cl_ord_id, "UA"),
             parties=self._parties(party_id, "UA"),
             prefer_better_quote=prefer_better_quote,
@@ -858,18 +780,7 @@ class Requests:
             exec_inst = self.dialect.ExecInst.POST_ONLY
         extra: dict[str, Any] = {}
         if self.product == "prediction":
-            if ex_destination is not None and (
-                isinstance(ex_destination, bool)
-                or not isinstance(ex_destination, int)
-                or ex_destination < -1
-            ):
-                raise RequestError(
-                    mt,
-                    "ExDestination",
-                    100,
-                    "-1 (auto-route) or an exchange index >= 0",
-                    repr(ex_destination),
-                )
+            # ExDestination -1 or >= 0: spec/ranges.yaml, checked in _build
             if rfq_id is not None and quote_id is None:
                 raise RequestError(mt, "RfqId", 21023, "only with QuoteID(117)")
             extra = {

@@ -53,6 +53,7 @@ from .events import (
     Timeout,
 )
 from .framing import Frame
+from .ranges import check_values
 from .ratelimit import Charge
 
 _BILLS_KEPT = 1024  # MsgSeqNum -> charges of the last messages billed, for a RateLimited
@@ -232,6 +233,9 @@ class Session(_Inbound):
             The MsgSeqNum it was sent with.
 
         Raises:
+            ValueRangeError: a value outside the ranges Kalshi documents (price, tick, quantity,
+                ClOrdID, AllocAccount...: `kalshi_fix_sansio.ranges`), initiator role only:
+                nothing was encoded, sequenced, stored or billed. A `LocalProtocolError`.
             RateLimitExceeded: the rate limiter (``SessionConfig.rate_limiter``) cannot take it
                 at ``now``: nothing was encoded, sequenced, stored or billed; its ``wait`` says
                 how long until it can (as `send_delay`). A `LocalProtocolError`.
@@ -279,6 +283,8 @@ class Session(_Inbound):
                     f"{type(message).__name__} (35={mt}) is not carried by {self.config.session_type} "
                     f"({self.config.product}); it sends: {carried}"
                 )
+            # Kalshi's value ranges (spec/ranges.yaml), before anything is encoded or stored
+            check_values(message, product=self.config.product, use_dollars=self._dollars, now=now)
         limiter = self._limiter
         if limiter is None:
             return self._send_app(message, now)
