@@ -21,6 +21,7 @@ from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -133,8 +134,11 @@ def trade_story(log: Path) -> Live:
                 ),
                 timeout=10,
             )
-            with contextlib.suppress(Exception):  # refused: INVALID_PRICE
-                oe.place(order("bad-1", p.Side.BUY, 5, "0.00"), timeout=10)
+            with contextlib.suppress(Exception):  # refused by Kalshi: reduce-only is IOC only
+                oe.place(
+                    attrs.evolve(order("bad-1", p.Side.BUY, 5, "0.10"), exec_inst=p.ExecInst.REDUCE_ONLY),
+                    timeout=10,
+                )
             for event in md.events(timeout=0.5):
                 if isinstance(event, ApplicationMessage):
                     live.books.apply(event.message)
@@ -369,12 +373,15 @@ def test_garbage_and_broken_frames_are_located_and_skipped(live: Live, tmp_path:
     code, out, err = run(["replay", "--json", str(path)])
     assert code == 1
     problems = err.splitlines()
-    assert problems[-1] == "kalshi-fix replay: 2 malformed frame(s) skipped"
-    assert "Traceback" not in err and len(problems) == 3
+    assert problems[-1] == "kalshi-fix replay: 3 malformed frame(s) skipped"
+    assert "Traceback" not in err and len(problems) == 4
+    starts = []
     for line in problems[:-1]:
         offset = int(re.match(rf"{re.escape(str(path))}: byte (\d+): ", line).group(1))  # type: ignore[union-attr]
-        assert data[offset:].startswith(b"8=FIX")
-    assert "CheckSum(10)" in err and "BeginString(8)" in err
+        starts.append(data[offset:offset + 9])
+    # the pasted text is told too (never skipped silently), with its offset
+    assert sorted(starts) == sorted([b"8=FIX.4.2", b"8=FIXT.1.", b"some text"])
+    assert "CheckSum(10)" in err and "BeginString(8)" in err and "text, not a FIX frame" in err
     replayed = json.loads(out)  # the state is still printed, without the skipped fill
     assert replayed["positions"] == [] and replayed["fills"] == []
 
