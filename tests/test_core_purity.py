@@ -20,6 +20,7 @@ CORE = [
     "supervisor.py",
     "driver.py",
     "risk.py",
+    "ranges.py",
     "_recovery.py",
     "store.py",
     "redaction.py",
