@@ -23,9 +23,11 @@ from kalshi_fix_sansio.driver import (
     MarketDataFolded,
     QueuePolicy,
 )
+from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.risk import RiskLimitExceeded, RiskLimits, SymbolLimits
 from kalshi_fix_sansio.supervisor import Disconnected, LogonRefused, Reconnected, Reconnecting
 
+from ._base import KILL_TIMEOUT
 from ._client import MAX_QUEUED_EVENTS, ConnectOptions, describe_target
 from ._transport import (
     KALSHI_FIX_HOSTS,
@@ -53,6 +55,7 @@ from ._transport import (
 
 __all__ = [
     "KALSHI_FIX_HOSTS",
+    "KILL_TIMEOUT",
     "MAX_BUFFERED_OUTBOUND",
     "MAX_QUEUED_EVENTS",
     "MESSAGE_LOGGER_NAME",
@@ -70,6 +73,7 @@ __all__ = [
     "EventQueueOverflow",
     "ExecCursor",
     "FallingBehind",
+    "KillReport",
     "LogonRefused",
     "MarketDataFolded",
     "MessageLog",
@@ -80,6 +84,7 @@ __all__ = [
     "RiskLimitExceeded",
     "RiskLimits",
     "SymbolLimits",
+    "TradingHalted",
     "TransportError",
     "check_endpoint",
     "describe_target",

@@ -49,6 +49,7 @@ from kalshi_fix_sansio.driver import (
 )
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import Event, LogonRejected
+from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport, KillSwitch
 from kalshi_fix_sansio.risk import BookSource, RiskLimits
 from kalshi_fix_sansio.session import Session
 from kalshi_fix_sansio.supervisor import (
@@ -67,6 +68,9 @@ _log = logging.getLogger(TRANSPORT_LOGGER_NAME)
 
 PLACE_TIMEOUT = 10.0
 """Default seconds `place` / `cancel` wait for Kalshi's answer."""
+
+KILL_TIMEOUT = 10.0
+"""Default seconds ``kill`` / ``kill_all`` wait for every order to be off the book."""
 
 Until = Literal["ack", "filled"]
 """What `place` waits for: ``"ack"`` (acknowledged, or already final) or ``"filled"`` (final)."""
@@ -294,6 +298,8 @@ class SessionBase:
     _OPEN_HINT: ClassVar[str] = "use the session in `async with` first"
     """How to open this adapter's session, for `send` before that."""
 
+    _halt_reason: str | None = None  # the kill switch halted new orders (kept across opens)
+
     def __init__(
         self,
         config: SessionConfig,
@@ -410,6 +416,40 @@ class SessionBase:
         if mode not in ("wait", "raise"):
             raise LocalProtocolError(f"rate_limit must be 'wait' or 'raise', got {mode!r}")
         self._rate_limit = mode
+
+    @property
+    def halted(self) -> bool:
+        """New orders and replaces are refused (`TradingHalted`) until `rearm` (after
+        ``kill(halt=True)``, the default)."""
+        return self._halt_reason is not None
+
+    def rearm(self) -> None:
+        """Accept new orders and replaces again after ``kill(halt=True)``."""
+        with self._lock:
+            self._halt_reason = None
+            if self.driver is not None:
+                self.driver.rearm()
+
+    def _start_kill(self, halt: bool, use_groups: bool, fallback_after: float) -> KillSwitch:
+        """Start the core's kill switch (`Driver.kill`) and get what it sent on its way."""
+        sup = self.driver
+        if sup is None:
+            raise LocalProtocolError(f"not connected: {self._OPEN_HINT}")
+        with self._lock:
+            if halt:
+                self._halt_reason = "the kill switch"
+            kill = sup.kill(self._clock(), halt=halt, use_groups=use_groups, fallback_after=fallback_after)
+        self._flush(sup)
+        return kill
+
+    def _kill_report(self, kill: KillSwitch) -> KillReport:
+        """The report of ``kill`` now (a note when the session ended before it was done)."""
+        with self._lock:
+            report = kill.report(self._clock())
+        if not report.done and self._ended():
+            why = self._closed_error()
+            report = attrs.evolve(report, notes=(*report.notes, f"the session ended: {why}"))
+        return report
 
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
         """Send an application message now (synchronous in every adapter: never awaited).
@@ -544,6 +584,8 @@ class SessionBase:
             risk_books=self._risk_books,
         )
         sup.observer = self._observe
+        if self._halt_reason is not None:
+            sup.halt(self._halt_reason)
         self._crash = None
         _log.info("%s: connecting: %s", self._name, describe_target(self.config, self.options))
         sup.start(self._clock())
@@ -734,6 +776,42 @@ class AsyncSessionBase(SessionBase):
         await self._send_paced(request, track=True)
         return await self._settle(settlement, timeout)
 
+    async def kill(
+        self,
+        *,
+        timeout: float | None = KILL_TIMEOUT,
+        halt: bool = True,
+        use_groups: bool = True,
+        fallback_after: float = DEFAULT_FALLBACK_AFTER,
+    ) -> KillReport:
+        """Take every open order of this session off the book by the fastest documented means
+        (`kalshi_fix_sansio.killswitch`: one 35=q on KalshiNR; order-group triggers and single
+        35=F on KalshiRT) and wait until the tracker shows none open.
+
+        With the connection down, it waits for the supervisor's reconnect, then acts (within
+        ``timeout``). Never raises for what Kalshi answers: the report says it.
+
+        Args:
+            timeout: seconds to wait (None: until done or the session ends).
+            halt: also refuse new orders and replaces (`TradingHalted`) until `rearm`.
+            use_groups: trigger order groups where 35=q is not available.
+            fallback_after: seconds before an order a 35=q or a trigger did not cancel gets
+                its own 35=F.
+
+        Returns:
+            The `KillReport`: done, or what is still open and why.
+
+        Raises:
+            LocalProtocolError: the session was never opened.
+        """
+        kill = self._start_kill(halt, use_groups, fallback_after)
+        await self._await_kill(kill, self._now() + (math.inf if timeout is None else timeout))
+        return self._kill_report(kill)
+
+    async def _await_kill(self, kill: KillSwitch, deadline: float) -> None:
+        while kill.finished_at is None and self._now() < deadline and not self._ended():
+            await self._wait_changed(deadline)
+
     async def _settle(self, settlement: Settlement, timeout: float | None) -> TrackedOrder:
         deadline = self._now() + (math.inf if timeout is None else timeout)
         while (result := settlement.result()) is None:
@@ -777,3 +855,60 @@ class AsyncSessionBase(SessionBase):
             ran = True
         if ran:
             self._wake()  # whoever waits on what the callbacks did
+
+
+
+class AsyncKillAll:
+    """``kill_all`` of the asyncio and trio clients (mixed into their `ClientBase`)."""
+
+    _made_sessions: Callable[[], list[Any]]
+
+    async def kill_all(
+        self,
+        *,
+        timeout: float | None = KILL_TIMEOUT,
+        halt: bool = True,
+        use_groups: bool = True,
+        fallback_after: float = DEFAULT_FALLBACK_AFTER,
+    ) -> list[KillReport]:
+        """``await session.kill(...)`` on every open order-entry session this client made, at
+        once (one deadline for all).
+
+        Returns:
+            One `KillReport` per session killed (none open: an empty list).
+        """
+        return await kill_sessions(
+            self._made_sessions(), timeout=timeout, halt=halt, use_groups=use_groups,
+            fallback_after=fallback_after,
+        )
+
+async def kill_sessions(
+    sessions: list[AsyncSessionBase],
+    *,
+    timeout: float | None,
+    halt: bool,
+    use_groups: bool,
+    fallback_after: float,
+) -> list[KillReport]:
+    """``kill_all`` of the async clients: start the kill on every open order-entry session at
+    once, then wait for all of them (one deadline)."""
+    started = [(s, s._start_kill(halt, use_groups, fallback_after)) for s in kill_targets(sessions)]
+    if not started:
+        return []
+    deadline = started[0][0]._now() + (math.inf if timeout is None else timeout)
+    for session, kill in started:
+        await session._await_kill(kill, deadline)
+    return [session._kill_report(kill) for session, kill in started]
+
+
+def kill_targets(sessions: list[Any]) -> list[Any]:
+    """The open sessions among ``sessions`` that can send OrderCancelRequests (order entry,
+    not listeners)."""
+    out = []
+    for session in sessions:
+        config = session.config
+        spec = config.spec
+        refused = set(spec.listener_refused) if config.listener_session else set()
+        if session._is_open() and not session._ended() and "F" in set(spec.send) - refused:
+            out.append(session)
+    return out

@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import os
 import ssl
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Final, Generic, TypeVar
@@ -393,6 +394,7 @@ class ClientBase(Generic[S]):
         self.message_log_path = message_log_path
         self.config = dict(config or {})
         self._stores: dict[str, MessageStore] = {}
+        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()  # for kill_all
 
     def _checked_endpoints(self, endpoints: object) -> dict[str, Endpoint]:
         if endpoints is None:
@@ -592,7 +594,13 @@ class ClientBase(Generic[S]):
 
     def _make(self, config: SessionConfig, options: ConnectOptions, **session_options: Any) -> S:
         session: S = self._SESSION(config, options, **session_options)
+        self._sessions.add(session)
         return session
+
+    def _made_sessions(self) -> list[S]:
+        """The sessions this client made that are still referenced (``kill_all`` picks the
+        open order-entry ones)."""
+        return list(self._sessions)
 
     def session(
         self,

@@ -44,9 +44,10 @@ from kalshi_fix_sansio.driver import (
     QueuePolicy,
 )
 from kalshi_fix_sansio.events import Event
+from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
-from ._base import AsyncSessionBase
+from ._base import AsyncKillAll, AsyncSessionBase
 from ._client import MAX_QUEUED_EVENTS, ClientBase
 from ._transport import MAX_BUFFERED_OUTBOUND, loopback_addresses
 
@@ -62,12 +63,14 @@ __all__ = [
     "ExecCursor",
     "FallingBehind",
     "FixClient",
+    "KillReport",
     "MarginFixClient",
     "MarketDataFolded",
     "QueuePolicy",
     "ReconnectHook",
     "Reconnected",
     "Reconnecting",
+    "TradingHalted",
 ]
 
 EventCallback: TypeAlias = Callable[[Event], Awaitable[None] | None]
@@ -320,7 +323,7 @@ class AsyncSession(AsyncSessionBase):
             conn.transport.abort()
 
 
-class FixClient(ClientBase[AsyncSession]):
+class FixClient(ClientBase[AsyncSession], AsyncKillAll):
     """Kalshi FIX client for prediction (event contracts) on asyncio; sessions are `AsyncSession`."""
 
     PRODUCT = "prediction"

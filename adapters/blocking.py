@@ -41,10 +41,24 @@ from kalshi_fix_sansio.driver import (
     QueuePolicy,
 )
 from kalshi_fix_sansio.events import Event
+from kalshi_fix_sansio.killswitch import (
+    DEFAULT_FALLBACK_AFTER,
+    KillReport,
+    KillSwitch,
+    TradingHalted,
+)
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 from kalshi_fix_sansio.tracker import TrackedOrder
 
-from ._base import PLACE_TIMEOUT, SessionBase, Settlement, Until, matched
+from ._base import (
+    KILL_TIMEOUT,
+    PLACE_TIMEOUT,
+    SessionBase,
+    Settlement,
+    Until,
+    kill_targets,
+    matched,
+)
 from ._client import MAX_QUEUED_EVENTS, ClientBase
 from ._transport import READ_CHUNK, loopback_addresses
 
@@ -59,11 +73,13 @@ __all__ = [
     "ExecCursor",
     "FallingBehind",
     "FixClient",
+    "KillReport",
     "MarginFixClient",
     "MarketDataFolded",
     "QueuePolicy",
     "Reconnected",
     "Reconnecting",
+    "TradingHalted",
 ]
 
 
@@ -217,6 +233,35 @@ class BlockingSession(SessionBase):
         settlement = self._cancelling(request)
         self._send_paced(request, track=True)
         return self._settle(settlement, timeout)
+
+    def kill(
+        self,
+        *,
+        timeout: float | None = KILL_TIMEOUT,
+        halt: bool = True,
+        use_groups: bool = True,
+        fallback_after: float = DEFAULT_FALLBACK_AFTER,
+    ) -> KillReport:
+        """Take every open order of this session off the book and wait until none is open.
+
+        As `AsyncSessionBase.kill <kalshi_fix_sansio.adapters._base.AsyncSessionBase.kill>`
+        (one 35=q on KalshiNR; order-group triggers and single 35=F on KalshiRT; with the
+        connection down it waits for the reconnect), blocking.
+
+        Returns:
+            The `KillReport`: done, or what is still open and why.
+        """
+        kill = self._start_kill(halt, use_groups, fallback_after)
+        self._await_kill(kill, None if timeout is None else time.monotonic() + timeout)
+        return self._kill_report(kill)
+
+    def _await_kill(self, kill: KillSwitch, deadline: float | None) -> None:
+        with self._cond:
+            while kill.finished_at is None and not self._ended():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return
+                self._cond.wait(remaining)
 
     def _send_paced(self, message: Message, *, resubscribe: bool = False, track: bool = False) -> int:
         while True:
@@ -442,6 +487,29 @@ class FixClient(ClientBase[BlockingSession]):
 
     PRODUCT = "prediction"
     _SESSION = BlockingSession
+
+    def kill_all(
+        self,
+        *,
+        timeout: float | None = KILL_TIMEOUT,
+        halt: bool = True,
+        use_groups: bool = True,
+        fallback_after: float = DEFAULT_FALLBACK_AFTER,
+    ) -> list[KillReport]:
+        """`BlockingSession.kill` on every open order-entry session this client made, at once
+        (one deadline for all).
+
+        Returns:
+            One `KillReport` per session killed (none open: an empty list).
+        """
+        started = [
+            (s, s._start_kill(halt, use_groups, fallback_after))
+            for s in kill_targets(self._made_sessions())
+        ]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for session, kill in started:
+            session._await_kill(kill, deadline)
+        return [session._kill_report(kill) for session, kill in started]
 
 
 class MarginFixClient(FixClient):

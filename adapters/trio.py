@@ -53,9 +53,10 @@ from kalshi_fix_sansio.driver import (
     QueuePolicy,
 )
 from kalshi_fix_sansio.events import Event
+from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
-from ._base import AsyncSessionBase
+from ._base import AsyncKillAll, AsyncSessionBase
 from ._client import MAX_QUEUED_EVENTS, ClientBase
 from ._transport import MAX_BUFFERED_OUTBOUND, READ_CHUNK, loopback_addresses
 
@@ -69,11 +70,13 @@ __all__ = [
     "ExecCursor",
     "FallingBehind",
     "FixClient",
+    "KillReport",
     "MarginFixClient",
     "MarketDataFolded",
     "QueuePolicy",
     "Reconnected",
     "Reconnecting",
+    "TradingHalted",
     "TrioSession",
 ]
 
@@ -364,7 +367,7 @@ class TrioSession(AsyncSessionBase):
             sup.connection_lost(self._clock(), f"write failed: {exc!r}")
 
 
-class FixClient(ClientBase[TrioSession]):
+class FixClient(ClientBase[TrioSession], AsyncKillAll):
     """Kalshi FIX client for prediction (event contracts) on trio; sessions are `TrioSession`."""
 
     PRODUCT = "prediction"

@@ -20,6 +20,12 @@ environment, production, or the mock gateway embedded in this library:
   product's well-known mock API key, a seeded market) and fill in every option above to point
   at it. The example then runs the very code it runs against Kalshi.
 
+Every example that places orders leaves nothing open on any exit path (an error, Ctrl-C
+included): its order-entry session logs on with CancelOrdersOnDisconnect(8013)=Y
+(`ORDER_ENTRY_FLAGS`: Kalshi cancels the session's orders if the process dies), and a
+``try``/``finally`` runs the kill switch (`leave_nothing_open`) when the tracker still shows an
+open order.
+
 This module is not an example itself; the scripts next to it import it.
 """
 
@@ -40,7 +46,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from kalshi_fix_sansio import FixError
+from kalshi_fix_sansio import FixError, KillReport
 from kalshi_fix_sansio.adapters import (
     Backoff,
     Endpoint,
@@ -53,6 +59,10 @@ from kalshi_fix_sansio.gateway import MockGateway, mock_api_key, write_mock_api_
 from kalshi_fix_sansio.spec import SESSIONS
 
 PRODUCTS = ("prediction", "margin")
+
+ORDER_ENTRY_FLAGS: dict[str, Any] = {"cancel_orders_on_disconnect": True}
+"""Logon flags of the examples' order-entry sessions: CancelOrdersOnDisconnect(8013)=Y, the
+exchange-side last line when the process cannot cancel any more."""
 DEFAULT_SYMBOL = {"prediction": "HIGHNY-23DEC31", "margin": "BTC-PERP"}
 """The market the examples use unless ``--symbol`` names another."""
 
@@ -314,3 +324,28 @@ def run(
     except (FixError, TimeoutError) as exc:
         print(f"{parser.prog}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+
+
+def report_kill(report: KillReport) -> None:
+    """Print what the kill switch cancelled; what it could not, with why, on stderr."""
+    for cl_ord_id, status in report.canceled:
+        print(f"canceled {cl_ord_id}: {status.name}")
+    if not report.done:
+        print(report, file=sys.stderr)
+
+
+def leave_nothing_open(session: Any, timeout: float = 10.0) -> None:
+    """The exit path of a blocking example: when the session's tracker still shows an open
+    order, take everything off the book with the kill switch and say what it did. Never
+    raises (the error that brought us here, if any, is the one to show).
+
+    Args:
+        session: an open blocking order-entry session.
+        timeout: seconds to wait for the cancels to be confirmed.
+    """
+    if not session.tracker.open_orders():
+        return
+    try:
+        report_kill(session.kill(timeout=timeout))
+    except FixError as exc:
+        print(f"kill switch: {exc}", file=sys.stderr)

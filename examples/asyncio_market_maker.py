@@ -14,8 +14,11 @@ What it does (for ``--seconds``, then it shuts down by itself; Ctrl-C shuts down
    (35=G) instead of cancelling and re-sending them;
 5. prints every fill as it arrives (``on_event``: order-entry events are handled as they come,
    not queued);
-6. on shutdown cancels its quotes one by one (waiting for each Canceled report), then deletes
-   the order group, and logs out of both sessions.
+6. on shutdown, whatever the exit path (the end of ``--seconds``, an error, Ctrl-C), takes
+   every quote off the book with the kill switch (``session.kill()``: one
+   OrderMassCancelRequest on KalshiNR, waiting until the tracker shows none open), then deletes
+   the order group and logs out of both sessions. The order-entry session also logs on with
+   CancelOrdersOnDisconnect, Kalshi's own last line if the process dies.
 
 Strategy logic is deliberately absent (no inventory skew, no risk checks beyond the order
 group): this is the plumbing a strategy plugs into.
@@ -121,10 +124,10 @@ class MarketMaker:
                   f"(market {top[0]} / {top[1]})")
 
     async def shut_down(self) -> None:
-        """Cancel every open quote (waiting for Kalshi's answers), then delete the group."""
-        for order in self.oe.tracker.open_orders(self.symbol):
-            done = await self.oe.cancel(self.requests.cancel(order))
-            print(f"canceled {order.cl_ord_id}: {done.status.name}, filled {done.cum_qty}")
+        """Take every quote off the book with the kill switch (one OrderMassCancelRequest on
+        KalshiNR; it waits until the tracker shows no open order), then delete the group."""
+        report = await self.oe.kill(timeout=10)
+        _support.report_kill(report)
         if self.group_id is not None:
             self.oe.send(self.requests.delete_order_group(self.group_id))
             print(f"deleted order group {self.group_id}")
@@ -151,7 +154,7 @@ async def make_markets(target: _support.Target, args: argparse.Namespace) -> int
     edge = args.edge if args.edge is not None else DEFAULT_EDGE[target.product]
     async with (
         market_data.market_data() as md,
-        trading.order_entry(on_event=on_order_event) as oe,
+        trading.order_entry(on_event=on_order_event, **_support.ORDER_ENTRY_FLAGS) as oe,
     ):
         maker = MarketMaker(oe, requests, target.symbol, target.product, args.size, edge)
         oe.send(requests.create_order_group(args.group_limit))

@@ -12,6 +12,10 @@ session's `OrderTracker` sees it. This script:
 4. cancels the resting order and prints the position built from the fills;
 5. logs out (leaving the ``with`` block).
 
+On every exit path (an error such as a refused IOC price, Ctrl-C) whatever is still open is
+taken off the book by the kill switch (``session.kill()``) before the logout; the session also
+logs on with CancelOrdersOnDisconnect, Kalshi's own last line if the process dies.
+
 Against Kalshi's demo environment (prices in dollars; prediction 0.01-0.99)::
 
     python examples/blocking_order_entry.py --key-id KEY --key-file key.pem \\
@@ -43,28 +47,31 @@ def trade(target: _support.Target, args: argparse.Namespace) -> int:
     orders = Requests(target.product, "KalshiNR")
     price = args.price if args.price is not None else DEFAULT_PRICE[target.product]
     client = target.client(blocking)
-    with client.order_entry() as oe:
-        print(f"logged on to KalshiNR as {target.key_id}")
-        resting: Any = orders.new_order(target.symbol, args.side, args.qty, price)
-        acked = oe.place(resting)
-        print(f"placed {resting.cl_ord_id}: {args.side} {args.qty} {target.symbol} @ {price} "
-              f"-> {acked.status.name} (OrderID {acked.order_id})")
+    with client.order_entry(**_support.ORDER_ENTRY_FLAGS) as oe:
+        try:
+            print(f"logged on to KalshiNR as {target.key_id}")
+            resting: Any = orders.new_order(target.symbol, args.side, args.qty, price)
+            acked = oe.place(resting)
+            print(f"placed {resting.cl_ord_id}: {args.side} {args.qty} {target.symbol} @ {price} "
+                  f"-> {acked.status.name} (OrderID {acked.order_id})")
 
-        if args.take is not None:
-            ioc: Any = orders.new_order(target.symbol, args.side, args.qty, args.take,
-                                   time_in_force="ioc")
-            done = oe.place(ioc, until="filled")
-            print(f"took {ioc.cl_ord_id}: {args.side} {args.qty} @ {args.take} IOC -> "
-                  f"{done.status.name}, filled {done.cum_qty}")
-            for fill in done.fills:
-                print(f"  fill {fill.qty} @ {fill.price}, fees ${fill.fees} (ExecID {fill.exec_id})")
+            if args.take is not None:
+                ioc: Any = orders.new_order(target.symbol, args.side, args.qty, args.take,
+                                       time_in_force="ioc")
+                done = oe.place(ioc, until="filled")
+                print(f"took {ioc.cl_ord_id}: {args.side} {args.qty} @ {args.take} IOC -> "
+                      f"{done.status.name}, filled {done.cum_qty}")
+                for fill in done.fills:
+                    print(f"  fill {fill.qty} @ {fill.price}, fees ${fill.fees} (ExecID {fill.exec_id})")
 
-        canceled = oe.cancel(orders.cancel(resting))
-        print(f"canceled {resting.cl_ord_id} -> {canceled.status.name} "
-              f"(filled {canceled.cum_qty} of {args.qty})")
-        position = oe.tracker.position(target.symbol)
-        print(f"position in {target.symbol}: {position.net} contracts, fees ${position.fees}")
-        print(f"open orders left: {len(oe.tracker.open_orders())}")
+            canceled = oe.cancel(orders.cancel(resting))
+            print(f"canceled {resting.cl_ord_id} -> {canceled.status.name} "
+                  f"(filled {canceled.cum_qty} of {args.qty})")
+            position = oe.tracker.position(target.symbol)
+            print(f"position in {target.symbol}: {position.net} contracts, fees ${position.fees}")
+            print(f"open orders left: {len(oe.tracker.open_orders())}")
+        finally:
+            _support.leave_nothing_open(oe)  # the kill switch, on every exit path
     print("logged out")
     return 0
 

@@ -92,15 +92,18 @@ def trade(target: _support.Target, args: argparse.Namespace) -> tuple[OrderTrack
 
     orders = Requests(target.product, "KalshiNR")
     price = args.price if args.price is not None else DEFAULT_PRICE[target.product]
-    with target.client(blocking).order_entry(on_event=note_exec_id) as oe:
-        resting: Any = orders.new_order(target.symbol, "buy", args.qty, price)
-        print(f"NR: rested {resting.cl_ord_id} -> {oe.place(resting).status.name}")
-        if args.take is not None:
-            ioc: Any = orders.new_order(target.symbol, "buy", args.qty, args.take, time_in_force="ioc")
-            done = oe.place(ioc, until="filled")
-            print(f"NR: took {ioc.cl_ord_id} -> {done.status.name}, filled {done.cum_qty}")
-        print(f"NR: canceled {resting.cl_ord_id} -> "
-              f"{oe.cancel(orders.cancel(resting)).status.name}")
+    with target.client(blocking).order_entry(on_event=note_exec_id, **_support.ORDER_ENTRY_FLAGS) as oe:
+        try:
+            resting: Any = orders.new_order(target.symbol, "buy", args.qty, price)
+            print(f"NR: rested {resting.cl_ord_id} -> {oe.place(resting).status.name}")
+            if args.take is not None:
+                ioc: Any = orders.new_order(target.symbol, "buy", args.qty, args.take, time_in_force="ioc")
+                done = oe.place(ioc, until="filled")
+                print(f"NR: took {ioc.cl_ord_id} -> {done.status.name}, filled {done.cum_qty}")
+            print(f"NR: canceled {resting.cl_ord_id} -> "
+                  f"{oe.cancel(orders.cancel(resting)).status.name}")
+        finally:
+            _support.leave_nothing_open(oe)  # the kill switch, on every exit path
         return oe.tracker, (exec_ids[0] if exec_ids else None)
 
 

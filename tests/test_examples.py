@@ -323,3 +323,15 @@ def test_a_bad_endpoint_is_one_line_naming_it(endpoint: str, message: str, tmp_p
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.startswith("blocking_order_entry.py: --endpoint "), result.stderr
     assert message in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_blocking_order_entry_leaves_nothing_open_when_it_fails(gateway: Gateway) -> None:
+    # an IOC price the builders refuse (prediction: >= 1.00; margin: off the tick) after the
+    # resting order is placed: the script fails, and the kill switch cancels what it placed
+    take = "1.5" if gateway.product == "prediction" else "19.55555"
+    result = run("blocking_order_entry.py", *gateway.args("KalshiNR"), "--take", take)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "-> NEW (OrderID " in result.stdout and "Price" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "canceled " in result.stdout and ": CANCELED" in result.stdout
+    assert gateway.open_orders() == []  # nothing left on the exchange

@@ -65,6 +65,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     )
     from .filestore import FileStore
     from .framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
+    from .killswitch import KillReport, KillRequest, KillSwitch, StillOpen, TradingHalted
     from .risk import RiskChecker, RiskLimitExceeded, RiskLimits, SymbolLimits
     from .session import Session
     from .settlement import (
@@ -177,6 +178,11 @@ _LAZY: dict[str, str] = {
     "SettlementProblem": ".settlement",
     "SettlementReport": ".settlement",
     "SettlementUpdate": ".settlement",
+    "KillReport": ".killswitch",
+    "KillRequest": ".killswitch",
+    "KillSwitch": ".killswitch",
+    "StillOpen": ".killswitch",
+    "TradingHalted": ".killswitch",
     "OrderRejected": ".tracker",
     "OrderStatus": ".tracker",
     "OrderTracker": ".tracker",
@@ -241,6 +247,9 @@ __all__ = [
     "IncompleteSettlement",
     "InconsistencyReason",
     "KeyLoadError",
+    "KillReport",
+    "KillRequest",
+    "KillSwitch",
     "LocalProtocolError",
     "LoggedOn",
     "LoggedOut",
@@ -277,6 +286,7 @@ __all__ = [
     "SettlementUpdate",
     "Signer",
     "State",
+    "StillOpen",
     "StoreError",
     "Supervisor",
     "SupervisorState",
@@ -285,6 +295,7 @@ __all__ = [
     "Timeout",
     "TrackedOrder",
     "TrackingFailed",
+    "TradingHalted",
     "TransportError",
     "UnknownMessage",
     "__version__",

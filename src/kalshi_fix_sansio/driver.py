@@ -52,6 +52,7 @@ from .events import (
     LoggedOn,
     RejectReceived,
 )
+from .killswitch import DEFAULT_FALLBACK_AFTER, HALTED_MSG_TYPES, KillSwitch, TradingHalted
 from .risk import BookSource, RiskChecker, RiskLimits
 from .session import Session
 from .supervisor import Backoff, Disconnected, Reconnected, Supervisor, SupervisorState
@@ -247,6 +248,8 @@ class Driver:
         self._risk: RiskChecker | None = None
         self._risk_books = risk_books
         self.risk_limits = risk_limits
+        self._kill: KillSwitch | None = None  # the kill switch under way
+        self._halted: str | None = None  # why new orders are refused (None: they are not)
 
     # -- outputs (as the supervisor's) ----------------------------------------------------------
 
@@ -296,6 +299,9 @@ class Driver:
         if catch_up is not None and catch_up.deadline is not None:
             if deadline is None or catch_up.deadline < deadline:
                 deadline = catch_up.deadline
+        if self._kill is not None and (due := self._kill.next_deadline()) is not None:
+            if deadline is None or due < deadline:
+                deadline = due
         if self._queue and not self._warned:
             due = self._queue[0][1] + self.policy.lag_warning
             if deadline is None or due < deadline:
@@ -378,6 +384,7 @@ class Driver:
         msg_type = message.MSG_TYPE
         if msg_type != "D" and msg_type != "G":
             return
+        self._check_halted(msg_type)
         cl = getattr(message, "cl_ord_id", None)
         live = self.tracker.order(cl) if isinstance(cl, str) else None
         if live is not None and live.cl_ord_id == cl and not live.terminal:
@@ -437,6 +444,77 @@ class Driver:
         self.supervisor.close(now)
         self._pump(now)
 
+    # -- the kill switch ------------------------------------------------------------------------
+
+    def kill(
+        self,
+        now: float,
+        *,
+        halt: bool = True,
+        use_groups: bool = True,
+        fallback_after: float = DEFAULT_FALLBACK_AFTER,
+    ) -> KillSwitch:
+        """Cancel every open order of this session by the fastest documented means
+        (`kalshi_fix_sansio.killswitch`): what can be sent now is sent now; the driver then
+        keeps the returned `KillSwitch` current as the answers are read, sends its follow-ups
+        (and, if the connection is down, what it could not send, after the reconnect) until
+        ``kill_switch.done``. ``kill_switch.report(now)`` says where it is.
+
+        Args:
+            now: the current time.
+            halt: also refuse new orders and replaces (`TradingHalted`) until `rearm`.
+            use_groups: trigger order groups where 35=q is not available (KalshiRT).
+            fallback_after: see `kalshi_fix_sansio.killswitch.DEFAULT_FALLBACK_AFTER`.
+
+        Returns:
+            The kill switch under way (replacing one still under way).
+        """
+        if halt:
+            self.halt("the kill switch")
+        self._kill = KillSwitch(
+            self.config, self.tracker, now, use_groups=use_groups, fallback_after=fallback_after,
+            halted=self._halted is not None,
+        )
+        self._drive_kill(now)
+        return self._kill
+
+    @property
+    def halted(self) -> str | None:
+        """Why new orders and replaces are refused (`TradingHalted`), or None."""
+        return self._halted
+
+    def halt(self, reason: str = "halted") -> None:
+        """Refuse new orders (35=D) and replaces (35=G) in `send` until `rearm`; cancels,
+        mass cancels and order-group requests still go."""
+        self._halted = reason
+
+    def rearm(self) -> None:
+        """Accept new orders and replaces again after `halt` or ``kill(halt=True)``."""
+        self._halted = None
+
+    def _check_halted(self, msg_type: str) -> None:
+        if self._halted is not None and msg_type in HALTED_MSG_TYPES:
+            raise TradingHalted(
+                f"35={msg_type} refused: trading is halted by {self._halted}; nothing was sent "
+                "(rearm() the session to trade again)",
+                msg_type=msg_type,
+                reason=self._halted,
+            )
+
+    def _drive_kill(self, now: float) -> None:
+        """Let the kill switch under way send what is due; forget it once done."""
+        kill = self._kill
+        if kill is None:
+            return
+        sup = self.supervisor
+        kill.advance(
+            now,
+            lambda message: sup.send(message, now),
+            connected=sup.state is SupervisorState.ACTIVE and sup.session is not None,
+        )
+        if kill.finished_at is not None or sup.finished:
+            self._kill = None
+
     # -- the queue ----------------------------------------------------------------------------------
 
     def next_event(self) -> Event | None:
@@ -479,8 +557,12 @@ class Driver:
         while (event := sup.next_event()) is not None:
             if isinstance(event, ApplicationMessage):
                 self._apply(event, now)
+                if self._kill is not None:
+                    self._kill.observe(event, now)
                 continue
             self._emit(event, now)
+            if self._kill is not None:
+                self._kill.observe(event, now)
             if isinstance(event, BusinessRejectReceived):  # a 35=j names a request it refused
                 try:
                     self.tracker.on_event(event)
@@ -496,6 +578,8 @@ class Driver:
                     self._put_opt(self.catch_up.connection_lost(), now)
                 elif isinstance(event, (RejectReceived, BusinessRejectReceived)):
                     self._put_opt(self.catch_up.observe(event), now)
+        if self._kill is not None:
+            self._drive_kill(now)
         catch_up = self.catch_up
         if catch_up is not None and catch_up.deadline is not None and now >= catch_up.deadline:
             self._put_opt(catch_up.timed_out(now), now)

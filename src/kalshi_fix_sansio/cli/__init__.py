@@ -3,8 +3,8 @@
 ``kalshi-fix decode [FILE ...]`` prints FIX messages with tag names and typed values; see
 docs/codec.md for what it prints, its exit codes and what it redacts. ``kalshi-fix replay
 FILE`` rebuilds orders, positions and books from a message log (docs/replay.md).
-``logon-test`` and ``md`` connect to Kalshi (or a mock gateway), ``mock-gateway`` serves one,
-``demo`` runs both.
+``logon-test`` and ``md`` connect to Kalshi (or a mock gateway), ``kill`` cancels every open
+order of an API key (the kill switch), ``mock-gateway`` serves one, ``demo`` runs both.
 
 Exit status: 0 success, 1 the command ran and failed (Kalshi refused, the connection failed,
 malformed input), 2 usage error (bad arguments, missing or unusable credentials or files).
@@ -14,6 +14,7 @@ One module per command family:
 * ``decode.py``: ``kalshi-fix decode``, its log reading, redaction and defect display;
 * ``live.py``: ``kalshi-fix logon-test`` and ``kalshi-fix md``, and the failure messages that
   name flags and environment variables (`cli_text`);
+* ``kill.py``: ``kalshi-fix kill``, the kill switch from the shell;
 * ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
 * ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
 * ``common.py``: products, exit statuses, the codec of a product;
@@ -32,6 +33,7 @@ from typing import NoReturn
 
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, dialect, emit
 from .decode import add_decode_parser, decode_command, render_json, render_table, scan
+from .kill import add_kill_parser, kill_command
 from .live import (
     UsageProblem,
     add_live_parsers,
@@ -56,6 +58,7 @@ __all__ = [
     "decode_command",
     "dialect",
     "failure_text",
+    "kill_command",
     "live_command",
     "main",
     "mock_gateway_command",
@@ -101,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_mock_gateway_parser(sub)
     add_live_parsers(sub)
+    add_kill_parser(sub)
     return parser
 
 
@@ -130,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return mock_gateway_command(args, sys.stdout, sys.stderr)
         if args.command in ("logon-test", "md"):
             return live_command(args, sys.stdout, sys.stderr)
+        if args.command == "kill":
+            return kill_command(args, sys.stdout, sys.stderr)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -97,6 +97,12 @@ def _session_arg(text: str) -> str:
     return "Kalshi" + name
 
 
+parse_endpoint = _parse_endpoint
+"""``--endpoint [tls://|tcp://]HOST:PORT`` as (host, port, tls) (``kalshi-fix kill`` too)."""
+session_arg = _session_arg
+"""``--session NR|RT|...`` as the session type name (``kalshi-fix kill`` too)."""
+
+
 def _live_client(args: argparse.Namespace, session_type: str) -> Any:
     from ..adapters import Backoff, Endpoint, check_endpoint
     from ..adapters.blocking import FixClient, MarginFixClient

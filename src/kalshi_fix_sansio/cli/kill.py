@@ -1,0 +1,210 @@
+"""``kalshi-fix kill``: take every open order of an API key off the book, from the shell.
+
+Logs on to each session type given (KalshiNR by default) with the key from the environment
+(as ``logon-test``), runs the kill switch (`kalshi_fix_sansio.killswitch`: one
+OrderMassCancelRequest on KalshiNR; order-group triggers and single OrderCancelRequests on
+KalshiRT), prints the report of each session and logs out. Every session logs on with
+CancelOrdersOnDisconnect(8013)=Y, so what its own kill could not confirm is cancelled by Kalshi
+at the logout as well; KalshiRT logs on with ResetSeqNumFlag=Y (the process has no sequence
+numbers of the trading one, and needs no resend).
+
+A fresh process knows no order: on KalshiNR the 35=q reaches what the exchange holds for the
+session anyway; ``--from-log`` rebuilds the tracker from the trading process's message log
+(`kalshi_fix_sansio.restore.restore`), so orders are named, followed to their Canceled report,
+and cancelled one by one where the 35=q did not reach them (KalshiRT has no 35=q: there the
+log is what says which orders to cancel).
+
+Exit status: 0 when every session reports nothing open, 1 when something is (or may be) still
+open or a session could not log on, 2 for a usage problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import IO, Any
+
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS
+from .live import UsageProblem, cli_text, failure_text, parse_endpoint, session_arg
+
+__all__ = ["add_kill_parser", "kill_command", "normalize"]
+
+_ORDER_ENTRY = ("KalshiNR", "KalshiRT")
+
+
+def _endpoints(args: argparse.Namespace) -> dict[str, tuple[str, int, bool]]:
+    """``--endpoint [TYPE=]HOST:PORT`` values as session type -> (host, port, tls)."""
+    out: dict[str, tuple[str, int, bool]] = {}
+    for text in args.endpoint or ():
+        name, sep, rest = text.partition("=")
+        if sep:
+            try:
+                session_type = session_arg(name)
+            except argparse.ArgumentTypeError as exc:
+                raise UsageProblem(f"--endpoint {text!r}: {exc}") from None
+        elif len(args.sessions) == 1:
+            session_type, rest = args.sessions[0], text
+        else:
+            raise UsageProblem(
+                f"--endpoint {text!r}: with several --session, say which: TYPE=HOST:PORT (e.g. NR=...)"
+            )
+        if session_type not in args.sessions:
+            raise UsageProblem(f"--endpoint {text!r}: {session_type} is not among --session")
+        out[session_type] = parse_endpoint(rest)
+    return out
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from ..adapters import Backoff, Endpoint, check_endpoint
+    from ..adapters.blocking import FixClient, MarginFixClient
+
+    cls = FixClient if args.product == "prediction" else MarginFixClient
+    endpoints = {}
+    for session_type, (host, port, tls) in _endpoints(args).items():
+        if not tls and args.pinned_cert:
+            raise UsageProblem("--pinned-cert applies to TLS: drop it or drop tcp:// from --endpoint")
+        endpoint = Endpoint(host, port, tls=tls)
+        check_endpoint(endpoint, allow_unlisted_hosts=args.allow_unlisted_host)
+        endpoints[session_type] = endpoint
+    options: dict[str, Any] = {
+        "pinned_cert": args.pinned_cert,
+        "allow_unlisted_hosts": args.allow_unlisted_host,
+        "backoff": Backoff(attempts=2),
+    }
+    if endpoints:
+        options["endpoints"] = endpoints
+    return cls.from_env(args.env, **options)
+
+
+def _tracker(args: argparse.Namespace, key_id: str, session_type: str) -> Any:
+    """The tracker rebuilt from ``--from-log`` (None without it)."""
+    if not args.from_log:
+        return None
+    from ..restore import restore
+
+    restored = restore(*args.from_log, product=args.product, key_id=key_id, session_type=session_type)
+    return restored.tracker
+
+
+def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``kalshi-fix kill``.
+
+    Args:
+        args: parsed arguments.
+        out: where the reports go.
+        err: where problems go.
+
+    Returns:
+        0 when nothing is left open, 1 when something is (or a session failed), 2 for a usage
+        problem.
+    """
+    from ..errors import FixError
+
+    try:
+        normalize(args)
+        client = _client(args)
+        sessions = []
+        for session_type in args.sessions:
+            tracker = _tracker(args, client.credentials.key_id, session_type)
+            # a fresh process has no sequence numbers of the trading one: KalshiRT is reset
+            flags = {"reset_seq_num": True} if session_type == "KalshiRT" else {}
+            session = client.session(
+                session_type, tracker=tracker, cancel_orders_on_disconnect=True, **flags
+            )
+            sessions.append((session_type, session))
+    except UsageProblem as exc:
+        print(f"kalshi-fix kill: {exc}", file=err)
+        return EXIT_USAGE
+    except (FixError, ValueError, OSError) as exc:
+        print(f"kalshi-fix kill: {cli_text(str(exc), args.product)}", file=err)
+        return EXIT_USAGE
+    status = EXIT_OK
+    for session_type, session in sessions:
+        try:
+            with session:
+                known = len(session.tracker.open_orders())
+                print(
+                    f"logged on to {session_type} ({args.product}, {args.env}) as "
+                    f"{session.config.sender_comp_id}; {known} open order(s) known; killing",
+                    file=out,
+                    flush=True,
+                )
+                report = session.kill(timeout=args.timeout, fallback_after=args.fallback_after)
+                print(report, file=out, flush=True)
+                if not report.done:
+                    status = EXIT_FAILED
+        except (FixError, OSError) as exc:
+            print(f"kalshi-fix kill: {session_type}: {failure_text(exc, args, session_type)}", file=err)
+            status = EXIT_FAILED
+    return status
+
+
+def add_kill_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add ``kalshi-fix kill`` to the subcommands of ``kalshi-fix``."""
+    cmd = sub.add_parser(
+        "kill",
+        help="cancel every open order of an API key (the kill switch) and report",
+        description="Log on with credentials from the environment (KALSHI_KEY_ID + "
+        "KALSHI_PRIVATE_KEY or KALSHI_PRIVATE_KEY_PATH; KALSHI_PERPS_* for margin) to each "
+        "--session, cancel every open order by the fastest documented means (OrderMassCancelRequest "
+        "on KalshiNR; order-group triggers and single OrderCancelRequests on KalshiRT), print what "
+        "was sent and what is still open and why, log out. Sessions log on with "
+        "CancelOrdersOnDisconnect=Y.",
+        epilog="exit status: 0 nothing left open, 1 something is (or may be) still open or a "
+        "session failed, 2 usage error (arguments, credentials, files)",
+    )
+    cmd.add_argument("--env", choices=["demo", "production"], default="demo")
+    cmd.add_argument("--product", choices=PRODUCTS, default="prediction")
+    cmd.add_argument(
+        "--session",
+        dest="sessions",
+        action="append",
+        type=session_arg,
+        metavar="TYPE",
+        help="order-entry session type to kill on: NR or RT (repeatable; default NR)",
+    )
+    cmd.add_argument(
+        "--endpoint",
+        action="append",
+        metavar="[TYPE=][tcp://]HOST:PORT",
+        help="connect here instead of Kalshi's host, e.g. a mock gateway (TLS; tcp:// for plain "
+        "TCP to loopback); TYPE= names the session type when several --session are given",
+    )
+    cmd.add_argument("--pinned-cert", metavar="PEM", help="trust exactly this server certificate")
+    cmd.add_argument(
+        "--allow-unlisted-host",
+        action="store_true",
+        help="permit a TLS host that is not one of Kalshi's documented FIX hosts",
+    )
+    cmd.add_argument(
+        "--from-log",
+        action="append",
+        metavar="LOG",
+        help="the trading process's FIX message log (repeatable, oldest first): the orders it "
+        "holds open are named, followed and cancelled one by one where needed",
+    )
+    cmd.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait per session (default 10)"
+    )
+    cmd.add_argument(
+        "--fallback-after",
+        type=float,
+        default=1.0,
+        help="seconds after the mass cancel's answer before a still-open order gets its own "
+        "OrderCancelRequest (default 1)",
+    )
+    cmd.set_defaults(sessions=None)
+
+
+def normalize(args: argparse.Namespace) -> None:
+    """Defaults that argparse cannot express: ``--session`` NR when none is given; only
+    order-entry session types.
+
+    Raises:
+        UsageProblem: a session type that cannot cancel orders.
+    """
+    args.sessions = list(dict.fromkeys(args.sessions or ["KalshiNR"]))
+    for session_type in args.sessions:
+        if session_type not in _ORDER_ENTRY:
+            raise UsageProblem(
+                f"--session {session_type[6:]}: only order-entry sessions cancel orders (NR or RT)"
+            )
