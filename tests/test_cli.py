@@ -74,8 +74,9 @@ def test_separators_and_log_prefixes(
         + b"\r\n"
     )
     code, out, err = run(capsys, monkeypatch, ["decode"], text)
-    assert code == 0, err
+    # every frame is read whatever precedes it on its line; the line with no frame is told
     assert "#1 Heartbeat" in out and "#2 NewOrderSingle" in out
+    assert code == 1 and "text, not a FIX frame: 'garbage line without fix'" in err
 
 
 def test_raw_soh_stream_with_several_frames(

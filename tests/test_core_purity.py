@@ -21,6 +21,7 @@ CORE = [
     "driver.py",
     "risk.py",
     "ranges.py",
+    "killswitch.py",
     "_recovery.py",
     "store.py",
     "redaction.py",
