@@ -430,7 +430,9 @@ class SessionBase:
             if self.driver is not None:
                 self.driver.rearm()
 
-    def _start_kill(self, halt: bool, use_groups: bool, fallback_after: float) -> KillSwitch:
+    def _start_kill(
+        self, halt: bool, use_groups: bool, fallback_after: float, confirm: bool | None = None
+    ) -> KillSwitch:
         """Start the core's kill switch (`Driver.kill`) and get what it sent on its way."""
         sup = self.driver
         if sup is None:
@@ -438,7 +440,10 @@ class SessionBase:
         with self._lock:
             if halt:
                 self._halt_reason = "the kill switch"
-            kill = sup.kill(self._clock(), halt=halt, use_groups=use_groups, fallback_after=fallback_after)
+            kill = sup.kill(
+                self._clock(), halt=halt, use_groups=use_groups, fallback_after=fallback_after,
+                confirm=confirm,
+            )
         self._flush(sup)
         return kill
 
@@ -783,6 +788,7 @@ class AsyncSessionBase(SessionBase):
         halt: bool = True,
         use_groups: bool = True,
         fallback_after: float = DEFAULT_FALLBACK_AFTER,
+        confirm: bool | None = None,
     ) -> KillReport:
         """Take every open order of this session off the book by the fastest documented means
         (`kalshi_fix_sansio.killswitch`: one 35=q on KalshiNR; order-group triggers and single
@@ -797,6 +803,10 @@ class AsyncSessionBase(SessionBase):
             use_groups: trigger order groups where 35=q is not available.
             fallback_after: seconds before an order a 35=q or a trigger did not cancel gets
                 its own 35=F.
+            confirm: once the tracker shows nothing open, wait for a drop-copy replay
+                (EventResendRequest from the cursor) to confirm it, cancelling what it reveals
+                open; None: on a session that catches up (KalshiNR, ``catch_up`` on). The
+                report's ``confirmed`` says how it went.
 
         Returns:
             The `KillReport`: done, or what is still open and why.
@@ -804,7 +814,7 @@ class AsyncSessionBase(SessionBase):
         Raises:
             LocalProtocolError: the session was never opened.
         """
-        kill = self._start_kill(halt, use_groups, fallback_after)
+        kill = self._start_kill(halt, use_groups, fallback_after, confirm)
         await self._await_kill(kill, self._now() + (math.inf if timeout is None else timeout))
         return self._kill_report(kill)
 
@@ -870,6 +880,7 @@ class AsyncKillAll:
         halt: bool = True,
         use_groups: bool = True,
         fallback_after: float = DEFAULT_FALLBACK_AFTER,
+        confirm: bool | None = None,
     ) -> list[KillReport]:
         """``await session.kill(...)`` on every open order-entry session this client made, at
         once (one deadline for all).
@@ -879,7 +890,7 @@ class AsyncKillAll:
         """
         return await kill_sessions(
             self._made_sessions(), timeout=timeout, halt=halt, use_groups=use_groups,
-            fallback_after=fallback_after,
+            fallback_after=fallback_after, confirm=confirm,
         )
 
 async def kill_sessions(
@@ -889,10 +900,13 @@ async def kill_sessions(
     halt: bool,
     use_groups: bool,
     fallback_after: float,
+    confirm: bool | None = None,
 ) -> list[KillReport]:
     """``kill_all`` of the async clients: start the kill on every open order-entry session at
     once, then wait for all of them (one deadline)."""
-    started = [(s, s._start_kill(halt, use_groups, fallback_after)) for s in kill_targets(sessions)]
+    started = [
+        (s, s._start_kill(halt, use_groups, fallback_after, confirm)) for s in kill_targets(sessions)
+    ]
     if not started:
         return []
     deadline = started[0][0]._now() + (math.inf if timeout is None else timeout)

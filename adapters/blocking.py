@@ -241,17 +241,19 @@ class BlockingSession(SessionBase):
         halt: bool = True,
         use_groups: bool = True,
         fallback_after: float = DEFAULT_FALLBACK_AFTER,
+        confirm: bool | None = None,
     ) -> KillReport:
         """Take every open order of this session off the book and wait until none is open.
 
         As `AsyncSessionBase.kill <kalshi_fix_sansio.adapters._base.AsyncSessionBase.kill>`
         (one 35=q on KalshiNR; order-group triggers and single 35=F on KalshiRT; with the
-        connection down it waits for the reconnect), blocking.
+        connection down it waits for the reconnect; ``confirm``: a drop-copy replay confirms
+        nothing is open, by default where the session catches up), blocking.
 
         Returns:
             The `KillReport`: done, or what is still open and why.
         """
-        kill = self._start_kill(halt, use_groups, fallback_after)
+        kill = self._start_kill(halt, use_groups, fallback_after, confirm)
         self._await_kill(kill, None if timeout is None else time.monotonic() + timeout)
         return self._kill_report(kill)
 
@@ -495,6 +497,7 @@ class FixClient(ClientBase[BlockingSession]):
         halt: bool = True,
         use_groups: bool = True,
         fallback_after: float = DEFAULT_FALLBACK_AFTER,
+        confirm: bool | None = None,
     ) -> list[KillReport]:
         """`BlockingSession.kill` on every open order-entry session this client made, at once
         (one deadline for all).
@@ -503,7 +506,7 @@ class FixClient(ClientBase[BlockingSession]):
             One `KillReport` per session killed (none open: an empty list).
         """
         started = [
-            (s, s._start_kill(halt, use_groups, fallback_after))
+            (s, s._start_kill(halt, use_groups, fallback_after, confirm))
             for s in kill_targets(self._made_sessions())
         ]
         deadline = None if timeout is None else time.monotonic() + timeout

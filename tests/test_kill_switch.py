@@ -277,6 +277,8 @@ def test_kill_leaves_nothing_open_per_adapter(
             assert open_at_gateway(h) == []
             expected = ["q"] if session_type == "KalshiNR" else ["F", "UOG"]
             assert sorted(r.msg_type for r in report.sent) == expected
+            # KalshiNR: a drop-copy replay confirmed it; KalshiRT has none (the tracker decides)
+            assert report.confirmed is (True if session_type == "KalshiNR" else None), str(report)
             with pytest.raises(TradingHalted):
                 await d.call(session.place(limit(f"{adapter}-late")))
             session.rearm()
@@ -368,3 +370,62 @@ def test_kill_all_cancels_on_the_clients_open_order_entry_sessions(
                 await d.call(nr.place(limit("nr-3")))
 
     run(adapter, scenario)
+
+
+# -- drop-copy confirmation ------------------------------------------------------------------------
+
+
+def replay_requests(h: Harness) -> list[bytes]:
+    return [frame for frame in h.sent if b"\x0135=U1\x01" in frame]
+
+
+def test_kalshi_nr_kill_is_confirmed_by_a_drop_copy_replay() -> None:
+    h = Harness()
+    h.start()
+    for n in range(2):
+        place(h, f"o-{n}")
+    h.other_trades("sell", [1])  # o-0 partly filled: the cursor has an ExecID to replay from
+    kill = h.driver.kill(h.now)
+    h.pump()
+    assert sent_types(h) == ["q"] and len(replay_requests(h)) == 1
+    assert kill.finished_at is not None and gateway_open(h) == []
+    report = kill.report(h.now)
+    assert report.done and report.confirmed is True
+    assert any("drop copy confirmed nothing open" in note for note in report.notes)
+
+
+def test_a_confirmation_kalshi_refuses_is_reported_and_the_kill_still_ends() -> None:
+    h = Harness(allowlist=[])  # the account may not use historical replay (35=U3 reason 5)
+    h.start()
+    place(h, "o-0")
+    h.other_trades("sell", [1])
+    kill = h.driver.kill(h.now)
+    h.pump()
+    report = kill.report(h.now)
+    assert kill.finished_at is not None and report.done and report.confirmed is False
+    assert any("drop copy could not confirm" in n and "allowlisted" in n for n in report.notes)
+
+
+def test_without_an_execid_there_is_nothing_to_confirm_from() -> None:
+    h = Harness()
+    h.start()  # no order, no report: the 35=r answering the 35=q carries no ExecID
+    kill = h.driver.kill(h.now)
+    h.pump()
+    report = kill.report(h.now)
+    assert kill.finished_at is not None and report.done
+    assert report.confirmed is False and replay_requests(h) == []
+    assert any("nothing to replay from" in note for note in report.notes)
+
+
+def test_confirmation_can_be_turned_off_and_is_refused_where_there_is_no_replay() -> None:
+    h = Harness()
+    h.start()
+    place(h, "o-0")
+    kill = h.driver.kill(h.now, confirm=False)
+    h.pump()
+    assert kill.finished_at is not None and kill.report(h.now).confirmed is None
+    assert replay_requests(h) == []
+    rt = Harness(session_type="KalshiRT")
+    rt.start()
+    with pytest.raises(LocalProtocolError, match="cannot ask the drop copy to confirm"):
+        rt.driver.kill(rt.now, confirm=True)

@@ -370,9 +370,14 @@ class CatchUp:
         begin.update(self._carry)
         return sorted(begin.items()), None
 
-    def started(self, requests: Mapping[int, tuple[int, str]], now: float = 0.0) -> Event:
+    def started(
+        self, requests: Mapping[int, tuple[int, str]], now: float = 0.0, reason: str | None = None
+    ) -> Event:
         """The EventResendRequests were sent at ``now``: RefSeqNum -> (exchange index,
-        BeginExecID)."""
+        BeginExecID); ``reason`` names a round asked for outside a Logon (e.g. to confirm the
+        kill switch)."""
+        if reason is not None:
+            self._reason = reason
         self.rounds += 1
         self.deadline = now + self.timeout
         self._pending = dict(requests)

@@ -42,7 +42,7 @@ import attrs
 
 from ._message import Message
 from .book import Books
-from .catchup import CatchUp, CatchUpFailed, ExecCursor, catches_up
+from .catchup import CatchUp, CatchUpComplete, CatchUpFailed, ExecCursor, catches_up
 from .config import SessionConfig
 from .errors import FixError, LocalProtocolError
 from .events import (
@@ -453,6 +453,7 @@ class Driver:
         halt: bool = True,
         use_groups: bool = True,
         fallback_after: float = DEFAULT_FALLBACK_AFTER,
+        confirm: bool | None = None,
     ) -> KillSwitch:
         """Cancel every open order of this session by the fastest documented means
         (`kalshi_fix_sansio.killswitch`): what can be sent now is sent now; the driver then
@@ -465,15 +466,28 @@ class Driver:
             halt: also refuse new orders and replaces (`TradingHalted`) until `rearm`.
             use_groups: trigger order groups where 35=q is not available (KalshiRT).
             fallback_after: see `kalshi_fix_sansio.killswitch.DEFAULT_FALLBACK_AFTER`.
+            confirm: once the tracker shows nothing open, confirm it with a drop-copy replay
+                from the cursor (EventResendRequest; an order it reveals open is cancelled
+                too); None: when the session catches up (KalshiNR with ``catch_up`` on).
 
         Returns:
             The kill switch under way (replacing one still under way).
+
+        Raises:
+            LocalProtocolError: ``confirm=True`` on a session that cannot request a replay.
         """
+        can_confirm = self.catch_up is not None and self.catch_up.enabled
+        if confirm and not can_confirm:
+            raise LocalProtocolError(
+                f"confirm=True: {self.config.session_type} ({self.config.product}) cannot ask "
+                "the drop copy to confirm (a KalshiNR session with catch_up on can)"
+            )
         if halt:
             self.halt("the kill switch")
         self._kill = KillSwitch(
             self.config, self.tracker, now, use_groups=use_groups, fallback_after=fallback_after,
             halted=self._halted is not None,
+            confirm=can_confirm if confirm is None else confirm,
         )
         self._drive_kill(now)
         return self._kill
@@ -507,11 +521,10 @@ class Driver:
         if kill is None:
             return
         sup = self.supervisor
-        kill.advance(
-            now,
-            lambda message: sup.send(message, now),
-            connected=sup.state is SupervisorState.ACTIVE and sup.session is not None,
-        )
+        connected = sup.state is SupervisorState.ACTIVE and sup.session is not None
+        kill.advance(now, lambda message: sup.send(message, now), connected=connected)
+        if kill.confirm_due and connected:
+            self._confirm_kill(kill, now)
         if kill.finished_at is not None or sup.finished:
             self._kill = None
 
@@ -575,14 +588,14 @@ class Driver:
                 self._logged_on(now, reconnect=True)
             elif self.catch_up is not None:
                 if isinstance(event, Disconnected):
-                    self._put_opt(self.catch_up.connection_lost(), now)
+                    self._catch_up_result(self.catch_up.connection_lost(), now)
                 elif isinstance(event, (RejectReceived, BusinessRejectReceived)):
-                    self._put_opt(self.catch_up.observe(event), now)
+                    self._catch_up_result(self.catch_up.observe(event), now)
         if self._kill is not None:
             self._drive_kill(now)
         catch_up = self.catch_up
         if catch_up is not None and catch_up.deadline is not None and now >= catch_up.deadline:
-            self._put_opt(catch_up.timed_out(now), now)
+            self._catch_up_result(catch_up.timed_out(now), now)
         queue = self._queue
         if queue and not self._warned and now >= queue[0][1] + self.policy.lag_warning:
             self._warned = True
@@ -617,7 +630,7 @@ class Driver:
             self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
             return
         if catch_up is not None:
-            self._put_opt(catch_up.observe(event, new), now)
+            self._catch_up_result(catch_up.observe(event, new), now)
 
     def _logged_on(self, now: float, *, reconnect: bool) -> None:
         catch_up, sup = self.catch_up, self.supervisor
@@ -627,6 +640,13 @@ class Driver:
         self._put_opt(problem, now)
         if not begin:
             return
+        requests = self._request_replay(now, begin)
+        if requests:
+            self._emit(catch_up.started(requests, now), now)
+
+    def _request_replay(self, now: float, begin: list[tuple[int, str]]) -> dict[int, tuple[int, str]]:
+        """Send one EventResendRequest per (exchange index, BeginExecID); what was sent, by
+        MsgSeqNum (a refused send is reported as `CatchUpFailed`)."""
         if self._dialect is None:
             from . import margin, prediction
 
@@ -634,7 +654,7 @@ class Driver:
         requests: dict[int, tuple[int, str]] = {}
         for index, exec_id in begin:
             try:
-                seq = sup.send(self._dialect.EventResendRequest(begin_exec_id=exec_id), now)
+                seq = self.supervisor.send(self._dialect.EventResendRequest(begin_exec_id=exec_id), now)
             except FixError as exc:
                 failed = CatchUpFailed(
                     f"could not request the replay from {exec_id}: {exc}",
@@ -644,8 +664,42 @@ class Driver:
                 self._emit(failed, now)
                 continue
             requests[seq] = (index, exec_id)
-        if requests:
-            self._emit(catch_up.started(requests, now), now)
+        return requests
+
+    def _catch_up_result(self, event: Event | None, now: float) -> None:
+        """A catch-up round's event: queued, and told to a kill switch waiting for the drop
+        copy's confirmation (a round lost with the connection or late is asked again at the
+        next Logon, whose answer confirms)."""
+        if event is None:
+            return
+        self._emit(event, now)
+        kill = self._kill
+        if kill is None or kill.confirmed is not None or not kill.confirm:
+            return
+        if isinstance(event, CatchUpComplete):
+            kill.confirmation(True, f"{event.replayed} report(s) replayed since the cursor", now)
+        elif isinstance(event, CatchUpFailed) and (
+            event.exchange_index is not None or event.code is not None
+        ):
+            kill.confirmation(False, event.reason, now)
+
+    def _confirm_kill(self, kill: KillSwitch, now: float) -> None:
+        """Ask the drop copy to confirm that nothing is open (a replay from the cursor)."""
+        catch_up = self.catch_up
+        assert catch_up is not None
+        if catch_up.active:  # a round under way: its answer confirms
+            kill.confirming()
+            return
+        begin = sorted(catch_up.cursor)
+        if not begin:
+            kill.confirmation(False, "no ExecutionReport was seen yet: nothing to replay from", now)
+            return
+        requests = self._request_replay(now, begin)
+        if not requests:
+            kill.confirmation(False, "the EventResendRequest could not be sent", now)
+            return
+        kill.confirming()
+        self._emit(catch_up.started(requests, now, reason="confirming the kill switch"), now)
 
     def _put_opt(self, event: Event | None, now: float) -> None:
         if event is not None:

@@ -149,6 +149,8 @@ class KillReport:
         triggered_groups: order groups triggered (they refuse new orders until Reset).
         waited_for_reconnect: the connection was down when the kill had to send: it acted
             after the reconnect.
+        confirmed: a drop-copy replay confirmed nothing open (True), could not (False, see
+            ``notes``), or none was asked for (None).
         notes: what else happened (a rejected 35=q, the connection lost meanwhile...).
     """
 
@@ -163,6 +165,7 @@ class KillReport:
     triggered_groups: tuple[str, ...] = ()
     waited_for_reconnect: bool = False
     notes: tuple[str, ...] = ()
+    confirmed: bool | None = None
 
     def __str__(self) -> str:
         verdict = "done: nothing open" if self.done else f"NOT done: {len(self.still_open)} still open"
@@ -209,6 +212,10 @@ def _code(value: Any) -> str | None:
     return str(getattr(value, "value", value))
 
 
+_MAX_CONFIRM_ROUNDS: Final = 3
+"""Drop-copy confirmations one kill asks for before it reports what keeps appearing."""
+
+
 class KillSwitch:
     """Cancel every open order of one session, by the fastest documented means (sans-IO).
 
@@ -222,6 +229,9 @@ class KillSwitch:
         use_groups: trigger order groups where 35=q is not available (KalshiRT).
         fallback_after: see `DEFAULT_FALLBACK_AFTER`.
         halted: whether the caller also halted new orders (reported only).
+        confirm: once the tracker shows nothing open, wait for a drop-copy replay to confirm
+            it (`confirm_due`, `confirming`, `confirmation`: the driver runs the replay); an
+            order the replay reveals open is cancelled too, then it confirms again.
 
     Raises:
         LocalProtocolError: ``fallback_after`` is not a number >= 0.
@@ -236,6 +246,7 @@ class KillSwitch:
         use_groups: bool = True,
         fallback_after: float = DEFAULT_FALLBACK_AFTER,
         halted: bool = False,
+        confirm: bool = False,
     ) -> None:
         if isinstance(fallback_after, bool) or not isinstance(fallback_after, (int, float)) or not fallback_after >= 0:
             raise LocalProtocolError(f"fallback_after must be seconds >= 0, got {fallback_after!r}")
@@ -264,7 +275,11 @@ class KillSwitch:
         self._notes: list[str] = []
         self._triggered: list[str] = []
         self.finished_at: float | None = None
-        """When `done` was first seen (None before)."""
+        """When `done` was first seen (and, with ``confirm``, the drop copy answered; None
+        before)."""
+        self.confirm = confirm
+        self._confirm: str | None = None  # None, "due", "waiting", "confirmed", "unconfirmed"
+        self._confirm_rounds = 0
         if not self.can_cancel:
             why = "a listener session" if config.listener_session else "this session type"
             self._notes.append(f"{self.session}: {why} cannot send OrderCancelRequest (35=F)")
@@ -413,6 +428,7 @@ class KillSwitch:
             triggered_groups=tuple(self._triggered),
             waited_for_reconnect=self.waited_for_reconnect,
             notes=tuple(notes),
+            confirmed=self.confirmed,
         )
 
     # -- internals ------------------------------------------------------------------------
@@ -579,9 +595,48 @@ class KillSwitch:
         if any(r.msg_type == "q" for r in lost):
             self._mass_pending = True  # its answer was lost with the connection: ask again
 
+    @property
+    def confirm_due(self) -> bool:
+        """Nothing is open in the tracker: a drop-copy replay should confirm it now."""
+        return self._confirm == "due"
+
+    @property
+    def confirmed(self) -> bool | None:
+        """The drop copy confirmed nothing open (True), could not (False), or was not asked
+        or has not answered yet (None)."""
+        return {"confirmed": True, "unconfirmed": False}.get(self._confirm or "")
+
+    def confirming(self) -> None:
+        """The replay that confirms the kill was requested."""
+        self._confirm = "waiting"
+        self._confirm_rounds += 1
+
+    def confirmation(self, ok: bool, note: str, now: float) -> None:
+        """The confirming replay ended: ``ok`` when Kalshi replayed everything (the tracker
+        took it); ``note`` says how it went. An order it revealed open is cancelled next, then
+        the kill confirms again (at most three rounds)."""
+        if self._confirm != "waiting" and self._confirm != "due":
+            return
+        if ok and self.tracker.open_orders():
+            self._notes.append(f"the drop copy showed open orders the tracker had not seen: {note}")
+            if self._confirm_rounds < _MAX_CONFIRM_ROUNDS:
+                self._confirm = None  # cancel them, then confirm again
+                return
+            ok, note = False, "orders kept appearing in the drop copy's replays"
+        self._confirm = "confirmed" if ok else "unconfirmed"
+        self._notes.append(
+            f"drop copy confirmed nothing open: {note}" if ok else f"drop copy could not confirm: {note}"
+        )
+        self._check_done(now)
+
     def _check_done(self, now: float) -> None:
-        if self.finished_at is None and self.done:
-            self.finished_at = now
+        if self.finished_at is not None or not self.done:
+            return
+        if self.confirm and self._confirm is None:
+            self._confirm = "due"
+        if self.confirm and self._confirm in ("due", "waiting"):
+            return
+        self.finished_at = now
 
     def _why(self, order: TrackedOrder, now: float) -> str:
         cl = order.cl_ord_id
