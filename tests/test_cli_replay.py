@@ -177,6 +177,10 @@ def test_final_state_equals_the_live_tracker_and_books(live: Live) -> None:
     assert (orders["rest-2"]["status"], orders["rest-2"]["cum_qty"]) == ("PARTIALLY_FILLED", "4.00")
     assert (orders["rest-2"]["leaves_qty"], orders["rest-2"]["price"]) == ("4.00", "0.43")
     assert orders["far-1"]["status"] == "CANCELED"
+    # Kalshi's Canceled report says OrderQty = CumQty (0); what was ordered is kept apart
+    assert (orders["far-1"]["order_qty"], orders["far-1"]["cum_qty"]) == ("0.00", "0")
+    assert orders["far-1"]["original_qty"] == "5.00"
+    assert replayed["key_ids"] == ["trader-key"] and replayed["ignored"] == 0
     assert orders["bad-1"]["status"] == "REJECTED" and orders["bad-1"]["rejection"]
     assert replayed["open_orders"] == ["rest-2"]
     assert replayed["positions"] == [
@@ -227,6 +231,9 @@ def test_text_state(live: Live) -> None:
     assert re.match(r"  rest-2 +HIGHNY-23DEC31 +buy +PARTIALLY_FILLED +0\.43 +8\.00 +4\.00 +4\.00 +0\.42$", lines[3])
     assert "all orders (4):" in lines
     assert re.search(r"^  bad-1 +HIGHNY-23DEC31 +buy +REJECTED ", out, re.M)
+    # a canceled order: the quantity ordered and the quantity filled, not Kalshi's OrderQty 0
+    assert re.search(r"^  far-1 +HIGHNY-23DEC31 +buy +CANCELED +0\.10 +5\.00 +0 +0 ", out, re.M)
+    assert lines[0].endswith(", API key trader-key")
     assert re.search(rf"^  {SYM} +4\.00 +0\.42 +4\.00 +0 +0\.02$", out, re.M)  # the position
     assert "books (best 1 levels):" in lines and f"  {SYM} (consistent)" in lines
     assert re.search(r"^    1  4\.00 +0\.4300  0\.4500  30\.00$", out, re.M)
@@ -253,7 +260,7 @@ def test_step_prints_every_message_and_what_it_changed(live: Live) -> None:
         "    order rest-1: NEW -> PARTIALLY_FILLED ",
         "    position HIGHNY-23DEC31: net 4.00 avg price 0.42 fees 0.02",
         "    trade HIGHNY-23DEC31: 4.00 @ 0.4200 aggressor sell",
-        "    order far-1: NEW -> CANCELED ",
+        "    order far-1: NEW -> CANCELED buy HIGHNY-23DEC31 qty 5.00 cum 0 leaves 0 ",
         "    order rest-1: PARTIALLY_FILLED -> REPLACED ",
         "    order bad-1: PENDING_NEW -> REJECTED ",
         "    book HIGHNY-23DEC31: bids 25.00@0.4000 | asks 30.00@0.4500",
@@ -331,15 +338,71 @@ IN_HEADER = b"49=Kalshi\x0156=key-1\x0134=%d\x0152=20270115-08:00:%02d.000\x01"
 def test_direction_from_the_message_type_when_comp_ids_say_nothing() -> None:
     header = b"49=me\x0156=them\x0134=1\x0152=20270115-08:00:00.000\x01"
     new = frame(b"35=D\x0111=o-1\x0138=3\x0140=2\x0144=42\x0154=1\x0155=X\x01", header)
-    ack = frame(
+    ack = frame(  # received: the comp ids the other way round (our key "me" is its target)
         b"35=8\x016=0\x0111=o-1\x0114=0\x0117=1;1\x0137=ord-1\x0138=3\x0139=0\x0154=1\x0155=X\x01"
         b"150=0\x01151=3\x01",
-        header,
+        b"49=them\x0156=me\x0134=1\x0152=20270115-08:00:00.000\x01",
     )
     replayed = state(["-"], new + b"\n" + ack + b"\n")
     assert [(o["cl_ord_id"], o["status"], o["price"]) for o in replayed["orders"]] == [
         ("o-1", "NEW", "0.42")
     ]
+
+
+def _two_keys_log(first: str = "key-1", second: str = "key-2") -> bytes:
+    """``first`` buys 3 of X, ``second`` sells 2 of X (both filled), md-key's snapshot of X:
+    bare frames."""
+    lines = []
+    for n, (key, cl, side, qty) in enumerate([(first, "o-1", b"1", b"3"), (second, "o-2", b"2", b"2")]):
+        out = b"49=%s\x0156=KalshiNR\x0134=%d\x0152=20270115-08:00:%02d.000\x01" % (key.encode(), n + 2, 2 * n)
+        into = b"49=Kalshi\x0156=%s\x0134=%d\x0152=20270115-08:00:%02d.000\x01" % (key.encode(), n + 2, 2 * n + 1)
+        body = b"11=%s\x0138=%s\x0140=2\x0144=42\x0154=%s\x0155=X\x01" % (cl.encode(), qty, side)
+        lines.append(frame(b"35=D\x01" + body, out))
+        lines.append(frame(
+            b"35=8\x016=0.42\x0111=%s\x0114=%s\x0117=%d;1\x0131=0.42\x0132=%s\x0137=ord-%d\x0138=%s\x01"
+            b"39=2\x0154=%s\x0155=X\x01150=F\x01151=0\x01" % (cl.encode(), qty, n + 1, qty, n, qty, side),
+            into,
+        ))
+    md = b"49=Kalshi\x0156=md-key\x0134=2\x0152=20270115-08:00:09.000\x01"
+    snapshot = b"35=W\x0155=X\x01268=1\x01269=0\x01270=0.4000\x01271=5\x01272=20270115\x01273=08:00:09.000\x01"
+    lines.append(frame(snapshot, md))
+    return b"\n".join(lines) + b"\n"
+
+
+def test_a_log_of_two_api_keys_is_refused_unless_key_id_chooses(tmp_path: Path) -> None:
+    data = _two_keys_log()
+    refusal = (
+        "kalshi-fix replay: <stdin>: the log holds the orders of 2 API keys (key-1, key-2): pass "
+        "--key-id KEY to replay one account (positions of two accounts are never merged)\n"
+    )
+    for options in ([], ["--step"], ["--json"], ["--step", "--json"]):
+        assert run(["replay", *options, "-"], data) == (2, "", refusal)  # nothing else printed
+    mine = state(["-", "--key-id", "key-1"], data)
+    assert [o["cl_ord_id"] for o in mine["orders"]] == ["o-1"]
+    assert [(q["symbol"], q["net"]) for q in mine["positions"]] == [("X", "3")]
+    assert (mine["key_ids"], mine["ignored"]) == (["key-1"], 2)
+    assert [b["symbol"] for b in mine["books"]] == ["X"]  # market data of any key is kept
+    theirs = state(["-", "--key-id", "key-2"], data)
+    assert [(q["symbol"], q["net"]) for q in theirs["positions"]] == [("X", "-2")]
+    both = state(["-", "--key-id", "key-1", "--key-id", "key-2"], data)  # one account, two keys
+    assert both["positions"][0]["net"] == "1" and both["key_ids"] == ["key-1", "key-2"]
+    code, out, err = run(["replay", "-", "--key-id", "key-1"], data)
+    assert code == 0 and err == ""
+    assert out.splitlines()[0].endswith(", API key key-1 (2 message(s) of other API keys left out)")
+    code, out, _ = run(["replay", "--step", "-", "--key-id", "key-1"], data)
+    assert code == 0 and "o-2" not in out and "ClOrdID=o-1" in out
+    code, out, err = run(["replay", "-", "--key-id", "typo"], data)
+    assert (code, out) == (2, "")
+    assert err == (
+        "kalshi-fix replay: <stdin>: the log holds no order-entry line of --key-id typo; it holds "
+        "those of key-1, key-2\n"
+    )
+    assert run(["replay", "-", "--key-id", ""], data)[0] == 2
+    # the refusal of docs/replay.md, word for word
+    log = tmp_path / "all.log"
+    log.write_bytes(_two_keys_log("trader-key", "other-key"))
+    code, _, err = run(["replay", str(log)])
+    assert err.replace(str(log), "all.log").strip() == _blocks("text")[1].strip()
 
 
 def test_use_dollars_follows_the_logon_of_each_session(tmp_path: Path) -> None:
@@ -509,7 +572,8 @@ def test_never_a_traceback(live: Live, data: st.DataObject) -> None:
     mutated = text[:start] + junk + text[end:]
     options = data.draw(st.sampled_from([[], ["--step"], ["--json"], ["--step", "--json"]]))
     code, _, err = run(["replay", *options, "-"], mutated)
-    assert code in (0, 1), err
+    # a damaged session id reads as a second API key: refused, with the keys named
+    assert code in (0, 1) or (code == 2 and "pass --key-id KEY to replay one account" in err), err
     assert "Traceback" not in err and "internal error" not in err
 
 
@@ -538,7 +602,7 @@ def test_docs_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_docs_console_examples_print_what_the_page_shows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (log,) = _blocks("text")
+    log = _blocks("text")[0]  # the first: the log; the second is a refusal on stderr
     (tmp_path / "session.log").write_text(log, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     synopsis, *examples = _blocks("console")

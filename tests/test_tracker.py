@@ -147,6 +147,34 @@ def test_replace_chain_and_cancel_and_cancel_reject() -> None:
     assert new.cum_qty <= new.order_qty and t.position(SYM).net == 3
 
 
+def test_original_qty_survives_the_cancel_report_that_lowers_order_qty() -> None:
+    # Kalshi's Canceled report: 38 = CumQty + LeavesQty = CumQty, unless PreserveOriginalOrderQty
+    t = OrderTracker()
+    t.sent(nos("q-1", qty=10))
+    assert (t.order("q-1").order_qty, t.order("q-1").original_qty) == (10, 10)  # type: ignore[union-attr]
+    t.on_message(er("q-1", "1;1", "0", "0"))
+    t.sent(p.OrderCancelRequest(cl_ord_id="q-c", orig_cl_ord_id="q-1", side=p.Side.BUY, symbol=SYM))
+    t.on_message(er("q-c", "2;1", "4", "4", qty=0, cum=0, orig="q-1"))
+    order = t.order("q-1")
+    assert order is not None and order.status is OrderStatus.CANCELED
+    assert (order.order_qty, order.original_qty, order.cum_qty, order.leaves_qty) == (0, 10, 0, 0)
+    assert order.snapshot().original_qty == 10
+    # partly filled, then canceled: 3 of 10 filled
+    t.sent(nos("q-2", qty=10))
+    t.on_message(er("q-2", "3;1", "0", "0"))
+    t.on_message(er("q-2", "4;1", "F", "1", cum=3, last=("0.42", 3)))
+    t.on_message(er("q-2", "5;1", "4", "4", qty=3, cum=3))
+    assert (t.order("q-2").order_qty, t.order("q-2").original_qty) == (3, 10)  # type: ignore[union-attr]
+    # a replacement's is its own quantity, and with PreserveOriginalOrderQty nothing differs
+    t.on_message(er("q-3", "6;1", "5", "5", qty=6, cum=3, orig="q-2r"))
+    t.on_message(er("q-3", "7;1", "4", "4", qty=6, cum=3))
+    assert (t.order("q-3").order_qty, t.order("q-3").original_qty) == (6, 6)  # type: ignore[union-attr]
+    # known only from its cancel report (a listener): the best known is what the report says
+    listener = OrderTracker()
+    listener.on_message(er("x-9", "1;1", "4", "4", qty=2, cum=2))
+    assert listener.order("x-9").original_qty == 2  # type: ignore[union-attr]
+
+
 def test_margin_reports_and_listener_orders_are_tracked() -> None:
     t = OrderTracker()  # a listener: no `sent`, reports of another session
     t.on_message(er("x-1", "1;1", "0", "0", side="2", d=m))
@@ -358,9 +386,10 @@ def histories(draw: st.DrawFn) -> tuple[list[Any], list[Any]]:
 
 def check_invariants(t: OrderTracker) -> None:
     for order in t:
-        assert order.cum_qty <= order.order_qty
+        assert order.cum_qty <= order.order_qty <= order.original_qty or order.status is OrderStatus.REPLACED
         if not order.terminal:
             assert order.leaves_qty == order.order_qty - order.cum_qty
+            assert order.original_qty == order.order_qty
         if order.replaced_by is not None:
             nxt = t.order(order.replaced_by)
             assert order.status is OrderStatus.REPLACED

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .tracker import Fill, OrderTracker, Position, TrackedOrder
 
 __all__ = [
+    "Accounts",
     "Changes",
     "Entry",
     "LogIssue",
@@ -418,6 +419,7 @@ def _order_state(order: TrackedOrder) -> tuple[str | None, ...]:
             order.side,
             order.price,
             order.order_qty,
+            order.original_qty,
             order.cum_qty,
             order.leaves_qty,
             order.avg_px,
@@ -586,6 +588,78 @@ class Replay:
 
 
 # ---------------------------------------------------------------------------------------------
+# One account per tracker
+
+
+class Accounts:
+    """Which API keys' order-entry and drop-copy lines feed the tracker: one account per tracker.
+
+    `restore` and ``kalshi-fix replay`` ask it about every entry (`admits`), then `check` the
+    log as a whole: the positions of two accounts are never merged silently. An account line
+    is a line of a session type that receives ExecutionReports (KalshiNR, KalshiRT, KalshiDC),
+    or, where the session type is unknown, an order message (35=D, F, G, 8, 9, j); its key is
+    `Entry.key_id`. Market-data lines are no account's: every key's feed the books.
+
+    Args:
+        key_ids: the API keys (one account's) whose lines to keep; None keeps every key's, and
+            `check` refuses a log of more than one.
+
+    Attributes:
+        key_ids: as given (a frozenset), or None.
+        seen: the keys of the account lines asked about, in order of first appearance.
+        used: the keys of the account lines admitted.
+    """
+
+    def __init__(self, key_ids: str | Iterable[str] | None = None) -> None:
+        self.key_ids = _names(key_ids, "key_id")
+        self.seen: dict[str, None] = {}
+        self.used: dict[str, None] = {}
+
+    def admits(self, entry: Entry) -> bool:
+        """Whether the entry feeds the replay (False: another account's line, left out)."""
+        kind = entry.session_type
+        if not session_feeds(kind)[0]:
+            return True
+        if kind is None and entry.message.MSG_TYPE not in _TRACKER_TYPES:
+            return True
+        key = entry.key_id
+        if key is not None:
+            self.seen.setdefault(key, None)
+        if self.key_ids is not None and key not in self.key_ids:
+            return False  # another account's (or nobody's we can tell)
+        if key is not None:
+            self.used.setdefault(key, None)
+        return True
+
+    def check(
+        self, *, option: str = "key_id=", name: str = "key_id", action: str = "restore"
+    ) -> None:
+        """Refuse what was read: several keys and no ``key_ids``, or none of ``key_ids``.
+
+        Args:
+            option: how the caller selects a key, for the message (``"--key-id KEY"``).
+            name: the option's name, for the message (``"--key-id"``).
+            action: what the caller does, for the message (``"replay"``).
+
+        Raises:
+            RestoreError: with the keys the log holds in `RestoreError.key_ids`.
+        """
+        held = ", ".join(self.seen)
+        if self.key_ids is None and len(self.seen) > 1:
+            raise RestoreError(
+                f"the log holds the orders of {len(self.seen)} API keys ({held}): pass {option} "
+                f"to {action} one account (positions of two accounts are never merged)",
+                key_ids=self.seen,
+            )
+        if self.key_ids is not None and self.seen and not self.used:
+            raise RestoreError(
+                f"the log holds no order-entry line of {name} "
+                f"{', '.join(sorted(self.key_ids))}; it holds those of {held}",
+                key_ids=self.seen,
+            )
+
+
+# ---------------------------------------------------------------------------------------------
 # restore()
 
 
@@ -721,7 +795,7 @@ def restore(
         raise ValueError(f"product must be one of {', '.join(PRODUCTS)}, got {product!r}")
     if rfq_units not in ("cents", "dollars"):
         raise ValueError(f"rfq_units must be 'cents' or 'dollars', got {rfq_units!r}")
-    keys = _names(key_id, "key_id")
+    accounts = Accounts(key_id)
     types = _names(session_type, "session_type")
     if types is not None:
         from .spec import SESSIONS
@@ -743,43 +817,21 @@ def restore(
         product=product, use_dollars=use_dollars, rfq_units=rfq_units, on_issue=report
     )
     replay = Replay()
-    seen_keys: dict[str, None] = {}  # API keys of the lines that feed the tracker, in order
-    used_keys: dict[str, None] = {}
     ignored = 0
     for number, source in enumerate(sources, 1):
         name, data = _read(source, number)
         for entry in reader.entries(data, name):
-            kind = entry.session_type
-            if types is not None and kind not in types:
+            if types is not None and entry.session_type not in types:
                 ignored += 1
                 continue
-            tracks = session_feeds(kind)[0]
-            account = tracks and (kind is not None or entry.message.MSG_TYPE in _TRACKER_TYPES)
-            key = entry.key_id
-            if account:
-                if key is not None:
-                    seen_keys.setdefault(key, None)
-                if keys is not None and key not in keys:
-                    ignored += 1  # another account's (or nobody's we can tell)
-                    continue
-                if key is not None:
-                    used_keys.setdefault(key, None)
+            if not accounts.admits(entry):
+                ignored += 1
+                continue
             changes = replay.feed(entry, reader.report)
             for text in changes.problems if changes is not None else ():
                 reason = f"message #{entry.index}: {text}"
                 report(LogIssue(name, entry.offset, reason, applied=True))
-    if keys is None and len(seen_keys) > 1:
-        raise RestoreError(
-            f"the log holds the orders of {len(seen_keys)} API keys ({', '.join(seen_keys)}): "
-            "pass key_id= to restore one account (positions of two accounts are never merged)",
-            key_ids=seen_keys,
-        )
-    if keys is not None and seen_keys and not used_keys:
-        raise RestoreError(
-            f"the log holds no order-entry line of key_id {', '.join(sorted(keys))}; it holds "
-            f"those of {', '.join(seen_keys)}",
-            key_ids=seen_keys,
-        )
+    accounts.check()
     if strict and problems:
         raise RestoreError(_problems_text(problems), problems=problems)
     return Restored(
@@ -790,6 +842,6 @@ def restore(
         ignored=ignored,
         problems=tuple(problems),
         warnings=tuple(warnings),
-        key_ids=tuple(used_keys),
+        key_ids=tuple(accounts.used),
         last_time=replay.time,
     )

@@ -24,6 +24,10 @@ Rules:
   request's ClOrdID in 11 and the order's in 41) updates the order named by OrigClOrdID; the
   request's ClOrdID becomes an alias of it.
 * CumQty never decreases; LeavesQty is OrderQty - CumQty while the order is live, 0 after.
+  ``order_qty`` is OrderQty(38) of the last report applied; ``original_qty`` is the quantity
+  the order was for while live, which the report that ends it does not lower (Kalshi's
+  Canceled or Expired report carries OrderQty = CumQty + LeavesQty = CumQty, 0 for an unfilled
+  order, unless PreserveOriginalOrderQty(21008)=Y).
 * Fills (ExecType F) are kept once per ExecID, with their fees (NoMiscFees) and collateral
   changes (NoCollateralAmountChanges); positions are the signed sum of fills (Buy +, Sell -;
   prediction: Yes contracts, LastPx the Yes price).
@@ -215,6 +219,11 @@ class TrackedOrder:
         status: the `OrderStatus`.
         symbol, side, price, order_qty: the order (side as the code ``"1"`` / ``"2"``).
         cum_qty: CumQty(14), across a replace chain as Kalshi reports it.
+        original_qty: the quantity this ClOrdID was for while it was live: OrderQty(38) of the
+            request sent or of the reports before it became final; the report that ends it
+            does not lower it (a cancel's report carries OrderQty = CumQty unless
+            PreserveOriginalOrderQty, so ``order_qty`` of an unfilled canceled order is 0 while
+            this stays the quantity ordered). A replacement's is its own quantity.
         avg_px: AvgPx(6) of the last report.
         order_id: OrderID(37).
         orig_cl_ord_id: the ClOrdID this one replaced.
@@ -256,6 +265,9 @@ class TrackedOrder:
     rejection: Rejection | None = None
     acknowledged: bool = False
     parties: tuple[OrderParty, ...] = ()
+    original_qty: Decimal = attrs.field(
+        default=attrs.Factory(lambda self: self.order_qty, takes_self=True)
+    )
     # The tracker's bookkeeping: the de-duplication keys of the reports applied to this
     # ClOrdID, the request ClOrdIDs (cancels) that are aliases of it, and the arrival number
     # of each of its fills (`OrderTracker.fills` orders by them); dropped with it.
@@ -769,6 +781,10 @@ class OrderTracker:
             order.order_qty = value
         if order.cum_qty > order.order_qty:
             order.order_qty = order.cum_qty
+        if status not in TERMINAL:
+            order.original_qty = order.order_qty
+        elif order.order_qty >= order.original_qty:  # the report ending it never lowers it
+            order.original_qty = order.order_qty
         value = er.price
         if value is not None:
             order.price = value

@@ -16,7 +16,16 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from ..restore import Changes, Entry, LogIssue, LogReader, Replay, parse_time
+from ..restore import (
+    Accounts,
+    Changes,
+    Entry,
+    LogIssue,
+    LogReader,
+    Replay,
+    RestoreError,
+    parse_time,
+)
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
 from .decode import add_codec_options, printable, read_input
 
@@ -43,7 +52,8 @@ __all__ = [
 ]
 
 JSON_SCHEMA_VERSION: Final = 1
-"""The ``schema`` of every ``--json`` object (raised when a field changes meaning or goes)."""
+"""The ``schema`` of every ``--json`` object (raised when a field changes meaning or goes; a
+new field does not raise it)."""
 
 # body fields shown on a --step line, in this order, when the message has them
 _KEY_TAGS: Final = (
@@ -87,6 +97,7 @@ def order_record(order: TrackedOrder) -> dict[str, Any]:
         "open": order.is_open,
         "price": _text(order.price),
         "order_qty": _text(order.order_qty),
+        "original_qty": _text(order.original_qty),
         "cum_qty": _text(order.cum_qty),
         "leaves_qty": _text(order.leaves_qty),
         "avg_px": _text(order.avg_px),
@@ -163,8 +174,17 @@ def fill_record(fill: Fill) -> dict[str, Any]:
     }
 
 
-def state_record(replay: Replay, args: argparse.Namespace) -> dict[str, Any]:
-    """The whole state for ``--json`` (see docs/replay.md for the schema)."""
+def state_record(
+    replay: Replay, args: argparse.Namespace, accounts: Accounts | None = None, ignored: int = 0
+) -> dict[str, Any]:
+    """The whole state for ``--json`` (see docs/replay.md for the schema).
+
+    Args:
+        replay: the replayed state.
+        args: the command's arguments (``symbol``, ``at``, ``depth``, ``trades``).
+        accounts: the API keys whose order lines fed the tracker (`Accounts.used`).
+        ignored: messages of other API keys left out (``--key-id``).
+    """
     symbol = args.symbol
     orders = replay.orders(symbol)
     return {
@@ -173,6 +193,8 @@ def state_record(replay: Replay, args: argparse.Namespace) -> dict[str, Any]:
         "at": _iso(args.at),
         "time": _iso(replay.time),
         "messages": replay.applied,
+        "key_ids": [] if accounts is None else list(accounts.used),
+        "ignored": ignored,
         "symbol": symbol,
         "open_orders": [o.cl_ord_id for o in orders if o.is_open],
         "orders": [order_record(o) for o in orders],
@@ -212,7 +234,7 @@ _FILL_HEAD: Final = ("ClOrdID", "symbol", "side", "qty", "price", "fees", "exec 
 
 
 def _order_row(o: TrackedOrder) -> Row:
-    quantities = (o.price, o.order_qty, o.cum_qty, o.leaves_qty, o.avg_px)
+    quantities = (o.price, o.original_qty, o.cum_qty, o.leaves_qty, o.avg_px)
     return (o.cl_ord_id, o.symbol, _side(o.side), o.status.name, *map(_text, quantities))
 
 
@@ -246,12 +268,18 @@ def _book_text(book: Book, depth: int) -> list[str]:
     return [*lines, *_table(rows, "    ")]
 
 
-def state_text(replay: Replay, args: argparse.Namespace) -> str:
-    """The whole state as text (see docs/replay.md)."""
+def state_text(
+    replay: Replay, args: argparse.Namespace, accounts: Accounts | None = None, ignored: int = 0
+) -> str:
+    """The whole state as text (see docs/replay.md; the arguments as for `state_record`)."""
     symbol = args.symbol
     when = f"at {_iso(args.at)}" if args.at is not None else "at the end of the log"
     last = _iso(replay.time) or "no time"
     head = f"state {when}: {replay.applied} message(s) applied, the last at {last}"
+    if accounts is not None and accounts.used:
+        head += f", API key {', '.join(accounts.used)}"
+    if ignored:
+        head += f" ({ignored} message(s) of other API keys left out)"
     if symbol is not None:
         head += f", symbol {symbol}"
     orders = replay.orders(symbol)
@@ -295,7 +323,7 @@ def _changes_lines(changes: Changes, replay: Replay, depth: int) -> list[str]:
         status = f"{was} -> {o.status.name}" if was not in (None, o.status.name) else o.status.name
         lines.append(
             f"    order {o.cl_ord_id}: {status} {_side(o.side) or '-'} {o.symbol or '-'} "
-            f"qty {o.order_qty} cum {o.cum_qty} leaves {o.leaves_qty} avg px {_text(o.avg_px) or '-'}"
+            f"qty {o.original_qty} cum {o.cum_qty} leaves {o.leaves_qty} avg px {_text(o.avg_px) or '-'}"
         )
     for p in changes.positions:
         lines.append(
@@ -365,12 +393,25 @@ def replay_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     Returns:
         0 when every frame was read, 1 when some input could not be parsed (skipped; the state
-        is printed) or it held no FIX message, 2 when the input cannot be read.
+        is printed) or it held no FIX message, 2 when the input cannot be read, or it holds
+        the orders of several API keys and ``--key-id`` does not choose one (or names none of
+        them).
     """
     source = read_input(args.file, err, "replay")
     if source is None:
         return EXIT_USAGE
     name, data = source
+    accounts = Accounts(args.key_id)
+    # a first, silent pass: whose orders the log holds, before anything is printed
+    for entry in LogReader(
+        product=args.dialect, use_dollars=args.use_dollars, rfq_units=args.rfq_units
+    ).entries(data, name):
+        accounts.admits(entry)
+    try:
+        accounts.check(option="--key-id KEY", name="--key-id", action="replay")
+    except RestoreError as exc:
+        emit(err, f"kalshi-fix replay: {name}: {printable(str(exc))}")
+        return EXIT_USAGE
 
     def tell(issue: LogIssue) -> None:
         text = issue.reason + ("" if issue.applied else " (skipped)")
@@ -383,9 +424,13 @@ def replay_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         on_issue=tell,
     )
     replay = Replay(max_trades=args.trades)
+    ignored = 0
     for entry in reader.entries(data, name):
         if args.at is not None and entry.time is not None and entry.time > args.at:
             break
+        if not accounts.admits(entry):
+            ignored += 1
+            continue
         changes = replay.feed(entry, reader.report)
         if changes is None:
             continue
@@ -407,9 +452,9 @@ def replay_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         emit(err, f"kalshi-fix replay: {name}: no FIX messages found")
         return EXIT_FAILED
     if args.json:
-        emit(out, json.dumps(state_record(replay, args)))
+        emit(out, json.dumps(state_record(replay, args, accounts, ignored)))
     else:
-        emit(out, ("\n" if args.step else "") + state_text(replay, args))
+        emit(out, ("\n" if args.step else "") + state_text(replay, args, accounts, ignored))
     if reader.failures:
         emit(err, f"kalshi-fix replay: {reader.failures} malformed frame(s) skipped")
         return EXIT_FAILED
@@ -421,6 +466,12 @@ def _time_arg(text: str) -> datetime:
         return parse_time(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _key_arg(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an API key id cannot be empty")
+    return text
 
 
 def _count_arg(text: str) -> int:
@@ -443,7 +494,8 @@ def add_replay_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "positions, books and recent trades at the end of the log, at a moment (--at) or "
         "after every message (--step). Secrets are never shown.",
         epilog="exit status: 0 every frame read, 1 some input could not be parsed (skipped, "
-        "told on stderr) or no FIX messages found, 2 usage error",
+        "told on stderr) or no FIX messages found, 2 usage error (a log of several API keys "
+        "without --key-id included)",
     )
     rep.add_argument("file", help="the log ('-' for stdin)")
     rep.add_argument(
@@ -457,6 +509,14 @@ def add_replay_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "--step", action="store_true", help="one line per message and what it changed"
     )
     rep.add_argument("--symbol", help="only this symbol's orders, positions, books and trades")
+    rep.add_argument(
+        "--key-id",
+        action="append",
+        type=_key_arg,
+        metavar="KEY",
+        help="only this API key's order-entry and drop-copy lines (repeat it for the keys of "
+        "one account); needed when the log holds several keys' orders. Market data is kept",
+    )
     rep.add_argument(
         "--depth", type=_count_arg, default=5, metavar="N", help="book levels shown (default 5)"
     )
