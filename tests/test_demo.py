@@ -57,6 +57,25 @@ def check_story(out: str, product: str) -> None:
             "5 contracts canceled") in story
     assert story.count("Text=ORDER_GROUP_CANCEL") == 2
     assert "Text=EXCEEDED_ORDER_GROUP_RISK_LIMIT" in story
+    # the order-group trip said in words, without --show-fix: the limit, what is placed, that
+    # the trader triggers the group and what that does, and why the last order is refused
+    group = story[story.index("6. an order group"):]
+    for words in (
+        "an order group caps the contracts its orders may FILL within a rolling 15 seconds",
+        "cancels every resting order in it and refuses new ones until the group is reset",
+        "trader creates a group with a 5-contract limit (OrderGroupRequest, Create): ",
+        "trader places two 2-contract bids in the group at ",
+        "the group has used 0 of its 5 contracts",
+        "trader triggers the group (OrderGroupRequest, Trigger): Kalshi cancels both resting "
+        "orders",
+        "trader sends one more bid of 1 contract in the group: Kalshi rejects it with "
+        "EXCEEDED_ORDER_GROUP_RISK_LIMIT (OrdRejReason 3) because the group is triggered, not "
+        "because of its count",
+        "a triggered group takes no order until it is reset (OrderGroupRequest, Reset)",
+    ):
+        assert words in group, (words, group)
+    trigger = group.index("trader triggers the group")
+    assert group.index("Text=ORDER_GROUP_CANCEL") > trigger > group.rindex("ExecType=0 (New)")
     assert story.rstrip().endswith("done: every step behaved as Kalshi documents")
 
 

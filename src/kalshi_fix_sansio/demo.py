@@ -3,8 +3,10 @@
 The gateway starts in-process on free loopback ports with TLS (a fresh self-signed certificate
 that the clients pin) and two freshly generated API keys. A client on the blocking adapter then
 logs on to market data and prints the top of book, rests an order, gets filled by a crossing
-order from a second API key (both fills printed), cancels an order, trips an order group, and
-logs out. The exit status is 0 when every step did what Kalshi's documentation says it should.
+order from a second API key (both fills printed), cancels an order, trips an order group (each
+step of the trip said in words: the group's limit, the orders placed, the trader's trigger and
+why the last order is refused), and logs out. The exit status is 0 when every step did what
+Kalshi's documentation says it should.
 
 The transcript reads as a trader would want it: every ExecutionReport shows ExecType(150) and
 OrdStatus(39) with their codes and meanings, prices in one precision per product (prediction
@@ -230,22 +232,36 @@ class _Story:
         )
         self.explain_cancel(canceled, new.order_qty)
 
-        self.say("6. an order group trip: a group with a 5-contract limit, two orders in it, trigger")
+        self.say("6. an order group: one risk limit over several orders, tripped by the trader")
+        self.say("  an order group caps the contracts its orders may FILL within a rolling 15 "
+                 "seconds; past the cap Kalshi triggers (trips) the group: it cancels every "
+                 "resting order in it and refuses new ones until the group is reset. The trader "
+                 "may also trigger it at will, as a kill switch for those orders")
         oe.send(p.OrderGroupRequest(order_group_action=p.OrderGroupAction.CREATE,
                                     order_group_contracts_limit=5))
         created = oe.wait_for(_is("UOH"), 10)
         assert isinstance(created, ApplicationMessage)
         group_id = created.message.order_group_id  # type: ignore[attr-defined]
-        self.say(f"  order group created: {group_id}")
+        self.say(f"  trader creates a group with a 5-contract limit (OrderGroupRequest, Create): "
+                 f"{group_id}")
+        self.say(f"  trader places two 2-contract bids in the group at "
+                 f"{self.px(self.prices['group'])} (the group's id in SecondaryClOrdID): they "
+                 "rest below the market, nothing fills, so the group has used 0 of its 5 contracts")
         for i in (1, 2):
             oe.send(self.order(f"grp-{i}", p.Side.BUY, 2, self.prices["group"], secondary_cl_ord_id=group_id))
             self.report("trader", oe.wait_for(_is("8", cl_ord_id=f"grp-{i}", exec_type=p.ExecType.NEW), 10))
+        self.say("  trader triggers the group (OrderGroupRequest, Trigger): Kalshi cancels both "
+                 "resting orders, with the text ORDER_GROUP_CANCEL")
         oe.send(p.OrderGroupRequest(order_group_action=p.OrderGroupAction.TRIGGER, order_group_id=group_id))
         for i in (1, 2):
             self.report("trader", oe.wait_for(_is("8", cl_ord_id=f"grp-{i}", exec_type=p.ExecType.CANCELED), 10))
+        self.say("  trader sends one more bid of 1 contract in the group: Kalshi rejects it with "
+                 "EXCEEDED_ORDER_GROUP_RISK_LIMIT (OrdRejReason 3) because the group is "
+                 "triggered, not because of its count (nothing has filled, and 1 contract is "
+                 "within 5): a triggered group takes no order until it is reset "
+                 "(OrderGroupRequest, Reset)")
         oe.send(self.order("grp-3", p.Side.BUY, 1, self.prices["group"], secondary_cl_ord_id=group_id))
         self.report("trader", oe.wait_for(_is("8", cl_ord_id="grp-3"), 10))
-
 
 def run_demo(product: str = "prediction", out: TextIO | None = None, show_fix: bool = False) -> int:
     """Run the demo story.

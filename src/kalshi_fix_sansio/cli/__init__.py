@@ -29,7 +29,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, dialect, emit
 from .decode import add_decode_parser, decode_command, render_json, render_table, scan
@@ -67,6 +67,7 @@ __all__ = [
     "render_table",
     "replay_command",
     "scan",
+    "version_text",
 ]
 
 
@@ -78,6 +79,43 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+_DISTRIBUTION = "kalshi-fix-sansio"
+"""The distribution name of the package (``pip install kalshi-fix-sansio`` once published)."""
+
+
+def version_text() -> str:
+    """What ``kalshi-fix --version`` prints: the installed distribution's version.
+
+    Read from the installed metadata (`importlib.metadata`); a source tree that was never
+    installed (``PYTHONPATH=src``) has none, and says so rather than guess.
+
+    Returns:
+        One line, e.g. ``kalshi-fix 0.1.0 (kalshi-fix-sansio, Python 3.12.1)``.
+    """
+    from importlib import metadata
+
+    python = ".".join(str(n) for n in sys.version_info[:3])
+    try:
+        found = metadata.version(_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return (
+            f"kalshi-fix: version unknown ({_DISTRIBUTION} is not installed: running from a "
+            f"source tree? `pip install -e .` records it; Python {python})"
+        )
+    return f"kalshi-fix {found} ({_DISTRIBUTION}, Python {python})"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: print `version_text` and exit 0 (the metadata is read only when asked)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        print(version_text(), file=sys.stdout, flush=True)
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``kalshi-fix``.
 
@@ -85,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
         The parser with every subcommand.
     """
     parser = _Parser(prog="kalshi-fix", description="Kalshi FIX tools.")
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print the installed version and exit"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     add_decode_parser(sub)
     add_replay_parser(sub)

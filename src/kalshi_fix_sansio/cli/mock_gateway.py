@@ -2,15 +2,19 @@
 
 Serves every session type of a product on its own port, prints the ``kalshi-fix`` command lines
 that connect to it, and reads admin commands on stdin (`admin_command`: seed a book, pause,
-settle, inject a fault with `apply_fault`) until ``quit``, ``--seconds`` or Ctrl-C.
+settle, inject a fault with `apply_fault`) until ``quit``, ``--seconds``, Ctrl-C or SIGTERM,
+then removes the temporary files it wrote (the generated key, the self-signed certificate).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import queue
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
@@ -79,11 +83,42 @@ def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
     """
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="kalshi-mock-gateway-") as workdir:
-        return _serve_gateway(args, workdir, out, err)
+    stop = threading.Event()
+    with _stop_on_signals(stop):
+        with tempfile.TemporaryDirectory(prefix="kalshi-mock-gateway-") as workdir:
+            return _serve_gateway(args, workdir, out, err, stop)
 
 
-def _serve_gateway(args: argparse.Namespace, workdir: str, out: IO[str], err: IO[str]) -> int:
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop`` instead of ending the process where it stands.
+
+    Python's default SIGTERM ends the process without unwinding, so the temporary directory of
+    the generated key and certificate stayed behind; with this the serving loop sees ``stop``,
+    closes the gateway and the directory is removed (exit status 0, as for ``quit``). The
+    previous handlers come back on exit. Outside the main thread (no signal handlers there)
+    nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[signal.Signals, Any] = {}
+
+    def handler(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _serve_gateway(
+    args: argparse.Namespace, workdir: str, out: IO[str], err: IO[str], stop: threading.Event
+) -> int:
     import time
 
     from ..gateway import GatewayError, MockGateway, self_signed, server_context
@@ -125,6 +160,7 @@ def _serve_gateway(args: argparse.Namespace, workdir: str, out: IO[str], err: IO
         port_base=args.port_base or None,
         ssl_context=context,
         certificate=certificate,
+        auto_list_markets=args.auto_list,
     )
     if args.plain and not gateway.loopback_only:
         print(
@@ -164,9 +200,9 @@ def _serve_gateway(args: argparse.Namespace, workdir: str, out: IO[str], err: IO
         commands: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=_read_commands, args=(commands,), daemon=True).start()
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
-        while deadline is None or time.monotonic() < deadline:
+        while (deadline is None or time.monotonic() < deadline) and not stop.is_set():
             try:
-                command = commands.get(timeout=0.2)
+                command = commands.get(timeout=0.1)
             except queue.Empty:
                 continue
             if command is None:
@@ -192,6 +228,16 @@ def _banner(gateway: Any, args: argparse.Namespace, generated: dict[str, str]) -
         lines.append(
             f"API key {key_id}: private key {path} (a well-known mock key, removed when the "
             "gateway stops)"
+        )
+    if args.auto_list:
+        lines.append("markets: any ticker an order or RFQ names is listed (--auto-list)")
+    else:
+        listed = ", ".join(args.market) or (
+            "none listed (--market SYMBOL or the admin command seed SYMBOL lists one)"
+        )
+        lines.append(
+            f"markets: {listed}; an order for an unlisted ticker is rejected MARKET_NOT_FOUND, "
+            "as Kalshi does (--auto-list lists any ticker)"
         )
     key_id = next(iter(gateway.keys))
     private = generated.get(key_id)
@@ -313,7 +359,8 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "connect to it. Without --key it writes out an API key and prints where its private key "
         "is (the product's well-known mock key; the other product's mock key is refused by "
         "name).",
-        epilog="exit status: 0 stopped (quit, --seconds, Ctrl-C), 1 cannot serve (port taken, "
+        epilog="exit status: 0 stopped (quit, --seconds, Ctrl-C, SIGTERM; the temporary key "
+        "and certificate files are removed), 1 cannot serve (port taken, "
         "host not of this machine), 2 usage error",
     )
     gw.add_argument("--product", choices=PRODUCTS, default="prediction")
@@ -357,6 +404,13 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         default=[],
         metavar="SYMBOL",
         help="seed a market with a small book (repeatable)",
+    )
+    gw.add_argument(
+        "--auto-list",
+        action="store_true",
+        help="list any ticker an order or RFQ names, with an empty book (for quick experiments; "
+        "by default an order for a ticker not listed with --market or seed is rejected "
+        "MARKET_NOT_FOUND, as Kalshi does)",
     )
     gw.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     gw.add_argument(

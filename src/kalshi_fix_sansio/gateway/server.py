@@ -107,6 +107,10 @@ class MockGateway:
             product): their Logon is refused with a text naming the mismatch.
         seed: seed of the exchange's deterministic ids.
         heartbeat_interval: the HeartBtInt the gateway uses when a client asks for none.
+        auto_list_markets: list a market, with an empty book, the first time an order (35=D) or
+            an RFQ (35=R) names it, for quick experiments. False (the default): only
+            `seed_market` lists markets; an order for another ticker is rejected as Kalshi
+            rejects it (ExecutionReport 150=8, Text ``MARKET_NOT_FOUND``, OrdRejReason 1).
 
     Raises:
         ValueError: an unknown product, ``tls`` with ``ssl_context``, or a key registered for
@@ -126,6 +130,7 @@ class MockGateway:
         other_product_keys: Mapping[str, PublicKey] | None = None,
         seed: int = 0,
         heartbeat_interval: int = 30,
+        auto_list_markets: bool = False,
     ) -> None:
         if product not in PRODUCTS:
             raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
@@ -148,7 +153,7 @@ class MockGateway:
             self.certificate = cert
         self.ssl_context = ssl_context
         self.heartbeat_interval = heartbeat_interval
-        self.exchange = Exchange(product, seed=seed)
+        self.exchange = Exchange(product, seed=seed, auto_list_markets=auto_list_markets)
         self.faults = Faults()
         self.ports: dict[str, int] = {}
         self.session_types = [s.name for s in SESSIONS.values() if s.product == product]

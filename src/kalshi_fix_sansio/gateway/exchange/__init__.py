@@ -45,7 +45,7 @@ from typing import Any
 
 from ..._message import Message, UnknownMessage
 from ...errors import DecodeError
-from .common import BUY, HOUSE_ACCOUNT, ROLLING_WINDOW_SECONDS, SELL, ZERO, Status
+from .common import BUY, HOUSE_ACCOUNT, ROLLING_WINDOW_SECONDS, SELL, ZERO, Status, as_text
 from .drop_copy import DROP_COPY_WINDOW_SECONDS, DropCopy
 from .market_data import MarketData
 from .matching import Matching
@@ -84,6 +84,10 @@ class Exchange:
         seed: seed of the id generator (same seed and calls -> same ids).
         replay_allowlist: the accounts allowed to use EventResendRequest (35=U1); others get
             35=U3 with reason 5. None (the default): every account.
+        auto_list_markets: list a market the first time a NewOrderSingle (35=D) or an RFQ
+            (35=R) names it, with an empty book, for quick experiments. False (the default):
+            only `seed_market` lists markets, and an order for any other ticker is rejected as
+            Kalshi rejects it (``MARKET_NOT_FOUND``, OrdRejReason 1).
 
     Raises:
         ValueError: an unknown product.
@@ -95,9 +99,11 @@ class Exchange:
         *,
         seed: int = 0,
         replay_allowlist: Iterable[str] | None = None,
+        auto_list_markets: bool = False,
     ) -> None:
         state = self._state = ExchangeState(product, seed)
         self.product = product
+        self.auto_list_markets = auto_list_markets
         self._house_n = 0
         self._drop_copy = DropCopy(state, replay_allowlist)
         self._reports = Reports(state, self._drop_copy)
@@ -258,8 +264,30 @@ class Exchange:
             types = " and ".join(sorted(route[1]))
             state.business_reject(session, message, 3, f"{name} is accepted on {types} only")
         else:
+            if self.auto_list_markets:
+                self._auto_list(message)
             route[0](session, message)
         return self._finish()
+
+    def _auto_list(self, message: Message) -> None:
+        """List the market a 35=D or 35=R names when it is unknown (``auto_list_markets``)."""
+        kind = type(message).MSG_TYPE
+        if kind == "D":
+            names = [getattr(message, "symbol", None)]
+        elif kind == "R":
+            names = [getattr(e, "symbol", None) for e in getattr(message, "related_sym", None) or ()]
+        else:
+            return
+        for name in names:
+            symbol = as_text(name)
+            if symbol is not None and symbol not in self._state.books:
+                self._open_market(symbol)
+
+    def _open_market(self, symbol: str) -> Book:
+        """A new, empty, open market (SecurityStatus to its status subscribers)."""
+        book = self._state.books[symbol] = Book(symbol)
+        self._md.send_status(symbol, 2 if self._state.pause is not None else 3)  # activated
+        return book
 
     # -- admin ----------------------------------------------------------------------------------
 
@@ -310,8 +338,7 @@ class Exchange:
                 raise ValueError("seeded liquidity would cross the book during a pause")
         self._begin(now)
         if book is None:
-            book = self._state.books[symbol] = Book(symbol)
-            self._md.send_status(symbol, 2 if self._state.pause is not None else 3)  # activated
+            book = self._open_market(symbol)
         for side, px, qty in orders:
             self._house_n += 1
             order = self._orders.new_order(

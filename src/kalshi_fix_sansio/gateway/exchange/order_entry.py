@@ -15,7 +15,9 @@ New orders
     * AllocAccount (0-63) and a single Parties entry (PartyRole 24) name the position holder:
       the PartyID, ``"<account>/<n>"`` for subaccount n > 0, else the account. Cancel and
       replace requests must repeat them.
-    * Orders for an unknown market are rejected with ``MARKET_NOT_FOUND`` (103=1), for a settled
+    * Orders for an unknown market (one `Exchange.seed_market` never listed, unless the exchange
+      was made with ``auto_list_markets=True``) are rejected with ``MARKET_NOT_FOUND`` (103=1,
+      Kalshi's mapping in its ExecutionReport Text table), for a settled
       one with ``MARKET_ALREADY_CLOSED``, during a pause with ``TRADING_PAUSED`` /
       ``EXCHANGE_PAUSED`` (103=2); cancels are refused during an exchange pause only.
 

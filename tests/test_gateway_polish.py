@@ -1,0 +1,154 @@
+"""Mock gateway fidelity (issue 26, item 7): an order for a ticker the gateway does not list is
+rejected as Kalshi rejects it, unless the gateway auto-lists tickers (``auto_list_markets`` /
+``kalshi-fix mock-gateway --auto-list``); stopping ``kalshi-fix mock-gateway`` with SIGTERM or
+SIGINT removes its temporary key and certificate directory, as its banner says."""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from test_cli_gateway import Gateway
+
+from kalshi_fix_sansio import OrderStatus
+from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.adapters import Backoff, Credentials, Endpoint, make_ssl_context
+from kalshi_fix_sansio.adapters.blocking import FixClient
+from kalshi_fix_sansio.builders import Requests
+from kalshi_fix_sansio.gateway import MockGateway, mock_api_key
+from kalshi_fix_sansio.gateway.exchange import Exchange
+from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.tracker import OrderRejected
+
+PRICE = {"prediction": Decimal("0.10"), "margin": Decimal("10")}
+
+
+@pytest.mark.parametrize("product", ["prediction", "margin"])
+def test_an_order_for_an_unlisted_ticker_is_rejected_market_not_found(product: str) -> None:
+    signer, public_key = new_ed25519_keys()
+    with MockGateway(product, keys={"k": public_key}, tls=True) as gateway:
+        gateway.seed_market("LISTED")
+        client = gateway.client("k", signer)
+        orders = Requests(client.PRODUCT, "KalshiNR")
+        with client.order_entry() as oe:
+            with pytest.raises(OrderRejected, match="MARKET_NOT_FOUND") as rejected:
+                oe.place(orders.new_order("NOT-LISTED", "buy", 1, PRICE[product]), timeout=10)
+            rejection = rejected.value.rejection
+            assert (rejection.source, rejection.text, rejection.reason) == (
+                "execution_report", "MARKET_NOT_FOUND", 1  # ExecType 8, OrdRejReason 1
+            )
+            acked = oe.place(orders.new_order("LISTED", "buy", 1, PRICE[product]), timeout=10)
+            assert acked.status is OrderStatus.NEW
+        assert gateway.call(lambda: gateway.exchange.top_of_book("NOT-LISTED")) == (None, None)
+
+
+@pytest.mark.parametrize("product", ["prediction", "margin"])
+def test_auto_list_markets_lists_the_ticker_an_order_names(product: str) -> None:
+    signer, public_key = new_ed25519_keys()
+    with MockGateway(
+        product, keys={"k": public_key}, tls=True, auto_list_markets=True
+    ) as gateway:
+        client = gateway.client("k", signer)
+        orders = Requests(client.PRODUCT, "KalshiNR")
+        with client.order_entry() as oe:
+            acked = oe.place(orders.new_order("ANY-TICKER", "buy", 3, PRICE[product]), timeout=10)
+            assert acked.status is OrderStatus.NEW
+        bid, ask = gateway.call(lambda: gateway.exchange.top_of_book("ANY-TICKER"))
+        assert bid == (PRICE[product], Decimal(3)) and ask is None
+
+
+def test_auto_list_also_lists_the_ticker_an_rfq_names() -> None:
+    def rfq(symbol: str) -> p.QuoteRequest:
+        return p.QuoteRequest(
+            quote_req_id="rfq-1",
+            related_sym=[p.QuoteRequestRelatedSym(symbol=symbol, order_qty=Decimal(10))],
+        )
+
+    for auto, listed in ((False, False), (True, True)):
+        exchange = Exchange("prediction", auto_list_markets=auto)
+        exchange.connect("s1", "acct", "KalshiRT", now=1.0)
+        out = exchange.handle("s1", rfq("RFQ-TICKER"), now=2.0)
+        texts = [getattr(o.message, "text", None) for o in out]
+        assert ("MARKET_NOT_FOUND" in texts) is not listed, texts
+
+
+class _Process(Gateway):
+    """A running ``kalshi-fix mock-gateway`` (test_cli_gateway's), its certificate and workdir."""
+
+    def __init__(self, *args: str) -> None:
+        super().__init__(*args)
+        certificate = next(
+            line.split(": ", 1)[1] for line in self.banner if line.startswith("TLS certificate")
+        )
+        self.certificate = Path(certificate)
+        self.workdir = self.certificate.parent
+
+    def client(self) -> FixClient:
+        key_id, signer, _ = mock_api_key("prediction")
+        return FixClient(
+            Credentials(key_id, signer),
+            endpoints={
+                name: Endpoint("127.0.0.1", int(port), server_hostname="localhost")
+                for name, port in self.ports.items()
+            },
+            ssl_context=make_ssl_context(pinned_cert=str(self.certificate)),
+            backoff=Backoff(base=0.05, cap=0.1, attempts=3, seed=1),
+        )
+
+
+@pytest.fixture
+def auto_listing() -> Iterator[_Process]:
+    gw = _Process("--auto-list")
+    try:
+        yield gw
+    finally:
+        assert "Traceback" not in gw.stop()
+
+
+def test_cli_auto_list_flag(auto_listing: _Process) -> None:
+    assert "markets: any ticker an order or RFQ names is listed (--auto-list)" in (
+        auto_listing.banner
+    )
+    client = auto_listing.client()
+    orders = Requests(client.PRODUCT, "KalshiNR")
+    with client.order_entry() as oe:
+        acked = oe.place(orders.new_order("NEW-TICKER", "buy", 1, Decimal("0.25")), timeout=10)
+        assert acked.status is OrderStatus.NEW
+
+
+def test_cli_without_auto_list_says_unlisted_tickers_are_rejected() -> None:
+    gw = _Process("--market", "MKT")
+    try:
+        assert any(
+            line.startswith("markets: MKT; an order for an unlisted ticker is rejected "
+                            "MARKET_NOT_FOUND, as Kalshi does")
+            for line in gw.banner
+        ), gw.banner
+        client = gw.client()
+        orders = Requests(client.PRODUCT, "KalshiNR")
+        with client.order_entry() as oe:
+            with pytest.raises(OrderRejected, match="MARKET_NOT_FOUND"):
+                oe.place(orders.new_order("OTHER", "buy", 1, Decimal("0.25")), timeout=10)
+    finally:
+        assert "Traceback" not in gw.stop()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_gateway_and_removes_its_temporary_files(signum: int) -> None:
+    gw = _Process()
+    try:
+        key_file = next(
+            Path(m.group(1))
+            for line in gw.banner
+            if (m := re.search(r"private key (\S+) \(a well-known mock key, removed when", line))
+        )
+        assert key_file.parent == gw.workdir and key_file.exists() and gw.certificate.exists()
+        gw.proc.send_signal(signum)
+        assert gw.proc.wait(20) == 0
+        assert not gw.workdir.exists(), sorted(gw.workdir.iterdir())
+    finally:
+        assert "Traceback" not in gw.stop()
