@@ -11,9 +11,12 @@ options (`ConnectOptions`) and where they lead (`describe_target`), the errors
 events (`Disconnected`, `Reconnecting`, `Reconnected`), drop-copy catch-up (`ExecCursor`,
 `CatchUpStarted`, `CatchUpComplete`, `CatchUpFailed`) and what a slow application is told
 (`QueuePolicy`, `FallingBehind`, `MarketDataFolded`), pre-trade risk limits (`RiskLimits`,
-`SymbolLimits`, `RiskLimitExceeded`). Import the
+`SymbolLimits`, `RiskLimitExceeded`), what a session counts (``session.metrics``:
+`SessionMetrics`, `MetricsSnapshot`) and its logger (`session_logger`). Import the
 adapter itself from its module (``kalshi_fix_sansio.adapters.blocking`` & co): the trio
-adapter needs the ``trio`` extra, so it is not imported here.
+adapter needs the ``trio`` extra, so it is not imported here; the Prometheus exporter,
+``kalshi_fix_sansio.adapters.metrics_prometheus``, needs the ``prometheus`` extra and is not
+imported here either.
 """
 
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
@@ -24,6 +27,7 @@ from kalshi_fix_sansio.driver import (
     QueuePolicy,
 )
 from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
+from kalshi_fix_sansio.metrics import MetricsSnapshot, SessionMetrics
 from kalshi_fix_sansio.risk import RiskLimitExceeded, RiskLimits, SymbolLimits
 from kalshi_fix_sansio.supervisor import Disconnected, LogonRefused, Reconnected, Reconnecting
 
@@ -34,6 +38,7 @@ from ._transport import (
     MAX_BUFFERED_OUTBOUND,
     MESSAGE_LOGGER_NAME,
     READ_CHUNK,
+    SESSION_LOGGER_NAME,
     TRANSPORT_LOGGER_NAME,
     Backoff,
     ConnectionFailed,
@@ -49,6 +54,7 @@ from ._transport import (
     make_ssl_context,
     reconnect_plan,
     seconds_until_maintenance_ends,
+    session_logger,
     ssl_context_for,
     tls_weaknesses,
 )
@@ -60,6 +66,7 @@ __all__ = [
     "MAX_QUEUED_EVENTS",
     "MESSAGE_LOGGER_NAME",
     "READ_CHUNK",
+    "SESSION_LOGGER_NAME",
     "TRANSPORT_LOGGER_NAME",
     "Backoff",
     "CatchUpComplete",
@@ -77,12 +84,14 @@ __all__ = [
     "LogonRefused",
     "MarketDataFolded",
     "MessageLog",
+    "MetricsSnapshot",
     "QueuePolicy",
     "ReconnectPlan",
     "Reconnected",
     "Reconnecting",
     "RiskLimitExceeded",
     "RiskLimits",
+    "SessionMetrics",
     "SymbolLimits",
     "TradingHalted",
     "TransportError",
@@ -94,6 +103,7 @@ __all__ = [
     "make_ssl_context",
     "reconnect_plan",
     "seconds_until_maintenance_ends",
+    "session_logger",
     "ssl_context_for",
     "tls_weaknesses",
 ]

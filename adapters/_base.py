@@ -31,7 +31,8 @@ import logging
 import math
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 import attrs
@@ -48,8 +49,18 @@ from kalshi_fix_sansio.driver import (
     TrackingFailed,
 )
 from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import Event, LogonRejected
+from kalshi_fix_sansio.events import (
+    BusinessRejectReceived,
+    DecodeFailure,
+    Event,
+    GapDetected,
+    GarbledData,
+    LogonRejected,
+    RejectReceived,
+    Timeout,
+)
 from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport, KillSwitch
+from kalshi_fix_sansio.metrics import SessionMetrics
 from kalshi_fix_sansio.risk import BookSource, RiskLimits
 from kalshi_fix_sansio.session import Session
 from kalshi_fix_sansio.supervisor import (
@@ -62,9 +73,16 @@ from kalshi_fix_sansio.supervisor import (
 from kalshi_fix_sansio.tracker import OrderRejected, OrderTracker, TrackedOrder
 
 from ._client import ConnectOptions, describe_target
-from ._transport import TRANSPORT_LOGGER_NAME, check_endpoint, ssl_context_for
+from ._transport import TRANSPORT_LOGGER_NAME, check_endpoint, session_logger, ssl_context_for
 
 _log = logging.getLogger(TRANSPORT_LOGGER_NAME)
+
+RECEIVED_AT_KEPT = 4096
+"""How many of the last events a session delivered `SessionBase.received_at` remembers."""
+
+_WARNING_EVENTS = (
+    GapDetected, RejectReceived, BusinessRejectReceived, DecodeFailure, GarbledData, Timeout,
+)
 
 PLACE_TIMEOUT = 10.0
 """Default seconds `place` / `cancel` wait for Kalshi's answer."""
@@ -128,6 +146,7 @@ def new_driver(
     policy: QueuePolicy,
     risk_limits: RiskLimits | None = None,
     risk_books: Books | BookSource | None = None,
+    metrics: SessionMetrics | None = None,
 ) -> Driver:
     """The core's `Driver` for one session, configured from the connection options.
 
@@ -140,6 +159,7 @@ def new_driver(
         policy: the event queue's policy.
         risk_limits: pre-trade limits (see `Driver`).
         risk_books: the books ``max_price_distance`` reads (see `Driver`).
+        metrics: the session's counters (kept across its opens; see `Driver`).
 
     Returns:
         A driver (not started).
@@ -156,10 +176,22 @@ def new_driver(
         policy=policy,
         risk_limits=risk_limits,
         risk_books=risk_books,
+        metrics=metrics,
     )
 
 
-def log_event(name: str, event: Event) -> None:
+def log_fields(config: SessionConfig) -> dict[str, str]:
+    """The ``extra`` fields of every log record about a session: ``product``,
+    ``session_type`` and ``key_id`` (a log pipeline indexes them; ``event`` is added per
+    record)."""
+    return {
+        "product": config.product,
+        "session_type": config.session_type,
+        "key_id": config.sender_comp_id,
+    }
+
+
+def log_event(name: str, event: Event, fields: Mapping[str, str] | None = None) -> None:
     """Log a connection event the same way in every adapter (``kalshi_fix_sansio.transport``).
 
     Reconnect attempts are logged at INFO with the attempt number and the delay; a lost
@@ -168,36 +200,64 @@ def log_event(name: str, event: Event) -> None:
     Args:
         name: the session's name (product/session type).
         event: any event; only connection events are logged.
+        fields: the session's `log_fields`, given to each record as ``extra`` with
+            ``event`` (the event's class name).
     """
+    extra = {**(fields or {}), "event": type(event).__name__}
     if isinstance(event, Reconnecting):
         _log.info(
-            "%s: connection attempt %d in %.3f s (%s)", name, event.attempt, event.delay, event.reason
+            "%s: connection attempt %d in %.3f s (%s)", name, event.attempt, event.delay, event.reason,
+            extra=extra,
         )
     elif isinstance(event, Disconnected):
-        _log.warning("%s: disconnected: %s", name, event.reason)
+        _log.warning("%s: disconnected: %s", name, event.reason, extra=extra)
     elif isinstance(event, Reconnected):
-        _log.info("%s: reconnected and logged on (attempt %d)", name, event.attempt)
+        _log.info("%s: reconnected and logged on (attempt %d)", name, event.attempt, extra=extra)
     elif isinstance(event, LogonRejected):
-        _log.warning("%s: Logon refused: %s", name, event.text)
+        _log.warning("%s: Logon refused: %s", name, event.text, extra=extra)
     elif isinstance(event, CatchUpComplete):
         _log.info(
             "%s: caught up: %d missed ExecutionReport(s) recovered (%d replayed from %s)",
             name, event.recovered, event.replayed, ", ".join(event.begin_exec_ids.values()),
+            extra=extra,
         )
     elif isinstance(event, CatchUpFailed):
-        _log.warning("%s: catch-up failed: %s", name, event.reason)
+        _log.warning("%s: catch-up failed: %s", name, event.reason, extra=extra)
     elif isinstance(event, FallingBehind):
         _log.warning(
             "%s: the application is %.1f s behind (%d events unread); the tracker is current",
-            name, event.behind, event.queued,
+            name, event.behind, event.queued, extra=extra,
         )
     elif isinstance(event, MarketDataFolded):
         _log.warning(
             "%s: %d unread market-data messages folded (%.1f s behind); the books are current",
-            name, event.folded, event.behind,
+            name, event.folded, event.behind, extra=extra,
         )
     elif isinstance(event, TrackingFailed):
-        _log.error("%s: the order tracker failed: %s", name, event.error)
+        _log.error("%s: the order tracker failed: %s", name, event.error, extra=extra)
+
+
+_CONNECTION_EVENTS = (
+    Reconnecting, Disconnected, Reconnected, LogonRejected, CatchUpComplete, CatchUpFailed,
+    FallingBehind, MarketDataFolded, TrackingFailed,
+)
+
+
+def log_session_event(logger: logging.Logger, event: Event, fields: Mapping[str, str]) -> None:
+    """Log a protocol event on the session's own logger (`session_logger`): gaps, resends,
+    rejects, garbled input and timeouts at WARNING, the rest (Logon, Logout, TestRequests,
+    SequenceResets...) at INFO; the connection events `log_event` logs are not repeated.
+
+    Args:
+        logger: the session's logger.
+        event: any event other than an application message.
+        fields: the session's `log_fields` (``event`` is added).
+    """
+    if isinstance(event, _CONNECTION_EVENTS):
+        return
+    level = logging.WARNING if isinstance(event, _WARNING_EVENTS) else logging.INFO
+    if logger.isEnabledFor(level):
+        logger.log(level, "%r", event, extra={**fields, "event": type(event).__name__})
 
 
 def make_queue_policy(max_queued_events: int | None, policy: QueuePolicy | None) -> QueuePolicy:
@@ -338,6 +398,14 @@ class SessionBase:
         self._crash: Exception | None = None  # what stopped the thread or task unexpectedly
         self._lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         self._name = f"{config.product}/{config.session_type}"
+        self._log_fields = log_fields(config)
+        self.logger = session_logger(config.product, config.session_type, config.sender_comp_id)
+        """This session's logger, ``kalshi_fix_sansio.session.<product>.<session type>.<key>``:
+        its protocol events, with the ``extra`` fields ``product``, ``session_type``,
+        ``key_id`` and ``event`` (connection events stay on ``kalshi_fix_sansio.transport``,
+        with the same fields)."""
+        self._metrics = SessionMetrics(config.product, config.session_type, config.sender_comp_id)
+        self._delivered: deque[tuple[Event, float]] = deque(maxlen=RECEIVED_AT_KEPT)
         self._reconnected = False  # a Reconnected was read: on_reconnect is due
         self.tracker = tracker if tracker is not None else OrderTracker()
         """Orders, fills and positions of this session (fed with every event as it is read)."""
@@ -549,6 +617,25 @@ class SessionBase:
         return None if self.driver is None else self.driver.books
 
     @property
+    def metrics(self) -> SessionMetrics:
+        """This session's counters and order round-trip histograms (`SessionMetrics`), kept
+        by the core's driver across every reconnect and open; ``session.metrics.snapshot()``
+        reads them all at once (a frozen `MetricsSnapshot`; nothing is reset)."""
+        return self._metrics
+
+    def received_at(self, event: Event) -> float | None:
+        """When the bytes that produced ``event`` were read: the session clock's UTC epoch
+        seconds (``clock``, `time.time` by default), as the adapter gave it to the core.
+
+        Works for any event this session delivered (`next_event`, ``events``, ``wait_for``,
+        ``on_event``), among the last `RECEIVED_AT_KEPT`; None for another object.
+        """
+        for delivered, at in reversed(self._delivered):
+            if delivered is event:
+                return at
+        return None
+
+    @property
     def max_queued_events(self) -> int:
         """Most unread events before `EventQueueOverflow` (``queue_policy.max_events``)."""
         return self.queue_policy.max_events
@@ -587,19 +674,24 @@ class SessionBase:
             policy=self.queue_policy,
             risk_limits=self._risk_limits,
             risk_books=self._risk_books,
+            metrics=self._metrics,
         )
         sup.observer = self._observe
         if self._halt_reason is not None:
             sup.halt(self._halt_reason)
         self._crash = None
-        _log.info("%s: connecting: %s", self._name, describe_target(self.config, self.options))
+        _log.info(
+            "%s: connecting: %s", self._name, describe_target(self.config, self.options),
+            extra={**self._log_fields, "event": "connecting"},
+        )
         sup.start(self._clock())
         return sup, context
 
     def _observe(self, event: Event) -> None:
         """Every event as the driver reads it (before the application sees it): logged, and a
         `Reconnected` makes ``on_reconnect`` due."""
-        log_event(self._name, event)
+        log_event(self._name, event, self._log_fields)
+        log_session_event(self.logger, event, self._log_fields)
         if isinstance(event, Reconnected) and self.on_reconnect is not None:
             self._reconnected = True
 
@@ -648,7 +740,11 @@ class SessionBase:
     def _take_callback(self, sup: Driver) -> tuple[Event | None, bool]:
         """The next event for ``on_event`` (None: none, or no ``on_event``), and whether
         ``on_reconnect`` is due now (after that event: a `Reconnected` one)."""
-        event = sup.next_event() if self.on_event is not None else None
+        item = sup.next_event_with_time() if self.on_event is not None else None
+        event = None
+        if item is not None:
+            self._delivered.append(item)
+            event = item[0]
         if event is None or isinstance(event, Reconnected) or self.on_event is None:
             due, self._reconnected = self._reconnected, False
             return event, due
@@ -664,7 +760,11 @@ class SessionBase:
                 "this session was opened with queue_events=False: it queues no events "
                 "(use session.tracker, place() and cancel())"
             )
-        return sup.take(predicate)
+        item = sup.take_with_time(predicate)
+        if item is None:
+            return None
+        self._delivered.append(item)
+        return item[0]
 
 
 class AsyncSessionBase(SessionBase):

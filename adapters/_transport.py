@@ -67,6 +67,7 @@ __all__ = [
     "MAX_BUFFERED_OUTBOUND",
     "MESSAGE_LOGGER_NAME",
     "READ_CHUNK",
+    "SESSION_LOGGER_NAME",
     "TRANSPORT_LOGGER_NAME",
     "Backoff",
     "ConnectionFailed",
@@ -83,6 +84,7 @@ __all__ = [
     "reconnect_plan",
     "redact_frame",
     "seconds_until_maintenance_ends",
+    "session_logger",
     "ssl_context_for",
     "tls_weaknesses",
 ]
@@ -102,6 +104,23 @@ TRANSPORT_LOGGER_NAME: Final = "kalshi_fix_sansio.transport"
 
 logging.getLogger(TRANSPORT_LOGGER_NAME).addHandler(logging.NullHandler())
 _log = logging.getLogger(TRANSPORT_LOGGER_NAME)
+
+SESSION_LOGGER_NAME: Final = "kalshi_fix_sansio.session"
+"""The parent of the per-session loggers: ``kalshi_fix_sansio.session.<product>.<session
+type>.<API key>`` (`session_logger`) carries each session's protocol events (Logon, Logout,
+gaps, resends, rejects, garbled input, timeouts), every record with the ``extra`` fields
+``product``, ``session_type``, ``key_id`` and ``event``."""
+
+logging.getLogger(SESSION_LOGGER_NAME).addHandler(logging.NullHandler())
+
+
+def session_logger(product: str, session_type: str, key_id: str) -> logging.Logger:
+    """The logger of one session: ``kalshi_fix_sansio.session.<product>.<session_type>.<key>``
+    (a dot in the key is replaced by ``_``, so the name keeps four levels)."""
+    return logging.getLogger(
+        f"{SESSION_LOGGER_NAME}.{product}.{session_type}.{key_id.replace('.', '_')}"
+    )
+
 
 PRODUCTS: Final = ("prediction", "margin")
 

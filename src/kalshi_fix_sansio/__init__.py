@@ -66,6 +66,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     from .filestore import FileStore
     from .framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
     from .killswitch import KillReport, KillRequest, KillSwitch, StillOpen, TradingHalted
+    from .metrics import HistogramSnapshot, MetricsSnapshot, SessionMetrics
     from .risk import RiskChecker, RiskLimitExceeded, RiskLimits, SymbolLimits
     from .session import Session
     from .settlement import (
@@ -183,6 +184,9 @@ _LAZY: dict[str, str] = {
     "KillSwitch": ".killswitch",
     "StillOpen": ".killswitch",
     "TradingHalted": ".killswitch",
+    "HistogramSnapshot": ".metrics",
+    "MetricsSnapshot": ".metrics",
+    "SessionMetrics": ".metrics",
     "OrderRejected": ".tracker",
     "OrderStatus": ".tracker",
     "OrderTracker": ".tracker",
@@ -244,6 +248,7 @@ __all__ = [
     "Garbled",
     "GarbledData",
     "Header",
+    "HistogramSnapshot",
     "IncompleteSettlement",
     "InconsistencyReason",
     "KeyLoadError",
@@ -259,6 +264,7 @@ __all__ = [
     "MemoryStore",
     "Message",
     "MessageStore",
+    "MetricsSnapshot",
     "OrderRejected",
     "OrderStatus",
     "OrderTracker",
@@ -280,6 +286,7 @@ __all__ = [
     "SequenceReset",
     "Session",
     "SessionConfig",
+    "SessionMetrics",
     "SettlementAssembler",
     "SettlementProblem",
     "SettlementReport",

@@ -22,6 +22,11 @@ after every input it takes every event the supervisor produced, at once, and:
   one `MarketDataFolded` says how many were folded. When the oldest unread event has waited
   ``QueuePolicy.lag_warning`` seconds, a `FallingBehind` goes to the front of the queue.
 
+It also keeps ``driver.metrics`` (`kalshi_fix_sansio.metrics.SessionMetrics`) current: messages
+and bytes in and out, rejects, events, queue depth and order round trips, timed with the ``now``
+of each input; and each queued event keeps that ``now`` as its receive time
+(`next_event_with_time`).
+
 Every order message sent (35=D, 35=G, 35=F), on any path, is recorded in the tracker in `send`
 before it goes out (and forgotten if it cannot go); before that, a NewOrderSingle or replace
 whose ClOrdID is still live is refused, and with ``risk_limits`` the pre-trade `RiskChecker`
@@ -53,6 +58,7 @@ from .events import (
     RejectReceived,
 )
 from .killswitch import DEFAULT_FALLBACK_AFTER, HALTED_MSG_TYPES, KillSwitch, TradingHalted
+from .metrics import SessionMetrics
 from .risk import BookSource, RiskChecker, RiskLimits
 from .session import Session
 from .supervisor import Backoff, Disconnected, Reconnected, Supervisor, SupervisorState
@@ -77,6 +83,7 @@ DEFAULT_MAX_MARKET_DATA: Final = 10_000
 
 _BOOK_TYPES: Final = frozenset({"W", "X"})
 _ORDER_TYPES: Final = frozenset({"D", "G", "F"})  # recorded in the tracker as they are sent
+_ANSWER_TYPES: Final = frozenset({"8", "9"})  # end an order's round trip (`SessionMetrics`)
 
 
 def _positive_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -189,6 +196,8 @@ class Driver:
             ``driver.risk_limits``).
         risk_books: the `Books` (or an object with ``books``, e.g. a market-data session) the
             ``max_price_distance`` limit reads (settable later as ``driver.risk_books``).
+        metrics: the `SessionMetrics` to keep current (e.g. one kept across opens); a new
+            one if None.
 
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
@@ -209,6 +218,7 @@ class Driver:
         policy: QueuePolicy | None = None,
         risk_limits: RiskLimits | None = None,
         risk_books: Books | BookSource | None = None,
+        metrics: SessionMetrics | None = None,
     ) -> None:
         self.supervisor = Supervisor(
             config, backoff=backoff, reconnect=reconnect, maintenance_reset=maintenance_reset, peer=peer
@@ -250,6 +260,12 @@ class Driver:
         self.risk_limits = risk_limits
         self._kill: KillSwitch | None = None  # the kill switch under way
         self._halted: str | None = None  # why new orders are refused (None: they are not)
+        if metrics is None:
+            metrics = SessionMetrics(config.product, config.session_type, config.sender_comp_id)
+        metrics.attach(self._depth)
+        self.metrics = metrics
+        """Counters and order round-trip histograms (`kalshi_fix_sansio.metrics`), kept
+        current as the bytes are read and written; ``metrics.snapshot()`` reads them."""
 
     # -- outputs (as the supervisor's) ----------------------------------------------------------
 
@@ -310,7 +326,10 @@ class Driver:
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the current connection (and forget)."""
-        return self.supervisor.data_to_send()
+        data = self.supervisor.data_to_send()
+        if data:
+            self.metrics.on_sent_bytes(data)
+        return data
 
     # -- inputs -----------------------------------------------------------------------------------
 
@@ -329,7 +348,12 @@ class Driver:
         self._pump(now)
 
     def receive_data(self, data: bytes, now: float) -> None:
-        """Bytes read from the connection (``b""``: the peer closed it)."""
+        """Bytes read from the connection (``b""``: the peer closed it).
+
+        ``now`` is the receive time of every event these bytes produce
+        (`next_event_with_time`).
+        """
+        self.metrics.bytes_in += len(data)
         self.supervisor.receive_data(data, now)
         self._pump(now)
 
@@ -370,6 +394,7 @@ class Driver:
             raise
         if self._risk is not None:
             self._risk.sent(message)
+        self.metrics.on_order_sent(message.MSG_TYPE, str(message.cl_ord_id), now)  # type: ignore[attr-defined]
         return seq
 
     def check(self, message: Message) -> None:
@@ -538,13 +563,32 @@ class Driver:
         self._taken(event)
         return event
 
+    def next_event_with_time(self) -> tuple[Event, float] | None:
+        """The oldest unread event and its receive time, or None.
+
+        The receive time is the ``now`` of the input that produced the event: for a message,
+        the ``now`` given to `receive_data` with the bytes that completed it (the adapters
+        pass their clock's UTC epoch seconds). The driver reads no clock: it is the time the
+        caller said. A `FallingBehind` carries the time of the oldest event behind it.
+        """
+        if not self._queue:
+            return None
+        item = self._queue.popleft()
+        self._taken(item[0])
+        return item
+
     def take(self, predicate: Callable[[Event], bool]) -> Event | None:
         """Remove and return the first unread event satisfying ``predicate`` (others stay)."""
-        for index, (event, _) in enumerate(self._queue):
-            if predicate(event):
+        item = self.take_with_time(predicate)
+        return None if item is None else item[0]
+
+    def take_with_time(self, predicate: Callable[[Event], bool]) -> tuple[Event, float] | None:
+        """`take`, with the event's receive time (as `next_event_with_time`)."""
+        for index, item in enumerate(self._queue):
+            if predicate(item[0]):
                 del self._queue[index]
-                self._taken(event)
-                return event
+                self._taken(item[0])
+                return item
         return None
 
     @property
@@ -555,6 +599,9 @@ class Driver:
     def lag(self, now: float) -> float:
         """Seconds the oldest unread event has waited (0.0 when none waits)."""
         return max(now - self._queue[0][1], 0.0) if self._queue else 0.0
+
+    def _depth(self) -> int:
+        return len(self._queue)
 
     def _taken(self, event: Event) -> None:
         if self._market_data and _is_book(event):
@@ -600,6 +647,7 @@ class Driver:
         if queue and not self._warned and now >= queue[0][1] + self.policy.lag_warning:
             self._warned = True
             behind = FallingBehind(len(queue), now - queue[0][1])
+            self.metrics.on_event(behind, now)
             if self.observer is not None:
                 self.observer(behind)
             queue.appendleft((behind, queue[0][1]))  # as old as the oldest: `lag` holds
@@ -613,6 +661,10 @@ class Driver:
         message = event.message
         catch_up = self.catch_up
         msg_type = message.MSG_TYPE
+        counts = self.metrics.messages_in
+        counts[msg_type] = counts.get(msg_type, 0) + 1
+        if msg_type in _ANSWER_TYPES:
+            self.metrics.on_answer(message, msg_type, now)
         new: bool | None = None
         if catch_up is not None and catch_up.active and msg_type == "8":
             exec_id = getattr(message, "exec_id", None)
@@ -706,6 +758,7 @@ class Driver:
             self._emit(event, now)
 
     def _emit(self, event: Event, now: float) -> None:
+        self.metrics.on_event(event, now)
         if self.observer is not None:
             self.observer(event)
         self._put(event, now)
@@ -716,6 +769,8 @@ class Driver:
             return
         queue = self._queue
         queue.append((event, now))
+        if len(queue) > self.metrics.queue_high_water:
+            self.metrics.queue_high_water = len(queue)
         if self.books is not None and _is_book(event):
             self._market_data += 1
             if self._market_data > policy.max_market_data:
@@ -735,6 +790,7 @@ class Driver:
             else:
                 kept.append((event, at))
         notice = MarketDataFolded(folded, tuple(sorted(symbols)), now - oldest)
+        self.metrics.on_event(notice, now)
         if self.observer is not None:
             self.observer(notice)
         kept.append((notice, now))

@@ -1,10 +1,12 @@
 """``kalshi-fix logon-test`` and ``kalshi-fix md``: log on to Kalshi (or a mock gateway).
 
 ``logon-test`` logs on, reports the result and logs out; ``md`` streams the top of book of some
-markets. Credentials come from the environment. Failures are one line that says what happened
-and what to do (`failure_text`): library errors phrased for Python callers
-(``allow_unlisted_hosts=True``, ``passphrase=...``) are rephrased for flags and environment
-variables (`cli_text`).
+markets. Credentials come from the environment. With ``--metrics`` both print the session's
+counters and round-trip figures (`kalshi_fix_sansio.metrics`) every ``--metrics-every``
+seconds and once at the end (``logon-test --metrics --seconds N`` stays logged on N seconds).
+Failures are one line that says what happened and what to do (`failure_text`): library errors
+phrased for Python callers (``allow_unlisted_hosts=True``, ``passphrase=...``) are rephrased
+for flags and environment variables (`cli_text`).
 """
 
 from __future__ import annotations
@@ -236,14 +238,24 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     except (FixError, ValueError, OSError) as exc:
         print(f"kalshi-fix {name}: {cli_text(str(exc), args.product)}", file=err)
         return EXIT_USAGE
+    show = _MetricsPrinter(session, args, out)
     try:
         with session:
             if name == "logon-test":
                 print(
                     f"logged on to {session_type} ({args.product}, {args.env}) as "
-                    f"{session.config.sender_comp_id}; logging out",
+                    f"{session.config.sender_comp_id}"
+                    + ("" if args.metrics else "; logging out"),
                     file=out,
+                    flush=True,
                 )
+                if args.metrics:
+                    stop = time.monotonic() + (args.seconds or 0.0)
+                    while (remaining := stop - time.monotonic()) > 0:
+                        session.next_event(min(remaining, show.due()))
+                        show.maybe()
+                    show.now()
+                    print("logging out", file=out, flush=True)
                 return EXIT_OK
             codec = dialect(args.product)
             session.send(
@@ -253,11 +265,16 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 )
             )
             books = Books()
-            stop = None if args.seconds is None else time.monotonic() + args.seconds
-            while stop is None or time.monotonic() < stop:
-                left = None if stop is None else max(stop - time.monotonic(), 0.0)
+            until: float | None = None if args.seconds is None else time.monotonic() + args.seconds
+            while until is None or time.monotonic() < until:
+                left = None if until is None else max(until - time.monotonic(), 0.0)
+                if args.metrics:
+                    left = show.due() if left is None else min(left, show.due())
                 event = session.next_event(left)
+                show.maybe()
                 if event is None:
+                    if args.metrics and (until is None or time.monotonic() < until):
+                        continue
                     break
                 if isinstance(event, ApplicationMessage):
                     updates = books.apply(event.message)
@@ -265,10 +282,59 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                         print(books[symbol], file=out, flush=True)
                     for problem in updates.inconsistencies:
                         print(f"kalshi-fix md: {problem}", file=err, flush=True)
+            show.now()
             return EXIT_OK
     except (FixError, OSError) as exc:
         print(f"kalshi-fix {name}: {failure_text(exc, args, session_type)}", file=err)
         return EXIT_FAILED
+
+
+class _MetricsPrinter:
+    """``--metrics``: the session's metrics snapshot, one line (or one JSON object with
+    ``--metrics-json``) every ``--metrics-every`` seconds; nothing without ``--metrics``."""
+
+    def __init__(self, session: Any, args: argparse.Namespace, out: IO[str]) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self.session, self.out = session, out
+        self.on = bool(getattr(args, "metrics", False))
+        self.json = bool(getattr(args, "metrics_json", False))
+        self.every = float(getattr(args, "metrics_every", 5.0))
+        self._next = self._clock() + self.every
+
+    def due(self) -> float:
+        """Seconds until the next line is due (0.0 when it is)."""
+        return max(self._next - self._clock(), 0.0)
+
+    def maybe(self) -> None:
+        """Print a line if one is due."""
+        if self.on and self._clock() >= self._next:
+            self.now()
+
+    def now(self) -> None:
+        """Print a line now (when ``--metrics`` was given)."""
+        if not self.on:
+            return
+        snapshot = self.session.metrics.snapshot()
+        if self.json:
+            import json
+
+            line = json.dumps(snapshot.as_dict(), sort_keys=True)
+        else:
+            line = "metrics: " + snapshot.summary()
+        print(line, file=self.out, flush=True)
+        self._next = self._clock() + self.every
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"--metrics-every takes seconds > 0, got {text!r}")
+    return value
 
 
 def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
@@ -312,6 +378,24 @@ def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
             help="permit a TLS host that is not one of Kalshi's documented FIX hosts",
         )
         cmd.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+        cmd.add_argument(
+            "--metrics",
+            action="store_true",
+            help="print the session's counters and order round trips (messages in/out by "
+            "MsgType, bytes, rejects, gaps, resends, reconnects, queue) every --metrics-every "
+            "seconds and at the end"
+            + ("; stays logged on --seconds seconds" if name == "logon-test" else ""),
+        )
+        cmd.add_argument(
+            "--metrics-every",
+            type=_interval,
+            default=5.0,
+            metavar="SECONDS",
+            help="seconds between --metrics lines (default 5)",
+        )
+        cmd.add_argument(
+            "--metrics-json", action="store_true", help="--metrics as one JSON object per line"
+        )
         if name == "logon-test":
             cmd.add_argument(
                 "--session",
