@@ -22,6 +22,7 @@ CORE = [
     "risk.py",
     "ranges.py",
     "killswitch.py",
+    "metrics.py",
     "_recovery.py",
     "store.py",
     "redaction.py",
