@@ -17,7 +17,10 @@
 
 The features report book changes here as they make them (`mark` before a book changes,
 `touch` for the order that changed a level, `trades` for fills); `flush` turns them into the
-35=X messages at the end of the call.
+35=X messages at the end of the call. A market nobody subscribes to costs nothing here: `mark`
+remembers only the books of markets some session subscribes to when the call first changes
+them, and `flush` builds entries for those alone (a later subscriber's snapshot is read from
+the book itself, so it is whole either way).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class MarketData:
     def __init__(self, state: ExchangeState) -> None:
         self.state = state
         self._before: dict[str, dict[str, dict[Decimal, Decimal]]] = {}
+        self._unwatched: set[str] = set()
         self._touched: dict[tuple[str, str, Decimal], Order] = {}
         self.trades: list[Trade] = []
         """The trades of the current call, in order."""
@@ -50,17 +54,29 @@ class MarketData:
     def begin(self) -> None:
         """Start a call with no book changes."""
         self._before = {}
+        self._unwatched = set()
         self._touched = {}
         self.trades = []
 
+    def watched(self, symbol: str) -> bool:
+        """Whether some session subscribes to the market's data now."""
+        return any(symbol in s.md_symbols for s in self.state.sessions.values())
+
     def mark(self, book: Book) -> None:
-        """Remember a book's levels before the call's first change to it."""
-        if book.symbol not in self._before:
-            self._before[book.symbol] = book.snapshot()
+        """Remember a book's levels before the call's first change to it (only when some
+        session subscribes to its market: nobody gets a 35=X of the others)."""
+        symbol = book.symbol
+        if symbol in self._before or symbol in self._unwatched:
+            return
+        if self.watched(symbol):
+            self._before[symbol] = book.snapshot()
+        else:
+            self._unwatched.add(symbol)
 
     def touch(self, order: Order) -> None:
-        """Note the order that last changed its price level."""
-        self._touched[(order.symbol, order.side, order.price)] = order
+        """Note the order that last changed its price level (of a book `mark` remembered)."""
+        if order.symbol in self._before:
+            self._touched[(order.symbol, order.side, order.price)] = order
 
     def md_stamp(self) -> tuple[date, dtime]:
         """MDEntryDate and MDEntryTime of the call (UTC, milliseconds)."""
@@ -181,8 +197,12 @@ class MarketData:
                 )
 
     def flush(self) -> None:
-        """One 35=X per subscriber with the call's trades and net level changes."""
-        if not self._before and not self.trades:
+        """One 35=X per subscriber with the call's trades and net level changes.
+
+        Only the markets `mark` remembered (some session subscribed) are looked at: every trade
+        is in a book its fill marked, so a trade in any other market has no subscriber.
+        """
+        if not self._before:
             return
         d = self.state.d
         day, clock = self.md_stamp()
@@ -191,6 +211,8 @@ class MarketData:
         # (symbol, built entry or None, owning order) in output order
         changes: list[tuple[str, dict[str, Any], Order | None]] = []
         for t in self.trades:
+            if t.symbol not in self._before:
+                continue
             changes.append(
                 (
                     t.symbol,
