@@ -19,6 +19,7 @@ A block that is not a program (a signature, a transcript) is fenced as ``text``,
 from __future__ import annotations
 
 import ast
+import logging
 import re
 import textwrap
 from dataclasses import dataclass
@@ -112,9 +113,30 @@ def check_marker(block: Block) -> None:
     exec(compile(ast.Module(body=imports, type_ignores=[]), block.name, "exec"), {})
 
 
+def _library_loggers() -> dict[str, tuple[int, bool, list[logging.Handler]]]:
+    """Level, propagate and handlers of the library's loggers (a page may configure them)."""
+    return {
+        name: (logger.level, logger.propagate, list(logger.handlers))
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if name.startswith("kalshi_fix_sansio") and isinstance(logger, logging.Logger)
+    }
+
+
+def _restore_loggers(saved: dict[str, tuple[int, bool, list[logging.Handler]]]) -> None:
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if not (name.startswith("kalshi_fix_sansio") and isinstance(logger, logging.Logger)):
+            continue
+        level, propagate, handlers = saved.get(name, (logging.NOTSET, True, []))
+        logger.setLevel(level)
+        logger.propagate = propagate
+        logger.handlers[:] = handlers
+
+
 def run_page(page: str) -> dict[str, Any]:
-    """Execute the unmarked blocks of ``page`` in order, in one namespace."""
+    """Execute the unmarked blocks of ``page`` in order, in one namespace (the library's
+    loggers are put back as they were afterwards: a page may show how to configure them)."""
     namespace: dict[str, Any] = {"__name__": "docs_" + re.sub(r"\W", "_", page)}
+    loggers = _library_loggers()
     try:
         for block in (b for b in ALL_BLOCKS if b.page == page and b.marker is None):
             exec(compile(block.code, block.name, "exec"), namespace)
@@ -122,6 +144,7 @@ def run_page(page: str) -> dict[str, Any]:
         for value in list(namespace.values()):
             if isinstance(value, MockGateway):
                 value.close()
+        _restore_loggers(loggers)
     return namespace
 
 
