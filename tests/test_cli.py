@@ -45,7 +45,7 @@ def test_sample_table(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
     assert code == 0, err
     assert "#3 ExecutionReport (35=8)" in out
     assert "MiscFeeType                        4 (EXCHANGE_FEES)" in out
-    assert "Price                              0.75" in out  # cents on the wire, dollars shown
+    assert "Price                              $0.75" in out  # cents on the wire, dollars shown
     assert "#5 MarketDataSnapshotFullRefresh (35=W)" in out and "20 entries" in out
 
 

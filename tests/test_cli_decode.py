@@ -507,7 +507,7 @@ def test_console_script_on_an_ascii_terminal(tmp_path: Path) -> None:
 def test_rfq_units_option_reads_quotes_in_the_units_asked() -> None:
     quote = frame(b"35=S\x01" + b"117=q\x01131=r\x0155=X\x01132=0.7500\x01133=0.2500\x01")
     code, out, _err = run(["decode", "--rfq-units", "dollars", "-"], quote)
-    assert code == 0 and "0.7500" in out and "defect" not in out
+    assert code == 0 and "BidPx                              $0.75" in out and "defect" not in out
     code, out, _err = run(["decode", "--strict", "-"], quote)  # integer cents by default
     assert code == 1 and "expected a price in integer cents" in out
 

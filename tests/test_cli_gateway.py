@@ -118,7 +118,7 @@ def test_printed_command_lines_work_as_printed(tls_gateway: Gateway) -> None:
     assert "logged on to KalshiNR (prediction, demo) as mock-prediction-key" in result.stdout
     md = run_printed(gw.command("md"), (r"MKT$", "MKT --seconds 1"))
     assert md.returncode == 0, md.stderr
-    assert "MKT: bid 100.00 @ 0.4900 | ask 100.00 @ 0.5100" in md.stdout
+    assert "MKT: bid 100.00 @ $0.49 | ask 100.00 @ $0.51" in md.stdout
 
 
 def test_another_session_types_port_says_which_session_to_use(tls_gateway: Gateway) -> None:

@@ -10,11 +10,12 @@ Kalshi's documentation says it should.
 
 The transcript reads as a trader would want it: every ExecutionReport shows ExecType(150) and
 OrdStatus(39) with their codes and meanings, prices in one precision per product (prediction
-to the cent, margin to $0.0001), the fee of each fill named maker or taker (from
-AggressorIndicator(1057) next to the NoMiscFees group), and what OrderQty / CumQty /
-LeavesQty say on a cancel. ``show_fix`` (``kalshi-fix demo --show-fix``) also prints every FIX
-message the clients send (``>>``) and receive (``<<``), ``|`` for SOH, secrets such as the
-Logon signature redacted (`kalshi_fix_sansio.redaction`, via the adapters' `MessageLog`).
+to the cent, margin to $0.0001: `kalshi_fix_sansio.prices`, as in every ``kalshi-fix`` tool),
+the fee of each fill named maker or taker (from AggressorIndicator(1057) next to the
+NoMiscFees group), and what OrderQty / CumQty / LeavesQty say on a cancel. ``show_fix``
+(``kalshi-fix demo --show-fix``) also prints every FIX message the clients send (``>>``) and
+receive (``<<``), ``|`` for SOH, secrets such as the Logon signature redacted
+(`kalshi_fix_sansio.redaction`, via the adapters' `MessageLog`).
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ from .adapters import MessageLog
 from .adapters.blocking import BlockingSession
 from .events import ApplicationMessage, Event, LoggedOn
 from .gateway import MockGateway
+from .prices import format_dollars, format_price
 from .testing import new_ed25519_keys
 
-PRICE_TICK = {"prediction": Decimal("0.01"), "margin": Decimal("0.0001")}
-"""The precision prices are shown in: prediction to the cent, margin to $0.0001."""
 CENT = Decimal("0.01")
+"""Fees are shown to the cent (more digits only when they have them)."""
 
 
 class DemoFailed(Exception):
@@ -68,12 +69,6 @@ def _qty(value: Decimal | None) -> str:
     return str(int(value)) if value == value.to_integral_value() else str(value.normalize())
 
 
-def _money(value: Decimal, tick: Decimal) -> str:
-    """Dollars on ``tick`` (more digits only when the value has them: nothing is rounded)."""
-    shown = value.quantize(tick) if value == value.quantize(tick) else value.normalize()
-    return f"${shown}"
-
-
 class _FixPrinter(logging.Handler):
     """Prints the `MessageLog` lines of the demo's sessions: ``>>`` sent, ``<<`` received."""
 
@@ -94,7 +89,6 @@ class _Story:
         self.product = product
         self.p: ModuleType = prediction if product == "prediction" else margin
         self.out = out
-        self.tick = PRICE_TICK[product]
         self._lock = threading.Lock()  # session threads print FIX lines too
         self.fix_logger: logging.Logger | None = None
         if show_fix:
@@ -116,7 +110,7 @@ class _Story:
             print(text, file=self.out, flush=True)
 
     def px(self, value: Decimal | None) -> str:
-        return "-" if value is None else _money(value, self.tick)
+        return "-" if value is None else format_price(value, self.product)
 
     def session(self, client: Any, session_type: str) -> BlockingSession:
         """A session of ``client``; with ``show_fix`` its frames go to the transcript."""
@@ -149,7 +143,7 @@ class _Story:
                 "maker": "AggressorIndicator=N: this order was resting",
             }.get(role, "no AggressorIndicator")
             self.say(f"          fill {_qty(er.last_qty)} @ {self.px(er.last_px)} (LastQty @ "
-                     f"LastPx), {role} fee {_money(fee, CENT)} ({why})")
+                     f"LastPx), {role} fee {format_dollars(fee, CENT)} ({why})")
         return er
 
     def explain_cancel(self, er: Any, ordered: Decimal) -> None:

@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple
 
 from ..framing import DEFAULT_MAX_MESSAGE_SIZE, SOH, Frame, Framer
+from ..prices import PRICE_TAGS, format_price
 from ..redaction import SECRET_TAGS, mask_secrets
 from .common import PRODUCTS, dialect, emit
 
@@ -467,18 +468,26 @@ def _show(value: Any) -> str:
     return printable(str(value))
 
 
-def _rows(rec: FixRecord, depth: int) -> Iterator[str]:
+def _rows(rec: FixRecord, depth: int, product: str | None) -> Iterator[str]:
     pad = "  " * depth
     for tag, name, value in rec.items():
         if isinstance(value, tuple):
             yield f"{pad}{tag:>6}  {name:<34} {len(value)} entries"
             for i, entry in enumerate(value, 1):
                 yield f"{pad}        [{i}]"
-                yield from _rows(entry, depth + 2)
+                yield from _rows(entry, depth + 2, product)
         elif tag in SECRET_TAGS:
             yield f"{pad}{tag:>6}  {name:<34} {_redacted(value)}"
+        elif product is not None and tag in PRICE_TAGS and isinstance(value, Decimal):
+            yield f"{pad}{tag:>6}  {name:<34} {format_price(value, product)}"
         else:
             yield f"{pad}{tag:>6}  {name:<34} {_show(value)}"
+
+
+def _product(msg: Message) -> str | None:
+    """The product of a generated message class (None for an unknown message type)."""
+    product = getattr(sys.modules.get(type(msg).__module__), "PRODUCT", None)
+    return product if isinstance(product, str) else None
 
 
 def _msg_type(msg: Message) -> str:
@@ -500,11 +509,15 @@ def render_table(
     offset: int,
     defects: Sequence[Defect] = (),
     redacted: bool = False,
+    product: str | None = None,
 ) -> str:
     """A readable multi-line rendering of one decoded message.
 
-    Secret fields (RawData, Signature, Password, NewPassword) show as ``<redacted N bytes>``;
-    each defect is a line starting with ``!``.
+    Typed prices (the fields of FIX type PRICE) show in the product's one format
+    (`kalshi_fix_sansio.prices.format_price`: ``$0.40`` on prediction, ``$19.6000`` on margin);
+    raw values (fields not in the message, defects) show as on the wire. Secret fields
+    (RawData, Signature, Password, NewPassword) show as ``<redacted N bytes>``; each defect is a
+    line starting with ``!``.
 
     Args:
         msg: the decoded message.
@@ -512,12 +525,14 @@ def render_table(
         offset: its byte offset in the input.
         defects: what is wrong with it (`Message.check`).
         redacted: the input had its secrets redacted (CheckSum not verified).
+        product: the dialect it was decoded with (default: the message class's).
 
     Returns:
         The text, without a trailing newline.
     """
     from ..spec import FIELDS
 
+    product = product or _product(msg)
     notes = []
     if defects:
         notes.append(f"{len(defects)} defect{'s' if len(defects) != 1 else ''}")
@@ -525,8 +540,8 @@ def render_table(
         notes.append("redacted in the log: CheckSum not verified")
     title = f"#{index} {type(msg).__name__} (35={printable(_msg_type(msg))}) at byte {offset}"
     lines = [title + (f" [{'; '.join(notes)}]" if notes else "")]
-    lines.extend(_rows(msg.header, 1))
-    lines.extend(_rows(msg, 1))
+    lines.extend(_rows(msg.header, 1, product))
+    lines.extend(_rows(msg, 1, product))
     for tag, raw in msg.extra_fields:
         spec = FIELDS.get(tag)
         name = f"{spec.name} (not in this message)" if spec else "(unknown tag)"
@@ -638,7 +653,8 @@ def _decode(
         if args.json:
             text = render_json(msg, index, item.offset, source, defects, item.redacted)
         else:
-            text = render_table(msg, index, item.offset, defects, item.redacted) + "\n"
+            table = render_table(msg, index, item.offset, defects, item.redacted, args.dialect)
+            text = table + "\n"
     except Exception as exc:  # a rendering bug must not become a traceback here
         reason = f"message #{index}: internal error ({type(exc).__name__}: {exc}); please report it"
         return Problem(reason, item.offset)

@@ -1,9 +1,10 @@
 """``kalshi-fix logon-test`` and ``kalshi-fix md``: log on to Kalshi (or a mock gateway).
 
 ``logon-test`` logs on, reports the result and logs out; ``md`` streams the top of book of some
-markets. Credentials come from the environment. With ``--metrics`` both print the session's
-counters and round-trip figures (`kalshi_fix_sansio.metrics`) every ``--metrics-every``
-seconds and once at the end (``logon-test --metrics --seconds N`` stays logged on N seconds).
+markets (prices in the product's one format, `kalshi_fix_sansio.prices`). Credentials come
+from the environment. With ``--metrics`` both print the session's counters and round-trip
+figures (`kalshi_fix_sansio.metrics`) every ``--metrics-every`` seconds and once at the end
+(``logon-test --metrics --seconds N`` stays logged on N seconds).
 Failures are one line that says what happened and what to do (`failure_text`): library errors
 phrased for Python callers (``allow_unlisted_hosts=True``, ``passphrase=...``) are rephrased
 for flags and environment variables (`cli_text`).
@@ -14,9 +15,12 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, dialect
+
+if TYPE_CHECKING:
+    from ..book import Book
 
 # ---------------------------------------------------------------------------------------------
 # Speaking CLI: library messages phrased for Python callers, rephrased for flags and variables
@@ -209,6 +213,17 @@ def failure_text(exc: BaseException, args: argparse.Namespace, session_type: str
     return cli_text(str(exc), args.product)
 
 
+def _top_line(book: Book, product: str) -> str:
+    """``SYM: bid 25.00 @ $0.40 | ask 30.00 @ $0.45``: the top of book, prices as every tool
+    shows them (`kalshi_fix_sansio.prices.format_price`)."""
+    from ..prices import format_price
+
+    bid, offer = book.top()
+    b = f"{bid.size} @ {format_price(bid.price, product)}" if bid else "-"
+    o = f"{offer.size} @ {format_price(offer.price, product)}" if offer else "-"
+    return f"{book.symbol}: bid {b} | ask {o}"
+
+
 def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix logon-test`` or ``kalshi-fix md`` against Kalshi (or --endpoint).
 
@@ -279,7 +294,7 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 if isinstance(event, ApplicationMessage):
                     updates = books.apply(event.message)
                     for symbol in updates.symbols:
-                        print(books[symbol], file=out, flush=True)
+                        print(_top_line(books[symbol], args.product), file=out, flush=True)
                     for problem in updates.inconsistencies:
                         print(f"kalshi-fix md: {problem}", file=err, flush=True)
             show.now()

@@ -3,8 +3,9 @@
 Reads the log and feeds it through the code `kalshi_fix_sansio.restore` runs for a warm
 restart (`LogReader` reads any input ``kalshi-fix decode`` reads, secrets masked; `Replay` feeds
 an `OrderTracker` and a `Books`), and prints the orders, positions, books and recent trades as
-they stood at the end, at a moment (``--at TIME``), or after every message (``--step``). See
-docs/replay.md.
+they stood at the end, at a moment (``--at TIME``), or after every message (``--step``). The
+text shows prices in the product's one format (`kalshi_fix_sansio.prices`: ``$0.42`` on
+prediction, ``$19.5000`` on margin); ``--json`` keeps exact decimal strings. See docs/replay.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import IO, TYPE_CHECKING, Any, Final
 
+from ..prices import PRICE_TAGS, format_price
 from ..restore import (
     Accounts,
     Changes,
@@ -26,6 +28,7 @@ from ..restore import (
     RestoreError,
     parse_time,
 )
+from ..spec import FIELDS
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
 from .decode import add_codec_options, printable, read_input
 
@@ -60,6 +63,7 @@ _KEY_TAGS: Final = (
     11, 41, 150, 39, 55, 54, 38, 44, 32, 31, 14, 151, 6, 103, 102, 379, 380, 263, 146, 268, 58
 )
 _SIDES: Final = {"1": "buy", "2": "sell"}
+_PRICE_NAMES: Final = frozenset(FIELDS[tag].name for tag in PRICE_TAGS)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -77,6 +81,16 @@ def _text(value: Any) -> str | None:
     if isinstance(value, datetime):
         return _iso(value)
     return str(value)
+
+
+def _px(value: Any, product: str) -> str | None:
+    """A price for the text output: the product's one format (`format_price`); None stays."""
+    return None if value is None else format_price(value, product)
+
+
+def _product(args: argparse.Namespace) -> str:
+    """The product whose price format the text uses (``--dialect``)."""
+    return str(getattr(args, "dialect", None) or "prediction")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,26 +247,33 @@ _TRADE_HEAD: Final = ("symbol", "size", "price", "aggressor", "time", "trade id"
 _FILL_HEAD: Final = ("ClOrdID", "symbol", "side", "qty", "price", "fees", "exec id")
 
 
-def _order_row(o: TrackedOrder) -> Row:
-    quantities = (o.price, o.original_qty, o.cum_qty, o.leaves_qty, o.avg_px)
-    return (o.cl_ord_id, o.symbol, _side(o.side), o.status.name, *map(_text, quantities))
+def _order_row(o: TrackedOrder, product: str) -> Row:
+    quantities = map(_text, (o.original_qty, o.cum_qty, o.leaves_qty))
+    return (
+        o.cl_ord_id, o.symbol, _side(o.side), o.status.name, _px(o.price, product), *quantities,
+        _px(o.avg_px, product),
+    )
 
 
-def _position_row(p: Position) -> Row:
-    return (p.symbol, *map(_text, (p.net, p.avg_price, p.bought, p.sold, p.fees)))
+def _position_row(p: Position, product: str) -> Row:
+    return (p.symbol, _text(p.net), _px(p.avg_price, product), *map(_text, (p.bought, p.sold, p.fees)))
 
 
-def _trade_row(t: Trade) -> Row:
-    size_price = map(_text, (t.size, t.price))
-    return (t.symbol, *size_price, _side(t.aggressor_side), _trade_time(t), t.trade_id)
+def _trade_row(t: Trade, product: str) -> Row:
+    return (
+        t.symbol, _text(t.size), _px(t.price, product), _side(t.aggressor_side), _trade_time(t),
+        t.trade_id,
+    )
 
 
-def _fill_row(f: Fill) -> Row:
-    quantities = map(_text, (f.qty, f.price, f.fees))
-    return (f.cl_ord_id, f.symbol, _side(f.side), *quantities, f.exec_id)
+def _fill_row(f: Fill, product: str) -> Row:
+    return (
+        f.cl_ord_id, f.symbol, _side(f.side), _text(f.qty), _px(f.price, product), _text(f.fees),
+        f.exec_id,
+    )
 
 
-def _book_text(book: Book, depth: int) -> list[str]:
+def _book_text(book: Book, depth: int, product: str) -> list[str]:
     state = "consistent" if book.consistent else "INCONSISTENT"
     if not book.has_snapshot:
         state = "no snapshot"
@@ -262,8 +283,8 @@ def _book_text(book: Book, depth: int) -> list[str]:
         return [*lines, "    empty"]
     rows: list[Row] = [("#", "bid size", "bid", "ask", "ask size")]
     for i in range(max(len(bids), len(offers))):
-        bid = (_text(bids[i].size), _text(bids[i].price)) if i < len(bids) else ("", "")
-        ask = (_text(offers[i].price), _text(offers[i].size)) if i < len(offers) else ("", "")
+        bid = (_text(bids[i].size), _px(bids[i].price, product)) if i < len(bids) else ("", "")
+        ask = (_px(offers[i].price, product), _text(offers[i].size)) if i < len(offers) else ("", "")
         rows.append((str(i + 1), *bid, *ask))
     return [*lines, *_table(rows, "    ")]
 
@@ -271,8 +292,10 @@ def _book_text(book: Book, depth: int) -> list[str]:
 def state_text(
     replay: Replay, args: argparse.Namespace, accounts: Accounts | None = None, ignored: int = 0
 ) -> str:
-    """The whole state as text (see docs/replay.md; the arguments as for `state_record`)."""
+    """The whole state as text (see docs/replay.md; the arguments as for `state_record`, and
+    ``args.dialect`` chooses the prices' format, prediction when absent)."""
     symbol = args.symbol
+    product = _product(args)
     when = f"at {_iso(args.at)}" if args.at is not None else "at the end of the log"
     last = _iso(replay.time) or "no time"
     head = f"state {when}: {replay.applied} message(s) applied, the last at {last}"
@@ -284,22 +307,23 @@ def state_text(
         head += f", symbol {symbol}"
     orders = replay.orders(symbol)
     lines = [head]
-    open_rows = [_order_row(o) for o in orders if o.is_open]
+    open_rows = [_order_row(o, product) for o in orders if o.is_open]
     lines += _section("open orders", _ORDER_HEAD, open_rows)
-    lines += _section("all orders", _ORDER_HEAD, list(map(_order_row, orders)))
-    lines += _section("positions", _POSITION_HEAD, list(map(_position_row, replay.positions(symbol))))
+    lines += _section("all orders", _ORDER_HEAD, [_order_row(o, product) for o in orders])
+    positions = [_position_row(p, product) for p in replay.positions(symbol)]
+    lines += _section("positions", _POSITION_HEAD, positions)
     books = replay.book_list(symbol)
     if books:
         lines.append(f"books (best {args.depth} levels):")
         for book in books:
-            lines += _book_text(book, args.depth)
+            lines += _book_text(book, args.depth, product)
     else:
         lines.append("books: none")
     if args.trades:
         trades = replay.trades(symbol, args.trades)
-        lines += _section("recent trades", _TRADE_HEAD, list(map(_trade_row, trades)))
+        lines += _section("recent trades", _TRADE_HEAD, [_trade_row(t, product) for t in trades])
         fills = replay.fills(symbol, args.trades)
-        lines += _section("our fills", _FILL_HEAD, list(map(_fill_row, fills)))
+        lines += _section("our fills", _FILL_HEAD, [_fill_row(f, product) for f in fills])
     return "\n".join(lines)
 
 
@@ -316,44 +340,50 @@ def _key_fields(msg: Message) -> dict[str, Any]:
     return {found[t][0]: found[t][1] for t in _KEY_TAGS if t in found}
 
 
-def _changes_lines(changes: Changes, replay: Replay, depth: int) -> list[str]:
+def _changes_lines(changes: Changes, replay: Replay, depth: int, product: str) -> list[str]:
     lines = []
     for o in changes.orders:
         was = changes.was.get(o.cl_ord_id)
         status = f"{was} -> {o.status.name}" if was not in (None, o.status.name) else o.status.name
         lines.append(
             f"    order {o.cl_ord_id}: {status} {_side(o.side) or '-'} {o.symbol or '-'} "
-            f"qty {o.original_qty} cum {o.cum_qty} leaves {o.leaves_qty} avg px {_text(o.avg_px) or '-'}"
+            f"qty {o.original_qty} cum {o.cum_qty} leaves {o.leaves_qty} "
+            f"avg px {_px(o.avg_px, product) or '-'}"
         )
     for p in changes.positions:
         lines.append(
-            f"    position {p.symbol}: net {p.net} avg price {_text(p.avg_price) or '-'} "
+            f"    position {p.symbol}: net {p.net} avg price {_px(p.avg_price, product) or '-'} "
             f"fees {p.fees}"
         )
     for symbol in changes.books:
         book = replay.books.get(symbol)
         if book is not None:
             bids, offers = book.depth(depth)
-            shown = " ".join(f"{lv.size}@{lv.price}" for lv in bids) or "-"
-            asked = " ".join(f"{lv.size}@{lv.price}" for lv in offers) or "-"
+            shown = " ".join(f"{lv.size}@{_px(lv.price, product)}" for lv in bids) or "-"
+            asked = " ".join(f"{lv.size}@{_px(lv.price, product)}" for lv in offers) or "-"
             lines.append(f"    book {symbol}: bids {shown} | asks {asked}")
     for t in changes.trades:
         lines.append(
-            f"    trade {t.symbol}: {t.size} @ {t.price} aggressor {_side(t.aggressor_side)}"
+            f"    trade {t.symbol}: {t.size} @ {_px(t.price, product)} "
+            f"aggressor {_side(t.aggressor_side)}"
         )
     lines += [f"    ! {p}" for p in changes.problems]
     return [printable(line) for line in lines]
 
 
-def _step_text(entry: Entry, changes: Changes, replay: Replay, depth: int) -> str:
+def _step_text(entry: Entry, changes: Changes, replay: Replay, depth: int, product: str) -> str:
     msg = entry.message
-    fields = " ".join(f"{k}={_text(v)}" for k, v in _key_fields(msg).items())
+    fields = " ".join(
+        f"{k}={_px(v, product) if k in _PRICE_NAMES and not isinstance(v, int) else _text(v)}"
+        for k, v in _key_fields(msg).items()
+    )
     direction = entry.direction + ("?" if entry.inferred and entry.direction != "?" else "")
     line = (
         f"#{entry.index} {_iso(entry.time) or '-'} {direction} {entry.session or '-'} "
         f"{type(msg).__name__}({msg.MSG_TYPE})"
     )
-    lines = [printable(f"{line} {fields}".rstrip()), *_changes_lines(changes, replay, depth)]
+    changed = _changes_lines(changes, replay, depth, product)
+    lines = [printable(f"{line} {fields}".rstrip()), *changed]
     return "\n".join(lines)
 
 
@@ -447,7 +477,7 @@ def replay_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         if args.json:
             emit(out, json.dumps(_step_record(entry, changes, replay, args.depth)))
         else:
-            emit(out, _step_text(entry, changes, replay, args.depth))
+            emit(out, _step_text(entry, changes, replay, args.depth, args.dialect))
     if reader.frames == 0 and reader.failures == 0:
         emit(err, f"kalshi-fix replay: {name}: no FIX messages found")
         return EXIT_FAILED
