@@ -26,6 +26,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -853,6 +854,12 @@ class ChainReport:
     torn_tails: int = 0
 
 
+_FORKING = threading.Lock()
+"""Held while a chain starts a writer and while it opens a store: a child forked by one chain's
+thread while another chain's thread holds its store open would hold that store's lock until
+the child execs, and the other chain's next writer would find the file in use."""
+
+
 def run_chain(directory: Path, seed: int) -> ChainReport:
     rng = random.Random(seed)
     path = directory / f"chain{seed}.log"
@@ -860,11 +867,12 @@ def run_chain(directory: Path, seed: int) -> ChainReport:
     printed: set[int] = set()  # every seq whose save() completed, over all runs
     last_sender = last_target = 1
     for run in range(KILLS_PER_CHAIN):
-        proc = subprocess.Popen(
-            [sys.executable, str(WRITER), str(path), "4096", "1000"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        with _FORKING:
+            proc = subprocess.Popen(
+                [sys.executable, str(WRITER), str(path), "4096", "1000"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
         try:
             assert proc.stdout is not None
             first = proc.stdout.readline()
@@ -899,20 +907,21 @@ def run_chain(directory: Path, seed: int) -> ChainReport:
         tmp = Path(str(path) + ".compact-tmp")
         report.stale_tmp += tmp.exists()
 
-        with FileStore(path) as s:  # opens without error
-            assert not s.recovery.skipped  # a kill only ever tears the tail
-            report.torn_tails += s.recovery.truncated_bytes > 0
-            sender, target = s.next_sender_seq(), s.next_target_seq()
-            assert sender > promised_sender, (run, sender, promised_sender)
-            assert target >= promised_target, (run, target, promised_target)
-            assert sender >= last_sender and target >= last_target  # never backwards
-            last_sender, last_target = sender, target
-            stored = dict(s.get(1, 0))
-            missing = printed - stored.keys()
-            assert not missing, f"completed saves lost: {sorted(missing)[:10]}"
-            for seq, data in stored.items():  # and every stored frame is intact
-                assert data == frame_for(seq), seq
-                assert seq < sender
+        with _FORKING:
+            with FileStore(path) as s:  # opens without error
+                assert not s.recovery.skipped  # a kill only ever tears the tail
+                report.torn_tails += s.recovery.truncated_bytes > 0
+                sender, target = s.next_sender_seq(), s.next_target_seq()
+                assert sender > promised_sender, (run, sender, promised_sender)
+                assert target >= promised_target, (run, target, promised_target)
+                assert sender >= last_sender and target >= last_target  # never backwards
+                last_sender, last_target = sender, target
+                stored = dict(s.get(1, 0))
+                missing = printed - stored.keys()
+                assert not missing, f"completed saves lost: {sorted(missing)[:10]}"
+                for seq, data in stored.items():  # and every stored frame is intact
+                    assert data == frame_for(seq), seq
+                    assert seq < sender
         assert not tmp.exists()
     return report
 
