@@ -180,8 +180,9 @@ def test_tags_and_sessions_tables_have_a_row_each(site: Path) -> None:
 
 def test_state_diagram_is_a_drawing(site: Path) -> None:
     page = _parse(site / "session-states" / "index.html")
-    assert len(page.svgs) == 1, "the state page carries one inline SVG diagram"
-    drawn = page.svgs[0]
+    drawings = [svg for svg in page.svgs if svg.strip()]  # the theme's icons are SVGs without text
+    assert len(drawings) == 1, "the state page carries one inline SVG diagram"
+    drawn = drawings[0]
     for state in State:
         assert state.value in drawn, f"state {state.value!r} missing from the diagram"
     for trigger in {t for _, t in TRANSITIONS}:
@@ -264,3 +265,17 @@ def test_guides_render_their_code_as_code(site: Path) -> None:
         html = (site / page / "index.html").read_text(encoding="utf-8")
         assert html.count("<pre") >= 3, page
         assert "```" not in "".join(_parse(site / page / "index.html").text_lines()), page
+
+
+def test_api_examples_render_as_code(site: Path) -> None:
+    """A docstring's `>>>` examples are code, not run-on prose in nested blockquotes.
+
+    Google style's `Example:` (singular) is an admonition whose `>>>` lines Markdown reads as
+    blockquote markers; `Examples:` is the section griffe renders as highlighted code.
+    """
+    for html_path in sorted((site / "api").glob("*/index.html")):
+        html = html_path.read_text(encoding="utf-8")
+        assert "<blockquote" not in html, f"api/{html_path.parent.name}: a docstring example quoted"
+    for page in ("builders", "codec", "ranges"):
+        html = (site / "api" / page / "index.html").read_text(encoding="utf-8")
+        assert '<span class="gp">&gt;&gt;&gt; </span>' in html, f"api/{page}: no example as code"

@@ -15,7 +15,7 @@ outside them raises its `ValueRangeError <kalshi_fix_sansio.ranges.ValueRangeErr
 `ClOrdIDGenerator` makes ClOrdIDs that meet Kalshi's rules (at most 64 characters of
 letters, digits and ``- _ : + = /``; UUIDs preferred).
 
-Example:
+Examples:
     >>> from decimal import Decimal
     >>> from kalshi_fix_sansio.builders import Requests
     >>> rq = Requests("prediction", "KalshiNR")
@@ -56,7 +56,7 @@ __all__ = [
 CLORDID_MAX_LENGTH: int = next(
     r.max_length for r in rules_for("ClOrdID", "D", "prediction") if r.max_length is not None
 )
-"""ClOrdID(11) length limit (order-entry.md §2.1: "max 64 chars"; from ``spec/ranges.yaml``)."""
+"""ClOrdID(11) length limit (Kalshi's Order Entry page: "max 64 chars"; from ``spec/ranges.yaml``)."""
 
 MAX_ORDER_GROUP_LIMIT: int = int(
     next(
@@ -65,10 +65,10 @@ MAX_ORDER_GROUP_LIMIT: int = int(
         if r.max is not None
     )
 )
-"""OrderGroupContractsLimit(20132) range is 1-1,000,000 (order-groups.md §1; ``spec/ranges.yaml``)."""
+"""OrderGroupContractsLimit(20132) range is 1-1,000,000 (Kalshi's Order Groups page; ``spec/ranges.yaml``)."""
 
 MAX_SYMBOLS_PER_REQUEST = 1_000
-"""Unique symbols per snapshot / subscription request (market-data.md, since 2026-09-03)."""
+"""Unique symbols per snapshot / subscription request (Kalshi's Market Data page, since 2026-09-03)."""
 
 _EXEC_ID = re.compile(r"(\d+);(\d+)(?:;(\d+))?")  # drop-copy.md §1: clock;event[;index]
 
@@ -78,7 +78,7 @@ def check_cl_ord_id(
 ) -> str:
     """Return ``value`` if it is a valid ClOrdID, else raise `RequestError`.
 
-    Rules (order-entry.md §2.1, as ``spec/ranges.yaml`` has them): 1 to 64 characters;
+    Rules (Kalshi's Order Entry page, as ``spec/ranges.yaml`` has them): 1 to 64 characters;
     letters, digits and ``- _ : + = /`` only (the documented pattern ``^[\\-\\w:+=/]*$``).
     """
     try:
@@ -104,7 +104,7 @@ class ClOrdIDGenerator:
         sequential: number the ids instead of drawing random ones.
         start: first number when ``sequential``.
 
-    Example:
+    Examples:
         >>> gen = ClOrdIDGenerator("bot1-", sequential=True)
         >>> gen(), gen()
         ('bot1-1', 'bot1-2')

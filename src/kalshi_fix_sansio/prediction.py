@@ -1,6 +1,6 @@
 """The prediction (event contracts) dialect: every message class, enums, `decode` and `encode`.
 
-Example:
+Examples:
     >>> from decimal import Decimal
     >>> from kalshi_fix_sansio import prediction as p
     >>> order = p.NewOrderSingle(cl_ord_id="o-1", side=p.Side.BUY, order_qty=Decimal(10),

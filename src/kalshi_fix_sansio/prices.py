@@ -13,7 +13,7 @@ written here again. A price with more digits than its tick (a UseDollars subpenn
 average, a SettlementPrice of ``$0.306``) is shown with all of them: nothing is ever rounded.
 Machine-readable output (``--json``) keeps the exact decimal strings instead.
 
-Example:
+Examples:
     >>> from decimal import Decimal
     >>> from kalshi_fix_sansio.prices import format_price
     >>> format_price(Decimal("0.4"), "prediction"), format_price(Decimal("0.4250"), "prediction")

@@ -15,7 +15,7 @@ message type, the field and tag, the value, the rule and where it is in the spec
     35=D Price(44): prediction prices are 1-99 cents ($0.01-$0.99) (NewOrderSingle got 1.5;
     rule spec/ranges.yaml:14, from order-entry.md §1 ...)
 
-Example:
+Examples:
     >>> from decimal import Decimal
     >>> from kalshi_fix_sansio import prediction as p
     >>> from kalshi_fix_sansio.ranges import ValueRangeError, check_values
@@ -435,7 +435,7 @@ def check_values(
 def rules_for(field: str, msg_type: str, product: str) -> tuple[ValueRule, ...]:
     """The rules on one field of one message type of one product (all wire units).
 
-    Example:
+    Examples:
         >>> [r.check for r in rules_for("ClOrdID", "D", "margin")]
         ['length', 'pattern']
     """
@@ -461,7 +461,9 @@ def check_value(
         msg_type: the MsgType(35) the value is for.
         field: the FIX field name (ClOrdID).
         value: the value (None is not checked).
-        product, use_dollars, now: as `check_values`.
+        product: as `check_values`.
+        use_dollars: as `check_values`.
+        now: as `check_values`.
 
     Raises:
         ValueRangeError: the first rule the value breaks.
