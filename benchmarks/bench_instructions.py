@@ -387,9 +387,9 @@ def target_lines(rows: list[Row]) -> list[str]:
     sdk_instr, sdk_calls, _ = sdk.per_order()
     ours = [r for r in rows if r is not sdk and not r.why]
     heads = (
-        "* target (issue 25): client instructions per order <= "
+        "* project target: client instructions per order <= "
         f"{TARGET_INSTRUCTIONS}x kalshi-sdk's, every adapter",
-        "* target (issue 25): syscalls per order <= kalshi-sdk's, every adapter",
+        "* project target: syscalls per order <= kalshi-sdk's, every adapter",
     )
     out = []
     for index, (head, base) in enumerate(zip(heads, (sdk_instr, sdk_calls), strict=True)):

@@ -709,7 +709,7 @@ def target_line(adapters: list[Adapter]) -> str:
     client moving its bytes the same way can do better than its floor.
     """
     head = (
-        "* target (issue 11): every adapter's p50 and p99 <= 0.7x kalshi-sdk's on the same "
+        "* project target: every adapter's p50 and p99 <= 0.7x kalshi-sdk's on the same "
         "gateway"
     )
     sdk = next((a for a in adapters if a.name.startswith("kalshi-sdk")), None)
