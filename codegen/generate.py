@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import jinja2
 
@@ -465,6 +465,49 @@ def render_docs(spec: Spec, env: jinja2.Environment) -> dict[str, str]:
     return out
 
 
+
+_KALSHI_PAGES: Final = {
+    "session": "Session",
+    "order-entry": "Order Entry",
+    "order-groups": "Order Groups",
+    "drop-copy": "Drop Copy",
+    "market-data": "Market Data",
+    "rfq": "RFQ",
+    "settlement": "Settlement",
+    "errors": "Errors",
+    "tags": "Tags",
+}
+_NOTE_CITATION: Final = re.compile(
+    r"(?:(?P<the>[Tt]he) )?(?<![\w/.-])(?P<page>"
+    + "|".join(map(re.escape, _KALSHI_PAGES))
+    + r")\.md(?P<section> §[\d.]+)?(?P<s>'s)?"
+)
+_OPEN_QUESTION: Final = re.compile(r"\(open questions? [\d, and]+\)|open questions? \d+(?:(?:, | and )\d+)*")
+
+
+def public_citations(text: str) -> str:
+    """Spec text as a user reads it in the generated docs: the spec cites the project's notes on
+    Kalshi's FIX pages by file name (``order-entry.md §5.1``) and its open questions by number;
+    the docs name Kalshi's page instead (``Kalshi's Order Entry page, §5.1``) and say a point is
+    not settled by Kalshi's docs (the Decisions page records what was chosen)."""
+
+    def page(m: re.Match[str]) -> str:
+        name = f"Kalshi's {_KALSHI_PAGES[m['page']]} page"
+        if m["the"] and m["the"][0] == "T":
+            name = name[0].upper() + name[1:]
+        if m["s"]:
+            return name + "'s"
+        return name + (f",{m['section']}" if m["section"] else "")
+
+    text = _NOTE_CITATION.sub(page, text)
+    return _OPEN_QUESTION.sub(
+        lambda m: "(not settled by Kalshi's docs: see Decisions)"
+        if m[0].startswith("(")
+        else "a point Kalshi's docs leave open (see Decisions)",
+        text,
+    )
+
+
 def make_env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -476,7 +519,8 @@ def make_env() -> jinja2.Environment:
     )
     env.filters["pyrepr"] = repr
     env.filters["tuple"] = tuple
-    env.filters["mdcell"] = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
+    env.filters["cite"] = public_citations
+    env.filters["mdcell"] = lambda s: public_citations(str(s)).replace("|", "\\|").replace("\n", " ")
     env.globals["RField"] = RField
     env.globals["isfield"] = lambda m: isinstance(m, FieldRender)
     env.globals["isrfield"] = lambda m: isinstance(m, RField)
