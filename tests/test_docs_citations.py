@@ -37,3 +37,19 @@ def test_the_generated_reference_names_kalshis_pages() -> None:
         "Kalshi's Errors page table; Kalshi's Tags page's note"
     )
     assert public_citations("see [concepts](../concepts.md#x)") == "see [concepts](../concepts.md#x)"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_line_turns_into_a_quote_by_accident(page: Path) -> None:
+    # Markdown reads a line starting with ">" as a blockquote: ">= 3.12" became one
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+    bad = [line for line in text.splitlines() if re.match(r"\s*>[=<>\d]", line)]
+    assert not bad, f"{page.relative_to(ROOT)}: {bad}"
+
+
+def test_the_install_instructions_do_not_send_users_to_pypi_yet() -> None:
+    # the package is not published: a bare `pip install kalshi-fix-sansio` finds nothing
+    for page in (ROOT / "README.md", ROOT / "docs" / "getting-started.md"):
+        for line in page.read_text(encoding="utf-8").splitlines():
+            if re.search(r"^\$?\s*pip install kalshi-fix-sansio\b", line.strip()):
+                raise AssertionError(f"{page.name}: {line!r}")
