@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 INTERNAL = re.compile(
     r"(?<![\w/.`-])(?<!\]\()(?:session|order-entry|order-groups|drop-copy|market-data|rfq|settlement|errors)"
-    r"\.md(?: §[\d.]+)?|open questions? \d+|\bissue \d+|kalshi-fix-reference|\.\./shared"
+    r"\.md(?: §[\d.]+)?|open questions? \d+|\bissue \d+|\.\./shared"
 )
 
 
