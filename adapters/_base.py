@@ -552,14 +552,13 @@ class SessionBase:
         return seq
 
     def _offer(
-        self, message: Message, *, resubscribe: bool = False, track: bool = False, wait: bool = True
+        self, message: Message, *, resubscribe: bool = False, wait: bool = True
     ) -> tuple[int | None, float]:
         """Hand ``message`` to the core: ``(MsgSeqNum, 0.0)`` once sent, or ``(None, delay)``
         when ``wait`` is asked and ``rate_limit`` is ``"wait"`` and the core says its tokens are
         ``delay`` seconds away (sleep, then offer again; what the driver refuses before sending,
-        a live ClOrdID or a risk limit, is raised at once rather than after the wait).
-        ``track`` is accepted for the callers and ignored: the driver records every order
-        message it sends in the tracker, on every path.
+        a live ClOrdID or a risk limit, is raised at once rather than after the wait). The
+        driver records every order message it sends in the tracker, on every path.
         """
         sup = self.driver
         if sup is None:
@@ -821,10 +820,10 @@ class AsyncSessionBase(SessionBase):
         return await self._send_paced(message, resubscribe=resubscribe)
 
     async def _send_paced(
-        self, message: Message, *, resubscribe: bool = False, track: bool = False
+        self, message: Message, *, resubscribe: bool = False
     ) -> int:
         while True:
-            seq, delay = self._offer(message, resubscribe=resubscribe, track=track)
+            seq, delay = self._offer(message, resubscribe=resubscribe)
             if seq is not None:
                 return seq
             deadline = self._now() + delay
@@ -862,7 +861,7 @@ class AsyncSessionBase(SessionBase):
             LogonRefused, ConnectionFailed, TransportError: the session ended first.
         """
         settlement = self._placing(order, until)
-        await self._send_paced(order, track=True)
+        await self._send_paced(order)
         return await self._settle(settlement, timeout)
 
     async def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
@@ -878,7 +877,7 @@ class AsyncSessionBase(SessionBase):
             RateLimitExceeded: as `place`.
         """
         settlement = self._cancelling(request)
-        await self._send_paced(request, track=True)
+        await self._send_paced(request)
         return await self._settle(settlement, timeout)
 
     async def kill(

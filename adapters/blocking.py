@@ -225,13 +225,13 @@ class BlockingSession(SessionBase):
             RateLimitExceeded: ``rate_limit="raise"`` and no tokens now.
         """
         settlement = self._placing(order, until)
-        self._send_paced(order, track=True)
+        self._send_paced(order)
         return self._settle(settlement, timeout)
 
     def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
         """Send an OrderCancelRequest and wait for its Canceled report (or `OrderRejected`)."""
         settlement = self._cancelling(request)
-        self._send_paced(request, track=True)
+        self._send_paced(request)
         return self._settle(settlement, timeout)
 
     def kill(
@@ -265,9 +265,9 @@ class BlockingSession(SessionBase):
                     return
                 self._cond.wait(remaining)
 
-    def _send_paced(self, message: Message, *, resubscribe: bool = False, track: bool = False) -> int:
+    def _send_paced(self, message: Message, *, resubscribe: bool = False) -> int:
         while True:
-            seq, delay = self._offer(message, resubscribe=resubscribe, track=track)
+            seq, delay = self._offer(message, resubscribe=resubscribe)
             if seq is not None:
                 return seq
             time.sleep(delay)

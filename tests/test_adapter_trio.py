@@ -374,10 +374,13 @@ def test_unread_events_are_kept_in_order_while_the_tracker_is_current(
             for n in range(4):
                 oe.send(buy_at_ask(h, f"bp-{n}"))
             with trio.fail_after(5):  # nothing read yet: the tracker follows every report
-                while not all(
-                    (o := oe.tracker.order(f"bp-{n}")) is not None and o.terminal for n in range(4)
-                ):
-                    await trio.sleep(0.01)
+                await oe.run(
+                    until=lambda: all(
+                        (o := oe.tracker.order(f"bp-{n}")) is not None and o.terminal
+                        for n in range(4)
+                    )
+                )
+            assert oe.queued_events >= 8  # run() waits on the session's wake-ups, reads nothing
             got: list[Event] = []
             while (event := await oe.next_event(0)) is not None:
                 got.append(event)
