@@ -416,3 +416,20 @@ def test_an_unanswered_resend_request_is_repeated_then_given_up() -> None:
     closing = [e for e in events if isinstance(e, CloseTransport)]
     assert closing and "not filled after 4 ResendRequests" in closing[0].reason
     assert closing[0].reconnect
+
+
+def test_send_duplicate_queues_the_last_message_again_as_a_possible_duplicate() -> None:
+    r = logged_on("session=KalshiNR")
+    session = r.session
+    assert session is not None
+    assert session.send_duplicate(r.now) is False  # nothing waiting to be written
+    seq = session.send(order(), r.now)
+    assert session.send_duplicate(r.now + 1) is True
+    first, second = [f for f in session.data_to_send().split(b"8=FIXT.1.1\x01") if f]
+    assert f"\x0134={seq}\x01".encode() in first and f"\x0134={seq}\x01".encode() in second
+    assert b"\x0143=Y\x01" in second and b"\x01122=" in second
+    assert b"\x0143=Y\x01" not in first
+    assert (
+        first.split(b"\x0111=")[1].split(b"\x01")[0]
+        == second.split(b"\x0111=")[1].split(b"\x01")[0]
+    )

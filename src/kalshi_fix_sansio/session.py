@@ -222,6 +222,25 @@ class Session(_Inbound):
         self._out.clear()
         return data
 
+    def send_duplicate(self, now: float) -> bool:
+        """Queue the message this session sent last again, as a possible duplicate.
+
+        The copy keeps its MsgSeqNum, gains PossDupFlag(43)=Y and OrigSendingTime(122), as a
+        resent message does. This is a fault to inject (the mock gateway's ``duplicate_next``
+        uses it): a peer must recognise the copy as a duplicate and not act on it twice.
+
+        Args:
+            now: UTC seconds since the epoch.
+
+        Returns:
+            True if a message was queued again; False when nothing is waiting to be written
+            (`data_to_send` has already taken it) or nothing was sent yet.
+        """
+        if not self._out:
+            return False
+        self._resend(self._out[-1], self.store.next_sender_seq() - 1, now)
+        return True
+
     def send(self, message: Message, now: float) -> int:
         """Send an application message.
 

@@ -773,11 +773,7 @@ class MockGateway:
 
     def _duplicate(self, conn: _Conn) -> None:
         """Queue the message just sent again with PossDupFlag=Y (same MsgSeqNum)."""
-        session = conn.session
-        seq = session.store.next_sender_seq() - 1
-        frame = session._out[-1] if session._out else None  # the frame send() just queued
-        if frame is not None:
-            session._resend(frame, seq, time.time())
+        conn.session.send_duplicate(time.time())
 
     async def _flush(self, conn: _Conn) -> None:
         data = conn.session.data_to_send()
