@@ -405,8 +405,11 @@ def test_a_remembered_shape_decodes_as_a_new_one(frame: bytes) -> None:
 
 def test_shapes_remembered_are_bounded() -> None:
     """A peer sending ever new shapes costs a bounded amount of memory: past the limit the
-    remembered shapes are forgotten and learnt again."""
+    remembered shapes are forgotten and learnt again. (Reads the private codec objects of the
+    generated dialect modules.)"""
     from kalshi_fix_sansio import _decode
+    from kalshi_fix_sansio._generated import margin
+    from kalshi_fix_sansio._generated import prediction as gen
 
     _forget_shapes()
     frame = next(f for f in SAMPLES if b"\x0135=8\x01" in f)
@@ -418,11 +421,13 @@ def test_shapes_remembered_are_bounded() -> None:
         extra = [f for bit, f in enumerate(optional) if mask >> bit & 1]
         msg = prediction.decode(b"\x01".join([*fields[:3], *extra, *fields[3:]]))
         assert isinstance(msg, prediction.ExecutionReport)
-        remembered = sum(len(shapes) for shapes in _decode._SHAPES.values())
-        assert remembered == _decode._shape_count <= _decode._MAX_SHAPES
+        codec = gen._CODEC
+        remembered = sum(len(shapes) for shapes in codec._shapes.values())
+        assert remembered == codec.shape_count <= codec.max_shapes == _decode._MAX_SHAPES
         counts.append(remembered)
     assert max(counts) == _decode._MAX_SHAPES < len(counts)  # the limit was reached ...
     assert counts[_decode._MAX_SHAPES] == 1  # ... and everything forgotten there
+    assert margin._CODEC.shape_count == 0  # each dialect's codec keeps its own shapes
 
 
 def test_a_remembered_shape_shares_its_tag_set() -> None:
@@ -436,7 +441,9 @@ def test_a_remembered_shape_shares_its_tag_set() -> None:
 
 
 def test_a_frame_too_long_to_remember_is_checked_each_time() -> None:
+    """(Reads the private codec of the generated prediction module.)"""
     from kalshi_fix_sansio import _decode
+    from kalshi_fix_sansio._generated import prediction as gen
 
     _forget_shapes()
     frame = next(f for f in SAMPLES if b"\x0135=W\x01" in f)
@@ -453,7 +460,7 @@ def test_a_frame_too_long_to_remember_is_checked_each_time() -> None:
         first = _outcome(long_frame, tolerant, False)
         assert first[0] is prediction.MarketDataSnapshotFullRefresh
         assert _outcome(long_frame, tolerant, False) == first
-    assert _decode._shape_count == 0
+    assert gen._CODEC.shape_count == 0
 
 
 def _places_read(msg: Message) -> dict[bytes, bytes] | None:

@@ -22,6 +22,7 @@ from ._fields import (
     _offset_of,
 )
 from ._message import Message, _check_repeats, _repeats, _valid_tag
+from ._wire import header_raw
 from .errors import DecodeError
 from .framing import _TRAILERS, checksum
 from .redaction import SECRET_TAGS
@@ -121,98 +122,10 @@ def split_fields(
     return flat
 
 
-def decode_frame(
-    frame: bytes,
-    classes: dict[bytes, type[Message]],
-    data_tags: dict[bytes, bytes],
-    length_tags: frozenset[bytes],
-    use_dollars: bool,
-    verify: bool,
-    tolerant: bool = False,
-    rfq_dollars: bool | None = None,
-    rfq_classes: frozenset[type[Message]] = frozenset(),
-) -> Message:
-    """Decode one frame into the dialect's typed message (see the dialect modules' `decode`)."""
-    if verify:
-        verify_frame(frame)
-    flat = split_fields(frame, data_tags)
-    tags = flat[0::2]
-    # A frame whose tags, in order, were seen before in a frame of its class with nothing wrong
-    # is checked by one lookup: every structural check below depends on the tags alone. (A
-    # tag without a value is not a tag check: the tolerant decode looks for one each time.)
-    cls = classes.get(flat[5]) if len(flat) >= 8 else None
-    key = b""  # none: an unknown MsgType or too many fields to remember
-    if cls is not None and len(tags) <= _MAX_SHAPE_TAGS:
-        key = b"\x01".join(tags)
-        hit = _SHAPES.get(cls, _NO_LAYOUTS).get(key)
-        if hit is not None and not (tolerant and b"=\x01" in frame):
-            if rfq_dollars is not None and cls in rfq_classes:
-                use_dollars = rfq_dollars
-            present, header_at = hit
-            if header_at is _NOT_YET:  # the layout's second frame: its header places now
-                header_at = hit[1] = _header_places(tags, present)
-            return _finish(
-                cls, frame, flat, use_dollars, present, [] if tolerant else None, header_at
-            )
-    present = frozenset(tags)  # frozen: a remembered shape shares it
-    has_data = not present.isdisjoint(length_tags)
-    if has_data:
-        # A Length field before its Data field: the data may hold SOH or '=', so split again,
-        # reading the data by its length. (The fields before the data split correctly, so the
-        # Length tag is among the tags found even when the data fooled the fast split; such a
-        # frame's shape is never remembered.)
-        flat = split_fields(frame, data_tags, True)
-        tags = flat[0::2]
-        present = frozenset(tags)
-    if len(flat) < 8 or flat[0] != b"8" or flat[2] != b"9" or flat[4] != b"35":
-        raise _frame_error(
-            "frame must start with 8=, 9=, 35=", frame, REJECT_INCORRECT_FORMAT, offset=0
-        )
-    mt = flat[5]
-    cls = classes.get(mt)
-    if cls is None:
-        cls = classes[b""]
-    unknown = cls is classes[b""]
-    if rfq_dollars is not None and cls in rfq_classes:
-        use_dollars = rfq_dollars  # an RFQ quote: its only switchable prices are BidPx/OfferPx
-    # the checks on the tags alone, each made once
-    required = cls._REQUIRED <= present
-    known = present <= cls._KNOWN
-    once = len(present) == len(tags) or bool(present & cls._GROUP_TAGS)
-    clean = required and known and once and not unknown and _header_first(tags, present)
-    if clean and key and not has_data:
-        present = _remember(cls, key, present)
-    if tolerant:
-        if clean and b"=\x01" not in frame:
-            return _finish(cls, frame, flat, use_dollars, present, [])
-        defects = _structural_defects(cls, frame, flat, tags, present, unknown)
-        return _finish(cls, frame, flat, use_dollars, present, defects)
-    if not required:
-        tag = min(int(t) for t in cls._REQUIRED - present)
-        raise DecodeError(
-            f"{cls.__name__} (35={mt.decode('latin-1')}): required tag {tag} is missing",
-            raw=frame,
-            msg_type=mt.decode("latin-1"),
-            tag=tag,
-            reject_reason=REJECT_REQUIRED_TAG_MISSING,
-            offset=None,
-        )
-    if not known:
-        for t in present - cls._KNOWN:
-            if not _valid_tag(t):
-                raise _frame_error(
-                    f"invalid tag number {t!r}",
-                    frame,
-                    REJECT_INVALID_TAG_NUMBER,
-                    tag=_tag_number(t),
-                    offset=_offset_of([frame], t),
-                )
-    # Tags may repeat inside repeating groups only. When a group is present the exact check (a
-    # Python-level scan) waits for validate(); without groups it costs one comparison here.
-    if not once:
-        _check_repeats(cls, frame, tags)
-    return _finish(cls, frame, flat, use_dollars, present, None)
-
+# The header fields every inbound message is checked by, in the order `Codec.session_header`
+# returns them: MsgSeqNum, SenderCompID, TargetCompID, PossDupFlag, SendingTime.
+SessionHeader = tuple[bytes | None, bytes | None, bytes | None, bool, bytes]
+_SESSION_HEADER_TAGS = (b"34", b"49", b"56", b"43", b"52")
 
 # A remembered tag layout: [the set of its tags (shared by every message of the layout), where
 # each header field's value is in the flat list, in `Header` field order (-1: absent), or None
@@ -221,33 +134,222 @@ def decode_frame(
 # (`_NOT_YET` until then): the first frame of a layout seen once costs nothing more.
 Layout = list[Any]
 _NOT_YET: Any = ()
-
-# The shapes remembered (class -> its frames' tags joined by SOH -> its `Layout`): a live
-# session sees a few dozen; a peer sending ever new ones costs a bounded amount of memory (at
-# most _MAX_SHAPES shapes of at most _MAX_SHAPE_TAGS fields, then all are forgotten).
-_SHAPES: dict[type[Message], dict[bytes, Layout]] = {}
 _NO_LAYOUTS: dict[bytes, Layout] = {}
+
+# The default bounds of a codec's shape cache: at most MAX_SHAPES shapes of at most
+# MAX_SHAPE_TAGS fields each (a longer frame is never remembered); past MAX_SHAPES every shape is
+# forgotten at once and the cache starts again.
 _MAX_SHAPES = 512
 _MAX_SHAPE_TAGS = 1024
-_shape_count = 0
+
+_CODECS: list[Codec] = []  # every codec made, for `forget_shapes`
 
 
-def _remember(cls: type[Message], key: bytes, present: frozenset[bytes]) -> frozenset[bytes]:
-    """Remember a shape found clean; its tag set (every message of the shape shares it)."""
-    global _shape_count
-    if _shape_count >= _MAX_SHAPES:
-        _SHAPES.clear()
-        _shape_count = 0
-    shapes = _SHAPES.get(cls)
-    if shapes is None:
-        shapes = _SHAPES[cls] = {}
-    layout = shapes.get(key)
-    if layout is not None:  # a tolerant decode of a known shape with a value missing
-        known: frozenset[bytes] = layout[0]
-        return known
-    shapes[key] = [present, _NOT_YET]
-    _shape_count += 1
-    return present
+class Codec:
+    """One dialect's decoder and the one cache it keeps (each generated dialect module has one).
+
+    The cache remembers the tag layouts ("shapes") of frames found clean: class -> the frame's
+    tags joined by SOH -> `Layout`. A frame of a remembered shape skips every structural check
+    (they depend on the tags alone) and its header fields are read from remembered places. Its
+    bounds: at most ``max_shapes`` shapes of at most ``max_shape_tags`` fields; past
+    ``max_shapes`` all are forgotten and the cache fills again. A live session sees a few dozen.
+    Threads decoding with one codec share its cache: an entry is added or the whole dict
+    cleared in one step, and a layout read while another thread clears the dict stays valid.
+    """
+
+    __slots__ = (
+        "_at",
+        "_classes",
+        "_data_tags",
+        "_length_tags",
+        "_rfq_classes",
+        "_shape_count",
+        "_shapes",
+        "_unknown",
+        "max_shape_tags",
+        "max_shapes",
+    )
+
+    def __init__(
+        self,
+        classes: dict[bytes, type[Message]],
+        data_tags: dict[bytes, bytes],
+        rfq_classes: frozenset[type[Message]] = frozenset(),
+        *,
+        max_shapes: int = _MAX_SHAPES,
+        max_shape_tags: int = _MAX_SHAPE_TAGS,
+    ) -> None:
+        """``classes``: MsgType -> class, ``b""`` -> the class of an unknown MsgType;
+        ``data_tags``: length tag -> data tag of each Length/Data pair; ``rfq_classes``: the
+        classes whose BidPx/OfferPx follow ``rfq_dollars`` instead of ``use_dollars``."""
+        self._classes = classes
+        self._unknown = classes[b""]
+        self._data_tags = data_tags
+        self._length_tags = frozenset(data_tags)
+        self._rfq_classes = rfq_classes
+        self.max_shapes = max_shapes
+        self.max_shape_tags = max_shape_tags
+        self._shapes: dict[type[Message], dict[bytes, Layout]] = {}
+        self._shape_count = 0
+        self._at: tuple[int, ...] = ()
+        _CODECS.append(self)
+
+    @property
+    def shape_count(self) -> int:
+        """How many shapes are remembered now (at most ``max_shapes``)."""
+        return self._shape_count
+
+    def forget_shapes(self) -> None:
+        """Forget every shape remembered."""
+        self._shapes = {}
+        self._shape_count = 0
+
+    def decode(
+        self,
+        frame: bytes,
+        *,
+        use_dollars: bool = False,
+        verify: bool = False,
+        tolerant: bool = False,
+        rfq_dollars: bool | None = None,
+    ) -> Message:
+        """Decode one frame into the dialect's typed message (see the dialect modules' `decode`;
+        ``rfq_dollars``: BidPx/OfferPx of the RFQ classes in dollars, None: as ``use_dollars``).
+        """
+        if verify:
+            verify_frame(frame)
+        flat = split_fields(frame, self._data_tags)
+        tags = flat[0::2]
+        # A frame whose tags, in order, were seen before in a frame of its class with nothing
+        # wrong is checked by one lookup: every structural check below depends on the tags
+        # alone. (A tag without a value is not a tag check: the tolerant decode looks for one
+        # each time.)
+        cls = self._classes.get(flat[5]) if len(flat) >= 8 else None
+        key = b""  # none: an unknown MsgType or too many fields to remember
+        if cls is not None and len(tags) <= self.max_shape_tags:
+            key = b"\x01".join(tags)
+            hit = self._shapes.get(cls, _NO_LAYOUTS).get(key)
+            if hit is not None and not (tolerant and b"=\x01" in frame):
+                if rfq_dollars is not None and cls in self._rfq_classes:
+                    use_dollars = rfq_dollars
+                present, header_at = hit
+                if header_at is _NOT_YET:  # the layout's second frame: its header places now
+                    header_at = hit[1] = _header_places(tags, present)
+                return _finish(
+                    cls, frame, flat, use_dollars, present, [] if tolerant else None, header_at
+                )
+        present = frozenset(tags)  # frozen: a remembered shape shares it
+        has_data = not present.isdisjoint(self._length_tags)
+        if has_data:
+            # A Length field before its Data field: the data may hold SOH or '=', so split
+            # again, reading the data by its length. (The fields before the data split
+            # correctly, so the Length tag is among the tags found even when the data fooled
+            # the fast split; such a frame's shape is never remembered.)
+            flat = split_fields(frame, self._data_tags, True)
+            tags = flat[0::2]
+            present = frozenset(tags)
+        if len(flat) < 8 or flat[0] != b"8" or flat[2] != b"9" or flat[4] != b"35":
+            raise _frame_error(
+                "frame must start with 8=, 9=, 35=", frame, REJECT_INCORRECT_FORMAT, offset=0
+            )
+        mt = flat[5]
+        cls = self._classes.get(mt)
+        if cls is None:
+            cls = self._unknown
+        unknown = cls is self._unknown
+        if rfq_dollars is not None and cls in self._rfq_classes:
+            use_dollars = rfq_dollars  # an RFQ quote: its only switchable prices are BidPx/OfferPx
+        # the checks on the tags alone, each made once
+        required = cls._REQUIRED <= present
+        known = present <= cls._KNOWN
+        once = len(present) == len(tags) or bool(present & cls._GROUP_TAGS)
+        clean = required and known and once and not unknown and _header_first(tags, present)
+        if clean and key and not has_data:
+            present = self._remember(cls, key, present)
+        if tolerant:
+            if clean and b"=\x01" not in frame:
+                return _finish(cls, frame, flat, use_dollars, present, [])
+            defects = _structural_defects(cls, frame, flat, tags, present, unknown)
+            return _finish(cls, frame, flat, use_dollars, present, defects)
+        if not required:
+            tag = min(int(t) for t in cls._REQUIRED - present)
+            raise DecodeError(
+                f"{cls.__name__} (35={mt.decode('latin-1')}): required tag {tag} is missing",
+                raw=frame,
+                msg_type=mt.decode("latin-1"),
+                tag=tag,
+                reject_reason=REJECT_REQUIRED_TAG_MISSING,
+                offset=None,
+            )
+        if not known:
+            for t in present - cls._KNOWN:
+                if not _valid_tag(t):
+                    raise _frame_error(
+                        f"invalid tag number {t!r}",
+                        frame,
+                        REJECT_INVALID_TAG_NUMBER,
+                        tag=_tag_number(t),
+                        offset=_offset_of([frame], t),
+                    )
+        # Tags may repeat inside repeating groups only. When a group is present the exact check
+        # (a Python-level scan) waits for validate(); without groups it costs one comparison.
+        if not once:
+            _check_repeats(cls, frame, tags)
+        return _finish(cls, frame, flat, use_dollars, present, None)
+
+    def _remember(
+        self, cls: type[Message], key: bytes, present: frozenset[bytes]
+    ) -> frozenset[bytes]:
+        """Remember a shape found clean; its tag set (every message of the shape shares it)."""
+        if self._shape_count >= self.max_shapes:
+            self.forget_shapes()
+        shapes = self._shapes.get(cls)
+        if shapes is None:
+            shapes = self._shapes[cls] = {}
+        layout = shapes.get(key)
+        if layout is not None:  # a tolerant decode of a known shape with a value missing
+            known: frozenset[bytes] = layout[0]
+            return known
+        shapes[key] = [present, _NOT_YET]
+        self._shape_count += 1
+        return present
+
+    def session_header(self, msg: Message) -> SessionHeader:
+        """The raw MsgSeqNum, SenderCompID, TargetCompID, PossDupFlag (``== b"Y"``) and
+        SendingTime (``b""`` when absent) of a message this codec decoded, as received: the
+        fields a session checks every message by. From the remembered places of its layout
+        when it has them, else from the front of the frame (the first frame of a layout, an
+        unusual one)."""
+        src: Any = msg._src
+        at = src[7]
+        if at is None:
+            header = header_raw(msg, _spec_tags()[1])
+            return (
+                header.get(b"34"),
+                header.get(b"49"),
+                header.get(b"56"),
+                header.get(b"43") == b"Y",
+                header.get(b"52", b""),
+            )
+        places = self._at
+        if not places:
+            places = self._at = tuple(header_place(t) for t in _SESSION_HEADER_TAGS)
+        flat = src[2]
+        seq, sender, target, poss_dup, sent = (at[p] for p in places)
+        return (
+            flat[seq] if seq > 0 else None,
+            flat[sender] if sender > 0 else None,
+            flat[target] if target > 0 else None,
+            poss_dup > 0 and flat[poss_dup] == b"Y",
+            flat[sent] if sent > 0 else b"",
+        )
+
+
+def forget_shapes() -> None:
+    """Forget every shape every codec remembered (for the tests and the benchmark's first-sight
+    row)."""
+    for codec in _CODECS:
+        codec.forget_shapes()
 
 
 def _header_places(tags: list[bytes], present: frozenset[bytes]) -> tuple[int, ...] | None:
@@ -271,13 +373,6 @@ def _header_places(tags: list[bytes], present: frozenset[bytes]) -> tuple[int, .
 def header_place(tag: bytes) -> int:
     """The index of header field ``tag`` in a remembered layout's header places."""
     return _header_order().index(tag)
-
-
-def forget_shapes() -> None:
-    """Forget every shape remembered (for the tests and the benchmark's first-sight row)."""
-    global _shape_count
-    _SHAPES.clear()
-    _shape_count = 0
 
 
 def _header_first(tags: list[bytes], present: frozenset[bytes]) -> bool:

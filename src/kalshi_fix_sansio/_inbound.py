@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._decode import decode_frame as _decode_frame
-from ._decode import header_place
 from ._fields import Defect
 from ._session_core import (
     _ACTIVE,
@@ -53,12 +51,6 @@ from .events import (
 
 _RATE_LIMIT_EXCEEDED = 8  # BusinessRejectReason(380) of a rate-limit refusal
 
-# where MsgSeqNum, SenderCompID, TargetCompID, PossDupFlag and SendingTime are among the header
-# places of a remembered tag layout (`_decode.header_place`)
-_AT_SEQ, _AT_SENDER, _AT_TARGET, _AT_POSS_DUP, _AT_SENT = (
-    header_place(tag) for tag in (b"34", b"49", b"56", b"43", b"52")
-)
-
 
 class _Inbound(_SessionCore):
     """The inbound side of a session (see `Session`)."""
@@ -75,43 +67,15 @@ class _Inbound(_SessionCore):
             self._last_rx = self._now
         try:
             # BidPx/OfferPx of RFQ quotes in the units of this session type
-            msg: Any = _decode_frame(
-                frame,
-                self._classes,
-                self._data_tags,
-                self._length_tags,
-                self._dollars,
-                False,
-                True,
-                self._rfq_dollars,
-                self._rfq_classes,
+            msg: Any = self._codec.decode(
+                frame, use_dollars=self._dollars, tolerant=True, rfq_dollars=self._rfq_dollars
             )
         except DecodeError as exc:
             self._garbled(frame, exc)
             return
-        # the raw header fields every message is checked by: where a remembered layout has
-        # them, else (the first frame of a layout, an unusual one) from the front of the frame
-        src = msg._src
-        at = src[7]
-        if at is not None:
-            flat = src[2]
-            i = at[_AT_SEQ]
-            raw_seq = flat[i] if i > 0 else None
-            i = at[_AT_SENDER]
-            sender = flat[i] if i > 0 else None
-            i = at[_AT_TARGET]
-            target = flat[i] if i > 0 else None
-            i = at[_AT_POSS_DUP]
-            poss_dup = i > 0 and flat[i] == b"Y"
-            i = at[_AT_SENT]
-            stamp = flat[i] if i > 0 else b""
-        else:
-            header = header_raw(msg, _HEADER_KEYS)
-            raw_seq = header.get(b"34")
-            sender = header.get(b"49")
-            target = header.get(b"56")
-            poss_dup = header.get(b"43") == b"Y"
-            stamp = header.get(b"52", b"")
+        # the raw header fields every message is checked by (the codec reads them where its
+        # remembered layout has them, else from the front of the frame)
+        raw_seq, sender, target, poss_dup, stamp = self._codec.session_header(msg)
         mt: str = msg.MSG_TYPE or msg.msg_type
         if raw_seq is None or not raw_seq.isdigit() or len(raw_seq) > _MAX_SEQ_DIGITS:
             seq = self._no_seq_num(msg, raw_seq, mt)

@@ -145,6 +145,7 @@ class _SessionCore:
         self._data_tags = gen._DATA_TAGS
         self._length_tags = gen._LENGTH_TAGS
         self._rfq_classes = gen._RFQ_CLASSES
+        self._codec = gen._CODEC  # decodes inbound frames; reads their raw header
         self._tolerance = config.time_tolerance
         self._window: tuple[float, bytes, bytes, int, int] = (-1.0, b"", b"", 0, 0)
 

@@ -25,7 +25,7 @@ from .._message import FixRecord, Message, UnknownMessage
 from .._encode import EncodeSpec as _EncodeSpec
 from .._fields import GroupInfo as _G
 from .._fields import _LAZY, _new, _set
-from .._decode import decode_frame as _decode_frame
+from .._decode import Codec as _Codec
 from .._decode import rfq_dollars as _rfq_dollars
 from .._decode import rfq_units_for as _rfq_units_for
 from .._encode import encode_group as _encode_group
@@ -4761,6 +4761,8 @@ pages document them (spec/dialects/margin.yaml); see `rfq_units_for`."""
 # messages whose BidPx/OfferPx follow `rfq_units` (their only switchable prices)
 _RFQ_CLASSES: frozenset[type[Message]] = frozenset(())
 _ENCODE_SPEC = _EncodeSpec(MESSAGES, Header, _RFQ_CLASSES, _DATA_TAGS)
+_CODEC = _Codec(_CLASSES, _DATA_TAGS, _RFQ_CLASSES)
+"""This dialect's decoder and its shape cache (bounds: `kalshi_fix_sansio._decode.Codec`)."""
 
 
 def rfq_units_for(
@@ -4822,8 +4824,8 @@ def decode(
             or a tag repeats; it names the tag and message and carries the raw frame.
     """
     rfq = False if rfq_units == "cents" else _rfq_dollars(rfq_units, _LocalProtocolError)
-    return _decode_frame(
-        frame, _CLASSES, _DATA_TAGS, _LENGTH_TAGS, use_dollars, verify, tolerant, rfq, _RFQ_CLASSES
+    return _CODEC.decode(
+        frame, use_dollars=use_dollars, verify=verify, tolerant=tolerant, rfq_dollars=rfq
     )
 
 
