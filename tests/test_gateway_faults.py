@@ -647,10 +647,31 @@ def test_gateway_close_does_not_wait_for_a_client_that_does_not_read(
 # every fault in turn on one KalshiRT session
 
 
-def test_kalshi_rt_survives_every_fault_in_turn(tls_gateway: GatewayHarness) -> None:
+def test_kalshi_rt_survives_every_fault_in_turn(
+    tls_gateway: GatewayHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every fault in turn on one KalshiRT session, ordered by events, not by timing.
+
+    The drop step is the delicate one: drop-2 must be on its way when the gateway drops the
+    connection after answering drop-1. The gateway's exchange holds drop-1 until the test has
+    sent drop-2 (two `threading.Event`), and the drop threshold is above what a new connection
+    sends before the test clears it, so the gateway drops exactly one connection whatever the
+    machine's load (a `time.sleep(0.03)` and a race with the reconnect made it flaky).
+    """
     h = tls_gateway
     faults = h.gateway.faults
     sent: list[str] = []
+    drop_1_handled = threading.Event()
+    drop_2_sent = threading.Event()
+    handle = h.gateway.exchange.handle
+
+    def handle_holding_drop_1(session_id: str, message: Any, now: float) -> Any:
+        if getattr(message, "cl_ord_id", None) == "drop-1":
+            drop_1_handled.set()
+            assert drop_2_sent.wait(10), "the test never sent drop-2"
+        return handle(session_id, message, now)
+
+    monkeypatch.setattr(h.gateway.exchange, "handle", handle_holding_drop_1)
     with open_session(h, True, test_request_factor=0.2, disconnect_factor=0.5) as oe:
         rec = Recorder(oe, h)
 
@@ -669,10 +690,14 @@ def test_kalshi_rt_survives_every_fault_in_turn(tls_gateway: GatewayHarness) -> 
         step("garble", rec.filled("garble"))
         faults.delay = 0.1
         step("delay", rec.filled("delay"))
-        faults.drop_after = 2  # this connection has sent more: it closes after the next write
+        # this connection has sent one report per ExecID so far: it closes after its next write
+        # (drop-1's reports); a new connection sends far fewer before the faults are cleared
+        faults.drop_after = len(rec.reports) + 1
         step("drop-1")
-        time.sleep(0.03)
-        step("drop-2", rec.seen(Reconnected))
+        assert drop_1_handled.wait(10), "the gateway never read drop-1"
+        step("drop-2")  # the gateway's loop is held in drop-1: the connection is still up
+        drop_2_sent.set()
+        rec.pump_until(rec.seen(Reconnected), timeout=6)
         faults.delay = 0.0
         faults.drop_after = None
         rec.pump_until(rec.filled("drop-1", "drop-2"))
