@@ -433,7 +433,8 @@ class SessionBase:
         raise NotImplementedError  # pragma: no cover - each adapter says
 
     def _flush(self, sup: Driver) -> None:
-        """Get the bytes the core just queued on their way (default: wake the writer)."""
+        """Get the bytes the core just queued on their way, holding ``_lock`` (default: wake
+        the writer)."""
         self._wake()
 
     # -- the public API ---------------------------------------------------------------------
@@ -512,7 +513,7 @@ class SessionBase:
                 self._clock(), halt=halt, use_groups=use_groups, fallback_after=fallback_after,
                 confirm=confirm,
             )
-        self._flush(sup)
+            self._flush(sup)
         return kill
 
     def _kill_report(self, kill: KillSwitch) -> KillReport:
@@ -571,7 +572,7 @@ class SessionBase:
                     sup.check(message)
                     return None, delay
             seq = sup.send(message, now, resubscribe=resubscribe)
-        self._flush(sup)
+            self._flush(sup)
         return seq, 0.0
 
     def _placing(self, order: Message, until: str) -> Settlement:

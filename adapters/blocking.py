@@ -7,29 +7,31 @@
         for event in md.events(timeout=30):
             print(event)
 
-The core's `Supervisor` makes every decision (reconnects, backoff, sequence resets, refused
-Logons, logout on close); this module opens sockets (TLS from `ssl_context_for`), sleeps and
-runs the supervisor in one background thread per session. That thread does all the socket I/O,
-so heartbeats and TestRequests flow while the application is busy; `BlockingSession.send` hands
-the message to the core under a lock (first sleeping, outside the lock, as long as the core's
-rate limiter asks, if one is configured) and writes its bytes to the socket itself when the
-socket takes them at once, else wakes the thread, which writes them.
-Every byte read goes to the core's `Driver` in that thread, which keeps the order tracker and
-the books current at once. ``on_event`` and ``on_reconnect`` run in a second thread of the
-session (they may call `send`), so a slow callback never stops the reading. Reading never pauses
-for a slow application: the driver's `QueuePolicy` decides what happens when events pile up
-unread.
+The core's `Driver` makes every decision (reconnects, backoff, sequence resets, refused Logons,
+logout on close, the event queue); this module opens sockets (TLS from `ssl_context_for`),
+waits and moves bytes, under one lock per session. The thread that waits (`next_event`,
+``events``, `wait_for`, `place`, `cancel`, `kill`, `run`, `open`, a rate-limit wait) reads the
+socket itself, feeds the driver and writes what it answers: a report goes from the socket to
+the caller without a hand-off between threads. `send` writes to the socket from the calling
+thread. A background thread per session connects and reconnects, and while nobody waits (for
+longer than `IDLE_HANDOFF`) it reads the socket and fires the core's timers, so heartbeats and
+TestRequests flow and the tracker stays current while the application is busy. ``on_event``
+and ``on_reconnect`` run in a callback thread of the session (they may call `send`), so a slow
+callback never stops the reading. Reading never pauses for a slow application: the driver's
+`QueuePolicy` decides what happens when events pile up unread.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import select
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Final
 
 from kalshi_fix_sansio import Message
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
@@ -60,9 +62,10 @@ from ._base import (
     matched,
 )
 from ._client import MAX_QUEUED_EVENTS, ClientBase
-from ._transport import READ_CHUNK, loopback_addresses
+from ._transport import MAX_BUFFERED_OUTBOUND, READ_CHUNK, loopback_addresses
 
 __all__ = [
+    "IDLE_HANDOFF",
     "MAX_QUEUED_EVENTS",
     "BlockingSession",
     "CatchUpComplete",
@@ -82,6 +85,13 @@ __all__ = [
     "TradingHalted",
 ]
 
+IDLE_HANDOFF: Final = 0.05
+"""Seconds a session's socket may go unread after a waiting thread last read it before the
+session's background thread reads it (`BlockingSession.idle_handoff`): a thread that waits
+again within it finds the socket free and reads it itself, without waking another thread."""
+
+_WOULD_BLOCK: Final = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError)
+
 
 class BlockingSession(SessionBase):
     """One Kalshi FIX session over a blocking socket (``with``: log on, then log out).
@@ -93,20 +103,26 @@ class BlockingSession(SessionBase):
 
     _OPEN_HINT = "use the session as a context manager first"
 
+    idle_handoff: float = IDLE_HANDOFF
+    """Seconds after a waiting thread last read the socket before the session's thread reads it
+    (see `IDLE_HANDOFF`); settable per session."""
+
     def _setup(self) -> None:
-        self._cond = threading.Condition()  # guards the driver (and so its queue)
-        self._lock = self._cond
+        self._mu = threading.Lock()  # the one lock: the driver, the socket and what follows
+        self._lock = self._mu
+        self._cond = threading.Condition(self._mu)  # waiting threads and the callback thread
+        self._idle = threading.Condition(self._mu)  # the session's thread, while it rests
         self._thread: threading.Thread | None = None
         self._dispatcher: threading.Thread | None = None  # runs on_event / on_reconnect
         self._running = False
         self._wake_r, self._wake_w = socket.socketpair()
         self._ssl: ssl.SSLContext | None = None
-        # the connection's socket, written directly by `send` (see `_flush`); every call on it
-        # (read, write, close) holds `_io`: an SSL object must not be used by two threads at once
         self._sock: socket.socket | None = None
-        self._io = threading.Lock()
-        self._unsent = b""  # bytes a direct write could not finish: the thread writes them first
-        self._read_until: float | None = None  # the core deadline the thread's select waits for
+        self._unsent = b""  # bytes the socket did not take yet (written first, in order)
+        self._pump: threading.Thread | None = None  # the thread reading the socket now
+        self._waiting = 0  # threads in `_block`
+        self._sleeping = 0  # threads in `_cond.wait` (no notify without one)
+        self._active = -math.inf  # when a waiting thread last read the socket (monotonic)
 
     def __enter__(self) -> BlockingSession:
         self.open()
@@ -125,17 +141,19 @@ class BlockingSession(SessionBase):
         """
         sup, self._ssl = self._begin()
         self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._running = True
-        self._thread = threading.Thread(target=self._run, args=(sup,), name=f"kalshi-fix {self._name}", daemon=True)
+        self._running, self._active = True, -math.inf
+        name = f"kalshi-fix {self._name}"
+        self._thread = threading.Thread(target=self._run, args=(sup,), name=name, daemon=True)
         self._thread.start()
         if self.on_event is not None or self.on_reconnect is not None:
             self._dispatcher = threading.Thread(
-                target=self._dispatch, args=(sup,), name=f"kalshi-fix {self._name} callbacks", daemon=True
+                target=self._dispatch, args=(sup,), name=f"{name} callbacks", daemon=True
             )
             self._dispatcher.start()
-        with self._cond:
-            self._cond.wait_for(lambda: self._logged_on(sup) or self._ended())
+        with self._lock:
+            self._block(lambda: self._logged_on(sup), None)
         if not self._logged_on(sup):
             self.close()
             raise self._closed_error()
@@ -144,8 +162,11 @@ class BlockingSession(SessionBase):
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
         sup, thread = self.driver, self._thread
         if sup is not None and thread is not None:
-            with self._cond:
+            with self._lock:
                 sup.close(self._clock())
+                self._active = -math.inf  # nobody waits: the session's thread reads the answer
+                self._flush(sup)
+                self._idle.notify()
             self._wake()
             if thread is not threading.current_thread():
                 thread.join(self.config.logout_timeout + self.options.connect_timeout + 1)
@@ -174,7 +195,9 @@ class BlockingSession(SessionBase):
         while (event := self.next_event(timeout)) is not None:
             yield event
 
-    def wait_for(self, predicate: Callable[[Event], bool], timeout: float | None, send: Message | None = None) -> Event:
+    def wait_for(
+        self, predicate: Callable[[Event], bool], timeout: float | None, send: Message | None = None
+    ) -> Event:
         """Optionally send a message, then wait for an event satisfying ``predicate``.
 
         Events skipped meanwhile stay queued, in order.
@@ -193,17 +216,21 @@ class BlockingSession(SessionBase):
         Raises:
             LogonRefused, ConnectionFailed, TransportError: the session failed.
         """
-        with self._cond:
-            self._cond.wait_for(
-                lambda: (self._ended() and not self._dispatching()) or (until is not None and until())
-            )
+
+        def done() -> bool:
+            return until is not None and until()
+
+        with self._lock:
+            if not self._block(done, None):
+                while self._dispatching() and not done():  # the last callbacks
+                    self._rest(None)
         self._check_failed()
 
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
         """Send an application message now, as `SessionBase.send
         <kalshi_fix_sansio.adapters._base.SessionBase.send>`; with a rate limiter and
-        ``rate_limit="wait"`` (the default) it first sleeps as long as the core says its tokens
-        need (in ``on_event``, that holds up the session's thread as long).
+        ``rate_limit="wait"`` (the default) it first waits as long as the core says its tokens
+        need (reading the socket meanwhile; in ``on_event``, that holds up the callbacks).
 
         Raises:
             RateLimitExceeded: ``rate_limit="raise"`` and no tokens now, or it never fits.
@@ -258,31 +285,46 @@ class BlockingSession(SessionBase):
         return self._kill_report(kill)
 
     def _await_kill(self, kill: KillSwitch, deadline: float | None) -> None:
-        with self._cond:
-            while kill.finished_at is None and not self._ended():
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return
-                self._cond.wait(remaining)
+        with self._lock:
+            self._block(lambda: kill.finished_at is not None, deadline)
 
     def _send_paced(self, message: Message, *, resubscribe: bool = False) -> int:
         while True:
             seq, delay = self._offer(message, resubscribe=resubscribe)
             if seq is not None:
                 return seq
-            time.sleep(delay)
+            with self._lock:  # the rate limiter's wait: reading meanwhile
+                self._block(lambda: False, time.monotonic() + delay)
 
     def _settle(self, settlement: Settlement, timeout: float | None) -> TrackedOrder:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while (result := settlement.result()) is None:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise settlement.timeout_error(timeout)
-                if self._ended():
-                    raise self._closed_error()
-                self._cond.wait(remaining)
+        result: TrackedOrder | None = None
+
+        def settled() -> bool:
+            nonlocal result
+            result = settlement.result()
+            return result is not None
+
+        with self._lock:
+            ok = self._block(settled, None if timeout is None else time.monotonic() + timeout)
+            if ok is None:
+                raise self._closed_error()
+            if not ok:
+                raise settlement.timeout_error(timeout)
+        assert result is not None
         return result
+
+    def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
+        event: Event | None = None
+
+        def taken() -> bool:
+            nonlocal event
+            event = self._take(predicate)
+            return event is not None
+
+        with self._lock:
+            if self._block(taken, None if timeout is None else time.monotonic() + timeout) is None:
+                raise self._closed_error()
+        return event
 
     def _is_open(self) -> bool:
         return self._thread is not None
@@ -295,24 +337,221 @@ class BlockingSession(SessionBase):
         sup = self.driver
         return self._dispatcher is not None and sup is not None and self._callback_due(sup)
 
-    def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while (event := self._take(predicate)) is None:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
+    # -- waiting: the thread that waits reads the socket itself ---------------------------
+
+    def _block(self, done: Callable[[], bool], deadline: float | None) -> bool | None:
+        """Wait (holding the lock) until ``done()``: True; False when ``time.monotonic()``
+        reached ``deadline`` first, None when the session ended first. While nobody else reads the socket,
+        this thread reads it (and writes, and fires the core's timers) itself."""
+        me = threading.current_thread()
+        self._waiting += 1
+        try:
+            while not done():
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    return False
+                if not self._running:
                     return None
-                if self._ended():
-                    raise self._closed_error()
-                self._cond.wait(remaining)
-        return event
+                sock = self._sock
+                if sock is not None and self._pump is None:
+                    self._pump = me
+                    try:
+                        self._step(sock, deadline)
+                    finally:
+                        self._pump = None
+                        self._active = time.monotonic()
+                else:
+                    if self._pump is self._thread:
+                        self._wake()  # the session's thread hands the socket over
+                    self._rest(None if deadline is None else deadline - now)
+            return True
+        finally:
+            self._waiting -= 1
+            if self._waiting and self._sleeping:
+                self._cond.notify_all()  # another waiting thread reads the socket now
+
+    def _rest(self, timeout: float | None) -> None:
+        self._sleeping += 1
+        try:
+            self._cond.wait(timeout)
+        finally:
+            self._sleeping -= 1
+
+    def _step(self, sock: socket.socket, deadline: float | None) -> None:
+        """Read once (waiting up to the core's next deadline or ``deadline``), fire the core's
+        timers when due, write what the core answered. Holds the lock, except while waiting."""
+        sup = self.driver
+        assert sup is not None
+        due = sup.next_deadline()
+        readable = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+        if not readable:
+            wait = None if due is None else max(due - self._clock(), 0.0)
+            if deadline is not None:
+                left = max(deadline - time.monotonic(), 0.0)
+                wait = left if wait is None else min(wait, left)
+            writes = [sock] if self._unsent else []
+            self._mu.release()
+            try:
+                ready, _, _ = select.select([sock, self._wake_r], writes, [], wait)
+            finally:
+                self._mu.acquire()
+            if self._wake_r in ready:
+                with contextlib.suppress(OSError):
+                    self._wake_r.recv(4096)
+            readable = sock in ready
+        if sock is not self._sock:
+            return
+        if readable:
+            try:
+                data = sock.recv(READ_CHUNK)
+            except _WOULD_BLOCK:
+                pass
+            except OSError as exc:
+                sup.connection_lost(self._clock(), f"read failed: {exc!r}")
+            else:
+                self._received(sup, data)
+        if due is not None and (now := self._clock()) >= due:
+            sup.handle_timer(now)
+        self._write(sup, sock)
+        if self._sleeping:
+            self._cond.notify_all()  # readers, `place` / `cancel` and the callback thread
+
+    def _flush(self, sup: Driver) -> None:
+        """Write what `send` just gave the core, from the calling thread (holding the lock);
+        wake the thread reading the socket if it must wait for something new."""
+        sock = self._sock
+        if sock is None:
+            sup.data_to_send()  # no connection: nothing to write them to
+            return
+        self._write(sup, sock)
+        if self._pump is not None and self._pump is not threading.current_thread():
+            self._wake()
+
+    def _write(self, sup: Driver, sock: socket.socket) -> None:
+        """Write what the core wants written (after what waits), without blocking; close the
+        socket once the core is done with it (holding the lock)."""
+        data = self._to_send(sup)
+        if self._unsent:
+            data = self._unsent + data
+        if data:
+            try:
+                sent = sock.send(data)
+            except _WOULD_BLOCK:
+                sent = 0  # TLS: all or nothing; the same bytes (and more) are written later
+            except OSError as exc:
+                sent = len(data)
+                sup.connection_lost(self._clock(), f"write failed: {exc!r}")
+            self._unsent = data[sent:]
+            if self._unsent:
+                self._stalled(sup)
+        if not sup.wants_transport and (not self._unsent or sock is not self._sock):
+            if self._pump is None or self._pump is threading.current_thread():
+                self._sock, self._unsent = None, b""
+                sock.close()
+                self._idle.notify()  # the session's thread reconnects (or ends)
+
+    def _stalled(self, sup: Driver) -> None:
+        """The peer does not take our bytes: past `MAX_BUFFERED_OUTBOUND`, the connection is
+        lost."""
+        if len(self._unsent) > MAX_BUFFERED_OUTBOUND:
+            sup.connection_lost(
+                self._clock(), f"the peer is not reading: over {MAX_BUFFERED_OUTBOUND} bytes wait"
+            )
+            self._unsent = b""
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass  # already woken (the pipe is full) or closed
+
+    # -- the session's thread: connects, and reads while nobody waits --------------------------
+
+    def _run(self, sup: Driver) -> None:
+        me = threading.current_thread()
+        with self._lock:
+            try:
+                while True:
+                    sock = self._sock
+                    if sock is None:
+                        if sup.finished:
+                            break
+                        at = sup.connect_at
+                        if at is None or (delay := at - self._clock()) > 0:
+                            self._idle.wait(None if at is None else delay)
+                        else:
+                            self._connect(sup)
+                        continue
+                    due = sup.next_deadline()
+                    if self._pump is not None or self._waiting:
+                        self._idle.wait(self.idle_handoff)  # a waiting thread reads
+                        continue
+                    quiet = self._active + self.idle_handoff - time.monotonic()
+                    if quiet > 0 and (due is None or due > self._clock()):
+                        self._idle.wait(quiet if due is None else min(quiet, due - self._clock()))
+                        continue
+                    self._pump = me
+                    try:
+                        self._step(sock, None)
+                    finally:
+                        self._pump = None
+                    if self._waiting and self._sleeping:
+                        self._cond.notify_all()  # hand the socket to the thread that waits
+            except Exception as exc:  # a local error (e.g. a refused address): raised to callers
+                self._crash = exc
+            finally:
+                if self._sock is not None:
+                    self._sock.close()
+                    self._sock = None
+                self._running = False
+                self._cond.notify_all()
+
+    def _connect(self, sup: Driver) -> None:
+        """Open a connection (holding the lock, released while connecting)."""
+        ep, timeout, context = self.options.endpoint, self.options.connect_timeout, self._ssl
+        sock: socket.socket | None = None
+        error: OSError | None = None
+        self._mu.release()
+        try:
+            if context is None:
+                rows = socket.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
+                address = loopback_addresses(ep, rows)[0]
+            else:
+                address = ep.host
+            raw = socket.create_connection((address, ep.port), timeout=timeout)
+            try:
+                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock = raw
+                if context is not None:
+                    sock = context.wrap_socket(raw, server_hostname=ep.server_hostname)
+            except BaseException:
+                raw.close()
+                raise
+            sock.settimeout(0.0)  # non-blocking from now on: `_step` waits in select
+        except OSError as exc:
+            error = exc
+        finally:
+            self._mu.acquire()
+        if sock is None:
+            assert error is not None
+            sup.connection_failed(self._clock(), error)
+        elif self._connected(sup):
+            self._sock, self._unsent = sock, b""
+            self._write(sup, sock)  # the Logon
+        else:
+            sock.close()
+        if self._sleeping:
+            self._cond.notify_all()
+
+    # -- the callback thread ----------------------------------------------------------------------
 
     def _dispatch(self, sup: Driver) -> None:
         """The callback thread: ``on_event`` with every event, ``on_reconnect`` when due, until
         the session's thread has ended and nothing is left."""
         while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._callback_due(sup) or self._ended())
+            with self._lock:
+                while not (self._callback_due(sup) or self._ended()):
+                    self._rest(None)
                 if not self._callback_due(sup):
                     self._cond.notify_all()  # `run` waits for the last callback
                     return
@@ -323,165 +562,11 @@ class BlockingSession(SessionBase):
                 if reconnected and self.on_reconnect is not None:
                     self.on_reconnect(self)
             finally:
-                with self._cond:
-                    self._cond.notify_all()
-
-    # -- the session's thread -------------------------------------------------------------
-
-    def _run(self, sup: Driver) -> None:
-        sock: socket.socket | None = None
-        try:
-            while True:
-                with self._cond:
-                    if sup.finished and sock is None:
-                        break
-                    at = sup.connect_at
-                if sock is None and at is not None:
-                    if self._sleep(at - self._clock()) is None:
-                        sock = self._sock = self._connect(sup)
-                sock = self._write(sup, sock)
-                if sock is not None:
-                    self._read(sup, sock)
-        except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
-            self._crash = exc
-        finally:
-            if sock is not None:
-                self._close_socket(sock)
-            with self._cond:
-                self._running = False
-                self._cond.notify_all()
-
-    def _sleep(self, seconds: float) -> bool | None:
-        """Wait ``seconds`` or until woken; None when the time passed."""
-        readable, _, _ = select.select([self._wake_r], [], [], max(seconds, 0.0))
-        if readable:
-            self._wake_r.recv(4096)
-            return True
-        return None
-
-    def _connect(self, sup: Driver) -> socket.socket | None:
-        ep, timeout = self.options.endpoint, self.options.connect_timeout
-        try:
-            if self._ssl is None:
-                rows = socket.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
-                raw = socket.create_connection((loopback_addresses(ep, rows)[0], ep.port), timeout=timeout)
-            else:
-                raw = socket.create_connection((ep.host, ep.port), timeout=timeout)
-            try:
-                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                sock = raw if self._ssl is None else self._ssl.wrap_socket(raw, server_hostname=ep.server_hostname)
-            except BaseException:
-                raw.close()
-                raise
-        except OSError as exc:
-            with self._cond:
-                sup.connection_failed(self._clock(), exc)
-            return None
-        sock.settimeout(0.0)  # non-blocking from now on: `_write` alone waits, for `sendall`
-        with self._cond:
-            if self._connected(sup):
-                return sock
-        sock.close()
-        return None
-
-    def _read(self, sup: Driver, sock: socket.socket) -> None:
-        with self._cond:
-            deadline = self._read_until = sup.next_deadline()
-        with self._io:
-            pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
-        wait = 0.0 if pending else None if deadline is None else max(deadline - self._clock(), 0.0)
-        readable, _, _ = select.select([sock, self._wake_r], [], [], wait)
-        if self._wake_r in readable:
-            self._wake_r.recv(4096)
-        data: bytes | None = None
-        if sock in readable or pending:
-            try:
-                with self._io:
-                    data = sock.recv(READ_CHUNK)
-            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
-                data = None
-            except OSError as exc:
-                with self._cond:
-                    sup.connection_lost(self._clock(), f"read failed: {exc!r}")
-                return
-        with self._cond:
-            if data is not None:
-                self._received(sup, data)
-            sup.handle_timer(self._clock())
-            if data is not None or sup.queued or self._reconnected:
-                self._cond.notify_all()  # readers, `place` / `cancel` and the callback thread
-
-    def _write(self, sup: Driver, sock: socket.socket | None) -> socket.socket | None:
-        if sock is None:
-            with self._cond:
-                sup.data_to_send()  # no connection: nothing to write them to
-            return None
-        with self._io:
-            with self._cond:
-                data, keep = self._unsent + self._to_send(sup), sup.wants_transport
-            self._unsent = b""
-            if data:
-                try:
-                    sock.settimeout(self.options.connect_timeout)
-                    sock.sendall(data)
-                except OSError as exc:
-                    with self._cond:
-                        sup.connection_lost(self._clock(), f"write failed: {exc!r}")
-                    return sock
-                finally:
-                    with contextlib.suppress(OSError):
-                        sock.settimeout(0.0)  # non-blocking again, for `_flush` and `_read`
-        if not keep:
-            self._close_socket(sock)
-            return None
-        return sock
-
-    def _close_socket(self, sock: socket.socket) -> None:
-        with self._io:
-            self._sock = None
-            sock.close()
-
-    def _flush(self, sup: Driver) -> None:
-        """Write what `send` just queued from the calling thread when the socket takes it at
-        once (no hand-off to the session's thread on the way out); otherwise, or while the
-        thread is using the socket, wake the thread, which writes it."""
-        sock = self._sock
-        if sock is None or not self._io.acquire(blocking=False):
-            self._wake()
-            return
-        try:
-            if sock is not self._sock or self._unsent:
-                self._wake()
-                return
-            with self._cond:
-                data = self._to_send(sup)
-            if not data:
-                return
-            try:
-                sent = sock.send(data)
-            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
-                sent = 0
-            except OSError as exc:
-                with self._cond:
-                    sup.connection_lost(self._clock(), f"write failed: {exc!r}")
-                self._wake()
-                return
-            if sent < len(data):
-                self._unsent = data[sent:]  # TLS: all or nothing; the thread retries the same bytes
-                self._wake()
-                return
-            with self._cond:  # a deadline the thread's select does not know yet: wake it
-                deadline, waiting = sup.next_deadline(), self._read_until
-            if deadline is not None and (waiting is None or deadline < waiting):
-                self._wake()
-        finally:
-            self._io.release()
-
-    def _wake(self) -> None:
-        try:
-            self._wake_w.send(b"\0")
-        except (BlockingIOError, OSError):
-            pass  # already woken (the pipe is full) or closed
+                with self._lock:
+                    if self._sleeping:
+                        self._cond.notify_all()
+                    if self._pump is not None and self._pump is not self._thread:
+                        self._wake()  # a thread in `run` reads the socket: it looks again
 
 
 class FixClient(ClientBase[BlockingSession]):
