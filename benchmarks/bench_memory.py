@@ -35,12 +35,12 @@ from _docs import write_block
 
 from kalshi_fix_sansio import Header, _decode
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._samples import KEY, T0, prediction_messages
 from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
 from kalshi_fix_sansio.driver import Driver, QueuePolicy
 from kalshi_fix_sansio.session import Session
 from kalshi_fix_sansio.testing import SessionPair, new_ed25519_keys
+from kalshi_fix_sansio.testing.samples import KEY, T0, prediction_messages
 
 BEGIN = "<!-- memory-results -->"
 END = "<!-- /memory-results -->"

@@ -45,11 +45,11 @@ from _docs import write_block
 from bench_read import full_reader, kalshi_header_order
 
 from kalshi_fix_sansio import Header, prediction
-from kalshi_fix_sansio._samples import ORDER_ID, T0, prediction_messages
 from kalshi_fix_sansio.config import KALSHI_COMP_ID
 from kalshi_fix_sansio.events import ApplicationMessage
 from kalshi_fix_sansio.session import Session
 from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.testing.samples import ORDER_ID, T0, prediction_messages
 
 NOW = 1_800_000_000.0
 TARGET = 0.7
@@ -172,7 +172,7 @@ def floor_side(frames: list[bytes], api_key: str) -> Callable[[], float]:
                     raise AssertionError("CheckSum")
                 pos = end
                 msg = decode(frame, tolerant=True)
-                flat = msg._src[2]  # type: ignore[attr-defined]
+                flat = msg._src.flat  # type: ignore[attr-defined]
                 if flat[11] != sender or flat[13] != target or int(flat[7]) != expected:
                     raise AssertionError("header")
                 expected += 1

@@ -1,7 +1,7 @@
 """What the atheris harnesses share: seeds, the FIX dictionary, frame helpers, the runner.
 
 * `seed_frames`: every FIX message of the project's samples
-  (``src/kalshi_fix_sansio/samples/*.fix``) and of Kalshi's verbatim doc examples
+  (``src/kalshi_fix_sansio/testing/samples/*.fix``) and of Kalshi's verbatim doc examples
   (``spec/sources/examples.md``), each as published (``|`` turned into SOH) and re-framed
   (BodyLength and CheckSum computed, header fields the example leaves out supplied), with the
   product it belongs to.
@@ -33,7 +33,7 @@ from kalshi_fix_sansio import checksum
 from kalshi_fix_sansio.spec import FIELDS, MESSAGES
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES_DIR = ROOT / "src" / "kalshi_fix_sansio" / "samples"
+SAMPLES_DIR = ROOT / "src" / "kalshi_fix_sansio" / "testing" / "samples"
 EXAMPLES_MD = ROOT / "spec" / "sources" / "examples.md"
 HARNESSES = ("framer", "decode", "session")
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_fix_sansio import _samples
 from kalshi_fix_sansio.cli import main
+from kalshi_fix_sansio.testing import samples
 
-SAMPLES = Path(__file__).resolve().parent.parent / "src" / "kalshi_fix_sansio" / "samples"
+SAMPLES = Path(samples.__file__).parent
 
 
 class _Stdin:
@@ -35,7 +35,7 @@ def run(
 
 def test_shipped_samples_match_the_encoder() -> None:
     for product in ("prediction", "margin"):
-        assert (SAMPLES / f"{product}.fix").read_text(encoding="utf-8") == _samples.sample_text(
+        assert (SAMPLES / f"{product}.fix").read_text(encoding="utf-8") == samples.sample_text(
             product
         )
 
@@ -63,7 +63,7 @@ def test_json_output_one_object_per_message(
 def test_separators_and_log_prefixes(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    frames = _samples.frames("prediction")
+    frames = samples.frames("prediction")
     text = (
         b"2026-11-20 14:30:00 INFO <- "
         + frames[0].replace(b"\x01", b"|")
@@ -83,7 +83,7 @@ def test_raw_soh_stream_with_several_frames(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, out, _ = run(
-        capsys, monkeypatch, ["decode", "-"], b"".join(_samples.frames("prediction"))
+        capsys, monkeypatch, ["decode", "-"], b"".join(samples.frames("prediction"))
     )
     assert code == 0
     assert out.count("\n#") + 1 == 5
@@ -92,7 +92,7 @@ def test_raw_soh_stream_with_several_frames(
 def test_bad_checksum_reported_with_offset_and_exit_1(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    frames = _samples.frames("prediction")
+    frames = samples.frames("prediction")
     bad = frames[1][:-4] + b"000\x01"
     stream = frames[0] + bad + frames[2]
     code, out, err = run(capsys, monkeypatch, ["decode"], stream)

@@ -22,11 +22,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio import _samples
 from kalshi_fix_sansio.adapters._transport import MessageLog
 from kalshi_fix_sansio.cli import build_parser, main
 from kalshi_fix_sansio.framing import checksum
-from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.testing import SessionPair, samples
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "codec.md"
 SECRET = b"S3CR3T-SIGNATURE+base64/AAAA=="
@@ -400,7 +399,7 @@ def test_doc_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def _seed_frames() -> list[bytes]:
-    frames = list(_samples.frames("prediction")) + list(_samples.frames("margin"))
+    frames = list(samples.frames("prediction")) + list(samples.frames("margin"))
     frames += [frame(body) for body in SECRET_FRAMES.values()]
     return frames
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent / "src" / "kalshi_fix_sansio"
 BANNED_MODULES = {"socket", "ssl", "asyncio", "trio", "threading", "select", "selectors", "time"}
-# The core: everything a Session runs. Not core: cli (reads files for the user), _samples
+# The core: everything a Session runs. Not core: cli (reads files for the user), testing.samples
 # (writes the sample files), testing (test helpers), store (its FileStore is storage the caller
 # plugs in; the session only calls the MessageStore interface), auth's load_signer_file (reads
 # a key file when the caller asks).

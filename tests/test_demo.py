@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio.demo import run_demo
+from kalshi_fix_sansio.cli.demo import run_demo
 from kalshi_fix_sansio.gateway import MockGateway
 
 PRICE_DECIMALS = {"prediction": 2, "margin": 4}
@@ -120,8 +120,7 @@ def test_show_fix_prints_every_message_both_ways_with_secrets_redacted(product: 
 
 
 def test_the_cli_passes_show_fix_to_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kalshi_fix_sansio import demo
-    from kalshi_fix_sansio.cli import build_parser, main
+    from kalshi_fix_sansio.cli import build_parser, demo, main
 
     assert build_parser().parse_args(["demo"]).show_fix is False
     calls: list[tuple[str, bool]] = []

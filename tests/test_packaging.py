@@ -49,7 +49,7 @@ def test_every_package_directory_is_listed() -> None:
 
 
 def test_every_data_directory_is_listed() -> None:
-    """A folder shipping only data files (samples/*.fix) is a package too, with package-data."""
+    """A folder shipping data files (testing/samples/*.fix) is a package, with package-data."""
     listed = set(SETUPTOOLS["packages"])
     src = ROOT / "src"
     for folder in (src / "kalshi_fix_sansio").rglob("*"):
@@ -149,9 +149,8 @@ def test_the_wheel_holds_every_module_the_typing_marker_and_the_samples(
 ) -> None:
     files = set(_wheel_files(dists["wheel"]))
     assert "kalshi_fix_sansio/py.typed" in files
-    assert {"kalshi_fix_sansio/samples/prediction.fix", "kalshi_fix_sansio/samples/margin.fix"} <= (
-        files
-    )
+    samples = "kalshi_fix_sansio/testing/samples"
+    assert {f"{samples}/prediction.fix", f"{samples}/margin.fix"} <= files
     tree = {
         "kalshi_fix_sansio/" + str(path.relative_to(ROOT / "src" / "kalshi_fix_sansio"))
         for path in (ROOT / "src" / "kalshi_fix_sansio").rglob("*.py")

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kalshi_fix_sansio.auth import Ed25519Signer
 from kalshi_fix_sansio.cli import main
-from kalshi_fix_sansio.demo import run_demo
+from kalshi_fix_sansio.cli.demo import run_demo
 from kalshi_fix_sansio.gateway.server import MockGateway
 from kalshi_fix_sansio.gateway.tls import self_signed, server_context
 from kalshi_fix_sansio.prices import PRICE_TAGS, PRICE_TICK, format_dollars, format_price
@@ -33,7 +33,7 @@ from kalshi_fix_sansio.ranges import VALUE_RULES
 
 D = Decimal
 
-# what the demo seeds and rests (src/kalshi_fix_sansio/demo.py), as each product shows it
+# what the demo seeds and rests (src/kalshi_fix_sansio/cli/demo.py), as each product shows it
 SYMBOL = {"prediction": "HIGHNY-23DEC31", "margin": "BTC-PERP"}
 BOOK = {"prediction": (D("0.40"), D("0.45")), "margin": (D("19.4"), D("19.6"))}
 SHOWN = {

@@ -12,7 +12,11 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import pkgutil
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -48,11 +52,9 @@ def sources() -> list[tuple[str, str, str | None]]:
         found.append((str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"), None))
     cli = sorted((PACKAGE / "cli").glob("*.py"))
     assert cli, "the kalshi-fix command line lives in src/kalshi_fix_sansio/cli/"
-    for path, package in [
-        (PACKAGE / "demo.py", "kalshi_fix_sansio"),
-        *((p, "kalshi_fix_sansio.cli") for p in cli),
-    ]:
-        found.append((str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"), package))
+    for path in cli:  # the demo (cli/demo.py) too
+        source = path.read_text(encoding="utf-8")
+        found.append((str(path.relative_to(ROOT)), source, "kalshi_fix_sansio.cli"))
     return found
 
 
@@ -178,3 +180,104 @@ def test_the_gateway_docs_example_runs_as_written(capsys: pytest.CaptureFixture[
     assert "md_entry_px=Decimal('0.4000')" in out and "md_entry_px=Decimal('0.4500')" in out
     certificate = namespace["gw"].certificate  # type: ignore[attr-defined]
     assert certificate is not None and not certificate.exists()  # removed on close
+
+
+# --------------------------------------------------------------------------------------------
+# the API reference renders every exported name
+
+
+def documented_modules() -> list[str]:
+    """Every public module: the package and its modules and packages, at any depth, with no
+    part of their name starting with ``_`` (not the command line's), the adapters and their
+    three loops. The gateway's own modules are its implementation: `kalshi_fix_sansio.gateway`
+    re-exports its surface."""
+    import kalshi_fix_sansio
+
+    found = ["kalshi_fix_sansio"]
+    for info in pkgutil.walk_packages(kalshi_fix_sansio.__path__, "kalshi_fix_sansio."):
+        parts = info.name.split(".")
+        if any(part.startswith("_") for part in parts) or parts[1] == "cli":
+            continue
+        if parts[1] != "gateway" or len(parts) == 2:
+            found.append(info.name)
+    adapters = "kalshi_fix_sansio.adapters"
+    return [*found, adapters, *(f"{adapters}.{loop}" for loop in ("blocking", "asyncio", "trio"))]
+
+
+def exported(module: ModuleType) -> list[str]:
+    """``__all__``, or for a module without one the public names it defines itself."""
+    names = getattr(module, "__all__", None)
+    if names is not None:
+        return list(names)
+    return [
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and getattr(value, "__module__", None) == module.__name__
+    ]
+
+
+def _anchor(module: str) -> str:
+    """The id prefix of a module in the reference (adapters/ is documented as ``adapters``)."""
+    return module.replace("kalshi_fix_sansio.adapters", "adapters")
+
+
+@pytest.fixture(scope="module")
+def api_ids(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The ids (anchors) of the API reference pages, built alone (a few seconds), as
+    tests/test_docs_render.py builds the whole site: mkdocs on a copy of the docs."""
+    work = tmp_path_factory.mktemp("api-docs")
+    for source in ("src", "adapters"):  # mkdocstrings reads the code from here
+        (work / source).symlink_to(ROOT / source, target_is_directory=True)
+    shutil.copytree(ROOT / "docs" / "api", work / "docs" / "api")
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    config = re.sub(r"^nav:\n(?:[ -].*\n)*", "", config, flags=re.M)  # every page, no nav
+    config = config.replace("strict: true", "strict: false")  # links to other pages: ignored
+    (work / "mkdocs.yml").write_text(config, encoding="utf-8")
+    out = work / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(out)],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    ids: set[str] = set()
+    for page in out.glob("api/*/index.html"):
+        ids |= set(re.findall(r'\bid="([^"]+)"', page.read_text(encoding="utf-8")))
+    assert "kalshi_fix_sansio.Session" not in ids and "kalshi_fix_sansio.session.Session" in ids
+    return ids
+
+
+def unrendered(module: str, ids: set[str]) -> list[str]:
+    """The names ``module`` exports that have no entry in the reference ``ids``: under the
+    module itself or under another public module exporting the same object (the package's
+    names are documented where they are defined)."""
+    modules = {name: importlib.import_module(name) for name in documented_modules()}
+    missing = []
+    for name in exported(modules[module]):
+        value = getattr(modules[module], name)
+        homes = [module] + [
+            other for other, mod in modules.items() if getattr(mod, name, None) is value
+        ]
+        if not any(f"{_anchor(home)}.{name}" in ids for home in homes):
+            missing.append(name)
+    return missing
+
+
+@pytest.mark.parametrize("module", documented_modules())
+def test_the_api_reference_renders_every_exported_name(api_ids: set[str], module: str) -> None:
+    missing = unrendered(module, api_ids)
+    assert not missing, f"{module}: not rendered in docs/api/: {missing}"
+
+
+def test_the_reference_check_finds_a_name_left_out(api_ids: set[str]) -> None:
+    # the package's RateLimitExceeded is found on the rate limits page, and only there
+    assert "kalshi_fix_sansio.ratelimit.RateLimitExceeded" in api_ids
+    assert "kalshi_fix_sansio.RateLimitExceeded" not in api_ids
+    without = api_ids - {"kalshi_fix_sansio.ratelimit.RateLimitExceeded"}
+    assert unrendered("kalshi_fix_sansio", without) == ["RateLimitExceeded"]
+    assert unrendered("kalshi_fix_sansio.ratelimit", without) == ["RateLimitExceeded"]
+    # a module without __all__ (events) is held to the public names it defines
+    without = api_ids - {"kalshi_fix_sansio.events.LoggedOn"}
+    assert unrendered("kalshi_fix_sansio.events", without) == ["LoggedOn"]

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         load_signer_file,
     )
     from .book import Book, BookInconsistency, Books, BookUpdates, InconsistencyReason
+    from .builders import ClOrdIDGenerator, RequestError, Requests
     from .catchup import CatchUp, CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
     from .config import Role, SessionConfig
     from .driver import (
@@ -67,6 +68,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     from .framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
     from .killswitch import KillReport, KillRequest, KillSwitch, StillOpen, TradingHalted
     from .metrics import HistogramSnapshot, MetricsSnapshot, SessionMetrics
+    from .ratelimit import RateLimiter, RateLimitExceeded
     from .risk import RiskChecker, RiskLimitExceeded, RiskLimits, SymbolLimits
     from .session import Session
     from .settlement import (
@@ -114,6 +116,9 @@ _LAZY: dict[str, str] = {
     "BookUpdates": ".book",
     "Books": ".book",
     "InconsistencyReason": ".book",
+    "ClOrdIDGenerator": ".builders",
+    "RequestError": ".builders",
+    "Requests": ".builders",
     "CatchUp": ".catchup",
     "CatchUpComplete": ".catchup",
     "CatchUpFailed": ".catchup",
@@ -158,6 +163,8 @@ _LAZY: dict[str, str] = {
     "Garbled": ".framing",
     "checksum": ".framing",
     "Session": ".session",
+    "RateLimitExceeded": ".ratelimit",
+    "RateLimiter": ".ratelimit",
     "RiskChecker": ".risk",
     "RiskLimitExceeded": ".risk",
     "RiskLimits": ".risk",
@@ -210,6 +217,7 @@ def __dir__() -> list[str]:
 
 
 __version__ = "0.1.0"
+"""The version of the library (also ``kalshi-fix --version``)."""
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
@@ -225,6 +233,7 @@ __all__ = [
     "CatchUpComplete",
     "CatchUpFailed",
     "CatchUpStarted",
+    "ClOrdIDGenerator",
     "CloseTransport",
     "ConnectionFailed",
     "DecodeError",
@@ -271,11 +280,15 @@ __all__ = [
     "PriceUnitError",
     "PublicKey",
     "QueuePolicy",
+    "RateLimitExceeded",
     "RateLimited",
+    "RateLimiter",
     "Reconnected",
     "Reconnecting",
     "RejectReceived",
     "RemoteProtocolError",
+    "RequestError",
+    "Requests",
     "ResendRequestReceived",
     "ResendRequestSent",
     "RiskChecker",

@@ -60,14 +60,14 @@ __all__ = [
 
 SOH = "\x01"
 
-#: `Signer.algorithm` of RSA-PSS / SHA-256 / MGF1(SHA-256) signers.
 RSA_PSS_SHA256 = "RSA-PSS-SHA256"
-#: `Signer.algorithm` of Ed25519 signers.
+"""`Signer.algorithm` of RSA-PSS / SHA-256 / MGF1(SHA-256) signers."""
 ED25519 = "Ed25519"
-#: PSS salt length used when signing: the SHA-256 digest length (see `RsaPssSigner`).
+"""`Signer.algorithm` of Ed25519 signers."""
 RSA_PSS_SALT_LENGTH = 32
-#: Smallest RSA modulus accepted, in bits (Kalshi asks for 2048-bit RSA keys).
+"""PSS salt length used when signing: the SHA-256 digest length (see `RsaPssSigner`)."""
 MIN_RSA_KEY_SIZE = 2048
+"""Smallest RSA modulus accepted, in bits (Kalshi asks for 2048-bit RSA keys)."""
 
 _ED25519_KEY_SIZE = 256
 _KEY_TYPES_HINT = "Kalshi FIX accepts RSA (2048-bit) or Ed25519"

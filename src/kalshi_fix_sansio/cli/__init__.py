@@ -18,7 +18,7 @@ One module per command family:
 * ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
 * ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
 * ``common.py``: products, exit statuses, the codec of a product;
-* ``kalshi_fix_sansio.demo``: ``kalshi-fix demo``.
+* ``demo.py``: ``kalshi-fix demo``, a trading story against the embedded mock gateway.
 
 The package imports only what the command needs: ``kalshi-fix --help`` loads no codec dialect,
 no adapter and no gateway (each command imports them when it runs).
@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "replay":
             return replay_command(args, sys.stdout, sys.stderr)
         if args.command == "demo":
-            from ..demo import run_demo
+            from .demo import run_demo
 
             return run_demo(args.product, sys.stdout, show_fix=args.show_fix)
         if args.command == "mock-gateway":

@@ -690,7 +690,7 @@ def _read_sources(args: argparse.Namespace, err: IO[str]) -> list[tuple[str, byt
         from importlib import resources
 
         name = f"{args.dialect}.fix"
-        data = resources.files("kalshi_fix_sansio").joinpath("samples").joinpath(name)
+        data = resources.files("kalshi_fix_sansio.testing.samples").joinpath(name)
         sources.append((f"sample {name}", data.read_bytes()))
     paths = list(args.files) or ([] if args.sample else ["-"])
     for path in paths:

@@ -30,13 +30,13 @@ from typing import Any, TextIO
 
 import attrs
 
-from . import margin, prediction
-from .adapters import MessageLog
-from .adapters.blocking import BlockingSession
-from .events import ApplicationMessage, Event, LoggedOn
-from .gateway import MockGateway
-from .prices import format_dollars, format_price
-from .testing import new_ed25519_keys
+from .. import margin, prediction
+from ..adapters import MessageLog
+from ..adapters.blocking import BlockingSession
+from ..events import ApplicationMessage, Event, LoggedOn
+from ..gateway import MockGateway
+from ..prices import format_dollars, format_price
+from ..testing import new_ed25519_keys
 
 CENT = Decimal("0.01")
 """Fees are shown to the cent (more digits only when they have them)."""

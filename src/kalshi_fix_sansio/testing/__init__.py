@@ -2,6 +2,8 @@
 
 `SessionPair` connects an initiator and an acceptor `Session` through memory (h11's
 ConnectionPair idea): every byte one side queues is delivered to the other when you `pump`.
+`kalshi_fix_sansio.testing.samples` holds realistic sample messages of both products (the
+frames ``kalshi-fix decode --sample`` prints).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from collections.abc import Callable
 import attrs
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from .auth import Ed25519Signer, PublicKey, RsaPssSigner
-from .config import KALSHI_COMP_ID, Role, SessionConfig
-from .errors import RemoteProtocolError
-from .events import Event
-from .session import Session
+from ..auth import Ed25519Signer, PublicKey, RsaPssSigner
+from ..config import KALSHI_COMP_ID, Role, SessionConfig
+from ..errors import RemoteProtocolError
+from ..events import Event
+from ..session import Session
+
+__all__ = ["SessionPair", "Side", "new_ed25519_keys", "new_rsa_keys"]
 
 
 def new_ed25519_keys() -> tuple[Ed25519Signer, PublicKey]:

@@ -1,24 +1,39 @@
 """Realistic sample messages of both dialects (shipped frames, tests and benchmarks).
 
-``python -m kalshi_fix_sansio._samples`` rewrites ``samples/*.fix`` (one frame per line, ``|`` for
-SOH); a test checks the shipped files match.
+``python -m kalshi_fix_sansio.testing.samples`` rewrites the shipped ``prediction.fix`` and
+``margin.fix`` beside this module (one frame per line, ``|`` for SOH; ``kalshi-fix decode
+--sample`` prints them); a test checks they match `sample_text`.
 """
 
 from __future__ import annotations
 
-import sys
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from . import margin as m
-from . import prediction as p
-from ._generated.common import Header
-from ._message import Message
+from ... import margin as m
+from ... import prediction as p
+from ..._generated.common import Header
+from ..._message import Message
+
+__all__ = [
+    "KEY",
+    "ORDER_ID",
+    "T0",
+    "frames",
+    "header",
+    "main",
+    "margin_messages",
+    "prediction_messages",
+    "sample_text",
+]
 
 T0 = datetime(2026, 11, 20, 14, 30, 0, 125000, tzinfo=timezone.utc)
+"""The SendingTime (and TransactTime) of every sample message."""
 KEY = "7f3c1e2a-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
+"""The API key (SenderCompID to Kalshi, TargetCompID from it) of the samples."""
 ORDER_ID = "0b9e8f7a-6d5c-4b3a-8291-0f1e2d3c4b5a"
+"""The OrderID of the samples' execution reports."""
 
 
 def header(seq: int, inbound: bool, target: str = "KalshiNR") -> Header:
@@ -160,13 +175,13 @@ def sample_text(product: str) -> str:
 
 
 def main() -> int:
-    """Rewrite the shipped sample files."""
-    out = Path(__file__).parent / "samples"
-    out.mkdir(exist_ok=True)
+    """Rewrite the shipped sample files (``python -m kalshi_fix_sansio.testing.samples``).
+
+    Returns:
+        The exit status (0).
+    """
+    out = Path(__file__).parent
     for product in ("prediction", "margin"):
         (out / f"{product}.fix").write_text(sample_text(product), encoding="utf-8")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
