@@ -30,6 +30,7 @@ CORE = [
     "config.py",
     "events.py",
     "_states.py",
+    "_statedoc.py",
     "framing.py",
     "book.py",
     "tracker.py",

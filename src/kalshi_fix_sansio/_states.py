@@ -1,13 +1,16 @@
-"""The session state machine as a table: every allowed transition, nothing else.
+"""The state machines as tables: every allowed transition, nothing else.
 
-`Session` moves only through `transition()`; the docs' state diagram (docs/session.md) is
-generated from `TRANSITIONS` by `render_markdown()` and a test keeps the page in step.
+`Session` moves only through `transition()` (`TRANSITIONS`), `Supervisor` only through
+`supervisor_transition()` (`SUPERVISOR_TRANSITIONS`, each row with the action it takes). The
+docs' state pages (docs/session-states.md, docs/supervisor-states.md) are generated from the
+tables by `render_markdown()` and `render_supervisor_markdown()`, and tests keep them in step.
 """
 
 from __future__ import annotations
 
 import enum
 
+from ._statedoc import render_page
 from .errors import LocalProtocolError
 
 
@@ -101,12 +104,133 @@ def transition(state: State, trigger: Trigger, *, acceptor: bool = False) -> Sta
     return nxt
 
 
-def render_markdown() -> str:
-    """The state diagram page (docs/session-states.md), generated from the table.
 
-    The diagram is an inline SVG drawn here from the same rows as the table: it renders with any
-    mkdocs theme, offline, with no JavaScript (a Mermaid block shows as code unless the site loads
-    Mermaid's script, which the docs cannot count on).
+# --------------------------------------------------------------------------------------------
+# The supervisor's table
+
+
+class SupervisorState(enum.Enum):
+    """Where a `Supervisor` is."""
+
+    IDLE = "idle"
+    """Built; `Supervisor.start` not called yet."""
+    WAITING = "waiting to connect"
+    """No connection: open one at `Supervisor.connect_at`."""
+    LOGGING_ON = "logging on"
+    """Connected; our Logon is out."""
+    ACTIVE = "active"
+    """Logged on: application messages flow."""
+    LOGGING_OUT = "logging out"
+    """`Supervisor.close` sent our Logout; waiting for the answer (or the logout timeout)."""
+    CLOSED = "closed"
+    """Closed by `Supervisor.close`: nothing more happens."""
+    FAILED = "failed"
+    """Gave up: `Supervisor.failure` says why."""
+
+
+class SupervisorInput(enum.Enum):
+    """What moves a `Supervisor`: a call of its API, or what its session or backoff says."""
+
+    START = "start()"
+    CONNECTED = "connection_made()"
+    CONNECT_FAILED = "connection_failed()"
+    LOGGED_ON = "Logon answered"
+    REFUSED = "Logon refused for good"
+    ENDED = "session ended, may resume"
+    """The session closed or failed and asks to reconnect (and `Supervisor.reconnect` is on)."""
+    ENDED_FOR_GOOD = "session ended for good"
+    """The session closed or failed and cannot resume (or reconnecting is off)."""
+    GIVE_UP = "backoff ran out"
+    CLOSE = "close()"
+
+
+class SupervisorAction(enum.Enum):
+    """What a `Supervisor` does on a transition (one method each, `Supervisor._ACTIONS`)."""
+
+    NOTHING = "nothing"
+    CONNECT = "connect at once"
+    LOG_ON = "new Session, send its Logon"
+    ATTEMPT_FAILED = "count the attempt; schedule the next (Reconnecting)"
+    RETRY = "schedule the next attempt (Reconnecting)"
+    LOGGED_ON = "reset the backoff; after a drop: Reconnected, re-subscribe"
+    REFUSE = "fail with LogonRefused"
+    RECONNECT = "Disconnected; plan the Logon's reset, schedule the next attempt"
+    LOST = "Disconnected; fail with TransportError"
+    GIVE_UP = "fail with ConnectionFailed"
+    LOGOUT = "send the Logout"
+
+
+_SS = SupervisorState
+_SI = SupervisorInput
+_SA = SupervisorAction
+
+SUPERVISOR_TRANSITIONS: dict[
+    tuple[SupervisorState, SupervisorInput], tuple[SupervisorState, SupervisorAction]
+] = {
+    # NOTHING rows keep the state: close() again, a failed connection reported late or twice,
+    # the session's fault read after the close that ended its connection (its closed -> failed)
+    (_SS.IDLE, _SI.START): (_SS.WAITING, _SA.CONNECT),
+    (_SS.IDLE, _SI.CLOSE): (_SS.CLOSED, _SA.NOTHING),
+    (_SS.IDLE, _SI.CONNECT_FAILED): (_SS.IDLE, _SA.NOTHING),
+    (_SS.WAITING, _SI.CONNECTED): (_SS.LOGGING_ON, _SA.LOG_ON),
+    (_SS.WAITING, _SI.CONNECT_FAILED): (_SS.WAITING, _SA.ATTEMPT_FAILED),
+    (_SS.WAITING, _SI.GIVE_UP): (_SS.FAILED, _SA.GIVE_UP),
+    (_SS.WAITING, _SI.CLOSE): (_SS.CLOSED, _SA.NOTHING),
+    (_SS.WAITING, _SI.ENDED): (_SS.WAITING, _SA.NOTHING),
+    (_SS.WAITING, _SI.ENDED_FOR_GOOD): (_SS.WAITING, _SA.NOTHING),
+    (_SS.LOGGING_ON, _SI.LOGGED_ON): (_SS.ACTIVE, _SA.LOGGED_ON),
+    (_SS.LOGGING_ON, _SI.REFUSED): (_SS.FAILED, _SA.REFUSE),
+    (_SS.LOGGING_ON, _SI.ENDED): (_SS.WAITING, _SA.RETRY),
+    (_SS.LOGGING_ON, _SI.ENDED_FOR_GOOD): (_SS.WAITING, _SA.RETRY),
+    (_SS.LOGGING_ON, _SI.CLOSE): (_SS.LOGGING_OUT, _SA.LOGOUT),
+    (_SS.LOGGING_ON, _SI.CONNECT_FAILED): (_SS.LOGGING_ON, _SA.NOTHING),
+    (_SS.ACTIVE, _SI.ENDED): (_SS.WAITING, _SA.RECONNECT),
+    (_SS.ACTIVE, _SI.ENDED_FOR_GOOD): (_SS.FAILED, _SA.LOST),
+    (_SS.ACTIVE, _SI.CLOSE): (_SS.LOGGING_OUT, _SA.LOGOUT),
+    (_SS.ACTIVE, _SI.CONNECT_FAILED): (_SS.ACTIVE, _SA.NOTHING),
+    (_SS.LOGGING_OUT, _SI.ENDED): (_SS.CLOSED, _SA.NOTHING),
+    (_SS.LOGGING_OUT, _SI.ENDED_FOR_GOOD): (_SS.CLOSED, _SA.NOTHING),
+    (_SS.LOGGING_OUT, _SI.CLOSE): (_SS.LOGGING_OUT, _SA.NOTHING),
+    (_SS.LOGGING_OUT, _SI.CONNECT_FAILED): (_SS.LOGGING_OUT, _SA.NOTHING),
+    (_SS.CLOSED, _SI.ENDED): (_SS.CLOSED, _SA.NOTHING),
+    (_SS.CLOSED, _SI.ENDED_FOR_GOOD): (_SS.CLOSED, _SA.NOTHING),
+    (_SS.CLOSED, _SI.CLOSE): (_SS.CLOSED, _SA.NOTHING),
+    (_SS.CLOSED, _SI.CONNECT_FAILED): (_SS.CLOSED, _SA.NOTHING),
+    (_SS.FAILED, _SI.ENDED): (_SS.FAILED, _SA.NOTHING),
+    (_SS.FAILED, _SI.ENDED_FOR_GOOD): (_SS.FAILED, _SA.NOTHING),
+    (_SS.FAILED, _SI.CLOSE): (_SS.FAILED, _SA.NOTHING),
+    (_SS.FAILED, _SI.CONNECT_FAILED): (_SS.FAILED, _SA.NOTHING),
+}
+"""(state, input) -> (next state, action). Anything else is refused."""
+
+
+def supervisor_transition(
+    state: SupervisorState, event: SupervisorInput
+) -> tuple[SupervisorState, SupervisorAction]:
+    """The supervisor's next state and the action it takes on ``event`` in ``state``.
+
+    Args:
+        state: the current state.
+        event: what happened.
+
+    Returns:
+        The next state and the action.
+
+    Raises:
+        LocalProtocolError: the table has no such transition (named by state and input).
+    """
+    row = SUPERVISOR_TRANSITIONS.get((state, event))
+    if row is None:
+        raise LocalProtocolError(f"the supervisor cannot take {event.value} in state {state.value!r}")
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# The docs pages
+
+
+def render_markdown() -> str:
+    """The session's state page (docs/session-states.md), generated from `TRANSITIONS`.
 
     Returns:
         Markdown: a transition table and its diagram.
@@ -116,169 +240,64 @@ def render_markdown() -> str:
         (s, t, n, "initiator" if (s, t) == (_S.IDLE, _T.START) else "")
         for (s, t), n in TRANSITIONS.items()
     ]
-    lines = [
-        "<!-- DO NOT EDIT: generated from src/kalshi_fix_sansio/_states.py "
-        "(python -m kalshi_fix_sansio._states). -->",
-        "# Session states",
-        "",
-        "The session moves only along these transitions; anything else is refused with a",
-        "`LocalProtocolError`.",
-        "",
-        "| From | On | To | Note |",
-        "|---|---|---|---|",
-    ]
-    for s, t, n, note in rows:
-        lines.append(f"| {s.value} | {t.value} | {n.value} | {note} |")
-    lines += [
-        "",
-        "The same transitions drawn: an arrow to the next row is straight; a longer one runs",
-        "along a lane beside the states, and arrows into one state on the same triggers share a",
-        "lane (a dot marks where one joins it).",
-        "",
-        '<div class="state-diagram">',
-        *_svg([(s, t, n) for s, t, n, _ in rows]),
-        "</div>",
-        "",
-    ]
-    return "\n".join(lines)
+    return render_page(
+        header="DO NOT EDIT: generated from src/kalshi_fix_sansio/_states.py "
+        "(python -m kalshi_fix_sansio._states).",
+        title="Session states",
+        intro=[
+            "The session moves only along these transitions; anything else is refused with a",
+            "`LocalProtocolError`.",
+        ],
+        columns=["From", "On", "To", "Note"],
+        rows=[(s.value, t.value, n.value, note) for s, t, n, note in rows],
+        edges=[(s.value, t.value, n.value) for s, t, n, _ in rows],
+        drawing_intro=_DRAWN,
+        aria="Session state diagram",
+    )
 
 
-def _svg(rows: list[tuple[State, Trigger, State]]) -> list[str]:
-    """The transitions as SVG lines: states in ranks (longest path from the first state)."""
-    from html import escape
+_DRAWN = [
+    "The same transitions drawn: an arrow to the next row is straight; a longer one runs",
+    "along a lane beside the states, and arrows into one state on the same triggers share a",
+    "lane (a dot marks where one joins it).",
+]
 
-    w, h, gap, sep, line, char = 150, 34, 120, 190, 14, 6.6
-    edges: dict[tuple[State, State], list[str]] = {}
-    for s, t, n in rows:
-        labels = edges.setdefault((s, n), [])
-        if t.value not in labels:
-            labels.append(t.value)
-    order = list(dict.fromkeys(x for s, _, n in rows for x in (s, n)))
-    rank = dict.fromkeys(order, 0)
-    for _ in order:
-        for s, n in edges:
-            rank[n] = max(rank[n], rank[s] + 1)
-    ranks: dict[int, list[State]] = {}
-    for s in order:
-        ranks.setdefault(rank[s], []).append(s)
-    pos = {
-        s: ((i - (len(row) - 1) / 2) * sep, 10.0 + r * gap)
-        for r, row in ranks.items()
-        for i, s in enumerate(row)
-    }
-    inner = max((len(row) - 1) * sep / 2 + w / 2 for row in ranks.values()) + 24
-    # A lane per side: its key (target, triggers) while only such arrows use it, else None;
-    # its width in label lines; the vertical spans it carries.
-    Lane = tuple[tuple[State, tuple[str, ...]] | None, int, list[tuple[float, float]]]
-    lanes: dict[int, list[Lane]] = {-1: [], 1: []}
-    placed: list[tuple[State, State, list[str], tuple[int, int, float, float] | None]] = []
-    exits: dict[State, int] = {}
-    by_span = sorted(edges.items(), key=lambda e: (rank[e[0][1]] - rank[e[0][0]], rank[e[0][0]]))
-    for (s, n), labels in by_span:
-        (xs, ys), (_, yn) = pos[s], pos[n]
-        if rank[n] == rank[s] + 1:
-            placed.append((s, n, labels, None))
-            continue
-        key = (n, tuple(labels))
-        exits[s] = exits.get(s, 0) + 1
-        y0, y1 = ys + h * min(0.45 + 0.2 * exits[s], 0.85), yn + h * 0.25
-        sides = [1 if xs > 0 else -1] if xs else [-1, 1]
-        choice = next(
-            ((sd, k) for sd in sides for k, ln in enumerate(lanes[sd]) if ln[0] == key), None
-        )
-        if choice is None:
-            choice = next(
-                (
-                    (sd, k)
-                    for sd in sorted(sides, key=lambda sd: len(lanes[sd]))
-                    for k, ln in enumerate(lanes[sd])
-                    if all(y1 < a - 6 or y0 > b + 6 for a, b in ln[2])
-                ),
-                None,
-            )
-        if choice is None:
-            sd = min(sides, key=lambda sd: len(lanes[sd]))
-            lanes[sd].append((key, 0, []))
-            choice = (sd, len(lanes[sd]) - 1)
-        sd, k = choice
-        old = lanes[sd][k]
-        lanes[sd][k] = (
-            old[0] if old[0] == key else None,
-            max(old[1], len(labels)),
-            [*old[2], (y0, y1)],
-        )
-        placed.append((s, n, labels, (sd, k, y0, y1)))
 
-    def lane_x(sd: int, k: int) -> float:
-        widths = [ln[1] * line + 14 for ln in lanes[sd]]
-        return sd * (inner + sum(widths[:k]) + widths[k] / 2)
+def render_supervisor_markdown() -> str:
+    """The supervisor's state page (docs/supervisor-states.md), generated from
+    `SUPERVISOR_TRANSITIONS`.
 
-    half = max(inner + sum(ln[1] * line + 14 for ln in lanes[sd]) for sd in (-1, 1)) + 4
-    height = 20 + max(rank.values()) * gap + h
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{-half:.0f} 0 {2 * half:.0f} {height}" '
-        f'width="{2 * half:.0f}" style="max-width:100%;height:auto" font-family="sans-serif" '
-        'font-size="12" role="img" aria-label="Session state diagram">',
-        '<defs><marker id="state-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>',
-    ]
-
-    notes: list[str] = []  # labels, drawn over every arrow
-
-    def label(x: float, y: float, texts: list[str], rotate: bool = False) -> None:
-        out = notes
-        lw, lh = max(len(t) for t in texts) * char + 6, len(texts) * line + 2
-        turn = " rotate(-90)" if rotate else ""
-        out.append(f'<g transform="translate({x:.1f},{y:.1f}){turn}">')
-        out.append(
-            f'<rect x="{-lw / 2:.1f}" y="{-lh / 2:.1f}" width="{lw:.1f}" height="{lh}" fill="#fff"/>'
-        )
-        for i, t in enumerate(texts):
-            y_text = -lh / 2 + (i + 0.8) * line + 1
-            out.append(
-                f'<text y="{y_text:.1f}" text-anchor="middle" fill="#333">{escape(t)}</text>'
-            )
-        out.append("</g>")
-
-    arrow = 'stroke="#555" fill="none" marker-end="url(#state-arrow)"'
-    labelled: set[tuple[int, int]] = set()
-    for s, n, labels, at in placed:
-        (xs, ys), (xn, yn) = pos[s], pos[n]
-        if at is None:
-            out.append(f'<path d="M{xs:.1f},{ys + h} L{xn:.1f},{yn}" {arrow}/>')
-            f = 0.5 if xs == xn else 0.25
-            label(xs + (xn - xs) * f, ys + h + (yn - ys - h) * f, labels)
-            continue
-        sd, k, y0, y1 = at
-        x = lane_x(sd, k)
-        out.append(
-            f'<path d="M{xs + sd * w / 2:.1f},{y0:.1f} H{x:.1f} V{y1:.1f} '
-            f'H{xn + sd * w / 2:.1f}" {arrow}/>'
-        )
-        shared, _, spans = lanes[sd][k]
-        if shared is not None and len(spans) > 1:
-            out.append(f'<circle cx="{x:.1f}" cy="{y0:.1f}" r="3" fill="#555"/>')
-        if shared is None or (sd, k) not in labelled:
-            labelled.add((sd, k))
-            top, bottom = (
-                (min(a for a, _ in spans), max(b for _, b in spans)) if shared else (y0, y1)
-            )
-            label(x, (top + bottom) / 2, labels, rotate=True)
-    out += notes
-    for s, (x, y) in pos.items():
-        out.append(
-            f'<rect x="{x - w / 2:.1f}" y="{y}" width="{w}" height="{h}" rx="8" '
-            'fill="#e8f0fa" stroke="#2a6099"/>'
-        )
-        out.append(
-            f'<text x="{x:.1f}" y="{y + h / 2 + 4:.1f}" text-anchor="middle" font-weight="bold" '
-            f'fill="#1a3d66">{escape(s.value)}</text>'
-        )
-    out.append("</svg>")
-    return out
+    Returns:
+        Markdown: a transition table with the actions, and its diagram.
+    """
+    rows = SUPERVISOR_TRANSITIONS.items()
+    return render_page(
+        header="DO NOT EDIT: generated from src/kalshi_fix_sansio/_states.py "
+        "(python -m kalshi_fix_sansio._states supervisor).",
+        title="Supervisor states",
+        intro=[
+            "A `Supervisor` keeps one initiator session logged on across connections. It moves",
+            "only along these transitions, each with the action it takes; any other input is",
+            "refused with a `LocalProtocolError` naming the state and the input. The inputs are",
+            "its API calls (`start()`, `connection_made()`, `connection_failed()`, `close()`)",
+            "and what its session and its backoff say (Logon answered or refused, the session",
+            "ended, the backoff ran out). The [session's own states](session-states.md) run",
+            "inside `logging on`, `active` and `logging out`.",
+        ],
+        columns=["From", "On", "To", "Action"],
+        rows=[(s.value, i.value, n.value, a.value) for (s, i), (n, a) in rows],
+        edges=[(s.value, i.value, n.value) for (s, i), (n, _) in rows],
+        drawing_intro=[
+            *_DRAWN[:-1],
+            "lane (a dot marks where one joins it); an arrow back up is a reconnect. Rows that",
+            "keep the state are in the table only.",
+        ],
+        aria="Supervisor state diagram",
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover
     import sys
 
-    sys.stdout.write(render_markdown())
+    page = render_supervisor_markdown if sys.argv[1:] == ["supervisor"] else render_markdown
+    sys.stdout.write(page())

@@ -17,6 +17,8 @@ style (no I/O, no clock: time is an argument):
 
 Inputs: `start`, `connection_made`, `connection_failed`, `receive_data` (``b""``: EOF),
 `connection_lost`, `handle_timer`, `send`, `close`, each with ``now`` (UTC epoch seconds).
+Its state (`SupervisorState`) moves only through a table, (state, input) -> (next state,
+action), beside the session's; the docs draw it ("Supervisor states").
 
 Outputs, polled after every input: `data_to_send` (bytes to write), `next_event` (the
 session's events plus `Disconnected`, `Reconnecting` and `Reconnected`), `connect_at` (open a
@@ -41,17 +43,17 @@ the events before it were delivered). An adapter loop::
 from __future__ import annotations
 
 import datetime
-import enum
 import math
 import random
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 import attrs
 
 from ._message import Message
+from ._states import SupervisorAction, SupervisorInput, SupervisorState, supervisor_transition
 from .config import Role, SessionConfig
 from .errors import FixError, LocalProtocolError, RemoteProtocolError
 from .events import CloseTransport, Event, LoggedOn, LogonRejected
@@ -421,26 +423,11 @@ def logon_refusal_is_final(text: str) -> bool:
 # The supervisor
 
 
-class SupervisorState(enum.Enum):
-    """Where a `Supervisor` is."""
-
-    IDLE = "idle"
-    """Built; `Supervisor.start` not called yet."""
-    WAITING = "waiting to connect"
-    """No connection: open one at `Supervisor.connect_at`."""
-    LOGGING_ON = "logging on"
-    """Connected; our Logon is out."""
-    ACTIVE = "active"
-    """Logged on: application messages flow."""
-    LOGGING_OUT = "logging out"
-    """`Supervisor.close` sent our Logout; waiting for the answer (or the logout timeout)."""
-    CLOSED = "closed"
-    """Closed by `Supervisor.close`: nothing more happens."""
-    FAILED = "failed"
-    """Gave up: `Supervisor.failure` says why."""
-
-
 _S = SupervisorState
+_I = SupervisorInput
+_A = SupervisorAction
+# an action's method: (supervisor, now, reason, error, reset) -> None
+_Action = Callable[["Supervisor", float, str, "BaseException | None", bool], None]
 _CONNECTED: Final = frozenset({_S.LOGGING_ON, _S.ACTIVE, _S.LOGGING_OUT})
 
 
@@ -498,7 +485,9 @@ class Supervisor:
 
     @property
     def state(self) -> SupervisorState:
-        """Where the supervisor is."""
+        """Where the supervisor is. It moves only through its transition table (drawn in the
+        docs' "Supervisor states" page): an input the table does not take in this state raises
+        `LocalProtocolError` naming both."""
         return self._state
 
     @property
@@ -558,10 +547,7 @@ class Supervisor:
         Raises:
             LocalProtocolError: already started.
         """
-        if self._state is not _S.IDLE:
-            raise LocalProtocolError(f"the supervisor is already {self._state.value}")
-        self.backoff.reset()
-        self._state, self._connect_at = _S.WAITING, now
+        self._feed(_I.START, now)
 
     def connection_made(self, now: float) -> None:
         """A connection (TCP + TLS) is open: a new `Session` logs on over it.
@@ -569,21 +555,11 @@ class Supervisor:
         Raises:
             LocalProtocolError: no connection was due (state is not WAITING).
         """
-        if self._state is not _S.WAITING:
-            raise LocalProtocolError(f"no connection was due: the supervisor is {self._state.value}")
-        self._attempts += 1
-        config = self.config
-        if self._reset and not config.resets_on_logon:
-            config = attrs.evolve(config, reset_seq_num=True)
-        self.session = Session(config)
-        self._state, self._lost_reason = _S.LOGGING_ON, None
-        self.session.start(now)
+        self._feed(_I.CONNECTED, now)
 
     def connection_failed(self, now: float, error: BaseException) -> None:
         """Opening a connection failed (refused, unreachable, TLS handshake, timeout)."""
-        if self._state is _S.WAITING:
-            self._attempts += 1
-            self._retry(now, f"{type(error).__name__}: {error}", error)
+        self._feed(_I.CONNECT_FAILED, now, f"{type(error).__name__}: {error}", error)
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Bytes read from the connection; ``b""`` when the peer closed it."""
@@ -644,15 +620,100 @@ class Supervisor:
 
     def close(self, now: float) -> None:
         """Log out (if logged on or logging on), then close; idempotent."""
-        if self._state in (_S.ACTIVE, _S.LOGGING_ON) and self.session is not None:
-            try:
-                self.session.logout(now)
-            except LocalProtocolError:
-                self._state = _S.CLOSED
-                return
-            self._state = _S.LOGGING_OUT
-        elif self._state in (_S.IDLE, _S.WAITING):
-            self._state = _S.CLOSED
+        self._feed(_I.CLOSE, now)
+
+    # -- the table and its actions ------------------------------------------------------------
+
+    def _feed(
+        self,
+        event: SupervisorInput,
+        now: float,
+        reason: str = "",
+        error: BaseException | None = None,
+        reset: bool = False,
+    ) -> None:
+        """Move through the table (`supervisor_transition`), then take the row's action."""
+        self._state, action = supervisor_transition(self._state, event)
+        if action is not _A.NOTHING:
+            self._ACTIONS[action](self, now, reason, error, reset)
+
+    def _on_connect(self, now: float, _r: str, _e: BaseException | None, _s: bool) -> None:
+        self.backoff.reset()
+        self._connect_at = now
+
+    def _on_log_on(self, now: float, _r: str, _e: BaseException | None, _s: bool) -> None:
+        self._attempts += 1
+        config = self.config
+        if self._reset and not config.resets_on_logon:
+            config = attrs.evolve(config, reset_seq_num=True)
+        self.session = Session(config)
+        self._lost_reason = None
+        self.session.start(now)
+
+    def _on_attempt_failed(
+        self, now: float, reason: str, error: BaseException | None, _s: bool
+    ) -> None:
+        self._attempts += 1
+        self._retry(now, reason, error or TransportError(reason))
+
+    def _on_retry(self, now: float, reason: str, error: BaseException | None, _s: bool) -> None:
+        self._retry(now, reason, error or TransportError(reason))
+
+    def _on_logged_on(self, now: float, _r: str, _e: BaseException | None, _s: bool) -> None:
+        assert self.session is not None
+        self.connections += 1
+        if self.connections > 1:
+            self._events.append(Reconnected(self._attempts, self._reset))
+            self._resubscribe = list(self._subscriptions)
+            self._send_resubscriptions(self.session, now)
+        self.backoff.reset()
+        self._attempts = 0
+
+    def _on_refuse(self, _n: float, reason: str, _e: BaseException | None, _s: bool) -> None:
+        self._fail(LogonRefused(reason, peer=self.peer, attempts=self._attempts))
+
+    def _on_reconnect(self, now: float, reason: str, _e: BaseException | None, reset: bool) -> None:
+        self._events.append(Disconnected(reason))
+        plan = reconnect_plan(
+            self.config,
+            after_gap_teardown=reset,
+            after_maintenance=in_maintenance_window(now),
+            maintenance_reset=self.maintenance_reset,
+        )
+        self._reset = plan.reset_seq_nums
+        self.backoff.reset()
+        self._retry(now, reason, TransportError(reason))
+
+    def _on_lost(self, _n: float, reason: str, _e: BaseException | None, _s: bool) -> None:
+        self._events.append(Disconnected(reason))
+        why = "reconnect is off" if not self.reconnect else "the session cannot resume"
+        self._fail(TransportError(f"the connection to {self.peer} was lost ({reason}); {why}"))
+
+    def _on_give_up(self, _n: float, _r: str, error: BaseException | None, _s: bool) -> None:
+        failure = ConnectionFailed.for_endpoint(self.peer, attempts=self._attempts, last_error=error)
+        failure.__cause__ = error
+        self._fail(failure)
+
+    def _on_logout(self, now: float, _r: str, _e: BaseException | None, _s: bool) -> None:
+        assert self.session is not None
+        try:
+            self.session.logout(now)
+        except LocalProtocolError as exc:  # the session ended already: nothing to log out of
+            self._feed(_I.ENDED_FOR_GOOD, now, str(exc))
+
+    _ACTIONS: Final[dict[SupervisorAction, _Action]] = {
+        _A.CONNECT: _on_connect,
+        _A.LOG_ON: _on_log_on,
+        _A.ATTEMPT_FAILED: _on_attempt_failed,
+        _A.RETRY: _on_retry,
+        _A.LOGGED_ON: _on_logged_on,
+        _A.REFUSE: _on_refuse,
+        _A.RECONNECT: _on_reconnect,
+        _A.LOST: _on_lost,
+        _A.GIVE_UP: _on_give_up,
+        _A.LOGOUT: _on_logout,
+    }
+    """The method of each action but NOTHING."""
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -661,26 +722,16 @@ class Supervisor:
             for event in session.events():
                 self._events.append(event)
                 if isinstance(event, LoggedOn):
-                    self._logged_on(session, now)
+                    self._feed(_I.LOGGED_ON, now)
                 elif isinstance(event, LogonRejected) and self._state is _S.LOGGING_ON:
                     # after a drop, Kalshi may not have seen our old connection close yet
                     lingering = self.connections > 0 and "already exists" in event.text.lower()
                     if logon_refusal_is_final(event.text) and not lingering:
-                        self._fail(LogonRefused(event.text, peer=self.peer, attempts=self._attempts))
+                        self._feed(_I.REFUSED, now, event.text)
                 elif isinstance(event, CloseTransport):
                     self._ended(now, event.reason, event.reconnect, event.reset_seq_nums)
         except RemoteProtocolError as exc:
             self._ended(now, str(exc), exc.reconnect, exc.reset_seq_nums)
-
-    def _logged_on(self, session: Session, now: float) -> None:
-        self._state = _S.ACTIVE
-        self.connections += 1
-        if self.connections > 1:
-            self._events.append(Reconnected(self._attempts, self._reset))
-            self._resubscribe = list(self._subscriptions)
-            self._send_resubscriptions(session, now)
-        self.backoff.reset()
-        self._attempts = 0
 
     def _send_resubscriptions(self, session: Session, now: float) -> None:
         """Send the re-subscriptions the session's rate limiter can take now; the rest wait
@@ -697,43 +748,24 @@ class Supervisor:
             session.send(self._resubscribe.pop(0), now)
 
     def _ended(self, now: float, reason: str, reconnect: bool, reset: bool) -> None:
+        """The session closed (``CloseTransport``) or failed (``RemoteProtocolError``)."""
         self._resubscribe.clear()
         self._resubscribe_at = None
         if self.session is not None:
             self._out += self.session.data_to_send()  # a Logout the core queued goes out first
-        state = self._state
-        if state is _S.LOGGING_OUT:
-            self._state = _S.CLOSED
-        elif state is _S.LOGGING_ON:
-            self._retry(now, reason, TransportError(reason))
-        elif state is _S.ACTIVE:
+        if self._state is _S.ACTIVE:
             reason = self._lost_reason or reason
-            self._events.append(Disconnected(reason))
-            if not (reconnect and self.reconnect):
-                why = "reconnect is off" if not self.reconnect else "the session cannot resume"
-                self._fail(TransportError(f"the connection to {self.peer} was lost ({reason}); {why}"))
-                return
-            plan = reconnect_plan(
-                self.config,
-                after_gap_teardown=reset,
-                after_maintenance=in_maintenance_window(now),
-                maintenance_reset=self.maintenance_reset,
-            )
-            self._reset = plan.reset_seq_nums
-            self.backoff.reset()
-            self._retry(now, reason, TransportError(reason))
+        event = _I.ENDED if reconnect and self.reconnect else _I.ENDED_FOR_GOOD
+        self._feed(event, now, reason, reset=reset)
 
     def _retry(self, now: float, reason: str, error: BaseException) -> None:
+        """Take the next delay: the next attempt is due then, or the backoff ran out."""
         delay = self.backoff.next_delay()
         if delay is None:
-            failure = ConnectionFailed.for_endpoint(
-                self.peer, attempts=self._attempts, last_error=error
-            )
-            failure.__cause__ = error
-            self._fail(failure)
+            self._feed(_I.GIVE_UP, now, reason, error)
             return
-        self._state, self._connect_at = _S.WAITING, now + delay
+        self._connect_at = now + delay
         self._events.append(Reconnecting(self._attempts + 1, delay, reason))
 
     def _fail(self, error: FixError) -> None:
-        self._state, self._failure, self._connect_at = _S.FAILED, error, None
+        self._failure, self._connect_at = error, None
