@@ -9,14 +9,14 @@ asyncio and trio sessions (`next_event`, `events`, ``async for``, `wait_for`, `r
 `AsyncSessionBase._wait_changed`.
 
 Every session keeps an `OrderTracker` (``session.tracker``), fed by the driver with every
-event as the bytes are read (before the application sees it, however slowly it reads).
-`Settlement` is the one definition of what `place` / `cancel` wait for; each adapter only
-blocks or awaits until it is settled.
+event as the bytes are read (before the application sees it, however slowly it reads). What
+`place` / `cancel` wait for is the driver's `OrderWaiter`, settled as the reports are read;
+each adapter only blocks or awaits until it is done.
 
 Rate limits (``SessionConfig.rate_limiter``): the core refuses what its buckets cannot take
-(`RateLimitExceeded`) and says how long until they can (``Session.send_delay``). With
+(`RateLimitExceeded`) and says how long until they can (`Driver.offer`). With
 ``rate_limit="wait"`` (the default) `SessionBase._offer` returns that delay and the adapter
-sleeps it, then offers again; with ``"raise"`` the core's refusal reaches the caller.
+waits it, then offers again; with ``"raise"`` the core's refusal reaches the caller.
 
 An adapter subclasses one of them and keeps only what its loop needs: sockets or streams,
 TLS handshakes, sleeping, waking and the background thread or task. No protocol decision is
@@ -45,6 +45,7 @@ from kalshi_fix_sansio.driver import (
     Driver,
     FallingBehind,
     MarketDataFolded,
+    OrderWaiter,
     QueuePolicy,
     TrackingFailed,
 )
@@ -70,10 +71,16 @@ from kalshi_fix_sansio.supervisor import (
     Supervisor,
     TransportError,
 )
-from kalshi_fix_sansio.tracker import OrderRejected, OrderTracker, TrackedOrder
+from kalshi_fix_sansio.tracker import OrderTracker, TrackedOrder
 
 from ._client import ConnectOptions, describe_target
-from ._transport import TRANSPORT_LOGGER_NAME, check_endpoint, session_logger, ssl_context_for
+from ._transport import (
+    MAX_BUFFERED_OUTBOUND,
+    TRANSPORT_LOGGER_NAME,
+    check_endpoint,
+    session_logger,
+    ssl_context_for,
+)
 
 _log = logging.getLogger(TRANSPORT_LOGGER_NAME)
 
@@ -97,43 +104,6 @@ RateLimitMode = Literal["wait", "raise"]
 """What a session does with a message its rate limiter cannot take yet: ``"wait"`` until it can
 (`place`, `cancel`, the blocking `send`, the async ``send_when_allowed``), or ``"raise"``
 `RateLimitExceeded` at once."""
-
-
-@attrs.frozen
-class Settlement:
-    """What `place` / `cancel` wait for: the request ``request``'s answer about order ``target``.
-
-    `result` is None while unsettled; it returns a snapshot of the order once settled (with
-    ``until="ack"``: acknowledged by Kalshi or already final; otherwise: final: filled,
-    canceled, expired or replaced, following the replace chain; ``"answer"``, for a cancel: an
-    ExecutionReport carried the request's ClOrdID) and raises `OrderRejected`
-    once Kalshi rejected the request (ExecutionReport 150=8, OrderCancelReject 35=9 or
-    BusinessMessageReject 35=j with BusinessRejectRefID = the request's ClOrdID).
-    """
-
-    tracker: OrderTracker
-    request: str
-    target: str
-    until: str
-
-    def result(self) -> TrackedOrder | None:
-        rejection = self.tracker.rejection(self.request)
-        if rejection is not None:
-            raise OrderRejected(rejection)
-        if self.until == "ack":
-            order = self.tracker.order(self.target)
-            done = order is not None and (order.acknowledged or order.terminal)
-        elif self.until == "answer":  # a cancel: an ExecutionReport carrying its ClOrdID
-            order = self.tracker.current(self.target)
-            done = self.tracker.answered(self.request)
-        else:
-            order = self.tracker.current(self.target)
-            done = order is not None and order.terminal
-        return order.snapshot() if done and order is not None else None
-
-    def timeout_error(self, timeout: float | None) -> TimeoutError:
-        what = {"ack": "acknowledgement", "answer": "answer"}.get(self.until, "final state")
-        return TimeoutError(f"no {what} of {self.request} within {timeout:g} s (still tracked)")
 
 
 def new_driver(
@@ -177,6 +147,8 @@ def new_driver(
         risk_limits=risk_limits,
         risk_books=risk_books,
         metrics=metrics,
+        write_timeout=options.connect_timeout,
+        max_buffered=MAX_BUFFERED_OUTBOUND,
     )
 
 
@@ -317,13 +289,6 @@ async def maybe_await(result: object) -> None:
     """Await a callback's result when it is awaitable (a coroutine function's)."""
     if inspect.isawaitable(result):
         await result
-
-
-def _cl_ord_id(message: Message) -> str:
-    cl = getattr(message, "cl_ord_id", None)
-    if cl is None:
-        raise LocalProtocolError(f"35={message.MSG_TYPE} has no ClOrdID")
-    return str(cl)
 
 
 class SessionBase:
@@ -565,35 +530,26 @@ class SessionBase:
         if sup is None:
             raise LocalProtocolError(f"not connected: {self._OPEN_HINT}")
         with self._lock:
-            now = self._clock()
-            if wait and self._rate_limit == "wait" and sup.session is not None:
-                delay = sup.session.send_delay(message, now)
-                if 0.0 < delay < math.inf:  # inf: the core's refusal says it never fits
-                    sup.check(message)
-                    return None, delay
-            seq = sup.send(message, now, resubscribe=resubscribe)
-            self._flush(sup)
-        return seq, 0.0
+            if wait and self._rate_limit == "wait":
+                seq, delay = sup.offer(message, self._clock(), resubscribe=resubscribe)
+            else:
+                seq, delay = sup.send(message, self._clock(), resubscribe=resubscribe), 0.0
+            if seq is not None:
+                self._flush(sup)
+        return seq, delay
 
-    def _placing(self, order: Message, until: str) -> Settlement:
-        """What `place` waits for, once it has sent ``order`` (checked here, not sent)."""
-        if until not in ("ack", "filled"):
-            raise LocalProtocolError(f"until must be 'ack' or 'filled', got {until!r}")
-        if order.MSG_TYPE not in ("D", "G"):
-            raise LocalProtocolError(
-                f"place sends a NewOrderSingle or OrderCancelReplaceRequest, not 35={order.MSG_TYPE}"
-            )
-        cl = _cl_ord_id(order)
-        return Settlement(self.tracker, cl, cl, until)
+    def _waiter(self, message: Message, until: str = "ack") -> OrderWaiter:
+        """What `place` / `cancel` wait for (`Driver.order_waiter`), before sending ``message``."""
+        sup = self.driver
+        if sup is None:
+            raise LocalProtocolError(f"not connected: {self._OPEN_HINT}")
+        with self._lock:
+            return sup.order_waiter(message, until)
 
-    def _cancelling(self, request: Message) -> Settlement:
-        """What `cancel` waits for, once it has sent ``request`` (checked here, not sent)."""
-        if request.MSG_TYPE != "F":
-            raise LocalProtocolError(f"cancel sends an OrderCancelRequest, not 35={request.MSG_TYPE}")
-        orig = getattr(request, "orig_cl_ord_id", None)
-        if orig is None:
-            raise LocalProtocolError("the OrderCancelRequest has no OrigClOrdID")
-        return Settlement(self.tracker, _cl_ord_id(request), str(orig), "answer")
+    def _forget(self, waiter: OrderWaiter) -> None:
+        if self.driver is not None:
+            with self._lock:
+                self.driver.forget(waiter)
 
     @property
     def supervisor(self) -> Supervisor | None:
@@ -861,9 +817,7 @@ class AsyncSessionBase(SessionBase):
                 (with ``"wait"``, the default, it waits first: not counted in ``timeout``).
             LogonRefused, ConnectionFailed, TransportError: the session ended first.
         """
-        settlement = self._placing(order, until)
-        await self._send_paced(order)
-        return await self._settle(settlement, timeout)
+        return await self._settle(self._waiter(order, until), order, timeout)
 
     async def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
         """Send an OrderCancelRequest and wait for its answer: the order's Canceled report.
@@ -877,9 +831,7 @@ class AsyncSessionBase(SessionBase):
             TimeoutError: no answer in time.
             RateLimitExceeded: as `place`.
         """
-        settlement = self._cancelling(request)
-        await self._send_paced(request)
-        return await self._settle(settlement, timeout)
+        return await self._settle(self._waiter(request), request, timeout)
 
     async def kill(
         self,
@@ -922,15 +874,23 @@ class AsyncSessionBase(SessionBase):
         while kill.finished_at is None and self._now() < deadline and not self._ended():
             await self._wait_changed(deadline)
 
-    async def _settle(self, settlement: Settlement, timeout: float | None) -> TrackedOrder:
-        deadline = self._now() + (math.inf if timeout is None else timeout)
-        while (result := settlement.result()) is None:
-            if self._now() >= deadline:
-                raise settlement.timeout_error(timeout)
-            if self._ended():
-                raise self._closed_error()
-            await self._wait_changed(deadline)
-        return result
+    async def _settle(
+        self, waiter: OrderWaiter, message: Message, timeout: float | None
+    ) -> TrackedOrder:
+        """Send ``message``, then wait until the driver settled ``waiter``."""
+        try:
+            await self._send_paced(message)
+            deadline = self._now() + (math.inf if timeout is None else timeout)
+            while not waiter.done:
+                if self._now() >= deadline:
+                    raise waiter.timeout_error(timeout)
+                if self._ended():
+                    raise self._closed_error()
+                await self._wait_changed(deadline)
+        finally:
+            if not waiter.done:
+                self._forget(waiter)
+        return waiter.outcome()
 
     async def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
         deadline = self._now() + (math.inf if timeout is None else timeout)

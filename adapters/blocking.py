@@ -40,6 +40,7 @@ from kalshi_fix_sansio.driver import (
     EventQueueOverflow,
     FallingBehind,
     MarketDataFolded,
+    OrderWaiter,
     QueuePolicy,
 )
 from kalshi_fix_sansio.events import Event
@@ -56,13 +57,12 @@ from ._base import (
     KILL_TIMEOUT,
     PLACE_TIMEOUT,
     SessionBase,
-    Settlement,
     Until,
     kill_targets,
     matched,
 )
 from ._client import MAX_QUEUED_EVENTS, ClientBase
-from ._transport import MAX_BUFFERED_OUTBOUND, READ_CHUNK, loopback_addresses
+from ._transport import READ_CHUNK, loopback_addresses
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -251,15 +251,11 @@ class BlockingSession(SessionBase):
             TimeoutError: no answer in time (the order stays tracked).
             RateLimitExceeded: ``rate_limit="raise"`` and no tokens now.
         """
-        settlement = self._placing(order, until)
-        self._send_paced(order)
-        return self._settle(settlement, timeout)
+        return self._settle(self._waiter(order, until), order, timeout)
 
     def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
         """Send an OrderCancelRequest and wait for its Canceled report (or `OrderRejected`)."""
-        settlement = self._cancelling(request)
-        self._send_paced(request)
-        return self._settle(settlement, timeout)
+        return self._settle(self._waiter(request), request, timeout)
 
     def kill(
         self,
@@ -296,22 +292,21 @@ class BlockingSession(SessionBase):
             with self._lock:  # the rate limiter's wait: reading meanwhile
                 self._block(lambda: False, time.monotonic() + delay)
 
-    def _settle(self, settlement: Settlement, timeout: float | None) -> TrackedOrder:
-        result: TrackedOrder | None = None
-
-        def settled() -> bool:
-            nonlocal result
-            result = settlement.result()
-            return result is not None
-
-        with self._lock:
-            ok = self._block(settled, None if timeout is None else time.monotonic() + timeout)
-            if ok is None:
-                raise self._closed_error()
-            if not ok:
-                raise settlement.timeout_error(timeout)
-        assert result is not None
-        return result
+    def _settle(self, waiter: OrderWaiter, message: Message, timeout: float | None) -> TrackedOrder:
+        """Send ``message``, then wait until the driver settled ``waiter``."""
+        try:
+            self._send_paced(message)
+            with self._lock:
+                deadline = None if timeout is None else time.monotonic() + timeout
+                ok = self._block(lambda: waiter.done, deadline)
+                if ok is None:
+                    raise self._closed_error()
+                if not ok:
+                    raise waiter.timeout_error(timeout)
+        finally:
+            if not waiter.done:
+                self._forget(waiter)
+        return waiter.outcome()
 
     def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
         event: Event | None = None
@@ -382,7 +377,7 @@ class BlockingSession(SessionBase):
         timers when due, write what the core answered. Holds the lock, except while waiting."""
         sup = self.driver
         assert sup is not None
-        due = sup.next_deadline()
+        due = sup.arm()
         readable = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
         if not readable:
             wait = None if due is None else max(due - self._clock(), 0.0)
@@ -395,6 +390,7 @@ class BlockingSession(SessionBase):
                 ready, _, _ = select.select([sock, self._wake_r], writes, [], wait)
             finally:
                 self._mu.acquire()
+                sup.disarm()
             if self._wake_r in ready:
                 with contextlib.suppress(OSError):
                     self._wake_r.recv(4096)
@@ -424,15 +420,17 @@ class BlockingSession(SessionBase):
             sup.data_to_send()  # no connection: nothing to write them to
             return
         self._write(sup, sock)
-        if self._pump is not None and self._pump is not threading.current_thread():
-            self._wake()
+        pump = self._pump
+        if pump is not None and pump is not threading.current_thread():
+            if self._unsent or sup.rearm_needed or not sup.wants_transport:
+                self._wake()  # it must wait for writability, sooner, or close
 
     def _write(self, sup: Driver, sock: socket.socket) -> None:
         """Write what the core wants written (after what waits), without blocking; close the
         socket once the core is done with it (holding the lock)."""
-        data = self._to_send(sup)
-        if self._unsent:
-            data = self._unsent + data
+        data, waited = self._to_send(sup), self._unsent
+        if waited:
+            data = waited + data
         if data:
             try:
                 sent = sock.send(data)
@@ -442,22 +440,15 @@ class BlockingSession(SessionBase):
                 sent = len(data)
                 sup.connection_lost(self._clock(), f"write failed: {exc!r}")
             self._unsent = data[sent:]
-            if self._unsent:
-                self._stalled(sup)
+            if self._unsent or waited:  # the driver judges a peer that does not read
+                sup.write_buffered(len(self._unsent), self._clock())
+                if not sup.wants_transport:
+                    self._unsent = b""
         if not sup.wants_transport and (not self._unsent or sock is not self._sock):
             if self._pump is None or self._pump is threading.current_thread():
                 self._sock, self._unsent = None, b""
                 sock.close()
                 self._idle.notify()  # the session's thread reconnects (or ends)
-
-    def _stalled(self, sup: Driver) -> None:
-        """The peer does not take our bytes: past `MAX_BUFFERED_OUTBOUND`, the connection is
-        lost."""
-        if len(self._unsent) > MAX_BUFFERED_OUTBOUND:
-            sup.connection_lost(
-                self._clock(), f"the peer is not reading: over {MAX_BUFFERED_OUTBOUND} bytes wait"
-            )
-            self._unsent = b""
 
     def _wake(self) -> None:
         try:

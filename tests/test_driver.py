@@ -87,6 +87,7 @@ class Harness:
         exchange: Exchange | None = None,
         allowlist: Iterable[str] | None = None,
         now: float = T0,
+        config_options: dict[str, Any] | None = None,
         **driver_options: Any,
     ) -> None:
         self.now = now
@@ -101,7 +102,7 @@ class Harness:
         self.session_type = session_type
         config = SessionConfig(
             sender_comp_id="key-1", product=product, session_type=session_type,
-            signer=SIGNER, heartbeat_interval=5,
+            signer=SIGNER, heartbeat_interval=5, **(config_options or {}),
         )
         driver_options.setdefault("backoff", Backoff(base=1.0, cap=4.0, attempts=5, seed=1))
         self.driver = Driver(config, peer="memory://gateway", **driver_options)

@@ -46,6 +46,16 @@ from typing import Any, Final
 import attrs
 
 from ._message import Message
+from ._pump import DEFAULT_MAX_BUFFERED, LoopRules, OrderWaiter
+from ._queue import (
+    DEFAULT_MAX_EVENTS,
+    DEFAULT_MAX_MARKET_DATA,
+    EventQueueOverflow,
+    FallingBehind,
+    MarketDataFolded,
+    QueuePolicy,
+    TrackingFailed,
+)
 from .book import Books
 from .catchup import CatchUp, CatchUpComplete, CatchUpFailed, ExecCursor, catches_up
 from .config import SessionConfig
@@ -65,119 +75,24 @@ from .supervisor import Backoff, Disconnected, Reconnected, Supervisor, Supervis
 from .tracker import OrderTracker
 
 __all__ = [
+    "DEFAULT_MAX_BUFFERED",
     "DEFAULT_MAX_EVENTS",
     "DEFAULT_MAX_MARKET_DATA",
     "Driver",
     "EventQueueOverflow",
     "FallingBehind",
     "MarketDataFolded",
+    "OrderWaiter",
     "QueuePolicy",
     "TrackingFailed",
 ]
-
-DEFAULT_MAX_EVENTS: Final = 150_000
-"""Default bound of unread events (other than folded market data) before `EventQueueOverflow`."""
-
-DEFAULT_MAX_MARKET_DATA: Final = 10_000
-"""Default number of unread market-data book messages before they are folded."""
 
 _BOOK_TYPES: Final = frozenset({"W", "X"})
 _ORDER_TYPES: Final = frozenset({"D", "G", "F"})  # recorded in the tracker as they are sent
 _ANSWER_TYPES: Final = frozenset({"8", "9"})  # end an order's round trip (`SessionMetrics`)
 
 
-def _positive_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise LocalProtocolError(f"QueuePolicy.{attribute.name} must be an int >= 1, got {value!r}")
-
-
-def _positive_seconds(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise LocalProtocolError(f"QueuePolicy.{attribute.name} must be > 0 seconds, got {value!r}")
-
-
-@attrs.frozen
-class QueuePolicy:
-    """What the driver does when the application reads events more slowly than they come.
-
-    Attributes:
-        max_events: most unread events (other than foldable market data) before the driver
-            logs out and fails with `EventQueueOverflow`. An unread ExecutionReport event
-            holds its frame and its validated message: about 6.7 KB (``bench_memory.py``), so
-            the default 150,000 is a budget of about 1 GB.
-        max_market_data: most unread market-data book messages (35=W / 35=X) before they
-            are folded into one `MarketDataFolded` (the books stay current).
-        lag_warning: seconds the oldest unread event may wait before a `FallingBehind` is
-            put at the front of the queue (again after the queue has drained).
-        queue_events: False: events only feed the tracker and the books; none is queued for
-            the application (a loop that only calls ``place`` / ``cancel``).
-    """
-
-    max_events: int = attrs.field(default=DEFAULT_MAX_EVENTS, validator=_positive_int)
-    max_market_data: int = attrs.field(default=DEFAULT_MAX_MARKET_DATA, validator=_positive_int)
-    lag_warning: float = attrs.field(default=5.0, validator=_positive_seconds)
-    queue_events: bool = True
-
-
-class EventQueueOverflow(FixError):
-    """The application left more than ``QueuePolicy.max_events`` events unread: the driver
-    logged out rather than drop one. The tracker was current up to the end.
-
-    Attributes:
-        queued: how many events were waiting.
-        behind: seconds the oldest of them had waited.
-    """
-
-    def __init__(self, text: str, *, queued: int, behind: float) -> None:
-        super().__init__(text)
-        self.queued = queued
-        self.behind = behind
-
-
-@attrs.frozen(slots=True)
-class FallingBehind(Event):
-    """The application reads events more slowly than they come (put at the front of the queue).
-
-    The tracker and the books are current regardless; the events below this one are older.
-
-    Attributes:
-        queued: unread events behind this one.
-        behind: seconds the oldest of them has waited.
-    """
-
-    queued: int
-    behind: float
-
-
-@attrs.frozen(slots=True)
-class MarketDataFolded(Event):
-    """Unread market-data book messages were folded: the books (``session.books``) are current.
-
-    Attributes:
-        folded: how many 35=W / 35=X messages were taken out of the queue.
-        symbols: the symbols they were about, sorted.
-        behind: seconds the oldest of them had waited.
-    """
-
-    folded: int
-    symbols: tuple[str, ...]
-    behind: float
-
-
-@attrs.frozen(slots=True)
-class TrackingFailed(Event):
-    """The order tracker or the books could not take a message (a bug: please report it).
-
-    The message is still delivered (the event before this one).
-
-    Attributes:
-        error: the exception, in words.
-    """
-
-    error: str
-
-
-class Driver:
+class Driver(LoopRules):
     """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
 
     Args:
@@ -198,6 +113,9 @@ class Driver:
             ``max_price_distance`` limit reads (settable later as ``driver.risk_books``).
         metrics: the `SessionMetrics` to keep current (e.g. one kept across opens); a new
             one if None.
+        write_timeout: seconds bytes may wait for a peer that does not read before the
+            connection counts as lost (`write_buffered`); None: no limit.
+        max_buffered: most bytes that may wait for the peer (`write_buffered`).
 
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
@@ -219,7 +137,10 @@ class Driver:
         risk_limits: RiskLimits | None = None,
         risk_books: Books | BookSource | None = None,
         metrics: SessionMetrics | None = None,
+        write_timeout: float | None = None,
+        max_buffered: int = DEFAULT_MAX_BUFFERED,
     ) -> None:
+        self._init_loop(write_timeout, max_buffered)
         self.supervisor = Supervisor(
             config, backoff=backoff, reconnect=reconnect, maintenance_reset=maintenance_reset, peer=peer
         )
@@ -318,6 +239,9 @@ class Driver:
         if self._kill is not None and (due := self._kill.next_deadline()) is not None:
             if deadline is None or due < deadline:
                 deadline = due
+        if self._stuck_since is not None and (due := self._stuck_deadline()) is not None:
+            if deadline is None or due < deadline:
+                deadline = due
         if self._queue and not self._warned:
             due = self._queue[0][1] + self.policy.lag_warning
             if deadline is None or due < deadline:
@@ -339,6 +263,7 @@ class Driver:
 
     def connection_made(self, now: float) -> None:
         """A connection (TCP + TLS) is open: a new session logs on over it."""
+        self._stuck_since = None
         self.supervisor.connection_made(now)
         self._pump(now)
 
@@ -359,12 +284,15 @@ class Driver:
 
     def connection_lost(self, now: float, reason: str) -> None:
         """The connection broke; ``reason`` is reported as is."""
+        self._stuck_since = None
         self.supervisor.connection_lost(now, reason)
         self._pump(now)
 
     def handle_timer(self, now: float) -> None:
-        """Fire the timers that are due."""
+        """Fire the timers that are due (and judge a peer that does not read: see
+        `write_buffered`)."""
         self.supervisor.handle_timer(now)
+        self._check_stuck(now)
         self._pump(now)
 
     def send(self, message: Message, now: float, *, resubscribe: bool = False) -> int:
@@ -643,6 +571,8 @@ class Driver:
         catch_up = self.catch_up
         if catch_up is not None and catch_up.deadline is not None and now >= catch_up.deadline:
             self._catch_up_result(catch_up.timed_out(now), now)
+        if self._waiters:
+            self._settle_waiters()
         queue = self._queue
         if queue and not self._warned and now >= queue[0][1] + self.policy.lag_warning:
             self._warned = True

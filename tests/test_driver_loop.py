@@ -1,0 +1,213 @@
+"""The loop rules the sans-IO `Driver` answers for every adapter, on a fake clock.
+
+The slow-peer verdict (`Driver.write_buffered`), deadline re-arming (`Driver.arm`,
+``rearm_needed``), the answers ``place`` / ``cancel`` wait for (`Driver.order_waiter`,
+`OrderWaiter`) and rate pacing (`Driver.offer`), with the `Harness` of ``test_driver.py``: a
+driver talking to the mock exchange in memory, no socket, no thread, no sleep.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_driver import Harness, exec_ids, of
+
+from kalshi_fix_sansio.driver import DEFAULT_MAX_BUFFERED, OrderWaiter
+from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.ratelimit import RateLimiter, Tier
+from kalshi_fix_sansio.supervisor import Disconnected, SupervisorState
+from kalshi_fix_sansio.tracker import OrderRejected, OrderStatus
+
+
+def logged_on(**options: object) -> Harness:
+    h = Harness(**options)  # type: ignore[arg-type]
+    h.start()
+    assert h.driver.state is SupervisorState.ACTIVE
+    h.read()
+    return h
+
+
+# -- the slow peer -----------------------------------------------------------------------------
+
+
+def test_more_than_max_buffered_bytes_waiting_loses_the_connection() -> None:
+    h = logged_on(max_buffered=1000)
+    h.driver.write_buffered(1000, h.now)
+    assert h.driver.wants_transport
+    h.driver.write_buffered(1001, h.now)
+    assert not h.driver.wants_transport
+    (lost,) = of(h.read(), Disconnected)
+    assert "the peer is not reading: over 1000 bytes wait" in lost.reason
+
+
+def test_bytes_waiting_past_write_timeout_lose_the_connection_at_that_deadline() -> None:
+    h = logged_on(write_timeout=2.0)
+    assert h.driver.max_buffered == DEFAULT_MAX_BUFFERED
+    h.driver.write_buffered(10, h.now)
+    assert h.driver.next_deadline() == h.now + 2.0  # sooner than the heartbeat (5 s)
+    h.now += 1.0
+    h.driver.write_buffered(20, h.now)  # still waiting: the clock runs from the first report
+    h.driver.handle_timer(h.now + 0.999)
+    assert h.driver.wants_transport
+    h.driver.handle_timer(h.now + 1.0)
+    assert not h.driver.wants_transport
+    (lost,) = of(h.read(), Disconnected)
+    assert "the peer took nothing for 2 s" in lost.reason
+
+
+def test_a_drained_buffer_resets_the_write_clock() -> None:
+    h = logged_on(write_timeout=2.0)
+    h.driver.write_buffered(10, h.now)
+    h.driver.write_buffered(0, h.now + 1.5)
+    assert h.driver.next_deadline() != h.now + 2.0
+    h.driver.write_buffered(10, h.now + 1.8)
+    h.driver.handle_timer(h.now + 3.0)  # 1.2 s after it began to wait again
+    assert h.driver.wants_transport
+    h.driver.handle_timer(h.now + 3.8)
+    assert not h.driver.wants_transport
+
+
+def test_no_write_timeout_means_no_verdict_but_the_byte_bound() -> None:
+    h = logged_on()
+    h.driver.write_buffered(10, h.now)
+    h.advance(3.0)  # heartbeats flow; nothing was judged
+    assert h.driver.wants_transport
+
+
+def test_write_timeout_must_be_positive() -> None:
+    with pytest.raises(LocalProtocolError, match="write_timeout must be > 0"):
+        Harness(write_timeout=0.0)
+
+
+# -- deadline re-arming ------------------------------------------------------------------------
+
+
+def test_rearm_needed_says_when_an_input_wants_a_sooner_wake_up() -> None:
+    h = logged_on(write_timeout=1.0)
+    assert not h.driver.rearm_needed  # nothing armed: nobody sleeps
+    armed = h.driver.arm()
+    assert armed == h.driver.next_deadline() and armed is not None
+    assert not h.driver.rearm_needed
+    h.driver.write_buffered(10, h.now)  # a verdict due in 1 s, before the heartbeat
+    assert h.driver.rearm_needed
+    h.driver.disarm()
+    assert not h.driver.rearm_needed
+
+
+def test_a_later_deadline_needs_no_wake_up() -> None:
+    h = logged_on()
+    h.driver.arm()
+    h.place("o-1", "buy", 10)  # sending pushes the heartbeat later, the answer came
+    assert not h.driver.rearm_needed
+
+
+# -- the answers place / cancel wait for -----------------------------------------------------------
+
+
+def test_an_order_waiter_is_settled_by_the_acknowledgement() -> None:
+    h = logged_on()
+    order = h.order("o-1", "buy", 10)
+    waiter = h.driver.order_waiter(order)
+    assert isinstance(waiter, OrderWaiter) and not waiter.done
+    with pytest.raises(LocalProtocolError, match="has not come yet"):
+        waiter.outcome()
+    h.driver.send(order, h.now)
+    assert not waiter.done  # nothing read yet
+    h.pump()
+    assert waiter.done
+    snapshot = waiter.outcome()
+    assert snapshot.cl_ord_id == "o-1" and snapshot.acknowledged
+    assert not h.driver._waiters  # settled ones are not kept
+
+
+def test_until_filled_waits_for_the_final_state() -> None:
+    h = logged_on()
+    order = h.order("o-1", "buy", 3)
+    waiter = h.driver.order_waiter(order, "filled")
+    h.driver.send(order, h.now)
+    h.pump()
+    assert not waiter.done  # acknowledged, resting
+    h.other_trades("sell", [1, 1])
+    assert not waiter.done
+    h.other_trades("sell", [1])
+    assert waiter.done and waiter.outcome().status is OrderStatus.FILLED
+
+
+def test_a_cancel_waiter_is_settled_by_its_answer() -> None:
+    h = logged_on()
+    h.place("o-1", "buy", 10)
+    d = h.d
+    cancel = d.OrderCancelRequest(cl_ord_id="c-1", orig_cl_ord_id="o-1", side=d.Side.BUY, symbol=h.symbol)
+    waiter = h.driver.order_waiter(cancel)
+    assert waiter.until == "answer" and waiter.target == "o-1"
+    h.driver.send(cancel, h.now)
+    h.pump()
+    assert waiter.done and waiter.outcome().status is OrderStatus.CANCELED
+
+
+def test_a_rejection_settles_the_waiter_with_order_rejected() -> None:
+    h = logged_on()
+    d = h.d
+    cancel = d.OrderCancelRequest(cl_ord_id="c-1", orig_cl_ord_id="nope", side=d.Side.BUY, symbol=h.symbol)
+    waiter = h.driver.order_waiter(cancel)
+    h.driver.send(cancel, h.now)
+    h.pump()
+    assert waiter.done
+    with pytest.raises(OrderRejected):
+        waiter.outcome()
+
+
+def test_a_waiter_already_answered_is_settled_at_once_and_forget_drops_one() -> None:
+    h = logged_on()
+    h.place("o-1", "buy", 10)
+    assert exec_ids(h.read())
+    assert h.driver.order_waiter(h.order("o-1", "buy", 10)).done
+    waiter = h.driver.order_waiter(h.order("o-2", "buy", 10))
+    h.driver.forget(waiter)
+    h.driver.forget(waiter)  # idempotent
+    h.place("o-2", "buy", 10)
+    assert not waiter.done  # forgotten: no longer settled
+    assert "within 1.5 s" in str(waiter.timeout_error(1.5))
+
+
+@pytest.mark.parametrize(
+    ("kind", "until", "message"),
+    [
+        ("order", "soon", "until must be 'ack' or 'filled'"),
+        ("heartbeat", "ack", "not 35=0"),
+        ("cancel-no-orig", "ack", "has no OrigClOrdID"),
+    ],
+)
+def test_order_waiter_refuses_what_place_and_cancel_do_not_send(kind: str, until: str, message: str) -> None:
+    h = logged_on()
+    d = h.d
+    sent = {
+        "order": h.order("o-1", "buy", 1),
+        "heartbeat": d.Heartbeat(),
+        "cancel-no-orig": d.OrderCancelRequest(cl_ord_id="c-1", side=d.Side.BUY, symbol=h.symbol),
+    }[kind]
+    with pytest.raises(LocalProtocolError, match=message):
+        h.driver.order_waiter(sent, until)
+
+
+# -- rate pacing -------------------------------------------------------------------------------
+
+
+def test_offer_sends_now_or_says_how_long_until_the_limiter_can_take_it() -> None:
+    limiter = RateLimiter("prediction", Tier("tiny", read=10.0, write=10.0, write_burst=1.0))
+    h = logged_on(config_options={"rate_limiter": limiter})
+    seq, delay = h.driver.offer(h.order("o-1", "buy", 1), h.now)
+    assert seq is not None and delay == 0.0
+    seq, delay = h.driver.offer(h.order("o-2", "buy", 1), h.now)
+    assert seq is None and 0.0 < delay <= 1.0
+    assert h.driver.tracker.order("o-2") is None  # not sent, not tracked
+    h.now += delay
+    seq, delay = h.driver.offer(h.order("o-2", "buy", 1), h.now)
+    assert seq is not None and delay == 0.0
+
+
+def test_offer_raises_what_send_would_refuse_before_waiting() -> None:
+    limiter = RateLimiter("prediction", Tier("tiny", read=10.0, write=10.0, write_burst=1.0))
+    h = logged_on(config_options={"rate_limiter": limiter})
+    h.driver.offer(h.order("o-1", "buy", 1), h.now)
+    with pytest.raises(LocalProtocolError, match="still live"):
+        h.driver.offer(h.order("o-1", "buy", 1), h.now)  # no wait for a refusal
