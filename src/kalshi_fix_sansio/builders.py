@@ -27,19 +27,18 @@ Examples:
 
 from __future__ import annotations
 
-import itertools
 import re
-import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 from . import margin as _margin
 from . import prediction as _prediction
-from ._generated.tables import MESSAGES
 from ._message import Message
-from .ranges import RequestError, ValueRangeError, check_value, check_values, rules_for
+from ._requests_core import CLORDID_MAX_LENGTH, ClOrdIDGenerator, _value, check_cl_ord_id
+from ._requests_rfq import RfqRequests
+from .ranges import RequestError, rules_for
 from .spec import SESSIONS, SessionSpec
 
 __all__ = [
@@ -52,11 +51,6 @@ __all__ = [
     "Requests",
     "check_cl_ord_id",
 ]
-
-CLORDID_MAX_LENGTH: int = next(
-    r.max_length for r in rules_for("ClOrdID", "D", "prediction") if r.max_length is not None
-)
-"""ClOrdID(11) length limit (Kalshi's Order Entry page: "max 64 chars"; from ``spec/ranges.yaml``)."""
 
 MAX_ORDER_GROUP_LIMIT: int = int(
     next(
@@ -71,70 +65,6 @@ MAX_SYMBOLS_PER_REQUEST = 1_000
 """Unique symbols per snapshot / subscription request (Kalshi's Market Data page, since 2026-09-03)."""
 
 _EXEC_ID = re.compile(r"(\d+);(\d+)(?:;(\d+))?")  # drop-copy.md §1: clock;event[;index]
-
-
-def check_cl_ord_id(
-    value: str, *, field: str = "ClOrdID", tag: int | None = 11, msg_type: str = "D"
-) -> str:
-    """Return ``value`` if it is a valid ClOrdID, else raise `RequestError`.
-
-    Rules (Kalshi's Order Entry page, as ``spec/ranges.yaml`` has them): 1 to 64 characters;
-    letters, digits and ``- _ : + = /`` only (the documented pattern ``^[\\-\\w:+=/]*$``).
-    """
-    try:
-        check_value("D", "ClOrdID", value, product="prediction")
-    except ValueRangeError as exc:
-        spec = MESSAGES.get(msg_type)
-        shown = exc.value_rule._replace(field=field, tag=tag or 0)
-        raise ValueRangeError(spec.name if spec else msg_type, msg_type, shown, value) from None
-    if value is None:
-        raise RequestError(msg_type, field, tag, "must be a non-empty string")
-    return value
-
-
-class ClOrdIDGenerator:
-    """ClOrdIDs meeting Kalshi's length and character rules, unique per generator.
-
-    Without a prefix each id is a random UUID (Kalshi's preference); with one it is
-    ``prefix + 32 hex digits`` (random), or with ``sequential=True`` ``prefix + counter`` (only
-    unique while the prefix is never reused, e.g. a prefix per run).
-
-    Args:
-        prefix: leading text (letters, digits, ``- _ : + = /``), short enough to leave room.
-        sequential: number the ids instead of drawing random ones.
-        start: first number when ``sequential``.
-
-    Examples:
-        >>> gen = ClOrdIDGenerator("bot1-", sequential=True)
-        >>> gen(), gen()
-        ('bot1-1', 'bot1-2')
-    """
-
-    def __init__(self, prefix: str = "", *, sequential: bool = False, start: int = 1) -> None:
-        room = 20 if sequential else 32  # digits of a 64-bit counter / hex of a UUID
-        if prefix:
-            check_cl_ord_id(prefix, field="prefix")
-            if len(prefix) + room > CLORDID_MAX_LENGTH:
-                raise RequestError(
-                    "D",
-                    "prefix",
-                    None,
-                    f"at most {CLORDID_MAX_LENGTH - room} characters so ids fit in "
-                    f"{CLORDID_MAX_LENGTH}",
-                )
-        elif sequential:
-            raise RequestError("D", "prefix", None, "a sequential generator needs a prefix")
-        self.prefix = prefix
-        self._counter = itertools.count(start) if sequential else None
-
-    def __call__(self) -> str:
-        if self._counter is not None:
-            return f"{self.prefix}{next(self._counter)}"
-        if not self.prefix:
-            return str(uuid.uuid4())
-        return f"{self.prefix}{uuid.uuid4().hex}"
-
-    next = __call__
 
 
 class OrderLike(Protocol):
@@ -153,15 +83,7 @@ class OrderLike(Protocol):
     def symbol(self) -> str | None: ...
 
 
-_SIDES = {"buy": "1", "sell": "2", "yes": "1", "no": "2", "1": "1", "2": "2"}
-_TIFS = {"day": "0", "gtc": "1", "ioc": "3", "fok": "4", "gtd": "6"}
-
-
-def _value(v: Any) -> str:
-    return str(getattr(v, "value", v))
-
-
-class Requests:
+class Requests(RfqRequests):
     """Builds the requests one session type of one product sends.
 
     Args:
@@ -203,117 +125,6 @@ class Requests:
         self.use_dollars = use_dollars or product == "margin"
         self.listener = listener
         self.cl_ord_ids = cl_ord_ids or ClOrdIDGenerator()
-
-    # -- common checks ---------------------------------------------------------------------
-
-    def _carried(self, msg_type: str, name: str) -> None:
-        if msg_type not in self.spec.send:
-            carriers = sorted(
-                s.name
-                for s in SESSIONS.values()
-                if s.product == self.product and msg_type in s.send
-            )
-            where = ", ".join(carriers) if carriers else f"no {self.product} session"
-            raise RequestError(
-                msg_type,
-                None,
-                None,
-                f"{name} is not carried by {self.product} {self.session_type}",
-                f"sent on: {where}",
-            )
-        if self.listener and msg_type in self.spec.listener_refused:
-            raise RequestError(msg_type, None, None, f"{name} cannot be sent on a listener session")
-
-    def _build(self, class_name: str, **fields: Any) -> Message:
-        cls: type[Message] = getattr(self.dialect, class_name)
-        message = cls(**{k: v for k, v in fields.items() if v is not None})
-        # the value ranges of spec/ranges.yaml, the same table Session.send applies
-        check_values(message, product=self.product, use_dollars=self.use_dollars)
-        return message
-
-    def _id(self, value: str | None, mt: str, field: str = "ClOrdID", tag: int = 11) -> str:
-        return check_cl_ord_id(
-            self.cl_ord_ids() if value is None else value, field=field, tag=tag, msg_type=mt
-        )
-
-    @staticmethod
-    def _text(
-        value: str | None, mt: str, field: str, tag: int, required: bool = True
-    ) -> str | None:
-        if value is None:
-            if required:
-                raise RequestError(mt, field, tag, "is required")
-            return None
-        if not isinstance(value, str) or not value or "\x01" in value:
-            raise RequestError(
-                mt, field, tag, "must be a non-empty string without SOH", repr(value)
-            )
-        return value
-
-    @staticmethod
-    def _uuid(value: str | None, mt: str, field: str, tag: int) -> str:
-        if value is None:
-            raise RequestError(mt, field, tag, "is required")
-        try:
-            uuid.UUID(value)
-        except (ValueError, TypeError, AttributeError):
-            raise RequestError(mt, field, tag, "must be a UUID", repr(value)) from None
-        return value
-
-    @staticmethod
-    def _alloc(value: int | None, mt: str) -> int | None:
-        return value  # AllocAccount 0-63: spec/ranges.yaml, checked when the message is built
-
-    def _side(self, value: Any, mt: str) -> Any:
-        code = _SIDES.get(_value(value).lower())
-        if code is None:
-            raise RequestError(mt, "Side", 54, "buy/1 or sell/2", repr(value))
-        return self.dialect.Side(code)
-
-    @staticmethod
-    def _qty(value: Any, mt: str, field: str = "OrderQty", tag: int = 38) -> Decimal:
-        # the ranges (positive, step, ceiling) are spec/ranges.yaml's, checked in _build
-        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-            raise RequestError(mt, field, tag, "must be an int or Decimal", repr(value))
-        return Decimal(value)
-
-    def _price(
-        self, value: Any, mt: str, field: str = "Price", tag: int = 44, tick: Decimal | None = None
-    ) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-            raise RequestError(mt, field, tag, "a price is a Decimal in dollars", repr(value))
-        px = Decimal(value)
-        # range and the session's tick: spec/ranges.yaml, checked in _build; here the market's
-        # own tick (REST price_ranges), which only the caller knows
-        check_value(mt, "Price", px, product=self.product, use_dollars=self.use_dollars)
-        if tick is not None:
-            if tick <= 0:
-                raise RequestError(mt, "tick", None, "must be positive", str(tick))
-            if px % tick:
-                raise RequestError(mt, field, tag, f"not on the tick of ${tick}", str(px))
-        return px
-
-    def _tif(
-        self, tif: Any, expire_time: datetime | None, mt: str, *, replace: bool = False
-    ) -> Any:
-        if tif is None:
-            if expire_time is not None:
-                raise RequestError(mt, "ExpireTime", 126, "only with TimeInForce(59)=6 (GTD)")
-            return None
-        code = _TIFS.get(_value(tif).lower(), _value(tif))
-        if code not in ("0", "1", "3", "4", "6"):
-            raise RequestError(
-                mt, "TimeInForce", 59, "one of 0 Day, 1 GTC, 3 IOC, 4 FOK, 6 GTD", repr(tif)
-            )
-        # a replace takes only 0, 1 or 6: spec/ranges.yaml, checked in _build
-        if code == "6":
-            if expire_time is None:
-                raise RequestError(mt, "ExpireTime", 126, "required when TimeInForce(59)=6 (GTD)")
-            if not isinstance(expire_time, datetime):
-                raise RequestError(mt, "ExpireTime", 126, "must be a datetime", repr(expire_time))
-        elif expire_time is not None:
-            raise RequestError(mt, "ExpireTime", 126, "only with TimeInForce(59)=6 (GTD)")
-        return self.dialect.TimeInForce(code)
 
     # -- market data -----------------------------------------------------------------------
 
@@ -508,221 +319,6 @@ class Requests:
                 repr(value),
             )
         return int(m[1]), int(m[2]), int(m[3] or 0)
-
-    # -- RFQ (prediction) -------------------------------------------------------------------
-
-    def _rfq(self, msg_type: str, name: str) -> None:
-        if self.product == "margin":
-            raise RequestError(
-                msg_type, None, None, f"{name}: RFQs and quotes are not available on margin"
-            )
-        self._carried(msg_type, name)
-
-    def create_rfq(
-        self,
-        symbol: str | None = None,
-        *,
-        order_qty: Decimal | int | None = None,
-        cash_order_qty: Decimal | int | None = None,
-        quote_req_id: str | None = None,
-        collection: str | None = None,
-        legs: Sequence[tuple[str, str, str]] | None = None,
-        alloc_account: int | None = None,
-        target_cost_excludes_fees: bool | None = None,
-        obscure_creator_id: bool | None = None,
-        rest_remainder: bool | None = None,
-        replace_existing: bool | None = None,
-        party_id: str | None = None,
-    ) -> Message:
-        """QuoteRequest (35=R, creator on KalshiRT): an RFQ for one market (``symbol``) or an MVE
-        combination (``collection`` + ``legs`` of (event ticker, market ticker, "yes"/"no")),
-        sized by ``order_qty`` (0.01 steps) or ``cash_order_qty`` (dollars). The per-RFQ flags
-        go inside the NoRelatedSym group, where Kalshi reads them."""
-        self._rfq("R", "QuoteRequest")
-        p = _prediction
-        if (symbol is None) == (collection is None):
-            raise RequestError(
-                "R", "Symbol", 55, "give either a symbol or an MVE collection with legs"
-            )
-        if collection is not None and not legs:
-            raise RequestError(
-                "R",
-                "NoMultivariateSelectedLegs",
-                20181,
-                "required with MultivariateCollectionTicker(20180)",
-            )
-        if legs and collection is None:
-            raise RequestError("R", "MultivariateCollectionTicker", 20180, "required with legs")
-        if (order_qty is None) == (cash_order_qty is None):
-            raise RequestError(
-                "R", "OrderQty", 38, "give exactly one of OrderQty(38) and CashOrderQty(152)"
-            )
-        if target_cost_excludes_fees and cash_order_qty is None:
-            raise RequestError("R", "TargetCostExcludesFees", 21033, "only with CashOrderQty(152)")
-        qty = None if order_qty is None else self._qty(order_qty, "R")
-        cash = (
-            None if cash_order_qty is None else self._qty(cash_order_qty, "R", "CashOrderQty", 152)
-        )
-        leg_groups = None
-        if legs:
-            leg_groups = []
-            for event, market, side in legs:
-                if side not in ("yes", "no"):
-                    raise RequestError(
-                        "R", "MultivariateSelectedSide", 20184, "'yes' or 'no'", repr(side)
-                    )
-                leg_groups.append(
-                    p.QuoteRequestMultivariateSelectedLeg(
-                        multivariate_selected_event_ticker=self._text(
-                            event, "R", "MultivariateSelectedEventTicker", 20182
-                        ),
-                        multivariate_selected_market_ticker=self._text(
-                            market, "R", "MultivariateSelectedMarketTicker", 20183
-                        ),
-                        multivariate_selected_side=p.MultivariateSelectedSide(side),
-                    )
-                )
-        parties = None
-        if party_id is not None:
-            parties = [
-                p.QuoteRequestRelatedSymPartyID(
-                    party_id=self._text(party_id, "R", "PartyID", 448),
-                    party_role=p.PartyRole.CUSTOMER_ACCOUNT,
-                )
-            ]
-        entry_fields: dict[str, Any] = {
-            "symbol": None if symbol is None else self._text(symbol, "R", "Symbol", 55),
-            "order_qty": qty,
-            "cash_order_qty": cash,
-            "target_cost_excludes_fees": target_cost_excludes_fees,
-            "obscure_creator_id": obscure_creator_id,
-            "rest_remainder": rest_remainder,
-            "replace_existing": replace_existing,
-            "party_ids": parties,
-        }
-        entry = p.QuoteRequestRelatedSym(**{k: v for k, v in entry_fields.items() if v is not None})
-        return self._build(
-            "QuoteRequest",
-            quote_req_id=self._id(quote_req_id, "R", "QuoteReqID", 131),
-            related_sym=[entry],
-            alloc_account=self._alloc(alloc_account, "R"),
-            multivariate_collection_ticker=None
-            if collection is None
-            else self._text(collection, "R", "MultivariateCollectionTicker", 20180),
-            multivariate_selected_legs=leg_groups,
-        )
-
-    def quote(
-        self,
-        quote_req_id: str,
-        symbol: str,
-        *,
-        bid_px: Decimal | None = None,
-        offer_px: Decimal | None = None,
-        quote_id: str | None = None,
-        post_only: bool = False,
-        alloc_account: int | None = None,
-        rest_remainder: bool | None = None,
-    ) -> Message:
-        """Quote (35=S, market maker on KalshiRFQ) answering the RFQ ``quote_req_id``: ``bid_px``
-        is the YES price, ``offer_px`` the NO price, in dollars on whole cents 1-99 (the wire
-        carries integer cents there); one side may be left out, not both."""
-        self._rfq("S", "Quote")
-        p = _prediction
-        if bid_px in (None, 0) and offer_px in (None, 0):
-            raise RequestError("S", "BidPx", 132, "quote at least one side (BidPx or OfferPx)")
-        bid = None if bid_px in (None, 0) else self._quote_px(bid_px, "BidPx", 132)
-        offer = None if offer_px in (None, 0) else self._quote_px(offer_px, "OfferPx", 133)
-        return self._build(
-            "Quote",
-            quote_id=self._id(quote_id, "S", "QuoteID", 117),
-            quote_req_id=self._text(quote_req_id, "S", "QuoteReqID", 131),
-            symbol=self._text(symbol, "S", "Symbol", 55),
-            bid_px=bid,
-            offer_px=offer,
-            exec_inst=p.ExecInst.POST_ONLY if post_only else None,
-            alloc_account=self._alloc(alloc_account, "S"),
-            rest_remainder=rest_remainder,
-        )
-
-    def _quote_px(self, value: Any, field: str, tag: int) -> Decimal:
-        # the maker's 35=S prices are integer cents 1-99 whatever UseDollars says (rfq.md §3.1)
-        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-            raise RequestError("S", field, tag, "a price is a Decimal in dollars", repr(value))
-        return Decimal(value)  # whole cents 1-99: spec/ranges.yaml, checked in _build
-
-    def accept_quote(
-        self,
-        quote_id: str,
-        side: Any,
-        *,
-        order_qty: Decimal | int | None = None,
-        rfq_id: str | None = None,
-        cl_ord_id: str | None = None,
-        prefer_better_quote: bool | None = None,
-        party_id: str | None = None,
-    ) -> Message:
-        """AcceptQuote (35=UA, creator on KalshiRT): side ``buy``/1 accepts the maker's NO quote,
-        ``sell``/2 the YES quote; ``order_qty`` in 0.01 steps."""
-        self._rfq("UA", "AcceptQuote")
-        return self._build(
-            "AcceptQuote",
-            quote_id=self._text(quote_id, "UA", "QuoteID", 117),
-            rfq_id=self._text(rfq_id, "UA", "RfqId", 21023, required=False),
-            side=self._side(side, "UA"),
-            order_qty=None if order_qty is None else self._qty(order_qty, "UA"),
-            cl_ord_id=None if cl_ord_id is None else self._id(cl_ord_id, "UA"),
-            parties=self._parties(party_id, "UA"),
-            prefer_better_quote=prefer_better_quote,
-        )
-
-    def confirm_quote(self, quote_id: str, rfq_id: str | None = None) -> Message:
-        """QuoteConfirm (35=U7, KalshiRFQ): confirm an accepted quote within 30 s. Giving
-        ``rfq_id`` makes it cheaper in rate-limit tokens."""
-        self._rfq("U7", "QuoteConfirm")
-        return self._build(
-            "QuoteConfirm",
-            quote_id=self._text(quote_id, "U7", "QuoteID", 117),
-            rfq_id=self._text(rfq_id, "U7", "RfqId", 21023, required=False),
-        )
-
-    def cancel_quote(self, quote_id: str, rfq_id: str | None = None) -> Message:
-        """QuoteCancel (35=Z, KalshiRFQ): withdraw one of our quotes."""
-        self._rfq("Z", "QuoteCancel")
-        return self._build(
-            "QuoteCancel",
-            quote_id=self._text(quote_id, "Z", "QuoteID", 117),
-            rfq_id=self._text(rfq_id, "Z", "RfqId", 21023, required=False),
-        )
-
-    def cancel_rfq(
-        self,
-        quote_req_id: str | None = None,
-        *,
-        rfq_id: str | None = None,
-        party_id: str | None = None,
-    ) -> Message:
-        """RFQCancel (35=UE, KalshiRT): cancel our RFQ by its client id (QuoteReqID) or the
-        server's RfqId (one of them is required)."""
-        self._rfq("UE", "RFQCancel")
-        if quote_req_id is None and rfq_id is None:
-            raise RequestError("UE", "QuoteReqID", 131, "required unless RfqId(21023) is given")
-        return self._build(
-            "RFQCancel",
-            quote_req_id=self._text(quote_req_id, "UE", "QuoteReqID", 131, required=False),
-            rfq_id=self._text(rfq_id, "UE", "RfqId", 21023, required=False),
-            parties=self._parties(party_id, "UE"),
-        )
-
-    def _parties(self, party_id: str | None, mt: str) -> list[Any] | None:
-        if party_id is None:
-            return None
-        return [
-            self.dialect.Party(
-                party_id=self._text(party_id, mt, "PartyID", 448),
-                party_role=self.dialect.PartyRole.CUSTOMER_ACCOUNT,
-            )
-        ]
 
     # -- orders -----------------------------------------------------------------------------
 

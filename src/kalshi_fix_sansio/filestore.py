@@ -2,9 +2,10 @@
 
 It survives restarts and a process killed at any instant (SIGKILL in the middle of a write), and
 optionally power loss (``fsync=True``). Like the rest of the core it does no networking and reads
-no clock: every call that records a time takes it as an argument. The file format and the crash
-guarantees are described here and in ``docs/stores.md``; `kalshi_fix_sansio.store` has the
-`MessageStore` protocol and `MemoryStore`.
+no clock: every call that records a time takes it as an argument. The crash guarantees are
+described here and in ``docs/stores.md``, the file format there and in the private module that
+writes and parses its records (``_filelog``); `kalshi_fix_sansio.store` has the `MessageStore`
+protocol and `MemoryStore`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,35 @@ import os
 import stat
 import struct
 import sys
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._filelog import (
+    _BASE_LIVE,
+    _F64,
+    _FIXED,
+    _HEADER,
+    _MAGIC,
+    _MAX_FRAME,
+    _MSG,
+    _MSG_FIXED,
+    _REC,
+    _STATE,
+    _U32,
+    _VERSION,
+    MESSAGE,
+    PRUNE,
+    RESET,
+    SENDER_SEQ,
+    TARGET_SEQ,
+    _fsync_dir,
+    _message_record,
+    _parse,
+    _pread,
+    _record,
+    _resync,
+    _write_all,
+)
 from .errors import LocalProtocolError
 from .store import (
     MAX_SEQ,
@@ -33,94 +59,9 @@ if sys.platform != "win32":
 
 __all__ = ["FileStore", "Recovery"]
 
-
-# --------------------------------------------------------------------------------------------
-# FileStore: the log format
-#
-#   file    := HEADER record*
-#   HEADER  := "KFIXLOG\n" u32 version(=1) u32 flags(=0)                        16 bytes
-#   record  := MARK u32 crc u32 length u32 position payload                     16 + length
-#   payload := u8 kind u32 generation u64 next_sender u64 next_target body      21 + body
-#   body    := MESSAGE: u64 seq f64 time frame | RESET: f64 time | PRUNE: f64 cutoff
-#              SENDER_SEQ, TARGET_SEQ: empty
-#
-# All integers big-endian. crc = CRC-32 of the bytes from `length` to the end of the record;
-# position = the record's own byte offset in the file (mod 2**32). Every record carries the whole
-# sequence state as it is *after* the record (next_sender, next_target, and the generation, which
-# RESET increments), so the last valid record of the log alone gives the sequence numbers.
-
-_MAGIC = b"KFIXLOG\n"
-_VERSION = 1
-_HEADER = _MAGIC + struct.pack(">II", _VERSION, 0)
-_MARK = b"\xc5\xd2\x8f\x5a"  # never in a FIX frame's ASCII; helps find records after damage
-_REC = struct.Struct(">4sIII")  # mark, crc, payload length, position
-_STATE = struct.Struct(">BIQQ")  # kind, generation, next sender seq, next target seq
-_HEAD = struct.Struct(">4sIIIBIQQ")  # _REC + _STATE in one go
-_CRC = struct.Struct(">I")
-_CRC_COVERED = struct.Struct(">IIBIQQ")  # length, position + _STATE: the header part the CRC covers
-_MSG = struct.Struct(">Qd")  # seq, time
-_F64 = struct.Struct(">d")
-_U32 = 0xFFFFFFFF
-
-MESSAGE = 1
-SENDER_SEQ = 2
-TARGET_SEQ = 3
-RESET = 4
-PRUNE = 5
-
-_FIXED = _REC.size + _STATE.size  # 37: a SENDER_SEQ / TARGET_SEQ record
-_MSG_FIXED = _FIXED + _MSG.size  # 53: a MESSAGE record without its frame
-_MAX_FRAME = _U32 - _STATE.size - _MSG.size
-_BASE_LIVE = len(_HEADER) + _FIXED  # a compacted log with no message: header + state record
 _TMP_SUFFIX = ".compact-tmp"
 _O_BINARY: int = getattr(os, "O_BINARY", 0)
 
-
-def _record(pos: int, kind: int, gen: int, sender: int, target: int, body: bytes = b"") -> bytes:
-    head = _CRC_COVERED.pack(_STATE.size + len(body), pos & _U32, kind, gen, sender, target)
-    return b"".join((_MARK, _CRC.pack(zlib.crc32(body, zlib.crc32(head))), head, body))
-
-
-def _message_record(pos: int, gen: int, target: int, seq: int, when: float, frame: bytes) -> bytes:
-    return _record(pos, MESSAGE, gen, seq + 1, target, _MSG.pack(seq, when) + frame)
-
-
-def _parse(data: bytes, view: memoryview, off: int) -> tuple[int, int, int, int, int] | None:
-    """The record at ``off`` as (kind, generation, sender, target, end), or None if invalid."""
-    n = len(data)
-    if n - off < _FIXED:
-        return None
-    mark, crc, length, pos, kind, gen, sender, target = _HEAD.unpack_from(data, off)
-    end = off + _REC.size + length
-    if mark != _MARK or pos != off & _U32 or end > n or length < _STATE.size:
-        return None
-    extra = length - _STATE.size
-    if kind == MESSAGE:
-        if extra < _MSG.size or _MSG.unpack_from(data, off + _FIXED)[0] < 1:
-            return None
-    elif kind == SENDER_SEQ or kind == TARGET_SEQ:
-        if extra:
-            return None
-    elif kind == RESET or kind == PRUNE:
-        if extra != _F64.size:
-            return None
-    else:
-        return None
-    if not (0 < sender <= MAX_SEQ and 0 < target <= MAX_SEQ):
-        return None
-    if zlib.crc32(view[off + 8 : end]) != crc:
-        return None
-    return kind, gen, sender, target, end
-
-
-def _resync(data: bytes, view: memoryview, start: int) -> int:
-    """Offset of the next valid record at or after ``start``, or -1."""
-    off = data.find(_MARK, start)
-    while off >= 0:
-        if _parse(data, view, off) is not None:
-            return off
-        off = data.find(_MARK, off + 1)
-    return -1
 
 
 @dataclass(frozen=True)
@@ -768,34 +709,3 @@ class FileStore:
                 os.close(fd)
             except OSError as exc:
                 raise self._error("close the store", exc) from exc
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        if written <= 0:  # pragma: no cover - regular files do not do this
-            raise OSError(28, "short write")
-        view = view[written:]
-
-
-if hasattr(os, "pread"):
-
-    def _pread(fd: int, length: int, offset: int) -> bytes:
-        return os.pread(fd, length, offset)
-
-else:  # pragma: no cover - Windows
-
-    def _pread(fd: int, length: int, offset: int) -> bytes:
-        os.lseek(fd, offset, os.SEEK_SET)
-        return os.read(fd, length)
-
-
-def _fsync_dir(path: str) -> None:
-    if sys.platform == "win32":  # pragma: no cover - directories cannot be fsynced there
-        return
-    dfd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)

@@ -40,9 +40,9 @@ from typing import Any
 import attrs
 
 from ._fields import Defect
+from ._orders import CollateralChange, _int
+from ._orders import _code as _text
 from .events import ApplicationMessage
-from .tracker import CollateralChange, _int
-from .tracker import _code as _text
 
 __all__ = [
     "DEFAULT_MAX_COMPLETED",

@@ -1,0 +1,330 @@
+"""The order model of the tracker: `OrderStatus`, `TrackedOrder`, fills, rejections, positions.
+
+Private: `kalshi_fix_sansio.tracker` exports these names (and documents the rules that move an
+order from one state to another); this module holds what an order, a fill and a position are,
+`tracker` what a report does to them.
+"""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from .errors import FixError
+
+__all__ = [
+    "PENDING_EXEC_ID",
+    "TERMINAL",
+    "ZERO",
+    "CollateralChange",
+    "Fill",
+    "OrderParty",
+    "OrderRejected",
+    "OrderStatus",
+    "Position",
+    "Rejection",
+    "TrackedOrder",
+]
+
+ZERO = Decimal(0)
+PENDING_EXEC_ID = "-1;-1"
+
+
+class OrderStatus(enum.Enum):
+    """The state of one ClOrdID (values are OrdStatus(39) codes)."""
+
+    PENDING_NEW = "A"
+    NEW = "0"
+    PARTIALLY_FILLED = "1"
+    FILLED = "2"
+    CANCELED = "4"
+    REPLACED = "5"
+    PENDING_CANCEL = "6"
+    REJECTED = "8"
+    EXPIRED = "C"
+    PENDING_REPLACE = "E"
+
+    # Members are singletons compared by identity: hash them so too (`Enum.__hash__` is
+    # Python code, and the tracker tests membership of `TERMINAL` on every report).
+    __hash__ = object.__hash__
+
+
+TERMINAL = frozenset(
+    {
+        OrderStatus.FILLED,
+        OrderStatus.CANCELED,
+        OrderStatus.REJECTED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REPLACED,
+    }
+)
+"""States an order never leaves."""
+
+_BY_CODE = {s.value: s for s in OrderStatus}
+
+
+@attrs.frozen
+class CollateralChange:
+    """One NoCollateralAmountChanges entry: ``amount`` dollars of ``type`` (BALANCE, PAYOUT)."""
+
+    amount: Decimal
+    type: str | None
+
+
+@attrs.frozen
+class Fill:
+    """One Trade ExecutionReport (ExecType F).
+
+    Attributes:
+        exec_id: ExecID(17), unique.
+        cl_ord_id: the order (ClOrdID) the fill belongs to.
+        order_id: OrderID(37).
+        symbol: Symbol(55).
+        side: Side(54) code, ``"1"`` buy / ``"2"`` sell.
+        price: LastPx(31) (prediction: the Yes price whatever the side).
+        qty: LastQty(32).
+        fees: the sum of MiscFeeAmt(137).
+        collateral: the collateral changes.
+        trd_match_id: TrdMatchID(880).
+        aggressor: AggressorIndicator(1057).
+        transact_time: TransactTime(60).
+    """
+
+    exec_id: str
+    cl_ord_id: str
+    order_id: str | None
+    symbol: str
+    side: str
+    price: Decimal
+    qty: Decimal
+    fees: Decimal = ZERO
+    collateral: tuple[CollateralChange, ...] = ()
+    trd_match_id: str | None = None
+    aggressor: bool | None = None
+    transact_time: Any = None
+
+    @property
+    def signed_qty(self) -> Decimal:
+        """``qty`` for a buy, ``-qty`` for a sell."""
+        return self.qty if self.side == "1" else -self.qty
+
+
+@attrs.frozen
+class Rejection:
+    """Why Kalshi refused a request (a new order, a replace or a cancel).
+
+    Attributes:
+        cl_ord_id: the request's ClOrdID.
+        source: ``"execution_report"`` (150=8), ``"cancel_reject"`` (35=9) or
+            ``"business_reject"`` (35=j).
+        text: Text(58).
+        reason: OrdRejReason(103), CxlRejReason(102) or BusinessRejectReason(380).
+        message: the message itself.
+    """
+
+    cl_ord_id: str
+    source: str
+    text: str | None
+    reason: int | None
+    message: Any = attrs.field(default=None, repr=False, eq=False)
+
+
+@attrs.frozen
+class OrderParty:
+    """One NoPartyIDs(453) entry of an order: PartyID(448) and PartyRole(452).
+
+    FCM members name the customer account with PartyRole 24 (``<fcm uuid>_<suffix>``); a cancel
+    or replace must repeat that entry (order-entry.md §2.3, §3, §4). Reports may add an
+    operator entry (PartyRole 12, the SenderSubID captured), which requests do not repeat.
+    """
+
+    party_id: str
+    party_role: int | None = None
+
+
+def _parties(entries: Any) -> tuple[OrderParty, ...]:
+    """The entries of a Parties group (any dialect's), without the ones with no PartyID."""
+    out: list[OrderParty] = []
+    for entry in entries:
+        party_id = _code(getattr(entry, "party_id", None))
+        if party_id is not None:
+            out.append(OrderParty(party_id, _int(getattr(entry, "party_role", None))))
+    return tuple(out)
+
+
+class OrderRejected(FixError):
+    """Kalshi rejected the request (`place` / `cancel` of the adapters); ``rejection`` says why."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        self.rejection = rejection
+        super().__init__(
+            f"{rejection.cl_ord_id} rejected ({rejection.source}): "
+            f"{rejection.text or 'no text'} (reason {rejection.reason})"
+        )
+
+
+@attrs.define(on_setattr=attrs.setters.NO_OP)  # plain attribute writes: the per-report path
+class TrackedOrder:
+    """One ClOrdID's state (a live object: the tracker updates it; `snapshot` copies it).
+
+    Attributes:
+        cl_ord_id: ClOrdID(11).
+        status: the `OrderStatus`.
+        symbol, side, price, order_qty: the order (side as the code ``"1"`` / ``"2"``).
+        cum_qty: CumQty(14), across a replace chain as Kalshi reports it.
+        original_qty: the quantity this ClOrdID was for while it was live: OrderQty(38) of the
+            request sent or of the reports before it became final; the report that ends it
+            does not lower it (a cancel's report carries OrderQty = CumQty unless
+            PreserveOriginalOrderQty, so ``order_qty`` of an unfilled canceled order is 0 while
+            this stays the quantity ordered). A replacement's is its own quantity.
+        avg_px: AvgPx(6) of the last report.
+        order_id: OrderID(37).
+        orig_cl_ord_id: the ClOrdID this one replaced.
+        replaced_by: the ClOrdID that replaced this one.
+        group_id: order group: SecondaryClOrdID(526) / OrderGroupID(20130) of the order sent,
+            or `OrderTracker.assign_group`. Kalshi's ExecutionReports carry neither, so an
+            order known only from reports (a listener's, a drop-copy replay's) has None until
+            assigned.
+        alloc_account: AllocAccount(79): the subaccount (sent, or from a report); a cancel or
+            replace must carry the same.
+        parties: the Parties (NoPartyIDs 453: `OrderParty` entries) of the order sent, or of
+            its first report that carried them; a cancel or replace must repeat the customer
+            account (PartyRole 24). Empty when the order has none (not an FCM order).
+        ex_destination: ExDestination(100) of the order sent (prediction: its exchange index);
+            None for an order known only from reports (a cancel or replace then auto-routes
+            by Symbol).
+        fills: this ClOrdID's fills, in arrival order (a tuple: a copy).
+        text: Text(58) of the last report that carried one.
+        rejection: why it was rejected.
+        acknowledged: Kalshi reported on it (beyond a pending report).
+    """
+
+    cl_ord_id: str
+    status: OrderStatus
+    symbol: str | None = None
+    side: str | None = None
+    price: Decimal | None = None
+    order_qty: Decimal = ZERO
+    cum_qty: Decimal = ZERO
+    avg_px: Decimal | None = None
+    order_id: str | None = None
+    orig_cl_ord_id: str | None = None
+    replaced_by: str | None = None
+    group_id: str | None = None
+    alloc_account: int | None = None
+    ex_destination: int | None = None
+    _fills: list[Fill] = attrs.field(default=(), converter=list, alias="fills")
+    text: str | None = None
+    rejection: Rejection | None = None
+    acknowledged: bool = False
+    parties: tuple[OrderParty, ...] = ()
+    original_qty: Decimal = attrs.field(
+        default=attrs.Factory(lambda self: self.order_qty, takes_self=True)
+    )
+    # The tracker's bookkeeping: the de-duplication keys of the reports applied to this
+    # ClOrdID, the request ClOrdIDs (cancels) that are aliases of it, and the arrival number
+    # of each of its fills (`OrderTracker.fills` orders by them); dropped with it.
+    _keys: list[Any] = attrs.field(init=False, factory=list, repr=False, eq=False)
+    _requests: list[str] | None = attrs.field(init=False, default=None, repr=False, eq=False)
+    _fill_seqs: list[int] | None = attrs.field(init=False, default=None, repr=False, eq=False)
+
+    @property
+    def fills(self) -> tuple[Fill, ...]:
+        """This ClOrdID's fills, in arrival order."""
+        return tuple(self._fills)
+
+    @property
+    def leaves_qty(self) -> Decimal:
+        """OrderQty - CumQty while live, 0 once terminal."""
+        return ZERO if self.terminal else max(self.order_qty - self.cum_qty, ZERO)
+
+    @property
+    def terminal(self) -> bool:
+        """In a final state."""
+        return self.status in TERMINAL
+
+    @property
+    def is_open(self) -> bool:
+        """Live: not terminal, and not an unacknowledged replacement request."""
+        return not self.terminal and (self.acknowledged or self.orig_cl_ord_id is None)
+
+    def snapshot(self) -> TrackedOrder:
+        """A copy the tracker will not change."""
+        return attrs.evolve(self)  # the fills are copied (``fills`` converts to a new list)
+
+
+@attrs.define
+class Position:
+    """A symbol's position from fills (signed: Buy +, Sell -; prediction: Yes contracts).
+
+    Attributes:
+        symbol: the market.
+        bought, sold: contracts bought and sold.
+        buy_cost, sell_proceeds: sum of price x quantity per side.
+        fees: fees paid.
+    """
+
+    symbol: str
+    bought: Decimal = ZERO
+    sold: Decimal = ZERO
+    buy_cost: Decimal = ZERO
+    sell_proceeds: Decimal = ZERO
+    fees: Decimal = ZERO
+
+    @property
+    def net(self) -> Decimal:
+        """bought - sold."""
+        return self.bought - self.sold
+
+    @property
+    def avg_price(self) -> Decimal | None:
+        """Average price of the side the position is on (buys when long, sells when short).
+
+        It depends only on the set of fills, not their order (None when flat).
+        """
+        if self.net > 0:
+            return self.buy_cost / self.bought
+        if self.net < 0:
+            return self.sell_proceeds / self.sold
+        return None
+
+    def add(self, fill: Fill) -> None:
+        if fill.side == "1":
+            self.bought += fill.qty
+            self.buy_cost += fill.qty * fill.price
+        else:
+            self.sold += fill.qty
+            self.sell_proceeds += fill.qty * fill.price
+        self.fees += fill.fees
+
+
+def _code(value: Any) -> str | None:
+    if value is None or value.__class__ is str:
+        return value
+    return str(value._value_ if isinstance(value, enum.Enum) else value)
+
+
+def _int(value: Any) -> int | None:
+    if value is None or value.__class__ is int:
+        return value
+    return int(value._value_ if isinstance(value, enum.Enum) else value)
+
+
+def _first(pair: tuple[int, Fill]) -> int:
+    return pair[0]
+
+
+def _exec_position(exec_id: str) -> tuple[int, int, int] | None:
+    """(exchange index, clock, event) of a Kalshi ExecID ``clock;event[;index]``, else None."""
+    parts = exec_id.split(";")
+    if not 2 <= len(parts) <= 3:
+        return None
+    try:
+        clock, event = int(parts[0]), int(parts[1])
+        index = int(parts[2]) if len(parts) == 3 else 0
+    except ValueError:
+        return None
+    return index, clock, event
