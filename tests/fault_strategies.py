@@ -46,8 +46,8 @@ from kalshi_fix_sansio import (
     margin,
     prediction,
 )
-from kalshi_fix_sansio._generated.tables import SESSIONS
 from kalshi_fix_sansio.auth import logon_payload, signature_b64
+from kalshi_fix_sansio.spec import SESSIONS
 from kalshi_fix_sansio.testing import SessionPair, new_ed25519_keys
 
 UTC = timezone.utc

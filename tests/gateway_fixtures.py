@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio.adapters._transport import Backoff, Credentials, Endpoint, make_ssl_context
+from kalshi_fix_sansio.adapters import Backoff, Credentials, Endpoint, make_ssl_context
 from kalshi_fix_sansio.auth import Ed25519Signer
 from kalshi_fix_sansio.gateway.server import MockGateway
 from kalshi_fix_sansio.gateway.tls import self_signed, server_context

@@ -55,23 +55,30 @@ from __future__ import annotations
 import shlex
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from kalshi_fix_sansio import Framer, checksum, margin, prediction
-from kalshi_fix_sansio._generated.tables import FIELDS
-from kalshi_fix_sansio._values import fmt_timestamp
 from kalshi_fix_sansio.auth import Ed25519Signer, logon_payload, signature_b64
 from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
 from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.events import NEED_DATA
 from kalshi_fix_sansio.session import Session, sending_time
+from kalshi_fix_sansio.spec import FIELDS
 
 T0 = 1_800_000_000.0
 API_KEY = "key-1"
 # a fixed key so scenario files are reproducible (generated once, for tests only)
 _SEED = bytes(range(32))
+
+
+def utc_timestamp(moment: datetime) -> str:
+    """SendingTime(52) text of an aware UTC datetime, in milliseconds as the session writes
+    it (microseconds when it has them)."""
+    text = moment.strftime("%Y%m%d-%H:%M:%S.%f")
+    return text if moment.microsecond % 1000 else text[:-3]
 
 
 def _signer() -> Ed25519Signer:
@@ -106,7 +113,7 @@ class Runner:
         if value.startswith("{now") and value.endswith("}"):
             inner = value[4:-1]
             offset = float(inner) if inner else 0.0
-            return fmt_timestamp(sending_time(self.now + offset)).decode()
+            return utc_timestamp(sending_time(self.now + offset))
         return value
 
     def frame(self, spec: str, fill: bool = True) -> bytes:
@@ -122,7 +129,7 @@ class Runner:
             if "56" not in tags:
                 head.append(("56", self.me))
             if "52" not in tags:
-                head.append(("52", fmt_timestamp(sending_time(self.now)).decode()))
+                head.append(("52", utc_timestamp(sending_time(self.now))))
         body = "".join(f"{t}={v}\x01" for t, v in head + pairs[1:]).encode()
         msg = b"8=FIXT.1.1\x019=%d\x01" % len(body) + body
         return msg + b"10=%03d\x01" % checksum(msg)
@@ -203,7 +210,7 @@ class Runner:
         seq = int(opts.pop("seq", "1"))
         key = opts.pop("key", API_KEY)
         skew = float(opts.pop("skew", "0"))
-        stamp = fmt_timestamp(sending_time(self.now + skew)).decode()
+        stamp = utc_timestamp(sending_time(self.now + skew))
         target = opts.pop("target", self.me)
         sig = signature_b64(_signer(), logon_payload(stamp, seq, key, target))
         if opts.pop("badsig", None):

@@ -1,9 +1,10 @@
 """Hypothesis strategies for the generated message classes, derived from the spec at import time.
 
 Nothing here is listed per message: every strategy is built from what the generated code
-exposes (``cls._MEMBERS`` in wire order, ``cls._REQUIRED``, ``GroupInfo.entry``) and from the
-FIX type of each tag in ``tables.FIELDS``. Enum fields are recognised by the dialect module
-holding an ``enum.Enum`` subclass named like the field (or with the suffix ``Value``).
+exposes (``cls._MEMBERS`` in wire order, ``cls._REQUIRED``, ``GroupInfo.entry``: the member
+infos of the private `_fields` module) and from the FIX type of each tag in ``spec.FIELDS``.
+Enum fields are recognised by the dialect module holding an ``enum.Enum`` subclass named like
+the field (or with the suffix ``Value``).
 
 Generated values are chosen so that every one of them survives an encode/decode round trip in
 every wire unit the dialects use: prices are whole cents (valid as integer cents, as dollars and
@@ -25,10 +26,9 @@ from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio import Header, margin, prediction
+from kalshi_fix_sansio import FixRecord, Header, Message, margin, prediction
+from kalshi_fix_sansio import spec as tables
 from kalshi_fix_sansio._fields import FieldInfo, GroupInfo
-from kalshi_fix_sansio._generated import tables
-from kalshi_fix_sansio._message import FixRecord, Message
 
 UTC = timezone.utc
 

@@ -20,7 +20,7 @@ import pytest
 from gateway_fixtures import GatewayHarness
 
 from kalshi_fix_sansio import margin, prediction
-from kalshi_fix_sansio.adapters._transport import (
+from kalshi_fix_sansio.adapters import (
     Backoff,
     ConnectionFailed,
     Credentials,

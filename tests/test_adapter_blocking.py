@@ -29,7 +29,7 @@ import pytest
 from gateway_fixtures import BOOK, GatewayHarness
 
 from kalshi_fix_sansio import margin, prediction
-from kalshi_fix_sansio.adapters._transport import (
+from kalshi_fix_sansio.adapters import (
     KALSHI_FIX_HOSTS,
     Backoff,
     ConnectionFailed,

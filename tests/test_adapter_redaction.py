@@ -22,16 +22,16 @@ from typing import Any
 import pytest
 import trio
 
-from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
-from kalshi_fix_sansio.adapters import blocking as blocking_adapter
-from kalshi_fix_sansio.adapters import trio as trio_adapter
-from kalshi_fix_sansio.adapters._transport import (
+from kalshi_fix_sansio.adapters import (
     MESSAGE_LOGGER_NAME,
     TRANSPORT_LOGGER_NAME,
     Backoff,
     Credentials,
     Endpoint,
 )
+from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
+from kalshi_fix_sansio.adapters import blocking as blocking_adapter
+from kalshi_fix_sansio.adapters import trio as trio_adapter
 from kalshi_fix_sansio.framing import checksum
 from kalshi_fix_sansio.testing import new_ed25519_keys
 

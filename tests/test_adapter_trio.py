@@ -20,15 +20,15 @@ import trio
 from gateway_fixtures import BOOK, GatewayHarness
 
 from kalshi_fix_sansio import margin, prediction
-from kalshi_fix_sansio.adapters import blocking
-from kalshi_fix_sansio.adapters import trio as trio_adapter
-from kalshi_fix_sansio.adapters._transport import (
+from kalshi_fix_sansio.adapters import (
     Backoff,
     ConnectionFailed,
     Credentials,
     Endpoint,
+    blocking,
     make_ssl_context,
 )
+from kalshi_fix_sansio.adapters import trio as trio_adapter
 from kalshi_fix_sansio.adapters.trio import (
     FixClient,
     MarginFixClient,

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio.adapters._transport import MessageLog
+from kalshi_fix_sansio.adapters import MessageLog
 from kalshi_fix_sansio.cli import build_parser, main
 from kalshi_fix_sansio.framing import checksum
 from kalshi_fix_sansio.testing import SessionPair, samples

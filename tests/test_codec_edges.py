@@ -17,10 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import DIALECTS, headers, message_classes, messages
 
-from kalshi_fix_sansio import DecodeError, EncodeError, Header, checksum, margin
+from kalshi_fix_sansio import DecodeError, EncodeError, FixRecord, Header, Message, checksum, margin
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio._fields import GroupInfo
-from kalshi_fix_sansio._message import FixRecord, Message
 
 UTC = timezone.utc
 SOH = b"\x01"

@@ -1,4 +1,7 @@
-"""The sans-IO core imports no transport or clock module and calls no clock or file API."""
+"""The sans-IO core imports no transport or clock module and calls no clock or file API.
+
+(The state page check renders the private `_states` table.)
+"""
 
 from __future__ import annotations
 

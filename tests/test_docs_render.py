@@ -3,7 +3,8 @@
 The reference pages and the state page are rendered afresh from their sources (the codegen
 templates and `render_markdown()`) into a copy of docs/, so a template that produces broken
 Markdown fails here even before anyone regenerates the committed pages. Expected table sizes come
-from the generated classes, not from the Markdown.
+from the generated classes, not from the Markdown (read from the private modules: the state table
+`_states`, the generated dialects `_generated`, their member infos `_fields`).
 """
 
 from __future__ import annotations

@@ -21,10 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import DIALECTS, headers, message_classes, messages
 
-from kalshi_fix_sansio import DecodeError, prediction
+from kalshi_fix_sansio import DecodeError, FixRecord, Message, prediction
 from kalshi_fix_sansio import _values as v
 from kalshi_fix_sansio._fields import FieldInfo, GroupInfo
-from kalshi_fix_sansio._message import FixRecord, Message
 
 ERROR = object()  # the reference's "does not convert"
 SETTINGS = settings(

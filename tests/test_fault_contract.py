@@ -51,7 +51,7 @@ from hypothesis import strategies as st
 from strategies import messages
 
 from kalshi_fix_sansio import Role
-from kalshi_fix_sansio._generated.tables import SESSIONS
+from kalshi_fix_sansio.spec import SESSIONS
 
 EXAMPLES = int(os.environ.get("FAULT_CONTRACT_EXAMPLES", "300"))
 RANDOM = os.environ.get("FAULT_CONTRACT_RANDOM", "") not in ("", "0")

@@ -25,7 +25,7 @@ import pytest
 from gateway_fixtures import BOOK, GatewayHarness
 
 from kalshi_fix_sansio import margin, prediction
-from kalshi_fix_sansio.adapters._transport import Backoff, ConnectionFailed
+from kalshi_fix_sansio.adapters import Backoff, ConnectionFailed
 from kalshi_fix_sansio.adapters.blocking import (
     BlockingSession,
     CatchUpComplete,

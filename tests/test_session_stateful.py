@@ -21,9 +21,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from kalshi_fix_sansio import Frame, Framer
+from kalshi_fix_sansio import Frame, Framer, State
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._states import State
 from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
 from kalshi_fix_sansio.errors import RemoteProtocolError
 from kalshi_fix_sansio.events import ApplicationMessage, CloseTransport, Event

@@ -12,7 +12,7 @@ import yaml
 
 from codegen.spec import PRODUCTS, load_spec
 from codegen.yamlload import SpecError
-from kalshi_fix_sansio._generated import tables
+from kalshi_fix_sansio import spec as tables
 
 SPEC = Path(__file__).resolve().parent.parent / "spec"
 

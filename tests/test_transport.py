@@ -30,11 +30,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio._generated.tables import ENVIRONMENTS, SESSIONS
 from kalshi_fix_sansio.auth import KeyLoadError, logon_payload
 from kalshi_fix_sansio.config import Role, SessionConfig
 from kalshi_fix_sansio.errors import FixError, LocalProtocolError
 from kalshi_fix_sansio.framing import checksum
+from kalshi_fix_sansio.spec import ENVIRONMENTS, SESSIONS
 
 try:
     from kalshi_fix_sansio.adapters import _transport as T  # type: ignore[import-not-found, unused-ignore]

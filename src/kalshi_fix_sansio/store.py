@@ -26,14 +26,15 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 from .errors import FixError, LocalProtocolError
 
 __all__ = [
+    "MAX_SEQ",
     "MemoryStore",
     "MessageStore",
     "StoreError",
 ]
 
-# The largest next-sequence value a store accepts (it must fit the log's unsigned 64-bit fields
-# with room for ``seq + 1``).
 MAX_SEQ = 2**63 - 1
+"""The largest next sequence number a store accepts (it must fit the FileStore log's unsigned 64-bit
+fields with room for ``seq + 1``); a larger one raises `LocalProtocolError`."""
 
 
 class StoreError(FixError):
