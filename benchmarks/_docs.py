@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -13,3 +14,22 @@ def write_block(begin: str, end: str, lines: list[str]) -> None:
     start = text.index(begin) + len(begin)
     stop = text.index(end)
     DOC.write_text(text[:start] + "\n" + "\n".join(lines) + "\n" + text[stop:], encoding="utf-8")
+
+
+def arguments(doc: str, quick: str) -> argparse.ArgumentParser:
+    """A benchmark's command line: its docstring as help, ``--quick`` and ``--write-docs``."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument(
+        "--write-docs", action="store_true", help="write the table into docs/benchmarks.md"
+    )
+    return parser
+
+
+def publish(lines: list[str], begin: str, end: str, write: bool) -> None:
+    """Print a benchmark's table; with ``write`` also put it between its markers."""
+    print("\n".join(lines))
+    if write:
+        write_block(begin, end, lines)

@@ -33,8 +33,9 @@ from decimal import Decimal
 
 from _docs import write_block
 
-from kalshi_fix_sansio import Header, _decode
+from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio._generated.prediction import _CODEC as CODEC  # its shape cache
 from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
 from kalshi_fix_sansio.driver import Driver, QueuePolicy
@@ -177,11 +178,11 @@ def layout_bytes() -> tuple[float, int, int]:
     levels = 1
     while True:
         frame = _snapshot("MKT-A", levels, 2 + levels)
-        if frame.count(b"\x01") > _decode._MAX_SHAPE_TAGS:
+        if frame.count(b"\x01") > CODEC.max_shape_tags:
             break
         frames.append(frame)
         levels += 1
-    _decode.forget_shapes()
+    CODEC.forget_shapes()
     gc.collect()
     tracemalloc.start()
     try:
@@ -192,9 +193,9 @@ def layout_bytes() -> tuple[float, int, int]:
         after = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
-    remembered = _decode._shape_count
+    remembered = CODEC.shape_count
     assert remembered == len(frames), (remembered, len(frames))
-    _decode.forget_shapes()
+    CODEC.forget_shapes()
     return (after - before) / remembered, remembered, levels - 1
 
 
@@ -216,8 +217,8 @@ def report(count: int, symbols: int) -> list[str]:
         f"| Books: per price level ({symbols:,} symbols x 20 levels from 35=W snapshots) "
         f"| {per_level:,.0f} B |",
         f"| decode's remembered tag layouts: per layout ({layouts} layouts, 35=W snapshots of 1 to "
-        f"{most} levels, up to {_decode._MAX_SHAPE_TAGS:,} fields; at most "
-        f"{_decode._MAX_SHAPES} are kept: {per_layout * _decode._MAX_SHAPES / 1e6:.1f} MB at "
+        f"{most} levels, up to {CODEC.max_shape_tags:,} fields; at most "
+        f"{CODEC.max_shapes} are kept: {per_layout * CODEC.max_shapes / 1e6:.1f} MB at "
         f"this mean) | {per_layout:,.0f} B |",
     ]
 

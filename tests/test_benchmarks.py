@@ -144,19 +144,66 @@ def test_memory_benchmark_reports_both_rows(capsys: pytest.CaptureFixture[str]) 
     assert "Books: per price level" in out
 
 
-def test_latency_benchmark_round_trips_every_adapter(capsys: pytest.CaptureFixture[str]) -> None:
+def test_latency_benchmark_runs_each_kind_in_several_processes() -> None:
     bench = load("bench_latency")
-    assert bench.main(["--quick"]) == 0
-    out = capsys.readouterr().out
-    for name in ("| blocking (threads) | 100 |", "| asyncio | 100 |", "| trio | 100 |"):
-        assert name in out, name
-    assert f"| {bench.FLOOR_NAME} | 100 |" in out  # the raw-socket floor, no FIX library
-    assert f"| {bench.AIO_FLOOR_NAME} | 100 |" in out  # the same on asyncio's TLS transport
-    assert kalshi_sdk_row("| kalshi-sdk (its own client) |", " (its own asyncio client) | 100 |") in out
-    assert "market data through a client Session + Books" in out
+    adapters = bench.measure(4, 4, procs=2, kinds=("asyncio",))
+    assert [a.kind for a in adapters] == ["asyncio"]
+    for a in adapters:
+        assert [pr.index for pr in a.procs] == [1, 2]  # two processes, each its own interpreter
+        assert all(pr.orders == 4 and pr.cpu > 0 and pr.mode in ("fast", "slow") for pr in a.procs)
+    text = "\n".join(bench.report(adapters, (1.0, 1.0), 10))
+    assert "| asyncio | #1 |" in text and "| asyncio | #2 |" in text
+    assert "| client | speed mode | processes |" in text  # the same-mode table
+    assert "market data through a client Session + Books" in text
 
 
-@pytest.mark.parametrize("name", ["bench_read", "bench_memory", "bench_latency"])
+def procs(bench: ModuleType, kind: str, cpus: list[float], p50: float = 0.0005) -> object:
+    """An Adapter of ``kind`` whose processes used ``cpus`` seconds per order (100 orders)."""
+    adapter = bench.Adapter(bench.KIND_NAMES[kind], None, floor=kind.endswith("floor"), kind=kind)
+    adapter.procs = [
+        bench.Proc(kind, i + 1, [p50] * 100, cpu * 100, 0.0) for i, cpu in enumerate(cpus)
+    ]
+    return adapter
+
+
+def test_latency_speed_modes_split_each_kind_at_its_widest_step() -> None:
+    bench = load("bench_latency")
+    two_modes = procs(bench, "asyncio", [0.000200, 0.000262, 0.000204, 0.000258])
+    one_mode = procs(bench, "trio", [0.000200, 0.000210, 0.000218])  # steps under 1.12x
+    bench.speed_modes([two_modes, one_mode])
+    assert [pr.mode for pr in two_modes.procs] == ["fast", "slow", "fast", "slow"]
+    assert [pr.mode for pr in one_mode.procs] == ["fast", "fast", "fast"]
+
+
+def test_latency_targets_compare_processes_of_the_same_speed_mode() -> None:
+    bench = load("bench_latency")
+    ours = procs(bench, "asyncio", [0.000100, 0.000150], p50=0.0004)
+    sdk = procs(bench, "kalshi-sdk", [0.000200, 0.000260], p50=0.0005)
+    floor = procs(bench, "floor", [0.000030, 0.000031], p50=0.0002)
+    adapters = [ours, floor, sdk]
+    bench.speed_modes(adapters)
+    assert [pr.mode for pr in ours.procs] == ["fast", "slow"]
+    assert [pr.mode for pr in floor.procs] == ["fast", "fast"]
+    p50_line, cpu_line = bench.target_lines(adapters)
+    # fast with fast (0.000100 / 0.000200), slow with slow (0.000150 / 0.000260)
+    assert "asyncio fast 0.50x, slow 0.58x — held" in cpu_line
+    assert "asyncio fast 0.80x, slow 0.80x — held" in p50_line
+    assert "(no FIX library, not judged: floor fast 0.15x)" in cpu_line
+    ours.procs[0].cpu = 0.000150 * 100  # now one mode only, 0.75x kalshi-sdk's fast process
+    bench.speed_modes(adapters)
+    assert bench.target_lines(adapters)[1].split(":")[2].startswith(" asyncio fast 0.75x")
+    assert bench.target_lines(adapters)[1].split(" (no FIX")[0].endswith("— NOT held")
+    table = "\n".join(bench.same_mode_table(adapters))
+    assert "| asyncio | fast | 2 |" in table
+    sdk.procs, sdk.why = [], "not installed (needs Python >= 3.12; this is 3.11.7)"
+    assert bench.target_lines(adapters)[0].endswith(
+        "not measurable here: kalshi-sdk not installed (needs Python >= 3.12; this is 3.11.7)"
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["bench_read", "bench_memory", "bench_latency", "bench_corpora", "bench_tick"]
+)
 def test_new_benchmarks_write_between_their_markers(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -247,30 +294,3 @@ def test_latency_gateway_serves_the_mock_key_and_the_rsa_key_for_kalshi_sdk(
         assert len(bench.blocking_block(gw, 2).rtts) == 1
     finally:
         gw.close()
-
-
-def test_latency_target_is_judged_against_kalshi_sdk() -> None:
-    bench = load("bench_latency")
-    ours = bench.Adapter("asyncio", None)
-    ours.rtts = [0.0006] * 98 + [0.0010] * 2  # p99: the 99th of 100
-    fast = bench.Adapter("blocking (threads)", None)
-    fast.rtts = [0.0003] * 100
-    sdk = bench.Adapter("kalshi-sdk 22.4.0 (its own asyncio client)", None)
-    sdk.rtts = [0.0010] * 98 + [0.0020] * 2
-    floor = bench.Adapter(bench.FLOOR_NAME, None, floor=True)  # not a client: never judged
-    floor.rtts = [0.0090] * 100
-    aio_floor = bench.Adapter(bench.AIO_FLOOR_NAME, None, floor=True)
-    aio_floor.rtts = [0.0005] * 100
-    line = bench.target_line([fast, ours, floor, aio_floor, sdk])
-    judged, _, floors = line.partition(" (no FIX library, not judged: ")
-    assert "floor" not in judged
-    assert "blocking (threads) p50 0.30x, p99 0.15x; asyncio p50 0.60x, p99 0.50x" in judged
-    assert judged.endswith("— met")  # the floor at 9x does not count against the clients
-    assert floors == "floor p50 9.00x, p99 4.50x; asyncio floor p50 0.50x, p99 0.25x)"
-    assert bench.target_line([fast, ours, sdk]).endswith("— met")  # no floors: no parentheses
-    ours.rtts = [0.0008] * 100
-    assert bench.target_line([fast, ours, sdk]).endswith("asyncio p50 0.80x, p99 0.40x — NOT met")
-    absent = bench.Adapter("kalshi-sdk (its own client)", None, "not installed (needs ...)")
-    assert bench.target_line([fast, absent]).endswith(
-        "not measurable here: kalshi-sdk not installed (needs ...)"
-    )

@@ -1,0 +1,680 @@
+"""Tick to trade: a 35=X arrives, the handler reads the level and sends a NewOrderSingle.
+
+    .venv-peers/bin/python benchmarks/bench_tick.py [--quick] [--ticks N] [--procs N]
+        [--no-callgrind] [--write-docs]
+
+The mock gateway (``kalshi-fix mock-gateway``, `bench_latency.Gateway`) runs in its own process
+with two markets. A client process (one per client kind and run) logs on a KalshiMD session
+subscribed to the first market (``BENCH-TICK``) and a KalshiNR session (two API keys: the
+gateway, as Kalshi, takes one connection per key). Its handler, on each 35=X, reads the first
+entry's price and size and sends a NewOrderSingle for the second market (``BENCH-TICK-OUT``, a
+GTC buy at that price that rests: nobody in the client's process subscribes to that market, so
+the order makes no market data for it). The ticks come from this process (the "ticker",
+our blocking adapter, not measured): it places or cancels a resting order in the first market,
+each a change of its book the gateway sends to the subscriber as one 35=X, then waits until
+its own market-data session (subscribed to the second market) shows the client's order
+arrived, and makes the next tick. So one tick is in flight at a time.
+
+Clients: each of our adapters (blocking ``md.events()`` / asyncio and trio ``await
+md.next_event()``, the event's ``message.md_entries[0]`` read, ``oe.send(order)``) and
+kalshi-sdk's asyncio ``FixClient`` (its KalshiMD session's ``on_message`` callback decodes the
+RawMessage with ``decode_app_message``, reads ``entries[0]``, Price in cents from the entry's
+dollars, and awaits its KalshiNR session's ``send``).
+
+Two measures per client kind:
+
+* wall time, tick to trade: from the moment the plaintext bytes holding the 35=X come out of
+  TLS (``ssl.SSLSocket.recv``, used by the blocking and trio adapters, or
+  ``ssl.SSLObject.read``, used by asyncio's TLS transport: our asyncio adapter and
+  kalshi-sdk) to the moment the NewOrderSingle's plaintext goes into TLS to be written
+  (``SSLSocket.send`` / ``sendall`` or ``SSLObject.write``, which asyncio calls right before
+  the socket write). These methods are wrapped in the client's process (`install_hooks`):
+  ``time.perf_counter`` when the bytes hold ``35=X`` / ``35=D``. Measured in ``--procs``
+  processes per kind (at least two), each labelled fast or slow as in bench_latency.py (a
+  kind's processes split at the widest step of their CPU per tick above 1.12x), compared in
+  the same speed mode;
+* instructions per tick: the client process run under ``valgrind --tool=callgrind``
+  (``PYTHONHASHSEED=0``, no hooks), for two tick counts; the difference divided by the
+  difference of counts (start-up, imports, TLS handshakes, Logons and the subscription cancel
+  out). A tick's count holds all the process does for it: the 35=X read, decoded and handed
+  to the handler, the order built, encoded and written, and its acknowledgement (35=8) read
+  and decoded when it comes back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve()
+BEGIN = "<!-- tick-results -->"
+END = "<!-- /tick-results -->"
+SYMBOL = "BENCH-TICK"
+OUT_SYMBOL = "BENCH-TICK-OUT"
+KINDS = ("blocking", "asyncio", "trio", "kalshi-sdk")
+NAMES = {
+    "blocking": "blocking (threads)",
+    "asyncio": "asyncio",
+    "trio": "trio",
+    "kalshi-sdk": "kalshi-sdk (its own asyncio client)",
+}
+WAIT = 120.0  # seconds to wait for one tick's order (slow under valgrind)
+HEARTBEAT = 300  # no Heartbeat inside a run
+WARMUP = 3  # ticks before the timed ones (wall time)
+TARGET_INSTRUCTIONS = 0.5  # project target: instructions per tick <= 0.5x kalshi-sdk's
+TICK_IN = b"\x0135=X\x01"
+ORDER_OUT = b"\x0135=D\x01"
+
+
+# -- the hooks: timestamps where plaintext leaves and enters TLS --------------------------------
+
+
+class Stamps:
+    """Tick-to-trade times (seconds): from a read holding a 35=X to the next write holding a
+    35=D."""
+
+    def __init__(self) -> None:
+        self.tick_at: float | None = None
+        self.latencies: list[float] = []
+
+    def read(self, data: Any) -> None:
+        if TICK_IN in data:
+            self.tick_at = time.perf_counter()
+
+    def wrote(self, data: Any) -> None:
+        if self.tick_at is not None and ORDER_OUT in data:
+            self.latencies.append(time.perf_counter() - self.tick_at)
+            self.tick_at = None
+
+
+def install_hooks(stamps: Stamps) -> None:
+    """Wrap the TLS methods every client here reads and writes plaintext through."""
+    sock_recv, sock_send = ssl.SSLSocket.recv, ssl.SSLSocket.send
+    sock_sendall = ssl.SSLSocket.sendall
+    obj_read, obj_write = ssl.SSLObject.read, ssl.SSLObject.write
+
+    def recv(self: ssl.SSLSocket, *args: Any, **kwargs: Any) -> bytes:
+        data = sock_recv(self, *args, **kwargs)
+        stamps.read(data)
+        return data
+
+    def send(self: ssl.SSLSocket, data: Any, *args: Any, **kwargs: Any) -> int:
+        stamps.wrote(data)
+        return sock_send(self, data, *args, **kwargs)
+
+    def sendall(self: ssl.SSLSocket, data: Any, *args: Any, **kwargs: Any) -> None:
+        stamps.wrote(data)
+        return sock_sendall(self, data, *args, **kwargs)
+
+    def read(self: ssl.SSLObject, n: int = 1024, buffer: Any = None) -> Any:
+        got = obj_read(self, n, buffer) if buffer is not None else obj_read(self, n)
+        stamps.read(bytes(buffer[:got]) if buffer is not None else got)
+        return got
+
+    def write(self: ssl.SSLObject, data: Any) -> int:
+        stamps.wrote(bytes(data))
+        return obj_write(self, data)
+
+    ssl.SSLSocket.recv = recv  # type: ignore[method-assign]
+    ssl.SSLSocket.send = send  # type: ignore[method-assign]
+    ssl.SSLSocket.sendall = sendall  # type: ignore[method-assign]
+    ssl.SSLObject.read = read  # type: ignore[method-assign]
+    ssl.SSLObject.write = write  # type: ignore[method-assign]
+
+
+# -- the client process -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a client process needs: the gateway's ports and certificate, its two keys."""
+
+    md_port: int
+    oe_port: int
+    cert: str
+    md_key: tuple[str, str]  # key id, private key file
+    oe_key: tuple[str, str]
+    base: int  # ClOrdIDs from base on: unique across the run's processes (open orders stay)
+
+    def to_arg(self) -> str:
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_arg(cls, text: str) -> Target:
+        d = json.loads(text)
+        md_key, oe_key = tuple(d["md_key"]), tuple(d["oe_key"])
+        return cls(d["md_port"], d["oe_port"], d["cert"], md_key, oe_key, d["base"])
+
+
+def cl_ord_id(i: int) -> str:
+    return f"00000000-0000-4000-8000-{i:012d}"  # no uuid4: it reads /dev/urandom
+
+
+def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> None:
+    """``ticks`` ticks through our adapter ``kind``."""
+    from kalshi_fix_sansio import ApplicationMessage
+    from kalshi_fix_sansio import prediction as p
+    from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+
+    def client(cls: Any, key: tuple[str, str], session: str, port: int) -> Any:
+        return cls.from_key(
+            key[0],
+            path=key[1],
+            endpoints={session: Endpoint("127.0.0.1", port, server_hostname="localhost")},
+            ssl_context=make_ssl_context(pinned_cert=t.cert),
+            heartbeat_interval=HEARTBEAT,
+        )
+
+    subscribe = p.MarketDataRequest(
+        subscription_request_type=p.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
+        related_sym=[p.MarketDataRequestRelatedSym(symbol=SYMBOL)],
+    )
+
+    def snapshot(ev: Any) -> bool:
+        return isinstance(ev, ApplicationMessage) and ev.message.MSG_TYPE == "W"
+
+    def tick(ev: Any) -> Any:
+        """The order for a tick (None: the event is not one)."""
+        if not isinstance(ev, ApplicationMessage) or ev.message.MSG_TYPE != "X":
+            return None
+        entry = ev.message.md_entries[0]
+        px, size = entry.md_entry_px, entry.md_entry_size
+        return p.NewOrderSingle(
+            cl_ord_id=cl_ord_id(t.base + tick.n),  # type: ignore[attr-defined]
+            side=p.Side.BUY,
+            order_qty=Decimal(1) if size else Decimal(2),
+            ord_type=p.OrdType.LIMIT,
+            price=px if px is not None else Decimal("0.01"),
+            symbol=OUT_SYMBOL,
+            time_in_force=p.TimeInForce.GTC,
+        )
+
+    tick.n = 0  # type: ignore[attr-defined]
+
+    if kind == "blocking":
+        from kalshi_fix_sansio.adapters.blocking import FixClient
+
+        md_client = client(FixClient, t.md_key, "KalshiMD", t.md_port)
+        oe_client = client(FixClient, t.oe_key, "KalshiNR", t.oe_port)
+        with md_client.market_data() as md, oe_client.order_entry() as oe:
+            md.wait_for(snapshot, WAIT, send=subscribe)
+            ready()
+            while tick.n < ticks:  # type: ignore[attr-defined]
+                ev = md.next_event(WAIT)
+                order = tick(ev)
+                if order is not None:
+                    oe.send(order)
+                    tick.n += 1  # type: ignore[attr-defined]
+        return
+
+    async def loop(cls: Any) -> None:
+        md_client = client(cls, t.md_key, "KalshiMD", t.md_port)
+        oe_client = client(cls, t.oe_key, "KalshiNR", t.oe_port)
+        async with md_client.market_data() as md, oe_client.order_entry() as oe:
+            await md.wait_for(snapshot, WAIT, send=subscribe)
+            ready()
+            while tick.n < ticks:  # type: ignore[attr-defined]
+                order = tick(await md.next_event(WAIT))
+                if order is not None:
+                    oe.send(order)
+                    tick.n += 1  # type: ignore[attr-defined]
+
+    if kind == "asyncio":
+        from kalshi_fix_sansio.adapters.asyncio import FixClient as AioClient
+
+        asyncio.run(loop(AioClient))
+    else:
+        import trio
+
+        from kalshi_fix_sansio.adapters.trio import FixClient as TrioClient
+
+        trio.run(loop, TrioClient)
+
+
+def run_kalshi_sdk(ticks: int, t: Target, ready: Callable[[], None]) -> None:
+    """The same through kalshi-sdk's asyncio ``FixClient`` (nothing of ours imported)."""
+    import _kalshi_sdk
+
+    kf = _kalshi_sdk._kf()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        subscribed = loop.create_future()
+        count = 0
+        oe_session: Any = None
+
+        async def on_md(raw: Any) -> None:
+            nonlocal count
+            if raw.msg_type == "W" and not subscribed.done():
+                subscribed.set_result(None)
+            if raw.msg_type != "X" or count >= ticks:
+                return
+            msg = kf.decode_app_message(raw)
+            entry = msg.entries[0]
+            px, size = entry.md_entry_px, entry.md_entry_size
+            cents = int(px * 100) if px is not None else 1
+            order = _kalshi_sdk.new_order(
+                cl_ord_id(t.base + count), OUT_SYMBOL, cents=cents, qty=1 if size else 2
+            )
+            count += 1
+            await oe_session.send(order)
+            if count >= ticks and not done.done():
+                done.set_result(None)
+
+        async def on_oe(raw: Any) -> None:
+            return None
+
+        def client(key: tuple[str, str], port: int) -> Any:
+            return kf.FixClient(
+                kf.FixSigner.from_key_path(key[0], Path(key[1])),
+                config=kf.FixConfig.prediction(
+                    host="127.0.0.1", port=port, heartbeat_interval=HEARTBEAT
+                ),
+                ssl_context=ssl.create_default_context(cafile=t.cert),
+            )
+
+        md_client, oe_client = client(t.md_key, t.md_port), client(t.oe_key, t.oe_port)
+        async with md_client.market_data(on_message=on_md) as md, oe_client.order_entry(
+            on_message=on_oe
+        ) as oe:
+            oe_session = oe
+            await md.send(kf.MarketDataRequest.subscribe([SYMBOL]))
+            await asyncio.wait_for(subscribed, WAIT)
+            ready()
+            await asyncio.wait_for(done, WAIT * max(1, ticks))
+
+    asyncio.run(main())
+
+
+def child_main(kind: str, ticks: int, t: Target, hooks: bool) -> None:
+    """One client process: subscribe, say ready on stdout, handle ``ticks`` ticks, then print
+    what it measured (one JSON line)."""
+    stamps = Stamps()
+    if hooks:
+        install_hooks(stamps)
+    cpu: list[float] = []
+
+    def ready() -> None:
+        print("ready", flush=True)
+        cpu.append(time.process_time())
+
+    if kind == "kalshi-sdk":
+        run_kalshi_sdk(ticks, t, ready)
+    else:
+        run_ours(kind, ticks, t, ready)
+    used = time.process_time() - cpu[0] if cpu else 0.0
+    print(json.dumps({"latencies": stamps.latencies, "cpu": used}), flush=True)
+
+
+# -- the parent: gateway, keys, ticker ----------------------------------------------------------
+
+
+def write_key(directory: Path, name: str, rsa_key: bool) -> tuple[Path, Path]:
+    """A fresh private key (RSA for kalshi-sdk, which signs with RSA-PSS only; Ed25519 for ours)
+    and its public key, as PEM files: (private, public)."""
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    key: Any = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if rsa_key
+        else ed25519.Ed25519PrivateKey.generate()
+    )
+    private, public = directory / f"{name}.pem", directory / f"{name}.pub.pem"
+    private.touch(mode=0o600)
+    private.write_bytes(
+        key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private, public
+
+
+class Rig:
+    """The gateway with both markets, every key, and the ticker's two sessions."""
+
+    def __init__(self, directory: Path) -> None:
+        from bench_latency import Gateway
+
+        names = {"tick-oe": False, "tick-md": False, "ours-oe": False, "ours-md": False}
+        names |= {"sdk-oe": True, "sdk-md": True}
+        self.keys = {name: write_key(directory, name, rsa) for name, rsa in names.items()}
+        public = {name: pub for name, (_, pub) in self.keys.items()}
+        self.gw = Gateway(public, ("ours-oe", self.keys["ours-oe"][0]))
+        assert self.gw.proc.stdin is not None
+        self.gw.proc.stdin.write(
+            f"seed {SYMBOL} 0.20:10 0.80:10\nseed {OUT_SYMBOL} 0.01:1 0.99:1\n"
+        )
+        self.gw.proc.stdin.flush()
+        self.stack = contextlib.ExitStack()
+        self.runs = 0
+
+    def target(self, kind: str) -> Target:
+        who = "sdk" if kind == "kalshi-sdk" else "ours"
+        md, oe = self.keys[f"{who}-md"][0], self.keys[f"{who}-oe"][0]
+        ports = self.gw.ports
+        self.runs += 1
+        return Target(
+            ports["KalshiMD"],
+            ports["KalshiNR"],
+            self.gw.cert,
+            (f"{who}-md", str(md)),
+            (f"{who}-oe", str(oe)),
+            self.runs * 1_000_000,
+        )
+
+    def start_ticker(self) -> None:
+        from kalshi_fix_sansio import ApplicationMessage
+        from kalshi_fix_sansio import prediction as p
+        from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+        from kalshi_fix_sansio.adapters.blocking import FixClient
+
+        def client(name: str) -> Any:
+            return FixClient.from_key(
+                name,
+                path=str(self.keys[name][0]),
+                endpoints={
+                    s: Endpoint("127.0.0.1", port, server_hostname="localhost")
+                    for s, port in self.gw.ports.items()
+                },
+                ssl_context=make_ssl_context(pinned_cert=self.gw.cert),
+                heartbeat_interval=HEARTBEAT,
+            )
+
+        self.oe = self.stack.enter_context(client("tick-oe").order_entry())
+        self.md = self.stack.enter_context(client("tick-md").market_data())
+        self.md.wait_for(
+            lambda e: isinstance(e, ApplicationMessage) and e.message.MSG_TYPE == "W",
+            WAIT,
+            send=p.MarketDataRequest(
+                subscription_request_type=p.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
+                related_sym=[p.MarketDataRequestRelatedSym(symbol=OUT_SYMBOL)],
+            ),
+        )
+        self.p, self.resting, self.made = p, None, 0
+
+    def tick(self) -> None:
+        """One change of the first market's book; then wait for the client's order."""
+        p = self.p
+        if self.resting is None:
+            self.made += 1
+            self.resting = self.oe.place(
+                p.NewOrderSingle(
+                    cl_ord_id=f"00000000-0000-4000-9000-{self.made:012d}",
+                    side=p.Side.BUY,
+                    order_qty=Decimal(1 + self.made % 5),
+                    ord_type=p.OrdType.LIMIT,
+                    price=Decimal("0.30") + Decimal(self.made % 7) / 100,
+                    symbol=SYMBOL,
+                    time_in_force=p.TimeInForce.GTC,
+                ),
+                timeout=WAIT,
+            )
+        else:
+            self.made += 1
+            self.oe.cancel(
+                p.OrderCancelRequest(
+                    cl_ord_id=f"00000000-0000-4000-9000-{self.made:012d}",
+                    orig_cl_ord_id=self.resting.cl_ord_id,
+                    side=p.Side.BUY,
+                    symbol=SYMBOL,
+                ),
+                timeout=WAIT,
+            )
+            self.resting = None
+        self.md.wait_for(self._order_seen, WAIT)
+
+    def _order_seen(self, ev: Any) -> bool:
+        msg = getattr(ev, "message", None)
+        return (
+            msg is not None
+            and msg.MSG_TYPE == "X"
+            and any(e.symbol == OUT_SYMBOL for e in msg.md_entries)
+        )
+
+    def close(self) -> None:
+        try:
+            self.stack.close()
+        finally:
+            self.gw.close()
+
+
+def run_child(
+    rig: Rig, kind: str, ticks: int, *, callgrind: Path | None = None
+) -> dict[str, Any]:
+    """One client process driven through ``ticks`` ticks; what it printed (and, under
+    callgrind, its instruction count as ``instructions``)."""
+    cmd = [sys.executable, str(HERE), "--child", kind, "--ticks", str(ticks)]
+    cmd += ["--target", rig.target(kind).to_arg()]
+    env = dict(os.environ)
+    if callgrind is not None:
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={callgrind}", *cmd]
+        env["PYTHONHASHSEED"] = "0"
+    else:
+        cmd.append("--hooks")
+    with tempfile.TemporaryFile("w+") as err:  # valgrind writes there: never a full pipe
+        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+        assert child.stdout is not None
+        try:
+            line = child.stdout.readline()
+            if line.strip() != "ready":
+                child.wait(timeout=WAIT)
+                err.seek(0)
+                raise RuntimeError(f"{kind} client did not start: {line}{err.read()[-3000:]}")
+            for _ in range(ticks):
+                rig.tick()
+            out, _ = child.communicate(timeout=WAIT * 5)
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
+        if child.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{kind} client failed:\n{err.read()[-3000:]}")
+    got: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    if callgrind is not None:
+        from bench_instructions import callgrind_total
+
+        text = callgrind.read_text(encoding="utf-8", errors="replace")
+        got["instructions"] = callgrind_total(text)
+    return got
+
+
+# -- measure and report -------------------------------------------------------------------------
+
+
+@dataclass
+class KindResult:
+    kind: str
+    name: str
+    why: str = ""
+    adapter: Any = None  # bench_latency.Adapter: its processes (wall time)
+    instructions: dict[int, int] | None = None
+
+    def per_tick(self) -> float | None:
+        counts = self.instructions or {}
+        if len(counts) < 2:
+            return None
+        lo, hi = min(counts), max(counts)
+        return (counts[hi] - counts[lo]) / (hi - lo)
+
+
+def measure(
+    ticks: int,
+    procs: int,
+    counts: tuple[int, int] | None,
+    kinds: tuple[str, ...] = KINDS,
+    log: Callable[[str], None] = lambda s: None,
+) -> list[KindResult]:
+    import _kalshi_sdk
+    from bench_latency import Adapter, Proc, speed_modes
+
+    sdk_missing = _kalshi_sdk.status()
+    results = []
+    for kind in kinds:
+        name, why = NAMES[kind], ""
+        if kind == "kalshi-sdk":
+            if sdk_missing is None:
+                name = f"{_kalshi_sdk.label()} (its own asyncio client)"
+            else:
+                why = sdk_missing
+        if kind == "trio":
+            try:
+                import trio  # noqa: F401
+            except ImportError:  # pragma: no cover - trio extra not installed
+                why = "trio not installed"
+        results.append(KindResult(kind, name, why, Adapter(name, None, why, kind=kind)))
+    live = [r for r in results if not r.why]
+    with tempfile.TemporaryDirectory(prefix="bench-tick-") as tmp:
+        rig = Rig(Path(tmp))
+        try:
+            rig.start_ticker()
+            for i in range(procs):
+                for r in live[i % len(live) :] + live[: i % len(live)]:
+                    got = run_child(rig, r.kind, ticks + WARMUP)
+                    lat = got["latencies"][WARMUP:]
+                    if len(lat) < ticks:
+                        raise RuntimeError(f"{r.kind}: {len(lat)} of {ticks} ticks timed")
+                    cpu = got["cpu"] * ticks / (ticks + WARMUP)  # the timed ticks' share
+                    r.adapter.procs.append(Proc(r.kind, i + 1, lat, cpu, 0.0))
+                    log(f"  {r.name} #{i + 1}: p50 {statistics.median(lat) * 1e6:.0f} µs")
+            if counts is not None:
+                for r in live:
+                    r.instructions = {}
+                    for n in counts:
+                        log(f"  {r.name}: {n} ticks under callgrind ...")
+                        got = run_child(rig, r.kind, n, callgrind=Path(tmp) / "callgrind.out")
+                        r.instructions[n] = got["instructions"]
+        finally:
+            rig.close()
+    speed_modes([r.adapter for r in results])
+    return results
+
+
+def report(
+    results: list[KindResult], counts: tuple[int, int] | None, why_no_count: str
+) -> list[str]:
+    from bench_latency import MODE_GAP, _us, pct
+
+    sdk = next((r for r in results if r.kind == "kalshi-sdk"), None)
+    lines = [
+        f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}, "
+        f"{os.cpu_count()} cores; mock gateway in its own process; a 35=X on KalshiMD -> the "
+        "handler reads the first entry's price and size -> a NewOrderSingle on KalshiNR. Wall "
+        "time: from the 35=X's plaintext out of TLS to the order's plaintext into TLS (wrapped "
+        "ssl methods in the client's process); one row per process, speed mode as in the "
+        f"latency table (CPU per tick split at its widest step above {MODE_GAP:.2f}x)",
+        "",
+        "| client | process | speed mode | ticks | tick to trade p50 | p99 | client CPU per tick |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        if r.why or not r.adapter.procs:
+            lines.append(f"| {r.name} | — | — | — | {r.why or 'not run'} | — | — |")
+            continue
+        for pr in r.adapter.procs:
+            lines.append(
+                f"| {r.name} | #{pr.index} | {pr.mode} | {pr.orders:,} | {_us(pr.p50())} "
+                f"| {_us(pct(pr.rtts, 0.99))} | {_us(pr.cpu_per_order())} |"
+            )
+    lines += [
+        "",
+        "| client | instructions per tick (callgrind) | ratio to kalshi-sdk "
+        "| p50 ÷ kalshi-sdk, same speed mode |",
+        "|---|---:|---:|---|",
+    ]
+    base = sdk.per_tick() if sdk is not None else None
+    from bench_latency import mode_ratios
+
+    for r in results:
+        instr = r.per_tick()
+        cell = f"{instr / 1000:,.0f}k" if instr is not None else (r.why or why_no_count)
+        ratio = "—"
+        if instr is not None and base:
+            ratio = "1.00x" if r is sdk else f"{instr / base:.2f}x"
+        modes = "—"
+        if sdk is not None and r is not sdk and sdk.adapter.procs and r.adapter.procs:
+            found = []
+            for mode in ("fast", "slow"):
+                got = mode_ratios(r.adapter, sdk.adapter, mode)
+                if got is not None:
+                    found.append(f"{mode} {got[0]:.2f}x")
+            modes = ", ".join(found) or "no common mode"
+        lines.append(f"| {r.name} | {cell} | {ratio} | {modes} |")
+    if counts is not None:
+        lines += ["", f"Instructions: per tick = (run of {counts[1]} ticks - run of {counts[0]}) / "
+                  f"{counts[1] - counts[0]}, the client process under callgrind, no hooks."]
+    lines.append("")
+    head = f"* project target: tick to trade <= {TARGET_INSTRUCTIONS}x kalshi-sdk's instructions"
+    if sdk is None or sdk.why or base is None:
+        why = sdk.why if sdk is not None and sdk.why else why_no_count or "not counted"
+        lines.append(f"{head} — not measurable here: kalshi-sdk {why}")
+    else:
+        parts, held = [], True
+        for r in results:
+            instr = r.per_tick()
+            if r is sdk or instr is None:
+                continue
+            held = held and instr / base <= TARGET_INSTRUCTIONS
+            parts.append(f"{r.name} {instr / base:.2f}x")
+        lines.append(f"{head}: {'; '.join(parts)} — {'held' if held else 'not held'}")
+    return lines
+
+
+def write_docs(lines: list[str]) -> None:
+    """Write the table between this benchmark's markers in docs/benchmarks.md."""
+    from _docs import write_block
+
+    write_block(BEGIN, END, lines)
+
+
+def main(argv: list[str]) -> int:
+    from _docs import arguments, publish
+
+    parser = arguments(__doc__ or "", "2 processes of 5 ticks, no callgrind")
+    parser.add_argument("--ticks", type=int, default=300, help="timed ticks per process")
+    parser.add_argument("--procs", type=int, default=3, help="processes per client kind")
+    parser.add_argument(
+        "--counts", type=int, nargs=2, default=(10, 60), metavar=("A", "B"),
+        help="the two tick counts run under callgrind",
+    )
+    parser.add_argument("--no-callgrind", action="store_true", help="wall time only")
+    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--target", help=argparse.SUPPRESS)
+    parser.add_argument("--hooks", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is not None:
+        child_main(args.child, args.ticks, Target.from_arg(args.target), args.hooks)
+        return 0
+    ticks, procs = (5, 2) if args.quick else (args.ticks, max(2, args.procs))
+    why_no_count = ""
+    counts: tuple[int, int] | None = tuple(args.counts)  # type: ignore[assignment]
+    if args.quick or args.no_callgrind:
+        counts, why_no_count = None, "not counted (--quick / --no-callgrind)"
+    elif shutil.which("valgrind") is None:
+        counts, why_no_count = None, "`valgrind` not installed"
+    results = measure(ticks, procs, counts, log=lambda s: print(s, file=sys.stderr, flush=True))
+    publish(report(results, counts, why_no_count), BEGIN, END, args.write_docs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
