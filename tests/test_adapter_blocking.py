@@ -18,7 +18,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -194,13 +193,6 @@ def log_frames(path: Path, direction: str | None = None) -> list[dict[str, str]]
         fields["<time>"] = _when
         frames.append(fields)
     return frames
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 @attrs.define
@@ -384,41 +376,18 @@ def test_a_client_signing_with_the_wrong_key_is_refused(prediction_gateway: Gate
 # heartbeats and TestRequests
 
 
-def test_heartbeats_flow_on_an_idle_session(
-    prediction_gateway: GatewayHarness, tmp_path: Path
-) -> None:
-    h = prediction_gateway
-    log = tmp_path / "fix.log"
-    with make_client(h, message_log_path=log).order_entry() as oe:
-        rec = Recorder(oe)
-
-        def both_heartbeated() -> bool:
-            beats = [f for f in log_frames(log) if f.get("35") == "0"]
-            return {f["<dir>"] for f in beats} == {"IN", "OUT"}
-
-        rec.pump_until(both_heartbeated, timeout=7.5)
-    frames = log_frames(log)
-    logon_out = next(f for f in frames if f["<dir>"] == "OUT" and f["35"] == "A")
-    beat_out = next(f for f in frames if f["<dir>"] == "OUT" and f["35"] == "0")
-    assert logon_out["108"] == "5"
-    assert "112" not in beat_out  # a plain Heartbeat, not an answer
-
-    def at(frame: dict[str, str]) -> float:
-        return datetime.strptime(frame["<time>"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
-
-    assert 4.5 <= at(beat_out) - at(logon_out) <= 6.5
-    assert not rec.of(TestRequestSent) and not rec.of(Timeout) and not rec.of(CloseTransport)
-
-
 def test_test_request_is_answered_and_a_silent_gateway_forces_a_reconnect(
     prediction_gateway: GatewayHarness, tmp_path: Path
 ) -> None:
+    """The adapter's one end-to-end timer test: the session's timers fire on the socket (a
+    TestRequest after 0.1 HeartBtInt of silence, 0.5 s; a silent gateway given up after 0.25,
+    1.25 s). When a Heartbeat or a TestRequest is due is the core's rule, tested on a fake
+    clock (tests/scenarios: initiator_heartbeat_when_idle, the test_request scenarios)."""
     h = prediction_gateway
     p = dialect(h)
     log = tmp_path / "fix.log"
-    # TestRequest after 1 s of silence from the gateway, give up after 2.5 s
     session = make_client(h, message_log_path=log).order_entry(
-        test_request_factor=0.2, disconnect_factor=0.5
+        test_request_factor=0.1, disconnect_factor=0.25
     )
     with session as oe:
         rec = Recorder(oe)
@@ -431,7 +400,6 @@ def test_test_request_is_answered_and_a_silent_gateway_forces_a_reconnect(
             ),
             timeout=1,
         )
-        rec.pump_for(0.3)
         assert not rec.of(Timeout) and not rec.of(Reconnected)
 
         # 2. the gateway goes silent: TestRequest, no answer, timeout, reconnect
@@ -456,22 +424,34 @@ def test_test_request_is_answered_and_a_silent_gateway_forces_a_reconnect(
 
 
 def test_drop_on_kalshi_rt_resumes_and_resends_what_was_missed(
-    tls_gateway: GatewayHarness, tmp_path: Path
+    tls_gateway: GatewayHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = tls_gateway
     log = tmp_path / "fix.log"
     faults = h.gateway.faults
+    rt_2_handled, rt_3_sent = threading.Event(), threading.Event()
+    handle = h.gateway.exchange.handle
+
+    def handle_holding_rt_2(session_id: str, message: Any, now: float) -> Any:
+        if getattr(message, "cl_ord_id", None) == "rt-2":  # rt-3 is on its way meanwhile
+            rt_2_handled.set()
+            assert rt_3_sent.wait(10), "the test never sent rt-3"
+        return handle(session_id, message, now)
+
+    monkeypatch.setattr(h.gateway.exchange, "handle", handle_holding_rt_2)
     with make_client(h, message_log_path=log).order_entry(retransmission=True) as oe:
         rec = Recorder(oe)
         oe.send(buy(h, "rt-1"))
         rec.pump_until(lambda: rec.filled("rt-1"))
         # the gateway closes the connection once rt-2's reports are out; rt-3 reaches it while
-        # it is still writing (delayed), so rt-3's reports are stored but never delivered
+        # it handles rt-2 (held until rt-3 is sent) and writes (delayed), so rt-3's reports are
+        # stored but never delivered. A new connection sends 2 reports at most: no second drop
         faults.delay = 0.15
         faults.drop_after = 4
         oe.send(buy(h, "rt-2"))
-        time.sleep(0.03)
-        oe.send(buy(h, "rt-3"))
+        assert rt_2_handled.wait(10), "the gateway never read rt-2"
+        oe.send(buy(h, "rt-3"))  # read by the gateway while it writes rt-2's reports
+        rt_3_sent.set()
 
         def on_reconnect() -> bool:
             if rec.of(Reconnected):
@@ -548,7 +528,7 @@ def test_kalshi_rt_restart_resends_a_fill_that_happened_while_away(
         oe.send(buy(h, "away", price))
         rec.pump_until(lambda: rec.kinds("away") == ["0"])
     oe.config.store.close()  # the process ends: the store file is all that is left  # type: ignore[union-attr]
-    wait_until(lambda: h.gateway.connected() == [])
+    assert h.gateway.connected() == []  # released before the gateway answered our Logout
 
     # key-2 sells into the resting order while key-1 is away
     sell = p.NewOrderSingle(
@@ -637,7 +617,7 @@ def test_clean_logout_on_exit_and_on_an_exception(
     with client.order_entry() as oe:
         assert isinstance(oe.next_event(2), LoggedOn)
         assert h.gateway.connected() == ["key-1"]
-    wait_until(lambda: h.gateway.connected() == [])
+    assert h.gateway.connected() == []  # released before the gateway answered our Logout
     assert _logouts(h) == 1
     kinds = [(f["<dir>"], f["35"]) for f in log_frames(log)]
     assert kinds[-2:] == [("OUT", "5"), ("IN", "5")]
@@ -649,7 +629,7 @@ def test_clean_logout_on_exit_and_on_an_exception(
         assert isinstance(rt.next_event(2), LoggedOn)
         assert h.gateway.connected() == ["key-1"]
         raise Boom
-    wait_until(lambda: h.gateway.connected() == [])
+    assert h.gateway.connected() == []
     assert _logouts(h) == 2
     kinds = [(f["<dir>"], f["35"]) for f in log_frames(log)]
     assert kinds[-2:] == [("OUT", "5"), ("IN", "5")]
@@ -672,7 +652,6 @@ def test_logout_to_a_hung_gateway_gives_up_after_the_logout_timeout(
     assert [e.what for e in rec.of(Timeout)] == ["logout"]
     (close,) = rec.of(CloseTransport)
     assert close.reconnect is False and session.connections == 1
-    wait_until(lambda: h.gateway.connected() == [])
 
 
 # --------------------------------------------------------------------------------------------
