@@ -3,11 +3,16 @@
 `tls_gateway` starts `MockGateway` in its own thread with a freshly generated self-signed
 certificate and two freshly generated Ed25519 API keys; `endpoints()` and `client_kwargs()` give
 what an adapter's client needs to reach it (pinned certificate, loopback endpoints).
+`watching` gives a `threading.Event` set when given frames have crossed a client's socket (read
+from the FIX message log), for tests that wait on the wire instead of sleeping.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import ssl
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,7 +21,13 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio.adapters import Backoff, Credentials, Endpoint, make_ssl_context
+from kalshi_fix_sansio.adapters import (
+    MESSAGE_LOGGER_NAME,
+    Backoff,
+    Credentials,
+    Endpoint,
+    make_ssl_context,
+)
 from kalshi_fix_sansio.auth import Ed25519Signer
 from kalshi_fix_sansio.gateway.server import MockGateway
 from kalshi_fix_sansio.gateway.tls import self_signed, server_context
@@ -99,3 +110,34 @@ def prediction_gateway(tmp_path: Path) -> Iterator[GatewayHarness]:
         yield harness
     finally:
         harness.gateway.close()
+
+
+class FrameWatch(logging.Handler):
+    """The FIX message log's lines (``<time> <IN|OUT> <session id> <frame>``), and an event set
+    when ``wanted`` has matched one line of each of its entries, in order."""
+
+    def __init__(self, *wanted: tuple[str, str]) -> None:
+        super().__init__(logging.INFO)
+        self.wanted = list(wanted)  # (direction, text in the frame) still to see
+        self.seen = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = record.getMessage()
+        if self.wanted and f" {self.wanted[0][0]} " in line and self.wanted[0][1] in line:
+            self.wanted.pop(0)
+            if not self.wanted:
+                self.seen.set()
+
+
+@contextlib.contextmanager
+def watching(*wanted: tuple[str, str]) -> Iterator[FrameWatch]:
+    """A `FrameWatch` on the message log while the block runs (the log enabled at INFO)."""
+    logger = logging.getLogger(MESSAGE_LOGGER_NAME)
+    watch, level = FrameWatch(*wanted), logger.level
+    logger.addHandler(watch)
+    logger.setLevel(logging.INFO)
+    try:
+        yield watch
+    finally:
+        logger.removeHandler(watch)
+        logger.setLevel(level)

@@ -5,7 +5,7 @@ spelling of each adapter (``with`` or ``async with``, a plain or awaited call). 
 same errors, same logging, same bounds; a refused Logon is final; a lost connection is visible
 at once; the session's timers fire and its reports are read while the application is busy.
 Nothing here sleeps: a busy application blocks on a `threading.Event` that the FIX message log
-(`FrameWatch`) sets when the frame the test waits for crosses the socket.
+(`gateway_fixtures.FrameWatch`) sets when the frame the test waits for crosses the socket.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -25,11 +25,10 @@ from typing import Any
 
 import pytest
 import trio
-from gateway_fixtures import BOOK, GatewayHarness
+from gateway_fixtures import BOOK, GatewayHarness, watching
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import (
-    MESSAGE_LOGGER_NAME,
     TRANSPORT_LOGGER_NAME,
     Backoff,
     ConnectionFailed,
@@ -95,37 +94,6 @@ class Driver:
         else:
             finished = await trio.to_thread.run_sync(done.wait, timeout)
         assert finished, f"not seen within {timeout} s"
-
-
-class FrameWatch(logging.Handler):
-    """The FIX message log's lines (``<time> <IN|OUT> <session id> <frame>``), and an event set
-    when ``wanted`` has matched one line of each of its entries, in order."""
-
-    def __init__(self, *wanted: tuple[str, str]) -> None:
-        super().__init__(logging.INFO)
-        self.wanted = list(wanted)  # (direction, text in the frame) still to see
-        self.seen = threading.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        line = record.getMessage()
-        if self.wanted and f" {self.wanted[0][0]} " in line and self.wanted[0][1] in line:
-            self.wanted.pop(0)
-            if not self.wanted:
-                self.seen.set()
-
-
-@contextlib.contextmanager
-def watching(*wanted: tuple[str, str]) -> Iterator[FrameWatch]:
-    """A `FrameWatch` on the message log while the block runs (the log enabled at INFO)."""
-    logger = logging.getLogger(MESSAGE_LOGGER_NAME)
-    watch, level = FrameWatch(*wanted), logger.level
-    logger.addHandler(watch)
-    logger.setLevel(logging.INFO)
-    try:
-        yield watch
-    finally:
-        logger.removeHandler(watch)
-        logger.setLevel(level)
 
 
 def run(adapter: str, scenario: Callable[[Driver], Awaitable[None]]) -> None:
@@ -279,14 +247,13 @@ def test_without_reconnect_a_loss_is_reported_then_raised(adapter: str, predicti
     run(adapter, scenario)
 
 
-@pytest.mark.parametrize("adapter", ["blocking"])
+@pytest.mark.parametrize("adapter", ["blocking", "trio"])
 def test_bytes_the_socket_does_not_take_at_once_go_out_later_in_order(
     adapter: str, prediction_gateway: GatewayHarness
 ) -> None:
-    """`send` writes to the socket itself (blocking; asyncio's transport buffers what its
-    socket does not take, trio's session task writes through its stream, in order); when the
-    socket cannot take the bytes (its send buffer is full), they wait and go out as soon as it
-    can, before what is sent after them."""
+    """`send` writes to the socket itself (blocking, trio; asyncio's transport buffers what its
+    socket does not take); when the socket cannot take the bytes (its send buffer is full),
+    they wait and go out as soon as it can, before what is sent after them."""
 
     async def scenario(d: Driver) -> None:
         session = d.client(prediction_gateway).order_entry()
