@@ -1,4 +1,4 @@
-"""Timeouts on asyncio awaits for the mock gateway and the asyncio adapter (not the core).
+"""Timeouts on asyncio awaits for the asyncio adapter and the mock gateway (not the core).
 
 ``asyncio.wait_for`` wraps what it waits for in a new task on every call (Python 3.11: about
 10 µs and a turn of the event loop more on every read); ``asyncio.timeout`` (3.11+) only

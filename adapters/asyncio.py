@@ -8,20 +8,21 @@
             async for event in md.events(timeout=30):
                 print(event)
 
-The core's `Supervisor` makes every decision (reconnects, backoff, sequence resets, refused
-Logons, logout on close); this module connects (`loop.create_connection`, TLS from
-`ssl_context_for`), sleeps and runs the supervisor in one background task per session, so
-heartbeats and TestRequests flow while the application is busy elsewhere. What the transport
-reads goes to the core's `Driver` in the transport's own callback
-(`_Connection.data_received`), which keeps the order tracker and the books current and queues
-the events at once: no task switch on the way in. The task wakes for timers, reconnects and
-the callbacks: ``on_event`` and ``on_reconnect`` run in it (an awaitable result is awaited);
-reading goes on meanwhile.
+A pump over the core's `Driver`, which makes every decision (reconnects, backoff, sequence
+resets, refused Logons, logout on close, the event queue, the slow-peer verdict, what `place`
+and `cancel` wait for). Each transport callback is one driver call, then the bytes it answered
+go to the transport: `_Connection.connection_made` tells the driver the connection is up (no
+bytes can come before it), ``data_received`` feeds it (the order tracker, the books and the
+queue are current at once, no task switch on the way in). One background task per session
+connects (`loop.create_connection`, TLS from `ssl_context_for`), sleeps until the driver's
+next deadline and fires its timers, so heartbeats and TestRequests flow while the application
+is busy elsewhere; ``on_event`` and ``on_reconnect`` run in it (an awaitable result is
+awaited). It wakes only when the driver needs it sooner (`Driver.wake_needed`), a callback
+is due or the connection ends.
 
 `AsyncSession.send` is synchronous: it hands the message to the core and writes the bytes to
 the transport's buffer at once, so a forgotten ``await`` cannot lose a message (and an
-``await`` by mistake fails loudly: an int is not awaitable). Reading never pauses for a slow
-application: the driver's `QueuePolicy` decides what happens when events pile up unread.
+``await`` by mistake fails loudly: an int is not awaitable).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
-from kalshi_fix_sansio._aio import within
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     Driver,
@@ -47,9 +47,10 @@ from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
+from ._aio import within
 from ._base import AsyncKillAll, AsyncSessionBase
 from ._client import MAX_QUEUED_EVENTS, ClientBase
-from ._transport import MAX_BUFFERED_OUTBOUND, loopback_addresses
+from ._transport import loopback_addresses
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
@@ -79,35 +80,27 @@ ReconnectHook: TypeAlias = Callable[["AsyncSession"], Awaitable[None] | None]
 """``on_reconnect``: called after each reconnect and Logon; an awaitable is awaited."""
 
 
-
 class _Connection(asyncio.Protocol):
-    """A connection's transport callbacks, handed to its session (bytes held until the session
-    takes the connection over: nothing is lost between the connect and that moment)."""
+    """A connection's transport callbacks: each one is one call into its session."""
 
-    def __init__(self, session: AsyncSession, sup: Driver) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.sup = sup
         self.transport: asyncio.Transport | None = None
-        self.adopted = False
-        self.early: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.session._made(self)
 
     def data_received(self, data: bytes) -> None:
-        if self.adopted:
-            self.session._on_data(self, data)
-        else:
-            self.early.append(data)
+        self.session._on_data(self, data)
 
     def eof_received(self) -> bool | None:
-        self.data_received(b"")
+        self.session._on_data(self, b"")
         return None  # the transport closes
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.adopted:
-            self.session._on_lost(self, exc)
+        self.session._on_lost(self, exc)
 
 
 class AsyncSession(AsyncSessionBase):
@@ -121,9 +114,8 @@ class AsyncSession(AsyncSessionBase):
     def _setup(self) -> None:
         self._conn: _Connection | None = None
         self._task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()  # events queued or the supervisor moved (readers wait)
+        self._changed = asyncio.Event()  # events queued or the driver moved (readers wait)
         self._kick = asyncio.Event()  # the session's task has something to do
-        self._armed = -math.inf  # the core deadline the task's wait ends at (core clock)
         self._ssl: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> AsyncSession:
@@ -152,7 +144,7 @@ class AsyncSession(AsyncSessionBase):
         sup, task = self.driver, self._task
         if sup is not None and task is not None:
             sup.close(self._clock())
-            self._write(sup)
+            self._flush(sup)
             self._wake()
             if task is not asyncio.current_task():
                 await asyncio.wait([task], timeout=self.config.logout_timeout + 1)
@@ -166,20 +158,17 @@ class AsyncSession(AsyncSessionBase):
         return self._task is not None
 
     def _ended(self) -> bool:
-        # the task ends after its last delivery: a waiter never misses an event the core still
-        # held when the connection closed (it is told in a transport callback, not the task)
-        task = self._task
+        task = self._task  # it ends after its last delivery: no event is missed
         return task is None or task.done()
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
 
     async def _wait_changed(self, deadline: float) -> None:
-        # a new Event per change, as in trio: clearing a shared one lost wake-ups (the task and
-        # the reader both wait on it, and wait_for starts its waiter one loop turn late)
+        # a new Event per change: clearing a shared one lost wake-ups
         changed = self._changed
         timeout = None if deadline == math.inf else max(deadline - self._now(), 0.0)
-        with contextlib.suppress(asyncio.TimeoutError):
+        with contextlib.suppress(TimeoutError):
             await within(changed.wait(), timeout)
         if self._changed is changed and changed.is_set():
             self._changed = asyncio.Event()
@@ -190,59 +179,58 @@ class AsyncSession(AsyncSessionBase):
 
     def _flush(self, sup: Driver) -> None:
         self._write(sup)
-        self._kick_if_sooner(sup)
+        if sup.wake_needed or not sup.wants_transport:
+            self._kick.set()
 
-    # -- the connection's callbacks: what is read goes to the core at once ----------------
+    # -- the transport's callbacks: one driver call each -----------------------------------
+
+    def _made(self, conn: _Connection) -> None:
+        sup = self.driver
+        assert sup is not None and conn.transport is not None
+        if self._conn is not None or not self._connected(sup):  # closed while connecting
+            conn.transport.abort()
+            return
+        self._conn = conn
+        self._flush(sup)  # the Logon
 
     def _on_data(self, conn: _Connection, data: bytes) -> None:
-        """Feed bytes read (``b""``: EOF) to the core's driver (tracker, books and queue are
-        current at once); wake the readers, and the task when a callback is due."""
         if conn is not self._conn:
             return  # a connection already given up
-        sup = conn.sup
+        sup = self.driver
+        assert sup is not None
         self._received(sup, data)
         self._changed.set()  # readers and `place` / `cancel` look again
+        self._flush(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
         if self._callback_due(sup):
-            self._kick.set()
-        self._write(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
-        if data and sup.wants_transport:
-            self._kick_if_sooner(sup)
-        else:
             self._kick.set()
 
     def _on_lost(self, conn: _Connection, exc: Exception | None) -> None:
-        """The transport closed: tell the core why (an EOF was fed already), wake the task."""
         if conn is not self._conn:
             return
         self._conn = None
+        sup = self.driver
+        assert sup is not None
         if exc is not None:
-            conn.sup.connection_lost(self._clock(), f"read failed: {exc}")
-        elif conn.sup.wants_transport:
-            self._received(conn.sup, b"")  # closed without an EOF seen (e.g. TLS abort)
+            sup.connection_lost(self._clock(), f"read failed: {exc}")
+        elif sup.wants_transport:
+            self._received(sup, b"")  # closed without an EOF seen (e.g. TLS abort)
         self._wake()
 
-    def _kick_if_sooner(self, sup: Driver) -> None:
-        """Wake the task when the core now wants its timer before the task's wait ends."""
-        deadline = sup.next_deadline()
-        if deadline is not None and deadline < self._armed:
-            self._kick.set()
-
-    # -- the background task ------------------------------------------------------------
+    # -- the background task ----------------------------------------------------------------------
 
     async def _run(self, sup: Driver) -> None:
         try:
             while not sup.finished or self._conn is not None:
                 if self._conn is None and (at := sup.connect_at) is not None:
-                    await self._sleep_until(sup, at)
-                    await self._connect(sup)
-                self._write(sup)
+                    while sup.connect_at is not None and (delay := at - self._clock()) > 0:
+                        await self._wait_changed(self._now() + delay)  # close() wakes us
+                    if sup.connect_at is not None:
+                        await self._connect(sup)
                 if self._conn is not None and not sup.wants_transport:
                     self._abort()
                 await self._deliver(sup)
                 if self._conn is not None:
                     await self._idle(sup)
-                    sup.handle_timer(self._clock())
-            await self._deliver(sup)
         except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
             self._crash = exc
         finally:
@@ -250,55 +238,48 @@ class AsyncSession(AsyncSessionBase):
             self._wake()
 
     async def _idle(self, sup: Driver) -> None:
-        """Wait until kicked, or until the core's next deadline."""
-        deadline = sup.next_deadline()
-        self._armed = math.inf if deadline is None else deadline
+        """Wait until kicked or the driver's next deadline; then fire its timers when due."""
+        deadline = sup.sleeping()
         kick = self._kick
         if not kick.is_set():
             timeout = None if deadline is None else max(deadline - self._clock(), 0.0)
-            with contextlib.suppress(asyncio.TimeoutError):
+            with contextlib.suppress(TimeoutError):
                 await within(kick.wait(), timeout)
         kick.clear()
-        self._armed = -math.inf  # not waiting: nothing needs a kick for its deadline
-
-    async def _sleep_until(self, sup: Driver, at: float) -> None:
-        while sup.connect_at is not None and (delay := at - self._clock()) > 0:
-            await self._wait_changed(self._now() + delay)  # close() wakes us
+        sup.awake()
+        now = self._clock()
+        if deadline is not None and now >= deadline and self._conn is not None:
+            self._buffered(sup, self._conn)
+            sup.handle_timer(now)
+            self._flush(sup)
 
     async def _connect(self, sup: Driver) -> None:
-        ep, timeout = self.options.endpoint, self.options.connect_timeout
+        ep = self.options.endpoint
         try:
-            conn = await asyncio.wait_for(self._open(sup), timeout)
+            await asyncio.wait_for(self._open(), self.options.connect_timeout)
         except (OSError, asyncio.TimeoutError) as exc:
-            sup.connection_failed(self._clock(), exc if str(exc) else TimeoutError(f"{ep}: timed out"))
-            return
-        assert conn.transport is not None
-        if not self._connected(sup):
-            conn.transport.abort()
-            return
-        self._conn, conn.adopted = conn, True
-        for data in conn.early:  # what came before the session took the connection
-            self._on_data(conn, data)
-        conn.early.clear()
+            if self._conn is None:
+                error = exc if str(exc) else TimeoutError(f"{ep}: timed out")
+                sup.connection_failed(self._clock(), error)
 
-    async def _open(self, sup: Driver) -> _Connection:
+    async def _open(self) -> None:
         ep = self.options.endpoint
         loop = asyncio.get_running_loop()
 
         def connection() -> _Connection:
-            return _Connection(self, sup)
+            return _Connection(self)
 
         if self._ssl is not None:
-            _, conn = await loop.create_connection(
+            await loop.create_connection(
                 connection, ep.host, ep.port, ssl=self._ssl, server_hostname=ep.server_hostname
             )
-            return conn
+            return
         rows = await loop.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
         error: OSError = OSError(f"no address for {ep}")
         for address in loopback_addresses(ep, rows):  # connect only to checked addresses
             try:
-                _, conn = await loop.create_connection(connection, address, ep.port)
-                return conn
+                await loop.create_connection(connection, address, ep.port)
+                return
             except OSError as exc:
                 error = exc
         raise error
@@ -310,12 +291,15 @@ class AsyncSession(AsyncSessionBase):
             sup.data_to_send()  # no connection: nothing to write them to
             return
         data = self._to_send(sup)
-        if not data:
-            return
-        transport.write(data)
-        if transport.get_write_buffer_size() > MAX_BUFFERED_OUTBOUND:
-            sup.connection_lost(self._clock(), f"the peer is not reading: over {MAX_BUFFERED_OUTBOUND} bytes wait")
-            self._wake()
+        if data:
+            transport.write(data)
+            if transport.get_write_buffer_size():
+                sup.write_buffered(transport.get_write_buffer_size(), self._clock())
+
+    def _buffered(self, sup: Driver, conn: _Connection) -> None:
+        """Tell the driver what waits in the transport's buffer (it judges a slow peer)."""
+        if conn.transport is not None:
+            sup.write_buffered(conn.transport.get_write_buffer_size(), self._clock())
 
     def _abort(self) -> None:
         conn, self._conn = self._conn, None

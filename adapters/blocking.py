@@ -336,8 +336,8 @@ class BlockingSession(SessionBase):
 
     def _block(self, done: Callable[[], bool], deadline: float | None) -> bool | None:
         """Wait (holding the lock) until ``done()``: True; False when ``time.monotonic()``
-        reached ``deadline`` first, None when the session ended first. While nobody else reads the socket,
-        this thread reads it (and writes, and fires the core's timers) itself."""
+        reached ``deadline`` first, None when the session ended first. While nobody else reads
+        the socket, this thread reads it (and writes, and fires the core's timers) itself."""
         me = threading.current_thread()
         self._waiting += 1
         try:
@@ -377,7 +377,7 @@ class BlockingSession(SessionBase):
         timers when due, write what the core answered. Holds the lock, except while waiting."""
         sup = self.driver
         assert sup is not None
-        due = sup.arm()
+        due = sup.sleeping()
         readable = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
         if not readable:
             wait = None if due is None else max(due - self._clock(), 0.0)
@@ -390,7 +390,7 @@ class BlockingSession(SessionBase):
                 ready, _, _ = select.select([sock, self._wake_r], writes, [], wait)
             finally:
                 self._mu.acquire()
-                sup.disarm()
+                sup.awake()
             if self._wake_r in ready:
                 with contextlib.suppress(OSError):
                     self._wake_r.recv(4096)
@@ -422,7 +422,7 @@ class BlockingSession(SessionBase):
         self._write(sup, sock)
         pump = self._pump
         if pump is not None and pump is not threading.current_thread():
-            if self._unsent or sup.rearm_needed or not sup.wants_transport:
+            if self._unsent or sup.wake_needed or not sup.wants_transport:
                 self._wake()  # it must wait for writability, sooner, or close
 
     def _write(self, sup: Driver, sock: socket.socket) -> None:

@@ -18,7 +18,9 @@ BANNED_MODULES = {"socket", "ssl", "asyncio", "trio", "threading", "select", "se
 # a key file when the caller asks).
 CORE = [
     "session.py",
-    "_session_core.py",
+    "_outbound.py",
+    "_checks.py",
+    "_billing.py",
     "_inbound.py",
     "supervisor.py",
     "driver.py",

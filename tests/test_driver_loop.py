@@ -1,7 +1,7 @@
 """The loop rules the sans-IO `Driver` answers for every adapter, on a fake clock.
 
-The slow-peer verdict (`Driver.write_buffered`), deadline re-arming (`Driver.arm`,
-``rearm_needed``), the answers ``place`` / ``cancel`` wait for (`Driver.order_waiter`,
+The slow-peer verdict (`Driver.write_buffered`), deadline re-arming (`Driver.sleeping`,
+``wake_needed``), the answers ``place`` / ``cancel`` wait for (`Driver.order_waiter`,
 `OrderWaiter`) and rate pacing (`Driver.offer`), with the `Harness` of ``test_driver.py``: a
 driver talking to the mock exchange in memory, no socket, no thread, no sleep.
 """
@@ -81,23 +81,23 @@ def test_write_timeout_must_be_positive() -> None:
 # -- deadline re-arming ------------------------------------------------------------------------
 
 
-def test_rearm_needed_says_when_an_input_wants_a_sooner_wake_up() -> None:
+def test_wake_needed_says_when_an_input_wants_a_sooner_wake_up() -> None:
     h = logged_on(write_timeout=1.0)
-    assert not h.driver.rearm_needed  # nothing armed: nobody sleeps
-    armed = h.driver.arm()
+    assert not h.driver.wake_needed  # nothing armed: nobody sleeps
+    armed = h.driver.sleeping()
     assert armed == h.driver.next_deadline() and armed is not None
-    assert not h.driver.rearm_needed
+    assert not h.driver.wake_needed
     h.driver.write_buffered(10, h.now)  # a verdict due in 1 s, before the heartbeat
-    assert h.driver.rearm_needed
-    h.driver.disarm()
-    assert not h.driver.rearm_needed
+    assert h.driver.wake_needed
+    h.driver.awake()
+    assert not h.driver.wake_needed
 
 
 def test_a_later_deadline_needs_no_wake_up() -> None:
     h = logged_on()
-    h.driver.arm()
+    h.driver.sleeping()
     h.place("o-1", "buy", 10)  # sending pushes the heartbeat later, the answer came
-    assert not h.driver.rearm_needed
+    assert not h.driver.wake_needed
 
 
 # -- the answers place / cancel wait for -----------------------------------------------------------
@@ -136,7 +136,9 @@ def test_a_cancel_waiter_is_settled_by_its_answer() -> None:
     h = logged_on()
     h.place("o-1", "buy", 10)
     d = h.d
-    cancel = d.OrderCancelRequest(cl_ord_id="c-1", orig_cl_ord_id="o-1", side=d.Side.BUY, symbol=h.symbol)
+    cancel = d.OrderCancelRequest(
+        cl_ord_id="c-1", orig_cl_ord_id="o-1", side=d.Side.BUY, symbol=h.symbol
+    )
     waiter = h.driver.order_waiter(cancel)
     assert waiter.until == "answer" and waiter.target == "o-1"
     h.driver.send(cancel, h.now)
@@ -147,7 +149,9 @@ def test_a_cancel_waiter_is_settled_by_its_answer() -> None:
 def test_a_rejection_settles_the_waiter_with_order_rejected() -> None:
     h = logged_on()
     d = h.d
-    cancel = d.OrderCancelRequest(cl_ord_id="c-1", orig_cl_ord_id="nope", side=d.Side.BUY, symbol=h.symbol)
+    cancel = d.OrderCancelRequest(
+        cl_ord_id="c-1", orig_cl_ord_id="nope", side=d.Side.BUY, symbol=h.symbol
+    )
     waiter = h.driver.order_waiter(cancel)
     h.driver.send(cancel, h.now)
     h.pump()
@@ -177,7 +181,9 @@ def test_a_waiter_already_answered_is_settled_at_once_and_forget_drops_one() -> 
         ("cancel-no-orig", "ack", "has no OrigClOrdID"),
     ],
 )
-def test_order_waiter_refuses_what_place_and_cancel_do_not_send(kind: str, until: str, message: str) -> None:
+def test_order_waiter_refuses_what_place_and_cancel_do_not_send(
+    kind: str, until: str, message: str
+) -> None:
     h = logged_on()
     d = h.d
     sent = {

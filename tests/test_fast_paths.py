@@ -478,7 +478,7 @@ def _places_read(msg: Message) -> dict[bytes, bytes] | None:
 def test_a_layouts_header_places_read_what_the_front_of_the_frame_holds(frame: bytes) -> None:
     """Where a remembered layout says the header fields are, the values are those the
     session's general path reads from the front of the frame, for every sample and mutation."""
-    from kalshi_fix_sansio._session_core import _HEADER_KEYS
+    from kalshi_fix_sansio._checks import _HEADER_KEYS
     from kalshi_fix_sansio._wire import header_raw
 
     rng = random.Random(3)
@@ -506,7 +506,7 @@ def test_a_header_tag_past_the_header_reads_as_the_front_of_the_frame() -> None:
     """A layout with a header tag also after the body (allowed once a group is present, where
     repeats wait for validate()) reads the header's own run, as the front of the frame does; a
     header tag given twice in that run leaves no places at all."""
-    from kalshi_fix_sansio._session_core import _HEADER_KEYS
+    from kalshi_fix_sansio._checks import _HEADER_KEYS
     from kalshi_fix_sansio._wire import header_raw
 
     _forget_shapes()

@@ -8,9 +8,9 @@ re-exported by `kalshi_fix_sansio.driver`):
   (`LoopRules.write_buffered`); past ``max_buffered`` bytes, or bytes still waiting
   ``write_timeout`` seconds after they began to, the driver counts the connection as lost
   (``wants_transport`` turns False: the adapter closes it);
-* **deadline re-arming**: before it sleeps the adapter calls `LoopRules.arm` (the deadline to
-  sleep until); after an input from elsewhere `LoopRules.rearm_needed` says whether the
-  driver now needs a wake-up sooner than the one armed;
+* **deadline re-arming**: before it sleeps the adapter calls `LoopRules.sleeping` (the
+  deadline to sleep until); after an input from elsewhere `LoopRules.wake_needed` says
+  whether the driver now needs a wake-up sooner than the one armed;
 * **the answers `place` / `cancel` wait for**: `LoopRules.order_waiter` registers an
   `OrderWaiter`, which the driver settles as the reports are read (an ExecutionReport, an
   OrderCancelReject, a BusinessMessageReject);
@@ -183,21 +183,21 @@ class LoopRules:
 
     # -- deadline re-arming ---------------------------------------------------------------------
 
-    def arm(self) -> float | None:
+    def sleeping(self) -> float | None:
         """The adapter goes to sleep until the returned deadline (`next_deadline`; None: until
-        woken): remembered for `rearm_needed`."""
+        woken): remembered for `wake_needed`."""
         deadline = self.next_deadline()
         self._armed = math.inf if deadline is None else deadline
         return deadline
 
-    def disarm(self) -> None:
+    def awake(self) -> None:
         """The adapter is awake again (nothing armed)."""
         self._armed = -math.inf
 
     @property
-    def rearm_needed(self) -> bool:
-        """An input since `arm` made the next deadline sooner than the one the adapter sleeps
-        until: wake it (False while it is not sleeping)."""
+    def wake_needed(self) -> bool:
+        """An input since `sleeping` made the next deadline sooner than the one the adapter
+        sleeps until: wake it (False while it is not sleeping)."""
         if self._armed == -math.inf:
             return False
         deadline = self.next_deadline()
@@ -245,7 +245,9 @@ class LoopRules:
 
     # -- rate pacing ----------------------------------------------------------------------------
 
-    def offer(self, message: Message, now: float, *, resubscribe: bool = False) -> tuple[int | None, float]:
+    def offer(
+        self, message: Message, now: float, *, resubscribe: bool = False
+    ) -> tuple[int | None, float]:
         """Send ``message`` if the rate limiter can take it now: ``(MsgSeqNum, 0.0)``; else
         ``(None, delay)``: offer it again in ``delay`` seconds (what `send` would refuse
         before that, a live ClOrdID or a risk limit, is raised at once, not after the wait).

@@ -35,11 +35,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from .. import margin, prediction
-from .._aio import within
 from .._generated.common import Header
 from .._generated.tables import SESSIONS
 from .._message import Message
 from .._states import State
+from ..adapters._aio import within
 from ..auth import PublicKey, Signer
 from ..config import KALSHI_COMP_ID, Role, SessionConfig
 from ..errors import FixError, RemoteProtocolError
