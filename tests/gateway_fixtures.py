@@ -141,3 +141,24 @@ def watching(*wanted: tuple[str, str]) -> Iterator[FrameWatch]:
     finally:
         logger.removeHandler(watch)
         logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def dropped(h: GatewayHarness) -> Iterator[threading.Event]:
+    """An event set when the gateway has dropped a connection (its API key released, the
+    exchange told), for a test that waits on the gateway instead of polling it."""
+    exchange = h.gateway.exchange
+    disconnect = exchange.disconnect
+    done = threading.Event()
+
+    def disconnect_and_tell(session_id: str, now: float) -> Any:
+        try:
+            return disconnect(session_id, now)
+        finally:
+            done.set()
+
+    exchange.disconnect = disconnect_and_tell  # type: ignore[method-assign]
+    try:
+        yield done
+    finally:
+        del exchange.disconnect  # the class's method again

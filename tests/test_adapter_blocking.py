@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 import pytest
-from gateway_fixtures import BOOK, GatewayHarness
+from gateway_fixtures import BOOK, GatewayHarness, dropped
 
 from kalshi_fix_sansio import margin, prediction
 from kalshi_fix_sansio.adapters import (
@@ -642,16 +642,19 @@ def test_logout_to_a_hung_gateway_gives_up_after_the_logout_timeout(
     h = prediction_gateway
     rec = Recorder()
     session = make_client(h).order_entry(logout_timeout=0.5, on_event=rec)
-    with session as oe:
-        oe.run(until=rec.seen(LoggedOn))
-        h.gateway.faults.silent = True  # the gateway hangs: our Logout goes unanswered
-        started = time.monotonic()
-    took = time.monotonic() - started
-    h.gateway.faults.silent = False
-    assert 0.45 <= took < 2.0
-    assert [e.what for e in rec.of(Timeout)] == ["logout"]
-    (close,) = rec.of(CloseTransport)
-    assert close.reconnect is False and session.connections == 1
+    with dropped(h) as gone:
+        with session as oe:
+            oe.run(until=rec.seen(LoggedOn))
+            h.gateway.faults.silent = True  # the gateway hangs: our Logout goes unanswered
+            started = time.monotonic()
+        took = time.monotonic() - started
+        h.gateway.faults.silent = False
+        assert 0.45 <= took < 2.0
+        assert [e.what for e in rec.of(Timeout)] == ["logout"]
+        (close,) = rec.of(CloseTransport)
+        assert close.reconnect is False and session.connections == 1
+        assert gone.wait(3), "the gateway never saw the connection closed"  # not left open
+    assert h.gateway.connected() == []
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import pytest
 import trio
-from gateway_fixtures import BOOK, GatewayHarness
+from gateway_fixtures import BOOK, GatewayHarness, dropped
 
 from kalshi_fix_sansio import margin, prediction
 from kalshi_fix_sansio.adapters import (
@@ -118,12 +118,6 @@ def ers(events: list[Event], cl_ord_id: str) -> list[Any]:
     return [e for e in events if is_er(cl_ord_id)(e)]
 
 
-async def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.02)
-
-
 async def drain(session: TrioSession) -> list[Event]:
     """The events already queued (without reading more)."""
     out: list[Event] = []
@@ -205,7 +199,7 @@ def test_logon_order_fill_and_clean_logout(tls_gateway: GatewayHarness) -> None:
             assert new is not None and is_er("buy-1", "NEW")(new)
             assert await oe.next_event(0.05) is None
         assert oe.supervisor is not None and oe.supervisor.finished
-        await eventually(lambda: h.gateway.connected() == [])
+        assert h.gateway.connected() == []  # released before the gateway answered our Logout
         assert logouts(h) == 1
 
     trio.run(main)
@@ -222,13 +216,15 @@ def test_silent_gateway_test_request_timeout_and_reconnect(
     client = client_for(h, heartbeat_interval=4)
 
     async def main() -> None:
-        flags = {"test_request_factor": 0.25, "disconnect_factor": 0.75}
+        # the adapter's one end-to-end timer test (when a timer is due is the core's rule,
+        # tested on a fake clock): TestRequest after 0.4 s of silence, given up after 1 s
+        flags = {"test_request_factor": 0.1, "disconnect_factor": 0.25}
         async with client.order_entry(**flags) as oe:
             h.gateway.faults.silent = True
             start = trio.current_time()
             rec = await oe.wait_for(lambda e: isinstance(e, Reconnected), 10)
             h.gateway.faults.silent = False
-            assert 2.5 < trio.current_time() - start < 6
+            assert 0.8 < trio.current_time() - start < 5
             assert isinstance(rec, Reconnected) and rec.reset_seq_nums  # KalshiNR resets
             before = await drain(oe)
             names = kinds(before)
@@ -345,14 +341,18 @@ def test_logout_on_exception_and_on_cancellation(prediction_gateway: GatewayHarn
             async with client.order_entry():
                 assert h.gateway.connected() == ["key-1"]
                 raise RuntimeError("boom")
-        await eventually(lambda: h.gateway.connected() == [])
+        assert h.gateway.connected() == []  # released before the gateway answered our Logout
         assert logouts(h) == 1
-        with trio.move_on_after(0.3) as scope:
-            async with client.order_entry():
-                assert h.gateway.connected() == ["key-1"]
-                await trio.sleep_forever()
-        assert scope.cancelled_caught
-        await eventually(lambda: h.gateway.connected() == [])
+        with dropped(h) as gone:
+            with trio.CancelScope() as scope:
+                async with client.order_entry():
+                    assert h.gateway.connected() == ["key-1"]
+                    scope.cancel()  # the application's task is cancelled, the session open
+                    await trio.sleep_forever()
+            assert scope.cancelled_caught
+            # the Logout goes out, the socket closes at once; then the gateway drops it
+            assert await trio.to_thread.run_sync(gone.wait, 3), "the gateway kept it open"
+        assert h.gateway.connected() == []
         assert logouts(h) == 2
 
     trio.run(main)
