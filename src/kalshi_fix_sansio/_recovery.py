@@ -1,15 +1,27 @@
-"""Gap recovery: what a session remembers while it waits for a resend.
+"""Gap recovery: one of the parts a `Session` is built from.
 
-When an inbound MsgSeqNum jumps ahead on a retransmission session, the session asks for the
-missing range (ResendRequest, EndSeqNo 0) and keeps the frames that arrived beyond the gap, to
-process them in turn once the gap closes. `GapRecovery` holds that state and makes its small
-decisions: whether a frame is kept (the queue is bounded), when the ResendRequest is due again,
-when to give up. It sends nothing itself; the session does, as the decisions say.
+When an inbound MsgSeqNum jumps ahead on a retransmission session, the session hands the frame
+to `GapRecovery.behind`: it asks for the missing range (ResendRequest, EndSeqNo 0) and keeps the
+frames that arrived beyond the gap, to process them in turn once the gap closes (`drain`,
+through the session's ``replay``). It decides whether a frame is kept (the queue is bounded),
+when the ResendRequest is due again and when to give up (`timer`), and answers the peer's
+ResendRequests (`answer`: stored application messages resent, the rest gap-filled). It writes
+through the outbound writer and reports through ``emit``.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from typing import Any
+
+from ._outbound import Outbound
+from .events import (
+    Event,
+    GapDetected,
+    ResendRequestReceived,
+    ResendRequestSent,
+)
 
 __all__ = ["GapRecovery", "Retry"]
 
@@ -22,9 +34,14 @@ class Retry(enum.Enum):
 
 
 class GapRecovery:
-    """The state of gap recovery on one session.
+    """Gap recovery on one session (see the module).
 
     Args:
+        writer: the session's outbound writer (ResendRequests, resends and gap fills).
+        emit: where events go (the session's event queue).
+        replay: the session's handling of a frame kept behind the gap, in its turn; returns
+            False once the session closed (the rest is not replayed).
+        active: whether the session is logged on (a ResendRequest may go out).
         max_messages: most frames kept behind the gap.
         max_bytes: most bytes kept behind the gap.
         retries: ResendRequests repeated (one heartbeat interval apart) while nothing moves,
@@ -32,19 +49,43 @@ class GapRecovery:
     """
 
     __slots__ = (
+        "_active",
         "_asked_at",
         "_asked_from",
         "_bytes",
+        "_draining",
         "_dropped",
+        "_emit",
         "_max_bytes",
         "_max_messages",
+        "_replay",
+        "_retransmission",
         "_retries",
         "_retries_left",
+        "_store",
+        "_writer",
         "pending",
         "until",
     )
 
-    def __init__(self, max_messages: int, max_bytes: int, retries: int) -> None:
+    def __init__(
+        self,
+        writer: Outbound,
+        emit: Callable[[Event], None],
+        replay: Callable[[bytes], bool],
+        active: Callable[[], bool],
+        *,
+        max_messages: int,
+        max_bytes: int,
+        retries: int,
+    ) -> None:
+        self._writer = writer
+        self._store = writer.store
+        self._retransmission = writer.config.spec.retransmission
+        self._emit = emit
+        self._replay = replay
+        self._active = active
+        self._draining = False
         self.pending: dict[int, bytes] = {}
         """MsgSeqNum -> frame kept beyond the gap (``b""``: counts, already handled)."""
         self.until = 0
@@ -136,3 +177,90 @@ class GapRecovery:
         self._bytes = 0
         self._dropped = False
         self.until = 0
+
+    # -- what the session asks of it ------------------------------------------------------
+
+    def behind(self, seq: int, frame: bytes, expected: int, now: float) -> None:
+        """A frame numbered ``seq`` arrived beyond ``expected``: kept to process in its turn
+        (``b""``: it counts, already handled), and the missing range asked for if no gap is
+        being recovered there yet."""
+        self.keep(seq, frame)  # bounded: past the bounds it is asked for again later
+        if self.opens(expected):
+            self._emit(GapDetected(expected, seq, True))
+            self.ask(expected, now, fresh=True)
+        self.seen(seq)
+
+    def ask(self, expected: int, now: float, fresh: bool) -> None:
+        """Send a ResendRequest from ``expected`` to the end (``fresh``: for a new gap)."""
+        writer = self._writer
+        writer.send_admin(writer.dialect.ResendRequest(begin_seq_no=expected, end_seq_no=0), now)
+        self.asked(expected, now, fresh)
+        self._emit(ResendRequestSent(expected, 0))
+
+    def drain(self, now: float) -> None:
+        """Process the kept frames the sequence has reached, in turn (linear in their number)."""
+        if not self.pending or self._draining:
+            return
+        store = self._store
+        self._draining = True
+        try:
+            while True:
+                expected = store.next_target_seq()
+                frame = self.take(expected)
+                if frame is None:
+                    break
+                if not frame:  # answered already (a ResendRequest beyond the gap)
+                    store.set_next_target_seq(expected + 1)
+                    continue
+                if not self._replay(frame):
+                    break
+        finally:
+            self._draining = False
+        expected = store.next_target_seq()
+        if self.settle(expected) and self._active():
+            # frames past the queue's bound were not kept: ask for them again now
+            self.ask(expected, now, fresh=True)
+
+    def timer(self, now: float, interval: float) -> bool:
+        """Ask again for a gap whose ResendRequest (or what it brought back) got lost.
+
+        Returns:
+            False when the retries are used up: the session gives up.
+        """
+        due = self.due(interval)
+        if due is None or now < due:
+            return True
+        expected = self._store.next_target_seq()
+        if self.retry(expected) is Retry.GIVE_UP:
+            return False
+        self.ask(expected, now, fresh=False)
+        return True
+
+    def answer(self, msg: Any, now: float) -> None:
+        """Answer the peer's ResendRequest at once: stored application messages resent with
+        PossDupFlag=Y and OrigSendingTime, the rest (admin messages, anything no longer
+        stored, everything without retransmission) as SequenceReset-GapFill; EndSeqNo 0 or
+        beyond the last sent means "to the end"."""
+        writer, store = self._writer, self._store
+        begin = msg.begin_seq_no or 1
+        end_raw = msg.end_seq_no or 0
+        last = store.next_sender_seq() - 1
+        end = last if end_raw == 0 or end_raw > last else end_raw
+        resent = gap_filled = 0
+        if begin > end:
+            self._emit(ResendRequestReceived(begin, end_raw, 0, 0))
+            return
+        stored = store.get(begin, end) if self._retransmission else []
+        cursor = begin
+        for seq, old_frame in stored:
+            if seq > cursor:
+                gap_filled += seq - cursor
+                writer.gap_fill(cursor, seq, now)
+            writer.resend(old_frame, seq, now)
+            resent += 1
+            cursor = seq + 1
+        if cursor <= end:
+            gap_filled += end + 1 - cursor
+            writer.gap_fill(cursor, end + 1, now)
+        writer.last_tx = now
+        self._emit(ResendRequestReceived(begin, end_raw, resent, gap_filled))

@@ -9,9 +9,11 @@ tables by `render_markdown()` and `render_supervisor_markdown()`, and tests keep
 from __future__ import annotations
 
 import enum
+from collections import deque
 
 from ._statedoc import render_page
-from .errors import LocalProtocolError
+from .errors import LocalProtocolError, RemoteProtocolError
+from .events import CloseTransport, Event
 
 
 class State(enum.Enum):
@@ -104,6 +106,41 @@ def transition(state: State, trigger: Trigger, *, acceptor: bool = False) -> Sta
     return nxt
 
 
+
+
+class Lifecycle:
+    """A session's life, moved only through `TRANSITIONS`: its state and since when, the
+    clock as last passed in, the events waiting to be read and the error that ended it.
+
+    The session's parts that change its life (the session itself, its inbound side) share one.
+
+    Args:
+        acceptor: the session is an acceptor (START leads to AWAITING_LOGON).
+    """
+
+    __slots__ = ("acceptor", "error", "events", "now", "since", "state")
+
+    def __init__(self, acceptor: bool) -> None:
+        self.acceptor = acceptor
+        self.state = State.IDLE
+        self.since = 0.0
+        """When the state was entered (the logon and logout timers count from it)."""
+        self.now = 0.0
+        """UTC seconds since the epoch, as the caller last passed them."""
+        self.events: deque[Event] = deque()
+        self.error: RemoteProtocolError | None = None
+        """The peer's fault that ended the session (raised by `next_event`)."""
+
+    def move(self, trigger: Trigger) -> None:
+        """Take the transition ``trigger`` (`transition`), at ``now``."""
+        self.state = transition(self.state, trigger, acceptor=self.acceptor)
+        self.since = self.now
+
+    def close(self, reason: str, *, reconnect: bool, trigger: Trigger, reset: bool = False) -> None:
+        """End the session benignly: closed (unless it is already) and a `CloseTransport`."""
+        if self.state is not State.CLOSED:
+            self.move(trigger)
+        self.events.append(CloseTransport(reason, reconnect, reset))
 
 # --------------------------------------------------------------------------------------------
 # The supervisor's table

@@ -20,30 +20,22 @@ messages are never billed.
 ``now`` is always UTC seconds since the epoch (``time.time()``): it stamps SendingTime and drives
 the timers. The module does no I/O and reads no clock.
 """
-
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
-from ._inbound import _Inbound
+from . import margin, prediction
+from ._billing import RateBilling
+from ._checks import ADMIN, InboundChecks
+from ._inbound import Inbound
 from ._message import Message
-from ._recovery import Retry
-from ._session_core import (
-    _ACTIVE,
-    _ADMIN,
-    _AWAITING_LOGON,
-    _CLOSED,
-    _FAILED,
-    _IDLE,
-    _LOGON_SENT,
-    _LOGOUT_SENT,
-    _RESEND_RETRIES,
-    sending_time,
-)
-from ._states import State, Trigger
-from .config import SessionConfig
-from .errors import LocalProtocolError, RemoteProtocolError
+from ._outbound import Outbound, sending_time
+from ._recovery import GapRecovery
+from ._states import Lifecycle, State, Trigger
+from .config import Role, SessionConfig
+from .errors import EncodeError, LocalProtocolError, RemoteProtocolError
 from .events import (
     NEED_DATA,
     Event,
@@ -52,16 +44,28 @@ from .events import (
     TestRequestSent,
     Timeout,
 )
-from .framing import Frame
+from .framing import Frame, Framer
 from .ranges import check_values
-from .ratelimit import Charge
-
-_BILLS_KEPT = 1024  # MsgSeqNum -> charges of the last messages billed, for a RateLimited
+from .store import MemoryStore, MessageStore
 
 __all__ = ["Session", "sending_time"]
 
+# The parts a Session is built from, each with a small interface and tested alone:
+#   Lifecycle (_states)        the state, moved only through the table; the clock; the events
+#   Outbound (_outbound)       the writer: header, sequence numbers, store, the bytes queued
+#   InboundChecks (_checks)    CompIDs, SendingTime, MsgSeqNum, session messages' fields, Logon
+#   GapRecovery (_recovery)    frames kept behind a gap, ResendRequests, answering the peer's
+#   Inbound (_inbound)         each frame that arrives, routed through the checks and handled
+#   RateBilling (_billing)     the rate limiter, and what each MsgSeqNum was billed
+# The Session is the public API over them and runs the timers. The parts hold each other's
+# bound methods where the per-message path calls them.
 
-class Session(_Inbound):
+_RESEND_RETRIES = 3  # ResendRequests repeated (one heartbeat interval apart) before giving up
+# the states as module constants (Enum attribute lookups are slow on the hot path), in order
+_IDLE, _AWAITING_LOGON, _LOGON_SENT, _ACTIVE, _LOGOUT_SENT, _CLOSED, _FAILED = State
+
+
+class Session:
     """One FIX session over one connection (initiator or acceptor).
 
     Args:
@@ -72,9 +76,38 @@ class Session(_Inbound):
     """
 
     def __init__(self, config: SessionConfig) -> None:
-        super().__init__(config)
-        self._limiter = config.rate_limiter
-        self._billed: dict[int, list[Charge]] = {}
+        self.config = config
+        self.dialect: ModuleType = prediction if config.product == "prediction" else margin
+        self.store: MessageStore = config.store if config.store is not None else MemoryStore()
+        self._acceptor = config.role is Role.ACCEPTOR
+        self._eof = False
+        self._test_req_count = 0
+        self._framer = Framer(max_message_size=config.max_message_size)
+        self._next_whole = self._framer.next_whole
+        self._may_send = frozenset(config.spec.send)
+        # the parts
+        life = self._life = Lifecycle(self._acceptor)
+        self._events = life.events
+        writer = self._writer = Outbound(config, self.dialect, self.store)
+        self._out = writer.out
+        self._send_admin = writer.send_admin
+        checks = InboundChecks(config, writer.reject)
+        self._gaps = GapRecovery(
+            writer,
+            life.events.append,
+            self._replay,
+            lambda: life.state is _ACTIVE,
+            max_messages=config.max_pending_messages,
+            max_bytes=config.max_pending_bytes,
+            retries=_RESEND_RETRIES,
+        )
+        inbound = self._inbound = Inbound(config, life, writer, checks, self._gaps)
+        self._on_frame = inbound.on_frame
+        limiter = config.rate_limiter
+        self._billing = RateBilling(limiter) if limiter is not None else None
+
+    def _replay(self, frame: bytes) -> bool:
+        return self._inbound.replay(frame)
 
     @property
     def state(self) -> State:
@@ -85,7 +118,17 @@ class Session(_Inbound):
         `CloseTransport` event says whether to reconnect) or FAILED (a peer's protocol fault:
         `next_event()` raised `RemoteProtocolError`). Only the table in `State`'s module moves it.
         """
-        return self._state
+        return self._life.state
+
+    @property
+    def heartbeat_interval(self) -> int:
+        """The heartbeat interval in force, in seconds: ours, or Kalshi's from its Logon."""
+        return self._inbound.heartbeat_interval
+
+    @property
+    def target_comp_id(self) -> str | None:
+        """The TargetCompID(56) the session writes (an acceptor learns it from the Logon)."""
+        return self._writer.target_comp_id
 
     @property
     def next_sender_seq(self) -> int:
@@ -109,18 +152,18 @@ class Session(_Inbound):
         Raises:
             LocalProtocolError: called twice, or an initiator without a signer.
         """
-        self._now = now
-        self._last_rx = self._last_tx = now
+        self._life.now = now
+        self._inbound.last_rx = self._writer.last_tx = now
         if not self._acceptor and self.config.signer is None:
             raise LocalProtocolError(
                 "an initiator needs a signer to sign its Logon (SessionConfig.signer)"
             )
-        self._move(Trigger.START)
+        self._life.move(Trigger.START)
         if self._acceptor:
             return
         if self.config.resets_on_logon:
             self.store.reset(now)
-        self._send_logon(now, reset=self.config.resets_on_logon)
+        self._writer.send_logon(now, reset=self.config.resets_on_logon)
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Buffer bytes received from the transport; ``b""`` means the peer closed it.
@@ -132,10 +175,10 @@ class Session(_Inbound):
         Raises:
             LocalProtocolError: the session already ended with an error.
         """
-        if self._error is not None:
-            raise LocalProtocolError(f"session ended: {self._error}; make a new Session")
-        self._now = now
-        if self._state is _CLOSED:
+        if self._life.error is not None:
+            raise LocalProtocolError(f"session ended: {self._life.error}; make a new Session")
+        self._life.now = now
+        if self._life.state is _CLOSED:
             return  # a closed session reads nothing more: nothing to buffer
         if not data:
             self._eof = True
@@ -153,10 +196,11 @@ class Session(_Inbound):
                 is queued in `data_to_send()`.
         """
         events = self._events
+        life = self._life
         while not events:
-            if self._error is not None:
-                raise self._error
-            if self._state is _CLOSED:
+            if life.error is not None:
+                raise life.error
+            if life.state is _CLOSED:
                 return NEED_DATA
             data = self._next_whole()  # the fast path: a whole frame, no Frame object
             if data is not None:
@@ -169,7 +213,7 @@ class Session(_Inbound):
             if item is None:
                 if self._eof:
                     self._eof = False
-                    self._close(
+                    life.close(
                         "the peer closed the connection", reconnect=True, trigger=Trigger.EOF
                     )
                     continue
@@ -182,17 +226,9 @@ class Session(_Inbound):
             else:
                 events.append(GarbledData(item.reason, item.offset))
         event = events.popleft()
-        if self._limiter is not None and type(event) is RateLimited:
-            self._learn(event)
+        if self._billing is not None and type(event) is RateLimited:
+            self._billing.learn(event, self._life.now)  # Kalshi's count ran ahead of ours
         return event
-
-    def _learn(self, event: RateLimited) -> None:
-        """Kalshi's count ran ahead of ours: drain the buckets the refused message billed."""
-        assert self._limiter is not None
-        charges = None
-        if isinstance(event.ref_seq_num, int):
-            charges = self._billed.get(event.ref_seq_num)
-        self._limiter.learn(event, self._now, charges)
 
     def events(self) -> Iterator[Event]:
         """Iterate `next_event()` until it returns `NEED_DATA`.
@@ -216,11 +252,7 @@ class Session(_Inbound):
         Returns:
             The queued bytes (``b""`` when there are none).
         """
-        if not self._out:
-            return b""
-        data = b"".join(self._out)
-        self._out.clear()
-        return data
+        return self._writer.take()
 
     def send_duplicate(self, now: float) -> bool:
         """Queue the message this session sent last again, as a possible duplicate.
@@ -238,7 +270,7 @@ class Session(_Inbound):
         """
         if not self._out:
             return False
-        self._resend(self._out[-1], self.store.next_sender_seq() - 1, now)
+        self._writer.resend(self._out[-1], self.store.next_sender_seq() - 1, now)
         return True
 
     def send(self, message: Message, now: float) -> int:
@@ -263,21 +295,21 @@ class Session(_Inbound):
                 over-size message.
             EncodeError: a required field is missing or a value cannot go on the wire.
         """
-        self._now = now
-        if self._state is not _ACTIVE:
-            early = self._state in (_IDLE, _LOGON_SENT, _AWAITING_LOGON)
+        self._life.now = now
+        if self._life.state is not _ACTIVE:
+            early = self._life.state in (_IDLE, _LOGON_SENT, _AWAITING_LOGON)
             what = (
                 "before the Logon completes"
                 if early
                 else "after the session failed"
-                if self._state is _FAILED
+                if self._life.state is _FAILED
                 else "after the Logout"
             )
             raise LocalProtocolError(
-                f"cannot send an application message {what} (state {self._state.value})"
+                f"cannot send an application message {what} (state {self._life.state.value})"
             )
         mt = message.MSG_TYPE if message.MSG_TYPE else getattr(message, "msg_type", "")
-        if mt in _ADMIN:
+        if mt in ADMIN:
             raise LocalProtocolError(
                 f"{type(message).__name__} is a session message; the session sends those itself "
                 "(use logout() to end the session)"
@@ -303,17 +335,15 @@ class Session(_Inbound):
                     f"({self.config.product}); it sends: {carried}"
                 )
             # Kalshi's value ranges (spec/ranges.yaml), before anything is encoded or stored
-            check_values(message, product=self.config.product, use_dollars=self._dollars, now=now)
-        limiter = self._limiter
-        if limiter is None:
-            return self._send_app(message, now)
-        charges = limiter.admit(message, now)  # raises before anything is encoded or stored
-        seq = self._send_app(message, now)
-        limiter.bill(charges, now)
-        billed = self._billed
-        billed[seq] = charges
-        if len(billed) > _BILLS_KEPT:
-            del billed[next(iter(billed))]
+            check_values(
+                message, product=self.config.product, use_dollars=self._writer.dollars, now=now
+            )
+        billing = self._billing
+        if billing is None:
+            return self._writer.send_app(message, now)
+        charges = billing.admit(message, now)  # raises before anything is encoded or stored
+        seq = self._writer.send_app(message, now)
+        billing.bill(seq, charges, now)
         return seq
 
     def send_delay(self, message: Message, now: float) -> float:
@@ -328,8 +358,8 @@ class Session(_Inbound):
         Returns:
             The delay in seconds.
         """
-        limiter = self._limiter
-        return 0.0 if limiter is None else limiter.check(message, now)
+        billing = self._billing
+        return 0.0 if billing is None else billing.delay(message, now)
 
     def reject(
         self,
@@ -362,9 +392,9 @@ class Session(_Inbound):
             LocalProtocolError: not logged on, or ``ref_seq_num`` is not a MsgSeqNum received.
             EncodeError: a value cannot go on the wire.
         """
-        self._now = now
-        if self._state is not _ACTIVE:
-            raise LocalProtocolError(f"cannot send a Reject in state {self._state.value!r}")
+        self._life.now = now
+        if self._life.state is not _ACTIVE:
+            raise LocalProtocolError(f"cannot send a Reject in state {self._life.state.value!r}")
         if type(ref_seq_num) is not int or not 1 <= ref_seq_num < self.store.next_target_seq():
             raise LocalProtocolError(
                 f"ref_seq_num {ref_seq_num!r} is not the MsgSeqNum of a message received"
@@ -390,11 +420,11 @@ class Session(_Inbound):
         Raises:
             LocalProtocolError: the session is not logged on or logging on.
         """
-        self._now = now
-        if self._state not in (_ACTIVE, _LOGON_SENT):
-            raise LocalProtocolError(f"cannot log out in state {self._state.value!r}")
+        self._life.now = now
+        if self._life.state not in (_ACTIVE, _LOGON_SENT):
+            raise LocalProtocolError(f"cannot log out in state {self._life.state.value!r}")
         self._send_admin(self.dialect.Logout(text=text), now)
-        self._move(Trigger.LOGOUT)
+        self._life.move(Trigger.LOGOUT)
 
     def next_deadline(self) -> float | None:
         """When `handle_timer` must next be called (UTC seconds), or None.
@@ -402,20 +432,20 @@ class Session(_Inbound):
         Returns:
             The absolute deadline, or None when no timer runs (idle or closed).
         """
-        st = self._state
-        if st in (_IDLE, _CLOSED) or self._error is not None:
+        st = self._life.state
+        if st in (_IDLE, _CLOSED) or self._life.error is not None:
             return None
         if st is _LOGON_SENT or st is _AWAITING_LOGON:
-            return self._state_since + self.config.logon_timeout
+            return self._life.since + self.config.logon_timeout
         if st is _LOGOUT_SENT:
-            return self._state_since + self.config.logout_timeout
+            return self._life.since + self.config.logout_timeout
         hb = self.heartbeat_interval
         cfg = self.config
-        heartbeat_due = self._last_tx + hb
-        if self._test_req_id is None:
-            peer_due = self._last_rx + hb * cfg.test_request_factor
+        heartbeat_due = self._writer.last_tx + hb
+        if self._inbound.test_req_id is None:
+            peer_due = self._inbound.last_rx + hb * cfg.test_request_factor
         else:
-            peer_due = self._last_rx + hb * cfg.disconnect_factor
+            peer_due = self._inbound.last_rx + hb * cfg.disconnect_factor
         due = min(heartbeat_due, peer_due)
         resend_due = self._gaps.due(hb)
         if resend_due is not None:
@@ -428,54 +458,60 @@ class Session(_Inbound):
         Args:
             now: UTC seconds since the epoch (calling early is harmless).
         """
-        self._now = now
-        st = self._state
-        if st in (_IDLE, _CLOSED) or self._error is not None:
+        self._life.now = now
+        st = self._life.state
+        if st in (_IDLE, _CLOSED) or self._life.error is not None:
             return
         if st in (_LOGON_SENT, _AWAITING_LOGON):
-            if now >= self._state_since + self.config.logon_timeout:
+            if now >= self._life.since + self.config.logon_timeout:
                 self._events.append(Timeout("logon"))
-                self._close(
+                self._life.close(
                     f"no Logon within {self.config.logon_timeout:g} s",
                     reconnect=True,
                     trigger=Trigger.TIMEOUT,
                 )
             return
         if st is _LOGOUT_SENT:
-            if now >= self._state_since + self.config.logout_timeout:
+            if now >= self._life.since + self.config.logout_timeout:
                 self._events.append(Timeout("logout"))
-                self._close(
+                self._life.close(
                     "the peer did not answer our Logout", reconnect=False, trigger=Trigger.TIMEOUT
                 )
             return
         hb = self.heartbeat_interval
         cfg = self.config
-        resend_due = self._gaps.due(hb)
-        if resend_due is not None and now >= resend_due:
-            # a ResendRequest (or what it brought back) got lost: ask again, then give up
-            expected = self.store.next_target_seq()
-            if self._gaps.retry(expected) is Retry.GIVE_UP:
-                self._close(
-                    f"gap from MsgSeqNum {expected} not filled after "
-                    f"{_RESEND_RETRIES + 1} ResendRequests",
-                    reconnect=True,
-                    trigger=Trigger.TIMEOUT,
-                )
-                return
-            self._ask_resend(expected, now, fresh=False)
-        silent = now - self._last_rx
-        if self._test_req_id is not None and silent >= hb * cfg.disconnect_factor:
+        if not self._gaps.timer(now, hb):  # a ResendRequest asked again, or given up
+            self._life.close(
+                f"gap from MsgSeqNum {self.store.next_target_seq()} not filled after "
+                f"{_RESEND_RETRIES + 1} ResendRequests",
+                reconnect=True,
+                trigger=Trigger.TIMEOUT,
+            )
+            return
+        silent = now - self._inbound.last_rx
+        if self._inbound.test_req_id is not None and silent >= hb * cfg.disconnect_factor:
             self._events.append(Timeout("heartbeat"))
-            self._close(
+            self._life.close(
                 f"no message from the peer for {silent:.1f} s, TestRequest unanswered",
                 reconnect=True,
                 trigger=Trigger.TIMEOUT,
             )
             return
-        if self._test_req_id is None and silent >= hb * cfg.test_request_factor:
+        if self._inbound.test_req_id is None and silent >= hb * cfg.test_request_factor:
             self._test_req_count += 1
-            self._test_req_id = f"TEST-{self._test_req_count}-{int(now * 1000)}"
-            self._send_admin(self.dialect.TestRequest(test_req_id=self._test_req_id), now)
-            self._events.append(TestRequestSent(self._test_req_id))
-        if now - self._last_tx >= hb:
+            self._inbound.test_req_id = f"TEST-{self._test_req_count}-{int(now * 1000)}"
+            self._send_admin(self.dialect.TestRequest(test_req_id=self._inbound.test_req_id), now)
+            self._events.append(TestRequestSent(self._inbound.test_req_id))
+        if now - self._writer.last_tx >= hb:
             self._send_admin(self.dialect.Heartbeat(), now)
+
+    def _fail(self, exc: RemoteProtocolError) -> None:
+        """A session-ending peer fault: Logout queued, state failed, error raised next."""
+        life = self._life
+        if life.state in (_ACTIVE, _LOGON_SENT, _AWAITING_LOGON) and self.target_comp_id:
+            try:
+                self._send_admin(self.dialect.Logout(text=str(exc)[:200]), life.now)
+            except (EncodeError, LocalProtocolError):  # pragma: no cover - defensive
+                pass
+        life.move(Trigger.FATAL)
+        life.error = exc

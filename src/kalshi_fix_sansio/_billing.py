@@ -1,0 +1,62 @@
+"""Rate billing: one of the parts a `Session` is built from (with ``SessionConfig.rate_limiter``).
+
+`RateBilling` puts a session's application messages through its `RateLimiter`: `admit` before
+anything is encoded (raising `RateLimitExceeded`), `bill` once the message is numbered and
+queued, remembering what each MsgSeqNum was billed, so that a `RateLimited` (35=j 380=8) drains
+exactly the buckets the refused message took (`learn`). Session messages are never billed.
+"""
+
+from __future__ import annotations
+
+from ._message import Message
+from .events import RateLimited
+from .ratelimit import Charge, RateLimiter
+
+__all__ = ["RateBilling"]
+
+BILLS_KEPT = 1024
+"""MsgSeqNum -> charges of the last messages billed, kept for a `RateLimited`."""
+
+
+class RateBilling:
+    """A session's rate limiter and what it billed per MsgSeqNum.
+
+    Args:
+        limiter: the rate limiter (shared by the sessions of one account, or not).
+        kept: how many of the last messages' charges are remembered.
+    """
+
+    __slots__ = ("_billed", "_kept", "limiter")
+
+    def __init__(self, limiter: RateLimiter, kept: int = BILLS_KEPT) -> None:
+        self.limiter = limiter
+        self._billed: dict[int, list[Charge]] = {}
+        self._kept = kept
+
+    def admit(self, message: Message, now: float) -> list[Charge]:
+        """What ``message`` costs if it fits at ``now``; bills nothing.
+
+        Raises:
+            RateLimitExceeded: it does not fit now (its ``wait`` says how long until it can).
+        """
+        return self.limiter.admit(message, now)
+
+    def bill(self, seq: int, charges: list[Charge], now: float) -> None:
+        """The message numbered ``seq`` was sent: take its ``charges`` and remember them."""
+        self.limiter.bill(charges, now)
+        billed = self._billed
+        billed[seq] = charges
+        if len(billed) > self._kept:
+            del billed[next(iter(billed))]
+
+    def delay(self, message: Message, now: float) -> float:
+        """Seconds from ``now`` until ``message`` fits (0.0: now; ``inf``: never)."""
+        return self.limiter.check(message, now)
+
+    def learn(self, event: RateLimited, now: float) -> None:
+        """Kalshi's count ran ahead of ours: drain the buckets the refused message billed (those
+        of its RefMsgType when its charges are no longer remembered)."""
+        charges = None
+        if isinstance(event.ref_seq_num, int):
+            charges = self._billed.get(event.ref_seq_num)
+        self.limiter.learn(event, now, charges)

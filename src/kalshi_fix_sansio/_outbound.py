@@ -1,0 +1,247 @@
+"""The outbound writer: one of the parts a `Session` is built from.
+
+`Outbound` writes everything a session sends: it stamps the standard header, numbers each
+message from the store, stores what a resend may need (before the bytes can reach the wire),
+encodes in the session's price units and queues the bytes in `out`. It decides nothing about
+the protocol: the session (and its other parts) say what to send and when.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from types import ModuleType
+from typing import Any
+
+from ._generated.common import Header
+from ._message import Message
+from ._values import fmt_timestamp
+from .auth import logon_payload, signature_b64
+from .config import LOGON_FLAGS, Role, SessionConfig
+from .errors import LocalProtocolError
+from .store import MessageStore
+
+__all__ = ["Outbound", "sending_time"]
+
+UTC = timezone.utc
+_PRUNE_EVERY = 1024  # stored messages between two prunes of the store
+
+
+def sending_time(now: float) -> datetime:
+    """``now`` as an aware UTC datetime truncated to milliseconds (Kalshi's SendingTime precision).
+
+    Args:
+        now: UTC seconds since the epoch.
+
+    Returns:
+        The datetime.
+    """
+    dt = datetime.fromtimestamp(now, UTC)
+    return dt.replace(microsecond=dt.microsecond - dt.microsecond % 1000)
+
+
+class Outbound:
+    """What a session writes: headers, sequence numbers, the store, the bytes to send.
+
+    Args:
+        config: the session's configuration.
+        dialect: the product's codec module (`prediction` or `margin`).
+        store: where sequence numbers and resendable messages live.
+    """
+
+    __slots__ = (
+        "_acceptor",
+        "_max_size",
+        "_retention",
+        "_retransmission",
+        "_saved",
+        "_sender",
+        "config",
+        "dialect",
+        "dollars",
+        "last_tx",
+        "out",
+        "rfq_dollars",
+        "rfq_units",
+        "store",
+        "target_comp_id",
+    )
+
+    def __init__(self, config: SessionConfig, dialect: ModuleType, store: MessageStore) -> None:
+        self.config = config
+        self.dialect = dialect
+        self.store = store
+        self.out: list[bytes] = []
+        """Encoded frames waiting to be written (`take` empties it)."""
+        self.last_tx = 0.0
+        """When the last frame was queued (the heartbeat timer counts from it)."""
+        self._acceptor = config.role is Role.ACCEPTOR
+        self.target_comp_id: str | None = None if self._acceptor else config.session_type
+        """TargetCompID(56) written: an acceptor learns it from the client's Logon."""
+        self._sender = config.sender_comp_id
+        self._retransmission = config.spec.retransmission
+        self._max_size = config.max_message_size
+        self._retention = config.retention_seconds
+        self._saved = 0
+        self.dollars = config.dollars
+        """Prices in dollars on the wire (an acceptor follows the client's UseDollars)."""
+        self.rfq_units = ""
+        self.rfq_dollars = False
+        self.set_dollars(self.dollars)
+
+    def set_dollars(self, dollars: bool) -> None:
+        """Write (and read) prices in dollars or not; RFQ BidPx/OfferPx follow the session type
+        (or UseDollars, if configured).
+
+        Args:
+            dollars: prices in dollars.
+        """
+        cfg = self.config
+        self.dollars = dollars
+        self.rfq_units = self.dialect.rfq_units_for(
+            cfg.session_type, use_dollars=dollars, follow_use_dollars=cfg.rfq_follow_use_dollars
+        )
+        self.rfq_dollars = self.rfq_units == "dollars"
+
+    def header(
+        self, seq: int, now: float, poss_dup: bool = False, orig: datetime | None = None
+    ) -> Header:
+        """The standard header of a message numbered ``seq`` sent at ``now``."""
+        return Header(
+            sender_comp_id=self._sender,
+            target_comp_id=self.target_comp_id,
+            msg_seq_num=seq,
+            sending_time=sending_time(now),
+            poss_dup_flag=True if poss_dup else None,
+            orig_sending_time=orig,
+        )
+
+    def encode(self, message: Message, header: Header) -> bytes:
+        """``message`` with ``header`` as a frame, in the session's units.
+
+        Raises:
+            LocalProtocolError: over ``max_message_size``.
+            EncodeError: a required field is missing or a value cannot go on the wire.
+        """
+        frame: bytes = self.dialect.encode(
+            message, header, use_dollars=self.dollars, rfq_units=self.rfq_units
+        )
+        if len(frame) > self._max_size:
+            raise LocalProtocolError(
+                f"{type(message).__name__} encodes to {len(frame)} bytes, over max_message_size "
+                f"{self._max_size}"
+            )
+        return frame
+
+    def send_app(self, message: Message, now: float) -> int:
+        """Number, store (on a retransmission session) and queue an application message.
+
+        Returns:
+            Its MsgSeqNum.
+        """
+        store = self.store
+        seq = store.next_sender_seq()
+        frame = self.encode(message, self.header(seq, now))
+        if self._retransmission:
+            # persist before the bytes can reach the wire: a crash never reuses a sequence number
+            store.save(seq, frame, now)
+            self._saved += 1
+            if self._saved % _PRUNE_EVERY == 0:
+                store.prune(now - self._retention)
+        else:
+            store.set_next_sender_seq(seq + 1)
+        self.out.append(frame)
+        self.last_tx = now
+        return seq
+
+    def send_admin(self, message: Message, now: float, seq: int | None = None) -> int:
+        """Number (``seq``, or the next) and queue a session message; it is never stored.
+
+        Returns:
+            Its MsgSeqNum.
+        """
+        store = self.store
+        if seq is None:
+            seq = store.next_sender_seq()
+        frame = self.encode(message, self.header(seq, now))
+        store.set_next_sender_seq(seq + 1)
+        self.out.append(frame)
+        self.last_tx = now
+        return seq
+
+    def send_logon(self, now: float, reset: bool, heartbeat: int | None = None) -> None:
+        """Queue our Logon: the initiator's signed, with the configured flags; the acceptor's
+        answer plain."""
+        cfg = self.config
+        seq = self.store.next_sender_seq()
+        header = self.header(seq, now)
+        kwargs: dict[str, Any] = {
+            "encrypt_method": 0,
+            "heart_bt_int": heartbeat or cfg.heartbeat_interval,
+            "default_appl_ver_id": "9",
+            "reset_seq_num_flag": True if reset else None,
+        }
+        if not self._acceptor:
+            assert header.sending_time is not None
+            stamp = fmt_timestamp(header.sending_time).decode()
+            payload = logon_payload(stamp, seq, cfg.sender_comp_id, cfg.session_type)
+            sig = signature_b64(cfg.signer, payload).encode()
+            kwargs["raw_data"] = sig
+            if cfg.send_raw_data_length:
+                kwargs["raw_data_length"] = len(sig)
+            for attr, (_fix, _tag) in LOGON_FLAGS.items():
+                value = getattr(cfg, attr)
+                if value is None or value is False:
+                    continue
+                if attr == "use_dollars" and cfg.product == "margin":
+                    continue
+                kwargs[attr] = value
+        frame = self.encode(self.dialect.Logon(**kwargs), header)
+        self.store.set_next_sender_seq(seq + 1)
+        self.out.append(frame)
+        self.last_tx = now
+
+    def reject(
+        self,
+        ref_seq: int,
+        reason: int,
+        text: str,
+        now: float,
+        ref_tag: int | None = None,
+        ref_msg_type: str | None = None,
+    ) -> int:
+        """Queue a session-level Reject(35=3) of the peer's message ``ref_seq``.
+
+        Returns:
+            The Reject's MsgSeqNum.
+        """
+        return self.send_admin(
+            self.dialect.Reject(
+                ref_seq_num=ref_seq,
+                ref_tag_id=ref_tag,
+                ref_msg_type=ref_msg_type or None,  # nothing built from an empty peer string
+                session_reject_reason=reason,
+                text=text[:200],
+            ),
+            now,
+        )
+
+    def gap_fill(self, seq: int, new_seq: int, now: float) -> None:
+        """Queue a SequenceReset-GapFill numbered ``seq`` moving the peer to ``new_seq``."""
+        header = self.header(seq, now, poss_dup=True, orig=sending_time(now))
+        reset = self.dialect.SequenceReset(gap_fill_flag=True, new_seq_no=new_seq)
+        self.out.append(self.encode(reset, header))
+
+    def resend(self, old_frame: bytes, seq: int, now: float) -> None:
+        """Queue ``old_frame`` (numbered ``seq``) again with PossDupFlag=Y and OrigSendingTime."""
+        old = self.dialect.decode(old_frame, use_dollars=self.dollars, rfq_units=self.rfq_units)
+        header = self.header(seq, now, poss_dup=True, orig=old.header.sending_time)
+        self.out.append(self.encode(old, header))
+
+    def take(self) -> bytes:
+        """The queued bytes, forgotten (``b""`` when there are none)."""
+        out = self.out
+        if not out:
+            return b""
+        data = b"".join(out)
+        out.clear()
+        return data
