@@ -66,7 +66,7 @@ def reference(rec: FixRecord) -> dict[str, Any]:
     """attr -> value (or ERROR) of every plain field, converted one by one from the flat list."""
     src = rec._src
     assert src is not None
-    flat = src[2]
+    flat = src.flat if rec._flat is None else rec._flat
     out: dict[str, Any] = {}
     for info in rec._FIELDS:
         raw = None
@@ -77,7 +77,7 @@ def reference(rec: FixRecord) -> dict[str, Any]:
         if raw is None:
             out[info.attr] = None
             continue
-        dec = info.dec_dollars if src[3] and info.dec_dollars is not None else info.dec
+        dec = info.dec_dollars if src.dollars and info.dec_dollars is not None else info.dec
         try:
             out[info.attr] = dec(raw)
         except (ValueError, UnicodeDecodeError, ArithmeticError):
@@ -217,7 +217,7 @@ def compare(dialect: ModuleType, frame: bytes, use_dollars: bool, rng: random.Ra
 def _raw(rec: FixRecord, info: FieldInfo) -> bytes:
     src = rec._src
     assert src is not None
-    flat = src[2]
+    flat = src.flat if rec._flat is None else rec._flat
     return next(flat[i + 1] for i in range(0, len(flat), 2) if flat[i] == info.key)
 
 
@@ -434,8 +434,8 @@ def test_a_remembered_shape_shares_its_tag_set() -> None:
     frame = next(f for f in SAMPLES if b"\x0135=8\x01" in f)
     first, second = prediction.decode(frame), prediction.decode(frame, tolerant=True)
     assert first._src is not None and second._src is not None
-    assert first._src[6] is second._src[6]  # one frozen set, never changed by a read
-    assert isinstance(first._src[6], frozenset)
+    assert first._src.present is second._src.present  # one frozen set, never changed by a read
+    assert isinstance(first._src.present, frozenset)
     assert first == second and not second.defects
 
 
@@ -467,10 +467,10 @@ def _places_read(msg: Message) -> dict[bytes, bytes] | None:
     from kalshi_fix_sansio._decode import _header_order
 
     assert msg._src is not None
-    at = msg._src[7]
+    at = msg._src.header_at
     if at is None:
         return None
-    flat = msg._src[2]
+    flat = msg._src.flat
     return {tag: flat[i] for tag, i in zip(_header_order(), at, strict=True) if i > 0}
 
 
@@ -519,7 +519,7 @@ def test_a_header_tag_past_the_header_reads_as_the_front_of_the_frame() -> None:
             msg = prediction.decode(case, tolerant=True)
         strict = prediction.decode(case)
         assert msg._src is not None and strict._src is not None
-        assert msg._src[6] is strict._src[6]  # the layout remembered
+        assert msg._src.present is strict._src.present  # the layout remembered
         places = _places_read(msg)
         assert (places is not None) is has_places
         if places is not None:

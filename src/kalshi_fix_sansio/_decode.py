@@ -22,7 +22,7 @@ from ._fields import (
     _offset_of,
 )
 from ._message import Message, _check_repeats, _repeats, _valid_tag
-from ._wire import header_raw
+from ._wire import CarefulSource, SessionHeader, WireSource
 from .errors import DecodeError
 from .framing import _TRAILERS, checksum
 from .redaction import SECRET_TAGS
@@ -123,8 +123,7 @@ def split_fields(
 
 
 # The header fields every inbound message is checked by, in the order `Codec.session_header`
-# returns them: MsgSeqNum, SenderCompID, TargetCompID, PossDupFlag, SendingTime.
-SessionHeader = tuple[bytes | None, bytes | None, bytes | None, bool, bytes]
+# returns them (`SessionHeader`): MsgSeqNum, SenderCompID, TargetCompID, PossDupFlag, SendingTime.
 _SESSION_HEADER_TAGS = (b"34", b"49", b"56", b"43", b"52")
 
 # A remembered tag layout: [the set of its tags (shared by every message of the layout), where
@@ -212,12 +211,17 @@ class Codec:
         verify: bool = False,
         tolerant: bool = False,
         rfq_dollars: bool | None = None,
+        careful: bool = False,
     ) -> Message:
         """Decode one frame into the dialect's typed message (see the dialect modules' `decode`;
-        ``rfq_dollars``: BidPx/OfferPx of the RFQ classes in dollars, None: as ``use_dollars``).
+        ``rfq_dollars``: BidPx/OfferPx of the RFQ classes in dollars, None: as ``use_dollars``;
+        ``careful``: every value from the careful path, the fast path's reference: the careful
+        field splitter, no remembered shape, no generated converter or walk, see `_wire`).
         """
         if verify:
             verify_frame(frame)
+        if careful:
+            return self._decode_carefully(frame, use_dollars, tolerant, rfq_dollars)
         flat = split_fields(frame, self._data_tags)
         tags = flat[0::2]
         # A frame whose tags, in order, were seen before in a frame of its class with nothing
@@ -248,10 +252,37 @@ class Codec:
             flat = split_fields(frame, self._data_tags, True)
             tags = flat[0::2]
             present = frozenset(tags)
+        return self._checked(frame, flat, tags, present, key, use_dollars, tolerant, rfq_dollars)
+
+    def _decode_carefully(
+        self, frame: bytes, use_dollars: bool, tolerant: bool, rfq_dollars: bool | None
+    ) -> Message:
+        """`decode` with ``careful=True``."""
+        flat = split_fields(frame, self._data_tags, True)
+        tags = flat[0::2]
+        return self._checked(
+            frame, flat, tags, frozenset(tags), None, use_dollars, tolerant, rfq_dollars
+        )
+
+    def _checked(
+        self,
+        frame: bytes,
+        flat: list[bytes],
+        tags: list[bytes],
+        present: frozenset[bytes],
+        key: bytes | None,
+        use_dollars: bool,
+        tolerant: bool,
+        rfq_dollars: bool | None,
+    ) -> Message:
+        """The message of a frame split into fields, every structural check made (``key``: its
+        shape to remember when clean, ``b""``: none, None: a careful decode, see `decode`)."""
         if len(flat) < 8 or flat[0] != b"8" or flat[2] != b"9" or flat[4] != b"35":
             raise _frame_error(
                 "frame must start with 8=, 9=, 35=", frame, REJECT_INCORRECT_FORMAT, offset=0
             )
+        has_data = not present.isdisjoint(self._length_tags)
+        source = CarefulSource if key is None else WireSource
         mt = flat[5]
         cls = self._classes.get(mt)
         if cls is None:
@@ -268,9 +299,10 @@ class Codec:
             present = self._remember(cls, key, present)
         if tolerant:
             if clean and b"=\x01" not in frame:
-                return _finish(cls, frame, flat, use_dollars, present, [])
-            defects = _structural_defects(cls, frame, flat, tags, present, unknown)
-            return _finish(cls, frame, flat, use_dollars, present, defects)
+                defects = []
+            else:
+                defects = _structural_defects(cls, frame, flat, tags, present, unknown)
+            return _finish(cls, frame, flat, use_dollars, present, defects, None, source)
         if not required:
             tag = min(int(t) for t in cls._REQUIRED - present)
             raise DecodeError(
@@ -289,13 +321,13 @@ class Codec:
                         frame,
                         REJECT_INVALID_TAG_NUMBER,
                         tag=_tag_number(t),
-                        offset=_offset_of([frame], t),
+                        offset=_offset_of(frame, t),
                     )
         # Tags may repeat inside repeating groups only. When a group is present the exact check
         # (a Python-level scan) waits for validate(); without groups it costs one comparison.
         if not once:
             _check_repeats(cls, frame, tags)
-        return _finish(cls, frame, flat, use_dollars, present, None)
+        return _finish(cls, frame, flat, use_dollars, present, None, None, source)
 
     def _remember(
         self, cls: type[Message], key: bytes, present: frozenset[bytes]
@@ -320,29 +352,11 @@ class Codec:
         fields a session checks every message by. From the remembered places of its layout
         when it has them, else from the front of the frame (the first frame of a layout, an
         unusual one)."""
-        src: Any = msg._src
-        at = src[7]
-        if at is None:
-            header = header_raw(msg, _spec_tags()[1])
-            return (
-                header.get(b"34"),
-                header.get(b"49"),
-                header.get(b"56"),
-                header.get(b"43") == b"Y",
-                header.get(b"52", b""),
-            )
         places = self._at
         if not places:
             places = self._at = tuple(header_place(t) for t in _SESSION_HEADER_TAGS)
-        flat = src[2]
-        seq, sender, target, poss_dup, sent = (at[p] for p in places)
-        return (
-            flat[seq] if seq > 0 else None,
-            flat[sender] if sender > 0 else None,
-            flat[target] if target > 0 else None,
-            poss_dup > 0 and flat[poss_dup] == b"Y",
-            flat[sent] if sent > 0 else b"",
-        )
+        src: Any = msg._src
+        return src.session_header(places, _spec_tags()[1])  # type: ignore[no-any-return]
 
 
 def forget_shapes() -> None:
@@ -484,11 +498,14 @@ def _finish(
     present: frozenset[bytes],
     defects: list[Defect] | None,
     header_at: tuple[int, ...] | None = None,
+    source: type[WireSource] = WireSource,
 ) -> Message:
     msg = _new(cls)
     msg._blank()
-    msg._src = [frame, None, flat, use_dollars, defects, cls, present, header_at]
-    msg._eager = False
+    src = msg._src = source(frame, flat, use_dollars, defects, cls, present, header_at)
+    msg._flat = None
+    # the first read converts that field alone; a careful decode's converts the whole record
+    msg._eager = src.careful
     msg._header = None  # typed on first read (a read of None costs no exception)
     return msg
 

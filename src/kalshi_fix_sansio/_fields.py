@@ -1,7 +1,7 @@
 """The codec's field-level vocabulary: how a generated class's fields and groups map to the wire
 (`FieldInfo`, `GroupInfo`), what a received message may have wrong (`Defect`, with the
-SessionRejectReason codes a strict session answers it with), and the raw source every decoded
-record keeps (`Src`).
+SessionRejectReason codes a strict session answers it with). Where a decoded record's raw values
+come from is `_wire.WireSource`.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class Defect:
         """
         offset = None
         if self.tag is not None:
-            offset = _offset_of([frame], str(self.tag).encode())
+            offset = _offset_of(frame, str(self.tag).encode())
         return DecodeError(
             self.text,
             raw=frame,
@@ -135,17 +135,10 @@ _CONVERT_ERRORS = (ValueError, UnicodeDecodeError, ArithmeticError)
 _WALK_ERRORS = (ValueError, UnicodeDecodeError, ArithmeticError, IndexError)
 
 
-# [frame, tag -> raw value (built on first access), flat [tag, value, ...], use_dollars,
-#  defects: a list shared by a message and its group entries when decoded tolerantly, else None,
-#  a message: its class and the set of its tags (None on a group entry), and a message of a
-#  remembered tag layout: where its header fields' values are in the flat list (see
-#  `_decode.Layout`; None otherwise, and absent on a group entry)]
-Src = list[Any]
-
-
-def _offset_of(src: Src, key: bytes) -> int | None:
-    pos = src[0].find(SOH + key + b"=")
-    return pos + 1 if pos >= 0 else (0 if src[0].startswith(key + b"=") else None)
+def _offset_of(frame: bytes, key: bytes) -> int | None:
+    """Where tag ``key``'s first field starts in ``frame`` (None: it is not there)."""
+    pos = frame.find(SOH + key + b"=")
+    return pos + 1 if pos >= 0 else (0 if frame.startswith(key + b"=") else None)
 
 
 def _add(defects: list[Defect], defect: Defect) -> None:

@@ -4,8 +4,10 @@ Reading a frame into one of these is `_decode`'s work, writing one `_encode`'s; 
 values come from (tag dicts, groups, the header walk) is `_wire`'s, and the field-level
 vocabulary (`FieldInfo`, `GroupInfo`, `Defect`) is in `_fields`.
 
-A decoded message keeps the frame, a tag -> raw-value dict and the flat (tag, value, ...) list;
-each typed attribute is converted on first access and cached. That keeps `decode()` close to the
+A decoded message keeps its `_wire.WireSource` (the frame, the flat (tag, value, ...) list, a tag
+-> raw-value dict built on first need); each typed attribute is converted on first access and
+cached. Where each value comes from (the generated fast path or the careful path) is told in
+`_wire`. That keeps `decode()` close to the
 cost of splitting the frame while still checking what a FIX engine must check at once: the
 header layout, the MsgType, required tags and duplicated tags. `Message.validate()` forces every
 conversion when a caller wants all errors up front.
@@ -25,12 +27,10 @@ from ._fields import (
     REJECT_INCORRECT_FORMAT,
     REJECT_TAG_REPEATED,
     REJECT_VALUE_OUT_OF_RANGE,
-    SOH,
     Conv,
     Defect,
     FieldInfo,
     GroupInfo,
-    Src,
     _add,
     _new,
     _offset_of,
@@ -38,10 +38,12 @@ from ._fields import (
 )
 from ._wire import (
     Entries,
+    WireSource,
+    _msgtype_in,
     _parse_group,
-    _raw_of,
     _walk_header,
-    _wire,
+    record_raw,
+    record_wire,
 )
 from .errors import DecodeError
 from .redaction import SECRET_TAGS
@@ -57,7 +59,10 @@ class FixRecord:
     Typed attributes are properties; decoded instances convert the wire value on first access.
     """
 
-    _src: Src | None = attrs.field(default=None, init=False)
+    # decoded: the message's raw source (shared by its header and group entries); built: None
+    _src: WireSource | None = attrs.field(default=None, init=False)
+    # a decoded group entry: its own fields, a span of the source's flat list; else None
+    _flat: list[bytes] | None = attrs.field(default=None, init=False)
     # decoded: the next field read converts every field (`_fill`); a message and its header
     # start False (their first read converts one field: a handler often reads only a few)
     # None once every plain field is converted (a filled record, a walked header or entry)
@@ -94,26 +99,26 @@ class FixRecord:
         src = self._src
         if src is None:  # pragma: no cover - constructed instances always have their slots set
             return None
-        if self._WALKED and _walk_header(self):
+        careful = src.careful
+        if self._WALKED and not careful and _walk_header(self):
             return None
-        wire = src[1]
-        if wire is None:
-            wire = _wire(src)
+        wire = record_wire(self)
         groups = self._GROUPS
         if groups:  # a group absent from the frame reads None without a lookup (or exception)
-            present = src[6] if src[6] is not None else wire  # a message's tags; an entry's own
+            present = src.present if self._flat is None else wire  # a message's tags; an entry's
             for ginfo in groups:
                 if ginfo.key not in present:
                     _set(self, ginfo.slot, None)
-        try:  # the generated straight-line converters: every value converts in the common case
-            self._fast_fill(wire, src[3])
-            self._eager = None
-            return None
-        except _CONVERT_ERRORS:
-            pass  # one does not: the loop below leaves it lazy for `_load` to name
+        if not careful:
+            try:  # the fast path: the generated straight-line converters
+                self._fast_fill(wire, src.dollars)
+                self._eager = None
+                return None
+            except _CONVERT_ERRORS:
+                pass  # one does not: the careful loop below leaves it lazy for `_load` to name
         get = wire.get
         bad = None
-        for slot, key, dec, info in self._CONV_D if src[3] else self._CONV:
+        for slot, key, dec, info in self._CONV_D if src.dollars else self._CONV:
             raw = get(key)
             if raw is None:
                 _set(self, slot, None)
@@ -153,7 +158,7 @@ class FixRecord:
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: Src
+        flat: list[bytes], j: int, count: int, src: WireSource
     ) -> tuple[list[FixRecord], int] | None:
         """Read ``count`` entries of this class from ``flat[j:]`` (generated per entry class
         without nested groups, see `_flat_entries`).
@@ -171,14 +176,14 @@ class FixRecord:
         """A field read for the first time: the first of a message converts only itself, any
         later one (and any of a group entry) converts every field of the record."""
         if self._eager is False:  # `_load`'s common case, inline: a handler's first read
-            self._eager = True
-            src = self._src
+            self._eager = True  # (a message or its header: their source is the message's)
+            src: Any = self._src
             _attr, slot, _tag, key, _name, dec, dec_dollars, _secret = info
-            raw = _raw_of(src, key)  # type: ignore[arg-type]
+            raw = src.raw(key)
             if raw is None:
                 _set(self, slot, None)
                 return None
-            if dec_dollars is not None and src[3]:  # type: ignore[index]
+            if dec_dollars is not None and src.dollars:
                 dec = dec_dollars
             try:
                 value = dec(raw)
@@ -197,24 +202,24 @@ class FixRecord:
         if src is None:  # pragma: no cover - constructed instances always have their slots set
             raise AttributeError(info.attr)
         _attr, slot, tag, key, name, dec, dec_dollars, _secret = info
-        raw = wire.get(key) if wire is not None else _raw_of(src, key)
+        raw = wire.get(key) if wire is not None else record_raw(self, key)
         if raw is None:
             value = None
         else:
-            if src[3] and dec_dollars is not None:
+            if src.dollars and dec_dollars is not None:
                 dec = dec_dollars
             try:
                 value = dec(raw)
             except (ValueError, UnicodeDecodeError, ArithmeticError) as exc:
                 text = f"{self._what()}: {name}({tag}) has an invalid value: {exc}"
-                defects = src[4]
+                defects = src.defects
                 if defects is None:
                     raise DecodeError(
                         text,
-                        raw=src[0],
-                        msg_type=self._msgtype_of(src),
+                        raw=src.frame,
+                        msg_type=src.msg_type(),
                         tag=tag,
-                        offset=_offset_of(src, key),
+                        offset=_offset_of(src.frame, key),
                         reject_reason=REJECT_INCORRECT_FORMAT,
                     ) from None
                 # tolerant: the attribute reads None, the defect keeps the raw value
@@ -227,7 +232,7 @@ class FixRecord:
         src = self._src
         if src is None:  # pragma: no cover
             raise AttributeError(info.attr)
-        value = _parse_group(self, info, src)
+        value = _parse_group(self, info)
         _set(self, info.slot, value)
         return value
 
@@ -243,7 +248,7 @@ class FixRecord:
         if self._eager is not None:
             bad = self._fill()
             if bad is not None:
-                wire = _wire(src)
+                wire = record_wire(self)
                 for info in bad:
                     self._load(info, wire)
         self._load_groups()
@@ -257,15 +262,6 @@ class FixRecord:
                 value = self._load_group(ginfo)
             if value.__class__ is Entries:
                 value._all()
-
-    @staticmethod
-    def _msgtype_of(src: Src) -> str | None:
-        frame: bytes = src[0]
-        start = frame.find(b"\x0135=")
-        if start < 0:
-            return None
-        end = frame.find(SOH, start + 4)
-        return frame[start + 4 : end].decode("latin-1")
 
     # -- value protocol -------------------------------------------------------------------------
 
@@ -324,7 +320,7 @@ class FixRecord:
         if bad is not None:
             # raises the DecodeError that names the first bad field in wire order (or, tolerant,
             # records each)
-            wire = _wire(src)
+            wire = record_wire(self)
             order = {key: i for i, key in enumerate(wire)}
             for info in sorted(bad, key=lambda info: order[info.key]):
                 self._load(info, wire)
@@ -346,7 +342,7 @@ class FixRecord:
                         REJECT_VALUE_OUT_OF_RANGE,
                         f"{self._what()}: {info.name}({info.tag}) value {value!r} is not one "
                         "the spec lists",
-                        _wire(src).get(info.key),
+                        record_wire(self).get(info.key),
                     ),
                 )
         for ginfo in self._GROUPS:
@@ -481,7 +477,7 @@ class Message(FixRecord):
         except AttributeError:
             src = self._src
             assert src is not None
-            flat = src[2]
+            flat = src.flat
             known = self._KNOWN
             # an invalid tag number (tolerant decode only) is not a field: its defect keeps it
             value = tuple(
@@ -501,9 +497,9 @@ class Message(FixRecord):
         message you built, or one decoded strictly, has none.
         """
         src = self._src
-        if src is None or src[4] is None:
+        if src is None or src.defects is None:
             return ()
-        return tuple(src[4])
+        return tuple(src.defects)
 
     def check(self) -> tuple[Defect, ...]:
         """Convert every field now and list every problem instead of raising the first one.
@@ -518,12 +514,12 @@ class Message(FixRecord):
         src = self._src
         if src is None:
             return ()
-        defects = src[4]
+        defects = src.defects
         if defects is None:
-            defects = src[4] = []
-        tags = src[2][0::2]
+            defects = src.defects = []
+        tags = src.flat[0::2]
         if self._GROUPS and len(set(tags)) != len(tags):
-            for d in _repeats(type(self), src[0], tags):
+            for d in _repeats(type(self), src.frame, tags):
                 _add(defects, d)
         self._check_into(defects)
         self.header._check_into(defects)
@@ -542,7 +538,7 @@ class Message(FixRecord):
         if src is None:
             return None
         key = str(tag).encode()
-        flat = src[2]
+        flat = src.flat
         for i in range(0, len(flat), 2):
             if flat[i] == key:
                 value: bytes = flat[i + 1]
@@ -553,7 +549,7 @@ class Message(FixRecord):
     def raw(self) -> bytes | None:
         """The frame this message was decoded from (None for a message you built)."""
         src = self._src
-        return src[0] if src is not None else None
+        return src.frame if src is not None else None
 
     @property
     def header(self) -> Any:
@@ -568,6 +564,7 @@ class Message(FixRecord):
             h = self._header = _new(self._HEADER_CLS)
             h._blank()
             h._src = src
+            h._flat = None
             h._eager = False
         return h
 
@@ -586,9 +583,9 @@ class Message(FixRecord):
         """
         src = self._src
         if src is not None:
-            tags = src[2][0::2]
+            tags = src.flat[0::2]
             if len(set(tags)) != len(tags):
-                _check_repeats(type(self), src[0], tags)
+                _check_repeats(type(self), src.frame, tags)
             self.header._load_all()
         FixRecord.validate(self)
         return self
@@ -611,7 +608,7 @@ class UnknownMessage(Message):
         except AttributeError:
             src = self._src
             assert src is not None
-            value: str = src[2][5].decode("latin-1")
+            value: str = src.flat[5].decode("latin-1")
             self._msg_type = value
             return value
 
@@ -641,7 +638,7 @@ def _check_repeats(cls: type[Message], frame: bytes, tags: list[bytes]) -> None:
     group_tags = cls._GROUP_TAGS
     for t in tags:
         if t in seen and t not in group_tags:
-            mt = cls._msgtype_of([frame])
+            mt = _msgtype_in(frame)
             raise DecodeError(
                 f"{cls.__name__} (35={mt}): tag {t.decode('latin-1')} appears more than once",
                 raw=frame,

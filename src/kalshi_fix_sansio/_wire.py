@@ -1,23 +1,42 @@
-"""Where a decoded record's raw values come from: the frame's flat (tag, value, ...) list, the tag
-dicts built from it (a message's own fields without its entries), its repeating groups (cut into
-entries and typed by the generated walk, or by the careful parser that names what is wrong) and
-its header (typed by a walk from the first field after 35). The records themselves are in
-`_message`.
+"""Where every value of a decoded message comes from, in one place.
+
+A decoded message keeps one `WireSource`: the frame, its field list (``flat``: tag, value, tag,
+value, ...), the set of its tags, its defects, the header places of a remembered tag layout, and
+the tag -> raw value dict built on first need. Its header and every group entry keep the same
+source; an entry also keeps its own span of the field list (``FixRecord._flat``).
+
+A typed value comes from one of two paths:
+
+* the fast path, generated per class (`kalshi_fix_sansio._generated`): ``_fast_fill`` converts
+  every plain field of a record from the tag dict with straight-line converters and caches,
+  ``_walk`` converts the header in one pass over the fields after 35, and ``_walk_entries`` cuts
+  and converts a group's entries in one pass; each gives up (an exception, or None / -1) on
+  anything it does not expect, and the careful path takes over for that record.
+* the careful path, written once here and in `_message`: the careful field splitter
+  (`_decode.split_fields` with ``by_length``), `FixRecord._fill`'s loop and `FixRecord._load`
+  (each field's `FieldInfo` decoder from `_values`, one at a time, naming a value that does not
+  convert as a `DecodeError` or, decoded tolerantly, a `Defect`), and `_careful_group` (cuts the
+  entries at their delimiters and names what is wrong with the group).
+
+A message decoded with ``careful=True`` (`_decode.Codec.decode`) takes the careful path for every
+value, from the split on: it is the reference the fast path is tested against
+(``tests/test_differential.py``). A handler's first read of one field of a message converts that
+field alone (`FixRecord._get`, with the careful decoders); any later read converts the record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, NamedTuple, overload
 
 from ._fields import (
     _WALK_ERRORS,
     REJECT_GROUP_COUNT,
     REJECT_INCORRECT_FORMAT,
     REJECT_REQUIRED_TAG_MISSING,
+    SOH,
     Defect,
     GroupInfo,
-    Src,
     _add,
     _new,
 )
@@ -26,28 +45,132 @@ from .errors import DecodeError
 if TYPE_CHECKING:
     from ._message import FixRecord, Message
 
-def _wire(src: Src) -> dict[bytes, bytes]:
-    """Tag -> raw value of a record's own fields (a message: header and body, not its groups)."""
-    wire: dict[bytes, bytes] | None = src[1]
-    if wire is None:
-        cls = src[5]
-        if cls is not None and cls._GROUP_TAGS and not _fields_after_groups(cls):
-            wire = src[1] = _own_wire(cls, src[2], src[6])
-        else:
-            wire = src[1] = _pairs(src[2])
-    return wire
+# The raw MsgSeqNum, SenderCompID, TargetCompID, PossDupFlag (== b"Y") and SendingTime (b"" when
+# absent) of a message: what a session checks every message by (`WireSource.session_header`).
+SessionHeader = tuple[bytes | None, bytes | None, bytes | None, bool, bytes]
 
 
-def _raw_of(src: Src, key: bytes) -> bytes | None:
-    """One raw value of a record (its first occurrence), without building the tag dict when a
-    message's tag cannot be one its groups hold too: one read of a few fields stays cheap."""
-    wire: dict[bytes, bytes] | None = src[1]
-    if wire is not None:
-        return wire.get(key)
-    cls = src[5]
-    if cls is None or key in cls._GROUP_TAGS:
-        return _wire(src).get(key)
-    flat: list[bytes] = src[2]
+class WireSource:
+    """The raw source of one decoded message, shared by its header and its group entries.
+
+    Attributes:
+        frame: the frame as received.
+        flat: its fields, ``[tag, value, tag, value, ...]`` (8, 9, 35 first).
+        dollars: session-unit prices are in dollars (else integer cents).
+        defects: decoded tolerantly: what is wrong (shared with the header and the entries, and
+            filled as values are read); decoded strictly: None.
+        cls: the message's class.
+        present: every tag of the frame (shared by every message of a remembered layout).
+        header_at: where each header field's value is in ``flat``, in `Header` field order (-1:
+            absent), for a message of a remembered layout with a plain header; else None.
+        careful: every value of the message comes from the careful path (see the module).
+    """
+
+    __slots__ = ("_by_tag", "cls", "defects", "dollars", "flat", "frame", "header_at", "present")
+
+    careful = False  # `CarefulSource` says True
+
+    def __init__(
+        self,
+        frame: bytes,
+        flat: list[bytes],
+        dollars: bool,
+        defects: list[Defect] | None,
+        cls: type[Message],
+        present: frozenset[bytes],
+        header_at: tuple[int, ...] | None,
+    ) -> None:
+        self.frame = frame
+        self.flat = flat
+        self.dollars = dollars
+        self.defects = defects
+        self.cls = cls
+        self.present = present
+        self.header_at = header_at
+        self._by_tag: dict[bytes, bytes] | None = None
+
+    def by_tag(self) -> dict[bytes, bytes]:
+        """Tag -> raw value of the message's own fields (header and body, not its groups'); a
+        tag given twice keeps its first value. Built on first need."""
+        wire = self._by_tag
+        if wire is None:
+            cls = self.cls
+            if cls._GROUP_TAGS and not _fields_after_groups(cls):
+                wire = self._by_tag = _own_wire(cls, self.flat, self.present)
+            else:
+                wire = self._by_tag = _pairs(self.flat)
+        return wire
+
+    def raw(self, key: bytes) -> bytes | None:
+        """One raw value of the message's own fields (its first occurrence), without building
+        the tag dict when the tag cannot be one its groups hold too: a read of a few fields
+        stays cheap."""
+        wire = self._by_tag
+        if wire is not None:
+            return wire.get(key)
+        if key in self.cls._GROUP_TAGS:
+            return self.by_tag().get(key)
+        return _first(self.flat, key)
+
+    def msg_type(self) -> str | None:
+        """MsgType(35) as received."""
+        return _msgtype_in(self.frame)
+
+    def header_raw(self, keys: frozenset[bytes]) -> dict[bytes, bytes]:
+        """Tag -> raw value of the header fields present (``keys``: the header's tags), read
+        from the front of the frame: header fields follow 8, 9 and 35, so only those few
+        pairs are looked at; a header field placed later in the frame (allowed, unusual) is
+        found through the full tag dict."""
+        flat = self.flat
+        out: dict[bytes, bytes] = {}
+        i = 6
+        last = len(flat) - 2
+        tag = flat[6]  # a decoded frame has 8, 9, 35 and at least one field more
+        while tag in keys:
+            out[tag] = flat[i + 1]
+            if i == last:
+                break
+            i += 2
+            tag = flat[i]
+        if b"34" not in out or b"49" not in out or b"56" not in out or b"52" not in out:
+            out = {k: v for k, v in self.by_tag().items() if k in keys}
+        return out
+
+    def session_header(self, places: tuple[int, ...], keys: frozenset[bytes]) -> SessionHeader:
+        """The raw MsgSeqNum, SenderCompID, TargetCompID, PossDupFlag and SendingTime: from the
+        remembered layout's places when it has them (``places``: where those five are among
+        ``header_at``), else from the front of the frame (``keys``: the header's tags)."""
+        at = self.header_at
+        if at is None:
+            header = self.header_raw(keys)
+            return (
+                header.get(b"34"),
+                header.get(b"49"),
+                header.get(b"56"),
+                header.get(b"43") == b"Y",
+                header.get(b"52", b""),
+            )
+        flat = self.flat
+        seq, sender, target, poss_dup, sent = [at[p] for p in places]
+        return (
+            flat[seq] if seq > 0 else None,
+            flat[sender] if sender > 0 else None,
+            flat[target] if target > 0 else None,
+            poss_dup > 0 and flat[poss_dup] == b"Y",
+            flat[sent] if sent > 0 else b"",
+        )
+
+
+class CarefulSource(WireSource):
+    """A `WireSource` whose every value comes from the careful path (the fast path's reference)."""
+
+    __slots__ = ()
+
+    careful = True
+
+
+def _first(flat: list[bytes], key: bytes) -> bytes | None:
+    """The value of tag ``key``'s first field in a flat list (None: absent)."""
     i = 0
     try:
         while True:
@@ -57,6 +180,32 @@ def _raw_of(src: Src, key: bytes) -> bytes | None:
             i += 1
     except ValueError:
         return None
+
+
+def _msgtype_in(frame: bytes) -> str | None:
+    """MsgType(35) of a frame as received (None: it has none)."""
+    start = frame.find(b"\x0135=")
+    if start < 0:
+        return None
+    end = frame.find(SOH, start + 4)
+    return frame[start + 4 : end].decode("latin-1")
+
+
+def record_wire(rec: FixRecord) -> dict[bytes, bytes]:
+    """Tag -> raw value of a decoded record's own fields: a message's or header's from its
+    source, a group entry's from its span (first occurrence of a tag)."""
+    span = rec._flat
+    if span is None:
+        return rec._src.by_tag()  # type: ignore[union-attr]
+    return _pairs(span)
+
+
+def record_raw(rec: FixRecord, key: bytes) -> bytes | None:
+    """One raw value of a decoded record's own fields (its first occurrence)."""
+    span = rec._flat
+    if span is None:
+        return rec._src.raw(key)  # type: ignore[union-attr]
+    return _first(span, key)
 
 
 def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
@@ -113,45 +262,35 @@ def _own_keys(cls: type[Message]) -> frozenset[bytes]:
 
 
 def header_raw(msg: FixRecord, keys: frozenset[bytes]) -> dict[bytes, bytes]:
-    """Raw values of the header fields of a decoded message, read from the front of the frame.
-
-    Cheaper than the typed header for the session's per-message checks: header fields follow
-    8, 9 and 35, so only those few pairs are looked at; a header field placed later in the
-    frame (allowed, unusual) is found through the full tag dict.
-
-    Args:
-        msg: a decoded message.
-        keys: the header tags (as bytes).
-
-    Returns:
-        tag -> raw value for the header fields present.
-    """
+    """Raw values of the header fields of a decoded message (see `WireSource.header_raw`)."""
     src = msg._src
     assert src is not None
-    flat: list[bytes] = src[2]
-    out: dict[bytes, bytes] = {}
-    i = 6
-    last = len(flat) - 2
-    tag = flat[6]  # a decoded frame has 8, 9, 35 and at least one field more
-    while tag in keys:
-        out[tag] = flat[i + 1]
-        if i == last:
-            break
-        i += 2
-        tag = flat[i]
-    if b"34" not in out or b"49" not in out or b"56" not in out or b"52" not in out:
-        wire = _wire(src)
-        out = {k: v for k, v in wire.items() if k in keys}
-    return out
+    return src.header_raw(keys)
 
 
-def _parse_group(owner: FixRecord, info: GroupInfo, src: Src) -> Sequence[FixRecord] | None:
+class GroupPlace(NamedTuple):
+    """Where one repeating group of a decoded record is: what its parsers read."""
+
+    owner: type[FixRecord]  # the record's class (no reference to the record: no cycle)
+    info: GroupInfo
+    src: WireSource  # the message's source
+    flat: list[bytes]  # the record's fields: a message's whole list, or an entry's span
+    raw: bytes  # the count field's value
+    i: int  # the count tag's position in ``flat``
+    declared: int  # the entries its count declares (read tolerantly with none: ``len(flat)``)
+
+
+def _parse_group(owner: FixRecord, info: GroupInfo) -> Sequence[FixRecord] | None:
     """A group's entries (None when its count tag is absent): `Entries` (typed as they are
-    read) when its count is readable and its entries hold no nested group, else the careful
-    parser's tuple."""
-    flat: list[bytes] = src[2]
+    read) when its count is readable, its entries hold no nested group and the message is not
+    read carefully, else the careful parser's tuple."""
+    src = owner._src
+    assert src is not None
+    flat = owner._flat
+    if flat is None:
+        flat = src.flat
     key = info.key
-    # the count tag's first occurrence at an even (tag) position: where `_raw_of` finds it
+    # the count tag's first occurrence at an even (tag) position: where `record_raw` finds it
     i = 0
     try:
         while True:
@@ -165,18 +304,18 @@ def _parse_group(owner: FixRecord, info: GroupInfo, src: Src) -> Sequence[FixRec
     n = len(flat)
     # bounded before use: no message holds more entries than it has fields
     count = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
-    if 0 < count <= n // 2 and not info.entry._GROUPS:
-        return Entries(type(owner), info, src, raw, i, count)
+    if 0 < count <= n // 2 and not info.entry._GROUPS and not src.careful:
+        return Entries(GroupPlace(type(owner), info, src, flat, raw, i, count))
     if count < 0 or count > n // 2:
         problem = "is not a number" if count < 0 else "is more than the message can hold"
-        error = _group_error(owner, info, src, f"count {raw!r} {problem}", info.tag)
-        defects = src[4]
+        error = _group_error(type(owner), info, src, f"count {raw!r} {problem}", info.tag)
+        defects = src.defects
         if defects is None:
             raise error
         # tolerant: read the entries that are there
         _add(defects, Defect(info.tag, REJECT_INCORRECT_FORMAT, str(error), raw))
         count = n
-    return _careful_group(owner, info, src, raw, i, count)
+    return _careful_group(GroupPlace(type(owner), info, src, flat, raw, i, count))
 
 
 class Entries(Sequence["FixRecord"]):
@@ -192,38 +331,29 @@ class Entries(Sequence["FixRecord"]):
     (an entry typed by two of them at once may be two equal objects).
     """
 
-    __slots__ = ("_count", "_done", "_i", "_info", "_owner", "_raw", "_src", "_state")
+    __slots__ = ("_at", "_done", "_state")
 
-    def __init__(
-        self, owner: type[FixRecord], info: GroupInfo, src: Src, raw: bytes, i: int, count: int
-    ) -> None:
-        self._owner = owner  # its class: the message holds this sequence (no reference cycle)
-        self._info = info
-        self._src = src
-        self._raw = raw
-        self._i = i  # the count tag's position in the flat list
-        self._count = count
+    def __init__(self, at: GroupPlace) -> None:
+        self._at = at
         # the entries typed so far and where the next one starts, replaced as one value: two
         # threads reading at once each see a consistent pair
-        self._state: tuple[tuple[FixRecord, ...], int] = ((), i + 2)
+        self._state: tuple[tuple[FixRecord, ...], int] = ((), at.i + 2)
         self._done: tuple[FixRecord, ...] | None = None
 
     def _all(self) -> tuple[FixRecord, ...]:
         done = self._done
         if done is None:
             typed, j = self._state
-            src = self._src
-            entry_cls = self._info.entry
-            flat: list[bytes] = src[2]
-            walked = _walk(entry_cls, src, j, self._count - len(typed))
+            at = self._at
+            entry_cls = at.info.entry
+            flat = at.flat
+            walked = _walk(entry_cls, at.src, flat, j, at.declared - len(typed))
             if walked is not None and not (
                 walked[1] < len(flat) and flat[walked[1]] in entry_cls._TAGS
             ):
                 done = (*typed, *walked[0])
             else:  # a member out of the walk's order: the careful parser decides
-                done = _careful_group(
-                    self._owner, self._info, src, self._raw, self._i, self._count
-                )
+                done = _careful_group(at)
             self._done = done
         return done
 
@@ -237,11 +367,12 @@ class Entries(Sequence["FixRecord"]):
         done = self._done
         if done is not None:
             return done[k]
-        if k.__class__ is int and 0 <= k < self._count:
+        at = self._at
+        if k.__class__ is int and 0 <= k < at.declared:
             typed, j = self._state
             if k < len(typed):
                 return typed[k]
-            walked = _walk(self._info.entry, self._src, j, k + 1 - len(typed))
+            walked = _walk(at.info.entry, at.src, at.flat, j, k + 1 - len(typed))
             if walked is not None:
                 typed = (*typed, *walked[0])
                 self._state = (typed, walked[1])
@@ -266,23 +397,22 @@ class Entries(Sequence["FixRecord"]):
 
 
 def _walk(
-    entry_cls: type[FixRecord], src: Src, j: int, count: int
+    entry_cls: type[FixRecord], src: WireSource, flat: list[bytes], j: int, count: int
 ) -> tuple[list[FixRecord], int] | None:
     """``count`` entries from ``flat[j]`` typed by the entry class's generated walk, and where
     it stopped; None when they are not laid out as the walk expects."""
     if count <= 0:
         return [], j
     try:
-        return entry_cls._walk_entries(src[2], j, count, src)
+        return entry_cls._walk_entries(flat, j, count, src)
     except _WALK_ERRORS:
         return None
 
 
-def _careful_group(
-    owner: FixRecord | type[FixRecord], info: GroupInfo, src: Src, raw: bytes, i: int, count: int
-) -> tuple[FixRecord, ...]:
+def _careful_group(at: GroupPlace) -> tuple[FixRecord, ...]:
     """The careful parser: cuts the entries at their delimiters, naming what is wrong."""
-    frame, _, flat, use_dollars, defects = src[:5]
+    owner, info, src, flat, raw, i, count = at
+    defects = src.defects
     n = len(flat)
     entry_cls = info.entry
     delim = entry_cls._DELIMITER
@@ -322,8 +452,7 @@ def _careful_group(
             seen.add(t)
             j += 2
         sub = flat[start:j]
-        d = dict(zip(sub[0::2], sub[1::2], strict=True))
-        missing = required - d.keys()
+        missing = required.difference(sub[0::2])
         if missing:
             if defects is None:
                 tag = min(int(t) for t in missing)
@@ -340,16 +469,17 @@ def _careful_group(
                 _add(defects, Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{text}required tag {tag}"))
         entry = _new(entry_cls)
         entry._blank()
-        entry._src = [frame, d, sub, use_dollars, defects, None, None]
+        entry._src = src
+        entry._flat = sub
         entry._eager = True
         entries.append(entry)
     return tuple(entries)
 
 
 def _group_error(
-    owner: FixRecord | type[FixRecord],
+    owner: type[FixRecord],
     info: GroupInfo,
-    src: Src,
+    src: WireSource,
     problem: str,
     tag: int,
     reason: int = REJECT_INCORRECT_FORMAT,
@@ -357,9 +487,9 @@ def _group_error(
     """The error for a repeating-group problem (its text built only when there is one)."""
     return DecodeError(
         f"{owner._what()}: group {info.name}({info.tag}): {problem}",
-        raw=src[0],
+        raw=src.frame,
         tag=tag,
-        msg_type=owner._msgtype_of(src),
+        msg_type=src.msg_type(),
         reject_reason=reason,
     )
 
@@ -371,10 +501,10 @@ def _walk_header(h: FixRecord) -> bool:
     src = h._src
     assert src is not None
     try:
-        end = h._walk(src[2], 6, src[3])
+        end = h._walk(src.flat, 6, src.dollars)
     except _WALK_ERRORS:
         end = -1
-    if end >= 0 and end - 6 == 2 * len(_header_keys(type(h)).intersection(src[6])):
+    if end >= 0 and end - 6 == 2 * len(_header_keys(type(h)).intersection(src.present)):
         h._eager = None  # every field converted
         return True
     h._blank()  # what the walk set is not to be trusted: the tag-dict path converts each field

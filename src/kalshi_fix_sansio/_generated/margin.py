@@ -26,6 +26,7 @@ from .._encode import EncodeSpec as _EncodeSpec
 from .._fields import GroupInfo as _G
 from .._fields import _LAZY, _new, _set
 from .._decode import Codec as _Codec
+from .._wire import WireSource as _WireSource
 from .._decode import rfq_dollars as _rfq_dollars
 from .._decode import rfq_units_for as _rfq_units_for
 from .._encode import encode_group as _encode_group
@@ -587,9 +588,9 @@ class Party(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"448":
@@ -611,7 +612,8 @@ class Party(FixRecord):
                 return None
 
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
@@ -699,9 +701,9 @@ class MiscFee(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"137":
@@ -737,7 +739,8 @@ class MiscFee(FixRecord):
                 return None
 
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
@@ -811,9 +814,9 @@ class CollateralAmountChange(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"1704":
@@ -835,7 +838,8 @@ class CollateralAmountChange(FixRecord):
                 return None
 
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
@@ -886,9 +890,9 @@ class MarketDataRequestRelatedSym(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"55":
@@ -903,7 +907,8 @@ class MarketDataRequestRelatedSym(FixRecord):
                 return None
 
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
@@ -1000,9 +1005,9 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"269":
@@ -1049,7 +1054,8 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
                 e._md_entry_date = None
                 e._md_entry_time = None
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
@@ -1254,9 +1260,9 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"279":
@@ -1357,7 +1363,8 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                 e._cl_ord_id = None
                 e._alloc_account = None
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i

@@ -26,6 +26,7 @@ from .._encode import EncodeSpec as _EncodeSpec
 from .._fields import GroupInfo as _G
 from .._fields import _LAZY, _new, _set
 from .._decode import Codec as _Codec
+from .._wire import WireSource as _WireSource
 from .._decode import rfq_dollars as _rfq_dollars
 from .._decode import rfq_units_for as _rfq_units_for
 from .._encode import encode_group as _encode_group
@@ -786,9 +787,9 @@ class Party(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"448":
@@ -810,7 +811,8 @@ class Party(FixRecord):
                 return None
 
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
@@ -898,9 +900,9 @@ class MiscFee(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"137":
@@ -936,7 +938,8 @@ class MiscFee(FixRecord):
                 return None
 
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
@@ -1010,9 +1013,9 @@ class CollateralAmountChange(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"1704":
@@ -1034,7 +1037,8 @@ class CollateralAmountChange(FixRecord):
                 return None
 
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
@@ -1085,9 +1089,9 @@ class MarketDataRequestRelatedSym(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"55":
@@ -1102,7 +1106,8 @@ class MarketDataRequestRelatedSym(FixRecord):
                 return None
 
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
@@ -1199,9 +1204,9 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"269":
@@ -1244,7 +1249,8 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
                 return None
 
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
@@ -1453,9 +1459,9 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"279":
@@ -1554,7 +1560,8 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                 e._cl_ord_id = None
                 e._alloc_account = None
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
@@ -1660,9 +1667,9 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"448":
@@ -1684,7 +1691,8 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
                 e._party_role = None
 
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
@@ -1929,9 +1937,9 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"20182":
@@ -1960,7 +1968,8 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
                 return None
 
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
@@ -2017,9 +2026,9 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
 
     @staticmethod
     def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: list[Any]
+        flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        frame, dollars, defects = src[0], src[3], src[4]
+        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"20186":
@@ -2034,7 +2043,8 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
                 return None
 
 
-            e._src = [frame, None, flat[j:i], dollars, defects, None, None]
+            e._src = src
+            e._flat = flat[j:i]
             e._eager = None
             out.append(e)
             j = i
