@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio._billing import RateBilling
 from kalshi_fix_sansio._checks import InboundChecks
-from kalshi_fix_sansio._generated.common import Header
 from kalshi_fix_sansio._inbound import Inbound
 from kalshi_fix_sansio._outbound import Outbound, sending_time
 from kalshi_fix_sansio._recovery import GapRecovery
