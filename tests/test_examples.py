@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -51,6 +52,20 @@ class Gateway:
         self.gw = MockGateway(product, keys=keys, tls=True)
         if exchange is not None:
             self.gw.exchange = exchange
+        # every message the exchange handles is counted and told (wait_for waits on it)
+        self.changed = threading.Condition()
+        self.handled: list[str] = []
+        handle = self.gw.exchange.handle
+
+        def handle_and_tell(session_id: str, message: Any, now: float) -> Any:
+            try:
+                return handle(session_id, message, now)
+            finally:
+                with self.changed:
+                    self.handled.append(message.MSG_TYPE)
+                    self.changed.notify_all()
+
+        self.gw.exchange.handle = handle_and_tell  # type: ignore[method-assign]
         self.gw.start_in_thread()
         bids, asks = BOOK[product]
         self.gw.seed_market(SYMBOL[product], bids=bids, asks=asks)
@@ -66,6 +81,20 @@ class Gateway:
 
     def open_orders(self) -> list[Any]:
         return self.gw.call(lambda: self.gw.exchange.open_orders(self.key_id))
+
+    def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
+        """Wait until ``condition()`` holds, checking it after each message the exchange
+        handles (no polling)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.changed:
+                count = len(self.handled)
+            if condition():  # outside the lock: it may ask the gateway's loop (`call`)
+                return
+            with self.changed:
+                remaining = deadline - time.monotonic()
+                if not self.changed.wait_for(lambda n=count: len(self.handled) > n, remaining):
+                    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(params=["prediction", "margin"])
@@ -89,14 +118,6 @@ def start(script: str, *args: str) -> subprocess.Popen[str]:
         [sys.executable, str(EXAMPLES / script), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def load(script: str) -> ModuleType:
@@ -165,14 +186,17 @@ def test_market_maker_quotes_requotes_and_cancels_on_shutdown(tmp_path: Path) ->
             return sorted((o.side, o.price) for o in gateway.open_orders())
 
         # around the mid of 0.40 / 0.45 (0.425), one cent away, on the cent, in one group
-        wait_until(lambda: quotes() == [("1", Decimal("0.41")), ("2", Decimal("0.44"))], "quotes")
+        gateway.wait_for(
+            lambda: quotes() == [("1", Decimal("0.41")), ("2", Decimal("0.44"))], "quotes"
+        )
         groups = {o.order_group_id for o in gateway.open_orders()}
         assert len(groups) == 1 and None not in groups
         # a better bid moves the mid to 0.435: the quotes are replaced (same orders, new prices)
         order_ids = {o.order_id for o in gateway.open_orders()}
         gateway.gw.seed_market("HIGHNY-23DEC31", bids=[(Decimal("0.42"), Decimal(10))])
-        wait_until(lambda: quotes() == [("1", Decimal("0.42")), ("2", Decimal("0.45"))],
-                   "requotes")
+        gateway.wait_for(
+            lambda: quotes() == [("1", Decimal("0.42")), ("2", Decimal("0.45"))], "requotes"
+        )
         assert {o.order_id for o in gateway.open_orders()} == order_ids
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, out + err
@@ -197,7 +221,8 @@ def test_recorder_writes_frames_that_kalshi_fix_decode_reads(
     out_file = tmp_path / "md.log"
     proc = start("trio_md_recorder.py", *gateway.args("KalshiMD"), "--messages", "3",
                  "--seconds", "20", "--out", str(out_file))
-    wait_until(lambda: out_file.exists() and "35=W" in out_file.read_text(), "the snapshot")
+    # the subscription is handled (its snapshot goes out first) before the book changes
+    gateway.wait_for(lambda: "V" in gateway.handled, "the subscription")
     bids, _ = BOOK[gateway.product]
     for step in (1, 2):  # two more bid levels: two incremental refreshes
         price = bids[0][0] - Decimal(step) / 100
@@ -291,7 +316,7 @@ def test_selectors_loop_streams_the_book_and_logs_out(gateway: Gateway) -> None:
         f"{SYMBOL[gateway.product]}: bid 25.00 @ {bid} | ask 30.00 @ {ask}",
         "logged out (by us)",
     ]
-    wait_until(lambda: gateway.gw.connected() == [], "the gateway to see the logout")
+    assert gateway.gw.connected() == []  # released before the gateway answered the Logout
 
 
 def test_selectors_loop_reports_a_refused_logon(gateway: Gateway) -> None:
