@@ -14,7 +14,6 @@ import io
 import json
 import re
 import shlex
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
@@ -88,8 +87,9 @@ class Live:
     def note(self, name: str) -> None:
         orders = {o.cl_ord_id: order_record(o) for o in self.tracker}
         positions = [position_record(self.tracker.positions[s]) for s in sorted(self.tracker.positions)]
+        # the next message is logged later: it needs a round trip (microseconds at least) and
+        # the log's stamps have microseconds
         self.moments[name] = (datetime.now(timezone.utc), orders, positions)
-        time.sleep(0.01)  # the next message is logged strictly later
 
 
 def trade_story(log: Path) -> Live:

@@ -151,7 +151,10 @@ def test_stopping_the_gateway_with_open_connections_reports_no_asyncio_error() -
             _, writer = await asyncio.open_connection("127.0.0.1", gw.ports["KalshiNR"])
             writer.write(partial)
             writers.append(writer)
-        await asyncio.sleep(0.2)  # every connection task waits for its Logon
+        # every connection task waits for its Logon: the gateway counts a connection in its
+        # task's first step, which runs to the first read; turns of the loop, no timer
+        while gw._counter < len(writers):
+            await asyncio.sleep(0)
         await gw.stop()
         for _ in range(10):  # let the tasks' done callbacks run
             await asyncio.sleep(0)
