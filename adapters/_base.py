@@ -1,12 +1,10 @@
 """What the blocking, asyncio and trio sessions do the same way, whatever their loop.
 
 `SessionBase` is the loop-independent half of every adapter's session object: the core's
-`Driver` (supervisor, order tracker, books, drop-copy catch-up and the event queue with its
-`QueuePolicy`), the checks and the TLS context of `open`, `send`, the properties, the message
-log calls and the same log lines (`log_event`). `AsyncSessionBase` adds the awaitable reading API of the
-asyncio and trio sessions (`next_event`, `events`, ``async for``, `wait_for`, `run`, `place`,
-`cancel`) over two hooks each loop provides: `AsyncSessionBase._now` and
-`AsyncSessionBase._wait_changed`.
+`Driver` (supervisor, order tracker, books, drop-copy catch-up, the event queue with its
+`QueuePolicy`, and the loop's rules), the checks and the TLS context of `open`, `send`, the
+properties, the message log calls and the same log lines (`log_event`). The asyncio and trio
+sessions add the awaitable reading API of `_async.AsyncSessionBase`.
 
 Every session keeps an `OrderTracker` (``session.tracker``), fed by the driver with every
 event as the bytes are read (before the application sees it, however slowly it reads). What
@@ -18,21 +16,19 @@ Rate limits (``SessionConfig.rate_limiter``): the core refuses what its buckets 
 ``rate_limit="wait"`` (the default) `SessionBase._offer` returns that delay and the adapter
 waits it, then offers again; with ``"raise"`` the core's refusal reaches the caller.
 
-An adapter subclasses one of them and keeps only what its loop needs: sockets or streams,
-TLS handshakes, sleeping, waking and the background thread or task. No protocol decision is
-made here: the supervisor makes them all.
+An adapter keeps only what its loop needs: sockets or streams, TLS handshakes, sleeping,
+waking and the background thread or task. No protocol decision is made here: the driver makes
+them all.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
-import math
 import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 import attrs
@@ -60,7 +56,7 @@ from kalshi_fix_sansio.events import (
     RejectReceived,
     Timeout,
 )
-from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport, KillSwitch
+from kalshi_fix_sansio.killswitch import KillReport, KillSwitch
 from kalshi_fix_sansio.metrics import SessionMetrics
 from kalshi_fix_sansio.risk import BookSource, RiskLimits
 from kalshi_fix_sansio.session import Session
@@ -71,7 +67,7 @@ from kalshi_fix_sansio.supervisor import (
     Supervisor,
     TransportError,
 )
-from kalshi_fix_sansio.tracker import OrderTracker, TrackedOrder
+from kalshi_fix_sansio.tracker import OrderTracker
 
 from ._client import ConnectOptions, describe_target
 from ._transport import (
@@ -104,52 +100,6 @@ RateLimitMode = Literal["wait", "raise"]
 """What a session does with a message its rate limiter cannot take yet: ``"wait"`` until it can
 (`place`, `cancel`, the blocking `send`, the async ``send_when_allowed``), or ``"raise"``
 `RateLimitExceeded` at once."""
-
-
-def new_driver(
-    config: SessionConfig,
-    options: ConnectOptions,
-    *,
-    tracker: OrderTracker,
-    cursor: ExecCursor,
-    catch_up: bool | None,
-    policy: QueuePolicy,
-    risk_limits: RiskLimits | None = None,
-    risk_books: Books | BookSource | None = None,
-    metrics: SessionMetrics | None = None,
-) -> Driver:
-    """The core's `Driver` for one session, configured from the connection options.
-
-    Args:
-        config: the session config.
-        options: backoff, reconnect and maintenance options; the endpoint names the peer.
-        tracker: the session's order tracker (kept across its connections and opens).
-        cursor: where drop-copy catch-up resumes (kept across opens).
-        catch_up: see `Driver`.
-        policy: the event queue's policy.
-        risk_limits: pre-trade limits (see `Driver`).
-        risk_books: the books ``max_price_distance`` reads (see `Driver`).
-        metrics: the session's counters (kept across its opens; see `Driver`).
-
-    Returns:
-        A driver (not started).
-    """
-    return Driver(
-        config,
-        backoff=options.backoff,
-        reconnect=options.reconnect,
-        maintenance_reset=options.maintenance_reset,
-        peer=options.endpoint,
-        tracker=tracker,
-        cursor=cursor,
-        catch_up=catch_up,
-        policy=policy,
-        risk_limits=risk_limits,
-        risk_books=risk_books,
-        metrics=metrics,
-        write_timeout=options.connect_timeout,
-        max_buffered=MAX_BUFFERED_OUTBOUND,
-    )
 
 
 def log_fields(config: SessionConfig) -> dict[str, str]:
@@ -258,37 +208,11 @@ def make_queue_policy(max_queued_events: int | None, policy: QueuePolicy | None)
     return attrs.evolve(policy, max_events=max_queued_events)
 
 
-def closed_error(supervisor: Driver | Supervisor | None, crash: Exception | None = None) -> Exception:
-    """What reading from a session with no event left raises.
-
-    Args:
-        supervisor: the session's driver or supervisor (None: never opened).
-        crash: what stopped the session's task or thread unexpectedly (e.g. a
-            `LocalProtocolError` from `loopback_addresses`), raised as is.
-
-    Returns:
-        The crash, the supervisor's failure, or a `TransportError` / `LocalProtocolError`.
-    """
-    if crash is not None:
-        return crash
-    if supervisor is None:
-        return LocalProtocolError("not connected: open the session first (`with` / `async with` it)")
-    if supervisor.failure is not None:
-        return supervisor.failure
-    return TransportError("the session is closed")
-
-
 def matched(event: Event | None, timeout: float | None) -> Event:
     """The event `wait_for` found; None (nothing matched in time) raises `TimeoutError`."""
     if event is None:
         raise TimeoutError(f"no matching event within {timeout:g} s")
     return event
-
-
-async def maybe_await(result: object) -> None:
-    """Await a callback's result when it is awaitable (a coroutine function's)."""
-    if inspect.isawaitable(result):
-        await result
 
 
 class SessionBase:
@@ -376,10 +300,7 @@ class SessionBase:
         """Orders, fills and positions of this session (fed with every event as it is read)."""
         self._setup()
         self._risk_limits, self._risk_books = risk_limits, risk_books
-        new_driver(  # check the catch-up and risk options now, not at open
-            config, options, tracker=self.tracker, cursor=self.cursor, catch_up=catch_up,
-            policy=self.queue_policy, risk_limits=risk_limits, risk_books=risk_books,
-        )
+        self._new_driver(None)  # check the catch-up and risk options now, not at open
 
     # -- what each adapter provides -------------------------------------------------------
 
@@ -621,17 +542,7 @@ class SessionBase:
         context = ssl_context_for(self.options.endpoint, self.options.ssl_context)
         if self.options.message_log is not None:
             self.options.message_log.open()
-        sup = self.driver = new_driver(
-            self.config,
-            self.options,
-            tracker=self.tracker,
-            cursor=self.cursor,
-            catch_up=self._catch_up,
-            policy=self.queue_policy,
-            risk_limits=self._risk_limits,
-            risk_books=self._risk_books,
-            metrics=self._metrics,
-        )
+        sup = self.driver = self._new_driver(self._metrics)
         sup.observer = self._observe
         if self._halt_reason is not None:
             sup.halt(self._halt_reason)
@@ -642,6 +553,18 @@ class SessionBase:
         )
         sup.start(self._clock())
         return sup, context
+
+    def _new_driver(self, metrics: SessionMetrics | None) -> Driver:
+        """The core's `Driver` for an open, from the session's options (not started)."""
+        options = self.options
+        return Driver(
+            self.config, backoff=options.backoff, reconnect=options.reconnect,
+            maintenance_reset=options.maintenance_reset, peer=options.endpoint,
+            tracker=self.tracker, cursor=self.cursor, catch_up=self._catch_up,
+            policy=self.queue_policy, risk_limits=self._risk_limits,
+            risk_books=self._risk_books, metrics=metrics,
+            write_timeout=options.connect_timeout, max_buffered=MAX_BUFFERED_OUTBOUND,
+        )
 
     def _observe(self, event: Event) -> None:
         """Every event as the driver reads it (before the application sees it): logged, and a
@@ -661,7 +584,15 @@ class SessionBase:
         return sup.connections > 0
 
     def _closed_error(self) -> Exception:
-        return closed_error(self.driver, self._crash)
+        """What reading from a session with no event left raises: what stopped its thread or
+        task unexpectedly (e.g. a `LocalProtocolError` from `loopback_addresses`), else the
+        driver's failure, else `TransportError` (closed) or `LocalProtocolError` (never
+        opened)."""
+        if self._crash is not None:
+            return self._crash
+        if self.driver is None:
+            return LocalProtocolError(f"not connected: {self._OPEN_HINT}")
+        return self.driver.failure or TransportError("the session is closed")
 
     def _check_failed(self) -> None:
         """Raise what ended the session, if it did not end with a clean close."""
@@ -721,258 +652,6 @@ class SessionBase:
             return None
         self._delivered.append(item)
         return item[0]
-
-
-class AsyncSessionBase(SessionBase):
-    """The asyncio and trio sessions: `SessionBase` plus the awaitable reading API."""
-
-    def _now(self) -> float:
-        """The loop's monotonic clock, which times every wait."""
-        raise NotImplementedError  # pragma: no cover - each adapter says
-
-    async def _wait_changed(self, deadline: float) -> None:
-        """Wait until something changes or `_now` reaches ``deadline`` (``math.inf``: none)."""
-        raise NotImplementedError  # pragma: no cover - each adapter says
-
-    async def next_event(self, timeout: float | None = None) -> Event | None:
-        """The next event, waiting up to ``timeout`` seconds (None: until one comes).
-
-        Raises:
-            LogonRefused, ConnectionFailed, TransportError: the session ended (after the
-                events queued before that were returned).
-        """
-        return await self._wait(lambda _: True, timeout)
-
-    async def events(self, timeout: float | None = None) -> AsyncIterator[Event]:
-        """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
-        while (event := await self.next_event(timeout)) is not None:
-            yield event
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self.events()
-
-    async def wait_for(
-        self, predicate: Callable[[Event], bool], timeout: float | None, send: Message | None = None
-    ) -> Event:
-        """Optionally send a message, then wait for an event satisfying ``predicate``.
-
-        Events skipped meanwhile stay queued, in order.
-
-        Raises:
-            TimeoutError: none came within ``timeout`` seconds (None: wait forever).
-            LogonRefused, ConnectionFailed, TransportError: the session ended first.
-        """
-        if send is not None:
-            await self.send_when_allowed(send)
-        return matched(await self._wait(predicate, timeout), timeout)
-
-    async def send_when_allowed(self, message: Message, *, resubscribe: bool = False) -> int:
-        """`send`, first waiting as long as the core says the rate limiter needs to take
-        ``message`` (``rate_limit="wait"``, the default; with ``"raise"``: as `send`).
-
-        Raises:
-            RateLimitExceeded: ``rate_limit="raise"`` and no tokens now, or it never fits.
-            TransportError, LocalProtocolError, EncodeError: as `send`.
-        """
-        return await self._send_paced(message, resubscribe=resubscribe)
-
-    async def _send_paced(
-        self, message: Message, *, resubscribe: bool = False
-    ) -> int:
-        while True:
-            seq, delay = self._offer(message, resubscribe=resubscribe)
-            if seq is not None:
-                return seq
-            deadline = self._now() + delay
-            while self._now() < deadline:
-                await self._wait_changed(deadline)
-
-    async def run(self, until: Callable[[], bool] | None = None) -> None:
-        """Wait until ``until()`` is true or the session ends (for ``on_event`` users).
-
-        Raises:
-            LogonRefused, ConnectionFailed, TransportError: the session failed.
-        """
-        await self._until(lambda: until is not None and until())
-        self._check_failed()
-
-    async def place(
-        self, order: Message, *, timeout: float | None = PLACE_TIMEOUT, until: Until = "ack"
-    ) -> TrackedOrder:
-        """Send a NewOrderSingle (or OrderCancelReplaceRequest) and wait for Kalshi's answer.
-
-        Args:
-            order: the order (its ClOrdID must be new to ``tracker``).
-            timeout: seconds to wait (None: forever).
-            until: ``"ack"``: until acknowledged (New, a fill, Replaced) or already final;
-                ``"filled"``: until final (filled, canceled, expired; a replace is followed).
-
-        Returns:
-            A snapshot of the tracked order (``status`` says which state ended the wait).
-
-        Raises:
-            OrderRejected: Kalshi rejected it (150=8, 35=9 or 35=j), with its reason.
-            TimeoutError: no answer in time (the order stays tracked).
-            RateLimitExceeded: ``rate_limit="raise"`` and the rate limiter cannot take it now
-                (with ``"wait"``, the default, it waits first: not counted in ``timeout``).
-            LogonRefused, ConnectionFailed, TransportError: the session ended first.
-        """
-        return await self._settle(self._waiter(order, until), order, timeout)
-
-    async def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
-        """Send an OrderCancelRequest and wait for its answer: the order's Canceled report.
-
-        Returns:
-            A snapshot of the order (looked up through the request's ClOrdID).
-
-
-        Raises:
-            OrderRejected: an OrderCancelReject (35=9) or 35=j answered it.
-            TimeoutError: no answer in time.
-            RateLimitExceeded: as `place`.
-        """
-        return await self._settle(self._waiter(request), request, timeout)
-
-    async def kill(
-        self,
-        *,
-        timeout: float | None = KILL_TIMEOUT,
-        halt: bool = True,
-        use_groups: bool = True,
-        fallback_after: float = DEFAULT_FALLBACK_AFTER,
-        confirm: bool | None = None,
-    ) -> KillReport:
-        """Take every open order of this session off the book by the fastest documented means
-        (`kalshi_fix_sansio.killswitch`: one 35=q on KalshiNR; order-group triggers and single
-        35=F on KalshiRT) and wait until the tracker shows none open.
-
-        With the connection down, it waits for the supervisor's reconnect, then acts (within
-        ``timeout``). Never raises for what Kalshi answers: the report says it.
-
-        Args:
-            timeout: seconds to wait (None: until done or the session ends).
-            halt: also refuse new orders and replaces (`TradingHalted`) until `rearm`.
-            use_groups: trigger order groups where 35=q is not available.
-            fallback_after: seconds before an order a 35=q or a trigger did not cancel gets
-                its own 35=F.
-            confirm: once the tracker shows nothing open, wait for a drop-copy replay
-                (EventResendRequest from the cursor) to confirm it, cancelling what it reveals
-                open; None: on a session that catches up (KalshiNR, ``catch_up`` on). The
-                report's ``confirmed`` says how it went.
-
-        Returns:
-            The `KillReport`: done, or what is still open and why.
-
-        Raises:
-            LocalProtocolError: the session was never opened.
-        """
-        kill = self._start_kill(halt, use_groups, fallback_after, confirm)
-        await self._await_kill(kill, self._now() + (math.inf if timeout is None else timeout))
-        return self._kill_report(kill)
-
-    async def _await_kill(self, kill: KillSwitch, deadline: float) -> None:
-        while kill.finished_at is None and self._now() < deadline and not self._ended():
-            await self._wait_changed(deadline)
-
-    async def _settle(
-        self, waiter: OrderWaiter, message: Message, timeout: float | None
-    ) -> TrackedOrder:
-        """Send ``message``, then wait until the driver settled ``waiter``."""
-        try:
-            await self._send_paced(message)
-            deadline = self._now() + (math.inf if timeout is None else timeout)
-            while not waiter.done:
-                if self._now() >= deadline:
-                    raise waiter.timeout_error(timeout)
-                if self._ended():
-                    raise self._closed_error()
-                await self._wait_changed(deadline)
-        finally:
-            if not waiter.done:
-                self._forget(waiter)
-        return waiter.outcome()
-
-    async def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
-        deadline = self._now() + (math.inf if timeout is None else timeout)
-        while (event := self._take(predicate)) is None:
-            if self._now() >= deadline:
-                return None
-            if self._ended():
-                raise self._closed_error()
-            await self._wait_changed(deadline)
-        return event
-
-    async def _until(self, done: Callable[[], bool]) -> None:
-        """Wait until ``done()`` or the session's task ends."""
-        while not done() and not self._ended():
-            await self._wait_changed(math.inf)
-
-    async def _await_logon(self, sup: Driver) -> bool:
-        await self._until(lambda: self._logged_on(sup))
-        return self._logged_on(sup)
-
-    async def _deliver(self, sup: Driver) -> None:
-        """Run the callbacks: ``on_event`` with every unread event, ``on_reconnect`` when due
-        (reading goes on meanwhile: the driver keeps the tracker and the books current)."""
-        ran = False
-        while self._callback_due(sup):
-            event, reconnected = self._take_callback(sup)
-            if event is not None and self.on_event is not None:
-                await maybe_await(self.on_event(event))
-            if reconnected and self.on_reconnect is not None:
-                await maybe_await(self.on_reconnect(self))
-                self._flush(sup)
-            ran = True
-        if ran:
-            self._wake()  # whoever waits on what the callbacks did
-
-
-
-class AsyncKillAll:
-    """``kill_all`` of the asyncio and trio clients (mixed into their `ClientBase`)."""
-
-    _made_sessions: Callable[[], list[Any]]
-
-    async def kill_all(
-        self,
-        *,
-        timeout: float | None = KILL_TIMEOUT,
-        halt: bool = True,
-        use_groups: bool = True,
-        fallback_after: float = DEFAULT_FALLBACK_AFTER,
-        confirm: bool | None = None,
-    ) -> list[KillReport]:
-        """``await session.kill(...)`` on every open order-entry session this client made, at
-        once (one deadline for all).
-
-        Returns:
-            One `KillReport` per session killed (none open: an empty list).
-        """
-        return await kill_sessions(
-            self._made_sessions(), timeout=timeout, halt=halt, use_groups=use_groups,
-            fallback_after=fallback_after, confirm=confirm,
-        )
-
-async def kill_sessions(
-    sessions: list[AsyncSessionBase],
-    *,
-    timeout: float | None,
-    halt: bool,
-    use_groups: bool,
-    fallback_after: float,
-    confirm: bool | None = None,
-) -> list[KillReport]:
-    """``kill_all`` of the async clients: start the kill on every open order-entry session at
-    once, then wait for all of them (one deadline)."""
-    started = [
-        (s, s._start_kill(halt, use_groups, fallback_after, confirm)) for s in kill_targets(sessions)
-    ]
-    if not started:
-        return []
-    deadline = started[0][0]._now() + (math.inf if timeout is None else timeout)
-    for session, kill in started:
-        await session._await_kill(kill, deadline)
-    return [session._kill_report(kill) for session, kill in started]
 
 
 def kill_targets(sessions: list[Any]) -> list[Any]:

@@ -8,21 +8,14 @@
             async for event in md.events(timeout=30):
                 print(event)
 
-A pump over the core's `Driver`, which makes every decision (reconnects, backoff, sequence
-resets, refused Logons, logout on close, the event queue, the slow-peer verdict, what `place`
-and `cancel` wait for). Each transport callback is one driver call, then the bytes it answered
-go to the transport: `_Connection.connection_made` tells the driver the connection is up (no
-bytes can come before it), ``data_received`` feeds it (the order tracker, the books and the
-queue are current at once, no task switch on the way in). One background task per session
-connects (`loop.create_connection`, TLS from `ssl_context_for`), sleeps until the driver's
-next deadline and fires its timers, so heartbeats and TestRequests flow while the application
-is busy elsewhere; ``on_event`` and ``on_reconnect`` run in it (an awaitable result is
-awaited). It wakes only when the driver needs it sooner (`Driver.wake_needed`), a callback
-is due or the connection ends.
-
-`AsyncSession.send` is synchronous: it hands the message to the core and writes the bytes to
-the transport's buffer at once, so a forgotten ``await`` cannot lose a message (and an
-``await`` by mistake fails loudly: an int is not awaitable).
+A pump over the core's `Driver`, which makes every decision. Each transport callback is one
+driver call, then its answer goes to the transport (``connection_made`` included: no byte
+comes before the driver knows the connection); what is read is in the tracker, the books and
+the queue at once. A task per session connects (TLS from `ssl_context_for`), sleeps until the
+driver's next deadline, fires its timers and runs ``on_event`` / ``on_reconnect`` (awaited
+when awaitable); it is woken only when the driver needs it sooner, a callback is due or the
+connection ends. `AsyncSession.send` is synchronous: the bytes go to the transport's buffer at
+once, so a forgotten ``await`` cannot lose a message (and a wrong ``await`` fails loudly).
 """
 
 from __future__ import annotations
@@ -48,7 +41,7 @@ from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
 from ._aio import within
-from ._base import AsyncKillAll, AsyncSessionBase
+from ._async import AsyncKillAll, AsyncSessionBase
 from ._client import MAX_QUEUED_EVENTS, ClientBase
 from ._transport import loopback_addresses
 

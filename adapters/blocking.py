@@ -7,18 +7,14 @@
         for event in md.events(timeout=30):
             print(event)
 
-The core's `Driver` makes every decision (reconnects, backoff, sequence resets, refused Logons,
-logout on close, the event queue); this module opens sockets (TLS from `ssl_context_for`),
-waits and moves bytes, under one lock per session. The thread that waits (`next_event`,
-``events``, `wait_for`, `place`, `cancel`, `kill`, `run`, `open`, a rate-limit wait) reads the
-socket itself, feeds the driver and writes what it answers: a report goes from the socket to
-the caller without a hand-off between threads. `send` writes to the socket from the calling
-thread. A background thread per session connects and reconnects, and while nobody waits (for
-longer than `IDLE_HANDOFF`) it reads the socket and fires the core's timers, so heartbeats and
-TestRequests flow and the tracker stays current while the application is busy. ``on_event``
-and ``on_reconnect`` run in a callback thread of the session (they may call `send`), so a slow
-callback never stops the reading. Reading never pauses for a slow application: the driver's
-`QueuePolicy` decides what happens when events pile up unread.
+A pump over the core's `Driver`, which makes every decision, under one lock per session. The
+thread that waits (`next_event`, ``events``, `wait_for`, `place`, `cancel`, `kill`, `run`,
+`open`, a rate-limit wait) reads the socket itself, feeds the driver and writes its answers: a
+report reaches the caller with no hand-off between threads. `send` writes from the calling
+thread. A background thread connects, reconnects and, while nobody waits (`IDLE_HANDOFF`),
+reads and fires the timers, so heartbeats flow while the application is busy. ``on_event``
+and ``on_reconnect`` run in a callback thread of the session (a slow callback never stops the
+reading).
 """
 
 from __future__ import annotations
@@ -243,7 +239,7 @@ class BlockingSession(SessionBase):
     ) -> TrackedOrder:
         """Send a NewOrderSingle (or OrderCancelReplaceRequest) and wait for Kalshi's answer.
 
-        As `AsyncSessionBase.place <kalshi_fix_sansio.adapters._base.AsyncSessionBase.place>`
+        As `AsyncSessionBase.place <kalshi_fix_sansio.adapters._async.AsyncSessionBase.place>`
         (``until="ack"`` or ``"filled"``; a rate-limit wait first), blocking.
 
         Raises:
@@ -268,7 +264,7 @@ class BlockingSession(SessionBase):
     ) -> KillReport:
         """Take every open order of this session off the book and wait until none is open.
 
-        As `AsyncSessionBase.kill <kalshi_fix_sansio.adapters._base.AsyncSessionBase.kill>`
+        As `AsyncSessionBase.kill <kalshi_fix_sansio.adapters._async.AsyncSessionBase.kill>`
         (one 35=q on KalshiNR; order-group triggers and single 35=F on KalshiRT; with the
         connection down it waits for the reconnect; ``confirm``: a drop-copy replay confirms
         nothing is open, by default where the session catches up), blocking.

@@ -10,23 +10,16 @@
 
     trio.run(main)
 
-A pump over the core's `Driver`, which makes every decision (reconnects, backoff, sequence
-resets, refused Logons, logout on close, the event queue, the slow-peer verdict, what `place`
-and `cancel` wait for). It connects with `trio.open_tcp_stream`, then does TLS from
-`ssl_context_for` on the connected socket: a non-blocking `ssl.SSLSocket` driven with
-`trio.lowlevel.wait_readable` / ``wait_writable`` (measured: `trio.SSLStream`, whose TLS runs
-in Python over memory BIOs, costs 1.56x the instructions and 1.4x the system calls per order;
-see docs/decisions.md). ``async with`` opens a nursery (or pass your own to
-`TrioSession.open`) holding the session's task, which connects, sleeps until the driver's next
-deadline, fires its timers and finishes writes, with a reader task per connection that hands
-every byte read to the driver at once (the order tracker and the books are current as the
-bytes are read), so heartbeats and TestRequests flow while the application is busy.
-``on_event`` / ``on_reconnect`` run in the session's task (an awaitable result is awaited).
-
-`TrioSession.send` is synchronous: the core takes the message and its bytes are written to the
-socket at once (what the socket cannot take yet, the session's task writes, in order, as soon as
-it can), so a forgotten ``await`` cannot lose a message (and an ``await`` by mistake fails
-loudly).
+A pump over the core's `Driver`, which makes every decision. It connects with
+`trio.open_tcp_stream`, then does TLS (`ssl_context_for`) on the connected socket: a
+non-blocking `ssl.SSLSocket` driven with `trio.lowlevel.wait_readable` / ``wait_writable``
+(`trio.SSLStream` was measured at 1.56x the instructions and 1.4x the system calls per order:
+docs/decisions.md). ``async with`` opens a nursery (or pass yours to `TrioSession.open`) for
+the session's task, which connects, sleeps until the driver's next deadline, fires its timers,
+finishes writes and runs ``on_event`` / ``on_reconnect``; a reader task per connection feeds
+every byte read to the driver at once. `TrioSession.send` is synchronous: its bytes go to the
+socket at once (what it cannot take yet, the task writes, in order), so a forgotten ``await``
+cannot lose a message (and a wrong ``await`` fails loudly).
 """
 
 from __future__ import annotations
@@ -57,7 +50,7 @@ from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
-from ._base import AsyncKillAll, AsyncSessionBase
+from ._async import AsyncKillAll, AsyncSessionBase
 from ._client import MAX_QUEUED_EVENTS, ClientBase
 from ._transport import READ_CHUNK, loopback_addresses
 
