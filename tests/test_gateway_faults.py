@@ -377,8 +377,8 @@ def test_silent_gateway_on_kalshi_rt_reconnects_and_recovers_both_ways(
     prediction_gateway: GatewayHarness,
 ) -> None:
     h = prediction_gateway
-    # TestRequest after 1 s of silence, give up after 2.5 s
-    with open_session(h, True, test_request_factor=0.2, disconnect_factor=0.5) as oe:
+    # TestRequest after 0.75 s of silence, give up after 1.75 s
+    with open_session(h, True, test_request_factor=0.15, disconnect_factor=0.35) as oe:
         rec = Recorder(oe, h)
         rec.trade("q-1")
         h.gateway.faults.silent = True
@@ -474,10 +474,8 @@ def test_a_second_connection_with_the_same_key_gets_already_exists(
         with pytest.raises(ConnectionFailed, match="already exists"):
             rt.open()
     assert not rec.of(Reconnected) and not rec.of(CloseTransport)
-    # after a clean logout the key is free again
-    deadline = time.monotonic() + 3
-    while h.gateway.connected() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    # after a clean logout the key is free again (released before the gateway answered it)
+    assert h.gateway.connected() == []
     with open_session(h, False) as again:
         Recorder(again, h).trade("x-2")
 
@@ -617,10 +615,7 @@ def test_bad_input_never_crashes_the_gateway(prediction_gateway: GatewayHarness)
         rec.pump_for(0.1)
         assert not rec.of(Reconnected) and not rec.of(CloseTransport)
         rec.assert_exactly_once("before", "after")
-        deadline = time.monotonic() + 3
-        while h.gateway.connected() != ["key-1"] and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert h.gateway.connected() == ["key-1"]
+        assert h.gateway.connected() == ["key-1"]  # key-2 released before its Logout went out
     # and key-2 can log on and trade normally afterwards
     with make_client(h, "key-2").order_entry() as other:
         Recorder(other, h).trade("key-2-trades")
