@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -880,9 +879,20 @@ def run_chain(directory: Path, seed: int) -> ChainReport:
                 proc.wait()
                 assert proc.stderr is not None
                 raise AssertionError(f"writer failed (run {run}): {proc.stderr.read()!r}")
-            time.sleep(rng.uniform(0.0, 0.060))
+            # the kill's moment, chosen by what the writer reports, not by a timer: after a
+            # random number of completed calls, or (one run in two) as a compaction starts
+            read = [first]
+            wanted, at_compaction = rng.randrange(0, 1500), rng.random() < 1 / 2
+            while len(read) < wanted or at_compaction:
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                read.append(line)
+                if at_compaction and line == b"C\n":
+                    break
             proc.send_signal(signal.SIGKILL)
             rest, err = proc.communicate()
+            rest = b"".join(read[1:]) + rest
         finally:
             if proc.poll() is None:
                 proc.kill()
