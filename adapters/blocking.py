@@ -508,13 +508,13 @@ class BlockingSession(SessionBase):
             raw = socket.create_connection((address, ep.port), timeout=timeout)
             try:
                 raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                sock = raw
                 if context is not None:
-                    sock = context.wrap_socket(raw, server_hostname=ep.server_hostname)
+                    raw = context.wrap_socket(raw, server_hostname=ep.server_hostname)
+                raw.settimeout(0.0)  # non-blocking from now on: `_step` waits in select
             except BaseException:
                 raw.close()
                 raise
-            sock.settimeout(0.0)  # non-blocking from now on: `_step` waits in select
+            sock = raw
         except OSError as exc:
             error = exc
         finally:
