@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 from collections import deque
 
-from ._statedoc import render_page
 from .errors import LocalProtocolError, RemoteProtocolError
 from .events import CloseTransport, Event
 
@@ -272,6 +271,8 @@ def render_markdown() -> str:
     Returns:
         Markdown: a transition table and its diagram.
     """
+    from ._statedoc import render_page  # the docs' drawing, not needed to run a session
+
     rows = [(ACCEPTOR_START[0], ACCEPTOR_START[1], ACCEPTOR_START[2], "acceptor")]
     rows += [
         (s, t, n, "initiator" if (s, t) == (_S.IDLE, _T.START) else "")
@@ -307,6 +308,8 @@ def render_supervisor_markdown() -> str:
     Returns:
         Markdown: a transition table with the actions, and its diagram.
     """
+    from ._statedoc import render_page
+
     rows = SUPERVISOR_TRANSITIONS.items()
     return render_page(
         header="DO NOT EDIT: generated from src/kalshi_fix_sansio/_states.py "
