@@ -67,11 +67,12 @@ BEGIN = "<!-- tick-results -->"
 END = "<!-- /tick-results -->"
 SYMBOL = "BENCH-TICK"
 OUT_SYMBOL = "BENCH-TICK-OUT"
-KINDS = ("blocking", "asyncio", "trio", "kalshi-sdk")
+KINDS = ("blocking", "asyncio", "trio", "blocking-lazy", "kalshi-sdk")
 NAMES = {
     "blocking": "blocking (threads)",
     "asyncio": "asyncio",
     "trio": "trio",
+    "blocking-lazy": "blocking (threads), validate_messages=False",
     "kalshi-sdk": "kalshi-sdk (its own asyncio client)",
 }
 WAIT = 120.0  # seconds to wait for one tick's order (slow under valgrind)
@@ -167,7 +168,10 @@ def cl_ord_id(i: int) -> str:
 
 
 def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> None:
-    """``ticks`` ticks through our adapter ``kind``."""
+    """``ticks`` ticks through our adapter ``kind`` (``-lazy``: both sessions with
+    ``validate_messages=False``, values converted when read)."""
+    flags = {"validate_messages": False} if kind.endswith("-lazy") else {}
+    kind = kind.removesuffix("-lazy")
     from kalshi_fix_sansio import ApplicationMessage
     from kalshi_fix_sansio import prediction as p
     from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
@@ -212,7 +216,7 @@ def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> Non
 
         md_client = client(FixClient, t.md_key, "KalshiMD", t.md_port)
         oe_client = client(FixClient, t.oe_key, "KalshiNR", t.oe_port)
-        with md_client.market_data() as md, oe_client.order_entry() as oe:
+        with md_client.market_data(**flags) as md, oe_client.order_entry(**flags) as oe:
             md.wait_for(snapshot, WAIT, send=subscribe)
             ready()
             while tick.n < ticks:  # type: ignore[attr-defined]
@@ -226,7 +230,7 @@ def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> Non
     async def loop(cls: Any) -> None:
         md_client = client(cls, t.md_key, "KalshiMD", t.md_port)
         oe_client = client(cls, t.oe_key, "KalshiNR", t.oe_port)
-        async with md_client.market_data() as md, oe_client.order_entry() as oe:
+        async with md_client.market_data(**flags) as md, oe_client.order_entry(**flags) as oe:
             await md.wait_for(snapshot, WAIT, send=subscribe)
             ready()
             while tick.n < ticks:  # type: ignore[attr-defined]
