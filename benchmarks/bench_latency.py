@@ -1,22 +1,27 @@
 """End-to-end latency: order -> acknowledgement round trip on loopback TLS, per adapter.
 
-    .venv/bin/python benchmarks/bench_latency.py [--quick] [--orders N] [--block N] [--write-docs]
+    .venv/bin/python benchmarks/bench_latency.py [--quick] [--orders N] [--procs N] [--block N]
+        [--write-docs]
 
 The mock gateway (``kalshi-fix mock-gateway``) runs in its own process, serving TLS on free
-loopback ports with a throwaway certificate and the well-known mock API key. This process runs
-a client of each adapter (blocking, asyncio, trio) on KalshiNR and, for each order: sends a
-NewOrderSingle (a GTC limit buy that rests: it crosses nothing) and waits for its
-ExecutionReport (ExecType NEW, matched on ClOrdID). The round trip is the time from just before
-``send`` to the moment the matching event is returned to the application: our encode, TLS
-write, the gateway's decode / matching / encode, TLS read, framing, decode, header checks and
-the event hand-off.
+loopback ports with a throwaway certificate and the well-known mock API key. Each client kind
+(our blocking, asyncio and trio adapters on KalshiNR, the two floors, kalshi-sdk's client) runs
+in ``--procs`` processes of its own (``--child``: a fresh interpreter each), one at a time, the
+kinds rotating from one pass to the next. A process sends ``--orders`` orders in blocks of
+``--block`` (each block a fresh Logon, not timed): for each, a NewOrderSingle (a GTC limit buy
+that rests: it crosses nothing), then it waits for its ExecutionReport (ExecType NEW, matched
+on ClOrdID). The round trip is the time from just before ``send`` to the moment the matching
+event is returned to the application: our encode, TLS write, the gateway's decode / matching /
+encode, TLS read, framing, decode, header checks and the event hand-off.
 
-The adapters are measured in interleaved blocks (blocking, asyncio, trio, blocking, ...; each
-block a fresh Logon, not timed) so a machine whose speed drifts treats them alike. Reported per
-adapter: median and p99 of the round trips, the client's CPU time per order
-(``time.process_time`` of this process over the timed loop, background threads included) and
-the gateway process's CPU time per order over the same loop (Linux: the sum of its threads'
-``/proc/<pid>/task/*/schedstat``; "—" elsewhere).
+Why processes: a client process runs fast or about 25 % slower for its whole life, at random,
+so a single process per kind can show 1.24x or 0.78x for the same code. Each process is
+labelled fast or slow (`speed_modes`: a kind's processes split at the widest step of their
+client CPU per order above `MODE_GAP`), and the targets compare a client with kalshi-sdk's
+processes of the same mode (`mode_ratios`). Reported per process: median and p99 of the round
+trips, the client's CPU time per order (``time.process_time`` of the process over its timed
+loops, background threads included) and the gateway process's CPU time per order over the
+same loops (Linux: the sum of its threads' ``/proc/<pid>/task/*/schedstat``; "—" elsewhere).
 
 The two floor rows are not clients (they are not judged against the target). Both log on once
 with a Logon built by our encoder, then send pre-encoded NewOrderSingle frames (MsgSeqNum,
@@ -28,13 +33,13 @@ gateway. `AioRawFix` moves them through an asyncio `Protocol` on asyncio's own T
 (``loop.create_connection(ssl=...)``, as our asyncio adapter and kalshi-sdk's client do),
 resolving a future in its read callback: the least an asyncio client's round trip can be.
 
-Market data: messages per second through a logged-on client Session (4 KiB chunks, framing,
-checks, decode) with a ``Books`` applying every message, in process (no socket): the
-client-side cost of a market-data stream.
+Market data (in the parent process): messages per second through a logged-on client Session
+(4 KiB chunks, framing, checks, decode) with a ``Books`` applying every message, in process (no
+socket): the client-side cost of a market-data stream.
 
 kalshi-sdk (PyPI ``kalshi-sdk``; needs Python >= 3.12, ``bash scripts/bench-peers`` runs this
 benchmark with it installed): when importable, its own asyncio ``FixClient`` takes part in the
-same interleaved blocks against the same gateway process (KalshiNR, TLS with the gateway's
+same rotation of processes against the same gateway process (KalshiNR, TLS with the gateway's
 certificate as its CA, a fresh RSA key registered with the gateway with ``--key``: it signs its
 Logon with RSA-PSS only; our clients keep the mock Ed25519 key; the Logon is not timed). Its
 round trip ends when the ExecutionReport, decoded in its ``on_message`` callback with
