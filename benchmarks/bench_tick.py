@@ -225,6 +225,7 @@ def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> Non
                 if order is not None:
                     oe.send(order)
                     tick.n += 1  # type: ignore[attr-defined]
+            ready()
         return
 
     async def loop(cls: Any) -> None:
@@ -238,6 +239,7 @@ def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> Non
                 if order is not None:
                     oe.send(order)
                     tick.n += 1  # type: ignore[attr-defined]
+            ready()
 
     if kind == "asyncio":
         from kalshi_fix_sansio.adapters.asyncio import FixClient as AioClient
@@ -303,27 +305,30 @@ def run_kalshi_sdk(ticks: int, t: Target, ready: Callable[[], None]) -> None:
             await asyncio.wait_for(subscribed, WAIT)
             ready()
             await asyncio.wait_for(done, WAIT * max(1, ticks))
+            ready()
 
     asyncio.run(main())
 
 
 def child_main(kind: str, ticks: int, t: Target, hooks: bool) -> None:
     """One client process: subscribe, say ready on stdout, handle ``ticks`` ticks, then print
-    what it measured (one JSON line)."""
+    what it measured (one JSON line). The client calls ``ready`` when subscribed and again
+    after its last order: its CPU per tick is the process's CPU between the two."""
     stamps = Stamps()
     if hooks:
         install_hooks(stamps)
     cpu: list[float] = []
 
     def ready() -> None:
-        print("ready", flush=True)
         cpu.append(time.process_time())
+        if len(cpu) == 1:
+            print("ready", flush=True)
 
     if kind == "kalshi-sdk":
         run_kalshi_sdk(ticks, t, ready)
     else:
         run_ours(kind, ticks, t, ready)
-    used = time.process_time() - cpu[0] if cpu else 0.0
+    used = cpu[1] - cpu[0] if len(cpu) > 1 else 0.0
     print(json.dumps({"latencies": stamps.latencies, "cpu": used}), flush=True)
 
 
