@@ -43,6 +43,7 @@ import random
 import re
 import statistics
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -296,9 +297,9 @@ def samples() -> Corpus:
     )
 
 
-def corpora(quick: bool = False) -> list[Corpus]:
+def corpora(quick: bool = False, session_log: Path = SESSION_LOG) -> list[Corpus]:
     generated = generated_corpus(1, 1) if quick else generated_corpus()
-    return [samples(), session_corpus(), generated]
+    return [samples(), session_corpus(session_log), generated]
 
 
 # -- rows ----------------------------------------------------------------------------------------
@@ -472,9 +473,22 @@ def write_docs(lines: list[str]) -> None:
 def main(argv: list[str]) -> int:
     parser = arguments(__doc__ or "", "a few short rounds (smoke)")
     parser.add_argument("--rounds", type=int, default=31)
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="record a fresh mock-gateway session (record_session.py) instead of reading the "
+        "committed log",
+    )
     args = parser.parse_args(argv)
     rounds, seconds = (3, 0.002) if args.quick else (args.rounds, 0.02)
-    cs = corpora(args.quick)
+    with tempfile.TemporaryDirectory(prefix="bench-corpora-") as tmp:
+        log = SESSION_LOG
+        if args.record:
+            from record_session import record
+
+            log = Path(tmp) / "session.log"
+            record(log)
+        cs = corpora(args.quick, log)
     ms = run(cs, rounds, seconds)
     lines = report(ms, rounds)
     lines += [
