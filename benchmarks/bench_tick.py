@@ -95,11 +95,11 @@ class Stamps:
         self.latencies: list[float] = []
 
     def read(self, data: Any) -> None:
-        if TICK_IN in data:
+        if TICK_IN in bytes(data):  # bytes(b) is b itself; a memoryview is copied
             self.tick_at = time.perf_counter()
 
     def wrote(self, data: Any) -> None:
-        if self.tick_at is not None and ORDER_OUT in data:
+        if self.tick_at is not None and ORDER_OUT in bytes(data):
             self.latencies.append(time.perf_counter() - self.tick_at)
             self.tick_at = None
 
@@ -125,11 +125,11 @@ def install_hooks(stamps: Stamps) -> None:
 
     def read(self: ssl.SSLObject, n: int = 1024, buffer: Any = None) -> Any:
         got = obj_read(self, n, buffer) if buffer is not None else obj_read(self, n)
-        stamps.read(bytes(buffer[:got]) if buffer is not None else got)
+        stamps.read(buffer[:got] if buffer is not None else got)
         return got
 
     def write(self: ssl.SSLObject, data: Any) -> int:
-        stamps.wrote(bytes(data))
+        stamps.wrote(data)
         return obj_write(self, data)
 
     ssl.SSLSocket.recv = recv  # type: ignore[method-assign]

@@ -30,6 +30,9 @@ def test_a_tick_is_timed_from_the_35_x_read_to_the_next_35_d_written() -> None:
     assert stamps.tick_at is not None
     stamps.wrote(b"8=FIXT.1.1\x019=5\x0135=D\x01")
     assert len(stamps.latencies) == 1 and stamps.tick_at is None
+    stamps.read(memoryview(b"8=FIXT.1.1\x019=5\x0135=X\x01"))  # a partial write's view too
+    stamps.wrote(bytearray(b"8=FIXT.1.1\x019=5\x0135=D\x01"))
+    assert len(stamps.latencies) == 2
 
 
 def results(bench: ModuleType, sdk_why: str = "") -> list[object]:
