@@ -10,7 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fault_strategies import (
+    API_KEY,
+    T0,
+    ContractDriver,
+    app_types,
+    arbitrary_chunks,
+    build_frame,
+    mutated,
+    valid_frame_parts,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio._states import (
     SUPERVISOR_TRANSITIONS,
     SupervisorAction,
@@ -18,9 +31,11 @@ from kalshi_fix_sansio._states import (
     render_supervisor_markdown,
     supervisor_transition,
 )
-from kalshi_fix_sansio.config import SessionConfig
+from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
 from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.supervisor import Supervisor, SupervisorState
+from kalshi_fix_sansio.session import Session
+from kalshi_fix_sansio.store import MemoryStore
+from kalshi_fix_sansio.supervisor import Backoff, Supervisor, SupervisorState
 from kalshi_fix_sansio.testing import new_ed25519_keys
 
 S, In, A = SupervisorState, SupervisorInput, SupervisorAction
@@ -129,3 +144,72 @@ def test_the_docs_page_has_a_row_per_transition_and_draws_every_state() -> None:
     moving = {i for (s, i), (n, _) in SUPERVISOR_TRANSITIONS.items() if n is not s}
     for event in moving:
         assert event.value in drawing, event
+
+
+# -- the table and a peer's bytes -----------------------------------------------------------------
+
+FAULT_SETTINGS = settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def logged_on_supervisor(session_type: str) -> Supervisor:
+    """A supervisor logged on to an in-memory acceptor (the mock gateway's core)."""
+    signer, public = new_ed25519_keys()
+    config = SessionConfig(
+        sender_comp_id=API_KEY, product="prediction", session_type=session_type, signer=signer,
+        store=MemoryStore(),
+    )
+    sup = Supervisor(config, backoff=Backoff(attempts=2, seed=1))
+    gateway = Session(SessionConfig(
+        sender_comp_id=KALSHI_COMP_ID, product="prediction", session_type=session_type,
+        role=Role.ACCEPTOR, public_keys={API_KEY: public},
+    ))
+    gateway.start(T0)
+    sup.start(T0)
+    sup.connection_made(T0)
+    gateway.receive_data(sup.data_to_send(), T0)
+    list(gateway.events())
+    sup.receive_data(gateway.data_to_send(), T0)
+    assert sup.state is S.ACTIVE, list(iter(sup.next_event, None))
+    return sup
+
+
+@FAULT_SETTINGS
+@given(session_type=st.sampled_from(["KalshiNR", "KalshiRT"]), data=st.data())
+def test_no_bytes_from_the_peer_reach_an_input_the_table_refuses(
+    session_type: str, data: st.DataObject
+) -> None:
+    """Whatever the peer sends (valid, mutated or arbitrary frames, timers running), the
+    supervisor's inputs stay inside its table: nothing escapes receive_data or handle_timer."""
+    sup = logged_on_supervisor(session_type)
+    now = T0
+    msg_types = app_types("prediction", session_type, Role.INITIATOR)
+    for _ in range(data.draw(st.integers(1, 8), label="steps")):
+        session = sup.session
+        if not sup.wants_transport or session is None:
+            break
+        step = data.draw(st.sampled_from(["valid", "mutated", "mutated", "bytes", "timer"]))
+        if step == "timer":
+            now += data.draw(st.sampled_from([0.5, 30.0, 80.0]), label="seconds")
+            sup.handle_timer(now)
+        elif step == "bytes":
+            sup.receive_data(data.draw(arbitrary_chunks, label="chunk"), now)
+        else:
+            peer = ContractDriver(session, p, "Kalshi", API_KEY, now)
+            fields = data.draw(valid_frame_parts(peer, msg_types), label="frame fields")
+            if step == "mutated":
+                fields = data.draw(mutated(fields), label="mutated fields")
+            sup.receive_data(build_frame(fields), now)
+        sup.data_to_send()
+        while sup.next_event() is not None:
+            pass
+    state = sup.state
+    assert state in (S.ACTIVE, S.WAITING, S.FAILED), state
+    if state is S.WAITING:  # a reconnect is due: the table takes the next connection
+        sup.connection_made(now)
+        assert sup.state is S.LOGGING_ON
