@@ -104,7 +104,7 @@ class BlockingSession(SessionBase):
     (see `IDLE_HANDOFF`); settable per session."""
 
     def _setup(self) -> None:
-        self._mu = threading.Lock()  # the one lock: the driver, the socket and what follows
+        self._mu = threading.RLock()  # the one lock (reentrant: `run`'s `until` may call `send`)
         self._lock = self._mu
         self._cond = threading.Condition(self._mu)  # waiting threads and the callback thread
         self._idle = threading.Condition(self._mu)  # the session's thread, while it rests

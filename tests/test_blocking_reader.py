@@ -83,3 +83,25 @@ def test_the_waiting_thread_reads_its_report_and_the_session_thread_reads_while_
         oe.wait_for(report_of("w-2"), 5.0, send=buy(h, "w-2"))
         oe.wait_for(report_of("w-3"), 5.0, send=buy(h, "w-3"))
         assert seen.by_order["w-3"] == [me] * len(seen.by_order["w-3"])
+
+
+def test_run_until_may_call_the_session_from_inside_the_wait(
+    prediction_gateway: GatewayHarness,
+) -> None:
+    """``until`` runs holding the session's lock (reentrant): it may send."""
+    h = prediction_gateway
+    oe = make_client(h).order_entry()
+    oe.open()
+    sent: list[int] = []
+
+    def until() -> bool:
+        if not sent:
+            sent.append(oe.send(buy(h, "r-1")))
+        order = oe.tracker.order("r-1")
+        return order is not None and order.acknowledged
+
+    done = threading.Thread(target=oe.run, kwargs={"until": until}, daemon=True)
+    done.start()
+    done.join(5.0)
+    assert not done.is_alive() and len(sent) == 1  # a deadlock fails here (not closed)
+    oe.close()
