@@ -2,7 +2,7 @@
 
 A generated class converts every field of a decoded record in one method (`_fast_fill`) with
 one expression per field, written here from the field's decoders. Values that repeat (prices,
-quantities, timestamps, dates, times, enum members) are looked up in the runtime's bounded
+quantities, timestamps, dates, times, enum members) are looked up in the module's bounded
 caches inline (`CACHE_LOOKUPS`, and ``_d_<Enum>`` for an enum's members), so the common case
 costs a dict lookup and no Python call; anything else calls
 the same decoder the lazy path uses, so both paths accept and refuse exactly the same values.
@@ -19,21 +19,24 @@ _INLINE = {
     "_v.dec_bytes": "r",
     "_v.dec_bool": '(True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))',
     "_v.dec_int": "(int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))",
-    "_v.dec_decimal": "(x if (x := _c_decimal(r)) is not None else _v.dec_decimal(r))",
-    "_v.dec_cents": "(x if (x := _c_cents(r)) is not None else _v.dec_cents(r))",
-    "_v.dec_timestamp": "(x if (x := _c_timestamp(r)) is not None else _v.dec_timestamp(r))",
-    "_v.dec_date": "(x if (x := _c_date(r)) is not None else _v.dec_date(r))",
-    "_v.dec_time": "(x if (x := _c_time(r)) is not None else _v.dec_time(r))",
+    "_VALUES.dec_decimal": "(x if (x := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))",
+    "_VALUES.dec_cents": "(x if (x := _c_cents(r)) is not None else _VALUES.dec_cents(r))",
+    "_VALUES.dec_timestamp": (
+        "(x if (x := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))"
+    ),
+    "_VALUES.dec_date": "(x if (x := _c_date(r)) is not None else _VALUES.dec_date(r))",
+    "_VALUES.dec_time": "(x if (x := _c_time(r)) is not None else _VALUES.dec_time(r))",
 }
-# the names the expressions use, defined once per generated module (`CACHE_LOOKUPS`)
+# the names the expressions use, defined once per generated module (`CACHE_LOOKUPS`): lookups
+# in the module's own value caches (`_values.ValueCaches`, ``_VALUES``)
 CACHE_LOOKUPS = {
-    "_c_decimal": "_v._DECIMALS.get",
-    "_c_cents": "_v._CENTS.get",
-    "_c_timestamp": "_v._TIMESTAMPS.get",
-    "_c_date": "_v._DATES.get",
-    "_c_time": "_v._TIMES.get",
+    "_c_decimal": "_VALUES.decimals.get",
+    "_c_cents": "_VALUES.cents.get",
+    "_c_timestamp": "_VALUES.timestamps.get",
+    "_c_date": "_VALUES.dates.get",
+    "_c_time": "_VALUES.times.get",
 }
-_ENUM = re.compile(r"_v\.enum_decoder\((\w+), (_v\.\w+)\)")
+_ENUM = re.compile(r"_v\.enum_decoder\((\w+), ((?:_v|_VALUES)\.\w+)\)")
 
 
 def _inline(dec: str) -> str:

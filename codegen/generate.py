@@ -24,10 +24,10 @@ DEC = {
     "str": "_v.dec_str",
     "bool": "_v.dec_bool",
     "int": "_v.dec_int",
-    "Decimal": "_v.dec_decimal",
-    "datetime": "_v.dec_timestamp",
-    "date": "_v.dec_date",
-    "time": "_v.dec_time",
+    "Decimal": "_VALUES.dec_decimal",
+    "datetime": "_VALUES.dec_timestamp",
+    "date": "_VALUES.dec_date",
+    "time": "_VALUES.dec_time",
     "bytes": "_v.dec_bytes",
 }
 ENC = {
@@ -140,14 +140,14 @@ class _Renderer:
             # RFQ quote prices: integer cents (never a fraction divided by 100) or dollars, as
             # the decode's `rfq_units` says; the flag the message carries picks dec_dollars.
             dec = "_v.dec_int_cents"
-            dec_dollars = "_v.dec_decimal"
+            dec_dollars = "_VALUES.dec_decimal"
         elif f.type == "PRICE":
             units = rf.units
             if units == "session":
                 units = self.dialect.session_price_units
                 if units == "cents" and self.dialect.use_dollars_switch:
-                    dec_dollars = "_v.dec_decimal"
-            dec = "_v.dec_cents" if units == "cents" else "_v.dec_decimal"
+                    dec_dollars = "_VALUES.dec_decimal"
+            dec = "_VALUES.dec_cents" if units == "cents" else "_VALUES.dec_decimal"
         secret = "True" if f.type == "DATA" else "False"
         self.fills[const] = fill_expr(dec, None if dec_dollars == "None" else dec_dollars)
         self.dec_tables.update(enum_lookups(self.fills[const]))

@@ -80,8 +80,9 @@ def broken(
             places = [k for k, f in enumerate(fields) if f.partition(b"=")[0] in counts]
             if places:
                 k = places[where % len(places)]
-                t, _, n = fields[k].partition(b"=")
-                shifted = [str(int(n) + 1).encode(), str(max(int(n) - 1, 0)).encode()]
+                t, _, raw = fields[k].partition(b"=")
+                n = int(raw) if raw.isdigit() else 1  # an earlier op may have broken it
+                shifted = [str(n + 1).encode(), str(max(n - 1, 0)).encode()]
                 fields[k] = t + b"=" + [*shifted, *COUNTS][pick % (len(COUNTS) + 2)]
     return b"\x01".join(fields) + b"\x01"
 

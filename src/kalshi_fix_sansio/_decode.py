@@ -22,6 +22,7 @@ from ._fields import (
     _offset_of,
 )
 from ._message import Message, _check_repeats, _repeats, _valid_tag
+from ._values import ValueCaches
 from ._wire import CarefulSource, SessionHeader, WireSource
 from .errors import DecodeError
 from .framing import _TRAILERS, checksum
@@ -145,21 +146,25 @@ _CODECS: list[Codec] = []  # every codec made, for `forget_shapes`
 
 
 class Codec:
-    """One dialect's decoder and the one cache it keeps (each generated dialect module has one).
+    """One dialect's decoder and its caches (each generated dialect module has one).
 
-    The cache remembers the tag layouts ("shapes") of frames found clean: class -> the frame's
-    tags joined by SOH -> `Layout`. A frame of a remembered shape skips every structural check
-    (they depend on the tags alone) and its header fields are read from remembered places. Its
-    bounds: at most ``max_shapes`` shapes of at most ``max_shape_tags`` fields; past
-    ``max_shapes`` all are forgotten and the cache fills again. A live session sees a few dozen.
-    Threads decoding with one codec share its cache: an entry is added or the whole dict
-    cleared in one step, and a layout read while another thread clears the dict stays valid.
+    ``values``: the bounded caches of the dialect's value decoders (`_values.ValueCaches`: at
+    most 4,096 values of at most 32 bytes per kind; the header's fields have their own, in the
+    generated ``common`` module). The shape cache remembers the tag layouts ("shapes") of
+    frames found clean: class -> the frame's tags joined by SOH -> `Layout`. A frame of a
+    remembered shape skips every structural check (they depend on the tags alone) and its
+    header fields are read from remembered places. Its bounds: at most ``max_shapes`` shapes of
+    at most ``max_shape_tags`` fields; past ``max_shapes`` all are forgotten and the cache fills
+    again. A live session sees a few dozen. Threads decoding with one codec share its caches:
+    an entry is added or a whole dict cleared in one step, and a layout read while another
+    thread clears the dict stays valid.
     """
 
     __slots__ = (
         "_at",
         "_classes",
         "_data_tags",
+        "_header_keys",
         "_length_tags",
         "_rfq_classes",
         "_shape_count",
@@ -167,6 +172,7 @@ class Codec:
         "_unknown",
         "max_shape_tags",
         "max_shapes",
+        "values",
     )
 
     def __init__(
@@ -175,6 +181,7 @@ class Codec:
         data_tags: dict[bytes, bytes],
         rfq_classes: frozenset[type[Message]] = frozenset(),
         *,
+        values: ValueCaches | None = None,
         max_shapes: int = _MAX_SHAPES,
         max_shape_tags: int = _MAX_SHAPE_TAGS,
     ) -> None:
@@ -186,11 +193,15 @@ class Codec:
         self._data_tags = data_tags
         self._length_tags = frozenset(data_tags)
         self._rfq_classes = rfq_classes
+        self.values = values if values is not None else ValueCaches()
         self.max_shapes = max_shapes
         self.max_shape_tags = max_shape_tags
         self._shapes: dict[type[Message], dict[bytes, Layout]] = {}
         self._shape_count = 0
-        self._at: tuple[int, ...] = ()
+        # where the session's five header fields are among a layout's header places, and the
+        # header's tags (the generated dialect module makes its codec after the header class)
+        self._at = tuple(header_place(t) for t in _SESSION_HEADER_TAGS)
+        self._header_keys = frozenset(_header_order())
         _CODECS.append(self)
 
     @property
@@ -352,11 +363,8 @@ class Codec:
         fields a session checks every message by. From the remembered places of its layout
         when it has them, else from the front of the frame (the first frame of a layout, an
         unusual one)."""
-        places = self._at
-        if not places:
-            places = self._at = tuple(header_place(t) for t in _SESSION_HEADER_TAGS)
         src: Any = msg._src
-        return src.session_header(places, _spec_tags()[1])  # type: ignore[no-any-return]
+        return src.session_header(self._at, self._header_keys)  # type: ignore[no-any-return]
 
 
 def forget_shapes() -> None:
@@ -500,12 +508,22 @@ def _finish(
     header_at: tuple[int, ...] | None = None,
     source: type[WireSource] = WireSource,
 ) -> Message:
+    # its source, every attribute set here (no __init__ call: this is the decode's hot path)
+    src: WireSource = _new(source)
+    src.frame = frame
+    src.flat = flat
+    src.dollars = use_dollars
+    src.defects = defects
+    src.cls = cls
+    src.present = present
+    src.header_at = header_at
+    src._by_tag = None
     msg = _new(cls)
     msg._blank()
-    src = msg._src = source(frame, flat, use_dollars, defects, cls, present, header_at)
+    msg._src = src
     msg._flat = None
     # the first read converts that field alone; a careful decode's converts the whole record
-    msg._eager = src.careful
+    msg._eager = source.careful
     msg._header = None  # typed on first read (a read of None costs no exception)
     return msg
 

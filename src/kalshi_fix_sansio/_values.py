@@ -77,14 +77,10 @@ _DECIMAL_CHARS = b"0123456789.-"
 
 # Values that repeat (prices, quantities, the dates and times of market-data entries) are
 # converted once: raw bytes -> immutable value, in bounded dicts emptied when full. Only short
-# values are kept, so a peer cannot make them hold much.
+# values are kept, so a peer cannot make them hold much. Each generated module (each dialect's,
+# and the header's) has its own `ValueCaches`; the module-level decoders below keep theirs.
 _CACHE_SIZE = 4096
 _CACHED_LEN = 32
-_DECIMALS: dict[bytes, Decimal] = {}
-_CENTS: dict[bytes, Decimal] = {}
-_TIMESTAMPS: dict[bytes, datetime] = {}
-_DATES: dict[bytes, date] = {}
-_TIMES: dict[bytes, time] = {}
 
 
 def _keep(cache: dict[bytes, Any], raw: bytes, value: Any) -> None:
@@ -94,13 +90,62 @@ def _keep(cache: dict[bytes, Any], raw: bytes, value: Any) -> None:
         cache[raw] = value
 
 
+def _cached(cache: dict[bytes, Any], plain: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    """``plain`` remembering what it returns in ``cache`` (see `_keep`)."""
+    get = cache.get
+
+    def dec(raw: bytes) -> Any:
+        hit = get(raw)
+        if hit is not None:
+            return hit
+        value = plain(raw)
+        _keep(cache, raw, value)
+        return value
+
+    return dec
+
+
+class ValueCaches:
+    """The bounded caches of one generated module's decoders, and those decoders.
+
+    Attributes:
+        decimals, cents, timestamps, dates, times: raw bytes (at most 32) -> the immutable
+            value, at most 4,096 each; emptied when full.
+        dec_decimal, dec_cents, dec_timestamp, dec_date, dec_time: the decoders of those types
+            reading and filling them (the module-level functions of the same names, cached
+            here instead).
+    """
+
+    __slots__ = (
+        "cents",
+        "dates",
+        "dec_cents",
+        "dec_date",
+        "dec_decimal",
+        "dec_time",
+        "dec_timestamp",
+        "decimals",
+        "times",
+        "timestamps",
+    )
+
+    def __init__(self) -> None:
+        self.decimals: dict[bytes, Decimal] = {}
+        self.cents: dict[bytes, Decimal] = {}
+        self.timestamps: dict[bytes, datetime] = {}
+        self.dates: dict[bytes, date] = {}
+        self.times: dict[bytes, time] = {}
+        self.dec_decimal: Callable[[bytes], Decimal] = _cached(self.decimals, _dec_decimal)
+        self.dec_cents: Callable[[bytes], Decimal] = _cached(self.cents, _dec_cents)
+        self.dec_timestamp: Callable[[bytes], datetime] = _cached(
+            self.timestamps, _dec_timestamp
+        )
+        self.dec_date: Callable[[bytes], date] = _cached(self.dates, _dec_date)
+        self.dec_time: Callable[[bytes], time] = _cached(self.times, _dec_time_any)
+
+
 def dec_decimal(raw: bytes) -> Decimal:
-    hit = _DECIMALS.get(raw)
-    if hit is not None:
-        return hit
-    value = _dec_decimal(raw)
-    _keep(_DECIMALS, raw, value)
-    return value
+    return _DEFAULT.dec_decimal(raw)
 
 
 def _dec_decimal(raw: bytes) -> Decimal:
@@ -125,12 +170,11 @@ def _is_whole(d: Decimal) -> bool:
 
 def dec_cents(raw: bytes) -> Decimal:
     """A price sent in cents, returned in dollars (exact, whatever the number of digits)."""
-    hit = _CENTS.get(raw)
-    if hit is not None:
-        return hit
-    value = _shift(_dec_decimal(raw), -2)
-    _keep(_CENTS, raw, value)
-    return value
+    return _DEFAULT.dec_cents(raw)
+
+
+def _dec_cents(raw: bytes) -> Decimal:
+    return _shift(_dec_decimal(raw), -2)
 
 
 def dec_int_cents(raw: bytes) -> Decimal:
@@ -161,12 +205,7 @@ _from_iso = datetime.fromisoformat
 
 
 def dec_timestamp(raw: bytes) -> datetime:
-    hit = _TIMESTAMPS.get(raw)
-    if hit is not None:
-        return hit
-    value = _dec_timestamp(raw)
-    _keep(_TIMESTAMPS, raw, value)
-    return value
+    return _DEFAULT.dec_timestamp(raw)
 
 
 def _dec_timestamp(raw: bytes) -> datetime:
@@ -203,23 +242,23 @@ def _dec_timestamp(raw: bytes) -> datetime:
 
 
 def dec_date(raw: bytes) -> date:
-    hit = _DATES.get(raw)
-    if hit is not None:
-        return hit
+    return _DEFAULT.dec_date(raw)
+
+
+def _dec_date(raw: bytes) -> date:
     if len(raw) != 8 or not raw.isdigit():
         raise ValueError(f"expected a date YYYYMMDD, got {raw!r}")
-    value = date(int(raw[0:4]), int(raw[4:6]), int(raw[6:8]))
-    _keep(_DATES, raw, value)
-    return value
+    return date(int(raw[0:4]), int(raw[4:6]), int(raw[6:8]))
 
 
 _time_from_iso = time.fromisoformat
 
 
 def dec_time(raw: bytes) -> time:
-    hit = _TIMES.get(raw)
-    if hit is not None:
-        return hit
+    return _DEFAULT.dec_time(raw)
+
+
+def _dec_time_any(raw: bytes) -> time:
     n = len(raw)
     if (
         (n == 12 or n == 15 or n == 8)
@@ -231,15 +270,10 @@ def dec_time(raw: bytes) -> time:
         # HH:MM:SS[.sss|.ssssss] -> ISO text the C parser reads; separators and digits checked
         # first (fromisoformat alone also takes "12:00:00,512" and "120000").
         try:
-            value = _time_from_iso(raw.decode("ascii") + "+00:00")
+            return _time_from_iso(raw.decode("ascii") + "+00:00")
         except ValueError:
             pass
-        else:
-            _keep(_TIMES, raw, value)
-            return value
-    value = _dec_time(raw)
-    _keep(_TIMES, raw, value)
-    return value
+    return _dec_time(raw)
 
 
 def _dec_time(raw: bytes) -> time:
@@ -537,3 +571,7 @@ ENCODERS: Mapping[str, Callable[[Any, str], bytes]] = {
     "time": enc_time,
     "bytes": enc_bytes,
 }
+
+
+# the caches of the module-level decoders (users outside the generated modules)
+_DEFAULT = ValueCaches()

@@ -20,8 +20,22 @@ A typed value comes from one of two paths:
 
 A message decoded with ``careful=True`` (`_decode.Codec.decode`) takes the careful path for every
 value, from the split on: it is the reference the fast path is tested against
-(``tests/test_differential.py``). A handler's first read of one field of a message converts that
-field alone (`FixRecord._get`, with the careful decoders); any later read converts the record.
+(``tests/test_differential.py``).
+
+When: a record's typed attributes start as `_fields._LAZY`; a read of one that is still lazy goes
+to `FixRecord._get`, which looks at ``FixRecord._eager``:
+
+* False (a decoded message or header not read yet): convert this one field alone, with its
+  careful decoder (a handler often reads two or three fields), and say True;
+* True: convert the whole record (`FixRecord._fill`: the header's walk, else the generated
+  ``_fast_fill``, else the careful loop), then read the slot; a value that did not convert is
+  left lazy and `FixRecord._load` names it;
+* None: every plain field is converted already (a filled record, a walked header or entry).
+
+A group's attribute is read by `_parse_group`: `Entries` (the generated walk, entry by entry as
+they are read; the careful parser for the whole group when the walk gives up) or, at once, the
+careful parser's tuple (entries holding a nested group, a count that is not a number or larger
+than the message can hold, a careful decode).
 """
 
 from __future__ import annotations
@@ -70,24 +84,15 @@ class WireSource:
 
     careful = False  # `CarefulSource` says True
 
-    def __init__(
-        self,
-        frame: bytes,
-        flat: list[bytes],
-        dollars: bool,
-        defects: list[Defect] | None,
-        cls: type[Message],
-        present: frozenset[bytes],
-        header_at: tuple[int, ...] | None,
-    ) -> None:
-        self.frame = frame
-        self.flat = flat
-        self.dollars = dollars
-        self.defects = defects
-        self.cls = cls
-        self.present = present
-        self.header_at = header_at
-        self._by_tag: dict[bytes, bytes] | None = None
+    # made by `_decode._finish` alone, which sets every attribute
+    frame: bytes
+    flat: list[bytes]
+    dollars: bool
+    defects: list[Defect] | None
+    cls: type[Message]
+    present: frozenset[bytes]
+    header_at: tuple[int, ...] | None
+    _by_tag: dict[bytes, bytes] | None
 
     def by_tag(self) -> dict[bytes, bytes]:
         """Tag -> raw value of the message's own fields (header and body, not its groups'); a
@@ -151,7 +156,12 @@ class WireSource:
                 header.get(b"52", b""),
             )
         flat = self.flat
-        seq, sender, target, poss_dup, sent = [at[p] for p in places]
+        i_seq, i_sender, i_target, i_poss_dup, i_sent = places
+        seq = at[i_seq]
+        sender = at[i_sender]
+        target = at[i_target]
+        poss_dup = at[i_poss_dup]
+        sent = at[i_sent]
         return (
             flat[seq] if seq > 0 else None,
             flat[sender] if sender > 0 else None,

@@ -208,13 +208,13 @@ class Header(FixRecord):
         r = g(b"34")
         self._msg_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"52")
-        self._sending_time = None if r is None else (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
+        self._sending_time = None if r is None else (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
         r = g(b"43")
         self._poss_dup_flag = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"97")
         self._poss_resend = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"122")
-        self._orig_sending_time = None if r is None else (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
+        self._orig_sending_time = None if r is None else (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
         r = g(b"50")
         self._sender_sub_id = None if r is None else r.decode("utf-8")
         r = g(b"57")
@@ -266,7 +266,7 @@ class Header(FixRecord):
             elif t == b"52":
                 if self._sending_time is not None:
                     return -1
-                self._sending_time = (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
+                self._sending_time = (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             elif t in {b"43", b"97", b"122", b"50", b"57", b"115", b"128", b"142", b"143", b"1128", b"1129"}:
                 if t == b"43":
                     if self._poss_dup_flag is not None:
@@ -279,7 +279,7 @@ class Header(FixRecord):
                 elif t == b"122":
                     if self._orig_sending_time is not None:
                         return -1
-                    self._orig_sending_time = (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
+                    self._orig_sending_time = (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
                 elif t == b"50":
                     if self._sender_sub_id is not None:
                         return -1
@@ -375,26 +375,27 @@ class Header(FixRecord):
 
 
 
+_VALUES = _v.ValueCaches()  # the header's value caches (its fields are the same in both dialects)
 _f_appl_ver_id = _F("appl_ver_id", "_appl_ver_id", 1128, b"1128", "ApplVerID", _v.dec_str, None, False)
 _f_cstm_appl_ver_id = _F("cstm_appl_ver_id", "_cstm_appl_ver_id", 1129, b"1129", "CstmApplVerID", _v.dec_str, None, False)
 _f_deliver_to_comp_id = _F("deliver_to_comp_id", "_deliver_to_comp_id", 128, b"128", "DeliverToCompID", _v.dec_str, None, False)
 _f_msg_seq_num = _F("msg_seq_num", "_msg_seq_num", 34, b"34", "MsgSeqNum", _v.dec_int, None, False)
 _f_on_behalf_of_comp_id = _F("on_behalf_of_comp_id", "_on_behalf_of_comp_id", 115, b"115", "OnBehalfOfCompID", _v.dec_str, None, False)
-_f_orig_sending_time = _F("orig_sending_time", "_orig_sending_time", 122, b"122", "OrigSendingTime", _v.dec_timestamp, None, False)
+_f_orig_sending_time = _F("orig_sending_time", "_orig_sending_time", 122, b"122", "OrigSendingTime", _VALUES.dec_timestamp, None, False)
 _f_poss_dup_flag = _F("poss_dup_flag", "_poss_dup_flag", 43, b"43", "PossDupFlag", _v.dec_bool, None, False)
 _f_poss_resend = _F("poss_resend", "_poss_resend", 97, b"97", "PossResend", _v.dec_bool, None, False)
 _f_sender_comp_id = _F("sender_comp_id", "_sender_comp_id", 49, b"49", "SenderCompID", _v.dec_str, None, False)
 _f_sender_location_id = _F("sender_location_id", "_sender_location_id", 142, b"142", "SenderLocationID", _v.dec_str, None, False)
 _f_sender_sub_id = _F("sender_sub_id", "_sender_sub_id", 50, b"50", "SenderSubID", _v.dec_str, None, False)
-_f_sending_time = _F("sending_time", "_sending_time", 52, b"52", "SendingTime", _v.dec_timestamp, None, False)
+_f_sending_time = _F("sending_time", "_sending_time", 52, b"52", "SendingTime", _VALUES.dec_timestamp, None, False)
 _f_target_comp_id = _F("target_comp_id", "_target_comp_id", 56, b"56", "TargetCompID", _v.dec_str, None, False)
 _f_target_location_id = _F("target_location_id", "_target_location_id", 143, b"143", "TargetLocationID", _v.dec_str, None, False)
 _f_target_sub_id = _F("target_sub_id", "_target_sub_id", 57, b"57", "TargetSubID", _v.dec_str, None, False)
-_c_cents = _v._CENTS.get
-_c_date = _v._DATES.get
-_c_decimal = _v._DECIMALS.get
-_c_time = _v._TIMES.get
-_c_timestamp = _v._TIMESTAMPS.get
+_c_cents = _VALUES.cents.get
+_c_date = _VALUES.dates.get
+_c_decimal = _VALUES.decimals.get
+_c_time = _VALUES.times.get
+_c_timestamp = _VALUES.timestamps.get
 
 Header._FIELDS = (_f_sender_comp_id, _f_target_comp_id, _f_msg_seq_num, _f_sending_time, _f_poss_dup_flag, _f_poss_resend, _f_orig_sending_time, _f_sender_sub_id, _f_target_sub_id, _f_on_behalf_of_comp_id, _f_deliver_to_comp_id, _f_sender_location_id, _f_target_location_id, _f_appl_ver_id, _f_cstm_appl_ver_id, )
 Header._BY_KEY = _by_key(Header._FIELDS)

@@ -890,7 +890,7 @@ class MiscFee(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"137")
-        self._misc_fee_amt = None if r is None else (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._misc_fee_amt = None if r is None else (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"138")
         self._misc_fee_curr = None if r is None else r.decode("utf-8")
         r = g(b"139")
@@ -912,7 +912,7 @@ class MiscFee(FixRecord):
             if flat[i] == b"137":
                 r = flat[i + 1]
                 i += 2
-                e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _v.dec_decimal(r))
+                e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             else:
                 return None
 
@@ -1007,7 +1007,7 @@ class CollateralAmountChange(FixRecord):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"1704")
-        self._collateral_amount_change = None if r is None else (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._collateral_amount_change = None if r is None else (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"1705")
         self._collateral_amount_type = None if r is None else (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8"))
 
@@ -1025,7 +1025,7 @@ class CollateralAmountChange(FixRecord):
             if flat[i] == b"1704":
                 r = flat[i + 1]
                 i += 2
-                e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _v.dec_decimal(r))
+                e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             else:
                 return None
 
@@ -1194,13 +1194,13 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
         r = g(b"269")
         self._md_entry_type = None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
         r = g(b"270")
-        self._md_entry_px = None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._md_entry_px = None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"271")
-        self._md_entry_size = None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._md_entry_size = None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"272")
-        self._md_entry_date = None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
+        self._md_entry_date = None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _VALUES.dec_date(r))
         r = g(b"273")
-        self._md_entry_time = None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
+        self._md_entry_time = None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _VALUES.dec_time(r))
 
     @staticmethod
     def _walk_entries(
@@ -1223,28 +1223,28 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             if flat[i] == b"270":
                 r = flat[i + 1]
                 i += 2
-                e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
+                e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             else:
                 return None
 
             if flat[i] == b"271":
                 r = flat[i + 1]
                 i += 2
-                e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
+                e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             else:
                 return None
 
             if flat[i] == b"272":
                 r = flat[i + 1]
                 i += 2
-                e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
+                e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _VALUES.dec_date(r))
             else:
                 return None
 
             if flat[i] == b"273":
                 r = flat[i + 1]
                 i += 2
-                e._md_entry_time = (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
+                e._md_entry_time = (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _VALUES.dec_time(r))
             else:
                 return None
 
@@ -1439,13 +1439,13 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
         r = g(b"269")
         self._md_entry_type = None if r is None else (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
         r = g(b"270")
-        self._md_entry_px = None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._md_entry_px = None if r is None else (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"271")
-        self._md_entry_size = None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._md_entry_size = None if r is None else (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"272")
-        self._md_entry_date = None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
+        self._md_entry_date = None if r is None else (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _VALUES.dec_date(r))
         r = g(b"273")
-        self._md_entry_time = None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
+        self._md_entry_time = None if r is None else (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _VALUES.dec_time(r))
         r = g(b"2446")
         self._aggressor_side = None if r is None else (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8"))
         r = g(b"828")
@@ -1492,28 +1492,28 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             if flat[i] == b"270":
                 r = flat[i + 1]
                 i += 2
-                e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _v.dec_decimal(r))
+                e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             else:
                 return None
 
             if flat[i] == b"271":
                 r = flat[i + 1]
                 i += 2
-                e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
+                e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             else:
                 return None
 
             if flat[i] == b"272":
                 r = flat[i + 1]
                 i += 2
-                e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _v.dec_date(r))
+                e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _VALUES.dec_date(r))
             else:
                 return None
 
             if flat[i] == b"273":
                 r = flat[i + 1]
                 i += 2
-                e._md_entry_time = (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _v.dec_time(r))
+                e._md_entry_time = (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _VALUES.dec_time(r))
             else:
                 return None
 
@@ -1837,11 +1837,11 @@ class QuoteRequestRelatedSym(FixRecord):
         r = g(b"55")
         self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"38")
-        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"152")
-        self._cash_order_qty = None if r is None else (x_cash_order_qty if (x_cash_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._cash_order_qty = None if r is None else (x_cash_order_qty if (x_cash_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"60")
-        self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
+        self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
         r = g(b"21033")
         self._target_cost_excludes_fees = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21034")
@@ -2144,9 +2144,9 @@ class MarketSettlementReportMarketSettlementPartyID(FixRecord):
         r = g(b"20110")
         self._market_settlement_party_role = None if r is None else (x_market_settlement_party_role if (x_market_settlement_party_role := _d_MarketSettlementPartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"704")
-        self._long_qty = None if r is None else (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._long_qty = None if r is None else (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"705")
-        self._short_qty = None if r is None else (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._short_qty = None if r is None else (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2912,11 +2912,11 @@ class NewOrderSingle(Message):
         r = g(b"18")
         self._exec_inst = None if r is None else (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
         r = g(b"38")
-        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"40")
         self._ord_type = None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
         r = g(b"44")
-        self._price = None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _v.dec_cents(r)))
+        self._price = None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
         r = g(b"54")
         self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
@@ -2926,7 +2926,7 @@ class NewOrderSingle(Message):
         r = g(b"59")
         self._time_in_force = None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
         r = g(b"126")
-        self._expire_time = None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
+        self._expire_time = None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
         r = g(b"117")
         self._quote_id = None if r is None else r.decode("utf-8")
         r = g(b"21023")
@@ -2942,7 +2942,7 @@ class NewOrderSingle(Message):
         r = g(b"21006")
         self._cancel_order_on_pause = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"21009")
-        self._max_execution_cost = None if r is None else (x_max_execution_cost if (x_max_execution_cost := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._max_execution_cost = None if r is None else (x_max_execution_cost if (x_max_execution_cost := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3191,13 +3191,13 @@ class OrderCancelReplaceRequest(Message):
         r = g(b"37")
         self._order_id = None if r is None else r.decode("utf-8")
         r = g(b"38")
-        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"40")
         self._ord_type = None if r is None else (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
         r = g(b"41")
         self._orig_cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"44")
-        self._price = None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _v.dec_cents(r)))
+        self._price = None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
         r = g(b"54")
         self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
@@ -3207,7 +3207,7 @@ class OrderCancelReplaceRequest(Message):
         r = g(b"59")
         self._time_in_force = None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
         r = g(b"126")
-        self._expire_time = None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
+        self._expire_time = None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
         r = g(b"20130")
         self._order_group_id = None if r is None else r.decode("utf-8")
         r = g(b"79")
@@ -3823,29 +3823,29 @@ class ExecutionReport(Message):
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"6")
-        self._avg_px = None if r is None else ((x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_avg_px if (x_avg_px := _c_cents(r)) is not None else _v.dec_cents(r)))
+        self._avg_px = None if r is None else ((x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_avg_px if (x_avg_px := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
         r = g(b"11")
         self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"14")
-        self._cum_qty = None if r is None else (x_cum_qty if (x_cum_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._cum_qty = None if r is None else (x_cum_qty if (x_cum_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"17")
         self._exec_id = None if r is None else r.decode("utf-8")
         r = g(b"30")
         self._last_mkt = None if r is None else r.decode("utf-8")
         r = g(b"31")
-        self._last_px = None if r is None else ((x_last_px if (x_last_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_last_px if (x_last_px := _c_cents(r)) is not None else _v.dec_cents(r)))
+        self._last_px = None if r is None else ((x_last_px if (x_last_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_last_px if (x_last_px := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
         r = g(b"32")
-        self._last_qty = None if r is None else (x_last_qty if (x_last_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._last_qty = None if r is None else (x_last_qty if (x_last_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"37")
         self._order_id = None if r is None else r.decode("utf-8")
         r = g(b"38")
-        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"39")
         self._ord_status = None if r is None else (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
         r = g(b"41")
         self._orig_cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"44")
-        self._price = None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _v.dec_cents(r)))
+        self._price = None if r is None else ((x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
         r = g(b"54")
         self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"55")
@@ -3855,25 +3855,25 @@ class ExecutionReport(Message):
         r = g(b"59")
         self._time_in_force = None if r is None else (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
         r = g(b"60")
-        self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
+        self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
         r = g(b"103")
         self._ord_rej_reason = None if r is None else (x_ord_rej_reason if (x_ord_rej_reason := _d_OrdRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"126")
-        self._expire_time = None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
+        self._expire_time = None if r is None else (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
         r = g(b"378")
         self._exec_restatement_reason = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"150")
         self._exec_type = None if r is None else (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode("utf-8"))
         r = g(b"151")
-        self._leaves_qty = None if r is None else (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._leaves_qty = None if r is None else (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"79")
         self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"715")
-        self._clearing_business_date = None if r is None else (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _v.dec_date(r))
+        self._clearing_business_date = None if r is None else (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _VALUES.dec_date(r))
         r = g(b"704")
-        self._long_qty = None if r is None else (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._long_qty = None if r is None else (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"705")
-        self._short_qty = None if r is None else (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._short_qty = None if r is None else (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"880")
         self._trd_match_id = None if r is None else r.decode("utf-8")
         r = g(b"1057")
@@ -3881,9 +3881,9 @@ class ExecutionReport(Message):
         r = g(b"2964")
         self._self_trade_prevention_type = None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"21030")
-        self._single_market_collateral_return = None if r is None else (x_single_market_collateral_return if (x_single_market_collateral_return := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._single_market_collateral_return = None if r is None else (x_single_market_collateral_return if (x_single_market_collateral_return := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"21031")
-        self._ranged_market_collateral_return = None if r is None else (x_ranged_market_collateral_return if (x_ranged_market_collateral_return := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._ranged_market_collateral_return = None if r is None else (x_ranged_market_collateral_return if (x_ranged_market_collateral_return := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5022,23 +5022,23 @@ class Quote(Message):
         r = g(b"55")
         self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"132")
-        self._bid_px = None if r is None else ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
+        self._bid_px = None if r is None else ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
         r = g(b"133")
-        self._offer_px = None if r is None else ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
+        self._offer_px = None if r is None else ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
         r = g(b"18")
         self._exec_inst = None if r is None else (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
         r = g(b"38")
-        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"134")
-        self._bid_size = None if r is None else (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._bid_size = None if r is None else (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"135")
-        self._offer_size = None if r is None else (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._offer_size = None if r is None else (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"79")
         self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"21015")
         self._rest_remainder = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
         r = g(b"60")
-        self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
+        self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5257,19 +5257,19 @@ class QuoteStatusReport(Message):
         r = g(b"297")
         self._quote_status = None if r is None else (x_quote_status if (x_quote_status := _d_QuoteStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"38")
-        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"132")
-        self._bid_px = None if r is None else ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
+        self._bid_px = None if r is None else ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
         r = g(b"133")
-        self._offer_px = None if r is None else ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _v.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
+        self._offer_px = None if r is None else ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
         r = g(b"134")
-        self._bid_size = None if r is None else (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._bid_size = None if r is None else (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"135")
-        self._offer_size = None if r is None else (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._offer_size = None if r is None else (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"54")
         self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"60")
-        self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _v.dec_timestamp(r))
+        self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
         r = g(b"58")
         self._text = None if r is None else r.decode("utf-8")
 
@@ -5690,7 +5690,7 @@ class AcceptQuote(Message):
         r = g(b"54")
         self._side = None if r is None else (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
         r = g(b"38")
-        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _v.dec_decimal(r))
+        self._order_qty = None if r is None else (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = g(b"11")
         self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"21022")
@@ -6992,13 +6992,13 @@ class MarketSettlementReport(Message):
         r = g(b"55")
         self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"715")
-        self._clearing_business_date = None if r is None else (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _v.dec_date(r))
+        self._clearing_business_date = None if r is None else (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _VALUES.dec_date(r))
         r = g(b"20106")
         self._tot_num_market_settlement_reports = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"20107")
         self._market_result = None if r is None else (x_market_result if (x_market_result := _d_MarketResult(r)) is not None else r.decode("utf-8"))
         r = g(b"730")
-        self._settlement_price = None if r is None else (x_settlement_price if (x_settlement_price := _c_cents(r)) is not None else _v.dec_cents(r))
+        self._settlement_price = None if r is None else (x_settlement_price if (x_settlement_price := _c_cents(r)) is not None else _VALUES.dec_cents(r))
         r = g(b"893")
         self._last_fragment = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
 
@@ -7050,27 +7050,28 @@ class Unknown(UnknownMessage):
 # --------------------------------------------------------------------------------------------
 # Wire tables
 
+_VALUES = _v.ValueCaches()  # this dialect's value caches (its codec's, `_CODEC.values`)
 _f_accept_quote_status = _F("accept_quote_status", "_accept_quote_status", 21025, b"21025", "AcceptQuoteStatus", _v.enum_decoder(AcceptQuoteStatusValue, _v.dec_int), None, False)
 _f_accepted_quote_id = _F("accepted_quote_id", "_accepted_quote_id", 21024, b"21024", "AcceptedQuoteId", _v.dec_str, None, False)
 _f_aggressor_indicator = _F("aggressor_indicator", "_aggressor_indicator", 1057, b"1057", "AggressorIndicator", _v.dec_bool, None, False)
 _f_aggressor_side = _F("aggressor_side", "_aggressor_side", 2446, b"2446", "AggressorSide", _v.enum_decoder(AggressorSide, _v.dec_str), None, False)
 _f_alloc_account = _F("alloc_account", "_alloc_account", 79, b"79", "AllocAccount", _v.dec_int, None, False)
 _f_always_emit_new_before_trade = _F("always_emit_new_before_trade", "_always_emit_new_before_trade", 21026, b"21026", "AlwaysEmitNewBeforeTrade", _v.dec_bool, None, False)
-_f_avg_px__session = _F("avg_px", "_avg_px", 6, b"6", "AvgPx", _v.dec_cents, _v.dec_decimal, False)
+_f_avg_px__session = _F("avg_px", "_avg_px", 6, b"6", "AvgPx", _VALUES.dec_cents, _VALUES.dec_decimal, False)
 _f_begin_exec_id = _F("begin_exec_id", "_begin_exec_id", 21001, b"21001", "BeginExecID", _v.dec_str, None, False)
 _f_begin_seq_no = _F("begin_seq_no", "_begin_seq_no", 7, b"7", "BeginSeqNo", _v.dec_int, None, False)
-_f_bid_px__rfq = _F("bid_px", "_bid_px", 132, b"132", "BidPx", _v.dec_int_cents, _v.dec_decimal, False)
-_f_bid_size = _F("bid_size", "_bid_size", 134, b"134", "BidSize", _v.dec_decimal, None, False)
+_f_bid_px__rfq = _F("bid_px", "_bid_px", 132, b"132", "BidPx", _v.dec_int_cents, _VALUES.dec_decimal, False)
+_f_bid_size = _F("bid_size", "_bid_size", 134, b"134", "BidSize", _VALUES.dec_decimal, None, False)
 _f_business_reject_reason = _F("business_reject_reason", "_business_reject_reason", 380, b"380", "BusinessRejectReason", _v.enum_decoder(BusinessRejectReason, _v.dec_int), None, False)
 _f_business_reject_ref_id = _F("business_reject_ref_id", "_business_reject_ref_id", 379, b"379", "BusinessRejectRefID", _v.dec_str, None, False)
 _f_cancel_order_on_pause = _F("cancel_order_on_pause", "_cancel_order_on_pause", 21006, b"21006", "CancelOrderOnPause", _v.dec_bool, None, False)
 _f_cancel_orders_on_disconnect = _F("cancel_orders_on_disconnect", "_cancel_orders_on_disconnect", 8013, b"8013", "CancelOrdersOnDisconnect", _v.dec_bool, None, False)
-_f_cash_order_qty = _F("cash_order_qty", "_cash_order_qty", 152, b"152", "CashOrderQty", _v.dec_decimal, None, False)
+_f_cash_order_qty = _F("cash_order_qty", "_cash_order_qty", 152, b"152", "CashOrderQty", _VALUES.dec_decimal, None, False)
 _f_cl_ord_id = _F("cl_ord_id", "_cl_ord_id", 11, b"11", "ClOrdID", _v.dec_str, None, False)
-_f_clearing_business_date = _F("clearing_business_date", "_clearing_business_date", 715, b"715", "ClearingBusinessDate", _v.dec_date, None, False)
-_f_collateral_amount_change = _F("collateral_amount_change", "_collateral_amount_change", 1704, b"1704", "CollateralAmountChange", _v.dec_decimal, None, False)
+_f_clearing_business_date = _F("clearing_business_date", "_clearing_business_date", 715, b"715", "ClearingBusinessDate", _VALUES.dec_date, None, False)
+_f_collateral_amount_change = _F("collateral_amount_change", "_collateral_amount_change", 1704, b"1704", "CollateralAmountChange", _VALUES.dec_decimal, None, False)
 _f_collateral_amount_type = _F("collateral_amount_type", "_collateral_amount_type", 1705, b"1705", "CollateralAmountType", _v.enum_decoder(CollateralAmountType, _v.dec_str), None, False)
-_f_cum_qty = _F("cum_qty", "_cum_qty", 14, b"14", "CumQty", _v.dec_decimal, None, False)
+_f_cum_qty = _F("cum_qty", "_cum_qty", 14, b"14", "CumQty", _VALUES.dec_decimal, None, False)
 _f_cxl_rej_reason = _F("cxl_rej_reason", "_cxl_rej_reason", 102, b"102", "CxlRejReason", _v.enum_decoder(CxlRejReason, _v.dec_int), None, False)
 _f_cxl_rej_response_to = _F("cxl_rej_response_to", "_cxl_rej_response_to", 434, b"434", "CxlRejResponseTo", _v.enum_decoder(CxlRejResponseTo, _v.dec_str), None, False)
 _f_default_appl_ver_id = _F("default_appl_ver_id", "_default_appl_ver_id", 1137, b"1137", "DefaultApplVerID", _v.enum_decoder(DefaultApplVerID, _v.dec_str), None, False)
@@ -7084,16 +7085,16 @@ _f_exec_id = _F("exec_id", "_exec_id", 17, b"17", "ExecID", _v.dec_str, None, Fa
 _f_exec_inst = _F("exec_inst", "_exec_inst", 18, b"18", "ExecInst", _v.enum_decoder(ExecInst, _v.dec_str), None, False)
 _f_exec_restatement_reason = _F("exec_restatement_reason", "_exec_restatement_reason", 378, b"378", "ExecRestatementReason", _v.dec_int, None, False)
 _f_exec_type = _F("exec_type", "_exec_type", 150, b"150", "ExecType", _v.enum_decoder(ExecType, _v.dec_str), None, False)
-_f_expire_time = _F("expire_time", "_expire_time", 126, b"126", "ExpireTime", _v.dec_timestamp, None, False)
+_f_expire_time = _F("expire_time", "_expire_time", 126, b"126", "ExpireTime", _VALUES.dec_timestamp, None, False)
 _f_gap_fill_flag = _F("gap_fill_flag", "_gap_fill_flag", 123, b"123", "GapFillFlag", _v.dec_bool, None, False)
 _f_heart_bt_int = _F("heart_bt_int", "_heart_bt_int", 108, b"108", "HeartBtInt", _v.dec_int, None, False)
 _f_last_fragment = _F("last_fragment", "_last_fragment", 893, b"893", "LastFragment", _v.dec_bool, None, False)
 _f_last_mkt = _F("last_mkt", "_last_mkt", 30, b"30", "LastMkt", _v.dec_str, None, False)
-_f_last_px__session = _F("last_px", "_last_px", 31, b"31", "LastPx", _v.dec_cents, _v.dec_decimal, False)
-_f_last_qty = _F("last_qty", "_last_qty", 32, b"32", "LastQty", _v.dec_decimal, None, False)
-_f_leaves_qty = _F("leaves_qty", "_leaves_qty", 151, b"151", "LeavesQty", _v.dec_decimal, None, False)
+_f_last_px__session = _F("last_px", "_last_px", 31, b"31", "LastPx", _VALUES.dec_cents, _VALUES.dec_decimal, False)
+_f_last_qty = _F("last_qty", "_last_qty", 32, b"32", "LastQty", _VALUES.dec_decimal, None, False)
+_f_leaves_qty = _F("leaves_qty", "_leaves_qty", 151, b"151", "LeavesQty", _VALUES.dec_decimal, None, False)
 _f_listener_session = _F("listener_session", "_listener_session", 20126, b"20126", "ListenerSession", _v.dec_bool, None, False)
-_f_long_qty = _F("long_qty", "_long_qty", 704, b"704", "LongQty", _v.dec_decimal, None, False)
+_f_long_qty = _F("long_qty", "_long_qty", 704, b"704", "LongQty", _VALUES.dec_decimal, None, False)
 _f_market_result = _F("market_result", "_market_result", 20107, b"20107", "MarketResult", _v.enum_decoder(MarketResult, _v.dec_str), None, False)
 _f_market_settlement_party_id = _F("market_settlement_party_id", "_market_settlement_party_id", 20109, b"20109", "MarketSettlementPartyID", _v.dec_str, None, False)
 _f_market_settlement_party_role = _F("market_settlement_party_role", "_market_settlement_party_role", 20110, b"20110", "MarketSettlementPartyRole", _v.enum_decoder(MarketSettlementPartyRole, _v.dec_int), None, False)
@@ -7101,17 +7102,17 @@ _f_market_settlement_report_id = _F("market_settlement_report_id", "_market_sett
 _f_mass_cancel_reject_reason = _F("mass_cancel_reject_reason", "_mass_cancel_reject_reason", 532, b"532", "MassCancelRejectReason", _v.dec_int, None, False)
 _f_mass_cancel_request_type = _F("mass_cancel_request_type", "_mass_cancel_request_type", 530, b"530", "MassCancelRequestType", _v.enum_decoder(MassCancelRequestType, _v.dec_str), None, False)
 _f_mass_cancel_response = _F("mass_cancel_response", "_mass_cancel_response", 531, b"531", "MassCancelResponse", _v.enum_decoder(MassCancelResponse, _v.dec_str), None, False)
-_f_max_execution_cost = _F("max_execution_cost", "_max_execution_cost", 21009, b"21009", "MaxExecutionCost", _v.dec_decimal, None, False)
+_f_max_execution_cost = _F("max_execution_cost", "_max_execution_cost", 21009, b"21009", "MaxExecutionCost", _VALUES.dec_decimal, None, False)
 _f_max_message_size = _F("max_message_size", "_max_message_size", 383, b"383", "MaxMessageSize", _v.dec_int, None, False)
-_f_md_entry_date = _F("md_entry_date", "_md_entry_date", 272, b"272", "MDEntryDate", _v.dec_date, None, False)
-_f_md_entry_px__dollars = _F("md_entry_px", "_md_entry_px", 270, b"270", "MDEntryPx", _v.dec_decimal, None, False)
-_f_md_entry_size = _F("md_entry_size", "_md_entry_size", 271, b"271", "MDEntrySize", _v.dec_decimal, None, False)
-_f_md_entry_time = _F("md_entry_time", "_md_entry_time", 273, b"273", "MDEntryTime", _v.dec_time, None, False)
+_f_md_entry_date = _F("md_entry_date", "_md_entry_date", 272, b"272", "MDEntryDate", _VALUES.dec_date, None, False)
+_f_md_entry_px__dollars = _F("md_entry_px", "_md_entry_px", 270, b"270", "MDEntryPx", _VALUES.dec_decimal, None, False)
+_f_md_entry_size = _F("md_entry_size", "_md_entry_size", 271, b"271", "MDEntrySize", _VALUES.dec_decimal, None, False)
+_f_md_entry_time = _F("md_entry_time", "_md_entry_time", 273, b"273", "MDEntryTime", _VALUES.dec_time, None, False)
 _f_md_entry_type = _F("md_entry_type", "_md_entry_type", 269, b"269", "MDEntryType", _v.enum_decoder(MDEntryType, _v.dec_str), None, False)
 _f_md_req_rej_reason = _F("md_req_rej_reason", "_md_req_rej_reason", 281, b"281", "MDReqRejReason", _v.enum_decoder(MDReqRejReason, _v.dec_str), None, False)
 _f_md_update_action = _F("md_update_action", "_md_update_action", 279, b"279", "MDUpdateAction", _v.enum_decoder(MDUpdateAction, _v.dec_str), None, False)
 _f_message_retention_period = _F("message_retention_period", "_message_retention_period", 20200, b"20200", "MessageRetentionPeriod", _v.dec_int, None, False)
-_f_misc_fee_amt = _F("misc_fee_amt", "_misc_fee_amt", 137, b"137", "MiscFeeAmt", _v.dec_decimal, None, False)
+_f_misc_fee_amt = _F("misc_fee_amt", "_misc_fee_amt", 137, b"137", "MiscFeeAmt", _VALUES.dec_decimal, None, False)
 _f_misc_fee_basis = _F("misc_fee_basis", "_misc_fee_basis", 891, b"891", "MiscFeeBasis", _v.enum_decoder(MiscFeeBasis, _v.dec_int), None, False)
 _f_misc_fee_curr = _F("misc_fee_curr", "_misc_fee_curr", 138, b"138", "MiscFeeCurr", _v.dec_str, None, False)
 _f_misc_fee_type = _F("misc_fee_type", "_misc_fee_type", 139, b"139", "MiscFeeType", _v.enum_decoder(MiscFeeType, _v.dec_str), None, False)
@@ -7124,8 +7125,8 @@ _f_mve_validation_reason_code = _F("mve_validation_reason_code", "_mve_validatio
 _f_new_seq_no = _F("new_seq_no", "_new_seq_no", 36, b"36", "NewSeqNo", _v.dec_int, None, False)
 _f_next_expected_msg_seq_num = _F("next_expected_msg_seq_num", "_next_expected_msg_seq_num", 789, b"789", "NextExpectedMsgSeqNum", _v.dec_int, None, False)
 _f_obscure_creator_id = _F("obscure_creator_id", "_obscure_creator_id", 21034, b"21034", "ObscureCreatorId", _v.dec_bool, None, False)
-_f_offer_px__rfq = _F("offer_px", "_offer_px", 133, b"133", "OfferPx", _v.dec_int_cents, _v.dec_decimal, False)
-_f_offer_size = _F("offer_size", "_offer_size", 135, b"135", "OfferSize", _v.dec_decimal, None, False)
+_f_offer_px__rfq = _F("offer_px", "_offer_px", 133, b"133", "OfferPx", _v.dec_int_cents, _VALUES.dec_decimal, False)
+_f_offer_size = _F("offer_size", "_offer_size", 135, b"135", "OfferSize", _VALUES.dec_decimal, None, False)
 _f_ord_rej_reason = _F("ord_rej_reason", "_ord_rej_reason", 103, b"103", "OrdRejReason", _v.enum_decoder(OrdRejReason, _v.dec_int), None, False)
 _f_ord_status = _F("ord_status", "_ord_status", 39, b"39", "OrdStatus", _v.enum_decoder(OrdStatus, _v.dec_str), None, False)
 _f_ord_type = _F("ord_type", "_ord_type", 40, b"40", "OrdType", _v.enum_decoder(OrdType, _v.dec_str), None, False)
@@ -7133,14 +7134,14 @@ _f_order_group_action = _F("order_group_action", "_order_group_action", 20131, b
 _f_order_group_contracts_limit = _F("order_group_contracts_limit", "_order_group_contracts_limit", 20132, b"20132", "OrderGroupContractsLimit", _v.dec_int, None, False)
 _f_order_group_id = _F("order_group_id", "_order_group_id", 20130, b"20130", "OrderGroupID", _v.dec_str, None, False)
 _f_order_id = _F("order_id", "_order_id", 37, b"37", "OrderID", _v.dec_str, None, False)
-_f_order_qty = _F("order_qty", "_order_qty", 38, b"38", "OrderQty", _v.dec_decimal, None, False)
+_f_order_qty = _F("order_qty", "_order_qty", 38, b"38", "OrderQty", _VALUES.dec_decimal, None, False)
 _f_orig_cl_ord_id = _F("orig_cl_ord_id", "_orig_cl_ord_id", 41, b"41", "OrigClOrdID", _v.dec_str, None, False)
 _f_party_id = _F("party_id", "_party_id", 448, b"448", "PartyID", _v.dec_str, None, False)
 _f_party_role = _F("party_role", "_party_role", 452, b"452", "PartyRole", _v.enum_decoder(PartyRole, _v.dec_int), None, False)
 _f_password = _F("password", "_password", 554, b"554", "Password", _v.dec_str, None, False)
 _f_prefer_better_quote = _F("prefer_better_quote", "_prefer_better_quote", 21022, b"21022", "PreferBetterQuote", _v.dec_bool, None, False)
 _f_preserve_original_order_qty = _F("preserve_original_order_qty", "_preserve_original_order_qty", 21008, b"21008", "PreserveOriginalOrderQty", _v.dec_bool, None, False)
-_f_price__session = _F("price", "_price", 44, b"44", "Price", _v.dec_cents, _v.dec_decimal, False)
+_f_price__session = _F("price", "_price", 44, b"44", "Price", _VALUES.dec_cents, _VALUES.dec_decimal, False)
 _f_quote_cancel_status = _F("quote_cancel_status", "_quote_cancel_status", 298, b"298", "QuoteCancelStatus", _v.enum_decoder(QuoteCancelStatusValue, _v.dec_int), None, False)
 _f_quote_confirm_status = _F("quote_confirm_status", "_quote_confirm_status", 21010, b"21010", "QuoteConfirmStatus", _v.enum_decoder(QuoteConfirmStatusValue, _v.dec_int), None, False)
 _f_quote_id = _F("quote_id", "_quote_id", 117, b"117", "QuoteID", _v.dec_str, None, False)
@@ -7148,7 +7149,7 @@ _f_quote_req_id = _F("quote_req_id", "_quote_req_id", 131, b"131", "QuoteReqID",
 _f_quote_request_reject_reason = _F("quote_request_reject_reason", "_quote_request_reject_reason", 658, b"658", "QuoteRequestRejectReason", _v.enum_decoder(QuoteRequestRejectReason, _v.dec_int), None, False)
 _f_quote_request_type = _F("quote_request_type", "_quote_request_type", 303, b"303", "QuoteRequestType", _v.enum_decoder(QuoteRequestType, _v.dec_int), None, False)
 _f_quote_status = _F("quote_status", "_quote_status", 297, b"297", "QuoteStatus", _v.enum_decoder(QuoteStatus, _v.dec_int), None, False)
-_f_ranged_market_collateral_return = _F("ranged_market_collateral_return", "_ranged_market_collateral_return", 21031, b"21031", "RangedMarketCollateralReturn", _v.dec_decimal, None, False)
+_f_ranged_market_collateral_return = _F("ranged_market_collateral_return", "_ranged_market_collateral_return", 21031, b"21031", "RangedMarketCollateralReturn", _VALUES.dec_decimal, None, False)
 _f_raw_data = _F("raw_data", "_raw_data", 96, b"96", "RawData", _v.dec_bytes, None, True)
 _f_raw_data_length = _F("raw_data_length", "_raw_data_length", 95, b"95", "RawDataLength", _v.dec_int, None, False)
 _f_receive_settlement_reports = _F("receive_settlement_reports", "_receive_settlement_reports", 20127, b"20127", "ReceiveSettlementReports", _v.dec_bool, None, False)
@@ -7165,10 +7166,10 @@ _f_secondary_cl_ord_id = _F("secondary_cl_ord_id", "_secondary_cl_ord_id", 526, 
 _f_security_trading_status = _F("security_trading_status", "_security_trading_status", 326, b"326", "SecurityTradingStatus", _v.enum_decoder(SecurityTradingStatus, _v.dec_int), None, False)
 _f_self_trade_prevention_type = _F("self_trade_prevention_type", "_self_trade_prevention_type", 2964, b"2964", "SelfTradePreventionType", _v.enum_decoder(SelfTradePreventionType, _v.dec_int), None, False)
 _f_session_reject_reason = _F("session_reject_reason", "_session_reject_reason", 373, b"373", "SessionRejectReason", _v.enum_decoder(SessionRejectReason, _v.dec_int), None, False)
-_f_settlement_price__cents = _F("settlement_price", "_settlement_price", 730, b"730", "SettlementPrice", _v.dec_cents, None, False)
-_f_short_qty = _F("short_qty", "_short_qty", 705, b"705", "ShortQty", _v.dec_decimal, None, False)
+_f_settlement_price__cents = _F("settlement_price", "_settlement_price", 730, b"730", "SettlementPrice", _VALUES.dec_cents, None, False)
+_f_short_qty = _F("short_qty", "_short_qty", 705, b"705", "ShortQty", _VALUES.dec_decimal, None, False)
 _f_side = _F("side", "_side", 54, b"54", "Side", _v.enum_decoder(Side, _v.dec_str), None, False)
-_f_single_market_collateral_return = _F("single_market_collateral_return", "_single_market_collateral_return", 21030, b"21030", "SingleMarketCollateralReturn", _v.dec_decimal, None, False)
+_f_single_market_collateral_return = _F("single_market_collateral_return", "_single_market_collateral_return", 21030, b"21030", "SingleMarketCollateralReturn", _VALUES.dec_decimal, None, False)
 _f_skip_pending_exec_reports = _F("skip_pending_exec_reports", "_skip_pending_exec_reports", 21011, b"21011", "SkipPendingExecReports", _v.dec_bool, None, False)
 _f_split_collateral_return = _F("split_collateral_return", "_split_collateral_return", 21027, b"21027", "SplitCollateralReturn", _v.dec_bool, None, False)
 _f_subscription_request_type = _F("subscription_request_type", "_subscription_request_type", 263, b"263", "SubscriptionRequestType", _v.enum_decoder(SubscriptionRequestType, _v.dec_str), None, False)
@@ -7180,7 +7181,7 @@ _f_text = _F("text", "_text", 58, b"58", "Text", _v.dec_str, None, False)
 _f_time_in_force = _F("time_in_force", "_time_in_force", 59, b"59", "TimeInForce", _v.enum_decoder(TimeInForce, _v.dec_str), None, False)
 _f_tot_num_market_settlement_reports = _F("tot_num_market_settlement_reports", "_tot_num_market_settlement_reports", 20106, b"20106", "TotNumMarketSettlementReports", _v.dec_int, None, False)
 _f_trade_id = _F("trade_id", "_trade_id", 1003, b"1003", "TradeID", _v.dec_str, None, False)
-_f_transact_time = _F("transact_time", "_transact_time", 60, b"60", "TransactTime", _v.dec_timestamp, None, False)
+_f_transact_time = _F("transact_time", "_transact_time", 60, b"60", "TransactTime", _VALUES.dec_timestamp, None, False)
 _f_trd_match_id = _F("trd_match_id", "_trd_match_id", 880, b"880", "TrdMatchID", _v.dec_str, None, False)
 _f_trd_type = _F("trd_type", "_trd_type", 828, b"828", "TrdType", _v.enum_decoder(TrdType, _v.dec_int), None, False)
 _f_use_cap_reservation = _F("use_cap_reservation", "_use_cap_reservation", 21032, b"21032", "UseCapReservation", _v.dec_bool, None, False)
@@ -7278,11 +7279,11 @@ _d_Side = _v.ENUM_TABLES[Side].get
 _d_SubscriptionRequestType = _v.ENUM_TABLES[SubscriptionRequestType].get
 _d_TimeInForce = _v.ENUM_TABLES[TimeInForce].get
 _d_TrdType = _v.ENUM_TABLES[TrdType].get
-_c_cents = _v._CENTS.get
-_c_date = _v._DATES.get
-_c_decimal = _v._DECIMALS.get
-_c_time = _v._TIMES.get
-_c_timestamp = _v._TIMESTAMPS.get
+_c_cents = _VALUES.cents.get
+_c_date = _VALUES.dates.get
+_c_decimal = _VALUES.decimals.get
+_c_time = _VALUES.times.get
+_c_timestamp = _VALUES.timestamps.get
 
 Party._FIELDS = (_f_party_id, _f_party_role, )
 Party._BY_KEY = _by_key(Party._FIELDS)
@@ -7868,7 +7869,7 @@ pages document them (spec/dialects/prediction.yaml); see `rfq_units_for`."""
 # messages whose BidPx/OfferPx follow `rfq_units` (their only switchable prices)
 _RFQ_CLASSES: frozenset[type[Message]] = frozenset((Quote, QuoteStatusReport, ))
 _ENCODE_SPEC = _EncodeSpec(MESSAGES, Header, _RFQ_CLASSES, _DATA_TAGS)
-_CODEC = _Codec(_CLASSES, _DATA_TAGS, _RFQ_CLASSES)
+_CODEC = _Codec(_CLASSES, _DATA_TAGS, _RFQ_CLASSES, values=_VALUES)
 """This dialect's decoder and its shape cache (bounds: `kalshi_fix_sansio._decode.Codec`)."""
 
 
