@@ -231,69 +231,48 @@ class Codec:
         """
         if verify:
             verify_frame(frame)
-        if careful:
-            return self._decode_carefully(frame, use_dollars, tolerant, rfq_dollars)
-        flat = split_fields(frame, self._data_tags)
-        tags = flat[0::2]
-        # A frame whose tags, in order, were seen before in a frame of its class with nothing
-        # wrong is checked by one lookup: every structural check below depends on the tags
-        # alone. (A tag without a value is not a tag check: the tolerant decode looks for one
-        # each time.)
-        cls = self._classes.get(flat[5]) if len(flat) >= 8 else None
-        key = b""  # none: an unknown MsgType or too many fields to remember
-        if cls is not None and len(tags) <= self.max_shape_tags:
-            key = b"\x01".join(tags)
-            hit = self._shapes.get(cls, _NO_LAYOUTS).get(key)
-            if hit is not None and not (tolerant and b"=\x01" in frame):
-                if rfq_dollars is not None and cls in self._rfq_classes:
-                    use_dollars = rfq_dollars
-                present, header_at = hit
-                if header_at is _NOT_YET:  # the layout's second frame: its header places now
-                    header_at = hit[1] = _header_places(tags, present)
-                return _finish(
-                    cls, frame, flat, use_dollars, present, [] if tolerant else None, header_at
-                )
-        present = frozenset(tags)  # frozen: a remembered shape shares it
-        has_data = not present.isdisjoint(self._length_tags)
-        if has_data:
-            # A Length field before its Data field: the data may hold SOH or '=', so split
-            # again, reading the data by its length. (The fields before the data split
-            # correctly, so the Length tag is among the tags found even when the data fooled
-            # the fast split; such a frame's shape is never remembered.)
+        if careful:  # the reference: no remembered layout, the careful split
             flat = split_fields(frame, self._data_tags, True)
             tags = flat[0::2]
             present = frozenset(tags)
-        return self._checked(frame, flat, tags, present, key, use_dollars, tolerant, rfq_dollars)
-
-    def _decode_carefully(
-        self, frame: bytes, use_dollars: bool, tolerant: bool, rfq_dollars: bool | None
-    ) -> Message:
-        """`decode` with ``careful=True``."""
-        flat = split_fields(frame, self._data_tags, True)
-        tags = flat[0::2]
-        return self._checked(
-            frame, flat, tags, frozenset(tags), None, use_dollars, tolerant, rfq_dollars
-        )
-
-    def _checked(
-        self,
-        frame: bytes,
-        flat: list[bytes],
-        tags: list[bytes],
-        present: frozenset[bytes],
-        key: bytes | None,
-        use_dollars: bool,
-        tolerant: bool,
-        rfq_dollars: bool | None,
-    ) -> Message:
-        """The message of a frame split into fields, every structural check made (``key``: its
-        shape to remember when clean, ``b""``: none, None: a careful decode, see `decode`)."""
+            has_data = not present.isdisjoint(self._length_tags)
+            key: bytes | None = None
+        else:
+            flat = split_fields(frame, self._data_tags)
+            tags = flat[0::2]
+            # A frame whose tags, in order, were seen before in a frame of its class with
+            # nothing wrong is checked by one lookup: every structural check below depends on
+            # the tags alone. (A tag without a value is not a tag check: the tolerant decode
+            # looks for one each time.)
+            cls = self._classes.get(flat[5]) if len(flat) >= 8 else None
+            key = b""  # none: an unknown MsgType or too many fields to remember
+            if cls is not None and len(tags) <= self.max_shape_tags:
+                key = b"\x01".join(tags)
+                hit = self._shapes.get(cls, _NO_LAYOUTS).get(key)
+                if hit is not None and not (tolerant and b"=\x01" in frame):
+                    if rfq_dollars is not None and cls in self._rfq_classes:
+                        use_dollars = rfq_dollars
+                    present, header_at = hit
+                    if header_at is _NOT_YET:  # the layout's second frame: its places now
+                        header_at = hit[1] = _header_places(tags, present)
+                    return _finish(
+                        cls, frame, flat, use_dollars, present, [] if tolerant else None, header_at
+                    )
+            present = frozenset(tags)  # frozen: a remembered shape shares it
+            has_data = not present.isdisjoint(self._length_tags)
+            if has_data:
+                # A Length field before its Data field: the data may hold SOH or '=', so split
+                # again, reading the data by its length. (The fields before the data split
+                # correctly, so the Length tag is among the tags found even when the data
+                # fooled the fast split; such a frame's shape is never remembered.)
+                flat = split_fields(frame, self._data_tags, True)
+                tags = flat[0::2]
+                present = frozenset(tags)
+        source = CarefulSource if key is None else WireSource
         if len(flat) < 8 or flat[0] != b"8" or flat[2] != b"9" or flat[4] != b"35":
             raise _frame_error(
                 "frame must start with 8=, 9=, 35=", frame, REJECT_INCORRECT_FORMAT, offset=0
             )
-        has_data = not present.isdisjoint(self._length_tags)
-        source = CarefulSource if key is None else WireSource
         mt = flat[5]
         cls = self._classes.get(mt)
         if cls is None:
