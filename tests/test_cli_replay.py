@@ -14,6 +14,7 @@ import io
 import json
 import re
 import shlex
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
@@ -87,9 +88,14 @@ class Live:
     def note(self, name: str) -> None:
         orders = {o.cl_ord_id: order_record(o) for o in self.tracker}
         positions = [position_record(self.tracker.positions[s]) for s in sorted(self.tracker.positions)]
-        # the next message is logged later: it needs a round trip (microseconds at least) and
-        # the log's stamps have microseconds
-        self.moments[name] = (datetime.now(timezone.utc), orders, positions)
+        # every message after this moment is stamped later, in the log (microseconds) and in
+        # SendingTime (milliseconds, which a log without times is cut by): the clock is let
+        # pass into the next millisecond (at most 1 ms; a wait on the clock, not on an event)
+        now = time.time_ns()
+        self.moments[name] = (datetime.fromtimestamp(now / 1e9, timezone.utc), orders, positions)
+        next_ms = (now // 1_000_000 + 1) * 1_000_000
+        while time.time_ns() < next_ms:
+            pass
 
 
 def trade_story(log: Path) -> Live:
