@@ -373,8 +373,8 @@ class BlockingSession(SessionBase):
         timers when due, write what the core answered. Holds the lock, except while waiting."""
         sup = self.driver
         assert sup is not None
-        due = sup.sleeping()
         readable = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+        due = sup.next_deadline() if readable else sup.sleeping()  # sleeping: until `awake`
         if not readable:
             wait = None if due is None else max(due - self._clock(), 0.0)
             if deadline is not None:
