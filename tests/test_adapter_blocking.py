@@ -382,7 +382,7 @@ def test_test_request_is_answered_and_a_silent_gateway_forces_a_reconnect(
     """The adapter's one end-to-end timer test: the session's timers fire on the socket (a
     TestRequest after 0.1 HeartBtInt of silence, 0.5 s; a silent gateway given up after 0.25,
     1.25 s). When a Heartbeat or a TestRequest is due is the core's rule, tested on a fake
-    clock (tests/scenarios: initiator_heartbeat_when_idle, the test_request scenarios)."""
+    clock (tests/scenarios: initiator_heartbeat_when_idle, initiator_test_request_*)."""
     h = prediction_gateway
     p = dialect(h)
     log = tmp_path / "fix.log"

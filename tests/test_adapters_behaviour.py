@@ -291,8 +291,9 @@ def test_a_busy_application_costs_neither_the_connection_nor_a_report(
     them), fires its timers (a TestRequest after 0.15 HeartBtInt of inbound silence: 0.6 s) and
     reads the answer; the application blocks until that answer was logged, then is told first
     how far behind it is (lag warning 0.3 s) and reads everything in order. Whether the timers
-    fire on time is the sans-IO core's rule, tested on a fake clock (test_driver, test_session);
-    this shows each adapter runs them while nobody reads."""
+    fire on time is the sans-IO core's rule, tested on a fake clock (tests/scenarios:
+    initiator_heartbeat_when_idle, initiator_test_request_then_heartbeat_timeout; the driver's
+    lag warning in test_driver); this shows each adapter runs them while nobody reads."""
     h = prediction_gateway
     log = tmp_path / "fix.log"
 
