@@ -1,4 +1,4 @@
-"""Write to a `FileStore` until killed: the subprocess of the SIGKILL test in ``test_store.py``.
+"""Write to a `FileStore` until killed: the subprocess of the SIGKILL test (``test_store_crash.py``).
 
 Usage::
 
