@@ -59,11 +59,6 @@ from .errors import DecodeError
 if TYPE_CHECKING:
     from ._message import FixRecord, Message
 
-# The raw MsgSeqNum, SenderCompID, TargetCompID, PossDupFlag (== b"Y") and SendingTime (b"" when
-# absent) of a message: what a session checks every message by (`WireSource.session_header`).
-SessionHeader = tuple[bytes | None, bytes | None, bytes | None, bool, bytes]
-
-
 class WireSource:
     """The raw source of one decoded message, shared by its header and its group entries.
 
@@ -140,35 +135,6 @@ class WireSource:
         if b"34" not in out or b"49" not in out or b"56" not in out or b"52" not in out:
             out = {k: v for k, v in self.by_tag().items() if k in keys}
         return out
-
-    def session_header(self, places: tuple[int, ...], keys: frozenset[bytes]) -> SessionHeader:
-        """The raw MsgSeqNum, SenderCompID, TargetCompID, PossDupFlag and SendingTime: from the
-        remembered layout's places when it has them (``places``: where those five are among
-        ``header_at``), else from the front of the frame (``keys``: the header's tags)."""
-        at = self.header_at
-        if at is None:
-            header = self.header_raw(keys)
-            return (
-                header.get(b"34"),
-                header.get(b"49"),
-                header.get(b"56"),
-                header.get(b"43") == b"Y",
-                header.get(b"52", b""),
-            )
-        flat = self.flat
-        i_seq, i_sender, i_target, i_poss_dup, i_sent = places
-        seq = at[i_seq]
-        sender = at[i_sender]
-        target = at[i_target]
-        poss_dup = at[i_poss_dup]
-        sent = at[i_sent]
-        return (
-            flat[seq] if seq > 0 else None,
-            flat[sender] if sender > 0 else None,
-            flat[target] if target > 0 else None,
-            poss_dup > 0 and flat[poss_dup] == b"Y",
-            flat[sent] if sent > 0 else b"",
-        )
 
 
 class CarefulSource(WireSource):

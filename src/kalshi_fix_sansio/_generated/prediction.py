@@ -7932,9 +7932,7 @@ def decode(
             or a tag repeats; it names the tag and message and carries the raw frame.
     """
     rfq = False if rfq_units == "cents" else _rfq_dollars(rfq_units, _LocalProtocolError)
-    return _CODEC.decode(
-        frame, use_dollars=use_dollars, verify=verify, tolerant=tolerant, rfq_dollars=rfq
-    )
+    return _CODEC.decode(frame, use_dollars, verify, tolerant, rfq)
 
 
 def encode(
