@@ -41,7 +41,7 @@ than the message can hold, a careful decode).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from ._fields import (
     _WALK_ERRORS,
@@ -110,7 +110,16 @@ class WireSource:
             return wire.get(key)
         if key in self.cls._GROUP_TAGS:
             return self.by_tag().get(key)
-        return _first(self.flat, key)
+        flat = self.flat
+        i = 0
+        try:
+            while True:
+                i = flat.index(key, i)
+                if not i & 1:  # a tag, not a value that reads alike
+                    return flat[i + 1]
+                i += 1
+        except ValueError:
+            return None
 
     def msg_type(self) -> str | None:
         """MsgType(35) as received."""
@@ -145,19 +154,6 @@ class CarefulSource(WireSource):
     careful = True
 
 
-def _first(flat: list[bytes], key: bytes) -> bytes | None:
-    """The value of tag ``key``'s first field in a flat list (None: absent)."""
-    i = 0
-    try:
-        while True:
-            i = flat.index(key, i)
-            if not i & 1:  # a tag, not a value that reads alike
-                return flat[i + 1]
-            i += 1
-    except ValueError:
-        return None
-
-
 def _msgtype_in(frame: bytes) -> str | None:
     """MsgType(35) of a frame as received (None: it has none)."""
     start = frame.find(b"\x0135=")
@@ -181,7 +177,7 @@ def record_raw(rec: FixRecord, key: bytes) -> bytes | None:
     span = rec._flat
     if span is None:
         return rec._src.raw(key)  # type: ignore[union-attr]
-    return _first(span, key)
+    return _pairs(span).get(key)  # an entry: small, and read whole once it is read
 
 
 def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
@@ -256,6 +252,10 @@ class GroupPlace(NamedTuple):
     declared: int  # the entries its count declares (read tolerantly with none: ``len(flat)``)
 
 
+# a GroupPlace made from its tuple in C (its generated __new__ is a Python call)
+_place: Any = tuple.__new__
+
+
 def _parse_group(owner: FixRecord, info: GroupInfo) -> Sequence[FixRecord] | None:
     """A group's entries (None when its count tag is absent): `Entries` (typed as they are
     read) when its count is readable, its entries hold no nested group and the message is not
@@ -281,7 +281,7 @@ def _parse_group(owner: FixRecord, info: GroupInfo) -> Sequence[FixRecord] | Non
     # bounded before use: no message holds more entries than it has fields
     count = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
     if 0 < count <= n // 2 and not info.entry._GROUPS and not src.careful:
-        return Entries(GroupPlace(type(owner), info, src, flat, raw, i, count))
+        return Entries(_place(GroupPlace, (type(owner), info, src, flat, raw, i, count)))
     if count < 0 or count > n // 2:
         problem = "is not a number" if count < 0 else "is more than the message can hold"
         error = _group_error(type(owner), info, src, f"count {raw!r} {problem}", info.tag)
@@ -291,7 +291,7 @@ def _parse_group(owner: FixRecord, info: GroupInfo) -> Sequence[FixRecord] | Non
         # tolerant: read the entries that are there
         _add(defects, Defect(info.tag, REJECT_INCORRECT_FORMAT, str(error), raw))
         count = n
-    return _careful_group(GroupPlace(type(owner), info, src, flat, raw, i, count))
+    return _careful_group(_place(GroupPlace, (type(owner), info, src, flat, raw, i, count)))
 
 
 class Entries(Sequence["FixRecord"]):
