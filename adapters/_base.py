@@ -29,7 +29,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 
 import attrs
 
@@ -92,6 +92,12 @@ PLACE_TIMEOUT = 10.0
 
 KILL_TIMEOUT = 10.0
 """Default seconds ``kill`` / ``kill_all`` wait for every order to be off the book."""
+
+IDLE_HANDOFF: Final = 0.05
+"""Seconds a session's socket may go unread after a waiting thread or task last read it before
+the session's own thread (blocking) or reader task (trio) reads it: a caller that waits again
+within it finds the socket free and reads it itself, with no hand-off (blocking:
+`BlockingSession.idle_handoff`)."""
 
 Until = Literal["ack", "filled"]
 """What `place` waits for: ``"ack"`` (acknowledged, or already final) or ``"filled"`` (final)."""

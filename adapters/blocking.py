@@ -50,6 +50,7 @@ from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 from kalshi_fix_sansio.tracker import TrackedOrder
 
 from ._base import (
+    IDLE_HANDOFF,
     KILL_TIMEOUT,
     PLACE_TIMEOUT,
     SessionBase,
@@ -80,11 +81,6 @@ __all__ = [
     "Reconnecting",
     "TradingHalted",
 ]
-
-IDLE_HANDOFF: Final = 0.05
-"""Seconds a session's socket may go unread after a waiting thread last read it before the
-session's background thread reads it (`BlockingSession.idle_handoff`): a thread that waits
-again within it finds the socket free and reads it itself, without waking another thread."""
 
 _WOULD_BLOCK: Final = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError)
 
