@@ -172,7 +172,7 @@ def test_test_request_from_kalshi_is_answered(
         conn = gateway._conns[gateway._by_key["key-1"]]
         ping = conn.session.dialect.TestRequest(test_req_id="GW-PING-1")
         conn.session._send_admin(ping, time.time())
-        asyncio.get_running_loop().create_task(gateway._flush(conn))
+        conn.flush(time.time())  # written now, by its connection
 
     async def main() -> None:
         async with client_for(gw, message_log_path=path).order_entry() as oe:

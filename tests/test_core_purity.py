@@ -24,6 +24,7 @@ CORE = [
     "_inbound.py",
     "supervisor.py",
     "driver.py",
+    "_acceptor.py",
     "risk.py",
     "ranges.py",
     "killswitch.py",

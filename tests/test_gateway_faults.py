@@ -192,24 +192,20 @@ def test_the_reports_of_one_order_go_out_in_one_write(
     prediction_gateway: GatewayHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A filling order's New and Trade reports are written when its input is processed, in one
-    write, not each by a background write of its own."""
+    write to the connection's transport (the gateway writes once per connection per input)."""
     h = prediction_gateway
     gateway = h.gateway
     writes: list[bytes] = []
-    background: list[object] = []
-    spawn = gateway._spawn
-    monkeypatch.setattr(gateway, "_spawn", lambda coro: (background.append(coro), spawn(coro)))
     with open_session(h, False) as oe:
         rec = Recorder(oe, h)
         rec.trade("warm-up")
         (conn,) = [c for c in gateway._conns.values() if c.logged_on]
-        write = conn.writer.write
-        monkeypatch.setattr(conn.writer, "write", lambda data: (writes.append(data), write(data)))
-        background.clear()
+        transport = conn.transport
+        write = transport.write
+        monkeypatch.setattr(transport, "write", lambda data: (writes.append(data), write(data)))
         rec.trade("one")
     reports = [w for w in writes if b"\x0111=one\x01" in w]
     assert len(reports) == 1 and reports[0].count(b"\x0135=8\x01") == 2
-    assert background == []
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,9 +6,12 @@
 order groups and market-data subscriptions for one product and answers every call with the
 `Outbound` messages to send; it does no I/O and reads no clock. `self_signed` and
 `server_context` make a TLS identity of your own; `mock_api_key` is a product's well-known
-mock API key (`write_mock_api_key` writes its private key for the CLI). See docs/gateway.md.
+mock API key (`write_mock_api_key` writes its private key for the CLI). `AcceptorDriver` is
+the sans-IO driver each accepted connection runs (its session, the loop's rules, the fault
+hooks). See docs/gateway.md.
 """
 
+from .._acceptor import AcceptorDriver
 from .exchange import (
     HOUSE_ACCOUNT,
     ROLLING_WINDOW_SECONDS,
@@ -25,6 +28,7 @@ __all__ = [
     "HOUSE_ACCOUNT",
     "ROLLING_WINDOW_SECONDS",
     "SESSION_TYPES",
+    "AcceptorDriver",
     "Exchange",
     "Faults",
     "GatewayError",

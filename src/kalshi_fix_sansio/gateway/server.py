@@ -27,28 +27,18 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import attrs
-
-from .. import margin, prediction
-from .._generated.common import Header
 from .._generated.tables import SESSIONS
-from .._message import Message
-from .._states import State
-from ..adapters._aio import within
+from .._pump import DEFAULT_MAX_BUFFERED
 from ..auth import PublicKey, Signer
-from ..config import KALSHI_COMP_ID, Role, SessionConfig
-from ..errors import FixError, RemoteProtocolError
-from ..events import ApplicationMessage, CloseTransport, LoggedOn, LogonRejected
-from ..framing import Frame, Framer, checksum
-from ..session import Session, sending_time
-from ..store import MemoryStore, MessageStore
+from .connection import Connection
 from .exchange import Exchange, Outbound
 from .listening import Faults, GatewayError, is_loopback_host, is_wildcard_host, listen_error
+from .router import Router
 from .tls import self_signed, server_context
 
 if TYPE_CHECKING:
@@ -58,38 +48,12 @@ __all__ = ["REAL_BASE_PORT", "Faults", "GatewayError", "MockGateway"]
 
 T = TypeVar("T")
 REAL_BASE_PORT = 8228
-_TLS_HANDSHAKE = b"\x16\x03"  # a TLS record header: handshake, version 3.x
 PRODUCTS = ("prediction", "margin")
 # the environment variables `kalshi-fix` reads the API key from, per product
 ENV_PREFIX = {"prediction": "KALSHI_", "margin": "KALSHI_PERPS_"}
 
 
-class _KeyedStore:
-    """A store that picks the per-API-key store once the Logon says who is connecting."""
-
-    def __init__(self) -> None:
-        self.target: MessageStore = MemoryStore()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.target, name)
-
-
-@attrs.define(eq=False)
-class _Conn:
-    session_id: str
-    session_type: str
-    session: Session
-    writer: asyncio.StreamWriter
-    store: _KeyedStore
-    api_key: str | None = None
-    index: int = 0
-    app_sent: int = 0
-    logged_on: bool = False
-    cancel_on_disconnect: bool = False
-    framer: Framer = attrs.field(factory=Framer)
-
-
-class MockGateway:
+class MockGateway(Router):
     """A local stand-in for Kalshi's FIX gateways (one product).
 
     Args:
@@ -111,6 +75,10 @@ class MockGateway:
             an RFQ (35=R) names it, for quick experiments. False (the default): only
             `seed_market` lists markets; an order for another ticker is rejected as Kalshi
             rejects it (ExecutionReport 150=8, Text ``MARKET_NOT_FOUND``, OrdRejReason 1).
+        write_timeout: seconds bytes may wait for a client that does not read before its
+            connection is dropped; None (the default): no limit.
+        max_buffered: most bytes that may wait for a client that does not read before its
+            connection is dropped (``DEFAULT_MAX_BUFFERED``, 8 MiB, by default).
 
     Raises:
         ValueError: an unknown product, ``tls`` with ``ssl_context``, or a key registered for
@@ -131,6 +99,8 @@ class MockGateway:
         seed: int = 0,
         heartbeat_interval: int = 30,
         auto_list_markets: bool = False,
+        write_timeout: float | None = None,
+        max_buffered: int = DEFAULT_MAX_BUFFERED,
     ) -> None:
         if product not in PRODUCTS:
             raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
@@ -157,19 +127,11 @@ class MockGateway:
         self.faults = Faults()
         self.ports: dict[str, int] = {}
         self.session_types = [s.name for s in SESSIONS.values() if s.product == product]
-        self._stores: dict[tuple[str, str], MessageStore] = {}
-        self._conns: dict[str, _Conn] = {}
-        self._by_key: dict[str, str] = {}
-        # (API key, session type) -> exchange session id kept across RT / PT reconnects
-        self._durable: dict[tuple[str, str], str] = {}
-        self._durable_dollars: dict[tuple[str, str], bool] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._writes: set[asyncio.Task[None]] = set()
-        self._silent_upto: int | None = None
-        # the connection whose input `_pump` is processing: flushed once when it is done
-        self._pumping: _Conn | None = None
+        self.write_timeout = write_timeout
+        self.max_buffered = max_buffered
+        self._init_router()
         self._servers: list[asyncio.base_events.Server] = []
-        self._counter = 0
+        self._ticker: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -189,8 +151,8 @@ class MockGateway:
             spec = SESSIONS[(self.product, name)]
             port = 0 if self.port_base is None else self.port_base + spec.port - REAL_BASE_PORT
             try:
-                server = await asyncio.start_server(
-                    self._handler(name), self.host, port, ssl=self.ssl_context
+                server = await self._loop.create_server(
+                    self._factory(name), self.host, port, ssl=self.ssl_context
                 )
             except (OSError, OverflowError) as exc:
                 await self.stop()
@@ -203,54 +165,29 @@ class MockGateway:
         """Expire GTD / Day orders on time even when no client is talking."""
         while True:
             await asyncio.sleep(1.0)
-            self._route(self.exchange.tick(time.time()))
+            now = time.time()
+            self._route(self.exchange.tick(now), now)
 
-    def _handler(
-        self, session_type: str
-    ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            task = asyncio.current_task()
-            if task is not None:
-                self._tasks.add(task)
-            try:
-                await self._serve(session_type, reader, writer)
-            except asyncio.CancelledError:
-                # only `stop` cancels a connection task. It must end normally: asyncio's
-                # start_server callback (3.11.7, 3.12.0) calls task.exception() on the finished
-                # task, which raises for a cancelled one and prints a CancelledError traceback
-                pass
-            finally:
-                if task is not None:
-                    self._tasks.discard(task)
+    def _factory(self, session_type: str) -> Callable[[], Connection]:
+        def connection() -> Connection:
+            return Connection(self, session_type)
 
-        return handle
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run a write in the background, tracked so that `stop` can finish it."""
-        if self._loop is None:
-            coro.close()
-            return
-        task = self._loop.create_task(coro)
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+        return connection
 
     async def stop(self) -> None:
-        """Close every connection and listening socket; returns when every task has ended."""
-        ticker = getattr(self, "_ticker", None)
+        """Close every connection and listening socket; returns once every connection has
+        been dropped (its exchange session told)."""
         for server in self._servers:
             server.close()
-        for conn in list(self._conns.values()):
-            conn.writer.transport.abort()  # do not wait for clients that stopped reading
-        for task in list(self._tasks):
-            task.cancel()
-        # the connection tasks end after their cleanup (which may queue writes): wait for them,
-        # then for the writes, then stop the ticker
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        writes = list(self._writes)
-        for task in writes:
-            task.cancel()
-        await asyncio.gather(*writes, return_exceptions=True)
+        for conn in list(self._live):
+            conn.abort()  # do not wait for clients that stopped reading
+        for _ in range(100):  # the transports' connection_lost callbacks drop them
+            if not self._live:
+                break
+            await asyncio.sleep(0)
+        for conn in list(self._live):  # pragma: no cover - a transport that never called back
+            self.drop(conn)
+        ticker, self._ticker = self._ticker, None
         if ticker is not None:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
@@ -474,6 +411,15 @@ class MockGateway:
     async def _run(self, fn: Callable[[], T]) -> T:
         return fn()
 
+    def _admin(self, act: Callable[[float], list[Outbound]]) -> None:
+        """Run an exchange call in the gateway's loop and send its answers at once."""
+
+        def run() -> None:
+            now = time.time()
+            self._route(act(now), now)
+
+        self.call(run)
+
     def seed_market(
         self,
         symbol: str,
@@ -482,23 +428,21 @@ class MockGateway:
         asks: list[tuple[Decimal, Decimal]] | None = None,
     ) -> None:
         """Create a market with resting house liquidity (and tell subscribers)."""
-        self.call(
-            lambda: self._route(
-                self.exchange.seed_market(symbol, bids=bids or [], asks=asks or [], now=time.time())
-            )
+        self._admin(
+            lambda now: self.exchange.seed_market(symbol, bids=bids or [], asks=asks or [], now=now)
         )
 
     def pause(self, *, exchange: bool = False) -> None:
         """Start a trading (or exchange) pause."""
-        self.call(lambda: self._route(self.exchange.pause(time.time(), exchange=exchange)))
+        self._admin(lambda now: self.exchange.pause(now, exchange=exchange))
 
     def resume(self) -> None:
         """End the pause."""
-        self.call(lambda: self._route(self.exchange.resume(time.time())))
+        self._admin(self.exchange.resume)
 
     def settle(self, symbol: str, result: str) -> None:
         """Settle a market (prediction): cancels orders, sends settlement reports."""
-        self.call(lambda: self._route(self.exchange.settle(symbol, result, time.time())))
+        self._admin(lambda now: self.exchange.settle(symbol, result, now))
 
     def connected(self) -> list[str]:
         """API keys with a logged-on session."""
@@ -514,327 +458,7 @@ class MockGateway:
         def close() -> int:
             conns = [c for c in self._conns.values() if c.api_key == api_key]
             for conn in conns:
-                conn.writer.transport.abort()
+                conn.abort()
             return len(conns)
 
         return self.call(close)
-
-    # -- connections --------------------------------------------------------------------------
-
-    def _logon_check(self, conn: _Conn) -> Callable[[Any], str | None]:
-        def check(logon: Any) -> str | None:
-            key = logon.header.sender_comp_id or ""
-            if key in self.other_product_keys:
-                other = "margin" if self.product == "prediction" else "prediction"
-                return (
-                    f"API key {key} is a {other} key, but this is the {self.product} gateway: "
-                    f"connect to the {other} gateway, or log on with a {self.product} key"
-                )
-            if key in self.faults.refuse_keys:
-                return "temporarily unavailable, try again later"
-            text = self.faults.reject_next_logon
-            if text:
-                self.faults.reject_next_logon = None
-                return text
-            if key in self._by_key:
-                return "already exists"
-            conn.api_key = key
-            store = self._stores.get((key, conn.session_type))
-            if store is None or not conn.session.config.spec.retransmission:
-                store = MemoryStore()
-                self._stores[(key, conn.session_type)] = store
-            conn.store.target = store
-            return None
-
-        return check
-
-    async def _serve(
-        self, session_type: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        self._counter += 1
-        sid = f"{session_type}#{self._counter}"
-        store = _KeyedStore()
-        holder: list[_Conn] = []
-        config = SessionConfig(
-            sender_comp_id=KALSHI_COMP_ID,
-            product=self.product,
-            session_type=session_type,
-            role=Role.ACCEPTOR,
-            # the other product's keys pass the signature check, then `_logon_check` refuses
-            # them by name (instead of "unknown API key")
-            public_keys={**self.other_product_keys, **self.keys},
-            store=store,
-            heartbeat_interval=self.heartbeat_interval,
-            logon_check=lambda logon: self._logon_check(holder[0])(logon),
-        )
-        session = Session(config)
-        conn = _Conn(sid, session_type, session, writer, store, index=self._counter)
-        holder.append(conn)
-        self._conns[sid] = conn
-        session.start(time.time())
-        first = True
-        try:
-            while True:
-                if self._hung(conn):
-                    # a hung gateway: input ignored, nothing sent, no timers; a closed
-                    # connection is still noticed so the API key is freed for a reconnect
-                    try:
-                        ignored = await asyncio.wait_for(reader.read(65536), 0.05)
-                    except asyncio.TimeoutError:
-                        continue
-                    except (ConnectionError, OSError):
-                        ignored = b""
-                    if not ignored:
-                        break
-                    continue
-                deadline = session.next_deadline()
-                timeout = None if deadline is None else max(deadline - time.time(), 0.0)
-                try:
-                    data = await within(reader.read(65536), timeout)
-                except asyncio.TimeoutError:
-                    if self._hung(conn):
-                        continue
-                    session.handle_timer(time.time())
-                    if not await self._pump(conn):
-                        break
-                    continue
-                except (ConnectionError, OSError):
-                    data = b""
-                if data and self._hung(conn):
-                    continue  # the gateway hung while this was on its way: ignored
-                if first and data.startswith(_TLS_HANDSHAKE) and self.ssl_context is None:
-                    # a TLS client on a plain port: close now, so that its handshake fails at
-                    # once instead of waiting for the Logon timeout
-                    self.log.append(f"{sid}: a TLS handshake on a plain TCP port: closed")
-                    break
-                first = False
-                session.receive_data(data, time.time())
-                if not await self._pump(conn) or not data:
-                    break
-        finally:
-            await self._drop(conn)
-
-    def _hung(self, conn: _Conn) -> bool:
-        """The silent fault applies to this connection (open when the fault was set)."""
-        if not self.faults.silent:
-            self._silent_upto = None
-            return False
-        if self._silent_upto is None:
-            self._silent_upto = self._counter
-        return conn.logged_on and conn.index <= self._silent_upto
-
-    async def _pump(self, conn: _Conn) -> bool:
-        """Process the session's events; False when the connection must close."""
-        session = conn.session
-        keep = True
-        self._pumping = conn  # what `_route` queues on it is flushed below, in one write
-        try:
-            for event in session.events():
-                if isinstance(event, LoggedOn):
-                    conn.logged_on = True
-                    key = conn.api_key or event.sender_comp_id
-                    logon: Any = event.logon
-                    conn.cancel_on_disconnect = logon.cancel_orders_on_disconnect is True
-                    durable = self._durable.get((key, conn.session_type))
-                    if durable is not None and not event.reset_seq_nums:
-                        # KalshiRT / KalshiPT continuity: the new connection takes over the
-                        # exchange session, and what was produced meanwhile is in the store
-                        self._conns.pop(conn.session_id, None)
-                        conn.session_id = durable
-                        self._conns[durable] = conn
-                        self._by_key[key] = durable
-                        continue
-                    if durable is not None:
-                        self._route(self.exchange.disconnect(durable, time.time()))
-                        del self._durable[(key, conn.session_type)]
-                    self._by_key[key] = conn.session_id
-                    if conn.session.config.spec.retransmission:
-                        self._durable[(key, conn.session_type)] = conn.session_id
-                        self._durable_dollars[(key, conn.session_type)] = (
-                            self.product == "margin" or logon.use_dollars is True
-                        )
-                    self._route(
-                        self.exchange.connect(
-                            conn.session_id,
-                            key,
-                            conn.session_type,
-                            listener=logon.listener_session is True,
-                            cancel_on_disconnect=logon.cancel_orders_on_disconnect is True,
-                            use_dollars=logon.use_dollars is True,
-                            settlement_reports=_wants_settlement(conn.session_type, logon),
-                            preserve_original_order_qty=logon.preserve_original_order_qty is True,
-                            use_expired_ord_status=logon.use_expired_ord_status is True,
-                            now=time.time(),
-                        )
-                    )
-                elif isinstance(event, ApplicationMessage):
-                    self._route(self.exchange.handle(conn.session_id, event.message, time.time()))
-                elif isinstance(event, (CloseTransport, LogonRejected)):
-                    if isinstance(event, CloseTransport):
-                        keep = False
-                        self._release(conn)
-                    self.log.append(f"{conn.session_id}: {event}")
-        except RemoteProtocolError as exc:
-            self.log.append(f"{conn.session_id}: {exc}")
-            keep = False
-        finally:
-            self._pumping = None
-        await self._flush(conn)
-        return keep
-
-    def _flush_soon(self, conn: _Conn) -> None:
-        """Write what ``conn``'s session queued: at the end of its `_pump` when that is running
-        (one write for everything its input produced), else in a task of its own."""
-        if conn is not self._pumping:
-            self._spawn(self._flush(conn))
-
-    def _route(self, outbound: list[Outbound]) -> None:
-        now = time.time()
-        for out in outbound:
-            conn = self._conns.get(out.session_id)
-            if conn is None:
-                self._store_offline(out, now)
-                continue
-            if not conn.logged_on:
-                continue
-            faults = self.faults
-            if faults.skip_seq:
-                store = conn.session.store
-                store.set_next_sender_seq(store.next_sender_seq() + faults.skip_seq)
-                faults.skip_seq = 0
-            if out.message.MSG_TYPE == "3":
-                self._send_reject(conn, out.message, now)
-                continue
-            try:
-                conn.session.send(out.message, now)
-            except FixError as exc:  # the exchange produced something the session refuses
-                self.log.append(
-                    f"{conn.session_id}: cannot send {type(out.message).__name__}: {exc}"
-                )
-                continue
-            conn.app_sent += 1
-            if faults.duplicate_next:
-                faults.duplicate_next = False
-                self._duplicate(conn)
-            self._flush_soon(conn)
-
-    def _send_reject(self, conn: _Conn, reject: Message, now: float) -> None:
-        """Send the exchange's session Reject (35=3) of a malformed field on ``conn``.
-
-        This Reject answers an application message the session already accepted and consumed,
-        as Kalshi does for a malformed OrderGroupID; `Session.reject` sends it with the next
-        MsgSeqNum (a resend replaces it with a gap fill, as for every admin message).
-        """
-        session = conn.session
-        if session.state is not State.ACTIVE:
-            return
-        fields: Any = reject
-        try:
-            session.reject(
-                fields.ref_seq_num,
-                fields.session_reject_reason,
-                now,
-                ref_tag_id=fields.ref_tag_id,
-                ref_msg_type=fields.ref_msg_type,
-                text=fields.text,
-            )
-        except FixError as exc:  # pragma: no cover - the engine references messages received
-            self.log.append(f"{conn.session_id}: cannot send Reject: {exc}")
-            return
-        self._flush_soon(conn)
-
-    def _store_offline(self, out: Outbound, now: float) -> None:
-        """A report for a KalshiRT / KalshiPT session whose client is away: keep it for resend."""
-        for (key, session_type), sid in self._durable.items():
-            if sid != out.session_id:
-                continue
-            store = self._stores.get((key, session_type))
-            if store is None:
-                return
-            seq = store.next_sender_seq()
-            header = Header(
-                sender_comp_id=KALSHI_COMP_ID,
-                target_comp_id=key,
-                msg_seq_num=seq,
-                sending_time=sending_time(now),
-            )
-            dialect = prediction if self.product == "prediction" else margin
-            try:
-                frame = dialect.encode(
-                    out.message,
-                    header,
-                    use_dollars=self._durable_dollars.get((key, session_type), False),
-                )
-            except FixError as exc:  # pragma: no cover - the engine encodes everything it emits
-                self.log.append(f"{sid}: cannot store {type(out.message).__name__}: {exc}")
-                return
-            store.save(seq, frame, now)
-            return
-
-    def _duplicate(self, conn: _Conn) -> None:
-        """Queue the message just sent again with PossDupFlag=Y (same MsgSeqNum)."""
-        conn.session.send_duplicate(time.time())
-
-    async def _flush(self, conn: _Conn) -> None:
-        data = conn.session.data_to_send()
-        if not data:
-            return
-        faults = self.faults
-        if faults.garble_next:
-            data = self._apply_byte_faults(conn, data)
-        if faults.delay:
-            await asyncio.sleep(faults.delay)
-        try:
-            conn.writer.write(data)
-            await conn.writer.drain()
-        except (ConnectionError, OSError):
-            return
-        if faults.drop_after is not None and conn.app_sent >= faults.drop_after:
-            conn.writer.close()
-
-    def _apply_byte_faults(self, conn: _Conn, data: bytes) -> bytes:
-        out = []
-        conn.framer.feed(data)
-        for item in conn.framer:
-            if not isinstance(item, Frame):
-                continue
-            frame = item.data
-            if self.faults.garble_next:
-                self.faults.garble_next = False
-                good = checksum(frame[: frame.rindex(b"10=")])
-                frame = frame[:-4] + b"%03d\x01" % ((good + 1) % 256)
-            out.append(frame)
-        return b"".join(out)
-
-    def _release(self, conn: _Conn) -> None:
-        """The connection's session is over: free its API key at once."""
-        if self._conns.get(conn.session_id) is conn:
-            del self._conns[conn.session_id]
-        if conn.api_key and self._by_key.get(conn.api_key) == conn.session_id:
-            del self._by_key[conn.api_key]
-
-    async def _drop(self, conn: _Conn) -> None:
-        was_current = self._conns.get(conn.session_id) is conn
-        self._release(conn)
-        durable = conn.api_key is not None and (
-            self._durable.get((conn.api_key, conn.session_type)) == conn.session_id
-        )
-        if conn.logged_on and (was_current or not durable):
-            if durable and not conn.cancel_on_disconnect:
-                pass  # KalshiRT / KalshiPT: the exchange session waits for the reconnect
-            else:
-                if durable and conn.api_key is not None:
-                    self._durable.pop((conn.api_key, conn.session_type), None)
-                self._route(self.exchange.disconnect(conn.session_id, time.time()))
-        with contextlib.suppress(Exception):
-            conn.writer.close()
-            await asyncio.wait_for(conn.writer.wait_closed(), 1.0)
-
-
-def _wants_settlement(session_type: str, logon: Any) -> bool:
-    flag = (
-        logon.receive_settlement_reports if hasattr(logon, "receive_settlement_reports") else None
-    )
-    if session_type == "KalshiPT":
-        return flag is not False
-    return flag is True
