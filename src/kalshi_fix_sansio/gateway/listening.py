@@ -62,7 +62,7 @@ class Faults:
         silent: the gateway hangs on the connections open when this is set: it stops reading,
             sending and heartbeating (a TestRequest goes unanswered); connections made later
             are served normally, so a client that reconnects recovers.
-        delay: seconds to wait before each write.
+        delay: seconds each write is held (in order; reading goes on).
         reject_next_logon: refuse the next Logon with this Logout text.
         refuse_keys: API keys whose Logons are refused (Logout "temporarily unavailable, try
             again later": a client retries) while they are listed: with

@@ -1,10 +1,12 @@
 """The mock Kalshi FIX gateway: acceptor sessions on loopback ports around the pure `Exchange`.
 
 Every session type of the product listens on its own port (Kalshi's real port numbers offset
-from a base, or free ports). Each connection runs an acceptor `Session` (signature and
-SendingTime checks, ResetSeqNumFlag rules, retransmission with a per-key store on KalshiRT /
-KalshiPT); application messages go to the exchange and its answers are routed to the right
-connections. `Faults` injects the failures clients must survive.
+from a base, or free ports). Each connection (`gateway.connection`) is a pump over an
+`AcceptorDriver`: an acceptor `Session` (signature and SendingTime checks, ResetSeqNumFlag
+rules, retransmission with a per-key store on KalshiRT / KalshiPT) and the loop's rules.
+Application messages go to the exchange and its answers are routed to the right connections
+(`gateway.router`). `Faults` injects the failures clients must survive, through the drivers'
+public fault hooks.
 
 Run it from the CLI (``kalshi-fix mock-gateway``) or in-process::
 
