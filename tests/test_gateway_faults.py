@@ -49,7 +49,9 @@ from kalshi_fix_sansio.events import (
     Timeout,
 )
 from kalshi_fix_sansio.framing import Frame, Framer, checksum
+from kalshi_fix_sansio.gateway import MockGateway
 from kalshi_fix_sansio.session import Session
+from kalshi_fix_sansio.testing import new_ed25519_keys
 
 RT_NR = pytest.mark.parametrize("retransmission", [True, False], ids=["KalshiRT", "KalshiNR"])
 
@@ -615,6 +617,50 @@ def test_bad_input_never_crashes_the_gateway(prediction_gateway: GatewayHarness)
     # and key-2 can log on and trade normally afterwards
     with make_client(h, "key-2").order_entry() as other:
         Recorder(other, h).trade("key-2-trades")
+
+
+def test_a_client_that_does_not_read_is_dropped_past_max_buffered() -> None:
+    """The gateway writes without waiting for a client; what waits for one that stopped
+    reading is judged by its driver: past ``max_buffered`` bytes the connection is dropped
+    (aborted) and the API key freed, while the gateway keeps serving."""
+    signer, public = new_ed25519_keys()
+    with MockGateway("prediction", keys={"key-1": public}, max_buffered=64 * 1024) as gw:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills at once
+        sock.connect(("127.0.0.1", gw.ports["KalshiNR"]))
+        session = Session(
+            SessionConfig(
+                sender_comp_id="key-1", product="prediction", session_type="KalshiNR",
+                signer=signer,
+            )
+        )  # fmt: skip
+        session.start(time.time())
+        sock.sendall(session.data_to_send())
+        sock.settimeout(5)
+        assert b"\x0135=A\x01" in sock.recv(65536)  # logged on; never read again
+        assert gw.connected() == ["key-1"]
+        ping = "x" * 150  # each TestRequest is answered by a Heartbeat carrying it
+        deadline = time.monotonic() + 30
+        seq = 2
+        try:
+            while gw.connected() and time.monotonic() < deadline:
+                batch = b"".join(_fix("1", seq + i, (112, ping), sender="key-1") for i in range(200))
+                sock.sendall(batch)
+                seq += 200
+        except OSError:  # the gateway aborted the connection
+            pass
+        finally:
+            sock.close()
+        assert gw.connected() == []
+        assert any("not reading" in line for line in gw.log), gw.log[-3:]
+        with gw.client("key-1", signer).order_entry():  # and the gateway still serves
+            assert gw.connected() == ["key-1"]
+
+
+@pytest.mark.parametrize("write_timeout", [0, -1.0])
+def test_a_write_timeout_that_is_not_positive_is_refused_at_once(write_timeout: float) -> None:
+    with pytest.raises(ValueError, match="write_timeout must be > 0"):
+        MockGateway("prediction", keys={}, write_timeout=write_timeout)
 
 
 def test_gateway_close_does_not_wait_for_a_client_that_does_not_read(

@@ -114,7 +114,8 @@ class Connection(asyncio.Protocol):
         self._disarm()
         transport = self.transport
         if transport is not None:
-            if self.driver.abort:
+            if self.driver.abort:  # nothing waiting will reach the peer: say why it went
+                self.gateway.log.append(f"{self.session_id}: {self.driver.close_reason}")
                 transport.abort()
             else:
                 transport.close()

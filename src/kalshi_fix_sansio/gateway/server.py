@@ -83,8 +83,8 @@ class MockGateway(Router):
             connection is dropped (``DEFAULT_MAX_BUFFERED``, 8 MiB, by default).
 
     Raises:
-        ValueError: an unknown product, ``tls`` with ``ssl_context``, or a key registered for
-            both products.
+        ValueError: an unknown product, ``tls`` with ``ssl_context``, a key registered for
+            both products, or a ``write_timeout`` that is not > 0.
     """
 
     def __init__(
@@ -108,6 +108,8 @@ class MockGateway(Router):
             raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
         if tls and ssl_context is not None:
             raise ValueError("pass either tls=True or ssl_context, not both")
+        if write_timeout is not None and not write_timeout > 0:
+            raise ValueError(f"write_timeout must be > 0 seconds, got {write_timeout!r}")
         self.product = product
         self.keys = dict(keys)
         self.other_product_keys = dict(other_product_keys or {})
