@@ -302,10 +302,11 @@ def main(argv: list[str] | None = None) -> int:
         print("valgrind is missing (apt-get install -y valgrind)", file=sys.stderr)
         return 1
     n, m = (100, 400) if args.quick else (200, 1200)
-    print(f"tracker instructions, ({m} - {n} orders), Python {sys.version.split()[0]}")
-    results = dict(rows(args.only or list(SCENARIOS), n, m))
-    for name, value in results.items():
-        print(f"{name:18} {value:>10,.0f} per order")
+    print(f"tracker instructions, ({m} - {n} orders), Python {sys.version.split()[0]}", flush=True)
+    results: dict[str, float] = {}
+    for name, value in rows(args.only or list(SCENARIOS), n, m):
+        results[name] = value
+        print(f"{name:18} {value:>10,.0f} per order", flush=True)
     if "fill x1" in results and "fill x10" in results:
         per_fill = (results["fill x10"] - results["fill x1"]) / 9
         print(f"{'per fill':18} {per_fill:>10,.0f} (fill x10 - fill x1) / 9")

@@ -292,19 +292,25 @@ class Position:
         return None
 
     def add(self, fill: Fill) -> None:
-        if fill.side == "1":
-            self.bought += fill.qty
-            self.buy_cost += fill.qty * fill.price
+        """Count one fill in the position."""
+        self._add(fill.side, fill.price, fill.qty, fill.fees)
+
+    def _add(self, side: str, price: Decimal, qty: Decimal, fees: Decimal) -> None:
+        if side == "1":
+            self.bought += qty
+            self.buy_cost += qty * price
         else:
-            self.sold += fill.qty
-            self.sell_proceeds += fill.qty * fill.price
-        self.fees += fill.fees
+            self.sold += qty
+            self.sell_proceeds += qty * price
+        self.fees += fees
 
 
 def _code(value: Any) -> str | None:
     if value is None or value.__class__ is str:
         return value
-    return str(value._value_ if isinstance(value, enum.Enum) else value)
+    if isinstance(value, enum.Enum):  # the dialects' enums: their code, a str
+        value = value._value_
+    return value if value.__class__ is str else str(value)
 
 
 def _int(value: Any) -> int | None:
@@ -317,14 +323,13 @@ def _first(pair: tuple[int, Fill]) -> int:
     return pair[0]
 
 
-def _exec_position(exec_id: str) -> tuple[int, int, int] | None:
-    """(exchange index, clock, event) of a Kalshi ExecID ``clock;event[;index]``, else None."""
+def _exec_position(exec_id: str) -> tuple[int, tuple[int, int]] | None:
+    """(exchange index, (clock, event)) of a Kalshi ExecID ``clock;event[;index]``, else None."""
     parts = exec_id.split(";")
-    if not 2 <= len(parts) <= 3:
+    count = len(parts)
+    if count != 2 and count != 3:
         return None
     try:
-        clock, event = int(parts[0]), int(parts[1])
-        index = int(parts[2]) if len(parts) == 3 else 0
+        return (int(parts[2]) if count == 3 else 0), (int(parts[0]), int(parts[1]))
     except ValueError:
         return None
-    return index, clock, event

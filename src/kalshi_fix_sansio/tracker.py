@@ -53,6 +53,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ._fields import _LAZY
+from ._message import FixRecord
 from ._orders import (
     _BY_CODE,
     PENDING_EXEC_ID,
@@ -93,6 +95,60 @@ DEFAULT_MAX_TERMINAL_ORDERS = 10_000
 
 DEFAULT_MAX_UNORDERED_EXEC_IDS = 50_000
 """Evicted ExecIDs not in Kalshi's ``clock;event[;index]`` form remembered exactly by default."""
+
+# The states as module constants: reading a member off its Enum class costs ~50 ns a time.
+_PENDING_NEW = OrderStatus.PENDING_NEW
+_NEW = OrderStatus.NEW
+_PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
+_FILLED = OrderStatus.FILLED
+_REPLACED = OrderStatus.REPLACED
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
+_REJECTED = OrderStatus.REJECTED
+_PENDING_REPLACE = OrderStatus.PENDING_REPLACE
+_RECORDS: set[type] = set()  # generated message classes seen: fields in slots ``_<name>``
+
+
+class _Public:
+    """A report read through its public names, under the slot names the tracker reads.
+
+    The tracker reads a report's plain fields from the generated classes' slots (``_<field>``,
+    as `kalshi_fix_sansio.ranges` does), converted at once: the codec converts every field on
+    a record's second read anyway (a group's slot holds None when the group is absent, else
+    `_LAZY` until its property types it). A message of another class (duck-typed), or one with a value
+    that did not convert (decoded tolerantly: its property records the defect and reads None),
+    is read through this wrapper, one property at a time, as before.
+    """
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.message, name[1:] if name[:1] == "_" else name, None)
+
+
+def _fields(message: Any) -> Any:
+    """``message`` with every plain field in its slot, or a `_Public` reading it."""
+    if isinstance(message, FixRecord):
+        _RECORDS.add(message.__class__)
+        if message._eager is None or message._fill() is None:  # built: nothing to convert
+            return message
+    return _Public(message)
+
+
+_NOT_ANSWERS = frozenset({"A", "6", "E"})  # ExecTypes that do not answer a request: pending
+_PENDING = frozenset({_PENDING_CANCEL, _PENDING_REPLACE})
+
+
+def _live(order: TrackedOrder) -> OrderStatus:
+    """The state of a live order from its quantities."""
+    cum = order.cum_qty
+    if cum <= 0:
+        return _NEW
+    if cum >= order.order_qty:
+        return _FILLED
+    return _PARTIALLY_FILLED
 
 
 class OrderTracker:
@@ -300,14 +356,26 @@ class OrderTracker:
             LocalProtocolError: the ClOrdID is already tracked (a rejected one may be reused).
         """
         msg_type = getattr(message, "MSG_TYPE", None)
-        cl = _code(getattr(message, "cl_ord_id", None))
-        if msg_type not in ("D", "G", "F") or cl is None:
+        if msg_type != "D" and msg_type != "G" and msg_type != "F":
             return None
+        # Read from the slots, as a report (see `_Public`); a field a request class does not
+        # have (OrigClOrdID on 35=D, Price on 35=F...) reads None.
+        req: Any = message
+        if type(req) not in _RECORDS or (req._eager is not None and req._src is not None):
+            req = _fields(message)
+        cl = req._cl_ord_id
+        if cl.__class__ is not str:
+            cl = _code(cl)
+            if cl is None:
+                return None
         existing = self._orders.get(cl)
-        if (existing is not None and existing.status is not OrderStatus.REJECTED) or cl in self._cancels:
+        if (existing is not None and existing.status is not _REJECTED) or cl in self._cancels:
             raise LocalProtocolError(f"ClOrdID {cl!r} is already tracked: use a new one")
-        self._rejections.pop(cl, None)
-        orig = _code(getattr(message, "orig_cl_ord_id", None))
+        if cl in self._rejections:
+            del self._rejections[cl]
+        orig = getattr(req, "_orig_cl_ord_id", None)  # a NewOrderSingle has none
+        if orig is not None and orig.__class__ is not str:
+            orig = _code(orig)
         if msg_type == "F":
             if orig is not None:
                 self._cancels[cl] = orig
@@ -319,19 +387,29 @@ class OrderTracker:
                     self._loosen(cl)
             return None
         previous = self.order(orig) if orig is not None else None
-        group = _code(getattr(message, "secondary_cl_ord_id", None) or getattr(message, "order_group_id", None))
-        parties = getattr(message, "parties", None)
+        group = getattr(req, "_secondary_cl_ord_id", None) or getattr(req, "_order_group_id", None)
+        if not group:
+            group = previous.group_id if previous is not None else None
+        side = req._side
+        alloc_account = req._alloc_account
+        ex_destination = getattr(req, "_ex_destination", None)
+        parties = req._parties
+        if parties is _LAZY:
+            parties = req.parties
+        symbol = req._symbol
+        qty = getattr(req, "_order_qty", None) or ZERO
         order = TrackedOrder(
             cl,
-            OrderStatus.PENDING_NEW if msg_type == "D" else OrderStatus.PENDING_REPLACE,
-            symbol=_code(message.symbol),
-            side=_code(message.side),
-            price=getattr(message, "price", None),
-            order_qty=getattr(message, "order_qty", None) or ZERO,
+            _PENDING_NEW if msg_type == "D" else _PENDING_REPLACE,
+            symbol if symbol.__class__ is str else _code(symbol),
+            side if side.__class__ is str else _code(side),
+            getattr(req, "_price", None),
+            qty,
+            original_qty=qty,
             orig_cl_ord_id=orig,
-            group_id=group or (previous.group_id if previous is not None else None),
-            alloc_account=_int(getattr(message, "alloc_account", None)),
-            ex_destination=_int(getattr(message, "ex_destination", None)),
+            group_id=group if group.__class__ is str else _code(group),
+            alloc_account=None if alloc_account is None else _int(alloc_account),
+            ex_destination=None if ex_destination is None else _int(ex_destination),
             parties=_parties(parties) if parties else (),
         )
         if previous is not None:
@@ -362,7 +440,14 @@ class OrderTracker:
     def on_event(self, event: Any) -> None:
         """Feed a session event: ApplicationMessage and BusinessRejectReceived (a `RateLimited`
         too) are used."""
-        if isinstance(event, (ApplicationMessage, BusinessRejectReceived)):
+        if event.__class__ is ApplicationMessage:  # every message the driver reads: one call
+            message = event.message
+            msg_type = message.MSG_TYPE
+            if msg_type == "8":
+                self._execution_report(message)
+            elif msg_type == "9" or msg_type == "j":
+                self.on_message(message)
+        elif isinstance(event, (ApplicationMessage, BusinessRejectReceived)):
             self.on_message(event.message)
 
     def on_messages(self, messages: Iterable[Any]) -> None:
@@ -382,30 +467,49 @@ class OrderTracker:
 
     # -- ExecutionReport -------------------------------------------------------------------
 
-    def _execution_report(self, er: Any) -> None:
-        cl = _code(er.cl_ord_id)
-        exec_id = _code(er.exec_id)
-        exec_type = _code(er.exec_type)
+    def _execution_report(self, message: Any) -> None:
+        # The report's plain fields are read from their slots, once each (see `_Public`); its
+        # groups through their properties. Codes are compared as they come: the dialects' enums
+        # are str enums, equal to (and hashed as) their codes; anything else becomes its code.
+        er: Any = message
+        if type(er) not in _RECORDS or (er._eager is not None and er._src is not None):
+            er = _fields(message)
+        cl = er._cl_ord_id
+        exec_id = er._exec_id
         if cl is None or exec_id is None:
             return
+        if cl.__class__ is not str:
+            cl = _code(cl)
+        if exec_id.__class__ is not str:
+            exec_id = _code(exec_id)
+        exec_type = er._exec_type
+        if exec_type is not None and not isinstance(exec_type, str):
+            exec_type = _code(exec_type)
         key: Any = exec_id
         if exec_id == PENDING_EXEC_ID:  # pending reports share this ExecID
             key = (exec_id, cl, exec_type or "")
-        if key in self._seen:
+        seen = self._seen
+        if key in seen:
             return
-        orig = _code(er.orig_cl_ord_id)
-        if self._evicted and cl not in self._orders and self._replay_of_evicted(er, cl, orig, exec_id):
+        orig = er._orig_cl_ord_id
+        if orig is not None and orig.__class__ is not str:
+            orig = _code(orig)
+        orders = self._orders
+        if self._evicted and cl not in orders and self._replay_of_evicted(er, cl, orig, exec_id):
             return
-        status = _BY_CODE.get(_code(er.ord_status) or "")
-        if exec_type not in ("A", "6", "E"):
+        code = er._ord_status
+        status = _BY_CODE.get(code)
+        if status is None and code is not None:
+            status = _BY_CODE.get(_code(code) or "")
+        if exec_type not in _NOT_ANSWERS:
             self._answered.add(cl)
-        if exec_type == "5" or (status is OrderStatus.REPLACED and orig not in (None, cl)):
+        if exec_type == "5" or (status is _REPLACED and orig is not None and orig != cl):
             order = self._replaced(cl, orig, er)
             status = None  # the new version's state comes from its quantities
         elif orig is not None and orig != cl:
-            placeholder = self._orders.get(cl)
+            placeholder = orders.get(cl)
             if placeholder is not None and not placeholder.acknowledged and placeholder.orig_cl_ord_id == orig:
-                del self._orders[cl]  # a replacement answered by a cancel (new qty = filled)
+                del orders[cl]  # a replacement answered by a cancel (new qty = filled)
             else:
                 placeholder = None
             order = self._get(orig, er)
@@ -415,7 +519,7 @@ class OrderTracker:
             self._link(order, cl)
         else:
             order = self._get(self._alias.get(cl, cl), er)
-        self._seen.add(key)
+        seen.add(key)
         order._keys.append(key)
         final = order.status in TERMINAL
         self._apply(order, er, exec_type, status)
@@ -430,7 +534,7 @@ class OrderTracker:
     def _get(self, cl: str, er: Any) -> TrackedOrder:
         order = self._orders.get(cl)
         if order is None:  # not sent by us: a listener or drop-copy session's report
-            order = self._new(cl, OrderStatus.PENDING_NEW)
+            order = self._new(cl, _PENDING_NEW)
         self._learn(order, er)
         return order
 
@@ -438,29 +542,33 @@ class OrderTracker:
     def _learn(order: TrackedOrder, er: Any) -> None:
         """Take from a report what the order does not know yet (what the next request repeats)."""
         if order.symbol is None:
-            order.symbol = _code(er.symbol)
+            order.symbol = _code(er._symbol)
         if order.side is None:
-            order.side = _code(er.side)
+            order.side = _code(er._side)
         if order.alloc_account is None:
-            order.alloc_account = _int(getattr(er, "alloc_account", None))
+            value = er._alloc_account
+            if value is not None:
+                order.alloc_account = _int(value)
         if not order.parties:
-            parties = getattr(er, "parties", None)
+            parties = er._parties  # a group: None when absent, else typed on first read
+            if parties is _LAZY:
+                parties = er.parties
             if parties:
                 order.parties = _parties(parties)
 
     def _replaced(self, cl: str, orig: str | None, er: Any) -> TrackedOrder:
         new = self._orders.get(cl)
         if new is None:
-            new = self._new(cl, OrderStatus.PENDING_REPLACE, orig_cl_ord_id=orig)
+            new = self._new(cl, _PENDING_REPLACE, orig_cl_ord_id=orig)
         new.orig_cl_ord_id = orig
         if orig is not None:
             old = self._orders.get(orig)
             if old is None:
-                old = self._new(orig, OrderStatus.REPLACED, acknowledged=True)
+                old = self._new(orig, _REPLACED, acknowledged=True)
                 self._learn(old, er)
             old.replaced_by = cl
             if not old.terminal:
-                old.status = OrderStatus.REPLACED
+                old.status = _REPLACED
             for attr in ("symbol", "side", "group_id", "order_id", "alloc_account", "ex_destination"):
                 if getattr(new, attr) is None:
                     setattr(new, attr, getattr(old, attr))
@@ -473,99 +581,103 @@ class OrderTracker:
         return new
 
     def _apply(self, order: TrackedOrder, er: Any, exec_type: str | None, status: OrderStatus | None) -> None:
-        if exec_type == "F" and er.last_qty is not None and er.last_px is not None:
+        if exec_type == "F" and er._last_qty is not None and er._last_px is not None:
             self._fill(order, er)
-        if status is OrderStatus.REJECTED or exec_type == "8":
-            rejection = Rejection(order.cl_ord_id, "execution_report", er.text, _int(er.ord_rej_reason), er)
+        if status is _REJECTED or exec_type == "8":
+            message = er.message if er.__class__ is _Public else er
+            rejection = Rejection(order.cl_ord_id, "execution_report", er._text, _int(er._ord_rej_reason), message)
             self._rejections.setdefault(order.cl_ord_id, rejection)
             if not order.terminal:
                 order.rejection = rejection
         if order.status in TERMINAL:
             return  # final: quantities and state stay as they were
-        value = er.order_id
+        value = er._order_id
         if value is not None:
-            order.order_id = _code(value)
-        if status is not OrderStatus.PENDING_NEW:
+            order.order_id = value if value.__class__ is str else _code(value)
+        if status is not _PENDING_NEW:
             order.acknowledged = True
-        value = er.cum_qty
-        if value is not None and value > order.cum_qty:
-            order.cum_qty = value
-        value = er.order_qty
-        if value is not None:
-            order.order_qty = value
-        if order.cum_qty > order.order_qty:
-            order.order_qty = order.cum_qty
-        if status not in TERMINAL:
-            order.original_qty = order.order_qty
-        elif order.order_qty >= order.original_qty:  # the report ending it never lowers it
-            order.original_qty = order.order_qty
-        value = er.price
+        cum = order.cum_qty
+        value = er._cum_qty
+        if value is not None and value > cum:
+            order.cum_qty = cum = value
+        qty = er._order_qty
+        if qty is None:
+            qty = order.order_qty
+        if cum > qty:
+            qty = cum
+        order.order_qty = qty
+        if status not in TERMINAL or qty >= order.original_qty:  # the ending report never lowers it
+            order.original_qty = qty
+        value = er._price
         if value is not None:
             order.price = value
-        value = er.avg_px
+        value = er._avg_px
         if value is not None:
             order.avg_px = value
-        value = er.text
+        value = er._text
         if value is not None:
             order.text = value
         if status in TERMINAL:
-            assert status is not None
-            order.status = status
-        elif status is OrderStatus.PENDING_NEW:
+            order.status = status  # (None is not in TERMINAL)
+        elif status is _PENDING_NEW:
             pass  # never a step back
-        elif status in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE):
+        elif status in _PENDING:
             order.status = status
         else:  # New, Partially Filled, a replacement's report, or a status we do not know
-            order.status = self._live(order)
-
-    @staticmethod
-    def _live(order: TrackedOrder) -> OrderStatus:
-        if order.cum_qty <= 0:
-            return OrderStatus.NEW
-        if order.cum_qty >= order.order_qty:
-            return OrderStatus.FILLED
-        return OrderStatus.PARTIALLY_FILLED
+            order.status = _live(order)
 
     def _fill(self, order: TrackedOrder, er: Any) -> None:
         fees = ZERO
-        for fee in er.misc_fees or ():
-            amount = fee.misc_fee_amt
-            if amount is not None:
-                fees += amount
-        changes = er.collateral_amount_changes
-        collateral = (
-            tuple(
-                CollateralChange(c.collateral_amount_change, _code(c.collateral_amount_type))
-                for c in changes
-                if c.collateral_amount_change is not None
+        entries = er._misc_fees
+        if entries is _LAZY:
+            entries = er.misc_fees
+        if entries is not None:
+            for fee in entries:
+                amount = fee.misc_fee_amt
+                if amount is not None:
+                    fees += amount
+        collateral: tuple[CollateralChange, ...] = ()
+        entries = er._collateral_amount_changes
+        if entries is _LAZY:
+            entries = er.collateral_amount_changes
+        if entries is not None:
+            collateral = tuple(
+                [
+                    CollateralChange(c.collateral_amount_change, _code(c.collateral_amount_type))
+                    for c in entries
+                    if c.collateral_amount_change is not None
+                ]
             )
-            if changes
-            else ()
+        symbol = order.symbol or _code(er._symbol) or ""
+        side = order.side or _code(er._side) or "1"
+        price, qty = er._last_px, er._last_qty
+        exec_id, order_id, match = er._exec_id, er._order_id, er._trd_match_id
+        order._fills.append(
+            Fill(
+                exec_id if exec_id.__class__ is str else _code(exec_id) or "",
+                order.cl_ord_id,
+                order_id if order_id.__class__ is str else _code(order_id),
+                symbol,
+                side,
+                price,
+                qty,
+                fees,
+                collateral,
+                match if match.__class__ is str else _code(match),
+                er._aggressor_indicator,
+                er._transact_time,
+            )
         )
-        fill = Fill(
-            exec_id=_code(er.exec_id) or "",
-            cl_ord_id=order.cl_ord_id,
-            order_id=_code(er.order_id),
-            symbol=order.symbol or _code(er.symbol) or "",
-            side=order.side or _code(er.side) or "1",
-            price=er.last_px,
-            qty=er.last_qty,
-            fees=fees,
-            collateral=collateral,
-            trd_match_id=_code(er.trd_match_id),
-            aggressor=er.aggressor_indicator,
-            transact_time=er.transact_time,
-        )
-        order._fills.append(fill)
+        count = self._fill_count
         if order._fill_seqs is None:
-            order._fill_seqs = [self._fill_count]
+            order._fill_seqs = [count]
         else:
-            order._fill_seqs.append(self._fill_count)
-        self._fill_count += 1
-        position = self._positions.get(fill.symbol)
+            order._fill_seqs.append(count)
+        self._fill_count = count + 1
+        position = self._positions.get(symbol)
         if position is None:
-            position = self._positions[fill.symbol] = Position(fill.symbol)
-        position.add(fill)
+            position = self._positions[symbol] = Position(symbol)
+        position._add(side, price, qty, fees)
 
     # -- rejects ---------------------------------------------------------------------------
 
@@ -576,15 +688,15 @@ class OrderTracker:
         self._rejections[cl] = rejection
         request = self._orders.get(cl)
         if request is not None and not request.acknowledged and not request.terminal:
-            request.status = OrderStatus.REJECTED
+            request.status = _REJECTED
             request.rejection = rejection
             orig = orig or request.orig_cl_ord_id
             self._finished(request)
         target = self._orders.get(orig) if orig is not None else None
         if target is None and cl in self._cancels:
             target = self._orders.get(self._cancels[cl])
-        if target is not None and target.status in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE):
-            target.status = self._live(target)
+        if target is not None and target.status in _PENDING:
+            target.status = _live(target)
 
     def _cancel_reject(self, message: Any) -> None:
         cl = _code(message.cl_ord_id)
@@ -674,7 +786,7 @@ class OrderTracker:
             if position is None:
                 self._remember_unordered(key)
                 continue
-            index, clock_event = position[0], position[1:]
+            index, clock_event = position
             mark = marks.get(index)
             if mark is None or clock_event > mark:
                 marks[index] = clock_event
@@ -700,7 +812,7 @@ class OrderTracker:
         if position is None:
             return exec_id in self._unordered
         mark = self._marks.get(position[0])
-        return mark is not None and position[1:] <= mark
+        return mark is not None and position[1] <= mark
 
     def _replay_of_evicted(self, er: Any, cl: str, orig: str | None, exec_id: str) -> bool:
         """A report not seen yet, after an eviction: is it an evicted order's, arriving again?
