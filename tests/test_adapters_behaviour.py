@@ -84,6 +84,21 @@ class Driver:
     async def wait_for(self, session: Any, predicate: Callable[[Event], bool], timeout: float = 5.0) -> Any:
         return await self.call(session.wait_for(predicate, timeout))
 
+    async def busy(self, seconds: float) -> None:
+        """The application does something else for ``seconds`` of real time without reading
+        events. Only for tests whose subject is the passage of real time on the adapter's own
+        clock (a stall longer than the heartbeat interval, a rate-limit window refilling); any
+        other wait uses `busy_until` on an event."""
+        await self.busy_until_or_timeout(threading.Event(), seconds)
+
+    async def busy_until_or_timeout(self, done: threading.Event, seconds: float) -> None:
+        if self.adapter == "blocking":
+            done.wait(seconds)
+        elif self.adapter == "asyncio":
+            await asyncio.to_thread(done.wait, seconds)
+        else:
+            await trio.to_thread.run_sync(done.wait, seconds)
+
     async def busy_until(self, done: threading.Event, timeout: float = 5.0) -> None:
         """The application does something else, without reading events, until ``done`` is set
         (by another thread: the session's, through the message log)."""
