@@ -590,7 +590,6 @@ class Party(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"448":
@@ -703,7 +702,6 @@ class MiscFee(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"137":
@@ -816,7 +814,6 @@ class CollateralAmountChange(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"1704":
@@ -892,7 +889,6 @@ class MarketDataRequestRelatedSym(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"55":
@@ -1007,7 +1003,6 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"269":
@@ -1262,7 +1257,6 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"279":

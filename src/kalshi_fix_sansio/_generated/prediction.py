@@ -789,7 +789,6 @@ class Party(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"448":
@@ -902,7 +901,6 @@ class MiscFee(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"137":
@@ -1015,7 +1013,6 @@ class CollateralAmountChange(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"1704":
@@ -1091,7 +1088,6 @@ class MarketDataRequestRelatedSym(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"55":
@@ -1206,7 +1202,6 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"269":
@@ -1461,7 +1456,6 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"279":
@@ -1669,7 +1663,6 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"448":
@@ -1939,7 +1932,6 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"20182":
@@ -2028,7 +2020,6 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: _WireSource
     ) -> tuple[list[FixRecord], int] | None:
-        dollars = src.dollars
         out: list[FixRecord] = []
         for _ in range(count):
             if flat[j] != b"20186":
