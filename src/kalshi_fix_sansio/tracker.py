@@ -54,9 +54,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ._fields import _LAZY
-from ._message import FixRecord
 from ._orders import (
     _BY_CODE,
+    _RECORDS,
     PENDING_EXEC_ID,
     TERMINAL,
     ZERO,
@@ -70,9 +70,12 @@ from ._orders import (
     TrackedOrder,
     _code,
     _exec_position,
+    _fields,
     _first,
     _int,
+    _live,
     _parties,
+    _Public,
 )
 from .errors import LocalProtocolError
 from .events import ApplicationMessage, BusinessRejectReceived
@@ -105,50 +108,8 @@ _REPLACED = OrderStatus.REPLACED
 _PENDING_CANCEL = OrderStatus.PENDING_CANCEL
 _REJECTED = OrderStatus.REJECTED
 _PENDING_REPLACE = OrderStatus.PENDING_REPLACE
-_RECORDS: set[type] = set()  # generated message classes seen: fields in slots ``_<name>``
-
-
-class _Public:
-    """A report read through its public names, under the slot names the tracker reads.
-
-    The tracker reads a report's plain fields from the generated classes' slots (``_<field>``,
-    as `kalshi_fix_sansio.ranges` does), converted at once: the codec converts every field on
-    a record's second read anyway (a group's slot holds None when the group is absent, else
-    `_LAZY` until its property types it). A message of another class (duck-typed), or one with a value
-    that did not convert (decoded tolerantly: its property records the defect and reads None),
-    is read through this wrapper, one property at a time, as before.
-    """
-
-    __slots__ = ("message",)
-
-    def __init__(self, message: Any) -> None:
-        self.message = message
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.message, name[1:] if name[:1] == "_" else name, None)
-
-
-def _fields(message: Any) -> Any:
-    """``message`` with every plain field in its slot, or a `_Public` reading it."""
-    if isinstance(message, FixRecord):
-        _RECORDS.add(message.__class__)
-        if message._eager is None or message._fill() is None:  # built: nothing to convert
-            return message
-    return _Public(message)
-
-
 _NOT_ANSWERS = frozenset({"A", "6", "E"})  # ExecTypes that do not answer a request: pending
 _PENDING = frozenset({_PENDING_CANCEL, _PENDING_REPLACE})
-
-
-def _live(order: TrackedOrder) -> OrderStatus:
-    """The state of a live order from its quantities."""
-    cum = order.cum_qty
-    if cum <= 0:
-        return _NEW
-    if cum >= order.order_qty:
-        return _FILLED
-    return _PARTIALLY_FILLED
 
 
 class OrderTracker:
