@@ -161,7 +161,7 @@ class AsyncSession(AsyncSessionBase):
         # a new Event per change: clearing a shared one lost wake-ups
         changed = self._changed
         timeout = None if deadline == math.inf else max(deadline - self._now(), 0.0)
-        with contextlib.suppress(TimeoutError):
+        with contextlib.suppress(asyncio.TimeoutError):  # not the builtin on 3.10
             await within(changed.wait(), timeout)
         if self._changed is changed and changed.is_set():
             self._changed = asyncio.Event()
@@ -236,7 +236,7 @@ class AsyncSession(AsyncSessionBase):
         kick = self._kick
         if not kick.is_set():
             timeout = None if deadline is None else max(deadline - self._clock(), 0.0)
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(asyncio.TimeoutError):  # not the builtin on 3.10
                 await within(kick.wait(), timeout)
         kick.clear()
         sup.awake()
