@@ -8,7 +8,7 @@ time, each message built in the loop and each report waited for (matched on ClOr
 next message is sent. It runs through each of our adapters' ``FixClient`` (blocking, asyncio,
 trio) on KalshiNR and through kalshi-sdk's own asyncio ``FixClient`` (its ``on_message``
 callback decodes each report with ``decode_app_message`` and resolves the future the loop
-awaits), against the mock gateway (``kalshi-fix mock-gateway``, `bench_latency.Gateway`) in
+awaits), against the mock gateway (``kalshi-fix mock-gateway``, `_gateway.Gateway`) in
 its own process, which is never traced.
 
 Each client runs in a child process of its own (``--child``; the parent only orchestrates), for
@@ -30,10 +30,7 @@ says why it is missing; ``bash scripts/bench-peers`` runs this benchmark with it
 from __future__ import annotations
 
 import argparse
-import os
 import platform
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +40,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from _traced import counted, per_unit, tools_missing, traced
 
 BEGIN = "<!-- instructions-results -->"
 END = "<!-- /instructions-results -->"
@@ -81,7 +80,7 @@ def cl_ord_id(base: int, i: int) -> str:
 
 def run_ours(kind: str, orders: int, t: Target) -> None:
     """``orders`` order/cancel cycles through our adapter ``kind``."""
-    from bench_latency import SYMBOL, acked
+    from _gateway import SYMBOL, acked
 
     from kalshi_fix_sansio import prediction as p
     from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
@@ -152,7 +151,7 @@ def run_kalshi_sdk(orders: int, t: Target) -> None:
     import _kalshi_sdk
 
     kf = _kalshi_sdk._kf()
-    symbol = "BENCH-LAT"  # bench_latency.SYMBOL, not imported: it would import our library
+    symbol = "BENCH-LAT"  # _gateway.SYMBOL, not imported: it would import our library
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -199,29 +198,6 @@ def child(kind: str, orders: int, t: Target) -> None:
 # -- the parent: trace each child twice per tool ------------------------------------------------
 
 
-def callgrind_total(text: str) -> int:
-    """The instructions (Ir) a callgrind output file counts: its ``totals:`` or ``summary:``."""
-    found = re.search(r"^(?:totals|summary):\s+(\d+)", text, re.M)
-    if found is None:
-        raise ValueError("no totals/summary line in the callgrind output")
-    return int(found.group(1))
-
-
-def strace_counts(text: str) -> tuple[int, int]:
-    """(all system calls, futex calls) from ``strace -c`` output (summed over its rows)."""
-    total = futex = 0
-    for line in text.splitlines():
-        cols = line.split()
-        # % time, seconds, usecs/call, calls, [errors,] syscall
-        if len(cols) < 5 or not cols[0][0].isdigit() or cols[-1] == "total":
-            continue
-        calls = int(cols[3])
-        total += calls
-        if cols[-1] == "futex":
-            futex += calls
-    return total, futex
-
-
 @dataclass
 class Row:
     """One client's counts: per tool, order count -> what the run counted."""
@@ -234,51 +210,33 @@ class Row:
 
     def per_order(self) -> tuple[float | None, float | None, float | None]:
         """(instructions, syscalls, futex) per order: the difference of the two runs."""
-
-        def diff(counts: dict[int, Any], pick: Callable[[Any], int]) -> float | None:
-            if len(counts) < 2:
-                return None
-            lo, hi = min(counts), max(counts)
-            return (pick(counts[hi]) - pick(counts[lo])) / (hi - lo)
-
         return (
-            diff(self.instructions, lambda c: int(c)),
-            diff(self.syscalls, lambda c: int(c[0])),
-            diff(self.syscalls, lambda c: int(c[1])),
+            per_unit(self.instructions),
+            per_unit(self.syscalls, lambda c: int(c[0])),
+            per_unit(self.syscalls, lambda c: int(c[1])),
         )
 
 
 def traced_run(tool: str, kind: str, orders: int, t: Target, out: Path) -> int | tuple[int, int]:
     """Run one child under ``tool`` ("callgrind" or "strace"); return what it counted."""
-    cmd = [
-        sys.executable,
-        str(HERE),
-        "--child",
-        kind,
-        "--child-orders",
-        str(orders),
-        "--target",
-        f"{t.port},{t.cert},{t.key_id},{t.key_path},{t.base}",
-    ]
-    if tool == "callgrind":
-        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd]
-    else:
-        cmd = ["strace", "-f", "-c", "-o", str(out), *cmd]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    cmd, env = traced(
+        tool,
+        [
+            sys.executable,
+            str(HERE),
+            "--child",
+            kind,
+            "--child-orders",
+            str(orders),
+            "--target",
+            f"{t.port},{t.cert},{t.key_id},{t.key_path},{t.base}",
+        ],
+        out,
+    )
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"{kind} under {tool} failed:\n{done.stderr[-3000:]}")
-    text = out.read_text(encoding="utf-8", errors="replace")
-    return callgrind_total(text) if tool == "callgrind" else strace_counts(text)
-
-
-def tools_missing() -> dict[str, str]:
-    """Tool -> why it cannot run here (not on PATH)."""
-    return {
-        tool: f"`{exe}` not installed"
-        for tool, exe in (("callgrind", "valgrind"), ("strace", "strace"))
-        if shutil.which(exe) is None
-    }
+    return counted(tool, out)
 
 
 def measure(
@@ -286,7 +244,7 @@ def measure(
 ) -> tuple[list[Row], dict[str, str]]:
     """Every client under every available tool, for each order count in ``counts``."""
     import _kalshi_sdk
-    from bench_latency import Gateway
+    from _gateway import Gateway
 
     try:
         import trio  # noqa: F401

@@ -45,26 +45,25 @@ Logon with RSA-PSS only; our clients keep the mock Ed25519 key; the Logon is not
 round trip ends when the ExecutionReport, decoded in its ``on_message`` callback with
 ``decode_app_message``, resumes the awaiting code (`_kalshi_sdk.latency_block`). Otherwise its
 row says why it is empty ("not installed ...").
+
+The gateway process and the order (`_gateway.py`), the floors (`_floors.py`) and the processes'
+speed modes (`_procs.py`) live in modules of their own, shared with `bench_tick.py` and
+`bench_instructions.py`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import functools
 import gc
-import itertools
 import json
 import os
 import platform
-import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -75,11 +74,12 @@ from typing import Any
 
 import _kalshi_sdk
 from _docs import arguments, publish, write_block
+from _floors import AIO_FLOOR_NAME, FLOOR_NAME, aio_floor_block, floor_block
+from _gateway import SYMBOL, Block, Gateway, GatewayView, acked, order
+from _procs import MODE_GAP, Adapter, Proc, mode_ratios, pct, speed_modes, us
 
 from kalshi_fix_sansio import ApplicationMessage, Header
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
-from kalshi_fix_sansio.auth import load_signer_file, logon_payload, signature_b64
 from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.config import KALSHI_COMP_ID
 from kalshi_fix_sansio.testing import SessionPair
@@ -89,171 +89,13 @@ try:
 except ImportError:  # pragma: no cover - trio extra not installed
     trio = None
 
-SYMBOL = "BENCH-LAT"
 BEGIN = "<!-- latency-results -->"
 END = "<!-- /latency-results -->"
 NOW = 1_800_000_000.0
 T0 = datetime.fromtimestamp(NOW, timezone.utc)
 
 
-# -- the gateway in its own process --------------------------------------------------------
-
-
-class GatewayView:
-    """What a client needs to reach a running gateway: ports, certificate, key, process id.
-
-    `Gateway` starts one; a child process of this benchmark gets one from its command line
-    (`to_arg` / `from_arg`) and measures against the parent's gateway.
-    """
-
-    def __init__(
-        self,
-        ports: dict[str, int],
-        cert: str,
-        key_id: str,
-        key_path: str,
-        pid: int,
-        sdk_key: str = "",
-    ) -> None:
-        self.ports, self.cert, self.key_id, self.key_path = ports, cert, key_id, key_path
-        self.pid, self.sdk_key = pid, sdk_key
-
-    def to_arg(self) -> str:
-        return json.dumps(
-            {
-                "ports": self.ports,
-                "cert": self.cert,
-                "key_id": self.key_id,
-                "key_path": self.key_path,
-                "pid": self.pid,
-                "sdk_key": self.sdk_key,
-            }
-        )
-
-    @classmethod
-    def from_arg(cls, text: str) -> GatewayView:
-        return cls(**json.loads(text))
-
-    def cpu(self) -> float:
-        """The gateway process's CPU seconds so far, all threads (0.0 where Linux's
-        ``/proc/<pid>/task/*/schedstat`` is not there: the column then says nothing)."""
-        total = 0
-        try:
-            for task in Path(f"/proc/{self.pid}/task").iterdir():
-                with contextlib.suppress(OSError):  # a thread that ended meanwhile
-                    total += int((task / "schedstat").read_text().split()[0])
-        except OSError:
-            return 0.0
-        return total / 1e9
-
-    def client_kwargs(self) -> dict[str, Any]:
-        return {
-            "path": self.key_path,
-            "endpoints": {
-                name: Endpoint("127.0.0.1", port, server_hostname="localhost")
-                for name, port in self.ports.items()
-            },
-            "ssl_context": make_ssl_context(pinned_cert=self.cert),
-            "heartbeat_interval": 30,
-        }
-
-
-class Gateway(GatewayView):
-    """``kalshi-fix mock-gateway --port-base 0`` in a subprocess; its banner parsed.
-
-    ``keys`` (key id -> public key file) are registered with ``--key``; ``own_key`` (key id,
-    private key file) is then the key our clients log on with. Without them the gateway
-    generates its well-known mock key and prints where its private key is.
-    """
-
-    def __init__(
-        self,
-        keys: dict[str, Path] | None = None,
-        own_key: tuple[str, Path] | None = None,
-        sdk_key: Path | None = None,
-    ) -> None:
-        exe = Path(sys.executable).with_name("kalshi-fix")
-        cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "kalshi_fix_sansio.cli"]
-        key_args = [a for k, pem in (keys or {}).items() for a in ("--key", f"{k}={pem}")]
-        self.proc = subprocess.Popen(
-            [*cmd, "mock-gateway", "--port-base", "0", "--market", SYMBOL, *key_args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        banner: list[str] = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                err = self.proc.stderr.read() if self.proc.stderr else ""
-                raise RuntimeError(f"mock gateway did not start: {err.strip()}")
-            banner.append(line)
-            if line.startswith("admin commands"):
-                break
-        text = "".join(banner)
-        ports = {k: int(v) for k, v in re.findall(r"(Kalshi\w+)=(\d+)", text.splitlines()[0])}
-        found_cert = re.search(r"TLS certificate \(clients pin it\): (\S+)", text)
-        assert found_cert is not None, text
-        cert = found_cert.group(1)
-        if own_key is not None:
-            key_id, key_path = own_key[0], str(own_key[1])
-        else:
-            found = re.search(r"API key (\S+): private key (\S+)", text)
-            assert found is not None, text
-            key_id, key_path = found.group(1), found.group(2)
-        super().__init__(
-            ports, cert, key_id, key_path, self.proc.pid, str(sdk_key) if sdk_key else ""
-        )
-        # keep the pipe drained so the gateway never blocks on a full stdout
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            try:
-                self.proc.stdin.write("quit\n")
-                self.proc.stdin.flush()
-                self.proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-
-
-# -- one block of orders per adapter ---------------------------------------------------------
-
-
-def order() -> p.NewOrderSingle:
-    return p.NewOrderSingle(
-        cl_ord_id=str(uuid.uuid4()),
-        side=p.Side.BUY,
-        order_qty=Decimal("1"),
-        ord_type=p.OrdType.LIMIT,
-        price=Decimal("0.05"),
-        symbol=SYMBOL,
-        time_in_force=p.TimeInForce.GTC,
-    )
-
-
-def acked(cl_ord_id: str) -> Callable[[Any], bool]:
-    def match(ev: Any) -> bool:
-        if not isinstance(ev, ApplicationMessage):
-            return False
-        msg = ev.message
-        return msg.MSG_TYPE == "8" and msg.cl_ord_id == cl_ord_id
-
-    return match
-
-
-class Block:
-    """Round trips (seconds) and client CPU seconds of one block."""
-
-    def __init__(self) -> None:
-        self.rtts: list[float] = []
-        self.cpu = 0.0
-        self.gw_cpu = 0.0
+# -- one block of orders per adapter (the gateway: _gateway.py; the floors: _floors.py) -------
 
 
 def blocking_block(gw: GatewayView, n: int) -> Block:
@@ -321,266 +163,6 @@ def trio_block(gw: GatewayView, n: int) -> Block:
     return out
 
 
-# -- the floor: no FIX library at all ---------------------------------------------------------
-
-FLOOR_NAME = "floor: raw TLS socket, pre-built frames (no FIX library, not a client)"
-AIO_FLOOR_NAME = (
-    "asyncio floor: asyncio's TLS transport, pre-built frames (no FIX library, not a client)"
-)
-
-
-def _frame(body: bytes) -> bytes:
-    """BeginString, BodyLength and CheckSum around ``body`` (bytes formatting only)."""
-    head = b"8=FIXT.1.1\x019=%d\x01" % len(body)
-    return b"%s%s10=%03d\x01" % (head, body, (sum(head) + sum(body)) % 256)
-
-
-def _stamp(now: float) -> bytes:
-    """A UTCTimestamp with microseconds, as our encoder writes SendingTime."""
-    return b"%s.%06d" % (
-        time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(now)).encode(),
-        int(now % 1 * 1e6),
-    )
-
-
-class RawFrames:
-    """The bytes side of a client with no FIX library, whatever moves them.
-
-    The Logon is built once with our encoder (signed with the gateway's key); each
-    NewOrderSingle is a pre-encoded body whose header (MsgSeqNum, SendingTime) and ClOrdID are
-    spliced in with bytes formatting; inbound bytes are split into frames on BodyLength and
-    scanned for the one a test accepts (a TestRequest is answered, any other frame skipped). No
-    checks, no decode, no session.
-    """
-
-    def __init__(self, gw: GatewayView) -> None:
-        self.sender = gw.key_id.encode()
-        self.buf = b""
-        now = time.time()
-        stamp = _stamp(now)
-        sig = signature_b64(
-            load_signer_file(gw.key_path),
-            logon_payload(stamp.decode(), 1, gw.key_id, "KalshiNR"),
-        ).encode()
-        logon = p.Logon(
-            encrypt_method=0,
-            heart_bt_int=30,
-            default_appl_ver_id="9",
-            reset_seq_num_flag=True,
-            raw_data_length=len(sig),
-            raw_data=sig,
-        )
-        hdr = Header(
-            sender_comp_id=gw.key_id,
-            target_comp_id="KalshiNR",
-            msg_seq_num=1,
-            sending_time=datetime.fromtimestamp(now, timezone.utc),
-        )
-        frame = p.encode(logon, hdr)
-        # the signed stamp must be the one on the wire: put it there as bytes
-        start = frame.index(b"\x0152=") + 4
-        end = frame.index(b"\x01", start)
-        self.logon = _frame(frame[frame.index(b"35=") : start] + stamp + frame[end:-7])
-        self.seq = 2  # the Logon is 1
-        # the body of a NewOrderSingle after the header, with a ClOrdID to replace
-        tmpl = p.encode(order(), hdr)
-        body = tmpl[tmpl.index(b"\x0111=") + 1 : -7]
-        self.after_id = body[body.index(b"\x01") :]
-
-    def scan(self, data: bytes, match: Callable[[bytes], bool]) -> tuple[bool, bytes]:
-        """Take ``data`` read: (whether a frame satisfied ``match``, what to send back: the
-        Heartbeats answering TestRequests). What follows the matching frame stays buffered."""
-        buf = self.buf + data
-        answers = b""
-        found = False
-        while len(buf) > 20:
-            start = buf.index(b"\x019=") + 3
-            stop = buf.index(b"\x01", start)
-            end = stop + 1 + int(buf[start:stop]) + 7
-            if len(buf) < end:
-                break
-            frame, buf = buf[:end], buf[end:]
-            if match(frame):
-                found = True
-                break
-            if b"\x0135=1\x01" in frame:  # TestRequest: a Heartbeat with its TestReqID
-                at = frame.index(b"\x01112=") + 1
-                answers += self.header(b"0") + frame[at : frame.index(b"\x01", at) + 1]
-        self.buf = buf
-        return found, answers
-
-    def header(self, msg_type: bytes) -> bytes:
-        seq, self.seq = self.seq, self.seq + 1
-        return b"35=%s\x0149=%s\x0156=KalshiNR\x0134=%d\x0152=%s\x01" % (
-            msg_type, self.sender, seq, _stamp(time.time())
-        )
-
-    def order(self, cl_ord_id: bytes) -> bytes:
-        return _frame(self.header(b"D") + b"11=" + cl_ord_id + self.after_id)
-
-    def logout(self) -> bytes:
-        return _frame(self.header(b"5"))
-
-
-def is_ack(cl: bytes) -> Callable[[bytes], bool]:
-    """The ExecutionReport carrying ClOrdID ``cl``, found in a raw frame."""
-    tag = b"\x0111=" + cl + b"\x01"
-    return lambda f: tag in f and b"\x0135=8\x01" in f
-
-
-def is_type(msg_type: bytes) -> Callable[[bytes], bool]:
-    tag = b"\x0135=" + msg_type + b"\x01"
-    return lambda f: tag in f
-
-
-class RawFix:
-    """The least a program can do to round-trip orders: one blocking TLS socket moving
-    `RawFrames`' bytes. What is left of its round trip is the gateway, TLS and the kernel."""
-
-    def __init__(self, gw: GatewayView) -> None:
-        ctx = make_ssl_context(pinned_cert=gw.cert)
-        raw = socket.create_connection(("127.0.0.1", gw.ports["KalshiNR"]), timeout=10)
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock = ctx.wrap_socket(raw, server_hostname="localhost")
-        self.frames = RawFrames(gw)
-        self.round_trip(self.frames.logon, is_type(b"A"))
-
-    def round_trip(self, data: bytes, match: Callable[[bytes], bool]) -> None:
-        """Send ``data``, then read until a frame satisfies ``match``."""
-        self.sock.sendall(data)
-        data = b""  # first what is buffered already
-        while True:
-            found, answers = self.frames.scan(data, match)
-            if answers:
-                self.sock.sendall(answers)
-            if found:
-                return
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError("the gateway closed the connection")
-
-    def close(self) -> None:
-        try:
-            self.round_trip(self.frames.logout(), is_type(b"5"))
-        finally:
-            self.sock.close()
-
-
-def floor_block(gw: GatewayView, n: int) -> Block:
-    out = Block()
-    client = RawFix(gw)
-    try:
-        ids = [str(uuid.uuid4()).encode() for _ in range(n)]
-        perf, cpu = time.perf_counter, time.process_time
-        client.round_trip(client.frames.order(ids[0]), is_ack(ids[0]))  # warm-up, not timed
-        c0, g0 = cpu(), gw.cpu()
-        for cl in ids[1:]:
-            t = perf()
-            client.round_trip(client.frames.order(cl), is_ack(cl))
-            out.rtts.append(perf() - t)
-        out.cpu, out.gw_cpu = cpu() - c0, gw.cpu() - g0
-    finally:
-        client.close()
-    return out
-
-
-class _RawProtocol(asyncio.Protocol):
-    """`AioRawFix`'s transport callbacks: what is read is scanned at once, in the callback."""
-
-    def __init__(self, frames: RawFrames) -> None:
-        self.frames = frames
-        self.transport: asyncio.Transport | None = None
-        self.match: Callable[[bytes], bool] | None = None
-        self.done: asyncio.Future[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        if self.match is None:
-            self.frames.buf += data  # nobody waits: kept for the next scan
-            return
-        found, answers = self.frames.scan(data, self.match)
-        if answers and self.transport is not None:
-            self.transport.write(answers)
-        if found and self.done is not None and not self.done.done():
-            self.match = None
-            self.done.set_result(None)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.done is not None and not self.done.done():
-            self.done.set_exception(ConnectionError("the gateway closed the connection"))
-
-
-class AioRawFix:
-    """`RawFix` on asyncio: `RawFrames`' bytes through an asyncio `Protocol` on
-    ``loop.create_connection`` with TLS (asyncio's own TLS transport, as asyncio clients use:
-    ours and kalshi-sdk's), a future resolved in the read callback. The least an asyncio
-    client's round trip can be on this gateway."""
-
-    def __init__(self, protocol: _RawProtocol) -> None:
-        self.protocol = protocol
-        self.frames = protocol.frames
-
-    @classmethod
-    async def open(cls, gw: GatewayView) -> AioRawFix:
-        loop = asyncio.get_running_loop()
-        frames = RawFrames(gw)
-        _, protocol = await loop.create_connection(
-            lambda: _RawProtocol(frames),
-            "127.0.0.1",
-            gw.ports["KalshiNR"],
-            ssl=make_ssl_context(pinned_cert=gw.cert),
-            server_hostname="localhost",
-        )
-        client = cls(protocol)
-        await client.round_trip(frames.logon, is_type(b"A"))
-        return client
-
-    async def round_trip(self, data: bytes, match: Callable[[bytes], bool]) -> None:
-        """Send ``data``, then wait until a frame read satisfies ``match``."""
-        proto = self.protocol
-        assert proto.transport is not None
-        proto.transport.write(data)
-        found, answers = self.frames.scan(b"", match)  # first what is buffered already
-        if answers:
-            proto.transport.write(answers)
-        if found:
-            return
-        proto.match, proto.done = match, asyncio.get_running_loop().create_future()
-        await proto.done
-
-    async def close(self) -> None:
-        try:
-            await asyncio.wait_for(self.round_trip(self.frames.logout(), is_type(b"5")), 10)
-        finally:
-            if self.protocol.transport is not None:
-                self.protocol.transport.close()
-
-
-def aio_floor_block(gw: GatewayView, n: int) -> Block:
-    out = Block()
-
-    async def main() -> None:
-        client = await AioRawFix.open(gw)
-        try:
-            ids = [str(uuid.uuid4()).encode() for _ in range(n)]
-            perf, cpu = time.perf_counter, time.process_time
-            await client.round_trip(client.frames.order(ids[0]), is_ack(ids[0]))  # warm-up
-            c0, g0 = cpu(), gw.cpu()
-            for cl in ids[1:]:
-                t = perf()
-                await client.round_trip(client.frames.order(cl), is_ack(cl))
-                out.rtts.append(perf() - t)
-            out.cpu, out.gw_cpu = cpu() - c0, gw.cpu() - g0
-        finally:
-            await client.close()
-
-    asyncio.run(main())
-    return out
-
-
 def kalshi_sdk_block(gw: GatewayView, n: int, key_path: Path) -> Block:
     """The same round trips through kalshi-sdk's own asyncio client (see `_kalshi_sdk`)."""
     out = Block()
@@ -608,10 +190,6 @@ KIND_NAMES = {
     "aio-floor": AIO_FLOOR_NAME,
     "kalshi-sdk": "kalshi-sdk (its own asyncio client)",
 }
-#: Speed modes: a kind's processes sorted by client CPU per order split at the widest step
-#: between neighbours when that step is above this ratio (the two modes differ by about 25 %;
-#: processes of one mode on a quiet machine by under 10 %): those above it are "slow".
-MODE_GAP = 1.12
 HERE = Path(__file__).resolve()
 
 
@@ -643,69 +221,6 @@ def child_main(kind: str, gw: GatewayView, orders: int, block: int) -> dict[str,
         gw_cpu += b.gw_cpu
         left -= len(b.rtts)
     return {"rtts": rtts, "cpu": cpu, "gw_cpu": gw_cpu}
-
-
-class Proc:
-    """What one process of one client kind measured, and its speed mode."""
-
-    def __init__(self, kind: str, index: int, rtts: list[float], cpu: float, gw_cpu: float) -> None:
-        self.kind, self.index = kind, index
-        self.rtts, self.cpu, self.gw_cpu = rtts, cpu, gw_cpu
-        self.mode = ""  # "fast" or "slow", set by `speed_modes`
-
-    @property
-    def orders(self) -> int:
-        return len(self.rtts)
-
-    def p50(self) -> float:
-        return statistics.median(self.rtts)
-
-    def cpu_per_order(self) -> float:
-        return self.cpu / self.orders
-
-
-class Adapter:
-    """One client kind: its processes (each a `Proc`), or why it was not run."""
-
-    def __init__(
-        self,
-        name: str,
-        run: Callable[[GatewayView, int], Block] | None,
-        why: str = "",
-        *,
-        floor: bool = False,
-        kind: str = "",
-    ) -> None:
-        self.name = name
-        self.run = run
-        self.why = why
-        self.floor = floor  # not a client: not judged against the target
-        self.kind = kind
-        self.procs: list[Proc] = []
-        self.rtts: list[float] = []
-
-    def in_mode(self, mode: str) -> list[Proc]:
-        return [pr for pr in self.procs if pr.mode == mode]
-
-
-def speed_modes(adapters: list[Adapter], gap: float = MODE_GAP) -> None:
-    """Label each process fast or slow from its kind's processes' client CPU per order.
-
-    Sorted by CPU per order, a kind's processes split at the widest step between neighbours
-    if that step is above ``gap``: those above it ran slow, the others fast. Without such a
-    step they all ran in one mode, called fast (the slow processes of a kind cannot be told
-    apart from an all-slow run: several processes per kind make that unlikely).
-    """
-    for a in adapters:
-        ranked = sorted(a.procs, key=Proc.cpu_per_order)
-        steps = [
-            (hi.cpu_per_order() / lo.cpu_per_order(), i + 1)
-            for i, (lo, hi) in enumerate(itertools.pairwise(ranked))
-        ]
-        widest, at = max(steps, default=(1.0, len(ranked)))
-        cut = at if widest > gap else len(ranked)
-        for i, pr in enumerate(ranked):
-            pr.mode = "fast" if i < cut else "slow"
 
 
 def spawn(kind: str, gw: GatewayView, orders: int, block: int, index: int) -> Proc:
@@ -774,8 +289,8 @@ def measure(
                 for a in live[i % len(live) :] + live[: i % len(live)]:
                     proc = spawn(a.kind, gw, orders, block, i + 1)
                     log(
-                        f"  {a.name} #{i + 1}: p50 {_us(proc.p50())}, "
-                        f"CPU {_us(proc.cpu_per_order())} per order"
+                        f"  {a.name} #{i + 1}: p50 {us(proc.p50())}, "
+                        f"CPU {us(proc.cpu_per_order())} per order"
                     )
                     a.procs.append(proc)
                     a.rtts += proc.rtts
@@ -847,15 +362,6 @@ def market_data_rate(count: int, repeat: int) -> tuple[float, float]:
 # -- report --------------------------------------------------------------------------------
 
 
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
-
-
-def _us(seconds: float) -> str:
-    return f"{seconds * 1e6:,.0f} µs"
-
-
 def report(adapters: list[Adapter], md: tuple[float, float], md_count: int) -> list[str]:
     lines = [
         f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}, "
@@ -875,11 +381,11 @@ def report(adapters: list[Adapter], md: tuple[float, float], md_count: int) -> l
             continue
         low = min(pr.cpu_per_order() for pr in a.procs)
         for pr in a.procs:
-            gw_cpu = _us(pr.gw_cpu / pr.orders) if pr.gw_cpu else "—"
+            gw_cpu = us(pr.gw_cpu / pr.orders) if pr.gw_cpu else "—"
             lines.append(
-                f"| {a.name} | #{pr.index} | {pr.mode} | {pr.orders:,} | {_us(pr.p50())} "
-                f"| {_us(pct(pr.rtts, 0.99))} "
-                f"| {_us(pr.cpu_per_order())} ({pr.cpu_per_order() / low:.2f}x) | {gw_cpu} |"
+                f"| {a.name} | #{pr.index} | {pr.mode} | {pr.orders:,} | {us(pr.p50())} "
+                f"| {us(pct(pr.rtts, 0.99))} "
+                f"| {us(pr.cpu_per_order())} ({pr.cpu_per_order() / low:.2f}x) | {gw_cpu} |"
             )
     lines += ["", *same_mode_table(adapters)]
     lines += [
@@ -900,19 +406,6 @@ TARGET_CPU = 0.6
 
 def _sdk(adapters: list[Adapter]) -> Adapter | None:
     return next((a for a in adapters if a.kind == "kalshi-sdk"), None)
-
-
-def mode_ratios(a: Adapter, sdk: Adapter, mode: str) -> tuple[float, float] | None:
-    """(p50 ratio, CPU-per-order ratio) of ``a``'s processes in ``mode`` to kalshi-sdk's in the
-    same mode: medians over each side's processes; None when either has none in that mode."""
-    ours, theirs = a.in_mode(mode), sdk.in_mode(mode)
-    if not ours or not theirs:
-        return None
-    med = statistics.median
-    return (
-        med(pr.p50() for pr in ours) / med(pr.p50() for pr in theirs),
-        med(pr.cpu_per_order() for pr in ours) / med(pr.cpu_per_order() for pr in theirs),
-    )
 
 
 def same_mode_table(adapters: list[Adapter]) -> list[str]:
@@ -938,8 +431,8 @@ def same_mode_table(adapters: list[Adapter]) -> list[str]:
                 r50, rcpu = f"{ratios[0]:.2f}x", f"{ratios[1]:.2f}x"
             lines.append(
                 f"| {a.name} | {mode} | {len(procs)} "
-                f"| {_us(statistics.median(pr.p50() for pr in procs))} | {r50} "
-                f"| {_us(statistics.median(pr.cpu_per_order() for pr in procs))} | {rcpu} |"
+                f"| {us(statistics.median(pr.p50() for pr in procs))} | {r50} "
+                f"| {us(statistics.median(pr.cpu_per_order() for pr in procs))} | {rcpu} |"
             )
     return lines
 

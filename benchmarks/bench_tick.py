@@ -3,7 +3,7 @@
     .venv-peers/bin/python benchmarks/bench_tick.py [--quick] [--ticks N] [--procs N]
         [--no-callgrind] [--write-docs]
 
-The mock gateway (``kalshi-fix mock-gateway``, `bench_latency.Gateway`) runs in its own process
+The mock gateway (``kalshi-fix mock-gateway``, `_gateway.Gateway`) runs in its own process
 with two markets. A client process (one per client kind and run) logs on a KalshiMD session
 subscribed to the first market (``BENCH-TICK``) and a KalshiNR session (two API keys: the
 gateway, as Kalshi, takes one connection per key). Its handler, on each 35=X, reads the first
@@ -49,7 +49,6 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import ssl
 import statistics
 import subprocess
@@ -61,6 +60,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from _traced import counted, per_unit, tools_missing, traced
 
 HERE = Path(__file__).resolve()
 BEGIN = "<!-- tick-results -->"
@@ -361,7 +362,7 @@ class Rig:
     """The gateway with both markets, every key, and the ticker's two sessions."""
 
     def __init__(self, directory: Path) -> None:
-        from bench_latency import Gateway
+        from _gateway import Gateway
 
         names = {"tick-oe": False, "tick-md": False, "ours-oe": False, "ours-md": False}
         names |= {"sdk-oe": True, "sdk-md": True}
@@ -475,8 +476,7 @@ def run_child(
     cmd += ["--target", rig.target(kind).to_arg()]
     env = dict(os.environ)
     if callgrind is not None:
-        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={callgrind}", *cmd]
-        env["PYTHONHASHSEED"] = "0"
+        cmd, env = traced("callgrind", cmd, callgrind)
     else:
         cmd.append("--hooks")
     with tempfile.TemporaryFile("w+") as err:  # valgrind writes there: never a full pipe
@@ -500,10 +500,7 @@ def run_child(
             raise RuntimeError(f"{kind} client failed:\n{err.read()[-3000:]}")
     got: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     if callgrind is not None:
-        from bench_instructions import callgrind_total
-
-        text = callgrind.read_text(encoding="utf-8", errors="replace")
-        got["instructions"] = callgrind_total(text)
+        got["instructions"] = counted("callgrind", callgrind)
     return got
 
 
@@ -515,15 +512,11 @@ class KindResult:
     kind: str
     name: str
     why: str = ""
-    adapter: Any = None  # bench_latency.Adapter: its processes (wall time)
+    adapter: Any = None  # _procs.Adapter: its processes (wall time)
     instructions: dict[int, int] | None = None
 
     def per_tick(self) -> float | None:
-        counts = self.instructions or {}
-        if len(counts) < 2:
-            return None
-        lo, hi = min(counts), max(counts)
-        return (counts[hi] - counts[lo]) / (hi - lo)
+        return per_unit(self.instructions or {})
 
 
 def measure(
@@ -534,7 +527,7 @@ def measure(
     log: Callable[[str], None] = lambda s: None,
 ) -> list[KindResult]:
     import _kalshi_sdk
-    from bench_latency import Adapter, Proc, speed_modes
+    from _procs import Adapter, Proc, speed_modes
 
     sdk_missing = _kalshi_sdk.status()
     results = []
@@ -581,7 +574,7 @@ def measure(
 def report(
     results: list[KindResult], counts: tuple[int, int] | None, why_no_count: str
 ) -> list[str]:
-    from bench_latency import MODE_GAP, _us, pct
+    from _procs import MODE_GAP, pct, us
 
     sdk = next((r for r in results if r.kind == "kalshi-sdk"), None)
     lines = [
@@ -601,8 +594,8 @@ def report(
             continue
         for pr in r.adapter.procs:
             lines.append(
-                f"| {r.name} | #{pr.index} | {pr.mode} | {pr.orders:,} | {_us(pr.p50())} "
-                f"| {_us(pct(pr.rtts, 0.99))} | {_us(pr.cpu_per_order())} |"
+                f"| {r.name} | #{pr.index} | {pr.mode} | {pr.orders:,} | {us(pr.p50())} "
+                f"| {us(pct(pr.rtts, 0.99))} | {us(pr.cpu_per_order())} |"
             )
     lines += [
         "",
@@ -611,7 +604,7 @@ def report(
         "|---|---:|---:|---|",
     ]
     base = sdk.per_tick() if sdk is not None else None
-    from bench_latency import mode_ratios
+    from _procs import mode_ratios
 
     for r in results:
         instr = r.per_tick()
@@ -678,8 +671,8 @@ def main(argv: list[str]) -> int:
     counts: tuple[int, int] | None = tuple(args.counts)  # type: ignore[assignment]
     if args.quick or args.no_callgrind:
         counts, why_no_count = None, "not counted (--quick / --no-callgrind)"
-    elif shutil.which("valgrind") is None:
-        counts, why_no_count = None, "`valgrind` not installed"
+    elif "callgrind" in tools_missing():
+        counts, why_no_count = None, tools_missing()["callgrind"]
     results = measure(ticks, procs, counts, log=lambda s: print(s, file=sys.stderr, flush=True))
     publish(report(results, counts, why_no_count), BEGIN, END, args.write_docs)
     return 0

@@ -32,11 +32,17 @@ totals: 123456789
 
 
 def test_the_tools_output_is_read() -> None:
-    bench = load("bench_instructions")
-    assert bench.strace_counts(STRACE) == (100, 20)
-    assert bench.callgrind_total(CALLGRIND) == 123456789
+    traced = load("_traced")  # shared with bench_tick.py
+    assert traced.strace_counts(STRACE) == (100, 20)
+    assert traced.callgrind_total(CALLGRIND) == 123456789
     with pytest.raises(ValueError, match="no totals"):
-        bench.callgrind_total("events: Ir\n")
+        traced.callgrind_total("events: Ir\n")
+    assert traced.per_unit({20: 1_000, 120: 51_000}) == 500
+    assert traced.per_unit({20: (9, 1), 120: (109, 1)}, lambda c: c[1]) == 0
+    assert traced.per_unit({20: 1_000}) is None
+    cmd, env = traced.traced("strace", ["python", "x.py"], Path("out"))
+    assert cmd == ["strace", "-f", "-c", "-o", "out", "python", "x.py"]
+    assert env["PYTHONHASHSEED"] == "0"
 
 
 def rows(bench: Any, sdk_why: str = "") -> list[Any]:

@@ -36,7 +36,7 @@ def test_a_tick_is_timed_from_the_35_x_read_to_the_next_35_d_written() -> None:
 
 
 def results(bench: ModuleType, sdk_why: str = "") -> list[object]:
-    latency = load("bench_latency")
+    latency = load("_procs")  # shared with bench_latency.py
     out = []
     for kind, instructions, p50 in (
         ("blocking", (10_000_000, 60_000_000), 0.0003),
