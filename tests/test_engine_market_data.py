@@ -11,7 +11,7 @@ from decimal import Decimal as D
 from typing import Any
 
 import pytest
-from test_engine import SYM, T0, cxl, md_req, nos, of
+from engine_helpers import SYM, T0, cxl, md_req, nos, of
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.gateway import Exchange, Outbound
