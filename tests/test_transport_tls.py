@@ -1,0 +1,401 @@
+"""TLS of the adapters' shared transport helpers (the private ``adapters/_transport.py``): a real
+handshake on loopback with certificates generated here with ``cryptography`` (pinned, CA-issued,
+refused), the SSL contexts the library makes, and the weaknesses it warns about.
+
+No network access beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import re
+import socket
+import ssl
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from kalshi_fix_sansio.adapters import _transport as T
+from kalshi_fix_sansio.errors import LocalProtocolError
+
+# --------------------------------------------------------------------------------------------
+# TLS: certificates generated here, a real handshake on loopback
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _certificate(
+    subject_key: ec.EllipticCurvePrivateKey,
+    common_name: str,
+    *,
+    issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None,
+    ca: bool = False,
+) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    issuer_name = issuer[0].subject if issuer else _name(common_name)
+    signing_key = issuer[1] if issuer else subject_key
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(issuer_name)
+        .public_key(subject_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(subject_key.public_key()), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()),
+            critical=False,
+        )
+    )
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+    else:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    return builder.sign(signing_key, hashes.SHA256())
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+@attrs.frozen
+class ServerCert:
+    cert_file: str  # what a client pins: the server certificate alone
+    chain_file: str  # what the server presents (leaf, then its CA if any)
+    key_file: str
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ServerCert]:
+    """A self-signed server certificate and a CA-issued one (CN/SAN localhost, 127.0.0.1)."""
+    base = tmp_path_factory.mktemp("tls")
+    out: dict[str, ServerCert] = {}
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _certificate(key, "localhost")
+    (base / "self.pem").write_bytes(_pem(cert))
+    (base / "self.key").write_bytes(_key_pem(key))
+    out["self"] = ServerCert(str(base / "self.pem"), str(base / "self.pem"), str(base / "self.key"))
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = _certificate(ca_key, "Test CA", ca=True)
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = _certificate(leaf_key, "localhost", issuer=(ca_cert, ca_key))
+    (base / "leaf.pem").write_bytes(_pem(leaf))
+    (base / "chain.pem").write_bytes(_pem(leaf) + _pem(ca_cert))
+    (base / "ca.pem").write_bytes(_pem(ca_cert))
+    (base / "leaf.key").write_bytes(_key_pem(leaf_key))
+    out["leaf"] = ServerCert(
+        str(base / "leaf.pem"), str(base / "chain.pem"), str(base / "leaf.key")
+    )
+    out["ca"] = ServerCert(str(base / "ca.pem"), str(base / "ca.pem"), "")
+
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    (base / "other.pem").write_bytes(_pem(_certificate(other_key, "localhost")))
+    out["other"] = ServerCert(str(base / "other.pem"), str(base / "other.pem"), "")
+    return out
+
+
+class EchoServer:
+    """A TLS echo server on 127.0.0.1 in a thread: one message per connection."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self.context = context
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(10)
+        self.port: int = self.listener.getsockname()[1]
+        self.errors: list[BaseException] = []
+        self.versions: list[str | None] = []
+        self.stopping = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.stopping:
+                conn.close()
+                return
+            with conn:
+                conn.settimeout(10)
+                try:
+                    with self.context.wrap_socket(conn, server_side=True) as tls:
+                        self.versions.append(tls.version())
+                        data = tls.recv(65536)
+                        tls.sendall(data)
+                except (ssl.SSLError, OSError) as exc:
+                    self.errors.append(exc)
+
+    def close(self) -> None:
+        self.stopping = True
+        try:  # wake the blocked accept()
+            socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+        except OSError:
+            pass
+        self.thread.join(5)
+        self.listener.close()
+
+
+def _server_context(files: ServerCert) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files.chain_file, files.key_file)
+    return context
+
+
+@pytest.fixture
+def echo_server(tls_files: dict[str, ServerCert]) -> Iterator[EchoServer]:
+    server = EchoServer(_server_context(tls_files["self"]))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def chain_server(tls_files: dict[str, ServerCert]) -> Iterator[EchoServer]:
+    server = EchoServer(_server_context(tls_files["leaf"]))
+    yield server
+    server.close()
+
+
+PING = b"8=FIXT.1.1\x019=5\x0135=0\x0110=241\x01"
+
+
+def roundtrip(endpoint: T.Endpoint, context: ssl.SSLContext | None, data: bytes = PING) -> bytes:
+    T.check_endpoint(endpoint)
+    context = T.ssl_context_for(endpoint, context)
+    assert context is not None
+    with (
+        socket.create_connection((endpoint.host, endpoint.port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=endpoint.server_hostname) as tls,
+    ):
+        tls.sendall(data)
+        received = b""
+        while len(received) < len(data):
+            chunk = tls.recv(T.READ_CHUNK)
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+
+def local(port: int, server_hostname: str = "localhost") -> T.Endpoint:
+    return T.Endpoint("127.0.0.1", port, tls=True, server_hostname=server_hostname)
+
+
+def test_tls_round_trip_with_pinned_self_signed_cert(
+    echo_server: EchoServer, tls_files: dict[str, ServerCert]
+) -> None:
+    context = T.make_ssl_context(pinned_cert=tls_files["self"].cert_file)
+    assert roundtrip(local(echo_server.port), context) == PING
+    assert echo_server.versions[-1] in ("TLSv1.2", "TLSv1.3")
+    # the host name is still checked: the certificate names localhost and 127.0.0.1
+    assert roundtrip(local(echo_server.port, "127.0.0.1"), context) == PING
+    with pytest.raises(ssl.SSLCertVerificationError, match=r"match|mismatch"):
+        roundtrip(local(echo_server.port, "mm.fix.elections.kalshi.com"), context)
+
+
+def test_tls_default_context_refuses_unknown_cert(echo_server: EchoServer) -> None:
+    with pytest.raises(ssl.SSLCertVerificationError):
+        roundtrip(local(echo_server.port), T.make_ssl_context())
+    with pytest.raises(ssl.SSLCertVerificationError):  # ssl_context_for builds the default
+        roundtrip(local(echo_server.port), None)
+
+
+def test_tls_pin_of_another_cert_refused(
+    echo_server: EchoServer, tls_files: dict[str, ServerCert]
+) -> None:
+    context = T.make_ssl_context(pinned_cert=tls_files["other"].cert_file)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        roundtrip(local(echo_server.port), context)
+
+
+def test_tls_pin_of_ca_issued_leaf_works(
+    chain_server: EchoServer, tls_files: dict[str, ServerCert]
+) -> None:
+    # What `openssl s_client ... | openssl x509 > kalshi-fix.pem` gives for Kalshi: the leaf
+    # only, not its CA. Trusting it needs OpenSSL's partial-chain flag.
+    context = T.make_ssl_context(pinned_cert=tls_files["leaf"].cert_file)
+    assert context.verify_flags & ssl.VERIFY_X509_PARTIAL_CHAIN
+    assert roundtrip(local(chain_server.port), context) == PING
+    # pinning the CA instead is not pinning: trusting it as a cafile is the way to do that
+    assert roundtrip(local(chain_server.port), T.make_ssl_context(cafile=tls_files["ca"].cert_file))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        roundtrip(local(chain_server.port), T.make_ssl_context())
+
+
+def test_tls_cafile_and_verify_false(
+    echo_server: EchoServer, tls_files: dict[str, ServerCert]
+) -> None:
+    context = T.make_ssl_context(cafile=tls_files["self"].cert_file)
+    assert roundtrip(local(echo_server.port), context) == PING
+    insecure = T.make_ssl_context(verify=False)
+    assert insecure.verify_mode == ssl.CERT_NONE and not insecure.check_hostname
+    assert roundtrip(local(echo_server.port, "anything.example"), insecure) == PING
+
+
+def test_tls_1_1_refused(tls_files: dict[str, ServerCert]) -> None:
+    files = tls_files["self"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            server_context.minimum_version = ssl.TLSVersion.TLSv1_1
+            server_context.maximum_version = ssl.TLSVersion.TLSv1_1
+            server_context.set_ciphers("DEFAULT:@SECLEVEL=0")
+            server_context.load_cert_chain(files.chain_file, files.key_file)
+            probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            probe.check_hostname = False
+            probe.verify_mode = ssl.CERT_NONE
+            probe.minimum_version = ssl.TLSVersion.TLSv1_1
+            probe.maximum_version = ssl.TLSVersion.TLSv1_1
+            probe.set_ciphers("DEFAULT:@SECLEVEL=0")
+        except (ssl.SSLError, ValueError) as exc:
+            pytest.skip(f"this OpenSSL cannot be configured for TLS 1.1: {exc}")
+    server = EchoServer(server_context)
+    try:
+        try:
+            roundtrip(local(server.port), probe)
+        except (ssl.SSLError, OSError) as exc:
+            pytest.skip(f"this platform cannot negotiate TLS 1.1 even when asked to: {exc}")
+        assert server.versions[-1] == "TLSv1.1"
+        context = T.make_ssl_context(pinned_cert=files.cert_file)
+        with pytest.raises(ssl.SSLError) as info:
+            roundtrip(local(server.port), context)
+        assert not isinstance(info.value, ssl.SSLCertVerificationError)  # refused for version
+    finally:
+        server.close()
+
+
+def test_ssl_context_defaults() -> None:
+    context = T.make_ssl_context()
+    assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert not context.verify_flags & ssl.VERIFY_X509_PARTIAL_CHAIN
+
+
+def test_ssl_context_for() -> None:
+    plain = T.Endpoint("127.0.0.1", 1, tls=False)
+    assert T.ssl_context_for(plain) is None
+    with pytest.raises(LocalProtocolError, match="plain TCP"):
+        T.ssl_context_for(plain, T.make_ssl_context())
+    given_context = T.make_ssl_context()
+    assert T.ssl_context_for(T.Endpoint("localhost", 1), given_context) is given_context
+    assert isinstance(T.ssl_context_for(T.Endpoint("localhost", 1)), ssl.SSLContext)
+
+
+def test_ssl_context_option_conflicts(tls_files: dict[str, ServerCert]) -> None:
+    pem = tls_files["self"].cert_file
+    with pytest.raises(LocalProtocolError, match="not both"):
+        T.make_ssl_context(pinned_cert=pem, cafile=pem)
+    with pytest.raises(LocalProtocolError, match="verify=False"):
+        T.make_ssl_context(pinned_cert=pem, verify=False)
+
+
+def test_ssl_context_bad_pem_files(tmp_path: Path, tls_files: dict[str, ServerCert]) -> None:
+    missing = tmp_path / "nope.pem"
+    with pytest.raises(LocalProtocolError, match=rf"not found: {re.escape(repr(str(missing)))}"):
+        T.make_ssl_context(pinned_cert=str(missing))
+    with pytest.raises(LocalProtocolError, match="is a directory"):
+        T.make_ssl_context(cafile=str(tmp_path))
+    key_file = tmp_path / "key.pem"
+    key_file.write_bytes(Path(tls_files["self"].key_file).read_bytes())
+    with pytest.raises(LocalProtocolError, match=r"key\.pem.*private key, not a certificate"):
+        T.make_ssl_context(pinned_cert=str(key_file))
+    der = tmp_path / "cert.der"
+    der.write_bytes(
+        x509.load_pem_x509_certificate(Path(tls_files["self"].cert_file).read_bytes()).public_bytes(
+            serialization.Encoding.DER
+        )
+    )
+    with pytest.raises(LocalProtocolError, match=r"cert\.der.*binary DER"):
+        T.make_ssl_context(pinned_cert=str(der))
+    empty = tmp_path / "empty.pem"
+    empty.write_bytes(b"")
+    with pytest.raises(LocalProtocolError, match=r"empty\.pem.*empty"):
+        T.make_ssl_context(cafile=str(empty))
+    text = tmp_path / "text.pem"
+    text.write_text("hello\n")
+    with pytest.raises(LocalProtocolError, match=r"text\.pem.*no '-----BEGIN CERTIFICATE-----'"):
+        T.make_ssl_context(cafile=str(text))
+    damaged = tmp_path / "damaged.pem"
+    lines = Path(tls_files["self"].cert_file).read_text().splitlines()
+    damaged.write_text("\n".join(lines[:3] + lines[-1:]) + "\n")
+    with pytest.raises(LocalProtocolError, match=r"damaged\.pem.*damaged or truncated"):
+        T.make_ssl_context(pinned_cert=str(damaged))
+    with pytest.raises(LocalProtocolError, match=r"chain\.pem' holds 2 certificates"):
+        T.make_ssl_context(pinned_cert=tls_files["leaf"].chain_file)
+
+
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0, reason="needs POSIX permissions, not root"
+)
+def test_ssl_context_unreadable_pem(tmp_path: Path, tls_files: dict[str, ServerCert]) -> None:
+    locked = tmp_path / "locked.pem"
+    locked.write_bytes(Path(tls_files["self"].cert_file).read_bytes())
+    locked.chmod(0)
+    with pytest.raises(LocalProtocolError, match=r"locked\.pem.*permission denied"):
+        T.make_ssl_context(pinned_cert=str(locked))
+
+
+def test_tls_weaknesses_of_library_and_caller_contexts(
+    tls_files: dict[str, ServerCert], caplog: pytest.LogCaptureFixture
+) -> None:
+    assert T.tls_weaknesses(T.make_ssl_context()) == []
+    assert T.tls_weaknesses(T.make_ssl_context(pinned_cert=tls_files["self"].cert_file)) == []
+    assert T.tls_weaknesses(T.make_ssl_context(verify=False)) == [
+        "certificate verification is off (verify_mode CERT_NONE)",
+        "the host name is not checked (check_hostname False)",
+    ]
+    old = T.make_ssl_context()
+    with warnings.catch_warnings():  # setting TLS 1.1 is deprecated: that is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old.minimum_version = ssl.TLSVersion.TLSv1_1
+    assert T.tls_weaknesses(old) == ["minimum_version TLSv1_1 is below TLS 1.2"]
+    endpoint = T.Endpoint("localhost", 8228)
+    with caplog.at_level(logging.WARNING, logger=T.TRANSPORT_LOGGER_NAME):
+        assert T.ssl_context_for(endpoint, old) is old  # used as given, but not silently
+        assert T.ssl_context_for(endpoint, T.make_ssl_context()) is not None
+    assert [r.getMessage() for r in caplog.records] == [
+        "tls://localhost:8228: the TLS context is weaker than the library's: minimum_version "
+        "TLSv1_1 is below TLS 1.2; anyone on the path can read or alter this session, "
+        "including the signed Logon"
+    ]
+    with pytest.raises(LocalProtocolError, match="server-side context"):
+        T.ssl_context_for(endpoint, ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
