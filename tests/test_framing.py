@@ -1,186 +1,32 @@
-"""Tests for the stream framer (kalshi_fix_sansio.framing).
-
-Every framer input goes through ``feed_all``, parametrized over feeding the stream whole, byte by
-byte and in random chunk sizes. ``run`` additionally checks that the results tile the consumed
-stream exactly (offsets, dropped byte counts, recorded data) and normalizes them so that the
-expected results are the same for every chunking: junk that arrives over several feeds may be
-reported in several adjacent pieces, which ``normalize`` merges.
+"""Tests for the stream framer (kalshi_fix_sansio.framing): valid frames, damaged input, the
+checksum, the API's details and linear cost, each input fed whole, byte by byte and in random
+chunks (framing_helpers.py: ``feed_all``, ``run``). Fuzzing is in test_framing_fuzz.py.
 """
 
 from __future__ import annotations
 
-import itertools
 import random
-import re
 from array import array
-from collections.abc import Sequence
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from framing_helpers import (
+    CHUNKINGS,
+    JUNK,
+    PREFIX,
+    body,
+    check_tiling,
+    chunking_param,
+    chunks,
+    feed_all,
+    frames_at,
+    make_frame,
+    normalize,
+    run,
+)
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio.framing import (
-    DEFAULT_MAX_MESSAGE_SIZE,
-    SOH,
-    Frame,
-    Framer,
-    Garbled,
-    checksum,
-)
-
-PREFIX = b"8=FIXT.1.1\x01"
-CHUNKINGS = ("whole", "bytewise", "random:1", "random:2", "random:3")
-SKIPPED = re.compile(r"[:;] (\d+) bytes skipped$")
-JUNK = "junk before BeginString"
-
-Item = Frame | Garbled
-Norm = tuple[object, ...]
-
-
-# -- helpers -------------------------------------------------------------------------------------
-
-
-def make_frame(
-    body: bytes,
-    *,
-    begin_string: bytes = b"FIXT.1.1",
-    body_length: bytes | None = None,
-    checksum_field: bytes | None = None,
-) -> bytes:
-    """Build a frame around ``body``, computing BodyLength and CheckSum unless overridden."""
-    length = str(len(body)).encode() if body_length is None else body_length
-    msg = b"8=" + begin_string + b"\x019=" + length + b"\x01" + body
-    field = b"%03d" % (sum(msg) % 256) if checksum_field is None else checksum_field
-    return msg + b"10=" + field + b"\x01"
-
-
-def body(seq: int, extra: bytes = b"") -> bytes:
-    return b"35=0\x0134=%d\x0149=KALSHI\x0156=CLIENT\x01" % seq + extra
-
-
-def chunks(data: bytes, chunking: str | Sequence[int]) -> list[bytes]:
-    """Split ``data``: "whole", "bytewise", "random:<seed>", or a sequence of cut offsets."""
-    if chunking == "whole":
-        return [data]
-    if chunking == "bytewise":
-        return [data[i : i + 1] for i in range(len(data))]
-    if isinstance(chunking, str):
-        kind, _, seed = chunking.partition(":")
-        assert kind == "random"
-        rng = random.Random(int(seed))
-        out: list[bytes] = []
-        i = 0
-        while i < len(data):
-            size = rng.randint(1, 40)
-            out.append(data[i : i + size])
-            i += size
-        return out
-    cuts = [0, *chunking, len(data)]
-    return [data[a:b] for a, b in itertools.pairwise(cuts)]
-
-
-def feed_all(framer: Framer, data: bytes, chunking: str | Sequence[int]) -> list[Item]:
-    """Feed ``data`` in the given chunking, draining after every feed; return all results.
-
-    Checks after every feed that memory is bounded and that draining terminates.
-    """
-    limit = framer._max_message_size
-    items: list[Item] = []
-    for chunk in chunks(data, chunking):
-        framer.feed(chunk)
-        held = framer.buffered
-        assert held <= limit + len(chunk)
-        # Every result consumes at least one byte, so at most `held` results can come out.
-        drained = list(itertools.islice(framer, held + 1))
-        assert len(drained) <= held
-        assert framer.next() is None
-        assert framer.buffered <= limit
-        items.extend(drained)
-    framer.feed(b"")
-    assert framer.next() is None
-    return items
-
-
-def skipped(item: Garbled) -> int:
-    match = SKIPPED.search(item.reason)
-    assert match is not None, item.reason
-    return int(match.group(1))
-
-
-def spans(items: Sequence[Item]) -> list[tuple[Item, int, int]]:
-    """Each result with the stream range [start, end) it accounts for."""
-    out = []
-    for item in items:
-        size = len(item.data) if isinstance(item, Frame) else skipped(item)
-        out.append((item, item.offset, item.offset + size))
-    return out
-
-
-def check_tiling(stream: bytes, items: Sequence[Item], framer: Framer) -> None:
-    """The results account for every consumed byte exactly once, in order."""
-    prefix = framer._prefix
-    pos = 0
-    for item, start, end in spans(items):
-        assert start == pos
-        assert end > start
-        if isinstance(item, Frame):
-            data = item.data
-            assert stream[start:end] == data
-            assert data.startswith(prefix + b"9=")
-            header_end = data.index(SOH, len(prefix)) + 1
-            assert int(data[len(prefix) + 2 : header_end - 1]) == len(data) - header_end - 7
-            assert data[-7:-4] == b"10=" and data.endswith(SOH)
-            assert sum(data[:-7]) % 256 == int(data[-4:-1])
-        else:
-            assert item.data == stream[start : start + min(end - start, 256)]
-        pos = end
-    assert framer.stream_offset == pos
-    assert framer.buffered == len(stream) - pos
-
-
-def normalize(items: Sequence[Item]) -> list[Norm]:
-    """Frames as ("frame", offset, data); garbled runs as ("garbled", reason, offset, count).
-
-    A junk record adjacent to a preceding garbled record is merged into it, since where a run of
-    dropped bytes is split depends on how the stream was chunked.
-    """
-    out: list[Norm] = []
-    for item in items:
-        if isinstance(item, Frame):
-            out.append(("frame", item.offset, item.data))
-            continue
-        count = skipped(item)
-        reason = SKIPPED.sub("", item.reason)
-        prev = out[-1] if out else None
-        if (
-            reason == JUNK
-            and prev is not None
-            and prev[0] == "garbled"
-            and prev[2] + prev[3] == item.offset  # type: ignore[operator]
-        ):
-            out[-1] = ("garbled", prev[1], prev[2], prev[3] + count)  # type: ignore[operator]
-        else:
-            out.append(("garbled", reason, item.offset, count))
-    return out
-
-
-def run(
-    stream: bytes, chunking: str | Sequence[int], **kwargs: object
-) -> tuple[list[Norm], Framer, list[Item]]:
-    framer = Framer(**kwargs)  # type: ignore[arg-type]
-    items = feed_all(framer, stream, chunking)
-    check_tiling(stream, items, framer)
-    return normalize(items), framer, items
-
-
-def frames_at(*parts: bytes) -> tuple[bytes, list[int]]:
-    """Concatenate parts; return the stream and each part's offset."""
-    offsets = list(itertools.accumulate((len(p) for p in parts), initial=0))[:-1]
-    return b"".join(parts), offsets
-
-
-chunking_param = pytest.mark.parametrize("chunking", CHUNKINGS)
-
+from kalshi_fix_sansio.framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
 
 # -- valid frames --------------------------------------------------------------------------------
 
@@ -511,7 +357,9 @@ def test_truncated_final_frame_needs_data_and_is_not_garbled(chunking: str) -> N
 @given(
     st.one_of(
         st.binary(max_size=3000),
-        st.binary(max_size=3000).map(lambda b: bytes(x & 0x7F for x in b)),  # ASCII: 515-byte chunks
+        st.binary(max_size=3000).map(
+            lambda b: bytes(x & 0x7F for x in b)
+        ),  # ASCII: 515-byte chunks
         st.integers(0, 70_000).map(lambda n: b"\xff" * n),
     )
 )
@@ -631,196 +479,3 @@ def test_compaction_happens_once_read_position_passes_half() -> None:
     assert framer.next() == Frame(parts[3], offsets[3])
     assert framer.next() is None
     assert framer.buffered == 0 and len(framer._buf) == 0
-
-
-# -- fuzzing -------------------------------------------------------------------------------------
-
-FUZZ_MAX = 2048
-SENTINEL = make_frame(b"35=0\x0134=999999\x0158=sentinel\x01")
-FLUSH = b"\x00" * (FUZZ_MAX + 64)  # longer than any pending claim
-
-FRAGMENTS = [
-    PREFIX,
-    b"8=",
-    b"8=FIXT.1",
-    b"9=",
-    b"10=",
-    b"10=000\x01",
-    SOH,
-    b"=",
-    PREFIX + b"9=5\x01",
-    PREFIX + b"9=40\x01",
-    PREFIX + b"9=99999999999\x01",
-    b"8=FIX.4.4\x01",
-    make_frame(body(7)),
-    make_frame(body(8), checksum_field=b"000"),
-]
-
-values = st.text(
-    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:",
-    min_size=1,
-    max_size=12,
-)
-bodies = st.lists(st.tuples(st.integers(11, 999), values), min_size=1, max_size=8).map(
-    lambda fields: b"".join(b"%d=%s\x01" % (tag, v.encode()) for tag, v in fields)
-)
-damages = st.one_of(
-    st.none(),
-    st.tuples(st.just("flip"), st.integers(0, 10**6), st.integers(0, 7)),
-    st.tuples(st.just("truncate"), st.integers(0, 10**6)),
-)
-junks = st.one_of(
-    st.just(b""),
-    st.binary(max_size=24),
-    st.lists(st.one_of(st.binary(max_size=6), st.sampled_from(FRAGMENTS)), max_size=4).map(
-        b"".join
-    ),
-)
-segments = st.lists(st.tuples(junks, bodies, damages), max_size=8)
-
-
-def run_all_chunkings(stream: bytes, seed: int) -> tuple[list[Norm], list[Item]]:
-    """Feed whole, byte by byte and in random chunks; all must agree. Returns the whole run."""
-    whole, framer, items = run(stream, "whole", max_message_size=FUZZ_MAX)
-    for chunking in ("bytewise", f"random:{seed}"):
-        got, other, _ = run(stream, chunking, max_message_size=FUZZ_MAX)
-        assert got == whole
-        assert other.stream_offset == framer.stream_offset
-    assert items[-1] == Frame(SENTINEL, len(stream) - len(SENTINEL))
-    assert framer.buffered == 0
-    return whole, items
-
-
-@given(
-    st.lists(st.one_of(st.binary(max_size=40), st.sampled_from(FRAGMENTS)), max_size=12),
-    st.integers(0, 2**32),
-)
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_fuzz_arbitrary_bytes(pieces: list[bytes], seed: int) -> None:
-    # The flush resolves any pending claim (no stuck state); the sentinel must come out.
-    run_all_chunkings(b"".join(pieces) + FLUSH + SENTINEL, seed)
-
-
-@given(segments, st.integers(0, 2**32))
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_fuzz_damaged_frames_recover_untouched_ones(
-    segs: list[tuple[bytes, bytes, tuple[object, ...] | None]], seed: int
-) -> None:
-    parts: list[bytes] = []
-    untouched: list[tuple[int, bytes]] = []
-    pos = 0
-    for junk, frame_body, damage in segs:
-        frame = make_frame(frame_body)
-        if damage is None:
-            untouched.append((pos + len(junk), frame))
-        elif damage[0] == "flip":
-            index, bit = damage[1], damage[2]
-            assert isinstance(index, int) and isinstance(bit, int)
-            mutable = bytearray(frame)
-            mutable[index % len(frame)] ^= 1 << bit
-            frame = bytes(mutable)
-        else:
-            cut = damage[1]
-            assert isinstance(cut, int)
-            frame = frame[: cut % len(frame)]
-        parts += [junk, frame]
-        pos += len(junk) + len(frame)
-    stream = b"".join(parts) + FLUSH + SENTINEL
-    _, items = run_all_chunkings(stream, seed)
-    delivered = {(i.offset, i.data) for i in items if isinstance(i, Frame)}
-    for offset, frame in untouched:
-        if (offset, frame) in delivered:
-            continue
-        # Only a region taken as one whole frame (BodyLength landing exactly on some "10="
-        # trailer) can hide a frame start: a Frame passing the checksum by chance, or one
-        # skipped exactly for a bad checksum. Every other drop stops at the next BeginString.
-        assert any(
-            start < offset < end
-            and (isinstance(item, Frame) or item.reason.startswith("CheckSum(10) is "))
-            for item, start, end in spans(items)
-        ), (offset, frame)
-
-
-@given(st.binary(max_size=300), st.integers(1, 64), st.integers(0, 2**32))
-@settings(max_examples=100, deadline=None)
-def test_fuzz_memory_stays_bounded_under_junk(junk: bytes, size: int, seed: int) -> None:
-    framer = Framer(max_message_size=FUZZ_MAX)
-    stream = (junk + PREFIX + b"9=2000\x01" + junk) * 5 + FLUSH + SENTINEL
-    rng = random.Random(seed)
-    cuts = sorted(rng.sample(range(1, len(stream)), min(size, len(stream) - 1)))
-    items = feed_all(framer, stream, cuts)  # asserts the bound after every feed
-    check_tiling(stream, items, framer)
-    assert items[-1] == Frame(SENTINEL, len(stream) - len(SENTINEL))
-
-
-# -- next_whole: the fast path without Frame objects ------------------------------------------
-
-
-def test_next_whole_takes_whole_frames_and_leaves_the_rest_to_next() -> None:
-    one, two = make_frame(body(1)), make_frame(body(2))
-    framer = Framer()
-    framer.feed(one + two[:20])
-    assert framer.next_whole() == one
-    assert framer.next_whole() is None  # partial: more data needed
-    assert framer.next() is None  # the state machine now holds the partial frame
-    framer.feed(two[20:-3])
-    assert framer.next_whole() is None
-    assert framer.next() is None
-    framer.feed(two[-3:])
-    assert framer.next_whole() == two  # completed by a later feed: still taken whole
-    assert framer.stream_offset == len(one) + len(two) and framer.buffered == 0
-    framer.feed(b"junk" + one)
-    assert framer.next_whole() is None  # not a frame start: next() reports it
-    garbled = framer.next()
-    assert isinstance(garbled, Garbled) and garbled.offset == len(one) + len(two)
-    assert framer.next_whole() == one
-
-
-def test_next_whole_leaves_defects_to_next_which_names_them() -> None:
-    bad = make_frame(body(1), checksum_field=b"000")
-    good = make_frame(body(2))
-    framer = Framer()
-    framer.feed(bad + good)
-    assert framer.next_whole() is None
-    garbled = framer.next()
-    assert isinstance(garbled, Garbled) and garbled.reason.startswith("CheckSum(10) is 000")
-    assert framer.next_whole() == good
-
-
-def drain_mixed(framer: Framer, rng: random.Random) -> list[Item]:
-    """Drain as the session does: next_whole() first (randomly skipped), then next()."""
-    out: list[Item] = []
-    while True:
-        if rng.random() < 0.7:
-            offset = framer.stream_offset
-            data = framer.next_whole()
-            if data is not None:
-                out.append(Frame(data, offset))
-                continue
-        item = framer.next()
-        if item is None:
-            return out
-        out.append(item)
-
-
-@given(segments, st.integers(0, 2**32))
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_fuzz_next_whole_mixed_with_next_gives_the_same_results(
-    segs: list[tuple[bytes, bytes, tuple[object, ...] | None]], seed: int
-) -> None:
-    parts = []
-    for junk, frame_body, damage in segs:
-        frame = make_frame(frame_body)
-        if damage is not None:  # a wrong CheckSum: next_whole() declines, next() reports it
-            frame = frame[:-4] + b"%03d\x01" % ((int(frame[-4:-1]) + 1) % 256)
-        parts += [junk, frame]
-    stream = b"".join(parts) + FLUSH + SENTINEL
-    rng = random.Random(seed)
-    for chunking in ("whole", "bytewise", f"random:{seed}"):
-        expected = feed_all(Framer(max_message_size=FUZZ_MAX), stream, chunking)
-        framer = Framer(max_message_size=FUZZ_MAX)
-        got: list[Item] = []
-        for chunk in chunks(stream, chunking):
-            framer.feed(chunk)
-            got.extend(drain_mixed(framer, rng))
-        assert got == expected
