@@ -21,10 +21,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from fault_strategies import (
+from fault_driver import (
     ContractDriver,
     Field,
-    app_types,
     awaiting_client_logon,
     awaiting_logon_answer,
     build_frame,
@@ -34,6 +33,7 @@ from fault_strategies import (
     logged_on,
     stamp,
 )
+from fault_strategies import app_types
 from strategies import minimal_record
 
 from kalshi_fix_sansio import (

@@ -16,7 +16,7 @@ interleaved with ``handle_timer(now)`` at advancing times and application sends.
 does the same to the Logon exchange itself (Kalshi's answer to an initiator, a client's signed
 Logon to an acceptor).
 
-The checks live in `fault_strategies.ContractDriver`: an escape or a malformed frame fails with
+The checks live in `fault_driver.ContractDriver`: an escape or a malformed frame fails with
 the exact calls and bytes that reproduce it.
 
 Budget: 300 examples per test, derandomized (the same inputs on every CI run). For a longer,
@@ -28,24 +28,20 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from fault_strategies import (
+from fault_driver import (
     ADMIN_TYPES,
     DIALECTS,
     ROLES,
     SESSION_KINDS,
     ContractDriver,
     Field,
-    admin_bodies,
-    app_types,
-    arbitrary_chunks,
     awaiting_client_logon,
     awaiting_logon_answer,
     build_frame,
     frame_body,
     logged_on,
-    mutated,
-    valid_frame_parts,
 )
+from fault_strategies import admin_bodies, app_types, arbitrary_chunks, mutated, valid_frame_parts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import messages

@@ -2,8 +2,9 @@
 
 * The core package's root holds the sans-IO library: the demo lives under ``cli/``, the test
   helpers and samples in the ``kalshi_fix_sansio.testing`` package, loop code in the adapters.
-* No hand-written module (the package, the adapters, the code generator; not the generated
-  code) is over 800 lines: a larger one is split by meaning.
+* No hand-written module (the package, the adapters, the code generator, the tests and their
+  helpers, the benchmarks; not the generated code) is over 800 lines: a larger one is split by
+  meaning.
 * Tests wait on events and fake clocks: no ``time.sleep``, ``asyncio.sleep`` or ``trio.sleep``
   with a duration (``sleep(0)``, a turn of the loop, and ``sleep_forever`` are not waits).
 """
@@ -19,8 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "kalshi_fix_sansio"
 MAX_LINES = 800
 
-# Modules of work in progress still over the limit: path -> who splits it (none today).
-SPLITTING: dict[str, str] = {}
+# Modules of work in progress still over the limit: path -> who splits it. The integrator
+# empties it once the adapter tests' split lands; nothing else is exempt.
+SPLITTING: dict[str, str] = {
+    "tests/test_adapter_blocking.py": "the adapter tests' split (another helper)",
+    "tests/test_driver.py": "the adapter tests' split (another helper)",
+}
 
 
 def hand_written_modules() -> list[Path]:
@@ -28,6 +33,8 @@ def hand_written_modules() -> list[Path]:
         *PACKAGE.rglob("*.py"),
         *(ROOT / "adapters").rglob("*.py"),
         *(ROOT / "codegen").rglob("*.py"),
+        *(ROOT / "tests").rglob("*.py"),
+        *(ROOT / "benchmarks").rglob("*.py"),
     ]
     return sorted(p for p in found if "_generated" not in p.parts and "__pycache__" not in p.parts)
 
@@ -65,7 +72,9 @@ def test_the_core_root_holds_no_demo_test_helper_or_loop_module() -> None:
 
 def test_no_hand_written_module_is_over_800_lines() -> None:
     modules = hand_written_modules()
-    assert PACKAGE / "tracker.py" in modules and len(modules) > 50
+    for expected in ("src/kalshi_fix_sansio/tracker.py", "tests/test_layout.py"):
+        assert ROOT / expected in modules
+    assert ROOT / "benchmarks" / "bench_latency.py" in modules and len(modules) > 150
     over = {
         str(p.relative_to(ROOT)): n
         for p in modules
@@ -73,6 +82,8 @@ def test_no_hand_written_module_is_over_800_lines() -> None:
     }
     unexpected = {path: n for path, n in over.items() if path not in SPLITTING}
     assert not unexpected, f"over {MAX_LINES} lines, split by meaning: {unexpected}"
+    done = sorted(path for path in SPLITTING if path not in over)
+    assert not done, f"{done} are under {MAX_LINES} lines now: take them off SPLITTING"
 
 
 def test_the_sleep_check_finds_a_timed_wait() -> None:

@@ -10,16 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fault_strategies import (
-    API_KEY,
-    T0,
-    ContractDriver,
-    app_types,
-    arbitrary_chunks,
-    build_frame,
-    mutated,
-    valid_frame_parts,
-)
+from fault_driver import API_KEY, T0, ContractDriver, build_frame
+from fault_strategies import app_types, arbitrary_chunks, mutated, valid_frame_parts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
