@@ -454,19 +454,24 @@ def logged_on(product: str, session_type: str, role: Role, **options: Any) -> Co
 def awaiting_logon_answer(product: str, session_type: str, **options: Any) -> ContractDriver:
     """An initiator that sent its Logon; the driver plays Kalshi answering it."""
     signer, _public = new_ed25519_keys()
-    session = Session(
-        SessionConfig(
-            sender_comp_id=API_KEY,
-            product=product,
-            session_type=session_type,
-            signer=signer,
-            **options,
-        )
+    config = SessionConfig(
+        sender_comp_id=API_KEY,
+        product=product,
+        session_type=session_type,
+        signer=signer,
+        **options,
     )
-    driver = ContractDriver(session, DIALECTS[product], KALSHI, API_KEY, T0)
+    driver = started(config, KALSHI, API_KEY)
+    driver.collect()
+    return driver
+
+
+def started(config: SessionConfig, peer_sender: str, peer_target: str) -> ContractDriver:
+    """A session of ``config`` started at T0, the driver playing ``peer_sender``."""
+    session = Session(config)
+    driver = ContractDriver(session, DIALECTS[config.product], peer_sender, peer_target, T0)
     session.start(T0)
     driver.steps.append("start(now0)")
-    driver.collect()
     return driver
 
 
@@ -510,16 +515,11 @@ class AcceptorUnderTest:
 def awaiting_client_logon(product: str, session_type: str) -> AcceptorUnderTest:
     """An acceptor started and waiting; the driver plays the client."""
     signer, public = new_ed25519_keys()
-    session = Session(
-        SessionConfig(
-            sender_comp_id=KALSHI,
-            product=product,
-            session_type=session_type,
-            role=Role.ACCEPTOR,
-            public_keys={API_KEY: public},
-        )
+    config = SessionConfig(
+        sender_comp_id=KALSHI,
+        product=product,
+        session_type=session_type,
+        role=Role.ACCEPTOR,
+        public_keys={API_KEY: public},
     )
-    driver = ContractDriver(session, DIALECTS[product], API_KEY, session_type, T0)
-    session.start(T0)
-    driver.steps.append("start(now0)")
-    return AcceptorUnderTest(driver, signer)
+    return AcceptorUnderTest(started(config, API_KEY, session_type), signer)
