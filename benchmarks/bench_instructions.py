@@ -374,10 +374,9 @@ def write_docs(lines: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="runs of 2 and 6 orders (smoke)")
+    from _docs import arguments, publish
+
+    parser = arguments(__doc__ or "", "runs of 2 and 6 orders (smoke)")
     parser.add_argument(
         "--orders",
         type=int,
@@ -385,9 +384,6 @@ def main(argv: list[str]) -> int:
         default=(20, 120),
         metavar=("A", "B"),
         help="the two order counts whose difference is measured",
-    )
-    parser.add_argument(
-        "--write-docs", action="store_true", help="write the table into docs/benchmarks.md"
     )
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--child-orders", type=int, help=argparse.SUPPRESS)
@@ -401,10 +397,7 @@ def main(argv: list[str]) -> int:
     if len(set(counts)) != 2:
         parser.error("--orders needs two different counts")
     rows, missing = measure(counts, log=lambda s: print(s, file=sys.stderr, flush=True))
-    lines = report(rows, counts, missing, platform.python_version())
-    print("\n".join(lines))
-    if args.write_docs:
-        write_docs(lines)
+    publish(report(rows, counts, missing, platform.python_version()), BEGIN, END, args.write_docs)
     return 0
 
 

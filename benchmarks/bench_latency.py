@@ -133,34 +133,30 @@ async def _async_orders(
     out.cpu, out.gw_cpu = cpu() - c0, gw.cpu() - g0
 
 
-def asyncio_block(gw: GatewayView, n: int) -> Block:
-    from kalshi_fix_sansio.adapters.asyncio import FixClient
-
+def _async_block(gw: GatewayView, n: int, client_class: Any, run: Callable[[Any], Any]) -> Block:
+    """One block through an async adapter's ``FixClient``, its loop started by ``run(main)``."""
     out = Block()
     orders = [order() for _ in range(n)]
 
     async def main() -> None:
-        client = FixClient.from_key(gw.key_id, **gw.client_kwargs())
+        client = client_class.from_key(gw.key_id, **gw.client_kwargs())
         async with client.order_entry() as oe:
             await _async_orders(oe, orders, out, gw)
 
-    asyncio.run(main())
+    run(main)
     return out
+
+
+def asyncio_block(gw: GatewayView, n: int) -> Block:
+    from kalshi_fix_sansio.adapters.asyncio import FixClient
+
+    return _async_block(gw, n, FixClient, lambda main: asyncio.run(main()))
 
 
 def trio_block(gw: GatewayView, n: int) -> Block:
     from kalshi_fix_sansio.adapters.trio import FixClient
 
-    out = Block()
-    orders = [order() for _ in range(n)]
-
-    async def main() -> None:
-        client = FixClient.from_key(gw.key_id, **gw.client_kwargs())
-        async with client.order_entry() as oe:
-            await _async_orders(oe, orders, out, gw)
-
-    trio.run(main)
-    return out
+    return _async_block(gw, n, FixClient, trio.run)
 
 
 def kalshi_sdk_block(gw: GatewayView, n: int, key_path: Path) -> Block:

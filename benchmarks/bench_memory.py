@@ -24,14 +24,13 @@ excluded: they exist before tracing starts).
 
 from __future__ import annotations
 
-import argparse
 import gc
 import platform
 import sys
 import tracemalloc
 from decimal import Decimal
 
-from _docs import write_block
+from _docs import arguments, publish, write_block
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
@@ -229,19 +228,10 @@ def write_docs(lines: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
-    parser.add_argument(
-        "--write-docs", action="store_true", help="write the table into docs/benchmarks.md"
-    )
+    parser = arguments(__doc__ or "", "small sizes (a smoke test)")
     args = parser.parse_args(argv)
     count, symbols = (200, 20) if args.quick else (5000, 500)
-    lines = report(count, symbols)
-    print("\n".join(lines))
-    if args.write_docs:
-        write_docs(lines)
+    publish(report(count, symbols), BEGIN, END, args.write_docs)
     return 0
 
 

@@ -26,7 +26,6 @@ row's best time per corpus pass.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import platform
@@ -39,7 +38,7 @@ from operator import attrgetter
 from typing import Any
 
 import _kalshi_sdk
-from _docs import write_block
+from _docs import arguments, publish, write_block
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
@@ -751,21 +750,12 @@ def write_docs(lines: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="a few short rounds (a smoke test)")
+    parser = arguments(__doc__ or "", "a few short rounds (a smoke test)")
     parser.add_argument("--rounds", type=int, default=31)
-    parser.add_argument(
-        "--write-docs", action="store_true", help="write the table into docs/benchmarks.md"
-    )
     args = parser.parse_args(argv)
     rounds, seconds = (3, 0.002) if args.quick else (args.rounds, 0.01)
     baselines, rows = run(rounds, seconds)
-    lines = report(baselines, rows, rounds)
-    print("\n".join(lines))
-    if args.write_docs:
-        write_docs(lines)
+    publish(report(baselines, rows, rounds), BEGIN, END, args.write_docs)
     return 0
 
 

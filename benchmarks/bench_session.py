@@ -29,7 +29,6 @@ seconds apart may not.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import platform
 import statistics
@@ -41,7 +40,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from _docs import write_block
+from _docs import arguments, publish, write_block
 from bench_read import full_reader, kalshi_header_order
 
 from kalshi_fix_sansio import Header, prediction
@@ -313,20 +312,11 @@ def write_docs(lines: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="a few short rounds (a smoke test)")
-    parser.add_argument(
-        "--write-docs", action="store_true", help="write the table into docs/benchmarks.md"
-    )
+    parser = arguments(__doc__ or "", "a few short rounds (a smoke test)")
     args = parser.parse_args(argv)
     rounds, count = (4, 300) if args.quick else (41, 1000)
     pairs = run(rounds, count)
-    lines = report(pairs, rounds, count)
-    print("\n".join(lines))
-    if args.write_docs:
-        write_docs(lines)
+    publish(report(pairs, rounds, count), BEGIN, END, args.write_docs)
     return 0
 
 
