@@ -51,22 +51,6 @@ def test_session_benchmark_measures_every_pair() -> None:
     assert "target <= 5.0 µs" in own and ("meets" in own or "NOT met" in own)
 
 
-def test_session_benchmark_writes_between_its_markers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bench = load("bench_session")
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "benchmarks.md").write_text(
-        f"before\n{bench.BEGIN}\nold\n{bench.END}\nafter\n", encoding="utf-8"
-    )
-    monkeypatch.setattr(_docs, "DOC", docs / "benchmarks.md")
-    bench.write_docs(["| new |"])
-    assert (docs / "benchmarks.md").read_text(encoding="utf-8") == (
-        f"before\n{bench.BEGIN}\n| new |\n{bench.END}\nafter\n"
-    )
-
-
 def test_codec_benchmark_runs_quickly() -> None:
     bench = load("bench_codec")
     assert bench.main(["--quick"]) == 0
@@ -202,9 +186,10 @@ def test_latency_targets_compare_processes_of_the_same_speed_mode() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["bench_read", "bench_memory", "bench_latency", "bench_corpora", "bench_tick"]
+    "name",
+    ["bench_session", "bench_read", "bench_memory", "bench_latency", "bench_corpora", "bench_tick"],
 )
-def test_new_benchmarks_write_between_their_markers(
+def test_benchmarks_write_between_their_markers(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bench = load(name)

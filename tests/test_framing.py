@@ -157,17 +157,20 @@ def test_wrong_begin_string_resyncs(chunking: str) -> None:
 
 
 @chunking_param
-def test_begin_string_without_soh(chunking: str) -> None:
-    stream = b"8=" + b"Q" * 40
-    got, framer, _ = run(stream, chunking)
-    assert got == [
+@pytest.mark.parametrize(
+    ("stream", "reason"),
+    [
         (
-            "garbled",
+            b"8=" + b"Q" * 40,
             f"BeginString(8) is {'Q' * 32!r}... (no SOH within 32 bytes), expected 'FIXT.1.1'",
-            0,
-            len(stream),
-        )
-    ]
+        ),
+        (PREFIX + b"9=" + b"1" * 30, f"BodyLength(9) has no SOH within 20 digits: {b'1' * 20!r}"),
+    ],
+    ids=["begin_string", "body_length"],
+)
+def test_a_field_without_soh_within_its_limit(chunking: str, stream: bytes, reason: str) -> None:
+    got, framer, _ = run(stream, chunking)
+    assert got == [("garbled", reason, 0, len(stream))]
     assert framer.buffered == 0
 
 
@@ -228,21 +231,6 @@ def test_non_numeric_body_length(chunking: str, length: bytes, shown: bytes) -> 
         ("garbled", f"BodyLength(9) is not a number: {shown!r}", 0, len(bad)),
         ("frame", offsets[1], good),
     ]
-
-
-@chunking_param
-def test_body_length_without_soh(chunking: str) -> None:
-    stream = PREFIX + b"9=" + b"1" * 30
-    got, framer, _ = run(stream, chunking)
-    assert got == [
-        (
-            "garbled",
-            f"BodyLength(9) has no SOH within 20 digits: {b'1' * 20!r}",
-            0,
-            len(stream),
-        )
-    ]
-    assert framer.buffered == 0
 
 
 @chunking_param
