@@ -429,26 +429,19 @@ def _free_names(text: str) -> set[str]:
     return loads - stores - bound
 
 
-def _shared_function(cls: str, method: str, text: str) -> tuple[str, str, bool] | None:
+def _shared_function(cls: str, method: str, text: str) -> tuple[str, str] | None:
     """A class's method as a module-level function of the shared module, or None when its text
-    reads a name of the dialect's own.
+    reads a name of the dialect's own (an entry walk, a staticmethod, always names its class).
 
     Returns:
-        (function name, its text, whether it is a staticmethod).
+        (function name, its text).
     """
     text = textwrap.dedent(text)
-    static = text.startswith("@staticmethod\n")
-    if static:
-        text = text.removeprefix("@staticmethod\n")
-    if not _free_names(text) <= _SHARED_NAMES:
+    if not text.startswith("def ") or not _free_names(text) <= _SHARED_NAMES:
         return None
     name = f"_{cls}{method}"
-    if static:
-        text = text.replace(f"def {method}(", f"def {name}(", 1)
-    else:
-        this = " | ".join(f"_{product}.{cls}" for product in PRODUCTS)
-        text = text.replace(f"def {method}(self", f"def {name}(self: {this}", 1)
-    return name, text, static
+    this = " | ".join(f"_{product}.{cls}" for product in PRODUCTS)
+    return name, text.replace(f"def {method}(self", f"def {name}(self: {this}", 1)
 
 
 def _share(dialects: Sequence[_Dialect]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -463,21 +456,21 @@ def _share(dialects: Sequence[_Dialect]) -> tuple[list[str], list[tuple[str, str
     functions: list[str] = []
     for c in first.classes:
         twins = [next((o for o in d.classes if o.name == c.name), None) for d in others]
+        bound: dict[str, str] = {}  # method -> the shared function the class binds
         for method, text in c.method_defs.items():
             if any(t is None or t.method_defs.get(method) != text for t in twins):
                 continue
             shared = _shared_function(c.name, method, text)
-            if shared is None:
-                continue
-            name, fn_text, static = shared
-            functions.append(fn_text)
-            bound = f"staticmethod(_own({name}))" if static else f"_own({name})"
-            line = f"    {method} = {bound}"
-            for d, rec in zip(dialects, [c, *twins], strict=True):
-                assert rec is not None
-                d.shared_functions.add(name)
-                rec.methods = [line if m == method else t for m, t in rec.method_defs.items()]
-                rec.method_defs = dict(zip(rec.method_defs, rec.methods, strict=True))
+            if shared is not None:
+                bound[method], fn_text = shared
+                functions.append(fn_text)
+        for d, rec in zip(dialects, [c, *twins], strict=True):
+            if rec is not None and bound:
+                d.shared_functions.update(bound.values())
+                rec.methods = [
+                    f"    {m} = _own({bound[m]})" if m in bound else t
+                    for m, t in rec.method_defs.items()
+                ]
     infos: list[tuple[str, str]] = []
     for name, expr in sorted(first.r.infos.items()):
         if all(d.r.infos.get(name) == expr for d in others) and _names(expr) <= {"_F", "_v"}:
