@@ -6,9 +6,12 @@ deterministic: the same spec gives byte-identical files.
 
 from __future__ import annotations
 
+import ast
+import builtins
 import re
+import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -85,6 +88,11 @@ class ClassRender:
     has_groups: bool
     group_tags: list[int] | None = None  # messages: tags that may repeat (inside groups)
     rfq_prices: bool = False  # messages: holds PRICE fields whose units follow `rfq_units`
+    # private method name -> its definition, as the class body would hold it (`_macros.j2`)
+    method_defs: dict[str, str] = field(default_factory=dict)
+    # what the class body holds for each private method: its definition, or the line binding
+    # the shared module's copy (`_share`)
+    methods: list[str] = field(default_factory=list)
 
 
 def _walk_fields(members: Sequence[RField | RGroup]) -> list[RField]:
@@ -343,22 +351,166 @@ class _Renderer:
         return out
 
 
-def render_dialect(spec: Spec, product: str, env: jinja2.Environment) -> str:
+# the private methods a class body may hold, in class-body order (macros of `_macros.j2`)
+METHODS: Final = ("blank", "fast_fill", "walk", "encode_into")
+# names a generated method may use and still be shared by both dialects: what the shared module
+# imports (the same objects the dialect modules import) and the builtins; any other name (an
+# enum class, an enum table, an entry class, a module's value caches) is the dialect's own
+SHARED_IMPORTS: Final = (
+    "from collections.abc import Sequence",
+    "from datetime import date, datetime, time",
+    "from decimal import Decimal",
+    "from typing import TYPE_CHECKING, Any, TypeVar",
+    "",
+    "from .. import _values as _v",
+    "from .._encode import missing as _missing",
+    "from .._fields import FieldInfo as _F",
+    "from .._fields import _LAZY, _new, _set",
+    "from .._message import FixRecord",
+    "from .._wire import WireSource as _WireSource",
+    "from ..errors import EncodeError as _EncodeError",
+)
+_SHARED_NAMES: Final = frozenset(
+    {"Sequence", "date", "datetime", "time", "Decimal", "Any", "_v", "_missing", "_F"}
+    | {"_LAZY", "_new", "_set", "FixRecord", "_WireSource", "_EncodeError"}
+    | set(dir(builtins))
+)
+
+
+@dataclass
+class _Dialect:
+    """One dialect's renders, before the shared parts are taken out (`_share`)."""
+
+    product: str
+    view: DialectView
+    r: _Renderer
+    enums: list[dict[str, Any]]
+    entries: list[ClassRender]
+    messages: list[ClassRender]
+    shared_infos: set[str] = field(default_factory=set)  # infos the shared module holds
+    shared_functions: set[str] = field(default_factory=set)  # its functions the classes bind
+
+    @property
+    def classes(self) -> list[ClassRender]:
+        return self.entries + self.messages
+
+
+def _method_defs(c: ClassRender, env: jinja2.Environment) -> ClassRender:
+    """Fill ``c.method_defs`` (and, unshared, ``c.methods``) from the macros."""
+    macros = env.get_template("_macros.j2").module
+    for name in METHODS:
+        text = str(getattr(macros, name)(c)).strip("\n")
+        if text:
+            c.method_defs["_" + name] = text
+    c.methods = list(c.method_defs.values())
+    return c
+
+
+def _dialect(spec: Spec, product: str, env: jinja2.Environment) -> _Dialect:
     view = spec.view(product)
     r = _Renderer(view)
     enums = r.enums()
-    entries = [r.entry_class(g) for g in view.entry_classes()]
-    messages = [r.message_class(m) for m in view.messages]
+    entries = [_method_defs(r.entry_class(g), env) for g in view.entry_classes()]
+    messages = [_method_defs(r.message_class(m), env) for m in view.messages]
+    return _Dialect(product, view, r, enums, entries, messages)
+
+
+def _free_names(text: str) -> set[str]:
+    """The global names a function definition's text reads (annotations included)."""
+    fn = ast.parse(text).body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    a = fn.args
+    bound = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
+    loads: set[str] = set()
+    stores: set[str] = set()
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Name):
+            (loads if isinstance(n.ctx, ast.Load) else stores).add(n.id)
+    return loads - stores - bound
+
+
+def _shared_function(cls: str, method: str, text: str) -> tuple[str, str] | None:
+    """A class's method as a module-level function of the shared module, or None when its text
+    reads a name of the dialect's own (an entry walk, a staticmethod, always names its class).
+
+    Returns:
+        (function name, its text).
+    """
+    text = textwrap.dedent(text)
+    if not text.startswith("def ") or not _free_names(text) <= _SHARED_NAMES:
+        return None
+    name = f"_{cls}{method}"
+    this = " | ".join(f"_{product}.{cls}" for product in PRODUCTS)
+    return name, text.replace(f"def {method}(self", f"def {name}(self: {this}", 1)
+
+
+def _share(dialects: Sequence[_Dialect]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Take out of the dialects what both would write alike and that reads nothing of either's
+    own: private methods of the same class (bound in each class body to a copy, `_own` in
+    ``shared.py.j2``) and field infos.
+
+    Returns:
+        The shared functions' texts and the shared infos (name, constructor expression).
+    """
+    first, *others = dialects
+    functions: list[str] = []
+    for c in first.classes:
+        twins = [next((o for o in d.classes if o.name == c.name), None) for d in others]
+        bound: dict[str, str] = {}  # method -> the shared function the class binds
+        for method, text in c.method_defs.items():
+            if any(t is None or t.method_defs.get(method) != text for t in twins):
+                continue
+            shared = _shared_function(c.name, method, text)
+            if shared is not None:
+                bound[method], fn_text = shared
+                functions.append(fn_text)
+        for d, rec in zip(dialects, [c, *twins], strict=True):
+            if rec is not None and bound:
+                d.shared_functions.update(bound.values())
+                rec.methods = [
+                    f"    {m} = _own({bound[m]})" if m in bound else t
+                    for m, t in rec.method_defs.items()
+                ]
+    infos: list[tuple[str, str]] = []
+    for name, expr in sorted(first.r.infos.items()):
+        if all(d.r.infos.get(name) == expr for d in others) and _names(expr) <= {"_F", "_v"}:
+            infos.append((name, expr))
+    for d in dialects:
+        d.shared_infos = {name for name, _ in infos}
+    return functions, infos
+
+
+def _names(expr: str) -> set[str]:
+    return {n.id for n in ast.walk(ast.parse(expr, mode="eval")) if isinstance(n, ast.Name)}
+
+
+def render_shared(
+    spec: Spec, functions: list[str], infos: list[tuple[str, str]], env: jinja2.Environment
+) -> str:
+    return env.get_template("shared.py.j2").render(
+        imports=SHARED_IMPORTS,
+        products=PRODUCTS,
+        functions=functions,
+        infos=infos,
+        sources=_sources(spec),
+    )
+
+
+def render_dialect(spec: Spec, d: _Dialect, env: jinja2.Environment) -> str:
+    view = d.view
+    r = d.r
     data_tags = sorted(
         (view.spec.by_name[f.length_field].tag, f.tag) for f in view.fields if f.length_field
     )
+    shared = sorted(d.shared_infos | d.shared_functions)
     return env.get_template("dialect.py.j2").render(
-        product=product,
+        product=d.product,
         dialect=view.dialect,
-        enums=enums,
-        entries=entries,
-        messages=messages,
-        infos=sorted(r.infos.items()),
+        enums=d.enums,
+        entries=d.entries,
+        messages=d.messages,
+        infos=[(k, v) for k, v in sorted(r.infos.items()) if k not in d.shared_infos],
+        shared=shared,
         data_tags=data_tags,
         sources=_sources(spec),
         enum_tables=sorted(r.enum_tables),
@@ -383,6 +535,7 @@ def render_common(spec: Spec, env: jinja2.Environment) -> str:
         delimiter=None,
         has_groups=False,
     )
+    _method_defs(header, env)
     trailer_tags = sorted(f.tag for f in view.trailer)
     return env.get_template("common.py.j2").render(
         header=header,
@@ -546,8 +699,11 @@ def render_all(
         f"{package}/common.py": render_common(spec, env),
         f"{package}/tables.py": render_tables(spec, env),
     }
-    for product in ("prediction", "margin"):
-        files[f"{package}/{product}.py"] = render_dialect(spec, product, env)
+    dialects = [_dialect(spec, product, env) for product in PRODUCTS]
+    functions, infos = _share(dialects)
+    files[f"{package}/shared.py"] = render_shared(spec, functions, infos, env)
+    for d in dialects:
+        files[f"{package}/{d.product}.py"] = render_dialect(spec, d, env)
     if docs:
         files.update(render_docs(spec, env))
     return files

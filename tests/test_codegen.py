@@ -1,7 +1,12 @@
-"""The generator: deterministic output, --check, and the "Kalshi revised its spec" workflow."""
+"""The generator: deterministic output, --check, and the "Kalshi revised its spec" workflow.
+
+Also what both dialects share in the generated package's private `_generated.shared` module.
+"""
 
 from __future__ import annotations
 
+import builtins
+import dis
 import importlib
 import shutil
 import subprocess
@@ -168,3 +173,40 @@ def test_kalshi_revised_its_spec_workflow(tmp_path: Path) -> None:
 
     old = prediction.decode(frame)
     assert (29001, b"alpha") in old.extra_fields
+
+
+def test_code_both_dialects_write_alike_is_written_once() -> None:
+    from kalshi_fix_sansio import margin, prediction
+    from kalshi_fix_sansio._generated import margin as gen_margin
+    from kalshi_fix_sansio._generated import prediction as gen_prediction
+    from kalshi_fix_sansio._generated import shared
+
+    functions = {
+        name: f
+        for name, f in vars(shared).items()
+        if name.startswith("_") and callable(f) and getattr(f, "__module__", "") == shared.__name__
+    }
+    functions.pop("_own")
+    assert len(functions) > 20
+    known = set(vars(shared)) | set(dir(builtins))
+    bound = 0
+    for name, f in functions.items():
+        # a shared function reads nothing of either dialect's own
+        reads = {i.argval for i in dis.get_instructions(f) if i.opname == "LOAD_GLOBAL"}
+        assert reads <= known, (name, reads - known)
+        cls_name, method = name[1:].split("_", 1)
+        ours = getattr(prediction, cls_name), getattr(margin, cls_name)
+        # the classes stay per dialect; each binds a copy with a code object of its own
+        assert ours[0] is not ours[1]
+        codes = [vars(cls)["_" + method] for cls in ours]
+        codes = [getattr(c, "__func__", c).__code__ for c in codes]
+        assert len({id(f.__code__), *map(id, codes)}) == 3  # three objects, equal content
+        assert codes[0].co_code == codes[1].co_code == f.__code__.co_code
+        assert codes[0].co_name == name
+        bound += 1
+    assert bound == len(functions)
+    # public enum classes stay per dialect too, even where their members agree
+    assert prediction.Side is not margin.Side
+    assert [s.value for s in prediction.Side] == [s.value for s in margin.Side]
+    # a shared field info is one object in both dialect modules
+    assert gen_prediction._f_cl_ord_id is gen_margin._f_cl_ord_id is shared._f_cl_ord_id

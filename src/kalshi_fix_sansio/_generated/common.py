@@ -198,7 +198,6 @@ class Header(FixRecord):
     def _blank(self) -> None:
         self._sender_comp_id = self._target_comp_id = self._msg_seq_num = self._sending_time = self._poss_dup_flag = self._poss_resend = self._orig_sending_time = self._sender_sub_id = self._target_sub_id = self._on_behalf_of_comp_id = self._deliver_to_comp_id = self._sender_location_id = self._target_location_id = self._appl_ver_id = self._cstm_appl_ver_id = _LAZY
 
-
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"49")

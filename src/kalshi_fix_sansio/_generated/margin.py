@@ -35,6 +35,97 @@ from .._encode import missing as _missing
 from ..errors import EncodeError as _EncodeError
 from ..errors import LocalProtocolError as _LocalProtocolError
 from .common import _HEADER_REQUIRED, _HEADER_TAGS, Header
+from .shared import (
+    _own,
+    _BusinessMessageReject_blank,
+    _CollateralAmountChange_blank,
+    _EventResendComplete_blank,
+    _EventResendComplete_encode_into,
+    _EventResendComplete_fast_fill,
+    _EventResendReject_blank,
+    _EventResendRequest_blank,
+    _EventResendRequest_encode_into,
+    _EventResendRequest_fast_fill,
+    _Heartbeat_blank,
+    _Heartbeat_encode_into,
+    _Heartbeat_fast_fill,
+    _Logout_blank,
+    _Logout_encode_into,
+    _Logout_fast_fill,
+    _MarketDataIncrementalRefreshMDEntry_blank,
+    _MarketDataIncrementalRefresh_blank,
+    _MarketDataRequestReject_blank,
+    _MarketDataRequestRelatedSym_blank,
+    _MarketDataRequestRelatedSym_encode_into,
+    _MarketDataRequestRelatedSym_fast_fill,
+    _MarketDataRequest_blank,
+    _MarketDataSnapshotFullRefreshMDEntry_blank,
+    _MarketDataSnapshotFullRefresh_blank,
+    _MarketDataSnapshotFullRefresh_fast_fill,
+    _MiscFee_blank,
+    _OrderCancelReject_blank,
+    _OrderMassCancelReport_blank,
+    _OrderMassCancelRequest_blank,
+    _Party_blank,
+    _Reject_blank,
+    _ResendRequest_blank,
+    _ResendRequest_encode_into,
+    _ResendRequest_fast_fill,
+    _SequenceReset_blank,
+    _SequenceReset_encode_into,
+    _SequenceReset_fast_fill,
+    _TestRequest_blank,
+    _TestRequest_encode_into,
+    _TestRequest_fast_fill,
+    _f_aggressor_indicator,
+    _f_alloc_account,
+    _f_begin_exec_id,
+    _f_begin_seq_no,
+    _f_business_reject_ref_id,
+    _f_cancel_order_on_pause,
+    _f_cancel_orders_on_disconnect,
+    _f_cl_ord_id,
+    _f_enable_ioc_cancel_report,
+    _f_end_exec_id,
+    _f_end_seq_no,
+    _f_exec_id,
+    _f_exec_restatement_reason,
+    _f_gap_fill_flag,
+    _f_heart_bt_int,
+    _f_last_mkt,
+    _f_listener_session,
+    _f_mass_cancel_reject_reason,
+    _f_max_message_size,
+    _f_message_retention_period,
+    _f_misc_fee_curr,
+    _f_new_seq_no,
+    _f_next_expected_msg_seq_num,
+    _f_order_group_contracts_limit,
+    _f_order_group_id,
+    _f_order_id,
+    _f_orig_cl_ord_id,
+    _f_party_id,
+    _f_password,
+    _f_preserve_original_order_qty,
+    _f_raw_data,
+    _f_raw_data_length,
+    _f_ref_msg_type,
+    _f_ref_seq_num,
+    _f_ref_tag_id,
+    _f_resend_event_count,
+    _f_reset_seq_num_flag,
+    _f_secondary_cl_ord_id,
+    _f_skip_pending_exec_reports,
+    _f_symbol,
+    _f_test_message_indicator,
+    _f_test_req_id,
+    _f_text,
+    _f_trade_id,
+    _f_trd_match_id,
+    _f_use_dollars,
+    _f_use_expired_ord_status,
+    _f_username,
+)
 
 __all__ = [
     "MESSAGES",
@@ -575,9 +666,7 @@ class Party(FixRecord):
             v = self._get(_f_party_role)
         return v
 
-    def _blank(self) -> None:
-        self._party_id = self._party_role = _LAZY
-
+    _blank = _own(_Party_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -683,9 +772,7 @@ class MiscFee(FixRecord):
             v = self._get(_f_misc_fee_basis)
         return v
 
-    def _blank(self) -> None:
-        self._misc_fee_amt = self._misc_fee_curr = self._misc_fee_type = self._misc_fee_basis = _LAZY
-
+    _blank = _own(_MiscFee_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -799,9 +886,7 @@ class CollateralAmountChange(FixRecord):
             v = self._get(_f_collateral_amount_type)
         return v
 
-    def _blank(self) -> None:
-        self._collateral_amount_change = self._collateral_amount_type = _LAZY
-
+    _blank = _own(_CollateralAmountChange_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -876,14 +961,9 @@ class MarketDataRequestRelatedSym(FixRecord):
             v = self._get(_f_symbol)
         return v
 
-    def _blank(self) -> None:
-        self._symbol = _LAZY
+    _blank = _own(_MarketDataRequestRelatedSym_blank)
 
-
-    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
-        g = wire.get
-        r = g(b"55")
-        self._symbol = None if r is None else r.decode("utf-8")
+    _fast_fill = _own(_MarketDataRequestRelatedSym_fast_fill)
 
     @staticmethod
     def _walk_entries(
@@ -910,14 +990,7 @@ class MarketDataRequestRelatedSym(FixRecord):
             j = i
         return out, j
 
-    def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        if self._src is not None:
-            self._materialize()
-        v_symbol = self._symbol
-        if v_symbol is not None:
-            out += (b"55=", (v_symbol.encode() if v_symbol.__class__ is str and v_symbol and "\x01" not in v_symbol else _v.enc_str(v_symbol, "Symbol(55)")), b"\x01")
-        else:
-            raise _missing("MarketDataRequestRelatedSym", "Symbol", 55, None)
+    _encode_into = _own(_MarketDataRequestRelatedSym_encode_into)
 
 
 
@@ -982,9 +1055,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             v = self._get(_f_md_entry_time)
         return v
 
-    def _blank(self) -> None:
-        self._md_entry_type = self._md_entry_px = self._md_entry_size = self._md_entry_date = self._md_entry_time = _LAZY
-
+    _blank = _own(_MarketDataSnapshotFullRefreshMDEntry_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -1222,9 +1293,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             v = self._get(_f_alloc_account)
         return v
 
-    def _blank(self) -> None:
-        self._md_update_action = self._symbol = self._md_entry_type = self._md_entry_px = self._md_entry_size = self._md_entry_date = self._md_entry_time = self._aggressor_side = self._trd_type = self._trade_id = self._cl_ord_id = self._alloc_account = _LAZY
-
+    _blank = _own(_MarketDataIncrementalRefreshMDEntry_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -1454,28 +1523,11 @@ class EventResendRequest(Message):
             v = self._get(_f_end_exec_id)
         return v
 
-    def _blank(self) -> None:
-        self._begin_exec_id = self._end_exec_id = _LAZY
+    _blank = _own(_EventResendRequest_blank)
 
+    _fast_fill = _own(_EventResendRequest_fast_fill)
 
-    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
-        g = wire.get
-        r = g(b"21001")
-        self._begin_exec_id = None if r is None else r.decode("utf-8")
-        r = g(b"21002")
-        self._end_exec_id = None if r is None else r.decode("utf-8")
-
-    def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        if self._src is not None:
-            self._materialize()
-        v_begin_exec_id = self._begin_exec_id
-        if v_begin_exec_id is not None:
-            out += (b"21001=", (v_begin_exec_id.encode() if v_begin_exec_id.__class__ is str and v_begin_exec_id and "\x01" not in v_begin_exec_id else _v.enc_str(v_begin_exec_id, "BeginExecID(21001)")), b"\x01")
-        else:
-            raise _missing("EventResendRequest", "BeginExecID", 21001, 'U1')
-        v_end_exec_id = self._end_exec_id
-        if v_end_exec_id is not None:
-            out += (b"21002=", (v_end_exec_id.encode() if v_end_exec_id.__class__ is str and v_end_exec_id and "\x01" not in v_end_exec_id else _v.enc_str(v_end_exec_id, "EndExecID(21002)")), b"\x01")
+    _encode_into = _own(_EventResendRequest_encode_into)
 
 
 
@@ -1512,30 +1564,11 @@ class EventResendComplete(Message):
             v = self._get(_f_resend_event_count)
         return v
 
-    def _blank(self) -> None:
-        self._ref_seq_num = self._resend_event_count = _LAZY
+    _blank = _own(_EventResendComplete_blank)
 
+    _fast_fill = _own(_EventResendComplete_fast_fill)
 
-    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
-        g = wire.get
-        r = g(b"45")
-        self._ref_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        r = g(b"21003")
-        self._resend_event_count = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-
-    def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        if self._src is not None:
-            self._materialize()
-        v_ref_seq_num = self._ref_seq_num
-        if v_ref_seq_num is not None:
-            out += (b"45=", (b"%d" % v_ref_seq_num if v_ref_seq_num.__class__ is int and _v.INT_MIN <= v_ref_seq_num <= _v.INT_MAX else _v.enc_int(v_ref_seq_num, "RefSeqNum(45)")), b"\x01")
-        else:
-            raise _missing("EventResendComplete", "RefSeqNum", 45, 'U2')
-        v_resend_event_count = self._resend_event_count
-        if v_resend_event_count is not None:
-            out += (b"21003=", (b"%d" % v_resend_event_count if v_resend_event_count.__class__ is int and _v.INT_MIN <= v_resend_event_count <= _v.INT_MAX else _v.enc_int(v_resend_event_count, "ResendEventCount(21003)")), b"\x01")
-        else:
-            raise _missing("EventResendComplete", "ResendEventCount", 21003, 'U2')
+    _encode_into = _own(_EventResendComplete_encode_into)
 
 
 
@@ -1572,9 +1605,7 @@ class EventResendReject(Message):
             v = self._get(_f_event_resend_reject_reason)
         return v
 
-    def _blank(self) -> None:
-        self._ref_seq_num = self._event_resend_reject_reason = _LAZY
-
+    _blank = _own(_EventResendReject_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -1633,9 +1664,7 @@ class MarketDataRequest(Message):
             v = self._load_group(_g_MarketDataRequestRelatedSym_related_sym)
         return v
 
-    def _blank(self) -> None:
-        self._subscription_request_type = self._related_sym = _LAZY
-
+    _blank = _own(_MarketDataRequest_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -1689,14 +1718,9 @@ class MarketDataSnapshotFullRefresh(Message):
             v = self._load_group(_g_MarketDataSnapshotFullRefreshMDEntry_md_entries)
         return v
 
-    def _blank(self) -> None:
-        self._symbol = self._md_entries = _LAZY
+    _blank = _own(_MarketDataSnapshotFullRefresh_blank)
 
-
-    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
-        g = wire.get
-        r = g(b"55")
-        self._symbol = None if r is None else r.decode("utf-8")
+    _fast_fill = _own(_MarketDataSnapshotFullRefresh_fast_fill)
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1737,9 +1761,7 @@ class MarketDataIncrementalRefresh(Message):
             v = self._load_group(_g_MarketDataIncrementalRefreshMDEntry_md_entries)
         return v
 
-    def _blank(self) -> None:
-        self._md_entries = _LAZY
-
+    _blank = _own(_MarketDataIncrementalRefresh_blank)
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1785,9 +1807,7 @@ class MarketDataRequestReject(Message):
             v = self._get(_f_text)
         return v
 
-    def _blank(self) -> None:
-        self._md_req_rej_reason = self._text = _LAZY
-
+    _blank = _own(_MarketDataRequestReject_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -1980,7 +2000,6 @@ class NewOrderSingle(Message):
 
     def _blank(self) -> None:
         self._cl_ord_id = self._exec_inst = self._order_qty = self._ord_type = self._price = self._side = self._symbol = self._time_in_force = self._expire_time = self._parties = self._alloc_account = self._secondary_cl_ord_id = self._order_group_id = self._self_trade_prevention_type = self._cancel_order_on_pause = _LAZY
-
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -2228,7 +2247,6 @@ class OrderCancelReplaceRequest(Message):
     def _blank(self) -> None:
         self._cl_ord_id = self._order_id = self._order_qty = self._ord_type = self._orig_cl_ord_id = self._price = self._side = self._symbol = self._time_in_force = self._expire_time = self._parties = self._order_group_id = self._alloc_account = _LAZY
 
-
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"11")
@@ -2400,7 +2418,6 @@ class OrderCancelRequest(Message):
 
     def _blank(self) -> None:
         self._cl_ord_id = self._order_id = self._orig_cl_ord_id = self._side = self._symbol = self._parties = self._alloc_account = _LAZY
-
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -2814,7 +2831,6 @@ class ExecutionReport(Message):
     def _blank(self) -> None:
         self._avg_px = self._cl_ord_id = self._cum_qty = self._exec_id = self._last_mkt = self._last_px = self._last_qty = self._order_id = self._order_qty = self._ord_status = self._orig_cl_ord_id = self._price = self._side = self._symbol = self._text = self._time_in_force = self._transact_time = self._ord_rej_reason = self._expire_time = self._exec_restatement_reason = self._exec_type = self._leaves_qty = self._misc_fees = self._parties = self._alloc_account = self._clearing_business_date = self._long_qty = self._short_qty = self._collateral_amount_changes = self._trd_match_id = self._aggressor_indicator = self._self_trade_prevention_type = _LAZY
 
-
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"6")
@@ -3089,9 +3105,7 @@ class OrderCancelReject(Message):
             v = self._get(_f_text)
         return v
 
-    def _blank(self) -> None:
-        self._order_id = self._cl_ord_id = self._orig_cl_ord_id = self._ord_status = self._cxl_rej_response_to = self._cxl_rej_reason = self._text = _LAZY
-
+    _blank = _own(_OrderCancelReject_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -3173,9 +3187,7 @@ class OrderMassCancelRequest(Message):
             v = self._get(_f_mass_cancel_request_type)
         return v
 
-    def _blank(self) -> None:
-        self._cl_ord_id = self._mass_cancel_request_type = _LAZY
-
+    _blank = _own(_OrderMassCancelRequest_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -3255,9 +3267,7 @@ class OrderMassCancelReport(Message):
             v = self._get(_f_mass_cancel_reject_reason)
         return v
 
-    def _blank(self) -> None:
-        self._cl_ord_id = self._order_id = self._mass_cancel_response = self._mass_cancel_reject_reason = _LAZY
-
+    _blank = _own(_OrderMassCancelReport_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -3369,9 +3379,7 @@ class BusinessMessageReject(Message):
             v = self._get(_f_business_reject_reason)
         return v
 
-    def _blank(self) -> None:
-        self._ref_seq_num = self._text = self._ref_tag_id = self._ref_msg_type = self._business_reject_ref_id = self._business_reject_reason = _LAZY
-
+    _blank = _own(_BusinessMessageReject_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -3467,7 +3475,6 @@ class OrderGroupRequest(Message):
     def _blank(self) -> None:
         self._order_group_action = self._order_group_id = self._order_group_contracts_limit = _LAZY
 
-
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"20131")
@@ -3520,7 +3527,6 @@ class OrderGroupResponse(Message):
     def _blank(self) -> None:
         self._order_group_id = _LAZY
 
-
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"20130")
@@ -3559,21 +3565,11 @@ class Heartbeat(Message):
             v = self._get(_f_test_req_id)
         return v
 
-    def _blank(self) -> None:
-        self._test_req_id = _LAZY
+    _blank = _own(_Heartbeat_blank)
 
+    _fast_fill = _own(_Heartbeat_fast_fill)
 
-    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
-        g = wire.get
-        r = g(b"112")
-        self._test_req_id = None if r is None else r.decode("utf-8")
-
-    def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        if self._src is not None:
-            self._materialize()
-        v_test_req_id = self._test_req_id
-        if v_test_req_id is not None:
-            out += (b"112=", (v_test_req_id.encode() if v_test_req_id.__class__ is str and v_test_req_id and "\x01" not in v_test_req_id else _v.enc_str(v_test_req_id, "TestReqID(112)")), b"\x01")
+    _encode_into = _own(_Heartbeat_encode_into)
 
 
 
@@ -3599,23 +3595,11 @@ class TestRequest(Message):
             v = self._get(_f_test_req_id)
         return v
 
-    def _blank(self) -> None:
-        self._test_req_id = _LAZY
+    _blank = _own(_TestRequest_blank)
 
+    _fast_fill = _own(_TestRequest_fast_fill)
 
-    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
-        g = wire.get
-        r = g(b"112")
-        self._test_req_id = None if r is None else r.decode("utf-8")
-
-    def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        if self._src is not None:
-            self._materialize()
-        v_test_req_id = self._test_req_id
-        if v_test_req_id is not None:
-            out += (b"112=", (v_test_req_id.encode() if v_test_req_id.__class__ is str and v_test_req_id and "\x01" not in v_test_req_id else _v.enc_str(v_test_req_id, "TestReqID(112)")), b"\x01")
-        else:
-            raise _missing("TestRequest", "TestReqID", 112, '1')
+    _encode_into = _own(_TestRequest_encode_into)
 
 
 
@@ -3653,30 +3637,11 @@ class ResendRequest(Message):
             v = self._get(_f_end_seq_no)
         return v
 
-    def _blank(self) -> None:
-        self._begin_seq_no = self._end_seq_no = _LAZY
+    _blank = _own(_ResendRequest_blank)
 
+    _fast_fill = _own(_ResendRequest_fast_fill)
 
-    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
-        g = wire.get
-        r = g(b"7")
-        self._begin_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        r = g(b"16")
-        self._end_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-
-    def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        if self._src is not None:
-            self._materialize()
-        v_begin_seq_no = self._begin_seq_no
-        if v_begin_seq_no is not None:
-            out += (b"7=", (b"%d" % v_begin_seq_no if v_begin_seq_no.__class__ is int and _v.INT_MIN <= v_begin_seq_no <= _v.INT_MAX else _v.enc_int(v_begin_seq_no, "BeginSeqNo(7)")), b"\x01")
-        else:
-            raise _missing("ResendRequest", "BeginSeqNo", 7, '2')
-        v_end_seq_no = self._end_seq_no
-        if v_end_seq_no is not None:
-            out += (b"16=", (b"%d" % v_end_seq_no if v_end_seq_no.__class__ is int and _v.INT_MIN <= v_end_seq_no <= _v.INT_MAX else _v.enc_int(v_end_seq_no, "EndSeqNo(16)")), b"\x01")
-        else:
-            raise _missing("ResendRequest", "EndSeqNo", 16, '2')
+    _encode_into = _own(_ResendRequest_encode_into)
 
 
 
@@ -3744,9 +3709,7 @@ class Reject(Message):
             v = self._get(_f_session_reject_reason)
         return v
 
-    def _blank(self) -> None:
-        self._ref_seq_num = self._text = self._ref_tag_id = self._ref_msg_type = self._session_reject_reason = _LAZY
-
+    _blank = _own(_Reject_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
@@ -3816,28 +3779,11 @@ class SequenceReset(Message):
             v = self._get(_f_new_seq_no)
         return v
 
-    def _blank(self) -> None:
-        self._gap_fill_flag = self._new_seq_no = _LAZY
+    _blank = _own(_SequenceReset_blank)
 
+    _fast_fill = _own(_SequenceReset_fast_fill)
 
-    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
-        g = wire.get
-        r = g(b"123")
-        self._gap_fill_flag = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        r = g(b"36")
-        self._new_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-
-    def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        if self._src is not None:
-            self._materialize()
-        v_gap_fill_flag = self._gap_fill_flag
-        if v_gap_fill_flag is not None:
-            out += (b"123=", (b"Y" if v_gap_fill_flag is True else b"N" if v_gap_fill_flag is False else _v.enc_bool(v_gap_fill_flag, "GapFillFlag(123)")), b"\x01")
-        v_new_seq_no = self._new_seq_no
-        if v_new_seq_no is not None:
-            out += (b"36=", (b"%d" % v_new_seq_no if v_new_seq_no.__class__ is int and _v.INT_MIN <= v_new_seq_no <= _v.INT_MAX else _v.enc_int(v_new_seq_no, "NewSeqNo(36)")), b"\x01")
-        else:
-            raise _missing("SequenceReset", "NewSeqNo", 36, '4')
+    _encode_into = _own(_SequenceReset_encode_into)
 
 
 
@@ -3864,21 +3810,11 @@ class Logout(Message):
             v = self._get(_f_text)
         return v
 
-    def _blank(self) -> None:
-        self._text = _LAZY
+    _blank = _own(_Logout_blank)
 
+    _fast_fill = _own(_Logout_fast_fill)
 
-    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
-        g = wire.get
-        r = g(b"58")
-        self._text = None if r is None else r.decode("utf-8")
-
-    def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
-        if self._src is not None:
-            self._materialize()
-        v_text = self._text
-        if v_text is not None:
-            out += (b"58=", (v_text.encode() if v_text.__class__ is str and v_text and "\x01" not in v_text else _v.enc_str(v_text, "Text(58)")), b"\x01")
+    _encode_into = _own(_Logout_encode_into)
 
 
 
@@ -4117,7 +4053,6 @@ class Logon(Message):
     def _blank(self) -> None:
         self._encrypt_method = self._heart_bt_int = self._raw_data_length = self._raw_data = self._reset_seq_num_flag = self._default_appl_ver_id = self._cancel_orders_on_disconnect = self._listener_session = self._message_retention_period = self._use_dollars = self._skip_pending_exec_reports = self._use_expired_ord_status = self._enable_ioc_cancel_report = self._preserve_original_order_qty = self._next_expected_msg_seq_num = self._max_message_size = self._test_message_indicator = self._username = self._password = self._cancel_order_on_pause = _LAZY
 
-
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
         g = wire.get
         r = g(b"98")
@@ -4249,17 +4184,9 @@ class Unknown(UnknownMessage):
 # Wire tables
 
 _VALUES = _v.ValueCaches()  # this dialect's value caches (its codec's, `_CODEC.values`)
-_f_aggressor_indicator = _F("aggressor_indicator", "_aggressor_indicator", 1057, b"1057", "AggressorIndicator", _v.dec_bool, None, False)
 _f_aggressor_side = _F("aggressor_side", "_aggressor_side", 2446, b"2446", "AggressorSide", _v.enum_decoder(AggressorSide, _v.dec_str), None, False)
-_f_alloc_account = _F("alloc_account", "_alloc_account", 79, b"79", "AllocAccount", _v.dec_int, None, False)
 _f_avg_px__session = _F("avg_px", "_avg_px", 6, b"6", "AvgPx", _VALUES.dec_decimal, None, False)
-_f_begin_exec_id = _F("begin_exec_id", "_begin_exec_id", 21001, b"21001", "BeginExecID", _v.dec_str, None, False)
-_f_begin_seq_no = _F("begin_seq_no", "_begin_seq_no", 7, b"7", "BeginSeqNo", _v.dec_int, None, False)
 _f_business_reject_reason = _F("business_reject_reason", "_business_reject_reason", 380, b"380", "BusinessRejectReason", _v.enum_decoder(BusinessRejectReason, _v.dec_int), None, False)
-_f_business_reject_ref_id = _F("business_reject_ref_id", "_business_reject_ref_id", 379, b"379", "BusinessRejectRefID", _v.dec_str, None, False)
-_f_cancel_order_on_pause = _F("cancel_order_on_pause", "_cancel_order_on_pause", 21006, b"21006", "CancelOrderOnPause", _v.dec_bool, None, False)
-_f_cancel_orders_on_disconnect = _F("cancel_orders_on_disconnect", "_cancel_orders_on_disconnect", 8013, b"8013", "CancelOrdersOnDisconnect", _v.dec_bool, None, False)
-_f_cl_ord_id = _F("cl_ord_id", "_cl_ord_id", 11, b"11", "ClOrdID", _v.dec_str, None, False)
 _f_clearing_business_date = _F("clearing_business_date", "_clearing_business_date", 715, b"715", "ClearingBusinessDate", _VALUES.dec_date, None, False)
 _f_collateral_amount_change = _F("collateral_amount_change", "_collateral_amount_change", 1704, b"1704", "CollateralAmountChange", _VALUES.dec_decimal, None, False)
 _f_collateral_amount_type = _F("collateral_amount_type", "_collateral_amount_type", 1705, b"1705", "CollateralAmountType", _v.enum_decoder(CollateralAmountType, _v.dec_str), None, False)
@@ -4267,28 +4194,17 @@ _f_cum_qty = _F("cum_qty", "_cum_qty", 14, b"14", "CumQty", _VALUES.dec_decimal,
 _f_cxl_rej_reason = _F("cxl_rej_reason", "_cxl_rej_reason", 102, b"102", "CxlRejReason", _v.enum_decoder(CxlRejReason, _v.dec_int), None, False)
 _f_cxl_rej_response_to = _F("cxl_rej_response_to", "_cxl_rej_response_to", 434, b"434", "CxlRejResponseTo", _v.enum_decoder(CxlRejResponseTo, _v.dec_str), None, False)
 _f_default_appl_ver_id = _F("default_appl_ver_id", "_default_appl_ver_id", 1137, b"1137", "DefaultApplVerID", _v.enum_decoder(DefaultApplVerID, _v.dec_str), None, False)
-_f_enable_ioc_cancel_report = _F("enable_ioc_cancel_report", "_enable_ioc_cancel_report", 21007, b"21007", "EnableIocCancelReport", _v.dec_bool, None, False)
 _f_encrypt_method = _F("encrypt_method", "_encrypt_method", 98, b"98", "EncryptMethod", _v.enum_decoder(EncryptMethod, _v.dec_int), None, False)
-_f_end_exec_id = _F("end_exec_id", "_end_exec_id", 21002, b"21002", "EndExecID", _v.dec_str, None, False)
-_f_end_seq_no = _F("end_seq_no", "_end_seq_no", 16, b"16", "EndSeqNo", _v.dec_int, None, False)
 _f_event_resend_reject_reason = _F("event_resend_reject_reason", "_event_resend_reject_reason", 21004, b"21004", "EventResendRejectReason", _v.enum_decoder(EventResendRejectReason, _v.dec_int), None, False)
-_f_exec_id = _F("exec_id", "_exec_id", 17, b"17", "ExecID", _v.dec_str, None, False)
 _f_exec_inst = _F("exec_inst", "_exec_inst", 18, b"18", "ExecInst", _v.enum_decoder(ExecInst, _v.dec_str), None, False)
-_f_exec_restatement_reason = _F("exec_restatement_reason", "_exec_restatement_reason", 378, b"378", "ExecRestatementReason", _v.dec_int, None, False)
 _f_exec_type = _F("exec_type", "_exec_type", 150, b"150", "ExecType", _v.enum_decoder(ExecType, _v.dec_str), None, False)
 _f_expire_time = _F("expire_time", "_expire_time", 126, b"126", "ExpireTime", _VALUES.dec_timestamp, None, False)
-_f_gap_fill_flag = _F("gap_fill_flag", "_gap_fill_flag", 123, b"123", "GapFillFlag", _v.dec_bool, None, False)
-_f_heart_bt_int = _F("heart_bt_int", "_heart_bt_int", 108, b"108", "HeartBtInt", _v.dec_int, None, False)
-_f_last_mkt = _F("last_mkt", "_last_mkt", 30, b"30", "LastMkt", _v.dec_str, None, False)
 _f_last_px__session = _F("last_px", "_last_px", 31, b"31", "LastPx", _VALUES.dec_decimal, None, False)
 _f_last_qty = _F("last_qty", "_last_qty", 32, b"32", "LastQty", _VALUES.dec_decimal, None, False)
 _f_leaves_qty = _F("leaves_qty", "_leaves_qty", 151, b"151", "LeavesQty", _VALUES.dec_decimal, None, False)
-_f_listener_session = _F("listener_session", "_listener_session", 20126, b"20126", "ListenerSession", _v.dec_bool, None, False)
 _f_long_qty = _F("long_qty", "_long_qty", 704, b"704", "LongQty", _VALUES.dec_decimal, None, False)
-_f_mass_cancel_reject_reason = _F("mass_cancel_reject_reason", "_mass_cancel_reject_reason", 532, b"532", "MassCancelRejectReason", _v.dec_int, None, False)
 _f_mass_cancel_request_type = _F("mass_cancel_request_type", "_mass_cancel_request_type", 530, b"530", "MassCancelRequestType", _v.enum_decoder(MassCancelRequestType, _v.dec_str), None, False)
 _f_mass_cancel_response = _F("mass_cancel_response", "_mass_cancel_response", 531, b"531", "MassCancelResponse", _v.enum_decoder(MassCancelResponse, _v.dec_str), None, False)
-_f_max_message_size = _F("max_message_size", "_max_message_size", 383, b"383", "MaxMessageSize", _v.dec_int, None, False)
 _f_md_entry_date = _F("md_entry_date", "_md_entry_date", 272, b"272", "MDEntryDate", _VALUES.dec_date, None, False)
 _f_md_entry_px__dollars = _F("md_entry_px", "_md_entry_px", 270, b"270", "MDEntryPx", _VALUES.dec_decimal, None, False)
 _f_md_entry_size = _F("md_entry_size", "_md_entry_size", 271, b"271", "MDEntrySize", _VALUES.dec_decimal, None, False)
@@ -4296,53 +4212,24 @@ _f_md_entry_time = _F("md_entry_time", "_md_entry_time", 273, b"273", "MDEntryTi
 _f_md_entry_type = _F("md_entry_type", "_md_entry_type", 269, b"269", "MDEntryType", _v.enum_decoder(MDEntryType, _v.dec_str), None, False)
 _f_md_req_rej_reason = _F("md_req_rej_reason", "_md_req_rej_reason", 281, b"281", "MDReqRejReason", _v.enum_decoder(MDReqRejReason, _v.dec_str), None, False)
 _f_md_update_action = _F("md_update_action", "_md_update_action", 279, b"279", "MDUpdateAction", _v.enum_decoder(MDUpdateAction, _v.dec_str), None, False)
-_f_message_retention_period = _F("message_retention_period", "_message_retention_period", 20200, b"20200", "MessageRetentionPeriod", _v.dec_int, None, False)
 _f_misc_fee_amt = _F("misc_fee_amt", "_misc_fee_amt", 137, b"137", "MiscFeeAmt", _VALUES.dec_decimal, None, False)
 _f_misc_fee_basis = _F("misc_fee_basis", "_misc_fee_basis", 891, b"891", "MiscFeeBasis", _v.enum_decoder(MiscFeeBasis, _v.dec_int), None, False)
-_f_misc_fee_curr = _F("misc_fee_curr", "_misc_fee_curr", 138, b"138", "MiscFeeCurr", _v.dec_str, None, False)
 _f_misc_fee_type = _F("misc_fee_type", "_misc_fee_type", 139, b"139", "MiscFeeType", _v.enum_decoder(MiscFeeType, _v.dec_str), None, False)
-_f_new_seq_no = _F("new_seq_no", "_new_seq_no", 36, b"36", "NewSeqNo", _v.dec_int, None, False)
-_f_next_expected_msg_seq_num = _F("next_expected_msg_seq_num", "_next_expected_msg_seq_num", 789, b"789", "NextExpectedMsgSeqNum", _v.dec_int, None, False)
 _f_ord_rej_reason = _F("ord_rej_reason", "_ord_rej_reason", 103, b"103", "OrdRejReason", _v.enum_decoder(OrdRejReason, _v.dec_int), None, False)
 _f_ord_status = _F("ord_status", "_ord_status", 39, b"39", "OrdStatus", _v.enum_decoder(OrdStatus, _v.dec_str), None, False)
 _f_ord_type = _F("ord_type", "_ord_type", 40, b"40", "OrdType", _v.enum_decoder(OrdType, _v.dec_str), None, False)
 _f_order_group_action = _F("order_group_action", "_order_group_action", 20131, b"20131", "OrderGroupAction", _v.enum_decoder(OrderGroupAction, _v.dec_int), None, False)
-_f_order_group_contracts_limit = _F("order_group_contracts_limit", "_order_group_contracts_limit", 20132, b"20132", "OrderGroupContractsLimit", _v.dec_int, None, False)
-_f_order_group_id = _F("order_group_id", "_order_group_id", 20130, b"20130", "OrderGroupID", _v.dec_str, None, False)
-_f_order_id = _F("order_id", "_order_id", 37, b"37", "OrderID", _v.dec_str, None, False)
 _f_order_qty = _F("order_qty", "_order_qty", 38, b"38", "OrderQty", _VALUES.dec_decimal, None, False)
-_f_orig_cl_ord_id = _F("orig_cl_ord_id", "_orig_cl_ord_id", 41, b"41", "OrigClOrdID", _v.dec_str, None, False)
-_f_party_id = _F("party_id", "_party_id", 448, b"448", "PartyID", _v.dec_str, None, False)
 _f_party_role = _F("party_role", "_party_role", 452, b"452", "PartyRole", _v.enum_decoder(PartyRole, _v.dec_int), None, False)
-_f_password = _F("password", "_password", 554, b"554", "Password", _v.dec_str, None, False)
-_f_preserve_original_order_qty = _F("preserve_original_order_qty", "_preserve_original_order_qty", 21008, b"21008", "PreserveOriginalOrderQty", _v.dec_bool, None, False)
 _f_price__session = _F("price", "_price", 44, b"44", "Price", _VALUES.dec_decimal, None, False)
-_f_raw_data = _F("raw_data", "_raw_data", 96, b"96", "RawData", _v.dec_bytes, None, True)
-_f_raw_data_length = _F("raw_data_length", "_raw_data_length", 95, b"95", "RawDataLength", _v.dec_int, None, False)
-_f_ref_msg_type = _F("ref_msg_type", "_ref_msg_type", 372, b"372", "RefMsgType", _v.dec_str, None, False)
-_f_ref_seq_num = _F("ref_seq_num", "_ref_seq_num", 45, b"45", "RefSeqNum", _v.dec_int, None, False)
-_f_ref_tag_id = _F("ref_tag_id", "_ref_tag_id", 371, b"371", "RefTagID", _v.dec_int, None, False)
-_f_resend_event_count = _F("resend_event_count", "_resend_event_count", 21003, b"21003", "ResendEventCount", _v.dec_int, None, False)
-_f_reset_seq_num_flag = _F("reset_seq_num_flag", "_reset_seq_num_flag", 141, b"141", "ResetSeqNumFlag", _v.dec_bool, None, False)
-_f_secondary_cl_ord_id = _F("secondary_cl_ord_id", "_secondary_cl_ord_id", 526, b"526", "SecondaryClOrdID", _v.dec_str, None, False)
 _f_self_trade_prevention_type = _F("self_trade_prevention_type", "_self_trade_prevention_type", 2964, b"2964", "SelfTradePreventionType", _v.enum_decoder(SelfTradePreventionType, _v.dec_int), None, False)
 _f_session_reject_reason = _F("session_reject_reason", "_session_reject_reason", 373, b"373", "SessionRejectReason", _v.enum_decoder(SessionRejectReason, _v.dec_int), None, False)
 _f_short_qty = _F("short_qty", "_short_qty", 705, b"705", "ShortQty", _VALUES.dec_decimal, None, False)
 _f_side = _F("side", "_side", 54, b"54", "Side", _v.enum_decoder(Side, _v.dec_str), None, False)
-_f_skip_pending_exec_reports = _F("skip_pending_exec_reports", "_skip_pending_exec_reports", 21011, b"21011", "SkipPendingExecReports", _v.dec_bool, None, False)
 _f_subscription_request_type = _F("subscription_request_type", "_subscription_request_type", 263, b"263", "SubscriptionRequestType", _v.enum_decoder(SubscriptionRequestType, _v.dec_str), None, False)
-_f_symbol = _F("symbol", "_symbol", 55, b"55", "Symbol", _v.dec_str, None, False)
-_f_test_message_indicator = _F("test_message_indicator", "_test_message_indicator", 464, b"464", "TestMessageIndicator", _v.dec_bool, None, False)
-_f_test_req_id = _F("test_req_id", "_test_req_id", 112, b"112", "TestReqID", _v.dec_str, None, False)
-_f_text = _F("text", "_text", 58, b"58", "Text", _v.dec_str, None, False)
 _f_time_in_force = _F("time_in_force", "_time_in_force", 59, b"59", "TimeInForce", _v.enum_decoder(TimeInForce, _v.dec_str), None, False)
-_f_trade_id = _F("trade_id", "_trade_id", 1003, b"1003", "TradeID", _v.dec_str, None, False)
 _f_transact_time = _F("transact_time", "_transact_time", 60, b"60", "TransactTime", _VALUES.dec_timestamp, None, False)
-_f_trd_match_id = _F("trd_match_id", "_trd_match_id", 880, b"880", "TrdMatchID", _v.dec_str, None, False)
 _f_trd_type = _F("trd_type", "_trd_type", 828, b"828", "TrdType", _v.enum_decoder(TrdType, _v.dec_int), None, False)
-_f_use_dollars = _F("use_dollars", "_use_dollars", 21005, b"21005", "UseDollars", _v.dec_bool, None, False)
-_f_use_expired_ord_status = _F("use_expired_ord_status", "_use_expired_ord_status", 21012, b"21012", "UseExpiredOrdStatus", _v.dec_bool, None, False)
-_f_username = _F("username", "_username", 553, b"553", "Username", _v.dec_str, None, False)
 _g_CollateralAmountChange_collateral_amount_changes = _G("collateral_amount_changes", "_collateral_amount_changes", 1703, b"1703", "NoCollateralAmountChanges", CollateralAmountChange)
 _g_MarketDataIncrementalRefreshMDEntry_md_entries = _G("md_entries", "_md_entries", 268, b"268", "NoMDEntries", MarketDataIncrementalRefreshMDEntry)
 _g_MarketDataRequestRelatedSym_related_sym = _G("related_sym", "_related_sym", 146, b"146", "NoRelatedSym", MarketDataRequestRelatedSym)
