@@ -194,7 +194,7 @@ class AsyncSession(AsyncSessionBase):
         self._received(sup, data)
         self._changed.set()  # readers and `place` / `cancel` look again
         self._flush(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
-        if self._callback_due(sup):
+        if self._delivery.due(sup.queued):
             self._kick.set()
 
     def _on_lost(self, conn: _Connection, exc: Exception | None) -> None:
@@ -239,11 +239,11 @@ class AsyncSession(AsyncSessionBase):
             with contextlib.suppress(asyncio.TimeoutError):  # not the builtin on 3.10
                 await within(kick.wait(), timeout)
         kick.clear()
-        sup.awake()
-        now = self._clock()
-        if deadline is not None and now >= deadline and self._conn is not None:
-            self._buffered(sup, self._conn)
-            sup.handle_timer(now)
+        if self._conn is None:
+            sup.awake()
+            return
+        self._buffered(sup, self._conn)
+        if sup.woke(self._clock()):
             self._flush(sup)
 
     async def _connect(self, sup: Driver) -> None:

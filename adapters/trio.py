@@ -40,6 +40,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "the trio adapter needs trio: pip install 'kalshi-fix-sansio[trio]'"
     ) from exc
 
+from kalshi_fix_sansio._callers import Readers
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     Driver,
@@ -121,12 +122,10 @@ class TrioSession(AsyncSessionBase):
         # and the task writes it, in order, before anything else
         self._sock: socket.socket | None = None
         self._unsent = b""
-        # who reads it: a task that waits (`_wait_changed`), else the reader task, once nobody
-        # has read for IDLE_HANDOFF; one at a time (trio lets one task wait per direction)
-        self._reading = False
+        # who reads it: the core's rule (a task that waits, else the reader task once nobody
+        # has read for IDLE_HANDOFF); one at a time (trio lets one task wait per direction)
+        self._readers = Readers(IDLE_HANDOFF)  # `waiting`: tasks resting in `_wait_changed`
         self._reader_scope: trio.CancelScope | None = None  # the reader task's read
-        self._waiting = 0  # tasks in `_wait_changed`
-        self._active = -math.inf  # (trio time) when a waiting task last read
 
     async def __aenter__(self) -> TrioSession:
         stack = contextlib.AsyncExitStack()
@@ -186,27 +185,26 @@ class TrioSession(AsyncSessionBase):
     async def _wait_changed(self, deadline: float) -> None:
         """Wait until something changes or ``deadline``: reading the socket when nobody else
         does (the report reaches the waiting task without a task switch)."""
-        sup, sock = self.driver, self._sock
-        if sock is not None and sup is not None and not self._reading and sup.wants_transport:
-            self._reading = True
-            try:
-                with trio.move_on_at(deadline):
-                    await self._read_once(sup, sock)
-            finally:
-                self._reading = False
-                self._active = trio.current_time()
-                if self._waiting:
-                    self._changed.set()  # another waiting task takes the socket
-            return
-        if self._reader_scope is not None:
-            self._reader_scope.cancel()  # the reader task hands the socket over
+        sup, sock, readers = self.driver, self._sock, self._readers
+        if sock is not None and sup is not None and sup.wants_transport:
+            claim = readers.claim(trio.lowlevel.current_task())
+            if claim == "read":
+                try:
+                    with trio.move_on_at(deadline):
+                        await self._read_once(sup, sock)
+                finally:
+                    if readers.release(trio.current_time()):
+                        self._changed.set()  # another waiting task takes the socket
+                return
+            if claim == "preempt" and self._reader_scope is not None:
+                self._reader_scope.cancel()  # the reader task hands the socket over
         changed = self._changed
-        self._waiting += 1
+        readers.enter()
         try:
             with trio.move_on_at(deadline):
                 await changed.wait()
         finally:
-            self._waiting -= 1
+            readers.leave()
         if self._changed is changed and changed.is_set():
             self._changed = trio.Event()
 
@@ -243,7 +241,7 @@ class TrioSession(AsyncSessionBase):
         self._received(sup, data)
         self._changed.set()  # readers and `place` / `cancel` look again
         self._flush(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
-        if self._callback_due(sup):
+        if self._delivery.due(sup.queued):
             self._kick.set()
 
     # -- the session's task ---------------------------------------------------------------
@@ -300,6 +298,7 @@ class TrioSession(AsyncSessionBase):
     async def _serve(self, sup: Driver, sock: socket.socket) -> None:
         sup.connection_made(self._clock())
         self._sock, self._unsent = sock, b""
+        self._readers.reset()
         self._changed.set()  # a waiting task reads it
         try:
             async with trio.open_nursery() as nursery:
@@ -328,25 +327,23 @@ class TrioSession(AsyncSessionBase):
             with trio.move_on_at(wake):
                 await self._kick.wait()
         self._kick = trio.Event()
-        sup.awake()
-        if deadline is not None and (now := self._clock()) >= deadline:
-            sup.handle_timer(now)
+        sup.woke(self._clock())
 
     async def _read(self, sup: Driver, sock: socket.socket) -> None:
         """The reader task: reads while no task waits (from IDLE_HANDOFF after the last one
         read), so the tracker stays current and heartbeats flow while the application is busy."""
+        readers, me = self._readers, trio.lowlevel.current_task()
         while sup.wants_transport:
-            idle = self._active + IDLE_HANDOFF - trio.current_time()
-            if self._reading or self._waiting or idle > 0:
-                await trio.sleep(max(idle, IDLE_HANDOFF))
+            rest = readers.background(trio.current_time(), me)
+            if rest:
+                await trio.sleep(rest)
                 continue
-            self._reading = True
             try:
                 with trio.CancelScope() as self._reader_scope:
                     await self._read_once(sup, sock)
             finally:
                 self._reader_scope = None
-                self._reading = False
+                readers.release(trio.current_time())
                 self._changed.set()  # a task waiting for the socket takes it
 
     async def _read_once(self, sup: Driver, sock: socket.socket) -> None:
