@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from kalshi_fix_sansio import Message
 from kalshi_fix_sansio._callers import (
@@ -44,8 +44,28 @@ async def maybe_await(result: object) -> None:
         await result
 
 
+class _Flag(Protocol):
+    def set(self) -> None: ...
+
+
 class AsyncSessionBase(SessionBase):
     """The asyncio and trio sessions: `SessionBase` plus the awaitable reading API."""
+
+    _changed: _Flag  # events queued or the driver moved: the waiting callers look again
+    _kick: _Flag  # the session's task has something to do
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._kick.set()
+
+    def _fed(self, sup: Driver, data: bytes) -> None:
+        """Feed bytes read (``b""``: EOF) to the driver; wake the waiting callers (and the
+        session's task when a callback is due); write what the core answered."""
+        self._received(sup, data)
+        self._changed.set()  # readers and `place` / `cancel` look again
+        self._flush(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
+        if self._delivery.due(sup.queued):
+            self._kick.set()
 
     def _now(self) -> float:
         """The loop's monotonic clock, which times every wait."""

@@ -107,8 +107,8 @@ class AsyncSession(AsyncSessionBase):
     def _setup(self) -> None:
         self._conn: _Connection | None = None
         self._task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()  # events queued or the driver moved (readers wait)
-        self._kick = asyncio.Event()  # the session's task has something to do
+        self._changed: asyncio.Event = asyncio.Event()
+        self._kick: asyncio.Event = asyncio.Event()
         self._ssl: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> AsyncSession:
@@ -166,13 +166,9 @@ class AsyncSession(AsyncSessionBase):
         if self._changed is changed and changed.is_set():
             self._changed = asyncio.Event()
 
-    def _wake(self) -> None:
-        self._changed.set()
-        self._kick.set()
-
     def _flush(self, sup: Driver) -> None:
         self._write(sup)
-        if sup.wake_needed or not sup.wants_transport:
+        if sup.must_wake():
             self._kick.set()
 
     # -- the transport's callbacks: one driver call each -----------------------------------
@@ -191,11 +187,7 @@ class AsyncSession(AsyncSessionBase):
             return  # a connection already given up
         sup = self.driver
         assert sup is not None
-        self._received(sup, data)
-        self._changed.set()  # readers and `place` / `cancel` look again
-        self._flush(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
-        if self._delivery.due(sup.queued):
-            self._kick.set()
+        self._fed(sup, data)
 
     def _on_lost(self, conn: _Connection, exc: Exception | None) -> None:
         if conn is not self._conn:

@@ -26,7 +26,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import Final, TypeVar
+from typing import TypeVar
 
 from kalshi_fix_sansio._callers import Plan, Readers, drive
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
@@ -43,7 +43,7 @@ from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 from ._base import IDLE_HANDOFF
 from ._client import MAX_QUEUED_EVENTS, ClientBase
 from ._sync import SyncKillAll, SyncSessionBase
-from ._transport import READ_CHUNK, loopback_addresses
+from ._transport import READ_CHUNK, WOULD_BLOCK, Endpoint, loopback_addresses, send_now
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -67,7 +67,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_WOULD_BLOCK: Final = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError)
 
 
 class BlockingSession(SyncSessionBase):
@@ -237,7 +236,7 @@ class BlockingSession(SyncSessionBase):
         if readable:
             try:
                 data = sock.recv(READ_CHUNK)
-            except _WOULD_BLOCK:
+            except WOULD_BLOCK:
                 pass
             except OSError as exc:
                 sup.connection_lost(self._clock(), f"read failed: {exc!r}")
@@ -258,7 +257,7 @@ class BlockingSession(SyncSessionBase):
         self._write(sup, sock)
         reader = self._readers.reader
         if reader is not None and reader is not threading.current_thread():
-            if self._unsent or sup.wake_needed or not sup.wants_transport:
+            if sup.must_wake(bool(self._unsent)):
                 self._wake()  # it must wait for writability, sooner, or close
 
     def _write(self, sup: Driver, sock: socket.socket) -> None:
@@ -268,14 +267,7 @@ class BlockingSession(SyncSessionBase):
         if waited:
             data = waited + data
         if data:
-            try:
-                sent = sock.send(data)
-            except _WOULD_BLOCK:
-                sent = 0  # TLS: all or nothing; the same bytes (and more) are written later
-            except OSError as exc:
-                sent = len(data)
-                sup.connection_lost(self._clock(), f"write failed: {exc!r}")
-            self._unsent = data[sent:]
+            self._unsent = send_now(sup, sock, data, self._clock())
             if self._unsent or waited:  # the driver judges a peer that does not read
                 sup.write_buffered(len(self._unsent), self._clock())
                 if not sup.wants_transport:
@@ -331,26 +323,11 @@ class BlockingSession(SyncSessionBase):
 
     def _connect(self, sup: Driver) -> None:
         """Open a connection (holding the lock, released while connecting)."""
-        ep, timeout, context = self.options.endpoint, self.options.connect_timeout, self._ssl
         sock: socket.socket | None = None
         error: OSError | None = None
         self._mu.release()
         try:
-            if context is None:
-                rows = socket.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
-                address = loopback_addresses(ep, rows)[0]
-            else:
-                address = ep.host
-            raw = socket.create_connection((address, ep.port), timeout=timeout)
-            try:
-                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                if context is not None:
-                    raw = context.wrap_socket(raw, server_hostname=ep.server_hostname)
-                raw.settimeout(0.0)  # non-blocking from now on: `_step` waits in select
-            except BaseException:
-                raw.close()
-                raise
-            sock = raw
+            sock = _open(self.options.endpoint, self._ssl, self.options.connect_timeout)
         except OSError as exc:
             error = exc
         finally:
@@ -390,6 +367,26 @@ class BlockingSession(SyncSessionBase):
                         self._cond.notify_all()
                     if self._readers.reader not in (None, self._thread):
                         self._wake()  # a thread in `run` reads the socket: it looks again
+
+
+def _open(ep: Endpoint, context: ssl.SSLContext | None, timeout: float) -> socket.socket:
+    """A connected socket (TLS with ``context``; plain TCP only to checked loopback addresses),
+    non-blocking from then on (`BlockingSession._step` waits in select)."""
+    if context is None:
+        rows = socket.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
+        address = loopback_addresses(ep, rows)[0]
+    else:
+        address = ep.host
+    raw = socket.create_connection((address, ep.port), timeout=timeout)
+    try:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if context is not None:
+            raw = context.wrap_socket(raw, server_hostname=ep.server_hostname)
+        raw.settimeout(0.0)
+    except BaseException:
+        raw.close()
+        raise
+    return raw
 
 
 class FixClient(ClientBase[BlockingSession], SyncKillAll):

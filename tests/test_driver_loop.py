@@ -100,6 +100,19 @@ def test_a_later_deadline_needs_no_wake_up() -> None:
     assert not h.driver.wake_needed
 
 
+def test_woke_fires_the_timers_once_the_deadline_slept_until_has_come() -> None:
+    h = logged_on()
+    h.driver.data_to_send()
+    assert not h.driver.woke(h.now + 1e6)  # not sleeping: nothing armed, nothing fired
+    armed = h.driver.sleeping()
+    assert armed is not None
+    assert not h.driver.woke(armed - 0.001) and h.driver.data_to_send() == b""
+    assert h.driver.sleeping() == armed
+    assert h.driver.woke(armed)  # the heartbeat is due: it goes out
+    assert b"\x0135=0\x01" in h.driver.data_to_send()
+    assert not h.driver.wake_needed  # awake: nothing armed
+
+
 # -- the answers place / cancel wait for -----------------------------------------------------------
 
 

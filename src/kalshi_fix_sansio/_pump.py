@@ -151,6 +151,10 @@ class LoopRules:
     def _pump(self, now: float) -> None:
         raise NotImplementedError  # pragma: no cover
 
+    @property
+    def wants_transport(self) -> bool:
+        raise NotImplementedError  # pragma: no cover
+
     def handle_timer(self, now: float) -> None:
         raise NotImplementedError  # pragma: no cover
 
@@ -206,6 +210,12 @@ class LoopRules:
             self.handle_timer(now)
             return True
         return False
+
+    def must_wake(self, pending: bool = False) -> bool:
+        """After an input from elsewhere (a caller's ``send``, ``close``, ``kill``): wake the
+        loop's sleeper, because bytes wait for the socket to take them (``pending``), the
+        driver needs it sooner (`wake_needed`) or the connection is to close."""
+        return pending or self.wake_needed or not self.wants_transport
 
     @property
     def wake_needed(self) -> bool:
