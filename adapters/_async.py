@@ -2,7 +2,7 @@
 
 `AsyncSessionBase` adds the reading API both async adapters share (`next_event`, ``events``,
 ``async for``, `wait_for`, `send_when_allowed`, `run`, `place`, `cancel`, `kill`): each awaits
-one of the core's wait plans (`kalshi_fix_sansio._callers`), driven by `AsyncSessionBase._drive`
+one of the core's waits (`kalshi_fix_sansio._callers`), run by `AsyncSessionBase._drive`
 over two hooks each loop provides: `AsyncSessionBase._now` and
 `AsyncSessionBase._wait_changed`.
 `AsyncKillAll` is the clients' ``kill_all``.
@@ -16,16 +16,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol, TypeVar
 
 from kalshi_fix_sansio import Message
-from kalshi_fix_sansio._callers import (
-    Plan,
-    any_event,
-    await_kill,
-    matched,
-    paced_send,
-    settle,
-    wait_event,
-)
-from kalshi_fix_sansio._callers import until as until_plan
+from kalshi_fix_sansio import _callers as waits
+from kalshi_fix_sansio._callers import Wait
 from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
@@ -75,18 +67,16 @@ class AsyncSessionBase(SessionBase):
         """Wait until something changes or `_now` reaches ``deadline`` (``math.inf``: none)."""
         raise NotImplementedError  # pragma: no cover - each adapter says
 
-    async def _drive(self, plan: Plan[T]) -> T:
-        """Run a wait plan to its end, waiting with `_wait_changed`."""
+    async def _drive(self, wait: Wait[T]) -> T:
+        """Run a wait to its end, waiting for each change with `_wait_changed`."""
         try:
-            deadline = next(plan)
-            while True:
+            now = wait.now
+            while (deadline := wait.poll(now)) is not None:
                 await self._wait_changed(deadline)
-                deadline = plan.send(self._now())
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
+                now = self._now()
+            return wait.result
         finally:
-            plan.close()  # cancelled: the plan's own clean-up runs now
+            wait.close()  # cancelled: the wait's own clean-up runs now
 
     async def next_event(self, timeout: float | None = None) -> Event | None:
         """The next event, waiting up to ``timeout`` seconds (None: until one comes).
@@ -95,7 +85,7 @@ class AsyncSessionBase(SessionBase):
             LogonRefused, ConnectionFailed, TransportError: the session ended (after the
                 events queued before that were returned).
         """
-        return await self._drive(wait_event(self, any_event, timeout, self._now()))
+        return await self._drive(waits.WaitEvent(self, waits.any_event, timeout, self._now()))
 
     async def events(self, timeout: float | None = None) -> AsyncIterator[Event]:
         """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
@@ -118,7 +108,8 @@ class AsyncSessionBase(SessionBase):
         """
         if send is not None:
             await self.send_when_allowed(send)
-        return matched(await self._drive(wait_event(self, predicate, timeout, self._now())), timeout)
+        event = await self._drive(waits.WaitEvent(self, predicate, timeout, self._now()))
+        return waits.matched(event, timeout)
 
     async def send_when_allowed(self, message: Message, *, resubscribe: bool = False) -> int:
         """`send`, first waiting as long as the core says the rate limiter needs to take
@@ -128,7 +119,8 @@ class AsyncSessionBase(SessionBase):
             RateLimitExceeded: ``rate_limit="raise"`` and no tokens now, or it never fits.
             TransportError, LocalProtocolError, EncodeError: as `send`.
         """
-        return await self._drive(paced_send(self, message, self._now(), resubscribe=resubscribe))
+        wait = waits.PacedSend(self, message, self._now(), resubscribe=resubscribe)
+        return await self._drive(wait)
 
     async def run(self, until: Callable[[], bool] | None = None) -> None:
         """Wait until ``until()`` is true or the session ends (for ``on_event`` users).
@@ -136,7 +128,7 @@ class AsyncSessionBase(SessionBase):
         Raises:
             LogonRefused, ConnectionFailed, TransportError: the session failed.
         """
-        await self._drive(until_plan(self, lambda: until is not None and until()))
+        await self._drive(waits.Until(self, lambda: until is not None and until()))
         self._check_failed()
 
     async def place(
@@ -161,7 +153,7 @@ class AsyncSessionBase(SessionBase):
             LogonRefused, ConnectionFailed, TransportError: the session ended first.
         """
         waiter = self._waiter(order, until)
-        return await self._drive(settle(self, waiter, order, timeout, self._now()))
+        return await self._drive(waits.Settle(self, waiter, order, timeout, self._now()))
 
     async def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
         """Send an OrderCancelRequest and wait for its answer: the order's Canceled report.
@@ -175,7 +167,8 @@ class AsyncSessionBase(SessionBase):
             TimeoutError: no answer in time.
             RateLimitExceeded: as `place`.
         """
-        return await self._drive(settle(self, self._waiter(request), request, timeout, self._now()))
+        waiter = self._waiter(request)
+        return await self._drive(waits.Settle(self, waiter, request, timeout, self._now()))
 
     async def kill(
         self,
@@ -216,7 +209,7 @@ class AsyncSessionBase(SessionBase):
         ))[0]
 
     async def _await_logon(self, sup: Driver) -> bool:
-        return await self._drive(until_plan(self, lambda: self._logged_on(sup)))
+        return await self._drive(waits.Until(self, lambda: self._logged_on(sup)))
 
     async def _deliver(self, sup: Driver) -> None:
         """Run the callbacks: ``on_event`` with every unread event, ``on_reconnect`` when due
@@ -272,7 +265,7 @@ async def kill_sessions(
     now = started[0][0]._now()
     deadline = math.inf if timeout is None else now + timeout
     for session, kill in started:
-        await session._drive(await_kill(session, kill, deadline, session._now()))
+        await session._drive(waits.AwaitKill(session, kill, deadline, session._now()))
     return [session._kill_report(kill) for session, kill in started]
 
 

@@ -623,7 +623,11 @@ class SessionBase:
                 "this session was opened with queue_events=False: it queues no events "
                 "(use session.tracker, place() and cancel())"
             )
-        return self._delivery.delivered(sup.take_with_time(predicate))
+        item = sup.take_with_time(predicate)
+        if item is None:
+            return None
+        self._delivery.recent.append(item)
+        return item[0]
 
 
 def start_kills(sessions: list[Any], check: bool, options: dict[str, Any]) -> list[Any]:

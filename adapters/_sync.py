@@ -2,7 +2,7 @@
 awaitable one.
 
 `SyncSessionBase` gives ``next_event``, ``events``, `wait_for`, `run`, `send` (paced),
-`place`, `cancel` and `kill`: each runs one of the core's wait plans
+`place`, `cancel` and `kill`: each runs one of the core's waits
 (`kalshi_fix_sansio._callers`: what the wait waits for, its timeout, what ends it) with the
 adapter's one blocking primitive, `SyncSessionBase._drive`. `SyncKillAll` is the client's
 ``kill_all``.
@@ -16,16 +16,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from kalshi_fix_sansio import Message
-from kalshi_fix_sansio._callers import (
-    Plan,
-    any_event,
-    await_kill,
-    matched,
-    paced_send,
-    settle,
-    wait_event,
-)
-from kalshi_fix_sansio._callers import until as until_plan
+from kalshi_fix_sansio import _callers as waits
+from kalshi_fix_sansio._callers import Wait
 from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
@@ -41,8 +33,8 @@ T = TypeVar("T")
 class SyncSessionBase(SessionBase):
     """The blocking session's API: `SessionBase` plus the blocking waits."""
 
-    def _drive(self, plan: Plan[T]) -> T:
-        """Run a wait plan to its end, reading the socket meanwhile (each adapter says how)."""
+    def _drive(self, wait: Wait[T]) -> T:
+        """Run a wait of the core to its end, reading the socket meanwhile (the adapter says how)."""
         raise NotImplementedError  # pragma: no cover - the adapter says
 
     def _dispatching(self) -> bool:
@@ -50,16 +42,13 @@ class SyncSessionBase(SessionBase):
         return False
 
     def _await_logon(self, sup: Driver) -> bool:
-        return self._drive(until_plan(self, lambda: self._logged_on(sup)))
+        return self._drive(waits.Until(self, lambda: self._logged_on(sup)))
 
     def next_event(self, timeout: float | None = None) -> Event | None:
-        """The next event, waiting up to ``timeout`` seconds (None: until one comes).
-
-        Raises:
-            LogonRefused, ConnectionFailed, TransportError: the session ended (after the
-                events queued before that were returned).
-        """
-        return self._drive(wait_event(self, any_event, timeout, time.monotonic()))
+        """The next event, waiting up to ``timeout`` seconds (None: until one comes); then as
+        `AsyncSessionBase.next_event
+        <kalshi_fix_sansio.adapters._async.AsyncSessionBase.next_event>`, blocking."""
+        return self._drive(waits.WaitEvent(self, waits.any_event, timeout, time.monotonic()))
 
     def events(self, timeout: float | None = None) -> Iterator[Event]:
         """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
@@ -69,25 +58,20 @@ class SyncSessionBase(SessionBase):
     def wait_for(
         self, predicate: Callable[[Event], bool], timeout: float | None, send: Message | None = None
     ) -> Event:
-        """Optionally send a message, then wait for an event satisfying ``predicate``.
-
-        Events skipped meanwhile stay queued, in order.
-
-        Raises:
-            TimeoutError: none came within ``timeout`` seconds (None: wait forever).
-            LogonRefused, ConnectionFailed, TransportError: the session ended first.
-        """
+        """Optionally send a message (paced, as `send`), then wait for an event satisfying
+        ``predicate``, as `AsyncSessionBase.wait_for
+        <kalshi_fix_sansio.adapters._async.AsyncSessionBase.wait_for>` (skipped events stay
+        queued, in order; `TimeoutError`), blocking."""
         if send is not None:
             self.send(send)
-        return matched(self._drive(wait_event(self, predicate, timeout, time.monotonic())), timeout)
+        event = self._drive(waits.WaitEvent(self, predicate, timeout, time.monotonic()))
+        return waits.matched(event, timeout)
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
-        """Wait until ``until()`` is true or the session ends (for ``on_event`` users).
-
-        Raises:
-            LogonRefused, ConnectionFailed, TransportError: the session failed.
-        """
-        self._drive(until_plan(self, lambda: until is not None and until(), self._dispatching))
+        """Wait until ``until()`` is true or the session ends (for ``on_event`` users; the last
+        callbacks run first); raises what made it fail (`LogonRefused`, `ConnectionFailed`,
+        `TransportError`)."""
+        self._drive(waits.Until(self, lambda: until is not None and until(), self._dispatching))
         self._check_failed()
 
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
@@ -103,7 +87,8 @@ class SyncSessionBase(SessionBase):
         seq, _ = self._offer(message, resubscribe=resubscribe)
         if seq is not None:  # the usual case: no wait to run
             return seq
-        return self._drive(paced_send(self, message, time.monotonic(), resubscribe=resubscribe))
+        wait = waits.PacedSend(self, message, time.monotonic(), resubscribe=resubscribe)
+        return self._drive(wait)
 
     def place(
         self, order: Message, *, timeout: float | None = PLACE_TIMEOUT, until: Until = "ack"
@@ -118,11 +103,13 @@ class SyncSessionBase(SessionBase):
             TimeoutError: no answer in time (the order stays tracked).
             RateLimitExceeded: ``rate_limit="raise"`` and no tokens now.
         """
-        return self._drive(settle(self, self._waiter(order, until), order, timeout, time.monotonic()))
+        waiter = self._waiter(order, until)
+        return self._drive(waits.Settle(self, waiter, order, timeout, time.monotonic()))
 
     def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
         """Send an OrderCancelRequest and wait for its Canceled report (or `OrderRejected`)."""
-        return self._drive(settle(self, self._waiter(request), request, timeout, time.monotonic()))
+        waiter = self._waiter(request)
+        return self._drive(waits.Settle(self, waiter, request, timeout, time.monotonic()))
 
     def kill(
         self,
@@ -160,7 +147,7 @@ def kill_sessions(
     now = time.monotonic()
     deadline = math.inf if timeout is None else now + timeout
     for session, kill in started:
-        session._drive(await_kill(session, kill, deadline, time.monotonic()))
+        session._drive(waits.AwaitKill(session, kill, deadline, time.monotonic()))
     return [session._kill_report(kill) for session, kill in started]
 
 

@@ -28,7 +28,7 @@ import threading
 import time
 from typing import TypeVar
 
-from kalshi_fix_sansio._callers import Plan, Readers, drive
+from kalshi_fix_sansio._callers import Readers, Wait, drive
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     Driver,
@@ -173,15 +173,14 @@ class BlockingSession(SyncSessionBase):
 
     # -- waiting: the thread that waits reads the socket itself ---------------------------
 
-    def _drive(self, plan: Plan[T]) -> T:
-        """Run a wait plan holding the lock; each wait of the plan reads the socket when the
-        core's `Readers` rule lets this thread, else rests until woken."""
+    def _drive(self, wait: Wait[T]) -> T:
+        """Run a wait of the core holding the lock; for each change it waits for, this thread
+        reads the socket when the core's `Readers` rule lets it, else rests until woken."""
         with self._lock:
             self._readers.enter()
             try:
-                return drive(plan, self._wait_once)
+                return drive(wait, self._wait_once)
             finally:
-                plan.close()
                 if self._readers.leave() and self._sleeping:
                     self._cond.notify_all()  # another waiting thread reads the socket now
 

@@ -1,9 +1,9 @@
 """The adapters' waits, reader hand-over and event delivery, sans-IO, on a fake clock.
 
 A test of the private core module `_callers` (and `LoopRules.woke` of `_pump`): every adapter
-drives these plans with its one waiting primitive, so what a wait waits for, what its timeout
+runs these waits with its one waiting primitive, so what a wait waits for, what its timeout
 means and what ends it is decided here once. A fake host stands in for a session (its queue,
-whether it ended, its rate limiter); `drive` runs a plan with a fake wait that advances the
+whether it ended, its rate limiter); `drive` runs a wait with a fake wait that advances the
 clock and lets a scripted change happen.
 """
 
@@ -18,24 +18,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kalshi_fix_sansio._callers import (
+    AwaitKill,
     Delivery,
-    Plan,
+    PacedSend,
     Readers,
+    Settle,
+    Until,
+    Wait,
+    WaitEvent,
     any_event,
-    await_kill,
     drive,
     matched,
-    paced_send,
-    settle,
-    until,
-    wait_event,
 )
 from kalshi_fix_sansio.events import Event, TestRequestSent
 from kalshi_fix_sansio.supervisor import Reconnected
 
 
 class Host:
-    """A session as the plans see it: a queue, an end, a rate limiter that wants ``delays``."""
+    """A session as the waits see it: a queue, an end, a rate limiter that wants ``delays``."""
 
     def __init__(self, delays: list[float] | None = None) -> None:
         self.queue: list[Event] = []
@@ -88,8 +88,8 @@ class Clock:
         return self.now
 
 
-def run(plan: Plan[Any], clock: Clock) -> Any:
-    return drive(plan, clock.wait)
+def run(wait: Wait[Any], clock: Clock) -> Any:
+    return drive(wait, clock.wait)
 
 
 # -- waiting for an event ---------------------------------------------------------------------
@@ -98,7 +98,7 @@ def run(plan: Plan[Any], clock: Clock) -> Any:
 def test_an_event_already_queued_is_taken_without_waiting() -> None:
     host, clock = Host(), Clock()
     host.queue = [TestRequestSent("a")]
-    assert run(wait_event(host, any_event, 5.0, clock.now), clock) == TestRequestSent("a")
+    assert run(WaitEvent(host, any_event, 5.0, clock.now), clock) == TestRequestSent("a")
     assert clock.deadlines == []
 
 
@@ -107,7 +107,7 @@ def test_skipped_events_stay_queued_in_order_and_the_match_comes_when_it_arrives
     host.queue = [TestRequestSent("a")]
     wanted = TestRequestSent("x")
     clock.changes = [lambda: None, lambda: host.queue.append(wanted)]
-    got = run(wait_event(host, lambda e: e == TestRequestSent("x"), 5.0, clock.now), clock)
+    got = run(WaitEvent(host, lambda e: e == TestRequestSent("x"), 5.0, clock.now), clock)
     assert got is wanted and host.queue == [TestRequestSent("a")]
     assert clock.deadlines == [105.0, 105.0]  # one deadline for the whole wait
 
@@ -115,7 +115,7 @@ def test_skipped_events_stay_queued_in_order_and_the_match_comes_when_it_arrives
 @given(st.floats(min_value=0.0, max_value=1e6, allow_nan=False))
 def test_a_timeout_returns_none_at_its_deadline_and_matched_names_it(timeout: float) -> None:
     host, clock = Host(), Clock()
-    assert run(wait_event(host, any_event, timeout, clock.now), clock) is None
+    assert run(WaitEvent(host, any_event, timeout, clock.now), clock) is None
     assert clock.deadlines == ([100.0 + timeout] if 100.0 + timeout > 100.0 else [])
     with pytest.raises(TimeoutError, match="no matching event within"):
         matched(None, timeout)
@@ -124,16 +124,16 @@ def test_a_timeout_returns_none_at_its_deadline_and_matched_names_it(timeout: fl
 def test_no_timeout_waits_without_a_deadline() -> None:
     host, clock = Host(), Clock()
     clock.changes = [lambda: None, lambda: host.queue.append(TestRequestSent("b"))]
-    assert run(wait_event(host, any_event, None, clock.now), clock) == TestRequestSent("b")
+    assert run(WaitEvent(host, any_event, None, clock.now), clock) == TestRequestSent("b")
     assert clock.deadlines == [math.inf, math.inf]
 
 
 def test_an_ended_session_returns_what_was_queued_then_raises_its_error() -> None:
     host, clock = Host(), Clock()
     host.queue, host.ended = [TestRequestSent("a")], True
-    assert run(wait_event(host, any_event, 5.0, clock.now), clock) == TestRequestSent("a")
+    assert run(WaitEvent(host, any_event, 5.0, clock.now), clock) == TestRequestSent("a")
     with pytest.raises(ConnectionError, match="ended"):
-        run(wait_event(host, any_event, 5.0, clock.now), clock)
+        run(WaitEvent(host, any_event, 5.0, clock.now), clock)
 
 
 # -- pacing and place / cancel ---------------------------------------------------------------
@@ -141,13 +141,13 @@ def test_an_ended_session_returns_what_was_queued_then_raises_its_error() -> Non
 
 def test_a_paced_send_waits_each_delay_the_rate_limiter_names_then_sends() -> None:
     host, clock = Host(delays=[0.5, 0.25]), Clock()
-    assert run(paced_send(host, "msg", clock.now), clock) == 1
+    assert run(PacedSend(host, "msg", clock.now), clock) == 1
     assert clock.deadlines == [100.5, 100.75] and host.sent == ["msg"]
 
 
 def test_a_paced_wait_woken_early_waits_the_rest() -> None:
     host, clock = Host(delays=[1.0]), Clock(step=0.4)
-    run(paced_send(host, "msg", clock.now), clock)
+    run(PacedSend(host, "msg", clock.now), clock)
     assert clock.deadlines == [101.0, 101.0, 101.0]
 
 
@@ -169,7 +169,7 @@ def test_settle_sends_then_waits_for_the_driver_to_settle_the_waiter() -> None:
         waiter.done = True
 
     clock.changes = [lambda: None, answer]
-    assert run(settle(host, waiter, "order", 5.0, clock.now), clock) == "order"  # type: ignore[arg-type]
+    assert run(Settle(host, waiter, "order", 5.0, clock.now), clock) == "order"  # type: ignore[arg-type]
     # the pacing wait is not counted in the timeout: its deadline starts after the send
     assert clock.deadlines == [102.0, 107.0] and host.forgotten == []
 
@@ -177,7 +177,7 @@ def test_settle_sends_then_waits_for_the_driver_to_settle_the_waiter() -> None:
 def test_settle_times_out_and_forgets_the_waiter() -> None:
     host, clock, waiter = Host(), Clock(), Waiter()
     with pytest.raises(TimeoutError, match="no answer within 3"):
-        run(settle(host, waiter, "order", 3.0, clock.now), clock)  # type: ignore[arg-type]
+        run(Settle(host, waiter, "order", 3.0, clock.now), clock)  # type: ignore[arg-type]
     assert host.forgotten == [waiter]
 
 
@@ -185,17 +185,21 @@ def test_settle_on_an_ended_session_raises_its_error_and_forgets() -> None:
     host, clock, waiter = Host(), Clock(), Waiter()
     host.ended = True
     with pytest.raises(ConnectionError):
-        run(settle(host, waiter, "order", None, clock.now), clock)  # type: ignore[arg-type]
+        run(Settle(host, waiter, "order", None, clock.now), clock)  # type: ignore[arg-type]
     assert host.forgotten == [waiter]
 
 
 def test_a_settle_given_up_from_outside_forgets_the_waiter() -> None:
-    """An async caller cancelled mid-wait closes the plan: the waiter is forgotten at once."""
+    """An async caller cancelled mid-wait closes the wait: the waiter is forgotten at once."""
     host, waiter = Host(), Waiter()
-    plan = settle(host, waiter, "order", None, 0.0)  # type: ignore[arg-type]
-    assert next(plan) == math.inf
-    plan.close()
+    wait = Settle(host, waiter, "order", None, 0.0)  # type: ignore[arg-type]
+    assert wait.poll(0.0) == math.inf
+    wait.close()
     assert host.forgotten == [waiter]
+    settled = Waiter()
+    settled.done = True
+    Settle(host, settled, "order", None, 0.0).close()  # type: ignore[arg-type]
+    assert host.forgotten == [waiter]  # a settled waiter has nothing to forget
 
 
 # -- kill and run ---------------------------------------------------------------------------
@@ -212,20 +216,20 @@ def test_a_kill_waits_until_finished_its_deadline_or_the_end() -> None:
         kill.finished_at = 1.0
 
     clock.changes = [lambda: None, finish]
-    run(await_kill(host, kill, 110.0, clock.now), clock)  # type: ignore[arg-type]
+    run(AwaitKill(host, kill, 110.0, clock.now), clock)  # type: ignore[arg-type]
     assert clock.deadlines == [110.0, 110.0]
     clock.deadlines.clear()
-    run(await_kill(host, Kill(), 103.0, clock.now), clock)  # type: ignore[arg-type]
+    run(AwaitKill(host, Kill(), 103.0, clock.now), clock)  # type: ignore[arg-type]
     assert len(clock.deadlines) == 1  # 102 -> 103: the deadline
     host.ended = True
-    run(await_kill(host, Kill(), math.inf, clock.now), clock)  # type: ignore[arg-type]
+    run(AwaitKill(host, Kill(), math.inf, clock.now), clock)  # type: ignore[arg-type]
 
 
 def test_until_waits_for_done_or_the_end_then_for_the_last_callbacks() -> None:
     host, clock = Host(), Clock()
     flag = [False]
     clock.changes = [lambda: flag.__setitem__(0, True)]
-    assert run(until(host, lambda: flag[0]), clock) is True
+    assert run(Until(host, lambda: flag[0]), clock) is True
     left = [2]
 
     def callbacks_left() -> bool:
@@ -233,7 +237,7 @@ def test_until_waits_for_done_or_the_end_then_for_the_last_callbacks() -> None:
         return left[0] >= 0
 
     host.ended = True
-    assert run(until(host, lambda: False, callbacks_left), clock) is False
+    assert run(Until(host, lambda: False, callbacks_left), clock) is False
     assert left[0] < 0
 
 
@@ -317,6 +321,6 @@ def test_without_on_event_the_queue_is_the_readers_and_on_reconnect_comes_at_onc
     d.observe(Reconnected(2, False))
     assert d.due(5) and d.take_callback(lambda: None) == (None, True)
     read = TestRequestSent("a")
-    assert d.delivered((read, 7.0)) is read and d.received_at(read) == 7.0
-    assert d.delivered(None) is None
+    d.recent.append((read, 7.0))  # a reader took it
+    assert d.received_at(read) == 7.0
     assert not Delivery(False, False).due(3)

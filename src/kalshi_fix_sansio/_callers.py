@@ -1,16 +1,15 @@
 """What an adapter's callers wait for, who reads the socket, what the callbacks get: sans-IO.
 
-Three parts every adapter used to write for itself (this module is private; the adapters use
-it through `kalshi_fix_sansio.driver`, which re-exports its names):
+Three parts every adapter used to write for itself (this module is private; the adapters import
+it directly):
 
-* **the waits** (`wait_event`, `paced_send`, `settle`, `await_kill`, `until`): what
+* **the waits** (`WaitEvent`, `PacedSend`, `Settle`, `AwaitKill`, `Until`): what
   ``next_event`` / ``wait_for``, a rate-limit wait, ``place`` / ``cancel``, ``kill`` and
-  ``run`` / ``open`` wait for, what their timeout means and what ends them. Each is a *plan*: a
-  generator that yields the deadline until which the adapter waits for a change (on the
-  adapter's own wait clock; ``math.inf``: none) and is sent that clock's time once it woke; it
-  returns the wait's result or raises its error. An adapter drives a plan with its one waiting
-  primitive (`drive`: blocking; ``await`` in the async adapters), reading the socket meanwhile
-  when `Readers` lets it.
+  ``run`` / ``open`` wait for, what their timeout means and what ends them. Each is a `Wait`:
+  polled with the adapter's wait clock, it answers the deadline until which the adapter waits
+  for a change (``math.inf``: none) or None once finished (its ``result``, or it raised the
+  wait's error). An adapter runs every wait with its one waiting primitive (`drive`: blocking;
+  ``await`` in the async adapters), reading the socket meanwhile when `Readers` lets it.
 * **the reader hand-over** (`Readers`): the caller that waits reads the socket itself, so a
   report reaches it with no hand-off; the background reader (a thread or a task) reads only
   while nobody waits, from ``handoff`` seconds after a waiting caller last read it.
@@ -24,45 +23,41 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Final, Protocol, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, Generic, Protocol, TypeVar
 
 from .events import Event
 from .supervisor import Reconnected
+from .tracker import TrackedOrder
 
 if TYPE_CHECKING:
     from ._message import Message
     from ._pump import OrderWaiter
     from .killswitch import KillSwitch
-    from .tracker import TrackedOrder
 
 __all__ = [
+    "AwaitKill",
     "Delivery",
-    "Plan",
+    "PacedSend",
     "Readers",
+    "Settle",
+    "Until",
+    "Wait",
+    "WaitEvent",
     "WaitHost",
     "any_event",
-    "await_kill",
     "drive",
     "matched",
-    "paced_send",
-    "settle",
-    "until",
-    "wait_event",
 ]
 
 T = TypeVar("T")
-
-Plan = Generator[float, float, T]
-"""A wait: yields a deadline (the adapter's wait clock; ``math.inf``: none) to wait for a change
-until, is sent the wait clock's time after waking, returns the result (or raises)."""
 
 RECEIVED_AT_KEPT: Final = 4096
 """How many of the last events delivered `Delivery.received_at` remembers."""
 
 
 class WaitHost(Protocol):
-    """What a plan asks of the session it waits on (every adapter's session provides it)."""
+    """What a wait asks of the session it waits on (every adapter's session provides it)."""
 
     def _take(self, predicate: Callable[[Event], bool]) -> Event | None:
         """The first unread event satisfying ``predicate`` (taken), or None."""
@@ -87,17 +82,38 @@ def _deadline(now: float, timeout: float | None) -> float:
     return math.inf if timeout is None else now + timeout
 
 
-def drive(plan: Plan[T], wait: Callable[[float], float]) -> T:
-    """Run ``plan`` with a blocking ``wait(deadline)``, which waits for a change until
-    ``deadline`` and returns the wait clock's time (the async adapters drive plans the same
-    way with ``await``)."""
+class Wait(Generic[T]):
+    """One wait of a caller, begun at ``now`` (the adapter's wait clock). The adapter calls
+    `poll` with the wait clock's time, first with `now`: a deadline (``math.inf``: none) means
+    wait for a change until then and poll again; None means finished: `result` holds the
+    result (or `poll` raised the wait's error). `close` when the caller stops polling (done,
+    failed or cancelled)."""
+
+    __slots__ = ("now", "result")
+
+    result: T
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def poll(self, now: float) -> float | None:
+        raise NotImplementedError  # pragma: no cover - each wait says
+
+    def close(self) -> None:
+        """The caller stopped waiting (nothing to undo unless the wait says)."""
+
+
+def drive(wait: Wait[T], wait_for_change: Callable[[float], float]) -> T:
+    """Run ``wait`` with a blocking ``wait_for_change(deadline)``, which waits for a change until
+    ``deadline`` and returns the wait clock's time (the async adapters do the same with
+    ``await``)."""
     try:
-        deadline = next(plan)
-        while True:
-            deadline = plan.send(wait(deadline))
-    except StopIteration as stop:
-        result: T = stop.value
-        return result
+        now = wait.now
+        while (deadline := wait.poll(now)) is not None:
+            now = wait_for_change(deadline)
+        return wait.result
+    finally:
+        wait.close()
 
 
 def any_event(_: Event) -> bool:
@@ -112,82 +128,136 @@ def matched(event: Event | None, timeout: float | None) -> Event:
     return event
 
 
-def wait_event(
-    host: WaitHost, predicate: Callable[[Event], bool], timeout: float | None, now: float
-) -> Plan[Event | None]:
+class WaitEvent(Wait[Event | None]):
     """``next_event`` / ``wait_for``: the first unread event satisfying ``predicate`` (skipped
     events stay queued); None once ``timeout`` seconds passed with none (None: wait forever).
     Raises what ended the session, once no event is left to return."""
-    deadline = _deadline(now, timeout)
-    while (event := host._take(predicate)) is None:
-        if now >= deadline:
+
+    __slots__ = ("deadline", "host", "predicate")
+
+    def __init__(
+        self, host: WaitHost, predicate: Callable[[Event], bool], timeout: float | None, now: float
+    ) -> None:
+        self.now, self.result = now, None
+        self.host, self.predicate = host, predicate
+        self.deadline = math.inf if timeout is None else now + timeout
+
+    def poll(self, now: float) -> float | None:
+        host = self.host
+        event = host._take(self.predicate)
+        if event is not None:
+            self.result = event
+            return None
+        if now >= self.deadline:
             return None
         if host._ended():
             raise host._closed_error()
-        now = yield deadline
-    return event
+        return self.deadline
 
 
-def _paced(
-    host: WaitHost, message: Message, now: float, resubscribe: bool
-) -> Generator[float, float, tuple[int, float]]:
-    while True:
-        seq, delay = host._offer(message, resubscribe=resubscribe)
+class PacedSend(Wait[int]):
+    """Send ``message``, first waiting as long as the core's rate limiter says (the session's
+    ``_offer`` decides: ``rate_limit="wait"``); `result`: its MsgSeqNum."""
+
+    __slots__ = ("at", "host", "message", "resubscribe")
+
+    def __init__(
+        self, host: WaitHost, message: Message, now: float, *, resubscribe: bool = False
+    ) -> None:
+        self.now = now
+        self.host, self.message, self.resubscribe = host, message, resubscribe
+        self.at = -math.inf  # when to offer it again
+
+    def poll(self, now: float) -> float | None:
+        if now < self.at:
+            return self.at
+        seq, delay = self.host._offer(self.message, resubscribe=self.resubscribe)
         if seq is not None:
-            return seq, now
-        deadline = now + delay
-        while now < deadline:
-            now = yield deadline
+            self.result = seq
+            return None
+        self.at = now + delay
+        return self.at
 
 
-def paced_send(
-    host: WaitHost, message: Message, now: float, *, resubscribe: bool = False
-) -> Plan[int]:
-    """Send ``message``, first waiting as long as the core's rate limiter says (``rate_limit=
-    "wait"``; the session's ``_offer`` decides); returns its MsgSeqNum."""
-    seq, _ = yield from _paced(host, message, now, resubscribe)
-    return seq
-
-
-def settle(
-    host: WaitHost, waiter: OrderWaiter, message: Message, timeout: float | None, now: float
-) -> Plan[TrackedOrder]:
+class Settle(Wait[TrackedOrder]):
     """``place`` / ``cancel``: send ``message`` (paced; that wait is not counted in
     ``timeout``), then wait until the driver settled ``waiter``: its outcome, or
-    ``waiter.timeout_error`` after ``timeout`` seconds, or what ended the session."""
-    try:
-        _, now = yield from _paced(host, message, now, False)
-        deadline = _deadline(now, timeout)
-        while not waiter.done:
-            if now >= deadline:
-                raise waiter.timeout_error(timeout)
-            if host._ended():
-                raise host._closed_error()
-            now = yield deadline
-    finally:
-        if not waiter.done:
-            host._forget(waiter)
-    return waiter.outcome()
+    ``waiter.timeout_error`` after ``timeout`` seconds, or what ended the session. Closed
+    unsettled (given up, failed, cancelled), it forgets the waiter."""
+
+    __slots__ = ("deadline", "host", "pacing", "timeout", "waiter")
+
+    def __init__(
+        self, host: WaitHost, waiter: OrderWaiter, message: Message, timeout: float | None,
+        now: float,
+    ) -> None:
+        self.now = now
+        self.host, self.waiter, self.timeout = host, waiter, timeout
+        self.pacing: PacedSend | None = PacedSend(host, message, now)
+        self.deadline = math.inf
+
+    def poll(self, now: float) -> float | None:
+        pacing = self.pacing
+        if pacing is not None:
+            deadline = pacing.poll(now)
+            if deadline is not None:
+                return deadline
+            self.pacing = None
+            self.deadline = _deadline(now, self.timeout)
+        waiter = self.waiter
+        if waiter.done:
+            self.result = waiter.outcome()
+            return None
+        if now >= self.deadline:
+            raise waiter.timeout_error(self.timeout)
+        if self.host._ended():
+            raise self.host._closed_error()
+        return self.deadline
+
+    def close(self) -> None:
+        if not self.waiter.done:
+            self.host._forget(self.waiter)
 
 
-def await_kill(host: WaitHost, kill: KillSwitch, deadline: float, now: float) -> Plan[None]:
+class AwaitKill(Wait[None]):
     """``kill`` / ``kill_all``: wait until ``kill`` finished, ``deadline`` (the wait clock)
     passed or the session ended (the report says which)."""
-    while kill.finished_at is None and now < deadline and not host._ended():
-        now = yield deadline
+
+    __slots__ = ("deadline", "host", "kill")
+
+    def __init__(self, host: WaitHost, kill: KillSwitch, deadline: float, now: float) -> None:
+        self.now, self.result = now, None
+        self.host, self.kill, self.deadline = host, kill, deadline
+
+    def poll(self, now: float) -> float | None:
+        if self.kill.finished_at is None and now < self.deadline and not self.host._ended():
+            return self.deadline
+        return None
 
 
-def until(
-    host: WaitHost, done: Callable[[], bool], callbacks_left: Callable[[], bool] | None = None
-) -> Plan[bool]:
+class Until(Wait[bool]):
     """``run`` / ``open``: wait until ``done()`` or the session ended; then, if
     ``callbacks_left`` is given, until it is false or ``done()`` (the last callbacks of a
-    callback thread). Returns ``done()``."""
-    while not done() and not host._ended():
-        yield math.inf
-    while callbacks_left is not None and callbacks_left() and not done():
-        yield math.inf
-    return done()
+    callback thread). `result`: ``done()``."""
+
+    __slots__ = ("callbacks_left", "done", "host")
+
+    def __init__(
+        self, host: WaitHost, done: Callable[[], bool],
+        callbacks_left: Callable[[], bool] | None = None, now: float = 0.0,
+    ) -> None:
+        self.now = now
+        self.host, self.done, self.callbacks_left = host, done, callbacks_left
+
+    def poll(self, now: float) -> float | None:
+        done = self.done()
+        if not done and not self.host._ended():
+            return math.inf
+        left = self.callbacks_left
+        if not done and left is not None and left():
+            return math.inf
+        self.result = done
+        return None
 
 
 class Readers:
@@ -270,13 +340,15 @@ class Delivery:
         on_reconnect: there is an ``on_reconnect`` callback.
     """
 
-    __slots__ = ("_delivered", "on_event", "on_reconnect", "reconnected")
+    __slots__ = ("on_event", "on_reconnect", "recent", "reconnected")
 
     def __init__(self, on_event: bool, on_reconnect: bool) -> None:
         self.on_event, self.on_reconnect = on_event, on_reconnect
         self.reconnected = False
         """A `Reconnected` was read: ``on_reconnect`` is due."""
-        self._delivered: deque[tuple[Event, float]] = deque(maxlen=RECEIVED_AT_KEPT)
+        self.recent: deque[tuple[Event, float]] = deque(maxlen=RECEIVED_AT_KEPT)
+        """The last events delivered, with when their bytes were read (a reader that takes
+        an event appends it)."""
 
     def observe(self, event: Event) -> None:
         """Every event as the driver reads it: a `Reconnected` makes ``on_reconnect`` due."""
@@ -296,24 +368,17 @@ class Delivery:
         item = next_event() if self.on_event else None
         event = None
         if item is not None:
-            self._delivered.append(item)
+            self.recent.append(item)
             event = item[0]
         if event is None or isinstance(event, Reconnected) or not self.on_event:
             due, self.reconnected = self.reconnected, False
             return event, due
         return event, False
 
-    def delivered(self, item: tuple[Event, float] | None) -> Event | None:
-        """An event a reader took (with when its bytes were read), remembered."""
-        if item is None:
-            return None
-        self._delivered.append(item)
-        return item[0]
-
     def received_at(self, event: Event) -> float | None:
         """When the bytes of ``event``, one of the last `RECEIVED_AT_KEPT` delivered, were
         read (None: not one of them)."""
-        for delivered, at in reversed(self._delivered):
+        for delivered, at in reversed(self.recent):
             if delivered is event:
                 return at
         return None
