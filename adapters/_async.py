@@ -56,7 +56,7 @@ class AsyncSessionBase(SessionBase):
         self._received(sup, data)
         self._changed.set()  # readers and `place` / `cancel` look again
         self._flush(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
-        if self._delivery.due(sup.queued):
+        if self._delivery.due(sup):
             self._kick.set()
 
     def _now(self) -> float:
@@ -74,9 +74,10 @@ class AsyncSessionBase(SessionBase):
             while (deadline := wait.poll(now)) is not None:
                 await self._wait_changed(deadline)
                 now = self._now()
-            return wait.result
-        finally:
-            wait.close()  # cancelled: the wait's own clean-up runs now
+        except BaseException:
+            wait.close()  # failed or cancelled: the wait's own clean-up runs now
+            raise
+        return wait.result
 
     async def next_event(self, timeout: float | None = None) -> Event | None:
         """The next event, waiting up to ``timeout`` seconds (None: until one comes).
@@ -216,7 +217,7 @@ class AsyncSessionBase(SessionBase):
         (reading goes on meanwhile: the driver keeps the tracker and the books current)."""
         ran = False
         delivery = self._delivery
-        while delivery.due(sup.queued):
+        while delivery.due(sup):
             event, reconnected = delivery.take_callback(sup.next_event_with_time)
             if event is not None and self.on_event is not None:
                 await maybe_await(self.on_event(event))

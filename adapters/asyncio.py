@@ -86,10 +86,12 @@ class _Connection(asyncio.Protocol):
         self.session._made(self)
 
     def data_received(self, data: bytes) -> None:
-        self.session._on_data(self, data)
+        session, sup = self.session, self.session.driver
+        if self is session._conn and sup is not None:  # else a connection already given up
+            session._fed(sup, data)
 
     def eof_received(self) -> bool | None:
-        self.session._on_data(self, b"")
+        self.data_received(b"")
         return None  # the transport closes
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -181,13 +183,6 @@ class AsyncSession(AsyncSessionBase):
             return
         self._conn = conn
         self._flush(sup)  # the Logon
-
-    def _on_data(self, conn: _Connection, data: bytes) -> None:
-        if conn is not self._conn:
-            return  # a connection already given up
-        sup = self.driver
-        assert sup is not None
-        self._fed(sup, data)
 
     def _on_lost(self, conn: _Connection, exc: Exception | None) -> None:
         if conn is not self._conn:

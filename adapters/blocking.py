@@ -169,7 +169,7 @@ class BlockingSession(SyncSessionBase):
     def _dispatching(self) -> bool:
         """The callback thread still has (or may get) callbacks to run (call holding the lock)."""
         sup = self.driver
-        return self._dispatcher is not None and sup is not None and self._delivery.due(sup.queued)
+        return self._dispatcher is not None and sup is not None and self._delivery.due(sup)
 
     # -- waiting: the thread that waits reads the socket itself ---------------------------
 
@@ -349,9 +349,9 @@ class BlockingSession(SyncSessionBase):
         the session's thread has ended and nothing is left."""
         while True:
             with self._lock:
-                while not (self._delivery.due(sup.queued) or self._ended()):
+                while not (self._delivery.due(sup) or self._ended()):
                     self._rest(None)
-                if not self._delivery.due(sup.queued):
+                if not self._delivery.due(sup):
                     self._cond.notify_all()  # `run` waits for the last callback
                     return
                 event, reconnected = self._delivery.take_callback(sup.next_event_with_time)

@@ -87,7 +87,7 @@ class Wait(Generic[T]):
     `poll` with the wait clock's time, first with `now`: a deadline (``math.inf``: none) means
     wait for a change until then and poll again; None means finished: `result` holds the
     result (or `poll` raised the wait's error). `close` when the caller stops polling (done,
-    failed or cancelled)."""
+    failed or cancelled; a wait that finished has nothing left to undo)."""
 
     __slots__ = ("now", "result")
 
@@ -111,9 +111,10 @@ def drive(wait: Wait[T], wait_for_change: Callable[[float], float]) -> T:
         now = wait.now
         while (deadline := wait.poll(now)) is not None:
             now = wait_for_change(deadline)
-        return wait.result
-    finally:
+    except BaseException:
         wait.close()
+        raise
+    return wait.result
 
 
 def any_event(_: Event) -> bool:
@@ -330,6 +331,11 @@ class Readers:
         return 0.0
 
 
+class _Queued(Protocol):
+    @property
+    def queued(self) -> int: ...
+
+
 class Delivery:
     """What the application gets, and when: ``on_event`` takes every event in order,
     ``on_reconnect`` is due after each `Reconnected` (after ``on_event`` got it), and every
@@ -355,9 +361,10 @@ class Delivery:
         if self.on_reconnect and isinstance(event, Reconnected):
             self.reconnected = True
 
-    def due(self, queued: int) -> bool:
-        """A callback has work: ``on_event`` and ``queued`` events, or ``on_reconnect``."""
-        return self.reconnected or (self.on_event and queued > 0)
+    def due(self, driver: _Queued) -> bool:
+        """A callback has work: ``on_event`` and events queued in ``driver``, or
+        ``on_reconnect``."""
+        return self.reconnected or (self.on_event and driver.queued > 0)
 
     def take_callback(
         self, next_event: Callable[[], tuple[Event, float] | None]
