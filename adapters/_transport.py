@@ -40,7 +40,7 @@ import logging
 import os
 import socket
 import ssl
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -714,15 +714,17 @@ class Credentials:
         return cls.from_key(key_id, pem=pem, path=path, passphrase=passphrase)
 
 
-def send_now(driver: Driver, sock: socket.socket, data: bytes, now: float) -> bytes:
+def send_now(
+    driver: Driver, sock: socket.socket, data: bytes, clock: Callable[[], float]
+) -> bytes:
     """Write ``data`` to a non-blocking socket (the blocking and trio adapters): what it did not
     take is returned (TLS: all or nothing, the same bytes go again). A failed write is a lost
-    connection, told to ``driver`` (nothing is returned then)."""
+    connection, told to ``driver`` at ``clock()`` (nothing is returned then)."""
     try:
         sent = sock.send(data)
     except WOULD_BLOCK:
         return data
     except OSError as exc:
-        driver.connection_lost(now, f"write failed: {exc!r}")
+        driver.connection_lost(clock(), f"write failed: {exc!r}")
         return b""
     return data[sent:]

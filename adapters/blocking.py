@@ -266,7 +266,7 @@ class BlockingSession(SyncSessionBase):
         if waited:
             data = waited + data
         if data:
-            self._unsent = send_now(sup, sock, data, self._clock())
+            self._unsent = send_now(sup, sock, data, self._clock)
             if self._unsent or waited:  # the driver judges a peer that does not read
                 sup.write_buffered(len(self._unsent), self._clock())
                 if not sup.wants_transport:

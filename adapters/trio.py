@@ -239,7 +239,7 @@ class TrioSession(AsyncSessionBase):
             if self._unsent:  # the task is writing: after what it has
                 self._unsent += data
             else:
-                self._unsent = send_now(sup, sock, data, self._clock())
+                self._unsent = send_now(sup, sock, data, self._clock)
             if self._unsent:
                 sup.write_buffered(len(self._unsent), self._clock())
         if sup.must_wake(bool(self._unsent)):

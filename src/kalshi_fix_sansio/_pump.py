@@ -215,7 +215,13 @@ class LoopRules:
         """After an input from elsewhere (a caller's ``send``, ``close``, ``kill``): wake the
         loop's sleeper, because bytes wait for the socket to take them (``pending``), the
         driver needs it sooner (`wake_needed`) or the connection is to close."""
-        return pending or self.wake_needed or not self.wants_transport
+        if pending or not self.wants_transport:
+            return True
+        armed = self._armed  # `wake_needed`, inline: this runs after every send and read
+        if armed == -math.inf:
+            return False
+        deadline = self.next_deadline()
+        return deadline is not None and deadline < armed
 
     @property
     def wake_needed(self) -> bool:
