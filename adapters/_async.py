@@ -1,8 +1,10 @@
 """The awaitable half of the asyncio and trio sessions (over `SessionBase`).
 
 `AsyncSessionBase` adds the reading API both async adapters share (`next_event`, ``events``,
-``async for``, `wait_for`, `send_when_allowed`, `run`, `place`, `cancel`, `kill`) over two
-hooks each loop provides: `AsyncSessionBase._now` and `AsyncSessionBase._wait_changed`.
+``async for``, `wait_for`, `send_when_allowed`, `run`, `place`, `cancel`, `kill`): each awaits
+one of the core's waits (`kalshi_fix_sansio._callers`), run by `AsyncSessionBase._drive`
+over two hooks each loop provides: `AsyncSessionBase._now` and
+`AsyncSessionBase._wait_changed`.
 `AsyncKillAll` is the clients' ``kill_all``.
 """
 
@@ -11,17 +13,21 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from kalshi_fix_sansio import Message
-from kalshi_fix_sansio.driver import Driver, OrderWaiter
+from kalshi_fix_sansio import _callers as waits
+from kalshi_fix_sansio._callers import Wait
+from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport, KillSwitch
+from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
 from kalshi_fix_sansio.tracker import TrackedOrder
 
-from ._base import KILL_TIMEOUT, PLACE_TIMEOUT, SessionBase, Until, kill_targets, matched
+from ._base import KILL_TIMEOUT, PLACE_TIMEOUT, SessionBase, Until, start_kills
 
 __all__ = ["AsyncKillAll", "AsyncSessionBase", "kill_sessions", "maybe_await"]
+
+T = TypeVar("T")
 
 
 async def maybe_await(result: object) -> None:
@@ -30,8 +36,28 @@ async def maybe_await(result: object) -> None:
         await result
 
 
+class _Flag(Protocol):
+    def set(self) -> None: ...
+
+
 class AsyncSessionBase(SessionBase):
     """The asyncio and trio sessions: `SessionBase` plus the awaitable reading API."""
+
+    _changed: _Flag  # events queued or the driver moved: the waiting callers look again
+    _kick: _Flag  # the session's task has something to do
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._kick.set()
+
+    def _fed(self, sup: Driver, data: bytes) -> None:
+        """Feed bytes read (``b""``: EOF) to the driver; wake the waiting callers (and the
+        session's task when a callback is due); write what the core answered."""
+        self._received(sup, data)
+        self._changed.set()  # readers and `place` / `cancel` look again
+        self._flush(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
+        if self._delivery.due(sup):
+            self._kick.set()
 
     def _now(self) -> float:
         """The loop's monotonic clock, which times every wait."""
@@ -41,6 +67,18 @@ class AsyncSessionBase(SessionBase):
         """Wait until something changes or `_now` reaches ``deadline`` (``math.inf``: none)."""
         raise NotImplementedError  # pragma: no cover - each adapter says
 
+    async def _drive(self, wait: Wait[T]) -> T:
+        """Run a wait to its end, waiting for each change with `_wait_changed`."""
+        try:
+            now = wait.now
+            while (deadline := wait.poll(now)) is not None:
+                await self._wait_changed(deadline)
+                now = self._now()
+        except BaseException:
+            wait.close()  # failed or cancelled: the wait's own clean-up runs now
+            raise
+        return wait.result
+
     async def next_event(self, timeout: float | None = None) -> Event | None:
         """The next event, waiting up to ``timeout`` seconds (None: until one comes).
 
@@ -48,7 +86,7 @@ class AsyncSessionBase(SessionBase):
             LogonRefused, ConnectionFailed, TransportError: the session ended (after the
                 events queued before that were returned).
         """
-        return await self._wait(lambda _: True, timeout)
+        return await self._drive(waits.WaitEvent(self, waits.any_event, timeout, self._now()))
 
     async def events(self, timeout: float | None = None) -> AsyncIterator[Event]:
         """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
@@ -71,7 +109,8 @@ class AsyncSessionBase(SessionBase):
         """
         if send is not None:
             await self.send_when_allowed(send)
-        return matched(await self._wait(predicate, timeout), timeout)
+        event = await self._drive(waits.WaitEvent(self, predicate, timeout, self._now()))
+        return waits.matched(event, timeout)
 
     async def send_when_allowed(self, message: Message, *, resubscribe: bool = False) -> int:
         """`send`, first waiting as long as the core says the rate limiter needs to take
@@ -81,18 +120,8 @@ class AsyncSessionBase(SessionBase):
             RateLimitExceeded: ``rate_limit="raise"`` and no tokens now, or it never fits.
             TransportError, LocalProtocolError, EncodeError: as `send`.
         """
-        return await self._send_paced(message, resubscribe=resubscribe)
-
-    async def _send_paced(
-        self, message: Message, *, resubscribe: bool = False
-    ) -> int:
-        while True:
-            seq, delay = self._offer(message, resubscribe=resubscribe)
-            if seq is not None:
-                return seq
-            deadline = self._now() + delay
-            while self._now() < deadline:
-                await self._wait_changed(deadline)
+        wait = waits.PacedSend(self, message, self._now(), resubscribe=resubscribe)
+        return await self._drive(wait)
 
     async def run(self, until: Callable[[], bool] | None = None) -> None:
         """Wait until ``until()`` is true or the session ends (for ``on_event`` users).
@@ -100,7 +129,7 @@ class AsyncSessionBase(SessionBase):
         Raises:
             LogonRefused, ConnectionFailed, TransportError: the session failed.
         """
-        await self._until(lambda: until is not None and until())
+        await self._drive(waits.Until(self, lambda: until is not None and until()))
         self._check_failed()
 
     async def place(
@@ -124,7 +153,8 @@ class AsyncSessionBase(SessionBase):
                 (with ``"wait"``, the default, it waits first: not counted in ``timeout``).
             LogonRefused, ConnectionFailed, TransportError: the session ended first.
         """
-        return await self._settle(self._waiter(order, until), order, timeout)
+        waiter = self._waiter(order, until)
+        return await self._drive(waits.Settle(self, waiter, order, timeout, self._now()))
 
     async def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
         """Send an OrderCancelRequest and wait for its answer: the order's Canceled report.
@@ -138,7 +168,8 @@ class AsyncSessionBase(SessionBase):
             TimeoutError: no answer in time.
             RateLimitExceeded: as `place`.
         """
-        return await self._settle(self._waiter(request), request, timeout)
+        waiter = self._waiter(request)
+        return await self._drive(waits.Settle(self, waiter, request, timeout, self._now()))
 
     async def kill(
         self,
@@ -173,57 +204,21 @@ class AsyncSessionBase(SessionBase):
         Raises:
             LocalProtocolError: the session was never opened.
         """
-        kill = self._start_kill(halt, use_groups, fallback_after, confirm)
-        await self._await_kill(kill, self._now() + (math.inf if timeout is None else timeout))
-        return self._kill_report(kill)
-
-    async def _await_kill(self, kill: KillSwitch, deadline: float) -> None:
-        while kill.finished_at is None and self._now() < deadline and not self._ended():
-            await self._wait_changed(deadline)
-
-    async def _settle(
-        self, waiter: OrderWaiter, message: Message, timeout: float | None
-    ) -> TrackedOrder:
-        """Send ``message``, then wait until the driver settled ``waiter``."""
-        try:
-            await self._send_paced(message)
-            deadline = self._now() + (math.inf if timeout is None else timeout)
-            while not waiter.done:
-                if self._now() >= deadline:
-                    raise waiter.timeout_error(timeout)
-                if self._ended():
-                    raise self._closed_error()
-                await self._wait_changed(deadline)
-        finally:
-            if not waiter.done:
-                self._forget(waiter)
-        return waiter.outcome()
-
-    async def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
-        deadline = self._now() + (math.inf if timeout is None else timeout)
-        while (event := self._take(predicate)) is None:
-            if self._now() >= deadline:
-                return None
-            if self._ended():
-                raise self._closed_error()
-            await self._wait_changed(deadline)
-        return event
-
-    async def _until(self, done: Callable[[], bool]) -> None:
-        """Wait until ``done()`` or the session's task ends."""
-        while not done() and not self._ended():
-            await self._wait_changed(math.inf)
+        return (await kill_sessions(
+            [self], timeout=timeout, halt=halt, use_groups=use_groups,
+            fallback_after=fallback_after, confirm=confirm, check=False,
+        ))[0]
 
     async def _await_logon(self, sup: Driver) -> bool:
-        await self._until(lambda: self._logged_on(sup))
-        return self._logged_on(sup)
+        return await self._drive(waits.Until(self, lambda: self._logged_on(sup)))
 
     async def _deliver(self, sup: Driver) -> None:
         """Run the callbacks: ``on_event`` with every unread event, ``on_reconnect`` when due
         (reading goes on meanwhile: the driver keeps the tracker and the books current)."""
         ran = False
-        while self._callback_due(sup):
-            event, reconnected = self._take_callback(sup)
+        delivery = self._delivery
+        while delivery.due(sup):
+            event, reconnected = delivery.take_callback(sup.next_event_with_time)
             if event is not None and self.on_event is not None:
                 await maybe_await(self.on_event(event))
             if reconnected and self.on_reconnect is not None:
@@ -261,22 +256,17 @@ class AsyncKillAll:
         )
 
 async def kill_sessions(
-    sessions: list[AsyncSessionBase],
-    *,
-    timeout: float | None,
-    halt: bool,
-    use_groups: bool,
-    fallback_after: float,
-    confirm: bool | None = None,
+    sessions: list[AsyncSessionBase], *, timeout: float | None, check: bool = True, **options: Any
 ) -> list[KillReport]:
-    """``kill_all`` of the async clients: start the kill on every open order-entry session at
+    """Start the kill on every session (``check``: the open order-entry ones among them) at
     once, then wait for all of them (one deadline)."""
-    started = [
-        (s, s._start_kill(halt, use_groups, fallback_after, confirm)) for s in kill_targets(sessions)
-    ]
+    started = start_kills(sessions, check, options)
     if not started:
         return []
-    deadline = started[0][0]._now() + (math.inf if timeout is None else timeout)
+    now = started[0][0]._now()
+    deadline = math.inf if timeout is None else now + timeout
     for session, kill in started:
-        await session._await_kill(kill, deadline)
+        await session._drive(waits.AwaitKill(session, kill, deadline, session._now()))
     return [session._kill_report(kill) for session, kill in started]
+
+

@@ -27,13 +27,13 @@ import contextlib
 import logging
 import ssl
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Final, Literal
 
 import attrs
 
 from kalshi_fix_sansio import Message
+from kalshi_fix_sansio._callers import Delivery
 from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, ExecCursor
 from kalshi_fix_sansio.config import SessionConfig
@@ -79,9 +79,6 @@ from ._transport import (
 )
 
 _log = logging.getLogger(TRANSPORT_LOGGER_NAME)
-
-RECEIVED_AT_KEPT = 4096
-"""How many of the last events a session delivered `SessionBase.received_at` remembers."""
 
 _WARNING_EVENTS = (
     GapDetected, RejectReceived, BusinessRejectReceived, DecodeFailure, GarbledData, Timeout,
@@ -214,13 +211,6 @@ def make_queue_policy(max_queued_events: int | None, policy: QueuePolicy | None)
     return attrs.evolve(policy, max_events=max_queued_events)
 
 
-def matched(event: Event | None, timeout: float | None) -> Event:
-    """The event `wait_for` found; None (nothing matched in time) raises `TimeoutError`."""
-    if event is None:
-        raise TimeoutError(f"no matching event within {timeout:g} s")
-    return event
-
-
 class SessionBase:
     """One Kalshi FIX session: the part every adapter shares (see the module docstring).
 
@@ -300,8 +290,7 @@ class SessionBase:
         ``key_id`` and ``event`` (connection events stay on ``kalshi_fix_sansio.transport``,
         with the same fields)."""
         self._metrics = SessionMetrics(config.product, config.session_type, config.sender_comp_id)
-        self._delivered: deque[tuple[Event, float]] = deque(maxlen=RECEIVED_AT_KEPT)
-        self._reconnected = False  # a Reconnected was read: on_reconnect is due
+        self._delivery = Delivery(on_event is not None, on_reconnect is not None)
         self.tracker = tracker if tracker is not None else OrderTracker()
         """Orders, fills and positions of this session (fed with every event as it is read)."""
         self._setup()
@@ -511,12 +500,9 @@ class SessionBase:
         seconds (``clock``, `time.time` by default), as the adapter gave it to the core.
 
         Works for any event this session delivered (`next_event`, ``events``, ``wait_for``,
-        ``on_event``), among the last `RECEIVED_AT_KEPT`; None for another object.
+        ``on_event``), among the last 4096; None for another object.
         """
-        for delivered, at in reversed(self._delivered):
-            if delivered is event:
-                return at
-        return None
+        return self._delivery.received_at(event)
 
     @property
     def max_queued_events(self) -> int:
@@ -549,6 +535,8 @@ class SessionBase:
         if self.options.message_log is not None:
             self.options.message_log.open()
         sup = self.driver = self._new_driver(self._metrics)
+        self._delivery.on_event = self.on_event is not None
+        self._delivery.on_reconnect = self.on_reconnect is not None
         sup.observer = self._observe
         if self._halt_reason is not None:
             sup.halt(self._halt_reason)
@@ -577,8 +565,7 @@ class SessionBase:
         `Reconnected` makes ``on_reconnect`` due."""
         log_event(self._name, event, self._log_fields)
         log_session_event(self.logger, event, self._log_fields)
-        if isinstance(event, Reconnected) and self.on_reconnect is not None:
-            self._reconnected = True
+        self._delivery.observe(event)
 
     def _close_log(self) -> None:
         if self.options.message_log is not None:
@@ -626,23 +613,6 @@ class SessionBase:
             self.options.message_log.sent(data, self._clock())
         return data
 
-    def _callback_due(self, sup: Driver) -> bool:
-        """``on_event`` has an event to take, or ``on_reconnect`` is due."""
-        return self._reconnected or (self.on_event is not None and sup.queued > 0)
-
-    def _take_callback(self, sup: Driver) -> tuple[Event | None, bool]:
-        """The next event for ``on_event`` (None: none, or no ``on_event``), and whether
-        ``on_reconnect`` is due now (after that event: a `Reconnected` one)."""
-        item = sup.next_event_with_time() if self.on_event is not None else None
-        event = None
-        if item is not None:
-            self._delivered.append(item)
-            event = item[0]
-        if event is None or isinstance(event, Reconnected) or self.on_event is None:
-            due, self._reconnected = self._reconnected, False
-            return event, due
-        return event, False
-
     def _take(self, predicate: Callable[[Event], bool]) -> Event | None:
         """The first unread event satisfying ``predicate`` (for the readers)."""
         sup = self.driver
@@ -656,8 +626,15 @@ class SessionBase:
         item = sup.take_with_time(predicate)
         if item is None:
             return None
-        self._delivered.append(item)
+        self._delivery.recent.append(item)
         return item[0]
+
+
+def start_kills(sessions: list[Any], check: bool, options: dict[str, Any]) -> list[Any]:
+    """Start the kill switch (``options``: `SessionBase._start_kill`'s) on each of ``sessions``
+    (``check``: on the open order-entry ones among them): ``(session, kill)`` pairs."""
+    targets = kill_targets(sessions) if check else sessions
+    return [(s, s._start_kill(**options)) for s in targets]
 
 
 def kill_targets(sessions: list[Any]) -> list[Any]:

@@ -38,9 +38,10 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import socket
 import ssl
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 from cryptography import x509
@@ -62,6 +63,9 @@ from kalshi_fix_sansio.supervisor import (
 
 from ._messagelog import MESSAGE_LOGGER_NAME, MessageLog
 
+if TYPE_CHECKING:
+    from kalshi_fix_sansio.driver import Driver
+
 __all__ = [
     "KALSHI_FIX_HOSTS",
     "MAX_BUFFERED_OUTBOUND",
@@ -69,6 +73,7 @@ __all__ = [
     "READ_CHUNK",
     "SESSION_LOGGER_NAME",
     "TRANSPORT_LOGGER_NAME",
+    "WOULD_BLOCK",
     "Backoff",
     "ConnectionFailed",
     "Credentials",
@@ -84,6 +89,7 @@ __all__ = [
     "reconnect_plan",
     "redact_frame",
     "seconds_until_maintenance_ends",
+    "send_now",
     "session_logger",
     "ssl_context_for",
     "tls_weaknesses",
@@ -95,6 +101,9 @@ MAX_BUFFERED_OUTBOUND: Final = 8 * 1024 * 1024
 When the socket cannot accept our bytes and more than this is waiting, the adapter raises
 `TransportError` and closes the connection instead of growing memory.
 """
+
+WOULD_BLOCK: Final = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError)
+"""What a non-blocking socket (plain or TLS) raises when it cannot go on now."""
 
 READ_CHUNK: Final = 65536
 """Bytes an adapter asks the transport for per read (64 KiB)."""
@@ -703,3 +712,19 @@ class Credentials:
             raise LocalProtocolError(f"both {pem_var} and {path_var} are set: set only one of them")
         assert key_id is not None
         return cls.from_key(key_id, pem=pem, path=path, passphrase=passphrase)
+
+
+def send_now(
+    driver: Driver, sock: socket.socket, data: bytes, clock: Callable[[], float]
+) -> bytes:
+    """Write ``data`` to a non-blocking socket (the blocking and trio adapters): what it did not
+    take is returned (TLS: all or nothing, the same bytes go again). A failed write is a lost
+    connection, told to ``driver`` at ``clock()`` (nothing is returned then)."""
+    try:
+        sent = sock.send(data)
+    except WOULD_BLOCK:
+        return data
+    except OSError as exc:
+        driver.connection_lost(clock(), f"write failed: {exc!r}")
+        return b""
+    return data[sent:]

@@ -86,10 +86,12 @@ class _Connection(asyncio.Protocol):
         self.session._made(self)
 
     def data_received(self, data: bytes) -> None:
-        self.session._on_data(self, data)
+        session, sup = self.session, self.session.driver
+        if self is session._conn and sup is not None:  # else a connection already given up
+            session._fed(sup, data)
 
     def eof_received(self) -> bool | None:
-        self.session._on_data(self, b"")
+        self.data_received(b"")
         return None  # the transport closes
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -107,8 +109,8 @@ class AsyncSession(AsyncSessionBase):
     def _setup(self) -> None:
         self._conn: _Connection | None = None
         self._task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()  # events queued or the driver moved (readers wait)
-        self._kick = asyncio.Event()  # the session's task has something to do
+        self._changed: asyncio.Event = asyncio.Event()
+        self._kick: asyncio.Event = asyncio.Event()
         self._ssl: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> AsyncSession:
@@ -166,13 +168,9 @@ class AsyncSession(AsyncSessionBase):
         if self._changed is changed and changed.is_set():
             self._changed = asyncio.Event()
 
-    def _wake(self) -> None:
-        self._changed.set()
-        self._kick.set()
-
     def _flush(self, sup: Driver) -> None:
         self._write(sup)
-        if sup.wake_needed or not sup.wants_transport:
+        if sup.must_wake():
             self._kick.set()
 
     # -- the transport's callbacks: one driver call each -----------------------------------
@@ -185,17 +183,6 @@ class AsyncSession(AsyncSessionBase):
             return
         self._conn = conn
         self._flush(sup)  # the Logon
-
-    def _on_data(self, conn: _Connection, data: bytes) -> None:
-        if conn is not self._conn:
-            return  # a connection already given up
-        sup = self.driver
-        assert sup is not None
-        self._received(sup, data)
-        self._changed.set()  # readers and `place` / `cancel` look again
-        self._flush(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
-        if self._callback_due(sup):
-            self._kick.set()
 
     def _on_lost(self, conn: _Connection, exc: Exception | None) -> None:
         if conn is not self._conn:
@@ -239,11 +226,11 @@ class AsyncSession(AsyncSessionBase):
             with contextlib.suppress(asyncio.TimeoutError):  # not the builtin on 3.10
                 await within(kick.wait(), timeout)
         kick.clear()
-        sup.awake()
-        now = self._clock()
-        if deadline is not None and now >= deadline and self._conn is not None:
-            self._buffered(sup, self._conn)
-            sup.handle_timer(now)
+        if self._conn is None:
+            sup.awake()
+            return
+        self._buffered(sup, self._conn)
+        if sup.woke(self._clock()):
             self._flush(sup)
 
     async def _connect(self, sup: Driver) -> None:

@@ -26,40 +26,24 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Final
+from typing import TypeVar
 
-from kalshi_fix_sansio import Message
+from kalshi_fix_sansio._callers import Readers, Wait, drive
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     Driver,
     EventQueueOverflow,
     FallingBehind,
     MarketDataFolded,
-    OrderWaiter,
     QueuePolicy,
 )
-from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.killswitch import (
-    DEFAULT_FALLBACK_AFTER,
-    KillReport,
-    KillSwitch,
-    TradingHalted,
-)
+from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
-from kalshi_fix_sansio.tracker import TrackedOrder
 
-from ._base import (
-    IDLE_HANDOFF,
-    KILL_TIMEOUT,
-    PLACE_TIMEOUT,
-    SessionBase,
-    Until,
-    kill_targets,
-    matched,
-)
+from ._base import IDLE_HANDOFF
 from ._client import MAX_QUEUED_EVENTS, ClientBase
-from ._transport import READ_CHUNK, loopback_addresses
+from ._sync import SyncKillAll, SyncSessionBase
+from ._transport import READ_CHUNK, WOULD_BLOCK, Endpoint, loopback_addresses, send_now
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -82,10 +66,10 @@ __all__ = [
     "TradingHalted",
 ]
 
-_WOULD_BLOCK: Final = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError)
+T = TypeVar("T")
 
 
-class BlockingSession(SessionBase):
+class BlockingSession(SyncSessionBase):
     """One Kalshi FIX session over a blocking socket (``with``: log on, then log out).
 
     Takes the arguments of `SessionBase`: ``config``, ``options``, ``on_event`` and
@@ -94,10 +78,6 @@ class BlockingSession(SessionBase):
     """
 
     _OPEN_HINT = "use the session as a context manager first"
-
-    idle_handoff: float = IDLE_HANDOFF
-    """Seconds after a waiting thread last read the socket before the session's thread reads it
-    (see `IDLE_HANDOFF`); settable per session."""
 
     def _setup(self) -> None:
         self._mu = threading.RLock()  # the one lock (reentrant: `run`'s `until` may call `send`)
@@ -111,10 +91,18 @@ class BlockingSession(SessionBase):
         self._ssl: ssl.SSLContext | None = None
         self._sock: socket.socket | None = None
         self._unsent = b""  # bytes the socket did not take yet (written first, in order)
-        self._pump: threading.Thread | None = None  # the thread reading the socket now
-        self._waiting = 0  # threads in `_block`
+        self._readers = Readers(IDLE_HANDOFF)  # who reads the socket: the core's rule
         self._sleeping = 0  # threads in `_cond.wait` (no notify without one)
-        self._active = -math.inf  # when a waiting thread last read the socket (monotonic)
+
+    @property
+    def idle_handoff(self) -> float:
+        """Seconds after a waiting thread last read the socket before the session's thread
+        reads it (see `IDLE_HANDOFF`); settable per session."""
+        return self._readers.handoff
+
+    @idle_handoff.setter
+    def idle_handoff(self, seconds: float) -> None:
+        self._readers.handoff = seconds
 
     def __enter__(self) -> BlockingSession:
         self.open()
@@ -135,7 +123,8 @@ class BlockingSession(SessionBase):
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._running, self._active = True, -math.inf
+        self._running = True
+        self._readers.reset()
         name = f"kalshi-fix {self._name}"
         self._thread = threading.Thread(target=self._run, args=(sup,), name=name, daemon=True)
         self._thread.start()
@@ -144,9 +133,7 @@ class BlockingSession(SessionBase):
                 target=self._dispatch, args=(sup,), name=f"{name} callbacks", daemon=True
             )
             self._dispatcher.start()
-        with self._lock:
-            self._block(lambda: self._logged_on(sup), None)
-        if not self._logged_on(sup):
+        if not self._await_logon(sup):
             self.close()
             raise self._closed_error()
 
@@ -156,7 +143,7 @@ class BlockingSession(SessionBase):
         if sup is not None and thread is not None:
             with self._lock:
                 sup.close(self._clock())
-                self._active = -math.inf  # nobody waits: the session's thread reads the answer
+                self._readers.active = -math.inf  # nobody waits: the session's thread reads
                 self._flush(sup)
                 self._idle.notify()
             self._wake()
@@ -173,146 +160,6 @@ class BlockingSession(SessionBase):
                 self._dispatcher = None
         self._close_log()
 
-    def next_event(self, timeout: float | None = None) -> Event | None:
-        """The next event, waiting up to ``timeout`` seconds (None: until one comes).
-
-        Raises:
-            LogonRefused, ConnectionFailed, TransportError: the session ended (after the
-                events queued before that were returned).
-        """
-        return self._wait(lambda _: True, timeout)
-
-    def events(self, timeout: float | None = None) -> Iterator[Event]:
-        """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
-        while (event := self.next_event(timeout)) is not None:
-            yield event
-
-    def wait_for(
-        self, predicate: Callable[[Event], bool], timeout: float | None, send: Message | None = None
-    ) -> Event:
-        """Optionally send a message, then wait for an event satisfying ``predicate``.
-
-        Events skipped meanwhile stay queued, in order.
-
-        Raises:
-            TimeoutError: none came within ``timeout`` seconds (None: wait forever).
-            LogonRefused, ConnectionFailed, TransportError: the session ended first.
-        """
-        if send is not None:
-            self.send(send)
-        return matched(self._wait(predicate, timeout), timeout)
-
-    def run(self, until: Callable[[], bool] | None = None) -> None:
-        """Wait until ``until()`` is true or the session ends (for ``on_event`` users).
-
-        Raises:
-            LogonRefused, ConnectionFailed, TransportError: the session failed.
-        """
-
-        def done() -> bool:
-            return until is not None and until()
-
-        with self._lock:
-            if not self._block(done, None):
-                while self._dispatching() and not done():  # the last callbacks
-                    self._rest(None)
-        self._check_failed()
-
-    def send(self, message: Message, *, resubscribe: bool = False) -> int:
-        """Send an application message now, as `SessionBase.send
-        <kalshi_fix_sansio.adapters._base.SessionBase.send>`; with a rate limiter and
-        ``rate_limit="wait"`` (the default) it first waits as long as the core says its tokens
-        need (reading the socket meanwhile; in ``on_event``, that holds up the callbacks).
-
-        Raises:
-            RateLimitExceeded: ``rate_limit="raise"`` and no tokens now, or it never fits.
-            TransportError, LocalProtocolError, EncodeError: as `SessionBase.send`.
-        """
-        return self._send_paced(message, resubscribe=resubscribe)
-
-    def place(
-        self, order: Message, *, timeout: float | None = PLACE_TIMEOUT, until: Until = "ack"
-    ) -> TrackedOrder:
-        """Send a NewOrderSingle (or OrderCancelReplaceRequest) and wait for Kalshi's answer.
-
-        As `AsyncSessionBase.place <kalshi_fix_sansio.adapters._async.AsyncSessionBase.place>`
-        (``until="ack"`` or ``"filled"``; a rate-limit wait first), blocking.
-
-        Raises:
-            OrderRejected: Kalshi rejected it (150=8, 35=9 or 35=j), with its reason.
-            TimeoutError: no answer in time (the order stays tracked).
-            RateLimitExceeded: ``rate_limit="raise"`` and no tokens now.
-        """
-        return self._settle(self._waiter(order, until), order, timeout)
-
-    def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
-        """Send an OrderCancelRequest and wait for its Canceled report (or `OrderRejected`)."""
-        return self._settle(self._waiter(request), request, timeout)
-
-    def kill(
-        self,
-        *,
-        timeout: float | None = KILL_TIMEOUT,
-        halt: bool = True,
-        use_groups: bool = True,
-        fallback_after: float = DEFAULT_FALLBACK_AFTER,
-        confirm: bool | None = None,
-    ) -> KillReport:
-        """Take every open order of this session off the book and wait until none is open.
-
-        As `AsyncSessionBase.kill <kalshi_fix_sansio.adapters._async.AsyncSessionBase.kill>`
-        (one 35=q on KalshiNR; order-group triggers and single 35=F on KalshiRT; with the
-        connection down it waits for the reconnect; ``confirm``: a drop-copy replay confirms
-        nothing is open, by default where the session catches up), blocking.
-
-        Returns:
-            The `KillReport`: done, or what is still open and why.
-        """
-        kill = self._start_kill(halt, use_groups, fallback_after, confirm)
-        self._await_kill(kill, None if timeout is None else time.monotonic() + timeout)
-        return self._kill_report(kill)
-
-    def _await_kill(self, kill: KillSwitch, deadline: float | None) -> None:
-        with self._lock:
-            self._block(lambda: kill.finished_at is not None, deadline)
-
-    def _send_paced(self, message: Message, *, resubscribe: bool = False) -> int:
-        while True:
-            seq, delay = self._offer(message, resubscribe=resubscribe)
-            if seq is not None:
-                return seq
-            with self._lock:  # the rate limiter's wait: reading meanwhile
-                self._block(lambda: False, time.monotonic() + delay)
-
-    def _settle(self, waiter: OrderWaiter, message: Message, timeout: float | None) -> TrackedOrder:
-        """Send ``message``, then wait until the driver settled ``waiter``."""
-        try:
-            self._send_paced(message)
-            with self._lock:
-                deadline = None if timeout is None else time.monotonic() + timeout
-                ok = self._block(lambda: waiter.done, deadline)
-                if ok is None:
-                    raise self._closed_error()
-                if not ok:
-                    raise waiter.timeout_error(timeout)
-        finally:
-            if not waiter.done:
-                self._forget(waiter)
-        return waiter.outcome()
-
-    def _wait(self, predicate: Callable[[Event], bool], timeout: float | None) -> Event | None:
-        event: Event | None = None
-
-        def taken() -> bool:
-            nonlocal event
-            event = self._take(predicate)
-            return event is not None
-
-        with self._lock:
-            if self._block(taken, None if timeout is None else time.monotonic() + timeout) is None:
-                raise self._closed_error()
-        return event
-
     def _is_open(self) -> bool:
         return self._thread is not None
 
@@ -322,40 +169,35 @@ class BlockingSession(SessionBase):
     def _dispatching(self) -> bool:
         """The callback thread still has (or may get) callbacks to run (call holding the lock)."""
         sup = self.driver
-        return self._dispatcher is not None and sup is not None and self._callback_due(sup)
+        return self._dispatcher is not None and sup is not None and self._delivery.due(sup)
 
     # -- waiting: the thread that waits reads the socket itself ---------------------------
 
-    def _block(self, done: Callable[[], bool], deadline: float | None) -> bool | None:
-        """Wait (holding the lock) until ``done()``: True; False when ``time.monotonic()``
-        reached ``deadline`` first, None when the session ended first. While nobody else reads
-        the socket, this thread reads it (and writes, and fires the core's timers) itself."""
-        me = threading.current_thread()
-        self._waiting += 1
-        try:
-            while not done():
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    return False
-                if not self._running:
-                    return None
-                sock = self._sock
-                if sock is not None and self._pump is None:
-                    self._pump = me
-                    try:
-                        self._step(sock, deadline)
-                    finally:
-                        self._pump = None
-                        self._active = time.monotonic()
-                else:
-                    if self._pump is self._thread:
-                        self._wake()  # the session's thread hands the socket over
-                    self._rest(None if deadline is None else deadline - now)
-            return True
-        finally:
-            self._waiting -= 1
-            if self._waiting and self._sleeping:
-                self._cond.notify_all()  # another waiting thread reads the socket now
+    def _drive(self, wait: Wait[T]) -> T:
+        """Run a wait of the core holding the lock; for each change it waits for, this thread
+        reads the socket when the core's `Readers` rule lets it, else rests until woken."""
+        with self._lock:
+            self._readers.enter()
+            try:
+                return drive(wait, self._wait_once)
+            finally:
+                if self._readers.leave() and self._sleeping:
+                    self._cond.notify_all()  # another waiting thread reads the socket now
+
+    def _wait_once(self, deadline: float) -> float:
+        sock = self._sock
+        if sock is not None:
+            claim = self._readers.claim(threading.current_thread())
+            if claim == "read":
+                try:
+                    self._step(sock, deadline)
+                finally:
+                    self._readers.release(time.monotonic())
+                return time.monotonic()
+            if claim == "preempt":
+                self._wake()  # the session's thread hands the socket over
+        self._rest(None if deadline == math.inf else deadline - time.monotonic())
+        return time.monotonic()
 
     def _rest(self, timeout: float | None) -> None:
         self._sleeping += 1
@@ -364,42 +206,42 @@ class BlockingSession(SessionBase):
         finally:
             self._sleeping -= 1
 
-    def _step(self, sock: socket.socket, deadline: float | None) -> None:
+    def _step(self, sock: socket.socket, deadline: float) -> None:
         """Read once (waiting up to the core's next deadline or ``deadline``), fire the core's
         timers when due, write what the core answered. Holds the lock, except while waiting."""
         sup = self.driver
         assert sup is not None
-        readable = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
-        due = sup.next_deadline() if readable else sup.sleeping()  # sleeping: until `awake`
-        if not readable:
-            wait = None if due is None else max(due - self._clock(), 0.0)
-            if deadline is not None:
-                left = max(deadline - time.monotonic(), 0.0)
-                wait = left if wait is None else min(wait, left)
+        due = sup.sleeping()  # until `woke`
+        if isinstance(sock, ssl.SSLSocket) and sock.pending() > 0:
+            readable = True  # TLS holds decrypted bytes
+        else:
+            wait = math.inf if due is None else max(due - self._clock(), 0.0)
+            wait = min(wait, max(deadline - time.monotonic(), 0.0))
             writes = [sock] if self._unsent else []
             self._mu.release()
             try:
-                ready, _, _ = select.select([sock, self._wake_r], writes, [], wait)
+                ready, _, _ = select.select(
+                    [sock, self._wake_r], writes, [], None if wait == math.inf else wait
+                )
             finally:
                 self._mu.acquire()
-                sup.awake()
             if self._wake_r in ready:
                 with contextlib.suppress(OSError):
                     self._wake_r.recv(4096)
             readable = sock in ready
         if sock is not self._sock:
+            sup.awake()
             return
         if readable:
             try:
                 data = sock.recv(READ_CHUNK)
-            except _WOULD_BLOCK:
+            except WOULD_BLOCK:
                 pass
             except OSError as exc:
                 sup.connection_lost(self._clock(), f"read failed: {exc!r}")
             else:
                 self._received(sup, data)
-        if due is not None and (now := self._clock()) >= due:
-            sup.handle_timer(now)
+        sup.woke(self._clock())
         self._write(sup, sock)
         if self._sleeping:
             self._cond.notify_all()  # readers, `place` / `cancel` and the callback thread
@@ -412,9 +254,9 @@ class BlockingSession(SessionBase):
             sup.data_to_send()  # no connection: nothing to write them to
             return
         self._write(sup, sock)
-        pump = self._pump
-        if pump is not None and pump is not threading.current_thread():
-            if self._unsent or sup.wake_needed or not sup.wants_transport:
+        reader = self._readers.reader
+        if reader is not None and reader is not threading.current_thread():
+            if sup.must_wake(bool(self._unsent)):
                 self._wake()  # it must wait for writability, sooner, or close
 
     def _write(self, sup: Driver, sock: socket.socket) -> None:
@@ -424,20 +266,13 @@ class BlockingSession(SessionBase):
         if waited:
             data = waited + data
         if data:
-            try:
-                sent = sock.send(data)
-            except _WOULD_BLOCK:
-                sent = 0  # TLS: all or nothing; the same bytes (and more) are written later
-            except OSError as exc:
-                sent = len(data)
-                sup.connection_lost(self._clock(), f"write failed: {exc!r}")
-            self._unsent = data[sent:]
+            self._unsent = send_now(sup, sock, data, self._clock)
             if self._unsent or waited:  # the driver judges a peer that does not read
                 sup.write_buffered(len(self._unsent), self._clock())
                 if not sup.wants_transport:
                     self._unsent = b""
         if not sup.wants_transport and (not self._unsent or sock is not self._sock):
-            if self._pump is None or self._pump is threading.current_thread():
+            if self._readers.reader in (None, threading.current_thread()):
                 self._sock, self._unsent = None, b""
                 sock.close()
                 self._idle.notify()  # the session's thread reconnects (or ends)
@@ -466,20 +301,16 @@ class BlockingSession(SessionBase):
                             self._connect(sup)
                         continue
                     due = sup.next_deadline()
-                    if self._pump is not None or self._waiting:
-                        self._idle.wait(self.idle_handoff)  # a waiting thread reads
+                    timer_in = None if due is None else due - self._clock()
+                    rest = self._readers.background(time.monotonic(), me, timer_in)
+                    if rest:  # a waiting thread reads (or read lately)
+                        self._idle.wait(rest)
                         continue
-                    quiet = self._active + self.idle_handoff - time.monotonic()
-                    if quiet > 0 and (due is None or due > self._clock()):
-                        self._idle.wait(quiet if due is None else min(quiet, due - self._clock()))
-                        continue
-                    self._pump = me
                     try:
-                        self._step(sock, None)
+                        self._step(sock, math.inf)
                     finally:
-                        self._pump = None
-                    if self._waiting and self._sleeping:
-                        self._cond.notify_all()  # hand the socket to the thread that waits
+                        if self._readers.release(time.monotonic()) and self._sleeping:
+                            self._cond.notify_all()  # hand the socket to the thread that waits
             except Exception as exc:  # a local error (e.g. a refused address): raised to callers
                 self._crash = exc
             finally:
@@ -491,26 +322,11 @@ class BlockingSession(SessionBase):
 
     def _connect(self, sup: Driver) -> None:
         """Open a connection (holding the lock, released while connecting)."""
-        ep, timeout, context = self.options.endpoint, self.options.connect_timeout, self._ssl
         sock: socket.socket | None = None
         error: OSError | None = None
         self._mu.release()
         try:
-            if context is None:
-                rows = socket.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
-                address = loopback_addresses(ep, rows)[0]
-            else:
-                address = ep.host
-            raw = socket.create_connection((address, ep.port), timeout=timeout)
-            try:
-                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                if context is not None:
-                    raw = context.wrap_socket(raw, server_hostname=ep.server_hostname)
-                raw.settimeout(0.0)  # non-blocking from now on: `_step` waits in select
-            except BaseException:
-                raw.close()
-                raise
-            sock = raw
+            sock = _open(self.options.endpoint, self._ssl, self.options.connect_timeout)
         except OSError as exc:
             error = exc
         finally:
@@ -533,12 +349,12 @@ class BlockingSession(SessionBase):
         the session's thread has ended and nothing is left."""
         while True:
             with self._lock:
-                while not (self._callback_due(sup) or self._ended()):
+                while not (self._delivery.due(sup) or self._ended()):
                     self._rest(None)
-                if not self._callback_due(sup):
+                if not self._delivery.due(sup):
                     self._cond.notify_all()  # `run` waits for the last callback
                     return
-                event, reconnected = self._take_callback(sup)
+                event, reconnected = self._delivery.take_callback(sup.next_event_with_time)
             try:
                 if event is not None and self.on_event is not None:
                     self.on_event(event)
@@ -548,39 +364,35 @@ class BlockingSession(SessionBase):
                 with self._lock:
                     if self._sleeping:
                         self._cond.notify_all()
-                    if self._pump is not None and self._pump is not self._thread:
+                    if self._readers.reader not in (None, self._thread):
                         self._wake()  # a thread in `run` reads the socket: it looks again
 
 
-class FixClient(ClientBase[BlockingSession]):
+def _open(ep: Endpoint, context: ssl.SSLContext | None, timeout: float) -> socket.socket:
+    """A connected socket (TLS with ``context``; plain TCP only to checked loopback addresses),
+    non-blocking from then on (`BlockingSession._step` waits in select)."""
+    if context is None:
+        rows = socket.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
+        address = loopback_addresses(ep, rows)[0]
+    else:
+        address = ep.host
+    raw = socket.create_connection((address, ep.port), timeout=timeout)
+    try:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if context is not None:
+            raw = context.wrap_socket(raw, server_hostname=ep.server_hostname)
+        raw.settimeout(0.0)
+    except BaseException:
+        raw.close()
+        raise
+    return raw
+
+
+class FixClient(ClientBase[BlockingSession], SyncKillAll):
     """Kalshi FIX client for prediction (event contracts), blocking sockets."""
 
     PRODUCT = "prediction"
     _SESSION = BlockingSession
-
-    def kill_all(
-        self,
-        *,
-        timeout: float | None = KILL_TIMEOUT,
-        halt: bool = True,
-        use_groups: bool = True,
-        fallback_after: float = DEFAULT_FALLBACK_AFTER,
-        confirm: bool | None = None,
-    ) -> list[KillReport]:
-        """`BlockingSession.kill` on every open order-entry session this client made, at once
-        (one deadline for all).
-
-        Returns:
-            One `KillReport` per session killed (none open: an empty list).
-        """
-        started = [
-            (s, s._start_kill(halt, use_groups, fallback_after, confirm))
-            for s in kill_targets(self._made_sessions())
-        ]
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for session, kill in started:
-            session._await_kill(kill, deadline)
-        return [session._kill_report(kill) for session, kill in started]
 
 
 class MarginFixClient(FixClient):

@@ -40,6 +40,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "the trio adapter needs trio: pip install 'kalshi-fix-sansio[trio]'"
     ) from exc
 
+from kalshi_fix_sansio._callers import Readers
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     Driver,
@@ -55,7 +56,7 @@ from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 from ._async import AsyncKillAll, AsyncSessionBase
 from ._base import IDLE_HANDOFF
 from ._client import MAX_QUEUED_EVENTS, ClientBase
-from ._transport import READ_CHUNK, loopback_addresses
+from ._transport import READ_CHUNK, Endpoint, loopback_addresses, send_now
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
@@ -80,7 +81,6 @@ __all__ = [
 EventCallback = Callable[[Event], Awaitable[None] | None]
 ReconnectHook = Callable[["TrioSession"], Awaitable[None] | None]
 _STREAM_ERRORS: Final = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
-_WOULD_BLOCK: Final = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError)
 _RETRY: Final = 0.001
 """Seconds before retrying a TLS call that wants the direction another task waits on (a TLS 1.2
 renegotiation, a TLS 1.3 key update answer): trio lets one task wait per direction."""
@@ -102,6 +102,29 @@ async def _handshake(tls: ssl.SSLSocket) -> None:
             await trio.lowlevel.wait_writable(tls)
 
 
+async def _open(ep: Endpoint, context: ssl.SSLContext | None) -> socket.socket:
+    """A connected non-blocking socket (TLS with ``context``; plain TCP only to checked
+    loopback addresses)."""
+    if context is None:
+        rows = await trio.socket.getaddrinfo(ep.host, ep.port, type=trio.socket.SOCK_STREAM)
+        tcp = await trio.open_tcp_stream(loopback_addresses(ep, rows)[0], ep.port)
+    else:
+        tcp = await trio.open_tcp_stream(ep.host, ep.port)
+    # the connected socket (TCP_NODELAY), driven here from now on; non-blocking for Python too,
+    # so that TLS raises SSLWantRead/WriteError instead of spinning
+    sock = socket.socket(fileno=tcp.socket.detach())
+    sock.setblocking(False)
+    if context is None:
+        return sock
+    try:
+        tls = context.wrap_socket(sock, server_hostname=ep.server_hostname, do_handshake_on_connect=False)
+        await _handshake(tls)
+    except BaseException:
+        _close(sock)
+        raise
+    return tls
+
+
 class TrioSession(AsyncSessionBase):
     """One Kalshi FIX session over a trio-driven socket (``async with``: log on, then log out).
 
@@ -111,8 +134,8 @@ class TrioSession(AsyncSessionBase):
     """
 
     def _setup(self) -> None:
-        self._changed = trio.Event()  # events queued or the driver moved (readers wait)
-        self._kick = trio.Event()  # the session's task has something to do
+        self._changed: trio.Event = trio.Event()
+        self._kick: trio.Event = trio.Event()
         self._scope: trio.CancelScope | None = None
         self._done = trio.Event()
         self._stack: contextlib.AsyncExitStack | None = None
@@ -121,12 +144,10 @@ class TrioSession(AsyncSessionBase):
         # and the task writes it, in order, before anything else
         self._sock: socket.socket | None = None
         self._unsent = b""
-        # who reads it: a task that waits (`_wait_changed`), else the reader task, once nobody
-        # has read for IDLE_HANDOFF; one at a time (trio lets one task wait per direction)
-        self._reading = False
+        # who reads it: the core's rule (a task that waits, else the reader task once nobody
+        # has read for IDLE_HANDOFF); one at a time (trio lets one task wait per direction)
+        self._readers = Readers(IDLE_HANDOFF)  # `waiting`: tasks resting in `_wait_changed`
         self._reader_scope: trio.CancelScope | None = None  # the reader task's read
-        self._waiting = 0  # tasks in `_wait_changed`
-        self._active = -math.inf  # (trio time) when a waiting task last read
 
     async def __aenter__(self) -> TrioSession:
         stack = contextlib.AsyncExitStack()
@@ -186,33 +207,28 @@ class TrioSession(AsyncSessionBase):
     async def _wait_changed(self, deadline: float) -> None:
         """Wait until something changes or ``deadline``: reading the socket when nobody else
         does (the report reaches the waiting task without a task switch)."""
-        sup, sock = self.driver, self._sock
-        if sock is not None and sup is not None and not self._reading and sup.wants_transport:
-            self._reading = True
-            try:
-                with trio.move_on_at(deadline):
-                    await self._read_once(sup, sock)
-            finally:
-                self._reading = False
-                self._active = trio.current_time()
-                if self._waiting:
-                    self._changed.set()  # another waiting task takes the socket
-            return
-        if self._reader_scope is not None:
-            self._reader_scope.cancel()  # the reader task hands the socket over
+        sup, sock, readers = self.driver, self._sock, self._readers
+        if sock is not None and sup is not None and sup.wants_transport:
+            claim = readers.claim(self)  # one token: no task needs to know which waiter reads
+            if claim == "read":
+                try:
+                    with trio.move_on_at(deadline):
+                        await self._read_once(sup, sock)
+                finally:
+                    if readers.release(trio.current_time()):
+                        self._changed.set()  # another waiting task takes the socket
+                return
+            if claim == "preempt" and self._reader_scope is not None:
+                self._reader_scope.cancel()  # the reader task hands the socket over
         changed = self._changed
-        self._waiting += 1
+        readers.enter()
         try:
             with trio.move_on_at(deadline):
                 await changed.wait()
         finally:
-            self._waiting -= 1
+            readers.leave()
         if self._changed is changed and changed.is_set():
             self._changed = trio.Event()
-
-    def _wake(self) -> None:
-        self._changed.set()
-        self._kick.set()
 
     def _flush(self, sup: Driver) -> None:
         """Write what the core queued if the socket takes it now; else leave it to the task
@@ -223,27 +239,10 @@ class TrioSession(AsyncSessionBase):
             if self._unsent:  # the task is writing: after what it has
                 self._unsent += data
             else:
-                try:
-                    sent = sock.send(data)
-                except _WOULD_BLOCK:
-                    sent = 0  # TLS: all or nothing; the task retries the same bytes
-                except OSError as exc:
-                    sent = len(data)
-                    sup.connection_lost(self._clock(), f"write failed: {exc!r}")
-                self._unsent = data[sent:]
+                self._unsent = send_now(sup, sock, data, self._clock)
             if self._unsent:
                 sup.write_buffered(len(self._unsent), self._clock())
-                self._kick.set()
-        if sup.wake_needed or not sup.wants_transport:
-            self._kick.set()
-
-    def _on_data(self, sup: Driver, data: bytes) -> None:
-        """Feed bytes read (``b""``: EOF) to the driver; wake the readers (and the task when a
-        callback is due)."""
-        self._received(sup, data)
-        self._changed.set()  # readers and `place` / `cancel` look again
-        self._flush(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
-        if self._callback_due(sup):
+        if sup.must_wake(bool(self._unsent)):
             self._kick.set()
 
     # -- the session's task ---------------------------------------------------------------
@@ -268,31 +267,9 @@ class TrioSession(AsyncSessionBase):
             self._wake()
 
     async def _connect(self, sup: Driver, context: ssl.SSLContext | None) -> socket.socket | None:
-        ep = self.options.endpoint
         try:
             with trio.fail_after(self.options.connect_timeout):
-                if context is None:
-                    rows = await trio.socket.getaddrinfo(
-                        ep.host, ep.port, type=trio.socket.SOCK_STREAM
-                    )
-                    tcp = await trio.open_tcp_stream(loopback_addresses(ep, rows)[0], ep.port)
-                else:
-                    tcp = await trio.open_tcp_stream(ep.host, ep.port)
-                # the connected socket (TCP_NODELAY), driven here from now on; non-blocking for
-                # Python too, so that TLS raises SSLWantRead/WriteError instead of spinning
-                sock = socket.socket(fileno=tcp.socket.detach())
-                sock.setblocking(False)
-                if context is None:
-                    return sock
-                try:
-                    tls = context.wrap_socket(
-                        sock, server_hostname=ep.server_hostname, do_handshake_on_connect=False
-                    )
-                    await _handshake(tls)
-                except BaseException:
-                    _close(sock)
-                    raise
-                return tls
+                return await _open(self.options.endpoint, context)
         except (*_STREAM_ERRORS, trio.TooSlowError) as exc:
             sup.connection_failed(self._clock(), exc)
             return None
@@ -300,6 +277,7 @@ class TrioSession(AsyncSessionBase):
     async def _serve(self, sup: Driver, sock: socket.socket) -> None:
         sup.connection_made(self._clock())
         self._sock, self._unsent = sock, b""
+        self._readers.reset()
         self._changed.set()  # a waiting task reads it
         try:
             async with trio.open_nursery() as nursery:
@@ -328,25 +306,23 @@ class TrioSession(AsyncSessionBase):
             with trio.move_on_at(wake):
                 await self._kick.wait()
         self._kick = trio.Event()
-        sup.awake()
-        if deadline is not None and (now := self._clock()) >= deadline:
-            sup.handle_timer(now)
+        sup.woke(self._clock())
 
     async def _read(self, sup: Driver, sock: socket.socket) -> None:
         """The reader task: reads while no task waits (from IDLE_HANDOFF after the last one
         read), so the tracker stays current and heartbeats flow while the application is busy."""
+        readers, me = self._readers, trio.lowlevel.current_task()
         while sup.wants_transport:
-            idle = self._active + IDLE_HANDOFF - trio.current_time()
-            if self._reading or self._waiting or idle > 0:
-                await trio.sleep(max(idle, IDLE_HANDOFF))
+            rest = readers.background(trio.current_time(), me)
+            if rest:
+                await trio.sleep(rest)
                 continue
-            self._reading = True
             try:
                 with trio.CancelScope() as self._reader_scope:
                     await self._read_once(sup, sock)
             finally:
                 self._reader_scope = None
-                self._reading = False
+                readers.release(trio.current_time())
                 self._changed.set()  # a task waiting for the socket takes it
 
     async def _read_once(self, sup: Driver, sock: socket.socket) -> None:
@@ -366,7 +342,7 @@ class TrioSession(AsyncSessionBase):
                     sup.connection_lost(self._clock(), f"read failed: {exc!r}")
                     self._wake()
                 return
-            self._on_data(sup, data)
+            self._fed(sup, data)
             return
 
     async def _write(self, sup: Driver, sock: socket.socket) -> None:

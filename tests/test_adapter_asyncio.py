@@ -170,8 +170,7 @@ def test_test_request_from_kalshi_is_answered(
     def send_test_request() -> None:  # runs in the gateway's loop: the acceptor asks us
         gateway = gw.gateway
         conn = gateway._conns[gateway._by_key["key-1"]]
-        ping = conn.session.dialect.TestRequest(test_req_id="GW-PING-1")
-        conn.session._send_admin(ping, time.time())
+        assert conn.session.send_test_request(time.time(), "GW-PING-1") == "GW-PING-1"
         conn.flush(time.time())  # written now, by its connection
 
     async def main() -> None:

@@ -144,7 +144,9 @@ def logouts(h: GatewayHarness) -> int:
 def test_module_imports_the_real_trio_and_shares_reconnected() -> None:
     assert trio_adapter.trio is trio
     assert Path(trio.__file__).parent.name == "trio"
-    assert "adapters" not in Path(trio.__file__).parts
+    # not the adapter module itself (``kalshi_fix_sansio/adapters/trio.py``)
+    assert Path(trio.__file__).resolve() != Path(trio_adapter.__file__).resolve()
+    assert Path(trio_adapter.__file__).parent not in Path(trio.__file__).resolve().parents
     assert Reconnected is blocking.Reconnected
     with pytest.raises(LocalProtocolError, match="max_queued_events"):
         FixClient(Credentials("k", new_ed25519_keys()[0])).session("KalshiNR", max_queued_events=0)

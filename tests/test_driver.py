@@ -7,13 +7,14 @@ answers routed to the connection they name, ``Exchange.disconnect`` when it drop
 API key trades on the exchange directly while the driver's connection is down; on KalshiNR
 what the exchange addressed to the dead connection is lost, as at Kalshi, and only a drop-copy
 replay (35=U1 -> 35=8 ... -> 35=U2 / 35=U3) brings it back.
+
+The ExecIDs and the cursor are in `test_driver_cursor`; the event queue's policy and a failing
+tracker, over this module's harness, in `test_driver_queue`; the loop's rules in
+`test_driver_loop`; the adapters' waits in `test_driver_waits`.
 """
 
 from __future__ import annotations
 
-import math
-import os
-import stat
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -30,16 +31,10 @@ from kalshi_fix_sansio.catchup import (
     CatchUpStarted,
     ExecCursor,
     catches_up,
-    parse_exec_id,
 )
 from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
 from kalshi_fix_sansio.driver import (
     Driver,
-    EventQueueOverflow,
-    FallingBehind,
-    MarketDataFolded,
-    QueuePolicy,
-    TrackingFailed,
 )
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import (
@@ -62,7 +57,7 @@ from kalshi_fix_sansio.supervisor import (
     SupervisorState,
 )
 from kalshi_fix_sansio.testing import new_ed25519_keys
-from kalshi_fix_sansio.tracker import OrderStatus, OrderTracker, TrackedOrder
+from kalshi_fix_sansio.tracker import OrderStatus, TrackedOrder
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC, a Thursday at 19:00 ET: outside maintenance
 SIGNER, PUBLIC = new_ed25519_keys()
@@ -304,132 +299,6 @@ def rested(product: str = "prediction", **options: Any) -> tuple[Harness, str]:
     h.place("o-1", "buy", 10)
     (ack,) = exec_ids(h.read())
     return h, ack
-
-
-# -- 1. ExecIDs and the cursor ---------------------------------------------------------------------
-
-
-def test_parse_exec_id_reads_both_formats() -> None:
-    assert parse_exec_id("12;3") == (12, 3, 0)
-    assert parse_exec_id("12;3;0") == (12, 3, 0)
-    assert parse_exec_id("7;1;2") == (7, 1, 2)
-    assert parse_exec_id("0012;03") == (12, 3, 0)
-    big = "9" * 20
-    assert parse_exec_id(f"{big};{big};{big}") == (int(big), int(big), int(big))
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "-1;-1",  # pending reports: never a cursor
-        "",
-        ";",
-        "1",
-        "1;",
-        ";1",
-        "1;;2",
-        "1;2;3;4",
-        "a;b",
-        "1;2x",
-        " 1;2",
-        "+1;2",
-        "1_0;2",
-        "١;٢",  # Arabic-Indic digits are digits to str.isdigit, not ASCII
-        "１;２",  # fullwidth digits
-        "1" * 21 + ";1",  # over-long: bounded before int()
-        "1;" + "1" * 21,
-        "1;1;" + "1" * 21,
-        "1" * 5000 + ";1",
-    ],
-)
-def test_parse_exec_id_refuses_what_is_not_a_kalshi_exec_id(text: str) -> None:
-    assert parse_exec_id(text) is None
-
-
-def test_the_cursor_keeps_the_newest_exec_id_per_exchange_index() -> None:
-    cursor = ExecCursor()
-    assert not cursor and cursor.last == {} and list(cursor) == []
-    assert cursor.observe("9;5")
-    assert cursor.observe("10;1")  # numeric order, not text order ("10" < "9" as text)
-    assert not cursor.observe("9;7")
-    assert not cursor.observe("10;1")  # the same again is not newer
-    assert cursor.observe("10;2")
-    assert cursor.observe("3;1;2")  # another exchange index: its own order
-    assert not cursor.observe("2;9;2")
-    assert cursor.observe("4;1;2")
-    assert not cursor.observe("-1;-1") and not cursor.observe("junk")
-    assert cursor.last == {0: "10;2", 2: "4;1;2"}
-    assert list(cursor) == [(0, "10;2"), (2, "4;1;2")]
-    assert repr(cursor) == "ExecCursor({0: '10;2', 2: '4;1;2'})"
-    copy = cursor.last
-    copy[0] = "1;1"
-    assert cursor.last[0] == "10;2"  # `last` is a copy
-    other = ExecCursor()
-    other.observe_all(["4;1;2", "10;2", "1;1"])
-    assert other == cursor and other != {0: "10;2", 2: "4;1;2"}
-
-
-def test_a_cursor_entry_must_be_an_exec_id_of_its_exchange_index() -> None:
-    assert ExecCursor({0: "5;1", 3: "6;1;3"}).last == {0: "5;1", 3: "6;1;3"}
-    with pytest.raises(LocalProtocolError, match=r"'5;1' is not an ExecID of exchange index 1"):
-        ExecCursor({1: "5;1"})
-    with pytest.raises(LocalProtocolError, match="'-1;-1' is not an ExecID of exchange index 0"):
-        ExecCursor({0: "-1;-1"})
-
-
-def test_a_cursor_is_saved_owner_only_and_loaded_back(tmp_path: Path) -> None:
-    cursor = ExecCursor({0: "10;2", 2: "4;1;2"})
-    path = tmp_path / "cursor.json"
-    cursor.save(path)
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cursor.json"]  # no temporary left
-    assert ExecCursor.load(path) == cursor
-    assert ExecCursor.loads(cursor.dumps()) == cursor
-    newer = ExecCursor({0: "11;1"})
-    newer.save(str(path))  # over the old one
-    assert ExecCursor.load(path) == newer and stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert ExecCursor.load(tmp_path / "missing.json") == ExecCursor()
-
-
-def test_a_stale_temporary_file_does_not_lend_its_mode(tmp_path: Path) -> None:
-    path = tmp_path / "cursor.json"
-    stale = tmp_path / "cursor.json.tmp"  # left by an interrupted save, or by someone else
-    stale.write_text("{}", encoding="ascii")
-    stale.chmod(0o644)
-    ExecCursor({0: "1;1"}).save(path)
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and not stale.exists()
-    assert ExecCursor.load(path).last == {0: "1;1"}
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("{", "ExecCursor: not JSON"),
-        ("", "ExecCursor: not JSON"),
-        ('["0", "1;1"]', 'expected {"<exchange index>": "<ExecID>", ...}'),
-        ('{"zero": "1;1"}', 'expected {"<exchange index>": "<ExecID>", ...}'),
-        ('{"-1": "1;1"}', 'expected {"<exchange index>": "<ExecID>", ...}'),
-        ('{"0": 11}', 'expected {"<exchange index>": "<ExecID>", ...}'),
-        ('{"1": "1;1"}', "'1;1' is not an ExecID of exchange index 1"),
-        ('{"0": "-1;-1"}', "'-1;-1' is not an ExecID of exchange index 0"),
-        ('{"' + "9" * 5000 + '": "1;1"}', "expected"),  # bounded before int()
-        ('{"٣": "1;1;3"}', "expected"),  # a digit, not an ASCII one
-    ],
-)
-def test_loads_says_what_is_wrong(text: str, message: str) -> None:
-    with pytest.raises(LocalProtocolError) as caught:
-        ExecCursor.loads(text)
-    assert str(caught.value).startswith("ExecCursor: ") and message in str(caught.value)
-
-
-def test_load_names_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "cursor.json"
-    path.write_text('{"0": 5}', encoding="ascii")
-    with pytest.raises(LocalProtocolError, match=rf"^{path}: ExecCursor: expected"):
-        ExecCursor.load(path)
-    path.write_bytes(b"\xff\xfe")
-    with pytest.raises(LocalProtocolError, match=rf"cannot read {path}"):
-        ExecCursor.load(path)
 
 
 # -- 2. which sessions catch up --------------------------------------------------------------------
@@ -741,207 +610,6 @@ def test_an_unknown_reject_reason_is_still_a_failure() -> None:
     failed = catch_up.observe(answer(reject))
     assert isinstance(failed, CatchUpFailed) and failed.code == 99
     assert "a reason this library does not know" in failed.reason
-
-
-# -- 8. the queue policy -----------------------------------------------------------------------------
-
-
-def test_reading_never_waits_for_the_application() -> None:
-    h, _ = rested()
-    h.other_trades("sell", [1] * 40)
-    for _ in range(6):  # heartbeats and test requests keep flowing while nothing is read
-        h.advance(5)
-    assert h.driver.supervisor.next_event() is None  # the driver took everything
-    assert h.driver.state is SupervisorState.ACTIVE and h.driver.failure is None
-    assert h.tracked("o-1").status is OrderStatus.FILLED
-    assert len(reports(h.read())) == 10  # 10 fills of 1, then the order was filled
-
-
-def test_too_many_unread_events_log_out_with_a_named_error() -> None:
-    h = Harness(policy=QueuePolicy(max_events=5))
-    h.start()  # LoggedOn: 1
-    h.place("o-1", "buy", 10)  # the ack: 2
-    h.other_trades("sell", [1, 1, 1, 1])  # fills: 3 ... 6, over the limit
-    failure = h.driver.failure
-    assert isinstance(failure, EventQueueOverflow)
-    assert "over the limit of 5" in str(failure) and "QueuePolicy.max_events" in str(failure)
-    assert failure.queued == 6 and failure.behind == 0.0
-    assert any(b"\x0135=5\x01" in frame for frame in h.sent)  # the driver logged out
-    events = h.read()
-    assert [type(e) for e in events] == [LoggedOn] + [ApplicationMessage] * 5
-    assert h.tracked("o-1").cum_qty == 4
-    assert h.driver.finished and h.driver.failure is failure
-    assert h.driver.next_event() is None  # nothing was queued after it
-
-
-def test_queue_events_false_queues_nothing_and_the_tracker_is_current() -> None:
-    h = Harness(policy=QueuePolicy(queue_events=False, max_events=1))
-    observed: list[Event] = []
-    h.driver.observer = observed.append
-    h.start()
-    h.place("o-1", "buy", 10)
-    h.drop()
-    h.other_trades("sell", [2, 3])
-    h.reconnect()
-    assert h.driver.queued == 0 and h.driver.next_event() is None and h.driver.failure is None
-    assert h.tracked("o-1").cum_qty == 5  # caught up
-    assert [type(e) for e in catch_up_events(observed)] == [CatchUpStarted, CatchUpComplete]
-
-
-def test_falling_behind_goes_to_the_front_once_until_the_queue_drains() -> None:
-    h = Harness(policy=QueuePolicy(lag_warning=3.0))
-    observed: list[Event] = []
-    h.driver.observer = observed.append  # an adapter's log sees it too
-    h.start()
-    h.place("o-1", "buy", 10)
-    assert h.driver.queued == 2 and h.driver.lag(h.now) == 0.0
-    h.advance(2.9)
-    h.other_trades("sell", [1])
-    assert h.driver.take(lambda e: isinstance(e, FallingBehind)) is None
-    h.advance(0.1)
-    assert h.driver.lag(h.now) == pytest.approx(3.0)
-    warning = h.driver.next_event()
-    assert isinstance(warning, FallingBehind)
-    assert warning.queued == 3 and warning.behind == pytest.approx(3.0)
-    assert h.driver.lag(h.now) == pytest.approx(3.0)  # the LoggedOn still waits
-    assert isinstance(h.driver.next_event(), LoggedOn)
-    h.advance(10)
-    h.other_trades("sell", [1])
-    assert not of(h.read(), FallingBehind)  # once until the queue has drained
-    assert h.driver.lag(h.now) == 0.0
-    h.other_trades("sell", [1])
-    h.advance(3)
-    assert isinstance(h.driver.next_event(), FallingBehind)
-    assert len(of(observed, FallingBehind)) == 2
-
-
-def test_take_removes_the_first_match_and_leaves_the_rest() -> None:
-    h, _ = rested()
-    h.other_trades("sell", [1, 2])
-    fill = h.driver.take(
-        lambda e: isinstance(e, ApplicationMessage) and msg(e).last_qty == 2
-    )
-    assert msg(fill).last_qty == 2
-    assert [msg(e).last_qty for e in reports(h.read())] == [1]
-    assert h.driver.take(lambda _: True) is None
-
-
-def md_request(symbols: Sequence[str]) -> Any:
-    p = prediction
-    return p.MarketDataRequest(
-        subscription_request_type=p.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
-        related_sym=[p.MarketDataRequestRelatedSym(symbol=s) for s in symbols],
-    )
-
-
-def test_unread_market_data_is_folded_and_the_books_stay_current() -> None:
-    p = prediction
-    h = Harness(session_type="KalshiMD", policy=QueuePolicy(max_market_data=3))
-    observed: list[Event] = []
-    h.driver.observer = observed.append
-    a, b = "MD-A", "MD-B"
-    for symbol in (a, b):
-        h.exchange.seed_market(symbol, bids=[(Decimal("0.30"), Decimal(5))], now=h.now)
-
-    def bid(symbol: str, price: str, qty: int) -> None:  # house liquidity: one 35=X
-        h.route(h.exchange.seed_market(symbol, bids=[(Decimal(price), Decimal(qty))], now=h.now))
-        h.pump()
-
-    h.start()
-    h.driver.send(md_request((a, b)), h.now)  # two snapshots (35=W)
-    subscribe = p.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES
-    h.driver.send(p.SecurityStatusRequest(subscription_request_type=subscribe, symbol=a), h.now)
-    h.pump()
-    bid(a, "0.31", 1)  # the third unread book message: kept
-    h.route(h.exchange.pause(h.now))  # a SecurityStatus (35=f): not book data
-    h.pump()
-    bid(b, "0.32", 2)  # the fourth: over the limit, the four are folded
-    bid(a, "0.33", 3)  # queued after the notice
-    assert h.driver.queued == 4
-    events = h.read()
-    assert [type(e) for e in events] == [
-        LoggedOn, ApplicationMessage, MarketDataFolded, ApplicationMessage,
-    ]
-    status, folded, update = events[1:]
-    assert isinstance(status, ApplicationMessage) and status.message.MSG_TYPE == "f"
-    assert folded == MarketDataFolded(4, (a, b), 0.0) and of(observed, MarketDataFolded) == [folded]
-    assert isinstance(update, ApplicationMessage) and update.message.MSG_TYPE == "X"
-    assert h.driver.books is not None
-    for symbol in (a, b):
-        best = h.driver.books[symbol].best_bid()
-        top, _ = h.exchange.top_of_book(symbol)
-        assert best is not None and top == (best.price, best.size)
-    best = h.driver.books[a].best_bid()
-    assert best is not None and (best.price, best.size) == (Decimal("0.33"), Decimal(3))
-    assert h.driver.failure is None
-
-
-def test_folded_market_data_says_how_long_it_waited() -> None:
-    h = Harness(session_type="KalshiMD", policy=QueuePolicy(max_market_data=1, lag_warning=60))
-    h.exchange.seed_market("MD-A", bids=[(Decimal("0.30"), Decimal(5))], now=h.now)
-    h.start()
-    h.driver.send(md_request(("MD-A",)), h.now)
-    h.pump()
-    h.advance(7)
-    h.route(h.exchange.seed_market("MD-A", bids=[(Decimal("0.31"), Decimal(1))], now=h.now))
-    h.pump()
-    assert of(h.read(), MarketDataFolded) == [MarketDataFolded(2, ("MD-A",), 7.0)]
-
-
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"max_events": 0}, "QueuePolicy.max_events must be an int >= 1, got 0"),
-        ({"max_events": True}, "QueuePolicy.max_events must be an int >= 1, got True"),
-        ({"max_events": 2.0}, "QueuePolicy.max_events must be an int >= 1, got 2.0"),
-        ({"max_market_data": -1}, "QueuePolicy.max_market_data must be an int >= 1, got -1"),
-        ({"lag_warning": 0}, "QueuePolicy.lag_warning must be > 0 seconds, got 0"),
-        ({"lag_warning": -1.5}, "QueuePolicy.lag_warning must be > 0 seconds, got -1.5"),
-        ({"lag_warning": math.nan}, "QueuePolicy.lag_warning must be > 0 seconds, got nan"),
-        ({"lag_warning": "5"}, "QueuePolicy.lag_warning must be > 0 seconds, got '5'"),
-        ({"lag_warning": False}, "QueuePolicy.lag_warning must be > 0 seconds, got False"),
-    ],
-)
-def test_queue_policy_validation(options: dict[str, Any], message: str) -> None:
-    with pytest.raises(LocalProtocolError) as caught:
-        QueuePolicy(**options)
-    assert str(caught.value) == message
-
-
-# -- 9. a tracker that fails -------------------------------------------------------------------------
-
-
-class FillAverseTracker(OrderTracker):
-    """A tracker with a bug: it raises on every fill."""
-
-    def on_event(self, event: Any) -> None:
-        message = getattr(event, "message", None)
-        if getattr(message, "exec_type", None) == prediction.ExecType.TRADE:
-            raise RuntimeError("cannot take this fill")
-        super().on_event(event)
-
-
-def test_a_tracker_that_raises_is_reported_and_the_session_goes_on() -> None:
-    h = Harness(tracker=FillAverseTracker())
-    h.start()
-    h.place("o-1", "buy", 10)
-    h.other_trades("sell", [2])
-    events = h.read()
-    fill, failed = events[-2:]
-    assert msg(fill).last_qty == 2
-    assert failed == TrackingFailed("RuntimeError: cannot take this fill")
-    assert h.driver.state is SupervisorState.ACTIVE and h.driver.failure is None
-    h.place("o-2", "buy", 1)  # the session keeps running and tracking
-    assert h.tracked("o-2").status is OrderStatus.NEW
-    assert not of(h.read(), TrackingFailed)
-
-    h.drop()  # a replay through the broken tracker still ends with a verdict
-    h.other_trades("sell", [1, 1])
-    h.reconnect()
-    events = h.read()
-    assert len(of(events, TrackingFailed)) == 2
-    assert [type(e) for e in catch_up_events(events)] == [CatchUpStarted, CatchUpComplete]
-    assert h.driver.state is SupervisorState.ACTIVE
 
 
 # -- a replay request refused by a Reject or a BusinessMessageReject ------------------------------

@@ -100,6 +100,33 @@ def test_a_later_deadline_needs_no_wake_up() -> None:
     assert not h.driver.wake_needed
 
 
+def test_must_wake_after_a_send_when_bytes_wait_a_sooner_wake_is_needed_or_it_must_close() -> None:
+    h = logged_on(write_timeout=1.0)
+    assert h.driver.must_wake(pending=True)  # bytes wait for writability
+    assert not h.driver.must_wake()  # nobody sleeps
+    h.driver.sleeping()
+    assert not h.driver.must_wake()
+    h.driver.write_buffered(10, h.now)  # a verdict due sooner than the sleeper's deadline
+    assert h.driver.must_wake() == h.driver.wake_needed is True
+    h.driver.awake()
+    h.driver.close(h.now)
+    h.driver.handle_timer(h.now + 1e6)  # the Logout unanswered: the connection is to close
+    assert not h.driver.wants_transport and h.driver.must_wake()
+
+
+def test_woke_fires_the_timers_once_the_deadline_slept_until_has_come() -> None:
+    h = logged_on()
+    h.driver.data_to_send()
+    assert not h.driver.woke(h.now + 1e6)  # not sleeping: nothing armed, nothing fired
+    armed = h.driver.sleeping()
+    assert armed is not None
+    assert not h.driver.woke(armed - 0.001) and h.driver.data_to_send() == b""
+    assert h.driver.sleeping() == armed
+    assert h.driver.woke(armed)  # the heartbeat is due: it goes out
+    assert b"\x0135=0\x01" in h.driver.data_to_send()
+    assert not h.driver.wake_needed  # awake: nothing armed
+
+
 # -- the answers place / cancel wait for -----------------------------------------------------------
 
 

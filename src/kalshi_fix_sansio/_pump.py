@@ -10,7 +10,8 @@ re-exported by `kalshi_fix_sansio.driver`):
   (``wants_transport`` turns False: the adapter closes it);
 * **deadline re-arming**: before it sleeps the adapter calls `LoopRules.sleeping` (the
   deadline to sleep until); after an input from elsewhere `LoopRules.wake_needed` says
-  whether the driver now needs a wake-up sooner than the one armed;
+  whether the driver now needs a wake-up sooner than the one armed; once awake,
+  `LoopRules.woke` fires the timers if that deadline has come;
 * **the answers `place` / `cancel` wait for**: `LoopRules.order_waiter` registers an
   `OrderWaiter`, which the driver settles as the reports are read (an ExecutionReport, an
   OrderCancelReject, a BusinessMessageReject);
@@ -150,6 +151,13 @@ class LoopRules:
     def _pump(self, now: float) -> None:
         raise NotImplementedError  # pragma: no cover
 
+    @property
+    def wants_transport(self) -> bool:
+        raise NotImplementedError  # pragma: no cover
+
+    def handle_timer(self, now: float) -> None:
+        raise NotImplementedError  # pragma: no cover
+
     # -- the slow peer -------------------------------------------------------------------------
 
     def write_buffered(self, size: int, now: float) -> None:
@@ -193,6 +201,27 @@ class LoopRules:
     def awake(self) -> None:
         """The adapter is awake again (nothing armed)."""
         self._armed = -math.inf
+
+    def woke(self, now: float) -> bool:
+        """The adapter is awake again at ``now`` (after `sleeping`, and after feeding what it
+        read): the timers fire when the deadline it slept until has come (True: they did)."""
+        armed, self._armed = self._armed, -math.inf
+        if -math.inf < armed <= now:
+            self.handle_timer(now)
+            return True
+        return False
+
+    def must_wake(self, pending: bool = False) -> bool:
+        """After an input from elsewhere (a caller's ``send``, ``close``, ``kill``): wake the
+        loop's sleeper, because bytes wait for the socket to take them (``pending``), the
+        driver needs it sooner (`wake_needed`) or the connection is to close."""
+        if pending or not self.wants_transport:
+            return True
+        armed = self._armed  # `wake_needed`, inline: this runs after every send and read
+        if armed == -math.inf:
+            return False
+        deadline = self.next_deadline()
+        return deadline is not None and deadline < armed
 
     @property
     def wake_needed(self) -> bool:

@@ -9,6 +9,7 @@ A `Session` runs one Kalshi FIXT.1.1 session (either role) for one connection:
 * ``data_to_send()`` returns the bytes to write (the session answers the peer by itself:
   heartbeats, TestRequests, resends, gap fills, rejects);
 * ``next_deadline()`` / ``handle_timer(now)`` drive heartbeats and timeouts;
+* ``send_test_request(now)`` probes the peer now (a TestRequest; its TestReqID returned);
 * ``logout(now, text)`` ends the session politely.
 
 With ``SessionConfig(rate_limiter=...)`` the session keeps to Kalshi's rate limits: ``send``
@@ -425,6 +426,35 @@ class Session:
             raise LocalProtocolError(f"cannot log out in state {self._life.state.value!r}")
         self._send_admin(self.dialect.Logout(text=text), now)
         self._life.move(Trigger.LOGOUT)
+
+    def send_test_request(self, now: float, test_req_id: str | None = None) -> str:
+        """Send a TestRequest (35=1) now and wait for its Heartbeat as the liveness timer's
+        own would: the peer has ``disconnect_factor`` heartbeat intervals from when it was
+        last heard to answer (a Heartbeat echoing the TestReqID), else `Timeout("heartbeat")`.
+        A `TestRequestSent` event is queued, as for the timer's.
+
+        Args:
+            now: UTC seconds since the epoch.
+            test_req_id: TestReqID(112); None: a new one (``TEST-<n>-<ms>``).
+
+        Returns:
+            The TestReqID sent (the one now awaited; it replaces one the timer sent before).
+
+        Raises:
+            LocalProtocolError: not logged on, or ``test_req_id`` is empty.
+        """
+        self._life.now = now
+        if self._life.state is not _ACTIVE:
+            raise LocalProtocolError(f"cannot send a TestRequest in state {self._life.state.value!r}")
+        if test_req_id is None:
+            self._test_req_count += 1
+            test_req_id = f"TEST-{self._test_req_count}-{int(now * 1000)}"
+        elif not isinstance(test_req_id, str) or not test_req_id:
+            raise LocalProtocolError(f"test_req_id must be a non-empty str, got {test_req_id!r}")
+        self._send_admin(self.dialect.TestRequest(test_req_id=test_req_id), now)
+        self._inbound.test_req_id = test_req_id
+        self._events.append(TestRequestSent(test_req_id))
+        return test_req_id
 
     def next_deadline(self) -> float | None:
         """When `handle_timer` must next be called (UTC seconds), or None.

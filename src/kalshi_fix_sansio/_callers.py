@@ -1,0 +1,391 @@
+"""What an adapter's callers wait for, who reads the socket, what the callbacks get: sans-IO.
+
+Three parts every adapter used to write for itself (this module is private; the adapters import
+it directly):
+
+* **the waits** (`WaitEvent`, `PacedSend`, `Settle`, `AwaitKill`, `Until`): what
+  ``next_event`` / ``wait_for``, a rate-limit wait, ``place`` / ``cancel``, ``kill`` and
+  ``run`` / ``open`` wait for, what their timeout means and what ends them. Each is a `Wait`:
+  polled with the adapter's wait clock, it answers the deadline until which the adapter waits
+  for a change (``math.inf``: none) or None once finished (its ``result``, or it raised the
+  wait's error). An adapter runs every wait with its one waiting primitive (`drive`: blocking;
+  ``await`` in the async adapters), reading the socket meanwhile when `Readers` lets it.
+* **the reader hand-over** (`Readers`): the caller that waits reads the socket itself, so a
+  report reaches it with no hand-off; the background reader (a thread or a task) reads only
+  while nobody waits, from ``handoff`` seconds after a waiting caller last read it.
+* **event delivery** (`Delivery`): which event ``on_event`` gets next, when ``on_reconnect``
+  is due, and when each delivered event's bytes were read (``received_at``).
+
+The module reads no clock and does no I/O: every time is passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, Generic, Protocol, TypeVar
+
+from .events import Event
+from .supervisor import Reconnected
+from .tracker import TrackedOrder
+
+if TYPE_CHECKING:
+    from ._message import Message
+    from ._pump import OrderWaiter
+    from .killswitch import KillSwitch
+
+__all__ = [
+    "AwaitKill",
+    "Delivery",
+    "PacedSend",
+    "Readers",
+    "Settle",
+    "Until",
+    "Wait",
+    "WaitEvent",
+    "WaitHost",
+    "any_event",
+    "drive",
+    "matched",
+]
+
+T = TypeVar("T")
+
+RECEIVED_AT_KEPT: Final = 4096
+"""How many of the last events delivered `Delivery.received_at` remembers."""
+
+
+class WaitHost(Protocol):
+    """What a wait asks of the session it waits on (every adapter's session provides it)."""
+
+    def _take(self, predicate: Callable[[Event], bool]) -> Event | None:
+        """The first unread event satisfying ``predicate`` (taken), or None."""
+
+    def _ended(self) -> bool:
+        """The session's thread or task is not running (never started, or finished)."""
+
+    def _closed_error(self) -> Exception:
+        """What a wait on an ended session raises."""
+
+    def _offer(
+        self, message: Message, *, resubscribe: bool = False, wait: bool = True
+    ) -> tuple[int | None, float]:
+        """Send ``message`` now: ``(MsgSeqNum, 0.0)``, or ``(None, delay)``: not before ``delay``
+        seconds (the rate limiter's wait)."""
+
+    def _forget(self, waiter: OrderWaiter) -> None:
+        """Stop settling ``waiter``."""
+
+
+def _deadline(now: float, timeout: float | None) -> float:
+    return math.inf if timeout is None else now + timeout
+
+
+class Wait(Generic[T]):
+    """One wait of a caller, begun at ``now`` (the adapter's wait clock). The adapter calls
+    `poll` with the wait clock's time, first with `now`: a deadline (``math.inf``: none) means
+    wait for a change until then and poll again; None means finished: `result` holds the
+    result (or `poll` raised the wait's error). `close` when the caller stops polling (done,
+    failed or cancelled; a wait that finished has nothing left to undo)."""
+
+    __slots__ = ("now", "result")
+
+    result: T
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def poll(self, now: float) -> float | None:
+        raise NotImplementedError  # pragma: no cover - each wait says
+
+    def close(self) -> None:
+        """The caller stopped waiting (nothing to undo unless the wait says)."""
+
+
+def drive(wait: Wait[T], wait_for_change: Callable[[float], float]) -> T:
+    """Run ``wait`` with a blocking ``wait_for_change(deadline)``, which waits for a change until
+    ``deadline`` and returns the wait clock's time (the async adapters do the same with
+    ``await``)."""
+    try:
+        now = wait.now
+        while (deadline := wait.poll(now)) is not None:
+            now = wait_for_change(deadline)
+    except BaseException:
+        wait.close()
+        raise
+    return wait.result
+
+
+def any_event(_: Event) -> bool:
+    """The predicate of ``next_event``: any event."""
+    return True
+
+
+def matched(event: Event | None, timeout: float | None) -> Event:
+    """The event ``wait_for`` found; None (nothing matched in time) raises `TimeoutError`."""
+    if event is None:
+        raise TimeoutError(f"no matching event within {timeout:g} s")
+    return event
+
+
+class WaitEvent(Wait[Event | None]):
+    """``next_event`` / ``wait_for``: the first unread event satisfying ``predicate`` (skipped
+    events stay queued); None once ``timeout`` seconds passed with none (None: wait forever).
+    Raises what ended the session, once no event is left to return."""
+
+    __slots__ = ("deadline", "host", "predicate")
+
+    def __init__(
+        self, host: WaitHost, predicate: Callable[[Event], bool], timeout: float | None, now: float
+    ) -> None:
+        self.now, self.result = now, None
+        self.host, self.predicate = host, predicate
+        self.deadline = math.inf if timeout is None else now + timeout
+
+    def poll(self, now: float) -> float | None:
+        host = self.host
+        event = host._take(self.predicate)
+        if event is not None:
+            self.result = event
+            return None
+        if now >= self.deadline:
+            return None
+        if host._ended():
+            raise host._closed_error()
+        return self.deadline
+
+
+class PacedSend(Wait[int]):
+    """Send ``message``, first waiting as long as the core's rate limiter says (the session's
+    ``_offer`` decides: ``rate_limit="wait"``); `result`: its MsgSeqNum."""
+
+    __slots__ = ("at", "host", "message", "resubscribe")
+
+    def __init__(
+        self, host: WaitHost, message: Message, now: float, *, resubscribe: bool = False
+    ) -> None:
+        self.now = now
+        self.host, self.message, self.resubscribe = host, message, resubscribe
+        self.at = -math.inf  # when to offer it again
+
+    def poll(self, now: float) -> float | None:
+        if now < self.at:
+            return self.at
+        seq, delay = self.host._offer(self.message, resubscribe=self.resubscribe)
+        if seq is not None:
+            self.result = seq
+            return None
+        self.at = now + delay
+        return self.at
+
+
+class Settle(Wait[TrackedOrder]):
+    """``place`` / ``cancel``: send ``message`` (paced; that wait is not counted in
+    ``timeout``), then wait until the driver settled ``waiter``: its outcome, or
+    ``waiter.timeout_error`` after ``timeout`` seconds, or what ended the session. Closed
+    unsettled (given up, failed, cancelled), it forgets the waiter."""
+
+    __slots__ = ("deadline", "host", "pacing", "timeout", "waiter")
+
+    def __init__(
+        self, host: WaitHost, waiter: OrderWaiter, message: Message, timeout: float | None,
+        now: float,
+    ) -> None:
+        self.now = now
+        self.host, self.waiter, self.timeout = host, waiter, timeout
+        self.pacing: PacedSend | None = PacedSend(host, message, now)
+        self.deadline = math.inf
+
+    def poll(self, now: float) -> float | None:
+        pacing = self.pacing
+        if pacing is not None:
+            deadline = pacing.poll(now)
+            if deadline is not None:
+                return deadline
+            self.pacing = None
+            self.deadline = _deadline(now, self.timeout)
+        waiter = self.waiter
+        if waiter.done:
+            self.result = waiter.outcome()
+            return None
+        if now >= self.deadline:
+            raise waiter.timeout_error(self.timeout)
+        if self.host._ended():
+            raise self.host._closed_error()
+        return self.deadline
+
+    def close(self) -> None:
+        if not self.waiter.done:
+            self.host._forget(self.waiter)
+
+
+class AwaitKill(Wait[None]):
+    """``kill`` / ``kill_all``: wait until ``kill`` finished, ``deadline`` (the wait clock)
+    passed or the session ended (the report says which)."""
+
+    __slots__ = ("deadline", "host", "kill")
+
+    def __init__(self, host: WaitHost, kill: KillSwitch, deadline: float, now: float) -> None:
+        self.now, self.result = now, None
+        self.host, self.kill, self.deadline = host, kill, deadline
+
+    def poll(self, now: float) -> float | None:
+        if self.kill.finished_at is None and now < self.deadline and not self.host._ended():
+            return self.deadline
+        return None
+
+
+class Until(Wait[bool]):
+    """``run`` / ``open``: wait until ``done()`` or the session ended; then, if
+    ``callbacks_left`` is given, until it is false or ``done()`` (the last callbacks of a
+    callback thread). `result`: ``done()``."""
+
+    __slots__ = ("callbacks_left", "done", "host")
+
+    def __init__(
+        self, host: WaitHost, done: Callable[[], bool],
+        callbacks_left: Callable[[], bool] | None = None, now: float = 0.0,
+    ) -> None:
+        self.now = now
+        self.host, self.done, self.callbacks_left = host, done, callbacks_left
+
+    def poll(self, now: float) -> float | None:
+        done = self.done()
+        if not done and not self.host._ended():
+            return math.inf
+        left = self.callbacks_left
+        if not done and left is not None and left():
+            return math.inf
+        self.result = done
+        return None
+
+
+class Readers:
+    """Who reads the connection (the rule of every adapter whose callers read it themselves).
+
+    The caller that waits reads the socket itself (`claim`: ``"read"``) unless another reader
+    has it: a background reader hands it over (``"preempt"``: make it stop, then rest until
+    woken), another waiting caller keeps it (``"rest"``). The background reader reads only
+    while nobody waits, from ``handoff`` seconds after a waiting caller last read
+    (`background`). Readers are named by any token the adapter likes (a thread, a task).
+
+    Args:
+        handoff: seconds the socket may go unread after a waiting caller read it before the
+            background reader reads it.
+    """
+
+    __slots__ = ("active", "background_reads", "handoff", "reader", "waiting")
+
+    def __init__(self, handoff: float) -> None:
+        self.handoff = handoff
+        self.reader: object = None
+        """Who reads now (None: nobody)."""
+        self.background_reads = False
+        """The reader is the background one."""
+        self.waiting = 0
+        """Callers in a wait (between `enter` and `leave`)."""
+        self.active = -math.inf
+        """When a waiting caller last finished reading (the adapter's wait clock)."""
+
+    def reset(self) -> None:
+        """A new open: nobody has read yet."""
+        self.reader, self.background_reads, self.active = None, False, -math.inf
+
+    def enter(self) -> None:
+        """A caller starts waiting."""
+        self.waiting += 1
+
+    def leave(self) -> bool:
+        """A caller stops waiting; True when another still waits (wake it: it may read now)."""
+        self.waiting -= 1
+        return self.waiting > 0
+
+    def claim(self, who: object) -> str:
+        """Waiting caller ``who`` wants to read: ``"read"`` (it reads now, then `release`),
+        ``"preempt"`` (the background reader has it: stop it, then rest) or ``"rest"``."""
+        if self.reader is None:
+            self.reader, self.background_reads = who, False
+            return "read"
+        return "preempt" if self.background_reads else "rest"
+
+    def release(self, now: float) -> bool:
+        """The reader read once and gives the socket back at ``now``; True when a caller
+        waits (wake it: it takes the socket)."""
+        if not self.background_reads:
+            self.active = now
+        self.reader, self.background_reads = None, False
+        return self.waiting > 0
+
+    def background(self, now: float, who: object, timer_in: float | None = None) -> float:
+        """The background reader ``who`` asks at ``now``: 0.0 means read now (then `release`);
+        otherwise rest that many seconds and ask again. ``timer_in``: seconds until the core's
+        next timer, when the background reader also fires the timers (one due is not put
+        off)."""
+        if self.reader is not None or self.waiting:
+            return self.handoff
+        quiet = self.active + self.handoff - now
+        if quiet > 0 and (timer_in is None or timer_in > 0):
+            return quiet if timer_in is None else min(quiet, timer_in)
+        self.reader, self.background_reads = who, True
+        return 0.0
+
+
+class _Queued(Protocol):
+    @property
+    def queued(self) -> int: ...
+
+
+class Delivery:
+    """What the application gets, and when: ``on_event`` takes every event in order,
+    ``on_reconnect`` is due after each `Reconnected` (after ``on_event`` got it), and every
+    event delivered (by a callback or a read) is remembered with the time its bytes were read.
+
+    Args:
+        on_event: there is an ``on_event`` callback.
+        on_reconnect: there is an ``on_reconnect`` callback.
+    """
+
+    __slots__ = ("on_event", "on_reconnect", "recent", "reconnected")
+
+    def __init__(self, on_event: bool, on_reconnect: bool) -> None:
+        self.on_event, self.on_reconnect = on_event, on_reconnect
+        self.reconnected = False
+        """A `Reconnected` was read: ``on_reconnect`` is due."""
+        self.recent: deque[tuple[Event, float]] = deque(maxlen=RECEIVED_AT_KEPT)
+        """The last events delivered, with when their bytes were read (a reader that takes
+        an event appends it)."""
+
+    def observe(self, event: Event) -> None:
+        """Every event as the driver reads it: a `Reconnected` makes ``on_reconnect`` due."""
+        if self.on_reconnect and isinstance(event, Reconnected):
+            self.reconnected = True
+
+    def due(self, driver: _Queued) -> bool:
+        """A callback has work: ``on_event`` and events queued in ``driver``, or
+        ``on_reconnect``."""
+        return self.reconnected or (self.on_event and driver.queued > 0)
+
+    def take_callback(
+        self, next_event: Callable[[], tuple[Event, float] | None]
+    ) -> tuple[Event | None, bool]:
+        """The next event for ``on_event`` (from ``next_event``, the driver's; None: none, or
+        no ``on_event``), and whether ``on_reconnect`` is due now (after that event: when it is
+        the `Reconnected`, or none is left)."""
+        item = next_event() if self.on_event else None
+        event = None
+        if item is not None:
+            self.recent.append(item)
+            event = item[0]
+        if event is None or isinstance(event, Reconnected) or not self.on_event:
+            due, self.reconnected = self.reconnected, False
+            return event, due
+        return event, False
+
+    def received_at(self, event: Event) -> float | None:
+        """When the bytes of ``event``, one of the last `RECEIVED_AT_KEPT` delivered, were
+        read (None: not one of them)."""
+        for delivered, at in reversed(self.recent):
+            if delivered is event:
+                return at
+        return None
