@@ -517,9 +517,8 @@ class Message(FixRecord):
         defects = src.defects
         if defects is None:
             defects = src.defects = []
-        tags = src.flat[0::2]
-        if self._GROUPS and len(set(tags)) != len(tags):
-            for d in _repeats(type(self), src.frame, tags):
+        if self._GROUPS:  # else the decode has looked for repeated tags already
+            for d in _repeated(type(self), src):
                 _add(defects, d)
         self._check_into(defects)
         self.header._check_into(defects)
@@ -583,9 +582,8 @@ class Message(FixRecord):
         """
         src = self._src
         if src is not None:
-            tags = src.flat[0::2]
-            if len(set(tags)) != len(tags):
-                _check_repeats(type(self), src.frame, tags)
+            if _repeated(type(self), src):
+                _check_repeats(type(self), src.frame, src.flat[0::2])
             self.header._load_all()
         FixRecord.validate(self)
         return self
@@ -622,6 +620,21 @@ class UnknownMessage(Message):
 def _valid_tag(t: bytes) -> bool:
     """A tag is 1-9 digits without a leading zero ("055" is not tag 55)."""
     return t.isdigit() and len(t) <= 9 and t[:1] != b"0"
+
+
+def _repeated(cls: type[Message], src: WireSource) -> tuple[Defect, ...]:
+    """The defect of a tag repeated outside the groups (the first such tag), if any: made once
+    per remembered tag layout (they depend on the tags alone), else from the frame's tags."""
+    layout = src.layout
+    if layout is not None:
+        found: tuple[Defect, ...] | None = layout[2]
+        if found is not None:
+            return found
+    tags = src.flat[0::2]
+    found = tuple(_repeats(cls, src.frame, tags)) if len(set(tags)) != len(tags) else ()
+    if layout is not None:
+        layout[2] = found
+    return found
 
 
 def _repeats(cls: type[Message], frame: bytes, tags: list[bytes]) -> list[Defect]:

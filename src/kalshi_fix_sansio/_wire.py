@@ -72,10 +72,23 @@ class WireSource:
         present: every tag of the frame (shared by every message of a remembered layout).
         header_at: where each header field's value is in ``flat``, in `Header` field order (-1:
             absent), for a message of a remembered layout with a plain header; else None.
+        layout: the remembered tag layout the message's frame has (`_decode.Layout`: what
+            its frames share, the checks `Message.check` makes on the tags alone among it), or
+            None when the frame's layout is not remembered.
         careful: every value of the message comes from the careful path (see the module).
     """
 
-    __slots__ = ("_by_tag", "cls", "defects", "dollars", "flat", "frame", "header_at", "present")
+    __slots__ = (
+        "_by_tag",
+        "cls",
+        "defects",
+        "dollars",
+        "flat",
+        "frame",
+        "header_at",
+        "layout",
+        "present",
+    )
 
     careful = False  # `CarefulSource` says True
 
@@ -87,6 +100,7 @@ class WireSource:
     cls: type[Message]
     present: frozenset[bytes]
     header_at: tuple[int, ...] | None
+    layout: list[Any] | None
     _by_tag: dict[bytes, bytes] | None
 
     def by_tag(self) -> dict[bytes, bytes]:
