@@ -16,7 +16,8 @@ conversion when a caller wants all errors up front.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -331,25 +332,28 @@ class FixRecord:
         src = self._src
         if src is None:
             return
-        self._load_all()
-        for info in _enum_fields(type(self)):  # every slot is set now (None when absent)
-            value = getattr(self, info.slot)
-            if value is not None and not isinstance(value, enum.Enum):
-                _add(
-                    defects,
-                    Defect(
-                        info.tag,
-                        REJECT_VALUE_OUT_OF_RANGE,
-                        f"{self._what()}: {info.name}({info.tag}) value {value!r} is not one "
-                        "the spec lists",
-                        record_wire(self).get(info.key),
-                    ),
-                )
+        if self._eager is not None or self._GROUPS:  # else every field is converted already
+            self._load_all()
+        fields, read, kinds = _enum_check(type(self))
+        # every slot is set now (None when absent); the enum values in one step, by their types
+        if fields and not kinds.issuperset(map(type, read(self))):
+            for info in fields:
+                value = getattr(self, info.slot)
+                if value is not None and not isinstance(value, enum.Enum):
+                    _add(
+                        defects,
+                        Defect(
+                            info.tag,
+                            REJECT_VALUE_OUT_OF_RANGE,
+                            f"{self._what()}: {info.name}({info.tag}) value {value!r} is not "
+                            "one the spec lists",
+                            record_wire(self).get(info.key),
+                        ),
+                    )
         for ginfo in self._GROUPS:
             entries = getattr(self, ginfo.attr)
             if entries:
-                for entry in entries:
-                    entry._check_into(defects)
+                _check_entries(entries, ginfo.entry, defects)
 
     def validate(self: R) -> R:
         """Convert every field now (decoded instances convert lazily).
@@ -438,15 +442,39 @@ def _redacted(extra: tuple[tuple[int, bytes], ...]) -> tuple[tuple[int, bytes], 
     return tuple((tag, b"<redacted>" if tag in SECRET_TAGS else value) for tag, value in extra)
 
 
-def _enum_fields(cls: type[FixRecord]) -> tuple[FieldInfo, ...]:
-    """A class's enum fields (their decoders carry ``enum_cls``), in spec order, cached."""
-    cached: tuple[FieldInfo, ...] | None = cls.__dict__.get("_ENUM_FIELDS_CACHE")
+# a class's enum fields, its enum slots read at once, and the types their values may have
+EnumCheck = tuple[tuple[FieldInfo, ...], Callable[[Any], tuple[Any, ...]], frozenset[type]]
+
+
+def _enum_check(cls: type[FixRecord]) -> EnumCheck:
+    """A class's enum fields (their decoders carry ``enum_cls``) in spec order, a reader of
+    their slots as one tuple, and the types a value of them may have (None, a member of its
+    enum): a record whose values all have those types names no enum defect. Cached."""
+    cached: EnumCheck | None = cls.__dict__.get("_ENUM_CHECK_CACHE")
     if cached is None:
-        cached = tuple(
+        fields = tuple(
             info for info in cls._FIELDS if getattr(info.dec, "enum_cls", None) is not None
         )
-        type.__setattr__(cls, "_ENUM_FIELDS_CACHE", cached)
+        slots = [info.slot for info in fields] or ["_eager"]
+        kinds = frozenset([type(None), *(info.dec.enum_cls for info in fields)])  # type: ignore[attr-defined]
+        cached = (fields, attrgetter(*slots, slots[0]), kinds)  # a tuple even of one slot
+        type.__setattr__(cls, "_ENUM_CHECK_CACHE", cached)
     return cached
+
+
+def _check_entries(
+    entries: Sequence[FixRecord], cls: type[FixRecord], defects: list[Defect]
+) -> None:
+    """`FixRecord._check_into` of a group's entries, without a call for an entry that has every
+    field converted, no group of its own and every enum value a member (most entries)."""
+    if cls._GROUPS:
+        for entry in entries:
+            entry._check_into(defects)
+        return
+    fields, read, kinds = _enum_check(cls)
+    for entry in entries:
+        if entry._eager is not None or (fields and not kinds.issuperset(map(type, read(entry)))):
+            entry._check_into(defects)
 
 
 @attrs.define(slots=True, eq=False, repr=False, kw_only=True)
