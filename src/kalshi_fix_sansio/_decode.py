@@ -133,9 +133,10 @@ _SESSION_HEADER_TAGS = (b"34", b"49", b"56", b"43", b"52")
 # when the header's own run of fields does not hold each header tag of the frame once (the
 # reader then looks for itself), the defects of a tag repeated outside the groups (`_repeats`:
 # a tuple, empty when none is; `Message.check` and `validate` need them, the decode does not
-# look for them in a frame with groups)]. The places are found on the layout's second frame
-# (`_NOT_YET` until then): the first frame of a layout seen once costs nothing more; the
-# repeats when a message of the layout is first checked (None until then).
+# look for them in a frame with groups), where the message's own fields end in the flat list
+# (`_wire._own_end`)]. The places are found on the layout's second frame (`_NOT_YET` until
+# then): the first frame of a layout seen once costs nothing more; the repeats and the end
+# when a message of the layout first needs them (None until then).
 Layout = list[Any]
 _NOT_YET: Any = ()
 _NO_LAYOUTS: dict[bytes, Layout] = {}
@@ -257,7 +258,8 @@ class Codec:
                 if hit is not None and not (tolerant and b"=\x01" in frame):
                     if rfq_dollars is not None and cls in self._rfq_classes:
                         use_dollars = rfq_dollars
-                    present, header_at, _repeated = hit
+                    present = hit[0]
+                    header_at = hit[1]
                     if header_at is _NOT_YET:  # the layout's second frame: its places now
                         header_at = hit[1] = _header_places(tags, present)
                     return _finish(
@@ -345,7 +347,7 @@ class Codec:
         if layout is not None:  # a tolerant decode of a known shape with a value missing
             known: frozenset[bytes] = layout[0]
             return known
-        shapes[key] = [present, _NOT_YET, None]
+        shapes[key] = [present, _NOT_YET, None, None]
         self._shape_count += 1
         return present
 
