@@ -21,7 +21,7 @@ from ._fields import (
     _new,
     _offset_of,
 )
-from ._message import Message, _check_repeats, _repeats, _valid_tag
+from ._message import HEADER_PLACES, Message, _check_repeats, _repeats, _valid_tag
 from ._values import ValueCaches
 from ._wire import CarefulSource, WireSource
 from .errors import DecodeError
@@ -206,6 +206,7 @@ class Codec:
         # where the session's five header fields are among a layout's header places, and the
         # header's tags (the generated dialect module makes its codec after the header class)
         self._at = tuple(header_place(t) for t in _SESSION_HEADER_TAGS)
+        HEADER_PLACES.update((tag, i) for i, tag in enumerate(_header_order()))
         self._header_keys = frozenset(_header_order())
         _CODECS.append(self)
 

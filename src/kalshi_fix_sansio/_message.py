@@ -50,6 +50,10 @@ from .errors import DecodeError
 from .redaction import SECRET_TAGS
 
 R = TypeVar("R", bound="FixRecord")
+
+# header tag -> its index among a remembered layout's header places (`WireSource.header_at`),
+# filled by the first codec made (`_decode.Codec`: the header class exists by then)
+HEADER_PLACES: dict[bytes, int] = {}
 M = TypeVar("M", bound="Message")
 
 
@@ -180,7 +184,12 @@ class FixRecord:
             self._eager = True  # (a message or its header: their source is the message's)
             src: Any = self._src
             _attr, slot, _tag, key, _name, dec, dec_dollars, _secret = info
-            raw = src.raw(key)
+            at = src.header_at
+            if at is not None and self._WALKED:  # a header field where the layout has it
+                i = at[HEADER_PLACES[key]]
+                raw = src.flat[i] if i > 0 else None
+            else:
+                raw = src.raw(key)
             if raw is None:
                 _set(self, slot, None)
                 return None
