@@ -253,3 +253,47 @@ def test_the_fast_splitter_splits_as_the_careful_one(
             return _error(exc)
 
     assert outcome(False) == outcome(True)
+
+
+def test_a_layout_checked_before_is_checked_alike() -> None:
+    """`check` and `validate` make the checks on the tags alone once per remembered tag layout
+    (a tag repeated outside the groups: its defect is kept with the layout); a message of that
+    layout checked later must list the same defects, in the same order, as the full check of
+    the careful path, its own values' defects included. On every sample and on each with a
+    header field repeated (allowed beside groups by the decode, named by `check`), an enum
+    value the spec does not list, or both."""
+    from kalshi_fix_sansio import prediction
+    from kalshi_fix_sansio._decode import forget_shapes
+
+    samples = (
+        __import__("pathlib").Path(prediction.__file__).parent / "testing/samples/prediction.fix"
+    )
+    frames = [
+        line.replace(b"|", b"\x01")
+        for line in samples.read_bytes().splitlines()
+        if line.startswith(b"8=")
+    ]
+    cases = []
+    for frame in frames:
+        fields = frame.split(b"\x01")[:-1]
+        repeated = [*fields[:4], fields[3], *fields[4:]]  # the first header field twice
+        for case in (fields, repeated):
+            cases.append(case)
+            k = next((i for i, f in enumerate(case) if f.startswith((b"269=", b"54="))), None)
+            if k is not None:  # MDEntryType / Side: a value no enum lists
+                cases.append([*case[:k], case[k].partition(b"=")[0] + b"=Q", *case[k + 1 :]])
+    codec = _codec(prediction)
+    from_memory = seen_repeat = 0
+    for case in cases:
+        frame = b"\x01".join(case) + b"\x01"
+        forget_shapes()
+        for tolerant in (False, True):
+            careful = account(codec, frame, True, tolerant, False, random.Random(2))
+            for _ in range(3):  # the layout learnt, its places found, its repeats kept
+                assert account(codec, frame, False, tolerant, False, random.Random(2)) == careful
+        layout = codec.decode(frame, tolerant=True)._src.layout  # type: ignore[union-attr]
+        if layout is not None and layout[2] is not None:  # checked from the layout
+            from_memory += 1
+            seen_repeat += bool(layout[2])
+    # the frames with groups present (8, X, W), each plain and with a header field repeated
+    assert from_memory >= 6 and seen_repeat >= 3, (from_memory, seen_repeat)

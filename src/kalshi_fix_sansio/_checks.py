@@ -94,7 +94,9 @@ class InboundChecks:
         """SenderCompIDs accepted, as bytes (the per-message comparison)."""
         self.expected_target_raw = self.expected_target.encode()
         """Our CompID, as the peer must write it in TargetCompID, as bytes."""
-        self._window: tuple[float, bytes, bytes, int, int] = (-1.0, b"", b"", 0, 0)
+        # SendingTime bounds (lo, hi) and the seconds they are for (`_time_window`); a second
+        # of 1 for lo and 0 for hi fits no clock
+        self._window: tuple[bytes, bytes, int, int] = (b"", b"", 1, 0)
 
     def learn_peer(self, sender: str) -> None:
         """An acceptor's client logged on as ``sender``: only it is accepted from now on."""
@@ -140,10 +142,15 @@ class InboundChecks:
         Outside it ends the session (Reject 373=10, Logout). A missing or malformed SendingTime
         is a defect of the message, recorded here and handled in turn.
         """
-        window = self._window
-        if window[0] != now:
-            window = self._time_window(now)
-        if well_formed_stamp(stamp) and window[1] <= stamp[:17] <= window[2]:
+        lo, hi, lo_s, hi_s = self._window
+        tol = self.tolerance or 0.0
+        # the bounds move only when now +- the tolerance reaches another second (the floors
+        # `_time_window` takes, compared instead of computed)
+        late = now - tol - 1
+        early = now + tol
+        if not (lo_s <= late < lo_s + 1 and hi_s <= early < hi_s + 1):
+            lo, hi = self._time_window(now)
+        if well_formed_stamp(stamp) and lo <= stamp[:17] <= hi:
             return
         if not well_formed_stamp(stamp):
             msg.header.sending_time  # noqa: B018 - records the defect (tolerant read)
@@ -155,20 +162,18 @@ class InboundChecks:
             f"SendingTime {stamp.decode()} is more than {self.tolerance:g} s from now"
         )
 
-    def _time_window(self, now: float) -> tuple[float, bytes, bytes, int, int]:
-        """SendingTime bounds (to the second) for ``now`` +- the tolerance: ``(now, lo, hi,
-        lo_second, hi_second)``, formatted again only when a bound moves to another second."""
+    def _time_window(self, now: float) -> tuple[bytes, bytes]:
+        """SendingTime bounds (to the second) for ``now`` +- the tolerance, kept with their
+        seconds: formatted again only when a bound moves to another second."""
         tol = self.tolerance or 0.0
         lo_s = math.floor(now - tol - 1)
         hi_s = math.floor(now + tol)
-        cached = self._window
-        if cached[3] == lo_s and cached[4] == hi_s:
-            cached = self._window = (now, cached[1], cached[2], lo_s, hi_s)
-        else:
+        lo, hi, cached_lo_s, cached_hi_s = self._window
+        if cached_lo_s != lo_s or cached_hi_s != hi_s:
             lo = fmt_timestamp(sending_time(lo_s))[:17]
             hi = fmt_timestamp(sending_time(hi_s))[:17]
-            cached = self._window = (now, lo, hi, lo_s, hi_s)
-        return cached
+            self._window = (lo, hi, lo_s, hi_s)
+        return lo, hi
 
     def admin_defect(self, msg: Any, mt: str) -> Defect | None:
         """Why a session message cannot be acted on (None: it can).

@@ -21,7 +21,7 @@ from ._fields import (
     _new,
     _offset_of,
 )
-from ._message import Message, _check_repeats, _repeats, _valid_tag
+from ._message import HEADER_PLACES, Message, _check_repeats, _repeats, _valid_tag
 from ._values import ValueCaches
 from ._wire import CarefulSource, WireSource
 from .errors import DecodeError
@@ -131,8 +131,12 @@ _SESSION_HEADER_TAGS = (b"34", b"49", b"56", b"43", b"52")
 # A remembered tag layout: [the set of its tags (shared by every message of the layout), where
 # each header field's value is in the flat list, in `Header` field order (-1: absent), or None
 # when the header's own run of fields does not hold each header tag of the frame once (the
-# reader then looks for itself)]. The places are found on the layout's second frame
-# (`_NOT_YET` until then): the first frame of a layout seen once costs nothing more.
+# reader then looks for itself), the defects of a tag repeated outside the groups (`_repeats`:
+# a tuple, empty when none is; `Message.check` and `validate` need them, the decode does not
+# look for them in a frame with groups), where the message's own fields end in the flat list
+# (`_wire._own_end`)]. The places are found on the layout's second frame (`_NOT_YET` until
+# then): the first frame of a layout seen once costs nothing more; the repeats and the end
+# when a message of the layout first needs them (None until then).
 Layout = list[Any]
 _NOT_YET: Any = ()
 _NO_LAYOUTS: dict[bytes, Layout] = {}
@@ -202,6 +206,7 @@ class Codec:
         # where the session's five header fields are among a layout's header places, and the
         # header's tags (the generated dialect module makes its codec after the header class)
         self._at = tuple(header_place(t) for t in _SESSION_HEADER_TAGS)
+        HEADER_PLACES.update((tag, i) for i, tag in enumerate(_header_order()))
         self._header_keys = frozenset(_header_order())
         _CODECS.append(self)
 
@@ -254,11 +259,20 @@ class Codec:
                 if hit is not None and not (tolerant and b"=\x01" in frame):
                     if rfq_dollars is not None and cls in self._rfq_classes:
                         use_dollars = rfq_dollars
-                    present, header_at = hit
+                    present = hit[0]
+                    header_at = hit[1]
                     if header_at is _NOT_YET:  # the layout's second frame: its places now
                         header_at = hit[1] = _header_places(tags, present)
                     return _finish(
-                        cls, frame, flat, use_dollars, present, [] if tolerant else None, header_at
+                        cls,
+                        frame,
+                        flat,
+                        use_dollars,
+                        present,
+                        [] if tolerant else None,
+                        header_at,
+                        WireSource,
+                        hit,
                     )
             present = frozenset(tags)  # frozen: a remembered shape shares it
             has_data = not present.isdisjoint(self._length_tags)
@@ -334,7 +348,7 @@ class Codec:
         if layout is not None:  # a tolerant decode of a known shape with a value missing
             known: frozenset[bytes] = layout[0]
             return known
-        shapes[key] = [present, _NOT_YET]
+        shapes[key] = [present, _NOT_YET, None, None]
         self._shape_count += 1
         return present
 
@@ -511,6 +525,7 @@ def _finish(
     defects: list[Defect] | None,
     header_at: tuple[int, ...] | None = None,
     source: type[WireSource] = WireSource,
+    layout: Layout | None = None,
 ) -> Message:
     # its source, every attribute set here (no __init__ call: this is the decode's hot path)
     src: WireSource = _new(source)
@@ -521,6 +536,7 @@ def _finish(
     src.cls = cls
     src.present = present
     src.header_at = header_at
+    src.layout = layout
     src._by_tag = None
     msg = _new(cls)
     msg._blank()

@@ -16,7 +16,8 @@ conversion when a caller wants all errors up front.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -49,6 +50,10 @@ from .errors import DecodeError
 from .redaction import SECRET_TAGS
 
 R = TypeVar("R", bound="FixRecord")
+
+# header tag -> its index among a remembered layout's header places (`WireSource.header_at`),
+# filled by the first codec made (`_decode.Codec`: the header class exists by then)
+HEADER_PLACES: dict[bytes, int] = {}
 M = TypeVar("M", bound="Message")
 
 
@@ -179,7 +184,12 @@ class FixRecord:
             self._eager = True  # (a message or its header: their source is the message's)
             src: Any = self._src
             _attr, slot, _tag, key, _name, dec, dec_dollars, _secret = info
-            raw = src.raw(key)
+            at = src.header_at
+            if at is not None and self._WALKED:  # a header field where the layout has it
+                i = at[HEADER_PLACES[key]]
+                raw = src.flat[i] if i > 0 else None
+            else:
+                raw = src.raw(key)
             if raw is None:
                 _set(self, slot, None)
                 return None
@@ -331,25 +341,28 @@ class FixRecord:
         src = self._src
         if src is None:
             return
-        self._load_all()
-        for info in _enum_fields(type(self)):  # every slot is set now (None when absent)
-            value = getattr(self, info.slot)
-            if value is not None and not isinstance(value, enum.Enum):
-                _add(
-                    defects,
-                    Defect(
-                        info.tag,
-                        REJECT_VALUE_OUT_OF_RANGE,
-                        f"{self._what()}: {info.name}({info.tag}) value {value!r} is not one "
-                        "the spec lists",
-                        record_wire(self).get(info.key),
-                    ),
-                )
+        if self._eager is not None or self._GROUPS:  # else every field is converted already
+            self._load_all()
+        fields, read, kinds = _enum_check(type(self))
+        # every slot is set now (None when absent); the enum values in one step, by their types
+        if fields and not kinds.issuperset(map(type, read(self))):
+            for info in fields:
+                value = getattr(self, info.slot)
+                if value is not None and not isinstance(value, enum.Enum):
+                    _add(
+                        defects,
+                        Defect(
+                            info.tag,
+                            REJECT_VALUE_OUT_OF_RANGE,
+                            f"{self._what()}: {info.name}({info.tag}) value {value!r} is not "
+                            "one the spec lists",
+                            record_wire(self).get(info.key),
+                        ),
+                    )
         for ginfo in self._GROUPS:
             entries = getattr(self, ginfo.attr)
             if entries:
-                for entry in entries:
-                    entry._check_into(defects)
+                _check_entries(entries, ginfo.entry, defects)
 
     def validate(self: R) -> R:
         """Convert every field now (decoded instances convert lazily).
@@ -438,15 +451,39 @@ def _redacted(extra: tuple[tuple[int, bytes], ...]) -> tuple[tuple[int, bytes], 
     return tuple((tag, b"<redacted>" if tag in SECRET_TAGS else value) for tag, value in extra)
 
 
-def _enum_fields(cls: type[FixRecord]) -> tuple[FieldInfo, ...]:
-    """A class's enum fields (their decoders carry ``enum_cls``), in spec order, cached."""
-    cached: tuple[FieldInfo, ...] | None = cls.__dict__.get("_ENUM_FIELDS_CACHE")
+# a class's enum fields, its enum slots read at once, and the types their values may have
+EnumCheck = tuple[tuple[FieldInfo, ...], Callable[[Any], tuple[Any, ...]], frozenset[type]]
+
+
+def _enum_check(cls: type[FixRecord]) -> EnumCheck:
+    """A class's enum fields (their decoders carry ``enum_cls``) in spec order, a reader of
+    their slots as one tuple, and the types a value of them may have (None, a member of its
+    enum): a record whose values all have those types names no enum defect. Cached."""
+    cached: EnumCheck | None = cls.__dict__.get("_ENUM_CHECK_CACHE")
     if cached is None:
-        cached = tuple(
+        fields = tuple(
             info for info in cls._FIELDS if getattr(info.dec, "enum_cls", None) is not None
         )
-        type.__setattr__(cls, "_ENUM_FIELDS_CACHE", cached)
+        slots = [info.slot for info in fields] or ["_eager"]
+        kinds = frozenset([type(None), *(info.dec.enum_cls for info in fields)])  # type: ignore[attr-defined]
+        cached = (fields, attrgetter(*slots, slots[0]), kinds)  # a tuple even of one slot
+        type.__setattr__(cls, "_ENUM_CHECK_CACHE", cached)
     return cached
+
+
+def _check_entries(
+    entries: Sequence[FixRecord], cls: type[FixRecord], defects: list[Defect]
+) -> None:
+    """`FixRecord._check_into` of a group's entries, without a call for an entry that has every
+    field converted, no group of its own and every enum value a member (most entries)."""
+    if cls._GROUPS:
+        for entry in entries:
+            entry._check_into(defects)
+        return
+    fields, read, kinds = _enum_check(cls)
+    for entry in entries:
+        if entry._eager is not None or (fields and not kinds.issuperset(map(type, read(entry)))):
+            entry._check_into(defects)
 
 
 @attrs.define(slots=True, eq=False, repr=False, kw_only=True)
@@ -517,9 +554,8 @@ class Message(FixRecord):
         defects = src.defects
         if defects is None:
             defects = src.defects = []
-        tags = src.flat[0::2]
-        if self._GROUPS and len(set(tags)) != len(tags):
-            for d in _repeats(type(self), src.frame, tags):
+        if self._GROUPS:  # else the decode has looked for repeated tags already
+            for d in _repeated(type(self), src):
                 _add(defects, d)
         self._check_into(defects)
         self.header._check_into(defects)
@@ -583,9 +619,8 @@ class Message(FixRecord):
         """
         src = self._src
         if src is not None:
-            tags = src.flat[0::2]
-            if len(set(tags)) != len(tags):
-                _check_repeats(type(self), src.frame, tags)
+            if _repeated(type(self), src):
+                _check_repeats(type(self), src.frame, src.flat[0::2])
             self.header._load_all()
         FixRecord.validate(self)
         return self
@@ -622,6 +657,21 @@ class UnknownMessage(Message):
 def _valid_tag(t: bytes) -> bool:
     """A tag is 1-9 digits without a leading zero ("055" is not tag 55)."""
     return t.isdigit() and len(t) <= 9 and t[:1] != b"0"
+
+
+def _repeated(cls: type[Message], src: WireSource) -> tuple[Defect, ...]:
+    """The defect of a tag repeated outside the groups (the first such tag), if any: made once
+    per remembered tag layout (they depend on the tags alone), else from the frame's tags."""
+    layout = src.layout
+    if layout is not None:
+        found: tuple[Defect, ...] | None = layout[2]
+        if found is not None:
+            return found
+    tags = src.flat[0::2]
+    found = tuple(_repeats(cls, src.frame, tags)) if len(set(tags)) != len(tags) else ()
+    if layout is not None:
+        layout[2] = found
+    return found
 
 
 def _repeats(cls: type[Message], frame: bytes, tags: list[bytes]) -> list[Defect]:

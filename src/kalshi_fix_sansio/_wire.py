@@ -72,10 +72,23 @@ class WireSource:
         present: every tag of the frame (shared by every message of a remembered layout).
         header_at: where each header field's value is in ``flat``, in `Header` field order (-1:
             absent), for a message of a remembered layout with a plain header; else None.
+        layout: the remembered tag layout the message's frame has (`_decode.Layout`: what
+            its frames share, the checks `Message.check` makes on the tags alone among it), or
+            None when the frame's layout is not remembered.
         careful: every value of the message comes from the careful path (see the module).
     """
 
-    __slots__ = ("_by_tag", "cls", "defects", "dollars", "flat", "frame", "header_at", "present")
+    __slots__ = (
+        "_by_tag",
+        "cls",
+        "defects",
+        "dollars",
+        "flat",
+        "frame",
+        "header_at",
+        "layout",
+        "present",
+    )
 
     careful = False  # `CarefulSource` says True
 
@@ -87,6 +100,7 @@ class WireSource:
     cls: type[Message]
     present: frozenset[bytes]
     header_at: tuple[int, ...] | None
+    layout: list[Any] | None
     _by_tag: dict[bytes, bytes] | None
 
     def by_tag(self) -> dict[bytes, bytes]:
@@ -94,11 +108,15 @@ class WireSource:
         tag given twice keeps its first value. Built on first need."""
         wire = self._by_tag
         if wire is None:
-            cls = self.cls
-            if cls._GROUP_TAGS and not _fields_after_groups(cls):
-                wire = self._by_tag = _own_wire(cls, self.flat, self.present)
-            else:
-                wire = self._by_tag = _pairs(self.flat)
+            flat = self.flat
+            layout = self.layout
+            if layout is None:
+                end = _own_end(self.cls, flat, self.present)
+            else:  # where the own fields end depends on the tags alone: once per layout
+                end = layout[3]
+                if end is None:
+                    end = layout[3] = _own_end(self.cls, flat, self.present)
+            wire = self._by_tag = _pairs(flat if end == len(flat) else flat[:end])
         return wire
 
     def raw(self, key: bytes) -> bytes | None:
@@ -191,24 +209,24 @@ def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
     return wire
 
 
-def _own_wire(
-    cls: type[Message], flat: list[bytes], present: frozenset[bytes]
-) -> dict[bytes, bytes]:
-    """The header and body fields of a message with groups, without reading the entries.
+def _own_end(cls: type[Message], flat: list[bytes], present: frozenset[bytes]) -> int:
+    """Where the header and body fields of a message end in ``flat`` (``len(flat)``: the whole
+    list holds them).
 
-    They come before the first group entry; the tags after it are checked, as a set, for a
-    header or body tag placed later (allowed, unusual), in which case the whole frame is read.
-    A tag given twice keeps its first value either way.
+    A message with groups has them before the first group entry, read without the entries,
+    unless a header or body tag is placed after it (allowed, unusual: the tags after it are
+    checked as a set) or the spec places a plain field after a group of the class.
     """
     group_tags = cls._GROUP_TAGS
-    i = 6
     n = len(flat)
+    if not group_tags or _fields_after_groups(cls):
+        return n
+    i = 6
     while i < n and flat[i] not in group_tags:
         i += 2
-    wire = _pairs(flat[:i])
-    if i < n and not _own_keys(cls).isdisjoint(present.difference(wire)):
-        wire = _pairs(flat)
-    return wire
+    if i < n and not _own_keys(cls).isdisjoint(present.difference(flat[0:i:2])):
+        return n
+    return i
 
 
 def _fields_after_groups(cls: type[Message]) -> bool:
@@ -480,7 +498,12 @@ def _walk_header(h: FixRecord) -> bool:
         end = h._walk(src.flat, 6, src.dollars)
     except _WALK_ERRORS:
         end = -1
-    if end >= 0 and end - 6 == 2 * len(_header_keys(type(h)).intersection(src.present)):
+    # a layout with header places has each of its header fields once in the run after 35:
+    # a walk that ends (it stops at the first tag not the header's) took them all
+    if end >= 0 and (
+        src.header_at is not None
+        or end - 6 == 2 * len(_header_keys(type(h)).intersection(src.present))
+    ):
         h._eager = None  # every field converted
         return True
     h._blank()  # what the walk set is not to be trusted: the tag-dict path converts each field

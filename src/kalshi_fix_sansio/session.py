@@ -104,6 +104,7 @@ class Session:
         )
         inbound = self._inbound = Inbound(config, life, writer, checks, self._gaps)
         self._on_frame = inbound.on_frame
+        self._test_request_factor = config.test_request_factor  # read by `next_deadline`
         limiter = config.rate_limiter
         self._billing = RateBilling(limiter) if limiter is not None else None
 
@@ -462,24 +463,28 @@ class Session:
         Returns:
             The absolute deadline, or None when no timer runs (idle or closed).
         """
-        st = self._life.state
-        if st in (_IDLE, _CLOSED) or self._life.error is not None:
-            return None
-        if st is _LOGON_SENT or st is _AWAITING_LOGON:
-            return self._life.since + self.config.logon_timeout
-        if st is _LOGOUT_SENT:
-            return self._life.since + self.config.logout_timeout
-        hb = self.heartbeat_interval
-        cfg = self.config
-        heartbeat_due = self._writer.last_tx + hb
-        if self._inbound.test_req_id is None:
-            peer_due = self._inbound.last_rx + hb * cfg.test_request_factor
-        else:
-            peer_due = self._inbound.last_rx + hb * cfg.disconnect_factor
-        due = min(heartbeat_due, peer_due)
-        resend_due = self._gaps.due(hb)
-        if resend_due is not None:
-            due = min(due, resend_due)
+        life = self._life
+        st = life.state
+        if st is not _ACTIVE or life.error is not None:  # ACTIVE: the common case, inline
+            if st is _IDLE or st is _CLOSED or life.error is not None:
+                return None
+            if st is _LOGON_SENT or st is _AWAITING_LOGON:
+                return life.since + self.config.logon_timeout
+            if st is _LOGOUT_SENT:
+                return life.since + self.config.logout_timeout
+        inbound = self._inbound
+        hb = inbound.heartbeat_interval
+        factor = (
+            self._test_request_factor
+            if inbound.test_req_id is None
+            else self.config.disconnect_factor
+        )
+        due = min(self._writer.last_tx + hb, inbound.last_rx + hb * factor)
+        gaps = self._gaps
+        if gaps.until:  # a gap open: the ResendRequest's timer too
+            resend_due = gaps.due(hb)
+            if resend_due is not None:
+                due = min(due, resend_due)
         return due
 
     def handle_timer(self, now: float) -> None:
