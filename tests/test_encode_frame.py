@@ -3,31 +3,17 @@ hold for bodies of every length, short and over the lengths whose head is cached
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from decimal import Decimal
-
+import attrs
+from engine_helpers import BUY, HEADER, nos
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kalshi_fix_sansio import prediction as p
 
-STAMP = datetime(2026, 11, 23, 12, 0, 0, 123000, tzinfo=timezone.utc)
-
 
 def _frame(symbol: str, seq: int) -> bytes:
-    order = p.NewOrderSingle(
-        cl_ord_id="00000000-0000-4000-8000-000000000001",
-        side=p.Side.BUY,
-        order_qty=Decimal(1),
-        ord_type=p.OrdType.LIMIT,
-        price=Decimal("0.35"),
-        symbol=symbol,
-        time_in_force=p.TimeInForce.GTC,
-    )
-    header = p.Header(
-        sender_comp_id="me", target_comp_id="KALSHI", msg_seq_num=seq, sending_time=STAMP
-    )
-    return p.encode(order, header)
+    order = nos("00000000-0000-4000-8000-000000000001", BUY, 1, "0.35", symbol)
+    return p.encode(order, attrs.evolve(HEADER, msg_seq_num=seq))
 
 
 @settings(max_examples=200, deadline=None)
