@@ -1,7 +1,7 @@
 """Tick to trade: a 35=X arrives, the handler reads the level and sends a NewOrderSingle.
 
     .venv-peers/bin/python benchmarks/bench_tick.py [--quick] [--ticks N] [--procs N]
-        [--no-callgrind] [--write-docs]
+        [--no-callgrind] [--write-docs] [--keep DIR [--python-frames]]
 
 The mock gateway (``kalshi-fix mock-gateway``, `_gateway.Gateway`) runs in its own process
 with two markets. A client process (one per client kind and run) logs on a KalshiMD session
@@ -39,6 +39,13 @@ Two measures per client kind:
   out). A tick's count holds all the process does for it: the 35=X read, decoded and handed
   to the handler, the order built, encoded and written, and its acknowledgement (35=8) read
   and decoded when it comes back.
+
+``--keep DIR`` keeps each callgrind output as ``DIR/<kind>.<ticks>.cg`` (for
+``callgrind_annotate``); with ``--python-frames`` the clients run with ``PYTHONPERFSUPPORT=1``
+(Python 3.12): every Python function then has a trampoline of its own, which callgrind counts
+as a function named by its address, and ``/tmp/perf-<pid>.map`` (the pid is in the output's
+header) names it: inclusive cost per Python function. The trampolines add 12-14 % to the
+counts (docs/benchmarks.md, "Where a tick's instructions go").
 """
 
 from __future__ import annotations
@@ -468,7 +475,7 @@ class Rig:
 
 
 def run_child(
-    rig: Rig, kind: str, ticks: int, *, callgrind: Path | None = None
+    rig: Rig, kind: str, ticks: int, *, callgrind: Path | None = None, frames: bool = False
 ) -> dict[str, Any]:
     """One client process driven through ``ticks`` ticks; what it printed (and, under
     callgrind, its instruction count as ``instructions``)."""
@@ -477,6 +484,8 @@ def run_child(
     env = dict(os.environ)
     if callgrind is not None:
         cmd, env = traced("callgrind", cmd, callgrind)
+        if frames:
+            env["PYTHONPERFSUPPORT"] = "1"
     else:
         cmd.append("--hooks")
     with tempfile.TemporaryFile("w+") as err:  # valgrind writes there: never a full pipe
@@ -525,6 +534,8 @@ def measure(
     counts: tuple[int, int] | None,
     kinds: tuple[str, ...] = KINDS,
     log: Callable[[str], None] = lambda s: None,
+    keep: Path | None = None,
+    frames: bool = False,
 ) -> list[KindResult]:
     import _kalshi_sdk
     from _procs import Adapter, Proc, speed_modes
@@ -563,7 +574,8 @@ def measure(
                     r.instructions = {}
                     for n in counts:
                         log(f"  {r.name}: {n} ticks under callgrind ...")
-                        got = run_child(rig, r.kind, n, callgrind=Path(tmp) / "callgrind.out")
+                        out = keep / f"{r.kind}.{n}.cg" if keep else Path(tmp) / "callgrind.out"
+                        got = run_child(rig, r.kind, n, callgrind=out, frames=frames)
                         r.instructions[n] = got["instructions"]
         finally:
             rig.close()
@@ -659,6 +671,11 @@ def main(argv: list[str]) -> int:
         help="the two tick counts run under callgrind",
     )
     parser.add_argument("--no-callgrind", action="store_true", help="wall time only")
+    parser.add_argument("--keep", type=Path, help="keep the callgrind outputs in this directory")
+    parser.add_argument(
+        "--python-frames", action="store_true",
+        help="clients with PYTHONPERFSUPPORT=1: a callgrind function per Python function",
+    )
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
     parser.add_argument("--hooks", action="store_true", help=argparse.SUPPRESS)
@@ -673,7 +690,16 @@ def main(argv: list[str]) -> int:
         counts, why_no_count = None, "not counted (--quick / --no-callgrind)"
     elif "callgrind" in tools_missing():
         counts, why_no_count = None, tools_missing()["callgrind"]
-    results = measure(ticks, procs, counts, log=lambda s: print(s, file=sys.stderr, flush=True))
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    results = measure(
+        ticks,
+        procs,
+        counts,
+        log=lambda s: print(s, file=sys.stderr, flush=True),
+        keep=args.keep,
+        frames=args.python_frames,
+    )
     publish(report(results, counts, why_no_count), BEGIN, END, args.write_docs)
     return 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
+from zlib import adler32
 
 from ._fields import SOH
 from ._message import FixRecord, Message, UnknownMessage
@@ -16,13 +17,34 @@ from ._wire import Entries
 from .errors import DecodeError, EncodeError
 from .framing import checksum
 
+_TRAILERS = tuple(b"10=%03d\x01" % i for i in range(256))  # CheckSum -> its field
+_HEADS: dict[int, tuple[bytes, int]] = {}  # BodyLength -> (8=...9=...|, its byte sum)
+_MAX_CACHED_HEAD = 8192  # BodyLengths whose head is kept (the cache stays under ~1 MB)
+_ADLER_EXACT = 256  # 256 * 255 < 65521: Adler-32's low half is then the exact byte sum
+
+
+def _head(length: int) -> tuple[bytes, int]:
+    """BeginString and BodyLength for a body of ``length`` bytes, and their byte sum."""
+    head = b"8=FIXT.1.1\x019=%d\x01" % length
+    found = (head, checksum(head))
+    if length <= _MAX_CACHED_HEAD:
+        _HEADS[length] = found
+    return found
+
 
 def finish_frame(body: list[bytes]) -> bytes:
-    """Prefix BeginString and BodyLength, append CheckSum: the body list starts with 35=."""
+    """Prefix BeginString and BodyLength, append CheckSum: the body list starts with 35=.
+
+    The head and its byte sum come from a cache by BodyLength, the CheckSum field from a table:
+    the body is summed once and the frame joined once.
+    """
     joined = b"".join(body)
-    head = b"8=FIXT.1.1\x019=%d\x01" % len(joined)
-    msg = head + joined
-    return msg + b"10=%03d\x01" % checksum(msg)
+    n = len(joined)
+    head = _HEADS.get(n)
+    if head is None:
+        head = _head(n)
+    total = head[1] + (adler32(joined, 0) if n <= _ADLER_EXACT else checksum(joined))
+    return b"".join((head[0], joined, _TRAILERS[total & 0xFF]))
 
 
 class EncodeSpec(NamedTuple):
@@ -34,6 +56,7 @@ class EncodeSpec(NamedTuple):
     data_tags: dict[bytes, bytes]  # Length tag -> Data tag
 
 
+_UNSET = object()
 _FRAMING_TAGS = frozenset({8, 9, 10, 35})
 _MAX_TAG = 999_999_999  # a tag is 1-9 digits
 
@@ -121,7 +144,10 @@ def _encode_message(
     if seq < 1:  # an int: the header encoder checked it
         raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", msg_type=mt, tag=34)
     msg._encode_into(out, use_dollars)
-    extra = msg.extra_fields
+    # the slot itself when set (a constructed message): not the Python-level property
+    extra: Any = getattr(msg, "_extra_fields", _UNSET)
+    if extra is _UNSET:
+        extra = msg.extra_fields
     if extra:
         _extra_fields(out, extra, msg, mt, spec.data_tags if spec is not None else {})
     return finish_frame(out)

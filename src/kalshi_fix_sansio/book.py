@@ -67,10 +67,19 @@ DEFAULT_MAX_OWN_ORDERS = 100
 """How many recent own-order entries a `Book` keeps unless told otherwise."""
 
 
+_NO_VALUE = object()
+
+
 def _code(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value.value if hasattr(value, "value") else value)
+    """A field's code as a plain str: an enum member's value, a str as it is (None: None)."""
+    if value is None or value.__class__ is str:
+        return value
+    # an Enum member keeps its value in ``_value_``: read without the Python-level ``value``
+    # property (twice per entry on every 35=X)
+    code = getattr(value, "_value_", _NO_VALUE)
+    if code is _NO_VALUE:
+        code = value.value if hasattr(value, "value") else value
+    return code if code.__class__ is str else str(code)
 
 
 @attrs.frozen(slots=True)
@@ -576,7 +585,8 @@ class Books:
         problems = updates.inconsistencies
         skipped: set[str] = set()
         books = self._books
-        for e in message.md_entries or ():
+        entries = message.md_entries
+        for e in entries if entries is not None else ():  # not `or ()`: no len() of the group
             symbol = e.symbol
             if symbol is None:
                 continue
@@ -704,9 +714,10 @@ class Books:
 
     @staticmethod
     def _check_cross(book: Book, problems: list[BookInconsistency]) -> None:
-        bid, offer = book.bids.best_price(), book.offers.best_price()
-        if bid is None or offer is None or bid < offer:
+        bids, offers = book.bids._prices, book.offers._prices  # ascending: best bid last
+        if not bids or not offers or bids[-1] < offers[0]:
             return
+        bid, offer = bids[-1], offers[0]
         book.consistent = False
         reason = InconsistencyReason.LOCKED if bid == offer else InconsistencyReason.CROSSED
         problems.append(
