@@ -1,7 +1,8 @@
 """The loop rules the sans-IO `Driver` answers for every adapter, on a fake clock.
 
 The slow-peer verdict (`Driver.write_buffered`, `Driver.wrote`), deadline re-arming
-(`Driver.sleeping`, `Driver.sleep_for`, ``wake_needed``), when to connect (`Driver.connect_in`), the answers ``place`` / ``cancel`` wait for (`Driver.order_waiter`,
+(`Driver.sleeping`, `Driver.sleep_for`, ``wake_needed``), when to connect
+(`Driver.connect_in`), the answers ``place`` / ``cancel`` wait for (`Driver.order_waiter`,
 `OrderWaiter`) and rate pacing (`Driver.offer`), with the `Harness` of ``test_driver.py``: a
 driver talking to the mock exchange in memory, no socket, no thread, no sleep.
 """
