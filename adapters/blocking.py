@@ -144,7 +144,7 @@ class BlockingSession(SyncSessionBase):
         if sup is not None and thread is not None:
             with self._lock:
                 sup.close(self._clock())
-                self._readers.active = -math.inf  # nobody waits: the session's thread reads
+                self._readers.closing()  # the session's thread reads the Logout's answer
                 self._flush(sup)
                 self._idle.notify()
             self._wake()
@@ -247,10 +247,8 @@ class BlockingSession(SyncSessionBase):
             sup.data_to_send()  # no connection: nothing to write them to
             return
         self._write(sup, sock)
-        reader = self._readers.reader
-        if reader is not None and reader is not threading.current_thread():
-            if sup.must_wake(bool(self._unsent)):
-                self._wake()  # it must wait for writability, sooner, or close
+        if self._readers.other(threading.current_thread()) and sup.must_wake(bool(self._unsent)):
+            self._wake()  # the reader must wait for writability, sooner, or close
 
     def _write(self, sup: Driver, sock: socket.socket) -> None:
         """Write what waits, then what the core answered, without blocking; close the socket
@@ -284,9 +282,7 @@ class BlockingSession(SyncSessionBase):
                         else:
                             self._connect(sup)
                         continue
-                    due = sup.next_deadline()
-                    timer_in = None if due is None else due - self._clock()
-                    rest = self._readers.background(time.monotonic(), me, timer_in)
+                    rest = self._readers.background(time.monotonic(), me, sup.timer_in(self._clock()))
                     if rest:  # a waiting thread reads (or read lately)
                         self._idle.wait(rest)
                         continue
@@ -347,7 +343,7 @@ class BlockingSession(SyncSessionBase):
                 with self._lock:
                     if self._sleeping:
                         self._cond.notify_all()
-                    if self._readers.reader not in (None, self._thread):
+                    if self._readers.caller_reads():
                         self._wake()  # a thread in `run` reads the socket: it looks again
 
 

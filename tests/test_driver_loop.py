@@ -152,6 +152,16 @@ def test_sleep_for_with_no_deadline_waits_until_woken_or_the_callers_deadline() 
     assert not h.driver.wake_needed and not h.driver.woke(h.now + 1e6)
 
 
+def test_timer_in_counts_from_now_to_the_next_deadline() -> None:
+    h = Harness()
+    assert h.driver.timer_in(h.now) is None  # not started
+    h.start()
+    deadline = h.driver.next_deadline()
+    assert deadline is not None
+    assert h.driver.timer_in(h.now) == pytest.approx(deadline - h.now)
+    assert h.driver.timer_in(deadline + 1.0) == pytest.approx(-1.0)  # overdue
+
+
 def test_connect_in_says_connect_now_rest_or_finished() -> None:
     h = Harness()
     assert h.driver.connect_in(h.now) == math.inf  # not started: nothing to do until woken

@@ -318,6 +318,20 @@ class Readers:
         self.reader, self.background_reads = None, False
         return self.waiting > 0
 
+    def other(self, who: object) -> bool:
+        """Someone other than ``who`` reads now (wake it when the driver must be looked at
+        again: `Driver.must_wake`)."""
+        return self.reader is not None and self.reader is not who
+
+    def caller_reads(self) -> bool:
+        """A waiting caller reads now (not the background reader)."""
+        return self.reader is not None and not self.background_reads
+
+    def closing(self) -> None:
+        """The session closes: no caller will wait for the Logout's answer, so the background
+        reader reads at once (no hand-off delay)."""
+        self.active = -math.inf
+
     def closes(self, wants_transport: bool, who: object) -> bool:
         """After ``who`` wrote: close the socket now, because the driver is done with it
         (``wants_transport`` False) and no other reader is in it (that one closes it once it

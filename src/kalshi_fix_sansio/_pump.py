@@ -231,6 +231,11 @@ class LoopRules:
             wait = limit
         return wait if wait > 0.0 else 0.0
 
+    def timer_in(self, now: float) -> float | None:
+        """Seconds from ``now`` until the next deadline (negative: overdue), or None: none."""
+        deadline = self.next_deadline()
+        return None if deadline is None else deadline - now
+
     def connect_in(self, now: float) -> float | None:
         """With no connection open, at ``now``: 0.0 means connect now; more, rest that many
         seconds first (``math.inf``: until woken), then ask again; None: finished (closed or
