@@ -38,10 +38,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-import socket
 import ssl
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
 
 import attrs
 from cryptography import x509
@@ -62,9 +61,6 @@ from kalshi_fix_sansio.supervisor import (
 )
 
 from ._messagelog import MESSAGE_LOGGER_NAME, MessageLog
-
-if TYPE_CHECKING:
-    from kalshi_fix_sansio.driver import Driver
 
 __all__ = [
     "KALSHI_FIX_HOSTS",
@@ -89,7 +85,6 @@ __all__ = [
     "reconnect_plan",
     "redact_frame",
     "seconds_until_maintenance_ends",
-    "send_now",
     "session_logger",
     "ssl_context_for",
     "tls_weaknesses",
@@ -713,18 +708,3 @@ class Credentials:
         assert key_id is not None
         return cls.from_key(key_id, pem=pem, path=path, passphrase=passphrase)
 
-
-def send_now(
-    driver: Driver, sock: socket.socket, data: bytes, clock: Callable[[], float]
-) -> bytes:
-    """Write ``data`` to a non-blocking socket (the blocking and trio adapters): what it did not
-    take is returned (TLS: all or nothing, the same bytes go again). A failed write is a lost
-    connection, told to ``driver`` at ``clock()`` (nothing is returned then)."""
-    try:
-        sent = sock.send(data)
-    except WOULD_BLOCK:
-        return data
-    except OSError as exc:
-        driver.connection_lost(clock(), f"write failed: {exc!r}")
-        return b""
-    return data[sent:]

@@ -200,11 +200,11 @@ class AsyncSession(AsyncSessionBase):
 
     async def _run(self, sup: Driver) -> None:
         try:
-            while not sup.finished or self._conn is not None:
-                if self._conn is None and (at := sup.connect_at) is not None:
-                    while sup.connect_at is not None and (delay := at - self._clock()) > 0:
-                        await self._wait_changed(self._now() + delay)  # close() wakes us
-                    if sup.connect_at is not None:
+            while self._conn is not None or (rest := sup.connect_in(self._clock())) is not None:
+                if self._conn is None:
+                    if rest:
+                        await self._wait_changed(self._now() + rest)  # close() wakes us
+                    else:
                         await self._connect(sup)
                 if self._conn is not None and not sup.wants_transport:
                     self._abort()
@@ -219,10 +219,10 @@ class AsyncSession(AsyncSessionBase):
 
     async def _idle(self, sup: Driver) -> None:
         """Wait until kicked or the driver's next deadline; then fire its timers when due."""
-        deadline = sup.sleeping()
+        rest = sup.sleep_for(self._clock())
         kick = self._kick
         if not kick.is_set():
-            timeout = None if deadline is None else max(deadline - self._clock(), 0.0)
+            timeout = None if rest == math.inf else rest
             with contextlib.suppress(asyncio.TimeoutError):  # not the builtin on 3.10
                 await within(kick.wait(), timeout)
         kick.clear()

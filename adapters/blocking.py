@@ -28,7 +28,7 @@ import threading
 import time
 from typing import TypeVar
 
-from kalshi_fix_sansio._callers import Readers, Wait, drive
+from kalshi_fix_sansio._callers import Readers, Until, Wait, drive
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     Driver,
@@ -42,8 +42,9 @@ from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
 from ._base import IDLE_HANDOFF
 from ._client import MAX_QUEUED_EVENTS, ClientBase
+from ._sockio import recv_now, write_now
 from ._sync import SyncKillAll, SyncSessionBase
-from ._transport import READ_CHUNK, WOULD_BLOCK, Endpoint, loopback_addresses, send_now
+from ._transport import Endpoint, loopback_addresses
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -143,7 +144,7 @@ class BlockingSession(SyncSessionBase):
         if sup is not None and thread is not None:
             with self._lock:
                 sup.close(self._clock())
-                self._readers.active = -math.inf  # nobody waits: the session's thread reads
+                self._readers.closing()  # the session's thread reads the Logout's answer
                 self._flush(sup)
                 self._idle.notify()
             self._wake()
@@ -196,27 +197,26 @@ class BlockingSession(SyncSessionBase):
                 return time.monotonic()
             if claim == "preempt":
                 self._wake()  # the session's thread hands the socket over
-        self._rest(None if deadline == math.inf else deadline - time.monotonic())
-        return time.monotonic()
+        return self._rest(deadline)
 
-    def _rest(self, timeout: float | None) -> None:
+    def _rest(self, deadline: float) -> float:
+        """Wait (holding the lock) until notified or ``deadline`` (the wait clock)."""
         self._sleeping += 1
         try:
-            self._cond.wait(timeout)
+            self._cond.wait(None if deadline == math.inf else deadline - time.monotonic())
         finally:
             self._sleeping -= 1
+        return time.monotonic()
 
     def _step(self, sock: socket.socket, deadline: float) -> None:
         """Read once (waiting up to the core's next deadline or ``deadline``), fire the core's
         timers when due, write what the core answered. Holds the lock, except while waiting."""
         sup = self.driver
         assert sup is not None
-        due = sup.sleeping()  # until `woke`
+        wait = sup.sleep_for(self._clock(), deadline - time.monotonic())  # until `woke`
         if isinstance(sock, ssl.SSLSocket) and sock.pending() > 0:
             readable = True  # TLS holds decrypted bytes
         else:
-            wait = math.inf if due is None else max(due - self._clock(), 0.0)
-            wait = min(wait, max(deadline - time.monotonic(), 0.0))
             writes = [sock] if self._unsent else []
             self._mu.release()
             try:
@@ -232,15 +232,8 @@ class BlockingSession(SyncSessionBase):
         if sock is not self._sock:
             sup.awake()
             return
-        if readable:
-            try:
-                data = sock.recv(READ_CHUNK)
-            except WOULD_BLOCK:
-                pass
-            except OSError as exc:
-                sup.connection_lost(self._clock(), f"read failed: {exc!r}")
-            else:
-                self._received(sup, data)
+        if readable and (data := recv_now(sup, sock, self._clock)) is not None:
+            self._received(sup, data)
         sup.woke(self._clock())
         self._write(sup, sock)
         if self._sleeping:
@@ -254,28 +247,17 @@ class BlockingSession(SyncSessionBase):
             sup.data_to_send()  # no connection: nothing to write them to
             return
         self._write(sup, sock)
-        reader = self._readers.reader
-        if reader is not None and reader is not threading.current_thread():
-            if sup.must_wake(bool(self._unsent)):
-                self._wake()  # it must wait for writability, sooner, or close
+        if self._readers.other(threading.current_thread()) and sup.must_wake(bool(self._unsent)):
+            self._wake()  # the reader must wait for writability, sooner, or close
 
     def _write(self, sup: Driver, sock: socket.socket) -> None:
-        """Write what the core wants written (after what waits), without blocking; close the
-        socket once the core is done with it (holding the lock)."""
-        data, waited = self._to_send(sup), self._unsent
-        if waited:
-            data = waited + data
-        if data:
-            self._unsent = send_now(sup, sock, data, self._clock)
-            if self._unsent or waited:  # the driver judges a peer that does not read
-                sup.write_buffered(len(self._unsent), self._clock())
-                if not sup.wants_transport:
-                    self._unsent = b""
-        if not sup.wants_transport and (not self._unsent or sock is not self._sock):
-            if self._readers.reader in (None, threading.current_thread()):
-                self._sock, self._unsent = None, b""
-                sock.close()
-                self._idle.notify()  # the session's thread reconnects (or ends)
+        """Write what waits, then what the core answered, without blocking; close the socket
+        when the core's rule says (holding the lock)."""
+        self._unsent = write_now(sup, sock, self._unsent, self._to_send(sup), self._clock)
+        if self._readers.closes(sup.wants_transport, threading.current_thread()):
+            self._sock, self._unsent = None, b""
+            sock.close()
+            self._idle.notify()  # the session's thread reconnects (or ends)
 
     def _wake(self) -> None:
         try:
@@ -292,17 +274,15 @@ class BlockingSession(SyncSessionBase):
                 while True:
                     sock = self._sock
                     if sock is None:
-                        if sup.finished:
+                        rest = sup.connect_in(self._clock())
+                        if rest is None:
                             break
-                        at = sup.connect_at
-                        if at is None or (delay := at - self._clock()) > 0:
-                            self._idle.wait(None if at is None else delay)
+                        if rest:
+                            self._idle.wait(None if rest == math.inf else rest)
                         else:
                             self._connect(sup)
                         continue
-                    due = sup.next_deadline()
-                    timer_in = None if due is None else due - self._clock()
-                    rest = self._readers.background(time.monotonic(), me, timer_in)
+                    rest = self._readers.background(time.monotonic(), me, sup.timer_in(self._clock()))
                     if rest:  # a waiting thread reads (or read lately)
                         self._idle.wait(rest)
                         continue
@@ -347,11 +327,10 @@ class BlockingSession(SyncSessionBase):
     def _dispatch(self, sup: Driver) -> None:
         """The callback thread: ``on_event`` with every event, ``on_reconnect`` when due, until
         the session's thread has ended and nothing is left."""
+        due = Until(self, lambda: self._delivery.due(sup))
         while True:
             with self._lock:
-                while not (self._delivery.due(sup) or self._ended()):
-                    self._rest(None)
-                if not self._delivery.due(sup):
+                if not drive(due, self._rest):  # the session ended, nothing is left
                     self._cond.notify_all()  # `run` waits for the last callback
                     return
                 event, reconnected = self._delivery.take_callback(sup.next_event_with_time)
@@ -364,7 +343,7 @@ class BlockingSession(SyncSessionBase):
                 with self._lock:
                     if self._sleeping:
                         self._cond.notify_all()
-                    if self._readers.reader not in (None, self._thread):
+                    if self._readers.caller_reads():
                         self._wake()  # a thread in `run` reads the socket: it looks again
 
 

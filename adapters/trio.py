@@ -56,7 +56,8 @@ from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 from ._async import AsyncKillAll, AsyncSessionBase
 from ._base import IDLE_HANDOFF
 from ._client import MAX_QUEUED_EVENTS, ClientBase
-from ._transport import READ_CHUNK, Endpoint, loopback_addresses, send_now
+from ._sockio import write_now
+from ._transport import READ_CHUNK, Endpoint, loopback_addresses
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
@@ -233,15 +234,9 @@ class TrioSession(AsyncSessionBase):
     def _flush(self, sup: Driver) -> None:
         """Write what the core queued if the socket takes it now; else leave it to the task
         (woken, as when the driver needs it sooner or is done with the connection)."""
-        sock = self._sock
-        data = self._to_send(sup)
-        if sock is not None and data:
-            if self._unsent:  # the task is writing: after what it has
-                self._unsent += data
-            else:
-                self._unsent = send_now(sup, sock, data, self._clock)
-            if self._unsent:
-                sup.write_buffered(len(self._unsent), self._clock())
+        sock, data = self._sock, self._to_send(sup)
+        if sock is not None:
+            self._unsent = write_now(sup, sock, self._unsent, data, self._clock)
         if sup.must_wake(bool(self._unsent)):
             self._kick.set()
 
@@ -250,14 +245,11 @@ class TrioSession(AsyncSessionBase):
     async def _run(self, sup: Driver, context: ssl.SSLContext | None) -> None:
         try:
             with trio.CancelScope() as self._scope:
-                while not sup.finished:
-                    at = sup.connect_at
-                    if at is not None:
-                        await self._wait_changed(trio.current_time() + max(at - self._clock(), 0.0))
-                        if sup.connect_at is not None and self._clock() >= at:
-                            sock = await self._connect(sup, context)
-                            if sock is not None:
-                                await self._serve(sup, sock)
+                while (rest := sup.connect_in(self._clock())) is not None:
+                    if rest:
+                        await self._wait_changed(trio.current_time() + rest)
+                    elif (sock := await self._connect(sup, context)) is not None:
+                        await self._serve(sup, sock)
                     await self._deliver(sup)
             await self._deliver(sup)
         except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
@@ -300,10 +292,9 @@ class TrioSession(AsyncSessionBase):
 
     async def _idle(self, sup: Driver) -> None:
         """Wait until kicked or the driver's next deadline; then fire its timers when due."""
-        deadline = sup.sleeping()
+        rest = sup.sleep_for(self._clock())
         if not self._kick.is_set():
-            wake = math.inf if deadline is None else trio.current_time() + deadline - self._clock()
-            with trio.move_on_at(wake):
+            with trio.move_on_after(rest):
                 await self._kick.wait()
         self._kick = trio.Event()
         sup.woke(self._clock())
@@ -365,10 +356,10 @@ class TrioSession(AsyncSessionBase):
                         await trio.sleep(_RETRY)
                         continue
                     self._unsent = self._unsent[sent:]
-            sup.write_buffered(len(self._unsent), self._clock())
+            if not sup.wrote(len(self._unsent), self._clock()):
+                self._unsent = b""
         except _STREAM_ERRORS as exc:
             sup.connection_lost(self._clock(), f"write failed: {exc!r}")
-        if not sup.wants_transport:
             self._unsent = b""
 
 

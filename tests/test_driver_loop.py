@@ -1,12 +1,15 @@
 """The loop rules the sans-IO `Driver` answers for every adapter, on a fake clock.
 
-The slow-peer verdict (`Driver.write_buffered`), deadline re-arming (`Driver.sleeping`,
-``wake_needed``), the answers ``place`` / ``cancel`` wait for (`Driver.order_waiter`,
+The slow-peer verdict (`Driver.write_buffered`, `Driver.wrote`), deadline re-arming
+(`Driver.sleeping`, `Driver.sleep_for`, ``wake_needed``), when to connect
+(`Driver.connect_in`), the answers ``place`` / ``cancel`` wait for (`Driver.order_waiter`,
 `OrderWaiter`) and rate pacing (`Driver.offer`), with the `Harness` of ``test_driver.py``: a
 driver talking to the mock exchange in memory, no socket, no thread, no sleep.
 """
 
 from __future__ import annotations
+
+import math
 
 import pytest
 from test_driver import Harness, exec_ids, of
@@ -125,6 +128,61 @@ def test_woke_fires_the_timers_once_the_deadline_slept_until_has_come() -> None:
     assert h.driver.woke(armed)  # the heartbeat is due: it goes out
     assert b"\x0135=0\x01" in h.driver.data_to_send()
     assert not h.driver.wake_needed  # awake: nothing armed
+
+
+def test_sleep_for_says_how_long_to_wait_at_most_and_arms_the_deadline() -> None:
+    h = logged_on()
+    deadline = h.driver.next_deadline()
+    assert deadline is not None
+    assert h.driver.sleep_for(h.now) == pytest.approx(deadline - h.now)
+    assert h.driver.woke(deadline)  # armed as `sleeping` arms it
+    deadline = h.driver.next_deadline()
+    assert deadline is not None
+    assert h.driver.sleep_for(h.now, 0.25) == 0.25  # the caller's own deadline is sooner
+    assert h.driver.sleep_for(deadline + 1.0) == 0.0  # overdue: do not wait
+    assert h.driver.sleep_for(h.now, -1.0) == 0.0  # the caller's deadline has passed
+    assert h.driver.woke(deadline + 1.0)
+
+
+def test_sleep_for_with_no_deadline_waits_until_woken_or_the_callers_deadline() -> None:
+    h = Harness()  # not started: no deadline
+    assert h.driver.next_deadline() is None
+    assert h.driver.sleep_for(h.now) == math.inf
+    assert h.driver.sleep_for(h.now, 2.0) == 2.0
+    assert not h.driver.wake_needed and not h.driver.woke(h.now + 1e6)
+
+
+def test_timer_in_counts_from_now_to_the_next_deadline() -> None:
+    h = Harness()
+    assert h.driver.timer_in(h.now) is None  # not started
+    h.start()
+    deadline = h.driver.next_deadline()
+    assert deadline is not None
+    assert h.driver.timer_in(h.now) == pytest.approx(deadline - h.now)
+    assert h.driver.timer_in(deadline + 1.0) == pytest.approx(-1.0)  # overdue
+
+
+def test_connect_in_says_connect_now_rest_or_finished() -> None:
+    h = Harness()
+    assert h.driver.connect_in(h.now) == math.inf  # not started: nothing to do until woken
+    h.start()
+    assert h.driver.connect_in(h.now) == math.inf  # connected: no connection to open
+    h.drop()
+    at = h.driver.connect_at
+    assert at is not None and at > h.now  # the backoff's delay
+    assert h.driver.connect_in(h.now) == pytest.approx(at - h.now)
+    assert h.driver.connect_in(at) == 0.0 and h.driver.connect_in(at + 5.0) == 0.0
+    h.driver.close(h.now)
+    assert h.driver.finished and h.driver.connect_in(h.now) is None
+
+
+def test_wrote_tells_the_verdict_and_says_whether_the_bytes_left_still_go() -> None:
+    h = logged_on(max_buffered=1000)
+    assert h.driver.wrote(10, h.now)  # they wait: still to be written
+    assert h.driver.wrote(0, h.now)  # all taken: the write clock stops
+    assert h.driver.next_deadline() == h.driver.supervisor.next_deadline()
+    assert not h.driver.wrote(1001, h.now)  # too many wait: the connection is lost, drop them
+    assert not h.driver.wants_transport
 
 
 # -- the answers place / cancel wait for -----------------------------------------------------------

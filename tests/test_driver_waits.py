@@ -268,6 +268,30 @@ def test_a_due_timer_is_not_put_off_by_the_hand_off_delay() -> None:
     assert r.background(10.01, "bg", timer_in=0.0) == 0.0
 
 
+def test_the_socket_closes_once_the_driver_is_done_and_no_other_reader_is_in_it() -> None:
+    r = Readers(0.05)
+    assert not r.closes(True, "caller")  # the driver still wants it
+    assert r.closes(False, "caller")  # nobody reads: whoever wrote closes it
+    r.claim("reader")
+    assert not r.closes(False, "caller")  # the reader in it closes it once back
+    assert r.closes(False, "reader")
+    r.release(1.0)
+    assert r.closes(False, "bg")
+
+
+def test_who_reads_tells_whom_to_wake_and_closing_skips_the_hand_off_delay() -> None:
+    r = Readers(0.05)
+    assert not r.other("me") and not r.caller_reads()  # nobody reads
+    r.claim("caller")
+    assert r.other("me") and not r.other("caller") and r.caller_reads()
+    r.release(10.0)
+    assert r.background(10.01, "bg") == pytest.approx(0.04)  # a caller read lately
+    assert r.other("me") is False
+    r.closing()  # no caller will read the Logout's answer: the background reader reads now
+    assert r.background(10.01, "bg") == 0.0
+    assert r.other("me") and not r.caller_reads()  # the background reader reads
+
+
 @given(st.lists(st.sampled_from(["enter", "leave", "claim", "release", "bg"]), max_size=40))
 def test_one_reader_at_a_time(steps: list[str]) -> None:
     r, now, waiting = Readers(0.05), 0.0, 0

@@ -268,7 +268,8 @@ class Readers:
     has it: a background reader hands it over (``"preempt"``: make it stop, then rest until
     woken), another waiting caller keeps it (``"rest"``). The background reader reads only
     while nobody waits, from ``handoff`` seconds after a waiting caller last read
-    (`background`). Readers are named by any token the adapter likes (a thread, a task).
+    (`background`). Once the driver is done with the connection, the reader in it, or anyone
+    when nobody reads, closes it (`closes`). Readers are named by any token the adapter likes (a thread, a task).
 
     Args:
         handoff: seconds the socket may go unread after a waiting caller read it before the
@@ -316,6 +317,26 @@ class Readers:
             self.active = now
         self.reader, self.background_reads = None, False
         return self.waiting > 0
+
+    def other(self, who: object) -> bool:
+        """Someone other than ``who`` reads now (wake it when the driver must be looked at
+        again: `Driver.must_wake`)."""
+        return self.reader is not None and self.reader is not who
+
+    def caller_reads(self) -> bool:
+        """A waiting caller reads now (not the background reader)."""
+        return self.reader is not None and not self.background_reads
+
+    def closing(self) -> None:
+        """The session closes: no caller will wait for the Logout's answer, so the background
+        reader reads at once (no hand-off delay)."""
+        self.active = -math.inf
+
+    def closes(self, wants_transport: bool, who: object) -> bool:
+        """After ``who`` wrote: close the socket now, because the driver is done with it
+        (``wants_transport`` False) and no other reader is in it (that one closes it once it
+        is back)."""
+        return not wants_transport and (self.reader is None or self.reader is who)
 
     def background(self, now: float, who: object, timer_in: float | None = None) -> float:
         """The background reader ``who`` asks at ``now``: 0.0 means read now (then `release`);

@@ -9,9 +9,13 @@ re-exported by `kalshi_fix_sansio.driver`):
   ``write_timeout`` seconds after they began to, the driver counts the connection as lost
   (``wants_transport`` turns False: the adapter closes it);
 * **deadline re-arming**: before it sleeps the adapter calls `LoopRules.sleeping` (the
-  deadline to sleep until); after an input from elsewhere `LoopRules.wake_needed` says
+  deadline to sleep until) or `LoopRules.sleep_for` (how many seconds to wait at most, its
+  caller's own limit included); after an input from elsewhere `LoopRules.wake_needed` says
   whether the driver now needs a wake-up sooner than the one armed; once awake,
   `LoopRules.woke` fires the timers if that deadline has come;
+* **connecting**: with no connection open, `LoopRules.connect_in` says connect now, rest so
+  many seconds, or stop (finished); after a write, `LoopRules.wrote` says whether the bytes
+  the socket did not take are still to be written;
 * **the answers `place` / `cancel` wait for**: `LoopRules.order_waiter` registers an
   `OrderWaiter`, which the driver settles as the reports are read (an ExecutionReport, an
   OrderCancelReject, a BusinessMessageReject);
@@ -155,6 +159,14 @@ class LoopRules:
     def wants_transport(self) -> bool:
         raise NotImplementedError  # pragma: no cover
 
+    @property
+    def finished(self) -> bool:
+        raise NotImplementedError  # pragma: no cover
+
+    @property
+    def connect_at(self) -> float | None:
+        raise NotImplementedError  # pragma: no cover
+
     def handle_timer(self, now: float) -> None:
         raise NotImplementedError  # pragma: no cover
 
@@ -173,6 +185,13 @@ class LoopRules:
             self._lose(now, f"the peer is not reading: over {self.max_buffered} bytes wait")
         else:
             self._check_stuck(now)
+
+    def wrote(self, left: int, now: float) -> bool:
+        """A write at ``now`` left ``left`` bytes the peer has not taken (told to the slow-peer
+        verdict, as `write_buffered`; call it when bytes are left or had waited): True while
+        they are still to be written, False once the connection counts as lost (drop them)."""
+        self.write_buffered(left, now)
+        return self.wants_transport
 
     def _check_stuck(self, now: float) -> None:
         since, limit = self._stuck_since, self.write_timeout
@@ -197,6 +216,36 @@ class LoopRules:
         deadline = self.next_deadline()
         self._armed = math.inf if deadline is None else deadline
         return deadline
+
+    def sleep_for(self, now: float, limit: float = math.inf) -> float:
+        """The adapter goes to sleep at ``now`` (as `sleeping`): how many seconds it may wait at
+        most, until the driver's next deadline and within ``limit`` (its caller's own wait;
+        ``math.inf``: none); ``math.inf``: until woken. Never negative."""
+        deadline = self.next_deadline()
+        if deadline is None:
+            self._armed = math.inf
+            return limit if limit > 0.0 else 0.0
+        self._armed = deadline
+        wait = deadline - now
+        if wait > limit:
+            wait = limit
+        return wait if wait > 0.0 else 0.0
+
+    def timer_in(self, now: float) -> float | None:
+        """Seconds from ``now`` until the next deadline (negative: overdue), or None: none."""
+        deadline = self.next_deadline()
+        return None if deadline is None else deadline - now
+
+    def connect_in(self, now: float) -> float | None:
+        """With no connection open, at ``now``: 0.0 means connect now; more, rest that many
+        seconds first (``math.inf``: until woken), then ask again; None: finished (closed or
+        failed), the loop ends."""
+        if self.finished:
+            return None
+        at = self.connect_at
+        if at is None:
+            return math.inf
+        return at - now if at > now else 0.0
 
     def awake(self) -> None:
         """The adapter is awake again (nothing armed)."""
