@@ -161,6 +161,15 @@ class FixRecord:
         """
         return -1
 
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...]) -> None:
+        """Convert every member from its place in ``flat`` (``at``: a remembered layout's
+        header places, `WireSource.header_at`; generated for the header alone).
+
+        Raises:
+            ValueError, UnicodeDecodeError, ArithmeticError: a value does not convert.
+        """
+        raise NotImplementedError  # pragma: no cover - `_walk_header` calls it on a header
+
     @staticmethod
     def _walk_entries(
         flat: list[bytes], j: int, count: int, src: WireSource

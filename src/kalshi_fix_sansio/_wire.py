@@ -9,7 +9,8 @@ A typed value comes from one of two paths:
 
 * the fast path, generated per class (`kalshi_fix_sansio._generated`): ``_fast_fill`` converts
   every plain field of a record from the tag dict with straight-line converters and caches,
-  ``_walk`` converts the header in one pass over the fields after 35, and ``_walk_entries`` cuts
+  ``_fill_at`` converts the header from the places its remembered layout keeps (``header_at``),
+  ``_walk`` in one pass over the fields after 35 otherwise, and ``_walk_entries`` cuts
   and converts a group's entries in one pass; each gives up (an exception, or None / -1) on
   anything it does not expect, and the careful path takes over for that record.
 * the careful path, written once here and in `_message`: the careful field splitter
@@ -489,11 +490,20 @@ def _group_error(
 
 
 def _walk_header(h: FixRecord) -> bool:
-    """Convert every field of a header in one generated walk over the fields after 35 (in any
-    order); False when the walk does not take them all (a header field placed after the body,
-    given twice, or a value that does not convert), which leaves the tag-dict path to do it."""
+    """Convert every field of a header at once: from the places its remembered layout keeps,
+    else in one generated walk over the fields after 35 (in any order); False when neither
+    takes them all (a header field placed after the body, given twice, or a value that does not
+    convert), which leaves the tag-dict path to do it (and to name the value)."""
     src = h._src
     assert src is not None
+    at = src.header_at
+    if at is not None:  # a remembered layout: each field from its place, no tag compared
+        try:
+            h._fill_at(src.flat, at)
+            h._eager = None  # every field converted
+            return True
+        except _WALK_ERRORS:
+            pass  # a value that does not convert: the walk below gives up on it as before
     try:
         end = h._walk(src.flat, 6, src.dollars)
     except _WALK_ERRORS:
