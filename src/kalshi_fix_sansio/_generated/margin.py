@@ -685,13 +685,9 @@ class Party(FixRecord):
                 return None
             e = _new(Party)
             i = j
-            if flat[i] == b"448":
-                r = flat[i + 1]
-                i += 2
-                e._party_id = r.decode("utf-8")
-            else:
-                return None
-
+            r = flat[i + 1]
+            i += 2
+            e._party_id = r.decode("utf-8")
             if flat[i] == b"452":
                 r = flat[i + 1]
                 i += 2
@@ -795,13 +791,9 @@ class MiscFee(FixRecord):
                 return None
             e = _new(MiscFee)
             i = j
-            if flat[i] == b"137":
-                r = flat[i + 1]
-                i += 2
-                e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-            else:
-                return None
-
+            r = flat[i + 1]
+            i += 2
+            e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             if flat[i] == b"138":
                 r = flat[i + 1]
                 i += 2
@@ -905,13 +897,9 @@ class CollateralAmountChange(FixRecord):
                 return None
             e = _new(CollateralAmountChange)
             i = j
-            if flat[i] == b"1704":
-                r = flat[i + 1]
-                i += 2
-                e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-            else:
-                return None
-
+            r = flat[i + 1]
+            i += 2
+            e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             if flat[i] == b"1705":
                 r = flat[i + 1]
                 i += 2
@@ -975,13 +963,9 @@ class MarketDataRequestRelatedSym(FixRecord):
                 return None
             e = _new(MarketDataRequestRelatedSym)
             i = j
-            if flat[i] == b"55":
-                r = flat[i + 1]
-                i += 2
-                e._symbol = r.decode("utf-8")
-            else:
-                return None
-
+            r = flat[i + 1]
+            i += 2
+            e._symbol = r.decode("utf-8")
 
             e._src = src
             e._flat = flat[j:i]
@@ -1080,13 +1064,9 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
                 return None
             e = _new(MarketDataSnapshotFullRefreshMDEntry)
             i = j
-            if flat[i] == b"269":
-                r = flat[i + 1]
-                i += 2
-                e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
-            else:
-                return None
-
+            r = flat[i + 1]
+            i += 2
+            e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
             if flat[i] == b"270":
                 r = flat[i + 1]
                 i += 2
@@ -1332,13 +1312,9 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                 return None
             e = _new(MarketDataIncrementalRefreshMDEntry)
             i = j
-            if flat[i] == b"279":
-                r = flat[i + 1]
-                i += 2
-                e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8"))
-            else:
-                return None
-
+            r = flat[i + 1]
+            i += 2
+            e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8"))
             if flat[i] == b"55":
                 r = flat[i + 1]
                 i += 2
