@@ -166,6 +166,7 @@ def _codec(dialect: ModuleType) -> Codec:
 
 
 CLASSES = message_classes()
+HEAD = Header._OWN
 
 
 @EXAMPLES
@@ -261,7 +262,8 @@ def test_a_layout_checked_before_is_checked_alike() -> None:
     layout checked later must list the same defects, in the same order, as the full check of
     the careful path, its own values' defects included. On every sample and on each with a
     header field repeated (allowed beside groups by the decode, named by `check`), an enum
-    value the spec does not list, or both."""
+    value the spec does not list, or both; and with a body field repeated later with another
+    value (a message of a remembered layout converts its fields from the first places)."""
     from kalshi_fix_sansio import prediction
     from kalshi_fix_sansio._decode import forget_shapes
 
@@ -277,7 +279,13 @@ def test_a_layout_checked_before_is_checked_alike() -> None:
     for frame in frames:
         fields = frame.split(b"\x01")[:-1]
         repeated = [*fields[:4], fields[3], *fields[4:]]  # the first header field twice
-        for case in (fields, repeated):
+        # the first body field given again later with another value, valid where the first is
+        # when it ends in a digit (the first one counts)
+        k = next(i for i, f in enumerate(fields) if i > 2 and f.partition(b"=")[0] not in HEAD)
+        last = fields[k][-1:]
+        again = fields[k][:-1] + (b"%d" % ((int(last) + 1) % 10) if last.isdigit() else b"x")
+        body_repeated = [*fields[: k + 1], *fields[k + 1 : k + 2], again, *fields[k + 2 :]]
+        for case in (fields, repeated, body_repeated):
             cases.append(case)
             k = next((i for i, f in enumerate(case) if f.startswith((b"269=", b"54="))), None)
             if k is not None:  # MDEntryType / Side: a value no enum lists

@@ -348,7 +348,7 @@ class Codec:
         if layout is not None:  # a tolerant decode of a known shape with a value missing
             known: frozenset[bytes] = layout[0]
             return known
-        shapes[key] = [present, _NOT_YET, None, None]
+        shapes[key] = [present, _NOT_YET, None, None, None]
         self._shape_count += 1
         return present
 

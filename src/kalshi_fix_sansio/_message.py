@@ -44,6 +44,7 @@ from ._wire import (
     _msgtype_in,
     _parse_group,
     _walk_header,
+    body_places,
     record_raw,
     record_wire,
 )
@@ -108,8 +109,20 @@ class FixRecord:
         careful = src.careful
         if self._WALKED and not careful and _walk_header(self):
             return None
-        wire = record_wire(self)
         groups = self._GROUPS
+        if not careful and src.layout is not None and self.__class__ is src.cls and self._FIELDS:
+            try:  # a message of a remembered layout: each field from its place
+                self._fill_at(src.flat, body_places(src), src.dollars)
+            except _CONVERT_ERRORS:
+                pass  # one does not convert: the tag-dict path below leaves it lazy
+            else:
+                tags = src.present
+                for ginfo in groups:  # a group absent from the frame reads None (as below)
+                    if ginfo.key not in tags:
+                        _set(self, ginfo.slot, None)
+                self._eager = None
+                return None
+        wire = record_wire(self)
         if groups:  # a group absent from the frame reads None without a lookup (or exception)
             present = src.present if self._flat is None else wire  # a message's tags; an entry's
             for ginfo in groups:
@@ -162,14 +175,15 @@ class FixRecord:
         """
         return -1
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...]) -> None:
-        """Convert every member from its place in ``flat`` (``at``: a remembered layout's
-        header places, `WireSource.header_at`; generated for the header alone).
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        """Convert every plain field from its place in ``flat`` (``at``: a remembered layout's
+        places, in `_FIELDS` order, -1 when absent: `WireSource.header_at` for the header,
+        `_wire.body_places` for a message; generated per class).
 
         Raises:
             ValueError, UnicodeDecodeError, ArithmeticError: a value does not convert.
         """
-        raise NotImplementedError  # pragma: no cover - `_walk_header` calls it on a header
+        raise NotImplementedError  # pragma: no cover - generated for every class it is called on
 
     @staticmethod
     def _walk_entries(

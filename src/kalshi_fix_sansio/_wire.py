@@ -182,6 +182,25 @@ def _msgtype_in(frame: bytes) -> str | None:
     return frame[start + 4 : end].decode("latin-1")
 
 
+def body_places(src: WireSource) -> tuple[int, ...]:
+    """Where each plain field of a message of a remembered layout has its value in ``flat``, in
+    the class's field order (-1: absent): the first occurrence among the message's own fields,
+    as `WireSource.by_tag` keeps it. Once per layout (its fifth member)."""
+    layout = src.layout
+    assert layout is not None
+    at: tuple[int, ...] | None = layout[4]
+    if at is None:
+        own = src.by_tag()  # the own fields are a prefix of ``flat``: first occurrences agree
+        flat = src.flat
+        where: dict[bytes, int] = {}
+        for i in range(0, len(flat) - 1, 2):
+            where.setdefault(flat[i], i + 1)
+        at = layout[4] = tuple(
+            where[info.key] if info.key in own else -1 for info in src.cls._FIELDS
+        )
+    return at
+
+
 def record_wire(rec: FixRecord) -> dict[bytes, bytes]:
     """Tag -> raw value of a decoded record's own fields: a message's or header's from its
     source, a group entry's from its span (first occurrence of a tag)."""
@@ -499,7 +518,7 @@ def _walk_header(h: FixRecord) -> bool:
     at = src.header_at
     if at is not None:  # a remembered layout: each field from its place, no tag compared
         try:
-            h._fill_at(src.flat, at)
+            h._fill_at(src.flat, at, False)
             h._eager = None  # every field converted
             return True
         except _WALK_ERRORS:

@@ -315,7 +315,7 @@ class Header(FixRecord):
                 return i
             i += 2
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...]) -> None:
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
         a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14 = at
         if a0 > 0:
             r = flat[a0]
