@@ -256,6 +256,20 @@ def test_the_fast_splitter_splits_as_the_careful_one(
     assert outcome(False) == outcome(True)
 
 
+def _sample_frames() -> list[bytes]:
+    """Every frame of the prediction dialect's samples (`kalshi_fix_sansio.testing`)."""
+    from kalshi_fix_sansio import prediction
+
+    samples = (
+        __import__("pathlib").Path(prediction.__file__).parent / "testing/samples/prediction.fix"
+    )
+    return [
+        line.replace(b"|", b"\x01")
+        for line in samples.read_bytes().splitlines()
+        if line.startswith(b"8=")
+    ]
+
+
 def test_a_layout_checked_before_is_checked_alike() -> None:
     """`check` and `validate` make the checks on the tags alone once per remembered tag layout
     (a tag repeated outside the groups: its defect is kept with the layout); a message of that
@@ -267,14 +281,7 @@ def test_a_layout_checked_before_is_checked_alike() -> None:
     from kalshi_fix_sansio import prediction
     from kalshi_fix_sansio._decode import forget_shapes
 
-    samples = (
-        __import__("pathlib").Path(prediction.__file__).parent / "testing/samples/prediction.fix"
-    )
-    frames = [
-        line.replace(b"|", b"\x01")
-        for line in samples.read_bytes().splitlines()
-        if line.startswith(b"8=")
-    ]
+    frames = _sample_frames()
     cases = []
     for frame in frames:
         fields = frame.split(b"\x01")[:-1]
@@ -316,14 +323,7 @@ def test_a_bad_header_value_on_a_remembered_layout_is_named_alike() -> None:
     from kalshi_fix_sansio import prediction
     from kalshi_fix_sansio._decode import forget_shapes
 
-    samples = (
-        __import__("pathlib").Path(prediction.__file__).parent / "testing/samples/prediction.fix"
-    )
-    frames = [
-        line.replace(b"|", b"\x01")
-        for line in samples.read_bytes().splitlines()
-        if line.startswith(b"8=")
-    ]
+    frames = _sample_frames()
     header_tags = Header._OWN
     codec = _codec(prediction)
     broken_at_places = 0
