@@ -191,14 +191,23 @@ def body_places(src: WireSource) -> tuple[int, ...]:
     at: tuple[int, ...] | None = layout[4]
     if at is None:
         own = src.by_tag()  # the own fields are a prefix of ``flat``: first occurrences agree
-        flat = src.flat
-        where: dict[bytes, int] = {}
-        for i in range(0, len(flat) - 1, 2):
-            where.setdefault(flat[i], i + 1)
+        where = _first_places(layout, src.flat)
         at = layout[4] = tuple(
-            where[info.key] if info.key in own else -1 for info in src.cls._FIELDS
+            where[info.key] + 1 if info.key in own else -1 for info in src.cls._FIELDS
         )
     return at
+
+
+def _first_places(layout: list[Any], flat: list[bytes]) -> dict[bytes, int]:
+    """Tag -> its first place in ``flat`` (a tag's, not a value's that reads alike), for a
+    message of a remembered layout: the same for every message of it. Once per layout (its
+    sixth member)."""
+    where: dict[bytes, int] | None = layout[5]
+    if where is None:
+        where = layout[5] = {}
+        for k in range(len(flat) - 2, -1, -2):  # from the end: the first occurrence stays
+            where[flat[k]] = k
+    return where
 
 
 def record_wire(rec: FixRecord) -> dict[bytes, bytes]:
@@ -301,19 +310,26 @@ def _parse_group(owner: FixRecord, info: GroupInfo) -> Sequence[FixRecord] | Non
     src = owner._src
     assert src is not None
     flat = owner._flat
-    if flat is None:
-        flat = src.flat
     key = info.key
-    # the count tag's first occurrence at an even (tag) position: where `record_raw` finds it
-    i = 0
-    try:
-        while True:
-            i = flat.index(key, i)
-            if not i & 1:
-                break
-            i += 1
-    except ValueError:
-        return None
+    layout = src.layout
+    if flat is None and layout is not None:  # a message of a remembered layout
+        flat = src.flat
+        i = _first_places(layout, flat).get(key, -1)
+        if i < 0:
+            return None
+    else:
+        if flat is None:
+            flat = src.flat
+        # the count tag's first occurrence at an even (tag) position: where `record_raw` finds it
+        i = 0
+        try:
+            while True:
+                i = flat.index(key, i)
+                if not i & 1:
+                    break
+                i += 1
+        except ValueError:
+            return None
     raw = flat[i + 1]
     n = len(flat)
     # bounded before use: no message holds more entries than it has fields
