@@ -352,7 +352,7 @@ class _Renderer:
 
 
 # the private methods a class body may hold, in class-body order (macros of `_macros.j2`)
-METHODS: Final = ("blank", "fast_fill", "walk", "encode_into")
+METHODS: Final = ("blank", "fast_fill", "walk", "fill_at", "encode_into")
 # names a generated method may use and still be shared by both dialects: what the shared module
 # imports (the same objects the dialect modules import) and the builtins; any other name (an
 # enum class, an enum table, an entry class, a module's value caches) is the dialect's own

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import DIALECTS, generated_module, headers, message_classes, messages
 
-from kalshi_fix_sansio import DecodeError, FixRecord, Message
+from kalshi_fix_sansio import DecodeError, FixRecord, Header, Message
 from kalshi_fix_sansio._decode import Codec, split_fields
 from kalshi_fix_sansio._fields import GroupInfo
 
@@ -166,6 +166,7 @@ def _codec(dialect: ModuleType) -> Codec:
 
 
 CLASSES = message_classes()
+HEAD = Header._OWN
 
 
 @EXAMPLES
@@ -255,29 +256,43 @@ def test_the_fast_splitter_splits_as_the_careful_one(
     assert outcome(False) == outcome(True)
 
 
+def _sample_frames() -> list[bytes]:
+    """Every frame of the prediction dialect's samples (`kalshi_fix_sansio.testing`)."""
+    from kalshi_fix_sansio import prediction
+
+    samples = (
+        __import__("pathlib").Path(prediction.__file__).parent / "testing/samples/prediction.fix"
+    )
+    return [
+        line.replace(b"|", b"\x01")
+        for line in samples.read_bytes().splitlines()
+        if line.startswith(b"8=")
+    ]
+
+
 def test_a_layout_checked_before_is_checked_alike() -> None:
     """`check` and `validate` make the checks on the tags alone once per remembered tag layout
     (a tag repeated outside the groups: its defect is kept with the layout); a message of that
     layout checked later must list the same defects, in the same order, as the full check of
     the careful path, its own values' defects included. On every sample and on each with a
     header field repeated (allowed beside groups by the decode, named by `check`), an enum
-    value the spec does not list, or both."""
+    value the spec does not list, or both; and with a body field repeated later with another
+    value (a message of a remembered layout converts its fields from the first places)."""
     from kalshi_fix_sansio import prediction
     from kalshi_fix_sansio._decode import forget_shapes
 
-    samples = (
-        __import__("pathlib").Path(prediction.__file__).parent / "testing/samples/prediction.fix"
-    )
-    frames = [
-        line.replace(b"|", b"\x01")
-        for line in samples.read_bytes().splitlines()
-        if line.startswith(b"8=")
-    ]
+    frames = _sample_frames()
     cases = []
     for frame in frames:
         fields = frame.split(b"\x01")[:-1]
         repeated = [*fields[:4], fields[3], *fields[4:]]  # the first header field twice
-        for case in (fields, repeated):
+        # the first body field given again later with another value, valid where the first is
+        # when it ends in a digit (the first one counts)
+        k = next(i for i, f in enumerate(fields) if i > 2 and f.partition(b"=")[0] not in HEAD)
+        last = fields[k][-1:]
+        again = fields[k][:-1] + (b"%d" % ((int(last) + 1) % 10) if last.isdigit() else b"x")
+        body_repeated = [*fields[: k + 1], *fields[k + 1 : k + 2], again, *fields[k + 2 :]]
+        for case in (fields, repeated, body_repeated):
             cases.append(case)
             k = next((i for i, f in enumerate(case) if f.startswith((b"269=", b"54="))), None)
             if k is not None:  # MDEntryType / Side: a value no enum lists
@@ -297,3 +312,37 @@ def test_a_layout_checked_before_is_checked_alike() -> None:
             seen_repeat += bool(layout[2])
     # the frames with groups present (8, X, W), each plain and with a header field repeated
     assert from_memory >= 6 and seen_repeat >= 3, (from_memory, seen_repeat)
+
+
+def test_a_bad_header_value_on_a_remembered_layout_is_named_alike() -> None:
+    """A header read in full on a frame of a remembered layout converts each field from the
+    layout's header places; a value there that does not convert must be named, strictly and
+    tolerantly, as the careful path names it. On every sample, each header field in turn
+    given a value no header type reads (not a number, not Y/N, not a timestamp, not UTF-8),
+    decoded after a clean frame of the same layout taught the codec its places."""
+    from kalshi_fix_sansio import prediction
+    from kalshi_fix_sansio._decode import forget_shapes
+
+    frames = _sample_frames()
+    header_tags = Header._OWN
+    codec = _codec(prediction)
+    broken_at_places = 0
+    for frame in frames:
+        fields = frame.split(b"\x01")[:-1]
+        k = 3
+        while k < len(fields) and fields[k].partition(b"=")[0] in header_tags:
+            tag = fields[k].partition(b"=")[0]
+            case = b"\x01".join([*fields[:k], tag + b"=x\xff", *fields[k + 1 :]]) + b"\x01"
+            forget_shapes()
+            for _ in range(2):  # the layout learnt, then its header places
+                codec.decode(frame, tolerant=True)
+            for tolerant in (False, True):
+                careful = account(codec, case, True, tolerant, False, random.Random(3))
+                fast = account(codec, case, False, tolerant, False, random.Random(3))
+                assert fast == careful, (case, tolerant)
+            src = codec.decode(case, tolerant=True)._src
+            assert src is not None
+            broken_at_places += src.header_at is not None
+            k += 1
+    # SenderCompID, TargetCompID, MsgSeqNum and SendingTime at least, on every sample
+    assert broken_at_places >= 4 * len(frames), broken_at_places

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Sequence
+from itertools import chain
 from operator import attrgetter
 from typing import Any, ClassVar, TypeVar
 
@@ -43,6 +44,7 @@ from ._wire import (
     _msgtype_in,
     _parse_group,
     _walk_header,
+    body_places,
     record_raw,
     record_wire,
 )
@@ -107,8 +109,20 @@ class FixRecord:
         careful = src.careful
         if self._WALKED and not careful and _walk_header(self):
             return None
-        wire = record_wire(self)
         groups = self._GROUPS
+        if not careful and src.layout is not None and self.__class__ is src.cls and self._FIELDS:
+            try:  # a message of a remembered layout: each field from its place
+                self._fill_at(src.flat, body_places(src), src.dollars)
+            except _CONVERT_ERRORS:
+                pass  # one does not convert: the tag-dict path below leaves it lazy
+            else:
+                tags = src.present
+                for ginfo in groups:  # a group absent from the frame reads None (as below)
+                    if ginfo.key not in tags:
+                        _set(self, ginfo.slot, None)
+                self._eager = None
+                return None
+        wire = record_wire(self)
         if groups:  # a group absent from the frame reads None without a lookup (or exception)
             present = src.present if self._flat is None else wire  # a message's tags; an entry's
             for ginfo in groups:
@@ -160,6 +174,16 @@ class FixRecord:
                 only a malformed one does).
         """
         return -1
+
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        """Convert every plain field from its place in ``flat`` (``at``: a remembered layout's
+        places, in `_FIELDS` order, -1 when absent: `WireSource.header_at` for the header,
+        `_wire.body_places` for a message; generated per class).
+
+        Raises:
+            ValueError, UnicodeDecodeError, ArithmeticError: a value does not convert.
+        """
+        raise NotImplementedError  # pragma: no cover - generated for every class it is called on
 
     @staticmethod
     def _walk_entries(
@@ -343,7 +367,7 @@ class FixRecord:
             return
         if self._eager is not None or self._GROUPS:  # else every field is converted already
             self._load_all()
-        fields, read, kinds = _enum_check(type(self))
+        fields, read, kinds, _whole = _enum_check(type(self))
         # every slot is set now (None when absent); the enum values in one step, by their types
         if fields and not kinds.issuperset(map(type, read(self))):
             for info in fields:
@@ -360,7 +384,9 @@ class FixRecord:
                         ),
                     )
         for ginfo in self._GROUPS:
-            entries = getattr(self, ginfo.attr)
+            entries = getattr(self, ginfo.slot)  # loaded above: None, `Entries` or a tuple
+            if entries.__class__ is Entries:
+                entries = entries._all()
             if entries:
                 _check_entries(entries, ginfo.entry, defects)
 
@@ -451,14 +477,22 @@ def _redacted(extra: tuple[tuple[int, bytes], ...]) -> tuple[tuple[int, bytes], 
     return tuple((tag, b"<redacted>" if tag in SECRET_TAGS else value) for tag, value in extra)
 
 
-# a class's enum fields, its enum slots read at once, and the types their values may have
-EnumCheck = tuple[tuple[FieldInfo, ...], Callable[[Any], tuple[Any, ...]], frozenset[type]]
+# a class's enum fields, its enum slots read at once, the types their values may have, and
+# a reader of ``_eager`` and the enum slots at once
+EnumCheck = tuple[
+    tuple[FieldInfo, ...],
+    Callable[[Any], tuple[Any, ...]],
+    frozenset[type],
+    Callable[[Any], tuple[Any, ...]],
+]
 
 
 def _enum_check(cls: type[FixRecord]) -> EnumCheck:
     """A class's enum fields (their decoders carry ``enum_cls``) in spec order, a reader of
     their slots as one tuple, and the types a value of them may have (None, a member of its
-    enum): a record whose values all have those types names no enum defect. Cached."""
+    enum): a record whose values all have those types names no enum defect; and a reader of
+    ``_eager`` with those slots: a record whose values there all have those types has every
+    field converted too (``_eager`` None; True and False are no such type). Cached."""
     cached: EnumCheck | None = cls.__dict__.get("_ENUM_CHECK_CACHE")
     if cached is None:
         fields = tuple(
@@ -466,7 +500,8 @@ def _enum_check(cls: type[FixRecord]) -> EnumCheck:
         )
         slots = [info.slot for info in fields] or ["_eager"]
         kinds = frozenset([type(None), *(info.dec.enum_cls for info in fields)])  # type: ignore[attr-defined]
-        cached = (fields, attrgetter(*slots, slots[0]), kinds)  # a tuple even of one slot
+        read = attrgetter(*slots, slots[0])  # a tuple even of one slot
+        cached = (fields, read, kinds, attrgetter("_eager", *slots))
         type.__setattr__(cls, "_ENUM_CHECK_CACHE", cached)
     return cached
 
@@ -475,12 +510,15 @@ def _check_entries(
     entries: Sequence[FixRecord], cls: type[FixRecord], defects: list[Defect]
 ) -> None:
     """`FixRecord._check_into` of a group's entries, without a call for an entry that has every
-    field converted, no group of its own and every enum value a member (most entries)."""
+    field converted, no group of its own and every enum value a member (most entries): first
+    tested for the whole group at once, then entry by entry when one fails the test."""
     if cls._GROUPS:
         for entry in entries:
             entry._check_into(defects)
         return
-    fields, read, kinds = _enum_check(cls)
+    fields, read, kinds, whole = _enum_check(cls)
+    if len(entries) > 1 and kinds.issuperset(map(type, chain.from_iterable(map(whole, entries)))):
+        return
     for entry in entries:
         if entry._eager is not None or (fields and not kinds.issuperset(map(type, read(entry)))):
             entry._check_into(defects)

@@ -9,7 +9,8 @@ A typed value comes from one of two paths:
 
 * the fast path, generated per class (`kalshi_fix_sansio._generated`): ``_fast_fill`` converts
   every plain field of a record from the tag dict with straight-line converters and caches,
-  ``_walk`` converts the header in one pass over the fields after 35, and ``_walk_entries`` cuts
+  ``_fill_at`` converts the header from the places its remembered layout keeps (``header_at``),
+  ``_walk`` in one pass over the fields after 35 otherwise, and ``_walk_entries`` cuts
   and converts a group's entries in one pass; each gives up (an exception, or None / -1) on
   anything it does not expect, and the careful path takes over for that record.
 * the careful path, written once here and in `_message`: the careful field splitter
@@ -181,6 +182,34 @@ def _msgtype_in(frame: bytes) -> str | None:
     return frame[start + 4 : end].decode("latin-1")
 
 
+def body_places(src: WireSource) -> tuple[int, ...]:
+    """Where each plain field of a message of a remembered layout has its value in ``flat``, in
+    the class's field order (-1: absent): the first occurrence among the message's own fields,
+    as `WireSource.by_tag` keeps it. Once per layout (its fifth member)."""
+    layout = src.layout
+    assert layout is not None
+    at: tuple[int, ...] | None = layout[4]
+    if at is None:
+        own = src.by_tag()  # the own fields are a prefix of ``flat``: first occurrences agree
+        where = _first_places(layout, src.flat)
+        at = layout[4] = tuple(
+            where[info.key] + 1 if info.key in own else -1 for info in src.cls._FIELDS
+        )
+    return at
+
+
+def _first_places(layout: list[Any], flat: list[bytes]) -> dict[bytes, int]:
+    """Tag -> its first place in ``flat`` (a tag's, not a value's that reads alike), for a
+    message of a remembered layout: the same for every message of it. Once per layout (its
+    sixth member)."""
+    where: dict[bytes, int] | None = layout[5]
+    if where is None:
+        where = layout[5] = {}
+        for k in range(len(flat) - 2, -1, -2):  # from the end: the first occurrence stays
+            where[flat[k]] = k
+    return where
+
+
 def record_wire(rec: FixRecord) -> dict[bytes, bytes]:
     """Tag -> raw value of a decoded record's own fields: a message's or header's from its
     source, a group entry's from its span (first occurrence of a tag)."""
@@ -281,19 +310,26 @@ def _parse_group(owner: FixRecord, info: GroupInfo) -> Sequence[FixRecord] | Non
     src = owner._src
     assert src is not None
     flat = owner._flat
-    if flat is None:
-        flat = src.flat
     key = info.key
-    # the count tag's first occurrence at an even (tag) position: where `record_raw` finds it
-    i = 0
-    try:
-        while True:
-            i = flat.index(key, i)
-            if not i & 1:
-                break
-            i += 1
-    except ValueError:
-        return None
+    layout = src.layout
+    if flat is None and layout is not None:  # a message of a remembered layout
+        flat = src.flat
+        i = _first_places(layout, flat).get(key, -1)
+        if i < 0:
+            return None
+    else:
+        if flat is None:
+            flat = src.flat
+        # the count tag's first occurrence at an even (tag) position: where `record_raw` finds it
+        i = 0
+        try:
+            while True:
+                i = flat.index(key, i)
+                if not i & 1:
+                    break
+                i += 1
+        except ValueError:
+            return None
     raw = flat[i + 1]
     n = len(flat)
     # bounded before use: no message holds more entries than it has fields
@@ -489,11 +525,20 @@ def _group_error(
 
 
 def _walk_header(h: FixRecord) -> bool:
-    """Convert every field of a header in one generated walk over the fields after 35 (in any
-    order); False when the walk does not take them all (a header field placed after the body,
-    given twice, or a value that does not convert), which leaves the tag-dict path to do it."""
+    """Convert every field of a header at once: from the places its remembered layout keeps,
+    else in one generated walk over the fields after 35 (in any order); False when neither
+    takes them all (a header field placed after the body, given twice, or a value that does not
+    convert), which leaves the tag-dict path to do it (and to name the value)."""
     src = h._src
     assert src is not None
+    at = src.header_at
+    if at is not None:  # a remembered layout: each field from its place, no tag compared
+        try:
+            h._fill_at(src.flat, at, False)
+            h._eager = None  # every field converted
+            return True
+        except _WALK_ERRORS:
+            pass  # a value that does not convert: the walk below gives up on it as before
     try:
         end = h._walk(src.flat, 6, src.dollars)
     except _WALK_ERRORS:

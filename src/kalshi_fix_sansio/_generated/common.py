@@ -315,6 +315,84 @@ class Header(FixRecord):
                 return i
             i += 2
 
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._sender_comp_id = r.decode("utf-8")
+        else:
+            self._sender_comp_id = None
+        if a1 > 0:
+            r = flat[a1]
+            self._target_comp_id = r.decode("utf-8")
+        else:
+            self._target_comp_id = None
+        if a2 > 0:
+            r = flat[a2]
+            self._msg_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._msg_seq_num = None
+        if a3 > 0:
+            r = flat[a3]
+            self._sending_time = (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+        else:
+            self._sending_time = None
+        if a4 > 0:
+            r = flat[a4]
+            self._poss_dup_flag = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._poss_dup_flag = None
+        if a5 > 0:
+            r = flat[a5]
+            self._poss_resend = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._poss_resend = None
+        if a6 > 0:
+            r = flat[a6]
+            self._orig_sending_time = (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+        else:
+            self._orig_sending_time = None
+        if a7 > 0:
+            r = flat[a7]
+            self._sender_sub_id = r.decode("utf-8")
+        else:
+            self._sender_sub_id = None
+        if a8 > 0:
+            r = flat[a8]
+            self._target_sub_id = r.decode("utf-8")
+        else:
+            self._target_sub_id = None
+        if a9 > 0:
+            r = flat[a9]
+            self._on_behalf_of_comp_id = r.decode("utf-8")
+        else:
+            self._on_behalf_of_comp_id = None
+        if a10 > 0:
+            r = flat[a10]
+            self._deliver_to_comp_id = r.decode("utf-8")
+        else:
+            self._deliver_to_comp_id = None
+        if a11 > 0:
+            r = flat[a11]
+            self._sender_location_id = r.decode("utf-8")
+        else:
+            self._sender_location_id = None
+        if a12 > 0:
+            r = flat[a12]
+            self._target_location_id = r.decode("utf-8")
+        else:
+            self._target_location_id = None
+        if a13 > 0:
+            r = flat[a13]
+            self._appl_ver_id = r.decode("utf-8")
+        else:
+            self._appl_ver_id = None
+        if a14 > 0:
+            r = flat[a14]
+            self._cstm_appl_ver_id = r.decode("utf-8")
+        else:
+            self._cstm_appl_ver_id = None
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()

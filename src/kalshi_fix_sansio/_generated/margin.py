@@ -42,16 +42,20 @@ from .shared import (
     _EventResendComplete_blank,
     _EventResendComplete_encode_into,
     _EventResendComplete_fast_fill,
+    _EventResendComplete_fill_at,
     _EventResendReject_blank,
     _EventResendRequest_blank,
     _EventResendRequest_encode_into,
     _EventResendRequest_fast_fill,
+    _EventResendRequest_fill_at,
     _Heartbeat_blank,
     _Heartbeat_encode_into,
     _Heartbeat_fast_fill,
+    _Heartbeat_fill_at,
     _Logout_blank,
     _Logout_encode_into,
     _Logout_fast_fill,
+    _Logout_fill_at,
     _MarketDataIncrementalRefreshMDEntry_blank,
     _MarketDataIncrementalRefresh_blank,
     _MarketDataRequestReject_blank,
@@ -62,6 +66,7 @@ from .shared import (
     _MarketDataSnapshotFullRefreshMDEntry_blank,
     _MarketDataSnapshotFullRefresh_blank,
     _MarketDataSnapshotFullRefresh_fast_fill,
+    _MarketDataSnapshotFullRefresh_fill_at,
     _MiscFee_blank,
     _OrderCancelReject_blank,
     _OrderMassCancelReport_blank,
@@ -71,12 +76,15 @@ from .shared import (
     _ResendRequest_blank,
     _ResendRequest_encode_into,
     _ResendRequest_fast_fill,
+    _ResendRequest_fill_at,
     _SequenceReset_blank,
     _SequenceReset_encode_into,
     _SequenceReset_fast_fill,
+    _SequenceReset_fill_at,
     _TestRequest_blank,
     _TestRequest_encode_into,
     _TestRequest_fast_fill,
+    _TestRequest_fill_at,
     _f_aggressor_indicator,
     _f_alloc_account,
     _f_begin_exec_id,
@@ -685,13 +693,9 @@ class Party(FixRecord):
                 return None
             e = _new(Party)
             i = j
-            if flat[i] == b"448":
-                r = flat[i + 1]
-                i += 2
-                e._party_id = r.decode("utf-8")
-            else:
-                return None
-
+            r = flat[i + 1]
+            i += 2
+            e._party_id = r.decode("utf-8")
             if flat[i] == b"452":
                 r = flat[i + 1]
                 i += 2
@@ -795,13 +799,9 @@ class MiscFee(FixRecord):
                 return None
             e = _new(MiscFee)
             i = j
-            if flat[i] == b"137":
-                r = flat[i + 1]
-                i += 2
-                e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-            else:
-                return None
-
+            r = flat[i + 1]
+            i += 2
+            e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             if flat[i] == b"138":
                 r = flat[i + 1]
                 i += 2
@@ -905,13 +905,9 @@ class CollateralAmountChange(FixRecord):
                 return None
             e = _new(CollateralAmountChange)
             i = j
-            if flat[i] == b"1704":
-                r = flat[i + 1]
-                i += 2
-                e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-            else:
-                return None
-
+            r = flat[i + 1]
+            i += 2
+            e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             if flat[i] == b"1705":
                 r = flat[i + 1]
                 i += 2
@@ -975,13 +971,9 @@ class MarketDataRequestRelatedSym(FixRecord):
                 return None
             e = _new(MarketDataRequestRelatedSym)
             i = j
-            if flat[i] == b"55":
-                r = flat[i + 1]
-                i += 2
-                e._symbol = r.decode("utf-8")
-            else:
-                return None
-
+            r = flat[i + 1]
+            i += 2
+            e._symbol = r.decode("utf-8")
 
             e._src = src
             e._flat = flat[j:i]
@@ -1080,13 +1072,9 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
                 return None
             e = _new(MarketDataSnapshotFullRefreshMDEntry)
             i = j
-            if flat[i] == b"269":
-                r = flat[i + 1]
-                i += 2
-                e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
-            else:
-                return None
-
+            r = flat[i + 1]
+            i += 2
+            e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
             if flat[i] == b"270":
                 r = flat[i + 1]
                 i += 2
@@ -1332,13 +1320,9 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                 return None
             e = _new(MarketDataIncrementalRefreshMDEntry)
             i = j
-            if flat[i] == b"279":
-                r = flat[i + 1]
-                i += 2
-                e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8"))
-            else:
-                return None
-
+            r = flat[i + 1]
+            i += 2
+            e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8"))
             if flat[i] == b"55":
                 r = flat[i + 1]
                 i += 2
@@ -1527,6 +1511,8 @@ class EventResendRequest(Message):
 
     _fast_fill = _own(_EventResendRequest_fast_fill)
 
+    _fill_at = _own(_EventResendRequest_fill_at)
+
     _encode_into = _own(_EventResendRequest_encode_into)
 
 
@@ -1567,6 +1553,8 @@ class EventResendComplete(Message):
     _blank = _own(_EventResendComplete_blank)
 
     _fast_fill = _own(_EventResendComplete_fast_fill)
+
+    _fill_at = _own(_EventResendComplete_fill_at)
 
     _encode_into = _own(_EventResendComplete_encode_into)
 
@@ -1613,6 +1601,19 @@ class EventResendReject(Message):
         self._ref_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = g(b"21004")
         self._event_resend_reject_reason = None if r is None else (x_event_resend_reject_reason if (x_event_resend_reject_reason := _d_EventResendRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._ref_seq_num = None
+        if a1 > 0:
+            r = flat[a1]
+            self._event_resend_reject_reason = (x_event_resend_reject_reason if (x_event_resend_reject_reason := _d_EventResendRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        else:
+            self._event_resend_reject_reason = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1671,6 +1672,14 @@ class MarketDataRequest(Message):
         r = g(b"263")
         self._subscription_request_type = None if r is None else (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8"))
 
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, = at
+        if a0 > 0:
+            r = flat[a0]
+            self._subscription_request_type = (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8"))
+        else:
+            self._subscription_request_type = None
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -1721,6 +1730,8 @@ class MarketDataSnapshotFullRefresh(Message):
     _blank = _own(_MarketDataSnapshotFullRefresh_blank)
 
     _fast_fill = _own(_MarketDataSnapshotFullRefresh_fast_fill)
+
+    _fill_at = _own(_MarketDataSnapshotFullRefresh_fill_at)
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1815,6 +1826,19 @@ class MarketDataRequestReject(Message):
         self._md_req_rej_reason = None if r is None else (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode("utf-8"))
         r = g(b"58")
         self._text = None if r is None else r.decode("utf-8")
+
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._md_req_rej_reason = (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode("utf-8"))
+        else:
+            self._md_req_rej_reason = None
+        if a1 > 0:
+            r = flat[a1]
+            self._text = r.decode("utf-8")
+        else:
+            self._text = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2031,6 +2055,79 @@ class NewOrderSingle(Message):
         self._self_trade_prevention_type = None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = g(b"21006")
         self._cancel_order_on_pause = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._cl_ord_id = r.decode("utf-8")
+        else:
+            self._cl_ord_id = None
+        if a1 > 0:
+            r = flat[a1]
+            self._exec_inst = (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
+        else:
+            self._exec_inst = None
+        if a2 > 0:
+            r = flat[a2]
+            self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        else:
+            self._order_qty = None
+        if a3 > 0:
+            r = flat[a3]
+            self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
+        else:
+            self._ord_type = None
+        if a4 > 0:
+            r = flat[a4]
+            self._price = (x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        else:
+            self._price = None
+        if a5 > 0:
+            r = flat[a5]
+            self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        else:
+            self._side = None
+        if a6 > 0:
+            r = flat[a6]
+            self._symbol = r.decode("utf-8")
+        else:
+            self._symbol = None
+        if a7 > 0:
+            r = flat[a7]
+            self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
+        else:
+            self._time_in_force = None
+        if a8 > 0:
+            r = flat[a8]
+            self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+        else:
+            self._expire_time = None
+        if a9 > 0:
+            r = flat[a9]
+            self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._alloc_account = None
+        if a10 > 0:
+            r = flat[a10]
+            self._secondary_cl_ord_id = r.decode("utf-8")
+        else:
+            self._secondary_cl_ord_id = None
+        if a11 > 0:
+            r = flat[a11]
+            self._order_group_id = r.decode("utf-8")
+        else:
+            self._order_group_id = None
+        if a12 > 0:
+            r = flat[a12]
+            self._self_trade_prevention_type = (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        else:
+            self._self_trade_prevention_type = None
+        if a13 > 0:
+            r = flat[a13]
+            self._cancel_order_on_pause = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._cancel_order_on_pause = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2274,6 +2371,69 @@ class OrderCancelReplaceRequest(Message):
         r = g(b"79")
         self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._cl_ord_id = r.decode("utf-8")
+        else:
+            self._cl_ord_id = None
+        if a1 > 0:
+            r = flat[a1]
+            self._order_id = r.decode("utf-8")
+        else:
+            self._order_id = None
+        if a2 > 0:
+            r = flat[a2]
+            self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        else:
+            self._order_qty = None
+        if a3 > 0:
+            r = flat[a3]
+            self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
+        else:
+            self._ord_type = None
+        if a4 > 0:
+            r = flat[a4]
+            self._orig_cl_ord_id = r.decode("utf-8")
+        else:
+            self._orig_cl_ord_id = None
+        if a5 > 0:
+            r = flat[a5]
+            self._price = (x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        else:
+            self._price = None
+        if a6 > 0:
+            r = flat[a6]
+            self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        else:
+            self._side = None
+        if a7 > 0:
+            r = flat[a7]
+            self._symbol = r.decode("utf-8")
+        else:
+            self._symbol = None
+        if a8 > 0:
+            r = flat[a8]
+            self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
+        else:
+            self._time_in_force = None
+        if a9 > 0:
+            r = flat[a9]
+            self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+        else:
+            self._expire_time = None
+        if a10 > 0:
+            r = flat[a10]
+            self._order_group_id = r.decode("utf-8")
+        else:
+            self._order_group_id = None
+        if a11 > 0:
+            r = flat[a11]
+            self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._alloc_account = None
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -2433,6 +2593,39 @@ class OrderCancelRequest(Message):
         self._symbol = None if r is None else r.decode("utf-8")
         r = g(b"79")
         self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, a4, a5 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._cl_ord_id = r.decode("utf-8")
+        else:
+            self._cl_ord_id = None
+        if a1 > 0:
+            r = flat[a1]
+            self._order_id = r.decode("utf-8")
+        else:
+            self._order_id = None
+        if a2 > 0:
+            r = flat[a2]
+            self._orig_cl_ord_id = r.decode("utf-8")
+        else:
+            self._orig_cl_ord_id = None
+        if a3 > 0:
+            r = flat[a3]
+            self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        else:
+            self._side = None
+        if a4 > 0:
+            r = flat[a4]
+            self._symbol = r.decode("utf-8")
+        else:
+            self._symbol = None
+        if a5 > 0:
+            r = flat[a5]
+            self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._alloc_account = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2892,6 +3085,154 @@ class ExecutionReport(Message):
         r = g(b"2964")
         self._self_trade_prevention_type = None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._avg_px = (x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        else:
+            self._avg_px = None
+        if a1 > 0:
+            r = flat[a1]
+            self._cl_ord_id = r.decode("utf-8")
+        else:
+            self._cl_ord_id = None
+        if a2 > 0:
+            r = flat[a2]
+            self._cum_qty = (x_cum_qty if (x_cum_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        else:
+            self._cum_qty = None
+        if a3 > 0:
+            r = flat[a3]
+            self._exec_id = r.decode("utf-8")
+        else:
+            self._exec_id = None
+        if a4 > 0:
+            r = flat[a4]
+            self._last_mkt = r.decode("utf-8")
+        else:
+            self._last_mkt = None
+        if a5 > 0:
+            r = flat[a5]
+            self._last_px = (x_last_px if (x_last_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        else:
+            self._last_px = None
+        if a6 > 0:
+            r = flat[a6]
+            self._last_qty = (x_last_qty if (x_last_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        else:
+            self._last_qty = None
+        if a7 > 0:
+            r = flat[a7]
+            self._order_id = r.decode("utf-8")
+        else:
+            self._order_id = None
+        if a8 > 0:
+            r = flat[a8]
+            self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        else:
+            self._order_qty = None
+        if a9 > 0:
+            r = flat[a9]
+            self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
+        else:
+            self._ord_status = None
+        if a10 > 0:
+            r = flat[a10]
+            self._orig_cl_ord_id = r.decode("utf-8")
+        else:
+            self._orig_cl_ord_id = None
+        if a11 > 0:
+            r = flat[a11]
+            self._price = (x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        else:
+            self._price = None
+        if a12 > 0:
+            r = flat[a12]
+            self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        else:
+            self._side = None
+        if a13 > 0:
+            r = flat[a13]
+            self._symbol = r.decode("utf-8")
+        else:
+            self._symbol = None
+        if a14 > 0:
+            r = flat[a14]
+            self._text = r.decode("utf-8")
+        else:
+            self._text = None
+        if a15 > 0:
+            r = flat[a15]
+            self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
+        else:
+            self._time_in_force = None
+        if a16 > 0:
+            r = flat[a16]
+            self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+        else:
+            self._transact_time = None
+        if a17 > 0:
+            r = flat[a17]
+            self._ord_rej_reason = (x_ord_rej_reason if (x_ord_rej_reason := _d_OrdRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        else:
+            self._ord_rej_reason = None
+        if a18 > 0:
+            r = flat[a18]
+            self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+        else:
+            self._expire_time = None
+        if a19 > 0:
+            r = flat[a19]
+            self._exec_restatement_reason = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._exec_restatement_reason = None
+        if a20 > 0:
+            r = flat[a20]
+            self._exec_type = (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode("utf-8"))
+        else:
+            self._exec_type = None
+        if a21 > 0:
+            r = flat[a21]
+            self._leaves_qty = (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        else:
+            self._leaves_qty = None
+        if a22 > 0:
+            r = flat[a22]
+            self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._alloc_account = None
+        if a23 > 0:
+            r = flat[a23]
+            self._clearing_business_date = (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _VALUES.dec_date(r))
+        else:
+            self._clearing_business_date = None
+        if a24 > 0:
+            r = flat[a24]
+            self._long_qty = (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        else:
+            self._long_qty = None
+        if a25 > 0:
+            r = flat[a25]
+            self._short_qty = (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        else:
+            self._short_qty = None
+        if a26 > 0:
+            r = flat[a26]
+            self._trd_match_id = r.decode("utf-8")
+        else:
+            self._trd_match_id = None
+        if a27 > 0:
+            r = flat[a27]
+            self._aggressor_indicator = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._aggressor_indicator = None
+        if a28 > 0:
+            r = flat[a28]
+            self._self_trade_prevention_type = (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        else:
+            self._self_trade_prevention_type = None
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -3124,6 +3465,44 @@ class OrderCancelReject(Message):
         r = g(b"58")
         self._text = None if r is None else r.decode("utf-8")
 
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, a4, a5, a6 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._order_id = r.decode("utf-8")
+        else:
+            self._order_id = None
+        if a1 > 0:
+            r = flat[a1]
+            self._cl_ord_id = r.decode("utf-8")
+        else:
+            self._cl_ord_id = None
+        if a2 > 0:
+            r = flat[a2]
+            self._orig_cl_ord_id = r.decode("utf-8")
+        else:
+            self._orig_cl_ord_id = None
+        if a3 > 0:
+            r = flat[a3]
+            self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
+        else:
+            self._ord_status = None
+        if a4 > 0:
+            r = flat[a4]
+            self._cxl_rej_response_to = (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode("utf-8"))
+        else:
+            self._cxl_rej_response_to = None
+        if a5 > 0:
+            r = flat[a5]
+            self._cxl_rej_reason = (x_cxl_rej_reason if (x_cxl_rej_reason := _d_CxlRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        else:
+            self._cxl_rej_reason = None
+        if a6 > 0:
+            r = flat[a6]
+            self._text = r.decode("utf-8")
+        else:
+            self._text = None
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -3195,6 +3574,19 @@ class OrderMassCancelRequest(Message):
         self._cl_ord_id = None if r is None else r.decode("utf-8")
         r = g(b"530")
         self._mass_cancel_request_type = None if r is None else (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode("utf-8"))
+
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._cl_ord_id = r.decode("utf-8")
+        else:
+            self._cl_ord_id = None
+        if a1 > 0:
+            r = flat[a1]
+            self._mass_cancel_request_type = (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode("utf-8"))
+        else:
+            self._mass_cancel_request_type = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3279,6 +3671,29 @@ class OrderMassCancelReport(Message):
         self._mass_cancel_response = None if r is None else (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode("utf-8"))
         r = g(b"532")
         self._mass_cancel_reject_reason = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1, a2, a3 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._cl_ord_id = r.decode("utf-8")
+        else:
+            self._cl_ord_id = None
+        if a1 > 0:
+            r = flat[a1]
+            self._order_id = r.decode("utf-8")
+        else:
+            self._order_id = None
+        if a2 > 0:
+            r = flat[a2]
+            self._mass_cancel_response = (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode("utf-8"))
+        else:
+            self._mass_cancel_response = None
+        if a3 > 0:
+            r = flat[a3]
+            self._mass_cancel_reject_reason = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._mass_cancel_reject_reason = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3396,6 +3811,39 @@ class BusinessMessageReject(Message):
         r = g(b"380")
         self._business_reject_reason = None if r is None else (x_business_reject_reason if (x_business_reject_reason := _d_BusinessRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, a4, a5 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._ref_seq_num = None
+        if a1 > 0:
+            r = flat[a1]
+            self._text = r.decode("utf-8")
+        else:
+            self._text = None
+        if a2 > 0:
+            r = flat[a2]
+            self._ref_tag_id = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._ref_tag_id = None
+        if a3 > 0:
+            r = flat[a3]
+            self._ref_msg_type = r.decode("utf-8")
+        else:
+            self._ref_msg_type = None
+        if a4 > 0:
+            r = flat[a4]
+            self._business_reject_ref_id = r.decode("utf-8")
+        else:
+            self._business_reject_ref_id = None
+        if a5 > 0:
+            r = flat[a5]
+            self._business_reject_reason = (x_business_reject_reason if (x_business_reject_reason := _d_BusinessRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        else:
+            self._business_reject_reason = None
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -3484,6 +3932,24 @@ class OrderGroupRequest(Message):
         r = g(b"20132")
         self._order_group_contracts_limit = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1, a2 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._order_group_action = (x_order_group_action if (x_order_group_action := _d_OrderGroupAction(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        else:
+            self._order_group_action = None
+        if a1 > 0:
+            r = flat[a1]
+            self._order_group_id = r.decode("utf-8")
+        else:
+            self._order_group_id = None
+        if a2 > 0:
+            r = flat[a2]
+            self._order_group_contracts_limit = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._order_group_contracts_limit = None
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -3532,6 +3998,14 @@ class OrderGroupResponse(Message):
         r = g(b"20130")
         self._order_group_id = None if r is None else r.decode("utf-8")
 
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, = at
+        if a0 > 0:
+            r = flat[a0]
+            self._order_group_id = r.decode("utf-8")
+        else:
+            self._order_group_id = None
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -3569,6 +4043,8 @@ class Heartbeat(Message):
 
     _fast_fill = _own(_Heartbeat_fast_fill)
 
+    _fill_at = _own(_Heartbeat_fill_at)
+
     _encode_into = _own(_Heartbeat_encode_into)
 
 
@@ -3598,6 +4074,8 @@ class TestRequest(Message):
     _blank = _own(_TestRequest_blank)
 
     _fast_fill = _own(_TestRequest_fast_fill)
+
+    _fill_at = _own(_TestRequest_fill_at)
 
     _encode_into = _own(_TestRequest_encode_into)
 
@@ -3640,6 +4118,8 @@ class ResendRequest(Message):
     _blank = _own(_ResendRequest_blank)
 
     _fast_fill = _own(_ResendRequest_fast_fill)
+
+    _fill_at = _own(_ResendRequest_fill_at)
 
     _encode_into = _own(_ResendRequest_encode_into)
 
@@ -3724,6 +4204,34 @@ class Reject(Message):
         r = g(b"373")
         self._session_reject_reason = None if r is None else (x_session_reject_reason if (x_session_reject_reason := _d_SessionRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, a4 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._ref_seq_num = None
+        if a1 > 0:
+            r = flat[a1]
+            self._text = r.decode("utf-8")
+        else:
+            self._text = None
+        if a2 > 0:
+            r = flat[a2]
+            self._ref_tag_id = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._ref_tag_id = None
+        if a3 > 0:
+            r = flat[a3]
+            self._ref_msg_type = r.decode("utf-8")
+        else:
+            self._ref_msg_type = None
+        if a4 > 0:
+            r = flat[a4]
+            self._session_reject_reason = (x_session_reject_reason if (x_session_reject_reason := _d_SessionRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        else:
+            self._session_reject_reason = None
+
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
             self._materialize()
@@ -3783,6 +4291,8 @@ class SequenceReset(Message):
 
     _fast_fill = _own(_SequenceReset_fast_fill)
 
+    _fill_at = _own(_SequenceReset_fill_at)
+
     _encode_into = _own(_SequenceReset_encode_into)
 
 
@@ -3813,6 +4323,8 @@ class Logout(Message):
     _blank = _own(_Logout_blank)
 
     _fast_fill = _own(_Logout_fast_fill)
+
+    _fill_at = _own(_Logout_fill_at)
 
     _encode_into = _own(_Logout_encode_into)
 
@@ -4095,6 +4607,109 @@ class Logon(Message):
         self._password = None if r is None else r.decode("utf-8")
         r = g(b"21006")
         self._cancel_order_on_pause = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+
+    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 = at
+        if a0 > 0:
+            r = flat[a0]
+            self._encrypt_method = (x_encrypt_method if (x_encrypt_method := _d_EncryptMethod(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        else:
+            self._encrypt_method = None
+        if a1 > 0:
+            r = flat[a1]
+            self._heart_bt_int = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._heart_bt_int = None
+        if a2 > 0:
+            r = flat[a2]
+            self._raw_data_length = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._raw_data_length = None
+        if a3 > 0:
+            r = flat[a3]
+            self._raw_data = r
+        else:
+            self._raw_data = None
+        if a4 > 0:
+            r = flat[a4]
+            self._reset_seq_num_flag = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._reset_seq_num_flag = None
+        if a5 > 0:
+            r = flat[a5]
+            self._default_appl_ver_id = (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode("utf-8"))
+        else:
+            self._default_appl_ver_id = None
+        if a6 > 0:
+            r = flat[a6]
+            self._cancel_orders_on_disconnect = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._cancel_orders_on_disconnect = None
+        if a7 > 0:
+            r = flat[a7]
+            self._listener_session = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._listener_session = None
+        if a8 > 0:
+            r = flat[a8]
+            self._message_retention_period = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._message_retention_period = None
+        if a9 > 0:
+            r = flat[a9]
+            self._use_dollars = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._use_dollars = None
+        if a10 > 0:
+            r = flat[a10]
+            self._skip_pending_exec_reports = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._skip_pending_exec_reports = None
+        if a11 > 0:
+            r = flat[a11]
+            self._use_expired_ord_status = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._use_expired_ord_status = None
+        if a12 > 0:
+            r = flat[a12]
+            self._enable_ioc_cancel_report = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._enable_ioc_cancel_report = None
+        if a13 > 0:
+            r = flat[a13]
+            self._preserve_original_order_qty = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._preserve_original_order_qty = None
+        if a14 > 0:
+            r = flat[a14]
+            self._next_expected_msg_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._next_expected_msg_seq_num = None
+        if a15 > 0:
+            r = flat[a15]
+            self._max_message_size = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        else:
+            self._max_message_size = None
+        if a16 > 0:
+            r = flat[a16]
+            self._test_message_indicator = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._test_message_indicator = None
+        if a17 > 0:
+            r = flat[a17]
+            self._username = r.decode("utf-8")
+        else:
+            self._username = None
+        if a18 > 0:
+            r = flat[a18]
+            self._password = r.decode("utf-8")
+        else:
+            self._password = None
+        if a19 > 0:
+            r = flat[a19]
+            self._cancel_order_on_pause = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._cancel_order_on_pause = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
