@@ -273,13 +273,27 @@ class AsyncSession(AsyncSessionBase):
         data = self._to_send(sup)
         if data:
             transport.write(data)
-            if transport.get_write_buffer_size():
-                sup.write_buffered(transport.get_write_buffer_size(), self._clock())
+            try:
+                size = transport.get_write_buffer_size()
+            except AttributeError:  # see `_buffered`
+                return
+            if size:
+                sup.write_buffered(size, self._clock())
 
     def _buffered(self, sup: Driver, conn: _Connection) -> None:
-        """Tell the driver what waits in the transport's buffer (it judges a slow peer)."""
-        if conn.transport is not None:
-            sup.write_buffered(conn.transport.get_write_buffer_size(), self._clock())
+        """Tell the driver what waits in the transport's buffer (it judges a slow peer).
+
+        A closing transport has nothing to judge. On Python 3.10 an SSL transport whose socket
+        is gone raises AttributeError here until its protocol's ``connection_lost`` runs (a
+        later loop callback): that is the connection's end arriving, reported by that callback.
+        """
+        transport = conn.transport
+        if transport is not None and not transport.is_closing():
+            try:
+                size = transport.get_write_buffer_size()
+            except AttributeError:
+                return
+            sup.write_buffered(size, self._clock())
 
     def _abort(self) -> None:
         conn, self._conn = self._conn, None
