@@ -136,7 +136,10 @@ _SESSION_HEADER_TAGS = (b"34", b"49", b"56", b"43", b"52")
 # look for them in a frame with groups), where the message's own fields end in the flat list
 # (`_wire._own_end`), where each plain field of the message class has its value
 # (`_wire.body_places`, in `_FIELDS` order), each tag's first place in the flat list
-# (`_wire._first_places`: the group counts' and the fields' places are read from it)]. The
+# (`_wire._first_places`: the group counts' and the fields' places are read from it), the
+# pattern of its frames with nothing wrong per price unit, cents then dollars
+# (`_valuecheck.layout_matcher`: None until a message of it is checked clean, False when the
+# layout has none)]. The
 # header places are found on the layout's second frame (`_NOT_YET` until then): the first frame
 # of a layout seen once costs nothing more; the others when a message of the layout first needs
 # them (None until then).
@@ -351,7 +354,7 @@ class Codec:
         if layout is not None:  # a tolerant decode of a known shape with a value missing
             known: frozenset[bytes] = layout[0]
             return known
-        shapes[key] = [present, _NOT_YET, None, None, None, None]
+        shapes[key] = [present, _NOT_YET, None, None, None, None, [None, None]]
         self._shape_count += 1
         return present
 

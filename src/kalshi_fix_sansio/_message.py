@@ -38,6 +38,7 @@ from ._fields import (
     _offset_of,
     _set,
 )
+from ._valuecheck import layout_matcher
 from ._wire import (
     Entries,
     WireSource,
@@ -582,6 +583,9 @@ class Message(FixRecord):
         A field whose value does not convert reads None afterwards (its `Defect` keeps the raw
         bytes); an enum value the spec does not list is kept as the plain value and named. The
         header is checked too. After this the message reads tolerantly: no attribute raises.
+        (A message whose tag layout was checked clean before, and whose every value has its
+        type's plain form, is passed in one step: its values convert when read, and cannot
+        fail.)
 
         Returns:
             Every defect of the message (also in `defects` from now on).
@@ -592,11 +596,21 @@ class Message(FixRecord):
         defects = src.defects
         if defects is None:
             defects = src.defects = []
+        layout = src.layout
+        if layout is not None and not defects:
+            # a layout checked clean before: its frames whose values all have their plain
+            # form have nothing wrong (`_valuecheck`), told in one step
+            match = layout[6][src.dollars]
+            frame = src.frame
+            if match and frame.isascii() and match(frame) is not None:
+                return ()
         if self._GROUPS:  # else the decode has looked for repeated tags already
             for d in _repeated(type(self), src):
                 _add(defects, d)
         self._check_into(defects)
         self.header._check_into(defects)
+        if layout is not None and not defects and layout[6][src.dollars] is None:
+            layout[6][src.dollars] = layout_matcher(type(self), src.flat, src.dollars) or False
         return tuple(defects)
 
     def raw_value(self, tag: int) -> bytes | None:

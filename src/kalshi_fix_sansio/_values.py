@@ -102,6 +102,7 @@ def _cached(cache: dict[bytes, Any], plain: Callable[[bytes], Any]) -> Callable[
         _keep(cache, raw, value)
         return value
 
+    dec.plain = plain  # type: ignore[attr-defined]  # lets a check know the type it reads
     return dec
 
 
@@ -304,6 +305,7 @@ def enum_decoder(cls: type[enum.Enum], base: Callable[[bytes], Any]) -> Callable
         return hit if hit is not None else base(raw)
 
     decode.enum_cls = cls  # type: ignore[attr-defined]  # lets a check find the enum fields
+    decode.base = base  # type: ignore[attr-defined]
     return decode
 
 

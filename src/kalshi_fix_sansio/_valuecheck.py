@@ -1,0 +1,120 @@
+"""`Message.check` of a remembered tag layout in one step: a pattern of the values' plain forms.
+
+`Message.check` converts every field of a message and lists what does not convert, what an
+enum does not list, and the structural defects. On a remembered tag layout (see `_decode`) the
+structural checks depend on the tags alone and are made once; what still differs from one
+message of the layout to the next is its values. Once a message of a layout has been checked
+with nothing wrong, the layout gets a pattern of its frame: each field's tag, then the plain
+form of a value its type converts (``[1-9]\\d{3}`` then a month and a day that exist, for a
+date; the values an enum lists, for an enum field; the value itself for MsgType and for each
+group's count, which the layout's entries fix). A frame of the layout that the pattern matches
+whole has nothing wrong, so `check` returns at once; its values still convert when read, and
+cannot fail. A frame it does not match is checked in full, as before: the pattern only ever
+accepts less than the full check does, never more (the differential tests hold the two equal).
+
+The pattern is made per layout and per price unit (prices in cents or in dollars read
+differently), is a compiled regular expression (one C call over the frame), and is never made
+for a layout with a field whose type has no plain form here (raw data) or a tag the message's
+records read as two types.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from . import _values as v
+
+if TYPE_CHECKING:
+    from ._message import FixRecord, Message
+
+__all__ = ["Matcher", "layout_matcher"]
+
+Matcher = Callable[[bytes], Any]
+"""A compiled pattern's ``fullmatch``: a match (truthy) when every value of an ASCII frame has
+its plain form (text is UTF-8 only when the frame is ASCII: `check` asks that first)."""
+
+# A UTC date that exists: a year 1000-9999 (datetime's range; earlier ones are checked in full)
+# and a month with its days (February to the 28th: the 29th is checked in full)
+_DAY = (
+    rb"[1-9]\d{3}"
+    rb"(?:(?:0[13578]|1[02])(?:0[1-9]|[12]\d|3[01])"
+    rb"|(?:0[469]|11)(?:0[1-9]|[12]\d|30)"
+    rb"|02(?:0[1-9]|1\d|2[0-8]))"
+)
+_TIME = rb"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{3}|\.\d{6}|\.\d{9})?"
+_DECIMAL = rb"-?\d{1,30}(?:\.\d{1,30})?"
+_INT = rb"-?\d{1,18}"  # within 64 bits whatever the digits
+
+# the plain form of each decoder's values (the cached decoders by the function they cache)
+_PLAIN: dict[Callable[[bytes], Any], bytes] = {
+    v.dec_str: rb"[^\x01]+",  # UTF-8 when the frame is ASCII (`check` asks first)
+    v.dec_bool: rb"[YN]",
+    v.dec_int: _INT,
+    v.dec_int_cents: _INT,
+    v._dec_decimal: _DECIMAL,
+    v._dec_cents: _DECIMAL,
+    v._dec_timestamp: _DAY + b"-" + _TIME,
+    v._dec_date: _DAY,
+    v._dec_time_any: _TIME,
+}
+# what `check` never reads: BeginString, BodyLength and CheckSum (the framer checks them)
+_UNREAD = frozenset({b"8", b"9", b"10"})
+_ANY = rb"[^\x01]*"
+
+
+def _plain_form(dec: Callable[[bytes], Any]) -> bytes | None:
+    """The pattern of the values ``dec`` converts with nothing wrong (None: none here)."""
+    enum_cls = getattr(dec, "enum_cls", None)
+    if enum_cls is not None:  # only the values the enum lists: any other is a defect
+        values = sorted((str(m.value).encode() for m in enum_cls), key=len, reverse=True)
+        return b"(?:" + b"|".join(map(re.escape, values)) + b")"
+    return _PLAIN.get(getattr(dec, "plain", dec))
+
+
+def _forms(cls: type[Message], dollars: bool) -> tuple[dict[bytes, bytes], frozenset[bytes]]:
+    """Tag -> the plain form of its values, over the message, its header and its groups' entries
+    (a tag read as two types, or without a plain form, maps to b""); and the groups' count
+    tags. Cached on the class, per price unit."""
+    name = "_PLAIN_FORMS_D" if dollars else "_PLAIN_FORMS"
+    cached: tuple[dict[bytes, bytes], frozenset[bytes]] | None = cls.__dict__.get(name)
+    if cached is not None:
+        return cached
+    forms: dict[bytes, bytes] = {}
+    counts: set[bytes] = set()
+    todo: list[type[FixRecord]] = [cls, cls._HEADER_CLS]
+    while todo:
+        rec = todo.pop()
+        for info in rec._FIELDS:
+            dec = (info.dec_dollars or info.dec) if dollars else info.dec
+            form = _plain_form(dec) or b""
+            if forms.setdefault(info.key, form) != form:
+                forms[info.key] = b""
+        for ginfo in rec._GROUPS:
+            counts.add(ginfo.key)
+            todo.append(ginfo.entry)
+    cached = (forms, frozenset(counts))
+    type.__setattr__(cls, name, cached)
+    return cached
+
+
+def layout_matcher(cls: type[Message], flat: list[bytes], dollars: bool) -> Matcher | None:
+    """The pattern of the frames of ``flat``'s tag layout whose values all have their plain
+    form, made from a message of that layout ``check`` found with nothing wrong: its MsgType
+    and group counts are taken as they are (the layout fixes them). None: the layout has a
+    field without a plain form here."""
+    forms, counts = _forms(cls, dollars)
+    parts: list[bytes] = []
+    for i in range(0, len(flat), 2):
+        tag = flat[i]
+        if tag in _UNREAD:
+            form = _ANY
+        elif tag == b"35" or tag in counts:
+            form = re.escape(flat[i + 1])
+        else:
+            form = forms.get(tag, b"")
+            if not form:
+                return None
+        parts.append(re.escape(tag) + b"=" + form + b"\x01")
+    return re.compile(b"".join(parts)).fullmatch

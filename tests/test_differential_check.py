@@ -1,0 +1,207 @@
+"""`Message.check` of a remembered layout held to the full check of the careful path.
+
+A layout checked clean once gets a pattern of its frames' plain values (`_valuecheck`): a frame
+of the layout it matches is passed in one step, any other is checked in full. Here frames of
+every class of both dialects are encoded, their layout taught to the codec with a clean frame,
+and then their values changed (the tags kept, so the layout stays the one remembered): junk,
+values just outside a type's plain form (29 February, hour 24, a 19-digit integer, a value no
+enum lists, non-ASCII text), group counts off by one. `check` on the fast path must list the
+careful path's defects, and every value read after it must be the careful path's.
+
+(A test of the private codec path: it reads the generated modules' ``_CODEC`` and the decoded
+records' ``_src`` to know that the pattern was used, as `tests/test_differential.py` does.)
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import DIALECTS, generated_module, headers, message_classes, messages
+
+from kalshi_fix_sansio import DecodeError, FixRecord, margin, prediction
+from kalshi_fix_sansio._decode import Codec, forget_shapes
+from kalshi_fix_sansio._fields import GroupInfo
+
+EXAMPLES = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+# values just inside and just outside the plain forms, and junk
+VALUES = [
+    b"",
+    b"x",
+    b"Y",
+    b"N",
+    b"y",
+    b"0",
+    b"-0",
+    b"007",
+    b"-1",
+    b"1.",
+    b".5",
+    b"-1.5",
+    b"1.5",
+    b"999999999999999999",
+    b"9999999999999999999",
+    b"99999999999999999999",
+    b"1e3",
+    b"\xff",
+    b"\xc3\xa9t\xc3\xa9",
+    b"=",
+    b"20261120",
+    b"20260229",
+    b"20240229",
+    b"20261131",
+    b"00010101",
+    b"20261120-23:59:59",
+    b"20261120-24:00:00",
+    b"20261120-23:59:60",
+    b"20240229-12:00:00.000",
+    b"20260229-12:00:00.000",
+    b"20261120-12:60:00",
+    b"20261120-12:00:00.5",
+    b"20261120-12:00:00.123456789",
+    b"12:00:00",
+    b"12:00:00.000",
+    b"24:00:00",
+    b"1",
+    b"2",
+    b"F",
+    b"Q",
+]
+
+
+def _codec(dialect: ModuleType) -> Codec:
+    codec: Codec = generated_module(dialect)._CODEC
+    return codec
+
+
+def _reads(rec: FixRecord) -> list[Any]:
+    """Every member of a record and of its entries, or the error its read raises."""
+    out: list[Any] = []
+    for m in rec._MEMBERS:
+        try:
+            value = getattr(rec, m.attr)
+        except DecodeError as exc:
+            out.append((m.attr, "raises", str(exc)))
+            continue
+        if isinstance(m, GroupInfo) and value is not None:
+            out.append((m.attr, [_reads(entry) for entry in value]))
+        else:
+            out.append((m.attr, value))
+    return out
+
+
+def checked(codec: Codec, frame: bytes, careful: bool, dollars: bool) -> list[Any]:
+    """What a tolerant decode's `check` lists, and every value (header included) after it."""
+    msg = codec.decode(frame, dollars, False, True, None, careful)
+    return [msg.check(), msg.defects, _reads(msg), _reads(msg.header)]
+
+
+def changed(frame: bytes, rng: random.Random, counts: bool) -> bytes:
+    """``frame`` with one to three values changed (tags and their order kept)."""
+    fields = frame.split(b"\x01")[:-1]
+    for _ in range(rng.randint(1, 3)):
+        i = rng.randrange(3, len(fields) - 1)  # neither BeginString nor BodyLength nor CheckSum
+        tag, _, value = fields[i].partition(b"=")
+        if counts and value.isdigit() and rng.random() < 0.5:
+            new = b"%d" % (int(value) + rng.choice((1, -1)))
+        else:
+            new = rng.choice(VALUES)
+        fields[i] = tag + b"=" + new
+    return b"\x01".join(fields) + b"\x01"
+
+
+def _taught(codec: Codec, frame: bytes, dollars: bool) -> Any:
+    """Teach the codec ``frame``'s layout (it must check clean); the layout's pattern."""
+    for _ in range(3):  # remembered, then its places, then checked clean
+        msg = codec.decode(frame, dollars, False, True)
+        assert msg.check() == ()
+    src = msg._src
+    assert src is not None
+    return None if src.layout is None else src.layout[6][src.dollars]
+
+
+CLASSES = message_classes()
+
+
+@EXAMPLES
+@given(
+    which=st.sampled_from(range(len(CLASSES))),
+    data=st.data(),
+    dollars=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_changed_value_is_checked_as_the_careful_path_checks_it(
+    which: int, data: st.DataObject, dollars: bool, seed: int
+) -> None:
+    dialect_name, cls = CLASSES[which]
+    dialect = DIALECTS[dialect_name]
+    msg = data.draw(messages(dialect, cls), label="msg")
+    frame = dialect.encode(msg, data.draw(headers(), label="header"), use_dollars=dollars)
+    codec = _codec(dialect)
+    _taught(codec, frame, dollars)
+    rng = random.Random(seed)
+    for case in (frame, changed(frame, rng, False), changed(frame, rng, True)):
+        careful = checked(codec, case, True, dollars)
+        for _ in range(2):
+            assert checked(codec, case, False, dollars) == careful, case
+
+
+def _samples(dialect: ModuleType) -> list[bytes]:
+    path = (
+        Path(prediction.__file__).parent / f"testing/samples/{dialect.__name__.split('.')[-1]}.fix"
+    )
+    return [
+        line.replace(b"|", b"\x01")
+        for line in path.read_bytes().splitlines()
+        if line.startswith(b"8=")
+    ]
+
+
+def test_the_samples_are_checked_in_one_step_and_their_changes_in_full() -> None:
+    """Every sample of both dialects gets a pattern; each of its values in turn given each of
+    `VALUES` (and each group count one more and one less), and a few changes of several values
+    at once: a change the pattern passes must check clean, every change must list what the
+    careful path lists and read what it reads. Counted, so a pattern that never matches (or
+    matches all) fails."""
+    passed = fell = 0
+    for dialect in (prediction, margin):
+        codec = _codec(dialect)
+        for frame in _samples(dialect):
+            forget_shapes()
+            match = _taught(codec, frame, False)
+            assert match, frame  # no sample has a field without a plain form
+            fields = frame.split(b"\x01")[:-1]
+            cases = []
+            for i in range(3, len(fields) - 1):
+                tag, _, value = fields[i].partition(b"=")
+                news = [
+                    *VALUES,
+                    *(
+                        (b"%d" % (int(value) + 1), b"%d" % (int(value) - 1))
+                        if value.isdigit()
+                        else ()
+                    ),
+                ]
+                cases += [
+                    b"\x01".join([*fields[:i], tag + b"=" + new, *fields[i + 1 :]]) + b"\x01"
+                    for new in news
+                ]
+            rng = random.Random(frame)
+            cases += [changed(frame, rng, True) for _ in range(20)]
+            for case in cases:
+                if case.isascii() and match(case) is not None:  # as `check` asks
+                    passed += 1
+                    assert checked(codec, case, False, False)[0] == (), case
+                else:
+                    fell += 1
+                assert checked(codec, case, False, False) == checked(codec, case, True, False), case
+    assert passed >= 100 and fell >= 1000, (passed, fell)
