@@ -8,8 +8,9 @@ values just outside a type's plain form (29 February, hour 24, a 19-digit intege
 enum lists, non-ASCII text), group counts off by one. `check` on the fast path must list the
 careful path's defects, and every value read after it must be the careful path's.
 
-(A test of the private codec path: it reads the generated modules' ``_CODEC`` and the decoded
-records' ``_src`` to know that the pattern was used, as `tests/test_differential.py` does.)
+(A test of private modules: `_valuecheck`'s patterns, through the codec of `_decode` (the
+generated modules' ``_CODEC``, `_decode.forget_shapes`) and the decoded records' ``_src``, to
+know that the pattern was used; `_fields.GroupInfo` tells a group member.)
 """
 
 from __future__ import annotations
