@@ -41,10 +41,10 @@ from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
 from ._base import IDLE_HANDOFF
-from ._client import MAX_QUEUED_EVENTS, ClientBase
+from ._client import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
 from ._sockio import recv_now, write_now
 from ._sync import SyncKillAll, SyncSessionBase, joined, started
-from ._transport import Endpoint, loopback_addresses
+from ._transport import loopback_addresses
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -186,17 +186,15 @@ class BlockingSession(SyncSessionBase):
             self._wake()  # the waiting thread that reads the socket looks again
 
     def _step(self, sock: socket.socket, deadline: float) -> None:
-        """The reader's turn (`Readers.claim`, `Readers.background`): read once, waiting up to
-        the core's next deadline or ``deadline``; fire the core's timers when due; write what
-        it answered; then give the socket back and wake the resting threads. Holds the lock
-        except in select (every TLS call runs under it)."""
+        """The reader's turn (`Readers.claim` or `Readers.background` gave it): read once,
+        waiting up to the core's next deadline or ``deadline``, fire its timers when due, write
+        its answers; give the socket back. Holds the lock but in select (and so every TLS call)."""
         sup = self.driver
         assert sup is not None
         try:
             wait = sup.sleep_for(self._clock(), deadline - time.monotonic())  # until `woke`
-            if isinstance(sock, ssl.SSLSocket) and sock.pending() > 0:
-                readable = True  # TLS holds decrypted bytes
-            else:
+            readable = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0  # TLS holds bytes
+            if not readable:
                 writes = [sock] if self._unsent else []
                 self._mu.release()
                 try:
@@ -219,8 +217,7 @@ class BlockingSession(SyncSessionBase):
 
     def _flush(self, sup: Driver) -> None:
         """Write what waits, then what the core answered, without blocking (holding the lock);
-        close the socket when the core's rule says; else wake the thread that reads it when
-        the core says it must look again (for writability, sooner, or to close)."""
+        close the socket, or wake the thread that reads it, when the core's rules say."""
         sock, me = self._sock, threading.current_thread()
         if sock is None:
             sup.data_to_send()  # no connection: nothing to write them to
@@ -261,21 +258,17 @@ class BlockingSession(SyncSessionBase):
             except Exception as exc:  # a local error (e.g. a refused address): raised to callers
                 self._crash = exc
             finally:
-                if self._sock is not None:
-                    self._sock.close()
-                    self._sock = None
-                self._wake_r.close()
-                self._wake_w.close()
-                self._running = False
+                for held in (self._sock, self._wake_r, self._wake_w):
+                    if held is not None:
+                        held.close()
+                self._sock, self._running = None, False
                 self._cond.notify_all()
 
     def _connect(self, sup: Driver) -> None:
         """Open a connection (the lock released meanwhile), then log on over it."""
         self._mu.release()
         try:
-            sock: socket.socket | OSError = _open(
-                self.options.endpoint, self._ssl, self.options.connect_timeout
-            )
+            sock: socket.socket | OSError = _open(self.options, self._ssl)
         except OSError as exc:
             sock = exc
         finally:
@@ -290,15 +283,17 @@ class BlockingSession(SyncSessionBase):
         self._changed()  # a thread waiting to log on reads the socket now
 
 
-def _open(ep: Endpoint, context: ssl.SSLContext | None, timeout: float) -> socket.socket:
-    """A connected socket (TLS with ``context``; plain TCP only to checked loopback addresses),
-    non-blocking from then on (`BlockingSession._step` waits in select)."""
+def _open(options: ConnectOptions, context: ssl.SSLContext | None) -> socket.socket:
+    """A connected socket to ``options.endpoint`` within ``options.connect_timeout`` (TLS with
+    ``context``; plain TCP only to checked loopback addresses), non-blocking from then on
+    (`BlockingSession._step` waits in select)."""
+    ep = options.endpoint
     if context is None:
         rows = socket.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
         address = loopback_addresses(ep, rows)[0]
     else:
         address = ep.host
-    raw = socket.create_connection((address, ep.port), timeout=timeout)
+    raw = socket.create_connection((address, ep.port), timeout=options.connect_timeout)
     try:
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if context is not None:
