@@ -188,7 +188,7 @@ class BlockingSession(SyncSessionBase):
     def _step(self, sock: socket.socket, deadline: float) -> None:
         """The reader's turn (`Readers.claim` or `Readers.background` gave it): read once,
         waiting up to the core's next deadline or ``deadline``, fire its timers when due, write
-        its answers; give the socket back. Holds the lock but in select (and so every TLS call)."""
+        its answers; give the socket back. Holds the lock except in select: every TLS call too."""
         sup = self.driver
         assert sup is not None
         try:
