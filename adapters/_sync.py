@@ -188,11 +188,14 @@ class SyncSessionBase(SessionBase):
             The `KillReport`: done, or what is still open and why.
         """
         return kill_sessions(
-            [self], timeout=timeout, halt=halt, use_groups=use_groups,
-            fallback_after=fallback_after, confirm=confirm, check=False,
+            [self],
+            timeout=timeout,
+            halt=halt,
+            use_groups=use_groups,
+            fallback_after=fallback_after,
+            confirm=confirm,
+            check=False,
         )[0]
-
-
 
 
 def kill_sessions(
@@ -229,6 +232,10 @@ class SyncKillAll:
             One `KillReport` per session killed (none open: an empty list).
         """
         return kill_sessions(
-            self._made_sessions(), timeout=timeout, halt=halt, use_groups=use_groups,
-            fallback_after=fallback_after, confirm=confirm,
+            self._made_sessions(),
+            timeout=timeout,
+            halt=halt,
+            use_groups=use_groups,
+            fallback_after=fallback_after,
+            confirm=confirm,
         )
