@@ -122,9 +122,15 @@ class BlockingSession(SyncSessionBase):
         self._wake_w.setblocking(False)
         self._running = True
         self._readers.reset()
+        self._readers.enter()  # waiting from now on: the session's thread leaves us the Logon
         self._thread = started(self._run, sup, f"kalshi-fix {self._name}")
         self._start_callbacks(sup)
-        if not self._await_logon(sup):
+        try:
+            logged_on = self._await_logon(sup)
+        finally:
+            with self._lock:
+                self._readers.leave()
+        if not logged_on:
             self.close()
             raise self._closed_error()
 
