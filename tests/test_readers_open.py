@@ -1,9 +1,11 @@
 """Opening a blocking session: the thread in `open` waits for the Logon from the start, so the
 session's thread, once connected, leaves the Logon's answer to it (the rule is the core's
-``Readers``: the background reader reads only while nobody waits; see `test_readers`).
+``Readers``, private `_callers`: the background reader reads only while nobody waits; see
+`test_readers`).
 
-The opener is held back until the session's thread has connected and asked whether to read (a
-thread descheduled that long under load): that answer must be "not now".
+The opener (`_await_logon` of the private `_sync`) is held back until the session's thread has
+connected and asked whether to read (a thread descheduled that long under load): that answer
+must be "not now".
 """
 
 from __future__ import annotations
