@@ -4,13 +4,16 @@ awaitable one.
 `SyncSessionBase` gives ``next_event``, ``events``, `wait_for`, `run`, `send` (paced),
 `place`, `cancel` and `kill`: each runs one of the core's waits
 (`kalshi_fix_sansio._callers`: what the wait waits for, its timeout, what ends it) with the
-adapter's one blocking primitive, `SyncSessionBase._drive`. `SyncKillAll` is the client's
-``kill_all``.
+adapter's one blocking primitive, `SyncSessionBase._drive`; and the callback thread, which runs
+``on_event`` / ``on_reconnect`` (as `AsyncSessionBase._deliver` in the session's task) over two
+more hooks of the adapter, `SyncSessionBase._rest` and `SyncSessionBase._changed`.
+`SyncKillAll` is the client's ``kill_all``.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -25,21 +28,75 @@ from kalshi_fix_sansio.tracker import TrackedOrder
 
 from ._base import KILL_TIMEOUT, PLACE_TIMEOUT, SessionBase, Until, start_kills
 
-__all__ = ["SyncKillAll", "SyncSessionBase"]
+__all__ = ["SyncKillAll", "SyncSessionBase", "joined", "started"]
 
 T = TypeVar("T")
 
 
+def started(target: Callable[[Driver], None], sup: Driver, name: str) -> threading.Thread:
+    """A daemon thread named ``name`` running ``target(sup)``, started."""
+    thread = threading.Thread(target=target, args=(sup,), name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def joined(thread: threading.Thread | None, timeout: float) -> threading.Thread | None:
+    """Wait up to ``timeout`` seconds for ``thread`` to end (unless it is the calling thread):
+    None once it has ended, else ``thread``."""
+    if thread is not None and thread is not threading.current_thread():
+        thread.join(timeout)
+    return thread if thread is not None and thread.is_alive() else None
+
+
 class SyncSessionBase(SessionBase):
-    """The blocking session's API: `SessionBase` plus the blocking waits."""
+    """The blocking session's API: `SessionBase` plus the blocking waits and the callback
+    thread, under the adapter's one lock (``_lock``)."""
+
+    _callbacks: threading.Thread | None = None  # the callback thread of the current open
 
     def _drive(self, wait: Wait[T]) -> T:
         """Run a wait of the core to its end, reading the socket meanwhile (the adapter says how)."""
         raise NotImplementedError  # pragma: no cover - the adapter says
 
+    def _rest(self, deadline: float) -> float:
+        """Holding ``_lock``: wait until `_changed` or ``deadline`` (``time.monotonic``), not
+        reading the socket; return ``time.monotonic()``."""
+        raise NotImplementedError  # pragma: no cover - the adapter says
+
+    def _changed(self) -> None:
+        """Holding ``_lock``: the waiting threads look again (what they wait for may have
+        changed)."""
+        raise NotImplementedError  # pragma: no cover - the adapter says
+
     def _dispatching(self) -> bool:
-        """A callback thread still has (or may get) callbacks to run."""
-        return False
+        """The callback thread still has (or may get) callbacks to run (call holding the lock)."""
+        sup = self.driver
+        return self._callbacks is not None and sup is not None and self._delivery.due(sup)
+
+    def _start_callbacks(self, sup: Driver) -> None:
+        """At `open`: start the callback thread, when the session has callbacks."""
+        if self.on_event is not None or self.on_reconnect is not None:
+            self._callbacks = started(self._deliver, sup, f"kalshi-fix {self._name} callbacks")
+
+    def _deliver(self, sup: Driver) -> None:
+        """The callback thread: ``on_event`` with every event, ``on_reconnect`` when due (each
+        outside the lock: a slow callback never stops the reading), until the session has
+        ended and nothing is left."""
+        due = waits.Until(self, lambda: self._delivery.due(sup))
+        while True:
+            with self._lock:
+                if not waits.drive(due, self._rest):  # the session ended, nothing is left
+                    self._changed()  # `run` waits for the last callback
+                    return
+                event, reconnected = self._delivery.take_callback(sup.next_event_with_time)
+            try:
+                if event is not None and self.on_event is not None:
+                    self.on_event(event)
+                if reconnected and self.on_reconnect is not None:
+                    self.on_reconnect(self)
+            finally:
+                with self._lock:
+                    self._changed()  # e.g. `run`'s ``until`` may hold now
 
     def _await_logon(self, sup: Driver) -> bool:
         return self._drive(waits.Until(self, lambda: self._logged_on(sup)))
@@ -131,11 +188,14 @@ class SyncSessionBase(SessionBase):
             The `KillReport`: done, or what is still open and why.
         """
         return kill_sessions(
-            [self], timeout=timeout, halt=halt, use_groups=use_groups,
-            fallback_after=fallback_after, confirm=confirm, check=False,
+            [self],
+            timeout=timeout,
+            halt=halt,
+            use_groups=use_groups,
+            fallback_after=fallback_after,
+            confirm=confirm,
+            check=False,
         )[0]
-
-
 
 
 def kill_sessions(
@@ -172,6 +232,10 @@ class SyncKillAll:
             One `KillReport` per session killed (none open: an empty list).
         """
         return kill_sessions(
-            self._made_sessions(), timeout=timeout, halt=halt, use_groups=use_groups,
-            fallback_after=fallback_after, confirm=confirm,
+            self._made_sessions(),
+            timeout=timeout,
+            halt=halt,
+            use_groups=use_groups,
+            fallback_after=fallback_after,
+            confirm=confirm,
         )
