@@ -26,8 +26,9 @@ import math
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
+from kalshi_fix_sansio._callers import Wait
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     Driver,
@@ -69,6 +70,8 @@ __all__ = [
 
 EventCallback: TypeAlias = Callable[[Event], Awaitable[None] | None]
 """``on_event``: called with every event (in the session's task); an awaitable is awaited."""
+T = TypeVar("T")
+
 ReconnectHook: TypeAlias = Callable[["AsyncSession"], Awaitable[None] | None]
 """``on_reconnect``: called after each reconnect and Logon; an awaitable is awaited."""
 
@@ -98,6 +101,55 @@ class _Connection(asyncio.Protocol):
         self.session._on_lost(self, exc)
 
 
+class _Changes:
+    """The callers waiting for a change (`AsyncSession._changed`): each waits on a future of
+    its own (a cancelled caller cancels only its own), and `set` resolves them all. Nothing
+    is remembered for later callers: a caller polls its wait and then waits with no await in
+    between, so no change can fall between the two.
+
+    Deadlines share one timer: a wait arms it only when it must fire sooner than it is armed
+    for; when it fires every caller looks again (one whose deadline is still ahead arms it
+    anew). A caller that got its answer leaves the timer armed, so waits one after another,
+    each ending before its deadline, schedule one timer per timeout, not one per wait.
+    """
+
+    __slots__ = ("timer", "timer_at", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting: list[asyncio.Future[None]] = []
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = math.inf
+
+    def wait(self, loop: asyncio.AbstractEventLoop, deadline: float) -> asyncio.Future[None]:
+        """A future resolved at the next `set`, or (about) at ``deadline`` (``loop.time()``;
+        ``math.inf``: none) or later."""
+        waiter = loop.create_future()
+        self.waiting.append(waiter)
+        if deadline < self.timer_at:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer, self.timer_at = loop.call_at(deadline, self._expired), deadline
+        return waiter
+
+    def set(self) -> None:
+        """Something changed: every waiting caller looks again."""
+        waiting = self.waiting
+        if waiting:
+            self.waiting = []
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def forget(self, waiter: asyncio.Future[None]) -> None:
+        """A caller stopped waiting (cancelled, or failed)."""
+        with contextlib.suppress(ValueError):
+            self.waiting.remove(waiter)
+
+    def _expired(self) -> None:
+        self.timer, self.timer_at = None, math.inf
+        self.set()
+
+
 class AsyncSession(AsyncSessionBase):
     """One Kalshi FIX session over an asyncio transport (``async with``: log on, then log out).
 
@@ -106,10 +158,12 @@ class AsyncSession(AsyncSessionBase):
     awaitable result is awaited), ``clock``, ``max_queued_events``.
     """
 
+    _changed: _Changes
+
     def _setup(self) -> None:
         self._conn: _Connection | None = None
         self._task: asyncio.Task[None] | None = None
-        self._changed: asyncio.Event = asyncio.Event()
+        self._changed = _Changes()  # the callers waiting for a change
         self._kick: asyncio.Event = asyncio.Event()
         self._ssl: ssl.SSLContext | None = None
 
@@ -160,13 +214,31 @@ class AsyncSession(AsyncSessionBase):
         return asyncio.get_running_loop().time()
 
     async def _wait_changed(self, deadline: float) -> None:
-        # a new Event per change: clearing a shared one lost wake-ups
-        changed = self._changed
-        timeout = None if deadline == math.inf else max(deadline - self._now(), 0.0)
-        with contextlib.suppress(asyncio.TimeoutError):  # not the builtin on 3.10
-            await within(changed.wait(), timeout)
-        if self._changed is changed and changed.is_set():
-            self._changed = asyncio.Event()
+        changes = self._changed
+        waiter = changes.wait(asyncio.get_running_loop(), deadline)
+        try:
+            await waiter
+        except BaseException:
+            changes.forget(waiter)
+            raise
+
+    async def _drive(self, wait: Wait[T]) -> T:
+        # `AsyncSessionBase._drive` with `_wait_changed` inline (one coroutine less per wake)
+        loop = asyncio.get_running_loop()
+        changes = self._changed
+        waiter: asyncio.Future[None] | None = None
+        try:
+            now = wait.now
+            while (deadline := wait.poll(now)) is not None:
+                waiter = changes.wait(loop, deadline)
+                await waiter
+                now = loop.time()
+        except BaseException:
+            if waiter is not None:
+                changes.forget(waiter)
+            wait.close()  # failed or cancelled: the wait's own clean-up runs now
+            raise
+        return wait.result
 
     def _flush(self, sup: Driver) -> None:
         self._write(sup)
