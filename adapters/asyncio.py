@@ -184,6 +184,12 @@ class _Changes:
         with contextlib.suppress(ValueError):
             self.waiting.remove(waiter)
 
+    def reset(self) -> None:
+        """Forget the timer (a new open: it may run on another event loop)."""
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer, self.timer_at = None, math.inf
+
     def _expired(self) -> None:
         self.timer, self.timer_at = None, math.inf
         self.set()
@@ -222,6 +228,7 @@ class AsyncSession(AsyncSessionBase):
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
         sup, self._ssl = self._begin()
+        self._changed.reset()
         self._task = asyncio.create_task(self._run(sup), name=f"kalshi-fix {self._name}")
         if not await self._await_logon(sup):
             await self.close()
