@@ -97,10 +97,8 @@ class Server:
 
 
 def deliver(protocol: TLSProtocol, data: bytes) -> None:
-    """What a transport does with bytes read: into the protocol's buffer, then announced."""
-    buffer = protocol.get_buffer(len(data))
-    buffer[: len(data)] = data
-    protocol.buffer_updated(len(data))
+    """What a transport does with bytes read."""
+    protocol.data_received(data)
 
 
 def connected(tmp_path: Path) -> tuple[Recorder, FakeTransport, Server, asyncio.Future[None]]:
