@@ -93,13 +93,13 @@ class TLSProtocol(asyncio.Protocol):
         transport's buffer (and for TLS) after it."""
         transport = self.transport
         assert transport is not None
-        if self._unsent:
-            self._unsent += data  # after what waits, in order
-        else:
+        if self._unsent:  # what TLS did not take first, in order
+            data, self._unsent = self._unsent + data, b""
+        if data:
             try:
                 self._tls.write(data)
             except ssl.SSLWantReadError:
-                self._unsent = data
+                self._unsent = data  # tried again at the next write or read
             except ssl.SSLError as exc:
                 self._abort(exc)
                 return 0

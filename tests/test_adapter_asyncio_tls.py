@@ -2,9 +2,10 @@
 
 The protocol is driven here by hand against a server-side ``ssl.SSLObject`` (no socket, no
 loop turn between the two ends): records cut anywhere and several in one read come out whole
-and in order, the peer's close_notify and its TCP close end the stream, a write before the
-handshake's end is not needed; end to end, a pinned certificate that does not match fails the
-connection with the certificate error and a lost connection in the handshake fails it too.
+and in order, bytes TLS refuses for now (a renegotiation) go out after the next read and before
+later ones, the peer's close_notify and its TCP close end the stream, a forged record aborts,
+a connection lost in the handshake fails it; end to end, a pinned certificate that does not
+match fails the connection with the certificate error.
 """
 
 from __future__ import annotations
@@ -150,6 +151,37 @@ def test_records_cut_anywhere_or_several_in_a_read_come_out_whole_and_in_order(
     server.feed(transport.take())
     assert server.read() == b"8=FIXT.1.1\x01"
     assert protocol.lost == [] and not transport.aborted
+
+
+class Refusing:
+    """An ``SSLObject`` whose writes are refused (``SSLWantReadError``, as during a
+    renegotiation) until ``refuse`` is cleared."""
+
+    def __init__(self, tls: ssl.SSLObject) -> None:
+        self.tls, self.refuse = tls, True
+
+    def write(self, data: bytes) -> int:
+        if self.refuse:
+            raise ssl.SSLWantReadError("the peer must be read first")
+        return self.tls.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tls, name)
+
+
+def test_bytes_tls_refuses_go_out_after_the_next_read_before_later_ones(tmp_path: Path) -> None:
+    protocol, transport, server, _ = connected(tmp_path)
+    refusing = Refusing(protocol._tls)
+    protocol._tls = refusing  # type: ignore[assignment]
+    assert protocol.write(b"first|") == len(b"first|")  # waits for TLS
+    assert protocol.write(b"second|") == len(b"first|second|")
+    assert transport.take() == b"" and protocol.buffered() == len(b"first|second|")
+    refusing.refuse = False
+    deliver(protocol, records(server, b"ping"))  # a read: what waited goes out now
+    assert protocol.data == [b"ping"] and protocol.buffered() == 0
+    protocol.write(b"third|")
+    server.feed(transport.take())
+    assert server.read() == b"first|second|third|"
 
 
 def test_the_peers_close_notify_and_its_tcp_close_end_the_stream(tmp_path: Path) -> None:
