@@ -1,20 +1,26 @@
-"""Timeouts on asyncio awaits for the asyncio adapter and the mock gateway (not the core).
+"""asyncio helpers of the asyncio adapter: timeouts on awaits and TLS over a plain transport.
 
 ``asyncio.wait_for`` wraps what it waits for in a new task on every call (Python 3.11: about
 10 µs and a turn of the event loop more on every read); ``asyncio.timeout`` (3.11+) only
 schedules a cancellation. On 3.10, which lacks it, ``wait_for`` stays.
+
+`TLSProtocol` is the adapter's TLS: the ssl module's memory BIOs on a plain transport, cheaper
+per message than asyncio's own SSL transport.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import sys
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from ._transport import READ_CHUNK
+
 T = TypeVar("T")
 
-__all__ = ["within"]
+__all__ = ["TLSProtocol", "within"]
 
 
 async def within(awaitable: Awaitable[T], timeout: float | None) -> T:
@@ -37,3 +43,159 @@ async def within(awaitable: Awaitable[T], timeout: float | None) -> T:
         async with asyncio.timeout(timeout):
             return await awaitable
     return await asyncio.wait_for(awaitable, timeout)  # pragma: no cover - Python 3.10
+
+
+class TLSProtocol(asyncio.Protocol):
+    """TLS over a plain asyncio transport with the ssl module's memory BIOs.
+
+    What ``loop.create_connection(ssl=...)`` does (asyncio's ``sslproto``), with less in the
+    way of each message: a read decrypts what the bytes hold without raising at its end (it
+    stops once the incoming BIO is empty), and a write goes through the TLS object to the
+    transport with no write backlog or flow-control callbacks. It works on every event loop
+    (the transport is the loop's own). The transport's ``data_received`` costs less here than
+    a ``BufferedProtocol``'s ``get_buffer`` / ``buffer_updated`` (4k instructions per order).
+
+    The handshake starts once the transport is connected; ``handshake`` (a future of the
+    loop) gets its outcome. A subclass gets `tls_made` (the handshake is done), `tls_data`
+    (decrypted bytes; ``b""``: the peer closed the connection), `tls_lost` (the connection
+    ended after the handshake, with the error that ended it, if any) and writes with `write`.
+
+    Args:
+        context: the client TLS context.
+        server_hostname: the name checked against the certificate (and sent in SNI).
+        handshake: resolved when the handshake is done, or failed with its error.
+    """
+
+    def __init__(
+        self, context: ssl.SSLContext, server_hostname: str | None, handshake: asyncio.Future[None]
+    ) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.handshake: asyncio.Future[None] | None = handshake  # None once done
+        self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self._tls = context.wrap_bio(self._in, self._out, server_hostname=server_hostname)
+        self._unsent = b""  # plaintext TLS takes only after it read (a renegotiation)
+        self._error: Exception | None = None  # what ended the connection on our side
+
+    # -- for the subclass -----------------------------------------------------------------
+
+    def tls_made(self) -> None:
+        """The handshake is done: `write` may be called."""
+
+    def tls_data(self, data: bytes) -> None:
+        """Bytes decrypted (``b""``: the peer closed the connection)."""
+
+    def tls_lost(self, exc: Exception | None) -> None:
+        """The connection ended (after the handshake); ``exc``: what ended it, if not the peer's
+        close."""
+
+    def write(self, data: bytes) -> int:
+        """Encrypt ``data`` and write it to the transport; returns how many bytes wait in the
+        transport's buffer (and for TLS) after it."""
+        transport = self.transport
+        assert transport is not None
+        if self._unsent:  # what TLS did not take first, in order
+            data, self._unsent = self._unsent + data, b""
+        if data:
+            try:
+                self._tls.write(data)
+            except ssl.SSLWantReadError:
+                self._unsent = data  # tried again at the next write or read
+            except ssl.SSLError as exc:
+                self._abort(exc)
+                return 0
+        out = self._out.read()
+        if out:
+            transport.write(out)
+        return transport.get_write_buffer_size() + len(self._unsent)
+
+    def buffered(self) -> int:
+        """Bytes waiting in the transport's buffer and for TLS."""
+        transport = self.transport
+        return 0 if transport is None else transport.get_write_buffer_size() + len(self._unsent)
+
+    # -- the transport's callbacks ------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self._shake()  # the ClientHello
+
+    def data_received(self, data: bytes) -> None:
+        incoming = self._in
+        incoming.write(data)
+        if self.handshake is not None:
+            self._shake()
+            return
+        tls = self._tls
+        data = b""
+        closed = False
+        try:
+            # one record per read (the buffer holds the largest); the BIO empty: all is read
+            while incoming.pending:
+                chunk = tls.read(READ_CHUNK)
+                if not chunk:
+                    closed = True  # the peer's close_notify
+                    break
+                data += chunk
+        except ssl.SSLWantReadError:
+            pass  # a record not whole yet
+        except ssl.SSLError as exc:
+            self._abort(exc)
+            return
+        if self._out.pending or self._unsent:  # TLS answered something, or may take more now
+            self.write(b"")
+        if data:
+            self.tls_data(data)
+        if closed:
+            self.tls_data(b"")
+
+    def eof_received(self) -> bool | None:
+        if self.handshake is not None:
+            self._failed(
+                ConnectionResetError("the peer closed the connection in the TLS handshake")
+            )
+        else:
+            self.tls_data(b"")
+        return None  # the transport closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.handshake is not None:
+            self._failed(exc or ConnectionResetError("the connection closed in the TLS handshake"))
+        else:
+            self.tls_lost(exc or self._error)
+
+    # -- TLS ----------------------------------------------------------------------------------
+
+    def _shake(self) -> None:
+        try:
+            self._tls.do_handshake()
+        except ssl.SSLWantReadError:
+            self._send()
+            return
+        except Exception as exc:  # the certificate refused, a TLS alert...
+            self._failed(exc)
+            return
+        self._send()
+        handshake, self.handshake = self.handshake, None
+        if handshake is not None and not handshake.done():
+            handshake.set_result(None)
+        self.tls_made()
+        if self._in.pending:  # bytes after the handshake's last message
+            self.data_received(b"")
+
+    def _send(self) -> None:
+        out = self._out.read()
+        if out and self.transport is not None:
+            self.transport.write(out)
+
+    def _failed(self, exc: Exception) -> None:
+        handshake, self.handshake = self.handshake, None
+        if handshake is not None and not handshake.done():
+            handshake.set_exception(exc)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _abort(self, exc: Exception) -> None:
+        self._error = exc
+        if self.transport is not None:
+            self.transport.abort()  # `connection_lost` follows, with ``exc``

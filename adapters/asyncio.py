@@ -11,10 +11,13 @@
 A pump over the core's `Driver`, which makes every decision. Each transport callback is one
 driver call, then its answer goes to the transport (``connection_made`` included: no byte
 comes before the driver knows the connection); what is read is in the tracker, the books and
-the queue at once. A task per session connects (TLS from `ssl_context_for`), sleeps until the
-driver's next deadline, fires its timers and runs ``on_event`` / ``on_reconnect`` (awaited
-when awaitable); it is woken only when the driver needs it sooner, a callback is due or the
-connection ends. `AsyncSession.send` is synchronous: the bytes go to the transport's buffer at
+the queue at once. TLS (from `ssl_context_for`) is the adapter's own, the ssl module's memory
+BIOs on a plain transport (`_aio.TLSProtocol`: less per message than asyncio's SSL
+transport, on every event loop). A task per session connects, sleeps until the driver's next
+deadline, fires its timers and runs ``on_event`` / ``on_reconnect`` (awaited when
+awaitable); it is woken only when the driver needs it sooner, a callback is due or the
+connection ends. A waiting caller (`next_event`, `place`...) waits on a future of its own,
+resolved by the next read. `AsyncSession.send` is synchronous: the bytes go to the transport's buffer at
 once, so a forgotten ``await`` cannot lose a message (and a wrong ``await`` fails loudly).
 """
 
@@ -26,8 +29,9 @@ import math
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
+from kalshi_fix_sansio._callers import Wait
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     Driver,
@@ -40,7 +44,7 @@ from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
-from ._aio import within
+from ._aio import TLSProtocol, within
 from ._async import AsyncKillAll, AsyncSessionBase
 from ._client import MAX_QUEUED_EVENTS, ClientBase
 from ._transport import loopback_addresses
@@ -69,12 +73,14 @@ __all__ = [
 
 EventCallback: TypeAlias = Callable[[Event], Awaitable[None] | None]
 """``on_event``: called with every event (in the session's task); an awaitable is awaited."""
+T = TypeVar("T")
+
 ReconnectHook: TypeAlias = Callable[["AsyncSession"], Awaitable[None] | None]
 """``on_reconnect``: called after each reconnect and Logon; an awaitable is awaited."""
 
 
 class _Connection(asyncio.Protocol):
-    """A connection's transport callbacks: each one is one call into its session."""
+    """A plain TCP connection's transport callbacks: each one is one call into its session."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -97,6 +103,97 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.session._on_lost(self, exc)
 
+    def write(self, data: bytes) -> int:
+        """Write ``data``; returns how many bytes wait in the transport's buffer."""
+        transport = self.transport
+        assert transport is not None
+        transport.write(data)
+        return transport.get_write_buffer_size()
+
+    def buffered(self) -> int:
+        """Bytes waiting in the transport's buffer."""
+        return 0 if self.transport is None else self.transport.get_write_buffer_size()
+
+
+class _TLSConnection(TLSProtocol):
+    """A TLS connection (`TLSProtocol`) whose callbacks are one call each into its session,
+    which gets it once the handshake is done."""
+
+    def __init__(
+        self, session: AsyncSession, context: ssl.SSLContext, handshake: asyncio.Future[None]
+    ) -> None:
+        super().__init__(context, session.options.endpoint.server_hostname, handshake)
+        self.session = session
+
+    def tls_made(self) -> None:
+        self.session._made(self)
+
+    def tls_data(self, data: bytes) -> None:
+        session, sup = self.session, self.session.driver
+        if self is session._conn and sup is not None:  # else a connection already given up
+            session._fed(sup, data)
+
+    def tls_lost(self, exc: Exception | None) -> None:
+        self.session._on_lost(self, exc)
+
+
+_Conn: TypeAlias = "_Connection | _TLSConnection"
+
+
+class _Changes:
+    """The callers waiting for a change (`AsyncSession._changed`): each waits on a future of
+    its own (a cancelled caller cancels only its own), and `set` resolves them all. Nothing
+    is remembered for later callers: a caller polls its wait and then waits with no await in
+    between, so no change can fall between the two.
+
+    Deadlines share one timer: a wait arms it only when it must fire sooner than it is armed
+    for; when it fires every caller looks again (one whose deadline is still ahead arms it
+    anew). A caller that got its answer leaves the timer armed, so waits one after another,
+    each ending before its deadline, schedule one timer per timeout, not one per wait.
+    """
+
+    __slots__ = ("timer", "timer_at", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting: list[asyncio.Future[None]] = []
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = math.inf
+
+    def wait(self, loop: asyncio.AbstractEventLoop, deadline: float) -> asyncio.Future[None]:
+        """A future resolved at the next `set`, or (about) at ``deadline`` (``loop.time()``;
+        ``math.inf``: none) or later."""
+        waiter = loop.create_future()
+        self.waiting.append(waiter)
+        if deadline < self.timer_at:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer, self.timer_at = loop.call_at(deadline, self._expired), deadline
+        return waiter
+
+    def set(self) -> None:
+        """Something changed: every waiting caller looks again."""
+        waiting = self.waiting
+        if waiting:
+            self.waiting = []
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def forget(self, waiter: asyncio.Future[None]) -> None:
+        """A caller stopped waiting (cancelled, or failed)."""
+        with contextlib.suppress(ValueError):
+            self.waiting.remove(waiter)
+
+    def reset(self) -> None:
+        """Forget the timer (a new open: it may run on another event loop)."""
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer, self.timer_at = None, math.inf
+
+    def _expired(self) -> None:
+        self.timer, self.timer_at = None, math.inf
+        self.set()
+
 
 class AsyncSession(AsyncSessionBase):
     """One Kalshi FIX session over an asyncio transport (``async with``: log on, then log out).
@@ -106,10 +203,12 @@ class AsyncSession(AsyncSessionBase):
     awaitable result is awaited), ``clock``, ``max_queued_events``.
     """
 
+    _changed: _Changes
+
     def _setup(self) -> None:
-        self._conn: _Connection | None = None
+        self._conn: _Conn | None = None
         self._task: asyncio.Task[None] | None = None
-        self._changed: asyncio.Event = asyncio.Event()
+        self._changed = _Changes()  # the callers waiting for a change
         self._kick: asyncio.Event = asyncio.Event()
         self._ssl: ssl.SSLContext | None = None
 
@@ -129,6 +228,7 @@ class AsyncSession(AsyncSessionBase):
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
         sup, self._ssl = self._begin()
+        self._changed.reset()
         self._task = asyncio.create_task(self._run(sup), name=f"kalshi-fix {self._name}")
         if not await self._await_logon(sup):
             await self.close()
@@ -160,22 +260,48 @@ class AsyncSession(AsyncSessionBase):
         return asyncio.get_running_loop().time()
 
     async def _wait_changed(self, deadline: float) -> None:
-        # a new Event per change: clearing a shared one lost wake-ups
-        changed = self._changed
-        timeout = None if deadline == math.inf else max(deadline - self._now(), 0.0)
-        with contextlib.suppress(asyncio.TimeoutError):  # not the builtin on 3.10
-            await within(changed.wait(), timeout)
-        if self._changed is changed and changed.is_set():
-            self._changed = asyncio.Event()
+        changes = self._changed
+        waiter = changes.wait(asyncio.get_running_loop(), deadline)
+        try:
+            await waiter
+        except BaseException:
+            changes.forget(waiter)
+            raise
+
+    async def _drive(self, wait: Wait[T]) -> T:
+        # `AsyncSessionBase._drive` with `_wait_changed` inline (one coroutine less per wake)
+        loop = asyncio.get_running_loop()
+        changes = self._changed
+        waiter: asyncio.Future[None] | None = None
+        try:
+            now = wait.now
+            while (deadline := wait.poll(now)) is not None:
+                waiter = changes.wait(loop, deadline)
+                await waiter
+                now = loop.time()
+        except BaseException:
+            if waiter is not None:
+                changes.forget(waiter)
+            wait.close()  # failed or cancelled: the wait's own clean-up runs now
+            raise
+        return wait.result
 
     def _flush(self, sup: Driver) -> None:
-        self._write(sup)
+        """Write what the core queued (into the transport's buffer; the driver judges what
+        waits there); kick the session's task when the driver needs it sooner."""
+        conn = self._conn
+        if conn is None or conn.transport is None or conn.transport.is_closing():
+            sup.data_to_send()  # no connection: nothing to write them to
+        elif data := self._to_send(sup):
+            size = conn.write(data)
+            if size:
+                sup.write_buffered(size, self._clock())
         if sup.must_wake():
             self._kick.set()
 
     # -- the transport's callbacks: one driver call each -----------------------------------
 
-    def _made(self, conn: _Connection) -> None:
+    def _made(self, conn: _Conn) -> None:
         sup = self.driver
         assert sup is not None and conn.transport is not None
         if self._conn is not None or not self._connected(sup):  # closed while connecting
@@ -184,7 +310,7 @@ class AsyncSession(AsyncSessionBase):
         self._conn = conn
         self._flush(sup)  # the Logon
 
-    def _on_lost(self, conn: _Connection, exc: Exception | None) -> None:
+    def _on_lost(self, conn: _Conn, exc: Exception | None) -> None:
         if conn is not self._conn:
             return
         self._conn = None
@@ -249,10 +375,20 @@ class AsyncSession(AsyncSessionBase):
         def connection() -> _Connection:
             return _Connection(self)
 
-        if self._ssl is not None:
-            await loop.create_connection(
-                connection, ep.host, ep.port, ssl=self._ssl, server_hostname=ep.server_hostname
-            )
+        context = self._ssl
+        if context is not None:  # TLS of our own over a plain transport (`TLSProtocol`)
+            handshake: asyncio.Future[None] = loop.create_future()
+
+            def tls() -> _TLSConnection:
+                assert context is not None
+                return _TLSConnection(self, context, handshake)
+
+            transport, _ = await loop.create_connection(tls, ep.host, ep.port)
+            try:
+                await handshake
+            except BaseException:
+                transport.abort()
+                raise
             return
         rows = await loop.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
         error: OSError = OSError(f"no address for {ep}")
@@ -264,36 +400,12 @@ class AsyncSession(AsyncSessionBase):
                 error = exc
         raise error
 
-    def _write(self, sup: Driver) -> None:
-        conn = self._conn
-        transport = None if conn is None else conn.transport
-        if transport is None or transport.is_closing():
-            sup.data_to_send()  # no connection: nothing to write them to
-            return
-        data = self._to_send(sup)
-        if data:
-            transport.write(data)
-            try:
-                size = transport.get_write_buffer_size()
-            except AttributeError:  # see `_buffered`
-                return
-            if size:
-                sup.write_buffered(size, self._clock())
-
-    def _buffered(self, sup: Driver, conn: _Connection) -> None:
-        """Tell the driver what waits in the transport's buffer (it judges a slow peer).
-
-        A closing transport has nothing to judge. On Python 3.10 an SSL transport whose socket
-        is gone raises AttributeError here until its protocol's ``connection_lost`` runs (a
-        later loop callback): that is the connection's end arriving, reported by that callback.
-        """
+    def _buffered(self, sup: Driver, conn: _Conn) -> None:
+        """Tell the driver what waits in the transport's buffer (it judges a slow peer); a
+        closing transport has nothing to judge."""
         transport = conn.transport
         if transport is not None and not transport.is_closing():
-            try:
-                size = transport.get_write_buffer_size()
-            except AttributeError:
-                return
-            sup.write_buffered(size, self._clock())
+            sup.write_buffered(conn.buffered(), self._clock())
 
     def _abort(self) -> None:
         conn, self._conn = self._conn, None

@@ -1,0 +1,261 @@
+"""The asyncio adapter's own TLS (`adapters._aio.TLSProtocol`: memory BIOs on a plain transport).
+
+The protocol is driven here by hand against a server-side ``ssl.SSLObject`` (no socket, no
+loop turn between the two ends): records cut anywhere and several in one read come out whole
+and in order, bytes TLS refuses for now (a renegotiation) go out after the next read and before
+later ones, the peer's close_notify and its TCP close end the stream, a forged record aborts,
+a connection lost in the handshake fails it; end to end, a pinned certificate that does not
+match fails the connection with the certificate error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gateway_fixtures import GatewayHarness
+
+from kalshi_fix_sansio.adapters import Backoff, ConnectionFailed, Endpoint, make_ssl_context
+from kalshi_fix_sansio.adapters._aio import TLSProtocol
+from kalshi_fix_sansio.adapters.asyncio import FixClient
+from kalshi_fix_sansio.gateway.tls import self_signed
+
+
+class FakeTransport(asyncio.Transport):
+    """Collects what the protocol writes; ``aborted`` once it gave up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out = bytearray()
+        self.aborted = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.out += data
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def take(self) -> bytes:
+        data = bytes(self.out)
+        self.out.clear()
+        return data
+
+
+class Recorder(TLSProtocol):
+    def __init__(self, context: ssl.SSLContext, handshake: asyncio.Future[None]) -> None:
+        super().__init__(context, "localhost", handshake)
+        self.made = 0
+        self.data: list[bytes] = []
+        self.lost: list[Exception | None] = []
+
+    def tls_made(self) -> None:
+        self.made += 1
+
+    def tls_data(self, data: bytes) -> None:
+        self.data.append(data)
+
+    def tls_lost(self, exc: Exception | None) -> None:
+        self.lost.append(exc)
+
+
+class Server:
+    """A TLS server over memory BIOs: what it writes is in `take`, what it reads in `feed`."""
+
+    def __init__(self, cert: Path, key: Path) -> None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = context.wrap_bio(self.incoming, self.outgoing, server_side=True)
+
+    def feed(self, data: bytes) -> None:
+        self.incoming.write(data)
+
+    def take(self) -> bytes:
+        return self.outgoing.read()
+
+    def shake(self) -> bool:
+        try:
+            self.tls.do_handshake()
+        except ssl.SSLWantReadError:
+            return False
+        return True
+
+    def read(self) -> bytes:
+        out = b""
+        try:
+            while chunk := self.tls.read(65536):
+                out += chunk
+        except ssl.SSLWantReadError:
+            pass
+        return out
+
+
+def deliver(protocol: TLSProtocol, data: bytes) -> None:
+    """What a transport does with bytes read."""
+    protocol.data_received(data)
+
+
+def connected(tmp_path: Path) -> tuple[Recorder, FakeTransport, Server, asyncio.Future[None]]:
+    """A protocol and a server with the handshake done between them."""
+    cert, key = self_signed(tmp_path)
+    loop = asyncio.new_event_loop()
+    handshake: asyncio.Future[None] = loop.create_future()
+    protocol = Recorder(make_ssl_context(pinned_cert=str(cert)), handshake)
+    transport = FakeTransport()
+    server = Server(cert, key)
+    protocol.connection_made(transport)
+    while protocol.handshake is not None:
+        server.feed(transport.take())
+        server.shake()
+        reply = server.take()
+        assert reply, "the server answered nothing in the handshake"
+        deliver(protocol, reply)
+    server.feed(transport.take())  # the client's Finished
+    assert server.shake()
+    loop.close()
+    return protocol, transport, server, handshake
+
+
+def records(server: Server, *messages: bytes) -> bytes:
+    """One TLS record per message, as the server sends them."""
+    for message in messages:
+        server.tls.write(message)
+    return server.take()
+
+
+def test_records_cut_anywhere_or_several_in_a_read_come_out_whole_and_in_order(
+    tmp_path: Path,
+) -> None:
+    protocol, transport, server, handshake = connected(tmp_path)
+    assert protocol.made == 1 and handshake.done() and handshake.result() is None
+    messages = [b"8=FIXT.1.1\x019=5\x0135=0\x01" + bytes([65 + i]) * i for i in range(6)]
+    for cut in (1, 5, 7, 300):  # cut inside headers, inside bodies, across records
+        protocol.data.clear()
+        stream = records(server, *messages)  # (TLS 1.3: the session tickets first)
+        for at in range(0, len(stream), cut):
+            deliver(protocol, stream[at : at + cut])
+        assert b"".join(protocol.data) == b"".join(messages)
+        assert all(protocol.data), "an empty read was delivered as data (it means EOF)"
+    protocol.data.clear()
+    deliver(protocol, records(server, *messages))
+    assert b"".join(protocol.data) == b"".join(messages)
+    assert len(protocol.data) == 1  # several records in one read: one delivery
+    protocol.write(b"8=FIXT.1.1\x01")
+    server.feed(transport.take())
+    assert server.read() == b"8=FIXT.1.1\x01"
+    assert protocol.lost == [] and not transport.aborted
+
+
+class Refusing:
+    """An ``SSLObject`` whose writes are refused (``SSLWantReadError``, as during a
+    renegotiation) until ``refuse`` is cleared."""
+
+    def __init__(self, tls: ssl.SSLObject) -> None:
+        self.tls, self.refuse = tls, True
+
+    def write(self, data: bytes) -> int:
+        if self.refuse:
+            raise ssl.SSLWantReadError("the peer must be read first")
+        return self.tls.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tls, name)
+
+
+def test_bytes_tls_refuses_go_out_after_the_next_read_before_later_ones(tmp_path: Path) -> None:
+    protocol, transport, server, _ = connected(tmp_path)
+    refusing = Refusing(protocol._tls)
+    protocol._tls = refusing  # type: ignore[assignment]
+    assert protocol.write(b"first|") == len(b"first|")  # waits for TLS
+    assert protocol.write(b"second|") == len(b"first|second|")
+    assert transport.take() == b"" and protocol.buffered() == len(b"first|second|")
+    refusing.refuse = False
+    deliver(protocol, records(server, b"ping"))  # a read: what waited goes out now
+    assert protocol.data == [b"ping"] and protocol.buffered() == 0
+    protocol.write(b"third|")
+    server.feed(transport.take())
+    assert server.read() == b"first|second|third|"
+
+
+def test_the_peers_close_notify_and_its_tcp_close_end_the_stream(tmp_path: Path) -> None:
+    protocol, _, server, _ = connected(tmp_path)
+    with pytest.raises(ssl.SSLWantReadError):
+        server.tls.unwrap()  # sends close_notify, then waits for ours
+    deliver(protocol, server.take())
+    assert protocol.data[-1:] == [b""]
+    protocol, _, server, _ = connected(tmp_path)
+    assert protocol.eof_received() is None  # the transport closes itself
+    protocol.connection_lost(None)
+    assert protocol.data == [b""] and protocol.lost == [None]
+
+
+def test_garbage_after_the_handshake_aborts_with_the_tls_error(tmp_path: Path) -> None:
+    protocol, transport, _, _ = connected(tmp_path)
+    deliver(protocol, b"\x17\x03\x03\x00\x10" + b"\x00" * 16)  # an application record, forged
+    assert transport.aborted and protocol.data == []
+    protocol.connection_lost(None)  # what the aborted transport calls next
+    assert len(protocol.lost) == 1 and isinstance(protocol.lost[0], ssl.SSLError)
+
+
+def test_a_connection_lost_in_the_handshake_fails_it(tmp_path: Path) -> None:
+    cert, _ = self_signed(tmp_path)
+    loop = asyncio.new_event_loop()
+    try:
+        for end in ("eof", "lost"):
+            handshake: asyncio.Future[None] = loop.create_future()
+            protocol = Recorder(make_ssl_context(pinned_cert=str(cert)), handshake)
+            transport = FakeTransport()
+            protocol.connection_made(transport)
+            assert transport.take()[:1] == b"\x16"  # a handshake record: the ClientHello
+            if end == "eof":
+                protocol.eof_received()
+            else:
+                protocol.connection_lost(None)
+            with pytest.raises(ConnectionResetError):
+                handshake.result()
+            assert transport.aborted and protocol.made == 0 and protocol.lost == []
+    finally:
+        loop.close()
+
+
+def test_a_pin_that_does_not_match_fails_with_the_certificate_error(
+    prediction_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    h = prediction_gateway
+    (tmp_path / "other").mkdir()
+    other_cert, _ = self_signed(tmp_path / "other")
+    quick = Backoff(base=0.01, cap=0.01, attempts=1, seed=3)
+    kwargs: dict[str, Any] = h.client_kwargs(
+        ssl_context=make_ssl_context(pinned_cert=str(other_cert)), backoff=quick
+    )
+    wrong_pin = FixClient(h.credentials(), **kwargs)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]  # nothing listens once the probe is closed
+    nobody = FixClient(
+        h.credentials(),
+        **h.client_kwargs(
+            endpoints={"KalshiNR": Endpoint("127.0.0.1", closed_port, server_hostname="localhost")},
+            backoff=quick,
+        ),
+    )
+
+    async def main() -> None:
+        with pytest.raises(ConnectionFailed, match="CERTIFICATE_VERIFY_FAILED") as pinned:
+            async with wrong_pin.order_entry():
+                pass
+        assert isinstance(pinned.value.last_error, ssl.SSLError)
+        with pytest.raises(ConnectionFailed) as refused:
+            async with nobody.order_entry():
+                pass
+        assert isinstance(refused.value.last_error, OSError)
+
+    asyncio.run(main())
+    assert h.gateway.connected() == []
