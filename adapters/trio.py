@@ -36,9 +36,7 @@ from typing import Final
 try:
     import trio
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
-        "the trio adapter needs trio: pip install 'kalshi-fix-sansio[trio]'"
-    ) from exc
+    raise ImportError("the trio adapter needs trio: pip install 'kalshi-fix-sansio[trio]'") from exc
 
 from kalshi_fix_sansio._callers import Readers
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
@@ -87,8 +85,13 @@ _RETRY: Final = 0.001
 renegotiation, a TLS 1.3 key update answer): trio lets one task wait per direction."""
 
 
+def _poke(sock: socket.socket) -> None:
+    """End every wait on ``sock`` (ClosedResourceError): its waiters look again."""
+    trio.lowlevel.notify_closing(sock)
+
+
 def _close(sock: socket.socket) -> None:
-    trio.lowlevel.notify_closing(sock)  # a task waiting on it gets ClosedResourceError
+    _poke(sock)
     sock.close()
 
 
@@ -118,12 +121,37 @@ async def _open(ep: Endpoint, context: ssl.SSLContext | None) -> socket.socket:
     if context is None:
         return sock
     try:
-        tls = context.wrap_socket(sock, server_hostname=ep.server_hostname, do_handshake_on_connect=False)
+        tls = context.wrap_socket(
+            sock, server_hostname=ep.server_hostname, do_handshake_on_connect=False
+        )
         await _handshake(tls)
     except BaseException:
         _close(sock)
         raise
     return tls
+
+
+class _Alarm:
+    """Wakes the session's task (`AsyncSessionBase._wake` sets it): ends its nap, or makes the
+    next one end at once."""
+
+    def __init__(self) -> None:
+        self.rung = False
+        self.nap: trio.CancelScope | None = None  # the task's nap under way
+
+    def set(self) -> None:
+        if self.nap is None:
+            self.rung = True
+        else:
+            self.nap.cancel()
+
+    def sleep(self, seconds: float) -> trio.CancelScope:
+        """The next nap: ``seconds`` long, over at once when rung since the last."""
+        self.nap = trio.CancelScope(deadline=trio.current_time() + seconds)
+        if self.rung:
+            self.rung = False
+            self.nap.cancel()
+        return self.nap
 
 
 class TrioSession(AsyncSessionBase):
@@ -134,21 +162,24 @@ class TrioSession(AsyncSessionBase):
     (the core's; trio's own clock times the waits), ``max_queued_events``.
     """
 
+    _kick: _Alarm
+
     def _setup(self) -> None:
         self._changed: trio.Event = trio.Event()
-        self._kick: trio.Event = trio.Event()
+        self._kick = _Alarm()
         self._scope: trio.CancelScope | None = None
         self._done = trio.Event()
         self._stack: contextlib.AsyncExitStack | None = None
-        # the connection: a non-blocking socket (an ssl.SSLSocket for TLS), written directly
-        # by `send` while it takes the bytes at once; what it does not take waits in _unsent
-        # and the task writes it, in order, before anything else
+        # the connection: a non-blocking socket (an ssl.SSLSocket for TLS), written at once by
+        # whoever has bytes for it; what it does not take waits in _unsent (written first, in
+        # order) and the session's task writes it once the socket takes it
         self._sock: socket.socket | None = None
         self._unsent = b""
         # who reads it: the core's rule (a task that waits, else the reader task once nobody
-        # has read for IDLE_HANDOFF); one at a time (trio lets one task wait per direction)
-        self._readers = Readers(IDLE_HANDOFF)  # `waiting`: tasks resting in `_wait_changed`
-        self._reader_scope: trio.CancelScope | None = None  # the reader task's read
+        # has read for IDLE_HANDOFF); one at a time (trio lets one task wait per direction).
+        # A read ends with bytes, or when poked (`_poke`): no cancel scope per read
+        self._readers = Readers(IDLE_HANDOFF)
+        self._until = math.inf  # when the waiting task's read ends (the session's task pokes it)
 
     async def __aenter__(self) -> TrioSession:
         stack = contextlib.AsyncExitStack()
@@ -187,6 +218,7 @@ class TrioSession(AsyncSessionBase):
         sup = self.driver
         if sup is not None:
             sup.close(self._clock())
+            self._flush(sup)
             self._wake()
             with trio.CancelScope(shield=True):
                 with trio.move_on_after(self.config.logout_timeout + 1):
@@ -212,15 +244,18 @@ class TrioSession(AsyncSessionBase):
         if sock is not None and sup is not None and sup.wants_transport:
             claim = readers.claim(self)  # one token: no task needs to know which waiter reads
             if claim == "read":
+                self._until, nap = deadline, self._kick.nap
+                if nap is not None and deadline < nap.deadline:
+                    nap.deadline = deadline  # the session's task pokes this read then
                 try:
-                    with trio.move_on_at(deadline):
-                        await self._read_once(sup, sock)
+                    await self._read_once(sup, sock)
                 finally:
+                    self._until = math.inf
                     if readers.release(trio.current_time()):
                         self._changed.set()  # another waiting task takes the socket
                 return
-            if claim == "preempt" and self._reader_scope is not None:
-                self._reader_scope.cancel()  # the reader task hands the socket over
+            if claim == "preempt":
+                _poke(sock)  # the reader task hands the socket over
         changed = self._changed
         readers.enter()
         try:
@@ -232,13 +267,18 @@ class TrioSession(AsyncSessionBase):
             self._changed = trio.Event()
 
     def _flush(self, sup: Driver) -> None:
-        """Write what the core queued if the socket takes it now; else leave it to the task
-        (woken, as when the driver needs it sooner or is done with the connection)."""
-        sock, data = self._sock, self._to_send(sup)
-        if sock is not None:
-            self._unsent = write_now(sup, sock, self._unsent, data, self._clock)
+        """Write what the core queued if the socket takes it now; wake the session's task when
+        it must write the rest, the driver needs it sooner or is done with the connection."""
+        self._write(sup)
         if sup.must_wake(bool(self._unsent)):
             self._kick.set()
+
+    def _write(self, sup: Driver) -> None:
+        """Write what waits, then what the core queued, without waiting (the driver judges a
+        peer that does not read: `Driver.wrote`)."""
+        data, sock = self._to_send(sup), self._sock
+        if sock is not None:
+            self._unsent = write_now(sup, sock, self._unsent, data, self._clock)
 
     # -- the session's task ---------------------------------------------------------------
 
@@ -274,29 +314,34 @@ class TrioSession(AsyncSessionBase):
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._read, sup, sock)
-                while sup.wants_transport:
-                    await self._write(sup, sock)
+                while True:
+                    self._write(sup)
                     await self._deliver(sup)
                     if not sup.wants_transport:
                         break
-                    await self._idle(sup)
-                await self._write(sup, sock)
+                    await self._idle(sup, sock)
+                self._write(sup)
                 nursery.cancel_scope.cancel()
         finally:
-            with trio.CancelScope(shield=True, deadline=trio.current_time() + 1.0):
-                if sup.wants_transport:  # cancelled from outside: log out, best effort
-                    sup.close(self._clock())
-                    await self._write(sup, sock)
-                self._sock = None
-                _close(sock)
+            if sup.wants_transport:  # cancelled from outside: log out, best effort
+                sup.close(self._clock())
+                self._write(sup)
+            self._sock = None
+            _close(sock)
 
-    async def _idle(self, sup: Driver) -> None:
-        """Wait until kicked or the driver's next deadline; then fire its timers when due."""
-        rest = sup.sleep_for(self._clock())
-        if not self._kick.is_set():
-            with trio.move_on_after(rest):
-                await self._kick.wait()
-        self._kick = trio.Event()
+    async def _idle(self, sup: Driver, sock: socket.socket) -> None:
+        """Wait until kicked, the socket takes what waits for it, the driver's next deadline
+        (its timers fire then) or the end of a waiting task's read (poked then)."""
+        rest = sup.sleep_for(self._clock(), self._until - trio.current_time())
+        with self._kick.sleep(rest):
+            with contextlib.suppress(trio.ClosedResourceError):  # poked
+                if self._unsent:
+                    await trio.lowlevel.wait_writable(sock)
+                else:
+                    await trio.sleep_forever()
+        self._kick.nap = None
+        if self._until <= trio.current_time():
+            _poke(sock)
         sup.woke(self._clock())
 
     async def _read(self, sup: Driver, sock: socket.socket) -> None:
@@ -309,15 +354,14 @@ class TrioSession(AsyncSessionBase):
                 await trio.sleep(rest)
                 continue
             try:
-                with trio.CancelScope() as self._reader_scope:
-                    await self._read_once(sup, sock)
+                await self._read_once(sup, sock)
             finally:
-                self._reader_scope = None
                 readers.release(trio.current_time())
                 self._changed.set()  # a task waiting for the socket takes it
 
     async def _read_once(self, sup: Driver, sock: socket.socket) -> None:
-        """Wait until the socket has bytes (or it closes), then feed them to the driver."""
+        """Wait until the socket has bytes (or is poked, or closes), then feed them to the
+        driver."""
         while sup.wants_transport and sock is self._sock:
             try:
                 if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
@@ -328,39 +372,15 @@ class TrioSession(AsyncSessionBase):
             except ssl.SSLWantWriteError:
                 await trio.sleep(_RETRY)
                 continue
-            except _STREAM_ERRORS as exc:
+            except trio.ClosedResourceError:
+                return  # poked
+            except OSError as exc:
                 if sup.wants_transport and sock is self._sock:
                     sup.connection_lost(self._clock(), f"read failed: {exc!r}")
                     self._wake()
                 return
             self._fed(sup, data)
             return
-
-    async def _write(self, sup: Driver, sock: socket.socket) -> None:
-        """Write what waits (first) and what the core queued, waiting for the socket within
-        the driver's ``write_timeout``: the driver judges a peer that does not read."""
-        self._unsent += self._to_send(sup)
-        if not self._unsent:
-            return
-        sup.write_buffered(len(self._unsent), self._clock())
-        limit = math.inf if sup.write_timeout is None else sup.write_timeout
-        try:
-            with trio.move_on_after(limit):
-                while self._unsent:
-                    try:
-                        sent = sock.send(self._unsent)
-                    except (ssl.SSLWantWriteError, BlockingIOError):
-                        await trio.lowlevel.wait_writable(sock)
-                        continue
-                    except ssl.SSLWantReadError:
-                        await trio.sleep(_RETRY)
-                        continue
-                    self._unsent = self._unsent[sent:]
-            if not sup.wrote(len(self._unsent), self._clock()):
-                self._unsent = b""
-        except _STREAM_ERRORS as exc:
-            sup.connection_lost(self._clock(), f"write failed: {exc!r}")
-            self._unsent = b""
 
 
 class FixClient(ClientBase[TrioSession], AsyncKillAll):
