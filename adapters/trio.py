@@ -175,29 +175,26 @@ async def _open(
 
 
 class _Alarm:
-    """Wakes the session's task (`AsyncSessionBase._wake` sets it): ends its nap, or makes the
-    next one end at once."""
+    """Wakes the session's task (`AsyncSessionBase._wake` sets it): ends its nap, or the next
+    one at once when it rang between naps."""
 
     def __init__(self) -> None:
         self.rung = False
-        self.nap: trio.CancelScope | None = None  # the task's nap under way
+        self.nap = trio.CancelScope()  # the task's nap (under way, or the last one)
 
     def set(self) -> None:
-        if self.nap is None:
-            self.rung = True
-        else:
-            self.nap.cancel()
+        self.rung = True
+        self.nap.cancel()
 
     def by(self, deadline: float) -> None:
         """End the nap under way at ``deadline`` at the latest."""
-        if self.nap is not None and deadline < self.nap.deadline:
+        if deadline < self.nap.deadline:
             self.nap.deadline = deadline
 
     def sleep(self, seconds: float) -> trio.CancelScope:
-        """The next nap: ``seconds`` long, over at once when rung since the last."""
+        """The next nap: ``seconds`` long, over at once if rung since the last one ended."""
         self.nap = trio.CancelScope(deadline=trio.current_time() + seconds)
         if self.rung:
-            self.rung = False
             self.nap.cancel()
         return self.nap
 
@@ -218,8 +215,8 @@ class TrioSession(AsyncSessionBase):
         self._scope: trio.CancelScope | None = None  # the session's task
         self._done = trio.Event()  # the session's task ended
         self._stack: contextlib.AsyncExitStack | None = None  # its nursery (`async with`)
-        # the connection: written at once by whoever has bytes for it; what the socket does
-        # not take waits in _unsent (first, in order) until the session's task can write it
+        # the connection, written by whoever has bytes for it; what the socket does not take
+        # waits in _unsent (first, in order) until the session's task can write it
         self._sock: socket.socket | None = None
         self._tls: _Tls | None = None
         self._unsent = b""
@@ -266,11 +263,9 @@ class TrioSession(AsyncSessionBase):
         if sup is not None:
             sup.close(self._clock())
             self._wake()
+            if self._scope is not None:  # the session's task ends by then at the latest
+                self._scope.deadline = trio.current_time() + self.config.logout_timeout + 1
             with trio.CancelScope(shield=True):
-                with trio.move_on_after(self.config.logout_timeout + 1):
-                    await self._done.wait()
-                if self._scope is not None:
-                    self._scope.cancel()
                 await self._done.wait()
         self._close_log()
 
@@ -313,15 +308,13 @@ class TrioSession(AsyncSessionBase):
             _poke(self._sock)  # e.g. `run`'s ``until`` looks at what the callbacks did
 
     def _flush(self, sup: Driver) -> None:
-        """Write what the core queued if the socket takes it now; wake the session's task when
-        it must write the rest, the driver needs it sooner or is done with the connection."""
+        """`_write`; wake the session's task when the driver says (`Driver.must_wake`)."""
         self._write(sup)
         if sup.must_wake(bool(self._unsent)):
             self._kick.set()
 
     def _write(self, sup: Driver) -> None:
-        """Write what waits, then what the core queued, without waiting (the driver judges a
-        peer that does not read: `Driver.wrote`)."""
+        """Write what waits, then what the core queued, as far as the socket takes them now."""
         data, sock, tls = self._to_send(sup), self._sock, self._tls
         if sock is not None:
             if tls is not None:
@@ -367,7 +360,6 @@ class TrioSession(AsyncSessionBase):
                     if not sup.wants_transport:
                         break
                     await self._idle(sup, sock)
-                self._write(sup)
                 nursery.cancel_scope.cancel()
         finally:
             if sup.wants_transport:  # cancelled from outside: log out, best effort
@@ -380,14 +372,12 @@ class TrioSession(AsyncSessionBase):
         """Wait until kicked, the socket takes what waits for it, the driver's next deadline
         (its timers fire then) or the end of a waiting task's read (poked then)."""
         rest = sup.sleep_for(self._clock(), self._until - trio.current_time())
-        try:
-            with self._kick.sleep(rest), contextlib.suppress(trio.ClosedResourceError):  # poked
-                if self._unsent:
-                    await trio.lowlevel.wait_writable(sock)
-                else:
-                    await trio.sleep_forever()
-        finally:
-            self._kick.nap = None
+        with self._kick.sleep(rest), contextlib.suppress(trio.ClosedResourceError):  # poked
+            if self._unsent:
+                await trio.lowlevel.wait_writable(sock)
+            else:
+                await trio.sleep_forever()
+        self._kick.rung = False
         if self._until <= trio.current_time():
             _poke(sock)
         sup.woke(self._clock())
