@@ -6,6 +6,9 @@ same errors, same logging, same bounds; a refused Logon is final; a lost connect
 at once; the session's timers fire and its reports are read while the application is busy.
 Nothing here sleeps: a busy application blocks on a `threading.Event` that the FIX message log
 (`gateway_fixtures.FrameWatch`) sets when the frame the test waits for crosses the socket.
+A socket that cannot take bytes is made by refusing a write: the blocking adapter's
+`ssl.SSLSocket.send`, or for trio (a plain socket under TLS in memory) the private `_sockio`
+module's ``send_now``.
 """
 
 from __future__ import annotations
