@@ -285,10 +285,7 @@ class TrioSession(AsyncSessionBase):
         if sock is not None and sup is not None and sup.wants_transport:
             claim = readers.claim(self)  # one token: no task needs to know which waiter reads
             if claim == "read":
-                self._until = deadline
-                self._kick.by(deadline)  # the session's task pokes this read then
-                await self._read_once(sup, sock)
-                return
+                return await self._read_once(sup, sock, deadline)
             if claim == "preempt":
                 _poke(sock)  # the reader task hands the socket over
         changed = self._changed
@@ -390,10 +387,11 @@ class TrioSession(AsyncSessionBase):
             rest = readers.background(trio.current_time(), me)
             await (trio.sleep(rest) if rest else self._read_once(sup, sock))
 
-    async def _read_once(self, sup: Driver, sock: socket.socket) -> None:
-        """Read once, holding the socket: wait until it has bytes (or is poked, or closes),
-        feed them to the driver; then hand the socket back (a waiting task takes it)."""
-        tls = self._tls
+    async def _read_once(self, sup: Driver, sock: socket.socket, until: float = math.inf) -> None:
+        """Read once, holding the socket: wait until it has bytes (or is poked: at ``until`` by
+        the session's task), feed them to the driver; then hand the socket back."""
+        tls, self._until = self._tls, until
+        self._kick.by(until)
         try:
             while sup.wants_transport and sock is self._sock:
                 try:
