@@ -105,7 +105,7 @@ class _Tls:
         self.clock = clock  # the core's
         self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.tls = context.wrap_bio(self.incoming, self.outgoing, server_hostname=hostname)
-        self.closed = False  # the peer's close_notify came (after what `open` returned last)
+        self.closed = False  # the peer's close_notify came (after what `recv` returned last)
 
     def seal(self, data: bytes) -> bytes:
         """What to send: what TLS has to send of its own, then ``data`` encrypted."""
