@@ -11,17 +11,19 @@
     trio.run(main)
 
 A pump over the core's `Driver`, which makes every decision. It connects with
-`trio.open_tcp_stream`, then does TLS (`ssl_context_for`) on the connected socket: a
-non-blocking `ssl.SSLSocket` driven with `trio.lowlevel.wait_readable` / ``wait_writable``
-(`trio.SSLStream` was measured at 1.56x the instructions and 1.4x the system calls per order:
+`trio.open_tcp_stream`, then does TLS (`ssl_context_for`) in memory on the connected socket
+(an `ssl.SSLObject` over two BIOs: one ``recv`` per read, and TLS never waits on the socket;
+`trio.SSLStream` was measured at 1.56x the instructions and 1.4x the system calls per order:
 docs/decisions.md). ``async with`` opens a nursery (or pass yours to `TrioSession.open`) for
 the session's task, which connects, sleeps until the driver's next deadline, fires its timers,
 finishes writes and runs ``on_event`` / ``on_reconnect``. The task that waits (`next_event`,
 `wait_for`, `place`...) reads the socket itself and feeds the driver, so a report reaches it
-without a task switch; a reader task per connection reads while no task waits (from
-`IDLE_HANDOFF` after the last one read), so the tracker stays current. `TrioSession.send` is
-synchronous: its bytes go to the socket at once (what it cannot take yet, the task writes, in
-order), so a forgotten ``await`` cannot lose a message (and a wrong ``await`` fails loudly).
+without a task switch, and with no cancel scope per read: the session's task ends the read at
+the wait's deadline (`trio.lowlevel.notify_closing` wakes it). A reader task per connection
+reads while no task waits (from `IDLE_HANDOFF` after the last one read), so the tracker stays
+current. `TrioSession.send` is synchronous: its bytes go to the socket at once (what it cannot
+take yet, the session's task writes, in order), so a forgotten ``await`` cannot lose a message
+(and a wrong ``await`` fails loudly).
 """
 
 from __future__ import annotations
@@ -36,9 +38,7 @@ from typing import Final
 try:
     import trio
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
-        "the trio adapter needs trio: pip install 'kalshi-fix-sansio[trio]'"
-    ) from exc
+    raise ImportError("the trio adapter needs trio: pip install 'kalshi-fix-sansio[trio]'") from exc
 
 from kalshi_fix_sansio._callers import Readers
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
@@ -56,7 +56,7 @@ from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 from ._async import AsyncKillAll, AsyncSessionBase
 from ._base import IDLE_HANDOFF
 from ._client import MAX_QUEUED_EVENTS, ClientBase
-from ._sockio import write_now
+from ._sockio import recv_now, write_now
 from ._transport import READ_CHUNK, Endpoint, loopback_addresses
 
 __all__ = [
@@ -82,48 +82,121 @@ __all__ = [
 EventCallback = Callable[[Event], Awaitable[None] | None]
 ReconnectHook = Callable[["TrioSession"], Awaitable[None] | None]
 _STREAM_ERRORS: Final = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
-_RETRY: Final = 0.001
-"""Seconds before retrying a TLS call that wants the direction another task waits on (a TLS 1.2
-renegotiation, a TLS 1.3 key update answer): trio lets one task wait per direction."""
+
+
+def _poke(sock: socket.socket) -> None:
+    """End every wait on ``sock`` (ClosedResourceError): its waiters look again."""
+    trio.lowlevel.notify_closing(sock)
 
 
 def _close(sock: socket.socket) -> None:
-    trio.lowlevel.notify_closing(sock)  # a task waiting on it gets ClosedResourceError
+    _poke(sock)
     sock.close()
 
 
-async def _handshake(tls: ssl.SSLSocket) -> None:
-    while True:
+class _Tls:
+    """TLS in memory (`ssl.SSLObject` over two BIOs): the session moves its bytes on the raw
+    socket, one ``recv`` per read, and TLS never needs the socket itself (a renegotiation or a
+    key update is bytes to send like any other)."""
+
+    def __init__(
+        self, context: ssl.SSLContext, hostname: str | None, clock: Callable[[], float]
+    ) -> None:
+        self.clock = clock  # the core's
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = context.wrap_bio(self.incoming, self.outgoing, server_hostname=hostname)
+        self.closed = False  # the peer's close_notify came (after what `recv` returned last)
+
+    def seal(self, data: bytes) -> bytes:
+        """What to send: what TLS has to send of its own, then ``data`` encrypted."""
+        if data:
+            self.tls.write(data)
+        return self.outgoing.read() if self.outgoing.pending else b""
+
+    def recv(self, driver: Driver, sock: socket.socket) -> bytes | None:
+        """`recv_now` through TLS: the plaintext read (``b""``: the peer closed), or None:
+        no whole record yet, or the read failed (told to ``driver`` as a lost connection)."""
+        data = recv_now(driver, sock, self.clock)
+        if not data:
+            return data
+        self.incoming.write(data)
+        out = b""
         try:
-            tls.do_handshake()
-            return
+            while self.incoming.pending:  # a record (at most 16 KiB) at a time
+                if not (chunk := self.tls.read(READ_CHUNK)):
+                    self.closed = True  # close_notify
+                    break
+                out += chunk
         except ssl.SSLWantReadError:
-            await trio.lowlevel.wait_readable(tls)
-        except ssl.SSLWantWriteError:
-            await trio.lowlevel.wait_writable(tls)
+            pass  # the rest of a record comes later
+        except ssl.SSLError as exc:
+            driver.connection_lost(self.clock(), f"read failed: {exc!r}")
+            return None
+        return out if out or self.closed else None
+
+    async def handshake(self, tcp: trio.SocketStream) -> _Tls:
+        while True:
+            try:
+                self.tls.do_handshake()
+                done = True
+            except ssl.SSLWantReadError:
+                done = False
+            if out := self.outgoing.read():
+                await tcp.send_all(out)
+            if done:
+                return self
+            if data := await tcp.receive_some(READ_CHUNK):
+                self.incoming.write(data)
+            else:
+                self.incoming.write_eof()  # do_handshake raises SSLEOFError
 
 
-async def _open(ep: Endpoint, context: ssl.SSLContext | None) -> socket.socket:
-    """A connected non-blocking socket (TLS with ``context``; plain TCP only to checked
+async def _open(
+    ep: Endpoint, context: ssl.SSLContext | None, clock: Callable[[], float]
+) -> tuple[socket.socket, _Tls | None]:
+    """A connected non-blocking socket, and its TLS with ``context`` (plain TCP only to checked
     loopback addresses)."""
     if context is None:
         rows = await trio.socket.getaddrinfo(ep.host, ep.port, type=trio.socket.SOCK_STREAM)
         tcp = await trio.open_tcp_stream(loopback_addresses(ep, rows)[0], ep.port)
     else:
         tcp = await trio.open_tcp_stream(ep.host, ep.port)
-    # the connected socket (TCP_NODELAY), driven here from now on; non-blocking for Python too,
-    # so that TLS raises SSLWantRead/WriteError instead of spinning
+    tls = None
+    try:
+        if context is not None:
+            tls = await _Tls(context, ep.server_hostname, clock).handshake(tcp)
+    except BaseException:
+        await trio.aclose_forcefully(tcp)
+        raise
+    # the connected socket (TCP_NODELAY), driven here from now on (non-blocking)
     sock = socket.socket(fileno=tcp.socket.detach())
     sock.setblocking(False)
-    if context is None:
-        return sock
-    try:
-        tls = context.wrap_socket(sock, server_hostname=ep.server_hostname, do_handshake_on_connect=False)
-        await _handshake(tls)
-    except BaseException:
-        _close(sock)
-        raise
-    return tls
+    return sock, tls
+
+
+class _Alarm:
+    """Wakes the session's task (`AsyncSessionBase._wake` sets it): ends its nap, or the next
+    one at once when it rang between naps."""
+
+    def __init__(self) -> None:
+        self.rung = False
+        self.nap = trio.CancelScope()  # the task's nap (under way, or the last one)
+
+    def set(self) -> None:
+        self.rung = True
+        self.nap.cancel()
+
+    def by(self, deadline: float) -> None:
+        """End the nap under way at ``deadline`` at the latest."""
+        if deadline < self.nap.deadline:
+            self.nap.deadline = deadline
+
+    def sleep(self, seconds: float) -> trio.CancelScope:
+        """The next nap: ``seconds`` long, over at once if rung since the last one ended."""
+        self.nap = trio.CancelScope(deadline=trio.current_time() + seconds)
+        if self.rung:
+            self.nap.cancel()
+        return self.nap
 
 
 class TrioSession(AsyncSessionBase):
@@ -134,21 +207,23 @@ class TrioSession(AsyncSessionBase):
     (the core's; trio's own clock times the waits), ``max_queued_events``.
     """
 
+    _kick: _Alarm
+
     def _setup(self) -> None:
         self._changed: trio.Event = trio.Event()
-        self._kick: trio.Event = trio.Event()
-        self._scope: trio.CancelScope | None = None
-        self._done = trio.Event()
-        self._stack: contextlib.AsyncExitStack | None = None
-        # the connection: a non-blocking socket (an ssl.SSLSocket for TLS), written directly
-        # by `send` while it takes the bytes at once; what it does not take waits in _unsent
-        # and the task writes it, in order, before anything else
+        self._kick = _Alarm()
+        self._scope: trio.CancelScope | None = None  # the session's task
+        self._done = trio.Event()  # the session's task ended
+        self._stack: contextlib.AsyncExitStack | None = None  # its nursery (`async with`)
+        # the connection, written by whoever has bytes for it; what the socket does not take
+        # waits in _unsent (first, in order) until the session's task can write it
         self._sock: socket.socket | None = None
+        self._tls: _Tls | None = None
         self._unsent = b""
-        # who reads it: the core's rule (a task that waits, else the reader task once nobody
-        # has read for IDLE_HANDOFF); one at a time (trio lets one task wait per direction)
-        self._readers = Readers(IDLE_HANDOFF)  # `waiting`: tasks resting in `_wait_changed`
-        self._reader_scope: trio.CancelScope | None = None  # the reader task's read
+        # who reads it: the core's rule (a task that waits, else the reader task after
+        # IDLE_HANDOFF); a read ends with bytes or when poked (`_poke`), at `_until` at the latest
+        self._readers = Readers(IDLE_HANDOFF)
+        self._until = math.inf
 
     async def __aenter__(self) -> TrioSession:
         stack = contextlib.AsyncExitStack()
@@ -156,7 +231,7 @@ class TrioSession(AsyncSessionBase):
         try:
             await self.open(nursery)
         except BaseException:
-            await stack.aclose()
+            await stack.aclose()  # not through the nursery: its error stays as it is
             raise
         self._stack = stack
         return self
@@ -188,11 +263,9 @@ class TrioSession(AsyncSessionBase):
         if sup is not None:
             sup.close(self._clock())
             self._wake()
+            if self._scope is not None:  # the session's task ends by then at the latest
+                self._scope.deadline = trio.current_time() + self.config.logout_timeout + 1
             with trio.CancelScope(shield=True):
-                with trio.move_on_after(self.config.logout_timeout + 1):
-                    await self._done.wait()
-                if self._scope is not None:
-                    self._scope.cancel()
                 await self._done.wait()
         self._close_log()
 
@@ -212,15 +285,9 @@ class TrioSession(AsyncSessionBase):
         if sock is not None and sup is not None and sup.wants_transport:
             claim = readers.claim(self)  # one token: no task needs to know which waiter reads
             if claim == "read":
-                try:
-                    with trio.move_on_at(deadline):
-                        await self._read_once(sup, sock)
-                finally:
-                    if readers.release(trio.current_time()):
-                        self._changed.set()  # another waiting task takes the socket
-                return
-            if claim == "preempt" and self._reader_scope is not None:
-                self._reader_scope.cancel()  # the reader task hands the socket over
+                return await self._read_once(sup, sock, deadline)
+            if claim == "preempt":
+                _poke(sock)  # the reader task hands the socket over
         changed = self._changed
         readers.enter()
         try:
@@ -231,14 +298,25 @@ class TrioSession(AsyncSessionBase):
         if self._changed is changed and changed.is_set():
             self._changed = trio.Event()
 
+    def _wake(self) -> None:
+        """Wake the waiting tasks (the one reading the socket: poked) and the session's task."""
+        super()._wake()
+        if self._sock is not None and self._readers.caller_reads():
+            _poke(self._sock)  # e.g. `run`'s ``until`` looks at what the callbacks did
+
     def _flush(self, sup: Driver) -> None:
-        """Write what the core queued if the socket takes it now; else leave it to the task
-        (woken, as when the driver needs it sooner or is done with the connection)."""
-        sock, data = self._sock, self._to_send(sup)
-        if sock is not None:
-            self._unsent = write_now(sup, sock, self._unsent, data, self._clock)
+        """`_write`; wake the session's task when the driver says (`Driver.must_wake`)."""
+        self._write(sup)
         if sup.must_wake(bool(self._unsent)):
             self._kick.set()
+
+    def _write(self, sup: Driver) -> None:
+        """Write what waits, then what the core queued, as far as the socket takes them now."""
+        data, sock, tls = self._to_send(sup), self._sock, self._tls
+        if sock is not None:
+            if tls is not None:
+                data = tls.seal(data)
+            self._unsent = write_now(sup, sock, self._unsent, data, self._clock)
 
     # -- the session's task ---------------------------------------------------------------
 
@@ -248,8 +326,8 @@ class TrioSession(AsyncSessionBase):
                 while (rest := sup.connect_in(self._clock())) is not None:
                     if rest:
                         await self._wait_changed(trio.current_time() + rest)
-                    elif (sock := await self._connect(sup, context)) is not None:
-                        await self._serve(sup, sock)
+                    else:
+                        await self._serve(sup, context)
                     await self._deliver(sup)
             await self._deliver(sup)
         except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
@@ -258,45 +336,47 @@ class TrioSession(AsyncSessionBase):
             self._done.set()
             self._wake()
 
-    async def _connect(self, sup: Driver, context: ssl.SSLContext | None) -> socket.socket | None:
+    async def _serve(self, sup: Driver, context: ssl.SSLContext | None) -> None:
+        """Connect, then serve the connection until the driver is done with it."""
         try:
             with trio.fail_after(self.options.connect_timeout):
-                return await _open(self.options.endpoint, context)
+                sock, tls = await _open(self.options.endpoint, context, self._clock)
         except (*_STREAM_ERRORS, trio.TooSlowError) as exc:
             sup.connection_failed(self._clock(), exc)
-            return None
-
-    async def _serve(self, sup: Driver, sock: socket.socket) -> None:
+            return
         sup.connection_made(self._clock())
-        self._sock, self._unsent = sock, b""
+        self._sock, self._tls, self._unsent = sock, tls, b""
         self._readers.reset()
         self._changed.set()  # a waiting task reads it
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._read, sup, sock)
-                while sup.wants_transport:
-                    await self._write(sup, sock)
+                while True:
+                    self._write(sup)
                     await self._deliver(sup)
                     if not sup.wants_transport:
                         break
-                    await self._idle(sup)
-                await self._write(sup, sock)
+                    await self._idle(sup, sock)
                 nursery.cancel_scope.cancel()
         finally:
-            with trio.CancelScope(shield=True, deadline=trio.current_time() + 1.0):
-                if sup.wants_transport:  # cancelled from outside: log out, best effort
-                    sup.close(self._clock())
-                    await self._write(sup, sock)
-                self._sock = None
-                _close(sock)
+            if sup.wants_transport:  # cancelled from outside: log out, best effort
+                sup.close(self._clock())
+                self._write(sup)
+            self._sock = None
+            _close(sock)
 
-    async def _idle(self, sup: Driver) -> None:
-        """Wait until kicked or the driver's next deadline; then fire its timers when due."""
-        rest = sup.sleep_for(self._clock())
-        if not self._kick.is_set():
-            with trio.move_on_after(rest):
-                await self._kick.wait()
-        self._kick = trio.Event()
+    async def _idle(self, sup: Driver, sock: socket.socket) -> None:
+        """Wait until kicked, the socket takes what waits for it, the driver's next deadline
+        (its timers fire then) or the end of a waiting task's read (poked then)."""
+        rest = sup.sleep_for(self._clock(), self._until - trio.current_time())
+        with self._kick.sleep(rest), contextlib.suppress(trio.ClosedResourceError):  # poked
+            if self._unsent:
+                await trio.lowlevel.wait_writable(sock)
+            else:
+                await trio.sleep_forever()
+        self._kick.rung = False
+        if self._until <= trio.current_time():
+            _poke(sock)
         sup.woke(self._clock())
 
     async def _read(self, sup: Driver, sock: socket.socket) -> None:
@@ -305,62 +385,30 @@ class TrioSession(AsyncSessionBase):
         readers, me = self._readers, trio.lowlevel.current_task()
         while sup.wants_transport:
             rest = readers.background(trio.current_time(), me)
-            if rest:
-                await trio.sleep(rest)
-                continue
-            try:
-                with trio.CancelScope() as self._reader_scope:
-                    await self._read_once(sup, sock)
-            finally:
-                self._reader_scope = None
-                readers.release(trio.current_time())
-                self._changed.set()  # a task waiting for the socket takes it
+            await (trio.sleep(rest) if rest else self._read_once(sup, sock))
 
-    async def _read_once(self, sup: Driver, sock: socket.socket) -> None:
-        """Wait until the socket has bytes (or it closes), then feed them to the driver."""
-        while sup.wants_transport and sock is self._sock:
-            try:
-                if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
-                    await trio.lowlevel.wait_readable(sock)  # TLS may hold decrypted bytes
-                data = sock.recv(READ_CHUNK)
-            except (ssl.SSLWantReadError, BlockingIOError):
-                continue  # a partial TLS record: wait for the rest
-            except ssl.SSLWantWriteError:
-                await trio.sleep(_RETRY)
-                continue
-            except _STREAM_ERRORS as exc:
-                if sup.wants_transport and sock is self._sock:
-                    sup.connection_lost(self._clock(), f"read failed: {exc!r}")
-                    self._wake()
-                return
-            self._fed(sup, data)
-            return
-
-    async def _write(self, sup: Driver, sock: socket.socket) -> None:
-        """Write what waits (first) and what the core queued, waiting for the socket within
-        the driver's ``write_timeout``: the driver judges a peer that does not read."""
-        self._unsent += self._to_send(sup)
-        if not self._unsent:
-            return
-        sup.write_buffered(len(self._unsent), self._clock())
-        limit = math.inf if sup.write_timeout is None else sup.write_timeout
+    async def _read_once(self, sup: Driver, sock: socket.socket, until: float = math.inf) -> None:
+        """Read once, holding the socket: wait until it has bytes (or is poked: at ``until`` by
+        the session's task), feed them to the driver; then hand the socket back."""
+        tls, self._until = self._tls, until
+        self._kick.by(until)
         try:
-            with trio.move_on_after(limit):
-                while self._unsent:
-                    try:
-                        sent = sock.send(self._unsent)
-                    except (ssl.SSLWantWriteError, BlockingIOError):
-                        await trio.lowlevel.wait_writable(sock)
-                        continue
-                    except ssl.SSLWantReadError:
-                        await trio.sleep(_RETRY)
-                        continue
-                    self._unsent = self._unsent[sent:]
-            if not sup.wrote(len(self._unsent), self._clock()):
-                self._unsent = b""
-        except _STREAM_ERRORS as exc:
-            sup.connection_lost(self._clock(), f"write failed: {exc!r}")
-            self._unsent = b""
+            while sup.wants_transport and sock is self._sock:
+                try:
+                    await trio.lowlevel.wait_readable(sock)
+                except trio.ClosedResourceError:
+                    return  # poked
+                data = recv_now(sup, sock, self._clock) if tls is None else tls.recv(sup, sock)
+                if data is not None:  # None: nothing whole yet, or the connection is lost
+                    self._fed(sup, data)
+                    if data and tls is not None and tls.closed:
+                        self._fed(sup, b"")  # the peer's close_notify came after them
+                    return
+            self._wake()  # the connection is lost: the session's task closes it
+        finally:
+            self._until = math.inf
+            if self._readers.release(trio.current_time()):
+                self._changed.set()
 
 
 class FixClient(ClientBase[TrioSession], AsyncKillAll):

@@ -6,6 +6,9 @@ same errors, same logging, same bounds; a refused Logon is final; a lost connect
 at once; the session's timers fire and its reports are read while the application is busy.
 Nothing here sleeps: a busy application blocks on a `threading.Event` that the FIX message log
 (`gateway_fixtures.FrameWatch`) sets when the frame the test waits for crosses the socket.
+A socket that cannot take bytes is made by refusing a write: the blocking adapter's
+`ssl.SSLSocket.send`, or for trio (a plain socket under TLS in memory) the private `_sockio`
+module's ``send_now``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from kalshi_fix_sansio.adapters import (
     FallingBehind,
     QueuePolicy,
     TransportError,
+    _sockio,
 )
 from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
 from kalshi_fix_sansio.adapters import blocking as blocking_adapter
@@ -264,7 +268,7 @@ def test_without_reconnect_a_loss_is_reported_then_raised(adapter: str, predicti
 
 @pytest.mark.parametrize("adapter", ["blocking", "trio"])
 def test_bytes_the_socket_does_not_take_at_once_go_out_later_in_order(
-    adapter: str, prediction_gateway: GatewayHarness
+    adapter: str, prediction_gateway: GatewayHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`send` writes to the socket itself (blocking, trio; asyncio's transport buffers what its
     socket does not take); when the socket cannot take the bytes (its send buffer is full),
@@ -275,24 +279,39 @@ def test_bytes_the_socket_does_not_take_at_once_go_out_later_in_order(
         async with d.opened(session):
             await d.wait_for(session, lambda e: isinstance(e, LoggedOn))
             sock = session._sock
-            assert isinstance(sock, ssl.SSLSocket)
             refused: list[bytes] = []
+            if adapter == "trio":  # TLS in memory: the (plain) socket refuses the ciphertext
+                send_now = _sockio.send_now
 
-            def full(data: bytes, flags: int = 0) -> int:
-                if sock.gettimeout() != 0.0:  # a blocking write waits, it is never refused
-                    return ssl.SSLSocket.send(sock, data, flags)
-                refused.append(bytes(data))  # once: then the real send
-                del sock.send
-                raise ssl.SSLWantWriteError("the send buffer is full")
+                def full_trio(driver: Any, to: Any, data: bytes, clock: Any) -> bytes:
+                    if refused:
+                        return send_now(driver, to, data, clock)
+                    refused.append(bytes(data))  # once: then the real send
+                    return data
 
-            sock.send = full  # type: ignore[method-assign]
+                monkeypatch.setattr(_sockio, "send_now", full_trio)
+            else:
+                assert isinstance(sock, ssl.SSLSocket)
+
+                def full(data: bytes, flags: int = 0) -> int:
+                    if sock.gettimeout() != 0.0:  # a blocking write waits, it is never refused
+                        return ssl.SSLSocket.send(sock, data, flags)
+                    refused.append(bytes(data))  # once: then the real send
+                    del sock.send
+                    raise ssl.SSLWantWriteError("the send buffer is full")
+
+                sock.send = full  # type: ignore[method-assign]
             session.send(buy("u-1"))
+            if adapter == "trio":
+                assert session._unsent == refused[0]  # u-1's TLS record waits for the socket
             session.send(buy("u-2"))
             first = await d.wait_for(session, is_report("u-1"))
             second = await d.wait_for(session, is_report("u-2"))
             assert first.seq_num < second.seq_num
             # the blocking session's thread may have written u-1 itself (waiting, never refused)
-            if adapter != "blocking" or refused:
+            if adapter == "trio":
+                assert len(refused) == 1 and not session._unsent
+            elif refused:
                 assert len(refused) == 1 and b"\x0111=u-1\x01" in refused[0]
 
     run(adapter, scenario)

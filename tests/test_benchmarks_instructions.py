@@ -76,6 +76,26 @@ def test_the_table_gives_per_order_differences_and_ratios_to_kalshi_sdk() -> Non
     assert lines[-1].endswith("blocking (threads) 2.00x; asyncio 0.90x; trio 1.10x — not held")
 
 
+def test_the_targets_are_judged_on_the_figures_the_table_shows() -> None:
+    bench = load("bench_instructions")
+    made = rows(bench)
+    for row, per_order, calls in zip(
+        made, (1_004_000, 1_000_000, 900_000, 2_000_000), (10.02, 10.04, 10.06, 9.98), strict=True
+    ):
+        row.instructions = {20: 50_000_000, 120: 50_000_000 + 100 * per_order}
+        row.syscalls = {20: (900, 40), 120: (900 + round(100 * calls), 40)}
+    lines = bench.report(made, (20, 120), {}, "3.12.1")
+    text = "\n".join(lines)
+    assert "| blocking (threads) | 1,004k | 0.50x | 10.0 | 0.0 |" in text
+    assert "| trio | 900k | 0.45x | 10.1 | 0.0 |" in text
+    assert "| kalshi-sdk (its own asyncio client) | 2,000k | 1.00x | 10.0 | 0.0 |" in text
+    # 0.502x reads 0.50x: held; 10.02 and 10.04 read 10.0 as kalshi-sdk's 9.98 does, 10.06 not
+    assert lines[-2].endswith("blocking (threads) 0.50x; asyncio 0.50x; trio 0.45x — held")
+    assert lines[-1].endswith("blocking (threads) 1.00x; asyncio 1.00x; trio 1.01x — not held")
+    made[2].syscalls = {20: (900, 40), 120: (900 + 1004, 40)}
+    assert bench.target_lines(made)[-1].endswith("trio 1.00x — held")
+
+
 def test_a_missing_peer_or_tool_is_said_in_its_row() -> None:
     bench = load("bench_instructions")
     why = "not installed (needs Python >= 3.12; this is 3.11.7)"
