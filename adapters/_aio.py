@@ -4,8 +4,8 @@
 10 µs and a turn of the event loop more on every read); ``asyncio.timeout`` (3.11+) only
 schedules a cancellation. On 3.10, which lacks it, ``wait_for`` stays.
 
-`TLSProtocol` is the adapter's TLS: the ssl module's memory BIOs on a plain transport, cheaper
-per message than asyncio's own SSL transport.
+`TLSProtocol` is the adapter's TLS: `_tls.MemoryTLS` (the ssl module's memory BIOs) on a plain
+transport, cheaper per message than asyncio's own SSL transport.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from ._transport import READ_CHUNK
+from ._tls import MemoryTLS
 
 T = TypeVar("T")
 
@@ -71,9 +71,7 @@ class TLSProtocol(asyncio.Protocol):
     ) -> None:
         self.transport: asyncio.Transport | None = None
         self.handshake: asyncio.Future[None] | None = handshake  # None once done
-        self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self._tls = context.wrap_bio(self._in, self._out, server_hostname=server_hostname)
-        self._unsent = b""  # plaintext TLS takes only after it read (a renegotiation)
+        self._tls = MemoryTLS(context, server_hostname)
         self._error: Exception | None = None  # what ended the connection on our side
 
     # -- for the subclass -----------------------------------------------------------------
@@ -93,25 +91,19 @@ class TLSProtocol(asyncio.Protocol):
         transport's buffer (and for TLS) after it."""
         transport = self.transport
         assert transport is not None
-        if self._unsent:  # what TLS did not take first, in order
-            data, self._unsent = self._unsent + data, b""
-        if data:
-            try:
-                self._tls.write(data)
-            except ssl.SSLWantReadError:
-                self._unsent = data  # tried again at the next write or read
-            except ssl.SSLError as exc:
-                self._abort(exc)
-                return 0
-        out = self._out.read()
+        try:
+            out = self._tls.seal(data)
+        except ssl.SSLError as exc:
+            self._abort(exc)
+            return 0
         if out:
             transport.write(out)
-        return transport.get_write_buffer_size() + len(self._unsent)
+        return transport.get_write_buffer_size() + len(self._tls.unsent)
 
     def buffered(self) -> int:
         """Bytes waiting in the transport's buffer and for TLS."""
         transport = self.transport
-        return 0 if transport is None else transport.get_write_buffer_size() + len(self._unsent)
+        return 0 if transport is None else transport.get_write_buffer_size() + len(self._tls.unsent)
 
     # -- the transport's callbacks ------------------------------------------------------------
 
@@ -121,28 +113,17 @@ class TLSProtocol(asyncio.Protocol):
         self._shake()  # the ClientHello
 
     def data_received(self, data: bytes) -> None:
-        incoming = self._in
-        incoming.write(data)
+        tls = self._tls
         if self.handshake is not None:
+            tls.incoming.write(data)
             self._shake()
             return
-        tls = self._tls
-        data = b""
-        closed = False
         try:
-            # one record per read (the buffer holds the largest); the BIO empty: all is read
-            while incoming.pending:
-                chunk = tls.read(READ_CHUNK)
-                if not chunk:
-                    closed = True  # the peer's close_notify
-                    break
-                data += chunk
-        except ssl.SSLWantReadError:
-            pass  # a record not whole yet
+            data, closed = tls.open(data)
         except ssl.SSLError as exc:
             self._abort(exc)
             return
-        if self._out.pending or self._unsent:  # TLS answered something, or may take more now
+        if tls.answers:  # TLS answered something, or may take what waited now
             self.write(b"")
         if data:
             self.tls_data(data)
@@ -167,26 +148,23 @@ class TLSProtocol(asyncio.Protocol):
     # -- TLS ----------------------------------------------------------------------------------
 
     def _shake(self) -> None:
+        tls = self._tls
         try:
-            self._tls.do_handshake()
-        except ssl.SSLWantReadError:
-            self._send()
-            return
+            done = tls.shake()
         except Exception as exc:  # the certificate refused, a TLS alert...
             self._failed(exc)
             return
-        self._send()
+        out = tls.to_send()
+        if out and self.transport is not None:
+            self.transport.write(out)
+        if not done:
+            return
         handshake, self.handshake = self.handshake, None
         if handshake is not None and not handshake.done():
             handshake.set_result(None)
         self.tls_made()
-        if self._in.pending:  # bytes after the handshake's last message
+        if tls.incoming.pending:  # bytes after the handshake's last message
             self.data_received(b"")
-
-    def _send(self) -> None:
-        out = self._out.read()
-        if out and self.transport is not None:
-            self.transport.write(out)
 
     def _failed(self, exc: Exception) -> None:
         handshake, self.handshake = self.handshake, None

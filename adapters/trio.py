@@ -57,6 +57,7 @@ from ._async import AsyncKillAll, AsyncSessionBase
 from ._base import IDLE_HANDOFF
 from ._client import MAX_QUEUED_EVENTS, ClientBase
 from ._sockio import recv_now, write_now
+from ._tls import MemoryTLS
 from ._transport import READ_CHUNK, Endpoint, loopback_addresses
 
 __all__ = [
@@ -94,61 +95,43 @@ def _close(sock: socket.socket) -> None:
     sock.close()
 
 
-class _Tls:
-    """TLS in memory (`ssl.SSLObject` over two BIOs): the session moves its bytes on the raw
-    socket, one ``recv`` per read, and TLS never needs the socket itself (a renegotiation or a
-    key update is bytes to send like any other)."""
+class _Tls(MemoryTLS):
+    """TLS in memory (`_tls.MemoryTLS`) on the raw socket: the session moves its bytes, one
+    ``recv`` per read."""
+
+    __slots__ = ("clock",)
 
     def __init__(
         self, context: ssl.SSLContext, hostname: str | None, clock: Callable[[], float]
     ) -> None:
+        super().__init__(context, hostname)
         self.clock = clock  # the core's
-        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self.tls = context.wrap_bio(self.incoming, self.outgoing, server_hostname=hostname)
-        self.closed = False  # the peer's close_notify came (after what `recv` returned last)
 
-    def seal(self, data: bytes) -> bytes:
-        """What to send: what TLS has to send of its own, then ``data`` encrypted."""
-        if data:
-            self.tls.write(data)
-        return self.outgoing.read() if self.outgoing.pending else b""
-
-    def recv(self, driver: Driver, sock: socket.socket) -> bytes | None:
-        """`recv_now` through TLS: the plaintext read (``b""``: the peer closed), or None:
-        no whole record yet, or the read failed (told to ``driver`` as a lost connection)."""
+    def recv(self, driver: Driver, sock: socket.socket) -> tuple[bytes, bool] | None:
+        """`recv_now` through TLS: the plaintext read (``b""``: the peer closed) and whether
+        the peer's close_notify came after it; None: no whole record yet, or the read failed
+        (told to ``driver`` as a lost connection)."""
         data = recv_now(driver, sock, self.clock)
         if not data:
-            return data
-        self.incoming.write(data)
-        out = b""
+            return None if data is None else (data, False)
         try:
-            while self.incoming.pending:  # a record (at most 16 KiB) at a time
-                if not (chunk := self.tls.read(READ_CHUNK)):
-                    self.closed = True  # close_notify
-                    break
-                out += chunk
-        except ssl.SSLWantReadError:
-            pass  # the rest of a record comes later
+            out, closed = self.open(data)
         except ssl.SSLError as exc:
             driver.connection_lost(self.clock(), f"read failed: {exc!r}")
             return None
-        return out if out or self.closed else None
+        return (out, closed) if out or closed else None
 
     async def handshake(self, tcp: trio.SocketStream) -> _Tls:
         while True:
-            try:
-                self.tls.do_handshake()
-                done = True
-            except ssl.SSLWantReadError:
-                done = False
-            if out := self.outgoing.read():
+            done = self.shake()
+            if out := self.to_send():
                 await tcp.send_all(out)
             if done:
                 return self
             if data := await tcp.receive_some(READ_CHUNK):
                 self.incoming.write(data)
             else:
-                self.incoming.write_eof()  # do_handshake raises SSLEOFError
+                self.incoming.write_eof()  # the handshake's next step raises SSLEOFError
 
 
 async def _open(
@@ -398,10 +381,13 @@ class TrioSession(AsyncSessionBase):
                     await trio.lowlevel.wait_readable(sock)
                 except trio.ClosedResourceError:
                     return  # poked
-                data = recv_now(sup, sock, self._clock) if tls is None else tls.recv(sup, sock)
+                if tls is None:
+                    data, closed = recv_now(sup, sock, self._clock), False
+                else:
+                    data, closed = tls.recv(sup, sock) or (None, False)
                 if data is not None:  # None: nothing whole yet, or the connection is lost
                     self._fed(sup, data)
-                    if data and tls is not None and tls.closed:
+                    if data and closed:
                         self._fed(sup, b"")  # the peer's close_notify came after them
                     return
             self._wake()  # the connection is lost: the session's task closes it

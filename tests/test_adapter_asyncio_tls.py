@@ -1,4 +1,5 @@
-"""The asyncio adapter's own TLS (`adapters._aio.TLSProtocol`: memory BIOs on a plain transport).
+"""The asyncio adapter's own TLS (`adapters._aio.TLSProtocol`: `adapters._tls.MemoryTLS`, memory
+BIOs, on a plain transport).
 
 The protocol is driven here by hand against a server-side ``ssl.SSLObject`` (no socket, no
 loop turn between the two ends): records cut anywhere and several in one read come out whole
@@ -171,8 +172,8 @@ class Refusing:
 
 def test_bytes_tls_refuses_go_out_after_the_next_read_before_later_ones(tmp_path: Path) -> None:
     protocol, transport, server, _ = connected(tmp_path)
-    refusing = Refusing(protocol._tls)
-    protocol._tls = refusing  # type: ignore[assignment]
+    refusing = Refusing(protocol._tls._tls)
+    protocol._tls._tls = refusing  # type: ignore[assignment]
     assert protocol.write(b"first|") == len(b"first|")  # waits for TLS
     assert protocol.write(b"second|") == len(b"first|second|")
     assert transport.take() == b"" and protocol.buffered() == len(b"first|second|")
