@@ -135,8 +135,10 @@ _SESSION_HEADER_TAGS = (b"34", b"49", b"56", b"43", b"52")
 # a tuple, empty when none is; `Message.check` and `validate` need them, the decode does not
 # look for them in a frame with groups), where the message's own fields end in the flat list
 # (`_wire._own_end`), where each plain field of the message class has its value
-# (`_wire.body_places`, in `_FIELDS` order), each tag's first place in the flat list
-# (`_wire._first_places`: the group counts' and the fields' places are read from it)]. The
+# (`_wire.body_places`, in the order its `_fill_at` reads them; empty: none), each tag's first
+# place in the flat list (`_wire._first_places`: the group counts' and the fields' places are
+# read from it), a member kept for `Message.check` (None), the header places in the order the
+# header's `_fill_at` reads them (`_wire.layout_places`, from the second member)]. The
 # header places are found on the layout's second frame (`_NOT_YET` until then): the first frame
 # of a layout seen once costs nothing more; the others when a message of the layout first needs
 # them (None until then).
@@ -351,7 +353,7 @@ class Codec:
         if layout is not None:  # a tolerant decode of a known shape with a value missing
             known: frozenset[bytes] = layout[0]
             return known
-        shapes[key] = [present, _NOT_YET, None, None, None, None]
+        shapes[key] = [present, _NOT_YET, None, None, None, None, None, None]
         self._shape_count += 1
         return present
 
