@@ -94,7 +94,7 @@ class WireSource:
 
     careful = False  # `CarefulSource` says True
 
-    # made by `_decode._finish` alone, which sets every attribute
+    # made by `_decode.Codec.decode` alone, which sets every attribute
     frame: bytes
     flat: list[bytes]
     dollars: bool
