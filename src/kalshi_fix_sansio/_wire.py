@@ -131,6 +131,10 @@ class WireSource:
         if key in self.cls._GROUP_TAGS:
             return self.by_tag().get(key)
         flat = self.flat
+        layout = self.layout
+        if layout is not None and layout[5] is not None:  # each tag's first place, known
+            i = layout[5].get(key, -1)
+            return flat[i + 1] if i >= 0 else None
         i = 0
         try:
             while True:
