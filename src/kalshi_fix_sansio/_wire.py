@@ -208,7 +208,7 @@ def layout_places(
 ) -> tuple[Any, ...]:
     """A record's places (``places``: each plain field's place in ``flat``, in `_FIELDS` order,
     -1 when absent) in the order its generated `_fill_at` reads them (`_AT_PLAN`): the place of
-    each required field, then per run of up to eight optional fields None when none of them is
+    each required field, then per run of up to four optional fields None when none of them is
     present (they read None at once) or their places, then per group whether its count tag is
     in ``present``. Empty when a required field is absent (never on a remembered layout, which
     is clean: the caller then takes the path that does not use places)."""

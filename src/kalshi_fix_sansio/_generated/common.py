@@ -316,7 +316,7 @@ class Header(FixRecord):
             i += 2
 
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, c0, c1 = at
+        a0, a1, a2, a3, c0, c1, c2 = at
         r = flat[a0]
         self._sender_comp_id = r.decode("utf-8")
         r = flat[a1]
@@ -326,9 +326,9 @@ class Header(FixRecord):
         r = flat[a3]
         self._sending_time = (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
         if c0 is None:
-            self._poss_dup_flag = self._poss_resend = self._orig_sending_time = self._sender_sub_id = self._target_sub_id = self._on_behalf_of_comp_id = self._deliver_to_comp_id = self._sender_location_id = None
+            self._poss_dup_flag = self._poss_resend = self._orig_sending_time = self._sender_sub_id = None
         else:
-            b0, b1, b2, b3, b4, b5, b6, b7 = c0
+            b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
                 self._poss_dup_flag = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
@@ -349,6 +349,10 @@ class Header(FixRecord):
                 self._sender_sub_id = r.decode("utf-8")
             else:
                 self._sender_sub_id = None
+        if c1 is None:
+            self._target_sub_id = self._on_behalf_of_comp_id = self._deliver_to_comp_id = self._sender_location_id = None
+        else:
+            b4, b5, b6, b7 = c1
             if b4 > 0:
                 r = flat[b4]
                 self._target_sub_id = r.decode("utf-8")
@@ -369,10 +373,10 @@ class Header(FixRecord):
                 self._sender_location_id = r.decode("utf-8")
             else:
                 self._sender_location_id = None
-        if c1 is None:
+        if c2 is None:
             self._target_location_id = self._appl_ver_id = self._cstm_appl_ver_id = None
         else:
-            b8, b9, b10 = c1
+            b8, b9, b10 = c2
             if b8 > 0:
                 r = flat[b8]
                 self._target_location_id = r.decode("utf-8")
@@ -475,7 +479,7 @@ Header._BY_KEY = _by_key(Header._FIELDS)
 Header._CONV, Header._CONV_D = _convs(Header._FIELDS)
 Header._GROUPS = ()
 Header._MEMBERS = (_f_sender_comp_id, _f_target_comp_id, _f_msg_seq_num, _f_sending_time, _f_poss_dup_flag, _f_poss_resend, _f_orig_sending_time, _f_sender_sub_id, _f_target_sub_id, _f_on_behalf_of_comp_id, _f_deliver_to_comp_id, _f_sender_location_id, _f_target_location_id, _f_appl_ver_id, _f_cstm_appl_ver_id, )
-Header._AT_PLAN = ((0, 1, 2, 3, ), ((4, 5, 6, 7, 8, 9, 10, 11, ), (12, 13, 14, ), ))
+Header._AT_PLAN = ((0, 1, 2, 3, ), ((4, 5, 6, 7, ), (8, 9, 10, 11, ), (12, 13, 14, ), ))
 Header._REQUIRED = frozenset({b"34", b"49", b"52", b"56", })
 Header._TAGS = frozenset({b"34", b"43", b"49", b"50", b"52", b"56", b"57", b"97", b"115", b"122", b"128", b"142", b"143", b"1128", b"1129", })
 Header._OWN = frozenset({b"49", b"56", b"34", b"52", b"43", b"97", b"122", b"50", b"57", b"115", b"128", b"142", b"143", b"1128", b"1129", })

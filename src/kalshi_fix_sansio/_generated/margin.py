@@ -2054,7 +2054,7 @@ class NewOrderSingle(Message):
         self._cancel_order_on_pause = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
 
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, c0, g0 = at
+        a0, a1, a2, a3, a4, a5, c0, c1, g0 = at
         r = flat[a0]
         self._cl_ord_id = r.decode("utf-8")
         r = flat[a1]
@@ -2068,9 +2068,9 @@ class NewOrderSingle(Message):
         r = flat[a5]
         self._symbol = r.decode("utf-8")
         if c0 is None:
-            self._exec_inst = self._time_in_force = self._expire_time = self._alloc_account = self._secondary_cl_ord_id = self._order_group_id = self._self_trade_prevention_type = self._cancel_order_on_pause = None
+            self._exec_inst = self._time_in_force = self._expire_time = self._alloc_account = None
         else:
-            b0, b1, b2, b3, b4, b5, b6, b7 = c0
+            b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
                 self._exec_inst = (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
@@ -2091,6 +2091,10 @@ class NewOrderSingle(Message):
                 self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
             else:
                 self._alloc_account = None
+        if c1 is None:
+            self._secondary_cl_ord_id = self._order_group_id = self._self_trade_prevention_type = self._cancel_order_on_pause = None
+        else:
+            b4, b5, b6, b7 = c1
             if b4 > 0:
                 r = flat[b4]
                 self._secondary_cl_ord_id = r.decode("utf-8")
@@ -2357,7 +2361,7 @@ class OrderCancelReplaceRequest(Message):
         self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, c0, g0 = at
+        a0, a1, a2, a3, a4, a5, c0, c1, g0 = at
         r = flat[a0]
         self._cl_ord_id = r.decode("utf-8")
         r = flat[a1]
@@ -2371,9 +2375,9 @@ class OrderCancelReplaceRequest(Message):
         r = flat[a5]
         self._symbol = r.decode("utf-8")
         if c0 is None:
-            self._order_id = self._price = self._time_in_force = self._expire_time = self._order_group_id = self._alloc_account = None
+            self._order_id = self._price = self._time_in_force = self._expire_time = None
         else:
-            b0, b1, b2, b3, b4, b5 = c0
+            b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
                 self._order_id = r.decode("utf-8")
@@ -2394,6 +2398,10 @@ class OrderCancelReplaceRequest(Message):
                 self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._expire_time = None
+        if c1 is None:
+            self._order_group_id = self._alloc_account = None
+        else:
+            b4, b5 = c1
             if b4 > 0:
                 r = flat[b4]
                 self._order_group_id = r.decode("utf-8")
@@ -3053,7 +3061,7 @@ class ExecutionReport(Message):
         self._self_trade_prevention_type = None if r is None else (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, c0, c1, c2, g0, g1, g2 = at
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, c0, c1, c2, c3, c4, g0, g1, g2 = at
         r = flat[a0]
         self._avg_px = (x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[a1]
@@ -3079,9 +3087,9 @@ class ExecutionReport(Message):
         r = flat[a11]
         self._leaves_qty = (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         if c0 is None:
-            self._last_mkt = self._last_px = self._last_qty = self._orig_cl_ord_id = self._price = self._text = self._time_in_force = self._ord_rej_reason = None
+            self._last_mkt = self._last_px = self._last_qty = self._orig_cl_ord_id = None
         else:
-            b0, b1, b2, b3, b4, b5, b6, b7 = c0
+            b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
                 self._last_mkt = r.decode("utf-8")
@@ -3102,6 +3110,10 @@ class ExecutionReport(Message):
                 self._orig_cl_ord_id = r.decode("utf-8")
             else:
                 self._orig_cl_ord_id = None
+        if c1 is None:
+            self._price = self._text = self._time_in_force = self._ord_rej_reason = None
+        else:
+            b4, b5, b6, b7 = c1
             if b4 > 0:
                 r = flat[b4]
                 self._price = (x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
@@ -3122,10 +3134,10 @@ class ExecutionReport(Message):
                 self._ord_rej_reason = (x_ord_rej_reason if (x_ord_rej_reason := _d_OrdRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             else:
                 self._ord_rej_reason = None
-        if c1 is None:
-            self._expire_time = self._exec_restatement_reason = self._alloc_account = self._clearing_business_date = self._long_qty = self._short_qty = self._trd_match_id = self._aggressor_indicator = None
+        if c2 is None:
+            self._expire_time = self._exec_restatement_reason = self._alloc_account = self._clearing_business_date = None
         else:
-            b8, b9, b10, b11, b12, b13, b14, b15 = c1
+            b8, b9, b10, b11 = c2
             if b8 > 0:
                 r = flat[b8]
                 self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
@@ -3146,6 +3158,10 @@ class ExecutionReport(Message):
                 self._clearing_business_date = (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _VALUES.dec_date(r))
             else:
                 self._clearing_business_date = None
+        if c3 is None:
+            self._long_qty = self._short_qty = self._trd_match_id = self._aggressor_indicator = None
+        else:
+            b12, b13, b14, b15 = c3
             if b12 > 0:
                 r = flat[b12]
                 self._long_qty = (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
@@ -3166,10 +3182,10 @@ class ExecutionReport(Message):
                 self._aggressor_indicator = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
             else:
                 self._aggressor_indicator = None
-        if c2 is None:
+        if c4 is None:
             self._self_trade_prevention_type = None
         else:
-            b16, = c2
+            b16, = c4
             if b16 > 0:
                 r = flat[b16]
                 self._self_trade_prevention_type = (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
@@ -3415,13 +3431,13 @@ class OrderCancelReject(Message):
         self._text = None if r is None else r.decode("utf-8")
 
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        a0, c0 = at
+        a0, c0, c1 = at
         r = flat[a0]
         self._cl_ord_id = r.decode("utf-8")
         if c0 is None:
-            self._order_id = self._orig_cl_ord_id = self._ord_status = self._cxl_rej_response_to = self._cxl_rej_reason = self._text = None
+            self._order_id = self._orig_cl_ord_id = self._ord_status = self._cxl_rej_response_to = None
         else:
-            b0, b1, b2, b3, b4, b5 = c0
+            b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
                 self._order_id = r.decode("utf-8")
@@ -3442,6 +3458,10 @@ class OrderCancelReject(Message):
                 self._cxl_rej_response_to = (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode("utf-8"))
             else:
                 self._cxl_rej_response_to = None
+        if c1 is None:
+            self._cxl_rej_reason = self._text = None
+        else:
+            b4, b5 = c1
             if b4 > 0:
                 r = flat[b4]
                 self._cxl_rej_reason = (x_cxl_rej_reason if (x_cxl_rej_reason := _d_CxlRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
@@ -4542,13 +4562,13 @@ class Logon(Message):
         self._cancel_order_on_pause = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
 
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        a0, c0, c1, c2 = at
+        a0, c0, c1, c2, c3, c4 = at
         r = flat[a0]
         self._encrypt_method = (x_encrypt_method if (x_encrypt_method := _d_EncryptMethod(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         if c0 is None:
-            self._heart_bt_int = self._raw_data_length = self._raw_data = self._reset_seq_num_flag = self._default_appl_ver_id = self._cancel_orders_on_disconnect = self._listener_session = self._message_retention_period = None
+            self._heart_bt_int = self._raw_data_length = self._raw_data = self._reset_seq_num_flag = None
         else:
-            b0, b1, b2, b3, b4, b5, b6, b7 = c0
+            b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
                 self._heart_bt_int = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
@@ -4569,6 +4589,10 @@ class Logon(Message):
                 self._reset_seq_num_flag = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
             else:
                 self._reset_seq_num_flag = None
+        if c1 is None:
+            self._default_appl_ver_id = self._cancel_orders_on_disconnect = self._listener_session = self._message_retention_period = None
+        else:
+            b4, b5, b6, b7 = c1
             if b4 > 0:
                 r = flat[b4]
                 self._default_appl_ver_id = (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode("utf-8"))
@@ -4589,10 +4613,10 @@ class Logon(Message):
                 self._message_retention_period = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
             else:
                 self._message_retention_period = None
-        if c1 is None:
-            self._use_dollars = self._skip_pending_exec_reports = self._use_expired_ord_status = self._enable_ioc_cancel_report = self._preserve_original_order_qty = self._next_expected_msg_seq_num = self._max_message_size = self._test_message_indicator = None
+        if c2 is None:
+            self._use_dollars = self._skip_pending_exec_reports = self._use_expired_ord_status = self._enable_ioc_cancel_report = None
         else:
-            b8, b9, b10, b11, b12, b13, b14, b15 = c1
+            b8, b9, b10, b11 = c2
             if b8 > 0:
                 r = flat[b8]
                 self._use_dollars = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
@@ -4613,6 +4637,10 @@ class Logon(Message):
                 self._enable_ioc_cancel_report = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
             else:
                 self._enable_ioc_cancel_report = None
+        if c3 is None:
+            self._preserve_original_order_qty = self._next_expected_msg_seq_num = self._max_message_size = self._test_message_indicator = None
+        else:
+            b12, b13, b14, b15 = c3
             if b12 > 0:
                 r = flat[b12]
                 self._preserve_original_order_qty = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
@@ -4633,10 +4661,10 @@ class Logon(Message):
                 self._test_message_indicator = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
             else:
                 self._test_message_indicator = None
-        if c2 is None:
+        if c4 is None:
             self._username = self._password = self._cancel_order_on_pause = None
         else:
-            b16, b17, b18 = c2
+            b16, b17, b18 = c4
             if b16 > 0:
                 r = flat[b16]
                 self._username = r.decode("utf-8")
@@ -5000,7 +5028,7 @@ NewOrderSingle._BY_KEY = _by_key(NewOrderSingle._FIELDS)
 NewOrderSingle._CONV, NewOrderSingle._CONV_D = _convs(NewOrderSingle._FIELDS)
 NewOrderSingle._GROUPS = (_g_Party_parties, )
 NewOrderSingle._MEMBERS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, )
-NewOrderSingle._AT_PLAN = ((0, 2, 3, 4, 5, 6, ), ((1, 7, 8, 9, 10, 11, 12, 13, ), ))
+NewOrderSingle._AT_PLAN = ((0, 2, 3, 4, 5, 6, ), ((1, 7, 8, 9, ), (10, 11, 12, 13, ), ))
 NewOrderSingle._MSGTYPE_FIELD = b"35=D\x01"
 NewOrderSingle._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"44", b"54", b"55", })
 NewOrderSingle._KNOWN = _HEADER_TAGS | frozenset({b"11", b"18", b"38", b"40", b"44", b"54", b"55", b"59", b"79", b"126", b"448", b"452", b"453", b"526", b"2964", b"20130", b"21006", })
@@ -5012,7 +5040,7 @@ OrderCancelReplaceRequest._BY_KEY = _by_key(OrderCancelReplaceRequest._FIELDS)
 OrderCancelReplaceRequest._CONV, OrderCancelReplaceRequest._CONV_D = _convs(OrderCancelReplaceRequest._FIELDS)
 OrderCancelReplaceRequest._GROUPS = (_g_Party_parties, )
 OrderCancelReplaceRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_order_group_id, _f_alloc_account, )
-OrderCancelReplaceRequest._AT_PLAN = ((0, 2, 3, 4, 6, 7, ), ((1, 5, 8, 9, 10, 11, ), ))
+OrderCancelReplaceRequest._AT_PLAN = ((0, 2, 3, 4, 6, 7, ), ((1, 5, 8, 9, ), (10, 11, ), ))
 OrderCancelReplaceRequest._MSGTYPE_FIELD = b"35=G\x01"
 OrderCancelReplaceRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"41", b"54", b"55", })
 OrderCancelReplaceRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"38", b"40", b"41", b"44", b"54", b"55", b"59", b"79", b"126", b"448", b"452", b"453", b"20130", })
@@ -5036,7 +5064,7 @@ ExecutionReport._BY_KEY = _by_key(ExecutionReport._FIELDS)
 ExecutionReport._CONV, ExecutionReport._CONV_D = _convs(ExecutionReport._FIELDS)
 ExecutionReport._GROUPS = (_g_MiscFee_misc_fees, _g_Party_parties, _g_CollateralAmountChange_collateral_amount_changes, )
 ExecutionReport._MEMBERS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _g_MiscFee_misc_fees, _g_Party_parties, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, )
-ExecutionReport._AT_PLAN = ((0, 1, 2, 3, 7, 8, 9, 12, 13, 16, 20, 21, ), ((4, 5, 6, 10, 11, 14, 15, 17, ), (18, 19, 22, 23, 24, 25, 26, 27, ), (28, ), ))
+ExecutionReport._AT_PLAN = ((0, 1, 2, 3, 7, 8, 9, 12, 13, 16, 20, 21, ), ((4, 5, 6, 10, ), (11, 14, 15, 17, ), (18, 19, 22, 23, ), (24, 25, 26, 27, ), (28, ), ))
 ExecutionReport._MSGTYPE_FIELD = b"35=8\x01"
 ExecutionReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"6", b"11", b"14", b"17", b"37", b"38", b"39", b"54", b"55", b"60", b"150", b"151", })
 ExecutionReport._KNOWN = _HEADER_TAGS | frozenset({b"6", b"11", b"14", b"17", b"30", b"31", b"32", b"37", b"38", b"39", b"41", b"44", b"54", b"55", b"58", b"59", b"60", b"79", b"103", b"126", b"136", b"137", b"138", b"139", b"150", b"151", b"378", b"448", b"452", b"453", b"704", b"705", b"715", b"880", b"891", b"1057", b"1703", b"1704", b"1705", b"2964", })
@@ -5048,7 +5076,7 @@ OrderCancelReject._BY_KEY = _by_key(OrderCancelReject._FIELDS)
 OrderCancelReject._CONV, OrderCancelReject._CONV_D = _convs(OrderCancelReject._FIELDS)
 OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
-OrderCancelReject._AT_PLAN = ((1, ), ((0, 2, 3, 4, 5, 6, ), ))
+OrderCancelReject._AT_PLAN = ((1, ), ((0, 2, 3, 4, ), (5, 6, ), ))
 OrderCancelReject._MSGTYPE_FIELD = b"35=9\x01"
 OrderCancelReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", })
 OrderCancelReject._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"39", b"41", b"58", b"102", b"434", })
@@ -5180,7 +5208,7 @@ Logon._BY_KEY = _by_key(Logon._FIELDS)
 Logon._CONV, Logon._CONV_D = _convs(Logon._FIELDS)
 Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
-Logon._AT_PLAN = ((0, ), ((1, 2, 3, 4, 5, 6, 7, 8, ), (9, 10, 11, 12, 13, 14, 15, 16, ), (17, 18, 19, ), ))
+Logon._AT_PLAN = ((0, ), ((1, 2, 3, 4, ), (5, 6, 7, 8, ), (9, 10, 11, 12, ), (13, 14, 15, 16, ), (17, 18, 19, ), ))
 Logon._MSGTYPE_FIELD = b"35=A\x01"
 Logon._REQUIRED = _HEADER_REQUIRED | frozenset({b"98", })
 Logon._KNOWN = _HEADER_TAGS | frozenset({b"95", b"96", b"98", b"108", b"141", b"383", b"464", b"553", b"554", b"789", b"1137", b"8013", b"20126", b"20200", b"21005", b"21006", b"21007", b"21008", b"21011", b"21012", })

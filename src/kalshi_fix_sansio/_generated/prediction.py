@@ -2971,7 +2971,7 @@ class NewOrderSingle(Message):
         self._max_execution_cost = None if r is None else (x_max_execution_cost if (x_max_execution_cost := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
 
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, c0, c1, g0 = at
+        a0, a1, a2, a3, a4, a5, c0, c1, c2, g0 = at
         r = flat[a0]
         self._cl_ord_id = r.decode("utf-8")
         r = flat[a1]
@@ -2985,9 +2985,9 @@ class NewOrderSingle(Message):
         r = flat[a5]
         self._symbol = r.decode("utf-8")
         if c0 is None:
-            self._exec_inst = self._ex_destination = self._time_in_force = self._expire_time = self._quote_id = self._rfq_id = self._alloc_account = self._secondary_cl_ord_id = None
+            self._exec_inst = self._ex_destination = self._time_in_force = self._expire_time = None
         else:
-            b0, b1, b2, b3, b4, b5, b6, b7 = c0
+            b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
                 self._exec_inst = (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
@@ -3008,6 +3008,10 @@ class NewOrderSingle(Message):
                 self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._expire_time = None
+        if c1 is None:
+            self._quote_id = self._rfq_id = self._alloc_account = self._secondary_cl_ord_id = None
+        else:
+            b4, b5, b6, b7 = c1
             if b4 > 0:
                 r = flat[b4]
                 self._quote_id = r.decode("utf-8")
@@ -3028,10 +3032,10 @@ class NewOrderSingle(Message):
                 self._secondary_cl_ord_id = r.decode("utf-8")
             else:
                 self._secondary_cl_ord_id = None
-        if c1 is None:
+        if c2 is None:
             self._order_group_id = self._self_trade_prevention_type = self._cancel_order_on_pause = self._max_execution_cost = None
         else:
-            b8, b9, b10, b11 = c1
+            b8, b9, b10, b11 = c2
             if b8 > 0:
                 r = flat[b8]
                 self._order_group_id = r.decode("utf-8")
@@ -3324,7 +3328,7 @@ class OrderCancelReplaceRequest(Message):
         self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, c0, g0 = at
+        a0, a1, a2, a3, a4, a5, c0, c1, g0 = at
         r = flat[a0]
         self._cl_ord_id = r.decode("utf-8")
         r = flat[a1]
@@ -3338,9 +3342,9 @@ class OrderCancelReplaceRequest(Message):
         r = flat[a5]
         self._symbol = r.decode("utf-8")
         if c0 is None:
-            self._order_id = self._price = self._ex_destination = self._time_in_force = self._expire_time = self._order_group_id = self._alloc_account = None
+            self._order_id = self._price = self._ex_destination = self._time_in_force = None
         else:
-            b0, b1, b2, b3, b4, b5, b6 = c0
+            b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
                 self._order_id = r.decode("utf-8")
@@ -3361,6 +3365,10 @@ class OrderCancelReplaceRequest(Message):
                 self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
             else:
                 self._time_in_force = None
+        if c1 is None:
+            self._expire_time = self._order_group_id = self._alloc_account = None
+        else:
+            b4, b5, b6 = c1
             if b4 > 0:
                 r = flat[b4]
                 self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
@@ -4082,7 +4090,7 @@ class ExecutionReport(Message):
         self._ranged_market_collateral_return = None if r is None else (x_ranged_market_collateral_return if (x_ranged_market_collateral_return := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
 
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, c0, c1, c2, g0, g1, g2 = at
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, c0, c1, c2, c3, c4, g0, g1, g2 = at
         r = flat[a0]
         self._avg_px = ((x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_avg_px if (x_avg_px := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
         r = flat[a1]
@@ -4106,9 +4114,9 @@ class ExecutionReport(Message):
         r = flat[a10]
         self._leaves_qty = (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         if c0 is None:
-            self._last_mkt = self._last_px = self._last_qty = self._orig_cl_ord_id = self._price = self._text = self._time_in_force = self._transact_time = None
+            self._last_mkt = self._last_px = self._last_qty = self._orig_cl_ord_id = None
         else:
-            b0, b1, b2, b3, b4, b5, b6, b7 = c0
+            b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
                 self._last_mkt = r.decode("utf-8")
@@ -4129,6 +4137,10 @@ class ExecutionReport(Message):
                 self._orig_cl_ord_id = r.decode("utf-8")
             else:
                 self._orig_cl_ord_id = None
+        if c1 is None:
+            self._price = self._text = self._time_in_force = self._transact_time = None
+        else:
+            b4, b5, b6, b7 = c1
             if b4 > 0:
                 r = flat[b4]
                 self._price = ((x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
@@ -4149,10 +4161,10 @@ class ExecutionReport(Message):
                 self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._transact_time = None
-        if c1 is None:
-            self._ord_rej_reason = self._expire_time = self._exec_restatement_reason = self._alloc_account = self._clearing_business_date = self._long_qty = self._short_qty = self._trd_match_id = None
+        if c2 is None:
+            self._ord_rej_reason = self._expire_time = self._exec_restatement_reason = self._alloc_account = None
         else:
-            b8, b9, b10, b11, b12, b13, b14, b15 = c1
+            b8, b9, b10, b11 = c2
             if b8 > 0:
                 r = flat[b8]
                 self._ord_rej_reason = (x_ord_rej_reason if (x_ord_rej_reason := _d_OrdRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
@@ -4173,6 +4185,10 @@ class ExecutionReport(Message):
                 self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
             else:
                 self._alloc_account = None
+        if c3 is None:
+            self._clearing_business_date = self._long_qty = self._short_qty = self._trd_match_id = None
+        else:
+            b12, b13, b14, b15 = c3
             if b12 > 0:
                 r = flat[b12]
                 self._clearing_business_date = (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _VALUES.dec_date(r))
@@ -4193,10 +4209,10 @@ class ExecutionReport(Message):
                 self._trd_match_id = r.decode("utf-8")
             else:
                 self._trd_match_id = None
-        if c2 is None:
+        if c4 is None:
             self._aggressor_indicator = self._self_trade_prevention_type = self._single_market_collateral_return = self._ranged_market_collateral_return = None
         else:
-            b16, b17, b18, b19 = c2
+            b16, b17, b18, b19 = c4
             if b16 > 0:
                 r = flat[b16]
                 self._aggressor_indicator = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
@@ -4461,13 +4477,13 @@ class OrderCancelReject(Message):
         self._text = None if r is None else r.decode("utf-8")
 
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        a0, c0 = at
+        a0, c0, c1 = at
         r = flat[a0]
         self._cl_ord_id = r.decode("utf-8")
         if c0 is None:
-            self._order_id = self._orig_cl_ord_id = self._ord_status = self._cxl_rej_response_to = self._cxl_rej_reason = self._text = None
+            self._order_id = self._orig_cl_ord_id = self._ord_status = self._cxl_rej_response_to = None
         else:
-            b0, b1, b2, b3, b4, b5 = c0
+            b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
                 self._order_id = r.decode("utf-8")
@@ -4488,6 +4504,10 @@ class OrderCancelReject(Message):
                 self._cxl_rej_response_to = (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode("utf-8"))
             else:
                 self._cxl_rej_response_to = None
+        if c1 is None:
+            self._cxl_rej_reason = self._text = None
+        else:
+            b4, b5 = c1
             if b4 > 0:
                 r = flat[b4]
                 self._cxl_rej_reason = (x_cxl_rej_reason if (x_cxl_rej_reason := _d_CxlRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
@@ -5561,7 +5581,7 @@ class Quote(Message):
         self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
 
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        a0, a1, a2, c0, c1, g0 = at
+        a0, a1, a2, c0, c1, c2, g0 = at
         r = flat[a0]
         self._quote_id = r.decode("utf-8")
         r = flat[a1]
@@ -5569,9 +5589,9 @@ class Quote(Message):
         r = flat[a2]
         self._symbol = r.decode("utf-8")
         if c0 is None:
-            self._bid_px = self._offer_px = self._exec_inst = self._order_qty = self._bid_size = self._offer_size = self._alloc_account = self._rest_remainder = None
+            self._bid_px = self._offer_px = self._exec_inst = self._order_qty = None
         else:
-            b0, b1, b2, b3, b4, b5, b6, b7 = c0
+            b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
                 self._bid_px = ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
@@ -5592,6 +5612,10 @@ class Quote(Message):
                 self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             else:
                 self._order_qty = None
+        if c1 is None:
+            self._bid_size = self._offer_size = self._alloc_account = self._rest_remainder = None
+        else:
+            b4, b5, b6, b7 = c1
             if b4 > 0:
                 r = flat[b4]
                 self._bid_size = (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
@@ -5612,10 +5636,10 @@ class Quote(Message):
                 self._rest_remainder = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
             else:
                 self._rest_remainder = None
-        if c1 is None:
+        if c2 is None:
             self._transact_time = None
         else:
-            b8, = c1
+            b8, = c2
             if b8 > 0:
                 r = flat[b8]
                 self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
@@ -5857,7 +5881,7 @@ class QuoteStatusReport(Message):
         self._text = None if r is None else r.decode("utf-8")
 
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        a0, a1, a2, c0, c1 = at
+        a0, a1, a2, c0, c1, c2 = at
         r = flat[a0]
         self._quote_id = r.decode("utf-8")
         r = flat[a1]
@@ -5865,9 +5889,9 @@ class QuoteStatusReport(Message):
         r = flat[a2]
         self._quote_status = (x_quote_status if (x_quote_status := _d_QuoteStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         if c0 is None:
-            self._alloc_account = self._order_qty = self._bid_px = self._offer_px = self._bid_size = self._offer_size = self._side = self._transact_time = None
+            self._alloc_account = self._order_qty = self._bid_px = self._offer_px = None
         else:
-            b0, b1, b2, b3, b4, b5, b6, b7 = c0
+            b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
                 self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
@@ -5888,6 +5912,10 @@ class QuoteStatusReport(Message):
                 self._offer_px = ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
             else:
                 self._offer_px = None
+        if c1 is None:
+            self._bid_size = self._offer_size = self._side = self._transact_time = None
+        else:
+            b4, b5, b6, b7 = c1
             if b4 > 0:
                 r = flat[b4]
                 self._bid_size = (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
@@ -5908,10 +5936,10 @@ class QuoteStatusReport(Message):
                 self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._transact_time = None
-        if c1 is None:
+        if c2 is None:
             self._text = None
         else:
-            b8, = c1
+            b8, = c2
             if b8 > 0:
                 r = flat[b8]
                 self._text = r.decode("utf-8")
@@ -7577,15 +7605,15 @@ class Logon(Message):
         self._cancel_order_on_pause = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
 
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        a0, a1, c0, c1, c2 = at
+        a0, a1, c0, c1, c2, c3, c4, c5 = at
         r = flat[a0]
         self._encrypt_method = (x_encrypt_method if (x_encrypt_method := _d_EncryptMethod(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         r = flat[a1]
         self._heart_bt_int = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         if c0 is None:
-            self._raw_data_length = self._raw_data = self._reset_seq_num_flag = self._default_appl_ver_id = self._cancel_orders_on_disconnect = self._listener_session = self._receive_settlement_reports = self._message_retention_period = None
+            self._raw_data_length = self._raw_data = self._reset_seq_num_flag = self._default_appl_ver_id = None
         else:
-            b0, b1, b2, b3, b4, b5, b6, b7 = c0
+            b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
                 self._raw_data_length = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
@@ -7606,6 +7634,10 @@ class Logon(Message):
                 self._default_appl_ver_id = (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode("utf-8"))
             else:
                 self._default_appl_ver_id = None
+        if c1 is None:
+            self._cancel_orders_on_disconnect = self._listener_session = self._receive_settlement_reports = self._message_retention_period = None
+        else:
+            b4, b5, b6, b7 = c1
             if b4 > 0:
                 r = flat[b4]
                 self._cancel_orders_on_disconnect = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
@@ -7626,10 +7658,10 @@ class Logon(Message):
                 self._message_retention_period = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
             else:
                 self._message_retention_period = None
-        if c1 is None:
-            self._use_dollars = self._skip_pending_exec_reports = self._use_expired_ord_status = self._enable_ioc_cancel_report = self._preserve_original_order_qty = self._always_emit_new_before_trade = self._split_collateral_return = self._use_cap_reservation = None
+        if c2 is None:
+            self._use_dollars = self._skip_pending_exec_reports = self._use_expired_ord_status = self._enable_ioc_cancel_report = None
         else:
-            b8, b9, b10, b11, b12, b13, b14, b15 = c1
+            b8, b9, b10, b11 = c2
             if b8 > 0:
                 r = flat[b8]
                 self._use_dollars = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
@@ -7650,6 +7682,10 @@ class Logon(Message):
                 self._enable_ioc_cancel_report = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
             else:
                 self._enable_ioc_cancel_report = None
+        if c3 is None:
+            self._preserve_original_order_qty = self._always_emit_new_before_trade = self._split_collateral_return = self._use_cap_reservation = None
+        else:
+            b12, b13, b14, b15 = c3
             if b12 > 0:
                 r = flat[b12]
                 self._preserve_original_order_qty = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
@@ -7670,10 +7706,10 @@ class Logon(Message):
                 self._use_cap_reservation = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
             else:
                 self._use_cap_reservation = None
-        if c2 is None:
-            self._next_expected_msg_seq_num = self._max_message_size = self._test_message_indicator = self._username = self._password = self._cancel_order_on_pause = None
+        if c4 is None:
+            self._next_expected_msg_seq_num = self._max_message_size = self._test_message_indicator = self._username = None
         else:
-            b16, b17, b18, b19, b20, b21 = c2
+            b16, b17, b18, b19 = c4
             if b16 > 0:
                 r = flat[b16]
                 self._next_expected_msg_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
@@ -7694,6 +7730,10 @@ class Logon(Message):
                 self._username = r.decode("utf-8")
             else:
                 self._username = None
+        if c5 is None:
+            self._password = self._cancel_order_on_pause = None
+        else:
+            b20, b21 = c5
             if b20 > 0:
                 r = flat[b20]
                 self._password = r.decode("utf-8")
@@ -8397,7 +8437,7 @@ NewOrderSingle._BY_KEY = _by_key(NewOrderSingle._FIELDS)
 NewOrderSingle._CONV, NewOrderSingle._CONV_D = _convs(NewOrderSingle._FIELDS)
 NewOrderSingle._GROUPS = (_g_Party_parties, )
 NewOrderSingle._MEMBERS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_quote_id, _f_rfq_id, _g_Party_parties, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, _f_max_execution_cost, )
-NewOrderSingle._AT_PLAN = ((0, 2, 3, 4, 5, 6, ), ((1, 7, 8, 9, 10, 11, 12, 13, ), (14, 15, 16, 17, ), ))
+NewOrderSingle._AT_PLAN = ((0, 2, 3, 4, 5, 6, ), ((1, 7, 8, 9, ), (10, 11, 12, 13, ), (14, 15, 16, 17, ), ))
 NewOrderSingle._MSGTYPE_FIELD = b"35=D\x01"
 NewOrderSingle._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"44", b"54", b"55", })
 NewOrderSingle._KNOWN = _HEADER_TAGS | frozenset({b"11", b"18", b"38", b"40", b"44", b"54", b"55", b"59", b"79", b"100", b"117", b"126", b"448", b"452", b"453", b"526", b"2964", b"20130", b"21006", b"21009", b"21023", })
@@ -8409,7 +8449,7 @@ OrderCancelReplaceRequest._BY_KEY = _by_key(OrderCancelReplaceRequest._FIELDS)
 OrderCancelReplaceRequest._CONV, OrderCancelReplaceRequest._CONV_D = _convs(OrderCancelReplaceRequest._FIELDS)
 OrderCancelReplaceRequest._GROUPS = (_g_Party_parties, )
 OrderCancelReplaceRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_order_group_id, _f_alloc_account, )
-OrderCancelReplaceRequest._AT_PLAN = ((0, 2, 3, 4, 6, 7, ), ((1, 5, 8, 9, 10, 11, 12, ), ))
+OrderCancelReplaceRequest._AT_PLAN = ((0, 2, 3, 4, 6, 7, ), ((1, 5, 8, 9, ), (10, 11, 12, ), ))
 OrderCancelReplaceRequest._MSGTYPE_FIELD = b"35=G\x01"
 OrderCancelReplaceRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"41", b"54", b"55", })
 OrderCancelReplaceRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"38", b"40", b"41", b"44", b"54", b"55", b"59", b"79", b"100", b"126", b"448", b"452", b"453", b"20130", })
@@ -8433,7 +8473,7 @@ ExecutionReport._BY_KEY = _by_key(ExecutionReport._FIELDS)
 ExecutionReport._CONV, ExecutionReport._CONV_D = _convs(ExecutionReport._FIELDS)
 ExecutionReport._GROUPS = (_g_MiscFee_misc_fees, _g_Party_parties, _g_CollateralAmountChange_collateral_amount_changes, )
 ExecutionReport._MEMBERS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _g_MiscFee_misc_fees, _g_Party_parties, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, _f_single_market_collateral_return, _f_ranged_market_collateral_return, )
-ExecutionReport._AT_PLAN = ((0, 1, 2, 3, 7, 8, 9, 12, 13, 20, 21, ), ((4, 5, 6, 10, 11, 14, 15, 16, ), (17, 18, 19, 22, 23, 24, 25, 26, ), (27, 28, 29, 30, ), ))
+ExecutionReport._AT_PLAN = ((0, 1, 2, 3, 7, 8, 9, 12, 13, 20, 21, ), ((4, 5, 6, 10, ), (11, 14, 15, 16, ), (17, 18, 19, 22, ), (23, 24, 25, 26, ), (27, 28, 29, 30, ), ))
 ExecutionReport._MSGTYPE_FIELD = b"35=8\x01"
 ExecutionReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"6", b"11", b"14", b"17", b"37", b"38", b"39", b"54", b"55", b"150", b"151", })
 ExecutionReport._KNOWN = _HEADER_TAGS | frozenset({b"6", b"11", b"14", b"17", b"30", b"31", b"32", b"37", b"38", b"39", b"41", b"44", b"54", b"55", b"58", b"59", b"60", b"79", b"103", b"126", b"136", b"137", b"138", b"139", b"150", b"151", b"378", b"448", b"452", b"453", b"704", b"705", b"715", b"880", b"891", b"1057", b"1703", b"1704", b"1705", b"2964", b"21030", b"21031", })
@@ -8445,7 +8485,7 @@ OrderCancelReject._BY_KEY = _by_key(OrderCancelReject._FIELDS)
 OrderCancelReject._CONV, OrderCancelReject._CONV_D = _convs(OrderCancelReject._FIELDS)
 OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
-OrderCancelReject._AT_PLAN = ((1, ), ((0, 2, 3, 4, 5, 6, ), ))
+OrderCancelReject._AT_PLAN = ((1, ), ((0, 2, 3, 4, ), (5, 6, ), ))
 OrderCancelReject._MSGTYPE_FIELD = b"35=9\x01"
 OrderCancelReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", })
 OrderCancelReject._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"39", b"41", b"58", b"102", b"434", })
@@ -8534,7 +8574,7 @@ Quote._BY_KEY = _by_key(Quote._FIELDS)
 Quote._CONV, Quote._CONV_D = _convs(Quote._FIELDS)
 Quote._GROUPS = (_g_Party_parties, )
 Quote._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__rfq, _f_offer_px__rfq, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, _g_Party_parties, )
-Quote._AT_PLAN = ((0, 1, 2, ), ((3, 4, 5, 6, 7, 8, 9, 10, ), (11, ), ))
+Quote._AT_PLAN = ((0, 1, 2, ), ((3, 4, 5, 6, ), (7, 8, 9, 10, ), (11, ), ))
 Quote._MSGTYPE_FIELD = b"35=S\x01"
 Quote._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"117", b"131", })
 Quote._KNOWN = _HEADER_TAGS | frozenset({b"18", b"38", b"55", b"60", b"79", b"117", b"131", b"132", b"133", b"134", b"135", b"448", b"452", b"453", b"21015", })
@@ -8546,7 +8586,7 @@ QuoteStatusReport._BY_KEY = _by_key(QuoteStatusReport._FIELDS)
 QuoteStatusReport._CONV, QuoteStatusReport._CONV_D = _convs(QuoteStatusReport._FIELDS)
 QuoteStatusReport._GROUPS = ()
 QuoteStatusReport._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__rfq, _f_offer_px__rfq, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
-QuoteStatusReport._AT_PLAN = ((0, 1, 3, ), ((2, 4, 5, 6, 7, 8, 9, 10, ), (11, ), ))
+QuoteStatusReport._AT_PLAN = ((0, 1, 3, ), ((2, 4, 5, 6, ), (7, 8, 9, 10, ), (11, ), ))
 QuoteStatusReport._MSGTYPE_FIELD = b"35=AI\x01"
 QuoteStatusReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"131", b"297", })
 QuoteStatusReport._KNOWN = _HEADER_TAGS | frozenset({b"38", b"54", b"58", b"60", b"79", b"117", b"131", b"132", b"133", b"134", b"135", b"297", })
@@ -8725,7 +8765,7 @@ Logon._BY_KEY = _by_key(Logon._FIELDS)
 Logon._CONV, Logon._CONV_D = _convs(Logon._FIELDS)
 Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_receive_settlement_reports, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_always_emit_new_before_trade, _f_split_collateral_return, _f_use_cap_reservation, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
-Logon._AT_PLAN = ((0, 1, ), ((2, 3, 4, 5, 6, 7, 8, 9, ), (10, 11, 12, 13, 14, 15, 16, 17, ), (18, 19, 20, 21, 22, 23, ), ))
+Logon._AT_PLAN = ((0, 1, ), ((2, 3, 4, 5, ), (6, 7, 8, 9, ), (10, 11, 12, 13, ), (14, 15, 16, 17, ), (18, 19, 20, 21, ), (22, 23, ), ))
 Logon._MSGTYPE_FIELD = b"35=A\x01"
 Logon._REQUIRED = _HEADER_REQUIRED | frozenset({b"98", b"108", })
 Logon._KNOWN = _HEADER_TAGS | frozenset({b"95", b"96", b"98", b"108", b"141", b"383", b"464", b"553", b"554", b"789", b"1137", b"8013", b"20126", b"20127", b"20200", b"21005", b"21006", b"21007", b"21008", b"21011", b"21012", b"21026", b"21027", b"21032", })
