@@ -112,27 +112,11 @@ class FixRecord:
         src = self._src
         if src is None:  # pragma: no cover - constructed instances always have their slots set
             return None
-        careful = src.careful
-        groups = self._GROUPS
-        if not careful:
-            layout: Any = src.layout
-            if self._WALKED:  # the header
-                if src.header_at is not None:  # a remembered layout: each field from its place
-                    at = layout[7]
-                    if at is None:
-                        at = layout[7] = layout_places(self.__class__, src.header_at, _NONE)
-                    if at:
-                        try:
-                            self._fill_at(src.flat, at, False)
-                            self._eager = None  # every field converted
-                            return None
-                        except _WALK_ERRORS:
-                            pass  # one does not convert: the walk gives up on it as before
-                if _walk_header(self):
-                    return None
-            elif layout is not None and self.__class__ is src.cls and self._FIELDS:
-                # a message of a remembered layout: each field from its place, and each group
-                # absent from the frame read None (`_fill_at`)
+        layout: Any = src.layout
+        if layout is not None and self._flat is None:  # remembered (never a careful decode)
+            if type(self) is src.cls:
+                # the message: each field from its place, and each group absent from the frame
+                # read None (`_fill_at`)
                 at = layout[4]
                 if at is None:
                     at = body_places(src)
@@ -143,6 +127,21 @@ class FixRecord:
                         return None
                     except _CONVERT_ERRORS:
                         pass  # one does not convert: the tag-dict path below leaves it lazy
+            elif src.header_at is not None:  # its header, each field from its place
+                at = layout[7]
+                if at is None:
+                    at = layout[7] = layout_places(type(self), src.header_at, _NONE)
+                if at:
+                    try:
+                        self._fill_at(src.flat, at, False)
+                        self._eager = None  # every field converted
+                        return None
+                    except _WALK_ERRORS:
+                        pass  # one does not convert: the walk gives up on it as before
+        careful = src.careful
+        if self._WALKED and not careful and _walk_header(self):
+            return None
+        groups = self._GROUPS
         wire = record_wire(self)
         if groups:  # a group absent from the frame reads None without a lookup (or exception)
             present = src.present if self._flat is None else wire  # a message's tags; an entry's
@@ -231,7 +230,9 @@ class FixRecord:
             src: Any = self._src
             _attr, slot, _tag, key, _name, dec, dec_dollars, _secret = info
             at = src.header_at
-            if at is not None and self._WALKED:  # a header field where the layout has it
+            # the header (the message and its header start False, an entry never does): a field
+            # where the layout has it
+            if at is not None and type(self) is not src.cls:
                 i = at[HEADER_PLACES[key]]
                 raw = src.flat[i] if i > 0 else None
             else:

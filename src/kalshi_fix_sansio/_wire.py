@@ -198,8 +198,10 @@ def body_places(src: WireSource) -> tuple[Any, ...]:
     if at is None:
         own = src.by_tag()  # the own fields are a prefix of ``flat``: first occurrences agree
         where = _first_places(layout, src.flat)
-        places = [where[info.key] + 1 if info.key in own else -1 for info in src.cls._FIELDS]
-        at = layout[4] = layout_places(src.cls, places, src.present)
+        fields = src.cls._FIELDS
+        places = [where[info.key] + 1 if info.key in own else -1 for info in fields]
+        # none for a class without plain fields (it has no `_fill_at`)
+        at = layout[4] = layout_places(src.cls, places, src.present) if fields else ()
     return at
 
 
