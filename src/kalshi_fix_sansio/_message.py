@@ -230,13 +230,21 @@ class FixRecord:
             src: Any = self._src
             _attr, slot, _tag, key, _name, dec, dec_dollars, _secret = info
             at = src.header_at
-            # the header (the message and its header start False, an entry never does): a field
-            # where the layout has it
-            if at is not None and type(self) is not src.cls:
+            if at is None:
+                raw = src.raw(key)
+            elif type(self) is not src.cls:
+                # the header (a message and its header start False, an entry never does): the
+                # field where the layout has it
                 i = at[HEADER_PLACES[key]]
                 raw = src.flat[i] if i > 0 else None
-            else:
-                raw = src.raw(key)
+            else:  # the message of a remembered layout: `WireSource.raw` without its call
+                where = src.layout[5]
+                groups: frozenset[bytes] = src.cls._GROUP_TAGS  # type: ignore[attr-defined]
+                if where is not None and key not in groups:
+                    i = where.get(key, -1)
+                    raw = src.flat[i + 1] if i >= 0 else None
+                else:
+                    raw = src.raw(key)
             if raw is None:
                 _set(self, slot, None)
                 return None
