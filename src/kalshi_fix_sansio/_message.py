@@ -661,7 +661,7 @@ class Message(FixRecord):
             if src is None:
                 return None
             # its first field read converts that field alone (a handler often reads one:
-            # MsgSeqNum, SendingTime), the next one converts all (`_walk_header`)
+            # MsgSeqNum, SendingTime), the next one converts all (`_fill`)
             h = self._header = _new(self._HEADER_CLS)
             h._blank()
             h._src = src

@@ -9,8 +9,9 @@ A typed value comes from one of two paths:
 
 * the fast path, generated per class (`kalshi_fix_sansio._generated`): ``_fast_fill`` converts
   every plain field of a record from the tag dict with straight-line converters and caches,
-  ``_fill_at`` converts the header from the places its remembered layout keeps (``header_at``),
-  ``_walk`` in one pass over the fields after 35 otherwise, and ``_walk_entries`` cuts
+  ``_fill_at`` converts a message's or its header's fields from the places their remembered
+  layout keeps (`layout_places`), the header's ``_walk`` in one pass over the fields after 35
+  otherwise, and ``_walk_entries`` cuts
   and converts a group's entries in one pass; each gives up (an exception, or None / -1) on
   anything it does not expect, and the careful path takes over for that record.
 * the careful path, written once here and in `_message`: the careful field splitter
