@@ -135,11 +135,12 @@ _SESSION_HEADER_TAGS = (b"34", b"49", b"56", b"43", b"52")
 # a tuple, empty when none is; `Message.check` and `validate` need them, the decode does not
 # look for them in a frame with groups), where the message's own fields end in the flat list
 # (`_wire._own_end`), where each plain field of the message class has its value
-# (`_wire.body_places`, in `_FIELDS` order), each tag's first place in the flat list
-# (`_wire._first_places`: the group counts' and the fields' places are read from it), the
-# pattern of its frames with nothing wrong per price unit, cents then dollars
-# (`_valuecheck.layout_matcher`: None until a message of it is checked clean, False when the
-# layout has none)]. The
+# (`_wire.body_places`, in the order its `_fill_at` reads them; empty: none), each tag's first
+# place in the flat list (`_wire._first_places`: the group counts' and the fields' places are
+# read from it), the pattern of its frames with nothing wrong per price unit, cents then
+# dollars (`_valuecheck.layout_matcher`: None until a message of it is checked clean, False
+# when the layout has none), the header places in the order the header's `_fill_at` reads them
+# (`_wire.layout_places`, from the second member)]. The
 # header places are found on the layout's second frame (`_NOT_YET` until then): the first frame
 # of a layout seen once costs nothing more; the others when a message of the layout first needs
 # them (None until then).
@@ -244,52 +245,88 @@ class Codec:
         """
         if verify:
             verify_frame(frame)
-        if careful:  # the reference: no remembered layout, the careful split
-            flat = split_fields(frame, self._data_tags, True)
-            tags = flat[0::2]
-            present = frozenset(tags)
-            has_data = not present.isdisjoint(self._length_tags)
-            key: bytes | None = None
-        else:
-            flat = split_fields(frame, self._data_tags)
+        hit: Layout | None = None
+        cls: Any = None
+        key: bytes | None = None
+        if not careful:
+            # `split_fields`' fast split, inline (the careful one when it does not apply)
+            if frame[-1:] == SOH and _SEPARATORS.startswith(frame.translate(None, _NOT_SEPARATOR)):
+                flat = frame.replace(b"=", SOH).split(SOH)
+                del flat[-1]
+            else:
+                flat = split_fields(frame, self._data_tags)
             tags = flat[0::2]
             # A frame whose tags, in order, were seen before in a frame of its class with
             # nothing wrong is checked by one lookup: every structural check below depends on
             # the tags alone. (A tag without a value is not a tag check: the tolerant decode
             # looks for one each time.)
-            cls = self._classes.get(flat[5]) if len(flat) >= 8 else None
+            if len(flat) >= 8:
+                cls = self._classes.get(flat[5])
             key = b""  # none: an unknown MsgType or too many fields to remember
             if cls is not None and len(tags) <= self.max_shape_tags:
                 key = b"\x01".join(tags)
                 hit = self._shapes.get(cls, _NO_LAYOUTS).get(key)
-                if hit is not None and not (tolerant and b"=\x01" in frame):
-                    if rfq_dollars is not None and cls in self._rfq_classes:
-                        use_dollars = rfq_dollars
-                    present = hit[0]
-                    header_at = hit[1]
-                    if header_at is _NOT_YET:  # the layout's second frame: its places now
-                        header_at = hit[1] = _header_places(tags, present)
-                    return _finish(
-                        cls,
-                        frame,
-                        flat,
-                        use_dollars,
-                        present,
-                        [] if tolerant else None,
-                        header_at,
-                        WireSource,
-                        hit,
-                    )
-            present = frozenset(tags)  # frozen: a remembered shape shares it
-            has_data = not present.isdisjoint(self._length_tags)
-            if has_data:
-                # A Length field before its Data field: the data may hold SOH or '=', so split
-                # again, reading the data by its length. (The fields before the data split
-                # correctly, so the Length tag is among the tags found even when the data
-                # fooled the fast split; such a frame's shape is never remembered.)
+                if hit is not None and tolerant and b"=\x01" in frame:
+                    hit = None
+        if hit is not None:
+            present = hit[0]
+            header_at = hit[1]
+            if header_at is _NOT_YET:  # the layout's second frame: its places now
+                header_at = hit[1] = _header_places(tags, present)
+            defects: list[Defect] | None = [] if tolerant else None
+            source: type[WireSource] = WireSource
+        else:
+            if careful:
                 flat = split_fields(frame, self._data_tags, True)
-                tags = flat[0::2]
-                present = frozenset(tags)
+            cls, flat, present, defects, source = self._checked(frame, flat, key, tolerant)
+            header_at = None
+        if rfq_dollars is not None and cls in self._rfq_classes:
+            use_dollars = rfq_dollars  # an RFQ quote: its only switchable prices are BidPx/OfferPx
+        # its source, every attribute set here (no __init__ call: this is the decode's hot path)
+        src: WireSource = _new(source)
+        src.frame = frame
+        src.flat = flat
+        src.dollars = use_dollars
+        src.defects = defects
+        src.cls = cls
+        src.present = present
+        src.header_at = header_at
+        src.layout = hit
+        src._by_tag = None
+        msg: Message = _new(cls)
+        msg._blank()
+        msg._src = src
+        msg._flat = None
+        # the first read converts that field alone; a careful decode's converts the whole record
+        msg._eager = source.careful
+        msg._header = None  # typed on first read (a read of None costs no exception)
+        return msg
+
+    def _checked(
+        self, frame: bytes, flat: list[bytes], key: bytes | None, tolerant: bool
+    ) -> tuple[type[Message], list[bytes], frozenset[bytes], list[Defect] | None, type[WireSource]]:
+        """The checks on the tags alone of a frame whose layout is not remembered (``key``: its
+        tags joined, b"" when it is not to be remembered, None for a careful decode), each made
+        once; the layout remembered when the frame is clean.
+
+        Returns:
+            The message class, the field list (split again by length when the frame holds a
+            Data field), the set of its tags, its defects (tolerant: a list) and its source.
+
+        Raises:
+            DecodeError: what is wrong (strict).
+        """
+        tags = flat[0::2]
+        present = frozenset(tags)  # frozen: a remembered shape shares it
+        has_data = not present.isdisjoint(self._length_tags)
+        if has_data and key is not None:
+            # A Length field before its Data field: the data may hold SOH or '=', so split
+            # again, reading the data by its length. (The fields before the data split
+            # correctly, so the Length tag is among the tags found even when the data fooled
+            # the fast split; such a frame's shape is never remembered.)
+            flat = split_fields(frame, self._data_tags, True)
+            tags = flat[0::2]
+            present = frozenset(tags)
         source = CarefulSource if key is None else WireSource
         if len(flat) < 8 or flat[0] != b"8" or flat[2] != b"9" or flat[4] != b"35":
             raise _frame_error(
@@ -300,8 +337,6 @@ class Codec:
         if cls is None:
             cls = self._unknown
         unknown = cls is self._unknown
-        if rfq_dollars is not None and cls in self._rfq_classes:
-            use_dollars = rfq_dollars  # an RFQ quote: its only switchable prices are BidPx/OfferPx
         # the checks on the tags alone, each made once
         required = cls._REQUIRED <= present
         known = present <= cls._KNOWN
@@ -311,10 +346,10 @@ class Codec:
             present = self._remember(cls, key, present)
         if tolerant:
             if clean and b"=\x01" not in frame:
-                defects = []
+                defects: list[Defect] = []
             else:
                 defects = _structural_defects(cls, frame, flat, tags, present, unknown)
-            return _finish(cls, frame, flat, use_dollars, present, defects, None, source)
+            return cls, flat, present, defects, source
         if not required:
             tag = min(int(t) for t in cls._REQUIRED - present)
             raise DecodeError(
@@ -339,7 +374,7 @@ class Codec:
         # (a Python-level scan) waits for validate(); without groups it costs one comparison.
         if not once:
             _check_repeats(cls, frame, tags)
-        return _finish(cls, frame, flat, use_dollars, present, None, None, source)
+        return cls, flat, present, None, source
 
     def _remember(
         self, cls: type[Message], key: bytes, present: frozenset[bytes]
@@ -354,7 +389,7 @@ class Codec:
         if layout is not None:  # a tolerant decode of a known shape with a value missing
             known: frozenset[bytes] = layout[0]
             return known
-        shapes[key] = [present, _NOT_YET, None, None, None, None, [None, None]]
+        shapes[key] = [present, _NOT_YET, None, None, None, None, [None, None], None]
         self._shape_count += 1
         return present
 
@@ -520,38 +555,6 @@ def _header_order() -> tuple[bytes, ...]:
 
         _HEADER_ORDER = tuple(info.key for info in Header._FIELDS)
     return _HEADER_ORDER
-
-
-def _finish(
-    cls: type[Message],
-    frame: bytes,
-    flat: list[bytes],
-    use_dollars: bool,
-    present: frozenset[bytes],
-    defects: list[Defect] | None,
-    header_at: tuple[int, ...] | None = None,
-    source: type[WireSource] = WireSource,
-    layout: Layout | None = None,
-) -> Message:
-    # its source, every attribute set here (no __init__ call: this is the decode's hot path)
-    src: WireSource = _new(source)
-    src.frame = frame
-    src.flat = flat
-    src.dollars = use_dollars
-    src.defects = defects
-    src.cls = cls
-    src.present = present
-    src.header_at = header_at
-    src.layout = layout
-    src._by_tag = None
-    msg = _new(cls)
-    msg._blank()
-    msg._src = src
-    msg._flat = None
-    # the first read converts that field alone; a careful decode's converts the whole record
-    msg._eager = source.careful
-    msg._header = None  # typed on first read (a read of None costs no exception)
-    return msg
 
 
 def verify_frame(frame: bytes) -> None:

@@ -26,6 +26,7 @@ import attrs
 from ._fields import (
     _CONVERT_ERRORS,
     _LAZY,
+    _WALK_ERRORS,
     REJECT_INCORRECT_FORMAT,
     REJECT_TAG_REPEATED,
     REJECT_VALUE_OUT_OF_RANGE,
@@ -43,9 +44,10 @@ from ._wire import (
     Entries,
     WireSource,
     _msgtype_in,
-    _parse_group,
     _walk_header,
     body_places,
+    layout_places,
+    load_group,
     record_raw,
     record_wire,
 )
@@ -58,6 +60,7 @@ R = TypeVar("R", bound="FixRecord")
 # filled by the first codec made (`_decode.Codec`: the header class exists by then)
 HEADER_PLACES: dict[bytes, int] = {}
 M = TypeVar("M", bound="Message")
+_NONE: frozenset[bytes] = frozenset()
 
 
 @attrs.define(slots=True, eq=False, repr=False, kw_only=True)
@@ -87,6 +90,9 @@ class FixRecord:
     _BY_KEY: ClassVar[dict[bytes, FieldInfo]] = {}  # tag bytes -> field (plain fields only)
     _CONV: ClassVar[Conv] = ()  # plain fields' converters (cents prices in cents)
     _CONV_D: ClassVar[Conv] = ()  # the same when the message's prices are in dollars
+    # the order of a remembered layout's places for `_fill_at` (`_wire.layout_places`): the
+    # indexes in `_FIELDS` of the required fields, then of each run of optional ones
+    _AT_PLAN: ClassVar[tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]] = ((), ())
 
     # -- lazy loading -------------------------------------------------------------------------
 
@@ -107,22 +113,36 @@ class FixRecord:
         src = self._src
         if src is None:  # pragma: no cover - constructed instances always have their slots set
             return None
+        layout: Any = src.layout
+        if layout is not None and self._flat is None:  # remembered (never a careful decode)
+            if type(self) is src.cls:
+                # the message: each field from its place, and each group absent from the frame
+                # read None (`_fill_at`)
+                at = layout[4]
+                if at is None:
+                    at = body_places(src)
+                if at:
+                    try:
+                        self._fill_at(src.flat, at, src.dollars)
+                        self._eager = None
+                        return None
+                    except _CONVERT_ERRORS:
+                        pass  # one does not convert: the tag-dict path below leaves it lazy
+            elif src.header_at is not None:  # its header, each field from its place
+                at = layout[7]
+                if at is None:
+                    at = layout[7] = layout_places(type(self), src.header_at, _NONE)
+                if at:
+                    try:
+                        self._fill_at(src.flat, at, False)
+                        self._eager = None  # every field converted
+                        return None
+                    except _WALK_ERRORS:
+                        pass  # one does not convert: the walk gives up on it as before
         careful = src.careful
         if self._WALKED and not careful and _walk_header(self):
             return None
         groups = self._GROUPS
-        if not careful and src.layout is not None and self.__class__ is src.cls and self._FIELDS:
-            try:  # a message of a remembered layout: each field from its place
-                self._fill_at(src.flat, body_places(src), src.dollars)
-            except _CONVERT_ERRORS:
-                pass  # one does not convert: the tag-dict path below leaves it lazy
-            else:
-                tags = src.present
-                for ginfo in groups:  # a group absent from the frame reads None (as below)
-                    if ginfo.key not in tags:
-                        _set(self, ginfo.slot, None)
-                self._eager = None
-                return None
         wire = record_wire(self)
         if groups:  # a group absent from the frame reads None without a lookup (or exception)
             present = src.present if self._flat is None else wire  # a message's tags; an entry's
@@ -176,10 +196,11 @@ class FixRecord:
         """
         return -1
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         """Convert every plain field from its place in ``flat`` (``at``: a remembered layout's
-        places, in `_FIELDS` order, -1 when absent: `WireSource.header_at` for the header,
-        `_wire.body_places` for a message; generated per class).
+        places in the order of `_AT_PLAN`, see `_wire.layout_places`: the layout's eighth
+        member for the header, `_wire.body_places` for a message; generated per class), and
+        set each group absent from the frame to None.
 
         Raises:
             ValueError, UnicodeDecodeError, ArithmeticError: a value does not convert.
@@ -210,11 +231,21 @@ class FixRecord:
             src: Any = self._src
             _attr, slot, _tag, key, _name, dec, dec_dollars, _secret = info
             at = src.header_at
-            if at is not None and self._WALKED:  # a header field where the layout has it
+            if at is None:
+                raw = src.raw(key)
+            elif type(self) is not src.cls:
+                # the header (a message and its header start False, an entry never does): the
+                # field where the layout has it
                 i = at[HEADER_PLACES[key]]
                 raw = src.flat[i] if i > 0 else None
-            else:
-                raw = src.raw(key)
+            else:  # the message of a remembered layout: `WireSource.raw` without its call
+                where = src.layout[5]
+                groups: frozenset[bytes] = src.cls._GROUP_TAGS  # type: ignore[attr-defined]
+                if where is not None and key not in groups:
+                    i = where.get(key, -1)
+                    raw = src.flat[i + 1] if i >= 0 else None
+                else:
+                    raw = src.raw(key)
             if raw is None:
                 _set(self, slot, None)
                 return None
@@ -263,13 +294,9 @@ class FixRecord:
         _set(self, slot, value)
         return value
 
-    def _load_group(self, info: GroupInfo) -> Any:
-        src = self._src
-        if src is None:  # pragma: no cover
-            raise AttributeError(info.attr)
-        value = _parse_group(self, info)
-        _set(self, info.slot, value)
-        return value
+    # a group read for the first time (its slot `_LAZY`: a decoded record's): its entries, or
+    # None when it is absent, kept in its slot
+    _load_group = load_group
 
     @classmethod
     def _what(cls) -> str:
@@ -648,7 +675,7 @@ class Message(FixRecord):
             if src is None:
                 return None
             # its first field read converts that field alone (a handler often reads one:
-            # MsgSeqNum, SendingTime), the next one converts all (`_walk_header`)
+            # MsgSeqNum, SendingTime), the next one converts all (`_fill`)
             h = self._header = _new(self._HEADER_CLS)
             h._blank()
             h._src = src

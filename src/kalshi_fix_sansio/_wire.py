@@ -9,8 +9,9 @@ A typed value comes from one of two paths:
 
 * the fast path, generated per class (`kalshi_fix_sansio._generated`): ``_fast_fill`` converts
   every plain field of a record from the tag dict with straight-line converters and caches,
-  ``_fill_at`` converts the header from the places its remembered layout keeps (``header_at``),
-  ``_walk`` in one pass over the fields after 35 otherwise, and ``_walk_entries`` cuts
+  ``_fill_at`` converts a message's or its header's fields from the places their remembered
+  layout keeps (`layout_places`), the header's ``_walk`` in one pass over the fields after 35
+  otherwise, and ``_walk_entries`` cuts
   and converts a group's entries in one pass; each gives up (an exception, or None / -1) on
   anything it does not expect, and the careful path takes over for that record.
 * the careful path, written once here and in `_message`: the careful field splitter
@@ -33,7 +34,7 @@ to `FixRecord._get`, which looks at ``FixRecord._eager``:
   left lazy and `FixRecord._load` names it;
 * None: every plain field is converted already (a filled record, a walked header or entry).
 
-A group's attribute is read by `_parse_group`: `Entries` (the generated walk, entry by entry as
+A group's attribute is read by `load_group`: `Entries` (the generated walk, entry by entry as
 they are read; the careful parser for the whole group when the walk gives up) or, at once, the
 careful parser's tuple (entries holding a nested group, a count that is not a number or larger
 than the message can hold, a careful decode).
@@ -54,6 +55,7 @@ from ._fields import (
     GroupInfo,
     _add,
     _new,
+    _set,
 )
 from .errors import DecodeError
 
@@ -93,7 +95,7 @@ class WireSource:
 
     careful = False  # `CarefulSource` says True
 
-    # made by `_decode._finish` alone, which sets every attribute
+    # made by `_decode.Codec.decode` alone, which sets every attribute
     frame: bytes
     flat: list[bytes]
     dollars: bool
@@ -130,6 +132,10 @@ class WireSource:
         if key in self.cls._GROUP_TAGS:
             return self.by_tag().get(key)
         flat = self.flat
+        layout = self.layout
+        if layout is not None and layout[5] is not None:  # each tag's first place, known
+            i = layout[5].get(key, -1)
+            return flat[i + 1] if i >= 0 else None
         i = 0
         try:
             while True:
@@ -182,20 +188,44 @@ def _msgtype_in(frame: bytes) -> str | None:
     return frame[start + 4 : end].decode("latin-1")
 
 
-def body_places(src: WireSource) -> tuple[int, ...]:
+def body_places(src: WireSource) -> tuple[Any, ...]:
     """Where each plain field of a message of a remembered layout has its value in ``flat``, in
-    the class's field order (-1: absent): the first occurrence among the message's own fields,
-    as `WireSource.by_tag` keeps it. Once per layout (its fifth member)."""
+    the order its `_fill_at` reads them (`layout_places`; empty: none): the first occurrence
+    among the message's own fields, as `WireSource.by_tag` keeps it. Once per layout (its fifth
+    member)."""
     layout = src.layout
     assert layout is not None
-    at: tuple[int, ...] | None = layout[4]
+    at: tuple[Any, ...] | None = layout[4]
     if at is None:
         own = src.by_tag()  # the own fields are a prefix of ``flat``: first occurrences agree
         where = _first_places(layout, src.flat)
-        at = layout[4] = tuple(
-            where[info.key] + 1 if info.key in own else -1 for info in src.cls._FIELDS
-        )
+        fields = src.cls._FIELDS
+        places = [where[info.key] + 1 if info.key in own else -1 for info in fields]
+        # none for a class without plain fields (it has no `_fill_at`)
+        at = layout[4] = layout_places(src.cls, places, src.present) if fields else ()
     return at
+
+
+def layout_places(
+    cls: type[FixRecord], places: Sequence[int], present: frozenset[bytes]
+) -> tuple[Any, ...]:
+    """A record's places (``places``: each plain field's place in ``flat``, in `_FIELDS` order,
+    -1 when absent) in the order its generated `_fill_at` reads them (`_AT_PLAN`): the place of
+    each required field, then per run of up to four optional fields None when none of them is
+    present (they read None at once) or their places, then per group whether its count tag is
+    in ``present``. Empty when a required field is absent (never on a remembered layout, which
+    is clean: the caller then takes the path that does not use places)."""
+    required, runs = cls._AT_PLAN
+    out: list[Any] = []
+    for k in required:
+        if places[k] < 0:
+            return ()
+        out.append(places[k])
+    for run in runs:
+        part = tuple(places[k] for k in run)
+        out.append(part if max(part) > 0 else None)
+    out += [g.key in present for g in cls._GROUPS]
+    return tuple(out)
 
 
 def _first_places(layout: list[Any], flat: list[bytes]) -> dict[bytes, int]:
@@ -303,10 +333,11 @@ class GroupPlace(NamedTuple):
 _place: Any = tuple.__new__
 
 
-def _parse_group(owner: FixRecord, info: GroupInfo) -> Sequence[FixRecord] | None:
-    """A group's entries (None when its count tag is absent): `Entries` (typed as they are
-    read) when its count is readable, its entries hold no nested group and the message is not
-    read carefully, else the careful parser's tuple."""
+def load_group(owner: FixRecord, info: GroupInfo) -> Any:
+    """A group's entries (None when its count tag is absent), kept in its slot (a group read
+    for the first time: `FixRecord._load_group`): `Entries` (typed as they are read) when its
+    count is readable, its entries hold no nested group and the message is not read carefully,
+    else the careful parser's tuple."""
     src = owner._src
     assert src is not None
     flat = owner._flat
@@ -314,8 +345,12 @@ def _parse_group(owner: FixRecord, info: GroupInfo) -> Sequence[FixRecord] | Non
     layout = src.layout
     if flat is None and layout is not None:  # a message of a remembered layout
         flat = src.flat
-        i = _first_places(layout, flat).get(key, -1)
+        where = layout[5]
+        if where is None:
+            where = _first_places(layout, flat)
+        i = where.get(key, -1)
         if i < 0:
+            _set(owner, info.slot, None)
             return None
     else:
         if flat is None:
@@ -329,13 +364,19 @@ def _parse_group(owner: FixRecord, info: GroupInfo) -> Sequence[FixRecord] | Non
                     break
                 i += 1
         except ValueError:
+            _set(owner, info.slot, None)
             return None
     raw = flat[i + 1]
     n = len(flat)
     # bounded before use: no message holds more entries than it has fields
     count = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
     if 0 < count <= n // 2 and not info.entry._GROUPS and not src.careful:
-        return Entries(_place(GroupPlace, (type(owner), info, src, flat, raw, i, count)))
+        entries = _new(Entries)  # `Entries.__init__`, without its call
+        entries._at = _place(GroupPlace, (type(owner), info, src, flat, raw, i, count))
+        entries._state = ((), i + 2)
+        entries._done = None
+        _set(owner, info.slot, entries)
+        return entries
     if count < 0 or count > n // 2:
         problem = "is not a number" if count < 0 else "is more than the message can hold"
         error = _group_error(type(owner), info, src, f"count {raw!r} {problem}", info.tag)
@@ -345,7 +386,9 @@ def _parse_group(owner: FixRecord, info: GroupInfo) -> Sequence[FixRecord] | Non
         # tolerant: read the entries that are there
         _add(defects, Defect(info.tag, REJECT_INCORRECT_FORMAT, str(error), raw))
         count = n
-    return _careful_group(_place(GroupPlace, (type(owner), info, src, flat, raw, i, count)))
+    value = _careful_group(_place(GroupPlace, (type(owner), info, src, flat, raw, i, count)))
+    _set(owner, info.slot, value)
+    return value
 
 
 class Entries(Sequence["FixRecord"]):
@@ -377,7 +420,13 @@ class Entries(Sequence["FixRecord"]):
             at = self._at
             entry_cls = at.info.entry
             flat = at.flat
-            walked = _walk(entry_cls, at.src, flat, j, at.declared - len(typed))
+            count = at.declared - len(typed)
+            walked: tuple[list[FixRecord], int] | None = ([], j)
+            if count > 0:  # `_walk`, without its call
+                try:
+                    walked = entry_cls._walk_entries(flat, j, count, at.src)
+                except _WALK_ERRORS:
+                    walked = None
             if walked is not None and not (
                 walked[1] < len(flat) and flat[walked[1]] in entry_cls._TAGS
             ):
@@ -525,20 +574,13 @@ def _group_error(
 
 
 def _walk_header(h: FixRecord) -> bool:
-    """Convert every field of a header at once: from the places its remembered layout keeps,
-    else in one generated walk over the fields after 35 (in any order); False when neither
-    takes them all (a header field placed after the body, given twice, or a value that does not
-    convert), which leaves the tag-dict path to do it (and to name the value)."""
+    """Convert every field of a header at once in one generated walk over the fields after 35
+    (in any order; `FixRecord._fill` reads a remembered layout's header from its places first);
+    False when it does not take them all (a header field placed after the body, given twice, or
+    a value that does not convert), which leaves the tag-dict path to do it (and to name the
+    value)."""
     src = h._src
     assert src is not None
-    at = src.header_at
-    if at is not None:  # a remembered layout: each field from its place, no tag compared
-        try:
-            h._fill_at(src.flat, at, False)
-            h._eager = None  # every field converted
-            return True
-        except _WALK_ERRORS:
-            pass  # a value that does not convert: the walk below gives up on it as before
     try:
         end = h._walk(src.flat, 6, src.dollars)
     except _WALK_ERRORS:

@@ -315,83 +315,83 @@ class Header(FixRecord):
                 return i
             i += 2
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._sender_comp_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, c0, c1, c2 = at
+        r = flat[a0]
+        self._sender_comp_id = r.decode("utf-8")
+        r = flat[a1]
+        self._target_comp_id = r.decode("utf-8")
+        r = flat[a2]
+        self._msg_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        r = flat[a3]
+        self._sending_time = (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+        if c0 is None:
+            self._poss_dup_flag = self._poss_resend = self._orig_sending_time = self._sender_sub_id = None
         else:
-            self._sender_comp_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._target_comp_id = r.decode("utf-8")
+            b0, b1, b2, b3 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._poss_dup_flag = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._poss_dup_flag = None
+            if b1 > 0:
+                r = flat[b1]
+                self._poss_resend = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._poss_resend = None
+            if b2 > 0:
+                r = flat[b2]
+                self._orig_sending_time = (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+            else:
+                self._orig_sending_time = None
+            if b3 > 0:
+                r = flat[b3]
+                self._sender_sub_id = r.decode("utf-8")
+            else:
+                self._sender_sub_id = None
+        if c1 is None:
+            self._target_sub_id = self._on_behalf_of_comp_id = self._deliver_to_comp_id = self._sender_location_id = None
         else:
-            self._target_comp_id = None
-        if a2 > 0:
-            r = flat[a2]
-            self._msg_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            b4, b5, b6, b7 = c1
+            if b4 > 0:
+                r = flat[b4]
+                self._target_sub_id = r.decode("utf-8")
+            else:
+                self._target_sub_id = None
+            if b5 > 0:
+                r = flat[b5]
+                self._on_behalf_of_comp_id = r.decode("utf-8")
+            else:
+                self._on_behalf_of_comp_id = None
+            if b6 > 0:
+                r = flat[b6]
+                self._deliver_to_comp_id = r.decode("utf-8")
+            else:
+                self._deliver_to_comp_id = None
+            if b7 > 0:
+                r = flat[b7]
+                self._sender_location_id = r.decode("utf-8")
+            else:
+                self._sender_location_id = None
+        if c2 is None:
+            self._target_location_id = self._appl_ver_id = self._cstm_appl_ver_id = None
         else:
-            self._msg_seq_num = None
-        if a3 > 0:
-            r = flat[a3]
-            self._sending_time = (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
-        else:
-            self._sending_time = None
-        if a4 > 0:
-            r = flat[a4]
-            self._poss_dup_flag = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._poss_dup_flag = None
-        if a5 > 0:
-            r = flat[a5]
-            self._poss_resend = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._poss_resend = None
-        if a6 > 0:
-            r = flat[a6]
-            self._orig_sending_time = (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
-        else:
-            self._orig_sending_time = None
-        if a7 > 0:
-            r = flat[a7]
-            self._sender_sub_id = r.decode("utf-8")
-        else:
-            self._sender_sub_id = None
-        if a8 > 0:
-            r = flat[a8]
-            self._target_sub_id = r.decode("utf-8")
-        else:
-            self._target_sub_id = None
-        if a9 > 0:
-            r = flat[a9]
-            self._on_behalf_of_comp_id = r.decode("utf-8")
-        else:
-            self._on_behalf_of_comp_id = None
-        if a10 > 0:
-            r = flat[a10]
-            self._deliver_to_comp_id = r.decode("utf-8")
-        else:
-            self._deliver_to_comp_id = None
-        if a11 > 0:
-            r = flat[a11]
-            self._sender_location_id = r.decode("utf-8")
-        else:
-            self._sender_location_id = None
-        if a12 > 0:
-            r = flat[a12]
-            self._target_location_id = r.decode("utf-8")
-        else:
-            self._target_location_id = None
-        if a13 > 0:
-            r = flat[a13]
-            self._appl_ver_id = r.decode("utf-8")
-        else:
-            self._appl_ver_id = None
-        if a14 > 0:
-            r = flat[a14]
-            self._cstm_appl_ver_id = r.decode("utf-8")
-        else:
-            self._cstm_appl_ver_id = None
+            b8, b9, b10 = c2
+            if b8 > 0:
+                r = flat[b8]
+                self._target_location_id = r.decode("utf-8")
+            else:
+                self._target_location_id = None
+            if b9 > 0:
+                r = flat[b9]
+                self._appl_ver_id = r.decode("utf-8")
+            else:
+                self._appl_ver_id = None
+            if b10 > 0:
+                r = flat[b10]
+                self._cstm_appl_ver_id = r.decode("utf-8")
+            else:
+                self._cstm_appl_ver_id = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -479,6 +479,7 @@ Header._BY_KEY = _by_key(Header._FIELDS)
 Header._CONV, Header._CONV_D = _convs(Header._FIELDS)
 Header._GROUPS = ()
 Header._MEMBERS = (_f_sender_comp_id, _f_target_comp_id, _f_msg_seq_num, _f_sending_time, _f_poss_dup_flag, _f_poss_resend, _f_orig_sending_time, _f_sender_sub_id, _f_target_sub_id, _f_on_behalf_of_comp_id, _f_deliver_to_comp_id, _f_sender_location_id, _f_target_location_id, _f_appl_ver_id, _f_cstm_appl_ver_id, )
+Header._AT_PLAN = ((0, 1, 2, 3, ), ((4, 5, 6, 7, ), (8, 9, 10, 11, ), (12, 13, 14, ), ))
 Header._REQUIRED = frozenset({b"34", b"49", b"52", b"56", })
 Header._TAGS = frozenset({b"34", b"43", b"49", b"50", b"52", b"56", b"57", b"97", b"115", b"122", b"128", b"142", b"143", b"1128", b"1129", })
 Header._OWN = frozenset({b"49", b"56", b"34", b"52", b"43", b"97", b"122", b"50", b"57", b"115", b"128", b"142", b"143", b"1128", b"1129", })

@@ -2336,18 +2336,12 @@ class EventResendReject(Message):
         r = g(b"21004")
         self._event_resend_reject_reason = None if r is None else (x_event_resend_reject_reason if (x_event_resend_reject_reason := _d_EventResendRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._ref_seq_num = None
-        if a1 > 0:
-            r = flat[a1]
-            self._event_resend_reject_reason = (x_event_resend_reject_reason if (x_event_resend_reject_reason := _d_EventResendRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._event_resend_reject_reason = None
+        r = flat[a0]
+        self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        r = flat[a1]
+        self._event_resend_reject_reason = (x_event_resend_reject_reason if (x_event_resend_reject_reason := _d_EventResendRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2406,13 +2400,12 @@ class MarketDataRequest(Message):
         r = g(b"263")
         self._subscription_request_type = None if r is None else (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8"))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, = at
-        if a0 > 0:
-            r = flat[a0]
-            self._subscription_request_type = (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8"))
-        else:
-            self._subscription_request_type = None
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, g0 = at
+        r = flat[a0]
+        self._subscription_request_type = (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8"))
+        if not g0:
+            self._related_sym = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2561,18 +2554,22 @@ class MarketDataRequestReject(Message):
         r = g(b"58")
         self._text = None if r is None else r.decode("utf-8")
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._md_req_rej_reason = (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode("utf-8"))
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        c0, = at
+        if c0 is None:
+            self._md_req_rej_reason = self._text = None
         else:
-            self._md_req_rej_reason = None
-        if a1 > 0:
-            r = flat[a1]
-            self._text = r.decode("utf-8")
-        else:
-            self._text = None
+            b0, b1 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._md_req_rej_reason = (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode("utf-8"))
+            else:
+                self._md_req_rej_reason = None
+            if b1 > 0:
+                r = flat[b1]
+                self._text = r.decode("utf-8")
+            else:
+                self._text = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2629,18 +2626,12 @@ class SecurityStatusRequest(Message):
         r = g(b"55")
         self._symbol = None if r is None else r.decode("utf-8")
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._subscription_request_type = (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8"))
-        else:
-            self._subscription_request_type = None
-        if a1 > 0:
-            r = flat[a1]
-            self._symbol = r.decode("utf-8")
-        else:
-            self._symbol = None
+        r = flat[a0]
+        self._subscription_request_type = (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8"))
+        r = flat[a1]
+        self._symbol = r.decode("utf-8")
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2700,18 +2691,12 @@ class SecurityStatus(Message):
         r = g(b"326")
         self._security_trading_status = None if r is None else (x_security_trading_status if (x_security_trading_status := _d_SecurityTradingStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._symbol = r.decode("utf-8")
-        else:
-            self._symbol = None
-        if a1 > 0:
-            r = flat[a1]
-            self._security_trading_status = (x_security_trading_status if (x_security_trading_status := _d_SecurityTradingStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._security_trading_status = None
+        r = flat[a0]
+        self._symbol = r.decode("utf-8")
+        r = flat[a1]
+        self._security_trading_status = (x_security_trading_status if (x_security_trading_status := _d_SecurityTradingStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2985,98 +2970,94 @@ class NewOrderSingle(Message):
         r = g(b"21009")
         self._max_execution_cost = None if r is None else (x_max_execution_cost if (x_max_execution_cost := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._cl_ord_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, a4, a5, c0, c1, c2, g0 = at
+        r = flat[a0]
+        self._cl_ord_id = r.decode("utf-8")
+        r = flat[a1]
+        self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        r = flat[a2]
+        self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
+        r = flat[a3]
+        self._price = ((x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
+        r = flat[a4]
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        r = flat[a5]
+        self._symbol = r.decode("utf-8")
+        if c0 is None:
+            self._exec_inst = self._ex_destination = self._time_in_force = self._expire_time = None
         else:
-            self._cl_ord_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._exec_inst = (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
+            b0, b1, b2, b3 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._exec_inst = (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
+            else:
+                self._exec_inst = None
+            if b1 > 0:
+                r = flat[b1]
+                self._ex_destination = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._ex_destination = None
+            if b2 > 0:
+                r = flat[b2]
+                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
+            else:
+                self._time_in_force = None
+            if b3 > 0:
+                r = flat[b3]
+                self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+            else:
+                self._expire_time = None
+        if c1 is None:
+            self._quote_id = self._rfq_id = self._alloc_account = self._secondary_cl_ord_id = None
         else:
-            self._exec_inst = None
-        if a2 > 0:
-            r = flat[a2]
-            self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            b4, b5, b6, b7 = c1
+            if b4 > 0:
+                r = flat[b4]
+                self._quote_id = r.decode("utf-8")
+            else:
+                self._quote_id = None
+            if b5 > 0:
+                r = flat[b5]
+                self._rfq_id = r.decode("utf-8")
+            else:
+                self._rfq_id = None
+            if b6 > 0:
+                r = flat[b6]
+                self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._alloc_account = None
+            if b7 > 0:
+                r = flat[b7]
+                self._secondary_cl_ord_id = r.decode("utf-8")
+            else:
+                self._secondary_cl_ord_id = None
+        if c2 is None:
+            self._order_group_id = self._self_trade_prevention_type = self._cancel_order_on_pause = self._max_execution_cost = None
         else:
-            self._order_qty = None
-        if a3 > 0:
-            r = flat[a3]
-            self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
-        else:
-            self._ord_type = None
-        if a4 > 0:
-            r = flat[a4]
-            self._price = ((x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
-        else:
-            self._price = None
-        if a5 > 0:
-            r = flat[a5]
-            self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
-        else:
-            self._side = None
-        if a6 > 0:
-            r = flat[a6]
-            self._symbol = r.decode("utf-8")
-        else:
-            self._symbol = None
-        if a7 > 0:
-            r = flat[a7]
-            self._ex_destination = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._ex_destination = None
-        if a8 > 0:
-            r = flat[a8]
-            self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
-        else:
-            self._time_in_force = None
-        if a9 > 0:
-            r = flat[a9]
-            self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
-        else:
-            self._expire_time = None
-        if a10 > 0:
-            r = flat[a10]
-            self._quote_id = r.decode("utf-8")
-        else:
-            self._quote_id = None
-        if a11 > 0:
-            r = flat[a11]
-            self._rfq_id = r.decode("utf-8")
-        else:
-            self._rfq_id = None
-        if a12 > 0:
-            r = flat[a12]
-            self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._alloc_account = None
-        if a13 > 0:
-            r = flat[a13]
-            self._secondary_cl_ord_id = r.decode("utf-8")
-        else:
-            self._secondary_cl_ord_id = None
-        if a14 > 0:
-            r = flat[a14]
-            self._order_group_id = r.decode("utf-8")
-        else:
-            self._order_group_id = None
-        if a15 > 0:
-            r = flat[a15]
-            self._self_trade_prevention_type = (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._self_trade_prevention_type = None
-        if a16 > 0:
-            r = flat[a16]
-            self._cancel_order_on_pause = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._cancel_order_on_pause = None
-        if a17 > 0:
-            r = flat[a17]
-            self._max_execution_cost = (x_max_execution_cost if (x_max_execution_cost := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._max_execution_cost = None
+            b8, b9, b10, b11 = c2
+            if b8 > 0:
+                r = flat[b8]
+                self._order_group_id = r.decode("utf-8")
+            else:
+                self._order_group_id = None
+            if b9 > 0:
+                r = flat[b9]
+                self._self_trade_prevention_type = (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+            else:
+                self._self_trade_prevention_type = None
+            if b10 > 0:
+                r = flat[b10]
+                self._cancel_order_on_pause = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._cancel_order_on_pause = None
+            if b11 > 0:
+                r = flat[b11]
+                self._max_execution_cost = (x_max_execution_cost if (x_max_execution_cost := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            else:
+                self._max_execution_cost = None
+        if not g0:
+            self._parties = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3346,73 +3327,65 @@ class OrderCancelReplaceRequest(Message):
         r = g(b"79")
         self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._cl_ord_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, a4, a5, c0, c1, g0 = at
+        r = flat[a0]
+        self._cl_ord_id = r.decode("utf-8")
+        r = flat[a1]
+        self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        r = flat[a2]
+        self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
+        r = flat[a3]
+        self._orig_cl_ord_id = r.decode("utf-8")
+        r = flat[a4]
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        r = flat[a5]
+        self._symbol = r.decode("utf-8")
+        if c0 is None:
+            self._order_id = self._price = self._ex_destination = self._time_in_force = None
         else:
-            self._cl_ord_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._order_id = r.decode("utf-8")
+            b0, b1, b2, b3 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._order_id = r.decode("utf-8")
+            else:
+                self._order_id = None
+            if b1 > 0:
+                r = flat[b1]
+                self._price = ((x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
+            else:
+                self._price = None
+            if b2 > 0:
+                r = flat[b2]
+                self._ex_destination = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._ex_destination = None
+            if b3 > 0:
+                r = flat[b3]
+                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
+            else:
+                self._time_in_force = None
+        if c1 is None:
+            self._expire_time = self._order_group_id = self._alloc_account = None
         else:
-            self._order_id = None
-        if a2 > 0:
-            r = flat[a2]
-            self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._order_qty = None
-        if a3 > 0:
-            r = flat[a3]
-            self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
-        else:
-            self._ord_type = None
-        if a4 > 0:
-            r = flat[a4]
-            self._orig_cl_ord_id = r.decode("utf-8")
-        else:
-            self._orig_cl_ord_id = None
-        if a5 > 0:
-            r = flat[a5]
-            self._price = ((x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
-        else:
-            self._price = None
-        if a6 > 0:
-            r = flat[a6]
-            self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
-        else:
-            self._side = None
-        if a7 > 0:
-            r = flat[a7]
-            self._symbol = r.decode("utf-8")
-        else:
-            self._symbol = None
-        if a8 > 0:
-            r = flat[a8]
-            self._ex_destination = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._ex_destination = None
-        if a9 > 0:
-            r = flat[a9]
-            self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
-        else:
-            self._time_in_force = None
-        if a10 > 0:
-            r = flat[a10]
-            self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
-        else:
-            self._expire_time = None
-        if a11 > 0:
-            r = flat[a11]
-            self._order_group_id = r.decode("utf-8")
-        else:
-            self._order_group_id = None
-        if a12 > 0:
-            r = flat[a12]
-            self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._alloc_account = None
+            b4, b5, b6 = c1
+            if b4 > 0:
+                r = flat[b4]
+                self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+            else:
+                self._expire_time = None
+            if b5 > 0:
+                r = flat[b5]
+                self._order_group_id = r.decode("utf-8")
+            else:
+                self._order_group_id = None
+            if b6 > 0:
+                r = flat[b6]
+                self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._alloc_account = None
+        if not g0:
+            self._parties = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3590,43 +3563,37 @@ class OrderCancelRequest(Message):
         r = g(b"79")
         self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, a6 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._cl_ord_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, c0, g0 = at
+        r = flat[a0]
+        self._cl_ord_id = r.decode("utf-8")
+        r = flat[a1]
+        self._orig_cl_ord_id = r.decode("utf-8")
+        r = flat[a2]
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        r = flat[a3]
+        self._symbol = r.decode("utf-8")
+        if c0 is None:
+            self._order_id = self._ex_destination = self._alloc_account = None
         else:
-            self._cl_ord_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._order_id = r.decode("utf-8")
-        else:
-            self._order_id = None
-        if a2 > 0:
-            r = flat[a2]
-            self._orig_cl_ord_id = r.decode("utf-8")
-        else:
-            self._orig_cl_ord_id = None
-        if a3 > 0:
-            r = flat[a3]
-            self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
-        else:
-            self._side = None
-        if a4 > 0:
-            r = flat[a4]
-            self._symbol = r.decode("utf-8")
-        else:
-            self._symbol = None
-        if a5 > 0:
-            r = flat[a5]
-            self._ex_destination = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._ex_destination = None
-        if a6 > 0:
-            r = flat[a6]
-            self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._alloc_account = None
+            b0, b1, b2 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._order_id = r.decode("utf-8")
+            else:
+                self._order_id = None
+            if b1 > 0:
+                r = flat[b1]
+                self._ex_destination = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._ex_destination = None
+            if b2 > 0:
+                r = flat[b2]
+                self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._alloc_account = None
+        if not g0:
+            self._parties = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4122,163 +4089,156 @@ class ExecutionReport(Message):
         r = g(b"21031")
         self._ranged_market_collateral_return = None if r is None else (x_ranged_market_collateral_return if (x_ranged_market_collateral_return := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._avg_px = ((x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_avg_px if (x_avg_px := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, c0, c1, c2, c3, c4, g0, g1, g2 = at
+        r = flat[a0]
+        self._avg_px = ((x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_avg_px if (x_avg_px := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
+        r = flat[a1]
+        self._cl_ord_id = r.decode("utf-8")
+        r = flat[a2]
+        self._cum_qty = (x_cum_qty if (x_cum_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        r = flat[a3]
+        self._exec_id = r.decode("utf-8")
+        r = flat[a4]
+        self._order_id = r.decode("utf-8")
+        r = flat[a5]
+        self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        r = flat[a6]
+        self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
+        r = flat[a7]
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        r = flat[a8]
+        self._symbol = r.decode("utf-8")
+        r = flat[a9]
+        self._exec_type = (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode("utf-8"))
+        r = flat[a10]
+        self._leaves_qty = (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        if c0 is None:
+            self._last_mkt = self._last_px = self._last_qty = self._orig_cl_ord_id = None
         else:
-            self._avg_px = None
-        if a1 > 0:
-            r = flat[a1]
-            self._cl_ord_id = r.decode("utf-8")
+            b0, b1, b2, b3 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._last_mkt = r.decode("utf-8")
+            else:
+                self._last_mkt = None
+            if b1 > 0:
+                r = flat[b1]
+                self._last_px = ((x_last_px if (x_last_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_last_px if (x_last_px := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
+            else:
+                self._last_px = None
+            if b2 > 0:
+                r = flat[b2]
+                self._last_qty = (x_last_qty if (x_last_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            else:
+                self._last_qty = None
+            if b3 > 0:
+                r = flat[b3]
+                self._orig_cl_ord_id = r.decode("utf-8")
+            else:
+                self._orig_cl_ord_id = None
+        if c1 is None:
+            self._price = self._text = self._time_in_force = self._transact_time = None
         else:
-            self._cl_ord_id = None
-        if a2 > 0:
-            r = flat[a2]
-            self._cum_qty = (x_cum_qty if (x_cum_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            b4, b5, b6, b7 = c1
+            if b4 > 0:
+                r = flat[b4]
+                self._price = ((x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
+            else:
+                self._price = None
+            if b5 > 0:
+                r = flat[b5]
+                self._text = r.decode("utf-8")
+            else:
+                self._text = None
+            if b6 > 0:
+                r = flat[b6]
+                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
+            else:
+                self._time_in_force = None
+            if b7 > 0:
+                r = flat[b7]
+                self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+            else:
+                self._transact_time = None
+        if c2 is None:
+            self._ord_rej_reason = self._expire_time = self._exec_restatement_reason = self._alloc_account = None
         else:
-            self._cum_qty = None
-        if a3 > 0:
-            r = flat[a3]
-            self._exec_id = r.decode("utf-8")
+            b8, b9, b10, b11 = c2
+            if b8 > 0:
+                r = flat[b8]
+                self._ord_rej_reason = (x_ord_rej_reason if (x_ord_rej_reason := _d_OrdRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+            else:
+                self._ord_rej_reason = None
+            if b9 > 0:
+                r = flat[b9]
+                self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+            else:
+                self._expire_time = None
+            if b10 > 0:
+                r = flat[b10]
+                self._exec_restatement_reason = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._exec_restatement_reason = None
+            if b11 > 0:
+                r = flat[b11]
+                self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._alloc_account = None
+        if c3 is None:
+            self._clearing_business_date = self._long_qty = self._short_qty = self._trd_match_id = None
         else:
-            self._exec_id = None
-        if a4 > 0:
-            r = flat[a4]
-            self._last_mkt = r.decode("utf-8")
+            b12, b13, b14, b15 = c3
+            if b12 > 0:
+                r = flat[b12]
+                self._clearing_business_date = (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _VALUES.dec_date(r))
+            else:
+                self._clearing_business_date = None
+            if b13 > 0:
+                r = flat[b13]
+                self._long_qty = (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            else:
+                self._long_qty = None
+            if b14 > 0:
+                r = flat[b14]
+                self._short_qty = (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            else:
+                self._short_qty = None
+            if b15 > 0:
+                r = flat[b15]
+                self._trd_match_id = r.decode("utf-8")
+            else:
+                self._trd_match_id = None
+        if c4 is None:
+            self._aggressor_indicator = self._self_trade_prevention_type = self._single_market_collateral_return = self._ranged_market_collateral_return = None
         else:
-            self._last_mkt = None
-        if a5 > 0:
-            r = flat[a5]
-            self._last_px = ((x_last_px if (x_last_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_last_px if (x_last_px := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
-        else:
-            self._last_px = None
-        if a6 > 0:
-            r = flat[a6]
-            self._last_qty = (x_last_qty if (x_last_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._last_qty = None
-        if a7 > 0:
-            r = flat[a7]
-            self._order_id = r.decode("utf-8")
-        else:
-            self._order_id = None
-        if a8 > 0:
-            r = flat[a8]
-            self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._order_qty = None
-        if a9 > 0:
-            r = flat[a9]
-            self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
-        else:
-            self._ord_status = None
-        if a10 > 0:
-            r = flat[a10]
-            self._orig_cl_ord_id = r.decode("utf-8")
-        else:
-            self._orig_cl_ord_id = None
-        if a11 > 0:
-            r = flat[a11]
-            self._price = ((x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
-        else:
-            self._price = None
-        if a12 > 0:
-            r = flat[a12]
-            self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
-        else:
-            self._side = None
-        if a13 > 0:
-            r = flat[a13]
-            self._symbol = r.decode("utf-8")
-        else:
-            self._symbol = None
-        if a14 > 0:
-            r = flat[a14]
-            self._text = r.decode("utf-8")
-        else:
-            self._text = None
-        if a15 > 0:
-            r = flat[a15]
-            self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
-        else:
-            self._time_in_force = None
-        if a16 > 0:
-            r = flat[a16]
-            self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
-        else:
-            self._transact_time = None
-        if a17 > 0:
-            r = flat[a17]
-            self._ord_rej_reason = (x_ord_rej_reason if (x_ord_rej_reason := _d_OrdRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._ord_rej_reason = None
-        if a18 > 0:
-            r = flat[a18]
-            self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
-        else:
-            self._expire_time = None
-        if a19 > 0:
-            r = flat[a19]
-            self._exec_restatement_reason = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._exec_restatement_reason = None
-        if a20 > 0:
-            r = flat[a20]
-            self._exec_type = (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode("utf-8"))
-        else:
-            self._exec_type = None
-        if a21 > 0:
-            r = flat[a21]
-            self._leaves_qty = (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._leaves_qty = None
-        if a22 > 0:
-            r = flat[a22]
-            self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._alloc_account = None
-        if a23 > 0:
-            r = flat[a23]
-            self._clearing_business_date = (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _VALUES.dec_date(r))
-        else:
-            self._clearing_business_date = None
-        if a24 > 0:
-            r = flat[a24]
-            self._long_qty = (x_long_qty if (x_long_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._long_qty = None
-        if a25 > 0:
-            r = flat[a25]
-            self._short_qty = (x_short_qty if (x_short_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._short_qty = None
-        if a26 > 0:
-            r = flat[a26]
-            self._trd_match_id = r.decode("utf-8")
-        else:
-            self._trd_match_id = None
-        if a27 > 0:
-            r = flat[a27]
-            self._aggressor_indicator = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._aggressor_indicator = None
-        if a28 > 0:
-            r = flat[a28]
-            self._self_trade_prevention_type = (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._self_trade_prevention_type = None
-        if a29 > 0:
-            r = flat[a29]
-            self._single_market_collateral_return = (x_single_market_collateral_return if (x_single_market_collateral_return := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._single_market_collateral_return = None
-        if a30 > 0:
-            r = flat[a30]
-            self._ranged_market_collateral_return = (x_ranged_market_collateral_return if (x_ranged_market_collateral_return := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._ranged_market_collateral_return = None
+            b16, b17, b18, b19 = c4
+            if b16 > 0:
+                r = flat[b16]
+                self._aggressor_indicator = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._aggressor_indicator = None
+            if b17 > 0:
+                r = flat[b17]
+                self._self_trade_prevention_type = (x_self_trade_prevention_type if (x_self_trade_prevention_type := _d_SelfTradePreventionType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+            else:
+                self._self_trade_prevention_type = None
+            if b18 > 0:
+                r = flat[b18]
+                self._single_market_collateral_return = (x_single_market_collateral_return if (x_single_market_collateral_return := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            else:
+                self._single_market_collateral_return = None
+            if b19 > 0:
+                r = flat[b19]
+                self._ranged_market_collateral_return = (x_ranged_market_collateral_return if (x_ranged_market_collateral_return := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            else:
+                self._ranged_market_collateral_return = None
+        if not g0:
+            self._misc_fees = None
+        if not g1:
+            self._parties = None
+        if not g2:
+            self._collateral_amount_changes = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4516,43 +4476,48 @@ class OrderCancelReject(Message):
         r = g(b"58")
         self._text = None if r is None else r.decode("utf-8")
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, a6 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._order_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, c0, c1 = at
+        r = flat[a0]
+        self._cl_ord_id = r.decode("utf-8")
+        if c0 is None:
+            self._order_id = self._orig_cl_ord_id = self._ord_status = self._cxl_rej_response_to = None
         else:
-            self._order_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._cl_ord_id = r.decode("utf-8")
+            b0, b1, b2, b3 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._order_id = r.decode("utf-8")
+            else:
+                self._order_id = None
+            if b1 > 0:
+                r = flat[b1]
+                self._orig_cl_ord_id = r.decode("utf-8")
+            else:
+                self._orig_cl_ord_id = None
+            if b2 > 0:
+                r = flat[b2]
+                self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
+            else:
+                self._ord_status = None
+            if b3 > 0:
+                r = flat[b3]
+                self._cxl_rej_response_to = (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode("utf-8"))
+            else:
+                self._cxl_rej_response_to = None
+        if c1 is None:
+            self._cxl_rej_reason = self._text = None
         else:
-            self._cl_ord_id = None
-        if a2 > 0:
-            r = flat[a2]
-            self._orig_cl_ord_id = r.decode("utf-8")
-        else:
-            self._orig_cl_ord_id = None
-        if a3 > 0:
-            r = flat[a3]
-            self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
-        else:
-            self._ord_status = None
-        if a4 > 0:
-            r = flat[a4]
-            self._cxl_rej_response_to = (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode("utf-8"))
-        else:
-            self._cxl_rej_response_to = None
-        if a5 > 0:
-            r = flat[a5]
-            self._cxl_rej_reason = (x_cxl_rej_reason if (x_cxl_rej_reason := _d_CxlRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._cxl_rej_reason = None
-        if a6 > 0:
-            r = flat[a6]
-            self._text = r.decode("utf-8")
-        else:
-            self._text = None
+            b4, b5 = c1
+            if b4 > 0:
+                r = flat[b4]
+                self._cxl_rej_reason = (x_cxl_rej_reason if (x_cxl_rej_reason := _d_CxlRejReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+            else:
+                self._cxl_rej_reason = None
+            if b5 > 0:
+                r = flat[b5]
+                self._text = r.decode("utf-8")
+            else:
+                self._text = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4626,18 +4591,12 @@ class OrderMassCancelRequest(Message):
         r = g(b"530")
         self._mass_cancel_request_type = None if r is None else (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode("utf-8"))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._cl_ord_id = r.decode("utf-8")
-        else:
-            self._cl_ord_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._mass_cancel_request_type = (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode("utf-8"))
-        else:
-            self._mass_cancel_request_type = None
+        r = flat[a0]
+        self._cl_ord_id = r.decode("utf-8")
+        r = flat[a1]
+        self._mass_cancel_request_type = (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode("utf-8"))
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4723,28 +4682,23 @@ class OrderMassCancelReport(Message):
         r = g(b"532")
         self._mass_cancel_reject_reason = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._cl_ord_id = r.decode("utf-8")
-        else:
-            self._cl_ord_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._order_id = r.decode("utf-8")
-        else:
-            self._order_id = None
-        if a2 > 0:
-            r = flat[a2]
-            self._mass_cancel_response = (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode("utf-8"))
-        else:
-            self._mass_cancel_response = None
-        if a3 > 0:
-            r = flat[a3]
-            self._mass_cancel_reject_reason = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, a2, c0 = at
+        r = flat[a0]
+        self._cl_ord_id = r.decode("utf-8")
+        r = flat[a1]
+        self._order_id = r.decode("utf-8")
+        r = flat[a2]
+        self._mass_cancel_response = (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode("utf-8"))
+        if c0 is None:
             self._mass_cancel_reject_reason = None
+        else:
+            b0, = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._mass_cancel_reject_reason = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._mass_cancel_reject_reason = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4862,38 +4816,33 @@ class BusinessMessageReject(Message):
         r = g(b"380")
         self._business_reject_reason = None if r is None else (x_business_reject_reason if (x_business_reject_reason := _d_BusinessRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, a2, c0 = at
+        r = flat[a0]
+        self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        r = flat[a1]
+        self._ref_msg_type = r.decode("utf-8")
+        r = flat[a2]
+        self._business_reject_reason = (x_business_reject_reason if (x_business_reject_reason := _d_BusinessRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        if c0 is None:
+            self._text = self._ref_tag_id = self._business_reject_ref_id = None
         else:
-            self._ref_seq_num = None
-        if a1 > 0:
-            r = flat[a1]
-            self._text = r.decode("utf-8")
-        else:
-            self._text = None
-        if a2 > 0:
-            r = flat[a2]
-            self._ref_tag_id = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._ref_tag_id = None
-        if a3 > 0:
-            r = flat[a3]
-            self._ref_msg_type = r.decode("utf-8")
-        else:
-            self._ref_msg_type = None
-        if a4 > 0:
-            r = flat[a4]
-            self._business_reject_ref_id = r.decode("utf-8")
-        else:
-            self._business_reject_ref_id = None
-        if a5 > 0:
-            r = flat[a5]
-            self._business_reject_reason = (x_business_reject_reason if (x_business_reject_reason := _d_BusinessRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._business_reject_reason = None
+            b0, b1, b2 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._text = r.decode("utf-8")
+            else:
+                self._text = None
+            if b1 > 0:
+                r = flat[b1]
+                self._ref_tag_id = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._ref_tag_id = None
+            if b2 > 0:
+                r = flat[b2]
+                self._business_reject_ref_id = r.decode("utf-8")
+            else:
+                self._business_reject_ref_id = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5008,33 +4957,34 @@ class OrderGroupRequest(Message):
         r = g(b"100")
         self._ex_destination = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._order_group_action = (x_order_group_action if (x_order_group_action := _d_OrderGroupAction(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, c0 = at
+        r = flat[a0]
+        self._order_group_action = (x_order_group_action if (x_order_group_action := _d_OrderGroupAction(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        if c0 is None:
+            self._order_group_id = self._order_group_contracts_limit = self._alloc_account = self._ex_destination = None
         else:
-            self._order_group_action = None
-        if a1 > 0:
-            r = flat[a1]
-            self._order_group_id = r.decode("utf-8")
-        else:
-            self._order_group_id = None
-        if a2 > 0:
-            r = flat[a2]
-            self._order_group_contracts_limit = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._order_group_contracts_limit = None
-        if a3 > 0:
-            r = flat[a3]
-            self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._alloc_account = None
-        if a4 > 0:
-            r = flat[a4]
-            self._ex_destination = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._ex_destination = None
+            b0, b1, b2, b3 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._order_group_id = r.decode("utf-8")
+            else:
+                self._order_group_id = None
+            if b1 > 0:
+                r = flat[b1]
+                self._order_group_contracts_limit = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._order_group_contracts_limit = None
+            if b2 > 0:
+                r = flat[b2]
+                self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._alloc_account = None
+            if b3 > 0:
+                r = flat[b3]
+                self._ex_destination = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._ex_destination = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5116,23 +5066,24 @@ class OrderGroupResponse(Message):
         r = g(b"79")
         self._alloc_account = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._order_group_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, c0 = at
+        r = flat[a0]
+        self._order_group_id = r.decode("utf-8")
+        if c0 is None:
+            self._order_group_contracts_limit = self._alloc_account = None
         else:
-            self._order_group_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._order_group_contracts_limit = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._order_group_contracts_limit = None
-        if a2 > 0:
-            r = flat[a2]
-            self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._alloc_account = None
+            b0, b1 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._order_group_contracts_limit = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._order_group_contracts_limit = None
+            if b1 > 0:
+                r = flat[b1]
+                self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._alloc_account = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5232,23 +5183,28 @@ class QuoteRequest(Message):
         r = g(b"20180")
         self._multivariate_collection_ticker = None if r is None else r.decode("utf-8")
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._quote_req_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, c0, g0, g1 = at
+        r = flat[a0]
+        self._quote_req_id = r.decode("utf-8")
+        if c0 is None:
+            self._alloc_account = self._multivariate_collection_ticker = None
         else:
-            self._quote_req_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._alloc_account = None
-        if a2 > 0:
-            r = flat[a2]
-            self._multivariate_collection_ticker = r.decode("utf-8")
-        else:
-            self._multivariate_collection_ticker = None
+            b0, b1 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._alloc_account = None
+            if b1 > 0:
+                r = flat[b1]
+                self._multivariate_collection_ticker = r.decode("utf-8")
+            else:
+                self._multivariate_collection_ticker = None
+        if not g0:
+            self._related_sym = None
+        if not g1:
+            self._multivariate_selected_legs = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5370,38 +5326,36 @@ class QuoteRequestAck(Message):
         r = g(b"58")
         self._text = None if r is None else r.decode("utf-8")
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._quote_req_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, c0 = at
+        r = flat[a0]
+        self._quote_req_id = r.decode("utf-8")
+        r = flat[a1]
+        self._quote_request_type = (x_quote_request_type if (x_quote_request_type := _d_QuoteRequestType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        if c0 is None:
+            self._rfq_id = self._symbol = self._ex_destination = self._text = None
         else:
-            self._quote_req_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._quote_request_type = (x_quote_request_type if (x_quote_request_type := _d_QuoteRequestType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._quote_request_type = None
-        if a2 > 0:
-            r = flat[a2]
-            self._rfq_id = r.decode("utf-8")
-        else:
-            self._rfq_id = None
-        if a3 > 0:
-            r = flat[a3]
-            self._symbol = r.decode("utf-8")
-        else:
-            self._symbol = None
-        if a4 > 0:
-            r = flat[a4]
-            self._ex_destination = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._ex_destination = None
-        if a5 > 0:
-            r = flat[a5]
-            self._text = r.decode("utf-8")
-        else:
-            self._text = None
+            b0, b1, b2, b3 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._rfq_id = r.decode("utf-8")
+            else:
+                self._rfq_id = None
+            if b1 > 0:
+                r = flat[b1]
+                self._symbol = r.decode("utf-8")
+            else:
+                self._symbol = None
+            if b2 > 0:
+                r = flat[b2]
+                self._ex_destination = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._ex_destination = None
+            if b3 > 0:
+                r = flat[b3]
+                self._text = r.decode("utf-8")
+            else:
+                self._text = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5626,68 +5580,73 @@ class Quote(Message):
         r = g(b"60")
         self._transact_time = None if r is None else (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._quote_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, a2, c0, c1, c2, g0 = at
+        r = flat[a0]
+        self._quote_id = r.decode("utf-8")
+        r = flat[a1]
+        self._quote_req_id = r.decode("utf-8")
+        r = flat[a2]
+        self._symbol = r.decode("utf-8")
+        if c0 is None:
+            self._bid_px = self._offer_px = self._exec_inst = self._order_qty = None
         else:
-            self._quote_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._quote_req_id = r.decode("utf-8")
+            b0, b1, b2, b3 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._bid_px = ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
+            else:
+                self._bid_px = None
+            if b1 > 0:
+                r = flat[b1]
+                self._offer_px = ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
+            else:
+                self._offer_px = None
+            if b2 > 0:
+                r = flat[b2]
+                self._exec_inst = (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
+            else:
+                self._exec_inst = None
+            if b3 > 0:
+                r = flat[b3]
+                self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            else:
+                self._order_qty = None
+        if c1 is None:
+            self._bid_size = self._offer_size = self._alloc_account = self._rest_remainder = None
         else:
-            self._quote_req_id = None
-        if a2 > 0:
-            r = flat[a2]
-            self._symbol = r.decode("utf-8")
-        else:
-            self._symbol = None
-        if a3 > 0:
-            r = flat[a3]
-            self._bid_px = ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
-        else:
-            self._bid_px = None
-        if a4 > 0:
-            r = flat[a4]
-            self._offer_px = ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
-        else:
-            self._offer_px = None
-        if a5 > 0:
-            r = flat[a5]
-            self._exec_inst = (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
-        else:
-            self._exec_inst = None
-        if a6 > 0:
-            r = flat[a6]
-            self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._order_qty = None
-        if a7 > 0:
-            r = flat[a7]
-            self._bid_size = (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._bid_size = None
-        if a8 > 0:
-            r = flat[a8]
-            self._offer_size = (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._offer_size = None
-        if a9 > 0:
-            r = flat[a9]
-            self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._alloc_account = None
-        if a10 > 0:
-            r = flat[a10]
-            self._rest_remainder = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._rest_remainder = None
-        if a11 > 0:
-            r = flat[a11]
-            self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
-        else:
+            b4, b5, b6, b7 = c1
+            if b4 > 0:
+                r = flat[b4]
+                self._bid_size = (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            else:
+                self._bid_size = None
+            if b5 > 0:
+                r = flat[b5]
+                self._offer_size = (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            else:
+                self._offer_size = None
+            if b6 > 0:
+                r = flat[b6]
+                self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._alloc_account = None
+            if b7 > 0:
+                r = flat[b7]
+                self._rest_remainder = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._rest_remainder = None
+        if c2 is None:
             self._transact_time = None
+        else:
+            b8, = c2
+            if b8 > 0:
+                r = flat[b8]
+                self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+            else:
+                self._transact_time = None
+        if not g0:
+            self._parties = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -5921,68 +5880,71 @@ class QuoteStatusReport(Message):
         r = g(b"58")
         self._text = None if r is None else r.decode("utf-8")
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._quote_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, a2, c0, c1, c2 = at
+        r = flat[a0]
+        self._quote_id = r.decode("utf-8")
+        r = flat[a1]
+        self._quote_req_id = r.decode("utf-8")
+        r = flat[a2]
+        self._quote_status = (x_quote_status if (x_quote_status := _d_QuoteStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        if c0 is None:
+            self._alloc_account = self._order_qty = self._bid_px = self._offer_px = None
         else:
-            self._quote_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._quote_req_id = r.decode("utf-8")
+            b0, b1, b2, b3 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._alloc_account = None
+            if b1 > 0:
+                r = flat[b1]
+                self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            else:
+                self._order_qty = None
+            if b2 > 0:
+                r = flat[b2]
+                self._bid_px = ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
+            else:
+                self._bid_px = None
+            if b3 > 0:
+                r = flat[b3]
+                self._offer_px = ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
+            else:
+                self._offer_px = None
+        if c1 is None:
+            self._bid_size = self._offer_size = self._side = self._transact_time = None
         else:
-            self._quote_req_id = None
-        if a2 > 0:
-            r = flat[a2]
-            self._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._alloc_account = None
-        if a3 > 0:
-            r = flat[a3]
-            self._quote_status = (x_quote_status if (x_quote_status := _d_QuoteStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._quote_status = None
-        if a4 > 0:
-            r = flat[a4]
-            self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._order_qty = None
-        if a5 > 0:
-            r = flat[a5]
-            self._bid_px = ((x_bid_px if (x_bid_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
-        else:
-            self._bid_px = None
-        if a6 > 0:
-            r = flat[a6]
-            self._offer_px = ((x_offer_px if (x_offer_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else _v.dec_int_cents(r))
-        else:
-            self._offer_px = None
-        if a7 > 0:
-            r = flat[a7]
-            self._bid_size = (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._bid_size = None
-        if a8 > 0:
-            r = flat[a8]
-            self._offer_size = (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._offer_size = None
-        if a9 > 0:
-            r = flat[a9]
-            self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
-        else:
-            self._side = None
-        if a10 > 0:
-            r = flat[a10]
-            self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
-        else:
-            self._transact_time = None
-        if a11 > 0:
-            r = flat[a11]
-            self._text = r.decode("utf-8")
-        else:
+            b4, b5, b6, b7 = c1
+            if b4 > 0:
+                r = flat[b4]
+                self._bid_size = (x_bid_size if (x_bid_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            else:
+                self._bid_size = None
+            if b5 > 0:
+                r = flat[b5]
+                self._offer_size = (x_offer_size if (x_offer_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            else:
+                self._offer_size = None
+            if b6 > 0:
+                r = flat[b6]
+                self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+            else:
+                self._side = None
+            if b7 > 0:
+                r = flat[b7]
+                self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
+            else:
+                self._transact_time = None
+        if c2 is None:
             self._text = None
+        else:
+            b8, = c2
+            if b8 > 0:
+                r = flat[b8]
+                self._text = r.decode("utf-8")
+            else:
+                self._text = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6075,18 +6037,19 @@ class QuoteCancel(Message):
         r = g(b"21023")
         self._rfq_id = None if r is None else r.decode("utf-8")
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._quote_id = r.decode("utf-8")
-        else:
-            self._quote_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._rfq_id = r.decode("utf-8")
-        else:
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, c0 = at
+        r = flat[a0]
+        self._quote_id = r.decode("utf-8")
+        if c0 is None:
             self._rfq_id = None
+        else:
+            b0, = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._rfq_id = r.decode("utf-8")
+            else:
+                self._rfq_id = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6159,23 +6122,21 @@ class QuoteCancelStatus(Message):
         r = g(b"58")
         self._text = None if r is None else r.decode("utf-8")
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._quote_id = r.decode("utf-8")
-        else:
-            self._quote_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._quote_cancel_status = (x_quote_cancel_status if (x_quote_cancel_status := _d_QuoteCancelStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._quote_cancel_status = None
-        if a2 > 0:
-            r = flat[a2]
-            self._text = r.decode("utf-8")
-        else:
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, c0 = at
+        r = flat[a0]
+        self._quote_id = r.decode("utf-8")
+        r = flat[a1]
+        self._quote_cancel_status = (x_quote_cancel_status if (x_quote_cancel_status := _d_QuoteCancelStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        if c0 is None:
             self._text = None
+        else:
+            b0, = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._text = r.decode("utf-8")
+            else:
+                self._text = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6239,18 +6200,19 @@ class QuoteConfirm(Message):
         r = g(b"21023")
         self._rfq_id = None if r is None else r.decode("utf-8")
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._quote_id = r.decode("utf-8")
-        else:
-            self._quote_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._rfq_id = r.decode("utf-8")
-        else:
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, c0 = at
+        r = flat[a0]
+        self._quote_id = r.decode("utf-8")
+        if c0 is None:
             self._rfq_id = None
+        else:
+            b0, = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._rfq_id = r.decode("utf-8")
+            else:
+                self._rfq_id = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6323,23 +6285,21 @@ class QuoteConfirmStatus(Message):
         r = g(b"58")
         self._text = None if r is None else r.decode("utf-8")
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._quote_id = r.decode("utf-8")
-        else:
-            self._quote_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._quote_confirm_status = (x_quote_confirm_status if (x_quote_confirm_status := _d_QuoteConfirmStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._quote_confirm_status = None
-        if a2 > 0:
-            r = flat[a2]
-            self._text = r.decode("utf-8")
-        else:
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, c0 = at
+        r = flat[a0]
+        self._quote_id = r.decode("utf-8")
+        r = flat[a1]
+        self._quote_confirm_status = (x_quote_confirm_status if (x_quote_confirm_status := _d_QuoteConfirmStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        if c0 is None:
             self._text = None
+        else:
+            b0, = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._text = r.decode("utf-8")
+            else:
+                self._text = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6464,38 +6424,38 @@ class AcceptQuote(Message):
         r = g(b"21022")
         self._prefer_better_quote = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._quote_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, c0, g0 = at
+        r = flat[a0]
+        self._quote_id = r.decode("utf-8")
+        r = flat[a1]
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        if c0 is None:
+            self._rfq_id = self._order_qty = self._cl_ord_id = self._prefer_better_quote = None
         else:
-            self._quote_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._rfq_id = r.decode("utf-8")
-        else:
-            self._rfq_id = None
-        if a2 > 0:
-            r = flat[a2]
-            self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
-        else:
-            self._side = None
-        if a3 > 0:
-            r = flat[a3]
-            self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-        else:
-            self._order_qty = None
-        if a4 > 0:
-            r = flat[a4]
-            self._cl_ord_id = r.decode("utf-8")
-        else:
-            self._cl_ord_id = None
-        if a5 > 0:
-            r = flat[a5]
-            self._prefer_better_quote = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._prefer_better_quote = None
+            b0, b1, b2, b3 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._rfq_id = r.decode("utf-8")
+            else:
+                self._rfq_id = None
+            if b1 > 0:
+                r = flat[b1]
+                self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            else:
+                self._order_qty = None
+            if b2 > 0:
+                r = flat[b2]
+                self._cl_ord_id = r.decode("utf-8")
+            else:
+                self._cl_ord_id = None
+            if b3 > 0:
+                r = flat[b3]
+                self._prefer_better_quote = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._prefer_better_quote = None
+        if not g0:
+            self._parties = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6613,33 +6573,31 @@ class AcceptQuoteStatus(Message):
         r = g(b"58")
         self._text = None if r is None else r.decode("utf-8")
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._quote_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, c0 = at
+        r = flat[a0]
+        self._quote_id = r.decode("utf-8")
+        r = flat[a1]
+        self._accept_quote_status = (x_accept_quote_status if (x_accept_quote_status := _d_AcceptQuoteStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        if c0 is None:
+            self._accepted_quote_id = self._cl_ord_id = self._text = None
         else:
-            self._quote_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._accept_quote_status = (x_accept_quote_status if (x_accept_quote_status := _d_AcceptQuoteStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._accept_quote_status = None
-        if a2 > 0:
-            r = flat[a2]
-            self._accepted_quote_id = r.decode("utf-8")
-        else:
-            self._accepted_quote_id = None
-        if a3 > 0:
-            r = flat[a3]
-            self._cl_ord_id = r.decode("utf-8")
-        else:
-            self._cl_ord_id = None
-        if a4 > 0:
-            r = flat[a4]
-            self._text = r.decode("utf-8")
-        else:
-            self._text = None
+            b0, b1, b2 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._accepted_quote_id = r.decode("utf-8")
+            else:
+                self._accepted_quote_id = None
+            if b1 > 0:
+                r = flat[b1]
+                self._cl_ord_id = r.decode("utf-8")
+            else:
+                self._cl_ord_id = None
+            if b2 > 0:
+                r = flat[b2]
+                self._text = r.decode("utf-8")
+            else:
+                self._text = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6722,18 +6680,24 @@ class RFQCancel(Message):
         r = g(b"21023")
         self._rfq_id = None if r is None else r.decode("utf-8")
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._quote_req_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        c0, g0 = at
+        if c0 is None:
+            self._quote_req_id = self._rfq_id = None
         else:
-            self._quote_req_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._rfq_id = r.decode("utf-8")
-        else:
-            self._rfq_id = None
+            b0, b1 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._quote_req_id = r.decode("utf-8")
+            else:
+                self._quote_req_id = None
+            if b1 > 0:
+                r = flat[b1]
+                self._rfq_id = r.decode("utf-8")
+            else:
+                self._rfq_id = None
+        if not g0:
+            self._parties = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6823,28 +6787,29 @@ class RFQCancelStatus(Message):
         r = g(b"58")
         self._text = None if r is None else r.decode("utf-8")
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._quote_req_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, c0 = at
+        r = flat[a0]
+        self._rfq_cancel_status = (x_rfq_cancel_status if (x_rfq_cancel_status := _d_RFQCancelStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        if c0 is None:
+            self._quote_req_id = self._rfq_id = self._text = None
         else:
-            self._quote_req_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._rfq_cancel_status = (x_rfq_cancel_status if (x_rfq_cancel_status := _d_RFQCancelStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._rfq_cancel_status = None
-        if a2 > 0:
-            r = flat[a2]
-            self._rfq_id = r.decode("utf-8")
-        else:
-            self._rfq_id = None
-        if a3 > 0:
-            r = flat[a3]
-            self._text = r.decode("utf-8")
-        else:
-            self._text = None
+            b0, b1, b2 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._quote_req_id = r.decode("utf-8")
+            else:
+                self._quote_req_id = None
+            if b1 > 0:
+                r = flat[b1]
+                self._rfq_id = r.decode("utf-8")
+            else:
+                self._rfq_id = None
+            if b2 > 0:
+                r = flat[b2]
+                self._text = r.decode("utf-8")
+            else:
+                self._text = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -6948,28 +6913,25 @@ class QuoteRequestReject(Message):
         r = g(b"20187")
         self._mve_validation_reason_code = None if r is None else (x_mve_validation_reason_code if (x_mve_validation_reason_code := _d_MVEValidationReasonCode(r)) is not None else r.decode("utf-8"))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._text = r.decode("utf-8")
-        else:
-            self._text = None
-        if a1 > 0:
-            r = flat[a1]
-            self._quote_req_id = r.decode("utf-8")
-        else:
-            self._quote_req_id = None
-        if a2 > 0:
-            r = flat[a2]
-            self._quote_request_reject_reason = (x_quote_request_reject_reason if (x_quote_request_reject_reason := _d_QuoteRequestRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._quote_request_reject_reason = None
-        if a3 > 0:
-            r = flat[a3]
-            self._mve_validation_reason_code = (x_mve_validation_reason_code if (x_mve_validation_reason_code := _d_MVEValidationReasonCode(r)) is not None else r.decode("utf-8"))
-        else:
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, a2, c0, g0 = at
+        r = flat[a0]
+        self._text = r.decode("utf-8")
+        r = flat[a1]
+        self._quote_req_id = r.decode("utf-8")
+        r = flat[a2]
+        self._quote_request_reject_reason = (x_quote_request_reject_reason if (x_quote_request_reject_reason := _d_QuoteRequestRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        if c0 is None:
             self._mve_validation_reason_code = None
+        else:
+            b0, = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._mve_validation_reason_code = (x_mve_validation_reason_code if (x_mve_validation_reason_code := _d_MVEValidationReasonCode(r)) is not None else r.decode("utf-8"))
+            else:
+                self._mve_validation_reason_code = None
+        if not g0:
+            self._mve_offending_legs = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -7185,33 +7147,34 @@ class Reject(Message):
         r = g(b"373")
         self._session_reject_reason = None if r is None else (x_session_reject_reason if (x_session_reject_reason := _d_SessionRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, c0 = at
+        r = flat[a0]
+        self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        if c0 is None:
+            self._text = self._ref_tag_id = self._ref_msg_type = self._session_reject_reason = None
         else:
-            self._ref_seq_num = None
-        if a1 > 0:
-            r = flat[a1]
-            self._text = r.decode("utf-8")
-        else:
-            self._text = None
-        if a2 > 0:
-            r = flat[a2]
-            self._ref_tag_id = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._ref_tag_id = None
-        if a3 > 0:
-            r = flat[a3]
-            self._ref_msg_type = r.decode("utf-8")
-        else:
-            self._ref_msg_type = None
-        if a4 > 0:
-            r = flat[a4]
-            self._session_reject_reason = (x_session_reject_reason if (x_session_reject_reason := _d_SessionRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-        else:
-            self._session_reject_reason = None
+            b0, b1, b2, b3 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._text = r.decode("utf-8")
+            else:
+                self._text = None
+            if b1 > 0:
+                r = flat[b1]
+                self._ref_tag_id = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._ref_tag_id = None
+            if b2 > 0:
+                r = flat[b2]
+                self._ref_msg_type = r.decode("utf-8")
+            else:
+                self._ref_msg_type = None
+            if b3 > 0:
+                r = flat[b3]
+                self._session_reject_reason = (x_session_reject_reason if (x_session_reject_reason := _d_SessionRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+            else:
+                self._session_reject_reason = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -7641,128 +7604,146 @@ class Logon(Message):
         r = g(b"21006")
         self._cancel_order_on_pause = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._encrypt_method = (x_encrypt_method if (x_encrypt_method := _d_EncryptMethod(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, c0, c1, c2, c3, c4, c5 = at
+        r = flat[a0]
+        self._encrypt_method = (x_encrypt_method if (x_encrypt_method := _d_EncryptMethod(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        r = flat[a1]
+        self._heart_bt_int = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+        if c0 is None:
+            self._raw_data_length = self._raw_data = self._reset_seq_num_flag = self._default_appl_ver_id = None
         else:
-            self._encrypt_method = None
-        if a1 > 0:
-            r = flat[a1]
-            self._heart_bt_int = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            b0, b1, b2, b3 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._raw_data_length = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._raw_data_length = None
+            if b1 > 0:
+                r = flat[b1]
+                self._raw_data = r
+            else:
+                self._raw_data = None
+            if b2 > 0:
+                r = flat[b2]
+                self._reset_seq_num_flag = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._reset_seq_num_flag = None
+            if b3 > 0:
+                r = flat[b3]
+                self._default_appl_ver_id = (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode("utf-8"))
+            else:
+                self._default_appl_ver_id = None
+        if c1 is None:
+            self._cancel_orders_on_disconnect = self._listener_session = self._receive_settlement_reports = self._message_retention_period = None
         else:
-            self._heart_bt_int = None
-        if a2 > 0:
-            r = flat[a2]
-            self._raw_data_length = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            b4, b5, b6, b7 = c1
+            if b4 > 0:
+                r = flat[b4]
+                self._cancel_orders_on_disconnect = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._cancel_orders_on_disconnect = None
+            if b5 > 0:
+                r = flat[b5]
+                self._listener_session = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._listener_session = None
+            if b6 > 0:
+                r = flat[b6]
+                self._receive_settlement_reports = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._receive_settlement_reports = None
+            if b7 > 0:
+                r = flat[b7]
+                self._message_retention_period = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._message_retention_period = None
+        if c2 is None:
+            self._use_dollars = self._skip_pending_exec_reports = self._use_expired_ord_status = self._enable_ioc_cancel_report = None
         else:
-            self._raw_data_length = None
-        if a3 > 0:
-            r = flat[a3]
-            self._raw_data = r
+            b8, b9, b10, b11 = c2
+            if b8 > 0:
+                r = flat[b8]
+                self._use_dollars = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._use_dollars = None
+            if b9 > 0:
+                r = flat[b9]
+                self._skip_pending_exec_reports = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._skip_pending_exec_reports = None
+            if b10 > 0:
+                r = flat[b10]
+                self._use_expired_ord_status = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._use_expired_ord_status = None
+            if b11 > 0:
+                r = flat[b11]
+                self._enable_ioc_cancel_report = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._enable_ioc_cancel_report = None
+        if c3 is None:
+            self._preserve_original_order_qty = self._always_emit_new_before_trade = self._split_collateral_return = self._use_cap_reservation = None
         else:
-            self._raw_data = None
-        if a4 > 0:
-            r = flat[a4]
-            self._reset_seq_num_flag = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            b12, b13, b14, b15 = c3
+            if b12 > 0:
+                r = flat[b12]
+                self._preserve_original_order_qty = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._preserve_original_order_qty = None
+            if b13 > 0:
+                r = flat[b13]
+                self._always_emit_new_before_trade = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._always_emit_new_before_trade = None
+            if b14 > 0:
+                r = flat[b14]
+                self._split_collateral_return = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._split_collateral_return = None
+            if b15 > 0:
+                r = flat[b15]
+                self._use_cap_reservation = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._use_cap_reservation = None
+        if c4 is None:
+            self._next_expected_msg_seq_num = self._max_message_size = self._test_message_indicator = self._username = None
         else:
-            self._reset_seq_num_flag = None
-        if a5 > 0:
-            r = flat[a5]
-            self._default_appl_ver_id = (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode("utf-8"))
+            b16, b17, b18, b19 = c4
+            if b16 > 0:
+                r = flat[b16]
+                self._next_expected_msg_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._next_expected_msg_seq_num = None
+            if b17 > 0:
+                r = flat[b17]
+                self._max_message_size = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._max_message_size = None
+            if b18 > 0:
+                r = flat[b18]
+                self._test_message_indicator = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._test_message_indicator = None
+            if b19 > 0:
+                r = flat[b19]
+                self._username = r.decode("utf-8")
+            else:
+                self._username = None
+        if c5 is None:
+            self._password = self._cancel_order_on_pause = None
         else:
-            self._default_appl_ver_id = None
-        if a6 > 0:
-            r = flat[a6]
-            self._cancel_orders_on_disconnect = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._cancel_orders_on_disconnect = None
-        if a7 > 0:
-            r = flat[a7]
-            self._listener_session = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._listener_session = None
-        if a8 > 0:
-            r = flat[a8]
-            self._receive_settlement_reports = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._receive_settlement_reports = None
-        if a9 > 0:
-            r = flat[a9]
-            self._message_retention_period = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._message_retention_period = None
-        if a10 > 0:
-            r = flat[a10]
-            self._use_dollars = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._use_dollars = None
-        if a11 > 0:
-            r = flat[a11]
-            self._skip_pending_exec_reports = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._skip_pending_exec_reports = None
-        if a12 > 0:
-            r = flat[a12]
-            self._use_expired_ord_status = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._use_expired_ord_status = None
-        if a13 > 0:
-            r = flat[a13]
-            self._enable_ioc_cancel_report = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._enable_ioc_cancel_report = None
-        if a14 > 0:
-            r = flat[a14]
-            self._preserve_original_order_qty = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._preserve_original_order_qty = None
-        if a15 > 0:
-            r = flat[a15]
-            self._always_emit_new_before_trade = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._always_emit_new_before_trade = None
-        if a16 > 0:
-            r = flat[a16]
-            self._split_collateral_return = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._split_collateral_return = None
-        if a17 > 0:
-            r = flat[a17]
-            self._use_cap_reservation = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._use_cap_reservation = None
-        if a18 > 0:
-            r = flat[a18]
-            self._next_expected_msg_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._next_expected_msg_seq_num = None
-        if a19 > 0:
-            r = flat[a19]
-            self._max_message_size = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._max_message_size = None
-        if a20 > 0:
-            r = flat[a20]
-            self._test_message_indicator = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._test_message_indicator = None
-        if a21 > 0:
-            r = flat[a21]
-            self._username = r.decode("utf-8")
-        else:
-            self._username = None
-        if a22 > 0:
-            r = flat[a22]
-            self._password = r.decode("utf-8")
-        else:
-            self._password = None
-        if a23 > 0:
-            r = flat[a23]
-            self._cancel_order_on_pause = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._cancel_order_on_pause = None
+            b20, b21 = c5
+            if b20 > 0:
+                r = flat[b20]
+                self._password = r.decode("utf-8")
+            else:
+                self._password = None
+            if b21 > 0:
+                r = flat[b21]
+                self._cancel_order_on_pause = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._cancel_order_on_pause = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -7975,43 +7956,34 @@ class MarketSettlementReport(Message):
         r = g(b"893")
         self._last_fragment = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
 
-    def _fill_at(self, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-        a0, a1, a2, a3, a4, a5, a6 = at
-        if a0 > 0:
-            r = flat[a0]
-            self._market_settlement_report_id = r.decode("utf-8")
+    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+        a0, a1, a2, a3, a4, c0, g0 = at
+        r = flat[a0]
+        self._market_settlement_report_id = r.decode("utf-8")
+        r = flat[a1]
+        self._symbol = r.decode("utf-8")
+        r = flat[a2]
+        self._clearing_business_date = (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _VALUES.dec_date(r))
+        r = flat[a3]
+        self._market_result = (x_market_result if (x_market_result := _d_MarketResult(r)) is not None else r.decode("utf-8"))
+        r = flat[a4]
+        self._settlement_price = (x_settlement_price if (x_settlement_price := _c_cents(r)) is not None else _VALUES.dec_cents(r))
+        if c0 is None:
+            self._tot_num_market_settlement_reports = self._last_fragment = None
         else:
-            self._market_settlement_report_id = None
-        if a1 > 0:
-            r = flat[a1]
-            self._symbol = r.decode("utf-8")
-        else:
-            self._symbol = None
-        if a2 > 0:
-            r = flat[a2]
-            self._clearing_business_date = (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _VALUES.dec_date(r))
-        else:
-            self._clearing_business_date = None
-        if a3 > 0:
-            r = flat[a3]
-            self._tot_num_market_settlement_reports = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-        else:
-            self._tot_num_market_settlement_reports = None
-        if a4 > 0:
-            r = flat[a4]
-            self._market_result = (x_market_result if (x_market_result := _d_MarketResult(r)) is not None else r.decode("utf-8"))
-        else:
-            self._market_result = None
-        if a5 > 0:
-            r = flat[a5]
-            self._settlement_price = (x_settlement_price if (x_settlement_price := _c_cents(r)) is not None else _VALUES.dec_cents(r))
-        else:
-            self._settlement_price = None
-        if a6 > 0:
-            r = flat[a6]
-            self._last_fragment = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-        else:
-            self._last_fragment = None
+            b0, b1 = c0
+            if b0 > 0:
+                r = flat[b0]
+                self._tot_num_market_settlement_reports = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                self._tot_num_market_settlement_reports = None
+            if b1 > 0:
+                r = flat[b1]
+                self._last_fragment = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+            else:
+                self._last_fragment = None
+        if not g0:
+            self._market_settlement_party_ids = None
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -8363,6 +8335,7 @@ EventResendRequest._BY_KEY = _by_key(EventResendRequest._FIELDS)
 EventResendRequest._CONV, EventResendRequest._CONV_D = _convs(EventResendRequest._FIELDS)
 EventResendRequest._GROUPS = ()
 EventResendRequest._MEMBERS = (_f_begin_exec_id, _f_end_exec_id, )
+EventResendRequest._AT_PLAN = ((0, ), ((1, ), ))
 EventResendRequest._MSGTYPE_FIELD = b"35=U1\x01"
 EventResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"21001", })
 EventResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"21001", b"21002", })
@@ -8373,6 +8346,7 @@ EventResendComplete._BY_KEY = _by_key(EventResendComplete._FIELDS)
 EventResendComplete._CONV, EventResendComplete._CONV_D = _convs(EventResendComplete._FIELDS)
 EventResendComplete._GROUPS = ()
 EventResendComplete._MEMBERS = (_f_ref_seq_num, _f_resend_event_count, )
+EventResendComplete._AT_PLAN = ((0, 1, ), ())
 EventResendComplete._MSGTYPE_FIELD = b"35=U2\x01"
 EventResendComplete._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21003", })
 EventResendComplete._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21003", })
@@ -8383,6 +8357,7 @@ EventResendReject._BY_KEY = _by_key(EventResendReject._FIELDS)
 EventResendReject._CONV, EventResendReject._CONV_D = _convs(EventResendReject._FIELDS)
 EventResendReject._GROUPS = ()
 EventResendReject._MEMBERS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
+EventResendReject._AT_PLAN = ((0, 1, ), ())
 EventResendReject._MSGTYPE_FIELD = b"35=U3\x01"
 EventResendReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21004", })
 EventResendReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21004", })
@@ -8393,6 +8368,7 @@ MarketDataRequest._BY_KEY = _by_key(MarketDataRequest._FIELDS)
 MarketDataRequest._CONV, MarketDataRequest._CONV_D = _convs(MarketDataRequest._FIELDS)
 MarketDataRequest._GROUPS = (_g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MEMBERS = (_f_subscription_request_type, _g_MarketDataRequestRelatedSym_related_sym, )
+MarketDataRequest._AT_PLAN = ((0, ), ())
 MarketDataRequest._MSGTYPE_FIELD = b"35=V\x01"
 MarketDataRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"263", })
 MarketDataRequest._KNOWN = _HEADER_TAGS | frozenset({b"55", b"146", b"263", })
@@ -8404,6 +8380,7 @@ MarketDataSnapshotFullRefresh._BY_KEY = _by_key(MarketDataSnapshotFullRefresh._F
 MarketDataSnapshotFullRefresh._CONV, MarketDataSnapshotFullRefresh._CONV_D = _convs(MarketDataSnapshotFullRefresh._FIELDS)
 MarketDataSnapshotFullRefresh._GROUPS = (_g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._MEMBERS = (_f_symbol, _g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
+MarketDataSnapshotFullRefresh._AT_PLAN = ((0, ), ())
 MarketDataSnapshotFullRefresh._MSGTYPE_FIELD = b"35=W\x01"
 MarketDataSnapshotFullRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"268", })
 MarketDataSnapshotFullRefresh._KNOWN = _HEADER_TAGS | frozenset({b"55", b"268", b"269", b"270", b"271", b"272", b"273", })
@@ -8415,6 +8392,7 @@ MarketDataIncrementalRefresh._BY_KEY = _by_key(MarketDataIncrementalRefresh._FIE
 MarketDataIncrementalRefresh._CONV, MarketDataIncrementalRefresh._CONV_D = _convs(MarketDataIncrementalRefresh._FIELDS)
 MarketDataIncrementalRefresh._GROUPS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._MEMBERS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
+MarketDataIncrementalRefresh._AT_PLAN = ((), ())
 MarketDataIncrementalRefresh._MSGTYPE_FIELD = b"35=X\x01"
 MarketDataIncrementalRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"268", })
 MarketDataIncrementalRefresh._KNOWN = _HEADER_TAGS | frozenset({b"11", b"55", b"79", b"268", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
@@ -8426,6 +8404,7 @@ MarketDataRequestReject._BY_KEY = _by_key(MarketDataRequestReject._FIELDS)
 MarketDataRequestReject._CONV, MarketDataRequestReject._CONV_D = _convs(MarketDataRequestReject._FIELDS)
 MarketDataRequestReject._GROUPS = ()
 MarketDataRequestReject._MEMBERS = (_f_md_req_rej_reason, _f_text, )
+MarketDataRequestReject._AT_PLAN = ((), ((0, 1, ), ))
 MarketDataRequestReject._MSGTYPE_FIELD = b"35=Y\x01"
 MarketDataRequestReject._REQUIRED = _HEADER_REQUIRED | frozenset({})
 MarketDataRequestReject._KNOWN = _HEADER_TAGS | frozenset({b"58", b"281", })
@@ -8436,6 +8415,7 @@ SecurityStatusRequest._BY_KEY = _by_key(SecurityStatusRequest._FIELDS)
 SecurityStatusRequest._CONV, SecurityStatusRequest._CONV_D = _convs(SecurityStatusRequest._FIELDS)
 SecurityStatusRequest._GROUPS = ()
 SecurityStatusRequest._MEMBERS = (_f_subscription_request_type, _f_symbol, )
+SecurityStatusRequest._AT_PLAN = ((0, 1, ), ())
 SecurityStatusRequest._MSGTYPE_FIELD = b"35=e\x01"
 SecurityStatusRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"263", })
 SecurityStatusRequest._KNOWN = _HEADER_TAGS | frozenset({b"55", b"263", })
@@ -8446,6 +8426,7 @@ SecurityStatus._BY_KEY = _by_key(SecurityStatus._FIELDS)
 SecurityStatus._CONV, SecurityStatus._CONV_D = _convs(SecurityStatus._FIELDS)
 SecurityStatus._GROUPS = ()
 SecurityStatus._MEMBERS = (_f_symbol, _f_security_trading_status, )
+SecurityStatus._AT_PLAN = ((0, 1, ), ())
 SecurityStatus._MSGTYPE_FIELD = b"35=f\x01"
 SecurityStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"326", })
 SecurityStatus._KNOWN = _HEADER_TAGS | frozenset({b"55", b"326", })
@@ -8456,6 +8437,7 @@ NewOrderSingle._BY_KEY = _by_key(NewOrderSingle._FIELDS)
 NewOrderSingle._CONV, NewOrderSingle._CONV_D = _convs(NewOrderSingle._FIELDS)
 NewOrderSingle._GROUPS = (_g_Party_parties, )
 NewOrderSingle._MEMBERS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_quote_id, _f_rfq_id, _g_Party_parties, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, _f_max_execution_cost, )
+NewOrderSingle._AT_PLAN = ((0, 2, 3, 4, 5, 6, ), ((1, 7, 8, 9, ), (10, 11, 12, 13, ), (14, 15, 16, 17, ), ))
 NewOrderSingle._MSGTYPE_FIELD = b"35=D\x01"
 NewOrderSingle._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"44", b"54", b"55", })
 NewOrderSingle._KNOWN = _HEADER_TAGS | frozenset({b"11", b"18", b"38", b"40", b"44", b"54", b"55", b"59", b"79", b"100", b"117", b"126", b"448", b"452", b"453", b"526", b"2964", b"20130", b"21006", b"21009", b"21023", })
@@ -8467,6 +8449,7 @@ OrderCancelReplaceRequest._BY_KEY = _by_key(OrderCancelReplaceRequest._FIELDS)
 OrderCancelReplaceRequest._CONV, OrderCancelReplaceRequest._CONV_D = _convs(OrderCancelReplaceRequest._FIELDS)
 OrderCancelReplaceRequest._GROUPS = (_g_Party_parties, )
 OrderCancelReplaceRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_order_group_id, _f_alloc_account, )
+OrderCancelReplaceRequest._AT_PLAN = ((0, 2, 3, 4, 6, 7, ), ((1, 5, 8, 9, ), (10, 11, 12, ), ))
 OrderCancelReplaceRequest._MSGTYPE_FIELD = b"35=G\x01"
 OrderCancelReplaceRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"41", b"54", b"55", })
 OrderCancelReplaceRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"38", b"40", b"41", b"44", b"54", b"55", b"59", b"79", b"100", b"126", b"448", b"452", b"453", b"20130", })
@@ -8478,6 +8461,7 @@ OrderCancelRequest._BY_KEY = _by_key(OrderCancelRequest._FIELDS)
 OrderCancelRequest._CONV, OrderCancelRequest._CONV_D = _convs(OrderCancelRequest._FIELDS)
 OrderCancelRequest._GROUPS = (_g_Party_parties, )
 OrderCancelRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_ex_destination, _g_Party_parties, _f_alloc_account, )
+OrderCancelRequest._AT_PLAN = ((0, 2, 3, 4, ), ((1, 5, 6, ), ))
 OrderCancelRequest._MSGTYPE_FIELD = b"35=F\x01"
 OrderCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"41", b"54", b"55", })
 OrderCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"41", b"54", b"55", b"79", b"100", b"448", b"452", b"453", })
@@ -8489,6 +8473,7 @@ ExecutionReport._BY_KEY = _by_key(ExecutionReport._FIELDS)
 ExecutionReport._CONV, ExecutionReport._CONV_D = _convs(ExecutionReport._FIELDS)
 ExecutionReport._GROUPS = (_g_MiscFee_misc_fees, _g_Party_parties, _g_CollateralAmountChange_collateral_amount_changes, )
 ExecutionReport._MEMBERS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _g_MiscFee_misc_fees, _g_Party_parties, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, _f_single_market_collateral_return, _f_ranged_market_collateral_return, )
+ExecutionReport._AT_PLAN = ((0, 1, 2, 3, 7, 8, 9, 12, 13, 20, 21, ), ((4, 5, 6, 10, ), (11, 14, 15, 16, ), (17, 18, 19, 22, ), (23, 24, 25, 26, ), (27, 28, 29, 30, ), ))
 ExecutionReport._MSGTYPE_FIELD = b"35=8\x01"
 ExecutionReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"6", b"11", b"14", b"17", b"37", b"38", b"39", b"54", b"55", b"150", b"151", })
 ExecutionReport._KNOWN = _HEADER_TAGS | frozenset({b"6", b"11", b"14", b"17", b"30", b"31", b"32", b"37", b"38", b"39", b"41", b"44", b"54", b"55", b"58", b"59", b"60", b"79", b"103", b"126", b"136", b"137", b"138", b"139", b"150", b"151", b"378", b"448", b"452", b"453", b"704", b"705", b"715", b"880", b"891", b"1057", b"1703", b"1704", b"1705", b"2964", b"21030", b"21031", })
@@ -8500,6 +8485,7 @@ OrderCancelReject._BY_KEY = _by_key(OrderCancelReject._FIELDS)
 OrderCancelReject._CONV, OrderCancelReject._CONV_D = _convs(OrderCancelReject._FIELDS)
 OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
+OrderCancelReject._AT_PLAN = ((1, ), ((0, 2, 3, 4, ), (5, 6, ), ))
 OrderCancelReject._MSGTYPE_FIELD = b"35=9\x01"
 OrderCancelReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", })
 OrderCancelReject._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"39", b"41", b"58", b"102", b"434", })
@@ -8510,6 +8496,7 @@ OrderMassCancelRequest._BY_KEY = _by_key(OrderMassCancelRequest._FIELDS)
 OrderMassCancelRequest._CONV, OrderMassCancelRequest._CONV_D = _convs(OrderMassCancelRequest._FIELDS)
 OrderMassCancelRequest._GROUPS = ()
 OrderMassCancelRequest._MEMBERS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
+OrderMassCancelRequest._AT_PLAN = ((0, 1, ), ())
 OrderMassCancelRequest._MSGTYPE_FIELD = b"35=q\x01"
 OrderMassCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"530", })
 OrderMassCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"530", })
@@ -8520,6 +8507,7 @@ OrderMassCancelReport._BY_KEY = _by_key(OrderMassCancelReport._FIELDS)
 OrderMassCancelReport._CONV, OrderMassCancelReport._CONV_D = _convs(OrderMassCancelReport._FIELDS)
 OrderMassCancelReport._GROUPS = ()
 OrderMassCancelReport._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
+OrderMassCancelReport._AT_PLAN = ((0, 1, 2, ), ((3, ), ))
 OrderMassCancelReport._MSGTYPE_FIELD = b"35=r\x01"
 OrderMassCancelReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"37", b"531", })
 OrderMassCancelReport._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"531", b"532", })
@@ -8530,6 +8518,7 @@ BusinessMessageReject._BY_KEY = _by_key(BusinessMessageReject._FIELDS)
 BusinessMessageReject._CONV, BusinessMessageReject._CONV_D = _convs(BusinessMessageReject._FIELDS)
 BusinessMessageReject._GROUPS = ()
 BusinessMessageReject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
+BusinessMessageReject._AT_PLAN = ((0, 3, 5, ), ((1, 2, 4, ), ))
 BusinessMessageReject._MSGTYPE_FIELD = b"35=j\x01"
 BusinessMessageReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"372", b"380", })
 BusinessMessageReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"379", b"380", })
@@ -8540,6 +8529,7 @@ OrderGroupRequest._BY_KEY = _by_key(OrderGroupRequest._FIELDS)
 OrderGroupRequest._CONV, OrderGroupRequest._CONV_D = _convs(OrderGroupRequest._FIELDS)
 OrderGroupRequest._GROUPS = ()
 OrderGroupRequest._MEMBERS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, _f_ex_destination, )
+OrderGroupRequest._AT_PLAN = ((0, ), ((1, 2, 3, 4, ), ))
 OrderGroupRequest._MSGTYPE_FIELD = b"35=UOG\x01"
 OrderGroupRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"20131", })
 OrderGroupRequest._KNOWN = _HEADER_TAGS | frozenset({b"79", b"100", b"20130", b"20131", b"20132", })
@@ -8550,6 +8540,7 @@ OrderGroupResponse._BY_KEY = _by_key(OrderGroupResponse._FIELDS)
 OrderGroupResponse._CONV, OrderGroupResponse._CONV_D = _convs(OrderGroupResponse._FIELDS)
 OrderGroupResponse._GROUPS = ()
 OrderGroupResponse._MEMBERS = (_f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, )
+OrderGroupResponse._AT_PLAN = ((0, ), ((1, 2, ), ))
 OrderGroupResponse._MSGTYPE_FIELD = b"35=UOH\x01"
 OrderGroupResponse._REQUIRED = _HEADER_REQUIRED | frozenset({b"20130", })
 OrderGroupResponse._KNOWN = _HEADER_TAGS | frozenset({b"79", b"20130", b"20132", })
@@ -8560,6 +8551,7 @@ QuoteRequest._BY_KEY = _by_key(QuoteRequest._FIELDS)
 QuoteRequest._CONV, QuoteRequest._CONV_D = _convs(QuoteRequest._FIELDS)
 QuoteRequest._GROUPS = (_g_QuoteRequestRelatedSym_related_sym, _g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs, )
 QuoteRequest._MEMBERS = (_f_quote_req_id, _g_QuoteRequestRelatedSym_related_sym, _f_alloc_account, _f_multivariate_collection_ticker, _g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs, )
+QuoteRequest._AT_PLAN = ((0, ), ((1, 2, ), ))
 QuoteRequest._MSGTYPE_FIELD = b"35=R\x01"
 QuoteRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"131", b"146", })
 QuoteRequest._KNOWN = _HEADER_TAGS | frozenset({b"38", b"55", b"60", b"79", b"131", b"146", b"152", b"448", b"452", b"453", b"20180", b"20181", b"20182", b"20183", b"20184", b"21015", b"21016", b"21033", b"21034", })
@@ -8571,6 +8563,7 @@ QuoteRequestAck._BY_KEY = _by_key(QuoteRequestAck._FIELDS)
 QuoteRequestAck._CONV, QuoteRequestAck._CONV_D = _convs(QuoteRequestAck._FIELDS)
 QuoteRequestAck._GROUPS = ()
 QuoteRequestAck._MEMBERS = (_f_quote_req_id, _f_quote_request_type, _f_rfq_id, _f_symbol, _f_ex_destination, _f_text, )
+QuoteRequestAck._AT_PLAN = ((0, 1, ), ((2, 3, 4, 5, ), ))
 QuoteRequestAck._MSGTYPE_FIELD = b"35=b\x01"
 QuoteRequestAck._REQUIRED = _HEADER_REQUIRED | frozenset({b"131", b"303", })
 QuoteRequestAck._KNOWN = _HEADER_TAGS | frozenset({b"55", b"58", b"100", b"131", b"303", b"21023", })
@@ -8581,6 +8574,7 @@ Quote._BY_KEY = _by_key(Quote._FIELDS)
 Quote._CONV, Quote._CONV_D = _convs(Quote._FIELDS)
 Quote._GROUPS = (_g_Party_parties, )
 Quote._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__rfq, _f_offer_px__rfq, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, _g_Party_parties, )
+Quote._AT_PLAN = ((0, 1, 2, ), ((3, 4, 5, 6, ), (7, 8, 9, 10, ), (11, ), ))
 Quote._MSGTYPE_FIELD = b"35=S\x01"
 Quote._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"117", b"131", })
 Quote._KNOWN = _HEADER_TAGS | frozenset({b"18", b"38", b"55", b"60", b"79", b"117", b"131", b"132", b"133", b"134", b"135", b"448", b"452", b"453", b"21015", })
@@ -8592,6 +8586,7 @@ QuoteStatusReport._BY_KEY = _by_key(QuoteStatusReport._FIELDS)
 QuoteStatusReport._CONV, QuoteStatusReport._CONV_D = _convs(QuoteStatusReport._FIELDS)
 QuoteStatusReport._GROUPS = ()
 QuoteStatusReport._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__rfq, _f_offer_px__rfq, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
+QuoteStatusReport._AT_PLAN = ((0, 1, 3, ), ((2, 4, 5, 6, ), (7, 8, 9, 10, ), (11, ), ))
 QuoteStatusReport._MSGTYPE_FIELD = b"35=AI\x01"
 QuoteStatusReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"131", b"297", })
 QuoteStatusReport._KNOWN = _HEADER_TAGS | frozenset({b"38", b"54", b"58", b"60", b"79", b"117", b"131", b"132", b"133", b"134", b"135", b"297", })
@@ -8602,6 +8597,7 @@ QuoteCancel._BY_KEY = _by_key(QuoteCancel._FIELDS)
 QuoteCancel._CONV, QuoteCancel._CONV_D = _convs(QuoteCancel._FIELDS)
 QuoteCancel._GROUPS = ()
 QuoteCancel._MEMBERS = (_f_quote_id, _f_rfq_id, )
+QuoteCancel._AT_PLAN = ((0, ), ((1, ), ))
 QuoteCancel._MSGTYPE_FIELD = b"35=Z\x01"
 QuoteCancel._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", })
 QuoteCancel._KNOWN = _HEADER_TAGS | frozenset({b"117", b"21023", })
@@ -8612,6 +8608,7 @@ QuoteCancelStatus._BY_KEY = _by_key(QuoteCancelStatus._FIELDS)
 QuoteCancelStatus._CONV, QuoteCancelStatus._CONV_D = _convs(QuoteCancelStatus._FIELDS)
 QuoteCancelStatus._GROUPS = ()
 QuoteCancelStatus._MEMBERS = (_f_quote_id, _f_quote_cancel_status, _f_text, )
+QuoteCancelStatus._AT_PLAN = ((0, 1, ), ((2, ), ))
 QuoteCancelStatus._MSGTYPE_FIELD = b"35=U9\x01"
 QuoteCancelStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"298", })
 QuoteCancelStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"117", b"298", })
@@ -8622,6 +8619,7 @@ QuoteConfirm._BY_KEY = _by_key(QuoteConfirm._FIELDS)
 QuoteConfirm._CONV, QuoteConfirm._CONV_D = _convs(QuoteConfirm._FIELDS)
 QuoteConfirm._GROUPS = ()
 QuoteConfirm._MEMBERS = (_f_quote_id, _f_rfq_id, )
+QuoteConfirm._AT_PLAN = ((0, ), ((1, ), ))
 QuoteConfirm._MSGTYPE_FIELD = b"35=U7\x01"
 QuoteConfirm._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", })
 QuoteConfirm._KNOWN = _HEADER_TAGS | frozenset({b"117", b"21023", })
@@ -8632,6 +8630,7 @@ QuoteConfirmStatus._BY_KEY = _by_key(QuoteConfirmStatus._FIELDS)
 QuoteConfirmStatus._CONV, QuoteConfirmStatus._CONV_D = _convs(QuoteConfirmStatus._FIELDS)
 QuoteConfirmStatus._GROUPS = ()
 QuoteConfirmStatus._MEMBERS = (_f_quote_id, _f_quote_confirm_status, _f_text, )
+QuoteConfirmStatus._AT_PLAN = ((0, 1, ), ((2, ), ))
 QuoteConfirmStatus._MSGTYPE_FIELD = b"35=U8\x01"
 QuoteConfirmStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"21010", })
 QuoteConfirmStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"117", b"21010", })
@@ -8642,6 +8641,7 @@ AcceptQuote._BY_KEY = _by_key(AcceptQuote._FIELDS)
 AcceptQuote._CONV, AcceptQuote._CONV_D = _convs(AcceptQuote._FIELDS)
 AcceptQuote._GROUPS = (_g_Party_parties, )
 AcceptQuote._MEMBERS = (_f_quote_id, _f_rfq_id, _f_side, _f_order_qty, _f_cl_ord_id, _g_Party_parties, _f_prefer_better_quote, )
+AcceptQuote._AT_PLAN = ((0, 2, ), ((1, 3, 4, 5, ), ))
 AcceptQuote._MSGTYPE_FIELD = b"35=UA\x01"
 AcceptQuote._REQUIRED = _HEADER_REQUIRED | frozenset({b"54", b"117", })
 AcceptQuote._KNOWN = _HEADER_TAGS | frozenset({b"11", b"38", b"54", b"117", b"448", b"452", b"453", b"21022", b"21023", })
@@ -8653,6 +8653,7 @@ AcceptQuoteStatus._BY_KEY = _by_key(AcceptQuoteStatus._FIELDS)
 AcceptQuoteStatus._CONV, AcceptQuoteStatus._CONV_D = _convs(AcceptQuoteStatus._FIELDS)
 AcceptQuoteStatus._GROUPS = ()
 AcceptQuoteStatus._MEMBERS = (_f_quote_id, _f_accept_quote_status, _f_accepted_quote_id, _f_cl_ord_id, _f_text, )
+AcceptQuoteStatus._AT_PLAN = ((0, 1, ), ((2, 3, 4, ), ))
 AcceptQuoteStatus._MSGTYPE_FIELD = b"35=UC\x01"
 AcceptQuoteStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"21025", })
 AcceptQuoteStatus._KNOWN = _HEADER_TAGS | frozenset({b"11", b"58", b"117", b"21024", b"21025", })
@@ -8663,6 +8664,7 @@ RFQCancel._BY_KEY = _by_key(RFQCancel._FIELDS)
 RFQCancel._CONV, RFQCancel._CONV_D = _convs(RFQCancel._FIELDS)
 RFQCancel._GROUPS = (_g_Party_parties, )
 RFQCancel._MEMBERS = (_f_quote_req_id, _f_rfq_id, _g_Party_parties, )
+RFQCancel._AT_PLAN = ((), ((0, 1, ), ))
 RFQCancel._MSGTYPE_FIELD = b"35=UE\x01"
 RFQCancel._REQUIRED = _HEADER_REQUIRED | frozenset({})
 RFQCancel._KNOWN = _HEADER_TAGS | frozenset({b"131", b"448", b"452", b"453", b"21023", })
@@ -8674,6 +8676,7 @@ RFQCancelStatus._BY_KEY = _by_key(RFQCancelStatus._FIELDS)
 RFQCancelStatus._CONV, RFQCancelStatus._CONV_D = _convs(RFQCancelStatus._FIELDS)
 RFQCancelStatus._GROUPS = ()
 RFQCancelStatus._MEMBERS = (_f_quote_req_id, _f_rfq_cancel_status, _f_rfq_id, _f_text, )
+RFQCancelStatus._AT_PLAN = ((1, ), ((0, 2, 3, ), ))
 RFQCancelStatus._MSGTYPE_FIELD = b"35=UB\x01"
 RFQCancelStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"21013", })
 RFQCancelStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"131", b"21013", b"21023", })
@@ -8684,6 +8687,7 @@ QuoteRequestReject._BY_KEY = _by_key(QuoteRequestReject._FIELDS)
 QuoteRequestReject._CONV, QuoteRequestReject._CONV_D = _convs(QuoteRequestReject._FIELDS)
 QuoteRequestReject._GROUPS = (_g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs, )
 QuoteRequestReject._MEMBERS = (_f_text, _f_quote_req_id, _f_quote_request_reject_reason, _f_mve_validation_reason_code, _g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs, )
+QuoteRequestReject._AT_PLAN = ((0, 1, 2, ), ((3, ), ))
 QuoteRequestReject._MSGTYPE_FIELD = b"35=AG\x01"
 QuoteRequestReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"58", b"131", b"658", })
 QuoteRequestReject._KNOWN = _HEADER_TAGS | frozenset({b"58", b"131", b"658", b"20185", b"20186", b"20187", })
@@ -8695,6 +8699,7 @@ Heartbeat._BY_KEY = _by_key(Heartbeat._FIELDS)
 Heartbeat._CONV, Heartbeat._CONV_D = _convs(Heartbeat._FIELDS)
 Heartbeat._GROUPS = ()
 Heartbeat._MEMBERS = (_f_test_req_id, )
+Heartbeat._AT_PLAN = ((), ((0, ), ))
 Heartbeat._MSGTYPE_FIELD = b"35=0\x01"
 Heartbeat._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Heartbeat._KNOWN = _HEADER_TAGS | frozenset({b"112", })
@@ -8705,6 +8710,7 @@ TestRequest._BY_KEY = _by_key(TestRequest._FIELDS)
 TestRequest._CONV, TestRequest._CONV_D = _convs(TestRequest._FIELDS)
 TestRequest._GROUPS = ()
 TestRequest._MEMBERS = (_f_test_req_id, )
+TestRequest._AT_PLAN = ((0, ), ())
 TestRequest._MSGTYPE_FIELD = b"35=1\x01"
 TestRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"112", })
 TestRequest._KNOWN = _HEADER_TAGS | frozenset({b"112", })
@@ -8715,6 +8721,7 @@ ResendRequest._BY_KEY = _by_key(ResendRequest._FIELDS)
 ResendRequest._CONV, ResendRequest._CONV_D = _convs(ResendRequest._FIELDS)
 ResendRequest._GROUPS = ()
 ResendRequest._MEMBERS = (_f_begin_seq_no, _f_end_seq_no, )
+ResendRequest._AT_PLAN = ((0, 1, ), ())
 ResendRequest._MSGTYPE_FIELD = b"35=2\x01"
 ResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"7", b"16", })
 ResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"7", b"16", })
@@ -8725,6 +8732,7 @@ Reject._BY_KEY = _by_key(Reject._FIELDS)
 Reject._CONV, Reject._CONV_D = _convs(Reject._FIELDS)
 Reject._GROUPS = ()
 Reject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
+Reject._AT_PLAN = ((0, ), ((1, 2, 3, 4, ), ))
 Reject._MSGTYPE_FIELD = b"35=3\x01"
 Reject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", })
 Reject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"373", })
@@ -8735,6 +8743,7 @@ SequenceReset._BY_KEY = _by_key(SequenceReset._FIELDS)
 SequenceReset._CONV, SequenceReset._CONV_D = _convs(SequenceReset._FIELDS)
 SequenceReset._GROUPS = ()
 SequenceReset._MEMBERS = (_f_gap_fill_flag, _f_new_seq_no, )
+SequenceReset._AT_PLAN = ((1, ), ((0, ), ))
 SequenceReset._MSGTYPE_FIELD = b"35=4\x01"
 SequenceReset._REQUIRED = _HEADER_REQUIRED | frozenset({b"36", })
 SequenceReset._KNOWN = _HEADER_TAGS | frozenset({b"36", b"123", })
@@ -8745,6 +8754,7 @@ Logout._BY_KEY = _by_key(Logout._FIELDS)
 Logout._CONV, Logout._CONV_D = _convs(Logout._FIELDS)
 Logout._GROUPS = ()
 Logout._MEMBERS = (_f_text, )
+Logout._AT_PLAN = ((), ((0, ), ))
 Logout._MSGTYPE_FIELD = b"35=5\x01"
 Logout._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Logout._KNOWN = _HEADER_TAGS | frozenset({b"58", })
@@ -8755,6 +8765,7 @@ Logon._BY_KEY = _by_key(Logon._FIELDS)
 Logon._CONV, Logon._CONV_D = _convs(Logon._FIELDS)
 Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_receive_settlement_reports, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_always_emit_new_before_trade, _f_split_collateral_return, _f_use_cap_reservation, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
+Logon._AT_PLAN = ((0, 1, ), ((2, 3, 4, 5, ), (6, 7, 8, 9, ), (10, 11, 12, 13, ), (14, 15, 16, 17, ), (18, 19, 20, 21, ), (22, 23, ), ))
 Logon._MSGTYPE_FIELD = b"35=A\x01"
 Logon._REQUIRED = _HEADER_REQUIRED | frozenset({b"98", b"108", })
 Logon._KNOWN = _HEADER_TAGS | frozenset({b"95", b"96", b"98", b"108", b"141", b"383", b"464", b"553", b"554", b"789", b"1137", b"8013", b"20126", b"20127", b"20200", b"21005", b"21006", b"21007", b"21008", b"21011", b"21012", b"21026", b"21027", b"21032", })
@@ -8765,6 +8776,7 @@ MarketSettlementReport._BY_KEY = _by_key(MarketSettlementReport._FIELDS)
 MarketSettlementReport._CONV, MarketSettlementReport._CONV_D = _convs(MarketSettlementReport._FIELDS)
 MarketSettlementReport._GROUPS = (_g_MarketSettlementReportMarketSettlementPartyID_market_settlement_party_ids, )
 MarketSettlementReport._MEMBERS = (_f_market_settlement_report_id, _f_symbol, _f_clearing_business_date, _f_tot_num_market_settlement_reports, _f_market_result, _f_settlement_price__cents, _g_MarketSettlementReportMarketSettlementPartyID_market_settlement_party_ids, _f_last_fragment, )
+MarketSettlementReport._AT_PLAN = ((0, 1, 2, 4, 5, ), ((3, 6, ), ))
 MarketSettlementReport._MSGTYPE_FIELD = b"35=UMS\x01"
 MarketSettlementReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"715", b"730", b"20105", b"20107", })
 MarketSettlementReport._KNOWN = _HEADER_TAGS | frozenset({b"55", b"136", b"137", b"138", b"139", b"704", b"705", b"715", b"730", b"891", b"893", b"1703", b"1704", b"1705", b"20105", b"20106", b"20107", b"20108", b"20109", b"20110", })

@@ -146,18 +146,19 @@ def _EventResendRequest_fast_fill(self: _prediction.EventResendRequest | _margin
     self._end_exec_id = None if r is None else r.decode("utf-8")
 
 
-def _EventResendRequest_fill_at(self: _prediction.EventResendRequest | _margin.EventResendRequest, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-    a0, a1 = at
-    if a0 > 0:
-        r = flat[a0]
-        self._begin_exec_id = r.decode("utf-8")
-    else:
-        self._begin_exec_id = None
-    if a1 > 0:
-        r = flat[a1]
-        self._end_exec_id = r.decode("utf-8")
-    else:
+def _EventResendRequest_fill_at(self: _prediction.EventResendRequest | _margin.EventResendRequest, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+    a0, c0 = at
+    r = flat[a0]
+    self._begin_exec_id = r.decode("utf-8")
+    if c0 is None:
         self._end_exec_id = None
+    else:
+        b0, = c0
+        if b0 > 0:
+            r = flat[b0]
+            self._end_exec_id = r.decode("utf-8")
+        else:
+            self._end_exec_id = None
 
 
 def _EventResendRequest_encode_into(self: _prediction.EventResendRequest | _margin.EventResendRequest, out: list[bytes], use_dollars: bool) -> None:
@@ -185,18 +186,12 @@ def _EventResendComplete_fast_fill(self: _prediction.EventResendComplete | _marg
     self._resend_event_count = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
 
-def _EventResendComplete_fill_at(self: _prediction.EventResendComplete | _margin.EventResendComplete, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+def _EventResendComplete_fill_at(self: _prediction.EventResendComplete | _margin.EventResendComplete, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     a0, a1 = at
-    if a0 > 0:
-        r = flat[a0]
-        self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-    else:
-        self._ref_seq_num = None
-    if a1 > 0:
-        r = flat[a1]
-        self._resend_event_count = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-    else:
-        self._resend_event_count = None
+    r = flat[a0]
+    self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+    r = flat[a1]
+    self._resend_event_count = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
 
 def _EventResendComplete_encode_into(self: _prediction.EventResendComplete | _margin.EventResendComplete, out: list[bytes], use_dollars: bool) -> None:
@@ -232,13 +227,12 @@ def _MarketDataSnapshotFullRefresh_fast_fill(self: _prediction.MarketDataSnapsho
     self._symbol = None if r is None else r.decode("utf-8")
 
 
-def _MarketDataSnapshotFullRefresh_fill_at(self: _prediction.MarketDataSnapshotFullRefresh | _margin.MarketDataSnapshotFullRefresh, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-    a0, = at
-    if a0 > 0:
-        r = flat[a0]
-        self._symbol = r.decode("utf-8")
-    else:
-        self._symbol = None
+def _MarketDataSnapshotFullRefresh_fill_at(self: _prediction.MarketDataSnapshotFullRefresh | _margin.MarketDataSnapshotFullRefresh, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+    a0, g0 = at
+    r = flat[a0]
+    self._symbol = r.decode("utf-8")
+    if not g0:
+        self._md_entries = None
 
 
 def _MarketDataIncrementalRefresh_blank(self: _prediction.MarketDataIncrementalRefresh | _margin.MarketDataIncrementalRefresh) -> None:
@@ -275,13 +269,17 @@ def _Heartbeat_fast_fill(self: _prediction.Heartbeat | _margin.Heartbeat, wire: 
     self._test_req_id = None if r is None else r.decode("utf-8")
 
 
-def _Heartbeat_fill_at(self: _prediction.Heartbeat | _margin.Heartbeat, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-    a0, = at
-    if a0 > 0:
-        r = flat[a0]
-        self._test_req_id = r.decode("utf-8")
-    else:
+def _Heartbeat_fill_at(self: _prediction.Heartbeat | _margin.Heartbeat, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+    c0, = at
+    if c0 is None:
         self._test_req_id = None
+    else:
+        b0, = c0
+        if b0 > 0:
+            r = flat[b0]
+            self._test_req_id = r.decode("utf-8")
+        else:
+            self._test_req_id = None
 
 
 def _Heartbeat_encode_into(self: _prediction.Heartbeat | _margin.Heartbeat, out: list[bytes], use_dollars: bool) -> None:
@@ -302,13 +300,10 @@ def _TestRequest_fast_fill(self: _prediction.TestRequest | _margin.TestRequest, 
     self._test_req_id = None if r is None else r.decode("utf-8")
 
 
-def _TestRequest_fill_at(self: _prediction.TestRequest | _margin.TestRequest, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+def _TestRequest_fill_at(self: _prediction.TestRequest | _margin.TestRequest, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     a0, = at
-    if a0 > 0:
-        r = flat[a0]
-        self._test_req_id = r.decode("utf-8")
-    else:
-        self._test_req_id = None
+    r = flat[a0]
+    self._test_req_id = r.decode("utf-8")
 
 
 def _TestRequest_encode_into(self: _prediction.TestRequest | _margin.TestRequest, out: list[bytes], use_dollars: bool) -> None:
@@ -333,18 +328,12 @@ def _ResendRequest_fast_fill(self: _prediction.ResendRequest | _margin.ResendReq
     self._end_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
 
-def _ResendRequest_fill_at(self: _prediction.ResendRequest | _margin.ResendRequest, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
+def _ResendRequest_fill_at(self: _prediction.ResendRequest | _margin.ResendRequest, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     a0, a1 = at
-    if a0 > 0:
-        r = flat[a0]
-        self._begin_seq_no = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-    else:
-        self._begin_seq_no = None
-    if a1 > 0:
-        r = flat[a1]
-        self._end_seq_no = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
-    else:
-        self._end_seq_no = None
+    r = flat[a0]
+    self._begin_seq_no = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+    r = flat[a1]
+    self._end_seq_no = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
 
 def _ResendRequest_encode_into(self: _prediction.ResendRequest | _margin.ResendRequest, out: list[bytes], use_dollars: bool) -> None:
@@ -378,18 +367,19 @@ def _SequenceReset_fast_fill(self: _prediction.SequenceReset | _margin.SequenceR
     self._new_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
 
-def _SequenceReset_fill_at(self: _prediction.SequenceReset | _margin.SequenceReset, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-    a0, a1 = at
-    if a0 > 0:
-        r = flat[a0]
-        self._gap_fill_flag = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
-    else:
+def _SequenceReset_fill_at(self: _prediction.SequenceReset | _margin.SequenceReset, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+    a0, c0 = at
+    r = flat[a0]
+    self._new_seq_no = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+    if c0 is None:
         self._gap_fill_flag = None
-    if a1 > 0:
-        r = flat[a1]
-        self._new_seq_no = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
     else:
-        self._new_seq_no = None
+        b0, = c0
+        if b0 > 0:
+            r = flat[b0]
+            self._gap_fill_flag = (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
+        else:
+            self._gap_fill_flag = None
 
 
 def _SequenceReset_encode_into(self: _prediction.SequenceReset | _margin.SequenceReset, out: list[bytes], use_dollars: bool) -> None:
@@ -415,13 +405,17 @@ def _Logout_fast_fill(self: _prediction.Logout | _margin.Logout, wire: dict[byte
     self._text = None if r is None else r.decode("utf-8")
 
 
-def _Logout_fill_at(self: _prediction.Logout | _margin.Logout, flat: list[bytes], at: tuple[int, ...], dollars: bool) -> None:
-    a0, = at
-    if a0 > 0:
-        r = flat[a0]
-        self._text = r.decode("utf-8")
-    else:
+def _Logout_fill_at(self: _prediction.Logout | _margin.Logout, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+    c0, = at
+    if c0 is None:
         self._text = None
+    else:
+        b0, = c0
+        if b0 > 0:
+            r = flat[b0]
+            self._text = r.decode("utf-8")
+        else:
+            self._text = None
 
 
 def _Logout_encode_into(self: _prediction.Logout | _margin.Logout, out: list[bytes], use_dollars: bool) -> None:
