@@ -485,6 +485,15 @@ class FixRecord:
         raise NotImplementedError
 
 
+def convert_now(record: FixRecord) -> None:
+    """Convert every plain field of a decoded record now, where its reader will read most of
+    them: one conversion of them all, instead of a first read converting its own field and
+    the next one the rest. A value that does not convert stays for its read to name, as a
+    lazy read would (`FixRecord._fill`); a record built, or already converted, costs a test."""
+    if record._eager is False:
+        record._fill()
+
+
 def by_key(fields: tuple[FieldInfo, ...]) -> dict[bytes, FieldInfo]:
     """Tag bytes -> field, for a generated class's plain fields."""
     return {info.key: info for info in fields}

@@ -14,9 +14,15 @@ from collections import deque
 from .errors import LocalProtocolError, RemoteProtocolError
 from .events import CloseTransport, Event
 
+# The members of these enums are singletons compared by identity: hashed so too (`Enum.__hash__`
+# is Python code, and the supervisor tests state membership on every message it reads or sends)
+_identity_hash = object.__hash__
+
 
 class State(enum.Enum):
     """Where a session is in its life."""
+
+    __hash__ = _identity_hash
 
     IDLE = "idle"
     """Built; `start()` not called yet."""
@@ -38,6 +44,8 @@ class State(enum.Enum):
 
 class Trigger(enum.Enum):
     """What moves a session from one state to another."""
+
+    __hash__ = _identity_hash
 
     START = "start()"
     LOGON_ACCEPTED = "Logon exchange done"
@@ -148,6 +156,8 @@ class Lifecycle:
 class SupervisorState(enum.Enum):
     """Where a `Supervisor` is."""
 
+    __hash__ = _identity_hash
+
     IDLE = "idle"
     """Built; `Supervisor.start` not called yet."""
     WAITING = "waiting to connect"
@@ -167,6 +177,8 @@ class SupervisorState(enum.Enum):
 class SupervisorInput(enum.Enum):
     """What moves a `Supervisor`: a call of its API, or what its session or backoff says."""
 
+    __hash__ = _identity_hash
+
     START = "start()"
     CONNECTED = "connection_made()"
     CONNECT_FAILED = "connection_failed()"
@@ -182,6 +194,8 @@ class SupervisorInput(enum.Enum):
 
 class SupervisorAction(enum.Enum):
     """What a `Supervisor` does on a transition (one method each, `Supervisor._ACTIONS`)."""
+
+    __hash__ = _identity_hash
 
     NOTHING = "nothing"
     CONNECT = "connect at once"

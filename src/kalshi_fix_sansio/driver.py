@@ -45,7 +45,7 @@ from typing import Any, Final
 
 import attrs
 
-from ._message import Message
+from ._message import Message, convert_now
 from ._pump import DEFAULT_MAX_BUFFERED, LoopRules, OrderWaiter
 from ._queue import (
     DEFAULT_MAX_EVENTS,
@@ -594,6 +594,9 @@ class Driver(LoopRules):
         counts = self.metrics.messages_in
         counts[msg_type] = counts.get(msg_type, 0) + 1
         if msg_type in _ANSWER_TYPES:
+            # the metrics, the tracker and catch-up read most of an order's answer: all of it
+            # converted at once (a first read would convert one field, the next the rest)
+            convert_now(message)
             self.metrics.on_answer(message, msg_type, now)
         new: bool | None = None
         if catch_up is not None and catch_up.active and msg_type == "8":
