@@ -102,7 +102,10 @@ def _reads(rec: FixRecord) -> list[Any]:
 
 def checked(codec: Codec, frame: bytes, careful: bool, dollars: bool) -> list[Any]:
     """What a tolerant decode's `check` lists, and every value (header included) after it."""
-    msg = codec.decode(frame, dollars, False, True, None, careful)
+    try:
+        msg = codec.decode(frame, dollars, False, True, None, careful)
+    except DecodeError as exc:  # a change that breaks the frame (a Length before its Data)
+        return [("raises", str(exc), exc.tag, exc.reject_reason, exc.offset)]
     return [msg.check(), msg.defects, _reads(msg), _reads(msg.header)]
 
 
