@@ -23,7 +23,7 @@ from kalshi_fix_sansio._outbound import Outbound, sending_time
 from kalshi_fix_sansio._recovery import GapRecovery
 from kalshi_fix_sansio._states import Lifecycle, State, Trigger
 from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
+from kalshi_fix_sansio.errors import EncodeError, LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.events import (
     ApplicationMessage,
     CloseTransport,
@@ -97,6 +97,32 @@ def test_the_writer_numbers_stores_and_queues() -> None:
     assert second[b"35"] == b"0"
     data = w.take()
     assert data.count(b"\x0110=") == 2 and w.take() == b""
+
+
+@pytest.mark.parametrize(
+    "now",
+    [NOW, NOW + 0.0005, NOW + 0.9999, NOW + 1.0, NOW + 59.999, 0.0, 0.001, 86_399.999, -1.5,
+     1_700_000_000.123456, 4_102_444_799.999, 1_800_000_000.1 + 1e-7],
+)
+def test_the_writers_own_header_is_the_header_encoders_bytes(now: float) -> None:
+    """`own_header` writes what the Header encoder writes for `header(seq, now)`: the same
+    frame, whichever second (its text cached) and millisecond."""
+    w = writer()
+    for seq in (1, 9, 10, 123_456_789):
+        head = w.own_header(seq, now - 1.0)  # the stamp of another second first, then this one
+        head = w.own_header(seq, now)
+        assert w.encode(order(), None, head) == w.encode(order(), w.header(seq, now))
+
+
+def test_the_writers_own_header_follows_the_target_and_refuses_what_the_encoder_refuses() -> None:
+    w = writer()
+    w.target_comp_id = "KalshiNR"  # an acceptor learns its peer's CompID at the Logon
+    assert fields(w.encode(order(), None, w.own_header(3, NOW)))[b"56"] == b"KalshiNR"
+    with pytest.raises(EncodeError, match="MsgSeqNum"):
+        w.own_header(0, NOW)
+    w.target_comp_id = None
+    with pytest.raises(EncodeError, match="TargetCompID"):
+        w.own_header(1, NOW)
 
 
 def test_the_writer_does_not_store_without_retransmission() -> None:

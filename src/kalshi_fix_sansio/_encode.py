@@ -63,19 +63,22 @@ _MAX_TAG = 999_999_999  # a tag is 1-9 digits
 
 def encode_message(
     msg: Message,
-    header: FixRecord,
+    header: FixRecord | None,
     use_dollars: bool,
     rfq_dollars: bool = False,
     spec: EncodeSpec | None = None,
+    head: bytes = b"",
 ) -> bytes:
     """Encode a message with its header (see the dialect modules' `encode`).
 
     Args:
         msg: the message.
-        header: its standard header.
+        header: its standard header (None: ``head`` is the header, already encoded).
         use_dollars: session prices in dollars (UseDollars(21005)=Y).
         rfq_dollars: BidPx/OfferPx of the RFQ messages (``spec.rfq_classes``) in dollars.
         spec: the dialect's tables: the message and header must be its classes.
+        head: with ``header`` None, the header's fields after MsgType as they go on the wire
+            (a session's own: `session_head`).
 
     Returns:
         The frame.
@@ -85,7 +88,7 @@ def encode_message(
             where one is at fault, the field.
     """
     try:
-        return _encode_message(msg, header, use_dollars, rfq_dollars, spec)
+        return _encode_message(msg, header, use_dollars, rfq_dollars, spec, head)
     except EncodeError as exc:
         if exc.msg_type is not None and exc.tag is not None:
             raise
@@ -100,24 +103,27 @@ def encode_message(
 
 def _encode_message(
     msg: Message,
-    header: FixRecord,
+    header: FixRecord | None,
     use_dollars: bool,
     rfq_dollars: bool,
     spec: EncodeSpec | None,
+    head: bytes = b"",
 ) -> bytes:
     cls = msg.__class__
     prefix = getattr(cls, "_MSGTYPE_FIELD", b"")
     if spec is not None:
         if spec.messages.get(getattr(cls, "MSG_TYPE", "")) is not cls:
             _check_class(msg, spec)
-        if header.__class__ is not spec.header and not isinstance(header, spec.header):
+        if header is None:
+            pass  # ``head`` is the header, encoded
+        elif header.__class__ is not spec.header and not isinstance(header, spec.header):
             raise EncodeError(
                 f"header must be a {spec.header.__name__}, got {type(header).__name__}",
                 msg_type=getattr(cls, "MSG_TYPE", None),
             )
         if rfq_dollars is not use_dollars and cls in spec.rfq_classes:
             use_dollars = rfq_dollars  # the message's only switchable prices are BidPx/OfferPx
-    elif not isinstance(header, FixRecord) or isinstance(header, Message):
+    elif header is None or not isinstance(header, FixRecord) or isinstance(header, Message):
         raise EncodeError(f"header must be the standard Header, got {type(header).__name__}")
     if prefix:  # a generated message class: its "35=...|" is precomputed
         mt: str = msg.MSG_TYPE
@@ -139,10 +145,13 @@ def _encode_message(
                 msg_type=mt,
             )
         out = [b"35=" + mt_bytes + SOH]
-    header._encode_into(out, use_dollars)
-    seq = header._msg_seq_num  # type: ignore[attr-defined]  # set: the header encoder read it
-    if seq < 1:  # an int: the header encoder checked it
-        raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", msg_type=mt, tag=34)
+    if header is None:
+        out.append(head)
+    else:
+        header._encode_into(out, use_dollars)
+        seq = header._msg_seq_num  # type: ignore[attr-defined]  # set: the header encoder read it
+        if seq < 1:  # an int: the header encoder checked it
+            raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", msg_type=mt, tag=34)
     msg._encode_into(out, use_dollars)
     # the slot itself when set (a constructed message): not the Python-level property
     extra: Any = getattr(msg, "_extra_fields", _UNSET)

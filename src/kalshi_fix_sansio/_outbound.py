@@ -8,22 +8,25 @@ the protocol: the session (and its other parts) say what to send and when.
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any
 
+from ._encode import encode_message
 from ._generated.common import Header
 from ._message import Message
-from ._values import fmt_timestamp
+from ._values import enc_str, fmt_timestamp
 from .auth import logon_payload, signature_b64
 from .config import LOGON_FLAGS, Role, SessionConfig
-from .errors import LocalProtocolError
+from .errors import EncodeError, LocalProtocolError
 from .store import MessageStore
 
 __all__ = ["Outbound", "sending_time"]
 
 UTC = timezone.utc
 _PRUNE_EVERY = 1024  # stored messages between two prunes of the store
+_MILLIS = tuple(b"%03d" % i for i in range(1000))  # SendingTime's milliseconds
 
 
 def sending_time(now: float) -> datetime:
@@ -50,11 +53,16 @@ class Outbound:
 
     __slots__ = (
         "_acceptor",
+        "_head",
+        "_head_for",
         "_max_size",
         "_retention",
         "_retransmission",
         "_saved",
         "_sender",
+        "_spec",
+        "_stamp",
+        "_stamp_second",
         "config",
         "dialect",
         "dollars",
@@ -82,6 +90,12 @@ class Outbound:
         self._max_size = config.max_message_size
         self._retention = config.retention_seconds
         self._saved = 0
+        # the tables the dialect's `encode` checks a message against (in its generated module)
+        self._spec = sys.modules[dialect.encode.__module__]._ENCODE_SPEC
+        self._head_for: str | None = None  # the TargetCompID `_head` was made for
+        self._head = b""  # "49=...|56=...|": the start of every standard header we write
+        self._stamp_second: int | None = None  # the second `_stamp` holds ("YYYYMMDD-HH:MM:SS.")
+        self._stamp = b""
         self.dollars = config.dollars
         """Prices in dollars on the wire (an acceptor follows the client's UseDollars)."""
         self.rfq_units = ""
@@ -115,16 +129,33 @@ class Outbound:
             orig_sending_time=orig,
         )
 
-    def encode(self, message: Message, header: Header) -> bytes:
-        """``message`` with ``header`` as a frame, in the session's units.
+    def own_header(self, seq: int, now: float) -> bytes:
+        """The fields of `header` ``(seq, now)`` after MsgType, as its encoder writes them
+        (49, 56, 34, 52), without building it: SenderCompID and TargetCompID encoded once, the
+        SendingTime's text once per second."""
+        if seq < 1:
+            raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", tag=34)
+        target = self.target_comp_id
+        if target is not self._head_for or not self._head:
+            sender = enc_str(self._sender, "SenderCompID(49)")
+            self._head = b"49=%s\x0156=%s\x01" % (sender, enc_str(target, "TargetCompID(56)"))
+            self._head_for = target
+        ms = int(now * 1000)  # truncated to milliseconds, as `sending_time`
+        second = ms // 1000
+        if second != self._stamp_second:
+            self._stamp = fmt_timestamp(datetime.fromtimestamp(second, UTC))[:-3]
+            self._stamp_second = second
+        return b"%s34=%d\x0152=%s%s\x01" % (self._head, seq, self._stamp, _MILLIS[ms - second * 1000])
+
+    def encode(self, message: Message, header: Header | None, head: bytes = b"") -> bytes:
+        """``message`` with ``header`` (None: ``head``, from `own_header`) as a frame, in the
+        session's units.
 
         Raises:
             LocalProtocolError: over ``max_message_size``.
             EncodeError: a required field is missing or a value cannot go on the wire.
         """
-        frame: bytes = self.dialect.encode(
-            message, header, use_dollars=self.dollars, rfq_units=self.rfq_units
-        )
+        frame = encode_message(message, header, self.dollars, self.rfq_dollars, self._spec, head)
         if len(frame) > self._max_size:
             raise LocalProtocolError(
                 f"{type(message).__name__} encodes to {len(frame)} bytes, over max_message_size "
@@ -140,7 +171,7 @@ class Outbound:
         """
         store = self.store
         seq = store.next_sender_seq()
-        frame = self.encode(message, self.header(seq, now))
+        frame = self.encode(message, None, self.own_header(seq, now))
         if self._retransmission:
             # persist before the bytes can reach the wire: a crash never reuses a sequence number
             store.save(seq, frame, now)
@@ -162,7 +193,7 @@ class Outbound:
         store = self.store
         if seq is None:
             seq = store.next_sender_seq()
-        frame = self.encode(message, self.header(seq, now))
+        frame = self.encode(message, None, self.own_header(seq, now))
         store.set_next_sender_seq(seq + 1)
         self.out.append(frame)
         self.last_tx = now
