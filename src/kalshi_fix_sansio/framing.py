@@ -285,6 +285,8 @@ class Framer:
         Returns:
             A :class:`Frame`, a :class:`Garbled` record, or ``None`` when more data is needed.
         """
+        if self._pos == len(self._buf):
+            return None  # nothing buffered (the common case after the last whole frame)
         if self._state != _RESYNC:  # fast path: a whole, well-formed frame at the read position
             offset = self._base + self._pos
             data = self.next_whole()
