@@ -333,9 +333,10 @@ class Framer:
             return None
         end = soh + 1 + int(digits) + _TRAILER_LEN
         size = end - pos
-        if end > len(buf) or size > self._max_message_size:
+        n = len(buf)
+        if end > n or size > self._max_message_size:
             return None
-        data = bytes(buf[pos:end])
+        data = bytes(buf) if size == n else bytes(buf[pos:end])  # the whole buffer: one copy
         # the CheckSum, inline: the trailer's value and byte sum from one lookup, the frame's
         # byte sum from Adler-32's low half (exact up to 256 bytes, or 515 ASCII ones)
         trailer = _TRAILERS.get(data[-7:])
@@ -347,10 +348,15 @@ class Framer:
         elif (checksum(data) - trailer[1]) & 0xFF != trailer[0]:
             return None
         self._work += size + (soh - digits_start)
-        self._pos = end
         self._state = _START
-        if end << 1 > len(buf):
-            self._compact()
+        if end == n:  # nothing after it (one frame per read): the buffer starts again empty
+            buf.clear()
+            self._base += end
+            self._pos = 0
+        else:
+            self._pos = end
+            if end << 1 > n:
+                self._compact()
         return data
 
     def __iter__(self) -> Iterator[Frame | Garbled]:

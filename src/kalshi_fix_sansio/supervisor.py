@@ -56,7 +56,7 @@ from ._message import Message
 from ._states import SupervisorAction, SupervisorInput, SupervisorState, supervisor_transition
 from .config import Role, SessionConfig
 from .errors import FixError, LocalProtocolError, RemoteProtocolError
-from .events import CloseTransport, Event, LoggedOn, LogonRejected
+from .events import NEED_DATA, ApplicationMessage, CloseTransport, Event, LoggedOn, LogonRejected
 from .session import Session
 
 __all__ = [
@@ -718,9 +718,12 @@ class Supervisor:
     # -- internals ----------------------------------------------------------------------------
 
     def _process(self, session: Session, now: float) -> None:
+        events, next_event = self._events, session.next_event
         try:
-            for event in session.events():
-                self._events.append(event)
+            while (event := next_event()) is not NEED_DATA:
+                events.append(event)
+                if event.__class__ is ApplicationMessage:
+                    continue  # the common case: nothing for the supervisor
                 if isinstance(event, LoggedOn):
                     self._feed(_I.LOGGED_ON, now)
                 elif isinstance(event, LogonRejected) and self._state is _S.LOGGING_ON:
