@@ -89,7 +89,15 @@ def parse_exec_id(text: str) -> tuple[int, int, int] | None:
         The three integers, or None.
     """
     parts = text.split(";")
-    if len(parts) not in (2, 3):
+    if len(parts) == 2:  # exchange index 0, the common form: its two parts tested inline
+        clock, event = parts
+        if (
+            clock.isdigit() and event.isdigit() and clock.isascii() and event.isascii()
+            and len(clock) <= _MAX_PART_DIGITS and len(event) <= _MAX_PART_DIGITS
+        ):  # isdigit(): not empty
+            return int(clock), int(event), 0
+        return None
+    if len(parts) != 3:
         return None
     for part in parts:
         if not (0 < len(part) <= _MAX_PART_DIGITS and part.isascii() and part.isdigit()):
@@ -386,6 +394,14 @@ class CatchUp:
         self._failure = None
         return CatchUpStarted(dict(self._begin), self._reason)
 
+    def report(self, exec_id: object, new: bool | None) -> None:
+        """An ExecutionReport read in order (what `observe` does with one, never a result): the
+        cursor follows its ExecID; during a round, one ``new`` to the tracker is recovered."""
+        if isinstance(exec_id, str):
+            self.cursor.observe(exec_id)
+        if new and self._pending:
+            self._recovered += 1
+
     def observe(self, event: Event, new: bool | None = None) -> Event | None:
         """Follow one session event; returns the round's result event when it ends.
 
@@ -400,11 +416,7 @@ class CatchUp:
         message = event.message
         msg_type = message.MSG_TYPE
         if msg_type == "8":
-            exec_id = getattr(message, "exec_id", None)
-            if isinstance(exec_id, str):
-                self.cursor.observe(exec_id)
-            if self._pending and new:
-                self._recovered += 1
+            self.report(getattr(message, "exec_id", None), new)
             return None
         if msg_type not in ("U2", "U3") or not self._pending:
             return None

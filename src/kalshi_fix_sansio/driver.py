@@ -615,7 +615,10 @@ class Driver(LoopRules):
             self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
             return
         if catch_up is not None:
-            self._catch_up_result(catch_up.observe(event, new), now)
+            if msg_type == "8":  # no round ends on a report: its part of `observe`, directly
+                catch_up.report(getattr(message, "exec_id", None), new)
+            else:
+                self._catch_up_result(catch_up.observe(event, new), now)
 
     def _logged_on(self, now: float, *, reconnect: bool) -> None:
         catch_up, sup = self.catch_up, self.supervisor
