@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import TypeAlias, TypeVar
+from typing import TypeAlias
 
-from kalshi_fix_sansio._callers import Wait
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     Driver,
@@ -73,7 +73,6 @@ __all__ = [
 
 EventCallback: TypeAlias = Callable[[Event], Awaitable[None] | None]
 """``on_event``: called with every event (in the session's task); an awaitable is awaited."""
-T = TypeVar("T")
 
 ReconnectHook: TypeAlias = Callable[["AsyncSession"], Awaitable[None] | None]
 """``on_reconnect``: called after each reconnect and Logon; an awaitable is awaited."""
@@ -198,17 +197,14 @@ class _Changes:
 class AsyncSession(AsyncSessionBase):
     """One Kalshi FIX session over an asyncio transport (``async with``: log on, then log out).
 
-    Takes the arguments of `SessionBase`: ``config``, ``options``, ``on_event`` and
-    ``on_reconnect`` (`EventCallback`, `ReconnectHook`: run in the session's task, an
-    awaitable result is awaited), ``clock``, ``max_queued_events``.
+    Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` (`EventCallback`,
+    `ReconnectHook`) run in the session's task, an awaitable result awaited.
     """
-
-    _changed: _Changes
 
     def _setup(self) -> None:
         self._conn: _Conn | None = None
         self._task: asyncio.Task[None] | None = None
-        self._changed = _Changes()  # the callers waiting for a change
+        self._changed: _Changes = _Changes()  # the callers waiting for a change
         self._kick: asyncio.Event = asyncio.Event()
         self._ssl: ssl.SSLContext | None = None
 
@@ -230,9 +226,7 @@ class AsyncSession(AsyncSessionBase):
         sup, self._ssl = self._begin()
         self._changed.reset()
         self._task = asyncio.create_task(self._run(sup), name=f"kalshi-fix {self._name}")
-        if not await self._await_logon(sup):
-            await self.close()
-            raise self._closed_error()
+        await self._await_logon(sup, self.close)
 
     async def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
@@ -267,24 +261,6 @@ class AsyncSession(AsyncSessionBase):
         except BaseException:
             changes.forget(waiter)
             raise
-
-    async def _drive(self, wait: Wait[T]) -> T:
-        # `AsyncSessionBase._drive` with `_wait_changed` inline (one coroutine less per wake)
-        loop = asyncio.get_running_loop()
-        changes = self._changed
-        waiter: asyncio.Future[None] | None = None
-        try:
-            now = wait.now
-            while (deadline := wait.poll(now)) is not None:
-                waiter = changes.wait(loop, deadline)
-                await waiter
-                now = loop.time()
-        except BaseException:
-            if waiter is not None:
-                changes.forget(waiter)
-            wait.close()  # failed or cancelled: the wait's own clean-up runs now
-            raise
-        return wait.result
 
     def _flush(self, sup: Driver) -> None:
         """Write what the core queued (into the transport's buffer; the driver judges what
@@ -344,7 +320,8 @@ class AsyncSession(AsyncSessionBase):
             self._wake()
 
     async def _idle(self, sup: Driver) -> None:
-        """Wait until kicked or the driver's next deadline; then fire its timers when due."""
+        """Wait until kicked or the driver's next deadline; tell the driver what waits in the
+        transport's buffer (it judges a slow peer); then fire its timers when due."""
         rest = sup.sleep_for(self._clock())
         kick = self._kick
         if not kick.is_set():
@@ -352,10 +329,12 @@ class AsyncSession(AsyncSessionBase):
             with contextlib.suppress(asyncio.TimeoutError):  # not the builtin on 3.10
                 await within(kick.wait(), timeout)
         kick.clear()
-        if self._conn is None:
+        conn = self._conn
+        if conn is None:
             sup.awake()
             return
-        self._buffered(sup, self._conn)
+        if conn.transport is not None and not conn.transport.is_closing():
+            sup.write_buffered(conn.buffered(), self._clock())
         if sup.woke(self._clock()):
             self._flush(sup)
 
@@ -371,18 +350,10 @@ class AsyncSession(AsyncSessionBase):
     async def _open(self) -> None:
         ep = self.options.endpoint
         loop = asyncio.get_running_loop()
-
-        def connection() -> _Connection:
-            return _Connection(self)
-
         context = self._ssl
         if context is not None:  # TLS of our own over a plain transport (`TLSProtocol`)
             handshake: asyncio.Future[None] = loop.create_future()
-
-            def tls() -> _TLSConnection:
-                assert context is not None
-                return _TLSConnection(self, context, handshake)
-
+            tls = functools.partial(_TLSConnection, self, context, handshake)
             transport, _ = await loop.create_connection(tls, ep.host, ep.port)
             try:
                 await handshake
@@ -394,18 +365,11 @@ class AsyncSession(AsyncSessionBase):
         error: OSError = OSError(f"no address for {ep}")
         for address in loopback_addresses(ep, rows):  # connect only to checked addresses
             try:
-                await loop.create_connection(connection, address, ep.port)
+                await loop.create_connection(functools.partial(_Connection, self), address, ep.port)
                 return
             except OSError as exc:
                 error = exc
         raise error
-
-    def _buffered(self, sup: Driver, conn: _Conn) -> None:
-        """Tell the driver what waits in the transport's buffer (it judges a slow peer); a
-        closing transport has nothing to judge."""
-        transport = conn.transport
-        if transport is not None and not transport.is_closing():
-            sup.write_buffered(conn.buffered(), self._clock())
 
     def _abort(self) -> None:
         conn, self._conn = self._conn, None
