@@ -99,27 +99,28 @@ class _Tls(MemoryTLS):
     """TLS in memory (`_tls.MemoryTLS`) on the raw socket: the session moves its bytes, one
     ``recv`` per read."""
 
-    __slots__ = ("clock",)
+    __slots__ = ("clock", "closed")
 
     def __init__(
         self, context: ssl.SSLContext, hostname: str | None, clock: Callable[[], float]
     ) -> None:
         super().__init__(context, hostname)
         self.clock = clock  # the core's
+        self.closed = False  # the peer's close_notify came after the plaintext `recv` returned
 
-    def recv(self, driver: Driver, sock: socket.socket) -> tuple[bytes, bool] | None:
-        """`recv_now` through TLS: the plaintext read (``b""``: the peer closed) and whether
-        the peer's close_notify came after it; None: no whole record yet, or the read failed
-        (told to ``driver`` as a lost connection)."""
+    def recv(self, driver: Driver, sock: socket.socket) -> bytes | None:
+        """`recv_now` through TLS: the plaintext read (``b""``: the peer closed; when some came,
+        `closed` says whether the peer's close_notify came after it); None: no whole record
+        yet, or the read failed (told to ``driver`` as a lost connection)."""
         data = recv_now(driver, sock, self.clock)
         if not data:
-            return None if data is None else (data, False)
+            return data
         try:
-            out, closed = self.open(data)
+            out, self.closed = self.open(data)
         except ssl.SSLError as exc:
             driver.connection_lost(self.clock(), f"read failed: {exc!r}")
             return None
-        return (out, closed) if out or closed else None
+        return out if out or self.closed else None
 
     async def handshake(self, tcp: trio.SocketStream) -> _Tls:
         while True:
@@ -369,13 +370,10 @@ class TrioSession(AsyncSessionBase):
                     await trio.lowlevel.wait_readable(sock)
                 except trio.ClosedResourceError:
                     return  # poked
-                if tls is None:
-                    data, closed = recv_now(sup, sock, self._clock), False
-                else:
-                    data, closed = tls.recv(sup, sock) or (None, False)
+                data = recv_now(sup, sock, self._clock) if tls is None else tls.recv(sup, sock)
                 if data is not None:  # None: nothing whole yet, or the connection is lost
                     self._fed(sup, data)
-                    if data and closed:
+                    if data and tls is not None and tls.closed:
                         self._fed(sup, b"")  # the peer's close_notify came after them
                     return
             self._wake()  # the connection is lost: the session's task closes it
