@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from kalshi_fix_sansio import Message
@@ -209,8 +209,11 @@ class AsyncSessionBase(SessionBase):
             fallback_after=fallback_after, confirm=confirm, check=False,
         ))[0]
 
-    async def _await_logon(self, sup: Driver) -> bool:
-        return await self._drive(waits.Until(self, lambda: self._logged_on(sup)))
+    async def _await_logon(self, sup: Driver, close: Callable[[], Awaitable[None]]) -> None:
+        """`open`'s wait for the Logon: when the session ends first, ``close`` it and raise why."""
+        if not await self._drive(waits.Until(self, lambda: self._logged_on(sup))):
+            await close()
+            raise self._closed_error()
 
     async def _deliver(self, sup: Driver) -> None:
         """Run the callbacks: ``on_event`` with every unread event, ``on_reconnect`` when due

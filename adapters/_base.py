@@ -303,7 +303,8 @@ class SessionBase:
         """Create the loop's own state (called at the end of ``__init__``)."""
 
     def _is_open(self) -> bool:
-        raise NotImplementedError  # pragma: no cover - each adapter says
+        """Opened and not closed since (default: until the thread or task has `_ended`)."""
+        return not self._ended()
 
     def _ended(self) -> bool:
         """The session's thread or task is not running (never started, or finished)."""

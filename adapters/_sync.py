@@ -3,11 +3,12 @@ awaitable one.
 
 `SyncSessionBase` gives ``next_event``, ``events``, `wait_for`, `run`, `send` (paced),
 `place`, `cancel` and `kill`: each runs one of the core's waits
-(`kalshi_fix_sansio._callers`: what the wait waits for, its timeout, what ends it) with the
-adapter's one blocking primitive, `SyncSessionBase._drive`; and the callback thread, which runs
-``on_event`` / ``on_reconnect`` (as `AsyncSessionBase._deliver` in the session's task) over two
-more hooks of the adapter, `SyncSessionBase._rest` and `SyncSessionBase._changed`.
-`SyncKillAll` is the client's ``kill_all``.
+(`kalshi_fix_sansio._callers`: what the wait waits for, its timeout, what ends it) with
+`SyncSessionBase._drive`, under the session's one lock: for each change, the waiting thread
+reads the socket when the core's `Readers` rule lets it (the adapter's one blocking primitive,
+`SyncSessionBase._wait_once`), else rests on a condition (`SyncSessionBase._rest`, until
+`SyncSessionBase._changed`). The callback thread runs ``on_event`` / ``on_reconnect`` (as
+`AsyncSessionBase._deliver` in the session's task). `SyncKillAll` is the client's ``kill_all``.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from typing import Any, TypeVar
 
 from kalshi_fix_sansio import Message
 from kalshi_fix_sansio import _callers as waits
-from kalshi_fix_sansio._callers import Wait
+from kalshi_fix_sansio._callers import Readers, Wait
 from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
 from kalshi_fix_sansio.tracker import TrackedOrder
 
-from ._base import KILL_TIMEOUT, PLACE_TIMEOUT, SessionBase, Until, start_kills
+from ._base import IDLE_HANDOFF, KILL_TIMEOUT, PLACE_TIMEOUT, SessionBase, Until, start_kills
 
 __all__ = ["SyncKillAll", "SyncSessionBase", "joined", "started"]
 
@@ -50,23 +51,48 @@ def joined(thread: threading.Thread | None, timeout: float) -> threading.Thread 
 
 class SyncSessionBase(SessionBase):
     """The blocking session's API: `SessionBase` plus the blocking waits and the callback
-    thread, under the adapter's one lock (``_lock``)."""
+    thread, under the session's one lock (``_lock``)."""
 
+    _OPEN_HINT = "use the session as a context manager first"
     _callbacks: threading.Thread | None = None  # the callback thread of the current open
 
+    def _setup(self) -> None:
+        self._lock = self._mu = threading.RLock()  # the one lock (`run`'s `until` may `send`)
+        self._cond = threading.Condition(self._mu)  # waiting threads and the callback thread
+        self._sleeping = 0  # threads in `_rest` (no notify without one)
+        self._readers = Readers(IDLE_HANDOFF)  # who reads the socket: the core's rule
+
     def _drive(self, wait: Wait[T]) -> T:
-        """Run a wait of the core to its end, reading the socket meanwhile (the adapter says how)."""
+        """Run a wait of the core to its end holding the lock, counted as waiting by the
+        `Readers` rule: for each change, `_wait_once`."""
+        with self._lock:
+            self._readers.enter()
+            try:
+                return waits.drive(wait, self._wait_once)
+            finally:
+                self._readers.leave()  # the last read woke the others: one may read now
+
+    def _wait_once(self, deadline: float) -> float:
+        """Holding ``_lock``: wait for a change until ``deadline`` (``time.monotonic``),
+        reading the socket when the `Readers` rule lets this thread, else `_rest`; return
+        ``time.monotonic()``."""
         raise NotImplementedError  # pragma: no cover - the adapter says
 
     def _rest(self, deadline: float) -> float:
         """Holding ``_lock``: wait until `_changed` or ``deadline`` (``time.monotonic``), not
         reading the socket; return ``time.monotonic()``."""
-        raise NotImplementedError  # pragma: no cover - the adapter says
+        self._sleeping += 1
+        try:
+            self._cond.wait(None if deadline == math.inf else deadline - time.monotonic())
+        finally:
+            self._sleeping -= 1
+        return time.monotonic()
 
     def _changed(self) -> None:
         """Holding ``_lock``: the waiting threads look again (what they wait for may have
         changed)."""
-        raise NotImplementedError  # pragma: no cover - the adapter says
+        if self._sleeping:
+            self._cond.notify_all()
 
     def _dispatching(self) -> bool:
         """The callback thread still has (or may get) callbacks to run (call holding the lock)."""

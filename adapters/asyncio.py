@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 import socket
 import ssl
@@ -198,17 +199,14 @@ class _Changes:
 class AsyncSession(AsyncSessionBase):
     """One Kalshi FIX session over an asyncio transport (``async with``: log on, then log out).
 
-    Takes the arguments of `SessionBase`: ``config``, ``options``, ``on_event`` and
-    ``on_reconnect`` (`EventCallback`, `ReconnectHook`: run in the session's task, an
-    awaitable result is awaited), ``clock``, ``max_queued_events``.
+    Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` (`EventCallback`,
+    `ReconnectHook`) run in the session's task, an awaitable result awaited.
     """
-
-    _changed: _Changes
 
     def _setup(self) -> None:
         self._conn: _Conn | None = None
         self._task: asyncio.Task[None] | None = None
-        self._changed = _Changes()  # the callers waiting for a change
+        self._changed: _Changes = _Changes()  # the callers waiting for a change
         self._kick: asyncio.Event = asyncio.Event()
         self._ssl: ssl.SSLContext | None = None
 
@@ -230,9 +228,7 @@ class AsyncSession(AsyncSessionBase):
         sup, self._ssl = self._begin()
         self._changed.reset()
         self._task = asyncio.create_task(self._run(sup), name=f"kalshi-fix {self._name}")
-        if not await self._await_logon(sup):
-            await self.close()
-            raise self._closed_error()
+        await self._await_logon(sup, self.close)
 
     async def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
@@ -352,37 +348,30 @@ class AsyncSession(AsyncSessionBase):
             with contextlib.suppress(asyncio.TimeoutError):  # not the builtin on 3.10
                 await within(kick.wait(), timeout)
         kick.clear()
-        if self._conn is None:
+        conn = self._conn
+        if conn is None:
             sup.awake()
             return
-        self._buffered(sup, self._conn)
+        if conn.transport is not None and not conn.transport.is_closing():  # a slow peer?
+            sup.write_buffered(conn.buffered(), self._clock())  # the driver judges it
         if sup.woke(self._clock()):
             self._flush(sup)
 
     async def _connect(self, sup: Driver) -> None:
-        ep = self.options.endpoint
         try:
             await asyncio.wait_for(self._open(), self.options.connect_timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             if self._conn is None:
-                error = exc if str(exc) else TimeoutError(f"{ep}: timed out")
+                error = exc if str(exc) else TimeoutError(f"{self.options.endpoint}: timed out")
                 sup.connection_failed(self._clock(), error)
 
     async def _open(self) -> None:
         ep = self.options.endpoint
         loop = asyncio.get_running_loop()
-
-        def connection() -> _Connection:
-            return _Connection(self)
-
         context = self._ssl
         if context is not None:  # TLS of our own over a plain transport (`TLSProtocol`)
             handshake: asyncio.Future[None] = loop.create_future()
-
-            def tls() -> _TLSConnection:
-                assert context is not None
-                return _TLSConnection(self, context, handshake)
-
+            tls = functools.partial(_TLSConnection, self, context, handshake)
             transport, _ = await loop.create_connection(tls, ep.host, ep.port)
             try:
                 await handshake
@@ -394,18 +383,11 @@ class AsyncSession(AsyncSessionBase):
         error: OSError = OSError(f"no address for {ep}")
         for address in loopback_addresses(ep, rows):  # connect only to checked addresses
             try:
-                await loop.create_connection(connection, address, ep.port)
+                await loop.create_connection(functools.partial(_Connection, self), address, ep.port)
                 return
             except OSError as exc:
                 error = exc
         raise error
-
-    def _buffered(self, sup: Driver, conn: _Conn) -> None:
-        """Tell the driver what waits in the transport's buffer (it judges a slow peer); a
-        closing transport has nothing to judge."""
-        transport = conn.transport
-        if transport is not None and not transport.is_closing():
-            sup.write_buffered(conn.buffered(), self._clock())
 
     def _abort(self) -> None:
         conn, self._conn = self._conn, None

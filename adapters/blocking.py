@@ -26,9 +26,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import TypeVar
 
-from kalshi_fix_sansio._callers import Readers, Wait, drive
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     Driver,
@@ -67,29 +65,21 @@ __all__ = [
     "TradingHalted",
 ]
 
-T = TypeVar("T")
-
 
 class BlockingSession(SyncSessionBase):
     """One Kalshi FIX session over a blocking socket (``with``: log on, then log out).
 
-    Takes the arguments of `SessionBase`: ``config``, ``options``, ``on_event`` and
-    ``on_reconnect`` (both run in the session's callback thread), ``clock``,
-    ``max_queued_events`` and the others.
+    Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` run in the
+    session's callback thread.
     """
 
-    _OPEN_HINT = "use the session as a context manager first"
-
     def _setup(self) -> None:
-        self._lock = self._mu = threading.RLock()  # the one lock (`run`'s `until` may `send`)
-        self._cond = threading.Condition(self._mu)  # waiting threads and the callback thread
+        super()._setup()  # the lock, the waiting threads' condition, the `Readers` rule
         self._idle = threading.Condition(self._mu)  # the session's thread, while it rests
-        self._sleeping = 0  # threads in `_cond.wait` (no notify without one)
         self._thread: threading.Thread | None = None
         self._running = False
         self._sock: socket.socket | None = None
         self._unsent = b""  # bytes the socket did not take yet (written first, in order)
-        self._readers = Readers(IDLE_HANDOFF)  # who reads the socket: the core's rule
 
     @property
     def idle_handoff(self) -> float:
@@ -156,16 +146,6 @@ class BlockingSession(SyncSessionBase):
 
     # -- waiting: the thread that waits reads the socket itself ---------------------------
 
-    def _drive(self, wait: Wait[T]) -> T:
-        """Run a wait of the core holding the lock; for each change it waits for, this thread
-        reads the socket when the core's `Readers` rule lets it, else rests until woken."""
-        with self._lock:
-            self._readers.enter()
-            try:
-                return drive(wait, self._wait_once)
-            finally:
-                self._readers.leave()  # the last `_step` woke the others: one may read now
-
     def _wait_once(self, deadline: float) -> float:
         sock = self._sock
         if sock is not None:
@@ -177,17 +157,8 @@ class BlockingSession(SyncSessionBase):
                 self._wake()  # the session's thread hands the socket over
         return self._rest(deadline)
 
-    def _rest(self, deadline: float) -> float:
-        self._sleeping += 1
-        try:
-            self._cond.wait(None if deadline == math.inf else deadline - time.monotonic())
-        finally:
-            self._sleeping -= 1
-        return time.monotonic()
-
     def _changed(self) -> None:
-        if self._sleeping:
-            self._cond.notify_all()
+        super()._changed()
         if self._readers.caller_reads():
             self._wake()  # the waiting thread that reads the socket looks again
 

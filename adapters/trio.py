@@ -55,10 +55,10 @@ from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
 from ._async import AsyncKillAll, AsyncSessionBase
 from ._base import IDLE_HANDOFF
-from ._client import MAX_QUEUED_EVENTS, ClientBase
+from ._client import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
 from ._sockio import recv_now, write_now
 from ._tls import MemoryTLS
-from ._transport import READ_CHUNK, Endpoint, loopback_addresses
+from ._transport import READ_CHUNK, loopback_addresses
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
@@ -99,27 +99,28 @@ class _Tls(MemoryTLS):
     """TLS in memory (`_tls.MemoryTLS`) on the raw socket: the session moves its bytes, one
     ``recv`` per read."""
 
-    __slots__ = ("clock",)
+    __slots__ = ("clock", "closed")
 
     def __init__(
         self, context: ssl.SSLContext, hostname: str | None, clock: Callable[[], float]
     ) -> None:
         super().__init__(context, hostname)
         self.clock = clock  # the core's
+        self.closed = False  # the peer's close_notify came after the plaintext `recv` returned
 
-    def recv(self, driver: Driver, sock: socket.socket) -> tuple[bytes, bool] | None:
-        """`recv_now` through TLS: the plaintext read (``b""``: the peer closed) and whether
-        the peer's close_notify came after it; None: no whole record yet, or the read failed
-        (told to ``driver`` as a lost connection)."""
+    def recv(self, driver: Driver, sock: socket.socket) -> bytes | None:
+        """`recv_now` through TLS: the plaintext read (``b""``: the peer closed; when some came,
+        `closed` says whether the peer's close_notify came after it); None: no whole record
+        yet, or the read failed (told to ``driver`` as a lost connection)."""
         data = recv_now(driver, sock, self.clock)
         if not data:
-            return None if data is None else (data, False)
+            return data
         try:
-            out, closed = self.open(data)
+            out, self.closed = self.open(data)
         except ssl.SSLError as exc:
             driver.connection_lost(self.clock(), f"read failed: {exc!r}")
             return None
-        return (out, closed) if out or closed else None
+        return out if out or self.closed else None
 
     async def handshake(self, tcp: trio.SocketStream) -> _Tls:
         while True:
@@ -135,22 +136,25 @@ class _Tls(MemoryTLS):
 
 
 async def _open(
-    ep: Endpoint, context: ssl.SSLContext | None, clock: Callable[[], float]
+    options: ConnectOptions, context: ssl.SSLContext | None, clock: Callable[[], float]
 ) -> tuple[socket.socket, _Tls | None]:
-    """A connected non-blocking socket, and its TLS with ``context`` (plain TCP only to checked
-    loopback addresses)."""
-    if context is None:
-        rows = await trio.socket.getaddrinfo(ep.host, ep.port, type=trio.socket.SOCK_STREAM)
-        tcp = await trio.open_tcp_stream(loopback_addresses(ep, rows)[0], ep.port)
-    else:
-        tcp = await trio.open_tcp_stream(ep.host, ep.port)
-    tls = None
-    try:
-        if context is not None:
-            tls = await _Tls(context, ep.server_hostname, clock).handshake(tcp)
-    except BaseException:
-        await trio.aclose_forcefully(tcp)
-        raise
+    """A connected non-blocking socket to ``options.endpoint``, and its TLS with ``context``
+    (plain TCP only to checked loopback addresses), within ``options.connect_timeout``
+    (`trio.TooSlowError`)."""
+    ep = options.endpoint
+    with trio.fail_after(options.connect_timeout):
+        if context is None:
+            rows = await trio.socket.getaddrinfo(ep.host, ep.port, type=trio.socket.SOCK_STREAM)
+            tcp = await trio.open_tcp_stream(loopback_addresses(ep, rows)[0], ep.port)
+        else:
+            tcp = await trio.open_tcp_stream(ep.host, ep.port)
+        tls = None
+        try:
+            if context is not None:
+                tls = await _Tls(context, ep.server_hostname, clock).handshake(tcp)
+        except BaseException:
+            await trio.aclose_forcefully(tcp)
+            raise
     # the connected socket (TCP_NODELAY), driven here from now on (non-blocking)
     sock = socket.socket(fileno=tcp.socket.detach())
     sock.setblocking(False)
@@ -185,28 +189,21 @@ class _Alarm:
 class TrioSession(AsyncSessionBase):
     """One Kalshi FIX session over a trio-driven socket (``async with``: log on, then log out).
 
-    Takes the arguments of `SessionBase`: ``config``, ``options``, ``on_event`` and
-    ``on_reconnect`` (run in the session's task; an awaitable result is awaited), ``clock``
-    (the core's; trio's own clock times the waits), ``max_queued_events``.
+    Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` run in the session's
+    task, an awaitable result awaited; ``clock`` is the core's (trio's own times the waits).
     """
-
-    _kick: _Alarm
 
     def _setup(self) -> None:
         self._changed: trio.Event = trio.Event()
-        self._kick = _Alarm()
+        self._kick: _Alarm = _Alarm()
         self._scope: trio.CancelScope | None = None  # the session's task
         self._done = trio.Event()  # the session's task ended
         self._stack: contextlib.AsyncExitStack | None = None  # its nursery (`async with`)
-        # the connection, written by whoever has bytes for it; what the socket does not take
-        # waits in _unsent (first, in order) until the session's task can write it
-        self._sock: socket.socket | None = None
+        self._sock: socket.socket | None = None  # written by whoever has bytes for it
         self._tls: _Tls | None = None
-        self._unsent = b""
-        # who reads it: the core's rule (a task that waits, else the reader task after
-        # IDLE_HANDOFF); a read ends with bytes or when poked (`_poke`), at `_until` at the latest
-        self._readers = Readers(IDLE_HANDOFF)
-        self._until = math.inf
+        self._unsent = b""  # what the socket did not take yet: the session's task writes it
+        self._readers = Readers(IDLE_HANDOFF)  # who reads the socket: the core's rule
+        self._until = math.inf  # when the session's task pokes a waiting task's read
 
     async def __aenter__(self) -> TrioSession:
         stack = contextlib.AsyncExitStack()
@@ -236,9 +233,7 @@ class TrioSession(AsyncSessionBase):
         sup, context = self._begin()
         self._done = trio.Event()
         nursery.start_soon(self._run, sup, context)
-        if not await self._await_logon(sup):
-            await self.aclose()
-            raise self._closed_error()
+        await self._await_logon(sup, self.aclose)
 
     async def aclose(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
@@ -252,9 +247,6 @@ class TrioSession(AsyncSessionBase):
                 await self._done.wait()
         self._close_log()
 
-    def _is_open(self) -> bool:
-        return self.driver is not None and not self._done.is_set()
-
     def _ended(self) -> bool:
         return self.driver is None or self._done.is_set()
 
@@ -262,8 +254,7 @@ class TrioSession(AsyncSessionBase):
         return trio.current_time()
 
     async def _wait_changed(self, deadline: float) -> None:
-        """Wait until something changes or ``deadline``: reading the socket when nobody else
-        does (the report reaches the waiting task without a task switch)."""
+        """Wait until something changes or ``deadline``, reading the socket when nobody else does."""
         sup, sock, readers = self.driver, self._sock, self._readers
         if sock is not None and sup is not None and sup.wants_transport:
             claim = readers.claim(self)  # one token: no task needs to know which waiter reads
@@ -322,8 +313,7 @@ class TrioSession(AsyncSessionBase):
     async def _serve(self, sup: Driver, context: ssl.SSLContext | None) -> None:
         """Connect, then serve the connection until the driver is done with it."""
         try:
-            with trio.fail_after(self.options.connect_timeout):
-                sock, tls = await _open(self.options.endpoint, context, self._clock)
+            sock, tls = await _open(self.options, context, self._clock)
         except (*_STREAM_ERRORS, trio.TooSlowError) as exc:
             sup.connection_failed(self._clock(), exc)
             return
@@ -363,8 +353,7 @@ class TrioSession(AsyncSessionBase):
         sup.woke(self._clock())
 
     async def _read(self, sup: Driver, sock: socket.socket) -> None:
-        """The reader task: reads while no task waits (from IDLE_HANDOFF after the last one
-        read), so the tracker stays current and heartbeats flow while the application is busy."""
+        """The reader task (see the module docstring): reads while no task waits."""
         readers, me = self._readers, trio.lowlevel.current_task()
         while sup.wants_transport:
             rest = readers.background(trio.current_time(), me)
@@ -381,13 +370,10 @@ class TrioSession(AsyncSessionBase):
                     await trio.lowlevel.wait_readable(sock)
                 except trio.ClosedResourceError:
                     return  # poked
-                if tls is None:
-                    data, closed = recv_now(sup, sock, self._clock), False
-                else:
-                    data, closed = tls.recv(sup, sock) or (None, False)
+                data = recv_now(sup, sock, self._clock) if tls is None else tls.recv(sup, sock)
                 if data is not None:  # None: nothing whole yet, or the connection is lost
                     self._fed(sup, data)
-                    if data and closed:
+                    if data and tls is not None and tls.closed:
                         self._fed(sup, b"")  # the peer's close_notify came after them
                     return
             self._wake()  # the connection is lost: the session's task closes it

@@ -7,6 +7,7 @@ real loopback TLS sockets.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 from collections.abc import Callable
@@ -471,3 +472,49 @@ def test_importing_the_trio_adapter_without_trio_says_what_to_install() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'kalshi-fix-sansio[trio]'" in out.stdout
+
+
+class _LostRecorder:
+    """The one call `_Tls.recv` makes on the driver: a read that failed."""
+
+    def __init__(self) -> None:
+        self.lost: list[str] = []
+
+    def connection_lost(self, now: float, reason: str) -> None:
+        self.lost.append(reason)
+
+
+def test_tls_recv_returns_the_plaintext_and_says_when_close_notify_followed_it(
+    tmp_path: Path,
+) -> None:
+    cert, key = self_signed(tmp_path)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    server = server_context.wrap_bio(s_in, s_out, server_side=True)
+    tls = trio_adapter._Tls(make_ssl_context(pinned_cert=str(cert)), "localhost", lambda: 0.0)
+    for _ in range(10):  # the handshake in memory, both ends
+        done = tls.shake()
+        s_in.write(tls.to_send())
+        with contextlib.suppress(ssl.SSLWantReadError):
+            server.do_handshake()
+        tls.incoming.write(s_out.read())
+        if done:
+            break
+    assert done
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    driver: Any = _LostRecorder()
+    with ours, theirs:
+        assert tls.recv(driver, ours) is None  # nothing to read yet
+        server.write(b"first")
+        theirs.sendall(s_out.read())
+        assert tls.recv(driver, ours) == b"first" and not tls.closed
+        server.write(b"last")
+        with pytest.raises(ssl.SSLWantReadError):
+            server.unwrap()  # close_notify, after the last bytes and in the same read
+        theirs.sendall(s_out.read())
+        assert tls.recv(driver, ours) == b"last" and tls.closed
+        theirs.close()
+        assert tls.recv(driver, ours) == b""  # then the TCP close
+    assert driver.lost == []
