@@ -317,7 +317,9 @@ class TrioSession(AsyncSessionBase):
         except (*_STREAM_ERRORS, trio.TooSlowError) as exc:
             sup.connection_failed(self._clock(), exc)
             return
-        sup.connection_made(self._clock())
+        if not self._connected(sup):  # closed while connecting
+            _close(sock)
+            return
         self._sock, self._tls, self._unsent = sock, tls, b""
         self._readers.reset()
         self._changed.set()  # a waiting task reads it

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 import pytest
 import trio
+import trio.testing
 from gateway_fixtures import BOOK, GatewayHarness, dropped
 
 from kalshi_fix_sansio import margin, prediction
@@ -518,3 +519,43 @@ def test_tls_recv_returns_the_plaintext_and_says_when_close_notify_followed_it(
         theirs.close()
         assert tls.recv(driver, ours) == b""  # then the TCP close
     assert driver.lost == []
+
+
+def test_a_session_closed_while_it_connects_ends_cleanly(
+    prediction_gateway: GatewayHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``aclose`` while the connection is being made: the connection that then succeeds is
+    closed unused, and the session ends as closed, not with the core's refusal of a connection
+    nobody asked for any more."""
+    h = prediction_gateway
+    real_open = trio_adapter._open
+
+    async def main() -> None:
+        connecting, release = trio.Event(), trio.Event()
+
+        async def held_open(*args: Any) -> Any:
+            connecting.set()
+            await release.wait()
+            return await real_open(*args)
+
+        monkeypatch.setattr(trio_adapter, "_open", held_open)
+        session = client_for(h).order_entry()
+        outcome: list[BaseException] = []
+        async with trio.open_nursery() as nursery:
+
+            async def opener() -> None:
+                try:
+                    await session.open(nursery)
+                except Exception as exc:
+                    outcome.append(exc)
+
+            nursery.start_soon(opener)
+            await connecting.wait()
+            nursery.start_soon(session.aclose)
+            await trio.testing.wait_all_tasks_blocked()  # aclose told the core: closed
+            release.set()
+        assert outcome and not isinstance(outcome[0], LocalProtocolError), outcome
+        await session.run()  # ended closed: nothing left to raise
+
+    trio.run(main)
+    assert h.gateway.connected() == []
