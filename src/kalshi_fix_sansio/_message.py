@@ -26,7 +26,6 @@ import attrs
 from ._fields import (
     _CONVERT_ERRORS,
     _LAZY,
-    _WALK_ERRORS,
     REJECT_INCORRECT_FORMAT,
     REJECT_TAG_REPEATED,
     REJECT_VALUE_OUT_OF_RANGE,
@@ -46,7 +45,7 @@ from ._wire import (
     _msgtype_in,
     _walk_header,
     body_places,
-    layout_places,
+    fill_header_at,
     load_group,
     record_raw,
     record_wire,
@@ -60,7 +59,6 @@ R = TypeVar("R", bound="FixRecord")
 # filled by the first codec made (`_decode.Codec`: the header class exists by then)
 HEADER_PLACES: dict[bytes, int] = {}
 M = TypeVar("M", bound="Message")
-_NONE: frozenset[bytes] = frozenset()
 
 
 @attrs.define(slots=True, eq=False, repr=False, kw_only=True)
@@ -128,17 +126,8 @@ class FixRecord:
                         return None
                     except _CONVERT_ERRORS:
                         pass  # one does not convert: the tag-dict path below leaves it lazy
-            elif src.header_at is not None:  # its header, each field from its place
-                at = layout[7]
-                if at is None:
-                    at = layout[7] = layout_places(type(self), src.header_at, _NONE)
-                if at:
-                    try:
-                        self._fill_at(src.flat, at, False)
-                        self._eager = None  # every field converted
-                        return None
-                    except _WALK_ERRORS:
-                        pass  # one does not convert: the walk gives up on it as before
+            elif src.header_at is not None and fill_header_at(self, src):
+                return None  # its header, each field from its place (else the walk gives up)
         careful = src.careful
         if self._WALKED and not careful and _walk_header(self):
             return None
@@ -683,13 +672,16 @@ class Message(FixRecord):
             src = self._src
             if src is None:
                 return None
-            # its first field read converts that field alone (a handler often reads one:
-            # MsgSeqNum, SendingTime), the next one converts all (`_fill`)
             h = self._header = _new(self._HEADER_CLS)
-            h._blank()
             h._src = src
             h._flat = None
-            h._eager = False
+            # a remembered layout's header: its few fields converted from their places now
+            # (about the cost of a first read converting one), each read then the slot's; else
+            # (or one does not convert) its first field read converts that field alone, the
+            # next all (`_fill`)
+            if src.header_at is None or not fill_header_at(h, src):
+                h._blank()
+                h._eager = False
         return h
 
     @classmethod
