@@ -26,6 +26,7 @@ import attrs
 from ._fields import (
     _CONVERT_ERRORS,
     _LAZY,
+    _WALK_ERRORS,
     REJECT_INCORRECT_FORMAT,
     REJECT_TAG_REPEATED,
     REJECT_VALUE_OUT_OF_RANGE,
@@ -45,7 +46,7 @@ from ._wire import (
     _msgtype_in,
     _walk_header,
     body_places,
-    fill_header_at,
+    header_places,
     load_group,
     record_raw,
     record_wire,
@@ -126,8 +127,6 @@ class FixRecord:
                         return None
                     except _CONVERT_ERRORS:
                         pass  # one does not convert: the tag-dict path below leaves it lazy
-            elif src.header_at is not None and fill_header_at(self, src):
-                return None  # its header, each field from its place (else the walk gives up)
         careful = src.careful
         if self._WALKED and not careful and _walk_header(self):
             return None
@@ -679,9 +678,19 @@ class Message(FixRecord):
             # (about the cost of a first read converting one), each read then the slot's; else
             # (or one does not convert) its first field read converts that field alone, the
             # next all (`_fill`)
-            if src.header_at is None or not fill_header_at(h, src):
-                h._blank()
-                h._eager = False
+            if src.header_at is not None:
+                places = src.layout[7]  # type: ignore[index]
+                if places is None:
+                    places = header_places(src, self._HEADER_CLS)
+                if places:
+                    try:
+                        h._fill_at(src.flat, places, False)
+                        h._eager = None  # every field converted
+                        return h
+                    except _WALK_ERRORS:
+                        pass  # what it set is not to be trusted: blanked below
+            h._blank()
+            h._eager = False
         return h
 
     @classmethod

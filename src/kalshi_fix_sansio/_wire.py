@@ -228,24 +228,15 @@ def layout_places(
     return tuple(out)
 
 
-def fill_header_at(h: FixRecord, src: WireSource) -> bool:
-    """Convert every field of the header of a message of a remembered layout whose header has
-    places (``src.header_at``) from them, with the header's generated `_fill_at` (its places in
-    the order it reads them, `layout_places`, are the layout's eighth member, made once); False
-    when it has none or a value does not convert (what it set is then not to be trusted)."""
+def header_places(src: WireSource, cls: type[FixRecord]) -> tuple[Any, ...]:
+    """Where each header field of a message of a remembered layout whose header has places
+    (``src.header_at``) has its value, in the order the header's generated `_fill_at` reads
+    them (`layout_places`; empty: none). Once per layout (its eighth member)."""
     layout: Any = src.layout
-    at: tuple[Any, ...] | None = layout[7]
-    if at is None:
-        assert src.header_at is not None
-        at = layout[7] = layout_places(type(h), src.header_at, frozenset())
-    if not at:
-        return False
-    try:
-        h._fill_at(src.flat, at, False)
-    except _WALK_ERRORS:
-        return False
-    h._eager = None  # every field converted
-    return True
+    assert src.header_at is not None
+    at: tuple[Any, ...] = layout_places(cls, src.header_at, frozenset())
+    layout[7] = at
+    return at
 
 
 def _first_places(layout: list[Any], flat: list[bytes]) -> dict[bytes, int]:
