@@ -339,6 +339,27 @@ def test_the_header_is_made_once() -> None:
     assert msg.header is msg.header
 
 
+def test_a_remembered_layouts_header_converted_at_once_names_a_bad_value() -> None:
+    """The header of a frame of a layout seen twice is converted whole when it is made: a value
+    that does not convert leaves it to the lazy reads, which name it as before (strictly, the
+    read raises; tolerantly, it reads None and the defect says why), the others read right."""
+    frame = SAMPLES[2]
+    bad = frame.replace(b"\x0134=", b"\x0134=x", 1)
+    assert bad != frame
+    prediction.decode(frame)  # the layout remembered
+    good = prediction.decode(frame).header  # its places found: converted whole
+    assert good._eager is None and isinstance(good.msg_seq_num, int)
+    strict = prediction.decode(bad).header
+    assert strict.sender_comp_id == good.sender_comp_id
+    with pytest.raises(DecodeError) as info:
+        strict.msg_seq_num  # noqa: B018
+    assert info.value.tag == 34
+    tolerant = prediction.decode(bad, tolerant=True)
+    assert tolerant.header.msg_seq_num is None
+    assert [d.tag for d in tolerant.defects] == [34]
+    assert tolerant.header.sending_time == good.sending_time
+
+
 def test_records_keep_the_plain_setattr() -> None:
     """Lazy reads store converted values with the builtin ``setattr`` (3x cheaper than
     ``object.__setattr__``): that is right only while no record class overrides it (a frozen

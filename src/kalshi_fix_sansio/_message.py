@@ -46,7 +46,7 @@ from ._wire import (
     _msgtype_in,
     _walk_header,
     body_places,
-    layout_places,
+    header_places,
     load_group,
     record_raw,
     record_wire,
@@ -60,7 +60,6 @@ R = TypeVar("R", bound="FixRecord")
 # filled by the first codec made (`_decode.Codec`: the header class exists by then)
 HEADER_PLACES: dict[bytes, int] = {}
 M = TypeVar("M", bound="Message")
-_NONE: frozenset[bytes] = frozenset()
 
 
 @attrs.define(slots=True, eq=False, repr=False, kw_only=True)
@@ -128,17 +127,6 @@ class FixRecord:
                         return None
                     except _CONVERT_ERRORS:
                         pass  # one does not convert: the tag-dict path below leaves it lazy
-            elif src.header_at is not None:  # its header, each field from its place
-                at = layout[7]
-                if at is None:
-                    at = layout[7] = layout_places(type(self), src.header_at, _NONE)
-                if at:
-                    try:
-                        self._fill_at(src.flat, at, False)
-                        self._eager = None  # every field converted
-                        return None
-                    except _WALK_ERRORS:
-                        pass  # one does not convert: the walk gives up on it as before
         careful = src.careful
         if self._WALKED and not careful and _walk_header(self):
             return None
@@ -683,12 +671,25 @@ class Message(FixRecord):
             src = self._src
             if src is None:
                 return None
-            # its first field read converts that field alone (a handler often reads one:
-            # MsgSeqNum, SendingTime), the next one converts all (`_fill`)
             h = self._header = _new(self._HEADER_CLS)
-            h._blank()
             h._src = src
             h._flat = None
+            # a remembered layout's header: its few fields converted from their places now
+            # (about the cost of a first read converting one), each read then the slot's; else
+            # (or one does not convert) its first field read converts that field alone, the
+            # next all (`_fill`)
+            if src.header_at is not None:
+                places = src.layout[7]  # type: ignore[index]
+                if places is None:
+                    places = header_places(src, self._HEADER_CLS)
+                if places:
+                    try:
+                        h._fill_at(src.flat, places, False)
+                        h._eager = None  # every field converted
+                        return h
+                    except _WALK_ERRORS:
+                        pass  # what it set is not to be trusted: blanked below
+            h._blank()
             h._eager = False
         return h
 

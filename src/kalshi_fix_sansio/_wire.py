@@ -228,6 +228,17 @@ def layout_places(
     return tuple(out)
 
 
+def header_places(src: WireSource, cls: type[FixRecord]) -> tuple[Any, ...]:
+    """Where each header field of a message of a remembered layout whose header has places
+    (``src.header_at``) has its value, in the order the header's generated `_fill_at` reads
+    them (`layout_places`; empty: none). Once per layout (its eighth member)."""
+    layout: Any = src.layout
+    assert src.header_at is not None
+    at: tuple[Any, ...] = layout_places(cls, src.header_at, frozenset())
+    layout[7] = at
+    return at
+
+
 def _first_places(layout: list[Any], flat: list[bytes]) -> dict[bytes, int]:
     """Tag -> its first place in ``flat`` (a tag's, not a value's that reads alike), for a
     message of a remembered layout: the same for every message of it. Once per layout (its
