@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Final, Literal
 import attrs
 
 from kalshi_fix_sansio import Message
-from kalshi_fix_sansio._callers import Delivery
+from kalshi_fix_sansio._callers import Delivery, any_event
 from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, ExecCursor
 from kalshi_fix_sansio.config import SessionConfig
@@ -624,7 +624,8 @@ class SessionBase:
                 "this session was opened with queue_events=False: it queues no events "
                 "(use session.tracker, place() and cancel())"
             )
-        item = sup.take_with_time(predicate)
+        # `next_event`'s predicate takes the oldest: no scan of the queue
+        item = sup.next_event_with_time() if predicate is any_event else sup.take_with_time(predicate)
         if item is None:
             return None
         self._delivery.recent.append(item)

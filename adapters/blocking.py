@@ -42,7 +42,7 @@ from ._base import IDLE_HANDOFF
 from ._client import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
 from ._sockio import recv_now, write_now
 from ._sync import SyncKillAll, SyncSessionBase, joined, started
-from ._transport import loopback_addresses
+from ._transport import READ_CHUNK, loopback_addresses
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -80,6 +80,7 @@ class BlockingSession(SyncSessionBase):
         self._running = False
         self._sock: socket.socket | None = None
         self._unsent = b""  # bytes the socket did not take yet (written first, in order)
+        self._full = False  # the last read filled its chunk: TLS may hold more
 
     @property
     def idle_handoff(self) -> float:
@@ -149,7 +150,7 @@ class BlockingSession(SyncSessionBase):
     def _wait_once(self, deadline: float) -> float:
         sock = self._sock
         if sock is not None:
-            claim = self._readers.claim(threading.current_thread())
+            claim = self._readers.claim(threading.get_ident())
             if claim == "read":
                 self._step(sock, deadline)
                 return time.monotonic()
@@ -170,7 +171,9 @@ class BlockingSession(SyncSessionBase):
         assert sup is not None
         try:
             wait = sup.sleep_for(self._clock(), deadline - time.monotonic())  # until `woke`
-            readable = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0  # TLS holds bytes
+            # TLS may hold decrypted bytes select cannot see only after a read that filled
+            # its chunk (a record is read whole, and only up to the chunk)
+            readable = self._full and isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
             if not readable:
                 writes = [sock] if self._unsent else []
                 self._mu.release()
@@ -184,6 +187,7 @@ class BlockingSession(SyncSessionBase):
                     self._wake_r.recv(4096)
                 readable = sock in ready
             if readable and (data := recv_now(sup, sock, self._clock)) is not None:
+                self._full = len(data) == READ_CHUNK
                 self._received(sup, data)
             sup.woke(self._clock())
             self._flush(sup)
@@ -195,7 +199,7 @@ class BlockingSession(SyncSessionBase):
     def _flush(self, sup: Driver) -> None:
         """Write what waits, then what the core answered, without blocking (holding the lock);
         close the socket, or wake the thread that reads it, when the core's rules say."""
-        sock, me = self._sock, threading.current_thread()
+        sock, me = self._sock, threading.get_ident()
         if sock is None:
             sup.data_to_send()  # no connection: nothing to write them to
             return
@@ -214,7 +218,11 @@ class BlockingSession(SyncSessionBase):
     # -- the session's thread: connects, and reads while nobody waits --------------------------
 
     def _run(self, sup: Driver) -> None:
-        me = threading.current_thread()
+        me = threading.get_ident()
+
+        def timer_in() -> float | None:  # asked only while a caller read lately
+            return sup.timer_in(self._clock())
+
         with self._lock:
             try:
                 while True:
@@ -223,9 +231,7 @@ class BlockingSession(SyncSessionBase):
                         if (rest := sup.connect_in(self._clock())) is None:
                             break  # closed, or failed for good
                     else:
-                        rest = self._readers.background(
-                            time.monotonic(), me, sup.timer_in(self._clock())
-                        )
+                        rest = self._readers.background(time.monotonic(), me, timer_in)
                     if rest:  # a waiting thread reads (or read lately), or a backoff
                         self._idle.wait(None if rest == math.inf else rest)
                     elif sock is None:
@@ -253,7 +259,7 @@ class BlockingSession(SyncSessionBase):
         if isinstance(sock, OSError):
             sup.connection_failed(self._clock(), sock)
         elif self._connected(sup):
-            self._sock = sock
+            self._sock, self._full = sock, True  # the first read checks what TLS holds
             self._flush(sup)  # the Logon
         else:
             sock.close()  # closed while connecting

@@ -264,8 +264,8 @@ def test_a_due_timer_is_not_put_off_by_the_hand_off_delay() -> None:
     r = Readers(0.05)
     r.claim("caller")
     r.release(10.0)
-    assert r.background(10.01, "bg", timer_in=0.01) == 0.01
-    assert r.background(10.01, "bg", timer_in=0.0) == 0.0
+    assert r.background(10.01, "bg", timer_in=lambda: 0.01) == 0.01
+    assert r.background(10.01, "bg", timer_in=lambda: 0.0) == 0.0
 
 
 def test_the_socket_closes_once_the_driver_is_done_and_no_other_reader_is_in_it() -> None:

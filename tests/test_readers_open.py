@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,9 @@ def test_blocking_the_session_thread_leaves_the_logon_answer_to_a_late_opener(
     first_asked = threading.Event()
     background, await_logon = Readers.background, _sync.SyncSessionBase._await_logon
 
-    def recording(self: Readers, now: float, who: object, timer_in: float | None = None) -> float:
+    def recording(
+        self: Readers, now: float, who: object, timer_in: Callable[[], float | None] | None = None
+    ) -> float:
         rest = background(self, now, who, timer_in)
         asked.append(rest)
         first_asked.set()

@@ -269,7 +269,8 @@ class Readers:
     woken), another waiting caller keeps it (``"rest"``). The background reader reads only
     while nobody waits, from ``handoff`` seconds after a waiting caller last read
     (`background`). Once the driver is done with the connection, the reader in it, or anyone
-    when nobody reads, closes it (`closes`). Readers are named by any token the adapter likes (a thread, a task).
+    when nobody reads, closes it (`closes`). Readers are named by any token the adapter likes (a
+    thread's ident, a task), compared by equality.
 
     Args:
         handoff: seconds the socket may go unread after a waiting caller read it before the
@@ -321,7 +322,7 @@ class Readers:
     def other(self, who: object) -> bool:
         """Someone other than ``who`` reads now (wake it when the driver must be looked at
         again: `Driver.must_wake`)."""
-        return self.reader is not None and self.reader is not who
+        return self.reader is not None and self.reader != who
 
     def caller_reads(self) -> bool:
         """A waiting caller reads now (not the background reader)."""
@@ -336,18 +337,24 @@ class Readers:
         """After ``who`` wrote: close the socket now, because the driver is done with it
         (``wants_transport`` False) and no other reader is in it (that one closes it once it
         is back)."""
-        return not wants_transport and (self.reader is None or self.reader is who)
+        return not wants_transport and (self.reader is None or self.reader == who)
 
-    def background(self, now: float, who: object, timer_in: float | None = None) -> float:
+    def background(
+        self, now: float, who: object, timer_in: Callable[[], float | None] | None = None
+    ) -> float:
         """The background reader ``who`` asks at ``now``: 0.0 means read now (then `release`);
-        otherwise rest that many seconds and ask again. ``timer_in``: seconds until the core's
-        next timer, when the background reader also fires the timers (one due is not put
-        off)."""
+        otherwise rest that many seconds and ask again. ``timer_in``: when the background
+        reader also fires the timers, a function giving the seconds until the core's next
+        timer (None: none), asked only while a caller read lately (one due is not put off)."""
         if self.reader is not None or self.waiting:
             return self.handoff
         quiet = self.active + self.handoff - now
-        if quiet > 0 and (timer_in is None or timer_in > 0):
-            return quiet if timer_in is None else min(quiet, timer_in)
+        if quiet > 0:
+            timer = None if timer_in is None else timer_in()
+            if timer is None:
+                return quiet
+            if timer > 0:
+                return quiet if quiet < timer else timer
         self.reader, self.background_reads = who, True
         return 0.0
 
