@@ -529,10 +529,13 @@ class Supervisor:
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the current connection (and forget)."""
-        if self.session is not None:
-            self._out += self.session.data_to_send()
-        data = bytes(self._out)
-        self._out.clear()
+        session, out = self.session, self._out
+        if not out:  # the usual case: only the session's bytes, taken as they are
+            return b"" if session is None else session.data_to_send()
+        if session is not None:
+            out += session.data_to_send()
+        data = bytes(out)
+        out.clear()
         return data
 
     def next_event(self) -> Event | None:
