@@ -376,6 +376,16 @@ def _fast_lines(i: int, rules: list[ValueRule], ftype: str, ns: dict[str, Any]) 
                     f"            if _m{i}_{j}(v) is None:",
                     f"                return _r{i}_{j}, v",
                 ]
+    elif checks == {"values"} and len(rules) == 1:
+        # an enum member's own value (its `value` property is a Python call), or a str
+        ns[f"_r{i}_0"] = rules[0]
+        ns[f"_a{i}"] = frozenset(rules[0].values)
+        out += [
+            "        w = v if v.__class__ is str else getattr(v, '_value_', None)",
+            "        if w.__class__ is str:",
+            f"            if w not in _a{i}:",
+            f"                return _r{i}_0, v",
+        ]
     else:
         return None
     out += [
