@@ -48,6 +48,7 @@ import attrs
 from ._message import Message, convert_now
 from ._pump import DEFAULT_MAX_BUFFERED, LoopRules, OrderWaiter
 from ._queue import (
+    BOOK_TYPES,
     DEFAULT_MAX_EVENTS,
     DEFAULT_MAX_MARKET_DATA,
     EventQueueOverflow,
@@ -55,6 +56,8 @@ from ._queue import (
     MarketDataFolded,
     QueuePolicy,
     TrackingFailed,
+    book_symbols,
+    is_book,
 )
 from .book import Books
 from .catchup import CatchUp, CatchUpComplete, CatchUpFailed, ExecCursor, catches_up
@@ -87,9 +90,7 @@ __all__ = [
     "TrackingFailed",
 ]
 
-_BOOK_TYPES: Final = frozenset({"W", "X"})
 _ORDER_TYPES: Final = frozenset({"D", "G", "F"})  # recorded in the tracker as they are sent
-_ANSWER_TYPES: Final = frozenset({"8", "9"})  # end an order's round trip (`SessionMetrics`)
 
 
 class Driver(LoopRules):
@@ -541,7 +542,11 @@ class Driver(LoopRules):
         return len(self._queue)
 
     def _taken(self, event: Event) -> None:
-        if self._market_data and _is_book(event):
+        if (  # `_is_book`, inline
+            self._market_data
+            and event.__class__ is ApplicationMessage
+            and event.message.MSG_TYPE in BOOK_TYPES
+        ):
             self._market_data -= 1
         if not self._queue:
             self._warned = False
@@ -607,7 +612,7 @@ class Driver(LoopRules):
         if msg_type == "8":
             self._report(event, message, now)
             return
-        if msg_type in _BOOK_TYPES and self.books is not None:
+        if msg_type in BOOK_TYPES and self.books is not None:
             self._put(event, now)
             try:  # the tracker takes no book message
                 self.books.apply(message)
@@ -653,7 +658,11 @@ class Driver(LoopRules):
         except Exception as exc:  # a bug there must not stop the session or lose the message
             self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
             return
-        if catch_up is not None:  # no round ends on a report: its part of `observe`, directly
+        if catch_up is None:
+            return
+        if new is None and exec_id.__class__ is str:  # no round: `CatchUp.report`'s cursor
+            catch_up.cursor.observe(exec_id)
+        else:  # no round ends on a report: its part of `observe`, directly
             catch_up.report(exec_id, new)
 
     def _logged_on(self, now: float, *, reconnect: bool) -> None:
@@ -746,7 +755,7 @@ class Driver(LoopRules):
         if (  # `_is_book`, inline (an application message is of that class exactly)
             self.books is not None
             and event.__class__ is ApplicationMessage
-            and event.message.MSG_TYPE in _BOOK_TYPES
+            and event.message.MSG_TYPE in BOOK_TYPES
         ):
             self._market_data += 1
             if self._market_data > policy.max_market_data:
@@ -759,10 +768,10 @@ class Driver(LoopRules):
         symbols: set[str] = set()
         folded, oldest = 0, now
         for event, at in self._queue:
-            if _is_book(event):
+            if is_book(event):
                 folded += 1
                 oldest = min(oldest, at)
-                symbols.update(_symbols(event))
+                symbols.update(book_symbols(event))
             else:
                 kept.append((event, at))
         notice = MarketDataFolded(folded, tuple(sorted(symbols)), now - oldest)
@@ -786,15 +795,3 @@ class Driver(LoopRules):
         )
         self.supervisor.close(now)
 
-
-def _is_book(event: Event) -> bool:
-    return isinstance(event, ApplicationMessage) and event.message.MSG_TYPE in _BOOK_TYPES
-
-
-def _symbols(event: Event) -> list[str]:
-    message: Any = getattr(event, "message", None)
-    symbol = getattr(message, "symbol", None)
-    if isinstance(symbol, str):
-        return [symbol]
-    entries = getattr(message, "md_entries", None) or ()
-    return [s for e in entries if isinstance(s := getattr(e, "symbol", None), str)]

@@ -484,7 +484,9 @@ class OrderTracker:
         else:
             target = self._alias.get(cl, cl)  # `_get`, inline: an order's own report
             order = orders.get(target) or self._new(target, _PENDING_NEW)
-            self._learn(order, er)
+            if order.symbol is None or order.side is None or er._alloc_account is not None or (
+                er._parties is not None and not order.parties):  # something to learn
+                self._learn(order, er)
         seen.add(key)
         order._keys.append(key)
         final = order.status in TERMINAL
