@@ -315,14 +315,15 @@ class Driver(LoopRules):
         if msg_type not in _ORDER_TYPES:
             return self.supervisor.send(message, now, resubscribe=resubscribe)
         tracker = self.tracker
+        cl_ord_id = message.cl_ord_id  # type: ignore[attr-defined]
         if msg_type != "F":  # `check`, inline
             if self._halted is not None:
                 self._check_halted(msg_type)
-            self._check_live(getattr(message, "cl_ord_id", None))
+            self._check_live(cl_ord_id)
             if self._risk is not None:
                 self._check_risk(message)
         tracker.sent(message)
-        cl = str(message.cl_ord_id)  # type: ignore[attr-defined]
+        cl = cl_ord_id if cl_ord_id.__class__ is str else str(cl_ord_id)
         try:
             seq = self.supervisor.send(message, now, resubscribe=resubscribe)
         except BaseException:
