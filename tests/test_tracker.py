@@ -18,7 +18,7 @@ from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import BusinessRejectReceived, RateLimited
 from kalshi_fix_sansio.gateway import Exchange
-from kalshi_fix_sansio.tracker import TERMINAL, OrderParty, OrderStatus, OrderTracker
+from kalshi_fix_sansio.tracker import TERMINAL, OrderParty, OrderStatus, OrderTracker, TrackedOrder
 
 D = Decimal
 SYM = "HIGHNY-23DEC31"
@@ -446,3 +446,20 @@ def test_the_docs_example_runs() -> None:
     assert len(blocks) == 5 and blocks[3].startswith("with client.order_entry()")
     for i in (0, 1, 2, 4):  # the fourth needs Kalshi (a client): tests/test_place.py runs its calls
         exec(compile(blocks[i], f"docs/tracker.md#{i + 1}", "exec"), {})
+
+
+def test_an_order_sent_is_built_as_attrs_builds_it() -> None:
+    """The tracker writes a sent order's slots itself (`_sent_order`): every slot, each as
+    ``TrackedOrder(...)`` sets it."""
+    from kalshi_fix_sansio._orders import _sent_order
+
+    party = OrderParty("acct", 24)
+    args = ("o-1", OrderStatus.PENDING_REPLACE, "X", "1", Decimal("0.42"), Decimal(3), "o-0", "g", 7, 2, (party,))
+    fast = _sent_order(*args)
+    built = TrackedOrder(
+        "o-1", OrderStatus.PENDING_REPLACE, "X", "1", Decimal("0.42"), Decimal(3), original_qty=Decimal(3),
+        orig_cl_ord_id="o-0", group_id="g", alloc_account=7, ex_destination=2, parties=(party,),
+    )
+    slots = [name for name in TrackedOrder.__slots__ if name != "__weakref__"]
+    assert [getattr(fast, name) for name in slots] == [getattr(built, name) for name in slots]
+    assert fast == built and fast._fills is not built._fills

@@ -3,12 +3,12 @@ names are re-exported by `kalshi_fix_sansio.driver`)."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
 from .errors import FixError, LocalProtocolError
-from .events import Event
+from .events import ApplicationMessage, Event
 
 __all__ = [
     "DEFAULT_MAX_EVENTS",
@@ -19,6 +19,8 @@ __all__ = [
     "QueuePolicy",
     "TrackingFailed",
 ]
+
+BOOK_TYPES: Final = frozenset({"W", "X"})  # market-data book messages: folded, not queued alone
 
 DEFAULT_MAX_EVENTS: Final = 150_000
 """Default bound of unread events (other than folded market data) before `EventQueueOverflow`."""
@@ -117,3 +119,18 @@ class TrackingFailed(Event):
     """
 
     error: str
+
+
+def is_book(event: Event) -> bool:
+    """A market-data book message (35=W / 35=X): folded when too many wait."""
+    return isinstance(event, ApplicationMessage) and event.message.MSG_TYPE in BOOK_TYPES
+
+
+def book_symbols(event: Event) -> list[str]:
+    """The symbols a book message is about (`MarketDataFolded` names them)."""
+    message: Any = getattr(event, "message", None)
+    symbol = getattr(message, "symbol", None)
+    if isinstance(symbol, str):
+        return [symbol]
+    entries = getattr(message, "md_entries", None) or ()
+    return [s for e in entries if isinstance(s := getattr(e, "symbol", None), str)]

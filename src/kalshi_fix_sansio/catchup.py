@@ -131,12 +131,23 @@ class ExecCursor:
 
         Pending reports (``-1;-1``) and text that is not an ExecID are ignored.
         """
-        parsed = parse_exec_id(exec_id)
-        if parsed is None:
-            return False
-        clock, event, index = parsed
+        parts = exec_id.split(";")
+        if len(parts) == 2:  # exchange index 0, the common form: `parse_exec_id`'s test inline
+            clock_text, event_text = parts
+            if not (
+                clock_text.isdigit() and event_text.isdigit()
+                and clock_text.isascii() and event_text.isascii()
+                and len(clock_text) <= _MAX_PART_DIGITS and len(event_text) <= _MAX_PART_DIGITS
+            ):  # isdigit(): not empty
+                return False
+            clock, event, index = int(clock_text), int(event_text), 0
+        else:
+            parsed = parse_exec_id(exec_id)
+            if parsed is None:
+                return False
+            clock, event, index = parsed
         known = self._last.get(index)
-        if known is not None and (clock, event) <= known[:2]:
+        if known is not None and (clock < known[0] or (clock == known[0] and event <= known[1])):
             return False
         self._last[index] = (clock, event, exec_id)
         return True

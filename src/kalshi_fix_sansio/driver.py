@@ -48,6 +48,7 @@ import attrs
 from ._message import Message, convert_now
 from ._pump import DEFAULT_MAX_BUFFERED, LoopRules, OrderWaiter
 from ._queue import (
+    BOOK_TYPES,
     DEFAULT_MAX_EVENTS,
     DEFAULT_MAX_MARKET_DATA,
     EventQueueOverflow,
@@ -55,6 +56,8 @@ from ._queue import (
     MarketDataFolded,
     QueuePolicy,
     TrackingFailed,
+    book_symbols,
+    is_book,
 )
 from .book import Books
 from .catchup import CatchUp, CatchUpComplete, CatchUpFailed, ExecCursor, catches_up
@@ -72,7 +75,7 @@ from .metrics import SessionMetrics
 from .risk import BookSource, RiskChecker, RiskLimits
 from .session import Session
 from .supervisor import Backoff, Disconnected, Reconnected, Supervisor, SupervisorState
-from .tracker import OrderTracker
+from .tracker import TERMINAL, OrderTracker
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED",
@@ -87,9 +90,7 @@ __all__ = [
     "TrackingFailed",
 ]
 
-_BOOK_TYPES: Final = frozenset({"W", "X"})
 _ORDER_TYPES: Final = frozenset({"D", "G", "F"})  # recorded in the tracker as they are sent
-_ANSWER_TYPES: Final = frozenset({"8", "9"})  # end an order's round trip (`SessionMetrics`)
 
 
 class Driver(LoopRules):
@@ -310,19 +311,27 @@ class Driver(LoopRules):
             RateLimitExceeded, TransportError, EncodeError: as `Supervisor.send` (then it is
                 not tracked either).
         """
-        if message.MSG_TYPE not in _ORDER_TYPES:
+        msg_type = message.MSG_TYPE
+        if msg_type not in _ORDER_TYPES:
             return self.supervisor.send(message, now, resubscribe=resubscribe)
-        self.check(message)
         tracker = self.tracker
+        cl_ord_id = message.cl_ord_id  # type: ignore[attr-defined]
+        if msg_type != "F":  # `check`, inline
+            if self._halted is not None:
+                self._check_halted(msg_type)
+            self._check_live(cl_ord_id)
+            if self._risk is not None:
+                self._check_risk(message)
         tracker.sent(message)
+        cl = cl_ord_id if cl_ord_id.__class__ is str else str(cl_ord_id)
         try:
             seq = self.supervisor.send(message, now, resubscribe=resubscribe)
         except BaseException:
-            tracker.discard(str(message.cl_ord_id))  # type: ignore[attr-defined]
+            tracker.discard(cl)
             raise
         if self._risk is not None:
             self._risk.sent(message)
-        self.metrics.on_order_sent(message.MSG_TYPE, str(message.cl_ord_id), now)  # type: ignore[attr-defined]
+        self.metrics.on_order_sent(msg_type, cl, now)
         return seq
 
     def check(self, message: Message) -> None:
@@ -338,15 +347,17 @@ class Driver(LoopRules):
         if msg_type != "D" and msg_type != "G":
             return
         self._check_halted(msg_type)
-        cl = getattr(message, "cl_ord_id", None)
-        live = self.tracker.order(cl) if isinstance(cl, str) else None
-        if live is not None and live.cl_ord_id == cl and not live.terminal:
+        self._check_live(getattr(message, "cl_ord_id", None))
+        if self._risk is not None:
+            self._check_risk(message)
+
+    def _check_live(self, cl: object) -> None:  # a ClOrdID still live in the tracker: refused
+        live = self.tracker._orders.get(cl) if cl.__class__ is str else None
+        if live is not None and live.status not in TERMINAL:  # its own ClOrdID (not an alias)
             raise LocalProtocolError(
                 f"ClOrdID {cl!r} is still live ({live.status.name} order, {live.symbol}): Kalshi "
                 "requires a ClOrdID that matches no open order; use a new one (nothing was sent)"
             )
-        if self._risk is not None:
-            self._check_risk(message)
 
     def _check_risk(self, message: Message) -> None:
         """The pre-trade risk check (only with ``risk_limits``)."""
@@ -532,7 +543,11 @@ class Driver(LoopRules):
         return len(self._queue)
 
     def _taken(self, event: Event) -> None:
-        if self._market_data and _is_book(event):
+        if (  # `_is_book`, inline
+            self._market_data
+            and event.__class__ is ApplicationMessage
+            and event.message.MSG_TYPE in BOOK_TYPES
+        ):
             self._market_data -= 1
         if not self._queue:
             self._warned = False
@@ -542,30 +557,15 @@ class Driver(LoopRules):
     def _pump(self, now: float) -> None:
         """Take every event the supervisor has: tracker, books and catch-up first, then the queue."""
         sup = self.supervisor
-        while (event := sup.next_event()) is not None:
-            if isinstance(event, ApplicationMessage):
+        events = sup._events  # `Supervisor.next_event`'s queue, read here: no call per event
+        while events:
+            event = events.popleft()
+            if event.__class__ is ApplicationMessage:  # nearly every event: one test
                 self._apply(event, now)
                 if self._kill is not None:
                     self._kill.observe(event, now)
                 continue
-            self._emit(event, now)
-            if self._kill is not None:
-                self._kill.observe(event, now)
-            if isinstance(event, BusinessRejectReceived):  # a 35=j names a request it refused
-                try:
-                    self.tracker.on_event(event)
-                except Exception as exc:  # as in `_apply`: never stop the session for it
-                    self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
-            if isinstance(event, LoggedOn):
-                if sup.connections == 1:  # a reconnect's catch-up follows its Reconnected
-                    self._logged_on(now, reconnect=False)
-            elif isinstance(event, Reconnected):
-                self._logged_on(now, reconnect=True)
-            elif self.catch_up is not None:
-                if isinstance(event, Disconnected):
-                    self._catch_up_result(self.catch_up.connection_lost(), now)
-                elif isinstance(event, (RejectReceived, BusinessRejectReceived)):
-                    self._catch_up_result(self.catch_up.observe(event), now)
+            self._notice(event, now)
         if self._kill is not None:
             self._drive_kill(now)
         catch_up = self.catch_up
@@ -582,43 +582,89 @@ class Driver(LoopRules):
                 self.observer(behind)
             queue.appendleft((behind, queue[0][1]))  # as old as the oldest: `lag` holds
 
-    def _apply(self, event: ApplicationMessage, now: float) -> None:
-        """An application message: queued, then fed to the tracker, the books and catch-up.
+    def _notice(self, event: Event, now: float) -> None:
+        """An event other than an application message: queued, observed, and followed."""
+        sup = self.supervisor
+        self._emit(event, now)
+        if self._kill is not None:
+            self._kill.observe(event, now)
+        if isinstance(event, BusinessRejectReceived):  # a 35=j names a request it refused
+            try:
+                self.tracker.on_event(event)
+            except Exception as exc:  # as in `_apply`: never stop the session for it
+                self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+        if isinstance(event, LoggedOn):
+            if sup.connections == 1:  # a reconnect's catch-up follows its Reconnected
+                self._logged_on(now, reconnect=False)
+        elif isinstance(event, Reconnected):
+            self._logged_on(now, reconnect=True)
+        elif self.catch_up is not None:
+            if isinstance(event, Disconnected):
+                self._catch_up_result(self.catch_up.connection_lost(), now)
+            elif isinstance(event, (RejectReceived, BusinessRejectReceived)):
+                self._catch_up_result(self.catch_up.observe(event), now)
 
-        During a catch-up, a replayed ExecutionReport the tracker has seen already is queued
-        with ``poss_dup=True``: the application sees each report once as new.
-        """
+    def _apply(self, event: ApplicationMessage, now: float) -> None:
+        """An application message: queued, then fed to the tracker, the books and catch-up."""
         message = event.message
-        catch_up = self.catch_up
         msg_type = message.MSG_TYPE
         counts = self.metrics.messages_in
         counts[msg_type] = counts.get(msg_type, 0) + 1
-        if msg_type in _ANSWER_TYPES:
-            # the metrics, the tracker and catch-up read most of an order's answer: all of it
-            # converted at once (a first read would convert one field, the next the rest)
-            convert_now(message)
+        if msg_type == "8":
+            self._report(event, message, now)
+            return
+        if msg_type in BOOK_TYPES and self.books is not None:
+            self._put(event, now)
+            try:  # the tracker takes no book message
+                self.books.apply(message)
+            except Exception as exc:  # a bug there must not stop the session or lose the message
+                self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+            return
+        if msg_type == "9":
+            convert_now(message)  # the metrics and the tracker read most of it
             self.metrics.on_answer(message, msg_type, now)
+        self._put(event, now)  # not observed: an application message is not a notice
+        try:
+            self.tracker.on_event(event)
+        except Exception as exc:  # a bug there must not stop the session or lose the message
+            self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+            return
+        if self.catch_up is not None:
+            self._catch_up_result(self.catch_up.observe(event), now)
+
+    def _report(self, event: ApplicationMessage, message: Any, now: float) -> None:
+        """An ExecutionReport (`_apply`), converted at once (its readers read most of it). During
+        a catch-up, a replayed report the tracker has seen already is queued with
+        ``poss_dup=True``: the application sees each report once as new."""
+        if message._eager is False:  # `convert_now`, inline
+            message._fill()
+        self.metrics.on_answer(message, "8", now)
+        catch_up = self.catch_up
         new: bool | None = None
-        if catch_up is not None and catch_up.active and msg_type == "8":
+        if catch_up is not None and catch_up._pending:  # a round under way (`CatchUp.active`)
             exec_id = getattr(message, "exec_id", None)
             new = isinstance(exec_id, str) and not self.tracker.has_exec_id(exec_id)
             if not new and not event.poss_dup:
                 event = attrs.evolve(event, poss_dup=True)
         self._put(event, now)  # not observed: an application message is not a notice
+        tracker = self.tracker
         try:
-            self.tracker.on_event(event)
-            if self.books is not None and msg_type in _BOOK_TYPES:
-                self.books.apply(message)
-            elif self._risk is not None and msg_type == "8":
+            if tracker.__class__ is OrderTracker:  # `on_event`'s part for a report, directly
+                exec_id = tracker._execution_report(message)
+            else:  # a subclass may have its own `on_event`
+                tracker.on_event(event)
+                exec_id = getattr(message, "exec_id", None)
+            if self._risk is not None:
                 self._risk.observe(message)
         except Exception as exc:  # a bug there must not stop the session or lose the message
             self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
             return
-        if catch_up is not None:
-            if msg_type == "8":  # no round ends on a report: its part of `observe`, directly
-                catch_up.report(getattr(message, "exec_id", None), new)
-            else:
-                self._catch_up_result(catch_up.observe(event, new), now)
+        if catch_up is None:
+            return
+        if new is None and exec_id.__class__ is str:  # no round: `CatchUp.report`'s cursor
+            catch_up.cursor.observe(exec_id)
+        else:  # no round ends on a report: its part of `observe`, directly
+            catch_up.report(exec_id, new)
 
     def _logged_on(self, now: float, *, reconnect: bool) -> None:
         catch_up, sup = self.catch_up, self.supervisor
@@ -707,7 +753,11 @@ class Driver(LoopRules):
         queue.append((event, now))
         if len(queue) > self.metrics.queue_high_water:
             self.metrics.queue_high_water = len(queue)
-        if self.books is not None and _is_book(event):
+        if (  # `_is_book`, inline (an application message is of that class exactly)
+            self.books is not None
+            and event.__class__ is ApplicationMessage
+            and event.message.MSG_TYPE in BOOK_TYPES
+        ):
             self._market_data += 1
             if self._market_data > policy.max_market_data:
                 self._fold(now)
@@ -719,10 +769,10 @@ class Driver(LoopRules):
         symbols: set[str] = set()
         folded, oldest = 0, now
         for event, at in self._queue:
-            if _is_book(event):
+            if is_book(event):
                 folded += 1
                 oldest = min(oldest, at)
-                symbols.update(_symbols(event))
+                symbols.update(book_symbols(event))
             else:
                 kept.append((event, at))
         notice = MarketDataFolded(folded, tuple(sorted(symbols)), now - oldest)
@@ -746,15 +796,3 @@ class Driver(LoopRules):
         )
         self.supervisor.close(now)
 
-
-def _is_book(event: Event) -> bool:
-    return isinstance(event, ApplicationMessage) and event.message.MSG_TYPE in _BOOK_TYPES
-
-
-def _symbols(event: Event) -> list[str]:
-    message: Any = getattr(event, "message", None)
-    symbol = getattr(message, "symbol", None)
-    if isinstance(symbol, str):
-        return [symbol]
-    entries = getattr(message, "md_entries", None) or ()
-    return [s for e in entries if isinstance(s := getattr(e, "symbol", None), str)]

@@ -375,8 +375,10 @@ class SessionMetrics:
         """An ExecutionReport (35=8) or OrderCancelReject (35=9) read at ``now``."""
         if msg_type == "8" and message.exec_type == "8":  # ExecType is a str enum: 150=8
             self.order_rejects += 1
-        if self._awaited:
-            self._answered(message.cl_ord_id, now)
+        if self._awaited:  # `_answered`, inline: once per answer
+            sent = self._awaited.pop(message.cl_ord_id, None)
+            if sent is not None:
+                self.round_trips[sent[0]].observe(now - sent[1])
 
     def on_event(self, event: Any, now: float) -> None:
         """Any event other than an application message (counted by class name)."""

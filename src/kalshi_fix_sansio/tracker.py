@@ -76,6 +76,7 @@ from ._orders import (
     _live,
     _parties,
     _Public,
+    _sent_order,
 )
 from .errors import LocalProtocolError
 from .events import ApplicationMessage, BusinessRejectReceived
@@ -359,19 +360,18 @@ class OrderTracker:
             parties = req.parties
         symbol = req._symbol
         qty = getattr(req, "_order_qty", None) or ZERO
-        order = TrackedOrder(
+        order = _sent_order(
             cl,
             _PENDING_NEW if msg_type == "D" else _PENDING_REPLACE,
             symbol if symbol.__class__ is str else _code(symbol),
             side if side.__class__ is str else _code(side),
             getattr(req, "_price", None),
             qty,
-            original_qty=qty,
-            orig_cl_ord_id=orig,
-            group_id=group if group.__class__ is str else _code(group),
-            alloc_account=None if alloc_account is None else _int(alloc_account),
-            ex_destination=None if ex_destination is None else _int(ex_destination),
-            parties=_parties(parties) if parties else (),
+            orig,
+            group if group is None or group.__class__ is str else _code(group),
+            None if alloc_account is None else _int(alloc_account),
+            None if ex_destination is None else _int(ex_destination),
+            _parties(parties) if parties else (),
         )
         if previous is not None:
             order.cum_qty = previous.cum_qty
@@ -428,21 +428,24 @@ class OrderTracker:
 
     # -- ExecutionReport -------------------------------------------------------------------
 
-    def _execution_report(self, message: Any) -> None:
+    def _execution_report(self, message: Any) -> str | None:
+        """Apply a report; its ExecID (the driver's catch-up cursor follows it), else None."""
         # The report's plain fields are read from their slots, once each (see `_Public`); its
         # groups through their properties. Codes are compared as they come: the dialects' enums
         # are str enums, equal to (and hashed as) their codes; anything else becomes its code.
         er: Any = message
         if type(er) not in _RECORDS or (er._eager is not None and er._src is not None):
             er = _fields(message)
-        cl = er._cl_ord_id
         exec_id = er._exec_id
-        if cl is None or exec_id is None:
-            return
+        if exec_id is None:
+            return None
+        if exec_id.__class__ is not str:
+            exec_id = _code(exec_id) or ""  # (never "": a value has a code)
+        cl = er._cl_ord_id
+        if cl is None:
+            return exec_id
         if cl.__class__ is not str:
             cl = _code(cl)
-        if exec_id.__class__ is not str:
-            exec_id = _code(exec_id)
         exec_type = er._exec_type
         if exec_type is not None and not isinstance(exec_type, str):
             exec_type = _code(exec_type)
@@ -451,13 +454,13 @@ class OrderTracker:
             key = (exec_id, cl, exec_type or "")
         seen = self._seen
         if key in seen:
-            return
+            return exec_id
         orig = er._orig_cl_ord_id
         if orig is not None and orig.__class__ is not str:
             orig = _code(orig)
         orders = self._orders
         if self._evicted and cl not in orders and self._replay_of_evicted(er, cl, orig, exec_id):
-            return
+            return exec_id
         code = er._ord_status
         status = _BY_CODE.get(code)
         if status is None and code is not None:
@@ -479,13 +482,18 @@ class OrderTracker:
             self._alias[cl] = orig
             self._link(order, cl)
         else:
-            order = self._get(self._alias.get(cl, cl), er)
+            target = self._alias.get(cl, cl)  # `_get`, inline: an order's own report
+            order = orders.get(target) or self._new(target, _PENDING_NEW)
+            if order.symbol is None or order.side is None or er._alloc_account is not None or (
+                er._parties is not None and not order.parties):  # something to learn
+                self._learn(order, er)
         seen.add(key)
         order._keys.append(key)
         final = order.status in TERMINAL
         self._apply(order, er, exec_type, status)
         if not final and order.status in TERMINAL:
             self._finished(order)
+        return exec_id
 
     def _new(self, cl: str, status: OrderStatus, **fields: Any) -> TrackedOrder:
         """An order first seen in a report (not sent by us: a listener's, a replay's)."""
