@@ -556,10 +556,8 @@ class Driver(LoopRules):
 
     def _pump(self, now: float) -> None:
         """Take every event the supervisor has: tracker, books and catch-up first, then the queue."""
-        sup = self.supervisor
-        events = sup._events  # `Supervisor.next_event`'s queue, read here: no call per event
-        while events:
-            event = events.popleft()
+        next_event = self.supervisor.next_event
+        while (event := next_event()) is not None:
             if event.__class__ is ApplicationMessage:  # nearly every event: one test
                 self._apply(event, now)
                 if self._kill is not None:
