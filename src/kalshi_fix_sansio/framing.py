@@ -61,6 +61,7 @@ _LENGTH_TAG: Final = b"9="
 _MIN_MAX_MESSAGE_SIZE: Final = 64
 
 _SOH_BYTE: Final = 0x01
+_EMPTY: Final = b""
 _adler32: Final = zlib.adler32
 _DIGIT_0: Final = 0x30
 _DIGIT_9: Final = 0x39
@@ -239,7 +240,9 @@ class Framer:
         self._prefix9 = self._prefix + _LENGTH_TAG
         # _partials[k] is the first k bytes of the prefix (k < len(prefix)).
         self._partials = tuple(self._prefix[:k] for k in range(self._plen))
-        self._buf = bytearray()
+        # the bytes fed and not yet consumed: a bytes chunk fed while nothing was buffered is
+        # kept as it is (frames are sliced from it); a bytearray once a chunk must be appended
+        self._buf: bytes | bytearray = _EMPTY
         self._pos = 0  # read position in _buf; bytes before it are consumed
         self._base = 0  # stream offset of _buf[0]
         self._state = _START
@@ -266,18 +269,39 @@ class Framer:
         """Buffer a chunk of the stream.
 
         Args:
-            data: The next bytes received, of any length (an empty chunk is a no-op). The bytes
-                are copied, so the caller may reuse its buffer.
+            data: The next bytes received, of any length (an empty chunk is a no-op). A
+                bytearray or memoryview is copied, so the caller may reuse its buffer; a bytes
+                chunk (immutable) may be kept as it is.
         """
         if isinstance(data, memoryview):
             if data.nbytes == 0:
                 return
         elif not data:
             return
+        buf = self._buf
         pos = self._pos
+        if pos == len(buf):
+            # nothing buffered (the common case): the chunk becomes the buffer, a bytes chunk
+            # without a copy (frames are then sliced from it once, not copied in and out)
+            self._base += pos
+            self._pos = 0
+            self._buf = data if type(data) is bytes else bytes(data)
+            return
+        if type(buf) is bytes:  # a chunk taken whole, with bytes left in it (a frame cut short)
+            rest = len(buf) - pos
+            self._work += rest
+            self._base += pos
+            self._pos = 0
+            if type(data) is bytes and rest <= len(data):
+                # the cut frame's start joins the next chunk: a copy no larger than the chunk
+                self._buf = buf[pos:] + data
+                return
+            self._buf = grown = bytearray(buf[pos:] if pos else buf)  # a long frame: grow
+            grown += data
+            return
         if pos:
             self._compact()
-        self._buf += data
+        buf += data
 
     def next(self) -> Frame | Garbled | None:
         """Return the next result from the buffered bytes.
@@ -336,7 +360,10 @@ class Framer:
         n = len(buf)
         if end > n or size > self._max_message_size:
             return None
-        data = bytes(buf) if size == n else bytes(buf[pos:end])  # the whole buffer: one copy
+        if type(buf) is bytes:  # a chunk fed whole: the frame is the chunk, or one slice of it
+            data = buf if size == n else buf[pos:end]
+        else:
+            data = bytes(buf) if size == n else bytes(buf[pos:end])  # the whole buffer: one copy
         # the CheckSum, inline: the trailer's value and byte sum from one lookup, the frame's
         # byte sum from Adler-32's low half (exact up to 256 bytes, or 515 ASCII ones)
         trailer = _TRAILERS.get(data[-7:])
@@ -350,7 +377,7 @@ class Framer:
         self._work += size + (soh - digits_start)
         self._state = _START
         if end == n:  # nothing after it (one frame per read): the buffer starts again empty
-            buf.clear()
+            self._buf = _EMPTY
             self._base += end
             self._pos = 0
         else:
@@ -377,7 +404,10 @@ class Framer:
         pos = self._pos
         buf = self._buf
         self._work += len(buf) - pos
-        del buf[:pos]
+        if isinstance(buf, bytearray):
+            del buf[:pos]
+        else:
+            self._buf = buf[pos:]
         self._base += pos
         self._pos = 0
 
