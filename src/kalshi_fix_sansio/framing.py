@@ -67,8 +67,22 @@ _DIGIT_0: Final = 0x30
 _DIGIT_9: Final = 0x39
 # b"ddd\x01" -> the byte sum of b"10=ddd\x01", for every three-digit CheckSum text
 _TAIL_SUMS: Final = {b"%03d\x01" % i: sum(b"10=%03d\x01" % i) for i in range(1000)}
-# a whole trailer b"10=ddd<SOH>" -> (ddd, the byte sum of those seven bytes)
+# a whole trailer b"10=ddd<SOH>" -> (ddd, the byte sum of those seven bytes) (the decoder's)
 _TRAILERS: Final = {b"10=%03d\x01" % i: (i, sum(b"10=%03d\x01" % i)) for i in range(256)}
+
+
+def _sound_trailers() -> tuple[tuple[bytes, ...], ...]:
+    """For each value of (1 + a whole frame's byte sum) mod 256, the trailers b"10=ddd<SOH>"
+    that make the frame's CheckSum right: ddd = the sum of the bytes before the trailer, so
+    ddd + the trailer's own byte sum = the frame's sum (mod 256). None, one or two per value."""
+    table: list[list[bytes]] = [[] for _ in range(256)]
+    for c in range(256):
+        trailer = b"10=%03d\x01" % c
+        table[(1 + c + sum(trailer)) & 0xFF].append(trailer)
+    return tuple(tuple(trailers) for trailers in table)
+
+
+_SOUND_TRAILERS: Final = _sound_trailers()
 # checksum -> the trailer text that carries it
 _CHECKSUM_TAILS: Final = tuple(b"%03d\x01" % i for i in range(256))
 
@@ -364,16 +378,15 @@ class Framer:
             data = buf if size == n else buf[pos:end]
         else:
             data = bytes(buf) if size == n else bytes(buf[pos:end])  # the whole buffer: one copy
-        # the CheckSum, inline: the trailer's value and byte sum from one lookup, the frame's
-        # byte sum from Adler-32's low half (exact up to 256 bytes, or 515 ASCII ones)
-        trailer = _TRAILERS.get(data[-7:])
-        if trailer is None:
-            return None  # the general path reports the defect
+        # the CheckSum, inline: the whole frame's byte sum (plus one) from Adler-32's low half
+        # (started at 1; exact up to 256 bytes, or 515 ASCII ones) names the trailers that
+        # make the frame sound, and one endswith tells whether it ends with one of them
         if size <= _ADLER_CHUNK or (size <= _ADLER_ASCII_CHUNK and data.isascii()):
-            if ((_adler32(data, 0) & 0xFFFF) - trailer[1]) & 0xFF != trailer[0]:
-                return None  # the general path reports the CheckSum mismatch
-        elif (checksum(data) - trailer[1]) & 0xFF != trailer[0]:
-            return None
+            sound = _SOUND_TRAILERS[_adler32(data) & 0xFF]
+        else:
+            sound = _SOUND_TRAILERS[(checksum(data) + 1) & 0xFF]
+        if not data.endswith(sound):
+            return None  # the general path reports the defect (trailer or CheckSum mismatch)
         self._work += size + (soh - digits_start)
         self._state = _START
         if end == n:  # nothing after it (one frame per read): the buffer starts again empty
