@@ -29,6 +29,7 @@ of them.
 from __future__ import annotations
 
 import enum
+import re
 import zlib
 from collections.abc import Iterator
 from typing import Final, TypeAlias
@@ -205,12 +206,12 @@ class Framer:
         "_body_end",
         "_body_len",
         "_buf",
+        "_head",
         "_max_message_size",
         "_partials",
         "_plen",
         "_pos",
         "_prefix",
-        "_prefix9",
         "_reason",
         "_scan",
         "_state",
@@ -251,7 +252,10 @@ class Framer:
         self._begin_string = bytes(begin_string)
         self._prefix = b"8=" + self._begin_string + SOH
         self._plen = len(self._prefix)
-        self._prefix9 = self._prefix + _LENGTH_TAG
+        # the fast path's frame start: the prefix, BodyLength(9)'s digits (a group) and SOH
+        self._head = re.compile(
+            re.escape(self._prefix + _LENGTH_TAG) + b"([0-9]{1,%d})\x01" % _MAX_LENGTH_DIGITS
+        ).match
         # _partials[k] is the first k bytes of the prefix (k < len(prefix)).
         self._partials = tuple(self._prefix[:k] for k in range(self._plen))
         # the bytes fed and not yet consumed: a bytes chunk fed while nothing was buffered is
@@ -360,16 +364,10 @@ class Framer:
             return None
         buf = self._buf
         pos = self._pos
-        if not buf.startswith(self._prefix9, pos):
+        head = self._head(buf, pos)  # BeginString, then BodyLength: 1 to 20 digits and SOH
+        if head is None:
             return None
-        digits_start = pos + self._plen + 2
-        soh = buf.find(SOH, digits_start, digits_start + _MAX_LENGTH_DIGITS + 1)
-        if soh < 0:
-            return None
-        digits = buf[digits_start:soh]
-        if not digits.isdigit():
-            return None
-        end = soh + 1 + int(digits) + _TRAILER_LEN
+        end = head.end() + int(head[1]) + _TRAILER_LEN
         size = end - pos
         n = len(buf)
         if end > n or size > self._max_message_size:
@@ -387,7 +385,7 @@ class Framer:
             sound = _SOUND_TRAILERS[(checksum(data) + 1) & 0xFF]
         if not data.endswith(sound):
             return None  # the general path reports the defect (trailer or CheckSum mismatch)
-        self._work += size + (soh - digits_start)
+        self._work += size
         self._state = _START
         if end == n:  # nothing after it (one frame per read): the buffer starts again empty
             self._buf = _EMPTY
