@@ -101,7 +101,9 @@ class InboundChecks:
         # of 1 for lo and 0 for hi fits no clock
         self._window: tuple[bytes, bytes, int, int] = (b"", b"", 1, 0)
         self.stamp_window: tuple[bytes, bytes, float, float] = (b"", b"", math.inf, -math.inf)
-        """The same bounds (lo, hi) and the clock readings [from, to) they surely hold for:
+        """The same bounds (lo, and hi followed by 0xFF: above every stamp whose second is hi,
+        so a whole stamp compares as its first 17 bytes do) and the clock readings [from, to)
+        they surely hold for:
         `Inbound.on_frame` passes a well-formed SendingTime within them at such a reading
         without calling `sending_time`, which judges every other case (no clock fits the
         first one)."""
@@ -185,7 +187,7 @@ class InboundChecks:
             # each end (the float sums' rounding is far below it): inside, the bounds hold
             valid_from = max(lo_s + 1 + tol, hi_s - tol) + _WINDOW_MARGIN
             valid_to = min(lo_s + 2 + tol, hi_s + 1 - tol) - _WINDOW_MARGIN
-            self.stamp_window = (lo, hi, valid_from, valid_to)
+            self.stamp_window = (lo, hi + b"\xff", valid_from, valid_to)
         return lo, hi
 
     def admin_defect(self, msg: Any, mt: str) -> Defect | None:

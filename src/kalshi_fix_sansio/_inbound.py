@@ -161,11 +161,11 @@ class Inbound:
         if check_time is not None and not poss_dup and not replay:
             # a well-formed SendingTime inside the window at a clock reading the window surely
             # holds for passes here; `sending_time` judges every other case (and moves the window)
-            lo, hi, valid_from, valid_to = checks.stamp_window
+            lo, hi_top, valid_from, valid_to = checks.stamp_window
             if not (
                 valid_from <= now < valid_to
+                and lo <= stamp <= hi_top
                 and stamp.translate(DIGITS_TO_ZERO) in STAMP_SHAPES
-                and lo <= stamp[:17] <= hi
             ):
                 check_time(msg, stamp, seq, mt, now)
         if mt in ADMIN:
