@@ -8,12 +8,15 @@ behaviour: header fields found in any order, the normal frozen event, every faul
 from __future__ import annotations
 
 import itertools
+import math
 
 import attrs
 import pytest
 from test_session import logged_on
 
 from kalshi_fix_sansio import prediction
+from kalshi_fix_sansio._checks import InboundChecks
+from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.errors import RemoteProtocolError
 from kalshi_fix_sansio.events import ApplicationMessage, DecodeFailure
 
@@ -249,3 +252,51 @@ def test_a_remembered_layout_is_checked_like_a_new_one(case: str, strict: bool) 
         assert first[:2] == ([], None) and first[3] == 2
     else:  # something happened: an event, a Reject sent or the session's end
         assert first[0] or first[1] or b"35=3\x01" in first[2]
+
+
+@pytest.mark.parametrize("tolerance", [120.0, 2.25, 0.5, 0.0004])
+@pytest.mark.parametrize("start", [1_800_000_000.0, 1_800_000_000.4, 1_800_000_000.9996])
+def test_the_sending_time_window_holds_at_every_reading_it_names(
+    tolerance: float, start: float
+) -> None:
+    """`on_frame` passes a well-formed stamp without `sending_time` only at clock readings in
+    `stamp_window`'s range: at each of them, its ends included, the bounds are the ones
+    computed afresh (a range too wide by the float sums' rounding would name other bounds)."""
+    config = SessionConfig(
+        sender_comp_id="key-1", product="prediction", session_type="KalshiNR",
+        sending_time_tolerance=tolerance,
+    )
+    checks = InboundChecks(config, lambda *args, **kwargs: 0)
+    checks._time_window(start)
+    lo, hi_top, valid_from, valid_to = checks.stamp_window
+    hi = hi_top[:-1]
+    assert (lo, hi) == checks._time_window(start) and hi_top == hi + b"\xff"
+    if valid_from >= valid_to:  # no reading surely fits: every stamp goes to `sending_time`
+        assert tolerance < 0.001
+        return
+    assert valid_to - valid_from > 0.4  # not a sliver: most readings pass inline
+    last = math.nextafter(valid_to, -math.inf)
+    readings = [valid_from, last] + [valid_from + (last - valid_from) * i / 40 for i in range(40)]
+    for now in readings:
+        fresh = InboundChecks(config, lambda *args, **kwargs: 0)
+        assert fresh._time_window(now) == (lo, hi), now
+
+
+def test_a_stamp_is_judged_the_same_once_the_window_is_remembered() -> None:
+    r = logged_on("session=KalshiNR")
+    assert r.session is not None
+    r.now += 0.5  # inside the range the Logon's check remembered: stamps pass inline
+    _, _, valid_from, valid_to = r.session._inbound._checks.stamp_window
+    assert valid_from <= r.now < valid_to
+    r.deliver(er_frame(r, HEADER_TAGS))
+    (event,) = list(r.session.events())
+    assert isinstance(event, ApplicationMessage) and not event.defects
+    malformed = "20270115-08:00"
+    r.deliver(er_frame(r, HEADER_TAGS, **{"34": "3", "52": malformed}))
+    (event,) = list(r.session.events())
+    assert isinstance(event, ApplicationMessage)
+    assert [(d.tag, d.reason) for d in event.defects] == [(52, 6)]
+    r.deliver(er_frame(r, HEADER_TAGS, **{"34": "4", "52": "{now-600}"}))
+    with pytest.raises(RemoteProtocolError, match=r"SendingTime .* is more than \d+ s from now"):
+        list(r.session.events())
+    assert b"373=10\x01" in r.session.data_to_send()

@@ -31,15 +31,18 @@ __all__ = ["MAX_HEARTBEAT_INTERVAL", "MAX_SEQ_NUM", "InboundChecks"]
 
 # a UTCTimestamp: YYYYMMDD-HH:MM:SS[.sss|.ssssss|.sssssssss], told by its digits turned to '0'
 # (one translate and one set lookup: a third of a regular expression's fullmatch)
-_DIGITS_TO_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else b for b in range(256))
-_STAMP_SHAPES = frozenset(
+DIGITS_TO_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else b for b in range(256))
+STAMP_SHAPES = frozenset(
     b"00000000-00:00:00" + fraction for fraction in (b"", b".000", b".000000", b".000000000")
 )
 
 
 def well_formed_stamp(stamp: bytes) -> bool:
     """Whether ``stamp`` is a UTCTimestamp to the second, millisecond, microsecond or nanosecond."""
-    return stamp.translate(_DIGITS_TO_ZERO) in _STAMP_SHAPES
+    return stamp.translate(DIGITS_TO_ZERO) in STAMP_SHAPES
+
+
+_WINDOW_MARGIN = 0.001  # seconds kept clear of a second's edge by `stamp_window`
 
 
 # the standard header's own fields (no 8, 9, 35), from the spec
@@ -97,6 +100,13 @@ class InboundChecks:
         # SendingTime bounds (lo, hi) and the seconds they are for (`_time_window`); a second
         # of 1 for lo and 0 for hi fits no clock
         self._window: tuple[bytes, bytes, int, int] = (b"", b"", 1, 0)
+        self.stamp_window: tuple[bytes, bytes, float, float] = (b"", b"", math.inf, -math.inf)
+        """The same bounds (lo, and hi followed by 0xFF: above every stamp whose second is hi,
+        so a whole stamp compares as its first 17 bytes do) and the clock readings [from, to)
+        they surely hold for:
+        `Inbound.on_frame` passes a well-formed SendingTime within them at such a reading
+        without calling `sending_time`, which judges every other case (no clock fits the
+        first one)."""
 
     def learn_peer(self, sender: str) -> None:
         """An acceptor's client logged on as ``sender``: only it is accepted from now on."""
@@ -173,6 +183,11 @@ class InboundChecks:
             lo = fmt_timestamp(sending_time(lo_s))[:17]
             hi = fmt_timestamp(sending_time(hi_s))[:17]
             self._window = (lo, hi, lo_s, hi_s)
+            # the clock readings whose floors above are these seconds, a millisecond in from
+            # each end (the float sums' rounding is far below it): inside, the bounds hold
+            valid_from = max(lo_s + 1 + tol, hi_s - tol) + _WINDOW_MARGIN
+            valid_to = min(lo_s + 2 + tol, hi_s + 1 - tol) - _WINDOW_MARGIN
+            self.stamp_window = (lo, hi + b"\xff", valid_from, valid_to)
         return lo, hi
 
     def admin_defect(self, msg: Any, mt: str) -> Defect | None:

@@ -15,11 +15,13 @@ from typing import Any
 
 from ._checks import (
     ADMIN,
+    DIGITS_TO_ZERO,
     MAX_HEARTBEAT_INTERVAL,
     MAX_SEQ_DIGITS,
     MAX_SEQ_NUM,
     R_INVALID_MSGTYPE,
     R_VALUE_INCORRECT,
+    STAMP_SHAPES,
     InboundChecks,
 )
 from ._fields import Defect
@@ -31,6 +33,7 @@ from ._states import Lifecycle, State, Trigger
 from .config import SessionConfig
 from .errors import DecodeError, RemoteProtocolError
 from .events import (
+    ApplicationMessage,
     BusinessRejectReceived,
     DecodeFailure,
     GapDetected,
@@ -40,11 +43,16 @@ from .events import (
     RateLimited,
     RejectReceived,
     SequenceReset,
-    _application_message,
+    _set_defects,
+    _set_message,
+    _set_poss_dup,
+    _set_raw,
+    _set_seq_num,
 )
 
 __all__ = ["Inbound"]
 
+_new = object.__new__
 _RATE_LIMIT_EXCEEDED = 8  # BusinessRejectReason(380) of a rate-limit refusal
 # the states as module constants (Enum attribute lookups are slow on the hot path), in order
 _IDLE, _AWAITING_LOGON, _LOGON_SENT, _ACTIVE, _LOGOUT_SENT, _CLOSED, _FAILED = State
@@ -151,7 +159,15 @@ class Inbound:
             checks.comp_id_problem(sender or b"", target or b"", seq, mt, now)
         check_time = self._check_time
         if check_time is not None and not poss_dup and not replay:
-            check_time(msg, stamp, seq, mt, now)
+            # a well-formed SendingTime inside the window at a clock reading the window surely
+            # holds for passes here; `sending_time` judges every other case (and moves the window)
+            lo, hi_top, valid_from, valid_to = checks.stamp_window
+            if not (
+                valid_from <= now < valid_to
+                and lo <= stamp <= hi_top
+                and stamp.translate(DIGITS_TO_ZERO) in STAMP_SHAPES
+            ):
+                check_time(msg, stamp, seq, mt, now)
         if mt in ADMIN:
             # a session message is acted on: the fields the session reads must be sound
             defect = checks.admin_defect(msg, mt)
@@ -316,7 +332,8 @@ class Inbound:
     def _process_app(self, msg: Any, mt: str, seq: int, poss_dup: bool, frame: bytes) -> None:
         """Handle an in-sequence application message: delivered, with its defects named."""
         store = self.store
-        if self._life.state is not _ACTIVE and self._life.state is not _LOGOUT_SENT:
+        st = self._life.state
+        if st is not _ACTIVE and st is not _LOGOUT_SENT:
             store.set_next_target_seq(seq + 1)
             return
         defects = msg.check() if self._validate else msg.defects
@@ -338,7 +355,13 @@ class Inbound:
                 )
             )
             return
-        self._events.append(_application_message(msg, seq, poss_dup, frame, defects))
+        event = _new(ApplicationMessage)  # ApplicationMessage(...), its slots set directly
+        _set_message(event, msg)
+        _set_seq_num(event, seq)
+        _set_poss_dup(event, poss_dup)
+        _set_raw(event, frame)
+        _set_defects(event, defects)
+        self._events.append(event)
 
     def _on_sequence_reset(self, msg: Any, seq: int) -> None:
         """SequenceReset in Reset mode (GapFillFlag not Y): MsgSeqNum is ignored."""

@@ -101,24 +101,13 @@ class ApplicationMessage(Event):
     defects: tuple[Defect, ...] = ()
 
 
+# ``ApplicationMessage(...)`` for the session's per-message path (`Inbound._process_app`):
+# object.__new__, then each slot set through its descriptor (the frozen ``__init__`` sets each
+# through ``object.__setattr__``)
 _set_message, _set_seq_num, _set_poss_dup, _set_raw, _set_defects = (
     ApplicationMessage.__dict__[name].__set__
     for name in ("message", "seq_num", "poss_dup", "raw", "defects")
 )
-
-
-def _application_message(
-    message: Message, seq_num: int, poss_dup: bool, raw: bytes, defects: tuple[Defect, ...]
-) -> ApplicationMessage:
-    """``ApplicationMessage(...)`` for the session's per-message path: its slots set through
-    their descriptors (the frozen ``__init__`` sets each through ``object.__setattr__``)."""
-    event: ApplicationMessage = object.__new__(ApplicationMessage)
-    _set_message(event, message)
-    _set_seq_num(event, seq_num)
-    _set_poss_dup(event, poss_dup)
-    _set_raw(event, raw)
-    _set_defects(event, defects)
-    return event
 
 
 @attrs.frozen(slots=True)

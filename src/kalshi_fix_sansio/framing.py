@@ -29,6 +29,7 @@ of them.
 from __future__ import annotations
 
 import enum
+import re
 import zlib
 from collections.abc import Iterator
 from typing import Final, TypeAlias
@@ -61,13 +62,28 @@ _LENGTH_TAG: Final = b"9="
 _MIN_MAX_MESSAGE_SIZE: Final = 64
 
 _SOH_BYTE: Final = 0x01
+_EMPTY: Final = b""
 _adler32: Final = zlib.adler32
 _DIGIT_0: Final = 0x30
 _DIGIT_9: Final = 0x39
 # b"ddd\x01" -> the byte sum of b"10=ddd\x01", for every three-digit CheckSum text
 _TAIL_SUMS: Final = {b"%03d\x01" % i: sum(b"10=%03d\x01" % i) for i in range(1000)}
-# a whole trailer b"10=ddd<SOH>" -> (ddd, the byte sum of those seven bytes)
+# a whole trailer b"10=ddd<SOH>" -> (ddd, the byte sum of those seven bytes) (the decoder's)
 _TRAILERS: Final = {b"10=%03d\x01" % i: (i, sum(b"10=%03d\x01" % i)) for i in range(256)}
+
+
+def _sound_trailers() -> tuple[tuple[bytes, ...], ...]:
+    """For each value of (1 + a whole frame's byte sum) mod 256, the trailers b"10=ddd<SOH>"
+    that make the frame's CheckSum right: ddd = the sum of the bytes before the trailer, so
+    ddd + the trailer's own byte sum = the frame's sum (mod 256). None, one or two per value."""
+    table: list[list[bytes]] = [[] for _ in range(256)]
+    for c in range(256):
+        trailer = b"10=%03d\x01" % c
+        table[(1 + c + sum(trailer)) & 0xFF].append(trailer)
+    return tuple(tuple(trailers) for trailers in table)
+
+
+_SOUND_TRAILERS: Final = _sound_trailers()
 # checksum -> the trailer text that carries it
 _CHECKSUM_TAILS: Final = tuple(b"%03d\x01" % i for i in range(256))
 
@@ -190,12 +206,12 @@ class Framer:
         "_body_end",
         "_body_len",
         "_buf",
+        "_head",
         "_max_message_size",
         "_partials",
         "_plen",
         "_pos",
         "_prefix",
-        "_prefix9",
         "_reason",
         "_scan",
         "_state",
@@ -236,10 +252,15 @@ class Framer:
         self._begin_string = bytes(begin_string)
         self._prefix = b"8=" + self._begin_string + SOH
         self._plen = len(self._prefix)
-        self._prefix9 = self._prefix + _LENGTH_TAG
+        # the fast path's frame start: the prefix, BodyLength(9)'s digits (a group) and SOH
+        self._head = re.compile(
+            re.escape(self._prefix + _LENGTH_TAG) + b"([0-9]{1,%d})\x01" % _MAX_LENGTH_DIGITS
+        ).match
         # _partials[k] is the first k bytes of the prefix (k < len(prefix)).
         self._partials = tuple(self._prefix[:k] for k in range(self._plen))
-        self._buf = bytearray()
+        # the bytes fed and not yet consumed: a bytes chunk fed while nothing was buffered is
+        # kept as it is (frames are sliced from it); a bytearray once a chunk must be appended
+        self._buf: bytes | bytearray = _EMPTY
         self._pos = 0  # read position in _buf; bytes before it are consumed
         self._base = 0  # stream offset of _buf[0]
         self._state = _START
@@ -266,18 +287,39 @@ class Framer:
         """Buffer a chunk of the stream.
 
         Args:
-            data: The next bytes received, of any length (an empty chunk is a no-op). The bytes
-                are copied, so the caller may reuse its buffer.
+            data: The next bytes received, of any length (an empty chunk is a no-op). A
+                bytearray or memoryview is copied, so the caller may reuse its buffer; a bytes
+                chunk (immutable) may be kept as it is.
         """
         if isinstance(data, memoryview):
             if data.nbytes == 0:
                 return
         elif not data:
             return
+        buf = self._buf
         pos = self._pos
+        if pos == len(buf):
+            # nothing buffered (the common case): the chunk becomes the buffer, a bytes chunk
+            # without a copy (frames are then sliced from it once, not copied in and out)
+            self._base += pos
+            self._pos = 0
+            self._buf = data if type(data) is bytes else bytes(data)
+            return
+        if type(buf) is bytes:  # a chunk taken whole, with bytes left in it (a frame cut short)
+            rest = len(buf) - pos
+            self._work += rest
+            self._base += pos
+            self._pos = 0
+            if type(data) is bytes and rest <= len(data):
+                # the cut frame's start joins the next chunk: a copy no larger than the chunk
+                self._buf = buf[pos:] + data
+                return
+            self._buf = grown = bytearray(buf[pos:] if pos else buf)  # a long frame: grow
+            grown += data
+            return
         if pos:
             self._compact()
-        self._buf += data
+        buf += data
 
     def next(self) -> Frame | Garbled | None:
         """Return the next result from the buffered bytes.
@@ -322,35 +364,31 @@ class Framer:
             return None
         buf = self._buf
         pos = self._pos
-        if not buf.startswith(self._prefix9, pos):
+        head = self._head(buf, pos)  # BeginString, then BodyLength: 1 to 20 digits and SOH
+        if head is None:
             return None
-        digits_start = pos + self._plen + 2
-        soh = buf.find(SOH, digits_start, digits_start + _MAX_LENGTH_DIGITS + 1)
-        if soh < 0:
-            return None
-        digits = buf[digits_start:soh]
-        if not digits.isdigit():
-            return None
-        end = soh + 1 + int(digits) + _TRAILER_LEN
+        end = head.end() + int(head[1]) + _TRAILER_LEN
         size = end - pos
         n = len(buf)
         if end > n or size > self._max_message_size:
             return None
-        data = bytes(buf) if size == n else bytes(buf[pos:end])  # the whole buffer: one copy
-        # the CheckSum, inline: the trailer's value and byte sum from one lookup, the frame's
-        # byte sum from Adler-32's low half (exact up to 256 bytes, or 515 ASCII ones)
-        trailer = _TRAILERS.get(data[-7:])
-        if trailer is None:
-            return None  # the general path reports the defect
+        if type(buf) is bytes:  # a chunk fed whole: the frame is the chunk, or one slice of it
+            data = buf if size == n else buf[pos:end]
+        else:
+            data = bytes(buf) if size == n else bytes(buf[pos:end])  # the whole buffer: one copy
+        # the CheckSum, inline: the whole frame's byte sum (plus one) from Adler-32's low half
+        # (started at 1; exact up to 256 bytes, or 515 ASCII ones) names the trailers that
+        # make the frame sound, and one endswith tells whether it ends with one of them
         if size <= _ADLER_CHUNK or (size <= _ADLER_ASCII_CHUNK and data.isascii()):
-            if ((_adler32(data, 0) & 0xFFFF) - trailer[1]) & 0xFF != trailer[0]:
-                return None  # the general path reports the CheckSum mismatch
-        elif (checksum(data) - trailer[1]) & 0xFF != trailer[0]:
-            return None
-        self._work += size + (soh - digits_start)
+            sound = _SOUND_TRAILERS[_adler32(data) & 0xFF]
+        else:
+            sound = _SOUND_TRAILERS[(checksum(data) + 1) & 0xFF]
+        if not data.endswith(sound):
+            return None  # the general path reports the defect (trailer or CheckSum mismatch)
+        self._work += size
         self._state = _START
         if end == n:  # nothing after it (one frame per read): the buffer starts again empty
-            buf.clear()
+            self._buf = _EMPTY
             self._base += end
             self._pos = 0
         else:
@@ -377,7 +415,10 @@ class Framer:
         pos = self._pos
         buf = self._buf
         self._work += len(buf) - pos
-        del buf[:pos]
+        if isinstance(buf, bytearray):
+            del buf[:pos]
+        else:
+            self._buf = buf[pos:]
         self._base += pos
         self._pos = 0
 

@@ -45,7 +45,7 @@ from .events import (
     TestRequestSent,
     Timeout,
 )
-from .framing import Frame, Framer
+from .framing import Frame, Framer, Garbled
 from .ranges import check_values
 from .store import MemoryStore, MessageStore
 
@@ -199,19 +199,24 @@ class Session:
         """
         events = self._events
         life = self._life
+        framer = self._framer
+        item: Frame | Garbled | None
         while not events:
             if life.error is not None:
                 raise life.error
             if life.state is _CLOSED:
                 return NEED_DATA
-            data = self._next_whole()  # the fast path: a whole frame, no Frame object
-            if data is not None:
-                try:
-                    self._on_frame(data)
-                except RemoteProtocolError as exc:
-                    self._fail(exc)
-                continue
-            item = self._framer.next()
+            if framer._pos == len(framer._buf):
+                item = None  # nothing buffered (after a read's last frame): no frame to look for
+            else:
+                data = self._next_whole()  # the fast path: a whole frame, no Frame object
+                if data is not None:
+                    try:
+                        self._on_frame(data)
+                    except RemoteProtocolError as exc:
+                        self._fail(exc)
+                    continue
+                item = framer.next()
             if item is None:
                 if self._eof:
                     self._eof = False

@@ -429,6 +429,12 @@ _A = SupervisorAction
 # an action's method: (supervisor, now, reason, error, reset) -> None
 _Action = Callable[["Supervisor", float, str, "BaseException | None", bool], None]
 _CONNECTED: Final = frozenset({_S.LOGGING_ON, _S.ACTIVE, _S.LOGGING_OUT})
+_ENDED: Final = frozenset({_S.CLOSED, _S.FAILED})
+# the states the per-call paths compare with, as module constants (an Enum class attribute
+# lookup costs several times a global's)
+_WAITING: Final = _S.WAITING
+_LOGGING_ON: Final = _S.LOGGING_ON
+_ACTIVE: Final = _S.ACTIVE
 
 
 class Supervisor:
@@ -498,12 +504,12 @@ class Supervisor:
     @property
     def finished(self) -> bool:
         """Closed or failed: nothing more will happen."""
-        return self._state in (_S.CLOSED, _S.FAILED)
+        return self._state in _ENDED
 
     @property
     def connect_at(self) -> float | None:
         """When to open the next connection (state WAITING), else None."""
-        return self._connect_at if self._state is _S.WAITING else None
+        return self._connect_at if self._state is _WAITING else None
 
     @property
     def wants_transport(self) -> bool:
@@ -517,11 +523,12 @@ class Supervisor:
 
     def next_deadline(self) -> float | None:
         """When to call `handle_timer` (or, when WAITING, to connect), or None."""
-        if self._state is _S.WAITING:
+        state = self._state
+        if state is _WAITING:
             return self._connect_at
-        if self._state in _CONNECTED and self.session is not None:
+        if state in _CONNECTED and self.session is not None:
             deadline = self.session.next_deadline()
-            if self._resubscribe_at is not None and self._state is _S.ACTIVE:
+            if self._resubscribe_at is not None and state is _ACTIVE:
                 if deadline is None or self._resubscribe_at < deadline:
                     return self._resubscribe_at
             return deadline
@@ -529,11 +536,12 @@ class Supervisor:
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the current connection (and forget)."""
-        session, out = self.session, self._out
-        if not out:  # the usual case: only the session's bytes, taken as they are
-            return b"" if session is None else session.data_to_send()
-        if session is not None:
-            out += session.data_to_send()
+        out = self._out
+        if self.session is not None:
+            data = self.session.data_to_send()
+            if not out:
+                return data  # nothing of the supervisor's queued (the common case): as it is
+            out += data
         data = bytes(out)
         out.clear()
         return data
@@ -585,7 +593,7 @@ class Supervisor:
         if session is not None and self._state in _CONNECTED:
             session.handle_timer(now)
             self._process(session, now)
-            if self._resubscribe and self._state is _S.ACTIVE and self.session is session:
+            if self._resubscribe and self._state is _ACTIVE and self.session is session:
                 self._send_resubscriptions(session, now)
 
     def send(self, message: Message, now: float, *, resubscribe: bool = False) -> int:
@@ -605,7 +613,7 @@ class Supervisor:
             LocalProtocolError: not started, or a message the session refuses.
             EncodeError: a missing field or a value the wire cannot carry.
         """
-        if self._state is _S.ACTIVE and self.session is not None:
+        if self._state is _ACTIVE and self.session is not None:
             seq = self.session.send(message, now)
             if resubscribe:
                 self._subscriptions.append(message)
@@ -729,7 +737,7 @@ class Supervisor:
                     continue  # the common case: nothing for the supervisor
                 if isinstance(event, LoggedOn):
                     self._feed(_I.LOGGED_ON, now)
-                elif isinstance(event, LogonRejected) and self._state is _S.LOGGING_ON:
+                elif isinstance(event, LogonRejected) and self._state is _LOGGING_ON:
                     # after a drop, Kalshi may not have seen our old connection close yet
                     lingering = self.connections > 0 and "already exists" in event.text.lower()
                     if logon_refusal_is_final(event.text) and not lingering:
