@@ -381,11 +381,26 @@ def load_group(owner: FixRecord, info: GroupInfo) -> Any:
     n = len(flat)
     # bounded before use: no message holds more entries than it has fields
     count = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
-    if 0 < count <= n // 2 and not info.entry._GROUPS and not src.careful:
+    entry_cls = info.entry
+    if 0 < count <= n // 2 and not entry_cls._GROUPS and not src.careful:
         entries = _new(Entries)  # `Entries.__init__`, without its call
         entries._at = _place(GroupPlace, (type(owner), info, src, flat, raw, i, count))
         entries._state = ((), i + 2)
         entries._done = None
+        if count == 1:
+            # one entry (a 35=X's usual one): typed now, as its first read would type it, and
+            # the group whole when nothing of it follows the entry (what `Entries._all` finds;
+            # else the group stays to be read as it is read, the careful parser deciding)
+            try:
+                walked = entry_cls._walk_entries(flat, i + 2, 1, src)
+            except _WALK_ERRORS:
+                walked = None
+            if walked is not None:
+                j = walked[1]
+                if j >= n or flat[j] not in entry_cls._TAGS:
+                    entries._done = (walked[0][0],)
+                else:
+                    entries._state = ((walked[0][0],), j)
         _set(owner, info.slot, entries)
         return entries
     if count < 0 or count > n // 2:
