@@ -531,10 +531,10 @@ class Books:
         updates.inconsistencies = []
         updates.trades = []
         updates.own_orders = []
-        if msg_type == "W":
-            self._snapshot(message, updates)
-        elif msg_type == "X":
+        if msg_type == "X":
             self._incremental(message, updates)
+        elif msg_type == "W":
+            self._snapshot(message, updates)
         return updates
 
     # -- internals --------------------------------------------------------------------------
