@@ -68,3 +68,18 @@ def fill_expr(dec: str, dec_dollars: str | None) -> str:
     if dec_dollars is None or dec_dollars == dec:
         return _inline(dec)
     return f"({_inline(dec_dollars)} if dollars else {_inline(dec)})"
+
+
+# converters whose cache rarely holds the value of the next message: a time of day or a timestamp
+# changes from one message to the next, so a lookup misses and the decoder (a Python call) runs
+_LAZY_ON_MISS = re.compile(
+    r"\(x if \(x := (_c_time|_c_timestamp)\(r\)\) is not None else _VALUES\.dec_(?:time|timestamp)\(r\)\)"
+)
+
+
+def lazy_on_miss(fill: str) -> str | None:
+    """The cache lookup of a converter that is that lookup alone (else its decoder), when its
+    values rarely repeat: a group entry's walk takes the cached value or leaves the field lazy,
+    converted on first read (most entries' times are never read: an order book reads none)."""
+    m = _LAZY_ON_MISS.fullmatch(fill)
+    return m.group(1) if m is not None else None

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import jinja2
 
-from .fill import CACHE_LOOKUPS, enum_lookups, fill_expr
+from .fill import CACHE_LOOKUPS, enum_lookups, fill_expr, lazy_on_miss
 from .model import INT_TYPES, PRODUCTS, FieldDef, Spec, ValueRule
 from .view import DialectView, RField, RGroup, RMessage
 
@@ -59,6 +59,10 @@ class FieldRender:
     length_attr: str | None  # for DATA fields: the attribute of the length field
     data_attr: str | None  # for LENGTH fields that precede a DATA field
     fill: str = ""  # expression of the raw value `r` giving the typed value (codegen.fill)
+    # a group entry's walk: the cache lookup of a value that rarely repeats from one message to
+    # the next (a time of day, a timestamp) when its converter is that lookup alone; a miss
+    # leaves the field lazy (converted when read) instead of converting it (codegen.fill)
+    cached: str | None = None
 
 
 @dataclass
@@ -248,6 +252,7 @@ class _Renderer:
                         fill=re.sub(
                             r"\bx\b", f"x_{f.python_name}", self.fills[self.field_info(m)]
                         ),
+                        cached=lazy_on_miss(self.fills[self.field_info(m)]),
                     )
                 )
             else:

@@ -35,9 +35,13 @@ to `FixRecord._get`, which looks at ``FixRecord._eager``:
 * None: every plain field is converted already (a filled record, a walked header or entry).
 
 A group's attribute is read by `load_group`: `Entries` (the generated walk, entry by entry as
-they are read; the careful parser for the whole group when the walk gives up) or, at once, the
-careful parser's tuple (entries holding a nested group, a count that is not a number or larger
-than the message can hold, a careful decode).
+they are read, a group of one entry when the group is read; the careful parser for the whole
+group when the walk gives up) or, at once, the careful parser's tuple (entries holding a nested
+group, a count that is not a number or larger than the message can hold, a careful decode).
+
+A group entry's walk leaves a time of day or a timestamp that is not in its value cache lazy
+(most are never read, and each message brings a new one): the entry then says ``_eager`` True,
+and a read of it converts the entry's fields (`FixRecord._fill`).
 """
 
 from __future__ import annotations
@@ -346,9 +350,9 @@ _place: Any = tuple.__new__
 
 def load_group(owner: FixRecord, info: GroupInfo) -> Any:
     """A group's entries (None when its count tag is absent), kept in its slot (a group read
-    for the first time: `FixRecord._load_group`): `Entries` (typed as they are read) when its
-    count is readable, its entries hold no nested group and the message is not read carefully,
-    else the careful parser's tuple."""
+    for the first time: `FixRecord._load_group`): `Entries` (typed as they are read; a group of
+    one entry, a 35=X's usual one, typed now) when its count is readable, its entries hold no
+    nested group and the message is not read carefully, else the careful parser's tuple."""
     src = owner._src
     assert src is not None
     flat = owner._flat
@@ -379,9 +383,25 @@ def load_group(owner: FixRecord, info: GroupInfo) -> Any:
             return None
     raw = flat[i + 1]
     n = len(flat)
+    entry_cls = info.entry
+    if raw == b"1" and not entry_cls._GROUPS and not src.careful:
+        # one entry (a 35=X's usual one): typed now, as its first read would type it, and the
+        # group whole when nothing of it follows the entry (what `Entries._all` finds; else
+        # the group is read as below, as it is read, the careful parser deciding)
+        try:
+            walked = entry_cls._walk_entries(flat, i + 2, 1, src)
+        except _WALK_ERRORS:
+            walked = None
+        if walked is not None:
+            j = walked[1]
+            if j >= n or flat[j] not in entry_cls._TAGS:
+                entries = _new(Entries)
+                entries._done = (walked[0][0],)  # read whole: its place is never read
+                _set(owner, info.slot, entries)
+                return entries
     # bounded before use: no message holds more entries than it has fields
     count = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
-    if 0 < count <= n // 2 and not info.entry._GROUPS and not src.careful:
+    if 0 < count <= n // 2 and not entry_cls._GROUPS and not src.careful:
         entries = _new(Entries)  # `Entries.__init__`, without its call
         entries._at = _place(GroupPlace, (type(owner), info, src, flat, raw, i, count))
         entries._state = ((), i + 2)
@@ -407,10 +427,11 @@ class Entries(Sequence["FixRecord"]):
 
     An entry read by index is typed with the entries before it (one generated walk, in wire
     order), not the ones after it: a handler that reads the first entry of a 20-level snapshot
-    types one. Iterating, `len`, a negative index or a slice type the whole group first, and
-    that is where a group that is not well formed is found: the careful parser then reads it,
-    raising its `DecodeError` (or, decoded tolerantly, recording its defects) — a group with a
-    defect after the entries already read does not stop those reads. Compares equal to a tuple
+    types one (a group of one entry is typed when the group is read). Iterating, `len`, a
+    negative index or a slice type the whole group first, and that is where a group that is not
+    well formed is found: the careful parser then reads it, raising its `DecodeError` (or,
+    decoded tolerantly, recording its defects) — a group with a defect after the entries already
+    read does not stop those reads. Compares equal to a tuple
     or list of equal entries. Threads reading one group at once each see its entries in order
     (an entry typed by two of them at once may be two equal objects).
     """

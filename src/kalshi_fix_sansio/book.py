@@ -38,6 +38,9 @@ from typing import Any, Protocol
 
 import attrs
 
+from ._fields import _LAZY, _new
+from ._wire import Entries
+
 __all__ = [
     "DEFAULT_MAX_OWN_ORDERS",
     "DEFAULT_MAX_TRADES",
@@ -523,11 +526,15 @@ class Books:
             The symbols changed, the inconsistencies found, the trades and own-order entries seen.
         """
         msg_type = getattr(message, "MSG_TYPE", "")
-        updates = BookUpdates()
-        if msg_type == "W":
-            self._snapshot(message, updates)
-        elif msg_type == "X":
+        updates = _new(BookUpdates)  # `BookUpdates()` without its call (four list factories)
+        updates.symbols = []
+        updates.inconsistencies = []
+        updates.trades = []
+        updates.own_orders = []
+        if msg_type == "X":
             self._incremental(message, updates)
+        elif msg_type == "W":
+            self._snapshot(message, updates)
         return updates
 
     # -- internals --------------------------------------------------------------------------
@@ -586,67 +593,121 @@ class Books:
         skipped: set[str] = set()
         books = self._books
         entries = message.md_entries
-        for e in entries if entries is not None else ():  # not `or ()`: no len() of the group
-            symbol = e.symbol
-            if symbol is None:
-                continue
-            book = books.get(symbol)
-            if book is None or not book.has_snapshot:
-                if symbol not in skipped:
-                    skipped.add(symbol)
-                    problems.append(
-                        BookInconsistency(
-                            symbol,
-                            InconsistencyReason.BEFORE_SNAPSHOT,
-                            "incremental entries before the symbol's snapshot ignored",
-                        )
-                    )
-                continue
-            kind = _code(e.md_entry_type)
-            px, size = e.md_entry_px, e.md_entry_size
-            if px is None or size is None or kind not in (_BID, _OFFER, _TRADE):
-                self._report(
-                    book, problems, InconsistencyReason.MALFORMED_ENTRY, e, "entry skipped"
-                )
-                continue
-            if kind == _TRADE:
-                if size < 0:
-                    self._report(book, problems, InconsistencyReason.NEGATIVE_SIZE, e, "skipped")
+        if entries is None:
+            return
+        if entries.__class__ is Entries:
+            entries = entries._done or entries._all()  # its tuple, without `__iter__`'s call
+        plain = not self._legacy
+        for e in entries:
+            # the common entry, inline: a generated entry whose walk converted the values read
+            # here (a slot still `_LAZY` is not), for a level of a book that has its snapshot,
+            # applying cleanly; every other entry takes `_entry`, which reads, checks and
+            # reports each field (and, on a value that does not convert, raises as it would)
+            try:
+                symbol, kind, action = e._symbol, e._md_entry_type, e._md_update_action
+                px, size = e._md_entry_px, e._md_entry_size
+                fast = plain and e._cl_ord_id is None and e._alloc_account is None
+            except AttributeError:  # not a generated entry: its attributes, in `_entry`
+                fast = False
+            if (
+                fast
+                and px is not None
+                and px is not _LAZY
+                and size is not None
+                and size is not _LAZY
+                and (kind == _BID or kind == _OFFER)
+                and (book := books.get(symbol)) is not None
+                and book.has_snapshot
+            ):
+                side = book.bids if kind == _BID else book.offers
+                sizes = side._sizes
+                if action == _DELETE:
+                    fast = px in sizes
+                    if fast:
+                        del sizes[px]
+                        prices = side._prices
+                        del prices[bisect_left(prices, px)]
+                elif action == _NEW:
+                    fast = size > 0 and px not in sizes
+                    if fast:
+                        insort(side._prices, px)
+                        sizes[px] = size
+                elif action == _CHANGE:
+                    fast = size > 0 and px in sizes
+                    if fast:
+                        sizes[px] = size
+                else:
+                    fast = False
+                if fast:
+                    if symbol not in changed:
+                        changed.append(symbol)
                     continue
-                trd = e.trd_type
-                trade = Trade(
-                    symbol,
-                    px,
-                    size,
-                    _code(e.aggressor_side),
-                    e.trade_id,
-                    None if trd is None else int(getattr(trd, "value", trd)),
-                    e.md_entry_date,
-                    e.md_entry_time,
-                )
-                book.trades.append(trade)
-                updates.trades.append(trade)
-            elif not self._level(book, kind, e, px, size, problems):
-                continue
-            else:
-                if e.cl_ord_id is not None or e.alloc_account is not None:
-                    own = OwnOrderEntry(
-                        symbol,
-                        kind,
-                        _code(e.md_update_action) or "",
-                        px,
-                        size,
-                        e.cl_ord_id,
-                        e.alloc_account,
-                        e.md_entry_date,
-                        e.md_entry_time,
-                    )
-                    book.own_orders.append(own)
-                    updates.own_orders.append(own)
-            if symbol not in changed:
-                changed.append(symbol)
+            self._entry(e, updates, skipped)
         for symbol in changed:
-            self._check_cross(books[symbol], problems)
+            book = books[symbol]
+            bids, offers = book.bids._prices, book.offers._prices  # ascending: best bid last
+            if bids and offers and bids[-1] >= offers[0]:
+                self._check_cross(book, problems)
+
+    def _entry(self, e: Any, updates: BookUpdates, skipped: set[str]) -> None:
+        """Apply one entry of a 35=X, whatever it holds: each field read (converted) when the
+        entry's handling needs it, each problem reported."""
+        symbol = e.symbol
+        if symbol is None:
+            return
+        problems = updates.inconsistencies
+        book = self._books.get(symbol)
+        if book is None or not book.has_snapshot:
+            if symbol not in skipped:
+                skipped.add(symbol)
+                problems.append(
+                    BookInconsistency(
+                        symbol,
+                        InconsistencyReason.BEFORE_SNAPSHOT,
+                        "incremental entries before the symbol's snapshot ignored",
+                    )
+                )
+            return
+        kind = _code(e.md_entry_type)
+        px, size = e.md_entry_px, e.md_entry_size
+        if px is None or size is None or kind not in (_BID, _OFFER, _TRADE):
+            self._report(book, problems, InconsistencyReason.MALFORMED_ENTRY, e, "entry skipped")
+            return
+        if kind == _TRADE:
+            if size < 0:
+                self._report(book, problems, InconsistencyReason.NEGATIVE_SIZE, e, "skipped")
+                return
+            trd = e.trd_type
+            trade = Trade(
+                symbol,
+                px,
+                size,
+                _code(e.aggressor_side),
+                e.trade_id,
+                None if trd is None else int(getattr(trd, "value", trd)),
+                e.md_entry_date,
+                e.md_entry_time,
+            )
+            book.trades.append(trade)
+            updates.trades.append(trade)
+        elif not self._level(book, kind, e, px, size, problems):
+            return
+        elif e.cl_ord_id is not None or e.alloc_account is not None:
+            own = OwnOrderEntry(
+                symbol,
+                kind,
+                _code(e.md_update_action) or "",
+                px,
+                size,
+                e.cl_ord_id,
+                e.alloc_account,
+                e.md_entry_date,
+                e.md_entry_time,
+            )
+            book.own_orders.append(own)
+            updates.own_orders.append(own)
+        if symbol not in updates.symbols:
+            updates.symbols.append(symbol)
 
     def _level(
         self,

@@ -888,20 +888,14 @@ class Party(FixRecord):
     ) -> tuple[list[FixRecord], int] | None:
         out: list[FixRecord] = []
         for _ in range(count):
-            if flat[j] != b"448":
+            if (flat[j], flat[j + 2]) != (b"448", b"452"):
                 return None
             e = _new(Party)
-            i = j
-            r = flat[i + 1]
-            i += 2
+            r = flat[j + 1]
             e._party_id = r.decode("utf-8")
-            if flat[i] == b"452":
-                r = flat[i + 1]
-                i += 2
-                e._party_role = (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-            else:
-                return None
-
+            r = flat[j + 3]
+            e._party_role = (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+            i = j + 4
 
             e._src = src
             e._flat = flat[j:i]
@@ -994,34 +988,18 @@ class MiscFee(FixRecord):
     ) -> tuple[list[FixRecord], int] | None:
         out: list[FixRecord] = []
         for _ in range(count):
-            if flat[j] != b"137":
+            if (flat[j], flat[j + 2], flat[j + 4], flat[j + 6]) != (b"137", b"138", b"139", b"891"):
                 return None
             e = _new(MiscFee)
-            i = j
-            r = flat[i + 1]
-            i += 2
+            r = flat[j + 1]
             e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-            if flat[i] == b"138":
-                r = flat[i + 1]
-                i += 2
-                e._misc_fee_curr = r.decode("utf-8")
-            else:
-                return None
-
-            if flat[i] == b"139":
-                r = flat[i + 1]
-                i += 2
-                e._misc_fee_type = (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8"))
-            else:
-                return None
-
-            if flat[i] == b"891":
-                r = flat[i + 1]
-                i += 2
-                e._misc_fee_basis = (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
-            else:
-                return None
-
+            r = flat[j + 3]
+            e._misc_fee_curr = r.decode("utf-8")
+            r = flat[j + 5]
+            e._misc_fee_type = (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8"))
+            r = flat[j + 7]
+            e._misc_fee_basis = (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+            i = j + 8
 
             e._src = src
             e._flat = flat[j:i]
@@ -1100,20 +1078,14 @@ class CollateralAmountChange(FixRecord):
     ) -> tuple[list[FixRecord], int] | None:
         out: list[FixRecord] = []
         for _ in range(count):
-            if flat[j] != b"1704":
+            if (flat[j], flat[j + 2]) != (b"1704", b"1705"):
                 return None
             e = _new(CollateralAmountChange)
-            i = j
-            r = flat[i + 1]
-            i += 2
+            r = flat[j + 1]
             e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-            if flat[i] == b"1705":
-                r = flat[i + 1]
-                i += 2
-                e._collateral_amount_type = (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8"))
-            else:
-                return None
-
+            r = flat[j + 3]
+            e._collateral_amount_type = (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8"))
+            i = j + 4
 
             e._src = src
             e._flat = flat[j:i]
@@ -1169,10 +1141,9 @@ class MarketDataRequestRelatedSym(FixRecord):
             if flat[j] != b"55":
                 return None
             e = _new(MarketDataRequestRelatedSym)
-            i = j
-            r = flat[i + 1]
-            i += 2
+            r = flat[j + 1]
             e._symbol = r.decode("utf-8")
+            i = j + 2
 
             e._src = src
             e._flat = flat[j:i]
@@ -1267,45 +1238,24 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
     ) -> tuple[list[FixRecord], int] | None:
         out: list[FixRecord] = []
         for _ in range(count):
-            if flat[j] != b"269":
+            if (flat[j], flat[j + 2], flat[j + 4], flat[j + 6], flat[j + 8]) != (b"269", b"270", b"271", b"272", b"273"):
                 return None
             e = _new(MarketDataSnapshotFullRefreshMDEntry)
-            i = j
-            r = flat[i + 1]
-            i += 2
+            r = flat[j + 1]
             e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
-            if flat[i] == b"270":
-                r = flat[i + 1]
-                i += 2
-                e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-            else:
-                return None
-
-            if flat[i] == b"271":
-                r = flat[i + 1]
-                i += 2
-                e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-            else:
-                return None
-
-            if flat[i] == b"272":
-                r = flat[i + 1]
-                i += 2
-                e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _VALUES.dec_date(r))
-            else:
-                return None
-
-            if flat[i] == b"273":
-                r = flat[i + 1]
-                i += 2
-                e._md_entry_time = (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _VALUES.dec_time(r))
-            else:
-                return None
-
+            r = flat[j + 3]
+            e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            r = flat[j + 5]
+            e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            r = flat[j + 7]
+            e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _VALUES.dec_date(r))
+            r = flat[j + 9]
+            e._md_entry_time = _c_time(r, _LAZY)
+            i = j + 10
 
             e._src = src
             e._flat = flat[j:i]
-            e._eager = None
+            e._eager = True if e._md_entry_time is _LAZY else None
             out.append(e)
             j = i
         return out, j
@@ -1515,55 +1465,24 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
     ) -> tuple[list[FixRecord], int] | None:
         out: list[FixRecord] = []
         for _ in range(count):
-            if flat[j] != b"279":
+            if (flat[j], flat[j + 2], flat[j + 4], flat[j + 6], flat[j + 8], flat[j + 10], flat[j + 12]) != (b"279", b"55", b"269", b"270", b"271", b"272", b"273"):
                 return None
             e = _new(MarketDataIncrementalRefreshMDEntry)
-            i = j
-            r = flat[i + 1]
-            i += 2
+            r = flat[j + 1]
             e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8"))
-            if flat[i] == b"55":
-                r = flat[i + 1]
-                i += 2
-                e._symbol = r.decode("utf-8")
-            else:
-                return None
-
-            if flat[i] == b"269":
-                r = flat[i + 1]
-                i += 2
-                e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
-            else:
-                return None
-
-            if flat[i] == b"270":
-                r = flat[i + 1]
-                i += 2
-                e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-            else:
-                return None
-
-            if flat[i] == b"271":
-                r = flat[i + 1]
-                i += 2
-                e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
-            else:
-                return None
-
-            if flat[i] == b"272":
-                r = flat[i + 1]
-                i += 2
-                e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _VALUES.dec_date(r))
-            else:
-                return None
-
-            if flat[i] == b"273":
-                r = flat[i + 1]
-                i += 2
-                e._md_entry_time = (x_md_entry_time if (x_md_entry_time := _c_time(r)) is not None else _VALUES.dec_time(r))
-            else:
-                return None
-
+            r = flat[j + 3]
+            e._symbol = r.decode("utf-8")
+            r = flat[j + 5]
+            e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
+            r = flat[j + 7]
+            e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            r = flat[j + 9]
+            e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+            r = flat[j + 11]
+            e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _VALUES.dec_date(r))
+            r = flat[j + 13]
+            e._md_entry_time = _c_time(r, _LAZY)
+            i = j + 14
             if flat[i] in {b"2446", b"828", b"1003", b"11", b"79"}:
                 if flat[i] == b"2446":
                     r = flat[i + 1]
@@ -1601,15 +1520,11 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                     e._alloc_account = None
 
             else:
-                e._aggressor_side = None
-                e._trd_type = None
-                e._trade_id = None
-                e._cl_ord_id = None
-                e._alloc_account = None
+                e._aggressor_side = e._trd_type = e._trade_id = e._cl_ord_id = e._alloc_account = None
 
             e._src = src
             e._flat = flat[j:i]
-            e._eager = None
+            e._eager = True if e._md_entry_time is _LAZY else None
             out.append(e)
             j = i
         return out, j
@@ -1720,10 +1635,9 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
             if flat[j] != b"448":
                 return None
             e = _new(QuoteRequestRelatedSymPartyID)
-            i = j
-            r = flat[i + 1]
-            i += 2
+            r = flat[j + 1]
             e._party_id = r.decode("utf-8")
+            i = j + 2
             if flat[i] == b"452":
                 r = flat[i + 1]
                 i += 2
@@ -1980,27 +1894,16 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
     ) -> tuple[list[FixRecord], int] | None:
         out: list[FixRecord] = []
         for _ in range(count):
-            if flat[j] != b"20182":
+            if (flat[j], flat[j + 2], flat[j + 4]) != (b"20182", b"20183", b"20184"):
                 return None
             e = _new(QuoteRequestMultivariateSelectedLeg)
-            i = j
-            r = flat[i + 1]
-            i += 2
+            r = flat[j + 1]
             e._multivariate_selected_event_ticker = r.decode("utf-8")
-            if flat[i] == b"20183":
-                r = flat[i + 1]
-                i += 2
-                e._multivariate_selected_market_ticker = r.decode("utf-8")
-            else:
-                return None
-
-            if flat[i] == b"20184":
-                r = flat[i + 1]
-                i += 2
-                e._multivariate_selected_side = (x_multivariate_selected_side if (x_multivariate_selected_side := _d_MultivariateSelectedSide(r)) is not None else r.decode("utf-8"))
-            else:
-                return None
-
+            r = flat[j + 3]
+            e._multivariate_selected_market_ticker = r.decode("utf-8")
+            r = flat[j + 5]
+            e._multivariate_selected_side = (x_multivariate_selected_side if (x_multivariate_selected_side := _d_MultivariateSelectedSide(r)) is not None else r.decode("utf-8"))
+            i = j + 6
 
             e._src = src
             e._flat = flat[j:i]
@@ -2066,10 +1969,9 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
             if flat[j] != b"20186":
                 return None
             e = _new(QuoteRequestRejectMVEOffendingLeg)
-            i = j
-            r = flat[i + 1]
-            i += 2
+            r = flat[j + 1]
             e._mve_offending_market_ticker = r.decode("utf-8")
+            i = j + 2
 
             e._src = src
             e._flat = flat[j:i]

@@ -1,0 +1,262 @@
+"""The book update's fast paths held to the careful ones.
+
+`Books` applies the common entry of a decoded 35=X (a level of a book with its snapshot, applying
+cleanly) inline from the values the entry's walk converted; every other entry is read through its
+attributes, field by field. A decoded 35=X entry's MDEntryTime is converted by its walk only when
+the value is cached (a miss is left lazy, converted when read), and a group of one entry is typed
+when the group is first read. Each is compared here with the path it shortcuts.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from decimal import Decimal as D
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kalshi_fix_sansio import Books, DecodeError, Header
+from kalshi_fix_sansio import margin as m
+from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio._fields import _LAZY
+from kalshi_fix_sansio._generated import prediction as gp
+from kalshi_fix_sansio._wire import Entries
+
+SYMBOLS = ("KXA-26DEC31-T1", "KXB-26DEC31-T2")
+DAY = date(2026, 11, 23)
+HDR = Header(
+    sender_comp_id="KalshiMD",
+    target_comp_id="key",
+    msg_seq_num=2,
+    sending_time=datetime(2026, 11, 23, 18, 50, tzinfo=timezone.utc),
+)
+ENTRY_ATTRS = (
+    "md_update_action",
+    "symbol",
+    "md_entry_type",
+    "md_entry_px",
+    "md_entry_size",
+    "md_entry_date",
+    "md_entry_time",
+    "aggressor_side",
+    "trd_type",
+    "trade_id",
+    "cl_ord_id",
+    "alloc_account",
+)
+
+
+def decoded(d: Any, message: Any) -> Any:
+    return d.decode(d.encode(message, HDR, use_dollars=True), use_dollars=True)
+
+
+def plain_view(message: Any) -> Any:
+    """The message as an object that is no generated record: `Books` reads its attributes."""
+    entries = [
+        SimpleNamespace(**{a: getattr(e, a) for a in ENTRY_ATTRS}) for e in message.md_entries
+    ]
+    return SimpleNamespace(MSG_TYPE="X", md_entries=entries)
+
+
+def snapshot(d: Any, symbol: str) -> Any:
+    e = d.MarketDataSnapshotFullRefreshMDEntry
+    return d.MarketDataSnapshotFullRefresh(
+        symbol=symbol,
+        md_entries=[
+            e(
+                md_entry_type=d.MDEntryType(t),
+                md_entry_px=D(px),
+                md_entry_size=D("10.00"),
+                md_entry_date=DAY,
+                md_entry_time=time(18, 50, tzinfo=timezone.utc),
+            )
+            for t, px in (("0", "0.3000"), ("0", "0.3100"), ("1", "0.6000"), ("1", "0.6100"))
+        ],
+    )
+
+
+entry_fields = st.fixed_dictionaries(
+    {
+        "md_update_action": st.sampled_from(["0", "1", "2", "7"]),
+        "symbol": st.sampled_from(SYMBOLS),
+        "md_entry_type": st.sampled_from(["0", "1", "2", "9"]),
+        "md_entry_px": st.sampled_from(
+            ["0.3000", "0.3100", "0.4500", "0.6000", "0.6100", "0.2500"]
+        ),
+        "md_entry_size": st.sampled_from(["0", "1.00", "5.00", "-1"]),
+        "ms": st.integers(0, 999),
+        "own": st.booleans(),
+    }
+)
+
+
+def entry(d: Any, f: dict[str, Any]) -> Any:
+    own = {"cl_ord_id": "c-1", "alloc_account": 2} if f["own"] else {}
+    return d.MarketDataIncrementalRefreshMDEntry(
+        md_update_action=d.MDUpdateAction(f["md_update_action"])
+        if f["md_update_action"] != "7"
+        else "7",
+        symbol=f["symbol"],
+        md_entry_type=d.MDEntryType(f["md_entry_type"]) if f["md_entry_type"] != "9" else "9",
+        md_entry_px=D(f["md_entry_px"]),
+        md_entry_size=D(f["md_entry_size"]),
+        md_entry_date=DAY,
+        md_entry_time=time(18, 50, 0, f["ms"] * 1000, tzinfo=timezone.utc),
+        **own,
+    )
+
+
+def state(books: Books) -> list[Any]:
+    return [
+        (b.symbol, b.depth(), b.consistent, b.has_snapshot, list(b.trades), list(b.own_orders))
+        for b in books
+    ]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    dialect=st.sampled_from([p, m]),
+    legacy=st.booleans(),
+    messages=st.lists(st.lists(entry_fields, min_size=1, max_size=4), min_size=1, max_size=8),
+)
+def test_decoded_entries_apply_as_entries_read_field_by_field(
+    dialect: Any, legacy: bool, messages: list[list[dict[str, Any]]]
+) -> None:
+    """The same 35=X messages, decoded (the inline path for the common entry) and as plain
+    objects (every entry read through its attributes): the same updates, reports and books."""
+    fast, careful = Books(legacy_actions=legacy), Books(legacy_actions=legacy)
+    for books in (fast, careful):
+        books.apply(decoded(dialect, snapshot(dialect, SYMBOLS[0])))  # SYMBOLS[1]: none
+    for fields in messages:
+        msg = decoded(
+            dialect,
+            dialect.MarketDataIncrementalRefresh(md_entries=[entry(dialect, f) for f in fields]),
+        )
+        got = fast.apply(msg)
+        want = careful.apply(plain_view(msg))
+        assert got == want
+        assert state(fast) == state(careful)
+
+
+def test_the_common_entries_take_the_inline_path() -> None:
+    """NEW, CHANGE and DELETE of a level, applied cleanly, read no entry attribute (a property
+    read would fail here), and the book changes as the entries say."""
+    books = Books()
+    books.apply(decoded(p, snapshot(p, SYMBOLS[0])))
+    msg = decoded(
+        p,
+        p.MarketDataIncrementalRefresh(
+            md_entries=[
+                entry(
+                    p,
+                    {
+                        "md_update_action": a,
+                        "symbol": SYMBOLS[0],
+                        "md_entry_type": t,
+                        "md_entry_px": px,
+                        "md_entry_size": size,
+                        "ms": 5,
+                        "own": False,
+                    },
+                )
+                for a, t, px, size in (
+                    ("0", "0", "0.3200", "4.00"),
+                    ("1", "1", "0.6000", "7.00"),
+                    ("2", "0", "0.3000", "0"),
+                )
+            ]
+        ),
+    )
+    entries = msg.md_entries
+    assert entries.__class__ is Entries
+    typed = entries._all()
+
+    class Guard(type(typed[0])):  # type: ignore[misc]
+        __slots__ = ()
+
+        def __getattribute__(self, name: str) -> Any:
+            if not name.startswith("_"):
+                raise AssertionError(f"read {name}")
+            return object.__getattribute__(self, name)
+
+    for e in typed:
+        e.__class__ = Guard
+    updates = books.apply(msg)
+    assert updates.symbols == [SYMBOLS[0]] and not updates.inconsistencies
+    book = books[SYMBOLS[0]]
+    assert book.bids.depth() == [
+        p_level("0.3200", "4.00"),
+        p_level("0.3100", "10.00"),
+    ]
+    assert book.offers.depth() == [p_level("0.6000", "7.00"), p_level("0.6100", "10.00")]
+
+
+def p_level(px: str, size: str) -> Any:
+    from kalshi_fix_sansio.book import Level
+
+    return Level(D(px), D(size))
+
+
+def frame_x(time_text: str, tail: str = "") -> bytes:
+    body = (
+        f"268=1|279=0|55={SYMBOLS[0]}|269=0|270=0.3000|271=1.00|272=20261123|273={time_text}|{tail}"
+    )
+    head = "35=X|49=KalshiMD|56=key|34=2|52=20261123-18:50:00.000|"
+    data = (head + body).replace("|", "\x01").encode()
+    out = b"8=FIXT.1.1\x019=" + str(len(data)).encode() + b"\x01" + data
+    return out + b"10=" + f"{sum(out) % 256:03d}".encode() + b"\x01"
+
+
+def test_a_time_missing_its_cache_is_converted_when_read() -> None:
+    gp._VALUES.times.clear()
+    raw = frame_x("18:51:02.345")
+    msg = p.decode(raw, use_dollars=True)
+    (e,) = msg.md_entries
+    assert e._md_entry_time is _LAZY and e._eager is True  # the walk left it to its read
+    assert e.md_entry_px == D("0.30") and e.md_entry_date == DAY
+    assert e.md_entry_time == time(18, 51, 2, 345000, tzinfo=timezone.utc)
+    assert e._eager is None
+    # cached now: the next entry's walk converts it
+    (e2,) = p.decode(raw, use_dollars=True).md_entries
+    assert e2._eager is None and e2.md_entry_time == e.md_entry_time
+    # a lazy time is converted when the message is encoded again and when it is checked
+    again = p.decode(frame_x("18:51:03.000"), use_dollars=True)
+    assert again.md_entries[0]._md_entry_time is _LAZY
+    assert p.encode(again, again.header, use_dollars=True) == frame_x("18:51:03.000")
+    checked = p.decode(frame_x("18:51:04.000"), use_dollars=True, tolerant=True)
+    assert checked.md_entries[0]._md_entry_time is _LAZY
+    assert checked.check() == ()
+    assert checked.md_entries[0].md_entry_time == time(18, 51, 4, tzinfo=timezone.utc)
+
+
+def test_a_bad_time_left_lazy_is_named_when_read() -> None:
+    strict = p.decode(frame_x("25:61:00.000"), use_dollars=True)
+    (e,) = strict.md_entries
+    assert e.md_entry_px == D("0.30")
+    with pytest.raises(DecodeError) as err:
+        e.md_entry_time  # noqa: B018
+    assert err.value.tag == 273
+    tolerant = p.decode(frame_x("25:61:00.000"), use_dollars=True, tolerant=True)
+    assert [d.tag for d in tolerant.check()] == [273]
+    assert tolerant.md_entries[0].md_entry_time is None
+
+
+def test_a_one_entry_group_is_typed_when_read_and_a_stray_member_still_found() -> None:
+    msg = p.decode(frame_x("18:50:00.123"), use_dollars=True)
+    entries = msg.md_entries
+    assert entries._done is not None and entries[0] is entries._done[0]
+    # members of the entry out of the walk's order (AggressorSide after ClOrdID): the entry
+    # read by index is the walk's, the group read whole the careful parser's, as for a longer
+    # group
+    stray = frame_x("18:50:00.123", "11=c-1|2446=1|")
+    careful = gp._CODEC.decode(stray, use_dollars=True, careful=True)
+    (want,) = careful.md_entries
+    assert want.aggressor_side == p.AggressorSide.BUY and want.cl_ord_id == "c-1"
+    msg = p.decode(stray, use_dollars=True)
+    assert msg.md_entries._done is None
+    assert msg.md_entries[0].aggressor_side is None  # the walk stopped before it
+    (got,) = list(msg.md_entries)
+    assert got._flat == want._flat and got.aggressor_side == p.AggressorSide.BUY
