@@ -451,12 +451,28 @@ RFQ_CENTS_HINT = (
 )
 
 
+# Decimal -> its whole cents as written (a function of the value alone: 0.31 and 0.3100 write
+# the same), bounded as the decoders' caches: an order's price is most often one seen before,
+# and often the very Decimal a decoder's cache handed out (its hash kept in it)
+_CENTS_WRITTEN: dict[Decimal, bytes] = {}
+
+
 def enc_cents(v: Any, name: str, max_cent_decimals: int = 0, hint: str = SUBPENNY_HINT) -> bytes:
-    t = _plain_text(v)
-    if t is not None:
-        units, _, fraction = t.partition(".")
-        if len(fraction) <= 2:  # whole cents: the digits, the point moved two places
-            return b"%d" % int(units + fraction.ljust(2, "0"))
+    if v.__class__ is Decimal and v.is_finite():  # (a signalling NaN has no hash)
+        hit = _CENTS_WRITTEN.get(v)
+        if hit is not None:
+            return hit
+        t = str(v)  # `_plain_text`, inline
+        if len(t) < 24 and "E" not in t:
+            units, _, fraction = t.partition(".")
+            if len(fraction) > 2:  # a price read in dollars ("0.3100"): its zeros say nothing
+                fraction = fraction.rstrip("0")
+            if len(fraction) <= 2:  # whole cents: the digits, the point moved two places
+                written = b"%d" % int(units + fraction.ljust(2, "0"))
+                if len(_CENTS_WRITTEN) >= _CACHE_SIZE:
+                    _CENTS_WRITTEN.clear()
+                _CENTS_WRITTEN[v] = written
+                return written
     dollars = _as_decimal(v, name)
     cents = dollars.scaleb(2, _EXACT)  # exact, whatever the number of digits
     if max_cent_decimals == 0:
