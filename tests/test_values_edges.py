@@ -146,3 +146,13 @@ def test_a_price_that_is_not_whole_cents_is_refused_every_time(price: str) -> No
     for _ in range(2):
         with pytest.raises(EncodeError):
             enc_cents(Decimal(price), "Price(44)")
+
+
+@pytest.mark.parametrize(
+    "raw", [b"12:0::00.000", b"1.:00:00.000", b"12:00:00.0:0", b"12:00:00.0.0", b":2:00:00"]
+)
+def test_a_time_with_a_separator_in_place_of_a_digit_is_refused(raw: bytes) -> None:
+    from kalshi_fix_sansio._values import _dec_time_any
+
+    with pytest.raises(ValueError, match="UTCTimeOnly"):
+        _dec_time_any(raw)
