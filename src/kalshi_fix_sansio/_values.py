@@ -85,15 +85,9 @@ _CACHE_SIZE = 4096
 _CACHED_LEN = 32
 
 
-def _keep(cache: dict[bytes, Any], raw: bytes, value: Any) -> None:
-    if len(raw) <= _CACHED_LEN:
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()
-        cache[raw] = value
-
-
 def _cached(cache: dict[bytes, Any], plain: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
-    """``plain`` remembering what it returns in ``cache`` (see `_keep`)."""
+    """``plain`` remembering what it returns in ``cache``: a value of at most ``_CACHED_LEN``
+    bytes, the whole dict emptied when it holds ``_CACHE_SIZE``."""
     get = cache.get
 
     def dec(raw: bytes) -> Any:
@@ -101,7 +95,10 @@ def _cached(cache: dict[bytes, Any], plain: Callable[[bytes], Any]) -> Callable[
         if hit is not None:
             return hit
         value = plain(raw)
-        _keep(cache, raw, value)
+        if len(raw) <= _CACHED_LEN:  # (one call less: a time of day is new each message)
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[raw] = value
         return value
 
     dec.plain = plain  # type: ignore[attr-defined]  # lets a check know the type it reads
