@@ -118,3 +118,41 @@ def test_negative_integer_cents_on_the_market_maker_side() -> None:
     body = f"35=AI|{MD_HEADER}|117=q|131=r|297=10|132=-75|133=25"
     msg = p.decode(frame(body), rfq_units="cents")
     assert msg.bid_px == Decimal("-0.75")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("price", "cents"),
+    [
+        ("0.3100", b"31"),  # a price read in dollars, trailing zeros kept
+        ("0.31", b"31"),
+        ("-0.3100", b"-31"),
+        ("5.000", b"500"),
+        ("-0.00", b"0"),
+        ("31", b"3100"),
+        ("1E+1", b"1000"),  # an exponent: the careful path
+    ],
+)
+def test_price_in_cents_whatever_the_trailing_zeros(price: str, cents: bytes) -> None:
+    from kalshi_fix_sansio._values import enc_cents
+
+    for _ in range(2):  # written, then from what is remembered
+        assert enc_cents(Decimal(price), "Price(44)") == cents
+
+
+@pytest.mark.parametrize("price", ["0.315", "0.31500001", "NaN", "sNaN", "Infinity"])
+def test_a_price_that_is_not_whole_cents_is_refused_every_time(price: str) -> None:
+    from kalshi_fix_sansio._values import enc_cents
+
+    for _ in range(2):
+        with pytest.raises(EncodeError):
+            enc_cents(Decimal(price), "Price(44)")
+
+
+@pytest.mark.parametrize(
+    "raw", [b"12:0::00.000", b"1.:00:00.000", b"12:00:00.0:0", b"12:00:00.0.0", b":2:00:00"]
+)
+def test_a_time_with_a_separator_in_place_of_a_digit_is_refused(raw: bytes) -> None:
+    from kalshi_fix_sansio._values import _dec_time_any
+
+    with pytest.raises(ValueError, match="UTCTimeOnly"):
+        _dec_time_any(raw)

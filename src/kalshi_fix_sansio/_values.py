@@ -85,15 +85,9 @@ _CACHE_SIZE = 4096
 _CACHED_LEN = 32
 
 
-def _keep(cache: dict[bytes, Any], raw: bytes, value: Any) -> None:
-    if len(raw) <= _CACHED_LEN:
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()
-        cache[raw] = value
-
-
 def _cached(cache: dict[bytes, Any], plain: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
-    """``plain`` remembering what it returns in ``cache`` (see `_keep`)."""
+    """``plain`` remembering what it returns in ``cache``: a value of at most ``_CACHED_LEN``
+    bytes, the whole dict emptied when it holds ``_CACHE_SIZE``."""
     get = cache.get
 
     def dec(raw: bytes) -> Any:
@@ -101,7 +95,10 @@ def _cached(cache: dict[bytes, Any], plain: Callable[[bytes], Any]) -> Callable[
         if hit is not None:
             return hit
         value = plain(raw)
-        _keep(cache, raw, value)
+        if len(raw) <= _CACHED_LEN:  # (one call less: a time of day is new each message)
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[raw] = value
         return value
 
     dec.plain = plain  # type: ignore[attr-defined]  # lets a check know the type it reads
@@ -267,6 +264,11 @@ def dec_time(raw: bytes) -> time:
     return _DEFAULT.dec_time(raw)
 
 
+# ':' and '.' read as digits: with the separators where they belong, the other places are digits
+# (one misplaced is no digit to fromisoformat, which refuses it: the careful parser names why)
+_SEPARATORS_AS_DIGITS = bytes.maketrans(b":.", b"00")
+
+
 def _dec_time_any(raw: bytes) -> time:
     n = len(raw)
     if (
@@ -274,7 +276,7 @@ def _dec_time_any(raw: bytes) -> time:
         and raw[2] == _COLON
         and raw[5] == _COLON
         and (n == 8 or raw[8] == _DOT)
-        and (raw[0:2] + raw[3:5] + raw[6:8] + raw[9:]).isdigit()
+        and raw.translate(_SEPARATORS_AS_DIGITS).isdigit()
     ):
         # HH:MM:SS[.sss|.ssssss] -> ISO text the C parser reads; separators and digits checked
         # first (fromisoformat alone also takes "12:00:00,512" and "120000").
@@ -451,12 +453,28 @@ RFQ_CENTS_HINT = (
 )
 
 
+# Decimal -> its whole cents as written (a function of the value alone: 0.31 and 0.3100 write
+# the same), bounded as the decoders' caches: an order's price is most often one seen before,
+# and often the very Decimal a decoder's cache handed out (its hash kept in it)
+_CENTS_WRITTEN: dict[Decimal, bytes] = {}
+
+
 def enc_cents(v: Any, name: str, max_cent_decimals: int = 0, hint: str = SUBPENNY_HINT) -> bytes:
-    t = _plain_text(v)
-    if t is not None:
-        units, _, fraction = t.partition(".")
-        if len(fraction) <= 2:  # whole cents: the digits, the point moved two places
-            return b"%d" % int(units + fraction.ljust(2, "0"))
+    if v.__class__ is Decimal and v.is_finite():  # (a signalling NaN has no hash)
+        hit = _CENTS_WRITTEN.get(v)
+        if hit is not None:
+            return hit
+        t = str(v)  # `_plain_text`, inline
+        if len(t) < 24 and "E" not in t:
+            units, _, fraction = t.partition(".")
+            if len(fraction) > 2:  # a price read in dollars ("0.3100"): its zeros say nothing
+                fraction = fraction.rstrip("0")
+            if len(fraction) <= 2:  # whole cents: the digits, the point moved two places
+                written = b"%d" % int(units + fraction.ljust(2, "0"))
+                if len(_CENTS_WRITTEN) >= _CACHE_SIZE:
+                    _CENTS_WRITTEN.clear()
+                _CENTS_WRITTEN[v] = written
+                return written
     dollars = _as_decimal(v, name)
     cents = dollars.scaleb(2, _EXACT)  # exact, whatever the number of digits
     if max_cent_decimals == 0:
