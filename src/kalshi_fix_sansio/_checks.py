@@ -103,10 +103,9 @@ class InboundChecks:
         self.stamp_window: tuple[bytes, bytes, float, float] = (b"", b"", math.inf, -math.inf)
         """The same bounds (lo, and hi followed by 0xFF: above every stamp whose second is hi,
         so a whole stamp compares as its first 17 bytes do) and the clock readings [from, to)
-        they surely hold for:
-        `Inbound.on_frame` passes a well-formed SendingTime within them at such a reading
-        without calling `sending_time`, which judges every other case (no clock fits the
-        first one)."""
+        they surely hold for: `Inbound.on_frame` passes a well-formed SendingTime within them
+        at such a reading without calling `sending_time`, which judges every other case (no
+        clock fits the first one)."""
 
     def learn_peer(self, sender: str) -> None:
         """An acceptor's client logged on as ``sender``: only it is accepted from now on."""
