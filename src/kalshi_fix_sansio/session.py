@@ -206,7 +206,7 @@ class Session:
                 raise life.error
             if life.state is _CLOSED:
                 return NEED_DATA
-            if framer._pos == len(framer._buf):
+            if not framer.buffered:
                 item = None  # nothing buffered (after a read's last frame): no frame to look for
             else:
                 data = self._next_whole()  # the fast path: a whole frame, no Frame object
