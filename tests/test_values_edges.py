@@ -139,6 +139,16 @@ def test_price_in_cents_whatever_the_trailing_zeros(price: str, cents: bytes) ->
         assert enc_cents(Decimal(price), "Price(44)") == cents
 
 
+def test_a_sub_penny_field_keeps_its_own_digits_after_an_equal_whole_cent_price() -> None:
+    from kalshi_fix_sansio._values import enc_cents
+
+    # 1.0000 dollars written as whole cents is remembered by value; a field that takes
+    # fractions of a cent (SettlementPrice 730=100.00) still writes the digits it was read with
+    assert enc_cents(Decimal("1.0000"), "Price(44)") == b"100"
+    assert enc_cents(Decimal("1.0000"), "SettlementPrice(730)", max_cent_decimals=2) == b"100.00"
+    assert enc_cents(Decimal("1.0000"), "Price(44)") == b"100"
+
+
 @pytest.mark.parametrize("price", ["0.315", "0.31500001", "NaN", "sNaN", "Infinity"])
 def test_a_price_that_is_not_whole_cents_is_refused_every_time(price: str) -> None:
     from kalshi_fix_sansio._values import enc_cents

@@ -460,7 +460,9 @@ _CENTS_WRITTEN: dict[Decimal, bytes] = {}
 
 
 def enc_cents(v: Any, name: str, max_cent_decimals: int = 0, hint: str = SUBPENNY_HINT) -> bytes:
-    if v.__class__ is Decimal and v.is_finite():  # (a signalling NaN has no hash)
+    # whole cents only: a field that takes fractions of a cent writes its value's own digits
+    # ("100.00"), which equal Decimals ("1.0000", "1.00") do not share
+    if max_cent_decimals == 0 and v.__class__ is Decimal and v.is_finite():  # (sNaN: no hash)
         hit = _CENTS_WRITTEN.get(v)
         if hit is not None:
             return hit
