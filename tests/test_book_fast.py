@@ -4,7 +4,9 @@
 cleanly) inline from the values the entry's walk converted; every other entry is read through its
 attributes, field by field. A decoded 35=X entry's MDEntryTime is converted by its walk only when
 the value is cached (a miss is left lazy, converted when read), and a group of one entry is typed
-when the group is first read. Each is compared here with the path it shortcuts.
+when the group is first read. Each is compared here with the path it shortcuts; the lazy
+member is looked at through the generated walk's own slots and the codec's sentinel (the private
+modules `_fields` and `_generated`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio import Books, DecodeError, Header
+from kalshi_fix_sansio import Books, DecodeError, Entries, Header
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio._fields import _LAZY
 from kalshi_fix_sansio._generated import prediction as gp
-from kalshi_fix_sansio._wire import Entries
 
 SYMBOLS = ("KXA-26DEC31-T1", "KXB-26DEC31-T2")
 DAY = date(2026, 11, 23)

@@ -2,7 +2,9 @@
 
 (These tests once pinned down an inline fast path for this case; it was removed because it did
 not pay its complexity, 1.1x on the lazy session path, and they now hold the one path to the same
-behaviour: header fields found in any order, the normal frozen event, every fault named.)
+behaviour: header fields found in any order, the normal frozen event, every fault named.) The
+SendingTime window's clock range is tested on the session's inbound checks themselves
+(`_checks`).
 """
 
 from __future__ import annotations

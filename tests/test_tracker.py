@@ -1,4 +1,5 @@
-"""The order tracker (`kalshi_fix_sansio.tracker`): the reference's examples and invariants."""
+"""The order tracker (`kalshi_fix_sansio.tracker`): the reference's examples and invariants; a
+sent order's slots written by the tracker's own builder (`_orders`) match attrs' constructor."""
 
 from __future__ import annotations
 
