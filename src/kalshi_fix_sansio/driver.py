@@ -75,7 +75,7 @@ from .metrics import SessionMetrics
 from .risk import BookSource, RiskChecker, RiskLimits
 from .session import Session
 from .supervisor import Backoff, Disconnected, Reconnected, Supervisor, SupervisorState
-from .tracker import TERMINAL, OrderTracker
+from .tracker import OrderTracker
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED",
@@ -352,8 +352,8 @@ class Driver(LoopRules):
             self._check_risk(message)
 
     def _check_live(self, cl: object) -> None:  # a ClOrdID still live in the tracker: refused
-        live = self.tracker._orders.get(cl) if cl.__class__ is str else None
-        if live is not None and live.status not in TERMINAL:  # its own ClOrdID (not an alias)
+        live = self.tracker.order(cl) if cl.__class__ is str else None
+        if live is not None and live.cl_ord_id == cl and not live.terminal:  # not an alias
             raise LocalProtocolError(
                 f"ClOrdID {cl!r} is still live ({live.status.name} order, {live.symbol}): Kalshi "
                 "requires a ClOrdID that matches no open order; use a new one (nothing was sent)"
@@ -634,24 +634,18 @@ class Driver(LoopRules):
         """An ExecutionReport (`_apply`), converted at once (its readers read most of it). During
         a catch-up, a replayed report the tracker has seen already is queued with
         ``poss_dup=True``: the application sees each report once as new."""
-        if message._eager is False:  # `convert_now`, inline
-            message._fill()
+        convert_now(message)
         self.metrics.on_answer(message, "8", now)
         catch_up = self.catch_up
         new: bool | None = None
-        if catch_up is not None and catch_up._pending:  # a round under way (`CatchUp.active`)
+        if catch_up is not None and catch_up.active:  # a round under way
             exec_id = getattr(message, "exec_id", None)
             new = isinstance(exec_id, str) and not self.tracker.has_exec_id(exec_id)
             if not new and not event.poss_dup:
                 event = attrs.evolve(event, poss_dup=True)
         self._put(event, now)  # not observed: an application message is not a notice
-        tracker = self.tracker
         try:
-            if tracker.__class__ is OrderTracker:  # `on_event`'s part for a report, directly
-                exec_id = tracker._execution_report(message)
-            else:  # a subclass may have its own `on_event`
-                tracker.on_event(event)
-                exec_id = getattr(message, "exec_id", None)
+            self.tracker.on_event(event)
             if self._risk is not None:
                 self._risk.observe(message)
         except Exception as exc:  # a bug there must not stop the session or lose the message
@@ -659,6 +653,7 @@ class Driver(LoopRules):
             return
         if catch_up is None:
             return
+        exec_id = getattr(message, "exec_id", None)
         if new is None and exec_id.__class__ is str:  # no round: `CatchUp.report`'s cursor
             catch_up.cursor.observe(exec_id)
         else:  # no round ends on a report: its part of `observe`, directly

@@ -428,8 +428,8 @@ class OrderTracker:
 
     # -- ExecutionReport -------------------------------------------------------------------
 
-    def _execution_report(self, message: Any) -> str | None:
-        """Apply a report; its ExecID (the driver's catch-up cursor follows it), else None."""
+    def _execution_report(self, message: Any) -> None:
+        """Apply a report."""
         # The report's plain fields are read from their slots, once each (see `_Public`); its
         # groups through their properties. Codes are compared as they come: the dialects' enums
         # are str enums, equal to (and hashed as) their codes; anything else becomes its code.
@@ -438,12 +438,12 @@ class OrderTracker:
             er = _fields(message)
         exec_id = er._exec_id
         if exec_id is None:
-            return None
+            return
         if exec_id.__class__ is not str:
             exec_id = _code(exec_id) or ""  # (never "": a value has a code)
         cl = er._cl_ord_id
         if cl is None:
-            return exec_id
+            return
         if cl.__class__ is not str:
             cl = _code(cl)
         exec_type = er._exec_type
@@ -454,13 +454,13 @@ class OrderTracker:
             key = (exec_id, cl, exec_type or "")
         seen = self._seen
         if key in seen:
-            return exec_id
+            return
         orig = er._orig_cl_ord_id
         if orig is not None and orig.__class__ is not str:
             orig = _code(orig)
         orders = self._orders
         if self._evicted and cl not in orders and self._replay_of_evicted(er, cl, orig, exec_id):
-            return exec_id
+            return
         code = er._ord_status
         status = _BY_CODE.get(code)
         if status is None and code is not None:
@@ -493,7 +493,6 @@ class OrderTracker:
         self._apply(order, er, exec_type, status)
         if not final and order.status in TERMINAL:
             self._finished(order)
-        return exec_id
 
     def _new(self, cl: str, status: OrderStatus, **fields: Any) -> TrackedOrder:
         """An order first seen in a report (not sent by us: a listener's, a replay's)."""
