@@ -6,7 +6,7 @@ between the core's `Driver` and the wire, without waiting (each adapter waits it
   take (written first next time, in order), having told the driver what still waits (its
   slow-peer verdict, `Driver.wrote`: dropped once it counts the connection lost).
 
-When to close the socket is the core's rule (`Readers.closes`); nothing here decides anything.
+When to close the socket is the core's rule (`Readers.after_write`); nothing here decides anything.
 """
 
 from __future__ import annotations

@@ -199,16 +199,19 @@ class BlockingSession(SyncSessionBase):
     def _flush(self, sup: Driver) -> None:
         """Write what waits, then what the core answered, without blocking (holding the lock);
         close the socket, or wake the thread that reads it, when the core's rules say."""
-        sock, me = self._sock, threading.get_ident()
+        sock = self._sock
         if sock is None:
             sup.data_to_send()  # no connection: nothing to write them to
             return
-        self._unsent = write_now(sup, sock, self._unsent, self._to_send(sup), self._clock)
-        if self._readers.closes(sup.wants_transport, me):
+        data, unsent = self._to_send(sup), self._unsent
+        if data or unsent:
+            self._unsent = unsent = write_now(sup, sock, unsent, data, self._clock)
+        then = self._readers.after_write(sup, threading.get_ident(), bool(unsent))
+        if then == "close":
             self._sock, self._unsent = None, b""
             sock.close()
             self._idle.notify()  # the session's thread reconnects (or ends)
-        elif self._readers.other(me) and sup.must_wake(bool(self._unsent)):
+        elif then:
             self._wake()
 
     def _wake(self) -> None:

@@ -268,28 +268,47 @@ def test_a_due_timer_is_not_put_off_by_the_hand_off_delay() -> None:
     assert r.background(10.01, "bg", timer_in=lambda: 0.0) == 0.0
 
 
+class _Writes:
+    """What `Readers.after_write` asks the driver: ``wants_transport`` and `must_wake`."""
+
+    def __init__(self, wants_transport: bool, wake: bool = False) -> None:
+        self.wants_transport, self.wake = wants_transport, wake
+        self.asked: list[bool] = []
+
+    def must_wake(self, pending: bool = False) -> bool:
+        self.asked.append(pending)
+        return pending or not self.wants_transport or self.wake
+
+
 def test_the_socket_closes_once_the_driver_is_done_and_no_other_reader_is_in_it() -> None:
     r = Readers(0.05)
-    assert not r.closes(True, "caller")  # the driver still wants it
-    assert r.closes(False, "caller")  # nobody reads: whoever wrote closes it
+    assert r.after_write(_Writes(True), "caller", False) == ""  # the driver still wants it
+    assert r.after_write(_Writes(False), "caller", False) == "close"  # nobody reads: the writer
     r.claim("reader")
-    assert not r.closes(False, "caller")  # the reader in it closes it once back
-    assert r.closes(False, "reader")
+    # the reader in it closes it once back: the writer wakes it
+    assert r.after_write(_Writes(False), "caller", False) == "wake"
+    assert r.after_write(_Writes(False), "reader", False) == "close"
     r.release(1.0)
-    assert r.closes(False, "bg")
+    assert r.after_write(_Writes(False), "bg", False) == "close"
 
 
 def test_who_reads_tells_whom_to_wake_and_closing_skips_the_hand_off_delay() -> None:
     r = Readers(0.05)
-    assert not r.other("me") and not r.caller_reads()  # nobody reads
+    quiet = _Writes(True)
+    assert r.after_write(quiet, "me", True) == "" and not r.caller_reads()  # nobody reads
+    assert quiet.asked == []  # no reader to wake: the driver's deadline is not asked
     r.claim("caller")
-    assert r.other("me") and not r.other("caller") and r.caller_reads()
+    assert r.after_write(quiet, "caller", True) == "" and r.caller_reads()  # its own write
+    assert r.after_write(quiet, "me", False) == ""  # another reads, the driver needs no wake
+    assert r.after_write(quiet, "me", True) == "wake"  # bytes wait: the reader selects on them
+    assert r.after_write(_Writes(True, wake=True), "me", False) == "wake"  # a sooner deadline
+    assert quiet.asked == [False, True]
     r.release(10.0)
     assert r.background(10.01, "bg") == pytest.approx(0.04)  # a caller read lately
-    assert r.other("me") is False
+    assert r.after_write(quiet, "me", True) == ""
     r.closing()  # no caller will read the Logout's answer: the background reader reads now
     assert r.background(10.01, "bg") == 0.0
-    assert r.other("me") and not r.caller_reads()  # the background reader reads
+    assert r.after_write(quiet, "me", True) == "wake" and not r.caller_reads()
 
 
 @given(st.lists(st.sampled_from(["enter", "leave", "claim", "release", "bg"]), max_size=40))

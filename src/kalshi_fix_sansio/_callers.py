@@ -261,6 +261,13 @@ class Until(Wait[bool]):
         return None
 
 
+class _Writes(Protocol):
+    @property
+    def wants_transport(self) -> bool: ...
+
+    def must_wake(self, pending: bool = False) -> bool: ...
+
+
 class Readers:
     """Who reads the connection (the rule of every adapter whose callers read it themselves).
 
@@ -269,8 +276,8 @@ class Readers:
     woken), another waiting caller keeps it (``"rest"``). The background reader reads only
     while nobody waits, from ``handoff`` seconds after a waiting caller last read
     (`background`). Once the driver is done with the connection, the reader in it, or anyone
-    when nobody reads, closes it (`closes`). Readers are named by any token the adapter likes (a
-    thread's ident, a task), compared by equality.
+    when nobody reads, closes it (`after_write`). Readers are named by any token the adapter
+    likes (a thread's ident, a task), compared by equality.
 
     Args:
         handoff: seconds the socket may go unread after a waiting caller read it before the
@@ -319,11 +326,6 @@ class Readers:
         self.reader, self.background_reads = None, False
         return self.waiting > 0
 
-    def other(self, who: object) -> bool:
-        """Someone other than ``who`` reads now (wake it when the driver must be looked at
-        again: `Driver.must_wake`)."""
-        return self.reader is not None and self.reader != who
-
     def caller_reads(self) -> bool:
         """A waiting caller reads now (not the background reader)."""
         return self.reader is not None and not self.background_reads
@@ -333,11 +335,16 @@ class Readers:
         reader reads at once (no hand-off delay)."""
         self.active = -math.inf
 
-    def closes(self, wants_transport: bool, who: object) -> bool:
-        """After ``who`` wrote: close the socket now, because the driver is done with it
-        (``wants_transport`` False) and no other reader is in it (that one closes it once it
-        is back)."""
-        return not wants_transport and (self.reader is None or self.reader == who)
+    def after_write(self, driver: _Writes, who: object, pending: bool) -> str:
+        """After ``who`` wrote to the socket (``pending``: bytes it did not take wait):
+        ``"close"`` it now, because the driver is done with it (``wants_transport`` False) and
+        no other reader is in it (that one closes it once it is back); ``"wake"`` the other
+        reader in it, because the driver must be looked at again (`Driver.must_wake`); or
+        ``""``: nothing to do."""
+        reader = self.reader
+        if reader is None or reader == who:
+            return "" if driver.wants_transport else "close"
+        return "wake" if driver.must_wake(pending) else ""
 
     def background(
         self, now: float, who: object, timer_in: Callable[[], float | None] | None = None
