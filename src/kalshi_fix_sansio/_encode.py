@@ -87,8 +87,58 @@ def encode_message(
         EncodeError: and nothing else, whatever the message holds: it names the message and,
             where one is at fault, the field.
     """
-    try:
-        return _encode_message(msg, header, use_dollars, rfq_dollars, spec, head)
+    try:  # one frame: the common path pays no call for the error handling
+        cls = msg.__class__
+        prefix = getattr(cls, "_MSGTYPE_FIELD", b"")
+        if spec is not None:
+            if spec.messages.get(getattr(cls, "MSG_TYPE", "")) is not cls:
+                _check_class(msg, spec)
+            if header is None:
+                pass  # ``head`` is the header, encoded
+            elif header.__class__ is not spec.header and not isinstance(header, spec.header):
+                raise EncodeError(
+                    f"header must be a {spec.header.__name__}, got {type(header).__name__}",
+                    msg_type=getattr(cls, "MSG_TYPE", None),
+                )
+            if rfq_dollars is not use_dollars and cls in spec.rfq_classes:
+                use_dollars = rfq_dollars  # the message's only switchable prices are BidPx/OfferPx
+        elif header is None or not isinstance(header, FixRecord) or isinstance(header, Message):
+            raise EncodeError(f"header must be the standard Header, got {type(header).__name__}")
+        if prefix:  # a generated message class: its "35=...|" is precomputed
+            mt: str = msg.MSG_TYPE
+            out = [prefix]
+        else:
+            if not isinstance(msg, Message) or (isinstance(msg, UnknownMessage) and not msg.msg_type):
+                raise EncodeError(f"cannot encode {type(msg).__name__}: not a message of this dialect")
+            mt = msg.msg_type if isinstance(msg, UnknownMessage) else msg.MSG_TYPE
+            try:
+                mt_bytes = mt.encode("latin-1")  # an UnknownMessage keeps the MsgType bytes it had
+            except UnicodeEncodeError:
+                raise EncodeError(f"MsgType {mt!r} cannot be written on the wire", msg_type=mt) from None
+            if not mt_bytes or SOH in mt_bytes or b"=" in mt_bytes:
+                raise EncodeError(f"MsgType {mt!r} cannot be written on the wire", msg_type=mt)
+            if spec is not None and mt in spec.messages:
+                raise EncodeError(
+                    f"MsgType {mt!r} is {spec.messages[mt].__name__} in this dialect: build that "
+                    "class (an unknown message of a known type would decode as a different one)",
+                    msg_type=mt,
+                )
+            out = [b"35=" + mt_bytes + SOH]
+        if header is None:
+            out.append(head)
+        else:
+            header._encode_into(out, use_dollars)
+            seq = header._msg_seq_num  # type: ignore[attr-defined]  # set: the header encoder read it
+            if seq < 1:  # an int: the header encoder checked it
+                raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", msg_type=mt, tag=34)
+        msg._encode_into(out, use_dollars)
+        # the slot itself when set (a constructed message): not the Python-level property
+        extra: Any = getattr(msg, "_extra_fields", _UNSET)
+        if extra is _UNSET:
+            extra = msg.extra_fields
+        if extra:
+            _extra_fields(out, extra, msg, mt, spec.data_tags if spec is not None else {})
+        return finish_frame(out)
     except EncodeError as exc:
         if exc.msg_type is not None and exc.tag is not None:
             raise
@@ -99,67 +149,6 @@ def encode_message(
         ) from None
     except Exception as exc:  # a fast path met a value only the slow encoders name
         raise _diagnose(msg, header, exc) from exc
-
-
-def _encode_message(
-    msg: Message,
-    header: FixRecord | None,
-    use_dollars: bool,
-    rfq_dollars: bool,
-    spec: EncodeSpec | None,
-    head: bytes = b"",
-) -> bytes:
-    cls = msg.__class__
-    prefix = getattr(cls, "_MSGTYPE_FIELD", b"")
-    if spec is not None:
-        if spec.messages.get(getattr(cls, "MSG_TYPE", "")) is not cls:
-            _check_class(msg, spec)
-        if header is None:
-            pass  # ``head`` is the header, encoded
-        elif header.__class__ is not spec.header and not isinstance(header, spec.header):
-            raise EncodeError(
-                f"header must be a {spec.header.__name__}, got {type(header).__name__}",
-                msg_type=getattr(cls, "MSG_TYPE", None),
-            )
-        if rfq_dollars is not use_dollars and cls in spec.rfq_classes:
-            use_dollars = rfq_dollars  # the message's only switchable prices are BidPx/OfferPx
-    elif header is None or not isinstance(header, FixRecord) or isinstance(header, Message):
-        raise EncodeError(f"header must be the standard Header, got {type(header).__name__}")
-    if prefix:  # a generated message class: its "35=...|" is precomputed
-        mt: str = msg.MSG_TYPE
-        out = [prefix]
-    else:
-        if not isinstance(msg, Message) or (isinstance(msg, UnknownMessage) and not msg.msg_type):
-            raise EncodeError(f"cannot encode {type(msg).__name__}: not a message of this dialect")
-        mt = msg.msg_type if isinstance(msg, UnknownMessage) else msg.MSG_TYPE
-        try:
-            mt_bytes = mt.encode("latin-1")  # an UnknownMessage keeps the MsgType bytes it had
-        except UnicodeEncodeError:
-            raise EncodeError(f"MsgType {mt!r} cannot be written on the wire", msg_type=mt) from None
-        if not mt_bytes or SOH in mt_bytes or b"=" in mt_bytes:
-            raise EncodeError(f"MsgType {mt!r} cannot be written on the wire", msg_type=mt)
-        if spec is not None and mt in spec.messages:
-            raise EncodeError(
-                f"MsgType {mt!r} is {spec.messages[mt].__name__} in this dialect: build that "
-                "class (an unknown message of a known type would decode as a different one)",
-                msg_type=mt,
-            )
-        out = [b"35=" + mt_bytes + SOH]
-    if header is None:
-        out.append(head)
-    else:
-        header._encode_into(out, use_dollars)
-        seq = header._msg_seq_num  # type: ignore[attr-defined]  # set: the header encoder read it
-        if seq < 1:  # an int: the header encoder checked it
-            raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", msg_type=mt, tag=34)
-    msg._encode_into(out, use_dollars)
-    # the slot itself when set (a constructed message): not the Python-level property
-    extra: Any = getattr(msg, "_extra_fields", _UNSET)
-    if extra is _UNSET:
-        extra = msg.extra_fields
-    if extra:
-        _extra_fields(out, extra, msg, mt, spec.data_tags if spec is not None else {})
-    return finish_frame(out)
 
 
 def _check_class(msg: Message, spec: EncodeSpec) -> None:

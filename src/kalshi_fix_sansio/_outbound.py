@@ -20,6 +20,7 @@ from ._values import enc_str, fmt_timestamp
 from .auth import logon_payload, signature_b64
 from .config import LOGON_FLAGS, Role, SessionConfig
 from .errors import EncodeError, LocalProtocolError
+from .ranges import value_checks
 from .store import MessageStore
 
 __all__ = ["Outbound", "sending_time"]
@@ -72,6 +73,7 @@ class Outbound:
         "rfq_units",
         "store",
         "target_comp_id",
+        "value_checks",
     )
 
     def __init__(self, config: SessionConfig, dialect: ModuleType, store: MessageStore) -> None:
@@ -115,6 +117,9 @@ class Outbound:
             cfg.session_type, use_dollars=dollars, follow_use_dollars=cfg.rfq_follow_use_dollars
         )
         self.rfq_dollars = self.rfq_units == "dollars"
+        self.value_checks = value_checks(cfg.product, dollars)
+        """Kalshi's value ranges in these units (`kalshi_fix_sansio.ranges.check_values`), per
+        MsgType: what `Session.send` checks an application message against."""
 
     def header(
         self, seq: int, now: float, poss_dup: bool = False, orig: datetime | None = None

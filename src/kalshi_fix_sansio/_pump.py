@@ -333,7 +333,7 @@ class LoopRules:
         Raises:
             As `send` (a message that never fits: `RateLimitExceeded` at once).
         """
-        session = self.session
+        session = self.supervisor.session  # not the `session` property: one call less per order
         if session is not None:
             delay = session.send_delay(message, now)
             if 0.0 < delay < math.inf:  # inf: the session's refusal says it never fits

@@ -31,7 +31,7 @@ Examples:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -256,9 +256,21 @@ def _checker(rules: list[ValueRule]) -> _Checker:
     return check
 
 
-# (product, use_dollars) -> msgtype -> the message's check: (rule broken, value) or None
-_Check = Callable[[Any, "float | None"], "tuple[ValueRule, Any] | None"]
+# (product, use_dollars) -> msgtype -> the message's check (raises `ValueRangeError`)
+_Check = Callable[[Any, "float | None"], None]
 _PLANS: dict[tuple[str, bool], dict[str, _Check]] = {}
+_RETURN = re.compile(r"return (\w+), v$", re.M)  # a broken rule in `_compile`'s lines
+
+
+def value_checks(product: str, use_dollars: bool = False) -> Mapping[str, _Check]:
+    """The check of each message type of ``product`` (in its wire units: ``use_dollars`` as
+    `check_values`) that rules name: ``check(message, now)`` raises as `check_values` (a
+    session reads it once per logon: one lookup and one call per message)."""
+    key = (product, use_dollars and product == "prediction")
+    plans = _PLANS.get(key)
+    if plans is None:
+        plans = _PLANS[key] = _plan(product, key[1])
+    return plans
 
 
 def _plan(product: str, use_dollars: bool) -> dict[str, _Check]:
@@ -284,6 +296,8 @@ def _compile(msg_type: str, fields: dict[tuple[str, ...], list[ValueRule]]) -> _
     inside groups are walked by `_values_at`.
     """
     ns: dict[str, Any] = {
+        "_E": ValueRangeError,
+        "_MT": msg_type,
         "_D": Decimal,
         "_IO": InvalidOperation,
         "_LAZY": _LAZY,
@@ -322,7 +336,8 @@ def _compile(msg_type: str, fields: dict[tuple[str, ...], list[ValueRule]]) -> _
         else:
             lines += fast
     lines.append("    return None")
-    exec("\n".join(lines), ns)  # our own source, built from the generated table
+    source = _RETURN.sub(r"raise _E(type(m).__name__, _MT, \1, v)", "\n".join(lines))
+    exec(source, ns)  # our own source, built from the generated table
     check: _Check = ns["check"]
     check.__qualname__ = f"check_{msg_type}"
     return check
@@ -430,16 +445,9 @@ def check_values(
     Raises:
         ValueRangeError: the first value that breaks a rule, in the order of the spec.
     """
-    key = (product, use_dollars and product == "prediction")
-    plans = _PLANS.get(key)
-    if plans is None:
-        plans = _PLANS[key] = _plan(product, key[1])
-    check = plans.get(message.MSG_TYPE)
-    if check is None:
-        return
-    broken = check(message, now)
-    if broken is not None:
-        raise ValueRangeError(type(message).__name__, message.MSG_TYPE, broken[0], broken[1])
+    check = value_checks(product, use_dollars).get(message.MSG_TYPE)
+    if check is not None:
+        check(message, now)
 
 
 def rules_for(field: str, msg_type: str, product: str) -> tuple[ValueRule, ...]:

@@ -46,7 +46,6 @@ from .events import (
     Timeout,
 )
 from .framing import Frame, Framer, Garbled
-from .ranges import check_values
 from .store import MemoryStore, MessageStore
 
 __all__ = ["Session", "sending_time"]
@@ -86,6 +85,11 @@ class Session:
         self._framer = Framer(max_message_size=config.max_message_size)
         self._next_whole = self._framer.next_whole
         self._may_send = frozenset(config.spec.send)
+        # what `send` checks a message against, read once
+        self._messages: dict[str, type[Message]] = self.dialect.MESSAGES
+        self._unknown: type[Message] = self.dialect.Unknown
+        refused = config.spec.listener_refused if config.listener_session else ()
+        self._listener_refused = frozenset(refused)
         # the parts
         life = self._life = Lifecycle(self._acceptor)
         self._events = life.events
@@ -302,35 +306,37 @@ class Session:
                 over-size message.
             EncodeError: a required field is missing or a value cannot go on the wire.
         """
-        self._life.now = now
-        if self._life.state is not _ACTIVE:
-            early = self._life.state in (_IDLE, _LOGON_SENT, _AWAITING_LOGON)
+        life = self._life
+        life.now = now
+        if life.state is not _ACTIVE:
+            early = life.state in (_IDLE, _LOGON_SENT, _AWAITING_LOGON)
             what = (
                 "before the Logon completes"
                 if early
                 else "after the session failed"
-                if self._life.state is _FAILED
+                if life.state is _FAILED
                 else "after the Logout"
             )
             raise LocalProtocolError(
-                f"cannot send an application message {what} (state {self._life.state.value})"
+                f"cannot send an application message {what} (state {life.state.value})"
             )
-        mt = message.MSG_TYPE if message.MSG_TYPE else getattr(message, "msg_type", "")
+        msg_type = message.MSG_TYPE
+        mt = msg_type if msg_type else getattr(message, "msg_type", "")
         if mt in ADMIN:
             raise LocalProtocolError(
                 f"{type(message).__name__} is a session message; the session sends those itself "
                 "(use logout() to end the session)"
             )
         if not isinstance(message, Message) or (
-            self.dialect.MESSAGES.get(mt) is not type(message)
-            and type(message) is not self.dialect.Unknown
+            self._messages.get(mt) is not type(message) and type(message) is not self._unknown
         ):
             raise LocalProtocolError(
                 f"{type(message).__name__} is not a {self.config.product} message; build it from "
                 f"kalshi_fix_sansio.{self.config.product}"
             )
+        writer = self._writer
         if not self._acceptor:
-            if self.config.listener_session and mt in self.config.spec.listener_refused:
+            if mt in self._listener_refused:
                 raise LocalProtocolError(
                     f"{type(message).__name__} (35={mt}) cannot be sent on a listener session: "
                     "it only receives ExecutionReports"
@@ -341,15 +347,16 @@ class Session:
                     f"{type(message).__name__} (35={mt}) is not carried by {self.config.session_type} "
                     f"({self.config.product}); it sends: {carried}"
                 )
-            # Kalshi's value ranges (spec/ranges.yaml), before anything is encoded or stored
-            check_values(
-                message, product=self.config.product, use_dollars=self._writer.dollars, now=now
-            )
+            # Kalshi's value ranges (spec/ranges.yaml), before anything is encoded or stored: as
+            # `check_values`, with the checks of the session's units
+            check = writer.value_checks.get(msg_type)
+            if check is not None:
+                check(message, now)
         billing = self._billing
         if billing is None:
-            return self._writer.send_app(message, now)
+            return writer.send_app(message, now)
         charges = billing.admit(message, now)  # raises before anything is encoded or stored
-        seq = self._writer.send_app(message, now)
+        seq = writer.send_app(message, now)
         billing.bill(seq, charges, now)
         return seq
 
@@ -484,12 +491,15 @@ class Session:
             if inbound.test_req_id is None
             else self.config.disconnect_factor
         )
-        due = min(self._writer.last_tx + hb, inbound.last_rx + hb * factor)
+        due = self._writer.last_tx + hb
+        peer_due = inbound.last_rx + hb * factor
+        if peer_due < due:  # `min`, inline: this runs before every wait
+            due = peer_due
         gaps = self._gaps
         if gaps.until:  # a gap open: the ResendRequest's timer too
             resend_due = gaps.due(hb)
-            if resend_due is not None:
-                due = min(due, resend_due)
+            if resend_due is not None and resend_due < due:
+                due = resend_due
         return due
 
     def handle_timer(self, now: float) -> None:
