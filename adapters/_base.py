@@ -319,6 +319,11 @@ class SessionBase:
         the writer)."""
         self._wake()
 
+    def _flush_sent(self, sup: Driver) -> None:
+        """`_flush` after a `send` alone, which never brings the core's next deadline sooner
+        (default: `_flush`)."""
+        self._flush(sup)
+
     # -- the public API ---------------------------------------------------------------------
 
     def __repr__(self) -> str:
@@ -452,7 +457,7 @@ class SessionBase:
             else:
                 seq, delay = sup.send(message, self._clock(), resubscribe=resubscribe), 0.0
             if seq is not None:
-                self._flush(sup)
+                self._flush_sent(sup)
         return seq, delay
 
     def _waiter(self, message: Message, until: str = "ack") -> OrderWaiter:

@@ -196,9 +196,10 @@ class BlockingSession(SyncSessionBase):
             if self._sleeping:
                 self._cond.notify_all()  # readers, `place` / `cancel` and the callback thread
 
-    def _flush(self, sup: Driver) -> None:
+    def _flush(self, sup: Driver, sent: bool = False) -> None:
         """Write what waits, then what the core answered, without blocking (holding the lock);
-        close the socket, or wake the thread that reads it, when the core's rules say."""
+        close the socket, or wake the thread that reads it, when the core's rules say
+        (``sent``: the input was a `send` alone, `Driver.must_wake`)."""
         sock = self._sock
         if sock is None:
             sup.data_to_send()  # no connection: nothing to write them to
@@ -206,13 +207,16 @@ class BlockingSession(SyncSessionBase):
         data, unsent = self._to_send(sup), self._unsent
         if data or unsent:
             self._unsent = unsent = write_now(sup, sock, unsent, data, self._clock)
-        then = self._readers.after_write(sup, threading.get_ident(), bool(unsent))
+        then = self._readers.after_write(sup, threading.get_ident(), bool(unsent), sent)
         if then == "close":
             self._sock, self._unsent = None, b""
             sock.close()
             self._idle.notify()  # the session's thread reconnects (or ends)
         elif then:
             self._wake()
+
+    def _flush_sent(self, sup: Driver) -> None:
+        self._flush(sup, True)
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):  # already woken (the pipe is full), or closed

@@ -117,6 +117,29 @@ def test_must_wake_after_a_send_when_bytes_wait_a_sooner_wake_is_needed_or_it_mu
     assert not h.driver.wants_transport and h.driver.must_wake()
 
 
+def test_a_send_never_brings_the_next_deadline_sooner_so_must_wake_after_one_skips_it() -> None:
+    h = logged_on(write_timeout=30.0)
+    h.advance(10.0)
+    armed = h.driver.sleeping()
+    assert armed is not None
+    h.now += 5.0
+    h.place("o-1", "buy", 10, deliver=False)
+    after = h.driver.next_deadline()
+    assert after is not None and after >= armed  # the heartbeat put off, nothing sooner
+    assert not h.driver.wake_needed and not h.driver.must_wake(sent=True)
+    assert h.driver.must_wake(pending=True, sent=True)  # bytes wait: wake all the same
+    # bytes waiting for the peer: the slow-peer verdict is a deadline a send does not move
+    h.driver.write_buffered(10, h.now)
+    armed = h.driver.sleeping()
+    h.now += 1.0
+    h.place("o-2", "buy", 10, deliver=False)
+    assert h.driver.next_deadline() == armed and not h.driver.wake_needed
+    h.pump()
+    h.driver.close(h.now)  # the connection is to close once the Logout is unanswered
+    h.driver.handle_timer(h.now + 1e6)
+    assert not h.driver.wants_transport and h.driver.must_wake(sent=True)
+
+
 def test_woke_fires_the_timers_once_the_deadline_slept_until_has_come() -> None:
     h = logged_on()
     h.driver.data_to_send()

@@ -275,9 +275,9 @@ class _Writes:
         self.wants_transport, self.wake = wants_transport, wake
         self.asked: list[bool] = []
 
-    def must_wake(self, pending: bool = False) -> bool:
+    def must_wake(self, pending: bool = False, sent: bool = False) -> bool:
         self.asked.append(pending)
-        return pending or not self.wants_transport or self.wake
+        return pending or not self.wants_transport or (self.wake and not sent)
 
 
 def test_the_socket_closes_once_the_driver_is_done_and_no_other_reader_is_in_it() -> None:
@@ -302,6 +302,7 @@ def test_who_reads_tells_whom_to_wake_and_closing_skips_the_hand_off_delay() -> 
     assert r.after_write(quiet, "me", False) == ""  # another reads, the driver needs no wake
     assert r.after_write(quiet, "me", True) == "wake"  # bytes wait: the reader selects on them
     assert r.after_write(_Writes(True, wake=True), "me", False) == "wake"  # a sooner deadline
+    assert r.after_write(_Writes(True, wake=True), "me", False, sent=True) == ""  # a send's
     assert quiet.asked == [False, True]
     r.release(10.0)
     assert r.background(10.01, "bg") == pytest.approx(0.04)  # a caller read lately

@@ -265,7 +265,7 @@ class _Writes(Protocol):
     @property
     def wants_transport(self) -> bool: ...
 
-    def must_wake(self, pending: bool = False) -> bool: ...
+    def must_wake(self, pending: bool = False, sent: bool = False) -> bool: ...
 
 
 class Readers:
@@ -335,16 +335,18 @@ class Readers:
         reader reads at once (no hand-off delay)."""
         self.active = -math.inf
 
-    def after_write(self, driver: _Writes, who: object, pending: bool) -> str:
-        """After ``who`` wrote to the socket (``pending``: bytes it did not take wait):
-        ``"close"`` it now, because the driver is done with it (``wants_transport`` False) and
-        no other reader is in it (that one closes it once it is back); ``"wake"`` the other
-        reader in it, because the driver must be looked at again (`Driver.must_wake`); or
-        ``""``: nothing to do."""
+    def after_write(
+        self, driver: _Writes, who: object, pending: bool, sent: bool = False
+    ) -> str:
+        """After ``who`` wrote to the socket (``pending``: bytes it did not take wait; ``sent``:
+        what it wrote came from a ``send`` alone): ``"close"`` it now, because the driver is
+        done with it (``wants_transport`` False) and no other reader is in it (that one closes
+        it once it is back); ``"wake"`` the other reader in it, because the driver must be
+        looked at again (`Driver.must_wake`); or ``""``: nothing to do."""
         reader = self.reader
         if reader is None or reader == who:
             return "" if driver.wants_transport else "close"
-        return "wake" if driver.must_wake(pending) else ""
+        return "wake" if driver.must_wake(pending, sent) else ""
 
     def background(
         self, now: float, who: object, timer_in: Callable[[], float | None] | None = None

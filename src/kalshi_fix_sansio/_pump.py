@@ -260,13 +260,19 @@ class LoopRules:
             return True
         return False
 
-    def must_wake(self, pending: bool = False) -> bool:
+    def must_wake(self, pending: bool = False, sent: bool = False) -> bool:
         """After an input from elsewhere (a caller's ``send``, ``close``, ``kill``): wake the
         loop's sleeper, because bytes wait for the socket to take them (``pending``), the
-        driver needs it sooner (`wake_needed`) or the connection is to close."""
+        driver needs it sooner (`wake_needed`) or the connection is to close.
+
+        ``sent``: the input was a `send` (or `offer`) alone, which never brings the next
+        deadline sooner (it only puts the heartbeat off): the deadline is not computed again.
+        """
         if pending or not self.wants_transport:
             return True
-        armed = self._armed  # `wake_needed`, inline: this runs after every send and read
+        if sent:
+            return False
+        armed = self._armed  # `wake_needed`, inline: this runs after every read
         if armed == -math.inf:
             return False
         deadline = self.next_deadline()

@@ -263,7 +263,7 @@ class Session:
         Returns:
             The queued bytes (``b""`` when there are none).
         """
-        return self._writer.take()
+        return self._writer.take() if self._out else b""  # most reads answer nothing
 
     def send_duplicate(self, now: float) -> bool:
         """Queue the message this session sent last again, as a possible duplicate.
