@@ -123,7 +123,7 @@ class TLSProtocol(asyncio.Protocol):
         except ssl.SSLError as exc:
             self._abort(exc)
             return
-        if tls.answers:  # TLS answered something, or may take what waited now
+        if tls.unsent or tls.outgoing.pending:  # TLS answered, or may take what waited now
             self.write(b"")
         if data:
             self.tls_data(data)

@@ -10,6 +10,7 @@ key update is bytes to send like any other. It does no I/O and reads no clock.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 
 from ._transport import READ_CHUNK
 
@@ -25,16 +26,19 @@ class MemoryTLS:
 
     Attributes:
         incoming: the peer's bytes not decrypted yet (the handshake writes here itself).
+        outgoing: TLS's bytes to send, not taken yet (`to_send`).
         unsent: plaintext TLS did not take yet (it wanted to read first: a renegotiation),
             sealed before what comes next.
     """
 
-    __slots__ = ("_outgoing", "_tls", "incoming", "unsent")
+    __slots__ = ("_read", "_tls", "_write", "incoming", "outgoing", "unsent")
 
     def __init__(self, context: ssl.SSLContext, server_hostname: str | None) -> None:
-        self.incoming, self._outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self._tls = context.wrap_bio(self.incoming, self._outgoing, server_hostname=server_hostname)
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self._tls = context.wrap_bio(self.incoming, self.outgoing, server_hostname=server_hostname)
         self.unsent = b""
+        self._read: Callable[[int], bytes] = self._tls.read  # bound once
+        self._write: Callable[[bytes], int] = self._tls.write
 
     def shake(self) -> bool:
         """One step of the handshake: True once it is done (its bytes are in `to_send`).
@@ -51,13 +55,8 @@ class MemoryTLS:
 
     def to_send(self) -> bytes:
         """What TLS has to send of its own (handshake, alerts, answers), taken."""
-        outgoing = self._outgoing
+        outgoing = self.outgoing
         return outgoing.read() if outgoing.pending else b""
-
-    @property
-    def answers(self) -> bool:
-        """TLS has bytes of its own to send, or plaintext waits for it (`seal` with ``b""``)."""
-        return bool(self._outgoing.pending or self.unsent)
 
     def seal(self, data: bytes) -> bytes:
         """What to send for ``data`` (after what waited in `unsent`), encrypted.
@@ -69,7 +68,7 @@ class MemoryTLS:
             data, self.unsent = self.unsent + data, b""
         if data:
             try:
-                self._tls.write(data)
+                self._write(data)
             except ssl.SSLWantReadError:
                 self.unsent = data  # sealed again at the next `seal`
         return self.to_send()
@@ -83,11 +82,11 @@ class MemoryTLS:
         """
         incoming = self.incoming
         incoming.write(data)
-        tls = self._tls
+        read = self._read
         out = b""
         try:
             while incoming.pending:  # a record (at most 16 KiB) at a time; empty: all is read
-                chunk = tls.read(READ_CHUNK)
+                chunk = read(READ_CHUNK)
                 if not chunk:
                     return out, True
                 out += chunk

@@ -204,6 +204,7 @@ class TrioSession(AsyncSessionBase):
         self._unsent = b""  # what the socket did not take yet: the session's task writes it
         self._readers = Readers(IDLE_HANDOFF)  # who reads the socket: the core's rule
         self._until = math.inf  # when the session's task pokes a waiting task's read
+        self._time: Callable[[], float] = trio.current_time  # once open: its run's clock, direct
 
     async def __aenter__(self) -> TrioSession:
         stack = contextlib.AsyncExitStack()
@@ -231,6 +232,7 @@ class TrioSession(AsyncSessionBase):
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
         sup, context = self._begin()
+        self._time = trio.lowlevel.current_clock().current_time  # what trio.current_time asks
         self._done = trio.Event()
         nursery.start_soon(self._run, sup, context)
         await self._await_logon(sup, self.aclose)
@@ -251,7 +253,7 @@ class TrioSession(AsyncSessionBase):
         return self.driver is None or self._done.is_set()
 
     def _now(self) -> float:
-        return trio.current_time()
+        return self._time()
 
     async def _wait_changed(self, deadline: float) -> None:
         """Wait until something changes or ``deadline``, reading the socket when nobody else does."""
@@ -287,9 +289,11 @@ class TrioSession(AsyncSessionBase):
     def _write(self, sup: Driver) -> None:
         """Write what waits, then what the core queued, as far as the socket takes them now."""
         data, sock, tls = self._to_send(sup), self._sock, self._tls
-        if sock is not None:
-            if tls is not None:
-                data = tls.seal(data)
+        if sock is None:
+            return
+        if tls is not None and (data or tls.unsent or tls.outgoing.pending):
+            data = tls.seal(data)
+        if data or self._unsent:  # after most reads: nothing (no TLS or socket call)
             self._unsent = write_now(sup, sock, self._unsent, data, self._clock)
 
     # -- the session's task ---------------------------------------------------------------
@@ -358,16 +362,17 @@ class TrioSession(AsyncSessionBase):
         """The reader task (see the module docstring): reads while no task waits."""
         readers, me = self._readers, trio.lowlevel.current_task()
         while sup.wants_transport:
-            rest = readers.background(trio.current_time(), me)
+            rest = readers.background(self._time(), me)
             await (trio.sleep(rest) if rest else self._read_once(sup, sock))
 
     async def _read_once(self, sup: Driver, sock: socket.socket, until: float = math.inf) -> None:
         """Read once, holding the socket: wait until it has bytes (or is poked: at ``until`` by
         the session's task), feed them to the driver; then hand the socket back."""
         tls, self._until = self._tls, until
-        self._kick.by(until)
+        if until < math.inf:
+            self._kick.by(until)
         try:
-            while sup.wants_transport and sock is self._sock:
+            while sock is self._sock:  # the caller saw `wants_transport` (no await since)
                 try:
                     await trio.lowlevel.wait_readable(sock)
                 except trio.ClosedResourceError:
@@ -378,10 +383,12 @@ class TrioSession(AsyncSessionBase):
                     if data and tls is not None and tls.closed:
                         self._fed(sup, b"")  # the peer's close_notify came after them
                     return
+                if not sup.wants_transport:
+                    break
             self._wake()  # the connection is lost: the session's task closes it
         finally:
             self._until = math.inf
-            if self._readers.release(trio.current_time()):
+            if self._readers.release(self._time()):
                 self._changed.set()
 
 
