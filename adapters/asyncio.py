@@ -282,9 +282,10 @@ class AsyncSession(AsyncSessionBase):
             raise
         return wait.result
 
-    def _flush(self, sup: Driver) -> None:
+    def _flush(self, sup: Driver, sent: bool = False) -> None:
         """Write what the core queued (into the transport's buffer; the driver judges what
-        waits there); kick the session's task when the driver needs it sooner."""
+        waits there); kick the session's task when the driver needs it sooner (``sent``: the
+        input was a `send` alone, `Driver.must_wake`)."""
         conn = self._conn
         if conn is None or conn.transport is None or conn.transport.is_closing():
             sup.data_to_send()  # no connection: nothing to write them to
@@ -292,8 +293,11 @@ class AsyncSession(AsyncSessionBase):
             size = conn.write(data)
             if size:
                 sup.write_buffered(size, self._clock())
-        if sup.must_wake():
+        if sup.must_wake(False, sent):
             self._kick.set()
+
+    def _flush_sent(self, sup: Driver) -> None:
+        self._flush(sup, True)
 
     # -- the transport's callbacks: one driver call each -----------------------------------
 

@@ -280,11 +280,15 @@ class TrioSession(AsyncSessionBase):
         if self._sock is not None and self._readers.caller_reads():
             _poke(self._sock)  # e.g. `run`'s ``until`` looks at what the callbacks did
 
-    def _flush(self, sup: Driver) -> None:
-        """`_write`; wake the session's task when the driver says (`Driver.must_wake`)."""
+    def _flush(self, sup: Driver, sent: bool = False) -> None:
+        """`_write`; wake the session's task when the driver says (`Driver.must_wake`;
+        ``sent``: the input was a `send` alone)."""
         self._write(sup)
-        if sup.must_wake(bool(self._unsent)):
+        if sup.must_wake(bool(self._unsent), sent):
             self._kick.set()
+
+    def _flush_sent(self, sup: Driver) -> None:
+        self._flush(sup, True)
 
     def _write(self, sup: Driver) -> None:
         """Write what waits, then what the core queued, as far as the socket takes them now."""
