@@ -595,8 +595,8 @@ class Books:
         entries = message.md_entries
         if entries is None:
             return
-        if entries.__class__ is Entries:
-            entries = entries._done or entries._all()  # its tuple, without `__iter__`'s call
+        if entries.__class__ is not tuple:
+            entries = entries.as_tuple() if entries.__class__ is Entries else tuple(entries)
         plain = not self._legacy
         for e in entries:
             # the common entry, inline: a generated entry whose walk converted the values read
