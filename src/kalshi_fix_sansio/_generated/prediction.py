@@ -1528,6 +1528,36 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             v = self._get(_f_alloc_account)
         return v
 
+    def level_values(
+        self,
+    ) -> tuple[str, MDEntryType | str, MDUpdateAction | str, Decimal, Decimal] | None:
+        """The values a book applies this entry's level change from, in one call: (symbol,
+        md_entry_type, md_update_action, md_entry_px, md_entry_size), when each is present and
+        converted (a decoded entry's usual case) and the entry names none of your orders
+        (cl_ord_id and alloc_account absent).
+
+        Returns:
+            The values, or None: one is absent, one is not converted yet or does not convert,
+            or the entry is an own-order entry. Read the attributes then: they convert what is
+            left and name a value that does not convert.
+        """
+        if self._cl_ord_id is not None or self._alloc_account is not None:
+            return None
+        symbol = self._symbol
+        md_entry_type = self._md_entry_type
+        md_update_action = self._md_update_action
+        md_entry_px = self._md_entry_px
+        md_entry_size = self._md_entry_size
+        if (
+            symbol is None or symbol is _LAZY or
+            md_entry_type is None or md_entry_type is _LAZY or
+            md_update_action is None or md_update_action is _LAZY or
+            md_entry_px is None or md_entry_px is _LAZY or
+            md_entry_size is None or md_entry_size is _LAZY
+        ):
+            return None
+        return symbol, md_entry_type, md_update_action, md_entry_px, md_entry_size
+
     _blank = _own(_MarketDataIncrementalRefreshMDEntry_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
