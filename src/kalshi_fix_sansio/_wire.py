@@ -350,9 +350,10 @@ _place: Any = tuple.__new__
 
 def load_group(owner: FixRecord, info: GroupInfo) -> Any:
     """A group's entries (None when its count tag is absent), kept in its slot (a group read
-    for the first time: `FixRecord._load_group`): `Entries` (typed as they are read; a group of
-    one entry, a 35=X's usual one, typed now) when its count is readable, its entries hold no
-    nested group and the message is not read carefully, else the careful parser's tuple."""
+    for the first time: `FixRecord._load_group`): a group of one entry (a 35=X's usual one)
+    typed now, as the tuple of it, and any other `Entries` (typed as they are read) when its
+    count is readable, its entries hold no nested group and the message is not read carefully;
+    else the careful parser's tuple."""
     src = owner._src
     assert src is not None
     flat = owner._flat
@@ -386,7 +387,7 @@ def load_group(owner: FixRecord, info: GroupInfo) -> Any:
     entry_cls = info.entry
     if raw == b"1" and not entry_cls._GROUPS and not src.careful:
         # one entry (a 35=X's usual one): typed now, as its first read would type it, and the
-        # group whole when nothing of it follows the entry (what `Entries._all` finds; else
+        # group whole when nothing of it follows the entry (what `Entries.as_tuple` finds; else
         # the group is read as below, as it is read, the careful parser deciding)
         try:
             entry = entry_cls._walk_one(flat, i + 2, src)

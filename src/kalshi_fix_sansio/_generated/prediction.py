@@ -892,7 +892,7 @@ class Party(FixRecord):
                 return None
             e = _new(Party)
             r = flat[j + 1]
-            e._party_id = r.decode("utf-8")
+            e._party_id = r.decode()
             r = flat[j + 3]
             e._party_role = (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             i = j + 4
@@ -911,7 +911,7 @@ class Party(FixRecord):
             return None
         e = _new(Party)
         r = flat[j + 1]
-        e._party_id = r.decode("utf-8")
+        e._party_id = r.decode()
         r = flat[j + 3]
         e._party_role = (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         i = j + 4
@@ -1012,9 +1012,9 @@ class MiscFee(FixRecord):
             r = flat[j + 1]
             e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             r = flat[j + 3]
-            e._misc_fee_curr = r.decode("utf-8")
+            e._misc_fee_curr = r.decode()
             r = flat[j + 5]
-            e._misc_fee_type = (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8"))
+            e._misc_fee_type = (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode())
             r = flat[j + 7]
             e._misc_fee_basis = (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             i = j + 8
@@ -1035,9 +1035,9 @@ class MiscFee(FixRecord):
         r = flat[j + 1]
         e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[j + 3]
-        e._misc_fee_curr = r.decode("utf-8")
+        e._misc_fee_curr = r.decode()
         r = flat[j + 5]
-        e._misc_fee_type = (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8"))
+        e._misc_fee_type = (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode())
         r = flat[j + 7]
         e._misc_fee_basis = (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         i = j + 8
@@ -1124,7 +1124,7 @@ class CollateralAmountChange(FixRecord):
             r = flat[j + 1]
             e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             r = flat[j + 3]
-            e._collateral_amount_type = (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8"))
+            e._collateral_amount_type = (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode())
             i = j + 4
 
             e._src = src
@@ -1143,7 +1143,7 @@ class CollateralAmountChange(FixRecord):
         r = flat[j + 1]
         e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[j + 3]
-        e._collateral_amount_type = (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8"))
+        e._collateral_amount_type = (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode())
         i = j + 4
 
         e._src = src
@@ -1200,7 +1200,7 @@ class MarketDataRequestRelatedSym(FixRecord):
                 return None
             e = _new(MarketDataRequestRelatedSym)
             r = flat[j + 1]
-            e._symbol = r.decode("utf-8")
+            e._symbol = r.decode()
             i = j + 2
 
             e._src = src
@@ -1217,7 +1217,7 @@ class MarketDataRequestRelatedSym(FixRecord):
             return None
         e = _new(MarketDataRequestRelatedSym)
         r = flat[j + 1]
-        e._symbol = r.decode("utf-8")
+        e._symbol = r.decode()
         i = j + 2
 
         e._src = src
@@ -1316,7 +1316,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
                 return None
             e = _new(MarketDataSnapshotFullRefreshMDEntry)
             r = flat[j + 1]
-            e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
+            e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode())
             r = flat[j + 3]
             e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             r = flat[j + 5]
@@ -1341,7 +1341,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             return None
         e = _new(MarketDataSnapshotFullRefreshMDEntry)
         r = flat[j + 1]
-        e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
+        e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode())
         r = flat[j + 3]
         e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[j + 5]
@@ -1597,11 +1597,11 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                 return None
             e = _new(MarketDataIncrementalRefreshMDEntry)
             r = flat[j + 1]
-            e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8"))
+            e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode())
             r = flat[j + 3]
-            e._symbol = r.decode("utf-8")
+            e._symbol = r.decode()
             r = flat[j + 5]
-            e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
+            e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode())
             r = flat[j + 7]
             e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             r = flat[j + 9]
@@ -1615,7 +1615,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                 if flat[i] == b"2446":
                     r = flat[i + 1]
                     i += 2
-                    e._aggressor_side = (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8"))
+                    e._aggressor_side = (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode())
                 else:
                     e._aggressor_side = None
 
@@ -1629,14 +1629,14 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                 if flat[i] == b"1003":
                     r = flat[i + 1]
                     i += 2
-                    e._trade_id = r.decode("utf-8")
+                    e._trade_id = r.decode()
                 else:
                     e._trade_id = None
 
                 if flat[i] == b"11":
                     r = flat[i + 1]
                     i += 2
-                    e._cl_ord_id = r.decode("utf-8")
+                    e._cl_ord_id = r.decode()
                 else:
                     e._cl_ord_id = None
 
@@ -1664,11 +1664,11 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             return None
         e = _new(MarketDataIncrementalRefreshMDEntry)
         r = flat[j + 1]
-        e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8"))
+        e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode())
         r = flat[j + 3]
-        e._symbol = r.decode("utf-8")
+        e._symbol = r.decode()
         r = flat[j + 5]
-        e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
+        e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode())
         r = flat[j + 7]
         e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[j + 9]
@@ -1682,7 +1682,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             if flat[i] == b"2446":
                 r = flat[i + 1]
                 i += 2
-                e._aggressor_side = (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8"))
+                e._aggressor_side = (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode())
             else:
                 e._aggressor_side = None
 
@@ -1696,14 +1696,14 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             if flat[i] == b"1003":
                 r = flat[i + 1]
                 i += 2
-                e._trade_id = r.decode("utf-8")
+                e._trade_id = r.decode()
             else:
                 e._trade_id = None
 
             if flat[i] == b"11":
                 r = flat[i + 1]
                 i += 2
-                e._cl_ord_id = r.decode("utf-8")
+                e._cl_ord_id = r.decode()
             else:
                 e._cl_ord_id = None
 
@@ -1830,7 +1830,7 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
                 return None
             e = _new(QuoteRequestRelatedSymPartyID)
             r = flat[j + 1]
-            e._party_id = r.decode("utf-8")
+            e._party_id = r.decode()
             i = j + 2
             if flat[i] == b"452":
                 r = flat[i + 1]
@@ -1854,7 +1854,7 @@ class QuoteRequestRelatedSymPartyID(FixRecord):
             return None
         e = _new(QuoteRequestRelatedSymPartyID)
         r = flat[j + 1]
-        e._party_id = r.decode("utf-8")
+        e._party_id = r.decode()
         i = j + 2
         if flat[i] == b"452":
             r = flat[i + 1]
@@ -2115,11 +2115,11 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
                 return None
             e = _new(QuoteRequestMultivariateSelectedLeg)
             r = flat[j + 1]
-            e._multivariate_selected_event_ticker = r.decode("utf-8")
+            e._multivariate_selected_event_ticker = r.decode()
             r = flat[j + 3]
-            e._multivariate_selected_market_ticker = r.decode("utf-8")
+            e._multivariate_selected_market_ticker = r.decode()
             r = flat[j + 5]
-            e._multivariate_selected_side = (x_multivariate_selected_side if (x_multivariate_selected_side := _d_MultivariateSelectedSide(r)) is not None else r.decode("utf-8"))
+            e._multivariate_selected_side = (x_multivariate_selected_side if (x_multivariate_selected_side := _d_MultivariateSelectedSide(r)) is not None else r.decode())
             i = j + 6
 
             e._src = src
@@ -2136,11 +2136,11 @@ class QuoteRequestMultivariateSelectedLeg(FixRecord):
             return None
         e = _new(QuoteRequestMultivariateSelectedLeg)
         r = flat[j + 1]
-        e._multivariate_selected_event_ticker = r.decode("utf-8")
+        e._multivariate_selected_event_ticker = r.decode()
         r = flat[j + 3]
-        e._multivariate_selected_market_ticker = r.decode("utf-8")
+        e._multivariate_selected_market_ticker = r.decode()
         r = flat[j + 5]
-        e._multivariate_selected_side = (x_multivariate_selected_side if (x_multivariate_selected_side := _d_MultivariateSelectedSide(r)) is not None else r.decode("utf-8"))
+        e._multivariate_selected_side = (x_multivariate_selected_side if (x_multivariate_selected_side := _d_MultivariateSelectedSide(r)) is not None else r.decode())
         i = j + 6
 
         e._src = src
@@ -2207,7 +2207,7 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
                 return None
             e = _new(QuoteRequestRejectMVEOffendingLeg)
             r = flat[j + 1]
-            e._mve_offending_market_ticker = r.decode("utf-8")
+            e._mve_offending_market_ticker = r.decode()
             i = j + 2
 
             e._src = src
@@ -2224,7 +2224,7 @@ class QuoteRequestRejectMVEOffendingLeg(FixRecord):
             return None
         e = _new(QuoteRequestRejectMVEOffendingLeg)
         r = flat[j + 1]
-        e._mve_offending_market_ticker = r.decode("utf-8")
+        e._mve_offending_market_ticker = r.decode()
         i = j + 2
 
         e._src = src
