@@ -97,6 +97,28 @@ class ClassRender:
     # what the class body holds for each private method: its definition, or the line binding
     # the shared module's copy (`_share`)
     methods: list[str] = field(default_factory=list)
+    # entries of an incremental market-data group: the members `level_values()` returns and
+    # those it requires absent (`LEVEL_VALUES`, `LEVEL_ABSENT`); empty: no such method
+    level_values: list[FieldRender] = field(default_factory=list)
+    level_absent: list[FieldRender] = field(default_factory=list)
+
+
+# The public ``level_values()`` of a group entry holding these members (a 35=X entry, both
+# dialects): the values a book applies a level change from, in one call, and the members that
+# make it an own-order entry (read through the attributes instead).
+LEVEL_VALUES: Final = ("symbol", "md_entry_type", "md_update_action", "md_entry_px", "md_entry_size")
+LEVEL_ABSENT: Final = ("cl_ord_id", "alloc_account")
+
+
+def _level_members(
+    members: list[FieldRender | GroupRender], names: tuple[str, ...]
+) -> list[FieldRender]:
+    """The members ``names`` names (`LEVEL_VALUES`, `LEVEL_ABSENT`), of an entry class holding
+    every member both name; none otherwise."""
+    fields = {m.attr: m for m in members if isinstance(m, FieldRender)}
+    if not set(LEVEL_VALUES + LEVEL_ABSENT) <= fields.keys():
+        return []
+    return [fields[a] for a in names]
 
 
 def _walk_fields(members: Sequence[RField | RGroup]) -> list[RField]:
@@ -293,6 +315,8 @@ class _Renderer:
             all_tags=sorted(set(g.all_tags())),
             delimiter=g.delimiter.tag,
             has_groups=any(isinstance(m, RGroup) for m in g.members),
+            level_values=_level_members(members, LEVEL_VALUES),
+            level_absent=_level_members(members, LEVEL_ABSENT),
         )
 
     def message_class(self, msg: RMessage) -> ClassRender:

@@ -24,6 +24,7 @@ from kalshi_fix_sansio import Books, DecodeError, Entries, Header
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio._fields import _LAZY
+from kalshi_fix_sansio._generated import margin as gm
 from kalshi_fix_sansio._generated import prediction as gp
 
 SYMBOLS = ("KXA-26DEC31-T1", "KXB-26DEC31-T2")
@@ -143,8 +144,9 @@ def test_decoded_entries_apply_as_entries_read_field_by_field(
 
 
 def test_the_common_entries_take_the_inline_path() -> None:
-    """NEW, CHANGE and DELETE of a level, applied cleanly, read no entry attribute (a property
-    read would fail here), and the book changes as the entries say."""
+    """NEW, CHANGE and DELETE of a level, applied cleanly, read no entry attribute but
+    `level_values` (a property read would fail here), and the book changes as the entries
+    say."""
     books = Books()
     books.apply(decoded(p, snapshot(p, SYMBOLS[0])))
     msg = decoded(
@@ -173,13 +175,13 @@ def test_the_common_entries_take_the_inline_path() -> None:
     )
     entries = msg.md_entries
     assert entries.__class__ is Entries
-    typed = entries._all()
+    typed = entries.as_tuple()
 
     class Guard(type(typed[0])):  # type: ignore[misc]
         __slots__ = ()
 
         def __getattribute__(self, name: str) -> Any:
-            if not name.startswith("_"):
+            if not name.startswith("_") and name != "level_values":
                 raise AssertionError(f"read {name}")
             return object.__getattribute__(self, name)
 
@@ -245,10 +247,11 @@ def test_a_bad_time_left_lazy_is_named_when_read() -> None:
     assert tolerant.md_entries[0].md_entry_time is None
 
 
-def test_a_one_entry_group_is_typed_when_read_and_a_stray_member_still_found() -> None:
+def test_a_one_entry_group_is_a_typed_tuple_when_read_and_a_stray_member_still_found() -> None:
     msg = p.decode(frame_x("18:50:00.123"), use_dollars=True)
     entries = msg.md_entries
-    assert entries._done is not None and entries[0] is entries._done[0]
+    assert entries.__class__ is tuple and len(entries) == 1  # read whole: a plain tuple
+    assert entries[0]._md_entry_px == D("0.30")  # typed by the walk when the group was read
     # members of the entry out of the walk's order (AggressorSide after ClOrdID): the entry
     # read by index is the walk's, the group read whole the careful parser's, as for a longer
     # group
@@ -261,3 +264,40 @@ def test_a_one_entry_group_is_typed_when_read_and_a_stray_member_still_found() -
     assert msg.md_entries[0].aggressor_side is None  # the walk stopped before it
     (got,) = list(msg.md_entries)
     assert got._flat == want._flat and got.aggressor_side == p.AggressorSide.BUY
+
+
+def level_attrs(e: Any) -> tuple[Any, ...]:
+    return (e.symbol, e.md_entry_type, e.md_update_action, e.md_entry_px, e.md_entry_size)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    dialect=st.sampled_from([p, m]),
+    fields=st.lists(entry_fields, min_size=1, max_size=4),
+    careful=st.booleans(),
+)
+def test_level_values_are_the_attributes_or_none(
+    dialect: Any, fields: list[dict[str, Any]], careful: bool
+) -> None:
+    """`level_values()` of a decoded 35=X entry (walked, or carefully parsed and not read yet)
+    equals what its attributes read, or is None: never for a walked entry that names none of
+    your orders, always for one that does."""
+    frame = dialect.encode(
+        dialect.MarketDataIncrementalRefresh(md_entries=[entry(dialect, f) for f in fields]),
+        HDR,
+        use_dollars=True,
+    )
+    codec = gp._CODEC if dialect is p else gm._CODEC
+    msg = codec.decode(frame, use_dollars=True, careful=careful)
+    for e, f in zip(msg.md_entries, fields, strict=True):
+        got = e.level_values()
+        if got is not None:
+            assert got == level_attrs(e)
+            assert not f["own"]
+        elif not careful:
+            assert f["own"]
+        if f["own"]:
+            assert got is None
+    for e in msg.md_entries:  # every value read through its attribute: given when not own
+        level_attrs(e)
+        assert (e.level_values() is None) == (e.cl_ord_id is not None)

@@ -211,6 +211,12 @@ class FixRecord:
         """
         return None
 
+    @staticmethod
+    def _walk_one(flat: list[bytes], j: int, src: WireSource) -> FixRecord | None:
+        """`_walk_entries` for one entry, without its list (raising as it does): the entry (its
+        span, ``_flat``, says where it ends), or None: no fast walk."""
+        return None
+
     def _get(self, info: FieldInfo) -> Any:
         """A field read for the first time: the first of a message converts only itself, any
         later one (and any of a group entry) converts every field of the record."""

@@ -11,8 +11,8 @@ A typed value comes from one of two paths:
   every plain field of a record from the tag dict with straight-line converters and caches,
   ``_fill_at`` converts a message's or its header's fields from the places their remembered
   layout keeps (`layout_places`), the header's ``_walk`` in one pass over the fields after 35
-  otherwise, and ``_walk_entries`` cuts
-  and converts a group's entries in one pass; each gives up (an exception, or None / -1) on
+  otherwise, and ``_walk_entries`` cuts and converts a group's entries in one pass
+  (``_walk_one`` a group's only entry); each gives up (an exception, or None / -1) on
   anything it does not expect, and the careful path takes over for that record.
 * the careful path, written once here and in `_message`: the careful field splitter
   (`_decode.split_fields` with ``by_length``), `FixRecord._fill`'s loop and `FixRecord._load`
@@ -350,9 +350,10 @@ _place: Any = tuple.__new__
 
 def load_group(owner: FixRecord, info: GroupInfo) -> Any:
     """A group's entries (None when its count tag is absent), kept in its slot (a group read
-    for the first time: `FixRecord._load_group`): `Entries` (typed as they are read; a group of
-    one entry, a 35=X's usual one, typed now) when its count is readable, its entries hold no
-    nested group and the message is not read carefully, else the careful parser's tuple."""
+    for the first time: `FixRecord._load_group`): a group of one entry (a 35=X's usual one)
+    typed now, as the tuple of it, and any other `Entries` (typed as they are read) when its
+    count is readable, its entries hold no nested group and the message is not read carefully;
+    else the careful parser's tuple."""
     src = owner._src
     assert src is not None
     flat = owner._flat
@@ -386,19 +387,19 @@ def load_group(owner: FixRecord, info: GroupInfo) -> Any:
     entry_cls = info.entry
     if raw == b"1" and not entry_cls._GROUPS and not src.careful:
         # one entry (a 35=X's usual one): typed now, as its first read would type it, and the
-        # group whole when nothing of it follows the entry (what `Entries._all` finds; else
+        # group whole when nothing of it follows the entry (what `Entries.as_tuple` finds; else
         # the group is read as below, as it is read, the careful parser deciding)
         try:
-            walked = entry_cls._walk_entries(flat, i + 2, 1, src)
+            entry = entry_cls._walk_one(flat, i + 2, src)
         except _WALK_ERRORS:
-            walked = None
-        if walked is not None:
-            j = walked[1]
+            entry = None
+        if entry is not None:
+            j = i + 2 + len(entry._flat)  # type: ignore[arg-type]  # a walked entry has its span
             if j >= n or flat[j] not in entry_cls._TAGS:
-                entries = _new(Entries)
-                entries._done = (walked[0][0],)  # read whole: its place is never read
-                _set(owner, info.slot, entries)
-                return entries
+                # read whole: the tuple of its entry (what `Entries.as_tuple` gives)
+                one = (entry,)
+                _set(owner, info.slot, one)
+                return one
     # bounded before use: no message holds more entries than it has fields
     count = int(raw) if raw.isdigit() and len(raw) <= 9 else -1
     if 0 < count <= n // 2 and not entry_cls._GROUPS and not src.careful:
@@ -445,7 +446,10 @@ class Entries(Sequence["FixRecord"]):
         self._state: tuple[tuple[FixRecord, ...], int] = ((), at.i + 2)
         self._done: tuple[FixRecord, ...] | None = None
 
-    def _all(self) -> tuple[FixRecord, ...]:
+    def as_tuple(self) -> tuple[FixRecord, ...]:
+        """Every entry, typed, as a tuple (the same tuple at each call): the whole group is read,
+        as iterating it reads it (a group that is not well formed raises its `DecodeError` here
+        or, decoded tolerantly, records its defects)."""
         done = self._done
         if done is None:
             typed, j = self._state
@@ -467,6 +471,8 @@ class Entries(Sequence["FixRecord"]):
                 done = _careful_group(at)
             self._done = done
         return done
+
+    _all = as_tuple  # the codec's own name for it
 
     @overload
     def __getitem__(self, k: int) -> FixRecord: ...

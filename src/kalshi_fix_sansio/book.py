@@ -38,7 +38,6 @@ from typing import Any, Protocol
 
 import attrs
 
-from ._fields import _LAZY, _new
 from ._wire import Entries
 
 __all__ = [
@@ -68,6 +67,8 @@ DEFAULT_MAX_TRADES = 100
 """How many recent trades a `Book` keeps unless told otherwise."""
 DEFAULT_MAX_OWN_ORDERS = 100
 """How many recent own-order entries a `Book` keeps unless told otherwise."""
+
+_new = object.__new__
 
 
 _NO_VALUE = object()
@@ -590,66 +591,57 @@ class Books:
     def _incremental(self, message: Any, updates: BookUpdates) -> None:
         changed = updates.symbols
         problems = updates.inconsistencies
-        skipped: set[str] = set()
         books = self._books
         entries = message.md_entries
         if entries is None:
             return
-        if entries.__class__ is Entries:
-            entries = entries._done or entries._all()  # its tuple, without `__iter__`'s call
+        if entries.__class__ is not tuple:  # a group of one entry reads as a tuple already
+            entries = entries.as_tuple() if entries.__class__ is Entries else tuple(entries)
         plain = not self._legacy
         for e in entries:
-            # the common entry, inline: a generated entry whose walk converted the values read
-            # here (a slot still `_LAZY` is not), for a level of a book that has its snapshot,
-            # applying cleanly; every other entry takes `_entry`, which reads, checks and
-            # reports each field (and, on a value that does not convert, raises as it would)
+            # the common entry, inline: a decoded entry whose values `level_values` gives (each
+            # present and converted, none of your orders), for a level of a book that has its
+            # snapshot, applying cleanly; every other entry takes `_entry`, which reads, checks
+            # and reports each field (and, on a value that does not convert, raises as it would)
             try:
-                symbol, kind, action = e._symbol, e._md_entry_type, e._md_update_action
-                px, size = e._md_entry_px, e._md_entry_size
-                fast = plain and e._cl_ord_id is None and e._alloc_account is None
+                values = e.level_values() if plain else None
             except AttributeError:  # not a generated entry: its attributes, in `_entry`
-                fast = False
-            if (
-                fast
-                and px is not None
-                and px is not _LAZY
-                and size is not None
-                and size is not _LAZY
-                and (kind == _BID or kind == _OFFER)
-                and (book := books.get(symbol)) is not None
-                and book.has_snapshot
-            ):
-                side = book.bids if kind == _BID else book.offers
-                sizes = side._sizes
-                if action == _DELETE:
-                    fast = px in sizes
+                values = None
+            if values is not None:
+                symbol, kind, action, px, size = values
+                book = books.get(symbol)
+                if book is not None and book.has_snapshot and (kind == _BID or kind == _OFFER):
+                    side = book.bids if kind == _BID else book.offers
+                    sizes = side._sizes
+                    if action == _DELETE:
+                        fast = px in sizes
+                        if fast:
+                            del sizes[px]
+                            prices = side._prices
+                            del prices[bisect_left(prices, px)]
+                    elif action == _NEW:
+                        fast = size > 0 and px not in sizes
+                        if fast:
+                            insort(side._prices, px)
+                            sizes[px] = size
+                    elif action == _CHANGE:
+                        fast = size > 0 and px in sizes
+                        if fast:
+                            sizes[px] = size
+                    else:
+                        fast = False
                     if fast:
-                        del sizes[px]
-                        prices = side._prices
-                        del prices[bisect_left(prices, px)]
-                elif action == _NEW:
-                    fast = size > 0 and px not in sizes
-                    if fast:
-                        insort(side._prices, px)
-                        sizes[px] = size
-                elif action == _CHANGE:
-                    fast = size > 0 and px in sizes
-                    if fast:
-                        sizes[px] = size
-                else:
-                    fast = False
-                if fast:
-                    if symbol not in changed:
-                        changed.append(symbol)
-                    continue
-            self._entry(e, updates, skipped)
+                        if symbol not in changed:
+                            changed.append(symbol)
+                        continue
+            self._entry(e, updates)
         for symbol in changed:
             book = books[symbol]
             bids, offers = book.bids._prices, book.offers._prices  # ascending: best bid last
             if bids and offers and bids[-1] >= offers[0]:
                 self._check_cross(book, problems)
 
-    def _entry(self, e: Any, updates: BookUpdates, skipped: set[str]) -> None:
+    def _entry(self, e: Any, updates: BookUpdates) -> None:
         """Apply one entry of a 35=X, whatever it holds: each field read (converted) when the
         entry's handling needs it, each problem reported."""
         symbol = e.symbol
@@ -658,8 +650,8 @@ class Books:
         problems = updates.inconsistencies
         book = self._books.get(symbol)
         if book is None or not book.has_snapshot:
-            if symbol not in skipped:
-                skipped.add(symbol)
+            before = InconsistencyReason.BEFORE_SNAPSHOT  # reported once a message and symbol
+            if not any(p.reason is before and p.symbol == symbol for p in problems):
                 problems.append(
                     BookInconsistency(
                         symbol,

@@ -693,7 +693,7 @@ class Party(FixRecord):
                 return None
             e = _new(Party)
             r = flat[j + 1]
-            e._party_id = r.decode("utf-8")
+            e._party_id = r.decode()
             r = flat[j + 3]
             e._party_role = (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             i = j + 4
@@ -701,9 +701,27 @@ class Party(FixRecord):
             e._src = src
             e._flat = flat[j:i]
             e._eager = None
+
             out.append(e)
             j = i
         return out, j
+
+    @staticmethod
+    def _walk_one(flat: list[bytes], j: int, src: _WireSource) -> FixRecord | None:
+        if (flat[j], flat[j + 2]) != (b"448", b"452"):
+            return None
+        e = _new(Party)
+        r = flat[j + 1]
+        e._party_id = r.decode()
+        r = flat[j + 3]
+        e._party_role = (x_party_role if (x_party_role := _d_PartyRole(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        i = j + 4
+
+        e._src = src
+        e._flat = flat[j:i]
+        e._eager = None
+
+        return e
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -795,9 +813,9 @@ class MiscFee(FixRecord):
             r = flat[j + 1]
             e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             r = flat[j + 3]
-            e._misc_fee_curr = r.decode("utf-8")
+            e._misc_fee_curr = r.decode()
             r = flat[j + 5]
-            e._misc_fee_type = (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode("utf-8"))
+            e._misc_fee_type = (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode())
             r = flat[j + 7]
             e._misc_fee_basis = (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
             i = j + 8
@@ -805,9 +823,31 @@ class MiscFee(FixRecord):
             e._src = src
             e._flat = flat[j:i]
             e._eager = None
+
             out.append(e)
             j = i
         return out, j
+
+    @staticmethod
+    def _walk_one(flat: list[bytes], j: int, src: _WireSource) -> FixRecord | None:
+        if (flat[j], flat[j + 2], flat[j + 4], flat[j + 6]) != (b"137", b"138", b"139", b"891"):
+            return None
+        e = _new(MiscFee)
+        r = flat[j + 1]
+        e._misc_fee_amt = (x_misc_fee_amt if (x_misc_fee_amt := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        r = flat[j + 3]
+        e._misc_fee_curr = r.decode()
+        r = flat[j + 5]
+        e._misc_fee_type = (x_misc_fee_type if (x_misc_fee_type := _d_MiscFeeType(r)) is not None else r.decode())
+        r = flat[j + 7]
+        e._misc_fee_basis = (x_misc_fee_basis if (x_misc_fee_basis := _d_MiscFeeBasis(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+        i = j + 8
+
+        e._src = src
+        e._flat = flat[j:i]
+        e._eager = None
+
+        return e
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -885,15 +925,33 @@ class CollateralAmountChange(FixRecord):
             r = flat[j + 1]
             e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             r = flat[j + 3]
-            e._collateral_amount_type = (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode("utf-8"))
+            e._collateral_amount_type = (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode())
             i = j + 4
 
             e._src = src
             e._flat = flat[j:i]
             e._eager = None
+
             out.append(e)
             j = i
         return out, j
+
+    @staticmethod
+    def _walk_one(flat: list[bytes], j: int, src: _WireSource) -> FixRecord | None:
+        if (flat[j], flat[j + 2]) != (b"1704", b"1705"):
+            return None
+        e = _new(CollateralAmountChange)
+        r = flat[j + 1]
+        e._collateral_amount_change = (x_collateral_amount_change if (x_collateral_amount_change := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        r = flat[j + 3]
+        e._collateral_amount_type = (x_collateral_amount_type if (x_collateral_amount_type := _d_CollateralAmountType(r)) is not None else r.decode())
+        i = j + 4
+
+        e._src = src
+        e._flat = flat[j:i]
+        e._eager = None
+
+        return e
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -943,15 +1001,31 @@ class MarketDataRequestRelatedSym(FixRecord):
                 return None
             e = _new(MarketDataRequestRelatedSym)
             r = flat[j + 1]
-            e._symbol = r.decode("utf-8")
+            e._symbol = r.decode()
             i = j + 2
 
             e._src = src
             e._flat = flat[j:i]
             e._eager = None
+
             out.append(e)
             j = i
         return out, j
+
+    @staticmethod
+    def _walk_one(flat: list[bytes], j: int, src: _WireSource) -> FixRecord | None:
+        if flat[j] != b"55":
+            return None
+        e = _new(MarketDataRequestRelatedSym)
+        r = flat[j + 1]
+        e._symbol = r.decode()
+        i = j + 2
+
+        e._src = src
+        e._flat = flat[j:i]
+        e._eager = None
+
+        return e
 
     _encode_into = _own(_MarketDataRequestRelatedSym_encode_into)
 
@@ -1043,7 +1117,7 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
                 return None
             e = _new(MarketDataSnapshotFullRefreshMDEntry)
             r = flat[j + 1]
-            e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
+            e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode())
             r = flat[j + 3]
             e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             r = flat[j + 5]
@@ -1070,9 +1144,46 @@ class MarketDataSnapshotFullRefreshMDEntry(FixRecord):
             e._src = src
             e._flat = flat[j:i]
             e._eager = True if e._md_entry_time is _LAZY else None
+
             out.append(e)
             j = i
         return out, j
+
+    @staticmethod
+    def _walk_one(flat: list[bytes], j: int, src: _WireSource) -> FixRecord | None:
+        if (flat[j], flat[j + 2], flat[j + 4]) != (b"269", b"270", b"271"):
+            return None
+        e = _new(MarketDataSnapshotFullRefreshMDEntry)
+        r = flat[j + 1]
+        e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode())
+        r = flat[j + 3]
+        e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        r = flat[j + 5]
+        e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        i = j + 6
+        if flat[i] in {b"272", b"273"}:
+            if flat[i] == b"272":
+                r = flat[i + 1]
+                i += 2
+                e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _VALUES.dec_date(r))
+            else:
+                e._md_entry_date = None
+
+            if flat[i] == b"273":
+                r = flat[i + 1]
+                i += 2
+                e._md_entry_time = _c_time(r, _LAZY)
+            else:
+                e._md_entry_time = None
+
+        else:
+            e._md_entry_date = e._md_entry_time = None
+
+        e._src = src
+        e._flat = flat[j:i]
+        e._eager = True if e._md_entry_time is _LAZY else None
+
+        return e
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -1240,6 +1351,36 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             v = self._get(_f_alloc_account)
         return v
 
+    def level_values(
+        self,
+    ) -> tuple[str, MDEntryType | str, MDUpdateAction | str, Decimal, Decimal] | None:
+        """The values a book applies this entry's level change from, in one call: (symbol,
+        md_entry_type, md_update_action, md_entry_px, md_entry_size), when each is present and
+        converted (a decoded entry's usual case) and the entry names none of your orders
+        (cl_ord_id and alloc_account absent).
+
+        Returns:
+            The values, or None: one is absent, one is not converted yet or does not convert,
+            or the entry is an own-order entry. Read the attributes then: they convert what is
+            left and name a value that does not convert.
+        """
+        if self._cl_ord_id is not None or self._alloc_account is not None:
+            return None
+        symbol = self._symbol
+        md_entry_type = self._md_entry_type
+        md_update_action = self._md_update_action
+        md_entry_px = self._md_entry_px
+        md_entry_size = self._md_entry_size
+        if (
+            symbol is None or symbol is _LAZY or
+            md_entry_type is None or md_entry_type is _LAZY or
+            md_update_action is None or md_update_action is _LAZY or
+            md_entry_px is None or md_entry_px is _LAZY or
+            md_entry_size is None or md_entry_size is _LAZY
+        ):
+            return None
+        return symbol, md_entry_type, md_update_action, md_entry_px, md_entry_size
+
     _blank = _own(_MarketDataIncrementalRefreshMDEntry_blank)
 
     def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
@@ -1279,11 +1420,11 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                 return None
             e = _new(MarketDataIncrementalRefreshMDEntry)
             r = flat[j + 1]
-            e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode("utf-8"))
+            e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode())
             r = flat[j + 3]
-            e._symbol = r.decode("utf-8")
+            e._symbol = r.decode()
             r = flat[j + 5]
-            e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode("utf-8"))
+            e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode())
             r = flat[j + 7]
             e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
             r = flat[j + 9]
@@ -1307,7 +1448,7 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                 if flat[i] == b"2446":
                     r = flat[i + 1]
                     i += 2
-                    e._aggressor_side = (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode("utf-8"))
+                    e._aggressor_side = (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode())
                 else:
                     e._aggressor_side = None
 
@@ -1321,14 +1462,14 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
                 if flat[i] == b"1003":
                     r = flat[i + 1]
                     i += 2
-                    e._trade_id = r.decode("utf-8")
+                    e._trade_id = r.decode()
                 else:
                     e._trade_id = None
 
                 if flat[i] == b"11":
                     r = flat[i + 1]
                     i += 2
-                    e._cl_ord_id = r.decode("utf-8")
+                    e._cl_ord_id = r.decode()
                 else:
                     e._cl_ord_id = None
 
@@ -1345,9 +1486,85 @@ class MarketDataIncrementalRefreshMDEntry(FixRecord):
             e._src = src
             e._flat = flat[j:i]
             e._eager = True if e._md_entry_time is _LAZY else None
+
             out.append(e)
             j = i
         return out, j
+
+    @staticmethod
+    def _walk_one(flat: list[bytes], j: int, src: _WireSource) -> FixRecord | None:
+        if (flat[j], flat[j + 2], flat[j + 4], flat[j + 6], flat[j + 8]) != (b"279", b"55", b"269", b"270", b"271"):
+            return None
+        e = _new(MarketDataIncrementalRefreshMDEntry)
+        r = flat[j + 1]
+        e._md_update_action = (x_md_update_action if (x_md_update_action := _d_MDUpdateAction(r)) is not None else r.decode())
+        r = flat[j + 3]
+        e._symbol = r.decode()
+        r = flat[j + 5]
+        e._md_entry_type = (x_md_entry_type if (x_md_entry_type := _d_MDEntryType(r)) is not None else r.decode())
+        r = flat[j + 7]
+        e._md_entry_px = (x_md_entry_px if (x_md_entry_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        r = flat[j + 9]
+        e._md_entry_size = (x_md_entry_size if (x_md_entry_size := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
+        i = j + 10
+        if flat[i] in {b"272", b"273", b"2446", b"828", b"1003", b"11", b"79"}:
+            if flat[i] == b"272":
+                r = flat[i + 1]
+                i += 2
+                e._md_entry_date = (x_md_entry_date if (x_md_entry_date := _c_date(r)) is not None else _VALUES.dec_date(r))
+            else:
+                e._md_entry_date = None
+
+            if flat[i] == b"273":
+                r = flat[i + 1]
+                i += 2
+                e._md_entry_time = _c_time(r, _LAZY)
+            else:
+                e._md_entry_time = None
+
+            if flat[i] == b"2446":
+                r = flat[i + 1]
+                i += 2
+                e._aggressor_side = (x_aggressor_side if (x_aggressor_side := _d_AggressorSide(r)) is not None else r.decode())
+            else:
+                e._aggressor_side = None
+
+            if flat[i] == b"828":
+                r = flat[i + 1]
+                i += 2
+                e._trd_type = (x_trd_type if (x_trd_type := _d_TrdType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
+            else:
+                e._trd_type = None
+
+            if flat[i] == b"1003":
+                r = flat[i + 1]
+                i += 2
+                e._trade_id = r.decode()
+            else:
+                e._trade_id = None
+
+            if flat[i] == b"11":
+                r = flat[i + 1]
+                i += 2
+                e._cl_ord_id = r.decode()
+            else:
+                e._cl_ord_id = None
+
+            if flat[i] == b"79":
+                r = flat[i + 1]
+                i += 2
+                e._alloc_account = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
+            else:
+                e._alloc_account = None
+
+        else:
+            e._md_entry_date = e._md_entry_time = e._aggressor_side = e._trd_type = e._trade_id = e._cl_ord_id = e._alloc_account = None
+
+        e._src = src
+        e._flat = flat[j:i]
+        e._eager = True if e._md_entry_time is _LAZY else None
+
+        return e
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
