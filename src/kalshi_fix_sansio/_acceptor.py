@@ -123,7 +123,8 @@ class AcceptorDriver(LoopRules):
         """Send an application message on the session (as `Session.send`).
 
         Raises:
-            As `Session.send`.
+            LocalProtocolError: as `Session.send` (not logged on, a message this session type
+                does not carry...); EncodeError as well.
         """
         seq = self._session.send(message, now)
         self.app_sent += 1
