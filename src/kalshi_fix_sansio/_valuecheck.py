@@ -36,16 +36,24 @@ Matcher = Callable[[bytes], Any]
 its plain form (text is UTF-8 only when the frame is ASCII: `check` asks that first)."""
 
 # A UTC date that exists: a year 1000-9999 (datetime's range; earlier ones are checked in full)
-# and a month with its days (February to the 28th: the 29th is checked in full)
+# and a month with its days (February to the 28th: the 29th is checked in full). Written for
+# sre's speed, each the same language as its plainer spelling: [0-9] (a range, not the digit
+# category), the days 01-28 of any month first, an optional part as an alternation with the
+# empty string (``(?:x|)``: a BRANCH; ``(?:x)?`` is a general REPEAT, dearer), the fraction of a
+# second nested (.ddd, .dddddd, .ddddddddd). Callgrind: 37.8k -> 30.8k instructions to match
+# a 35=8 and a 35=X frame (Python 3.12).
 _DAY = (
-    rb"[1-9]\d{3}"
-    rb"(?:(?:0[13578]|1[02])(?:0[1-9]|[12]\d|3[01])"
-    rb"|(?:0[469]|11)(?:0[1-9]|[12]\d|30)"
-    rb"|02(?:0[1-9]|1\d|2[0-8]))"
+    rb"[1-9][0-9]{3}"
+    rb"(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])"
+    rb"|(?:0[13-9]|1[0-2])(?:29|30)"
+    rb"|(?:0[13578]|1[02])31)"
 )
-_TIME = rb"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{3}|\.\d{6}|\.\d{9})?"
-_DECIMAL = rb"-?\d{1,30}(?:\.\d{1,30})?"
-_INT = rb"-?\d{1,18}"  # within 64 bits whatever the digits
+_TIME = (
+    rb"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    rb"(?:\.[0-9]{3}(?:[0-9]{3}(?:[0-9]{3}|)|)|)"
+)
+_DECIMAL = rb"-?[0-9]{1,30}(?:\.[0-9]{1,30}|)"
+_INT = rb"-?[0-9]{1,18}"  # within 64 bits whatever the digits
 
 # the plain form of each decoder's values (the cached decoders by the function they cache)
 _PLAIN: dict[Callable[[bytes], Any], bytes] = {
