@@ -53,6 +53,7 @@ from .events import (
 __all__ = ["Inbound"]
 
 _new = object.__new__
+_NO_VERIFY, _TOLERANT = False, True  # the codec's decode options, passed by position
 _RATE_LIMIT_EXCEEDED = 8  # BusinessRejectReason(380) of a rate-limit refusal
 # the states as module constants (Enum attribute lookups are slow on the hot path), in order
 _IDLE, _AWAITING_LOGON, _LOGON_SENT, _ACTIVE, _LOGOUT_SENT, _CLOSED, _FAILED = State
@@ -119,9 +120,10 @@ class Inbound:
         if not replay:
             self.last_rx = now
         try:
-            # BidPx/OfferPx of RFQ quotes in the units of this session type
+            # BidPx/OfferPx of RFQ quotes in the units of this session type; the options by
+            # position (use_dollars, verify, tolerant, rfq_dollars): cheaper than by keyword
             msg: Any = self._codec.decode(
-                frame, use_dollars=self._dollars, tolerant=True, rfq_dollars=self._rfq_dollars
+                frame, self._dollars, _NO_VERIFY, _TOLERANT, self._rfq_dollars
             )
         except DecodeError as exc:
             # no fields, or 8, 9, 35 not first: FIX ignores it; no Reject, and its sequence
