@@ -209,3 +209,35 @@ def test_the_samples_are_checked_in_one_step_and_their_changes_in_full() -> None
                     fell += 1
                 assert checked(codec, case, False, False) == checked(codec, case, True, False), case
     assert passed >= 100 and fell >= 1000, (passed, fell)
+
+
+def test_plain_forms_accept_exactly_their_values() -> None:
+    """The date, time and decimal patterns (spelled for sre's speed) accept exactly what they
+    name: every date of four years that exists but 29 February, and no other month or day; a
+    time with no fraction or 3, 6 or 9 digits of one; a decimal of 1-30 digits, a point and
+    1-30 more."""
+    import datetime
+    import re
+
+    from kalshi_fix_sansio import _valuecheck
+
+    day = re.compile(_valuecheck._DAY).fullmatch
+    for year in (1999, 2000, 2024, 2100):
+        for month in range(14):
+            for d in range(33):
+                try:
+                    ok = datetime.date(year, month, d) is not None and (month, d) != (2, 29)
+                except ValueError:
+                    ok = False
+                assert (day(b"%d%02d%02d" % (year, month, d)) is not None) == ok, (year, month, d)
+    time = re.compile(_valuecheck._TIME).fullmatch
+    for n in range(12):
+        fraction = b"." + b"7" * (n - 1) if n else b""
+        assert (time(b"23:59:59" + fraction) is not None) == (n in (0, 4, 7, 10)), n
+    assert time(b"24:00:00") is None and time(b"19:60:00") is None
+    decimal = re.compile(_valuecheck._DECIMAL).fullmatch
+    for text, ok in (
+        (b"1", True), (b"-1.5", True), (b"9" * 30 + b"." + b"9" * 30, True), (b"1.", False),
+        (b".5", False), (b"1.2.3", False), (b"-", False), (b"9" * 31, False), (b"1.5-", False),
+    ):  # fmt: skip
+        assert (decimal(text) is not None) == ok, text

@@ -21,6 +21,7 @@ records read as two types.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -36,20 +37,31 @@ Matcher = Callable[[bytes], Any]
 its plain form (text is UTF-8 only when the frame is ASCII: `check` asks that first)."""
 
 # A UTC date that exists: a year 1000-9999 (datetime's range; earlier ones are checked in full)
-# and a month with its days (February to the 28th: the 29th is checked in full)
-_DAY = (
-    rb"[1-9]\d{3}"
-    rb"(?:(?:0[13578]|1[02])(?:0[1-9]|[12]\d|3[01])"
-    rb"|(?:0[469]|11)(?:0[1-9]|[12]\d|30)"
-    rb"|02(?:0[1-9]|1\d|2[0-8]))"
+# and a month with its days (February to the 28th: the 29th is checked in full). Written for
+# sre's speed, each the same language as its plainer spelling: [0-9] (a range, not the digit
+# category), the days 01-28 of any month first, an optional part as an alternation with the
+# empty string (``(?:x|)``: a BRANCH; ``(?:x)?`` is a general REPEAT, dearer), the fraction of a
+# second nested (.ddd, .dddddd, .ddddddddd), and each repeat possessive where Python has them
+# (3.11: ``x++``, ``x{1,30}+``): what a repeat takes it never gives back, so sre keeps no point
+# to go back to and its stack stays flat (each value is followed by a byte its repeats do not
+# take: a possessive repeat matches what the greedy one does). Callgrind (Python 3.12), matching
+# a 35=8 and a 35=X frame: 37.8k -> 30.8k (spellings) -> 25.3k (possessive).
+_P = b"+" if sys.version_info >= (3, 11) else b""  # makes the repeat before it possessive
+_DAY = rb"[1-9][0-9]{3}" + _P + (
+    rb"(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])"
+    rb"|(?:0[13-9]|1[0-2])(?:29|30)"
+    rb"|(?:0[13578]|1[02])31)"
 )
-_TIME = rb"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{3}|\.\d{6}|\.\d{9})?"
-_DECIMAL = rb"-?\d{1,30}(?:\.\d{1,30})?"
-_INT = rb"-?\d{1,18}"  # within 64 bits whatever the digits
+_TIME = (
+    rb"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    rb"(?:\.[0-9]{3}" + _P + rb"(?:[0-9]{3}" + _P + rb"(?:[0-9]{3}" + _P + rb"|)|)|)"
+)
+_DECIMAL = rb"-?" + _P + rb"[0-9]{1,30}" + _P + rb"(?:\.[0-9]{1,30}" + _P + rb"|)"
+_INT = rb"-?" + _P + rb"[0-9]{1,18}" + _P  # within 64 bits whatever the digits
 
 # the plain form of each decoder's values (the cached decoders by the function they cache)
 _PLAIN: dict[Callable[[bytes], Any], bytes] = {
-    v.dec_str: rb"[^\x01]+",  # UTF-8 when the frame is ASCII (`check` asks first)
+    v.dec_str: rb"[^\x01]+" + _P,  # UTF-8 when the frame is ASCII (`check` asks first)
     v.dec_bool: rb"[YN]",
     v.dec_int: _INT,
     v.dec_int_cents: _INT,
@@ -61,7 +73,7 @@ _PLAIN: dict[Callable[[bytes], Any], bytes] = {
 }
 # what `check` never reads: BeginString, BodyLength and CheckSum (the framer checks them)
 _UNREAD = frozenset({b"8", b"9", b"10"})
-_ANY = rb"[^\x01]*"
+_ANY = rb"[^\x01]*" + _P
 
 
 def _plain_form(dec: Callable[[bytes], Any]) -> bytes | None:
