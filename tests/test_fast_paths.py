@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from framing_helpers import make_frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import DIALECTS, headers, message_classes, messages
@@ -358,6 +359,29 @@ def test_a_remembered_layouts_header_converted_at_once_names_a_bad_value() -> No
     assert tolerant.header.msg_seq_num is None
     assert [d.tag for d in tolerant.defects] == [34]
     assert tolerant.header.sending_time == good.sending_time
+
+
+def test_a_remembered_layouts_timestamp_read_as_the_cached_decoder_reads_it() -> None:
+    """A remembered layout's fill converts a timestamp with the decoder the cache wraps (a
+    TransactTime is new in each report): the same value as the lazy read, and a bad one left
+    to the read, which names it."""
+    frame = make_frame(
+        b"35=8\x0149=Kalshi\x0156=key-1\x0134=2\x01"
+        b"52=20260101-00:00:00.001\x016=0\x0111=o1\x0114=0.00\x0117=1;1\x0137=e1\x01"
+        b"38=1.00\x0139=0\x0144=40\x0154=1\x0155=HIGHNY-23DEC31\x01"
+        b"60=20260101-00:00:07.125\x01150=0\x01151=1.00\x01"
+    )
+    prediction.decode(frame)  # the layout remembered
+    msg = prediction.decode(frame)
+    assert msg._src.layout is not None
+    msg._fill()
+    assert msg._eager is None
+    assert msg.transact_time == v.dec_timestamp(b"20260101-00:00:07.125")
+    assert msg.transact_time.tzinfo is timezone.utc
+    bad = prediction.decode(frame.replace(b"00:00:07.125", b"00:00:07,125"), tolerant=True)
+    bad._fill()
+    assert bad.cl_ord_id == "o1" and bad.transact_time is None
+    assert [d.tag for d in bad.defects] == [60]
 
 
 def test_records_keep_the_plain_setattr() -> None:
