@@ -25,6 +25,7 @@ from strategies import DIALECTS, headers, message_classes, messages
 from kalshi_fix_sansio import DecodeError, FixRecord, Message, prediction
 from kalshi_fix_sansio import _values as v
 from kalshi_fix_sansio._fields import FieldInfo, GroupInfo
+from kalshi_fix_sansio._message import convert_now
 
 ERROR = object()  # the reference's "does not convert"
 SETTINGS = settings(
@@ -364,7 +365,7 @@ def test_a_remembered_layouts_header_converted_at_once_names_a_bad_value() -> No
 def test_a_remembered_layouts_timestamp_read_as_the_cached_decoder_reads_it() -> None:
     """A remembered layout's fill converts a timestamp with the decoder the cache wraps (a
     TransactTime is new in each report): the same value as the lazy read, and a bad one left
-    to the read, which names it."""
+    to the read, which names it (`convert_now`, as the driver converts a report)."""
     frame = make_frame(
         b"35=8\x0149=Kalshi\x0156=key-1\x0134=2\x01"
         b"52=20260101-00:00:00.001\x016=0\x0111=o1\x0114=0.00\x0117=1;1\x0137=e1\x01"
@@ -372,14 +373,16 @@ def test_a_remembered_layouts_timestamp_read_as_the_cached_decoder_reads_it() ->
         b"60=20260101-00:00:07.125\x01150=0\x01151=1.00\x01"
     )
     prediction.decode(frame)  # the layout remembered
+    convert_now(prediction.decode(frame))  # and its places found
     msg = prediction.decode(frame)
     assert msg._src.layout is not None
-    msg._fill()
-    assert msg._eager is None
+    convert_now(msg)  # its places known: `_fill_at` at once
+    assert msg._eager is None and msg._cl_ord_id == "o1"  # the slots themselves converted
+    assert msg._transact_time == v.dec_timestamp(b"20260101-00:00:07.125")
     assert msg.transact_time == v.dec_timestamp(b"20260101-00:00:07.125")
     assert msg.transact_time.tzinfo is timezone.utc
     bad = prediction.decode(frame.replace(b"00:00:07.125", b"00:00:07,125"), tolerant=True)
-    bad._fill()
+    convert_now(bad)
     assert bad.cl_ord_id == "o1" and bad.transact_time is None
     assert [d.tag for d in bad.defects] == [60]
 
