@@ -95,5 +95,6 @@ def at_fill(fill: str) -> str:
     """A converter as a remembered layout's fill (`_fill_at`) writes it: a timestamp is new in
     each message (a TransactTime, a SendingTime), so its cache lookup misses and the cached
     decoder looks again and stores it; the decoder it wraps reads it at once (the same values
-    accepted and refused, one Python call and two dict operations less)."""
-    return _TIMESTAMP.sub("_p_timestamp(r)", fill)
+    accepted and refused, one Python call and two dict operations less). Text decodes with
+    the default codec, UTF-8 (no argument to parse: 0.2k instructions less a field)."""
+    return _TIMESTAMP.sub("_p_timestamp(r)", fill).replace('r.decode("utf-8")', "r.decode()")
