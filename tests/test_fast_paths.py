@@ -362,10 +362,10 @@ def test_a_remembered_layouts_header_converted_at_once_names_a_bad_value() -> No
     assert tolerant.header.sending_time == good.sending_time
 
 
-def test_a_remembered_layouts_timestamp_read_as_the_cached_decoder_reads_it() -> None:
-    """A remembered layout's fill converts a timestamp with the decoder the cache wraps (a
-    TransactTime is new in each report): the same value as the lazy read, and a bad one left
-    to the read, which names it (`convert_now`, as the driver converts a report)."""
+def test_convert_now_fills_a_remembered_layouts_slots_and_leaves_a_bad_value_to_its_read() -> None:
+    """`convert_now` (as the driver converts a report) fills a message whose layout's places
+    are known at once, with the values the lazy reads make; a value that does not convert is
+    left to its read, which names it."""
     frame = make_frame(
         b"35=8\x0149=Kalshi\x0156=key-1\x0134=2\x01"
         b"52=20260101-00:00:00.001\x016=0\x0111=o1\x0114=0.00\x0117=1;1\x0137=e1\x01"

@@ -324,7 +324,7 @@ class Header(FixRecord):
         r = flat[a2]
         self._msg_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = flat[a3]
-        self._sending_time = _p_timestamp(r)
+        self._sending_time = (x_sending_time if (x_sending_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
         if c0 is None:
             self._poss_dup_flag = self._poss_resend = self._orig_sending_time = self._sender_sub_id = None
         else:
@@ -341,7 +341,7 @@ class Header(FixRecord):
                 self._poss_resend = None
             if b2 > 0:
                 r = flat[b2]
-                self._orig_sending_time = _p_timestamp(r)
+                self._orig_sending_time = (x_orig_sending_time if (x_orig_sending_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._orig_sending_time = None
             if b3 > 0:
@@ -473,7 +473,6 @@ _c_date = _VALUES.dates.get
 _c_decimal = _VALUES.decimals.get
 _c_time = _VALUES.times.get
 _c_timestamp = _VALUES.timestamps.get
-_p_timestamp = _v._dec_timestamp
 
 Header._FIELDS = (_f_sender_comp_id, _f_target_comp_id, _f_msg_seq_num, _f_sending_time, _f_poss_dup_flag, _f_poss_resend, _f_orig_sending_time, _f_sender_sub_id, _f_target_sub_id, _f_on_behalf_of_comp_id, _f_deliver_to_comp_id, _f_sender_location_id, _f_target_location_id, _f_appl_ver_id, _f_cstm_appl_ver_id, )
 Header._BY_KEY = _by_key(Header._FIELDS)

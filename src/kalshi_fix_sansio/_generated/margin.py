@@ -2015,7 +2015,7 @@ class NewOrderSingle(Message):
                 self._time_in_force = None
             if b2 > 0:
                 r = flat[b2]
-                self._expire_time = _p_timestamp(r)
+                self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._expire_time = None
             if b3 > 0:
@@ -2327,7 +2327,7 @@ class OrderCancelReplaceRequest(Message):
                 self._time_in_force = None
             if b3 > 0:
                 r = flat[b3]
-                self._expire_time = _p_timestamp(r)
+                self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._expire_time = None
         if c1 is None:
@@ -3013,7 +3013,7 @@ class ExecutionReport(Message):
         r = flat[a8]
         self._symbol = r.decode()
         r = flat[a9]
-        self._transact_time = _p_timestamp(r)
+        self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
         r = flat[a10]
         self._exec_type = (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode())
         r = flat[a11]
@@ -3072,7 +3072,7 @@ class ExecutionReport(Message):
             b8, b9, b10, b11 = c2
             if b8 > 0:
                 r = flat[b8]
-                self._expire_time = _p_timestamp(r)
+                self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._expire_time = None
             if b9 > 0:
@@ -4814,7 +4814,6 @@ _c_date = _VALUES.dates.get
 _c_decimal = _VALUES.decimals.get
 _c_time = _VALUES.times.get
 _c_timestamp = _VALUES.timestamps.get
-_p_timestamp = _v._dec_timestamp
 
 Party._FIELDS = (_f_party_id, _f_party_role, )
 Party._BY_KEY = _by_key(Party._FIELDS)

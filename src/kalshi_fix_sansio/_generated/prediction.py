@@ -2907,7 +2907,7 @@ class NewOrderSingle(Message):
                 self._time_in_force = None
             if b3 > 0:
                 r = flat[b3]
-                self._expire_time = _p_timestamp(r)
+                self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._expire_time = None
         if c1 is None:
@@ -3273,7 +3273,7 @@ class OrderCancelReplaceRequest(Message):
             b4, b5, b6 = c1
             if b4 > 0:
                 r = flat[b4]
-                self._expire_time = _p_timestamp(r)
+                self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._expire_time = None
             if b5 > 0:
@@ -4060,7 +4060,7 @@ class ExecutionReport(Message):
                 self._time_in_force = None
             if b7 > 0:
                 r = flat[b7]
-                self._transact_time = _p_timestamp(r)
+                self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._transact_time = None
         if c2 is None:
@@ -4074,7 +4074,7 @@ class ExecutionReport(Message):
                 self._ord_rej_reason = None
             if b9 > 0:
                 r = flat[b9]
-                self._expire_time = _p_timestamp(r)
+                self._expire_time = (x_expire_time if (x_expire_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._expire_time = None
             if b10 > 0:
@@ -5544,7 +5544,7 @@ class Quote(Message):
             b8, = c2
             if b8 > 0:
                 r = flat[b8]
-                self._transact_time = _p_timestamp(r)
+                self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._transact_time = None
         if not g0:
@@ -5835,7 +5835,7 @@ class QuoteStatusReport(Message):
                 self._side = None
             if b7 > 0:
                 r = flat[b7]
-                self._transact_time = _p_timestamp(r)
+                self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
             else:
                 self._transact_time = None
         if c2 is None:
@@ -8121,7 +8121,6 @@ _c_date = _VALUES.dates.get
 _c_decimal = _VALUES.decimals.get
 _c_time = _VALUES.times.get
 _c_timestamp = _VALUES.timestamps.get
-_p_timestamp = _v._dec_timestamp
 
 Party._FIELDS = (_f_party_id, _f_party_role, )
 Party._BY_KEY = _by_key(Party._FIELDS)
