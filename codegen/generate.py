@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import jinja2
 
-from .fill import CACHE_LOOKUPS, enum_lookups, fill_expr, lazy_on_miss
+from .fill import CACHE_LOOKUPS, at_fill, enum_lookups, fill_expr, lazy_on_miss
 from .model import INT_TYPES, PRODUCTS, FieldDef, Spec, ValueRule
 from .view import DialectView, RField, RGroup, RMessage
 
@@ -700,6 +700,7 @@ def make_env() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["pyrepr"] = repr
+    env.filters["at_fill"] = at_fill
     env.filters["tuple"] = tuple
     env.filters["cite"] = public_citations
     env.filters["mdcell"] = lambda s: public_citations(str(s)).replace("|", "\\|").replace("\n", " ")

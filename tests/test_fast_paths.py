@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from framing_helpers import make_frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import DIALECTS, headers, message_classes, messages
@@ -24,6 +25,7 @@ from strategies import DIALECTS, headers, message_classes, messages
 from kalshi_fix_sansio import DecodeError, FixRecord, Message, prediction
 from kalshi_fix_sansio import _values as v
 from kalshi_fix_sansio._fields import FieldInfo, GroupInfo
+from kalshi_fix_sansio._message import convert_now
 
 ERROR = object()  # the reference's "does not convert"
 SETTINGS = settings(
@@ -358,6 +360,31 @@ def test_a_remembered_layouts_header_converted_at_once_names_a_bad_value() -> No
     assert tolerant.header.msg_seq_num is None
     assert [d.tag for d in tolerant.defects] == [34]
     assert tolerant.header.sending_time == good.sending_time
+
+
+def test_convert_now_fills_a_remembered_layouts_slots_and_leaves_a_bad_value_to_its_read() -> None:
+    """`convert_now` (as the driver converts a report) fills a message whose layout's places
+    are known at once, with the values the lazy reads make; a value that does not convert is
+    left to its read, which names it."""
+    frame = make_frame(
+        b"35=8\x0149=Kalshi\x0156=key-1\x0134=2\x01"
+        b"52=20260101-00:00:00.001\x016=0\x0111=o1\x0114=0.00\x0117=1;1\x0137=e1\x01"
+        b"38=1.00\x0139=0\x0144=40\x0154=1\x0155=HIGHNY-23DEC31\x01"
+        b"60=20260101-00:00:07.125\x01150=0\x01151=1.00\x01"
+    )
+    prediction.decode(frame)  # the layout remembered
+    convert_now(prediction.decode(frame))  # and its places found
+    msg = prediction.decode(frame)
+    assert msg._src.layout is not None
+    convert_now(msg)  # its places known: `_fill_at` at once
+    assert msg._eager is None and msg._cl_ord_id == "o1"  # the slots themselves converted
+    assert msg._transact_time == v.dec_timestamp(b"20260101-00:00:07.125")
+    assert msg.transact_time == v.dec_timestamp(b"20260101-00:00:07.125")
+    assert msg.transact_time.tzinfo is timezone.utc
+    bad = prediction.decode(frame.replace(b"00:00:07.125", b"00:00:07,125"), tolerant=True)
+    convert_now(bad)
+    assert bad.cl_ord_id == "o1" and bad.transact_time is None
+    assert [d.tag for d in bad.defects] == [60]
 
 
 def test_records_keep_the_plain_setattr() -> None:

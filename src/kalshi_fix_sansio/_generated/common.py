@@ -318,9 +318,9 @@ class Header(FixRecord):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, a2, a3, c0, c1, c2 = at
         r = flat[a0]
-        self._sender_comp_id = r.decode("utf-8")
+        self._sender_comp_id = r.decode()
         r = flat[a1]
-        self._target_comp_id = r.decode("utf-8")
+        self._target_comp_id = r.decode()
         r = flat[a2]
         self._msg_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = flat[a3]
@@ -346,7 +346,7 @@ class Header(FixRecord):
                 self._orig_sending_time = None
             if b3 > 0:
                 r = flat[b3]
-                self._sender_sub_id = r.decode("utf-8")
+                self._sender_sub_id = r.decode()
             else:
                 self._sender_sub_id = None
         if c1 is None:
@@ -355,22 +355,22 @@ class Header(FixRecord):
             b4, b5, b6, b7 = c1
             if b4 > 0:
                 r = flat[b4]
-                self._target_sub_id = r.decode("utf-8")
+                self._target_sub_id = r.decode()
             else:
                 self._target_sub_id = None
             if b5 > 0:
                 r = flat[b5]
-                self._on_behalf_of_comp_id = r.decode("utf-8")
+                self._on_behalf_of_comp_id = r.decode()
             else:
                 self._on_behalf_of_comp_id = None
             if b6 > 0:
                 r = flat[b6]
-                self._deliver_to_comp_id = r.decode("utf-8")
+                self._deliver_to_comp_id = r.decode()
             else:
                 self._deliver_to_comp_id = None
             if b7 > 0:
                 r = flat[b7]
-                self._sender_location_id = r.decode("utf-8")
+                self._sender_location_id = r.decode()
             else:
                 self._sender_location_id = None
         if c2 is None:
@@ -379,17 +379,17 @@ class Header(FixRecord):
             b8, b9, b10 = c2
             if b8 > 0:
                 r = flat[b8]
-                self._target_location_id = r.decode("utf-8")
+                self._target_location_id = r.decode()
             else:
                 self._target_location_id = None
             if b9 > 0:
                 r = flat[b9]
-                self._appl_ver_id = r.decode("utf-8")
+                self._appl_ver_id = r.decode()
             else:
                 self._appl_ver_id = None
             if b10 > 0:
                 r = flat[b10]
-                self._cstm_appl_ver_id = r.decode("utf-8")
+                self._cstm_appl_ver_id = r.decode()
             else:
                 self._cstm_appl_ver_id = None
 

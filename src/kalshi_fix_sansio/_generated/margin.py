@@ -1818,7 +1818,7 @@ class MarketDataRequest(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, g0 = at
         r = flat[a0]
-        self._subscription_request_type = (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8"))
+        self._subscription_request_type = (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode())
         if not g0:
             self._related_sym = None
 
@@ -1977,12 +1977,12 @@ class MarketDataRequestReject(Message):
             b0, b1 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._md_req_rej_reason = (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode("utf-8"))
+                self._md_req_rej_reason = (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode())
             else:
                 self._md_req_rej_reason = None
             if b1 > 0:
                 r = flat[b1]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
 
@@ -2205,29 +2205,29 @@ class NewOrderSingle(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, a2, a3, a4, a5, c0, c1, g0 = at
         r = flat[a0]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         r = flat[a1]
         self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[a2]
-        self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
+        self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode())
         r = flat[a3]
         self._price = (x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[a4]
-        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode())
         r = flat[a5]
-        self._symbol = r.decode("utf-8")
+        self._symbol = r.decode()
         if c0 is None:
             self._exec_inst = self._time_in_force = self._expire_time = self._alloc_account = None
         else:
             b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._exec_inst = (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
+                self._exec_inst = (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode())
             else:
                 self._exec_inst = None
             if b1 > 0:
                 r = flat[b1]
-                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
+                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode())
             else:
                 self._time_in_force = None
             if b2 > 0:
@@ -2246,12 +2246,12 @@ class NewOrderSingle(Message):
             b4, b5, b6, b7 = c1
             if b4 > 0:
                 r = flat[b4]
-                self._secondary_cl_ord_id = r.decode("utf-8")
+                self._secondary_cl_ord_id = r.decode()
             else:
                 self._secondary_cl_ord_id = None
             if b5 > 0:
                 r = flat[b5]
-                self._order_group_id = r.decode("utf-8")
+                self._order_group_id = r.decode()
             else:
                 self._order_group_id = None
             if b6 > 0:
@@ -2512,24 +2512,24 @@ class OrderCancelReplaceRequest(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, a2, a3, a4, a5, c0, c1, g0 = at
         r = flat[a0]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         r = flat[a1]
         self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[a2]
-        self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
+        self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode())
         r = flat[a3]
-        self._orig_cl_ord_id = r.decode("utf-8")
+        self._orig_cl_ord_id = r.decode()
         r = flat[a4]
-        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode())
         r = flat[a5]
-        self._symbol = r.decode("utf-8")
+        self._symbol = r.decode()
         if c0 is None:
             self._order_id = self._price = self._time_in_force = self._expire_time = None
         else:
             b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._order_id = r.decode("utf-8")
+                self._order_id = r.decode()
             else:
                 self._order_id = None
             if b1 > 0:
@@ -2539,7 +2539,7 @@ class OrderCancelReplaceRequest(Message):
                 self._price = None
             if b2 > 0:
                 r = flat[b2]
-                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
+                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode())
             else:
                 self._time_in_force = None
             if b3 > 0:
@@ -2553,7 +2553,7 @@ class OrderCancelReplaceRequest(Message):
             b4, b5 = c1
             if b4 > 0:
                 r = flat[b4]
-                self._order_group_id = r.decode("utf-8")
+                self._order_group_id = r.decode()
             else:
                 self._order_group_id = None
             if b5 > 0:
@@ -2727,20 +2727,20 @@ class OrderCancelRequest(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, a2, a3, c0, g0 = at
         r = flat[a0]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         r = flat[a1]
-        self._orig_cl_ord_id = r.decode("utf-8")
+        self._orig_cl_ord_id = r.decode()
         r = flat[a2]
-        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode())
         r = flat[a3]
-        self._symbol = r.decode("utf-8")
+        self._symbol = r.decode()
         if c0 is None:
             self._order_id = self._alloc_account = None
         else:
             b0, b1 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._order_id = r.decode("utf-8")
+                self._order_id = r.decode()
             else:
                 self._order_id = None
             if b1 > 0:
@@ -3214,25 +3214,25 @@ class ExecutionReport(Message):
         r = flat[a0]
         self._avg_px = (x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[a1]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         r = flat[a2]
         self._cum_qty = (x_cum_qty if (x_cum_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[a3]
-        self._exec_id = r.decode("utf-8")
+        self._exec_id = r.decode()
         r = flat[a4]
-        self._order_id = r.decode("utf-8")
+        self._order_id = r.decode()
         r = flat[a5]
         self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[a6]
-        self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
+        self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode())
         r = flat[a7]
-        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode())
         r = flat[a8]
-        self._symbol = r.decode("utf-8")
+        self._symbol = r.decode()
         r = flat[a9]
         self._transact_time = (x_transact_time if (x_transact_time := _c_timestamp(r)) is not None else _VALUES.dec_timestamp(r))
         r = flat[a10]
-        self._exec_type = (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode("utf-8"))
+        self._exec_type = (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode())
         r = flat[a11]
         self._leaves_qty = (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         if c0 is None:
@@ -3241,7 +3241,7 @@ class ExecutionReport(Message):
             b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._last_mkt = r.decode("utf-8")
+                self._last_mkt = r.decode()
             else:
                 self._last_mkt = None
             if b1 > 0:
@@ -3256,7 +3256,7 @@ class ExecutionReport(Message):
                 self._last_qty = None
             if b3 > 0:
                 r = flat[b3]
-                self._orig_cl_ord_id = r.decode("utf-8")
+                self._orig_cl_ord_id = r.decode()
             else:
                 self._orig_cl_ord_id = None
         if c1 is None:
@@ -3270,12 +3270,12 @@ class ExecutionReport(Message):
                 self._price = None
             if b5 > 0:
                 r = flat[b5]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
             if b6 > 0:
                 r = flat[b6]
-                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
+                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode())
             else:
                 self._time_in_force = None
             if b7 > 0:
@@ -3323,7 +3323,7 @@ class ExecutionReport(Message):
                 self._short_qty = None
             if b14 > 0:
                 r = flat[b14]
-                self._trd_match_id = r.decode("utf-8")
+                self._trd_match_id = r.decode()
             else:
                 self._trd_match_id = None
             if b15 > 0:
@@ -3582,29 +3582,29 @@ class OrderCancelReject(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, c0, c1 = at
         r = flat[a0]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         if c0 is None:
             self._order_id = self._orig_cl_ord_id = self._ord_status = self._cxl_rej_response_to = None
         else:
             b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._order_id = r.decode("utf-8")
+                self._order_id = r.decode()
             else:
                 self._order_id = None
             if b1 > 0:
                 r = flat[b1]
-                self._orig_cl_ord_id = r.decode("utf-8")
+                self._orig_cl_ord_id = r.decode()
             else:
                 self._orig_cl_ord_id = None
             if b2 > 0:
                 r = flat[b2]
-                self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
+                self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode())
             else:
                 self._ord_status = None
             if b3 > 0:
                 r = flat[b3]
-                self._cxl_rej_response_to = (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode("utf-8"))
+                self._cxl_rej_response_to = (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode())
             else:
                 self._cxl_rej_response_to = None
         if c1 is None:
@@ -3618,7 +3618,7 @@ class OrderCancelReject(Message):
                 self._cxl_rej_reason = None
             if b5 > 0:
                 r = flat[b5]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
 
@@ -3697,9 +3697,9 @@ class OrderMassCancelRequest(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1 = at
         r = flat[a0]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         r = flat[a1]
-        self._mass_cancel_request_type = (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode("utf-8"))
+        self._mass_cancel_request_type = (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode())
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -3788,11 +3788,11 @@ class OrderMassCancelReport(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, a2, c0 = at
         r = flat[a0]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         r = flat[a1]
-        self._order_id = r.decode("utf-8")
+        self._order_id = r.decode()
         r = flat[a2]
-        self._mass_cancel_response = (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode("utf-8"))
+        self._mass_cancel_response = (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode())
         if c0 is None:
             self._mass_cancel_reject_reason = None
         else:
@@ -3924,7 +3924,7 @@ class BusinessMessageReject(Message):
         r = flat[a0]
         self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = flat[a1]
-        self._ref_msg_type = r.decode("utf-8")
+        self._ref_msg_type = r.decode()
         r = flat[a2]
         self._business_reject_reason = (x_business_reject_reason if (x_business_reject_reason := _d_BusinessRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         if c0 is None:
@@ -3933,7 +3933,7 @@ class BusinessMessageReject(Message):
             b0, b1, b2 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
             if b1 > 0:
@@ -3943,7 +3943,7 @@ class BusinessMessageReject(Message):
                 self._ref_tag_id = None
             if b2 > 0:
                 r = flat[b2]
-                self._business_reject_ref_id = r.decode("utf-8")
+                self._business_reject_ref_id = r.decode()
             else:
                 self._business_reject_ref_id = None
 
@@ -4045,7 +4045,7 @@ class OrderGroupRequest(Message):
             b0, b1 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._order_group_id = r.decode("utf-8")
+                self._order_group_id = r.decode()
             else:
                 self._order_group_id = None
             if b1 > 0:
@@ -4105,7 +4105,7 @@ class OrderGroupResponse(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, = at
         r = flat[a0]
-        self._order_group_id = r.decode("utf-8")
+        self._order_group_id = r.decode()
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4315,7 +4315,7 @@ class Reject(Message):
             b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
             if b1 > 0:
@@ -4325,7 +4325,7 @@ class Reject(Message):
                 self._ref_tag_id = None
             if b2 > 0:
                 r = flat[b2]
-                self._ref_msg_type = r.decode("utf-8")
+                self._ref_msg_type = r.decode()
             else:
                 self._ref_msg_type = None
             if b3 > 0:
@@ -4744,7 +4744,7 @@ class Logon(Message):
             b4, b5, b6, b7 = c1
             if b4 > 0:
                 r = flat[b4]
-                self._default_appl_ver_id = (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode("utf-8"))
+                self._default_appl_ver_id = (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode())
             else:
                 self._default_appl_ver_id = None
             if b5 > 0:
@@ -4816,12 +4816,12 @@ class Logon(Message):
             b16, b17, b18 = c4
             if b16 > 0:
                 r = flat[b16]
-                self._username = r.decode("utf-8")
+                self._username = r.decode()
             else:
                 self._username = None
             if b17 > 0:
                 r = flat[b17]
-                self._password = r.decode("utf-8")
+                self._password = r.decode()
             else:
                 self._password = None
             if b18 > 0:

@@ -2558,7 +2558,7 @@ class MarketDataRequest(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, g0 = at
         r = flat[a0]
-        self._subscription_request_type = (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8"))
+        self._subscription_request_type = (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode())
         if not g0:
             self._related_sym = None
 
@@ -2717,12 +2717,12 @@ class MarketDataRequestReject(Message):
             b0, b1 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._md_req_rej_reason = (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode("utf-8"))
+                self._md_req_rej_reason = (x_md_req_rej_reason if (x_md_req_rej_reason := _d_MDReqRejReason(r)) is not None else r.decode())
             else:
                 self._md_req_rej_reason = None
             if b1 > 0:
                 r = flat[b1]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
 
@@ -2784,9 +2784,9 @@ class SecurityStatusRequest(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1 = at
         r = flat[a0]
-        self._subscription_request_type = (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode("utf-8"))
+        self._subscription_request_type = (x_subscription_request_type if (x_subscription_request_type := _d_SubscriptionRequestType(r)) is not None else r.decode())
         r = flat[a1]
-        self._symbol = r.decode("utf-8")
+        self._symbol = r.decode()
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -2849,7 +2849,7 @@ class SecurityStatus(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1 = at
         r = flat[a0]
-        self._symbol = r.decode("utf-8")
+        self._symbol = r.decode()
         r = flat[a1]
         self._security_trading_status = (x_security_trading_status if (x_security_trading_status := _d_SecurityTradingStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
 
@@ -3128,24 +3128,24 @@ class NewOrderSingle(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, a2, a3, a4, a5, c0, c1, c2, g0 = at
         r = flat[a0]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         r = flat[a1]
         self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[a2]
-        self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
+        self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode())
         r = flat[a3]
         self._price = ((x_price if (x_price := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_price if (x_price := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
         r = flat[a4]
-        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode())
         r = flat[a5]
-        self._symbol = r.decode("utf-8")
+        self._symbol = r.decode()
         if c0 is None:
             self._exec_inst = self._ex_destination = self._time_in_force = self._expire_time = None
         else:
             b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._exec_inst = (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
+                self._exec_inst = (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode())
             else:
                 self._exec_inst = None
             if b1 > 0:
@@ -3155,7 +3155,7 @@ class NewOrderSingle(Message):
                 self._ex_destination = None
             if b2 > 0:
                 r = flat[b2]
-                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
+                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode())
             else:
                 self._time_in_force = None
             if b3 > 0:
@@ -3169,12 +3169,12 @@ class NewOrderSingle(Message):
             b4, b5, b6, b7 = c1
             if b4 > 0:
                 r = flat[b4]
-                self._quote_id = r.decode("utf-8")
+                self._quote_id = r.decode()
             else:
                 self._quote_id = None
             if b5 > 0:
                 r = flat[b5]
-                self._rfq_id = r.decode("utf-8")
+                self._rfq_id = r.decode()
             else:
                 self._rfq_id = None
             if b6 > 0:
@@ -3184,7 +3184,7 @@ class NewOrderSingle(Message):
                 self._alloc_account = None
             if b7 > 0:
                 r = flat[b7]
-                self._secondary_cl_ord_id = r.decode("utf-8")
+                self._secondary_cl_ord_id = r.decode()
             else:
                 self._secondary_cl_ord_id = None
         if c2 is None:
@@ -3193,7 +3193,7 @@ class NewOrderSingle(Message):
             b8, b9, b10, b11 = c2
             if b8 > 0:
                 r = flat[b8]
-                self._order_group_id = r.decode("utf-8")
+                self._order_group_id = r.decode()
             else:
                 self._order_group_id = None
             if b9 > 0:
@@ -3485,24 +3485,24 @@ class OrderCancelReplaceRequest(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, a2, a3, a4, a5, c0, c1, g0 = at
         r = flat[a0]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         r = flat[a1]
         self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[a2]
-        self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode("utf-8"))
+        self._ord_type = (x_ord_type if (x_ord_type := _d_OrdType(r)) is not None else r.decode())
         r = flat[a3]
-        self._orig_cl_ord_id = r.decode("utf-8")
+        self._orig_cl_ord_id = r.decode()
         r = flat[a4]
-        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode())
         r = flat[a5]
-        self._symbol = r.decode("utf-8")
+        self._symbol = r.decode()
         if c0 is None:
             self._order_id = self._price = self._ex_destination = self._time_in_force = None
         else:
             b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._order_id = r.decode("utf-8")
+                self._order_id = r.decode()
             else:
                 self._order_id = None
             if b1 > 0:
@@ -3517,7 +3517,7 @@ class OrderCancelReplaceRequest(Message):
                 self._ex_destination = None
             if b3 > 0:
                 r = flat[b3]
-                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
+                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode())
             else:
                 self._time_in_force = None
         if c1 is None:
@@ -3531,7 +3531,7 @@ class OrderCancelReplaceRequest(Message):
                 self._expire_time = None
             if b5 > 0:
                 r = flat[b5]
-                self._order_group_id = r.decode("utf-8")
+                self._order_group_id = r.decode()
             else:
                 self._order_group_id = None
             if b6 > 0:
@@ -3721,20 +3721,20 @@ class OrderCancelRequest(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, a2, a3, c0, g0 = at
         r = flat[a0]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         r = flat[a1]
-        self._orig_cl_ord_id = r.decode("utf-8")
+        self._orig_cl_ord_id = r.decode()
         r = flat[a2]
-        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode())
         r = flat[a3]
-        self._symbol = r.decode("utf-8")
+        self._symbol = r.decode()
         if c0 is None:
             self._order_id = self._ex_destination = self._alloc_account = None
         else:
             b0, b1, b2 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._order_id = r.decode("utf-8")
+                self._order_id = r.decode()
             else:
                 self._order_id = None
             if b1 > 0:
@@ -4249,23 +4249,23 @@ class ExecutionReport(Message):
         r = flat[a0]
         self._avg_px = ((x_avg_px if (x_avg_px := _c_decimal(r)) is not None else _VALUES.dec_decimal(r)) if dollars else (x_avg_px if (x_avg_px := _c_cents(r)) is not None else _VALUES.dec_cents(r)))
         r = flat[a1]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         r = flat[a2]
         self._cum_qty = (x_cum_qty if (x_cum_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[a3]
-        self._exec_id = r.decode("utf-8")
+        self._exec_id = r.decode()
         r = flat[a4]
-        self._order_id = r.decode("utf-8")
+        self._order_id = r.decode()
         r = flat[a5]
         self._order_qty = (x_order_qty if (x_order_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         r = flat[a6]
-        self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
+        self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode())
         r = flat[a7]
-        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode())
         r = flat[a8]
-        self._symbol = r.decode("utf-8")
+        self._symbol = r.decode()
         r = flat[a9]
-        self._exec_type = (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode("utf-8"))
+        self._exec_type = (x_exec_type if (x_exec_type := _d_ExecType(r)) is not None else r.decode())
         r = flat[a10]
         self._leaves_qty = (x_leaves_qty if (x_leaves_qty := _c_decimal(r)) is not None else _VALUES.dec_decimal(r))
         if c0 is None:
@@ -4274,7 +4274,7 @@ class ExecutionReport(Message):
             b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._last_mkt = r.decode("utf-8")
+                self._last_mkt = r.decode()
             else:
                 self._last_mkt = None
             if b1 > 0:
@@ -4289,7 +4289,7 @@ class ExecutionReport(Message):
                 self._last_qty = None
             if b3 > 0:
                 r = flat[b3]
-                self._orig_cl_ord_id = r.decode("utf-8")
+                self._orig_cl_ord_id = r.decode()
             else:
                 self._orig_cl_ord_id = None
         if c1 is None:
@@ -4303,12 +4303,12 @@ class ExecutionReport(Message):
                 self._price = None
             if b5 > 0:
                 r = flat[b5]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
             if b6 > 0:
                 r = flat[b6]
-                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode("utf-8"))
+                self._time_in_force = (x_time_in_force if (x_time_in_force := _d_TimeInForce(r)) is not None else r.decode())
             else:
                 self._time_in_force = None
             if b7 > 0:
@@ -4361,7 +4361,7 @@ class ExecutionReport(Message):
                 self._short_qty = None
             if b15 > 0:
                 r = flat[b15]
-                self._trd_match_id = r.decode("utf-8")
+                self._trd_match_id = r.decode()
             else:
                 self._trd_match_id = None
         if c4 is None:
@@ -4634,29 +4634,29 @@ class OrderCancelReject(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, c0, c1 = at
         r = flat[a0]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         if c0 is None:
             self._order_id = self._orig_cl_ord_id = self._ord_status = self._cxl_rej_response_to = None
         else:
             b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._order_id = r.decode("utf-8")
+                self._order_id = r.decode()
             else:
                 self._order_id = None
             if b1 > 0:
                 r = flat[b1]
-                self._orig_cl_ord_id = r.decode("utf-8")
+                self._orig_cl_ord_id = r.decode()
             else:
                 self._orig_cl_ord_id = None
             if b2 > 0:
                 r = flat[b2]
-                self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode("utf-8"))
+                self._ord_status = (x_ord_status if (x_ord_status := _d_OrdStatus(r)) is not None else r.decode())
             else:
                 self._ord_status = None
             if b3 > 0:
                 r = flat[b3]
-                self._cxl_rej_response_to = (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode("utf-8"))
+                self._cxl_rej_response_to = (x_cxl_rej_response_to if (x_cxl_rej_response_to := _d_CxlRejResponseTo(r)) is not None else r.decode())
             else:
                 self._cxl_rej_response_to = None
         if c1 is None:
@@ -4670,7 +4670,7 @@ class OrderCancelReject(Message):
                 self._cxl_rej_reason = None
             if b5 > 0:
                 r = flat[b5]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
 
@@ -4749,9 +4749,9 @@ class OrderMassCancelRequest(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1 = at
         r = flat[a0]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         r = flat[a1]
-        self._mass_cancel_request_type = (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode("utf-8"))
+        self._mass_cancel_request_type = (x_mass_cancel_request_type if (x_mass_cancel_request_type := _d_MassCancelRequestType(r)) is not None else r.decode())
 
     def _encode_into(self, out: list[bytes], use_dollars: bool) -> None:
         if self._src is not None:
@@ -4840,11 +4840,11 @@ class OrderMassCancelReport(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, a2, c0 = at
         r = flat[a0]
-        self._cl_ord_id = r.decode("utf-8")
+        self._cl_ord_id = r.decode()
         r = flat[a1]
-        self._order_id = r.decode("utf-8")
+        self._order_id = r.decode()
         r = flat[a2]
-        self._mass_cancel_response = (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode("utf-8"))
+        self._mass_cancel_response = (x_mass_cancel_response if (x_mass_cancel_response := _d_MassCancelResponse(r)) is not None else r.decode())
         if c0 is None:
             self._mass_cancel_reject_reason = None
         else:
@@ -4976,7 +4976,7 @@ class BusinessMessageReject(Message):
         r = flat[a0]
         self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
         r = flat[a1]
-        self._ref_msg_type = r.decode("utf-8")
+        self._ref_msg_type = r.decode()
         r = flat[a2]
         self._business_reject_reason = (x_business_reject_reason if (x_business_reject_reason := _d_BusinessRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         if c0 is None:
@@ -4985,7 +4985,7 @@ class BusinessMessageReject(Message):
             b0, b1, b2 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
             if b1 > 0:
@@ -4995,7 +4995,7 @@ class BusinessMessageReject(Message):
                 self._ref_tag_id = None
             if b2 > 0:
                 r = flat[b2]
-                self._business_reject_ref_id = r.decode("utf-8")
+                self._business_reject_ref_id = r.decode()
             else:
                 self._business_reject_ref_id = None
 
@@ -5122,7 +5122,7 @@ class OrderGroupRequest(Message):
             b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._order_group_id = r.decode("utf-8")
+                self._order_group_id = r.decode()
             else:
                 self._order_group_id = None
             if b1 > 0:
@@ -5224,7 +5224,7 @@ class OrderGroupResponse(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, c0 = at
         r = flat[a0]
-        self._order_group_id = r.decode("utf-8")
+        self._order_group_id = r.decode()
         if c0 is None:
             self._order_group_contracts_limit = self._alloc_account = None
         else:
@@ -5341,7 +5341,7 @@ class QuoteRequest(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, c0, g0, g1 = at
         r = flat[a0]
-        self._quote_req_id = r.decode("utf-8")
+        self._quote_req_id = r.decode()
         if c0 is None:
             self._alloc_account = self._multivariate_collection_ticker = None
         else:
@@ -5353,7 +5353,7 @@ class QuoteRequest(Message):
                 self._alloc_account = None
             if b1 > 0:
                 r = flat[b1]
-                self._multivariate_collection_ticker = r.decode("utf-8")
+                self._multivariate_collection_ticker = r.decode()
             else:
                 self._multivariate_collection_ticker = None
         if not g0:
@@ -5484,7 +5484,7 @@ class QuoteRequestAck(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, c0 = at
         r = flat[a0]
-        self._quote_req_id = r.decode("utf-8")
+        self._quote_req_id = r.decode()
         r = flat[a1]
         self._quote_request_type = (x_quote_request_type if (x_quote_request_type := _d_QuoteRequestType(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         if c0 is None:
@@ -5493,12 +5493,12 @@ class QuoteRequestAck(Message):
             b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._rfq_id = r.decode("utf-8")
+                self._rfq_id = r.decode()
             else:
                 self._rfq_id = None
             if b1 > 0:
                 r = flat[b1]
-                self._symbol = r.decode("utf-8")
+                self._symbol = r.decode()
             else:
                 self._symbol = None
             if b2 > 0:
@@ -5508,7 +5508,7 @@ class QuoteRequestAck(Message):
                 self._ex_destination = None
             if b3 > 0:
                 r = flat[b3]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
 
@@ -5738,11 +5738,11 @@ class Quote(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, a2, c0, c1, c2, g0 = at
         r = flat[a0]
-        self._quote_id = r.decode("utf-8")
+        self._quote_id = r.decode()
         r = flat[a1]
-        self._quote_req_id = r.decode("utf-8")
+        self._quote_req_id = r.decode()
         r = flat[a2]
-        self._symbol = r.decode("utf-8")
+        self._symbol = r.decode()
         if c0 is None:
             self._bid_px = self._offer_px = self._exec_inst = self._order_qty = None
         else:
@@ -5759,7 +5759,7 @@ class Quote(Message):
                 self._offer_px = None
             if b2 > 0:
                 r = flat[b2]
-                self._exec_inst = (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode("utf-8"))
+                self._exec_inst = (x_exec_inst if (x_exec_inst := _d_ExecInst(r)) is not None else r.decode())
             else:
                 self._exec_inst = None
             if b3 > 0:
@@ -6038,9 +6038,9 @@ class QuoteStatusReport(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, a2, c0, c1, c2 = at
         r = flat[a0]
-        self._quote_id = r.decode("utf-8")
+        self._quote_id = r.decode()
         r = flat[a1]
-        self._quote_req_id = r.decode("utf-8")
+        self._quote_req_id = r.decode()
         r = flat[a2]
         self._quote_status = (x_quote_status if (x_quote_status := _d_QuoteStatus(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         if c0 is None:
@@ -6083,7 +6083,7 @@ class QuoteStatusReport(Message):
                 self._offer_size = None
             if b6 > 0:
                 r = flat[b6]
-                self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+                self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode())
             else:
                 self._side = None
             if b7 > 0:
@@ -6097,7 +6097,7 @@ class QuoteStatusReport(Message):
             b8, = c2
             if b8 > 0:
                 r = flat[b8]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
 
@@ -6195,14 +6195,14 @@ class QuoteCancel(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, c0 = at
         r = flat[a0]
-        self._quote_id = r.decode("utf-8")
+        self._quote_id = r.decode()
         if c0 is None:
             self._rfq_id = None
         else:
             b0, = c0
             if b0 > 0:
                 r = flat[b0]
-                self._rfq_id = r.decode("utf-8")
+                self._rfq_id = r.decode()
             else:
                 self._rfq_id = None
 
@@ -6280,7 +6280,7 @@ class QuoteCancelStatus(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, c0 = at
         r = flat[a0]
-        self._quote_id = r.decode("utf-8")
+        self._quote_id = r.decode()
         r = flat[a1]
         self._quote_cancel_status = (x_quote_cancel_status if (x_quote_cancel_status := _d_QuoteCancelStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         if c0 is None:
@@ -6289,7 +6289,7 @@ class QuoteCancelStatus(Message):
             b0, = c0
             if b0 > 0:
                 r = flat[b0]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
 
@@ -6358,14 +6358,14 @@ class QuoteConfirm(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, c0 = at
         r = flat[a0]
-        self._quote_id = r.decode("utf-8")
+        self._quote_id = r.decode()
         if c0 is None:
             self._rfq_id = None
         else:
             b0, = c0
             if b0 > 0:
                 r = flat[b0]
-                self._rfq_id = r.decode("utf-8")
+                self._rfq_id = r.decode()
             else:
                 self._rfq_id = None
 
@@ -6443,7 +6443,7 @@ class QuoteConfirmStatus(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, c0 = at
         r = flat[a0]
-        self._quote_id = r.decode("utf-8")
+        self._quote_id = r.decode()
         r = flat[a1]
         self._quote_confirm_status = (x_quote_confirm_status if (x_quote_confirm_status := _d_QuoteConfirmStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         if c0 is None:
@@ -6452,7 +6452,7 @@ class QuoteConfirmStatus(Message):
             b0, = c0
             if b0 > 0:
                 r = flat[b0]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
 
@@ -6582,16 +6582,16 @@ class AcceptQuote(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, c0, g0 = at
         r = flat[a0]
-        self._quote_id = r.decode("utf-8")
+        self._quote_id = r.decode()
         r = flat[a1]
-        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode("utf-8"))
+        self._side = (x_side if (x_side := _d_Side(r)) is not None else r.decode())
         if c0 is None:
             self._rfq_id = self._order_qty = self._cl_ord_id = self._prefer_better_quote = None
         else:
             b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._rfq_id = r.decode("utf-8")
+                self._rfq_id = r.decode()
             else:
                 self._rfq_id = None
             if b1 > 0:
@@ -6601,7 +6601,7 @@ class AcceptQuote(Message):
                 self._order_qty = None
             if b2 > 0:
                 r = flat[b2]
-                self._cl_ord_id = r.decode("utf-8")
+                self._cl_ord_id = r.decode()
             else:
                 self._cl_ord_id = None
             if b3 > 0:
@@ -6731,7 +6731,7 @@ class AcceptQuoteStatus(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, c0 = at
         r = flat[a0]
-        self._quote_id = r.decode("utf-8")
+        self._quote_id = r.decode()
         r = flat[a1]
         self._accept_quote_status = (x_accept_quote_status if (x_accept_quote_status := _d_AcceptQuoteStatusValue(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         if c0 is None:
@@ -6740,17 +6740,17 @@ class AcceptQuoteStatus(Message):
             b0, b1, b2 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._accepted_quote_id = r.decode("utf-8")
+                self._accepted_quote_id = r.decode()
             else:
                 self._accepted_quote_id = None
             if b1 > 0:
                 r = flat[b1]
-                self._cl_ord_id = r.decode("utf-8")
+                self._cl_ord_id = r.decode()
             else:
                 self._cl_ord_id = None
             if b2 > 0:
                 r = flat[b2]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
 
@@ -6843,12 +6843,12 @@ class RFQCancel(Message):
             b0, b1 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._quote_req_id = r.decode("utf-8")
+                self._quote_req_id = r.decode()
             else:
                 self._quote_req_id = None
             if b1 > 0:
                 r = flat[b1]
-                self._rfq_id = r.decode("utf-8")
+                self._rfq_id = r.decode()
             else:
                 self._rfq_id = None
         if not g0:
@@ -6952,17 +6952,17 @@ class RFQCancelStatus(Message):
             b0, b1, b2 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._quote_req_id = r.decode("utf-8")
+                self._quote_req_id = r.decode()
             else:
                 self._quote_req_id = None
             if b1 > 0:
                 r = flat[b1]
-                self._rfq_id = r.decode("utf-8")
+                self._rfq_id = r.decode()
             else:
                 self._rfq_id = None
             if b2 > 0:
                 r = flat[b2]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
 
@@ -7071,9 +7071,9 @@ class QuoteRequestReject(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, a2, c0, g0 = at
         r = flat[a0]
-        self._text = r.decode("utf-8")
+        self._text = r.decode()
         r = flat[a1]
-        self._quote_req_id = r.decode("utf-8")
+        self._quote_req_id = r.decode()
         r = flat[a2]
         self._quote_request_reject_reason = (x_quote_request_reject_reason if (x_quote_request_reject_reason := _d_QuoteRequestRejectReason(r)) is not None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r)))
         if c0 is None:
@@ -7082,7 +7082,7 @@ class QuoteRequestReject(Message):
             b0, = c0
             if b0 > 0:
                 r = flat[b0]
-                self._mve_validation_reason_code = (x_mve_validation_reason_code if (x_mve_validation_reason_code := _d_MVEValidationReasonCode(r)) is not None else r.decode("utf-8"))
+                self._mve_validation_reason_code = (x_mve_validation_reason_code if (x_mve_validation_reason_code := _d_MVEValidationReasonCode(r)) is not None else r.decode())
             else:
                 self._mve_validation_reason_code = None
         if not g0:
@@ -7312,7 +7312,7 @@ class Reject(Message):
             b0, b1, b2, b3 = c0
             if b0 > 0:
                 r = flat[b0]
-                self._text = r.decode("utf-8")
+                self._text = r.decode()
             else:
                 self._text = None
             if b1 > 0:
@@ -7322,7 +7322,7 @@ class Reject(Message):
                 self._ref_tag_id = None
             if b2 > 0:
                 r = flat[b2]
-                self._ref_msg_type = r.decode("utf-8")
+                self._ref_msg_type = r.decode()
             else:
                 self._ref_msg_type = None
             if b3 > 0:
@@ -7786,7 +7786,7 @@ class Logon(Message):
                 self._reset_seq_num_flag = None
             if b3 > 0:
                 r = flat[b3]
-                self._default_appl_ver_id = (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode("utf-8"))
+                self._default_appl_ver_id = (x_default_appl_ver_id if (x_default_appl_ver_id := _d_DefaultApplVerID(r)) is not None else r.decode())
             else:
                 self._default_appl_ver_id = None
         if c1 is None:
@@ -7882,7 +7882,7 @@ class Logon(Message):
                 self._test_message_indicator = None
             if b19 > 0:
                 r = flat[b19]
-                self._username = r.decode("utf-8")
+                self._username = r.decode()
             else:
                 self._username = None
         if c5 is None:
@@ -7891,7 +7891,7 @@ class Logon(Message):
             b20, b21 = c5
             if b20 > 0:
                 r = flat[b20]
-                self._password = r.decode("utf-8")
+                self._password = r.decode()
             else:
                 self._password = None
             if b21 > 0:
@@ -8114,13 +8114,13 @@ class MarketSettlementReport(Message):
     def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
         a0, a1, a2, a3, a4, c0, g0 = at
         r = flat[a0]
-        self._market_settlement_report_id = r.decode("utf-8")
+        self._market_settlement_report_id = r.decode()
         r = flat[a1]
-        self._symbol = r.decode("utf-8")
+        self._symbol = r.decode()
         r = flat[a2]
         self._clearing_business_date = (x_clearing_business_date if (x_clearing_business_date := _c_date(r)) is not None else _VALUES.dec_date(r))
         r = flat[a3]
-        self._market_result = (x_market_result if (x_market_result := _d_MarketResult(r)) is not None else r.decode("utf-8"))
+        self._market_result = (x_market_result if (x_market_result := _d_MarketResult(r)) is not None else r.decode())
         r = flat[a4]
         self._settlement_price = (x_settlement_price if (x_settlement_price := _c_cents(r)) is not None else _VALUES.dec_cents(r))
         if c0 is None:

@@ -149,14 +149,14 @@ def _EventResendRequest_fast_fill(self: _prediction.EventResendRequest | _margin
 def _EventResendRequest_fill_at(self: _prediction.EventResendRequest | _margin.EventResendRequest, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     a0, c0 = at
     r = flat[a0]
-    self._begin_exec_id = r.decode("utf-8")
+    self._begin_exec_id = r.decode()
     if c0 is None:
         self._end_exec_id = None
     else:
         b0, = c0
         if b0 > 0:
             r = flat[b0]
-            self._end_exec_id = r.decode("utf-8")
+            self._end_exec_id = r.decode()
         else:
             self._end_exec_id = None
 
@@ -230,7 +230,7 @@ def _MarketDataSnapshotFullRefresh_fast_fill(self: _prediction.MarketDataSnapsho
 def _MarketDataSnapshotFullRefresh_fill_at(self: _prediction.MarketDataSnapshotFullRefresh | _margin.MarketDataSnapshotFullRefresh, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     a0, g0 = at
     r = flat[a0]
-    self._symbol = r.decode("utf-8")
+    self._symbol = r.decode()
     if not g0:
         self._md_entries = None
 
@@ -277,7 +277,7 @@ def _Heartbeat_fill_at(self: _prediction.Heartbeat | _margin.Heartbeat, flat: li
         b0, = c0
         if b0 > 0:
             r = flat[b0]
-            self._test_req_id = r.decode("utf-8")
+            self._test_req_id = r.decode()
         else:
             self._test_req_id = None
 
@@ -303,7 +303,7 @@ def _TestRequest_fast_fill(self: _prediction.TestRequest | _margin.TestRequest, 
 def _TestRequest_fill_at(self: _prediction.TestRequest | _margin.TestRequest, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     a0, = at
     r = flat[a0]
-    self._test_req_id = r.decode("utf-8")
+    self._test_req_id = r.decode()
 
 
 def _TestRequest_encode_into(self: _prediction.TestRequest | _margin.TestRequest, out: list[bytes], use_dollars: bool) -> None:
@@ -413,7 +413,7 @@ def _Logout_fill_at(self: _prediction.Logout | _margin.Logout, flat: list[bytes]
         b0, = c0
         if b0 > 0:
             r = flat[b0]
-            self._text = r.decode("utf-8")
+            self._text = r.decode()
         else:
             self._text = None
 
