@@ -483,18 +483,8 @@ def convert_now(record: FixRecord) -> None:
     """Convert every plain field of a decoded record now, where its reader will read most of
     them: one conversion of them all, instead of a first read converting its own field and
     the next one the rest. A value that does not convert stays for its read to name, as a
-    lazy read would (`FixRecord._fill`); a record built, or already converted, costs a test.
-    A message of a remembered layout whose places are known: `_fill`'s first path, inline."""
+    lazy read would (`FixRecord._fill`); a record built, or already converted, costs a test."""
     if record._eager is False:
-        src: Any = record._src
-        layout = src.layout
-        if layout is not None and record._flat is None and type(record) is src.cls and layout[4]:
-            try:
-                record._fill_at(src.flat, layout[4], src.dollars)
-                record._eager = None
-                return
-            except _CONVERT_ERRORS:
-                pass  # `_fill` leaves it lazy
         record._fill()
 
 
