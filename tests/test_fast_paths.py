@@ -5,7 +5,8 @@ and the value converters cache what repeats. Whatever the order fields are read 
 through attributes, ``validate()`` or ``check()``, each value must equal what the plain
 reference below makes of the flat (tag, value) list with the `_values` converters, and a
 tolerant decode must record the same defects as reading each field alone through
-`FixRecord._load` (the per-field path).
+`FixRecord._load` (the per-field path). It looks into the private modules it tests:
+`_values`, `_fields`, `_message` (`convert_now`), `_decode` and `_generated`.
 """
 
 from __future__ import annotations
