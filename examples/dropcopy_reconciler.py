@@ -104,7 +104,10 @@ def trade(target: _support.Target, args: argparse.Namespace) -> tuple[OrderTrack
                   f"{oe.cancel(orders.cancel(resting)).status.name}")
         finally:
             _support.leave_nothing_open(oe)  # the kill switch, on every exit path
-        return oe.tracker, (exec_ids[0] if exec_ids else None)
+    # read after the session closed: closing waits for its callback thread to hand on_event
+    # every event, so exec_ids is complete only now (inside the with, a report's callback
+    # could still be on its way)
+    return oe.tracker, (exec_ids[0] if exec_ids else None)
 
 
 def replay(target: _support.Target, begin: str, timeout: float) -> OrderTracker | None:
