@@ -259,7 +259,6 @@ def _checker(rules: list[ValueRule]) -> _Checker:
 # (product, use_dollars) -> msgtype -> the message's check (raises `ValueRangeError`)
 _Check = Callable[[Any, "float | None"], None]
 _PLANS: dict[tuple[str, bool], dict[str, _Check]] = {}
-_RETURN = re.compile(r"return (\w+), v$", re.M)  # a broken rule in `_compile`'s lines
 
 
 def value_checks(product: str, use_dollars: bool = False) -> Mapping[str, _Check]:
@@ -315,7 +314,7 @@ def _compile(msg_type: str, fields: dict[tuple[str, ...], list[ValueRule]]) -> _
                 "        if v is not None:",
                 f"            x = _c{i}(v, now)",
                 "            if x is not None:",
-                "                return x, v",
+                f"                {_broken('x')}",
             ]
             continue
         attr = path[0]
@@ -331,16 +330,21 @@ def _compile(msg_type: str, fields: dict[tuple[str, ...], list[ValueRule]]) -> _
             lines += [
                 f"        x = _c{i}(v, now)",
                 "        if x is not None:",
-                "            return x, v",
+                f"            {_broken('x')}",
             ]
         else:
             lines += fast
     lines.append("    return None")
-    source = _RETURN.sub(r"raise _E(type(m).__name__, _MT, \1, v)", "\n".join(lines))
-    exec(source, ns)  # our own source, built from the generated table
+    exec("\n".join(lines), ns)  # our own source, built from the generated table
     check: _Check = ns["check"]
     check.__qualname__ = f"check_{msg_type}"
     return check
+
+
+def _broken(rule: str) -> str:
+    """The generated check's line for a broken rule (the name of a `ValueRule`) and its value
+    ``v``: raise `ValueRangeError` for the message ``m``."""
+    return f"raise _E(type(m).__name__, _MT, {rule}, v)"
 
 
 def _fast_lines(i: int, rules: list[ValueRule], ftype: str, ns: dict[str, Any]) -> list[str] | None:
@@ -354,7 +358,7 @@ def _fast_lines(i: int, rules: list[ValueRule], ftype: str, ns: dict[str, Any]) 
             for k, (op, bound, _) in enumerate(_numeric_steps(rule)):
                 b = f"_b{i}_{j}_{k}"
                 ns[b] = bound
-                ret = f"return _r{i}_{j}, v"
+                ret = _broken(f"_r{i}_{j}")
                 if op == "tick":
                     out += [
                         "            try:",
@@ -375,7 +379,7 @@ def _fast_lines(i: int, rules: list[ValueRule], ftype: str, ns: dict[str, Any]) 
                 b = f"_b{i}_{j}_{k}"
                 ns[b] = int(bound)
                 cmp = {"ge": "<", "le": ">", "gt": "<=", "lt": ">="}[op]
-                out += [f"            if v {cmp} {b}:", f"                return _r{i}_{j}, v"]
+                out += [f"            if v {cmp} {b}:", f"                {_broken(f'_r{i}_{j}')}"]
     elif checks <= {"length", "pattern"}:
         out.append("        if v.__class__ is str:")
         for j, rule in enumerate(rules):
@@ -383,13 +387,13 @@ def _fast_lines(i: int, rules: list[ValueRule], ftype: str, ns: dict[str, Any]) 
             if rule.check == "length":
                 lo, hi = rule.min_length or 0, rule.max_length
                 cond = f"not {lo} <= len(v)" + (f" <= {hi}" if hi is not None else "")
-                out += [f"            if {cond}:", f"                return _r{i}_{j}, v"]
+                out += [f"            if {cond}:", f"                {_broken(f'_r{i}_{j}')}"]
             else:
                 assert rule.pattern is not None
                 ns[f"_m{i}_{j}"] = re.compile(rule.pattern).fullmatch
                 out += [
                     f"            if _m{i}_{j}(v) is None:",
-                    f"                return _r{i}_{j}, v",
+                    f"                {_broken(f'_r{i}_{j}')}",
                 ]
     elif checks == {"values"} and len(rules) == 1:
         # an enum member's own value (its `value` property is a Python call), or a str
@@ -399,7 +403,7 @@ def _fast_lines(i: int, rules: list[ValueRule], ftype: str, ns: dict[str, Any]) 
             "        w = v if v.__class__ is str else getattr(v, '_value_', None)",
             "        if w.__class__ is str:",
             f"            if w not in _a{i}:",
-            f"                return _r{i}_0, v",
+            f"                {_broken(f'_r{i}_0')}",
         ]
     else:
         return None
@@ -407,7 +411,7 @@ def _fast_lines(i: int, rules: list[ValueRule], ftype: str, ns: dict[str, Any]) 
         "        else:",
         f"            x = _c{i}(v, now)",
         "            if x is not None:",
-        "                return x, v",
+        f"                {_broken('x')}",
     ]
     return out
 
