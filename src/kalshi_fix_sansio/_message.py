@@ -317,7 +317,7 @@ class FixRecord:
             if value is _LAZY:
                 value = self._load_group(ginfo)
             if value.__class__ is Entries:
-                value._all()
+                value.as_tuple()
 
     # -- value protocol -------------------------------------------------------------------------
 
@@ -408,7 +408,7 @@ class FixRecord:
         for ginfo in self._GROUPS:
             entries = getattr(self, ginfo.slot)  # loaded above: None, `Entries` or a tuple
             if entries.__class__ is Entries:
-                entries = entries._all()
+                entries = entries.as_tuple()
             if entries:
                 _check_entries(entries, ginfo.entry, defects)
 

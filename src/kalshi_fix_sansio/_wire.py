@@ -472,8 +472,6 @@ class Entries(Sequence["FixRecord"]):
             self._done = done
         return done
 
-    _all = as_tuple  # the codec's own name for it
-
     @overload
     def __getitem__(self, k: int) -> FixRecord: ...
 
@@ -494,23 +492,23 @@ class Entries(Sequence["FixRecord"]):
                 typed = (*typed, *walked[0])
                 self._state = (typed, walked[1])
                 return typed[k]
-        return self._all()[k]
+        return self.as_tuple()[k]
 
     def __len__(self) -> int:
-        return len(self._all())
+        return len(self.as_tuple())
 
     def __iter__(self) -> Iterator[FixRecord]:
-        return iter(self._all())
+        return iter(self.as_tuple())
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (Entries, tuple, list)):
-            return self._all() == tuple(other)
+            return self.as_tuple() == tuple(other)
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return repr(self._all())
+        return repr(self.as_tuple())
 
 
 def _walk(
