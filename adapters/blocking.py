@@ -26,6 +26,7 @@ import socket
 import ssl
 import threading
 import time
+from typing import Final
 
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
@@ -108,9 +109,7 @@ class BlockingSession(SyncSessionBase):
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
         sup, self._ssl = self._begin()
-        self._wake_r, self._wake_w = socket.socketpair()  # a byte in it wakes the reader's select
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._ready = _Ready()  # the reader's wait, and the pipe that wakes it
         self._running = True
         self._readers.reset()
         self._readers.enter()  # waiting from now on: the session's thread leaves us the Logon
@@ -166,26 +165,20 @@ class BlockingSession(SyncSessionBase):
     def _step(self, sock: socket.socket, deadline: float) -> None:
         """The reader's turn (`Readers.claim` or `Readers.background` gave it): read once,
         waiting up to the core's next deadline or ``deadline``, fire its timers when due, write
-        its answers; give the socket back. Holds the lock except in select: every TLS call too."""
+        its answers; give the socket back. Holds the lock except in the wait: every TLS call too."""
         sup = self.driver
         assert sup is not None
         try:
             wait = sup.sleep_for(self._clock(), deadline - time.monotonic())  # until `woke`
-            # TLS may hold decrypted bytes select cannot see only after a read that filled
+            # TLS may hold decrypted bytes poll cannot see only after a read that filled
             # its chunk (a record is read whole, and only up to the chunk)
             readable = self._full and isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
             if not readable:
-                writes = [sock] if self._unsent else []
                 self._mu.release()
                 try:
-                    ready, _, _ = select.select(
-                        [sock, self._wake_r], writes, [], None if wait == math.inf else wait
-                    )
+                    readable = self._ready.wait(sock, bool(self._unsent), wait)
                 finally:
                     self._mu.acquire()
-                if self._wake_r in ready:
-                    self._wake_r.recv(4096)
-                readable = sock in ready
             if readable and (data := recv_now(sup, sock, self._clock)) is not None:
                 self._full = len(data) == READ_CHUNK
                 self._received(sup, data)
@@ -219,8 +212,7 @@ class BlockingSession(SyncSessionBase):
         self._flush(sup, True)
 
     def _wake(self) -> None:
-        with contextlib.suppress(OSError):  # already woken (the pipe is full), or closed
-            self._wake_w.send(b"\0")
+        self._ready.wake()
 
     # -- the session's thread: connects, and reads while nobody waits --------------------------
 
@@ -248,9 +240,9 @@ class BlockingSession(SyncSessionBase):
             except Exception as exc:  # a local error (e.g. a refused address): raised to callers
                 self._crash = exc
             finally:
-                for held in (self._sock, self._wake_r, self._wake_w):
-                    if held is not None:
-                        held.close()
+                if self._sock is not None:
+                    self._sock.close()
+                self._ready.close()
                 self._sock, self._running = None, False
                 self._cond.notify_all()
 
@@ -273,10 +265,71 @@ class BlockingSession(SyncSessionBase):
         self._changed()  # a thread waiting to log on reads the socket now
 
 
+class _Ready:
+    """The reader's wait: until its socket is readable (or writable, while bytes wait for it),
+    the session's wake-up pipe has a byte, or a timeout. ``poll`` where the system has it (the
+    pipe registered once, the socket again only when it or what is watched changes), else
+    ``select``."""
+
+    def __init__(self) -> None:
+        self.r, self.w = socket.socketpair()  # a byte in it wakes the wait
+        self.r.setblocking(False)
+        self.w.setblocking(False)
+        self.poll = select.poll() if hasattr(select, "poll") else None
+        if self.poll is not None:
+            self.poll.register(self.r, _IN)
+        self.fd, self.events = -1, 0  # the socket polled, and for what
+
+    def wake(self) -> None:
+        with contextlib.suppress(OSError):  # already woken (the pipe is full), or closed
+            self.w.send(b"\0")
+
+    def close(self) -> None:
+        self.r.close()
+        self.w.close()
+
+    def wait(self, sock: socket.socket, writing: bool, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds (``math.inf``: no limit); True when ``sock`` is
+        readable (bytes, EOF or an error for the read to find)."""
+        poll = self.poll
+        if poll is None:
+            ready, _, _ = select.select(
+                [sock, self.r], [sock] if writing else [], [], None if timeout == math.inf else timeout
+            )
+            if self.r in ready:
+                self.r.recv(4096)
+            return sock in ready
+        fd, events = sock.fileno(), _IN_OUT if writing else _IN
+        if fd != self.fd or events != self.events:
+            self._watch(fd, events)
+        readable = False
+        for got, events in poll.poll(None if timeout == math.inf else timeout * 1000.0):
+            if got != fd:
+                self.r.recv(4096)
+            elif events & _READABLE:
+                readable = True
+        return readable
+
+    def _watch(self, fd: int, events: int) -> None:
+        assert self.poll is not None
+        if fd == self.fd:
+            self.poll.modify(fd, events)
+        else:
+            if self.fd != -1:
+                self.poll.unregister(self.fd)  # a closed connection's
+            self.poll.register(fd, events)
+        self.fd, self.events = fd, events
+
+
+_IN: Final = getattr(select, "POLLIN", 0)
+_IN_OUT: Final = _IN | getattr(select, "POLLOUT", 0)
+_READABLE: Final = _IN | getattr(select, "POLLHUP", 0) | getattr(select, "POLLERR", 0)
+
+
 def _open(options: ConnectOptions, context: ssl.SSLContext | None) -> socket.socket:
     """A connected socket to ``options.endpoint`` within ``options.connect_timeout`` (TLS with
     ``context``; plain TCP only to checked loopback addresses), non-blocking from then on
-    (`BlockingSession._step` waits in select)."""
+    (`BlockingSession._step` waits in poll, or select)."""
     ep = options.endpoint
     if context is None:
         rows = socket.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
