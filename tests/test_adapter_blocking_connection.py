@@ -120,9 +120,12 @@ def test_drop_on_kalshi_rt_resumes_and_resends_what_was_missed(
     assert int(logons[-1]["34"]) >= 5
 
 
+@pytest.mark.parametrize("wait", ["poll", "select"])
 def test_drop_on_kalshi_nr_reconnects_with_a_reset(
-    tls_gateway: GatewayHarness, tmp_path: Path
+    tls_gateway: GatewayHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wait: str
 ) -> None:
+    if wait == "select":  # a system without poll (Windows): the reader waits in select
+        monkeypatch.delattr(select, "poll")
     h = tls_gateway
     log = tmp_path / "fix.log"
     # catch-up off: its replay would count towards drop_after (tests/test_never_lose_a_fill.py)
@@ -145,24 +148,6 @@ def test_drop_on_kalshi_nr_reconnects_with_a_reset(
     assert all(f["141"] == "Y" and f["34"] == "1" for f in logons)
     after = [e.seq_num for e in rec.events if is_report("nr-2")(e)]
     assert after == [2, 3]
-
-
-def test_without_poll_the_session_waits_in_select_through_a_drop(
-    tls_gateway: GatewayHarness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # where the system has no poll (Windows), the reader waits in select: the same session,
-    # a reconnect and the orders' reports included
-    monkeypatch.delattr(select, "poll")
-    h = tls_gateway
-    with make_client(h).order_entry(catch_up=False) as oe:
-        rec = Recorder(oe)
-        h.gateway.faults.drop_after = 2
-        oe.send(buy(h, "sel-1"))
-        rec.pump_until(rec.seen(Reconnected), timeout=5)
-        h.gateway.faults.drop_after = None
-        oe.send(buy(h, "sel-2"))
-        rec.pump_until(lambda: rec.filled("sel-1", "sel-2"))
-    rec.assert_exactly_once("sel-1", "sel-2")
 
 
 def test_kalshi_rt_restart_resends_a_fill_that_happened_while_away(
