@@ -26,7 +26,6 @@ import socket
 import ssl
 import threading
 import time
-from typing import Final
 
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
@@ -266,10 +265,10 @@ class BlockingSession(SyncSessionBase):
 
 
 class _Ready:
-    """The reader's wait: until its socket is readable (or writable, while bytes wait for it),
-    the session's wake-up pipe has a byte, or a timeout. ``poll`` where the system has it (the
-    pipe registered once, the socket again only when it or what is watched changes), else
-    ``select``."""
+    """The reader's wait: until its socket has something for a read (or takes bytes again,
+    while some wait for it), the session's wake-up pipe has a byte, or a timeout. ``poll``
+    where the system has it (the pipe registered once, the socket again only when the
+    connection or what is watched changes), else ``select``."""
 
     def __init__(self) -> None:
         self.r, self.w = socket.socketpair()  # a byte in it wakes the wait
@@ -277,8 +276,8 @@ class _Ready:
         self.w.setblocking(False)
         self.poll = select.poll() if hasattr(select, "poll") else None
         if self.poll is not None:
-            self.poll.register(self.r, _IN)
-        self.fd, self.events = -1, 0  # the socket polled, and for what
+            self.poll.register(self.r, select.POLLIN)
+        self.fd, self.writing = -1, False  # the socket polled, and whether for writing too
 
     def wake(self) -> None:
         with contextlib.suppress(OSError):  # already woken (the pipe is full), or closed
@@ -289,41 +288,40 @@ class _Ready:
         self.w.close()
 
     def wait(self, sock: socket.socket, writing: bool, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds (``math.inf``: no limit); True when ``sock`` is
-        readable (bytes, EOF or an error for the read to find)."""
-        poll = self.poll
-        if poll is None:
-            ready, _, _ = select.select(
-                [sock, self.r], [sock] if writing else [], [], None if timeout == math.inf else timeout
-            )
-            if self.r in ready:
-                self.r.recv(4096)
-            return sock in ready
-        fd, events = sock.fileno(), _IN_OUT if writing else _IN
-        if fd != self.fd or events != self.events:
-            self._watch(fd, events)
+        """Wait up to ``timeout`` seconds (``math.inf``: no limit); True when ``sock`` had an
+        event: bytes, EOF or an error for the read to find (or, waiting for ``writing``, room
+        to write: the read then finds nothing)."""
+        if self.poll is None:
+            return self._select(sock, writing, timeout)
+        fd = sock.fileno()
+        if fd != self.fd or writing is not self.writing:
+            self._watch(fd, writing)
         readable = False
-        for got, events in poll.poll(None if timeout == math.inf else timeout * 1000.0):
-            if got != fd:
-                self.r.recv(4096)
-            elif events & _READABLE:
+        for got, _ in self.poll.poll(None if timeout == math.inf else timeout * 1000.0):
+            if got == fd:
                 readable = True
+            else:
+                self.r.recv(4096)
         return readable
 
-    def _watch(self, fd: int, events: int) -> None:
+    def _watch(self, fd: int, writing: bool) -> None:
         assert self.poll is not None
+        events = select.POLLIN | select.POLLOUT if writing else select.POLLIN
         if fd == self.fd:
             self.poll.modify(fd, events)
         else:
             if self.fd != -1:
                 self.poll.unregister(self.fd)  # a closed connection's
             self.poll.register(fd, events)
-        self.fd, self.events = fd, events
+        self.fd, self.writing = fd, writing
 
-
-_IN: Final = getattr(select, "POLLIN", 0)
-_IN_OUT: Final = _IN | getattr(select, "POLLOUT", 0)
-_READABLE: Final = _IN | getattr(select, "POLLHUP", 0) | getattr(select, "POLLERR", 0)
+    def _select(self, sock: socket.socket, writing: bool, timeout: float) -> bool:
+        ready, _, _ = select.select(
+            [sock, self.r], [sock] if writing else [], [], None if timeout == math.inf else timeout
+        )
+        if self.r in ready:
+            self.r.recv(4096)
+        return sock in ready
 
 
 def _open(options: ConnectOptions, context: ssl.SSLContext | None) -> socket.socket:
