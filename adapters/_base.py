@@ -506,7 +506,8 @@ class SessionBase:
         seconds (``clock``, `time.time` by default), as the adapter gave it to the core.
 
         Works for any event this session delivered (`next_event`, ``events``, ``wait_for``,
-        ``on_event``), among the last 4096; None for another object.
+        ``on_event``), among the last 4096 (remembered by weak reference: the session does
+        not keep an event you let go of alive); None for another object.
         """
         return self._delivery.received_at(event)
 
@@ -633,8 +634,7 @@ class SessionBase:
         item = sup.next_event_with_time() if predicate is any_event else sup.take_with_time(predicate)
         if item is None:
             return None
-        self._delivery.recent.append(item)
-        return item[0]
+        return self._delivery.delivered(item)
 
 
 def start_kills(sessions: list[Any], check: bool, options: dict[str, Any]) -> list[Any]:

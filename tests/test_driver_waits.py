@@ -372,6 +372,12 @@ def test_without_on_event_the_queue_is_the_readers_and_on_reconnect_comes_at_onc
     d.observe(Reconnected(2, False))
     assert d.due(Q(5)) and d.take_callback(lambda: None) == (None, True)
     read = TestRequestSent("a")
-    d.recent.append((read, 7.0))  # a reader took it
+    assert d.delivered((read, 7.0)) is read  # a reader took it
+    assert d.received_at(read) == 7.0
+    # remembered by a weak reference: an event the application let go of is freed, and a
+    # freed one's reference (None) matches nothing
+    d.delivered((TestRequestSent("b"), 8.0))
+    assert d.received_at(None) is None  # type: ignore[arg-type]
+    assert [at for ref, at in d.recent if ref() is None] == [8.0]
     assert d.received_at(read) == 7.0
     assert not Delivery(False, False).due(Q(3))
