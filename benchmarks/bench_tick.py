@@ -16,7 +16,10 @@ its own market-data session (subscribed to the second market) shows the client's
 arrived, and makes the next tick. So one tick is in flight at a time.
 
 Clients: each of our adapters (blocking ``md.events()`` / asyncio and trio ``await
-md.next_event()``, the event's ``message.md_entries[0]`` read, ``oe.send(order)``) and
+md.next_event()``, the event's ``message.md_entries[0]`` read, ``oe.send(order)``; the
+KalshiNR session, whose events the handler never reads, opened with
+``QueuePolicy(queue_events=False)``: its acknowledgements are read, checked and followed by
+the order tracker, not queued for a reader that never comes) and
 kalshi-sdk's asyncio ``FixClient`` (its KalshiMD session's ``on_message`` callback decodes the
 RawMessage with ``decode_app_message``, reads ``entries[0]``, Price in cents from the entry's
 dollars, and awaits its KalshiNR session's ``send``).
@@ -183,6 +186,12 @@ def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> Non
     from kalshi_fix_sansio import ApplicationMessage
     from kalshi_fix_sansio import prediction as p
     from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+    from kalshi_fix_sansio.driver import QueuePolicy
+
+    # the handler never reads the order-entry session's events (the tracker follows the
+    # orders): it opens it without an event queue, as such an application must (unread events
+    # would fill the queue to its bound and end the session with EventQueueOverflow)
+    untaken = QueuePolicy(queue_events=False)
 
     def client(cls: Any, key: tuple[str, str], session: str, port: int) -> Any:
         return cls.from_key(
@@ -224,7 +233,7 @@ def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> Non
 
         md_client = client(FixClient, t.md_key, "KalshiMD", t.md_port)
         oe_client = client(FixClient, t.oe_key, "KalshiNR", t.oe_port)
-        with md_client.market_data(**flags) as md, oe_client.order_entry(**flags) as oe:
+        with md_client.market_data(**flags) as md, oe_client.order_entry(queue_policy=untaken, **flags) as oe:
             md.wait_for(snapshot, WAIT, send=subscribe)
             ready()
             while tick.n < ticks:  # type: ignore[attr-defined]
@@ -239,7 +248,7 @@ def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> Non
     async def loop(cls: Any) -> None:
         md_client = client(cls, t.md_key, "KalshiMD", t.md_port)
         oe_client = client(cls, t.oe_key, "KalshiNR", t.oe_port)
-        async with md_client.market_data(**flags) as md, oe_client.order_entry(**flags) as oe:
+        async with md_client.market_data(**flags) as md, oe_client.order_entry(queue_policy=untaken, **flags) as oe:
             await md.wait_for(snapshot, WAIT, send=subscribe)
             ready()
             while tick.n < ticks:  # type: ignore[attr-defined]
