@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,16 +20,49 @@ from typing import Any
 TOOLS = {"callgrind": "valgrind", "strace": "strace"}  # tool -> the program that runs it
 
 
-def traced(tool: str, cmd: list[str], out: Path) -> tuple[list[str], dict[str, str]]:
+def traced(
+    tool: str, cmd: list[str], out: Path, *, collect_at_start: bool = True
+) -> tuple[list[str], dict[str, str]]:
     """``cmd`` run under ``tool`` ("callgrind" or "strace") writing to ``out``, and its
-    environment (``PYTHONHASHSEED=0``)."""
+    environment (``PYTHONHASHSEED=0``). ``collect_at_start=False``: callgrind counts nothing
+    until the program turns counting on (`window_library`)."""
     if tool == "callgrind":
-        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd]
+        lead = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+        if not collect_at_start:
+            lead.append("--collect-atstart=no")
+        cmd = [*lead, *cmd]
     elif tool == "strace":
         cmd = ["strace", "-f", "-c", "-o", str(out), *cmd]
     else:
         raise ValueError(f"unknown tool {tool!r}")
     return cmd, {**os.environ, "PYTHONHASHSEED": "0"}
+
+
+# callgrind's client request, as valgrind's own header spells it, in a function ctypes can call
+WINDOW_SOURCE = """\
+#include <valgrind/callgrind.h>
+void kfs_toggle_collect(void) { CALLGRIND_TOGGLE_COLLECT; }
+"""
+
+
+def window_library(directory: Path) -> Path | str:
+    """Build the shared library whose ``kfs_toggle_collect()`` turns callgrind's counting on
+    or off, for the calling thread only (callgrind keeps that state per thread), so that a run
+    under ``collect_at_start=False`` counts exactly the instructions between two calls: its
+    path, or why it cannot be built here (no C compiler, or no ``valgrind/callgrind.h``)."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return "no C compiler (cc or gcc) to build the callgrind counting switch"
+    source, lib = directory / "kfs_window.c", directory / "kfs_window.so"
+    source.write_text(WINDOW_SOURCE, encoding="utf-8")
+    done = subprocess.run(
+        [cc, "-O2", "-shared", "-fPIC", "-o", str(lib), str(source)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        return f"building the callgrind counting switch failed: {done.stderr.strip()[-300:]}"
+    return lib
 
 
 def counted(tool: str, out: Path) -> int | tuple[int, int]:

@@ -24,24 +24,33 @@ kalshi-sdk's asyncio ``FixClient`` (its KalshiMD session's ``on_message`` callba
 RawMessage with ``decode_app_message``, reads ``entries[0]``, Price in cents from the entry's
 dollars, and awaits its KalshiNR session's ``send``).
 
-Two measures per client kind:
+Three measures per client kind:
 
 * wall time, tick to trade: from the moment the plaintext bytes holding the 35=X come out of
-  TLS (``ssl.SSLSocket.recv``, used by the blocking and trio adapters, or
-  ``ssl.SSLObject.read``, used by asyncio's TLS transport: our asyncio adapter and
-  kalshi-sdk) to the moment the NewOrderSingle's plaintext goes into TLS to be written
-  (``SSLSocket.send`` / ``sendall`` or ``SSLObject.write``, which asyncio calls right before
-  the socket write). These methods are wrapped in the client's process (`install_hooks`):
-  ``time.perf_counter`` when the bytes hold ``35=X`` / ``35=D``. Measured in ``--procs``
-  processes per kind (at least two), each labelled fast or slow as in bench_latency.py (a
-  kind's processes split at the widest step of their CPU per tick above 1.12x), compared in
-  the same speed mode;
-* instructions per tick: the client process run under ``valgrind --tool=callgrind``
-  (``PYTHONHASHSEED=0``, no hooks), for two tick counts; the difference divided by the
-  difference of counts (start-up, imports, TLS handshakes, Logons and the subscription cancel
-  out). A tick's count holds all the process does for it: the 35=X read, decoded and handed
-  to the handler, the order built, encoded and written, and its acknowledgement (35=8) read
-  and decoded when it comes back.
+  TLS (``ssl.SSLSocket.recv``, used by the blocking adapter, or ``ssl.SSLObject.read``, used
+  where TLS runs in memory: our asyncio and trio adapters, and kalshi-sdk through asyncio's
+  TLS transport) to the moment the NewOrderSingle's plaintext goes into TLS to be written
+  (``SSLSocket.send`` / ``sendall`` or ``SSLObject.write``). These methods are wrapped in the client's process
+  (`install_hooks`): ``time.perf_counter`` when the bytes hold ``35=X`` / ``35=D``. Measured
+  in ``--procs`` processes per kind (at least two), each labelled fast or slow as in
+  bench_latency.py (a kind's processes split at the widest step of their CPU per tick above
+  1.12x), compared in the same speed mode;
+* instructions, tick to trade (the project target's measure): the same two moments switch
+  callgrind's counting on and off (``--collect-atstart=no`` and a one-line C function that
+  issues callgrind's client request, built with the machine's C compiler:
+  `_traced.window_library`), so the run counts exactly the instructions from the tick's
+  plaintext read to the order's plaintext written. Callgrind keeps the switch per thread: what
+  is counted is the thread that read the tick (in every client here, the one that also
+  writes the order; a run where another thread wrote it fails loudly). The count includes the
+  wrappers' own few thousand instructions per tick, the same code in every client. Two tick
+  counts, the difference divided by the difference of counts (the first ticks' one-off work,
+  each message layout's first sight, cancels out);
+* instructions per tick, all the process does: the client process under callgrind
+  (``PYTHONHASHSEED=0``, no hooks, every thread), for two tick counts; the difference divided
+  by the difference of counts (start-up, imports, TLS handshakes, Logons and the subscription
+  cancel out). It holds all the process does for a tick: the 35=X read, decoded and handed to
+  the handler, the order built, encoded and written, and its acknowledgement (35=8) read and
+  decoded when it comes back.
 
 ``--keep DIR`` keeps each callgrind output as ``DIR/<kind>.<ticks>.cg`` (for
 ``callgrind_annotate``); with ``--python-frames`` the clients run with ``PYTHONPERFSUPPORT=1``
@@ -64,6 +73,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,7 +81,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from _traced import counted, per_unit, tools_missing, traced
+from _traced import counted, per_unit, tools_missing, traced, window_library
 
 HERE = Path(__file__).resolve()
 BEGIN = "<!-- tick-results -->"
@@ -99,18 +109,35 @@ ORDER_OUT = b"\x0135=D\x01"
 
 class Stamps:
     """Tick-to-trade times (seconds): from a read holding a 35=X to the next write holding a
-    35=D."""
+    35=D. With ``toggle`` (callgrind's counting switch, `_traced.window_library`), the same
+    two moments also turn callgrind's counting on and off: the run counts the instructions of
+    the windows only (``windows`` of them; ``split``: a window whose order was written by
+    another thread than the one that read the tick, which its count would not follow)."""
 
-    def __init__(self) -> None:
+    def __init__(self, toggle: Callable[[], object] | None = None) -> None:
         self.tick_at: float | None = None
         self.latencies: list[float] = []
+        self.toggle = toggle
+        self.counting: int | None = None  # the thread counting (its ident), or None
+        self.windows = 0
+        self.split = 0
 
     def read(self, data: Any) -> None:
         if TICK_IN in bytes(data):  # bytes(b) is b itself; a memoryview is copied
             self.tick_at = time.perf_counter()
+            if self.toggle is not None and self.counting is None:
+                self.counting = threading.get_ident()
+                self.toggle()
 
     def wrote(self, data: Any) -> None:
         if self.tick_at is not None and ORDER_OUT in bytes(data):
+            if self.counting is not None:
+                if self.counting == threading.get_ident():
+                    self.toggle()  # type: ignore[misc]
+                    self.windows += 1
+                else:
+                    self.split += 1
+                self.counting = None
             self.latencies.append(time.perf_counter() - self.tick_at)
             self.tick_at = None
 
@@ -327,12 +354,19 @@ def run_kalshi_sdk(ticks: int, t: Target, ready: Callable[[], None]) -> None:
     asyncio.run(main())
 
 
-def child_main(kind: str, ticks: int, t: Target, hooks: bool) -> None:
+def child_main(kind: str, ticks: int, t: Target, hooks: bool, window: str | None = None) -> None:
     """One client process: subscribe, say ready on stdout, handle ``ticks`` ticks, then print
     what it measured (one JSON line). The client calls ``ready`` when subscribed and again
-    after its last order: its CPU per tick is the process's CPU between the two."""
-    stamps = Stamps()
-    if hooks:
+    after its last order: its CPU per tick is the process's CPU between the two. ``window``:
+    the counting switch's library (`_traced.window_library`), the run under callgrind counting
+    only from each tick's read to its order's write."""
+    toggle = None
+    if window is not None:
+        import ctypes
+
+        toggle = ctypes.CDLL(window).kfs_toggle_collect
+    stamps = Stamps(toggle)
+    if hooks or toggle is not None:
         install_hooks(stamps)
     cpu: list[float] = []
 
@@ -346,7 +380,8 @@ def child_main(kind: str, ticks: int, t: Target, hooks: bool) -> None:
     else:
         run_ours(kind, ticks, t, ready)
     used = cpu[1] - cpu[0] if len(cpu) > 1 else 0.0
-    print(json.dumps({"latencies": stamps.latencies, "cpu": used}), flush=True)
+    got = {"latencies": stamps.latencies, "cpu": used, "windows": stamps.windows}
+    print(json.dumps({**got, "split": stamps.split}), flush=True)
 
 
 # -- the parent: gateway, keys, ticker ----------------------------------------------------------
@@ -484,15 +519,24 @@ class Rig:
 
 
 def run_child(
-    rig: Rig, kind: str, ticks: int, *, callgrind: Path | None = None, frames: bool = False
+    rig: Rig,
+    kind: str,
+    ticks: int,
+    *,
+    callgrind: Path | None = None,
+    frames: bool = False,
+    window: Path | None = None,
 ) -> dict[str, Any]:
     """One client process driven through ``ticks`` ticks; what it printed (and, under
-    callgrind, its instruction count as ``instructions``)."""
+    callgrind, its instruction count as ``instructions``: with ``window``, the counting
+    switch's library, only those from each tick's read to its order's write)."""
     cmd = [sys.executable, str(HERE), "--child", kind, "--ticks", str(ticks)]
     cmd += ["--target", rig.target(kind).to_arg()]
+    if window is not None:
+        cmd += ["--window", str(window)]
     env = dict(os.environ)
     if callgrind is not None:
-        cmd, env = traced("callgrind", cmd, callgrind)
+        cmd, env = traced("callgrind", cmd, callgrind, collect_at_start=window is None)
         if frames:
             env["PYTHONPERFSUPPORT"] = "1"
     else:
@@ -532,9 +576,13 @@ class KindResult:
     why: str = ""
     adapter: Any = None  # _procs.Adapter: its processes (wall time)
     instructions: dict[int, int] | None = None
+    window: dict[int, int] | None = None  # the same runs, counting each tick's window only
 
     def per_tick(self) -> float | None:
         return per_unit(self.instructions or {})
+
+    def per_window(self) -> float | None:
+        return per_unit(self.window or {})
 
 
 def measure(
@@ -579,6 +627,7 @@ def measure(
                     r.adapter.procs.append(Proc(r.kind, i + 1, lat, cpu, 0.0))
                     log(f"  {r.name} #{i + 1}: p50 {statistics.median(lat) * 1e6:.0f} µs")
             if counts is not None:
+                switch = window_library(Path(tmp))
                 for r in live:
                     r.instructions = {}
                     for n in counts:
@@ -586,6 +635,19 @@ def measure(
                         out = keep / f"{r.kind}.{n}.cg" if keep else Path(tmp) / "callgrind.out"
                         got = run_child(rig, r.kind, n, callgrind=out, frames=frames)
                         r.instructions[n] = got["instructions"]
+                    if isinstance(switch, str):
+                        raise RuntimeError(f"tick-to-trade instructions not countable: {switch}")
+                    r.window = {}
+                    for n in counts:
+                        log(f"  {r.name}: {n} ticks under callgrind, counting each window ...")
+                        out = keep / f"{r.kind}.{n}.window.cg" if keep else Path(tmp) / "w.out"
+                        got = run_child(rig, r.kind, n, callgrind=out, frames=frames, window=switch)
+                        if got["windows"] != n or got["split"]:
+                            raise RuntimeError(
+                                f"{r.kind}: {got['windows']} of {n} tick windows counted, "
+                                f"{got['split']} written by another thread than the tick's reader"
+                            )
+                        r.window[n] = got["instructions"]
         finally:
             rig.close()
     speed_modes([r.adapter for r in results])
@@ -620,19 +682,25 @@ def report(
             )
     lines += [
         "",
-        "| client | instructions per tick (callgrind) | ratio to kalshi-sdk "
-        "| p50 ÷ kalshi-sdk, same speed mode |",
-        "|---|---:|---:|---|",
+        "| client | tick to trade: instructions from the 35=X read to the order written "
+        "| ratio to kalshi-sdk | instructions per tick, all the process does "
+        "| ratio to kalshi-sdk | p50 ÷ kalshi-sdk, same speed mode |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     base = sdk.per_tick() if sdk is not None else None
+    base_window = sdk.per_window() if sdk is not None else None
     from _procs import mode_ratios
 
-    for r in results:
-        instr = r.per_tick()
+    def cells(instr: float | None, sdk_instr: float | None, r: KindResult) -> tuple[str, str]:
         cell = f"{instr / 1000:,.0f}k" if instr is not None else (r.why or why_no_count)
         ratio = "—"
-        if instr is not None and base:
-            ratio = "1.00x" if r is sdk else f"{instr / base:.2f}x"
+        if instr is not None and sdk_instr:
+            ratio = "1.00x" if r is sdk else f"{instr / sdk_instr:.2f}x"
+        return cell, ratio
+
+    for r in results:
+        window, window_ratio = cells(r.per_window(), base_window, r)
+        whole, whole_ratio = cells(r.per_tick(), base, r)
         modes = "—"
         if sdk is not None and r is not sdk and sdk.adapter.procs and r.adapter.procs:
             found = []
@@ -641,24 +709,38 @@ def report(
                 if got is not None:
                     found.append(f"{mode} {got[0]:.2f}x")
             modes = ", ".join(found) or "no common mode"
-        lines.append(f"| {r.name} | {cell} | {ratio} | {modes} |")
+        lines.append(
+            f"| {r.name} | {window} | {window_ratio} | {whole} | {whole_ratio} | {modes} |"
+        )
     if counts is not None:
-        lines += ["", f"Instructions: per tick = (run of {counts[1]} ticks - run of {counts[0]}) / "
-                  f"{counts[1] - counts[0]}, the client process under callgrind, no hooks."]
+        lines += [
+            "",
+            f"Instructions: per tick = (run of {counts[1]} ticks - run of {counts[0]}) / "
+            f"{counts[1] - counts[0]}, the client process under callgrind. Tick to trade: "
+            "callgrind counting only from the read whose plaintext holds the 35=X to the write "
+            "whose plaintext holds the order (switched on and off there, in the thread that "
+            "read the tick, by the wrapped ssl methods); all the process does: no hooks, every "
+            "thread, the order's acknowledgement included.",
+        ]
     lines.append("")
     head = f"* project target: tick to trade <= {TARGET_INSTRUCTIONS}x kalshi-sdk's instructions"
-    if sdk is None or sdk.why or base is None:
+    if sdk is None or sdk.why or base_window is None:
         why = sdk.why if sdk is not None and sdk.why else why_no_count or "not counted"
         lines.append(f"{head} — not measurable here: kalshi-sdk {why}")
-    else:
-        parts, held = [], True
-        for r in results:
-            instr = r.per_tick()
-            if r is sdk or instr is None:
-                continue
-            held = held and instr / base <= TARGET_INSTRUCTIONS
-            parts.append(f"{r.name} {instr / base:.2f}x")
-        lines.append(f"{head}: {'; '.join(parts)} — {'held' if held else 'not held'}")
+        return lines
+    whole = [(r.name, r.per_tick()) for r in results if r is not sdk]
+    lines.append(
+        "* all the process does per tick (not the target's measure; reported beside it): "
+        + "; ".join(f"{name} {n / base:.2f}x" for name, n in whole if n is not None and base)
+    )
+    parts, held = [], True
+    for r in results:
+        instr = r.per_window()
+        if r is sdk or instr is None:
+            continue
+        held = held and instr / base_window <= TARGET_INSTRUCTIONS
+        parts.append(f"{r.name} {instr / base_window:.2f}x")
+    lines.append(f"{head}: {'; '.join(parts)} — {'held' if held else 'not held'}")
     return lines
 
 
@@ -688,9 +770,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
     parser.add_argument("--hooks", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--window", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        child_main(args.child, args.ticks, Target.from_arg(args.target), args.hooks)
+        child_main(args.child, args.ticks, Target.from_arg(args.target), args.hooks, args.window)
         return 0
     ticks, procs = (5, 2) if args.quick else (args.ticks, max(2, args.procs))
     why_no_count = ""
