@@ -30,11 +30,11 @@ Three measures per client kind:
   TLS (``ssl.SSLSocket.recv``, used by the blocking adapter, or ``ssl.SSLObject.read``, used
   where TLS runs in memory: our asyncio and trio adapters, and kalshi-sdk through asyncio's
   TLS transport) to the moment the NewOrderSingle's plaintext goes into TLS to be written
-  (``SSLSocket.send`` / ``sendall`` or ``SSLObject.write``). These methods are wrapped in the client's process
-  (`install_hooks`): ``time.perf_counter`` when the bytes hold ``35=X`` / ``35=D``. Measured
-  in ``--procs`` processes per kind (at least two), each labelled fast or slow as in
-  bench_latency.py (a kind's processes split at the widest step of their CPU per tick above
-  1.12x), compared in the same speed mode;
+  (``SSLSocket.send`` / ``sendall`` or ``SSLObject.write``). These methods are wrapped in the
+  client's process (`install_hooks`): ``time.perf_counter`` when the bytes hold ``35=X`` /
+  ``35=D``. Measured in ``--procs`` processes per kind (at least two), each labelled fast or
+  slow as in bench_latency.py (a kind's processes split at the widest step of their CPU per
+  tick above 1.12x), compared in the same speed mode;
 * instructions, tick to trade (the project target's measure): the same two moments switch
   callgrind's counting on and off (``--collect-atstart=no`` and a one-line C function that
   issues callgrind's client request, built with the machine's C compiler:
@@ -42,7 +42,7 @@ Three measures per client kind:
   plaintext read to the order's plaintext written. Callgrind keeps the switch per thread: what
   is counted is the thread that read the tick (in every client here, the one that also
   writes the order; a run where another thread wrote it fails loudly). The count includes the
-  wrappers' own few thousand instructions per tick, the same code in every client. Two tick
+  wrappers' own work, about 8k instructions per tick, the same code in every client. Two tick
   counts, the difference divided by the difference of counts (the first ticks' one-off work,
   each message layout's first sight, cancels out);
 * instructions per tick, all the process does: the client process under callgrind
@@ -628,26 +628,25 @@ def measure(
                     log(f"  {r.name} #{i + 1}: p50 {statistics.median(lat) * 1e6:.0f} µs")
             if counts is not None:
                 switch = window_library(Path(tmp))
+                if isinstance(switch, str):
+                    raise RuntimeError(f"tick-to-trade instructions not countable: {switch}")
                 for r in live:
-                    r.instructions = {}
-                    for n in counts:
-                        log(f"  {r.name}: {n} ticks under callgrind ...")
-                        out = keep / f"{r.kind}.{n}.cg" if keep else Path(tmp) / "callgrind.out"
-                        got = run_child(rig, r.kind, n, callgrind=out, frames=frames)
-                        r.instructions[n] = got["instructions"]
-                    if isinstance(switch, str):
-                        raise RuntimeError(f"tick-to-trade instructions not countable: {switch}")
-                    r.window = {}
-                    for n in counts:
-                        log(f"  {r.name}: {n} ticks under callgrind, counting each window ...")
-                        out = keep / f"{r.kind}.{n}.window.cg" if keep else Path(tmp) / "w.out"
-                        got = run_child(rig, r.kind, n, callgrind=out, frames=frames, window=switch)
-                        if got["windows"] != n or got["split"]:
-                            raise RuntimeError(
-                                f"{r.kind}: {got['windows']} of {n} tick windows counted, "
-                                f"{got['split']} written by another thread than the tick's reader"
-                            )
-                        r.window[n] = got["instructions"]
+                    r.instructions, r.window = {}, {}
+                    for counted_in, window, what in (
+                        (r.instructions, None, ""),
+                        (r.window, switch, ", counting each window"),
+                    ):
+                        for n in counts:
+                            log(f"  {r.name}: {n} ticks under callgrind{what} ...")
+                            name = f"{r.kind}.{n}{'.window' if window else ''}.cg"
+                            out = keep / name if keep else Path(tmp) / "callgrind.out"
+                            got = run_child(rig, r.kind, n, callgrind=out, frames=frames, window=window)
+                            if window is not None and (got["windows"] != n or got["split"]):
+                                raise RuntimeError(
+                                    f"{r.kind}: {got['windows']} of {n} tick windows counted, "
+                                    f"{got['split']} written by another thread than the reader"
+                                )
+                            counted_in[n] = got["instructions"]
         finally:
             rig.close()
     speed_modes([r.adapter for r in results])
