@@ -5,11 +5,12 @@
 The flow is the one a trader feels: a GTC limit buy that rests (it crosses nothing) -> its
 ExecutionReport New -> an OrderCancelRequest -> its ExecutionReport Canceled, one order at a
 time, each message built in the loop and each report waited for (matched on ClOrdID) before the
-next message is sent. It runs through each of our adapters' ``FixClient`` (blocking, asyncio,
-trio) on KalshiNR and through kalshi-sdk's own asyncio ``FixClient`` (its ``on_message``
-callback decodes each report with ``decode_app_message`` and resolves the future the loop
-awaits), against the mock gateway (``kalshi-fix mock-gateway``, `_gateway.Gateway`) in
-its own process, which is never traced.
+next message is sent; our clients first read the events their Logon queued, as an application
+reads its events (one left unread would hide what an event read into an empty queue costs). It
+runs through each of our adapters' ``FixClient`` (blocking, asyncio, trio) on KalshiNR and
+through kalshi-sdk's own asyncio ``FixClient`` (its ``on_message`` callback decodes each report
+with ``decode_app_message`` and resolves the future the loop awaits), against the mock gateway
+(``kalshi-fix mock-gateway``, `_gateway.Gateway`) in its own process, which is never traced.
 
 Each client runs in a child process of its own (``--child``; the parent only orchestrates), for
 two order counts (20 and 120 by default), under:
@@ -112,6 +113,8 @@ def run_ours(kind: str, orders: int, t: Target) -> None:
         from kalshi_fix_sansio.adapters.blocking import FixClient
 
         with FixClient.from_key(t.key_id, **kwargs).order_entry() as oe:
+            while oe.next_event(timeout=0) is not None:  # the Logon's events, read
+                pass  # as an application reads its events: none is left queued unread
             for i in range(orders):
                 new, is_new, cancel, is_canceled = cycle(i)
                 oe.send(new)
@@ -122,6 +125,8 @@ def run_ours(kind: str, orders: int, t: Target) -> None:
 
     async def loop(client: Any) -> None:
         async with client.order_entry() as oe:
+            while await oe.next_event(timeout=0) is not None:  # the Logon's events, read
+                pass  # as an application reads its events: none is left queued unread
             for i in range(orders):
                 new, is_new, cancel, is_canceled = cycle(i)
                 oe.send(new)

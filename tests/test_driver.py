@@ -97,7 +97,7 @@ class Harness:
         self.session_type = session_type
         config = SessionConfig(
             sender_comp_id="key-1", product=product, session_type=session_type,
-            signer=SIGNER, heartbeat_interval=5, **(config_options or {}),
+            signer=SIGNER, **{"heartbeat_interval": 5, **(config_options or {})},
         )
         driver_options.setdefault("backoff", Backoff(base=1.0, cap=4.0, attempts=5, seed=1))
         self.driver = Driver(config, peer="memory://gateway", **driver_options)

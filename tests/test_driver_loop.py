@@ -14,7 +14,7 @@ import math
 import pytest
 from test_driver import Harness, exec_ids, of
 
-from kalshi_fix_sansio.driver import DEFAULT_MAX_BUFFERED, OrderWaiter
+from kalshi_fix_sansio.driver import DEFAULT_MAX_BUFFERED, FallingBehind, OrderWaiter, QueuePolicy
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.ratelimit import RateLimiter, Tier
 from kalshi_fix_sansio.supervisor import Disconnected, SupervisorState
@@ -165,6 +165,37 @@ def test_sleep_for_says_how_long_to_wait_at_most_and_arms_the_deadline() -> None
     assert h.driver.sleep_for(deadline + 1.0) == 0.0  # overdue: do not wait
     assert h.driver.sleep_for(h.now, -1.0) == 0.0  # the caller's deadline has passed
     assert h.driver.woke(deadline + 1.0)
+
+
+def test_an_event_read_into_an_empty_queue_needs_no_wake_up_and_its_lag_is_still_reported() -> None:
+    # the heartbeat far off: the one sooner deadline a read can bring is an unread event's lag
+    h = logged_on(config_options={"heartbeat_interval": 30}, policy=QueuePolicy(lag_warning=2.0))
+    assert h.driver.queued == 0
+    assert h.driver.sleep_for(h.now) == 2.0  # at most the lag bound, not the heartbeat's 30 s
+    slept = h.now
+    h.now += 0.5
+    h.place("o-1", "buy", 10)  # its ExecutionReport is read into the empty queue
+    queued = h.driver.queued
+    assert queued > 0 and h.driver.next_deadline() == pytest.approx(h.now + 2.0)
+    assert not h.driver.must_wake() and not h.driver.wake_needed  # no sooner than armed
+    assert h.driver.woke(slept + 2.0)  # the bound: the timers run, nothing is due yet
+    assert h.driver.queued == queued
+    assert h.driver.sleep_for(slept + 2.0) == pytest.approx(0.5)  # until the report is 2 s old
+    assert h.driver.woke(h.now + 2.0)
+    assert isinstance(h.read()[0], FallingBehind)
+
+
+def test_the_lag_bound_holds_only_while_reads_queue_events() -> None:
+    h = logged_on(config_options={"heartbeat_interval": 30}, policy=QueuePolicy(queue_events=False))
+    deadline = h.driver.next_deadline()
+    assert deadline is not None and deadline - h.now > 2.0
+    assert h.driver.sleep_for(h.now) == pytest.approx(deadline - h.now)  # no queue: no bound
+    h = logged_on(config_options={"heartbeat_interval": 30})
+    assert h.driver.sleep_for(h.now) == QueuePolicy().lag_warning
+    h.driver.close(h.now)
+    h.driver.handle_timer(h.now + 1e6)  # no connection in use: no read can queue an event
+    assert not h.driver.wants_transport and h.read()
+    assert h.driver.sleep_for(h.now + 1e6) == math.inf
 
 
 def test_sleep_for_with_no_deadline_waits_until_woken_or_the_callers_deadline() -> None:

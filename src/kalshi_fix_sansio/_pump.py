@@ -10,9 +10,10 @@ re-exported by `kalshi_fix_sansio.driver`):
   (``wants_transport`` turns False: the adapter closes it);
 * **deadline re-arming**: before it sleeps the adapter calls `LoopRules.sleeping` (the
   deadline to sleep until) or `LoopRules.sleep_for` (how many seconds to wait at most, its
-  caller's own limit included); after an input from elsewhere `LoopRules.wake_needed` says
-  whether the driver now needs a wake-up sooner than the one armed; once awake,
-  `LoopRules.woke` fires the timers if that deadline has come;
+  caller's own limit included, and at most the unread-event lag while reads may queue
+  events, so that reading one never needs a wake-up); after an input from elsewhere
+  `LoopRules.wake_needed` says whether the driver now needs a wake-up sooner than the one
+  armed; once awake, `LoopRules.woke` fires the timers if that deadline has come;
 * **connecting**: with no connection open, `LoopRules.connect_in` says connect now, rest so
   many seconds, or stop (finished); after a write, `LoopRules.wrote` says whether the bytes
   the socket did not take are still to be written;
@@ -159,6 +160,11 @@ class LoopRules:
     def wants_transport(self) -> bool:
         raise NotImplementedError  # pragma: no cover
 
+    def _lag_bound(self) -> float | None:
+        """Seconds after which an event queued now would be due to be reported unread (None:
+        reads queue nothing that falls due): `sleep_for` sleeps no longer."""
+        return None
+
     @property
     def finished(self) -> bool:
         raise NotImplementedError  # pragma: no cover
@@ -220,8 +226,17 @@ class LoopRules:
     def sleep_for(self, now: float, limit: float = math.inf) -> float:
         """The adapter goes to sleep at ``now`` (as `sleeping`): how many seconds it may wait at
         most, until the driver's next deadline and within ``limit`` (its caller's own wait;
-        ``math.inf``: none); ``math.inf``: until woken. Never negative."""
+        ``math.inf``: none); ``math.inf``: until woken. Never negative.
+
+        While reads may queue events for the application, the sleep lasts at most the lag
+        after which an unread event is reported (`_lag_bound`): an event read into an empty
+        queue is then never due sooner than the wake-up armed, so reading it needs no wake-up
+        of the sleeper (one per message otherwise, in an application that reads its events).
+        """
         deadline = self.next_deadline()
+        bound = self._lag_bound()
+        if bound is not None and (deadline is None or now + bound < deadline):
+            deadline = now + bound
         if deadline is None:
             self._armed = math.inf
             return limit if limit > 0.0 else 0.0

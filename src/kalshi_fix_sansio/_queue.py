@@ -52,7 +52,9 @@ class QueuePolicy:
         max_market_data: most unread market-data book messages (35=W / 35=X) before they
             are folded into one `MarketDataFolded` (the books stay current).
         lag_warning: seconds the oldest unread event may wait before a `FallingBehind` is
-            put at the front of the queue (again after the queue has drained).
+            put at the front of the queue (again after the queue has drained). While events
+            are queued, the adapter's loop sleeps at most this long between its timer checks,
+            so that a message read into an empty queue never has to wake it.
         queue_events: False: events only feed the tracker and the books; none is queued for
             the application (a loop that only calls ``place`` / ``cancel``).
     """

@@ -249,6 +249,14 @@ class Driver(LoopRules):
                 return due
         return deadline
 
+    def _lag_bound(self) -> float | None:
+        """`LoopRules.sleep_for`: ``lag_warning`` while reads may queue events (a connection
+        in use, events queued for the application)."""
+        policy = self.policy
+        if not policy.queue_events or self._failure is not None:
+            return None
+        return policy.lag_warning if self.supervisor.wants_transport else None
+
     def data_to_send(self) -> bytes:
         """Bytes to write to the current connection (and forget)."""
         data = self.supervisor.data_to_send()
