@@ -183,6 +183,9 @@ def test_an_event_read_into_an_empty_queue_needs_no_wake_up_and_its_lag_is_still
     assert h.driver.sleep_for(slept + 2.0) == pytest.approx(0.5)  # until the report is 2 s old
     assert h.driver.woke(h.now + 2.0)
     assert isinstance(h.read()[0], FallingBehind)
+    # `sleeping` arms the same bound when given the time, the exact deadline without it
+    assert h.driver.sleeping(h.now) == h.now + 2.0
+    assert h.driver.sleeping() == h.driver.next_deadline() > h.now + 2.0
 
 
 def test_the_lag_bound_holds_only_while_reads_queue_events() -> None:

@@ -216,31 +216,32 @@ class LoopRules:
 
     # -- deadline re-arming ---------------------------------------------------------------------
 
-    def sleeping(self) -> float | None:
+    def sleeping(self, now: float | None = None) -> float | None:
         """The adapter goes to sleep until the returned deadline (`next_deadline`; None: until
-        woken): remembered for `wake_needed`."""
+        woken): remembered for `wake_needed`.
+
+        Given ``now``, while reads may queue events for the application, the sleep lasts at
+        most the lag after which an unread event is reported (``QueuePolicy.lag_warning``): an
+        event read into an empty queue is then never due sooner than the wake-up armed, so
+        reading it needs no wake-up (one per message otherwise, in an application that reads
+        its events). Without ``now``: the next deadline exactly.
+        """
         deadline = self.next_deadline()
+        if now is not None:
+            bound = self._lag_bound()
+            if bound is not None and (deadline is None or now + bound < deadline):
+                deadline = now + bound
         self._armed = math.inf if deadline is None else deadline
         return deadline
 
     def sleep_for(self, now: float, limit: float = math.inf) -> float:
-        """The adapter goes to sleep at ``now`` (as `sleeping`): how many seconds it may wait at
-        most, until the driver's next deadline and within ``limit`` (its caller's own wait;
-        ``math.inf``: none); ``math.inf``: until woken. Never negative.
-
-        While reads may queue events for the application, the sleep lasts at most the lag
-        after which an unread event is reported (`_lag_bound`): an event read into an empty
-        queue is then never due sooner than the wake-up armed, so reading it needs no wake-up
-        of the sleeper (one per message otherwise, in an application that reads its events).
-        """
-        deadline = self.next_deadline()
-        bound = self._lag_bound()
-        if bound is not None and (deadline is None or now + bound < deadline):
-            deadline = now + bound
+        """The adapter goes to sleep at ``now`` (as ``sleeping(now)``, the lag bound included):
+        how many seconds it may wait at most, until the driver's next deadline and within
+        ``limit`` (its caller's own wait; ``math.inf``: none); ``math.inf``: until woken. Never
+        negative."""
+        deadline = self.sleeping(now)
         if deadline is None:
-            self._armed = math.inf
             return limit if limit > 0.0 else 0.0
-        self._armed = deadline
         wait = deadline - now
         if wait > limit:
             wait = limit
