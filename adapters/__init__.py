@@ -7,7 +7,8 @@ This package is the public home of everything the three adapters share: where to
 (`Endpoint`, `kalshi_endpoint`), how to secure it (`make_ssl_context`), the reconnect policy
 (`Backoff`), credentials (`Credentials`), the FIX message log (`MessageLog`), connection
 options (`ConnectOptions`) and where they lead (`describe_target`), the errors
-(`TransportError`, `ConnectionFailed`, `LogonRefused`, `EventQueueOverflow`), the connection
+(`TransportError`, `ConnectionFailed`, `LogonRefused`, `CertificateRefused`,
+`EventQueueOverflow`, `MessageLogError`), the connection
 events (`Disconnected`, `Reconnecting`, `Reconnected`), drop-copy catch-up (`ExecCursor`,
 `CatchUpStarted`, `CatchUpComplete`, `CatchUpFailed`) and what a slow application is told
 (`QueuePolicy`, `FallingBehind`, `MarketDataFolded`), pre-trade risk limits (`RiskLimits`,
@@ -41,10 +42,12 @@ from ._transport import (
     SESSION_LOGGER_NAME,
     TRANSPORT_LOGGER_NAME,
     Backoff,
+    CertificateRefused,
     ConnectionFailed,
     Credentials,
     Endpoint,
     MessageLog,
+    MessageLogError,
     ReconnectPlan,
     TransportError,
     check_endpoint,
@@ -72,6 +75,7 @@ __all__ = [
     "CatchUpComplete",
     "CatchUpFailed",
     "CatchUpStarted",
+    "CertificateRefused",
     "ConnectOptions",
     "ConnectionFailed",
     "Credentials",
@@ -84,6 +88,7 @@ __all__ = [
     "LogonRefused",
     "MarketDataFolded",
     "MessageLog",
+    "MessageLogError",
     "MetricsSnapshot",
     "QueuePolicy",
     "ReconnectPlan",

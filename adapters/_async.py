@@ -20,6 +20,7 @@ from kalshi_fix_sansio import _callers as waits
 from kalshi_fix_sansio._callers import Wait
 from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.events import Event
+from kalshi_fix_sansio.gate import TradingHalt
 from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
 from kalshi_fix_sansio.tracker import TrackedOrder
 
@@ -237,6 +238,7 @@ class AsyncKillAll:
     """``kill_all`` of the asyncio and trio clients (mixed into their `ClientBase`)."""
 
     _made_sessions: Callable[[], list[Any]]
+    _halt: TradingHalt
 
     async def kill_all(
         self,
@@ -253,6 +255,8 @@ class AsyncKillAll:
         Returns:
             One `KillReport` per session killed (none open: an empty list).
         """
+        if halt:  # every session of the client, those opened later too, until rearm()
+            self._halt.halt("the client's kill_all()")
         return await kill_sessions(
             self._made_sessions(), timeout=timeout, halt=halt, use_groups=use_groups,
             fallback_after=fallback_after, confirm=confirm,

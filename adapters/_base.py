@@ -35,7 +35,7 @@ import attrs
 from kalshi_fix_sansio import Message
 from kalshi_fix_sansio._callers import Delivery, any_event
 from kalshi_fix_sansio.book import Books
-from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, ExecCursor
+from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, ExecCursor, OrdersUnknown
 from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.driver import (
     Driver,
@@ -54,9 +54,11 @@ from kalshi_fix_sansio.events import (
     GarbledData,
     LogonRejected,
     RejectReceived,
+    ResubscriptionRefused,
     Timeout,
 )
-from kalshi_fix_sansio.killswitch import KillReport, KillSwitch
+from kalshi_fix_sansio.gate import TradingHalt
+from kalshi_fix_sansio.killswitch import KillFinished, KillReport, KillStarted, KillSwitch
 from kalshi_fix_sansio.metrics import SessionMetrics
 from kalshi_fix_sansio.risk import BookSource, RiskLimits
 from kalshi_fix_sansio.session import Session
@@ -82,6 +84,7 @@ _log = logging.getLogger(TRANSPORT_LOGGER_NAME)
 
 _WARNING_EVENTS = (
     GapDetected, RejectReceived, BusinessRejectReceived, DecodeFailure, GarbledData, Timeout,
+    KillStarted, KillFinished, ResubscriptionRefused, OrdersUnknown,
 )
 
 PLACE_TIMEOUT = 10.0
@@ -243,8 +246,6 @@ class SessionBase:
     _OPEN_HINT: ClassVar[str] = "use the session in `async with` first"
     """How to open this adapter's session, for `send` before that."""
 
-    _halt_reason: str | None = None  # the kill switch halted new orders (kept across opens)
-
     def __init__(
         self,
         config: SessionConfig,
@@ -261,8 +262,11 @@ class SessionBase:
         queue_policy: QueuePolicy | None = None,
         risk_limits: RiskLimits | None = None,
         risk_books: Books | BookSource | None = None,
+        shared_halt: TradingHalt | None = None,
     ) -> None:
         self.rate_limit = rate_limit
+        self._halt = TradingHalt()  # the kill switch's halt of this session (kept across opens)
+        self._shared_halt = shared_halt  # the client's (``kill_all``), if any
         self.config, self.options = config, options
         self.on_event, self.on_reconnect = on_event, on_reconnect
         self._clock = clock
@@ -375,16 +379,17 @@ class SessionBase:
 
     @property
     def halted(self) -> bool:
-        """New orders and replaces are refused (`TradingHalted`) until `rearm` (after
-        ``kill(halt=True)``, the default)."""
-        return self._halt_reason is not None
+        """Messages that can create a position are refused (`TradingHalted`) until `rearm`
+        (after ``kill(halt=True)``, the default), or until the client that made this session
+        re-arms (after its ``kill_all``)."""
+        shared = self._shared_halt
+        return self._halt.reason is not None or (shared is not None and shared.reason is not None)
 
     def rearm(self) -> None:
-        """Accept new orders and replaces again after ``kill(halt=True)``."""
+        """Accept new orders, replaces and quotes again after ``kill(halt=True)`` (a client's
+        ``kill_all`` halt stays until ``client.rearm()``)."""
         with self._lock:
-            self._halt_reason = None
-            if self.driver is not None:
-                self.driver.rearm()
+            self._halt.rearm()
 
     def _start_kill(
         self, halt: bool, use_groups: bool, fallback_after: float, confirm: bool | None = None
@@ -394,8 +399,6 @@ class SessionBase:
         if sup is None:
             raise LocalProtocolError(f"not connected: {self._OPEN_HINT}")
         with self._lock:
-            if halt:
-                self._halt_reason = "the kill switch"
             kill = sup.kill(
                 self._clock(), halt=halt, use_groups=use_groups, fallback_after=fallback_after,
                 confirm=confirm,
@@ -545,8 +548,6 @@ class SessionBase:
         self._delivery.on_event = self.on_event is not None
         self._delivery.on_reconnect = self.on_reconnect is not None
         sup.observer = self._observe
-        if self._halt_reason is not None:
-            sup.halt(self._halt_reason)
         self._crash = None
         _log.info(
             "%s: connecting: %s", self._name, describe_target(self.config, self.options),
@@ -565,6 +566,7 @@ class SessionBase:
             policy=self.queue_policy, risk_limits=self._risk_limits,
             risk_books=self._risk_books, metrics=metrics,
             write_timeout=options.connect_timeout, max_buffered=MAX_BUFFERED_OUTBOUND,
+            halt=self._halt, shared_halt=self._shared_halt,
         )
 
     def _observe(self, event: Event) -> None:

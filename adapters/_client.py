@@ -25,12 +25,16 @@ from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import attrs
 
+from kalshi_fix_sansio.catchup import ExecCursor, catches_up
 from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.driver import DEFAULT_MAX_EVENTS
 from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.filestore import FileStore
+from kalshi_fix_sansio.filestore import FileStore, make_store_dir
+from kalshi_fix_sansio.gate import TradingHalt
+from kalshi_fix_sansio.risk import RiskLimits
 from kalshi_fix_sansio.spec import SESSIONS
 from kalshi_fix_sansio.store import MemoryStore, MessageStore
+from kalshi_fix_sansio.tracker import OrderTracker
 
 from ._transport import (
     Backoff,
@@ -312,6 +316,11 @@ class ClientBase(Generic[S]):
         message_log_path: append a FIX message log (one line per frame, RawData redacted).
         config: more `SessionConfig` fields applied to every session (timeouts, flags...);
             its keys must be `SESSION_OPTIONS` names.
+        risk_limits: pre-trade `RiskLimits` for every order-entry session this client makes
+            (a session's own ``risk_limits=`` overrides them). They read the client's
+            ``tracker``, which every order-entry session shares unless given its own: open
+            orders and positions carry from one session to the next, so a position limit
+            does not start from zero again after a reconnect or a second session.
 
     Raises:
         LocalProtocolError: an option of the wrong type, an unknown environment, an
@@ -343,6 +352,7 @@ class ClientBase(Generic[S]):
         store_dir: str | os.PathLike[str] | None = None,
         message_log_path: str | os.PathLike[str] | None = None,
         config: Mapping[str, Any] | None = None,
+        risk_limits: RiskLimits | None = None,
     ) -> None:
         if not isinstance(credentials, Credentials):
             # by type only: a PEM passed here by mistake must not end up in a message
@@ -395,6 +405,29 @@ class ClientBase(Generic[S]):
         self.config = dict(config or {})
         self._stores: dict[str, MessageStore] = {}
         self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()  # for kill_all
+        if risk_limits is not None and not isinstance(risk_limits, RiskLimits):
+            raise _refuse_type("risk_limits", risk_limits, "a RiskLimits or None")
+        self.risk_limits = risk_limits
+        """The `RiskLimits` of every order-entry session this client makes (None: none)."""
+        self.tracker = OrderTracker()
+        """Orders, fills and positions of the client's key: the order-entry sessions it makes
+        share it (unless given their own ``tracker=``), so limits see what earlier sessions
+        left open."""
+        self.cursor = ExecCursor()
+        """Where drop-copy catch-up resumes, shared like ``tracker`` by the client's KalshiNR
+        sessions: a new session catches up from the last ExecID an earlier one saw."""
+        self._halt = TradingHalt()  # kill_all's: every session of the client, until rearm()
+
+    @property
+    def halted(self) -> str | None:
+        """Why ``kill_all`` halted every session of this client (new orders, replaces and
+        quotes refused with `TradingHalted`, sessions opened later included), or None."""
+        return self._halt.reason
+
+    def rearm(self) -> None:
+        """Lift the halt of ``kill_all`` (a session halted by its own ``kill`` stays halted
+        until ``session.rearm()``)."""
+        self._halt.rearm()
 
     def _checked_endpoints(self, endpoints: object) -> dict[str, Endpoint]:
         if endpoints is None:
@@ -496,7 +529,7 @@ class ClientBase(Generic[S]):
         if store is None:
             spec = SESSIONS[(self.PRODUCT, session_type)]
             if spec.retransmission and self.store_dir is not None:
-                self.store_dir.mkdir(parents=True, exist_ok=True)
+                make_store_dir(self.store_dir)  # new directories 0700, existing ones as they are
                 name = f"{self.PRODUCT}-{self.environment}-{session_type}-{self.credentials.key_id}.fixlog"
                 store = FileStore(self.store_dir / name)
             else:
@@ -631,16 +664,19 @@ class ClientBase(Generic[S]):
             rate_limit: ``"wait"`` (the default) or ``"raise"``: what the session does with a
                 message its ``rate_limiter`` (a `SessionConfig` field) cannot take yet.
             tracker: an `OrderTracker` to keep current (e.g. ``restore(...).tracker`` after a
-                restart); a new one if None.
+                restart); None: the client's ``tracker`` on an order-entry session (shared, so
+                limits see earlier sessions' orders and positions), a new one elsewhere.
             cursor: an `ExecCursor` where drop-copy catch-up resumes (e.g.
-                ``restore(...).cursor``): the first Logon then requests what was missed.
+                ``restore(...).cursor``): the first Logon then requests what was missed;
+                None: the client's ``cursor`` on a KalshiNR order-entry session.
             catch_up: recover ExecutionReports missed while disconnected (EventResendRequest
                 after every reconnect); None: on for KalshiNR, the only session type that
                 can; False: off.
             queue_policy: a `QueuePolicy`: what happens when the application reads events
                 slowly (market data folded, ``queue_events=False`` for tracker-only use).
             risk_limits: pre-trade `RiskLimits` checked before every order is sent
-                (`RiskLimitExceeded`); settable later as ``session.risk_limits``.
+                (`RiskLimitExceeded`); None: the client's ``risk_limits`` on an order-entry
+                session; settable later as ``session.risk_limits``.
             risk_books: the `Books` or market-data session ``max_price_distance`` reads.
             **flags: `SessionConfig` fields for this session.
 
@@ -651,9 +687,16 @@ class ClientBase(Generic[S]):
             LocalProtocolError: the product has no such session type, or the flags or options
                 are invalid.
         """
+        spec = SESSIONS.get((self.PRODUCT, session_type))
+        trades = spec is not None and "D" in spec.send and not flags.get("listener_session")
+        if trades and tracker is None:
+            tracker = self.tracker
+        if trades and risk_limits is None:
+            risk_limits = self.risk_limits
         options: dict[str, Any] = {
             "on_event": on_event,
             "on_reconnect": on_reconnect,
+            "shared_halt": self._halt,
             "tracker": tracker,
             "cursor": cursor,
             "catch_up": catch_up,
@@ -665,7 +708,10 @@ class ClientBase(Generic[S]):
             options["max_queued_events"] = max_queued_events
         if rate_limit is not None:
             options["rate_limit"] = rate_limit
-        return self._make(*self.profile(session_type, **flags), **options)
+        config, connect = self.profile(session_type, **flags)
+        if trades and cursor is None and catches_up(config):  # resume where the last one was
+            options["cursor"] = self.cursor
+        return self._make(config, connect, **options)
 
     def order_entry(self, retransmission: bool = False, **flags: Any) -> S:
         """An order-entry session: KalshiNR, or KalshiRT with ``retransmission=True``.

@@ -1,7 +1,8 @@
 """The FIX message log: one line per frame that crosses the wire, secrets redacted.
 
 `MessageLog` is what every adapter writes its traffic to (``ConnectOptions.message_log``); it
-knows nothing about sockets or loops, and imports neither asyncio nor trio.
+knows nothing about sockets or loops, and imports neither asyncio nor trio. A write to its file
+that fails raises `MessageLogError` (an `OSError` naming the file).
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ import datetime
 import logging
 import os
 import time
-from typing import Final, Literal, TextIO
+from typing import Final, Literal
 
 from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer
 from kalshi_fix_sansio.redaction import redact_frame
 
-__all__ = ["MESSAGE_LOGGER_NAME", "MessageLog"]
+__all__ = ["MESSAGE_LOGGER_NAME", "MessageLog", "MessageLogError"]
 
 MESSAGE_LOGGER_NAME: Final = "kalshi_fix_sansio.messages"
 """The stdlib logger `MessageLog` writes to (level INFO; silent until logging is configured)."""
@@ -51,6 +52,33 @@ _NEW_FILE_MODE: Final = 0o600
 _OPEN_FLAGS: Final = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
 
 
+class MessageLogError(OSError):
+    """Writing or closing the message log's file failed (disk full, file system gone, I/O error).
+
+    An `OSError` (an ``except OSError`` catches it) with the failure's ``errno`` and
+    ``strerror``, whose message names the file and what failed, e.g. ``message log
+    /var/log/fix.log: writing failed: [Errno 28] No space left on device``; the original error
+    is its ``__cause__``. Raised by the call that logged the frame: in an adapter, the session
+    ends with it (the log is what a warm restart reads back, so it is never skipped silently).
+
+    Attributes:
+        filename: the log file's path.
+        doing: what failed, ``"writing"`` or ``"closing"``.
+    """
+
+    def __init__(self, path: str, doing: str, error: OSError) -> None:
+        super().__init__(error.errno, error.strerror)
+        self.filename = path
+        self.doing = doing
+        self._text = f"message log {path}: {doing} failed: {error}"
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __reduce__(self) -> tuple[object, ...]:  # pickle and copy: what __init__ takes
+        return (type(self), (self.filename, self.doing, OSError(self.errno, self.strerror)))
+
+
 class MessageLog:
     """One line per FIX frame, like QuickFIX's message logs, with secrets redacted.
 
@@ -59,10 +87,13 @@ class MessageLog:
     Signature(89) are redacted (`redact_frame`); key material never reaches the frames at
     all. Lines go to the stdlib logger ``kalshi_fix_sansio.messages`` at INFO (silent until the
     application configures logging) and, when ``path`` is given, to that file (append mode,
-    line-buffered) between `open` and `close`: building a log opens no file. The file holds
-    the account's whole order flow, so a new one is created readable and writable by its
-    owner only (mode 0600, before the umask); an existing file keeps its mode (tighten one
-    made by an earlier version with ``chmod 600``).
+    one unbuffered write per line) between `open` and `close`: building a log opens no file.
+    The file holds the account's whole order flow, so a new one is created readable and
+    writable by its owner only (mode 0600, before the umask); an existing file keeps its mode
+    (tighten one made by an earlier version with ``chmod 600``). A write that fails (disk
+    full, an I/O error) raises `MessageLogError` naming the file from the call that logged
+    the frame; nothing of the failed line waits to be written later, and the file stays open
+    (each later line is tried again; `close` closes it).
 
     Adapters pass what crosses the socket: `received` / `sent` take raw chunks and cut them
     into frames (a framer per direction); `log_frame` takes one complete frame. Bytes that do
@@ -100,10 +131,10 @@ class MessageLog:
         self.path = os.fspath(path) if path is not None else None
         self._max_message_size = max_message_size
         self._framers: dict[str, Framer] = {}
-        self._file: TextIO | None = None
+        self._fd: int | None = None  # the open file (unbuffered: a line is written or raises)
 
     def open(self) -> MessageLog:
-        """Open the file (append mode, line-buffered); idempotent, a no-op without ``path``.
+        """Open the file (append mode); idempotent, a no-op without ``path``.
 
         Adapters call this when their session opens (and `close` when it closes), so building
         a client never creates or locks a file; ``with MessageLog(...) as log:`` opens too. A
@@ -115,10 +146,9 @@ class MessageLog:
         Raises:
             LocalProtocolError: the file cannot be opened (the message names the path).
         """
-        if self.path is not None and self._file is None:
+        if self.path is not None and self._fd is None:
             try:  # os.open: the mode of a file it creates (open() would make it 0666 - umask)
-                fd = os.open(self.path, _OPEN_FLAGS, _NEW_FILE_MODE)
-                self._file = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
+                self._fd = os.open(self.path, _OPEN_FLAGS, _NEW_FILE_MODE)
             except OSError as exc:
                 reason = exc.strerror or type(exc).__name__
                 raise LocalProtocolError(
@@ -144,7 +174,7 @@ class MessageLog:
     @property
     def enabled(self) -> bool:
         """Lines are written somewhere (a file is open, or the logger takes INFO)."""
-        return self._file is not None or self.logger.isEnabledFor(logging.INFO)
+        return self._fd is not None or self.logger.isEnabledFor(logging.INFO)
 
     def log_frame(self, direction: Direction, frame: bytes, now: float | None = None) -> None:
         """Log one complete frame.
@@ -154,6 +184,9 @@ class MessageLog:
             frame: the frame's bytes.
             now: POSIX time of the event (adapters pass ``time.time()``); ``None`` reads the
                 clock.
+
+        Raises:
+            MessageLogError: writing the file failed.
         """
         if self.enabled:
             self._write(direction, _printable(redact_frame(bytes(frame))), now)
@@ -164,6 +197,9 @@ class MessageLog:
         Args:
             data: bytes as read.
             now: POSIX time of the read.
+
+        Raises:
+            MessageLogError: writing the file failed.
         """
         self._stream("IN", data, now)
 
@@ -173,6 +209,9 @@ class MessageLog:
         Args:
             data: bytes as written.
             now: POSIX time of the write.
+
+        Raises:
+            MessageLogError: writing the file failed.
         """
         self._stream("OUT", data, now)
 
@@ -196,14 +235,31 @@ class MessageLog:
         self.logger.info(
             "%s", line, extra={"fix_direction": direction, "fix_session": self.session_id}
         )
-        if self._file is not None:
-            self._file.write(line + "\n")
+        fd = self._fd
+        if fd is not None:
+            data = (line + "\n").encode("utf-8")
+            try:  # O_APPEND: each write lands at the end of the file
+                written = os.write(fd, data)
+                while written < len(data):  # a short write (a nearly full disk): the rest
+                    data = data[written:]
+                    written = os.write(fd, data)
+            except OSError as exc:
+                assert self.path is not None
+                raise MessageLogError(self.path, "writing", exc) from exc
 
     def close(self) -> None:
-        """Close the file (idempotent); later frames go to the logger only."""
-        file, self._file = self._file, None
-        if file is not None:
-            file.close()
+        """Close the file (idempotent); later frames go to the logger only.
+
+        Raises:
+            MessageLogError: closing the file failed (it is closed all the same).
+        """
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError as exc:
+                assert self.path is not None
+                raise MessageLogError(self.path, "closing", exc) from exc
 
     def __enter__(self) -> MessageLog:
         return self.open()

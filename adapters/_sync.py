@@ -24,6 +24,7 @@ from kalshi_fix_sansio import _callers as waits
 from kalshi_fix_sansio._callers import Readers, Wait
 from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.events import Event
+from kalshi_fix_sansio.gate import TradingHalt
 from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
 from kalshi_fix_sansio.tracker import TrackedOrder
 
@@ -241,6 +242,7 @@ class SyncKillAll:
     """``kill_all`` of the blocking clients (mixed into their `ClientBase`)."""
 
     _made_sessions: Callable[[], list[Any]]
+    _halt: TradingHalt
 
     def kill_all(
         self,
@@ -257,6 +259,8 @@ class SyncKillAll:
         Returns:
             One `KillReport` per session killed (none open: an empty list).
         """
+        if halt:  # every session of the client, those opened later too, until rearm()
+            self._halt.halt("the client's kill_all()")
         return kill_sessions(
             self._made_sessions(),
             timeout=timeout,

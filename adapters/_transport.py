@@ -40,7 +40,7 @@ import logging
 import os
 import ssl
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import attrs
 from cryptography import x509
@@ -60,7 +60,7 @@ from kalshi_fix_sansio.supervisor import (
     seconds_until_maintenance_ends,
 )
 
-from ._messagelog import MESSAGE_LOGGER_NAME, MessageLog
+from ._messagelog import MESSAGE_LOGGER_NAME, MessageLog, MessageLogError
 
 __all__ = [
     "KALSHI_FIX_HOSTS",
@@ -71,13 +71,16 @@ __all__ = [
     "TRANSPORT_LOGGER_NAME",
     "WOULD_BLOCK",
     "Backoff",
+    "CertificateRefused",
     "ConnectionFailed",
     "Credentials",
     "Endpoint",
     "MessageLog",
+    "MessageLogError",
     "ReconnectPlan",
     "TransportError",
     "check_endpoint",
+    "connect_error",
     "in_maintenance_window",
     "kalshi_endpoint",
     "loopback_addresses",
@@ -436,6 +439,88 @@ def make_ssl_context(
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+class CertificateRefused(ssl.SSLCertVerificationError):
+    """The server's TLS certificate failed verification: not trusted, not valid for the host
+    name, expired, or not the pinned one (``pinned_cert``).
+
+    Final: the same certificate would be refused on every attempt, so the connection is not
+    retried through the `Backoff` (`final`); the session fails at once with `ConnectionFailed`
+    (``attempts == 1``, this error as its ``last_error``). The message names the endpoint, the
+    host name checked and what OpenSSL found; the handshake's own
+    `ssl.SSLCertVerificationError` is the ``__cause__``, and ``verify_code`` /
+    ``verify_message`` are copied from it (an ``except ssl.SSLCertVerificationError`` or
+    ``except OSError`` still catches this error).
+
+    Attributes:
+        final: True: the supervisor gives up at once, without retrying.
+        endpoint: where the connection went.
+    """
+
+    final: ClassVar[bool] = True
+    endpoint: Endpoint
+
+
+# OpenSSL's verify codes: X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH; and
+# X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
+_NAME_MISMATCH: Final = frozenset({62, 64})
+_OUT_OF_DATE: Final = frozenset({9, 10})
+
+
+def connect_error(
+    endpoint: Endpoint, context: ssl.SSLContext | None, error: BaseException
+) -> BaseException:
+    """What an adapter reports to the core (``Driver.connection_failed``) for a connection
+    attempt that failed with ``error``: the error itself, except a certificate the TLS
+    handshake refused, which becomes a final `CertificateRefused` naming the endpoint.
+
+    Args:
+        endpoint: where the adapter connected.
+        context: the TLS context of the attempt (None for plain TCP); a pinning context of
+            `make_ssl_context` (OpenSSL's partial-chain flag) makes the message say the
+            certificate is not the pinned one.
+        error: what the attempt raised.
+
+    Returns:
+        The error to report.
+    """
+    if not isinstance(error, ssl.SSLCertVerificationError) or isinstance(error, CertificateRefused):
+        return error
+    code = getattr(error, "verify_code", None)
+    found = getattr(error, "verify_message", None) or error.reason or str(error)
+    name = endpoint.server_hostname or endpoint.host
+    if code in _NAME_MISMATCH:
+        hint = (
+            f"the certificate does not name {name!r}: check the endpoint's host, or set "
+            "Endpoint(server_hostname=...) to the name the server's certificate is for"
+        )
+    elif context is not None and context.verify_flags & ssl.VERIFY_X509_PARTIAL_CHAIN:
+        hint = (
+            "it is not the pinned certificate (pinned_cert): if Kalshi rotated its "
+            "certificate, fetch the new one ('openssl s_client -showcerts -connect "
+            f"{name}:{endpoint.port} < /dev/null | openssl x509 > kalshi-fix.pem')"
+        )
+    elif code in _OUT_OF_DATE:
+        hint = "it is outside its validity period: check this machine's clock"
+    else:
+        hint = (
+            "the trusted CAs (the system's store, cafile=) do not vouch for it: for a TLS "
+            "proxy or a test gateway pass cafile= or pinned_cert="
+        )
+    refused = CertificateRefused(
+        error.errno,
+        f"the TLS certificate of {endpoint} (host name {name!r}) was refused "
+        f"({error.reason or 'CERTIFICATE_VERIFY_FAILED'}): {found}; {hint}. Not retried: the "
+        "same certificate would be refused again",
+    )
+    if code is not None:
+        refused.verify_code = code
+    refused.verify_message = getattr(error, "verify_message", found)
+    refused.library, refused.reason = error.library, error.reason
+    refused.endpoint = endpoint
+    refused.__cause__ = error
+    return refused
 
 
 _MIN_TLS: Final = ssl.TLSVersion.TLSv1_2

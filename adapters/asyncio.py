@@ -48,7 +48,7 @@ from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 from ._aio import TLSProtocol, within
 from ._async import AsyncKillAll, AsyncSessionBase
 from ._client import MAX_QUEUED_EVENTS, ClientBase
-from ._transport import loopback_addresses
+from ._transport import connect_error, loopback_addresses
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
@@ -95,7 +95,10 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         session, sup = self.session, self.session.driver
         if self is session._conn and sup is not None:  # else a connection already given up
-            session._fed(sup, data)
+            try:
+                session._fed(sup, data)
+            except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
+                session._failed(exc)
 
     def eof_received(self) -> bool | None:
         self.data_received(b"")
@@ -132,7 +135,10 @@ class _TLSConnection(TLSProtocol):
     def tls_data(self, data: bytes) -> None:
         session, sup = self.session, self.session.driver
         if self is session._conn and sup is not None:  # else a connection already given up
-            session._fed(sup, data)
+            try:
+                session._fed(sup, data)
+            except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
+                session._failed(exc)
 
     def tls_lost(self, exc: Exception | None) -> None:
         self.session._on_lost(self, exc)
@@ -308,7 +314,21 @@ class AsyncSession(AsyncSessionBase):
             conn.transport.abort()
             return
         self._conn = conn
-        self._flush(sup)  # the Logon
+        try:
+            self._flush(sup)  # the Logon
+        except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        """An error raised in a transport callback (the message log's `MessageLogError`, a
+        bug): asyncio would only log it (an `OSError` not even that) and drop the connection,
+        and the session would reconnect past it. It ends the session instead, raised to the
+        application as an error of the session's task is (`SessionBase._closed_error`), as
+        the blocking and trio adapters do."""
+        if self._crash is None:
+            self._crash = exc
+        self._abort()
+        self._wake()  # the session's task ends, the waiting callers see why
 
     def _on_lost(self, conn: _Conn, exc: Exception | None) -> None:
         if conn is not self._conn:
@@ -326,7 +346,9 @@ class AsyncSession(AsyncSessionBase):
 
     async def _run(self, sup: Driver) -> None:
         try:
-            while self._conn is not None or (rest := sup.connect_in(self._clock())) is not None:
+            while self._crash is None and (  # a transport callback failed (`_failed`): ended
+                self._conn is not None or (rest := sup.connect_in(self._clock())) is not None
+            ):
                 if self._conn is None:
                     if rest:
                         await self._wait_changed(self._now() + rest)  # close() wakes us
@@ -367,7 +389,8 @@ class AsyncSession(AsyncSessionBase):
         except (OSError, asyncio.TimeoutError) as exc:
             if self._conn is None:
                 error = exc if str(exc) else TimeoutError(f"{self.options.endpoint}: timed out")
-                sup.connection_failed(self._clock(), error)
+                reported = connect_error(self.options.endpoint, self._ssl, error)  # final?
+                sup.connection_failed(self._clock(), reported)
 
     async def _open(self) -> None:
         ep = self.options.endpoint

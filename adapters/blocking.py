@@ -42,7 +42,7 @@ from ._base import IDLE_HANDOFF
 from ._client import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
 from ._sockio import recv_now, write_now
 from ._sync import SyncKillAll, SyncSessionBase, joined, started
-from ._transport import READ_CHUNK, loopback_addresses
+from ._transport import READ_CHUNK, connect_error, loopback_addresses
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -255,7 +255,8 @@ class BlockingSession(SyncSessionBase):
         finally:
             self._mu.acquire()
         if isinstance(sock, OSError):
-            sup.connection_failed(self._clock(), sock)
+            error = connect_error(self.options.endpoint, self._ssl, sock)  # final: not retried
+            sup.connection_failed(self._clock(), error)
         elif self._connected(sup):
             self._sock, self._full = sock, True  # the first read checks what TLS holds
             self._flush(sup)  # the Logon

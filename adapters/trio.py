@@ -58,7 +58,7 @@ from ._base import IDLE_HANDOFF
 from ._client import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
 from ._sockio import recv_now, write_now
 from ._tls import MemoryTLS
-from ._transport import READ_CHUNK, loopback_addresses
+from ._transport import READ_CHUNK, connect_error, loopback_addresses
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
@@ -323,7 +323,8 @@ class TrioSession(AsyncSessionBase):
         try:
             sock, tls = await _open(self.options, context, self._clock)
         except (*_STREAM_ERRORS, trio.TooSlowError) as exc:
-            sup.connection_failed(self._clock(), exc)
+            error = connect_error(self.options.endpoint, context, exc)  # final: not retried
+            sup.connection_failed(self._clock(), error)
             return
         if not self._connected(sup):  # closed while connecting
             _close(sock)
@@ -342,11 +343,13 @@ class TrioSession(AsyncSessionBase):
                     await self._idle(sup, sock)
                 nursery.cancel_scope.cancel()
         finally:
-            if sup.wants_transport:  # cancelled from outside: log out, best effort
-                sup.close(self._clock())
-                self._write(sup)
-            self._sock = None
-            _close(sock)
+            try:
+                if sup.wants_transport:  # cancelled from outside, or failed: log out, best effort
+                    sup.close(self._clock())
+                    self._write(sup)  # may fail too (the message log's error again)
+            finally:
+                self._sock = None
+                _close(sock)
 
     async def _idle(self, sup: Driver, sock: socket.socket) -> None:
         """Wait until kicked, the socket takes what waits for it, the driver's next deadline

@@ -106,7 +106,13 @@ class ClassRender:
 # The public ``level_values()`` of a group entry holding these members (a 35=X entry, both
 # dialects): the values a book applies a level change from, in one call, and the members that
 # make it an own-order entry (read through the attributes instead).
-LEVEL_VALUES: Final = ("symbol", "md_entry_type", "md_update_action", "md_entry_px", "md_entry_size")
+LEVEL_VALUES: Final = (
+    "symbol",
+    "md_entry_type",
+    "md_update_action",
+    "md_entry_px",
+    "md_entry_size",
+)
 LEVEL_ABSENT: Final = ("cl_ord_id", "alloc_account")
 
 
@@ -271,9 +277,7 @@ class _Renderer:
                         encode=re.sub(r"\bv\b", f"v_{f.python_name}", self.encode_expr(m)),
                         length_attr=by_name.get(f.length_field) if f.length_field else None,
                         data_attr=data_of.get(f.name),
-                        fill=re.sub(
-                            r"\bx\b", f"x_{f.python_name}", self.fills[self.field_info(m)]
-                        ),
+                        fill=re.sub(r"\bx\b", f"x_{f.python_name}", self.fills[self.field_info(m)]),
                         cached=lazy_on_miss(self.fills[self.field_info(m)]),
                     )
                 )
@@ -591,42 +595,42 @@ def render_tables(spec: Spec, env: jinja2.Environment) -> str:
         {"msgtype": m.msgtype, "name": m.name, "category": m.category, "products": m.products}
         for m in spec.messages
     ]
-    rules = []
-    for r in spec.rules:
-
-        def text(key: str, r: ValueRule = r) -> str | None:
-            v = r.bounds.get(key)
-            return None if v is None else str(v)
-
-        ints = {k: r.bounds.get(k) for k in ("min_length", "max_length")}
-        rules.append(
-            {
-                "field": r.fdef.name,
-                "tag": r.fdef.tag,
-                "check": r.check,
-                "products": tuple(
-                    sorted({product for product, _, _ in r.paths}, key=PRODUCTS.index)
-                ),
-                "when": r.when,
-                **{k: text(k) for k in ("min", "max", "above", "below", "tick")},
-                **ints,
-                "pattern": r.pattern,
-                "values": tuple(r.values),
-                "says": r.says,
-                "source": r.source,
-                "basis": r.basis,
-                "where": str(r.where),
-                "paths": tuple(r.paths),
-            }
-        )
+    rules = [_rule_row(r) for r in spec.rules]
+    enum_rules = [_rule_row(r) for r in spec.enum_rules]
     return env.get_template("tables.py.j2").render(
         rules=rules,
+        enum_rules=enum_rules,
         fields=fields,
         messages=messages,
         sessions=spec.sessions,
         environments=spec.environments,
         sources=_sources(spec),
     )
+
+
+def _rule_row(r: ValueRule) -> dict[str, object]:
+    """One `ValueRule` as the tables template writes it."""
+
+    def text(key: str) -> str | None:
+        v = r.bounds.get(key)
+        return None if v is None else str(v)
+
+    return {
+        "field": r.fdef.name,
+        "tag": r.fdef.tag,
+        "check": r.check,
+        "products": tuple(sorted({product for product, _, _ in r.paths}, key=PRODUCTS.index)),
+        "when": r.when,
+        **{k: text(k) for k in ("min", "max", "above", "below", "tick")},
+        **{k: r.bounds.get(k) for k in ("min_length", "max_length")},
+        "pattern": r.pattern,
+        "values": tuple(r.values),
+        "says": r.says,
+        "source": r.source,
+        "basis": r.basis,
+        "where": str(r.where),
+        "paths": tuple(r.paths),
+    }
 
 
 def _sources(spec: Spec) -> str:
@@ -647,7 +651,6 @@ def render_docs(spec: Spec, env: jinja2.Environment) -> dict[str, str]:
     return out
 
 
-
 _KALSHI_PAGES: Final = {
     "session": "Session",
     "order-entry": "Order Entry",
@@ -664,7 +667,9 @@ _NOTE_CITATION: Final = re.compile(
     + "|".join(map(re.escape, _KALSHI_PAGES))
     + r")\.md(?P<section> §[\d.]+)?(?P<s>'s)?"
 )
-_OPEN_QUESTION: Final = re.compile(r"\(open questions? [\d, and]+\)|open questions? \d+(?:(?:, | and )\d+)*")
+_OPEN_QUESTION: Final = re.compile(
+    r"\(open questions? [\d, and]+\)|open questions? \d+(?:(?:, | and )\d+)*"
+)
 
 
 def public_citations(text: str) -> str:
@@ -683,9 +688,11 @@ def public_citations(text: str) -> str:
 
     text = _NOTE_CITATION.sub(page, text)
     return _OPEN_QUESTION.sub(
-        lambda m: "(not settled by Kalshi's docs: see Decisions)"
-        if m[0].startswith("(")
-        else "a point Kalshi's docs leave open (see Decisions)",
+        lambda m: (
+            "(not settled by Kalshi's docs: see Decisions)"
+            if m[0].startswith("(")
+            else "a point Kalshi's docs leave open (see Decisions)"
+        ),
         text,
     )
 
@@ -703,7 +710,9 @@ def make_env() -> jinja2.Environment:
     env.filters["at_fill"] = at_fill
     env.filters["tuple"] = tuple
     env.filters["cite"] = public_citations
-    env.filters["mdcell"] = lambda s: public_citations(str(s)).replace("|", "\\|").replace("\n", " ")
+    env.filters["mdcell"] = lambda s: (
+        public_citations(str(s)).replace("|", "\\|").replace("\n", " ")
+    )
     env.globals["RField"] = RField
     env.globals["isfield"] = lambda m: isinstance(m, FieldRender)
     env.globals["isrfield"] = lambda m: isinstance(m, RField)

@@ -10,6 +10,7 @@ reported again as undefined.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,7 @@ def load_spec(root: Path, shown_root: str = "spec") -> Spec:
     )
     spec.rules = _resolve_rules(p, spec, raw_rules)
     p.raise_if_any()
+    spec.enum_rules = _enum_rules(spec)
     return spec
 
 
@@ -211,6 +213,7 @@ def _field(
         list(good.get("history", [])),
         good.get("notes", ""),
         raw.where,
+        raw.key_where["values"] if "values" in good else None,
     )
 
 
@@ -618,6 +621,13 @@ def _read_rules(
                 p.add(r.key_where[key], f"value rule on {f.name}: {key} must be an integer")
         if "tick" in r and float(r["tick"]) <= 0:
             p.add(r.key_where["tick"], f"value rule on {f.name}: tick must be positive")
+        listed = {str(v.value) for v in f.values}
+        unlisted = [v for v in r.get("values", ()) if listed and v not in listed]
+        if unlisted:
+            p.add(
+                r.key_where["values"],
+                f"value rule on {f.name}: {unlisted} not among its values in fields.yaml",
+            )
         if "pattern" in r:
             try:
                 re.compile(r["pattern"])
@@ -707,4 +717,84 @@ def _resolve_rules(
                 paths,
             )
         )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# fields.yaml enums: membership rules
+
+MULTI_VALUE_TYPES = {"MULTIPLEVALUESTRING", "MULTIPLECHARVALUE", "MULTIPLESTRINGVALUE"}
+"""FIX types whose value is several enum values separated by spaces (each one is checked)."""
+
+
+def _enum_uses(
+    members: list[RField | RGroup], attrs: tuple[str, ...] = ()
+) -> Iterator[tuple[FieldDef, tuple[str, ...]]]:
+    """Every enumerated field of a member list (groups too), with the attributes leading to it."""
+    for m in members:
+        if isinstance(m, RGroup):
+            yield from _enum_uses(m.members, (*attrs, m.attr))
+        elif m.field.values:
+            yield m.field, (*attrs, m.attr)
+
+
+def _enum_rules(spec: Spec) -> list[ValueRule]:
+    """A ``values`` rule for each enumerated field of the application messages a client sends.
+
+    The values are the field's ``values:`` in ``fields.yaml`` as each product has them (a field
+    whose values differ per product gets one rule per set of values); the rule's place is that
+    list's line. A message and product on which ``ranges.yaml`` already gives the field a values
+    rule (TimeInForce: Kalshi narrows it on a replace) are left to that rule. In the order of
+    ``fields.yaml``.
+    """
+    hand = {
+        (product, mt, r.fdef.name)
+        for r in spec.rules
+        if r.check == "values"
+        for product, mt, _ in r.paths
+    }
+    # field name -> the values one product has -> where it is on the messages of those products
+    uses: dict[str, dict[tuple[str, ...], list[tuple[str, str, tuple[str, ...]]]]] = {}
+    for product in PRODUCTS:
+        for rm in spec.view(product).messages:
+            if rm.msg.category != "app" or rm.msg.direction == "server":
+                continue
+            for f, path in _enum_uses(rm.members):
+                values = tuple(str(v.value) for v in f.values_for(product))
+                if values and (product, rm.msgtype, f.name) not in hand:
+                    uses.setdefault(f.name, {}).setdefault(values, []).append(
+                        (product, rm.msgtype, path)
+                    )
+    out: list[ValueRule] = []
+    for f in spec.fields:
+        per_product = uses.get(f.name, {})
+        for values, paths in per_product.items():
+            products = tuple(dict.fromkeys(product for product, _, _ in paths))
+            names = {str(v.value): v.name for v in f.values}
+            listed = ", ".join(f"{v} ({names[v]})" for v in values)
+            restricted = any(v.products != f.products for v in f.values)
+            whose = f"Kalshi's {'/'.join(products)} values" if restricted else "Kalshi's values"
+            says = f"not one of {whose}: {listed}"
+            if f.type in MULTI_VALUE_TYPES:
+                says = f"each space-separated value must be one of {whose}: {listed}"
+            where = f.values_where or f.where
+            out.append(
+                ValueRule(
+                    f,
+                    "values",
+                    list(dict.fromkeys(mt for _, mt, _ in paths)),
+                    products,
+                    None,
+                    {},
+                    None,
+                    list(values),
+                    says,
+                    f"Kalshi's {'documented' if f.source == 'doc' else 'XML dictionary'} "
+                    f"values of {f.name}({f.tag})",
+                    "documented",
+                    "",
+                    where,
+                    paths,
+                )
+            )
     return out

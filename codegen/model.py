@@ -113,6 +113,7 @@ class FieldDef:
     history: list[str]
     notes: str
     where: Where
+    values_where: Where | None = None  # where its `values:` list starts
 
     @property
     def py_type(self) -> str:
@@ -266,6 +267,8 @@ class Spec:
     drift: list[DriftEntry]
     files: list[Path] = field(default_factory=list)
     rules: list[ValueRule] = field(default_factory=list)
+    enum_rules: list[ValueRule] = field(default_factory=list)
+    """The membership rules derived from the enums of ``fields.yaml`` (`ENUM_RULES`)."""
 
     @property
     def by_name(self) -> dict[str, FieldDef]:

@@ -98,6 +98,24 @@ def test_kill_cancels_what_the_trading_process_left_open(live: Live, tmp_path: P
     assert live.gateway.connected() == []
 
 
+def test_kill_without_the_log_takes_off_what_the_killed_process_left_on_kalshi_nr(live: Live) -> None:
+    with live.client().session("KalshiNR") as trading:
+        trading.place(rest("left-1"))
+    assert live.open_orders() == ["left-1"]
+    result = live.kill()  # a fresh process: its tracker knows no order
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "confirmed by the exchange" in result.stdout and live.open_orders() == []
+
+
+def test_kill_without_the_log_on_kalshi_rt_cannot_say_done(live: Live) -> None:
+    with live.client().session("KalshiRT") as trading:
+        trading.place(rest("left-rt"))
+    result = live.kill("--session", "RT", session="KalshiRT")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NOT confirmed by the exchange" in result.stdout and "--from-log" in result.stderr
+    assert live.open_orders() == ["left-rt"]  # honest: it is still there
+
+
 def test_kill_with_nothing_open_succeeds(live: Live) -> None:
     result = live.kill()
     assert result.returncode == 0, result.stderr

@@ -468,21 +468,27 @@ def test_replace_can_set_and_clear_an_expiry(ex: Exchange) -> None:
 
 
 def test_mass_cancel_cancels_the_sessions_orders_then_reports(ex: Exchange) -> None:
+    # "the FIX session" is the key's KalshiNR session: another connection's orders go too,
+    # not the orders of the key's KalshiRT session
     ex.connect("a2", "alice", "KalshiNR", now=T0)
+    ex.connect("art", "alice", "KalshiRT", now=T0)
     ex.handle("a", nos("a1", SELL, 1, "0.60"), T0)
     ex.handle("a", nos("a2", BUY, 1, "0.40"), T0)
     ex.handle("a2", nos("a3", SELL, 1, "0.70"), T0)
+    ex.handle("art", nos("rt1", SELL, 1, "0.80"), T0)
     out = ex.handle("a", p.OrderMassCancelRequest(cl_ord_id="m1", mass_cancel_request_type="6"), T0)
     assert [type(o.message).__name__ for o in out] == [
+        "ExecutionReport",
         "ExecutionReport",
         "ExecutionReport",
         "OrderMassCancelReport",
     ]
     assert {r.cl_ord_id for r in ers(out, "a")} == {"a1", "a2"}
+    assert {r.cl_ord_id for r in ers(out, "a2")} == {"a3"}
     report = one(of(out[-1:], p.OrderMassCancelReport))
     assert report.mass_cancel_response == p.MassCancelResponse.ALL_ORDERS_CANCELLED
     assert report.cl_ord_id == "m1" and UUID.match(report.order_id)
-    assert [v.cl_ord_id for v in ex.open_orders("alice")] == ["a3"]
+    assert [v.cl_ord_id for v in ex.open_orders("alice")] == ["rt1"]
     out = ex.handle("a", p.OrderMassCancelRequest(cl_ord_id="m2", mass_cancel_request_type="1"), T0)
     assert one(out).message.mass_cancel_response == p.MassCancelResponse.REJECTED
 

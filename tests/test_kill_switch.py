@@ -11,6 +11,7 @@ connection down included, and the client's ``kill_all``.
 
 from __future__ import annotations
 
+import logging
 import threading
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from kalshi_fix_sansio.adapters import Backoff, Disconnected
 from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.killswitch import KillReport, KillSwitch, TradingHalted
+from kalshi_fix_sansio.risk import RiskLimitExceeded, RiskLimits
 from kalshi_fix_sansio.supervisor import SupervisorState
 from kalshi_fix_sansio.tracker import OrderStatus, OrderTracker
 
@@ -130,15 +132,26 @@ def test_kalshi_rt_without_groups_sends_single_cancels() -> None:
     assert sent_types(h).count("F") == 2 and kill.done and kill.report(h.now).triggered_groups == ()
 
 
+def test_the_mass_cancel_reaches_the_orders_of_earlier_connections() -> None:
+    # Kalshi's 35=q cancels the orders of the key's KalshiNR session, not of one connection
+    h = Harness()
+    h.start()
+    place(h, "old-1")
+    h.drop()
+    h.reconnect()
+    kill = h.driver.kill(h.now, fallback_after=0.5)
+    h.pump()
+    assert sent_types(h) == ["q"] and kill.done and gateway_open(h) == []
+    assert kill.report(h.now).confirmed is True
+
+
 def test_orders_the_mass_cancel_missed_get_their_own_cancel_after_the_fallback_time() -> None:
-    # the mock exchange's 35=q cancels what the requesting connection placed: after a reconnect,
-    # the orders of the earlier connection are left for single cancels
     h = Harness()
     h.start()
     place(h, "old-1")
     place(h, "old-2")
-    h.drop()
-    h.reconnect()
+    for order in h.exchange._state.open.values():  # orders the 35=q does not reach
+        order.session_type = "KalshiRT"
     kill = h.driver.kill(h.now, fallback_after=0.5)
     h.pump()
     assert sent_types(h) == ["q"] and not kill.done
@@ -277,8 +290,9 @@ def test_kill_leaves_nothing_open_per_adapter(
             assert open_at_gateway(h) == []
             expected = ["q"] if session_type == "KalshiNR" else ["F", "UOG"]
             assert sorted(r.msg_type for r in report.sent) == expected
-            # KalshiNR: a drop-copy replay confirmed it; KalshiRT has none (the tracker decides)
-            assert report.confirmed is (True if session_type == "KalshiNR" else None), str(report)
+            # KalshiNR: the 35=q's answer and a drop-copy replay confirm it; KalshiRT has no
+            # mass cancel, so orders this session never saw cannot be confirmed
+            assert report.confirmed is (session_type == "KalshiNR"), str(report)
             with pytest.raises(TradingHalted):
                 await d.call(session.place(limit(f"{adapter}-late")))
             session.rearm()
@@ -287,6 +301,28 @@ def test_kill_leaves_nothing_open_per_adapter(
             await d.call(session.kill(timeout=10, halt=False))
 
     run(adapter, scenario)
+
+
+@ADAPTERS
+def test_a_kill_is_logged_at_warning_when_it_starts_and_ends(
+    adapter: str, prediction_gateway: GatewayHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = prediction_gateway
+
+    async def scenario(d: Driver) -> None:
+        session = d.client(h).session("KalshiRT")
+        async with d.opened(session):
+            await d.call(session.place(limit(f"{adapter}-logged")))
+            with caplog.at_level(logging.WARNING, logger="kalshi_fix_sansio"):
+                await d.call(session.kill(timeout=10))
+
+    run(adapter, scenario)
+    lines = [
+        r.getMessage() for r in caplog.records
+        if r.levelno == logging.WARNING and getattr(r, "event", "") in ("KillStarted", "KillFinished")
+    ]
+    assert len(lines) == 2, lines
+    assert "1 open order(s) tracked" in lines[0] and "NOT confirmed" in lines[1], lines
 
 
 async def connection_down(d: Driver, h: GatewayHarness, session: Any) -> None:
@@ -359,15 +395,40 @@ def test_kill_all_cancels_on_the_clients_open_order_entry_sessions(
         client = d.client(h)
         nr, unopened = client.order_entry(), client.order_entry(retransmission=True)
         assert await d.call(client.kill_all(timeout=1)) == []  # nothing open yet
+        assert client.halted and unopened.halted  # halted all the same, until rearm()
+        client.rearm()
         async with d.opened(nr):
             await d.call(nr.place(limit("nr-1")))
             await d.call(nr.place(limit("nr-2")))
             reports: list[KillReport] = await d.call(client.kill_all(timeout=10))
             assert [r.session for r in reports] == ["prediction/KalshiNR"]
             assert reports[0].done, str(reports[0])
-            assert open_at_gateway(h) == [] and nr.halted and not unopened.halted
+            assert open_at_gateway(h) == [] and nr.halted and unopened.halted
+            assert client.order_entry().halted  # a session made afterwards is halted too
             with pytest.raises(TradingHalted):
                 await d.call(nr.place(limit("nr-3")))
+            client.rearm()  # the client's halt lifts; nr's own kill still holds it
+            assert nr.halted and not unopened.halted and client.halted is None
+
+    run(adapter, scenario)
+
+
+@ADAPTERS
+def test_a_clients_limits_see_what_its_earlier_session_left_open(
+    adapter: str, prediction_gateway: GatewayHarness
+) -> None:
+    # position limits do not start from zero again in the next session of the same key
+    h = prediction_gateway
+
+    async def scenario(d: Driver) -> None:
+        client = d.client(h, risk_limits=RiskLimits(max_position=Decimal(3)))
+        async with d.opened(client.order_entry()) as first:
+            await d.call(first.place(limit(f"{adapter}-first")))  # 2 contracts resting
+        async with d.opened(client.order_entry()) as second:
+            assert second.tracker is client.tracker and second.risk_limits is client.risk_limits
+            with pytest.raises(RiskLimitExceeded, match="max_position"):
+                await d.call(second.place(limit(f"{adapter}-second")))  # 2 + 2 > 3
+            await d.call(second.kill(timeout=10))
 
     run(adapter, scenario)
 
@@ -413,7 +474,8 @@ def test_without_an_execid_there_is_nothing_to_confirm_from() -> None:
     h.pump()
     report = kill.report(h.now)
     assert kill.finished_at is not None and report.done
-    assert report.confirmed is False and replay_requests(h) == []
+    # the 35=q's answer is the exchange's confirmation; the drop copy had nothing to add
+    assert report.confirmed is True and replay_requests(h) == []
     assert any("nothing to replay from" in note for note in report.notes)
 
 
@@ -422,8 +484,8 @@ def test_confirmation_can_be_turned_off_and_is_refused_where_there_is_no_replay(
     h.start()
     place(h, "o-0")
     kill = h.driver.kill(h.now, confirm=False)
-    h.pump()
-    assert kill.finished_at is not None and kill.report(h.now).confirmed is None
+    h.pump()  # the 35=q's answer is the exchange's confirmation
+    assert kill.finished_at is not None and kill.report(h.now).confirmed is True
     assert replay_requests(h) == []
     rt = Harness(session_type="KalshiRT")
     rt.start()

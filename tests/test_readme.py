@@ -7,16 +7,18 @@ from pathlib import Path
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
+CODEC = next(b for b in BLOCKS if "p.encode(order, header)" in b)
+LIVE = next(b for b in BLOCKS if "FixClient.from_env(\"demo\")" in b)
 
 
 def test_codec_example_runs() -> None:
     namespace: dict[str, object] = {}
-    exec(compile(BLOCKS[0], "README.md", "exec"), namespace)
+    exec(compile(CODEC, "README.md", "exec"), namespace)
     assert namespace["message"] == namespace["order"]
 
 
 def test_live_example_uses_real_api() -> None:
-    code = compile(BLOCKS[1], "README.md", "exec")
+    code = compile(LIVE, "README.md", "exec")
     assert "FixClient" in code.co_names
     from kalshi_fix_sansio import prediction
     from kalshi_fix_sansio.adapters.blocking import FixClient
@@ -26,3 +28,9 @@ def test_live_example_uses_real_api() -> None:
         assert hasattr(prediction, name)
     assert "(Not run in CI: there is no internet there." in README
     assert "bash scripts/demo" in README and "bash scripts/test" in README
+
+
+def test_the_first_screens_show_limits_a_kill_switch_and_metrics() -> None:
+    first = BLOCKS[0]  # the first code a reader meets
+    assert "RiskLimits(" in first and "kill_all(" in first and "metrics.snapshot()" in first
+    assert README.index("A first order with limits") < README.index("## Install")

@@ -26,7 +26,14 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     )
     from .book import Book, BookInconsistency, Books, BookUpdates, InconsistencyReason
     from .builders import ClOrdIDGenerator, RequestError, Requests
-    from .catchup import CatchUp, CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
+    from .catchup import (
+        CatchUp,
+        CatchUpComplete,
+        CatchUpFailed,
+        CatchUpStarted,
+        ExecCursor,
+        OrdersUnknown,
+    )
     from .config import Role, SessionConfig
     from .driver import (
         Driver,
@@ -60,13 +67,22 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         RejectReceived,
         ResendRequestReceived,
         ResendRequestSent,
+        ResubscriptionRefused,
         SequenceReset,
         TestRequestSent,
         Timeout,
     )
     from .filestore import FileStore
     from .framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
-    from .killswitch import KillReport, KillRequest, KillSwitch, StillOpen, TradingHalted
+    from .gate import OrderGate, TradingHalt, TradingHalted
+    from .killswitch import (
+        KillFinished,
+        KillReport,
+        KillRequest,
+        KillStarted,
+        KillSwitch,
+        StillOpen,
+    )
     from .metrics import HistogramSnapshot, MetricsSnapshot, SessionMetrics
     from .ratelimit import RateLimiter, RateLimitExceeded
     from .risk import RiskChecker, RiskLimitExceeded, RiskLimits, SymbolLimits
@@ -141,6 +157,7 @@ _LAZY: dict[str, str] = {
     "ApplicationMessage": ".events",
     "BusinessRejectReceived": ".events",
     "CloseTransport": ".events",
+    "ResubscriptionRefused": ".events",
     "DecodeFailure": ".events",
     "Event": ".events",
     "GapDetected": ".events",
@@ -190,7 +207,12 @@ _LAZY: dict[str, str] = {
     "KillRequest": ".killswitch",
     "KillSwitch": ".killswitch",
     "StillOpen": ".killswitch",
-    "TradingHalted": ".killswitch",
+    "TradingHalted": ".gate",
+    "OrderGate": ".gate",
+    "TradingHalt": ".gate",
+    "KillStarted": ".killswitch",
+    "OrdersUnknown": ".catchup",
+    "KillFinished": ".killswitch",
     "HistogramSnapshot": ".metrics",
     "MetricsSnapshot": ".metrics",
     "SessionMetrics": ".metrics",
@@ -261,8 +283,10 @@ __all__ = [
     "IncompleteSettlement",
     "InconsistencyReason",
     "KeyLoadError",
+    "KillFinished",
     "KillReport",
     "KillRequest",
+    "KillStarted",
     "KillSwitch",
     "LocalProtocolError",
     "LoggedOn",
@@ -274,9 +298,11 @@ __all__ = [
     "Message",
     "MessageStore",
     "MetricsSnapshot",
+    "OrderGate",
     "OrderRejected",
     "OrderStatus",
     "OrderTracker",
+    "OrdersUnknown",
     "PriceUnitError",
     "PublicKey",
     "QueuePolicy",
@@ -291,6 +317,7 @@ __all__ = [
     "Requests",
     "ResendRequestReceived",
     "ResendRequestSent",
+    "ResubscriptionRefused",
     "RiskChecker",
     "RiskLimitExceeded",
     "RiskLimits",
@@ -315,6 +342,7 @@ __all__ = [
     "Timeout",
     "TrackedOrder",
     "TrackingFailed",
+    "TradingHalt",
     "TradingHalted",
     "TransportError",
     "UnknownMessage",

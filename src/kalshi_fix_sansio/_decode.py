@@ -5,6 +5,7 @@ CheckSum. The message classes themselves are in `_message`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ._fields import (
@@ -22,18 +23,28 @@ from ._fields import (
     _offset_of,
 )
 from ._message import HEADER_PLACES, Message, _check_repeats, _repeats, _valid_tag
-from ._values import ValueCaches
+from ._values import INT_MAX, INT_MIN, ValueCaches
 from ._wire import CarefulSource, WireSource
 from .errors import DecodeError
 from .framing import _TRAILERS, checksum
 from .redaction import SECRET_TAGS
 
+# an integer as written canonically: what int() parses and str() writes back the same
+_INTEGER_TAG = re.compile(rb"-?[1-9][0-9]*")
+
 
 def _tag_number(t: bytes) -> int | None:
-    """The tag number a Reject's RefTagID(371) names for ``t`` as received: a valid tag's, and 0
-    for the invalid tag number 0 (a number all the same, not "no tag"); None for a tag that is
-    not a number ("x1") or not written as one ("055")."""
-    return int(t) if _valid_tag(t) or t == b"0" else None
+    """The tag number a Reject's RefTagID(371) names for ``t`` as received: a valid tag's, and
+    that of an invalid tag number written as a (signed) integer, 0 or ``-1`` (QuickFIX's
+    acceptance test 14a expects ``371=-1``), as long as an INT field can carry it; None for a
+    tag that is not a number ("x1") or not written as one ("055", "+1", "-0"), since RefTagID
+    would not show it as received."""
+    if _valid_tag(t) or t == b"0":
+        return int(t)
+    if len(t) > 20 or _INTEGER_TAG.fullmatch(t) is None:  # 64 bits: at most 20 characters
+        return None
+    number = int(t)
+    return number if INT_MIN <= number <= INT_MAX else None
 
 
 def _frame_error(

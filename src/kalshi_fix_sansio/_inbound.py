@@ -337,8 +337,8 @@ class Inbound:
             store.set_next_target_seq(seq + 1)
             return
         defects = msg.check() if self._validate else msg.defects
-        store.set_next_target_seq(seq + 1)
         if defects and self._strict:
+            store.set_next_target_seq(seq + 1)
             self._reject_defect(frame, mt, seq, defects[0])
             return
         if mt == "j":
@@ -354,14 +354,17 @@ class Inbound:
                     msg,
                 )
             )
-            return
-        event = _new(ApplicationMessage)  # ApplicationMessage(...), its slots set directly
-        _set_message(event, msg)
-        _set_seq_num(event, seq)
-        _set_poss_dup(event, poss_dup)
-        _set_raw(event, frame)
-        _set_defects(event, defects)
-        self._events.append(event)
+        else:
+            event = _new(ApplicationMessage)  # ApplicationMessage(...), its slots set directly
+            _set_message(event, msg)
+            _set_seq_num(event, seq)
+            _set_poss_dup(event, poss_dup)
+            _set_raw(event, frame)
+            _set_defects(event, defects)
+            self._events.append(event)
+        # recorded as received once it is queued for delivery: a store that fails here loses
+        # nothing (the session fails after delivering it; a resend may bring it again)
+        store.set_next_target_seq(seq + 1)
 
     def _on_sequence_reset(self, msg: Any, seq: int) -> None:
         """SequenceReset in Reset mode (GapFillFlag not Y): MsgSeqNum is ignored."""

@@ -13,6 +13,7 @@ from collections import deque
 
 from .errors import LocalProtocolError, RemoteProtocolError
 from .events import CloseTransport, Event
+from .store import StoreError
 
 # The members of these enums are singletons compared by identity: hashed so too (`Enum.__hash__`
 # is Python code, and the supervisor tests state membership on every message it reads or sends)
@@ -135,7 +136,7 @@ class Lifecycle:
         self.now = 0.0
         """UTC seconds since the epoch, as the caller last passed them."""
         self.events: deque[Event] = deque()
-        self.error: RemoteProtocolError | None = None
+        self.error: RemoteProtocolError | StoreError | None = None
         """The peer's fault that ended the session (raised by `next_event`)."""
 
     def move(self, trigger: Trigger) -> None:

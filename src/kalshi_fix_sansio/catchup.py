@@ -47,11 +47,14 @@ from .events import (
 
 __all__ = [
     "EVENT_RESEND_REJECT_REASONS",
+    "UNKNOWN_AFTER_REPLAY",
+    "UNKNOWN_AFTER_RESTART",
     "CatchUp",
     "CatchUpComplete",
     "CatchUpFailed",
     "CatchUpStarted",
     "ExecCursor",
+    "OrdersUnknown",
     "catches_up",
     "parse_exec_id",
 ]
@@ -311,6 +314,41 @@ class CatchUpFailed(Event):
     exchange_index: int | None = None
     begin_exec_id: str | None = None
     recovered: int = 0
+
+
+@attrs.frozen(slots=True)
+class OrdersUnknown(Event):
+    """Orders whose state at the exchange this session cannot prove: they may have filled or
+    been cancelled (or never arrived) without a report the tracker has seen.
+
+    Raised by a `kalshi_fix_sansio.driver.Driver` when a session starts with open orders
+    (restored from a message log) but nothing to replay from, and after a drop-copy replay that
+    holds no report for an order sent before the connection was lost. What recovers them: a
+    KalshiRT session's resend (its message store), an EventResendRequest on the drop-copy
+    session (KalshiDC) from an earlier ExecID, or Kalshi's portfolio pages; cancelling each by
+    its ClOrdID settles it either way.
+
+    Attributes:
+        cl_ord_ids: the orders, by ClOrdID (their tracked status is unchanged).
+        reason: why their state cannot be proven, in words.
+    """
+
+    cl_ord_ids: tuple[str, ...]
+    reason: str
+
+
+UNKNOWN_AFTER_RESTART: Final = (
+    "the session started with these orders open (restored) and no ExecID to replay from: "
+    "reports Kalshi sent while this process was down cannot be requested on this session"
+)
+"""`OrdersUnknown.reason` at a first Logon with open orders and nothing to replay from."""
+
+UNKNOWN_AFTER_REPLAY: Final = (
+    "sent before the connection was lost, and the drop-copy replay holds no report for them: "
+    "the exchange may never have received them (or routed them to an exchange index the "
+    "replay did not cover); they stay PENDING_NEW until a report says otherwise"
+)
+"""`OrdersUnknown.reason` after a complete replay without a report for an order in flight."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ._generated.tables import FIELDS, SESSIONS, SessionSpec
 from .errors import LocalProtocolError
 
 if TYPE_CHECKING:
+    from .gate import OrderGate
     from .ratelimit import RateLimiter
     from .store import MessageStore
 
@@ -115,6 +116,11 @@ class SessionConfig:
             nothing sent) what Kalshi would reject with a 35=j 380=8. Like ``store`` it holds
             state: every session given the same limiter (reconnects, the other sessions of the
             account) bills the same buckets, as Kalshi does. None: no local limit.
+        order_gate: initiator: the `kalshi_fix_sansio.gate.OrderGate` every order-creating
+            message passes in ``Session.send`` (the halt of the kill switch, the live-ClOrdID
+            rule, pre-trade risk limits, orders recorded in its tracker). Like ``store`` it
+            holds state shared by every session built from this config (a `Driver` makes one
+            when this is None). None: no gate.
     """
 
     sender_comp_id: str
@@ -153,6 +159,7 @@ class SessionConfig:
     max_message_size: int = attrs.field(default=4 * 1024 * 1024, validator=_positive)
     logon_check: Callable[[Any], str | None] | None = None
     rate_limiter: RateLimiter | None = None
+    order_gate: OrderGate | None = None
 
     def __attrs_post_init__(self) -> None:
         spec = self.spec  # validates product / session type
@@ -222,6 +229,16 @@ class SessionConfig:
                 raise LocalProtocolError(
                     f"SessionConfig.rate_limiter must be a RateLimiter of product {p!r}, got "
                     f"{limiter!r}"
+                )
+        gate = self.order_gate
+        if gate is not None:
+            if self.role is not Role.INITIATOR:
+                raise LocalProtocolError(
+                    "SessionConfig.order_gate is for an initiator: it checks what a client sends"
+                )
+            if not hasattr(gate, "admit") or getattr(gate, "product", None) != p:
+                raise LocalProtocolError(
+                    f"SessionConfig.order_gate must be an OrderGate of product {p!r}, got {gate!r}"
                 )
         if (
             self.role is Role.INITIATOR

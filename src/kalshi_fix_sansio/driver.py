@@ -27,11 +27,13 @@ and bytes in and out, rejects, events, queue depth and order round trips, timed 
 of each input; and each queued event keeps that ``now`` as its receive time
 (`next_event_with_time`).
 
-Every order message sent (35=D, 35=G, 35=F), on any path, is recorded in the tracker in `send`
-before it goes out (and forgotten if it cannot go); before that, a NewOrderSingle or replace
-whose ClOrdID is still live is refused, and with ``risk_limits`` the pre-trade `RiskChecker`
-judges it (`kalshi_fix_sansio.risk`): a refusal raises before anything is encoded, sequenced,
-stored or sent.
+Every order-creating message, on any path (the driver's ``send``, the `Supervisor`'s, the
+`Session`'s, re-subscriptions, the kill switch), passes the session's `OrderGate`
+(``driver.gate``, `kalshi_fix_sansio.gate`; the driver puts one in its session config when the
+config has none): the halt of the kill switch, the live-ClOrdID rule and, with
+``risk_limits``, the pre-trade `RiskChecker` (`kalshi_fix_sansio.risk`) refuse before anything
+is encoded, sequenced, stored or sent; order messages (35=D, 35=G, 35=F) are recorded in the
+tracker before they go out (and forgotten if they cannot go).
 
 An adapter therefore only moves bytes, does TLS, sleeps and hands events from `next_event` to
 the application; ``place()`` / ``cancel()`` wait on the tracker, never on the queue.
@@ -60,7 +62,16 @@ from ._queue import (
     is_book,
 )
 from .book import Books
-from .catchup import CatchUp, CatchUpComplete, CatchUpFailed, ExecCursor, catches_up
+from .catchup import (
+    UNKNOWN_AFTER_REPLAY,
+    UNKNOWN_AFTER_RESTART,
+    CatchUp,
+    CatchUpComplete,
+    CatchUpFailed,
+    ExecCursor,
+    OrdersUnknown,
+    catches_up,
+)
 from .config import SessionConfig
 from .errors import FixError, LocalProtocolError
 from .events import (
@@ -70,7 +81,8 @@ from .events import (
     LoggedOn,
     RejectReceived,
 )
-from .killswitch import DEFAULT_FALLBACK_AFTER, HALTED_MSG_TYPES, KillSwitch, TradingHalted
+from .gate import OrderGate, TradingHalt
+from .killswitch import DEFAULT_FALLBACK_AFTER, KillFinished, KillStarted, KillSwitch
 from .metrics import SessionMetrics
 from .risk import BookSource, RiskChecker, RiskLimits
 from .session import Session
@@ -90,7 +102,7 @@ __all__ = [
     "TrackingFailed",
 ]
 
-_ORDER_TYPES: Final = frozenset({"D", "G", "F"})  # recorded in the tracker as they are sent
+_QUOTE_TYPES: Final = frozenset({"S", "R", "AI"})  # what the gate remembers to judge quotes
 
 
 class Driver(LoopRules):
@@ -117,10 +129,14 @@ class Driver(LoopRules):
         write_timeout: seconds bytes may wait for a peer that does not read before the
             connection counts as lost (`write_buffered`); None: no limit.
         max_buffered: most bytes that may wait for the peer (`write_buffered`).
+        halt: the `TradingHalt` of this driver's gate (e.g. one kept across opens); a new one
+            if None.
+        shared_halt: a `TradingHalt` shared with other sessions (a client's ``kill_all``).
 
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
-            that cannot request a replay, or ``risk_limits`` is not a `RiskLimits`.
+            that cannot request a replay, ``risk_limits`` is not a `RiskLimits`, or the
+            config's `OrderGate` keeps another tracker than ``tracker``.
     """
 
     def __init__(
@@ -140,14 +156,33 @@ class Driver(LoopRules):
         metrics: SessionMetrics | None = None,
         write_timeout: float | None = None,
         max_buffered: int = DEFAULT_MAX_BUFFERED,
+        halt: TradingHalt | None = None,
+        shared_halt: TradingHalt | None = None,
     ) -> None:
         self._init_loop(write_timeout, max_buffered)
+        if metrics is None:
+            metrics = SessionMetrics(config.product, config.session_type, config.sender_comp_id)
+        gate = config.order_gate
+        if gate is None:
+            gate = OrderGate(
+                config.product, tracker=tracker, halt=halt, shared_halt=shared_halt,
+                risk_books=risk_books, metrics=metrics,
+            )
+            config = attrs.evolve(config, order_gate=gate)
+        elif tracker is not None and tracker is not gate.tracker:
+            raise LocalProtocolError(
+                "tracker: the config's OrderGate keeps another OrderTracker (give it to the gate)"
+            )
+        elif gate.metrics is None:
+            gate.metrics = metrics
+        self.gate = gate
+        """The `OrderGate` every order-creating message of this session passes."""
         self.supervisor = Supervisor(
             config, backoff=backoff, reconnect=reconnect, maintenance_reset=maintenance_reset, peer=peer
         )
         self.config = config
         self.policy = policy if policy is not None else QueuePolicy()
-        self.tracker = tracker if tracker is not None else OrderTracker()
+        self.tracker: OrderTracker = gate.tracker
         """Orders, fills and positions, fed with every event as it is read."""
         spec = config.spec
         self.books: Books | None = Books() if "W" in spec.receive else None
@@ -177,13 +212,10 @@ class Driver(LoopRules):
         """Called with every event other than an `ApplicationMessage` (connection, session and
         catch-up events, `FallingBehind`...) as it happens, before it is queued: an adapter
         logs them there. It must not block."""
-        self._risk: RiskChecker | None = None
-        self._risk_books = risk_books
-        self.risk_limits = risk_limits
+        if risk_limits is not None:
+            gate.risk_limits = risk_limits
         self._kill: KillSwitch | None = None  # the kill switch under way
-        self._halted: str | None = None  # why new orders are refused (None: they are not)
-        if metrics is None:
-            metrics = SessionMetrics(config.product, config.session_type, config.sender_comp_id)
+        self._in_flight: tuple[str, ...] = ()  # unacknowledged orders at a catch-up's Logon
         metrics.attach(self._depth)
         self.metrics = metrics
         """Counters and order round-trip histograms (`kalshi_fix_sansio.metrics`), kept
@@ -307,109 +339,61 @@ class Driver(LoopRules):
     def send(self, message: Message, now: float, *, resubscribe: bool = False) -> int:
         """Send an application message on the logged-on session (see `Supervisor.send`).
 
-        An order message (35=D, 35=G, 35=F) is recorded in ``tracker`` first (the answer may be
-        read before this returns) and forgotten again if it is not sent. Before that, a
+        Every order-creating message passes the session's `OrderGate` (``gate``) just before
+        it is encoded: an order message (35=D, 35=G, 35=F) is recorded in ``tracker`` first
+        (the answer may be read before this returns) and forgotten again if it is not sent.
+        Before that, while halted a message that can create a position is refused; a
         NewOrderSingle or OrderCancelReplaceRequest is refused when its ClOrdID is still live
         in the tracker, or when ``risk_limits`` refuses it; cancels never are.
 
         Raises:
+            TradingHalted: halted (`kill`, `halt`) and the message can create a position.
             RiskLimitExceeded: a pre-trade limit refuses it (nothing was sent or tracked).
-            LocalProtocolError: its ClOrdID is still live, or already tracked; and as
+            LocalProtocolError: its ClOrdID is still live, or already tracked;
+                ``resubscribe=True`` on a message that is not a subscription; and as
                 `Supervisor.send`.
             RateLimitExceeded, TransportError, EncodeError: as `Supervisor.send` (then it is
                 not tracked either).
         """
-        msg_type = message.MSG_TYPE
-        if msg_type not in _ORDER_TYPES:
-            return self.supervisor.send(message, now, resubscribe=resubscribe)
-        tracker = self.tracker
-        cl_ord_id = message.cl_ord_id  # type: ignore[attr-defined]
-        if msg_type != "F":  # `check`, inline
-            if self._halted is not None:
-                self._check_halted(msg_type)
-            self._check_live(cl_ord_id)
-            if self._risk is not None:
-                self._check_risk(message)
-        tracker.sent(message)
-        cl = cl_ord_id if cl_ord_id.__class__ is str else str(cl_ord_id)
-        try:
-            seq = self.supervisor.send(message, now, resubscribe=resubscribe)
-        except BaseException:
-            tracker.discard(cl)
-            raise
-        if self._risk is not None:
-            self._risk.sent(message)
-        self.metrics.on_order_sent(msg_type, cl, now)
-        return seq
+        return self.supervisor.send(message, now, resubscribe=resubscribe)
 
     def check(self, message: Message) -> None:
-        """Raise what `send` would refuse ``message`` for before sending it: a NewOrderSingle
-        or replace whose ClOrdID is still live, or one the risk limits refuse (nothing else:
-        rate limits and encoding are the session's). Cheap; changes nothing.
+        """Raise what `send` would refuse ``message`` for before sending it: what the
+        `OrderGate` refuses (the halt, a live ClOrdID, the risk limits; nothing else: rate
+        limits and encoding are the session's). Cheap; changes nothing.
 
         Raises:
+            TradingHalted: halted, and the message can create a position.
             RiskLimitExceeded: a pre-trade limit refuses it.
             LocalProtocolError: its ClOrdID is still live.
         """
-        msg_type = message.MSG_TYPE
-        if msg_type != "D" and msg_type != "G":
-            return
-        self._check_halted(msg_type)
-        self._check_live(getattr(message, "cl_ord_id", None))
-        if self._risk is not None:
-            self._check_risk(message)
-
-    def _check_live(self, cl: object) -> None:  # a ClOrdID still live in the tracker: refused
-        live = self.tracker.order(cl) if cl.__class__ is str else None
-        if live is not None and live.cl_ord_id == cl and not live.terminal:  # not an alias
-            raise LocalProtocolError(
-                f"ClOrdID {cl!r} is still live ({live.status.name} order, {live.symbol}): Kalshi "
-                "requires a ClOrdID that matches no open order; use a new one (nothing was sent)"
-            )
-
-    def _check_risk(self, message: Message) -> None:
-        """The pre-trade risk check (only with ``risk_limits``)."""
-        assert self._risk is not None
-        self._risk.check(message)
+        self.gate.check(message)
 
     @property
     def risk_limits(self) -> RiskLimits | None:
-        """The pre-trade `RiskLimits` checked in `send` (None: none). Set a new value to
-        change them at run time (``limits.replace(...)``); None turns the check off."""
-        return None if self._risk is None else self._risk.limits
+        """The pre-trade `RiskLimits` the gate checks (None: none). Set a new value to change
+        them at run time (``limits.replace(...)``); None turns the check off."""
+        return self.gate.risk_limits
 
     @risk_limits.setter
     def risk_limits(self, limits: RiskLimits | None) -> None:
-        if limits is None:
-            self._risk = None
-        elif self._risk is not None:
-            self._risk.limits = limits
-        else:
-            if not isinstance(limits, RiskLimits):
-                raise LocalProtocolError(
-                    f"risk_limits must be a RiskLimits, got {type(limits).__name__}"
-                )
-            self._risk = RiskChecker(
-                limits, product=self.config.product, tracker=self.tracker, books=self._risk_books
-            )
+        self.gate.risk_limits = limits
 
     @property
     def risk_books(self) -> Books | BookSource | None:
         """The `Books` (or an object with ``books``: a market-data session) that
         ``max_price_distance`` reads; None: that limit is not checked."""
-        return self._risk_books
+        return self.gate.risk_books
 
     @risk_books.setter
     def risk_books(self, books: Books | BookSource | None) -> None:
-        self._risk_books = books
-        if self._risk is not None:
-            self._risk.books = books
+        self.gate.risk_books = books
 
     @property
     def risk(self) -> RiskChecker | None:
         """The `RiskChecker` in use (None without ``risk_limits``): its ``exposure(symbol)``
         and ``open_orders()`` say what the limits see."""
-        return self._risk
+        return self.gate.risk
 
     def close(self, now: float) -> None:
         """Log out (if logged on), then close; idempotent."""
@@ -443,7 +427,10 @@ class Driver(LoopRules):
                 too); None: when the session catches up (KalshiNR with ``catch_up`` on).
 
         Returns:
-            The kill switch under way (replacing one still under way).
+            The kill switch under way: pressing it again while one is under way returns that
+            one (halting again if ``halt``); after one ended, a new one starts. A
+            `KillStarted` event says it began, a `KillFinished` (with its report) that it
+            ended.
 
         Raises:
             LocalProtocolError: ``confirm=True`` on a session that cannot request a replay.
@@ -456,36 +443,33 @@ class Driver(LoopRules):
             )
         if halt:
             self.halt("the kill switch")
-        self._kill = KillSwitch(
+        kill = self._kill
+        if kill is not None and kill.finished_at is None:
+            return kill  # pressed again: the kill under way goes on
+        kill = self._kill = KillSwitch(
             self.config, self.tracker, now, use_groups=use_groups, fallback_after=fallback_after,
-            halted=self._halted is not None,
+            halted=self.gate.halted is not None,
             confirm=can_confirm if confirm is None else confirm,
         )
+        opened = tuple(o.cl_ord_id for o in self.tracker.open_orders())
+        self._emit(KillStarted(kill.session, opened, kill.halted, kill.means), now)
         self._drive_kill(now)
-        return self._kill
+        return kill
 
     @property
     def halted(self) -> str | None:
-        """Why new orders and replaces are refused (`TradingHalted`), or None."""
-        return self._halted
+        """Why messages that can create a position are refused (`TradingHalted`), or None."""
+        return self.gate.halted
 
     def halt(self, reason: str = "halted") -> None:
-        """Refuse new orders (35=D) and replaces (35=G) in `send` until `rearm`; cancels,
-        mass cancels and order-group requests still go."""
-        self._halted = reason
+        """Refuse every message that can create a position (`OrderGate`) until `rearm`;
+        cancels, mass cancels and order-group requests still go."""
+        self.gate.halt(reason)
 
     def rearm(self) -> None:
-        """Accept new orders and replaces again after `halt` or ``kill(halt=True)``."""
-        self._halted = None
-
-    def _check_halted(self, msg_type: str) -> None:
-        if self._halted is not None and msg_type in HALTED_MSG_TYPES:
-            raise TradingHalted(
-                f"35={msg_type} refused: trading is halted by {self._halted}; nothing was sent "
-                "(rearm() the session to trade again)",
-                msg_type=msg_type,
-                reason=self._halted,
-            )
+        """Accept new orders, replaces and quotes again after `halt` or ``kill(halt=True)``
+        (a shared halt, e.g. a client's ``kill_all``, stays until its owner re-arms it)."""
+        self.gate.rearm()
 
     def _drive_kill(self, now: float) -> None:
         """Let the kill switch under way send what is due; forget it once done."""
@@ -499,6 +483,7 @@ class Driver(LoopRules):
             self._confirm_kill(kill, now)
         if kill.finished_at is not None or sup.finished:
             self._kill = None
+            self._emit(KillFinished(kill.report(now)), now)
 
     # -- the queue ----------------------------------------------------------------------------------
 
@@ -629,6 +614,11 @@ class Driver(LoopRules):
         if msg_type == "9":
             convert_now(message)  # the metrics and the tracker read most of it
             self.metrics.on_answer(message, msg_type, now)
+        elif msg_type in _QUOTE_TYPES:
+            try:  # quotes and RFQs the gate judges the quote messages by
+                self.gate.observe(message)
+            except Exception as exc:  # never stop the session or lose the message for it
+                self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
         self._put(event, now)  # not observed: an application message is not a notice
         try:
             self.tracker.on_event(event)
@@ -654,8 +644,9 @@ class Driver(LoopRules):
         self._put(event, now)  # not observed: an application message is not a notice
         try:
             self.tracker.on_event(event)
-            if self._risk is not None:
-                self._risk.observe(message)
+            risk = self.gate.risk
+            if risk is not None:
+                risk.observe(message)
         except Exception as exc:  # a bug there must not stop the session or lose the message
             self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
             return
@@ -673,7 +664,11 @@ class Driver(LoopRules):
             return
         begin, problem = catch_up.plan(reconnect=reconnect, orders=len(self.tracker) > 0)
         self._put_opt(problem, now)
+        self._in_flight = tuple(o.cl_ord_id for o in self.tracker.open_orders() if not o.acknowledged)
         if not begin:
+            unknown = tuple(o.cl_ord_id for o in self.tracker.open_orders())
+            if unknown and not reconnect and problem is None:  # restored, no ExecID to replay
+                self._emit(OrdersUnknown(unknown, UNKNOWN_AFTER_RESTART), now)
             return
         requests = self._request_replay(now, begin)
         if requests:
@@ -708,6 +703,12 @@ class Driver(LoopRules):
         if event is None:
             return
         self._emit(event, now)
+        if isinstance(event, CatchUpComplete) and self._in_flight:
+            lost = [self.tracker.order(cl) for cl in self._in_flight]
+            self._in_flight = ()
+            unknown = tuple(o.cl_ord_id for o in lost if o is not None and not o.acknowledged)
+            if unknown:
+                self._emit(OrdersUnknown(unknown, UNKNOWN_AFTER_REPLAY), now)
         kill = self._kill
         if kill is None or kill.confirmed is not None or not kill.confirm:
             return
@@ -727,7 +728,7 @@ class Driver(LoopRules):
             return
         begin = sorted(catch_up.cursor)
         if not begin:
-            kill.confirmation(False, "no ExecutionReport was seen yet: nothing to replay from", now)
+            kill.confirmation(False, "nothing to replay from, no report seen", now, replayed=False)
             return
         requests = self._request_replay(now, begin)
         if not requests:

@@ -293,3 +293,17 @@ class CloseTransport(Event):
     reason: str
     reconnect: bool
     reset_seq_nums: bool
+
+
+@attrs.frozen(slots=True)
+class ResubscriptionRefused(Event):
+    """A subscription sent with ``resubscribe=True`` was refused by the session's checks when
+    the supervisor sent it again after a reconnect: it is no longer sent.
+
+    Attributes:
+        message: the subscription.
+        reason: the refusal, in words.
+    """
+
+    message: Any
+    reason: str

@@ -10,6 +10,7 @@ protocol and `MemoryStore`.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import struct
@@ -57,11 +58,56 @@ from .store import (
 if sys.platform != "win32":
     import fcntl
 
-__all__ = ["FileStore", "Recovery"]
+__all__ = ["FileStore", "Recovery", "make_store_dir"]
 
 _TMP_SUFFIX = ".compact-tmp"
 _O_BINARY: int = getattr(os, "O_BINARY", 0)
+_DIR_MODE = 0o700  # a directory made for store files: its owner's only, like the files (0600)
 
+
+def make_store_dir(path: str | os.PathLike[str]) -> Path:
+    """Create the directory ``path`` for store files, with its missing parents.
+
+    Every directory it creates is its owner's only, mode 0700 whatever the umask (the files a
+    `FileStore` creates in it are 0600): the store holds the account's order flow, and in a
+    directory others may write to, its files could be replaced. A directory that already
+    exists, ``path`` or a parent, keeps its mode (it is the user's, maybe shared on purpose:
+    tighten it with ``chmod 700``), as does one another process creates meanwhile.
+
+    Args:
+        path: the directory.
+
+    Returns:
+        ``path``, as a `Path`.
+
+    Raises:
+        FileExistsError: ``path`` or a parent exists and is not a directory (the error names
+            it).
+        OSError: a directory cannot be created, e.g. `PermissionError` (the error names it).
+    """
+    target = Path(path)
+    missing: list[Path] = []
+    here = target
+    while not here.is_dir():  # a symlink to a directory is one
+        if here.exists() or here.is_symlink():  # a file, or a dangling link, is in the way
+            raise FileExistsError(
+                errno.EEXIST, "exists and is not a directory: cannot hold store files", str(here)
+            )
+        missing.append(here)
+        if here.parent == here:
+            break
+        here = here.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, _DIR_MODE)
+        except FileExistsError:
+            if not directory.is_dir():
+                raise
+            continue  # made meanwhile by another process: theirs, left as it is
+        # the umask only takes bits away from 0700: put back an owner bit it took
+        if os.name == "posix" and stat.S_IMODE(os.stat(directory).st_mode) != _DIR_MODE:
+            os.chmod(directory, _DIR_MODE)
+    return target
 
 
 @dataclass(frozen=True)
@@ -150,8 +196,9 @@ class FileStore:
         """Open the store at ``path``, creating it if missing, and replay its log.
 
         Args:
-            path: the log file. Its directory must exist; the file is created (mode 0o600)
-                if missing. A symlink is followed (compaction replaces its target).
+            path: the log file. Its directory must exist (`make_store_dir` creates one, mode
+                0700); the file is created (mode 0o600) if missing. A symlink is followed
+                (compaction replaces its target).
             fsync: ``os.fsync`` after every record, for durability across power loss.
             compact_bytes: compact the log once it reaches this size (and at least twice its
                 live content); 0 turns automatic compaction off (`compact` still works).

@@ -21,6 +21,16 @@ given, follows the answers, and says at any time what is still open and why:
 * **Connection down**: nothing can be sent; the kill acts once the session is logged on again
   (the supervisor reconnects), and re-sends what the lost connection left unanswered.
 * **Done** when the tracker shows no open order and the 35=q (if one was sent) was answered.
+* **Confirmed** (`KillReport.confirmed`) only by the exchange: on KalshiNR the 35=q answered
+  ``531=6`` (Kalshi cancelled every order of the key's KalshiNR session, those of earlier
+  connections and processes included) with nothing tracked open (and, when asked, a drop-copy
+  replay agreeing); never because the tracker is empty. KalshiRT has no 35=q: there the
+  exchange confirms each order the tracker knows, and orders it never saw (another process's,
+  not restored from its message log) cannot be seen, so the kill is never confirmed there.
+
+A `Driver` emits `KillStarted` when a kill begins and `KillFinished` (with the report) when it
+ends, and pressing the switch again while a kill is under way returns that kill (it halts
+again if asked); the adapters log both at WARNING.
 
 `KillReport` is the result: what was sent and answered, what is still open and why, whether it
 is done. `TradingHalted` is what `kalshi_fix_sansio.driver.Driver.send` raises for a new order
@@ -54,42 +64,28 @@ from .events import (
     RateLimited,
     RejectReceived,
 )
+from .gate import HALTED_MSG_TYPES, TradingHalted
 from .ratelimit import RateLimitExceeded
 from .tracker import OrderStatus, OrderTracker, TrackedOrder
 
 __all__ = [
     "DEFAULT_FALLBACK_AFTER",
     "HALTED_MSG_TYPES",
+    "KillFinished",
     "KillReport",
     "KillRequest",
+    "KillStarted",
     "KillSwitch",
     "StillOpen",
     "TradingHalted",
 ]
 
-HALTED_MSG_TYPES: Final = frozenset({"D", "G"})
-"""What a halted driver refuses: NewOrderSingle (35=D) and OrderCancelReplaceRequest (35=G)."""
 
 DEFAULT_FALLBACK_AFTER: Final = 1.0
 """Seconds an order a 35=q or a group trigger was meant to cancel may stay open after the
 answer (or, without one, after sending) before it gets its own OrderCancelRequest."""
 
 _RATE_LIMIT_RETRY: Final = 1.0  # seconds to wait after a rate-limit 35=j (Kalshi gives none)
-
-
-class TradingHalted(LocalProtocolError):
-    """A new order or a replace while the session is halted by the kill switch (nothing was
-    sent); ``rearm()`` the session (or its driver) to trade again.
-
-    Attributes:
-        msg_type: MsgType(35) of the refused message.
-        reason: why the session is halted.
-    """
-
-    def __init__(self, text: str, *, msg_type: str, reason: str) -> None:
-        super().__init__(text)
-        self.msg_type = msg_type
-        self.reason = reason
 
 
 @attrs.frozen
@@ -149,8 +145,10 @@ class KillReport:
         triggered_groups: order groups triggered (they refuse new orders until Reset).
         waited_for_reconnect: the connection was down when the kill had to send: it acted
             after the reconnect.
-        confirmed: a drop-copy replay confirmed nothing open (True), could not (False, see
-            ``notes``), or none was asked for (None).
+        confirmed: the exchange confirmed that nothing of the session is open (True: the
+            35=q answered ``531=6`` with nothing tracked open, and a drop-copy replay agreeing
+            when one was asked for); it cannot (False: KalshiRT, which has no 35=q; a refused
+            35=q; a drop copy that could not confirm; ``notes`` say why); or not yet (None).
         notes: what else happened (a rejected 35=q, the connection lost meanwhile...).
     """
 
@@ -169,6 +167,14 @@ class KillReport:
 
     def __str__(self) -> str:
         verdict = "done: nothing open" if self.done else f"NOT done: {len(self.still_open)} still open"
+        if self.done:
+            verdict += (
+                ", confirmed by the exchange"
+                if self.confirmed
+                else " that this session knows of; NOT confirmed by the exchange (see the notes)"
+                if self.confirmed is False
+                else ", not confirmed yet"
+            )
         lines = [
             f"kill {self.session}: {verdict} after {self.at - self.started:.3f} s"
             + ("; new orders refused until rearm()" if self.halted else "")
@@ -191,6 +197,54 @@ class KillReport:
             lines.append(f"  order group {group} triggered: Reset it before trading in it again")
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
+
+
+@attrs.frozen(slots=True, repr=False)
+class KillStarted(Event):
+    """The kill switch started on a session (the adapters log it at WARNING).
+
+    Attributes:
+        session: ``product/session type``.
+        open_orders: the ClOrdIDs the tracker shows open when it started.
+        halted: messages that can create a position are refused until ``rearm()``.
+        means: how the orders are taken off (``one OrderMassCancelRequest (35=q)``...).
+    """
+
+    session: str
+    open_orders: tuple[str, ...]
+    halted: bool
+    means: str
+
+    def __repr__(self) -> str:
+        halted = "; new orders refused until rearm()" if self.halted else ""
+        return (
+            f"KillStarted({self.session}: {len(self.open_orders)} open order(s) tracked; "
+            f"{self.means}{halted})"
+        )
+
+
+@attrs.frozen(slots=True, repr=False)
+class KillFinished(Event):
+    """The kill switch ended: done, or given up with the session (the adapters log it at
+    WARNING). ``report`` says what it cancelled and what is unconfirmed.
+
+    Attributes:
+        report: the `KillReport` at the end.
+    """
+
+    report: KillReport
+
+    def __repr__(self) -> str:
+        r = self.report
+        verdict = "done" if r.done else f"NOT done, {len(r.still_open)} still open"
+        confirmed = {True: "confirmed by the exchange", False: "NOT confirmed", None: "unconfirmed"}
+        unconfirmed = "; ".join(n for n in r.notes if "confirm" in n)
+        return (
+            f"KillFinished({r.session}: {verdict}, {confirmed[r.confirmed]}; "
+            f"{len(r.canceled)} order(s) final, {len(r.sent)} request(s) sent"
+            + (f"; {unconfirmed}" if unconfirmed and not r.confirmed else "")
+            + ")"
+        )
 
 
 @attrs.define
@@ -342,8 +396,10 @@ class KillSwitch:
 
         Args:
             now: the current time.
-            send: sends an application message on the session, returning its MsgSeqNum; may
-                raise (`RateLimitExceeded`: tried again when the tokens are there; a
+            send: sends an application message on the session, returning its MsgSeqNum, and
+                records an OrderCancelRequest in the tracker (a session whose config has an
+                `kalshi_fix_sansio.gate.OrderGate` does: a `Driver`'s has); may raise
+                (`RateLimitExceeded`: tried again when the tokens are there; a
                 `TransportError`: the connection is down, tried again at the next logon).
             connected: the session is logged on (False: nothing is attempted).
         """
@@ -385,12 +441,7 @@ class KillSwitch:
                 self._unbuildable[order.cl_ord_id] = f"no OrderCancelRequest can be built: {exc}"
                 continue
             cl = str(message.cl_ord_id)  # type: ignore[attr-defined]
-            try:
-                self.tracker.sent(message)
-            except LocalProtocolError:  # pragma: no cover - a fresh UUID is never tracked
-                continue
             if not self._send(message, "F", cl, [order.cl_ord_id], now, send):
-                self.tracker.discard(cl)
                 return
         self._check_done(now)
 
@@ -414,6 +465,13 @@ class KillSwitch:
             notes.append("the OrderMassCancelRequest was not answered: orders the tracker does not know may be open")
         if self._mass_pending and not self.tracker.open_orders():
             notes.append("the OrderMassCancelRequest was not sent yet: orders the tracker does not know may be open")
+        if not self.can_mass_cancel and self.can_cancel:
+            notes.append(
+                f"{self.session} has no mass cancel: the exchange confirmed each order this "
+                "session tracks; orders it never saw (another process's, unless its tracker was "
+                "restored from that process's message log) cannot be confirmed: check them on "
+                "the drop-copy session or Kalshi's portfolio page"
+            )
         return KillReport(
             session=self.session,
             done=self.done,
@@ -602,20 +660,46 @@ class KillSwitch:
 
     @property
     def confirmed(self) -> bool | None:
-        """The drop copy confirmed nothing open (True), could not (False), or was not asked
-        or has not answered yet (None)."""
-        return {"confirmed": True, "unconfirmed": False}.get(self._confirm or "")
+        """The exchange confirmed nothing of the session is open (True), cannot (False), or
+        not yet (None): see `KillReport.confirmed`."""
+        if self._confirm == "unconfirmed":
+            return False
+        if not self.can_mass_cancel:
+            return False if self.done else None
+        answers = [r for r in self._sent if r.msg_type == "q" and r.answer is not None]
+        if any(r.failed for r in answers) and not any(not r.failed for r in answers):
+            return False if self.done else None
+        if not self.done or (self.confirm and self._confirm not in ("confirmed", "skipped")):
+            return None
+        return True
+
+    @property
+    def means(self) -> str:
+        """How this kill takes the orders off, in words."""
+        if self.can_mass_cancel:
+            return "one OrderMassCancelRequest (35=q) for the key's whole KalshiNR session"
+        if self.can_trigger:
+            return "order-group triggers (35=UOG) and OrderCancelRequests (35=F)"
+        if self.can_cancel:
+            return "OrderCancelRequests (35=F)"
+        return "nothing: this session cannot cancel orders"
 
     def confirming(self) -> None:
         """The replay that confirms the kill was requested."""
         self._confirm = "waiting"
         self._confirm_rounds += 1
 
-    def confirmation(self, ok: bool, note: str, now: float) -> None:
+    def confirmation(self, ok: bool, note: str, now: float, *, replayed: bool = True) -> None:
         """The confirming replay ended: ``ok`` when Kalshi replayed everything (the tracker
         took it); ``note`` says how it went. An order it revealed open is cancelled next, then
-        the kill confirms again (at most three rounds)."""
+        the kill confirms again (at most three rounds). ``replayed=False``: there was nothing
+        to replay from (no ExecutionReport seen yet): noted, and the 35=q's answer stands."""
         if self._confirm != "waiting" and self._confirm != "due":
+            return
+        if not replayed:
+            self._confirm = "skipped"
+            self._notes.append(f"no drop-copy confirmation: {note}")
+            self._check_done(now)
             return
         if ok and self.tracker.open_orders():
             self._notes.append(f"the drop copy showed open orders the tracker had not seen: {note}")

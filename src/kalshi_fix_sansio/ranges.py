@@ -4,7 +4,10 @@ One table, `VALUE_RULES`, generated from ``spec/ranges.yaml``: prices per produc
 (prediction 1-99 cents on the cent, or above $0 and below $1 on $0.0001 with UseDollars; margin
 positive on $0.0001), quantities (positive; prediction in hundredths, margin whole; at most
 100,000,000), ClOrdID length and characters, AllocAccount, ExDestination, OrderGroupContractsLimit,
-TimeInForce values and a replace's ExpireTime. `check_values` applies the rules of one message;
+TimeInForce values and a replace's ExpireTime; and `ENUM_RULES`, derived from ``spec/fields.yaml``:
+every enumerated field of an application message a client sends (Side, OrdType, ExecInst,
+PartyRole...) must carry one of the values the field lists there for the session's product (each
+space-separated value, for a multiple-value type). `check_values` applies the rules of one message;
 `Session.send <kalshi_fix_sansio.session.Session.send>` (initiator role) calls it before anything
 is encoded, sequenced, stored or sent, and the request builders
 (`kalshi_fix_sansio.builders.Requests`) call it on every request they build.
@@ -14,6 +17,8 @@ message type, the field and tag, the value, the rule and where it is in the spec
 
     35=D Price(44): prediction prices are 1-99 cents ($0.01-$0.99) (NewOrderSingle got 1.5;
     rule spec/ranges.yaml:14, from order-entry.md §1 ...)
+    35=D Side(54): not one of Kalshi's values: 1 (BUY), 2 (SELL) (NewOrderSingle got '7'; rule
+    spec/fields.yaml:451, from Kalshi's documented values of Side(54))
 
 Examples:
     >>> from decimal import Decimal
@@ -37,10 +42,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ._fields import _LAZY
-from ._generated.tables import FIELDS, MESSAGES, VALUE_RULES, ValueRule
+from ._generated.tables import ENUM_RULES, FIELDS, MESSAGES, VALUE_RULES, ValueRule
 from .errors import LocalProtocolError
 
 __all__ = [
+    "ENUM_RULES",
     "VALUE_RULES",
     "RequestError",
     "ValueRangeError",
@@ -83,14 +89,16 @@ def _shown(value: Any) -> str:
 
 
 class ValueRangeError(RequestError):
-    """A value outside the range Kalshi documents (`VALUE_RULES`); nothing was sent.
+    """A value outside the range Kalshi documents (`VALUE_RULES`), or not among the values of an
+    enumerated field (`ENUM_RULES`); nothing was sent.
 
     Attributes:
         msg_type, field, tag, rule: as `RequestError` (``rule`` is the rule in words).
         value: the value refused.
         message_name: the message's name (NewOrderSingle).
         value_rule: the `ValueRule` broken (its ``source`` says where Kalshi documents it).
-        where: the rule's place in the spec, ``spec/ranges.yaml:LINE``.
+        where: the rule's place in the spec, ``spec/ranges.yaml:LINE`` (``spec/fields.yaml:LINE``
+            for an enum rule of `ENUM_RULES`: the line of the field's ``values:``).
     """
 
     def __init__(self, message_name: str, msg_type: str, rule: ValueRule, value: Any) -> None:
@@ -102,6 +110,15 @@ class ValueRangeError(RequestError):
         self.value_rule = rule
         self.where = rule.where
 
+
+_RULES = VALUE_RULES + ENUM_RULES
+"""Every rule: those of ``spec/ranges.yaml``, then the enums of ``spec/fields.yaml``."""
+
+_MULTI_VALUE_TYPES = frozenset({"MULTIPLEVALUESTRING", "MULTIPLECHARVALUE", "MULTIPLESTRINGVALUE"})
+"""FIX types whose value is several enum values separated by spaces (a values rule checks each)."""
+
+_INT_ENUM_TYPES = frozenset({"INT", "LENGTH", "SEQNUM", "NUMINGROUP"})
+"""FIX types whose enum values are integers (a values rule holds their text)."""
 
 # -- one predicate per rule, one checker per field ----------------------------------------------
 
@@ -211,9 +228,16 @@ def _pattern_pred(rule: ValueRule) -> _Pred:
 
 def _values_pred(rule: ValueRule) -> _Pred:
     allowed = frozenset(rule.values)
+    if FIELDS[rule.tag].type in _MULTI_VALUE_TYPES:
+
+        def each_ok(v: Any, now: float | None) -> bool:
+            w = getattr(v, "value", v)
+            return isinstance(w, str) and all(x in allowed for x in w.split(" "))
+
+        return each_ok
 
     def ok(v: Any, now: float | None) -> bool:
-        return str(getattr(v, "value", v)) in allowed
+        return not isinstance(v, bool) and str(getattr(v, "value", v)) in allowed
 
     return ok
 
@@ -276,7 +300,7 @@ def _plan(product: str, use_dollars: bool) -> dict[str, _Check]:
     """The check of every message type of one product and wire units."""
     units = "dollars" if use_dollars or product == "margin" else "cents"
     by_type: dict[str, dict[tuple[str, ...], list[ValueRule]]] = {}
-    for rule in VALUE_RULES:
+    for rule in _RULES:
         if rule.when is not None and rule.when != units:
             continue
         for p, mt, path in rule.paths:
@@ -309,12 +333,17 @@ def _compile(msg_type: str, fields: dict[tuple[str, ...], list[ValueRule]]) -> _
         ns[f"_r{i}"] = rules[0]
         if len(path) > 1:
             ns[f"_p{i}"] = path
-            lines += [
-                f"    for v in _values_at(m, _p{i}):",
-                "        if v is not None:",
-                f"            x = _c{i}(v, now)",
-                "            if x is not None:",
-                f"                {_broken('x')}",
+            group = path[0]
+            lines += [  # the group's slot first: most messages carry no entries
+                f"    g = m._{group}",
+                "    if g is _LAZY:",
+                f"        g = m.{group}",
+                "    if g:",
+                f"        for v in _values_at(m, _p{i}):",
+                "            if v is not None:",
+                f"                x = _c{i}(v, now)",
+                "                if x is not None:",
+                f"                    {_broken('x')}",
             ]
             continue
         attr = path[0]
@@ -396,14 +425,21 @@ def _fast_lines(i: int, rules: list[ValueRule], ftype: str, ns: dict[str, Any]) 
                     f"                {_broken(f'_r{i}_{j}')}",
                 ]
     elif checks == {"values"} and len(rules) == 1:
-        # an enum member's own value (its `value` property is a Python call), or a str
-        ns[f"_r{i}_0"] = rules[0]
-        ns[f"_a{i}"] = frozenset(rules[0].values)
-        out += [
-            "        w = v if v.__class__ is str else getattr(v, '_value_', None)",
-            "        if w.__class__ is str:",
-            f"            if w not in _a{i}:",
-            f"                {_broken(f'_r{i}_0')}",
+        # One set lookup: a str, an int, or a member of the generated enums (a str or int
+        # mixin: it hashes and compares as its value) that is one of the values passes at once;
+        # anything else (another type, a bool for an int, several values of a multiple-value
+        # type, not one of the values) goes to the general checker, which decides.
+        integer = ftype in _INT_ENUM_TYPES
+        ns[f"_a{i}"] = frozenset(int(x) if integer else x for x in rules[0].values)
+        return [
+            "        try:",
+            f"            bad = v not in _a{i}",
+            "        except TypeError:  # unhashable",
+            "            bad = True",
+            "        if bad or v.__class__ is bool:" if integer else "        if bad:",
+            f"            x = _c{i}(v, now)",
+            "            if x is not None:",
+            f"                {_broken('x')}",
         ]
     else:
         return None
@@ -432,7 +468,8 @@ def _values_at(record: Any, path: tuple[str, ...]) -> list[Any]:
 def check_values(
     message: Any, *, product: str, use_dollars: bool = False, now: float | None = None
 ) -> None:
-    """Check an outbound application message against Kalshi's value rules (`VALUE_RULES`).
+    """Check an outbound application message against Kalshi's value rules (`VALUE_RULES`, and
+    the enums of `ENUM_RULES`).
 
     Only the fields the rules name for the message's type are read (the plan per product, wire
     units and message type is built once); absent fields are not checked (requiredness is the
@@ -463,7 +500,7 @@ def rules_for(field: str, msg_type: str, product: str) -> tuple[ValueRule, ...]:
     """
     return tuple(
         r
-        for r in VALUE_RULES
+        for r in _RULES
         if r.field == field and any(p == product and mt == msg_type for p, mt, _ in r.paths)
     )
 

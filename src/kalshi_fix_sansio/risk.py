@@ -464,7 +464,19 @@ class RiskChecker:
                 target = None
             self._check(message, msg_type, target)
 
-    def _check(self, message: Any, msg_type: str, target: TrackedOrder | None) -> None:
+    def check_trade(self, order: Any) -> None:
+        """Refuse a trade a quote message can make (35=S, 35=UA, 35=U7: `OrderGate` sees it as
+        an order of that symbol, side, size and price), judged as a new order that adds no
+        resting order (the open-order counts are not applied).
+
+        Raises:
+            RiskLimitExceeded: which limit, the symbol, the limit and the offending value.
+        """
+        self._check(order, order.MSG_TYPE, None, rests=False)
+
+    def _check(
+        self, message: Any, msg_type: str, target: TrackedOrder | None, rests: bool = True
+    ) -> None:
         symbol = _code(getattr(message, "symbol", None))
         side = _code(getattr(message, "side", None))
         if symbol is None or side is None:
@@ -507,7 +519,7 @@ class RiskChecker:
             self._collar(limits, symbol, side, price, refuse)
         # live orders and the worst-case position
         # (a replace adds no order)
-        lim_n = limits.max_open_orders if target is None else None
+        lim_n = limits.max_open_orders if target is None and rests else None
         if lim_n is not None or limits.max_position is not None:
             orders = self._orders(symbol)
             if lim_n is not None and len(orders) + 1 > lim_n:
@@ -516,7 +528,7 @@ class RiskChecker:
             if limits.max_position is not None:
                 self._position(limits.max_position, orders, symbol, side, qty, target, refuse)
         lim_n = self._limits.max_open_orders
-        if target is None and lim_n is not None:
+        if target is None and rests and lim_n is not None:
             count = self.open_orders() + 1
             if count > lim_n:
                 refuse("max_open_orders", lim_n, count, f"{count} open orders > {lim_n}", None)

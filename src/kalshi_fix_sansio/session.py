@@ -46,7 +46,8 @@ from .events import (
     Timeout,
 )
 from .framing import Frame, Framer, Garbled
-from .store import MemoryStore, MessageStore
+from .gate import GATED_MSG_TYPES, OrderGate
+from .store import MemoryStore, MessageStore, StoreError
 
 __all__ = ["Session", "sending_time"]
 
@@ -111,6 +112,7 @@ class Session:
         self._test_request_factor = config.test_request_factor  # read by `next_deadline`
         limiter = config.rate_limiter
         self._billing = RateBilling(limiter) if limiter is not None else None
+        self._gate = config.order_gate  # every order-creating message passes it in `send`
 
     def _replay(self, frame: bytes) -> bool:
         return self._inbound.replay(frame)
@@ -200,6 +202,8 @@ class Session:
         Raises:
             RemoteProtocolError: the peer ended the session with a protocol fault; the Logout
                 is queued in `data_to_send()`.
+            StoreError: the message store could not record what was read (after the events
+                read before it were returned); the session has failed.
         """
         events = self._events
         life = self._life
@@ -217,7 +221,7 @@ class Session:
                 if data is not None:
                     try:
                         self._on_frame(data)
-                    except RemoteProtocolError as exc:
+                    except (RemoteProtocolError, StoreError) as exc:
                         self._fail(exc)
                     continue
                 item = framer.next()
@@ -347,6 +351,9 @@ class Session:
                     f"{type(message).__name__} (35={mt}) is not carried by {self.config.session_type} "
                     f"({self.config.product}); it sends: {carried}"
                 )
+            gate = self._gate
+            if gate is not None and mt in GATED_MSG_TYPES:
+                return self._send_gated(gate, message, mt, now)
             # Kalshi's value ranges (spec/ranges.yaml), before anything is encoded or stored: as
             # `check_values`, with the checks of the session's units
             check = writer.value_checks.get(msg_type)
@@ -358,6 +365,28 @@ class Session:
         charges = billing.admit(message, now)  # raises before anything is encoded or stored
         seq = writer.send_app(message, now)
         billing.bill(seq, charges, now)
+        return seq
+
+    def _send_gated(self, gate: OrderGate, message: Message, msg_type: str, now: float) -> int:
+        """`send` of a message the order gate checks (halt, live ClOrdID, risk limits) and
+        records (the tracker) before its values are checked and it is encoded; forgotten again
+        if it cannot go."""
+        cl = gate.admit(message, msg_type)  # raises before anything is encoded or stored
+        billing = self._billing
+        try:
+            check = self._writer.value_checks.get(msg_type)
+            if check is not None:
+                check(message, now)
+            if billing is None:
+                seq = self._writer.send_app(message, now)
+            else:
+                charges = billing.admit(message, now)
+                seq = self._writer.send_app(message, now)
+                billing.bill(seq, charges, now)
+        except BaseException:
+            gate.discard(cl)
+            raise
+        gate.sent(message, msg_type, cl, now)
         return seq
 
     def send_delay(self, message: Message, now: float) -> float:
@@ -555,13 +584,15 @@ class Session:
         if now - self._writer.last_tx >= hb:
             self._send_admin(self.dialect.Heartbeat(), now)
 
-    def _fail(self, exc: RemoteProtocolError) -> None:
-        """A session-ending peer fault: Logout queued, state failed, error raised next."""
+    def _fail(self, exc: RemoteProtocolError | StoreError) -> None:
+        """A session-ending fault (the peer's, or our message store's): Logout queued, state
+        failed, error raised next (after the events already queued)."""
         life = self._life
         if life.state in (_ACTIVE, _LOGON_SENT, _AWAITING_LOGON) and self.target_comp_id:
+            text = str(exc) if isinstance(exc, RemoteProtocolError) else "internal error"
             try:
-                self._send_admin(self.dialect.Logout(text=str(exc)[:200]), life.now)
-            except (EncodeError, LocalProtocolError):  # pragma: no cover - defensive
+                self._send_admin(self.dialect.Logout(text=text[:200]), life.now)
+            except (EncodeError, LocalProtocolError, StoreError):  # its store may be what broke
                 pass
         life.move(Trigger.FATAL)
         life.error = exc

@@ -325,7 +325,8 @@ ENVIRONMENTS: dict[str, dict[str, dict[str, str]]] = {'prediction': {'demo': {'o
 
 
 class ValueRule(NamedTuple):
-    """One value rule of ``spec/ranges.yaml``: a check Kalshi documents (or the library decided,
+    """One value rule of ``spec/ranges.yaml`` (`VALUE_RULES`), or one derived from an enum of
+    ``spec/fields.yaml`` (`ENUM_RULES`): a check Kalshi documents (or the library decided,
     ``basis == "decision"``) on one field of the messages a client sends."""
 
     field: str
@@ -351,7 +352,8 @@ class ValueRule(NamedTuple):
     basis: str
     """documented, or decision (Kalshi's docs are silent: see docs/decisions.md)."""
     where: str
-    """The rule's place in the spec: ``spec/ranges.yaml:LINE``."""
+    """The rule's place in the spec: ``spec/ranges.yaml:LINE`` (``spec/fields.yaml:LINE``, the
+    field's ``values:``, for an enum rule)."""
     paths: tuple[tuple[str, str, tuple[str, ...]], ...]
     """(product, msgtype, attributes leading to the field) for every message it applies to."""
 
@@ -656,3 +658,100 @@ VALUE_RULES: tuple[ValueRule, ...] = (
     ),
 )
 """Every value rule, in the order of ``spec/ranges.yaml`` (`kalshi_fix_sansio.ranges`)."""
+
+ENUM_RULES: tuple[ValueRule, ...] = (
+    ValueRule(
+        'ExecInst', 18, 'values', ('prediction', 'margin'), None,
+        None, None, None, None, None,
+        None, None, None, ('6', 'E'),
+        "not one of Kalshi's values: 6 (POST_ONLY), E (REDUCE_ONLY)",
+        "Kalshi's documented values of ExecInst(18)",
+        'documented', 'spec/fields.yaml:98',
+        (('prediction', 'D', ('exec_inst',)), ('prediction', 'S', ('exec_inst',)), ('margin', 'D', ('exec_inst',))),
+    ),
+    ValueRule(
+        'OrdType', 40, 'values', ('prediction', 'margin'), None,
+        None, None, None, None, None,
+        None, None, None, ('2',),
+        "not one of Kalshi's values: 2 (LIMIT)",
+        "Kalshi's documented values of OrdType(40)",
+        'documented', 'spec/fields.yaml:375',
+        (('prediction', 'D', ('ord_type',)), ('prediction', 'G', ('ord_type',)), ('margin', 'D', ('ord_type',)), ('margin', 'G', ('ord_type',))),
+    ),
+    ValueRule(
+        'Side', 54, 'values', ('prediction', 'margin'), None,
+        None, None, None, None, None,
+        None, None, None, ('1', '2'),
+        "not one of Kalshi's values: 1 (BUY), 2 (SELL)",
+        "Kalshi's documented values of Side(54)",
+        'documented', 'spec/fields.yaml:451',
+        (('prediction', 'D', ('side',)), ('prediction', 'G', ('side',)), ('prediction', 'F', ('side',)), ('prediction', 'UA', ('side',)), ('margin', 'D', ('side',)), ('margin', 'G', ('side',)), ('margin', 'F', ('side',))),
+    ),
+    ValueRule(
+        'SubscriptionRequestType', 263, 'values', ('prediction', 'margin'), None,
+        None, None, None, None, None,
+        None, None, None, ('0', '1', '2'),
+        "not one of Kalshi's values: 0 (SNAPSHOT), 1 (SNAPSHOT_PLUS_UPDATES), 2 (DISABLE_PREVIOUS_SNAPSHOT_PLUS_UPDATE_REQUEST)",
+        "Kalshi's documented values of SubscriptionRequestType(263)",
+        'documented', 'spec/fields.yaml:928',
+        (('prediction', 'V', ('subscription_request_type',)), ('prediction', 'e', ('subscription_request_type',)), ('margin', 'V', ('subscription_request_type',))),
+    ),
+    ValueRule(
+        'PartyRole', 452, 'values', ('prediction',), None,
+        None, None, None, None, None,
+        None, None, None, ('12', '24', '35'),
+        "not one of Kalshi's prediction values: 12 (EXECUTING_TRADER), 24 (CUSTOMER_ACCOUNT), 35 (LIQUIDITY_PROVIDER)",
+        "Kalshi's documented values of PartyRole(452)",
+        'documented', 'spec/fields.yaml:1298',
+        (('prediction', 'D', ('parties', 'party_role')), ('prediction', 'G', ('parties', 'party_role')), ('prediction', 'F', ('parties', 'party_role')), ('prediction', 'R', ('related_sym', 'party_ids', 'party_role')), ('prediction', 'S', ('parties', 'party_role')), ('prediction', 'UA', ('parties', 'party_role')), ('prediction', 'UE', ('parties', 'party_role'))),
+    ),
+    ValueRule(
+        'PartyRole', 452, 'values', ('margin',), None,
+        None, None, None, None, None,
+        None, None, None, ('12', '24'),
+        "not one of Kalshi's margin values: 12 (EXECUTING_TRADER), 24 (CUSTOMER_ACCOUNT)",
+        "Kalshi's documented values of PartyRole(452)",
+        'documented', 'spec/fields.yaml:1298',
+        (('margin', 'D', ('parties', 'party_role')), ('margin', 'G', ('parties', 'party_role')), ('margin', 'F', ('parties', 'party_role'))),
+    ),
+    ValueRule(
+        'MassCancelRequestType', 530, 'values', ('prediction', 'margin'), None,
+        None, None, None, None, None,
+        None, None, None, ('6',),
+        "not one of Kalshi's values: 6 (CANCEL_ORDERS_FOR_SESSION)",
+        "Kalshi's documented values of MassCancelRequestType(530)",
+        'documented', 'spec/fields.yaml:1341',
+        (('prediction', 'q', ('mass_cancel_request_type',)), ('margin', 'q', ('mass_cancel_request_type',))),
+    ),
+    ValueRule(
+        'SelfTradePreventionType', 2964, 'values', ('prediction', 'margin'), None,
+        None, None, None, None, None,
+        None, None, None, ('0', '1', '2'),
+        "not one of Kalshi's values: 0 (UNKNOWN), 1 (TAKER_AT_CROSS), 2 (MAKER)",
+        "Kalshi's documented values of SelfTradePreventionType(2964)",
+        'documented', 'spec/fields.yaml:1591',
+        (('prediction', 'D', ('self_trade_prevention_type',)), ('margin', 'D', ('self_trade_prevention_type',))),
+    ),
+    ValueRule(
+        'OrderGroupAction', 20131, 'values', ('prediction', 'margin'), None,
+        None, None, None, None, None,
+        None, None, None, ('1', '2', '3', '4', '5'),
+        "not one of Kalshi's values: 1 (CREATE), 2 (RESET), 3 (DELETE), 4 (TRIGGER), 5 (UPDATE)",
+        "Kalshi's documented values of OrderGroupAction(20131)",
+        'documented', 'spec/fields.yaml:1708',
+        (('prediction', 'UOG', ('order_group_action',)), ('margin', 'UOG', ('order_group_action',))),
+    ),
+    ValueRule(
+        'MultivariateSelectedSide', 20184, 'values', ('prediction',), None,
+        None, None, None, None, None,
+        None, None, None, ('yes', 'no'),
+        "not one of Kalshi's values: yes (YES), no (NO)",
+        "Kalshi's documented values of MultivariateSelectedSide(20184)",
+        'documented', 'spec/fields.yaml:1774',
+        (('prediction', 'R', ('multivariate_selected_legs', 'multivariate_selected_side')),),
+    ),
+)
+"""A ``values`` rule for each enumerated field of the application messages a client sends,
+derived from its ``values:`` in ``spec/fields.yaml`` as each product has them (``where`` is that
+list's line), in the order of ``fields.yaml``; a field that ``spec/ranges.yaml`` already gives
+a values rule on a message (TimeInForce) is left to that rule there."""

@@ -14,8 +14,11 @@ session anyway; ``--from-log`` rebuilds the tracker from the trading process's m
 and cancelled one by one where the 35=q did not reach them (KalshiRT has no 35=q: there the
 log is what says which orders to cancel).
 
-Exit status: 0 when every session reports nothing open, 1 when something is (or may be) still
-open or a session could not log on, 2 for a usage problem.
+Exit status: 0 when the exchange confirmed nothing open on every session (KalshiNR: the 35=q
+answered; KalshiRT: every order of ``--from-log`` answered Canceled or final), 1 when something
+is (or may be) still open — KalshiRT without ``--from-log`` included, since orders the
+trading process left there cannot be seen — or a session could not log on, 2 for a usage
+problem.
 """
 
 from __future__ import annotations
@@ -130,8 +133,17 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 )
                 report = session.kill(timeout=args.timeout, fallback_after=args.fallback_after)
                 print(report, file=out, flush=True)
-                if not report.done:
+                # never "done" because a fresh tracker is empty: the exchange must have said so
+                known = bool(args.from_log) and session_type == "KalshiRT"
+                if not report.done or not (report.confirmed or known):
                     status = EXIT_FAILED
+                    if report.done and session_type == "KalshiRT" and not args.from_log:
+                        print(
+                            f"kalshi-fix kill: {session_type} has no mass cancel: orders the "
+                            "trading process left open there cannot be seen; pass its message "
+                            "log with --from-log",
+                            file=err,
+                        )
         except (FixError, OSError) as exc:
             print(f"kalshi-fix kill: {session_type}: {failure_text(exc, args, session_type)}", file=err)
             status = EXIT_FAILED
@@ -149,8 +161,9 @@ def add_kill_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "on KalshiNR; order-group triggers and single OrderCancelRequests on KalshiRT), print what "
         "was sent and what is still open and why, log out. Sessions log on with "
         "CancelOrdersOnDisconnect=Y.",
-        epilog="exit status: 0 nothing left open, 1 something is (or may be) still open or a "
-        "session failed, 2 usage error (arguments, credentials, files)",
+        epilog="exit status: 0 the exchange confirmed nothing open, 1 something is (or may be) "
+        "still open (KalshiRT without --from-log: orders left there cannot be seen) or a session "
+        "failed, 2 usage error (arguments, credentials, files)",
     )
     cmd.add_argument("--env", choices=["demo", "production"], default="demo")
     cmd.add_argument("--product", choices=PRODUCTS, default="prediction")

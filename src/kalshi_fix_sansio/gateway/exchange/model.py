@@ -128,6 +128,7 @@ class Order:
     notional: Decimal = ZERO
     status: Status = Status.NEW
     open: bool = True
+    session_type: str | None = None  # the placing session's type: 35=q reaches the key's own
     resting: bool = False
     rfq: bool = False  # a 35=D quote acceptance waiting for the maker's confirmation
 

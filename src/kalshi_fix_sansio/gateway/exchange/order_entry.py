@@ -371,7 +371,12 @@ class OrderEntry:
             self.matching.execute(order, ioc=False)
 
     def on_mass_cancel(self, session: ClientSession, msg: Any) -> None:
-        """OrderMassCancelRequest (35=q): cancel the session's orders, then 35=r."""
+        """OrderMassCancelRequest (35=q): cancel the session's orders, then 35=r.
+
+        "The session" is the FIX session, the API key's KalshiNR session (its CompIDs), not
+        one connection: orders an earlier connection of the key placed on KalshiNR are
+        cancelled too (docs/decisions.md).
+        """
         d = self.state.d
         cl = as_text(msg.cl_ord_id) or NONE_ID
         if as_text(msg.mass_cancel_request_type) != "6" or self.state.pause == "exchange":
@@ -386,7 +391,8 @@ class OrderEntry:
                 ),
             )
             return
-        for order in self.state.orders_where(lambda o: o.session_id == session.session_id):
+        mine = session.account, session.session_type
+        for order in self.state.orders_where(lambda o: (o.account, o.session_type) == mine):
             self.orders.cancel(order, text=None)
         self.state.send(
             session,

@@ -84,6 +84,9 @@ class Orders:
             seq=self.state.next_seq(),
             leaves_qty=qty,
         )
+        placed_by = self.state.sessions.get(session_id) if session_id is not None else None
+        if placed_by is not None:
+            order.session_type = placed_by.session_type
         if register:
             self.state.open[order.order_id] = order
             self.state.by_cl[(account, cl_ord_id)] = order
