@@ -41,15 +41,18 @@ RFQ_ID = "0b7f3f5e-2f0a-4d8e-8a51-9e6c2d4f1a7b"
 
 def order(cl: str, qty: int = 2, price: str = "0.42") -> Any:
     return p.NewOrderSingle(
-        cl_ord_id=cl, side=p.Side.BUY, order_qty=Decimal(qty), ord_type=p.OrdType.LIMIT,
-        price=Decimal(price), symbol=SYMBOL, time_in_force=p.TimeInForce.GTC,
+        cl_ord_id=cl,
+        side=p.Side.BUY,
+        order_qty=Decimal(qty),
+        ord_type=p.OrdType.LIMIT,
+        price=Decimal(price),
+        symbol=SYMBOL,
+        time_in_force=p.TimeInForce.GTC,
     )
 
 
 def received_types(pair: SessionPair) -> list[str]:
-    return [
-        e.message.MSG_TYPE for e in pair.server.events if hasattr(e, "message")
-    ]
+    return [e.message.MSG_TYPE for e in pair.server.events if hasattr(e, "message")]
 
 
 def gated_pair(gate: OrderGate, session_type: str = "KalshiNR") -> SessionPair:
@@ -133,8 +136,10 @@ def test_a_plain_session_takes_limits_and_a_halt() -> None:
     gate.halt("a test")
     with pytest.raises(TradingHalted, match="a test"):
         session.send(order("late"), pair.now)
-    session.send(p.OrderCancelRequest(cl_ord_id="c-1", orig_cl_ord_id="ok", symbol=SYMBOL,
-                                      side=p.Side.BUY), pair.now)  # taking risk off always goes
+    session.send(
+        p.OrderCancelRequest(cl_ord_id="c-1", orig_cl_ord_id="ok", symbol=SYMBOL, side=p.Side.BUY),
+        pair.now,
+    )  # taking risk off always goes
     pair.pump()
     assert received_types(pair) == ["D", "F"]
     gate.rearm()
@@ -163,7 +168,9 @@ def test_a_shared_halt_holds_until_its_owner_rearms() -> None:
 
 def test_the_gate_is_for_an_initiator_of_the_same_product() -> None:
     with pytest.raises(LocalProtocolError, match="initiator"):
-        SessionConfig(sender_comp_id="Kalshi", role=Role.ACCEPTOR, order_gate=OrderGate("prediction"))
+        SessionConfig(
+            sender_comp_id="Kalshi", role=Role.ACCEPTOR, order_gate=OrderGate("prediction")
+        )
     with pytest.raises(LocalProtocolError, match="product"):
         SessionConfig(sender_comp_id="k", product="margin", order_gate=OrderGate("prediction"))
 
@@ -173,9 +180,13 @@ def test_the_gate_is_for_an_initiator_of_the_same_product() -> None:
 
 def quote(bid: str | None = "0.40", offer: str | None = "0.55", size: int = 100) -> Any:
     return p.Quote(
-        quote_id=QUOTE_ID, quote_req_id=RFQ_ID, symbol=SYMBOL,
-        bid_px=None if bid is None else Decimal(bid), offer_px=None if offer is None else Decimal(offer),
-        bid_size=Decimal(size), offer_size=Decimal(size),
+        quote_id=QUOTE_ID,
+        quote_req_id=RFQ_ID,
+        symbol=SYMBOL,
+        bid_px=None if bid is None else Decimal(bid),
+        offer_px=None if offer is None else Decimal(offer),
+        bid_size=Decimal(size),
+        offer_size=Decimal(size),
     )
 
 
@@ -235,10 +246,15 @@ def test_a_makers_quote_and_confirm_are_limited_and_halted() -> None:
         session.send(maker_quote, pair.now)  # the RFQ's 50 contracts could trade
     gate.risk_limits = RiskLimits(max_order_qty=100)
     session.send(maker_quote, pair.now)
-    gate.observe(p.QuoteStatusReport(
-        quote_id=QUOTE_ID, quote_req_id=RFQ_ID, quote_status=p.QuoteStatus.ACCEPTED,
-        side=p.Side.SELL, order_qty=Decimal(50),
-    ))
+    gate.observe(
+        p.QuoteStatusReport(
+            quote_id=QUOTE_ID,
+            quote_req_id=RFQ_ID,
+            quote_status=p.QuoteStatus.ACCEPTED,
+            side=p.Side.SELL,
+            order_qty=Decimal(50),
+        )
+    )
     gate.risk_limits = RiskLimits(max_order_qty=10)
     confirm = p.QuoteConfirm(quote_id=QUOTE_ID)
     with pytest.raises(RiskLimitExceeded, match="max_order_qty"):

@@ -382,7 +382,9 @@ class OrderGate:
             what = "the RFQ's size (the QuoteRequest 35=R was not seen)"
             out = []
             if message.bid_px is not None:
-                out.append(self._as_order(msg_type, message, symbol, _BUY, qty, message.bid_px, what))
+                out.append(
+                    self._as_order(msg_type, message, symbol, _BUY, qty, message.bid_px, what)
+                )
             if message.offer_px is not None:
                 price = _ONE - message.offer_px
                 out.append(self._as_order(msg_type, message, symbol, _SELL, qty, price, what))
@@ -395,7 +397,9 @@ class OrderGate:
                 side, price = _BUY, quote.yes_px
             what = "the accepted quantity (the QuoteStatusReport 35=AI 297=0 was not seen)"
             return [
-                self._as_order(msg_type, message, quote.symbol, side, quote.accepted_qty, price, what)
+                self._as_order(
+                    msg_type, message, quote.symbol, side, quote.accepted_qty, price, what
+                )
             ]
         return []
 

@@ -25,7 +25,6 @@ __all__ = [
 ]
 
 
-
 @attrs.frozen
 class ReconnectPlan:
     """How the next Logon after a disconnect treats sequence numbers.
