@@ -25,6 +25,7 @@ from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
 from kalshi_fix_sansio.tracker import TrackedOrder
 
 from ._base import KILL_TIMEOUT, PLACE_TIMEOUT, SessionBase, Until, start_kills
+from ._requests import cancel_request
 
 __all__ = ["AsyncKillAll", "AsyncSessionBase", "kill_sessions", "maybe_await"]
 
@@ -157,18 +158,30 @@ class AsyncSessionBase(SessionBase):
         waiter = self._waiter(order, until)
         return await self._drive(waits.Settle(self, waiter, order, timeout, self._now()))
 
-    async def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
-        """Send an OrderCancelRequest and wait for its answer: the order's Canceled report.
+    async def cancel(
+        self, request: Message | TrackedOrder | str, *, timeout: float | None = PLACE_TIMEOUT
+    ) -> TrackedOrder:
+        """Cancel an order and wait for its answer: the order's Canceled report.
+
+        Args:
+            request: an OrderCancelRequest (e.g. ``Requests(...).cancel(order)``), or the open
+                order to cancel: its ClOrdID (``str``) or its `TrackedOrder` (what `place`
+                returned). For those, the request is built from the order as this session's
+                tracker has it now (`Requests.cancel
+                <kalshi_fix_sansio.builders.Requests.cancel>`, a new ClOrdID).
+            timeout: seconds to wait (None: forever).
 
         Returns:
             A snapshot of the order (looked up through the request's ClOrdID).
-
 
         Raises:
             OrderRejected: an OrderCancelReject (35=9) or 35=j answered it.
             TimeoutError: no answer in time.
             RateLimitExceeded: as `place`.
+            LocalProtocolError: ``request`` is another message or type, or the tracker knows no
+                order by that ClOrdID, or the order is not open (the message says which).
         """
+        request = cancel_request(self, request)
         waiter = self._waiter(request)
         return await self._drive(waits.Settle(self, waiter, request, timeout, self._now()))
 

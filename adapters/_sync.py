@@ -29,6 +29,7 @@ from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
 from kalshi_fix_sansio.tracker import TrackedOrder
 
 from ._base import IDLE_HANDOFF, KILL_TIMEOUT, PLACE_TIMEOUT, SessionBase, Until, start_kills
+from ._requests import cancel_request
 
 __all__ = ["SyncKillAll", "SyncSessionBase", "joined", "started"]
 
@@ -190,8 +191,20 @@ class SyncSessionBase(SessionBase):
         waiter = self._waiter(order, until)
         return self._drive(waits.Settle(self, waiter, order, timeout, time.monotonic()))
 
-    def cancel(self, request: Message, *, timeout: float | None = PLACE_TIMEOUT) -> TrackedOrder:
-        """Send an OrderCancelRequest and wait for its Canceled report (or `OrderRejected`)."""
+    def cancel(
+        self, request: Message | TrackedOrder | str, *, timeout: float | None = PLACE_TIMEOUT
+    ) -> TrackedOrder:
+        """Cancel an order and wait for its Canceled report (or `OrderRejected`).
+
+        As `AsyncSessionBase.cancel <kalshi_fix_sansio.adapters._async.AsyncSessionBase.cancel>`
+        (an OrderCancelRequest, or the open order's ClOrdID or `TrackedOrder`), blocking.
+
+        Raises:
+            OrderRejected: an OrderCancelReject (35=9) or 35=j answered it.
+            TimeoutError: no answer in time.
+            LocalProtocolError: not a cancel, or no open order of this session by that ClOrdID.
+        """
+        request = cancel_request(self, request)
         waiter = self._waiter(request)
         return self._drive(waits.Settle(self, waiter, request, timeout, time.monotonic()))
 

@@ -46,7 +46,7 @@ import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from kalshi_fix_sansio.auth import Signer, load_signer, load_signer_file
+from kalshi_fix_sansio.auth import KeyLoadError, Signer, load_signer, load_signer_file
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.redaction import redact_frame
 from kalshi_fix_sansio.spec import ENVIRONMENTS, SESSIONS
@@ -60,6 +60,7 @@ from kalshi_fix_sansio.supervisor import (
     seconds_until_maintenance_ends,
 )
 
+from ._keyenv import env_key_error
 from ._messagelog import MESSAGE_LOGGER_NAME, MessageLog, MessageLogError
 
 __all__ = [
@@ -755,7 +756,7 @@ class Credentials:
         Raises:
             LocalProtocolError: unknown product, or variables missing or conflicting (the
                 message lists exactly which to set).
-            KeyLoadError: the key cannot be loaded (see `kalshi_fix_sansio.auth.load_signer`).
+            KeyLoadError: the key cannot be loaded (the message names the variable to fix).
         """
         if product not in _ENV_PREFIX:
             raise LocalProtocolError(
@@ -791,5 +792,7 @@ class Credentials:
         if pem is not None and path is not None:
             raise LocalProtocolError(f"both {pem_var} and {path_var} are set: set only one of them")
         assert key_id is not None
-        return cls.from_key(key_id, pem=pem, path=path, passphrase=passphrase)
-
+        try:
+            return cls.from_key(key_id, pem=pem, path=path, passphrase=passphrase)
+        except KeyLoadError as exc:  # its advice names the variable to set, not passphrase=...
+            raise env_key_error(exc, pem_var, path_var, pass_var) from None

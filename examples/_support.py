@@ -26,6 +26,13 @@ included): its order-entry session logs on with CancelOrdersOnDisconnect(8013)=Y
 ``try``/``finally`` runs the kill switch (`leave_nothing_open`) when the tracker still shows an
 open order.
 
+Ctrl-C (SIGINT) ends every example the same way: its ``finally`` blocks run (the kill switch
+above), its sessions log out as they leave their ``with`` / ``async with`` blocks, then `run`
+prints one line on stderr and the exit status is 130 (`INTERRUPTED`). ``asyncio.run`` cancels
+the asyncio example's main task on Ctrl-C (on Python 3.10, every task once Ctrl-C has stopped
+the loop); the trio example runs its main coroutine with `trio_run`, which cancels it too
+(instead of raising `KeyboardInterrupt` wherever the loop happens to be).
+
 This module is not an example itself; the scripts next to it import it.
 """
 
@@ -34,10 +41,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import ssl
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -73,6 +81,9 @@ MOCK_BOOK = {
 """The house liquidity ``--mock`` seeds: (bids, asks) as (price in dollars, contracts)."""
 
 _ENV_PREFIX = {"prediction": "KALSHI_", "margin": "KALSHI_PERPS_"}
+
+INTERRUPTED = 130
+"""Exit status after Ctrl-C (SIGINT): 128 + 2, what shells report for a program SIGINT ended."""
 
 
 class UsageError(Exception):
@@ -310,8 +321,8 @@ def run(
         market_data_key: the example also takes a market-data key (see the module docstring).
 
     Returns:
-        ``body``'s exit status; 2 for a usage error, 1 when Kalshi or the connection failed
-        (one line on stderr, no traceback).
+        ``body``'s exit status; 2 for a usage error, 1 when Kalshi or the connection failed,
+        130 after Ctrl-C (each with one line on stderr, no traceback).
     """
     add_connection_args(parser, market_data_key=market_data_key)
     args = parser.parse_args(argv)
@@ -324,6 +335,38 @@ def run(
     except (FixError, TimeoutError) as exc:
         print(f"{parser.prog}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # the `with` blocks above have cleaned up and logged out
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+def trio_run(main: Callable[..., Awaitable[int]], *args: Any) -> int:
+    """``trio.run(main, *args)``, where Ctrl-C cancels ``main``: its ``finally`` blocks run and
+    its sessions' ``async with`` log out; then `KeyboardInterrupt` is raised (`run` says it in
+    one line), as ``asyncio.run`` does. Without it, trio raises `KeyboardInterrupt` in whatever
+    code runs when the signal comes, a session's own task included (which then cannot log
+    out). A second Ctrl-C is trio's `KeyboardInterrupt`, at once.
+    """
+    import trio  # the trio extra: only the trio example needs it
+
+    body = trio.CancelScope()
+
+    async def cancel_on_ctrl_c() -> None:
+        with trio.open_signal_receiver(signal.SIGINT) as signals:
+            async for _ in signals:
+                body.cancel()
+                return
+
+    async def interruptible() -> int:
+        trio.lowlevel.spawn_system_task(cancel_on_ctrl_c)  # not a child: main's errors stay as is
+        with body:
+            return await main(*args)
+        return INTERRUPTED  # only Ctrl-C cancels ``body``
+
+    status = trio.run(interruptible)
+    if body.cancel_called:
+        raise KeyboardInterrupt
+    return status
 
 
 def report_kill(report: KillReport) -> None:

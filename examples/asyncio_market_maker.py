@@ -177,7 +177,8 @@ async def make_markets(target: _support.Target, args: argparse.Namespace) -> int
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the example; returns the exit status (0 success, 1 failure, 2 usage error)."""
+    """Run the example; returns the exit status (0 success, 1 failure, 2 usage error, 130
+    interrupted)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="how long to quote")
     parser.add_argument("--size", type=Decimal, default=Decimal(5), help="contracts per quote")

@@ -77,7 +77,8 @@ def trade(target: _support.Target, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the example; returns the exit status (0 success, 1 failure, 2 usage error)."""
+    """Run the example; returns the exit status (0 success, 1 failure, 2 usage error, 130
+    interrupted)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--side", choices=("buy", "sell"), default="buy")
     parser.add_argument("--qty", type=Decimal, default=Decimal(2))

@@ -148,7 +148,8 @@ def reconcile(target: _support.Target, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the example; returns the exit status (0 everything matches, 1 not, 2 usage error)."""
+    """Run the example; returns the exit status (0 everything matches, 1 not, 2 usage error,
+    130 interrupted)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--qty", type=Decimal, default=Decimal(2))
     parser.add_argument("--price", type=Decimal, help="limit price in dollars of the resting order")

@@ -68,7 +68,8 @@ async def record(target: _support.Target, args: argparse.Namespace, out: TextIO)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the example; returns the exit status (0 success, 1 failure, 2 usage error)."""
+    """Run the example; returns the exit status (0 success, 1 failure, 2 usage error, 130
+    interrupted)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("markets", nargs="*", metavar="MARKET",
                         help="market tickers (default: --symbol)")
@@ -81,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = sys.stdout
             if args.out != "-":
                 out = stack.enter_context(open(args.out, "a", encoding="utf-8"))
-            return trio.run(record, target, args, out)
+            return _support.trio_run(record, target, args, out)
 
     return _support.run(parser, argv, body)
 

@@ -99,10 +99,11 @@ def test_reads_its_own_message_log_with_redacted_logon(tmp_path: Path, with_leng
     assert code == 0, err
     assert err == ""
     first = text.index(b"8=FIXT")
-    assert f"#1 Logon (35=A) at byte {first} [redacted in the log: CheckSum not verified]" in out
+    sent = "2027-01-15T08:00:00.000000Z key-1 >> KalshiNR"  # the log line's time and direction
+    assert f"#1 {sent} Logon (35=A) at byte {first} [redacted in the log: CheckSum not verified]" in out
     assert re.search(r"\n +96  RawData +<redacted 88 bytes>\n", out)
     assert ("95  RawDataLength" in out) == with_length
-    assert "#2 Logon (35=A)" in out and "#2 Logon (35=A) at byte" in out
+    assert "#2 2027-01-15T08:00:00.000000Z key-1 << KalshiNR Logon (35=A) at byte" in out
     assert "[redacted" not in out.split("#2 ")[1]  # Kalshi's answer carries no secret
     assert signature.decode() not in out
     # --strict: a redaction is not a defect
@@ -127,7 +128,7 @@ def test_redacted_frame_with_a_real_body_length_problem_is_still_reported(
     assert code == 1
     assert "BodyLength(9) says 179" in err and "(a value was redacted in the log)" in err
     assert f"<stdin>: byte {broken.index(b'8=FIXT')}: malformed:" in err
-    assert "#1 Logon (35=A)" in out  # the next line is read
+    assert "#1 2027-01-15T08:00:00.000000Z key-1 << KalshiNR Logon (35=A)" in out  # the next line
 
 
 def test_log_escapes_are_undone(tmp_path: Path) -> None:
@@ -170,7 +171,7 @@ def test_garbled_line_of_the_log_is_reported(tmp_path: Path) -> None:
     code, out, err = run(["decode", str(path)])
     assert code == 1
     assert "the log records garbled input: <garbled: BodyLength(9) is not a number" in err
-    assert "#1 Heartbeat (35=0)" in out
+    assert "#1 2027-01-15T08:00:00.000000Z key-1 << KalshiNR Heartbeat (35=0)" in out
 
 
 # -- defects ---------------------------------------------------------------------------------

@@ -133,3 +133,17 @@ def test_kill_reports_a_refused_logon(live: Live) -> None:
     result = live.kill()
     assert result.returncode == 1
     assert "Kalshi refused the Logon: unknown API key" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_kill_names_the_endpoint_nothing_listens_at(live: Live) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nothing listens at once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "kalshi_fix_sansio.cli", "kill", "--endpoint", f"127.0.0.1:{port}"],
+        env=live.env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 1
+    assert f"nothing listens at 127.0.0.1:{port} (connection refused)" in result.stderr, result.stderr

@@ -35,6 +35,7 @@ from kalshi_fix_sansio.adapters import (
     kalshi_endpoint,
 )
 from kalshi_fix_sansio.adapters.blocking import FixClient, MarginFixClient
+from kalshi_fix_sansio.auth import KeyLoadError
 from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.gateway import MockGateway
@@ -446,3 +447,40 @@ def test_a_session_says_where_it_dials_in_its_repr_and_logs_it_on_connect(
         assert repr(session) == f"<BlockingSession {target} (active)>"
     lines = [r.getMessage() for r in caplog.records if "connecting:" in r.getMessage()]
     assert lines == [f"prediction/KalshiNR: connecting: {target}"]
+
+
+@pytest.mark.parametrize(("cls", "prefix"), [(FixClient, "KALSHI_"), (MarginFixClient, "KALSHI_PERPS_")])
+def test_from_env_with_an_encrypted_key_names_the_passphrase_variable(
+    cls: type[FixClient], prefix: str, tmp_path: Path
+) -> None:
+    """``from_env`` takes no ``passphrase=``: its key errors name the variable to set instead,
+    and setting it is enough."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    path = tmp_path / "kalshi-fix.key"
+    path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"correct horse"),
+    ))  # fmt: skip
+    env = {f"{prefix}KEY_ID": "key-1", f"{prefix}PRIVATE_KEY_PATH": str(path)}
+    passphrase = f"{prefix}PRIVATE_KEY_PASSPHRASE"
+    with pytest.raises(KeyLoadError) as info:
+        cls.from_env("demo", environ=env)
+    assert str(info.value) == (
+        f"{str(path)!r}: the private key is encrypted: set {passphrase} to its passphrase"
+    )
+    assert info.value.path == str(path)
+    with pytest.raises(KeyLoadError, match=rf"wrong passphrase in {passphrase}\?") as wrong:
+        cls.from_env("demo", environ={**env, passphrase: "wrong"})
+    client = cls.from_env("demo", environ={**env, passphrase: "correct horse"})  # as it says
+    assert client.credentials.key_id == "key-1"
+
+    plain = tmp_path / "plain.key"
+    plain.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ))  # fmt: skip
+    with pytest.raises(KeyLoadError, match=f"not encrypted: unset {passphrase}$") as extra:
+        cls.from_env("demo", environ={**env, f"{prefix}PRIVATE_KEY_PATH": str(plain), passphrase: "x"})
+    with pytest.raises(KeyLoadError, match=f"set {prefix}PRIVATE_KEY_PATH to it instead of ") as pem:
+        cls.from_env("demo", environ={f"{prefix}KEY_ID": "key-1", f"{prefix}PRIVATE_KEY": str(path)})
+    for error in (info, wrong, extra, pem):  # no advice a from_env caller cannot follow
+        assert "passphrase=" not in str(error.value) and "load_signer" not in str(error.value)

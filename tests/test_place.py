@@ -92,6 +92,55 @@ def test_place_fill_replace_cancel(adapter: str, prediction_gateway: GatewayHarn
     run(adapter, scenario)
 
 
+@ADAPTERS
+def test_cancel_takes_a_cl_ord_id_or_a_tracked_order(adapter: str, prediction_gateway: GatewayHarness) -> None:
+    """``cancel`` names the order by its ClOrdID or its `TrackedOrder` (what `place` returned):
+    the request is built from the tracker's record (Side, Symbol, OrderID: the gateway answers a
+    mismatch with 35=9). What cannot be cancelled is refused before anything is sent, naming it."""
+    h = prediction_gateway
+    rq = Requests("prediction", "KalshiNR")
+
+    async def scenario(d: Driver) -> None:
+        session = d.client(h).order_entry()
+        async with d.opened(session):
+            await d.call(session.place(order("k-1", p.Side.BUY, 3, "0.42"), timeout=5))
+            acked = await d.call(session.place(order("k-2", p.Side.BUY, 2, "0.41"), timeout=5))
+
+            by_id = await d.call(session.cancel("k-1", timeout=5))
+            assert (by_id.cl_ord_id, by_id.status) == ("k-1", OrderStatus.CANCELED)
+            by_record = await d.call(session.cancel(acked, timeout=5))  # a snapshot: looked up again
+            assert (by_record.cl_ord_id, by_record.status) == ("k-2", OrderStatus.CANCELED)
+            assert not session.tracker.open_orders()
+
+            with pytest.raises(LocalProtocolError, match=r"^cancel\('nope'\): the prediction/KalshiNR "
+                               r"session's tracker knows no order with ClOrdID 'nope'"):
+                await d.call(session.cancel("nope"))
+            with pytest.raises(LocalProtocolError, match=r"^cancel\('k-1'\): order 'k-1' is canceled: "
+                               "nothing left to cancel$"):
+                await d.call(session.cancel("k-1"))
+            with pytest.raises(LocalProtocolError, match="order 'k-2' is canceled"):
+                await d.call(session.cancel(acked))  # the snapshot still says NEW: the tracker knows
+            with pytest.raises(LocalProtocolError, match=r"OrderCancelRequest \(35=F\), not a "
+                               r"NewOrderSingle \(35=D\): pass .* ClOrdID \(str\) or its TrackedOrder"):
+                await d.call(session.cancel(order("k-9", p.Side.BUY, 1, "0.42")))
+            assert session.tracker.order("k-9") is None  # nothing was sent
+            with pytest.raises(LocalProtocolError, match=r"cancel takes an OrderCancelRequest.*, got int: 42"):
+                await d.call(session.cancel(42))
+
+            await d.call(session.place(order("k-3", p.Side.BUY, 1, "0.40"), timeout=5))
+            await d.call(session.place(rq.replace(session.tracker.order("k-3"), price=D("0.39"),
+                                                  cl_ord_id="k-4"), timeout=5))  # fmt: skip
+            with pytest.raises(LocalProtocolError, match="'k-3' is replaced: nothing left to cancel; "
+                               "it continues as 'k-4': cancel that"):
+                await d.call(session.cancel("k-3"))
+            session.send(rq.cancel(session.tracker.order("k-4"), cl_ord_id="kc-4"))
+            with pytest.raises(LocalProtocolError, match="'kc-4' is the ClOrdID of a request about "
+                               "order 'k-4', not of an order: pass 'k-4'"):
+                await d.call(session.cancel("kc-4"))
+
+    run(adapter, scenario)
+
+
 def first_report(cl: str) -> Any:
     def match(e: Event) -> bool:
         return isinstance(e, ApplicationMessage) and e.message.MSG_TYPE == "8" and (

@@ -58,7 +58,7 @@ def _signs_for(credentials: T.Credentials, key: ed25519.Ed25519PrivateKey) -> No
 def _assert_no_secret(text: str, files: KeyFiles) -> None:
     body = [line for line in files.pem.splitlines() if "-----" not in line]
     assert not any(line in text for line in body)
-    assert "PRIVATE" not in text and PASSPHRASE not in text
+    assert "-----BEGIN" not in text and "PRIVATE KEY-----" not in text and PASSPHRASE not in text
 
 
 PREDICTION_VARS = {"id": "KALSHI_KEY_ID", "pem": "KALSHI_PRIVATE_KEY",
@@ -139,7 +139,7 @@ def test_credentials_missing_variables() -> None:
 
 
 def test_credentials_key_errors_propagate(ed25519_key: KeyFiles, tmp_path: Path) -> None:
-    with pytest.raises(KeyLoadError, match="encrypted: pass its passphrase") as info:
+    with pytest.raises(KeyLoadError, match="encrypted: set KALSHI_PRIVATE_KEY_PASSPHRASE") as info:
         T.Credentials.from_env(
             "prediction", {"KALSHI_KEY_ID": KEY_ID, "KALSHI_PRIVATE_KEY": ed25519_key.encrypted_pem}
         )

@@ -3,21 +3,25 @@
 ``kalshi-fix decode [FILE ...]`` prints FIX messages with tag names and typed values; see
 docs/codec.md for what it prints, its exit codes and what it redacts. ``kalshi-fix replay
 FILE`` rebuilds orders, positions and books from a message log (docs/replay.md).
-``logon-test`` and ``md`` connect to Kalshi (or a mock gateway), ``kill`` cancels every open
-order of an API key (the kill switch), ``mock-gateway`` serves one, ``demo`` runs both.
+``logon-test`` and ``md`` connect to Kalshi (or a mock gateway), ``order`` and ``cancel`` place
+or cancel one order, ``kill`` cancels every open order of an API key (the kill switch),
+``mock-gateway`` serves one, ``demo`` runs both.
 
 Exit status: 0 success, 1 the command ran and failed (Kalshi refused, the connection failed,
 malformed input), 2 usage error (bad arguments, missing or unusable credentials or files).
 
 One module per command family:
 
-* ``decode.py``: ``kalshi-fix decode``, its log reading, redaction and defect display;
-* ``live.py``: ``kalshi-fix logon-test`` and ``kalshi-fix md``, and the failure messages that
-  name flags and environment variables (`cli_text`);
+* ``decode.py``: ``kalshi-fix decode`` and its log reading;
+* ``render.py``: how ``decode`` shows a message (table or JSON), redaction and defect display;
+* ``live.py``: ``kalshi-fix logon-test`` and ``kalshi-fix md``, the client every connecting
+  command builds (`make_client`) and the failure messages that name flags and environment
+  variables (`cli_text`);
 * ``kill.py``: ``kalshi-fix kill``, the kill switch from the shell;
+* ``order.py``: ``kalshi-fix order`` and ``kalshi-fix cancel``, one order from the shell;
 * ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
 * ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
-* ``common.py``: products, exit statuses, the codec of a product;
+* ``common.py``: products, exit statuses, the codec of a product, codes and quantities shown;
 * ``demo.py``: ``kalshi-fix demo``, a trading story against the embedded mock gateway.
 
 The package imports only what the command needs: ``kalshi-fix --help`` loads no codec dialect,
@@ -32,7 +36,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, dialect, emit
-from .decode import add_decode_parser, decode_command, render_json, render_table, scan
+from .decode import add_decode_parser, decode_command, scan
 from .kill import add_kill_parser, kill_command
 from .live import (
     UsageProblem,
@@ -43,6 +47,8 @@ from .live import (
     refusal_text,
 )
 from .mock_gateway import add_mock_gateway_parser, admin_command, apply_fault, mock_gateway_command
+from .order import add_order_parsers, cancel_command, order_command
+from .render import render_json, render_table
 from .replay import add_replay_parser, replay_command
 
 __all__ = [
@@ -54,6 +60,7 @@ __all__ = [
     "admin_command",
     "apply_fault",
     "build_parser",
+    "cancel_command",
     "cli_text",
     "decode_command",
     "dialect",
@@ -62,6 +69,7 @@ __all__ = [
     "live_command",
     "main",
     "mock_gateway_command",
+    "order_command",
     "refusal_text",
     "render_json",
     "render_table",
@@ -146,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_mock_gateway_parser(sub)
     add_live_parsers(sub)
     add_kill_parser(sub)
+    add_order_parsers(sub)
     return parser
 
 
@@ -177,6 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return live_command(args, sys.stdout, sys.stderr)
         if args.command == "kill":
             return kill_command(args, sys.stdout, sys.stderr)
+        if args.command == "order":
+            return order_command(args, sys.stdout, sys.stderr)
+        if args.command == "cancel":
+            return cancel_command(args, sys.stdout, sys.stderr)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -1,13 +1,15 @@
 """What every ``kalshi-fix`` command shares: products, exit statuses, the codec of a product,
-and printing that survives a terminal which cannot show every character.
+printing that survives a terminal which cannot show every character, and how a FIX code and a
+quantity read (``0 (New)``, ``10``), as the demo shows them.
 
 Imports nothing of the package at module level: ``kalshi-fix --help`` loads no codec dialect.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from types import ModuleType
-from typing import IO, Final
+from typing import IO, Any, Final
 
 PRODUCTS: Final = ("margin", "prediction")
 EXIT_OK: Final = 0
@@ -33,3 +35,17 @@ def emit(stream: IO[str], text: str) -> None:
     except UnicodeEncodeError:  # a terminal that cannot show every character
         encoding = getattr(stream, "encoding", None) or "ascii"
         print(text.encode(encoding, "backslashreplace").decode(encoding), file=stream)
+
+
+def code_label(code: Any) -> str:
+    """``F (Trade)`` for an enum member (its FIX code, then its name in words)."""
+    if not hasattr(code, "name"):
+        return str(code)
+    return f"{code.value} ({code.name.replace('_', ' ').capitalize()})"
+
+
+def qty_text(value: Decimal | None) -> str:
+    """A quantity: whole contracts without decimals, fractions as they are (``-``: none)."""
+    if value is None:
+        return "-"
+    return str(int(value)) if value == value.to_integral_value() else str(value.normalize())

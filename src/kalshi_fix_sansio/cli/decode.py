@@ -11,23 +11,19 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime, time
-from decimal import Decimal
-from enum import Enum
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple
 
 from ..framing import DEFAULT_MAX_MESSAGE_SIZE, SOH, Frame, Framer
-from ..prices import PRICE_TAGS, format_price
 from ..redaction import SECRET_TAGS, mask_secrets
 from .common import PRODUCTS, dialect, emit
+from .render import PLACEHOLDER, printable, render_json, render_table
 
 if TYPE_CHECKING:
-    from .. import Defect, FixRecord, Message
+    from .. import Defect, Message
 
 # ---------------------------------------------------------------------------------------------
 # kalshi-fix decode: reading the input
@@ -37,7 +33,7 @@ if TYPE_CHECKING:
 # are put back as N placeholder bytes), keeping the input offset of every byte. One `Framer`
 # then cuts frames out of the whole buffer (a frame may span lines in a raw capture).
 
-_PLACEHOLDER: Final = b"*"  # stands for a secret byte (never SOH or '=')
+_PLACEHOLDER: Final = PLACEHOLDER  # stands for a secret byte (never SOH or '=')
 _SECRET_ALT: Final = b"|".join(sorted(str(tag).encode() for tag in SECRET_TAGS))
 
 # A line of the adapters' message log (adapters/_transport.py, MessageLog):
@@ -202,6 +198,35 @@ def log_prefix(data: bytes, offset: int) -> LogPrefix | None:
         The prefix, or None when that line is not a message-log line.
     """
     start = max(data.rfind(b"\n", 0, offset), data.rfind(b"\r", 0, offset)) + 1
+    return _prefix_at(data, start, offset)
+
+
+def log_prefixes(data: bytes) -> Callable[[int], LogPrefix | None]:
+    """`log_prefix` for frames read front to back (offsets must not decrease): each byte of
+    ``data`` is searched for a line end once, however many frames a line holds.
+
+    Args:
+        data: the whole input, as given to `scan`.
+
+    Returns:
+        offset -> the message-log prefix of its line, or None.
+    """
+    line_start = searched = 0
+
+    def at(offset: int) -> LogPrefix | None:
+        nonlocal line_start, searched
+        if offset > searched:
+            end = max(data.rfind(b"\n", searched, offset), data.rfind(b"\r", searched, offset))
+            if end >= 0:
+                line_start = end + 1
+            searched = offset
+        return _prefix_at(data, line_start, offset)
+
+    return at
+
+
+def _prefix_at(data: bytes, start: int, offset: int) -> LogPrefix | None:
+    """The message-log prefix of the line starting at ``start``, if it ends by ``offset``."""
     m = _LOG_PREFIX.match(data, start)
     if m is None or m.end() > offset:
         return None
@@ -389,226 +414,6 @@ def _hide_secrets(frame: bytes) -> bytes:
     return mask_secrets(frame, _PLACEHOLDER)
 
 
-# ---------------------------------------------------------------------------------------------
-# kalshi-fix decode: showing messages
-
-# SessionRejectReason(373) names of the reasons a Defect carries
-_REASONS: Final = {
-    0: "InvalidTagNumber",
-    1: "RequiredTagMissing",
-    2: "TagNotDefinedForThisMessageType",
-    3: "UndefinedTag",
-    4: "TagSpecifiedWithoutAValue",
-    5: "ValueIsIncorrect",
-    6: "IncorrectDataFormat",
-    11: "InvalidMsgType",
-    13: "TagAppearsMoreThanOnce",
-    14: "TagSpecifiedOutOfRequiredOrder",
-    16: "IncorrectNumInGroupCountForRepeatingGroup",
-}
-# control characters would let a value forge lines or drive the terminal: shown escaped
-_CONTROLS: Final[dict[int, str]] = {
-    **{c: f"\\x{c:02x}" for c in (*range(32), *range(0x7F, 0xA0))},
-    0x2028: "\\u2028",
-    0x2029: "\\u2029",
-}
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (and U+2028/2029) escaped: it cannot forge lines."""
-    return text.translate(_CONTROLS)
-
-
-def _redacted(value: Any) -> str:
-    size = len(value.encode() if isinstance(value, str) else value) if value is not None else 0
-    return f"<redacted {size} bytes>"
-
-
-def _secret_defect(defect: Defect) -> bool:
-    if defect.tag in SECRET_TAGS:
-        return True
-    # a secret under an invalid tag number ("096="): its value is placeholders by now
-    value = defect.value
-    return (
-        defect.tag is None and value is not None and value != b"" and not value.strip(_PLACEHOLDER)
-    )
-
-
-def _defect_value(defect: Defect) -> str | None:
-    if defect.value is None or defect.value == b"":
-        return None
-    if _secret_defect(defect):
-        return _redacted(defect.value)
-    return defect.value.decode("utf-8", "backslashreplace")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (Decimal, datetime, date, time)):
-        return str(value) if not isinstance(value, datetime) else value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "backslashreplace")
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, Enum):
-        return printable(f"{value.value} ({value.name})")
-    if isinstance(value, bool):
-        return "Y" if value else "N"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return printable(value.decode("utf-8", "backslashreplace"))
-    return printable(str(value))
-
-
-def _rows(rec: FixRecord, depth: int, product: str | None) -> Iterator[str]:
-    pad = "  " * depth
-    for tag, name, value in rec.items():
-        if isinstance(value, tuple):
-            yield f"{pad}{tag:>6}  {name:<34} {len(value)} entries"
-            for i, entry in enumerate(value, 1):
-                yield f"{pad}        [{i}]"
-                yield from _rows(entry, depth + 2, product)
-        elif tag in SECRET_TAGS:
-            yield f"{pad}{tag:>6}  {name:<34} {_redacted(value)}"
-        elif product is not None and tag in PRICE_TAGS and isinstance(value, Decimal):
-            yield f"{pad}{tag:>6}  {name:<34} {format_price(value, product)}"
-        else:
-            yield f"{pad}{tag:>6}  {name:<34} {_show(value)}"
-
-
-def _product(msg: Message) -> str | None:
-    """The product of a generated message class (None for an unknown message type)."""
-    product = getattr(sys.modules.get(type(msg).__module__), "PRODUCT", None)
-    return product if isinstance(product, str) else None
-
-
-def _msg_type(msg: Message) -> str:
-    return str(getattr(msg, "msg_type", None) or msg.MSG_TYPE)
-
-
-def _trailer(msg: Message) -> Iterator[tuple[int, bytes]]:
-    """SignatureLength(93) and Signature(89): standard trailer fields no message class shows."""
-    shown = {tag for tag, _ in msg.extra_fields}
-    for tag in (93, 89):
-        raw = msg.raw_value(tag)
-        if raw is not None and tag not in shown:
-            yield tag, raw
-
-
-def render_table(
-    msg: Message,
-    index: int,
-    offset: int,
-    defects: Sequence[Defect] = (),
-    redacted: bool = False,
-    product: str | None = None,
-) -> str:
-    """A readable multi-line rendering of one decoded message.
-
-    Typed prices (the fields of FIX type PRICE) show in the product's one format
-    (`kalshi_fix_sansio.prices.format_price`: ``$0.40`` on prediction, ``$19.6000`` on margin);
-    raw values (fields not in the message, defects) show as on the wire. Secret fields
-    (RawData, Signature, Password, NewPassword) show as ``<redacted N bytes>``; each defect is a
-    line starting with ``!``.
-
-    Args:
-        msg: the decoded message.
-        index: its 1-based position in the input.
-        offset: its byte offset in the input.
-        defects: what is wrong with it (`Message.check`).
-        redacted: the input had its secrets redacted (CheckSum not verified).
-        product: the dialect it was decoded with (default: the message class's).
-
-    Returns:
-        The text, without a trailing newline.
-    """
-    from ..spec import FIELDS
-
-    product = product or _product(msg)
-    notes = []
-    if defects:
-        notes.append(f"{len(defects)} defect{'s' if len(defects) != 1 else ''}")
-    if redacted:
-        notes.append("redacted in the log: CheckSum not verified")
-    title = f"#{index} {type(msg).__name__} (35={printable(_msg_type(msg))}) at byte {offset}"
-    lines = [title + (f" [{'; '.join(notes)}]" if notes else "")]
-    lines.extend(_rows(msg.header, 1, product))
-    lines.extend(_rows(msg, 1, product))
-    for tag, raw in msg.extra_fields:
-        spec = FIELDS.get(tag)
-        name = f"{spec.name} (not in this message)" if spec else "(unknown tag)"
-        shown = _redacted(raw) if tag in SECRET_TAGS else _show(raw)
-        lines.append(f"  {tag:>6}  {name:<34} {shown}")
-    for tag, raw in _trailer(msg):
-        shown = _redacted(raw) if tag in SECRET_TAGS else _show(raw)
-        lines.append(f"  {tag:>6}  {FIELDS[tag].name + ' (trailer)':<34} {shown}")
-    for d in defects:
-        where = f"tag {d.tag}" if d.tag is not None else "message"
-        line = f"  ! {where}: {printable(d.text)} (373={d.reason} {_REASONS.get(d.reason, '?')})"
-        value = _defect_value(d)
-        if value is not None:
-            line += f"; value '{printable(value)}'"
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def render_json(
-    msg: Message,
-    index: int,
-    offset: int,
-    source: str,
-    defects: Sequence[Defect] = (),
-    redacted: bool = False,
-) -> str:
-    """One message as one line of JSON (secrets redacted, defects listed).
-
-    Args:
-        msg: the decoded message.
-        index: its 1-based position in the input.
-        offset: its byte offset in the input.
-        source: the input it came from.
-        defects: what is wrong with it (`Message.check`).
-        redacted: the input had its secrets redacted (CheckSum not verified).
-
-    Returns:
-        The JSON text.
-    """
-    from ..spec import FIELDS
-
-    body = _plain(msg.to_dict())
-    for tag, raw in _trailer(msg):
-        body.setdefault(FIELDS[tag].attr, "<redacted>" if tag in SECRET_TAGS else _plain(raw))
-    record = {
-        "index": index,
-        "source": source,
-        "offset": offset,
-        "msg_type": _msg_type(msg),
-        "name": type(msg).__name__,
-        "header": _plain(msg.header.to_dict()),
-        "body": body,
-        "defects": [
-            {
-                "tag": d.tag,
-                "reason": d.reason,
-                "reason_name": _REASONS.get(d.reason),
-                "text": d.text,
-                "value": _defect_value(d),
-            }
-            for d in defects
-        ],
-        "redacted": redacted,
-    }
-    return json.dumps(record)
-
-
 def decode_frame(
     codec: ModuleType, item: Found, index: int, *, use_dollars: bool, rfq_units: str
 ) -> tuple[Message, tuple[Defect, ...]] | Problem:
@@ -640,9 +445,15 @@ def decode_frame(
 
 
 def _decode(
-    codec: ModuleType, item: Found, index: int, source: str, args: argparse.Namespace
+    codec: ModuleType,
+    item: Found,
+    index: int,
+    source: str,
+    args: argparse.Namespace,
+    prefix: LogPrefix | None,
 ) -> tuple[str, bool] | Problem:
-    """The rendering of one frame and whether it has defects, or why it cannot be read."""
+    """The rendering of one frame (with the time and direction of its message-log line, if
+    it is on one) and whether it has defects, or why it cannot be read."""
     decoded = decode_frame(
         codec, item, index, use_dollars=args.use_dollars, rfq_units=args.rfq_units
     )
@@ -651,9 +462,13 @@ def _decode(
     msg, defects = decoded
     try:
         if args.json:
-            text = render_json(msg, index, item.offset, source, defects, item.redacted)
+            text = render_json(
+                msg, index, item.offset, source, defects, item.redacted, prefix=prefix
+            )
         else:
-            table = render_table(msg, index, item.offset, defects, item.redacted, args.dialect)
+            table = render_table(
+                msg, index, item.offset, defects, item.redacted, args.dialect, prefix=prefix
+            )
             text = table + "\n"
     except Exception as exc:  # a rendering bug must not become a traceback here
         reason = f"message #{index}: internal error ({type(exc).__name__}: {exc}); please report it"
@@ -728,13 +543,14 @@ def decode_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             empty += 1
             emit(err, f"kalshi-fix decode: {source}: no FIX messages found")
             continue
+        prefix_at = log_prefixes(data)
         for item in items:
             if isinstance(item, Problem):
                 failures += 1
                 emit(err, f"{source}: byte {item.offset}: malformed: {item.reason}")
                 continue
             index += 1
-            result = _decode(codec, item, index, source, args)
+            result = _decode(codec, item, index, source, args, prefix_at(item.offset))
             if isinstance(result, Problem):
                 failures += 1
                 emit(err, f"{source}: byte {result.offset}: {result.reason}")

@@ -37,6 +37,8 @@ from ..events import ApplicationMessage, Event, LoggedOn
 from ..gateway import MockGateway
 from ..prices import format_dollars, format_price
 from ..testing import new_ed25519_keys
+from .common import code_label as _label
+from .common import qty_text as _qty
 
 CENT = Decimal("0.01")
 """Fees are shown to the cent (more digits only when they have them)."""
@@ -53,20 +55,6 @@ def _is(msg_type: str, **fields: Any) -> Callable[[Event], bool]:
         return all(getattr(event.message, k) == v for k, v in fields.items())
 
     return check
-
-
-def _label(code: Any) -> str:
-    """``F (Trade)`` for an enum member (its FIX code, then its name in words)."""
-    if not hasattr(code, "name"):
-        return str(code)
-    return f"{code.value} ({code.name.replace('_', ' ').capitalize()})"
-
-
-def _qty(value: Decimal | None) -> str:
-    """A quantity: whole contracts without decimals, fractions as they are."""
-    if value is None:
-        return "-"
-    return str(int(value)) if value == value.to_integral_value() else str(value.normalize())
 
 
 class _FixPrinter(logging.Handler):

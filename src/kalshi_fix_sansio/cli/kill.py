@@ -26,8 +26,17 @@ from __future__ import annotations
 import argparse
 from typing import IO, Any
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS
-from .live import UsageProblem, cli_text, failure_text, parse_endpoint, session_arg
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from .live import (
+    UsageProblem,
+    add_client_options,
+    cli_text,
+    failure_text,
+    fresh_process_flags,
+    make_client,
+    parse_endpoint,
+    session_arg,
+)
 
 __all__ = ["add_kill_parser", "kill_command", "normalize"]
 
@@ -56,28 +65,6 @@ def _endpoints(args: argparse.Namespace) -> dict[str, tuple[str, int, bool]]:
     return out
 
 
-def _client(args: argparse.Namespace) -> Any:
-    from ..adapters import Backoff, Endpoint, check_endpoint
-    from ..adapters.blocking import FixClient, MarginFixClient
-
-    cls = FixClient if args.product == "prediction" else MarginFixClient
-    endpoints = {}
-    for session_type, (host, port, tls) in _endpoints(args).items():
-        if not tls and args.pinned_cert:
-            raise UsageProblem("--pinned-cert applies to TLS: drop it or drop tcp:// from --endpoint")
-        endpoint = Endpoint(host, port, tls=tls)
-        check_endpoint(endpoint, allow_unlisted_hosts=args.allow_unlisted_host)
-        endpoints[session_type] = endpoint
-    options: dict[str, Any] = {
-        "pinned_cert": args.pinned_cert,
-        "allow_unlisted_hosts": args.allow_unlisted_host,
-        "backoff": Backoff(attempts=2),
-    }
-    if endpoints:
-        options["endpoints"] = endpoints
-    return cls.from_env(args.env, **options)
-
-
 def _tracker(args: argparse.Namespace, key_id: str, session_type: str) -> Any:
     """The tracker rebuilt from ``--from-log`` (None without it)."""
     if not args.from_log:
@@ -104,14 +91,15 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     try:
         normalize(args)
-        client = _client(args)
+        client = make_client(args, _endpoints(args))
         sessions = []
         for session_type in args.sessions:
             tracker = _tracker(args, client.credentials.key_id, session_type)
-            # a fresh process has no sequence numbers of the trading one: KalshiRT is reset
-            flags = {"reset_seq_num": True} if session_type == "KalshiRT" else {}
             session = client.session(
-                session_type, tracker=tracker, cancel_orders_on_disconnect=True, **flags
+                session_type,
+                tracker=tracker,
+                cancel_orders_on_disconnect=True,
+                **fresh_process_flags(session_type),
             )
             sessions.append((session_type, session))
     except UsageProblem as exc:
@@ -165,8 +153,14 @@ def add_kill_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "still open (KalshiRT without --from-log: orders left there cannot be seen) or a session "
         "failed, 2 usage error (arguments, credentials, files)",
     )
-    cmd.add_argument("--env", choices=["demo", "production"], default="demo")
-    cmd.add_argument("--product", choices=PRODUCTS, default="prediction")
+    add_client_options(
+        cmd,
+        endpoint_metavar="[TYPE=][tcp://]HOST:PORT",
+        endpoint_help="connect here instead of Kalshi's host, e.g. a mock gateway (TLS; tcp:// "
+        "for plain TCP to loopback); TYPE= names the session type when several --session are "
+        "given",
+        many=True,
+    )
     cmd.add_argument(
         "--session",
         dest="sessions",
@@ -174,19 +168,6 @@ def add_kill_parser(sub: argparse._SubParsersAction[Any]) -> None:
         type=session_arg,
         metavar="TYPE",
         help="order-entry session type to kill on: NR or RT (repeatable; default NR)",
-    )
-    cmd.add_argument(
-        "--endpoint",
-        action="append",
-        metavar="[TYPE=][tcp://]HOST:PORT",
-        help="connect here instead of Kalshi's host, e.g. a mock gateway (TLS; tcp:// for plain "
-        "TCP to loopback); TYPE= names the session type when several --session are given",
-    )
-    cmd.add_argument("--pinned-cert", metavar="PEM", help="trust exactly this server certificate")
-    cmd.add_argument(
-        "--allow-unlisted-host",
-        action="store_true",
-        help="permit a TLS host that is not one of Kalshi's documented FIX hosts",
     )
     cmd.add_argument(
         "--from-log",

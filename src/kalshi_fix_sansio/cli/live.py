@@ -1,10 +1,13 @@
 """``kalshi-fix logon-test`` and ``kalshi-fix md``: log on to Kalshi (or a mock gateway).
 
 ``logon-test`` logs on, reports the result and logs out; ``md`` streams the top of book of some
-markets (prices in the product's one format, `kalshi_fix_sansio.prices`). Credentials come
-from the environment. With ``--metrics`` both print the session's counters and round-trip
-figures (`kalshi_fix_sansio.metrics`) every ``--metrics-every`` seconds and once at the end
-(``logon-test --metrics --seconds N`` stays logged on N seconds).
+markets (prices in the product's one format, `kalshi_fix_sansio.prices`) and fails, naming the
+market, when one gets no market data: Kalshi refused the subscription (35=Y), sent no snapshot
+in time, or sent an empty one (how it answers an unknown ticker) and nothing since. Credentials
+come from the environment; `make_client` builds the blocking client every connecting command
+uses (``kill``, ``order`` and ``cancel`` too). With ``--metrics`` both print the session's
+counters and round-trip figures (`kalshi_fix_sansio.metrics`) every ``--metrics-every`` seconds
+and once at the end (``logon-test --metrics --seconds N`` stays logged on N seconds).
 Failures are one line that says what happened and what to do (`failure_text`): library errors
 phrased for Python callers (``allow_unlisted_hosts=True``, ``passphrase=...``) are rephrased
 for flags and environment variables (`cli_text`).
@@ -14,10 +17,10 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, dialect
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, code_label, dialect
 
 if TYPE_CHECKING:
     from ..book import Book
@@ -107,28 +110,60 @@ parse_endpoint = _parse_endpoint
 """``--endpoint [tls://|tcp://]HOST:PORT`` as (host, port, tls) (``kalshi-fix kill`` too)."""
 session_arg = _session_arg
 """``--session NR|RT|...`` as the session type name (``kalshi-fix kill`` too)."""
+env_prefix = _env_prefix
+"""``KALSHI_`` (prediction) or ``KALSHI_PERPS_`` (margin): the product's environment variables."""
 
 
-def _live_client(args: argparse.Namespace, session_type: str) -> Any:
+def make_client(args: argparse.Namespace, endpoints: Mapping[str, tuple[str, int, bool]]) -> Any:
+    """The blocking client of ``--product`` with the key of the environment (``--env``),
+    ``--pinned-cert``, ``--allow-unlisted-host`` and the ``--endpoint`` overrides.
+
+    Args:
+        args: parsed arguments (``product``, ``env``, ``pinned_cert``, ``allow_unlisted_host``).
+        endpoints: session type -> (host, port, tls) of ``--endpoint`` (`parse_endpoint`).
+
+    Returns:
+        A `FixClient` or `MarginFixClient` (two connection attempts per session).
+
+    Raises:
+        UsageProblem: ``--pinned-cert`` with a plain TCP endpoint.
+        LocalProtocolError, KeyLoadError: credentials, host or options refused by the library
+            (`cli_text` rephrases them for the command line).
+    """
     from ..adapters import Backoff, Endpoint, check_endpoint
     from ..adapters.blocking import FixClient, MarginFixClient
 
     cls = FixClient if args.product == "prediction" else MarginFixClient
-    options: dict[str, Any] = {
-        "pinned_cert": args.pinned_cert,
-        "allow_unlisted_hosts": args.allow_unlisted_host,
-        "backoff": Backoff(attempts=2),
-    }
-    if args.endpoint:
-        host, port, tls = _parse_endpoint(args.endpoint)
+    overrides = {}
+    for session_type, (host, port, tls) in endpoints.items():
         if not tls and args.pinned_cert:
             raise UsageProblem(
                 "--pinned-cert applies to TLS: drop it or drop tcp:// from --endpoint"
             )
         endpoint = Endpoint(host, port, tls=tls)
         check_endpoint(endpoint, allow_unlisted_hosts=args.allow_unlisted_host)
-        options["endpoints"] = {session_type: endpoint}
+        overrides[session_type] = endpoint
+    options: dict[str, Any] = {
+        "pinned_cert": args.pinned_cert,
+        "allow_unlisted_hosts": args.allow_unlisted_host,
+        "backoff": Backoff(attempts=2),
+    }
+    if overrides:
+        options["endpoints"] = overrides
     return cls.from_env(args.env, **options)
+
+
+def client_for(args: argparse.Namespace, session_type: str) -> Any:
+    """`make_client` for a command of one session type and at most one ``--endpoint``."""
+    endpoints = {session_type: _parse_endpoint(args.endpoint)} if args.endpoint else {}
+    return make_client(args, endpoints)
+
+
+def fresh_process_flags(session_type: str) -> dict[str, Any]:
+    """Logon flags of a command that opens an order-entry session of its own: KalshiRT logs on
+    with ResetSeqNumFlag=Y (the process has none of the trading process's sequence numbers,
+    and needs no resend); KalshiNR resets at every Logon anyway."""
+    return {"reset_seq_num": True} if session_type == "KalshiRT" else {}
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -165,7 +200,10 @@ def refusal_text(exc: BaseException) -> str | None:
 
 def failure_text(exc: BaseException, args: argparse.Namespace, session_type: str) -> str:
     """One line for a failed ``logon-test`` / ``md``: what happened and what to do."""
-    where = args.endpoint or f"Kalshi's {session_type} endpoint"
+    endpoint = args.endpoint
+    if isinstance(endpoint, list):  # kill's repeatable --endpoint [TYPE=]HOST:PORT
+        endpoint = ", ".join(endpoint)
+    where = endpoint or f"Kalshi's {session_type} endpoint"
     refused = refusal_text(exc)
     if refused is not None:
         wrong = _WRONG_PORT.search(refused)
@@ -205,7 +243,7 @@ def failure_text(exc: BaseException, args: argparse.Namespace, session_type: str
                 f"nothing listens at {where} (connection refused): is the gateway running, and "
                 "is --endpoint HOST:PORT right?"
             )
-    if args.endpoint and args.endpoint.lower().startswith("tcp://"):
+    if endpoint and "tcp://" in endpoint.lower():
         return (
             f"{where} closed the plain TCP connection without answering the Logon: if it serves "
             "TLS, drop tcp:// from --endpoint and pass its certificate with --pinned-cert"
@@ -224,6 +262,100 @@ def _top_line(book: Book, product: str) -> str:
     return f"{book.symbol}: bid {b} | ask {o}"
 
 
+def _named(symbols: Sequence[str]) -> str:
+    """``A``, ``A, B``, or ``A, B, C and 998 more``: the markets a message is about."""
+    shown = ", ".join(symbols[:3])
+    return shown + (f" and {len(symbols) - 3} more" if len(symbols) > 3 else "")
+
+
+def _stream_books(
+    session: Any, args: argparse.Namespace, out: IO[str], err: IO[str], show: _MetricsPrinter
+) -> int:
+    """``md``: subscribe to the SYMBOLs, print each changed top of book until ``--seconds``
+    pass (or forever; a snapshot still awaited then is waited for up to ``--timeout``); 1 as
+    soon as Kalshi refuses the subscription (35=Y) or a SYMBOL has no snapshot within
+    ``--timeout``, and at the end when a SYMBOL's book stayed empty from its snapshot on
+    (Kalshi answers an unknown ticker with an empty snapshot, not a reject)."""
+    import time
+
+    from ..book import Books
+    from ..events import ApplicationMessage
+
+    codec = dialect(args.product)
+    symbols = list(dict.fromkeys(args.symbols))
+    session.send(
+        codec.MarketDataRequest(
+            subscription_request_type=codec.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
+            related_sym=[codec.MarketDataRequestRelatedSym(symbol=s) for s in symbols],
+        )
+    )
+    books = Books()
+    start = time.monotonic()
+    until = None if args.seconds is None else start + args.seconds
+    snapshot_by = start + args.timeout  # a snapshot awaited holds the end of --seconds
+    waiting = set(symbols)  # no snapshot yet
+    empty: list[str] = []  # an empty snapshot, and no change since
+    while True:
+        now = time.monotonic()
+        if waiting and now >= snapshot_by:
+            late = [s for s in symbols if s in waiting]
+            print(
+                f"kalshi-fix md: {_named(late)}: no snapshot within {snapshot_by - start:g} s of "
+                "subscribing: Kalshi sent no market data for it (--timeout sets the wait)",
+                file=err,
+            )
+            return EXIT_FAILED
+        if until is not None and now >= until and not waiting:
+            break
+        ending = until if until is not None and now < until else None
+        deadlines = [d for d in (ending, snapshot_by if waiting else None) if d is not None]
+        left = max(min(deadlines) - now, 0.0) if deadlines else None
+        if args.metrics:
+            left = show.due() if left is None else min(left, show.due())
+        event = session.next_event(left)
+        show.maybe()
+        if not isinstance(event, ApplicationMessage):
+            continue  # None: a deadline, checked above; session events
+        message: Any = event.message
+        if message.MSG_TYPE == "Y":
+            why = message.text or "no reason given"
+            reason = message.md_req_rej_reason
+            if reason is not None:
+                why += f" (MDReqRejReason {code_label(reason)})"
+            print(
+                f"kalshi-fix md: {_named(symbols)}: Kalshi refused the subscription: {why}",
+                file=err,
+            )
+            return EXIT_FAILED
+        updates = books.apply(message)
+        for problem in updates.inconsistencies:
+            print(f"kalshi-fix md: {problem}", file=err, flush=True)
+        for symbol in updates.symbols:
+            if message.MSG_TYPE == "W":
+                waiting.discard(symbol)
+                if books[symbol].top() == (None, None):
+                    empty.append(symbol)
+                    print(
+                        f"kalshi-fix md: {symbol}: empty snapshot (no bids, no offers): no such "
+                        "market, or nothing rests on it (Kalshi answers an unknown ticker with an "
+                        "empty snapshot, not a reject): check the ticker",
+                        file=err,
+                        flush=True,
+                    )
+                    continue
+            if symbol in empty:
+                empty.remove(symbol)
+            print(_top_line(books[symbol], args.product), file=out, flush=True)
+    if empty:
+        print(
+            f"kalshi-fix md: {_named(empty)}: no bids or offers in {args.seconds:g} s: no such "
+            "market, or nothing rests on it",
+            file=err,
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix logon-test`` or ``kalshi-fix md`` against Kalshi (or --endpoint).
 
@@ -238,14 +370,12 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """
     import time
 
-    from ..book import Books
     from ..errors import FixError
-    from ..events import ApplicationMessage
 
     name = "logon-test" if args.command == "logon-test" else "md"
     session_type = "KalshiMD" if name == "md" else args.session
     try:
-        client = _live_client(args, session_type)
+        client = client_for(args, session_type)
         session = client.session(session_type)
     except UsageProblem as exc:
         print(f"kalshi-fix {name}: {exc}", file=err)
@@ -272,33 +402,9 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                     show.now()
                     print("logging out", file=out, flush=True)
                 return EXIT_OK
-            codec = dialect(args.product)
-            session.send(
-                codec.MarketDataRequest(
-                    subscription_request_type=codec.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
-                    related_sym=[codec.MarketDataRequestRelatedSym(symbol=s) for s in args.symbols],
-                )
-            )
-            books = Books()
-            until: float | None = None if args.seconds is None else time.monotonic() + args.seconds
-            while until is None or time.monotonic() < until:
-                left = None if until is None else max(until - time.monotonic(), 0.0)
-                if args.metrics:
-                    left = show.due() if left is None else min(left, show.due())
-                event = session.next_event(left)
-                show.maybe()
-                if event is None:
-                    if args.metrics and (until is None or time.monotonic() < until):
-                        continue
-                    break
-                if isinstance(event, ApplicationMessage):
-                    updates = books.apply(event.message)
-                    for symbol in updates.symbols:
-                        print(_top_line(books[symbol], args.product), file=out, flush=True)
-                    for problem in updates.inconsistencies:
-                        print(f"kalshi-fix md: {problem}", file=err, flush=True)
+            status = _stream_books(session, args, out, err, show)
             show.now()
-            return EXIT_OK
+            return status
     except (FixError, OSError) as exc:
         print(f"kalshi-fix {name}: {failure_text(exc, args, session_type)}", file=err)
         return EXIT_FAILED
@@ -342,14 +448,47 @@ class _MetricsPrinter:
         self._next = self._clock() + self.every
 
 
-def _interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"--metrics-every takes seconds > 0, got {text!r}")
-    return value
+def seconds_arg(flag: str) -> Callable[[str], float]:
+    """An argparse type: seconds > 0 for ``flag`` (its error names the flag)."""
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = 0.0
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{flag} takes seconds > 0, got {text!r}")
+        return value
+
+    return seconds
+
+
+def add_client_options(
+    cmd: argparse.ArgumentParser, *, endpoint_metavar: str, endpoint_help: str, many: bool = False
+) -> None:
+    """``--env``, ``--product``, ``--endpoint`` (repeatable with ``many``), ``--pinned-cert``
+    and ``--allow-unlisted-host``: what `make_client` reads."""
+    cmd.add_argument("--env", choices=["demo", "production"], default="demo")
+    cmd.add_argument("--product", choices=PRODUCTS, default="prediction")
+    cmd.add_argument(
+        "--endpoint",
+        action="append" if many else "store",
+        metavar=endpoint_metavar,
+        help=endpoint_help,
+    )
+    cmd.add_argument("--pinned-cert", metavar="PEM", help="trust exactly this server certificate")
+    cmd.add_argument(
+        "--allow-unlisted-host",
+        action="store_true",
+        help="permit a TLS host that is not one of Kalshi's documented FIX hosts",
+    )
+
+
+ENDPOINT_HELP = (
+    "connect here instead of Kalshi's host, e.g. a mock gateway (TLS; tcp:// for plain TCP to "
+    "loopback)"
+)
+"""The help of ``--endpoint [tcp://]HOST:PORT``."""
 
 
 def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
@@ -366,32 +505,26 @@ def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
             "md",
             "stream the top of book of some markets",
             "Log on to KalshiMD with credentials from the environment and print the top of book "
-            "of each SYMBOL as it changes.",
+            "of each SYMBOL as it changes. A SYMBOL without market data is named on stderr: "
+            "Kalshi refused the subscription (MarketDataRequestReject), sent no snapshot within "
+            "--timeout, or sent an empty one (how Kalshi answers an unknown ticker: it does not "
+            "reject it).",
         ),
     ):
+        failed = "1 Kalshi refused or the connection failed"
+        if name == "md":
+            failed += (
+                ", Kalshi refused the subscription, a SYMBOL had no snapshot within --timeout, "
+                "or its book stayed empty from its snapshot to the end of --seconds"
+            )
         cmd = sub.add_parser(
             name,
             help=helptext,
             description=desc,
-            epilog="exit status: 0 success, 1 Kalshi refused or the connection failed, "
-            "2 usage error (arguments, credentials, files)",
+            epilog=f"exit status: 0 success, {failed}, 2 usage error (arguments, credentials, "
+            "files)",
         )
-        cmd.add_argument("--env", choices=["demo", "production"], default="demo")
-        cmd.add_argument("--product", choices=PRODUCTS, default="prediction")
-        cmd.add_argument(
-            "--endpoint",
-            metavar="[tcp://]HOST:PORT",
-            help="connect here instead of Kalshi's host, e.g. a mock gateway (TLS; tcp:// for "
-            "plain TCP to loopback)",
-        )
-        cmd.add_argument(
-            "--pinned-cert", metavar="PEM", help="trust exactly this server certificate"
-        )
-        cmd.add_argument(
-            "--allow-unlisted-host",
-            action="store_true",
-            help="permit a TLS host that is not one of Kalshi's documented FIX hosts",
-        )
+        add_client_options(cmd, endpoint_metavar="[tcp://]HOST:PORT", endpoint_help=ENDPOINT_HELP)
         cmd.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
         cmd.add_argument(
             "--metrics",
@@ -403,7 +536,7 @@ def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
         )
         cmd.add_argument(
             "--metrics-every",
-            type=_interval,
+            type=seconds_arg("--metrics-every"),
             default=5.0,
             metavar="SECONDS",
             help="seconds between --metrics lines (default 5)",
@@ -419,4 +552,11 @@ def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
                 help="session type: NR, RT, DC, PT, RFQ or MD (default NR)",
             )
         else:
+            cmd.add_argument(
+                "--timeout",
+                type=seconds_arg("--timeout"),
+                default=10.0,
+                metavar="SECONDS",
+                help="seconds to wait for each SYMBOL's snapshot after subscribing (default 10)",
+            )
             cmd.add_argument("symbols", nargs="+", metavar="SYMBOL")

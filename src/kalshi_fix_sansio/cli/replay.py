@@ -30,7 +30,8 @@ from ..restore import (
 )
 from ..spec import FIELDS
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
-from .decode import add_codec_options, printable, read_input
+from .decode import add_codec_options, read_input
+from .render import printable
 
 if TYPE_CHECKING:
     from .. import Message
