@@ -84,7 +84,9 @@ def _check_open(cl_ord_id: str, tracked: TrackedOrder | None, where: str) -> Non
         status = tracked.status.name.lower()
         later = tracked.replaced_by
         tail = f"; it continues as {later!r}: cancel that" if later else ""
-        raise LocalProtocolError(f"{head}: order {cl_ord_id!r} is {status}: nothing left to cancel{tail}")
+        raise LocalProtocolError(
+            f"{head}: order {cl_ord_id!r} is {status}: nothing left to cancel{tail}"
+        )
     if not tracked.is_open:
         raise LocalProtocolError(
             f"{head}: order {cl_ord_id!r} replaces {tracked.orig_cl_ord_id!r} and Kalshi has not "

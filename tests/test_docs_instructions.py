@@ -97,7 +97,9 @@ def unresolved(text: str) -> list[str]:
 
 @pytest.mark.parametrize("page", PAGES, ids=rel)
 def test_every_module_path_on_a_page_imports(page: Path) -> None:
-    assert not unresolved(page.read_text(encoding="utf-8")), f"{rel(page)} names what does not exist"
+    assert not unresolved(page.read_text(encoding="utf-8")), (
+        f"{rel(page)} names what does not exist"
+    )
 
 
 def api_targets() -> dict[str, str]:
@@ -149,7 +151,7 @@ def pip_installs(text: str) -> list[list[str]]:
     lines = text.splitlines()
     for number, line in enumerate(lines):
         for match in re.finditer(r"pip install\b", line):
-            rest = line[match.end():]
+            rest = line[match.end() :]
             if not rest.strip() and number + 1 < len(lines):
                 rest = lines[number + 1]
             rest = re.split(r"`|#|&&|;|\|", rest)[0]
@@ -178,19 +180,24 @@ def test_the_pages_install_this_package_in_several_places() -> None:
     assert {"README.md", "docs/getting-started.md", "docs/observability.md"} <= pages
 
 
-@pytest.mark.parametrize(("page", "args"), INSTALLS, ids=[f"{p}:{' '.join(a)}" for p, a in INSTALLS])
+@pytest.mark.parametrize(
+    ("page", "args"), INSTALLS, ids=[f"{p}:{' '.join(a)}" for p, a in INSTALLS]
+)
 def test_every_pip_install_names_real_extras_and_paths(page: str, args: list[str]) -> None:
     for requirement in our_requirements(args):
         extras = {e.strip() for e in (requirement["extras"] or "").split(",") if e.strip()}
-        assert extras <= EXTRAS, f"{page}: {requirement.string!r}: pyproject.toml has no extra " \
-                                 f"{sorted(extras - EXTRAS)} (it has {sorted(EXTRAS)})"
+        assert extras <= EXTRAS, (
+            f"{page}: {requirement.string!r}: pyproject.toml has no extra "
+            f"{sorted(extras - EXTRAS)} (it has {sorted(EXTRAS)})"
+        )
         base = requirement["base"]
         if base.startswith("dist/"):  # what the build makes, from the checkout's top directory
             versions = (PROJECT["version"], "<version>")
             assert base in {WHEEL.format(version=v) for v in versions}, f"{page}: {base!r}"
         elif base == "." or base.startswith(("./", "../")):
-            assert (ROOT / base / "pyproject.toml").is_file(), \
+            assert (ROOT / base / "pyproject.toml").is_file(), (
                 f"{page}: {requirement.string!r}: no {base}/pyproject.toml relative to the checkout"
+            )
 
 
 def test_the_readme_install_block_works_from_the_checkout() -> None:
@@ -200,8 +207,12 @@ def test_the_readme_install_block_works_from_the_checkout() -> None:
     block = re.search(r"```console\n(.*?)```", section, re.S)
     assert block is not None
     lines = [line.split("#", 1)[0].strip() for line in block[1].splitlines()]
-    assert any(re.fullmatch(r"(python -m pip install build && )?python -m build", ln) for ln in lines)
-    paths = [r["base"] for ln in lines if "pip install" in ln for r in our_requirements(shlex.split(ln))]
+    assert any(
+        re.fullmatch(r"(python -m pip install build && )?python -m build", ln) for ln in lines
+    )
+    paths = [
+        r["base"] for ln in lines if "pip install" in ln for r in our_requirements(shlex.split(ln))
+    ]
     assert paths == [WHEEL.format(version=PROJECT["version"]), "."], paths
     for line in filter(None, lines):  # commands from PATH: a fresh checkout has no .venv/bin/
         assert "/" not in line.split(" ", 1)[0], line
@@ -214,4 +225,6 @@ def test_a_page_installing_from_pypi_says_the_package_is_not_published_yet() -> 
     assert "docs/observability.md" in by_name
     for page in by_name:
         text = (ROOT / page).read_text(encoding="utf-8")
-        assert re.search(r"not (on PyPI|published) yet", text), f"{page}: say it is not published yet"
+        assert re.search(r"not (on PyPI|published) yet", text), (
+            f"{page}: say it is not published yet"
+        )

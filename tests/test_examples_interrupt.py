@@ -79,7 +79,7 @@ class Running:
                 pass
         for reader in self._readers:
             reader.join(timeout)
-        out, err = (self.lines[name][before[name]:] for name in ("stdout", "stderr"))
+        out, err = (self.lines[name][before[name] :] for name in ("stdout", "stderr"))
         return status, out, err
 
     def kill(self) -> None:
