@@ -218,10 +218,17 @@ class AsyncSessionBase(SessionBase):
         Raises:
             LocalProtocolError: the session was never opened.
         """
-        return (await kill_sessions(
-            [self], timeout=timeout, halt=halt, use_groups=use_groups,
-            fallback_after=fallback_after, confirm=confirm, check=False,
-        ))[0]
+        return (
+            await kill_sessions(
+                [self],
+                timeout=timeout,
+                halt=halt,
+                use_groups=use_groups,
+                fallback_after=fallback_after,
+                confirm=confirm,
+                check=False,
+            )
+        )[0]
 
     async def _await_logon(self, sup: Driver, close: Callable[[], Awaitable[None]]) -> None:
         """`open`'s wait for the Logon: when the session ends first, ``close`` it and raise why."""
@@ -244,7 +251,6 @@ class AsyncSessionBase(SessionBase):
             ran = True
         if ran:
             self._wake()  # whoever waits on what the callbacks did
-
 
 
 class AsyncKillAll:
@@ -271,9 +277,14 @@ class AsyncKillAll:
         if halt:  # every session of the client, those opened later too, until rearm()
             self._halt.halt("the client's kill_all()")
         return await kill_sessions(
-            self._made_sessions(), timeout=timeout, halt=halt, use_groups=use_groups,
-            fallback_after=fallback_after, confirm=confirm,
+            self._made_sessions(),
+            timeout=timeout,
+            halt=halt,
+            use_groups=use_groups,
+            fallback_after=fallback_after,
+            confirm=confirm,
         )
+
 
 async def kill_sessions(
     sessions: list[AsyncSessionBase], *, timeout: float | None, check: bool = True, **options: Any
@@ -288,5 +299,3 @@ async def kill_sessions(
     for session, kill in started:
         await session._drive(waits.AwaitKill(session, kill, deadline, session._now()))
     return [session._kill_report(kill) for session, kill in started]
-
-

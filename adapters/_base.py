@@ -83,8 +83,16 @@ from ._transport import (
 _log = logging.getLogger(TRANSPORT_LOGGER_NAME)
 
 _WARNING_EVENTS = (
-    GapDetected, RejectReceived, BusinessRejectReceived, DecodeFailure, GarbledData, Timeout,
-    KillStarted, KillFinished, ResubscriptionRefused, OrdersUnknown,
+    GapDetected,
+    RejectReceived,
+    BusinessRejectReceived,
+    DecodeFailure,
+    GarbledData,
+    Timeout,
+    KillStarted,
+    KillFinished,
+    ResubscriptionRefused,
+    OrdersUnknown,
 )
 
 PLACE_TIMEOUT = 10.0
@@ -134,7 +142,11 @@ def log_event(name: str, event: Event, fields: Mapping[str, str] | None = None) 
     extra = {**(fields or {}), "event": type(event).__name__}
     if isinstance(event, Reconnecting):
         _log.info(
-            "%s: connection attempt %d in %.3f s (%s)", name, event.attempt, event.delay, event.reason,
+            "%s: connection attempt %d in %.3f s (%s)",
+            name,
+            event.attempt,
+            event.delay,
+            event.reason,
             extra=extra,
         )
     elif isinstance(event, Disconnected):
@@ -146,7 +158,10 @@ def log_event(name: str, event: Event, fields: Mapping[str, str] | None = None) 
     elif isinstance(event, CatchUpComplete):
         _log.info(
             "%s: caught up: %d missed ExecutionReport(s) recovered (%d replayed from %s)",
-            name, event.recovered, event.replayed, ", ".join(event.begin_exec_ids.values()),
+            name,
+            event.recovered,
+            event.replayed,
+            ", ".join(event.begin_exec_ids.values()),
             extra=extra,
         )
     elif isinstance(event, CatchUpFailed):
@@ -154,20 +169,33 @@ def log_event(name: str, event: Event, fields: Mapping[str, str] | None = None) 
     elif isinstance(event, FallingBehind):
         _log.warning(
             "%s: the application is %.1f s behind (%d events unread); the tracker is current",
-            name, event.behind, event.queued, extra=extra,
+            name,
+            event.behind,
+            event.queued,
+            extra=extra,
         )
     elif isinstance(event, MarketDataFolded):
         _log.warning(
             "%s: %d unread market-data messages folded (%.1f s behind); the books are current",
-            name, event.folded, event.behind, extra=extra,
+            name,
+            event.folded,
+            event.behind,
+            extra=extra,
         )
     elif isinstance(event, TrackingFailed):
         _log.error("%s: the order tracker failed: %s", name, event.error, extra=extra)
 
 
 _CONNECTION_EVENTS = (
-    Reconnecting, Disconnected, Reconnected, LogonRejected, CatchUpComplete, CatchUpFailed,
-    FallingBehind, MarketDataFolded, TrackingFailed,
+    Reconnecting,
+    Disconnected,
+    Reconnected,
+    LogonRejected,
+    CatchUpComplete,
+    CatchUpFailed,
+    FallingBehind,
+    MarketDataFolded,
+    TrackingFailed,
 )
 
 
@@ -209,8 +237,14 @@ def make_queue_policy(max_queued_events: int | None, policy: QueuePolicy | None)
         raise LocalProtocolError(f"queue_policy must be a QueuePolicy, got {type(policy).__name__}")
     if max_queued_events is None:
         return policy
-    if isinstance(max_queued_events, bool) or not isinstance(max_queued_events, int) or max_queued_events < 1:
-        raise LocalProtocolError(f"max_queued_events must be an int >= 1, got {max_queued_events!r}")
+    if (
+        isinstance(max_queued_events, bool)
+        or not isinstance(max_queued_events, int)
+        or max_queued_events < 1
+    ):
+        raise LocalProtocolError(
+            f"max_queued_events must be an int >= 1, got {max_queued_events!r}"
+        )
     return attrs.evolve(policy, max_events=max_queued_events)
 
 
@@ -273,9 +307,13 @@ class SessionBase:
         self.queue_policy = queue_policy_of = make_queue_policy(max_queued_events, queue_policy)
         """What happens when the application reads events slowly (`QueuePolicy`)."""
         if not queue_policy_of.queue_events and on_event is not None:
-            raise LocalProtocolError("on_event needs events: it cannot be used with queue_events=False")
+            raise LocalProtocolError(
+                "on_event needs events: it cannot be used with queue_events=False"
+            )
         if tracker is not None and not isinstance(tracker, OrderTracker):
-            raise LocalProtocolError(f"tracker must be an OrderTracker, got {type(tracker).__name__}")
+            raise LocalProtocolError(
+                f"tracker must be an OrderTracker, got {type(tracker).__name__}"
+            )
         if cursor is not None and not isinstance(cursor, ExecCursor):
             raise LocalProtocolError(f"cursor must be an ExecCursor, got {type(cursor).__name__}")
         self._catch_up = catch_up
@@ -347,7 +385,9 @@ class SessionBase:
     @risk_limits.setter
     def risk_limits(self, limits: RiskLimits | None) -> None:
         if limits is not None and not isinstance(limits, RiskLimits):
-            raise LocalProtocolError(f"risk_limits must be a RiskLimits, got {type(limits).__name__}")
+            raise LocalProtocolError(
+                f"risk_limits must be a RiskLimits, got {type(limits).__name__}"
+            )
         with self._lock:
             self._risk_limits = limits
             if self.driver is not None:
@@ -400,7 +440,10 @@ class SessionBase:
             raise LocalProtocolError(f"not connected: {self._OPEN_HINT}")
         with self._lock:
             kill = sup.kill(
-                self._clock(), halt=halt, use_groups=use_groups, fallback_after=fallback_after,
+                self._clock(),
+                halt=halt,
+                use_groups=use_groups,
+                fallback_after=fallback_after,
                 confirm=confirm,
             )
             self._flush(sup)
@@ -540,7 +583,9 @@ class SessionBase:
         """
         if self._is_open():
             raise LocalProtocolError("the session is already open: close it first")
-        check_endpoint(self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts)
+        check_endpoint(
+            self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts
+        )
         context = ssl_context_for(self.options.endpoint, self.options.ssl_context)
         if self.options.message_log is not None:
             self.options.message_log.open()
@@ -550,7 +595,9 @@ class SessionBase:
         sup.observer = self._observe
         self._crash = None
         _log.info(
-            "%s: connecting: %s", self._name, describe_target(self.config, self.options),
+            "%s: connecting: %s",
+            self._name,
+            describe_target(self.config, self.options),
             extra={**self._log_fields, "event": "connecting"},
         )
         sup.start(self._clock())
@@ -560,13 +607,22 @@ class SessionBase:
         """The core's `Driver` for an open, from the session's options (not started)."""
         options = self.options
         return Driver(
-            self.config, backoff=options.backoff, reconnect=options.reconnect,
-            maintenance_reset=options.maintenance_reset, peer=options.endpoint,
-            tracker=self.tracker, cursor=self.cursor, catch_up=self._catch_up,
-            policy=self.queue_policy, risk_limits=self._risk_limits,
-            risk_books=self._risk_books, metrics=metrics,
-            write_timeout=options.connect_timeout, max_buffered=MAX_BUFFERED_OUTBOUND,
-            halt=self._halt, shared_halt=self._shared_halt,
+            self.config,
+            backoff=options.backoff,
+            reconnect=options.reconnect,
+            maintenance_reset=options.maintenance_reset,
+            peer=options.endpoint,
+            tracker=self.tracker,
+            cursor=self.cursor,
+            catch_up=self._catch_up,
+            policy=self.queue_policy,
+            risk_limits=self._risk_limits,
+            risk_books=self._risk_books,
+            metrics=metrics,
+            write_timeout=options.connect_timeout,
+            max_buffered=MAX_BUFFERED_OUTBOUND,
+            halt=self._halt,
+            shared_halt=self._shared_halt,
         )
 
     def _observe(self, event: Event) -> None:
@@ -633,7 +689,9 @@ class SessionBase:
                 "(use session.tracker, place() and cancel())"
             )
         # `next_event`'s predicate takes the oldest: no scan of the queue
-        item = sup.next_event_with_time() if predicate is any_event else sup.take_with_time(predicate)
+        item = (
+            sup.next_event_with_time() if predicate is any_event else sup.take_with_time(predicate)
+        )
         if item is None:
             return None
         return self._delivery.delivered(item)

@@ -34,9 +34,7 @@ def recv_now(driver: Driver, sock: socket.socket, clock: Callable[[], float]) ->
         return None
 
 
-def send_now(
-    driver: Driver, sock: socket.socket, data: bytes, clock: Callable[[], float]
-) -> bytes:
+def send_now(driver: Driver, sock: socket.socket, data: bytes, clock: Callable[[], float]) -> bytes:
     """Write ``data`` to a non-blocking socket: what it did not take is returned (TLS: all or
     nothing, the same bytes go again). A failed write is a lost connection, told to ``driver``
     at ``clock()`` (nothing is returned then)."""

@@ -80,7 +80,9 @@ def metric_families(snapshots: Iterable[MetricsSnapshot]) -> Iterator[Metric]:
     def gauge(name: str, doc: str) -> GaugeMetricFamily:
         return GaugeMetricFamily(f"{PREFIX}_{name}", doc, labels=_LABELS)
 
-    received = counter("messages_received", "Messages received in events, by MsgType.", ["msg_type"])
+    received = counter(
+        "messages_received", "Messages received in events, by MsgType.", ["msg_type"]
+    )
     sent = counter("messages_sent", "Frames written, by MsgType.", ["msg_type"])
     bytes_in = counter("bytes_received", "Bytes read from the connection.")
     bytes_out = counter("bytes_sent", "Bytes written to the connection.")
@@ -132,8 +134,21 @@ def metric_families(snapshots: Iterable[MetricsSnapshot]) -> Iterator[Metric]:
                 buckets.append((bound, float(cumulative)))
             round_trip.add_metric([*labels, request], buckets, h.sum)
     yield from (
-        received, sent, bytes_in, bytes_out, rejects, rate_limited, events, gaps, resends,
-        reconnects, unanswered, depth, high, awaiting, round_trip,
+        received,
+        sent,
+        bytes_in,
+        bytes_out,
+        rejects,
+        rate_limited,
+        events,
+        gaps,
+        resends,
+        reconnects,
+        unanswered,
+        depth,
+        high,
+        awaiting,
+        round_trip,
     )
 
 

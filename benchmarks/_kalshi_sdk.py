@@ -200,9 +200,7 @@ def new_order(cl_ord_id: str, symbol: str, *, cents: int, qty: int) -> Any:
     )
 
 
-def encoder(
-    sender: str, target: str, seq: int, sending_time: str
-) -> Callable[[Any], bytes]:
+def encoder(sender: str, target: str, seq: int, sending_time: str) -> Callable[[Any], bytes]:
     """kalshi-sdk's encode of a model with the header its session writes (5 str pairs).
 
     It has no typed header: its session formats SendingTime itself, here it is given as a str.

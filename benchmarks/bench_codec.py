@@ -33,7 +33,6 @@ except ImportError:  # pragma: no cover - dev extra not installed
     simplefix = None
 
 
-
 def race(fns: dict[str, tuple[Callable[[], object], int]], repeat: int) -> dict[str, float]:
     """Best time of one call of each function, measured interleaved (name -> (fn, number)).
 

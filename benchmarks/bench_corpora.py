@@ -200,8 +200,13 @@ class Values:
         if kind in ("LOCALMKTDATE", "UTCDATEONLY"):
             return date(2026, 11, 20) + timedelta(days=r.randint(0, 400))
         if kind == "UTCTIMEONLY":
-            return time(r.randint(0, 23), r.randint(0, 59), r.randint(0, 59),
-                        r.randint(0, 999) * 1000, tzinfo=timezone.utc)
+            return time(
+                r.randint(0, 23),
+                r.randint(0, 59),
+                r.randint(0, 59),
+                r.randint(0, 999) * 1000,
+                tzinfo=timezone.utc,
+            )
         if kind == "UTCTIMESTAMP":
             return T0 + timedelta(milliseconds=r.randint(0, 86_400_000))
         if info.name == "Symbol":

@@ -257,9 +257,7 @@ def adapters_here(sdk_missing: str | None) -> list[Adapter]:
                 name = f"{_kalshi_sdk.label()} (its own asyncio client)"
             else:
                 why = sdk_missing
-        out.append(
-            Adapter(name, None, why, floor=kind in ("floor", "aio-floor"), kind=kind)
-        )
+        out.append(Adapter(name, None, why, floor=kind in ("floor", "aio-floor"), kind=kind))
     return out
 
 

@@ -89,10 +89,14 @@ def _driver_retained(count: int, queue_events: bool) -> float:
     signer, public = new_ed25519_keys()
     config = SessionConfig(sender_comp_id="key-1", session_type="KalshiNR", signer=signer)
     driver = Driver(config, policy=QueuePolicy(queue_events=queue_events))
-    gateway = Session(SessionConfig(
-        sender_comp_id=KALSHI_COMP_ID, session_type="KalshiNR", role=Role.ACCEPTOR,
-        public_keys={"key-1": public},
-    ))
+    gateway = Session(
+        SessionConfig(
+            sender_comp_id=KALSHI_COMP_ID,
+            session_type="KalshiNR",
+            role=Role.ACCEPTOR,
+            public_keys={"key-1": public},
+        )
+    )
     gateway.start(NOW)
     driver.start(NOW)
     driver.connection_made(NOW)
@@ -106,9 +110,14 @@ def _driver_retained(count: int, queue_events: bool) -> float:
     chunks = []
     for i in range(count):
         hdr = Header(
-            sender_comp_id=KALSHI_COMP_ID, target_comp_id="key-1", msg_seq_num=2 + i, sending_time=T0
+            sender_comp_id=KALSHI_COMP_ID,
+            target_comp_id="key-1",
+            msg_seq_num=2 + i,
+            sending_time=T0,
         )
-        chunks.append(bytearray(p.encode(er.replace(exec_id=f"{i};1", cum_qty=Decimal(i % 10)), hdr)))
+        chunks.append(
+            bytearray(p.encode(er.replace(exec_id=f"{i};1", cum_qty=Decimal(i % 10)), hdr))
+        )
     gc.collect()
     tracemalloc.start()
     try:

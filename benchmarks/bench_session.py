@@ -300,9 +300,7 @@ def report(pairs: list[Pair], rounds: int, count: int) -> list[str]:
             continue
         med = p.quartiles()[1]
         verdict = "meets" if med >= TARGET else "below"
-        lines.append(
-            f"* {p.name}: {med:.2f}x {p.baseline} ({verdict} the {TARGET}x target)"
-        )
+        lines.append(f"* {p.name}: {med:.2f}x {p.baseline} ({verdict} the {TARGET}x target)")
     return lines
 
 

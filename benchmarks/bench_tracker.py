@@ -112,16 +112,23 @@ class Frames:
     def new(self, cl: str, qty: int) -> Any:
         p = self.p
         return self._er(
-            cl_ord_id=cl, exec_type=p.ExecType.NEW, ord_status=p.OrdStatus.NEW,
-            order_qty=Decimal(qty).quantize(Decimal("0.01")), cum_qty=Decimal("0.00"),
+            cl_ord_id=cl,
+            exec_type=p.ExecType.NEW,
+            ord_status=p.OrdStatus.NEW,
+            order_qty=Decimal(qty).quantize(Decimal("0.01")),
+            cum_qty=Decimal("0.00"),
             leaves_qty=Decimal(qty).quantize(Decimal("0.01")),
         )
 
     def canceled(self, cx: str, cl: str) -> Any:
         p = self.p
         return self._er(
-            cl_ord_id=cx, orig_cl_ord_id=cl, exec_type=p.ExecType.CANCELED,
-            ord_status=p.OrdStatus.CANCELED, order_qty=Decimal("0.00"), cum_qty=Decimal("0.00"),
+            cl_ord_id=cx,
+            orig_cl_ord_id=cl,
+            exec_type=p.ExecType.CANCELED,
+            ord_status=p.OrdStatus.CANCELED,
+            order_qty=Decimal("0.00"),
+            cum_qty=Decimal("0.00"),
             leaves_qty=Decimal("0.00"),
         )
 
@@ -129,16 +136,23 @@ class Frames:
         p = self.p
         c = Decimal("0.01")
         return self._er(
-            cl_ord_id=cl, exec_type=p.ExecType.TRADE,
+            cl_ord_id=cl,
+            exec_type=p.ExecType.TRADE,
             ord_status=p.OrdStatus.FILLED if cum == qty else p.OrdStatus.PARTIALLY_FILLED,
-            order_qty=Decimal(qty).quantize(c), cum_qty=Decimal(cum).quantize(c),
-            leaves_qty=Decimal(qty - cum).quantize(c), avg_px=Decimal("0.05"),
-            last_px=Decimal("0.05"), last_qty=Decimal(1).quantize(c), trd_match_id=f"m{self.clock}",
+            order_qty=Decimal(qty).quantize(c),
+            cum_qty=Decimal(cum).quantize(c),
+            leaves_qty=Decimal(qty - cum).quantize(c),
+            avg_px=Decimal("0.05"),
+            last_px=Decimal("0.05"),
+            last_qty=Decimal(1).quantize(c),
+            trd_match_id=f"m{self.clock}",
             aggressor_indicator=False,
             misc_fees=(
                 p.MiscFee(
-                    misc_fee_amt=Decimal("0.01"), misc_fee_curr="USD",
-                    misc_fee_type=p.MiscFeeType("4"), misc_fee_basis=p.MiscFeeBasis(0),
+                    misc_fee_amt=Decimal("0.01"),
+                    misc_fee_curr="USD",
+                    misc_fee_type=p.MiscFeeType("4"),
+                    misc_fee_basis=p.MiscFeeBasis(0),
                 ),
             ),
             collateral_amount_changes=(
@@ -158,8 +172,13 @@ def _orders(frames: Frames, start: int, count: int, fills: int) -> list[tuple[An
         cl, cx = _cl(2 * i + 1), _cl(2 * i + 2)
         qty = max(fills, 1)
         new = p.NewOrderSingle(
-            cl_ord_id=cl, side=p.Side.BUY, order_qty=Decimal(qty), ord_type=p.OrdType.LIMIT,
-            price=Decimal("0.05"), symbol=SYMBOL, time_in_force=p.TimeInForce.GTC,
+            cl_ord_id=cl,
+            side=p.Side.BUY,
+            order_qty=Decimal(qty),
+            ord_type=p.OrdType.LIMIT,
+            price=Decimal("0.05"),
+            symbol=SYMBOL,
+            time_in_force=p.TimeInForce.GTC,
         )
         first = frames.new(cl, qty)
         if fills:
@@ -246,8 +265,15 @@ def callgrind(scenario: Scenario, orders: int, track: bool) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cg.out"
         cmd = [
-            "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--trace-children=no",
-            sys.executable, str(HERE), "--child", scenario.name, str(orders),
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={out}",
+            "--trace-children=no",
+            sys.executable,
+            str(HERE),
+            "--child",
+            scenario.name,
+            str(orders),
             "track" if track else "decode",
         ]
         env = dict(os.environ, PYTHONHASHSEED="0")

@@ -178,26 +178,51 @@ def add_connection_args(parser: argparse.ArgumentParser, *, market_data_key: boo
     """
     group = parser.add_argument_group("connection")
     group.add_argument("--product", choices=PRODUCTS, default="prediction")
-    group.add_argument("--env", choices=("demo", "production"), default="demo",
-                       help="Kalshi environment whose documented endpoints are used (default demo)")
-    group.add_argument("--endpoint", action="append", default=[], metavar="TYPE=HOST:PORT",
-                       help="address of one session type, e.g. NR=127.0.0.1:18228 (repeatable)")
-    group.add_argument("--key-id", help="API key id (default: $KALSHI_KEY_ID, margin "
-                       "$KALSHI_PERPS_KEY_ID)")
-    group.add_argument("--key-file", help="PEM private key of the API key (default: "
-                       "$KALSHI_PRIVATE_KEY_PATH, margin $KALSHI_PERPS_PRIVATE_KEY_PATH)")
+    group.add_argument(
+        "--env",
+        choices=("demo", "production"),
+        default="demo",
+        help="Kalshi environment whose documented endpoints are used (default demo)",
+    )
+    group.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="TYPE=HOST:PORT",
+        help="address of one session type, e.g. NR=127.0.0.1:18228 (repeatable)",
+    )
+    group.add_argument(
+        "--key-id", help="API key id (default: $KALSHI_KEY_ID, margin $KALSHI_PERPS_KEY_ID)"
+    )
+    group.add_argument(
+        "--key-file",
+        help="PEM private key of the API key (default: "
+        "$KALSHI_PRIVATE_KEY_PATH, margin $KALSHI_PERPS_PRIVATE_KEY_PATH)",
+    )
     if market_data_key:
-        group.add_argument("--md-key-id", help="API key id for market data (default: "
-                           "$KALSHI_MD_KEY_ID, margin $KALSHI_PERPS_MD_KEY_ID)")
-        group.add_argument("--md-key-file", help="its PEM private key (default: "
-                           "$KALSHI_MD_PRIVATE_KEY_PATH, margin $KALSHI_PERPS_MD_PRIVATE_KEY_PATH)")
+        group.add_argument(
+            "--md-key-id",
+            help="API key id for market data (default: "
+            "$KALSHI_MD_KEY_ID, margin $KALSHI_PERPS_MD_KEY_ID)",
+        )
+        group.add_argument(
+            "--md-key-file",
+            help="its PEM private key (default: "
+            "$KALSHI_MD_PRIVATE_KEY_PATH, margin $KALSHI_PERPS_MD_PRIVATE_KEY_PATH)",
+        )
     group.add_argument("--cafile", help="extra CA bundle (PEM) to trust")
     group.add_argument("--pinned-cert", help="trust exactly this server certificate (PEM)")
-    group.add_argument("--allow-unlisted-host", action="store_true",
-                       help="accept a host that is not one of Kalshi's documented FIX hosts")
+    group.add_argument(
+        "--allow-unlisted-host",
+        action="store_true",
+        help="accept a host that is not one of Kalshi's documented FIX hosts",
+    )
     group.add_argument("--symbol", help="market ticker (default HIGHNY-23DEC31, margin BTC-PERP)")
-    group.add_argument("--mock", action="store_true",
-                       help="start the mock Kalshi gateway in this process and connect to it")
+    group.add_argument(
+        "--mock",
+        action="store_true",
+        help="start the mock Kalshi gateway in this process and connect to it",
+    )
 
 
 def _endpoint(text: str, product: str) -> tuple[str, Endpoint]:
@@ -208,8 +233,9 @@ def _endpoint(text: str, product: str) -> tuple[str, Endpoint]:
     if not eq or not colon or not host or not port.isdigit():
         raise UsageError(f"--endpoint takes TYPE=HOST:PORT (e.g. NR=127.0.0.1:18228), got {text!r}")
     if (product, name) not in SESSIONS:
-        known = ", ".join(s.name.removeprefix("Kalshi") for s in SESSIONS.values()
-                          if s.product == product)
+        known = ", ".join(
+            s.name.removeprefix("Kalshi") for s in SESSIONS.values() if s.product == product
+        )
         raise UsageError(f"--endpoint {text!r}: {product} has no {name} session ({known})")
     try:
         return name, Endpoint(host, int(port))
@@ -290,8 +316,10 @@ def open_target(args: argparse.Namespace) -> Iterator[Target]:
         with MockGateway(args.product, keys=keys, tls=True) as gateway:
             bids, asks = MOCK_BOOK[args.product]
             gateway.seed_market(symbol, bids=bids, asks=asks)
-            print(f"mock Kalshi gateway ({args.product}) on 127.0.0.1 with TLS; "
-                  f"API key {key_id}", flush=True)
+            print(
+                f"mock Kalshi gateway ({args.product}) on 127.0.0.1 with TLS; API key {key_id}",
+                flush=True,
+            )
             yield Target(
                 product=args.product,
                 environment=args.env,

@@ -67,8 +67,9 @@ def market_top(book: Book, mine: OrderTracker) -> tuple[Decimal, Decimal] | None
     for order in mine.open_orders(book.symbol):
         key = (order.side, order.price)
         own[key] = own.get(key, Decimal(0)) + order.leaves_qty
-    bid = next((lvl.price for lvl in book.bids.depth() if lvl.size > own.get((BUY, lvl.price), 0)),
-               None)
+    bid = next(
+        (lvl.price for lvl in book.bids.depth() if lvl.size > own.get((BUY, lvl.price), 0)), None
+    )
     offer = next(
         (lvl.price for lvl in book.offers.depth() if lvl.size > own.get((SELL, lvl.price), 0)),
         None,
@@ -79,8 +80,9 @@ def market_top(book: Book, mine: OrderTracker) -> tuple[Decimal, Decimal] | None
 class MarketMaker:
     """Quotes one market from one order-entry session (see the module docstring)."""
 
-    def __init__(self, oe: Any, requests: Requests, symbol: str, product: str,
-                 size: Decimal, edge: Decimal) -> None:
+    def __init__(
+        self, oe: Any, requests: Requests, symbol: str, product: str, size: Decimal, edge: Decimal
+    ) -> None:
         self.oe = oe
         self.requests = requests
         self.symbol = symbol
@@ -109,7 +111,11 @@ class MarketMaker:
             request: Any
             if live is None:
                 request = self.requests.new_order(
-                    self.symbol, side, self.size, price, post_only=True,
+                    self.symbol,
+                    side,
+                    self.size,
+                    price,
+                    post_only=True,
                     order_group_id=self.group_id,
                 )
             else:
@@ -120,8 +126,10 @@ class MarketMaker:
                 print(f"quote {request.cl_ord_id} refused: {exc}")
                 continue
             verb = "quote" if live is None else "requote"
-            print(f"{verb} {'bid' if side == BUY else 'ask'} {self.size} @ {price} "
-                  f"(market {top[0]} / {top[1]})")
+            print(
+                f"{verb} {'bid' if side == BUY else 'ask'} {self.size} @ {price} "
+                f"(market {top[0]} / {top[1]})"
+            )
 
     async def shut_down(self) -> None:
         """Take every quote off the book with the kill switch (one OrderMassCancelRequest on
@@ -145,8 +153,10 @@ async def make_markets(target: _support.Target, args: argparse.Namespace) -> int
         if message.MSG_TYPE == "UOH" and not group_created.done():
             group_created.set_result(message.order_group_id)
         elif message.MSG_TYPE == "8" and message.last_qty:
-            print(f"fill {message.side.name} {message.last_qty} @ {message.last_px} "
-                  f"({message.cl_ord_id})")
+            print(
+                f"fill {message.side.name} {message.last_qty} @ {message.last_px} "
+                f"({message.cl_ord_id})"
+            )
 
     trading = target.client(aio)
     market_data = target.client(aio, market_data_key=True)  # one connection per API key
@@ -183,8 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="how long to quote")
     parser.add_argument("--size", type=Decimal, default=Decimal(5), help="contracts per quote")
     parser.add_argument("--edge", type=Decimal, help="dollars from the mid to each quote")
-    parser.add_argument("--group-limit", type=int, default=100,
-                        help="contracts limit of the order group")
+    parser.add_argument(
+        "--group-limit", type=int, default=100, help="contracts limit of the order group"
+    )
     return _support.run(
         parser,
         argv,

@@ -52,21 +52,30 @@ def trade(target: _support.Target, args: argparse.Namespace) -> int:
             print(f"logged on to KalshiNR as {target.key_id}")
             resting: Any = orders.new_order(target.symbol, args.side, args.qty, price)
             acked = oe.place(resting)
-            print(f"placed {resting.cl_ord_id}: {args.side} {args.qty} {target.symbol} @ {price} "
-                  f"-> {acked.status.name} (OrderID {acked.order_id})")
+            print(
+                f"placed {resting.cl_ord_id}: {args.side} {args.qty} {target.symbol} @ {price} "
+                f"-> {acked.status.name} (OrderID {acked.order_id})"
+            )
 
             if args.take is not None:
-                ioc: Any = orders.new_order(target.symbol, args.side, args.qty, args.take,
-                                       time_in_force="ioc")
+                ioc: Any = orders.new_order(
+                    target.symbol, args.side, args.qty, args.take, time_in_force="ioc"
+                )
                 done = oe.place(ioc, until="filled")
-                print(f"took {ioc.cl_ord_id}: {args.side} {args.qty} @ {args.take} IOC -> "
-                      f"{done.status.name}, filled {done.cum_qty}")
+                print(
+                    f"took {ioc.cl_ord_id}: {args.side} {args.qty} @ {args.take} IOC -> "
+                    f"{done.status.name}, filled {done.cum_qty}"
+                )
                 for fill in done.fills:
-                    print(f"  fill {fill.qty} @ {fill.price}, fees ${fill.fees} (ExecID {fill.exec_id})")
+                    print(
+                        f"  fill {fill.qty} @ {fill.price}, fees ${fill.fees} (ExecID {fill.exec_id})"
+                    )
 
             canceled = oe.cancel(orders.cancel(resting))
-            print(f"canceled {resting.cl_ord_id} -> {canceled.status.name} "
-                  f"(filled {canceled.cum_qty} of {args.qty})")
+            print(
+                f"canceled {resting.cl_ord_id} -> {canceled.status.name} "
+                f"(filled {canceled.cum_qty} of {args.qty})"
+            )
             position = oe.tracker.position(target.symbol)
             print(f"position in {target.symbol}: {position.net} contracts, fees ${position.fees}")
             print(f"open orders left: {len(oe.tracker.open_orders())}")
@@ -83,8 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--side", choices=("buy", "sell"), default="buy")
     parser.add_argument("--qty", type=Decimal, default=Decimal(2))
     parser.add_argument("--price", type=Decimal, help="limit price in dollars of the resting order")
-    parser.add_argument("--take", type=Decimal, metavar="PRICE",
-                        help="also send an IOC order on the same side at this price")
+    parser.add_argument(
+        "--take",
+        type=Decimal,
+        metavar="PRICE",
+        help="also send an IOC order on the same side at this price",
+    )
     return _support.run(parser, argv, trade)
 
 

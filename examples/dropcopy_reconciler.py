@@ -60,7 +60,9 @@ def differences(ours: OrderTracker, replayed: OrderTracker) -> list[tuple[bool, 
     for order in ours:
         copy = replayed.current(order.cl_ord_id)
         if copy is None:
-            lines.append((False, f"{order.cl_ord_id}: MISSING from the replay ({order.status.name})"))
+            lines.append(
+                (False, f"{order.cl_ord_id}: MISSING from the replay ({order.status.name})")
+            )
             continue
         problems = []
         if copy.status != order.status:
@@ -76,8 +78,13 @@ def differences(ours: OrderTracker, replayed: OrderTracker) -> list[tuple[bool, 
         lines.append((not problems, line))
     for copy in replayed:
         if ours.current(copy.cl_ord_id) is None and copy.orig_cl_ord_id is None:
-            lines.append((False, f"{copy.cl_ord_id}: not seen by this session "
-                                 f"({copy.status.name}, filled {copy.cum_qty}): placed elsewhere"))
+            lines.append(
+                (
+                    False,
+                    f"{copy.cl_ord_id}: not seen by this session "
+                    f"({copy.status.name}, filled {copy.cum_qty}): placed elsewhere",
+                )
+            )
     return lines
 
 
@@ -92,16 +99,22 @@ def trade(target: _support.Target, args: argparse.Namespace) -> tuple[OrderTrack
 
     orders = Requests(target.product, "KalshiNR")
     price = args.price if args.price is not None else DEFAULT_PRICE[target.product]
-    with target.client(blocking).order_entry(on_event=note_exec_id, **_support.ORDER_ENTRY_FLAGS) as oe:
+    with target.client(blocking).order_entry(
+        on_event=note_exec_id, **_support.ORDER_ENTRY_FLAGS
+    ) as oe:
         try:
             resting: Any = orders.new_order(target.symbol, "buy", args.qty, price)
             print(f"NR: rested {resting.cl_ord_id} -> {oe.place(resting).status.name}")
             if args.take is not None:
-                ioc: Any = orders.new_order(target.symbol, "buy", args.qty, args.take, time_in_force="ioc")
+                ioc: Any = orders.new_order(
+                    target.symbol, "buy", args.qty, args.take, time_in_force="ioc"
+                )
                 done = oe.place(ioc, until="filled")
                 print(f"NR: took {ioc.cl_ord_id} -> {done.status.name}, filled {done.cum_qty}")
-            print(f"NR: canceled {resting.cl_ord_id} -> "
-                  f"{oe.cancel(orders.cancel(resting)).status.name}")
+            print(
+                f"NR: canceled {resting.cl_ord_id} -> "
+                f"{oe.cancel(orders.cancel(resting)).status.name}"
+            )
         finally:
             _support.leave_nothing_open(oe)  # the kill switch, on every exit path
     # read after the session closed: closing waits for its callback thread to hand on_event
@@ -142,8 +155,11 @@ def reconcile(target: _support.Target, args: argparse.Namespace) -> int:
     for _, line in lines:
         print(f"  {line}")
     mismatches = [line for ok, line in lines if not ok]
-    print("reconciled: every order matches" if not mismatches
-          else f"reconciled: {len(mismatches)} difference(s)")
+    print(
+        "reconciled: every order matches"
+        if not mismatches
+        else f"reconciled: {len(mismatches)} difference(s)"
+    )
     return 1 if mismatches else 0
 
 
@@ -153,10 +169,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--qty", type=Decimal, default=Decimal(2))
     parser.add_argument("--price", type=Decimal, help="limit price in dollars of the resting order")
-    parser.add_argument("--take", type=Decimal, metavar="PRICE",
-                        help="also buy at this price with an IOC order (crossing the book)")
-    parser.add_argument("--timeout", type=float, default=30.0,
-                        help="seconds to wait for the replay to complete")
+    parser.add_argument(
+        "--take",
+        type=Decimal,
+        metavar="PRICE",
+        help="also buy at this price with an IOC order (crossing the book)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to wait for the replay to complete"
+    )
     return _support.run(parser, argv, reconcile)
 
 

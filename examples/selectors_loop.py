@@ -154,12 +154,14 @@ def stream_top_of_book(target: _support.Target, args: argparse.Namespace) -> int
 
     Ctrl-C: log out (once logged on), then `KeyboardInterrupt`; a second one: at once.
     """
-    session = Session(SessionConfig(
-        sender_comp_id=target.key_id,
-        product=target.product,
-        session_type="KalshiMD",
-        signer=target.signer(),
-    ))
+    session = Session(
+        SessionConfig(
+            sender_comp_id=target.key_id,
+            product=target.product,
+            session_type="KalshiMD",
+            signer=target.signer(),
+        )
+    )
     ctrl_c = CtrlC()
     try:
         conn = connect(target, "KalshiMD", ctrl_c.wakeup)

@@ -62,8 +62,9 @@ async def record(target: _support.Target, args: argparse.Namespace, out: TextIO)
                     break
     elapsed = trio.current_time() - started
     summary = ", ".join(f"{n} {name}" for name, n in counts.items()) or "nothing"
-    print(f"recorded {sum(counts.values())} messages in {elapsed:.1f} s: {summary}",
-          file=sys.stderr)
+    print(
+        f"recorded {sum(counts.values())} messages in {elapsed:.1f} s: {summary}", file=sys.stderr
+    )
     return 0
 
 
@@ -71,8 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the example; returns the exit status (0 success, 1 failure, 2 usage error, 130
     interrupted)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("markets", nargs="*", metavar="MARKET",
-                        help="market tickers (default: --symbol)")
+    parser.add_argument(
+        "markets", nargs="*", metavar="MARKET", help="market tickers (default: --symbol)"
+    )
     parser.add_argument("--messages", type=int, default=100, help="stop after this many")
     parser.add_argument("--seconds", type=float, default=10.0, help="stop after this long")
     parser.add_argument("--out", default="-", help="file to append to (default: stdout)")

@@ -215,8 +215,17 @@ class Runner:
         sig = signature_b64(_signer(), logon_payload(stamp, seq, key, target))
         if opts.pop("badsig", None):
             sig = signature_b64(_signer(), logon_payload(stamp, seq + 1, key, target))
-        fields = [("35", "A"), ("49", key), ("56", target), ("34", str(seq)), ("52", stamp),
-                  ("98", "0"), ("108", opts.pop("hb", "30")), ("96", sig), ("1137", "9")]
+        fields = [
+            ("35", "A"),
+            ("49", key),
+            ("56", target),
+            ("34", str(seq)),
+            ("52", stamp),
+            ("98", "0"),
+            ("108", opts.pop("hb", "30")),
+            ("96", sig),
+            ("1137", "9"),
+        ]
         reset = opts.pop("reset", "Y")
         if reset == "Y":
             fields.append(("141", "Y"))
@@ -349,7 +358,11 @@ class Runner:
         raw_directives = {"in", "in-raw", "out", "error"}
         for line_no, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
             self.line_no = line_no
-            line = line.split(" #", 1)[0].strip() if not line.lstrip().startswith("in-raw") else line.strip()
+            line = (
+                line.split(" #", 1)[0].strip()
+                if not line.lstrip().startswith("in-raw")
+                else line.strip()
+            )
             if not line or line.startswith("#"):
                 continue
             word, _, rest = line.partition(" ")

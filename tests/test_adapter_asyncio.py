@@ -436,5 +436,3 @@ def test_an_application_that_stops_reading_gets_a_named_failure(
             assert all(oe.tracker.order(f"bp-{i}") is not None for i in range(count))
 
     run(main())
-
-

@@ -165,7 +165,9 @@ def test_factories_per_product() -> None:
     assert client.rfq().config.session_type == "KalshiRFQ"
     shared = FixClient(creds, backoff=Backoff(seed=1))
     first, second = shared.order_entry(), shared.market_data()
-    assert first.options.backoff is not second.options.backoff  # no session resets another's retries
+    assert (
+        first.options.backoff is not second.options.backoff
+    )  # no session resets another's retries
     assert first.options.backoff == second.options.backoff == Backoff(seed=1)
     perps = MarginFixClient(creds)
     assert perps.order_entry().config.product == "margin"

@@ -70,7 +70,9 @@ class Driver:
         self.adapter = adapter
         self.module = MODULES[adapter]
 
-    def client(self, h: GatewayHarness, credentials: Credentials | None = None, **options: Any) -> Any:
+    def client(
+        self, h: GatewayHarness, credentials: Credentials | None = None, **options: Any
+    ) -> Any:
         return self.module.FixClient(credentials or h.credentials(), **h.client_kwargs(**options))
 
     @contextlib.asynccontextmanager
@@ -85,7 +87,9 @@ class Driver:
     async def call(self, result: Any) -> Any:
         return await result if inspect.isawaitable(result) else result
 
-    async def wait_for(self, session: Any, predicate: Callable[[Event], bool], timeout: float = 5.0) -> Any:
+    async def wait_for(
+        self, session: Any, predicate: Callable[[Event], bool], timeout: float = 5.0
+    ) -> Any:
         return await self.call(session.wait_for(predicate, timeout))
 
     async def busy(self, seconds: float) -> None:
@@ -125,17 +129,28 @@ def run(adapter: str, scenario: Callable[[Driver], Awaitable[None]]) -> None:
 
 def buy(cl_ord_id: str) -> Any:
     return p.NewOrderSingle(
-        cl_ord_id=cl_ord_id, side=p.Side.BUY, order_qty=Decimal(1), ord_type=p.OrdType.LIMIT,
-        price=BOOK["prediction"][1][0][0], symbol="HIGHNY-23DEC31", time_in_force=p.TimeInForce.GTC,
+        cl_ord_id=cl_ord_id,
+        side=p.Side.BUY,
+        order_qty=Decimal(1),
+        ord_type=p.OrdType.LIMIT,
+        price=BOOK["prediction"][1][0][0],
+        symbol="HIGHNY-23DEC31",
+        time_in_force=p.TimeInForce.GTC,
     )
 
 
 def is_report(cl_ord_id: str) -> Callable[[Event], bool]:
-    return lambda e: isinstance(e, ApplicationMessage) and getattr(e.message, "cl_ord_id", None) == cl_ord_id
+    return lambda e: (
+        isinstance(e, ApplicationMessage) and getattr(e.message, "cl_ord_id", None) == cl_ord_id
+    )
 
 
 def out_frames(path: Path, msg_type: str) -> list[str]:
-    return [line for line in path.read_text().splitlines() if " OUT " in line and f"|35={msg_type}|" in line]
+    return [
+        line
+        for line in path.read_text().splitlines()
+        if " OUT " in line and f"|35={msg_type}|" in line
+    ]
 
 
 @ADAPTERS
@@ -147,7 +162,9 @@ def test_same_bound_everywhere(adapter: str) -> None:
 
 
 @ADAPTERS
-def test_log_on_trade_and_send_is_not_awaitable(adapter: str, prediction_gateway: GatewayHarness) -> None:
+def test_log_on_trade_and_send_is_not_awaitable(
+    adapter: str, prediction_gateway: GatewayHarness
+) -> None:
     async def scenario(d: Driver) -> None:
         session = d.client(prediction_gateway).order_entry()
         with pytest.raises(LocalProtocolError, match="not connected"):
@@ -181,14 +198,18 @@ def test_a_refused_logon_is_final(
         h.gateway.faults.reject_next_logon = text
 
     async def scenario(d: Driver) -> None:
-        session = d.client(h, credentials, message_log_path=log, backoff=Backoff(attempts=10)).order_entry()
+        session = d.client(
+            h, credentials, message_log_path=log, backoff=Backoff(attempts=10)
+        ).order_entry()
         started = time.monotonic()
         with pytest.raises(LogonRefused) as info:
             async with d.opened(session):
                 pass
         assert time.monotonic() - started < 2.0
         assert info.value.text == text and text in str(info.value) and info.value.attempts == 1
-        assert isinstance(info.value, ConnectionFailed)  # older `except ConnectionFailed` still catch it
+        assert isinstance(
+            info.value, ConnectionFailed
+        )  # older `except ConnectionFailed` still catch it
 
     run(adapter, scenario)
     assert len(out_frames(log, "A")) == 1  # one Logon on the wire, no silent retries
@@ -214,7 +235,8 @@ def test_a_refusal_asking_to_retry_later_is_retried_and_logged(
         run(adapter, scenario)
     lines = [r.getMessage() for r in caplog.records if r.name == TRANSPORT_LOGGER_NAME]
     assert any(
-        line.startswith("prediction/KalshiNR: connection attempt 2 in ") and " s (" in line for line in lines
+        line.startswith("prediction/KalshiNR: connection attempt 2 in ") and " s (" in line
+        for line in lines
     ), lines
 
 
@@ -245,11 +267,15 @@ def test_a_lost_connection_is_visible_at_once(
         run(adapter, scenario)
     lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == TRANSPORT_LOGGER_NAME]
     assert any(level == logging.WARNING and "disconnected" in text for level, text in lines), lines
-    assert any(level == logging.INFO and "connection attempt 1 in" in text for level, text in lines), lines
+    assert any(
+        level == logging.INFO and "connection attempt 1 in" in text for level, text in lines
+    ), lines
 
 
 @ADAPTERS
-def test_without_reconnect_a_loss_is_reported_then_raised(adapter: str, prediction_gateway: GatewayHarness) -> None:
+def test_without_reconnect_a_loss_is_reported_then_raised(
+    adapter: str, prediction_gateway: GatewayHarness
+) -> None:
     h = prediction_gateway
 
     async def scenario(d: Driver) -> None:

@@ -228,7 +228,9 @@ def test_kalshi_sdk_rows_say_why_they_are_empty(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "22.4.0")
     monkeypatch.setitem(sys.modules, "kalshi", None)
     why = _kalshi_sdk.status()
-    assert why is not None and why.startswith("kalshi-sdk 22.4.0 installed, but `import kalshi.fix`")
+    assert why is not None and why.startswith(
+        "kalshi-sdk 22.4.0 installed, but `import kalshi.fix`"
+    )
 
 
 def test_kalshi_sdk_coverage_is_described_in_its_row() -> None:

@@ -25,8 +25,7 @@ def test_a_tick_to_trade_is_timed_through_an_adapter() -> None:
 
 
 def test_a_tick_is_timed_from_the_35_x_read_to_the_next_35_d_written() -> None:
-    bench = load("bench_tick")
-    stamps = bench.Stamps()
+    stamps = load("_tick_client").Stamps()
     stamps.wrote(b"8=FIXT.1.1\x019=5\x0135=D\x01")  # no tick pending: not timed
     stamps.read(b"8=FIXT.1.1\x019=5\x0135=8\x01")  # not a tick
     assert stamps.tick_at is None and stamps.latencies == []
@@ -41,9 +40,8 @@ def test_a_tick_is_timed_from_the_35_x_read_to_the_next_35_d_written() -> None:
 
 
 def test_a_tick_window_switches_counting_on_at_the_read_and_off_at_the_write() -> None:
-    bench = load("bench_tick")
     switched: list[int] = []
-    stamps = bench.Stamps(lambda: switched.append(threading.get_ident()))
+    stamps = load("_tick_client").Stamps(lambda: switched.append(threading.get_ident()))
     stamps.read(b"8=FIXT.1.1\x019=5\x0135=8\x01")  # not a tick: nothing counted
     assert switched == []
     stamps.read(b"8=FIXT.1.1\x019=5\x0135=X\x01")
@@ -92,7 +90,9 @@ def results(bench: ModuleType, sdk_why: str = "") -> list[object]:
         ("blocking", (10_000_000, 60_000_000), (9_000_000, 29_000_000), 0.0003),
         ("kalshi-sdk", (20_000_000, 120_000_000), (8_000_000, 58_000_000), 0.0002),
     ):
-        r = bench.KindResult(kind, bench.NAMES[kind], adapter=latency.Adapter(kind, None, kind=kind))
+        r = bench.KindResult(
+            kind, bench.NAMES[kind], adapter=latency.Adapter(kind, None, kind=kind)
+        )
         r.adapter.procs = [latency.Proc(kind, i + 1, [p50] * 10, 0.001, 0.0) for i in range(2)]
         r.instructions = dict(zip((10, 60), instructions, strict=True))
         r.window = dict(zip((10, 60), window, strict=True))

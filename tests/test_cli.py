@@ -82,9 +82,7 @@ def test_separators_and_log_prefixes(
 def test_raw_soh_stream_with_several_frames(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, _ = run(
-        capsys, monkeypatch, ["decode", "-"], b"".join(samples.frames("prediction"))
-    )
+    code, out, _ = run(capsys, monkeypatch, ["decode", "-"], b"".join(samples.frames("prediction")))
     assert code == 0
     assert out.count("\n#") + 1 == 5
 

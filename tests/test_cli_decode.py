@@ -100,7 +100,10 @@ def test_reads_its_own_message_log_with_redacted_logon(tmp_path: Path, with_leng
     assert err == ""
     first = text.index(b"8=FIXT")
     sent = "2027-01-15T08:00:00.000000Z key-1 >> KalshiNR"  # the log line's time and direction
-    assert f"#1 {sent} Logon (35=A) at byte {first} [redacted in the log: CheckSum not verified]" in out
+    assert (
+        f"#1 {sent} Logon (35=A) at byte {first} [redacted in the log: CheckSum not verified]"
+        in out
+    )
     assert re.search(r"\n +96  RawData +<redacted 88 bytes>\n", out)
     assert ("95  RawDataLength" in out) == with_length
     assert "#2 2027-01-15T08:00:00.000000Z key-1 << KalshiNR Logon (35=A) at byte" in out

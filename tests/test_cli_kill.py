@@ -24,7 +24,9 @@ SYMBOL = "HIGHNY-23DEC31"
 
 
 class Live:
-    def __init__(self, gateway: MockGateway, env: dict[str, str], cert: Path, signer: Ed25519Signer) -> None:
+    def __init__(
+        self, gateway: MockGateway, env: dict[str, str], cert: Path, signer: Ed25519Signer
+    ) -> None:
         self.gateway, self.env, self.cert, self.signer = gateway, env, cert, signer
 
     def client(self, **options: object) -> FixClient:
@@ -33,9 +35,11 @@ class Live:
             for name, port in self.gateway.ports.items()
         }
         return FixClient(
-            Credentials("cli-key", self.signer), endpoints=endpoints,
+            Credentials("cli-key", self.signer),
+            endpoints=endpoints,
             ssl_context=make_ssl_context(pinned_cert=str(self.cert)),
-            backoff=Backoff(base=0.05, cap=0.2, attempts=4, seed=1), **options,  # type: ignore[arg-type]
+            backoff=Backoff(base=0.05, cap=0.2, attempts=4, seed=1),
+            **options,  # type: ignore[arg-type]
         )
 
     def open_orders(self) -> list[str]:
@@ -45,11 +49,21 @@ class Live:
     def kill(self, *args: str, session: str = "KalshiNR") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [
-                sys.executable, "-m", "kalshi_fix_sansio.cli", "kill",
-                "--endpoint", f"127.0.0.1:{self.gateway.ports[session]}", "--pinned-cert", str(self.cert),
+                sys.executable,
+                "-m",
+                "kalshi_fix_sansio.cli",
+                "kill",
+                "--endpoint",
+                f"127.0.0.1:{self.gateway.ports[session]}",
+                "--pinned-cert",
+                str(self.cert),
                 *args,
             ],
-            env=self.env, capture_output=True, text=True, timeout=60, check=False,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
 
 
@@ -59,14 +73,20 @@ def live(tmp_path: Path) -> Iterator[Live]:
     key_file = tmp_path / "kalshi-fix.key"
     key_file.write_bytes(
         private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
     )
     cert, key = self_signed(tmp_path)
     signer = Ed25519Signer(private)
-    gw = MockGateway("prediction", keys={"cli-key": signer.public_key()}, ssl_context=server_context(cert, key))
+    gw = MockGateway(
+        "prediction", keys={"cli-key": signer.public_key()}, ssl_context=server_context(cert, key)
+    )
     gw.start_in_thread()
-    gw.seed_market(SYMBOL, bids=[(Decimal("0.40"), Decimal(7))], asks=[(Decimal("0.45"), Decimal(9))])
+    gw.seed_market(
+        SYMBOL, bids=[(Decimal("0.40"), Decimal(7))], asks=[(Decimal("0.45"), Decimal(9))]
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("KALSHI_")}
     env.update(KALSHI_KEY_ID="cli-key", KALSHI_PRIVATE_KEY_PATH=str(key_file))
     try:
@@ -77,20 +97,29 @@ def live(tmp_path: Path) -> Iterator[Live]:
 
 def rest(cl_ord_id: str) -> p.NewOrderSingle:
     return p.NewOrderSingle(
-        cl_ord_id=cl_ord_id, side=p.Side.BUY, order_qty=Decimal(2), ord_type=p.OrdType.LIMIT,
-        price=Decimal("0.41"), symbol=SYMBOL, time_in_force=p.TimeInForce.GTC,
+        cl_ord_id=cl_ord_id,
+        side=p.Side.BUY,
+        order_qty=Decimal(2),
+        ord_type=p.OrdType.LIMIT,
+        price=Decimal("0.41"),
+        symbol=SYMBOL,
+        time_in_force=p.TimeInForce.GTC,
     )
 
 
 @pytest.mark.parametrize("session_type", ["KalshiNR", "KalshiRT"])
-def test_kill_cancels_what_the_trading_process_left_open(live: Live, tmp_path: Path, session_type: str) -> None:
+def test_kill_cancels_what_the_trading_process_left_open(
+    live: Live, tmp_path: Path, session_type: str
+) -> None:
     log = tmp_path / "trading.log"
     with live.client(message_log_path=log).session(session_type) as trading:
         trading.place(rest("left-1"))
         trading.place(rest("left-2"))
     assert live.open_orders() == ["left-1", "left-2"]  # logged out without 8013: still resting
     short = session_type.removeprefix("Kalshi")
-    result = live.kill("--session", short, "--from-log", str(log), "--fallback-after", "0.2", session=session_type)
+    result = live.kill(
+        "--session", short, "--from-log", str(log), "--fallback-after", "0.2", session=session_type
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 open order(s) known" in result.stdout and "done: nothing open" in result.stdout
     assert "left-1: CANCELED" in result.stdout and "left-2: CANCELED" in result.stdout
@@ -98,7 +127,9 @@ def test_kill_cancels_what_the_trading_process_left_open(live: Live, tmp_path: P
     assert live.gateway.connected() == []
 
 
-def test_kill_without_the_log_takes_off_what_the_killed_process_left_on_kalshi_nr(live: Live) -> None:
+def test_kill_without_the_log_takes_off_what_the_killed_process_left_on_kalshi_nr(
+    live: Live,
+) -> None:
     with live.client().session("KalshiNR") as trading:
         trading.place(rest("left-1"))
     assert live.open_orders() == ["left-1"]
@@ -119,7 +150,9 @@ def test_kill_without_the_log_on_kalshi_rt_cannot_say_done(live: Live) -> None:
 def test_kill_with_nothing_open_succeeds(live: Live) -> None:
     result = live.kill()
     assert result.returncode == 0, result.stderr
-    assert "sent OrderMassCancelRequest" in result.stdout and "MassCancelResponse=6" in result.stdout
+    assert (
+        "sent OrderMassCancelRequest" in result.stdout and "MassCancelResponse=6" in result.stdout
+    )
 
 
 def test_kill_refuses_a_session_type_that_cannot_cancel(live: Live) -> None:
@@ -132,7 +165,10 @@ def test_kill_reports_a_refused_logon(live: Live) -> None:
     live.env["KALSHI_KEY_ID"] = "not-registered"
     result = live.kill()
     assert result.returncode == 1
-    assert "Kalshi refused the Logon: unknown API key" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        "Kalshi refused the Logon: unknown API key" in result.stderr
+        and "Traceback" not in result.stderr
+    )
 
 
 def test_kill_names_the_endpoint_nothing_listens_at(live: Live) -> None:
@@ -143,7 +179,13 @@ def test_kill_names_the_endpoint_nothing_listens_at(live: Live) -> None:
         port = probe.getsockname()[1]
     result = subprocess.run(
         [sys.executable, "-m", "kalshi_fix_sansio.cli", "kill", "--endpoint", f"127.0.0.1:{port}"],
-        env=live.env, capture_output=True, text=True, timeout=60, check=False,
+        env=live.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 1
-    assert f"nothing listens at 127.0.0.1:{port} (connection refused)" in result.stderr, result.stderr
+    assert f"nothing listens at 127.0.0.1:{port} (connection refused)" in result.stderr, (
+        result.stderr
+    )

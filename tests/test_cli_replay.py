@@ -67,8 +67,13 @@ def _is(msg_type: str, **attrs: Any) -> Any:
 
 def order(cl: str, side: p.Side, qty: int, price: str, symbol: str = SYM) -> p.NewOrderSingle:
     return p.NewOrderSingle(
-        cl_ord_id=cl, side=side, order_qty=D(qty), ord_type=p.OrdType.LIMIT, price=D(price),
-        symbol=symbol, time_in_force=p.TimeInForce.GTC,
+        cl_ord_id=cl,
+        side=side,
+        order_qty=D(qty),
+        ord_type=p.OrdType.LIMIT,
+        price=D(price),
+        symbol=symbol,
+        time_in_force=p.TimeInForce.GTC,
     )
 
 
@@ -81,13 +86,15 @@ class Live:
     books: Books = field(default_factory=Books)
     trades: list[dict[str, Any]] = field(default_factory=list)
     # moment -> (time, the live order records then, the live positions then)
-    moments: dict[str, tuple[datetime, dict[str, dict[str, Any]], list[dict[str, Any]]]] = (
-        field(default_factory=dict)
+    moments: dict[str, tuple[datetime, dict[str, dict[str, Any]], list[dict[str, Any]]]] = field(
+        default_factory=dict
     )
 
     def note(self, name: str) -> None:
         orders = {o.cl_ord_id: order_record(o) for o in self.tracker}
-        positions = [position_record(self.tracker.positions[s]) for s in sorted(self.tracker.positions)]
+        positions = [
+            position_record(self.tracker.positions[s]) for s in sorted(self.tracker.positions)
+        ]
         # every message after this moment is stamped later, in the log (microseconds) and in
         # SendingTime (milliseconds, which a log without times is cut by): the clock is let
         # pass into the next millisecond (at most 1 ms; a wait on the clock, not on an event)
@@ -126,23 +133,33 @@ def trade_story(log: Path) -> Live:
             far = oe.place(order("far-1", p.Side.BUY, 5, "0.10"), timeout=10)
             oe.cancel(
                 p.OrderCancelRequest(
-                    cl_ord_id="cancel-1", orig_cl_ord_id="far-1", order_id=far.order_id,
-                    side=p.Side.BUY, symbol=SYM,
+                    cl_ord_id="cancel-1",
+                    orig_cl_ord_id="far-1",
+                    order_id=far.order_id,
+                    side=p.Side.BUY,
+                    symbol=SYM,
                 ),
                 timeout=10,
             )
             live.note("canceled")
             oe.place(
                 p.OrderCancelReplaceRequest(
-                    cl_ord_id="rest-2", orig_cl_ord_id="rest-1", order_id=rest.order_id,
-                    side=p.Side.BUY, order_qty=D(8), ord_type=p.OrdType.LIMIT,
-                    price=D("0.43"), symbol=SYM,
+                    cl_ord_id="rest-2",
+                    orig_cl_ord_id="rest-1",
+                    order_id=rest.order_id,
+                    side=p.Side.BUY,
+                    order_qty=D(8),
+                    ord_type=p.OrdType.LIMIT,
+                    price=D("0.43"),
+                    symbol=SYM,
                 ),
                 timeout=10,
             )
             with contextlib.suppress(Exception):  # refused by Kalshi: reduce-only is IOC only
                 oe.place(
-                    attrs.evolve(order("bad-1", p.Side.BUY, 5, "0.10"), exec_inst=p.ExecInst.REDUCE_ONLY),
+                    attrs.evolve(
+                        order("bad-1", p.Side.BUY, 5, "0.10"), exec_inst=p.ExecInst.REDUCE_ONLY
+                    ),
                     timeout=10,
                 )
             for event in md.events(timeout=0.5):
@@ -190,8 +207,14 @@ def test_final_state_equals_the_live_tracker_and_books(live: Live) -> None:
     assert orders["bad-1"]["status"] == "REJECTED" and orders["bad-1"]["rejection"]
     assert replayed["open_orders"] == ["rest-2"]
     assert replayed["positions"] == [
-        {"symbol": SYM, "net": "4.00", "bought": "4.00", "sold": "0", "avg_price": "0.42",
-         "fees": "0.02"}
+        {
+            "symbol": SYM,
+            "net": "4.00",
+            "bought": "4.00",
+            "sold": "0",
+            "avg_price": "0.42",
+            "fees": "0.02",
+        }
     ]
     assert [(t["size"], t["price"], t["aggressor_side"]) for t in replayed["trades"]] == [
         ("4.00", "0.4200", "sell")
@@ -235,7 +258,8 @@ def test_text_state(live: Live) -> None:
         "  ClOrdID  symbol          side  status            price  qty   cum   leaves  avg px",
     ]
     assert re.match(
-        r"  rest-2 +HIGHNY-23DEC31 +buy +PARTIALLY_FILLED +\$0\.43 +8\.00 +4\.00 +4\.00 +\$0\.42$", lines[3]
+        r"  rest-2 +HIGHNY-23DEC31 +buy +PARTIALLY_FILLED +\$0\.43 +8\.00 +4\.00 +4\.00 +\$0\.42$",
+        lines[3],
     )
     assert "all orders (4):" in lines
     assert re.search(r"^  bad-1 +HIGHNY-23DEC31 +buy +REJECTED ", out, re.M)
@@ -261,7 +285,10 @@ def test_step_prints_every_message_and_what_it_changed(live: Live) -> None:
     assert len(heads) == frames
     assert [int(h.split()[0][1:]) for h in heads] == list(range(1, frames + 1))
     assert all(re.match(r"#\d+ \d{4}-\d\d-\d\dT[\d:.]+Z (IN|OUT) Kalshi(NR|MD)/", h) for h in heads)
-    assert "OUT KalshiNR/trader-key NewOrderSingle(D) ClOrdID=rest-1 Symbol=HIGHNY-23DEC31 Side=BUY" in out
+    assert (
+        "OUT KalshiNR/trader-key NewOrderSingle(D) ClOrdID=rest-1 Symbol=HIGHNY-23DEC31 Side=BUY"
+        in out
+    )
     for change in (
         "    order rest-1: PENDING_NEW buy HIGHNY-23DEC31 qty 10 cum 0 leaves 10 avg px -",
         "    order rest-1: PENDING_NEW -> NEW ",
@@ -296,7 +323,12 @@ def test_symbol_filter(live: Live) -> None:
     mine = state([str(live.log), "--symbol", SYM])
     assert len(mine["orders"]) == 4 and mine["symbol"] == SYM and len(mine["books"]) == 1
     other = state([str(live.log), "--symbol", "OTHER-MARKET"])
-    assert (other["orders"], other["positions"], other["books"], other["trades"]) == ([], [], [], [])
+    assert (other["orders"], other["positions"], other["books"], other["trades"]) == (
+        [],
+        [],
+        [],
+        [],
+    )
     code, out, _ = run(["replay", "--step", "--symbol", "OTHER-MARKET", str(live.log)])
     assert code == 0 and out.startswith("\nstate at the end of the log")  # no step concerns it
 
@@ -361,16 +393,29 @@ def _two_keys_log(first: str = "key-1", second: str = "key-2") -> bytes:
     """``first`` buys 3 of X, ``second`` sells 2 of X (both filled), md-key's snapshot of X:
     bare frames."""
     lines = []
-    for n, (key, cl, side, qty) in enumerate([(first, "o-1", b"1", b"3"), (second, "o-2", b"2", b"2")]):
-        out = b"49=%s\x0156=KalshiNR\x0134=%d\x0152=20270115-08:00:%02d.000\x01" % (key.encode(), n + 2, 2 * n)
-        into = b"49=Kalshi\x0156=%s\x0134=%d\x0152=20270115-08:00:%02d.000\x01" % (key.encode(), n + 2, 2 * n + 1)
+    for n, (key, cl, side, qty) in enumerate(
+        [(first, "o-1", b"1", b"3"), (second, "o-2", b"2", b"2")]
+    ):
+        out = b"49=%s\x0156=KalshiNR\x0134=%d\x0152=20270115-08:00:%02d.000\x01" % (
+            key.encode(),
+            n + 2,
+            2 * n,
+        )
+        into = b"49=Kalshi\x0156=%s\x0134=%d\x0152=20270115-08:00:%02d.000\x01" % (
+            key.encode(),
+            n + 2,
+            2 * n + 1,
+        )
         body = b"11=%s\x0138=%s\x0140=2\x0144=42\x0154=%s\x0155=X\x01" % (cl.encode(), qty, side)
         lines.append(frame(b"35=D\x01" + body, out))
-        lines.append(frame(
-            b"35=8\x016=0.42\x0111=%s\x0114=%s\x0117=%d;1\x0131=0.42\x0132=%s\x0137=ord-%d\x0138=%s\x01"
-            b"39=2\x0154=%s\x0155=X\x01150=F\x01151=0\x01" % (cl.encode(), qty, n + 1, qty, n, qty, side),
-            into,
-        ))
+        lines.append(
+            frame(
+                b"35=8\x016=0.42\x0111=%s\x0114=%s\x0117=%d;1\x0131=0.42\x0132=%s\x0137=ord-%d\x0138=%s\x01"
+                b"39=2\x0154=%s\x0155=X\x01150=F\x01151=0\x01"
+                % (cl.encode(), qty, n + 1, qty, n, qty, side),
+                into,
+            )
+        )
     md = b"49=Kalshi\x0156=md-key\x0134=2\x0152=20270115-08:00:09.000\x01"
     snapshot = b"35=W\x0155=X\x01268=1\x01269=0\x01270=0.4000\x01271=5\x01272=20270115\x01273=08:00:09.000\x01"
     lines.append(frame(snapshot, md))
@@ -420,8 +465,10 @@ def test_use_dollars_follows_the_logon_of_each_session(tmp_path: Path) -> None:
         log.log_frame("OUT", frame(logon, OUT_HEADER % (1, 0)), 1_800_000_000.0)
         log.log_frame(
             "OUT",
-            frame(b"35=D\x0111=o-1\x0138=3\x0140=2\x0144=0.4250\x0154=1\x0155=X\x01",
-                  OUT_HEADER % (2, 1)),
+            frame(
+                b"35=D\x0111=o-1\x0138=3\x0140=2\x0144=0.4250\x0154=1\x0155=X\x01",
+                OUT_HEADER % (2, 1),
+            ),
             1_800_000_001.0,
         )
     replayed = state([str(path)])
@@ -449,7 +496,7 @@ def test_garbage_and_broken_frames_are_located_and_skipped(live: Live, tmp_path:
     starts = []
     for line in problems[:-1]:
         offset = int(re.match(rf"{re.escape(str(path))}: byte (\d+): ", line).group(1))  # type: ignore[union-attr]
-        starts.append(data[offset:offset + 9])
+        starts.append(data[offset : offset + 9])
     # the pasted text is told too (never skipped silently), with its offset
     assert sorted(starts) == sorted([b"8=FIX.4.2", b"8=FIXT.1.", b"some text"])
     assert "CheckSum(10)" in err and "BeginString(8)" in err and "text, not a FIX frame" in err
@@ -462,7 +509,9 @@ def test_truncated_log(live: Live) -> None:
     cut = data.index(b"|150=F|")  # in the middle of the fill
     code, out, err = run(["replay", "-"], data[:cut])
     assert code == 1
-    assert re.match(r"<stdin>: byte \d+: malformed: incomplete frame: the input ends \d+ bytes", err)
+    assert re.match(
+        r"<stdin>: byte \d+: malformed: incomplete frame: the input ends \d+ bytes", err
+    )
     assert "positions: none" in out and "rest-1" in out
 
 
@@ -570,7 +619,9 @@ def test_times(text: str, expected: datetime) -> None:
 # -- never a traceback ------------------------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_never_a_traceback(live: Live, data: st.DataObject) -> None:
     text = live.log.read_bytes()
@@ -604,7 +655,9 @@ def test_docs_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         exec(compile(block, str(DOCS), "exec"), {"__name__": "docs_replay"})
     printed = out.getvalue()
     assert printed.startswith("state at the end of the log: ")
-    assert re.search(r"^  o-1 +HIGHNY-23DEC31 +buy +NEW +\$0\.42 +10\.00 +0 +10\.00 ", printed, re.M)
+    assert re.search(
+        r"^  o-1 +HIGHNY-23DEC31 +buy +NEW +\$0\.42 +10\.00 +0 +10\.00 ", printed, re.M
+    )
 
 
 def test_docs_console_examples_print_what_the_page_shows(
@@ -647,7 +700,9 @@ def test_docs_json_schema_lists_every_key(live: Live) -> None:
 
 def test_at_after_the_end_is_the_end(live: Live) -> None:
     end = live.moments["end"][0] + timedelta(seconds=1)
-    assert state([str(live.log), "--at", _at(end)])["messages"] == state([str(live.log)])["messages"]
+    assert (
+        state([str(live.log), "--at", _at(end)])["messages"] == state([str(live.log)])["messages"]
+    )
 
 
 def test_a_log_line_with_an_impossible_time_falls_back_to_sending_time() -> None:

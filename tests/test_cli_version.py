@@ -30,9 +30,12 @@ def test_version_exits_zero_before_any_command(capsys: pytest.CaptureFixture[str
     assert main(["--version", "demo"]) == 0  # asked for the version: no demo runs
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and all(line.startswith("kalshi-fix ") for line in out), out
-    assert "--version" in subprocess.run(
-        [*CLI, "--help"], capture_output=True, text=True, timeout=60, check=True
-    ).stdout
+    assert (
+        "--version"
+        in subprocess.run(
+            [*CLI, "--help"], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+    )
 
 
 def test_not_installed_says_so(monkeypatch: pytest.MonkeyPatch) -> None:

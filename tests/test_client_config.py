@@ -434,7 +434,6 @@ def test_the_opt_ins_show_in_the_repr() -> None:
     assert "KalshiMD -> tls://marketdata.fix.demo.kalshi.co:8233 (Kalshi demo)" in text
 
 
-
 def test_a_session_says_where_it_dials_in_its_repr_and_logs_it_on_connect(
     prediction_gateway: GatewayHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -449,7 +448,9 @@ def test_a_session_says_where_it_dials_in_its_repr_and_logs_it_on_connect(
     assert lines == [f"prediction/KalshiNR: connecting: {target}"]
 
 
-@pytest.mark.parametrize(("cls", "prefix"), [(FixClient, "KALSHI_"), (MarginFixClient, "KALSHI_PERPS_")])
+@pytest.mark.parametrize(
+    ("cls", "prefix"), [(FixClient, "KALSHI_"), (MarginFixClient, "KALSHI_PERPS_")]
+)
 def test_from_env_with_an_encrypted_key_names_the_passphrase_variable(
     cls: type[FixClient], prefix: str, tmp_path: Path
 ) -> None:
@@ -479,8 +480,14 @@ def test_from_env_with_an_encrypted_key_names_the_passphrase_variable(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ))  # fmt: skip
     with pytest.raises(KeyLoadError, match=f"not encrypted: unset {passphrase}$") as extra:
-        cls.from_env("demo", environ={**env, f"{prefix}PRIVATE_KEY_PATH": str(plain), passphrase: "x"})
-    with pytest.raises(KeyLoadError, match=f"set {prefix}PRIVATE_KEY_PATH to it instead of ") as pem:
-        cls.from_env("demo", environ={f"{prefix}KEY_ID": "key-1", f"{prefix}PRIVATE_KEY": str(path)})
+        cls.from_env(
+            "demo", environ={**env, f"{prefix}PRIVATE_KEY_PATH": str(plain), passphrase: "x"}
+        )
+    with pytest.raises(
+        KeyLoadError, match=f"set {prefix}PRIVATE_KEY_PATH to it instead of "
+    ) as pem:
+        cls.from_env(
+            "demo", environ={f"{prefix}KEY_ID": "key-1", f"{prefix}PRIVATE_KEY": str(path)}
+        )
     for error in (info, wrong, extra, pem):  # no advice a from_env caller cannot follow
         assert "passphrase=" not in str(error.value) and "load_signer" not in str(error.value)

@@ -63,7 +63,9 @@ def test_verify_checks_checksum_at_every_size(size: int) -> None:
     right = checksum(body)
     wrong_values = [b"%03d" % ((right + 1) % 256), b"256", b"999", b"1x3"]
     for value in wrong_values:
-        with pytest.raises(DecodeError, match=f"CheckSum\\(10\\) is .*, computed {right:03d}") as err:
+        with pytest.raises(
+            DecodeError, match=f"CheckSum\\(10\\) is .*, computed {right:03d}"
+        ) as err:
             p.decode(body + b"10=" + value + b"\x01", verify=True)
         assert err.value.tag == 10
     changed = body.replace(b"c-1", b"c-2") + b"10=%03d\x01" % right  # same length, other sum

@@ -87,7 +87,11 @@ class _FailingTz(tzinfo):
         ({"alloc_account": True}, 79, "expected int"),
         ({"expire_time": datetime(2026, 1, 1)}, 126, "naive datetime"),
         ({"expire_time": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))}, 126, "UTC"),
-        ({"expire_time": datetime(9999, 12, 31, 23, tzinfo=timezone(-timedelta(hours=5)))}, 126, "UTC"),
+        (
+            {"expire_time": datetime(9999, 12, 31, 23, tzinfo=timezone(-timedelta(hours=5)))},
+            126,
+            "UTC",
+        ),
         ({"expire_time": datetime(2026, 1, 1, tzinfo=_FailingTz())}, 126, "tz database"),
         ({"expire_time": date(2026, 1, 1)}, 126, "expected an aware datetime"),
     ],
@@ -153,9 +157,7 @@ def test_data_field_must_be_bytes() -> None:
 
 
 def test_re_encoding_a_decoded_message_with_a_bad_value_is_an_encode_error() -> None:
-    bad = frame(
-        b"35=D|" + HDR + b"11=o|55=X|54=1|38=zz|40=2|44=55|"
-    )
+    bad = frame(b"35=D|" + HDR + b"11=o|55=X|54=1|38=zz|40=2|44=55|")
     msg = p.decode(bad)
     with pytest.raises(EncodeError, match=r"OrderQty\(38\) has an invalid value") as ei:
         p.encode(msg, HEADER)
@@ -173,7 +175,9 @@ def test_message_or_header_of_another_dialect_is_refused() -> None:
 
 def test_group_entry_of_the_wrong_class_is_refused() -> None:
     msg = p.MarketDataIncrementalRefresh(md_entries=[p.Party(party_id="x")])  # type: ignore[list-item]
-    with pytest.raises(EncodeError, match="entry 1 must be a MarketDataIncrementalRefreshMDEntry, got Party"):
+    with pytest.raises(
+        EncodeError, match="entry 1 must be a MarketDataIncrementalRefreshMDEntry, got Party"
+    ):
         p.encode(msg, HEADER)
     with pytest.raises(EncodeError, match="expected a tuple of group entries"):
         p.encode(p.MarketDataIncrementalRefresh(md_entries="x"), HEADER)  # type: ignore[arg-type]
@@ -383,9 +387,9 @@ def _reference(stamp: bytes) -> datetime | None:
 @given(
     st.one_of(
         st.text(alphabet="0123456789-:.,T +Z", min_size=15, max_size=28).map(str.encode),
-        st.datetimes().map(lambda d: d.strftime("%Y%m%d-%H:%M:%S.%f").encode()).flatmap(
-            lambda s: st.sampled_from([s, s[:-3], s[:-7], s[:-1], s[:-4] + b","])
-        ),
+        st.datetimes()
+        .map(lambda d: d.strftime("%Y%m%d-%H:%M:%S.%f").encode())
+        .flatmap(lambda s: st.sampled_from([s, s[:-3], s[:-7], s[:-1], s[:-4] + b","])),
     )
 )
 def test_utc_timestamp_matches_the_format_exactly(stamp: bytes) -> None:
@@ -529,7 +533,9 @@ def mutated(draw: st.DrawFn, dialect: ModuleType, rec: FixRecord, depth: int = 0
         changes["extra_fields"] = draw(
             st.lists(
                 st.tuples(
-                    st.one_of(st.sampled_from([8, 9, 10, 35, 55, 95, 96, 49]), st.integers(0, 99999)),
+                    st.one_of(
+                        st.sampled_from([8, 9, 10, 35, 55, 95, 96, 49]), st.integers(0, 99999)
+                    ),
                     st.one_of(st.binary(max_size=4), st.text(max_size=3)),
                 ),
                 max_size=3,

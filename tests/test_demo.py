@@ -45,21 +45,29 @@ def check_story(out: str, product: str) -> None:
         PRICE_DECIMALS[product]
     }, prices
     # the fees are named: the aggressor pays the taker fee, the resting order the maker fee
-    taker = re.search(r"SELL @ .*\n\s+fill 10 @ \S+ \(LastQty @ LastPx\), taker fee \$\d+\.\d\d "
-                      r"\(AggressorIndicator=Y", story)
-    maker = re.search(r"BUY  @ .*CumQty 10.*\n\s+fill 10 @ \S+ \(LastQty @ LastPx\), maker fee "
-                      r"\$\d+\.\d\d \(AggressorIndicator=N", story)
+    taker = re.search(
+        r"SELL @ .*\n\s+fill 10 @ \S+ \(LastQty @ LastPx\), taker fee \$\d+\.\d\d "
+        r"\(AggressorIndicator=Y",
+        story,
+    )
+    maker = re.search(
+        r"BUY  @ .*CumQty 10.*\n\s+fill 10 @ \S+ \(LastQty @ LastPx\), maker fee "
+        r"\$\d+\.\d\d \(AggressorIndicator=N",
+        story,
+    )
     assert taker and maker, story
     # the cancel's quantities: OrderQty 0 explained as CumQty + LeavesQty, 5 canceled
     assert "OrderQty 0  CumQty 0  LeavesQty 0\n" in story
-    assert ("Kalshi reports OrderQty as CumQty + LeavesQty: after the cancel nothing is open "
-            "(LeavesQty 0) and 0 filled (CumQty), so OrderQty reads 0 for an order of 5: "
-            "5 contracts canceled") in story
+    assert (
+        "Kalshi reports OrderQty as CumQty + LeavesQty: after the cancel nothing is open "
+        "(LeavesQty 0) and 0 filled (CumQty), so OrderQty reads 0 for an order of 5: "
+        "5 contracts canceled"
+    ) in story
     assert story.count("Text=ORDER_GROUP_CANCEL") == 2
     assert "Text=EXCEEDED_ORDER_GROUP_RISK_LIMIT" in story
     # the order-group trip said in words, without --show-fix: the limit, what is placed, that
     # the trader triggers the group and what that does, and why the last order is refused
-    group = story[story.index("6. an order group"):]
+    group = story[story.index("6. an order group") :]
     for words in (
         "an order group caps the contracts its orders may FILL within a rolling 15 seconds",
         "cancels every resting order in it and refuses new ones until the group is reset",

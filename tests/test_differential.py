@@ -54,9 +54,7 @@ def _count_tags(cls: type[FixRecord]) -> set[bytes]:
     return out
 
 
-def broken(
-    frame: bytes, cls: type[Message], ops: list[tuple[str, int, int]]
-) -> bytes:
+def broken(frame: bytes, cls: type[Message], ops: list[tuple[str, int, int]]) -> bytes:
     """``frame`` with each of ``ops`` applied: (what, which field, which junk or count)."""
     fields = frame.split(b"\x01")[:-1]
     counts = _count_tags(cls)

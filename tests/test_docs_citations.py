@@ -36,7 +36,9 @@ def test_the_generated_reference_names_kalshis_pages() -> None:
     assert public_citations("The errors.md table; tags.md's note") == (
         "Kalshi's Errors page table; Kalshi's Tags page's note"
     )
-    assert public_citations("see [concepts](../concepts.md#x)") == "see [concepts](../concepts.md#x)"
+    assert (
+        public_citations("see [concepts](../concepts.md#x)") == "see [concepts](../concepts.md#x)"
+    )
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))

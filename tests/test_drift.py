@@ -32,6 +32,7 @@ SPEC = ROOT / "spec"
 DICTIONARY = drift.DEFAULT_DICTIONARY
 SHOWN_DICTIONARY = "spec/sources/kalshi-fix-dictionary-v1.03.xml"
 
+
 def run(dictionary: Path, spec_dir: Path, show_all: bool = False) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     status = drift.run(dictionary, spec_dir, show_all, out=out, err=err)

@@ -96,8 +96,11 @@ class Harness:
         self.exchange = exchange
         self.session_type = session_type
         config = SessionConfig(
-            sender_comp_id="key-1", product=product, session_type=session_type,
-            signer=SIGNER, **{"heartbeat_interval": 5, **(config_options or {})},
+            sender_comp_id="key-1",
+            product=product,
+            session_type=session_type,
+            signer=SIGNER,
+            **{"heartbeat_interval": 5, **(config_options or {})},
         )
         driver_options.setdefault("backoff", Backoff(base=1.0, cap=4.0, attempts=5, seed=1))
         self.driver = Driver(config, peer="memory://gateway", **driver_options)
@@ -125,9 +128,12 @@ class Harness:
         self.logged_on = False
         self.gateway = Session(
             SessionConfig(
-                sender_comp_id=KALSHI_COMP_ID, product=self.product,
-                session_type=self.session_type, role=Role.ACCEPTOR,
-                public_keys={"key-1": PUBLIC}, heartbeat_interval=5,
+                sender_comp_id=KALSHI_COMP_ID,
+                product=self.product,
+                session_type=self.session_type,
+                role=Role.ACCEPTOR,
+                public_keys={"key-1": PUBLIC},
+                heartbeat_interval=5,
             )
         )
         self.gateway.start(self.now)
@@ -166,9 +172,11 @@ class Harness:
             for event in gateway.events():
                 if isinstance(event, LoggedOn):
                     self.logged_on = True
-                    self.route(self.exchange.connect(
-                        self.sid, event.sender_comp_id, self.session_type, now=self.now
-                    ))
+                    self.route(
+                        self.exchange.connect(
+                            self.sid, event.sender_comp_id, self.session_type, now=self.now
+                        )
+                    )
                 elif isinstance(event, ApplicationMessage):
                     self.route(self.exchange.handle(self.sid, event.message, self.now))
                 elif isinstance(event, CloseTransport):
@@ -222,9 +230,13 @@ class Harness:
     def order(self, cl_ord_id: str, side: str, qty: int, price: Decimal | None = None) -> Any:
         d = self.d
         return d.NewOrderSingle(
-            cl_ord_id=cl_ord_id, side=d.Side.BUY if side == "buy" else d.Side.SELL,
-            order_qty=Decimal(qty), ord_type=d.OrdType.LIMIT, price=price or self.price,
-            symbol=self.symbol, time_in_force=d.TimeInForce.GTC,
+            cl_ord_id=cl_ord_id,
+            side=d.Side.BUY if side == "buy" else d.Side.SELL,
+            order_qty=Decimal(qty),
+            ord_type=d.OrdType.LIMIT,
+            price=price or self.price,
+            symbol=self.symbol,
+            time_in_force=d.TimeInForce.GTC,
         )
 
     def place(self, cl_ord_id: str, side: str, qty: int, *, deliver: bool = True) -> None:
@@ -240,9 +252,11 @@ class Harness:
             self.exchange.connect("other", "key-2", "KalshiNR", now=self.now)
         for qty in quantities:
             self._other_n += 1
-            self.route(self.exchange.handle(
-                "other", self.order(f"k2-{self._other_n}", side, qty), self.now
-            ))
+            self.route(
+                self.exchange.handle(
+                    "other", self.order(f"k2-{self._other_n}", side, qty), self.now
+                )
+            )
             self.pump()
 
     # reading ----------------------------------------------------------------------------------
@@ -306,7 +320,10 @@ def rested(product: str = "prediction", **options: Any) -> tuple[Harness, str]:
 
 def config(session_type: str, product: str = "prediction", **options: Any) -> SessionConfig:
     return SessionConfig(
-        sender_comp_id="key-1", product=product, session_type=session_type, signer=SIGNER,
+        sender_comp_id="key-1",
+        product=product,
+        session_type=session_type,
+        signer=SIGNER,
         **options,
     )
 
@@ -387,9 +404,15 @@ def test_fills_missed_while_disconnected_are_recovered_once(product: str) -> Non
     (view,) = h.exchange.open_orders("key-1")
     order = h.driver.tracker.order("o-1")
     assert order is not None and order.status is OrderStatus.PARTIALLY_FILLED
-    assert (order.order_qty, order.cum_qty, order.leaves_qty) == (
-        view.order_qty, view.cum_qty, view.leaves_qty,
-    ) == (Decimal(10), Decimal(7), Decimal(3))
+    assert (
+        (order.order_qty, order.cum_qty, order.leaves_qty)
+        == (
+            view.order_qty,
+            view.cum_qty,
+            view.leaves_qty,
+        )
+        == (Decimal(10), Decimal(7), Decimal(3))
+    )
     assert [f.qty for f in order.fills] == [2, 2, 3]
     position = h.driver.tracker.position(h.symbol)
     assert position.net == 7 == h.exchange.position(h.symbol, "key-1")
@@ -477,7 +500,10 @@ def test_an_account_not_allowlisted_fails_with_code_5() -> None:
     started, failed = catch_up_events(events)
     assert isinstance(started, CatchUpStarted) and isinstance(failed, CatchUpFailed)
     assert (failed.code, failed.exchange_index, failed.begin_exec_id, failed.recovered) == (
-        5, 0, ack, 0,
+        5,
+        0,
+        ack,
+        0,
     )
     assert failed.reason == (
         f"Kalshi refused the replay from {ack} (exchange index 0): EventResendReject 5: "
@@ -586,7 +612,9 @@ def test_a_transient_refusal_is_asked_again_from_the_same_begin_exec_id() -> Non
     begin, problem = catch_up.plan(reconnect=False)
     assert begin == [(0, "5;1")] and problem is None
     catch_up.started({2: (0, "5;1")})
-    assert catch_up.observe(answer(p.EventResendComplete(ref_seq_num=7, resend_event_count=0))) is None
+    assert (
+        catch_up.observe(answer(p.EventResendComplete(ref_seq_num=7, resend_event_count=0))) is None
+    )
     assert catch_up.active  # not an answer to this round
     reject = p.EventResendReject(
         ref_seq_num=2, event_resend_reject_reason=p.EventResendRejectReason(1)
@@ -617,7 +645,10 @@ def test_an_unknown_reject_reason_is_still_a_failure() -> None:
 
 def _refusal(kind: type[Event], ref_seq_num: int, text: str) -> Event:
     fields: dict[str, Any] = {
-        "ref_seq_num": ref_seq_num, "ref_msg_type": "U1", "reason": 6, "text": text,
+        "ref_seq_num": ref_seq_num,
+        "ref_msg_type": "U1",
+        "reason": 6,
+        "text": text,
         "message": prediction.Heartbeat(),
     }
     if kind is RejectReceived:
@@ -678,5 +709,8 @@ def test_the_driver_names_the_catch_up_deadline_and_fails_the_round_there() -> N
     assert deadline is not None and deadline <= catch_up.deadline
     h.advance_to(catch_up.deadline)
     (failed,) = catch_up_events(h.read())
-    assert isinstance(failed, CatchUpFailed) and "did not finish the replay within 60 s" in failed.reason
+    assert (
+        isinstance(failed, CatchUpFailed)
+        and "did not finish the replay within 60 s" in failed.reason
+    )
     assert catch_up.deadline is None and not catch_up.active

@@ -120,9 +120,7 @@ def test_falling_behind_goes_to_the_front_once_until_the_queue_drains() -> None:
 def test_take_removes_the_first_match_and_leaves_the_rest() -> None:
     h, _ = rested()
     h.other_trades("sell", [1, 2])
-    fill = h.driver.take(
-        lambda e: isinstance(e, ApplicationMessage) and msg(e).last_qty == 2
-    )
+    fill = h.driver.take(lambda e: isinstance(e, ApplicationMessage) and msg(e).last_qty == 2)
     assert msg(fill).last_qty == 2
     assert [msg(e).last_qty for e in reports(h.read())] == [1]
     assert h.driver.take(lambda _: True) is None
@@ -162,7 +160,10 @@ def test_unread_market_data_is_folded_and_the_books_stay_current() -> None:
     assert h.driver.queued == 4
     events = h.read()
     assert [type(e) for e in events] == [
-        LoggedOn, ApplicationMessage, MarketDataFolded, ApplicationMessage,
+        LoggedOn,
+        ApplicationMessage,
+        MarketDataFolded,
+        ApplicationMessage,
     ]
     status, folded, update = events[1:]
     assert isinstance(status, ApplicationMessage) and status.message.MSG_TYPE == "f"

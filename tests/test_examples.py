@@ -71,8 +71,16 @@ class Gateway:
         self.gw.seed_market(SYMBOL[product], bids=bids, asks=asks)
 
     def args(self, *session_types: str, md_key: bool = False) -> list[str]:
-        args = ["--product", self.product, "--key-id", self.key_id, "--key-file",
-                str(self.key_file), "--pinned-cert", str(self.gw.certificate)]
+        args = [
+            "--product",
+            self.product,
+            "--key-id",
+            self.key_id,
+            "--key-file",
+            str(self.key_file),
+            "--pinned-cert",
+            str(self.gw.certificate),
+        ]
         for name in session_types:
             args += ["--endpoint", f"{name}=127.0.0.1:{self.gw.ports[name]}"]
         if md_key:
@@ -109,14 +117,19 @@ def gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Gateway]
 def run(script: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(EXAMPLES / script), *args],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
 def start(script: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(EXAMPLES / script), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -148,8 +161,14 @@ def test_there_are_the_five_examples_with_a_readme() -> None:
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_every_example_says_what_is_missing_without_credentials(script: str) -> None:
     env_free = {"PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, str(EXAMPLES / script)], capture_output=True,
-                            text=True, timeout=30, check=False, env=env_free)
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=env_free,
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "missing --key-id and --key-file" in result.stderr
     assert "Traceback" not in result.stderr
@@ -179,8 +198,12 @@ def test_blocking_order_entry_with_its_own_mock_gateway() -> None:
 def test_market_maker_quotes_requotes_and_cancels_on_shutdown(tmp_path: Path) -> None:
     gateway = Gateway("prediction", tmp_path)
     try:
-        proc = start("asyncio_market_maker.py", *gateway.args("KalshiNR", "KalshiMD", md_key=True),
-                     "--seconds", "5")
+        proc = start(
+            "asyncio_market_maker.py",
+            *gateway.args("KalshiNR", "KalshiMD", md_key=True),
+            "--seconds",
+            "5",
+        )
 
         def quotes() -> list[tuple[str, Decimal]]:
             return sorted((o.side, o.price) for o in gateway.open_orders())
@@ -219,8 +242,16 @@ def test_recorder_writes_frames_that_kalshi_fix_decode_reads(
     gateway: Gateway, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_file = tmp_path / "md.log"
-    proc = start("trio_md_recorder.py", *gateway.args("KalshiMD"), "--messages", "3",
-                 "--seconds", "20", "--out", str(out_file))
+    proc = start(
+        "trio_md_recorder.py",
+        *gateway.args("KalshiMD"),
+        "--messages",
+        "3",
+        "--seconds",
+        "20",
+        "--out",
+        str(out_file),
+    )
     # the subscription is handled (its snapshot goes out first) before the book changes
     gateway.wait_for(lambda: "V" in gateway.handled, "the subscription")
     bids, _ = BOOK[gateway.product]
@@ -273,32 +304,54 @@ def test_reconciler_reports_a_refused_replay(tmp_path: Path) -> None:
     try:
         result = run("dropcopy_reconciler.py", *gateway.args("KalshiNR", "KalshiDC"))
         assert result.returncode == 1, result.stdout + result.stderr
-        assert "DC: replay refused (EventResendReject, reason <EventResendRejectReason." \
-               "NOT_ENABLED: 5>)" in result.stdout
+        assert (
+            "DC: replay refused (EventResendReject, reason <EventResendRejectReason."
+            "NOT_ENABLED: 5>)" in result.stdout
+        )
     finally:
         gateway.gw.close()
 
 
 def _report(cl: str, exec_id: str, exec_type: Any, status: Any, cum: int, **kw: Any) -> Any:
     return p.ExecutionReport(
-        cl_ord_id=cl, order_id=f"id-{cl}", exec_id=exec_id, exec_type=exec_type, ord_status=status,
-        side=p.Side.BUY, symbol="HIGHNY-23DEC31", order_qty=Decimal(2), price=Decimal("0.45"),
-        cum_qty=Decimal(cum), leaves_qty=Decimal(2 - cum), avg_px=Decimal("0.45"), **kw,
+        cl_ord_id=cl,
+        order_id=f"id-{cl}",
+        exec_id=exec_id,
+        exec_type=exec_type,
+        ord_status=status,
+        side=p.Side.BUY,
+        symbol="HIGHNY-23DEC31",
+        order_qty=Decimal(2),
+        price=Decimal("0.45"),
+        cum_qty=Decimal(cum),
+        leaves_qty=Decimal(2 - cum),
+        avg_px=Decimal("0.45"),
+        **kw,
     )
 
 
 def test_reconciler_names_each_difference() -> None:
     differences = load("dropcopy_reconciler.py").differences
     new = _report("a", "1;1", p.ExecType.NEW, p.OrdStatus.NEW, 0)
-    fill = _report("a", "1;2", p.ExecType.TRADE, p.OrdStatus.FILLED, 2,
-                   last_qty=Decimal(2), last_px=Decimal("0.45"))
+    fill = _report(
+        "a",
+        "1;2",
+        p.ExecType.TRADE,
+        p.OrdStatus.FILLED,
+        2,
+        last_qty=Decimal(2),
+        last_px=Decimal("0.45"),
+    )
     ours, replay = OrderTracker(), OrderTracker()
     ours.on_messages([new, fill, _report("b", "1;3", p.ExecType.NEW, p.OrdStatus.NEW, 0)])
     replay.on_messages([new, _report("c", "1;4", p.ExecType.NEW, p.OrdStatus.NEW, 0)])
     lines = differences(ours, replay)
     assert lines == [
-        (False, "a: status FILLED here, NEW replayed; filled 2 here, 0 replayed; fills ['1;2'] "
-                "here, [] replayed (FILLED, filled 2)"),
+        (
+            False,
+            "a: status FILLED here, NEW replayed; filled 2 here, 0 replayed; fills ['1;2'] "
+            "here, [] replayed (FILLED, filled 2)",
+        ),
         (False, "b: MISSING from the replay (NEW)"),
         (False, "c: not seen by this session (NEW, filled 0): placed elsewhere"),
     ]
@@ -343,8 +396,17 @@ def test_selectors_loop_with_its_own_mock_gateway() -> None:
 )
 def test_a_bad_endpoint_is_one_line_naming_it(endpoint: str, message: str, tmp_path: Path) -> None:
     key_file = write_mock_api_key("margin", tmp_path)
-    result = run("blocking_order_entry.py", "--product", "margin", "--key-id", "k",
-                 "--key-file", str(key_file), "--endpoint", endpoint)
+    result = run(
+        "blocking_order_entry.py",
+        "--product",
+        "margin",
+        "--key-id",
+        "k",
+        "--key-file",
+        str(key_file),
+        "--endpoint",
+        endpoint,
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.startswith("blocking_order_entry.py: --endpoint "), result.stderr
     assert message in result.stderr and len(result.stderr.splitlines()) == 1

@@ -497,9 +497,11 @@ def test_a_frame_too_long_to_remember_is_checked_each_time() -> None:
     frame = next(f for f in SAMPLES if b"\x0135=W\x01" in f)
     fields = frame.split(b"\x01")[:-1]
     start = next(i for i, f in enumerate(fields) if f.startswith(b"268="))
-    entry = fields[start + 1 : start + 1 + next(
-        k for k, f in enumerate(fields[start + 2 :], 1) if f.startswith(b"269=")
-    )]
+    entry = fields[
+        start + 1 : start
+        + 1
+        + next(k for k, f in enumerate(fields[start + 2 :], 1) if f.startswith(b"269="))
+    ]
     n = _decode._MAX_SHAPE_TAGS // len(entry) + 1
     body = [*fields[:start], b"268=%d" % n, *entry * n, fields[-1]]
     long_frame = b"\x01".join(body) + b"\x01"

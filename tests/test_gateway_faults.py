@@ -644,7 +644,9 @@ def test_a_client_that_does_not_read_is_dropped_past_max_buffered() -> None:
         seq = 2
         try:
             while gw.connected() and time.monotonic() < deadline:
-                batch = b"".join(_fix("1", seq + i, (112, ping), sender="key-1") for i in range(200))
+                batch = b"".join(
+                    _fix("1", seq + i, (112, ping), sender="key-1") for i in range(200)
+                )
                 sock.sendall(batch)
                 seq += 200
         except OSError:  # the gateway aborted the connection

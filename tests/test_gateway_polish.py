@@ -39,7 +39,9 @@ def test_an_order_for_an_unlisted_ticker_is_rejected_market_not_found(product: s
                 oe.place(orders.new_order("NOT-LISTED", "buy", 1, PRICE[product]), timeout=10)
             rejection = rejected.value.rejection
             assert (rejection.source, rejection.text, rejection.reason) == (
-                "execution_report", "MARKET_NOT_FOUND", 1  # ExecType 8, OrdRejReason 1
+                "execution_report",
+                "MARKET_NOT_FOUND",
+                1,  # ExecType 8, OrdRejReason 1
             )
             acked = oe.place(orders.new_order("LISTED", "buy", 1, PRICE[product]), timeout=10)
             assert acked.status is OrderStatus.NEW
@@ -49,9 +51,7 @@ def test_an_order_for_an_unlisted_ticker_is_rejected_market_not_found(product: s
 @pytest.mark.parametrize("product", ["prediction", "margin"])
 def test_auto_list_markets_lists_the_ticker_an_order_names(product: str) -> None:
     signer, public_key = new_ed25519_keys()
-    with MockGateway(
-        product, keys={"k": public_key}, tls=True, auto_list_markets=True
-    ) as gateway:
+    with MockGateway(product, keys={"k": public_key}, tls=True, auto_list_markets=True) as gateway:
         client = gateway.client("k", signer)
         orders = Requests(client.PRODUCT, "KalshiNR")
         with client.order_entry() as oe:
@@ -124,8 +124,10 @@ def test_cli_without_auto_list_says_unlisted_tickers_are_rejected() -> None:
     gw = _Process("--market", "MKT")
     try:
         assert any(
-            line.startswith("markets: MKT; an order for an unlisted ticker is rejected "
-                            "MARKET_NOT_FOUND, as Kalshi does")
+            line.startswith(
+                "markets: MKT; an order for an unlisted ticker is rejected "
+                "MARKET_NOT_FOUND, as Kalshi does"
+            )
             for line in gw.banner
         ), gw.banner
         client = gw.client()

@@ -175,7 +175,9 @@ def test_a_session_type_left_out_of_endpoints_is_refused_as_the_page_says(
 
     only_nr = {"KalshiNR": settings["ENDPOINTS"]["KalshiNR"]}
     client = FixClient.from_key(
-        settings["KEY_ID"], path=settings["PRIVATE_KEY"], endpoints=only_nr,
+        settings["KEY_ID"],
+        path=settings["PRIVATE_KEY"],
+        endpoints=only_nr,
         pinned_cert=settings["CERTIFICATE"],
     )
     with pytest.raises(LocalProtocolError) as caught:

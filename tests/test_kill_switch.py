@@ -37,13 +37,20 @@ BID = Decimal("0.42")
 # -- sans-IO: the Driver over the exchange in memory -------------------------------------------
 
 
-def place(h: Harness, cl_ord_id: str, *, group: str | None = None, price: Decimal | None = None) -> None:
+def place(
+    h: Harness, cl_ord_id: str, *, group: str | None = None, price: Decimal | None = None
+) -> None:
     """A resting buy sent through the driver (as the adapters' ``place`` does)."""
     order = h.order(cl_ord_id, "buy", 2, price)
     if group is not None:
         order = h.d.NewOrderSingle(
-            cl_ord_id=cl_ord_id, side=h.d.Side.BUY, order_qty=Decimal(2), ord_type=h.d.OrdType.LIMIT,
-            price=price or h.price, symbol=h.symbol, time_in_force=h.d.TimeInForce.GTC,
+            cl_ord_id=cl_ord_id,
+            side=h.d.Side.BUY,
+            order_qty=Decimal(2),
+            ord_type=h.d.OrdType.LIMIT,
+            price=price or h.price,
+            symbol=h.symbol,
+            time_in_force=h.d.TimeInForce.GTC,
             secondary_cl_ord_id=group,
         )
     h.driver.send(order, h.now)
@@ -68,7 +75,9 @@ def create_group(h: Harness, limit: int = 100) -> str:
     rq = Requests(h.product, h.session_type)
     h.driver.send(rq.create_order_group(limit), h.now)
     h.pump()
-    (answer,) = [e for e in h.read() if getattr(getattr(e, "message", None), "MSG_TYPE", "") == "UOH"]
+    (answer,) = [
+        e for e in h.read() if getattr(getattr(e, "message", None), "MSG_TYPE", "") == "UOH"
+    ]
     return str(answer.message.order_group_id)  # type: ignore[attr-defined]
 
 
@@ -85,7 +94,9 @@ def test_kalshi_nr_sends_one_mass_cancel_and_is_done(product: str) -> None:
     assert kill.done and gateway_open(h) == []
     report = kill.report(h.now)
     assert report.done and report.still_open == () and report.halted
-    assert [r.msg_type for r in report.sent] == ["q"] and "MassCancelResponse=6" in str(report.sent[0].answer)
+    assert [r.msg_type for r in report.sent] == ["q"] and "MassCancelResponse=6" in str(
+        report.sent[0].answer
+    )
     assert sorted(cl for cl, _ in report.canceled) == ["o-0", "o-1", "o-2"]
     assert {status for _, status in report.canceled} == {OrderStatus.CANCELED}
     assert "done: nothing open" in str(report)
@@ -191,8 +202,13 @@ def test_halt_refuses_new_orders_and_replaces_until_rearmed() -> None:
         h.driver.send(h.order("o-2", "buy", 1), h.now)
     assert caught.value.msg_type == "D" and isinstance(caught.value, LocalProtocolError)
     replace = h.d.OrderCancelReplaceRequest(
-        cl_ord_id="o-1b", orig_cl_ord_id="o-1", side=h.d.Side.BUY, order_qty=Decimal(3),
-        ord_type=h.d.OrdType.LIMIT, price=h.price, symbol=h.symbol,
+        cl_ord_id="o-1b",
+        orig_cl_ord_id="o-1",
+        side=h.d.Side.BUY,
+        order_qty=Decimal(3),
+        ord_type=h.d.OrdType.LIMIT,
+        price=h.price,
+        symbol=h.symbol,
     )
     with pytest.raises(TradingHalted):
         h.driver.send(replace, h.now)
@@ -211,9 +227,16 @@ def test_a_refused_single_cancel_is_reported_with_kalshis_answer() -> None:
     h.driver.tracker.sent(ghost)
     h.driver.tracker.on_message(
         h.d.ExecutionReport(
-            cl_ord_id="ghost-1", order_id="00000000-0000-4000-8000-000000000001", exec_id="1;1",
-            exec_type=h.d.ExecType.NEW, ord_status=h.d.OrdStatus.NEW, side=h.d.Side.BUY,
-            symbol=h.symbol, order_qty=Decimal(1), cum_qty=Decimal(0), leaves_qty=Decimal(1),
+            cl_ord_id="ghost-1",
+            order_id="00000000-0000-4000-8000-000000000001",
+            exec_id="1;1",
+            exec_type=h.d.ExecType.NEW,
+            ord_status=h.d.OrdStatus.NEW,
+            side=h.d.Side.BUY,
+            symbol=h.symbol,
+            order_qty=Decimal(1),
+            cum_qty=Decimal(0),
+            leaves_qty=Decimal(1),
         )
     )
     kill = h.driver.kill(h.now)
@@ -230,13 +253,19 @@ def test_a_session_type_without_cancels_says_so() -> None:
     tracker = OrderTracker()
     tracker.sent(
         p.NewOrderSingle(
-            cl_ord_id="x-1", side=p.Side.BUY, order_qty=Decimal(1), ord_type=p.OrdType.LIMIT,
-            price=BID, symbol=SYMBOL,
+            cl_ord_id="x-1",
+            side=p.Side.BUY,
+            order_qty=Decimal(1),
+            ord_type=p.OrdType.LIMIT,
+            price=BID,
+            symbol=SYMBOL,
         )
     )
     h = Harness(session_type="KalshiRT")
     config = h.driver.config.__class__(
-        sender_comp_id="key-1", session_type="KalshiRT", listener_session=True,
+        sender_comp_id="key-1",
+        session_type="KalshiRT",
+        listener_session=True,
         skip_pending_exec_reports=True,
     )
     kill = KillSwitch(config, tracker, 0.0)
@@ -254,8 +283,14 @@ def test_a_session_type_without_cancels_says_so() -> None:
 
 def limit(cl_ord_id: str, price: Decimal = BID, group: str | None = None) -> Any:
     return p.NewOrderSingle(
-        cl_ord_id=cl_ord_id, side=p.Side.BUY, order_qty=Decimal(2), ord_type=p.OrdType.LIMIT,
-        price=price, symbol=SYMBOL, time_in_force=p.TimeInForce.GTC, secondary_cl_ord_id=group,
+        cl_ord_id=cl_ord_id,
+        side=p.Side.BUY,
+        order_qty=Decimal(2),
+        ord_type=p.OrdType.LIMIT,
+        price=price,
+        symbol=SYMBOL,
+        time_in_force=p.TimeInForce.GTC,
+        secondary_cl_ord_id=group,
     )
 
 
@@ -318,8 +353,10 @@ def test_a_kill_is_logged_at_warning_when_it_starts_and_ends(
 
     run(adapter, scenario)
     lines = [
-        r.getMessage() for r in caplog.records
-        if r.levelno == logging.WARNING and getattr(r, "event", "") in ("KillStarted", "KillFinished")
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING
+        and getattr(r, "event", "") in ("KillStarted", "KillFinished")
     ]
     assert len(lines) == 2, lines
     assert "1 open order(s) tracked" in lines[0] and "NOT confirmed" in lines[1], lines
@@ -350,7 +387,9 @@ def test_kill_with_the_order_entry_connection_down_waits_for_the_reconnect(
             await d.call(session.place(limit("down-2")))
             await connection_down(d, h, session)
             # the key may log on again in 0.3 s: the kill, called now, waits for the reconnect
-            lift = threading.Timer(0.3, lambda: setattr(h.gateway.faults, "refuse_keys", frozenset()))
+            lift = threading.Timer(
+                0.3, lambda: setattr(h.gateway.faults, "refuse_keys", frozenset())
+            )
             lift.start()
             try:
                 report: KillReport = await d.call(session.kill(timeout=10, fallback_after=0.2))
@@ -363,7 +402,9 @@ def test_kill_with_the_order_entry_connection_down_waits_for_the_reconnect(
 
 
 @ADAPTERS
-def test_a_timed_out_kill_lists_what_is_open_and_why(adapter: str, prediction_gateway: GatewayHarness) -> None:
+def test_a_timed_out_kill_lists_what_is_open_and_why(
+    adapter: str, prediction_gateway: GatewayHarness
+) -> None:
     h = prediction_gateway
 
     async def scenario(d: Driver) -> None:

@@ -57,7 +57,11 @@ def test_percentiles_are_within_one_bucket_and_exact_at_the_ends() -> None:
         i = next(k for k, b in enumerate(ROUND_TRIP_BOUNDS) if true <= b)  # the true bucket
         low = ROUND_TRIP_BOUNDS[i - 1] if i else 0.0
         assert low <= got <= ROUND_TRIP_BOUNDS[i], (q, got)
-    assert (snap.p50, snap.p90, snap.p99) == (snap.percentile(0.5), snap.percentile(0.9), snap.percentile(0.99))
+    assert (snap.p50, snap.p90, snap.p99) == (
+        snap.percentile(0.5),
+        snap.percentile(0.9),
+        snap.percentile(0.99),
+    )
 
 
 def test_an_empty_histogram_and_bad_arguments() -> None:
@@ -134,8 +138,13 @@ def test_an_order_rejected_by_execution_report_is_counted() -> None:
     metrics = SessionMetrics("prediction", "KalshiNR", "k")
     metrics.on_order_sent("D", "r-1", 10.0)
     report = prediction.ExecutionReport(
-        order_id="x", cl_ord_id="r-1", exec_id="e", exec_type=prediction.ExecType.REJECTED,
-        ord_status=prediction.OrdStatus.REJECTED, symbol="S", side=prediction.Side.BUY,
+        order_id="x",
+        cl_ord_id="r-1",
+        exec_id="e",
+        exec_type=prediction.ExecType.REJECTED,
+        ord_status=prediction.OrdStatus.REJECTED,
+        symbol="S",
+        side=prediction.Side.BUY,
     )
     metrics.on_answer(report, "8", 10.002)
     snap = metrics.snapshot()
@@ -199,7 +208,9 @@ def test_snapshot_as_dict_and_summary() -> None:
     plain = snap.as_dict()
     assert plain["messages_in"]["8"] == 1 and plain["rejects"] == 0
     assert plain["round_trips"]["D"]["count"] == 1
-    assert isinstance(snap, MetricsSnapshot) and isinstance(snap.round_trips["D"], HistogramSnapshot)
+    assert isinstance(snap, MetricsSnapshot) and isinstance(
+        snap.round_trips["D"], HistogramSnapshot
+    )
     line = snap.summary()
     assert line.startswith("prediction/KalshiNR | in ") and "rt D n=1" in line
 
@@ -234,6 +245,16 @@ def test_metrics_module_is_core_pure() -> None:
             names.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.add(node.module.split(".")[0])
-    banned = {"socket", "ssl", "asyncio", "trio", "threading", "select", "selectors", "time", "logging"}
+    banned = {
+        "socket",
+        "ssl",
+        "asyncio",
+        "trio",
+        "threading",
+        "select",
+        "selectors",
+        "time",
+        "logging",
+    }
     assert not names & banned, names & banned
     assert "prometheus_client" not in names

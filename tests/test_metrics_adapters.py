@@ -46,9 +46,21 @@ def test_session_metrics_receive_times_and_loggers(
     rt = snap.round_trips["D"]  # type: ignore[attr-defined]
     assert rt.count == 1 and 0.0 <= rt.min < 5.0
     assert seen["logger"] == f"{SESSION_LOGGER_NAME}.prediction.KalshiNR.key-1"
-    logons = [r for r in caplog.records if r.name == seen["logger"] and r.__dict__.get("event") == "LoggedOn"]
+    logons = [
+        r
+        for r in caplog.records
+        if r.name == seen["logger"] and r.__dict__.get("event") == "LoggedOn"
+    ]
     assert logons, [r.name for r in caplog.records]
     record = logons[0]
-    assert (record.product, record.session_type, record.key_id) == ("prediction", "KalshiNR", "key-1")  # type: ignore[attr-defined]
-    connecting = [r for r in caplog.records if r.name == TRANSPORT_LOGGER_NAME and "connecting" in r.getMessage()]
+    assert (record.product, record.session_type, record.key_id) == (
+        "prediction",
+        "KalshiNR",
+        "key-1",
+    )  # type: ignore[attr-defined]
+    connecting = [
+        r
+        for r in caplog.records
+        if r.name == TRANSPORT_LOGGER_NAME and "connecting" in r.getMessage()
+    ]
     assert connecting and connecting[0].key_id == "key-1"  # type: ignore[attr-defined]

@@ -15,11 +15,20 @@ def endpoint(gw: MockGateway, session_type: str, cert: Path) -> list[str]:
     return ["--endpoint", f"127.0.0.1:{gw.ports[session_type]}", "--pinned-cert", str(cert)]
 
 
-def test_logon_test_prints_metrics_while_logged_on(live: tuple[MockGateway, dict[str, str], Path]) -> None:  # noqa: F811
+def test_logon_test_prints_metrics_while_logged_on(
+    live: tuple[MockGateway, dict[str, str], Path],  # noqa: F811
+) -> None:
     gw, env, cert = live
     result = run(
-        ["logon-test", *endpoint(gw, "KalshiNR", cert), "--metrics", "--seconds", "0.6",
-         "--metrics-every", "0.2"],
+        [
+            "logon-test",
+            *endpoint(gw, "KalshiNR", cert),
+            "--metrics",
+            "--seconds",
+            "0.6",
+            "--metrics-every",
+            "0.2",
+        ],
         env,
     )
     assert result.returncode == 0, result.stderr
@@ -33,7 +42,9 @@ def test_logon_test_prints_metrics_while_logged_on(live: tuple[MockGateway, dict
 
 def test_metrics_json_once_without_seconds(live: tuple[MockGateway, dict[str, str], Path]) -> None:  # noqa: F811
     gw, env, cert = live
-    result = run(["logon-test", *endpoint(gw, "KalshiNR", cert), "--metrics", "--metrics-json"], env)
+    result = run(
+        ["logon-test", *endpoint(gw, "KalshiNR", cert), "--metrics", "--metrics-json"], env
+    )
     assert result.returncode == 0, result.stderr
     objects = [json.loads(ln) for ln in result.stdout.splitlines() if ln.startswith("{")]
     assert len(objects) == 1
@@ -45,8 +56,16 @@ def test_metrics_json_once_without_seconds(live: tuple[MockGateway, dict[str, st
 def test_md_prints_metrics_with_the_books(live: tuple[MockGateway, dict[str, str], Path]) -> None:  # noqa: F811
     gw, env, cert = live
     result = run(
-        ["md", *endpoint(gw, "KalshiMD", cert), "--seconds", "0.5", "--metrics", "--metrics-every",
-         "0.2", "HIGHNY-23DEC31"],
+        [
+            "md",
+            *endpoint(gw, "KalshiMD", cert),
+            "--seconds",
+            "0.5",
+            "--metrics",
+            "--metrics-every",
+            "0.2",
+            "HIGHNY-23DEC31",
+        ],
         env,
     )
     assert result.returncode == 0, result.stderr

@@ -60,7 +60,10 @@ def parse(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 
 
 def test_sources_from_a_callable_and_added_later() -> None:
-    first, second = SessionMetrics("prediction", "KalshiNR", "a"), SessionMetrics("margin", "KalshiMD", "b")
+    first, second = (
+        SessionMetrics("prediction", "KalshiNR", "a"),
+        SessionMetrics("margin", "KalshiMD", "b"),
+    )
     live = [first]
     registry = CollectorRegistry()
     SessionCollector.register(lambda: live, registry=registry)
@@ -82,5 +85,7 @@ def test_the_library_never_imports_prometheus_client() -> None:
         "assert 'prometheus_client' not in sys.modules, 'imported'\n"
         "print('ok')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr

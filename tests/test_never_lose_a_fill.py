@@ -52,8 +52,13 @@ BID = Decimal("0.42")  # inside the seeded book (0.40 / 0.45): rests as the best
 
 def limit(cl_ord_id: str, side: Any, qty: int, price: Decimal = BID) -> Any:
     return p.NewOrderSingle(
-        cl_ord_id=cl_ord_id, side=side, order_qty=Decimal(qty), ord_type=p.OrdType.LIMIT,
-        price=price, symbol=SYMBOL, time_in_force=p.TimeInForce.GTC,
+        cl_ord_id=cl_ord_id,
+        side=side,
+        order_qty=Decimal(qty),
+        ord_type=p.OrdType.LIMIT,
+        price=price,
+        symbol=SYMBOL,
+        time_in_force=p.TimeInForce.GTC,
     )
 
 
@@ -65,10 +70,16 @@ def cross(h: GatewayHarness, prefix: str, quantities: list[int]) -> None:
 
 
 def assert_equal_to_gateway(
-    h: GatewayHarness, tracker: OrderTracker, cl_ord_id: str, filled: int, position: int | None = None
+    h: GatewayHarness,
+    tracker: OrderTracker,
+    cl_ord_id: str,
+    filled: int,
+    position: int | None = None,
 ) -> None:
     """The order's CumQty / LeavesQty and the account's position agree with the gateway."""
-    gateway_orders = {o.cl_ord_id: o for o in h.gateway.call(lambda: h.gateway.exchange.open_orders("key-1"))}
+    gateway_orders = {
+        o.cl_ord_id: o for o in h.gateway.call(lambda: h.gateway.exchange.open_orders("key-1"))
+    }
     order = tracker.current(cl_ord_id)
     assert order is not None
     assert order.cum_qty == filled and order.leaves_qty == 10 - filled
@@ -122,7 +133,9 @@ def test_fills_while_the_application_stalls_keep_the_tracker_and_connection(
         # HeartBtInt 4 s; silence from the peer ends the connection after 4.8 s
         client = d.client(h, heartbeat_interval=4)
         session = client.order_entry(
-            queue_policy=QueuePolicy(lag_warning=1.0), test_request_factor=0.6, disconnect_factor=1.2
+            queue_policy=QueuePolicy(lag_warning=1.0),
+            test_request_factor=0.6,
+            disconnect_factor=1.2,
         )
         async with d.opened(session):
             await d.call(session.place(limit("rest-1", p.Side.BUY, 10)))
@@ -180,7 +193,9 @@ def test_fills_while_the_process_is_dead_are_recovered_after_restore(
     key_path = tmp_path / "key-1.pem"
     key_path.write_bytes(
         private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
     )
     h.gateway.keys["key-1"] = Ed25519Signer(private).public_key()
@@ -188,7 +203,9 @@ def test_fills_while_the_process_is_dead_are_recovered_after_restore(
     port = h.gateway.endpoint("KalshiNR").port
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(key_path), str(h.cert), str(port), str(log)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
@@ -202,7 +219,9 @@ def test_fills_while_the_process_is_dead_are_recovered_after_restore(
 
     async def scenario(d: Driver) -> None:
         credentials = Credentials.from_key("key-1", path=key_path)
-        session = d.client(h, credentials).order_entry(tracker=restored.tracker, cursor=restored.cursor)
+        session = d.client(h, credentials).order_entry(
+            tracker=restored.tracker, cursor=restored.cursor
+        )
         async with d.opened(session):
             started = await d.wait_for(session, lambda e: isinstance(e, CatchUpStarted), 10)
             assert started.reason.startswith("started from a saved cursor")
@@ -215,7 +234,6 @@ def test_fills_while_the_process_is_dead_are_recovered_after_restore(
             assert_equal_to_gateway(h, tracker, "rest-2", 0, position=14)
 
     run(adapter, scenario)
-
 
 
 @ADAPTERS
@@ -232,7 +250,10 @@ def test_a_loop_that_only_places_and_cancels_never_wedges(
                 order = await d.call(session.place(limit(f"only-{n}", p.Side.BUY, 1), timeout=5))
                 assert order.acknowledged
                 cancel = p.OrderCancelRequest(
-                    cl_ord_id=f"cancel-{n}", orig_cl_ord_id=f"only-{n}", side=p.Side.BUY, symbol=SYMBOL
+                    cl_ord_id=f"cancel-{n}",
+                    orig_cl_ord_id=f"only-{n}",
+                    side=p.Side.BUY,
+                    symbol=SYMBOL,
                 )
                 done = await d.call(session.cancel(cancel, timeout=5))
                 assert done.status.name == "CANCELED"

@@ -106,7 +106,10 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("dist")
     result = subprocess.run(
         [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     wheels, sdists = sorted(out.glob("*.whl")), sorted(out.glob("*.tar.gz"))
@@ -155,9 +158,7 @@ def test_the_wheel_holds_every_module_the_typing_marker_and_the_samples(
         "kalshi_fix_sansio/" + str(path.relative_to(ROOT / "src" / "kalshi_fix_sansio"))
         for path in (ROOT / "src" / "kalshi_fix_sansio").rglob("*.py")
         if "__pycache__" not in path.parts
-    } | {
-        "kalshi_fix_sansio/adapters/" + path.name for path in (ROOT / "adapters").glob("*.py")
-    }
+    } | {"kalshi_fix_sansio/adapters/" + path.name for path in (ROOT / "adapters").glob("*.py")}
     missing = sorted(tree - files)
     assert not missing, f"modules missing from the wheel: {missing}"
     assert not any(name.startswith(("tests/", "examples/", "codegen/")) for name in files)
@@ -166,9 +167,19 @@ def test_the_wheel_holds_every_module_the_typing_marker_and_the_samples(
 def test_the_sdist_holds_what_a_packager_needs(dists: dict[str, Path]) -> None:
     with tarfile.open(dists["sdist"]) as tf:
         names = {name.split("/", 1)[1] for name in tf.getnames() if "/" in name}
-    for wanted in ("CHANGELOG.md", "LICENSE", "README.md", "pyproject.toml", "MANIFEST.in",
-                   "src/kalshi_fix_sansio/py.typed", "spec/sessions.yaml",
-                   "examples/README.md", "examples/blocking_order_entry.py", "tests/conftest.py",
-                   "docs/index.md", "scripts/test"):
+    for wanted in (
+        "CHANGELOG.md",
+        "LICENSE",
+        "README.md",
+        "pyproject.toml",
+        "MANIFEST.in",
+        "src/kalshi_fix_sansio/py.typed",
+        "spec/sessions.yaml",
+        "examples/README.md",
+        "examples/blocking_order_entry.py",
+        "tests/conftest.py",
+        "docs/index.md",
+        "scripts/test",
+    ):
         assert wanted in names, f"{wanted} is not in the sdist"
     assert not any("__pycache__" in name or ".hypothesis" in name for name in names)

@@ -106,13 +106,15 @@ def _md(product: str, tmp_path: Path) -> str:
     key_file = tmp_path / "kalshi-fix.key"
     key_file.write_bytes(
         private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
     )
     cert, key = self_signed(tmp_path)
     gw = MockGateway(
-        product, keys={"cli-key": Ed25519Signer(private).public_key()},
+        product,
+        keys={"cli-key": Ed25519Signer(private).public_key()},
         ssl_context=server_context(cert, key),
     )
     gw.start_in_thread()
@@ -124,11 +126,25 @@ def _md(product: str, tmp_path: Path) -> str:
         env.update({f"{prefix}KEY_ID": "cli-key", f"{prefix}PRIVATE_KEY_PATH": str(key_file)})
         result = subprocess.run(
             [
-                sys.executable, "-m", "kalshi_fix_sansio.cli", "md", "--product", product,
-                "--endpoint", f"127.0.0.1:{gw.ports['KalshiMD']}", "--pinned-cert", str(cert),
-                "--seconds", "1", SYMBOL[product],
+                sys.executable,
+                "-m",
+                "kalshi_fix_sansio.cli",
+                "md",
+                "--product",
+                product,
+                "--endpoint",
+                f"127.0.0.1:{gw.ports['KalshiMD']}",
+                "--pinned-cert",
+                str(cert),
+                "--seconds",
+                "1",
+                SYMBOL[product],
             ],
-            env=env, capture_output=True, text=True, timeout=60, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
     finally:
         gw.close()
@@ -137,9 +153,7 @@ def _md(product: str, tmp_path: Path) -> str:
 
 
 @pytest.mark.parametrize("product", ["prediction", "margin"])
-def test_demo_decode_replay_and_md_print_a_price_the_same_way(
-    product: str, tmp_path: Path
-) -> None:
+def test_demo_decode_replay_and_md_print_a_price_the_same_way(product: str, tmp_path: Path) -> None:
     symbol, want = SYMBOL[product], SHOWN[product]
     transcript = io.StringIO()
     assert run_demo(product, transcript, show_fix=True) == 0
@@ -153,7 +167,8 @@ def test_demo_decode_replay_and_md_print_a_price_the_same_way(
 
     # the frames the demo's trader exchanged (Logons aside: their signature is redacted)
     frames = [
-        m[1] for m in re.finditer(r"FIX trader-key [<>]{2} Kalshi\w+  (8=FIXT\S+)", story)
+        m[1]
+        for m in re.finditer(r"FIX trader-key [<>]{2} Kalshi\w+  (8=FIXT\S+)", story)
         if "|35=A|" not in m[1]
     ]
     log = tmp_path / "demo.fix"

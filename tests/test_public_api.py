@@ -323,9 +323,7 @@ AWAITING_DOCSTRING: dict[str, set[str]] = {
 }
 
 
-@pytest.mark.parametrize(
-    "path", sorted((ROOT / "tests").glob("*.py")), ids=lambda p: p.name
-)
+@pytest.mark.parametrize("path", sorted((ROOT / "tests").glob("*.py")), ids=lambda p: p.name)
 def test_tests_import_private_modules_only_when_they_say_so(path: Path) -> None:
     allowed = AWAITING_DOCSTRING.get(path.name, set())
     missing = [

@@ -32,7 +32,9 @@ def order(cl: str) -> Any:
 
 
 @ADAPTERS
-def test_wait_sleeps_what_the_core_says_then_sends(adapter: str, prediction_gateway: GatewayHarness) -> None:
+def test_wait_sleeps_what_the_core_says_then_sends(
+    adapter: str, prediction_gateway: GatewayHarness
+) -> None:
     h = prediction_gateway
     limiter = two_orders_a_second()
 
@@ -56,13 +58,18 @@ def test_wait_sleeps_what_the_core_says_then_sends(adapter: str, prediction_gate
                     session.send(order("w-send"))
                 seq = await session.send_when_allowed(order("w-send"))  # ...this does
             assert seq == session.session.next_sender_seq - 1
-            await d.wait_for(session, lambda e: getattr(getattr(e, "message", None), "cl_ord_id", None) == "w-send")
+            await d.wait_for(
+                session,
+                lambda e: getattr(getattr(e, "message", None), "cl_ord_id", None) == "w-send",
+            )
 
     run(adapter, scenario)
 
 
 @ADAPTERS
-def test_raise_refuses_at_once_and_sends_nothing(adapter: str, prediction_gateway: GatewayHarness) -> None:
+def test_raise_refuses_at_once_and_sends_nothing(
+    adapter: str, prediction_gateway: GatewayHarness
+) -> None:
     h = prediction_gateway
 
     async def scenario(d: Driver) -> None:

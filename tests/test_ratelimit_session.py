@@ -29,7 +29,9 @@ def order(cl: str, shard: int | None = None) -> object:
     return NR.new_order("HIGHNY-23DEC31", "buy", 1, D("0.5"), cl_ord_id=cl, ex_destination=shard)
 
 
-def logged_on(limiter: RateLimiter, session_type: str = "KalshiNR", **options: object) -> SessionPair:
+def logged_on(
+    limiter: RateLimiter, session_type: str = "KalshiNR", **options: object
+) -> SessionPair:
     pair = SessionPair.kalshi(session_type=session_type, rate_limiter=limiter, **options)
     pair.start()
     return pair
@@ -52,7 +54,9 @@ def test_send_refuses_locally_without_using_a_sequence_number() -> None:
     assert seqs == list(range(2, 12))  # the Logon had 1
     assert client.send_delay(order("o-10"), now) == pytest.approx(0.1)
     before = client.next_sender_seq
-    with pytest.raises(RateLimitExceeded, match=r"35=D .*'write' bucket .*retry in 0\.100 s") as err:
+    with pytest.raises(
+        RateLimitExceeded, match=r"35=D .*'write' bucket .*retry in 0\.100 s"
+    ) as err:
         client.send(order("o-10"), now)
     assert isinstance(err.value, LocalProtocolError)
     assert (err.value.bucket, err.value.msg_type) == ("write", "D")
@@ -95,7 +99,9 @@ def test_session_messages_are_never_billed() -> None:
     assert limiter.available("write", pair.now) == 100
     for _ in range(4):
         pair.advance(31)  # heartbeats both ways, TestRequests when silent
-    assert limiter.available("write", pair.now) == 100 and limiter.available("read", pair.now) == 200
+    assert (
+        limiter.available("write", pair.now) == 100 and limiter.available("read", pair.now) == 200
+    )
     pair.client.session.logout(pair.now)
     pair.pump()
     assert limiter.available("write", pair.now) == 100

@@ -8,7 +8,7 @@ from pathlib import Path
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
 CODEC = next(b for b in BLOCKS if "p.encode(order, header)" in b)
-LIVE = next(b for b in BLOCKS if "FixClient.from_env(\"demo\")" in b)
+LIVE = next(b for b in BLOCKS if 'FixClient.from_env("demo")' in b)
 
 
 def test_codec_example_runs() -> None:

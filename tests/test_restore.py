@@ -101,8 +101,19 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
 
 def _orders(tracker: OrderTracker) -> dict[str, tuple[Any, ...]]:
     def row(o: TrackedOrder) -> tuple[Any, ...]:
-        return (o.status, o.symbol, o.side, o.price, o.order_qty, o.cum_qty, o.leaves_qty,
-                o.avg_px, o.order_id, o.orig_cl_ord_id, o.replaced_by)
+        return (
+            o.status,
+            o.symbol,
+            o.side,
+            o.price,
+            o.order_qty,
+            o.cum_qty,
+            o.leaves_qty,
+            o.avg_px,
+            o.order_id,
+            o.orig_cl_ord_id,
+            o.replaced_by,
+        )
 
     return {o.cl_ord_id: row(o) for o in tracker}
 
@@ -113,9 +124,7 @@ def _status(tracker: OrderTracker, cl_ord_id: str) -> OrderStatus | None:
 
 
 def _positions(tracker: OrderTracker) -> dict[str, tuple[D, D, D, D | None, D]]:
-    return {
-        s: (q.net, q.bought, q.sold, q.avg_price, q.fees) for s, q in tracker.positions.items()
-    }
+    return {s: (q.net, q.bought, q.sold, q.avg_price, q.fees) for s, q in tracker.positions.items()}
 
 
 def _fills(tracker: OrderTracker) -> list[tuple[Any, ...]]:
@@ -144,9 +153,7 @@ def test_restored_tracker_equals_the_live_tracker_and_the_gateway(story: Story) 
     assert _orders(restored.tracker) == _orders(story.live)
     assert _positions(restored.tracker) == _positions(story.live)
     assert _fills(restored.tracker) == _fills(story.live)
-    open_orders = {
-        o.cl_ord_id: (o.cum_qty, o.leaves_qty) for o in restored.tracker.open_orders()
-    }
+    open_orders = {o.cl_ord_id: (o.cum_qty, o.leaves_qty) for o in restored.tracker.open_orders()}
     assert open_orders == story.gateway_open
     assert open_orders == {"rest-1": (D(4), D(6)), "rest-2": (D(0), D(5))}
     assert _status(restored.tracker, "rest-1") is OrderStatus.PARTIALLY_FILLED
@@ -240,8 +247,9 @@ def test_key_id_restores_one_account_of_a_mixed_log(story: Story) -> None:
 
 
 def test_a_key_id_the_log_does_not_hold_is_refused(story: Story) -> None:
-    with pytest.raises(RestoreError, match="no order-entry line of key_id typo-key; it holds "
-                       "those of trader-key"):
+    with pytest.raises(
+        RestoreError, match="no order-entry line of key_id typo-key; it holds those of trader-key"
+    ):
         restore(story.log, key_id="typo-key")
 
 
@@ -277,9 +285,7 @@ def _damaged(story: Story, tmp_path: Path) -> tuple[Path, bytes]:
     return path, data
 
 
-def test_a_damaged_log_raises_naming_the_file_and_byte_offset(
-    story: Story, tmp_path: Path
-) -> None:
+def test_a_damaged_log_raises_naming_the_file_and_byte_offset(story: Story, tmp_path: Path) -> None:
     path, data = _damaged(story, tmp_path)
     with pytest.raises(RestoreError) as caught:
         restore(path)
@@ -299,9 +305,7 @@ def test_strict_false_collects_the_problems_and_restores_the_rest(
 ) -> None:
     path, data = _damaged(story, tmp_path)
     restored = restore(path, strict=False)
-    assert [str(p) for p in restored.problems] == [
-        str(p) for p in _problems_of(path)
-    ]
+    assert [str(p) for p in restored.problems] == [str(p) for p in _problems_of(path)]
     assert all(data[p.offset :].startswith(b"8=FIX") for p in restored.problems)
     fill = _fills(story.live)[0]
     assert fill[0] not in {f[0] for f in _fills(restored.tracker)}  # that fill was not read

@@ -47,7 +47,9 @@ PENDING = frame(
     b"35=AI|" + HDR + b"117=quote-789|131=server-rfq-456|297=10|38=100|132=75|133=25|"
     b"60=20260924-14:30:05.123|"
 )
-MM_QUOTE = frame(b"35=S|" + HDR + b"117=quote-789|131=server-rfq-456|55=HIGHNY-23DEC31|132=75|133=25|")
+MM_QUOTE = frame(
+    b"35=S|" + HDR + b"117=quote-789|131=server-rfq-456|55=HIGHNY-23DEC31|132=75|133=25|"
+)
 
 
 def test_session_types_get_the_documented_units() -> None:
@@ -100,7 +102,9 @@ def test_fraction_in_integer_cents_is_an_error_not_a_division(value: bytes) -> N
     raw = PENDING.replace(b"\x01132=75\x01", b"\x01132=" + value + b"\x01")
     raw = frame(raw[raw.index(b"35=") : raw.rindex(b"10=")])
     msg = p.decode(raw, rfq_units="cents")
-    with pytest.raises(DecodeError, match=r"BidPx\(132\) has an invalid value.*integer cents") as ei:
+    with pytest.raises(
+        DecodeError, match=r"BidPx\(132\) has an invalid value.*integer cents"
+    ) as ei:
         _ = msg.bid_px
     assert ei.value.tag == 132 and ei.value.reject_reason == 6
     with pytest.raises(DecodeError):

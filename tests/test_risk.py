@@ -36,43 +36,86 @@ DIALECTS: dict[str, Any] = {"prediction": prediction, "margin": margin}
 
 
 def nos(
-    cl: str, side: str = "buy", qty: Any = 10, price: Any = "0.40", symbol: str = SYM, product: str = "prediction"
+    cl: str,
+    side: str = "buy",
+    qty: Any = 10,
+    price: Any = "0.40",
+    symbol: str = SYM,
+    product: str = "prediction",
 ) -> Any:
     d = DIALECTS[product]
     return d.NewOrderSingle(
-        cl_ord_id=cl, side=d.Side.BUY if side == "buy" else d.Side.SELL, order_qty=D(qty),
-        ord_type=d.OrdType.LIMIT, price=D(price), symbol=symbol, time_in_force=d.TimeInForce.GTC,
+        cl_ord_id=cl,
+        side=d.Side.BUY if side == "buy" else d.Side.SELL,
+        order_qty=D(qty),
+        ord_type=d.OrdType.LIMIT,
+        price=D(price),
+        symbol=symbol,
+        time_in_force=d.TimeInForce.GTC,
     )
 
 
-def ocrr(cl: str, orig: str, qty: Any, price: Any = "0.40", side: str = "buy", symbol: str = SYM) -> Any:
+def ocrr(
+    cl: str, orig: str, qty: Any, price: Any = "0.40", side: str = "buy", symbol: str = SYM
+) -> Any:
     return p.OrderCancelReplaceRequest(
-        cl_ord_id=cl, orig_cl_ord_id=orig, side=p.Side.BUY if side == "buy" else p.Side.SELL,
-        order_qty=D(qty), ord_type=p.OrdType.LIMIT, price=D(price), symbol=symbol,
+        cl_ord_id=cl,
+        orig_cl_ord_id=orig,
+        side=p.Side.BUY if side == "buy" else p.Side.SELL,
+        order_qty=D(qty),
+        ord_type=p.OrdType.LIMIT,
+        price=D(price),
+        symbol=symbol,
     )
 
 
 def cancel(cl: str, orig: str, side: str = "buy", symbol: str = SYM) -> Any:
     return p.OrderCancelRequest(
-        cl_ord_id=cl, orig_cl_ord_id=orig, side=p.Side.BUY if side == "buy" else p.Side.SELL, symbol=symbol
+        cl_ord_id=cl,
+        orig_cl_ord_id=orig,
+        side=p.Side.BUY if side == "buy" else p.Side.SELL,
+        symbol=symbol,
     )
 
 
-def er(cl: str, exec_id: str, status: str, *, qty: Any = 10, cum: Any = 0, side: str = "buy", orig: str | None = None,
-       exec_type: str | None = None, last_qty: Any = None, price: Any = "0.40") -> Any:
+def er(
+    cl: str,
+    exec_id: str,
+    status: str,
+    *,
+    qty: Any = 10,
+    cum: Any = 0,
+    side: str = "buy",
+    orig: str | None = None,
+    exec_type: str | None = None,
+    last_qty: Any = None,
+    price: Any = "0.40",
+) -> Any:
     """An ExecutionReport of the order ``cl`` (status: OrdStatus code)."""
     fields: dict[str, Any] = {}
     if last_qty is not None:
         fields.update(last_qty=D(last_qty), last_px=D(price))
     return p.ExecutionReport(
-        order_id=f"X-{cl}", cl_ord_id=cl, orig_cl_ord_id=orig, exec_id=exec_id,
-        exec_type=p.ExecType(exec_type or status), ord_status=p.OrdStatus(status),
-        side=p.Side.BUY if side == "buy" else p.Side.SELL, symbol=SYM, order_qty=D(qty),
-        cum_qty=D(cum), leaves_qty=D(qty) - D(cum), avg_px=D(price), price=D(price), **fields,
+        order_id=f"X-{cl}",
+        cl_ord_id=cl,
+        orig_cl_ord_id=orig,
+        exec_id=exec_id,
+        exec_type=p.ExecType(exec_type or status),
+        ord_status=p.OrdStatus(status),
+        side=p.Side.BUY if side == "buy" else p.Side.SELL,
+        symbol=SYM,
+        order_qty=D(qty),
+        cum_qty=D(cum),
+        leaves_qty=D(qty) - D(cum),
+        avg_px=D(price),
+        price=D(price),
+        **fields,
     )
 
 
-def checker(limits: RiskLimits, product: str = "prediction", **kw: Any) -> tuple[RiskChecker, OrderTracker]:
+def checker(
+    limits: RiskLimits, product: str = "prediction", **kw: Any
+) -> tuple[RiskChecker, OrderTracker]:
     tracker = OrderTracker()
     return RiskChecker(limits, product=product, tracker=tracker, **kw), tracker
 
@@ -101,7 +144,12 @@ def test_max_order_qty_names_the_limit_symbol_and_values() -> None:
         "risk limit max_order_qty=100 refuses 35=D 'fat' on HIGHNY-23DEC31: "
         "order quantity 1000000000000 > 100; nothing was sent"
     )
-    assert (error.limit, error.symbol, error.value, error.actual) == ("max_order_qty", SYM, D(100), D("1E+12"))
+    assert (error.limit, error.symbol, error.value, error.actual) == (
+        "max_order_qty",
+        SYM,
+        D(100),
+        D("1E+12"),
+    )
     assert (error.msg_type, error.cl_ord_id) == ("D", "fat")
     assert isinstance(error, LocalProtocolError)
 
@@ -152,7 +200,9 @@ def test_max_open_orders_per_symbol_and_per_account() -> None:
 def test_max_position_counts_open_orders_at_worst_case() -> None:
     rc, tracker = checker(RiskLimits(max_position=20))
     place(rc, tracker, nos("b1", "buy", 8))
-    tracker.on_message(er("b1", "1;1", "1", exec_type="F", qty=8, cum=5, last_qty=5))  # net +5, 3 left
+    tracker.on_message(
+        er("b1", "1;1", "1", exec_type="F", qty=8, cum=5, last_qty=5)
+    )  # net +5, 3 left
     place(rc, tracker, nos("s1", "sell", 10))
     exposure = rc.exposure(SYM)
     assert (exposure.net, exposure.buy_leaves, exposure.sell_leaves) == (5, 3, 10)
@@ -182,7 +232,9 @@ def test_price_collar_absolute() -> None:
 
 def snapshot(symbol: str, bids: list[tuple[str, int]], offers: list[tuple[str, int]]) -> Any:
     entries = [
-        p.MarketDataSnapshotFullRefreshMDEntry(md_entry_type=p.MDEntryType(kind), md_entry_px=D(px), md_entry_size=D(n))
+        p.MarketDataSnapshotFullRefreshMDEntry(
+            md_entry_type=p.MDEntryType(kind), md_entry_px=D(px), md_entry_size=D(n)
+        )
         for kind, levels in (("0", bids), ("1", offers))
         for px, n in levels
     ]
@@ -208,7 +260,9 @@ def test_price_collar_distance_from_the_book() -> None:
         "0.06 above the best offer 0.45 > 0.05; nothing was sent"
     )
     rc.check(nos("s", "sell", price="0.35"))
-    assert "price 0.34 is 0.06 below the best bid 0.40 > 0.05" in str(refused(rc, nos("s2", "sell", price="0.34")))
+    assert "price 0.34 is 0.06 below the best bid 0.40 > 0.05" in str(
+        refused(rc, nos("s2", "sell", price="0.34"))
+    )
     md.books.apply(snapshot(SYM, [("0.40", 10)], []))  # no offer: a buy is judged from the best bid
     assert "0.06 above the best bid 0.40" in str(refused(rc, nos("b3", "buy", price="0.46")))
     rc.books = md.books  # a Books itself works too
@@ -216,11 +270,15 @@ def test_price_collar_distance_from_the_book() -> None:
 
 
 def test_symbol_overrides_and_reading_back() -> None:
-    limits = RiskLimits(max_order_qty=100, max_position=50, symbols={"BTC-PERP": SymbolLimits(max_order_qty=5)})
+    limits = RiskLimits(
+        max_order_qty=100, max_position=50, symbols={"BTC-PERP": SymbolLimits(max_order_qty=5)}
+    )
     assert limits.for_symbol("BTC-PERP") == SymbolLimits(max_order_qty=5, max_position=50)
     assert limits.for_symbol(SYM).max_order_qty == 100
     tighter = limits.with_symbol(SYM, SymbolLimits(max_order_qty=1, max_open_orders=2))
-    assert tighter.for_symbol(SYM) == SymbolLimits(max_order_qty=1, max_open_orders=2, max_position=50)
+    assert tighter.for_symbol(SYM) == SymbolLimits(
+        max_order_qty=1, max_open_orders=2, max_position=50
+    )
     assert tighter.with_symbol(SYM, None) == limits
     assert limits.replace(max_order_qty=None).max_order_qty is None
     rc, _ = checker(tighter)
@@ -232,15 +290,27 @@ def test_symbol_overrides_and_reading_back() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "text"),
     [
-        ({"max_order_qty": 0}, "RiskLimits.max_order_qty must be a finite number > 0 (or None: no limit), got 0"),
+        (
+            {"max_order_qty": 0},
+            "RiskLimits.max_order_qty must be a finite number > 0 (or None: no limit), got 0",
+        ),
         ({"max_order_notional": "-1"}, "RiskLimits.max_order_notional must be a finite number > 0"),
         ({"max_position": "NaN"}, "RiskLimits.max_position must be a finite number >= 0"),
-        ({"max_open_orders": -1}, "RiskLimits.max_open_orders must be an int >= 0 (or None: no limit), got -1"),
+        (
+            {"max_open_orders": -1},
+            "RiskLimits.max_open_orders must be an int >= 0 (or None: no limit), got -1",
+        ),
         ({"max_open_orders": True}, "RiskLimits.max_open_orders must be an int >= 0"),
         ({"min_price": 0.5}, "risk limits take a Decimal, an int or a str, not float 0.5"),
         ({"min_price": "x"}, "risk limits take a Decimal, an int or a str, not 'x'"),
-        ({"min_price": "0.6", "max_price": "0.5"}, "RiskLimits: min_price 0.6 is above max_price 0.5"),
-        ({"symbols": {"X": {"max_order_qty": 1}}}, "RiskLimits.symbols['X'] must be a SymbolLimits, got dict"),
+        (
+            {"min_price": "0.6", "max_price": "0.5"},
+            "RiskLimits: min_price 0.6 is above max_price 0.5",
+        ),
+        (
+            {"symbols": {"X": {"max_order_qty": 1}}},
+            "RiskLimits.symbols['X'] must be a SymbolLimits, got dict",
+        ),
         ({"symbols": []}, "RiskLimits.symbols must map symbols to SymbolLimits, got list"),
     ],
 )
@@ -251,9 +321,15 @@ def test_invalid_limits_are_refused_clearly(kwargs: dict[str, Any], text: str) -
 
 
 def test_cancels_are_never_refused() -> None:
-    rc, _ = checker(RiskLimits(max_open_orders=0, max_order_qty=1, max_position=0, max_price="0.01"))
+    rc, _ = checker(
+        RiskLimits(max_open_orders=0, max_order_qty=1, max_position=0, max_price="0.01")
+    )
     rc.check(cancel("c-1", "o-1"))
-    rc.check(p.OrderMassCancelRequest(cl_ord_id="m-1", mass_cancel_request_type=p.MassCancelRequestType("6")))
+    rc.check(
+        p.OrderMassCancelRequest(
+            cl_ord_id="m-1", mass_cancel_request_type=p.MassCancelRequestType("6")
+        )
+    )
 
 
 # -- replaces: judged on their effect ----------------------------------------------------------------
@@ -282,13 +358,16 @@ def test_a_replace_that_lowers_quantity_always_passes_even_under_tightened_limit
     place(rc, tracker, nos("o1", qty=50))
     tracker.on_message(er("o1", "1;1", "0", qty=50))
     place(rc, tracker, nos("o2", qty=50))
-    rc.limits = RiskLimits(max_order_qty=10, max_position=5, max_open_orders=1, max_order_notional=1,
-                           min_price="0.50")  # tightened below what is open
+    rc.limits = RiskLimits(
+        max_order_qty=10, max_position=5, max_open_orders=1, max_order_notional=1, min_price="0.50"
+    )  # tightened below what is open
     rc.check(ocrr("r1", "o1", 40))
     place(rc, tracker, ocrr("r1", "o1", 40))
     rc.check(ocrr("r2", "o1", 30))  # a second replace pending on the same order
     assert refused(rc, nos("new", qty=1, price="0.60")).limit == "max_position"
-    assert refused(rc, ocrr("r3", "o2", 50, price="0.30")).limit == "min_price"  # a new price out of the collar
+    assert (
+        refused(rc, ocrr("r3", "o2", 50, price="0.30")).limit == "min_price"
+    )  # a new price out of the collar
 
 
 def test_a_pending_replace_counts_once_with_the_larger_leaves() -> None:
@@ -355,9 +434,19 @@ def test_an_order_refused_by_a_business_reject_stops_counting() -> None:
     h.driver.send(h.order("o-1", "buy", 5), h.now)
     assert h.gateway is not None
     h.gateway.receive_data(h.driver.data_to_send(), h.now)
-    assert [e.message.MSG_TYPE for e in h.gateway.events() if hasattr(e, "message")] == ["D"]  # not to the exchange
-    h.gateway.send(p.BusinessMessageReject(ref_seq_num=2, ref_msg_type="D", business_reject_ref_id="o-1",
-                                           business_reject_reason=p.BusinessRejectReason(0), text="no"), h.now)
+    assert [e.message.MSG_TYPE for e in h.gateway.events() if hasattr(e, "message")] == [
+        "D"
+    ]  # not to the exchange
+    h.gateway.send(
+        p.BusinessMessageReject(
+            ref_seq_num=2,
+            ref_msg_type="D",
+            business_reject_ref_id="o-1",
+            business_reject_reason=p.BusinessRejectReason(0),
+            text="no",
+        ),
+        h.now,
+    )
     h.pump()
     assert h.driver.tracker.rejection("o-1") is not None
     h.place("o-2", "buy", 5)  # o-1 no longer counts
@@ -366,19 +455,33 @@ def test_an_order_refused_by_a_business_reject_stops_counting() -> None:
 # -- the property: no sequence breaches a limit ---------------------------------------------------------
 
 LIMITS = RiskLimits(
-    max_order_qty=12, max_order_notional=8, max_open_orders=3, max_position=20,
-    min_price="0.30", max_price="0.50",
+    max_order_qty=12,
+    max_order_notional=8,
+    max_open_orders=3,
+    max_position=20,
+    min_price="0.30",
+    max_price="0.50",
 )
 
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("place"), st.sampled_from(["buy", "sell"]), st.integers(1, 16),
-                  st.sampled_from(["0.25", "0.35", "0.40", "0.45", "0.55"])),
-        st.tuples(st.just("replace"), st.integers(0, 5), st.integers(1, 16), st.sampled_from(["0.35", "0.40", "0.60"])),
+        st.tuples(
+            st.just("place"),
+            st.sampled_from(["buy", "sell"]),
+            st.integers(1, 16),
+            st.sampled_from(["0.25", "0.35", "0.40", "0.45", "0.55"]),
+        ),
+        st.tuples(
+            st.just("replace"),
+            st.integers(0, 5),
+            st.integers(1, 16),
+            st.sampled_from(["0.35", "0.40", "0.60"]),
+        ),
         st.tuples(st.just("cancel"), st.integers(0, 5)),
         st.tuples(st.just("fill"), st.sampled_from(["buy", "sell"]), st.integers(1, 8)),
     ),
-    min_size=1, max_size=14,
+    min_size=1,
+    max_size=14,
 )
 
 
@@ -391,7 +494,9 @@ def assert_within(orders: list[Any], net: Decimal, limits: RiskLimits = LIMITS) 
     assert sells - net <= limits.max_position  # type: ignore[operator]
     for o in orders:
         assert o.order_qty <= limits.max_order_qty  # type: ignore[operator]
-        assert order_notional("prediction", o.side, o.order_qty, o.price) <= limits.max_order_notional  # type: ignore[operator]
+        assert (
+            order_notional("prediction", o.side, o.order_qty, o.price) <= limits.max_order_notional
+        )  # type: ignore[operator]
         assert limits.min_price <= o.price <= limits.max_price  # type: ignore[operator]
 
 
@@ -441,18 +546,24 @@ _markets = itertools.count(1)
 
 
 @ADAPTERS
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=ops)
 def test_no_sequence_breaches_a_limit_through_each_adapter(
     adapter: str, prediction_gateway: GatewayHarness, steps: list[Any]
 ) -> None:
     h = prediction_gateway
-    symbol = f"RISK-{next(_markets)}"  # a fresh market per example: its orders and position start empty
+    symbol = (
+        f"RISK-{next(_markets)}"  # a fresh market per example: its orders and position start empty
+    )
     h.gateway.seed_market(symbol)
     limits = LIMITS.replace(max_open_orders=None, max_open_orders_per_symbol=3)
 
     def truth() -> tuple[list[Any], Decimal]:
-        orders = h.gateway.call(lambda: [o for o in h.gateway.exchange.open_orders("key-1") if o.symbol == symbol])
+        orders = h.gateway.call(
+            lambda: [o for o in h.gateway.exchange.open_orders("key-1") if o.symbol == symbol]
+        )
         return orders, h.gateway.call(lambda: h.gateway.exchange.position(symbol, "key-1"))
 
     async def scenario(d: Driver) -> None:
@@ -496,7 +607,9 @@ def test_no_sequence_breaches_a_limit_through_each_adapter(
 
 
 @ADAPTERS
-def test_limits_change_at_run_time_on_a_session(adapter: str, prediction_gateway: GatewayHarness) -> None:
+def test_limits_change_at_run_time_on_a_session(
+    adapter: str, prediction_gateway: GatewayHarness
+) -> None:
     h = prediction_gateway
 
     async def scenario(d: Driver) -> None:

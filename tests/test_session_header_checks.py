@@ -265,7 +265,9 @@ def test_the_sending_time_window_holds_at_every_reading_it_names(
     `stamp_window`'s range: at each of them, its ends included, the bounds are the ones
     computed afresh (a range too wide by the float sums' rounding would name other bounds)."""
     config = SessionConfig(
-        sender_comp_id="key-1", product="prediction", session_type="KalshiNR",
+        sender_comp_id="key-1",
+        product="prediction",
+        session_type="KalshiNR",
         sending_time_tolerance=tolerance,
     )
     checks = InboundChecks(config, lambda *args, **kwargs: 0)

@@ -61,15 +61,21 @@ def writer(session_type: str = "KalshiRT", **kw: Any) -> Outbound:
 
 def order(cl_ord_id: str = "c-1") -> p.NewOrderSingle:
     return p.NewOrderSingle(
-        cl_ord_id=cl_ord_id, side=p.Side.BUY, order_qty=Decimal(1), ord_type=p.OrdType.LIMIT,
-        price=Decimal("0.5"), symbol="X",
+        cl_ord_id=cl_ord_id,
+        side=p.Side.BUY,
+        order_qty=Decimal(1),
+        ord_type=p.OrdType.LIMIT,
+        price=Decimal("0.5"),
+        symbol="X",
     )
 
 
 def from_kalshi(msg: Any, seq: int, now: float = NOW, **header: Any) -> bytes:
     """A frame Kalshi sends the client ``key-1``."""
     fields: dict[str, Any] = dict(
-        sender_comp_id=KALSHI_COMP_ID, target_comp_id="key-1", msg_seq_num=seq,
+        sender_comp_id=KALSHI_COMP_ID,
+        target_comp_id="key-1",
+        msg_seq_num=seq,
         sending_time=sending_time(now),
     )
     fields.update(header)
@@ -92,7 +98,10 @@ def test_the_writer_numbers_stores_and_queues() -> None:
     assert [seq for seq, _ in w.store.get(1, 2)] == [1]  # an admin message is never stored
     first, second = (fields(f) for f in w.out)
     assert (first[b"35"], first[b"34"], first[b"49"], first[b"56"]) == (
-        b"D", b"1", b"key-1", b"KalshiRT",
+        b"D",
+        b"1",
+        b"key-1",
+        b"KalshiRT",
     )
     assert second[b"35"] == b"0"
     data = w.take()
@@ -101,8 +110,20 @@ def test_the_writer_numbers_stores_and_queues() -> None:
 
 @pytest.mark.parametrize(
     "now",
-    [NOW, NOW + 0.0005, NOW + 0.9999, NOW + 1.0, NOW + 59.999, 0.0, 0.001, 86_399.999, -1.5,
-     1_700_000_000.123456, 4_102_444_799.999, 1_800_000_000.1 + 1e-7],
+    [
+        NOW,
+        NOW + 0.0005,
+        NOW + 0.9999,
+        NOW + 1.0,
+        NOW + 59.999,
+        0.0,
+        0.001,
+        86_399.999,
+        -1.5,
+        1_700_000_000.123456,
+        4_102_444_799.999,
+        1_800_000_000.1 + 1e-7,
+    ],
 )
 def test_the_writers_own_header_is_the_header_encoders_bytes(now: float) -> None:
     """`own_header` writes what the Header encoder writes for `header(seq, now)`: the same
@@ -222,7 +243,8 @@ def test_a_session_message_with_an_unusable_field_is_named() -> None:
 def test_a_poss_dup_without_orig_sending_time_is_a_problem() -> None:
     frame = from_kalshi(p.Heartbeat(), 4, poss_dup_flag=True)
     assert InboundChecks.poss_dup_problem(p.decode(frame, tolerant=True)) == (
-        1, "PossDupFlag=Y without OrigSendingTime(122)",
+        1,
+        "PossDupFlag=Y without OrigSendingTime(122)",
     )
 
 
@@ -231,8 +253,11 @@ def test_an_acceptor_checks_the_logon_signature_and_the_key() -> None:
     client.send_logon(NOW, reset=True)
     logon = p.decode(client.out[0], tolerant=True)
     acceptor = SessionConfig(
-        sender_comp_id=KALSHI_COMP_ID, product="prediction", session_type="KalshiNR",
-        role=Role.ACCEPTOR, public_keys={"key-1": PUBLIC},
+        sender_comp_id=KALSHI_COMP_ID,
+        product="prediction",
+        session_type="KalshiNR",
+        role=Role.ACCEPTOR,
+        public_keys={"key-1": PUBLIC},
     )
     c = InboundChecks(acceptor, Rejects())
     assert c.logon_refusal(logon, 1, "key-1", "KalshiNR", NOW) is None
@@ -297,7 +322,9 @@ def test_a_resend_request_is_answered_with_the_stored_messages_and_gap_fills() -
     w.take()
     r.gaps.answer(p.decode(from_kalshi(p.ResendRequest(begin_seq_no=1, end_seq_no=0), 2)), NOW)
     assert [(fields(f)[b"35"], fields(f)[b"34"]) for f in w.out] == [
-        (b"D", b"1"), (b"4", b"2"), (b"D", b"3"),
+        (b"D", b"1"),
+        (b"4", b"2"),
+        (b"D", b"3"),
     ]
     assert r.events == [ResendRequestReceived(1, 0, 2, 1)]
 
@@ -337,7 +364,10 @@ def test_the_life_moves_only_through_the_table() -> None:
     closed = life.state
     life.close("again", reconnect=False, trigger=Trigger.EOF)  # already closed: events only
     assert closed is State.CLOSED and life.state is State.CLOSED
-    assert list(life.events) == [CloseTransport("bye", True, False), CloseTransport("again", False, False)]
+    assert list(life.events) == [
+        CloseTransport("bye", True, False),
+        CloseTransport("again", False, False),
+    ]
     assert Lifecycle(acceptor=True).state is State.IDLE
 
 
@@ -350,8 +380,13 @@ def inbound(session_type: str = "KalshiRT") -> tuple[Inbound, Lifecycle, Outboun
     w = Outbound(cfg, p, w_store := cfg.store or MemoryStore())
     assert w_store is w.store
     gaps = GapRecovery(
-        w, life.events.append, lambda f: True, lambda: life.state is State.ACTIVE,
-        max_messages=10, max_bytes=1 << 20, retries=3,
+        w,
+        life.events.append,
+        lambda f: True,
+        lambda: life.state is State.ACTIVE,
+        max_messages=10,
+        max_bytes=1 << 20,
+        retries=3,
     )
     side = Inbound(cfg, life, w, InboundChecks(cfg, w.reject), gaps)
     life.now = NOW
@@ -361,7 +396,9 @@ def inbound(session_type: str = "KalshiRT") -> tuple[Inbound, Lifecycle, Outboun
 
 def test_the_inbound_side_logs_on_and_delivers_in_turn() -> None:
     side, life, w = inbound()
-    side.on_frame(from_kalshi(p.Logon(encrypt_method=0, heart_bt_int=15, default_appl_ver_id="9"), 1))
+    side.on_frame(
+        from_kalshi(p.Logon(encrypt_method=0, heart_bt_int=15, default_appl_ver_id="9"), 1)
+    )
     assert life.state is State.ACTIVE and side.heartbeat_interval == 15
     report = next(m for m, _ in prediction_messages() if isinstance(m, p.ExecutionReport))
     side.on_frame(from_kalshi(report, 2))
@@ -372,7 +409,9 @@ def test_the_inbound_side_logs_on_and_delivers_in_turn() -> None:
 
 def test_the_inbound_side_hands_a_frame_beyond_a_gap_to_recovery() -> None:
     side, life, w = inbound()
-    side.on_frame(from_kalshi(p.Logon(encrypt_method=0, heart_bt_int=15, default_appl_ver_id="9"), 1))
+    side.on_frame(
+        from_kalshi(p.Logon(encrypt_method=0, heart_bt_int=15, default_appl_ver_id="9"), 1)
+    )
     w.take()
     side.on_frame(from_kalshi(p.Heartbeat(), 4))
     assert [fields(f)[b"35"] for f in w.out] == [b"2"]  # a ResendRequest from 2
@@ -381,6 +420,8 @@ def test_the_inbound_side_hands_a_frame_beyond_a_gap_to_recovery() -> None:
 
 def test_the_inbound_side_raises_a_fault_that_ends_the_session() -> None:
     side, _life, _w = inbound("KalshiNR")
-    side.on_frame(from_kalshi(p.Logon(encrypt_method=0, heart_bt_int=15, default_appl_ver_id="9"), 1))
+    side.on_frame(
+        from_kalshi(p.Logon(encrypt_method=0, heart_bt_int=15, default_appl_ver_id="9"), 1)
+    )
     with pytest.raises(RemoteProtocolError, match="no retransmission"):
         side.on_frame(from_kalshi(p.Heartbeat(), 5))

@@ -43,14 +43,23 @@ class Harness:
     """A supervisor, a fake clock and one in-memory gateway session per connection."""
 
     def __init__(
-        self, session_type: str = "KalshiNR", *, refuse: list[str] | None = None,
-        limiter: RateLimiter | None = None, **options: Any,
+        self,
+        session_type: str = "KalshiNR",
+        *,
+        refuse: list[str] | None = None,
+        limiter: RateLimiter | None = None,
+        **options: Any,
     ) -> None:
         self.now = T0
         self.refuse = list(refuse or [])
         config = SessionConfig(
-            sender_comp_id="key-1", product="prediction", session_type=session_type,
-            signer=SIGNER, store=MemoryStore(), heartbeat_interval=5, rate_limiter=limiter,
+            sender_comp_id="key-1",
+            product="prediction",
+            session_type=session_type,
+            signer=SIGNER,
+            store=MemoryStore(),
+            heartbeat_interval=5,
+            rate_limiter=limiter,
         )
         options.setdefault("backoff", Backoff(base=1.0, cap=4.0, attempts=3, seed=1))
         self.sup = Supervisor(config, peer="tls://gateway:8228", **options)
@@ -66,8 +75,13 @@ class Harness:
     def connect(self) -> None:
         assert self.sup.connect_at is not None and self.sup.connect_at <= self.now
         config = SessionConfig(
-            sender_comp_id=KALSHI_COMP_ID, product="prediction", session_type=self.sup.config.session_type,
-            role=Role.ACCEPTOR, public_keys={"key-1": PUBLIC}, store=self.gateway_store, logon_check=self._check,
+            sender_comp_id=KALSHI_COMP_ID,
+            product="prediction",
+            session_type=self.sup.config.session_type,
+            role=Role.ACCEPTOR,
+            public_keys={"key-1": PUBLIC},
+            store=self.gateway_store,
+            logon_check=self._check,
         )
         self.gateway = Session(config)
         self.gateway.start(self.now)
@@ -111,8 +125,13 @@ class Harness:
 
 def order() -> Any:
     return p.NewOrderSingle(
-        cl_ord_id="c-1", side=p.Side.BUY, order_qty=Decimal(1), ord_type=p.OrdType.LIMIT,
-        price=Decimal("0.5"), symbol="X", time_in_force=p.TimeInForce.GTC,
+        cl_ord_id="c-1",
+        side=p.Side.BUY,
+        order_qty=Decimal(1),
+        ord_type=p.OrdType.LIMIT,
+        price=Decimal("0.5"),
+        symbol="X",
+        time_in_force=p.TimeInForce.GTC,
     )
 
 
@@ -163,7 +182,11 @@ def test_a_refusal_that_asks_to_retry_later_is_retried_after_a_jittered_delay() 
 def test_refusal_texts() -> None:
     for text in ("unknown API key", "invalid signature", "already exists", ""):
         assert logon_refusal_is_final(text), text
-    for text in ("Too many logons, try again later", "rate limit exceeded", "exchange under maintenance"):
+    for text in (
+        "Too many logons, try again later",
+        "rate limit exceeded",
+        "exchange under maintenance",
+    ):
         assert not logon_refusal_is_final(text), text
 
 
@@ -299,7 +322,9 @@ def test_misuse_is_refused() -> None:
     h.sup.start(h.now)
     with pytest.raises(LocalProtocolError):
         h.sup.start(h.now)
-    acceptor = attrs.evolve(h.sup.config, role=Role.ACCEPTOR, signer=None, public_keys={"k": PUBLIC})
+    acceptor = attrs.evolve(
+        h.sup.config, role=Role.ACCEPTOR, signer=None, public_keys={"k": PUBLIC}
+    )
     with pytest.raises(LocalProtocolError):
         Supervisor(acceptor)
 

@@ -153,14 +153,22 @@ def logged_on_supervisor(session_type: str) -> Supervisor:
     """A supervisor logged on to an in-memory acceptor (the mock gateway's core)."""
     signer, public = new_ed25519_keys()
     config = SessionConfig(
-        sender_comp_id=API_KEY, product="prediction", session_type=session_type, signer=signer,
+        sender_comp_id=API_KEY,
+        product="prediction",
+        session_type=session_type,
+        signer=signer,
         store=MemoryStore(),
     )
     sup = Supervisor(config, backoff=Backoff(attempts=2, seed=1))
-    gateway = Session(SessionConfig(
-        sender_comp_id=KALSHI_COMP_ID, product="prediction", session_type=session_type,
-        role=Role.ACCEPTOR, public_keys={API_KEY: public},
-    ))
+    gateway = Session(
+        SessionConfig(
+            sender_comp_id=KALSHI_COMP_ID,
+            product="prediction",
+            session_type=session_type,
+            role=Role.ACCEPTOR,
+            public_keys={API_KEY: public},
+        )
+    )
     gateway.start(T0)
     sup.start(T0)
     sup.connection_made(T0)

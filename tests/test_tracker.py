@@ -25,36 +25,76 @@ D = Decimal
 SYM = "HIGHNY-23DEC31"
 
 
-def nos(cl: str, qty: int = 10, side: p.Side = p.Side.BUY, price: str = "0.42", group: str | None = None) -> Any:
+def nos(
+    cl: str, qty: int = 10, side: p.Side = p.Side.BUY, price: str = "0.42", group: str | None = None
+) -> Any:
     return p.NewOrderSingle(
-        cl_ord_id=cl, side=side, order_qty=D(qty), ord_type=p.OrdType.LIMIT, price=D(price),
-        symbol=SYM, secondary_cl_ord_id=group,
+        cl_ord_id=cl,
+        side=side,
+        order_qty=D(qty),
+        ord_type=p.OrdType.LIMIT,
+        price=D(price),
+        symbol=SYM,
+        secondary_cl_ord_id=group,
     )
 
 
 def er(
-    cl: str, exec_id: str, exec_type: str, status: str, *, qty: int = 10, cum: int | str = 0,
-    last: tuple[str, int | str] | None = None, orig: str | None = None, side: str = "1",
-    text: str | None = None, rej: int | None = None, fee: str = "0.01", d: Any = p, **extra: Any,
+    cl: str,
+    exec_id: str,
+    exec_type: str,
+    status: str,
+    *,
+    qty: int = 10,
+    cum: int | str = 0,
+    last: tuple[str, int | str] | None = None,
+    orig: str | None = None,
+    side: str = "1",
+    text: str | None = None,
+    rej: int | None = None,
+    fee: str = "0.01",
+    d: Any = p,
+    **extra: Any,
 ) -> Any:
     fill: dict[str, Any] = {}
     if last is not None:
         fill = {
-            "last_px": D(last[0]), "last_qty": D(last[1]),
-            "misc_fees": (d.MiscFee(misc_fee_amt=D(fee), misc_fee_curr="USD", misc_fee_type=d.MiscFeeType("4"),
-                                    misc_fee_basis=d.MiscFeeBasis(0)),),
+            "last_px": D(last[0]),
+            "last_qty": D(last[1]),
+            "misc_fees": (
+                d.MiscFee(
+                    misc_fee_amt=D(fee),
+                    misc_fee_curr="USD",
+                    misc_fee_type=d.MiscFeeType("4"),
+                    misc_fee_basis=d.MiscFeeBasis(0),
+                ),
+            ),
             "collateral_amount_changes": (
-                d.CollateralAmountChange(collateral_amount_change=D("-4.21"),
-                                         collateral_amount_type=d.CollateralAmountType("BALANCE")),
+                d.CollateralAmountChange(
+                    collateral_amount_change=D("-4.21"),
+                    collateral_amount_type=d.CollateralAmountType("BALANCE"),
+                ),
             ),
             "trd_match_id": f"t-{exec_id}",
         }
     return d.ExecutionReport(
-        avg_px=D(last[0]) if last else D(0), cl_ord_id=cl, cum_qty=D(cum), exec_id=exec_id,
-        order_id="ord-1", order_qty=D(qty), ord_status=d.OrdStatus(status), orig_cl_ord_id=orig,
-        price=D("0.42"), side=d.Side(side), symbol=SYM, exec_type=d.ExecType(exec_type),
-        leaves_qty=max(D(qty) - D(cum), D(0)) if status not in "248C" else D(0), text=text,
-        ord_rej_reason=None if rej is None else rej, **fill, **extra,
+        avg_px=D(last[0]) if last else D(0),
+        cl_ord_id=cl,
+        cum_qty=D(cum),
+        exec_id=exec_id,
+        order_id="ord-1",
+        order_qty=D(qty),
+        ord_status=d.OrdStatus(status),
+        orig_cl_ord_id=orig,
+        price=D("0.42"),
+        side=d.Side(side),
+        symbol=SYM,
+        exec_type=d.ExecType(exec_type),
+        leaves_qty=max(D(qty) - D(cum), D(0)) if status not in "248C" else D(0),
+        text=text,
+        ord_rej_reason=None if rej is None else rej,
+        **fill,
+        **extra,
     )
 
 
@@ -67,7 +107,11 @@ def test_new_partial_fill_fees_collateral_and_position() -> None:
     order = t.order("o-1")
     assert order is not None and order.status is OrderStatus.NEW and order.leaves_qty == 10
     t.on_message(er("o-1", "2;1", "F", "1", cum=4, last=("0.42", 4)))
-    assert order.status is OrderStatus.PARTIALLY_FILLED and order.cum_qty == 4 and order.leaves_qty == 6
+    assert (
+        order.status is OrderStatus.PARTIALLY_FILLED
+        and order.cum_qty == 4
+        and order.leaves_qty == 6
+    )
     (fill,) = order.fills
     assert (fill.price, fill.qty, fill.fees) == (D("0.42"), D(4), D("0.01"))
     assert fill.collateral[0].amount == D("-4.21") and fill.collateral[0].type == "BALANCE"
@@ -82,8 +126,16 @@ def test_new_partial_fill_fees_collateral_and_position() -> None:
 def test_subpenny_example_from_the_reference() -> None:
     # 6=0.6600|14=100|31=0.7000|32=60|38=100.0000|39=2|44=0.7500
     t = OrderTracker()
-    t.sent(p.NewOrderSingle(cl_ord_id="sp", side=p.Side.BUY, order_qty=D("100.0"), ord_type=p.OrdType.LIMIT,
-                            price=D("0.7500"), symbol=SYM))
+    t.sent(
+        p.NewOrderSingle(
+            cl_ord_id="sp",
+            side=p.Side.BUY,
+            order_qty=D("100.0"),
+            ord_type=p.OrdType.LIMIT,
+            price=D("0.7500"),
+            symbol=SYM,
+        )
+    )
     t.on_message(er("sp", "1;1", "F", "1", qty=100, cum=40, last=("0.6000", 40)))
     t.on_message(er("sp", "1;2", "F", "2", qty=100, cum=100, last=("0.7000", 60)))
     order = t.order("sp")
@@ -111,8 +163,13 @@ def test_business_reject_ends_a_pending_order() -> None:
     # historical: 35=j|45=10|58=Kalshi exchange unavailable|372=D|380=4
     t = OrderTracker()
     t.sent(nos("o-9"))
-    bmr = p.BusinessMessageReject(ref_seq_num=10, text="Kalshi exchange unavailable", ref_msg_type="D",
-                                  business_reject_ref_id="o-9", business_reject_reason=4)
+    bmr = p.BusinessMessageReject(
+        ref_seq_num=10,
+        text="Kalshi exchange unavailable",
+        ref_msg_type="D",
+        business_reject_ref_id="o-9",
+        business_reject_reason=4,
+    )
     t.on_event(BusinessRejectReceived(10, "D", "o-9", 4, "Kalshi exchange unavailable", bmr))
     order = t.order("o-9")
     assert order is not None and order.status is OrderStatus.REJECTED
@@ -124,21 +181,47 @@ def test_replace_chain_and_cancel_and_cancel_reject() -> None:
     t.sent(nos("o-1"))
     t.on_message(er("o-1", "1;1", "0", "0"))
     t.on_message(er("o-1", "2;1", "F", "1", cum=3, last=("0.42", 3)))
-    t.sent(p.OrderCancelReplaceRequest(cl_ord_id="o-2", orig_cl_ord_id="o-1", order_qty=D(6), price=D("0.43"),
-                                       side=p.Side.BUY, symbol=SYM, ord_type=p.OrdType.LIMIT))
+    t.sent(
+        p.OrderCancelReplaceRequest(
+            cl_ord_id="o-2",
+            orig_cl_ord_id="o-1",
+            order_qty=D(6),
+            price=D("0.43"),
+            side=p.Side.BUY,
+            symbol=SYM,
+            ord_type=p.OrdType.LIMIT,
+        )
+    )
     assert t.order("o-2").status is OrderStatus.PENDING_REPLACE and len(t.open_orders()) == 1  # type: ignore[union-attr]
     t.on_message(er("o-2", "3;1", "5", "5", qty=6, cum=3, orig="o-1"))
     old, new = t.order("o-1"), t.order("o-2")
     assert old is not None and new is not None
-    assert old.status is OrderStatus.REPLACED and old.replaced_by == "o-2" and new.orig_cl_ord_id == "o-1"
-    assert new.status is OrderStatus.PARTIALLY_FILLED and new.leaves_qty == 3 and new.price == D("0.42")
+    assert (
+        old.status is OrderStatus.REPLACED
+        and old.replaced_by == "o-2"
+        and new.orig_cl_ord_id == "o-1"
+    )
+    assert (
+        new.status is OrderStatus.PARTIALLY_FILLED
+        and new.leaves_qty == 3
+        and new.price == D("0.42")
+    )
     assert [o.cl_ord_id for o in t.chain("o-1")] == ["o-1", "o-2"] and t.current("o-1") is new
     # a cancel that is too late: 35=9
     t.sent(p.OrderCancelRequest(cl_ord_id="c-1", orig_cl_ord_id="o-2", side=p.Side.BUY, symbol=SYM))
     t.on_message(er("c-1", "-1;-1", "6", "6", qty=6, cum=3, orig="o-2"))
     assert new.status is OrderStatus.PENDING_CANCEL
-    t.on_message(p.OrderCancelReject(order_id="ord-1", cl_ord_id="c-1", orig_cl_ord_id="o-2", ord_status="1",
-                                     cxl_rej_response_to="1", cxl_rej_reason=0, text="Too late"))
+    t.on_message(
+        p.OrderCancelReject(
+            order_id="ord-1",
+            cl_ord_id="c-1",
+            orig_cl_ord_id="o-2",
+            ord_status="1",
+            cxl_rej_response_to="1",
+            cxl_rej_reason=0,
+            text="Too late",
+        )
+    )
     assert new.status is OrderStatus.PARTIALLY_FILLED
     assert t.rejection("c-1") is not None and t.rejection("c-1").source == "cancel_reject"  # type: ignore[union-attr]
     # the cancel: 11 = the cancel's ClOrdID, 41 = the order's
@@ -219,7 +302,9 @@ def test_group_membership_of_orders_known_only_from_reports() -> None:
 def test_subaccount_and_exchange_index_carry_over_to_the_next_request() -> None:
     rq = Requests("prediction", "KalshiNR")
     t = OrderTracker()
-    t.sent(rq.new_order(SYM, "buy", 10, D("0.42"), cl_ord_id="a-1", alloc_account=3, ex_destination=2))
+    t.sent(
+        rq.new_order(SYM, "buy", 10, D("0.42"), cl_ord_id="a-1", alloc_account=3, ex_destination=2)
+    )
     t.on_message(er("a-1", "1;1;2", "0", "0"))
     cancel = rq.cancel(t.order("a-1"), cl_ord_id="a-c")  # type: ignore[arg-type]
     assert (cancel.alloc_account, cancel.ex_destination, cancel.order_id) == (3, 2, "ord-1")
@@ -236,8 +321,12 @@ def test_subaccount_and_exchange_index_carry_over_to_the_next_request() -> None:
 
 FCM_ACCOUNT = "550e8400-e29b-41d4-a716-446655440000_customer1"  # order-entry.md §2.4
 PARTY_ON_WIRE = f"\x01453=1\x01448={FCM_ACCOUNT}\x01452=24\x01".encode()
-HEADER = Header(sender_comp_id="key-1", target_comp_id="KalshiNR", msg_seq_num=2,
-                sending_time=datetime(2026, 11, 20, 14, 30, tzinfo=timezone.utc))
+HEADER = Header(
+    sender_comp_id="key-1",
+    target_comp_id="KalshiNR",
+    msg_seq_num=2,
+    sending_time=datetime(2026, 11, 20, 14, 30, tzinfo=timezone.utc),
+)
 
 
 def wire(message: Any, dialect: Any = p) -> bytes:
@@ -258,13 +347,25 @@ def test_parties_of_the_order_sent_go_on_its_cancel_and_replace_along_the_chain(
     t.on_message(er("f-3", "3;1", "5", "5", qty=6, orig="f-2"))  # replaced elsewhere
     latest = t.current("f-1")
     assert latest is not None and latest.cl_ord_id == "f-3" and latest.parties == order.parties
-    cancel, replace = rq.cancel(latest, cl_ord_id="f-c2"), rq.replace(latest, order_qty=4, cl_ord_id="f-4")
+    cancel, replace = (
+        rq.cancel(latest, cl_ord_id="f-c2"),
+        rq.replace(latest, order_qty=4, cl_ord_id="f-4"),
+    )
     assert PARTY_ON_WIRE in wire(cancel) and PARTY_ON_WIRE in wire(replace)
     assert (cancel.orig_cl_ord_id, replace.orig_cl_ord_id, replace.order_qty) == ("f-3", "f-3", 4)
     assert latest.snapshot().parties == latest.parties
     # a request's entry without PartyRole can only be the customer account: repeated with 24
-    t.sent(p.NewOrderSingle(cl_ord_id="n-1", side=p.Side.SELL, order_qty=D(1), ord_type=p.OrdType.LIMIT,
-                            price=D("0.42"), symbol=SYM, parties=(p.Party(party_id=FCM_ACCOUNT),)))
+    t.sent(
+        p.NewOrderSingle(
+            cl_ord_id="n-1",
+            side=p.Side.SELL,
+            order_qty=D(1),
+            ord_type=p.OrdType.LIMIT,
+            price=D("0.42"),
+            symbol=SYM,
+            parties=(p.Party(party_id=FCM_ACCOUNT),),
+        )
+    )
     assert t.order("n-1").parties == (OrderParty(FCM_ACCOUNT, None),)  # type: ignore[union-attr]
     assert PARTY_ON_WIRE in wire(rq.cancel(t.order("n-1"), cl_ord_id="n-c"))  # type: ignore[arg-type]
 
@@ -272,25 +373,41 @@ def test_parties_of_the_order_sent_go_on_its_cancel_and_replace_along_the_chain(
 @pytest.mark.parametrize("d", [p, m], ids=["prediction", "margin"])
 def test_parties_of_an_order_known_only_from_reports(d: Any) -> None:
     # an ExecutionReport has the customer account (24) first, then the operator (12)
-    reported = (d.Party(party_id=FCM_ACCOUNT, party_role=24), d.Party(party_id="desk-7", party_role=12))
+    reported = (
+        d.Party(party_id=FCM_ACCOUNT, party_role=24),
+        d.Party(party_id="desk-7", party_role=12),
+    )
     t = OrderTracker()  # a listener or drop-copy tracker: nothing sent
     t.on_message(er("l-1", "1;1", "0", "0", d=d, parties=reported))
-    t.on_message(er("l-2", "2;1", "5", "5", qty=6, orig="l-1", d=d))  # the replacement inherits them
+    t.on_message(
+        er("l-2", "2;1", "5", "5", qty=6, orig="l-1", d=d)
+    )  # the replacement inherits them
     order = t.current("l-1")
-    assert order is not None and order.parties == (OrderParty(FCM_ACCOUNT, 24), OrderParty("desk-7", 12))
+    assert order is not None and order.parties == (
+        OrderParty(FCM_ACCOUNT, 24),
+        OrderParty("desk-7", 12),
+    )
     rq = Requests(d.__name__.rsplit(".", 1)[1], "KalshiNR")
     cancel = rq.cancel(order, cl_ord_id="l-c")
-    assert [(x.party_id, x.party_role) for x in cancel.parties] == [(FCM_ACCOUNT, d.PartyRole.CUSTOMER_ACCOUNT)]
+    assert [(x.party_id, x.party_role) for x in cancel.parties] == [
+        (FCM_ACCOUNT, d.PartyRole.CUSTOMER_ACCOUNT)
+    ]
     assert PARTY_ON_WIRE in wire(cancel, d) and b"448=desk-7" not in wire(cancel, d)
     other = OrderTracker()  # a replace report naming an order never seen: both versions learn them
     other.on_message(er("r-2", "5;1", "5", "5", orig="r-1", d=d, parties=reported[:1]))
-    assert other.order("r-1").parties == other.order("r-2").parties == (OrderParty(FCM_ACCOUNT, 24),)  # type: ignore[union-attr]
+    assert (
+        other.order("r-1").parties == other.order("r-2").parties == (OrderParty(FCM_ACCOUNT, 24),)
+    )  # type: ignore[union-attr]
     assert other.order("r-2").symbol == SYM  # type: ignore[union-attr]
 
 
 def exchange_reports(out: Any, session: str) -> list[Any]:
     """The ExecutionReports the gateway sends ``session``, as its client decodes them."""
-    return [p.decode(wire(o.message)) for o in out if o.session_id == session and o.message.MSG_TYPE == "8"]
+    return [
+        p.decode(wire(o.message))
+        for o in out
+        if o.session_id == session and o.message.MSG_TYPE == "8"
+    ]
 
 
 def test_fcm_cancel_and_replace_built_from_the_tracker_are_accepted_by_the_gateway() -> None:
@@ -311,23 +428,44 @@ def test_fcm_cancel_and_replace_built_from_the_tracker_are_accepted_by_the_gatew
     (ack,) = send(rq.new_order(SYM, "buy", 10, D("0.40"), cl_ord_id="g-1", party_id=FCM_ACCOUNT))
     assert ack.exec_type == p.ExecType.NEW and ack.parties[0].party_id == FCM_ACCOUNT
     # the gateway matches the Parties: a cancel without them is not found (35=9), as on Kalshi
-    bare = p.decode(wire(p.OrderCancelRequest(cl_ord_id="g-x", orig_cl_ord_id="g-1", side=p.Side.BUY,
-                                              symbol=SYM, order_id=ack.order_id)))
+    bare = p.decode(
+        wire(
+            p.OrderCancelRequest(
+                cl_ord_id="g-x",
+                orig_cl_ord_id="g-1",
+                side=p.Side.BUY,
+                symbol=SYM,
+                order_id=ack.order_id,
+            )
+        )
+    )
     (refused,) = [o.message for o in ex.handle("a", bare, now) if o.message.MSG_TYPE == "9"]
     assert refused.text == "NOT_FOUND"
     (replaced,) = send(rq.replace(t.current("g-1"), price=D("0.41"), cl_ord_id="g-2"))  # type: ignore[arg-type]
     assert replaced.exec_type == p.ExecType.REPLACED and t.current("g-1").cl_ord_id == "g-2"  # type: ignore[union-attr]
     (canceled,) = send(rq.cancel(t.current("g-1"), cl_ord_id="g-c"))  # type: ignore[arg-type]
-    assert canceled.exec_type == p.ExecType.CANCELED and t.order("g-2").status is OrderStatus.CANCELED  # type: ignore[union-attr]
+    assert (
+        canceled.exec_type == p.ExecType.CANCELED and t.order("g-2").status is OrderStatus.CANCELED
+    )  # type: ignore[union-attr]
     # an order known only from a drop-copy replay: its Parties come from the reports
-    (resting,) = exchange_reports(ex.handle("a", p.decode(wire(rq.new_order(
-        SYM, "buy", 3, D("0.30"), cl_ord_id="h-1", party_id=FCM_ACCOUNT))), now), "a")
+    (resting,) = exchange_reports(
+        ex.handle(
+            "a",
+            p.decode(
+                wire(rq.new_order(SYM, "buy", 3, D("0.30"), cl_ord_id="h-1", party_id=FCM_ACCOUNT))
+            ),
+            now,
+        ),
+        "a",
+    )
     replay = p.EventResendRequest(begin_exec_id=resting.exec_id)
     replica = OrderTracker()
     replica.on_messages(exchange_reports(ex.handle("dc", p.decode(wire(replay)), now), "dc"))
     order = replica.current("h-1")
     assert order is not None and order.parties == (OrderParty(FCM_ACCOUNT, 24),) and order.is_open
-    (canceled,) = exchange_reports(ex.handle("a", p.decode(wire(rq.cancel(order, cl_ord_id="h-c"))), now), "a")
+    (canceled,) = exchange_reports(
+        ex.handle("a", p.decode(wire(rq.cancel(order, cl_ord_id="h-c"))), now), "a"
+    )
     assert canceled.exec_type == p.ExecType.CANCELED and canceled.orig_cl_ord_id == "h-1"
 
 
@@ -356,7 +494,9 @@ def histories(draw: st.DrawFn) -> tuple[list[Any], list[Any]]:
         sent.append(nos(cl, qty, p.Side(side)))
         if draw(st.booleans()) and n == 0:
             clock += 1
-            reports.append(er(cl, f"{clock};1", "8", "8", qty=qty, side=side, text="INVALID_ORDER", rej=11))
+            reports.append(
+                er(cl, f"{clock};1", "8", "8", qty=qty, side=side, text="INVALID_ORDER", rej=11)
+            )
             continue
         clock += 1
         reports.append(er(cl, f"{clock};1", "0", "0", qty=qty, side=side))
@@ -368,26 +508,51 @@ def histories(draw: st.DrawFn) -> tuple[list[Any], list[Any]]:
                 last = draw(st.integers(1, qty - cum))
                 cum += last
                 px = draw(st.sampled_from(["0.01", "0.42", "0.99"]))
-                reports.append(er(cl, f"{clock};1", "F", "2" if cum == qty else "1", qty=qty, cum=cum,
-                                  last=(px, last), side=side))
+                reports.append(
+                    er(
+                        cl,
+                        f"{clock};1",
+                        "F",
+                        "2" if cum == qty else "1",
+                        qty=qty,
+                        cum=cum,
+                        last=(px, last),
+                        side=side,
+                    )
+                )
                 if cum == qty:
                     break
             elif action == "replace":
                 new_cl, qty = f"{cl}r{clock}", draw(st.integers(cum + 1, cum + 20))
-                sent.append(p.OrderCancelReplaceRequest(cl_ord_id=new_cl, orig_cl_ord_id=cl, order_qty=D(qty),
-                                                        side=p.Side(side), symbol=SYM, ord_type=p.OrdType.LIMIT))
-                reports.append(er(new_cl, f"{clock};1", "5", "5", qty=qty, cum=cum, orig=cl, side=side))
+                sent.append(
+                    p.OrderCancelReplaceRequest(
+                        cl_ord_id=new_cl,
+                        orig_cl_ord_id=cl,
+                        order_qty=D(qty),
+                        side=p.Side(side),
+                        symbol=SYM,
+                        ord_type=p.OrdType.LIMIT,
+                    )
+                )
+                reports.append(
+                    er(new_cl, f"{clock};1", "5", "5", qty=qty, cum=cum, orig=cl, side=side)
+                )
                 cl = new_cl
             elif action in ("cancel", "expire"):
                 code = "4" if action == "cancel" else "C"
-                reports.append(er(cl, f"{clock};1", code, code, qty=cum, cum=cum, orig=cl, side=side))
+                reports.append(
+                    er(cl, f"{clock};1", code, code, qty=cum, cum=cum, orig=cl, side=side)
+                )
                 break
     return sent, reports
 
 
 def check_invariants(t: OrderTracker) -> None:
     for order in t:
-        assert order.cum_qty <= order.order_qty <= order.original_qty or order.status is OrderStatus.REPLACED
+        assert (
+            order.cum_qty <= order.order_qty <= order.original_qty
+            or order.status is OrderStatus.REPLACED
+        )
         if not order.terminal:
             assert order.leaves_qty == order.order_qty - order.cum_qty
             assert order.original_qty == order.order_qty
@@ -401,7 +566,10 @@ def check_invariants(t: OrderTracker) -> None:
 
 
 def state(t: OrderTracker) -> Any:
-    orders = {cl: (o.status, o.cum_qty, o.order_qty, o.replaced_by, len(o.fills)) for cl, o in t.orders.items()}
+    orders = {
+        cl: (o.status, o.cum_qty, o.order_qty, o.replaced_by, len(o.fills))
+        for cl, o in t.orders.items()
+    }
     return orders, {s: (p_.net, p_.avg_price, p_.fees) for s, p_ in t.positions.items()}
 
 
@@ -455,11 +623,33 @@ def test_an_order_sent_is_built_as_attrs_builds_it() -> None:
     from kalshi_fix_sansio._orders import _sent_order
 
     party = OrderParty("acct", 24)
-    args = ("o-1", OrderStatus.PENDING_REPLACE, "X", "1", Decimal("0.42"), Decimal(3), "o-0", "g", 7, 2, (party,))
+    args = (
+        "o-1",
+        OrderStatus.PENDING_REPLACE,
+        "X",
+        "1",
+        Decimal("0.42"),
+        Decimal(3),
+        "o-0",
+        "g",
+        7,
+        2,
+        (party,),
+    )
     fast = _sent_order(*args)
     built = TrackedOrder(
-        "o-1", OrderStatus.PENDING_REPLACE, "X", "1", Decimal("0.42"), Decimal(3), original_qty=Decimal(3),
-        orig_cl_ord_id="o-0", group_id="g", alloc_account=7, ex_destination=2, parties=(party,),
+        "o-1",
+        OrderStatus.PENDING_REPLACE,
+        "X",
+        "1",
+        Decimal("0.42"),
+        Decimal(3),
+        original_qty=Decimal(3),
+        orig_cl_ord_id="o-0",
+        group_id="g",
+        alloc_account=7,
+        ex_destination=2,
+        parties=(party,),
     )
     slots = [name for name in TrackedOrder.__slots__ if name != "__weakref__"]
     assert [getattr(fast, name) for name in slots] == [getattr(built, name) for name in slots]

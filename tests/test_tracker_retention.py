@@ -18,8 +18,12 @@ from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.tracker import OrderStatus, OrderTracker
 
 D = Decimal
-HEADER = Header(sender_comp_id="Kalshi", target_comp_id="key-1", msg_seq_num=7,
-                sending_time=datetime(2026, 11, 20, 14, 30, tzinfo=timezone.utc))
+HEADER = Header(
+    sender_comp_id="Kalshi",
+    target_comp_id="key-1",
+    msg_seq_num=7,
+    sending_time=datetime(2026, 11, 20, 14, 30, tzinfo=timezone.utc),
+)
 
 
 def filled(t: OrderTracker, cl: str, clock: int, index: int | None = None) -> list[Any]:
@@ -39,8 +43,12 @@ def test_the_limits_are_arguments_with_defaults_read_back_as_attributes() -> Non
     assert (t.max_terminal_orders, t.max_unordered_exec_ids) == (10_000, 50_000)
     t = OrderTracker(max_terminal_orders=None, max_unordered_exec_ids=0)
     assert (t.max_terminal_orders, t.max_unordered_exec_ids) == (None, 0)
-    for bad in ({"max_terminal_orders": 0}, {"max_terminal_orders": True},
-                {"max_unordered_exec_ids": -1}, {"max_terminal_orders": 1.5}):
+    for bad in (
+        {"max_terminal_orders": 0},
+        {"max_terminal_orders": True},
+        {"max_unordered_exec_ids": -1},
+        {"max_terminal_orders": 1.5},
+    ):
         with pytest.raises(LocalProtocolError, match=next(iter(bad))):
             OrderTracker(**bad)
 
@@ -74,7 +82,9 @@ def test_a_replay_of_evicted_orders_counts_nothing_twice_and_resurrects_nothing(
     new = [r.exec_id for r in history if not t.has_exec_id(r.exec_id)]
     assert new == []  # what catch-up code counts: nothing in the replay is new
     t.on_messages(history)  # a drop-copy replay of the last hours, after the live stream
-    t.on_messages(p.decode(p.encode(r, HEADER.replace(poss_dup_flag=True))) for r in history)  # PossDup
+    t.on_messages(
+        p.decode(p.encode(r, HEADER.replace(poss_dup_flag=True))) for r in history
+    )  # PossDup
     assert (sorted(t.orders), len(t.fills), t.position(SYM).net, t.position(SYM).fees) == before
     assert not t.open_orders()
     # a report not seen before, of an order not seen before (above the watermark): tracked
@@ -105,11 +115,17 @@ def test_a_replace_chain_is_kept_whole_until_its_latest_version_is_final() -> No
     t.sent(p.OrderCancelRequest(cl_ord_id="r-c", orig_cl_ord_id="r-2", side=p.Side.BUY, symbol=SYM))
     for n in range(3):
         filled(t, f"o-{n}", 10 + n)
-    assert [o.cl_ord_id for o in t.chain("r-1")] == ["r-1", "r-2"] and t.current("r-1") is t.order("r-c")
+    assert [o.cl_ord_id for o in t.chain("r-1")] == ["r-1", "r-2"] and t.current("r-1") is t.order(
+        "r-c"
+    )
     t.on_message(er("r-c", "20;1", "4", "4", qty=0, orig="r-2"))  # the cancel: the chain is final
     filled(t, "o-9", 21)  # one more final order: the chain goes, cancel request included
-    assert t.order("r-1") is t.order("r-2") is t.order("r-c") is None and sorted(t.orders) == ["o-9"]
-    t.on_messages([er("r-2", "2;1", "5", "5", qty=8, orig="r-1"), er("r-c", "20;1", "4", "4", orig="r-2")])
+    assert t.order("r-1") is t.order("r-2") is t.order("r-c") is None and sorted(t.orders) == [
+        "o-9"
+    ]
+    t.on_messages(
+        [er("r-2", "2;1", "5", "5", qty=8, orig="r-1"), er("r-c", "20;1", "4", "4", orig="r-2")]
+    )
     assert sorted(t.orders) == ["o-9"]  # their reports again: recognised
 
 
@@ -139,9 +155,13 @@ def test_the_rules_limit_a_never_seen_order_below_the_watermark_is_taken_for_a_r
 def test_execids_not_in_kalshis_form_are_remembered_exactly_up_to_their_limit() -> None:
     t = OrderTracker(max_terminal_orders=1, max_unordered_exec_ids=3)
     for n in range(3):  # 3 ExecIDs each
-        t.on_messages([er(f"u-{n}", f"u{n}-new", "0", "0"),
-                       er(f"u-{n}", f"u{n}-f1", "F", "1", cum=4, last=("0.40", 4)),
-                       er(f"u-{n}", f"u{n}-f2", "F", "2", cum=10, last=("0.40", 6))])
+        t.on_messages(
+            [
+                er(f"u-{n}", f"u{n}-new", "0", "0"),
+                er(f"u-{n}", f"u{n}-f1", "F", "1", cum=4, last=("0.40", 4)),
+                er(f"u-{n}", f"u{n}-f2", "F", "2", cum=10, last=("0.40", 6)),
+            ]
+        )
     # u-0 and u-1 were evicted: only u-1's three ExecIDs are still remembered
     assert [t.has_exec_id(f"u{n}-f1") for n in range(3)] == [False, True, True]
     t.on_message(er("u-1", "u1-f2", "F", "2", cum=10, last=("0.40", 6)))
@@ -151,9 +171,17 @@ def test_execids_not_in_kalshis_form_are_remembered_exactly_up_to_their_limit() 
 def test_loose_request_ids_are_bounded_too() -> None:
     t = OrderTracker(max_terminal_orders=2)
     for n in range(4):  # 35=9 for cancels this tracker never saw sent: tied to no order
-        t.on_message(p.OrderCancelReject(order_id="x", cl_ord_id=f"c-{n}", orig_cl_ord_id=f"gone-{n}",
-                                         ord_status="8", cxl_rej_response_to="1", cxl_rej_reason=1,
-                                         text="NOT_FOUND"))
+        t.on_message(
+            p.OrderCancelReject(
+                order_id="x",
+                cl_ord_id=f"c-{n}",
+                orig_cl_ord_id=f"gone-{n}",
+                ord_status="8",
+                cxl_rej_response_to="1",
+                cxl_rej_reason=1,
+                text="NOT_FOUND",
+            )
+        )
     assert [t.rejection(f"c-{n}") is not None for n in range(4)] == [False, False, True, True]
     t.assign_group("future", "g")  # a group for an order not seen yet is kept until it comes
     t.on_message(er("future", "1;1", "0", "0"))
@@ -171,14 +199,47 @@ def test_soak_retained_state_stays_flat() -> None:
     def orders(first: int, last: int) -> None:
         for i in range(first, last):
             cl, c = f"o-{i}", 3 * i
-            feed(p.ExecutionReport(cl_ord_id=cl, exec_id=f"{c + 1};1", exec_type=new, ord_status=s_new,
-                                   symbol=SYM, side=buy, order_qty=qty, cum_qty=zero, order_id=cl))
-            feed(p.ExecutionReport(cl_ord_id=cl, exec_id=f"{c + 2};1", exec_type=trade, ord_status=s_part,
-                                   symbol=SYM, side=buy, order_qty=qty, cum_qty=four, last_px=price,
-                                   last_qty=four))
-            feed(p.ExecutionReport(cl_ord_id=cl, exec_id=f"{c + 3};1", exec_type=trade, ord_status=s_filled,
-                                   symbol=SYM, side=buy, order_qty=qty, cum_qty=qty, last_px=price,
-                                   last_qty=six))
+            feed(
+                p.ExecutionReport(
+                    cl_ord_id=cl,
+                    exec_id=f"{c + 1};1",
+                    exec_type=new,
+                    ord_status=s_new,
+                    symbol=SYM,
+                    side=buy,
+                    order_qty=qty,
+                    cum_qty=zero,
+                    order_id=cl,
+                )
+            )
+            feed(
+                p.ExecutionReport(
+                    cl_ord_id=cl,
+                    exec_id=f"{c + 2};1",
+                    exec_type=trade,
+                    ord_status=s_part,
+                    symbol=SYM,
+                    side=buy,
+                    order_qty=qty,
+                    cum_qty=four,
+                    last_px=price,
+                    last_qty=four,
+                )
+            )
+            feed(
+                p.ExecutionReport(
+                    cl_ord_id=cl,
+                    exec_id=f"{c + 3};1",
+                    exec_type=trade,
+                    ord_status=s_filled,
+                    symbol=SYM,
+                    side=buy,
+                    order_qty=qty,
+                    cum_qty=qty,
+                    last_px=price,
+                    last_qty=six,
+                )
+            )
 
     orders(0, 45_000)
     assert (len(t), len(t.fills)) == (1000, 2000)
@@ -202,17 +263,29 @@ def test_soak_retained_state_stays_flat() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(histories(), histories())
-def test_a_tracker_keeping_one_final_order_agrees_with_one_keeping_all(first: Any, second: Any) -> None:
+def test_a_tracker_keeping_one_final_order_agrees_with_one_keeping_all(
+    first: Any, second: Any
+) -> None:
     """Live stream in ExecID order, then any replay: same positions, same orders where kept."""
     sent, reports = first
     for message in second[0]:  # a second batch of orders, later (their own ClOrdIDs, ExecIDs)
-        sent.append(message.replace(cl_ord_id=f"b{message.cl_ord_id}") if message.MSG_TYPE == "D" else
-                    message.replace(cl_ord_id=f"b{message.cl_ord_id}", orig_cl_ord_id=f"b{message.orig_cl_ord_id}"))
+        sent.append(
+            message.replace(cl_ord_id=f"b{message.cl_ord_id}")
+            if message.MSG_TYPE == "D"
+            else message.replace(
+                cl_ord_id=f"b{message.cl_ord_id}", orig_cl_ord_id=f"b{message.orig_cl_ord_id}"
+            )
+        )
     offset = 1 + max(int(r.exec_id.split(";")[0]) for r in reports)
     for r in second[1]:
         clock = int(r.exec_id.split(";")[0])
-        reports.append(r.replace(cl_ord_id=f"b{r.cl_ord_id}", exec_id=f"{offset + clock};1",
-                                orig_cl_ord_id=None if r.orig_cl_ord_id is None else f"b{r.orig_cl_ord_id}"))
+        reports.append(
+            r.replace(
+                cl_ord_id=f"b{r.cl_ord_id}",
+                exec_id=f"{offset + clock};1",
+                orig_cl_ord_id=None if r.orig_cl_ord_id is None else f"b{r.orig_cl_ord_id}",
+            )
+        )
     small, full = OrderTracker(max_terminal_orders=1), OrderTracker(max_terminal_orders=None)
     for t in (small, full):
         for message in sent:
@@ -225,7 +298,9 @@ def test_a_tracker_keeping_one_final_order_agrees_with_one_keeping_all(first: An
     for cl, order in small.orders.items():
         theirs = full.order(cl)
         assert theirs is not None and (order.status, order.cum_qty, order.fills) == (
-            theirs.status, theirs.cum_qty, theirs.fills
+            theirs.status,
+            theirs.cum_qty,
+            theirs.fills,
         )
     assert {o.cl_ord_id for o in small.open_orders()} == {o.cl_ord_id for o in full.open_orders()}
     assert all(small.has_exec_id(r.exec_id) for r in reports if r.exec_id != "-1;-1")

@@ -35,7 +35,11 @@ class Broken(tzinfo):
 
 
 def logon(**kw: object) -> p.Logon:
-    fields: dict[str, object] = {"encrypt_method": 0, "heart_bt_int": 30, "default_appl_ver_id": "9"}
+    fields: dict[str, object] = {
+        "encrypt_method": 0,
+        "heart_bt_int": 30,
+        "default_appl_ver_id": "9",
+    }
     fields.update(kw)
     return p.Logon(**fields)  # type: ignore[arg-type]
 
@@ -108,7 +112,9 @@ def test_a_timestamp_whose_zone_fails_is_refused() -> None:
 @pytest.mark.parametrize("raw", ["1.2.3", "--1", "1-2"])
 def test_decimal_text_that_decimal_refuses_is_a_defect(raw: str) -> None:
     msg = p.decode(
-        frame(f"35=X|{MD_HEADER}|268=1|279=0|55=X|269=0|270=0.5|271={raw}|272=20260101|273=12:00:00"),
+        frame(
+            f"35=X|{MD_HEADER}|268=1|279=0|55=X|269=0|270=0.5|271={raw}|272=20260101|273=12:00:00"
+        ),
         tolerant=True,
     )
     assert any(d.tag == 271 and d.reason == 6 for d in msg.check())

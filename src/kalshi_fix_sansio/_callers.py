@@ -192,7 +192,11 @@ class Settle(Wait[TrackedOrder]):
     __slots__ = ("deadline", "host", "pacing", "timeout", "waiter")
 
     def __init__(
-        self, host: WaitHost, waiter: OrderWaiter, message: Message, timeout: float | None,
+        self,
+        host: WaitHost,
+        waiter: OrderWaiter,
+        message: Message,
+        timeout: float | None,
         now: float,
     ) -> None:
         self.now = now
@@ -247,8 +251,11 @@ class Until(Wait[bool]):
     __slots__ = ("callbacks_left", "done", "host")
 
     def __init__(
-        self, host: WaitHost, done: Callable[[], bool],
-        callbacks_left: Callable[[], bool] | None = None, now: float = 0.0,
+        self,
+        host: WaitHost,
+        done: Callable[[], bool],
+        callbacks_left: Callable[[], bool] | None = None,
+        now: float = 0.0,
     ) -> None:
         self.now = now
         self.host, self.done, self.callbacks_left = host, done, callbacks_left
@@ -338,9 +345,7 @@ class Readers:
         reader reads at once (no hand-off delay)."""
         self.active = -math.inf
 
-    def after_write(
-        self, driver: _Writes, who: object, pending: bool, sent: bool = False
-    ) -> str:
+    def after_write(self, driver: _Writes, who: object, pending: bool, sent: bool = False) -> str:
         """After ``who`` wrote to the socket (``pending``: bytes it did not take wait; ``sent``:
         what it wrote came from a ``send`` alone): ``"close"`` it now, because the driver is
         done with it (``wants_transport`` False) and no other reader is in it (that one closes

@@ -108,13 +108,19 @@ def encode_message(
             mt: str = msg.MSG_TYPE
             out = [prefix]
         else:
-            if not isinstance(msg, Message) or (isinstance(msg, UnknownMessage) and not msg.msg_type):
-                raise EncodeError(f"cannot encode {type(msg).__name__}: not a message of this dialect")
+            if not isinstance(msg, Message) or (
+                isinstance(msg, UnknownMessage) and not msg.msg_type
+            ):
+                raise EncodeError(
+                    f"cannot encode {type(msg).__name__}: not a message of this dialect"
+                )
             mt = msg.msg_type if isinstance(msg, UnknownMessage) else msg.MSG_TYPE
             try:
                 mt_bytes = mt.encode("latin-1")  # an UnknownMessage keeps the MsgType bytes it had
             except UnicodeEncodeError:
-                raise EncodeError(f"MsgType {mt!r} cannot be written on the wire", msg_type=mt) from None
+                raise EncodeError(
+                    f"MsgType {mt!r} cannot be written on the wire", msg_type=mt
+                ) from None
             if not mt_bytes or SOH in mt_bytes or b"=" in mt_bytes:
                 raise EncodeError(f"MsgType {mt!r} cannot be written on the wire", msg_type=mt)
             if spec is not None and mt in spec.messages:
@@ -130,7 +136,9 @@ def encode_message(
             header._encode_into(out, use_dollars)
             seq = header._msg_seq_num  # type: ignore[attr-defined]  # set: the header encoder read it
             if seq < 1:  # an int: the header encoder checked it
-                raise EncodeError(f"MsgSeqNum(34) must be 1 or more, got {seq}", msg_type=mt, tag=34)
+                raise EncodeError(
+                    f"MsgSeqNum(34) must be 1 or more, got {seq}", msg_type=mt, tag=34
+                )
         msg._encode_into(out, use_dollars)
         # the slot itself when set (a constructed message): not the Python-level property
         extra: Any = getattr(msg, "_extra_fields", _UNSET)
@@ -187,7 +195,9 @@ def _extra_fields(
     pending: tuple[int, int, int] | None = None  # (length tag, data tag, length)
     for i, item in enumerate(extra):
         if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise EncodeError(f"{what}[{i}]: expected a (tag, value) pair, got {item!r}", msg_type=mt)
+            raise EncodeError(
+                f"{what}[{i}]: expected a (tag, value) pair, got {item!r}", msg_type=mt
+            )
         tag, value = item
         if not isinstance(tag, int) or isinstance(tag, bool) or not 0 < tag <= _MAX_TAG:
             raise EncodeError(

@@ -261,7 +261,9 @@ class Inbound:
             frame = b""
         self._gaps.behind(seq, frame, expected, self._life.now)
 
-    def _refuse_in_turn(self, frame: bytes, mt: str, seq: int, poss_dup: bool, defect: Defect) -> None:
+    def _refuse_in_turn(
+        self, frame: bytes, mt: str, seq: int, poss_dup: bool, defect: Defect
+    ) -> None:
         """A message the session will not act on: Rejected in its turn, its number consumed."""
         expected = self.store.next_target_seq()
         if seq > expected:

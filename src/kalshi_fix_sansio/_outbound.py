@@ -150,7 +150,12 @@ class Outbound:
         if second != self._stamp_second:
             self._stamp = fmt_timestamp(datetime.fromtimestamp(second, UTC))[:-3]
             self._stamp_second = second
-        return b"%s34=%d\x0152=%s%s\x01" % (self._head, seq, self._stamp, _MILLIS[ms - second * 1000])
+        return b"%s34=%d\x0152=%s%s\x01" % (
+            self._head,
+            seq,
+            self._stamp,
+            _MILLIS[ms - second * 1000],
+        )
 
     def encode(self, message: Message, header: Header | None, head: bytes = b"") -> bytes:
         """``message`` with ``header`` (None: ``head``, from `own_header`) as a frame, in the

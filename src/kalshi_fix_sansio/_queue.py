@@ -29,7 +29,6 @@ DEFAULT_MAX_MARKET_DATA: Final = 10_000
 """Default number of unread market-data book messages before they are folded."""
 
 
-
 def _positive_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise LocalProtocolError(f"QueuePolicy.{attribute.name} must be an int >= 1, got {value!r}")

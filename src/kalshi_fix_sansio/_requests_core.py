@@ -26,6 +26,7 @@ CLORDID_MAX_LENGTH: int = next(
 )
 """ClOrdID(11) length limit (Kalshi's Order Entry page: "max 64 chars"; from ``spec/ranges.yaml``)."""
 
+
 def check_cl_ord_id(
     value: str, *, field: str = "ClOrdID", tag: int | None = 11, msg_type: str = "D"
 ) -> str:
@@ -109,7 +110,6 @@ class RequestsCore:
     use_dollars: bool
     listener: bool
     cl_ord_ids: ClOrdIDGenerator
-
 
     # -- common checks ---------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ __all__ = ["RfqRequests"]
 class RfqRequests(RequestsCore):
     """The RFQ builders of `Requests <kalshi_fix_sansio.builders.Requests>`."""
 
-
     # -- RFQ (prediction) -------------------------------------------------------------------
 
     def _rfq(self, msg_type: str, name: str) -> None:

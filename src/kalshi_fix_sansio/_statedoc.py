@@ -46,7 +46,15 @@ def render_page(
     lines.append("| " + " | ".join(columns) + " |")
     lines.append("|" + "---|" * len(columns))
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    lines += ["", *drawing_intro, "", '<div class="state-diagram">', *svg(edges, aria), "</div>", ""]
+    lines += [
+        "",
+        *drawing_intro,
+        "",
+        '<div class="state-diagram">',
+        *svg(edges, aria),
+        "</div>",
+        "",
+    ]
     return "\n".join(lines)
 
 

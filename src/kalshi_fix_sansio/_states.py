@@ -114,8 +114,6 @@ def transition(state: State, trigger: Trigger, *, acceptor: bool = False) -> Sta
     return nxt
 
 
-
-
 class Lifecycle:
     """A session's life, moved only through `TRANSITIONS`: its state and since when, the
     clock as last passed in, the events waiting to be read and the error that ended it.
@@ -149,6 +147,7 @@ class Lifecycle:
         if self.state is not State.CLOSED:
             self.move(trigger)
         self.events.append(CloseTransport(reason, reconnect, reset))
+
 
 # --------------------------------------------------------------------------------------------
 # The supervisor's table
@@ -272,7 +271,9 @@ def supervisor_transition(
     """
     row = SUPERVISOR_TRANSITIONS.get((state, event))
     if row is None:
-        raise LocalProtocolError(f"the supervisor cannot take {event.value} in state {state.value!r}")
+        raise LocalProtocolError(
+            f"the supervisor cannot take {event.value} in state {state.value!r}"
+        )
     return row
 
 

@@ -47,10 +47,14 @@ its plain form (text is UTF-8 only when the frame is ASCII: `check` asks that fi
 # take: a possessive repeat matches what the greedy one does). Callgrind (Python 3.12), matching
 # a 35=8 and a 35=X frame: 37.8k -> 30.8k (spellings) -> 25.3k (possessive).
 _P = b"+" if sys.version_info >= (3, 11) else b""  # makes the repeat before it possessive
-_DAY = rb"[1-9][0-9]{3}" + _P + (
-    rb"(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])"
-    rb"|(?:0[13-9]|1[0-2])(?:29|30)"
-    rb"|(?:0[13578]|1[02])31)"
+_DAY = (
+    rb"[1-9][0-9]{3}"
+    + _P
+    + (
+        rb"(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])"
+        rb"|(?:0[13-9]|1[0-2])(?:29|30)"
+        rb"|(?:0[13578]|1[02])31)"
+    )
 )
 _TIME = (
     rb"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"

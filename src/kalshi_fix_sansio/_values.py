@@ -137,9 +137,7 @@ class ValueCaches:
         self.times: dict[bytes, time] = {}
         self.dec_decimal: Callable[[bytes], Decimal] = _cached(self.decimals, _dec_decimal)
         self.dec_cents: Callable[[bytes], Decimal] = _cached(self.cents, _dec_cents)
-        self.dec_timestamp: Callable[[bytes], datetime] = _cached(
-            self.timestamps, _dec_timestamp
-        )
+        self.dec_timestamp: Callable[[bytes], datetime] = _cached(self.timestamps, _dec_timestamp)
         self.dec_date: Callable[[bytes], date] = _cached(self.dates, _dec_date)
         self.dec_time: Callable[[bytes], time] = _cached(self.times, _dec_time_any)
 

@@ -66,6 +66,7 @@ from .errors import DecodeError
 if TYPE_CHECKING:
     from ._message import FixRecord, Message
 
+
 class WireSource:
     """The raw source of one decoded message, shared by its header and its group entries.
 
@@ -318,9 +319,7 @@ def _own_keys(cls: type[Message]) -> frozenset[bytes]:
     """The header, body and group count tags of a message class (cached per class)."""
     cached: frozenset[bytes] | None = cls.__dict__.get("_OWN_KEYS_CACHE")
     if cached is None:
-        cached = frozenset(
-            [*cls._HEADER_CLS._BY_KEY, *cls._BY_KEY, *(g.key for g in cls._GROUPS)]
-        )
+        cached = frozenset([*cls._HEADER_CLS._BY_KEY, *cls._BY_KEY, *(g.key for g in cls._GROUPS)])
         type.__setattr__(cls, "_OWN_KEYS_CACHE", cached)
     return cached
 

@@ -95,8 +95,12 @@ def parse_exec_id(text: str) -> tuple[int, int, int] | None:
     if len(parts) == 2:  # exchange index 0, the common form: its two parts tested inline
         clock, event = parts
         if (
-            clock.isdigit() and event.isdigit() and clock.isascii() and event.isascii()
-            and len(clock) <= _MAX_PART_DIGITS and len(event) <= _MAX_PART_DIGITS
+            clock.isdigit()
+            and event.isdigit()
+            and clock.isascii()
+            and event.isascii()
+            and len(clock) <= _MAX_PART_DIGITS
+            and len(event) <= _MAX_PART_DIGITS
         ):  # isdigit(): not empty
             return int(clock), int(event), 0
         return None
@@ -138,9 +142,12 @@ class ExecCursor:
         if len(parts) == 2:  # exchange index 0, the common form: `parse_exec_id`'s test inline
             clock_text, event_text = parts
             if not (
-                clock_text.isdigit() and event_text.isdigit()
-                and clock_text.isascii() and event_text.isascii()
-                and len(clock_text) <= _MAX_PART_DIGITS and len(event_text) <= _MAX_PART_DIGITS
+                clock_text.isdigit()
+                and event_text.isdigit()
+                and clock_text.isascii()
+                and event_text.isascii()
+                and len(clock_text) <= _MAX_PART_DIGITS
+                and len(event_text) <= _MAX_PART_DIGITS
             ):  # isdigit(): not empty
                 return False
             clock, event, index = int(clock_text), int(event_text), 0
@@ -196,8 +203,7 @@ class ExecCursor:
             for k, v in data.items()
         ):
             raise LocalProtocolError(
-                'ExecCursor: expected {"<exchange index>": "<ExecID>", ...}, '
-                f"got {text[:80]!r}"
+                f'ExecCursor: expected {{"<exchange index>": "<ExecID>", ...}}, got {text[:80]!r}'
             )
         return cls({int(k): v for k, v in data.items()})
 
@@ -414,7 +420,9 @@ class CatchUp:
         restored, self._restored = self._restored, False
         if not (reconnect or restored):
             return [], None
-        reason = "reconnected after a lost connection" if reconnect else "started from a saved cursor"
+        reason = (
+            "reconnected after a lost connection" if reconnect else "started from a saved cursor"
+        )
         if not self.cursor and not (self._carry or orders):
             return [], None
         if not self.cursor:

@@ -166,7 +166,9 @@ class KillReport:
     confirmed: bool | None = None
 
     def __str__(self) -> str:
-        verdict = "done: nothing open" if self.done else f"NOT done: {len(self.still_open)} still open"
+        verdict = (
+            "done: nothing open" if self.done else f"NOT done: {len(self.still_open)} still open"
+        )
         if self.done:
             verdict += (
                 ", confirmed by the exchange"
@@ -182,10 +184,16 @@ class KillReport:
         if self.waited_for_reconnect:
             lines.append("  the connection was down: waited for the reconnect, then acted")
         for request in self.sent:
-            what = {"q": "OrderMassCancelRequest", "UOG": "OrderGroup trigger", "F": "OrderCancelRequest"}
+            what = {
+                "q": "OrderMassCancelRequest",
+                "UOG": "OrderGroup trigger",
+                "F": "OrderCancelRequest",
+            }
             covers = f" for {len(request.covers)} order(s)" if request.covers else ""
             answer = request.answer or "no answer"
-            lines.append(f"  sent {what.get(request.msg_type, request.msg_type)} {request.ref}{covers}: {answer}")
+            lines.append(
+                f"  sent {what.get(request.msg_type, request.msg_type)} {request.ref}{covers}: {answer}"
+            )
         for cl, status in self.canceled:
             lines.append(f"  {cl}: {status.name}")
         for order in self.still_open:
@@ -302,7 +310,11 @@ class KillSwitch:
         halted: bool = False,
         confirm: bool = False,
     ) -> None:
-        if isinstance(fallback_after, bool) or not isinstance(fallback_after, (int, float)) or not fallback_after >= 0:
+        if (
+            isinstance(fallback_after, bool)
+            or not isinstance(fallback_after, (int, float))
+            or not fallback_after >= 0
+        ):
             raise LocalProtocolError(f"fallback_after must be seconds >= 0, got {fallback_after!r}")
         self.config, self.tracker = config, tracker
         self.started = now
@@ -373,7 +385,11 @@ class KillSwitch:
             ref = event.business_reject_ref_id
             text = f"35=j {event.text or 'no text'} (BusinessRejectReason {event.reason})"
             for request in self._sent:
-                if request.ref == ref and request.answer is None and request.connection == self._connection:
+                if (
+                    request.ref == ref
+                    and request.answer is None
+                    and request.connection == self._connection
+                ):
                     if isinstance(event, RateLimited):
                         self._rate_limited(request, now, text)
                     else:
@@ -386,7 +402,9 @@ class KillSwitch:
                     and request.connection == self._connection
                     and request.answer is None
                 ):
-                    self._refused(request, now, f"35=3 {event.text or 'no text'} (reason {event.reason})")
+                    self._refused(
+                        request, now, f"35=3 {event.text or 'no text'} (reason {event.reason})"
+                    )
         elif isinstance(event, LoggedOn):
             self._logged_on(now)
         self._check_done(now)
@@ -453,18 +471,32 @@ class KillSwitch:
         still: list[StillOpen] = []
         for order in self.tracker.open_orders():
             still.append(
-                StillOpen(order.cl_ord_id, order.symbol, order.status, order.leaves_qty, self._why(order, now))
+                StillOpen(
+                    order.cl_ord_id,
+                    order.symbol,
+                    order.status,
+                    order.leaves_qty,
+                    self._why(order, now),
+                )
             )
         canceled: list[tuple[str, OrderStatus]] = []
         for cl in self._targets:
             current = self.tracker.current(cl)
-            if current is not None and current.terminal and not any(c == current.cl_ord_id for c, _ in canceled):
+            if (
+                current is not None
+                and current.terminal
+                and not any(c == current.cl_ord_id for c, _ in canceled)
+            ):
                 canceled.append((current.cl_ord_id, current.status))
         notes = list(self._notes)
         if any(r.msg_type == "q" and r.answer is None for r in self._sent):
-            notes.append("the OrderMassCancelRequest was not answered: orders the tracker does not know may be open")
+            notes.append(
+                "the OrderMassCancelRequest was not answered: orders the tracker does not know may be open"
+            )
         if self._mass_pending and not self.tracker.open_orders():
-            notes.append("the OrderMassCancelRequest was not sent yet: orders the tracker does not know may be open")
+            notes.append(
+                "the OrderMassCancelRequest was not sent yet: orders the tracker does not know may be open"
+            )
         if not self.can_mass_cancel and self.can_cancel:
             notes.append(
                 f"{self.session} has no mass cancel: the exchange confirmed each order this "
@@ -479,7 +511,8 @@ class KillSwitch:
             at=now,
             halted=self.halted,
             sent=tuple(
-                KillRequest(r.msg_type, r.ref, r.sent_at, tuple(r.covers), r.answer) for r in self._sent
+                KillRequest(r.msg_type, r.ref, r.sent_at, tuple(r.covers), r.answer)
+                for r in self._sent
             ),
             canceled=tuple(canceled),
             still_open=tuple(still),
@@ -537,7 +570,9 @@ class KillSwitch:
             return True
         if request.msg_type == "F":
             return False  # answered (refused: not sent again) or awaited
-        return request.failed or now >= (request.answered_at or request.sent_at) + self.fallback_after
+        return (
+            request.failed or now >= (request.answered_at or request.sent_at) + self.fallback_after
+        )
 
     def _trigger_groups(
         self, due: list[TrackedOrder], now: float, send: Callable[[Message], int]
@@ -559,7 +594,9 @@ class KillSwitch:
                 message = self._requests.trigger_order_group(
                     group_id,
                     alloc_account=accounts.pop() if len(accounts) == 1 else None,
-                    ex_destination=shards.pop() if len(shards) == 1 and self.config.product == "prediction" else None,
+                    ex_destination=shards.pop()
+                    if len(shards) == 1 and self.config.product == "prediction"
+                    else None,
                 )
             except FixError:
                 continue  # not a UUID, or fields the product lacks: 35=F for each
@@ -580,11 +617,15 @@ class KillSwitch:
                     response = _code(getattr(message, "mass_cancel_response", None))
                     request.answered_at = now
                     if response == "6":
-                        request.answer = "35=r MassCancelResponse=6 (the session's orders cancelled)"
+                        request.answer = (
+                            "35=r MassCancelResponse=6 (the session's orders cancelled)"
+                        )
                     else:
                         reason = getattr(message, "mass_cancel_reject_reason", None)
                         self._refused(
-                            request, now, f"35=r MassCancelResponse={response} (MassCancelRejectReason {reason})"
+                            request,
+                            now,
+                            f"35=r MassCancelResponse={response} (MassCancelRejectReason {reason})",
                         )
         elif msg_type == "UOH":
             group = _code(getattr(message, "order_group_id", None))
@@ -616,7 +657,9 @@ class KillSwitch:
     def _refused(self, request: _Request, now: float, text: str) -> None:
         request.answer, request.answered_at, request.failed = text, now, True
         if request.msg_type == "q":
-            self._notes.append(f"the OrderMassCancelRequest was refused ({text}): OrderCancelRequests follow")
+            self._notes.append(
+                f"the OrderMassCancelRequest was refused ({text}): OrderCancelRequests follow"
+            )
         elif request.msg_type == "UOG":
             self._notes.append(
                 f"the trigger of order group {request.ref} was refused ({text}): OrderCancelRequests follow"
@@ -626,7 +669,9 @@ class KillSwitch:
 
     def _rate_limited(self, request: _Request, now: float, text: str) -> None:
         """Kalshi's rate limit refused it: send it again later."""
-        self._notes.append(f"{request.msg_type} {request.ref} was rate limited by Kalshi ({text}); sent again")
+        self._notes.append(
+            f"{request.msg_type} {request.ref} was rate limited by Kalshi ({text}); sent again"
+        )
         self._sent.remove(request)
         for cl in request.covers:
             if self._cover.get(cl) is request:
@@ -649,7 +694,9 @@ class KillSwitch:
                 if self._cover.get(cl) is request:
                     del self._cover[cl]
         if lost:
-            self._notes.append(f"the connection was lost with {len(lost)} request(s) unanswered: sent again")
+            self._notes.append(
+                f"the connection was lost with {len(lost)} request(s) unanswered: sent again"
+            )
         if any(r.msg_type == "q" for r in lost):
             self._mass_pending = True  # its answer was lost with the connection: ask again
 
@@ -709,7 +756,9 @@ class KillSwitch:
             ok, note = False, "orders kept appearing in the drop copy's replays"
         self._confirm = "confirmed" if ok else "unconfirmed"
         self._notes.append(
-            f"drop copy confirmed nothing open: {note}" if ok else f"drop copy could not confirm: {note}"
+            f"drop copy confirmed nothing open: {note}"
+            if ok
+            else f"drop copy could not confirm: {note}"
         )
         self._check_done(now)
 
@@ -736,9 +785,11 @@ class KillSwitch:
                 return f"nothing sent yet: rate limited until {self._retry_at - now:+.3f} s"
             return "nothing sent yet"
         age = now - request.sent_at
-        name = {"q": "OrderMassCancelRequest", "UOG": "order group trigger", "F": "OrderCancelRequest"}[
-            request.msg_type
-        ]
+        name = {
+            "q": "OrderMassCancelRequest",
+            "UOG": "order group trigger",
+            "F": "OrderCancelRequest",
+        }[request.msg_type]
         if request.answer is None:
             return f"{name} {request.ref} sent {age:.3f} s ago: no answer yet"
         if request.msg_type == "F":

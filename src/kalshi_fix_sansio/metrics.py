@@ -49,12 +49,24 @@ __all__ = [
 ]
 
 ROUND_TRIP_BOUNDS: Final[tuple[float, ...]] = (
-    0.0001, 0.0002, 0.0005,
-    0.001, 0.002, 0.005,
-    0.01, 0.02, 0.05,
-    0.1, 0.2, 0.5,
-    1.0, 2.0, 5.0,
-    10.0, 30.0, 60.0,
+    0.0001,
+    0.0002,
+    0.0005,
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.2,
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
 )
 """Upper bounds (seconds, inclusive) of the round-trip buckets: 100 µs to 60 s in 1-2-5 steps,
 and one more bucket above the last."""
@@ -147,7 +159,9 @@ class HistogramSnapshot:
             "p50": self.p50,
             "p90": self.p90,
             "p99": self.p99,
-            "buckets": [[bound, n] for bound, n in zip([*self.bounds, "+Inf"], self.counts, strict=True)],
+            "buckets": [
+                [bound, n] for bound, n in zip([*self.bounds, "+Inf"], self.counts, strict=True)
+            ],
         }
 
 
@@ -189,8 +203,12 @@ class Histogram:
         """The histogram now (frozen; nothing is reset)."""
         seen = self.count > 0
         return HistogramSnapshot(
-            self.bounds, tuple(self._counts), self.count, self.sum,
-            self.min if seen else None, self.max if seen else None,
+            self.bounds,
+            tuple(self._counts),
+            self.count,
+            self.sum,
+            self.min if seen else None,
+            self.max if seen else None,
         )
 
 
@@ -252,7 +270,9 @@ class MetricsSnapshot:
     @property
     def rejects(self) -> int:
         """35=3, 35=j, 35=9 and ExecType=8 reports together."""
-        return self.session_rejects + self.business_rejects + self.cancel_rejects + self.order_rejects
+        return (
+            self.session_rejects + self.business_rejects + self.cancel_rejects + self.order_rejects
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (JSON-ready; histograms as `HistogramSnapshot.as_dict`)."""
@@ -417,9 +437,7 @@ class SessionMetrics:
             session_type=self.session_type,
             key_id=self.key_id,
             messages_in=dict(self.messages_in),
-            messages_out={
-                k.decode("ascii", "replace"): n for k, n in list(self._out.items())
-            },
+            messages_out={k.decode("ascii", "replace"): n for k, n in list(self._out.items())},
             bytes_in=self.bytes_in,
             bytes_out=self.bytes_out,
             events=events,

@@ -110,7 +110,9 @@ def mask_secrets(frame: bytes, placeholder: bytes = b"*") -> bytes:
         ValueError: ``placeholder`` is not one byte other than SOH and ``=``.
     """
     if len(placeholder) != 1 or placeholder in (_SOH, b"="):
-        raise ValueError(f"placeholder must be one byte other than SOH and '=', got {placeholder!r}")
+        raise ValueError(
+            f"placeholder must be one byte other than SOH and '=', got {placeholder!r}"
+        )
     spans = secret_spans(frame)
     if not spans:
         return frame

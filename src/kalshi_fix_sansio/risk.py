@@ -101,7 +101,9 @@ def _decimal(value: Any) -> Decimal | None:
     try:
         return Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
-        raise LocalProtocolError(f"risk limits take a Decimal, an int or a str, not {value!r}") from None
+        raise LocalProtocolError(
+            f"risk limits take a Decimal, an int or a str, not {value!r}"
+        ) from None
 
 
 def _check_decimal(positive: bool) -> Any:
@@ -159,13 +161,25 @@ class SymbolLimits:
             is needed, a float, or ``min_price`` above ``max_price``.
     """
 
-    max_order_qty: Decimal | None = attrs.field(default=None, converter=_decimal, validator=_POSITIVE)
-    max_order_notional: Decimal | None = attrs.field(default=None, converter=_decimal, validator=_POSITIVE)
+    max_order_qty: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_POSITIVE
+    )
+    max_order_notional: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_POSITIVE
+    )
     max_open_orders: int | None = attrs.field(default=None, validator=_check_count)
-    max_position: Decimal | None = attrs.field(default=None, converter=_decimal, validator=_NON_NEGATIVE)
-    min_price: Decimal | None = attrs.field(default=None, converter=_decimal, validator=_NON_NEGATIVE)
-    max_price: Decimal | None = attrs.field(default=None, converter=_decimal, validator=_NON_NEGATIVE)
-    max_price_distance: Decimal | None = attrs.field(default=None, converter=_decimal, validator=_NON_NEGATIVE)
+    max_position: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_NON_NEGATIVE
+    )
+    min_price: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_NON_NEGATIVE
+    )
+    max_price: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_NON_NEGATIVE
+    )
+    max_price_distance: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_NON_NEGATIVE
+    )
 
     def __attrs_post_init__(self) -> None:
         _check_bounds(self)
@@ -181,7 +195,9 @@ def _symbols(value: Mapping[str, SymbolLimits] | None) -> Mapping[str, SymbolLim
     out: dict[str, SymbolLimits] = {}
     for symbol, limits in value.items():
         if not isinstance(symbol, str) or not symbol:
-            raise LocalProtocolError(f"RiskLimits.symbols: a symbol must be a non-empty str, got {symbol!r}")
+            raise LocalProtocolError(
+                f"RiskLimits.symbols: a symbol must be a non-empty str, got {symbol!r}"
+            )
         if not isinstance(limits, SymbolLimits):
             raise LocalProtocolError(
                 f"RiskLimits.symbols[{symbol!r}] must be a SymbolLimits, got {type(limits).__name__}"
@@ -223,17 +239,27 @@ class RiskLimits:
         Decimal('50')
     """
 
-    max_order_qty: Decimal | None = attrs.field(default=None, converter=_decimal, validator=_POSITIVE)
-    max_order_notional: Decimal | None = attrs.field(default=None, converter=_decimal, validator=_POSITIVE)
+    max_order_qty: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_POSITIVE
+    )
+    max_order_notional: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_POSITIVE
+    )
     max_open_orders: int | None = attrs.field(default=None, validator=_check_count)
     max_open_orders_per_symbol: int | None = attrs.field(default=None, validator=_check_count)
-    max_position: Decimal | None = attrs.field(default=None, converter=_decimal, validator=_NON_NEGATIVE)
-    min_price: Decimal | None = attrs.field(default=None, converter=_decimal, validator=_NON_NEGATIVE)
-    max_price: Decimal | None = attrs.field(default=None, converter=_decimal, validator=_NON_NEGATIVE)
-    max_price_distance: Decimal | None = attrs.field(default=None, converter=_decimal, validator=_NON_NEGATIVE)
-    symbols: Mapping[str, SymbolLimits] = attrs.field(
-        factory=dict, converter=_symbols, hash=False
+    max_position: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_NON_NEGATIVE
     )
+    min_price: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_NON_NEGATIVE
+    )
+    max_price: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_NON_NEGATIVE
+    )
+    max_price_distance: Decimal | None = attrs.field(
+        default=None, converter=_decimal, validator=_NON_NEGATIVE
+    )
+    symbols: Mapping[str, SymbolLimits] = attrs.field(factory=dict, converter=_symbols, hash=False)
 
     def __attrs_post_init__(self) -> None:
         _check_bounds(self)
@@ -374,14 +400,19 @@ class RiskChecker:
     @limits.setter
     def limits(self, limits: RiskLimits) -> None:
         if not isinstance(limits, RiskLimits):
-            raise LocalProtocolError(f"risk_limits must be a RiskLimits, got {type(limits).__name__}")
+            raise LocalProtocolError(
+                f"risk_limits must be a RiskLimits, got {type(limits).__name__}"
+            )
         self._limits = limits
 
     # -- feeding -------------------------------------------------------------------------------
 
     def sent(self, message: Any) -> None:
         """A NewOrderSingle or replace was sent: its ClOrdID may be live."""
-        symbol, cl = _code(getattr(message, "symbol", None)), _code(getattr(message, "cl_ord_id", None))
+        symbol, cl = (
+            _code(getattr(message, "symbol", None)),
+            _code(getattr(message, "cl_ord_id", None)),
+        )
         if symbol is not None and cl is not None:
             self._live.setdefault(symbol, {})[cl] = None
 
@@ -392,7 +423,12 @@ class RiskChecker:
         if cl is None:
             return
         order = self.tracker.order(cl)
-        if order is not None and order.cl_ord_id == cl and order.symbol is not None and not order.terminal:
+        if (
+            order is not None
+            and order.cl_ord_id == cl
+            and order.symbol is not None
+            and not order.terminal
+        ):
             live = self._live.setdefault(order.symbol, {})
             if cl not in live:
                 live[cl] = None
@@ -492,13 +528,22 @@ class RiskChecker:
                 price = old_price
 
         def refuse(
-            limit: str, value: Decimal | int, actual: Decimal | int, what: str, where: str | None = symbol
+            limit: str,
+            value: Decimal | int,
+            actual: Decimal | int,
+            what: str,
+            where: str | None = symbol,
         ) -> None:
             scope = f"on {where}" if where is not None else "on the account"
             raise RiskLimitExceeded(
                 f"risk limit {limit}={_f(value)} refuses 35={msg_type} {cl!r} {scope}: {what}; "
                 "nothing was sent",
-                limit=limit, symbol=where, value=value, actual=actual, msg_type=msg_type, cl_ord_id=cl,
+                limit=limit,
+                symbol=where,
+                value=value,
+                actual=actual,
+                msg_type=msg_type,
+                cl_ord_id=cl,
             )
 
         # size of the order it becomes (a replace: only when it grows)
@@ -508,10 +553,16 @@ class RiskChecker:
         lim = limits.max_order_notional
         if lim is not None:
             notional = order_notional(self.product, side, qty, price)
-            before = order_notional(self.product, side, old_qty, old_price) if target is not None else _ZERO
+            before = (
+                order_notional(self.product, side, old_qty, old_price)
+                if target is not None
+                else _ZERO
+            )
             if notional > lim and notional > before:
                 refuse(
-                    "max_order_notional", lim, notional,
+                    "max_order_notional",
+                    lim,
+                    notional,
                     f"order notional {_f(notional)} > {_f(lim)} ({self._rule(side)})",
                 )
         # the price collar (a replace: only a new price)
@@ -524,7 +575,9 @@ class RiskChecker:
             orders = self._orders(symbol)
             if lim_n is not None and len(orders) + 1 > lim_n:
                 count = len(orders) + 1
-                refuse("max_open_orders", lim_n, count, f"{count} open orders in {symbol} > {lim_n}")
+                refuse(
+                    "max_open_orders", lim_n, count, f"{count} open orders in {symbol} > {lim_n}"
+                )
             if limits.max_position is not None:
                 self._position(limits.max_position, orders, symbol, side, qty, target, refuse)
         lim_n = self._limits.max_open_orders
@@ -538,11 +591,17 @@ class RiskChecker:
             return "qty x price"
         return "Buy/Yes: qty x price" if side == _BUY else "Sell/No: qty x (1 - price)"
 
-    def _collar(self, limits: SymbolLimits, symbol: str, side: str, price: Decimal, refuse: Any) -> None:
+    def _collar(
+        self, limits: SymbolLimits, symbol: str, side: str, price: Decimal, refuse: Any
+    ) -> None:
         if limits.min_price is not None and price < limits.min_price:
-            refuse("min_price", limits.min_price, price, f"price {_f(price)} < {_f(limits.min_price)}")
+            refuse(
+                "min_price", limits.min_price, price, f"price {_f(price)} < {_f(limits.min_price)}"
+            )
         if limits.max_price is not None and price > limits.max_price:
-            refuse("max_price", limits.max_price, price, f"price {_f(price)} > {_f(limits.max_price)}")
+            refuse(
+                "max_price", limits.max_price, price, f"price {_f(price)} > {_f(limits.max_price)}"
+            )
         lim = limits.max_price_distance
         if lim is None:
             return
@@ -560,7 +619,9 @@ class RiskChecker:
         if ref is not None and distance is not None and distance > lim:
             where = "above" if side == _BUY else "below"
             refuse(
-                "max_price_distance", lim, distance,
+                "max_price_distance",
+                lim,
+                distance,
                 f"price {_f(price)} is {_f(distance)} {where} the {name} {_f(ref.price)} > {_f(lim)}",
             )
 
@@ -580,7 +641,11 @@ class RiskChecker:
         if target is None:
             after = before + qty
         else:  # the chain's leaves become the larger of what they were and the new version's
-            key = target.cl_ord_id if target.acknowledged or target.orig_cl_ord_id is None else target.orig_cl_ord_id
+            key = (
+                target.cl_ord_id
+                if target.acknowledged or target.orig_cl_ord_id is None
+                else target.orig_cl_ord_id
+            )
             held = orders.get(key)
             chain = held.leaves_qty if held is not None else _ZERO
             new_leaves = max(qty - target.cum_qty, _ZERO)
@@ -588,7 +653,9 @@ class RiskChecker:
         if after > lim and after > before:
             which = "long" if long_side else "short"
             refuse(
-                "max_position", lim, after,
+                "max_position",
+                lim,
+                after,
                 f"worst-case {which} position {_f(after)} > {_f(lim)} (net {_f(exposure.net)}, "
                 f"open buys {_f(exposure.buy_leaves)}, open sells {_f(exposure.sell_leaves)}, "
                 f"this order {_f(qty)})",

@@ -21,6 +21,7 @@ messages are never billed.
 ``now`` is always UTC seconds since the epoch (``time.time()``): it stamps SendingTime and drives
 the timers. The module does no I/O and reads no clock.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -487,7 +488,9 @@ class Session:
         """
         self._life.now = now
         if self._life.state is not _ACTIVE:
-            raise LocalProtocolError(f"cannot send a TestRequest in state {self._life.state.value!r}")
+            raise LocalProtocolError(
+                f"cannot send a TestRequest in state {self._life.state.value!r}"
+            )
         if test_req_id is None:
             self._test_req_count += 1
             test_req_id = f"TEST-{self._test_req_count}-{int(now * 1000)}"

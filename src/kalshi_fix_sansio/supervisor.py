@@ -579,7 +579,9 @@ class Supervisor:
         self._fail(TransportError(f"the connection to {self.peer} was lost ({reason}); {why}"))
 
     def _on_give_up(self, _n: float, _r: str, error: BaseException | None, _s: bool) -> None:
-        failure = ConnectionFailed.for_endpoint(self.peer, attempts=self._attempts, last_error=error)
+        failure = ConnectionFailed.for_endpoint(
+            self.peer, attempts=self._attempts, last_error=error
+        )
         failure.__cause__ = error
         self._fail(failure)
 

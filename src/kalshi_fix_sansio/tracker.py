@@ -49,7 +49,6 @@ Rules:
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -69,7 +68,6 @@ from ._orders import (
     Rejection,
     TrackedOrder,
     _code,
-    _exec_position,
     _fields,
     _first,
     _int,
@@ -78,6 +76,7 @@ from ._orders import (
     _Public,
     _sent_order,
 )
+from ._retention import Retention, _link
 from .errors import LocalProtocolError
 from .events import ApplicationMessage, BusinessRejectReceived
 
@@ -159,8 +158,6 @@ class OrderTracker:
             raise LocalProtocolError(
                 f"max_unordered_exec_ids must be an integer >= 0, got {max_unordered_exec_ids!r}"
             )
-        self._max_terminal = max_terminal_orders
-        self._max_unordered = max_unordered_exec_ids
         self._orders: dict[str, TrackedOrder] = {}
         self._alias: dict[str, str] = {}  # request ClOrdID -> the order's ClOrdID
         self._cancels: dict[str, str] = {}  # cancel request ClOrdID -> the order's ClOrdID
@@ -170,23 +167,27 @@ class OrderTracker:
         self._fill_count = 0  # fills applied: the next fill's arrival number
         self._positions: dict[str, Position] = {}
         self._groups: dict[str, str] = {}  # ClOrdID -> group assigned before its first report
-        # retention
-        self._terminal: deque[str] = deque()  # ClOrdIDs in the order they became final
-        self._loose: deque[str] = deque()  # request ClOrdIDs tied to no tracked order
-        self._evicted = False  # an order was evicted: reports of unknown orders are checked
-        self._marks: dict[int, tuple[int, int]] = {}  # index -> highest evicted (clock, event)
-        self._unordered: set[str] = set()  # evicted ExecIDs with no position
-        self._unordered_fifo: deque[str] = deque()
+        self._retention = Retention(  # eviction of final orders: shares the state above
+            self._orders,
+            self._alias,
+            self._cancels,
+            self._rejections,
+            self._seen,
+            self._answered,
+            self._groups,
+            max_terminal=max_terminal_orders,
+            max_unordered=max_unordered_exec_ids,
+        )
 
     @property
     def max_terminal_orders(self) -> int | None:
         """Final orders kept (a replace chain counts once); None: every order is kept."""
-        return self._max_terminal
+        return self._retention.max_terminal
 
     @property
     def max_unordered_exec_ids(self) -> int:
         """Evicted ExecIDs not in Kalshi's ``clock;event[;index]`` form remembered exactly."""
-        return self._max_unordered
+        return self._retention.max_unordered
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -235,7 +236,7 @@ class OrderTracker:
         """
         if exec_id == PENDING_EXEC_ID:
             return False
-        return exec_id in self._seen or self._was_evicted(exec_id)
+        return exec_id in self._seen or exec_id in self._retention.forgotten
 
     @property
     def orders(self) -> dict[str, TrackedOrder]:
@@ -266,7 +267,7 @@ class OrderTracker:
         order = self.order(cl_ord_id)
         if order is None:
             if cl_ord_id not in self._groups:
-                self._loosen(cl_ord_id)
+                self._retention.loosen(cl_ord_id)
             self._groups[cl_ord_id] = group_id
             return
         versions = self.chain(order.cl_ord_id)
@@ -344,9 +345,9 @@ class OrderTracker:
                 self._alias[cl] = orig
                 target = self._orders.get(orig)
                 if target is not None:
-                    self._link(target, cl)
+                    _link(target, cl)
                 else:
-                    self._loosen(cl)
+                    self._retention.loosen(cl)
             return None
         previous = self.order(orig) if orig is not None else None
         group = getattr(req, "_secondary_cl_ord_id", None) or getattr(req, "_order_group_id", None)
@@ -459,7 +460,12 @@ class OrderTracker:
         if orig is not None and orig.__class__ is not str:
             orig = _code(orig)
         orders = self._orders
-        if self._evicted and cl not in orders and self._replay_of_evicted(er, cl, orig, exec_id):
+        retention = self._retention
+        if (
+            retention.evicted
+            and cl not in orders
+            and retention.replay_of_evicted(er, cl, orig, exec_id)
+        ):
             return
         code = er._ord_status
         status = _BY_CODE.get(code)
@@ -472,7 +478,11 @@ class OrderTracker:
             status = None  # the new version's state comes from its quantities
         elif orig is not None and orig != cl:
             placeholder = orders.get(cl)
-            if placeholder is not None and not placeholder.acknowledged and placeholder.orig_cl_ord_id == orig:
+            if (
+                placeholder is not None
+                and not placeholder.acknowledged
+                and placeholder.orig_cl_ord_id == orig
+            ):
                 del orders[cl]  # a replacement answered by a cancel (new qty = filled)
             else:
                 placeholder = None
@@ -480,23 +490,29 @@ class OrderTracker:
             if placeholder is not None:
                 order._keys.extend(placeholder._keys)
             self._alias[cl] = orig
-            self._link(order, cl)
+            _link(order, cl)
         else:
             target = self._alias.get(cl, cl)  # `_get`, inline: an order's own report
             order = orders.get(target) or self._new(target, _PENDING_NEW)
-            if order.symbol is None or order.side is None or er._alloc_account is not None or (
-                er._parties is not None and not order.parties):  # something to learn
+            if (
+                order.symbol is None
+                or order.side is None
+                or er._alloc_account is not None
+                or (er._parties is not None and not order.parties)
+            ):  # something to learn
                 self._learn(order, er)
         seen.add(key)
         order._keys.append(key)
         final = order.status in TERMINAL
         self._apply(order, er, exec_type, status)
         if not final and order.status in TERMINAL:
-            self._finished(order)
+            self._retention.finished(order)
 
     def _new(self, cl: str, status: OrderStatus, **fields: Any) -> TrackedOrder:
         """An order first seen in a report (not sent by us: a listener's, a replay's)."""
-        order = self._orders[cl] = TrackedOrder(cl, status, group_id=self._groups.pop(cl, None), **fields)
+        order = self._orders[cl] = TrackedOrder(
+            cl, status, group_id=self._groups.pop(cl, None), **fields
+        )
         return order
 
     def _get(self, cl: str, er: Any) -> TrackedOrder:
@@ -537,7 +553,14 @@ class OrderTracker:
             old.replaced_by = cl
             if not old.terminal:
                 old.status = _REPLACED
-            for attr in ("symbol", "side", "group_id", "order_id", "alloc_account", "ex_destination"):
+            for attr in (
+                "symbol",
+                "side",
+                "group_id",
+                "order_id",
+                "alloc_account",
+                "ex_destination",
+            ):
                 if getattr(new, attr) is None:
                     setattr(new, attr, getattr(old, attr))
             if not new.parties:
@@ -548,12 +571,16 @@ class OrderTracker:
         self._learn(new, er)
         return new
 
-    def _apply(self, order: TrackedOrder, er: Any, exec_type: str | None, status: OrderStatus | None) -> None:
+    def _apply(
+        self, order: TrackedOrder, er: Any, exec_type: str | None, status: OrderStatus | None
+    ) -> None:
         if exec_type == "F" and er._last_qty is not None and er._last_px is not None:
             self._fill(order, er)
         if status is _REJECTED or exec_type == "8":
             message = er.message if er.__class__ is _Public else er
-            rejection = Rejection(order.cl_ord_id, "execution_report", er._text, _int(er._ord_rej_reason), message)
+            rejection = Rejection(
+                order.cl_ord_id, "execution_report", er._text, _int(er._ord_rej_reason), message
+            )
             self._rejections.setdefault(order.cl_ord_id, rejection)
             if not order.terminal:
                 order.rejection = rejection
@@ -652,14 +679,14 @@ class OrderTracker:
     def _reject_request(self, rejection: Rejection, orig: str | None) -> None:
         cl = rejection.cl_ord_id
         if cl not in self._rejections and cl not in self._orders and cl not in self._alias:
-            self._loosen(cl)  # a request no tracked order owns: kept among the loose ends
+            self._retention.loosen(cl)  # a request no tracked order owns: kept among the loose ends
         self._rejections[cl] = rejection
         request = self._orders.get(cl)
         if request is not None and not request.acknowledged and not request.terminal:
             request.status = _REJECTED
             request.rejection = rejection
             orig = orig or request.orig_cl_ord_id
-            self._finished(request)
+            self._retention.finished(request)
         target = self._orders.get(orig) if orig is not None else None
         if target is None and cl in self._cancels:
             target = self._orders.get(self._cancels[cl])
@@ -670,130 +697,16 @@ class OrderTracker:
         cl = _code(message.cl_ord_id)
         if cl is None:
             return
-        rejection = Rejection(cl, "cancel_reject", message.text, _int(message.cxl_rej_reason), message)
+        rejection = Rejection(
+            cl, "cancel_reject", message.text, _int(message.cxl_rej_reason), message
+        )
         self._reject_request(rejection, _code(message.orig_cl_ord_id))
 
     def _business_reject(self, message: Any) -> None:
         cl = _code(message.business_reject_ref_id)
         if cl is None:
             return
-        rejection = Rejection(cl, "business_reject", message.text, _int(message.business_reject_reason), message)
+        rejection = Rejection(
+            cl, "business_reject", message.text, _int(message.business_reject_reason), message
+        )
         self._reject_request(rejection, None)
-
-    # -- retention -------------------------------------------------------------------------
-
-    @staticmethod
-    def _link(order: TrackedOrder, request: str) -> None:
-        """``request`` (a cancel's ClOrdID) is an alias of ``order``: dropped with it."""
-        if order._requests is None:
-            order._requests = [request]
-        elif request not in order._requests:
-            order._requests.append(request)
-
-    def _loosen(self, cl: str) -> None:
-        """Keep a request ClOrdID no tracked order owns among the bounded loose ends."""
-        if self._max_terminal is None:
-            return
-        self._loose.append(cl)
-        while len(self._loose) > self._max_terminal:
-            old = self._loose.popleft()
-            if old in self._orders:
-                continue  # it became an order: dropped with it
-            target = self._orders.get(self._alias.get(old, ""))
-            if target is not None:  # the cancel of an order known since: dropped with it
-                self._link(target, old)
-                continue
-            self._alias.pop(old, None)
-            self._cancels.pop(old, None)
-            self._rejections.pop(old, None)
-            self._answered.discard(old)
-            self._groups.pop(old, None)
-
-    def _finished(self, order: TrackedOrder) -> None:
-        """``order`` just became final: evict the oldest final orders beyond the limit."""
-        limit = self._max_terminal
-        if limit is None or order.replaced_by is not None:
-            return  # a replaced version goes with its chain's latest version
-        terminal = self._terminal
-        terminal.append(order.cl_ord_id)
-        if len(terminal) > limit:  # one in, one out: the deque holds at most ``limit``
-            self._evict(terminal.popleft())
-
-    def _evict(self, cl: str) -> None:
-        """Forget the replace chain whose version ``cl`` became final, if all of it is."""
-        order = self._orders.get(cl)
-        if order is None or order.status not in TERMINAL:
-            return  # gone already (with its chain), or a ClOrdID sent again since
-        if order.replaced_by is not None:
-            visited = {cl}
-            while order.replaced_by is not None and order.replaced_by not in visited:
-                later = self._orders.get(order.replaced_by)
-                if later is None:
-                    break
-                visited.add(later.cl_ord_id)
-                order = later
-        if order.status not in TERMINAL:
-            return  # the order lives on under a later ClOrdID: evicted when that one is final
-        version: TrackedOrder | None = order
-        while version is not None:
-            self._drop(version)
-            earlier = self._orders.get(version.orig_cl_ord_id) if version.orig_cl_ord_id else None
-            version = earlier if earlier is not None and earlier.replaced_by == version.cl_ord_id else None
-
-    def _drop(self, order: TrackedOrder) -> None:
-        cl = order.cl_ord_id
-        del self._orders[cl]
-        self._evicted = True
-        keys = order._keys
-        self._seen.difference_update(keys)
-        marks = self._marks
-        for key in keys:  # raise the watermarks
-            if key.__class__ is not str:
-                continue  # a pending report's: never replayed by drop copy (PossDup: see below)
-            position = _exec_position(key)
-            if position is None:
-                self._remember_unordered(key)
-                continue
-            index, clock_event = position
-            mark = marks.get(index)
-            if mark is None or clock_event > mark:
-                marks[index] = clock_event
-        self._answered.discard(cl)
-        self._rejections.pop(cl, None)
-        for request in order._requests or ():
-            self._alias.pop(request, None)
-            self._cancels.pop(request, None)
-            self._answered.discard(request)
-            self._rejections.pop(request, None)
-
-    def _remember_unordered(self, exec_id: str) -> None:
-        if self._max_unordered == 0 or exec_id in self._unordered:
-            return
-        self._unordered.add(exec_id)
-        self._unordered_fifo.append(exec_id)
-        if len(self._unordered_fifo) > self._max_unordered:
-            self._unordered.discard(self._unordered_fifo.popleft())
-
-    def _was_evicted(self, exec_id: str) -> bool:
-        """The ExecID is one of an evicted order's, by the retention rule."""
-        position = _exec_position(exec_id)
-        if position is None:
-            return exec_id in self._unordered
-        mark = self._marks.get(position[0])
-        return mark is not None and position[1] <= mark
-
-    def _replay_of_evicted(self, er: Any, cl: str, orig: str | None, exec_id: str) -> bool:
-        """A report not seen yet, after an eviction: is it an evicted order's, arriving again?
-
-        Only a report of an order not tracked (neither its ClOrdID nor OrigClOrdID known) can
-        be: it is when its ExecID is at or below its exchange index's watermark. A pending
-        report (ExecID ``-1;-1``, no position) of an unknown order is taken for an evicted
-        order's when it is a PossDup resend; the reports after it create the order anyway.
-        """
-        orders, alias = self._orders, self._alias
-        if cl in orders or cl in alias or (orig is not None and (orig in orders or orig in alias)):
-            return False
-        if exec_id == PENDING_EXEC_ID:
-            header = getattr(er, "header", None)
-            return header is not None and getattr(header, "poss_dup_flag", None) is True
-        return self._was_evicted(exec_id)

@@ -84,14 +84,22 @@ class _Story:
             self.fix_logger.addHandler(_FixPrinter(self))
         if product == "prediction":
             self.symbol = "HIGHNY-23DEC31"
-            self.prices = {"bid": Decimal("0.40"), "ask": Decimal("0.45"),
-                           "rest": Decimal("0.42"), "far": Decimal("0.10"),
-                           "group": Decimal("0.30")}
+            self.prices = {
+                "bid": Decimal("0.40"),
+                "ask": Decimal("0.45"),
+                "rest": Decimal("0.42"),
+                "far": Decimal("0.10"),
+                "group": Decimal("0.30"),
+            }
         else:
             self.symbol = "BTC-PERP"
-            self.prices = {"bid": Decimal("19.4000"), "ask": Decimal("19.6000"),
-                           "rest": Decimal("19.5000"), "far": Decimal("15.0000"),
-                           "group": Decimal("18.0000")}
+            self.prices = {
+                "bid": Decimal("19.4000"),
+                "ask": Decimal("19.6000"),
+                "rest": Decimal("19.5000"),
+                "far": Decimal("15.0000"),
+                "group": Decimal("18.0000"),
+            }
 
     def say(self, text: str) -> None:
         with self._lock:
@@ -111,8 +119,14 @@ class _Story:
     def order(self, cl_ord_id: str, side: Any, qty: int, price: Decimal, **kw: Any) -> Any:
         p = self.p
         return p.NewOrderSingle(
-            cl_ord_id=cl_ord_id, side=side, order_qty=Decimal(qty), ord_type=p.OrdType.LIMIT,
-            price=price, symbol=self.symbol, time_in_force=p.TimeInForce.GTC, **kw,
+            cl_ord_id=cl_ord_id,
+            side=side,
+            order_qty=Decimal(qty),
+            ord_type=p.OrdType.LIMIT,
+            price=price,
+            symbol=self.symbol,
+            time_in_force=p.TimeInForce.GTC,
+            **kw,
         )
 
     def report(self, who: str, event: Event) -> Any:
@@ -120,9 +134,11 @@ class _Story:
         er: Any = event.message
         kind = f"ExecType={_label(er.exec_type)}"
         status = f"OrdStatus={_label(er.ord_status)}"
-        self.say(f"  {who:<6}  {kind:<22} {status:<28} {er.side.name:<4} @ {self.px(er.price)}  "
-                 f"OrderQty {_qty(er.order_qty)}  CumQty {_qty(er.cum_qty)}  "
-                 f"LeavesQty {_qty(er.leaves_qty)}" + (f"  Text={er.text}" if er.text else ""))
+        self.say(
+            f"  {who:<6}  {kind:<22} {status:<28} {er.side.name:<4} @ {self.px(er.price)}  "
+            f"OrderQty {_qty(er.order_qty)}  CumQty {_qty(er.cum_qty)}  "
+            f"LeavesQty {_qty(er.leaves_qty)}" + (f"  Text={er.text}" if er.text else "")
+        )
         if er.last_qty:
             fee = sum((f.misc_fee_amt or Decimal(0) for f in er.misc_fees or ()), Decimal(0))
             role = {True: "taker", False: "maker"}.get(er.aggressor_indicator, "exchange")
@@ -130,25 +146,34 @@ class _Story:
                 "taker": "AggressorIndicator=Y: this order took liquidity",
                 "maker": "AggressorIndicator=N: this order was resting",
             }.get(role, "no AggressorIndicator")
-            self.say(f"          fill {_qty(er.last_qty)} @ {self.px(er.last_px)} (LastQty @ "
-                     f"LastPx), {role} fee {format_dollars(fee, CENT)} ({why})")
+            self.say(
+                f"          fill {_qty(er.last_qty)} @ {self.px(er.last_px)} (LastQty @ "
+                f"LastPx), {role} fee {format_dollars(fee, CENT)} ({why})"
+            )
         return er
 
     def explain_cancel(self, er: Any, ordered: Decimal) -> None:
-        self.say(f"          Kalshi reports OrderQty as CumQty + LeavesQty: after the cancel nothing "
-                 f"is open (LeavesQty {_qty(er.leaves_qty)}) and {_qty(er.cum_qty)} filled "
-                 f"(CumQty), so OrderQty reads {_qty(er.order_qty)} for an order of "
-                 f"{_qty(ordered)}: {_qty(ordered - er.cum_qty)} contracts canceled")
+        self.say(
+            f"          Kalshi reports OrderQty as CumQty + LeavesQty: after the cancel nothing "
+            f"is open (LeavesQty {_qty(er.leaves_qty)}) and {_qty(er.cum_qty)} filled "
+            f"(CumQty), so OrderQty reads {_qty(er.order_qty)} for an order of "
+            f"{_qty(ordered)}: {_qty(ordered - er.cum_qty)} contracts canceled"
+        )
 
     def run(self) -> None:
         trader_signer, trader_pub = new_ed25519_keys()
         other_signer, other_pub = new_ed25519_keys()
         keys = {"trader-key": trader_pub, "other-key": other_pub}
         with MockGateway(self.product, keys=keys, tls=True) as gateway:
-            self.say(f"mock Kalshi gateway ({self.product}) on 127.0.0.1, TLS, ports "
-                     + ", ".join(f"{k}={v}" for k, v in sorted(gateway.ports.items())))
-            gateway.seed_market(self.symbol, bids=[(self.prices["bid"], Decimal(25))],
-                                asks=[(self.prices["ask"], Decimal(30))])
+            self.say(
+                f"mock Kalshi gateway ({self.product}) on 127.0.0.1, TLS, ports "
+                + ", ".join(f"{k}={v}" for k, v in sorted(gateway.ports.items()))
+            )
+            gateway.seed_market(
+                self.symbol,
+                bids=[(self.prices["bid"], Decimal(25))],
+                asks=[(self.prices["ask"], Decimal(30))],
+            )
             trader = gateway.client("trader-key", trader_signer)
             other = gateway.client("other-key", other_signer)
             self.market_data(trader)
@@ -179,71 +204,121 @@ class _Story:
                 raise DemoFailed(f"snapshot without both sides: {snap}")
             best_bid = max(bids, key=lambda e: e.md_entry_px)
             best_ask = min(asks, key=lambda e: e.md_entry_px)
-            self.say(f"  {self.symbol} top of book: bid {_qty(best_bid.md_entry_size)} @ "
-                     f"{self.px(best_bid.md_entry_px)}  |  ask {_qty(best_ask.md_entry_size)} @ "
-                     f"{self.px(best_ask.md_entry_px)}")
+            self.say(
+                f"  {self.symbol} top of book: bid {_qty(best_bid.md_entry_size)} @ "
+                f"{self.px(best_bid.md_entry_px)}  |  ask {_qty(best_ask.md_entry_size)} @ "
+                f"{self.px(best_ask.md_entry_px)}"
+            )
 
     def _logged_on(self, session: BlockingSession) -> None:
         event = session.wait_for(lambda e: isinstance(e, LoggedOn), 10)
         assert isinstance(event, LoggedOn)
-        self.say(f"  logged on to {session.config.session_type} as {session.config.sender_comp_id} "
-                 f"(HeartBtInt {event.heartbeat_interval}, MsgSeqNum reset)")
+        self.say(
+            f"  logged on to {session.config.session_type} as {session.config.sender_comp_id} "
+            f"(HeartBtInt {event.heartbeat_interval}, MsgSeqNum reset)"
+        )
 
     def trading(self, oe: BlockingSession, oe2: BlockingSession) -> None:
         p = self.p
         self._logged_on(oe)
         self._logged_on(oe2)
 
-        self.say(f"3. a resting order: trader buys 10 at {self.px(self.prices['rest'])}, between "
-                 "the bid and the ask")
+        self.say(
+            f"3. a resting order: trader buys 10 at {self.px(self.prices['rest'])}, between "
+            "the bid and the ask"
+        )
         oe.send(self.order("rest-1", p.Side.BUY, 10, self.prices["rest"]))
-        self.report("trader", oe.wait_for(_is("8", cl_ord_id="rest-1", exec_type=p.ExecType.NEW), 10))
+        self.report(
+            "trader", oe.wait_for(_is("8", cl_ord_id="rest-1", exec_type=p.ExecType.NEW), 10)
+        )
 
         self.say("4. a crossing order from the second API key: other sells 10 at the same price")
         oe2.send(self.order("cross-1", p.Side.SELL, 10, self.prices["rest"]))
-        self.report("other", oe2.wait_for(_is("8", cl_ord_id="cross-1", exec_type=p.ExecType.TRADE), 10))
-        self.report("trader", oe.wait_for(_is("8", cl_ord_id="rest-1", exec_type=p.ExecType.TRADE), 10))
+        self.report(
+            "other", oe2.wait_for(_is("8", cl_ord_id="cross-1", exec_type=p.ExecType.TRADE), 10)
+        )
+        self.report(
+            "trader", oe.wait_for(_is("8", cl_ord_id="rest-1", exec_type=p.ExecType.TRADE), 10)
+        )
 
         self.say("5. a cancel: trader rests a far order, then cancels it")
         oe.send(self.order("far-1", p.Side.BUY, 5, self.prices["far"]))
-        new = self.report("trader", oe.wait_for(_is("8", cl_ord_id="far-1", exec_type=p.ExecType.NEW), 10))
-        oe.send(p.OrderCancelRequest(cl_ord_id="cancel-1", orig_cl_ord_id="far-1", order_id=new.order_id,
-                                     side=p.Side.BUY, symbol=self.symbol))
+        new = self.report(
+            "trader", oe.wait_for(_is("8", cl_ord_id="far-1", exec_type=p.ExecType.NEW), 10)
+        )
+        oe.send(
+            p.OrderCancelRequest(
+                cl_ord_id="cancel-1",
+                orig_cl_ord_id="far-1",
+                order_id=new.order_id,
+                side=p.Side.BUY,
+                symbol=self.symbol,
+            )
+        )
         canceled = self.report(
             "trader", oe.wait_for(_is("8", cl_ord_id="cancel-1", exec_type=p.ExecType.CANCELED), 10)
         )
         self.explain_cancel(canceled, new.order_qty)
 
         self.say("6. an order group: one risk limit over several orders, tripped by the trader")
-        self.say("  an order group caps the contracts its orders may FILL within a rolling 15 "
-                 "seconds; past the cap Kalshi triggers (trips) the group: it cancels every "
-                 "resting order in it and refuses new ones until the group is reset. The trader "
-                 "may also trigger it at will, as a kill switch for those orders")
-        oe.send(p.OrderGroupRequest(order_group_action=p.OrderGroupAction.CREATE,
-                                    order_group_contracts_limit=5))
+        self.say(
+            "  an order group caps the contracts its orders may FILL within a rolling 15 "
+            "seconds; past the cap Kalshi triggers (trips) the group: it cancels every "
+            "resting order in it and refuses new ones until the group is reset. The trader "
+            "may also trigger it at will, as a kill switch for those orders"
+        )
+        oe.send(
+            p.OrderGroupRequest(
+                order_group_action=p.OrderGroupAction.CREATE, order_group_contracts_limit=5
+            )
+        )
         created = oe.wait_for(_is("UOH"), 10)
         assert isinstance(created, ApplicationMessage)
         group_id = created.message.order_group_id  # type: ignore[attr-defined]
-        self.say(f"  trader creates a group with a 5-contract limit (OrderGroupRequest, Create): "
-                 f"{group_id}")
-        self.say(f"  trader places two 2-contract bids in the group at "
-                 f"{self.px(self.prices['group'])} (the group's id in SecondaryClOrdID): they "
-                 "rest below the market, nothing fills, so the group has used 0 of its 5 contracts")
+        self.say(
+            f"  trader creates a group with a 5-contract limit (OrderGroupRequest, Create): "
+            f"{group_id}"
+        )
+        self.say(
+            f"  trader places two 2-contract bids in the group at "
+            f"{self.px(self.prices['group'])} (the group's id in SecondaryClOrdID): they "
+            "rest below the market, nothing fills, so the group has used 0 of its 5 contracts"
+        )
         for i in (1, 2):
-            oe.send(self.order(f"grp-{i}", p.Side.BUY, 2, self.prices["group"], secondary_cl_ord_id=group_id))
-            self.report("trader", oe.wait_for(_is("8", cl_ord_id=f"grp-{i}", exec_type=p.ExecType.NEW), 10))
-        self.say("  trader triggers the group (OrderGroupRequest, Trigger): Kalshi cancels both "
-                 "resting orders, with the text ORDER_GROUP_CANCEL")
-        oe.send(p.OrderGroupRequest(order_group_action=p.OrderGroupAction.TRIGGER, order_group_id=group_id))
+            oe.send(
+                self.order(
+                    f"grp-{i}", p.Side.BUY, 2, self.prices["group"], secondary_cl_ord_id=group_id
+                )
+            )
+            self.report(
+                "trader", oe.wait_for(_is("8", cl_ord_id=f"grp-{i}", exec_type=p.ExecType.NEW), 10)
+            )
+        self.say(
+            "  trader triggers the group (OrderGroupRequest, Trigger): Kalshi cancels both "
+            "resting orders, with the text ORDER_GROUP_CANCEL"
+        )
+        oe.send(
+            p.OrderGroupRequest(
+                order_group_action=p.OrderGroupAction.TRIGGER, order_group_id=group_id
+            )
+        )
         for i in (1, 2):
-            self.report("trader", oe.wait_for(_is("8", cl_ord_id=f"grp-{i}", exec_type=p.ExecType.CANCELED), 10))
-        self.say("  trader sends one more bid of 1 contract in the group: Kalshi rejects it with "
-                 "EXCEEDED_ORDER_GROUP_RISK_LIMIT (OrdRejReason 3) because the group is "
-                 "triggered, not because of its count (nothing has filled, and 1 contract is "
-                 "within 5): a triggered group takes no order until it is reset "
-                 "(OrderGroupRequest, Reset)")
-        oe.send(self.order("grp-3", p.Side.BUY, 1, self.prices["group"], secondary_cl_ord_id=group_id))
+            self.report(
+                "trader",
+                oe.wait_for(_is("8", cl_ord_id=f"grp-{i}", exec_type=p.ExecType.CANCELED), 10),
+            )
+        self.say(
+            "  trader sends one more bid of 1 contract in the group: Kalshi rejects it with "
+            "EXCEEDED_ORDER_GROUP_RISK_LIMIT (OrdRejReason 3) because the group is "
+            "triggered, not because of its count (nothing has filled, and 1 contract is "
+            "within 5): a triggered group takes no order until it is reset "
+            "(OrderGroupRequest, Reset)"
+        )
+        oe.send(
+            self.order("grp-3", p.Side.BUY, 1, self.prices["group"], secondary_cl_ord_id=group_id)
+        )
         self.report("trader", oe.wait_for(_is("8", cl_ord_id="grp-3"), 10))
+
 
 def run_demo(product: str = "prediction", out: TextIO | None = None, show_fix: bool = False) -> int:
     """Run the demo story.

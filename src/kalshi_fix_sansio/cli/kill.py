@@ -71,7 +71,9 @@ def _tracker(args: argparse.Namespace, key_id: str, session_type: str) -> Any:
         return None
     from ..restore import restore
 
-    restored = restore(*args.from_log, product=args.product, key_id=key_id, session_type=session_type)
+    restored = restore(
+        *args.from_log, product=args.product, key_id=key_id, session_type=session_type
+    )
     return restored.tracker
 
 
@@ -133,7 +135,10 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                             file=err,
                         )
         except (FixError, OSError) as exc:
-            print(f"kalshi-fix kill: {session_type}: {failure_text(exc, args, session_type)}", file=err)
+            print(
+                f"kalshi-fix kill: {session_type}: {failure_text(exc, args, session_type)}",
+                file=err,
+            )
             status = EXIT_FAILED
     return status
 

@@ -389,8 +389,7 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             if name == "logon-test":
                 print(
                     f"logged on to {session_type} ({args.product}, {args.env}) as "
-                    f"{session.config.sender_comp_id}"
-                    + ("" if args.metrics else "; logging out"),
+                    f"{session.config.sender_comp_id}" + ("" if args.metrics else "; logging out"),
                     file=out,
                     flush=True,
                 )

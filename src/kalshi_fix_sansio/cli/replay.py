@@ -61,7 +61,27 @@ new field does not raise it)."""
 
 # body fields shown on a --step line, in this order, when the message has them
 _KEY_TAGS: Final = (
-    11, 41, 150, 39, 55, 54, 38, 44, 32, 31, 14, 151, 6, 103, 102, 379, 380, 263, 146, 268, 58
+    11,
+    41,
+    150,
+    39,
+    55,
+    54,
+    38,
+    44,
+    32,
+    31,
+    14,
+    151,
+    6,
+    103,
+    102,
+    379,
+    380,
+    263,
+    146,
+    268,
+    58,
 )
 _SIDES: Final = {"1": "buy", "2": "sell"}
 _PRICE_NAMES: Final = frozenset(FIELDS[tag].name for tag in PRICE_TAGS)
@@ -241,7 +261,15 @@ def _section(title: str, head: Row, rows: Sequence[Row]) -> list[str]:
 
 
 _ORDER_HEAD: Final = (
-    "ClOrdID", "symbol", "side", "status", "price", "qty", "cum", "leaves", "avg px"
+    "ClOrdID",
+    "symbol",
+    "side",
+    "status",
+    "price",
+    "qty",
+    "cum",
+    "leaves",
+    "avg px",
 )
 _POSITION_HEAD: Final = ("symbol", "net", "avg price", "bought", "sold", "fees")
 _TRADE_HEAD: Final = ("symbol", "size", "price", "aggressor", "time", "trade id")
@@ -251,25 +279,44 @@ _FILL_HEAD: Final = ("ClOrdID", "symbol", "side", "qty", "price", "fees", "exec 
 def _order_row(o: TrackedOrder, product: str) -> Row:
     quantities = map(_text, (o.original_qty, o.cum_qty, o.leaves_qty))
     return (
-        o.cl_ord_id, o.symbol, _side(o.side), o.status.name, _px(o.price, product), *quantities,
+        o.cl_ord_id,
+        o.symbol,
+        _side(o.side),
+        o.status.name,
+        _px(o.price, product),
+        *quantities,
         _px(o.avg_px, product),
     )
 
 
 def _position_row(p: Position, product: str) -> Row:
-    return (p.symbol, _text(p.net), _px(p.avg_price, product), *map(_text, (p.bought, p.sold, p.fees)))
+    return (
+        p.symbol,
+        _text(p.net),
+        _px(p.avg_price, product),
+        *map(_text, (p.bought, p.sold, p.fees)),
+    )
 
 
 def _trade_row(t: Trade, product: str) -> Row:
     return (
-        t.symbol, _text(t.size), _px(t.price, product), _side(t.aggressor_side), _trade_time(t),
+        t.symbol,
+        _text(t.size),
+        _px(t.price, product),
+        _side(t.aggressor_side),
+        _trade_time(t),
         t.trade_id,
     )
 
 
 def _fill_row(f: Fill, product: str) -> Row:
     return (
-        f.cl_ord_id, f.symbol, _side(f.side), _text(f.qty), _px(f.price, product), _text(f.fees),
+        f.cl_ord_id,
+        f.symbol,
+        _side(f.side),
+        _text(f.qty),
+        _px(f.price, product),
+        _text(f.fees),
         f.exec_id,
     )
 
@@ -285,7 +332,9 @@ def _book_text(book: Book, depth: int, product: str) -> list[str]:
     rows: list[Row] = [("#", "bid size", "bid", "ask", "ask size")]
     for i in range(max(len(bids), len(offers))):
         bid = (_text(bids[i].size), _px(bids[i].price, product)) if i < len(bids) else ("", "")
-        ask = (_px(offers[i].price, product), _text(offers[i].size)) if i < len(offers) else ("", "")
+        ask = (
+            (_px(offers[i].price, product), _text(offers[i].size)) if i < len(offers) else ("", "")
+        )
         rows.append((str(i + 1), *bid, *ask))
     return [*lines, *_table(rows, "    ")]
 
@@ -536,9 +585,7 @@ def add_replay_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="the state as it stood at TIME (ISO 8601 UTC, e.g. 2026-11-22T10:15:00Z): stops "
         "before the first message after it",
     )
-    rep.add_argument(
-        "--step", action="store_true", help="one line per message and what it changed"
-    )
+    rep.add_argument("--step", action="store_true", help="one line per message and what it changed")
     rep.add_argument("--symbol", help="only this symbol's orders, positions, books and trades")
     rep.add_argument(
         "--key-id",

@@ -275,7 +275,9 @@ class Exchange:
         if kind == "D":
             names = [getattr(message, "symbol", None)]
         elif kind == "R":
-            names = [getattr(e, "symbol", None) for e in getattr(message, "related_sym", None) or ()]
+            names = [
+                getattr(e, "symbol", None) for e in getattr(message, "related_sym", None) or ()
+            ]
         else:
             return
         for name in names:

@@ -184,4 +184,3 @@ def main() -> int:
     for product in ("prediction", "margin"):
         (out / f"{product}.fix").write_text(sample_text(product), encoding="utf-8")
     return 0
-

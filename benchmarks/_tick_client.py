@@ -1,0 +1,313 @@
+"""The client process of bench_tick.py: the hooks where plaintext leaves and enters TLS, and
+one client of each kind (ours through each adapter, kalshi-sdk's) answering ticks with orders.
+
+The parent (bench_tick.py) starts this code as ``bench_tick.py --child KIND``; see its docstring
+for what is measured and how.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+SYMBOL = "BENCH-TICK"
+OUT_SYMBOL = "BENCH-TICK-OUT"
+WAIT = 120.0  # seconds to wait for one tick's order (slow under valgrind)
+HEARTBEAT = 300  # no Heartbeat inside a run
+TICK_IN = b"\x0135=X\x01"
+ORDER_OUT = b"\x0135=D\x01"
+
+
+# -- the hooks: timestamps where plaintext leaves and enters TLS --------------------------------
+
+
+class Stamps:
+    """Tick-to-trade times (seconds): from a read holding a 35=X to the next write holding a
+    35=D. With ``toggle`` (callgrind's counting switch, `_traced.window_library`), the same
+    two moments also turn callgrind's counting on and off: the run counts the instructions of
+    the windows only (``windows`` of them; ``split``: a window whose order was written by
+    another thread than the one that read the tick, which its count would not follow)."""
+
+    def __init__(self, toggle: Callable[[], object] | None = None) -> None:
+        self.tick_at: float | None = None
+        self.latencies: list[float] = []
+        self.toggle = toggle
+        self.counting: int | None = None  # the thread counting (its ident), or None
+        self.windows = 0
+        self.split = 0
+
+    def read(self, data: Any) -> None:
+        if TICK_IN in bytes(data):  # bytes(b) is b itself; a memoryview is copied
+            self.tick_at = time.perf_counter()
+            if self.toggle is not None and self.counting is None:
+                self.counting = threading.get_ident()
+                self.toggle()
+
+    def wrote(self, data: Any) -> None:
+        if self.tick_at is not None and ORDER_OUT in bytes(data):
+            if self.counting is not None:
+                if self.counting == threading.get_ident():
+                    self.toggle()  # type: ignore[misc]
+                    self.windows += 1
+                else:
+                    self.split += 1
+                self.counting = None
+            self.latencies.append(time.perf_counter() - self.tick_at)
+            self.tick_at = None
+
+
+def install_hooks(stamps: Stamps) -> None:
+    """Wrap the TLS methods every client here reads and writes plaintext through."""
+    sock_recv, sock_send = ssl.SSLSocket.recv, ssl.SSLSocket.send
+    sock_sendall = ssl.SSLSocket.sendall
+    obj_read, obj_write = ssl.SSLObject.read, ssl.SSLObject.write
+
+    def recv(self: ssl.SSLSocket, *args: Any, **kwargs: Any) -> bytes:
+        data = sock_recv(self, *args, **kwargs)
+        stamps.read(data)
+        return data
+
+    def send(self: ssl.SSLSocket, data: Any, *args: Any, **kwargs: Any) -> int:
+        stamps.wrote(data)
+        return sock_send(self, data, *args, **kwargs)
+
+    def sendall(self: ssl.SSLSocket, data: Any, *args: Any, **kwargs: Any) -> None:
+        stamps.wrote(data)
+        return sock_sendall(self, data, *args, **kwargs)
+
+    def read(self: ssl.SSLObject, n: int = 1024, buffer: Any = None) -> Any:
+        got = obj_read(self, n, buffer) if buffer is not None else obj_read(self, n)
+        stamps.read(buffer[:got] if buffer is not None else got)
+        return got
+
+    def write(self: ssl.SSLObject, data: Any) -> int:
+        stamps.wrote(data)
+        return obj_write(self, data)
+
+    ssl.SSLSocket.recv = recv  # type: ignore[method-assign]
+    ssl.SSLSocket.send = send  # type: ignore[method-assign]
+    ssl.SSLSocket.sendall = sendall  # type: ignore[method-assign]
+    ssl.SSLObject.read = read  # type: ignore[method-assign]
+    ssl.SSLObject.write = write  # type: ignore[method-assign]
+
+
+# -- the client process -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a client process needs: the gateway's ports and certificate, its two keys."""
+
+    md_port: int
+    oe_port: int
+    cert: str
+    md_key: tuple[str, str]  # key id, private key file
+    oe_key: tuple[str, str]
+    base: int  # ClOrdIDs from base on: unique across the run's processes (open orders stay)
+
+    def to_arg(self) -> str:
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_arg(cls, text: str) -> Target:
+        d = json.loads(text)
+        md_key, oe_key = tuple(d["md_key"]), tuple(d["oe_key"])
+        return cls(d["md_port"], d["oe_port"], d["cert"], md_key, oe_key, d["base"])
+
+
+def cl_ord_id(i: int) -> str:
+    return f"00000000-0000-4000-8000-{i:012d}"  # no uuid4: it reads /dev/urandom
+
+
+def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> None:
+    """``ticks`` ticks through our adapter ``kind`` (``-lazy``: both sessions with
+    ``validate_messages=False``, values converted when read)."""
+    flags = {"validate_messages": False} if kind.endswith("-lazy") else {}
+    kind = kind.removesuffix("-lazy")
+    from kalshi_fix_sansio import ApplicationMessage
+    from kalshi_fix_sansio import prediction as p
+    from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+    from kalshi_fix_sansio.driver import QueuePolicy
+
+    # the handler never reads the order-entry session's events (the tracker follows the
+    # orders): it opens it without an event queue, as such an application must (unread events
+    # would fill the queue to its bound and end the session with EventQueueOverflow)
+    untaken = QueuePolicy(queue_events=False)
+
+    def client(cls: Any, key: tuple[str, str], session: str, port: int) -> Any:
+        return cls.from_key(
+            key[0],
+            path=key[1],
+            endpoints={session: Endpoint("127.0.0.1", port, server_hostname="localhost")},
+            ssl_context=make_ssl_context(pinned_cert=t.cert),
+            heartbeat_interval=HEARTBEAT,
+        )
+
+    subscribe = p.MarketDataRequest(
+        subscription_request_type=p.SubscriptionRequestType.SNAPSHOT_PLUS_UPDATES,
+        related_sym=[p.MarketDataRequestRelatedSym(symbol=SYMBOL)],
+    )
+
+    def snapshot(ev: Any) -> bool:
+        return isinstance(ev, ApplicationMessage) and ev.message.MSG_TYPE == "W"
+
+    def tick(ev: Any) -> Any:
+        """The order for a tick (None: the event is not one)."""
+        if not isinstance(ev, ApplicationMessage) or ev.message.MSG_TYPE != "X":
+            return None
+        entry = ev.message.md_entries[0]
+        px, size = entry.md_entry_px, entry.md_entry_size
+        return p.NewOrderSingle(
+            cl_ord_id=cl_ord_id(t.base + tick.n),  # type: ignore[attr-defined]
+            side=p.Side.BUY,
+            order_qty=Decimal(1) if size else Decimal(2),
+            ord_type=p.OrdType.LIMIT,
+            price=px if px is not None else Decimal("0.01"),
+            symbol=OUT_SYMBOL,
+            time_in_force=p.TimeInForce.GTC,
+        )
+
+    tick.n = 0  # type: ignore[attr-defined]
+
+    if kind == "blocking":
+        from kalshi_fix_sansio.adapters.blocking import FixClient
+
+        md_client = client(FixClient, t.md_key, "KalshiMD", t.md_port)
+        oe_client = client(FixClient, t.oe_key, "KalshiNR", t.oe_port)
+        with (
+            md_client.market_data(**flags) as md,
+            oe_client.order_entry(queue_policy=untaken, **flags) as oe,
+        ):
+            md.wait_for(snapshot, WAIT, send=subscribe)
+            ready()
+            while tick.n < ticks:  # type: ignore[attr-defined]
+                ev = md.next_event(WAIT)
+                order = tick(ev)
+                if order is not None:
+                    oe.send(order)
+                    tick.n += 1  # type: ignore[attr-defined]
+            ready()
+        return
+
+    async def loop(cls: Any) -> None:
+        md_client = client(cls, t.md_key, "KalshiMD", t.md_port)
+        oe_client = client(cls, t.oe_key, "KalshiNR", t.oe_port)
+        async with (
+            md_client.market_data(**flags) as md,
+            oe_client.order_entry(queue_policy=untaken, **flags) as oe,
+        ):
+            await md.wait_for(snapshot, WAIT, send=subscribe)
+            ready()
+            while tick.n < ticks:  # type: ignore[attr-defined]
+                order = tick(await md.next_event(WAIT))
+                if order is not None:
+                    oe.send(order)
+                    tick.n += 1  # type: ignore[attr-defined]
+            ready()
+
+    if kind == "asyncio":
+        from kalshi_fix_sansio.adapters.asyncio import FixClient as AioClient
+
+        asyncio.run(loop(AioClient))
+    else:
+        import trio
+
+        from kalshi_fix_sansio.adapters.trio import FixClient as TrioClient
+
+        trio.run(loop, TrioClient)
+
+
+def run_kalshi_sdk(ticks: int, t: Target, ready: Callable[[], None]) -> None:
+    """The same through kalshi-sdk's asyncio ``FixClient`` (nothing of ours imported)."""
+    import _kalshi_sdk
+
+    kf = _kalshi_sdk._kf()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        subscribed = loop.create_future()
+        count = 0
+        oe_session: Any = None
+
+        async def on_md(raw: Any) -> None:
+            nonlocal count
+            if raw.msg_type == "W" and not subscribed.done():
+                subscribed.set_result(None)
+            if raw.msg_type != "X" or count >= ticks:
+                return
+            msg = kf.decode_app_message(raw)
+            entry = msg.entries[0]
+            px, size = entry.md_entry_px, entry.md_entry_size
+            cents = int(px * 100) if px is not None else 1
+            order = _kalshi_sdk.new_order(
+                cl_ord_id(t.base + count), OUT_SYMBOL, cents=cents, qty=1 if size else 2
+            )
+            count += 1
+            await oe_session.send(order)
+            if count >= ticks and not done.done():
+                done.set_result(None)
+
+        async def on_oe(raw: Any) -> None:
+            return None
+
+        def client(key: tuple[str, str], port: int) -> Any:
+            return kf.FixClient(
+                kf.FixSigner.from_key_path(key[0], Path(key[1])),
+                config=kf.FixConfig.prediction(
+                    host="127.0.0.1", port=port, heartbeat_interval=HEARTBEAT
+                ),
+                ssl_context=ssl.create_default_context(cafile=t.cert),
+            )
+
+        md_client, oe_client = client(t.md_key, t.md_port), client(t.oe_key, t.oe_port)
+        async with (
+            md_client.market_data(on_message=on_md) as md,
+            oe_client.order_entry(on_message=on_oe) as oe,
+        ):
+            oe_session = oe
+            await md.send(kf.MarketDataRequest.subscribe([SYMBOL]))
+            await asyncio.wait_for(subscribed, WAIT)
+            ready()
+            await asyncio.wait_for(done, WAIT * max(1, ticks))
+            ready()
+
+    asyncio.run(main())
+
+
+def child_main(kind: str, ticks: int, t: Target, hooks: bool, window: str | None = None) -> None:
+    """One client process: subscribe, say ready on stdout, handle ``ticks`` ticks, then print
+    what it measured (one JSON line). The client calls ``ready`` when subscribed and again
+    after its last order: its CPU per tick is the process's CPU between the two. ``window``:
+    the counting switch's library (`_traced.window_library`), the run under callgrind counting
+    only from each tick's read to its order's write."""
+    toggle = None
+    if window is not None:
+        import ctypes
+
+        toggle = ctypes.CDLL(window).kfs_toggle_collect
+    stamps = Stamps(toggle)
+    if hooks or toggle is not None:
+        install_hooks(stamps)
+    cpu: list[float] = []
+
+    def ready() -> None:
+        cpu.append(time.process_time())
+        if len(cpu) == 1:
+            print("ready", flush=True)
+
+    if kind == "kalshi-sdk":
+        run_kalshi_sdk(ticks, t, ready)
+    else:
+        run_ours(kind, ticks, t, ready)
+    used = cpu[1] - cpu[0] if len(cpu) > 1 else 0.0
+    got = {"latencies": stamps.latencies, "cpu": used, "windows": stamps.windows}
+    print(json.dumps({**got, "split": stamps.split}), flush=True)
