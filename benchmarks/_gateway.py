@@ -28,6 +28,24 @@ from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
 
 SYMBOL = "BENCH-LAT"
 
+#: How `Gateway` starts the gateway when its garbage collections are logged: ``python -c`` this,
+#: the log file, then ``kalshi-fix``'s arguments. One line per collection, written as it ends:
+#: ``<generation> <time.perf_counter() at its start> <seconds>`` (``perf_counter`` is the
+#: system's monotonic clock on Linux: the clients' processes read the same one).
+GC_LOGGING_GATEWAY = """
+import gc, sys, time
+log = open(sys.argv[1], "w", buffering=1)
+start = [0.0]
+def logged(phase, info):
+    if phase == "start":
+        start[0] = time.perf_counter()
+    else:
+        log.write(f"{info['generation']} {start[0]!r} {time.perf_counter() - start[0]!r}\\n")
+gc.callbacks.append(logged)
+from kalshi_fix_sansio.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
 
 # -- the gateway in its own process --------------------------------------------------------
 
@@ -47,9 +65,10 @@ class GatewayView:
         key_path: str,
         pid: int,
         sdk_key: str = "",
+        gc_log: str = "",
     ) -> None:
         self.ports, self.cert, self.key_id, self.key_path = ports, cert, key_id, key_path
-        self.pid, self.sdk_key = pid, sdk_key
+        self.pid, self.sdk_key, self.gc_log = pid, sdk_key, gc_log
 
     def to_arg(self) -> str:
         return json.dumps(
@@ -60,6 +79,7 @@ class GatewayView:
                 "key_path": self.key_path,
                 "pid": self.pid,
                 "sdk_key": self.sdk_key,
+                "gc_log": self.gc_log,
             }
         )
 
@@ -79,6 +99,18 @@ class GatewayView:
             return 0.0
         return total / 1e9
 
+    def collections(self) -> list[tuple[int, float, float]]:
+        """The gateway's garbage collections so far, (generation, start, seconds), when it was
+        started with a log of them (``gc_log``); else none."""
+        if not self.gc_log:
+            return []
+        out = []
+        for line in Path(self.gc_log).read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if len(parts) == 3:  # a line being written is skipped
+                out.append((int(parts[0]), float(parts[1]), float(parts[2])))
+        return out
+
     def client_kwargs(self) -> dict[str, Any]:
         return {
             "path": self.key_path,
@@ -96,7 +128,9 @@ class Gateway(GatewayView):
 
     ``keys`` (key id -> public key file) are registered with ``--key``; ``own_key`` (key id,
     private key file) is then the key our clients log on with. Without them the gateway
-    generates its well-known mock key and prints where its private key is.
+    generates its well-known mock key and prints where its private key is. With ``gc_log`` (a
+    file path) the gateway logs its garbage collections there (`GC_LOGGING_GATEWAY`,
+    `collections`).
     """
 
     def __init__(
@@ -104,9 +138,12 @@ class Gateway(GatewayView):
         keys: dict[str, Path] | None = None,
         own_key: tuple[str, Path] | None = None,
         sdk_key: Path | None = None,
+        gc_log: Path | None = None,
     ) -> None:
         exe = Path(sys.executable).with_name("kalshi-fix")
         cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "kalshi_fix_sansio.cli"]
+        if gc_log is not None:
+            cmd = [sys.executable, "-c", GC_LOGGING_GATEWAY, str(gc_log)]
         key_args = [a for k, pem in (keys or {}).items() for a in ("--key", f"{k}={pem}")]
         self.proc = subprocess.Popen(
             [*cmd, "mock-gateway", "--port-base", "0", "--market", SYMBOL, *key_args],
@@ -138,7 +175,13 @@ class Gateway(GatewayView):
             assert found is not None, text
             key_id, key_path = found.group(1), found.group(2)
         super().__init__(
-            ports, cert, key_id, key_path, self.proc.pid, str(sdk_key) if sdk_key else ""
+            ports,
+            cert,
+            key_id,
+            key_path,
+            self.proc.pid,
+            str(sdk_key) if sdk_key else "",
+            str(gc_log) if gc_log is not None else "",
         )
         # keep the pipe drained so the gateway never blocks on a full stdout
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()

@@ -71,8 +71,8 @@ class GcLog:
 class Proc:
     """What one process of one client kind measured, and its speed mode.
 
-    ``pauses``: the garbage collections inside its timed round trips (`GcLog.inside`); None
-    when not recorded.
+    ``pauses``: the garbage collections of its own inside its timed round trips
+    (`GcLog.inside`); ``gw_pauses`` the gateway process's; None when not recorded.
     """
 
     def __init__(
@@ -87,6 +87,7 @@ class Proc:
         self.kind, self.index = kind, index
         self.rtts, self.cpu, self.gw_cpu = rtts, cpu, gw_cpu
         self.pauses = pauses
+        self.gw_pauses: list[Pause] | None = None
         self.mode = ""  # "fast" or "slow", set by `speed_modes`
 
     @property
@@ -103,15 +104,17 @@ class Proc:
         """The longest round trip."""
         return max(self.rtts)
 
-    def gc_text(self) -> str:
-        """The collections inside its timed round trips, full and young, and the longest."""
-        if self.pauses is None:
+    def gc_text(self, gateway: bool = False) -> str:
+        """The collections inside its timed round trips (its own, or with ``gateway`` the
+        gateway process's), full and young, and the longest."""
+        pauses = self.gw_pauses if gateway else self.pauses
+        if pauses is None:
             return "—"
-        if not self.pauses:
+        if not pauses:
             return "none"
-        full = sum(1 for _, generation, _ in self.pauses if generation == 2)
-        longest = max(seconds for _, _, seconds in self.pauses)
-        young = len(self.pauses) - full
+        full = sum(1 for _, generation, _ in pauses if generation == 2)
+        longest = max(seconds for _, _, seconds in pauses)
+        young = len(pauses) - full
         return f"{full} full, {young} young (longest {longest * 1e3:,.2f} ms)"
 
 

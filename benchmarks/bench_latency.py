@@ -20,10 +20,12 @@ so a single process per kind can show 1.24x or 0.78x for the same code. Each pro
 labelled fast or slow (`speed_modes`: a kind's processes split at the widest step of their
 client CPU per order above `MODE_GAP`), and the targets compare a client with kalshi-sdk's
 processes of the same mode (`mode_ratios`). Reported per process: median, p99 and maximum of
-the round trips, the garbage collections of the client's process that began inside a timed
-round trip (`_procs.GcLog`, a ``gc.callbacks`` entry: "full" is generation 2, which walks
-every object the process tracks, "young" generations 0 and 1; a machine's load cannot make
-one up, so they tell a pause of the client's own from the machine's), the client's CPU time
+the round trips, the garbage collections that began inside a timed round trip, the client
+process's own (`_procs.GcLog`, a ``gc.callbacks`` entry) and the gateway process's (started
+with a callback logging each collection to a file, `_gateway.GC_LOGGING_GATEWAY`, on the same
+monotonic clock): "full" is generation 2, which walks every object its process tracks,
+"young" generations 0 and 1; a machine's load cannot make one up, so they tell a pause of the
+client's own, or the gateway's, from the machine's), the client's CPU time
 per order (``time.process_time`` of the process over its timed loops, background threads
 included) and the gateway process's CPU time per order over the same loops (Linux: the sum of
 its threads' ``/proc/<pid>/task/*/schedstat``; "—" elsewhere). The maximum is the statistic a
@@ -233,7 +235,7 @@ def child_main(kind: str, gw: GatewayView, orders: int, block: int) -> dict[str,
             gw_cpu += b.gw_cpu
             left -= len(b.rtts)
     pauses = collections.inside(starts, rtts)
-    return {"rtts": rtts, "cpu": cpu, "gw_cpu": gw_cpu, "pauses": pauses}
+    return {"rtts": rtts, "starts": starts, "cpu": cpu, "gw_cpu": gw_cpu, "pauses": pauses}
 
 
 def spawn(kind: str, gw: GatewayView, orders: int, block: int, index: int) -> Proc:
@@ -255,7 +257,12 @@ def spawn(kind: str, gw: GatewayView, orders: int, block: int, index: int) -> Pr
         raise RuntimeError(f"{kind} process failed:\n{done.stderr[-3000:]}")
     got = json.loads(done.stdout.strip().splitlines()[-1])
     pauses = [(int(i), int(gen), float(s)) for i, gen, s in got["pauses"]]
-    return Proc(kind, index, got["rtts"], got["cpu"], got["gw_cpu"], pauses)
+    proc = Proc(kind, index, got["rtts"], got["cpu"], got["gw_cpu"], pauses)
+    if gw.gc_log:  # the gateway's collections inside this process's round trips
+        gateway = GcLog()
+        gateway.events = gw.collections()
+        proc.gw_pauses = gateway.inside(got["starts"], got["rtts"])
+    return proc
 
 
 def adapters_here(sdk_missing: str | None) -> list[Adapter]:
@@ -291,10 +298,10 @@ def measure(
     adapters = [a for a in adapters_here(sdk_missing) if a.kind in kinds]
     with tempfile.TemporaryDirectory(prefix="bench-latency-keys-") as keydir:
         if sdk_missing is not None:
-            gw = Gateway()
+            gw = Gateway(gc_log=Path(keydir) / "gateway-gc.log")
         else:
             keys, own_key, sdk_key = _kalshi_sdk.gateway_keys(Path(keydir))
-            gw = Gateway(keys, own_key, sdk_key)
+            gw = Gateway(keys, own_key, sdk_key, gc_log=Path(keydir) / "gateway-gc.log")
         try:
             live = [a for a in adapters if not a.why]
             for i in range(procs):
@@ -384,7 +391,7 @@ def report(adapters: list[Adapter], md: tuple[float, float], md_count: int) -> l
         f"(those above it slow)",
         "",
         "| client | process | speed mode | orders | round trip p50 | p99 | max "
-        "| garbage collections inside the timed round trips "
+        "| garbage collections inside the timed round trips: client; gateway "
         "| client CPU per order (÷ kind's lowest) | gateway CPU per order |",
         "|---|---:|---|---:|---:|---:|---:|---|---:|---:|",
     ]
@@ -397,7 +404,8 @@ def report(adapters: list[Adapter], md: tuple[float, float], md_count: int) -> l
             gw_cpu = us(pr.gw_cpu / pr.orders) if pr.gw_cpu else "—"
             lines.append(
                 f"| {a.name} | #{pr.index} | {pr.mode} | {pr.orders:,} | {us(pr.p50())} "
-                f"| {us(pct(pr.rtts, 0.99))} | {us(pr.worst())} | {pr.gc_text()} "
+                f"| {us(pct(pr.rtts, 0.99))} | {us(pr.worst())} "
+                f"| {pr.gc_text()}; {pr.gc_text(gateway=True)} "
                 f"| {us(pr.cpu_per_order())} ({pr.cpu_per_order() / low:.2f}x) | {gw_cpu} |"
             )
     lines += ["", *same_mode_table(adapters)]

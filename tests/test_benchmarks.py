@@ -136,9 +136,12 @@ def test_latency_benchmark_runs_each_kind_in_several_processes() -> None:
         assert [pr.index for pr in a.procs] == [1, 2]  # two processes, each its own interpreter
         assert all(pr.orders == 4 and pr.cpu > 0 and pr.mode in ("fast", "slow") for pr in a.procs)
         assert all(pr.pauses is not None and pr.worst() >= pr.p50() for pr in a.procs)
+        assert all(pr.gw_pauses is not None for pr in a.procs)  # the gateway's log was read
     text = "\n".join(bench.report(adapters, (1.0, 1.0), 10))
     assert "| asyncio | #1 |" in text and "| asyncio | #2 |" in text
-    assert "| p99 | max | garbage collections inside the timed round trips |" in text
+    assert (
+        "| p99 | max | garbage collections inside the timed round trips: client; gateway |" in text
+    )
     assert "| client | speed mode | processes |" in text  # the same-mode table
     assert "market data through a client Session + Books" in text
 
@@ -159,6 +162,9 @@ def test_latency_names_the_garbage_collections_inside_the_round_trips() -> None:
     )
     assert bench.Proc("asyncio", 1, rtts, 0.1, 0.0, []).gc_text() == "none"
     assert bench.Proc("asyncio", 1, rtts, 0.1, 0.0).gc_text() == "—"  # not recorded
+    proc = bench.Proc("asyncio", 1, rtts, 0.1, 0.0, [])
+    proc.gw_pauses = [(1, 2, 0.083)]
+    assert proc.gc_text(gateway=True) == "1 full, 0 young (longest 83.00 ms)"
     with bench.GcLog() as real:
         gc.collect()
     assert [generation for generation, _, _ in real.events] == [2]
@@ -302,9 +308,12 @@ def test_latency_gateway_serves_the_mock_key_and_the_rsa_key_for_kalshi_sdk(
     bench = load("bench_latency")
     keys, own_key, sdk_key = _kalshi_sdk.gateway_keys(tmp_path)
     assert set(keys) == {own_key[0], _kalshi_sdk.SDK_KEY_ID}
-    gw = bench.Gateway(keys, own_key)
+    gw = bench.Gateway(keys, own_key, gc_log=tmp_path / "gc.log")
     try:
         assert len(bench.blocking_block(gw, 3).rtts) == 2  # our clients: the mock key
+        # the gateway logs its collections (it ran at least the ones of its start-up)
+        collections = gw.collections()
+        assert collections and all(g in (0, 1, 2) and s > 0 for g, _, s in collections)
         # the RSA key kalshi-sdk signs with is registered: our own client logs on with it
         gw.key_id, gw.key_path = _kalshi_sdk.SDK_KEY_ID, str(sdk_key)
         assert len(bench.blocking_block(gw, 2).rtts) == 1
