@@ -183,6 +183,7 @@ def floor_block(gw: GatewayView, n: int) -> Block:
             t = perf()
             client.round_trip(client.frames.order(cl), is_ack(cl))
             out.rtts.append(perf() - t)
+            out.starts.append(t)
         out.cpu, out.gw_cpu = cpu() - c0, gw.cpu() - g0
     finally:
         client.close()
@@ -278,6 +279,7 @@ def aio_floor_block(gw: GatewayView, n: int) -> Block:
                 t = perf()
                 await client.round_trip(client.frames.order(cl), is_ack(cl))
                 out.rtts.append(perf() - t)
+                out.starts.append(t)
             out.cpu, out.gw_cpu = cpu() - c0, gw.cpu() - g0
         finally:
             await client.close()

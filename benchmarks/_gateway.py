@@ -181,9 +181,11 @@ def acked(cl_ord_id: str) -> Callable[[Any], bool]:
 
 
 class Block:
-    """Round trips (seconds) and client CPU seconds of one block."""
+    """Round trips (seconds), when each began (``time.perf_counter``) and client CPU seconds
+    of one block."""
 
     def __init__(self) -> None:
         self.rtts: list[float] = []
+        self.starts: list[float] = []
         self.cpu = 0.0
         self.gw_cpu = 0.0

@@ -276,9 +276,9 @@ def latency_block(
     orders: int,
     cl_ord_ids: Callable[[], str],
     gateway_cpu: Callable[[], float] = lambda: 0.0,
-) -> tuple[list[float], float, float]:
-    """Round trips (s), client CPU (s) and gateway CPU (s, read with ``gateway_cpu``) of
-    ``orders - 1`` orders through kalshi-sdk's client.
+) -> tuple[list[float], list[float], float, float]:
+    """Round trips (s), when each began (``time.perf_counter``), client CPU (s) and gateway
+    CPU (s, read with ``gateway_cpu``) of ``orders - 1`` orders through kalshi-sdk's client.
 
     Its ``FixClient`` on KalshiNR against the gateway on 127.0.0.1 (``FixConfig.prediction``
     with host and port overrides, its ``ssl_context`` option: the gateway's certificate as the
@@ -294,6 +294,7 @@ def latency_block(
 
     kf = _kf()
     rtts: list[float] = []
+    starts: list[float] = []
     cpu_used = gw_used = 0.0
 
     async def main() -> None:
@@ -326,7 +327,8 @@ def latency_block(
                 await session.send(order)
                 await asyncio.wait_for(fut, 10)
                 rtts.append(perf() - t)
+                starts.append(t)
             cpu_used, gw_used = cpu() - c0, gateway_cpu() - g0
 
     asyncio.run(main())
-    return rtts, cpu_used, gw_used
+    return rtts, starts, cpu_used, gw_used

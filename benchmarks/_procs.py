@@ -9,9 +9,13 @@ same mode (`mode_ratios`).
 
 from __future__ import annotations
 
+import bisect
+import gc
 import itertools
 import statistics
+import time
 from collections.abc import Callable
+from typing import Any
 
 from _gateway import Block, GatewayView
 
@@ -21,12 +25,68 @@ from _gateway import Block, GatewayView
 MODE_GAP = 1.12
 
 
-class Proc:
-    """What one process of one client kind measured, and its speed mode."""
+#: A collection of the garbage collector inside a timed round trip: (the round trip's index,
+#: the generation collected, its seconds).
+Pause = tuple[int, int, float]
 
-    def __init__(self, kind: str, index: int, rtts: list[float], cpu: float, gw_cpu: float) -> None:
+
+class GcLog:
+    """Every collection of this process's garbage collector, timed (a ``gc.callbacks`` entry).
+
+    A collection runs inside whatever Python code allocated last, so a round trip that
+    contains one is longer by its duration: `inside` tells which round trips did. A full
+    (generation 2) collection walks every tracked object of the process; a young one only the
+    objects allocated since the last.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[tuple[int, float, float]] = []  # (generation, start, seconds)
+        self._start = 0.0
+
+    def __enter__(self) -> GcLog:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            start = self._start
+            self.events.append((info["generation"], start, time.perf_counter() - start))
+
+    def inside(self, starts: list[float], rtts: list[float]) -> list[Pause]:
+        """The collections that began inside a round trip (``starts[i]``, ``rtts[i]`` long,
+        ``starts`` increasing)."""
+        out = []
+        for generation, start, seconds in self.events:
+            i = bisect.bisect_right(starts, start) - 1
+            if i >= 0 and start <= starts[i] + rtts[i]:
+                out.append((i, generation, seconds))
+        return out
+
+
+class Proc:
+    """What one process of one client kind measured, and its speed mode.
+
+    ``pauses``: the garbage collections inside its timed round trips (`GcLog.inside`); None
+    when not recorded.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        index: int,
+        rtts: list[float],
+        cpu: float,
+        gw_cpu: float,
+        pauses: list[Pause] | None = None,
+    ) -> None:
         self.kind, self.index = kind, index
         self.rtts, self.cpu, self.gw_cpu = rtts, cpu, gw_cpu
+        self.pauses = pauses
         self.mode = ""  # "fast" or "slow", set by `speed_modes`
 
     @property
@@ -38,6 +98,21 @@ class Proc:
 
     def cpu_per_order(self) -> float:
         return self.cpu / self.orders
+
+    def worst(self) -> float:
+        """The longest round trip."""
+        return max(self.rtts)
+
+    def gc_text(self) -> str:
+        """The collections inside its timed round trips, full and young, and the longest."""
+        if self.pauses is None:
+            return "—"
+        if not self.pauses:
+            return "none"
+        full = sum(1 for _, generation, _ in self.pauses if generation == 2)
+        longest = max(seconds for _, _, seconds in self.pauses)
+        young = len(self.pauses) - full
+        return f"{full} full, {young} young (longest {longest * 1e3:,.2f} ms)"
 
 
 class Adapter:

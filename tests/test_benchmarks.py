@@ -135,10 +135,34 @@ def test_latency_benchmark_runs_each_kind_in_several_processes() -> None:
     for a in adapters:
         assert [pr.index for pr in a.procs] == [1, 2]  # two processes, each its own interpreter
         assert all(pr.orders == 4 and pr.cpu > 0 and pr.mode in ("fast", "slow") for pr in a.procs)
+        assert all(pr.pauses is not None and pr.worst() >= pr.p50() for pr in a.procs)
     text = "\n".join(bench.report(adapters, (1.0, 1.0), 10))
     assert "| asyncio | #1 |" in text and "| asyncio | #2 |" in text
+    assert "| p99 | max | garbage collections inside the timed round trips |" in text
     assert "| client | speed mode | processes |" in text  # the same-mode table
     assert "market data through a client Session + Books" in text
+
+
+def test_latency_names_the_garbage_collections_inside_the_round_trips() -> None:
+    import gc
+
+    bench = load("bench_latency")
+    log = bench.GcLog()
+    # (generation, start, seconds): before the first round trip, inside it, between the
+    # second and third, at the third's end
+    log.events = [(0, 0.5, 0.001), (2, 1.05, 0.02), (1, 2.5, 0.003), (1, 3.6, 0.0004)]
+    starts, rtts = [1.0, 2.0, 3.5], [0.1, 0.4, 0.1]
+    pauses = log.inside(starts, rtts)
+    assert pauses == [(0, 2, 0.02), (2, 1, 0.0004)]
+    assert bench.Proc("asyncio", 1, rtts, 0.1, 0.0, pauses).gc_text() == (
+        "1 full, 1 young (longest 20.00 ms)"
+    )
+    assert bench.Proc("asyncio", 1, rtts, 0.1, 0.0, []).gc_text() == "none"
+    assert bench.Proc("asyncio", 1, rtts, 0.1, 0.0).gc_text() == "—"  # not recorded
+    with bench.GcLog() as real:
+        gc.collect()
+    assert [generation for generation, _, _ in real.events] == [2]
+    assert real._callback not in gc.callbacks  # removed on leaving
 
 
 def procs(bench: ModuleType, kind: str, cpus: list[float], p50: float = 0.0005) -> object:
@@ -168,17 +192,22 @@ def test_latency_targets_compare_processes_of_the_same_speed_mode() -> None:
     bench.speed_modes(adapters)
     assert [pr.mode for pr in ours.procs] == ["fast", "slow"]
     assert [pr.mode for pr in floor.procs] == ["fast", "fast"]
-    p50_line, cpu_line = bench.target_lines(adapters)
+    p50_line, max_line, cpu_line = bench.target_lines(adapters)
     # fast with fast (0.000100 / 0.000200), slow with slow (0.000150 / 0.000260)
     assert "asyncio fast 0.50x, slow 0.58x — held" in cpu_line
     assert "asyncio fast 0.80x, slow 0.80x — held" in p50_line
+    assert "asyncio fast 0.80x, slow 0.80x — held" in max_line  # every round trip the p50
     assert "(no FIX library, not judged: floor fast 0.15x)" in cpu_line
+    ours.procs[0].rtts[7] = 0.0011  # one round trip of the fast process: 2.2x kalshi-sdk's max
+    assert "asyncio fast 2.20x, slow 0.80x — NOT held" in bench.target_lines(adapters)[1]
     ours.procs[0].cpu = 0.000150 * 100  # now one mode only, 0.75x kalshi-sdk's fast process
     bench.speed_modes(adapters)
-    assert bench.target_lines(adapters)[1].split(":")[2].startswith(" asyncio fast 0.75x")
-    assert bench.target_lines(adapters)[1].split(" (no FIX")[0].endswith("— NOT held")
+    assert bench.target_lines(adapters)[2].split(":")[2].startswith(" asyncio fast 0.75x")
+    assert bench.target_lines(adapters)[2].split(" (no FIX")[0].endswith("— NOT held")
+    # the max of the two processes' worst round trips: (1.1 ms + 0.4 ms) / 2
+    assert "asyncio fast 1.50x — held" in bench.target_lines(adapters)[1]
     table = "\n".join(bench.same_mode_table(adapters))
-    assert "| asyncio | fast | 2 |" in table
+    assert "| asyncio | fast | 2 | 400 µs | 0.80x | 750 µs | 1.50x |" in table
     sdk.procs, sdk.why = [], "not installed (needs Python >= 3.12; this is 3.11.7)"
     assert bench.target_lines(adapters)[0].endswith(
         "not measurable here: kalshi-sdk not installed (needs Python >= 3.12; this is 3.11.7)"

@@ -378,6 +378,6 @@ def test_without_on_event_the_queue_is_the_readers_and_on_reconnect_comes_at_onc
     # freed one's reference (None) matches nothing
     d.delivered((TestRequestSent("b"), 8.0))
     assert d.received_at(None) is None  # type: ignore[arg-type]
-    assert [at for ref, at in d.recent if ref() is None] == [8.0]
+    assert [at for ref, at in zip(d.recent, d.times, strict=True) if ref() is None] == [8.0]
     assert d.received_at(read) == 7.0
     assert not Delivery(False, False).due(Q(3))

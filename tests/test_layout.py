@@ -2,6 +2,9 @@
 
 * The core package's root holds the sans-IO library: the demo lives under ``cli/``, the test
   helpers and samples in the ``kalshi_fix_sansio.testing`` package, loop code in the adapters.
+* The library never imports its command line: no module of the package outside ``cli/``
+  imports ``kalshi_fix_sansio.cli`` (absolutely, relatively or through ``importlib``); what both
+  need lives in the library (the message-log reader: ``kalshi_fix_sansio.messagelog``).
 * No hand-written module (the package, the adapters, the code generator, the tests and their
   helpers, the benchmarks; not the generated code) is over 800 lines: a larger one is split by
   meaning.
@@ -64,6 +67,90 @@ def test_the_core_root_holds_no_demo_test_helper_or_loop_module() -> None:
         "margin.fix",
         "prediction.fix",
     ]
+
+
+CLI = "kalshi_fix_sansio.cli"
+
+
+def cli_imports(source: str, module: str, is_package: bool = False) -> list[int]:
+    """Lines of ``source`` (the module named ``module``) that import `CLI` or a module under it:
+    ``import``, ``from ... import`` (relative ones resolved, ``from . import cli`` too) and
+    ``importlib.import_module`` / ``__import__`` with a constant name."""
+    package = module if is_package else module.rpartition(".")[0]
+
+    def resolve(name: str, level: int) -> str:
+        if not level:
+            return name
+        parts = package.split(".")
+        base = parts[: len(parts) - level + 1]
+        return ".".join([*base, name] if name else base)
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = resolve(node.module or "", node.level)
+            targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        elif (
+            isinstance(node, ast.Call)
+            and (getattr(node.func, "attr", None) or getattr(node.func, "id", None))
+            in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            name = node.args[0].value
+            level = len(name) - len(name.lstrip("."))
+            targets = [resolve(name[level:], level)]
+        else:
+            continue
+        if any(t == CLI or t.startswith(f"{CLI}.") for t in targets):
+            found.append(node.lineno)
+    return found
+
+
+def library_modules() -> list[Path]:
+    """Every module of the package outside ``cli/`` (the generated code included)."""
+    return sorted(
+        p
+        for p in PACKAGE.rglob("*.py")
+        if "cli" not in p.relative_to(PACKAGE).parts[:1] and "__pycache__" not in p.parts
+    )
+
+
+def test_the_library_never_imports_its_command_line() -> None:
+    modules = library_modules()
+    assert PACKAGE / "restore.py" in modules and PACKAGE / "messagelog.py" in modules
+    assert not any("cli" in p.relative_to(PACKAGE).parts for p in modules)
+    importers = []
+    for path in modules:
+        dotted = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        is_package = path.name == "__init__.py"
+        if is_package:
+            dotted = dotted.rpartition(".")[0]
+        lines = cli_imports(path.read_text(encoding="utf-8"), dotted, is_package)
+        importers += [f"{path.relative_to(ROOT)}:{line}" for line in lines]
+    assert not importers, (
+        f"the library imports its command line ({CLI}) at {importers}: move what both need "
+        "into a library module (e.g. kalshi_fix_sansio.messagelog) and import it from there"
+    )
+
+
+def test_the_cli_import_check_finds_every_form() -> None:
+    restore, gateway = "kalshi_fix_sansio.restore", "kalshi_fix_sansio.gateway.server"
+    assert cli_imports("from .cli.common import PRODUCTS\n", restore) == [1]
+    assert cli_imports("x = 1\nfrom . import cli\n", restore) == [2]
+    assert cli_imports("from . import cli\n", "kalshi_fix_sansio", is_package=True) == [1]
+    assert cli_imports("from ..cli import main\n", gateway) == [1]
+    assert cli_imports("def f():\n    from ..cli.decode import scan\n", gateway) == [2]
+    assert cli_imports("import kalshi_fix_sansio.cli.decode\n", restore) == [1]
+    assert cli_imports("from kalshi_fix_sansio import cli\n", restore) == [1]
+    assert cli_imports("importlib.import_module('kalshi_fix_sansio.cli')\n", restore) == [1]
+    assert cli_imports("import_module('.cli', 'kalshi_fix_sansio')\n", restore) == [1]
+    # other modules whose names start alike, and the library's own reader, are not the CLI
+    assert cli_imports("from .client import x\nfrom . import messagelog\n", restore) == []
+    assert cli_imports("from kalshi_fix_sansio.clients import x\n", restore) == []
 
 
 def test_no_hand_written_module_is_over_800_lines() -> None:

@@ -387,26 +387,31 @@ class Delivery:
     event delivered (by a callback or a read) is remembered with the time its bytes were read
     (by a weak reference: the events the application keeps are the ones it can ask about, and
     holding every delivered message alive cost the garbage collector about 11k instructions
-    per tick to trade while the last `RECEIVED_AT_KEPT` filled).
+    per tick to trade while the last `RECEIVED_AT_KEPT` filled). The references and the times
+    are two deques, not one of pairs: a pair is one more object per event for every full
+    collection of the process to walk, a float in a deque none.
 
     Args:
         on_event: there is an ``on_event`` callback.
         on_reconnect: there is an ``on_reconnect`` callback.
     """
 
-    __slots__ = ("on_event", "on_reconnect", "recent", "reconnected")
+    __slots__ = ("on_event", "on_reconnect", "recent", "reconnected", "times")
 
     def __init__(self, on_event: bool, on_reconnect: bool) -> None:
         self.on_event, self.on_reconnect = on_event, on_reconnect
         self.reconnected = False
         """A `Reconnected` was read: ``on_reconnect`` is due."""
-        self.recent: deque[tuple[weakref.ref[Event], float]] = deque(maxlen=RECEIVED_AT_KEPT)
-        """The last events delivered (weak references), with when their bytes were read."""
+        self.recent: deque[weakref.ref[Event]] = deque(maxlen=RECEIVED_AT_KEPT)
+        """The last events delivered (weak references)."""
+        self.times: deque[float] = deque(maxlen=RECEIVED_AT_KEPT)
+        """When the bytes of each of `recent` were read."""
 
     def delivered(self, item: tuple[Event, float]) -> Event:
         """An event a reader took (with when its bytes were read), remembered; the event."""
         event = item[0]
-        self.recent.append((_ref(event), item[1]))
+        self.recent.append(_ref(event))
+        self.times.append(item[1])
         return event
 
     def observe(self, event: Event) -> None:
@@ -439,7 +444,7 @@ class Delivery:
         read (None: not one of them)."""
         if event is None:  # what a freed event's reference answers
             return None
-        for delivered, at in reversed(self.recent):
+        for delivered, at in zip(reversed(self.recent), reversed(self.times), strict=True):
             if delivered() is event:
                 return at
         return None

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from .messagelog import Problem, decode_frame, dialect, log_prefix, scan
+
 if TYPE_CHECKING:
     from . import Message
 
@@ -236,6 +238,9 @@ class LogReader:
     Attributes:
         frames: frames found so far.
         failures: parts that could not be read so far (`LogIssue.applied` False).
+
+    Raises:
+        ValueError: ``product`` is not one of `kalshi_fix_sansio.messagelog.PRODUCTS`.
     """
 
     def __init__(
@@ -246,12 +251,10 @@ class LogReader:
         rfq_units: str = "cents",
         on_issue: Reporter | None = None,
     ) -> None:
-        from .cli.common import dialect
-
         self.product = product
         self.use_dollars = use_dollars
         self.rfq_units = rfq_units
-        self.codec = dialect(product)
+        self.codec = dialect(product)  # ValueError: not a product
         self.dollars: dict[str, bool] = {}  # session -> logged on with UseDollars=Y
         self.frames = 0
         self.failures = 0
@@ -271,8 +274,6 @@ class LogReader:
             data: the whole input.
             source: its name, for `Entry.source` and the issues.
         """
-        from .cli.decode import Problem, decode_frame, log_prefix, scan
-
         index = 0
         for item in scan(data):
             if isinstance(item, Problem):

@@ -199,7 +199,7 @@ class TrackedOrder:
         ex_destination: ExDestination(100) of the order sent (prediction: its exchange index);
             None for an order known only from reports (a cancel or replace then auto-routes
             by Symbol).
-        fills: this ClOrdID's fills, in arrival order (a tuple: a copy).
+        fills: this ClOrdID's fills, in arrival order (a tuple).
         text: Text(58) of the last report that carried one.
         rejection: why it was rejected.
         acknowledged: Kalshi reported on it (beyond a pending report).
@@ -219,7 +219,7 @@ class TrackedOrder:
     group_id: str | None = None
     alloc_account: int | None = None
     ex_destination: int | None = None
-    _fills: list[Fill] = attrs.field(default=(), converter=list, alias="fills")
+    _fills: tuple[Fill, ...] = attrs.field(default=(), converter=tuple, alias="fills")
     text: str | None = None
     rejection: Rejection | None = None
     acknowledged: bool = False
@@ -230,14 +230,17 @@ class TrackedOrder:
     # The tracker's bookkeeping: the de-duplication keys of the reports applied to this
     # ClOrdID, the request ClOrdIDs (cancels) that are aliases of it, and the arrival number
     # of each of its fills (`OrderTracker.fills` orders by them); dropped with it.
-    _keys: list[Any] = attrs.field(init=False, factory=list, repr=False, eq=False)
+    # Fills and keys are tuples: the garbage collector stops tracking a tuple of strings (the
+    # keys) and never tracks the empty one (an order without fills), so an order the tracker
+    # keeps costs a full collection one object, not three (docs/benchmarks.md, "The tail").
+    _keys: tuple[Any, ...] = attrs.field(init=False, default=(), repr=False, eq=False)
     _requests: list[str] | None = attrs.field(init=False, default=None, repr=False, eq=False)
     _fill_seqs: list[int] | None = attrs.field(init=False, default=None, repr=False, eq=False)
 
     @property
     def fills(self) -> tuple[Fill, ...]:
         """This ClOrdID's fills, in arrival order."""
-        return tuple(self._fills)
+        return self._fills
 
     @property
     def leaves_qty(self) -> Decimal:
@@ -256,7 +259,7 @@ class TrackedOrder:
 
     def snapshot(self) -> TrackedOrder:
         """A copy the tracker will not change."""
-        return attrs.evolve(self)  # the fills are copied (``fills`` converts to a new list)
+        return attrs.evolve(self)  # the fills: a tuple, shared
 
 
 @attrs.define
@@ -412,13 +415,13 @@ def _sent_order(
     order.group_id = group_id
     order.alloc_account = alloc_account
     order.ex_destination = ex_destination
-    order._fills = []
+    order._fills = ()
     order.text = None
     order.rejection = None
     order.acknowledged = False
     order.parties = parties
     order.original_qty = qty
-    order._keys = []
+    order._keys = ()
     order._requests = None
     order._fill_seqs = None
     return order

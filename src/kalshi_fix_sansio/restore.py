@@ -35,6 +35,7 @@ import attrs
 
 from ._logreader import Entry, LogIssue, LogReader, Reporter, parse_time, session_feeds
 from .errors import FixError
+from .messagelog import PRODUCTS
 
 if TYPE_CHECKING:
     from .book import Book, Books, BookUpdates, Trade
@@ -479,8 +480,6 @@ def restore(
         OSError: a file cannot be read (FileNotFoundError when it does not exist).
         ValueError: an unknown product, session type or RFQ units, or an empty ``key_id``.
     """
-    from .cli.common import PRODUCTS
-
     if product not in PRODUCTS:
         raise ValueError(f"product must be one of {', '.join(PRODUCTS)}, got {product!r}")
     if rfq_units not in ("cents", "dollars"):

@@ -488,7 +488,7 @@ class OrderTracker:
                 placeholder = None
             order = self._get(orig, er)
             if placeholder is not None:
-                order._keys.extend(placeholder._keys)
+                order._keys += placeholder._keys
             self._alias[cl] = orig
             _link(order, cl)
         else:
@@ -502,7 +502,7 @@ class OrderTracker:
             ):  # something to learn
                 self._learn(order, er)
         seen.add(key)
-        order._keys.append(key)
+        order._keys += (key,)
         final = order.status in TERMINAL
         self._apply(order, er, exec_type, status)
         if not final and order.status in TERMINAL:
@@ -647,7 +647,7 @@ class OrderTracker:
         side = order.side or _code(er._side) or "1"
         price, qty = er._last_px, er._last_qty
         exec_id, order_id, match = er._exec_id, er._order_id, er._trd_match_id
-        order._fills.append(
+        order._fills += (
             Fill(
                 exec_id if exec_id.__class__ is str else _code(exec_id) or "",
                 order.cl_ord_id,
@@ -661,7 +661,7 @@ class OrderTracker:
                 match if match.__class__ is str else _code(match),
                 er._aggressor_indicator,
                 er._transact_time,
-            )
+            ),
         )
         count = self._fill_count
         if order._fill_seqs is None:

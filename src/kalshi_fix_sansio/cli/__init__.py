@@ -35,8 +35,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from ..messagelog import scan
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, dialect, emit
-from .decode import add_decode_parser, decode_command, scan
+from .decode import add_decode_parser, decode_command
 from .kill import add_kill_parser, kill_command
 from .live import (
     UsageProblem,

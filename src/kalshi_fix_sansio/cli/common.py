@@ -1,31 +1,32 @@
-"""What every ``kalshi-fix`` command shares: products, exit statuses, the codec of a product,
-printing that survives a terminal which cannot show every character, and how a FIX code and a
-quantity read (``0 (New)``, ``10``), as the demo shows them.
+"""What every ``kalshi-fix`` command shares: exit statuses, printing that survives a terminal
+which cannot show every character, and how a FIX code and a quantity read (``0 (New)``,
+``10``), as the demo shows them. The products and the codec of a product are the library's
+(`kalshi_fix_sansio.messagelog`), re-exported here for the commands.
 
-Imports nothing of the package at module level: ``kalshi-fix --help`` loads no codec dialect.
+Loads no codec dialect: ``kalshi-fix --help`` imports none.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from types import ModuleType
 from typing import IO, Any, Final
 
-PRODUCTS: Final = ("margin", "prediction")
+from ..messagelog import PRODUCTS, dialect
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "PRODUCTS",
+    "code_label",
+    "dialect",
+    "emit",
+    "qty_text",
+]
+
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
-
-
-def dialect(product: str) -> ModuleType:
-    """The codec module of a product, imported on first use (``--help`` needs none)."""
-    if product == "margin":
-        from .. import margin
-
-        return margin
-    from .. import prediction
-
-    return prediction
 
 
 def emit(stream: IO[str], text: str) -> None:

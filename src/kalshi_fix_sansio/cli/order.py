@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
+from ..messagelog import printable
 from ..prices import format_price
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, code_label, dialect, qty_text
 from .live import (
@@ -48,7 +49,6 @@ from .live import (
     seconds_arg,
     session_arg,
 )
-from .render import printable
 
 if TYPE_CHECKING:
     from .. import Message, OrderRejected, TrackedOrder

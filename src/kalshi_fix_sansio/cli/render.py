@@ -13,16 +13,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final
 
+from ..messagelog import PLACEHOLDER, printable
 from ..prices import PRICE_TAGS, format_price
 from ..redaction import SECRET_TAGS
 
 if TYPE_CHECKING:
     from .. import Defect, FixRecord, Message
-    from .decode import LogPrefix
-
-PLACEHOLDER: Final = b"*"
-"""Stands for a secret byte in a frame read from the input (never SOH or '='): `decode` puts
-it where a value was redacted in the log, and masks secrets with it before decoding."""
+    from ..messagelog import LogPrefix
 
 # SessionRejectReason(373) names of the reasons a Defect carries
 _REASONS: Final = {
@@ -38,17 +35,6 @@ _REASONS: Final = {
     14: "TagSpecifiedOutOfRequiredOrder",
     16: "IncorrectNumInGroupCountForRepeatingGroup",
 }
-# control characters would let a value forge lines or drive the terminal: shown escaped
-_CONTROLS: Final[dict[int, str]] = {
-    **{c: f"\\x{c:02x}" for c in (*range(32), *range(0x7F, 0xA0))},
-    0x2028: "\\u2028",
-    0x2029: "\\u2029",
-}
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (and U+2028/2029) escaped: it cannot forge lines."""
-    return text.translate(_CONTROLS)
 
 
 def _redacted(value: Any) -> str:
@@ -141,7 +127,7 @@ def origin(prefix: LogPrefix) -> str:
     ``<<`` received; a session id without ``/`` follows the arrow whole).
 
     Args:
-        prefix: the line's `LogPrefix <kalshi_fix_sansio.cli.decode.LogPrefix>`.
+        prefix: the line's `LogPrefix <kalshi_fix_sansio.messagelog.LogPrefix>`.
 
     Returns:
         The text, control characters escaped.

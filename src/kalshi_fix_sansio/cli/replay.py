@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import IO, TYPE_CHECKING, Any, Final
 
+from ..messagelog import printable
 from ..prices import PRICE_TAGS, format_price
 from ..restore import (
     Accounts,
@@ -31,7 +32,6 @@ from ..restore import (
 from ..spec import FIELDS
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
 from .decode import add_codec_options, read_input
-from .render import printable
 
 if TYPE_CHECKING:
     from .. import Message
