@@ -49,6 +49,7 @@ from kalshi_fix_sansio.adapters import asyncio as aio
 from kalshi_fix_sansio.book import Book, Books
 from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.events import Event
+from kalshi_fix_sansio.prices import format_price, format_quantity
 from kalshi_fix_sansio.tracker import OrderTracker, TrackedOrder
 
 TICK = {"prediction": Decimal("0.01"), "margin": Decimal("0.0001")}
@@ -86,6 +87,7 @@ class MarketMaker:
         self.oe = oe
         self.requests = requests
         self.symbol = symbol
+        self.product = product
         self.tick = TICK[product]
         self.size = size
         self.edge = edge
@@ -127,8 +129,10 @@ class MarketMaker:
                 continue
             verb = "quote" if live is None else "requote"
             print(
-                f"{verb} {'bid' if side == BUY else 'ask'} {self.size} @ {price} "
-                f"(market {top[0]} / {top[1]})"
+                f"{verb} {'bid' if side == BUY else 'ask'} "
+                f"{format_quantity(self.size, self.product)} @ {format_price(price, self.product)} "
+                f"(market {format_price(top[0], self.product)} / "
+                f"{format_price(top[1], self.product)})"
             )
 
     async def shut_down(self) -> None:
@@ -154,7 +158,8 @@ async def make_markets(target: _support.Target, args: argparse.Namespace) -> int
             group_created.set_result(message.order_group_id)
         elif message.MSG_TYPE == "8" and message.last_qty:
             print(
-                f"fill {message.side.name} {message.last_qty} @ {message.last_px} "
+                f"fill {message.side.name} {format_quantity(message.last_qty, target.product)} @ "
+                f"{format_price(message.last_px, target.product)} "
                 f"({message.cl_ord_id})"
             )
 

@@ -228,10 +228,13 @@ def test_benchmarks_write_between_their_markers(
         f"before\n{bench.BEGIN}\nold\n{bench.END}\nafter\n", encoding="utf-8"
     )
     monkeypatch.setattr(_docs, "DOC", docs / "benchmarks.md")
+    headlines: list[bool] = []  # the user pages' tables follow (tests/test_performance_page.py)
+    monkeypatch.setattr(_docs, "write_headlines", lambda: headlines.append(True))
     bench.write_docs(["| new |"])
     assert (docs / "benchmarks.md").read_text(encoding="utf-8") == (
         f"before\n{bench.BEGIN}\n| new |\n{bench.END}\nafter\n"
     )
+    assert headlines == [True]
 
 
 # -- kalshi-sdk, the peer measured by `bash scripts/bench-peers` (not installed on this Python) --

@@ -186,13 +186,13 @@ def test_blocking_order_entry_places_takes_and_cancels(gateway: Gateway) -> None
     position = gateway.gw.call(
         lambda: gateway.gw.exchange.position(SYMBOL[gateway.product], gateway.key_id)
     )
-    assert position == 2 and "position in" in out and ": 2.00 contracts" in out
+    assert position == 2 and "position in" in out and ": 2 contracts" in out
 
 
 def test_blocking_order_entry_with_its_own_mock_gateway() -> None:
     result = run("blocking_order_entry.py", "--mock", "--product", "margin")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "BTC-PERP @ 15 -> NEW" in result.stdout and "-> CANCELED" in result.stdout
+    assert "BTC-PERP @ $15.0000 -> NEW" in result.stdout and "-> CANCELED" in result.stdout
 
 
 def test_market_maker_quotes_requotes_and_cancels_on_shutdown(tmp_path: Path) -> None:
@@ -225,7 +225,7 @@ def test_market_maker_quotes_requotes_and_cancels_on_shutdown(tmp_path: Path) ->
         assert proc.returncode == 0, out + err
         assert gateway.open_orders() == []  # cancelled on shutdown
         assert out.count("canceled ") == 2 and "deleted order group" in out
-        assert "quote bid 5 @ 0.41" in out and "requote bid 5 @ 0.42" in out
+        assert "quote bid 5 @ $0.41" in out and "requote bid 5 @ $0.42" in out
     finally:
         gateway.gw.close()
 
@@ -234,7 +234,7 @@ def test_market_maker_with_its_own_mock_gateway() -> None:
     result = run("asyncio_market_maker.py", "--mock", "--product", "margin", "--seconds", "1")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "quote bid 5 @ 19.4500" in out and "quote ask 5 @ 19.5500" in out
+    assert "quote bid 5 @ $19.4500" in out and "quote ask 5 @ $19.5500" in out
     assert out.count("canceled ") == 2 and out.rstrip().endswith("logged out")
 
 
@@ -345,7 +345,7 @@ def test_reconciler_names_each_difference() -> None:
     ours, replay = OrderTracker(), OrderTracker()
     ours.on_messages([new, fill, _report("b", "1;3", p.ExecType.NEW, p.OrdStatus.NEW, 0)])
     replay.on_messages([new, _report("c", "1;4", p.ExecType.NEW, p.OrdStatus.NEW, 0)])
-    lines = differences(ours, replay)
+    lines = differences(ours, replay, "prediction")
     assert lines == [
         (
             False,
@@ -357,16 +357,16 @@ def test_reconciler_names_each_difference() -> None:
     ]
     same = OrderTracker()
     same.on_messages([new, fill])
-    assert differences(same, same) == [(True, "a: match (FILLED, filled 2)")]
+    assert differences(same, same, "prediction") == [(True, "a: match (FILLED, filled 2)")]
 
 
 def test_selectors_loop_streams_the_book_and_logs_out(gateway: Gateway) -> None:
     result = run("selectors_loop.py", *gateway.args("KalshiMD"), "--messages", "1")
     assert result.returncode == 0, result.stdout + result.stderr
-    bid, ask = ("0.4000", "0.4500") if gateway.product == "prediction" else ("19.4000", "19.6000")
+    bid, ask = ("$0.40", "$0.45") if gateway.product == "prediction" else ("$19.4000", "$19.6000")
     assert result.stdout.splitlines() == [
         f"logged on to KalshiMD as {gateway.key_id}",
-        f"{SYMBOL[gateway.product]}: bid 25.00 @ {bid} | ask 30.00 @ {ask}",
+        f"{SYMBOL[gateway.product]}: bid 25 @ {bid} | ask 30 @ {ask}",
         "logged out (by us)",
     ]
     assert gateway.gw.connected() == []  # released before the gateway answered the Logout
@@ -383,7 +383,7 @@ def test_selectors_loop_reports_a_refused_logon(gateway: Gateway) -> None:
 def test_selectors_loop_with_its_own_mock_gateway() -> None:
     result = run("selectors_loop.py", "--mock", "--messages", "1")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "HIGHNY-23DEC31: bid 25.00 @ 0.4000 | ask 30.00 @ 0.4500" in result.stdout
+    assert "HIGHNY-23DEC31: bid 25 @ $0.40 | ask 30 @ $0.45" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -317,8 +317,12 @@ def admin_command(gateway: Any, line: str) -> str:
         return ""
     cmd, rest = words[0].lower(), words[1:]
 
-    def show(level: Any) -> str:
-        return f"{level[1]} @ {level[0]}" if level else "-"
+    from ..prices import format_price, format_quantity
+
+    def show(level: Any) -> str:  # the one format of every kalshi-fix tool
+        if not level:
+            return "-"
+        return f"{format_quantity(level[1], gateway.product)} @ {format_price(level[0], gateway.product)}"
 
     try:
         if cmd == "seed" and rest:
