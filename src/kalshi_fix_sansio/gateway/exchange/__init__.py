@@ -23,6 +23,7 @@ engine chooses, and each feature module lists its choices in its docstring:
 `rfq`              RFQ creators: 35=R/b/UA/UC/UE/UB, acceptance, closure, timers
 `rfq_quotes`       RFQ market makers: 35=S/AI/Z/U9/U7/U8, the block trade
 `settlement`       pauses, resumptions, settlement and MarketSettlementReports
+`recorded`         a recording's books driving the markets (`Exchange.replay`)
 `routing`          which session types carry which messages, from ``spec/sessions.yaml``
 `state`            the state the features share and the current call's output
 `model`, `common`  records, books, constants and value helpers
@@ -53,6 +54,7 @@ from .model import Book, ClientSession, OrderView, Outbound
 from .order_entry import OrderEntry
 from .order_groups import OrderGroups
 from .orders import Orders
+from .recorded import RecordedMarkets
 from .reports import Reports
 from .rfq import OBSCURED_CREATOR_ID, QUOTE_CONFIRM_SECONDS, RFQ_LIFETIME_SECONDS, Rfqs
 from .rfq_quotes import Quotes
@@ -116,6 +118,9 @@ class Exchange:
             state, self._rfqs, self._orders, self._matching, self._reports, self._md
         )
         self._settlement = Settlement(state, self._orders, self._rfqs, self._md)
+        self._recorded = RecordedMarkets(
+            state, self._orders, self._matching, self._md, self._settlement, self._open_market
+        )
         entry = OrderEntry(
             state, self._orders, self._matching, self._groups, self._reports, self._rfqs, self._md
         )
@@ -433,6 +438,42 @@ class Exchange:
         book = self._settlement.settleable(symbol, result, fragment_size)
         self._begin(now)
         self._settlement.settle(book, result, fragment_size)
+        self._recorded.forget(symbol)
+        return self._finish()
+
+    def list_markets(self, symbols: Iterable[str], now: float) -> list[Outbound]:
+        """List markets (open, empty books) that are not listed yet: a replay lists its
+        recording's markets before it starts, so orders for them are accepted from the start.
+
+        Args:
+            symbols: market tickers.
+            now: current time, UTC epoch seconds.
+
+        Returns:
+            Messages to send (SecurityStatus to status subscribers).
+        """
+        self._begin(now)
+        for symbol in symbols:
+            if symbol not in self._state.books:
+                self._open_market(symbol)
+        return self._finish()
+
+    def replay(self, message: Message, now: float) -> list[Outbound]:
+        """Apply one recorded market-data message (see `recorded`): the books follow it,
+        resting client orders fill as its trades and level changes reach them, subscribers get
+        its changes (with the client orders' own levels) and trades; a recorded 35=UMS settles
+        the market with its MarketResult.
+
+        Args:
+            message: a 35=W, 35=X, 35=f or 35=UMS of this product's dialect (other types are
+                ignored).
+            now: its recorded time, UTC epoch seconds (the exchange's clock in a replay).
+
+        Returns:
+            Messages to send.
+        """
+        self._begin(now)
+        self._recorded.apply(message)
         return self._finish()
 
     # -- queries --------------------------------------------------------------------------------

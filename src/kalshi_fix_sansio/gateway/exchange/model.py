@@ -131,6 +131,7 @@ class Order:
     session_type: str | None = None  # the placing session's type: 35=q reaches the key's own
     resting: bool = False
     rfq: bool = False  # a 35=D quote acceptance waiting for the maker's confirmation
+    ahead: Decimal = ZERO  # the level's size when it joined (a replay's queue ahead of it)
 
     @property
     def avg_px(self) -> Decimal:
@@ -183,6 +184,7 @@ class Book:
             level = self.levels[side][px] = []
             bisect.insort(self.prices[side], px)
             self.agg[side][px] = ZERO
+        order.ahead = self.agg[side][px]
         level.append(order)
         self.agg[side][px] += order.leaves_qty
         order.resting = True
