@@ -149,8 +149,9 @@ def _symbols(message: Any) -> Iterator[str]:
     if isinstance(symbol, str):
         yield symbol
     for entry in getattr(message, "md_entries", None) or ():
-        if isinstance(entry.symbol, str):
-            yield entry.symbol
+        name = getattr(entry, "symbol", None)
+        if isinstance(name, str):
+            yield name
 
 
 def read_recording(

@@ -50,7 +50,7 @@ from .common import BUY, HOUSE_ACCOUNT, ROLLING_WINDOW_SECONDS, SELL, ZERO, Stat
 from .drop_copy import DROP_COPY_WINDOW_SECONDS, DropCopy
 from .market_data import MarketData
 from .matching import Matching
-from .model import Book, ClientSession, OrderView, Outbound
+from .model import Book, ClientSession, FillView, OrderView, Outbound
 from .order_entry import OrderEntry
 from .order_groups import OrderGroups
 from .orders import Orders
@@ -71,6 +71,7 @@ __all__ = [
     "ROLLING_WINDOW_SECONDS",
     "SESSION_TYPES",
     "Exchange",
+    "FillView",
     "OrderView",
     "Outbound",
 ]
@@ -146,6 +147,16 @@ class Exchange:
             for msg_type, handler in handlers.items()
             if state.routing.sent_on(msg_type)
         }
+
+    @property
+    def fill_listeners(self) -> list[Callable[[FillView], None]]:
+        """Callables told of every fill of a client order (`FillView`), as it is made; append
+        to it (a paper-trading report listens here)."""
+        return self._state.fill_listeners
+
+    def subscribers(self) -> list[str]:
+        """The connected sessions subscribed to some market's data, in connection order."""
+        return [s.session_id for s in self._state.sessions.values() if s.md_symbols]
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -477,6 +488,21 @@ class Exchange:
         return self._finish()
 
     # -- queries --------------------------------------------------------------------------------
+
+    def recorded_mid(self, symbol: str) -> Decimal | None:
+        """The mid of a replayed market's recorded best bid and offer (without client orders);
+        None when a side is empty or the market is not replayed."""
+        levels = self._recorded.recorded.get(symbol)
+        if not levels or not levels[BUY] or not levels[SELL]:
+            return None
+        return (max(levels[BUY]) + min(levels[SELL])) / 2
+
+    def settled(self, symbol: str) -> bool:
+        """Whether a market is settled."""
+        book = self._state.books.get(symbol)
+        return book is not None and book.settled
+
+    # -- queries (the rest) ----------------------------------------------------------------------------
 
     def top_of_book(
         self, symbol: str

@@ -20,6 +20,7 @@ from .common import BUY, ROLLING_WINDOW_SECONDS, SELL, ZERO, Status
 __all__ = [
     "Book",
     "ClientSession",
+    "FillView",
     "Order",
     "OrderGroup",
     "OrderView",
@@ -80,6 +81,37 @@ class OrderView:
     time_in_force: str
     expire_time: datetime | None
     order_group_id: str | None
+
+
+@attrs.frozen(kw_only=True)
+class FillView:
+    """One fill of a client order, as the exchange made it (`Exchange.fill_listeners`).
+
+    Attributes:
+        time: the exchange's time of the fill, UTC epoch seconds (a replay's recording clock).
+        account: the login account that owns the order.
+        holder: the position holder (PartyID, ``account/n`` or the account).
+        symbol: the market ticker.
+        side: ``"1"`` buy (YES) or ``"2"`` sell.
+        price: the fill price in dollars (prediction: the YES price).
+        qty: contracts filled.
+        fee: the fee charged, dollars.
+        aggressor: the order took liquidity (taker).
+        order_id: the exchange OrderID.
+        cl_ord_id: the order's current ClOrdID.
+    """
+
+    time: float
+    account: str
+    holder: str
+    symbol: str
+    side: str
+    price: Decimal
+    qty: Decimal
+    fee: Decimal
+    aggressor: bool
+    order_id: str
+    cl_ord_id: str
 
 
 @attrs.define(eq=False, kw_only=True)
