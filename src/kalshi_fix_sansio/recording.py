@@ -330,7 +330,11 @@ class RecordingWriter:
             raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
         self.out = out
         self.session_id = session_id
-        if out.tell() == 0:
+        try:
+            empty = out.tell() == 0
+        except OSError:  # a pipe (standard output): a stream of its own
+            empty = True
+        if empty:
             out.write(f"{HEADER_PREFIX} product={product} markets={','.join(markets)}\n")
 
     def write(self, frame: bytes, received: float, direction: str = "IN") -> None:
