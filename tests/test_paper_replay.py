@@ -20,6 +20,7 @@ from kalshi_fix_sansio import ApplicationMessage
 from kalshi_fix_sansio.adapters.blocking import FixClient
 from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.builders import Requests
+from kalshi_fix_sansio.gateway import ReplayClock
 from kalshi_fix_sansio.gateway.server import MockGateway
 from kalshi_fix_sansio.gateway.tls import self_signed, server_context
 from kalshi_fix_sansio.recording import RecordingError, check_recording
@@ -97,6 +98,11 @@ def test_orders_trade_against_the_recording_and_the_report_counts_them(
     with client.order_entry() as oe:
         bought = oe.place(requests.new_order(A, "1", D(5), D("0.99")), until="filled")
         assert bought.cum_qty == 5
+        # the exchange's clock is the recording's: the fill happened in November 2026
+        info = check_recording(recording)
+        stamp = bought.fills[0].transact_time.timestamp()
+        assert info.first_time is not None and info.last_time is not None
+        assert info.first_time <= stamp <= info.last_time
         assert replay.wait(30)
         assert oe.tracker.pnl(A).position == 5
     report = replay.report()
@@ -125,3 +131,14 @@ def test_a_bad_recording_is_refused_before_anything_is_replayed(
     margin = MockGateway("margin", keys={})
     with pytest.raises(RecordingError, match="a recording of prediction, not margin"):
         margin.replay(SAMPLE_RECORDING)
+
+
+def test_the_replay_clock_follows_the_recording_and_never_runs_back() -> None:
+    clock = ReplayClock(1000.0, 2.0)
+    assert clock(5.0) == 1000.0  # not started: the recording's first time
+    clock.run(10.0, 2.0)
+    assert clock(11.0) == 1002.0  # two recorded seconds per second
+    assert clock.apply(1001.0) == 1002.0  # a message recorded earlier: held, not back
+    assert clock.apply(1010.0) == 1010.0
+    clock.run(20.0, None)  # as fast as possible: stands at the last message's time
+    assert clock(30.0) == 1010.0

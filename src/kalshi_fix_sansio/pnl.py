@@ -6,16 +6,6 @@ numbers are the ones both a live session (`OrderTracker.pnl`) and a paper-tradin
 (`kalshi_fix_sansio.paper`) show. `PnLLedger` keeps a `MarketPnL` per market from fills and
 settlement reports. Nothing here does I/O or reads a clock.
 
-Conventions (prediction: one YES contract pays $1 when the market settles yes):
-
-* ``position`` is signed YES contracts: buys +, sells - (a sell opens or grows a NO position).
-* ``cash = sell proceeds - buy cost - fees``: the money the trades moved (fees included).
-* ``realized``: settled, ``cash + contracts held x settlement price - settlement fee``;
-  otherwise the closed part of the trades, at the average price of the side held
-  (``cash + position x average price``).
-* ``unrealized(mark)``: ``position x (mark - average price)``; 0 once settled.
-* ``total(mark) = realized + unrealized(mark)``, which is ``cash + position x mark``.
-
     >>> from decimal import Decimal as D
     >>> ledger = PnLLedger()
     >>> ledger.add("M", "1", D("0.40"), D(10), fee=D("0.17"))
@@ -26,6 +16,16 @@ Conventions (prediction: one YES contract pays $1 when the market settles yes):
     >>> ledger.settle("M", D(1))
     >>> m.position, m.realized
     (Decimal('0'), Decimal('3.76'))
+
+Conventions (prediction: one YES contract pays $1 when the market settles yes):
+
+* ``position`` is signed YES contracts: buys +, sells - (a sell opens or grows a NO position).
+* ``cash = sell proceeds - buy cost - fees``: the money the trades moved (fees included).
+* ``realized``: settled, ``cash + contracts held x settlement price - settlement fee``;
+  otherwise the closed part of the trades, at the average price of the side held
+  (``cash + position x average price``).
+* ``unrealized(mark)``: ``position x (mark - average price)``; 0 once settled.
+* ``total(mark) = realized + unrealized(mark)``, which is ``cash + position x mark``.
 """
 
 from __future__ import annotations

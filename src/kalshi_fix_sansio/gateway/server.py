@@ -247,6 +247,7 @@ class MockGateway(Router):
         self._stopped.set()
         if self._thread is not None:
             self._thread.join(10)
+            self._thread = None  # `call` now runs in the caller's thread (the loop is gone)
         self._remove_tls_dir()
 
     def _remove_tls_dir(self) -> None:
