@@ -11,7 +11,7 @@ from datetime import date, time
 from decimal import Decimal as D
 from typing import Any
 
-from engine_helpers import BUY, SELL, SYM, T0, cxl, md_req, nos, of
+from engine_helpers import BUY, SELL, SYM, T0, cxl, group_req, md_req, nos, of
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.gateway import Exchange, Outbound
@@ -178,3 +178,28 @@ def test_a_recorded_settlement_settles_the_market() -> None:
     assert ex.top_of_book(SYM) == (None, None)
     out = ex.handle("nr", nos("b2", BUY, 1, "0.45"), T0 + 3)
     assert [m.text for m in of(out, p.ExecutionReport, "nr")] == ["MARKET_ALREADY_CLOSED"]
+
+
+def test_recorded_fills_count_in_an_order_group_and_trigger_it() -> None:
+    ex = recorded_exchange()
+    out = ex.handle("nr", group_req(1, limit=3), T0)
+    gid = of(out, p.OrderGroupResponse, "nr")[0].order_group_id
+    ex.handle("nr", nos("b1", BUY, 2, "0.41", secondary_cl_ord_id=gid), T0 + 1)
+    ex.handle("nr", nos("b2", BUY, 5, "0.40", secondary_cl_ord_id=gid), T0 + 1)
+    out = ex.replay(incremental(trade("0.39", "4", "2")), T0 + 2)  # sells through both bids
+    reports = of(out, p.ExecutionReport, "nr")
+    assert [(m.cl_ord_id, m.exec_type, m.text) for m in reports] == [
+        ("b1", p.ExecType.TRADE, None),
+        ("b2", p.ExecType.TRADE, None),  # 4 contracts > 3: the group cancels what is left
+        ("b2", p.ExecType.CANCELED, "ORDER_GROUP_CANCEL"),
+    ]
+
+
+def test_the_exchange_clock_in_a_replay_is_the_recordings() -> None:
+    ex = recorded_exchange()
+    ex.handle("nr", nos("b1", BUY, 1, "0.40"), T0 + 1)
+    out = ex.replay(incremental(trade("0.40", "20", "2")), T0 + 3600.25)
+    (fill,) = of(out, p.ExecutionReport, "nr")
+    assert fill.transact_time.timestamp() == T0 + 3600.25
+    md = of(out, p.MarketDataIncrementalRefresh, "md")[0]
+    assert md.md_entries[0].md_entry_time.isoformat() == "15:00:00.250000+00:00"
