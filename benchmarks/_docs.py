@@ -1,15 +1,15 @@
-"""What the benchmarks share: writing their table into docs/benchmarks.md between markers."""
+"""What the benchmarks share: writing their table into docs/maintainers/benchmarks.md between markers."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "maintainers" / "benchmarks.md"
 
 
 def write_block(begin: str, end: str, lines: list[str]) -> None:
-    """Replace what stands between the ``begin`` and ``end`` markers of docs/benchmarks.md."""
+    """Replace what stands between the ``begin`` and ``end`` markers of docs/maintainers/benchmarks.md."""
     text = DOC.read_text(encoding="utf-8")
     start = text.index(begin) + len(begin)
     stop = text.index(end)
@@ -23,7 +23,9 @@ def arguments(doc: str, quick: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument(
-        "--write-docs", action="store_true", help="write the table into docs/benchmarks.md"
+        "--write-docs",
+        action="store_true",
+        help="write the table into docs/maintainers/benchmarks.md",
     )
     return parser
 

@@ -96,7 +96,7 @@ def report(results: list[dict[str, float]]) -> list[str]:
 
 
 def write_docs(lines: list[str]) -> None:
-    """Write the table between this benchmark's markers in docs/benchmarks.md."""
+    """Write the table between this benchmark's markers in docs/maintainers/benchmarks.md."""
     from _docs import write_block
 
     write_block(BEGIN, END, lines)

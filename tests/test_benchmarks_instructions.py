@@ -122,5 +122,5 @@ def test_it_writes_between_its_markers(tmp_path: Path, monkeypatch: pytest.Monke
         doc.read_text(encoding="utf-8") == f"before\n{bench.BEGIN}\n| new |\n{bench.END}\nafter\n"
     )
     assert f"{bench.BEGIN}\n" in (
-        Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+        Path(__file__).resolve().parent.parent / "docs" / "maintainers" / "benchmarks.md"
     ).read_text(encoding="utf-8")

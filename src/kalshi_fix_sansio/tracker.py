@@ -690,6 +690,21 @@ class OrderTracker:
             position = self._positions[symbol] = Position(symbol)
         position._add(side, price, qty, fees)
 
+    def not_received(self, cl_ord_id: str, text: str) -> TrackedOrder | None:
+        """End a request the exchange is proven never to have received (a complete drop-copy
+        replay of its exchange index holds no report of it): an unanswered new order or
+        replacement becomes REJECTED with a `Rejection` of source ``"not_received"``, and a
+        replace's order is live again. Nothing happens to an order already answered.
+
+        Returns:
+            The order, or None when ``cl_ord_id`` is not an unanswered request.
+        """
+        order = self._orders.get(cl_ord_id)
+        if order is None or order.acknowledged or order.terminal:
+            return None
+        self._reject_request(Rejection(cl_ord_id, "not_received", text, None), None)
+        return order
+
     # -- rejects ---------------------------------------------------------------------------
 
     def _reject_request(self, rejection: Rejection, orig: str | None) -> None:
