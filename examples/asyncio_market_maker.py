@@ -31,6 +31,12 @@ Against Kalshi's demo environment::
 Against the embedded mock gateway::
 
     python examples/asyncio_market_maker.py --mock --seconds 2
+
+Paper trading: against a market-data recording replayed by the embedded mock gateway (the
+shipped sample here), with the report printed at the end and written next to the recording::
+
+    python examples/asyncio_market_maker.py --replay paper-sample.log --as-fast-as-possible \
+        --seconds 3
 """
 
 from __future__ import annotations
@@ -108,6 +114,10 @@ class MarketMaker:
             return
         for side, price in zip((BUY, SELL), self.prices(*top), strict=True):
             live = self.quotes.get(side)
+            if live is not None:  # its latest version; a filled or cancelled quote is gone
+                live = self.oe.tracker.current(live.cl_ord_id)
+                if live is not None and not live.is_open:
+                    live = None
             if live is not None and live.price == price:
                 continue
             request: Any

@@ -216,7 +216,15 @@ def test_latency_targets_compare_processes_of_the_same_speed_mode() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["bench_session", "bench_read", "bench_memory", "bench_latency", "bench_corpora", "bench_tick"],
+    [
+        "bench_session",
+        "bench_read",
+        "bench_memory",
+        "bench_latency",
+        "bench_corpora",
+        "bench_tick",
+        "bench_replay",
+    ],
 )
 def test_benchmarks_write_between_their_markers(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -235,6 +243,14 @@ def test_benchmarks_write_between_their_markers(
         f"before\n{bench.BEGIN}\n| new |\n{bench.END}\nafter\n"
     )
     assert headlines == [True]
+
+
+def test_bench_replay_replays_and_reports_a_rate() -> None:
+    bench = load("bench_replay")
+    results = bench.measure([40])
+    assert results[0]["messages"] == 42  # a snapshot per market, then the 40
+    lines = bench.report(results)
+    assert lines[-1].startswith("| 42 | ") and lines[-1].endswith(" MiB |")
 
 
 # -- kalshi-sdk, the peer measured by `bash scripts/bench-peers` (not installed on this Python) --

@@ -11,6 +11,8 @@ run time; each test takes a few seconds.
 from __future__ import annotations
 
 import importlib.util
+import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -26,6 +28,8 @@ import pytest
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.cli import main as kalshi_fix
 from kalshi_fix_sansio.gateway import Exchange, MockGateway, mock_api_key, write_mock_api_key
+from kalshi_fix_sansio.recording import check_recording
+from kalshi_fix_sansio.testing.recordings import SAMPLE_MARKETS, SAMPLE_RECORDING
 from kalshi_fix_sansio.tracker import OrderTracker
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -260,9 +264,16 @@ def test_recorder_writes_frames_that_kalshi_fix_decode_reads(
         gateway.gw.seed_market(SYMBOL[gateway.product], bids=[(price, Decimal(5))])
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    lines = out_file.read_text().splitlines()
+    header, *lines = out_file.read_text().splitlines()
+    symbol = SYMBOL[gateway.product]
+    assert header == f"# kalshi-fix recording v1 product={gateway.product} markets={symbol}"
     assert [line.split("|35=")[1].split("|")[0] for line in lines] == ["W", "X", "X"], lines
-    assert all(line.split(" ", 1)[1].startswith("8=FIXT.1.1|9=") for line in lines)
+    assert all(
+        line.split(" ", 3)[1:3] == ["IN", f"KalshiMD/{gateway.key_id}"]
+        and line.split(" ", 3)[3].startswith("8=FIXT.1.1|9=")
+        for line in lines
+    )
+    assert check_recording(out_file, product=gateway.product).messages == 3
     assert "recorded 3 messages" in err
     assert "1 MarketDataSnapshotFullRefresh (35=W), 2 MarketDataIncrementalRefresh (35=X)" in err
     capsys.readouterr()
@@ -422,3 +433,26 @@ def test_blocking_order_entry_leaves_nothing_open_when_it_fails(gateway: Gateway
     assert "Traceback" not in result.stderr
     assert "canceled " in result.stdout and ": CANCELED" in result.stdout
     assert gateway.open_orders() == []  # nothing left on the exchange
+
+
+def test_market_maker_paper_trades_the_shipped_recording(tmp_path: Path) -> None:
+    """The documented paper-trading command, against the shipped sample, in seconds."""
+    recording = tmp_path / "paper-sample.log"
+    shutil.copy(SAMPLE_RECORDING, recording)
+    result = run(
+        "asyncio_market_maker.py",
+        "--replay",
+        str(recording),
+        "--as-fast-as-possible",
+        "--seconds",
+        "2",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "quote bid 5 @ " in out and out.count("logged out") == 1
+    report = json.loads((tmp_path / "paper-sample.log.paper.json").read_text())
+    assert report["end"] == "end of the recording"
+    market = next(m for m in report["markets"] if m["symbol"] == SAMPLE_MARKETS[0])
+    assert market["fills"] == out.count("\nfill "), out  # every fill printed is counted
+    assert f"total{' ' * 2}" in out and f"report: {recording}.paper.json" in out
+    assert (tmp_path / "paper-sample.log.paper.svg").read_text().startswith("<svg")
