@@ -39,8 +39,8 @@ import attrs
 from .settlement import SettlementAssembler, SettlementReport
 
 if TYPE_CHECKING:
+    from ._orders import Fill, Position
     from .book import Book
-    from .tracker import Fill, Position
 
 __all__ = ["MarketPnL", "PnLLedger", "Settlements", "book_mid"]
 

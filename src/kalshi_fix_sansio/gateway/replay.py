@@ -29,16 +29,34 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from ..errors import FixError
 from ..paper import PaperLedger, PaperReport
 from ..recording import RecordingError, RecordingInfo, check_recording, read_recording
-from .exchange import Outbound
+from .exchange import Exchange, Outbound
 
 if TYPE_CHECKING:
     from .connection import Connection
-    from .server import MockGateway
+
+T = TypeVar("T")
+
+
+class _Gateway(Protocol):
+    """What a replay uses of `MockGateway`."""
+
+    product: str
+    exchange: Exchange
+    clock: Callable[[float], float] | None
+    input_listeners: list[Callable[[Connection], None]]
+    log: list[str]
+
+    def call(self, fn: Callable[[], T]) -> T: ...
+
+    def md_connection(self, session_id: str) -> Connection | None: ...
+
+    def _route(self, outbound: list[Outbound], now: float) -> None: ...
+
 
 __all__ = ["STARTS", "Replay", "ReplayClock"]
 
@@ -95,7 +113,7 @@ class Replay:
 
     def __init__(
         self,
-        gateway: MockGateway,
+        gateway: _Gateway,
         path: str | os.PathLike[str],
         *,
         speed: float = 1.0,
