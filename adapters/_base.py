@@ -35,7 +35,13 @@ import attrs
 from kalshi_fix_sansio import Message
 from kalshi_fix_sansio._callers import Delivery, any_event
 from kalshi_fix_sansio.book import Books
-from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, ExecCursor, OrdersUnknown
+from kalshi_fix_sansio.catchup import (
+    CatchUpComplete,
+    CatchUpFailed,
+    ExecCursor,
+    OrdersNotReceived,
+    OrdersUnknown,
+)
 from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.driver import (
     Driver,
@@ -93,6 +99,7 @@ _WARNING_EVENTS = (
     KillFinished,
     ResubscriptionRefused,
     OrdersUnknown,
+    OrdersNotReceived,
 )
 
 PLACE_TIMEOUT = 10.0
@@ -689,8 +696,11 @@ class SessionBase:
                 "(use session.tracker, place() and cancel())"
             )
         # `next_event`'s predicate takes the oldest: no scan of the queue
+        now = self._clock()  # a first read that comes late is told FallingBehind at once
         item = (
-            sup.next_event_with_time() if predicate is any_event else sup.take_with_time(predicate)
+            sup.next_event_with_time(now)
+            if predicate is any_event
+            else sup.take_with_time(predicate, now)
         )
         if item is None:
             return None

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_codec.py [--quick] [--write-docs]
 
 Prints a table of ratios (the numbers that matter on a shared, noisy machine) and, with
-``--write-docs``, writes it into docs/benchmarks.md.
+``--write-docs``, writes it into docs/maintainers/benchmarks.md.
 
 * typed decode of a mixed corpus (Heartbeat, NewOrderSingle, ExecutionReport with a fee group,
   MarketDataIncrementalRefresh with 10 entries, 20-level snapshot) vs the pure-Python split
@@ -173,7 +173,9 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
     parser.add_argument(
-        "--write-docs", action="store_true", help="write the table into docs/benchmarks.md"
+        "--write-docs",
+        action="store_true",
+        help="write the table into docs/maintainers/benchmarks.md",
     )
     args = parser.parse_args(argv)
     number, repeat = (200, 3) if args.quick else (3000, 7)

@@ -471,7 +471,7 @@ def per_type(cs: list[Corpus], rounds: int, number: int) -> list[str]:
 
 
 def write_docs(lines: list[str]) -> None:
-    """Write the table between this benchmark's markers in docs/benchmarks.md."""
+    """Write the table between this benchmark's markers in docs/maintainers/benchmarks.md."""
     write_block(BEGIN, END, lines)
 
 

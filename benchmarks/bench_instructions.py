@@ -303,7 +303,7 @@ def measure(
 def report(
     rows: list[Row], counts: Sequence[int], missing: dict[str, str], python: str
 ) -> list[str]:
-    """The table (and the target lines) for the terminal and docs/benchmarks.md."""
+    """The table (and the target lines) for the terminal and docs/maintainers/benchmarks.md."""
     lo, hi = min(counts), max(counts)
     lines = [
         f"Python {python} on {platform.machine()}, {platform.system()}; order -> New -> cancel "
@@ -378,7 +378,7 @@ def target_lines(rows: list[Row]) -> list[str]:
 
 
 def write_docs(lines: list[str]) -> None:
-    """Write the table between this benchmark's markers in docs/benchmarks.md."""
+    """Write the table between this benchmark's markers in docs/maintainers/benchmarks.md."""
     from _docs import write_block
 
     write_block(BEGIN, END, lines)

@@ -232,7 +232,7 @@ def report(count: int, symbols: int) -> list[str]:
 
 
 def write_docs(lines: list[str]) -> None:
-    """Write the table between this benchmark's markers in docs/benchmarks.md."""
+    """Write the table between this benchmark's markers in docs/maintainers/benchmarks.md."""
     write_block(BEGIN, END, lines)
 
 

@@ -66,7 +66,7 @@ CLORDID = "550e8400-e29b-41d4-a716-446655440000"
 # -- the corpus and how a user reads it ----------------------------------------------------
 
 
-# Kalshi's docs write the header as 35, 34, 52, 49, 56 (docs/decisions.md), this encoder as
+# Kalshi's docs write the header as 35, 34, 52, 49, 56 (docs/maintainers/performance-notes.md), this encoder as
 # 35, 49, 56, 34, 52 (the spec's order): the frames from Kalshi are read in Kalshi's order
 _KALSHI_HEADER_ORDER = (b"34", b"52", b"49", b"56")
 
@@ -745,7 +745,7 @@ def kalshi_sdk_summary(by_name: dict[str, Row]) -> list[str]:
 
 
 def write_docs(lines: list[str]) -> None:
-    """Write the table between this benchmark's markers in docs/benchmarks.md."""
+    """Write the table between this benchmark's markers in docs/maintainers/benchmarks.md."""
     write_block(BEGIN, END, lines)
 
 

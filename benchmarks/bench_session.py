@@ -305,7 +305,7 @@ def report(pairs: list[Pair], rounds: int, count: int) -> list[str]:
 
 
 def write_docs(lines: list[str]) -> None:
-    """Write the table between this benchmark's markers in docs/benchmarks.md."""
+    """Write the table between this benchmark's markers in docs/maintainers/benchmarks.md."""
     write_block(BEGIN, END, lines)
 
 

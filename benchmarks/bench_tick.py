@@ -57,7 +57,7 @@ Three measures per client kind:
 (Python 3.12): every Python function then has a trampoline of its own, which callgrind counts
 as a function named by its address, and ``/tmp/perf-<pid>.map`` (the pid is in the output's
 header) names it: inclusive cost per Python function. The trampolines add 12-14 % to the
-counts (docs/benchmarks.md, "Where a tick's instructions go").
+counts (docs/maintainers/benchmarks.md, "Where a tick's instructions go").
 """
 
 from __future__ import annotations
@@ -457,7 +457,7 @@ def report(
 
 
 def write_docs(lines: list[str]) -> None:
-    """Write the table between this benchmark's markers in docs/benchmarks.md."""
+    """Write the table between this benchmark's markers in docs/maintainers/benchmarks.md."""
     from _docs import write_block
 
     write_block(BEGIN, END, lines)

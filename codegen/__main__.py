@@ -1,7 +1,7 @@
 """``python -m codegen [--check] [--spec DIR] [--out DIR] [--package PATH] [--no-docs]``.
 
 ``python -m codegen drift [--dictionary PATH] [--spec DIR] [--product NAME] [--all]`` compares
-the spec with Kalshi's XML dictionary (``spec/sources/``); see docs/spec-changes.md.
+the spec with Kalshi's XML dictionary (``spec/sources/``); see docs/maintainers/spec-changes.md.
 """
 
 from __future__ import annotations

@@ -19,6 +19,10 @@ environment, production, or the mock gateway embedded in this library:
 * ``--mock``: start the mock gateway in this process (TLS with a throwaway certificate, the
   product's well-known mock API key, a seeded market) and fill in every option above to point
   at it. The example then runs the very code it runs against Kalshi.
+* ``--replay RECORDING`` (paper trading): the same mock gateway, replaying a market-data
+  recording instead of seeding a market (``--speed N`` or ``--as-fast-as-possible``; the
+  replay starts when the example subscribes to market data); when the example ends, the
+  paper-trading report is printed and written next to the recording (``--report-dir``).
 
 Every example that places orders leaves nothing open on any exit path (an error, Ctrl-C
 included): its order-entry session logs on with CancelOrdersOnDisconnect(8013)=Y
@@ -63,7 +67,8 @@ from kalshi_fix_sansio.adapters import (
     make_ssl_context,
 )
 from kalshi_fix_sansio.auth import Ed25519Signer, PublicKey, Signer, load_signer_file
-from kalshi_fix_sansio.gateway import MockGateway, mock_api_key, write_mock_api_key
+from kalshi_fix_sansio.gateway import MockGateway, Replay, mock_api_key, write_mock_api_key
+from kalshi_fix_sansio.recording import RecordingError
 from kalshi_fix_sansio.spec import SESSIONS
 
 PRODUCTS = ("prediction", "margin")
@@ -223,6 +228,25 @@ def add_connection_args(parser: argparse.ArgumentParser, *, market_data_key: boo
         action="store_true",
         help="start the mock Kalshi gateway in this process and connect to it",
     )
+    group.add_argument(
+        "--replay",
+        metavar="RECORDING",
+        help="paper trading: start the mock gateway replaying this market-data recording "
+        "(implies --mock; --symbol defaults to its first market); the report is printed and "
+        "written next to the recording at the end",
+    )
+    pace = group.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--speed", type=float, default=1.0, help="replay pace: recorded seconds per second"
+    )
+    pace.add_argument(
+        "--as-fast-as-possible",
+        action="store_true",
+        help="replay each recorded message as soon as the market data client read the last",
+    )
+    group.add_argument(
+        "--report-dir", help="where the replay's report goes (default: next to the recording)"
+    )
 
 
 def _endpoint(text: str, product: str) -> tuple[str, Endpoint]:
@@ -301,11 +325,12 @@ def open_target(args: argparse.Namespace) -> Iterator[Target]:
     Raises:
         UsageError: missing credentials, a malformed ``--endpoint``.
     """
-    if not args.mock:
+    if not args.mock and not args.replay:
         yield _from_options(args)
         return
     key_id, _signer, public_key = mock_api_key(args.product)
     symbol = args.symbol or DEFAULT_SYMBOL[args.product]
+    replay: Replay | None = None
     with tempfile.TemporaryDirectory(prefix="kalshi-example-") as tmp:
         key_file = write_mock_api_key(args.product, tmp)
         keys = {key_id: public_key}
@@ -313,9 +338,14 @@ def open_target(args: argparse.Namespace) -> Iterator[Target]:
         if hasattr(args, "md_key_id"):
             md_file, keys["mock-md-key"] = _fresh_key(tmp, "mock-md-key")
             md_key = ("mock-md-key", md_file)
-        with MockGateway(args.product, keys=keys, tls=True) as gateway:
-            bids, asks = MOCK_BOOK[args.product]
-            gateway.seed_market(symbol, bids=bids, asks=asks)
+        gateway = MockGateway(args.product, keys=keys, tls=True)
+        if args.replay:
+            replay = _replay(gateway, args)
+            symbol = args.symbol or replay.info.markets[0]
+        with gateway:
+            if replay is None:
+                bids, asks = MOCK_BOOK[args.product]
+                gateway.seed_market(symbol, bids=bids, asks=asks)
             print(
                 f"mock Kalshi gateway ({args.product}) on 127.0.0.1 with TLS; API key {key_id}",
                 flush=True,
@@ -331,6 +361,21 @@ def open_target(args: argparse.Namespace) -> Iterator[Target]:
                 md_key=md_key,
                 gateway=gateway,
             )
+        if replay is not None:  # the gateway has stopped: every order is in the report
+            report = replay.ledger.report(replay.info.markets)
+            print(report.table())
+            paths = report.write(replay.path, args.report_dir)
+            print("report: " + ", ".join(str(p) for p in paths))
+
+
+def _replay(gateway: MockGateway, args: argparse.Namespace) -> Replay:
+    """The replay ``--replay`` asks for (a bad recording is a usage error: one line)."""
+    try:
+        return gateway.replay(
+            args.replay, speed=args.speed, as_fast_as_possible=args.as_fast_as_possible
+        )
+    except (RecordingError, ValueError) as exc:
+        raise UsageError(f"--replay: {exc}") from None
 
 
 def run(

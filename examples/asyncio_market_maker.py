@@ -31,6 +31,12 @@ Against Kalshi's demo environment::
 Against the embedded mock gateway::
 
     python examples/asyncio_market_maker.py --mock --seconds 2
+
+Paper trading: against a market-data recording replayed by the embedded mock gateway (the
+shipped sample here), with the report printed at the end and written next to the recording::
+
+    python examples/asyncio_market_maker.py --replay paper-sample.log --as-fast-as-possible \
+        --seconds 3
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from kalshi_fix_sansio.adapters import asyncio as aio
 from kalshi_fix_sansio.book import Book, Books
 from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.events import Event
+from kalshi_fix_sansio.prices import format_price, format_quantity
 from kalshi_fix_sansio.tracker import OrderTracker, TrackedOrder
 
 TICK = {"prediction": Decimal("0.01"), "margin": Decimal("0.0001")}
@@ -86,6 +93,7 @@ class MarketMaker:
         self.oe = oe
         self.requests = requests
         self.symbol = symbol
+        self.product = product
         self.tick = TICK[product]
         self.size = size
         self.edge = edge
@@ -106,6 +114,10 @@ class MarketMaker:
             return
         for side, price in zip((BUY, SELL), self.prices(*top), strict=True):
             live = self.quotes.get(side)
+            if live is not None:  # its latest version; a filled or cancelled quote is gone
+                live = self.oe.tracker.current(live.cl_ord_id)
+                if live is not None and not live.is_open:
+                    live = None
             if live is not None and live.price == price:
                 continue
             request: Any
@@ -127,8 +139,10 @@ class MarketMaker:
                 continue
             verb = "quote" if live is None else "requote"
             print(
-                f"{verb} {'bid' if side == BUY else 'ask'} {self.size} @ {price} "
-                f"(market {top[0]} / {top[1]})"
+                f"{verb} {'bid' if side == BUY else 'ask'} "
+                f"{format_quantity(self.size, self.product)} @ {format_price(price, self.product)} "
+                f"(market {format_price(top[0], self.product)} / "
+                f"{format_price(top[1], self.product)})"
             )
 
     async def shut_down(self) -> None:
@@ -154,7 +168,8 @@ async def make_markets(target: _support.Target, args: argparse.Namespace) -> int
             group_created.set_result(message.order_group_id)
         elif message.MSG_TYPE == "8" and message.last_qty:
             print(
-                f"fill {message.side.name} {message.last_qty} @ {message.last_px} "
+                f"fill {message.side.name} {format_quantity(message.last_qty, target.product)} @ "
+                f"{format_price(message.last_px, target.product)} "
                 f"({message.cl_ord_id})"
             )
 

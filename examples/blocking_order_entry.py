@@ -38,6 +38,7 @@ import _support
 
 from kalshi_fix_sansio.adapters import blocking
 from kalshi_fix_sansio.builders import Requests
+from kalshi_fix_sansio.prices import format_amount, format_price, format_quantity
 
 DEFAULT_PRICE = {"prediction": Decimal("0.10"), "margin": Decimal("15")}
 
@@ -46,6 +47,14 @@ def trade(target: _support.Target, args: argparse.Namespace) -> int:
     """Place, optionally take, cancel; returns the exit status."""
     orders = Requests(target.product, "KalshiNR")
     price = args.price if args.price is not None else DEFAULT_PRICE[target.product]
+    product = target.product
+
+    def qty(value: Decimal | int) -> str:  # one format per product in every tool and example
+        return format_quantity(value, product)
+
+    def px(value: Decimal) -> str:
+        return format_price(value, product)
+
     client = target.client(blocking)
     with client.order_entry(**_support.ORDER_ENTRY_FLAGS) as oe:
         try:
@@ -53,7 +62,7 @@ def trade(target: _support.Target, args: argparse.Namespace) -> int:
             resting: Any = orders.new_order(target.symbol, args.side, args.qty, price)
             acked = oe.place(resting)
             print(
-                f"placed {resting.cl_ord_id}: {args.side} {args.qty} {target.symbol} @ {price} "
+                f"placed {resting.cl_ord_id}: {args.side} {qty(args.qty)} {target.symbol} @ {px(price)} "
                 f"-> {acked.status.name} (OrderID {acked.order_id})"
             )
 
@@ -63,21 +72,25 @@ def trade(target: _support.Target, args: argparse.Namespace) -> int:
                 )
                 done = oe.place(ioc, until="filled")
                 print(
-                    f"took {ioc.cl_ord_id}: {args.side} {args.qty} @ {args.take} IOC -> "
-                    f"{done.status.name}, filled {done.cum_qty}"
+                    f"took {ioc.cl_ord_id}: {args.side} {qty(args.qty)} @ {px(args.take)} IOC -> "
+                    f"{done.status.name}, filled {qty(done.cum_qty)}"
                 )
                 for fill in done.fills:
                     print(
-                        f"  fill {fill.qty} @ {fill.price}, fees ${fill.fees} (ExecID {fill.exec_id})"
+                        f"  fill {qty(fill.qty)} @ {px(fill.price)}, fees {format_amount(fill.fees)} "
+                        f"(ExecID {fill.exec_id})"
                     )
 
             canceled = oe.cancel(orders.cancel(resting))
             print(
                 f"canceled {resting.cl_ord_id} -> {canceled.status.name} "
-                f"(filled {canceled.cum_qty} of {args.qty})"
+                f"(filled {qty(canceled.cum_qty)} of {qty(args.qty)})"
             )
             position = oe.tracker.position(target.symbol)
-            print(f"position in {target.symbol}: {position.net} contracts, fees ${position.fees}")
+            print(
+                f"position in {target.symbol}: {qty(position.net)} contracts, "
+                f"fees {format_amount(position.fees)}"
+            )
             print(f"open orders left: {len(oe.tracker.open_orders())}")
         finally:
             _support.leave_nothing_open(oe)  # the kill switch, on every exit path

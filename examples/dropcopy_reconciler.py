@@ -48,14 +48,19 @@ from kalshi_fix_sansio import ApplicationMessage
 from kalshi_fix_sansio.adapters import blocking
 from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.events import Event
+from kalshi_fix_sansio.prices import format_quantity
 from kalshi_fix_sansio.tracker import OrderTracker
 
 DEFAULT_PRICE = {"prediction": Decimal("0.10"), "margin": Decimal("15")}
 PENDING_EXEC_ID = "-1;-1"  # pending reports are never replayed
 
 
-def differences(ours: OrderTracker, replayed: OrderTracker) -> list[tuple[bool, str]]:
+def differences(ours: OrderTracker, replayed: OrderTracker, product: str) -> list[tuple[bool, str]]:
     """(matches, line) per order of either tracker: the line says ``match`` or what differs."""
+
+    def qty(value: Decimal) -> str:  # one format per product in every tool and example
+        return format_quantity(value, product)
+
     lines: list[tuple[bool, str]] = []
     for order in ours:
         copy = replayed.current(order.cl_ord_id)
@@ -68,13 +73,13 @@ def differences(ours: OrderTracker, replayed: OrderTracker) -> list[tuple[bool, 
         if copy.status != order.status:
             problems.append(f"status {order.status.name} here, {copy.status.name} replayed")
         if copy.cum_qty != order.cum_qty:
-            problems.append(f"filled {order.cum_qty} here, {copy.cum_qty} replayed")
+            problems.append(f"filled {qty(order.cum_qty)} here, {qty(copy.cum_qty)} replayed")
         ours_fills = {f.exec_id for f in order.fills}
         copy_fills = {f.exec_id for f in copy.fills}
         if ours_fills != copy_fills:
             problems.append(f"fills {sorted(ours_fills)} here, {sorted(copy_fills)} replayed")
         verdict = "; ".join(problems) or "match"
-        line = f"{order.cl_ord_id}: {verdict} ({order.status.name}, filled {order.cum_qty})"
+        line = f"{order.cl_ord_id}: {verdict} ({order.status.name}, filled {qty(order.cum_qty)})"
         lines.append((not problems, line))
     for copy in replayed:
         if ours.current(copy.cl_ord_id) is None and copy.orig_cl_ord_id is None:
@@ -82,7 +87,7 @@ def differences(ours: OrderTracker, replayed: OrderTracker) -> list[tuple[bool, 
                 (
                     False,
                     f"{copy.cl_ord_id}: not seen by this session "
-                    f"({copy.status.name}, filled {copy.cum_qty}): placed elsewhere",
+                    f"({copy.status.name}, filled {qty(copy.cum_qty)}): placed elsewhere",
                 )
             )
     return lines
@@ -110,7 +115,8 @@ def trade(target: _support.Target, args: argparse.Namespace) -> tuple[OrderTrack
                     target.symbol, "buy", args.qty, args.take, time_in_force="ioc"
                 )
                 done = oe.place(ioc, until="filled")
-                print(f"NR: took {ioc.cl_ord_id} -> {done.status.name}, filled {done.cum_qty}")
+                filled = format_quantity(done.cum_qty, target.product)
+                print(f"NR: took {ioc.cl_ord_id} -> {done.status.name}, filled {filled}")
             print(
                 f"NR: canceled {resting.cl_ord_id} -> "
                 f"{oe.cancel(orders.cancel(resting)).status.name}"
@@ -151,7 +157,7 @@ def reconcile(target: _support.Target, args: argparse.Namespace) -> int:
     replayed = replay(target, first, args.timeout)
     if replayed is None:
         return 1
-    lines = differences(ours, replayed)
+    lines = differences(ours, replayed, target.product)
     for _, line in lines:
         print(f"  {line}")
     mismatches = [line for ok, line in lines if not ok]

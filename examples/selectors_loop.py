@@ -54,6 +54,7 @@ from kalshi_fix_sansio.events import (
     LoggedOut,
     LogonRejected,
 )
+from kalshi_fix_sansio.prices import format_top
 from kalshi_fix_sansio.session import Session
 
 READ_SIZE = 65536
@@ -194,7 +195,7 @@ def stream_top_of_book(target: _support.Target, args: argparse.Namespace) -> int
                 elif isinstance(event, ApplicationMessage):
                     received += 1
                     if target.symbol in books.apply(event.message):
-                        print(books[target.symbol])
+                        print(format_top(books[target.symbol], target.product))
                 elif isinstance(event, LogonRejected):
                     print(f"Logon refused: {event.text}", file=sys.stderr)
                     status = 1

@@ -1,11 +1,13 @@
 """A trio market-data recorder: subscribe to markets and write every message to a file.
 
 It logs on to KalshiMD, subscribes to the markets (snapshot plus updates; the subscription is
-sent again by itself after a reconnect), and writes one line per application message received:
-the receive time (UTC) and the FIX frame with ``|`` separators. `kalshi-fix decode FILE`
-reads that file back (it skips the text before ``8=``), so a recording can be inspected or
-replayed later. It stops after ``--messages`` messages or ``--seconds`` seconds, whichever
-comes first, then logs out and prints a summary on stderr.
+sent again by itself after a reconnect), and writes a recording (`kalshi_fix_sansio.recording`):
+a header line naming the product and the markets, then one message-log line per application
+message received: the receive time (UTC), ``IN``, ``KalshiMD/<key id>`` and the FIX frame with
+``|`` separators. ``kalshi-fix decode FILE`` prints it, ``kalshi-fix mock-gateway --replay
+FILE`` replays it (paper trading, docs/paper-trading.md). It stops after ``--messages``
+messages or ``--seconds`` seconds, whichever comes first, then logs out and prints a summary on
+stderr.
 
 Against Kalshi's demo environment::
 
@@ -21,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import sys
+import time
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -32,18 +34,14 @@ import trio
 from kalshi_fix_sansio import ApplicationMessage
 from kalshi_fix_sansio.adapters import trio as trio_adapter
 from kalshi_fix_sansio.builders import Requests
+from kalshi_fix_sansio.recording import RecordingWriter
 from kalshi_fix_sansio.redaction import redact_frame
-
-
-def frame_line(raw: bytes, received: datetime.datetime) -> str:
-    """One recorded line: ISO receive time, then the frame with ``|`` for SOH (secrets hidden)."""
-    frame = redact_frame(raw).replace(b"\x01", b"|").decode("ascii", "backslashreplace")
-    return f"{received.isoformat(timespec='microseconds')} {frame}"
 
 
 async def record(target: _support.Target, args: argparse.Namespace, out: TextIO) -> int:
     """Record until ``args.messages`` messages or ``args.seconds`` seconds; returns 0."""
     markets = args.markets or [target.symbol]
+    writer = RecordingWriter(out, target.product, markets, f"KalshiMD/{target.key_id}")
     client = target.client(trio_adapter)
     counts: dict[str, int] = {}
     started = trio.current_time()
@@ -54,8 +52,8 @@ async def record(target: _support.Target, args: argparse.Namespace, out: TextIO)
             async for event in md.events():
                 if not isinstance(event, ApplicationMessage):
                     continue
-                now = datetime.datetime.now(datetime.timezone.utc)
-                print(frame_line(event.raw, now), file=out, flush=True)
+                writer.write(redact_frame(event.raw), time.time())
+                out.flush()
                 name = f"{type(event.message).__name__} (35={event.message.MSG_TYPE})"
                 counts[name] = counts.get(name, 0) + 1
                 if sum(counts.values()) >= args.messages:

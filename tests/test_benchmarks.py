@@ -222,7 +222,15 @@ def test_latency_targets_compare_processes_of_the_same_speed_mode() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["bench_session", "bench_read", "bench_memory", "bench_latency", "bench_corpora", "bench_tick"],
+    [
+        "bench_session",
+        "bench_read",
+        "bench_memory",
+        "bench_latency",
+        "bench_corpora",
+        "bench_tick",
+        "bench_replay",
+    ],
 )
 def test_benchmarks_write_between_their_markers(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -234,10 +242,21 @@ def test_benchmarks_write_between_their_markers(
         f"before\n{bench.BEGIN}\nold\n{bench.END}\nafter\n", encoding="utf-8"
     )
     monkeypatch.setattr(_docs, "DOC", docs / "benchmarks.md")
+    headlines: list[bool] = []  # the user pages' tables follow (tests/test_performance_page.py)
+    monkeypatch.setattr(_docs, "write_headlines", lambda: headlines.append(True))
     bench.write_docs(["| new |"])
     assert (docs / "benchmarks.md").read_text(encoding="utf-8") == (
         f"before\n{bench.BEGIN}\n| new |\n{bench.END}\nafter\n"
     )
+    assert headlines == [True]
+
+
+def test_bench_replay_replays_and_reports_a_rate() -> None:
+    bench = load("bench_replay")
+    results = bench.measure([40])
+    assert results[0]["messages"] == 42  # a snapshot per market, then the 40
+    lines = bench.report(results)
+    assert lines[-1].startswith("| 42 | ") and lines[-1].endswith(" MiB |")
 
 
 # -- kalshi-sdk, the peer measured by `bash scripts/bench-peers` (not installed on this Python) --

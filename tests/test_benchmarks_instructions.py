@@ -117,10 +117,13 @@ def test_it_writes_between_its_markers(tmp_path: Path, monkeypatch: pytest.Monke
     doc = tmp_path / "benchmarks.md"
     doc.write_text(f"before\n{bench.BEGIN}\nold\n{bench.END}\nafter\n", encoding="utf-8")
     monkeypatch.setattr(_docs, "DOC", doc)
+    headlines: list[bool] = []
+    monkeypatch.setattr(_docs, "write_headlines", lambda: headlines.append(True))
     bench.write_docs(["| new |"])
+    assert headlines == [True]
     assert (
         doc.read_text(encoding="utf-8") == f"before\n{bench.BEGIN}\n| new |\n{bench.END}\nafter\n"
     )
     assert f"{bench.BEGIN}\n" in (
-        Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+        Path(__file__).resolve().parent.parent / "docs" / "maintainers" / "benchmarks.md"
     ).read_text(encoding="utf-8")

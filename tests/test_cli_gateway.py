@@ -118,7 +118,7 @@ def test_printed_command_lines_work_as_printed(tls_gateway: Gateway) -> None:
     assert "logged on to KalshiNR (prediction, demo) as mock-prediction-key" in result.stdout
     md = run_printed(gw.command("md"), (r"MKT$", "MKT --seconds 1"))
     assert md.returncode == 0, md.stderr
-    assert "MKT: bid 100.00 @ $0.49 | ask 100.00 @ $0.51" in md.stdout
+    assert "MKT: bid 100 @ $0.49 | ask 100 @ $0.51" in md.stdout
 
 
 def test_another_session_types_port_says_which_session_to_use(tls_gateway: Gateway) -> None:
@@ -242,7 +242,7 @@ def test_gateway_process_serves_tls_and_takes_admin_commands(tmp_path: Path) -> 
     try:
         assert set(gw.ports) == SESSIONS and "(TLS)" in gw.banner[0]
         assert "KALSHI_PRIVATE_KEY_PATH='<private key of k1>'" in gw.command("logon-test")
-        assert gw.admin("book MKT") == "MKT: bid 100 @ 0.49 | ask 100 @ 0.51"
+        assert gw.admin("book MKT") == "MKT: bid 100 @ $0.49 | ask 100 @ $0.51"
         assert gw.admin("seed MKT2 0.30:5 0.35:6") == "seeded MKT2"
         assert gw.admin("fault bogus").startswith("unknown fault 'bogus'")
         assert gw.admin("fault reject-logon go away") == "fault reject-logon go away set"
@@ -281,7 +281,7 @@ def test_gateway_process_serves_tls_and_takes_admin_commands(tmp_path: Path) -> 
                 10,
             )
             assert fill.message.last_px == Decimal("0.35")  # type: ignore[attr-defined]
-        assert gw.admin("book MKT2") == "MKT2: bid 5 @ 0.30 | ask 4 @ 0.35"
+        assert gw.admin("book MKT2") == "MKT2: bid 5 @ $0.30 | ask 4 @ $0.35"
         assert gw.admin("pause") == "paused" and gw.admin("resume") == "resumed"
         assert gw.admin("settle MKT2 yes") == "settled MKT2 yes"
         assert gw.admin("nonsense") == "unknown command: nonsense"

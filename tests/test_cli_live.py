@@ -120,4 +120,4 @@ def test_md_streams_top_of_book(live: tuple[MockGateway, dict[str, str], Path]) 
         env,
     )
     assert result.returncode == 0, result.stderr
-    assert "HIGHNY-23DEC31: bid 7.00 @ $0.40 | ask 9.00 @ $0.45" in result.stdout
+    assert "HIGHNY-23DEC31: bid 7 @ $0.40 | ask 9 @ $0.45" in result.stdout

@@ -40,9 +40,7 @@ def md(gw: Live, *args: str) -> subprocess.CompletedProcess[str]:
 def test_md_on_an_unknown_ticker_says_so_and_exits_1(live: Live) -> None:  # noqa: F811
     result = md(live, "--seconds", "1", SYMBOL, "HIGHNY-XXX")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert (
-        result.stdout == f"{SYMBOL}: bid 7.00 @ $0.40 | ask 9.00 @ $0.45\n"
-    )  # no empty book shown
+    assert result.stdout == f"{SYMBOL}: bid 7 @ $0.40 | ask 9 @ $0.45\n"  # no empty book shown
     first, last = result.stderr.splitlines()
     assert first.startswith(
         "kalshi-fix md: HIGHNY-XXX: empty snapshot (no bids, no offers): no such market"

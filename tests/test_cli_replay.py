@@ -242,7 +242,7 @@ def test_at_names_the_moment_in_text_and_stops_before_later_messages(live: Live)
     code, out, err = run(["replay", str(live.log), "--at", when.isoformat()])
     assert code == 0, err
     assert out.startswith(f"state at {_at(when)}: ")
-    assert re.search(r"^  rest-1 +HIGHNY-23DEC31 +buy +NEW +\$0\.42 +10\.00 +0 +10\.00 ", out, re.M)
+    assert re.search(r"^  rest-1 +HIGHNY-23DEC31 +buy +NEW +\$0\.42 +10 +0 +10 ", out, re.M)
     assert "far-1" not in out and "positions: none" in out
     before = run(["replay", "--json", str(live.log), "--at", "2000-01-01T00:00:00"])
     assert json.loads(before[1])["messages"] == 0 and json.loads(before[1])["orders"] == []
@@ -255,20 +255,20 @@ def test_text_state(live: Live) -> None:
     assert lines[0].startswith("state at the end of the log: ")
     assert lines[1:3] == [
         "open orders (1):",
-        "  ClOrdID  symbol          side  status            price  qty   cum   leaves  avg px",
+        "  ClOrdID  symbol          side  status            price  qty  cum  leaves  avg px",
     ]
     assert re.match(
-        r"  rest-2 +HIGHNY-23DEC31 +buy +PARTIALLY_FILLED +\$0\.43 +8\.00 +4\.00 +4\.00 +\$0\.42$",
+        r"  rest-2 +HIGHNY-23DEC31 +buy +PARTIALLY_FILLED +\$0\.43 +8 +4 +4 +\$0\.42$",
         lines[3],
     )
     assert "all orders (4):" in lines
     assert re.search(r"^  bad-1 +HIGHNY-23DEC31 +buy +REJECTED ", out, re.M)
     # a canceled order: the quantity ordered and the quantity filled, not Kalshi's OrderQty 0
-    assert re.search(r"^  far-1 +HIGHNY-23DEC31 +buy +CANCELED +\$0\.10 +5\.00 +0 +0 ", out, re.M)
+    assert re.search(r"^  far-1 +HIGHNY-23DEC31 +buy +CANCELED +\$0\.10 +5 +0 +0 ", out, re.M)
     assert lines[0].endswith(", API key trader-key")
-    assert re.search(rf"^  {SYM} +4\.00 +\$0\.42 +4\.00 +0 +0\.02$", out, re.M)  # the position
+    assert re.search(rf"^  {SYM} +4 +\$0\.42 +4 +0 +\$0\.02$", out, re.M)  # the position
     assert "books (best 1 levels):" in lines and f"  {SYM} (consistent)" in lines
-    assert re.search(r"^    1  4\.00 +\$0\.43  \$0\.45  30\.00$", out, re.M)  # prices to the cent
+    assert re.search(r"^    1  4 +\$0\.43  \$0\.45  30$", out, re.M)  # prices to the cent
     assert "    2 " not in out  # --depth 1
     assert "recent trades (1):" in lines and "our fills (1):" in lines
 
@@ -293,12 +293,12 @@ def test_step_prints_every_message_and_what_it_changed(live: Live) -> None:
         "    order rest-1: PENDING_NEW buy HIGHNY-23DEC31 qty 10 cum 0 leaves 10 avg px -",
         "    order rest-1: PENDING_NEW -> NEW ",
         "    order rest-1: NEW -> PARTIALLY_FILLED ",
-        "    position HIGHNY-23DEC31: net 4.00 avg price $0.42 fees 0.02",
-        "    trade HIGHNY-23DEC31: 4.00 @ $0.42 aggressor sell",
-        "    order far-1: NEW -> CANCELED buy HIGHNY-23DEC31 qty 5.00 cum 0 leaves 0 ",
+        "    position HIGHNY-23DEC31: net 4 avg price $0.42 fees $0.02",
+        "    trade HIGHNY-23DEC31: 4 @ $0.42 aggressor sell",
+        "    order far-1: NEW -> CANCELED buy HIGHNY-23DEC31 qty 5 cum 0 leaves 0 ",
         "    order rest-1: PARTIALLY_FILLED -> REPLACED ",
         "    order bad-1: PENDING_NEW -> REJECTED ",
-        "    book HIGHNY-23DEC31: bids 25.00@$0.40 | asks 30.00@$0.45",
+        "    book HIGHNY-23DEC31: bids 25@$0.40 | asks 30@$0.45",
     ):
         assert change in out, change
     assert final.startswith(f"{frames} message(s) applied") and "rest-2" in final
@@ -655,9 +655,7 @@ def test_docs_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         exec(compile(block, str(DOCS), "exec"), {"__name__": "docs_replay"})
     printed = out.getvalue()
     assert printed.startswith("state at the end of the log: ")
-    assert re.search(
-        r"^  o-1 +HIGHNY-23DEC31 +buy +NEW +\$0\.42 +10\.00 +0 +10\.00 ", printed, re.M
-    )
+    assert re.search(r"^  o-1 +HIGHNY-23DEC31 +buy +NEW +\$0\.42 +10 +0 +10 ", printed, re.M)
 
 
 def test_docs_console_examples_print_what_the_page_shows(

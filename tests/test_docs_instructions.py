@@ -228,3 +228,42 @@ def test_a_page_installing_from_pypi_says_the_package_is_not_published_yet() -> 
         assert re.search(r"not (on PyPI|published) yet", text), (
             f"{page}: say it is not published yet"
         )
+
+
+def kalshi_fix_lines(text: str) -> list[str]:
+    """Every ``kalshi-fix ...`` command line of the page's console blocks (prompt and comment
+    taken off; a line continued with ``\\`` joined). In a block with ``$`` prompts only the
+    prompted lines are commands (the others are what they print)."""
+    found = []
+    for block in re.findall(r"```console\n(.*?)```", text, re.S):
+        lines = [line.strip() for line in block.replace("\\\n", " ").splitlines()]
+        if any(line.startswith("$ ") for line in lines):
+            lines = [line[2:] for line in lines if line.startswith("$ ")]
+        for line in lines:
+            if line.startswith("kalshi-fix "):
+                found.append(line.split(" #", 1)[0].strip())
+    return found
+
+
+COMMANDS = [
+    (rel(page), line) for page in PAGES for line in kalshi_fix_lines(page.read_text("utf-8"))
+]
+
+
+def test_the_readme_and_the_guides_give_kalshi_fix_commands() -> None:
+    pages = {page for page, _ in COMMANDS}
+    assert {"README.md", "docs/getting-started.md"} <= pages
+    readme = {line.split()[1] for page, line in COMMANDS if page == "README.md"}
+    assert {"order", "cancel"} <= readme
+
+
+@pytest.mark.parametrize(("page", "line"), COMMANDS, ids=[f"{p}:{c}" for p, c in COMMANDS])
+def test_every_kalshi_fix_command_line_parses(page: str, line: str) -> None:
+    """What a page tells a user to type is a command the installed ``kalshi-fix`` accepts."""
+    from kalshi_fix_sansio.cli import build_parser
+
+    words = [w for w in shlex.split(line) if not re.fullmatch(r"\.\.\.|<[^>]+>", w)]
+    try:
+        build_parser().parse_args(words[1:])
+    except SystemExit as exc:  # argparse's usage error, or --help / --version
+        assert exc.code == 0, f"{page}: {line!r} does not parse"

@@ -104,7 +104,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     work = tmp_path_factory.mktemp("docs")
     shutil.copy(ROOT / "mkdocs.yml", work / "mkdocs.yml")
-    for source in ("src", "adapters"):  # the API reference pages read the code from here
+    for source in ("src", "adapters", "scripts"):  # the code the pages read; the mkdocs hooks
         (work / source).symlink_to(ROOT / source, target_is_directory=True)
     shutil.copytree(ROOT / "docs", work / "docs")
     for rel, text in render_docs(load_spec(ROOT / "spec"), make_env()).items():
@@ -135,7 +135,7 @@ def _tags(cls: Any) -> list[str]:
 @pytest.mark.parametrize("product", sorted(DIALECTS))
 def test_reference_tables_are_tables_with_a_row_per_field(site: Path, product: str) -> None:
     mod = DIALECTS[product]
-    page = _parse(site / "reference" / product / "index.html")
+    page = _parse(site / "reference" / f"{product}.html")
     sections = dict(page.sections)
     overview = [t for _, tables in page.sections[:2] for t in tables]
     assert len(overview) == 1, "the page opens with one table of its message types"
@@ -163,10 +163,10 @@ def test_no_page_shows_markdown_table_text(site: Path) -> None:
 
 
 def test_tags_and_sessions_tables_have_a_row_each(site: Path) -> None:
-    tags = _parse(site / "reference" / "tags" / "index.html")
+    tags = _parse(site / "reference" / "tags.html")
     rows = [row[0] for _, tables in tags.sections for t in tables for row in t]
     assert sorted(map(int, rows)) == sorted(FIELDS)
-    sessions = _parse(site / "reference" / "sessions" / "index.html")
+    sessions = _parse(site / "reference" / "sessions.html")
     sections = dict(sessions.sections)
     for product, envs in ENVIRONMENTS.items():
         env_table, session_table, flags_table = sections[product]
@@ -180,7 +180,7 @@ def test_tags_and_sessions_tables_have_a_row_each(site: Path) -> None:
 
 
 def test_state_diagram_is_a_drawing(site: Path) -> None:
-    page = _parse(site / "session-states" / "index.html")
+    page = _parse(site / "session-states.html")
     drawings = [svg for svg in page.svgs if svg.strip()]  # the theme's icons are SVGs without text
     assert len(drawings) == 1, "the state page carries one inline SVG diagram"
     drawn = drawings[0]
@@ -231,7 +231,7 @@ def _ids(path: Path) -> set[str]:
 @pytest.mark.parametrize(("module", "page"), sorted(API_PAGES.items()))
 def test_api_reference_documents_each_public_module(site: Path, module: str, page: str) -> None:
     assert f"::: {module}\n" in (ROOT / "docs" / "api" / f"{page}.md").read_text(encoding="utf-8")
-    assert module in _ids(site / "api" / page / "index.html"), f"{module} not rendered"
+    assert module in _ids(site / "api" / f"{page}.html"), f"{module} not rendered"
 
 
 def test_api_reference_renders_the_classes_users_need(site: Path) -> None:
@@ -255,17 +255,17 @@ def test_api_reference_renders_the_classes_users_need(site: Path) -> None:
         "gateway": ["kalshi_fix_sansio.gateway.MockGateway", "kalshi_fix_sansio.gateway.Faults"],
     }
     for page, ids in wanted.items():
-        missing = set(ids) - _ids(site / "api" / page / "index.html")
+        missing = set(ids) - _ids(site / "api" / f"{page}.html")
         assert not missing, f"api/{page}: {sorted(missing)} not rendered"
-    adapters = (site / "api" / "adapters" / "index.html").read_text(encoding="utf-8")
+    adapters = (site / "api" / "adapters.html").read_text(encoding="utf-8")
     assert "kalshi_fix_sansio.adapters.blocking" in adapters  # the import name is shown
 
 
 def test_guides_render_their_code_as_code(site: Path) -> None:
     for page in ("getting-started", "concepts", "guide-blocking", "guide-embedding", "security"):
-        html = (site / page / "index.html").read_text(encoding="utf-8")
+        html = (site / f"{page}.html").read_text(encoding="utf-8")
         assert html.count("<pre") >= 3, page
-        assert "```" not in "".join(_parse(site / page / "index.html").text_lines()), page
+        assert "```" not in "".join(_parse(site / f"{page}.html").text_lines()), page
 
 
 def test_api_examples_render_as_code(site: Path) -> None:
@@ -274,9 +274,33 @@ def test_api_examples_render_as_code(site: Path) -> None:
     Google style's `Example:` (singular) is an admonition whose `>>>` lines Markdown reads as
     blockquote markers; `Examples:` is the section griffe renders as highlighted code.
     """
-    for html_path in sorted((site / "api").glob("*/index.html")):
+    for html_path in sorted((site / "api").glob("*.html")):
         html = html_path.read_text(encoding="utf-8")
-        assert "<blockquote" not in html, f"api/{html_path.parent.name}: a docstring example quoted"
+        assert "<blockquote" not in html, f"api/{html_path.stem}: a docstring example quoted"
     for page in ("builders", "codec", "ranges"):
-        html = (site / "api" / page / "index.html").read_text(encoding="utf-8")
+        html = (site / "api" / f"{page}.html").read_text(encoding="utf-8")
         assert '<span class="gp">&gt;&gt;&gt; </span>' in html, f"api/{page}: no example as code"
+
+
+def test_search_finds_the_guides_before_the_generated_dumps(site: Path) -> None:
+    import json
+
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    boost: dict[str, float] = {}
+    for doc in index["docs"]:
+        boost.setdefault(doc["location"].split("#")[0], doc.get("boost", 1.0))
+    assert not any(page.startswith("api/spec.html") for page in boost)  # the FIELDS dump
+    for page in ("reference/prediction.html", "reference/tags.html", "api/prediction.html"):
+        assert boost[page] < 1, page
+    for page in ("getting-started.html", "risk-controls.html", "performance.html"):
+        assert boost[page] == 1.0, page
+
+
+def test_the_site_works_opened_from_disk(site: Path) -> None:
+    """Pages are files (`use_directory_urls: false`): a link opened from disk lands on a page,
+    not on a directory listing."""
+    html = (site / "index.html").read_text(encoding="utf-8")
+    links = set(re.findall(r'href="([^"#:]+)"', html)) - {"."}
+    pages = {link for link in links if not link.startswith(("assets/", "stylesheets/"))}
+    assert pages and all(link.endswith(".html") for link in pages), sorted(pages)
+    assert all((site / link).is_file() for link in pages)

@@ -29,6 +29,7 @@ from kalshi_fix_sansio.catchup import (
 )
 from kalshi_fix_sansio.driver import (
     EventQueueOverflow,
+    EventsNotRead,
     FallingBehind,
     MarketDataFolded,
     QueuePolicy,
@@ -61,19 +62,41 @@ def test_reading_never_waits_for_the_application() -> None:
 
 def test_too_many_unread_events_log_out_with_a_named_error() -> None:
     h = Harness(policy=QueuePolicy(max_events=5))
-    h.start()  # LoggedOn: 1
-    h.place("o-1", "buy", 10)  # the ack: 2
-    h.other_trades("sell", [1, 1, 1, 1])  # fills: 3 ... 6, over the limit
+    h.start()
+    assert isinstance(h.driver.next_event(), LoggedOn)  # the application reads events
+    h.place("o-1", "buy", 10)  # the ack: 1
+    h.other_trades("sell", [1, 1, 1, 1, 1])  # fills: 2 ... 6, over the limit
     failure = h.driver.failure
     assert isinstance(failure, EventQueueOverflow)
     assert "over the limit of 5" in str(failure) and "QueuePolicy.max_events" in str(failure)
     assert failure.queued == 6 and failure.behind == 0.0
     assert any(b"\x0135=5\x01" in frame for frame in h.sent)  # the driver logged out
     events = h.read()
-    assert [type(e) for e in events] == [LoggedOn] + [ApplicationMessage] * 5
-    assert h.tracked("o-1").cum_qty == 4
+    assert [type(e) for e in events] == [ApplicationMessage] * 6
+    assert h.tracked("o-1").cum_qty == 5
     assert h.driver.finished and h.driver.failure is failure
     assert h.driver.next_event() is None  # nothing was queued after it
+
+
+def test_a_program_that_never_reads_events_is_neither_warned_nor_logged_out() -> None:
+    h = Harness(policy=QueuePolicy(max_events=5, lag_warning=3.0))
+    observed: list[Event] = []
+    h.driver.observer = observed.append
+    h.start()  # LoggedOn: 1
+    h.place("o-1", "buy", 10)  # the ack: 2
+    h.other_trades("sell", [1, 1, 1, 1, 1, 1])  # fills: 3 ... 8
+    h.advance(4)  # past lag_warning, before the heartbeat's TestRequest
+    assert h.driver.failure is None and h.driver.state is SupervisorState.ACTIVE
+    assert not of(observed, FallingBehind)
+    assert h.tracked("o-1").cum_qty == 6  # the tracker had every report
+    events = h.read()  # a late first read: told so, then the 3 dropped, then the newest 5
+    assert isinstance(events[0], FallingBehind) and events[0].behind == pytest.approx(4.0)
+    assert isinstance(events[1], EventsNotRead) and events[1].dropped == 3
+    assert [type(e) for e in events[2:]] == [ApplicationMessage] * 5
+    assert [e.message.last_qty for e in events[2:]] == [1] * 5  # fills 2 ... 6
+    h.other_trades("sell", [1])  # reading now: the usual rules hold again
+    h.advance(3)
+    assert isinstance(h.driver.next_event(), FallingBehind)
 
 
 def test_queue_events_false_queues_nothing_and_the_tracker_is_current() -> None:
@@ -95,8 +118,9 @@ def test_falling_behind_goes_to_the_front_once_until_the_queue_drains() -> None:
     observed: list[Event] = []
     h.driver.observer = observed.append  # an adapter's log sees it too
     h.start()
+    assert isinstance(h.driver.next_event(), LoggedOn)  # the application reads events
     h.place("o-1", "buy", 10)
-    assert h.driver.queued == 2 and h.driver.lag(h.now) == 0.0
+    assert h.driver.queued == 1 and h.driver.lag(h.now) == 0.0
     h.advance(2.9)
     h.other_trades("sell", [1])
     assert h.driver.take(lambda e: isinstance(e, FallingBehind)) is None
@@ -104,9 +128,9 @@ def test_falling_behind_goes_to_the_front_once_until_the_queue_drains() -> None:
     assert h.driver.lag(h.now) == pytest.approx(3.0)
     warning = h.driver.next_event()
     assert isinstance(warning, FallingBehind)
-    assert warning.queued == 3 and warning.behind == pytest.approx(3.0)
-    assert h.driver.lag(h.now) == pytest.approx(3.0)  # the LoggedOn still waits
-    assert isinstance(h.driver.next_event(), LoggedOn)
+    assert warning.queued == 2 and warning.behind == pytest.approx(3.0)
+    assert h.driver.lag(h.now) == pytest.approx(3.0)  # the ack still waits
+    assert isinstance(h.driver.next_event(), ApplicationMessage)
     h.advance(10)
     h.other_trades("sell", [1])
     assert not of(h.read(), FallingBehind)  # once until the queue has drained

@@ -87,7 +87,7 @@ def test_rfq_happy_path_with_accept_quote(ex: Exchange) -> None:
     assert maker.party_role == p.PartyRole.LIQUIDITY_PROVIDER
     assert UUID.match(maker.party_id) and maker.party_id not in creator_ids
     # wire units: the creator's session (KalshiRT) gets dollars whatever UseDollars says, as the
-    # RFQ page documents (docs/decisions.md, RFQ price units)
+    # RFQ page documents (docs/maintainers/decisions.md, RFQ price units)
     for use_dollars in (False, True):
         units = p.rfq_units_for("KalshiRT", use_dollars=use_dollars)
         frame = p.encode(notice, HEADER, use_dollars=use_dollars, rfq_units=units)

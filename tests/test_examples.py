@@ -11,6 +11,8 @@ run time; each test takes a few seconds.
 from __future__ import annotations
 
 import importlib.util
+import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -26,6 +28,8 @@ import pytest
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.cli import main as kalshi_fix
 from kalshi_fix_sansio.gateway import Exchange, MockGateway, mock_api_key, write_mock_api_key
+from kalshi_fix_sansio.recording import check_recording
+from kalshi_fix_sansio.testing.recordings import SAMPLE_MARKETS, SAMPLE_RECORDING
 from kalshi_fix_sansio.tracker import OrderTracker
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -186,13 +190,13 @@ def test_blocking_order_entry_places_takes_and_cancels(gateway: Gateway) -> None
     position = gateway.gw.call(
         lambda: gateway.gw.exchange.position(SYMBOL[gateway.product], gateway.key_id)
     )
-    assert position == 2 and "position in" in out and ": 2.00 contracts" in out
+    assert position == 2 and "position in" in out and ": 2 contracts" in out
 
 
 def test_blocking_order_entry_with_its_own_mock_gateway() -> None:
     result = run("blocking_order_entry.py", "--mock", "--product", "margin")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "BTC-PERP @ 15 -> NEW" in result.stdout and "-> CANCELED" in result.stdout
+    assert "BTC-PERP @ $15.0000 -> NEW" in result.stdout and "-> CANCELED" in result.stdout
 
 
 def test_market_maker_quotes_requotes_and_cancels_on_shutdown(tmp_path: Path) -> None:
@@ -225,7 +229,7 @@ def test_market_maker_quotes_requotes_and_cancels_on_shutdown(tmp_path: Path) ->
         assert proc.returncode == 0, out + err
         assert gateway.open_orders() == []  # cancelled on shutdown
         assert out.count("canceled ") == 2 and "deleted order group" in out
-        assert "quote bid 5 @ 0.41" in out and "requote bid 5 @ 0.42" in out
+        assert "quote bid 5 @ $0.41" in out and "requote bid 5 @ $0.42" in out
     finally:
         gateway.gw.close()
 
@@ -234,7 +238,7 @@ def test_market_maker_with_its_own_mock_gateway() -> None:
     result = run("asyncio_market_maker.py", "--mock", "--product", "margin", "--seconds", "1")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "quote bid 5 @ 19.4500" in out and "quote ask 5 @ 19.5500" in out
+    assert "quote bid 5 @ $19.4500" in out and "quote ask 5 @ $19.5500" in out
     assert out.count("canceled ") == 2 and out.rstrip().endswith("logged out")
 
 
@@ -260,9 +264,16 @@ def test_recorder_writes_frames_that_kalshi_fix_decode_reads(
         gateway.gw.seed_market(SYMBOL[gateway.product], bids=[(price, Decimal(5))])
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    lines = out_file.read_text().splitlines()
+    header, *lines = out_file.read_text().splitlines()
+    symbol = SYMBOL[gateway.product]
+    assert header == f"# kalshi-fix recording v1 product={gateway.product} markets={symbol}"
     assert [line.split("|35=")[1].split("|")[0] for line in lines] == ["W", "X", "X"], lines
-    assert all(line.split(" ", 1)[1].startswith("8=FIXT.1.1|9=") for line in lines)
+    assert all(
+        line.split(" ", 3)[1:3] == ["IN", f"KalshiMD/{gateway.key_id}"]
+        and line.split(" ", 3)[3].startswith("8=FIXT.1.1|9=")
+        for line in lines
+    )
+    assert check_recording(out_file, product=gateway.product).messages == 3
     assert "recorded 3 messages" in err
     assert "1 MarketDataSnapshotFullRefresh (35=W), 2 MarketDataIncrementalRefresh (35=X)" in err
     capsys.readouterr()
@@ -345,7 +356,7 @@ def test_reconciler_names_each_difference() -> None:
     ours, replay = OrderTracker(), OrderTracker()
     ours.on_messages([new, fill, _report("b", "1;3", p.ExecType.NEW, p.OrdStatus.NEW, 0)])
     replay.on_messages([new, _report("c", "1;4", p.ExecType.NEW, p.OrdStatus.NEW, 0)])
-    lines = differences(ours, replay)
+    lines = differences(ours, replay, "prediction")
     assert lines == [
         (
             False,
@@ -357,16 +368,16 @@ def test_reconciler_names_each_difference() -> None:
     ]
     same = OrderTracker()
     same.on_messages([new, fill])
-    assert differences(same, same) == [(True, "a: match (FILLED, filled 2)")]
+    assert differences(same, same, "prediction") == [(True, "a: match (FILLED, filled 2)")]
 
 
 def test_selectors_loop_streams_the_book_and_logs_out(gateway: Gateway) -> None:
     result = run("selectors_loop.py", *gateway.args("KalshiMD"), "--messages", "1")
     assert result.returncode == 0, result.stdout + result.stderr
-    bid, ask = ("0.4000", "0.4500") if gateway.product == "prediction" else ("19.4000", "19.6000")
+    bid, ask = ("$0.40", "$0.45") if gateway.product == "prediction" else ("$19.4000", "$19.6000")
     assert result.stdout.splitlines() == [
         f"logged on to KalshiMD as {gateway.key_id}",
-        f"{SYMBOL[gateway.product]}: bid 25.00 @ {bid} | ask 30.00 @ {ask}",
+        f"{SYMBOL[gateway.product]}: bid 25 @ {bid} | ask 30 @ {ask}",
         "logged out (by us)",
     ]
     assert gateway.gw.connected() == []  # released before the gateway answered the Logout
@@ -383,7 +394,7 @@ def test_selectors_loop_reports_a_refused_logon(gateway: Gateway) -> None:
 def test_selectors_loop_with_its_own_mock_gateway() -> None:
     result = run("selectors_loop.py", "--mock", "--messages", "1")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "HIGHNY-23DEC31: bid 25.00 @ 0.4000 | ask 30.00 @ 0.4500" in result.stdout
+    assert "HIGHNY-23DEC31: bid 25 @ $0.40 | ask 30 @ $0.45" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -422,3 +433,26 @@ def test_blocking_order_entry_leaves_nothing_open_when_it_fails(gateway: Gateway
     assert "Traceback" not in result.stderr
     assert "canceled " in result.stdout and ": CANCELED" in result.stdout
     assert gateway.open_orders() == []  # nothing left on the exchange
+
+
+def test_market_maker_paper_trades_the_shipped_recording(tmp_path: Path) -> None:
+    """The documented paper-trading command, against the shipped sample, in seconds."""
+    recording = tmp_path / "paper-sample.log"
+    shutil.copy(SAMPLE_RECORDING, recording)
+    result = run(
+        "asyncio_market_maker.py",
+        "--replay",
+        str(recording),
+        "--as-fast-as-possible",
+        "--seconds",
+        "2",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "quote bid 5 @ " in out and out.count("logged out") == 1
+    report = json.loads((tmp_path / "paper-sample.log.paper.json").read_text())
+    assert report["end"] == "end of the recording"
+    market = next(m for m in report["markets"] if m["symbol"] == SAMPLE_MARKETS[0])
+    assert market["fills"] == out.count("\nfill "), out  # every fill printed is counted
+    assert f"total{' ' * 2}" in out and f"report: {recording}.paper.json" in out
+    assert (tmp_path / "paper-sample.log.paper.svg").read_text().startswith("<svg")

@@ -95,7 +95,7 @@ LONG_RUNNING = [
     ("trio_md_recorder.py", ["--seconds", "600", "--messages", "1000000"], "stdout", "|35=W|",
      ["subscribed to HIGHNY-23DEC31"]),
     ("selectors_loop.py", ["--seconds", "600", "--messages", "1000000"], "stdout",
-     "HIGHNY-23DEC31: bid 25.00 @ 0.4000", []),
+     "HIGHNY-23DEC31: bid 25 @ $0.40", []),
 ]  # fmt: skip
 
 
@@ -135,7 +135,7 @@ def test_ctrl_c_leaves_nothing_open_on_the_exchange(tmp_path: Path) -> None:
     running = Running("asyncio_market_maker.py",
                       *gateway.args("KalshiNR", "KalshiMD", md_key=True), "--seconds", "600")  # fmt: skip
     try:
-        running.wait_for("stdout", "quote ask 5 @ 0.44")
+        running.wait_for("stdout", "quote ask 5 @ $0.44")
         resting = sorted((o.side, o.price) for o in gateway.open_orders())
         assert resting == [("1", Decimal("0.41")), ("2", Decimal("0.44"))]
         status, out, err = running.interrupt()

@@ -15,7 +15,6 @@ import pytest
 from test_driver import Harness
 
 from kalshi_fix_sansio import (
-    CatchUpComplete,
     KillFinished,
     KillStarted,
     LocalProtocolError,
@@ -365,19 +364,3 @@ def test_a_subscription_refused_when_resent_is_said(monkeypatch: pytest.MonkeyPa
     refused = [e for e in h.read() if isinstance(e, ResubscriptionRefused)]
     assert len(refused) == 1 and refused[0].reason == "refused now"
     assert h.driver.state.name == "ACTIVE"
-
-
-def test_an_order_lost_in_flight_is_named_after_the_replay() -> None:
-    h = Harness()
-    h.start()
-    h.driver.send(order("acked"), h.now)
-    h.pump()  # its New report gives the cursor an ExecID to replay from
-    h.driver.send(order("lost"), h.now)  # written, then the line is cut before Kalshi reads it
-    h.drop()
-    h.reconnect()
-    h.pump()
-    events = h.read()
-    assert any(isinstance(e, CatchUpComplete) for e in events)
-    unknown = [e for e in events if isinstance(e, OrdersUnknown)]
-    assert [e.cl_ord_ids for e in unknown] == [("lost",)]
-    assert "replay holds no report" in unknown[0].reason

@@ -23,12 +23,24 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio.auth import Ed25519Signer
+from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.cli.demo import run_demo
 from kalshi_fix_sansio.gateway.server import MockGateway
 from kalshi_fix_sansio.gateway.tls import self_signed, server_context
-from kalshi_fix_sansio.prices import PRICE_TAGS, PRICE_TICK, format_dollars, format_price
+from kalshi_fix_sansio.prices import (
+    PRICE_TAGS,
+    PRICE_TICK,
+    QUANTITY_STEP,
+    QUANTITY_TAGS,
+    format_amount,
+    format_dollars,
+    format_price,
+    format_quantity,
+    format_top,
+)
 from kalshi_fix_sansio.ranges import VALUE_RULES
 
 D = Decimal
@@ -87,6 +99,69 @@ def test_format_dollars_edges() -> None:
     assert format_dollars(D("NaN"), cent) == "NaN"
     with pytest.raises(KeyError):
         format_price(D("0.4"), "perps")
+
+
+def test_quantity_steps_come_from_the_spec() -> None:
+    assert QUANTITY_STEP == {"prediction": D("0.01"), "margin": D("1")}
+    steps = {
+        r.products: D(r.tick)
+        for r in VALUE_RULES
+        if r.field == "OrderQty" and r.check == "tick" and any(m == "D" for _, m, _ in r.paths)
+    }
+    assert steps == {("prediction",): D("0.01"), ("margin",): D("1")}
+    assert {14, 32, 38, 151, 271} <= QUANTITY_TAGS and not QUANTITY_TAGS & PRICE_TAGS
+
+
+@pytest.mark.parametrize(
+    ("value", "product", "shown"),
+    [
+        ("25.00", "prediction", "25"),  # a report's scale-2 quantity: whole contracts
+        ("25", "prediction", "25"),
+        ("1E+2", "prediction", "100"),  # no exponent
+        ("2.5", "prediction", "2.50"),  # a fraction: to the hundredth of a contract
+        ("2.50", "prediction", "2.50"),
+        ("0.125", "prediction", "0.125"),  # finer than the step: every digit, never rounded
+        ("-10", "prediction", "-10"),  # a short position
+        ("-2.5", "prediction", "-2.50"),
+        ("-0", "prediction", "0"),
+        ("0.00", "margin", "0"),
+        ("30", "margin", "30"),
+        ("NaN", "margin", "NaN"),
+    ],
+)
+def test_format_quantity(value: str, product: str, shown: str) -> None:
+    assert format_quantity(D(value), product) == shown
+
+
+def test_format_amount_and_top() -> None:
+    assert [format_amount(D(v)) for v in ("0.02", "-1.5", "0.0125", "0")] == [
+        "$0.02",
+        "-$1.50",
+        "$0.0125",
+        "$0.00",
+    ]
+    with pytest.raises(KeyError):
+        format_quantity(D(1), "perps")
+    entry = m.MarketDataSnapshotFullRefreshMDEntry
+    books = Books()
+    books.apply(
+        m.MarketDataSnapshotFullRefresh(
+            symbol="BTC-PERP",
+            md_entries=[
+                entry(md_entry_type=m.MDEntryType.BID, md_entry_px=D("19.4"), md_entry_size=D(25)),
+                entry(
+                    md_entry_type=m.MDEntryType.OFFER,
+                    md_entry_px=D("19.60"),
+                    md_entry_size=D("30.00"),
+                ),
+            ],
+        )
+    )
+    assert format_top(books["BTC-PERP"], "margin") == (
+        "BTC-PERP: bid 25 @ $19.4000 | ask 30 @ $19.6000"
+    )
+    books.apply(m.MarketDataSnapshotFullRefresh(symbol="BTC-PERP", md_entries=[]))
+    assert format_top(books["BTC-PERP"], "margin") == "BTC-PERP: bid - | ask -"
 
 
 # -- the four tools ----------------------------------------------------------------------------
@@ -188,13 +263,13 @@ def test_demo_decode_replay_and_md_print_a_price_the_same_way(product: str, tmp_
     orders = re.search(rf"^  rest-1 +{symbol} +buy +\w+ +(\S+) ", at, re.M)
     assert orders, at
     step = _run(["replay", "--dialect", product, "--step", "--depth", "1", str(log)])
-    book = re.search(rf"^    book {symbol}: bids 25\.00@(\S+) \| asks 30\.00@(\S+)$", step, re.M)
+    book = re.search(rf"^    book {symbol}: bids 25@(\S+) \| asks 30@(\S+)$", step, re.M)
     assert book, step
     replayed = {"bid": book[1], "ask": book[2], "rest": orders[1]}
 
     # md: the top of book
     streamed = _md(product, tmp_path)
-    line = re.search(rf"^{symbol}: bid 25\.00 @ (\S+) \| ask 30\.00 @ (\S+)$", streamed, re.M)
+    line = re.search(rf"^{symbol}: bid 25 @ (\S+) \| ask 30 @ (\S+)$", streamed, re.M)
     assert line, streamed
     md = {"bid": line[1], "ask": line[2]}
 

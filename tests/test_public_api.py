@@ -226,7 +226,7 @@ def api_ids(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     """The ids (anchors) of the API reference pages, built alone (a few seconds), as
     tests/test_docs_render.py builds the whole site: mkdocs on a copy of the docs."""
     work = tmp_path_factory.mktemp("api-docs")
-    for source in ("src", "adapters"):  # mkdocstrings reads the code from here
+    for source in ("src", "adapters", "scripts"):  # mkdocstrings reads the code; the hooks
         (work / source).symlink_to(ROOT / source, target_is_directory=True)
     shutil.copytree(ROOT / "docs" / "api", work / "docs" / "api")
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
@@ -243,7 +243,7 @@ def api_ids(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     ids: set[str] = set()
-    for page in out.glob("api/*/index.html"):
+    for page in out.glob("api/*.html"):
         ids |= set(re.findall(r'\bid="([^"]+)"', page.read_text(encoding="utf-8")))
     assert "kalshi_fix_sansio.Session" not in ids and "kalshi_fix_sansio.session.Session" in ids
     return ids

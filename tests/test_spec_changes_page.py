@@ -1,4 +1,4 @@
-"""docs/spec-changes.md ("Kalshi changed its spec: what to do") shows only real things.
+"""docs/maintainers/spec-changes.md ("Kalshi changed its spec: what to do") shows only real things.
 
 Its Python blocks run; the YAML it quotes is in the spec verbatim; every report line it shows is
 one drift prints (for the repository, or for the edit the page describes); every option it names
@@ -24,7 +24,7 @@ from test_spec_drift_kinds import CASES, new_differences  # noqa: E402
 import codegen.drift as drift  # noqa: E402
 from codegen.spec import DRIFT_KINDS  # noqa: E402
 
-PAGE = ROOT / "docs" / "spec-changes.md"
+PAGE = ROOT / "docs" / "maintainers" / "spec-changes.md"
 TEXT = PAGE.read_text(encoding="utf-8")
 PENDING_KINDS = sorted(set(drift.KINDS) - set(DRIFT_KINDS))
 

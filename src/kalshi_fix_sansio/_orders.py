@@ -119,8 +119,10 @@ class Rejection:
 
     Attributes:
         cl_ord_id: the request's ClOrdID.
-        source: ``"execution_report"`` (150=8), ``"cancel_reject"`` (35=9) or
-            ``"business_reject"`` (35=j).
+        source: ``"execution_report"`` (150=8), ``"cancel_reject"`` (35=9),
+            ``"business_reject"`` (35=j), or ``"not_received"`` (no message: a drop-copy
+            replay proved the exchange never received the request; see
+            `kalshi_fix_sansio.catchup.OrdersNotReceived`).
         text: Text(58).
         reason: OrdRejReason(103), CxlRejReason(102) or BusinessRejectReason(380).
         message: the message itself.
@@ -230,7 +232,7 @@ class TrackedOrder:
     # of each of its fills (`OrderTracker.fills` orders by them); dropped with it.
     # Fills and keys are tuples: the garbage collector stops tracking a tuple of strings (the
     # keys) and never tracks the empty one (an order without fills), so an order the tracker
-    # keeps costs a full collection one object, not three (docs/benchmarks.md, "The tail").
+    # keeps costs a full collection one object, not three (docs/maintainers/benchmarks.md, "The tail").
     _keys: tuple[Any, ...] = attrs.field(init=False, default=(), repr=False, eq=False)
     _requests: list[str] | None = attrs.field(init=False, default=None, repr=False, eq=False)
     _fill_seqs: list[int] | None = attrs.field(init=False, default=None, repr=False, eq=False)

@@ -54,7 +54,8 @@ class OrderWaiter:
     ``"filled"``: final (filled, canceled, expired or replaced, following the replace chain);
     ``"answer"``, for a cancel: an ExecutionReport carried the request's ClOrdID), or raises
     `OrderRejected` once Kalshi rejected the request (ExecutionReport 150=8, OrderCancelReject
-    35=9 or BusinessMessageReject 35=j with BusinessRejectRefID = the request's ClOrdID).
+    35=9 or BusinessMessageReject 35=j with BusinessRejectRefID = the request's ClOrdID), or
+    a drop-copy replay proved the exchange never received it (`OrdersNotReceived`).
 
     Attributes:
         request: the ClOrdID of the request waited for.

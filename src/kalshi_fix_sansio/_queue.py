@@ -14,6 +14,7 @@ __all__ = [
     "DEFAULT_MAX_EVENTS",
     "DEFAULT_MAX_MARKET_DATA",
     "EventQueueOverflow",
+    "EventsNotRead",
     "FallingBehind",
     "MarketDataFolded",
     "QueuePolicy",
@@ -56,6 +57,11 @@ class QueuePolicy:
             so that a message read into an empty queue never has to wake it.
         queue_events: False: events only feed the tracker and the books; none is queued for
             the application (a loop that only calls ``place`` / ``cancel``).
+
+    Until the application takes its first event (a program that only calls ``place`` /
+    ``cancel`` never does), the queue neither warns nor fails: no `FallingBehind`, no
+    `EventQueueOverflow`; it keeps the newest ``max_events`` events, and one `EventsNotRead`
+    at its front says how many older ones were dropped (the tracker and the books had them).
     """
 
     max_events: int = attrs.field(default=DEFAULT_MAX_EVENTS, validator=_positive_int)
@@ -92,6 +98,22 @@ class FallingBehind(Event):
 
     queued: int
     behind: float
+
+
+@attrs.frozen(slots=True)
+class EventsNotRead(Event):
+    """Events dropped before the application read any (put at the front of the queue).
+
+    More than ``QueuePolicy.max_events`` events waited and the application had never taken
+    one, so the oldest were dropped: the order tracker and the books were fed with every one
+    of them as it was read. A program that reads events should start reading at once; one
+    that only calls ``place`` / ``cancel`` can open with ``QueuePolicy(queue_events=False)``.
+
+    Attributes:
+        dropped: how many events were dropped.
+    """
+
+    dropped: int
 
 
 @attrs.frozen(slots=True)

@@ -47,6 +47,7 @@ from .events import (
 
 __all__ = [
     "EVENT_RESEND_REJECT_REASONS",
+    "NOT_RECEIVED_AFTER_REPLAY",
     "UNKNOWN_AFTER_REPLAY",
     "UNKNOWN_AFTER_RESTART",
     "CatchUp",
@@ -54,6 +55,7 @@ __all__ = [
     "CatchUpFailed",
     "CatchUpStarted",
     "ExecCursor",
+    "OrdersNotReceived",
     "OrdersUnknown",
     "catches_up",
     "parse_exec_id",
@@ -350,11 +352,44 @@ UNKNOWN_AFTER_RESTART: Final = (
 """`OrdersUnknown.reason` at a first Logon with open orders and nothing to replay from."""
 
 UNKNOWN_AFTER_REPLAY: Final = (
-    "sent before the connection was lost, and the drop-copy replay holds no report for them: "
-    "the exchange may never have received them (or routed them to an exchange index the "
-    "replay did not cover); they stay PENDING_NEW until a report says otherwise"
+    "sent before the connection was lost, auto-routed, and the drop-copy replay holds no "
+    "report for them: the exchange may never have received them, or routed them to an "
+    "exchange index the replay did not cover; they stay PENDING_NEW until a report says "
+    "otherwise"
 )
-"""`OrdersUnknown.reason` after a complete replay without a report for an order in flight."""
+"""`OrdersUnknown.reason` after a complete replay without a report for an order in flight
+whose exchange index is not known (a prediction order without ExDestination)."""
+
+
+@attrs.frozen(slots=True)
+class OrdersNotReceived(Event):
+    """Orders the exchange never received: sent before the connection was lost, routed to an
+    exchange index the drop-copy replay covered, and without a report in that replay.
+
+    Reports are sequenced within an exchange index and the replay runs from the newest ExecID
+    seen on it, so a report of one of these orders would have been in it. The order tracker
+    ends each as REJECTED (`kalshi_fix_sansio.tracker.Rejection` source ``"not_received"``,
+    its text `NOT_RECEIVED_AFTER_REPLAY`): a `place()` waiting for it is answered, and its
+    ClOrdID may be sent again. Should a report of one arrive after all, it is still applied
+    (its fills count; the order stays REJECTED, as any final order does).
+
+    The exchange index is known for every margin order (index 0) and for a prediction order
+    that named ExDestination(100); an auto-routed order is named in `OrdersUnknown` instead.
+
+    Attributes:
+        cl_ord_ids: the orders, by ClOrdID.
+        begin_exec_ids: exchange index -> the BeginExecID the replay ran from.
+    """
+
+    cl_ord_ids: tuple[str, ...]
+    begin_exec_ids: Mapping[int, str]
+
+
+NOT_RECEIVED_AFTER_REPLAY: Final = (
+    "not received by the exchange: the drop-copy replay of its exchange index holds no report "
+    "of it (sent before the connection was lost)"
+)
+"""The text of the `Rejection` that ends an order named in `OrdersNotReceived`."""
 
 
 # --------------------------------------------------------------------------------------------

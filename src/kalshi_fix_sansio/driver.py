@@ -43,17 +43,18 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Final
 
 import attrs
 
-from ._message import Message, convert_now
+from ._desk import OrderDesk
+from ._message import Message
 from ._pump import DEFAULT_MAX_BUFFERED, LoopRules, OrderWaiter
 from ._queue import (
     BOOK_TYPES,
     DEFAULT_MAX_EVENTS,
     DEFAULT_MAX_MARKET_DATA,
     EventQueueOverflow,
+    EventsNotRead,
     FallingBehind,
     MarketDataFolded,
     QueuePolicy,
@@ -62,31 +63,16 @@ from ._queue import (
     is_book,
 )
 from .book import Books
-from .catchup import (
-    UNKNOWN_AFTER_REPLAY,
-    UNKNOWN_AFTER_RESTART,
-    CatchUp,
-    CatchUpComplete,
-    CatchUpFailed,
-    ExecCursor,
-    OrdersUnknown,
-    catches_up,
-)
+from .catchup import CatchUp, ExecCursor, catches_up
 from .config import SessionConfig
 from .errors import FixError, LocalProtocolError
-from .events import (
-    ApplicationMessage,
-    BusinessRejectReceived,
-    Event,
-    LoggedOn,
-    RejectReceived,
-)
+from .events import ApplicationMessage, Event
 from .gate import OrderGate, TradingHalt
-from .killswitch import DEFAULT_FALLBACK_AFTER, KillFinished, KillStarted, KillSwitch
+from .killswitch import DEFAULT_FALLBACK_AFTER, KillSwitch
 from .metrics import SessionMetrics
 from .risk import BookSource, RiskChecker, RiskLimits
 from .session import Session
-from .supervisor import Backoff, Disconnected, Reconnected, Supervisor, SupervisorState
+from .supervisor import Backoff, Supervisor, SupervisorState
 from .tracker import OrderTracker
 
 __all__ = [
@@ -95,14 +81,13 @@ __all__ = [
     "DEFAULT_MAX_MARKET_DATA",
     "Driver",
     "EventQueueOverflow",
+    "EventsNotRead",
     "FallingBehind",
     "MarketDataFolded",
     "OrderWaiter",
     "QueuePolicy",
     "TrackingFailed",
 ]
-
-_QUOTE_TYPES: Final = frozenset({"S", "R", "AI"})  # what the gate remembers to judge quotes
 
 
 class Driver(LoopRules):
@@ -165,8 +150,12 @@ class Driver(LoopRules):
         gate = config.order_gate
         if gate is None:
             gate = OrderGate(
-                config.product, tracker=tracker, halt=halt, shared_halt=shared_halt,
-                risk_books=risk_books, metrics=metrics,
+                config.product,
+                tracker=tracker,
+                halt=halt,
+                shared_halt=shared_halt,
+                risk_books=risk_books,
+                metrics=metrics,
             )
             config = attrs.evolve(config, order_gate=gate)
         elif tracker is not None and tracker is not gate.tracker:
@@ -178,15 +167,16 @@ class Driver(LoopRules):
         self.gate = gate
         """The `OrderGate` every order-creating message of this session passes."""
         self.supervisor = Supervisor(
-            config, backoff=backoff, reconnect=reconnect, maintenance_reset=maintenance_reset, peer=peer
+            config,
+            backoff=backoff,
+            reconnect=reconnect,
+            maintenance_reset=maintenance_reset,
+            peer=peer,
         )
         self.config = config
         self.policy = policy if policy is not None else QueuePolicy()
         self.tracker: OrderTracker = gate.tracker
         """Orders, fills and positions, fed with every event as it is read."""
-        spec = config.spec
-        self.books: Books | None = Books() if "W" in spec.receive else None
-        """The order books of a market-data session (None on other session types)."""
         possible = catches_up(config)
         if cursor and not possible:
             raise LocalProtocolError(
@@ -199,23 +189,29 @@ class Driver(LoopRules):
                 "replay of missed ExecutionReports (drop-copy catch-up runs on KalshiNR; "
                 "KalshiRT recovers by ResendRequest)"
             )
-        self.catch_up: CatchUp | None = (
-            CatchUp(cursor, enabled=catch_up is not False) if possible else None
+        catch_up_part = CatchUp(cursor, enabled=catch_up is not False) if possible else None
+        self.desk = OrderDesk(
+            config, self.supervisor, gate, metrics, catch_up_part, emit=self._emit, put=self._put
         )
+        """The order desk: tracker, books, gate memory, catch-up and the kill switch, fed with
+        every event as it is read (`kalshi_fix_sansio._desk`)."""
+        self.books: Books | None = self.desk.books
+        """The order books of a market-data session (None on other session types)."""
+        self.catch_up: CatchUp | None = catch_up_part
         """The drop-copy catch-up of this session (None where the session type has none)."""
         self._queue: deque[tuple[Event, float]] = deque()
         self._market_data = 0  # unread 35=W / 35=X events in the queue
         self._warned = False
+        self._reading = False  # the application took an event: warn when it falls behind
+        self._not_read = 0  # events dropped before the application read any
+        self._last_input = 0.0  # the ``now`` of the last input
         self._failure: FixError | None = None
-        self._dialect: Any = None
         self.observer: Callable[[Event], None] | None = None
         """Called with every event other than an `ApplicationMessage` (connection, session and
         catch-up events, `FallingBehind`...) as it happens, before it is queued: an adapter
         logs them there. It must not block."""
         if risk_limits is not None:
             gate.risk_limits = risk_limits
-        self._kill: KillSwitch | None = None  # the kill switch under way
-        self._in_flight: tuple[str, ...] = ()  # unacknowledged orders at a catch-up's Logon
         metrics.attach(self._depth)
         self.metrics = metrics
         """Counters and order round-trip histograms (`kalshi_fix_sansio.metrics`), kept
@@ -265,17 +261,13 @@ class Driver(LoopRules):
         ``lag_warning`` seconds old (`FallingBehind` is due then, even if nothing is read).
         """
         deadline = self.supervisor.next_deadline()
-        catch_up = self.catch_up
-        if catch_up is not None and catch_up.deadline is not None:
-            if deadline is None or catch_up.deadline < deadline:
-                deadline = catch_up.deadline
-        if self._kill is not None and (due := self._kill.next_deadline()) is not None:
+        if (due := self.desk.next_deadline()) is not None:
             if deadline is None or due < deadline:
                 deadline = due
         if self._stuck_since is not None and (due := self._stuck_deadline()) is not None:
             if deadline is None or due < deadline:
                 deadline = due
-        if self._queue and not self._warned:
+        if self._queue and self._reading and not self._warned:
             due = self._queue[0][1] + self.policy.lag_warning
             if deadline is None or due < deadline:
                 return due
@@ -285,7 +277,7 @@ class Driver(LoopRules):
         """`LoopRules.sleep_for`: ``lag_warning`` while reads may queue events (a connection
         in use, events queued for the application)."""
         policy = self.policy
-        if not policy.queue_events or self._failure is not None:
+        if not policy.queue_events or self._failure is not None or not self._reading:
             return None
         return policy.lag_warning if self.supervisor.wants_transport else None
 
@@ -443,17 +435,19 @@ class Driver(LoopRules):
             )
         if halt:
             self.halt("the kill switch")
-        kill = self._kill
+        kill = self.desk.kill
         if kill is not None and kill.finished_at is None:
             return kill  # pressed again: the kill under way goes on
-        kill = self._kill = KillSwitch(
-            self.config, self.tracker, now, use_groups=use_groups, fallback_after=fallback_after,
+        kill = KillSwitch(
+            self.config,
+            self.tracker,
+            now,
+            use_groups=use_groups,
+            fallback_after=fallback_after,
             halted=self.gate.halted is not None,
             confirm=can_confirm if confirm is None else confirm,
         )
-        opened = tuple(o.cl_ord_id for o in self.tracker.open_orders())
-        self._emit(KillStarted(kill.session, opened, kill.halted, kill.means), now)
-        self._drive_kill(now)
+        self.desk.start_kill(kill, now)
         return kill
 
     @property
@@ -471,31 +465,23 @@ class Driver(LoopRules):
         (a shared halt, e.g. a client's ``kill_all``, stays until its owner re-arms it)."""
         self.gate.rearm()
 
-    def _drive_kill(self, now: float) -> None:
-        """Let the kill switch under way send what is due; forget it once done."""
-        kill = self._kill
-        if kill is None:
-            return
-        sup = self.supervisor
-        connected = sup.state is SupervisorState.ACTIVE and sup.session is not None
-        kill.advance(now, lambda message: sup.send(message, now), connected=connected)
-        if kill.confirm_due and connected:
-            self._confirm_kill(kill, now)
-        if kill.finished_at is not None or sup.finished:
-            self._kill = None
-            self._emit(KillFinished(kill.report(now)), now)
-
     # -- the queue ----------------------------------------------------------------------------------
 
-    def next_event(self) -> Event | None:
-        """The oldest unread event, or None."""
+    def next_event(self, now: float | None = None) -> Event | None:
+        """The oldest unread event, or None.
+
+        ``now`` (optional, on every read method): the current time, which lets the first read
+        of an application that starts reading late be told `FallingBehind` at once.
+        """
+        if not self._reading:
+            self._first_read(now)
         if not self._queue:
             return None
         event = self._queue.popleft()[0]
         self._taken(event)
         return event
 
-    def next_event_with_time(self) -> tuple[Event, float] | None:
+    def next_event_with_time(self, now: float | None = None) -> tuple[Event, float] | None:
         """The oldest unread event and its receive time, or None.
 
         The receive time is the ``now`` of the input that produced the event: for a message,
@@ -503,19 +489,25 @@ class Driver(LoopRules):
         pass their clock's UTC epoch seconds). The driver reads no clock: it is the time the
         caller said. A `FallingBehind` carries the time of the oldest event behind it.
         """
+        if not self._reading:
+            self._first_read(now)
         if not self._queue:
             return None
         item = self._queue.popleft()
         self._taken(item[0])
         return item
 
-    def take(self, predicate: Callable[[Event], bool]) -> Event | None:
+    def take(self, predicate: Callable[[Event], bool], now: float | None = None) -> Event | None:
         """Remove and return the first unread event satisfying ``predicate`` (others stay)."""
-        item = self.take_with_time(predicate)
+        item = self.take_with_time(predicate, now)
         return None if item is None else item[0]
 
-    def take_with_time(self, predicate: Callable[[Event], bool]) -> tuple[Event, float] | None:
+    def take_with_time(
+        self, predicate: Callable[[Event], bool], now: float | None = None
+    ) -> tuple[Event, float] | None:
         """`take`, with the event's receive time (as `next_event_with_time`)."""
+        if not self._reading:
+            self._first_read(now)
         for index, item in enumerate(self._queue):
             if predicate(item[0]):
                 del self._queue[index]
@@ -535,6 +527,16 @@ class Driver(LoopRules):
     def _depth(self) -> int:
         return len(self._queue)
 
+    def _first_read(self, now: float | None) -> None:
+        """The application reads: from now on it is warned when it falls behind, at once if
+        the oldest event already waited ``lag_warning`` (until now, nobody was reading)."""
+        self._reading = True
+        if now is None:
+            now = self._last_input
+        queue = self._queue
+        if queue and now - queue[0][1] >= self.policy.lag_warning:
+            self._warn(now)
+
     def _taken(self, event: Event) -> None:
         if (  # `_is_book`, inline
             self._market_data
@@ -548,198 +550,38 @@ class Driver(LoopRules):
     # -- internals ----------------------------------------------------------------------------------
 
     def _pump(self, now: float) -> None:
-        """Take every event the supervisor has: tracker, books and catch-up first, then the queue."""
+        """Take every event the supervisor has to the desk (which queues them), then the loop's
+        rules: waiters settled, `FallingBehind` when the oldest unread event is late."""
+        self._last_input = now
         next_event = self.supervisor.next_event
+        desk = self.desk
         while (event := next_event()) is not None:
             if event.__class__ is ApplicationMessage:  # nearly every event: one test
-                self._apply(event, now)
-                if self._kill is not None:
-                    self._kill.observe(event, now)
-                continue
-            self._notice(event, now)
-        if self._kill is not None:
-            self._drive_kill(now)
-        catch_up = self.catch_up
-        if catch_up is not None and catch_up.deadline is not None and now >= catch_up.deadline:
-            self._catch_up_result(catch_up.timed_out(now), now)
+                desk.apply(event, now)
+            else:
+                self._emit(event, now)
+                desk.notice(event, now)
+        desk.advance(now)
         if self._waiters:
             self._settle_waiters()
         queue = self._queue
-        if queue and not self._warned and now >= queue[0][1] + self.policy.lag_warning:
-            self._warned = True
-            behind = FallingBehind(len(queue), now - queue[0][1])
-            self.metrics.on_event(behind, now)
-            if self.observer is not None:
-                self.observer(behind)
-            queue.appendleft((behind, queue[0][1]))  # as old as the oldest: `lag` holds
-
-    def _notice(self, event: Event, now: float) -> None:
-        """An event other than an application message: queued, observed, and followed."""
-        sup = self.supervisor
-        self._emit(event, now)
-        if self._kill is not None:
-            self._kill.observe(event, now)
-        if isinstance(event, BusinessRejectReceived):  # a 35=j names a request it refused
-            try:
-                self.tracker.on_event(event)
-            except Exception as exc:  # as in `_apply`: never stop the session for it
-                self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
-        if isinstance(event, LoggedOn):
-            if sup.connections == 1:  # a reconnect's catch-up follows its Reconnected
-                self._logged_on(now, reconnect=False)
-        elif isinstance(event, Reconnected):
-            self._logged_on(now, reconnect=True)
-        elif self.catch_up is not None:
-            if isinstance(event, Disconnected):
-                self._catch_up_result(self.catch_up.connection_lost(), now)
-            elif isinstance(event, (RejectReceived, BusinessRejectReceived)):
-                self._catch_up_result(self.catch_up.observe(event), now)
-
-    def _apply(self, event: ApplicationMessage, now: float) -> None:
-        """An application message: queued, then fed to the tracker, the books and catch-up."""
-        message = event.message
-        msg_type = message.MSG_TYPE
-        counts = self.metrics.messages_in
-        counts[msg_type] = counts.get(msg_type, 0) + 1
-        if msg_type == "8":
-            self._report(event, message, now)
-            return
-        if msg_type in BOOK_TYPES and self.books is not None:
-            self._put(event, now)
-            try:  # the tracker takes no book message
-                self.books.apply(message)
-            except Exception as exc:  # a bug there must not stop the session or lose the message
-                self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
-            return
-        if msg_type == "9":
-            convert_now(message)  # the metrics and the tracker read most of it
-            self.metrics.on_answer(message, msg_type, now)
-        elif msg_type in _QUOTE_TYPES:
-            try:  # quotes and RFQs the gate judges the quote messages by
-                self.gate.observe(message)
-            except Exception as exc:  # never stop the session or lose the message for it
-                self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
-        self._put(event, now)  # not observed: an application message is not a notice
-        try:
-            self.tracker.on_event(event)
-        except Exception as exc:  # a bug there must not stop the session or lose the message
-            self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
-            return
-        if self.catch_up is not None:
-            self._catch_up_result(self.catch_up.observe(event), now)
-
-    def _report(self, event: ApplicationMessage, message: Any, now: float) -> None:
-        """An ExecutionReport (`_apply`), converted at once (its readers read most of it). During
-        a catch-up, a replayed report the tracker has seen already is queued with
-        ``poss_dup=True``: the application sees each report once as new."""
-        convert_now(message)
-        self.metrics.on_answer(message, "8", now)
-        catch_up = self.catch_up
-        new: bool | None = None
-        if catch_up is not None and catch_up.active:  # a round under way
-            exec_id = getattr(message, "exec_id", None)
-            new = isinstance(exec_id, str) and not self.tracker.has_exec_id(exec_id)
-            if not new and not event.poss_dup:
-                event = attrs.evolve(event, poss_dup=True)
-        self._put(event, now)  # not observed: an application message is not a notice
-        try:
-            self.tracker.on_event(event)
-            risk = self.gate.risk
-            if risk is not None:
-                risk.observe(message)
-        except Exception as exc:  # a bug there must not stop the session or lose the message
-            self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
-            return
-        if catch_up is None:
-            return
-        exec_id = getattr(message, "exec_id", None)
-        if new is None and exec_id.__class__ is str:  # no round: `CatchUp.report`'s cursor
-            catch_up.cursor.observe(exec_id)
-        else:  # no round ends on a report: its part of `observe`, directly
-            catch_up.report(exec_id, new)
-
-    def _logged_on(self, now: float, *, reconnect: bool) -> None:
-        catch_up, sup = self.catch_up, self.supervisor
-        if catch_up is None or sup.session is None:
-            return
-        begin, problem = catch_up.plan(reconnect=reconnect, orders=len(self.tracker) > 0)
-        self._put_opt(problem, now)
-        self._in_flight = tuple(o.cl_ord_id for o in self.tracker.open_orders() if not o.acknowledged)
-        if not begin:
-            unknown = tuple(o.cl_ord_id for o in self.tracker.open_orders())
-            if unknown and not reconnect and problem is None:  # restored, no ExecID to replay
-                self._emit(OrdersUnknown(unknown, UNKNOWN_AFTER_RESTART), now)
-            return
-        requests = self._request_replay(now, begin)
-        if requests:
-            self._emit(catch_up.started(requests, now), now)
-
-    def _request_replay(self, now: float, begin: list[tuple[int, str]]) -> dict[int, tuple[int, str]]:
-        """Send one EventResendRequest per (exchange index, BeginExecID); what was sent, by
-        MsgSeqNum (a refused send is reported as `CatchUpFailed`)."""
-        if self._dialect is None:
-            from . import margin, prediction
-
-            self._dialect = prediction if self.config.product == "prediction" else margin
-        requests: dict[int, tuple[int, str]] = {}
-        for index, exec_id in begin:
-            try:
-                seq = self.supervisor.send(self._dialect.EventResendRequest(begin_exec_id=exec_id), now)
-            except FixError as exc:
-                failed = CatchUpFailed(
-                    f"could not request the replay from {exec_id}: {exc}",
-                    exchange_index=index,
-                    begin_exec_id=exec_id,
-                )
-                self._emit(failed, now)
-                continue
-            requests[seq] = (index, exec_id)
-        return requests
-
-    def _catch_up_result(self, event: Event | None, now: float) -> None:
-        """A catch-up round's event: queued, and told to a kill switch waiting for the drop
-        copy's confirmation (a round lost with the connection or late is asked again at the
-        next Logon, whose answer confirms)."""
-        if event is None:
-            return
-        self._emit(event, now)
-        if isinstance(event, CatchUpComplete) and self._in_flight:
-            lost = [self.tracker.order(cl) for cl in self._in_flight]
-            self._in_flight = ()
-            unknown = tuple(o.cl_ord_id for o in lost if o is not None and not o.acknowledged)
-            if unknown:
-                self._emit(OrdersUnknown(unknown, UNKNOWN_AFTER_REPLAY), now)
-        kill = self._kill
-        if kill is None or kill.confirmed is not None or not kill.confirm:
-            return
-        if isinstance(event, CatchUpComplete):
-            kill.confirmation(True, f"{event.replayed} report(s) replayed since the cursor", now)
-        elif isinstance(event, CatchUpFailed) and (
-            event.exchange_index is not None or event.code is not None
+        if (
+            queue
+            and self._reading
+            and not self._warned
+            and now >= queue[0][1] + self.policy.lag_warning
         ):
-            kill.confirmation(False, event.reason, now)
+            self._warn(now)
 
-    def _confirm_kill(self, kill: KillSwitch, now: float) -> None:
-        """Ask the drop copy to confirm that nothing is open (a replay from the cursor)."""
-        catch_up = self.catch_up
-        assert catch_up is not None
-        if catch_up.active:  # a round under way: its answer confirms
-            kill.confirming()
-            return
-        begin = sorted(catch_up.cursor)
-        if not begin:
-            kill.confirmation(False, "nothing to replay from, no report seen", now, replayed=False)
-            return
-        requests = self._request_replay(now, begin)
-        if not requests:
-            kill.confirmation(False, "the EventResendRequest could not be sent", now)
-            return
-        kill.confirming()
-        self._emit(catch_up.started(requests, now, reason="confirming the kill switch"), now)
-
-    def _put_opt(self, event: Event | None, now: float) -> None:
-        if event is not None:
-            self._emit(event, now)
+    def _warn(self, now: float) -> None:
+        """Put a `FallingBehind` at the front of the queue, as old as the oldest event."""
+        queue = self._queue
+        self._warned = True
+        behind = FallingBehind(len(queue), now - queue[0][1])
+        self.metrics.on_event(behind, now)
+        if self.observer is not None:
+            self.observer(behind)
+        queue.appendleft((behind, queue[0][1]))  # as old as the oldest: `lag` holds
 
     def _emit(self, event: Event, now: float) -> None:
         self.metrics.on_event(event, now)
@@ -763,8 +605,26 @@ class Driver(LoopRules):
             self._market_data += 1
             if self._market_data > policy.max_market_data:
                 self._fold(now)
-        elif len(queue) - self._market_data > policy.max_events:
-            self._overflow(now)
+        elif len(queue) - self._market_data - (self._not_read > 0) > policy.max_events:
+            if self._reading:
+                self._overflow(now)
+            else:
+                self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        """Nobody read an event yet and too many wait: drop the oldest, say so at the front."""
+        queue = self._queue
+        at = 1 if self._not_read else 0  # behind the `EventsNotRead` already in front
+        oldest = queue[at]
+        del queue[at]
+        if is_book(oldest[0]):
+            self._market_data -= 1
+        self._not_read += 1
+        notice = (EventsNotRead(self._not_read), queue[0][1] if at else oldest[1])
+        if at:
+            queue[0] = notice
+        else:
+            queue.appendleft(notice)
 
     def _fold(self, now: float) -> None:
         kept: deque[tuple[Event, float]] = deque()
@@ -797,4 +657,3 @@ class Driver(LoopRules):
             behind=behind,
         )
         self.supervisor.close(now)
-

@@ -380,8 +380,9 @@ def _describe_start(text: bytes) -> str:
 
 def _junk(text: bytes, start: int, end: int, buf: _Buffer) -> Iterator[Problem]:
     """Problems in bytes that are not a frame: log prefixes, text before or after a frame on its
-    line and blank lines are not problems; a whole line of other text is (a line with no frame,
-    or a message-log line whose frame is destroyed)."""
+    line, blank lines and comment lines (``#`` first, e.g. a recording's header) are not
+    problems; a whole line of other text is (a line with no frame, or a message-log line whose
+    frame is destroyed)."""
     pos = start
     pieces = text[start:end].split(b"\n")
     for n, piece in enumerate(pieces):
@@ -398,7 +399,7 @@ def _junk(text: bytes, start: int, end: int, buf: _Buffer) -> Iterator[Problem]:
             log = _LOG_PREFIX.match(piece)
             skip = 0 if log is None else log.end()
             rest = piece[skip:].strip(b" \t\r\x0b\x0c")
-            if rest:
+            if rest and not (log is None and rest.startswith(b"#")):
                 at = skip + piece[skip:].index(rest[:1])
                 shown = printable(rest[:40].decode("utf-8", "backslashreplace"))
                 what = "a message-log line without a FIX frame" if log else "text, not a FIX frame"

@@ -105,7 +105,8 @@ _MAINTENANCE_END_HOUR: Final = 5
 
 
 def _eastern(now: float) -> datetime.datetime:
-    """US Eastern wall time of ``now`` (current US DST rules, no tz database needed)."""
+    """US Eastern wall time of ``now`` (the US DST rules in force since 2007, no tz database
+    needed; earlier times are off by the rules' change, and no session runs then)."""
     utc = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
 
     def nth_sunday(month: int, n: int) -> int:

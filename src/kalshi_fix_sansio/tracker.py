@@ -79,6 +79,8 @@ from ._orders import (
 from ._retention import Retention, _link
 from .errors import LocalProtocolError
 from .events import ApplicationMessage, BusinessRejectReceived
+from .pnl import MarketPnL, Settlements
+from .settlement import SettlementReport
 
 __all__ = [
     "TERMINAL",
@@ -167,6 +169,7 @@ class OrderTracker:
         self._fill_count = 0  # fills applied: the next fill's arrival number
         self._positions: dict[str, Position] = {}
         self._groups: dict[str, str] = {}  # ClOrdID -> group assigned before its first report
+        self._settlements = Settlements()  # MarketSettlementReports -> settled markets
         self._retention = Retention(  # eviction of final orders: shares the state above
             self._orders,
             self._alias,
@@ -300,6 +303,17 @@ class OrderTracker:
         """Positions of every symbol with a fill."""
         return dict(self._positions)
 
+    def pnl(self, symbol: str) -> MarketPnL:
+        """A market's profit and loss (`kalshi_fix_sansio.pnl.MarketPnL`): its fills and fees,
+        closed at the settlement price once its MarketSettlementReport (35=UMS, every page)
+        arrived; ``.unrealized_at(book)`` marks the open position to a book's mid."""
+        return self._settlements.pnl(self.position(symbol))
+
+    @property
+    def settlements(self) -> dict[str, SettlementReport]:
+        """The assembled settlement of each settled market, by symbol."""
+        return self._settlements.reports
+
     def __iter__(self) -> Iterator[TrackedOrder]:
         return iter(list(self._orders.values()))
 
@@ -407,7 +421,7 @@ class OrderTracker:
             msg_type = message.MSG_TYPE
             if msg_type == "8":
                 self._execution_report(message)
-            elif msg_type == "9" or msg_type == "j":
+            elif msg_type == "9" or msg_type == "j" or msg_type == "UMS":
                 self.on_message(message)
         elif isinstance(event, (ApplicationMessage, BusinessRejectReceived)):
             self.on_message(event.message)
@@ -418,7 +432,7 @@ class OrderTracker:
             self.on_message(message)
 
     def on_message(self, message: Any) -> None:
-        """Feed one decoded message: 35=8, 35=9 and 35=j are used, others ignored."""
+        """Feed one decoded message: 35=8, 35=9, 35=j and 35=UMS are used, others ignored."""
         msg_type = getattr(message, "MSG_TYPE", None)
         if msg_type == "8":
             self._execution_report(message)
@@ -426,6 +440,8 @@ class OrderTracker:
             self._cancel_reject(message)
         elif msg_type == "j":
             self._business_reject(message)
+        elif msg_type == "UMS":
+            self._settlements.on_message(message)
 
     # -- ExecutionReport -------------------------------------------------------------------
 
@@ -673,6 +689,21 @@ class OrderTracker:
         if position is None:
             position = self._positions[symbol] = Position(symbol)
         position._add(side, price, qty, fees)
+
+    def not_received(self, cl_ord_id: str, text: str) -> TrackedOrder | None:
+        """End a request the exchange is proven never to have received (a complete drop-copy
+        replay of its exchange index holds no report of it): an unanswered new order or
+        replacement becomes REJECTED with a `Rejection` of source ``"not_received"``, and a
+        replace's order is live again. Nothing happens to an order already answered.
+
+        Returns:
+            The order, or None when ``cl_ord_id`` is not an unanswered request.
+        """
+        order = self._orders.get(cl_ord_id)
+        if order is None or order.acknowledged or order.terminal:
+            return None
+        self._reject_request(Rejection(cl_ord_id, "not_received", text, None), None)
+        return order
 
     # -- rejects ---------------------------------------------------------------------------
 

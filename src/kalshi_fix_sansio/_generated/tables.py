@@ -350,7 +350,7 @@ class ValueRule(NamedTuple):
     source: str
     """Where Kalshi documents it (the reference pages' file and section)."""
     basis: str
-    """documented, or decision (Kalshi's docs are silent: see docs/decisions.md)."""
+    """documented, or decision (Kalshi's docs are silent: see docs/maintainers/decisions.md)."""
     where: str
     """The rule's place in the spec: ``spec/ranges.yaml:LINE`` (``spec/fields.yaml:LINE``, the
     field's ``values:``, for an enum rule)."""

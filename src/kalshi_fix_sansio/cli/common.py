@@ -45,8 +45,9 @@ def code_label(code: Any) -> str:
     return f"{code.value} ({code.name.replace('_', ' ').capitalize()})"
 
 
-def qty_text(value: Decimal | None) -> str:
-    """A quantity: whole contracts without decimals, fractions as they are (``-``: none)."""
-    if value is None:
-        return "-"
-    return str(int(value)) if value == value.to_integral_value() else str(value.normalize())
+def qty_text(value: Decimal | None, product: str) -> str:
+    """A quantity in the product's one format (`kalshi_fix_sansio.prices.format_quantity`:
+    ``25``, ``2.50``); ``-`` for none."""
+    from ..prices import format_quantity  # the spec's tables: loaded when a command prints
+
+    return "-" if value is None else format_quantity(value, product)

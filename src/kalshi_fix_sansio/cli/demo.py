@@ -35,13 +35,10 @@ from ..adapters import MessageLog
 from ..adapters.blocking import BlockingSession
 from ..events import ApplicationMessage, Event, LoggedOn
 from ..gateway import MockGateway
-from ..prices import format_dollars, format_price
+from ..prices import format_amount, format_price
 from ..testing import new_ed25519_keys
 from .common import code_label as _label
-from .common import qty_text as _qty
-
-CENT = Decimal("0.01")
-"""Fees are shown to the cent (more digits only when they have them)."""
+from .common import qty_text
 
 
 class DemoFailed(Exception):
@@ -108,6 +105,9 @@ class _Story:
     def px(self, value: Decimal | None) -> str:
         return "-" if value is None else format_price(value, self.product)
 
+    def qty(self, value: Decimal | None) -> str:
+        return qty_text(value, self.product)
+
     def session(self, client: Any, session_type: str) -> BlockingSession:
         """A session of ``client``; with ``show_fix`` its frames go to the transcript."""
         config, options = client.profile(session_type)
@@ -136,8 +136,8 @@ class _Story:
         status = f"OrdStatus={_label(er.ord_status)}"
         self.say(
             f"  {who:<6}  {kind:<22} {status:<28} {er.side.name:<4} @ {self.px(er.price)}  "
-            f"OrderQty {_qty(er.order_qty)}  CumQty {_qty(er.cum_qty)}  "
-            f"LeavesQty {_qty(er.leaves_qty)}" + (f"  Text={er.text}" if er.text else "")
+            f"OrderQty {self.qty(er.order_qty)}  CumQty {self.qty(er.cum_qty)}  "
+            f"LeavesQty {self.qty(er.leaves_qty)}" + (f"  Text={er.text}" if er.text else "")
         )
         if er.last_qty:
             fee = sum((f.misc_fee_amt or Decimal(0) for f in er.misc_fees or ()), Decimal(0))
@@ -147,17 +147,17 @@ class _Story:
                 "maker": "AggressorIndicator=N: this order was resting",
             }.get(role, "no AggressorIndicator")
             self.say(
-                f"          fill {_qty(er.last_qty)} @ {self.px(er.last_px)} (LastQty @ "
-                f"LastPx), {role} fee {format_dollars(fee, CENT)} ({why})"
+                f"          fill {self.qty(er.last_qty)} @ {self.px(er.last_px)} (LastQty @ "
+                f"LastPx), {role} fee {format_amount(fee)} ({why})"
             )
         return er
 
     def explain_cancel(self, er: Any, ordered: Decimal) -> None:
         self.say(
             f"          Kalshi reports OrderQty as CumQty + LeavesQty: after the cancel nothing "
-            f"is open (LeavesQty {_qty(er.leaves_qty)}) and {_qty(er.cum_qty)} filled "
-            f"(CumQty), so OrderQty reads {_qty(er.order_qty)} for an order of "
-            f"{_qty(ordered)}: {_qty(ordered - er.cum_qty)} contracts canceled"
+            f"is open (LeavesQty {self.qty(er.leaves_qty)}) and {self.qty(er.cum_qty)} filled "
+            f"(CumQty), so OrderQty reads {self.qty(er.order_qty)} for an order of "
+            f"{self.qty(ordered)}: {self.qty(ordered - er.cum_qty)} contracts canceled"
         )
 
     def run(self) -> None:
@@ -205,8 +205,8 @@ class _Story:
             best_bid = max(bids, key=lambda e: e.md_entry_px)
             best_ask = min(asks, key=lambda e: e.md_entry_px)
             self.say(
-                f"  {self.symbol} top of book: bid {_qty(best_bid.md_entry_size)} @ "
-                f"{self.px(best_bid.md_entry_px)}  |  ask {_qty(best_ask.md_entry_size)} @ "
+                f"  {self.symbol} top of book: bid {self.qty(best_bid.md_entry_size)} @ "
+                f"{self.px(best_bid.md_entry_px)}  |  ask {self.qty(best_ask.md_entry_size)} @ "
                 f"{self.px(best_ask.md_entry_px)}"
             )
 

@@ -18,12 +18,9 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, code_label, dialect
-
-if TYPE_CHECKING:
-    from ..book import Book
 
 # ---------------------------------------------------------------------------------------------
 # Speaking CLI: library messages phrased for Python callers, rephrased for flags and variables
@@ -251,17 +248,6 @@ def failure_text(exc: BaseException, args: argparse.Namespace, session_type: str
     return cli_text(str(exc), args.product)
 
 
-def _top_line(book: Book, product: str) -> str:
-    """``SYM: bid 25.00 @ $0.40 | ask 30.00 @ $0.45``: the top of book, prices as every tool
-    shows them (`kalshi_fix_sansio.prices.format_price`)."""
-    from ..prices import format_price
-
-    bid, offer = book.top()
-    b = f"{bid.size} @ {format_price(bid.price, product)}" if bid else "-"
-    o = f"{offer.size} @ {format_price(offer.price, product)}" if offer else "-"
-    return f"{book.symbol}: bid {b} | ask {o}"
-
-
 def _named(symbols: Sequence[str]) -> str:
     """``A``, ``A, B``, or ``A, B, C and 998 more``: the markets a message is about."""
     shown = ", ".join(symbols[:3])
@@ -280,6 +266,7 @@ def _stream_books(
 
     from ..book import Books
     from ..events import ApplicationMessage
+    from ..prices import format_top
 
     codec = dialect(args.product)
     symbols = list(dict.fromkeys(args.symbols))
@@ -345,7 +332,7 @@ def _stream_books(
                     continue
             if symbol in empty:
                 empty.remove(symbol)
-            print(_top_line(books[symbol], args.product), file=out, flush=True)
+            print(format_top(books[symbol], args.product), file=out, flush=True)
     if empty:
         print(
             f"kalshi-fix md: {_named(empty)}: no bids or offers in {args.seconds:g} s: no such "

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS
+from .paper import add_replay_options, finish_replay, replay_banner, start_replay
 
 
 def _key_files(
@@ -182,6 +183,9 @@ def _serve_gateway(
         if problem:
             print(f"kalshi-fix mock-gateway: --fault {fault}: {problem}", file=err)
             return EXIT_USAGE
+    replay = start_replay(gateway, args, err)
+    if isinstance(replay, int):
+        return replay
     try:
         gateway.start_in_thread()
     except GatewayError as exc:
@@ -195,12 +199,17 @@ def _serve_gateway(
             gateway.seed_market(
                 symbol, bids=[(mid - step, Decimal(100))], asks=[(mid + step, Decimal(100))]
             )
-        for line in _banner(gateway, args, generated):
+        recorded = replay.info.markets if replay is not None else ()
+        for line in _banner(gateway, args, generated, recorded):
             print(line, file=out, flush=True)
+        if replay is not None:
+            print(replay_banner(replay), file=out, flush=True)
         commands: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=_read_commands, args=(commands,), daemon=True).start()
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
         while (deadline is None or time.monotonic() < deadline) and not stop.is_set():
+            if replay is not None and args.exit_at_end and replay.done.is_set():
+                break
             try:
                 command = commands.get(timeout=0.1)
             except queue.Empty:
@@ -212,10 +221,14 @@ def _serve_gateway(
             print(admin_command(gateway, command), file=out, flush=True)
     finally:
         gateway.close()
+        if replay is not None:
+            finish_replay(replay, args, out, err)
     return EXIT_OK
 
 
-def _banner(gateway: Any, args: argparse.Namespace, generated: dict[str, str]) -> list[str]:
+def _banner(
+    gateway: Any, args: argparse.Namespace, generated: dict[str, str], recorded: tuple[str, ...]
+) -> list[str]:
     """What ``mock-gateway`` prints on start: ports, then the client command lines to use."""
     ports = ", ".join(f"{k}={v}" for k, v in sorted(gateway.ports.items()))
     lines = [
@@ -231,7 +244,7 @@ def _banner(gateway: Any, args: argparse.Namespace, generated: dict[str, str]) -
         )
     if args.auto_list:
         lines.append("markets: any ticker an order or RFQ names is listed (--auto-list)")
-    else:
+    elif not recorded:
         listed = ", ".join(args.market) or (
             "none listed (--market SYMBOL or the admin command seed SYMBOL lists one)"
         )
@@ -241,7 +254,7 @@ def _banner(gateway: Any, args: argparse.Namespace, generated: dict[str, str]) -
         )
     key_id = next(iter(gateway.keys))
     private = generated.get(key_id)
-    symbol = args.market[0] if args.market else "SYMBOL"
+    symbol = args.market[0] if args.market else (recorded or ("SYMBOL",))[0]
     lines.append("connect with:")
     lines.append("  " + gateway.command_line("logon-test", key_id=key_id, private_key=private))
     lines.append(
@@ -317,8 +330,12 @@ def admin_command(gateway: Any, line: str) -> str:
         return ""
     cmd, rest = words[0].lower(), words[1:]
 
-    def show(level: Any) -> str:
-        return f"{level[1]} @ {level[0]}" if level else "-"
+    from ..prices import format_price, format_quantity
+
+    def show(level: Any) -> str:  # the one format of every kalshi-fix tool
+        if not level:
+            return "-"
+        return f"{format_quantity(level[1], gateway.product)} @ {format_price(level[0], gateway.product)}"
 
     try:
         if cmd == "seed" and rest:
@@ -421,3 +438,4 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="inject a fault: drop-after=N, skip-seq=N, duplicate, garble, silent, "
         "delay=SECONDS, reject-logon=TEXT (repeatable)",
     )
+    add_replay_options(gw)

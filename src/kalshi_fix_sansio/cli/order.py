@@ -149,13 +149,13 @@ def answer_line(order: TrackedOrder, product: str, ordered: Decimal | None = Non
     """
     side = {"1": "buy", "2": "sell"}.get(order.side or "", "?")
     price = "-" if order.price is None else format_price(order.price, product)
-    size = "" if ordered is None else f" {qty_text(ordered)}"
+    size = "" if ordered is None else f" {qty_text(ordered, product)}"
     parts = [
         f"{order.cl_ord_id}: OrdStatus={code_label(order.status)}",
         f"OrderID {order.order_id or '-'}",
         f"{side}{size} {order.symbol or '-'} @ {price}",
-        f"CumQty {qty_text(order.cum_qty)}",
-        f"LeavesQty {qty_text(order.leaves_qty)}",
+        f"CumQty {qty_text(order.cum_qty, product)}",
+        f"LeavesQty {qty_text(order.leaves_qty, product)}",
     ]
     if order.cum_qty and order.avg_px is not None:
         parts.insert(4, f"AvgPx {format_price(order.avg_px, product)}")
@@ -342,7 +342,7 @@ def order_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.dry_run:
         px = format_price(order.price, args.product)
         what = (
-            f"{args.side} {qty_text(order.order_qty)} {order.symbol} @ {px} "
+            f"{args.side} {qty_text(order.order_qty, args.product)} {order.symbol} @ {px} "
             f"{order.time_in_force.name}, ClOrdID {order.cl_ord_id}"
         )
         return _dry_run(order, args, out, what)

@@ -14,7 +14,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Final
 
 from ..messagelog import PLACEHOLDER, printable
-from ..prices import PRICE_TAGS, format_price
+from ..prices import PRICE_TAGS, QUANTITY_TAGS, format_price, format_quantity
 from ..redaction import SECRET_TAGS
 
 if TYPE_CHECKING:
@@ -98,6 +98,8 @@ def _rows(rec: FixRecord, depth: int, product: str | None) -> Iterator[str]:
             yield f"{pad}{tag:>6}  {name:<34} {_redacted(value)}"
         elif product is not None and tag in PRICE_TAGS and isinstance(value, Decimal):
             yield f"{pad}{tag:>6}  {name:<34} {format_price(value, product)}"
+        elif product is not None and tag in QUANTITY_TAGS and isinstance(value, Decimal):
+            yield f"{pad}{tag:>6}  {name:<34} {format_quantity(value, product)}"
         else:
             yield f"{pad}{tag:>6}  {name:<34} {_show(value)}"
 

@@ -14,11 +14,12 @@ import argparse
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
+from decimal import Decimal
 from enum import Enum
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from ..messagelog import printable
-from ..prices import PRICE_TAGS, format_price
+from ..prices import PRICE_TAGS, QUANTITY_TAGS, format_amount, format_price, format_quantity
 from ..restore import (
     Accounts,
     Changes,
@@ -85,6 +86,7 @@ _KEY_TAGS: Final = (
 )
 _SIDES: Final = {"1": "buy", "2": "sell"}
 _PRICE_NAMES: Final = frozenset(FIELDS[tag].name for tag in PRICE_TAGS)
+_QUANTITY_NAMES: Final = frozenset(FIELDS[tag].name for tag in QUANTITY_TAGS)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -107,6 +109,16 @@ def _text(value: Any) -> str | None:
 def _px(value: Any, product: str) -> str | None:
     """A price for the text output: the product's one format (`format_price`); None stays."""
     return None if value is None else format_price(value, product)
+
+
+def _qty(value: Any, product: str) -> str:
+    """A quantity for the text output: the product's one format (`format_quantity`)."""
+    return "-" if value is None else format_quantity(value, product)
+
+
+def _level(level: Any, product: str) -> str:
+    """A book level as ``size@price``."""
+    return f"{_qty(level.size, product)}@{_px(level.price, product)}"
 
 
 def _product(args: argparse.Namespace) -> str:
@@ -277,7 +289,7 @@ _FILL_HEAD: Final = ("ClOrdID", "symbol", "side", "qty", "price", "fees", "exec 
 
 
 def _order_row(o: TrackedOrder, product: str) -> Row:
-    quantities = map(_text, (o.original_qty, o.cum_qty, o.leaves_qty))
+    quantities = (_qty(q, product) for q in (o.original_qty, o.cum_qty, o.leaves_qty))
     return (
         o.cl_ord_id,
         o.symbol,
@@ -292,16 +304,18 @@ def _order_row(o: TrackedOrder, product: str) -> Row:
 def _position_row(p: Position, product: str) -> Row:
     return (
         p.symbol,
-        _text(p.net),
+        _qty(p.net, product),
         _px(p.avg_price, product),
-        *map(_text, (p.bought, p.sold, p.fees)),
+        _qty(p.bought, product),
+        _qty(p.sold, product),
+        format_amount(p.fees),
     )
 
 
 def _trade_row(t: Trade, product: str) -> Row:
     return (
         t.symbol,
-        _text(t.size),
+        _qty(t.size, product),
         _px(t.price, product),
         _side(t.aggressor_side),
         _trade_time(t),
@@ -314,9 +328,9 @@ def _fill_row(f: Fill, product: str) -> Row:
         f.cl_ord_id,
         f.symbol,
         _side(f.side),
-        _text(f.qty),
+        _qty(f.qty, product),
         _px(f.price, product),
-        _text(f.fees),
+        format_amount(f.fees),
         f.exec_id,
     )
 
@@ -331,9 +345,15 @@ def _book_text(book: Book, depth: int, product: str) -> list[str]:
         return [*lines, "    empty"]
     rows: list[Row] = [("#", "bid size", "bid", "ask", "ask size")]
     for i in range(max(len(bids), len(offers))):
-        bid = (_text(bids[i].size), _px(bids[i].price, product)) if i < len(bids) else ("", "")
+        bid = (
+            (_qty(bids[i].size, product), _px(bids[i].price, product))
+            if i < len(bids)
+            else ("", "")
+        )
         ask = (
-            (_px(offers[i].price, product), _text(offers[i].size)) if i < len(offers) else ("", "")
+            (_px(offers[i].price, product), _qty(offers[i].size, product))
+            if i < len(offers)
+            else ("", "")
         )
         rows.append((str(i + 1), *bid, *ask))
     return [*lines, *_table(rows, "    ")]
@@ -397,36 +417,43 @@ def _changes_lines(changes: Changes, replay: Replay, depth: int, product: str) -
         status = f"{was} -> {o.status.name}" if was not in (None, o.status.name) else o.status.name
         lines.append(
             f"    order {o.cl_ord_id}: {status} {_side(o.side) or '-'} {o.symbol or '-'} "
-            f"qty {o.original_qty} cum {o.cum_qty} leaves {o.leaves_qty} "
+            f"qty {_qty(o.original_qty, product)} cum {_qty(o.cum_qty, product)} "
+            f"leaves {_qty(o.leaves_qty, product)} "
             f"avg px {_px(o.avg_px, product) or '-'}"
         )
     for p in changes.positions:
         lines.append(
-            f"    position {p.symbol}: net {p.net} avg price {_px(p.avg_price, product) or '-'} "
-            f"fees {p.fees}"
+            f"    position {p.symbol}: net {_qty(p.net, product)} "
+            f"avg price {_px(p.avg_price, product) or '-'} fees {format_amount(p.fees)}"
         )
     for symbol in changes.books:
         book = replay.books.get(symbol)
         if book is not None:
             bids, offers = book.depth(depth)
-            shown = " ".join(f"{lv.size}@{_px(lv.price, product)}" for lv in bids) or "-"
-            asked = " ".join(f"{lv.size}@{_px(lv.price, product)}" for lv in offers) or "-"
+            shown = " ".join(_level(lv, product) for lv in bids) or "-"
+            asked = " ".join(_level(lv, product) for lv in offers) or "-"
             lines.append(f"    book {symbol}: bids {shown} | asks {asked}")
     for t in changes.trades:
         lines.append(
-            f"    trade {t.symbol}: {t.size} @ {_px(t.price, product)} "
+            f"    trade {t.symbol}: {_qty(t.size, product)} @ {_px(t.price, product)} "
             f"aggressor {_side(t.aggressor_side)}"
         )
     lines += [f"    ! {p}" for p in changes.problems]
     return [printable(line) for line in lines]
 
 
+def _field_text(name: str, value: Any, product: str) -> str | None:
+    """A key field of a step's line: prices and quantities in the product's one format."""
+    if isinstance(value, Decimal) and name in _PRICE_NAMES:
+        return _px(value, product)
+    if isinstance(value, Decimal) and name in _QUANTITY_NAMES:
+        return _qty(value, product)
+    return _text(value)
+
+
 def _step_text(entry: Entry, changes: Changes, replay: Replay, depth: int, product: str) -> str:
     msg = entry.message
-    fields = " ".join(
-        f"{k}={_px(v, product) if k in _PRICE_NAMES and not isinstance(v, int) else _text(v)}"
-        for k, v in _key_fields(msg).items()
-    )
+    fields = " ".join(f"{k}={_field_text(k, v, product)}" for k, v in _key_fields(msg).items())
     direction = entry.direction + ("?" if entry.inferred and entry.direction != "?" else "")
     line = (
         f"#{entry.index} {_iso(entry.time) or '-'} {direction} {entry.session or '-'} "

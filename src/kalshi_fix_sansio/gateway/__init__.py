@@ -8,7 +8,8 @@ order groups and market-data subscriptions for one product and answers every cal
 `server_context` make a TLS identity of your own; `mock_api_key` is a product's well-known
 mock API key (`write_mock_api_key` writes its private key for the CLI). `AcceptorDriver` is
 the sans-IO driver each accepted connection runs (its session, the loop's rules, the fault
-hooks). See docs/gateway.md.
+hooks). `MockGateway.replay` replays a market-data recording into it (`Replay`: paper trading,
+see docs/paper-trading.md). See docs/gateway.md.
 """
 
 from .._acceptor import AcceptorDriver
@@ -17,10 +18,12 @@ from .exchange import (
     ROLLING_WINDOW_SECONDS,
     SESSION_TYPES,
     Exchange,
+    FillView,
     OrderView,
     Outbound,
 )
 from .listening import Faults, GatewayError
+from .replay import Replay, ReplayClock
 from .server import MockGateway
 from .tls import mock_api_key, self_signed, server_context, write_mock_api_key
 
@@ -31,10 +34,13 @@ __all__ = [
     "AcceptorDriver",
     "Exchange",
     "Faults",
+    "FillView",
     "GatewayError",
     "MockGateway",
     "OrderView",
     "Outbound",
+    "Replay",
+    "ReplayClock",
     "mock_api_key",
     "self_signed",
     "server_context",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .. import margin, prediction
@@ -69,6 +70,16 @@ class Router:
         # connections with bytes queued by the input being served: written once, at its end
         self._dirty: dict[Connection, None] = {}
         self._serving = 0
+        self.clock: Callable[[float], float] | None = None
+        """The exchange's clock from the wall clock's time (a replay's recording clock); None:
+        the wall clock. Sessions (SendingTime, heartbeats) always run on the wall clock."""
+        self.input_listeners: list[Callable[[Connection], None]] = []
+        """Called after each input of a connection was served (a replay's pacing listens)."""
+
+    def exchange_now(self, now: float) -> float:
+        """The exchange's time at wall-clock time ``now`` (see `clock`)."""
+        clock = self.clock
+        return now if clock is None else clock(now)
 
     # -- a new connection ------------------------------------------------------------------------
 
@@ -146,7 +157,12 @@ class Router:
         try:
             for event in driver.events():
                 if isinstance(event, ApplicationMessage):
-                    self._route(self.exchange.handle(conn.session_id, event.message, now), now)
+                    self._route(
+                        self.exchange.handle(
+                            conn.session_id, event.message, self.exchange_now(now)
+                        ),
+                        now,
+                    )
                 elif isinstance(event, LoggedOn):
                     self._logged_on(conn, event, now)
                 elif isinstance(event, (CloseTransport, LogonRejected)):
@@ -160,6 +176,8 @@ class Router:
         self._dirty[conn] = None
         if not self._serving:
             self._flush_dirty(now)
+        for listener in self.input_listeners:
+            listener(conn)
 
     def _logged_on(self, conn: Connection, event: LoggedOn, now: float) -> None:
         key = conn.api_key or event.sender_comp_id
@@ -176,7 +194,7 @@ class Router:
             self._by_key[key] = durable
             return
         if durable is not None:
-            self._route(self.exchange.disconnect(durable, now), now)
+            self._route(self.exchange.disconnect(durable, self.exchange_now(now)), now)
             del self._durable[(key, session_type)]
         self._by_key[key] = conn.session_id
         if conn.session.config.spec.retransmission:
@@ -195,7 +213,7 @@ class Router:
                 settlement_reports=_wants_settlement(session_type, logon),
                 preserve_original_order_qty=logon.preserve_original_order_qty is True,
                 use_expired_ord_status=logon.use_expired_ord_status is True,
-                now=now,
+                now=self.exchange_now(now),
             ),
             now,
         )
@@ -329,7 +347,7 @@ class Router:
             if durable and key is not None:
                 self._durable.pop((key, conn.session_type), None)
             now = time.time()
-            self._route(self.exchange.disconnect(conn.session_id, now), now)
+            self._route(self.exchange.disconnect(conn.session_id, self.exchange_now(now)), now)
 
 
 def _wants_settlement(session_type: str, logon: Any) -> bool:

@@ -45,6 +45,7 @@ from .tls import self_signed, server_context
 
 if TYPE_CHECKING:
     from ..adapters import Endpoint
+    from .replay import Replay
 
 __all__ = ["REAL_BASE_PORT", "Faults", "GatewayError", "MockGateway"]
 
@@ -140,6 +141,7 @@ class MockGateway(Router):
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self.log: list[str] = []
+        self._replays: list[Replay] = []  # started with the loop (see `replay`)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -164,13 +166,15 @@ class MockGateway(Router):
             self._servers.append(server)
             self.ports[name] = server.sockets[0].getsockname()[1]
         self._ticker = self._loop.create_task(self._tick())
+        for replay in self._replays:
+            replay.begin()
 
     async def _tick(self) -> None:
         """Expire GTD / Day orders on time even when no client is talking."""
         while True:
             await asyncio.sleep(1.0)
             now = time.time()
-            self._route(self.exchange.tick(now), now)
+            self._route(self.exchange.tick(self.exchange_now(now)), now)
 
     def _factory(self, session_type: str) -> Callable[[], Connection]:
         def connection() -> Connection:
@@ -243,6 +247,7 @@ class MockGateway(Router):
         self._stopped.set()
         if self._thread is not None:
             self._thread.join(10)
+            self._thread = None  # `call` now runs in the caller's thread (the loop is gone)
         self._remove_tls_dir()
 
     def _remove_tls_dir(self) -> None:
@@ -420,7 +425,7 @@ class MockGateway(Router):
 
         def run() -> None:
             now = time.time()
-            self._route(act(now), now)
+            self._route(act(self.exchange_now(now)), now)
 
         self.call(run)
 
@@ -447,6 +452,64 @@ class MockGateway(Router):
     def settle(self, symbol: str, result: str) -> None:
         """Settle a market (prediction): cancels orders, sends settlement reports."""
         self._admin(lambda now: self.exchange.settle(symbol, result, now))
+
+    def replay(
+        self,
+        path: str | Path,
+        *,
+        speed: float = 1.0,
+        as_fast_as_possible: bool = False,
+        start: str = "subscribe",
+        settle: Mapping[str, str] | None = None,
+        accounts: list[str] | None = None,
+    ) -> Replay:
+        """Replay a recording into this gateway: paper trading on a recorded market.
+
+        The recording is checked first (streamed, whole): a bad one raises before anything is
+        replayed. Its markets are listed; the replay starts at the first market-data
+        subscription (or at once with ``start="now"``); before the gateway is started, it
+        begins when the gateway starts. See `kalshi_fix_sansio.gateway.replay` and
+        docs/paper-trading.md.
+
+        Args:
+            path: the recording (`kalshi_fix_sansio.recording`).
+            speed: recorded seconds per second (1.0: the recording's pace).
+            as_fast_as_possible: no pacing: each message once the clients read the one before.
+            start: ``"subscribe"`` or ``"now"``.
+            settle: market -> ``"yes"`` / ``"no"``: settle it when the recording ends.
+            accounts: the accounts (API key ids) the report counts (None: every client).
+
+        Returns:
+            The `Replay` (`Replay.wait`, `Replay.report`, `Replay.stop`).
+
+        Raises:
+            RecordingError: the recording is unreadable, truncated, corrupt, or of the other
+                product (the message names the line and byte).
+            ValueError: a bad speed, start or settlement.
+        """
+        from .replay import Replay
+
+        replay = Replay(
+            self,
+            path,
+            speed=speed,
+            as_fast_as_possible=as_fast_as_possible,
+            start=start,
+            settle=settle,
+            accounts=accounts,
+        )
+        if self._loop is None:
+            self._replays.append(replay)
+        else:
+            self.call(replay.begin)
+        return replay
+
+    def md_connection(self, session_id: str) -> Connection | None:
+        """The logged-on KalshiMD connection of an exchange session id, if any."""
+        conn = self._conns.get(session_id)
+        if conn is None or conn.session_type != "KalshiMD" or not conn.logged_on:
+            return None
+        return conn
 
     def connected(self) -> list[str]:
         """API keys with a logged-on session."""

@@ -23,6 +23,7 @@ engine chooses, and each feature module lists its choices in its docstring:
 `rfq`              RFQ creators: 35=R/b/UA/UC/UE/UB, acceptance, closure, timers
 `rfq_quotes`       RFQ market makers: 35=S/AI/Z/U9/U7/U8, the block trade
 `settlement`       pauses, resumptions, settlement and MarketSettlementReports
+`recorded`         a recording's books driving the markets (`Exchange.replay`)
 `routing`          which session types carry which messages, from ``spec/sessions.yaml``
 `state`            the state the features share and the current call's output
 `model`, `common`  records, books, constants and value helpers
@@ -49,10 +50,11 @@ from .common import BUY, HOUSE_ACCOUNT, ROLLING_WINDOW_SECONDS, SELL, ZERO, Stat
 from .drop_copy import DROP_COPY_WINDOW_SECONDS, DropCopy
 from .market_data import MarketData
 from .matching import Matching
-from .model import Book, ClientSession, OrderView, Outbound
+from .model import Book, ClientSession, FillView, OrderView, Outbound
 from .order_entry import OrderEntry
 from .order_groups import OrderGroups
 from .orders import Orders
+from .recorded import RecordedMarkets
 from .reports import Reports
 from .rfq import OBSCURED_CREATOR_ID, QUOTE_CONFIRM_SECONDS, RFQ_LIFETIME_SECONDS, Rfqs
 from .rfq_quotes import Quotes
@@ -69,6 +71,7 @@ __all__ = [
     "ROLLING_WINDOW_SECONDS",
     "SESSION_TYPES",
     "Exchange",
+    "FillView",
     "OrderView",
     "Outbound",
 ]
@@ -116,6 +119,9 @@ class Exchange:
             state, self._rfqs, self._orders, self._matching, self._reports, self._md
         )
         self._settlement = Settlement(state, self._orders, self._rfqs, self._md)
+        self._recorded = RecordedMarkets(
+            state, self._orders, self._matching, self._md, self._settlement, self._open_market
+        )
         entry = OrderEntry(
             state, self._orders, self._matching, self._groups, self._reports, self._rfqs, self._md
         )
@@ -141,6 +147,16 @@ class Exchange:
             for msg_type, handler in handlers.items()
             if state.routing.sent_on(msg_type)
         }
+
+    @property
+    def fill_listeners(self) -> list[Callable[[FillView], None]]:
+        """Callables told of every fill of a client order (`FillView`), as it is made; append
+        to it (a paper-trading report listens here)."""
+        return self._state.fill_listeners
+
+    def subscribers(self) -> list[str]:
+        """The connected sessions subscribed to some market's data, in connection order."""
+        return [s.session_id for s in self._state.sessions.values() if s.md_symbols]
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -433,9 +449,60 @@ class Exchange:
         book = self._settlement.settleable(symbol, result, fragment_size)
         self._begin(now)
         self._settlement.settle(book, result, fragment_size)
+        self._recorded.forget(symbol)
+        return self._finish()
+
+    def list_markets(self, symbols: Iterable[str], now: float) -> list[Outbound]:
+        """List markets (open, empty books) that are not listed yet: a replay lists its
+        recording's markets before it starts, so orders for them are accepted from the start.
+
+        Args:
+            symbols: market tickers.
+            now: current time, UTC epoch seconds.
+
+        Returns:
+            Messages to send (SecurityStatus to status subscribers).
+        """
+        self._begin(now)
+        for symbol in symbols:
+            if symbol not in self._state.books:
+                self._open_market(symbol)
+        return self._finish()
+
+    def replay(self, message: Message, now: float) -> list[Outbound]:
+        """Apply one recorded market-data message (see `recorded`): the books follow it,
+        resting client orders fill as its trades and level changes reach them, subscribers get
+        its changes (with the client orders' own levels) and trades; a recorded 35=UMS settles
+        the market with its MarketResult.
+
+        Args:
+            message: a 35=W, 35=X, 35=f or 35=UMS of this product's dialect (other types are
+                ignored).
+            now: its recorded time, UTC epoch seconds (the exchange's clock in a replay).
+
+        Returns:
+            Messages to send.
+        """
+        self._begin(now)
+        self._recorded.apply(message)
         return self._finish()
 
     # -- queries --------------------------------------------------------------------------------
+
+    def recorded_mid(self, symbol: str) -> Decimal | None:
+        """The mid of a replayed market's recorded best bid and offer (without client orders);
+        None when a side is empty or the market is not replayed."""
+        levels = self._recorded.recorded.get(symbol)
+        if not levels or not levels[BUY] or not levels[SELL]:
+            return None
+        return (max(levels[BUY]) + min(levels[SELL])) / 2
+
+    def settled(self, symbol: str) -> bool:
+        """Whether a market is settled."""
+        book = self._state.books.get(symbol)
+        return book is not None and book.settled
+
+    # -- queries (the rest) ----------------------------------------------------------------------------
 
     def top_of_book(
         self, symbol: str

@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from .common import (
     BUY,
     CENT,
+    HOUSE_ACCOUNT,
     MAKER_FEE,
     MARGIN_TAKER_FEE,
     ONE,
@@ -42,7 +43,7 @@ from .common import (
     utc,
 )
 from .market_data import MarketData
-from .model import Order, Trade
+from .model import FillView, Order, Trade
 from .order_groups import OrderGroups
 from .orders import Orders
 from .reports import Reports
@@ -157,6 +158,8 @@ class Matching:
             else:
                 order.status = Status.PARTIAL
             fee, long_qty, short_qty, balance = self.book_position(order, price, qty, is_taker)
+            if self.state.fill_listeners and order.account != HOUSE_ACCOUNT:
+                self._tell(order, price, qty, fee, is_taker)
             report = self.reports.report(order, Status.TRADE, order.status)
             report.last_px = price
             report.last_qty = qty
@@ -181,6 +184,23 @@ class Matching:
         )
         for order in (taker, maker):
             self.groups.record_fill(order, qty)
+
+    def _tell(self, order: Order, price: Decimal, qty: Decimal, fee: Decimal, taker: bool) -> None:
+        view = FillView(
+            time=self.state.now,
+            account=order.account,
+            holder=order.holder,
+            symbol=order.symbol,
+            side=order.side,
+            price=price,
+            qty=qty,
+            fee=fee,
+            aggressor=taker,
+            order_id=order.order_id,
+            cl_ord_id=order.cl_ord_id,
+        )
+        for listener in self.state.fill_listeners:
+            listener(view)
 
     def book_position(
         self, order: Order, price: Decimal, qty: Decimal, is_taker: bool

@@ -20,6 +20,7 @@ from .common import BUY, ROLLING_WINDOW_SECONDS, SELL, ZERO, Status
 __all__ = [
     "Book",
     "ClientSession",
+    "FillView",
     "Order",
     "OrderGroup",
     "OrderView",
@@ -82,6 +83,37 @@ class OrderView:
     order_group_id: str | None
 
 
+@attrs.frozen(kw_only=True)
+class FillView:
+    """One fill of a client order, as the exchange made it (`Exchange.fill_listeners`).
+
+    Attributes:
+        time: the exchange's time of the fill, UTC epoch seconds (a replay's recording clock).
+        account: the login account that owns the order.
+        holder: the position holder (PartyID, ``account/n`` or the account).
+        symbol: the market ticker.
+        side: ``"1"`` buy (YES) or ``"2"`` sell.
+        price: the fill price in dollars (prediction: the YES price).
+        qty: contracts filled.
+        fee: the fee charged, dollars.
+        aggressor: the order took liquidity (taker).
+        order_id: the exchange OrderID.
+        cl_ord_id: the order's current ClOrdID.
+    """
+
+    time: float
+    account: str
+    holder: str
+    symbol: str
+    side: str
+    price: Decimal
+    qty: Decimal
+    fee: Decimal
+    aggressor: bool
+    order_id: str
+    cl_ord_id: str
+
+
 @attrs.define(eq=False, kw_only=True)
 class ClientSession:
     """A logged-on client session: its account, type, Logon flags and subscriptions."""
@@ -131,6 +163,7 @@ class Order:
     session_type: str | None = None  # the placing session's type: 35=q reaches the key's own
     resting: bool = False
     rfq: bool = False  # a 35=D quote acceptance waiting for the maker's confirmation
+    ahead: Decimal = ZERO  # the level's size when it joined (a replay's queue ahead of it)
 
     @property
     def avg_px(self) -> Decimal:
@@ -183,6 +216,7 @@ class Book:
             level = self.levels[side][px] = []
             bisect.insort(self.prices[side], px)
             self.agg[side][px] = ZERO
+        order.ahead = self.agg[side][px]
         level.append(order)
         self.agg[side][px] += order.leaves_qty
         order.resting = True

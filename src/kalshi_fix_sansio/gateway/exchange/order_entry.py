@@ -375,7 +375,7 @@ class OrderEntry:
 
         "The session" is the FIX session, the API key's KalshiNR session (its CompIDs), not
         one connection: orders an earlier connection of the key placed on KalshiNR are
-        cancelled too (docs/decisions.md).
+        cancelled too (docs/maintainers/decisions.md).
         """
         d = self.state.d
         cl = as_text(msg.cl_ord_id) or NONE_ID

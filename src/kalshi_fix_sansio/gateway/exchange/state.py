@@ -31,7 +31,7 @@ from .common import (
     as_int,
     as_text,
 )
-from .model import Book, ClientSession, Order, Outbound
+from .model import Book, ClientSession, FillView, Order, Outbound
 from .routing import SessionRouting
 
 __all__ = ["ExchangeState"]
@@ -72,6 +72,7 @@ class ExchangeState:
         self.seq = 0
         self.now = 0.0
         self.out: list[Outbound] = []
+        self.fill_listeners: list[Callable[[FillView], None]] = []
 
     def begin(self, now: float) -> None:
         """Start a call at ``now`` with no output yet."""

@@ -1,0 +1,322 @@
+"""The order desk of a driver: what one session's events do to its orders and books.
+
+`OrderDesk` is the part of `kalshi_fix_sansio.driver.Driver` that knows about trading. The
+driver hands it every event the supervisor produces, in order, as the bytes are read; the desk
+
+* feeds the `OrderTracker` and, on market-data sessions, the `Books`, and lets the `OrderGate`
+  remember the quotes and RFQs it judges quote messages by (a bug there becomes a
+  `TrackingFailed` event, never a lost message);
+* runs drop-copy catch-up (`CatchUp`) after each Logon, marks the replayed reports the tracker
+  had already seen as PossDup, and names (`OrdersUnknown`) or settles (`OrdersNotReceived`)
+  the orders that were in flight when the connection was lost;
+* drives the kill switch under way (`KillSwitch`): its follow-ups, its confirmation by the
+  drop copy, its `KillStarted` / `KillFinished` events.
+
+It reads no clock and does no I/O: it sends through the supervisor and hands events back to
+the driver through two callables, ``emit`` (a notice: counted, observed and queued) and ``put``
+(an application message: queued). The driver owns the queue and the loop's rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+import attrs
+
+from ._message import convert_now
+from ._queue import BOOK_TYPES, TrackingFailed
+from .book import Books
+from .catchup import (
+    NOT_RECEIVED_AFTER_REPLAY,
+    UNKNOWN_AFTER_REPLAY,
+    UNKNOWN_AFTER_RESTART,
+    CatchUp,
+    CatchUpComplete,
+    CatchUpFailed,
+    OrdersNotReceived,
+    OrdersUnknown,
+)
+from .config import SessionConfig
+from .errors import FixError
+from .events import ApplicationMessage, BusinessRejectReceived, Event, LoggedOn, RejectReceived
+from .gate import OrderGate
+from .killswitch import KillFinished, KillStarted, KillSwitch
+from .metrics import SessionMetrics
+from .supervisor import Disconnected, Reconnected, Supervisor, SupervisorState
+from .tracker import OrderTracker, TrackedOrder
+
+__all__ = ["OrderDesk"]
+
+_QUOTE_TYPES: Final = frozenset({"S", "R", "AI"})  # what the gate remembers to judge quotes
+
+Emit = Callable[[Event, float], None]
+
+
+class OrderDesk:
+    """Tracker, books, gate memory, catch-up and kill switch of one driver (see the module)."""
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        supervisor: Supervisor,
+        gate: OrderGate,
+        metrics: SessionMetrics,
+        catch_up: CatchUp | None,
+        *,
+        emit: Emit,
+        put: Emit,
+    ) -> None:
+        self.config = config
+        self.supervisor = supervisor
+        self.gate = gate
+        self.tracker: OrderTracker = gate.tracker
+        self.metrics = metrics
+        self.catch_up = catch_up
+        self.books: Books | None = Books() if "W" in config.spec.receive else None
+        self.kill: KillSwitch | None = None  # the kill switch under way
+        self._emit = emit
+        self._put = put
+        self._in_flight: tuple[str, ...] = ()  # unacknowledged orders at a catch-up's Logon
+        self._dialect: Any = None
+
+    # -- what the driver asks --------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """The earliest of the catch-up round's and the kill switch's deadlines, or None."""
+        deadline = None
+        catch_up = self.catch_up
+        if catch_up is not None:
+            deadline = catch_up.deadline
+        if self.kill is not None and (due := self.kill.next_deadline()) is not None:
+            if deadline is None or due < deadline:
+                deadline = due
+        return deadline
+
+    def advance(self, now: float) -> None:
+        """After the events of an input: the kill switch's follow-ups, a catch-up timeout."""
+        if self.kill is not None:
+            self._drive_kill(now)
+        catch_up = self.catch_up
+        if catch_up is not None and catch_up.deadline is not None and now >= catch_up.deadline:
+            self._catch_up_result(catch_up.timed_out(now), now)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def apply(self, event: ApplicationMessage, now: float) -> None:
+        """An application message: queued, then fed to the tracker, the books and catch-up."""
+        message = event.message
+        msg_type = message.MSG_TYPE
+        counts = self.metrics.messages_in
+        counts[msg_type] = counts.get(msg_type, 0) + 1
+        if msg_type == "8":
+            self._report(event, message, now)
+        elif msg_type in BOOK_TYPES and self.books is not None:
+            self._put(event, now)
+            try:  # the tracker takes no book message
+                self.books.apply(message)
+            except Exception as exc:  # a bug there must not stop the session or lose the message
+                self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+        else:
+            self._other(event, message, msg_type, now)
+        if self.kill is not None:
+            self.kill.observe(event, now)
+
+    def notice(self, event: Event, now: float) -> None:
+        """An event other than an application message (already queued by the driver)."""
+        if self.kill is not None:
+            self.kill.observe(event, now)
+        if isinstance(event, BusinessRejectReceived):  # a 35=j names a request it refused
+            try:
+                self.tracker.on_event(event)
+            except Exception as exc:  # as in `apply`: never stop the session for it
+                self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+        if isinstance(event, LoggedOn):
+            if self.supervisor.connections == 1:  # a reconnect's catch-up follows Reconnected
+                self._logged_on(now, reconnect=False)
+        elif isinstance(event, Reconnected):
+            self._logged_on(now, reconnect=True)
+        elif self.catch_up is not None:
+            if isinstance(event, Disconnected):
+                self._catch_up_result(self.catch_up.connection_lost(), now)
+            elif isinstance(event, (RejectReceived, BusinessRejectReceived)):
+                self._catch_up_result(self.catch_up.observe(event), now)
+
+    def _other(self, event: ApplicationMessage, message: Any, msg_type: str, now: float) -> None:
+        if msg_type == "9":
+            convert_now(message)  # the metrics and the tracker read most of it
+            self.metrics.on_answer(message, msg_type, now)
+        elif msg_type in _QUOTE_TYPES:
+            try:  # quotes and RFQs the gate judges the quote messages by
+                self.gate.observe(message)
+            except Exception as exc:  # never stop the session or lose the message for it
+                self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+        self._put(event, now)
+        try:
+            self.tracker.on_event(event)
+        except Exception as exc:  # a bug there must not stop the session or lose the message
+            self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+            return
+        if self.catch_up is not None:
+            self._catch_up_result(self.catch_up.observe(event), now)
+
+    def _report(self, event: ApplicationMessage, message: Any, now: float) -> None:
+        """An ExecutionReport, converted at once (its readers read most of it). During a
+        catch-up, a replayed report the tracker has seen already is queued with
+        ``poss_dup=True``: the application sees each report once as new."""
+        convert_now(message)
+        self.metrics.on_answer(message, "8", now)
+        catch_up = self.catch_up
+        new: bool | None = None
+        if catch_up is not None and catch_up.active:  # a round under way
+            exec_id = getattr(message, "exec_id", None)
+            new = isinstance(exec_id, str) and not self.tracker.has_exec_id(exec_id)
+            if not new and not event.poss_dup:
+                event = attrs.evolve(event, poss_dup=True)
+        self._put(event, now)
+        try:
+            self.tracker.on_event(event)
+            risk = self.gate.risk
+            if risk is not None:
+                risk.observe(message)
+        except Exception as exc:  # a bug there must not stop the session or lose the message
+            self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
+            return
+        if catch_up is None:
+            return
+        exec_id = getattr(message, "exec_id", None)
+        if new is None and exec_id.__class__ is str:  # no round: `CatchUp.report`'s cursor
+            catch_up.cursor.observe(exec_id)
+        else:  # no round ends on a report: its part of `observe`, directly
+            catch_up.report(exec_id, new)
+
+    # -- catch-up --------------------------------------------------------------------------
+
+    def _logged_on(self, now: float, *, reconnect: bool) -> None:
+        catch_up, sup = self.catch_up, self.supervisor
+        if catch_up is None or sup.session is None:
+            return
+        tracker = self.tracker
+        begin, problem = catch_up.plan(reconnect=reconnect, orders=len(tracker) > 0)
+        if problem is not None:
+            self._emit(problem, now)
+        self._in_flight = tuple(o.cl_ord_id for o in tracker.open_orders() if not o.acknowledged)
+        if not begin:
+            unknown = tuple(o.cl_ord_id for o in tracker.open_orders())
+            if unknown and not reconnect and problem is None:  # restored, no ExecID to replay
+                self._emit(OrdersUnknown(unknown, UNKNOWN_AFTER_RESTART), now)
+            return
+        requests = self.request_replay(now, begin)
+        if requests:
+            self._emit(catch_up.started(requests, now), now)
+
+    def request_replay(
+        self, now: float, begin: list[tuple[int, str]]
+    ) -> dict[int, tuple[int, str]]:
+        """Send one EventResendRequest per (exchange index, BeginExecID); what was sent, by
+        MsgSeqNum (a refused send is reported as `CatchUpFailed`)."""
+        if self._dialect is None:
+            from . import margin, prediction
+
+            self._dialect = prediction if self.config.product == "prediction" else margin
+        requests: dict[int, tuple[int, str]] = {}
+        for index, exec_id in begin:
+            request = self._dialect.EventResendRequest(begin_exec_id=exec_id)
+            try:
+                seq = self.supervisor.send(request, now)
+            except FixError as exc:
+                failed = CatchUpFailed(
+                    f"could not request the replay from {exec_id}: {exc}",
+                    exchange_index=index,
+                    begin_exec_id=exec_id,
+                )
+                self._emit(failed, now)
+                continue
+            requests[seq] = (index, exec_id)
+        return requests
+
+    def _catch_up_result(self, event: Event | None, now: float) -> None:
+        """A catch-up round's event: queued, then the orders in flight at the Logon settled or
+        named, and a kill switch waiting for the drop copy's confirmation told (a round lost
+        with the connection or late is asked again at the next Logon, whose answer confirms)."""
+        if event is None:
+            return
+        self._emit(event, now)
+        if isinstance(event, CatchUpComplete) and self._in_flight:
+            self._settle_in_flight(event, now)
+        kill = self.kill
+        if kill is None or kill.confirmed is not None or not kill.confirm:
+            return
+        if isinstance(event, CatchUpComplete):
+            kill.confirmation(True, f"{event.replayed} report(s) replayed since the cursor", now)
+        elif isinstance(event, CatchUpFailed) and (
+            event.exchange_index is not None or event.code is not None
+        ):
+            kill.confirmation(False, event.reason, now)
+
+    def _settle_in_flight(self, done: CatchUpComplete, now: float) -> None:
+        """Orders sent before the connection was lost and still unanswered after a complete
+        replay: an order whose exchange index the replay covered never reached the exchange
+        (its report, had there been one, comes after the cursor on that index) and ends
+        REJECTED; the others (auto-routed to an index the replay may not cover) are named."""
+        tracker = self.tracker
+        pending = [tracker.order(cl) for cl in self._in_flight]
+        self._in_flight = ()
+        lost = [o for o in pending if o is not None and not o.acknowledged and not o.terminal]
+        settled = tuple(o.cl_ord_id for o in lost if self._index_of(o) in done.begin_exec_ids)
+        if settled:
+            for cl in settled:
+                tracker.not_received(cl, NOT_RECEIVED_AFTER_REPLAY)
+            self._emit(OrdersNotReceived(settled, dict(done.begin_exec_ids)), now)
+        unknown = tuple(o.cl_ord_id for o in lost if o.cl_ord_id not in settled)
+        if unknown:
+            self._emit(OrdersUnknown(unknown, UNKNOWN_AFTER_REPLAY), now)
+
+    def _index_of(self, order: TrackedOrder) -> int | None:
+        """The exchange index an order was routed to, when known before any report: margin
+        routes every order to index 0; a prediction order names it in ExDestination(100)."""
+        if self.config.product == "margin":
+            return 0
+        index = order.ex_destination
+        return index if index is not None and index >= 0 else None
+
+    # -- the kill switch -------------------------------------------------------------------
+
+    def start_kill(self, kill: KillSwitch, now: float) -> None:
+        """A new kill switch: announced, then driven at once."""
+        self.kill = kill
+        opened = tuple(o.cl_ord_id for o in self.tracker.open_orders())
+        self._emit(KillStarted(kill.session, opened, kill.halted, kill.means), now)
+        self._drive_kill(now)
+
+    def _drive_kill(self, now: float) -> None:
+        """Let the kill switch under way send what is due; forget it once done."""
+        kill = self.kill
+        if kill is None:
+            return
+        sup = self.supervisor
+        connected = sup.state is SupervisorState.ACTIVE and sup.session is not None
+        kill.advance(now, lambda message: sup.send(message, now), connected=connected)
+        if kill.confirm_due and connected:
+            self._confirm_kill(kill, now)
+        if kill.finished_at is not None or sup.finished:
+            self.kill = None
+            self._emit(KillFinished(kill.report(now)), now)
+
+    def _confirm_kill(self, kill: KillSwitch, now: float) -> None:
+        """Ask the drop copy to confirm that nothing is open (a replay from the cursor)."""
+        catch_up = self.catch_up
+        assert catch_up is not None
+        if catch_up.active:  # a round under way: its answer confirms
+            kill.confirming()
+            return
+        begin = sorted(catch_up.cursor)
+        if not begin:
+            kill.confirmation(False, "nothing to replay from, no report seen", now, replayed=False)
+            return
+        requests = self.request_replay(now, begin)
+        if not requests:
+            kill.confirmation(False, "the EventResendRequest could not be sent", now)
+            return
+        kill.confirming()
+        self._emit(catch_up.started(requests, now, reason="confirming the kill switch"), now)

@@ -1,0 +1,128 @@
+"""``kalshi-fix mock-gateway --replay FILE``: paper trading on a recorded market.
+
+The options (`add_replay_options`), starting the replay on the gateway (`start_replay`: the
+recording is checked whole first, a bad one is one line naming the line and byte, exit 1), the
+banner line, and the report at the end (`finish_replay`: the table on the terminal, the picture
+and the JSON written next to the recording). See docs/paper-trading.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+from typing import IO, Any
+
+__all__ = ["add_replay_options", "finish_replay", "replay_banner", "start_replay"]
+
+
+def add_replay_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--replay`` and its options to ``kalshi-fix mock-gateway``."""
+    group = parser.add_argument_group("paper trading (replay a market-data recording)")
+    group.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="replay this recording: its markets are listed, their books follow it, orders "
+        "trade against it; a report is printed and written next to it at the end",
+    )
+    pace = group.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="recorded seconds per second (default 1: the recording's pace)",
+    )
+    pace.add_argument(
+        "--as-fast-as-possible",
+        action="store_true",
+        help="no pacing: each recorded message as soon as the market-data clients read the last",
+    )
+    group.add_argument(
+        "--start",
+        choices=("subscribe", "now"),
+        default="subscribe",
+        help="start at the first market-data subscription (default) or at once",
+    )
+    group.add_argument(
+        "--settle",
+        action="append",
+        default=[],
+        metavar="SYMBOL=yes|no",
+        help="settle a market with this result when the recording ends (repeatable)",
+    )
+    group.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="where to write the report's picture and JSON (default: next to the recording)",
+    )
+    group.add_argument(
+        "--exit-at-end",
+        action="store_true",
+        help="stop serving once the recording has been replayed (and write the report)",
+    )
+
+
+def start_replay(gateway: Any, args: argparse.Namespace, err: IO[str]) -> Any:
+    """Set up the replay ``args.replay`` names on a gateway not started yet.
+
+    Returns:
+        The `Replay`, None without ``--replay``, or the exit status (1: a bad recording, 2: a
+        bad option), after one line on ``err``.
+    """
+    from ..recording import RecordingError
+    from .common import EXIT_FAILED, EXIT_USAGE
+
+    if not args.replay:
+        return None
+    settle: dict[str, str] = {}
+    for item in args.settle:
+        symbol, sep, result = item.partition("=")
+        if not sep or result not in ("yes", "no"):
+            print(f"kalshi-fix mock-gateway: --settle takes SYMBOL=yes|no, got {item!r}", file=err)
+            return EXIT_USAGE
+        settle[symbol] = result
+    try:
+        return gateway.replay(
+            args.replay,
+            speed=args.speed,
+            as_fast_as_possible=args.as_fast_as_possible,
+            start=args.start,
+            settle=settle,
+        )
+    except RecordingError as exc:
+        print(f"kalshi-fix mock-gateway: {exc}", file=err)
+        return EXIT_FAILED
+    except ValueError as exc:
+        print(f"kalshi-fix mock-gateway: {exc}", file=err)
+        return EXIT_USAGE
+
+
+def _utc(moment: float | None) -> str:
+    if moment is None:
+        return "-"
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def replay_banner(replay: Any) -> str:
+    """The banner's line about the replay."""
+    info = replay.info
+    pace = "as fast as the clients read" if replay.speed is None else f"at {replay.speed:g}x"
+    start = "at the first market-data subscription" if replay.start == "subscribe" else "now"
+    return (
+        f"replaying {replay.path}: {info.messages} messages, {len(info.markets)} market(s) "
+        f"({', '.join(info.markets)}), recorded {_utc(info.first_time)} to "
+        f"{_utc(info.last_time)}; {pace}, starting {start}"
+    )
+
+
+def finish_replay(replay: Any, args: argparse.Namespace, out: IO[str], err: IO[str]) -> None:
+    """Print the report's table and write its picture and JSON (never raises on a write)."""
+    if replay.error is not None:
+        print(f"kalshi-fix mock-gateway: replay stopped: {replay.error}", file=err)
+    report = replay.ledger.report(replay.info.markets)
+    print(report.table(), file=out)
+    try:
+        paths = report.write(replay.path, args.report_dir)
+    except OSError as exc:
+        print(f"kalshi-fix mock-gateway: cannot write the report: {exc}", file=err)
+        return
+    print("report: " + ", ".join(str(p) for p in paths), file=out, flush=True)

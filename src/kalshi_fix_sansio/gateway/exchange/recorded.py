@@ -1,0 +1,285 @@
+"""Recorded markets: a recording's books drive the exchange, and client orders trade against
+them (paper trading; ``Exchange.replay``).
+
+The recorded liquidity of each price level is one house order (account ``house``) whose size
+follows the recording. Client orders live in the same books, so everything else (matching,
+fees, order groups, cancels, replaces, the kill switch, drop copy, settlement, market data)
+works as with seeded liquidity. The assumptions, which docs/paper-trading.md states for users:
+
+* A client order that crosses the recorded book trades at once at the recorded levels' prices
+  and sizes, walking levels (taker fees). What it took is missing from that level until the
+  recording shows the level shrinking by as much (the trader who really took it), then the
+  recorded size shows again: ``shown = recorded - taken``, and each recorded decrease of the
+  level reduces ``taken``.
+* A resting client order joins the back of its level: the queue ahead of it is the level's
+  size when it arrived (`Book.add` notes it as ``Order.ahead``). Recorded decreases of the
+  level (cancels ahead, or trades) shorten that queue; a recorded trade at the level first
+  consumes the queue ahead, and what is left of its size fills the client order (maker fee).
+  A recorded trade at a worse price than a resting client order (the recorded aggressor went
+  through the client's price) fills the client order first. Size added to the level after it
+  (recorded increases) is behind it.
+* Recorded liquidity that arrives crossing a resting client order trades with it at the
+  client's price (the recorded order is the aggressor).
+* The client's resting liquidity never changes what the recording says later: recorded
+  traders do not react to it, recorded trades are sent as recorded, and a level's recorded
+  size is never reduced by what the client would have displaced.
+* A recorded trade and the level decrease that reports the same trade are counted once: the
+  traded quantity is set against the next decreases of that level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, Final
+
+from .common import BUY, HOUSE_ACCOUNT, SELL, ZERO, Status, as_dec, as_int, as_text
+from .market_data import MarketData
+from .matching import Matching
+from .model import Book, Order, Trade
+from .orders import Orders
+from .settlement import Settlement
+from .state import ExchangeState
+
+__all__ = ["RecordedMarkets"]
+
+_Level = tuple[str, str, Decimal]  # (symbol, side, price)
+_SIDES: Final = {"0": BUY, "1": SELL}
+
+
+class RecordedMarkets:
+    """The recorded books and the client orders' place in their queues."""
+
+    def __init__(
+        self,
+        state: ExchangeState,
+        orders: Orders,
+        matching: Matching,
+        md: MarketData,
+        settlement: Settlement,
+        open_market: Callable[[str], Book],
+    ) -> None:
+        self.state = state
+        self.settlement = settlement
+        self.open_market = open_market
+        self.orders = orders
+        self.matching = matching
+        self.md = md
+        # symbol -> side -> price -> recorded size
+        self.recorded: dict[str, dict[str, dict[Decimal, Decimal]]] = {}
+        self._house: dict[_Level, Order] = {}  # the recorded liquidity of each level
+        self._shown: dict[_Level, Decimal] = {}  # the size last given to that house order
+        self._taken: dict[_Level, Decimal] = {}  # what clients took of it
+        self._credit: dict[_Level, Decimal] = {}  # recorded trades awaiting their decrease
+        self._n = 0
+
+    # -- one recorded message ---------------------------------------------------------------
+
+    def apply(self, message: Any) -> None:
+        """One recorded message (`Exchange.replay`): 35=W, 35=X, 35=f or 35=UMS."""
+        kind = type(message).MSG_TYPE
+        if kind == "W":
+            book = self._book(message.symbol)
+            if book is not None:
+                self.snapshot(book, message.md_entries)
+        elif kind == "X":
+            entries = message.md_entries or ()
+            for entry in entries:  # trades first: a level's decrease reports the same trade
+                if as_text(entry.md_entry_type) == "2":
+                    book = self._book(entry.symbol)
+                    px, size = as_dec(entry.md_entry_px), as_dec(entry.md_entry_size)
+                    if book is not None and px is not None and size is not None:
+                        aggressor = as_text(entry.aggressor_side) or BUY
+                        self.trade(book, px, size, aggressor, as_text(entry.trade_id) or "")
+            for entry in entries:
+                side = _SIDES.get(as_text(entry.md_entry_type) or "")
+                book = self._book(entry.symbol)
+                px, size = as_dec(entry.md_entry_px), as_dec(entry.md_entry_size)
+                if side is None or book is None or px is None:
+                    continue
+                if as_text(entry.md_update_action) == "2" or size is None:
+                    size = ZERO
+                self.level(book, side, px, size)
+        elif kind == "f":
+            status = as_int(message.security_trading_status)
+            book = self._book(message.symbol)
+            if book is not None and status is not None:
+                self.md.send_status(book.symbol, status)
+        elif kind == "UMS":
+            book = self._book(message.symbol)
+            result = (as_text(message.market_result) or "").lower()
+            if book is not None and result in ("yes", "no") and self.state.prediction:
+                self.settlement.settle(book, result, 50)
+                self.forget(book.symbol)
+
+    def _book(self, symbol: object) -> Book | None:
+        """The book of a recorded market (listed when first seen); None once settled."""
+        name = as_text(symbol)
+        if name is None:
+            return None
+        book = self.state.books.get(name) or self.open_market(name)
+        return None if book.settled else book
+
+    def forget(self, symbol: str) -> None:
+        """Drop what is kept about a settled market."""
+        self.recorded.pop(symbol, None)
+        for table in (self._house, self._shown, self._taken, self._credit):
+            for key in [k for k in table if k[0] == symbol]:
+                del table[key]
+
+    def snapshot(self, book: Book, entries: Any) -> None:
+        """A recorded 35=W: the book becomes the snapshot's levels."""
+        new: dict[str, dict[Decimal, Decimal]] = {BUY: {}, SELL: {}}
+        for entry in entries or ():
+            side = _SIDES.get(as_text(entry.md_entry_type) or "")
+            px, size = as_dec(entry.md_entry_px), as_dec(entry.md_entry_size)
+            if side is not None and px is not None and size is not None:
+                new[side][px] = size
+        old = self.recorded.get(book.symbol, {BUY: {}, SELL: {}})
+        for side in (BUY, SELL):
+            for px in sorted(set(old.get(side, {})) | set(new[side])):
+                self.level(book, side, px, new[side].get(px, ZERO))
+
+    def trade(self, book: Book, px: Decimal, size: Decimal, aggressor: str, trade_id: str) -> None:
+        """A recorded trade entry: fill the client orders it reached, then send it as recorded."""
+        self.md.mark(book)
+        hit = SELL if aggressor == BUY else BUY
+        left = size
+        for order in book.iter_priority(hit):
+            if order.account == HOUSE_ACCOUNT or not order.open:
+                continue
+            if order.price == px:
+                q = min(order.leaves_qty, max(ZERO, left - order.ahead))
+                order.ahead = max(ZERO, order.ahead - left)
+            elif (order.price < px) if hit == SELL else (order.price > px):
+                q = min(order.leaves_qty, left)  # the recorded aggressor went through it
+                left -= q
+            else:
+                break
+            if q > 0:
+                self._fill(order, q, aggressor)
+                self.md.trades.pop()  # subscribers get the recorded trade (below) instead
+        key = (book.symbol, hit, px)
+        self._credit[key] = self._credit.get(key, ZERO) + size
+        self.md.trades.append(
+            Trade(
+                symbol=book.symbol,
+                price=px,
+                qty=size,
+                aggressor_side=aggressor,
+                trade_id=trade_id or self.state.uuid(),
+            )
+        )
+
+    def level(self, book: Book, side: str, px: Decimal, size: Decimal) -> None:
+        """A recorded level's new size (0: the level is gone)."""
+        symbol = book.symbol
+        key = (symbol, side, px)
+        levels = self.recorded.setdefault(symbol, {BUY: {}, SELL: {}})[side]
+        old = levels.get(px, ZERO)
+        if size > 0:
+            levels[px] = size
+        else:
+            levels.pop(px, None)
+        taken = self._taken.pop(key, ZERO) + self._consumed(key)
+        drop = old - size
+        if drop > 0:
+            credit = self._credit.pop(key, ZERO)
+            counted = min(credit, drop)
+            if credit > counted:
+                self._credit[key] = credit - counted
+            if drop > counted:  # cancels (or trades not recorded as such): the queue moves up
+                for order in book.levels[side].get(px, ()):
+                    order.ahead = max(ZERO, order.ahead - (drop - counted))
+            taken = max(ZERO, taken - drop)
+        elif size == 0:
+            self._credit.pop(key, None)
+        shown = max(ZERO, size - taken)
+        if shown > 0:
+            crossed = self._cross(book, side, px, shown)
+            shown -= crossed
+            taken += crossed
+        if taken > 0:
+            self._taken[key] = taken
+        self._show(book, key, shown)
+
+    # -- the house orders -----------------------------------------------------------------------
+
+    def _consumed(self, key: _Level) -> Decimal:
+        """What clients took from a level's house order since its size was last set."""
+        house = self._house.get(key)
+        shown = self._shown.get(key, ZERO)
+        now = house.leaves_qty if house is not None and house.open else ZERO
+        return shown - now
+
+    def _show(self, book: Book, key: _Level, size: Decimal) -> None:
+        house = self._house.get(key)
+        if house is not None and not house.open:
+            house = None
+        if size <= 0:
+            if house is not None:
+                self.orders.close(house)
+                house.leaves_qty = ZERO
+            self._house.pop(key, None)
+            self._shown.pop(key, None)
+            return
+        self.md.mark(book)
+        if house is not None:
+            book.resize(house, size)
+        else:
+            house = self._house[key] = self._new_house(book.symbol, key[1], key[2], size)
+            self.state.open[house.order_id] = house
+            book.add(house)
+        self._shown[key] = size
+
+    def _new_house(self, symbol: str, side: str, px: Decimal, qty: Decimal) -> Order:
+        self._n += 1
+        return Order(
+            order_id=self.state.uuid(),
+            cl_ord_id=f"recorded-{self._n}",
+            account=HOUSE_ACCOUNT,
+            holder=HOUSE_ACCOUNT,
+            alloc_account=None,
+            party_id=None,
+            session_id=None,
+            symbol=symbol,
+            side=side,
+            price=px,
+            order_qty=qty,
+            tif="1",
+            expire_dt=None,
+            expire_ts=None,
+            post_only=False,
+            reduce_only=False,
+            stp=2,
+            cancel_on_pause=False,
+            group_id=None,
+            seq=self.state.next_seq(),
+            leaves_qty=qty,
+            status=Status.NEW,
+        )
+
+    def _cross(self, book: Book, side: str, px: Decimal, qty: Decimal) -> Decimal:
+        """Recorded liquidity arriving across resting client orders trades with them."""
+        opposite = SELL if side == BUY else BUY
+        best = book.best(opposite)
+        if best is None or not (px >= best if side == BUY else px <= best):
+            return ZERO
+        filled = ZERO
+        for order in book.iter_priority(opposite):
+            if not (px >= order.price if side == BUY else px <= order.price):
+                break
+            if order.account == HOUSE_ACCOUNT or not order.open:
+                continue
+            q = min(qty - filled, order.leaves_qty)
+            self._fill(order, q, side)
+            filled += q
+            if filled >= qty:
+                break
+        return filled
+
+    def _fill(self, order: Order, qty: Decimal, aggressor: str) -> None:
+        """The recording's trader (aggressor side ``aggressor``) fills a resting client order
+        at its price (the client is the maker)."""
+        taker = self._new_house(order.symbol, aggressor, order.price, qty)
+        self.matching.fill(taker, order, order.price, qty)

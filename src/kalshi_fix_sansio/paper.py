@@ -1,0 +1,373 @@
+"""The paper-trading report: fills, fees, position and P&L per market, over a replay.
+
+`PaperLedger` follows one replay (the gateway's `Replay` feeds it): every fill of the traders'
+orders (`kalshi_fix_sansio.gateway.FillView`), the recorded mid of each market as the recording
+moves, and settlements. `PaperLedger.report` gives a `PaperReport`: per market the fills,
+contracts bought and sold, fees, the position, the last recorded mid, realized and unrealized
+P&L (`kalshi_fix_sansio.pnl.MarketPnL`, the numbers `OrderTracker.pnl` gives a live session),
+and P&L and position over time. It renders as a terminal table (`PaperReport.table`), a
+picture (`PaperReport.svg`: P&L above, positions below, against the recording's clock) and
+JSON (`PaperReport.as_json`); `PaperReport.write` writes the picture and the JSON next to the
+recording. Nothing here reads a clock: times are the recording's.
+
+Memory stays flat however long the recording: the P&L curve keeps at most ``max_points``
+points (when full, every other point goes and the spacing doubles).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from decimal import Decimal
+from html import escape
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from .pnl import MarketPnL, PnLLedger
+
+__all__ = ["JSON_SCHEMA_VERSION", "PaperLedger", "PaperReport", "PaperRow", "Point"]
+
+JSON_SCHEMA_VERSION: Final = 1
+"""The ``schema`` of `PaperReport.as_json` (raised when a field changes meaning or goes)."""
+
+_ZERO = Decimal(0)
+_CENT = Decimal("0.01")
+_COLORS: Final = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+@attrs.frozen
+class Point:
+    """One point of the curves: the recording's time, total P&L, positions by market."""
+
+    time: float
+    pnl: Decimal
+    positions: tuple[tuple[str, Decimal], ...]
+
+
+@attrs.frozen
+class PaperRow:
+    """One market's line of the report.
+
+    Attributes:
+        symbol: the market.
+        account: the market's `MarketPnL` (fills, fees, position, settlement).
+        mid: the last recorded mid (None: the recording never showed both sides).
+    """
+
+    symbol: str
+    account: MarketPnL
+    mid: Decimal | None
+
+    @property
+    def unrealized(self) -> Decimal:
+        """Open position marked to the last recorded mid."""
+        return self.account.unrealized(self.mid)
+
+    @property
+    def total(self) -> Decimal:
+        """Realized + unrealized."""
+        return self.account.total(self.mid)
+
+
+class PaperLedger:
+    """Collects a replay's fills, mids and settlements (see the module docstring).
+
+    Args:
+        accounts: only the fills of these login accounts (None: every client account).
+        max_points: most points the P&L curve keeps.
+    """
+
+    def __init__(self, accounts: Sequence[str] | None = None, max_points: int = 2000) -> None:
+        self.accounts = None if accounts is None else frozenset(accounts)
+        self.ledger = PnLLedger()
+        self.mids: dict[str, Decimal] = {}
+        self.points: list[Point] = []
+        self.max_points = max(4, max_points)
+        self._spacing = 0.0  # seconds between points (doubles when the curve is full)
+        self.first_time: float | None = None
+        self.last_time: float | None = None
+        self.end: str = ""
+        """How the replay ended (``"end of the recording"``, or what stopped it)."""
+
+    def _seen(self, time: float) -> None:
+        if self.first_time is None:
+            self.first_time = time
+        self.last_time = time
+
+    def on_fill(self, fill: Any) -> None:
+        """One fill (a `kalshi_fix_sansio.gateway.FillView`)."""
+        if self.accounts is not None and fill.account not in self.accounts:
+            return
+        self._seen(fill.time)
+        self.ledger.add(fill.symbol, fill.side, fill.price, fill.qty, fee=fill.fee)
+        self._point(fill.time, force=True)
+
+    def on_mid(self, symbol: str, time: float, mid: Decimal | None) -> None:
+        """A market's recorded mid at ``time`` (None: a side is empty; the last one stays)."""
+        self._seen(time)
+        if mid is not None:
+            self.mids[symbol] = mid
+        self._point(time)
+
+    def settle(self, symbol: str, result: str, time: float) -> None:
+        """A market settled (``"yes"`` or ``"no"``)."""
+        self._seen(time)
+        self.ledger.settle(symbol, Decimal(1 if result == "yes" else 0), result=result)
+        self._point(time, force=True)
+
+    def _point(self, time: float, *, force: bool = False) -> None:
+        points = self.points
+        if points and not force and time - points[-1].time < self._spacing:
+            return
+        markets = self.ledger.markets
+        if not markets and not force:
+            return
+        total = sum((m.total(self.mids.get(s)) for s, m in markets.items()), _ZERO)
+        positions = tuple((s, m.position) for s, m in sorted(markets.items()))
+        points.append(Point(time, total, positions))
+        if len(points) > self.max_points:
+            self.points = points[::2] + ([points[-1]] if len(points) % 2 == 0 else [])
+            span = self.points[-1].time - self.points[0].time
+            self._spacing = max(self._spacing * 2, span / self.max_points)
+
+    def report(self, markets: Sequence[str] = ()) -> PaperReport:
+        """The report now.
+
+        Args:
+            markets: markets to list even without a fill (the recording's).
+        """
+        names = sorted(set(markets) | set(self.ledger.markets))
+        rows = tuple(PaperRow(s, self.ledger.market(s), self.mids.get(s)) for s in names)
+        return PaperReport(rows, tuple(self.points), self.first_time, self.last_time, self.end)
+
+
+def _iso(time: float | None) -> str | None:
+    if time is None:
+        return None
+    return datetime.fromtimestamp(time, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.quantize(_CENT):+,}"
+
+
+def _qty(value: Decimal) -> str:
+    return f"{value.normalize():f}" if value == value.to_integral() else f"{value}"
+
+
+@attrs.frozen
+class PaperReport:
+    """What a replay would have earned, per market (see the module docstring).
+
+    Attributes:
+        rows: one `PaperRow` per market, by symbol.
+        points: the P&L and position curve, in time order.
+        first_time, last_time: the recording's first and last time seen (epoch seconds).
+        end: how the replay ended.
+    """
+
+    rows: tuple[PaperRow, ...]
+    points: tuple[Point, ...] = ()
+    first_time: float | None = None
+    last_time: float | None = None
+    end: str = ""
+
+    @property
+    def total(self) -> Decimal:
+        """Total P&L over every market, dollars."""
+        return sum((r.total for r in self.rows), _ZERO)
+
+    @property
+    def fees(self) -> Decimal:
+        """Fees over every market (trading and settlement), dollars."""
+        return sum((r.account.fees + r.account.settlement_fee for r in self.rows), _ZERO)
+
+    def table(self) -> str:
+        """The report as a text table (one line per market, then the total)."""
+        head = ["market", "fills", "bought", "sold", "fees", "position", "mark", "realized"]
+        head += ["unrealized", "total"]
+        lines: list[list[str]] = [head]
+        for row in self.rows:
+            a = row.account
+            if a.settled:
+                mark = f"settled {a.result or ''} {a.settlement_price}".strip()
+            else:
+                mark = "-" if row.mid is None else f"mid {row.mid}"
+            lines.append(
+                [
+                    row.symbol,
+                    str(a.fills),
+                    _qty(a.bought),
+                    _qty(a.sold),
+                    f"{(a.fees + a.settlement_fee).quantize(_CENT)}",
+                    _qty(a.position),
+                    mark,
+                    _money(a.realized),
+                    _money(row.unrealized),
+                    _money(row.total),
+                ]
+            )
+        fills = sum(r.account.fills for r in self.rows)
+        fees = f"{self.fees.quantize(_CENT)}"
+        lines.append(["total", str(fills), "", "", fees, "", "", "", "", _money(self.total)])
+        widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+        out = []
+        for n, line in enumerate(lines):
+            cells = [
+                c.ljust(w) if i == 0 or i == 6 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            ]
+            out.append("  ".join(cells).rstrip())
+            if n == 0 or n == len(lines) - 2:
+                out.append("  ".join("-" * w for w in widths))
+        span = f"{_iso(self.first_time)} to {_iso(self.last_time)}" if self.first_time else ""
+        tail = [f"recording clock {span}" if span else "nothing replayed"]
+        if self.end:
+            tail.append(f"ended: {self.end}")
+        return "\n".join(out + tail)
+
+    def as_json(self) -> dict[str, Any]:
+        """The report for programs: exact decimal strings, times as ISO UTC."""
+        rows = []
+        for row in self.rows:
+            a = row.account
+            rows.append(
+                {
+                    "symbol": row.symbol,
+                    "fills": a.fills,
+                    "bought": str(a.bought),
+                    "sold": str(a.sold),
+                    "buy_cost": str(a.buy_cost),
+                    "sell_proceeds": str(a.sell_proceeds),
+                    "fees": str(a.fees),
+                    "settlement_fee": str(a.settlement_fee),
+                    "position": str(a.position),
+                    "mid": None if row.mid is None else str(row.mid),
+                    "settled": a.settled,
+                    "result": a.result,
+                    "settlement_price": (
+                        None if a.settlement_price is None else str(a.settlement_price)
+                    ),
+                    "realized": str(a.realized),
+                    "unrealized": str(row.unrealized),
+                    "total": str(row.total),
+                }
+            )
+        return {
+            "schema": JSON_SCHEMA_VERSION,
+            "first_time": _iso(self.first_time),
+            "last_time": _iso(self.last_time),
+            "end": self.end,
+            "markets": rows,
+            "total": str(self.total),
+            "fees": str(self.fees),
+            "curve": [
+                {
+                    "time": _iso(p.time),
+                    "pnl": str(p.pnl),
+                    "positions": {s: str(q) for s, q in p.positions},
+                }
+                for p in self.points
+            ],
+        }
+
+    def svg(self, title: str = "paper trading") -> str:
+        """The picture: total P&L over time (top), each market's position (bottom)."""
+        width, height, left, right = 900, 520, 80, 20
+        panels = ((40, 250), (300, 480))  # (top, bottom) of the P&L and position panels
+        points = self.points
+        t0 = points[0].time if points else 0.0
+        t1 = points[-1].time if points else 1.0
+        span = (t1 - t0) or 1.0
+
+        def x(t: float) -> float:
+            return left + (t - t0) / span * (width - left - right)
+
+        def scale(values: list[float], top: int, bottom: int) -> tuple[Any, float, float]:
+            lo, hi = min([*values, 0.0]), max([*values, 0.0])
+            if hi == lo:
+                hi, lo = hi + 1, lo - 1
+            return (lambda v: bottom - (v - lo) / (hi - lo) * (bottom - top)), lo, hi
+
+        parts = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+            f'<rect width="{width}" height="{height}" fill="white"/>',
+            f'<text x="{left}" y="22" font-size="15" font-weight="bold">'
+            f"{escape(title)}: total P&amp;L {escape(_money(self.total))} $</text>",
+        ]
+        pnl = [float(p.pnl) for p in points]
+        y, lo, hi = scale(pnl, *panels[0])
+        parts += _axes(left, width - right, *panels[0], y, lo, hi, "P&L ($)")
+        parts.append(_polyline([(x(p.time), y(v)) for p, v in zip(points, pnl, strict=True)], 0))
+        symbols = sorted({s for p in points for s, _ in p.positions})
+        series = {s: [float(dict(p.positions).get(s, 0)) for p in points] for s in symbols}
+        y2, lo2, hi2 = scale([v for vs in series.values() for v in vs], *panels[1])
+        parts += _axes(left, width - right, *panels[1], y2, lo2, hi2, "position (YES)")
+        for n, (symbol, values) in enumerate(series.items()):
+            steps: list[tuple[float, float]] = []
+            for p, v in zip(points, values, strict=True):
+                if steps:
+                    steps.append((x(p.time), steps[-1][1]))
+                steps.append((x(p.time), y2(v)))
+            parts.append(_polyline(steps, n + 1))
+            parts.append(
+                f'<text x="{left + 10 + 160 * (n % 5)}" y="{panels[1][1] + 30}" '
+                f'fill="{_COLORS[(n + 1) % len(_COLORS)]}">{escape(symbol)}</text>'
+            )
+        parts.append(
+            f'<text x="{left}" y="{height - 4}" fill="#555">{escape(_iso(t0) or "")}</text>'
+        )
+        parts.append(
+            f'<text x="{width - right}" y="{height - 4}" fill="#555" text-anchor="end">'
+            f"{escape(_iso(t1) or '')} (recording clock, UTC)</text>"
+        )
+        parts.append("</svg>")
+        return "\n".join(parts) + "\n"
+
+    def write(self, recording: str | os.PathLike[str], directory: str | None = None) -> list[Path]:
+        """Write ``<recording>.paper.json`` and ``<recording>.paper.svg``.
+
+        Args:
+            recording: the recording's path (the files are named after it).
+            directory: where to write them (default: next to the recording).
+
+        Returns:
+            The paths written.
+        """
+        path = Path(recording)
+        where = Path(directory) if directory is not None else path.parent
+        stem = where / path.name
+        json_path = stem.with_name(path.name + ".paper.json")
+        svg_path = stem.with_name(path.name + ".paper.svg")
+        json_path.write_text(json.dumps(self.as_json(), indent=2) + "\n", encoding="utf-8")
+        svg_path.write_text(self.svg(f"paper trading on {path.name}"), encoding="utf-8")
+        return [json_path, svg_path]
+
+
+def _polyline(points: list[tuple[float, float]], color: int) -> str:
+    if not points:
+        return ""
+    text = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
+    stroke = _COLORS[color % len(_COLORS)]
+    return f'<polyline fill="none" stroke="{stroke}" stroke-width="1.5" points="{text}"/>'
+
+
+def _axes(
+    x0: float, x1: float, top: int, bottom: int, y: Any, lo: float, hi: float, label: str
+) -> list[str]:
+    zero = y(0.0)
+    return [
+        f'<rect x="{x0}" y="{top}" width="{x1 - x0}" height="{bottom - top}" fill="#fafafa" '
+        'stroke="#ccc"/>',
+        f'<line x1="{x0}" y1="{zero:.1f}" x2="{x1}" y2="{zero:.1f}" stroke="#999" '
+        'stroke-dasharray="4 3"/>',
+        f'<text x="{x0 - 6}" y="{top + 10}" text-anchor="end">{hi:g}</text>',
+        f'<text x="{x0 - 6}" y="{bottom}" text-anchor="end">{lo:g}</text>',
+        f'<text x="{x0 - 6}" y="{zero + 4:.1f}" text-anchor="end">0</text>',
+        f'<text x="{x0 + 4}" y="{top + 14}" fill="#555">{escape(label)}</text>',
+    ]

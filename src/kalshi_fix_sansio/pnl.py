@@ -1,0 +1,246 @@
+"""Profit and loss per market: fills, fees, settlement, and the mark against a book's mid.
+
+`MarketPnL` is one market's account: what was bought and sold at what cost, the fees, and the
+settlement when the market settled (the position is then closed at the settlement price). Its
+numbers are the ones both a live session (`OrderTracker.pnl`) and a paper-trading report
+(`kalshi_fix_sansio.paper`) show. `PnLLedger` keeps a `MarketPnL` per market from fills and
+settlement reports. Nothing here does I/O or reads a clock.
+
+    >>> from decimal import Decimal as D
+    >>> ledger = PnLLedger()
+    >>> ledger.add("M", "1", D("0.40"), D(10), fee=D("0.17"))
+    >>> ledger.add("M", "2", D("0.50"), D(4), fee=D("0.07"))
+    >>> m = ledger.market("M")
+    >>> m.position, m.realized, m.unrealized(D("0.45"))
+    (Decimal('6'), Decimal('0.16'), Decimal('0.30'))
+    >>> ledger.settle("M", D(1))
+    >>> m.position, m.realized
+    (Decimal('0'), Decimal('3.76'))
+
+Conventions (prediction: one YES contract pays $1 when the market settles yes):
+
+* ``position`` is signed YES contracts: buys +, sells - (a sell opens or grows a NO position).
+* ``cash = sell proceeds - buy cost - fees``: the money the trades moved (fees included).
+* ``realized``: settled, ``cash + contracts held x settlement price - settlement fee``;
+  otherwise the closed part of the trades, at the average price of the side held
+  (``cash + position x average price``).
+* ``unrealized(mark)``: ``position x (mark - average price)``; 0 once settled.
+* ``total(mark) = realized + unrealized(mark)``, which is ``cash + position x mark``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .settlement import SettlementAssembler, SettlementReport
+
+if TYPE_CHECKING:
+    from ._orders import Fill, Position
+    from .book import Book
+
+__all__ = ["MarketPnL", "PnLLedger", "Settlements", "book_mid"]
+
+_ZERO = Decimal(0)
+_TWO = Decimal(2)
+
+
+def book_mid(book: Book) -> Decimal | None:
+    """The mid of a book's best bid and offer (one side only: that side's best; None: empty)."""
+    bid, offer = book.best_bid(), book.best_offer()
+    if bid is not None and offer is not None:
+        return (bid.price + offer.price) / _TWO
+    if bid is not None:
+        return bid.price
+    return offer.price if offer is not None else None
+
+
+@attrs.define
+class MarketPnL:
+    """One market's profit and loss (see the module docstring for the conventions).
+
+    Attributes:
+        symbol: the market.
+        bought, sold: contracts bought and sold.
+        buy_cost, sell_proceeds: sum of price x quantity per side, dollars.
+        fees: trading fees paid, dollars.
+        fills: how many fills.
+        settlement_price: the YES settlement price in dollars once settled (1 yes, 0 no), else
+            None.
+        settlement_fee: the settlement fee, dollars.
+        result: the market result once settled (``"yes"``, ``"no"``, ...), when known.
+    """
+
+    symbol: str
+    bought: Decimal = _ZERO
+    sold: Decimal = _ZERO
+    buy_cost: Decimal = _ZERO
+    sell_proceeds: Decimal = _ZERO
+    fees: Decimal = _ZERO
+    fills: int = 0
+    settlement_price: Decimal | None = None
+    settlement_fee: Decimal = _ZERO
+    result: str | None = None
+
+    @classmethod
+    def from_position(cls, position: Position, fills: int = 0) -> MarketPnL:
+        """The account of a tracker `Position` (same fills, same numbers)."""
+        return cls(
+            position.symbol,
+            position.bought,
+            position.sold,
+            position.buy_cost,
+            position.sell_proceeds,
+            position.fees,
+            fills,
+        )
+
+    @property
+    def settled(self) -> bool:
+        """The market settled: the position is closed."""
+        return self.settlement_price is not None
+
+    @property
+    def net(self) -> Decimal:
+        """Contracts bought - sold (what was held at settlement, once settled)."""
+        return self.bought - self.sold
+
+    @property
+    def position(self) -> Decimal:
+        """Signed YES contracts held now (0 once settled)."""
+        return _ZERO if self.settled else self.net
+
+    @property
+    def cash(self) -> Decimal:
+        """Sell proceeds - buy cost - fees, dollars."""
+        return self.sell_proceeds - self.buy_cost - self.fees
+
+    @property
+    def avg_price(self) -> Decimal | None:
+        """Average price of the side held (buys when long, sells when short); None when flat."""
+        net = self.net
+        if net > 0:
+            return self.buy_cost / self.bought
+        if net < 0:
+            return self.sell_proceeds / self.sold
+        return None
+
+    @property
+    def realized(self) -> Decimal:
+        """Realized P&L, dollars (see the module docstring)."""
+        if self.settlement_price is not None:
+            return self.cash + self.net * self.settlement_price - self.settlement_fee
+        avg = self.avg_price
+        return self.cash if avg is None else self.cash + self.net * avg
+
+    def unrealized(self, mark: Decimal | None) -> Decimal:
+        """P&L of the open position at ``mark`` (None, or settled: 0), dollars."""
+        avg = self.avg_price
+        if self.settled or mark is None or avg is None:
+            return _ZERO
+        return self.net * (mark - avg)
+
+    def unrealized_at(self, book: Book) -> Decimal:
+        """`unrealized` at the book's mid (`book_mid`)."""
+        return self.unrealized(book_mid(book))
+
+    def total(self, mark: Decimal | None) -> Decimal:
+        """``realized + unrealized(mark)``, dollars."""
+        return self.realized + self.unrealized(mark)
+
+    def add(self, side: str, price: Decimal, qty: Decimal, fee: Decimal = _ZERO) -> None:
+        """Count one fill (side ``"1"`` buy, ``"2"`` sell; price in dollars)."""
+        if side == "1":
+            self.bought += qty
+            self.buy_cost += qty * price
+        else:
+            self.sold += qty
+            self.sell_proceeds += qty * price
+        self.fees += fee
+        self.fills += 1
+
+    def settle(self, price: Decimal, *, fee: Decimal = _ZERO, result: str | None = None) -> None:
+        """Close the position at the settlement ``price`` (YES, dollars)."""
+        self.settlement_price = price
+        self.settlement_fee = fee
+        self.result = result
+
+
+class PnLLedger:
+    """`MarketPnL` per market, from fills and settlements."""
+
+    def __init__(self) -> None:
+        self._markets: dict[str, MarketPnL] = {}
+
+    def market(self, symbol: str) -> MarketPnL:
+        """A market's account (a new, empty one when nothing happened in it)."""
+        found = self._markets.get(symbol)
+        if found is None:
+            found = self._markets[symbol] = MarketPnL(symbol)
+        return found
+
+    @property
+    def markets(self) -> dict[str, MarketPnL]:
+        """Every market with a fill or a settlement."""
+        return dict(self._markets)
+
+    def add(self, symbol: str, side: str, price: Decimal, qty: Decimal, *, fee: Decimal) -> None:
+        """Count one fill."""
+        self.market(symbol).add(side, price, qty, fee)
+
+    def add_fills(self, fills: Iterable[Fill]) -> None:
+        """Count tracker fills (`kalshi_fix_sansio.tracker.Fill`)."""
+        for fill in fills:
+            self.add(fill.symbol, fill.side, fill.price, fill.qty, fee=fill.fees)
+
+    def settle(
+        self,
+        symbol: str,
+        price: Decimal,
+        *,
+        fee: Decimal = _ZERO,
+        result: str | None = None,
+    ) -> None:
+        """Close a market's position at its settlement ``price`` (YES, dollars)."""
+        self.market(symbol).settle(price, fee=fee, result=result)
+
+    def apply_settlement(self, report: SettlementReport) -> None:
+        """Apply an assembled settlement (`kalshi_fix_sansio.settlement.SettlementReport`):
+        its SettlementPrice closes the position, its fees (every party entry of the report:
+        Kalshi sends an account the entries of its own holders) are the settlement fee."""
+        self.settle(
+            report.symbol,
+            report.settlement_price,
+            fee=report.total_fee,
+            result=report.market_result,
+        )
+
+
+class Settlements:
+    """The settled markets of a session, from its MarketSettlementReports (35=UMS pages joined
+    by a `SettlementAssembler`); `OrderTracker` keeps one (`OrderTracker.pnl`)."""
+
+    def __init__(self) -> None:
+        self._assembler: SettlementAssembler | None = None  # made at the first page
+        self.reports: dict[str, SettlementReport] = {}
+        """The assembled settlement of each settled market, by symbol."""
+
+    def on_message(self, message: Any) -> None:
+        """Take one MarketSettlementReport page."""
+        if self._assembler is None:
+            self._assembler = SettlementAssembler()
+        for report in self._assembler.on_message(message, 0.0):
+            self.reports[report.symbol] = report
+
+    def pnl(self, position: Position) -> MarketPnL:
+        """The account of a tracker `Position`, closed at its market's settlement if any."""
+        account = MarketPnL.from_position(position)
+        report = self.reports.get(position.symbol)
+        if report is not None:
+            account.settle(
+                report.settlement_price, fee=report.total_fee, result=report.market_result
+            )
+        return account

@@ -1,0 +1,205 @@
+"""The exchange driven by a recording (`Exchange.replay`): client orders against recorded books.
+
+Each test states one of the paper-trading assumptions docs/paper-trading.md lists: taking
+recorded liquidity (walking levels, fees), the queue ahead of a resting order, trades through
+its price, recorded liquidity crossing it, the recording never changed by client liquidity.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from decimal import Decimal as D
+from typing import Any
+
+from engine_helpers import BUY, SELL, SYM, T0, cxl, group_req, md_req, nos, of
+
+from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.gateway import Exchange, Outbound
+
+DAY, CLOCK = date(2026, 6, 15), time(14, 0)
+
+
+def level(action: str, kind: str, px: str, size: str) -> Any:
+    return p.MarketDataIncrementalRefreshMDEntry(
+        md_update_action=p.MDUpdateAction(action),
+        symbol=SYM,
+        md_entry_type=p.MDEntryType(kind),
+        md_entry_px=D(px),
+        md_entry_size=D(size),
+        md_entry_date=DAY,
+        md_entry_time=CLOCK,
+    )
+
+
+def trade(px: str, size: str, aggressor: str, trade_id: str = "t-1") -> Any:
+    return p.MarketDataIncrementalRefreshMDEntry(
+        md_update_action=p.MDUpdateAction("0"),
+        symbol=SYM,
+        md_entry_type=p.MDEntryType("2"),
+        md_entry_px=D(px),
+        md_entry_size=D(size),
+        md_entry_date=DAY,
+        md_entry_time=CLOCK,
+        aggressor_side=p.AggressorSide(aggressor),
+        trade_id=trade_id,
+    )
+
+
+def incremental(*entries: Any) -> Any:
+    return p.MarketDataIncrementalRefresh(md_entries=entries)
+
+
+def snapshot(bids: list[tuple[str, str]], offers: list[tuple[str, str]]) -> Any:
+    entries = [
+        p.MarketDataSnapshotFullRefreshMDEntry(
+            md_entry_type=p.MDEntryType(kind),
+            md_entry_px=D(px),
+            md_entry_size=D(size),
+            md_entry_date=DAY,
+            md_entry_time=CLOCK,
+        )
+        for kind, levels in (("0", bids), ("1", offers))
+        for px, size in levels
+    ]
+    return p.MarketDataSnapshotFullRefresh(symbol=SYM, md_entries=tuple(entries))
+
+
+def recorded_exchange() -> Exchange:
+    """An exchange with one trader (NR) and one market-data subscriber, book 0.40 x 0.45."""
+    ex = Exchange("prediction")
+    ex.connect("nr", "alice", "KalshiNR", now=T0)
+    ex.connect("md", "alice-md", "KalshiMD", now=T0)
+    ex.replay(snapshot([("0.40", "10"), ("0.39", "20")], [("0.45", "5"), ("0.46", "10")]), T0)
+    ex.handle("md", md_req("1", SYM), T0)
+    return ex
+
+
+def fills(out: list[Outbound]) -> list[tuple[D, D, D]]:
+    """(LastPx, LastQty, fee) of alice's trade reports."""
+    return [
+        (m.last_px, m.last_qty, sum((f.misc_fee_amt for f in m.misc_fees or ()), D(0)))
+        for m in of(out, p.ExecutionReport, "nr")
+        if m.exec_type == p.ExecType.TRADE
+    ]
+
+
+def test_a_crossing_order_walks_the_recorded_levels_with_taker_fees() -> None:
+    ex = recorded_exchange()
+    out = ex.handle("nr", nos("b1", BUY, 8, "0.46"), T0 + 1)
+    # 5 at 0.45, then 3 at 0.46; taker fee 0.07 * q * p * (1 - p), rounded up to the cent
+    assert fills(out) == [(D("0.45"), D("5"), D("0.09")), (D("0.46"), D("3"), D("0.06"))]
+    assert ex.position(SYM, "alice") == 8
+    assert ex.top_of_book(SYM)[1] == (D("0.46"), D("7"))
+
+
+def test_taken_liquidity_stays_taken_until_the_recording_shows_it_gone() -> None:
+    ex = recorded_exchange()
+    ex.handle("nr", nos("b1", BUY, 3, "0.45"), T0 + 1)
+    assert ex.top_of_book(SYM)[1] == (D("0.45"), D("2"))
+    ex.replay(incremental(level("1", "1", "0.45", "6")), T0 + 2)  # someone adds 1
+    assert ex.top_of_book(SYM)[1] == (D("0.45"), D("3"))  # 6 recorded - 3 taken
+    ex.replay(incremental(level("1", "1", "0.45", "2")), T0 + 3)  # 4 leave: the 3 we took
+    assert ex.top_of_book(SYM)[1] == (D("0.45"), D("2"))
+
+
+def test_a_resting_order_fills_only_after_the_queue_ahead_of_it() -> None:
+    ex = recorded_exchange()
+    ex.handle("nr", nos("b1", BUY, 4, "0.40"), T0 + 1)  # behind 10 at 0.40
+    out = ex.replay(incremental(level("1", "0", "0.40", "7")), T0 + 2)  # 3 cancelled ahead
+    assert fills(out) == []
+    out = ex.replay(incremental(trade("0.40", "5", "2"), level("1", "0", "0.40", "2")), T0 + 3)
+    assert fills(out) == []  # 7 ahead, 5 traded: 2 still ahead
+    out = ex.replay(incremental(trade("0.40", "5", "2", "t-2")), T0 + 4)
+    # 2 ahead consumed, 3 of the 5 reach us: maker fee 0.0175 * 3 * 0.4 * 0.6, rounded up
+    assert fills(out) == [(D("0.40"), D("3"), D("0.02"))]
+    md = of(out, p.MarketDataIncrementalRefresh, "md")[0]
+    trades = [e for e in md.md_entries if e.md_entry_type == p.MDEntryType.TRADE]
+    assert [(e.md_entry_px, e.md_entry_size, e.trade_id) for e in trades] == [
+        (D("0.40"), D("5.00"), "t-2")  # the recorded trade, as recorded
+    ]
+
+
+def test_size_added_after_a_resting_order_is_behind_it() -> None:
+    ex = recorded_exchange()
+    ex.handle("nr", nos("b1", BUY, 2, "0.40"), T0 + 1)  # 10 ahead
+    ex.replay(incremental(level("1", "0", "0.40", "30")), T0 + 2)  # 20 join behind us
+    out = ex.replay(incremental(trade("0.40", "11", "2")), T0 + 3)
+    assert fills(out) == [(D("0.40"), D("1"), D("0.01"))]
+
+
+def test_a_recorded_trade_through_a_resting_price_fills_it() -> None:
+    ex = recorded_exchange()
+    ex.handle("nr", nos("s1", SELL, 4, "0.43"), T0 + 1)  # inside the spread, alone at 0.43
+    out = ex.replay(incremental(trade("0.45", "3", "1")), T0 + 2)  # a buyer paid 0.45
+    assert fills(out) == [(D("0.43"), D("3"), D("0.02"))]
+    assert ex.position(SYM, "alice") == -3
+
+
+def test_recorded_liquidity_crossing_a_resting_order_trades_with_it() -> None:
+    ex = recorded_exchange()
+    ex.handle("nr", nos("b1", BUY, 4, "0.43"), T0 + 1)
+    out = ex.replay(incremental(level("0", "1", "0.42", "10")), T0 + 2)  # an offer at 0.42
+    assert fills(out) == [(D("0.43"), D("4"), D("0.02"))]
+    assert ex.top_of_book(SYM)[1] == (D("0.42"), D("6"))
+
+
+def test_market_data_shows_the_client_order_in_its_level() -> None:
+    ex = recorded_exchange()
+    out = ex.handle("nr", nos("b1", BUY, 4, "0.40"), T0 + 1)
+    md = of(out, p.MarketDataIncrementalRefresh, "md")[0]
+    assert [(e.md_entry_px, e.md_entry_size) for e in md.md_entries] == [(D("0.40"), D("14.00"))]
+    out = ex.replay(incremental(level("1", "0", "0.40", "12")), T0 + 2)
+    md = of(out, p.MarketDataIncrementalRefresh, "md")[0]
+    assert [(e.md_entry_px, e.md_entry_size) for e in md.md_entries] == [(D("0.40"), D("16.00"))]
+
+
+def test_cancels_and_the_kill_switch_work_as_live() -> None:
+    ex = recorded_exchange()
+    ex.handle("nr", nos("b1", BUY, 4, "0.40"), T0 + 1)
+    out = ex.handle("nr", cxl("c1", "b1", BUY), T0 + 2)
+    assert [m.ord_status for m in of(out, p.ExecutionReport, "nr")] == [p.OrdStatus.CANCELED]
+    out = ex.replay(incremental(trade("0.40", "50", "2")), T0 + 3)
+    assert fills(out) == []
+    assert ex.open_orders("alice") == []
+
+
+def test_a_recorded_settlement_settles_the_market() -> None:
+    ex = recorded_exchange()
+    ex.handle("nr", nos("b1", BUY, 2, "0.45"), T0 + 1)
+    report = p.MarketSettlementReport(
+        market_settlement_report_id="r-1",
+        symbol=SYM,
+        clearing_business_date=DAY,
+        market_result=p.MarketResult("yes"),
+        settlement_price=D("1"),
+    )
+    ex.replay(report, T0 + 2)
+    assert ex.position(SYM, "alice") == 0
+    assert ex.top_of_book(SYM) == (None, None)
+    out = ex.handle("nr", nos("b2", BUY, 1, "0.45"), T0 + 3)
+    assert [m.text for m in of(out, p.ExecutionReport, "nr")] == ["MARKET_ALREADY_CLOSED"]
+
+
+def test_recorded_fills_count_in_an_order_group_and_trigger_it() -> None:
+    ex = recorded_exchange()
+    out = ex.handle("nr", group_req(1, limit=3), T0)
+    gid = of(out, p.OrderGroupResponse, "nr")[0].order_group_id
+    ex.handle("nr", nos("b1", BUY, 2, "0.41", secondary_cl_ord_id=gid), T0 + 1)
+    ex.handle("nr", nos("b2", BUY, 5, "0.40", secondary_cl_ord_id=gid), T0 + 1)
+    out = ex.replay(incremental(trade("0.39", "4", "2")), T0 + 2)  # sells through both bids
+    reports = of(out, p.ExecutionReport, "nr")
+    assert [(m.cl_ord_id, m.exec_type, m.text) for m in reports] == [
+        ("b1", p.ExecType.TRADE, None),
+        ("b2", p.ExecType.TRADE, None),  # 4 contracts > 3: the group cancels what is left
+        ("b2", p.ExecType.CANCELED, "ORDER_GROUP_CANCEL"),
+    ]
+
+
+def test_the_exchange_clock_in_a_replay_is_the_recordings() -> None:
+    ex = recorded_exchange()
+    ex.handle("nr", nos("b1", BUY, 1, "0.40"), T0 + 1)
+    out = ex.replay(incremental(trade("0.40", "20", "2")), T0 + 3600.25)
+    (fill,) = of(out, p.ExecutionReport, "nr")
+    assert fill.transact_time.timestamp() == T0 + 3600.25
+    md = of(out, p.MarketDataIncrementalRefresh, "md")[0]
+    assert md.md_entries[0].md_entry_time.isoformat() == "15:00:00.250000+00:00"
