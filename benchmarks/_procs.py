@@ -115,7 +115,7 @@ class Proc:
         full = sum(1 for _, generation, _ in pauses if generation == 2)
         longest = max(seconds for _, _, seconds in pauses)
         young = len(pauses) - full
-        return f"{full} full, {young} young (longest {longest * 1e3:,.2f} ms)"
+        return f"{full} full, {young} young, ≤{longest * 1e3:,.2f} ms"
 
 
 class Adapter:

@@ -388,22 +388,23 @@ def report(adapters: list[Adapter], md: tuple[float, float], md_count: int) -> l
         f"loopback TLS, KalshiNR; one row per process (each its own interpreter, one at a "
         f"time, the kinds rotating). Speed mode: a kind's processes sorted by client CPU per "
         f"order, split at the widest step between neighbours when it is above {MODE_GAP:.2f}x "
-        f"(those above it slow)",
+        f"(those above it slow). Orders timed per process: "
+        f"{', '.join(sorted({f'{pr.orders:,}' for a in adapters for pr in a.procs})) or '—'}",
         "",
-        "| client | process | speed mode | orders | round trip p50 | p99 | max "
-        "| garbage collections inside the timed round trips: client; gateway "
-        "| client CPU per order (÷ kind's lowest) | gateway CPU per order |",
-        "|---|---:|---|---:|---:|---:|---:|---|---:|---:|",
+        "| client | process, speed mode | round trip p50 | p99 | max "
+        "| collections in timed trips: client; gateway "
+        "| client CPU per order (÷ lowest) | gateway CPU per order |",
+        "|---|---|---:|---:|---:|---|---:|---:|",
     ]
     for a in adapters:
         if not a.procs:
-            lines.append(f"| {a.name} | — | — | — | {a.why or 'not run'} | — | — | — | — | — |")
+            lines.append(f"| {a.name} | — | {a.why or 'not run'} | — | — | — | — | — |")
             continue
         low = min(pr.cpu_per_order() for pr in a.procs)
         for pr in a.procs:
             gw_cpu = us(pr.gw_cpu / pr.orders) if pr.gw_cpu else "—"
             lines.append(
-                f"| {a.name} | #{pr.index} | {pr.mode} | {pr.orders:,} | {us(pr.p50())} "
+                f"| {a.name} | #{pr.index} {pr.mode} | {us(pr.p50())} "
                 f"| {us(pct(pr.rtts, 0.99))} | {us(pr.worst())} "
                 f"| {pr.gc_text()}; {pr.gc_text(gateway=True)} "
                 f"| {us(pr.cpu_per_order())} ({pr.cpu_per_order() / low:.2f}x) | {gw_cpu} |"
@@ -450,10 +451,10 @@ def same_mode_table(adapters: list[Adapter]) -> list[str]:
     processes of the same mode (the only comparison this page draws conclusions from)."""
     sdk = _sdk(adapters)
     lines = [
-        "| client | speed mode | processes | p50 (median of processes) | p50 ÷ kalshi-sdk "
-        "| max (median of processes) | max ÷ kalshi-sdk "
-        "| client CPU per order | CPU ÷ kalshi-sdk |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| client | speed mode (processes) | p50 (median) | p50 ÷ kalshi-sdk "
+        "| max (median) | max ÷ kalshi-sdk "
+        "| CPU per order | CPU ÷ kalshi-sdk |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for a in adapters:
         for mode in ("fast", "slow"):
@@ -464,11 +465,11 @@ def same_mode_table(adapters: list[Adapter]) -> list[str]:
             if a is sdk:
                 r50 = rmax = rcpu = "1.00x"
             elif ratios is None:
-                r50 = rmax = rcpu = "no kalshi-sdk process in this mode"
+                r50 = rmax = rcpu = "none (no peer in this mode)"
             else:
                 r50, rmax, rcpu = (f"{r:.2f}x" for r in ratios)
             lines.append(
-                f"| {a.name} | {mode} | {len(procs)} "
+                f"| {a.name} | {mode} ({len(procs)}) "
                 f"| {us(statistics.median(pr.p50() for pr in procs))} | {r50} "
                 f"| {us(_worst(procs))} | {rmax} "
                 f"| {us(statistics.median(pr.cpu_per_order() for pr in procs))} | {rcpu} |"
