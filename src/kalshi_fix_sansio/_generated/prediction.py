@@ -3237,7 +3237,7 @@ class NewOrderSingle(Message):
             raise _missing("NewOrderSingle", "OrdType", 40, 'D')
         v_price = self._price
         if v_price is not None:
-            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")), b"\x01")
+            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _VALUES.enc_cents(v_price, "Price(44)")), b"\x01")
         else:
             raise _missing("NewOrderSingle", "Price", 44, 'D')
         v_side = self._side
@@ -3570,7 +3570,7 @@ class OrderCancelReplaceRequest(Message):
             raise _missing("OrderCancelReplaceRequest", "OrigClOrdID", 41, 'G')
         v_price = self._price
         if v_price is not None:
-            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")), b"\x01")
+            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _VALUES.enc_cents(v_price, "Price(44)")), b"\x01")
         v_side = self._side
         if v_side is not None:
             out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
@@ -4400,7 +4400,7 @@ class ExecutionReport(Message):
             self._materialize()
         v_avg_px = self._avg_px
         if v_avg_px is not None:
-            out += (b"6=", (_v.enc_dollars(v_avg_px, "AvgPx(6)", 4) if use_dollars else _v.enc_cents(v_avg_px, "AvgPx(6)")), b"\x01")
+            out += (b"6=", (_v.enc_dollars(v_avg_px, "AvgPx(6)", 4) if use_dollars else _VALUES.enc_cents(v_avg_px, "AvgPx(6)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "AvgPx", 6, '8')
         v_cl_ord_id = self._cl_ord_id
@@ -4423,7 +4423,7 @@ class ExecutionReport(Message):
             out += (b"30=", (v_last_mkt.encode() if v_last_mkt.__class__ is str and v_last_mkt and "\x01" not in v_last_mkt else _v.enc_str(v_last_mkt, "LastMkt(30)")), b"\x01")
         v_last_px = self._last_px
         if v_last_px is not None:
-            out += (b"31=", (_v.enc_dollars(v_last_px, "LastPx(31)", 4) if use_dollars else _v.enc_cents(v_last_px, "LastPx(31)")), b"\x01")
+            out += (b"31=", (_v.enc_dollars(v_last_px, "LastPx(31)", 4) if use_dollars else _VALUES.enc_cents(v_last_px, "LastPx(31)")), b"\x01")
         v_last_qty = self._last_qty
         if v_last_qty is not None:
             out += (b"32=", _v.enc_decimal(v_last_qty, "LastQty(32)"), b"\x01")
@@ -4447,7 +4447,7 @@ class ExecutionReport(Message):
             out += (b"41=", (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")), b"\x01")
         v_price = self._price
         if v_price is not None:
-            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")), b"\x01")
+            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _VALUES.enc_cents(v_price, "Price(44)")), b"\x01")
         v_side = self._side
         if v_side is not None:
             out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
@@ -5823,10 +5823,10 @@ class Quote(Message):
             raise _missing("Quote", "Symbol", 55, 'S')
         v_bid_px = self._bid_px
         if v_bid_px is not None:
-            out += (b"132=", (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _v.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
+            out += (b"132=", (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _VALUES.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
         v_offer_px = self._offer_px
         if v_offer_px is not None:
-            out += (b"133=", (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _v.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
+            out += (b"133=", (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _VALUES.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
         v_exec_inst = self._exec_inst
         if v_exec_inst is not None:
             out += (b"18=", (_e_ExecInst[v_exec_inst] if v_exec_inst.__class__ is ExecInst else _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)")), b"\x01")
@@ -6127,10 +6127,10 @@ class QuoteStatusReport(Message):
             out += (b"38=", _v.enc_decimal(v_order_qty, "OrderQty(38)"), b"\x01")
         v_bid_px = self._bid_px
         if v_bid_px is not None:
-            out += (b"132=", (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _v.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
+            out += (b"132=", (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _VALUES.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
         v_offer_px = self._offer_px
         if v_offer_px is not None:
-            out += (b"133=", (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _v.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
+            out += (b"133=", (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _VALUES.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
         v_bid_size = self._bid_size
         if v_bid_size is not None:
             out += (b"134=", _v.enc_decimal(v_bid_size, "BidSize(134)"), b"\x01")
@@ -8168,7 +8168,7 @@ class MarketSettlementReport(Message):
             raise _missing("MarketSettlementReport", "MarketResult", 20107, 'UMS')
         v_settlement_price = self._settlement_price
         if v_settlement_price is not None:
-            out += (b"730=", _v.enc_cents(v_settlement_price, "SettlementPrice(730)", 2), b"\x01")
+            out += (b"730=", _VALUES.enc_cents(v_settlement_price, "SettlementPrice(730)", 2), b"\x01")
         else:
             raise _missing("MarketSettlementReport", "SettlementPrice", 730, 'UMS')
         g_market_settlement_party_ids = self._market_settlement_party_ids
@@ -8329,46 +8329,46 @@ _e_Side = _v.enum_table(Side)
 _e_SubscriptionRequestType = _v.enum_table(SubscriptionRequestType)
 _e_TimeInForce = _v.enum_table(TimeInForce)
 _e_TrdType = _v.enum_table(TrdType)
-_d_AcceptQuoteStatusValue = _v.ENUM_TABLES[AcceptQuoteStatusValue].get
-_d_AggressorSide = _v.ENUM_TABLES[AggressorSide].get
-_d_BusinessRejectReason = _v.ENUM_TABLES[BusinessRejectReason].get
-_d_CollateralAmountType = _v.ENUM_TABLES[CollateralAmountType].get
-_d_CxlRejReason = _v.ENUM_TABLES[CxlRejReason].get
-_d_CxlRejResponseTo = _v.ENUM_TABLES[CxlRejResponseTo].get
-_d_DefaultApplVerID = _v.ENUM_TABLES[DefaultApplVerID].get
-_d_EncryptMethod = _v.ENUM_TABLES[EncryptMethod].get
-_d_EventResendRejectReason = _v.ENUM_TABLES[EventResendRejectReason].get
-_d_ExecInst = _v.ENUM_TABLES[ExecInst].get
-_d_ExecType = _v.ENUM_TABLES[ExecType].get
-_d_MDEntryType = _v.ENUM_TABLES[MDEntryType].get
-_d_MDReqRejReason = _v.ENUM_TABLES[MDReqRejReason].get
-_d_MDUpdateAction = _v.ENUM_TABLES[MDUpdateAction].get
-_d_MVEValidationReasonCode = _v.ENUM_TABLES[MVEValidationReasonCode].get
-_d_MarketResult = _v.ENUM_TABLES[MarketResult].get
-_d_MarketSettlementPartyRole = _v.ENUM_TABLES[MarketSettlementPartyRole].get
-_d_MassCancelRequestType = _v.ENUM_TABLES[MassCancelRequestType].get
-_d_MassCancelResponse = _v.ENUM_TABLES[MassCancelResponse].get
-_d_MiscFeeBasis = _v.ENUM_TABLES[MiscFeeBasis].get
-_d_MiscFeeType = _v.ENUM_TABLES[MiscFeeType].get
-_d_MultivariateSelectedSide = _v.ENUM_TABLES[MultivariateSelectedSide].get
-_d_OrdRejReason = _v.ENUM_TABLES[OrdRejReason].get
-_d_OrdStatus = _v.ENUM_TABLES[OrdStatus].get
-_d_OrdType = _v.ENUM_TABLES[OrdType].get
-_d_OrderGroupAction = _v.ENUM_TABLES[OrderGroupAction].get
-_d_PartyRole = _v.ENUM_TABLES[PartyRole].get
-_d_QuoteCancelStatusValue = _v.ENUM_TABLES[QuoteCancelStatusValue].get
-_d_QuoteConfirmStatusValue = _v.ENUM_TABLES[QuoteConfirmStatusValue].get
-_d_QuoteRequestRejectReason = _v.ENUM_TABLES[QuoteRequestRejectReason].get
-_d_QuoteRequestType = _v.ENUM_TABLES[QuoteRequestType].get
-_d_QuoteStatus = _v.ENUM_TABLES[QuoteStatus].get
-_d_RFQCancelStatusValue = _v.ENUM_TABLES[RFQCancelStatusValue].get
-_d_SecurityTradingStatus = _v.ENUM_TABLES[SecurityTradingStatus].get
-_d_SelfTradePreventionType = _v.ENUM_TABLES[SelfTradePreventionType].get
-_d_SessionRejectReason = _v.ENUM_TABLES[SessionRejectReason].get
-_d_Side = _v.ENUM_TABLES[Side].get
-_d_SubscriptionRequestType = _v.ENUM_TABLES[SubscriptionRequestType].get
-_d_TimeInForce = _v.ENUM_TABLES[TimeInForce].get
-_d_TrdType = _v.ENUM_TABLES[TrdType].get
+_d_AcceptQuoteStatusValue = _v.member_table(AcceptQuoteStatusValue).get
+_d_AggressorSide = _v.member_table(AggressorSide).get
+_d_BusinessRejectReason = _v.member_table(BusinessRejectReason).get
+_d_CollateralAmountType = _v.member_table(CollateralAmountType).get
+_d_CxlRejReason = _v.member_table(CxlRejReason).get
+_d_CxlRejResponseTo = _v.member_table(CxlRejResponseTo).get
+_d_DefaultApplVerID = _v.member_table(DefaultApplVerID).get
+_d_EncryptMethod = _v.member_table(EncryptMethod).get
+_d_EventResendRejectReason = _v.member_table(EventResendRejectReason).get
+_d_ExecInst = _v.member_table(ExecInst).get
+_d_ExecType = _v.member_table(ExecType).get
+_d_MDEntryType = _v.member_table(MDEntryType).get
+_d_MDReqRejReason = _v.member_table(MDReqRejReason).get
+_d_MDUpdateAction = _v.member_table(MDUpdateAction).get
+_d_MVEValidationReasonCode = _v.member_table(MVEValidationReasonCode).get
+_d_MarketResult = _v.member_table(MarketResult).get
+_d_MarketSettlementPartyRole = _v.member_table(MarketSettlementPartyRole).get
+_d_MassCancelRequestType = _v.member_table(MassCancelRequestType).get
+_d_MassCancelResponse = _v.member_table(MassCancelResponse).get
+_d_MiscFeeBasis = _v.member_table(MiscFeeBasis).get
+_d_MiscFeeType = _v.member_table(MiscFeeType).get
+_d_MultivariateSelectedSide = _v.member_table(MultivariateSelectedSide).get
+_d_OrdRejReason = _v.member_table(OrdRejReason).get
+_d_OrdStatus = _v.member_table(OrdStatus).get
+_d_OrdType = _v.member_table(OrdType).get
+_d_OrderGroupAction = _v.member_table(OrderGroupAction).get
+_d_PartyRole = _v.member_table(PartyRole).get
+_d_QuoteCancelStatusValue = _v.member_table(QuoteCancelStatusValue).get
+_d_QuoteConfirmStatusValue = _v.member_table(QuoteConfirmStatusValue).get
+_d_QuoteRequestRejectReason = _v.member_table(QuoteRequestRejectReason).get
+_d_QuoteRequestType = _v.member_table(QuoteRequestType).get
+_d_QuoteStatus = _v.member_table(QuoteStatus).get
+_d_RFQCancelStatusValue = _v.member_table(RFQCancelStatusValue).get
+_d_SecurityTradingStatus = _v.member_table(SecurityTradingStatus).get
+_d_SelfTradePreventionType = _v.member_table(SelfTradePreventionType).get
+_d_SessionRejectReason = _v.member_table(SessionRejectReason).get
+_d_Side = _v.member_table(Side).get
+_d_SubscriptionRequestType = _v.member_table(SubscriptionRequestType).get
+_d_TimeInForce = _v.member_table(TimeInForce).get
+_d_TrdType = _v.member_table(TrdType).get
 _c_cents = _VALUES.cents.get
 _c_date = _VALUES.dates.get
 _c_decimal = _VALUES.decimals.get
