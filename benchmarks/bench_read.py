@@ -42,7 +42,7 @@ from _docs import arguments, publish, write_block
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._decode import forget_shapes
+from kalshi_fix_sansio._generated.prediction import _CODEC  # its remembered layouts
 from kalshi_fix_sansio.testing.samples import KEY, T0, frames
 
 try:
@@ -64,6 +64,8 @@ CLORDID = "550e8400-e29b-41d4-a716-446655440000"
 
 
 # -- the corpus and how a user reads it ----------------------------------------------------
+
+forget_layouts = _CODEC.layouts.forget  # every layout the prediction codec remembered
 
 
 # Kalshi's docs write the header as 35, 34, 52, 49, 56 (docs/decisions.md), this encoder as
@@ -264,7 +266,7 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
 
     def lazy_first_sight() -> None:
         for f in fs:
-            forget_shapes()
+            forget_layouts()
             decode(f)
 
     def header3() -> None:
@@ -274,7 +276,7 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
 
     def header3_first_sight() -> None:
         for f in fs:
-            forget_shapes()
+            forget_layouts()
             m = decode(f)
             m.MSG_TYPE, m.header.msg_seq_num, symbol_of(m)
 

@@ -625,4 +625,3 @@ ENCODERS: Mapping[str, Callable[[Any, str], bytes]] = {
     "time": enc_time,
     "bytes": enc_bytes,
 }
-
