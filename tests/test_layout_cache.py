@@ -10,7 +10,8 @@
   reading, checking and encoding change no module-level container and no class.
 
 (A test of private modules: the generated modules' ``_CODEC`` and their tables, `_decode.Codec`
-and `_decode.LayoutCache`, the decoded records' ``_src``; and the benchmarks' `_layouts`.)
+and `_decode.LayoutCache`, the value caches of `_values`, the decoded records' ``_src``; and the
+benchmarks' `_layouts`.)
 """
 
 from __future__ import annotations
