@@ -77,6 +77,13 @@ def test_the_bound_holds_whatever_the_frames() -> None:
     assert len(codec.layouts) == BOUND
 
 
+def test_a_codec_of_bound_zero_remembers_nothing() -> None:
+    codec = small_codec(0)
+    for frame in frames("prediction") * 2:
+        assert not remembered(codec, frame)
+    assert len(codec.layouts) == 0
+
+
 def test_more_layouts_than_the_bound_keep_a_share_remembered() -> None:
     """A cycle over three times the bound: a cache dropped whole (or one always admitting the
     new layout) remembers none of them when met again; this one keeps about a quarter."""

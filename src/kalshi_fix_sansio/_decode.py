@@ -220,6 +220,8 @@ class LayoutCache:
             ring.append(layout)
             layouts[key] = layout
             return present
+        if not ring:  # a bound of 0: nothing is remembered
+            return present
         slot = next(self._hand) % len(ring)
         old = ring[slot]
         if old.used:  # read since the hand last passed: a second chance
