@@ -34,7 +34,7 @@ from _docs import arguments, publish, write_block
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._generated.prediction import _CODEC as CODEC  # its shape cache
+from kalshi_fix_sansio._generated.prediction import _CODEC as CODEC  # its layout cache
 from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
 from kalshi_fix_sansio.driver import Driver, QueuePolicy
@@ -186,11 +186,11 @@ def layout_bytes() -> tuple[float, int, int]:
     levels = 1
     while True:
         frame = _snapshot("MKT-A", levels, 2 + levels)
-        if frame.count(b"\x01") > CODEC.max_shape_tags:
+        if frame.count(b"\x01") > CODEC.layouts.max_tags:
             break
         frames.append(frame)
         levels += 1
-    CODEC.forget_shapes()
+    CODEC.layouts.forget()
     gc.collect()
     tracemalloc.start()
     try:
@@ -201,9 +201,9 @@ def layout_bytes() -> tuple[float, int, int]:
         after = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
-    remembered = CODEC.shape_count
+    remembered = len(CODEC.layouts)
     assert remembered == len(frames), (remembered, len(frames))
-    CODEC.forget_shapes()
+    CODEC.layouts.forget()
     return (after - before) / remembered, remembered, levels - 1
 
 
@@ -225,8 +225,8 @@ def report(count: int, symbols: int) -> list[str]:
         f"| Books: per price level ({symbols:,} symbols x 20 levels from 35=W snapshots) "
         f"| {per_level:,.0f} B |",
         f"| decode's remembered tag layouts: per layout ({layouts} layouts, 35=W snapshots of 1 to "
-        f"{most} levels, up to {CODEC.max_shape_tags:,} fields; at most "
-        f"{CODEC.max_shapes} are kept: {per_layout * CODEC.max_shapes / 1e6:.1f} MB at "
+        f"{most} levels, up to {CODEC.layouts.max_tags:,} fields; at most "
+        f"{CODEC.layouts.bound} are kept: {per_layout * CODEC.layouts.bound / 1e6:.1f} MB at "
         f"this mean) | {per_layout:,.0f} B |",
     ]
 

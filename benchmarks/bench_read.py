@@ -29,9 +29,7 @@ from __future__ import annotations
 import gc
 import os
 import platform
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from operator import attrgetter
@@ -39,10 +37,19 @@ from typing import Any
 
 import _kalshi_sdk
 from _docs import arguments, publish, write_block
+from _layouts import distinct_frames
+from _rows import Row, calibrate, not_installed, paired
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._decode import forget_shapes
+from kalshi_fix_sansio._decode import Codec
+from kalshi_fix_sansio._generated.prediction import (  # its codec and the tables to make one
+    _CLASSES,
+    _CODEC,
+    _DATA_TAGS,
+    _RFQ_CLASSES,
+)
+from kalshi_fix_sansio._values import ValueCaches
 from kalshi_fix_sansio.testing.samples import KEY, T0, frames
 
 try:
@@ -58,12 +65,22 @@ FIRST_SIGHT = (
     "kalshi-fix-sansio: decode + read MsgType, MsgSeqNum, Symbol, each frame's tags seen for "
     "the first time"
 )
+READ_FIRST_SIGHT = (
+    "kalshi-fix-sansio: decode + read every field present, each frame's tags seen for the "
+    "first time"
+)
+READ_OVER_THE_BOUND = (
+    "kalshi-fix-sansio: decode + read every field present, more distinct layouts than a codec "
+    "remembers"
+)
 BEGIN = "<!-- read-results -->"
 END = "<!-- /read-results -->"
 CLORDID = "550e8400-e29b-41d4-a716-446655440000"
 
 
 # -- the corpus and how a user reads it ----------------------------------------------------
+
+forget_layouts = _CODEC.layouts.forget  # every layout the prediction codec remembered
 
 
 # Kalshi's docs write the header as 35, 34, 52, 49, 56 (docs/maintainers/performance-notes.md), this encoder as
@@ -187,50 +204,31 @@ def build_and_encode() -> bytes:
 # -- rows ----------------------------------------------------------------------------------
 
 
-class Row:
-    """One measured thing: its function (one corpus pass), the baseline it is compared with."""
+def over_the_bound(fs: list[bytes], times: int = 3) -> tuple[list[bytes], Callable[[], None]]:
+    """Frames of ``times`` x a codec's bound of distinct layouts made from ``fs`` (`_layouts`),
+    and a pass reading every field of each, in turn, with a prediction codec of its own (the
+    dialect's tables and bound), passed over them until its layouts settle."""
+    many = distinct_frames(fs, times * _CODEC.layouts.bound)
+    readers = [full_reader(f) for f in many]
+    forget_layouts()  # full_reader decodes each: the dialect's codec is left as it was
+    codec = Codec(
+        _CLASSES,
+        _DATA_TAGS,
+        _RFQ_CLASSES,
+        header=Header,
+        spec_tags=_CODEC._spec_tags,
+        values=ValueCaches(),
+        max_layouts=_CODEC.layouts.bound,
+    )
+    decode = codec.decode
 
-    def __init__(
-        self,
-        name: str,
-        converts: str,
-        fn: Callable[[], object] | None,
-        baseline: str,
-        *,
-        why: str = "",
-        target: float | None = None,
-    ) -> None:
-        self.name = name
-        self.converts = converts
-        self.fn = fn
-        self.baseline = baseline
-        self.why = why
-        self.target = target
-        self.number = 1
-        self.times: list[float] = []
-        self.ratios: list[float] = []
+    def run() -> None:
+        for f, read in zip(many, readers, strict=True):
+            read(decode(f))
 
-    def time_once(self) -> float:
-        fn, n = self.fn, self.number
-        assert fn is not None
-        t = time.perf_counter()
-        for _ in range(n):
-            fn()
-        return (time.perf_counter() - t) / n
-
-    def median(self) -> float:
-        return statistics.median(self.ratios)
-
-    def quartiles(self) -> tuple[float, float, float]:
-        if len(self.ratios) < 2:
-            r = self.ratios[0]
-            return r, r, r
-        q1, _, q3 = statistics.quantiles(self.ratios, n=4)
-        return q1, self.median(), q3
-
-
-def not_installed(pkg: str) -> str:
-    return f"{pkg} not installed"
+    for _ in range(24):  # one layout in eight admitted past the bound: a few passes to settle
+        run()
+    return many, run
 
 
 def build_rows() -> tuple[dict[str, Row], list[Row]]:
@@ -239,6 +237,7 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
     decode = p.decode
     readers = [full_reader(f) for f in fs]
     snap_reader = readers[4]
+    many, read_many = over_the_bound(fs)
 
     def split_floor(frames: list[bytes]) -> Callable[[], None]:
         def run() -> None:
@@ -250,6 +249,12 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
     baselines = {
         "split": Row("split floor", "splits into [tag, value] byte pairs", split_floor(fs), ""),
         "split-W": Row("split floor, 35=W alone", "splits into byte pairs", split_floor(snap), ""),
+        "split-many": Row(
+            f"split floor, {len(many):,} frames of distinct layouts",
+            "splits into byte pairs",
+            split_floor(many),
+            "",
+        ),
         "join": Row(
             "minimal join encoder",
             "NewOrderSingle from 12 ready (tag, str) pairs",
@@ -264,7 +269,7 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
 
     def lazy_first_sight() -> None:
         for f in fs:
-            forget_shapes()
+            forget_layouts()
             decode(f)
 
     def header3() -> None:
@@ -274,12 +279,17 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
 
     def header3_first_sight() -> None:
         for f in fs:
-            forget_shapes()
+            forget_layouts()
             m = decode(f)
             m.MSG_TYPE, m.header.msg_seq_num, symbol_of(m)
 
     def read_all() -> None:
         for f, read in zip(fs, readers, strict=True):
+            read(decode(f))
+
+    def read_all_first_sight() -> None:
+        for f, read in zip(fs, readers, strict=True):
+            forget_layouts()
             read(decode(f))
 
     def validate() -> None:
@@ -314,8 +324,8 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
         ),
         Row(
             "kalshi-fix-sansio: lazy decode, each frame's tags seen for the first time",
-            "as above, every shape remembered forgotten before each frame: the tag checks "
-            "made in full (the first frame of each shape in a session)",
+            "as above, every layout remembered forgotten before each frame: the tag checks "
+            "made in full (the first frame of each layout in a session)",
             lazy_first_sight,
             "split",
         ),
@@ -327,7 +337,7 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
         ),
         Row(
             FIRST_SIGHT,
-            "as above, every shape remembered forgotten before each frame",
+            "as above, every layout remembered forgotten before each frame",
             header3_first_sight,
             "split",
         ),
@@ -337,6 +347,22 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
             read_all,
             "split",
             target=0.25,
+        ),
+        Row(
+            READ_FIRST_SIGHT,
+            "as above, every layout remembered forgotten before each frame: the tag checks "
+            "made in full, each value from the tag dict (the first frame of each layout)",
+            read_all_first_sight,
+            "split",
+        ),
+        Row(
+            READ_OVER_THE_BOUND,
+            f"as above, over {len(many):,} frames of as many layouts, each with a subset of the "
+            f"header's optional fields, {len(many) // _CODEC.layouts.bound}x the "
+            f"{_CODEC.layouts.bound} a codec remembers, read in turn again and again (a codec "
+            "of its own, the dialect's tables: the other rows' layouts stay)",
+            read_many,
+            "split-many",
         ),
         Row(
             "kalshi-fix-sansio: decode + validate()",
@@ -611,22 +637,6 @@ def kalshi_sdk_rows(
 # -- measurement ---------------------------------------------------------------------------
 
 
-def calibrate(row: Row, seconds: float) -> None:
-    """Pick a repeat count so one timing of the row takes about ``seconds``."""
-    assert row.fn is not None
-    row.fn()  # warm up
-    n, t = 1, 0.0
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            row.fn()
-        t = time.perf_counter() - t0
-        if t >= seconds / 4 or n >= 1 << 16:
-            break
-        n *= 2
-    row.number = max(1, round(n * seconds / max(t, 1e-9)))
-
-
 def run(rounds: int, seconds: float) -> tuple[dict[str, Row], list[Row]]:
     baselines, rows = build_rows()
     live = [r for r in rows if r.fn is not None]
@@ -654,11 +664,6 @@ def run(rounds: int, seconds: float) -> tuple[dict[str, Row], list[Row]]:
     return baselines, rows
 
 
-def paired(a: Row, b: Row) -> float:
-    """Median over rounds of a's throughput over b's (same baseline, same rounds)."""
-    return statistics.median(x / y for x, y in zip(a.ratios, b.ratios, strict=True))
-
-
 def report(baselines: dict[str, Row], rows: list[Row], rounds: int) -> list[str]:
     lines = [
         f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}, "
@@ -675,6 +680,7 @@ def report(baselines: dict[str, Row], rows: list[Row], rounds: int) -> list[str]
     base_name = {
         "split": "split floor",
         "split-W": "split floor (35=W)",
+        "split-many": "split floor (the same frames)",
         "join": "join encoder",
         "split-old": "split floor (without 272/273)",
     }

@@ -207,17 +207,17 @@ class _Renderer:
             if units == "rfq":  # `use_dollars` here is the message's rfq_units (encode_message)
                 return (
                     f"(_v.enc_dollars(v, {label}, {maxd}) if use_dollars "
-                    f"else _v.enc_cents(v, {label}, 0, _v.RFQ_CENTS_HINT))"
+                    f"else _VALUES.enc_cents(v, {label}, 0, _v.RFQ_CENTS_HINT))"
                 )
             if units == "cents":
-                return f"_v.enc_cents(v, {label}, {max(maxd - 2, 0)})"
+                return f"_VALUES.enc_cents(v, {label}, {max(maxd - 2, 0)})"
             if units == "dollars":
                 return f"_v.enc_dollars(v, {label}, {maxd})"
             if self.dialect.session_price_units == "dollars":
                 return f"_v.enc_dollars(v, {label}, {maxd})"
             if self.dialect.use_dollars_switch:
-                return f"(_v.enc_dollars(v, {label}, {maxd}) if use_dollars else _v.enc_cents(v, {label}))"
-            return f"_v.enc_cents(v, {label})"
+                return f"(_v.enc_dollars(v, {label}, {maxd}) if use_dollars else _VALUES.enc_cents(v, {label}))"
+            return f"_VALUES.enc_cents(v, {label})"
         if f.name in self.enum_names:
             cls = _enum_class(f, self.taken)
             self.enum_tables.add(cls)
@@ -400,7 +400,7 @@ SHARED_IMPORTS: Final = (
     "from .._fields import FieldInfo as _F",
     "from .._fields import _LAZY, _new, _set",
     "from .._message import FixRecord",
-    "from .._wire import WireSource as _WireSource",
+    "from .._fields import WireSource as _WireSource",
     "from ..errors import EncodeError as _EncodeError",
 )
 _SHARED_NAMES: Final = frozenset(

@@ -174,6 +174,13 @@ def generated_module(dialect: ModuleType) -> ModuleType:
     return importlib.import_module(next(iter(dialect.MESSAGES.values())).__module__)
 
 
+def forget_layouts() -> None:
+    """Forget the tag layouts every dialect's codec remembered (the private ``_CODEC`` of the
+    generated modules): the next frame of each is seen for the first time."""
+    for dialect in DIALECTS.values():
+        generated_module(dialect)._CODEC.layouts.forget()
+
+
 def message_classes() -> list[tuple[str, type[Message]]]:
     """(dialect name, class) for every message class of both dialects, in MESSAGES order."""
     return [(name, cls) for name, d in DIALECTS.items() for cls in d.MESSAGES.values()]

@@ -22,7 +22,14 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import DIALECTS, generated_module, headers, message_classes, messages
+from strategies import (
+    DIALECTS,
+    forget_layouts,
+    generated_module,
+    headers,
+    message_classes,
+    messages,
+)
 
 from kalshi_fix_sansio import DecodeError, FixRecord, Header, Message
 from kalshi_fix_sansio._decode import Codec, split_fields
@@ -277,7 +284,6 @@ def test_a_layout_checked_before_is_checked_alike() -> None:
     value the spec does not list, or both; and with a body field repeated later with another
     value (a message of a remembered layout converts its fields from the first places)."""
     from kalshi_fix_sansio import prediction
-    from kalshi_fix_sansio._decode import forget_shapes
 
     frames = _sample_frames()
     cases = []
@@ -299,15 +305,15 @@ def test_a_layout_checked_before_is_checked_alike() -> None:
     from_memory = seen_repeat = 0
     for case in cases:
         frame = b"\x01".join(case) + b"\x01"
-        forget_shapes()
+        forget_layouts()
         for tolerant in (False, True):
             careful = account(codec, frame, True, tolerant, False, random.Random(2))
             for _ in range(3):  # the layout learnt, its places found, its repeats kept
                 assert account(codec, frame, False, tolerant, False, random.Random(2)) == careful
         layout = codec.decode(frame, tolerant=True)._src.layout  # type: ignore[union-attr]
-        if layout is not None and layout[2] is not None:  # checked from the layout
+        if layout is not None and layout.repeats is not None:  # checked from the layout
             from_memory += 1
-            seen_repeat += bool(layout[2])
+            seen_repeat += bool(layout.repeats)
     # the frames with groups present (8, X, W), each plain and with a header field repeated
     assert from_memory >= 6 and seen_repeat >= 3, (from_memory, seen_repeat)
 
@@ -319,7 +325,6 @@ def test_a_bad_header_value_on_a_remembered_layout_is_named_alike() -> None:
     given a value no header type reads (not a number, not Y/N, not a timestamp, not UTF-8),
     decoded after a clean frame of the same layout taught the codec its places."""
     from kalshi_fix_sansio import prediction
-    from kalshi_fix_sansio._decode import forget_shapes
 
     frames = _sample_frames()
     header_tags = Header._OWN
@@ -331,7 +336,7 @@ def test_a_bad_header_value_on_a_remembered_layout_is_named_alike() -> None:
         while k < len(fields) and fields[k].partition(b"=")[0] in header_tags:
             tag = fields[k].partition(b"=")[0]
             case = b"\x01".join([*fields[:k], tag + b"=x\xff", *fields[k + 1 :]]) + b"\x01"
-            forget_shapes()
+            forget_layouts()
             for _ in range(2):  # the layout learnt, then its header places
                 codec.decode(frame, tolerant=True)
             for tolerant in (False, True):

@@ -9,7 +9,7 @@ enum lists, non-ASCII text), group counts off by one. `check` on the fast path m
 careful path's defects, and every value read after it must be the careful path's.
 
 (A test of private modules: `_valuecheck`'s patterns, through the codec of `_decode` (the
-generated modules' ``_CODEC``, `_decode.forget_shapes`) and the decoded records' ``_src``, to
+generated modules' ``_CODEC`` and its remembered layouts) and the decoded records' ``_src``, to
 know that the pattern was used; `_fields.GroupInfo` tells a group member.)
 """
 
@@ -22,10 +22,17 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import DIALECTS, generated_module, headers, message_classes, messages
+from strategies import (
+    DIALECTS,
+    forget_layouts,
+    generated_module,
+    headers,
+    message_classes,
+    messages,
+)
 
 from kalshi_fix_sansio import DecodeError, FixRecord, margin, prediction
-from kalshi_fix_sansio._decode import Codec, forget_shapes
+from kalshi_fix_sansio._decode import Codec
 from kalshi_fix_sansio._fields import GroupInfo
 
 EXAMPLES = settings(
@@ -130,7 +137,10 @@ def _taught(codec: Codec, frame: bytes, dollars: bool) -> Any:
         assert msg.check() == ()
     src = msg._src
     assert src is not None
-    return None if src.layout is None else src.layout[6][src.dollars]
+    layout = src.layout
+    if layout is None:
+        return None
+    return layout.pattern_dollars if src.dollars else layout.pattern_cents
 
 
 CLASSES = message_classes()
@@ -180,7 +190,7 @@ def test_the_samples_are_checked_in_one_step_and_their_changes_in_full() -> None
     for dialect in (prediction, margin):
         codec = _codec(dialect)
         for frame in _samples(dialect):
-            forget_shapes()
+            forget_layouts()
             match = _taught(codec, frame, False)
             assert match, frame  # no sample has a field without a plain form
             fields = frame.split(b"\x01")[:-1]

@@ -21,9 +21,9 @@ import pytest
 from framing_helpers import make_frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import DIALECTS, headers, message_classes, messages
+from strategies import DIALECTS, forget_layouts, headers, message_classes, messages
 
-from kalshi_fix_sansio import DecodeError, FixRecord, Message, prediction
+from kalshi_fix_sansio import DecodeError, FixRecord, Header, Message, prediction
 from kalshi_fix_sansio import _values as v
 from kalshi_fix_sansio._fields import FieldInfo, GroupInfo
 from kalshi_fix_sansio._message import convert_now
@@ -401,7 +401,7 @@ def test_records_keep_the_plain_setattr() -> None:
     assert [c for c in records if c.__setattr__ is not object.__setattr__] == []
 
 
-# -- the shape cache: a frame whose tags were seen before is checked by one lookup -----------
+# -- the layout cache: a frame whose tags were seen before is checked by one lookup ----------
 
 
 def _outcome(frame: bytes, tolerant: bool, use_dollars: bool) -> tuple[Any, ...]:
@@ -421,17 +421,11 @@ def _outcome(frame: bytes, tolerant: bool, use_dollars: bool) -> tuple[Any, ...]
     return (type(msg), defects, list(msg.defects), checked)
 
 
-def _forget_shapes() -> None:
-    from kalshi_fix_sansio._decode import forget_shapes
-
-    forget_shapes()
-
-
 @pytest.mark.parametrize("frame", SAMPLES, ids=lambda f: f.split(b"\x01")[2].decode())
-def test_a_remembered_shape_decodes_as_a_new_one(frame: bytes) -> None:
+def test_a_remembered_layout_decodes_as_a_new_one(frame: bytes) -> None:
     """Each sample and its mutations (junk values, a repeated field, a value under another
     tag, a value left empty, another MsgType) decode alike the first time their tags are seen
-    and after the sample's shape is remembered: strict and tolerant, every defect and error."""
+    and after the sample's layout is remembered: strict and tolerant, every defect and error."""
     rng = random.Random(5)
     mutations = [mutate(frame, rng) for _ in range(25)]
     fields = frame.split(b"\x01")
@@ -443,43 +437,16 @@ def test_a_remembered_shape_decodes_as_a_new_one(frame: bytes) -> None:
     for tolerant in (False, True):
         for use_dollars in (False, True):
             for case in [frame, *mutations]:
-                _forget_shapes()
+                forget_layouts()
                 first = _outcome(case, tolerant, use_dollars)
-                _outcome(frame, tolerant, use_dollars)  # the sample's shape remembered
+                _outcome(frame, tolerant, use_dollars)  # the sample's layout remembered
                 again = _outcome(case, tolerant, use_dollars)
                 assert again == first, case
                 assert _outcome(case, tolerant, use_dollars) == first, case
 
 
-def test_shapes_remembered_are_bounded() -> None:
-    """A peer sending ever new shapes costs a bounded amount of memory: past the limit the
-    remembered shapes are forgotten and learnt again. (Reads the private codec objects of the
-    generated dialect modules.)"""
-    from kalshi_fix_sansio import _decode
-    from kalshi_fix_sansio._generated import margin
-    from kalshi_fix_sansio._generated import prediction as gen
-
-    _forget_shapes()
-    frame = next(f for f in SAMPLES if b"\x0135=8\x01" in f)
-    fields = frame.split(b"\x01")
-    optional = [b"50=a", b"57=b", b"115=c", b"128=d", b"142=e", b"143=f", b"43=N", b"97=N"]
-    optional += [b"122=20261120-14:30:00.125", b"1128=9"]  # 2 ** 10 header shapes
-    counts = []
-    for mask in range(2 ** len(optional)):
-        extra = [f for bit, f in enumerate(optional) if mask >> bit & 1]
-        msg = prediction.decode(b"\x01".join([*fields[:3], *extra, *fields[3:]]))
-        assert isinstance(msg, prediction.ExecutionReport)
-        codec = gen._CODEC
-        remembered = sum(len(shapes) for shapes in codec._shapes.values())
-        assert remembered == codec.shape_count <= codec.max_shapes == _decode._MAX_SHAPES
-        counts.append(remembered)
-    assert max(counts) == _decode._MAX_SHAPES < len(counts)  # the limit was reached ...
-    assert counts[_decode._MAX_SHAPES] == 1  # ... and everything forgotten there
-    assert margin._CODEC.shape_count == 0  # each dialect's codec keeps its own shapes
-
-
-def test_a_remembered_shape_shares_its_tag_set() -> None:
-    _forget_shapes()
+def test_a_remembered_layout_shares_its_tag_set() -> None:
+    forget_layouts()
     frame = next(f for f in SAMPLES if b"\x0135=8\x01" in f)
     first, second = prediction.decode(frame), prediction.decode(frame, tolerant=True)
     assert first._src is not None and second._src is not None
@@ -493,7 +460,7 @@ def test_a_frame_too_long_to_remember_is_checked_each_time() -> None:
     from kalshi_fix_sansio import _decode
     from kalshi_fix_sansio._generated import prediction as gen
 
-    _forget_shapes()
+    forget_layouts()
     frame = next(f for f in SAMPLES if b"\x0135=W\x01" in f)
     fields = frame.split(b"\x01")[:-1]
     start = next(i for i, f in enumerate(fields) if f.startswith(b"268="))
@@ -502,27 +469,26 @@ def test_a_frame_too_long_to_remember_is_checked_each_time() -> None:
         + 1
         + next(k for k, f in enumerate(fields[start + 2 :], 1) if f.startswith(b"269="))
     ]
-    n = _decode._MAX_SHAPE_TAGS // len(entry) + 1
+    n = _decode._MAX_LAYOUT_TAGS // len(entry) + 1
     body = [*fields[:start], b"268=%d" % n, *entry * n, fields[-1]]
     long_frame = b"\x01".join(body) + b"\x01"
-    assert len(long_frame.split(b"\x01")) > _decode._MAX_SHAPE_TAGS
+    assert len(long_frame.split(b"\x01")) > _decode._MAX_LAYOUT_TAGS
     for tolerant in (False, True):
         first = _outcome(long_frame, tolerant, False)
         assert first[0] is prediction.MarketDataSnapshotFullRefresh
         assert _outcome(long_frame, tolerant, False) == first
-    assert gen._CODEC.shape_count == 0
+    assert len(gen._CODEC.layouts) == 0
 
 
 def _places_read(msg: Message) -> dict[bytes, bytes] | None:
     """The header fields read from a remembered layout's places (None: it keeps none)."""
-    from kalshi_fix_sansio._decode import _header_order
-
     assert msg._src is not None
     at = msg._src.header_at
     if at is None:
         return None
     flat = msg._src.flat
-    return {tag: flat[i] for tag, i in zip(_header_order(), at, strict=True) if i > 0}
+    order = [info.key for info in Header._FIELDS]
+    return {tag: flat[i] for tag, i in zip(order, at, strict=True) if i > 0}
 
 
 @pytest.mark.parametrize("frame", SAMPLES, ids=lambda f: f.split(b"\x01")[2].decode())
@@ -539,7 +505,7 @@ def test_a_layouts_header_places_read_what_the_front_of_the_frame_holds(frame: b
         cases.append(b"\x01".join([*fields[:4], extra, *fields[4:]]) + b"\x01")
     seen = 0
     for case in cases:
-        _forget_shapes()
+        forget_layouts()
         for tolerant in (False, True):
             try:
                 prediction.decode(case, tolerant=tolerant)  # the layout remembered, if clean
@@ -560,7 +526,7 @@ def test_a_header_tag_past_the_header_reads_as_the_front_of_the_frame() -> None:
     from kalshi_fix_sansio._checks import _HEADER_KEYS
     from kalshi_fix_sansio._wire import header_raw
 
-    _forget_shapes()
+    forget_layouts()
     frame = next(f for f in SAMPLES if b"\x0135=8\x01" in f and b"\x01136=" in f)
     end = frame.rindex(b"10=")
     late = frame[:end] + b"34=999\x01" + frame[end:]

@@ -14,6 +14,7 @@ import math
 
 import attrs
 import pytest
+from strategies import forget_layouts
 from test_session import logged_on
 
 from kalshi_fix_sansio import prediction
@@ -219,10 +220,8 @@ LAYOUT_CASES = {
 def _session_outcome(
     order: tuple[str, ...], values: dict[str, str], strict: bool, remembered: bool
 ) -> tuple[object, ...]:
-    from kalshi_fix_sansio._decode import forget_shapes
-
     config = ("session=KalshiNR", f"strict_inbound={'Y' if strict else 'N'}")
-    forget_shapes()
+    forget_layouts()
     if remembered:  # a clean frame of the same layout first, in a session of its own
         warm = logged_on(*config)
         assert warm.session is not None

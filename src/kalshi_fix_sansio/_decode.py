@@ -1,14 +1,18 @@
 """Reading a frame: splitting it into fields and building its typed message, strictly or
 tolerantly (what is wrong becomes `Message.defects`), and checking BeginString, BodyLength and
-CheckSum. The message classes themselves are in `_message`.
+CheckSum; and each dialect's `Codec`, which owns every cache its messages are read and written
+with (`LayoutCache`, `_values.ValueCaches`, the heads of the frames it writes). The message
+classes themselves are in `_message`.
 """
 
 from __future__ import annotations
 
 import re
+from itertools import count
 from typing import Any
 
 from ._fields import (
+    _NOT_YET,
     BEGIN_STRING,
     REJECT_INCORRECT_FORMAT,
     REJECT_INVALID_MSGTYPE,
@@ -18,13 +22,17 @@ from ._fields import (
     REJECT_TAG_NOT_DEFINED_FOR_MSGTYPE,
     REJECT_TAG_ORDER,
     SOH,
+    CarefulSource,
     Defect,
+    Layout,
+    Record,
+    WireSource,
     _new,
     _offset_of,
 )
-from ._message import HEADER_PLACES, Message, _check_repeats, _repeats, _valid_tag
+from ._message import Message, _check_repeats, _repeats, _valid_tag
 from ._values import INT_MAX, INT_MIN, ValueCaches
-from ._wire import CarefulSource, WireSource
+from ._wire import front_header
 from .errors import DecodeError
 from .framing import _TRAILERS, checksum
 from .redaction import SECRET_TAGS
@@ -139,62 +147,127 @@ def split_fields(
 SessionHeader = tuple[bytes | None, bytes | None, bytes | None, bool, bytes]
 _SESSION_HEADER_TAGS = (b"34", b"49", b"56", b"43", b"52")
 
-# A remembered tag layout: [the set of its tags (shared by every message of the layout), where
-# each header field's value is in the flat list, in `Header` field order (-1: absent), or None
-# when the header's own run of fields does not hold each header tag of the frame once (the
-# reader then looks for itself), the defects of a tag repeated outside the groups (`_repeats`:
-# a tuple, empty when none is; `Message.check` and `validate` need them, the decode does not
-# look for them in a frame with groups), where the message's own fields end in the flat list
-# (`_wire._own_end`), where each plain field of the message class has its value
-# (`_wire.body_places`, in the order its `_fill_at` reads them; empty: none), each tag's first
-# place in the flat list (`_wire._first_places`: the group counts' and the fields' places are
-# read from it), the pattern of its frames with nothing wrong per price unit, cents then
-# dollars (`_valuecheck.layout_matcher`: None until a message of it is checked clean, False
-# when the layout has none), the header places in the order the header's `_fill_at` reads them
-# (`_wire.layout_places`, from the second member)]. The
-# header places are found on the layout's second frame (`_NOT_YET` until then): the first frame
-# of a layout seen once costs nothing more; the others when a message of the layout first needs
-# them (None until then).
-Layout = list[Any]
-_NOT_YET: Any = ()
 _NO_LAYOUTS: dict[bytes, Layout] = {}
 
-# The default bounds of a codec's shape cache: at most MAX_SHAPES shapes of at most
-# MAX_SHAPE_TAGS fields each (a longer frame is never remembered); past MAX_SHAPES every shape is
-# forgotten at once and the cache starts again.
-_MAX_SHAPES = 512
-_MAX_SHAPE_TAGS = 1024
+# The default bounds of a codec's remembered layouts: at most MAX_LAYOUTS of at most
+# MAX_LAYOUT_TAGS fields each (a longer frame is never remembered).
+_MAX_LAYOUTS = 512
+_MAX_LAYOUT_TAGS = 1024
+# Past the bound, one eligible layout in this many takes the place of one not read since the
+# hand last passed it (`LayoutCache.remember`).
+_ADMIT_ONE_IN = 8
 
-_CODECS: list[Codec] = []  # every codec made, for `forget_shapes`
+
+class LayoutCache:
+    """A codec's remembered tag layouts: class -> the frame's tags joined by SOH -> `Layout`.
+
+    A frame found clean has its tag layout remembered; a later frame of the same layout skips
+    every structural check (they depend on the tags alone) and reads its values from the
+    layout's places (see `_fields.Layout`). A live session sees a few dozen layouts.
+
+    Bound: at most ``bound`` layouts (one codec per dialect, each its own), each of at most
+    ``max_tags`` fields. Eviction, when full (second chance, with admission): the layouts sit
+    on a ring a hand goes round, one step per clean frame of a layout not remembered; a layout
+    read since the hand last passed it (`Layout.used`) is passed over (and marked unread), the
+    new one not remembered; an unread one is replaced by the new layout, one time in
+    ``_ADMIT_ONE_IN``. So the layouts read often stay, a burst of new ones replaces the unread
+    ones gradually, and a process meeting more distinct layouts than the bound, again and again,
+    keeps about the bound's worth of them remembered instead of none (a cache dropped whole, or
+    one that always admits, forgets each layout before it is met again).
+
+    Threads decoding with one codec share it: a hand position or an admission is taken from a
+    counter (one C call), a layout added or replaced by one store each; a layout read while
+    another thread replaces it stays valid, and the bound holds.
+    """
+
+    __slots__ = ("_added", "_admit", "_hand", "_ring", "bound", "by_class", "max_tags")
+
+    def __init__(self, classes: list[type[Message]], bound: int, max_tags: int) -> None:
+        self.bound = bound
+        self.max_tags = max_tags
+        # made once, never replaced: the codec's decode keeps a reference to it
+        self.by_class: dict[type[Record], dict[bytes, Layout]] = {cls: {} for cls in classes}
+        self._ring: list[Layout] = []
+        self._hand = count()
+        self._added = count()
+        self._admit = count()
+
+    def __len__(self) -> int:
+        """How many layouts are remembered now (at most ``bound``)."""
+        return sum(map(len, self.by_class.values()))
+
+    def forget(self) -> None:
+        """Forget every layout remembered (the tests' and the benchmarks' first sight)."""
+        ring, self._ring = self._ring, []
+        self._hand = count()
+        self._added = count()
+        self._admit = count()
+        for layout in ring:
+            self.by_class[layout.cls].pop(layout.key, None)
+
+    def remember(
+        self, cls: type[Message], key: bytes, present: frozenset[bytes]
+    ) -> frozenset[bytes]:
+        """Remember the layout of a frame found clean, when there is room or it is admitted; the
+        set of its tags (a layout remembered already shares its own)."""
+        layouts = self.by_class[cls]
+        known = layouts.get(key)
+        if known is not None:  # a tolerant decode of a known layout with a value missing
+            return known.present
+        ring = self._ring
+        if next(self._added) < self.bound:
+            layout = Layout(cls, key, present)
+            ring.append(layout)
+            layouts[key] = layout
+            return present
+        if not ring:  # a bound of 0: nothing is remembered
+            return present
+        slot = next(self._hand) % len(ring)
+        old = ring[slot]
+        if old.used:  # read since the hand last passed: a second chance
+            old.used = False
+            return present
+        if next(self._admit) % _ADMIT_ONE_IN:
+            return present
+        layout = Layout(cls, key, present)
+        ring[slot] = layout
+        layouts[key] = layout
+        olds = self.by_class[old.cls]
+        if olds.get(old.key) is old:
+            del olds[old.key]
+        return present
 
 
 class Codec:
-    """One dialect's decoder and its caches (each generated dialect module has one).
+    """One dialect's decoder, and every cache its messages are read and written with (each
+    generated dialect module has one, ``_CODEC``; nothing of it is shared with another
+    dialect's).
 
-    ``values``: the bounded caches of the dialect's value decoders (`_values.ValueCaches`: at
-    most 4,096 values of at most 32 bytes per kind; the header's fields have their own, in the
-    generated ``common`` module). The shape cache remembers the tag layouts ("shapes") of
-    frames found clean: class -> the frame's tags joined by SOH -> `Layout`. A frame of a
-    remembered shape skips every structural check (they depend on the tags alone) and its
-    header fields are read from remembered places. Its bounds: at most ``max_shapes`` shapes of
-    at most ``max_shape_tags`` fields; past ``max_shapes`` all are forgotten and the cache fills
-    again. A live session sees a few dozen. Threads decoding with one codec share its caches:
-    an entry is added or a whole dict cleared in one step, and a layout read while another
-    thread clears the dict stays valid.
+    Attributes:
+        values: the bounded caches of the dialect's value converters (`_values.ValueCaches`: at
+            most 4,096 values of at most 32 bytes per kind, and 4,096 prices written in cents;
+            the header's fields have their own, in the generated ``common`` module, as the
+            `Header` class is one for both dialects).
+        layouts: the tag layouts remembered (`LayoutCache`: at most ``max_layouts`` of at most
+            ``max_layout_tags`` fields, second chance past the bound).
+        heads: BodyLength -> BeginString and BodyLength as written, with their byte sum, for
+            the frames the dialect encodes (`_encode.finish_frame`: at most one per length up
+            to 8,192, about 1 MB at most).
     """
 
     __slots__ = (
         "_at",
+        "_by_class",
         "_classes",
         "_data_tags",
         "_header_keys",
+        "_header_order",
         "_length_tags",
         "_rfq_classes",
-        "_shape_count",
-        "_shapes",
+        "_spec_tags",
         "_unknown",
-        "max_shape_tags",
-        "max_shapes",
+        "heads",
+        "layouts",
         "values",
     )
 
@@ -204,39 +277,34 @@ class Codec:
         data_tags: dict[bytes, bytes],
         rfq_classes: frozenset[type[Message]] = frozenset(),
         *,
+        header: type[Record],
+        spec_tags: frozenset[int],
         values: ValueCaches | None = None,
-        max_shapes: int = _MAX_SHAPES,
-        max_shape_tags: int = _MAX_SHAPE_TAGS,
+        max_layouts: int = _MAX_LAYOUTS,
+        max_layout_tags: int = _MAX_LAYOUT_TAGS,
     ) -> None:
         """``classes``: MsgType -> class, ``b""`` -> the class of an unknown MsgType;
         ``data_tags``: length tag -> data tag of each Length/Data pair; ``rfq_classes``: the
-        classes whose BidPx/OfferPx follow ``rfq_dollars`` instead of ``use_dollars``."""
+        classes whose BidPx/OfferPx follow ``rfq_dollars`` instead of ``use_dollars``;
+        ``header``: the header class; ``spec_tags``: every tag the spec defines (either
+        product)."""
         self._classes = classes
         self._unknown = classes[b""]
         self._data_tags = data_tags
         self._length_tags = frozenset(data_tags)
         self._rfq_classes = rfq_classes
+        self._spec_tags = spec_tags
         self.values = values if values is not None else ValueCaches()
-        self.max_shapes = max_shapes
-        self.max_shape_tags = max_shape_tags
-        self._shapes: dict[type[Message], dict[bytes, Layout]] = {}
-        self._shape_count = 0
-        # where the session's five header fields are among a layout's header places, and the
-        # header's tags (the generated dialect module makes its codec after the header class)
-        self._at = tuple(header_place(t) for t in _SESSION_HEADER_TAGS)
-        HEADER_PLACES.update((tag, i) for i, tag in enumerate(_header_order()))
-        self._header_keys = frozenset(_header_order())
-        _CODECS.append(self)
-
-    @property
-    def shape_count(self) -> int:
-        """How many shapes are remembered now (at most ``max_shapes``)."""
-        return self._shape_count
-
-    def forget_shapes(self) -> None:
-        """Forget every shape remembered."""
-        self._shapes = {}
-        self._shape_count = 0
+        self.heads: dict[int, tuple[bytes, int]] = {}
+        self.layouts = LayoutCache(
+            [c for k, c in classes.items() if k], max_layouts, max_layout_tags
+        )
+        self._by_class = self.layouts.by_class
+        # the header's own fields (no 8, 9, 35) in spec order, as a set, and where the
+        # session's five header fields are among a layout's header places
+        self._header_order = tuple(info.key for info in header._FIELDS)
+        self._header_keys = frozenset(self._header_order)
+        self._at = tuple(self._header_order.index(t) for t in _SESSION_HEADER_TAGS)
 
     def decode(
         self,
@@ -250,7 +318,7 @@ class Codec:
         """Decode one frame into the dialect's typed message (see the dialect modules' `decode`;
         ``rfq_dollars``: BidPx/OfferPx of the RFQ classes in dollars, None: as ``use_dollars``;
         ``careful``: every value from the careful path, the fast path's reference: the careful
-        field splitter, no remembered shape, no generated converter or walk, see `_wire`). The
+        field splitter, no remembered layout, no generated converter or walk). The
         options may be passed by position (the generated ``decode`` does: a call with keywords
         costs about 35 ns more), never as bare literals.
         """
@@ -274,17 +342,18 @@ class Codec:
             if len(flat) >= 8:
                 cls = self._classes.get(flat[5])
             key = b""  # none: an unknown MsgType or too many fields to remember
-            if cls is not None and len(tags) <= self.max_shape_tags:
+            if cls is not None and len(tags) <= self.layouts.max_tags:
                 key = b"\x01".join(tags)
-                hit = self._shapes.get(cls, _NO_LAYOUTS).get(key)
+                hit = self._by_class.get(cls, _NO_LAYOUTS).get(key)
                 # (find: half the instructions of ``in`` for a two-byte needle)
                 if hit is not None and tolerant and frame.find(b"=\x01") >= 0:
                     hit = None
         if hit is not None:
-            present = hit[0]
-            header_at = hit[1]
+            hit.used = True
+            present = hit.present
+            header_at = hit.header_at
             if header_at is _NOT_YET:  # the layout's second frame: its places now
-                header_at = hit[1] = _header_places(tags, present)
+                header_at = hit.header_at = self._header_places(tags, present)
             defects: list[Defect] | None = [] if tolerant else None
             source: type[WireSource] = WireSource
         else:
@@ -329,13 +398,13 @@ class Codec:
             DecodeError: what is wrong (strict).
         """
         tags = flat[0::2]
-        present = frozenset(tags)  # frozen: a remembered shape shares it
+        present = frozenset(tags)  # frozen: a remembered layout shares it
         has_data = not present.isdisjoint(self._length_tags)
         if has_data and key is not None:
             # A Length field before its Data field: the data may hold SOH or '=', so split
             # again, reading the data by its length. (The fields before the data split
             # correctly, so the Length tag is among the tags found even when the data fooled
-            # the fast split; such a frame's shape is never remembered.)
+            # the fast split; such a frame's layout is never remembered.)
             flat = split_fields(frame, self._data_tags, True)
             tags = flat[0::2]
             present = frozenset(tags)
@@ -353,14 +422,14 @@ class Codec:
         required = cls._REQUIRED <= present
         known = present <= cls._KNOWN
         once = len(present) == len(tags) or bool(present & cls._GROUP_TAGS)
-        clean = required and known and once and not unknown and _header_first(tags, present)
+        clean = required and known and once and not unknown and self._header_first(tags, present)
         if clean and key and not has_data:
-            present = self._remember(cls, key, present)
+            present = self.layouts.remember(cls, key, present)
         if tolerant:
             if clean and b"=\x01" not in frame:
                 defects: list[Defect] = []
             else:
-                defects = _structural_defects(cls, frame, flat, tags, present, unknown)
+                defects = self._structural_defects(cls, frame, flat, tags, present, unknown)
             return cls, flat, present, defects, source
         if not required:
             tag = min(int(t) for t in cls._REQUIRED - present)
@@ -388,23 +457,6 @@ class Codec:
             _check_repeats(cls, frame, tags)
         return cls, flat, present, None, source
 
-    def _remember(
-        self, cls: type[Message], key: bytes, present: frozenset[bytes]
-    ) -> frozenset[bytes]:
-        """Remember a shape found clean; its tag set (every message of the shape shares it)."""
-        if self._shape_count >= self.max_shapes:
-            self.forget_shapes()
-        shapes = self._shapes.get(cls)
-        if shapes is None:
-            shapes = self._shapes[cls] = {}
-        layout = shapes.get(key)
-        if layout is not None:  # a tolerant decode of a known shape with a value missing
-            known: frozenset[bytes] = layout[0]
-            return known
-        shapes[key] = [present, _NOT_YET, None, None, None, None, [None, None], None]
-        self._shape_count += 1
-        return present
-
     def session_header(self, msg: Message) -> SessionHeader:
         """The raw MsgSeqNum, SenderCompID, TargetCompID, PossDupFlag (``== b"Y"``) and
         SendingTime (``b""`` when absent) of a message this codec decoded, as received: the
@@ -414,7 +466,7 @@ class Codec:
         src: Any = msg._src
         at = src.header_at
         if at is None:
-            header = src.header_raw(self._header_keys)
+            header = front_header(src, self._header_keys)
             return (
                 header.get(b"34"),
                 header.get(b"49"),
@@ -437,136 +489,98 @@ class Codec:
             flat[sent] if sent > 0 else b"",
         )
 
+    def _header_places(
+        self, tags: list[bytes], present: frozenset[bytes]
+    ) -> tuple[int, ...] | None:
+        """Where each header field's value is in a frame's flat list, in `Header` field order (-1:
+        absent), when the frame's first run of header fields holds each header tag of the frame
+        once (a later repeat of one changes nothing: the run comes first); else None."""
+        keys = self._header_keys
+        run = 3
+        while run < len(tags) and tags[run] in keys:
+            run += 1
+        head = tags[3:run]
+        if not len(head) == len(set(head)) == len(present & keys):
+            return None
+        order = self._header_order
+        places = [-1] * len(order)
+        for i in range(3, run):
+            places[order.index(tags[i])] = 2 * i + 1  # tag i's value is flat[2 * i + 1]
+        return tuple(places)
 
-def forget_shapes() -> None:
-    """Forget every shape every codec remembered (for the tests and the benchmark's first-sight
-    row)."""
-    for codec in _CODECS:
-        codec.forget_shapes()
+    def _header_first(self, tags: list[bytes], present: frozenset[bytes]) -> bool:
+        """Whether every header field of a frame comes before its first body field."""
+        header = present & self._header_keys
+        return header.issuperset(tags[3 : 3 + len(header)])
 
-
-def _header_places(tags: list[bytes], present: frozenset[bytes]) -> tuple[int, ...] | None:
-    """Where each header field's value is in a frame's flat list, in `Header` field order (-1:
-    absent), when the frame's first run of header fields holds each header tag of the frame
-    once (a later repeat of one changes nothing: the run comes first); else None."""
-    keys = _spec_tags()[1]
-    run = 3
-    while run < len(tags) and tags[run] in keys:
-        run += 1
-    head = tags[3:run]
-    if not len(head) == len(set(head)) == len(present & keys):
-        return None
-    order = _header_order()
-    places = [-1] * len(order)
-    for i in range(3, run):
-        places[order.index(tags[i])] = 2 * i + 1  # tag i's value is flat[2 * i + 1]
-    return tuple(places)
-
-
-def header_place(tag: bytes) -> int:
-    """The index of header field ``tag`` in a remembered layout's header places."""
-    return _header_order().index(tag)
-
-
-def _header_first(tags: list[bytes], present: frozenset[bytes]) -> bool:
-    """Whether every header field of a frame comes before its first body field."""
-    header = present & _spec_tags()[1]
-    return header.issuperset(tags[3 : 3 + len(header)])
-
-
-def _structural_defects(
-    cls: type[Message],
-    frame: bytes,
-    flat: list[bytes],
-    tags: list[bytes],
-    present: frozenset[bytes],
-    unknown: bool,
-) -> list[Defect]:
-    """What a tolerant decode finds without converting values (`decode_frame` has found that
-    something is wrong: this names it)."""
-    header = present & _spec_tags()[1]
-    n = len(header)
-    defects: list[Defect] = []
-    what = f"{cls.__name__} (35={flat[5].decode('latin-1')})"
-    if unknown:
-        defects.append(
-            Defect(
-                35,
-                REJECT_INVALID_MSGTYPE,
-                f"MsgType(35) {flat[5].decode('latin-1')!r} is not defined by the spec",
-                flat[5],
-            )
-        )
-    if not cls._REQUIRED <= present:
-        for tag in sorted(int(t) for t in cls._REQUIRED - present):
+    def _structural_defects(
+        self,
+        cls: type[Message],
+        frame: bytes,
+        flat: list[bytes],
+        tags: list[bytes],
+        present: frozenset[bytes],
+        unknown: bool,
+    ) -> list[Defect]:
+        """What a tolerant decode finds without converting values (`decode_frame` has found that
+        something is wrong: this names it)."""
+        header = present & self._header_keys
+        n = len(header)
+        defects: list[Defect] = []
+        what = f"{cls.__name__} (35={flat[5].decode('latin-1')})"
+        if unknown:
             defects.append(
-                Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{what}: required tag {tag} is missing")
+                Defect(
+                    35,
+                    REJECT_INVALID_MSGTYPE,
+                    f"MsgType(35) {flat[5].decode('latin-1')!r} is not defined by the spec",
+                    flat[5],
+                )
             )
-    if not present <= cls._KNOWN:
-        wire = dict(zip(tags, flat[1::2], strict=True))
-        for t in sorted(present - cls._KNOWN):
-            value: bytes | None = wire[t]
-            if _valid_tag(t) and int(t) in SECRET_TAGS:
-                value = None  # never copied where it could be shown: raw_value() has it
-            if not _valid_tag(t):
-                text = f"{what}: invalid tag number {t.decode('latin-1')!r}"
-                defects.append(Defect(_tag_number(t), REJECT_INVALID_TAG_NUMBER, text, value))
-            elif unknown:
-                continue  # an unknown message's body is all in extra_fields: nothing to name
-            elif int(t) not in _spec_tags()[0]:
-                text = f"{what}: tag {int(t)} is not defined by the spec"
-                defects.append(Defect(int(t), REJECT_INVALID_TAG_NUMBER, text, value))
-            else:
-                text = f"{what}: tag {int(t)} is not defined for this message type"
-                defects.append(Defect(int(t), REJECT_TAG_NOT_DEFINED_FOR_MSGTYPE, text, value))
-    if len(present) != len(tags) and not (present & cls._GROUP_TAGS):
-        defects.extend(_repeats(cls, frame, tags))
-    if b"=\x01" in frame:  # a tag without a value somewhere (or '=' ending a data value)
-        for i in range(7, len(flat), 2):
-            if not flat[i]:
-                t = flat[i - 1]
-                text = f"{what}: tag {t.decode('latin-1')} has no value"
-                no_value = _tag_number(t)
-                defects.append(Defect(no_value, REJECT_TAG_NO_VALUE, text, b""))
-    if n and not header.issuperset(tags[3 : 3 + n]):
-        # a header field after the first body field
-        i = 3
-        while i < len(tags) and tags[i] in header:
-            i += 1
-        for t in tags[i:]:
-            if t in header:
-                text = f"{what}: header field {int(t)} comes after the body"
-                defects.append(Defect(int(t), REJECT_TAG_ORDER, text))
-                break
-    return defects
-
-
-_SPEC_TAGS: tuple[frozenset[int], frozenset[bytes]] | None = None
-_HEADER_ORDER: tuple[bytes, ...] = ()
-
-
-def _spec_tags() -> tuple[frozenset[int], frozenset[bytes]]:
-    """Every tag the spec defines (either product), and the header's own fields (no 8, 9, 35).
-
-    Loaded on first use: the generated modules import this one.
-    """
-    global _SPEC_TAGS
-    if _SPEC_TAGS is None:
-        from ._generated.tables import FIELDS
-
-        _SPEC_TAGS = (frozenset(FIELDS), frozenset(_header_order()))
-    return _SPEC_TAGS
-
-
-def _header_order() -> tuple[bytes, ...]:
-    """The header's own fields (no 8, 9, 35) in spec order; loaded on first use (the generated
-    modules import this one)."""
-    global _HEADER_ORDER
-    if not _HEADER_ORDER:
-        from ._generated.common import Header
-
-        _HEADER_ORDER = tuple(info.key for info in Header._FIELDS)
-    return _HEADER_ORDER
+        if not cls._REQUIRED <= present:
+            for tag in sorted(int(t) for t in cls._REQUIRED - present):
+                defects.append(
+                    Defect(
+                        tag, REJECT_REQUIRED_TAG_MISSING, f"{what}: required tag {tag} is missing"
+                    )
+                )
+        if not present <= cls._KNOWN:
+            wire = dict(zip(tags, flat[1::2], strict=True))
+            for t in sorted(present - cls._KNOWN):
+                value: bytes | None = wire[t]
+                if _valid_tag(t) and int(t) in SECRET_TAGS:
+                    value = None  # never copied where it could be shown: raw_value() has it
+                if not _valid_tag(t):
+                    text = f"{what}: invalid tag number {t.decode('latin-1')!r}"
+                    defects.append(Defect(_tag_number(t), REJECT_INVALID_TAG_NUMBER, text, value))
+                elif unknown:
+                    continue  # an unknown message's body is all in extra_fields: nothing to name
+                elif int(t) not in self._spec_tags:
+                    text = f"{what}: tag {int(t)} is not defined by the spec"
+                    defects.append(Defect(int(t), REJECT_INVALID_TAG_NUMBER, text, value))
+                else:
+                    text = f"{what}: tag {int(t)} is not defined for this message type"
+                    defects.append(Defect(int(t), REJECT_TAG_NOT_DEFINED_FOR_MSGTYPE, text, value))
+        if len(present) != len(tags) and not (present & cls._GROUP_TAGS):
+            defects.extend(_repeats(cls, frame, tags))
+        if b"=\x01" in frame:  # a tag without a value somewhere (or '=' ending a data value)
+            for i in range(7, len(flat), 2):
+                if not flat[i]:
+                    t = flat[i - 1]
+                    text = f"{what}: tag {t.decode('latin-1')} has no value"
+                    no_value = _tag_number(t)
+                    defects.append(Defect(no_value, REJECT_TAG_NO_VALUE, text, b""))
+        if n and not header.issuperset(tags[3 : 3 + n]):
+            # a header field after the first body field
+            i = 3
+            while i < len(tags) and tags[i] in header:
+                i += 1
+            for t in tags[i:]:
+                if t in header:
+                    text = f"{what}: header field {int(t)} comes after the body"
+                    defects.append(Defect(int(t), REJECT_TAG_ORDER, text))
+                    break
+        return defects
 
 
 def verify_frame(frame: bytes) -> None:

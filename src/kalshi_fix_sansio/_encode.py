@@ -18,31 +18,33 @@ from .errors import DecodeError, EncodeError
 from .framing import checksum
 
 _TRAILERS = tuple(b"10=%03d\x01" % i for i in range(256))  # CheckSum -> its field
-_HEADS: dict[int, tuple[bytes, int]] = {}  # BodyLength -> (8=...9=...|, its byte sum)
-_MAX_CACHED_HEAD = 8192  # BodyLengths whose head is kept (the cache stays under ~1 MB)
+_MAX_CACHED_HEAD = 8192  # BodyLengths whose head is kept (a codec's stay under ~1 MB)
 _ADLER_EXACT = 256  # 256 * 255 < 65521: Adler-32's low half is then the exact byte sum
+Heads = dict[int, tuple[bytes, int]]
+"""BodyLength -> (``8=...|9=...|``, its byte sum): a codec's (`_decode.Codec.heads`)."""
 
 
-def _head(length: int) -> tuple[bytes, int]:
-    """BeginString and BodyLength for a body of ``length`` bytes, and their byte sum."""
+def _head(length: int, heads: Heads) -> tuple[bytes, int]:
+    """BeginString and BodyLength for a body of ``length`` bytes, and their byte sum (kept in
+    ``heads`` up to ``_MAX_CACHED_HEAD``)."""
     head = b"8=FIXT.1.1\x019=%d\x01" % length
     found = (head, checksum(head))
     if length <= _MAX_CACHED_HEAD:
-        _HEADS[length] = found
+        heads[length] = found
     return found
 
 
-def finish_frame(body: list[bytes]) -> bytes:
+def finish_frame(body: list[bytes], heads: Heads) -> bytes:
     """Prefix BeginString and BodyLength, append CheckSum: the body list starts with 35=.
 
-    The head and its byte sum come from a cache by BodyLength, the CheckSum field from a table:
-    the body is summed once and the frame joined once.
+    The head and its byte sum come from ``heads`` by BodyLength (the dialect's codec's), the
+    CheckSum field from a table: the body is summed once and the frame joined once.
     """
     joined = b"".join(body)
     n = len(joined)
-    head = _HEADS.get(n)
+    head = heads.get(n)
     if head is None:
-        head = _head(n)
+        head = _head(n, heads)
     total = head[1] + (adler32(joined, 0) if n <= _ADLER_EXACT else checksum(joined))
     return b"".join((head[0], joined, _TRAILERS[total & 0xFF]))
 
@@ -54,6 +56,7 @@ class EncodeSpec(NamedTuple):
     header: type[FixRecord]
     rfq_classes: frozenset[type[Message]]  # messages whose BidPx/OfferPx follow `rfq_units`
     data_tags: dict[bytes, bytes]  # Length tag -> Data tag
+    heads: Heads  # the heads of the frames it writes (its codec's: `_decode.Codec.heads`)
 
 
 _UNSET = object()
@@ -146,7 +149,7 @@ def encode_message(
             extra = msg.extra_fields
         if extra:
             _extra_fields(out, extra, msg, mt, spec.data_tags if spec is not None else {})
-        return finish_frame(out)
+        return finish_frame(out, spec.heads if spec is not None else {})
     except EncodeError as exc:
         if exc.msg_type is not None and exc.tag is not None:
             raise

@@ -1,24 +1,24 @@
-"""Runtime behind the generated message classes: lazy typed records and their defects.
+"""What a record does: the runtime behind the generated message classes.
 
-Reading a frame into one of these is `_decode`'s work, writing one `_encode`'s; where their raw
-values come from (tag dicts, groups, the header walk) is `_wire`'s, and the field-level
-vocabulary (`FieldInfo`, `GroupInfo`, `Defect`) is in `_fields`.
+`FixRecord` (the base of every generated message, group entry and header) is `_fields.Record`
+(its state and its class's wire tables) with what a decoded record does: convert its values
+lazily (`FixRecord._load`, `FixRecord._fill`), check them (`Message.check`, ``validate``) and
+show them (``items``, ``to_dict``, ``repr``). Reading a frame into one is `_decode`'s work,
+writing one `_encode`'s; where the raw values come from is `_wire`'s.
 
-A decoded message keeps its `_wire.WireSource` (the frame, the flat (tag, value, ...) list, a tag
--> raw-value dict built on first need); each typed attribute is converted on first access and
-cached. Where each value comes from (the generated fast path or the careful path) is told in
-`_wire`. That keeps `decode()` close to the
-cost of splitting the frame while still checking what a FIX engine must check at once: the
-header layout, the MsgType, required tags and duplicated tags. `Message.validate()` forces every
-conversion when a caller wants all errors up front.
+A decoded message keeps its `_fields.WireSource`; each typed attribute is converted on first
+access and kept. That keeps `decode()` close to the cost of splitting the frame while still
+checking what a FIX engine must check at once: the header layout, the MsgType, required tags and
+duplicated tags. `Message.validate()` forces every conversion when a caller wants all errors up
+front. The route a value takes from the wire to its attribute, and which of the routes a read
+takes, is ``docs/maintainers/value-path.md``.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from itertools import chain
-from operator import attrgetter
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -30,11 +30,13 @@ from ._fields import (
     REJECT_INCORRECT_FORMAT,
     REJECT_TAG_REPEATED,
     REJECT_VALUE_OUT_OF_RANGE,
-    Conv,
     Defect,
     FieldInfo,
     GroupInfo,
+    Record,
+    WireSource,
     _add,
+    _msgtype_in,
     _new,
     _offset_of,
     _set,
@@ -42,12 +44,11 @@ from ._fields import (
 from ._valuecheck import layout_matcher
 from ._wire import (
     Entries,
-    WireSource,
-    _msgtype_in,
     _walk_header,
     body_places,
     header_places,
     load_group,
+    own_raw,
     record_raw,
     record_wire,
 )
@@ -55,49 +56,17 @@ from .errors import DecodeError
 from .redaction import SECRET_TAGS
 
 R = TypeVar("R", bound="FixRecord")
-
-# header tag -> its index among a remembered layout's header places (`WireSource.header_at`),
-# filled by the first codec made (`_decode.Codec`: the header class exists by then)
-HEADER_PLACES: dict[bytes, int] = {}
 M = TypeVar("M", bound="Message")
 
 
 @attrs.define(slots=True, eq=False, repr=False, kw_only=True)
-class FixRecord:
+class FixRecord(Record):
     """Base of generated messages, group entries and the header.
 
     Typed attributes are properties; decoded instances convert the wire value on first access.
     """
 
-    # decoded: the message's raw source (shared by its header and group entries); built: None
-    _src: WireSource | None = attrs.field(default=None, init=False)
-    # a decoded group entry: its own fields, a span of the source's flat list; else None
-    _flat: list[bytes] | None = attrs.field(default=None, init=False)
-    # decoded: the next field read converts every field (`_fill`); a message and its header
-    # start False (their first read converts one field: a handler often reads only a few)
-    # None once every plain field is converted (a filled record, a walked header or entry)
-    _eager: bool | None = attrs.field(default=True, init=False)
-
-    _FIELDS: ClassVar[tuple[FieldInfo, ...]] = ()
-    _GROUPS: ClassVar[tuple[GroupInfo, ...]] = ()
-    _MEMBERS: ClassVar[tuple[FieldInfo | GroupInfo, ...]] = ()  # wire order
-    _REQUIRED: ClassVar[frozenset[bytes]] = frozenset()
-    _TAGS: ClassVar[frozenset[bytes]] = frozenset()  # every tag an instance may hold
-    _DELIMITER: ClassVar[bytes] = b""
-    _WALKED: ClassVar[bool] = False  # the header: filled by its generated walk first
-    _OWN: ClassVar[frozenset[bytes]] = frozenset()  # entries: direct member tags
-    _BY_KEY: ClassVar[dict[bytes, FieldInfo]] = {}  # tag bytes -> field (plain fields only)
-    _CONV: ClassVar[Conv] = ()  # plain fields' converters (cents prices in cents)
-    _CONV_D: ClassVar[Conv] = ()  # the same when the message's prices are in dollars
-    # the order of a remembered layout's places for `_fill_at` (`_wire.layout_places`): the
-    # indexes in `_FIELDS` of the required fields, then of each run of optional ones
-    _AT_PLAN: ClassVar[tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]] = ((), ())
-
     # -- lazy loading -------------------------------------------------------------------------
-
-    def _blank(self) -> None:
-        """Set every member slot to `_LAZY` (generated per class): a decoded record's reads
-        test for it and convert on demand."""
 
     def _fill(self) -> list[FieldInfo] | None:
         """Convert every plain field of a decoded instance at once (absent ones read None).
@@ -112,21 +81,20 @@ class FixRecord:
         src = self._src
         if src is None:  # pragma: no cover - constructed instances always have their slots set
             return None
-        layout: Any = src.layout
-        if layout is not None and self._flat is None:  # remembered (never a careful decode)
-            if type(self) is src.cls:
-                # the message: each field from its place, and each group absent from the frame
-                # read None (`_fill_at`)
-                at = layout[4]
-                if at is None:
-                    at = body_places(src)
-                if at:
-                    try:
-                        self._fill_at(src.flat, at, src.dollars)
-                        self._eager = None
-                        return None
-                    except _CONVERT_ERRORS:
-                        pass  # one does not convert: the tag-dict path below leaves it lazy
+        layout = src.layout
+        if layout is not None and self._flat is None and type(self) is src.cls:
+            # the message of a remembered layout (never a careful decode): each field from its
+            # place, and each group absent from the frame read None
+            at = layout.body_at
+            if at is None:
+                at = body_places(src)
+            if at:
+                try:
+                    self._fill_at(src.flat, at, src.dollars)
+                    self._eager = None
+                    return None
+                except _CONVERT_ERRORS:
+                    pass  # one does not convert: the tag-dict path below leaves it lazy
         careful = src.careful
         if self._WALKED and not careful and _walk_header(self):
             return None
@@ -160,97 +128,13 @@ class FixRecord:
                     bad.append(info)
         return bad
 
-    def _fast_fill(self, wire: dict[bytes, bytes], dollars: bool) -> None:
-        """Convert every plain field from ``wire`` (generated per class, straight-line).
-
-        Raises:
-            ValueError, UnicodeDecodeError, ArithmeticError: a value does not convert.
-        """
-        for slot, key, dec, _info in self._CONV_D if dollars else self._CONV:
-            raw = wire.get(key)
-            _set(self, slot, None if raw is None else dec(raw))
-
-    def _walk(self, flat: list[bytes], i: int, dollars: bool) -> int:
-        """Read this group entry's members from ``flat[i:]`` in spec order (generated per entry
-        class without nested groups).
-
-        Returns:
-            The position after the entry, or -1: no fast walk (the careful parser reads it).
-
-        Raises:
-            ValueError, UnicodeDecodeError, ArithmeticError: a value does not convert.
-            IndexError: the frame ends inside the entry (a frame always ends with CheckSum, so
-                only a malformed one does).
-        """
-        return -1
-
-    def _fill_at(self, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
-        """Convert every plain field from its place in ``flat`` (``at``: a remembered layout's
-        places in the order of `_AT_PLAN`, see `_wire.layout_places`: the layout's eighth
-        member for the header, `_wire.body_places` for a message; generated per class), and
-        set each group absent from the frame to None.
-
-        Raises:
-            ValueError, UnicodeDecodeError, ArithmeticError: a value does not convert.
-        """
-        raise NotImplementedError  # pragma: no cover - generated for every class it is called on
-
-    @staticmethod
-    def _walk_entries(
-        flat: list[bytes], j: int, count: int, src: WireSource
-    ) -> tuple[list[FixRecord], int] | None:
-        """Read ``count`` entries of this class from ``flat[j:]`` (generated per entry class
-        without nested groups, see `_flat_entries`).
-
-        Returns:
-            The entries and the position after the last, or None: no fast walk.
-
-        Raises:
-            ValueError, UnicodeDecodeError, ArithmeticError: a value does not convert.
-            IndexError: the frame ends inside an entry.
-        """
-        return None
-
-    @staticmethod
-    def _walk_one(flat: list[bytes], j: int, src: WireSource) -> FixRecord | None:
-        """`_walk_entries` for one entry, without its list (raising as it does): the entry (its
-        span, ``_flat``, says where it ends), or None: no fast walk."""
-        return None
-
     def _get(self, info: FieldInfo) -> Any:
-        """A field read for the first time: the first of a message converts only itself, any
-        later one (and any of a group entry) converts every field of the record."""
-        if self._eager is False:  # `_load`'s common case, inline: a handler's first read
-            self._eager = True  # (a message or its header: their source is the message's)
-            src: Any = self._src
-            _attr, slot, _tag, key, _name, dec, dec_dollars, _secret = info
-            at = src.header_at
-            if at is None:
-                raw = src.raw(key)
-            elif type(self) is not src.cls:
-                # the header (a message and its header start False, an entry never does): the
-                # field where the layout has it
-                i = at[HEADER_PLACES[key]]
-                raw = src.flat[i] if i > 0 else None
-            else:  # the message of a remembered layout: `WireSource.raw` without its call
-                where = src.layout[5]
-                groups: frozenset[bytes] = src.cls._GROUP_TAGS  # type: ignore[attr-defined]
-                if where is not None and key not in groups:
-                    i = where.get(key, -1)
-                    raw = src.flat[i + 1] if i >= 0 else None
-                else:
-                    raw = src.raw(key)
-            if raw is None:
-                _set(self, slot, None)
-                return None
-            if dec_dollars is not None and src.dollars:
-                dec = dec_dollars
-            try:
-                value = dec(raw)
-            except (ValueError, UnicodeDecodeError, ArithmeticError):
-                return self._load(info)  # names the defect (or, tolerant, records it)
-            _set(self, slot, value)
-            return value
+        """A field read for the first time (its slot `_LAZY`): the first of a message or its
+        header converts only itself (`_load`: a handler often reads two or three fields), any
+        later one (and any of a group entry) converts every field of the record (`_fill`)."""
+        if self._eager is False:
+            self._eager = True
+            return self._load(info)
         self._fill()
         value = getattr(self, info.slot)
         if value is _LAZY:  # it did not convert: `_load` names why (or records it)
@@ -258,43 +142,48 @@ class FixRecord:
         return value
 
     def _load(self, info: FieldInfo, wire: dict[bytes, bytes] | None = None) -> Any:
+        """Convert one field alone with its `FieldInfo` decoder, from ``wire`` (a tag dict of
+        the record's own fields) or from the source, and keep it in its slot: a value that does
+        not convert raises the `DecodeError` naming it or, decoded tolerantly, is recorded as a
+        `Defect` and reads None."""
         src = self._src
         if src is None:  # pragma: no cover - constructed instances always have their slots set
             raise AttributeError(info.attr)
         _attr, slot, tag, key, name, dec, dec_dollars, _secret = info
-        raw = wire.get(key) if wire is not None else record_raw(self, key)
-        if raw is None:
-            value = None
+        if wire is not None:
+            raw = wire.get(key)
+        elif self._flat is None:  # a message or its header
+            raw = own_raw(src, key)
         else:
-            if src.dollars and dec_dollars is not None:
-                dec = dec_dollars
-            try:
-                value = dec(raw)
-            except (ValueError, UnicodeDecodeError, ArithmeticError) as exc:
-                text = f"{self._what()}: {name}({tag}) has an invalid value: {exc}"
-                defects = src.defects
-                if defects is None:
-                    raise DecodeError(
-                        text,
-                        raw=src.frame,
-                        msg_type=src.msg_type(),
-                        tag=tag,
-                        offset=_offset_of(src.frame, key),
-                        reject_reason=REJECT_INCORRECT_FORMAT,
-                    ) from None
-                # tolerant: the attribute reads None, the defect keeps the raw value
-                _add(defects, Defect(tag, REJECT_INCORRECT_FORMAT, text, raw))
-                value = None
+            raw = record_raw(self, key)
+        if raw is None:
+            _set(self, slot, None)
+            return None
+        if dec_dollars is not None and src.dollars:
+            dec = dec_dollars
+        try:
+            value = dec(raw)
+        except _CONVERT_ERRORS as exc:
+            text = f"{self._what()}: {name}({tag}) has an invalid value: {exc}"
+            defects = src.defects
+            if defects is None:
+                raise DecodeError(
+                    text,
+                    raw=src.frame,
+                    msg_type=src.msg_type(),
+                    tag=tag,
+                    offset=_offset_of(src.frame, key),
+                    reject_reason=REJECT_INCORRECT_FORMAT,
+                ) from None
+            # tolerant: the attribute reads None, the defect keeps the raw value
+            _add(defects, Defect(tag, REJECT_INCORRECT_FORMAT, text, raw))
+            value = None
         _set(self, slot, value)
         return value
 
     # a group read for the first time (its slot `_LAZY`: a decoded record's): its entries, or
     # None when it is absent, kept in its slot
     _load_group = load_group
-
-    @classmethod
-    def _what(cls) -> str:
-        return cls.__name__
 
     def _materialize(self) -> None:
         """Load every lazy slot, absent fields included (encoding reads slots directly)."""
@@ -389,7 +278,7 @@ class FixRecord:
             return
         if self._eager is not None or self._GROUPS:  # else every field is converted already
             self._load_all()
-        fields, read, kinds, _whole = _enum_check(type(self))
+        fields, read, kinds, _whole = self._ENUM_CHECK
         # every slot is set now (None when absent); the enum values in one step, by their types
         if fields and not kinds.issuperset(map(type, read(self))):
             for info in fields:
@@ -488,18 +377,6 @@ def convert_now(record: FixRecord) -> None:
         record._fill()
 
 
-def by_key(fields: tuple[FieldInfo, ...]) -> dict[bytes, FieldInfo]:
-    """Tag bytes -> field, for a generated class's plain fields."""
-    return {info.key: info for info in fields}
-
-
-def convs(fields: tuple[FieldInfo, ...]) -> tuple[Conv, Conv]:
-    """A generated class's converters: prices in cents, and with the session in dollars."""
-    cents = tuple((f.slot, f.key, f.dec, f) for f in fields)
-    dollars = tuple((f.slot, f.key, f.dec_dollars or f.dec, f) for f in fields)
-    return cents, dollars
-
-
 def _extra(rec: FixRecord) -> tuple[tuple[int, bytes], ...]:
     return getattr(rec, "extra_fields", ())
 
@@ -508,38 +385,7 @@ def _redacted(extra: tuple[tuple[int, bytes], ...]) -> tuple[tuple[int, bytes], 
     return tuple((tag, b"<redacted>" if tag in SECRET_TAGS else value) for tag, value in extra)
 
 
-# a class's enum fields, its enum slots read at once, the types their values may have, and
-# a reader of ``_eager`` and the enum slots at once
-EnumCheck = tuple[
-    tuple[FieldInfo, ...],
-    Callable[[Any], tuple[Any, ...]],
-    frozenset[type],
-    Callable[[Any], tuple[Any, ...]],
-]
-
-
-def _enum_check(cls: type[FixRecord]) -> EnumCheck:
-    """A class's enum fields (their decoders carry ``enum_cls``) in spec order, a reader of
-    their slots as one tuple, and the types a value of them may have (None, a member of its
-    enum): a record whose values all have those types names no enum defect; and a reader of
-    ``_eager`` with those slots: a record whose values there all have those types has every
-    field converted too (``_eager`` None; True and False are no such type). Cached."""
-    cached: EnumCheck | None = cls.__dict__.get("_ENUM_CHECK_CACHE")
-    if cached is None:
-        fields = tuple(
-            info for info in cls._FIELDS if getattr(info.dec, "enum_cls", None) is not None
-        )
-        slots = [info.slot for info in fields] or ["_eager"]
-        kinds = frozenset([type(None), *(info.dec.enum_cls for info in fields)])  # type: ignore[attr-defined]
-        read = attrgetter(*slots, slots[0])  # a tuple even of one slot
-        cached = (fields, read, kinds, attrgetter("_eager", *slots))
-        type.__setattr__(cls, "_ENUM_CHECK_CACHE", cached)
-    return cached
-
-
-def _check_entries(
-    entries: Sequence[FixRecord], cls: type[FixRecord], defects: list[Defect]
-) -> None:
+def _check_entries(entries: Sequence[FixRecord], cls: type[Record], defects: list[Defect]) -> None:
     """`FixRecord._check_into` of a group's entries, without a call for an entry that has every
     field converted, no group of its own and every enum value a member (most entries): first
     tested for the whole group at once, then entry by entry when one fails the test."""
@@ -547,7 +393,7 @@ def _check_entries(
         for entry in entries:
             entry._check_into(defects)
         return
-    fields, read, kinds, whole = _enum_check(cls)
+    fields, read, kinds, whole = cls._ENUM_CHECK
     if len(entries) > 1 and kinds.issuperset(map(type, chain.from_iterable(map(whole, entries)))):
         return
     for entry in entries:
@@ -572,7 +418,6 @@ class Message(FixRecord):
     CATEGORY: ClassVar[str] = "app"
     _MSGTYPE_FIELD: ClassVar[bytes] = b""
     _KNOWN: ClassVar[frozenset[bytes]] = frozenset()  # header, body, group and trailer tags
-    _GROUP_TAGS: ClassVar[frozenset[bytes]] = frozenset()
     _HEADER_CLS: ClassVar[type[FixRecord]]
 
     @property
@@ -630,17 +475,22 @@ class Message(FixRecord):
         if layout is not None and not defects:
             # a layout checked clean before: its frames whose values all have their plain
             # form have nothing wrong (`_valuecheck`), told in one step
-            match = layout[6][src.dollars]
+            match = layout.pattern_dollars if src.dollars else layout.pattern_cents
             frame = src.frame
-            if match and frame.isascii() and match(frame) is not None:
+            if match and frame.isascii() and match(frame) is not None:  # type: ignore[operator]
                 return ()
         if self._GROUPS:  # else the decode has looked for repeated tags already
             for d in _repeated(type(self), src):
                 _add(defects, d)
         self._check_into(defects)
         self.header._check_into(defects)
-        if layout is not None and not defects and layout[6][src.dollars] is None:
-            layout[6][src.dollars] = layout_matcher(type(self), src.flat, src.dollars) or False
+        if layout is not None and not defects:
+            if src.dollars and layout.pattern_dollars is None:
+                found = layout_matcher(type(self), self._HEADER_CLS, src.flat, True)
+                layout.pattern_dollars = found or False
+            elif not src.dollars and layout.pattern_cents is None:
+                found = layout_matcher(type(self), self._HEADER_CLS, src.flat, False)
+                layout.pattern_cents = found or False
         return tuple(defects)
 
     def raw_value(self, tag: int) -> bytes | None:
@@ -684,10 +534,12 @@ class Message(FixRecord):
             # (about the cost of a first read converting one), each read then the slot's; else
             # (or one does not convert) its first field read converts that field alone, the
             # next all (`_fill`)
-            if src.header_at is not None:
-                places = src.layout[7]  # type: ignore[index]
+            header_at = src.header_at
+            if header_at is not None:
+                layout: Any = src.layout  # a layout's, where the header has places
+                places = layout.header_fill_at
                 if places is None:
-                    places = header_places(src, self._HEADER_CLS)
+                    places = header_places(layout, header_at, self._HEADER_CLS)
                 if places:
                     try:
                         h._fill_at(src.flat, places, False)
@@ -758,14 +610,12 @@ def _repeated(cls: type[Message], src: WireSource) -> tuple[Defect, ...]:
     """The defect of a tag repeated outside the groups (the first such tag), if any: made once
     per remembered tag layout (they depend on the tags alone), else from the frame's tags."""
     layout = src.layout
-    if layout is not None:
-        found: tuple[Defect, ...] | None = layout[2]
-        if found is not None:
-            return found
+    if layout is not None and layout.repeats is not None:
+        return layout.repeats
     tags = src.flat[0::2]
     found = tuple(_repeats(cls, src.frame, tags)) if len(set(tags)) != len(tags) else ()
     if layout is not None:
-        layout[2] = found
+        layout.repeats = found
     return found
 
 

@@ -13,9 +13,11 @@ cannot fail. A frame it does not match is checked in full, as before: the patter
 accepts less than the full check does, never more (the differential tests hold the two equal).
 
 The pattern is made per layout and per price unit (prices in cents or in dollars read
-differently), is a compiled regular expression (one C call over the frame), and is never made
-for a layout with a field whose type has no plain form here (raw data) or a tag the message's
-records read as two types.
+differently) and kept on the layout (`Layout.pattern_cents`, `Layout.pattern_dollars`), is a
+compiled regular expression (one C call over the frame), and is never made for a layout with a
+field whose type has no plain form here (raw data) or a tag the message's records read as two
+types. What it is made from (the plain form of each of the class's tags) is found afresh for
+each layout: nothing is kept per class.
 """
 
 from __future__ import annotations
@@ -23,18 +25,12 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _values as v
+from ._fields import Matcher, Record
 
-if TYPE_CHECKING:
-    from ._message import FixRecord, Message
-
-__all__ = ["Matcher", "layout_matcher"]
-
-Matcher = Callable[[bytes], Any]
-"""A compiled pattern's ``fullmatch``: a match (truthy) when every value of an ASCII frame has
-its plain form (text is UTF-8 only when the frame is ASCII: `check` asks that first)."""
+__all__ = ["layout_matcher"]
 
 # A UTC date that exists: a year 1000-9999 (datetime's range; earlier ones are checked in full)
 # and a month with its days (February to the 28th: the 29th is checked in full). Written for
@@ -89,17 +85,15 @@ def _plain_form(dec: Callable[[bytes], Any]) -> bytes | None:
     return _PLAIN.get(getattr(dec, "plain", dec))
 
 
-def _forms(cls: type[Message], dollars: bool) -> tuple[dict[bytes, bytes], frozenset[bytes]]:
-    """Tag -> the plain form of its values, over the message, its header and its groups' entries
-    (a tag read as two types, or without a plain form, maps to b""); and the groups' count
-    tags. Cached on the class, per price unit."""
-    name = "_PLAIN_FORMS_D" if dollars else "_PLAIN_FORMS"
-    cached: tuple[dict[bytes, bytes], frozenset[bytes]] | None = cls.__dict__.get(name)
-    if cached is not None:
-        return cached
+def _forms(
+    cls: type[Record], header: type[Record], dollars: bool
+) -> tuple[dict[bytes, bytes], frozenset[bytes]]:
+    """Tag -> the plain form of its values, over the message, its header and its groups'
+    entries (a tag read as two types, or without a plain form, maps to b""); and the groups'
+    count tags."""
     forms: dict[bytes, bytes] = {}
     counts: set[bytes] = set()
-    todo: list[type[FixRecord]] = [cls, cls._HEADER_CLS]
+    todo: list[type[Record]] = [cls, header]
     while todo:
         rec = todo.pop()
         for info in rec._FIELDS:
@@ -110,17 +104,17 @@ def _forms(cls: type[Message], dollars: bool) -> tuple[dict[bytes, bytes], froze
         for ginfo in rec._GROUPS:
             counts.add(ginfo.key)
             todo.append(ginfo.entry)
-    cached = (forms, frozenset(counts))
-    type.__setattr__(cls, name, cached)
-    return cached
+    return forms, frozenset(counts)
 
 
-def layout_matcher(cls: type[Message], flat: list[bytes], dollars: bool) -> Matcher | None:
+def layout_matcher(
+    cls: type[Record], header: type[Record], flat: list[bytes], dollars: bool
+) -> Matcher | None:
     """The pattern of the frames of ``flat``'s tag layout whose values all have their plain
-    form, made from a message of that layout ``check`` found with nothing wrong: its MsgType
-    and group counts are taken as they are (the layout fixes them). None: the layout has a
-    field without a plain form here."""
-    forms, counts = _forms(cls, dollars)
+    form (``cls``: their class, ``header``: its header's), made from a message of that layout
+    ``check`` found with nothing wrong: its MsgType and group counts are taken as they are (the
+    layout fixes them). None: the layout has a field without a plain form here."""
+    forms, counts = _forms(cls, header, dollars)
     parts: list[bytes] = []
     for i in range(0, len(flat), 2):
         tag = flat[i]

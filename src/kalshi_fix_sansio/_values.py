@@ -79,8 +79,9 @@ _DECIMAL_CHARS = b"0123456789.-"
 
 # Values that repeat (prices, quantities, the dates and times of market-data entries) are
 # converted once: raw bytes -> immutable value, in bounded dicts emptied when full. Only short
-# values are kept, so a peer cannot make them hold much. Each generated module (each dialect's,
-# and the header's) has its own `ValueCaches`; the module-level decoders below keep theirs.
+# values are kept, so a peer cannot make them hold much. They belong to a `ValueCaches`, one per
+# generated module (each dialect's, whose codec owns it, and the header's); the module-level
+# decoders below keep none.
 _CACHE_SIZE = 4096
 _CACHED_LEN = 32
 
@@ -106,18 +107,22 @@ def _cached(cache: dict[bytes, Any], plain: Callable[[bytes], Any]) -> Callable[
 
 
 class ValueCaches:
-    """The bounded caches of one generated module's decoders, and those decoders.
+    """The bounded caches of one generated module's converters, and those converters.
 
     Attributes:
         decimals, cents, timestamps, dates, times: raw bytes (at most 32) -> the immutable
             value, at most 4,096 each; emptied when full.
+        cents_written: a Decimal -> its whole cents as written (`enc_cents`), at most 4,096;
+            emptied when full.
         dec_decimal, dec_cents, dec_timestamp, dec_date, dec_time: the decoders of those types
             reading and filling them (the module-level functions of the same names, cached
-            here instead).
+            here).
+        enc_cents: `enc_cents` reading and filling ``cents_written``.
     """
 
     __slots__ = (
         "cents",
+        "cents_written",
         "dates",
         "dec_cents",
         "dec_date",
@@ -125,6 +130,7 @@ class ValueCaches:
         "dec_time",
         "dec_timestamp",
         "decimals",
+        "enc_cents",
         "times",
         "timestamps",
     )
@@ -135,15 +141,13 @@ class ValueCaches:
         self.timestamps: dict[bytes, datetime] = {}
         self.dates: dict[bytes, date] = {}
         self.times: dict[bytes, time] = {}
+        self.cents_written: dict[Decimal, bytes] = {}
         self.dec_decimal: Callable[[bytes], Decimal] = _cached(self.decimals, _dec_decimal)
         self.dec_cents: Callable[[bytes], Decimal] = _cached(self.cents, _dec_cents)
         self.dec_timestamp: Callable[[bytes], datetime] = _cached(self.timestamps, _dec_timestamp)
         self.dec_date: Callable[[bytes], date] = _cached(self.dates, _dec_date)
         self.dec_time: Callable[[bytes], time] = _cached(self.times, _dec_time_any)
-
-
-def dec_decimal(raw: bytes) -> Decimal:
-    return _DEFAULT.dec_decimal(raw)
+        self.enc_cents: CentsEncoder = _cents_writer(self.cents_written)
 
 
 def _dec_decimal(raw: bytes) -> Decimal:
@@ -166,12 +170,8 @@ def _is_whole(d: Decimal) -> bool:
     return d == int(d)  # exact: int() truncates, the comparison is exact
 
 
-def dec_cents(raw: bytes) -> Decimal:
-    """A price sent in cents, returned in dollars (exact, whatever the number of digits)."""
-    return _DEFAULT.dec_cents(raw)
-
-
 def _dec_cents(raw: bytes) -> Decimal:
+    """A price sent in cents, returned in dollars (exact, whatever the number of digits)."""
     return _shift(_dec_decimal(raw), -2)
 
 
@@ -202,10 +202,6 @@ def _fraction_us(frac: bytes | None) -> int:
 _from_iso = datetime.fromisoformat
 # fromisoformat reads YYYYMMDD and any one separator before the time (3.11 on)
 _ISO_BASIC = sys.version_info >= (3, 11)
-
-
-def dec_timestamp(raw: bytes) -> datetime:
-    return _DEFAULT.dec_timestamp(raw)
 
 
 def _dec_timestamp(raw: bytes) -> datetime:
@@ -245,10 +241,6 @@ def _dec_timestamp(raw: bytes) -> datetime:
     )
 
 
-def dec_date(raw: bytes) -> date:
-    return _DEFAULT.dec_date(raw)
-
-
 def _dec_date(raw: bytes) -> date:
     if len(raw) != 8 or not raw.isdigit():
         raise ValueError(f"expected a date YYYYMMDD, got {raw!r}")
@@ -256,10 +248,6 @@ def _dec_date(raw: bytes) -> date:
 
 
 _time_from_iso = time.fromisoformat
-
-
-def dec_time(raw: bytes) -> time:
-    return _DEFAULT.dec_time(raw)
 
 
 # ':' and '.' read as digits: with the separators where they belong, the other places are digits
@@ -298,15 +286,15 @@ def dec_bytes(raw: bytes) -> bytes:
     return raw
 
 
-# enum class -> wire bytes -> member, for the generated converters' inline lookups
-ENUM_TABLES: dict[type[enum.Enum], dict[bytes, Any]] = {}
+def member_table(cls: type[enum.Enum]) -> dict[bytes, Any]:
+    """Wire bytes -> member of an enum, for the generated converters' inline lookups (built
+    once per generated module, never changed)."""
+    return {str(m.value).encode(): m for m in cls}
 
 
 def enum_decoder(cls: type[enum.Enum], base: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
     """Decoder for an enum field: the member when known, else the plain value (never an error)."""
-    table = ENUM_TABLES.get(cls)
-    if table is None:
-        table = ENUM_TABLES[cls] = {str(m.value).encode(): m for m in cls}
+    table = member_table(cls)
 
     def decode(raw: bytes) -> Any:
         hit = table.get(raw)
@@ -451,30 +439,36 @@ RFQ_CENTS_HINT = (
 )
 
 
-# Decimal -> its whole cents as written (a function of the value alone: 0.31 and 0.3100 write
-# the same), bounded as the decoders' caches: an order's price is most often one seen before,
-# and often the very Decimal a decoder's cache handed out (its hash kept in it)
-_CENTS_WRITTEN: dict[Decimal, bytes] = {}
+CentsEncoder = Callable[..., bytes]
+"""`enc_cents`' signature: ``(value, name, max_cent_decimals=0, hint=SUBPENNY_HINT)``."""
 
 
 def enc_cents(v: Any, name: str, max_cent_decimals: int = 0, hint: str = SUBPENNY_HINT) -> bytes:
-    # whole cents only: a field that takes fractions of a cent writes its value's own digits
-    # ("100.00"), which equal Decimals ("1.0000", "1.00") do not share
-    if max_cent_decimals == 0 and v.__class__ is Decimal and v.is_finite():  # (sNaN: no hash)
-        hit = _CENTS_WRITTEN.get(v)
-        if hit is not None:
-            return hit
-        t = str(v)  # `_plain_text`, inline
-        if len(t) < 24 and "E" not in t:
-            units, _, fraction = t.partition(".")
-            if len(fraction) > 2:  # a price read in dollars ("0.3100"): its zeros say nothing
-                fraction = fraction.rstrip("0")
-            if len(fraction) <= 2:  # whole cents: the digits, the point moved two places
-                written = b"%d" % int(units + fraction.ljust(2, "0"))
-                if len(_CENTS_WRITTEN) >= _CACHE_SIZE:
-                    _CENTS_WRITTEN.clear()
-                _CENTS_WRITTEN[v] = written
-                return written
+    """A dollar price as the cents the wire carries: whole cents, or with ``max_cent_decimals``
+    decimals of a cent; anything finer is a `PriceUnitError` naming the field (``hint``: what
+    to do about it)."""
+    if max_cent_decimals == 0 and v.__class__ is Decimal and v.is_finite():
+        written = _whole_cents(v)
+        if written is not None:
+            return written
+    return _cents(v, name, max_cent_decimals, hint)
+
+
+def _whole_cents(v: Decimal) -> bytes | None:
+    """A finite Decimal's whole cents as written, read from its digits (None: it is not a whole
+    number of cents, or is too long to read so)."""
+    t = str(v)  # `_plain_text`, inline
+    if len(t) < 24 and "E" not in t:
+        units, _, fraction = t.partition(".")
+        if len(fraction) > 2:  # a price read in dollars ("0.3100"): its zeros say nothing
+            fraction = fraction.rstrip("0")
+        if len(fraction) <= 2:  # whole cents: the digits, the point moved two places
+            return b"%d" % int(units + fraction.ljust(2, "0"))
+    return None
+
+
+def _cents(v: Any, name: str, max_cent_decimals: int, hint: str) -> bytes:
+    """`enc_cents` of any value: exact whatever its number of digits, or refused."""
     dollars = _as_decimal(v, name)
     cents = dollars.scaleb(2, _EXACT)  # exact, whatever the number of digits
     if max_cent_decimals == 0:
@@ -491,6 +485,31 @@ def enc_cents(v: Any, name: str, max_cent_decimals: int = 0, hint: str = SUBPENN
             "of a cent"
         )
     return format(cents, "f").encode("ascii")
+
+
+def _cents_writer(written: dict[Decimal, bytes]) -> CentsEncoder:
+    """`enc_cents` remembering the whole cents it writes in ``written`` (a function of the value
+    alone: 0.31 and 0.3100 write the same), at most ``_CACHE_SIZE``, emptied when full: an
+    order's price is most often one seen before, and often the very Decimal a decoder's cache
+    handed out (its hash kept in it). Whole cents only: a field that takes fractions of a cent
+    writes its value's own digits ("100.00"), which equal Decimals ("1.0000", "1.00") do not
+    share."""
+    get = written.get
+
+    def enc(v: Any, name: str, max_cent_decimals: int = 0, hint: str = SUBPENNY_HINT) -> bytes:
+        if max_cent_decimals == 0 and v.__class__ is Decimal and v.is_finite():  # (sNaN: no hash)
+            hit = get(v)
+            if hit is not None:
+                return hit
+            found = _whole_cents(v)
+            if found is not None:
+                if len(written) >= _CACHE_SIZE:
+                    written.clear()
+                written[v] = found
+                return found
+        return _cents(v, name, max_cent_decimals, hint)
+
+    return enc
 
 
 def fmt_timestamp(v: datetime) -> bytes:
@@ -578,6 +597,13 @@ def enc_bytes(v: Any, name: str) -> bytes:
     return bytes(v)
 
 
+# the converters of the values that take no cache (a `ValueCaches` has the cached ones)
+dec_decimal = _dec_decimal
+dec_cents = _dec_cents
+dec_timestamp = _dec_timestamp
+dec_date = _dec_date
+dec_time = _dec_time_any
+
 DECODERS: Mapping[str, Callable[[bytes], Any]] = {
     "str": dec_str,
     "bool": dec_bool,
@@ -599,7 +625,3 @@ ENCODERS: Mapping[str, Callable[[Any, str], bytes]] = {
     "time": enc_time,
     "bytes": enc_bytes,
 }
-
-
-# the caches of the module-level decoders (users outside the generated modules)
-_DEFAULT = ValueCaches()

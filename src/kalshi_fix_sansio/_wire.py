@@ -1,218 +1,123 @@
-"""Where every value of a decoded message comes from, in one place.
+"""Where the raw value of a decoded record's field comes from: the functions of the value path.
 
-A decoded message keeps one `WireSource`: the frame, its field list (``flat``: tag, value, tag,
-value, ...), the set of its tags, its defects, the header places of a remembered tag layout, and
-the tag -> raw value dict built on first need. Its header and every group entry keep the same
-source; an entry also keeps its own span of the field list (``FixRecord._flat``).
-
-A typed value comes from one of two paths:
-
-* the fast path, generated per class (`kalshi_fix_sansio._generated`): ``_fast_fill`` converts
-  every plain field of a record from the tag dict with straight-line converters and caches,
-  ``_fill_at`` converts a message's or its header's fields from the places their remembered
-  layout keeps (`layout_places`), the header's ``_walk`` in one pass over the fields after 35
-  otherwise, and ``_walk_entries`` cuts and converts a group's entries in one pass
-  (``_walk_one`` a group's only entry); each gives up (an exception, or None / -1) on
-  anything it does not expect, and the careful path takes over for that record.
-* the careful path, written once here and in `_message`: the careful field splitter
-  (`_decode.split_fields` with ``by_length``), `FixRecord._fill`'s loop and `FixRecord._load`
-  (each field's `FieldInfo` decoder from `_values`, one at a time, naming a value that does not
-  convert as a `DecodeError` or, decoded tolerantly, a `Defect`), and `_careful_group` (cuts the
-  entries at their delimiters and names what is wrong with the group).
-
-A message decoded with ``careful=True`` (`_decode.Codec.decode`) takes the careful path for every
-value, from the split on: it is the reference the fast path is tested against
-(``tests/test_differential.py``).
-
-When: a record's typed attributes start as `_fields._LAZY`; a read of one that is still lazy goes
-to `FixRecord._get`, which looks at ``FixRecord._eager``:
-
-* False (a decoded message or header not read yet): convert this one field alone, with its
-  careful decoder (a handler often reads two or three fields), and say True;
-* True: convert the whole record (`FixRecord._fill`: the header's walk, else the generated
-  ``_fast_fill``, else the careful loop), then read the slot; a value that did not convert is
-  left lazy and `FixRecord._load` names it;
-* None: every plain field is converted already (a filled record, a walked header or entry).
-
-A group's attribute is read by `load_group`: `Entries` (the generated walk, entry by entry as
-they are read, a group of one entry when the group is read; the careful parser for the whole
-group when the walk gives up) or, at once, the careful parser's tuple (entries holding a nested
-group, a count that is not a number or larger than the message can hold, a careful decode).
-
-A group entry's walk leaves a time of day or a timestamp that is not in its value cache lazy
-(most are never read, and each message brings a new one): the entry then says ``_eager`` True,
-and a read of it converts the entry's fields (`FixRecord._fill`).
+A decoded message keeps one `_fields.WireSource` (the frame, its flat (tag, value, ...) list,
+the set of its tags, its defects, the `_fields.Layout` it shares with the messages of its tag
+layout when that is remembered, the tag dict built on first need); its header and its group
+entries keep the same source, an entry also its span of the flat list. Here is how a value is
+found in them: by one tag (`own_raw`, `record_raw`), as a tag dict (`tag_dict`, `record_wire`),
+from a remembered layout's places (`body_places`, `header_places`, `layout_places`), by the
+header's walk (`_walk_header`), and a group's entries (`load_group`, `Entries`, the careful
+parser `_careful_group`). Which of them a read takes, and why there are these and no others, is
+``docs/maintainers/value-path.md``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, overload
+from typing import Any, NamedTuple, TypeVar, cast, overload
 
 from ._fields import (
     _WALK_ERRORS,
     REJECT_GROUP_COUNT,
     REJECT_INCORRECT_FORMAT,
     REJECT_REQUIRED_TAG_MISSING,
-    SOH,
     Defect,
     GroupInfo,
+    Layout,
+    Record,
+    WireSource,
     _add,
     _new,
     _set,
 )
 from .errors import DecodeError
 
-if TYPE_CHECKING:
-    from ._message import FixRecord, Message
+E = TypeVar("E", bound=Record)  # a group's entry class
 
 
-class WireSource:
-    """The raw source of one decoded message, shared by its header and its group entries.
-
-    Attributes:
-        frame: the frame as received.
-        flat: its fields, ``[tag, value, tag, value, ...]`` (8, 9, 35 first).
-        dollars: session-unit prices are in dollars (else integer cents).
-        defects: decoded tolerantly: what is wrong (shared with the header and the entries, and
-            filled as values are read); decoded strictly: None.
-        cls: the message's class.
-        present: every tag of the frame (shared by every message of a remembered layout).
-        header_at: where each header field's value is in ``flat``, in `Header` field order (-1:
-            absent), for a message of a remembered layout with a plain header; else None.
-        layout: the remembered tag layout the message's frame has (`_decode.Layout`: what
-            its frames share, the checks `Message.check` makes on the tags alone among it), or
-            None when the frame's layout is not remembered.
-        careful: every value of the message comes from the careful path (see the module).
-    """
-
-    __slots__ = (
-        "_by_tag",
-        "cls",
-        "defects",
-        "dollars",
-        "flat",
-        "frame",
-        "header_at",
-        "layout",
-        "present",
-    )
-
-    careful = False  # `CarefulSource` says True
-
-    # made by `_decode.Codec.decode` alone, which sets every attribute
-    frame: bytes
-    flat: list[bytes]
-    dollars: bool
-    defects: list[Defect] | None
-    cls: type[Message]
-    present: frozenset[bytes]
-    header_at: tuple[int, ...] | None
-    layout: list[Any] | None
-    _by_tag: dict[bytes, bytes] | None
-
-    def by_tag(self) -> dict[bytes, bytes]:
-        """Tag -> raw value of the message's own fields (header and body, not its groups'); a
-        tag given twice keeps its first value. Built on first need."""
-        wire = self._by_tag
-        if wire is None:
-            flat = self.flat
-            layout = self.layout
-            if layout is None:
-                end = _own_end(self.cls, flat, self.present)
-            else:  # where the own fields end depends on the tags alone: once per layout
-                end = layout[3]
-                if end is None:
-                    end = layout[3] = _own_end(self.cls, flat, self.present)
-            wire = self._by_tag = _pairs(flat if end == len(flat) else flat[:end])
-        return wire
-
-    def raw(self, key: bytes) -> bytes | None:
-        """One raw value of the message's own fields (its first occurrence), without building
-        the tag dict when the tag cannot be one its groups hold too: a read of a few fields
-        stays cheap."""
-        wire = self._by_tag
-        if wire is not None:
-            return wire.get(key)
-        if key in self.cls._GROUP_TAGS:
-            return self.by_tag().get(key)
-        flat = self.flat
-        layout = self.layout
-        if layout is not None and layout[5] is not None:  # each tag's first place, known
-            i = layout[5].get(key, -1)
-            return flat[i + 1] if i >= 0 else None
-        i = 0
-        try:
-            while True:
-                i = flat.index(key, i)
-                if not i & 1:  # a tag, not a value that reads alike
-                    return flat[i + 1]
-                i += 1
-        except ValueError:
-            return None
-
-    def msg_type(self) -> str | None:
-        """MsgType(35) as received."""
-        return _msgtype_in(self.frame)
-
-    def header_raw(self, keys: frozenset[bytes]) -> dict[bytes, bytes]:
-        """Tag -> raw value of the header fields present (``keys``: the header's tags), read
-        from the front of the frame: header fields follow 8, 9 and 35, so only those few
-        pairs are looked at; a header field placed later in the frame (allowed, unusual) is
-        found through the full tag dict."""
-        flat = self.flat
-        out: dict[bytes, bytes] = {}
-        i = 6
-        last = len(flat) - 2
-        tag = flat[6]  # a decoded frame has 8, 9, 35 and at least one field more
-        while tag in keys:
-            out[tag] = flat[i + 1]
-            if i == last:
-                break
-            i += 2
-            tag = flat[i]
-        if b"34" not in out or b"49" not in out or b"56" not in out or b"52" not in out:
-            out = {k: v for k, v in self.by_tag().items() if k in keys}
-        return out
+def tag_dict(src: WireSource) -> dict[bytes, bytes]:
+    """Tag -> raw value of the message's own fields (header and body, not its groups'); a tag
+    given twice keeps its first value. Built on first need, kept on the source."""
+    wire = src._by_tag
+    if wire is None:
+        flat = src.flat
+        layout = src.layout
+        if layout is None:
+            end = _own_end(src.cls, flat, src.present)
+        elif layout.own_end is not None:  # it depends on the tags alone: once per layout
+            end = layout.own_end
+        else:
+            end = layout.own_end = _own_end(src.cls, flat, src.present)
+        wire = src._by_tag = _pairs(flat if end == len(flat) else flat[:end])
+    return wire
 
 
-class CarefulSource(WireSource):
-    """A `WireSource` whose every value comes from the careful path (the fast path's reference)."""
-
-    __slots__ = ()
-
-    careful = True
-
-
-def _msgtype_in(frame: bytes) -> str | None:
-    """MsgType(35) of a frame as received (None: it has none)."""
-    start = frame.find(b"\x0135=")
-    if start < 0:
+def own_raw(src: WireSource, key: bytes) -> bytes | None:
+    """One raw value of the message's own fields (its first occurrence), without building the
+    tag dict when the tag cannot be one its groups hold too: a read of a few fields stays
+    cheap."""
+    wire = src._by_tag
+    if wire is not None:
+        return wire.get(key)
+    if key in src.cls._GROUP_TAGS:
+        return tag_dict(src).get(key)
+    flat = src.flat
+    layout = src.layout
+    if layout is not None and layout.first_places is not None:  # each tag's first place
+        i = layout.first_places.get(key, -1)
+        return flat[i + 1] if i >= 0 else None
+    i = 0
+    try:
+        while True:
+            i = flat.index(key, i)
+            if not i & 1:  # a tag, not a value that reads alike
+                return flat[i + 1]
+            i += 1
+    except ValueError:
         return None
-    end = frame.find(SOH, start + 4)
-    return frame[start + 4 : end].decode("latin-1")
+
+
+def front_header(src: WireSource, keys: frozenset[bytes]) -> dict[bytes, bytes]:
+    """Tag -> raw value of the header fields present (``keys``: the header's tags), read from
+    the front of the frame: header fields follow 8, 9 and 35, so only those few pairs are
+    looked at; a header field placed later in the frame (allowed, unusual) is found through
+    the full tag dict."""
+    flat = src.flat
+    out: dict[bytes, bytes] = {}
+    i = 6
+    last = len(flat) - 2
+    tag = flat[6]  # a decoded frame has 8, 9, 35 and at least one field more
+    while tag in keys:
+        out[tag] = flat[i + 1]
+        if i == last:
+            break
+        i += 2
+        tag = flat[i]
+    if b"34" not in out or b"49" not in out or b"56" not in out or b"52" not in out:
+        out = {k: v for k, v in tag_dict(src).items() if k in keys}
+    return out
 
 
 def body_places(src: WireSource) -> tuple[Any, ...]:
     """Where each plain field of a message of a remembered layout has its value in ``flat``, in
     the order its `_fill_at` reads them (`layout_places`; empty: none): the first occurrence
-    among the message's own fields, as `WireSource.by_tag` keeps it. Once per layout (its fifth
-    member)."""
+    among the message's own fields, as `tag_dict` keeps it. Once per layout
+    (`Layout.body_at`)."""
     layout = src.layout
     assert layout is not None
-    at: tuple[Any, ...] | None = layout[4]
+    at = layout.body_at
     if at is None:
-        own = src.by_tag()  # the own fields are a prefix of ``flat``: first occurrences agree
-        where = _first_places(layout, src.flat)
+        own = tag_dict(src)  # the own fields are a prefix of ``flat``: first occurrences agree
+        where = first_places(layout, src.flat)
         fields = src.cls._FIELDS
         places = [where[info.key] + 1 if info.key in own else -1 for info in fields]
         # none for a class without plain fields (it has no `_fill_at`)
-        at = layout[4] = layout_places(src.cls, places, src.present) if fields else ()
+        at = layout.body_at = layout_places(src.cls, places, src.present) if fields else ()
     return at
 
 
 def layout_places(
-    cls: type[FixRecord], places: Sequence[int], present: frozenset[bytes]
+    cls: type[Record], places: Sequence[int], present: frozenset[bytes]
 ) -> tuple[Any, ...]:
     """A record's places (``places``: each plain field's place in ``flat``, in `_FIELDS` order,
     -1 when absent) in the order its generated `_fill_at` reads them (`_AT_PLAN`): the place of
@@ -233,43 +138,43 @@ def layout_places(
     return tuple(out)
 
 
-def header_places(src: WireSource, cls: type[FixRecord]) -> tuple[Any, ...]:
+def header_places(layout: Layout, header_at: tuple[int, ...], cls: type[Record]) -> tuple[Any, ...]:
     """Where each header field of a message of a remembered layout whose header has places
-    (``src.header_at``) has its value, in the order the header's generated `_fill_at` reads
-    them (`layout_places`; empty: none). Once per layout (its eighth member)."""
-    layout: Any = src.layout
-    assert src.header_at is not None
-    at: tuple[Any, ...] = layout_places(cls, src.header_at, frozenset())
-    layout[7] = at
+    (``header_at``: `Layout.header_at`) has its value, in the order the header's generated
+    `_fill_at` reads them (`layout_places`; empty: none). Once per layout
+    (`Layout.header_fill_at`)."""
+    at = layout.header_fill_at = layout_places(cls, header_at, frozenset())
     return at
 
 
-def _first_places(layout: list[Any], flat: list[bytes]) -> dict[bytes, int]:
+def first_places(layout: Layout, flat: list[bytes]) -> dict[bytes, int]:
     """Tag -> its first place in ``flat`` (a tag's, not a value's that reads alike), for a
-    message of a remembered layout: the same for every message of it. Once per layout (its
-    sixth member)."""
-    where: dict[bytes, int] | None = layout[5]
+    message of a remembered layout: the same for every message of it. Once per layout
+    (`Layout.first_places`)."""
+    where = layout.first_places
     if where is None:
-        where = layout[5] = {}
-        for k in range(len(flat) - 2, -1, -2):  # from the end: the first occurrence stays
-            where[flat[k]] = k
+        # from the end: the first occurrence is written last, and stays
+        where = layout.first_places = dict(
+            zip(flat[-2::-2], range(len(flat) - 2, -1, -2), strict=True)
+        )
     return where
 
 
-def record_wire(rec: FixRecord) -> dict[bytes, bytes]:
+def record_wire(rec: Record) -> dict[bytes, bytes]:
     """Tag -> raw value of a decoded record's own fields: a message's or header's from its
-    source, a group entry's from its span (first occurrence of a tag)."""
+    source (`tag_dict`), a group entry's from its span (first occurrence of a tag)."""
     span = rec._flat
     if span is None:
-        return rec._src.by_tag()  # type: ignore[union-attr]
+        return tag_dict(rec._src)  # type: ignore[arg-type]
     return _pairs(span)
 
 
-def record_raw(rec: FixRecord, key: bytes) -> bytes | None:
-    """One raw value of a decoded record's own fields (its first occurrence)."""
+def record_raw(rec: Record, key: bytes) -> bytes | None:
+    """One raw value of a decoded record's own fields (its first occurrence): a message's or
+    header's from its source (`own_raw`), a group entry's from its span."""
     span = rec._flat
     if span is None:
-        return rec._src.raw(key)  # type: ignore[union-attr]
+        return own_raw(rec._src, key)  # type: ignore[arg-type]
     return _pairs(span).get(key)  # an entry: small, and read whole once it is read
 
 
@@ -284,57 +189,38 @@ def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
     return wire
 
 
-def _own_end(cls: type[Message], flat: list[bytes], present: frozenset[bytes]) -> int:
+def _own_end(cls: type[Record], flat: list[bytes], present: frozenset[bytes]) -> int:
     """Where the header and body fields of a message end in ``flat`` (``len(flat)``: the whole
     list holds them).
 
     A message with groups has them before the first group entry, read without the entries,
     unless a header or body tag is placed after it (allowed, unusual: the tags after it are
-    checked as a set) or the spec places a plain field after a group of the class.
+    checked as a set) or the spec places a plain field after a group of the class (`_TAIL`:
+    then its fields are read from the whole frame at once, as they rarely all lead it).
     """
     group_tags = cls._GROUP_TAGS
     n = len(flat)
-    if not group_tags or _fields_after_groups(cls):
+    if not group_tags or cls._TAIL:
         return n
     i = 6
     while i < n and flat[i] not in group_tags:
         i += 2
-    if i < n and not _own_keys(cls).isdisjoint(present.difference(flat[0:i:2])):
+    if i < n and not cls._OWN_KEYS.isdisjoint(present.difference(flat[0:i:2])):
         return n
     return i
 
 
-def _fields_after_groups(cls: type[Message]) -> bool:
-    """Whether the spec places a plain field after a group of the class (cached per class):
-    then its fields are read from the whole frame at once, as they rarely all lead it."""
-    cached: bool | None = cls.__dict__.get("_TAIL_CACHE")
-    if cached is None:
-        kinds = [isinstance(m, GroupInfo) for m in cls._MEMBERS]
-        cached = True in kinds and False in kinds[kinds.index(True) :]
-        type.__setattr__(cls, "_TAIL_CACHE", cached)
-    return cached
-
-
-def _own_keys(cls: type[Message]) -> frozenset[bytes]:
-    """The header, body and group count tags of a message class (cached per class)."""
-    cached: frozenset[bytes] | None = cls.__dict__.get("_OWN_KEYS_CACHE")
-    if cached is None:
-        cached = frozenset([*cls._HEADER_CLS._BY_KEY, *cls._BY_KEY, *(g.key for g in cls._GROUPS)])
-        type.__setattr__(cls, "_OWN_KEYS_CACHE", cached)
-    return cached
-
-
-def header_raw(msg: FixRecord, keys: frozenset[bytes]) -> dict[bytes, bytes]:
-    """Raw values of the header fields of a decoded message (see `WireSource.header_raw`)."""
+def header_raw(msg: Record, keys: frozenset[bytes]) -> dict[bytes, bytes]:
+    """Raw values of the header fields of a decoded message (see `front_header`)."""
     src = msg._src
     assert src is not None
-    return src.header_raw(keys)
+    return front_header(src, keys)
 
 
 class GroupPlace(NamedTuple):
     """Where one repeating group of a decoded record is: what its parsers read."""
 
-    owner: type[FixRecord]  # the record's class (no reference to the record: no cycle)
+    owner: type[Record]  # the record's class (no reference to the record: no cycle)
     info: GroupInfo
     src: WireSource  # the message's source
     flat: list[bytes]  # the record's fields: a message's whole list, or an entry's span
@@ -347,9 +233,9 @@ class GroupPlace(NamedTuple):
 _place: Any = tuple.__new__
 
 
-def load_group(owner: FixRecord, info: GroupInfo) -> Any:
+def load_group(owner: Record, info: GroupInfo) -> Any:
     """A group's entries (None when its count tag is absent), kept in its slot (a group read
-    for the first time: `FixRecord._load_group`): a group of one entry (a 35=X's usual one)
+    for the first time: `Record._load_group`): a group of one entry (a 35=X's usual one)
     typed now, as the tuple of it, and any other `Entries` (typed as they are read) when its
     count is readable, its entries hold no nested group and the message is not read carefully;
     else the careful parser's tuple."""
@@ -360,10 +246,7 @@ def load_group(owner: FixRecord, info: GroupInfo) -> Any:
     layout = src.layout
     if flat is None and layout is not None:  # a message of a remembered layout
         flat = src.flat
-        where = layout[5]
-        if where is None:
-            where = _first_places(layout, flat)
-        i = where.get(key, -1)
+        i = first_places(layout, flat).get(key, -1)
         if i < 0:
             _set(owner, info.slot, None)
             return None
@@ -422,7 +305,7 @@ def load_group(owner: FixRecord, info: GroupInfo) -> Any:
     return value
 
 
-class Entries(Sequence["FixRecord"]):
+class Entries(Sequence[E]):
     """The entries of a decoded repeating group: a read-only sequence, typed as it is read.
 
     An entry read by index is typed with the entries before it (one generated walk, in wire
@@ -442,10 +325,10 @@ class Entries(Sequence["FixRecord"]):
         self._at = at
         # the entries typed so far and where the next one starts, replaced as one value: two
         # threads reading at once each see a consistent pair
-        self._state: tuple[tuple[FixRecord, ...], int] = ((), at.i + 2)
-        self._done: tuple[FixRecord, ...] | None = None
+        self._state: tuple[tuple[E, ...], int] = ((), at.i + 2)
+        self._done: tuple[E, ...] | None = None
 
-    def as_tuple(self) -> tuple[FixRecord, ...]:
+    def as_tuple(self) -> tuple[E, ...]:
         """Every entry, typed, as a tuple (the same tuple at each call): the whole group is read,
         as iterating it reads it (a group that is not well formed raises its `DecodeError` here
         or, decoded tolerantly, records its defects)."""
@@ -456,7 +339,7 @@ class Entries(Sequence["FixRecord"]):
             entry_cls = at.info.entry
             flat = at.flat
             count = at.declared - len(typed)
-            walked: tuple[list[FixRecord], int] | None = ([], j)
+            walked: tuple[Sequence[Record], int] | None = ([], j)
             if count > 0:  # `_walk`, without its call
                 try:
                     walked = entry_cls._walk_entries(flat, j, count, at.src)
@@ -465,19 +348,19 @@ class Entries(Sequence["FixRecord"]):
             if walked is not None and not (
                 walked[1] < len(flat) and flat[walked[1]] in entry_cls._TAGS
             ):
-                done = (*typed, *walked[0])
+                done = (*typed, *cast("Sequence[E]", walked[0]))
             else:  # a member out of the walk's order: the careful parser decides
-                done = _careful_group(at)
+                done = cast("tuple[E, ...]", _careful_group(at))
             self._done = done
         return done
 
     @overload
-    def __getitem__(self, k: int) -> FixRecord: ...
+    def __getitem__(self, k: int) -> E: ...
 
     @overload
-    def __getitem__(self, k: slice) -> tuple[FixRecord, ...]: ...
+    def __getitem__(self, k: slice) -> tuple[E, ...]: ...
 
-    def __getitem__(self, k: int | slice) -> FixRecord | tuple[FixRecord, ...]:
+    def __getitem__(self, k: int | slice) -> E | tuple[E, ...]:
         done = self._done
         if done is not None:
             return done[k]
@@ -488,7 +371,7 @@ class Entries(Sequence["FixRecord"]):
                 return typed[k]
             walked = _walk(at.info.entry, at.src, at.flat, j, k + 1 - len(typed))
             if walked is not None:
-                typed = (*typed, *walked[0])
+                typed = (*typed, *cast("Sequence[E]", walked[0]))
                 self._state = (typed, walked[1])
                 return typed[k]
         return self.as_tuple()[k]
@@ -496,7 +379,7 @@ class Entries(Sequence["FixRecord"]):
     def __len__(self) -> int:
         return len(self.as_tuple())
 
-    def __iter__(self) -> Iterator[FixRecord]:
+    def __iter__(self) -> Iterator[E]:
         return iter(self.as_tuple())
 
     def __eq__(self, other: object) -> bool:
@@ -511,8 +394,8 @@ class Entries(Sequence["FixRecord"]):
 
 
 def _walk(
-    entry_cls: type[FixRecord], src: WireSource, flat: list[bytes], j: int, count: int
-) -> tuple[list[FixRecord], int] | None:
+    entry_cls: type[Record], src: WireSource, flat: list[bytes], j: int, count: int
+) -> tuple[Sequence[Record], int] | None:
     """``count`` entries from ``flat[j]`` typed by the entry class's generated walk, and where
     it stopped; None when they are not laid out as the walk expects."""
     if count <= 0:
@@ -523,7 +406,7 @@ def _walk(
         return None
 
 
-def _careful_group(at: GroupPlace) -> tuple[FixRecord, ...]:
+def _careful_group(at: GroupPlace) -> tuple[Record, ...]:
     """The careful parser: cuts the entries at their delimiters, naming what is wrong."""
     owner, info, src, flat, raw, i, count = at
     defects = src.defects
@@ -533,7 +416,7 @@ def _careful_group(at: GroupPlace) -> tuple[FixRecord, ...]:
     tags = entry_cls._TAGS
     required = entry_cls._REQUIRED
     j = i + 2
-    entries: list[FixRecord] = []
+    entries: list[Record] = []
     own = entry_cls._OWN
     for k in range(count):
         # An entry starts with the delimiter; tolerated: another member when the delimiter is
@@ -591,7 +474,7 @@ def _careful_group(at: GroupPlace) -> tuple[FixRecord, ...]:
 
 
 def _group_error(
-    owner: type[FixRecord],
+    owner: type[Record],
     info: GroupInfo,
     src: WireSource,
     problem: str,
@@ -608,7 +491,7 @@ def _group_error(
     )
 
 
-def _walk_header(h: FixRecord) -> bool:
+def _walk_header(h: Record) -> bool:
     """Convert every field of a header at once in one generated walk over the fields after 35
     (in any order; `FixRecord._fill` reads a remembered layout's header from its places first);
     False when it does not take them all (a header field placed after the body, given twice, or
@@ -623,18 +506,9 @@ def _walk_header(h: FixRecord) -> bool:
     # a layout with header places has each of its header fields once in the run after 35:
     # a walk that ends (it stops at the first tag not the header's) took them all
     if end >= 0 and (
-        src.header_at is not None
-        or end - 6 == 2 * len(_header_keys(type(h)).intersection(src.present))
+        src.header_at is not None or end - 6 == 2 * len(h._OWN.intersection(src.present))
     ):
         h._eager = None  # every field converted
         return True
     h._blank()  # what the walk set is not to be trusted: the tag-dict path converts each field
     return False
-
-
-def _header_keys(cls: type[FixRecord]) -> frozenset[bytes]:
-    cached: frozenset[bytes] | None = cls.__dict__.get("_KEYS_CACHE")
-    if cached is None:
-        cached = frozenset(cls._BY_KEY)
-        type.__setattr__(cls, "_KEYS_CACHE", cached)
-    return cached

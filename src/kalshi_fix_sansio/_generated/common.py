@@ -13,8 +13,7 @@ import attrs
 
 from .. import _values as _v
 from .._fields import FieldInfo as _F
-from .._message import by_key as _by_key
-from .._message import convs as _convs
+from .._fields import derive_tables as _derive
 from .._message import FixRecord
 from .._fields import GroupInfo as _G
 from .._fields import _LAZY, _new, _set
@@ -475,8 +474,6 @@ _c_time = _VALUES.times.get
 _c_timestamp = _VALUES.timestamps.get
 
 Header._FIELDS = (_f_sender_comp_id, _f_target_comp_id, _f_msg_seq_num, _f_sending_time, _f_poss_dup_flag, _f_poss_resend, _f_orig_sending_time, _f_sender_sub_id, _f_target_sub_id, _f_on_behalf_of_comp_id, _f_deliver_to_comp_id, _f_sender_location_id, _f_target_location_id, _f_appl_ver_id, _f_cstm_appl_ver_id, )
-Header._BY_KEY = _by_key(Header._FIELDS)
-Header._CONV, Header._CONV_D = _convs(Header._FIELDS)
 Header._GROUPS = ()
 Header._MEMBERS = (_f_sender_comp_id, _f_target_comp_id, _f_msg_seq_num, _f_sending_time, _f_poss_dup_flag, _f_poss_resend, _f_orig_sending_time, _f_sender_sub_id, _f_target_sub_id, _f_on_behalf_of_comp_id, _f_deliver_to_comp_id, _f_sender_location_id, _f_target_location_id, _f_appl_ver_id, _f_cstm_appl_ver_id, )
 Header._AT_PLAN = ((0, 1, 2, 3, ), ((4, 5, 6, 7, ), (8, 9, 10, 11, ), (12, 13, 14, ), ))
@@ -484,6 +481,7 @@ Header._REQUIRED = frozenset({b"34", b"49", b"52", b"56", })
 Header._TAGS = frozenset({b"34", b"43", b"49", b"50", b"52", b"56", b"57", b"97", b"115", b"122", b"128", b"142", b"143", b"1128", b"1129", })
 Header._OWN = frozenset({b"49", b"56", b"34", b"52", b"43", b"97", b"122", b"50", b"57", b"115", b"128", b"142", b"143", b"1128", b"1129", })
 Header._WALKED = True
+_derive(Header)
 
 _HEADER_REQUIRED = Header._REQUIRED
 _HEADER_TAGS: frozenset[bytes] = frozenset(

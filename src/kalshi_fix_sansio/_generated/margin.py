@@ -18,15 +18,14 @@ import attrs
 
 from .. import _values as _v
 from .._fields import FieldInfo as _F
-from .._message import by_key as _by_key
-from .._message import convs as _convs
+from .._fields import derive_tables as _derive
 from .._fields import AnyTag
 from .._message import FixRecord, Message, UnknownMessage
 from .._encode import EncodeSpec as _EncodeSpec
 from .._fields import GroupInfo as _G
 from .._fields import _LAZY, _new, _set
 from .._decode import Codec as _Codec
-from .._wire import WireSource as _WireSource
+from .._fields import WireSource as _WireSource
 from .._decode import rfq_dollars as _rfq_dollars
 from .._decode import rfq_units_for as _rfq_units_for
 from .._encode import encode_group as _encode_group
@@ -35,6 +34,7 @@ from .._encode import missing as _missing
 from ..errors import EncodeError as _EncodeError
 from ..errors import LocalProtocolError as _LocalProtocolError
 from .common import _HEADER_REQUIRED, _HEADER_TAGS, Header
+from .tables import FIELDS as _SPEC_FIELDS
 from .shared import (
     _own,
     _BusinessMessageReject_blank,
@@ -4917,7 +4917,7 @@ class Unknown(UnknownMessage):
 # --------------------------------------------------------------------------------------------
 # Wire tables
 
-_VALUES = _v.ValueCaches()  # this dialect's value caches (its codec's, `_CODEC.values`)
+_VALUES = _v.ValueCaches()  # this dialect's value caches (its codec's: `_CODEC.values`)
 _f_aggressor_side = _F("aggressor_side", "_aggressor_side", 2446, b"2446", "AggressorSide", _v.enum_decoder(AggressorSide, _v.dec_str), None, False)
 _f_avg_px__session = _F("avg_px", "_avg_px", 6, b"6", "AvgPx", _VALUES.dec_decimal, None, False)
 _f_business_reject_reason = _F("business_reject_reason", "_business_reject_reason", 380, b"380", "BusinessRejectReason", _v.enum_decoder(BusinessRejectReason, _v.dec_int), None, False)
@@ -4998,34 +4998,34 @@ _e_Side = _v.enum_table(Side)
 _e_SubscriptionRequestType = _v.enum_table(SubscriptionRequestType)
 _e_TimeInForce = _v.enum_table(TimeInForce)
 _e_TrdType = _v.enum_table(TrdType)
-_d_AggressorSide = _v.ENUM_TABLES[AggressorSide].get
-_d_BusinessRejectReason = _v.ENUM_TABLES[BusinessRejectReason].get
-_d_CollateralAmountType = _v.ENUM_TABLES[CollateralAmountType].get
-_d_CxlRejReason = _v.ENUM_TABLES[CxlRejReason].get
-_d_CxlRejResponseTo = _v.ENUM_TABLES[CxlRejResponseTo].get
-_d_DefaultApplVerID = _v.ENUM_TABLES[DefaultApplVerID].get
-_d_EncryptMethod = _v.ENUM_TABLES[EncryptMethod].get
-_d_EventResendRejectReason = _v.ENUM_TABLES[EventResendRejectReason].get
-_d_ExecInst = _v.ENUM_TABLES[ExecInst].get
-_d_ExecType = _v.ENUM_TABLES[ExecType].get
-_d_MDEntryType = _v.ENUM_TABLES[MDEntryType].get
-_d_MDReqRejReason = _v.ENUM_TABLES[MDReqRejReason].get
-_d_MDUpdateAction = _v.ENUM_TABLES[MDUpdateAction].get
-_d_MassCancelRequestType = _v.ENUM_TABLES[MassCancelRequestType].get
-_d_MassCancelResponse = _v.ENUM_TABLES[MassCancelResponse].get
-_d_MiscFeeBasis = _v.ENUM_TABLES[MiscFeeBasis].get
-_d_MiscFeeType = _v.ENUM_TABLES[MiscFeeType].get
-_d_OrdRejReason = _v.ENUM_TABLES[OrdRejReason].get
-_d_OrdStatus = _v.ENUM_TABLES[OrdStatus].get
-_d_OrdType = _v.ENUM_TABLES[OrdType].get
-_d_OrderGroupAction = _v.ENUM_TABLES[OrderGroupAction].get
-_d_PartyRole = _v.ENUM_TABLES[PartyRole].get
-_d_SelfTradePreventionType = _v.ENUM_TABLES[SelfTradePreventionType].get
-_d_SessionRejectReason = _v.ENUM_TABLES[SessionRejectReason].get
-_d_Side = _v.ENUM_TABLES[Side].get
-_d_SubscriptionRequestType = _v.ENUM_TABLES[SubscriptionRequestType].get
-_d_TimeInForce = _v.ENUM_TABLES[TimeInForce].get
-_d_TrdType = _v.ENUM_TABLES[TrdType].get
+_d_AggressorSide = _v.member_table(AggressorSide).get
+_d_BusinessRejectReason = _v.member_table(BusinessRejectReason).get
+_d_CollateralAmountType = _v.member_table(CollateralAmountType).get
+_d_CxlRejReason = _v.member_table(CxlRejReason).get
+_d_CxlRejResponseTo = _v.member_table(CxlRejResponseTo).get
+_d_DefaultApplVerID = _v.member_table(DefaultApplVerID).get
+_d_EncryptMethod = _v.member_table(EncryptMethod).get
+_d_EventResendRejectReason = _v.member_table(EventResendRejectReason).get
+_d_ExecInst = _v.member_table(ExecInst).get
+_d_ExecType = _v.member_table(ExecType).get
+_d_MDEntryType = _v.member_table(MDEntryType).get
+_d_MDReqRejReason = _v.member_table(MDReqRejReason).get
+_d_MDUpdateAction = _v.member_table(MDUpdateAction).get
+_d_MassCancelRequestType = _v.member_table(MassCancelRequestType).get
+_d_MassCancelResponse = _v.member_table(MassCancelResponse).get
+_d_MiscFeeBasis = _v.member_table(MiscFeeBasis).get
+_d_MiscFeeType = _v.member_table(MiscFeeType).get
+_d_OrdRejReason = _v.member_table(OrdRejReason).get
+_d_OrdStatus = _v.member_table(OrdStatus).get
+_d_OrdType = _v.member_table(OrdType).get
+_d_OrderGroupAction = _v.member_table(OrderGroupAction).get
+_d_PartyRole = _v.member_table(PartyRole).get
+_d_SelfTradePreventionType = _v.member_table(SelfTradePreventionType).get
+_d_SessionRejectReason = _v.member_table(SessionRejectReason).get
+_d_Side = _v.member_table(Side).get
+_d_SubscriptionRequestType = _v.member_table(SubscriptionRequestType).get
+_d_TimeInForce = _v.member_table(TimeInForce).get
+_d_TrdType = _v.member_table(TrdType).get
 _c_cents = _VALUES.cents.get
 _c_date = _VALUES.dates.get
 _c_decimal = _VALUES.decimals.get
@@ -5033,68 +5033,60 @@ _c_time = _VALUES.times.get
 _c_timestamp = _VALUES.timestamps.get
 
 Party._FIELDS = (_f_party_id, _f_party_role, )
-Party._BY_KEY = _by_key(Party._FIELDS)
-Party._CONV, Party._CONV_D = _convs(Party._FIELDS)
 Party._GROUPS = ()
 Party._MEMBERS = (_f_party_id, _f_party_role, )
 Party._REQUIRED = frozenset({b"448", b"452", })
 Party._TAGS = frozenset({b"448", b"452", })
 Party._OWN = frozenset({b"448", b"452", })
 Party._DELIMITER = b"448"
+_derive(Party)
 
 MiscFee._FIELDS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
-MiscFee._BY_KEY = _by_key(MiscFee._FIELDS)
-MiscFee._CONV, MiscFee._CONV_D = _convs(MiscFee._FIELDS)
 MiscFee._GROUPS = ()
 MiscFee._MEMBERS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
 MiscFee._REQUIRED = frozenset({b"137", b"138", b"139", b"891", })
 MiscFee._TAGS = frozenset({b"137", b"138", b"139", b"891", })
 MiscFee._OWN = frozenset({b"137", b"138", b"139", b"891", })
 MiscFee._DELIMITER = b"137"
+_derive(MiscFee)
 
 CollateralAmountChange._FIELDS = (_f_collateral_amount_change, _f_collateral_amount_type, )
-CollateralAmountChange._BY_KEY = _by_key(CollateralAmountChange._FIELDS)
-CollateralAmountChange._CONV, CollateralAmountChange._CONV_D = _convs(CollateralAmountChange._FIELDS)
 CollateralAmountChange._GROUPS = ()
 CollateralAmountChange._MEMBERS = (_f_collateral_amount_change, _f_collateral_amount_type, )
 CollateralAmountChange._REQUIRED = frozenset({b"1704", b"1705", })
 CollateralAmountChange._TAGS = frozenset({b"1704", b"1705", })
 CollateralAmountChange._OWN = frozenset({b"1704", b"1705", })
 CollateralAmountChange._DELIMITER = b"1704"
+_derive(CollateralAmountChange)
 
 MarketDataRequestRelatedSym._FIELDS = (_f_symbol, )
-MarketDataRequestRelatedSym._BY_KEY = _by_key(MarketDataRequestRelatedSym._FIELDS)
-MarketDataRequestRelatedSym._CONV, MarketDataRequestRelatedSym._CONV_D = _convs(MarketDataRequestRelatedSym._FIELDS)
 MarketDataRequestRelatedSym._GROUPS = ()
 MarketDataRequestRelatedSym._MEMBERS = (_f_symbol, )
 MarketDataRequestRelatedSym._REQUIRED = frozenset({b"55", })
 MarketDataRequestRelatedSym._TAGS = frozenset({b"55", })
 MarketDataRequestRelatedSym._OWN = frozenset({b"55", })
 MarketDataRequestRelatedSym._DELIMITER = b"55"
+_derive(MarketDataRequestRelatedSym)
 
 MarketDataSnapshotFullRefreshMDEntry._FIELDS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
-MarketDataSnapshotFullRefreshMDEntry._BY_KEY = _by_key(MarketDataSnapshotFullRefreshMDEntry._FIELDS)
-MarketDataSnapshotFullRefreshMDEntry._CONV, MarketDataSnapshotFullRefreshMDEntry._CONV_D = _convs(MarketDataSnapshotFullRefreshMDEntry._FIELDS)
 MarketDataSnapshotFullRefreshMDEntry._GROUPS = ()
 MarketDataSnapshotFullRefreshMDEntry._MEMBERS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
 MarketDataSnapshotFullRefreshMDEntry._REQUIRED = frozenset({b"269", b"270", b"271", })
 MarketDataSnapshotFullRefreshMDEntry._TAGS = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefreshMDEntry._OWN = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefreshMDEntry._DELIMITER = b"269"
+_derive(MarketDataSnapshotFullRefreshMDEntry)
 
 MarketDataIncrementalRefreshMDEntry._FIELDS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
-MarketDataIncrementalRefreshMDEntry._BY_KEY = _by_key(MarketDataIncrementalRefreshMDEntry._FIELDS)
-MarketDataIncrementalRefreshMDEntry._CONV, MarketDataIncrementalRefreshMDEntry._CONV_D = _convs(MarketDataIncrementalRefreshMDEntry._FIELDS)
 MarketDataIncrementalRefreshMDEntry._GROUPS = ()
 MarketDataIncrementalRefreshMDEntry._MEMBERS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
 MarketDataIncrementalRefreshMDEntry._REQUIRED = frozenset({b"55", b"269", b"270", b"271", b"279", })
 MarketDataIncrementalRefreshMDEntry._TAGS = frozenset({b"11", b"55", b"79", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
 MarketDataIncrementalRefreshMDEntry._OWN = frozenset({b"279", b"55", b"269", b"270", b"271", b"272", b"273", b"2446", b"828", b"1003", b"11", b"79", })
 MarketDataIncrementalRefreshMDEntry._DELIMITER = b"279"
+_derive(MarketDataIncrementalRefreshMDEntry)
 
 EventResendRequest._FIELDS = (_f_begin_exec_id, _f_end_exec_id, )
-EventResendRequest._BY_KEY = _by_key(EventResendRequest._FIELDS)
-EventResendRequest._CONV, EventResendRequest._CONV_D = _convs(EventResendRequest._FIELDS)
 EventResendRequest._GROUPS = ()
 EventResendRequest._MEMBERS = (_f_begin_exec_id, _f_end_exec_id, )
 EventResendRequest._AT_PLAN = ((0, ), ((1, ), ))
@@ -5102,10 +5094,9 @@ EventResendRequest._MSGTYPE_FIELD = b"35=U1\x01"
 EventResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"21001", })
 EventResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"21001", b"21002", })
 EventResendRequest._HEADER_CLS = Header
+_derive(EventResendRequest, Header)
 
 EventResendComplete._FIELDS = (_f_ref_seq_num, _f_resend_event_count, )
-EventResendComplete._BY_KEY = _by_key(EventResendComplete._FIELDS)
-EventResendComplete._CONV, EventResendComplete._CONV_D = _convs(EventResendComplete._FIELDS)
 EventResendComplete._GROUPS = ()
 EventResendComplete._MEMBERS = (_f_ref_seq_num, _f_resend_event_count, )
 EventResendComplete._AT_PLAN = ((0, 1, ), ())
@@ -5113,10 +5104,9 @@ EventResendComplete._MSGTYPE_FIELD = b"35=U2\x01"
 EventResendComplete._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21003", })
 EventResendComplete._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21003", })
 EventResendComplete._HEADER_CLS = Header
+_derive(EventResendComplete, Header)
 
 EventResendReject._FIELDS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
-EventResendReject._BY_KEY = _by_key(EventResendReject._FIELDS)
-EventResendReject._CONV, EventResendReject._CONV_D = _convs(EventResendReject._FIELDS)
 EventResendReject._GROUPS = ()
 EventResendReject._MEMBERS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
 EventResendReject._AT_PLAN = ((0, 1, ), ())
@@ -5124,10 +5114,9 @@ EventResendReject._MSGTYPE_FIELD = b"35=U3\x01"
 EventResendReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21004", })
 EventResendReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21004", })
 EventResendReject._HEADER_CLS = Header
+_derive(EventResendReject, Header)
 
 MarketDataRequest._FIELDS = (_f_subscription_request_type, )
-MarketDataRequest._BY_KEY = _by_key(MarketDataRequest._FIELDS)
-MarketDataRequest._CONV, MarketDataRequest._CONV_D = _convs(MarketDataRequest._FIELDS)
 MarketDataRequest._GROUPS = (_g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MEMBERS = (_f_subscription_request_type, _g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._AT_PLAN = ((0, ), ())
@@ -5136,10 +5125,9 @@ MarketDataRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"263", })
 MarketDataRequest._KNOWN = _HEADER_TAGS | frozenset({b"55", b"146", b"263", })
 MarketDataRequest._GROUP_TAGS = frozenset({b"55", })
 MarketDataRequest._HEADER_CLS = Header
+_derive(MarketDataRequest, Header)
 
 MarketDataSnapshotFullRefresh._FIELDS = (_f_symbol, )
-MarketDataSnapshotFullRefresh._BY_KEY = _by_key(MarketDataSnapshotFullRefresh._FIELDS)
-MarketDataSnapshotFullRefresh._CONV, MarketDataSnapshotFullRefresh._CONV_D = _convs(MarketDataSnapshotFullRefresh._FIELDS)
 MarketDataSnapshotFullRefresh._GROUPS = (_g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._MEMBERS = (_f_symbol, _g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._AT_PLAN = ((0, ), ())
@@ -5148,10 +5136,9 @@ MarketDataSnapshotFullRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b
 MarketDataSnapshotFullRefresh._KNOWN = _HEADER_TAGS | frozenset({b"55", b"268", b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefresh._GROUP_TAGS = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefresh._HEADER_CLS = Header
+_derive(MarketDataSnapshotFullRefresh, Header)
 
 MarketDataIncrementalRefresh._FIELDS = ()
-MarketDataIncrementalRefresh._BY_KEY = _by_key(MarketDataIncrementalRefresh._FIELDS)
-MarketDataIncrementalRefresh._CONV, MarketDataIncrementalRefresh._CONV_D = _convs(MarketDataIncrementalRefresh._FIELDS)
 MarketDataIncrementalRefresh._GROUPS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._MEMBERS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._AT_PLAN = ((), ())
@@ -5160,10 +5147,9 @@ MarketDataIncrementalRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"268", }
 MarketDataIncrementalRefresh._KNOWN = _HEADER_TAGS | frozenset({b"11", b"55", b"79", b"268", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
 MarketDataIncrementalRefresh._GROUP_TAGS = frozenset({b"11", b"55", b"79", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
 MarketDataIncrementalRefresh._HEADER_CLS = Header
+_derive(MarketDataIncrementalRefresh, Header)
 
 MarketDataRequestReject._FIELDS = (_f_md_req_rej_reason, _f_text, )
-MarketDataRequestReject._BY_KEY = _by_key(MarketDataRequestReject._FIELDS)
-MarketDataRequestReject._CONV, MarketDataRequestReject._CONV_D = _convs(MarketDataRequestReject._FIELDS)
 MarketDataRequestReject._GROUPS = ()
 MarketDataRequestReject._MEMBERS = (_f_md_req_rej_reason, _f_text, )
 MarketDataRequestReject._AT_PLAN = ((), ((0, 1, ), ))
@@ -5171,10 +5157,9 @@ MarketDataRequestReject._MSGTYPE_FIELD = b"35=Y\x01"
 MarketDataRequestReject._REQUIRED = _HEADER_REQUIRED | frozenset({})
 MarketDataRequestReject._KNOWN = _HEADER_TAGS | frozenset({b"58", b"281", })
 MarketDataRequestReject._HEADER_CLS = Header
+_derive(MarketDataRequestReject, Header)
 
 NewOrderSingle._FIELDS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, )
-NewOrderSingle._BY_KEY = _by_key(NewOrderSingle._FIELDS)
-NewOrderSingle._CONV, NewOrderSingle._CONV_D = _convs(NewOrderSingle._FIELDS)
 NewOrderSingle._GROUPS = (_g_Party_parties, )
 NewOrderSingle._MEMBERS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, )
 NewOrderSingle._AT_PLAN = ((0, 2, 3, 4, 5, 6, ), ((1, 7, 8, 9, ), (10, 11, 12, 13, ), ))
@@ -5183,10 +5168,9 @@ NewOrderSingle._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"
 NewOrderSingle._KNOWN = _HEADER_TAGS | frozenset({b"11", b"18", b"38", b"40", b"44", b"54", b"55", b"59", b"79", b"126", b"448", b"452", b"453", b"526", b"2964", b"20130", b"21006", })
 NewOrderSingle._GROUP_TAGS = frozenset({b"448", b"452", })
 NewOrderSingle._HEADER_CLS = Header
+_derive(NewOrderSingle, Header)
 
 OrderCancelReplaceRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _f_order_group_id, _f_alloc_account, )
-OrderCancelReplaceRequest._BY_KEY = _by_key(OrderCancelReplaceRequest._FIELDS)
-OrderCancelReplaceRequest._CONV, OrderCancelReplaceRequest._CONV_D = _convs(OrderCancelReplaceRequest._FIELDS)
 OrderCancelReplaceRequest._GROUPS = (_g_Party_parties, )
 OrderCancelReplaceRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_order_group_id, _f_alloc_account, )
 OrderCancelReplaceRequest._AT_PLAN = ((0, 2, 3, 4, 6, 7, ), ((1, 5, 8, 9, ), (10, 11, ), ))
@@ -5195,10 +5179,9 @@ OrderCancelReplaceRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38"
 OrderCancelReplaceRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"38", b"40", b"41", b"44", b"54", b"55", b"59", b"79", b"126", b"448", b"452", b"453", b"20130", })
 OrderCancelReplaceRequest._GROUP_TAGS = frozenset({b"448", b"452", })
 OrderCancelReplaceRequest._HEADER_CLS = Header
+_derive(OrderCancelReplaceRequest, Header)
 
 OrderCancelRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_alloc_account, )
-OrderCancelRequest._BY_KEY = _by_key(OrderCancelRequest._FIELDS)
-OrderCancelRequest._CONV, OrderCancelRequest._CONV_D = _convs(OrderCancelRequest._FIELDS)
 OrderCancelRequest._GROUPS = (_g_Party_parties, )
 OrderCancelRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _g_Party_parties, _f_alloc_account, )
 OrderCancelRequest._AT_PLAN = ((0, 2, 3, 4, ), ((1, 5, ), ))
@@ -5207,10 +5190,9 @@ OrderCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"41", b"54"
 OrderCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"41", b"54", b"55", b"79", b"448", b"452", b"453", })
 OrderCancelRequest._GROUP_TAGS = frozenset({b"448", b"452", })
 OrderCancelRequest._HEADER_CLS = Header
+_derive(OrderCancelRequest, Header)
 
 ExecutionReport._FIELDS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, )
-ExecutionReport._BY_KEY = _by_key(ExecutionReport._FIELDS)
-ExecutionReport._CONV, ExecutionReport._CONV_D = _convs(ExecutionReport._FIELDS)
 ExecutionReport._GROUPS = (_g_MiscFee_misc_fees, _g_Party_parties, _g_CollateralAmountChange_collateral_amount_changes, )
 ExecutionReport._MEMBERS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _g_MiscFee_misc_fees, _g_Party_parties, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, )
 ExecutionReport._AT_PLAN = ((0, 1, 2, 3, 7, 8, 9, 12, 13, 16, 20, 21, ), ((4, 5, 6, 10, ), (11, 14, 15, 17, ), (18, 19, 22, 23, ), (24, 25, 26, 27, ), (28, ), ))
@@ -5219,10 +5201,9 @@ ExecutionReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"6", b"11", b"14", b"
 ExecutionReport._KNOWN = _HEADER_TAGS | frozenset({b"6", b"11", b"14", b"17", b"30", b"31", b"32", b"37", b"38", b"39", b"41", b"44", b"54", b"55", b"58", b"59", b"60", b"79", b"103", b"126", b"136", b"137", b"138", b"139", b"150", b"151", b"378", b"448", b"452", b"453", b"704", b"705", b"715", b"880", b"891", b"1057", b"1703", b"1704", b"1705", b"2964", })
 ExecutionReport._GROUP_TAGS = frozenset({b"137", b"138", b"139", b"448", b"452", b"891", b"1704", b"1705", })
 ExecutionReport._HEADER_CLS = Header
+_derive(ExecutionReport, Header)
 
 OrderCancelReject._FIELDS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
-OrderCancelReject._BY_KEY = _by_key(OrderCancelReject._FIELDS)
-OrderCancelReject._CONV, OrderCancelReject._CONV_D = _convs(OrderCancelReject._FIELDS)
 OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._AT_PLAN = ((1, ), ((0, 2, 3, 4, ), (5, 6, ), ))
@@ -5230,10 +5211,9 @@ OrderCancelReject._MSGTYPE_FIELD = b"35=9\x01"
 OrderCancelReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", })
 OrderCancelReject._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"39", b"41", b"58", b"102", b"434", })
 OrderCancelReject._HEADER_CLS = Header
+_derive(OrderCancelReject, Header)
 
 OrderMassCancelRequest._FIELDS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
-OrderMassCancelRequest._BY_KEY = _by_key(OrderMassCancelRequest._FIELDS)
-OrderMassCancelRequest._CONV, OrderMassCancelRequest._CONV_D = _convs(OrderMassCancelRequest._FIELDS)
 OrderMassCancelRequest._GROUPS = ()
 OrderMassCancelRequest._MEMBERS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
 OrderMassCancelRequest._AT_PLAN = ((0, 1, ), ())
@@ -5241,10 +5221,9 @@ OrderMassCancelRequest._MSGTYPE_FIELD = b"35=q\x01"
 OrderMassCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"530", })
 OrderMassCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"530", })
 OrderMassCancelRequest._HEADER_CLS = Header
+_derive(OrderMassCancelRequest, Header)
 
 OrderMassCancelReport._FIELDS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
-OrderMassCancelReport._BY_KEY = _by_key(OrderMassCancelReport._FIELDS)
-OrderMassCancelReport._CONV, OrderMassCancelReport._CONV_D = _convs(OrderMassCancelReport._FIELDS)
 OrderMassCancelReport._GROUPS = ()
 OrderMassCancelReport._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
 OrderMassCancelReport._AT_PLAN = ((0, 1, 2, ), ((3, ), ))
@@ -5252,10 +5231,9 @@ OrderMassCancelReport._MSGTYPE_FIELD = b"35=r\x01"
 OrderMassCancelReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"37", b"531", })
 OrderMassCancelReport._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"531", b"532", })
 OrderMassCancelReport._HEADER_CLS = Header
+_derive(OrderMassCancelReport, Header)
 
 BusinessMessageReject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
-BusinessMessageReject._BY_KEY = _by_key(BusinessMessageReject._FIELDS)
-BusinessMessageReject._CONV, BusinessMessageReject._CONV_D = _convs(BusinessMessageReject._FIELDS)
 BusinessMessageReject._GROUPS = ()
 BusinessMessageReject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
 BusinessMessageReject._AT_PLAN = ((0, 3, 5, ), ((1, 2, 4, ), ))
@@ -5263,10 +5241,9 @@ BusinessMessageReject._MSGTYPE_FIELD = b"35=j\x01"
 BusinessMessageReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"372", b"380", })
 BusinessMessageReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"379", b"380", })
 BusinessMessageReject._HEADER_CLS = Header
+_derive(BusinessMessageReject, Header)
 
 OrderGroupRequest._FIELDS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, )
-OrderGroupRequest._BY_KEY = _by_key(OrderGroupRequest._FIELDS)
-OrderGroupRequest._CONV, OrderGroupRequest._CONV_D = _convs(OrderGroupRequest._FIELDS)
 OrderGroupRequest._GROUPS = ()
 OrderGroupRequest._MEMBERS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, )
 OrderGroupRequest._AT_PLAN = ((0, ), ((1, 2, ), ))
@@ -5274,10 +5251,9 @@ OrderGroupRequest._MSGTYPE_FIELD = b"35=UOG\x01"
 OrderGroupRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"20131", })
 OrderGroupRequest._KNOWN = _HEADER_TAGS | frozenset({b"20130", b"20131", b"20132", })
 OrderGroupRequest._HEADER_CLS = Header
+_derive(OrderGroupRequest, Header)
 
 OrderGroupResponse._FIELDS = (_f_order_group_id, )
-OrderGroupResponse._BY_KEY = _by_key(OrderGroupResponse._FIELDS)
-OrderGroupResponse._CONV, OrderGroupResponse._CONV_D = _convs(OrderGroupResponse._FIELDS)
 OrderGroupResponse._GROUPS = ()
 OrderGroupResponse._MEMBERS = (_f_order_group_id, )
 OrderGroupResponse._AT_PLAN = ((0, ), ())
@@ -5285,10 +5261,9 @@ OrderGroupResponse._MSGTYPE_FIELD = b"35=UOH\x01"
 OrderGroupResponse._REQUIRED = _HEADER_REQUIRED | frozenset({b"20130", })
 OrderGroupResponse._KNOWN = _HEADER_TAGS | frozenset({b"20130", })
 OrderGroupResponse._HEADER_CLS = Header
+_derive(OrderGroupResponse, Header)
 
 Heartbeat._FIELDS = (_f_test_req_id, )
-Heartbeat._BY_KEY = _by_key(Heartbeat._FIELDS)
-Heartbeat._CONV, Heartbeat._CONV_D = _convs(Heartbeat._FIELDS)
 Heartbeat._GROUPS = ()
 Heartbeat._MEMBERS = (_f_test_req_id, )
 Heartbeat._AT_PLAN = ((), ((0, ), ))
@@ -5296,10 +5271,9 @@ Heartbeat._MSGTYPE_FIELD = b"35=0\x01"
 Heartbeat._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Heartbeat._KNOWN = _HEADER_TAGS | frozenset({b"112", })
 Heartbeat._HEADER_CLS = Header
+_derive(Heartbeat, Header)
 
 TestRequest._FIELDS = (_f_test_req_id, )
-TestRequest._BY_KEY = _by_key(TestRequest._FIELDS)
-TestRequest._CONV, TestRequest._CONV_D = _convs(TestRequest._FIELDS)
 TestRequest._GROUPS = ()
 TestRequest._MEMBERS = (_f_test_req_id, )
 TestRequest._AT_PLAN = ((0, ), ())
@@ -5307,10 +5281,9 @@ TestRequest._MSGTYPE_FIELD = b"35=1\x01"
 TestRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"112", })
 TestRequest._KNOWN = _HEADER_TAGS | frozenset({b"112", })
 TestRequest._HEADER_CLS = Header
+_derive(TestRequest, Header)
 
 ResendRequest._FIELDS = (_f_begin_seq_no, _f_end_seq_no, )
-ResendRequest._BY_KEY = _by_key(ResendRequest._FIELDS)
-ResendRequest._CONV, ResendRequest._CONV_D = _convs(ResendRequest._FIELDS)
 ResendRequest._GROUPS = ()
 ResendRequest._MEMBERS = (_f_begin_seq_no, _f_end_seq_no, )
 ResendRequest._AT_PLAN = ((0, 1, ), ())
@@ -5318,10 +5291,9 @@ ResendRequest._MSGTYPE_FIELD = b"35=2\x01"
 ResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"7", b"16", })
 ResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"7", b"16", })
 ResendRequest._HEADER_CLS = Header
+_derive(ResendRequest, Header)
 
 Reject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
-Reject._BY_KEY = _by_key(Reject._FIELDS)
-Reject._CONV, Reject._CONV_D = _convs(Reject._FIELDS)
 Reject._GROUPS = ()
 Reject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
 Reject._AT_PLAN = ((0, ), ((1, 2, 3, 4, ), ))
@@ -5329,10 +5301,9 @@ Reject._MSGTYPE_FIELD = b"35=3\x01"
 Reject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", })
 Reject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"373", })
 Reject._HEADER_CLS = Header
+_derive(Reject, Header)
 
 SequenceReset._FIELDS = (_f_gap_fill_flag, _f_new_seq_no, )
-SequenceReset._BY_KEY = _by_key(SequenceReset._FIELDS)
-SequenceReset._CONV, SequenceReset._CONV_D = _convs(SequenceReset._FIELDS)
 SequenceReset._GROUPS = ()
 SequenceReset._MEMBERS = (_f_gap_fill_flag, _f_new_seq_no, )
 SequenceReset._AT_PLAN = ((1, ), ((0, ), ))
@@ -5340,10 +5311,9 @@ SequenceReset._MSGTYPE_FIELD = b"35=4\x01"
 SequenceReset._REQUIRED = _HEADER_REQUIRED | frozenset({b"36", })
 SequenceReset._KNOWN = _HEADER_TAGS | frozenset({b"36", b"123", })
 SequenceReset._HEADER_CLS = Header
+_derive(SequenceReset, Header)
 
 Logout._FIELDS = (_f_text, )
-Logout._BY_KEY = _by_key(Logout._FIELDS)
-Logout._CONV, Logout._CONV_D = _convs(Logout._FIELDS)
 Logout._GROUPS = ()
 Logout._MEMBERS = (_f_text, )
 Logout._AT_PLAN = ((), ((0, ), ))
@@ -5351,10 +5321,9 @@ Logout._MSGTYPE_FIELD = b"35=5\x01"
 Logout._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Logout._KNOWN = _HEADER_TAGS | frozenset({b"58", })
 Logout._HEADER_CLS = Header
+_derive(Logout, Header)
 
 Logon._FIELDS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
-Logon._BY_KEY = _by_key(Logon._FIELDS)
-Logon._CONV, Logon._CONV_D = _convs(Logon._FIELDS)
 Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
 Logon._AT_PLAN = ((0, ), ((1, 2, 3, 4, ), (5, 6, 7, 8, ), (9, 10, 11, 12, ), (13, 14, 15, 16, ), (17, 18, 19, ), ))
@@ -5362,11 +5331,13 @@ Logon._MSGTYPE_FIELD = b"35=A\x01"
 Logon._REQUIRED = _HEADER_REQUIRED | frozenset({b"98", })
 Logon._KNOWN = _HEADER_TAGS | frozenset({b"95", b"96", b"98", b"108", b"141", b"383", b"464", b"553", b"554", b"789", b"1137", b"8013", b"20126", b"20200", b"21005", b"21006", b"21007", b"21008", b"21011", b"21012", })
 Logon._HEADER_CLS = Header
+_derive(Logon, Header)
 
 Unknown._KNOWN = _HEADER_TAGS
 Unknown._REQUIRED = _HEADER_REQUIRED
 Unknown._GROUP_TAGS = AnyTag()
 Unknown._HEADER_CLS = Header
+_derive(Unknown, Header)
 
 MESSAGES: dict[str, type[Message]] = {
     'U1': EventResendRequest,
@@ -5407,9 +5378,11 @@ pages document them (spec/dialects/margin.yaml); see `rfq_units_for`."""
 
 # messages whose BidPx/OfferPx follow `rfq_units` (their only switchable prices)
 _RFQ_CLASSES: frozenset[type[Message]] = frozenset(())
-_ENCODE_SPEC = _EncodeSpec(MESSAGES, Header, _RFQ_CLASSES, _DATA_TAGS)
-_CODEC = _Codec(_CLASSES, _DATA_TAGS, _RFQ_CLASSES, values=_VALUES)
-"""This dialect's decoder and its shape cache (bounds: `kalshi_fix_sansio._decode.Codec`)."""
+_CODEC = _Codec(
+    _CLASSES, _DATA_TAGS, _RFQ_CLASSES, header=Header, spec_tags=frozenset(_SPEC_FIELDS), values=_VALUES
+)
+"""This dialect's decoder and every cache of its messages (`kalshi_fix_sansio._decode.Codec`)."""
+_ENCODE_SPEC = _EncodeSpec(MESSAGES, Header, _RFQ_CLASSES, _DATA_TAGS, _CODEC.heads)
 
 
 def rfq_units_for(

@@ -18,15 +18,14 @@ import attrs
 
 from .. import _values as _v
 from .._fields import FieldInfo as _F
-from .._message import by_key as _by_key
-from .._message import convs as _convs
+from .._fields import derive_tables as _derive
 from .._fields import AnyTag
 from .._message import FixRecord, Message, UnknownMessage
 from .._encode import EncodeSpec as _EncodeSpec
 from .._fields import GroupInfo as _G
 from .._fields import _LAZY, _new, _set
 from .._decode import Codec as _Codec
-from .._wire import WireSource as _WireSource
+from .._fields import WireSource as _WireSource
 from .._decode import rfq_dollars as _rfq_dollars
 from .._decode import rfq_units_for as _rfq_units_for
 from .._encode import encode_group as _encode_group
@@ -35,6 +34,7 @@ from .._encode import missing as _missing
 from ..errors import EncodeError as _EncodeError
 from ..errors import LocalProtocolError as _LocalProtocolError
 from .common import _HEADER_REQUIRED, _HEADER_TAGS, Header
+from .tables import FIELDS as _SPEC_FIELDS
 from .shared import (
     _own,
     _BusinessMessageReject_blank,
@@ -3237,7 +3237,7 @@ class NewOrderSingle(Message):
             raise _missing("NewOrderSingle", "OrdType", 40, 'D')
         v_price = self._price
         if v_price is not None:
-            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")), b"\x01")
+            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _VALUES.enc_cents(v_price, "Price(44)")), b"\x01")
         else:
             raise _missing("NewOrderSingle", "Price", 44, 'D')
         v_side = self._side
@@ -3570,7 +3570,7 @@ class OrderCancelReplaceRequest(Message):
             raise _missing("OrderCancelReplaceRequest", "OrigClOrdID", 41, 'G')
         v_price = self._price
         if v_price is not None:
-            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")), b"\x01")
+            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _VALUES.enc_cents(v_price, "Price(44)")), b"\x01")
         v_side = self._side
         if v_side is not None:
             out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
@@ -4400,7 +4400,7 @@ class ExecutionReport(Message):
             self._materialize()
         v_avg_px = self._avg_px
         if v_avg_px is not None:
-            out += (b"6=", (_v.enc_dollars(v_avg_px, "AvgPx(6)", 4) if use_dollars else _v.enc_cents(v_avg_px, "AvgPx(6)")), b"\x01")
+            out += (b"6=", (_v.enc_dollars(v_avg_px, "AvgPx(6)", 4) if use_dollars else _VALUES.enc_cents(v_avg_px, "AvgPx(6)")), b"\x01")
         else:
             raise _missing("ExecutionReport", "AvgPx", 6, '8')
         v_cl_ord_id = self._cl_ord_id
@@ -4423,7 +4423,7 @@ class ExecutionReport(Message):
             out += (b"30=", (v_last_mkt.encode() if v_last_mkt.__class__ is str and v_last_mkt and "\x01" not in v_last_mkt else _v.enc_str(v_last_mkt, "LastMkt(30)")), b"\x01")
         v_last_px = self._last_px
         if v_last_px is not None:
-            out += (b"31=", (_v.enc_dollars(v_last_px, "LastPx(31)", 4) if use_dollars else _v.enc_cents(v_last_px, "LastPx(31)")), b"\x01")
+            out += (b"31=", (_v.enc_dollars(v_last_px, "LastPx(31)", 4) if use_dollars else _VALUES.enc_cents(v_last_px, "LastPx(31)")), b"\x01")
         v_last_qty = self._last_qty
         if v_last_qty is not None:
             out += (b"32=", _v.enc_decimal(v_last_qty, "LastQty(32)"), b"\x01")
@@ -4447,7 +4447,7 @@ class ExecutionReport(Message):
             out += (b"41=", (v_orig_cl_ord_id.encode() if v_orig_cl_ord_id.__class__ is str and v_orig_cl_ord_id and "\x01" not in v_orig_cl_ord_id else _v.enc_str(v_orig_cl_ord_id, "OrigClOrdID(41)")), b"\x01")
         v_price = self._price
         if v_price is not None:
-            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _v.enc_cents(v_price, "Price(44)")), b"\x01")
+            out += (b"44=", (_v.enc_dollars(v_price, "Price(44)", 4) if use_dollars else _VALUES.enc_cents(v_price, "Price(44)")), b"\x01")
         v_side = self._side
         if v_side is not None:
             out += (b"54=", (_e_Side[v_side] if v_side.__class__ is Side else _v.enc_enum(_e_Side, v_side, "Side(54)")), b"\x01")
@@ -5823,10 +5823,10 @@ class Quote(Message):
             raise _missing("Quote", "Symbol", 55, 'S')
         v_bid_px = self._bid_px
         if v_bid_px is not None:
-            out += (b"132=", (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _v.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
+            out += (b"132=", (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _VALUES.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
         v_offer_px = self._offer_px
         if v_offer_px is not None:
-            out += (b"133=", (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _v.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
+            out += (b"133=", (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _VALUES.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
         v_exec_inst = self._exec_inst
         if v_exec_inst is not None:
             out += (b"18=", (_e_ExecInst[v_exec_inst] if v_exec_inst.__class__ is ExecInst else _v.enc_enum(_e_ExecInst, v_exec_inst, "ExecInst(18)")), b"\x01")
@@ -6127,10 +6127,10 @@ class QuoteStatusReport(Message):
             out += (b"38=", _v.enc_decimal(v_order_qty, "OrderQty(38)"), b"\x01")
         v_bid_px = self._bid_px
         if v_bid_px is not None:
-            out += (b"132=", (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _v.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
+            out += (b"132=", (_v.enc_dollars(v_bid_px, "BidPx(132)", 4) if use_dollars else _VALUES.enc_cents(v_bid_px, "BidPx(132)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
         v_offer_px = self._offer_px
         if v_offer_px is not None:
-            out += (b"133=", (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _v.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
+            out += (b"133=", (_v.enc_dollars(v_offer_px, "OfferPx(133)", 4) if use_dollars else _VALUES.enc_cents(v_offer_px, "OfferPx(133)", 0, _v.RFQ_CENTS_HINT)), b"\x01")
         v_bid_size = self._bid_size
         if v_bid_size is not None:
             out += (b"134=", _v.enc_decimal(v_bid_size, "BidSize(134)"), b"\x01")
@@ -8168,7 +8168,7 @@ class MarketSettlementReport(Message):
             raise _missing("MarketSettlementReport", "MarketResult", 20107, 'UMS')
         v_settlement_price = self._settlement_price
         if v_settlement_price is not None:
-            out += (b"730=", _v.enc_cents(v_settlement_price, "SettlementPrice(730)", 2), b"\x01")
+            out += (b"730=", _VALUES.enc_cents(v_settlement_price, "SettlementPrice(730)", 2), b"\x01")
         else:
             raise _missing("MarketSettlementReport", "SettlementPrice", 730, 'UMS')
         g_market_settlement_party_ids = self._market_settlement_party_ids
@@ -8188,7 +8188,7 @@ class Unknown(UnknownMessage):
 # --------------------------------------------------------------------------------------------
 # Wire tables
 
-_VALUES = _v.ValueCaches()  # this dialect's value caches (its codec's, `_CODEC.values`)
+_VALUES = _v.ValueCaches()  # this dialect's value caches (its codec's: `_CODEC.values`)
 _f_accept_quote_status = _F("accept_quote_status", "_accept_quote_status", 21025, b"21025", "AcceptQuoteStatus", _v.enum_decoder(AcceptQuoteStatusValue, _v.dec_int), None, False)
 _f_accepted_quote_id = _F("accepted_quote_id", "_accepted_quote_id", 21024, b"21024", "AcceptedQuoteId", _v.dec_str, None, False)
 _f_aggressor_side = _F("aggressor_side", "_aggressor_side", 2446, b"2446", "AggressorSide", _v.enum_decoder(AggressorSide, _v.dec_str), None, False)
@@ -8329,46 +8329,46 @@ _e_Side = _v.enum_table(Side)
 _e_SubscriptionRequestType = _v.enum_table(SubscriptionRequestType)
 _e_TimeInForce = _v.enum_table(TimeInForce)
 _e_TrdType = _v.enum_table(TrdType)
-_d_AcceptQuoteStatusValue = _v.ENUM_TABLES[AcceptQuoteStatusValue].get
-_d_AggressorSide = _v.ENUM_TABLES[AggressorSide].get
-_d_BusinessRejectReason = _v.ENUM_TABLES[BusinessRejectReason].get
-_d_CollateralAmountType = _v.ENUM_TABLES[CollateralAmountType].get
-_d_CxlRejReason = _v.ENUM_TABLES[CxlRejReason].get
-_d_CxlRejResponseTo = _v.ENUM_TABLES[CxlRejResponseTo].get
-_d_DefaultApplVerID = _v.ENUM_TABLES[DefaultApplVerID].get
-_d_EncryptMethod = _v.ENUM_TABLES[EncryptMethod].get
-_d_EventResendRejectReason = _v.ENUM_TABLES[EventResendRejectReason].get
-_d_ExecInst = _v.ENUM_TABLES[ExecInst].get
-_d_ExecType = _v.ENUM_TABLES[ExecType].get
-_d_MDEntryType = _v.ENUM_TABLES[MDEntryType].get
-_d_MDReqRejReason = _v.ENUM_TABLES[MDReqRejReason].get
-_d_MDUpdateAction = _v.ENUM_TABLES[MDUpdateAction].get
-_d_MVEValidationReasonCode = _v.ENUM_TABLES[MVEValidationReasonCode].get
-_d_MarketResult = _v.ENUM_TABLES[MarketResult].get
-_d_MarketSettlementPartyRole = _v.ENUM_TABLES[MarketSettlementPartyRole].get
-_d_MassCancelRequestType = _v.ENUM_TABLES[MassCancelRequestType].get
-_d_MassCancelResponse = _v.ENUM_TABLES[MassCancelResponse].get
-_d_MiscFeeBasis = _v.ENUM_TABLES[MiscFeeBasis].get
-_d_MiscFeeType = _v.ENUM_TABLES[MiscFeeType].get
-_d_MultivariateSelectedSide = _v.ENUM_TABLES[MultivariateSelectedSide].get
-_d_OrdRejReason = _v.ENUM_TABLES[OrdRejReason].get
-_d_OrdStatus = _v.ENUM_TABLES[OrdStatus].get
-_d_OrdType = _v.ENUM_TABLES[OrdType].get
-_d_OrderGroupAction = _v.ENUM_TABLES[OrderGroupAction].get
-_d_PartyRole = _v.ENUM_TABLES[PartyRole].get
-_d_QuoteCancelStatusValue = _v.ENUM_TABLES[QuoteCancelStatusValue].get
-_d_QuoteConfirmStatusValue = _v.ENUM_TABLES[QuoteConfirmStatusValue].get
-_d_QuoteRequestRejectReason = _v.ENUM_TABLES[QuoteRequestRejectReason].get
-_d_QuoteRequestType = _v.ENUM_TABLES[QuoteRequestType].get
-_d_QuoteStatus = _v.ENUM_TABLES[QuoteStatus].get
-_d_RFQCancelStatusValue = _v.ENUM_TABLES[RFQCancelStatusValue].get
-_d_SecurityTradingStatus = _v.ENUM_TABLES[SecurityTradingStatus].get
-_d_SelfTradePreventionType = _v.ENUM_TABLES[SelfTradePreventionType].get
-_d_SessionRejectReason = _v.ENUM_TABLES[SessionRejectReason].get
-_d_Side = _v.ENUM_TABLES[Side].get
-_d_SubscriptionRequestType = _v.ENUM_TABLES[SubscriptionRequestType].get
-_d_TimeInForce = _v.ENUM_TABLES[TimeInForce].get
-_d_TrdType = _v.ENUM_TABLES[TrdType].get
+_d_AcceptQuoteStatusValue = _v.member_table(AcceptQuoteStatusValue).get
+_d_AggressorSide = _v.member_table(AggressorSide).get
+_d_BusinessRejectReason = _v.member_table(BusinessRejectReason).get
+_d_CollateralAmountType = _v.member_table(CollateralAmountType).get
+_d_CxlRejReason = _v.member_table(CxlRejReason).get
+_d_CxlRejResponseTo = _v.member_table(CxlRejResponseTo).get
+_d_DefaultApplVerID = _v.member_table(DefaultApplVerID).get
+_d_EncryptMethod = _v.member_table(EncryptMethod).get
+_d_EventResendRejectReason = _v.member_table(EventResendRejectReason).get
+_d_ExecInst = _v.member_table(ExecInst).get
+_d_ExecType = _v.member_table(ExecType).get
+_d_MDEntryType = _v.member_table(MDEntryType).get
+_d_MDReqRejReason = _v.member_table(MDReqRejReason).get
+_d_MDUpdateAction = _v.member_table(MDUpdateAction).get
+_d_MVEValidationReasonCode = _v.member_table(MVEValidationReasonCode).get
+_d_MarketResult = _v.member_table(MarketResult).get
+_d_MarketSettlementPartyRole = _v.member_table(MarketSettlementPartyRole).get
+_d_MassCancelRequestType = _v.member_table(MassCancelRequestType).get
+_d_MassCancelResponse = _v.member_table(MassCancelResponse).get
+_d_MiscFeeBasis = _v.member_table(MiscFeeBasis).get
+_d_MiscFeeType = _v.member_table(MiscFeeType).get
+_d_MultivariateSelectedSide = _v.member_table(MultivariateSelectedSide).get
+_d_OrdRejReason = _v.member_table(OrdRejReason).get
+_d_OrdStatus = _v.member_table(OrdStatus).get
+_d_OrdType = _v.member_table(OrdType).get
+_d_OrderGroupAction = _v.member_table(OrderGroupAction).get
+_d_PartyRole = _v.member_table(PartyRole).get
+_d_QuoteCancelStatusValue = _v.member_table(QuoteCancelStatusValue).get
+_d_QuoteConfirmStatusValue = _v.member_table(QuoteConfirmStatusValue).get
+_d_QuoteRequestRejectReason = _v.member_table(QuoteRequestRejectReason).get
+_d_QuoteRequestType = _v.member_table(QuoteRequestType).get
+_d_QuoteStatus = _v.member_table(QuoteStatus).get
+_d_RFQCancelStatusValue = _v.member_table(RFQCancelStatusValue).get
+_d_SecurityTradingStatus = _v.member_table(SecurityTradingStatus).get
+_d_SelfTradePreventionType = _v.member_table(SelfTradePreventionType).get
+_d_SessionRejectReason = _v.member_table(SessionRejectReason).get
+_d_Side = _v.member_table(Side).get
+_d_SubscriptionRequestType = _v.member_table(SubscriptionRequestType).get
+_d_TimeInForce = _v.member_table(TimeInForce).get
+_d_TrdType = _v.member_table(TrdType).get
 _c_cents = _VALUES.cents.get
 _c_date = _VALUES.dates.get
 _c_decimal = _VALUES.decimals.get
@@ -8376,118 +8376,105 @@ _c_time = _VALUES.times.get
 _c_timestamp = _VALUES.timestamps.get
 
 Party._FIELDS = (_f_party_id, _f_party_role, )
-Party._BY_KEY = _by_key(Party._FIELDS)
-Party._CONV, Party._CONV_D = _convs(Party._FIELDS)
 Party._GROUPS = ()
 Party._MEMBERS = (_f_party_id, _f_party_role, )
 Party._REQUIRED = frozenset({b"448", b"452", })
 Party._TAGS = frozenset({b"448", b"452", })
 Party._OWN = frozenset({b"448", b"452", })
 Party._DELIMITER = b"448"
+_derive(Party)
 
 MiscFee._FIELDS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
-MiscFee._BY_KEY = _by_key(MiscFee._FIELDS)
-MiscFee._CONV, MiscFee._CONV_D = _convs(MiscFee._FIELDS)
 MiscFee._GROUPS = ()
 MiscFee._MEMBERS = (_f_misc_fee_amt, _f_misc_fee_curr, _f_misc_fee_type, _f_misc_fee_basis, )
 MiscFee._REQUIRED = frozenset({b"137", b"138", b"139", b"891", })
 MiscFee._TAGS = frozenset({b"137", b"138", b"139", b"891", })
 MiscFee._OWN = frozenset({b"137", b"138", b"139", b"891", })
 MiscFee._DELIMITER = b"137"
+_derive(MiscFee)
 
 CollateralAmountChange._FIELDS = (_f_collateral_amount_change, _f_collateral_amount_type, )
-CollateralAmountChange._BY_KEY = _by_key(CollateralAmountChange._FIELDS)
-CollateralAmountChange._CONV, CollateralAmountChange._CONV_D = _convs(CollateralAmountChange._FIELDS)
 CollateralAmountChange._GROUPS = ()
 CollateralAmountChange._MEMBERS = (_f_collateral_amount_change, _f_collateral_amount_type, )
 CollateralAmountChange._REQUIRED = frozenset({b"1704", b"1705", })
 CollateralAmountChange._TAGS = frozenset({b"1704", b"1705", })
 CollateralAmountChange._OWN = frozenset({b"1704", b"1705", })
 CollateralAmountChange._DELIMITER = b"1704"
+_derive(CollateralAmountChange)
 
 MarketDataRequestRelatedSym._FIELDS = (_f_symbol, )
-MarketDataRequestRelatedSym._BY_KEY = _by_key(MarketDataRequestRelatedSym._FIELDS)
-MarketDataRequestRelatedSym._CONV, MarketDataRequestRelatedSym._CONV_D = _convs(MarketDataRequestRelatedSym._FIELDS)
 MarketDataRequestRelatedSym._GROUPS = ()
 MarketDataRequestRelatedSym._MEMBERS = (_f_symbol, )
 MarketDataRequestRelatedSym._REQUIRED = frozenset({b"55", })
 MarketDataRequestRelatedSym._TAGS = frozenset({b"55", })
 MarketDataRequestRelatedSym._OWN = frozenset({b"55", })
 MarketDataRequestRelatedSym._DELIMITER = b"55"
+_derive(MarketDataRequestRelatedSym)
 
 MarketDataSnapshotFullRefreshMDEntry._FIELDS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
-MarketDataSnapshotFullRefreshMDEntry._BY_KEY = _by_key(MarketDataSnapshotFullRefreshMDEntry._FIELDS)
-MarketDataSnapshotFullRefreshMDEntry._CONV, MarketDataSnapshotFullRefreshMDEntry._CONV_D = _convs(MarketDataSnapshotFullRefreshMDEntry._FIELDS)
 MarketDataSnapshotFullRefreshMDEntry._GROUPS = ()
 MarketDataSnapshotFullRefreshMDEntry._MEMBERS = (_f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, )
 MarketDataSnapshotFullRefreshMDEntry._REQUIRED = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefreshMDEntry._TAGS = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefreshMDEntry._OWN = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefreshMDEntry._DELIMITER = b"269"
+_derive(MarketDataSnapshotFullRefreshMDEntry)
 
 MarketDataIncrementalRefreshMDEntry._FIELDS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
-MarketDataIncrementalRefreshMDEntry._BY_KEY = _by_key(MarketDataIncrementalRefreshMDEntry._FIELDS)
-MarketDataIncrementalRefreshMDEntry._CONV, MarketDataIncrementalRefreshMDEntry._CONV_D = _convs(MarketDataIncrementalRefreshMDEntry._FIELDS)
 MarketDataIncrementalRefreshMDEntry._GROUPS = ()
 MarketDataIncrementalRefreshMDEntry._MEMBERS = (_f_md_update_action, _f_symbol, _f_md_entry_type, _f_md_entry_px__dollars, _f_md_entry_size, _f_md_entry_date, _f_md_entry_time, _f_aggressor_side, _f_trd_type, _f_trade_id, _f_cl_ord_id, _f_alloc_account, )
 MarketDataIncrementalRefreshMDEntry._REQUIRED = frozenset({b"55", b"269", b"270", b"271", b"272", b"273", b"279", })
 MarketDataIncrementalRefreshMDEntry._TAGS = frozenset({b"11", b"55", b"79", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
 MarketDataIncrementalRefreshMDEntry._OWN = frozenset({b"279", b"55", b"269", b"270", b"271", b"272", b"273", b"2446", b"828", b"1003", b"11", b"79", })
 MarketDataIncrementalRefreshMDEntry._DELIMITER = b"279"
+_derive(MarketDataIncrementalRefreshMDEntry)
 
 QuoteRequestRelatedSymPartyID._FIELDS = (_f_party_id, _f_party_role, )
-QuoteRequestRelatedSymPartyID._BY_KEY = _by_key(QuoteRequestRelatedSymPartyID._FIELDS)
-QuoteRequestRelatedSymPartyID._CONV, QuoteRequestRelatedSymPartyID._CONV_D = _convs(QuoteRequestRelatedSymPartyID._FIELDS)
 QuoteRequestRelatedSymPartyID._GROUPS = ()
 QuoteRequestRelatedSymPartyID._MEMBERS = (_f_party_id, _f_party_role, )
 QuoteRequestRelatedSymPartyID._REQUIRED = frozenset({b"448", })
 QuoteRequestRelatedSymPartyID._TAGS = frozenset({b"448", b"452", })
 QuoteRequestRelatedSymPartyID._OWN = frozenset({b"448", b"452", })
 QuoteRequestRelatedSymPartyID._DELIMITER = b"448"
+_derive(QuoteRequestRelatedSymPartyID)
 
 QuoteRequestRelatedSym._FIELDS = (_f_symbol, _f_order_qty, _f_cash_order_qty, _f_transact_time, _f_target_cost_excludes_fees, _f_obscure_creator_id, _f_rest_remainder, _f_replace_existing, )
-QuoteRequestRelatedSym._BY_KEY = _by_key(QuoteRequestRelatedSym._FIELDS)
-QuoteRequestRelatedSym._CONV, QuoteRequestRelatedSym._CONV_D = _convs(QuoteRequestRelatedSym._FIELDS)
 QuoteRequestRelatedSym._GROUPS = (_g_QuoteRequestRelatedSymPartyID_party_ids, )
 QuoteRequestRelatedSym._MEMBERS = (_f_symbol, _f_order_qty, _f_cash_order_qty, _f_transact_time, _f_target_cost_excludes_fees, _f_obscure_creator_id, _f_rest_remainder, _f_replace_existing, _g_QuoteRequestRelatedSymPartyID_party_ids, )
 QuoteRequestRelatedSym._REQUIRED = frozenset({})
 QuoteRequestRelatedSym._TAGS = frozenset({b"38", b"55", b"60", b"152", b"448", b"452", b"453", b"21015", b"21016", b"21033", b"21034", })
 QuoteRequestRelatedSym._OWN = frozenset({b"55", b"38", b"152", b"60", b"21033", b"21034", b"21015", b"21016", b"453", })
 QuoteRequestRelatedSym._DELIMITER = b"55"
+_derive(QuoteRequestRelatedSym)
 
 QuoteRequestMultivariateSelectedLeg._FIELDS = (_f_multivariate_selected_event_ticker, _f_multivariate_selected_market_ticker, _f_multivariate_selected_side, )
-QuoteRequestMultivariateSelectedLeg._BY_KEY = _by_key(QuoteRequestMultivariateSelectedLeg._FIELDS)
-QuoteRequestMultivariateSelectedLeg._CONV, QuoteRequestMultivariateSelectedLeg._CONV_D = _convs(QuoteRequestMultivariateSelectedLeg._FIELDS)
 QuoteRequestMultivariateSelectedLeg._GROUPS = ()
 QuoteRequestMultivariateSelectedLeg._MEMBERS = (_f_multivariate_selected_event_ticker, _f_multivariate_selected_market_ticker, _f_multivariate_selected_side, )
 QuoteRequestMultivariateSelectedLeg._REQUIRED = frozenset({b"20182", b"20183", b"20184", })
 QuoteRequestMultivariateSelectedLeg._TAGS = frozenset({b"20182", b"20183", b"20184", })
 QuoteRequestMultivariateSelectedLeg._OWN = frozenset({b"20182", b"20183", b"20184", })
 QuoteRequestMultivariateSelectedLeg._DELIMITER = b"20182"
+_derive(QuoteRequestMultivariateSelectedLeg)
 
 QuoteRequestRejectMVEOffendingLeg._FIELDS = (_f_mve_offending_market_ticker, )
-QuoteRequestRejectMVEOffendingLeg._BY_KEY = _by_key(QuoteRequestRejectMVEOffendingLeg._FIELDS)
-QuoteRequestRejectMVEOffendingLeg._CONV, QuoteRequestRejectMVEOffendingLeg._CONV_D = _convs(QuoteRequestRejectMVEOffendingLeg._FIELDS)
 QuoteRequestRejectMVEOffendingLeg._GROUPS = ()
 QuoteRequestRejectMVEOffendingLeg._MEMBERS = (_f_mve_offending_market_ticker, )
 QuoteRequestRejectMVEOffendingLeg._REQUIRED = frozenset({b"20186", })
 QuoteRequestRejectMVEOffendingLeg._TAGS = frozenset({b"20186", })
 QuoteRequestRejectMVEOffendingLeg._OWN = frozenset({b"20186", })
 QuoteRequestRejectMVEOffendingLeg._DELIMITER = b"20186"
+_derive(QuoteRequestRejectMVEOffendingLeg)
 
 MarketSettlementReportMarketSettlementPartyID._FIELDS = (_f_market_settlement_party_id, _f_market_settlement_party_role, _f_long_qty, _f_short_qty, )
-MarketSettlementReportMarketSettlementPartyID._BY_KEY = _by_key(MarketSettlementReportMarketSettlementPartyID._FIELDS)
-MarketSettlementReportMarketSettlementPartyID._CONV, MarketSettlementReportMarketSettlementPartyID._CONV_D = _convs(MarketSettlementReportMarketSettlementPartyID._FIELDS)
 MarketSettlementReportMarketSettlementPartyID._GROUPS = (_g_CollateralAmountChange_collateral_amount_changes, _g_MiscFee_misc_fees, )
 MarketSettlementReportMarketSettlementPartyID._MEMBERS = (_f_market_settlement_party_id, _f_market_settlement_party_role, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _g_MiscFee_misc_fees, )
 MarketSettlementReportMarketSettlementPartyID._REQUIRED = frozenset({b"20109", b"20110", })
 MarketSettlementReportMarketSettlementPartyID._TAGS = frozenset({b"136", b"137", b"138", b"139", b"704", b"705", b"891", b"1703", b"1704", b"1705", b"20109", b"20110", })
 MarketSettlementReportMarketSettlementPartyID._OWN = frozenset({b"20109", b"20110", b"704", b"705", b"1703", b"136", })
 MarketSettlementReportMarketSettlementPartyID._DELIMITER = b"20109"
+_derive(MarketSettlementReportMarketSettlementPartyID)
 
 EventResendRequest._FIELDS = (_f_begin_exec_id, _f_end_exec_id, )
-EventResendRequest._BY_KEY = _by_key(EventResendRequest._FIELDS)
-EventResendRequest._CONV, EventResendRequest._CONV_D = _convs(EventResendRequest._FIELDS)
 EventResendRequest._GROUPS = ()
 EventResendRequest._MEMBERS = (_f_begin_exec_id, _f_end_exec_id, )
 EventResendRequest._AT_PLAN = ((0, ), ((1, ), ))
@@ -8495,10 +8482,9 @@ EventResendRequest._MSGTYPE_FIELD = b"35=U1\x01"
 EventResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"21001", })
 EventResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"21001", b"21002", })
 EventResendRequest._HEADER_CLS = Header
+_derive(EventResendRequest, Header)
 
 EventResendComplete._FIELDS = (_f_ref_seq_num, _f_resend_event_count, )
-EventResendComplete._BY_KEY = _by_key(EventResendComplete._FIELDS)
-EventResendComplete._CONV, EventResendComplete._CONV_D = _convs(EventResendComplete._FIELDS)
 EventResendComplete._GROUPS = ()
 EventResendComplete._MEMBERS = (_f_ref_seq_num, _f_resend_event_count, )
 EventResendComplete._AT_PLAN = ((0, 1, ), ())
@@ -8506,10 +8492,9 @@ EventResendComplete._MSGTYPE_FIELD = b"35=U2\x01"
 EventResendComplete._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21003", })
 EventResendComplete._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21003", })
 EventResendComplete._HEADER_CLS = Header
+_derive(EventResendComplete, Header)
 
 EventResendReject._FIELDS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
-EventResendReject._BY_KEY = _by_key(EventResendReject._FIELDS)
-EventResendReject._CONV, EventResendReject._CONV_D = _convs(EventResendReject._FIELDS)
 EventResendReject._GROUPS = ()
 EventResendReject._MEMBERS = (_f_ref_seq_num, _f_event_resend_reject_reason, )
 EventResendReject._AT_PLAN = ((0, 1, ), ())
@@ -8517,10 +8502,9 @@ EventResendReject._MSGTYPE_FIELD = b"35=U3\x01"
 EventResendReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"21004", })
 EventResendReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"21004", })
 EventResendReject._HEADER_CLS = Header
+_derive(EventResendReject, Header)
 
 MarketDataRequest._FIELDS = (_f_subscription_request_type, )
-MarketDataRequest._BY_KEY = _by_key(MarketDataRequest._FIELDS)
-MarketDataRequest._CONV, MarketDataRequest._CONV_D = _convs(MarketDataRequest._FIELDS)
 MarketDataRequest._GROUPS = (_g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._MEMBERS = (_f_subscription_request_type, _g_MarketDataRequestRelatedSym_related_sym, )
 MarketDataRequest._AT_PLAN = ((0, ), ())
@@ -8529,10 +8513,9 @@ MarketDataRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"263", })
 MarketDataRequest._KNOWN = _HEADER_TAGS | frozenset({b"55", b"146", b"263", })
 MarketDataRequest._GROUP_TAGS = frozenset({b"55", })
 MarketDataRequest._HEADER_CLS = Header
+_derive(MarketDataRequest, Header)
 
 MarketDataSnapshotFullRefresh._FIELDS = (_f_symbol, )
-MarketDataSnapshotFullRefresh._BY_KEY = _by_key(MarketDataSnapshotFullRefresh._FIELDS)
-MarketDataSnapshotFullRefresh._CONV, MarketDataSnapshotFullRefresh._CONV_D = _convs(MarketDataSnapshotFullRefresh._FIELDS)
 MarketDataSnapshotFullRefresh._GROUPS = (_g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._MEMBERS = (_f_symbol, _g_MarketDataSnapshotFullRefreshMDEntry_md_entries, )
 MarketDataSnapshotFullRefresh._AT_PLAN = ((0, ), ())
@@ -8541,10 +8524,9 @@ MarketDataSnapshotFullRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b
 MarketDataSnapshotFullRefresh._KNOWN = _HEADER_TAGS | frozenset({b"55", b"268", b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefresh._GROUP_TAGS = frozenset({b"269", b"270", b"271", b"272", b"273", })
 MarketDataSnapshotFullRefresh._HEADER_CLS = Header
+_derive(MarketDataSnapshotFullRefresh, Header)
 
 MarketDataIncrementalRefresh._FIELDS = ()
-MarketDataIncrementalRefresh._BY_KEY = _by_key(MarketDataIncrementalRefresh._FIELDS)
-MarketDataIncrementalRefresh._CONV, MarketDataIncrementalRefresh._CONV_D = _convs(MarketDataIncrementalRefresh._FIELDS)
 MarketDataIncrementalRefresh._GROUPS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._MEMBERS = (_g_MarketDataIncrementalRefreshMDEntry_md_entries, )
 MarketDataIncrementalRefresh._AT_PLAN = ((), ())
@@ -8553,10 +8535,9 @@ MarketDataIncrementalRefresh._REQUIRED = _HEADER_REQUIRED | frozenset({b"268", }
 MarketDataIncrementalRefresh._KNOWN = _HEADER_TAGS | frozenset({b"11", b"55", b"79", b"268", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
 MarketDataIncrementalRefresh._GROUP_TAGS = frozenset({b"11", b"55", b"79", b"269", b"270", b"271", b"272", b"273", b"279", b"828", b"1003", b"2446", })
 MarketDataIncrementalRefresh._HEADER_CLS = Header
+_derive(MarketDataIncrementalRefresh, Header)
 
 MarketDataRequestReject._FIELDS = (_f_md_req_rej_reason, _f_text, )
-MarketDataRequestReject._BY_KEY = _by_key(MarketDataRequestReject._FIELDS)
-MarketDataRequestReject._CONV, MarketDataRequestReject._CONV_D = _convs(MarketDataRequestReject._FIELDS)
 MarketDataRequestReject._GROUPS = ()
 MarketDataRequestReject._MEMBERS = (_f_md_req_rej_reason, _f_text, )
 MarketDataRequestReject._AT_PLAN = ((), ((0, 1, ), ))
@@ -8564,10 +8545,9 @@ MarketDataRequestReject._MSGTYPE_FIELD = b"35=Y\x01"
 MarketDataRequestReject._REQUIRED = _HEADER_REQUIRED | frozenset({})
 MarketDataRequestReject._KNOWN = _HEADER_TAGS | frozenset({b"58", b"281", })
 MarketDataRequestReject._HEADER_CLS = Header
+_derive(MarketDataRequestReject, Header)
 
 SecurityStatusRequest._FIELDS = (_f_subscription_request_type, _f_symbol, )
-SecurityStatusRequest._BY_KEY = _by_key(SecurityStatusRequest._FIELDS)
-SecurityStatusRequest._CONV, SecurityStatusRequest._CONV_D = _convs(SecurityStatusRequest._FIELDS)
 SecurityStatusRequest._GROUPS = ()
 SecurityStatusRequest._MEMBERS = (_f_subscription_request_type, _f_symbol, )
 SecurityStatusRequest._AT_PLAN = ((0, 1, ), ())
@@ -8575,10 +8555,9 @@ SecurityStatusRequest._MSGTYPE_FIELD = b"35=e\x01"
 SecurityStatusRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"263", })
 SecurityStatusRequest._KNOWN = _HEADER_TAGS | frozenset({b"55", b"263", })
 SecurityStatusRequest._HEADER_CLS = Header
+_derive(SecurityStatusRequest, Header)
 
 SecurityStatus._FIELDS = (_f_symbol, _f_security_trading_status, )
-SecurityStatus._BY_KEY = _by_key(SecurityStatus._FIELDS)
-SecurityStatus._CONV, SecurityStatus._CONV_D = _convs(SecurityStatus._FIELDS)
 SecurityStatus._GROUPS = ()
 SecurityStatus._MEMBERS = (_f_symbol, _f_security_trading_status, )
 SecurityStatus._AT_PLAN = ((0, 1, ), ())
@@ -8586,10 +8565,9 @@ SecurityStatus._MSGTYPE_FIELD = b"35=f\x01"
 SecurityStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"326", })
 SecurityStatus._KNOWN = _HEADER_TAGS | frozenset({b"55", b"326", })
 SecurityStatus._HEADER_CLS = Header
+_derive(SecurityStatus, Header)
 
 NewOrderSingle._FIELDS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_quote_id, _f_rfq_id, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, _f_max_execution_cost, )
-NewOrderSingle._BY_KEY = _by_key(NewOrderSingle._FIELDS)
-NewOrderSingle._CONV, NewOrderSingle._CONV_D = _convs(NewOrderSingle._FIELDS)
 NewOrderSingle._GROUPS = (_g_Party_parties, )
 NewOrderSingle._MEMBERS = (_f_cl_ord_id, _f_exec_inst, _f_order_qty, _f_ord_type, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_quote_id, _f_rfq_id, _g_Party_parties, _f_alloc_account, _f_secondary_cl_ord_id, _f_order_group_id, _f_self_trade_prevention_type, _f_cancel_order_on_pause, _f_max_execution_cost, )
 NewOrderSingle._AT_PLAN = ((0, 2, 3, 4, 5, 6, ), ((1, 7, 8, 9, ), (10, 11, 12, 13, ), (14, 15, 16, 17, ), ))
@@ -8598,10 +8576,9 @@ NewOrderSingle._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38", b"40", b"
 NewOrderSingle._KNOWN = _HEADER_TAGS | frozenset({b"11", b"18", b"38", b"40", b"44", b"54", b"55", b"59", b"79", b"100", b"117", b"126", b"448", b"452", b"453", b"526", b"2964", b"20130", b"21006", b"21009", b"21023", })
 NewOrderSingle._GROUP_TAGS = frozenset({b"448", b"452", })
 NewOrderSingle._HEADER_CLS = Header
+_derive(NewOrderSingle, Header)
 
 OrderCancelReplaceRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _f_order_group_id, _f_alloc_account, )
-OrderCancelReplaceRequest._BY_KEY = _by_key(OrderCancelReplaceRequest._FIELDS)
-OrderCancelReplaceRequest._CONV, OrderCancelReplaceRequest._CONV_D = _convs(OrderCancelReplaceRequest._FIELDS)
 OrderCancelReplaceRequest._GROUPS = (_g_Party_parties, )
 OrderCancelReplaceRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_order_qty, _f_ord_type, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_ex_destination, _f_time_in_force, _f_expire_time, _g_Party_parties, _f_order_group_id, _f_alloc_account, )
 OrderCancelReplaceRequest._AT_PLAN = ((0, 2, 3, 4, 6, 7, ), ((1, 5, 8, 9, ), (10, 11, 12, ), ))
@@ -8610,10 +8587,9 @@ OrderCancelReplaceRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"38"
 OrderCancelReplaceRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"38", b"40", b"41", b"44", b"54", b"55", b"59", b"79", b"100", b"126", b"448", b"452", b"453", b"20130", })
 OrderCancelReplaceRequest._GROUP_TAGS = frozenset({b"448", b"452", })
 OrderCancelReplaceRequest._HEADER_CLS = Header
+_derive(OrderCancelReplaceRequest, Header)
 
 OrderCancelRequest._FIELDS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_ex_destination, _f_alloc_account, )
-OrderCancelRequest._BY_KEY = _by_key(OrderCancelRequest._FIELDS)
-OrderCancelRequest._CONV, OrderCancelRequest._CONV_D = _convs(OrderCancelRequest._FIELDS)
 OrderCancelRequest._GROUPS = (_g_Party_parties, )
 OrderCancelRequest._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_orig_cl_ord_id, _f_side, _f_symbol, _f_ex_destination, _g_Party_parties, _f_alloc_account, )
 OrderCancelRequest._AT_PLAN = ((0, 2, 3, 4, ), ((1, 5, 6, ), ))
@@ -8622,10 +8598,9 @@ OrderCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"41", b"54"
 OrderCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"41", b"54", b"55", b"79", b"100", b"448", b"452", b"453", })
 OrderCancelRequest._GROUP_TAGS = frozenset({b"448", b"452", })
 OrderCancelRequest._HEADER_CLS = Header
+_derive(OrderCancelRequest, Header)
 
 ExecutionReport._FIELDS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, _f_single_market_collateral_return, _f_ranged_market_collateral_return, )
-ExecutionReport._BY_KEY = _by_key(ExecutionReport._FIELDS)
-ExecutionReport._CONV, ExecutionReport._CONV_D = _convs(ExecutionReport._FIELDS)
 ExecutionReport._GROUPS = (_g_MiscFee_misc_fees, _g_Party_parties, _g_CollateralAmountChange_collateral_amount_changes, )
 ExecutionReport._MEMBERS = (_f_avg_px__session, _f_cl_ord_id, _f_cum_qty, _f_exec_id, _f_last_mkt, _f_last_px__session, _f_last_qty, _f_order_id, _f_order_qty, _f_ord_status, _f_orig_cl_ord_id, _f_price__session, _f_side, _f_symbol, _f_text, _f_time_in_force, _f_transact_time, _f_ord_rej_reason, _f_expire_time, _f_exec_restatement_reason, _f_exec_type, _f_leaves_qty, _g_MiscFee_misc_fees, _g_Party_parties, _f_alloc_account, _f_clearing_business_date, _f_long_qty, _f_short_qty, _g_CollateralAmountChange_collateral_amount_changes, _f_trd_match_id, _f_aggressor_indicator, _f_self_trade_prevention_type, _f_single_market_collateral_return, _f_ranged_market_collateral_return, )
 ExecutionReport._AT_PLAN = ((0, 1, 2, 3, 7, 8, 9, 12, 13, 20, 21, ), ((4, 5, 6, 10, ), (11, 14, 15, 16, ), (17, 18, 19, 22, ), (23, 24, 25, 26, ), (27, 28, 29, 30, ), ))
@@ -8634,10 +8609,9 @@ ExecutionReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"6", b"11", b"14", b"
 ExecutionReport._KNOWN = _HEADER_TAGS | frozenset({b"6", b"11", b"14", b"17", b"30", b"31", b"32", b"37", b"38", b"39", b"41", b"44", b"54", b"55", b"58", b"59", b"60", b"79", b"103", b"126", b"136", b"137", b"138", b"139", b"150", b"151", b"378", b"448", b"452", b"453", b"704", b"705", b"715", b"880", b"891", b"1057", b"1703", b"1704", b"1705", b"2964", b"21030", b"21031", })
 ExecutionReport._GROUP_TAGS = frozenset({b"137", b"138", b"139", b"448", b"452", b"891", b"1704", b"1705", })
 ExecutionReport._HEADER_CLS = Header
+_derive(ExecutionReport, Header)
 
 OrderCancelReject._FIELDS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
-OrderCancelReject._BY_KEY = _by_key(OrderCancelReject._FIELDS)
-OrderCancelReject._CONV, OrderCancelReject._CONV_D = _convs(OrderCancelReject._FIELDS)
 OrderCancelReject._GROUPS = ()
 OrderCancelReject._MEMBERS = (_f_order_id, _f_cl_ord_id, _f_orig_cl_ord_id, _f_ord_status, _f_cxl_rej_response_to, _f_cxl_rej_reason, _f_text, )
 OrderCancelReject._AT_PLAN = ((1, ), ((0, 2, 3, 4, ), (5, 6, ), ))
@@ -8645,10 +8619,9 @@ OrderCancelReject._MSGTYPE_FIELD = b"35=9\x01"
 OrderCancelReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", })
 OrderCancelReject._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"39", b"41", b"58", b"102", b"434", })
 OrderCancelReject._HEADER_CLS = Header
+_derive(OrderCancelReject, Header)
 
 OrderMassCancelRequest._FIELDS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
-OrderMassCancelRequest._BY_KEY = _by_key(OrderMassCancelRequest._FIELDS)
-OrderMassCancelRequest._CONV, OrderMassCancelRequest._CONV_D = _convs(OrderMassCancelRequest._FIELDS)
 OrderMassCancelRequest._GROUPS = ()
 OrderMassCancelRequest._MEMBERS = (_f_cl_ord_id, _f_mass_cancel_request_type, )
 OrderMassCancelRequest._AT_PLAN = ((0, 1, ), ())
@@ -8656,10 +8629,9 @@ OrderMassCancelRequest._MSGTYPE_FIELD = b"35=q\x01"
 OrderMassCancelRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"530", })
 OrderMassCancelRequest._KNOWN = _HEADER_TAGS | frozenset({b"11", b"530", })
 OrderMassCancelRequest._HEADER_CLS = Header
+_derive(OrderMassCancelRequest, Header)
 
 OrderMassCancelReport._FIELDS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
-OrderMassCancelReport._BY_KEY = _by_key(OrderMassCancelReport._FIELDS)
-OrderMassCancelReport._CONV, OrderMassCancelReport._CONV_D = _convs(OrderMassCancelReport._FIELDS)
 OrderMassCancelReport._GROUPS = ()
 OrderMassCancelReport._MEMBERS = (_f_cl_ord_id, _f_order_id, _f_mass_cancel_response, _f_mass_cancel_reject_reason, )
 OrderMassCancelReport._AT_PLAN = ((0, 1, 2, ), ((3, ), ))
@@ -8667,10 +8639,9 @@ OrderMassCancelReport._MSGTYPE_FIELD = b"35=r\x01"
 OrderMassCancelReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"11", b"37", b"531", })
 OrderMassCancelReport._KNOWN = _HEADER_TAGS | frozenset({b"11", b"37", b"531", b"532", })
 OrderMassCancelReport._HEADER_CLS = Header
+_derive(OrderMassCancelReport, Header)
 
 BusinessMessageReject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
-BusinessMessageReject._BY_KEY = _by_key(BusinessMessageReject._FIELDS)
-BusinessMessageReject._CONV, BusinessMessageReject._CONV_D = _convs(BusinessMessageReject._FIELDS)
 BusinessMessageReject._GROUPS = ()
 BusinessMessageReject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_business_reject_ref_id, _f_business_reject_reason, )
 BusinessMessageReject._AT_PLAN = ((0, 3, 5, ), ((1, 2, 4, ), ))
@@ -8678,10 +8649,9 @@ BusinessMessageReject._MSGTYPE_FIELD = b"35=j\x01"
 BusinessMessageReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", b"372", b"380", })
 BusinessMessageReject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"379", b"380", })
 BusinessMessageReject._HEADER_CLS = Header
+_derive(BusinessMessageReject, Header)
 
 OrderGroupRequest._FIELDS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, _f_ex_destination, )
-OrderGroupRequest._BY_KEY = _by_key(OrderGroupRequest._FIELDS)
-OrderGroupRequest._CONV, OrderGroupRequest._CONV_D = _convs(OrderGroupRequest._FIELDS)
 OrderGroupRequest._GROUPS = ()
 OrderGroupRequest._MEMBERS = (_f_order_group_action, _f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, _f_ex_destination, )
 OrderGroupRequest._AT_PLAN = ((0, ), ((1, 2, 3, 4, ), ))
@@ -8689,10 +8659,9 @@ OrderGroupRequest._MSGTYPE_FIELD = b"35=UOG\x01"
 OrderGroupRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"20131", })
 OrderGroupRequest._KNOWN = _HEADER_TAGS | frozenset({b"79", b"100", b"20130", b"20131", b"20132", })
 OrderGroupRequest._HEADER_CLS = Header
+_derive(OrderGroupRequest, Header)
 
 OrderGroupResponse._FIELDS = (_f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, )
-OrderGroupResponse._BY_KEY = _by_key(OrderGroupResponse._FIELDS)
-OrderGroupResponse._CONV, OrderGroupResponse._CONV_D = _convs(OrderGroupResponse._FIELDS)
 OrderGroupResponse._GROUPS = ()
 OrderGroupResponse._MEMBERS = (_f_order_group_id, _f_order_group_contracts_limit, _f_alloc_account, )
 OrderGroupResponse._AT_PLAN = ((0, ), ((1, 2, ), ))
@@ -8700,10 +8669,9 @@ OrderGroupResponse._MSGTYPE_FIELD = b"35=UOH\x01"
 OrderGroupResponse._REQUIRED = _HEADER_REQUIRED | frozenset({b"20130", })
 OrderGroupResponse._KNOWN = _HEADER_TAGS | frozenset({b"79", b"20130", b"20132", })
 OrderGroupResponse._HEADER_CLS = Header
+_derive(OrderGroupResponse, Header)
 
 QuoteRequest._FIELDS = (_f_quote_req_id, _f_alloc_account, _f_multivariate_collection_ticker, )
-QuoteRequest._BY_KEY = _by_key(QuoteRequest._FIELDS)
-QuoteRequest._CONV, QuoteRequest._CONV_D = _convs(QuoteRequest._FIELDS)
 QuoteRequest._GROUPS = (_g_QuoteRequestRelatedSym_related_sym, _g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs, )
 QuoteRequest._MEMBERS = (_f_quote_req_id, _g_QuoteRequestRelatedSym_related_sym, _f_alloc_account, _f_multivariate_collection_ticker, _g_QuoteRequestMultivariateSelectedLeg_multivariate_selected_legs, )
 QuoteRequest._AT_PLAN = ((0, ), ((1, 2, ), ))
@@ -8712,10 +8680,9 @@ QuoteRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"131", b"146", })
 QuoteRequest._KNOWN = _HEADER_TAGS | frozenset({b"38", b"55", b"60", b"79", b"131", b"146", b"152", b"448", b"452", b"453", b"20180", b"20181", b"20182", b"20183", b"20184", b"21015", b"21016", b"21033", b"21034", })
 QuoteRequest._GROUP_TAGS = frozenset({b"38", b"55", b"60", b"152", b"448", b"452", b"453", b"20182", b"20183", b"20184", b"21015", b"21016", b"21033", b"21034", })
 QuoteRequest._HEADER_CLS = Header
+_derive(QuoteRequest, Header)
 
 QuoteRequestAck._FIELDS = (_f_quote_req_id, _f_quote_request_type, _f_rfq_id, _f_symbol, _f_ex_destination, _f_text, )
-QuoteRequestAck._BY_KEY = _by_key(QuoteRequestAck._FIELDS)
-QuoteRequestAck._CONV, QuoteRequestAck._CONV_D = _convs(QuoteRequestAck._FIELDS)
 QuoteRequestAck._GROUPS = ()
 QuoteRequestAck._MEMBERS = (_f_quote_req_id, _f_quote_request_type, _f_rfq_id, _f_symbol, _f_ex_destination, _f_text, )
 QuoteRequestAck._AT_PLAN = ((0, 1, ), ((2, 3, 4, 5, ), ))
@@ -8723,10 +8690,9 @@ QuoteRequestAck._MSGTYPE_FIELD = b"35=b\x01"
 QuoteRequestAck._REQUIRED = _HEADER_REQUIRED | frozenset({b"131", b"303", })
 QuoteRequestAck._KNOWN = _HEADER_TAGS | frozenset({b"55", b"58", b"100", b"131", b"303", b"21023", })
 QuoteRequestAck._HEADER_CLS = Header
+_derive(QuoteRequestAck, Header)
 
 Quote._FIELDS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__rfq, _f_offer_px__rfq, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, )
-Quote._BY_KEY = _by_key(Quote._FIELDS)
-Quote._CONV, Quote._CONV_D = _convs(Quote._FIELDS)
 Quote._GROUPS = (_g_Party_parties, )
 Quote._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_symbol, _f_bid_px__rfq, _f_offer_px__rfq, _f_exec_inst, _f_order_qty, _f_bid_size, _f_offer_size, _f_alloc_account, _f_rest_remainder, _f_transact_time, _g_Party_parties, )
 Quote._AT_PLAN = ((0, 1, 2, ), ((3, 4, 5, 6, ), (7, 8, 9, 10, ), (11, ), ))
@@ -8735,10 +8701,9 @@ Quote._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"117", b"131", })
 Quote._KNOWN = _HEADER_TAGS | frozenset({b"18", b"38", b"55", b"60", b"79", b"117", b"131", b"132", b"133", b"134", b"135", b"448", b"452", b"453", b"21015", })
 Quote._GROUP_TAGS = frozenset({b"448", b"452", })
 Quote._HEADER_CLS = Header
+_derive(Quote, Header)
 
 QuoteStatusReport._FIELDS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__rfq, _f_offer_px__rfq, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
-QuoteStatusReport._BY_KEY = _by_key(QuoteStatusReport._FIELDS)
-QuoteStatusReport._CONV, QuoteStatusReport._CONV_D = _convs(QuoteStatusReport._FIELDS)
 QuoteStatusReport._GROUPS = ()
 QuoteStatusReport._MEMBERS = (_f_quote_id, _f_quote_req_id, _f_alloc_account, _f_quote_status, _f_order_qty, _f_bid_px__rfq, _f_offer_px__rfq, _f_bid_size, _f_offer_size, _f_side, _f_transact_time, _f_text, )
 QuoteStatusReport._AT_PLAN = ((0, 1, 3, ), ((2, 4, 5, 6, ), (7, 8, 9, 10, ), (11, ), ))
@@ -8746,10 +8711,9 @@ QuoteStatusReport._MSGTYPE_FIELD = b"35=AI\x01"
 QuoteStatusReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"131", b"297", })
 QuoteStatusReport._KNOWN = _HEADER_TAGS | frozenset({b"38", b"54", b"58", b"60", b"79", b"117", b"131", b"132", b"133", b"134", b"135", b"297", })
 QuoteStatusReport._HEADER_CLS = Header
+_derive(QuoteStatusReport, Header)
 
 QuoteCancel._FIELDS = (_f_quote_id, _f_rfq_id, )
-QuoteCancel._BY_KEY = _by_key(QuoteCancel._FIELDS)
-QuoteCancel._CONV, QuoteCancel._CONV_D = _convs(QuoteCancel._FIELDS)
 QuoteCancel._GROUPS = ()
 QuoteCancel._MEMBERS = (_f_quote_id, _f_rfq_id, )
 QuoteCancel._AT_PLAN = ((0, ), ((1, ), ))
@@ -8757,10 +8721,9 @@ QuoteCancel._MSGTYPE_FIELD = b"35=Z\x01"
 QuoteCancel._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", })
 QuoteCancel._KNOWN = _HEADER_TAGS | frozenset({b"117", b"21023", })
 QuoteCancel._HEADER_CLS = Header
+_derive(QuoteCancel, Header)
 
 QuoteCancelStatus._FIELDS = (_f_quote_id, _f_quote_cancel_status, _f_text, )
-QuoteCancelStatus._BY_KEY = _by_key(QuoteCancelStatus._FIELDS)
-QuoteCancelStatus._CONV, QuoteCancelStatus._CONV_D = _convs(QuoteCancelStatus._FIELDS)
 QuoteCancelStatus._GROUPS = ()
 QuoteCancelStatus._MEMBERS = (_f_quote_id, _f_quote_cancel_status, _f_text, )
 QuoteCancelStatus._AT_PLAN = ((0, 1, ), ((2, ), ))
@@ -8768,10 +8731,9 @@ QuoteCancelStatus._MSGTYPE_FIELD = b"35=U9\x01"
 QuoteCancelStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"298", })
 QuoteCancelStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"117", b"298", })
 QuoteCancelStatus._HEADER_CLS = Header
+_derive(QuoteCancelStatus, Header)
 
 QuoteConfirm._FIELDS = (_f_quote_id, _f_rfq_id, )
-QuoteConfirm._BY_KEY = _by_key(QuoteConfirm._FIELDS)
-QuoteConfirm._CONV, QuoteConfirm._CONV_D = _convs(QuoteConfirm._FIELDS)
 QuoteConfirm._GROUPS = ()
 QuoteConfirm._MEMBERS = (_f_quote_id, _f_rfq_id, )
 QuoteConfirm._AT_PLAN = ((0, ), ((1, ), ))
@@ -8779,10 +8741,9 @@ QuoteConfirm._MSGTYPE_FIELD = b"35=U7\x01"
 QuoteConfirm._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", })
 QuoteConfirm._KNOWN = _HEADER_TAGS | frozenset({b"117", b"21023", })
 QuoteConfirm._HEADER_CLS = Header
+_derive(QuoteConfirm, Header)
 
 QuoteConfirmStatus._FIELDS = (_f_quote_id, _f_quote_confirm_status, _f_text, )
-QuoteConfirmStatus._BY_KEY = _by_key(QuoteConfirmStatus._FIELDS)
-QuoteConfirmStatus._CONV, QuoteConfirmStatus._CONV_D = _convs(QuoteConfirmStatus._FIELDS)
 QuoteConfirmStatus._GROUPS = ()
 QuoteConfirmStatus._MEMBERS = (_f_quote_id, _f_quote_confirm_status, _f_text, )
 QuoteConfirmStatus._AT_PLAN = ((0, 1, ), ((2, ), ))
@@ -8790,10 +8751,9 @@ QuoteConfirmStatus._MSGTYPE_FIELD = b"35=U8\x01"
 QuoteConfirmStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"21010", })
 QuoteConfirmStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"117", b"21010", })
 QuoteConfirmStatus._HEADER_CLS = Header
+_derive(QuoteConfirmStatus, Header)
 
 AcceptQuote._FIELDS = (_f_quote_id, _f_rfq_id, _f_side, _f_order_qty, _f_cl_ord_id, _f_prefer_better_quote, )
-AcceptQuote._BY_KEY = _by_key(AcceptQuote._FIELDS)
-AcceptQuote._CONV, AcceptQuote._CONV_D = _convs(AcceptQuote._FIELDS)
 AcceptQuote._GROUPS = (_g_Party_parties, )
 AcceptQuote._MEMBERS = (_f_quote_id, _f_rfq_id, _f_side, _f_order_qty, _f_cl_ord_id, _g_Party_parties, _f_prefer_better_quote, )
 AcceptQuote._AT_PLAN = ((0, 2, ), ((1, 3, 4, 5, ), ))
@@ -8802,10 +8762,9 @@ AcceptQuote._REQUIRED = _HEADER_REQUIRED | frozenset({b"54", b"117", })
 AcceptQuote._KNOWN = _HEADER_TAGS | frozenset({b"11", b"38", b"54", b"117", b"448", b"452", b"453", b"21022", b"21023", })
 AcceptQuote._GROUP_TAGS = frozenset({b"448", b"452", })
 AcceptQuote._HEADER_CLS = Header
+_derive(AcceptQuote, Header)
 
 AcceptQuoteStatus._FIELDS = (_f_quote_id, _f_accept_quote_status, _f_accepted_quote_id, _f_cl_ord_id, _f_text, )
-AcceptQuoteStatus._BY_KEY = _by_key(AcceptQuoteStatus._FIELDS)
-AcceptQuoteStatus._CONV, AcceptQuoteStatus._CONV_D = _convs(AcceptQuoteStatus._FIELDS)
 AcceptQuoteStatus._GROUPS = ()
 AcceptQuoteStatus._MEMBERS = (_f_quote_id, _f_accept_quote_status, _f_accepted_quote_id, _f_cl_ord_id, _f_text, )
 AcceptQuoteStatus._AT_PLAN = ((0, 1, ), ((2, 3, 4, ), ))
@@ -8813,10 +8772,9 @@ AcceptQuoteStatus._MSGTYPE_FIELD = b"35=UC\x01"
 AcceptQuoteStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"117", b"21025", })
 AcceptQuoteStatus._KNOWN = _HEADER_TAGS | frozenset({b"11", b"58", b"117", b"21024", b"21025", })
 AcceptQuoteStatus._HEADER_CLS = Header
+_derive(AcceptQuoteStatus, Header)
 
 RFQCancel._FIELDS = (_f_quote_req_id, _f_rfq_id, )
-RFQCancel._BY_KEY = _by_key(RFQCancel._FIELDS)
-RFQCancel._CONV, RFQCancel._CONV_D = _convs(RFQCancel._FIELDS)
 RFQCancel._GROUPS = (_g_Party_parties, )
 RFQCancel._MEMBERS = (_f_quote_req_id, _f_rfq_id, _g_Party_parties, )
 RFQCancel._AT_PLAN = ((), ((0, 1, ), ))
@@ -8825,10 +8783,9 @@ RFQCancel._REQUIRED = _HEADER_REQUIRED | frozenset({})
 RFQCancel._KNOWN = _HEADER_TAGS | frozenset({b"131", b"448", b"452", b"453", b"21023", })
 RFQCancel._GROUP_TAGS = frozenset({b"448", b"452", })
 RFQCancel._HEADER_CLS = Header
+_derive(RFQCancel, Header)
 
 RFQCancelStatus._FIELDS = (_f_quote_req_id, _f_rfq_cancel_status, _f_rfq_id, _f_text, )
-RFQCancelStatus._BY_KEY = _by_key(RFQCancelStatus._FIELDS)
-RFQCancelStatus._CONV, RFQCancelStatus._CONV_D = _convs(RFQCancelStatus._FIELDS)
 RFQCancelStatus._GROUPS = ()
 RFQCancelStatus._MEMBERS = (_f_quote_req_id, _f_rfq_cancel_status, _f_rfq_id, _f_text, )
 RFQCancelStatus._AT_PLAN = ((1, ), ((0, 2, 3, ), ))
@@ -8836,10 +8793,9 @@ RFQCancelStatus._MSGTYPE_FIELD = b"35=UB\x01"
 RFQCancelStatus._REQUIRED = _HEADER_REQUIRED | frozenset({b"21013", })
 RFQCancelStatus._KNOWN = _HEADER_TAGS | frozenset({b"58", b"131", b"21013", b"21023", })
 RFQCancelStatus._HEADER_CLS = Header
+_derive(RFQCancelStatus, Header)
 
 QuoteRequestReject._FIELDS = (_f_text, _f_quote_req_id, _f_quote_request_reject_reason, _f_mve_validation_reason_code, )
-QuoteRequestReject._BY_KEY = _by_key(QuoteRequestReject._FIELDS)
-QuoteRequestReject._CONV, QuoteRequestReject._CONV_D = _convs(QuoteRequestReject._FIELDS)
 QuoteRequestReject._GROUPS = (_g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs, )
 QuoteRequestReject._MEMBERS = (_f_text, _f_quote_req_id, _f_quote_request_reject_reason, _f_mve_validation_reason_code, _g_QuoteRequestRejectMVEOffendingLeg_mve_offending_legs, )
 QuoteRequestReject._AT_PLAN = ((0, 1, 2, ), ((3, ), ))
@@ -8848,10 +8804,9 @@ QuoteRequestReject._REQUIRED = _HEADER_REQUIRED | frozenset({b"58", b"131", b"65
 QuoteRequestReject._KNOWN = _HEADER_TAGS | frozenset({b"58", b"131", b"658", b"20185", b"20186", b"20187", })
 QuoteRequestReject._GROUP_TAGS = frozenset({b"20186", })
 QuoteRequestReject._HEADER_CLS = Header
+_derive(QuoteRequestReject, Header)
 
 Heartbeat._FIELDS = (_f_test_req_id, )
-Heartbeat._BY_KEY = _by_key(Heartbeat._FIELDS)
-Heartbeat._CONV, Heartbeat._CONV_D = _convs(Heartbeat._FIELDS)
 Heartbeat._GROUPS = ()
 Heartbeat._MEMBERS = (_f_test_req_id, )
 Heartbeat._AT_PLAN = ((), ((0, ), ))
@@ -8859,10 +8814,9 @@ Heartbeat._MSGTYPE_FIELD = b"35=0\x01"
 Heartbeat._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Heartbeat._KNOWN = _HEADER_TAGS | frozenset({b"112", })
 Heartbeat._HEADER_CLS = Header
+_derive(Heartbeat, Header)
 
 TestRequest._FIELDS = (_f_test_req_id, )
-TestRequest._BY_KEY = _by_key(TestRequest._FIELDS)
-TestRequest._CONV, TestRequest._CONV_D = _convs(TestRequest._FIELDS)
 TestRequest._GROUPS = ()
 TestRequest._MEMBERS = (_f_test_req_id, )
 TestRequest._AT_PLAN = ((0, ), ())
@@ -8870,10 +8824,9 @@ TestRequest._MSGTYPE_FIELD = b"35=1\x01"
 TestRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"112", })
 TestRequest._KNOWN = _HEADER_TAGS | frozenset({b"112", })
 TestRequest._HEADER_CLS = Header
+_derive(TestRequest, Header)
 
 ResendRequest._FIELDS = (_f_begin_seq_no, _f_end_seq_no, )
-ResendRequest._BY_KEY = _by_key(ResendRequest._FIELDS)
-ResendRequest._CONV, ResendRequest._CONV_D = _convs(ResendRequest._FIELDS)
 ResendRequest._GROUPS = ()
 ResendRequest._MEMBERS = (_f_begin_seq_no, _f_end_seq_no, )
 ResendRequest._AT_PLAN = ((0, 1, ), ())
@@ -8881,10 +8834,9 @@ ResendRequest._MSGTYPE_FIELD = b"35=2\x01"
 ResendRequest._REQUIRED = _HEADER_REQUIRED | frozenset({b"7", b"16", })
 ResendRequest._KNOWN = _HEADER_TAGS | frozenset({b"7", b"16", })
 ResendRequest._HEADER_CLS = Header
+_derive(ResendRequest, Header)
 
 Reject._FIELDS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
-Reject._BY_KEY = _by_key(Reject._FIELDS)
-Reject._CONV, Reject._CONV_D = _convs(Reject._FIELDS)
 Reject._GROUPS = ()
 Reject._MEMBERS = (_f_ref_seq_num, _f_text, _f_ref_tag_id, _f_ref_msg_type, _f_session_reject_reason, )
 Reject._AT_PLAN = ((0, ), ((1, 2, 3, 4, ), ))
@@ -8892,10 +8844,9 @@ Reject._MSGTYPE_FIELD = b"35=3\x01"
 Reject._REQUIRED = _HEADER_REQUIRED | frozenset({b"45", })
 Reject._KNOWN = _HEADER_TAGS | frozenset({b"45", b"58", b"371", b"372", b"373", })
 Reject._HEADER_CLS = Header
+_derive(Reject, Header)
 
 SequenceReset._FIELDS = (_f_gap_fill_flag, _f_new_seq_no, )
-SequenceReset._BY_KEY = _by_key(SequenceReset._FIELDS)
-SequenceReset._CONV, SequenceReset._CONV_D = _convs(SequenceReset._FIELDS)
 SequenceReset._GROUPS = ()
 SequenceReset._MEMBERS = (_f_gap_fill_flag, _f_new_seq_no, )
 SequenceReset._AT_PLAN = ((1, ), ((0, ), ))
@@ -8903,10 +8854,9 @@ SequenceReset._MSGTYPE_FIELD = b"35=4\x01"
 SequenceReset._REQUIRED = _HEADER_REQUIRED | frozenset({b"36", })
 SequenceReset._KNOWN = _HEADER_TAGS | frozenset({b"36", b"123", })
 SequenceReset._HEADER_CLS = Header
+_derive(SequenceReset, Header)
 
 Logout._FIELDS = (_f_text, )
-Logout._BY_KEY = _by_key(Logout._FIELDS)
-Logout._CONV, Logout._CONV_D = _convs(Logout._FIELDS)
 Logout._GROUPS = ()
 Logout._MEMBERS = (_f_text, )
 Logout._AT_PLAN = ((), ((0, ), ))
@@ -8914,10 +8864,9 @@ Logout._MSGTYPE_FIELD = b"35=5\x01"
 Logout._REQUIRED = _HEADER_REQUIRED | frozenset({})
 Logout._KNOWN = _HEADER_TAGS | frozenset({b"58", })
 Logout._HEADER_CLS = Header
+_derive(Logout, Header)
 
 Logon._FIELDS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_receive_settlement_reports, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_always_emit_new_before_trade, _f_split_collateral_return, _f_use_cap_reservation, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
-Logon._BY_KEY = _by_key(Logon._FIELDS)
-Logon._CONV, Logon._CONV_D = _convs(Logon._FIELDS)
 Logon._GROUPS = ()
 Logon._MEMBERS = (_f_encrypt_method, _f_heart_bt_int, _f_raw_data_length, _f_raw_data, _f_reset_seq_num_flag, _f_default_appl_ver_id, _f_cancel_orders_on_disconnect, _f_listener_session, _f_receive_settlement_reports, _f_message_retention_period, _f_use_dollars, _f_skip_pending_exec_reports, _f_use_expired_ord_status, _f_enable_ioc_cancel_report, _f_preserve_original_order_qty, _f_always_emit_new_before_trade, _f_split_collateral_return, _f_use_cap_reservation, _f_next_expected_msg_seq_num, _f_max_message_size, _f_test_message_indicator, _f_username, _f_password, _f_cancel_order_on_pause, )
 Logon._AT_PLAN = ((0, 1, ), ((2, 3, 4, 5, ), (6, 7, 8, 9, ), (10, 11, 12, 13, ), (14, 15, 16, 17, ), (18, 19, 20, 21, ), (22, 23, ), ))
@@ -8925,10 +8874,9 @@ Logon._MSGTYPE_FIELD = b"35=A\x01"
 Logon._REQUIRED = _HEADER_REQUIRED | frozenset({b"98", b"108", })
 Logon._KNOWN = _HEADER_TAGS | frozenset({b"95", b"96", b"98", b"108", b"141", b"383", b"464", b"553", b"554", b"789", b"1137", b"8013", b"20126", b"20127", b"20200", b"21005", b"21006", b"21007", b"21008", b"21011", b"21012", b"21026", b"21027", b"21032", })
 Logon._HEADER_CLS = Header
+_derive(Logon, Header)
 
 MarketSettlementReport._FIELDS = (_f_market_settlement_report_id, _f_symbol, _f_clearing_business_date, _f_tot_num_market_settlement_reports, _f_market_result, _f_settlement_price__cents, _f_last_fragment, )
-MarketSettlementReport._BY_KEY = _by_key(MarketSettlementReport._FIELDS)
-MarketSettlementReport._CONV, MarketSettlementReport._CONV_D = _convs(MarketSettlementReport._FIELDS)
 MarketSettlementReport._GROUPS = (_g_MarketSettlementReportMarketSettlementPartyID_market_settlement_party_ids, )
 MarketSettlementReport._MEMBERS = (_f_market_settlement_report_id, _f_symbol, _f_clearing_business_date, _f_tot_num_market_settlement_reports, _f_market_result, _f_settlement_price__cents, _g_MarketSettlementReportMarketSettlementPartyID_market_settlement_party_ids, _f_last_fragment, )
 MarketSettlementReport._AT_PLAN = ((0, 1, 2, 4, 5, ), ((3, 6, ), ))
@@ -8937,11 +8885,13 @@ MarketSettlementReport._REQUIRED = _HEADER_REQUIRED | frozenset({b"55", b"715", 
 MarketSettlementReport._KNOWN = _HEADER_TAGS | frozenset({b"55", b"136", b"137", b"138", b"139", b"704", b"705", b"715", b"730", b"891", b"893", b"1703", b"1704", b"1705", b"20105", b"20106", b"20107", b"20108", b"20109", b"20110", })
 MarketSettlementReport._GROUP_TAGS = frozenset({b"136", b"137", b"138", b"139", b"704", b"705", b"891", b"1703", b"1704", b"1705", b"20109", b"20110", })
 MarketSettlementReport._HEADER_CLS = Header
+_derive(MarketSettlementReport, Header)
 
 Unknown._KNOWN = _HEADER_TAGS
 Unknown._REQUIRED = _HEADER_REQUIRED
 Unknown._GROUP_TAGS = AnyTag()
 Unknown._HEADER_CLS = Header
+_derive(Unknown, Header)
 
 MESSAGES: dict[str, type[Message]] = {
     'U1': EventResendRequest,
@@ -8998,9 +8948,11 @@ pages document them (spec/dialects/prediction.yaml); see `rfq_units_for`."""
 
 # messages whose BidPx/OfferPx follow `rfq_units` (their only switchable prices)
 _RFQ_CLASSES: frozenset[type[Message]] = frozenset((Quote, QuoteStatusReport, ))
-_ENCODE_SPEC = _EncodeSpec(MESSAGES, Header, _RFQ_CLASSES, _DATA_TAGS)
-_CODEC = _Codec(_CLASSES, _DATA_TAGS, _RFQ_CLASSES, values=_VALUES)
-"""This dialect's decoder and its shape cache (bounds: `kalshi_fix_sansio._decode.Codec`)."""
+_CODEC = _Codec(
+    _CLASSES, _DATA_TAGS, _RFQ_CLASSES, header=Header, spec_tags=frozenset(_SPEC_FIELDS), values=_VALUES
+)
+"""This dialect's decoder and every cache of its messages (`kalshi_fix_sansio._decode.Codec`)."""
+_ENCODE_SPEC = _EncodeSpec(MESSAGES, Header, _RFQ_CLASSES, _DATA_TAGS, _CODEC.heads)
 
 
 def rfq_units_for(

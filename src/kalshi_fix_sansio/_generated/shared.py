@@ -23,7 +23,7 @@ from .._encode import missing as _missing
 from .._fields import FieldInfo as _F
 from .._fields import _LAZY, _new, _set
 from .._message import FixRecord
-from .._wire import WireSource as _WireSource
+from .._fields import WireSource as _WireSource
 from ..errors import EncodeError as _EncodeError
 
 if TYPE_CHECKING:
