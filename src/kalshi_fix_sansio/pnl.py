@@ -36,10 +36,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._orders import Position
 from .settlement import SettlementAssembler, SettlementReport
 
 if TYPE_CHECKING:
-    from ._orders import Fill, Position
+    from ._orders import Fill
     from .book import Book
 
 __all__ = ["MarketPnL", "PnLLedger", "Settlements", "book_mid"]
@@ -64,9 +65,8 @@ class MarketPnL:
 
     Attributes:
         symbol: the market.
-        bought, sold: contracts bought and sold.
-        buy_cost, sell_proceeds: sum of price x quantity per side, dollars.
-        fees: trading fees paid, dollars.
+        trades: the fills counted as a tracker `Position` (``bought``, ``sold``, ``buy_cost``,
+            ``sell_proceeds``, ``fees``, ``net`` and ``avg_price`` read it).
         fills: how many fills.
         settlement_price: the YES settlement price in dollars once settled (1 yes, 0 no), else
             None.
@@ -75,11 +75,9 @@ class MarketPnL:
     """
 
     symbol: str
-    bought: Decimal = _ZERO
-    sold: Decimal = _ZERO
-    buy_cost: Decimal = _ZERO
-    sell_proceeds: Decimal = _ZERO
-    fees: Decimal = _ZERO
+    trades: Position = attrs.field(
+        default=attrs.Factory(lambda self: Position(self.symbol), takes_self=True)
+    )
     fills: int = 0
     settlement_price: Decimal | None = None
     settlement_fee: Decimal = _ZERO
@@ -87,16 +85,33 @@ class MarketPnL:
 
     @classmethod
     def from_position(cls, position: Position, fills: int = 0) -> MarketPnL:
-        """The account of a tracker `Position` (same fills, same numbers)."""
-        return cls(
-            position.symbol,
-            position.bought,
-            position.sold,
-            position.buy_cost,
-            position.sell_proceeds,
-            position.fees,
-            fills,
-        )
+        """The account of a tracker `Position` (same fills, same numbers; a copy of it)."""
+        return cls(position.symbol, attrs.evolve(position), fills)
+
+    @property
+    def bought(self) -> Decimal:
+        """Contracts bought."""
+        return self.trades.bought
+
+    @property
+    def sold(self) -> Decimal:
+        """Contracts sold."""
+        return self.trades.sold
+
+    @property
+    def buy_cost(self) -> Decimal:
+        """Sum of price x quantity of the buys, dollars."""
+        return self.trades.buy_cost
+
+    @property
+    def sell_proceeds(self) -> Decimal:
+        """Sum of price x quantity of the sells, dollars."""
+        return self.trades.sell_proceeds
+
+    @property
+    def fees(self) -> Decimal:
+        """Trading fees paid, dollars."""
+        return self.trades.fees
 
     @property
     def settled(self) -> bool:
@@ -106,7 +121,7 @@ class MarketPnL:
     @property
     def net(self) -> Decimal:
         """Contracts bought - sold (what was held at settlement, once settled)."""
-        return self.bought - self.sold
+        return self.trades.net
 
     @property
     def position(self) -> Decimal:
@@ -121,12 +136,7 @@ class MarketPnL:
     @property
     def avg_price(self) -> Decimal | None:
         """Average price of the side held (buys when long, sells when short); None when flat."""
-        net = self.net
-        if net > 0:
-            return self.buy_cost / self.bought
-        if net < 0:
-            return self.sell_proceeds / self.sold
-        return None
+        return self.trades.avg_price
 
     @property
     def realized(self) -> Decimal:
@@ -153,13 +163,7 @@ class MarketPnL:
 
     def add(self, side: str, price: Decimal, qty: Decimal, fee: Decimal = _ZERO) -> None:
         """Count one fill (side ``"1"`` buy, ``"2"`` sell; price in dollars)."""
-        if side == "1":
-            self.bought += qty
-            self.buy_cost += qty * price
-        else:
-            self.sold += qty
-            self.sell_proceeds += qty * price
-        self.fees += fee
+        self.trades._add(side, price, qty, fee)
         self.fills += 1
 
     def settle(self, price: Decimal, *, fee: Decimal = _ZERO, result: str | None = None) -> None:
