@@ -22,6 +22,7 @@ from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.gate import TradingHalt
 from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
+from kalshi_fix_sansio.steps import Received
 from kalshi_fix_sansio.tracker import TrackedOrder
 
 from ._base import KILL_TIMEOUT, PLACE_TIMEOUT, SessionBase, Until, start_kills
@@ -52,12 +53,14 @@ class AsyncSessionBase(SessionBase):
         self._changed.set()
         self._kick.set()
 
-    def _fed(self, sup: Driver, data: bytes) -> None:
-        """Feed bytes read (``b""``: EOF) to the driver; wake the waiting callers (and the
-        session's task when a callback is due); write what the core answered."""
-        self._received(sup, data)
+    def _fed(self, sup: Driver, fact: Received) -> None:
+        """Step bytes read (``b""``: EOF); wake the waiting callers (and the session's task
+        when a callback is due); do what the driver says (write a Heartbeat to a TestRequest,
+        a resend...)."""
+        actions = self._received(sup, fact)
         self._changed.set()  # readers and `place` / `cancel` look again
-        self._flush(sup)  # what the core answered (a Heartbeat to a TestRequest, a resend)
+        if actions:
+            self._perform(sup, actions)
         if self._delivery.due(sup):
             self._kick.set()
 
@@ -247,7 +250,6 @@ class AsyncSessionBase(SessionBase):
                 await maybe_await(self.on_event(event))
             if reconnected and self.on_reconnect is not None:
                 await maybe_await(self.on_reconnect(self))
-                self._flush(sup)
             ran = True
         if ran:
             self._wake()  # whoever waits on what the callbacks did

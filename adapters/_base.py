@@ -27,7 +27,7 @@ import contextlib
 import logging
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final, Literal
 
 import attrs
@@ -68,6 +68,7 @@ from kalshi_fix_sansio.killswitch import KillFinished, KillReport, KillStarted, 
 from kalshi_fix_sansio.metrics import SessionMetrics
 from kalshi_fix_sansio.risk import BookSource, RiskLimits
 from kalshi_fix_sansio.session import Session
+from kalshi_fix_sansio.steps import Action, Kill, Received, Send
 from kalshi_fix_sansio.supervisor import (
     Disconnected,
     Reconnected,
@@ -363,15 +364,9 @@ class SessionBase:
         """Wake the session's thread or task (something changed)."""
         raise NotImplementedError  # pragma: no cover - each adapter says
 
-    def _flush(self, sup: Driver) -> None:
-        """Get the bytes the core just queued on their way, holding ``_lock`` (default: wake
-        the writer)."""
-        self._wake()
-
-    def _flush_sent(self, sup: Driver) -> None:
-        """`_flush` after a `send` alone, which never brings the core's next deadline sooner
-        (default: `_flush`)."""
-        self._flush(sup)
+    def _perform(self, sup: Driver, actions: Sequence[Action]) -> None:
+        """Do what the driver said (`kalshi_fix_sansio.steps`), in order, holding ``_lock``."""
+        raise NotImplementedError  # pragma: no cover - each adapter says
 
     # -- the public API ---------------------------------------------------------------------
 
@@ -445,16 +440,13 @@ class SessionBase:
         sup = self.driver
         if sup is None:
             raise LocalProtocolError(f"not connected: {self._OPEN_HINT}")
+        fact = Kill(
+            halt=halt, use_groups=use_groups, fallback_after=fallback_after, confirm=confirm
+        )
         with self._lock:
-            kill = sup.kill(
-                self._clock(),
-                halt=halt,
-                use_groups=use_groups,
-                fallback_after=fallback_after,
-                confirm=confirm,
-            )
-            self._flush(sup)
-        return kill
+            self._perform(sup, sup.step(fact, self._clock()))
+        assert fact.switch is not None
+        return fact.switch
 
     def _kill_report(self, kill: KillSwitch) -> KillReport:
         """The report of ``kill`` now (a note when the session ended before it was done)."""
@@ -504,14 +496,12 @@ class SessionBase:
         sup = self.driver
         if sup is None:
             raise LocalProtocolError(f"not connected: {self._OPEN_HINT}")
+        fact = Send(message, resubscribe=resubscribe, paced=wait and self._rate_limit == "wait")
         with self._lock:
-            if wait and self._rate_limit == "wait":
-                seq, delay = sup.offer(message, self._clock(), resubscribe=resubscribe)
-            else:
-                seq, delay = sup.send(message, self._clock(), resubscribe=resubscribe), 0.0
-            if seq is not None:
-                self._flush_sent(sup)
-        return seq, delay
+            actions = sup.step(fact, self._clock())
+            if actions:
+                self._perform(sup, actions)
+        return fact.seq, fact.delay
 
     def _waiter(self, message: Message, until: str = "ack") -> OrderWaiter:
         """What `place` / `cancel` wait for (`Driver.order_waiter`), before sending ``message``."""
@@ -607,7 +597,6 @@ class SessionBase:
             describe_target(self.config, self.options),
             extra={**self._log_fields, "event": "connecting"},
         )
-        sup.start(self._clock())
         return sup, context
 
     def _new_driver(self, metrics: SessionMetrics | None) -> Driver:
@@ -664,26 +653,17 @@ class SessionBase:
         if self.driver is None or self.driver.failure is not None or self._crash is not None:
             raise self._closed_error()
 
-    def _connected(self, sup: Driver) -> bool:
-        """Tell the core a connection is up; False when the session closed meanwhile."""
-        if sup.connect_at is None:  # closed while connecting
-            return False
-        sup.connection_made(self._clock())
-        return True
-
-    def _received(self, sup: Driver, data: bytes) -> None:
-        """Log and feed bytes read from the connection (``b""``: EOF)."""
+    def _received(self, sup: Driver, fact: Received) -> Sequence[Action]:
+        """Log the bytes read (``b""``: EOF) and step them."""
         now = self._clock()
-        if data and self.options.message_log is not None:
-            self.options.message_log.received(data, now)
-        sup.receive_data(data, now)
+        if fact.data and self.options.message_log is not None:
+            self.options.message_log.received(fact.data, now)
+        return sup.step(fact, now)
 
-    def _to_send(self, sup: Driver) -> bytes:
-        """The bytes the core wants written, logged as sent."""
-        data = sup.data_to_send()
-        if data and self.options.message_log is not None:
+    def _sent(self, data: bytes) -> None:
+        """Log bytes about to be written."""
+        if self.options.message_log is not None:
             self.options.message_log.sent(data, self._clock())
-        return data
 
     def _take(self, predicate: Callable[[Event], bool]) -> Event | None:
         """The first unread event satisfying ``predicate`` (for the readers)."""

@@ -1,65 +1,69 @@
 """The I/O step the blocking and trio adapters share: a non-blocking socket (plain or TLS)
 between the core's `Driver` and the wire, without waiting (each adapter waits its own way).
 
-* `recv_now`: read what the socket has, once;
-* `write_now`: write what waited, then what the core answered; return what the socket did not
-  take (written first next time, in order), having told the driver what still waits (its
-  slow-peer verdict, `Driver.wrote`: dropped once it counts the connection lost).
+* `read_fact`: read what the socket has, once, as the fact to step (`Received`, or `Lost`
+  when the read failed);
+* `write_now`: write what waited, then what the driver answered; return what the socket did
+  not take (written first next time, in order) and the actions of the fact stepped about it
+  (`Buffered` with what is left, for the slow-peer verdict; `Lost` when the write failed).
 
-When to close the socket is the core's rule (`Readers.after_write`); nothing here decides anything.
+Nothing here decides anything: the driver does, through its actions.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from kalshi_fix_sansio.driver import Driver
+from kalshi_fix_sansio.steps import Action, Buffered, Lost, Received
 
 from ._transport import READ_CHUNK, WOULD_BLOCK
 
-__all__ = ["recv_now", "send_now", "write_now"]
+__all__ = ["read_fact", "send_now", "write_now"]
+
+_NOTHING: tuple[Action, ...] = ()
 
 
-def recv_now(driver: Driver, sock: socket.socket, clock: Callable[[], float]) -> bytes | None:
-    """Read once from a non-blocking socket: up to `READ_CHUNK` bytes (``b""``: the peer
-    closed it), or None: nothing to read yet, or the read failed (told to ``driver`` at
-    ``clock()`` as a lost connection)."""
+def read_fact(sock: socket.socket) -> Received | Lost | None:
+    """Read once from a non-blocking socket: `Received` with up to `READ_CHUNK` bytes
+    (``b""``: the peer closed it), `Lost` when the read failed, or None: nothing to read yet."""
     try:
-        return sock.recv(READ_CHUNK)
+        return Received(sock.recv(READ_CHUNK))
     except WOULD_BLOCK:
         return None
     except OSError as exc:
-        driver.connection_lost(clock(), f"read failed: {exc!r}")
-        return None
+        return Lost(f"read failed: {exc!r}")
 
 
-def send_now(driver: Driver, sock: socket.socket, data: bytes, clock: Callable[[], float]) -> bytes:
+def send_now(sock: socket.socket, data: bytes) -> bytes:
     """Write ``data`` to a non-blocking socket: what it did not take is returned (TLS: all or
-    nothing, the same bytes go again). A failed write is a lost connection, told to ``driver``
-    at ``clock()`` (nothing is returned then)."""
+    nothing, the same bytes go again).
+
+    Raises:
+        OSError: the write failed (not for a full send buffer).
+    """
     try:
         sent = sock.send(data)
     except WOULD_BLOCK:
         return data
-    except OSError as exc:
-        driver.connection_lost(clock(), f"write failed: {exc!r}")
-        return b""
     return data[sent:]
 
 
 def write_now(
     driver: Driver, sock: socket.socket, unsent: bytes, data: bytes, clock: Callable[[], float]
-) -> bytes:
-    """Write ``unsent`` (what the socket did not take before), then ``data`` (what the core
-    answered), without waiting: what the socket did not take is returned. When bytes are left
-    or had waited, the driver is told (`Driver.wrote`); once it counts the connection lost,
-    nothing is returned."""
+) -> tuple[bytes, Sequence[Action]]:
+    """Write ``unsent`` (what the socket did not take before), then ``data``, without waiting:
+    what the socket did not take, and what the driver says about it (when bytes are left or
+    had waited: `Buffered`; when the write failed: `Lost`, nothing left)."""
     if unsent:
         data = unsent + data
     if not data:
-        return b""
-    left = send_now(driver, sock, data, clock)
-    if (left or unsent) and not driver.wrote(len(left), clock()):
-        return b""
-    return left
+        return b"", _NOTHING
+    try:
+        left = send_now(sock, data)
+    except OSError as exc:
+        return b"", driver.step(Lost(f"write failed: {exc!r}"), clock())
+    if left or unsent:
+        return left, driver.step(Buffered(len(left)), clock())
+    return left, _NOTHING

@@ -29,7 +29,7 @@ import functools
 import math
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeAlias, TypeVar
 
 from kalshi_fix_sansio._callers import Wait
@@ -43,6 +43,22 @@ from kalshi_fix_sansio.driver import (
 )
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
+from kalshi_fix_sansio.steps import (
+    CLOSE,
+    CONNECT,
+    CONNECTED,
+    FINISHED,
+    START,
+    WOKE,
+    Action,
+    Buffered,
+    ConnectFailed,
+    Disconnect,
+    Lost,
+    Received,
+    WakeAt,
+    Write,
+)
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
 from ._aio import TLSProtocol, within
@@ -96,7 +112,7 @@ class _Connection(asyncio.Protocol):
         session, sup = self.session, self.session.driver
         if self is session._conn and sup is not None:  # else a connection already given up
             try:
-                session._fed(sup, data)
+                session._fed(sup, Received(data))
             except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
                 session._failed(exc)
 
@@ -136,7 +152,7 @@ class _TLSConnection(TLSProtocol):
         session, sup = self.session, self.session.driver
         if self is session._conn and sup is not None:  # else a connection already given up
             try:
-                session._fed(sup, data)
+                session._fed(sup, Received(data))
             except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
                 session._failed(exc)
 
@@ -211,6 +227,10 @@ class AsyncSession(AsyncSessionBase):
 
     def _setup(self) -> None:
         self._conn: _Conn | None = None
+        self._wake_at = math.inf  # the driver's `WakeAt` (its clock)
+        self._connect_due = False  # the driver said `Connect`
+        self._finished = False  # the driver said `Finished`
+        self._buffered = False  # bytes waited in the transport's buffer when last looked
         self._task: asyncio.Task[None] | None = None
         self._changed: _Changes = _Changes()  # the callers waiting for a change
         self._kick: asyncio.Event = asyncio.Event()
@@ -232,6 +252,7 @@ class AsyncSession(AsyncSessionBase):
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
         sup, self._ssl = self._begin()
+        self._wake_at, self._connect_due, self._finished = math.inf, False, False
         self._changed.reset()
         self._task = asyncio.create_task(self._run(sup), name=f"kalshi-fix {self._name}")
         await self._await_logon(sup, self.close)
@@ -240,8 +261,7 @@ class AsyncSession(AsyncSessionBase):
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
         sup, task = self.driver, self._task
         if sup is not None and task is not None:
-            sup.close(self._clock())
-            self._flush(sup)
+            self._perform(sup, sup.step(CLOSE, self._clock()))
             self._wake()
             if task is not asyncio.current_task():
                 await asyncio.wait([task], timeout=self.config.logout_timeout + 1)
@@ -288,34 +308,43 @@ class AsyncSession(AsyncSessionBase):
             raise
         return wait.result
 
-    def _flush(self, sup: Driver, sent: bool = False) -> None:
-        """Write what the core queued (into the transport's buffer; the driver judges what
-        waits there); kick the session's task when the driver needs it sooner (``sent``: the
-        input was a `send` alone, `Driver.must_wake`)."""
-        conn = self._conn
-        if conn is None or conn.transport is None or conn.transport.is_closing():
-            sup.data_to_send()  # no connection: nothing to write them to
-        elif data := self._to_send(sup):
-            size = conn.write(data)
-            if size:
-                sup.write_buffered(size, self._clock())
-        if sup.must_wake(False, sent):
-            self._kick.set()
-
-    def _flush_sent(self, sup: Driver) -> None:
-        self._flush(sup, True)
+    def _perform(self, sup: Driver, actions: Sequence[Action]) -> None:
+        """Do what the driver said, in order: write into the transport's buffer (the driver
+        judges what waits there); the session's task connects, sleeps until `WakeAt` and
+        ends; a `Disconnect` closes the transport (aborts it when the bytes are dropped)."""
+        for action in actions:
+            if type(action) is Write:
+                conn = self._conn
+                if conn is None or conn.transport is None or conn.transport.is_closing():
+                    continue  # no connection: nothing to write them to
+                data = action.data
+                self._sent(data)
+                if size := conn.write(data):
+                    self._buffered = True
+                    self._perform(sup, sup.step(Buffered(size), self._clock()))
+            elif type(action) is WakeAt:
+                self._wake_at = action.deadline
+                self._kick.set()  # the task sleeps until it
+            elif type(action) is Disconnect:
+                self._abort(action.abort)
+            elif action is CONNECT:
+                self._connect_due = True
+                self._kick.set()
+            elif action is FINISHED:
+                self._finished = True
+                self._kick.set()
 
     # -- the transport's callbacks: one driver call each -----------------------------------
 
     def _made(self, conn: _Conn) -> None:
         sup = self.driver
         assert sup is not None and conn.transport is not None
-        if self._conn is not None or not self._connected(sup):  # closed while connecting
+        if self._conn is not None:  # one connection at a time
             conn.transport.abort()
             return
-        self._conn = conn
+        self._conn, self._buffered = conn, False
         try:
-            self._flush(sup)  # the Logon
+            self._perform(sup, sup.step(CONNECTED, self._clock()))  # the Logon
         except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
             self._failed(exc)
 
@@ -337,28 +366,25 @@ class AsyncSession(AsyncSessionBase):
         sup = self.driver
         assert sup is not None
         if exc is not None:
-            sup.connection_lost(self._clock(), f"read failed: {exc}")
-        elif sup.wants_transport:
-            self._received(sup, b"")  # closed without an EOF seen (e.g. TLS abort)
+            self._perform(sup, sup.step(Lost(f"read failed: {exc}"), self._clock()))
+        else:  # closed without an EOF seen (e.g. TLS abort)
+            self._perform(sup, self._received(sup, Received(b"")))
         self._wake()
 
     # -- the background task ----------------------------------------------------------------------
 
     async def _run(self, sup: Driver) -> None:
         try:
-            while self._crash is None and (  # a transport callback failed (`_failed`): ended
-                self._conn is not None or (rest := sup.connect_in(self._clock())) is not None
-            ):
-                if self._conn is None:
-                    if rest:
-                        await self._wait_changed(self._now() + rest)  # close() wakes us
-                    else:
-                        await self._connect(sup)
-                if self._conn is not None and not sup.wants_transport:
-                    self._abort()
+            self._perform(sup, sup.step(START, self._clock()))
+            # a transport callback failed (`_failed`): ended
+            while self._crash is None and not self._finished:
+                if self._connect_due:
+                    self._connect_due = False
+                    await self._connect(sup)
                 await self._deliver(sup)
-                if self._conn is not None:
+                if not self._finished and not self._connect_due:
                     await self._idle(sup)
+            await self._deliver(sup)  # what the last input queued
         except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
             self._crash = exc
         finally:
@@ -366,22 +392,21 @@ class AsyncSession(AsyncSessionBase):
             self._wake()
 
     async def _idle(self, sup: Driver) -> None:
-        """Wait until kicked or the driver's next deadline; then fire its timers when due."""
-        rest = sup.sleep_for(self._clock())
+        """Wait until kicked or the driver's `WakeAt`; then step `WOKE` (its timers fire when
+        due), after telling it what waits in the transport's buffer."""
         kick = self._kick
         if not kick.is_set():
-            timeout = None if rest == math.inf else rest
+            rest = self._wake_at - self._clock()
+            timeout = None if rest == math.inf else max(rest, 0.0)
             with contextlib.suppress(asyncio.TimeoutError):  # not the builtin on 3.10
                 await within(kick.wait(), timeout)
         kick.clear()
         conn = self._conn
-        if conn is None:
-            sup.awake()
-            return
-        if conn.transport is not None and not conn.transport.is_closing():  # a slow peer?
-            sup.write_buffered(conn.buffered(), self._clock())  # the driver judges it
-        if sup.woke(self._clock()):
-            self._flush(sup)
+        if self._buffered and conn is not None:  # a slow peer? the driver judges it
+            size = conn.buffered()
+            self._buffered = size > 0
+            self._perform(sup, sup.step(Buffered(size), self._clock()))
+        self._perform(sup, sup.step(WOKE, self._clock()))
 
     async def _connect(self, sup: Driver) -> None:
         try:
@@ -390,7 +415,7 @@ class AsyncSession(AsyncSessionBase):
             if self._conn is None:
                 error = exc if str(exc) else TimeoutError(f"{self.options.endpoint}: timed out")
                 reported = connect_error(self.options.endpoint, self._ssl, error)  # final?
-                sup.connection_failed(self._clock(), reported)
+                self._perform(sup, sup.step(ConnectFailed(reported), self._clock()))
 
     async def _open(self) -> None:
         ep = self.options.endpoint
@@ -416,10 +441,14 @@ class AsyncSession(AsyncSessionBase):
                 error = exc
         raise error
 
-    def _abort(self) -> None:
+    def _abort(self, drop: bool = True) -> None:
+        """Close the connection (``drop``: at once, dropping what waits to be written)."""
         conn, self._conn = self._conn, None
         if conn is not None and conn.transport is not None:
-            conn.transport.abort()
+            if drop:
+                conn.transport.abort()
+            else:
+                conn.transport.close()
 
 
 class FixClient(ClientBase[AsyncSession], AsyncKillAll):

@@ -26,6 +26,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Sequence
 
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
@@ -36,11 +37,25 @@ from kalshi_fix_sansio.driver import (
     QueuePolicy,
 )
 from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
+from kalshi_fix_sansio.steps import (
+    CLOSE,
+    CONNECT,
+    CONNECTED,
+    FINISHED,
+    START,
+    WOKE,
+    Action,
+    ConnectFailed,
+    Disconnect,
+    Received,
+    WakeAt,
+    Write,
+)
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
 from ._base import IDLE_HANDOFF
 from ._client import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
-from ._sockio import recv_now, write_now
+from ._sockio import read_fact, write_now
 from ._sync import SyncKillAll, SyncSessionBase, joined, started
 from ._transport import READ_CHUNK, connect_error, loopback_addresses
 
@@ -81,6 +96,10 @@ class BlockingSession(SyncSessionBase):
         self._sock: socket.socket | None = None
         self._unsent = b""  # bytes the socket did not take yet (written first, in order)
         self._full = False  # the last read filled its chunk: TLS may hold more
+        self._wake_at = math.inf  # the driver's `WakeAt` (its clock)
+        self._connect_due = False  # the driver said `Connect`
+        self._finished = False  # the driver said `Finished`
+        self._close_due = False  # `Disconnect` while another thread read: it closes
 
     @property
     def idle_handoff(self) -> float:
@@ -109,6 +128,7 @@ class BlockingSession(SyncSessionBase):
         """
         sup, self._ssl = self._begin()
         self._ready = _Ready()  # the reader's wait, and the pipe that wakes it
+        self._wake_at, self._connect_due, self._finished = math.inf, False, False
         self._running = True
         self._readers.reset()
         self._readers.enter()  # waiting from now on: the session's thread leaves us the Logon
@@ -128,9 +148,8 @@ class BlockingSession(SyncSessionBase):
         sup = self.driver
         if sup is not None and self._thread is not None:
             with self._lock:
-                sup.close(self._clock())
                 self._readers.closing()  # the session's thread reads the Logout's answer
-                self._flush(sup)
+                self._perform(sup, sup.step(CLOSE, self._clock()))
                 self._idle.notify()
         timeout = self.config.logout_timeout + 1
         self._thread = joined(self._thread, timeout + self.options.connect_timeout)
@@ -163,52 +182,93 @@ class BlockingSession(SyncSessionBase):
 
     def _step(self, sock: socket.socket, deadline: float) -> None:
         """The reader's turn (`Readers.claim` or `Readers.background` gave it): read once,
-        waiting up to the core's next deadline or ``deadline``, fire its timers when due, write
-        its answers; give the socket back. Holds the lock except in the wait: every TLS call too."""
+        waiting up to the driver's `WakeAt` or ``deadline``, step what was read (or `WOKE`),
+        do what the driver says; give the socket back. Holds the lock except in the wait:
+        every TLS call too."""
         sup = self.driver
         assert sup is not None
         try:
-            wait = sup.sleep_for(self._clock(), deadline - time.monotonic())  # until `woke`
+            wait = min(self._wake_at - self._clock(), deadline - time.monotonic())
             # TLS may hold decrypted bytes poll cannot see only after a read that filled
             # its chunk (a record is read whole, and only up to the chunk)
             readable = self._full and isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
             if not readable:
                 self._mu.release()
                 try:
-                    readable = self._ready.wait(sock, bool(self._unsent), wait)
+                    readable = self._ready.wait(sock, bool(self._unsent), max(wait, 0.0))
                 finally:
                     self._mu.acquire()
-            if readable and (data := recv_now(sup, sock, self._clock)) is not None:
-                self._full = len(data) == READ_CHUNK
-                self._received(sup, data)
-            sup.woke(self._clock())
-            self._flush(sup)
+            fact = read_fact(sock) if readable else None
+            if fact is None:
+                actions = sup.step(WOKE, self._clock())
+            elif type(fact) is Received:
+                self._full = len(fact.data) == READ_CHUNK
+                actions = self._received(sup, fact)
+            else:
+                actions = sup.step(fact, self._clock())
+            if actions:
+                self._perform(sup, actions)
+            if self._unsent and self._sock is sock:
+                self._write(sup, b"")  # the socket may take what waits now
+            if self._close_due:
+                self._disconnect()
         finally:
             self._readers.release(time.monotonic())
             if self._sleeping:
                 self._cond.notify_all()  # readers, `place` / `cancel` and the callback thread
 
-    def _flush(self, sup: Driver, sent: bool = False) -> None:
-        """Write what waits, then what the core answered, without blocking (holding the lock);
-        close the socket, or wake the thread that reads it, when the core's rules say
-        (``sent``: the input was a `send` alone, `Driver.must_wake`)."""
+    def _perform(self, sup: Driver, actions: Sequence[Action]) -> None:
+        """Do what the driver said, in order, holding the lock."""
+        for action in actions:
+            if type(action) is Write:
+                self._write(sup, action.data)
+            elif type(action) is WakeAt:
+                self._wake_at = action.deadline
+                self._nudge()  # a thread asleep past it looks again
+            elif type(action) is Disconnect:
+                self._disconnect()
+            elif action is CONNECT:
+                self._connect_due = True
+                self._idle.notify()
+            elif action is FINISHED:
+                self._finished = True
+                self._idle.notify()
+
+    def _write(self, sup: Driver, data: bytes) -> None:
+        """Write what waits, then ``data``, without blocking; what the socket does not take
+        waits (the reader waits for the socket to take it)."""
         sock = self._sock
         if sock is None:
-            sup.data_to_send()  # no connection: nothing to write them to
-            return
-        data, unsent = self._to_send(sup), self._unsent
-        if data or unsent:
-            self._unsent = unsent = write_now(sup, sock, unsent, data, self._clock)
-        then = self._readers.after_write(sup, threading.get_ident(), bool(unsent), sent)
-        if then == "close":
-            self._sock, self._unsent = None, b""
-            sock.close()
-            self._idle.notify()  # the session's thread reconnects (or ends)
-        elif then:
-            self._wake()
+            return  # no connection: nothing to write them to
+        if data:
+            self._sent(data)
+        left, actions = write_now(sup, sock, self._unsent, data, self._clock)
+        self._unsent = left
+        if actions:
+            self._perform(sup, actions)
+        if left and self._sock is sock:
+            self._nudge()  # the reader waits for the socket to take them
 
-    def _flush_sent(self, sup: Driver) -> None:
-        self._flush(sup, True)
+    def _nudge(self) -> None:
+        """The thread that reads the socket, or the session's thread resting, looks again."""
+        if not self._readers.owns(threading.get_ident()):
+            self._wake()
+        self._idle.notify()
+
+    def _disconnect(self) -> None:
+        """Close the socket now if nobody else reads it, else when its reader is back."""
+        sock = self._sock
+        if sock is None:
+            self._close_due = False
+            return
+        if not self._readers.owns(threading.get_ident()):
+            self._close_due = True
+            self._wake()
+            return
+        self._close_due = False
+        self._sock, self._unsent = None, b""
+        sock.close()
+        self._idle.notify()  # the session's thread reconnects (or ends)
 
     def _wake(self) -> None:
         self._ready.wake()
@@ -219,23 +279,28 @@ class BlockingSession(SyncSessionBase):
         me = threading.get_ident()
 
         def timer_in() -> float | None:  # asked only while a caller read lately
-            return sup.timer_in(self._clock())
+            at = self._wake_at
+            return None if at == math.inf else at - self._clock()
 
         with self._lock:
             try:
-                while True:
+                self._perform(sup, sup.step(START, self._clock()))
+                while not self._finished:
                     sock = self._sock
-                    if sock is None:
-                        if (rest := sup.connect_in(self._clock())) is None:
-                            break  # closed, or failed for good
-                    else:
+                    if sock is not None:
                         rest = self._readers.background(time.monotonic(), me, timer_in)
-                    if rest:  # a waiting thread reads (or read lately), or a backoff
-                        self._idle.wait(None if rest == math.inf else rest)
-                    elif sock is None:
+                        if rest:  # a waiting thread reads (or read lately)
+                            self._idle.wait(None if rest == math.inf else rest)
+                        else:
+                            self._step(sock, math.inf)
+                    elif self._connect_due:
                         self._connect(sup)
-                    else:
-                        self._step(sock, math.inf)
+                    else:  # a backoff, or a close under way
+                        rest = self._wake_at - self._clock()
+                        if rest > 0:
+                            self._idle.wait(None if rest == math.inf else rest)
+                        if self._sock is None and not self._connect_due:
+                            self._perform(sup, sup.step(WOKE, self._clock()))
             except Exception as exc:  # a local error (e.g. a refused address): raised to callers
                 self._crash = exc
             finally:
@@ -247,6 +312,7 @@ class BlockingSession(SyncSessionBase):
 
     def _connect(self, sup: Driver) -> None:
         """Open a connection (the lock released meanwhile), then log on over it."""
+        self._connect_due = False
         self._mu.release()
         try:
             sock: socket.socket | OSError = _open(self.options, self._ssl)
@@ -256,12 +322,10 @@ class BlockingSession(SyncSessionBase):
             self._mu.acquire()
         if isinstance(sock, OSError):
             error = connect_error(self.options.endpoint, self._ssl, sock)  # final: not retried
-            sup.connection_failed(self._clock(), error)
-        elif self._connected(sup):
-            self._sock, self._full = sock, True  # the first read checks what TLS holds
-            self._flush(sup)  # the Logon
+            self._perform(sup, sup.step(ConnectFailed(error), self._clock()))
         else:
-            sock.close()  # closed while connecting
+            self._sock, self._full, self._unsent = sock, True, b""  # TLS may hold more at once
+            self._perform(sup, sup.step(CONNECTED, self._clock()))  # the Logon
         self._changed()  # a thread waiting to log on reads the socket now
 
 

@@ -32,7 +32,7 @@ import contextlib
 import math
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 try:
@@ -51,12 +51,27 @@ from kalshi_fix_sansio.driver import (
 )
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
+from kalshi_fix_sansio.steps import (
+    CLOSE,
+    CONNECT,
+    CONNECTED,
+    FINISHED,
+    START,
+    WOKE,
+    Action,
+    ConnectFailed,
+    Disconnect,
+    Lost,
+    Received,
+    WakeAt,
+    Write,
+)
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
 from ._async import AsyncKillAll, AsyncSessionBase
 from ._base import IDLE_HANDOFF
 from ._client import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
-from ._sockio import recv_now, write_now
+from ._sockio import read_fact, write_now
 from ._tls import MemoryTLS
 from ._transport import READ_CHUNK, connect_error, loopback_addresses
 
@@ -99,28 +114,24 @@ class _Tls(MemoryTLS):
     """TLS in memory (`_tls.MemoryTLS`) on the raw socket: the session moves its bytes, one
     ``recv`` per read."""
 
-    __slots__ = ("clock", "closed")
+    __slots__ = ("closed",)
 
-    def __init__(
-        self, context: ssl.SSLContext, hostname: str | None, clock: Callable[[], float]
-    ) -> None:
+    def __init__(self, context: ssl.SSLContext, hostname: str | None) -> None:
         super().__init__(context, hostname)
-        self.clock = clock  # the core's
         self.closed = False  # the peer's close_notify came after the plaintext `recv` returned
 
-    def recv(self, driver: Driver, sock: socket.socket) -> bytes | None:
-        """`recv_now` through TLS: the plaintext read (``b""``: the peer closed; when some came,
-        `closed` says whether the peer's close_notify came after it); None: no whole record
-        yet, or the read failed (told to ``driver`` as a lost connection)."""
-        data = recv_now(driver, sock, self.clock)
-        if not data:
-            return data
+    def recv(self, sock: socket.socket) -> Received | Lost | None:
+        """`read_fact` through TLS: the plaintext read (``b""``: the peer closed; when some
+        came, `closed` says whether the peer's close_notify came after it), `Lost` when the
+        read or TLS failed, or None: no whole record yet."""
+        fact = read_fact(sock)
+        if type(fact) is not Received or not fact.data:
+            return fact
         try:
-            out, self.closed = self.open(data)
+            out, self.closed = self.open(fact.data)
         except ssl.SSLError as exc:
-            driver.connection_lost(self.clock(), f"read failed: {exc!r}")
-            return None
-        return out if out or self.closed else None
+            return Lost(f"read failed: {exc!r}")
+        return Received(out) if out or self.closed else None
 
     async def handshake(self, tcp: trio.SocketStream) -> _Tls:
         while True:
@@ -136,7 +147,7 @@ class _Tls(MemoryTLS):
 
 
 async def _open(
-    options: ConnectOptions, context: ssl.SSLContext | None, clock: Callable[[], float]
+    options: ConnectOptions, context: ssl.SSLContext | None
 ) -> tuple[socket.socket, _Tls | None]:
     """A connected non-blocking socket to ``options.endpoint``, and its TLS with ``context``
     (plain TCP only to checked loopback addresses), within ``options.connect_timeout``
@@ -151,7 +162,7 @@ async def _open(
         tls = None
         try:
             if context is not None:
-                tls = await _Tls(context, ep.server_hostname, clock).handshake(tcp)
+                tls = await _Tls(context, ep.server_hostname).handshake(tcp)
         except BaseException:
             await trio.aclose_forcefully(tcp)
             raise
@@ -204,6 +215,9 @@ class TrioSession(AsyncSessionBase):
         self._unsent = b""  # what the socket did not take yet: the session's task writes it
         self._readers = Readers(IDLE_HANDOFF)  # who reads the socket: the core's rule
         self._until = math.inf  # when the session's task pokes a waiting task's read
+        self._wake_at = math.inf  # the driver's `WakeAt` (its clock)
+        self._connect_due = False  # the driver said `Connect`
+        self._finished = False  # the driver said `Finished`
         self._time: Callable[[], float] = trio.current_time  # once open: its run's clock, direct
 
     async def __aenter__(self) -> TrioSession:
@@ -234,6 +248,7 @@ class TrioSession(AsyncSessionBase):
         sup, context = self._begin()
         self._time = trio.lowlevel.current_clock().current_time  # what trio.current_time asks
         self._done = trio.Event()
+        self._wake_at, self._connect_due, self._finished = math.inf, False, False
         nursery.start_soon(self._run, sup, context)
         await self._await_logon(sup, self.aclose)
 
@@ -241,7 +256,7 @@ class TrioSession(AsyncSessionBase):
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
         sup = self.driver
         if sup is not None:
-            sup.close(self._clock())
+            self._perform(sup, sup.step(CLOSE, self._clock()))
             self._wake()
             if self._scope is not None:  # the session's task ends by then at the latest
                 self._scope.deadline = trio.current_time() + self.config.logout_timeout + 1
@@ -258,7 +273,7 @@ class TrioSession(AsyncSessionBase):
     async def _wait_changed(self, deadline: float) -> None:
         """Wait until something changes or ``deadline``, reading the socket when nobody else does."""
         sup, sock, readers = self.driver, self._sock, self._readers
-        if sock is not None and sup is not None and sup.wants_transport:
+        if sock is not None and sup is not None:
             claim = readers.claim(self)  # one token: no task needs to know which waiter reads
             if claim == "read":
                 return await self._read_once(sup, sock, deadline)
@@ -280,36 +295,61 @@ class TrioSession(AsyncSessionBase):
         if self._sock is not None and self._readers.caller_reads():
             _poke(self._sock)  # e.g. `run`'s ``until`` looks at what the callbacks did
 
-    def _flush(self, sup: Driver, sent: bool = False) -> None:
-        """`_write`; wake the session's task when the driver says (`Driver.must_wake`;
-        ``sent``: the input was a `send` alone)."""
-        self._write(sup)
-        if sup.must_wake(bool(self._unsent), sent):
-            self._kick.set()
+    def _perform(self, sup: Driver, actions: Sequence[Action]) -> None:
+        """Do what the driver said, in order: write to the socket (what it cannot take yet,
+        the session's task writes), the session's task connects, sleeps until `WakeAt`,
+        closes the socket on `Disconnect` and ends on `Finished`."""
+        for action in actions:
+            if type(action) is Write:
+                self._write(sup, action.data)
+            elif type(action) is WakeAt:
+                self._wake_at = action.deadline
+                self._kick.set()  # the task sleeps until it
+            elif type(action) is Disconnect:
+                sock, self._sock, self._unsent = self._sock, None, b""
+                if sock is not None:
+                    _poke(sock)  # the readers stop; the session's task closes it
+                self._kick.set()
+            elif action is CONNECT:
+                self._connect_due = True
+                self._kick.set()
+            elif action is FINISHED:
+                self._finished = True
+                self._kick.set()
 
-    def _flush_sent(self, sup: Driver) -> None:
-        self._flush(sup, True)
-
-    def _write(self, sup: Driver) -> None:
-        """Write what waits, then what the core queued, as far as the socket takes them now."""
-        data, sock, tls = self._to_send(sup), self._sock, self._tls
+    def _write(self, sup: Driver, data: bytes) -> None:
+        """Write what waits, then ``data``, as far as the socket takes them now."""
+        sock, tls = self._sock, self._tls
         if sock is None:
-            return
+            return  # no connection: nothing to write them to
+        if data:
+            self._sent(data)
         if tls is not None and (data or tls.unsent or tls.outgoing.pending):
             data = tls.seal(data)
         if data or self._unsent:  # after most reads: nothing (no TLS or socket call)
-            self._unsent = write_now(sup, sock, self._unsent, data, self._clock)
+            self._unsent, actions = write_now(sup, sock, self._unsent, data, self._clock)
+            if actions:
+                self._perform(sup, actions)
+            if self._unsent:
+                self._kick.set()  # the session's task waits for the socket to take them
 
     # -- the session's task ---------------------------------------------------------------
 
     async def _run(self, sup: Driver, context: ssl.SSLContext | None) -> None:
         try:
             with trio.CancelScope() as self._scope:
-                while (rest := sup.connect_in(self._clock())) is not None:
-                    if rest:
-                        await self._wait_changed(trio.current_time() + rest)
-                    else:
+                self._perform(sup, sup.step(START, self._clock()))
+                while not self._finished:
+                    if self._connect_due:
+                        self._connect_due = False
                         await self._serve(sup, context)
+                    else:  # a backoff, or a close under way
+                        rest = self._wake_at - self._clock()
+                        if rest > 0:
+                            with self._kick.sleep(rest):
+                                await trio.sleep_forever()
+                            self._kick.rung = False
+                        self._perform(sup, sup.step(WOKE, self._clock()))
                     await self._deliver(sup)
             await self._deliver(sup)
         except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
@@ -321,41 +361,42 @@ class TrioSession(AsyncSessionBase):
     async def _serve(self, sup: Driver, context: ssl.SSLContext | None) -> None:
         """Connect, then serve the connection until the driver is done with it."""
         try:
-            sock, tls = await _open(self.options, context, self._clock)
+            sock, tls = await _open(self.options, context)
         except (*_STREAM_ERRORS, trio.TooSlowError) as exc:
             error = connect_error(self.options.endpoint, context, exc)  # final: not retried
-            sup.connection_failed(self._clock(), error)
-            return
-        if not self._connected(sup):  # closed while connecting
-            _close(sock)
+            self._perform(sup, sup.step(ConnectFailed(error), self._clock()))
             return
         self._sock, self._tls, self._unsent = sock, tls, b""
         self._readers.reset()
-        self._changed.set()  # a waiting task reads it
         try:
+            self._perform(sup, sup.step(CONNECTED, self._clock()))  # the Logon
+            if self._sock is not sock:  # closed while connecting
+                return
+            self._changed.set()  # a waiting task reads it
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._read, sup, sock)
-                while True:
-                    self._write(sup)
+                while self._sock is sock:
+                    if self._unsent:
+                        self._write(sup, b"")
                     await self._deliver(sup)
-                    if not sup.wants_transport:
+                    if self._sock is not sock:
                         break
                     await self._idle(sup, sock)
                 nursery.cancel_scope.cancel()
         finally:
             try:
-                if sup.wants_transport:  # cancelled from outside, or failed: log out, best effort
-                    sup.close(self._clock())
-                    self._write(sup)  # may fail too (the message log's error again)
+                if self._sock is sock:  # cancelled from outside, or failed: log out, best effort
+                    self._perform(sup, sup.step(CLOSE, self._clock()))  # may fail too
             finally:
-                self._sock = None
+                if self._sock is sock:
+                    self._sock = None
                 _close(sock)
 
     async def _idle(self, sup: Driver, sock: socket.socket) -> None:
-        """Wait until kicked, the socket takes what waits for it, the driver's next deadline
-        (its timers fire then) or the end of a waiting task's read (poked then)."""
-        rest = sup.sleep_for(self._clock(), self._until - trio.current_time())
-        with self._kick.sleep(rest), contextlib.suppress(trio.ClosedResourceError):  # poked
+        """Wait until kicked, the socket takes what waits for it, the driver's `WakeAt`
+        (then `WOKE`) or the end of a waiting task's read (poked then)."""
+        rest = min(self._wake_at - self._clock(), self._until - trio.current_time())
+        with self._kick.sleep(max(rest, 0.0)), contextlib.suppress(trio.ClosedResourceError):
             if self._unsent:
                 await trio.lowlevel.wait_writable(sock)
             else:
@@ -363,36 +404,38 @@ class TrioSession(AsyncSessionBase):
         self._kick.rung = False
         if self._until <= trio.current_time():
             _poke(sock)
-        sup.woke(self._clock())
+        self._perform(sup, sup.step(WOKE, self._clock()))
 
     async def _read(self, sup: Driver, sock: socket.socket) -> None:
         """The reader task (see the module docstring): reads while no task waits."""
         readers, me = self._readers, trio.lowlevel.current_task()
-        while sup.wants_transport:
+        while self._sock is sock:
             rest = readers.background(self._time(), me)
             await (trio.sleep(rest) if rest else self._read_once(sup, sock))
 
     async def _read_once(self, sup: Driver, sock: socket.socket, until: float = math.inf) -> None:
         """Read once, holding the socket: wait until it has bytes (or is poked: at ``until`` by
-        the session's task), feed them to the driver; then hand the socket back."""
+        the session's task), step them; then hand the socket back."""
         tls, self._until = self._tls, until
         if until < math.inf:
             self._kick.by(until)
         try:
-            while sock is self._sock:  # the caller saw `wants_transport` (no await since)
+            while sock is self._sock:  # the caller saw it open (no await since)
                 try:
                     await trio.lowlevel.wait_readable(sock)
                 except trio.ClosedResourceError:
                     return  # poked
-                data = recv_now(sup, sock, self._clock) if tls is None else tls.recv(sup, sock)
-                if data is not None:  # None: nothing whole yet, or the connection is lost
-                    self._fed(sup, data)
-                    if data and tls is not None and tls.closed:
-                        self._fed(sup, b"")  # the peer's close_notify came after them
+                fact = read_fact(sock) if tls is None else tls.recv(sock)
+                if fact is None:
+                    continue  # nothing whole yet
+                if type(fact) is Received:
+                    self._fed(sup, fact)
+                    if fact.data and tls is not None and tls.closed:
+                        self._fed(sup, Received(b""))  # the peer's close_notify came after them
                     return
-                if not sup.wants_transport:
-                    break
-            self._wake()  # the connection is lost: the session's task closes it
+                self._perform(sup, sup.step(fact, self._clock()))  # the connection is lost
+                break
+            self._wake()
         finally:
             self._until = math.inf
             if self._readers.release(self._time()):

@@ -9,7 +9,7 @@ and each fault hook (hang, delay, close_after, garble_next, duplicate, skip).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +29,17 @@ from kalshi_fix_sansio.events import (
 )
 from kalshi_fix_sansio.framing import Frame, Framer, checksum
 from kalshi_fix_sansio.session import sending_time
+from kalshi_fix_sansio.steps import (
+    START,
+    WOKE,
+    Action,
+    Buffered,
+    Disconnect,
+    Fact,
+    Received,
+    WakeAt,
+    Write,
+)
 from kalshi_fix_sansio.testing import SessionPair
 
 T0 = 1_800_000_000.0
@@ -47,20 +58,38 @@ class Link:
         self.got: list[Event] = []  # the client's events
         self.wire: list[bytes] = []  # what the driver gave out, chunk by chunk
         self.client_error: RemoteProtocolError | None = None
+        self.actions: list[Action] = []  # every action the driver's steps gave
+        self.outbox: list[bytes] = []  # what the `Write`s said to write, not yet given out
+
+    def step(self, fact: Fact) -> Sequence[Action]:
+        """Step ``fact`` now, as the gateway's pump does."""
+        actions = self.driver.step(fact, self.now)
+        self.actions.extend(actions)
+        self.outbox.extend(a.data for a in actions if isinstance(a, Write))
+        return actions
+
+    def wake_at(self) -> float | None:
+        told = [a.deadline for a in self.actions if isinstance(a, WakeAt)]
+        return told[-1] if told else None
+
+    def disconnect(self) -> Disconnect | None:
+        told = [a for a in self.actions if isinstance(a, Disconnect)]
+        return told[-1] if told else None
 
     def start(self) -> None:
-        self.driver.start(self.now)
+        self.step(START)
         self.client.start(self.now)
         self.c2s()
         self.s2c()
         assert self.driver.logged_on and any(isinstance(e, LoggedOn) for e in self.got)
 
     def c2s(self, data: bytes | None = None) -> None:
-        self.driver.receive_data(self.client.data_to_send() if data is None else data, self.now)
+        self.step(Received(self.client.data_to_send() if data is None else data))
         self.seen.extend(self.driver.events())
 
     def s2c(self) -> bytes:
-        data = self.driver.data_to_send(self.now)
+        data, self.outbox = b"".join(self.outbox), []
+        data += self.driver.data_to_send(self.now)
         if data:
             self.wire.append(data)
             self.client.receive_data(data, self.now)
@@ -72,7 +101,7 @@ class Link:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-        self.driver.handle_timer(self.now)
+        self.step(WOKE)
         self.seen.extend(self.driver.events())
 
     def report(self, text: str = "x") -> int:
@@ -129,16 +158,17 @@ def test_the_deadline_is_the_sessions_and_timers_fire_through_the_driver(link: L
     assert [field(f, 35) for f in heartbeat] == ["0"]
 
 
-def test_a_sooner_deadline_after_sleeping_asks_for_a_wake_up(link: Link) -> None:
+def test_a_sooner_deadline_is_told_as_a_wake_up(link: Link) -> None:
     driver = link.driver
-    assert driver.sleeping() == T0 + HB
-    assert not driver.wake_needed
+    told = link.wake_at()
+    assert told is not None and told > T0 + 1.0
+    assert link.step(WOKE) == ()  # nothing sooner: nothing told
     driver.delay = 1.0
     link.report()
     link.s2c()  # held until T0 + 1
-    assert driver.next_deadline() == T0 + 1.0 and driver.wake_needed
-    driver.awake()
-    assert not driver.wake_needed
+    assert driver.next_deadline() == T0 + 1.0
+    actions = link.step(WOKE)
+    assert [a.deadline for a in actions if isinstance(a, WakeAt)] == [T0 + 1.0]
 
 
 def test_the_peer_closing_ends_the_connection(link: Link) -> None:
@@ -152,7 +182,7 @@ def test_the_peer_closing_ends_the_connection(link: Link) -> None:
 @pytest.mark.parametrize("plain", [True, False])
 def test_a_tls_handshake_on_a_plain_port_closes_at_once(plain: bool) -> None:
     link = Link(plain=plain)
-    link.driver.start(link.now)
+    link.step(START)
     link.c2s(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
     assert link.driver.wants_transport is not plain
     if plain:
@@ -177,26 +207,28 @@ def test_a_protocol_fault_of_the_peer_ends_the_connection_with_a_logout(link: Li
 def test_over_max_buffered_the_connection_counts_as_lost() -> None:
     link = Link(max_buffered=1000)
     link.start()
-    link.driver.write_buffered(1000, link.now)
-    assert link.driver.wants_transport
-    link.driver.write_buffered(1001, link.now)
-    assert not link.driver.wants_transport and link.driver.abort
+    link.step(Buffered(1000))
+    assert link.driver.wants_transport and link.disconnect() is None
+    link.step(Buffered(1001))
+    disconnect = link.disconnect()
+    assert not link.driver.wants_transport and disconnect is not None and disconnect.abort
     assert "not reading" in (link.driver.close_reason or "")
 
 
 def test_bytes_waiting_write_timeout_seconds_count_as_lost() -> None:
     link = Link(write_timeout=5.0)
     link.start()
-    link.driver.write_buffered(10, link.now)
-    assert link.driver.next_deadline() == T0 + 5.0  # sooner than the heartbeat
+    link.step(Buffered(10))
+    assert link.wake_at() == T0 + 5.0  # sooner than the heartbeat
     link.advance(4.9)
     assert link.driver.wants_transport
-    link.driver.write_buffered(0, link.now)  # the peer read: the clock starts again
-    link.driver.write_buffered(10, link.now)
+    link.step(Buffered(0))  # the peer read: the clock starts again
+    link.step(Buffered(10))
     link.advance(4.9)
     assert link.driver.wants_transport
     link.advance(0.1)
-    assert not link.driver.wants_transport and link.driver.abort
+    disconnect = link.disconnect()
+    assert not link.driver.wants_transport and disconnect is not None and disconnect.abort
 
 
 # -- faults ---------------------------------------------------------------------------------------
@@ -249,7 +281,10 @@ def test_close_after_closes_once_that_many_messages_went_out(link: Link) -> None
     assert driver.wants_transport
     link.report()
     link.s2c()
-    assert not driver.wants_transport and not driver.abort  # flush, then close
+    assert not driver.wants_transport
+    link.step(WOKE)
+    disconnect = link.disconnect()
+    assert disconnect is not None and not disconnect.abort  # flush, then close
     assert "close_after=2" in (driver.close_reason or "")
 
 

@@ -50,6 +50,7 @@ from kalshi_fix_sansio.events import (
     Timeout,
 )
 from kalshi_fix_sansio.gateway.tls import self_signed
+from kalshi_fix_sansio.steps import Received
 from kalshi_fix_sansio.testing import new_ed25519_keys
 
 BACKOFF = {"base": 0.05, "cap": 0.2, "attempts": 8, "seed": 7}  # as client_kwargs() uses
@@ -477,16 +478,6 @@ def test_importing_the_trio_adapter_without_trio_says_what_to_install() -> None:
     assert "pip install 'kalshi-fix-sansio[trio]'" in out.stdout
 
 
-class _LostRecorder:
-    """The one call `_Tls.recv` makes on the driver: a read that failed."""
-
-    def __init__(self) -> None:
-        self.lost: list[str] = []
-
-    def connection_lost(self, now: float, reason: str) -> None:
-        self.lost.append(reason)
-
-
 def test_tls_recv_returns_the_plaintext_and_says_when_close_notify_followed_it(
     tmp_path: Path,
 ) -> None:
@@ -495,7 +486,7 @@ def test_tls_recv_returns_the_plaintext_and_says_when_close_notify_followed_it(
     server_context.load_cert_chain(cert, key)
     s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO()
     server = server_context.wrap_bio(s_in, s_out, server_side=True)
-    tls = trio_adapter._Tls(make_ssl_context(pinned_cert=str(cert)), "localhost", lambda: 0.0)
+    tls = trio_adapter._Tls(make_ssl_context(pinned_cert=str(cert)), "localhost")
     for _ in range(10):  # the handshake in memory, both ends
         done = tls.shake()
         s_in.write(tls.to_send())
@@ -505,22 +496,25 @@ def test_tls_recv_returns_the_plaintext_and_says_when_close_notify_followed_it(
         if done:
             break
     assert done
+
+    def plaintext(fact: object) -> bytes:
+        assert isinstance(fact, Received), fact  # never a `Lost` here
+        return fact.data
+
     ours, theirs = socket.socketpair()
     ours.setblocking(False)
-    driver: Any = _LostRecorder()
     with ours, theirs:
-        assert tls.recv(driver, ours) is None  # nothing to read yet
+        assert tls.recv(ours) is None  # nothing to read yet
         server.write(b"first")
         theirs.sendall(s_out.read())
-        assert tls.recv(driver, ours) == b"first" and not tls.closed
+        assert plaintext(tls.recv(ours)) == b"first" and not tls.closed
         server.write(b"last")
         with pytest.raises(ssl.SSLWantReadError):
             server.unwrap()  # close_notify, after the last bytes and in the same read
         theirs.sendall(s_out.read())
-        assert tls.recv(driver, ours) == b"last" and tls.closed
+        assert plaintext(tls.recv(ours)) == b"last" and tls.closed
         theirs.close()
-        assert tls.recv(driver, ours) == b""  # then the TCP close
-    assert driver.lost == []
+        assert plaintext(tls.recv(ours)) == b""  # then the TCP close
 
 
 def test_a_session_closed_while_it_connects_ends_cleanly(

@@ -117,7 +117,7 @@ class Harness:
     # the connection ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.driver.start(self.now)
+        self._start()
         self.connect()
 
     def connect(self) -> None:
@@ -137,12 +137,12 @@ class Harness:
             )
         )
         self.gateway.start(self.now)
-        self.driver.connection_made(self.now)
+        self._connected()
         self.pump()
 
     def drop(self, reason: str = "test") -> None:
         """The connection breaks: the driver is told, the exchange forgets the session."""
-        self.driver.connection_lost(self.now, reason)
+        self._lost(reason)
         self._gone()
 
     def _gone(self) -> None:
@@ -162,7 +162,7 @@ class Harness:
         """Move bytes both ways until both sides are quiet."""
         for _ in range(100):
             gateway = self.gateway
-            data = self.driver.data_to_send()
+            data = self._out()
             if data:
                 self._record(data)
             if gateway is None:
@@ -185,14 +185,34 @@ class Harness:
             if reply and self.withhold is not None:
                 reply = self._cut(reply)
             if reply and self.driver.wants_transport:
-                self.driver.receive_data(reply, self.now)
+                self._in(reply)
             if self.gateway is None and self.driver.wants_transport:
-                self.driver.receive_data(b"", self.now)
+                self._in(b"")
             if not self.driver.wants_transport:
                 self._gone()
             if not data and not reply:
                 return
         raise AssertionError("the two sides never went quiet")
+
+    # how the driver is told (the role's methods; `Stepped` of test_driver_loop: its steps)
+
+    def _start(self) -> None:
+        self.driver.start(self.now)
+
+    def _connected(self) -> None:
+        self.driver.connection_made(self.now)
+
+    def _lost(self, reason: str) -> None:
+        self.driver.connection_lost(self.now, reason)
+
+    def _timer(self) -> None:
+        self.driver.handle_timer(self.now)
+
+    def _out(self) -> bytes:
+        return self.driver.data_to_send()
+
+    def _in(self, data: bytes) -> None:
+        self.driver.receive_data(data, self.now)
 
     def _record(self, data: bytes) -> None:
         self._framer.feed(data)
@@ -219,7 +239,7 @@ class Harness:
         self.now = max(self.now, when)
         if self.gateway is not None:
             self.gateway.handle_timer(self.now)
-        self.driver.handle_timer(self.now)
+        self._timer()
         self.pump()
 
     def advance(self, seconds: float) -> None:

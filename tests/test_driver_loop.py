@@ -1,32 +1,172 @@
-"""The loop rules the sans-IO `Driver` answers for every adapter, on a fake clock.
+"""The loop part of the sans-IO `Driver`: facts in, actions out (`kalshi_fix_sansio.steps`),
+on a fake clock.
 
-The slow-peer verdict (`Driver.write_buffered`, `Driver.wrote`), deadline re-arming
-(`Driver.sleeping`, `Driver.sleep_for`, ``wake_needed``), when to connect
-(`Driver.connect_in`), the answers ``place`` / ``cancel`` wait for (`Driver.order_waiter`,
-`OrderWaiter`) and rate pacing (`Driver.offer`), with the `Harness` of ``test_driver.py``: a
+The connection's life (`START` -> `CONNECT` -> `CONNECTED` ... `Disconnect`, `Finished`),
+the wake-ups (`WakeAt`, told again only when sooner or after `WOKE`), the slow-peer verdict
+(`Buffered`), the answers ``place`` / ``cancel`` wait for (`Driver.order_waiter`,
+`OrderWaiter`) and rate pacing (`Send` with ``paced``), with `Stepped`: the `Harness` of
+``test_driver.py`` driven through `Driver.step` as an adapter drives it, every action kept; a
 driver talking to the mock exchange in memory, no socket, no thread, no sleep.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from test_driver import Harness, exec_ids, of
 
 from kalshi_fix_sansio.driver import DEFAULT_MAX_BUFFERED, FallingBehind, OrderWaiter, QueuePolicy
 from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.ratelimit import RateLimiter, Tier
+from kalshi_fix_sansio.ratelimit import RateLimiter, RateLimitExceeded, Tier
+from kalshi_fix_sansio.steps import (
+    CLOSE,
+    CONNECT,
+    CONNECTED,
+    FINISHED,
+    START,
+    WOKE,
+    Action,
+    Buffered,
+    ConnectFailed,
+    Disconnect,
+    Fact,
+    Kill,
+    Lost,
+    Received,
+    Send,
+    WakeAt,
+    Write,
+)
 from kalshi_fix_sansio.supervisor import Disconnected, SupervisorState
 from kalshi_fix_sansio.tracker import OrderRejected, OrderStatus
 
 
-def logged_on(**options: object) -> Harness:
-    h = Harness(**options)  # type: ignore[arg-type]
+class Stepped(Harness):
+    """The `Harness` driven through `Driver.step`, as an adapter drives it."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.actions: list[Action] = []
+        self.outbox: list[bytes] = []
+
+    def do(self, fact: Fact) -> Sequence[Action]:
+        """Step ``fact`` now; the actions (kept in ``actions``; what to write in ``outbox``)."""
+        actions = self.driver.step(fact, self.now)
+        self.actions.extend(actions)
+        self.outbox.extend(a.data for a in actions if isinstance(a, Write))
+        return actions
+
+    def wake_at(self) -> float | None:
+        """The last `WakeAt` told."""
+        told = [a.deadline for a in self.actions if isinstance(a, WakeAt)]
+        return told[-1] if told else None
+
+    def _start(self) -> None:
+        assert list(self.do(START)) == [CONNECT]
+
+    def _connected(self) -> None:
+        self.do(CONNECTED)
+
+    def _lost(self, reason: str) -> None:
+        self.do(Lost(reason))
+
+    def _timer(self) -> None:
+        self.do(WOKE)
+
+    def _out(self) -> bytes:  # the Writes stepped, then what a `driver.send` queued
+        data, self.outbox = b"".join(self.outbox), []
+        return data + self.driver.data_to_send()
+
+    def _in(self, data: bytes) -> None:
+        self.do(Received(data))
+
+
+def logged_on(**options: Any) -> Stepped:
+    h = Stepped(**options)
     h.start()
     assert h.driver.state is SupervisorState.ACTIVE
     h.read()
     return h
+
+
+# -- the connection's life -----------------------------------------------------------------------
+
+
+def test_start_asks_for_a_connection_and_connected_sends_the_logon() -> None:
+    h = Stepped()
+    assert list(h.do(START)) == [CONNECT]
+    assert h.do(WOKE) == ()  # the connection is being opened: not asked twice
+    actions = h.do(CONNECTED)
+    assert [type(a) for a in actions] == [Write, WakeAt]
+    assert b"\x0135=A\x01" in actions[0].data  # type: ignore[attr-defined]
+    assert h.driver.loop.connected
+
+
+def test_a_failed_connection_is_retried_at_the_backoffs_deadline_then_given_up() -> None:
+    h = Stepped(backoff=None, config_options={})
+    h.do(START)
+    at = None
+    for _ in range(50):
+        actions = h.do(ConnectFailed(OSError("refused")))
+        if FINISHED in actions:
+            break
+        (wake,) = actions
+        assert isinstance(wake, WakeAt) and wake.deadline > h.now
+        at = wake.deadline
+        h.now = at
+        assert list(h.do(WOKE)) == [CONNECT]
+    else:
+        raise AssertionError("never gave up")
+    assert at is not None and h.driver.finished and h.driver.failure is not None
+    assert h.do(WOKE) == ()  # finished is told once
+
+
+def test_facts_about_a_connection_the_driver_is_done_with_are_ignored() -> None:
+    h = logged_on()
+    h.drop("cut")
+    assert not h.driver.loop.connected
+    before = h.driver.state
+    assert not any(isinstance(a, Write) for a in h.do(Received(b"8=FIXT.1.1\x01")))
+    h.do(Lost("again"))
+    assert h.driver.state is before
+
+
+def test_close_logs_out_then_disconnects_and_finishes() -> None:
+    h = logged_on()
+    actions = h.do(CLOSE)
+    assert [type(a) for a in actions][:1] == [Write]
+    assert b"\x0135=5\x01" in actions[0].data  # type: ignore[attr-defined]
+    h.pump()  # the Logout's answer
+    kinds = [type(a) for a in h.actions]
+    assert Disconnect in kinds and h.actions[-1] is FINISHED
+    disconnect = next(a for a in h.actions if isinstance(a, Disconnect))
+    assert not disconnect.abort
+
+
+def test_closed_while_connecting_the_connection_is_dropped_unused() -> None:
+    h = Stepped()
+    h.do(START)
+    h.do(CLOSE)
+    actions = h.do(CONNECTED)
+    assert isinstance(actions[0], Disconnect) and actions[0].abort
+    assert FINISHED in actions
+
+
+def test_step_refuses_what_is_not_a_fact() -> None:
+    h = Stepped()
+    with pytest.raises(LocalProtocolError, match="is not a fact a driver takes"):
+        h.driver.step(Write(b"x"), h.now)  # type: ignore[arg-type]
+
+
+def test_kill_is_a_fact_and_carries_its_switch() -> None:
+    h = logged_on()
+    h.place("o-1", "buy", 10)
+    kill = Kill()
+    actions = h.do(kill)
+    assert kill.switch is not None and h.driver.halted
+    assert any(isinstance(a, Write) for a in actions)  # the mass cancel went out
 
 
 # -- the slow peer -----------------------------------------------------------------------------
@@ -34,45 +174,46 @@ def logged_on(**options: object) -> Harness:
 
 def test_more_than_max_buffered_bytes_waiting_loses_the_connection() -> None:
     h = logged_on(max_buffered=1000)
-    h.driver.write_buffered(1000, h.now)
+    assert not any(isinstance(a, Disconnect) for a in h.do(Buffered(1000)))
     assert h.driver.wants_transport
-    h.driver.write_buffered(1001, h.now)
+    actions = h.do(Buffered(1001))
+    (disconnect,) = [a for a in actions if isinstance(a, Disconnect)]
+    assert disconnect.abort  # lost: what waits is dropped
     assert not h.driver.wants_transport
-    (lost,) = of(h.read(), Disconnected)
-    assert "the peer is not reading: over 1000 bytes wait" in lost.reason
+    assert any(isinstance(e, Disconnected) and "not reading" in e.reason for e in h.read())
 
 
 def test_bytes_waiting_past_write_timeout_lose_the_connection_at_that_deadline() -> None:
     h = logged_on(write_timeout=2.0)
-    assert h.driver.max_buffered == DEFAULT_MAX_BUFFERED
-    h.driver.write_buffered(10, h.now)
-    assert h.driver.next_deadline() == h.now + 2.0  # sooner than the heartbeat (5 s)
+    assert h.driver.loop.max_buffered == DEFAULT_MAX_BUFFERED
+    actions = h.do(Buffered(10))
+    assert WakeAt in [type(a) for a in actions]  # the verdict is due before the heartbeat
+    assert h.wake_at() == h.now + 2.0
     h.now += 1.0
-    h.driver.write_buffered(20, h.now)  # still waiting: the clock runs from the first report
-    h.driver.handle_timer(h.now + 0.999)
-    assert h.driver.wants_transport
-    h.driver.handle_timer(h.now + 1.0)
-    assert not h.driver.wants_transport
-    (lost,) = of(h.read(), Disconnected)
-    assert "the peer took nothing for 2 s" in lost.reason
+    h.do(Buffered(20))  # still waiting: the clock runs from the first report
+    h.now += 1.0
+    actions = h.do(WOKE)
+    assert any(isinstance(a, Disconnect) and a.abort for a in actions)
+    assert any("took nothing for 2 s" in e.reason for e in of(h.read(), Disconnected))
 
 
 def test_a_drained_buffer_resets_the_write_clock() -> None:
     h = logged_on(write_timeout=2.0)
-    h.driver.write_buffered(10, h.now)
-    h.driver.write_buffered(0, h.now + 1.5)
-    assert h.driver.next_deadline() != h.now + 2.0
-    h.driver.write_buffered(10, h.now + 1.8)
-    h.driver.handle_timer(h.now + 3.0)  # 1.2 s after it began to wait again
-    assert h.driver.wants_transport
-    h.driver.handle_timer(h.now + 3.8)
-    assert not h.driver.wants_transport
+    h.do(Buffered(10))
+    h.now += 1.5
+    h.do(Buffered(0))
+    h.now += 0.3
+    h.do(Buffered(10))
+    h.now += 1.9
+    h.do(WOKE)
+    assert h.driver.wants_transport  # 1.9 s since the bytes began to wait again
 
 
 def test_no_write_timeout_means_no_verdict_but_the_byte_bound() -> None:
     h = logged_on()
-    h.driver.write_buffered(10, h.now)
-    h.advance(3.0)  # heartbeats flow; nothing was judged
+    h.do(Buffered(10))
+    h.now += 1e6
+    h.do(WOKE)
     assert h.driver.wants_transport
 
 
@@ -81,165 +222,63 @@ def test_write_timeout_must_be_positive() -> None:
         Harness(write_timeout=0.0)
 
 
-# -- deadline re-arming ------------------------------------------------------------------------
+# -- the wake-ups ---------------------------------------------------------------------------------
 
 
-def test_wake_needed_says_when_an_input_wants_a_sooner_wake_up() -> None:
-    h = logged_on(write_timeout=1.0)
-    assert not h.driver.wake_needed  # nothing armed: nobody sleeps
-    armed = h.driver.sleeping()
-    assert armed == h.driver.next_deadline() and armed is not None
-    assert not h.driver.wake_needed
-    h.driver.write_buffered(10, h.now)  # a verdict due in 1 s, before the heartbeat
-    assert h.driver.wake_needed
-    h.driver.awake()
-    assert not h.driver.wake_needed
-
-
-def test_a_later_deadline_needs_no_wake_up() -> None:
+def test_the_wake_up_is_told_again_only_when_it_moves_sooner_or_after_the_loop_woke() -> None:
     h = logged_on()
-    h.driver.sleeping()
-    h.place("o-1", "buy", 10)  # sending pushes the heartbeat later, the answer came
-    assert not h.driver.wake_needed
+    told = h.wake_at()
+    assert told is not None and told > h.now
+    assert h.do(WOKE) == ()  # woken early: nothing due, nothing sooner
+    h.do(Send(h.order("o-1", "buy", 1)))  # a send never brings the deadline sooner
+    assert h.wake_at() == told
+    h.now = told
+    actions = h.do(WOKE)  # the deadline came: the timers fire, a new one is told
+    later = h.wake_at()
+    assert any(isinstance(a, WakeAt) for a in actions) and later is not None and later > told
 
 
-def test_must_wake_after_a_send_when_bytes_wait_a_sooner_wake_is_needed_or_it_must_close() -> None:
-    h = logged_on(write_timeout=1.0)
-    assert h.driver.must_wake(pending=True)  # bytes wait for writability
-    assert not h.driver.must_wake()  # nobody sleeps
-    h.driver.sleeping()
-    assert not h.driver.must_wake()
-    h.driver.write_buffered(10, h.now)  # a verdict due sooner than the sleeper's deadline
-    assert h.driver.must_wake() == h.driver.wake_needed is True
-    h.driver.awake()
-    h.driver.close(h.now)
-    h.driver.handle_timer(h.now + 1e6)  # the Logout unanswered: the connection is to close
-    assert not h.driver.wants_transport and h.driver.must_wake()
-
-
-def test_a_send_never_brings_the_next_deadline_sooner_so_must_wake_after_one_skips_it() -> None:
-    h = logged_on(write_timeout=30.0)
-    h.advance(10.0)
-    armed = h.driver.sleeping()
-    assert armed is not None
-    h.now += 5.0
-    h.place("o-1", "buy", 10, deliver=False)
-    after = h.driver.next_deadline()
-    assert after is not None and after >= armed  # the heartbeat put off, nothing sooner
-    assert not h.driver.wake_needed and not h.driver.must_wake(sent=True)
-    assert h.driver.must_wake(pending=True, sent=True)  # bytes wait: wake all the same
-    # bytes waiting for the peer: the slow-peer verdict is a deadline a send does not move
-    h.driver.write_buffered(10, h.now)
-    armed = h.driver.sleeping()
-    h.now += 1.0
-    h.place("o-2", "buy", 10, deliver=False)
-    assert h.driver.next_deadline() == armed and not h.driver.wake_needed
-    h.pump()
-    h.driver.close(h.now)  # the connection is to close once the Logout is unanswered
-    h.driver.handle_timer(h.now + 1e6)
-    assert not h.driver.wants_transport and h.driver.must_wake(sent=True)
-
-
-def test_woke_fires_the_timers_once_the_deadline_slept_until_has_come() -> None:
+def test_a_send_is_told_no_wake_up() -> None:
     h = logged_on()
-    h.driver.data_to_send()
-    assert not h.driver.woke(h.now + 1e6)  # not sleeping: nothing armed, nothing fired
-    armed = h.driver.sleeping()
-    assert armed is not None
-    assert not h.driver.woke(armed - 0.001) and h.driver.data_to_send() == b""
-    assert h.driver.sleeping() == armed
-    assert h.driver.woke(armed)  # the heartbeat is due: it goes out
-    assert b"\x0135=0\x01" in h.driver.data_to_send()
-    assert not h.driver.wake_needed  # awake: nothing armed
+    actions = h.do(Send(h.order("o-1", "buy", 1)))
+    assert [type(a) for a in actions] == [Write]
 
 
-def test_sleep_for_says_how_long_to_wait_at_most_and_arms_the_deadline() -> None:
+def test_the_heartbeat_goes_out_when_the_wake_up_comes() -> None:
     h = logged_on()
-    deadline = h.driver.next_deadline()
-    assert deadline is not None
-    assert h.driver.sleep_for(h.now) == pytest.approx(deadline - h.now)
-    assert h.driver.woke(deadline)  # armed as `sleeping` arms it
-    deadline = h.driver.next_deadline()
-    assert deadline is not None
-    assert h.driver.sleep_for(h.now, 0.25) == 0.25  # the caller's own deadline is sooner
-    assert h.driver.sleep_for(deadline + 1.0) == 0.0  # overdue: do not wait
-    assert h.driver.sleep_for(h.now, -1.0) == 0.0  # the caller's deadline has passed
-    assert h.driver.woke(deadline + 1.0)
+    told = h.wake_at()
+    assert told is not None
+    h.now = told - 0.001
+    assert not any(isinstance(a, Write) for a in h.do(WOKE))  # not yet
+    h.now = told
+    actions = h.do(WOKE)
+    assert any(isinstance(a, Write) and b"\x0135=0\x01" in a.data for a in actions)
+    assert isinstance(actions[-1], WakeAt) and actions[-1].deadline > told
 
 
 def test_an_event_read_into_an_empty_queue_needs_no_wake_up_and_its_lag_is_still_reported() -> None:
-    # the heartbeat far off: the one sooner deadline a read can bring is an unread event's lag
-    h = logged_on(config_options={"heartbeat_interval": 30}, policy=QueuePolicy(lag_warning=2.0))
-    assert h.driver.queued == 0
-    assert h.driver.sleep_for(h.now) == 2.0  # at most the lag bound, not the heartbeat's 30 s
-    slept = h.now
+    policy = QueuePolicy(lag_warning=2.0)
+    h = logged_on(policy=policy, config_options={"heartbeat_interval": 30})
+    h.driver.next_event(h.now)  # the application reads: lags are reported
+    h.do(WOKE)
+    told = h.wake_at()
+    assert told is not None and told <= h.now + 2.0  # at most the lag bound, not 30 s
     h.now += 0.5
-    h.place("o-1", "buy", 10)  # its ExecutionReport is read into the empty queue
-    queued = h.driver.queued
-    assert queued > 0 and h.driver.next_deadline() == pytest.approx(h.now + 2.0)
-    assert not h.driver.must_wake() and not h.driver.wake_needed  # no sooner than armed
-    assert h.driver.woke(slept + 2.0)  # the bound: the timers run, nothing is due yet
-    assert h.driver.queued == queued
-    assert h.driver.sleep_for(slept + 2.0) == pytest.approx(0.5)  # until the report is 2 s old
-    assert h.driver.woke(h.now + 2.0)
-    assert isinstance(h.read()[0], FallingBehind)
-    # `sleeping` arms the same bound when given the time, the exact deadline without it
-    assert h.driver.sleeping(h.now) == h.now + 2.0
-    assert h.driver.sleeping() == h.driver.next_deadline() > h.now + 2.0
+    h.place("o-1", "buy", 10)  # reads the report into the empty queue
+    assert h.wake_at() == told  # no sooner wake-up needed: its lag is due after the one told
+    h.now = told
+    h.do(WOKE)
+    h.now = h.now + 2.0
+    h.do(WOKE)
+    assert isinstance(h.driver.next_event(h.now), FallingBehind)
 
 
-def test_the_lag_bound_holds_only_while_reads_queue_events() -> None:
-    h = logged_on(config_options={"heartbeat_interval": 30}, policy=QueuePolicy(queue_events=False))
-    deadline = h.driver.next_deadline()
-    assert deadline is not None and deadline - h.now > 2.0
-    assert h.driver.sleep_for(h.now) == pytest.approx(deadline - h.now)  # no queue: no bound
-    h = logged_on(config_options={"heartbeat_interval": 30})
-    assert h.driver.sleep_for(h.now) == QueuePolicy().lag_warning
-    h.driver.close(h.now)
-    h.driver.handle_timer(h.now + 1e6)  # no connection in use: no read can queue an event
-    assert not h.driver.wants_transport and h.read()
-    assert h.driver.sleep_for(h.now + 1e6) == math.inf
-
-
-def test_sleep_for_with_no_deadline_waits_until_woken_or_the_callers_deadline() -> None:
-    h = Harness()  # not started: no deadline
-    assert h.driver.next_deadline() is None
-    assert h.driver.sleep_for(h.now) == math.inf
-    assert h.driver.sleep_for(h.now, 2.0) == 2.0
-    assert not h.driver.wake_needed and not h.driver.woke(h.now + 1e6)
-
-
-def test_timer_in_counts_from_now_to_the_next_deadline() -> None:
-    h = Harness()
-    assert h.driver.timer_in(h.now) is None  # not started
+def test_the_lag_bound_holds_only_while_the_application_reads() -> None:
+    h = Stepped(config_options={"heartbeat_interval": 30})
     h.start()
-    deadline = h.driver.next_deadline()
-    assert deadline is not None
-    assert h.driver.timer_in(h.now) == pytest.approx(deadline - h.now)
-    assert h.driver.timer_in(deadline + 1.0) == pytest.approx(-1.0)  # overdue
-
-
-def test_connect_in_says_connect_now_rest_or_finished() -> None:
-    h = Harness()
-    assert h.driver.connect_in(h.now) == math.inf  # not started: nothing to do until woken
-    h.start()
-    assert h.driver.connect_in(h.now) == math.inf  # connected: no connection to open
-    h.drop()
-    at = h.driver.connect_at
-    assert at is not None and at > h.now  # the backoff's delay
-    assert h.driver.connect_in(h.now) == pytest.approx(at - h.now)
-    assert h.driver.connect_in(at) == 0.0 and h.driver.connect_in(at + 5.0) == 0.0
-    h.driver.close(h.now)
-    assert h.driver.finished and h.driver.connect_in(h.now) is None
-
-
-def test_wrote_tells_the_verdict_and_says_whether_the_bytes_left_still_go() -> None:
-    h = logged_on(max_buffered=1000)
-    assert h.driver.wrote(10, h.now)  # they wait: still to be written
-    assert h.driver.wrote(0, h.now)  # all taken: the write clock stops
-    assert h.driver.next_deadline() == h.driver.supervisor.next_deadline()
-    assert not h.driver.wrote(1001, h.now)  # too many wait: the connection is lost, drop them
-    assert not h.driver.wants_transport
+    assert h.driver.loop.deadline(h.now) == h.driver.next_deadline()  # not reading: no bound
+    h.driver.next_event(h.now)
+    assert h.driver.loop.deadline(h.now) == h.now + QueuePolicy().lag_warning
 
 
 # -- the answers place / cancel wait for -----------------------------------------------------------
@@ -258,7 +297,6 @@ def test_an_order_waiter_is_settled_by_the_acknowledgement() -> None:
     assert waiter.done
     snapshot = waiter.outcome()
     assert snapshot.cl_ord_id == "o-1" and snapshot.acknowledged
-    assert not h.driver._waiters  # settled ones are not kept
 
 
 def test_until_filled_waits_for_the_final_state() -> None:
@@ -340,22 +378,33 @@ def test_order_waiter_refuses_what_place_and_cancel_do_not_send(
 # -- rate pacing -------------------------------------------------------------------------------
 
 
-def test_offer_sends_now_or_says_how_long_until_the_limiter_can_take_it() -> None:
+def test_a_paced_send_goes_now_or_says_how_long_until_the_limiter_can_take_it() -> None:
     limiter = RateLimiter("prediction", Tier("tiny", read=10.0, write=10.0, write_burst=1.0))
     h = logged_on(config_options={"rate_limiter": limiter})
-    seq, delay = h.driver.offer(h.order("o-1", "buy", 1), h.now)
-    assert seq is not None and delay == 0.0
-    seq, delay = h.driver.offer(h.order("o-2", "buy", 1), h.now)
-    assert seq is None and 0.0 < delay <= 1.0
+    first = Send(h.order("o-1", "buy", 1), paced=True)
+    assert [type(a) for a in h.do(first)] == [Write]
+    assert first.seq is not None and first.delay == 0.0
+    second = Send(h.order("o-2", "buy", 1), paced=True)
+    assert h.do(second) == ()  # nothing sent
+    assert second.seq is None and 0.0 < second.delay <= 1.0
     assert h.driver.tracker.order("o-2") is None  # not sent, not tracked
-    h.now += delay
-    seq, delay = h.driver.offer(h.order("o-2", "buy", 1), h.now)
-    assert seq is not None and delay == 0.0
+    h.now += second.delay
+    again = Send(h.order("o-2", "buy", 1), paced=True)
+    h.do(again)
+    assert again.seq is not None and again.delay == 0.0
 
 
-def test_offer_raises_what_send_would_refuse_before_waiting() -> None:
+def test_an_unpaced_send_raises_what_the_limiter_refuses() -> None:
     limiter = RateLimiter("prediction", Tier("tiny", read=10.0, write=10.0, write_burst=1.0))
     h = logged_on(config_options={"rate_limiter": limiter})
-    h.driver.offer(h.order("o-1", "buy", 1), h.now)
+    h.do(Send(h.order("o-1", "buy", 1)))
+    with pytest.raises(RateLimitExceeded):
+        h.do(Send(h.order("o-2", "buy", 1)))
+
+
+def test_a_paced_send_raises_what_send_would_refuse_before_waiting() -> None:
+    limiter = RateLimiter("prediction", Tier("tiny", read=10.0, write=10.0, write_burst=1.0))
+    h = logged_on(config_options={"rate_limiter": limiter})
+    h.do(Send(h.order("o-1", "buy", 1), paced=True))
     with pytest.raises(LocalProtocolError, match="still live"):
-        h.driver.offer(h.order("o-1", "buy", 1), h.now)  # no wait for a refusal
+        h.do(Send(h.order("o-1", "buy", 1), paced=True))  # no wait for a refusal

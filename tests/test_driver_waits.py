@@ -268,48 +268,26 @@ def test_a_due_timer_is_not_put_off_by_the_hand_off_delay() -> None:
     assert r.background(10.01, "bg", timer_in=lambda: 0.0) == 0.0
 
 
-class _Writes:
-    """What `Readers.after_write` asks the driver: ``wants_transport`` and `must_wake`."""
-
-    def __init__(self, wants_transport: bool, wake: bool = False) -> None:
-        self.wants_transport, self.wake = wants_transport, wake
-        self.asked: list[bool] = []
-
-    def must_wake(self, pending: bool = False, sent: bool = False) -> bool:
-        self.asked.append(pending)
-        return pending or not self.wants_transport or (self.wake and not sent)
-
-
-def test_the_socket_closes_once_the_driver_is_done_and_no_other_reader_is_in_it() -> None:
+def test_only_the_reader_in_the_socket_or_anyone_when_nobody_reads_may_act_on_it_alone() -> None:
     r = Readers(0.05)
-    assert r.after_write(_Writes(True), "caller", False) == ""  # the driver still wants it
-    assert r.after_write(_Writes(False), "caller", False) == "close"  # nobody reads: the writer
+    assert r.owns("caller") and r.owns("bg")  # nobody reads: whoever writes closes it
     r.claim("reader")
-    # the reader in it closes it once back: the writer wakes it
-    assert r.after_write(_Writes(False), "caller", False) == "wake"
-    assert r.after_write(_Writes(False), "reader", False) == "close"
+    assert r.owns("reader") and not r.owns("caller")  # the reader closes it once back
     r.release(1.0)
-    assert r.after_write(_Writes(False), "bg", False) == "close"
+    assert r.owns("bg")
 
 
-def test_who_reads_tells_whom_to_wake_and_closing_skips_the_hand_off_delay() -> None:
+def test_who_reads_and_closing_skips_the_hand_off_delay() -> None:
     r = Readers(0.05)
-    quiet = _Writes(True)
-    assert r.after_write(quiet, "me", True) == "" and not r.caller_reads()  # nobody reads
-    assert quiet.asked == []  # no reader to wake: the driver's deadline is not asked
+    assert not r.caller_reads()  # nobody reads
     r.claim("caller")
-    assert r.after_write(quiet, "caller", True) == "" and r.caller_reads()  # its own write
-    assert r.after_write(quiet, "me", False) == ""  # another reads, the driver needs no wake
-    assert r.after_write(quiet, "me", True) == "wake"  # bytes wait: the reader selects on them
-    assert r.after_write(_Writes(True, wake=True), "me", False) == "wake"  # a sooner deadline
-    assert r.after_write(_Writes(True, wake=True), "me", False, sent=True) == ""  # a send's
-    assert quiet.asked == [False, True]
+    assert r.caller_reads() and not r.owns("me")
     r.release(10.0)
     assert r.background(10.01, "bg") == pytest.approx(0.04)  # a caller read lately
-    assert r.after_write(quiet, "me", True) == ""
+    r.release(10.01)  # the background reader had it: it gives it back
     r.closing()  # no caller will read the Logout's answer: the background reader reads now
     assert r.background(10.01, "bg") == 0.0
-    assert r.after_write(quiet, "me", True) == "wake" and not r.caller_reads()
+    assert not r.caller_reads() and r.owns("bg")
 
 
 @given(st.lists(st.sampled_from(["enter", "leave", "claim", "release", "bg"]), max_size=40))

@@ -1,18 +1,17 @@
 """The acceptor side of the driver: one accepted connection's session and its loop's rules.
 
 The mock gateway (`kalshi_fix_sansio.gateway.MockGateway`) runs one `AcceptorDriver` per
-accepted connection; its pump only moves bytes and hands the events to the exchange. The
-driver takes the same I/O facts as the client `Driver <kalshi_fix_sansio.driver.Driver>`
-(`receive_data`, `handle_timer`, `write_buffered`, `connection_lost`, each with ``now``) and
-answers with `data_to_send`, `wants_transport`, `next_deadline` and the session's `events`.
-The loop's rules are the client driver's (`LoopRules`: the slow-peer verdict, deadline
-re-arming with `sleeping` / `wake_needed`), plus what only an acceptor decides:
+accepted connection; its pump only moves bytes and hands the events to the exchange. It drives
+it as the clients' adapters drive the client `Driver <kalshi_fix_sansio.driver.Driver>`,
+through the same loop part (`_pump.Loop`) and the same call, ``step(fact, now) -> actions``
+(`kalshi_fix_sansio.steps`): the connection's life, the wake-ups and the slow-peer verdict are
+the loop part's. The acceptor is the role, and decides what only an acceptor decides:
 
 * **the first bytes**: on a plain TCP port (``plain=True``) a TLS handshake ends the
   connection at once, so the client's handshake fails now instead of at the Logon timeout;
 * **the session's end**: a `CloseTransport`, the peer's protocol fault (`failure`), the
-  peer closing, the slow-peer verdict: `wants_transport` turns False and `close_reason` says
-  why (`abort`: the bytes waiting for the peer are dropped, not flushed);
+  peer closing, the slow-peer verdict: the loop part says `Disconnect` (with ``abort`` when
+  the bytes waiting for the peer are to be dropped, not flushed) and `close_reason` says why;
 * **faults, as public hooks** (what the gateway's ``Faults`` switch on): `duplicate`, `skip`,
   `garble_next`, `delay` (outbound bytes held that long, in order), `close_after` (close once
   the bytes of that many application messages went out) and `hang` (read nothing, send
@@ -25,16 +24,17 @@ The module reads no clock and does no I/O: ``now`` is passed in.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Final
 
 from ._message import Message
-from ._pump import DEFAULT_MAX_BUFFERED, LoopRules
+from ._pump import DEFAULT_MAX_BUFFERED, Loop
 from .config import Role, SessionConfig
 from .errors import LocalProtocolError, RemoteProtocolError
 from .events import NEED_DATA, CloseTransport, Event, LoggedOn
 from .framing import checksum
 from .session import Session
+from .steps import Action, Fact, Kill, Send
 
 __all__ = ["HUNG_RECHECK", "TLS_HANDSHAKE", "AcceptorDriver", "garble_checksum"]
 
@@ -44,7 +44,7 @@ HUNG_RECHECK: Final = 0.05
 """Seconds between looks at the ``hang`` fault while it holds a connection."""
 
 
-class AcceptorDriver(LoopRules):
+class AcceptorDriver:
     """One acceptor `Session` over one accepted connection, with the loop's rules (sans-IO).
 
     Args:
@@ -70,7 +70,9 @@ class AcceptorDriver(LoopRules):
     ) -> None:
         if config.role is not Role.ACCEPTOR:
             raise LocalProtocolError("an AcceptorDriver runs an acceptor's session config")
-        self._init_loop(write_timeout, max_buffered)
+        self.loop = Loop(self, write_timeout, max_buffered)
+        """The loop part: the connection's life, the wake-ups and the slow-peer verdict
+        (`step`)."""
         self.config = config
         self.plain = plain
         self.recheck = recheck
@@ -81,8 +83,6 @@ class AcceptorDriver(LoopRules):
         """Application messages sent on this connection."""
         self.close_reason: str | None = None
         """Why the connection must close (None while it is in use)."""
-        self.abort = False
-        """The connection counts as lost: drop what waits for the peer instead of flushing."""
         self.failure: RemoteProtocolError | None = None
         """The peer's protocol fault that ended the session, if one did."""
         self.delay = 0.0
@@ -96,23 +96,40 @@ class AcceptorDriver(LoopRules):
         # (when it may go, bytes, `app_sent` when it was queued): held by `delay`, in order
         self._held: deque[tuple[float, bytes, int]] = deque()
 
-    # -- what LoopRules asks of a driver -------------------------------------------------------
+    # -- the loop's contract -------------------------------------------------------------------
+
+    def step(self, fact: Fact, now: float) -> Sequence[Action]:
+        """Take one fact of the loop at ``now`` and say what the loop must do (the same call
+        as the client `Driver`'s; `kalshi_fix_sansio.steps`). A `Send` sends on the session
+        (as `send`); a `Kill` is refused (the gateway has no kill switch of its own).
+
+        Raises:
+            LocalProtocolError: not a fact an acceptor takes; what `send` raises.
+        """
+        return self.loop.step(fact, now)
 
     @property
     def session(self) -> Session:
         """The acceptor `Session` of this connection."""
         return self._session
 
+    @property
+    def finished(self) -> bool:
+        """The connection ended (`close_reason` says why)."""
+        return self.close_reason is not None
+
+    @property
+    def connect_at(self) -> float | None:
+        """None: an acceptor never opens a connection."""
+        return None
+
     def next_deadline(self) -> float | None:
-        """When to call `handle_timer`, or None (the connection is closing)."""
+        """When to fire the timers (`handle_timer`), or None (the connection is closing)."""
         if self.close_reason is not None:
             return None
         if self._hung:
             return self._now + self.recheck
         deadline = self._session.next_deadline()
-        stuck = self._stuck_deadline()
-        if stuck is not None and (deadline is None or stuck < deadline):
-            deadline = stuck
         if self._held:
             due = self._held[0][0]
             if deadline is None or due < deadline:
@@ -130,16 +147,25 @@ class AcceptorDriver(LoopRules):
         self.app_sent += 1
         return seq
 
-    def check(self, message: Message) -> None:
-        """Nothing is refused before sending on the acceptor side."""
+    def _send_fact(self, fact: Send, now: float) -> None:
+        fact.seq = self.send(fact.message, now)
 
-    def _pump(self, now: float) -> None:
-        """The gateway pulls the events itself (`events`)."""
+    def _kill_fact(self, fact: Kill, now: float) -> None:
+        raise LocalProtocolError("an acceptor has no kill switch (Kill is a client's fact)")
 
-    def _lose(self, now: float, reason: str) -> None:
-        self._stuck_since = None
-        self.abort = True
-        self._end(reason)
+    def _lag_bound(self) -> float | None:
+        return None  # the gateway reads its events at once
+
+    def connection_made(self, now: float) -> None:
+        raise LocalProtocolError("an acceptor's connection is open from `Start`")
+
+    def connection_failed(self, now: float, error: BaseException) -> None:
+        raise LocalProtocolError("an acceptor opens no connection")
+
+    def close(self, now: float) -> None:
+        """End the connection now (the gateway drops it)."""
+        self._now = now
+        self._end("closed by the gateway")
 
     # -- inputs ------------------------------------------------------------------------------------
 
@@ -167,12 +193,11 @@ class AcceptorDriver(LoopRules):
             self._end("the peer closed the connection")
 
     def handle_timer(self, now: float) -> None:
-        """Fire the session's timers that are due, and judge a peer that does not read."""
+        """Fire the session's timers that are due."""
         self._now = now
         if self.close_reason is not None or self._hung:
             return
         self._session.handle_timer(now)
-        self._check_stuck(now)
 
     def connection_lost(self, now: float, reason: str) -> None:
         """The connection broke; ``reason`` is kept as `close_reason`."""
@@ -183,8 +208,7 @@ class AcceptorDriver(LoopRules):
 
     @property
     def wants_transport(self) -> bool:
-        """The connection is in use; False: close it once `data_to_send` is written (or
-        abort it, when `abort`)."""
+        """The connection is in use; False: close it (the loop part says `Disconnect`)."""
         return self.close_reason is None
 
     def events(self) -> Iterator[Event]:
@@ -206,7 +230,7 @@ class AcceptorDriver(LoopRules):
                 self.logged_on = True
             yield event
 
-    def data_to_send(self, now: float) -> bytes:
+    def data_to_send(self, now: float | None = None) -> bytes:
         """The bytes to write now (and forget): none while hung, none that `delay` holds."""
         if self._hung:
             return b""  # the session keeps them
@@ -214,6 +238,8 @@ class AcceptorDriver(LoopRules):
         if data and self._garble:
             self._garble = False
             data = garble_checksum(data)
+        if now is None:
+            now = self._now
         if self.delay <= 0 and not self._held:
             if data and self.close_after is not None:
                 self._sent_through(self.app_sent)

@@ -32,8 +32,8 @@ from .supervisor import Reconnected
 from .tracker import TrackedOrder
 
 if TYPE_CHECKING:
+    from ._desk import OrderWaiter
     from ._message import Message
-    from ._pump import OrderWaiter
     from .killswitch import KillSwitch
 
 __all__ = [
@@ -271,13 +271,6 @@ class Until(Wait[bool]):
         return None
 
 
-class _Writes(Protocol):
-    @property
-    def wants_transport(self) -> bool: ...
-
-    def must_wake(self, pending: bool = False, sent: bool = False) -> bool: ...
-
-
 class Readers:
     """Who reads the connection (the rule of every adapter whose callers read it themselves).
 
@@ -286,7 +279,7 @@ class Readers:
     woken), another waiting caller keeps it (``"rest"``). The background reader reads only
     while nobody waits, from ``handoff`` seconds after a waiting caller last read
     (`background`). Once the driver is done with the connection, the reader in it, or anyone
-    when nobody reads, closes it (`after_write`). Readers are named by any token the adapter
+    when nobody reads, closes it (`owns`). Readers are named by any token the adapter
     likes (a thread's ident, a task), compared by equality.
 
     Args:
@@ -345,16 +338,11 @@ class Readers:
         reader reads at once (no hand-off delay)."""
         self.active = -math.inf
 
-    def after_write(self, driver: _Writes, who: object, pending: bool, sent: bool = False) -> str:
-        """After ``who`` wrote to the socket (``pending``: bytes it did not take wait; ``sent``:
-        what it wrote came from a ``send`` alone): ``"close"`` it now, because the driver is
-        done with it (``wants_transport`` False) and no other reader is in it (that one closes
-        it once it is back); ``"wake"`` the other reader in it, because the driver must be
-        looked at again (`Driver.must_wake`); or ``""``: nothing to do."""
+    def owns(self, who: object) -> bool:
+        """``who`` may act on the socket alone (close it, or count on reading what it left to
+        write): nobody reads it, or ``who`` does."""
         reader = self.reader
-        if reader is None or reader == who:
-            return "" if driver.wants_transport else "close"
-        return "wake" if driver.must_wake(pending, sent) else ""
+        return reader is None or reader == who
 
     def background(
         self, now: float, who: object, timer_in: Callable[[], float | None] | None = None

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import attrs
 
-from ._message import convert_now
+from ._message import Message, convert_now
 from ._queue import BOOK_TYPES, TrackingFailed
 from .book import Books
 from .catchup import (
@@ -38,19 +38,93 @@ from .catchup import (
     OrdersUnknown,
 )
 from .config import SessionConfig
-from .errors import FixError
+from .errors import FixError, LocalProtocolError
 from .events import ApplicationMessage, BusinessRejectReceived, Event, LoggedOn, RejectReceived
 from .gate import OrderGate
 from .killswitch import KillFinished, KillStarted, KillSwitch
 from .metrics import SessionMetrics
 from .supervisor import Disconnected, Reconnected, Supervisor, SupervisorState
-from .tracker import OrderTracker, TrackedOrder
+from .tracker import OrderRejected, OrderTracker, TrackedOrder
 
-__all__ = ["OrderDesk"]
+__all__ = ["OrderDesk", "OrderWaiter", "cl_ord_id"]
 
 _QUOTE_TYPES: Final = frozenset({"S", "R", "AI"})  # what the gate remembers to judge quotes
 
 Emit = Callable[[Event, float], None]
+
+
+class OrderWaiter:
+    """The answer ``place`` / ``cancel`` wait for: request ``request``'s, about order ``target``.
+
+    The driver settles it as the reports are read: `done` turns True and `outcome` returns a
+    snapshot of the order (``until="ack"``: acknowledged by Kalshi or already final;
+    ``"filled"``: final (filled, canceled, expired or replaced, following the replace chain);
+    ``"answer"``, for a cancel: an ExecutionReport carried the request's ClOrdID), or raises
+    `OrderRejected` once Kalshi rejected the request (ExecutionReport 150=8, OrderCancelReject
+    35=9 or BusinessMessageReject 35=j with BusinessRejectRefID = the request's ClOrdID), or
+    a drop-copy replay proved the exchange never received it (`OrdersNotReceived`).
+
+    Attributes:
+        request: the ClOrdID of the request waited for.
+        target: the ClOrdID of the order it is about.
+        until: ``"ack"``, ``"filled"`` or ``"answer"``.
+        done: settled (`outcome` returns or raises).
+    """
+
+    __slots__ = ("_order", "_rejected", "done", "request", "target", "until")
+
+    def __init__(self, request: str, target: str, until: str) -> None:
+        self.request, self.target, self.until = request, target, until
+        self.done = False
+        self._order: TrackedOrder | None = None
+        self._rejected: OrderRejected | None = None
+
+    def outcome(self) -> TrackedOrder:
+        """The order's snapshot once settled.
+
+        Raises:
+            OrderRejected: Kalshi rejected the request.
+            LocalProtocolError: not settled yet.
+        """
+        if self._rejected is not None:
+            raise self._rejected
+        if self._order is None:
+            raise LocalProtocolError(f"the answer to {self.request} has not come yet")
+        return self._order
+
+    def timeout_error(self, timeout: float | None) -> TimeoutError:
+        """What a wait that gave up after ``timeout`` seconds raises."""
+        what = {"ack": "acknowledgement", "answer": "answer"}.get(self.until, "final state")
+        return TimeoutError(f"no {what} of {self.request} within {timeout:g} s (still tracked)")
+
+    def settle(self, tracker: OrderTracker) -> bool:
+        """Look at ``tracker`` again; True once settled (the driver calls it)."""
+        rejection = tracker.rejection(self.request)
+        if rejection is not None:
+            self._rejected = OrderRejected(rejection)
+            self.done = True
+            return True
+        if self.until == "ack":
+            order = tracker.order(self.target)
+            done = order is not None and (order.acknowledged or order.terminal)
+        elif self.until == "answer":
+            order = tracker.current(self.target)
+            done = tracker.answered(self.request)
+        else:
+            order = tracker.current(self.target)
+            done = order is not None and order.terminal
+        if done and order is not None:
+            self._order = order.snapshot()
+            self.done = True
+        return self.done
+
+
+def cl_ord_id(message: Message) -> str:
+    """The ClOrdID of an order or cancel message (`LocalProtocolError` when it has none)."""
+    cl = getattr(message, "cl_ord_id", None)
+    if cl is None:
+        raise LocalProtocolError(f"35={message.MSG_TYPE} has no ClOrdID")
+    return str(cl)
 
 
 class OrderDesk:
@@ -77,6 +151,7 @@ class OrderDesk:
         self.kill: KillSwitch | None = None  # the kill switch under way
         self._emit = emit
         self._put = put
+        self._waiters: list[OrderWaiter] = []  # what place() / cancel() wait for
         self._in_flight: tuple[str, ...] = ()  # unacknowledged orders at a catch-up's Logon
         self._dialect: Any = None
 
@@ -100,6 +175,37 @@ class OrderDesk:
         catch_up = self.catch_up
         if catch_up is not None and catch_up.deadline is not None and now >= catch_up.deadline:
             self._catch_up_result(catch_up.timed_out(now), now)
+        if self._waiters:
+            tracker = self.tracker
+            self._waiters = [w for w in self._waiters if not w.settle(tracker)]
+
+    # -- the answers place / cancel wait for ------------------------------------------------
+
+    def order_waiter(self, message: Message, until: str = "ack") -> OrderWaiter:
+        """See `Driver.order_waiter <kalshi_fix_sansio.driver.Driver.order_waiter>`."""
+        kind = message.MSG_TYPE
+        if kind == "F":
+            orig = getattr(message, "orig_cl_ord_id", None)
+            if orig is None:
+                raise LocalProtocolError("the OrderCancelRequest has no OrigClOrdID")
+            waiter = OrderWaiter(cl_ord_id(message), str(orig), "answer")
+        else:
+            if until not in ("ack", "filled"):
+                raise LocalProtocolError(f"until must be 'ack' or 'filled', got {until!r}")
+            if kind not in ("D", "G"):
+                raise LocalProtocolError(
+                    f"place sends a NewOrderSingle or OrderCancelReplaceRequest, not 35={kind}"
+                )
+            cl = cl_ord_id(message)
+            waiter = OrderWaiter(cl, cl, until)
+        if not waiter.settle(self.tracker):
+            self._waiters.append(waiter)
+        return waiter
+
+    def forget(self, waiter: OrderWaiter) -> None:
+        """Stop settling ``waiter`` (its wait gave up)."""
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
 
     # -- events ----------------------------------------------------------------------------
 

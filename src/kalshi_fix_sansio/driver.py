@@ -41,14 +41,15 @@ the application; ``place()`` / ``cancel()`` wait on the tracker, never on the qu
 
 from __future__ import annotations
 
+import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 
-from ._desk import OrderDesk
+from ._desk import OrderDesk, OrderWaiter
 from ._message import Message
-from ._pump import DEFAULT_MAX_BUFFERED, LoopRules, OrderWaiter
+from ._pump import DEFAULT_MAX_BUFFERED, Loop
 from ._queue import (
     BOOK_TYPES,
     DEFAULT_MAX_EVENTS,
@@ -72,6 +73,7 @@ from .killswitch import DEFAULT_FALLBACK_AFTER, KillSwitch
 from .metrics import SessionMetrics
 from .risk import BookSource, RiskChecker, RiskLimits
 from .session import Session
+from .steps import Action, Fact, Kill, Send
 from .supervisor import Backoff, Supervisor, SupervisorState
 from .tracker import OrderTracker
 
@@ -90,7 +92,7 @@ __all__ = [
 ]
 
 
-class Driver(LoopRules):
+class Driver:
     """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
 
     Args:
@@ -144,7 +146,6 @@ class Driver(LoopRules):
         halt: TradingHalt | None = None,
         shared_halt: TradingHalt | None = None,
     ) -> None:
-        self._init_loop(write_timeout, max_buffered)
         if metrics is None:
             metrics = SessionMetrics(config.product, config.session_type, config.sender_comp_id)
         gate = config.order_gate
@@ -216,6 +217,9 @@ class Driver(LoopRules):
         self.metrics = metrics
         """Counters and order round-trip histograms (`kalshi_fix_sansio.metrics`), kept
         current as the bytes are read and written; ``metrics.snapshot()`` reads them."""
+        self.loop = Loop(self, write_timeout, max_buffered)
+        """The loop part: the connection's life, the wake-ups and the slow-peer verdict
+        (`step`)."""
 
     # -- outputs (as the supervisor's) ----------------------------------------------------------
 
@@ -264,9 +268,6 @@ class Driver(LoopRules):
         if (due := self.desk.next_deadline()) is not None:
             if deadline is None or due < deadline:
                 deadline = due
-        if self._stuck_since is not None and (due := self._stuck_deadline()) is not None:
-            if deadline is None or due < deadline:
-                deadline = due
         if self._queue and self._reading and not self._warned:
             due = self._queue[0][1] + self.policy.lag_warning
             if deadline is None or due < deadline:
@@ -274,15 +275,15 @@ class Driver(LoopRules):
         return deadline
 
     def _lag_bound(self) -> float | None:
-        """`LoopRules.sleep_for`: ``lag_warning`` while reads may queue events (a connection
-        in use, events queued for the application)."""
+        """The loop part's wake-up bound (`Loop.deadline`): ``lag_warning`` while reads may
+        queue events (a connection in use, events queued for the application)."""
         policy = self.policy
         if not policy.queue_events or self._failure is not None or not self._reading:
             return None
         return policy.lag_warning if self.supervisor.wants_transport else None
 
-    def data_to_send(self) -> bytes:
-        """Bytes to write to the current connection (and forget)."""
+    def data_to_send(self, now: float | None = None) -> bytes:
+        """Bytes to write to the current connection (and forget); ``now`` is not needed."""
         data = self.supervisor.data_to_send()
         if data:
             self.metrics.on_sent_bytes(data)
@@ -290,13 +291,63 @@ class Driver(LoopRules):
 
     # -- inputs -----------------------------------------------------------------------------------
 
+    def step(self, fact: Fact, now: float) -> Sequence[Action]:
+        """Take one fact of the loop at ``now`` and say what the loop must do: the driver's
+        contract with an event loop (`kalshi_fix_sansio.steps`; the loop part, `Loop`).
+
+        Raises:
+            LocalProtocolError: not a fact; and what the method the fact stands for raises
+                (`send`, `kill`).
+        """
+        return self.loop.step(fact, now)
+
+    def _send_fact(self, fact: Send, now: float) -> None:
+        """`Send`: sent now (``fact.seq``), or, ``paced``, not before ``fact.delay`` seconds
+        (what `send` would refuse before that, a live ClOrdID or a risk limit, is raised at
+        once, not after the wait)."""
+        message = fact.message
+        if fact.paced:
+            session = self.supervisor.session
+            if session is not None:
+                delay = session.send_delay(message, now)
+                if 0.0 < delay < math.inf:  # inf: the session's refusal says it never fits
+                    self.gate.check(message)
+                    fact.delay = delay
+                    return
+        fact.seq = self.supervisor.send(message, now, resubscribe=fact.resubscribe)
+
+    def _kill_fact(self, fact: Kill, now: float) -> None:
+        fallback = DEFAULT_FALLBACK_AFTER if fact.fallback_after is None else fact.fallback_after
+        fact.switch = self.kill(
+            now,
+            halt=fact.halt,
+            use_groups=fact.use_groups,
+            fallback_after=fallback,
+            confirm=fact.confirm,
+        )
+
+    def order_waiter(self, message: Message, until: str = "ack") -> OrderWaiter:
+        """Register what ``place`` (a NewOrderSingle or replace; ``until`` ``"ack"`` or
+        ``"filled"``) or ``cancel`` (an OrderCancelRequest: its answer) waits for, before
+        sending ``message``; the driver settles it as the reports are read (see `OrderWaiter`).
+        `forget` it when no longer waiting.
+
+        Raises:
+            LocalProtocolError: not one of those messages, no ClOrdID (OrigClOrdID for a
+                cancel), or another ``until``.
+        """
+        return self.desk.order_waiter(message, until)
+
+    def forget(self, waiter: OrderWaiter) -> None:
+        """Stop settling ``waiter`` (its wait gave up)."""
+        self.desk.forget(waiter)
+
     def start(self, now: float) -> None:
         """Begin: the first connection is due at once."""
         self.supervisor.start(now)
 
     def connection_made(self, now: float) -> None:
         """A connection (TCP + TLS) is open: a new session logs on over it."""
-        self._stuck_since = None
         self.supervisor.connection_made(now)
         self._pump(now)
 
@@ -317,15 +368,12 @@ class Driver(LoopRules):
 
     def connection_lost(self, now: float, reason: str) -> None:
         """The connection broke; ``reason`` is reported as is."""
-        self._stuck_since = None
         self.supervisor.connection_lost(now, reason)
         self._pump(now)
 
     def handle_timer(self, now: float) -> None:
-        """Fire the timers that are due (and judge a peer that does not read: see
-        `write_buffered`)."""
+        """Fire the timers that are due."""
         self.supervisor.handle_timer(now)
-        self._check_stuck(now)
         self._pump(now)
 
     def send(self, message: Message, now: float, *, resubscribe: bool = False) -> int:
@@ -562,8 +610,6 @@ class Driver(LoopRules):
                 self._emit(event, now)
                 desk.notice(event, now)
         desk.advance(now)
-        if self._waiters:
-            self._settle_waiters()
         queue = self._queue
         if (
             queue

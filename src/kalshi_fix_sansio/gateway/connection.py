@@ -1,21 +1,25 @@
 """One accepted connection of the mock gateway: a pump over its `AcceptorDriver`.
 
-Each transport callback is one driver call (``data_received`` -> `AcceptorDriver.receive_data`,
-a timer -> `AcceptorDriver.handle_timer`), then the driver's events go to the exchange (the
-gateway's `Router.serve_events`), then what every session touched has queued is written, one
-write per connection; then the timer is re-armed when the driver asks for a sooner wake-up
-(`LoopRules.sleeping` / `LoopRules.wake_needed`). The driver decides everything else: timers,
-the slow-peer verdict, when the connection ends and the faults' effects.
+Each transport callback is one step of the driver (``data_received`` -> `Received`, the timer
+-> `WOKE`, ``connection_lost`` -> `Lost`; `kalshi_fix_sansio.steps`), the same call the
+clients' adapters make; then the driver's events go to the exchange (the gateway's
+`Router.serve_events`), and what every session touched has queued is written (`flush`: a
+`WOKE` step of each). The pump performs the actions and decides nothing: `Write` (then
+`Buffered` with what the transport holds), `WakeAt` (one timer), `Disconnect` (close, or abort
+when the bytes waiting are to be dropped). The driver decides the rest: timers, the slow-peer
+verdict, when the connection ends and the faults' effects.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .._acceptor import AcceptorDriver
 from ..session import Session
+from ..steps import START, WOKE, Action, Buffered, Disconnect, Lost, Received, WakeAt, Write
 
 if TYPE_CHECKING:
     from .router import Router, _KeyedStore
@@ -40,7 +44,6 @@ class Connection(asyncio.Protocol):
         self.dropped = False  # the gateway is done with it (`Router.drop`)
         self.transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._asleep = False  # a timer is armed for the driver's `sleeping` deadline
 
     @property
     def session(self) -> Session:
@@ -52,19 +55,20 @@ class Connection(asyncio.Protocol):
         """The client's Logon was accepted on this connection."""
         return self.driver.logged_on
 
-    # -- the transport's callbacks: one driver call each ------------------------------------
+    # -- the transport's callbacks: one driver step each --------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self.gateway.accept(self, time.time())
-        self.flush(time.time())
+        now = time.time()
+        self.gateway.accept(self, now)
+        self.perform(self.driver.step(START, now), now)
 
     def data_received(self, data: bytes) -> None:
         now = time.time()
         gateway = self.gateway
         gateway.sync_hang(self)
-        self.driver.receive_data(data, now)
+        self.perform(self.driver.step(Received(data), now), now)
         gateway.serve_events(self, now)
 
     def eof_received(self) -> bool | None:
@@ -74,47 +78,50 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         if not self.dropped:
-            self.driver.connection_lost(time.time(), f"read failed: {exc}" if exc else "closed")
+            now = time.time()
+            self.driver.step(Lost(f"read failed: {exc}" if exc else "closed"), now)
             self.gateway.drop(self)
 
     def _fire(self) -> None:
         self._timer = None
-        self._asleep = False
-        driver = self.driver
-        driver.awake()
         now = time.time()
         self.gateway.sync_hang(self)
-        transport = self.transport
-        if transport is not None:
-            driver.write_buffered(transport.get_write_buffer_size(), now)
-        driver.handle_timer(now)
-        self.gateway.serve_events(self, now)
-
-    # -- out --------------------------------------------------------------------------------
-
-    def flush(self, now: float) -> None:
-        """Write what the driver gives out now; close the connection when the driver is done
-        with it, else re-arm the timer if the driver needs a sooner wake-up."""
         driver = self.driver
         transport = self.transport
-        data = driver.data_to_send(now)
-        if transport is None or transport.is_closing():
-            return
-        if data:
-            transport.write(data)
-            driver.write_buffered(transport.get_write_buffer_size(), now)
-        if not driver.wants_transport:
-            self.close()
-        elif not self._asleep or driver.wake_needed:
-            self._arm(now)
+        if transport is not None and not transport.is_closing():
+            self.perform(driver.step(Buffered(transport.get_write_buffer_size()), now), now)
+        self.perform(driver.step(WOKE, now), now)
+        self.gateway.serve_events(self, now)
 
-    def close(self) -> None:
-        """Close (after what is written, unless the driver counts the connection as lost) and
+    # -- the actions --------------------------------------------------------------------------
+
+    def flush(self, now: float) -> None:
+        """Write what the driver gives out now (the exchange sent on its session), and do
+        what else it says."""
+        self.perform(self.driver.step(WOKE, now), now)
+
+    def perform(self, actions: Sequence[Action], now: float) -> None:
+        """Do what the driver said, in order."""
+        for action in actions:
+            if type(action) is Write:
+                transport = self.transport
+                if transport is None or transport.is_closing():
+                    continue
+                transport.write(action.data)
+                if size := transport.get_write_buffer_size():
+                    self.perform(self.driver.step(Buffered(size), now), now)
+            elif type(action) is WakeAt:
+                self._arm(action.deadline, now)
+            elif type(action) is Disconnect:
+                self.close(action.abort)
+
+    def close(self, abort: bool = False) -> None:
+        """Close (after what is written, unless ``abort``: the bytes waiting are dropped) and
         let the gateway forget it."""
         self._disarm()
         transport = self.transport
         if transport is not None:
-            if self.driver.abort:  # nothing waiting will reach the peer: say why it went
+            if abort:  # nothing waiting will reach the peer: say why it went
                 self.gateway.log.append(f"{self.session_id}: {self.driver.close_reason}")
                 transport.abort()
             else:
@@ -129,18 +136,13 @@ class Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    def _arm(self, now: float) -> None:
+    def _arm(self, deadline: float, now: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
-        deadline = self.driver.sleeping()
-        self._asleep = True
-        if deadline is not None:
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(max(deadline - now, 0.0), self._fire)
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(max(deadline - now, 0.0), self._fire)
 
     def _disarm(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._asleep = False

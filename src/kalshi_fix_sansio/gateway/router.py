@@ -108,8 +108,7 @@ class Router:
             max_buffered=self.max_buffered,
         )
         self._conns[conn.session_id] = conn
-        self._live.add(conn)
-        conn.driver.start(now)
+        self._live.add(conn)  # the connection starts its driver (`Connection.perform`)
 
     def _logon_check(self, conn: Connection, logon: Any) -> str | None:
         key = logon.header.sender_comp_id or ""
