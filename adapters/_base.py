@@ -660,11 +660,6 @@ class SessionBase:
             self.options.message_log.received(fact.data, now)
         return sup.step(fact, now)
 
-    def _sent(self, data: bytes) -> None:
-        """Log bytes about to be written."""
-        if self.options.message_log is not None:
-            self.options.message_log.sent(data, self._clock())
-
     def _take(self, predicate: Callable[[Event], bool]) -> Event | None:
         """The first unread event satisfying ``predicate`` (for the readers)."""
         sup = self.driver

@@ -318,7 +318,8 @@ class AsyncSession(AsyncSessionBase):
                 if conn is None or conn.transport is None or conn.transport.is_closing():
                     continue  # no connection: nothing to write them to
                 data = action.data
-                self._sent(data)
+                if (log := self.options.message_log) is not None:
+                    log.sent(data, self._clock())
                 if size := conn.write(data):
                     self._buffered = True
                     self._perform(sup, sup.step(Buffered(size), self._clock()))

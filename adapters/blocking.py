@@ -240,8 +240,8 @@ class BlockingSession(SyncSessionBase):
         sock = self._sock
         if sock is None:
             return  # no connection: nothing to write them to
-        if data:
-            self._sent(data)
+        if data and (log := self.options.message_log) is not None:
+            log.sent(data, self._clock())
         left, actions = write_now(sup, sock, self._unsent, data, self._clock)
         self._unsent = left
         if actions:

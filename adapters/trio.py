@@ -322,8 +322,8 @@ class TrioSession(AsyncSessionBase):
         sock, tls = self._sock, self._tls
         if sock is None:
             return  # no connection: nothing to write them to
-        if data:
-            self._sent(data)
+        if data and (log := self.options.message_log) is not None:
+            log.sent(data, self._clock())
         if tls is not None and (data or tls.unsent or tls.outgoing.pending):
             data = tls.seal(data)
         if data or self._unsent:  # after most reads: nothing (no TLS or socket call)

@@ -51,7 +51,7 @@ from .steps import (
     Write,
 )
 
-__all__ = ["DEFAULT_MAX_BUFFERED", "Loop", "Role"]
+__all__ = ["DEFAULT_MAX_BUFFERED", "Loop", "Role", "not_a_fact"]
 
 DEFAULT_MAX_BUFFERED: Final = 8 * 1024 * 1024
 """Default most bytes waiting for a peer that does not read before the connection counts as
@@ -159,11 +159,16 @@ class Loop:
             LocalProtocolError: not a fact; and what the fact's own method raises (a refused
                 `Send`, a `Kill` that cannot confirm...).
         """
-        try:
-            handler = self._steps[fact.__class__]
-        except KeyError:
-            raise LocalProtocolError(f"step: {fact!r} is not a fact a driver takes") from None
+        handler = self._steps.get(fact.__class__)
+        if handler is None:
+            raise not_a_fact(fact)
         return handler(fact, now)
+
+    @property
+    def steps(self) -> dict[type[Fact], Callable[[Fact, float], Sequence[Action]]]:
+        """What each fact's class runs (a driver's `step` looks it up itself: one call less
+        per fact)."""
+        return self._steps
 
     @property
     def connected(self) -> bool:
@@ -200,8 +205,12 @@ class Loop:
         return self._actions(now, False)
 
     def _send(self, fact: Send, now: float) -> Sequence[Action]:
-        self.role._send_fact(fact, now)
-        return self._actions(now, True)  # a send never brings the next deadline sooner
+        role = self.role
+        role._send_fact(fact, now)
+        if self._open and role.wants_transport:  # a send never brings the deadline sooner
+            data = role.data_to_send(now)
+            return (Write(data),) if data else _NOTHING
+        return self._actions(now, True)
 
     def _woke(self, fact: Fact, now: float) -> Sequence[Action]:
         if self._told <= now:
@@ -318,3 +327,8 @@ class Loop:
             out.append(CONNECT)
             return None
         return at
+
+
+def not_a_fact(fact: object) -> LocalProtocolError:
+    """What `step` raises for ``fact`` when it is not a fact a driver takes."""
+    return LocalProtocolError(f"step: {fact!r} is not a fact a driver takes")
