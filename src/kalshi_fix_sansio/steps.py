@@ -233,8 +233,14 @@ class Finished(Action):
 
 
 START: Final = Start()
+"""The `Start` fact (it carries nothing: one object serves every driver)."""
 CONNECTED: Final = Connected()
+"""The `Connected` fact."""
 WOKE: Final = Woke()
+"""The `Woke` fact."""
 CLOSE: Final = Close()
+"""The `Close` fact."""
 CONNECT: Final = Connect()
+"""The `Connect` action (compare with ``is``)."""
 FINISHED: Final = Finished()
+"""The `Finished` action (compare with ``is``)."""
