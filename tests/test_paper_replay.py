@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gateway_fixtures import GatewayHarness
@@ -20,7 +21,7 @@ from kalshi_fix_sansio import ApplicationMessage
 from kalshi_fix_sansio.adapters.blocking import FixClient, MarginFixClient
 from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.gateway import ReplayClock
+from kalshi_fix_sansio.gateway import Outbound, ReplayClock
 from kalshi_fix_sansio.gateway.server import MockGateway
 from kalshi_fix_sansio.gateway.tls import self_signed, server_context
 from kalshi_fix_sansio.recording import RecordingError, check_recording, read_recording
@@ -72,11 +73,25 @@ def test_a_blocking_client_reads_every_recorded_book(
 ) -> None:
     gateway = harness.gateway
     replay = gateway.replay(recording, as_fast_as_possible=True)
+    exchange = gateway.exchange
+    sent = 0  # recorded messages that reached the client (the others need no reading)
+    replay_one = exchange.replay
+
+    def counted(message: Any, now: float) -> list[Outbound]:
+        nonlocal sent
+        out = replay_one(message, now)
+        sent += bool(out)
+        return out
+
+    exchange.replay = counted  # type: ignore[method-assign]
     gateway.start_in_thread()
     client = FixClient(harness.credentials("key-2"), **harness.client_kwargs())
     books = Books()
+    ahead: list[int] = []  # per book message read: how many more the exchange had applied
     with client.market_data() as md:
+        md.idle_handoff = 4.0  # only this loop reads, however slowly a loaded machine runs it
         md.send(Requests("prediction", "KalshiMD").subscribe([A, B]))
+        read, answers = 0, 2  # the subscription's own two snapshots precede the recording
         # as fast as possible: the gateway waits for this client to read each message before
         # it sends the next, so once the replay is done every book is in the session's queue
         quiet = 0
@@ -91,7 +106,16 @@ def test_a_blocking_client_reads_every_recorded_book(
             quiet = 0
             if isinstance(event, ApplicationMessage) and event.message.MSG_TYPE in "WX":
                 books.apply(event.message)
+                if answers:
+                    answers -= 1
+                else:
+                    read += 1
+                ahead.append(sent - read)
     assert replay.error is None
+    # the documented limit: a blocking client's code that reads within its hand-off time,
+    # handling message N, has at most N + 1 in the exchange's books (the Heartbeat may go out
+    # in the read that returned N)
+    assert max(ahead) <= 1 and ahead[-1] == 0
     assert replay.messages == check_recording(recording).messages
     # the client's books are the recording's last books
     for symbol in (A,):
