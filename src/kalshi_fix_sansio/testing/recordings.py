@@ -222,7 +222,7 @@ def write_recording(
     for book in books:
         emit(book.snapshot(when))
     for _ in range(messages):
-        when += rng.choice((0.05, 0.2, 0.5, 1.0, 1.5, 3.0))
+        when = round(when + rng.choice((0.05, 0.2, 0.5, 1.0, 1.5, 3.0)), 3)  # whole ms
         book = rng.choice(books)
         emit(d.MarketDataIncrementalRefresh(md_entries=tuple(book.entries(when))))
     for symbol, result in (settle or {}).items():
