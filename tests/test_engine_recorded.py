@@ -2,7 +2,8 @@
 
 Each test states one of the paper-trading assumptions docs/paper-trading.md lists: taking
 recorded liquidity (walking levels, fees), the queue ahead of a resting order, trades through
-its price, recorded liquidity crossing it, the recording never changed by client liquidity.
+its price, recorded liquidity crossing it, the recording never changed by client liquidity, and
+what a recorded SecurityStatus (halt, reopening, end of trading) does to client orders.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import date, time
 from decimal import Decimal as D
 from typing import Any
 
-from engine_helpers import BUY, SELL, SYM, T0, cxl, group_req, md_req, nos, of
+from engine_helpers import BUY, SELL, SYM, T0, cxl, group_req, md_req, nos, of, rpl
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.gateway import Exchange, Outbound
@@ -203,3 +204,55 @@ def test_the_exchange_clock_in_a_replay_is_the_recordings() -> None:
     assert fill.transact_time.timestamp() == T0 + 3600.25
     md = of(out, p.MarketDataIncrementalRefresh, "md")[0]
     assert md.md_entries[0].md_entry_time.isoformat() == "15:00:00.250000+00:00"
+
+
+def status(code: int) -> Any:
+    return p.SecurityStatus(symbol=SYM, security_trading_status=p.SecurityTradingStatus(code))
+
+
+def texts(out: list[Outbound], cls: type[Any] = p.ExecutionReport) -> list[tuple[str, Any]]:
+    return [(m.cl_ord_id, m.text) for m in of(out, cls, "nr")]
+
+
+def test_a_recorded_halt_refuses_orders_until_the_market_reopens() -> None:
+    ex = recorded_exchange()
+    ex.handle("md", p.SecurityStatusRequest(subscription_request_type="1", symbol=SYM), T0)
+    ex.handle("nr", nos("b1", BUY, 4, "0.40"), T0 + 1)  # resting before the halt
+    out = ex.replay(status(2), T0 + 2)
+    (halt,) = of(out, p.SecurityStatus, "md")  # subscribers get the recorded status
+    assert halt.security_trading_status == p.SecurityTradingStatus(2)
+    out = ex.handle("nr", nos("b2", BUY, 1, "0.45"), T0 + 3)
+    (rejected,) = of(out, p.ExecutionReport, "nr")
+    assert (rejected.ord_status, rejected.text) == (p.OrdStatus.REJECTED, "MARKET_INACTIVE")
+    assert rejected.ord_rej_reason == p.OrdRejReason(2)
+    out = ex.handle("nr", rpl("b1r", "b1", BUY, 4, "0.41"), T0 + 3)
+    assert texts(out, p.OrderCancelReject) == [("b1r", "MARKET_INACTIVE")]
+    assert [o.cl_ord_id for o in ex.open_orders("alice")] == ["b1"]  # resting orders stay
+    out = ex.replay(status(3), T0 + 4)  # reactivated: Kalshi cancels resting orders
+    assert texts(out) == [("b1", "MARKET_REACTIVATED")]
+    assert ex.open_orders("alice") == []
+    out = ex.handle("nr", nos("b3", BUY, 2, "0.45"), T0 + 5)
+    assert [m.exec_type for m in of(out, p.ExecutionReport, "nr")][-1] == p.ExecType.TRADE
+
+
+def test_cancels_work_while_a_recorded_halt_lasts() -> None:
+    ex = recorded_exchange()
+    ex.handle("nr", nos("b1", BUY, 4, "0.40"), T0 + 1)
+    ex.replay(status(2), T0 + 2)
+    out = ex.handle("nr", cxl("c1", "b1", BUY), T0 + 3)
+    assert [m.ord_status for m in of(out, p.ExecutionReport, "nr")] == [p.OrdStatus.CANCELED]
+    out = ex.replay(status(3), T0 + 4)
+    assert texts(out) == []  # nothing left to cancel
+
+
+def test_recorded_end_of_trading_cancels_and_refuses_then_the_market_settles() -> None:
+    ex = recorded_exchange()
+    ex.handle("nr", nos("b1", BUY, 2, "0.45"), T0 + 1)  # bought 2
+    ex.handle("nr", nos("b2", BUY, 3, "0.40"), T0 + 1)  # resting
+    out = ex.replay(status(100), T0 + 2)  # trading ended, result determined
+    assert texts(out) == [("b2", "MARKET_ALREADY_CLOSED")]
+    out = ex.handle("nr", nos("b3", BUY, 1, "0.45"), T0 + 3)
+    assert texts(out) == [("b3", "MARKET_ALREADY_CLOSED")]
+    assert ex.position(SYM, "alice") == 2
+    ex.settle(SYM, "yes", T0 + 4)  # the replay's settle, or a recorded 35=UMS
+    assert ex.settled(SYM) and ex.position(SYM, "alice") == 0

@@ -27,6 +27,8 @@ from kalshi_fix_sansio.recording import (
     read_recording,
 )
 from kalshi_fix_sansio.testing.recordings import (
+    MARGIN_SAMPLE_MARKETS,
+    MARGIN_SAMPLE_RECORDING,
     SAMPLE_MARKETS,
     SAMPLE_RECORDING,
     SAMPLE_SETTLED,
@@ -44,6 +46,22 @@ def test_the_shipped_sample_is_what_the_generator_writes() -> None:
     assert SAMPLE_RECORDING.read_text() == out.getvalue()
     info = check_recording(SAMPLE_RECORDING)
     assert (info.product, info.markets, info.messages) == ("prediction", SAMPLE_MARKETS, 403)
+
+
+def test_the_shipped_margin_sample_is_what_the_generator_writes() -> None:
+    out = io.StringIO()
+    write_recording(out, product="margin", messages=200, seed=11)
+    assert MARGIN_SAMPLE_RECORDING.read_text() == out.getvalue()
+    info = check_recording(MARGIN_SAMPLE_RECORDING, product="margin")
+    assert (info.product, info.markets, info.messages) == ("margin", MARGIN_SAMPLE_MARKETS, 202)
+    prices = {
+        e.md_entry_px
+        for item in read_recording(MARGIN_SAMPLE_RECORDING)
+        for e in item.message.md_entries
+    }
+    assert min(prices) > 1  # margin prices in dollars, not prediction cents
+    with pytest.raises(ValueError, match="margin markets are not settled over FIX"):
+        write_recording(io.StringIO(), product="margin", settle={"KXPAPER-PERP-A": "yes"})
 
 
 def test_kalshi_fix_decode_prints_a_recording(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,23 +9,29 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gateway_fixtures import GatewayHarness
 
 from kalshi_fix_sansio import ApplicationMessage
-from kalshi_fix_sansio.adapters.blocking import FixClient
+from kalshi_fix_sansio.adapters.blocking import FixClient, MarginFixClient
 from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.gateway import ReplayClock
+from kalshi_fix_sansio.gateway import Outbound, ReplayClock
 from kalshi_fix_sansio.gateway.server import MockGateway
 from kalshi_fix_sansio.gateway.tls import self_signed, server_context
-from kalshi_fix_sansio.recording import RecordingError, check_recording
+from kalshi_fix_sansio.recording import RecordingError, check_recording, read_recording
 from kalshi_fix_sansio.testing import new_ed25519_keys
-from kalshi_fix_sansio.testing.recordings import SAMPLE_MARKETS, SAMPLE_RECORDING
+from kalshi_fix_sansio.testing.recordings import (
+    MARGIN_SAMPLE_MARKETS,
+    MARGIN_SAMPLE_RECORDING,
+    SAMPLE_MARKETS,
+    SAMPLE_RECORDING,
+)
 
 A, B = SAMPLE_MARKETS
 
@@ -38,18 +44,28 @@ def recording(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def harness(tmp_path: Path) -> Iterator[GatewayHarness]:
-    cert, key = self_signed(tmp_path)
-    signers, public = {}, {}
-    for key_id in ("key-1", "key-2"):
-        signers[key_id], public[key_id] = new_ed25519_keys()
-    gateway = MockGateway(
-        "prediction", keys=public, ssl_context=server_context(cert, key), heartbeat_interval=5
-    )
-    try:
-        yield GatewayHarness(gateway, "prediction", cert, signers)
-    finally:
-        gateway.close()
+def gateways(tmp_path: Path) -> Iterator[Callable[[str], GatewayHarness]]:
+    """Makes a mock gateway of a product (not started: a replay is set up first); closes it."""
+    made: list[GatewayHarness] = []
+
+    def make(product: str) -> GatewayHarness:
+        cert, key = self_signed(tmp_path)
+        signers, public = {}, {}
+        for key_id in ("key-1", "key-2"):
+            signers[key_id], public[key_id] = new_ed25519_keys()
+        context = server_context(cert, key)
+        gateway = MockGateway(product, keys=public, ssl_context=context, heartbeat_interval=5)
+        made.append(GatewayHarness(gateway, product, cert, signers))
+        return made[-1]
+
+    yield make
+    for h in made:
+        h.gateway.close()
+
+
+@pytest.fixture
+def harness(gateways: Callable[[str], GatewayHarness]) -> GatewayHarness:
+    return gateways("prediction")
 
 
 def test_a_blocking_client_reads_every_recorded_book(
@@ -57,11 +73,25 @@ def test_a_blocking_client_reads_every_recorded_book(
 ) -> None:
     gateway = harness.gateway
     replay = gateway.replay(recording, as_fast_as_possible=True)
+    exchange = gateway.exchange
+    sent = 0  # recorded messages that reached the client (the others need no reading)
+    replay_one = exchange.replay
+
+    def counted(message: Any, now: float) -> list[Outbound]:
+        nonlocal sent
+        out = replay_one(message, now)
+        sent += bool(out)
+        return out
+
+    exchange.replay = counted  # type: ignore[method-assign]
     gateway.start_in_thread()
     client = FixClient(harness.credentials("key-2"), **harness.client_kwargs())
     books = Books()
+    ahead: list[int] = []  # per book message read: how many more the exchange had applied
     with client.market_data() as md:
+        md.idle_handoff = 4.0  # only this loop reads, however slowly a loaded machine runs it
         md.send(Requests("prediction", "KalshiMD").subscribe([A, B]))
+        read, answers = 0, 2  # the subscription's own two snapshots precede the recording
         # as fast as possible: the gateway waits for this client to read each message before
         # it sends the next, so once the replay is done every book is in the session's queue
         quiet = 0
@@ -76,7 +106,16 @@ def test_a_blocking_client_reads_every_recorded_book(
             quiet = 0
             if isinstance(event, ApplicationMessage) and event.message.MSG_TYPE in "WX":
                 books.apply(event.message)
+                if answers:
+                    answers -= 1
+                else:
+                    read += 1
+                ahead.append(sent - read)
     assert replay.error is None
+    # the documented limit: a blocking client's code that reads within its hand-off time,
+    # handling message N, has at most N + 1 in the exchange's books (the Heartbeat may go out
+    # in the read that returned N)
+    assert max(ahead) <= 1 and ahead[-1] == 0
     assert replay.messages == check_recording(recording).messages
     # the client's books are the recording's last books
     for symbol in (A,):
@@ -142,3 +181,65 @@ def test_the_replay_clock_follows_the_recording_and_never_runs_back() -> None:
     assert clock.apply(1010.0) == 1010.0
     clock.run(20.0, None)  # as fast as possible: stands at the last message's time
     assert clock(30.0) == 1010.0
+
+
+def test_a_margin_recording_replays_and_the_report_counts_margin_fees(
+    gateways: Callable[[str], GatewayHarness], tmp_path: Path
+) -> None:
+    """The margin sample through the margin gateway: a margin client takes the recorded offer
+    (taker fee 0.05 % of the notional, rounded up to the cent), then a resting sell inside the
+    spread is filled by the recording (maker fee 0); the report marks the rest to the last
+    recorded mid, which the recording itself gives."""
+    recording = tmp_path / "margin.log"
+    shutil.copy(MARGIN_SAMPLE_RECORDING, recording)
+    perp, _ = MARGIN_SAMPLE_MARKETS
+    h = gateways("margin")
+    gateway = h.gateway
+    replay = gateway.replay(recording, as_fast_as_possible=True)
+    gateway.start_in_thread()
+    requests = Requests("margin", "KalshiNR")
+    reader = MarginFixClient(h.credentials("key-2"), **h.client_kwargs())
+    trader = MarginFixClient(h.credentials("key-1"), **h.client_kwargs())
+    with reader.market_data() as md, trader.order_entry() as oe:
+        md.send(Requests("margin", "KalshiMD").subscribe(list(MARGIN_SAMPLE_MARKETS)))
+        # as fast as possible: the replay waits for this client, so while it does not read,
+        # the book stays the snapshot's (best offer 19.50, 34 contracts)
+        while True:
+            event = md.next_event(timeout=5)
+            assert event is not None, "no snapshot"
+            message = getattr(event, "message", None)
+            if message is not None and message.MSG_TYPE == "W" and message.symbol == perp:
+                break
+        bought = oe.place(requests.new_order(perp, "1", D(10), D("19.50")), until="filled")
+        # 0.0005 x 10 x 19.50 = 0.0975, rounded up to the cent
+        assert [(f.price, f.qty, f.fees) for f in bought.fills] == [(D("19.50"), D(10), D("0.10"))]
+        oe.place(requests.new_order(perp, "2", D(5), D("19.49")))  # alone inside the spread
+        while not replay.done.is_set():
+            md.next_event(timeout=0.5)  # reading lets the replay go on
+        live = oe.tracker.pnl(perp)
+        assert live.position == 5  # the recording filled the resting sell
+        assert live.sell_proceeds == D("97.45") and live.fees == D("0.10")  # maker fee 0
+    assert replay.error is None and replay.messages == 202
+    books = Books()
+    for item in read_recording(recording):
+        books.apply(item.message)
+    best_bid, best_offer = books[perp].best_bid(), books[perp].best_offer()
+    assert best_bid is not None and best_offer is not None
+    mid = (best_bid.price + best_offer.price) / 2  # the last recorded mid
+    report = replay.report()
+    row = next(r for r in report.rows if r.symbol == perp)
+    a = row.account
+    assert (a.fills, a.bought, a.sold, a.position) == (2, 10, 5, 5)
+    assert (a.fees, a.settled, row.mid) == (D("0.10"), False, mid)
+    assert a.realized == D("97.45") - D("195.00") - D("0.10") + 5 * D("19.50")  # -0.15
+    assert row.unrealized == 5 * (mid - D("19.50"))
+    assert row.total == report.total == D("97.45") - D("195.00") - D("0.10") + 5 * mid
+    data = json.loads(report.write(recording)[0].read_text())
+    assert data["markets"][0]["fees"] == "0.10" and data["markets"][0]["realized"] == "-0.15"
+    assert live.realized == a.realized  # the live session's numbers are the report's
+
+
+def test_a_margin_replay_refuses_settle(gateways: Callable[[str], GatewayHarness]) -> None:
+    perp, _ = MARGIN_SAMPLE_MARKETS
+    with pytest.raises(ValueError, match="margin markets are not settled over FIX"):
+        gateways("margin").gateway.replay(MARGIN_SAMPLE_RECORDING, settle={perp: "yes"})

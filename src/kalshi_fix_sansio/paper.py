@@ -21,12 +21,12 @@ import os
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
-from html import escape
 from pathlib import Path
 from typing import Any, Final
 
 import attrs
 
+from ._paperchart import draw
 from .pnl import MarketPnL, PnLLedger
 
 __all__ = ["JSON_SCHEMA_VERSION", "PaperLedger", "PaperReport", "PaperRow", "Point"]
@@ -36,7 +36,6 @@ JSON_SCHEMA_VERSION: Final = 1
 
 _ZERO = Decimal(0)
 _CENT = Decimal("0.01")
-_COLORS: Final = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
 @attrs.frozen
@@ -276,58 +275,11 @@ class PaperReport:
         }
 
     def svg(self, title: str = "paper trading") -> str:
-        """The picture: total P&L over time (top), each market's position (bottom)."""
-        width, height, left, right = 900, 520, 80, 20
-        panels = ((40, 250), (300, 480))  # (top, bottom) of the P&L and position panels
-        points = self.points
-        t0 = points[0].time if points else 0.0
-        t1 = points[-1].time if points else 1.0
-        span = (t1 - t0) or 1.0
-
-        def x(t: float) -> float:
-            return left + (t - t0) / span * (width - left - right)
-
-        def scale(values: list[float], top: int, bottom: int) -> tuple[Any, float, float]:
-            lo, hi = min([*values, 0.0]), max([*values, 0.0])
-            if hi == lo:
-                hi, lo = hi + 1, lo - 1
-            return (lambda v: bottom - (v - lo) / (hi - lo) * (bottom - top)), lo, hi
-
-        parts = [
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-            f'<rect width="{width}" height="{height}" fill="white"/>',
-            f'<text x="{left}" y="22" font-size="15" font-weight="bold">'
-            f"{escape(title)}: total P&amp;L {escape(_money(self.total))} $</text>",
-        ]
-        pnl = [float(p.pnl) for p in points]
-        y, lo, hi = scale(pnl, *panels[0])
-        parts += _axes(left, width - right, *panels[0], y, lo, hi, "P&L ($)")
-        parts.append(_polyline([(x(p.time), y(v)) for p, v in zip(points, pnl, strict=True)], 0))
-        symbols = sorted({s for p in points for s, _ in p.positions})
-        series = {s: [float(dict(p.positions).get(s, 0)) for p in points] for s in symbols}
-        y2, lo2, hi2 = scale([v for vs in series.values() for v in vs], *panels[1])
-        parts += _axes(left, width - right, *panels[1], y2, lo2, hi2, "position (YES)")
-        for n, (symbol, values) in enumerate(series.items()):
-            steps: list[tuple[float, float]] = []
-            for p, v in zip(points, values, strict=True):
-                if steps:
-                    steps.append((x(p.time), steps[-1][1]))
-                steps.append((x(p.time), y2(v)))
-            parts.append(_polyline(steps, n + 1))
-            parts.append(
-                f'<text x="{left + 10 + 160 * (n % 5)}" y="{panels[1][1] + 30}" '
-                f'fill="{_COLORS[(n + 1) % len(_COLORS)]}">{escape(symbol)}</text>'
-            )
-        parts.append(
-            f'<text x="{left}" y="{height - 4}" fill="#555">{escape(_iso(t0) or "")}</text>'
-        )
-        parts.append(
-            f'<text x="{width - right}" y="{height - 4}" fill="#555" text-anchor="end">'
-            f"{escape(_iso(t1) or '')} (recording clock, UTC)</text>"
-        )
-        parts.append("</svg>")
-        return "\n".join(parts) + "\n"
+        """The picture: total P&L over time (top), each market's position (bottom), against
+        the recording's clock, with round ticks and a legend of the markets' colours."""
+        sign = "-" if self.total < 0 else "+"
+        headline = f"{title}: total P&L {sign}${abs(self.total).quantize(_CENT):,}"
+        return draw(self.points, self.first_time, self.last_time, headline)
 
     def write(self, recording: str | os.PathLike[str], directory: str | None = None) -> list[Path]:
         """Write ``<recording>.paper.json`` and ``<recording>.paper.svg``.
@@ -347,27 +299,3 @@ class PaperReport:
         json_path.write_text(json.dumps(self.as_json(), indent=2) + "\n", encoding="utf-8")
         svg_path.write_text(self.svg(f"paper trading on {path.name}"), encoding="utf-8")
         return [json_path, svg_path]
-
-
-def _polyline(points: list[tuple[float, float]], color: int) -> str:
-    if not points:
-        return ""
-    text = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
-    stroke = _COLORS[color % len(_COLORS)]
-    return f'<polyline fill="none" stroke="{stroke}" stroke-width="1.5" points="{text}"/>'
-
-
-def _axes(
-    x0: float, x1: float, top: int, bottom: int, y: Any, lo: float, hi: float, label: str
-) -> list[str]:
-    zero = y(0.0)
-    return [
-        f'<rect x="{x0}" y="{top}" width="{x1 - x0}" height="{bottom - top}" fill="#fafafa" '
-        'stroke="#ccc"/>',
-        f'<line x1="{x0}" y1="{zero:.1f}" x2="{x1}" y2="{zero:.1f}" stroke="#999" '
-        'stroke-dasharray="4 3"/>',
-        f'<text x="{x0 - 6}" y="{top + 10}" text-anchor="end">{hi:g}</text>',
-        f'<text x="{x0 - 6}" y="{bottom}" text-anchor="end">{lo:g}</text>',
-        f'<text x="{x0 - 6}" y="{zero + 4:.1f}" text-anchor="end">0</text>',
-        f'<text x="{x0 + 4}" y="{top + 14}" fill="#555">{escape(label)}</text>',
-    ]

@@ -127,6 +127,11 @@ class Replay:
         if start not in STARTS:
             raise ValueError(f"start must be one of {', '.join(STARTS)}, got {start!r}")
         results = dict(settle or {})
+        if results and gateway.product != "prediction":
+            raise ValueError(
+                f"margin markets are not settled over FIX: settle ({', '.join(results)}) is for "
+                "prediction recordings"
+            )
         for symbol, result in results.items():
             if result not in ("yes", "no"):
                 raise ValueError(f"the result of {symbol} must be yes or no, got {result!r}")

@@ -2,14 +2,17 @@
 recordings of any length for benchmarks.
 
 `write_recording` writes a deterministic synthetic recording (`kalshi_fix_sansio.recording`
-format) of prediction markets: a snapshot per market, then incremental refreshes whose mids
-wander, levels that are added to and cancelled from, and trades (each with the level decrease
-that reports it), at irregular receive times; optionally a MarketSettlementReport per market
-at the end. It streams: a recording of millions of messages takes no more memory than a short
-one.
+format) of prediction or margin markets: a snapshot per market, then incremental refreshes
+whose mids wander, levels that are added to and cancelled from, and trades (each with the level
+decrease that reports it), at irregular receive times; optionally (prediction) a
+MarketSettlementReport per market at the end. Prediction prices are cents between $0.01 and
+$0.99; margin prices are cents around $19.50 (the level of Kalshi's margin examples) and sizes
+whole contracts. It streams: a recording of millions of messages takes no more memory than a
+short one.
 
-``python -m kalshi_fix_sansio.testing.recordings`` rewrites the shipped sample
-(`SAMPLE_RECORDING`, beside `kalshi_fix_sansio.testing.samples`); a test checks it matches.
+``python -m kalshi_fix_sansio.testing.recordings`` rewrites the shipped samples
+(`SAMPLE_RECORDING` and `MARGIN_SAMPLE_RECORDING`, in `kalshi_fix_sansio.testing.samples`);
+a test checks they match.
 """
 
 from __future__ import annotations
@@ -20,13 +23,23 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Any, Final
 
+from .. import margin as m
 from .. import prediction as p
 from .._generated.common import Header
 from ..recording import RecordingWriter
 
-__all__ = ["SAMPLE_MARKETS", "SAMPLE_RECORDING", "SAMPLE_SETTLED", "main", "write_recording"]
+__all__ = [
+    "MARGIN_SAMPLE_MARKETS",
+    "MARGIN_SAMPLE_RECORDING",
+    "SAMPLE_MARKETS",
+    "SAMPLE_RECORDING",
+    "SAMPLE_SETTLED",
+    "main",
+    "write_recording",
+]
 
 SAMPLE_MARKETS: Final = ("KXPAPER-26NOV20-A", "KXPAPER-26NOV20-B")
 """The markets of the shipped sample."""
@@ -34,17 +47,28 @@ SAMPLE_SETTLED: Final = {"KXPAPER-26NOV20-B": "yes"}
 """The markets the shipped sample settles (a MarketSettlementReport at its end)."""
 SAMPLE_RECORDING: Final = Path(__file__).parent / "samples" / "paper-sample.log"
 """The shipped sample recording (about 400 messages over ten minutes of recorded time)."""
+MARGIN_SAMPLE_MARKETS: Final = ("KXPAPER-PERP-A", "KXPAPER-PERP-B")
+"""The markets of the shipped margin sample."""
+MARGIN_SAMPLE_RECORDING: Final = Path(__file__).parent / "samples" / "paper-margin-sample.log"
+"""The shipped margin sample recording (200 incremental refreshes, seed 11)."""
 
 _T0: Final = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc).timestamp()
 _KEY: Final = "sample-md-key"
 _CENT: Final = Decimal("0.01")
+_ONE: Final = Decimal(1)
 
 
 class _Market:
-    def __init__(self, symbol: str, rng: random.Random) -> None:
+    """One market's book in whole ticks of a cent, between ``floor`` and ``top``."""
+
+    def __init__(self, symbol: str, rng: random.Random, d: ModuleType) -> None:
         self.symbol = symbol
         self.rng = rng
-        mid = rng.randint(35, 65)
+        self.d = d
+        margin = d is m
+        self.floor, self.top = (1, 10**6) if margin else (1, 99)
+        self.fraction = _ONE if margin else _CENT  # sizes: whole contracts on margin
+        mid = rng.randint(1935, 1965) if margin else rng.randint(35, 65)
         self.bids = {mid - 1 - i: rng.randint(5, 60) for i in range(4)}
         self.offers = {mid + 1 + i: rng.randint(5, 60) for i in range(4)}
 
@@ -64,14 +88,13 @@ class _Market:
         px = min(levels) if buy else max(levels)
         qty = self.rng.randint(1, levels[px])
         out = [
-            _entry(
+            self._entry(
                 "0",
-                self.symbol,
                 "2",
                 px,
                 qty,
                 when,
-                aggressor_side=p.AggressorSide("1" if buy else "2"),
+                aggressor_side=self.d.AggressorSide("1" if buy else "2"),
                 trade_id=f"{self.symbol}-t{int(when * 1000)}",
             )
         ]
@@ -95,7 +118,7 @@ class _Market:
         else:
             px = best_offer - 1 if best_offer - best_bid > 2 else max(self.offers) + 1
             levels, kind = self.offers, "1"
-        if not 1 <= px <= 99:
+        if not self.floor <= px <= self.top:
             return self._change(when)
         return [self._set(levels, kind, px, self.rng.randint(3, 40), when)]
 
@@ -104,25 +127,40 @@ class _Market:
             size = self.rng.randint(5, 30)  # keep both sides of the book
         if size <= 0:
             del levels[px]
-            return _entry("2", self.symbol, kind, px, 0, when)
+            return self._entry("2", kind, px, 0, when)
         action = "1" if px in levels else "0"
         levels[px] = size
-        return _entry(action, self.symbol, kind, px, size, when)
+        return self._entry(action, kind, px, size, when)
+
+    def _entry(self, action: str, kind: str, px: int, size: int, when: float, **kw: Any) -> Any:
+        d = self.d
+        day, clock = _stamp(when)
+        return d.MarketDataIncrementalRefreshMDEntry(
+            md_update_action=d.MDUpdateAction(action),
+            symbol=self.symbol,
+            md_entry_type=d.MDEntryType(kind),
+            md_entry_px=Decimal(px) * _CENT,
+            md_entry_size=Decimal(size).quantize(self.fraction),
+            md_entry_date=day,
+            md_entry_time=clock,
+            **kw,
+        )
 
     def snapshot(self, when: float) -> Any:
+        d = self.d
         day, clock = _stamp(when)
         entries = [
-            p.MarketDataSnapshotFullRefreshMDEntry(
-                md_entry_type=p.MDEntryType(kind),
+            d.MarketDataSnapshotFullRefreshMDEntry(
+                md_entry_type=d.MDEntryType(kind),
                 md_entry_px=Decimal(px) * _CENT,
-                md_entry_size=Decimal(size).quantize(_CENT),
+                md_entry_size=Decimal(size).quantize(self.fraction),
                 md_entry_date=day,
                 md_entry_time=clock,
             )
             for kind, levels in (("0", self.bids), ("1", self.offers))
             for px, size in sorted(levels.items(), reverse=kind == "0")
         ]
-        return p.MarketDataSnapshotFullRefresh(symbol=self.symbol, md_entries=tuple(entries))
+        return d.MarketDataSnapshotFullRefresh(symbol=self.symbol, md_entries=tuple(entries))
 
 
 def _stamp(when: float) -> tuple[date, time]:
@@ -130,45 +168,44 @@ def _stamp(when: float) -> tuple[date, time]:
     return moment.date(), moment.timetz()
 
 
-def _entry(action: str, symbol: str, kind: str, px: int, size: int, when: float, **kw: Any) -> Any:
-    day, clock = _stamp(when)
-    return p.MarketDataIncrementalRefreshMDEntry(
-        md_update_action=p.MDUpdateAction(action),
-        symbol=symbol,
-        md_entry_type=p.MDEntryType(kind),
-        md_entry_px=Decimal(px) * _CENT,
-        md_entry_size=Decimal(size).quantize(_CENT),
-        md_entry_date=day,
-        md_entry_time=clock,
-        **kw,
-    )
-
-
 def write_recording(
     out: IO[str],
     *,
     messages: int = 400,
-    markets: Sequence[str] = SAMPLE_MARKETS,
+    markets: Sequence[str] | None = None,
     settle: dict[str, str] | None = None,
     seed: int = 7,
     start: float = _T0,
+    product: str = "prediction",
 ) -> int:
     """Write a synthetic recording (see the module docstring).
 
     Args:
         out: a text file to write to.
         messages: incremental refreshes to write (after one snapshot per market).
-        markets: the markets.
-        settle: market -> ``"yes"`` / ``"no"``: a MarketSettlementReport for it at the end.
+        markets: the markets (None: `SAMPLE_MARKETS`, or `MARGIN_SAMPLE_MARKETS` on margin).
+        settle: market -> ``"yes"`` / ``"no"``: a MarketSettlementReport for it at the end
+            (prediction only: margin markets are not settled over FIX).
         seed: the random seed (same seed, same recording).
         start: the first receive time, UTC epoch seconds.
+        product: ``"prediction"`` or ``"margin"``.
 
     Returns:
         How many market-data messages were written.
+
+    Raises:
+        ValueError: an unknown product, or ``settle`` with margin.
     """
+    d = {"prediction": p, "margin": m}.get(product)
+    if d is None:
+        raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
+    if settle and d is m:
+        raise ValueError("margin markets are not settled over FIX: settle is prediction only")
+    if markets is None:
+        markets = MARGIN_SAMPLE_MARKETS if d is m else SAMPLE_MARKETS
     rng = random.Random(seed)
-    writer = RecordingWriter(out, "prediction", list(markets), f"KalshiMD/{_KEY}")
-    books = [_Market(symbol, rng) for symbol in markets]
+    writer = RecordingWriter(out, product, list(markets), f"KalshiMD/{_KEY}")
+    books = [_Market(symbol, rng, d) for symbol in markets]
     seq = 1
     when = start
 
@@ -180,14 +217,14 @@ def write_recording(
             sender_comp_id="Kalshi", target_comp_id=_KEY, msg_seq_num=seq, sending_time=moment
         )
         writer.session_id = f"{session}/{_KEY}"
-        writer.write(p.encode(message, header, use_dollars=True), when)
+        writer.write(d.encode(message, header, use_dollars=True), when)
 
     for book in books:
         emit(book.snapshot(when))
     for _ in range(messages):
-        when += rng.choice((0.05, 0.2, 0.5, 1.0, 1.5, 3.0))
+        when = round(when + rng.choice((0.05, 0.2, 0.5, 1.0, 1.5, 3.0)), 3)  # whole ms
         book = rng.choice(books)
-        emit(p.MarketDataIncrementalRefresh(md_entries=tuple(book.entries(when))))
+        emit(d.MarketDataIncrementalRefresh(md_entries=tuple(book.entries(when))))
     for symbol, result in (settle or {}).items():
         when += 1.0
         emit(
@@ -205,11 +242,13 @@ def write_recording(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Rewrite the shipped sample recording; returns 0."""
+    """Rewrite the shipped sample recordings; returns 0."""
     del argv
     with open(SAMPLE_RECORDING, "w", encoding="utf-8", newline="\n") as out:
         write_recording(out, settle=dict(SAMPLE_SETTLED))
-    print(f"wrote {SAMPLE_RECORDING}", file=sys.stderr)
+    with open(MARGIN_SAMPLE_RECORDING, "w", encoding="utf-8", newline="\n") as out:
+        write_recording(out, product="margin", messages=200, seed=11)
+    print(f"wrote {SAMPLE_RECORDING} and {MARGIN_SAMPLE_RECORDING}", file=sys.stderr)
     return 0
 
 

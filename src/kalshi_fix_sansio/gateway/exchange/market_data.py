@@ -163,7 +163,9 @@ class MarketData:
             return None
         if book.settled:
             return 101
-        return 2 if self.state.pause is not None else 3
+        if book.closed:
+            return 100
+        return 2 if self.state.pause is not None or book.halted else 3
 
     def on_status_request(self, session: ClientSession, msg: Any) -> None:
         """SecurityStatusRequest (35=e): subscribe to changes or unsubscribe."""

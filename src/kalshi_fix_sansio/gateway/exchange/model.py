@@ -193,6 +193,8 @@ class Book:
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
         self.settled = False
+        self.halted = False  # a replayed SecurityStatus 2 (trading halt) until its 3
+        self.closed = False  # a replayed SecurityStatus 100 / 101 (trading ended)
         self.levels: dict[str, dict[Decimal, list[Order]]] = {BUY: {}, SELL: {}}
         self.prices: dict[str, list[Decimal]] = {BUY: [], SELL: []}  # ascending
         self.agg: dict[str, dict[Decimal, Decimal]] = {BUY: {}, SELL: {}}

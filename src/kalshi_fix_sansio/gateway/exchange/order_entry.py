@@ -17,9 +17,11 @@ New orders
       replace requests must repeat them.
     * Orders for an unknown market (one `Exchange.seed_market` never listed, unless the exchange
       was made with ``auto_list_markets=True``) are rejected with ``MARKET_NOT_FOUND`` (103=1,
-      Kalshi's mapping in its ExecutionReport Text table), for a settled
-      one with ``MARKET_ALREADY_CLOSED``, during a pause with ``TRADING_PAUSED`` /
-      ``EXCHANGE_PAUSED`` (103=2); cancels are refused during an exchange pause only.
+      Kalshi's mapping in its ExecutionReport Text table), for a settled one (or one whose
+      replayed SecurityStatus said trading ended, 100 / 101) with ``MARKET_ALREADY_CLOSED``, for
+      one a replayed SecurityStatus halted (326=2, until its 3) with ``MARKET_INACTIVE``, during
+      a pause with ``TRADING_PAUSED`` / ``EXCHANGE_PAUSED`` (103=2); replaces get the same
+      texts (35=9, 102=99); cancels are refused during an exchange pause only.
 
 Cancel, replace, mass cancel
     * Orders are found by (account, OrigClOrdID); OrderID, Side, Symbol, AllocAccount and the
@@ -148,13 +150,10 @@ class OrderEntry:
         cop = msg.cancel_order_on_pause
         if cop is not None and not isinstance(cop, bool):
             return bad(session, msg, "INVALID_ORDER", 11)
-        book = self.state.books.get(symbol)
-        if book is None:
-            return bad(session, msg, "MARKET_NOT_FOUND", 1)
-        if book.settled:
-            return bad(session, msg, "MARKET_ALREADY_CLOSED", 2)
-        if self.state.pause is not None:
-            return bad(session, msg, f"{self.state.pause.upper()}_PAUSED", 2)
+        refusal = self.state.market_refusal(symbol)
+        if refusal is not None:
+            return bad(session, msg, refusal, 1 if refusal == "MARKET_NOT_FOUND" else 2)
+        book = self.state.books[symbol]
         existing = self.state.by_cl.get((session.account, cl))
         if existing is not None and existing.open:
             return bad(session, msg, "ORDER_ALREADY_EXISTS", 6)
@@ -287,8 +286,9 @@ class OrderEntry:
         def bad(reason: int, text: str) -> None:
             self.cancel_reject(session, msg, order, "2", reason, text)
 
-        if self.state.pause is not None:
-            return bad(99, f"{self.state.pause.upper()}_PAUSED")
+        refusal = self.state.market_refusal(order.symbol)
+        if refusal is not None:
+            return bad(99, refusal)
         cl = as_text(msg.cl_ord_id)
         assert cl is not None  # checked by _find
         if len(cl) > 64 or as_text(msg.ord_type) != "2":

@@ -25,6 +25,13 @@ works as with seeded liquidity. The assumptions, which docs/paper-trading.md sta
   size is never reduced by what the client would have displaced.
 * A recorded trade and the level decrease that reports the same trade are counted once: the
   traded quantity is set against the next decreases of that level.
+* A recorded SecurityStatus (prediction) changes the market as on Kalshi: 2 (trading halt,
+  "market deactivated") refuses new orders and replaces (``MARKET_INACTIVE``; cancels still
+  work, resting orders stay) until a 3, which cancels the client orders resting in the market
+  (``MARKET_REACTIVATED``: Kalshi cancels all resting orders when it reactivates a market);
+  100 or 101 (trading ended) cancels them (``MARKET_ALREADY_CLOSED``) and refuses new ones,
+  and the market still settles at a recorded 35=UMS or the replay's ``settle``. The recorded
+  books go on as recorded throughout.
 """
 
 from __future__ import annotations
@@ -104,13 +111,34 @@ class RecordedMarkets:
             status = as_int(message.security_trading_status)
             book = self._book(message.symbol)
             if book is not None and status is not None:
-                self.md.send_status(book.symbol, status)
+                self.status(book, status)
         elif kind == "UMS":
             book = self._book(message.symbol)
             result = (as_text(message.market_result) or "").lower()
             if book is not None and result in ("yes", "no") and self.state.prediction:
                 self.settlement.settle(book, result, 50)
                 self.forget(book.symbol)
+
+    def status(self, book: Book, status: int) -> None:
+        """A recorded SecurityStatus: the market halts (2), reopens (3: the client orders
+        resting in it are cancelled, as Kalshi cancels resting orders when it reactivates a
+        market) or stops trading (100, 101: its client orders are cancelled); subscribers get
+        the status as recorded."""
+        cancel = None
+        if status == 2:
+            book.halted = True
+        elif status == 3 and book.halted:
+            book.halted = False
+            cancel = "MARKET_REACTIVATED"
+        elif status in (100, 101):
+            book.closed = True
+            cancel = "MARKET_ALREADY_CLOSED"
+        if cancel is not None:
+            for order in self.state.orders_where(
+                lambda o: o.symbol == book.symbol and o.account != HOUSE_ACCOUNT
+            ):
+                self.orders.cancel(order, text=cancel)
+        self.md.send_status(book.symbol, status)
 
     def _book(self, symbol: object) -> Book | None:
         """The book of a recorded market (listed when first seen); None once settled."""

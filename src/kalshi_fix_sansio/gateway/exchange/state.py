@@ -210,8 +210,10 @@ class ExchangeState:
         book = self.books.get(symbol)
         if book is None:
             return "MARKET_NOT_FOUND"
-        if book.settled:
+        if book.settled or book.closed:
             return "MARKET_ALREADY_CLOSED"
+        if book.halted:
+            return "MARKET_INACTIVE"
         if self.pause is not None:
             return f"{self.pause.upper()}_PAUSED"
         return None
