@@ -193,6 +193,7 @@ def test_the_tracker_closes_a_position_at_settlement() -> None:
         )
     )
     assert tracker.pnl(A).position == 4 and tracker.pnl(A).unrealized(D("0.50")) == D("0.80")
+    assert tracker.pnl(A).fills == 1 and tracker.pnl("OTHER").fills == 0
     tracker.on_message(
         p.MarketSettlementReport(
             market_settlement_report_id="r1",

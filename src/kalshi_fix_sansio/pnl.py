@@ -239,9 +239,10 @@ class Settlements:
         for report in self._assembler.on_message(message, 0.0):
             self.reports[report.symbol] = report
 
-    def pnl(self, position: Position) -> MarketPnL:
-        """The account of a tracker `Position`, closed at its market's settlement if any."""
-        account = MarketPnL.from_position(position)
+    def pnl(self, position: Position, fills: int = 0) -> MarketPnL:
+        """The account of a tracker `Position` (``fills``: how many fills made it), closed at
+        its market's settlement if any."""
+        account = MarketPnL.from_position(position, fills)
         report = self.reports.get(position.symbol)
         if report is not None:
             account.settle(

@@ -306,8 +306,10 @@ class OrderTracker:
     def pnl(self, symbol: str) -> MarketPnL:
         """A market's profit and loss (`kalshi_fix_sansio.pnl.MarketPnL`): its fills and fees,
         closed at the settlement price once its MarketSettlementReport (35=UMS, every page)
-        arrived; ``.unrealized_at(book)`` marks the open position to a book's mid."""
-        return self._settlements.pnl(self.position(symbol))
+        arrived; ``.unrealized_at(book)`` marks the open position to a book's mid. Its
+        ``fills`` counts the fills of the orders still kept (see ``max_terminal_orders``)."""
+        fills = sum(1 for o in self._orders.values() for f in o._fills if f.symbol == symbol)
+        return self._settlements.pnl(self.position(symbol), fills)
 
     @property
     def settlements(self) -> dict[str, SettlementReport]:
