@@ -34,18 +34,29 @@ class Stamps:
     35=D. With ``toggle`` (callgrind's counting switch, `_traced.window_library`), the same
     two moments also turn callgrind's counting on and off: the run counts the instructions of
     the windows only (``windows`` of them; ``split``: a window whose order was written by
-    another thread than the one that read the tick, which its count would not follow)."""
+    another thread than the one that read the tick, which its count would not follow).
 
-    def __init__(self, toggle: Callable[[], object] | None = None) -> None:
+    With ``sockets`` (the preloaded socket timestamps library, `_traced.socket_library`, or
+    anything with its three functions), each timed tick also notes when the reading thread's
+    last TCP read returned, before the tick's plaintext came out of TLS, and arms the library
+    so that the next TCP write after the order's plaintext went into TLS is timestamped:
+    `socket_latencies` gives the ticks' socket-level windows."""
+
+    def __init__(self, toggle: Callable[[], object] | None = None, sockets: Any = None) -> None:
         self.tick_at: float | None = None
         self.latencies: list[float] = []
         self.toggle = toggle
         self.counting: int | None = None  # the thread counting (its ident), or None
         self.windows = 0
         self.split = 0
+        self.sockets = sockets
+        self.read_ns = 0  # the pending tick's socket read (CLOCK_MONOTONIC, ns)
+        self.socket_reads: list[int] = []  # per timed tick
 
     def read(self, data: Any) -> None:
         if TICK_IN in bytes(data):  # bytes(b) is b itself; a memoryview is copied
+            if self.sockets is not None:  # before the clock: outside the plaintext window
+                self.read_ns = self.sockets.kfs_last_read()
             self.tick_at = time.perf_counter()
             if self.toggle is not None and self.counting is None:
                 self.counting = threading.get_ident()
@@ -62,6 +73,49 @@ class Stamps:
                 self.counting = None
             self.latencies.append(time.perf_counter() - self.tick_at)
             self.tick_at = None
+            if self.sockets is not None:  # after the clock: outside the plaintext window
+                self.sockets.kfs_arm(len(self.latencies) - 1)
+                self.socket_reads.append(self.read_ns)
+
+    def socket_latencies(self) -> list[float]:
+        """Each timed tick's socket-level window (seconds): from the return of the last TCP
+        read of the thread that then decrypted the 35=X to the call of the first TCP write
+        after the order's plaintext went into TLS.
+
+        Raises:
+            RuntimeError: a tick's read or write was not timestamped (the library not
+                preloaded) or its window is shorter than the plaintext one inside it.
+        """
+        out = []
+        for i, (read_ns, plain) in enumerate(zip(self.socket_reads, self.latencies, strict=True)):
+            wrote_ns = self.sockets.kfs_written(i)
+            if not read_ns or not wrote_ns:
+                raise RuntimeError(
+                    f"tick {i}: socket read or write not timestamped (read {read_ns}, "
+                    f"write {wrote_ns}): is the socket timestamps library preloaded?"
+                )
+            window = (wrote_ns - read_ns) / 1e9
+            if window < plain:
+                raise RuntimeError(
+                    f"tick {i}: socket window {window * 1e6:.1f} µs shorter than the "
+                    f"plaintext window {plain * 1e6:.1f} µs inside it"
+                )
+            out.append(window)
+        return out
+
+
+def load_sockets(path: str) -> Any:
+    """The preloaded socket timestamps library (`_traced.socket_library`) through ctypes."""
+    import ctypes
+
+    lib = ctypes.CDLL(path)
+    lib.kfs_last_read.restype = ctypes.c_int64
+    lib.kfs_last_read.argtypes = []
+    lib.kfs_arm.restype = None
+    lib.kfs_arm.argtypes = [ctypes.c_int]
+    lib.kfs_written.restype = ctypes.c_int64
+    lib.kfs_written.argtypes = [ctypes.c_int]
+    return lib
 
 
 def install_hooks(stamps: Stamps) -> None:
@@ -283,18 +337,27 @@ def run_kalshi_sdk(ticks: int, t: Target, ready: Callable[[], None]) -> None:
     asyncio.run(main())
 
 
-def child_main(kind: str, ticks: int, t: Target, hooks: bool, window: str | None = None) -> None:
+def child_main(
+    kind: str,
+    ticks: int,
+    t: Target,
+    hooks: bool,
+    window: str | None = None,
+    sockets: str | None = None,
+) -> None:
     """One client process: subscribe, say ready on stdout, handle ``ticks`` ticks, then print
     what it measured (one JSON line). The client calls ``ready`` when subscribed and again
     after its last order: its CPU per tick is the process's CPU between the two. ``window``:
     the counting switch's library (`_traced.window_library`), the run under callgrind counting
-    only from each tick's read to its order's write."""
+    only from each tick's read to its order's write. ``sockets``: the socket timestamps
+    library, preloaded into this process (`_traced.socket_library`): each tick's socket-level
+    window is measured too."""
     toggle = None
     if window is not None:
         import ctypes
 
         toggle = ctypes.CDLL(window).kfs_toggle_collect
-    stamps = Stamps(toggle)
+    stamps = Stamps(toggle, load_sockets(sockets) if sockets is not None else None)
     if hooks or toggle is not None:
         install_hooks(stamps)
     cpu: list[float] = []
@@ -310,4 +373,7 @@ def child_main(kind: str, ticks: int, t: Target, hooks: bool, window: str | None
         run_ours(kind, ticks, t, ready)
     used = cpu[1] - cpu[0] if len(cpu) > 1 else 0.0
     got = {"latencies": stamps.latencies, "cpu": used, "windows": stamps.windows}
-    print(json.dumps({**got, "split": stamps.split}), flush=True)
+    got["split"] = stamps.split
+    if sockets is not None:
+        got["socket"] = stamps.socket_latencies()
+    print(json.dumps(got), flush=True)

@@ -72,13 +72,13 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from _tick_client import HEARTBEAT, OUT_SYMBOL, SYMBOL, WAIT, Target, child_main
-from _traced import counted, per_unit, tools_missing, traced, window_library
+from _traced import counted, per_unit, socket_library, tools_missing, traced, window_library
 
 HERE = Path(__file__).resolve()
 BEGIN = "<!-- tick-results -->"
@@ -237,15 +237,21 @@ def run_child(
     callgrind: Path | None = None,
     frames: bool = False,
     window: Path | None = None,
+    sockets: Path | None = None,
 ) -> dict[str, Any]:
     """One client process driven through ``ticks`` ticks; what it printed (and, under
     callgrind, its instruction count as ``instructions``: with ``window``, the counting
-    switch's library, only those from each tick's read to its order's write)."""
+    switch's library, only those from each tick's read to its order's write). ``sockets``:
+    the socket timestamps library, preloaded into the client (wall time only): its socket
+    windows as ``socket``."""
     cmd = [sys.executable, str(HERE), "--child", kind, "--ticks", str(ticks)]
     cmd += ["--target", rig.target(kind).to_arg()]
     if window is not None:
         cmd += ["--window", str(window)]
     env = dict(os.environ)
+    if sockets is not None:
+        cmd += ["--sockets", str(sockets)]
+        env["LD_PRELOAD"] = " ".join(filter(None, (str(sockets), env.get("LD_PRELOAD"))))
     if callgrind is not None:
         cmd, env = traced("callgrind", cmd, callgrind, collect_at_start=window is None)
         if frames:
@@ -288,6 +294,7 @@ class KindResult:
     adapter: Any = None  # _procs.Adapter: its processes (wall time)
     instructions: dict[int, int] | None = None
     window: dict[int, int] | None = None  # the same runs, counting each tick's window only
+    sockets: list[list[float]] = field(default_factory=list)  # per process: socket windows
 
     def per_tick(self) -> float | None:
         return per_unit(self.instructions or {})
@@ -304,7 +311,9 @@ def measure(
     log: Callable[[str], None] = lambda s: None,
     keep: Path | None = None,
     frames: bool = False,
-) -> list[KindResult]:
+) -> tuple[list[KindResult], str]:
+    """Every client kind's processes (wall time) and, with ``counts``, its callgrind counts;
+    and why the socket windows were not measured ("" when they were)."""
     import _kalshi_sdk
     from _procs import Adapter, Proc, speed_modes
 
@@ -326,17 +335,27 @@ def measure(
     live = [r for r in results if not r.why]
     with tempfile.TemporaryDirectory(prefix="bench-tick-") as tmp:
         rig = Rig(Path(tmp))
+        built = socket_library(Path(tmp))
+        sockets, why_no_sockets = (built, "") if isinstance(built, Path) else (None, built)
         try:
             rig.start_ticker()
             for i in range(procs):
                 for r in live[i % len(live) :] + live[: i % len(live)]:
-                    got = run_child(rig, r.kind, ticks + WARMUP)
+                    got = run_child(rig, r.kind, ticks + WARMUP, sockets=sockets)
                     lat = got["latencies"][WARMUP:]
                     if len(lat) < ticks:
                         raise RuntimeError(f"{r.kind}: {len(lat)} of {ticks} ticks timed")
                     cpu = got["cpu"] * ticks / (ticks + WARMUP)  # the timed ticks' share
                     r.adapter.procs.append(Proc(r.kind, i + 1, lat, cpu, 0.0))
-                    log(f"  {r.name} #{i + 1}: p50 {statistics.median(lat) * 1e6:.0f} µs")
+                    r.sockets.append(got.get("socket", [])[WARMUP:])
+                    log(
+                        f"  {r.name} #{i + 1}: p50 {statistics.median(lat) * 1e6:.0f} µs"
+                        + (
+                            f", socket {statistics.median(r.sockets[-1]) * 1e6:.0f} µs"
+                            if r.sockets[-1]
+                            else ""
+                        )
+                    )
             if counts is not None:
                 switch = window_library(Path(tmp))
                 if isinstance(switch, str):
@@ -363,11 +382,14 @@ def measure(
         finally:
             rig.close()
     speed_modes([r.adapter for r in results])
-    return results
+    return results, why_no_sockets
 
 
 def report(
-    results: list[KindResult], counts: tuple[int, int] | None, why_no_count: str
+    results: list[KindResult],
+    counts: tuple[int, int] | None,
+    why_no_count: str,
+    why_no_sockets: str = "",
 ) -> list[str]:
     from _procs import MODE_GAP, pct, us
 
@@ -376,21 +398,31 @@ def report(
         f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}, "
         f"{os.cpu_count()} cores; mock gateway in its own process; a 35=X on KalshiMD -> the "
         "handler reads the first entry's price and size -> a NewOrderSingle on KalshiNR. Wall "
-        "time: from the 35=X's plaintext out of TLS to the order's plaintext into TLS (wrapped "
-        "ssl methods in the client's process); one row per process, speed mode as in the "
-        f"latency table (CPU per tick split at its widest step above {MODE_GAP:.2f}x)",
+        "time, two windows per tick: plaintext, from the 35=X's plaintext out of TLS to the "
+        "order's plaintext into TLS (wrapped ssl methods in the client's process); socket, from "
+        "the return of the read system call that brought the 35=X's bytes to the call of the "
+        "write system call that took the order's (libc's socket calls wrapped by a preloaded "
+        "library). One row per process, speed mode as in the latency table (CPU per tick split "
+        f"at its widest step above {MODE_GAP:.2f}x)",
         "",
-        "| client | process | speed mode | ticks | tick to trade p50 | p99 | client CPU per tick |",
-        "|---|---:|---|---:|---:|---:|---:|",
+        "| client | process | speed mode | ticks | plaintext window p50 | p99 "
+        "| socket window p50 | p99 | client CPU per tick |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         if r.why or not r.adapter.procs:
-            lines.append(f"| {r.name} | — | — | — | {r.why or 'not run'} | — | — |")
+            why = r.why or "not run"
+            lines.append(f"| {r.name} | — | — | — | {why} | — | {why} | — | — |")
             continue
-        for pr in r.adapter.procs:
+        for pr, sock in zip(r.adapter.procs, r.sockets or [[]] * len(r.adapter.procs), strict=True):
+            socket_cells = (
+                f"{us(statistics.median(sock))} | {us(pct(sock, 0.99))}"
+                if sock
+                else f"{why_no_sockets or 'not measured'} | —"
+            )
             lines.append(
                 f"| {r.name} | #{pr.index} | {pr.mode} | {pr.orders:,} | {us(pr.p50())} "
-                f"| {us(pct(pr.rtts, 0.99))} | {us(pr.cpu_per_order())} |"
+                f"| {us(pct(pr.rtts, 0.99))} | {socket_cells} | {us(pr.cpu_per_order())} |"
             )
     lines += [
         "",
@@ -488,9 +520,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--target", help=argparse.SUPPRESS)
     parser.add_argument("--hooks", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--window", help=argparse.SUPPRESS)
+    parser.add_argument("--sockets", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        child_main(args.child, args.ticks, Target.from_arg(args.target), args.hooks, args.window)
+        target = Target.from_arg(args.target)
+        child_main(args.child, args.ticks, target, args.hooks, args.window, args.sockets)
         return 0
     ticks, procs = (5, 2) if args.quick else (args.ticks, max(2, args.procs))
     why_no_count = ""
@@ -501,7 +535,7 @@ def main(argv: list[str]) -> int:
         counts, why_no_count = None, tools_missing()["callgrind"]
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
-    results = measure(
+    results, why_no_sockets = measure(
         ticks,
         procs,
         counts,
@@ -509,7 +543,7 @@ def main(argv: list[str]) -> int:
         keep=args.keep,
         frames=args.python_frames,
     )
-    publish(report(results, counts, why_no_count), BEGIN, END, args.write_docs)
+    publish(report(results, counts, why_no_count, why_no_sockets), BEGIN, END, args.write_docs)
     return 0
 
 
