@@ -157,8 +157,9 @@ HEADLINES: tuple[Headline, ...] = (
     ),
     Headline(
         "tick to trade: <= 0.5x kalshi-sdk's instructions",
-        "35=X read to order written (TLS plaintext), callgrind",
-        "heartbeat 300 s; order entry with QueuePolicy(queue_events=False)",
+        "35=X read to order written (TLS plaintext), callgrind; kalshi-sdk's lowest of 3 runs",
+        "heartbeat 300 s; order entry with QueuePolicy(queue_events=False); blocking "
+        "idle_handoff x50 under callgrind",
         "tick",
         r"^\* project target: tick to trade <= 0\.5x kalshi-sdk's instructions: "
         rf"(?P<value>.+) — {_HELD}$",

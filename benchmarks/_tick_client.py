@@ -22,6 +22,10 @@ SYMBOL = "BENCH-TICK"
 OUT_SYMBOL = "BENCH-TICK-OUT"
 WAIT = 120.0  # seconds to wait for one tick's order (slow under valgrind)
 HEARTBEAT = 300  # no Heartbeat inside a run
+# Under valgrind a process runs about this many times slower: the blocking adapter's hand-off
+# to its background reader (`idle_handoff`, wall-clock seconds) is scaled by it there, so the
+# thread that waits keeps reading the socket as it does at full speed (`run_ours`)
+VALGRIND_SLOWDOWN = 50
 TICK_IN = b"\x0135=X\x01"
 ORDER_OUT = b"\x0135=D\x01"
 
@@ -181,9 +185,13 @@ def cl_ord_id(i: int) -> str:
     return f"00000000-0000-4000-8000-{i:012d}"  # no uuid4: it reads /dev/urandom
 
 
-def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> None:
+def run_ours(
+    kind: str, ticks: int, t: Target, ready: Callable[[], None], slowdown: float = 1.0
+) -> None:
     """``ticks`` ticks through our adapter ``kind`` (``-lazy``: both sessions with
-    ``validate_messages=False``, values converted when read)."""
+    ``validate_messages=False``, values converted when read). ``slowdown``: how many times
+    slower than at full speed the process runs (under valgrind: `VALGRIND_SLOWDOWN`); the
+    blocking market-data session's `idle_handoff` is scaled by it."""
     flags = {"validate_messages": False} if kind.endswith("-lazy") else {}
     kind = kind.removesuffix("-lazy")
     from kalshi_fix_sansio import ApplicationMessage
@@ -240,6 +248,11 @@ def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> Non
             md_client.market_data(**flags) as md,
             oe_client.order_entry(queue_policy=untaken, **flags) as oe,
         ):
+            # the seconds a caller may be away before the session's thread reads, scaled to the
+            # process's speed: under valgrind the handler's send alone can take the 50 ms, the
+            # session's thread would then read the next tick and the order be written by
+            # another thread than its tick's reader (a tick window callgrind cannot count)
+            md.idle_handoff *= slowdown
             md.wait_for(snapshot, WAIT, send=subscribe)
             ready()
             while tick.n < ticks:  # type: ignore[attr-defined]
@@ -344,6 +357,7 @@ def child_main(
     hooks: bool,
     window: str | None = None,
     sockets: str | None = None,
+    slowdown: float = 1.0,
 ) -> None:
     """One client process: subscribe, say ready on stdout, handle ``ticks`` ticks, then print
     what it measured (one JSON line). The client calls ``ready`` when subscribed and again
@@ -351,7 +365,7 @@ def child_main(
     the counting switch's library (`_traced.window_library`), the run under callgrind counting
     only from each tick's read to its order's write. ``sockets``: the socket timestamps
     library, preloaded into this process (`_traced.socket_library`): each tick's socket-level
-    window is measured too."""
+    window is measured too. ``slowdown``: as `run_ours`'s."""
     toggle = None
     if window is not None:
         import ctypes
@@ -370,7 +384,7 @@ def child_main(
     if kind == "kalshi-sdk":
         run_kalshi_sdk(ticks, t, ready)
     else:
-        run_ours(kind, ticks, t, ready)
+        run_ours(kind, ticks, t, ready, slowdown)
     used = cpu[1] - cpu[0] if len(cpu) > 1 else 0.0
     got = {"latencies": stamps.latencies, "cpu": used, "windows": stamps.windows}
     got["split"] = stamps.split
