@@ -22,6 +22,10 @@ SYMBOL = "BENCH-TICK"
 OUT_SYMBOL = "BENCH-TICK-OUT"
 WAIT = 120.0  # seconds to wait for one tick's order (slow under valgrind)
 HEARTBEAT = 300  # no Heartbeat inside a run
+# Under valgrind a process runs about this many times slower: the blocking adapter's hand-off
+# to its background reader (`idle_handoff`, wall-clock seconds) is scaled by it there, so the
+# thread that waits keeps reading the socket as it does at full speed (`run_ours`)
+VALGRIND_SLOWDOWN = 50
 TICK_IN = b"\x0135=X\x01"
 ORDER_OUT = b"\x0135=D\x01"
 
@@ -34,18 +38,29 @@ class Stamps:
     35=D. With ``toggle`` (callgrind's counting switch, `_traced.window_library`), the same
     two moments also turn callgrind's counting on and off: the run counts the instructions of
     the windows only (``windows`` of them; ``split``: a window whose order was written by
-    another thread than the one that read the tick, which its count would not follow)."""
+    another thread than the one that read the tick, which its count would not follow).
 
-    def __init__(self, toggle: Callable[[], object] | None = None) -> None:
+    With ``sockets`` (the preloaded socket timestamps library, `_traced.socket_library`, or
+    anything with its three functions), each timed tick also notes when the reading thread's
+    last TCP read returned, before the tick's plaintext came out of TLS, and arms the library
+    so that the next TCP write after the order's plaintext went into TLS is timestamped:
+    `socket_latencies` gives the ticks' socket-level windows."""
+
+    def __init__(self, toggle: Callable[[], object] | None = None, sockets: Any = None) -> None:
         self.tick_at: float | None = None
         self.latencies: list[float] = []
         self.toggle = toggle
         self.counting: int | None = None  # the thread counting (its ident), or None
         self.windows = 0
         self.split = 0
+        self.sockets = sockets
+        self.read_ns = 0  # the pending tick's socket read (CLOCK_MONOTONIC, ns)
+        self.socket_reads: list[int] = []  # per timed tick
 
     def read(self, data: Any) -> None:
         if TICK_IN in bytes(data):  # bytes(b) is b itself; a memoryview is copied
+            if self.sockets is not None:  # before the clock: outside the plaintext window
+                self.read_ns = self.sockets.kfs_last_read()
             self.tick_at = time.perf_counter()
             if self.toggle is not None and self.counting is None:
                 self.counting = threading.get_ident()
@@ -62,6 +77,49 @@ class Stamps:
                 self.counting = None
             self.latencies.append(time.perf_counter() - self.tick_at)
             self.tick_at = None
+            if self.sockets is not None:  # after the clock: outside the plaintext window
+                self.sockets.kfs_arm(len(self.latencies) - 1)
+                self.socket_reads.append(self.read_ns)
+
+    def socket_latencies(self) -> list[float]:
+        """Each timed tick's socket-level window (seconds): from the return of the last TCP
+        read of the thread that then decrypted the 35=X to the call of the first TCP write
+        after the order's plaintext went into TLS.
+
+        Raises:
+            RuntimeError: a tick's read or write was not timestamped (the library not
+                preloaded) or its window is shorter than the plaintext one inside it.
+        """
+        out = []
+        for i, (read_ns, plain) in enumerate(zip(self.socket_reads, self.latencies, strict=True)):
+            wrote_ns = self.sockets.kfs_written(i)
+            if not read_ns or not wrote_ns:
+                raise RuntimeError(
+                    f"tick {i}: socket read or write not timestamped (read {read_ns}, "
+                    f"write {wrote_ns}): is the socket timestamps library preloaded?"
+                )
+            window = (wrote_ns - read_ns) / 1e9
+            if window < plain:
+                raise RuntimeError(
+                    f"tick {i}: socket window {window * 1e6:.1f} µs shorter than the "
+                    f"plaintext window {plain * 1e6:.1f} µs inside it"
+                )
+            out.append(window)
+        return out
+
+
+def load_sockets(path: str) -> Any:
+    """The preloaded socket timestamps library (`_traced.socket_library`) through ctypes."""
+    import ctypes
+
+    lib = ctypes.CDLL(path)
+    lib.kfs_last_read.restype = ctypes.c_int64
+    lib.kfs_last_read.argtypes = []
+    lib.kfs_arm.restype = None
+    lib.kfs_arm.argtypes = [ctypes.c_int]
+    lib.kfs_written.restype = ctypes.c_int64
+    lib.kfs_written.argtypes = [ctypes.c_int]
+    return lib
 
 
 def install_hooks(stamps: Stamps) -> None:
@@ -127,9 +185,13 @@ def cl_ord_id(i: int) -> str:
     return f"00000000-0000-4000-8000-{i:012d}"  # no uuid4: it reads /dev/urandom
 
 
-def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> None:
+def run_ours(
+    kind: str, ticks: int, t: Target, ready: Callable[[], None], slowdown: float = 1.0
+) -> None:
     """``ticks`` ticks through our adapter ``kind`` (``-lazy``: both sessions with
-    ``validate_messages=False``, values converted when read)."""
+    ``validate_messages=False``, values converted when read). ``slowdown``: how many times
+    slower than at full speed the process runs (under valgrind: `VALGRIND_SLOWDOWN`); the
+    blocking market-data session's `idle_handoff` is scaled by it."""
     flags = {"validate_messages": False} if kind.endswith("-lazy") else {}
     kind = kind.removesuffix("-lazy")
     from kalshi_fix_sansio import ApplicationMessage
@@ -186,6 +248,11 @@ def run_ours(kind: str, ticks: int, t: Target, ready: Callable[[], None]) -> Non
             md_client.market_data(**flags) as md,
             oe_client.order_entry(queue_policy=untaken, **flags) as oe,
         ):
+            # the seconds a caller may be away before the session's thread reads, scaled to the
+            # process's speed: under valgrind the handler's send alone can take the 50 ms, the
+            # session's thread would then read the next tick and the order be written by
+            # another thread than its tick's reader (a tick window callgrind cannot count)
+            md.idle_handoff *= slowdown
             md.wait_for(snapshot, WAIT, send=subscribe)
             ready()
             while tick.n < ticks:  # type: ignore[attr-defined]
@@ -283,18 +350,28 @@ def run_kalshi_sdk(ticks: int, t: Target, ready: Callable[[], None]) -> None:
     asyncio.run(main())
 
 
-def child_main(kind: str, ticks: int, t: Target, hooks: bool, window: str | None = None) -> None:
+def child_main(
+    kind: str,
+    ticks: int,
+    t: Target,
+    hooks: bool,
+    window: str | None = None,
+    sockets: str | None = None,
+    slowdown: float = 1.0,
+) -> None:
     """One client process: subscribe, say ready on stdout, handle ``ticks`` ticks, then print
     what it measured (one JSON line). The client calls ``ready`` when subscribed and again
     after its last order: its CPU per tick is the process's CPU between the two. ``window``:
     the counting switch's library (`_traced.window_library`), the run under callgrind counting
-    only from each tick's read to its order's write."""
+    only from each tick's read to its order's write. ``sockets``: the socket timestamps
+    library, preloaded into this process (`_traced.socket_library`): each tick's socket-level
+    window is measured too. ``slowdown``: as `run_ours`'s."""
     toggle = None
     if window is not None:
         import ctypes
 
         toggle = ctypes.CDLL(window).kfs_toggle_collect
-    stamps = Stamps(toggle)
+    stamps = Stamps(toggle, load_sockets(sockets) if sockets is not None else None)
     if hooks or toggle is not None:
         install_hooks(stamps)
     cpu: list[float] = []
@@ -307,7 +384,10 @@ def child_main(kind: str, ticks: int, t: Target, hooks: bool, window: str | None
     if kind == "kalshi-sdk":
         run_kalshi_sdk(ticks, t, ready)
     else:
-        run_ours(kind, ticks, t, ready)
+        run_ours(kind, ticks, t, ready, slowdown)
     used = cpu[1] - cpu[0] if len(cpu) > 1 else 0.0
     got = {"latencies": stamps.latencies, "cpu": used, "windows": stamps.windows}
-    print(json.dumps({**got, "split": stamps.split}), flush=True)
+    got["split"] = stamps.split
+    if sockets is not None:
+        got["socket"] = stamps.socket_latencies()
+    print(json.dumps(got), flush=True)
