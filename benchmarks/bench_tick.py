@@ -484,14 +484,14 @@ def report(
         "library). One row per process, speed mode as in the latency table (CPU per tick split "
         f"at its widest step above {MODE_GAP:.2f}x)",
         "",
-        "| client | process | speed mode | ticks | plaintext window p50 | p99 "
-        "| socket window p50 | p99 | client CPU per tick |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| client | process, speed mode | ticks | plaintext p50 | p99 "
+        "| socket p50 | p99 | CPU per tick |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         if r.why or not r.adapter.procs:
             why = r.why or "not run"
-            lines.append(f"| {r.name} | — | — | — | {why} | — | {why} | — | — |")
+            lines.append(f"| {r.name} | — | — | {why} | — | {why} | — | — |")
             continue
         for pr, sock in zip(r.adapter.procs, r.sockets or [[]] * len(r.adapter.procs), strict=True):
             socket_cells = (
@@ -500,7 +500,7 @@ def report(
                 else f"{why_no_sockets or 'not measured'} | —"
             )
             lines.append(
-                f"| {r.name} | #{pr.index} | {pr.mode} | {pr.orders:,} | {us(pr.p50())} "
+                f"| {r.name} | #{pr.index} {pr.mode} | {pr.orders:,} | {us(pr.p50())} "
                 f"| {us(pct(pr.rtts, 0.99))} | {socket_cells} | {us(pr.cpu_per_order())} |"
             )
     lines += [
