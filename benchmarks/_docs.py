@@ -211,7 +211,7 @@ def _spread(source: str) -> str:
     plain: dict[str, list[int]] = {}
     sock: dict[str, list[int]] = {}
     for client, p50, socket_p50 in re.findall(
-        r"^\| ([^|]+?) \| #\d+ \| \w+ \| [\d,]+ \| ([\d,]+) µs \| [^|]+ \| (?:([\d,]+) µs)?",
+        r"^\| ([^|]+?) \| #\d+ \w+ \| [\d,]+ \| ([\d,]+) µs \| [^|]+ \| (?:([\d,]+) µs)?",
         _block(source, "tick"),
         re.M,
     ):
