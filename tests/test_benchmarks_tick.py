@@ -230,7 +230,7 @@ def test_the_table_gives_instructions_per_tick_and_ratios_to_kalshi_sdk() -> Non
     for r in out:  # no C compiler: the socket columns say why
         r.sockets = []
     lines = bench.report(out, (10, 60), "", "no C compiler")
-    assert "| blocking (threads) | #1 | fast | 10 | 300 µs | 300 µs | no C compiler | — |" in (
+    assert "| blocking (threads) | #1 fast | 10 | 300 µs | 300 µs | no C compiler | — |" in (
         "\n".join(lines)
     )
 
