@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from step_helpers import StepLog
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio._acceptor import AcceptorDriver, garble_checksum
@@ -38,7 +39,6 @@ from kalshi_fix_sansio.steps import (
     Fact,
     Received,
     WakeAt,
-    Write,
 )
 from kalshi_fix_sansio.testing import SessionPair
 
@@ -58,23 +58,17 @@ class Link:
         self.got: list[Event] = []  # the client's events
         self.wire: list[bytes] = []  # what the driver gave out, chunk by chunk
         self.client_error: RemoteProtocolError | None = None
-        self.actions: list[Action] = []  # every action the driver's steps gave
-        self.outbox: list[bytes] = []  # what the `Write`s said to write, not yet given out
+        self.log = StepLog()  # every action the driver's steps gave, and the bytes to give out
 
     def step(self, fact: Fact) -> Sequence[Action]:
         """Step ``fact`` now, as the gateway's pump does."""
-        actions = self.driver.step(fact, self.now)
-        self.actions.extend(actions)
-        self.outbox.extend(a.data for a in actions if isinstance(a, Write))
-        return actions
+        return self.log.step(self.driver, fact, self.now)
 
     def wake_at(self) -> float | None:
-        told = [a.deadline for a in self.actions if isinstance(a, WakeAt)]
-        return told[-1] if told else None
+        return self.log.wake_at()
 
     def disconnect(self) -> Disconnect | None:
-        told = [a for a in self.actions if isinstance(a, Disconnect)]
-        return told[-1] if told else None
+        return self.log.disconnect()
 
     def start(self) -> None:
         self.step(START)
@@ -88,8 +82,7 @@ class Link:
         self.seen.extend(self.driver.events())
 
     def s2c(self) -> bytes:
-        data, self.outbox = b"".join(self.outbox), []
-        data += self.driver.data_to_send(self.now)
+        data = self.log.take_outbox() + self.driver.data_to_send(self.now)
         if data:
             self.wire.append(data)
             self.client.receive_data(data, self.now)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from step_helpers import StepLog
 from test_driver import Harness, exec_ids, of
 
 from kalshi_fix_sansio.driver import DEFAULT_MAX_BUFFERED, FallingBehind, OrderWaiter, QueuePolicy
@@ -48,20 +49,20 @@ class Stepped(Harness):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.actions: list[Action] = []
-        self.outbox: list[bytes] = []
+        self.log = StepLog()
+
+    @property
+    def actions(self) -> list[Action]:
+        """Every action the steps gave."""
+        return self.log.actions
 
     def do(self, fact: Fact) -> Sequence[Action]:
-        """Step ``fact`` now; the actions (kept in ``actions``; what to write in ``outbox``)."""
-        actions = self.driver.step(fact, self.now)
-        self.actions.extend(actions)
-        self.outbox.extend(a.data for a in actions if isinstance(a, Write))
-        return actions
+        """Step ``fact`` now; the actions (kept in ``actions``)."""
+        return self.log.step(self.driver, fact, self.now)
 
     def wake_at(self) -> float | None:
         """The last `WakeAt` told."""
-        told = [a.deadline for a in self.actions if isinstance(a, WakeAt)]
-        return told[-1] if told else None
+        return self.log.wake_at()
 
     def _start(self) -> None:
         assert list(self.do(START)) == [CONNECT]
@@ -76,8 +77,7 @@ class Stepped(Harness):
         self.do(WOKE)
 
     def _out(self) -> bytes:  # the Writes stepped, then what a `driver.send` queued
-        data, self.outbox = b"".join(self.outbox), []
-        return data + self.driver.data_to_send()
+        return self.log.take_outbox() + self.driver.data_to_send()
 
     def _in(self, data: bytes) -> None:
         self.do(Received(data))
