@@ -30,36 +30,38 @@ from kalshi_fix_sansio.driver import (
 from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.metrics import MetricsSnapshot, SessionMetrics
 from kalshi_fix_sansio.risk import RiskLimitExceeded, RiskLimits, SymbolLimits
-from kalshi_fix_sansio.supervisor import Disconnected, LogonRefused, Reconnected, Reconnecting
+from kalshi_fix_sansio.supervisor import (
+    Backoff,
+    ConnectionFailed,
+    Disconnected,
+    LogonRefused,
+    Reconnected,
+    Reconnecting,
+    ReconnectPlan,
+    TransportError,
+    in_maintenance_window,
+    reconnect_plan,
+    seconds_until_maintenance_ends,
+)
 
 from ._base import KILL_TIMEOUT
 from ._client import MAX_QUEUED_EVENTS, ConnectOptions, describe_target
-from ._transport import (
+from ._credentials import Credentials
+from ._endpoints import (
     KALSHI_FIX_HOSTS,
+    Endpoint,
+    check_endpoint,
+    kalshi_endpoint,
+    loopback_addresses,
+)
+from ._messagelog import MESSAGE_LOGGER_NAME, MessageLog, MessageLogError
+from ._tlsconfig import CertificateRefused, make_ssl_context, ssl_context_for, tls_weaknesses
+from ._transport import (
     MAX_BUFFERED_OUTBOUND,
-    MESSAGE_LOGGER_NAME,
     READ_CHUNK,
     SESSION_LOGGER_NAME,
     TRANSPORT_LOGGER_NAME,
-    Backoff,
-    CertificateRefused,
-    ConnectionFailed,
-    Credentials,
-    Endpoint,
-    MessageLog,
-    MessageLogError,
-    ReconnectPlan,
-    TransportError,
-    check_endpoint,
-    in_maintenance_window,
-    kalshi_endpoint,
-    loopback_addresses,
-    make_ssl_context,
-    reconnect_plan,
-    seconds_until_maintenance_ends,
     session_logger,
-    ssl_context_for,
-    tls_weaknesses,
 )
 
 __all__ = [

@@ -5,7 +5,8 @@
 schedules a cancellation. On 3.10, which lacks it, ``wait_for`` stays.
 
 `TLSProtocol` is the adapter's TLS: `_tls.MemoryTLS` (the ssl module's memory BIOs) on a plain
-transport, cheaper per message than asyncio's own SSL transport.
+transport, cheaper per message than asyncio's own SSL transport; it tells a `TLSSink` (the
+adapter's pump) what happens on the connection.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import asyncio
 import ssl
 import sys
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ._tls import MemoryTLS
 
 T = TypeVar("T")
 
-__all__ = ["TLSProtocol", "within"]
+__all__ = ["TLSProtocol", "TLSSink", "within"]
 
 
 async def within(awaitable: Awaitable[T], timeout: float | None) -> T:
@@ -45,6 +46,20 @@ async def within(awaitable: Awaitable[T], timeout: float | None) -> T:
     return await asyncio.wait_for(awaitable, timeout)  # pragma: no cover - Python 3.10
 
 
+class TLSSink(Protocol):
+    """What a `TLSProtocol` tells about its connection (the asyncio adapter's pump)."""
+
+    def made(self, conn: TLSProtocol) -> None:
+        """The handshake is done: ``conn.write`` may be called."""
+
+    def data(self, conn: TLSProtocol, data: bytes) -> None:
+        """Bytes decrypted (``b""``: the peer closed the connection)."""
+
+    def lost(self, conn: TLSProtocol, exc: Exception | None) -> None:
+        """The connection ended (after the handshake); ``exc``: what ended it, if not the
+        peer's close."""
+
+
 class TLSProtocol(asyncio.Protocol):
     """TLS over a plain asyncio transport with the ssl module's memory BIOs.
 
@@ -56,35 +71,30 @@ class TLSProtocol(asyncio.Protocol):
     a ``BufferedProtocol``'s ``get_buffer`` / ``buffer_updated`` (4k instructions per order).
 
     The handshake starts once the transport is connected; ``handshake`` (a future of the
-    loop) gets its outcome. A subclass gets `tls_made` (the handshake is done), `tls_data`
-    (decrypted bytes; ``b""``: the peer closed the connection), `tls_lost` (the connection
-    ended after the handshake, with the error that ended it, if any) and writes with `write`.
+    loop) gets its outcome. Then ``sink`` is told each step (`TLSSink`: the handshake done,
+    the bytes decrypted, the end), and writes with `write`.
 
     Args:
         context: the client TLS context.
         server_hostname: the name checked against the certificate (and sent in SNI).
         handshake: resolved when the handshake is done, or failed with its error.
+        sink: told what happens on the connection once the handshake is done.
     """
 
     def __init__(
-        self, context: ssl.SSLContext, server_hostname: str | None, handshake: asyncio.Future[None]
+        self,
+        context: ssl.SSLContext,
+        server_hostname: str | None,
+        handshake: asyncio.Future[None],
+        sink: TLSSink,
     ) -> None:
+        self.sink = sink
         self.transport: asyncio.Transport | None = None
         self.handshake: asyncio.Future[None] | None = handshake  # None once done
         self._tls = MemoryTLS(context, server_hostname)
         self._error: Exception | None = None  # what ended the connection on our side
 
-    # -- for the subclass -----------------------------------------------------------------
-
-    def tls_made(self) -> None:
-        """The handshake is done: `write` may be called."""
-
-    def tls_data(self, data: bytes) -> None:
-        """Bytes decrypted (``b""``: the peer closed the connection)."""
-
-    def tls_lost(self, exc: Exception | None) -> None:
-        """The connection ended (after the handshake); ``exc``: what ended it, if not the peer's
-        close."""
+    # -- for the sink ---------------------------------------------------------------------
 
     def write(self, data: bytes) -> int:
         """Encrypt ``data`` and write it to the transport; returns how many bytes wait in the
@@ -126,9 +136,9 @@ class TLSProtocol(asyncio.Protocol):
         if tls.unsent or tls.outgoing.pending:  # TLS answered, or may take what waited now
             self.write(b"")
         if data:
-            self.tls_data(data)
+            self.sink.data(self, data)
         if closed:
-            self.tls_data(b"")
+            self.sink.data(self, b"")
 
     def eof_received(self) -> bool | None:
         if self.handshake is not None:
@@ -136,14 +146,14 @@ class TLSProtocol(asyncio.Protocol):
                 ConnectionResetError("the peer closed the connection in the TLS handshake")
             )
         else:
-            self.tls_data(b"")
+            self.sink.data(self, b"")
         return None  # the transport closes
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.handshake is not None:
             self._failed(exc or ConnectionResetError("the connection closed in the TLS handshake"))
         else:
-            self.tls_lost(exc or self._error)
+            self.sink.lost(self, exc or self._error)
 
     # -- TLS ----------------------------------------------------------------------------------
 
@@ -162,7 +172,7 @@ class TLSProtocol(asyncio.Protocol):
         handshake, self.handshake = self.handshake, None
         if handshake is not None and not handshake.done():
             handshake.set_result(None)
-        self.tls_made()
+        self.sink.made(self)
         if tls.incoming.pending:  # bytes after the handshake's last message
             self.data_received(b"")
 

@@ -1,18 +1,17 @@
-"""The awaitable half of the asyncio and trio sessions (over `SessionBase`).
+"""The awaitable reading API of the asyncio and trio sessions (over `SessionBase`).
 
-`AsyncSessionBase` adds the reading API both async adapters share (`next_event`, ``events``,
+`AsyncAPI` adds the reading API both async adapters share (`next_event`, ``events``,
 ``async for``, `wait_for`, `send_when_allowed`, `run`, `place`, `cancel`, `kill`): each awaits
-one of the core's waits (`kalshi_fix_sansio._callers`), run by `AsyncSessionBase._drive`
-over two hooks each loop provides: `AsyncSessionBase._now` and
-`AsyncSessionBase._wait_changed`.
-`AsyncKillAll` is the clients' ``kill_all``.
+one of the core's waits (`kalshi_fix_sansio._callers`), run by its pump's `AsyncPump.drive`.
+`deliver` runs the callbacks in the session's task; `AsyncKillAll` is the clients'
+``kill_all``.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol, TypeVar
 
 from kalshi_fix_sansio import Message
@@ -22,67 +21,33 @@ from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.gate import TradingHalt
 from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
-from kalshi_fix_sansio.steps import Received
 from kalshi_fix_sansio.tracker import TrackedOrder
 
 from ._base import KILL_TIMEOUT, PLACE_TIMEOUT, SessionBase, Until, start_kills
 from ._requests import cancel_request
 
-__all__ = ["AsyncKillAll", "AsyncSessionBase", "kill_sessions", "maybe_await"]
+__all__ = ["AsyncAPI", "AsyncKillAll", "AsyncPump", "deliver", "kill_sessions"]
 
 T = TypeVar("T")
 
 
-async def maybe_await(result: object) -> None:
-    """Await a callback's result when it is awaitable (a coroutine function's)."""
-    if inspect.isawaitable(result):
-        await result
+class AsyncPump(Protocol):
+    """What the awaitable API asks of its adapter's pump."""
+
+    def now(self) -> float:
+        """The loop's monotonic clock, which times every wait."""
+
+    async def drive(self, wait: Wait[T]) -> T:
+        """Run ``wait`` to its end, waiting for each change (and clean it up if cancelled)."""
+
+    def wake(self) -> None:
+        """Something changed: the waiting callers and the session's task look again."""
 
 
-class _Flag(Protocol):
-    def set(self) -> None: ...
-
-
-class AsyncSessionBase(SessionBase):
+class AsyncAPI(SessionBase):
     """The asyncio and trio sessions: `SessionBase` plus the awaitable reading API."""
 
-    _changed: _Flag  # events queued or the driver moved: the waiting callers look again
-    _kick: _Flag  # the session's task has something to do
-
-    def _wake(self) -> None:
-        self._changed.set()
-        self._kick.set()
-
-    def _fed(self, sup: Driver, fact: Received) -> None:
-        """Step bytes read (``b""``: EOF); wake the waiting callers (and the session's task
-        when a callback is due); do what the driver says (write a Heartbeat to a TestRequest,
-        a resend...)."""
-        actions = self._received(sup, fact)
-        self._changed.set()  # readers and `place` / `cancel` look again
-        if actions:
-            self._perform(sup, actions)
-        if self._delivery.due(sup):
-            self._kick.set()
-
-    def _now(self) -> float:
-        """The loop's monotonic clock, which times every wait."""
-        raise NotImplementedError  # pragma: no cover - each adapter says
-
-    async def _wait_changed(self, deadline: float) -> None:
-        """Wait until something changes or `_now` reaches ``deadline`` (``math.inf``: none)."""
-        raise NotImplementedError  # pragma: no cover - each adapter says
-
-    async def _drive(self, wait: Wait[T]) -> T:
-        """Run a wait to its end, waiting for each change with `_wait_changed`."""
-        try:
-            now = wait.now
-            while (deadline := wait.poll(now)) is not None:
-                await self._wait_changed(deadline)
-                now = self._now()
-        except BaseException:
-            wait.close()  # failed or cancelled: the wait's own clean-up runs now
-            raise
-        return wait.result
+    _pump: AsyncPump
 
     async def next_event(self, timeout: float | None = None) -> Event | None:
         """The next event, waiting up to ``timeout`` seconds (None: until one comes).
@@ -91,7 +56,8 @@ class AsyncSessionBase(SessionBase):
             LogonRefused, ConnectionFailed, TransportError: the session ended (after the
                 events queued before that were returned).
         """
-        return await self._drive(waits.WaitEvent(self, waits.any_event, timeout, self._now()))
+        pump = self._pump
+        return await pump.drive(waits.WaitEvent(self._host, waits.any_event, timeout, pump.now()))
 
     async def events(self, timeout: float | None = None) -> AsyncIterator[Event]:
         """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
@@ -114,7 +80,8 @@ class AsyncSessionBase(SessionBase):
         """
         if send is not None:
             await self.send_when_allowed(send)
-        event = await self._drive(waits.WaitEvent(self, predicate, timeout, self._now()))
+        pump = self._pump
+        event = await pump.drive(waits.WaitEvent(self._host, predicate, timeout, pump.now()))
         return waits.matched(event, timeout)
 
     async def send_when_allowed(self, message: Message, *, resubscribe: bool = False) -> int:
@@ -125,8 +92,9 @@ class AsyncSessionBase(SessionBase):
             RateLimitExceeded: ``rate_limit="raise"`` and no tokens now, or it never fits.
             TransportError, LocalProtocolError, EncodeError: as `send`.
         """
-        wait = waits.PacedSend(self, message, self._now(), resubscribe=resubscribe)
-        return await self._drive(wait)
+        pump = self._pump
+        wait = waits.PacedSend(self._host, message, pump.now(), resubscribe=resubscribe)
+        return await pump.drive(wait)
 
     async def run(self, until: Callable[[], bool] | None = None) -> None:
         """Wait until ``until()`` is true or the session ends (for ``on_event`` users).
@@ -134,8 +102,8 @@ class AsyncSessionBase(SessionBase):
         Raises:
             LogonRefused, ConnectionFailed, TransportError: the session failed.
         """
-        await self._drive(waits.Until(self, lambda: until is not None and until()))
-        self._check_failed()
+        await self._pump.drive(waits.Until(self._host, lambda: until is not None and until()))
+        self._host.check_failed()
 
     async def place(
         self, order: Message, *, timeout: float | None = PLACE_TIMEOUT, until: Until = "ack"
@@ -158,8 +126,9 @@ class AsyncSessionBase(SessionBase):
                 (with ``"wait"``, the default, it waits first: not counted in ``timeout``).
             LogonRefused, ConnectionFailed, TransportError: the session ended first.
         """
-        waiter = self._waiter(order, until)
-        return await self._drive(waits.Settle(self, waiter, order, timeout, self._now()))
+        host, pump = self._host, self._pump
+        waiter = host.waiter(order, until)
+        return await pump.drive(waits.Settle(host, waiter, order, timeout, pump.now()))
 
     async def cancel(
         self, request: Message | TrackedOrder | str, *, timeout: float | None = PLACE_TIMEOUT
@@ -184,9 +153,10 @@ class AsyncSessionBase(SessionBase):
             LocalProtocolError: ``request`` is another message or type, or the tracker knows no
                 order by that ClOrdID, or the order is not open (the message says which).
         """
+        host, pump = self._host, self._pump
         request = cancel_request(self, request)
-        waiter = self._waiter(request)
-        return await self._drive(waits.Settle(self, waiter, request, timeout, self._now()))
+        waiter = host.waiter(request)
+        return await pump.drive(waits.Settle(host, waiter, request, timeout, pump.now()))
 
     async def kill(
         self,
@@ -233,26 +203,34 @@ class AsyncSessionBase(SessionBase):
             )
         )[0]
 
-    async def _await_logon(self, sup: Driver, close: Callable[[], Awaitable[None]]) -> None:
+    async def _await_logon(self, close: Callable[[], Any]) -> None:
         """`open`'s wait for the Logon: when the session ends first, ``close`` it and raise why."""
-        if not await self._drive(waits.Until(self, lambda: self._logged_on(sup))):
+        host = self._host
+        if not await self._pump.drive(waits.Until(host, host.logged_on)):
             await close()
-            raise self._closed_error()
+            raise host.closed_error()
 
-    async def _deliver(self, sup: Driver) -> None:
-        """Run the callbacks: ``on_event`` with every unread event, ``on_reconnect`` when due
-        (reading goes on meanwhile: the driver keeps the tracker and the books current)."""
-        ran = False
-        delivery = self._delivery
-        while delivery.due(sup):
-            event, reconnected = delivery.take_callback(sup.next_event_with_time)
-            if event is not None and self.on_event is not None:
-                await maybe_await(self.on_event(event))
-            if reconnected and self.on_reconnect is not None:
-                await maybe_await(self.on_reconnect(self))
-            ran = True
-        if ran:
-            self._wake()  # whoever waits on what the callbacks did
+
+async def deliver(session: SessionBase, sup: Driver, pump: AsyncPump) -> None:
+    """Run ``session``'s callbacks in its task: ``on_event`` with every unread event,
+    ``on_reconnect`` when due, an awaitable result awaited (reading goes on meanwhile: the
+    driver keeps the tracker and the books current); then wake whoever waits on what they
+    did."""
+    ran = False
+    delivery = session._host.delivery
+    while delivery.due(sup):
+        event, reconnected = delivery.take_callback(sup.next_event_with_time)
+        if event is not None and session.on_event is not None:
+            result = session.on_event(event)
+            if inspect.isawaitable(result):
+                await result
+        if reconnected and session.on_reconnect is not None:
+            result = session.on_reconnect(session)
+            if inspect.isawaitable(result):
+                await result
+        ran = True
+    if ran:
+        pump.wake()
 
 
 class AsyncKillAll:
@@ -289,15 +267,16 @@ class AsyncKillAll:
 
 
 async def kill_sessions(
-    sessions: list[AsyncSessionBase], *, timeout: float | None, check: bool = True, **options: Any
+    sessions: list[AsyncAPI], *, timeout: float | None, check: bool = True, **options: Any
 ) -> list[KillReport]:
     """Start the kill on every session (``check``: the open order-entry ones among them) at
     once, then wait for all of them (one deadline)."""
     started = start_kills(sessions, check, options)
     if not started:
         return []
-    now = started[0][0]._now()
+    now = started[0][0]._pump.now()
     deadline = math.inf if timeout is None else now + timeout
     for session, kill in started:
-        await session._drive(waits.AwaitKill(session, kill, deadline, session._now()))
-    return [session._kill_report(kill) for session, kill in started]
+        pump = session._pump
+        await pump.drive(waits.AwaitKill(session._host, kill, deadline, pump.now()))
+    return [session._host.kill_report(kill) for session, kill in started]

@@ -34,18 +34,13 @@ from kalshi_fix_sansio.gate import TradingHalt
 from kalshi_fix_sansio.risk import RiskLimits
 from kalshi_fix_sansio.spec import SESSIONS
 from kalshi_fix_sansio.store import MemoryStore, MessageStore
+from kalshi_fix_sansio.supervisor import Backoff
 from kalshi_fix_sansio.tracker import OrderTracker
 
-from ._transport import (
-    Backoff,
-    Credentials,
-    Endpoint,
-    MessageLog,
-    documented_environment,
-    kalshi_endpoint,
-    make_ssl_context,
-    session_types,
-)
+from ._credentials import Credentials
+from ._endpoints import Endpoint, documented_environment, kalshi_endpoint, session_types
+from ._messagelog import MessageLog
+from ._tlsconfig import make_ssl_context
 
 S = TypeVar("S")
 

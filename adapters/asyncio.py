@@ -45,26 +45,26 @@ from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.steps import (
     CLOSE,
-    CONNECT,
     CONNECTED,
-    FINISHED,
     START,
     WOKE,
     Action,
+    Agenda,
     Buffered,
     ConnectFailed,
     Disconnect,
     Lost,
     Received,
-    WakeAt,
     Write,
 )
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
 from ._aio import TLSProtocol, within
-from ._async import AsyncKillAll, AsyncSessionBase
+from ._async import AsyncAPI, AsyncKillAll, deliver
+from ._base import SessionBase
 from ._client import MAX_QUEUED_EVENTS, ClientBase
-from ._transport import connect_error, loopback_addresses
+from ._endpoints import loopback_addresses
+from ._tlsconfig import connect_error
 
 __all__ = [
     "MAX_QUEUED_EVENTS",
@@ -97,31 +97,26 @@ ReconnectHook: TypeAlias = Callable[["AsyncSession"], Awaitable[None] | None]
 
 
 class _Connection(asyncio.Protocol):
-    """A plain TCP connection's transport callbacks: each one is one call into its session."""
+    """A plain TCP connection's transport callbacks: each one is one call into its pump."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, pump: _Transport) -> None:
+        self.pump = pump
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self.session._made(self)
+        self.pump.made(self)
 
     def data_received(self, data: bytes) -> None:
-        session, sup = self.session, self.session.driver
-        if self is session._conn and sup is not None:  # else a connection already given up
-            try:
-                session._fed(sup, Received(data))
-            except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
-                session._failed(exc)
+        self.pump.data(self, data)
 
     def eof_received(self) -> bool | None:
-        self.data_received(b"")
+        self.pump.data(self, b"")
         return None  # the transport closes
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.session._on_lost(self, exc)
+        self.pump.lost(self, exc)
 
     def write(self, data: bytes) -> int:
         """Write ``data``; returns how many bytes wait in the transport's buffer."""
@@ -135,36 +130,11 @@ class _Connection(asyncio.Protocol):
         return 0 if self.transport is None else self.transport.get_write_buffer_size()
 
 
-class _TLSConnection(TLSProtocol):
-    """A TLS connection (`TLSProtocol`) whose callbacks are one call each into its session,
-    which gets it once the handshake is done."""
-
-    def __init__(
-        self, session: AsyncSession, context: ssl.SSLContext, handshake: asyncio.Future[None]
-    ) -> None:
-        super().__init__(context, session.options.endpoint.server_hostname, handshake)
-        self.session = session
-
-    def tls_made(self) -> None:
-        self.session._made(self)
-
-    def tls_data(self, data: bytes) -> None:
-        session, sup = self.session, self.session.driver
-        if self is session._conn and sup is not None:  # else a connection already given up
-            try:
-                session._fed(sup, Received(data))
-            except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
-                session._failed(exc)
-
-    def tls_lost(self, exc: Exception | None) -> None:
-        self.session._on_lost(self, exc)
-
-
-_Conn: TypeAlias = "_Connection | _TLSConnection"
+_Conn: TypeAlias = "_Connection | TLSProtocol"
 
 
 class _Changes:
-    """The callers waiting for a change (`AsyncSession._changed`): each waits on a future of
+    """The callers waiting for a change (`_Transport.changes`): each waits on a future of
     its own (a cancelled caller cancels only its own), and `set` resolves them all. Nothing
     is remembered for later callers: a caller polls its wait and then waits with no await in
     between, so no change can fall between the two.
@@ -218,82 +188,29 @@ class _Changes:
         self.set()
 
 
-class AsyncSession(AsyncSessionBase):
-    """One Kalshi FIX session over an asyncio transport (``async with``: log on, then log out).
+class _Transport:
+    """The asyncio pump of one session (see the module docstring): its task, its connection
+    and the callers waiting for a change."""
 
-    Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` (`EventCallback`,
-    `ReconnectHook`) run in the session's task, an awaitable result awaited.
-    """
+    def __init__(self, session: SessionBase) -> None:
+        self.session, self.host = session, session._host
+        self.host.perform = self.perform
+        self.conn: _Conn | None = None
+        self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
+        self.buffered = False  # bytes waited in the transport's buffer when last looked
+        self.task: asyncio.Task[None] | None = None
+        self.changes = _Changes()  # the callers waiting for a change
+        self.kick = asyncio.Event()  # the session's task has something to do
+        self.ssl: ssl.SSLContext | None = None
 
-    def _setup(self) -> None:
-        self._conn: _Conn | None = None
-        self._wake_at = math.inf  # the driver's `WakeAt` (its clock)
-        self._connect_due = False  # the driver said `Connect`
-        self._finished = False  # the driver said `Finished`
-        self._buffered = False  # bytes waited in the transport's buffer when last looked
-        self._task: asyncio.Task[None] | None = None
-        self._changed: _Changes = _Changes()  # the callers waiting for a change
-        self._kick: asyncio.Event = asyncio.Event()
-        self._ssl: ssl.SSLContext | None = None
+    # -- what the session asks (`AsyncPump`) -------------------------------------------------
 
-    async def __aenter__(self) -> AsyncSession:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def open(self) -> None:
-        """Connect and log on, then keep the session up in a background task.
-
-        Raises:
-            LogonRefused: Kalshi refused the Logon for good (its text is in the message).
-            ConnectionFailed: every attempt the backoff allows failed.
-            LocalProtocolError: the endpoint is not allowed, or the session is already open.
-        """
-        sup, self._ssl = self._begin()
-        self._wake_at, self._connect_due, self._finished = math.inf, False, False
-        self._changed.reset()
-        self._task = asyncio.create_task(self._run(sup), name=f"kalshi-fix {self._name}")
-        await self._await_logon(sup, self.close)
-
-    async def close(self) -> None:
-        """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
-        sup, task = self.driver, self._task
-        if sup is not None and task is not None:
-            self._perform(sup, sup.step(CLOSE, self._clock()))
-            self._wake()
-            if task is not asyncio.current_task():
-                await asyncio.wait([task], timeout=self.config.logout_timeout + 1)
-                task.cancel()
-                await asyncio.wait([task])
-                self._task = None
-        self._abort()
-        self._close_log()
-
-    def _is_open(self) -> bool:
-        return self._task is not None
-
-    def _ended(self) -> bool:
-        task = self._task  # it ends after its last delivery: no event is missed
-        return task is None or task.done()
-
-    def _now(self) -> float:
+    def now(self) -> float:
         return asyncio.get_running_loop().time()
 
-    async def _wait_changed(self, deadline: float) -> None:
-        changes = self._changed
-        waiter = changes.wait(asyncio.get_running_loop(), deadline)
-        try:
-            await waiter
-        except BaseException:
-            changes.forget(waiter)
-            raise
-
-    async def _drive(self, wait: Wait[T]) -> T:
-        # `AsyncSessionBase._drive` with `_wait_changed` inline (one coroutine less per wake)
+    async def drive(self, wait: Wait[T]) -> T:
         loop = asyncio.get_running_loop()
-        changes = self._changed
+        changes = self.changes
         waiter: asyncio.Future[None] | None = None
         try:
             now = wait.now
@@ -308,123 +225,164 @@ class AsyncSession(AsyncSessionBase):
             raise
         return wait.result
 
-    def _perform(self, sup: Driver, actions: Sequence[Action]) -> None:
+    def wake(self) -> None:
+        self.changes.set()
+        self.kick.set()
+
+    def start(self, sup: Driver, context: ssl.SSLContext | None) -> None:
+        """Start the session's task."""
+        self.ssl = context
+        self.agenda = Agenda()
+        self.changes.reset()
+        name = f"kalshi-fix {self.session.name}"
+        self.task = asyncio.create_task(self._run(sup), name=name)
+
+    async def close(self) -> None:
+        """Log out (waiting up to the logout timeout for the answer) and end the task."""
+        sup, task, host = self.host.driver, self.task, self.host
+        if sup is not None and task is not None:
+            self.perform(sup, sup.step(CLOSE, host.clock()))
+            self.wake()
+            if task is not asyncio.current_task():
+                await asyncio.wait([task], timeout=self.session.config.logout_timeout + 1)
+                task.cancel()
+                await asyncio.wait([task])
+                self.task, host.running = None, False
+        host.opened = self.task is not None
+        self.abort()
+
+    def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
         """Do what the driver said, in order: write into the transport's buffer (the driver
         judges what waits there); the session's task connects, sleeps until `WakeAt` and
         ends; a `Disconnect` closes the transport (aborts it when the bytes are dropped)."""
         for action in actions:
             if type(action) is Write:
-                conn = self._conn
+                conn = self.conn
                 if conn is None or conn.transport is None or conn.transport.is_closing():
                     continue  # no connection: nothing to write them to
                 data = action.data
-                if (log := self.options.message_log) is not None:
-                    log.sent(data, self._clock())
+                if (log := self.host.message_log) is not None:
+                    log.sent(data, self.host.clock())
                 if size := conn.write(data):
-                    self._buffered = True
-                    self._perform(sup, sup.step(Buffered(size), self._clock()))
-            elif type(action) is WakeAt:
-                self._wake_at = action.deadline
-                self._kick.set()  # the task sleeps until it
+                    self.buffered = True
+                    self.perform(sup, sup.step(Buffered(size), self.host.clock()))
             elif type(action) is Disconnect:
-                self._abort(action.abort)
-            elif action is CONNECT:
-                self._connect_due = True
-                self._kick.set()
-            elif action is FINISHED:
-                self._finished = True
-                self._kick.set()
+                self.abort(action.abort)
+            elif self.agenda.note(action):
+                self.kick.set()  # the task sleeps until it looks again
 
     # -- the transport's callbacks: one driver call each -----------------------------------
 
-    def _made(self, conn: _Conn) -> None:
-        sup = self.driver
+    def made(self, conn: _Conn) -> None:
+        sup = self.host.driver
         assert sup is not None and conn.transport is not None
-        if self._conn is not None:  # one connection at a time
+        if self.conn is not None:  # one connection at a time
             conn.transport.abort()
             return
-        self._conn, self._buffered = conn, False
+        self.conn, self.buffered = conn, False
         try:
-            self._perform(sup, sup.step(CONNECTED, self._clock()))  # the Logon
+            self.perform(sup, sup.step(CONNECTED, self.host.clock()))  # the Logon
         except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
-            self._failed(exc)
+            self.failed(exc)
 
-    def _failed(self, exc: Exception) -> None:
+    def data(self, conn: _Conn, data: bytes) -> None:
+        """Step bytes read (``b""``: EOF) on ``conn``; wake the waiting callers (and the
+        session's task when a callback is due); do what the driver says (write a Heartbeat to
+        a TestRequest, a resend...)."""
+        host = self.host
+        sup = host.driver
+        if conn is not self.conn or sup is None:
+            return  # a connection already given up
+        try:
+            actions = host.received(sup, Received(data))
+            self.changes.set()  # readers and `place` / `cancel` look again
+            if actions:
+                self.perform(sup, actions)
+            if host.delivery.due(sup):
+                self.kick.set()
+        except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
+            self.failed(exc)
+
+    def failed(self, exc: Exception) -> None:
         """An error raised in a transport callback (the message log's `MessageLogError`, a
         bug): asyncio would only log it (an `OSError` not even that) and drop the connection,
         and the session would reconnect past it. It ends the session instead, raised to the
-        application as an error of the session's task is (`SessionBase._closed_error`), as
-        the blocking and trio adapters do."""
-        if self._crash is None:
-            self._crash = exc
-        self._abort()
-        self._wake()  # the session's task ends, the waiting callers see why
+        application as an error of the session's task is (`Host.closed_error`), as the
+        blocking and trio adapters do."""
+        if self.host.crash is None:
+            self.host.crash = exc
+        self.abort()
+        self.wake()  # the session's task ends, the waiting callers see why
 
-    def _on_lost(self, conn: _Conn, exc: Exception | None) -> None:
-        if conn is not self._conn:
+    def lost(self, conn: _Conn, exc: Exception | None) -> None:
+        if conn is not self.conn:
             return
-        self._conn = None
-        sup = self.driver
+        self.conn = None
+        sup = self.host.driver
         assert sup is not None
         if exc is not None:
-            self._perform(sup, sup.step(Lost(f"read failed: {exc}"), self._clock()))
+            self.perform(sup, sup.step(Lost(f"read failed: {exc}"), self.host.clock()))
         else:  # closed without an EOF seen (e.g. TLS abort)
-            self._perform(sup, self._received(sup, Received(b"")))
-        self._wake()
+            self.perform(sup, self.host.received(sup, Received(b"")))
+        self.wake()
 
-    # -- the background task ----------------------------------------------------------------------
+    # -- the session's task -------------------------------------------------------------------
 
     async def _run(self, sup: Driver) -> None:
+        host = self.host
         try:
-            self._perform(sup, sup.step(START, self._clock()))
-            # a transport callback failed (`_failed`): ended
-            while self._crash is None and not self._finished:
-                if self._connect_due:
-                    self._connect_due = False
+            self.perform(sup, sup.step(START, host.clock()))
+            # a transport callback failed (`failed`): ended
+            while host.crash is None and not self.agenda.finished:
+                if self.agenda.connect_due:
+                    self.agenda.connect_due = False
                     await self._connect(sup)
-                await self._deliver(sup)
-                if not self._finished and not self._connect_due:
+                await deliver(self.session, sup, self)
+                if not self.agenda.finished and not self.agenda.connect_due:
                     await self._idle(sup)
-            await self._deliver(sup)  # what the last input queued
+            await deliver(self.session, sup, self)  # what the last input queued
         except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
-            self._crash = exc
+            host.crash = exc
         finally:
-            self._abort()
-            self._wake()
+            self.abort()
+            host.running = False
+            self.wake()
 
     async def _idle(self, sup: Driver) -> None:
         """Wait until kicked or the driver's `WakeAt`; then step `WOKE` (its timers fire when
         due), after telling it what waits in the transport's buffer."""
-        kick = self._kick
+        kick, clock = self.kick, self.host.clock
         if not kick.is_set():
-            rest = self._wake_at - self._clock()
+            rest = self.agenda.wake_at - clock()
             timeout = None if rest == math.inf else max(rest, 0.0)
             with contextlib.suppress(asyncio.TimeoutError):  # not the builtin on 3.10
                 await within(kick.wait(), timeout)
         kick.clear()
-        conn = self._conn
-        if self._buffered and conn is not None:  # a slow peer? the driver judges it
+        conn = self.conn
+        if self.buffered and conn is not None:  # a slow peer? the driver judges it
             size = conn.buffered()
-            self._buffered = size > 0
-            self._perform(sup, sup.step(Buffered(size), self._clock()))
-        self._perform(sup, sup.step(WOKE, self._clock()))
+            self.buffered = size > 0
+            self.perform(sup, sup.step(Buffered(size), clock()))
+        self.perform(sup, sup.step(WOKE, clock()))
 
     async def _connect(self, sup: Driver) -> None:
+        options = self.session.options
         try:
-            await asyncio.wait_for(self._open(), self.options.connect_timeout)
+            await asyncio.wait_for(self._open(), options.connect_timeout)
         except (OSError, asyncio.TimeoutError) as exc:
-            if self._conn is None:
-                error = exc if str(exc) else TimeoutError(f"{self.options.endpoint}: timed out")
-                reported = connect_error(self.options.endpoint, self._ssl, error)  # final?
-                self._perform(sup, sup.step(ConnectFailed(reported), self._clock()))
+            if self.conn is None:
+                error = exc if str(exc) else TimeoutError(f"{options.endpoint}: timed out")
+                reported = connect_error(options.endpoint, self.ssl, error)  # final?
+                self.perform(sup, sup.step(ConnectFailed(reported), self.host.clock()))
 
     async def _open(self) -> None:
-        ep = self.options.endpoint
+        ep = self.session.options.endpoint
         loop = asyncio.get_running_loop()
-        context = self._ssl
+        context = self.ssl
         if context is not None:  # TLS of our own over a plain transport (`TLSProtocol`)
             handshake: asyncio.Future[None] = loop.create_future()
-            tls = functools.partial(_TLSConnection, self, context, handshake)
+            hostname = self.session.options.endpoint.server_hostname
+            tls = functools.partial(TLSProtocol, context, hostname, handshake, self)
             transport, _ = await loop.create_connection(tls, ep.host, ep.port)
             try:
                 await handshake
@@ -442,14 +400,48 @@ class AsyncSession(AsyncSessionBase):
                 error = exc
         raise error
 
-    def _abort(self, drop: bool = True) -> None:
+    def abort(self, drop: bool = True) -> None:
         """Close the connection (``drop``: at once, dropping what waits to be written)."""
-        conn, self._conn = self._conn, None
+        conn, self.conn = self.conn, None
         if conn is not None and conn.transport is not None:
             if drop:
                 conn.transport.abort()
             else:
                 conn.transport.close()
+
+
+class AsyncSession(AsyncAPI):
+    """One Kalshi FIX session over an asyncio transport (``async with``: log on, then log out).
+
+    Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` (`EventCallback`,
+    `ReconnectHook`) run in the session's task, an awaitable result awaited.
+    """
+
+    _PUMP = _Transport
+    _pump: _Transport
+
+    async def __aenter__(self) -> AsyncSession:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Connect and log on, then keep the session up in a background task.
+
+        Raises:
+            LogonRefused: Kalshi refused the Logon for good (its text is in the message).
+            ConnectionFailed: every attempt the backoff allows failed.
+            LocalProtocolError: the endpoint is not allowed, or the session is already open.
+        """
+        self._pump.start(*self._begin())
+        await self._await_logon(self.close)
+
+    async def close(self) -> None:
+        """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
+        await self._pump.close()
+        self._end()
 
 
 class FixClient(ClientBase[AsyncSession], AsyncKillAll):

@@ -27,7 +27,10 @@ import ssl
 import threading
 import time
 from collections.abc import Sequence
+from typing import TypeVar
 
+from kalshi_fix_sansio import _callers as waits
+from kalshi_fix_sansio._callers import Readers, Wait
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     Driver,
@@ -39,25 +42,25 @@ from kalshi_fix_sansio.driver import (
 from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.steps import (
     CLOSE,
-    CONNECT,
     CONNECTED,
-    FINISHED,
     START,
     WOKE,
     Action,
+    Agenda,
     ConnectFailed,
     Disconnect,
     Received,
-    WakeAt,
     Write,
 )
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
-from ._base import IDLE_HANDOFF
+from ._base import IDLE_HANDOFF, SessionBase
 from ._client import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
+from ._endpoints import loopback_addresses
 from ._sockio import read_fact, write_now
-from ._sync import SyncKillAll, SyncSessionBase, joined, started
-from ._transport import READ_CHUNK, connect_error, loopback_addresses
+from ._sync import SyncAPI, SyncKillAll
+from ._tlsconfig import connect_error
+from ._transport import READ_CHUNK
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -80,253 +83,285 @@ __all__ = [
     "TradingHalted",
 ]
 
+T = TypeVar("T")
 
-class BlockingSession(SyncSessionBase):
-    """One Kalshi FIX session over a blocking socket (``with``: log on, then log out).
 
-    Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` run in the
-    session's callback thread.
-    """
+class _Threads:
+    """The blocking pump of one session (see the module docstring): its lock, its threads
+    and its socket. Every driver call and every TLS call is made holding the lock, except
+    the wait for the socket."""
 
-    def _setup(self) -> None:
-        super()._setup()  # the lock, the waiting threads' condition, the `Readers` rule
-        self._idle = threading.Condition(self._mu)  # the session's thread, while it rests
-        self._thread: threading.Thread | None = None
-        self._running = False
-        self._sock: socket.socket | None = None
-        self._unsent = b""  # bytes the socket did not take yet (written first, in order)
-        self._full = False  # the last read filled its chunk: TLS may hold more
-        self._wake_at = math.inf  # the driver's `WakeAt` (its clock)
-        self._connect_due = False  # the driver said `Connect`
-        self._finished = False  # the driver said `Finished`
-        self._close_due = False  # `Disconnect` while another thread read: it closes
+    def __init__(self, session: SessionBase) -> None:
+        self.session, self.host = session, session._host
+        self.host.perform = self.perform
+        self.host.lock = self.mu = threading.RLock()  # the one lock (`run`'s `until` may `send`)
+        self.cond = threading.Condition(self.mu)  # waiting threads and the callback thread
+        self.idle = threading.Condition(self.mu)  # the session's thread, while it rests
+        self.sleeping = 0  # threads resting on `cond` (no notify without one)
+        self.readers = Readers(IDLE_HANDOFF)  # who reads the socket: the core's rule
+        self.thread: threading.Thread | None = None
+        self.callbacks: threading.Thread | None = None
+        self.ssl: ssl.SSLContext | None = None
+        self.ready = _Ready()  # replaced at each open
+        self.sock: socket.socket | None = None
+        self.unsent = b""  # bytes the socket did not take yet (written first, in order)
+        self.full = False  # the last read filled its chunk: TLS may hold more
+        self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
+        self.close_due = False  # `Disconnect` while another thread read: it closes
 
-    @property
-    def idle_handoff(self) -> float:
-        """Seconds after a waiting thread last read the socket before the session's thread
-        reads it (see `IDLE_HANDOFF`); settable per session."""
-        return self._readers.handoff
+    # -- what the session asks ----------------------------------------------------------------
 
-    @idle_handoff.setter
-    def idle_handoff(self, seconds: float) -> None:
-        self._readers.handoff = seconds
-
-    def __enter__(self) -> BlockingSession:
-        self.open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def open(self) -> None:
-        """Connect and log on; a background thread keeps the session up until `close`.
-
-        Raises:
-            LogonRefused: Kalshi refused the Logon for good (its text is in the message).
-            ConnectionFailed: every attempt the backoff allows failed.
-            LocalProtocolError: the endpoint is not allowed, or the session is already open.
-        """
-        sup, self._ssl = self._begin()
-        self._ready = _Ready()  # the reader's wait, and the pipe that wakes it
-        self._wake_at, self._connect_due, self._finished = math.inf, False, False
-        self._running = True
-        self._readers.reset()
-        self._readers.enter()  # waiting from now on: the session's thread leaves us the Logon
-        self._thread = started(self._run, sup, f"kalshi-fix {self._name}")
-        self._start_callbacks(sup)
+    def open(self, sup: Driver, context: ssl.SSLContext | None) -> bool:
+        """Start the session's threads and wait for the Logon: True once logged on."""
+        self.ssl, self.ready = context, _Ready()
+        self.agenda = Agenda()
+        self.readers.reset()
+        self.readers.enter()  # waiting from now on: the session's thread leaves us the Logon
+        name = f"kalshi-fix {self.session.name}"
+        self.thread = _started(self._run, sup, name)
+        if self.session.on_event is not None or self.session.on_reconnect is not None:
+            self.callbacks = _started(self._deliver, sup, f"{name} callbacks")
         try:
-            logged_on = self._await_logon(sup)
+            return self.drive(waits.Until(self.host, self.host.logged_on))
         finally:
-            with self._lock:
-                self._readers.leave()
-        if not logged_on:
-            self.close()
-            raise self._closed_error()
+            with self.mu:
+                self.readers.leave()
 
     def close(self) -> None:
-        """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
-        sup = self.driver
-        if sup is not None and self._thread is not None:
-            with self._lock:
-                self._readers.closing()  # the session's thread reads the Logout's answer
-                self._perform(sup, sup.step(CLOSE, self._clock()))
-                self._idle.notify()
-        timeout = self.config.logout_timeout + 1
-        self._thread = joined(self._thread, timeout + self.options.connect_timeout)
-        self._callbacks = joined(self._callbacks, timeout)
-        self._close_log()
+        """Log out (waiting up to the logout timeout for the answer) and stop the threads."""
+        sup = self.host.driver
+        if sup is not None and self.thread is not None:
+            with self.mu:
+                self.readers.closing()  # the session's thread reads the Logout's answer
+                self.perform(sup, sup.step(CLOSE, self.host.clock()))
+                self.idle.notify()
+        timeout = self.session.config.logout_timeout + 1
+        self.thread = _joined(self.thread, timeout + self.session.options.connect_timeout)
+        self.callbacks = _joined(self.callbacks, timeout)
+        self.host.opened = self.thread is not None
 
-    def _is_open(self) -> bool:
-        return self._thread is not None
+    def drive(self, wait: Wait[T]) -> T:
+        """Run a wait of the core to its end holding the lock, counted as waiting by the
+        `Readers` rule: for each change, read the socket when the rule lets this thread, else
+        rest until woken."""
+        with self.mu:
+            self.readers.enter()
+            try:
+                return waits.drive(wait, self._wait_once)
+            finally:
+                self.readers.leave()  # the last read woke the others: one may read now
 
-    def _ended(self) -> bool:
-        return not self._running
+    def dispatching(self) -> bool:
+        """The callback thread still has (or may get) callbacks to run (holding the lock)."""
+        sup = self.host.driver
+        return self.callbacks is not None and sup is not None and self.host.delivery.due(sup)
 
-    # -- waiting: the thread that waits reads the socket itself ---------------------------
+    def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
+        """Do what the driver said, in order, holding the lock."""
+        for action in actions:
+            if type(action) is Write:
+                self._write(sup, action.data)
+            elif type(action) is Disconnect:
+                self._disconnect()
+            elif self.agenda.note(action):
+                self._nudge()  # a thread asleep past it looks again
+
+    # -- waiting: the thread that waits reads the socket itself -------------------------------
 
     def _wait_once(self, deadline: float) -> float:
-        sock = self._sock
+        sock = self.sock
         if sock is not None:
-            claim = self._readers.claim(threading.get_ident())
+            claim = self.readers.claim(threading.get_ident())
             if claim == "read":
                 self._step(sock, deadline)
                 return time.monotonic()
             if claim == "preempt":
-                self._wake()  # the session's thread hands the socket over
+                self.ready.wake()  # the session's thread hands the socket over
         return self._rest(deadline)
 
+    def _rest(self, deadline: float) -> float:
+        """Wait until `_changed` or ``deadline`` (``time.monotonic``), not reading the socket."""
+        self.sleeping += 1
+        try:
+            self.cond.wait(None if deadline == math.inf else deadline - time.monotonic())
+        finally:
+            self.sleeping -= 1
+        return time.monotonic()
+
     def _changed(self) -> None:
-        super()._changed()
-        if self._readers.caller_reads():
-            self._wake()  # the waiting thread that reads the socket looks again
+        """The waiting threads look again (what they wait for may have changed)."""
+        if self.sleeping:
+            self.cond.notify_all()
+        if self.readers.caller_reads():
+            self.ready.wake()  # the waiting thread that reads the socket looks again
 
     def _step(self, sock: socket.socket, deadline: float) -> None:
         """The reader's turn (`Readers.claim` or `Readers.background` gave it): read once,
         waiting up to the driver's `WakeAt` or ``deadline``, step what was read (or `WOKE`),
         do what the driver says; give the socket back. Holds the lock except in the wait:
         every TLS call too."""
-        sup = self.driver
+        host = self.host
+        sup = host.driver
         assert sup is not None
         try:
-            wait = min(self._wake_at - self._clock(), deadline - time.monotonic())
+            wait = min(self.agenda.wake_at - host.clock(), deadline - time.monotonic())
             # TLS may hold decrypted bytes poll cannot see only after a read that filled
             # its chunk (a record is read whole, and only up to the chunk)
-            readable = self._full and isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+            readable = self.full and isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
             if not readable:
-                self._mu.release()
+                self.mu.release()
                 try:
-                    readable = self._ready.wait(sock, bool(self._unsent), max(wait, 0.0))
+                    readable = self.ready.wait(sock, bool(self.unsent), max(wait, 0.0))
                 finally:
-                    self._mu.acquire()
+                    self.mu.acquire()
             fact = read_fact(sock) if readable else None
             if fact is None:
-                actions = sup.step(WOKE, self._clock())
+                actions = sup.step(WOKE, host.clock())
             elif type(fact) is Received:
-                self._full = len(fact.data) == READ_CHUNK
-                actions = self._received(sup, fact)
+                self.full = len(fact.data) == READ_CHUNK
+                actions = host.received(sup, fact)
             else:
-                actions = sup.step(fact, self._clock())
+                actions = sup.step(fact, host.clock())
             if actions:
-                self._perform(sup, actions)
-            if self._unsent and self._sock is sock:
+                self.perform(sup, actions)
+            if self.unsent and self.sock is sock:
                 self._write(sup, b"")  # the socket may take what waits now
-            if self._close_due:
+            if self.close_due:
                 self._disconnect()
         finally:
-            self._readers.release(time.monotonic())
-            if self._sleeping:
-                self._cond.notify_all()  # readers, `place` / `cancel` and the callback thread
-
-    def _perform(self, sup: Driver, actions: Sequence[Action]) -> None:
-        """Do what the driver said, in order, holding the lock."""
-        for action in actions:
-            if type(action) is Write:
-                self._write(sup, action.data)
-            elif type(action) is WakeAt:
-                self._wake_at = action.deadline
-                self._nudge()  # a thread asleep past it looks again
-            elif type(action) is Disconnect:
-                self._disconnect()
-            elif action is CONNECT:
-                self._connect_due = True
-                self._idle.notify()
-            elif action is FINISHED:
-                self._finished = True
-                self._idle.notify()
+            self.readers.release(time.monotonic())
+            if self.sleeping:
+                self.cond.notify_all()  # readers, `place` / `cancel` and the callback thread
 
     def _write(self, sup: Driver, data: bytes) -> None:
         """Write what waits, then ``data``, without blocking; what the socket does not take
         waits (the reader waits for the socket to take it)."""
-        sock = self._sock
+        sock = self.sock
         if sock is None:
             return  # no connection: nothing to write them to
-        if data and (log := self.options.message_log) is not None:
-            log.sent(data, self._clock())
-        left, actions = write_now(sup, sock, self._unsent, data, self._clock)
-        self._unsent = left
+        if data and (log := self.host.message_log) is not None:
+            log.sent(data, self.host.clock())
+        left, actions = write_now(sup, sock, self.unsent, data, self.host.clock)
+        self.unsent = left
         if actions:
-            self._perform(sup, actions)
-        if left and self._sock is sock:
+            self.perform(sup, actions)
+        if left and self.sock is sock:
             self._nudge()  # the reader waits for the socket to take them
 
     def _nudge(self) -> None:
         """The thread that reads the socket, or the session's thread resting, looks again."""
-        if not self._readers.owns(threading.get_ident()):
-            self._wake()
-        self._idle.notify()
+        if not self.readers.owns(threading.get_ident()):
+            self.ready.wake()
+        self.idle.notify()
 
     def _disconnect(self) -> None:
         """Close the socket now if nobody else reads it, else when its reader is back."""
-        sock = self._sock
+        sock = self.sock
         if sock is None:
-            self._close_due = False
+            self.close_due = False
             return
-        if not self._readers.owns(threading.get_ident()):
-            self._close_due = True
-            self._wake()
+        if not self.readers.owns(threading.get_ident()):
+            self.close_due = True
+            self.ready.wake()
             return
-        self._close_due = False
-        self._sock, self._unsent = None, b""
+        self.close_due = False
+        self.sock, self.unsent = None, b""
         sock.close()
-        self._idle.notify()  # the session's thread reconnects (or ends)
+        self.idle.notify()  # the session's thread reconnects (or ends)
 
-    def _wake(self) -> None:
-        self._ready.wake()
-
-    # -- the session's thread: connects, and reads while nobody waits --------------------------
+    # -- the session's thread: connects, and reads while nobody waits -------------------------
 
     def _run(self, sup: Driver) -> None:
-        me = threading.get_ident()
+        me, host = threading.get_ident(), self.host
 
         def timer_in() -> float | None:  # asked only while a caller read lately
-            at = self._wake_at
-            return None if at == math.inf else at - self._clock()
+            at = self.agenda.wake_at
+            return None if at == math.inf else at - host.clock()
 
-        with self._lock:
+        with self.mu:
             try:
-                self._perform(sup, sup.step(START, self._clock()))
-                while not self._finished:
-                    sock = self._sock
+                self.perform(sup, sup.step(START, host.clock()))
+                while not self.agenda.finished:
+                    sock = self.sock
                     if sock is not None:
-                        rest = self._readers.background(time.monotonic(), me, timer_in)
+                        rest = self.readers.background(time.monotonic(), me, timer_in)
                         if rest:  # a waiting thread reads (or read lately)
-                            self._idle.wait(None if rest == math.inf else rest)
+                            self.idle.wait(None if rest == math.inf else rest)
                         else:
                             self._step(sock, math.inf)
-                    elif self._connect_due:
+                    elif self.agenda.connect_due:
                         self._connect(sup)
                     else:  # a backoff, or a close under way
-                        rest = self._wake_at - self._clock()
+                        rest = self.agenda.wake_at - host.clock()
                         if rest > 0:
-                            self._idle.wait(None if rest == math.inf else rest)
-                        if self._sock is None and not self._connect_due:
-                            self._perform(sup, sup.step(WOKE, self._clock()))
+                            self.idle.wait(None if rest == math.inf else rest)
+                        if self.sock is None and not self.agenda.connect_due:
+                            self.perform(sup, sup.step(WOKE, host.clock()))
             except Exception as exc:  # a local error (e.g. a refused address): raised to callers
-                self._crash = exc
+                host.crash = exc
             finally:
-                if self._sock is not None:
-                    self._sock.close()
-                self._ready.close()
-                self._sock, self._running = None, False
-                self._cond.notify_all()
+                if self.sock is not None:
+                    self.sock.close()
+                self.ready.close()
+                self.sock, host.running = None, False
+                self.cond.notify_all()
 
     def _connect(self, sup: Driver) -> None:
         """Open a connection (the lock released meanwhile), then log on over it."""
-        self._connect_due = False
-        self._mu.release()
+        self.agenda.connect_due = False
+        options = self.session.options
+        self.mu.release()
         try:
-            sock: socket.socket | OSError = _open(self.options, self._ssl)
+            sock: socket.socket | OSError = _open(options, self.ssl)
         except OSError as exc:
             sock = exc
         finally:
-            self._mu.acquire()
+            self.mu.acquire()
         if isinstance(sock, OSError):
-            error = connect_error(self.options.endpoint, self._ssl, sock)  # final: not retried
-            self._perform(sup, sup.step(ConnectFailed(error), self._clock()))
+            error = connect_error(options.endpoint, self.ssl, sock)  # final: not retried
+            self.perform(sup, sup.step(ConnectFailed(error), self.host.clock()))
         else:
-            self._sock, self._full, self._unsent = sock, True, b""  # TLS may hold more at once
-            self._perform(sup, sup.step(CONNECTED, self._clock()))  # the Logon
+            self.sock, self.full, self.unsent = sock, True, b""  # TLS may hold more at once
+            self.perform(sup, sup.step(CONNECTED, self.host.clock()))  # the Logon
         self._changed()  # a thread waiting to log on reads the socket now
+
+    # -- the callback thread --------------------------------------------------------------------
+
+    def _deliver(self, sup: Driver) -> None:
+        """``on_event`` with every event, ``on_reconnect`` when due (each outside the lock: a
+        slow callback never stops the reading), until the session has ended and nothing is
+        left."""
+        session, delivery = self.session, self.host.delivery
+        due = waits.Until(self.host, lambda: delivery.due(sup))
+        while True:
+            with self.mu:
+                if not waits.drive(due, self._rest):  # the session ended, nothing is left
+                    self._changed()  # `run` waits for the last callback
+                    return
+                event, reconnected = delivery.take_callback(sup.next_event_with_time)
+            try:
+                if event is not None and session.on_event is not None:
+                    session.on_event(event)
+                if reconnected and session.on_reconnect is not None:
+                    session.on_reconnect(session)
+            finally:
+                with self.mu:
+                    self._changed()  # e.g. `run`'s ``until`` may hold now
+
+
+def _started(target: object, sup: Driver, name: str) -> threading.Thread:
+    """A daemon thread named ``name`` running ``target(sup)``, started."""
+    thread = threading.Thread(target=target, args=(sup,), name=name, daemon=True)  # type: ignore[arg-type]
+    thread.start()
+    return thread
+
+
+def _joined(thread: threading.Thread | None, timeout: float) -> threading.Thread | None:
+    """Wait up to ``timeout`` seconds for ``thread`` to end (unless it is the calling thread):
+    None once it has ended, else ``thread``."""
+    if thread is not None and thread is not threading.current_thread():
+        thread.join(timeout)
+    return thread if thread is not None and thread.is_alive() else None
 
 
 class _Ready:
@@ -409,6 +444,51 @@ def _open(options: ConnectOptions, context: ssl.SSLContext | None) -> socket.soc
         raw.close()
         raise
     return raw
+
+
+class BlockingSession(SyncAPI):
+    """One Kalshi FIX session over a blocking socket (``with``: log on, then log out).
+
+    Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` run in the
+    session's callback thread.
+    """
+
+    _PUMP = _Threads
+    _pump: _Threads
+
+    @property
+    def idle_handoff(self) -> float:
+        """Seconds after a waiting thread last read the socket before the session's thread
+        reads it (see `IDLE_HANDOFF`); settable per session."""
+        return self._pump.readers.handoff
+
+    @idle_handoff.setter
+    def idle_handoff(self, seconds: float) -> None:
+        self._pump.readers.handoff = seconds
+
+    def __enter__(self) -> BlockingSession:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Connect and log on; a background thread keeps the session up until `close`.
+
+        Raises:
+            LogonRefused: Kalshi refused the Logon for good (its text is in the message).
+            ConnectionFailed: every attempt the backoff allows failed.
+            LocalProtocolError: the endpoint is not allowed, or the session is already open.
+        """
+        if not self._pump.open(*self._begin()):
+            self.close()
+            raise self._host.closed_error()
+
+    def close(self) -> None:
+        """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
+        self._pump.close()
+        self._end()
 
 
 class FixClient(ClientBase[BlockingSession], SyncKillAll):

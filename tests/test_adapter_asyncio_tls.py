@@ -49,21 +49,42 @@ class FakeTransport(asyncio.Transport):
         return data
 
 
+class Sink:
+    """What the protocol tells (`TLSSink`), recorded."""
+
+    def __init__(self) -> None:
+        self.made_count = 0
+        self.received: list[bytes] = []
+        self.ended: list[Exception | None] = []
+
+    def made(self, conn: TLSProtocol) -> None:
+        self.made_count += 1
+
+    def data(self, conn: TLSProtocol, data: bytes) -> None:
+        self.received.append(data)
+
+    def lost(self, conn: TLSProtocol, exc: Exception | None) -> None:
+        self.ended.append(exc)
+
+
 class Recorder(TLSProtocol):
+    """The protocol with a recording sink, read back as ``made`` / ``data`` / ``lost``."""
+
     def __init__(self, context: ssl.SSLContext, handshake: asyncio.Future[None]) -> None:
-        super().__init__(context, "localhost", handshake)
-        self.made = 0
-        self.data: list[bytes] = []
-        self.lost: list[Exception | None] = []
+        self.recorded = Sink()
+        super().__init__(context, "localhost", handshake, self.recorded)
 
-    def tls_made(self) -> None:
-        self.made += 1
+    @property
+    def made(self) -> int:
+        return self.recorded.made_count
 
-    def tls_data(self, data: bytes) -> None:
-        self.data.append(data)
+    @property
+    def data(self) -> list[bytes]:
+        return self.recorded.received
 
-    def tls_lost(self, exc: Exception | None) -> None:
-        self.lost.append(exc)
+    @property
+    def lost(self) -> list[Exception | None]:
+        return self.recorded.ended
 
 
 class Server:

@@ -304,7 +304,7 @@ def test_bytes_the_socket_does_not_take_at_once_go_out_later_in_order(
         session = d.client(prediction_gateway).order_entry()
         async with d.opened(session):
             await d.wait_for(session, lambda e: isinstance(e, LoggedOn))
-            sock = session._sock
+            sock = session._pump.sock
             refused: list[bytes] = []
             if adapter == "trio":  # TLS in memory: the (plain) socket refuses the ciphertext
                 send_now = _sockio.send_now
@@ -329,14 +329,14 @@ def test_bytes_the_socket_does_not_take_at_once_go_out_later_in_order(
                 sock.send = full  # type: ignore[method-assign]
             session.send(buy("u-1"))
             if adapter == "trio":
-                assert session._unsent == refused[0]  # u-1's TLS record waits for the socket
+                assert session._pump.unsent == refused[0]  # u-1's TLS record waits for the socket
             session.send(buy("u-2"))
             first = await d.wait_for(session, is_report("u-1"))
             second = await d.wait_for(session, is_report("u-2"))
             assert first.seq_num < second.seq_num
             # the blocking session's thread may have written u-1 itself (waiting, never refused)
             if adapter == "trio":
-                assert len(refused) == 1 and not session._unsent
+                assert len(refused) == 1 and not session._pump.unsent
             elif refused:
                 assert len(refused) == 1 and b"\x0111=u-1\x01" in refused[0]
 

@@ -11,6 +11,7 @@ driver talking to the mock exchange in memory, no socket, no thread, no sleep.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from kalshi_fix_sansio.steps import (
     START,
     WOKE,
     Action,
+    Agenda,
     Buffered,
     ConnectFailed,
     Disconnect,
@@ -121,6 +123,31 @@ def test_a_failed_connection_is_retried_at_the_backoffs_deadline_then_given_up()
         raise AssertionError("never gave up")
     assert at is not None and h.driver.finished and h.driver.failure is not None
     assert h.do(WOKE) == ()  # finished is told once
+
+
+def test_an_agenda_keeps_the_actions_for_later_and_leaves_the_io_to_the_loop() -> None:
+    """What a loop keeps of a driver's answers (`Agenda`): it connects when told, wakes at the
+    deadline told last, and ends; `Write` and `Disconnect` are the loop's to perform at once."""
+    h = Stepped(backoff=None, config_options={})
+    agenda, io = Agenda(), []
+
+    def step(fact: Fact) -> None:
+        io.extend(a for a in h.do(fact) if not agenda.note(a))
+
+    assert (agenda.connect_due, agenda.finished, agenda.wake_at) == (False, False, math.inf)
+    step(START)
+    assert agenda.connect_due and not io
+    agenda.connect_due = False  # the loop opens the connection
+    step(CONNECTED)
+    assert [type(a) for a in io] == [Write]  # the Logon, at once
+    told = h.wake_at()
+    assert told is not None and agenda.wake_at == told  # the heartbeat's deadline, kept
+    step(CLOSE)
+    assert [type(a) for a in io] == [Write, Write]  # the Logout
+    h.now += h.driver.config.logout_timeout + 1
+    step(WOKE)  # no answer in time: the driver is done with the connection
+    assert isinstance(io[-1], Disconnect) and agenda.finished
+    assert not agenda.note(io[-1]) and not agenda.note(io[0])
 
 
 def test_facts_about_a_connection_the_driver_is_done_with_are_ignored() -> None:

@@ -39,25 +39,25 @@ class Host:
 
     def __init__(self, delays: list[float] | None = None) -> None:
         self.queue: list[Event] = []
-        self.ended = False
+        self.over = False
         self.delays = list(delays or [])
         self.sent: list[object] = []
         self.forgotten: list[object] = []
         self.error = ConnectionError("ended")
 
-    def _take(self, predicate: Callable[[Event], bool]) -> Event | None:
+    def take(self, predicate: Callable[[Event], bool]) -> Event | None:
         for i, event in enumerate(self.queue):
             if predicate(event):
                 return self.queue.pop(i)
         return None
 
-    def _ended(self) -> bool:
-        return self.ended
+    def ended(self) -> bool:
+        return self.over
 
-    def _closed_error(self) -> Exception:
+    def closed_error(self) -> Exception:
         return self.error
 
-    def _offer(
+    def offer(
         self, message: Any, *, resubscribe: bool = False, wait: bool = True
     ) -> tuple[int | None, float]:
         if self.delays:
@@ -65,7 +65,7 @@ class Host:
         self.sent.append(message)
         return len(self.sent), 0.0
 
-    def _forget(self, waiter: Any) -> None:
+    def forget(self, waiter: Any) -> None:
         self.forgotten.append(waiter)
 
 
@@ -130,7 +130,7 @@ def test_no_timeout_waits_without_a_deadline() -> None:
 
 def test_an_ended_session_returns_what_was_queued_then_raises_its_error() -> None:
     host, clock = Host(), Clock()
-    host.queue, host.ended = [TestRequestSent("a")], True
+    host.queue, host.over = [TestRequestSent("a")], True
     assert run(WaitEvent(host, any_event, 5.0, clock.now), clock) == TestRequestSent("a")
     with pytest.raises(ConnectionError, match="ended"):
         run(WaitEvent(host, any_event, 5.0, clock.now), clock)
@@ -183,7 +183,7 @@ def test_settle_times_out_and_forgets_the_waiter() -> None:
 
 def test_settle_on_an_ended_session_raises_its_error_and_forgets() -> None:
     host, clock, waiter = Host(), Clock(), Waiter()
-    host.ended = True
+    host.over = True
     with pytest.raises(ConnectionError):
         run(Settle(host, waiter, "order", None, clock.now), clock)  # type: ignore[arg-type]
     assert host.forgotten == [waiter]
@@ -221,7 +221,7 @@ def test_a_kill_waits_until_finished_its_deadline_or_the_end() -> None:
     clock.deadlines.clear()
     run(AwaitKill(host, Kill(), 103.0, clock.now), clock)  # type: ignore[arg-type]
     assert len(clock.deadlines) == 1  # 102 -> 103: the deadline
-    host.ended = True
+    host.over = True
     run(AwaitKill(host, Kill(), math.inf, clock.now), clock)  # type: ignore[arg-type]
 
 
@@ -236,7 +236,7 @@ def test_until_waits_for_done_or_the_end_then_for_the_last_callbacks() -> None:
         left[0] -= 1
         return left[0] >= 0
 
-    host.ended = True
+    host.over = True
     assert run(Until(host, lambda: False, callbacks_left), clock) is False
     assert left[0] < 0
 

@@ -3,9 +3,9 @@ session's thread, once connected, leaves the Logon's answer to it (the rule is t
 ``Readers``, private `_callers`: the background reader reads only while nobody waits; see
 `test_readers`).
 
-The opener (`_await_logon` of the private `_sync`) is held back until the session's thread has
-connected and asked whether to read (a thread descheduled that long under load): that answer
-must be "not now".
+The opener (the blocking pump's wait for the Logon, in the private `blocking._Threads`) is held
+back until the session's thread has connected and asked whether to read (a thread descheduled
+that long under load): that answer must be "not now".
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ import pytest
 from gateway_fixtures import GatewayHarness
 from test_adapter_blocking import make_client
 
-from kalshi_fix_sansio._callers import Readers
-from kalshi_fix_sansio.adapters import _sync
-from kalshi_fix_sansio.driver import Driver
+from kalshi_fix_sansio._callers import Readers, Until, Wait
+from kalshi_fix_sansio.adapters import blocking
 
 
 class _LogonReaders(logging.Handler):
@@ -41,7 +40,7 @@ def test_blocking_the_session_thread_leaves_the_logon_answer_to_a_late_opener(
 ) -> None:
     asked: list[float] = []
     first_asked = threading.Event()
-    background, await_logon = Readers.background, _sync.SyncSessionBase._await_logon
+    background, drive = Readers.background, blocking._Threads.drive
 
     def recording(
         self: Readers, now: float, who: object, timer_in: Callable[[], float | None] | None = None
@@ -51,12 +50,13 @@ def test_blocking_the_session_thread_leaves_the_logon_answer_to_a_late_opener(
         first_asked.set()
         return rest
 
-    def late(self: _sync.SyncSessionBase, sup: Driver) -> bool:
-        assert first_asked.wait(5.0)  # the session's thread is connected and has asked
-        return await_logon(self, sup)
+    def late(self: blocking._Threads, wait: Wait[object]) -> object:
+        if isinstance(wait, Until):  # the opener's wait for the Logon
+            assert first_asked.wait(5.0)  # the session's thread is connected and has asked
+        return drive(self, wait)
 
     monkeypatch.setattr(Readers, "background", recording)
-    monkeypatch.setattr(_sync.SyncSessionBase, "_await_logon", late)
+    monkeypatch.setattr(blocking._Threads, "drive", late)
     logger, handler = logging.getLogger("kalshi_fix_sansio.messages"), _LogonReaders()
     level = logger.level
     logger.addHandler(handler)

@@ -1,5 +1,5 @@
-"""Tests for the adapters' shared transport helpers (the private ``adapters/_transport.py``):
-endpoints and host policy, backoff, reconnect plans and the maintenance window.
+"""The adapters' shared transport helpers (``kalshi_fix_sansio.adapters``): endpoints and host
+policy, backoff, reconnect plans and the maintenance window, the back-pressure bounds.
 
 TLS, the FIX message log and credentials are in test_transport_tls.py,
 test_transport_message_log.py and test_transport_credentials.py. No network access.
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio.adapters import _transport as T
+import kalshi_fix_sansio.adapters as T
 from kalshi_fix_sansio.config import Role, SessionConfig
 from kalshi_fix_sansio.errors import FixError, LocalProtocolError
 from kalshi_fix_sansio.spec import ENVIRONMENTS, SESSIONS
@@ -310,16 +310,19 @@ def test_back_pressure_constants() -> None:
     assert T.READ_CHUNK == 65536
 
 
-def test_module_imports_no_event_loop() -> None:
+@pytest.mark.parametrize("module", ["_transport", "_endpoints", "_tlsconfig", "_credentials"])
+def test_the_transport_modules_import_no_event_loop(module: str) -> None:
     import ast
 
-    tree = ast.parse(Path(T.__file__).read_text(encoding="utf-8"))
+    path = Path(T.__file__).parent / f"{module}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     imported: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
+    assert imported, path  # the module was read
     assert not imported & {"asyncio", "trio", "anyio", "threading", "selectors"}
 
 

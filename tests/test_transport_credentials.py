@@ -1,4 +1,4 @@
-"""Credentials of the adapters' shared transport helpers (the private ``adapters/_transport.py``):
+"""Credentials of the adapters' shared transport helpers (``kalshi_fix_sansio.adapters.Credentials``):
 from the environment for both products, from a key file, and errors that never show a secret."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from kalshi_fix_sansio.adapters import _transport as T
+import kalshi_fix_sansio.adapters as T
 from kalshi_fix_sansio.auth import KeyLoadError, logon_payload
 from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.errors import LocalProtocolError

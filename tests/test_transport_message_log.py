@@ -1,5 +1,5 @@
-"""The FIX message log of the adapters' shared transport helpers (the private
-``adapters/_transport.py``): secrets redacted from frames, the log's lines, file and logger."""
+"""The adapters' FIX message log (``kalshi_fix_sansio.adapters.MessageLog``, with
+``kalshi_fix_sansio.redaction``): secrets redacted from frames, the log's lines, file and logger."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio.adapters import _transport as T
+import kalshi_fix_sansio.adapters as T
 from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.framing import checksum
+from kalshi_fix_sansio.redaction import redact_frame
 
 SOH = b"\x01"
 JAN_1_2026 = 1767225600.0  # 2026-01-01T00:00:00Z (a Thursday)
@@ -40,13 +41,13 @@ SECRETS = (b"SIGA", b"SIGB", b"SIGC", b"SIGD", b"SIGXYZ")
 
 
 def test_redact_frame_with_length_field_and_soh_in_data() -> None:
-    redacted = T.redact_frame(LOGON)
+    redacted = redact_frame(LOGON)
     assert b"\x0195=19\x0196=<redacted 19 bytes>\x011137=9\x01" in redacted
     assert not any(s in redacted for s in SECRETS)
 
 
 def test_redact_frame_without_length_field() -> None:
-    redacted = T.redact_frame(LOGON_NO_95)
+    redacted = redact_frame(LOGON_NO_95)
     assert b"\x0196=<redacted 9 bytes>\x011137=9\x01" in redacted
     assert b"SIGXYZ" not in redacted
 
@@ -66,7 +67,7 @@ def test_redact_frame_without_length_field() -> None:
     ],
 )
 def test_redact_frame_edge_cases(data: bytes, expected: bytes) -> None:
-    assert T.redact_frame(data) == expected
+    assert redact_frame(data) == expected
 
 
 @settings(max_examples=300, deadline=None)
@@ -74,7 +75,7 @@ def test_redact_frame_edge_cases(data: bytes, expected: bytes) -> None:
 def test_redaction_never_shows_a_length_framed_secret(prefix: bytes, secret: bytes) -> None:
     marked = b"\xffS" + secret + b"S\xff"  # a marker that cannot come from the prefix alone
     data = prefix + SOH + b"95=" + str(len(marked)).encode() + SOH + b"96=" + marked + SOH
-    redacted = T.redact_frame(data)
+    redacted = redact_frame(data)
     assert marked not in redacted
     assert redacted.endswith(b"96=<redacted %d bytes>\x01" % len(marked))
 
@@ -196,7 +197,7 @@ def test_message_log_for_config(tmp_path: Path) -> None:
 
 
 def test_redact_frame_treats_leading_zero_tags_as_the_secret_tag() -> None:
-    assert T.redact_frame(b"35=0\x01096=SIG\x01") == b"35=0\x01096=<redacted 3 bytes>\x01"
-    assert T.redact_frame(b"0095=4\x010096=S\x01G!\x011=2\x01") == (
+    assert redact_frame(b"35=0\x01096=SIG\x01") == b"35=0\x01096=<redacted 3 bytes>\x01"
+    assert redact_frame(b"0095=4\x010096=S\x01G!\x011=2\x01") == (
         b"0095=4\x010096=<redacted 4 bytes>\x011=2\x01"
     )

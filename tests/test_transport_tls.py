@@ -1,6 +1,7 @@
-"""TLS of the adapters' shared transport helpers (the private ``adapters/_transport.py``): a real
-handshake on loopback with certificates generated here with ``cryptography`` (pinned, CA-issued,
-refused), the SSL contexts the library makes, and the weaknesses it warns about.
+"""TLS of the adapters (``kalshi_fix_sansio.adapters``: ``make_ssl_context``,
+``ssl_context_for``): a real handshake on loopback with certificates generated here with
+``cryptography`` (pinned, CA-issued, refused), the SSL contexts the library makes, and the
+weaknesses it warns about.
 
 No network access beyond 127.0.0.1.
 """
@@ -25,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from kalshi_fix_sansio.adapters import _transport as T
+import kalshi_fix_sansio.adapters as T
 from kalshi_fix_sansio.errors import LocalProtocolError
 
 # --------------------------------------------------------------------------------------------

@@ -60,24 +60,26 @@ an event the application let go of is freed as it would be without it)."""
 
 
 class WaitHost(Protocol):
-    """What a wait asks of the session it waits on (every adapter's session provides it)."""
+    """What a wait asks of the session it waits on: the adapters' session objects give the
+    waits their `Host <kalshi_fix_sansio.adapters._base.Host>`, and a loop of your own any
+    object with these five methods."""
 
-    def _take(self, predicate: Callable[[Event], bool]) -> Event | None:
+    def take(self, predicate: Callable[[Event], bool]) -> Event | None:
         """The first unread event satisfying ``predicate`` (taken), or None."""
 
-    def _ended(self) -> bool:
+    def ended(self) -> bool:
         """The session's thread or task is not running (never started, or finished)."""
 
-    def _closed_error(self) -> Exception:
+    def closed_error(self) -> Exception:
         """What a wait on an ended session raises."""
 
-    def _offer(
+    def offer(
         self, message: Message, *, resubscribe: bool = False, wait: bool = True
     ) -> tuple[int | None, float]:
         """Send ``message`` now: ``(MsgSeqNum, 0.0)``, or ``(None, delay)``: not before ``delay``
         seconds (the rate limiter's wait)."""
 
-    def _forget(self, waiter: OrderWaiter) -> None:
+    def forget(self, waiter: OrderWaiter) -> None:
         """Stop settling ``waiter``."""
 
 
@@ -148,20 +150,20 @@ class WaitEvent(Wait[Event | None]):
 
     def poll(self, now: float) -> float | None:
         host = self.host
-        event = host._take(self.predicate)
+        event = host.take(self.predicate)
         if event is not None:
             self.result = event
             return None
         if now >= self.deadline:
             return None
-        if host._ended():
-            raise host._closed_error()
+        if host.ended():
+            raise host.closed_error()
         return self.deadline
 
 
 class PacedSend(Wait[int]):
     """Send ``message``, first waiting as long as the core's rate limiter says (the session's
-    ``_offer`` decides: ``rate_limit="wait"``); `result`: its MsgSeqNum."""
+    ``offer`` decides: ``rate_limit="wait"``); `result`: its MsgSeqNum."""
 
     __slots__ = ("at", "host", "message", "resubscribe")
 
@@ -175,7 +177,7 @@ class PacedSend(Wait[int]):
     def poll(self, now: float) -> float | None:
         if now < self.at:
             return self.at
-        seq, delay = self.host._offer(self.message, resubscribe=self.resubscribe)
+        seq, delay = self.host.offer(self.message, resubscribe=self.resubscribe)
         if seq is not None:
             self.result = seq
             return None
@@ -218,13 +220,13 @@ class Settle(Wait[TrackedOrder]):
             return None
         if now >= self.deadline:
             raise waiter.timeout_error(self.timeout)
-        if self.host._ended():
-            raise self.host._closed_error()
+        if self.host.ended():
+            raise self.host.closed_error()
         return self.deadline
 
     def close(self) -> None:
         if not self.waiter.done:
-            self.host._forget(self.waiter)
+            self.host.forget(self.waiter)
 
 
 class AwaitKill(Wait[None]):
@@ -238,7 +240,7 @@ class AwaitKill(Wait[None]):
         self.host, self.kill, self.deadline = host, kill, deadline
 
     def poll(self, now: float) -> float | None:
-        if self.kill.finished_at is None and now < self.deadline and not self.host._ended():
+        if self.kill.finished_at is None and now < self.deadline and not self.host.ended():
             return self.deadline
         return None
 
@@ -262,7 +264,7 @@ class Until(Wait[bool]):
 
     def poll(self, now: float) -> float | None:
         done = self.done()
-        if not done and not self.host._ended():
+        if not done and not self.host.ended():
             return math.inf
         left = self.callbacks_left
         if not done and left is not None and left():

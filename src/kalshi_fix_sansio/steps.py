@@ -17,6 +17,10 @@ A step that has nothing for the loop to do returns an empty tuple. What a loop m
 each action is the table on the maintainers' architecture page; the facts and actions are
 plain objects, compared by class (``action.__class__ is Write``).
 
+`Agenda` keeps, for a loop, the actions that are for later (when to wake, whether to connect,
+whether it is finished), so that a loop performs only its I/O actions (`Write`, `Disconnect`)
+at once.
+
 A `Send` and a `Kill` also carry their result once stepped (``send.seq``, ``send.delay``,
 ``kill.switch``); a refusal (`TradingHalted`, `RiskLimitExceeded`, `RateLimitExceeded`,
 `TransportError`, ...) is raised from ``step``, as from the method it stands for.
@@ -24,6 +28,7 @@ A `Send` and a `Kill` also carry their result once stepped (``send.seq``, ``send
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -38,6 +43,7 @@ __all__ = [
     "START",
     "WOKE",
     "Action",
+    "Agenda",
     "Buffered",
     "Close",
     "Connect",
@@ -244,3 +250,37 @@ CONNECT: Final = Connect()
 """The `Connect` action (compare with ``is``)."""
 FINISHED: Final = Finished()
 """The `Finished` action (compare with ``is``)."""
+
+
+class Agenda:
+    """What a loop keeps of the driver's answers for later: the deadline to wake at
+    (`WakeAt`), a connection to open (`CONNECT`) and the end (`FINISHED`). A loop hands every
+    action to `note` and performs at once only those it does not keep (`Write`,
+    `Disconnect`); its sleeper reads the agenda when it wakes.
+
+    Attributes:
+        wake_at: step `WOKE` at this time at the latest (the driver's clock; ``math.inf``:
+            no wake-up told).
+        connect_due: open a connection now (then step `CONNECTED` or `ConnectFailed`).
+        finished: nothing more will happen: the loop ends.
+    """
+
+    __slots__ = ("connect_due", "finished", "wake_at")
+
+    def __init__(self) -> None:
+        self.wake_at = math.inf
+        self.connect_due = False
+        self.finished = False
+
+    def note(self, action: Action) -> bool:
+        """Keep ``action`` if it is for later: True then (the loop's sleeper must look again);
+        False for an action to perform at once."""
+        if action.__class__ is WakeAt:
+            self.wake_at = action.deadline
+        elif action is CONNECT:
+            self.connect_due = True
+        elif action is FINISHED:
+            self.finished = True
+        else:
+            return False
+        return True

@@ -1,0 +1,313 @@
+"""How an adapter secures a connection: the TLS contexts, and what a failed handshake means.
+
+* A TLS endpoint always gets TLS: every adapter takes its context from `ssl_context_for` (the
+  library's default when the caller gives none, `make_ssl_context`), which logs a WARNING
+  naming the endpoint when the context is weaker than the library's (`tls_weaknesses`).
+* Certificate pinning: Kalshi documents fetching the server certificate with
+  ``openssl s_client -showcerts -connect <host>:<port> < /dev/null | openssl x509 >
+  kalshi-fix.pem``; pass that file as ``make_ssl_context(pinned_cert=...)``.
+* A connection that could not be opened is reported by `connect_error`: a refused
+  certificate as `CertificateRefused` (what did not match, and what to do), and whether
+  another attempt can help.
+
+This module imports no event loop (neither asyncio nor trio), so every adapter can use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+from typing import ClassVar, Final
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from kalshi_fix_sansio.errors import LocalProtocolError
+
+from ._endpoints import Endpoint
+from ._transport import TRANSPORT_LOGGER_NAME
+
+__all__ = [
+    "CertificateRefused",
+    "connect_error",
+    "make_ssl_context",
+    "ssl_context_for",
+    "tls_weaknesses",
+]
+
+_log = logging.getLogger(TRANSPORT_LOGGER_NAME)
+
+
+def _read_certificates(path: str | os.PathLike[str], what: str) -> list[x509.Certificate]:
+    where = os.fspath(path)
+    try:
+        with open(where, "rb") as file:
+            data = file.read()
+    except FileNotFoundError:
+        raise LocalProtocolError(f"{what} file not found: {where!r}: check the path") from None
+    except IsADirectoryError:
+        raise LocalProtocolError(
+            f"{what} {where!r} is a directory: pass the path of a PEM file"
+        ) from None
+    except PermissionError:
+        raise LocalProtocolError(f"cannot read {what} file {where!r}: permission denied") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise LocalProtocolError(f"cannot read {what} file {where!r}: {reason}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        if b"PRIVATE KEY-----" in data:
+            hint = "it holds a private key, not a certificate (never share or pin a key)"
+        elif data[:1] == b"\x30":
+            hint = (
+                "it looks like binary DER: convert it with "
+                f"'openssl x509 -inform DER -in {where} -out cert.pem'"
+            )
+        elif not data.strip():
+            hint = "the file is empty"
+        else:
+            hint = "no '-----BEGIN CERTIFICATE-----' block found"
+        raise LocalProtocolError(f"{what} {where!r} is not a PEM certificate file: {hint}")
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise LocalProtocolError(
+            f"{what} {where!r} holds a damaged or truncated PEM certificate: fetch it again"
+        ) from None
+
+
+def _pem(certificates: list[x509.Certificate]) -> str:
+    return "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in certificates)
+
+
+def make_ssl_context(
+    *,
+    cafile: str | os.PathLike[str] | None = None,
+    pinned_cert: str | os.PathLike[str] | None = None,
+    verify: bool = True,
+) -> ssl.SSLContext:
+    """Build the client TLS context for Kalshi FIX.
+
+    The default (`ssl.create_default_context`) verifies the server certificate against the
+    system's CA store and checks the host name; the minimum protocol version is TLS 1.2 (Kalshi
+    accepts TLS 1.2 or higher).
+
+    Pinning: ``pinned_cert`` is the PEM file of the server certificate, as Kalshi documents
+    obtaining it (``openssl s_client -showcerts -connect <host>:<port> < /dev/null | openssl
+    x509 > kalshi-fix.pem``). It is loaded as the *only* trust anchor, with OpenSSL's
+    partial-chain flag, so the connection succeeds only if the server presents exactly that
+    certificate (a self-signed certificate or a CA-issued leaf alike); the system CA store is
+    not consulted and the host name is still checked. Pin the leaf certificate only: a file
+    with several certificates is refused, since trusting an intermediate CA is not pinning.
+    When Kalshi rotates its certificate, fetch the new one.
+
+    Args:
+        cafile: a PEM CA bundle trusted in addition to the system store (e.g. a corporate TLS
+            proxy's CA, or the mock gateway's test CA).
+        pinned_cert: PEM file of the one server certificate to trust (see above); excludes
+            ``cafile``.
+        verify: **for tests only**: ``False`` turns off certificate *and* host name
+            verification, so anyone on the path can read and alter the session, including
+            the signed Logon. Never use it against Kalshi.
+
+    Returns:
+        A client-side `ssl.SSLContext`.
+
+    Raises:
+        LocalProtocolError: ``pinned_cert`` with ``cafile`` or with ``verify=False``; a file
+            that is missing, unreadable or not a valid PEM certificate (the message names it);
+            a pin file holding more than one certificate.
+    """
+    if pinned_cert is not None and cafile is not None:
+        raise LocalProtocolError(
+            "pass pinned_cert or cafile, not both: a pinned certificate is the only one trusted"
+        )
+    if pinned_cert is not None and not verify:
+        raise LocalProtocolError(
+            "pinned_cert with verify=False makes no sense: verification is what checks the pin"
+        )
+    if pinned_cert is not None:
+        certificates = _read_certificates(pinned_cert, "pinned certificate")
+        if len(certificates) != 1:
+            raise LocalProtocolError(
+                f"pinned certificate {os.fspath(pinned_cert)!r} holds {len(certificates)} "
+                "certificates; pinning trusts exactly one, the server's: extract it with "
+                "'openssl x509 -in <file> -out kalshi-fix.pem' (which keeps the first)"
+            )
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=_pem(certificates))
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    else:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+        if cafile is not None:
+            certificates = _read_certificates(cafile, "CA file")
+            context.load_verify_locations(cadata=_pem(certificates))
+    if context.minimum_version < ssl.TLSVersion.TLSv1_2:
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class CertificateRefused(ssl.SSLCertVerificationError):
+    """The server's TLS certificate failed verification: not trusted, not valid for the host
+    name, expired, or not the pinned one (``pinned_cert``).
+
+    Final: the same certificate would be refused on every attempt, so the connection is not
+    retried through the `Backoff` (`final`); the session fails at once with `ConnectionFailed`
+    (``attempts == 1``, this error as its ``last_error``). The message names the endpoint, the
+    host name checked and what OpenSSL found; the handshake's own
+    `ssl.SSLCertVerificationError` is the ``__cause__``, and ``verify_code`` /
+    ``verify_message`` are copied from it (an ``except ssl.SSLCertVerificationError`` or
+    ``except OSError`` still catches this error).
+
+    Attributes:
+        final: True: the supervisor gives up at once, without retrying.
+        endpoint: where the connection went.
+    """
+
+    final: ClassVar[bool] = True
+    endpoint: Endpoint
+
+
+# OpenSSL's verify codes: X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH; and
+# X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
+_NAME_MISMATCH: Final = frozenset({62, 64})
+_OUT_OF_DATE: Final = frozenset({9, 10})
+
+
+def connect_error(
+    endpoint: Endpoint, context: ssl.SSLContext | None, error: BaseException
+) -> BaseException:
+    """What an adapter reports to the core (``Driver.connection_failed``) for a connection
+    attempt that failed with ``error``: the error itself, except a certificate the TLS
+    handshake refused, which becomes a final `CertificateRefused` naming the endpoint.
+
+    Args:
+        endpoint: where the adapter connected.
+        context: the TLS context of the attempt (None for plain TCP); a pinning context of
+            `make_ssl_context` (OpenSSL's partial-chain flag) makes the message say the
+            certificate is not the pinned one.
+        error: what the attempt raised.
+
+    Returns:
+        The error to report.
+    """
+    if not isinstance(error, ssl.SSLCertVerificationError) or isinstance(error, CertificateRefused):
+        return error
+    code = getattr(error, "verify_code", None)
+    found = getattr(error, "verify_message", None) or error.reason or str(error)
+    name = endpoint.server_hostname or endpoint.host
+    if code in _NAME_MISMATCH:
+        hint = (
+            f"the certificate does not name {name!r}: check the endpoint's host, or set "
+            "Endpoint(server_hostname=...) to the name the server's certificate is for"
+        )
+    elif context is not None and context.verify_flags & ssl.VERIFY_X509_PARTIAL_CHAIN:
+        hint = (
+            "it is not the pinned certificate (pinned_cert): if Kalshi rotated its "
+            "certificate, fetch the new one ('openssl s_client -showcerts -connect "
+            f"{name}:{endpoint.port} < /dev/null | openssl x509 > kalshi-fix.pem')"
+        )
+    elif code in _OUT_OF_DATE:
+        hint = "it is outside its validity period: check this machine's clock"
+    else:
+        hint = (
+            "the trusted CAs (the system's store, cafile=) do not vouch for it: for a TLS "
+            "proxy or a test gateway pass cafile= or pinned_cert="
+        )
+    refused = CertificateRefused(
+        error.errno,
+        f"the TLS certificate of {endpoint} (host name {name!r}) was refused "
+        f"({error.reason or 'CERTIFICATE_VERIFY_FAILED'}): {found}; {hint}. Not retried: the "
+        "same certificate would be refused again",
+    )
+    if code is not None:
+        refused.verify_code = code
+    refused.verify_message = getattr(error, "verify_message", found)
+    refused.library, refused.reason = error.library, error.reason
+    refused.endpoint = endpoint
+    refused.__cause__ = error
+    return refused
+
+
+_MIN_TLS: Final = ssl.TLSVersion.TLSv1_2
+
+
+def tls_weaknesses(context: ssl.SSLContext) -> list[str]:
+    """How a client TLS context is weaker than `make_ssl_context()`'s (empty: it is not).
+
+    Checked: certificate verification (``verify_mode`` `ssl.CERT_NONE`), host name checking
+    (``check_hostname`` False) and the protocol floor (``minimum_version`` below TLS 1.2,
+    including `ssl.TLSVersion.MINIMUM_SUPPORTED`). A pinned or extra-CA context of
+    `make_ssl_context` has none of these.
+
+    Args:
+        context: a client-side context.
+
+    Returns:
+        One phrase per weakness, e.g. ``"certificate verification is off (verify_mode
+        CERT_NONE)"``.
+    """
+    weaknesses: list[str] = []
+    if context.verify_mode == ssl.CERT_NONE:
+        weaknesses.append("certificate verification is off (verify_mode CERT_NONE)")
+    if not context.check_hostname:
+        weaknesses.append("the host name is not checked (check_hostname False)")
+    minimum = context.minimum_version
+    if minimum < _MIN_TLS:  # MINIMUM_SUPPORTED (-2) included
+        weaknesses.append(f"minimum_version {minimum.name} is below TLS 1.2")
+    return weaknesses
+
+
+def ssl_context_for(
+    endpoint: Endpoint, ssl_context: ssl.SSLContext | None = None
+) -> ssl.SSLContext | None:
+    """The TLS context an adapter uses for ``endpoint``: the one place that decides.
+
+    Every adapter (blocking, asyncio, trio) calls this when it opens a session and wraps the
+    connection in the returned context whenever it is not ``None``: a TLS endpoint never gets
+    plain TCP, whatever the caller passed. A context weaker than the library's (see
+    `tls_weaknesses`) is used as given, but logged as a WARNING on the
+    ``kalshi_fix_sansio.transport`` logger naming the endpoint: anyone on the path could then
+    read or alter the session, including the signed Logon.
+
+    Args:
+        endpoint: where the adapter connects.
+        ssl_context: the caller's context, if any.
+
+    Returns:
+        ``ssl_context``, or `make_ssl_context()` when the endpoint uses TLS and none was given;
+        ``None`` for plain TCP.
+
+    Raises:
+        LocalProtocolError: a context was given for a plain-TCP endpoint, the context is not an
+            `ssl.SSLContext`, or it is a server-side context (`ssl.PROTOCOL_TLS_SERVER`).
+    """
+    if not endpoint.tls:
+        if ssl_context is not None:
+            raise LocalProtocolError(
+                f"an ssl_context was given but {endpoint} is plain TCP: use tls=True or drop it"
+            )
+        return None
+    if ssl_context is None:
+        return make_ssl_context()
+    if not isinstance(ssl_context, ssl.SSLContext):
+        raise LocalProtocolError(
+            f"ssl_context for {endpoint} must be an ssl.SSLContext, got "
+            f"{type(ssl_context).__name__}: build one with make_ssl_context()"
+        )
+    if ssl_context.protocol == ssl.PROTOCOL_TLS_SERVER:
+        raise LocalProtocolError(
+            f"the ssl_context for {endpoint} is a server-side context (PROTOCOL_TLS_SERVER): "
+            "a client needs make_ssl_context() or ssl.create_default_context()"
+        )
+    weaknesses = tls_weaknesses(ssl_context)
+    if weaknesses:
+        _log.warning(
+            "%s: the TLS context is weaker than the library's: %s; anyone on the path can "
+            "read or alter this session, including the signed Logon",
+            endpoint,
+            "; ".join(weaknesses),
+        )
+    return ssl_context
