@@ -1,0 +1,183 @@
+"""What a kill tells (sans-IO): the `KillReport` of one session, the requests it sent and the
+orders still open, and the events a driver emits when a kill starts and ends.
+
+`kalshi_fix_sansio.killswitch` makes them (and re-exports them: import them from there).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from .events import Event
+from .tracker import OrderStatus
+
+__all__ = ["KillFinished", "KillReport", "KillRequest", "KillStarted", "StillOpen"]
+
+
+@attrs.frozen
+class KillRequest:
+    """One request the kill switch sent.
+
+    Attributes:
+        msg_type: ``"q"`` (OrderMassCancelRequest), ``"UOG"`` (order group Trigger) or
+            ``"F"`` (OrderCancelRequest).
+        ref: its ClOrdID (35=q, 35=F) or the OrderGroupID (35=UOG).
+        sent_at: when it was sent (the ``now`` given).
+        covers: the ClOrdIDs of the tracked orders it was meant to cancel.
+        answer: Kalshi's answer (``"35=r MassCancelResponse=6"``, ``"35=9 TOO_LATE..."``), or
+            None when none came.
+    """
+
+    msg_type: str
+    ref: str
+    sent_at: float
+    covers: tuple[str, ...]
+    answer: str | None
+
+
+@attrs.frozen
+class StillOpen:
+    """An order still open when the report was made, and why.
+
+    Attributes:
+        cl_ord_id: its ClOrdID (the latest of a replace chain).
+        symbol: its market.
+        status: its tracked `OrderStatus`.
+        leaves_qty: what is left on the book (as tracked).
+        reason: what the kill switch did about it and what is missing.
+    """
+
+    cl_ord_id: str
+    symbol: str | None
+    status: OrderStatus
+    leaves_qty: Decimal
+    reason: str
+
+
+@attrs.frozen
+class KillReport:
+    """The kill switch's result for one session.
+
+    Attributes:
+        session: ``product/session type`` (e.g. ``prediction/KalshiNR``).
+        done: nothing is open in the tracker and every 35=q was answered.
+        started: when the kill began (the ``now`` of its start).
+        at: when this report was made.
+        halted: new orders and replaces are refused until ``rearm()``.
+        sent: every request sent, in order, with its answer.
+        canceled: the orders the kill meant to cancel that are final now, with their
+            final status (a fill can end an order before its cancel).
+        still_open: the open orders, each with its reason.
+        triggered_groups: order groups triggered (they refuse new orders until Reset).
+        waited_for_reconnect: the connection was down when the kill had to send: it acted
+            after the reconnect.
+        confirmed: the exchange confirmed that nothing of the session is open (True: the
+            35=q answered ``531=6`` with nothing tracked open, and a drop-copy replay agreeing
+            when one was asked for); it cannot (False: KalshiRT, which has no 35=q; a refused
+            35=q; a drop copy that could not confirm; ``notes`` say why); or not yet (None).
+        notes: what else happened (a rejected 35=q, the connection lost meanwhile...).
+    """
+
+    session: str
+    done: bool
+    started: float
+    at: float
+    halted: bool
+    sent: tuple[KillRequest, ...]
+    canceled: tuple[tuple[str, OrderStatus], ...]
+    still_open: tuple[StillOpen, ...]
+    triggered_groups: tuple[str, ...] = ()
+    waited_for_reconnect: bool = False
+    notes: tuple[str, ...] = ()
+    confirmed: bool | None = None
+
+    def __str__(self) -> str:
+        verdict = (
+            "done: nothing open" if self.done else f"NOT done: {len(self.still_open)} still open"
+        )
+        if self.done:
+            verdict += (
+                ", confirmed by the exchange"
+                if self.confirmed
+                else " that this session knows of; NOT confirmed by the exchange (see the notes)"
+                if self.confirmed is False
+                else ", not confirmed yet"
+            )
+        lines = [
+            f"kill {self.session}: {verdict} after {self.at - self.started:.3f} s"
+            + ("; new orders refused until rearm()" if self.halted else "")
+        ]
+        if self.waited_for_reconnect:
+            lines.append("  the connection was down: waited for the reconnect, then acted")
+        for request in self.sent:
+            what = {
+                "q": "OrderMassCancelRequest",
+                "UOG": "OrderGroup trigger",
+                "F": "OrderCancelRequest",
+            }
+            covers = f" for {len(request.covers)} order(s)" if request.covers else ""
+            answer = request.answer or "no answer"
+            lines.append(
+                f"  sent {what.get(request.msg_type, request.msg_type)} {request.ref}{covers}: {answer}"
+            )
+        for cl, status in self.canceled:
+            lines.append(f"  {cl}: {status.name}")
+        for order in self.still_open:
+            lines.append(
+                f"  STILL OPEN {order.cl_ord_id} ({order.symbol}, {order.status.name}, "
+                f"leaves {order.leaves_qty}): {order.reason}"
+            )
+        for group in self.triggered_groups:
+            lines.append(f"  order group {group} triggered: Reset it before trading in it again")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+@attrs.frozen(slots=True, repr=False)
+class KillStarted(Event):
+    """The kill switch started on a session (the adapters log it at WARNING).
+
+    Attributes:
+        session: ``product/session type``.
+        open_orders: the ClOrdIDs the tracker shows open when it started.
+        halted: messages that can create a position are refused until ``rearm()``.
+        means: how the orders are taken off (``one OrderMassCancelRequest (35=q)``...).
+    """
+
+    session: str
+    open_orders: tuple[str, ...]
+    halted: bool
+    means: str
+
+    def __repr__(self) -> str:
+        halted = "; new orders refused until rearm()" if self.halted else ""
+        return (
+            f"KillStarted({self.session}: {len(self.open_orders)} open order(s) tracked; "
+            f"{self.means}{halted})"
+        )
+
+
+@attrs.frozen(slots=True, repr=False)
+class KillFinished(Event):
+    """The kill switch ended: done, or given up with the session (the adapters log it at
+    WARNING). ``report`` says what it cancelled and what is unconfirmed.
+
+    Attributes:
+        report: the `KillReport` at the end.
+    """
+
+    report: KillReport
+
+    def __repr__(self) -> str:
+        r = self.report
+        verdict = "done" if r.done else f"NOT done, {len(r.still_open)} still open"
+        confirmed = {True: "confirmed by the exchange", False: "NOT confirmed", None: "unconfirmed"}
+        unconfirmed = "; ".join(n for n in r.notes if "confirm" in n)
+        return (
+            f"KillFinished({r.session}: {verdict}, {confirmed[r.confirmed]}; "
+            f"{len(r.canceled)} order(s) final, {len(r.sent)} request(s) sent"
+            + (f"; {unconfirmed}" if unconfirmed and not r.confirmed else "")
+            + ")"
+        )
