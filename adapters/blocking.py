@@ -91,6 +91,8 @@ class _Threads:
     and its socket. Every driver call and every TLS call is made holding the lock, except
     the wait for the socket."""
 
+    ready: _Ready  # the reader's wait and the pipe that wakes it (made at each open)
+
     def __init__(self, session: SessionBase) -> None:
         self.session, self.host = session, session._host
         self.host.perform = self.perform
@@ -102,7 +104,6 @@ class _Threads:
         self.thread: threading.Thread | None = None
         self.callbacks: threading.Thread | None = None
         self.ssl: ssl.SSLContext | None = None
-        self.ready = _Ready()  # replaced at each open
         self.sock: socket.socket | None = None
         self.unsent = b""  # bytes the socket did not take yet (written first, in order)
         self.full = False  # the last read filled its chunk: TLS may hold more
