@@ -243,7 +243,9 @@ class Host:
         sup = self.driver
         if sup is None:
             raise LocalProtocolError(f"not connected: {self.open_hint}")
-        fact = Send(message, resubscribe=resubscribe, paced=wait and self.rate_limit == "wait")
+        paced = wait and self.rate_limit == "wait"
+        fact = Send(message, resubscribe, paced)  # positional: a class called with keywords
+        # builds a dict for its __init__ (about 2k instructions more per message sent)
         with self.lock:
             actions = sup.step(fact, self.clock())
             if actions:

@@ -300,6 +300,23 @@ def test_an_event_read_into_an_empty_queue_needs_no_wake_up_and_its_lag_is_still
     assert isinstance(h.driver.next_event(h.now), FallingBehind)
 
 
+def test_a_read_that_brings_the_drivers_own_deadline_sooner_tells_it() -> None:
+    """After a read the loop part looks only at the driver's own deadline (the lag bound moves
+    later with the clock): when that is sooner than the wake-up told, the loop is told."""
+    h = Stepped(policy=QueuePolicy(lag_warning=2.0), config_options={"heartbeat_interval": 30})
+    h.start()  # logged on; the application has read nothing yet: no lag bound
+    told = h.wake_at()
+    assert told is not None and told > h.now + 2.0
+    while h.driver.next_event(h.now) is not None:  # from now on it reads its events
+        pass
+    h.now += 0.5
+    h.place("o-1", "buy", 10)  # its report is read into the empty queue: due in 2 s
+    assert h.wake_at() == h.now + 2.0  # sooner than the heartbeat's: told
+    h.now += 0.5
+    h.place("o-2", "buy", 10)  # the oldest unread is older: nothing sooner to tell
+    assert h.wake_at() == h.now - 0.5 + 2.0
+
+
 def test_the_lag_bound_holds_only_while_the_application_reads() -> None:
     h = Stepped(config_options={"heartbeat_interval": 30})
     h.start()

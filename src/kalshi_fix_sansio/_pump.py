@@ -202,7 +202,8 @@ class Loop:
             self._told = math.inf
             role.handle_timer(now)
             self._check_stuck(now)
-        return self._actions(now, False)
+            return self._actions(now, False)
+        return self._actions(now, False, read=True)
 
     def _send(self, fact: Send, now: float) -> Sequence[Action]:
         role = self.role
@@ -281,9 +282,11 @@ class Loop:
 
     # -- the actions ----------------------------------------------------------------------------
 
-    def _actions(self, now: float, sent: bool) -> Sequence[Action]:
+    def _actions(self, now: float, sent: bool, read: bool = False) -> Sequence[Action]:
         """What the loop must do after a fact (``sent``: a `Send`, which never brings the
-        next deadline sooner: not looked at again)."""
+        next deadline sooner: not looked at again; ``read``: a `Received`, after which only the
+        driver's own deadline can be sooner than the one told: the whole deadline is worked
+        out only then)."""
         role = self.role
         data = role.data_to_send(now)
         out: list[Action] | None = [Write(data)] if data else None
@@ -291,6 +294,11 @@ class Loop:
             if role.wants_transport:
                 if sent:
                     return _NOTHING if out is None else out
+                if read:  # the lag bound moves later with the clock, and a read leaves the
+                    # slow-peer verdict as it was
+                    due = role.next_deadline()
+                    if due is None or due >= self._told:
+                        return _NOTHING if out is None else out
                 deadline = self.deadline(now)
             else:
                 self._open, self._stuck_since = False, None

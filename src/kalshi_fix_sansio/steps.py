@@ -153,7 +153,7 @@ class Send(Fact):
 
     __slots__ = ("delay", "message", "paced", "resubscribe", "seq")
 
-    def __init__(self, message: Message, *, resubscribe: bool = False, paced: bool = False) -> None:
+    def __init__(self, message: Message, resubscribe: bool = False, paced: bool = False) -> None:
         self.message, self.resubscribe, self.paced = message, resubscribe, paced
         self.seq: int | None = None
         self.delay = 0.0
