@@ -266,7 +266,10 @@ class Driver:
         ``lag_warning`` seconds old (`FallingBehind` is due then, even if nothing is read).
         """
         deadline = self.supervisor.next_deadline()
-        if (due := self.desk.next_deadline()) is not None:
+        desk = self.desk  # its deadlines are a catch-up round's and a kill's: none without them
+        if (desk.catch_up is not None or desk.kill is not None) and (
+            due := desk.next_deadline()
+        ) is not None:
             if deadline is None or due < deadline:
                 deadline = due
         if self._queue and self._reading and not self._warned:
