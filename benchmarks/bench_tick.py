@@ -269,13 +269,15 @@ def run_child(
     frames: bool = False,
     window: Path | None = None,
     sockets: Path | None = None,
+    python: str | None = None,
 ) -> dict[str, Any]:
     """One client process driven through ``ticks`` ticks; what it printed (and, under
     callgrind, its instruction count as ``instructions``: with ``window``, the counting
     switch's library, only those from each tick's read to its order's write). ``sockets``:
     the socket timestamps library, preloaded into the client (wall time only): its socket
-    windows as ``socket``."""
-    cmd = [sys.executable, str(HERE), "--child", kind, "--ticks", str(ticks)]
+    windows as ``socket``. ``python``: the client's interpreter (another checkout's, for an
+    A/B of the client's library; default this one)."""
+    cmd = [python or sys.executable, str(HERE), "--child", kind, "--ticks", str(ticks)]
     cmd += ["--target", rig.target(kind).to_arg()]
     if window is not None:
         cmd += ["--window", str(window)]
@@ -437,10 +439,12 @@ def count_pair(
     log: Callable[[str], None],
     into: Path,
     frames: bool,
+    python: str | None = None,
 ) -> dict[int, int]:
     """One client kind's callgrind counts for each tick count of ``counts``: of all the
     process does, or with ``window`` (the counting switch's library) of the tick windows;
-    callgrind's outputs written into ``into`` (``<kind>.<ticks>[.window][.<run>].cg``)."""
+    callgrind's outputs written into ``into`` (``<kind>.<ticks>[.window][.<run>].cg``);
+    ``python``: the client's interpreter (`run_child`)."""
     counted: dict[int, int] = {}
     what = ", counting each window" if window else ""
     for n in counts:
@@ -448,7 +452,9 @@ def count_pair(
         name = f"{r.kind}.{n}{'.window' if window else ''}{f'.{run + 1}' if run else ''}.cg"
         out = into / name
         for attempt in range(1, SPLIT_TRIES + 1):
-            got = run_child(rig, r.kind, n, callgrind=out, frames=frames, window=window)
+            got = run_child(
+                rig, r.kind, n, callgrind=out, frames=frames, window=window, python=python
+            )
             if window is None or (got["windows"] == n and not got["split"]):
                 break
             log(
@@ -462,6 +468,63 @@ def count_pair(
             )
         counted[n] = got["instructions"]
     return counted
+
+
+def compare(
+    kinds: tuple[str, ...],
+    other: str,
+    pairs: int,
+    counts: tuple[int, int],
+    log: Callable[[str], None] = lambda s: None,
+) -> dict[str, tuple[list[float], list[float]]]:
+    """An A/B of the client's library on the tick-to-trade window: each kind's window counted
+    ``pairs`` times with the client run by ``other`` (another checkout's interpreter, its
+    library installed there: "A") and by this one ("B"), alternating, against one gateway and
+    one ticker (this checkout's), so that only the client's code differs. Per kind, A's and
+    B's instructions per tick (`ab_table` prints them)."""
+    runs: dict[str, tuple[list[float], list[float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-tick-ab-") as tmp:
+        rig = Rig(Path(tmp))
+        try:
+            switch = window_library(Path(tmp))
+            if isinstance(switch, str):
+                raise RuntimeError(f"tick-to-trade instructions not countable: {switch}")
+            rig.start_ticker()
+            for kind in kinds:
+                a_runs, b_runs = runs.setdefault(kind, ([], []))
+                r = KindResult(kind, NAMES[kind])
+                for run in range(pairs):
+                    for python, into in ((other, a_runs), (None, b_runs)):
+                        log(f"  {kind}: pair {run + 1} of {pairs}, {'A' if python else 'B'} ...")
+                        got = count_pair(
+                            rig, r, counts, switch, 0, lambda s: None, Path(tmp), False, python
+                        )
+                        into.append(per_unit(got) or 0.0)
+        finally:
+            rig.close()
+    return runs
+
+
+def ab_table(
+    other: str, counts: tuple[int, int], runs: dict[str, tuple[list[float], list[float]]]
+) -> list[str]:
+    """`compare`'s result as a table: each run's count per tick, the means, B's change."""
+    lines = [
+        f"A: the clients run by {other}; B: by {sys.executable}. Tick-to-trade window, "
+        f"instructions per tick (callgrind, runs of {counts[0]} and {counts[1]} ticks), one "
+        "gateway and one ticker for both.",
+        "",
+        "| client | A runs | B runs | A mean | B mean | change |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for kind, (a_runs, b_runs) in runs.items():
+        a_mean, b_mean = statistics.mean(a_runs), statistics.mean(b_runs)
+        lines.append(
+            f"| {NAMES[kind]} | {', '.join(f'{n / 1000:.1f}k' for n in a_runs)} "
+            f"| {', '.join(f'{n / 1000:.1f}k' for n in b_runs)} | {a_mean / 1000:.1f}k "
+            f"| {b_mean / 1000:.1f}k | {(b_mean / a_mean - 1) * 100:+.1f} % |"
+        )
+    return lines
 
 
 def report(
@@ -618,6 +681,18 @@ def main(argv: list[str]) -> int:
         action="store_true",
         help="clients with PYTHONPERFSUPPORT=1: a callgrind function per Python function",
     )
+    parser.add_argument(
+        "--ab",
+        metavar="PYTHON",
+        help="an A/B of the client's library instead: the tick windows counted with the "
+        "clients run by PYTHON (another checkout's interpreter) and by this one, one gateway",
+    )
+    parser.add_argument("--pairs", type=int, default=3, help="--ab: pairs of counts per kind")
+    parser.add_argument(
+        "--kinds",
+        default=",".join(KINDS[:3]),
+        help="--ab: the client kinds, comma-separated (default: our three adapters)",
+    )
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
     parser.add_argument("--hooks", action="store_true", help=argparse.SUPPRESS)
@@ -630,6 +705,21 @@ def main(argv: list[str]) -> int:
         child_main(
             args.child, args.ticks, target, args.hooks, args.window, args.sockets, args.slowdown
         )
+        return 0
+    if args.ab is not None:
+        kinds = tuple(args.kinds.split(","))
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown:
+            parser.error(f"--kinds: unknown {', '.join(unknown)} (one of {', '.join(KINDS)})")
+        counts_ab: tuple[int, int] = tuple(args.counts)
+        runs = compare(
+            kinds,
+            args.ab,
+            max(1, args.pairs),
+            counts_ab,
+            log=lambda s: print(s, file=sys.stderr, flush=True),
+        )
+        print("\n".join(ab_table(args.ab, counts_ab, runs)))
         return 0
     ticks, procs = (5, 2) if args.quick else (args.ticks, max(2, args.procs))
     why_no_count = ""

@@ -270,3 +270,22 @@ def test_the_performance_page_gives_both_windows_spread_over_processes() -> None
         "that brought the 35=X to the write system call that took the order: blocking "
         "(threads) 320-340 µs; kalshi-sdk (its own asyncio client) 220-240 µs."
     )
+
+
+def test_an_ab_of_the_clients_library_gives_each_run_the_means_and_the_change() -> None:
+    bench = load("bench_tick")
+    runs = {"blocking": ([250_000.0, 248_000.0], [255_000.0, 256_000.0])}
+    lines = bench.ab_table("../before/.venv/bin/python", (10, 60), runs)
+    assert lines[0].startswith("A: the clients run by ../before/.venv/bin/python; B: by ")
+    assert "runs of 10 and 60 ticks" in lines[0]
+    assert lines[-1] == (
+        "| blocking (threads) | 250.0k, 248.0k | 255.0k, 256.0k | 249.0k | 255.5k | +2.6 % |"
+    )
+
+
+def test_an_ab_refuses_a_client_kind_it_does_not_know(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = load("bench_tick")
+    with pytest.raises(SystemExit) as exited:
+        bench.main(["--ab", sys.executable, "--kinds", "blocking,quickfix"])
+    assert exited.value.code == 2
+    assert "--kinds: unknown quickfix" in capsys.readouterr().err
