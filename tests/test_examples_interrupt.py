@@ -35,10 +35,17 @@ class Running:
 
     def __init__(self, script: str, *args: str) -> None:
         self.script = script
-        self.proc = subprocess.Popen(
-            [sys.executable, str(EXAMPLES / script), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        # A suite started in the background of a shell runs with SIGINT ignored, and a child
+        # inherits an ignored signal: Python then leaves it ignored (so does asyncio.run), as a
+        # user's script started that way would. The child is started as from a terminal.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(EXAMPLES / script), *args],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+        finally:
+            signal.signal(signal.SIGINT, previous)
         self.lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
         self._queues: dict[str, queue.Queue[str | None]] = {}
         self._readers = []
