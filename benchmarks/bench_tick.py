@@ -499,7 +499,10 @@ def compare(
                         got = count_pair(
                             rig, r, counts, switch, 0, lambda s: None, Path(tmp), False, python
                         )
-                        into.append(per_unit(got) or 0.0)
+                        per_tick = per_unit(got)
+                        if per_tick is None:  # two tick counts were run: never
+                            raise RuntimeError(f"{kind}: no count per tick from {got}")
+                        into.append(per_tick)
         finally:
             rig.close()
     return runs
