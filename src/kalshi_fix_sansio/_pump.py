@@ -9,7 +9,8 @@ says what it wants (``data_to_send``, ``wants_transport``, ``next_deadline``, ``
 what every loop used to keep for itself:
 
 * **the connection's life**: whether the loop holds a connection (from `Connected` until the
-  driver says `Disconnect`, or the loop says `Lost`), whether one is being opened (from
+  driver says `Disconnect`: every end of a held connection, a `Lost` included, is answered
+  with one, so a loop closes its socket only when told), whether one is being opened (from
   `Connect` until `Connected` / `ConnectFailed`), and when the driver is `Finished`; a fact
   about a connection the driver is done with is ignored;
 * **the wake-up**: the deadline last told (`WakeAt`), told again only when the driver needs
@@ -136,7 +137,7 @@ class Loop:
         self._told = math.inf  # the deadline last told (`WakeAt`); inf: none
         self._open = False  # the loop holds a connection
         self._connecting = False  # `Connect` told, no answer yet
-        self._abort = False  # the slow-peer verdict lost the connection: drop what waits
+        self._abort = False  # the connection was lost (Lost, slow peer): close it, drop what waits
         self._finished = False  # `Finished` told
         self._steps: dict[type[Fact], Callable[[Fact, float], Sequence[Action]]] = {
             Received: self._received,  # type: ignore[dict-item]
@@ -256,8 +257,7 @@ class Loop:
 
     def _lost(self, fact: Lost, now: float) -> Sequence[Action]:
         if self._open:
-            self._open, self._stuck_since = False, None
-            self.role.connection_lost(now, fact.reason)
+            self._lose(now, fact.reason)  # `_actions` tells the loop to close it
         return self._actions(now, False)
 
     def _close(self, fact: Fact, now: float) -> Sequence[Action]:
@@ -276,6 +276,9 @@ class Loop:
             self._lose(now, f"write failed: the peer took nothing for {limit:g} s")
 
     def _lose(self, now: float, reason: str) -> None:
+        """The held connection is lost (the loop said so, or the slow-peer verdict): the
+        driver is told, and `_actions` tells the loop to close it (`Disconnect` with
+        ``abort``)."""
         self._stuck_since = None
         self._abort = True
         self.role.connection_lost(now, reason)
@@ -291,7 +294,7 @@ class Loop:
         data = role.data_to_send(now)
         out: list[Action] | None = [Write(data)] if data else None
         if self._open:
-            if role.wants_transport:
+            if role.wants_transport and not self._abort:
                 if sent:
                     return _NOTHING if out is None else out
                 if read:  # the lag bound moves later with the clock, and a read leaves the
@@ -300,7 +303,7 @@ class Loop:
                     if due is None or due >= self._told:
                         return _NOTHING if out is None else out
                 deadline = self.deadline(now)
-            else:
+            else:  # the one place a connection ends: the loop is always told
                 self._open, self._stuck_since = False, None
                 if out is None:
                     out = []

@@ -111,7 +111,9 @@ class Received(Fact):
 
 
 class Lost(Fact):
-    """The connection broke (a read or write failed); ``reason`` is reported as is."""
+    """The connection broke (a read or write failed); ``reason`` is reported as is. The
+    driver answers `Disconnect` (``abort``) for a connection it held: the loop closes the
+    socket then, as for every other end of a connection."""
 
     __slots__ = ("reason",)
 

@@ -3,7 +3,9 @@
 `SessionPair` connects an initiator and an acceptor `Session` through memory (h11's
 ConnectionPair idea): every byte one side queues is delivered to the other when you `pump`.
 `kalshi_fix_sansio.testing.samples` holds realistic sample messages of both products (the
-frames ``kalshi-fix decode --sample`` prints).
+frames ``kalshi-fix decode --sample`` prints). `kalshi_fix_sansio.testing.relay.FaultRelay` (a
+module of its own: it uses sockets, this one does not) sits between a client and a server on
+loopback and resets, closes, stalls or blackholes their connections from outside both programs.
 """
 
 from __future__ import annotations
