@@ -92,6 +92,13 @@ class Driver:
     ) -> Any:
         return await self.call(session.wait_for(predicate, timeout))
 
+    async def checkpoint(self) -> None:
+        """Let the adapter's loop run (asyncio, trio); nothing for the blocking adapter."""
+        if self.adapter == "asyncio":
+            await asyncio.sleep(0)
+        elif self.adapter == "trio":
+            await trio.lowlevel.checkpoint()
+
     async def busy(self, seconds: float) -> None:
         """The application does something else for ``seconds`` of real time without reading
         events. Only for tests whose subject is the passage of real time on the adapter's own

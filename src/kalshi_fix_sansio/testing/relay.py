@@ -43,6 +43,7 @@ Direction = Literal["up", "down", "both"]
 """``"up"``: client to server; ``"down"``: server to client; ``"both"``."""
 
 _CHUNK = 65536
+_END = {"up": "client", "down": "server"}  # who sends in a direction
 _TICK = 0.02  # how often stalled connections are checked for an end that reset them
 
 
@@ -88,10 +89,6 @@ class FaultRelay:
         host: the target's address.
         port: the target's port.
         listen_host: the loopback address the relay listens on.
-        server_rcvbuf: when given, the receive buffer (bytes) of the relay's socket to the
-            target, set before it connects: with `stall`, a small one makes the target's own
-            buffer fill after that many bytes (a client that does not read, as the target
-            sees it) instead of after the kernel's default.
     """
 
     def __init__(
@@ -99,11 +96,8 @@ class FaultRelay:
         host: str,
         port: int,
         listen_host: str = "127.0.0.1",
-        *,
-        server_rcvbuf: int | None = None,
     ) -> None:
         self.target = (host, port)
-        self.server_rcvbuf = server_rcvbuf
         self._listener = socket.create_server((listen_host, 0))
         self._listener.setblocking(False)
         self.port: int = self._listener.getsockname()[1]
@@ -115,6 +109,10 @@ class FaultRelay:
         self._refusing = 0
         self._accepted = 0
         self._bytes = {"up": 0, "down": 0}
+        self.ends: list[str] = []
+        """How each connection ended, in order: ``"client closed"``, ``"client reset"``,
+        ``"server closed"``, ``"server reset"`` (that end did it; the relay then did the same
+        to the other end), ``"relay reset"`` or ``"relay close"`` (a fault asked for), ``"relay stopped"``."""
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -258,7 +256,7 @@ class FaultRelay:
                 self._check_stalled()
         finally:
             for link in list(self._links):
-                self._end(link, reset=False)
+                self._end(link, reset=False, why="relay stopped")
             sel.close()
             self._listener.close()
             self._wake_r.close()
@@ -272,7 +270,7 @@ class FaultRelay:
         links = list(self._links)
         for link in links:
             if what in ("reset", "close"):
-                self._end(link, reset=what == "reset")
+                self._end(link, reset=what == "reset", why=f"relay {what}")
                 continue
             assert isinstance(directions, tuple)
             for direction in directions:
@@ -322,17 +320,11 @@ class FaultRelay:
         if refuse:
             _rst(client)
             return
-        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            if self.server_rcvbuf is not None:
-                server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.server_rcvbuf)
-            server.settimeout(5.0)
-            server.connect(self.target)
+            server = socket.create_connection(self.target, timeout=5.0)
         except OSError:
-            server.close()
             _rst(client)
             return
-        server.setblocking(False)
         for sock in (client, server):
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -346,10 +338,10 @@ class FaultRelay:
         except BlockingIOError:
             return
         except OSError:
-            self._end(link, reset=True)
+            self._end(link, reset=True, why=f"{_END[direction]} reset")
             return
         if not data:  # that end closed: so does the relay, both ways
-            self._end(link, reset=False)
+            self._end(link, reset=False, why=f"{_END[direction]} closed")
             return
         if link.holed[direction]:
             return
@@ -376,30 +368,34 @@ class FaultRelay:
         except BlockingIOError:
             sent = 0
         except OSError:
-            self._end(link, reset=True)
+            self._end(
+                link, reset=True, why=f"{_END['up' if direction == 'down' else 'down']} reset"
+            )
             return
         link.pending[direction] = data[sent:]
 
     def _check_stalled(self) -> None:
-        """An end that reset a connection while its direction is stalled (not read) is
-        found by its pending error: the relay resets the other end too."""
+        """An end that reset a connection while the relay does not read it (stalled, or its
+        bytes wait for the other end) is found by its pending error: the relay resets the
+        other end too."""
         for link in list(self._links):
             for direction in ("up", "down"):
-                if link.stalled[direction]:
+                if link.stalled[direction] or link.pending[direction]:
                     sock = link.source(direction)
                     try:
                         error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                     except OSError:
                         error = 1
                     if error:
-                        self._end(link, reset=True)
+                        self._end(link, reset=True, why=f"{_END[direction]} reset")
                         break
 
-    def _end(self, link: _Link, *, reset: bool) -> None:
+    def _end(self, link: _Link, *, reset: bool, why: str) -> None:
         if link not in self._links:
             return
         self._links.remove(link)
         with self._mu:
+            self.ends.append(why)
             self._mu.notify_all()
         for sock in (link.client, link.server):
             with contextlib.suppress(KeyError):
