@@ -121,8 +121,10 @@ class Rejection:
         cl_ord_id: the request's ClOrdID.
         source: ``"execution_report"`` (150=8), ``"cancel_reject"`` (35=9),
             ``"business_reject"`` (35=j), or ``"not_received"`` (no message: a drop-copy
-            replay proved the exchange never received the request; see
-            `kalshi_fix_sansio.catchup.OrdersNotReceived`).
+            replay proved the exchange never received the request, see
+            `kalshi_fix_sansio.catchup.OrdersNotReceived`; or a halted session gap-filled it
+            when the exchange asked for it again, see
+            `kalshi_fix_sansio.events.ResendWithheld`).
         text: Text(58).
         reason: OrdRejReason(103), CxlRejReason(102) or BusinessRejectReason(380).
         message: the message itself.

@@ -274,7 +274,15 @@ class Outbound:
 
     def resend(self, old_frame: bytes, seq: int, now: float) -> None:
         """Queue ``old_frame`` (numbered ``seq``) again with PossDupFlag=Y and OrigSendingTime."""
-        old = self.dialect.decode(old_frame, use_dollars=self.dollars, rfq_units=self.rfq_units)
+        self.resend_message(self.stored(old_frame), seq, now)
+
+    def stored(self, old_frame: bytes) -> Any:
+        """The message of a stored frame (this session's own, in its units)."""
+        return self.dialect.decode(old_frame, use_dollars=self.dollars, rfq_units=self.rfq_units)
+
+    def resend_message(self, old: Any, seq: int, now: float) -> None:
+        """Queue the stored message ``old`` (numbered ``seq``) again with PossDupFlag=Y and
+        OrigSendingTime."""
         header = self.header(seq, now, poss_dup=True, orig=old.header.sending_time)
         self.out.append(self.encode(old, header))
 

@@ -5,7 +5,8 @@ to `GapRecovery.behind`: it asks for the missing range (ResendRequest, EndSeqNo 
 frames that arrived beyond the gap, to process them in turn once the gap closes (`drain`,
 through the session's ``replay``). It decides whether a frame is kept (the queue is bounded),
 when the ResendRequest is due again and when to give up (`timer`), and answers the peer's
-ResendRequests (`answer`: stored application messages resent, the rest gap-filled). It writes
+ResendRequests (`answer`: stored application messages resent, the rest gap-filled, and while
+the order gate halts trading, the stored messages it refuses gap-filled too). It writes
 through the outbound writer and reports through ``emit``.
 """
 
@@ -21,6 +22,7 @@ from .events import (
     GapDetected,
     ResendRequestReceived,
     ResendRequestSent,
+    ResendWithheld,
 )
 
 __all__ = ["GapRecovery", "Retry"]
@@ -46,6 +48,8 @@ class GapRecovery:
         max_bytes: most bytes kept behind the gap.
         retries: ResendRequests repeated (one heartbeat interval apart) while nothing moves,
             before giving up.
+        withhold: asked with each stored message a ResendRequest would resend: True keeps it
+            back (it is gap-filled instead: the order gate's halt, `OrderGate.withhold`).
     """
 
     __slots__ = (
@@ -63,6 +67,7 @@ class GapRecovery:
         "_retries",
         "_retries_left",
         "_store",
+        "_withhold",
         "_writer",
         "pending",
         "until",
@@ -78,8 +83,10 @@ class GapRecovery:
         max_messages: int,
         max_bytes: int,
         retries: int,
+        withhold: Callable[[Any], bool] | None = None,
     ) -> None:
         self._writer = writer
+        self._withhold = withhold
         self._store = writer.store
         self._retransmission = writer.config.spec.retransmission
         self._emit = emit
@@ -252,15 +259,28 @@ class GapRecovery:
             return
         stored = store.get(begin, end) if self._retransmission else []
         cursor = begin
+        withhold, withheld = self._withhold, []
         for seq, old_frame in stored:
+            old = writer.stored(old_frame)
+            if withhold is not None and withhold(old):
+                withheld.append((seq, old))  # gap-filled with the numbers around it
+                continue
             if seq > cursor:
                 gap_filled += seq - cursor
                 writer.gap_fill(cursor, seq, now)
-            writer.resend(old_frame, seq, now)
+            writer.resend_message(old, seq, now)
             resent += 1
             cursor = seq + 1
         if cursor <= end:
             gap_filled += end + 1 - cursor
             writer.gap_fill(cursor, end + 1, now)
         writer.last_tx = now
+        if withheld:
+            self._emit(
+                ResendWithheld(
+                    tuple(seq for seq, _ in withheld),
+                    tuple(old.MSG_TYPE for _, old in withheld),
+                    tuple(getattr(old, "cl_ord_id", None) or "" for _, old in withheld),
+                )
+            )
         self._emit(ResendRequestReceived(begin, end_raw, resent, gap_filled))

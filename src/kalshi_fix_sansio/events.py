@@ -244,6 +244,27 @@ class ResendRequestReceived(Event):
 
 
 @attrs.frozen(slots=True)
+class ResendWithheld(Event):
+    """Stored messages a ResendRequest asked for were not resent because trading is halted
+    (the kill switch): each is gap-filled instead, so the exchange never receives it. Only
+    what the halt refuses is withheld (`kalshi_fix_sansio.gate.HALTED_MSG_TYPES`: new orders,
+    replaces, quotes); cancels are resent. A withheld NewOrderSingle or replace ends REJECTED
+    in the order tracker (`kalshi_fix_sansio.tracker.Rejection` source ``"not_received"``, its
+    text `kalshi_fix_sansio.gate.WITHHELD_WHILE_HALTED`). Queued just before the
+    `ResendRequestReceived` of the same request.
+
+    Attributes:
+        seq_nums: their MsgSeqNums.
+        msg_types: their MsgTypes, in the same order.
+        cl_ord_ids: their ClOrdIDs (``""`` for a message without one), in the same order.
+    """
+
+    seq_nums: tuple[int, ...]
+    msg_types: tuple[str, ...]
+    cl_ord_ids: tuple[str, ...]
+
+
+@attrs.frozen(slots=True)
 class SequenceReset(Event):
     """The peer moved our expected inbound sequence number.
 

@@ -26,6 +26,10 @@ What it refuses (raising before anything is encoded; nothing is sent or tracked)
   quote or RFQ it names was never seen is refused while a limit that needs it is set (say so
   to the gate with `observe`).
 
+The same halt covers what the session resends from its store: while halted, a stored message
+of `HALTED_MSG_TYPES` that a ResendRequest asks for is gap-filled instead of resent
+(`withhold`), so an order written before the kill can never reach the exchange after it.
+
 What it records: every order message sent (35=D, 35=G, 35=F) goes into the `OrderTracker`
 before it is written (the answer may be read before ``send`` returns) and is forgotten again
 if it could not be sent; the `RiskChecker` and the metrics learn it once it went.
@@ -53,6 +57,7 @@ __all__ = [
     "GATED_MSG_TYPES",
     "HALTED_MSG_TYPES",
     "TRACKED_MSG_TYPES",
+    "WITHHELD_WHILE_HALTED",
     "OrderGate",
     "TradingHalt",
     "TradingHalted",
@@ -65,6 +70,13 @@ HALTED_MSG_TYPES: Final = frozenset({"D", "G", "S", "UA", "U7", "R"})
 """What a halted gate refuses: every message that can create or enlarge a position, or ask
 for one (NewOrderSingle, OrderCancelReplaceRequest, Quote, AcceptQuote, QuoteConfirm,
 QuoteRequest)."""
+
+WITHHELD_WHILE_HALTED: Final = (
+    "not received by the exchange: trading was halted when the exchange asked for it again "
+    "(ResendRequest), so it was gap-filled, not resent"
+)
+"""The `Rejection` text of an order or replace a halted session kept out of a resend
+(`kalshi_fix_sansio.events.ResendWithheld`)."""
 
 GATED_MSG_TYPES: Final = HALTED_MSG_TYPES | TRACKED_MSG_TYPES
 """Every message type the gate looks at (others pass it without a call)."""
@@ -264,6 +276,20 @@ class OrderGate:
         self.tracker.sent(message)
         cl = message.cl_ord_id
         return cl if cl.__class__ is str else _code(cl)
+
+    def withhold(self, message: Any) -> bool:
+        """Whether a stored message a ResendRequest asks for must not be resent: True while
+        halted for `HALTED_MSG_TYPES` (the session gap-fills it instead, so the exchange never
+        receives it). A withheld NewOrderSingle or replace ends REJECTED in the tracker
+        (source ``"not_received"``, text `WITHHELD_WHILE_HALTED`), its replaced order live
+        again. Anything else (cancels, mass cancels) is resent."""
+        msg_type = message.MSG_TYPE
+        if msg_type not in HALTED_MSG_TYPES or self.halted is None:
+            return False
+        if msg_type in TRACKED_MSG_TYPES:
+            cl = message.cl_ord_id
+            self.tracker.not_received(cl if cl.__class__ is str else str(cl), WITHHELD_WHILE_HALTED)
+        return True
 
     def sent(self, message: Any, msg_type: str, cl: str | None, now: float) -> None:
         """``message`` went out (after `admit`)."""

@@ -107,6 +107,7 @@ class Session:
             max_messages=config.max_pending_messages,
             max_bytes=config.max_pending_bytes,
             retries=_RESEND_RETRIES,
+            withhold=None if config.order_gate is None else config.order_gate.withhold,
         )
         inbound = self._inbound = Inbound(config, life, writer, checks, self._gaps)
         self._on_frame = inbound.on_frame
