@@ -3,8 +3,9 @@
 * A TLS endpoint never receives a plaintext byte, however the client is configured: a loopback
   listener records the first bytes of every connection and each must be a TLS ClientHello,
   never ``8=FIXT`` (the signed Logon).
-* A TLS context weaker than the library's logs a WARNING naming the endpoint; the library's own
-  contexts (default, pinned, extra CA) do not.
+* A TLS context weaker than the library's issues one `InsecureTLSWarning` at the caller's line
+  and logs a WARNING, both naming the endpoint; the library's own contexts (default, pinned,
+  extra CA) do neither.
 * Plain TCP goes only to addresses that are loopback after name resolution: a name resolving
   elsewhere is refused with `LocalProtocolError` before any connection is attempted (a guard
   on ``socket.connect`` fails the test if a non-loopback address is ever dialled).
@@ -18,6 +19,7 @@ import logging
 import socket
 import ssl
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ from kalshi_fix_sansio.adapters import (
     ConnectionFailed,
     Credentials,
     Endpoint,
+    InsecureTLSWarning,
     make_ssl_context,
 )
 from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
@@ -279,26 +282,31 @@ def test_a_tls_endpoint_never_receives_plaintext(
     factory = spec.ssl_context(cert) if spec.ssl_context is not None else None
     session = build_session(adapter, credentials, endpoint, spec.client_options(cert), factory)
     with caplog.at_level(logging.WARNING, logger=TRANSPORT_LOGGER_NAME):
-        error = open_and_close(adapter, session)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            error = open_and_close(adapter, session)
     # the listener answers no handshake: the connection fails, after a ClientHello only
     assert isinstance(error, ConnectionFailed), error
     assert listener.connections, "the client never connected"
     for data in listener.connections:
         assert_client_hello(data)
-    warnings = [
+    logged = [
         r.getMessage()
         for r in caplog.records
         if r.name == TRANSPORT_LOGGER_NAME
         and r.levelno == logging.WARNING
         and "weaker than the library's" in r.getMessage()
     ]
+    insecure = [w for w in caught if issubclass(w.category, InsecureTLSWarning)]
     if spec.warns:
-        assert len(warnings) == 1, warnings
-        assert warnings[0].startswith(f"{endpoint}: "), warnings[0]  # names the endpoint
+        assert len(logged) == 1, logged
+        assert logged[0].startswith(f"{endpoint}: "), logged[0]  # names the endpoint
         for phrase in spec.warns:
-            assert phrase in warnings[0]
+            assert phrase in logged[0]
+        assert [str(w.message) for w in insecure] == logged  # the same text, once per open
+        assert insecure[0].filename == __file__  # the line that opened the session
     else:
-        assert warnings == []
+        assert logged == [] and insecure == []
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
