@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import socket
@@ -26,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import trio
+import tls_helpers
+from tls_helpers import ADAPTERS, CLIENTS, open_with
 
 from kalshi_fix_sansio.adapters import (
     Backoff,
@@ -35,18 +35,9 @@ from kalshi_fix_sansio.adapters import (
     Reconnected,
     make_ssl_context,
 )
-from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
-from kalshi_fix_sansio.adapters import blocking as blocking_adapter
-from kalshi_fix_sansio.adapters import trio as trio_adapter
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.gateway import MockGateway, mock_api_key
 
-ADAPTERS = ("blocking", "asyncio", "trio")
-CLIENTS: dict[str, Any] = {
-    "blocking": blocking_adapter.FixClient,
-    "asyncio": asyncio_adapter.FixClient,
-    "trio": trio_adapter.FixClient,
-}
 KEY_ID, SIGNER, PUBLIC_KEY = mock_api_key("prediction")
 WEAKER = "the TLS context is weaker than the library's: certificate verification is off"
 
@@ -126,35 +117,16 @@ def open_twice(adapter: str, session: Any, gateway: MockGateway) -> list[str]:
     """Open ``session``, make the gateway drop it and wait for the reconnect, close; open
     and close it again. Who the gateway saw logged on, at each open."""
     seen: list[str] = []
-    if adapter == "blocking":
-        with session:
-            seen += gateway.connected()
-            assert gateway.disconnect(KEY_ID) == 1
-            session.wait_for(is_reconnected, 10)
-        with session:
-            seen += gateway.connected()
-        return seen
 
-    async def with_asyncio() -> None:
-        async with session:
-            seen.extend(gateway.connected())
-            assert gateway.disconnect(KEY_ID) == 1
-            await session.wait_for(is_reconnected, 10)
-        async with session:
-            seen.extend(gateway.connected())
+    def drop_and_reconnect(session: Any) -> Any:
+        seen.extend(gateway.connected())
+        assert gateway.disconnect(KEY_ID) == 1
+        return session.wait_for(is_reconnected, 10)
 
-    async def with_trio() -> None:
-        async with session:
-            seen.extend(gateway.connected())
-            assert gateway.disconnect(KEY_ID) == 1
-            await session.wait_for(is_reconnected, 10)
-        async with session:
-            seen.extend(gateway.connected())
+    def again(session: Any) -> None:
+        seen.extend(gateway.connected())
 
-    if adapter == "asyncio":
-        asyncio.run(with_asyncio())
-    else:
-        trio.run(with_trio)
+    assert open_with(adapter, session, drop_and_reconnect, again) is None
     return seen
 
 
@@ -185,7 +157,7 @@ def test_a_weak_context_warns_once_per_open_and_a_verified_one_never(
     assert len(insecure) == 2, [str(w.message) for w in insecure]  # two opens, one reconnect
     for warning in insecure:
         assert str(warning.message).startswith(f"{gateway.endpoint('KalshiNR')}: {WEAKER}")
-        assert warning.filename == __file__  # the line that opened the session
+        assert warning.filename == tls_helpers.__file__  # the line that opened the session
 
 
 # -- off this machine: refused unless allowed -----------------------------------------------
@@ -209,26 +181,6 @@ def gateway_name(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return asked
 
 
-def open_once(adapter: str, session: Any) -> BaseException | None:
-    if adapter == "blocking":
-        try:
-            with session:
-                pass
-        except Exception as exc:
-            return exc
-        return None
-
-    async def run() -> BaseException | None:
-        try:
-            async with session:
-                pass
-        except Exception as exc:
-            return exc
-        return None
-
-    return asyncio.run(run()) if adapter == "asyncio" else trio.run(run)
-
-
 @pytest.mark.parametrize("adapter", ADAPTERS)
 def test_a_weak_context_off_this_machine_is_refused_unless_allowed(
     adapter: str, gateway: MockGateway, gateway_name: list[str]
@@ -248,7 +200,7 @@ def test_a_weak_context_off_this_machine_is_refused_unless_allowed(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        refused = open_once(adapter, session())
+        refused = open_with(adapter, session())
     assert isinstance(refused, LocalProtocolError), refused
     assert str(refused).startswith(f"tls://gateway.test:{endpoint.port}: {WEAKER}")
     assert "pass allow_insecure_tls=True" in str(refused)
@@ -258,10 +210,10 @@ def test_a_weak_context_off_this_machine_is_refused_unless_allowed(
         warnings.simplefilter("always")
         allowed = session(allow_insecure_tls=True)
         assert "allow_insecure_tls=True" in repr(allowed.options)
-        assert open_once(adapter, allowed) is None  # logged on
+        assert open_with(adapter, allowed) is None  # logged on
     assert gateway_name  # connected through the name
     insecure = [w for w in caught if issubclass(w.category, InsecureTLSWarning)]
-    assert len(insecure) == 1 and insecure[0].filename == __file__
+    assert len(insecure) == 1 and insecure[0].filename == tls_helpers.__file__
     assert str(insecure[0].message).startswith(f"tls://gateway.test:{endpoint.port}: {WEAKER}")
 
 

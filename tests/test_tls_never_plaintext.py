@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import socket
@@ -26,7 +25,8 @@ from typing import Any
 
 import attrs
 import pytest
-import trio
+import tls_helpers
+from tls_helpers import ADAPTERS, CLIENTS, open_with
 
 from kalshi_fix_sansio.adapters import (
     TRANSPORT_LOGGER_NAME,
@@ -37,19 +37,10 @@ from kalshi_fix_sansio.adapters import (
     InsecureTLSWarning,
     make_ssl_context,
 )
-from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
-from kalshi_fix_sansio.adapters import blocking as blocking_adapter
-from kalshi_fix_sansio.adapters import trio as trio_adapter
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.gateway.tls import self_signed
 from kalshi_fix_sansio.testing import new_ed25519_keys
 
-ADAPTERS = ("blocking", "asyncio", "trio")
-CLIENTS: dict[str, Any] = {
-    "blocking": blocking_adapter.FixClient,
-    "asyncio": asyncio_adapter.FixClient,
-    "trio": trio_adapter.FixClient,
-}
 TLS_RECORD_HANDSHAKE = 0x16
 CLIENT_HELLO = 0x01
 
@@ -132,39 +123,6 @@ def credentials() -> Credentials:
 
 
 # -- opening a session with each adapter ------------------------------------------------------
-
-
-def open_and_close(adapter: str, session: Any) -> BaseException | None:
-    """Open then close ``session`` with its adapter; return what opening raised (or None)."""
-    if adapter == "blocking":
-        try:
-            session.open()
-        except Exception as exc:
-            return exc
-        finally:
-            session.close()
-        return None
-
-    async def with_asyncio() -> BaseException | None:
-        try:
-            await session.open()
-        except Exception as exc:
-            return exc
-        finally:
-            await session.close()
-        return None
-
-    async def with_trio() -> BaseException | None:
-        try:
-            async with session:  # trio: the session's task needs a nursery
-                pass
-        except Exception as exc:
-            return exc
-        return None
-
-    if adapter == "asyncio":
-        return asyncio.run(with_asyncio())
-    return trio.run(with_trio)
 
 
 def build_session(
@@ -284,7 +242,7 @@ def test_a_tls_endpoint_never_receives_plaintext(
     with caplog.at_level(logging.WARNING, logger=TRANSPORT_LOGGER_NAME):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            error = open_and_close(adapter, session)
+            error = open_with(adapter, session)
     # the listener answers no handshake: the connection fails, after a ClientHello only
     assert isinstance(error, ConnectionFailed), error
     assert listener.connections, "the client never connected"
@@ -304,7 +262,7 @@ def test_a_tls_endpoint_never_receives_plaintext(
         for phrase in spec.warns:
             assert phrase in logged[0]
         assert [str(w.message) for w in insecure] == logged  # the same text, once per open
-        assert insecure[0].filename == __file__  # the line that opened the session
+        assert insecure[0].filename == tls_helpers.__file__  # the line that opened the session
     else:
         assert logged == [] and insecure == []
 
@@ -316,7 +274,7 @@ def test_a_server_side_context_is_refused(
     endpoint = Endpoint("127.0.0.1", listener.port, server_hostname="localhost")
     server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     session = build_session(adapter, credentials, endpoint, {}, lambda: server_side)
-    error = open_and_close(adapter, session)
+    error = open_with(adapter, session)
     assert isinstance(error, LocalProtocolError) and "server-side context" in str(error)
     assert listener.connections == []
 
@@ -395,7 +353,7 @@ def test_plain_tcp_to_a_name_resolving_elsewhere_is_refused(
     asked = resolve_as(monkeypatch, "localhost", *addresses)
     endpoint = Endpoint("localhost", listener.port, tls=False)
     session = build_session(adapter, credentials, endpoint, {})
-    error = open_and_close(adapter, session)
+    error = open_with(adapter, session)
     assert isinstance(error, LocalProtocolError), error
     message = str(error)
     assert message.startswith(f"plain TCP to localhost:{listener.port} refused: localhost ")
@@ -417,7 +375,7 @@ def test_plain_tcp_connects_to_the_checked_loopback_address(
     # resolved once, then dialled by address: a second lookup could not send it elsewhere
     asked = resolve_as(monkeypatch, "localhost", "127.0.0.1")
     endpoint = Endpoint("localhost", listener.port, tls=False)
-    error = open_and_close(adapter, build_session(adapter, credentials, endpoint, {}))
+    error = open_with(adapter, build_session(adapter, credentials, endpoint, {}))
     assert isinstance(error, ConnectionFailed), error  # the listener closes after the Logon
     assert asked == ["localhost"]
     assert len(listener.connections) == 1
@@ -434,6 +392,6 @@ def test_plain_tcp_to_a_non_loopback_literal_is_refused_before_resolution(
 ) -> None:
     asked = resolve_as(monkeypatch, "192.0.2.10", "127.0.0.1")
     endpoint = Endpoint("192.0.2.10", 8228, tls=False)
-    error = open_and_close(adapter, build_session(adapter, credentials, endpoint, {}))
+    error = open_with(adapter, build_session(adapter, credentials, endpoint, {}))
     assert isinstance(error, LocalProtocolError) and "only allowed to loopback" in str(error)
     assert asked == [] and loopback_only == []

@@ -16,7 +16,6 @@ gateway serves certificate A, the client is pinned to certificate B, and it must
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import trio
+from tls_helpers import ADAPTERS, CLIENTS, open_with
 
 from kalshi_fix_sansio.adapters import (
     Backoff,
@@ -34,18 +33,9 @@ from kalshi_fix_sansio.adapters import (
     Credentials,
     make_ssl_context,
 )
-from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
-from kalshi_fix_sansio.adapters import blocking as blocking_adapter
-from kalshi_fix_sansio.adapters import trio as trio_adapter
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.gateway import MockGateway, mock_api_key, self_signed, write_mock_api_key
 
-ADAPTERS = ("blocking", "asyncio", "trio")
-CLIENTS: dict[str, Any] = {
-    "blocking": blocking_adapter.FixClient,
-    "asyncio": asyncio_adapter.FixClient,
-    "trio": trio_adapter.FixClient,
-}
 KEY_ID, SIGNER, PUBLIC_KEY = mock_api_key("prediction")
 
 
@@ -115,26 +105,9 @@ def log_on(
 ) -> tuple[BaseException | None, list[str]]:
     """Open and close a KalshiNR session: what opening raised, and who the gateway saw
     logged on while it was open."""
-    session = client.order_entry()
     seen: list[str] = []
-    if adapter == "blocking":
-        try:
-            with session:
-                seen = gateway.connected()
-        except Exception as exc:
-            return exc, seen
-        return None, seen
-
-    async def run() -> BaseException | None:
-        nonlocal seen
-        try:
-            async with session:
-                seen = gateway.connected()
-        except Exception as exc:
-            return exc
-        return None
-
-    return (asyncio.run(run()) if adapter == "asyncio" else trio.run(run)), seen
+    error = open_with(adapter, client.order_entry(), lambda _: seen.extend(gateway.connected()))
+    return error, seen
 
 
 def assert_not_the_pinned_certificate(error: BaseException | None) -> None:
