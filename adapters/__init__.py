@@ -8,7 +8,8 @@ This package is the public home of everything the three adapters share: where to
 (`Backoff`), credentials (`Credentials`), the FIX message log (`MessageLog`), connection
 options (`ConnectOptions`) and where they lead (`describe_target`), the errors
 (`TransportError`, `ConnectionFailed`, `LogonRefused`, `CertificateRefused`,
-`EventQueueOverflow`, `MessageLogError`), the connection
+`EventQueueOverflow`, `MessageLogError`) and the warning of a weak TLS context
+(`InsecureTLSWarning`), the connection
 events (`Disconnected`, `Reconnecting`, `Reconnected`), drop-copy catch-up (`ExecCursor`,
 `CatchUpStarted`, `CatchUpComplete`, `CatchUpFailed`) and what a slow application is told
 (`QueuePolicy`, `FallingBehind`, `MarketDataFolded`), pre-trade risk limits (`RiskLimits`,
@@ -55,7 +56,13 @@ from ._endpoints import (
     loopback_addresses,
 )
 from ._messagelog import MESSAGE_LOGGER_NAME, MessageLog, MessageLogError
-from ._tlsconfig import CertificateRefused, make_ssl_context, ssl_context_for, tls_weaknesses
+from ._tlsconfig import (
+    CertificateRefused,
+    InsecureTLSWarning,
+    make_ssl_context,
+    ssl_context_for,
+    tls_weaknesses,
+)
 from ._transport import (
     MAX_BUFFERED_OUTBOUND,
     READ_CHUNK,
@@ -86,6 +93,7 @@ __all__ = [
     "EventQueueOverflow",
     "ExecCursor",
     "FallingBehind",
+    "InsecureTLSWarning",
     "KillReport",
     "LogonRefused",
     "MarketDataFolded",

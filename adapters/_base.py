@@ -548,7 +548,8 @@ class SessionBase:
         """The first half of every `open`: checks, TLS context, message log, a started core.
 
         Raises:
-            LocalProtocolError: the endpoint is not allowed, or the session is already open.
+            LocalProtocolError: the endpoint is not allowed, the TLS context is refused
+                (`ssl_context_for`), or the session is already open.
         """
         host = self._host
         if host.opened:
@@ -556,7 +557,11 @@ class SessionBase:
         check_endpoint(
             self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts
         )
-        context = ssl_context_for(self.options.endpoint, self.options.ssl_context)
+        context = ssl_context_for(
+            self.options.endpoint,
+            self.options.ssl_context,
+            allow_insecure_tls=self.options.allow_insecure_tls,
+        )
         host.message_log = log = self.options.message_log
         if log is not None:
             log.open()

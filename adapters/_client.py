@@ -146,6 +146,27 @@ def _check_bool(name: str, value: object) -> None:
         raise _refuse_type(name, value, "True or False")
 
 
+def _refuse_trust_beside_context(
+    ssl_context: ssl.SSLContext | None, cafile: object, pinned_cert: object
+) -> None:
+    """Refuse ``pinned_cert`` / ``cafile`` beside a caller's ``ssl_context``: the context
+    alone decides whom to trust, so either would be dropped without a word (a client pinned
+    to one server logging on to another)."""
+    if ssl_context is None:
+        return
+    for name, value, what in (
+        ("pinned_cert", pinned_cert, "the pin"),
+        ("cafile", cafile, "the CA file"),
+    ):
+        if value is not None:
+            raise LocalProtocolError(
+                f"pass ssl_context or {name}, not both: a context of your own alone decides "
+                f"which certificates are trusted, so {what} would be ignored; pass {name}= "
+                f"without ssl_context, or build the context with make_ssl_context({name}=...) "
+                "and adjust that one"
+            )
+
+
 def check_session_options(where: str, names: Iterable[object]) -> None:
     """Refuse names that are not `SessionConfig` fields a client takes (`SESSION_OPTIONS`).
 
@@ -242,6 +263,9 @@ class ConnectOptions:
         endpoint: host, port, TLS.
         ssl_context: the TLS context (None for plain TCP to loopback).
         allow_unlisted_hosts: permit a non-loopback host that is not a documented Kalshi host.
+        allow_insecure_tls: permit an ``ssl_context`` weaker than the library's (no
+            verification, no host name check, below TLS 1.2) to a non-loopback host; it is
+            still warned about (`InsecureTLSWarning`, see `ssl_context_for`).
         backoff: reconnect delays (full jitter).
         reconnect: reconnect after a drop (with a fresh Logon signature each time).
         connect_timeout: seconds for the TCP + TLS handshake.
@@ -257,6 +281,7 @@ class ConnectOptions:
     endpoint: Endpoint
     ssl_context: ssl.SSLContext | None
     allow_unlisted_hosts: bool = False
+    allow_insecure_tls: bool = False
     backoff: Backoff = attrs.field(factory=Backoff)
     reconnect: bool = True
     connect_timeout: float = 10.0
@@ -271,7 +296,8 @@ class ConnectOptions:
         context = "None" if self.ssl_context is None else "<ssl.SSLContext>"
         return (
             f"ConnectOptions({target}, ssl_context={context}, "
-            f"allow_unlisted_hosts={self.allow_unlisted_hosts}, backoff={self.backoff!r}, "
+            f"allow_unlisted_hosts={self.allow_unlisted_hosts}, "
+            f"allow_insecure_tls={self.allow_insecure_tls}, backoff={self.backoff!r}, "
             f"reconnect={self.reconnect}, connect_timeout={self.connect_timeout}, "
             f"message_log={_log_text(self.message_log)}, "
             f"maintenance_reset={self.maintenance_reset})"
@@ -291,10 +317,16 @@ class ClientBase(Generic[S]):
         credentials: API key id and signer (`Credentials.from_env` / `from_key`).
         environment: ``"demo"`` or ``"production"``.
         heartbeat_interval: HeartBtInt for every session.
-        ssl_context: a TLS context to use instead of the default (verification on).
-        cafile: extra CA bundle for the default context.
+        ssl_context: a TLS context to use instead of the library's (`make_ssl_context`). It
+            decides whom to trust, so it excludes ``cafile`` and ``pinned_cert``: to pin with
+            a context of your own, build it with ``make_ssl_context(pinned_cert=...)``.
+        cafile: extra CA bundle for the library's context.
         pinned_cert: trust exactly this server certificate (PEM path), as Kalshi documents.
         allow_unlisted_hosts: permit hosts outside Kalshi's documented list (TLS only).
+        allow_insecure_tls: permit an ``ssl_context`` weaker than the library's (verification
+            off, no host name check, below TLS 1.2) to non-loopback hosts; without it such a
+            session is refused when it opens. Either way its use issues an
+            `InsecureTLSWarning`.
         endpoints: session type -> endpoint overrides (e.g. a mock gateway on loopback). Keys
             are the product's session type names exactly (``"KalshiNR"``; anything else is
             refused, with the likely intended name); values are `Endpoint`s. A session type
@@ -318,10 +350,11 @@ class ClientBase(Generic[S]):
             does not start from zero again after a reconnect or a second session.
 
     Raises:
-        LocalProtocolError: an option of the wrong type, an unknown environment, an
-            ``endpoints`` key that is not a session type of the product or a value that is
-            not an `Endpoint`, a ``config`` key that is not a `SessionConfig` field a client
-            takes. Each message names the option and says what is valid.
+        LocalProtocolError: an option of the wrong type, ``ssl_context`` together with
+            ``pinned_cert`` or ``cafile``, an unknown environment, an ``endpoints`` key that
+            is not a session type of the product or a value that is not an `Endpoint`, a
+            ``config`` key that is not a `SessionConfig` field a client takes. Each message
+            names the option and says what is valid.
 
     The repr shows the product, the environment, the key id and where each session type
     would connect (or that it is refused); never key material.
@@ -340,6 +373,7 @@ class ClientBase(Generic[S]):
         cafile: str | None = None,
         pinned_cert: str | None = None,
         allow_unlisted_hosts: bool = False,
+        allow_insecure_tls: bool = False,
         endpoints: Mapping[str, Endpoint] | None = None,
         allow_mixed_endpoints: bool = False,
         backoff: Backoff | None = None,
@@ -374,7 +408,9 @@ class ClientBase(Generic[S]):
             )
         _check_path("cafile", cafile)
         _check_path("pinned_cert", pinned_cert)
+        _refuse_trust_beside_context(ssl_context, cafile, pinned_cert)
         _check_bool("allow_unlisted_hosts", allow_unlisted_hosts)
+        _check_bool("allow_insecure_tls", allow_insecure_tls)
         _check_bool("allow_mixed_endpoints", allow_mixed_endpoints)
         _check_bool("reconnect", reconnect)
         if backoff is not None and not isinstance(backoff, Backoff):
@@ -391,6 +427,7 @@ class ClientBase(Generic[S]):
         self._cafile = cafile
         self._pinned_cert = pinned_cert
         self.allow_unlisted_hosts = allow_unlisted_hosts
+        self.allow_insecure_tls = allow_insecure_tls
         self.endpoints = self._checked_endpoints(endpoints)
         self.allow_mixed_endpoints = allow_mixed_endpoints
         self.backoff = backoff
@@ -459,7 +496,7 @@ class ClientBase(Generic[S]):
                 targets.append(f"{session_type} -> {endpoint} ({label})")
         options = "".join(
             f", {name}=True"
-            for name in ("allow_unlisted_hosts", "allow_mixed_endpoints")
+            for name in ("allow_unlisted_hosts", "allow_insecure_tls", "allow_mixed_endpoints")
             if getattr(self, name)
         )
         return (
@@ -596,12 +633,11 @@ class ClientBase(Generic[S]):
             store=self._store(session_type),
             **settings,
         )
-        if endpoint.tls:
-            context = self._ssl_context or make_ssl_context(
-                cafile=self._cafile, pinned_cert=self._pinned_cert
-            )
-        else:
-            context = None
+        context = None
+        if endpoint.tls:  # a caller's context never meets a pin or a CA file (see __init__)
+            context = self._ssl_context
+            if context is None:
+                context = make_ssl_context(cafile=self._cafile, pinned_cert=self._pinned_cert)
         log = None
         if self.message_log_path is not None:
             log = MessageLog.for_config(config, path=self.message_log_path)
@@ -609,6 +645,7 @@ class ClientBase(Generic[S]):
             endpoint=endpoint,
             ssl_context=context,
             allow_unlisted_hosts=self.allow_unlisted_hosts,
+            allow_insecure_tls=self.allow_insecure_tls,
             # each session gets its own copy: sessions reconnecting together must not share
             # (and reset) one retry budget
             backoff=attrs.evolve(self.backoff) if self.backoff is not None else Backoff(),

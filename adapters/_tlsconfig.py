@@ -1,8 +1,10 @@
 """How an adapter secures a connection: the TLS contexts, and what a failed handshake means.
 
 * A TLS endpoint always gets TLS: every adapter takes its context from `ssl_context_for` (the
-  library's default when the caller gives none, `make_ssl_context`), which logs a WARNING
-  naming the endpoint when the context is weaker than the library's (`tls_weaknesses`).
+  library's default when the caller gives none, `make_ssl_context`). A context weaker than the
+  library's (`tls_weaknesses`) is refused for a non-loopback endpoint unless the caller opts
+  in (``allow_insecure_tls=True``); when it is used, an `InsecureTLSWarning` (the `warnings`
+  module, so it shows without logging configured) and a WARNING log line name the endpoint.
 * Certificate pinning: Kalshi documents fetching the server certificate with
   ``openssl s_client -showcerts -connect <host>:<port> < /dev/null | openssl x509 >
   kalshi-fix.pem``; pass that file as ``make_ssl_context(pinned_cert=...)``.
@@ -18,11 +20,15 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+import sys
+import warnings
+from types import FrameType
 from typing import ClassVar, Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+import kalshi_fix_sansio
 from kalshi_fix_sansio.errors import LocalProtocolError
 
 from ._endpoints import Endpoint
@@ -30,6 +36,7 @@ from ._transport import TRANSPORT_LOGGER_NAME
 
 __all__ = [
     "CertificateRefused",
+    "InsecureTLSWarning",
     "connect_error",
     "make_ssl_context",
     "ssl_context_for",
@@ -260,21 +267,70 @@ def tls_weaknesses(context: ssl.SSLContext) -> list[str]:
     return weaknesses
 
 
+class InsecureTLSWarning(UserWarning):
+    """A session opened with a TLS context weaker than the library's (`tls_weaknesses`):
+    certificate verification off, no host name check, or a floor below TLS 1.2.
+
+    Issued through the `warnings` module, so it shows on stderr without any logging set up
+    (Python's default filter prints it once per calling line), once per session open, located
+    at the line of your code that opened the session (``with``/``async with``, ``open()``).
+    A weak context reaches a non-loopback endpoint only with ``allow_insecure_tls=True``;
+    without it the session is refused before connecting. The same text is logged as a WARNING
+    on the ``kalshi_fix_sansio.transport`` logger.
+
+    To make it an error: ``warnings.simplefilter("error", InsecureTLSWarning)`` (the session
+    then fails to open); to silence it where a weak context is meant (a test of one):
+    ``warnings.filterwarnings("ignore", category=InsecureTLSWarning)``.
+    """
+
+
+def _path(filename: str) -> str:
+    return os.path.normcase(os.path.abspath(filename))
+
+
+_LIBRARY_DIRS: Final = tuple(
+    os.path.dirname(_path(f)) + os.sep for f in {__file__, kalshi_fix_sansio.__file__}
+)
+"""The directories of the library's code (``adapters/`` is installed apart in a checkout)."""
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside the library, for `warnings.warn` called
+    from the function that calls this one (so a warning names the application's line)."""
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and _path(frame.f_code.co_filename).startswith(_LIBRARY_DIRS):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def ssl_context_for(
-    endpoint: Endpoint, ssl_context: ssl.SSLContext | None = None
+    endpoint: Endpoint,
+    ssl_context: ssl.SSLContext | None = None,
+    *,
+    allow_insecure_tls: bool = False,
 ) -> ssl.SSLContext | None:
     """The TLS context an adapter uses for ``endpoint``: the one place that decides.
 
     Every adapter (blocking, asyncio, trio) calls this when it opens a session and wraps the
     connection in the returned context whenever it is not ``None``: a TLS endpoint never gets
     plain TCP, whatever the caller passed. A context weaker than the library's (see
-    `tls_weaknesses`) is used as given, but logged as a WARNING on the
-    ``kalshi_fix_sansio.transport`` logger naming the endpoint: anyone on the path could then
-    read or alter the session, including the signed Logon.
+    `tls_weaknesses`) would let anyone on the path read or alter the session, including the
+    signed Logon, so:
+
+    * to a non-loopback endpoint it is refused unless ``allow_insecure_tls`` is True;
+    * when it is used (loopback, or allowed), an `InsecureTLSWarning` is issued at the
+      caller's line (the first frame outside the library) and the same text is logged as a
+      WARNING on the ``kalshi_fix_sansio.transport`` logger, both naming the endpoint and the
+      weaknesses.
+
+    A pinned or extra-CA context of `make_ssl_context` (a test gateway's certificate
+    included) has no weakness: nothing is warned.
 
     Args:
         endpoint: where the adapter connects.
         ssl_context: the caller's context, if any.
+        allow_insecure_tls: use a weak context for a non-loopback endpoint too (still warned).
 
     Returns:
         ``ssl_context``, or `make_ssl_context()` when the endpoint uses TLS and none was given;
@@ -282,7 +338,9 @@ def ssl_context_for(
 
     Raises:
         LocalProtocolError: a context was given for a plain-TCP endpoint, the context is not an
-            `ssl.SSLContext`, or it is a server-side context (`ssl.PROTOCOL_TLS_SERVER`).
+            `ssl.SSLContext`, it is a server-side context (`ssl.PROTOCOL_TLS_SERVER`), or it
+            is weaker than the library's, for a non-loopback endpoint, without
+            ``allow_insecure_tls``.
     """
     if not endpoint.tls:
         if ssl_context is not None:
@@ -302,12 +360,20 @@ def ssl_context_for(
             f"the ssl_context for {endpoint} is a server-side context (PROTOCOL_TLS_SERVER): "
             "a client needs make_ssl_context() or ssl.create_default_context()"
         )
-    weaknesses = tls_weaknesses(ssl_context)
-    if weaknesses:
-        _log.warning(
-            "%s: the TLS context is weaker than the library's: %s; anyone on the path can "
-            "read or alter this session, including the signed Logon",
-            endpoint,
-            "; ".join(weaknesses),
+    weaknesses = "; ".join(tls_weaknesses(ssl_context))
+    if not weaknesses:
+        return ssl_context
+    if not endpoint.loopback and not allow_insecure_tls:
+        raise LocalProtocolError(
+            f"{endpoint}: the TLS context is weaker than the library's: {weaknesses}; anyone on "
+            "the path could read or alter this session, including the signed Logon. Use "
+            "make_ssl_context() (pinned_cert= for a server's own certificate, cafile= for a TLS "
+            "proxy's CA), or pass allow_insecure_tls=True to connect anyway"
         )
+    text = (
+        f"{endpoint}: the TLS context is weaker than the library's: {weaknesses}; anyone on "
+        "the path can read or alter this session, including the signed Logon"
+    )
+    warnings.warn(text, InsecureTLSWarning, stacklevel=_caller_stacklevel())
+    _log.warning("%s", text)
     return ssl_context

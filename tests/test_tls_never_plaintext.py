@@ -3,8 +3,9 @@
 * A TLS endpoint never receives a plaintext byte, however the client is configured: a loopback
   listener records the first bytes of every connection and each must be a TLS ClientHello,
   never ``8=FIXT`` (the signed Logon).
-* A TLS context weaker than the library's logs a WARNING naming the endpoint; the library's own
-  contexts (default, pinned, extra CA) do not.
+* A TLS context weaker than the library's issues one `InsecureTLSWarning` at the caller's line
+  and logs a WARNING, both naming the endpoint; the library's own contexts (default, pinned,
+  extra CA) do neither.
 * Plain TCP goes only to addresses that are loopback after name resolution: a name resolving
   elsewhere is refused with `LocalProtocolError` before any connection is attempted (a guard
   on ``socket.connect`` fails the test if a non-loopback address is ever dialled).
@@ -12,19 +13,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import socket
 import ssl
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-import trio
+import tls_helpers
+from tls_helpers import ADAPTERS, CLIENTS, open_with
 
 from kalshi_fix_sansio.adapters import (
     TRANSPORT_LOGGER_NAME,
@@ -32,21 +34,13 @@ from kalshi_fix_sansio.adapters import (
     ConnectionFailed,
     Credentials,
     Endpoint,
+    InsecureTLSWarning,
     make_ssl_context,
 )
-from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
-from kalshi_fix_sansio.adapters import blocking as blocking_adapter
-from kalshi_fix_sansio.adapters import trio as trio_adapter
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.gateway.tls import self_signed
 from kalshi_fix_sansio.testing import new_ed25519_keys
 
-ADAPTERS = ("blocking", "asyncio", "trio")
-CLIENTS: dict[str, Any] = {
-    "blocking": blocking_adapter.FixClient,
-    "asyncio": asyncio_adapter.FixClient,
-    "trio": trio_adapter.FixClient,
-}
 TLS_RECORD_HANDSHAKE = 0x16
 CLIENT_HELLO = 0x01
 
@@ -129,39 +123,6 @@ def credentials() -> Credentials:
 
 
 # -- opening a session with each adapter ------------------------------------------------------
-
-
-def open_and_close(adapter: str, session: Any) -> BaseException | None:
-    """Open then close ``session`` with its adapter; return what opening raised (or None)."""
-    if adapter == "blocking":
-        try:
-            session.open()
-        except Exception as exc:
-            return exc
-        finally:
-            session.close()
-        return None
-
-    async def with_asyncio() -> BaseException | None:
-        try:
-            await session.open()
-        except Exception as exc:
-            return exc
-        finally:
-            await session.close()
-        return None
-
-    async def with_trio() -> BaseException | None:
-        try:
-            async with session:  # trio: the session's task needs a nursery
-                pass
-        except Exception as exc:
-            return exc
-        return None
-
-    if adapter == "asyncio":
-        return asyncio.run(with_asyncio())
-    return trio.run(with_trio)
 
 
 def build_session(
@@ -279,26 +240,31 @@ def test_a_tls_endpoint_never_receives_plaintext(
     factory = spec.ssl_context(cert) if spec.ssl_context is not None else None
     session = build_session(adapter, credentials, endpoint, spec.client_options(cert), factory)
     with caplog.at_level(logging.WARNING, logger=TRANSPORT_LOGGER_NAME):
-        error = open_and_close(adapter, session)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            error = open_with(adapter, session)
     # the listener answers no handshake: the connection fails, after a ClientHello only
     assert isinstance(error, ConnectionFailed), error
     assert listener.connections, "the client never connected"
     for data in listener.connections:
         assert_client_hello(data)
-    warnings = [
+    logged = [
         r.getMessage()
         for r in caplog.records
         if r.name == TRANSPORT_LOGGER_NAME
         and r.levelno == logging.WARNING
         and "weaker than the library's" in r.getMessage()
     ]
+    insecure = [w for w in caught if issubclass(w.category, InsecureTLSWarning)]
     if spec.warns:
-        assert len(warnings) == 1, warnings
-        assert warnings[0].startswith(f"{endpoint}: "), warnings[0]  # names the endpoint
+        assert len(logged) == 1, logged
+        assert logged[0].startswith(f"{endpoint}: "), logged[0]  # names the endpoint
         for phrase in spec.warns:
-            assert phrase in warnings[0]
+            assert phrase in logged[0]
+        assert [str(w.message) for w in insecure] == logged  # the same text, once per open
+        assert insecure[0].filename == tls_helpers.__file__  # the line that opened the session
     else:
-        assert warnings == []
+        assert logged == [] and insecure == []
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
@@ -308,7 +274,7 @@ def test_a_server_side_context_is_refused(
     endpoint = Endpoint("127.0.0.1", listener.port, server_hostname="localhost")
     server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     session = build_session(adapter, credentials, endpoint, {}, lambda: server_side)
-    error = open_and_close(adapter, session)
+    error = open_with(adapter, session)
     assert isinstance(error, LocalProtocolError) and "server-side context" in str(error)
     assert listener.connections == []
 
@@ -387,7 +353,7 @@ def test_plain_tcp_to_a_name_resolving_elsewhere_is_refused(
     asked = resolve_as(monkeypatch, "localhost", *addresses)
     endpoint = Endpoint("localhost", listener.port, tls=False)
     session = build_session(adapter, credentials, endpoint, {})
-    error = open_and_close(adapter, session)
+    error = open_with(adapter, session)
     assert isinstance(error, LocalProtocolError), error
     message = str(error)
     assert message.startswith(f"plain TCP to localhost:{listener.port} refused: localhost ")
@@ -409,7 +375,7 @@ def test_plain_tcp_connects_to_the_checked_loopback_address(
     # resolved once, then dialled by address: a second lookup could not send it elsewhere
     asked = resolve_as(monkeypatch, "localhost", "127.0.0.1")
     endpoint = Endpoint("localhost", listener.port, tls=False)
-    error = open_and_close(adapter, build_session(adapter, credentials, endpoint, {}))
+    error = open_with(adapter, build_session(adapter, credentials, endpoint, {}))
     assert isinstance(error, ConnectionFailed), error  # the listener closes after the Logon
     assert asked == ["localhost"]
     assert len(listener.connections) == 1
@@ -426,6 +392,6 @@ def test_plain_tcp_to_a_non_loopback_literal_is_refused_before_resolution(
 ) -> None:
     asked = resolve_as(monkeypatch, "192.0.2.10", "127.0.0.1")
     endpoint = Endpoint("192.0.2.10", 8228, tls=False)
-    error = open_and_close(adapter, build_session(adapter, credentials, endpoint, {}))
+    error = open_with(adapter, build_session(adapter, credentials, endpoint, {}))
     assert isinstance(error, LocalProtocolError) and "only allowed to loopback" in str(error)
     assert asked == [] and loopback_only == []

@@ -200,7 +200,9 @@ PING = b"8=FIXT.1.1\x019=5\x0135=0\x0110=241\x01"
 
 def roundtrip(endpoint: T.Endpoint, context: ssl.SSLContext | None, data: bytes = PING) -> bytes:
     T.check_endpoint(endpoint)
-    context = T.ssl_context_for(endpoint, context)
+    with warnings.catch_warnings():  # the weak contexts here are the point of their tests
+        warnings.simplefilter("ignore", T.InsecureTLSWarning)
+        context = T.ssl_context_for(endpoint, context)
     assert context is not None
     with (
         socket.create_connection((endpoint.host, endpoint.port), timeout=10) as raw,
@@ -390,13 +392,46 @@ def test_tls_weaknesses_of_library_and_caller_contexts(
         old.minimum_version = ssl.TLSVersion.TLSv1_1
     assert T.tls_weaknesses(old) == ["minimum_version TLSv1_1 is below TLS 1.2"]
     endpoint = T.Endpoint("localhost", 8228)
-    with caplog.at_level(logging.WARNING, logger=T.TRANSPORT_LOGGER_NAME):
-        assert T.ssl_context_for(endpoint, old) is old  # used as given, but not silently
-        assert T.ssl_context_for(endpoint, T.make_ssl_context()) is not None
-    assert [r.getMessage() for r in caplog.records] == [
+    text = (
         "tls://localhost:8228: the TLS context is weaker than the library's: minimum_version "
         "TLSv1_1 is below TLS 1.2; anyone on the path can read or alter this session, "
         "including the signed Logon"
-    ]
+    )
+    with caplog.at_level(logging.WARNING, logger=T.TRANSPORT_LOGGER_NAME):
+        with pytest.warns(T.InsecureTLSWarning) as warned:
+            assert T.ssl_context_for(endpoint, old) is old  # used as given, but not silently
+        assert T.ssl_context_for(endpoint, T.make_ssl_context()) is not None
+    assert [r.getMessage() for r in caplog.records] == [text]
+    assert [str(w.message) for w in warned] == [text]
+    assert warned[0].filename == __file__  # the caller's line, not the library's
     with pytest.raises(LocalProtocolError, match="server-side context"):
         T.ssl_context_for(endpoint, ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
+
+
+@pytest.mark.parametrize(
+    "host", ["fix.demo.kalshi.co", "fix.example.com", "10.0.0.5", "localhost.example.com"]
+)
+def test_a_weak_context_to_a_host_off_this_machine_needs_allow_insecure_tls(host: str) -> None:
+    endpoint = T.Endpoint(host, 8228)
+    weak = T.make_ssl_context(verify=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused: nothing is warned, nothing connects
+        with pytest.raises(LocalProtocolError) as refused:
+            T.ssl_context_for(endpoint, weak)
+    message = str(refused.value)
+    assert message.startswith(f"tls://{host}:8228: the TLS context is weaker than the library's: ")
+    assert "verify_mode CERT_NONE" in message and "check_hostname False" in message
+    assert "make_ssl_context()" in message and "pass allow_insecure_tls=True" in message
+    with pytest.warns(T.InsecureTLSWarning, match=f"^tls://{re.escape(host)}:8228: "):
+        assert T.ssl_context_for(endpoint, weak, allow_insecure_tls=True) is weak
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert T.ssl_context_for(endpoint, T.make_ssl_context()) is not None  # sound: no opt-in
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.8.9.10", "::1"])
+def test_a_weak_context_to_loopback_is_warned_not_refused(host: str) -> None:
+    weak = T.make_ssl_context(verify=False)
+    with pytest.warns(T.InsecureTLSWarning) as warned:
+        assert T.ssl_context_for(T.Endpoint(host, 8228), weak) is weak
+    assert len(warned) == 1

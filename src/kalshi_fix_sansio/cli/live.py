@@ -223,6 +223,12 @@ def failure_text(exc: BaseException, args: argparse.Namespace, session_type: str
     for item in causes:
         if isinstance(item, ssl.SSLCertVerificationError):
             reason = item.verify_message or str(item)
+            if "it is not the pinned certificate" in str(item):  # CertificateRefused's words
+                return (
+                    f"the server's TLS certificate at {where} is not the one --pinned-cert "
+                    f"names ({reason}): not logged on; if the server's certificate changed, "
+                    "fetch it again (the mock gateway's banner prints its certificate)"
+                )
             return (
                 f"the server's TLS certificate at {where} is not trusted ({reason}): pass the "
                 "certificate it presents with --pinned-cert PEM (kalshi-fix mock-gateway prints it)"

@@ -339,7 +339,9 @@ class MockGateway(Router):
             client_cls: the client class (default: the blocking adapter's `FixClient` or
                 `MarginFixClient`); any adapter's client works, e.g.
                 ``kalshi_fix_sansio.adapters.asyncio.FixClient``.
-            **options: more client options (``backoff``, ``heartbeat_interval``, ...).
+            **options: more client options (``backoff``, ``heartbeat_interval``, ...). With
+                ``ssl_context``, ``pinned_cert`` or ``cafile`` the client trusts what they
+                say instead of the gateway's certificate.
 
         Returns:
             The client.
@@ -351,9 +353,8 @@ class MockGateway(Router):
 
             client_cls = FixClient if self.product == "prediction" else MarginFixClient
         options.setdefault("endpoints", self.endpoints)
-        context = self.client_ssl_context()
-        if context is not None:
-            options.setdefault("ssl_context", context)
+        if options.get("pinned_cert") is None and options.get("cafile") is None:
+            options.setdefault("ssl_context", self.client_ssl_context())  # else the caller's
         return client_cls(Credentials(key_id, signer), **options)
 
     def command_line(
