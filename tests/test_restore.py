@@ -27,7 +27,7 @@ from test_docs_code import run_page
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.catchup import ExecCursor, parse_exec_id
+from kalshi_fix_sansio.catchup import UNKNOWN_AFTER_RESTART, ExecCursor, parse_exec_id
 from kalshi_fix_sansio.gateway import MockGateway
 from kalshi_fix_sansio.restore import LogIssue, Restored, RestoreError, restore, session_feeds
 from kalshi_fix_sansio.testing import new_ed25519_keys
@@ -375,3 +375,31 @@ def test_the_restart_page_prints_what_it_shows(
     assert shown and out.getvalue().startswith(shown[0])
     # the crash-safe loop: restored, caught up (one report missed while down), 7 of 10 filled
     assert "\n1 7.00 3.00\n" in out.getvalue()
+
+
+def test_the_restart_loop_stops_on_orders_it_cannot_account_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's loop after a crash before an order's first report was logged: the first
+    Logon names the order in `OrdersUnknown`, and the loop stops saying so (it waited only
+    for a catch-up before, and ended in TimeoutError)."""
+    monkeypatch.chdir(tmp_path)
+    with contextlib.redirect_stdout(io.StringIO()):
+        page = run_page("docs/restart.md")
+    signer, public = new_ed25519_keys()
+    gateway = MockGateway("prediction", keys={"my-key": public}).start_in_thread()
+    try:
+        gateway.seed_market("HIGHNY-23DEC31", bids=[(D("0.40"), D(25))])
+        client = gateway.client("my-key", signer, message_log_path="crashed.log")
+        with client.order_entry(logout_timeout=0.5) as oe:
+            gateway.faults.silent = True  # nothing more is read: the order is never answered
+            oe.send(page["limit"]("bid-9", p.Side.BUY, 2, "0.41"))
+        gateway.faults.silent = False
+        session, settles = page["open_order_entry"](client, "crashed.log")
+        assert settles
+        with session as resumed, pytest.raises(SystemExit, match="cannot trust") as stop:
+            page["wait_until_whole"](resumed)
+        assert str(stop.value) == f"cannot trust the order state: {UNKNOWN_AFTER_RESTART}"
+        assert resumed.tracker.current("bid-9").status is OrderStatus.PENDING_NEW
+    finally:
+        gateway.close()
