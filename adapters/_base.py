@@ -250,6 +250,8 @@ class Host:
             actions = sup.step(fact, self.clock())
             if actions:
                 self.perform(sup, actions)
+        if fact.error is not None:  # the store failed: the session ended with it
+            raise fact.error
         return fact.seq, fact.delay
 
     def forget(self, waiter: OrderWaiter) -> None:

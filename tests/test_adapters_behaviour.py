@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import inspect
 import logging
+import os
 import ssl
 import threading
 import time
@@ -391,5 +393,40 @@ def test_a_busy_application_costs_neither_the_connection_nor_a_report(
                     seen.append(cl)
             assert list(dict.fromkeys(seen)) == ["b-0", "b-1", "b-2"]  # in order, none lost
             assert session.lag == 0.0 and session.connections == 1
+
+    run(adapter, scenario)
+
+
+@ADAPTERS
+def test_a_store_that_cannot_write_ends_the_session_at_once(
+    adapter: str,
+    prediction_gateway: GatewayHarness,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """KalshiRT with a full disk: the send that meets it raises `StoreError`, and the session
+    ends with it at once: the next read gives what was queued, then the same error (it waited
+    for the next heartbeat to fail again before)."""
+    from kalshi_fix_sansio import filestore
+    from kalshi_fix_sansio.store import StoreError
+
+    def full(fd: int, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    async def scenario(d: Driver) -> None:
+        session = d.client(prediction_gateway, store_dir=tmp_path / "stores").order_entry(
+            retransmission=True
+        )
+        async with d.opened(session):
+            await d.call(session.place(buy("before"), timeout=5))
+            monkeypatch.setattr(filestore, "_write_all", full)
+            with pytest.raises(StoreError, match="No space left"):
+                session.send(buy("after"))
+            started = time.monotonic()
+            with pytest.raises(StoreError, match="No space left"):
+                while True:  # what was queued, then the error
+                    assert await d.call(session.next_event(10.0)) is not None
+            assert time.monotonic() - started < 1.0
+            monkeypatch.undo()
 
     run(adapter, scenario)

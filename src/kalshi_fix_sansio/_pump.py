@@ -51,6 +51,7 @@ from .steps import (
     Woke,
     Write,
 )
+from .store import StoreError
 
 __all__ = ["DEFAULT_MAX_BUFFERED", "Loop", "Role", "not_a_fact"]
 
@@ -208,7 +209,11 @@ class Loop:
 
     def _send(self, fact: Send, now: float) -> Sequence[Action]:
         role = self.role
-        role._send_fact(fact, now)
+        try:
+            role._send_fact(fact, now)
+        except StoreError as exc:  # not sent, and the session ended with it: the loop is told
+            fact.error = exc  # (it closes the connection), then the application
+            return self._actions(now, False)
         if self._open and role.wants_transport:  # a send never brings the deadline sooner
             data = role.data_to_send(now)
             return (Write(data),) if data else _NOTHING

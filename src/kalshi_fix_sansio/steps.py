@@ -23,7 +23,9 @@ at once.
 
 A `Send` and a `Kill` also carry their result once stepped (``send.seq``, ``send.delay``,
 ``kill.switch``); a refusal (`TradingHalted`, `RiskLimitExceeded`, `RateLimitExceeded`,
-`TransportError`, ...) is raised from ``step``, as from the method it stands for.
+`TransportError`, ...) is raised from ``step``, as from the method it stands for; a `Send` that
+fails because the message store cannot write ends the session, so its ``step`` returns the
+actions that end the connection and leaves the error on ``send.error``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from ._message import Message
     from .killswitch import KillSwitch
+    from .store import StoreError
 
 __all__ = [
     "CLOSE",
@@ -149,16 +152,21 @@ class Send(Fact):
             wait (``delay``) instead of raising `RateLimitExceeded`.
 
     Attributes:
-        seq: its MsgSeqNum once sent (None: not sent, see ``delay``).
+        seq: its MsgSeqNum once sent (None: not sent, see ``delay`` and ``error``).
         delay: seconds until the rate limiter can take it (``paced`` only; 0.0: sent).
+        error: the `StoreError` that kept it from being sent (a KalshiRT / KalshiPT store
+            that cannot write): the session ended with it, so `step` returns what the loop
+            must do about that (close the connection, finish) instead of raising; raise it
+            to the application once they are done. None: no such failure.
     """
 
-    __slots__ = ("delay", "message", "paced", "resubscribe", "seq")
+    __slots__ = ("delay", "error", "message", "paced", "resubscribe", "seq")
 
     def __init__(self, message: Message, resubscribe: bool = False, paced: bool = False) -> None:
         self.message, self.resubscribe, self.paced = message, resubscribe, paced
         self.seq: int | None = None
         self.delay = 0.0
+        self.error: StoreError | None = None
 
 
 class Close(Fact):

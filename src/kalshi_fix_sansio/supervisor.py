@@ -489,7 +489,11 @@ class Supervisor:
                 "again after every reconnect (MarketDataRequest, SecurityStatusRequest); not sent"
             )
         if self._state is _ACTIVE and self.session is not None:
-            seq = self.session.send(message, now)
+            try:
+                seq = self.session.send(message, now)
+            except StoreError as exc:  # not sent; the session cannot go on without its store
+                self._store_failed(now, exc)
+                raise
             if resubscribe:
                 self._subscriptions.append(message)
             return seq
@@ -627,9 +631,13 @@ class Supervisor:
         except RemoteProtocolError as exc:
             self._ended(now, str(exc), exc.reconnect, exc.reset_seq_nums)
         except StoreError as exc:  # what was read before it is delivered; then it fails with it
-            self._ended(now, f"the message store failed: {exc}", False, False)
-            if self._failure is not None:
-                self._failure = exc
+            self._store_failed(now, exc)
+
+    def _store_failed(self, now: float, exc: StoreError) -> None:
+        """The message store failed (reading or sending): the session ends for good with it."""
+        self._ended(now, f"the message store failed: {exc}", False, False)
+        if self._failure is not None:
+            self._failure = exc
 
     def _send_resubscriptions(self, session: Session, now: float) -> None:
         """Send the re-subscriptions the session's rate limiter can take now; the rest wait
