@@ -18,7 +18,8 @@ can tell it is there until it acts on the connections live at that moment:
 A connection accepted later starts clean (a fault acts on what is live when it is asked for),
 and when either end closes or resets its connection, the relay does the same to the other
 end, also while that direction is stalled. The relay runs in a thread of its own; what it
-offers to wait on (`wait_connections`, `wait_relayed`) is bounded by a timeout::
+offers to wait on (`wait_connections`, `wait_relayed`, `wait_ends`) is bounded by a
+timeout::
 
     relay = FaultRelay("127.0.0.1", gateway.ports["KalshiNR"]).start()
     endpoint = Endpoint("127.0.0.1", relay.port, server_hostname="localhost")
@@ -167,6 +168,12 @@ class FaultRelay:
         most ``timeout`` seconds; True when they were."""
         with self._mu:
             return self._mu.wait_for(lambda: self._accepted >= count, timeout)
+
+    def wait_ends(self, count: int, timeout: float) -> bool:
+        """Wait until ``count`` connections in all have ended (`ends`), at most ``timeout``
+        seconds; True when they have."""
+        with self._mu:
+            return self._mu.wait_for(lambda: len(self.ends) >= count, timeout)
 
     def wait_relayed(self, direction: Literal["up", "down"], count: int, timeout: float) -> bool:
         """Wait until ``count`` bytes in all were forwarded in ``direction``, at most
