@@ -119,6 +119,32 @@ def test_printed_command_lines_work_as_printed(tls_gateway: Gateway) -> None:
     md = run_printed(gw.command("md"), (r"MKT$", "MKT --seconds 1"))
     assert md.returncode == 0, md.stderr
     assert "MKT: bid 100 @ $0.49 | ask 100 @ $0.51" in md.stdout
+    assert_order_and_cancel_work_as_printed(gw, "MKT", "$0.45")
+
+
+def assert_order_and_cancel_work_as_printed(gw: Gateway, symbol: str, price: str) -> None:
+    """The banner's ``order`` line rests an order under the seeded book (it stays after the
+    command logs out), and its ``cancel`` line takes that order off."""
+    order = gw.command("order")
+    assert order.startswith(gw.command("logon-test").split(" kalshi-fix ")[0] + " kalshi-fix ")
+    assert f"--endpoint 127.0.0.1:{gw.ports['KalshiNR']} --pinned-cert " in order
+    placed = run_printed(order)
+    assert placed.returncode == 0, placed.stderr
+    assert placed.stdout.startswith("order-1: OrdStatus=0 (New)  OrderID ")
+    assert f"buy 1 {symbol} @ {price}  CumQty 0  LeavesQty 1" in placed.stdout
+    canceled = run_printed(gw.command("cancel"))
+    assert canceled.returncode == 0, canceled.stderr
+    assert canceled.stdout.startswith("order-1: OrdStatus=4 (Canceled)  OrderID ")
+    assert "LeavesQty 0" in canceled.stdout
+
+
+def test_margin_order_and_cancel_lines_work_as_printed() -> None:
+    gw = Gateway("--product", "margin", "--market", "PERP")
+    try:
+        assert gw.command("order").startswith("KALSHI_PERPS_KEY_ID=mock-margin-key ")
+        assert_order_and_cancel_work_as_printed(gw, "PERP", "$95.0000")
+    finally:
+        assert "Traceback" not in gw.stop()
 
 
 def test_another_session_types_port_says_which_session_to_use(tls_gateway: Gateway) -> None:
@@ -291,3 +317,15 @@ def test_gateway_process_serves_tls_and_takes_admin_commands(tmp_path: Path) -> 
         assert gw.proc.wait(20) == 0
     finally:
         assert "Traceback" not in gw.stop()
+
+
+def test_command_line_names_what_it_cannot_print() -> None:
+    key_id, _, public = mock_api_key("prediction")
+    with MockGateway("prediction", keys={key_id: public}, tls=True) as gw:
+        with pytest.raises(ValueError, match=r"command_line\('order'\) takes price="):
+            gw.command_line("order")
+        with pytest.raises(ValueError, match="unknown command 'kill'"):
+            gw.command_line("kill")
+        rt = gw.command_line("cancel", session_type="KalshiRT", symbols=("M",), side="sell")
+        assert f"--session RT --endpoint 127.0.0.1:{gw.ports['KalshiRT']} " in rt
+        assert rt.endswith("--cl-ord-id order-1 --symbol M --side sell")

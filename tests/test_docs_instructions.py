@@ -230,18 +230,24 @@ def test_a_page_installing_from_pypi_says_the_package_is_not_published_yet() -> 
         )
 
 
+KALSHI_FIX_LINE = re.compile(r"^(?:[A-Z_]+=\S+ )*(?:\.venv/bin/)?(?P<command>kalshi-fix .*)$")
+"""A command line running ``kalshi-fix`` (or the checkout's ``.venv/bin/kalshi-fix``), after
+environment variables set for it."""
+
+
 def kalshi_fix_lines(text: str) -> list[str]:
-    """Every ``kalshi-fix ...`` command line of the page's console blocks (prompt and comment
-    taken off; a line continued with ``\\`` joined). In a block with ``$`` prompts only the
-    prompted lines are commands (the others are what they print)."""
+    """Every ``kalshi-fix ...`` command line of the page's console blocks (prompt, comment,
+    ``VAR=value`` words before it and a ``.venv/bin/`` path taken off; a line continued with
+    ``\\`` joined). In a block with ``$`` prompts only the prompted lines are commands (the
+    others are what they print)."""
     found = []
     for block in re.findall(r"```console\n(.*?)```", text, re.S):
         lines = [line.strip() for line in block.replace("\\\n", " ").splitlines()]
         if any(line.startswith("$ ") for line in lines):
             lines = [line[2:] for line in lines if line.startswith("$ ")]
         for line in lines:
-            if line.startswith("kalshi-fix "):
-                found.append(line.split(" #", 1)[0].strip())
+            if match := KALSHI_FIX_LINE.match(line):
+                found.append(match["command"].split(" #", 1)[0].strip())
     return found
 
 

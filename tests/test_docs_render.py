@@ -111,8 +111,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (work / rel).write_text(text, encoding="utf-8")
     (work / "docs" / "session-states.md").write_text(render_markdown(), encoding="utf-8")
     out = work / "site"
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)],
+    result = subprocess.run(  # no -q: it would hide the warnings --strict counts
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
         cwd=work,
         capture_output=True,
         text=True,

@@ -9,14 +9,13 @@ import contextlib
 import io
 import re
 import shlex
-import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from gateway_process import Banner, Running, gateway_process
 
 from kalshi_fix_sansio.errors import LocalProtocolError
 
@@ -37,78 +36,13 @@ def python_blocks() -> list[str]:
     return [code for _, code in found]
 
 
-@dataclass
-class Banner:
-    """What the page explains of a banner: ports, certificate, API key and its key file."""
-
-    lines: list[str]
-    ports: dict[str, str]
-    certificate: str
-    key_id: str
-    private_key: str
-
-    @classmethod
-    def parse(cls, lines: list[str]) -> Banner:
-        ports = dict(re.findall(r"(Kalshi\w+)=(\d+)", lines[0]))
-        (certificate,) = [ln.split(": ", 1)[1] for ln in lines if ln.startswith("TLS certificate")]
-        ((key_id, private_key),) = [
-            m.groups() for ln in lines if (m := re.match(r"API key (\S+): private key (\S+) ", ln))
-        ]
-        return cls(lines, ports, certificate, key_id, private_key)
-
-    def shape(self) -> list[str]:
-        """The lines with what changes from one start to the next (paths, ports) blanked."""
-        folder = str(Path(self.certificate).parent)
-        out = []
-        for line in self.lines:
-            line = line.replace(folder, "<dir>")
-            for port in self.ports.values():
-                line = re.sub(rf"\b{port}\b", "<port>", line)
-            out.append(line)
-        return out
-
-
-@dataclass
-class Running:
-    proc: subprocess.Popen[str]
-    banner: Banner
-
-
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[Running]:
     (console,) = blocks("console")
     command = shlex.split(console.strip().removeprefix("$ "))
     assert command[:2] == ["kalshi-fix", "mock-gateway"]
-    proc = subprocess.Popen(
-        # free ports (the defaults may be taken here), and a bound on its life
-        [*CLI, *command[1:], "--port-base", "0", "--seconds", "60"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    lines: list[str] = []
-    while not lines or not lines[-1].startswith("admin commands"):
-        line = proc.stdout.readline()
-        if not line:
-            proc.kill()
-            pytest.fail(f"the gateway stopped: {lines} {proc.communicate(timeout=10)[1]}")
-        lines.append(line.rstrip("\n"))
-    try:
-        yield Running(proc, Banner.parse(lines))
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.write("quit\n")
-        proc.stdin.flush()
-        try:
-            assert proc.wait(20) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            err = proc.communicate(timeout=10)[1]
-        assert "Traceback" not in err, err
-        assert not Path(Banner.parse(lines).private_key).exists()  # removed on quit
+    with gateway_process([*CLI, *command[1:]]) as running:
+        yield running
 
 
 def page_banner() -> Banner:
@@ -119,12 +53,8 @@ def page_banner() -> Banner:
 def with_banner(code: str, real: Banner) -> str:
     """A block of the page with the values of the page's banner replaced by the real ones."""
     page = page_banner()
-    for old, new in ((page.certificate, real.certificate), (page.private_key, real.private_key)):
-        code = code.replace(old, new)
     code = code.replace(f'"{page.key_id}"', f'"{real.key_id}"')
-    for session, port in page.ports.items():
-        code = re.sub(rf"\b{port}\b", real.ports[session], code)
-    return code
+    return page.same_values(code, real)
 
 
 def run_block(code: str, namespace: dict[str, Any]) -> str:

@@ -180,6 +180,10 @@ def test_the_sdist_holds_what_a_packager_needs(dists: dict[str, Path]) -> None:
         "tests/conftest.py",
         "docs/index.md",
         "scripts/test",
+        "constraints/dev.txt",  # what scripts/setup and scripts/test install with
+        "scripts/constraints.py",
+        "scripts/mkdocs_hooks.py",  # mkdocs.yml's hooks
+        "scripts/check-docs-browser",
     ):
         assert wanted in names, f"{wanted} is not in the sdist"
     assert not any("__pycache__" in name or ".hypothesis" in name for name in names)

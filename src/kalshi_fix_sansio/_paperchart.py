@@ -63,7 +63,8 @@ def draw(
 
     Args:
         points: the curve (`kalshi_fix_sansio.paper.Point`), in time order.
-        first_time, last_time: the replay's span on the recording's clock (epoch seconds).
+        first_time: the start of the replay's span on the recording's clock (epoch seconds).
+        last_time: its end, on the same clock.
         headline: the title line.
     """
     times = [p.time for p in points]

@@ -267,7 +267,9 @@ class OrderGate:
         to `discard` if it could not.
 
         Raises:
-            As `check`; `LocalProtocolError` when the ClOrdID is already tracked.
+            TradingHalted: as `check`.
+            RiskLimitExceeded: as `check`.
+            LocalProtocolError: as `check`, or the ClOrdID is already tracked.
         """
         if msg_type != "F":
             self._check(message, msg_type)

@@ -255,16 +255,37 @@ def _banner(
     key_id = next(iter(gateway.keys))
     private = generated.get(key_id)
     symbol = args.market[0] if args.market else (recorded or ("SYMBOL",))[0]
+    # an order resting under the book --market seeds (bid 0.49 / 99.5), and its cancel
+    price = "0.45" if args.product == "prediction" else "95"
+    connect = {"key_id": key_id, "private_key": private, "program": _program()}
     lines.append("connect with:")
-    lines.append("  " + gateway.command_line("logon-test", key_id=key_id, private_key=private))
-    lines.append(
-        "  " + gateway.command_line("md", key_id=key_id, private_key=private, symbols=(symbol,))
-    )
+    lines.append("  " + gateway.command_line("logon-test", **connect))
+    lines.append("  " + gateway.command_line("md", symbols=(symbol,), **connect))
+    lines.append("  " + gateway.command_line("order", symbols=(symbol,), price=price, **connect))
+    lines.append("  " + gateway.command_line("cancel", symbols=(symbol,), **connect))
     lines.append(
         "admin commands on stdin: seed SYMBOL BID_PX:QTY ASK_PX:QTY | pause [exchange] | "
         "resume | settle SYMBOL yes|no | fault NAME [VALUE] | book SYMBOL | quit"
     )
     return lines
+
+
+def _program() -> str:
+    """How a shell runs this ``kalshi-fix``: the bare name when the ``kalshi-fix`` on ``PATH``
+    is this one (or this is not the script: ``python -m kalshi_fix_sansio.cli``), else the path
+    it was started by, e.g. ``.venv/bin/kalshi-fix`` of a checkout whose venv is not active."""
+    import os
+    import shlex
+    import shutil
+
+    started = sys.argv[0] if sys.argv else ""
+    if os.path.basename(started) != "kalshi-fix":
+        return "kalshi-fix"
+    on_path = shutil.which("kalshi-fix")
+    with contextlib.suppress(OSError):
+        if on_path is not None and os.path.samefile(on_path, started):
+            return "kalshi-fix"
+    return shlex.quote(started)
 
 
 def _read_commands(commands: queue.Queue[str | None]) -> None:

@@ -365,19 +365,38 @@ class MockGateway(Router):
         key_id: str | None = None,
         private_key: str | Path | None = None,
         symbols: tuple[str, ...] = ("SYMBOL",),
+        program: str = "kalshi-fix",
+        side: str = "buy",
+        qty: str = "1",
+        price: str | None = None,
+        cl_ord_id: str = "order-1",
     ) -> str:
         """The ``kalshi-fix`` command line that connects to this gateway, credentials included.
 
         Args:
-            command: ``"logon-test"`` or ``"md"``.
-            session_type: the session type for ``logon-test`` (``md`` uses KalshiMD).
+            command: ``"logon-test"``, ``"md"``, ``"order"`` (one limit order) or ``"cancel"``
+                (of that order).
+            session_type: the session type for ``logon-test``, ``order`` and ``cancel`` (an
+                order-entry one for these two); ``md`` uses KalshiMD.
             key_id: the API key id (default: the first of ``keys``).
             private_key: the private key file (default: a placeholder to replace).
-            symbols: the markets for ``md``.
+            symbols: the markets for ``md``; the first is the market of ``order`` / ``cancel``.
+            program: how the shell runs ``kalshi-fix`` (a path when it is not on ``PATH``).
+            side: ``"buy"`` or ``"sell"``, of ``order`` / ``cancel``.
+            qty: the quantity of ``order``.
+            price: the limit price of ``order``, in dollars (required for it).
+            cl_ord_id: the ClOrdID of ``order``, which ``cancel`` names.
 
         Returns:
             One shell line: the environment variables, then the command.
+
+        Raises:
+            ValueError: an unknown ``command``, or ``order`` without ``price``.
         """
+        if command not in ("logon-test", "md", "order", "cancel"):
+            raise ValueError(f"command_line: unknown command {command!r}")
+        if command == "order" and price is None:
+            raise ValueError("command_line('order') takes price= (dollars)")
         prefix = ENV_PREFIX[self.product]
         key_id = key_id if key_id is not None else next(iter(self.keys), "KEY_ID")
         key_path = str(private_key) if private_key is not None else f"<private key of {key_id}>"
@@ -387,12 +406,12 @@ class MockGateway(Router):
         words = [
             f"{prefix}KEY_ID={shlex.quote(key_id)}",
             f"{prefix}PRIVATE_KEY_PATH={shlex.quote(key_path)}",
-            "kalshi-fix",
+            program,
             command,
             "--product",
             self.product,
         ]
-        if command == "logon-test":
+        if command == "logon-test" or (command != "md" and session_type != "KalshiNR"):
             words += ["--session", session_type.removeprefix("Kalshi")]
         if self.tls:
             words += ["--endpoint", endpoint]
@@ -406,6 +425,12 @@ class MockGateway(Router):
             words += ["--endpoint", f"tcp://{endpoint}"]
         if command == "md":
             words += [shlex.quote(s) for s in symbols]
+        elif command == "order":
+            words += ["--symbol", shlex.quote(symbols[0]), "--side", side, "--qty", qty]
+            words += ["--price", str(price), "--cl-ord-id", shlex.quote(cl_ord_id)]
+        elif command == "cancel":
+            words += ["--cl-ord-id", shlex.quote(cl_ord_id), "--symbol", shlex.quote(symbols[0])]
+            words += ["--side", side]
         return " ".join(words)
 
     # -- admin (thread-safe) ----------------------------------------------------------------
