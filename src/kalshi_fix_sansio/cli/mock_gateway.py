@@ -80,7 +80,9 @@ def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
 
     Returns:
         The exit status: 0 after quit / --seconds / interrupt, 1 when it cannot serve (a port
-        taken, a host that is not this machine's), 2 for a usage problem.
+        taken, a host that is not this machine's), a ``--replay`` recording is bad or its
+        report cannot be written, 2 for a usage problem, 130 / 143 for Ctrl-C / SIGTERM while
+        the recording is checked (before serving).
     """
     import tempfile
 
@@ -192,6 +194,7 @@ def _serve_gateway(
         hint = f"; {exc.hint}" if exc.hint else ""
         print(f"kalshi-fix mock-gateway: {exc}{hint}", file=err)
         return EXIT_FAILED
+    written = True
     try:
         for symbol in args.market:
             mid = Decimal("0.50") if args.product == "prediction" else Decimal("100")
@@ -222,8 +225,8 @@ def _serve_gateway(
     finally:
         gateway.close()
         if replay is not None:
-            finish_replay(replay, args, out, err)
-    return EXIT_OK
+            written = finish_replay(replay, args, out, err)
+    return EXIT_OK if written else EXIT_FAILED
 
 
 def _banner(
@@ -378,7 +381,9 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "name).",
         epilog="exit status: 0 stopped (quit, --seconds, Ctrl-C, SIGTERM; the temporary key "
         "and certificate files are removed), 1 cannot serve (port taken, "
-        "host not of this machine), 2 usage error",
+        "host not of this machine), a bad --replay recording or its report not written, 2 "
+        "usage error, 130 / 143 Ctrl-C / SIGTERM while the --replay recording is checked "
+        "(before serving)",
     )
     gw.add_argument("--product", choices=PRODUCTS, default="prediction")
     gw.add_argument(
