@@ -164,6 +164,7 @@ def _serve_gateway(
         ssl_context=context,
         certificate=certificate,
         auto_list_markets=args.auto_list,
+        **{name: getattr(args, name) for name in MEMORY_OPTIONS if getattr(args, name)},
     )
     if args.plain and not gateway.loopback_only:
         print(
@@ -444,3 +445,61 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "delay=SECONDS, reject-logon=TEXT (repeatable)",
     )
     add_replay_options(gw)
+    _add_memory_options(gw)
+
+
+def _whole(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 1e9:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+    return value
+
+
+MEMORY_OPTIONS = ("drop_copy_window", "drop_copy_reports", "finished_orders", "resend_messages")
+"""The `MockGateway` arguments ``mock-gateway`` has an option for (``--drop-copy-window``, ...)."""
+
+
+def _add_memory_options(parser: argparse.ArgumentParser) -> None:
+    """The bounds that keep a long run's memory flat (`MockGateway`'s arguments; unset: its
+    defaults, which the help states: a test holds them equal)."""
+    group = parser.add_argument_group("memory bounds (a long run's memory stays flat)")
+    group.add_argument(
+        "--drop-copy-window",
+        type=_seconds,
+        metavar="SECONDS",
+        help="how far back EventResendRequest (35=U1) replays execution reports (default "
+        "10800: Kalshi's 3 hours)",
+    )
+    group.add_argument(
+        "--drop-copy-reports",
+        type=_whole,
+        metavar="N",
+        help="the most execution reports kept for 35=U1 (default 100,000)",
+    )
+    group.add_argument(
+        "--finished-orders",
+        type=_whole,
+        metavar="N",
+        help="how many finished orders (and, apart, closed RFQs) are remembered: a cancel "
+        "naming one is answered as Kalshi does, an older one is unknown (default 100,000)",
+    )
+    group.add_argument(
+        "--resend-messages",
+        type=_whole,
+        metavar="N",
+        help="the most messages a KalshiRT / KalshiPT session keeps for ResendRequest "
+        "(default 100,000)",
+    )
