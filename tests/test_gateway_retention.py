@@ -3,6 +3,8 @@ of finished orders as Kalshi does, and keeps a bounded resend store per KalshiRT
 
 from __future__ import annotations
 
+import io
+import sys
 from collections.abc import Iterator
 from decimal import Decimal as D
 from typing import Any
@@ -96,3 +98,51 @@ def test_a_kalshirt_session_resends_at_most_its_bound(gw: MockGateway) -> None:
     # 24 reports were stored; the session keeps the newest 8 (to 9): the first fills are gone
     assert 8 <= len(fills) <= 9, fills
     assert fills == [f"r{n}" for n in range(12 - len(fills), 12)]
+
+
+def test_mock_gateway_options_set_the_bounds_and_state_the_defaults(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kalshi_fix_sansio.gateway as gateway_package
+    from kalshi_fix_sansio.cli import main as kalshi_fix
+    from kalshi_fix_sansio.gateway import exchange, server
+
+    assert kalshi_fix(["mock-gateway", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default {exchange.DROP_COPY_WINDOW_SECONDS:g}: Kalshi's 3 hours)" in text
+    for constant in (exchange.DROP_COPY_MAX_REPORTS, exchange.FINISHED_ORDERS_KEPT):
+        assert f"(default {constant:,})" in text
+    assert f"ResendRequest (default {server.RESEND_MAX_MESSAGES:,})" in text
+
+    made: list[dict[str, Any]] = []
+    real = gateway_package.MockGateway
+
+    def recording(*args: Any, **kwargs: Any) -> MockGateway:
+        made.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gateway_package, "MockGateway", recording)  # what the CLI makes
+    monkeypatch.setattr(sys, "stdin", io.StringIO())  # the admin console: no commands
+    options = ["--drop-copy-window", "60", "--drop-copy-reports", "7", "--finished-orders", "8"]
+    status = kalshi_fix(
+        [
+            "mock-gateway",
+            "--plain",
+            "--port-base",
+            "0",
+            "--seconds",
+            "0",
+            *options,
+            "--resend-messages",
+            "9",
+        ]
+    )
+    assert status == 0, capsys.readouterr().err
+    bounds = ("drop_copy_window", "drop_copy_reports", "finished_orders", "resend_messages")
+    assert [made[0][name] for name in bounds] == [60.0, 7, 8, 9]
+    for option, value, said in (
+        ("--finished-orders", "0", "'0' is not a whole number >= 1"),
+        ("--drop-copy-window", "-1", "'-1' is not a number of seconds > 0"),
+    ):
+        assert kalshi_fix(["mock-gateway", option, value]) == 2
+        assert said in capsys.readouterr().err

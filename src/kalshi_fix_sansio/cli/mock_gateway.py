@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, whole_number
 from .paper import add_replay_options, finish_replay, replay_banner, start_replay
 
 
@@ -448,16 +448,6 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
     _add_memory_options(gw)
 
 
-def _whole(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
-    return value
-
-
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -485,20 +475,20 @@ def _add_memory_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--drop-copy-reports",
-        type=_whole,
+        type=whole_number(1),
         metavar="N",
         help="the most execution reports kept for 35=U1 (default 100,000)",
     )
     group.add_argument(
         "--finished-orders",
-        type=_whole,
+        type=whole_number(1),
         metavar="N",
         help="how many finished orders (and, apart, closed RFQs) are remembered: a cancel "
         "naming one is answered as Kalshi does, an older one is unknown (default 100,000)",
     )
     group.add_argument(
         "--resend-messages",
-        type=_whole,
+        type=whole_number(1),
         metavar="N",
         help="the most messages a KalshiRT / KalshiPT session keeps for ResendRequest "
         "(default 100,000)",

@@ -45,6 +45,7 @@ from .exchange import (
     Exchange,
     Outbound,
 )
+from .exchange.common import check_count
 from .listening import Faults, GatewayError, is_loopback_host, is_wildcard_host, listen_error
 from .router import Router
 from .tls import self_signed, server_context
@@ -170,11 +171,7 @@ class MockGateway(Router):
             self.certificate = cert
         self.ssl_context = ssl_context
         self.heartbeat_interval = heartbeat_interval
-        whole = isinstance(resend_messages, int) and not isinstance(resend_messages, bool)
-        if not whole or resend_messages < 1:
-            raise ValueError(
-                f"resend_messages must be a whole number >= 1, got {resend_messages!r}"
-            )
+        check_count("resend_messages", resend_messages)
         self.resend_messages = resend_messages
         self.exchange = Exchange(
             product,

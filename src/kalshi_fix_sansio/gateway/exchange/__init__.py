@@ -52,7 +52,16 @@ from typing import Any
 
 from ..._message import Message, UnknownMessage
 from ...errors import DecodeError
-from .common import BUY, HOUSE_ACCOUNT, ROLLING_WINDOW_SECONDS, SELL, ZERO, Status, as_text
+from .common import (
+    BUY,
+    HOUSE_ACCOUNT,
+    ROLLING_WINDOW_SECONDS,
+    SELL,
+    ZERO,
+    Status,
+    as_text,
+    check_count,
+)
 from .drop_copy import DROP_COPY_MAX_REPORTS, DROP_COPY_WINDOW_SECONDS, DropCopy
 from .market_data import MarketData
 from .matching import Matching
@@ -90,9 +99,8 @@ _Handler = Callable[[ClientSession, Any], None]
 def _check_bounds(window: float, reports: int, finished: int) -> None:
     if isinstance(window, bool) or not isinstance(window, (int, float)) or not 0 < window < 1e9:
         raise ValueError(f"drop_copy_window must be a number of seconds > 0, got {window!r}")
-    for name, value in (("drop_copy_reports", reports), ("finished_orders", finished)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    check_count("drop_copy_reports", reports)
+    check_count("finished_orders", finished)
 
 
 class Exchange:
