@@ -164,7 +164,7 @@ def test_a_time_stepping_back_is_held_at_the_later_time_and_named(
     assert step == ClockStep(str(path), line, offset, T0 + 0.75, T0 + 2.0)
     assert str(step) == (
         f"{path}: line {line} (byte {offset}): the time 2026-11-20T15:00:00.750000Z is 1.250000 s "
-        "before the line before's 2026-11-20T15:00:02.000000Z"
+        "before 2026-11-20T15:00:02.000000Z, the latest time before it"
     )
     assert [r.time - T0 for r in read_recording(path)][len(snapshots) :] == [1, 1, 2, 2, 3]
     assert (info.first_time, info.last_time) == (T0, T0 + 3)

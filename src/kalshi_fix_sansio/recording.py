@@ -143,7 +143,7 @@ class ClockStep:
     def __str__(self) -> str:
         return (
             f"{self.path}: line {self.line} (byte {self.offset}): the time {_iso(self.time)} is "
-            f"{self.seconds:.6f} s before the line before's {_iso(self.previous)}"
+            f"{self.seconds:.6f} s before {_iso(self.previous)}, the latest time before it"
         )
 
 
