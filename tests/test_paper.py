@@ -256,7 +256,12 @@ def test_mock_gateway_refuses_a_bad_recording_in_one_line(
     status = kalshi_fix(["mock-gateway", "--plain", "--port-base", "0", "--replay", str(bad)])
     err = capsys.readouterr().err
     assert status == 1
-    assert (
-        err == f"kalshi-fix mock-gateway: {bad}: line 5 (byte {sum(map(len, _lines()[:4]))}): "
-        "not a message-log line: 'garbage'\n"
+    checking, refusal = err.splitlines()
+    assert checking == (
+        f"kalshi-fix mock-gateway: checking the recording {bad} ({bad.stat().st_size:,} bytes) "
+        "before the replay (Ctrl-C stops)"
+    )
+    assert refusal == (
+        f"kalshi-fix mock-gateway: {bad}: line 5 (byte {sum(map(len, _lines()[:4]))}): "
+        "not a message-log line: 'garbage'"
     )

@@ -223,6 +223,23 @@ def test_memory_store_is_a_context_manager() -> None:
         s.get(1, 0)
 
 
+def test_memory_store_max_messages_keeps_the_newest() -> None:
+    s = MemoryStore(max_messages=8)
+    for seq in range(1, 10):  # 9 = 8 + an eighth: nothing dropped yet
+        s.save(seq, frame(seq), float(seq))
+    assert [seq for seq, _ in s.get(1, 0)] == list(range(1, 10))
+    s.save(10, frame(10), 10.0)  # past the ceiling: down to the newest 8 at once
+    assert [seq for seq, _ in s.get(1, 0)] == list(range(3, 11))
+    for seq in range(11, 1000):
+        s.save(seq, frame(seq), float(seq))
+        assert len(s.get(1, 0)) <= 9
+    assert s.get(998, 999) == [(998, frame(998)), (999, frame(999))]
+    assert s.next_sender_seq() == 1000  # the counters are not bounded, only what is kept
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(LocalProtocolError, match="max_messages"):
+            MemoryStore(max_messages=bad)  # type: ignore[arg-type]
+
+
 # ----------------------------------------------------------------------------------- FileStore
 
 

@@ -8,7 +8,8 @@ P&L (`kalshi_fix_sansio.pnl.MarketPnL`, the numbers `OrderTracker.pnl` gives a l
 and P&L and position over time. It renders as a terminal table (`PaperReport.table`), a
 picture (`PaperReport.svg`: P&L above, positions below, against the recording's clock) and
 JSON (`PaperReport.as_json`); `PaperReport.write` writes the picture and the JSON next to the
-recording. Nothing here reads a clock: times are the recording's.
+recording (each through a temporary file renamed over its path, never through a symbolic link).
+Nothing here reads a clock: times are the recording's.
 
 Memory stays flat however long the recording: the P&L curve keeps at most ``max_points``
 points (when full, every other point goes and the spacing doubles).
@@ -16,6 +17,7 @@ points (when full, every other point goes and the spacing doubles).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -284,18 +286,52 @@ class PaperReport:
     def write(self, recording: str | os.PathLike[str], directory: str | None = None) -> list[Path]:
         """Write ``<recording>.paper.json`` and ``<recording>.paper.svg``.
 
+        Each file is written to a new temporary file in the same directory, then renamed over
+        its path: a reader never sees half a report, and a symbolic link at the path is never
+        written through (it is refused: `OSError` naming it, and nothing is written there).
+
         Args:
             recording: the recording's path (the files are named after it).
             directory: where to write them (default: next to the recording).
 
         Returns:
             The paths written.
+
+        Raises:
+            OSError: a file cannot be written (a missing directory, no permission, a symbolic
+                link at its path); the message names the path.
         """
         path = Path(recording)
         where = Path(directory) if directory is not None else path.parent
         stem = where / path.name
         json_path = stem.with_name(path.name + ".paper.json")
         svg_path = stem.with_name(path.name + ".paper.svg")
-        json_path.write_text(json.dumps(self.as_json(), indent=2) + "\n", encoding="utf-8")
-        svg_path.write_text(self.svg(f"paper trading on {path.name}"), encoding="utf-8")
+        _write_new(json_path, json.dumps(self.as_json(), indent=2) + "\n")
+        _write_new(svg_path, self.svg(f"paper trading on {path.name}"))
         return [json_path, svg_path]
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a new temporary file renamed over it (see
+    `PaperReport.write`); a symbolic link at ``path`` is refused."""
+    if path.is_symlink():
+        raise OSError(
+            f"{path} is a symbolic link: the report is not written through it (remove it, or "
+            "write the report elsewhere with --report-dir)"
+        )
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        fd = os.open(tmp, flags, 0o666)  # new (O_EXCL): never an existing file or link
+    except OSError as exc:
+        raise OSError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)  # renames over the path: a link there would be replaced, not followed
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OSError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise

@@ -14,17 +14,27 @@ and MarketSettlementReports (35=UMS, when a settlement session was recorded into
 everything else (Logon, Heartbeats, what the client sent) is skipped. Lines starting with ``#``
 are comments. The receive times are the recording's clock.
 
-`read_recording` streams a recording (one line in memory at a time, whatever its length);
-`check_recording` reads it once through to find what it holds and the first problem, so that a
-replay can refuse a bad file before it starts. A problem is a `RecordingError` whose message is
-one line naming the file, the line and the byte offset. `RecordingWriter` writes one (the
-recorder, ``examples/trio_md_recorder.py``, and the sample generator use it).
+`read_recording` streams a recording (one line in memory at a time, and a line is at most
+`MAX_LINE_BYTES` long: a longer one is an error read no further); `check_recording` reads it
+once through to find what it holds and the first problem, so that a replay can refuse a bad file
+before it starts. A recording is a regular file: a device (``/dev/zero``), a pipe or a
+directory is refused before anything is read (a pipe could not be read twice anyway). A problem
+is a `RecordingError` whose message is one line naming the file, the line and the byte offset.
+`RecordingWriter` writes one (the recorder, ``examples/trio_md_recorder.py``, and the sample
+generator use it).
+
+A receive time earlier than the one before it (the recording machine's clock stepped back, an
+NTP correction) is not an error: the replay holds the clock at the later time (the exchange's
+clock never runs backwards) and `check_recording` counts such lines and names the largest step
+(`RecordingInfo.steps_back`, `ClockStep`), which ``kalshi-fix mock-gateway --replay`` prints as
+a warning before it starts.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from types import ModuleType
@@ -35,10 +45,13 @@ import attrs
 from . import margin as _margin
 from . import prediction as _prediction
 from .errors import DecodeError
+from .framing import DEFAULT_MAX_MESSAGE_SIZE
 
 __all__ = [
     "HEADER_PREFIX",
+    "MAX_LINE_BYTES",
     "REPLAYED_TYPES",
+    "ClockStep",
     "Recorded",
     "RecordingError",
     "RecordingInfo",
@@ -52,6 +65,12 @@ HEADER_PREFIX: Final = "# kalshi-fix recording v1"
 
 REPLAYED_TYPES: Final = frozenset({"W", "X", "f", "UMS"})
 """The MsgTypes a replay takes from a recording (received ones only)."""
+
+MAX_LINE_BYTES: Final = 4 * DEFAULT_MAX_MESSAGE_SIZE + 4096
+"""The longest line a recording may have, newline included: 16 MiB + 4 KiB, room for the
+largest frame a session accepts (4 MiB) with every byte written as ``\\xNN``, after the time,
+the direction and the session id. A longer line is a `RecordingError`, read no further than
+this."""
 
 _LINE: Final = re.compile(rb"(\S+) (IN|OUT) (\S+) (8=.*?)\r?\n?\Z", re.DOTALL)
 _DIALECTS: Final[dict[str, ModuleType]] = {"prediction": _prediction, "margin": _margin}
@@ -98,6 +117,41 @@ class Recorded:
 
 
 @attrs.frozen
+class ClockStep:
+    """A receive time earlier than the one before it: the replay holds the clock at
+    ``previous`` there (see the module docstring).
+
+    Attributes:
+        path: the recording.
+        line: the 1-based line number of the earlier time.
+        offset: the byte offset of that line.
+        time: the time written on it (epoch seconds).
+        previous: the latest time before it (epoch seconds), which the replay keeps.
+    """
+
+    path: str
+    line: int
+    offset: int
+    time: float
+    previous: float
+
+    @property
+    def seconds(self) -> float:
+        """How far back the time steps."""
+        return self.previous - self.time
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path}: line {self.line} (byte {self.offset}): the time {_iso(self.time)} is "
+            f"{self.seconds:.6f} s before {_iso(self.previous)}, the latest time before it"
+        )
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@attrs.frozen
 class RecordingInfo:
     """What `check_recording` found in a recording.
 
@@ -107,7 +161,9 @@ class RecordingInfo:
         messages: how many messages a replay takes from it.
         lines: how many lines it has.
         first_time: the first such message's receive time (epoch seconds), None when none.
-        last_time: the last one's.
+        last_time: the last one's (the latest: times never run backwards in a replay).
+        steps_back: how many messages have a receive time earlier than the one before.
+        largest_step_back: the largest such step, None when there is none.
     """
 
     product: str
@@ -116,6 +172,8 @@ class RecordingInfo:
     lines: int
     first_time: float | None
     last_time: float | None
+    steps_back: int = 0
+    largest_step_back: ClockStep | None = None
 
     @property
     def duration(self) -> float:
@@ -155,45 +213,123 @@ def _symbols(message: Any) -> Iterator[str]:
 
 
 def read_recording(
-    path: str | os.PathLike[str], *, product: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    product: str | None = None,
+    max_line: int = MAX_LINE_BYTES,
 ) -> Iterator[Recorded]:
     """The market-data messages of a recording, in file order, streamed line by line.
 
     Args:
-        path: the recording.
+        path: the recording (a regular file).
         product: the product the caller expects; a recording whose header names another is
             refused. None: the header's (prediction when there is no header).
+        max_line: the longest line allowed, in bytes (newline included).
 
     Yields:
         Each received 35=W / 35=X / 35=f / 35=UMS message with its line and receive time. A
         receive time earlier than the one before (a clock step back while recording) is raised
-        to it: the recording's clock never runs backwards.
+        to it: the recording's clock never runs backwards (`check_recording` counts these).
 
     Raises:
-        RecordingError: the file cannot be read, is of another product, or has a line that is
-            not a message-log line, a frame that is truncated or corrupt (BodyLength,
-            CheckSum), a time that is not one, or a message that does not decode. Raised when
-            the reader reaches it: `check_recording` finds it before a replay starts.
+        RecordingError: the file cannot be read, is not a regular file, is of another product,
+            or has a line longer than ``max_line``, a line that is not a message-log line, a
+            frame that is truncated or corrupt (BodyLength, CheckSum), a time that is not one,
+            or a message that does not decode. Raised when the reader reaches it:
+            `check_recording` finds it before a replay starts.
     """
     name = os.fspath(path)
+    with _open(name) as fh:
+        yield from _read(fh, name, product, max_line, _Scan())
+
+
+_KINDS: Final = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a pipe"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_regular(name: str, mode: int) -> RecordingError | None:
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((text for test, text in _KINDS if test(mode)), "something else")
+    return RecordingError(
+        name,
+        0,
+        0,
+        f"not a regular file but {kind}: a recording is a regular file (read twice: once to "
+        "check it, once to replay it)",
+    )
+
+
+def _open(name: str) -> IO[bytes]:
+    """The recording open for reading, once it is known to be a regular file (a FIFO is never
+    opened: that would wait for a writer)."""
     try:
+        problem = _not_regular(name, os.stat(name).st_mode)
+        if problem is not None:
+            raise problem
         fh = open(name, "rb")
     except OSError as exc:
         raise RecordingError(name, 0, 0, f"cannot read: {exc.strerror or exc}") from None
-    with fh:
-        yield from _read(fh, name, product)
+    problem = _not_regular(name, os.fstat(fh.fileno()).st_mode)  # replaced since the stat
+    if problem is not None:
+        fh.close()
+        raise problem
+    return fh
 
 
-def _read(fh: IO[bytes], name: str, product: str | None) -> Iterator[Recorded]:
-    codec: ModuleType | None = _DIALECTS.get(product or "")
+class _Scan:
+    """What a read found on the way: the header, the lines, the clock's steps back."""
+
+    def __init__(self) -> None:
+        self.product: str | None = None
+        self.markets: tuple[str, ...] = ()
+        self.lines = 0
+        self.steps_back = 0
+        self.largest: ClockStep | None = None
+
+    def step_back(self, step: ClockStep) -> None:
+        self.steps_back += 1
+        if self.largest is None or step.seconds > self.largest.seconds:
+            self.largest = step
+
+
+def _lines(fh: IO[bytes], name: str, max_line: int, scan: _Scan) -> Iterator[tuple[int, bytes]]:
+    """(byte offset, line) of each line, none longer than ``max_line`` (else an error, read no
+    further than ``max_line + 1`` bytes of it)."""
     offset = 0
+    while True:
+        raw = fh.readline(max_line + 1)
+        if not raw:
+            return
+        scan.lines += 1
+        if len(raw) > max_line:
+            raise RecordingError(
+                name,
+                scan.lines,
+                offset,
+                f"the line is longer than {max_line:,} bytes, the longest a recording line may "
+                "be (not a recording?)",
+            )
+        yield offset, raw
+        offset += len(raw)
+
+
+def _read(
+    fh: IO[bytes], name: str, product: str | None, max_line: int, scan: _Scan
+) -> Iterator[Recorded]:
+    codec: ModuleType | None = _DIALECTS.get(product or "")
     last = float("-inf")
-    for number, raw in enumerate(fh, 1):
-        start, offset = offset, offset + len(raw)
+    for start, raw in _lines(fh, name, max_line, scan):
+        number = scan.lines
         if raw.startswith(b"#"):
             text = raw.decode("utf-8", "replace").strip()
             if number == 1 and text.startswith(HEADER_PREFIX):
-                found, _ = _header(name, text, start)
+                found, scan.markets = _header(name, text, start)
                 if product is not None and found != product:
                     raise RecordingError(
                         name,
@@ -202,6 +338,7 @@ def _read(fh: IO[bytes], name: str, product: str | None) -> Iterator[Recorded]:
                         f"a recording of {found}, not {product}: replay it with the {found} "
                         "gateway",
                     )
+                scan.product = found
                 codec = _DIALECTS[found]
             continue
         if not raw.strip():
@@ -233,6 +370,7 @@ def _read(fh: IO[bytes], name: str, product: str | None) -> Iterator[Recorded]:
         if moment is None:
             raise RecordingError(name, number, start, f"{stamp.decode()!r} is not a UTC time")
         if moment < last:
+            scan.step_back(ClockStep(name, number, start, moment, last))
             moment = last
         last = moment
         if codec is _prediction:
@@ -262,53 +400,52 @@ def _check_prediction(name: str, number: int, start: int, message: Any) -> None:
             )
 
 
-def check_recording(path: str | os.PathLike[str], *, product: str | None = None) -> RecordingInfo:
+def check_recording(
+    path: str | os.PathLike[str],
+    *,
+    product: str | None = None,
+    max_line: int = MAX_LINE_BYTES,
+) -> RecordingInfo:
     """Read a recording once through (streamed): what it holds, or its first problem.
 
     Args:
-        path: the recording.
+        path: the recording (a regular file).
         product: the product the caller expects (see `read_recording`).
+        max_line: the longest line allowed, in bytes (see `read_recording`).
 
     Returns:
-        What it holds.
+        What it holds, with the receive times that step back (`RecordingInfo.steps_back`).
 
     Raises:
         RecordingError: the first problem (see `read_recording`), or a file with no market
             data at all.
     """
     name = os.fspath(path)
-    found_product = product
-    header_markets: tuple[str, ...] = ()
-    lines = 0
-    try:
-        with open(name, "rb") as fh:
-            first = fh.readline()
-            lines = 1 + sum(1 for _ in fh)
-    except OSError as exc:
-        raise RecordingError(name, 0, 0, f"cannot read: {exc.strerror or exc}") from None
-    if first.startswith(HEADER_PREFIX.encode()):
-        header_product, header_markets = _header(name, first.decode("utf-8", "replace"), 0)
-        found_product = found_product or header_product
-    markets: dict[str, None] = dict.fromkeys(header_markets)
+    scan = _Scan()
+    markets: dict[str, None] = {}
     count = 0
     first_time: float | None = None
     last_time: float | None = None
-    for item in read_recording(name, product=product):
-        count += 1
-        if first_time is None:
-            first_time = item.time
-        last_time = item.time
-        for symbol in _symbols(item.message):
-            markets.setdefault(symbol, None)
+    with _open(name) as fh:
+        for item in _read(fh, name, product, max_line, scan):
+            if not count:
+                markets = dict.fromkeys(scan.markets)
+                first_time = item.time
+            count += 1
+            last_time = item.time
+            for symbol in _symbols(item.message):
+                markets.setdefault(symbol, None)
     if not count:
         raise RecordingError(name, 0, 0, "no market data (35=W / 35=X) received in it")
     return RecordingInfo(
-        product=found_product or "prediction",
+        product=product or scan.product or "prediction",
         markets=tuple(markets),
         messages=count,
-        lines=lines,
+        lines=scan.lines,
         first_time=first_time,
         last_time=last_time,
+        steps_back=scan.steps_back,
+        largest_step_back=scan.largest,
     )
 
 

@@ -243,6 +243,14 @@ class _Index(Generic[_V]):
         self.seqs = [s for s in self.seqs if s not in gone]
         return removed
 
+    def drop_oldest(self, count: int) -> None:
+        """Remove the ``count`` lowest sequence numbers."""
+        doomed = self.seqs[:count]
+        del self.seqs[:count]
+        entries = self.entries
+        for seq in doomed:
+            del entries[seq]
+
     def clear(self) -> None:
         self.seqs = []
         self.entries = {}
@@ -263,14 +271,32 @@ class MemoryStore:
 
     After `close` every method except `close` raises `StoreError` (it catches a session that
     keeps using a store it gave up).
+
+    With ``max_messages`` the store keeps only the newest messages: past ``max_messages`` plus
+    an eighth, the oldest go down to ``max_messages`` at once (so that memory stays flat on a
+    session that runs for days whatever its retention; a ResendRequest for a message gone is
+    answered with a SequenceReset-GapFill, as for any missing one).
     """
 
-    def __init__(self) -> None:
-        """Create an empty store: both next sequence numbers are 1."""
+    def __init__(self, *, max_messages: int | None = None) -> None:
+        """Create an empty store: both next sequence numbers are 1.
+
+        Args:
+            max_messages: the most messages kept, about (see the class docstring); None: no
+                bound but `prune`.
+
+        Raises:
+            LocalProtocolError: ``max_messages`` is not an int >= 1.
+        """
         self._sender = 1
         self._target = 1
         self._index: _Index[bytes] = _Index()
         self._closed = False
+        self._max: int | None = None
+        self._ceiling = 0
+        if max_messages is not None:
+            self._max = _check_seq("max_messages", max_messages)
+            self._ceiling = self._max + max(1, self._max // 8)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -358,8 +384,11 @@ class MemoryStore:
         _check_seq("seq", seq, MAX_SEQ - 1)
         data = _check_frame(frame)
         when = _check_time("now", now)
-        self._index.put(seq, when, data)
+        index = self._index
+        index.put(seq, when, data)
         self._sender = seq + 1
+        if self._max is not None and len(index) > self._ceiling:
+            index.drop_oldest(len(index) - self._max)
 
     def get(self, begin: int, end: int) -> list[tuple[int, bytes]]:
         """The stored messages with ``begin <= seq <= end``, ascending.

@@ -8,6 +8,8 @@ Loads no codec dialect: ``kalshi-fix --help`` imports none.
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
 from decimal import Decimal
 from typing import IO, Any, Final
 
@@ -22,6 +24,7 @@ __all__ = [
     "dialect",
     "emit",
     "qty_text",
+    "whole_number",
 ]
 
 EXIT_OK: Final = 0
@@ -51,3 +54,18 @@ def qty_text(value: Decimal | None, product: str) -> str:
     from ..prices import format_quantity  # the spec's tables: loaded when a command prints
 
     return "-" if value is None else format_quantity(value, product)
+
+
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type`` taking a whole number >= ``minimum`` (else a usage error saying so)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= {minimum}")
+        return value
+
+    return parse

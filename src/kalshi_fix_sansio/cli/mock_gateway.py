@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, whole_number
 from .paper import add_replay_options, finish_replay, replay_banner, start_replay
 
 
@@ -80,7 +80,9 @@ def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
 
     Returns:
         The exit status: 0 after quit / --seconds / interrupt, 1 when it cannot serve (a port
-        taken, a host that is not this machine's), 2 for a usage problem.
+        taken, a host that is not this machine's), a ``--replay`` recording is bad or its
+        report cannot be written, 2 for a usage problem, 130 / 143 for Ctrl-C / SIGTERM while
+        the recording is checked (before serving).
     """
     import tempfile
 
@@ -162,6 +164,7 @@ def _serve_gateway(
         ssl_context=context,
         certificate=certificate,
         auto_list_markets=args.auto_list,
+        **{name: getattr(args, name) for name in MEMORY_OPTIONS if getattr(args, name)},
     )
     if args.plain and not gateway.loopback_only:
         print(
@@ -192,6 +195,7 @@ def _serve_gateway(
         hint = f"; {exc.hint}" if exc.hint else ""
         print(f"kalshi-fix mock-gateway: {exc}{hint}", file=err)
         return EXIT_FAILED
+    written = True
     try:
         for symbol in args.market:
             mid = Decimal("0.50") if args.product == "prediction" else Decimal("100")
@@ -222,8 +226,8 @@ def _serve_gateway(
     finally:
         gateway.close()
         if replay is not None:
-            finish_replay(replay, args, out, err)
-    return EXIT_OK
+            written = finish_replay(replay, args, out, err)
+    return EXIT_OK if written else EXIT_FAILED
 
 
 def _banner(
@@ -399,7 +403,9 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "name).",
         epilog="exit status: 0 stopped (quit, --seconds, Ctrl-C, SIGTERM; the temporary key "
         "and certificate files are removed), 1 cannot serve (port taken, "
-        "host not of this machine), 2 usage error",
+        "host not of this machine), a bad --replay recording or its report not written, 2 "
+        "usage error, 130 / 143 Ctrl-C / SIGTERM while the --replay recording is checked "
+        "(before serving)",
     )
     gw.add_argument("--product", choices=PRODUCTS, default="prediction")
     gw.add_argument(
@@ -460,3 +466,51 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "delay=SECONDS, reject-logon=TEXT (repeatable)",
     )
     add_replay_options(gw)
+    _add_memory_options(gw)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 1e9:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+    return value
+
+
+MEMORY_OPTIONS = ("drop_copy_window", "drop_copy_reports", "finished_orders", "resend_messages")
+"""The `MockGateway` arguments ``mock-gateway`` has an option for (``--drop-copy-window``, ...)."""
+
+
+def _add_memory_options(parser: argparse.ArgumentParser) -> None:
+    """The bounds that keep a long run's memory flat (`MockGateway`'s arguments; unset: its
+    defaults, which the help states: a test holds them equal)."""
+    group = parser.add_argument_group("memory bounds (a long run's memory stays flat)")
+    group.add_argument(
+        "--drop-copy-window",
+        type=_seconds,
+        metavar="SECONDS",
+        help="how far back EventResendRequest (35=U1) replays execution reports (default "
+        "10800: Kalshi's 3 hours)",
+    )
+    group.add_argument(
+        "--drop-copy-reports",
+        type=whole_number(1),
+        metavar="N",
+        help="the most execution reports kept for 35=U1 (default 100,000)",
+    )
+    group.add_argument(
+        "--finished-orders",
+        type=whole_number(1),
+        metavar="N",
+        help="how many finished orders (and, apart, closed RFQs) are remembered: a cancel "
+        "naming one is answered as Kalshi does, an older one is unknown (default 100,000)",
+    )
+    group.add_argument(
+        "--resend-messages",
+        type=whole_number(1),
+        metavar="N",
+        help="the most messages a KalshiRT / KalshiPT session keeps for ResendRequest "
+        "(default 100,000)",
+    )

@@ -1,18 +1,32 @@
 """``kalshi-fix mock-gateway --replay FILE``: paper trading on a recorded market.
 
 The options (`add_replay_options`), starting the replay on the gateway (`start_replay`: the
-recording is checked whole first, a bad one is one line naming the line and byte, exit 1), the
-banner line, and the report at the end (`finish_replay`: the table on the terminal, the picture
-and the JSON written next to the recording). See docs/paper-trading.md.
+recording is checked whole first, a bad one is one line naming the line and byte, exit 1;
+Ctrl-C or SIGTERM during the check stops it at once, exit 130 or 143; a missing or unwritable
+``--report-dir`` is refused before, exit 2), the banner line, and the report at the end
+(`finish_replay`: the table on the terminal, the picture and the JSON written next to the
+recording). See docs/paper-trading.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
+import stat
+import threading
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import IO, Any
 
-__all__ = ["add_replay_options", "finish_replay", "replay_banner", "start_replay"]
+__all__ = [
+    "add_replay_options",
+    "finish_replay",
+    "replay_banner",
+    "report_dir_problem",
+    "start_replay",
+]
 
 
 def add_replay_options(parser: argparse.ArgumentParser) -> None:
@@ -61,12 +75,66 @@ def add_replay_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Interrupted(BaseException):
+    """A signal arrived while the recording was being checked (a BaseException, as
+    KeyboardInterrupt, so that no ``except Exception`` on the way keeps it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _interrupted_by_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise `_Interrupted` where the main thread stands, until the end of
+    the block; the handlers in place before come back after it. The check of a recording runs
+    in the main thread before the gateway serves: Python runs a signal's handler there between
+    two bytecodes, so a check of any length stops within one line's decode. Outside the main
+    thread (no signal handlers there) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise _Interrupted(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _size_text(size: int) -> str:
+    return f"{size:,} bytes" if size < 1_000_000 else f"{size / 1e6:,.1f} MB"
+
+
+def report_dir_problem(directory: str) -> str | None:
+    """Why the paper report cannot be written into ``directory`` (None: it can)."""
+    if not os.path.exists(directory):
+        return "no such directory"
+    if not os.path.isdir(directory):
+        return "not a directory"
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return "not writable"
+    return None
+
+
 def start_replay(gateway: Any, args: argparse.Namespace, err: IO[str]) -> Any:
     """Set up the replay ``args.replay`` names on a gateway not started yet.
 
+    Says on ``err`` that the recording is being checked (with its size), then checks it; a
+    receive time that steps back is a warning line (the replay holds the clock, see
+    `kalshi_fix_sansio.recording`). SIGINT and SIGTERM during the check stop it at once.
+
     Returns:
-        The `Replay`, None without ``--replay``, or the exit status (1: a bad recording, 2: a
-        bad option), after one line on ``err``.
+        The `Replay`, None without ``--replay``, or the exit status after one line on ``err``
+        (1: a bad recording, 2: a bad option or ``--report-dir``, 128 + the signal's number:
+        130 for Ctrl-C, 143 for SIGTERM during the check).
     """
     from ..recording import RecordingError
     from .common import EXIT_FAILED, EXIT_USAGE
@@ -80,20 +148,61 @@ def start_replay(gateway: Any, args: argparse.Namespace, err: IO[str]) -> Any:
             print(f"kalshi-fix mock-gateway: --settle takes SYMBOL=yes|no, got {item!r}", file=err)
             return EXIT_USAGE
         settle[symbol] = result
+    if args.report_dir is not None:
+        problem = report_dir_problem(args.report_dir)
+        if problem is not None:
+            print(
+                f"kalshi-fix mock-gateway: --report-dir {args.report_dir}: {problem} (the "
+                "report's picture and JSON go there)",
+                file=err,
+            )
+            return EXIT_USAGE
     try:
-        return gateway.replay(
-            args.replay,
-            speed=args.speed,
-            as_fast_as_possible=args.as_fast_as_possible,
-            start=args.start,
-            settle=settle,
+        found = os.stat(args.replay)
+    except OSError:
+        found = None  # the check says why in its own words
+    size = f" ({_size_text(found.st_size)})" if found and stat.S_ISREG(found.st_mode) else ""
+    try:
+        with _interrupted_by_signals():  # before the line: a signal after it stops the check
+            print(
+                f"kalshi-fix mock-gateway: checking the recording {args.replay}{size} before the "
+                "replay (Ctrl-C stops)",
+                file=err,
+                flush=True,
+            )
+            replay = gateway.replay(
+                args.replay,
+                speed=args.speed,
+                as_fast_as_possible=args.as_fast_as_possible,
+                start=args.start,
+                settle=settle,
+            )
+    except _Interrupted as stop:
+        name = signal.Signals(stop.signum).name
+        print(
+            f"kalshi-fix mock-gateway: {name}: stopped while checking the recording "
+            f"{args.replay}; nothing was replayed",
+            file=err,
+            flush=True,
         )
+        return 128 + stop.signum
     except RecordingError as exc:
         print(f"kalshi-fix mock-gateway: {exc}", file=err)
         return EXIT_FAILED
     except ValueError as exc:
         print(f"kalshi-fix mock-gateway: {exc}", file=err)
         return EXIT_USAGE
+    info = replay.info
+    if info.largest_step_back is not None:
+        count = info.steps_back
+        print(
+            f"kalshi-fix mock-gateway: warning: {info.largest_step_back}; the replay holds the "
+            f"clock at the later time ({count} line{'s' if count != 1 else ''} step back, this "
+            "is the largest)",
+            file=err,
+            flush=True,
+        )
+    return replay
 
 
 def _utc(moment: float | None) -> str:
@@ -114,8 +223,12 @@ def replay_banner(replay: Any) -> str:
     )
 
 
-def finish_replay(replay: Any, args: argparse.Namespace, out: IO[str], err: IO[str]) -> None:
-    """Print the report's table and write its picture and JSON (never raises on a write)."""
+def finish_replay(replay: Any, args: argparse.Namespace, out: IO[str], err: IO[str]) -> bool:
+    """Print the report's table and write its picture and JSON (never raises on a write).
+
+    Returns:
+        Whether the files were written (else one line on ``err`` says why).
+    """
     if replay.error is not None:
         print(f"kalshi-fix mock-gateway: replay stopped: {replay.error}", file=err)
     report = replay.ledger.report(replay.info.markets)
@@ -123,6 +236,7 @@ def finish_replay(replay: Any, args: argparse.Namespace, out: IO[str], err: IO[s
     try:
         paths = report.write(replay.path, args.report_dir)
     except OSError as exc:
-        print(f"kalshi-fix mock-gateway: cannot write the report: {exc}", file=err)
-        return
+        print(f"kalshi-fix mock-gateway: the report's files are not written: {exc}", file=err)
+        return False
     print("report: " + ", ".join(str(p) for p in paths), file=out, flush=True)
+    return True

@@ -31,7 +31,7 @@ from ..restore import (
     parse_time,
 )
 from ..spec import FIELDS
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit, whole_number
 from .decode import add_codec_options, read_input
 
 if TYPE_CHECKING:
@@ -581,16 +581,6 @@ def _key_arg(text: str) -> str:
     return text
 
 
-def _count_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
-    return value
-
-
 def add_replay_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kalshi-fix replay`` and its options to the subcommands of ``kalshi-fix``."""
     rep = sub.add_parser(
@@ -623,11 +613,15 @@ def add_replay_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "one account); needed when the log holds several keys' orders. Market data is kept",
     )
     rep.add_argument(
-        "--depth", type=_count_arg, default=5, metavar="N", help="book levels shown (default 5)"
+        "--depth",
+        type=whole_number(0),
+        default=5,
+        metavar="N",
+        help="book levels shown (default 5)",
     )
     rep.add_argument(
         "--trades",
-        type=_count_arg,
+        type=whole_number(0),
         default=10,
         metavar="N",
         help="recent trades and fills shown (default 10)",

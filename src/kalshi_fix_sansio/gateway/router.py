@@ -4,8 +4,9 @@
 connections (`Connection`, each a pump over an `AcceptorDriver`) and the pure `Exchange`: it
 checks who logs on (one connection per API key, the product of the key, a refused key), keeps
 KalshiRT / KalshiPT exchange sessions across reconnects (reports produced while the client is
-away are stored for the resend), routes the exchange's answers to the connections, writes once
-per connection per input, and turns the `Faults` on into the drivers' public fault hooks.
+away are stored for the resend, the last ``resend_messages`` of them), routes the exchange's
+answers to the connections, writes once per connection per input, and turns the `Faults` on
+into the drivers' public fault hooks.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Router:
     exchange: Exchange
     faults: Faults
     log: list[str]
+    resend_messages: int
 
     def _init_router(self) -> None:
         self._stores: dict[tuple[str, str], MessageStore] = {}
@@ -129,7 +131,7 @@ class Router:
         conn.api_key = key
         store = self._stores.get((key, conn.session_type))
         if store is None or not conn.session.config.spec.retransmission:
-            store = MemoryStore()
+            store = MemoryStore(max_messages=self.resend_messages)
             self._stores[(key, conn.session_type)] = store
         conn.store.target = store
         return None

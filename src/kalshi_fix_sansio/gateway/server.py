@@ -32,13 +32,20 @@ import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._generated.tables import SESSIONS
 from .._pump import DEFAULT_MAX_BUFFERED
 from ..auth import PublicKey, Signer
 from .connection import Connection
-from .exchange import Exchange, Outbound
+from .exchange import (
+    DROP_COPY_MAX_REPORTS,
+    DROP_COPY_WINDOW_SECONDS,
+    FINISHED_ORDERS_KEPT,
+    Exchange,
+    Outbound,
+)
+from .exchange.common import check_count
 from .listening import Faults, GatewayError, is_loopback_host, is_wildcard_host, listen_error
 from .router import Router
 from .tls import self_signed, server_context
@@ -47,13 +54,34 @@ if TYPE_CHECKING:
     from ..adapters import Endpoint
     from .replay import Replay
 
-__all__ = ["REAL_BASE_PORT", "Faults", "GatewayError", "MockGateway"]
+__all__ = [
+    "LOG_LINES",
+    "REAL_BASE_PORT",
+    "RESEND_MAX_MESSAGES",
+    "Faults",
+    "GatewayError",
+    "MockGateway",
+]
 
 T = TypeVar("T")
 REAL_BASE_PORT = 8228
 PRODUCTS = ("prediction", "margin")
 # the environment variables `kalshi-fix` reads the API key from, per product
 ENV_PREFIX = {"prediction": "KALSHI_", "margin": "KALSHI_PERPS_"}
+RESEND_MAX_MESSAGES: Final = 100_000
+"""The most messages a KalshiRT / KalshiPT session of the gateway keeps for resend (about: see
+`kalshi_fix_sansio.store.MemoryStore`); older ones are answered with a gap fill."""
+LOG_LINES: Final = 1000
+"""`MockGateway.log` keeps at least the last this many lines (and at most twice as many)."""
+
+
+class _Log(list[str]):
+    """A list of lines that drops its oldest past twice `LOG_LINES` (down to `LOG_LINES`)."""
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        if len(self) > 2 * LOG_LINES:
+            del self[:-LOG_LINES]
 
 
 class MockGateway(Router):
@@ -82,10 +110,21 @@ class MockGateway(Router):
             connection is dropped; None (the default): no limit.
         max_buffered: most bytes that may wait for a client that does not read before its
             connection is dropped (``DEFAULT_MAX_BUFFERED``, 8 MiB, by default).
+        drop_copy_window: seconds an execution report stays replayable by EventResendRequest
+            (35=U1); Kalshi's 3 hours by default (`Exchange`).
+        drop_copy_reports: the most execution reports kept for 35=U1 (100,000 by default).
+        finished_orders: how many finished orders (and, apart, closed RFQs) the exchange
+            remembers for a cancel naming one (100,000 by default); an older one is unknown.
+        resend_messages: the most messages each KalshiRT / KalshiPT session keeps for a
+            ResendRequest (`RESEND_MAX_MESSAGES` by default; Kalshi's 24 hours bound them too).
+
+    Memory stays flat however long the gateway serves: besides these bounds, a finished order
+    leaves the exchange's live state, and `log` keeps the last `LOG_LINES` to twice as many
+    lines.
 
     Raises:
         ValueError: an unknown product, ``tls`` with ``ssl_context``, a key registered for
-            both products, or a ``write_timeout`` that is not > 0.
+            both products, a ``write_timeout`` that is not > 0, or a bound that is not > 0.
     """
 
     def __init__(
@@ -104,6 +143,10 @@ class MockGateway(Router):
         auto_list_markets: bool = False,
         write_timeout: float | None = None,
         max_buffered: int = DEFAULT_MAX_BUFFERED,
+        drop_copy_window: float = DROP_COPY_WINDOW_SECONDS,
+        drop_copy_reports: int = DROP_COPY_MAX_REPORTS,
+        finished_orders: int = FINISHED_ORDERS_KEPT,
+        resend_messages: int = RESEND_MAX_MESSAGES,
     ) -> None:
         if product not in PRODUCTS:
             raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
@@ -128,7 +171,16 @@ class MockGateway(Router):
             self.certificate = cert
         self.ssl_context = ssl_context
         self.heartbeat_interval = heartbeat_interval
-        self.exchange = Exchange(product, seed=seed, auto_list_markets=auto_list_markets)
+        check_count("resend_messages", resend_messages)
+        self.resend_messages = resend_messages
+        self.exchange = Exchange(
+            product,
+            seed=seed,
+            auto_list_markets=auto_list_markets,
+            drop_copy_window=drop_copy_window,
+            drop_copy_reports=drop_copy_reports,
+            finished_orders=finished_orders,
+        )
         self.faults = Faults()
         self.ports: dict[str, int] = {}
         self.session_types = [s.name for s in SESSIONS.values() if s.product == product]
@@ -140,7 +192,9 @@ class MockGateway(Router):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
-        self.log: list[str] = []
+        self.log: list[str] = _Log()
+        """What happened to connections (closes, failures): the last `LOG_LINES` lines at
+        least, twice as many at most."""
         self._replays: list[Replay] = []  # started with the loop (see `replay`)
 
     # -- lifecycle ------------------------------------------------------------------------

@@ -13,13 +13,13 @@ Behaviour follows Kalshi's FIX documentation (the reference notes); where Kalshi
 engine chooses, and each feature module lists its choices in its docstring:
 
 =================  ==========================================================================
-`orders`           order lifecycle: creation, cancels of every kind, expiry (Day, GTD)
+`orders`           order lifecycle: creation, cancels of every kind, expiry, forgetting
 `order_entry`      35=D/F/G/q: new orders, cancel, cancel/replace, mass cancel
 `matching`         price-time matching, self-trade prevention, FOK/IOC, fees, positions
 `order_groups`     35=UOG/UOH: the rolling 15-second limit and triggers
 `reports`          ExecutionReports: ExecIDs, routing to sessions and listeners, rendering
 `market_data`      35=V/W/X/Y snapshots and incrementals, 35=e/f security status
-`drop_copy`        35=U1/U2/U3: replay of the last 3 hours of reports
+`drop_copy`        35=U1/U2/U3: replay of the last 3 hours of reports (100,000 at most)
 `rfq`              RFQ creators: 35=R/b/UA/UC/UE/UB, acceptance, closure, timers
 `rfq_quotes`       RFQ market makers: 35=S/AI/Z/U9/U7/U8, the block trade
 `settlement`       pauses, resumptions, settlement and MarketSettlementReports
@@ -28,6 +28,12 @@ engine chooses, and each feature module lists its choices in its docstring:
 `state`            the state the features share and the current call's output
 `model`, `common`  records, books, constants and value helpers
 =================  ==========================================================================
+
+Memory stays flat however many orders pass: a finished order leaves the live state (the books,
+the open orders); what stays is bounded, each bound an argument of `Exchange`: the execution
+reports drop copy can replay (``drop_copy_window``, ``drop_copy_reports``), and the last
+``finished_orders`` finished client orders (what a cancel naming one is answered with) and,
+apart, as many closed RFQs.
 
 Requests are dispatched by MsgType. Each is accepted on the session types whose ``send`` list in
 the spec's session table has it; anything else (or a listener session sending orders, order
@@ -46,14 +52,23 @@ from typing import Any
 
 from ..._message import Message, UnknownMessage
 from ...errors import DecodeError
-from .common import BUY, HOUSE_ACCOUNT, ROLLING_WINDOW_SECONDS, SELL, ZERO, Status, as_text
-from .drop_copy import DROP_COPY_WINDOW_SECONDS, DropCopy
+from .common import (
+    BUY,
+    HOUSE_ACCOUNT,
+    ROLLING_WINDOW_SECONDS,
+    SELL,
+    ZERO,
+    Status,
+    as_text,
+    check_count,
+)
+from .drop_copy import DROP_COPY_MAX_REPORTS, DROP_COPY_WINDOW_SECONDS, DropCopy
 from .market_data import MarketData
 from .matching import Matching
 from .model import Book, ClientSession, FillView, OrderView, Outbound
 from .order_entry import OrderEntry
 from .order_groups import OrderGroups
-from .orders import Orders
+from .orders import FINISHED_ORDERS_KEPT, Orders
 from .recorded import RecordedMarkets
 from .reports import Reports
 from .rfq import OBSCURED_CREATOR_ID, QUOTE_CONFIRM_SECONDS, RFQ_LIFETIME_SECONDS, Rfqs
@@ -63,7 +78,9 @@ from .settlement import Settlement
 from .state import ExchangeState
 
 __all__ = [
+    "DROP_COPY_MAX_REPORTS",
     "DROP_COPY_WINDOW_SECONDS",
+    "FINISHED_ORDERS_KEPT",
     "HOUSE_ACCOUNT",
     "OBSCURED_CREATOR_ID",
     "QUOTE_CONFIRM_SECONDS",
@@ -79,6 +96,13 @@ __all__ = [
 _Handler = Callable[[ClientSession, Any], None]
 
 
+def _check_bounds(window: float, reports: int, finished: int) -> None:
+    if isinstance(window, bool) or not isinstance(window, (int, float)) or not 0 < window < 1e9:
+        raise ValueError(f"drop_copy_window must be a number of seconds > 0, got {window!r}")
+    check_count("drop_copy_reports", reports)
+    check_count("finished_orders", finished)
+
+
 class Exchange:
     """The matching engine and exchange state of one product, driven by the gateway server.
 
@@ -91,9 +115,17 @@ class Exchange:
             (35=R) names it, with an empty book, for quick experiments. False (the default):
             only `seed_market` lists markets, and an order for any other ticker is rejected as
             Kalshi rejects it (``MARKET_NOT_FOUND``, OrdRejReason 1).
+        drop_copy_window: seconds an execution report stays replayable by 35=U1 (Kalshi's 3
+            hours, `DROP_COPY_WINDOW_SECONDS`).
+        drop_copy_reports: the most execution reports kept for 35=U1
+            (`DROP_COPY_MAX_REPORTS`); past it the oldest go, as when they leave the window.
+        finished_orders: how many finished client orders are remembered for a cancel or
+            cancel/replace naming one (answered 102=0 when filled, ``NOT_FOUND`` with its OrderID
+            when cancelled; a forgotten one is unknown), and apart how many closed RFQs
+            (`FINISHED_ORDERS_KEPT`).
 
     Raises:
-        ValueError: an unknown product.
+        ValueError: an unknown product, or a bound that is not a positive number.
     """
 
     def __init__(
@@ -103,18 +135,22 @@ class Exchange:
         seed: int = 0,
         replay_allowlist: Iterable[str] | None = None,
         auto_list_markets: bool = False,
+        drop_copy_window: float = DROP_COPY_WINDOW_SECONDS,
+        drop_copy_reports: int = DROP_COPY_MAX_REPORTS,
+        finished_orders: int = FINISHED_ORDERS_KEPT,
     ) -> None:
-        state = self._state = ExchangeState(product, seed)
+        _check_bounds(drop_copy_window, drop_copy_reports, finished_orders)
+        state = self._state = ExchangeState(product, seed, finished_orders)
         self.product = product
         self.auto_list_markets = auto_list_markets
         self._house_n = 0
-        self._drop_copy = DropCopy(state, replay_allowlist)
+        self._drop_copy = DropCopy(state, replay_allowlist, drop_copy_window, drop_copy_reports)
         self._reports = Reports(state, self._drop_copy)
         self._md = MarketData(state)
         self._orders = Orders(state, self._reports, self._md)
         self._groups = OrderGroups(state, self._orders)
         self._matching = Matching(state, self._orders, self._groups, self._md, self._reports)
-        self._rfqs = Rfqs(state, self._orders, self._reports)
+        self._rfqs = Rfqs(state, self._orders, self._reports, finished_orders)
         self._quotes = Quotes(
             state, self._rfqs, self._orders, self._matching, self._reports, self._md
         )
@@ -146,6 +182,31 @@ class Exchange:
             msg_type: (handler, state.routing.sent_on(msg_type))
             for msg_type, handler in handlers.items()
             if state.routing.sent_on(msg_type)
+        }
+
+    def sizes(self) -> dict[str, int]:
+        """How many records the exchange holds, by kind (what stays bounded however long it
+        runs; a test of its memory counts these): ``open_orders``, ``orders_by_clordid`` (the
+        open ones), ``finished_orders``, ``expiry_entries``, ``drop_copy_reports``,
+        ``exec_clocks``, ``rfqs``, ``rfqs_by_client``, ``quotes``, ``resting`` (orders in the
+        books)."""
+        state, rfqs, drop_copy = self._state, self._rfqs, self._drop_copy
+        return {
+            "open_orders": len(state.open),
+            "orders_by_clordid": len(state.by_cl),
+            "finished_orders": len(state.finished),
+            "expiry_entries": len(state.expiries),
+            "drop_copy_reports": len(drop_copy),
+            "exec_clocks": drop_copy.clocks,
+            "rfqs": len(rfqs.rfqs),
+            "rfqs_by_client": rfqs.by_client_count,
+            "quotes": len(rfqs.quotes),
+            "resting": sum(
+                len(level)
+                for book in state.books.values()
+                for levels in book.levels.values()
+                for level in levels.values()
+            ),
         }
 
     @property

@@ -37,6 +37,7 @@ __all__ = [
     "as_int",
     "as_text",
     "aware_utc",
+    "check_count",
     "crosses",
     "eastern",
     "echo_dec",
@@ -198,3 +199,13 @@ def exec_key(exec_id: str | None) -> tuple[int, int] | None:
 
 def floor_cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_FLOOR)
+
+
+def check_count(name: str, value: object) -> None:
+    """A bound given as a count (``finished_orders``, ...) must be a whole number >= 1.
+
+    Raises:
+        ValueError: it is not (the message names it).
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")

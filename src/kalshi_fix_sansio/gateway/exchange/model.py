@@ -21,6 +21,7 @@ __all__ = [
     "Book",
     "ClientSession",
     "FillView",
+    "Finished",
     "Order",
     "OrderGroup",
     "OrderView",
@@ -168,6 +169,32 @@ class Order:
     @property
     def avg_px(self) -> Decimal:
         return self.notional / self.cum_qty if self.cum_qty else ZERO
+
+
+@attrs.frozen(kw_only=True)
+class Finished:
+    """What the exchange keeps of a finished client order (filled, cancelled, expired): what a
+    cancel or cancel/replace naming it is answered with (`ExchangeState.finished`)."""
+
+    order_id: str
+    cl_ord_id: str
+    side: str
+    symbol: str
+    alloc_account: int | None
+    party_id: str | None
+    status: Status
+
+    @classmethod
+    def of(cls, order: Order) -> Finished:
+        return cls(
+            order_id=order.order_id,
+            cl_ord_id=order.cl_ord_id,
+            side=order.side,
+            symbol=order.symbol,
+            alloc_account=order.alloc_account,
+            party_id=order.party_id,
+            status=order.status,
+        )
 
 
 @attrs.define(eq=False, kw_only=True)

@@ -27,8 +27,9 @@ Cancel, replace, mass cancel
     * Orders are found by (account, OrigClOrdID); OrderID, Side, Symbol, AllocAccount and the
       party must match, else 35=9 with CxlRejReason 1 and Text ``NOT_FOUND`` (OrdStatus of the
       order, or 8 when there is none, with OrderID ``NONE``). A filled order: 102=0 on cancel,
-      102=2 ``CANNOT_UPDATE_FILLED_ORDER`` on replace. A new ClOrdID equal to an open order's:
-      102=6 ``ORDER_ALREADY_EXISTS``.
+      102=2 ``CANNOT_UPDATE_FILLED_ORDER`` on replace. Finished orders are answered so while
+      the exchange remembers them (the last ``finished_orders``, see `orders`); an older one
+      is unknown. A new ClOrdID equal to an open order's: 102=6 ``ORDER_ALREADY_EXISTS``.
     * Replace: OrderQty is the new total; below CumQty 102=2 ``INVALID_AMEND_QTY_FOR_ORDER``;
       equal to CumQty cancels the order. Price, TimeInForce and ExpireTime follow Kalshi's
       replace rules (omitted = unchanged). Priority is kept unless the price changes or the
@@ -66,7 +67,7 @@ from .common import (
 )
 from .market_data import MarketData
 from .matching import Matching
-from .model import ClientSession, Order
+from .model import ClientSession, Finished, Order
 from .order_groups import OrderGroups
 from .orders import Orders
 from .reports import Reports
@@ -212,7 +213,7 @@ class OrderEntry:
         self,
         session: ClientSession,
         msg: Any,
-        order: Order | None,
+        order: Order | Finished | None,
         response_to: str,
         reason: int,
         text: str | None,
@@ -233,33 +234,39 @@ class OrderEntry:
         )
 
     def find(self, session: ClientSession, msg: Any, response_to: str) -> tuple[Order | None, bool]:
-        """The order a cancel/replace names; (order, True) when it may be changed."""
+        """The open order a cancel/replace names; (order, True) when it may be changed. A
+        finished order (`ExchangeState.finished`) is answered as Kalshi does: filled, too late
+        (102=0) or ``CANNOT_UPDATE_FILLED_ORDER``; cancelled or expired, ``NOT_FOUND``."""
         orig = as_text(msg.orig_cl_ord_id)
-        order = self.state.by_cl.get((session.account, orig)) if orig is not None else None
+        key = (session.account, orig or "")
+        order = self.state.by_cl.get(key) if orig is not None else None
+        named: Order | Finished | None = order
+        if named is None and orig is not None:
+            named = self.state.finished.get(key)
         parties = self.state.parties(msg)
         if (
-            order is None
-            or order.cl_ord_id != orig
-            or (msg.order_id is not None and as_text(msg.order_id) != order.order_id)
-            or as_text(msg.side) != order.side
-            or as_text(msg.symbol) != order.symbol
+            named is None
+            or named.cl_ord_id != orig
+            or (msg.order_id is not None and as_text(msg.order_id) != named.order_id)
+            or as_text(msg.side) != named.side
+            or as_text(msg.symbol) != named.symbol
             or isinstance(parties, str)
-            or (parties[0] or None) != (order.alloc_account or None)
-            or parties[1] != order.party_id
+            or (parties[0] or None) != (named.alloc_account or None)
+            or parties[1] != named.party_id
         ):
             self.cancel_reject(session, msg, None, response_to, 1, "NOT_FOUND")
             return None, False
-        if order.status == Status.FILLED:
+        if named.status == Status.FILLED:
             if response_to == "1":
-                self.cancel_reject(session, msg, order, response_to, 0, None)
+                self.cancel_reject(session, msg, named, response_to, 0, None)
             else:
                 self.cancel_reject(
-                    session, msg, order, response_to, 2, "CANNOT_UPDATE_FILLED_ORDER"
+                    session, msg, named, response_to, 2, "CANNOT_UPDATE_FILLED_ORDER"
                 )
-            return order, False
-        if not order.open:
-            self.cancel_reject(session, msg, order, response_to, 1, "NOT_FOUND")
-            return order, False
+            return None, False
+        if order is None or not order.open:
+            self.cancel_reject(session, msg, named, response_to, 1, "NOT_FOUND")
+            return None, False
         if order.rfq:  # a quote acceptance waiting for the maker: too late to change
             self.cancel_reject(session, msg, order, response_to, 0, None)
             return order, False

@@ -2,7 +2,13 @@
 
 An order lives in `ExchangeState.open` (by OrderID) and `ExchangeState.by_cl` (by account and
 ClOrdID) while open, and in its market's `Book` while resting. This module is the one place an
-order leaves the book: by a fill (`close`), a cancel of any kind (`cancel`), or expiry.
+order leaves the book: by a fill (`close`), a cancel of any kind (`cancel`), or expiry. Once
+finished an order is dropped from all three; what a later cancel or cancel/replace naming it is
+answered with stays in `ExchangeState.finished` (`Finished`) for the last ``finished_orders``
+finished client orders (`FINISHED_ORDERS_KEPT` by default), so the exchange's memory stays flat
+however many orders pass through it. An order forgotten so is unknown: a cancel naming it gets
+35=9 102=1 ``NOT_FOUND``, as for a ClOrdID never used. The expiry heap is rebuilt from the open
+orders when stale entries (orders finished or replaced before their ExpireTime) outnumber them.
 
 * TimeInForce omitted = GTC. Day orders expire at 11:59:59.999 pm US Eastern time (DST by the US
   rules). Expiry is checked at the start of every call (`Exchange.tick` does only that): an
@@ -20,14 +26,19 @@ from __future__ import annotations
 import heapq
 from datetime import datetime
 from decimal import Decimal
+from typing import Final
 
-from .common import ZERO, Status, holder_of, to_ms
+from .common import HOUSE_ACCOUNT, ZERO, Status, holder_of, to_ms
 from .market_data import MarketData
 from .model import Order
 from .reports import Reports
 from .state import ExchangeState
 
-__all__ = ["Orders"]
+__all__ = ["FINISHED_ORDERS_KEPT", "Orders"]
+
+FINISHED_ORDERS_KEPT: Final = 100_000
+"""How many finished client orders the exchange remembers for cancels naming them (and, apart,
+how many closed RFQs): the default of `Exchange`'s ``finished_orders``."""
 
 
 class Orders:
@@ -95,18 +106,34 @@ class Orders:
 
     def watch_expiry(self, order: Order) -> None:
         """Remember when an open order with an ExpireTime expires (`expire_due` finds it)."""
-        if order.expire_ts is not None:
-            heapq.heappush(self.state.expiries, (order.expire_ts, order.seq, order.order_id))
+        if order.expire_ts is None:
+            return
+        state = self.state
+        heapq.heappush(state.expiries, (order.expire_ts, order.seq, order.order_id))
+        if len(state.expiries) > 2 * len(state.open) + 1024:  # mostly stale: keep the live ones
+            state.expiries = [
+                (o.expire_ts, o.seq, o.order_id)
+                for o in state.open.values()
+                if o.expire_ts is not None
+            ]
+            heapq.heapify(state.expiries)
 
     def close(self, order: Order) -> None:
-        """Take a finished order out of the book and the open set (leaves already settled)."""
+        """Take a finished order out of the book and the open set (leaves already settled and
+        its status final), keeping what a cancel naming it needs (`ExchangeState.remember`)."""
+        state = self.state
         if order.resting:
-            book = self.state.books[order.symbol]
+            book = state.books[order.symbol]
             self.md.mark(book)
             self.md.touch(order)
             book.remove(order)
         order.open = False
-        self.state.open.pop(order.order_id, None)
+        state.open.pop(order.order_id, None)
+        key = (order.account, order.cl_ord_id)
+        if state.by_cl.get(key) is order:
+            del state.by_cl[key]
+        if order.account != HOUSE_ACCOUNT:
+            state.remember(order)
 
     def cancel(
         self,

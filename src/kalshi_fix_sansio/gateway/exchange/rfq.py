@@ -50,6 +50,9 @@ quote records both sides share and the timers (confirmation deadline, RFQ lifeti
   the creator did not ask for by 35=UE (expiry, replacement, settlement) also send it an
   unsolicited 35=UB 21013=2 with RfqId. Settlement voids a pending acceptance first; an
   acceptance pending at the 24 h mark defers the expiry until it resolves.
+* Closed RFQs and their quotes are remembered (``RFQ_CLOSED``, ``EXPIRED`` answers) for the
+  last ``finished_orders`` closures (`Exchange`'s bound on finished orders, kept apart for
+  RFQs); an older one is forgotten, and a request naming it is answered ``NOT_FOUND``.
 * RFQ messages to a creator go to the session that created the RFQ (or accepted the quote)
   while connected, else to the account's KalshiRT sessions; maker messages likewise to the
   quoting session, else the account's KalshiRFQ sessions. Listeners get only the 35=8
@@ -58,6 +61,7 @@ quote records both sides share and the timers (confirmation deadline, RFQ lifeti
 
 from __future__ import annotations
 
+from collections import deque
 from decimal import Decimal
 from typing import Any, Final
 
@@ -98,8 +102,12 @@ MAX_CASH: Final = Decimal(1_000_000_000)
 class Rfqs:
     """Every RFQ and quote, the creator's requests, and the RFQ timers."""
 
-    def __init__(self, state: ExchangeState, orders: Orders, reports: Reports) -> None:
+    def __init__(
+        self, state: ExchangeState, orders: Orders, reports: Reports, max_closed: int = 100_000
+    ) -> None:
         self.state = state
+        self.max_closed = max_closed
+        self._closed: deque[Rfq] = deque()  # closed RFQs still answered for, oldest first
         self.orders = orders
         self.reports = reports
         self.creator_types = state.routing.sent_on(QUOTE_REQUEST)
@@ -111,6 +119,11 @@ class Rfqs:
         self.open_rfqs: dict[str, Rfq] = {}
         self.quotes: dict[str, Quote] = {}  # QuoteID -> latest quote with that id
         self._public_ids: dict[str, str] = {}
+
+    @property
+    def by_client_count(self) -> int:
+        """How many RFQs are found by the creator's QuoteReqID."""
+        return len(self._rfq_by_client)
 
     def public_id(self, account: str) -> str:
         """The account's pseudonymous public communications id (a UUID, fixed per account)."""
@@ -227,6 +240,9 @@ class Rfqs:
         for quote in rfq.quotes:
             if quote.state == "pending":
                 quote.state = "cancelled"
+        self._closed.append(rfq)
+        while len(self._closed) > self.max_closed:
+            self._forget(self._closed.popleft())
         if expired:
             for s in self.targets(rfq.account, rfq.session_id, self.creator_types):
                 self.state.send(
@@ -247,6 +263,18 @@ class Rfqs:
                         quote_request_reject_reason=d.QuoteRequestRejectReason(99),
                     ),
                 )
+
+    def _forget(self, rfq: Rfq) -> None:
+        """Drop a closed RFQ and its quotes from every index (a newer one with the same ids
+        stays)."""
+        if self.rfqs.get(rfq.rfq_id) is rfq:
+            del self.rfqs[rfq.rfq_id]
+        key = (rfq.account, rfq.quote_req_id)
+        if self._rfq_by_client.get(key) is rfq:
+            del self._rfq_by_client[key]
+        for quote in rfq.quotes:
+            if self.quotes.get(quote.quote_id) is quote:
+                del self.quotes[quote.quote_id]
 
     def void(self, quote: Quote, *, session: ClientSession | None) -> None:
         """Drop an accepted quote: 35=AI 17 to the maker, the creator's acceptance fails."""

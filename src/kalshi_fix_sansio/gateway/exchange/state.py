@@ -2,8 +2,9 @@
 
 `ExchangeState` holds what more than one feature reads or changes: the product's dialect, the
 connected sessions, the markets' books, the open orders (by OrderID and by account and
-ClOrdID), positions, the pause, the id generator and priority sequence, and the messages the
-current call produced. It also has the checks and answers the features share: quantity, price
+ClOrdID), what is kept of the last finished ones (`finished`, at most ``max_finished``),
+positions, the pause, the id generator and priority sequence, and the messages the current
+call produced. It also has the checks and answers the features share: quantity, price
 and party validation, per-session price rounding, the market refusal texts, and the business
 (35=j) and session (35=3) rejects.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import ModuleType
@@ -31,7 +33,7 @@ from .common import (
     as_int,
     as_text,
 )
-from .model import Book, ClientSession, FillView, Order, Outbound
+from .model import Book, ClientSession, FillView, Finished, Order, Outbound
 from .routing import SessionRouting
 
 __all__ = ["ExchangeState"]
@@ -43,12 +45,13 @@ class ExchangeState:
     Args:
         product: ``"prediction"`` or ``"margin"``.
         seed: seed of the id generator.
+        max_finished: the most finished client orders kept in `finished`.
 
     Raises:
         ValueError: an unknown product.
     """
 
-    def __init__(self, product: str, seed: int) -> None:
+    def __init__(self, product: str, seed: int, max_finished: int = 100_000) -> None:
         if product == "prediction":
             self.d: ModuleType = _prediction
         elif product == "margin":
@@ -66,7 +69,10 @@ class ExchangeState:
         # (ExpireTime, seq, OrderID) of orders that may expire, earliest first; an entry whose
         # order is closed or has another ExpireTime now is stale and skipped when it comes up
         self.expiries: list[tuple[float, int, str]] = []
-        self.by_cl: dict[tuple[str, str], Order] = {}  # (account, ClOrdID) -> order
+        self.by_cl: dict[tuple[str, str], Order] = {}  # (account, ClOrdID) -> open order
+        # (account, ClOrdID) -> the last finished client orders, oldest first (`remember`)
+        self.finished: OrderedDict[tuple[str, str], Finished] = OrderedDict()
+        self.max_finished = max_finished
         self.positions: dict[tuple[str, str, str], Decimal] = {}  # (symbol, account, holder)
         self.pause: str | None = None  # None, "trading" or "exchange"
         self.seq = 0
@@ -104,6 +110,16 @@ class ExchangeState:
             return getattr(self.d, name)(value)
         except ValueError:
             return value
+
+    def remember(self, order: Order) -> None:
+        """Keep what a cancel naming a finished client order needs (`Finished`); past
+        ``max_finished`` the oldest is forgotten (a cancel naming it is then unknown)."""
+        finished = self.finished
+        key = (order.account, order.cl_ord_id)
+        finished.pop(key, None)  # a ClOrdID used again: the newer order's record, at the end
+        finished[key] = Finished.of(order)
+        while len(finished) > self.max_finished:
+            finished.popitem(last=False)
 
     def orders_where(self, pred: Callable[[Order], bool]) -> list[Order]:
         return sorted((o for o in self.open.values() if pred(o)), key=lambda o: o.seq)
