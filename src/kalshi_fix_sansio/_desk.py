@@ -9,6 +9,7 @@ driver hands it every event the supervisor produces, in order, as the bytes are 
 * runs drop-copy catch-up (`CatchUp`) after each Logon, marks the replayed reports the tracker
   had already seen as PossDup, and names (`OrdersUnknown`) or settles (`OrdersNotReceived`)
   the orders that were in flight when the connection was lost;
+* says when a 35=9 proved an order was never live (`OrderNotFound`: the tracker ended it);
 * drives the kill switch under way (`KillSwitch`): its follow-ups, its confirmation by the
   drop copy, its `KillStarted` / `KillFinished` events.
 
@@ -44,7 +45,7 @@ from .gate import OrderGate
 from .killswitch import KillFinished, KillStarted, KillSwitch
 from .metrics import SessionMetrics
 from .supervisor import Disconnected, Reconnected, Supervisor, SupervisorState
-from .tracker import OrderRejected, OrderTracker, TrackedOrder
+from .tracker import OrderNotFound, OrderRejected, OrderStatus, OrderTracker, TrackedOrder
 
 __all__ = ["OrderDesk", "OrderWaiter", "cl_ord_id"]
 
@@ -62,7 +63,8 @@ class OrderWaiter:
     ``"answer"``, for a cancel: an ExecutionReport carried the request's ClOrdID), or raises
     `OrderRejected` once Kalshi rejected the request (ExecutionReport 150=8, OrderCancelReject
     35=9 or BusinessMessageReject 35=j with BusinessRejectRefID = the request's ClOrdID), or
-    a drop-copy replay proved the exchange never received it (`OrdersNotReceived`).
+    a drop-copy replay proved the exchange never received it (`OrdersNotReceived`), or a 35=9
+    answering a cancel of it said the exchange does not know it (`OrderNotFound`).
 
     Attributes:
         request: the ClOrdID of the request waited for.
@@ -249,9 +251,14 @@ class OrderDesk:
                 self._catch_up_result(self.catch_up.observe(event), now)
 
     def _other(self, event: ApplicationMessage, message: Any, msg_type: str, now: float) -> None:
+        never_live: TrackedOrder | None = None
         if msg_type == "9":
             convert_now(message)  # the metrics and the tracker read most of it
             self.metrics.on_answer(message, msg_type, now)
+            try:  # an order the exchange does not know, ended by this 35=9: said after
+                never_live = self.tracker.not_found_target(message)
+            except Exception as exc:  # as below: never stop the session for it
+                self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
         elif msg_type in _QUOTE_TYPES:
             try:  # quotes and RFQs the gate judges the quote messages by
                 self.gate.observe(message)
@@ -263,6 +270,9 @@ class OrderDesk:
         except Exception as exc:  # a bug there must not stop the session or lose the message
             self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
             return
+        if never_live is not None and never_live.status is OrderStatus.REJECTED:
+            request = cl_ord_id(message)
+            self._emit(OrderNotFound(never_live.cl_ord_id, request, message.text), now)
         if self.catch_up is not None:
             self._catch_up_result(self.catch_up.observe(event), now)
 

@@ -78,6 +78,11 @@ class KillReport:
             when one was asked for); it cannot (False: KalshiRT, which has no 35=q; a refused
             35=q; a drop copy that could not confirm; ``notes`` say why); or not yet (None).
         notes: what else happened (a rejected 35=q, the connection lost meanwhile...).
+        not_found: the orders among ``canceled`` that the exchange answered it does not know
+            (OrderCancelReject CxlRejReason 1 for an order it never acknowledged: lost in
+            flight, never live): REJECTED with a `Rejection` of source ``"not_found"``.
+        halt_reason: why new orders are refused (``halted``), e.g. ``"the kill switch"`` or a
+            halt from the shell (`kalshi_fix_sansio.haltfile`); None when not halted.
     """
 
     session: str
@@ -92,6 +97,28 @@ class KillReport:
     waited_for_reconnect: bool = False
     notes: tuple[str, ...] = ()
     confirmed: bool | None = None
+    not_found: tuple[str, ...] = ()
+    halt_reason: str | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How the orders the kill meant to take off ended: ``canceled`` (Canceled while it
+        ran), ``gone`` (already gone: filled, expired, replaced, rejected, or unknown to the
+        exchange; ``not_found`` of those), and ``still_open``."""
+        canceled = sum(1 for _, status in self.canceled if status is OrderStatus.CANCELED)
+        return {
+            "canceled": canceled,
+            "gone": len(self.canceled) - canceled,
+            "not_found": len(self.not_found),
+            "still_open": len(self.still_open),
+        }
+
+    def _halt_text(self) -> str:
+        if not self.halted:
+            return ""
+        if self.halt_reason is None or self.halt_reason == "the kill switch":
+            return "; new orders refused until rearm()"
+        return f"; new orders refused: {self.halt_reason}"
 
     def __str__(self) -> str:
         verdict = (
@@ -107,7 +134,7 @@ class KillReport:
             )
         lines = [
             f"kill {self.session}: {verdict} after {self.at - self.started:.3f} s"
-            + ("; new orders refused until rearm()" if self.halted else "")
+            + self._halt_text()
         ]
         if self.waited_for_reconnect:
             lines.append("  the connection was down: waited for the reconnect, then acted")
@@ -123,7 +150,12 @@ class KillReport:
                 f"  sent {what.get(request.msg_type, request.msg_type)} {request.ref}{covers}: {answer}"
             )
         for cl, status in self.canceled:
-            lines.append(f"  {cl}: {status.name}")
+            if cl in self.not_found:
+                lines.append(
+                    f"  {cl}: {status.name} (not found: the exchange does not know it; never live)"
+                )
+            else:
+                lines.append(f"  {cl}: {status.name}")
         for order in self.still_open:
             lines.append(
                 f"  STILL OPEN {order.cl_ord_id} ({order.symbol}, {order.status.name}, "

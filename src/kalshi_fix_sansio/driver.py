@@ -500,6 +500,7 @@ class Driver:
             use_groups=use_groups,
             fallback_after=fallback_after,
             halted=self.gate.halted is not None,
+            halt_reason=self.gate.halted,
             confirm=can_confirm if confirm is None else confirm,
         )
         self.desk.start_kill(kill, now)

@@ -66,7 +66,7 @@ from .events import (
 )
 from .gate import HALTED_MSG_TYPES, TradingHalted
 from .ratelimit import RateLimitExceeded
-from .tracker import OrderStatus, OrderTracker, TrackedOrder
+from .tracker import NOT_FOUND, OrderStatus, OrderTracker, TrackedOrder, says_unknown_order
 
 __all__ = [
     "DEFAULT_FALLBACK_AFTER",
@@ -99,6 +99,7 @@ class _Request:
     answer: str | None = None
     answered_at: float | None = None
     failed: bool = False  # refused: the orders it covers need their own 35=F at once
+    not_found: bool = False  # a 35=F answered "unknown order": the exchange holds no such order
 
 
 def _code(value: Any) -> str | None:
@@ -124,6 +125,7 @@ class KillSwitch:
         use_groups: trigger order groups where 35=q is not available (KalshiRT).
         fallback_after: see `DEFAULT_FALLBACK_AFTER`.
         halted: whether the caller also halted new orders (reported only).
+        halt_reason: why (reported only; `KillReport.halt_reason`).
         confirm: once the tracker shows nothing open, wait for a drop-copy replay to confirm
             it (`confirm_due`, `confirming`, `confirmation`: the driver runs the replay); an
             order the replay reveals open is cancelled too, then it confirms again.
@@ -142,6 +144,7 @@ class KillSwitch:
         fallback_after: float = DEFAULT_FALLBACK_AFTER,
         halted: bool = False,
         confirm: bool = False,
+        halt_reason: str | None = None,
     ) -> None:
         if (
             isinstance(fallback_after, bool)
@@ -152,6 +155,7 @@ class KillSwitch:
         self.config, self.tracker = config, tracker
         self.started = now
         self.halted = halted
+        self.halt_reason = halt_reason if halted else None
         self.fallback_after = float(fallback_after)
         spec = config.spec
         self.session = f"{config.product}/{config.session_type}"
@@ -213,7 +217,7 @@ class KillSwitch:
         """An event of the session (after the tracker has seen it): answers to what the kill
         sent (35=r, 35=UOH, 35=9, 35=j, 35=3) and new logons."""
         if isinstance(event, ApplicationMessage):
-            self._application(event.message, now)
+            self._application(event.message, now, event.poss_dup)
         elif isinstance(event, BusinessRejectReceived):
             ref = event.business_reject_ref_id
             text = f"35=j {event.text or 'no text'} (BusinessRejectReason {event.reason})"
@@ -313,6 +317,7 @@ class KillSwitch:
                 )
             )
         canceled: list[tuple[str, OrderStatus]] = []
+        not_found: list[str] = []
         for cl in self._targets:
             current = self.tracker.current(cl)
             if (
@@ -321,6 +326,9 @@ class KillSwitch:
                 and not any(c == current.cl_ord_id for c, _ in canceled)
             ):
                 canceled.append((current.cl_ord_id, current.status))
+                rejection = current.rejection
+                if rejection is not None and rejection.source == NOT_FOUND:
+                    not_found.append(current.cl_ord_id)
         notes = list(self._notes)
         if any(r.msg_type == "q" and r.answer is None for r in self._sent):
             notes.append(
@@ -353,6 +361,8 @@ class KillSwitch:
             waited_for_reconnect=self.waited_for_reconnect,
             notes=tuple(notes),
             confirmed=self.confirmed,
+            not_found=tuple(not_found),
+            halt_reason=self.halt_reason,
         )
 
     # -- internals ------------------------------------------------------------------------
@@ -441,7 +451,7 @@ class KillSwitch:
             covered.update(o.cl_ord_id for o in orders)
         return [o for o in due if o.cl_ord_id not in covered]
 
-    def _application(self, message: Any, now: float) -> None:
+    def _application(self, message: Any, now: float, poss_dup: bool) -> None:
         msg_type = message.MSG_TYPE
         if msg_type == "r":
             cl = _code(getattr(message, "cl_ord_id", None))
@@ -476,16 +486,32 @@ class KillSwitch:
                     )
                     request.answered_at = now
                     request.failed = True
+                    request.not_found = says_unknown_order(message)
         elif msg_type == "8":
             cl = _code(getattr(message, "cl_ord_id", None))
             exec_type = _code(getattr(message, "exec_type", None))
             if exec_type in ("A", "6", "E"):
                 return  # a pending report is no answer
+            self._reported(message, cl, exec_type, poss_dup)
             for request in self._sent:
                 if request.msg_type == "F" and request.ref == cl and request.answer is None:
                     status = _code(getattr(message, "ord_status", None))
                     request.answer = f"35=8 ExecType={exec_type} OrdStatus={status}"
                     request.answered_at = now
+
+    def _reported(self, message: Any, cl: str | None, exec_type: str | None, dup: bool) -> None:
+        """A report of an order while the kill runs: one that ended Canceled counts among what
+        the kill took off (a 35=q cancels orders the tracker never saw); an order the exchange
+        had answered "unknown order" for and now reports open after all gets a 35=F again."""
+        orig = _code(getattr(message, "orig_cl_ord_id", None))
+        order = self.tracker.current(orig or cl or "")
+        if order is None:
+            return
+        if exec_type == "4" and not dup and order.status is OrderStatus.CANCELED:
+            self._targets.setdefault(order.cl_ord_id, None)
+        request = self._cover.get(order.cl_ord_id)
+        if request is not None and request.not_found and order.is_open:
+            del self._cover[order.cl_ord_id]  # the exchange knows it after all: cancel it
 
     def _refused(self, request: _Request, now: float, text: str) -> None:
         request.answer, request.answered_at, request.failed = text, now, True
@@ -625,6 +651,13 @@ class KillSwitch:
         }[request.msg_type]
         if request.answer is None:
             return f"{name} {request.ref} sent {age:.3f} s ago: no answer yet"
+        if request.msg_type == "F" and request.not_found:
+            return (
+                f"{name} {request.ref} answered {request.answer}: the exchange holds no such "
+                "open order, but it acknowledged this one earlier, so it ended (filled or "
+                "canceled) without a report this session saw; a drop-copy replay or Kalshi's "
+                "portfolio page says how"
+            )
         if request.msg_type == "F":
             return f"{name} {request.ref} answered {request.answer}"
         return (
