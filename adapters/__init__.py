@@ -12,7 +12,9 @@ options (`ConnectOptions`) and where they lead (`describe_target`), the errors
 events (`Disconnected`, `Reconnecting`, `Reconnected`), drop-copy catch-up (`ExecCursor`,
 `CatchUpStarted`, `CatchUpComplete`, `CatchUpFailed`) and what a slow application is told
 (`QueuePolicy`, `FallingBehind`, `MarketDataFolded`), pre-trade risk limits (`RiskLimits`,
-`SymbolLimits`, `RiskLimitExceeded`), what a session counts (``session.metrics``:
+`SymbolLimits`, `RiskLimitExceeded`), the kill switch's report and halts (`KillReport`,
+`TradingHalted`, `HaltFile`: the halt from the shell, `OutsideHalt`, `OrderNotFound`), what a
+session counts (``session.metrics``:
 `SessionMetrics`, `MetricsSnapshot`) and its logger (`session_logger`). Import the
 adapter itself from its module (``kalshi_fix_sansio.adapters.blocking`` & co): the trio
 adapter needs the ``trio`` extra, so it is not imported here; the Prometheus exporter,
@@ -27,7 +29,8 @@ from kalshi_fix_sansio.driver import (
     MarketDataFolded,
     QueuePolicy,
 )
-from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
+from kalshi_fix_sansio.haltfile import HaltFile
+from kalshi_fix_sansio.killswitch import KillReport, OutsideHalt, TradingHalted
 from kalshi_fix_sansio.metrics import MetricsSnapshot, SessionMetrics
 from kalshi_fix_sansio.risk import RiskLimitExceeded, RiskLimits, SymbolLimits
 from kalshi_fix_sansio.supervisor import (
@@ -43,6 +46,7 @@ from kalshi_fix_sansio.supervisor import (
     reconnect_plan,
     seconds_until_maintenance_ends,
 )
+from kalshi_fix_sansio.tracker import OrderNotFound
 
 from ._base import KILL_TIMEOUT
 from ._client import MAX_QUEUED_EVENTS, ConnectOptions, describe_target
@@ -86,12 +90,15 @@ __all__ = [
     "EventQueueOverflow",
     "ExecCursor",
     "FallingBehind",
+    "HaltFile",
     "KillReport",
     "LogonRefused",
     "MarketDataFolded",
     "MessageLog",
     "MessageLogError",
     "MetricsSnapshot",
+    "OrderNotFound",
+    "OutsideHalt",
     "QueuePolicy",
     "ReconnectPlan",
     "Reconnected",

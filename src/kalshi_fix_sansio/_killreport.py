@@ -13,7 +13,7 @@ import attrs
 from .events import Event
 from .tracker import OrderStatus
 
-__all__ = ["KillFinished", "KillReport", "KillRequest", "KillStarted", "StillOpen"]
+__all__ = ["KillFinished", "KillReport", "KillRequest", "KillStarted", "OutsideHalt", "StillOpen"]
 
 
 @attrs.frozen
@@ -213,3 +213,33 @@ class KillFinished(Event):
             + (f"; {unconfirmed}" if unconfirmed and not r.confirmed else "")
             + ")"
         )
+
+
+@attrs.frozen(slots=True, repr=False)
+class OutsideHalt(Event):
+    """A halt set outside this process began or was lifted: the driver's `HaltSource
+    <kalshi_fix_sansio.killswitch.HaltSource>` (a client's
+    `HaltFile <kalshi_fix_sansio.haltfile.HaltFile>`: ``kalshi-fix kill`` /
+    ``kalshi-fix rearm``) answered differently than before (the adapters log it at WARNING).
+
+    While it holds, messages that can create a position are refused (`TradingHalted`, with
+    ``reason``); ``rearm()`` does not lift it, removing it where it was set does. A halt that
+    begins while the session runs also starts a kill (`KillStarted`) of the session's own
+    orders, which does not halt again.
+
+    Attributes:
+        reason: why trading is halted (``halted from the shell at ... by ...``), or None:
+            lifted.
+    """
+
+    reason: str | None
+
+    @property
+    def halted(self) -> bool:
+        """The halt began (False: it was lifted)."""
+        return self.reason is not None
+
+    def __repr__(self) -> str:
+        if self.reason is None:
+            return "OutsideHalt(lifted: new orders accepted again)"
+        return f"OutsideHalt({self.reason}: new orders refused until it is lifted)"

@@ -151,6 +151,9 @@ class OrderGate:
         shared_halt: a `TradingHalt` shared with other gates (a client's ``kill_all``): it
             refuses too while set; `rearm` does not lift it.
         metrics: the session metrics told of each order sent (round trips).
+        outside_halt: a `TradingHalt` set from outside the process (a driver's
+            ``halt_source``: the halt file of a kill from the shell): it refuses too while
+            set; `rearm` does not lift it.
 
     Raises:
         LocalProtocolError: ``risk_limits`` is not a `RiskLimits`.
@@ -166,12 +169,14 @@ class OrderGate:
         halt: TradingHalt | None = None,
         shared_halt: TradingHalt | None = None,
         metrics: SessionMetrics | None = None,
+        outside_halt: TradingHalt | None = None,
     ) -> None:
         self.product = product
         self.tracker = tracker if tracker is not None else OrderTracker()
         """The orders, fills and positions the limits read."""
         self.own_halt = halt if halt is not None else TradingHalt()
         self.shared_halt = shared_halt
+        self.outside_halt = outside_halt
         self.metrics = metrics
         self._risk: RiskChecker | None = None
         self._risk_books = risk_books
@@ -183,7 +188,11 @@ class OrderGate:
 
     @property
     def halted(self) -> str | None:
-        """Why `HALTED_MSG_TYPES` are refused (this gate's halt first), or None."""
+        """Why `HALTED_MSG_TYPES` are refused (a halt from outside the process first: `rearm`
+        does not lift it; then this gate's own), or None."""
+        outside = self.outside_halt
+        if outside is not None and outside.reason is not None:
+            return outside.reason
         reason = self.own_halt.reason
         if reason is None and self.shared_halt is not None:
             reason = self.shared_halt.reason
@@ -285,13 +294,10 @@ class OrderGate:
         reason = self.own_halt.reason
         if reason is None and self.shared_halt is not None:
             reason = self.shared_halt.reason
+        if reason is None and self.outside_halt is not None:
+            reason = self.outside_halt.reason
         if reason is not None and msg_type in HALTED_MSG_TYPES:
-            raise TradingHalted(
-                f"35={msg_type} refused: trading is halted by {reason}; nothing was sent "
-                "(rearm() to trade again)",
-                msg_type=msg_type,
-                reason=reason,
-            )
+            raise self._halted(msg_type)
         if msg_type == "D" or msg_type == "G":
             self._check_live(message.cl_ord_id)
             if self._risk is not None:
@@ -299,6 +305,20 @@ class OrderGate:
         elif self._risk is not None and msg_type != "R":
             for order in self._trades(message, msg_type):
                 self._risk.check_trade(order)
+
+    def _halted(self, msg_type: str) -> TradingHalted:
+        """The refusal of a ``msg_type`` message while halted (`halted` says why)."""
+        reason = self.halted or "halted"
+        outside = self.outside_halt
+        if outside is not None and outside.reason is not None:
+            lift = "set outside this process: rearm() does not lift it; kalshi-fix rearm does"
+        else:
+            lift = "rearm() to trade again"
+        return TradingHalted(
+            f"35={msg_type} refused: trading is halted by {reason}; nothing was sent ({lift})",
+            msg_type=msg_type,
+            reason=reason,
+        )
 
     def _check_live(self, cl: object) -> None:
         live = self.tracker.order(cl) if cl.__class__ is str else None

@@ -47,11 +47,18 @@ when this process cannot send anything any more.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import attrs
 
-from ._killreport import KillFinished, KillReport, KillRequest, KillStarted, StillOpen
+from ._killreport import (
+    KillFinished,
+    KillReport,
+    KillRequest,
+    KillStarted,
+    OutsideHalt,
+    StillOpen,
+)
 from ._message import Message
 from .builders import Requests
 from .config import SessionConfig
@@ -71,13 +78,16 @@ from .tracker import NOT_FOUND, OrderStatus, OrderTracker, TrackedOrder, says_un
 __all__ = [
     "DEFAULT_FALLBACK_AFTER",
     "HALTED_MSG_TYPES",
+    "HaltSource",
     "KillFinished",
     "KillReport",
     "KillRequest",
     "KillStarted",
     "KillSwitch",
+    "OutsideHalt",
     "StillOpen",
     "TradingHalted",
+    "cancels_orders",
 ]
 
 
@@ -86,6 +96,35 @@ DEFAULT_FALLBACK_AFTER: Final = 1.0
 answer (or, without one, after sending) before it gets its own OrderCancelRequest."""
 
 _RATE_LIMIT_RETRY: Final = 1.0  # seconds to wait after a rate-limit 35=j (Kalshi gives none)
+
+
+class HaltSource(Protocol):
+    """A halt set outside the process that a `Driver <kalshi_fix_sansio.driver.Driver>` asks on
+    its timer (``Driver(halt_source=...)``), as a session calls its message store: the object
+    does its own I/O, the driver reads no clock and does none. A client's
+    `HaltFile <kalshi_fix_sansio.haltfile.HaltFile>` is one.
+
+    The driver asks at `start <kalshi_fix_sansio.driver.Driver.start>`, then every
+    ``interval`` seconds from its timer, never on the per-order path; a new answer becomes its
+    outside halt (`OutsideHalt`).
+    """
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two looks (> 0)."""
+        ...
+
+    def poll(self, now: float) -> str | None:
+        """Why trading is halted from outside, or None."""
+        ...
+
+
+def cancels_orders(config: SessionConfig) -> bool:
+    """Whether a session of ``config`` can cancel orders (sends 35=F; not a listener)."""
+    sends = set(config.spec.send)
+    if config.listener_session:
+        sends -= set(config.spec.listener_refused)
+    return "F" in sends
 
 
 @attrs.define

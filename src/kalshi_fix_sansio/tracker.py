@@ -110,6 +110,7 @@ __all__ = [
     "says_unknown_order",
 ]
 
+
 @attrs.frozen(slots=True)
 class OrderNotFound(Event):
     """An order the exchange does not know, so it was never live: Kalshi answered a cancel (or
@@ -638,10 +639,10 @@ class OrderTracker:
             if not order.terminal:
                 order.rejection = rejection
         if order.status in TERMINAL:
-            rejection = order.rejection
+            ended = order.rejection
             if (
-                rejection is None
-                or rejection.source != NOT_FOUND
+                ended is None
+                or ended.source != NOT_FOUND
                 or exec_type in _NOT_ANSWERS
                 or status is _REJECTED
                 or exec_type == "8"
