@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import attrs
 
-from ._message import Message, convert_now
+from ._message import Message, UnknownMessage, convert_now
 from ._queue import BOOK_TYPES, TrackingFailed
 from .book import Books
 from .catchup import (
@@ -125,7 +125,14 @@ def cl_ord_id(message: Message) -> str:
     """The ClOrdID of an order or cancel message (`LocalProtocolError` when it has none)."""
     cl = getattr(message, "cl_ord_id", None)
     if cl is None:
-        raise LocalProtocolError(f"35={message.MSG_TYPE} has no ClOrdID")
+        kind = message.MSG_TYPE or getattr(message, "msg_type", "")
+        text = f"{type(message).__name__} (35={kind}) has no ClOrdID"
+        if isinstance(message, UnknownMessage):
+            text += (
+                ": an Unknown message carries its fields only in extra_fields; build the "
+                f"message class of 35={kind} from kalshi_fix_sansio.prediction or .margin"
+            )
+        raise LocalProtocolError(text)
     return str(cl)
 
 
@@ -185,7 +192,7 @@ class OrderDesk:
 
     def order_waiter(self, message: Message, until: str = "ack") -> OrderWaiter:
         """See `Driver.order_waiter <kalshi_fix_sansio.driver.Driver.order_waiter>`."""
-        kind = message.MSG_TYPE
+        kind = message.MSG_TYPE or getattr(message, "msg_type", "")  # an Unknown's own
         if kind == "F":
             orig = getattr(message, "orig_cl_ord_id", None)
             if orig is None:

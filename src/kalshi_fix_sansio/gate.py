@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from ._message import UnknownMessage
 from .book import Books
 from .errors import LocalProtocolError
 from .risk import BookSource, RiskChecker, RiskLimitExceeded, RiskLimits
@@ -254,9 +255,15 @@ class OrderGate:
             RiskLimitExceeded: a pre-trade limit refuses it.
             LocalProtocolError: its ClOrdID is still live.
         """
-        msg_type = message.MSG_TYPE
-        if msg_type in GATED_MSG_TYPES and msg_type != "F":
-            self._check(message, msg_type)
+        msg_type = message.MSG_TYPE or getattr(message, "msg_type", "")  # an Unknown's own
+        if msg_type in GATED_MSG_TYPES:
+            try:
+                if msg_type != "F":
+                    self._check(message, msg_type)
+            except AttributeError as exc:
+                raise self._unreadable(message, msg_type, exc) from None
+            if isinstance(message, UnknownMessage):  # as `admit` refuses it
+                raise self._unreadable(message, msg_type, None)
 
     def admit(self, message: Any, msg_type: str) -> str | None:
         """`check`, then record an order message in the tracker: the writer calls this just
@@ -266,13 +273,47 @@ class OrderGate:
         Raises:
             As `check`; `LocalProtocolError` when the ClOrdID is already tracked.
         """
-        if msg_type != "F":
-            self._check(message, msg_type)
-            if msg_type not in TRACKED_MSG_TYPES:
-                return None
-        self.tracker.sent(message)
-        cl = message.cl_ord_id
+        try:
+            if msg_type != "F":
+                self._check(message, msg_type)
+                if msg_type not in TRACKED_MSG_TYPES:
+                    if isinstance(message, UnknownMessage):  # `sent` could not read it either
+                        raise self._unreadable(message, msg_type, None)
+                    return None
+            self.tracker.sent(message)
+            cl = message.cl_ord_id
+        except AttributeError as exc:  # a hand-built message without a field the gate reads
+            raise self._unreadable(message, msg_type, exc) from None
         return cl if cl.__class__ is str else _code(cl)
+
+    def _unreadable(
+        self, message: Any, msg_type: str, exc: AttributeError | None
+    ) -> LocalProtocolError:
+        """What refuses a message the gate cannot read: an `UnknownMessage` (its fields are
+        only ``extra_fields``) or an object without a field the gate reads."""
+        from . import margin, prediction
+
+        codec = margin if self.product == "margin" else prediction
+        cls = codec.MESSAGES.get(msg_type)
+        build = (
+            f"build it as kalshi_fix_sansio.{self.product}.{cls.__name__}"
+            if cls is not None
+            else f"build it from kalshi_fix_sansio.{self.product}"
+        )
+        name = type(message).__name__
+        if isinstance(message, UnknownMessage):
+            what = (
+                f"{name}(msg_type={msg_type!r}) cannot pass the order gate: an Unknown message "
+                "carries its fields only in extra_fields, so the gate cannot read the fields "
+                "it checks (ClOrdID, Side, OrderQty, Price, QuoteID...)"
+            )
+        else:
+            field = getattr(exc, "name", None) or str(exc)
+            what = (
+                f"{name} (35={msg_type}) cannot pass the order gate: it has no {field!r}, "
+                "which the gate reads to check it"
+            )
+        return LocalProtocolError(f"{what}; {build}; nothing was sent or tracked")
 
     def sent(self, message: Any, msg_type: str, cl: str | None, now: float) -> None:
         """``message`` went out (after `admit`)."""
