@@ -15,6 +15,7 @@ import attrs
 
 from ._message import FixRecord
 from .errors import FixError
+from .events import Event
 
 __all__ = [
     "NOT_FOUND",
@@ -23,6 +24,7 @@ __all__ = [
     "ZERO",
     "CollateralChange",
     "Fill",
+    "OrderNotFound",
     "OrderParty",
     "OrderRejected",
     "OrderStatus",
@@ -167,6 +169,27 @@ class Rejection:
     text: str | None
     reason: int | None
     message: Any = attrs.field(default=None, repr=False, eq=False)
+
+
+@attrs.frozen(slots=True)
+class OrderNotFound(Event):
+    """An order the exchange does not know, so it was never live: Kalshi answered a cancel (or
+    replace) of it with OrderCancelReject (35=9) CxlRejReason 1, unknown order
+    (`says_unknown_order`), while it had never acknowledged the order (an order lost in flight
+    at a drop never reaches the exchange). The tracker ends it REJECTED with a `Rejection` of
+    source ``"not_found"`` (a `place()` waiting for it is answered, the kill switch counts it
+    off the book). Should a report of it arrive after all, the report wins
+    (`kalshi_fix_sansio.tracker`).
+
+    Attributes:
+        cl_ord_id: the order's ClOrdID.
+        request: the ClOrdID of the cancel (or replace) Kalshi answered.
+        text: Kalshi's Text(58) (``NOT_FOUND`` on the mock gateway), or None.
+    """
+
+    cl_ord_id: str
+    request: str
+    text: str | None
 
 
 @attrs.frozen

@@ -60,8 +60,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import attrs
-
 from ._fields import _LAZY
 from ._orders import (
     _BY_CODE,
@@ -72,6 +70,7 @@ from ._orders import (
     ZERO,
     CollateralChange,
     Fill,
+    OrderNotFound,
     OrderParty,
     OrderRejected,
     OrderStatus,
@@ -90,7 +89,7 @@ from ._orders import (
 )
 from ._retention import Retention, _link
 from .errors import LocalProtocolError
-from .events import ApplicationMessage, BusinessRejectReceived, Event
+from .events import ApplicationMessage, BusinessRejectReceived
 from .pnl import MarketPnL, Settlements
 from .settlement import SettlementReport
 
@@ -109,26 +108,6 @@ __all__ = [
     "TrackedOrder",
     "says_unknown_order",
 ]
-
-
-@attrs.frozen(slots=True)
-class OrderNotFound(Event):
-    """An order the exchange does not know, so it was never live: Kalshi answered a cancel (or
-    replace) of it with OrderCancelReject (35=9) CxlRejReason 1, unknown order
-    (`says_unknown_order`), while it had never acknowledged the order (an order lost in flight
-    at a drop never reaches the exchange). The tracker ends it REJECTED with a `Rejection` of
-    source ``"not_found"`` (a `place()` waiting for it is answered, the kill switch counts it
-    off the book). Should a report of it arrive after all, the report wins (see the module).
-
-    Attributes:
-        cl_ord_id: the order's ClOrdID.
-        request: the ClOrdID of the cancel (or replace) Kalshi answered.
-        text: Kalshi's Text(58) (``NOT_FOUND`` on the mock gateway), or None.
-    """
-
-    cl_ord_id: str
-    request: str
-    text: str | None
 
 
 DEFAULT_MAX_TERMINAL_ORDERS = 10_000
