@@ -41,6 +41,12 @@ def endpoint(h: Live, session: str = "KalshiNR") -> list[str]:
     ]
 
 
+def order_args(h: Live) -> list[str]:
+    """``kalshi-fix order`` of one contract at the gateway of ``h``."""
+    flags = ("--symbol", SYMBOL, "--side", "buy", "--qty", "1", "--price", "0.41")
+    return ["order", *endpoint(h), *flags]
+
+
 def test_kill_counts_what_it_cancelled_of_another_session_of_the_key(
     live: Live,  # noqa: F811
 ) -> None:
@@ -90,8 +96,7 @@ def test_a_kill_from_the_shell_halts_a_running_session_of_the_key_until_rearm(
 def test_order_is_refused_while_the_key_is_halted_and_trades_after_rearm(
     live: Live,  # noqa: F811
 ) -> None:
-    args = ["order", *endpoint(live), "--symbol", SYMBOL, "--side", "buy", "--qty", "1"]
-    args += ["--price", "0.41"]
+    args = order_args(live)
     record = HaltFile("cli-key").halt()  # as kalshi-fix kill does
     for extra in ([], ["--dry-run"]):
         refused = cli(live, *args, *extra)
@@ -113,19 +118,7 @@ def test_a_halt_file_that_cannot_be_read_refuses_too(
     halt_file = HaltFile("cli-key")
     halt_file.directory.mkdir(parents=True)
     halt_file.path.write_text("not json")
-    refused = cli(
-        live,
-        "order",
-        *endpoint(live),
-        "--symbol",
-        SYMBOL,
-        "--side",
-        "buy",
-        "--qty",
-        "1",
-        "--price",
-        "0.41",
-    )
+    refused = cli(live, *order_args(live))
     assert refused.returncode == 1 and "cannot be read" in refused.stderr, refused.stderr
     assert cli(live, "rearm").returncode == 0 and not halt_file.path.exists()
 

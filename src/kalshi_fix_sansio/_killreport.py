@@ -184,7 +184,7 @@ class KillStarted(Event):
     means: str
 
     def __repr__(self) -> str:
-        halted = "; new orders refused until rearm()" if self.halted else ""
+        halted = "; new orders refused while halted" if self.halted else ""
         return (
             f"KillStarted({self.session}: {len(self.open_orders)} open order(s) tracked; "
             f"{self.means}{halted})"
