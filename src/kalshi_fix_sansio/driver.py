@@ -35,6 +35,11 @@ config has none): the halt of the kill switch, the live-ClOrdID rule and, with
 is encoded, sequenced, stored or sent; order messages (35=D, 35=G, 35=F) are recorded in the
 tracker before they go out (and forgotten if they cannot go).
 
+A halt set outside the process (``halt_source``: a client's
+`HaltFile <kalshi_fix_sansio.haltfile.HaltFile>`, written by ``kalshi-fix kill``) is asked at
+`start` and then on the driver's own timer, never per order; while it holds, the gate refuses
+as when halted (`OutsideHalt` says when it begins and lifts).
+
 An adapter therefore only moves bytes, does TLS, sleeps and hands events from `next_event` to
 the application; ``place()`` / ``cancel()`` wait on the tracker, never on the queue.
 """
