@@ -261,6 +261,8 @@ class OrderGate:
                 if msg_type != "F":
                     self._check(message, msg_type)
             except AttributeError as exc:
+                if getattr(exc, "obj", message) is not message:
+                    raise  # not the message's: a bug, shown as it is
                 raise self._unreadable(message, msg_type, exc) from None
             if isinstance(message, UnknownMessage):  # as `admit` refuses it
                 raise self._unreadable(message, msg_type, None)
@@ -283,6 +285,8 @@ class OrderGate:
             self.tracker.sent(message)
             cl = message.cl_ord_id
         except AttributeError as exc:  # a hand-built message without a field the gate reads
+            if getattr(exc, "obj", message) is not message:
+                raise  # not the message's: a bug, shown as it is
             raise self._unreadable(message, msg_type, exc) from None
         return cl if cl.__class__ is str else _code(cl)
 
