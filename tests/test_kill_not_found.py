@@ -17,12 +17,12 @@ import pytest
 from gateway_fixtures import GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
 from test_driver import Harness
-from test_kill_switch import limit, open_at_gateway, sent_types
+from test_kill_switch import limit, open_at_gateway, retrying, sent_types
 from test_lost_in_flight import lose_in_flight
 
 from kalshi_fix_sansio import OrderRejected, OrdersUnknown
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.adapters import Backoff, Disconnected, Reconnected
+from kalshi_fix_sansio.adapters import Disconnected, Reconnected
 from kalshi_fix_sansio.killswitch import KillReport
 from kalshi_fix_sansio.tracker import (
     NOT_FOUND,
@@ -218,10 +218,6 @@ def test_a_pending_report_does_not_revive_an_order_not_found() -> None:
 
 
 # -- end to end, per adapter, against the mock gateway over TLS -------------------------------------
-
-
-def retrying(d: Driver, h: GatewayHarness) -> Any:
-    return d.client(h, backoff=Backoff(base=0.05, cap=0.2, attempts=None, seed=3))
 
 
 @ADAPTERS
