@@ -13,7 +13,9 @@ options (`ConnectOptions`) and where they lead (`describe_target`), the errors
 events (`Disconnected`, `Reconnecting`, `Reconnected`), drop-copy catch-up (`ExecCursor`,
 `CatchUpStarted`, `CatchUpComplete`, `CatchUpFailed`) and what a slow application is told
 (`QueuePolicy`, `FallingBehind`, `MarketDataFolded`), pre-trade risk limits (`RiskLimits`,
-`SymbolLimits`, `RiskLimitExceeded`), what a session counts (``session.metrics``:
+`SymbolLimits`, `RiskLimitExceeded`), the kill switch's report and halts (`KillReport`,
+`TradingHalted`, `HaltFile`: the halt from the shell, `OutsideHalt`, `OrderNotFound`), what a
+session counts (``session.metrics``:
 `SessionMetrics`, `MetricsSnapshot`) and its logger (`session_logger`). Import the
 adapter itself from its module (``kalshi_fix_sansio.adapters.blocking`` & co): the trio
 adapter needs the ``trio`` extra, so it is not imported here; the Prometheus exporter,
@@ -28,7 +30,8 @@ from kalshi_fix_sansio.driver import (
     MarketDataFolded,
     QueuePolicy,
 )
-from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
+from kalshi_fix_sansio.haltfile import HaltFile
+from kalshi_fix_sansio.killswitch import KillReport, OutsideHalt, TradingHalted
 from kalshi_fix_sansio.metrics import MetricsSnapshot, SessionMetrics
 from kalshi_fix_sansio.risk import RiskLimitExceeded, RiskLimits, SymbolLimits
 from kalshi_fix_sansio.supervisor import (
@@ -44,6 +47,7 @@ from kalshi_fix_sansio.supervisor import (
     reconnect_plan,
     seconds_until_maintenance_ends,
 )
+from kalshi_fix_sansio.tracker import OrderNotFound
 
 from ._base import KILL_TIMEOUT
 from ._client import MAX_QUEUED_EVENTS, ConnectOptions, describe_target
@@ -93,6 +97,7 @@ __all__ = [
     "EventQueueOverflow",
     "ExecCursor",
     "FallingBehind",
+    "HaltFile",
     "InsecureTLSWarning",
     "KillReport",
     "LogonRefused",
@@ -100,6 +105,8 @@ __all__ = [
     "MessageLog",
     "MessageLogError",
     "MetricsSnapshot",
+    "OrderNotFound",
+    "OutsideHalt",
     "QueuePolicy",
     "ReconnectPlan",
     "Reconnected",

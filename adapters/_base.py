@@ -52,7 +52,7 @@ from kalshi_fix_sansio.events import (
     Event,
 )
 from kalshi_fix_sansio.gate import TradingHalt
-from kalshi_fix_sansio.killswitch import KillReport, KillSwitch
+from kalshi_fix_sansio.killswitch import HaltSource, KillReport, KillSwitch
 from kalshi_fix_sansio.metrics import SessionMetrics
 from kalshi_fix_sansio.risk import BookSource, RiskLimits
 from kalshi_fix_sansio.session import Session
@@ -328,6 +328,11 @@ class SessionBase:
             (`RiskLimitExceeded`); also settable later as ``session.risk_limits``.
         risk_books: the `Books`, or a market-data session, whose best prices the
             ``max_price_distance`` limit reads; also settable later as ``session.risk_books``.
+        shared_halt: a `TradingHalt` shared with other sessions (a client's ``kill_all``).
+        halt_source: a halt set outside the process that the driver asks on its timer
+            (`HaltSource`: a client's `HaltFile`, the halt of ``kalshi-fix kill``).
+        outside_halt: the `TradingHalt` the ``halt_source`` sets (a client shares one among
+            its sessions); a new one if None.
     """
 
     _OPEN_HINT: ClassVar[str] = "use the session in `async with` first"
@@ -353,6 +358,8 @@ class SessionBase:
         risk_limits: RiskLimits | None = None,
         risk_books: Books | BookSource | None = None,
         shared_halt: TradingHalt | None = None,
+        halt_source: HaltSource | None = None,
+        outside_halt: TradingHalt | None = None,
     ) -> None:
         self.queue_policy = policy = make_queue_policy(max_queued_events, queue_policy)
         """What happens when the application reads events slowly (`QueuePolicy`)."""
@@ -371,6 +378,11 @@ class SessionBase:
         self.rate_limit = rate_limit
         self._halt = TradingHalt()  # the kill switch's halt of this session (kept across opens)
         self._shared_halt = shared_halt  # the client's (``kill_all``), if any
+        self.halt_source = halt_source
+        """The halt set outside the process that this session's driver asks (None: none)."""
+        if halt_source is not None and outside_halt is None:
+            outside_halt = TradingHalt()
+        self._outside_halt = outside_halt  # what the halt source sets (kept across opens)
         self.config, self.options = config, options
         self.on_event, self.on_reconnect = on_event, on_reconnect
         self._catch_up = catch_up
@@ -452,14 +464,24 @@ class SessionBase:
     @property
     def halted(self) -> bool:
         """Messages that can create a position are refused (`TradingHalted`) until `rearm`
-        (after ``kill(halt=True)``, the default), or until the client that made this session
-        re-arms (after its ``kill_all``)."""
-        shared = self._shared_halt
-        return self._halt.reason is not None or (shared is not None and shared.reason is not None)
+        (after ``kill(halt=True)``, the default), until the client that made this session
+        re-arms (after its ``kill_all``), or while a halt from outside holds (``halt_reason``:
+        the halt file of ``kalshi-fix kill``, until ``kalshi-fix rearm``)."""
+        return self.halt_reason is not None
+
+    @property
+    def halt_reason(self) -> str | None:
+        """Why messages that can create a position are refused (a halt from outside the
+        process first), or None."""
+        for halt in (self._outside_halt, self._halt, self._shared_halt):
+            if halt is not None and halt.reason is not None:
+                return halt.reason
+        return None
 
     def rearm(self) -> None:
         """Accept new orders, replaces and quotes again after ``kill(halt=True)`` (a client's
-        ``kill_all`` halt stays until ``client.rearm()``)."""
+        ``kill_all`` halt stays until ``client.rearm()``; a halt from outside the process, the
+        halt file of ``kalshi-fix kill``, until ``kalshi-fix rearm`` removes it)."""
         with self._host.lock:
             self._halt.rearm()
 
@@ -600,6 +622,8 @@ class SessionBase:
             max_buffered=MAX_BUFFERED_OUTBOUND,
             halt=self._halt,
             shared_halt=self._shared_halt,
+            halt_source=self.halt_source,
+            outside_halt=self._outside_halt,
         )
 
     def _observe(self, event: Event) -> None:

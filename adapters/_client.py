@@ -31,6 +31,7 @@ from kalshi_fix_sansio.driver import DEFAULT_MAX_EVENTS
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.filestore import FileStore, make_store_dir
 from kalshi_fix_sansio.gate import TradingHalt
+from kalshi_fix_sansio.haltfile import HaltFile
 from kalshi_fix_sansio.risk import RiskLimits
 from kalshi_fix_sansio.spec import SESSIONS
 from kalshi_fix_sansio.store import MemoryStore, MessageStore
@@ -348,6 +349,14 @@ class ClientBase(Generic[S]):
             ``tracker``, which every order-entry session shares unless given its own: open
             orders and positions carry from one session to the next, so a position limit
             does not start from zero again after a reconnect or a second session.
+        halt_file: the halt from the shell (`HaltFile`, ``kalshi-fix kill`` writes it): True
+            (the default) uses the key's halt file in `default_halt_dir`, polled every
+            `DEFAULT_HALT_POLL` seconds; a `HaltFile` of this key for another directory or
+            interval; False turns it off. Every order-entry session this client makes asks it
+            at open and on its timer: while the key is halted, new orders, replaces and quotes
+            are refused (`TradingHalted`), and a session that notices a new halt while it runs
+            cancels its own orders too. ``rearm()`` does not lift it: ``kalshi-fix rearm``
+            does (`HaltFile.rearm`).
 
     Raises:
         LocalProtocolError: an option of the wrong type, ``ssl_context`` together with
@@ -382,6 +391,7 @@ class ClientBase(Generic[S]):
         message_log_path: str | os.PathLike[str] | None = None,
         config: Mapping[str, Any] | None = None,
         risk_limits: RiskLimits | None = None,
+        halt_file: HaltFile | bool = True,
     ) -> None:
         if not isinstance(credentials, Credentials):
             # by type only: a PEM passed here by mistake must not end up in a message
@@ -449,16 +459,34 @@ class ClientBase(Generic[S]):
         """Where drop-copy catch-up resumes, shared like ``tracker`` by the client's KalshiNR
         sessions: a new session catches up from the last ExecID an earlier one saw."""
         self._halt = TradingHalt()  # kill_all's: every session of the client, until rearm()
+        self.halt_file = self._checked_halt_file(halt_file)
+        """The key's `HaltFile` its order-entry sessions ask (None: ``halt_file=False``)."""
+        self._outside_halt = TradingHalt()  # what the halt file says, shared by the sessions
+
+    def _checked_halt_file(self, halt_file: object) -> HaltFile | None:
+        if halt_file is True:
+            return HaltFile(self.credentials.key_id)
+        if halt_file is False:
+            return None
+        if not isinstance(halt_file, HaltFile):
+            raise _refuse_type("halt_file", halt_file, "True, False or a HaltFile")
+        if halt_file.key_id != self.credentials.key_id:
+            raise LocalProtocolError(
+                f"halt_file is the halt file of key {halt_file.key_id!r}, not of this client's "
+                f"key {self.credentials.key_id!r}"
+            )
+        return halt_file
 
     @property
     def halted(self) -> str | None:
         """Why ``kill_all`` halted every session of this client (new orders, replaces and
-        quotes refused with `TradingHalted`, sessions opened later included), or None."""
-        return self._halt.reason
+        quotes refused with `TradingHalted`, sessions opened later included), or why the key
+        is halted from the shell as its sessions last saw the halt file; None when neither."""
+        return self._halt.reason or self._outside_halt.reason
 
     def rearm(self) -> None:
         """Lift the halt of ``kill_all`` (a session halted by its own ``kill`` stays halted
-        until ``session.rearm()``)."""
+        until ``session.rearm()``; a halt from the shell, until ``kalshi-fix rearm``)."""
         self._halt.rearm()
 
     def _checked_endpoints(self, endpoints: object) -> dict[str, Endpoint]:
@@ -729,6 +757,8 @@ class ClientBase(Generic[S]):
             "on_event": on_event,
             "on_reconnect": on_reconnect,
             "shared_halt": self._halt,
+            "halt_source": self.halt_file if trades else None,
+            "outside_halt": self._outside_halt if trades else None,
             "tracker": tracker,
             "cursor": cursor,
             "catch_up": catch_up,

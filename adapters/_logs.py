@@ -31,8 +31,9 @@ from kalshi_fix_sansio.events import (
     ResubscriptionRefused,
     Timeout,
 )
-from kalshi_fix_sansio.killswitch import KillFinished, KillStarted
+from kalshi_fix_sansio.killswitch import KillFinished, KillStarted, OutsideHalt
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
+from kalshi_fix_sansio.tracker import OrderNotFound
 
 from ._transport import TRANSPORT_LOGGER_NAME
 
@@ -52,6 +53,8 @@ _WARNING_EVENTS = (
     ResubscriptionRefused,
     OrdersUnknown,
     OrdersNotReceived,
+    OrderNotFound,
+    OutsideHalt,
 )
 
 

@@ -84,13 +84,17 @@ def run_ours(kind: str, orders: int, t: Target) -> None:
     from _gateway import SYMBOL, acked
 
     from kalshi_fix_sansio import prediction as p
-    from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
+    from kalshi_fix_sansio.adapters import Endpoint, HaltFile, make_ssl_context
 
     kwargs: dict[str, Any] = {
         "path": t.key_path,
         "endpoints": {"KalshiNR": Endpoint("127.0.0.1", t.port, server_hostname="localhost")},
         "ssl_context": make_ssl_context(pinned_cert=t.cert),
         "heartbeat_interval": HEARTBEAT,
+        # the halt file is asked at open (cancels out) and then, like the heartbeat, not within
+        # a traced run: valgrind slows the clock ~50x, and a look a second would be charged to
+        # the orders (docs/maintainers/benchmarks.md, "Instructions and syscalls per order")
+        "halt_file": HaltFile(t.key_id, interval=HEARTBEAT),
     }
 
     def cycle(i: int) -> tuple[Any, Callable[[Any], bool], Any, Callable[[Any], bool]]:

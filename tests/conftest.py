@@ -1,10 +1,23 @@
-"""Make the tests directory importable (scenario_runner, strategies, doc_examples)."""
+"""Make the tests directory importable (scenario_runner, strategies, doc_examples), and give
+every test its own state directory."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from gateway_fixtures import prediction_gateway, tls_gateway  # noqa: F401  (shared fixtures)
+
+
+@pytest.fixture(autouse=True)
+def _own_state_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test has its own halt directory (``$XDG_STATE_HOME/kalshi-fix``): a kill from the
+    shell in one test (or on this machine, outside the tests) never halts another test's
+    sessions, and no test writes into the user's real state directory."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))

@@ -247,6 +247,9 @@ def test_a_refused_single_cancel_is_reported_with_kalshis_answer() -> None:
     (still,) = report.still_open
     assert still.cl_ord_id == "ghost-1" and "35=9" in still.reason and "NOT_FOUND" in still.reason
     assert "STILL OPEN ghost-1" in str(report)
+    # it was live (acknowledged): how it ended is not known, so it is not settled as never live
+    assert "acknowledged this one earlier" in still.reason and report.not_found == ()
+    assert h.tracked("ghost-1").status is OrderStatus.NEW
 
 
 def test_a_session_type_without_cancels_says_so() -> None:

@@ -364,3 +364,61 @@ def test_a_subscription_refused_when_resent_is_said(monkeypatch: pytest.MonkeyPa
     refused = [e for e in h.read() if isinstance(e, ResubscriptionRefused)]
     assert len(refused) == 1 and refused[0].reason == "refused now"
     assert h.driver.state.name == "ACTIVE"
+
+
+# -- hand-built messages the gate cannot read ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("session_type", "msg_type", "named"),
+    [
+        ("KalshiNR", "D", "NewOrderSingle"),
+        ("KalshiNR", "G", "OrderCancelReplaceRequest"),
+        ("KalshiNR", "F", "OrderCancelRequest"),
+        ("KalshiRFQ", "S", "Quote"),
+    ],
+)
+def test_an_unknown_message_of_a_gated_type_is_refused_by_name_never_a_raw_error(
+    session_type: str, msg_type: str, named: str
+) -> None:
+    h = Harness(session_type=session_type)
+    h.start()
+    before = len(h.sent)
+    hand_built = p.Unknown(msg_type=msg_type, extra_fields=[(11, "x-1")])
+    for attempt in (lambda: h.driver.check(hand_built), lambda: h.driver.send(hand_built, h.now)):
+        with pytest.raises(LocalProtocolError) as caught:
+            attempt()
+        text = str(caught.value)
+        assert not isinstance(caught.value, AttributeError)
+        assert f"Unknown(msg_type={msg_type!r}) cannot pass the order gate" in text
+        assert "extra_fields" in text and f"kalshi_fix_sansio.prediction.{named}" in text
+        assert "nothing was sent" in text
+    h.pump()
+    assert len(h.sent) == before and len(h.driver.tracker) == 0
+
+
+def test_an_unknown_order_is_refused_with_limits_and_while_halted_as_halted() -> None:
+    gate = OrderGate("margin", risk_limits=RiskLimits(max_order_qty=Decimal(5)))
+    with pytest.raises(LocalProtocolError, match=r"margin\.NewOrderSingle"):
+        gate.admit(p.Unknown(msg_type="D"), "D")
+    gate.halt("the kill switch")
+    with pytest.raises(TradingHalted):  # the halt is checked first, as for any order
+        gate.admit(p.Unknown(msg_type="D"), "D")
+
+
+def test_an_object_without_a_field_the_gate_reads_is_named_with_the_field() -> None:
+    class HandBuilt:
+        MSG_TYPE = "D"
+
+    with pytest.raises(LocalProtocolError) as caught:
+        OrderGate("prediction").admit(HandBuilt(), "D")
+    text = str(caught.value)
+    assert "HandBuilt (35=D) cannot pass the order gate: it has no 'cl_ord_id'" in text
+    assert "prediction.NewOrderSingle" in text
+
+
+def test_place_of_an_unknown_message_says_what_is_missing() -> None:
+    h = Harness()
+    h.start()
+    with pytest.raises(LocalProtocolError, match=r"Unknown \(35=D\) has no ClOrdID.*extra_fields"):
+        h.driver.order_waiter(p.Unknown(msg_type="D"))

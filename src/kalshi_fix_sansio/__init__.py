@@ -77,12 +77,15 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     from .filestore import FileStore
     from .framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
     from .gate import OrderGate, TradingHalt, TradingHalted
+    from .haltfile import HaltFile
     from .killswitch import (
+        HaltSource,
         KillFinished,
         KillReport,
         KillRequest,
         KillStarted,
         KillSwitch,
+        OutsideHalt,
         StillOpen,
     )
     from .metrics import HistogramSnapshot, MetricsSnapshot, SessionMetrics
@@ -108,7 +111,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         SupervisorState,
         TransportError,
     )
-    from .tracker import OrderRejected, OrderStatus, OrderTracker, TrackedOrder
+    from .tracker import OrderNotFound, OrderRejected, OrderStatus, OrderTracker, TrackedOrder
 
 # name -> the module that defines it: the package imports nothing until a name is used, so
 # `import kalshi_fix_sansio.cli` (kalshi-fix --help) or the framer alone do not load both
@@ -218,6 +221,10 @@ _LAZY: dict[str, str] = {
     "OrdersNotReceived": ".catchup",
     "OrdersUnknown": ".catchup",
     "KillFinished": ".killswitch",
+    "HaltSource": ".killswitch",
+    "OutsideHalt": ".killswitch",
+    "HaltFile": ".haltfile",
+    "OrderNotFound": ".tracker",
     "HistogramSnapshot": ".metrics",
     "MetricsSnapshot": ".metrics",
     "SessionMetrics": ".metrics",
@@ -284,6 +291,8 @@ __all__ = [
     "GapDetected",
     "Garbled",
     "GarbledData",
+    "HaltFile",
+    "HaltSource",
     "Header",
     "HistogramSnapshot",
     "IncompleteSettlement",
@@ -305,11 +314,13 @@ __all__ = [
     "MessageStore",
     "MetricsSnapshot",
     "OrderGate",
+    "OrderNotFound",
     "OrderRejected",
     "OrderStatus",
     "OrderTracker",
     "OrdersNotReceived",
     "OrdersUnknown",
+    "OutsideHalt",
     "PriceUnitError",
     "PublicKey",
     "QueuePolicy",

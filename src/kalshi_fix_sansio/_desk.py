@@ -9,6 +9,7 @@ driver hands it every event the supervisor produces, in order, as the bytes are 
 * runs drop-copy catch-up (`CatchUp`) after each Logon, marks the replayed reports the tracker
   had already seen as PossDup, and names (`OrdersUnknown`) or settles (`OrdersNotReceived`)
   the orders that were in flight when the connection was lost;
+* says when a 35=9 proved an order was never live (`OrderNotFound`: the tracker ended it);
 * drives the kill switch under way (`KillSwitch`): its follow-ups, its confirmation by the
   drop copy, its `KillStarted` / `KillFinished` events.
 
@@ -24,7 +25,7 @@ from typing import Any, Final
 
 import attrs
 
-from ._message import Message, convert_now
+from ._message import Message, UnknownMessage, convert_now
 from ._queue import BOOK_TYPES, TrackingFailed
 from .book import Books
 from .catchup import (
@@ -44,7 +45,7 @@ from .gate import OrderGate
 from .killswitch import KillFinished, KillStarted, KillSwitch
 from .metrics import SessionMetrics
 from .supervisor import Disconnected, Reconnected, Supervisor, SupervisorState
-from .tracker import OrderRejected, OrderTracker, TrackedOrder
+from .tracker import OrderNotFound, OrderRejected, OrderStatus, OrderTracker, TrackedOrder
 
 __all__ = ["OrderDesk", "OrderWaiter", "cl_ord_id"]
 
@@ -62,7 +63,8 @@ class OrderWaiter:
     ``"answer"``, for a cancel: an ExecutionReport carried the request's ClOrdID), or raises
     `OrderRejected` once Kalshi rejected the request (ExecutionReport 150=8, OrderCancelReject
     35=9 or BusinessMessageReject 35=j with BusinessRejectRefID = the request's ClOrdID), or
-    a drop-copy replay proved the exchange never received it (`OrdersNotReceived`).
+    a drop-copy replay proved the exchange never received it (`OrdersNotReceived`), or a 35=9
+    answering a cancel of it said the exchange does not know it (`OrderNotFound`).
 
     Attributes:
         request: the ClOrdID of the request waited for.
@@ -123,7 +125,14 @@ def cl_ord_id(message: Message) -> str:
     """The ClOrdID of an order or cancel message (`LocalProtocolError` when it has none)."""
     cl = getattr(message, "cl_ord_id", None)
     if cl is None:
-        raise LocalProtocolError(f"35={message.MSG_TYPE} has no ClOrdID")
+        kind = message.MSG_TYPE or getattr(message, "msg_type", "")
+        text = f"{type(message).__name__} (35={kind}) has no ClOrdID"
+        if isinstance(message, UnknownMessage):
+            text += (
+                ": an Unknown message carries its fields only in extra_fields; build the "
+                f"message class of 35={kind} from kalshi_fix_sansio.prediction or .margin"
+            )
+        raise LocalProtocolError(text)
     return str(cl)
 
 
@@ -183,7 +192,7 @@ class OrderDesk:
 
     def order_waiter(self, message: Message, until: str = "ack") -> OrderWaiter:
         """See `Driver.order_waiter <kalshi_fix_sansio.driver.Driver.order_waiter>`."""
-        kind = message.MSG_TYPE
+        kind = message.MSG_TYPE or getattr(message, "msg_type", "")  # an Unknown's own
         if kind == "F":
             orig = getattr(message, "orig_cl_ord_id", None)
             if orig is None:
@@ -249,9 +258,14 @@ class OrderDesk:
                 self._catch_up_result(self.catch_up.observe(event), now)
 
     def _other(self, event: ApplicationMessage, message: Any, msg_type: str, now: float) -> None:
+        never_live: TrackedOrder | None = None
         if msg_type == "9":
             convert_now(message)  # the metrics and the tracker read most of it
             self.metrics.on_answer(message, msg_type, now)
+            try:  # an order the exchange does not know, ended by this 35=9: said after
+                never_live = self.tracker.not_found_target(message)
+            except Exception as exc:  # as below: never stop the session for it
+                self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
         elif msg_type in _QUOTE_TYPES:
             try:  # quotes and RFQs the gate judges the quote messages by
                 self.gate.observe(message)
@@ -263,6 +277,9 @@ class OrderDesk:
         except Exception as exc:  # a bug there must not stop the session or lose the message
             self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
             return
+        if never_live is not None and never_live.status is OrderStatus.REJECTED:
+            request = cl_ord_id(message)
+            self._emit(OrderNotFound(never_live.cl_ord_id, request, message.text), now)
         if self.catch_up is not None:
             self._catch_up_result(self.catch_up.observe(event), now)
 

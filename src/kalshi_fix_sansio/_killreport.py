@@ -13,7 +13,7 @@ import attrs
 from .events import Event
 from .tracker import OrderStatus
 
-__all__ = ["KillFinished", "KillReport", "KillRequest", "KillStarted", "StillOpen"]
+__all__ = ["KillFinished", "KillReport", "KillRequest", "KillStarted", "OutsideHalt", "StillOpen"]
 
 
 @attrs.frozen
@@ -78,6 +78,11 @@ class KillReport:
             when one was asked for); it cannot (False: KalshiRT, which has no 35=q; a refused
             35=q; a drop copy that could not confirm; ``notes`` say why); or not yet (None).
         notes: what else happened (a rejected 35=q, the connection lost meanwhile...).
+        not_found: the orders among ``canceled`` that the exchange answered it does not know
+            (OrderCancelReject CxlRejReason 1 for an order it never acknowledged: lost in
+            flight, never live): REJECTED with a `Rejection` of source ``"not_found"``.
+        halt_reason: why new orders are refused (``halted``), e.g. ``"the kill switch"`` or a
+            halt from the shell (`kalshi_fix_sansio.haltfile`); None when not halted.
     """
 
     session: str
@@ -92,6 +97,28 @@ class KillReport:
     waited_for_reconnect: bool = False
     notes: tuple[str, ...] = ()
     confirmed: bool | None = None
+    not_found: tuple[str, ...] = ()
+    halt_reason: str | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How the orders the kill meant to take off ended: ``canceled`` (Canceled while it
+        ran), ``gone`` (already gone: filled, expired, replaced, rejected, or unknown to the
+        exchange; ``not_found`` of those), and ``still_open``."""
+        canceled = sum(1 for _, status in self.canceled if status is OrderStatus.CANCELED)
+        return {
+            "canceled": canceled,
+            "gone": len(self.canceled) - canceled,
+            "not_found": len(self.not_found),
+            "still_open": len(self.still_open),
+        }
+
+    def _halt_text(self) -> str:
+        if not self.halted:
+            return ""
+        if self.halt_reason is None or self.halt_reason == "the kill switch":
+            return "; new orders refused until rearm()"
+        return f"; new orders refused: {self.halt_reason}"
 
     def __str__(self) -> str:
         verdict = (
@@ -107,7 +134,7 @@ class KillReport:
             )
         lines = [
             f"kill {self.session}: {verdict} after {self.at - self.started:.3f} s"
-            + ("; new orders refused until rearm()" if self.halted else "")
+            + self._halt_text()
         ]
         if self.waited_for_reconnect:
             lines.append("  the connection was down: waited for the reconnect, then acted")
@@ -123,7 +150,12 @@ class KillReport:
                 f"  sent {what.get(request.msg_type, request.msg_type)} {request.ref}{covers}: {answer}"
             )
         for cl, status in self.canceled:
-            lines.append(f"  {cl}: {status.name}")
+            if cl in self.not_found:
+                lines.append(
+                    f"  {cl}: {status.name} (not found: the exchange does not know it; never live)"
+                )
+            else:
+                lines.append(f"  {cl}: {status.name}")
         for order in self.still_open:
             lines.append(
                 f"  STILL OPEN {order.cl_ord_id} ({order.symbol}, {order.status.name}, "
@@ -152,7 +184,7 @@ class KillStarted(Event):
     means: str
 
     def __repr__(self) -> str:
-        halted = "; new orders refused until rearm()" if self.halted else ""
+        halted = "; new orders refused while halted" if self.halted else ""
         return (
             f"KillStarted({self.session}: {len(self.open_orders)} open order(s) tracked; "
             f"{self.means}{halted})"
@@ -181,3 +213,33 @@ class KillFinished(Event):
             + (f"; {unconfirmed}" if unconfirmed and not r.confirmed else "")
             + ")"
         )
+
+
+@attrs.frozen(slots=True, repr=False)
+class OutsideHalt(Event):
+    """A halt set outside this process began or was lifted: the driver's `HaltSource
+    <kalshi_fix_sansio.killswitch.HaltSource>` (a client's
+    `HaltFile <kalshi_fix_sansio.haltfile.HaltFile>`: ``kalshi-fix kill`` /
+    ``kalshi-fix rearm``) answered differently than before (the adapters log it at WARNING).
+
+    While it holds, messages that can create a position are refused (`TradingHalted`, with
+    ``reason``); ``rearm()`` does not lift it, removing it where it was set does. A halt that
+    begins while the session runs also starts a kill (`KillStarted`) of the session's own
+    orders, which does not halt again.
+
+    Attributes:
+        reason: why trading is halted (``halted from the shell at ... by ...``), or None:
+            lifted.
+    """
+
+    reason: str | None
+
+    @property
+    def halted(self) -> bool:
+        """The halt began (False: it was lifted)."""
+        return self.reason is not None
+
+    def __repr__(self) -> str:
+        if self.reason is None:
+            return "OutsideHalt(lifted: new orders accepted again)"
+        return f"OutsideHalt({self.reason}: new orders refused until it is lifted)"

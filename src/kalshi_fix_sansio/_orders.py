@@ -15,23 +15,57 @@ import attrs
 
 from ._message import FixRecord
 from .errors import FixError
+from .events import Event
 
 __all__ = [
+    "NOT_FOUND",
     "PENDING_EXEC_ID",
     "TERMINAL",
     "ZERO",
     "CollateralChange",
     "Fill",
+    "OrderNotFound",
     "OrderParty",
     "OrderRejected",
     "OrderStatus",
     "Position",
     "Rejection",
     "TrackedOrder",
+    "says_unknown_order",
 ]
 
 ZERO = Decimal(0)
 PENDING_EXEC_ID = "-1;-1"
+NOT_FOUND = "not_found"
+"""`Rejection.source` of an order the exchange answered it does not know (see
+`says_unknown_order`)."""
+
+_UNKNOWN_ORDER = 1  # CxlRejReason(102) 1: Unknown order
+
+
+def says_unknown_order(message: Any) -> bool:
+    """Whether an OrderCancelReject (35=9) says the exchange holds no such order.
+
+    Kalshi answers a cancel or replace of an order it does not find with CxlRejReason(102) 1,
+    "Unknown order" (its order-entry page: not found); the same code also covers a request
+    whose OrderID, Side or Symbol do not match the order (Text ``ORDER_ATTRIBUTES_MISMATCH``):
+    that one proves nothing about the order, so a Text naming a mismatch is not taken.
+
+    Args:
+        message: a decoded 35=9 (any object with ``cxl_rej_reason`` and ``text``).
+
+    Returns:
+        True for CxlRejReason 1 without a mismatch in its Text.
+    """
+    reason = getattr(message, "cxl_rej_reason", None)
+    try:
+        code = _int(reason)
+    except (TypeError, ValueError):
+        return False
+    if code != _UNKNOWN_ORDER:
+        return False
+    text = getattr(message, "text", None)
+    return not (isinstance(text, str) and "MISMATCH" in text.upper())
 
 
 class OrderStatus(enum.Enum):
@@ -120,14 +154,16 @@ class Rejection:
     Attributes:
         cl_ord_id: the request's ClOrdID.
         source: ``"execution_report"`` (150=8), ``"cancel_reject"`` (35=9),
-            ``"business_reject"`` (35=j), or ``"not_received"`` (no message: a drop-copy
+            ``"business_reject"`` (35=j), ``"not_received"`` (no message: a drop-copy
             replay proved the exchange never received the request, see
             `kalshi_fix_sansio.catchup.OrdersNotReceived`; or a halted session gap-filled it
             when the exchange asked for it again, see
-            `kalshi_fix_sansio.events.ResendWithheld`).
+            `kalshi_fix_sansio.events.ResendWithheld`), or ``"not_found"`` (the order
+            itself, never acknowledged: a 35=9 answering its cancel said the exchange does
+            not know it, so it was never live; see `kalshi_fix_sansio.tracker.OrderNotFound`).
         text: Text(58).
         reason: OrdRejReason(103), CxlRejReason(102) or BusinessRejectReason(380).
-        message: the message itself.
+        message: the message itself (for ``"not_found"``: the 35=9).
     """
 
     cl_ord_id: str
@@ -135,6 +171,27 @@ class Rejection:
     text: str | None
     reason: int | None
     message: Any = attrs.field(default=None, repr=False, eq=False)
+
+
+@attrs.frozen(slots=True)
+class OrderNotFound(Event):
+    """An order the exchange does not know, so it was never live: Kalshi answered a cancel (or
+    replace) of it with OrderCancelReject (35=9) CxlRejReason 1, unknown order
+    (`says_unknown_order`), while it had never acknowledged the order (an order lost in flight
+    at a drop never reaches the exchange). The tracker ends it REJECTED with a `Rejection` of
+    source ``"not_found"`` (a `place()` waiting for it is answered, the kill switch counts it
+    off the book). Should a report of it arrive after all, the report wins
+    (`kalshi_fix_sansio.tracker`).
+
+    Attributes:
+        cl_ord_id: the order's ClOrdID.
+        request: the ClOrdID of the cancel (or replace) Kalshi answered.
+        text: Kalshi's Text(58) (``NOT_FOUND`` on the mock gateway), or None.
+    """
+
+    cl_ord_id: str
+    request: str
+    text: str | None
 
 
 @attrs.frozen

@@ -35,6 +35,11 @@ config has none): the halt of the kill switch, the live-ClOrdID rule and, with
 is encoded, sequenced, stored or sent; order messages (35=D, 35=G, 35=F) are recorded in the
 tracker before they go out (and forgotten if they cannot go).
 
+A halt set outside the process (``halt_source``: a client's
+`HaltFile <kalshi_fix_sansio.haltfile.HaltFile>`, written by ``kalshi-fix kill``) is asked at
+`start` and then on the driver's own timer, never per order; while it holds, the gate refuses
+as when halted (`OutsideHalt` says when it begins and lifts).
+
 An adapter therefore only moves bytes, does TLS, sleeps and hands events from `next_event` to
 the application; ``place()`` / ``cancel()`` wait on the tracker, never on the queue.
 """
@@ -69,7 +74,13 @@ from .config import SessionConfig
 from .errors import FixError, LocalProtocolError
 from .events import ApplicationMessage, Event
 from .gate import OrderGate, TradingHalt
-from .killswitch import DEFAULT_FALLBACK_AFTER, KillSwitch
+from .killswitch import (
+    DEFAULT_FALLBACK_AFTER,
+    HaltSource,
+    KillSwitch,
+    OutsideHalt,
+    cancels_orders,
+)
 from .metrics import SessionMetrics
 from .risk import BookSource, RiskChecker, RiskLimits
 from .session import Session
@@ -119,6 +130,16 @@ class Driver:
         halt: the `TradingHalt` of this driver's gate (e.g. one kept across opens); a new one
             if None.
         shared_halt: a `TradingHalt` shared with other sessions (a client's ``kill_all``).
+        halt_source: a halt set outside the process (`HaltSource`: a client's
+            `HaltFile <kalshi_fix_sansio.haltfile.HaltFile>`, the halt of a kill from the
+            shell), asked at `start` and every ``halt_source.interval`` seconds on the
+            driver's timer (never per order). While it answers a reason, ``outside_halt``
+            holds it and messages that can create a position are refused (`TradingHalted`);
+            `rearm` does not lift it. A halt that begins after `start` also starts a `kill`
+            of this session's orders (``halt=False``: the outside halt refuses already), on a
+            session that can cancel. Each change is an `OutsideHalt` event.
+        outside_halt: the `TradingHalt` the ``halt_source`` sets (e.g. one shared by a
+            client's sessions); a new one if None.
 
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
@@ -145,7 +166,21 @@ class Driver:
         max_buffered: int = DEFAULT_MAX_BUFFERED,
         halt: TradingHalt | None = None,
         shared_halt: TradingHalt | None = None,
+        halt_source: HaltSource | None = None,
+        outside_halt: TradingHalt | None = None,
     ) -> None:
+        if halt_source is not None:
+            interval = getattr(halt_source, "interval", None)
+            if (
+                isinstance(interval, bool)
+                or not isinstance(interval, (int, float))
+                or not 0 < interval < math.inf
+            ):
+                raise LocalProtocolError(
+                    f"halt_source.interval must be seconds > 0, got {interval!r}"
+                )
+            if outside_halt is None:
+                outside_halt = TradingHalt()
         if metrics is None:
             metrics = SessionMetrics(config.product, config.session_type, config.sender_comp_id)
         gate = config.order_gate
@@ -157,14 +192,19 @@ class Driver:
                 shared_halt=shared_halt,
                 risk_books=risk_books,
                 metrics=metrics,
+                outside_halt=outside_halt,
             )
             config = attrs.evolve(config, order_gate=gate)
-        elif tracker is not None and tracker is not gate.tracker:
-            raise LocalProtocolError(
-                "tracker: the config's OrderGate keeps another OrderTracker (give it to the gate)"
-            )
-        elif gate.metrics is None:
-            gate.metrics = metrics
+        else:
+            if tracker is not None and tracker is not gate.tracker:
+                raise LocalProtocolError(
+                    "tracker: the config's OrderGate keeps another OrderTracker (give it to "
+                    "the gate)"
+                )
+            if gate.metrics is None:
+                gate.metrics = metrics
+            if outside_halt is not None:
+                gate.outside_halt = outside_halt
         self.gate = gate
         """The `OrderGate` every order-creating message of this session passes."""
         self.supervisor = Supervisor(
@@ -217,6 +257,11 @@ class Driver:
         self.metrics = metrics
         """Counters and order round-trip histograms (`kalshi_fix_sansio.metrics`), kept
         current as the bytes are read and written; ``metrics.snapshot()`` reads them."""
+        self.halt_source = halt_source
+        """The `HaltSource` asked on the timer (None: none)."""
+        self.outside_halt = outside_halt
+        """The `TradingHalt` the ``halt_source`` sets (None without one)."""
+        self._halt_due: float | None = None  # when to ask the halt source next
         self.loop = Loop(self, write_timeout, max_buffered)
         """The loop part: the connection's life, the wake-ups and the slow-peer verdict
         (`step`)."""
@@ -272,6 +317,9 @@ class Driver:
         ) is not None:
             if deadline is None or due < deadline:
                 deadline = due
+        halt_due = self._halt_due  # the halt source's next look (None without one)
+        if halt_due is not None and (deadline is None or halt_due < deadline):
+            deadline = halt_due
         if self._queue and self._reading and not self._warned:
             due = self._queue[0][1] + self.policy.lag_warning
             if deadline is None or due < deadline:
@@ -350,11 +398,17 @@ class Driver:
         self.desk.forget(waiter)
 
     def start(self, now: float) -> None:
-        """Begin: the first connection is due at once."""
+        """Begin: the first connection is due at once (the halt source is asked first: a
+        session opened while halted from outside refuses new orders from the start)."""
+        if self.halt_source is not None:
+            self._ask_halt_source(now, started=False)
         self.supervisor.start(now)
 
     def connection_made(self, now: float) -> None:
         """A connection (TCP + TLS) is open: a new session logs on over it."""
+        due = self._halt_due
+        if due is not None and now >= due:
+            self._ask_halt_source(now)
         self.supervisor.connection_made(now)
         self._pump(now)
 
@@ -379,9 +433,39 @@ class Driver:
         self._pump(now)
 
     def handle_timer(self, now: float) -> None:
-        """Fire the timers that are due."""
+        """Fire the timers that are due (the halt source's look among them)."""
+        due = self._halt_due
+        if due is not None and now >= due:
+            self._ask_halt_source(now)
         self.supervisor.handle_timer(now)
         self._pump(now)
+
+    def _ask_halt_source(self, now: float, *, started: bool = True) -> None:
+        """Ask the halt source; a new answer becomes the outside halt (an `OutsideHalt`
+        event), and a halt that begins while the session runs starts a kill of its orders.
+        A source that fails halts (fail-closed), the reason naming the error."""
+        source, outside = self.halt_source, self.outside_halt
+        assert source is not None and outside is not None
+        if self.supervisor.finished:
+            self._halt_due = None
+            return
+        self._halt_due = now + source.interval
+        try:
+            reason = source.poll(now)
+        except Exception as exc:  # the source's own failure must not stop the session
+            reason = f"halted: the halt source failed ({type(exc).__name__}: {exc})"
+        if reason is not None and not isinstance(reason, str):
+            reason = f"halted: the halt source answered {reason!r}"
+        before = outside.reason
+        if reason == before:
+            return
+        if reason is None:
+            outside.rearm()
+        else:
+            outside.halt(reason)
+        self._emit(OutsideHalt(reason), now)
+        if reason is not None and before is None and started and cancels_orders(self.config):
+            self.kill(now, halt=False)
 
     def send(self, message: Message, now: float, *, resubscribe: bool = False) -> int:
         """Send an application message on the logged-on session (see `Supervisor.send`).
@@ -500,6 +584,7 @@ class Driver:
             use_groups=use_groups,
             fallback_after=fallback_after,
             halted=self.gate.halted is not None,
+            halt_reason=self.gate.halted,
             confirm=can_confirm if confirm is None else confirm,
         )
         self.desk.start_kill(kill, now)
@@ -507,7 +592,8 @@ class Driver:
 
     @property
     def halted(self) -> str | None:
-        """Why messages that can create a position are refused (`TradingHalted`), or None."""
+        """Why messages that can create a position are refused (`TradingHalted`): a halt from
+        outside (``halt_source``) first, then this driver's or the shared one; or None."""
         return self.gate.halted
 
     def halt(self, reason: str = "halted") -> None:
@@ -517,7 +603,8 @@ class Driver:
 
     def rearm(self) -> None:
         """Accept new orders, replaces and quotes again after `halt` or ``kill(halt=True)``
-        (a shared halt, e.g. a client's ``kill_all``, stays until its owner re-arms it)."""
+        (a shared halt, e.g. a client's ``kill_all``, stays until its owner re-arms it; a halt
+        from outside, until its ``halt_source`` lifts it: ``kalshi-fix rearm``)."""
         self.gate.rearm()
 
     # -- the queue ----------------------------------------------------------------------------------

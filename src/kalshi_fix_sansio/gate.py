@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from ._message import UnknownMessage
 from .book import Books
 from .errors import LocalProtocolError
 from .risk import BookSource, RiskChecker, RiskLimitExceeded, RiskLimits
@@ -163,6 +164,9 @@ class OrderGate:
         shared_halt: a `TradingHalt` shared with other gates (a client's ``kill_all``): it
             refuses too while set; `rearm` does not lift it.
         metrics: the session metrics told of each order sent (round trips).
+        outside_halt: a `TradingHalt` set from outside the process (a driver's
+            ``halt_source``: the halt file of a kill from the shell): it refuses too while
+            set; `rearm` does not lift it.
 
     Raises:
         LocalProtocolError: ``risk_limits`` is not a `RiskLimits`.
@@ -178,12 +182,14 @@ class OrderGate:
         halt: TradingHalt | None = None,
         shared_halt: TradingHalt | None = None,
         metrics: SessionMetrics | None = None,
+        outside_halt: TradingHalt | None = None,
     ) -> None:
         self.product = product
         self.tracker = tracker if tracker is not None else OrderTracker()
         """The orders, fills and positions the limits read."""
         self.own_halt = halt if halt is not None else TradingHalt()
         self.shared_halt = shared_halt
+        self.outside_halt = outside_halt
         self.metrics = metrics
         self._risk: RiskChecker | None = None
         self._risk_books = risk_books
@@ -195,7 +201,11 @@ class OrderGate:
 
     @property
     def halted(self) -> str | None:
-        """Why `HALTED_MSG_TYPES` are refused (this gate's halt first), or None."""
+        """Why `HALTED_MSG_TYPES` are refused (a halt from outside the process first: `rearm`
+        does not lift it; then this gate's own), or None."""
+        outside = self.outside_halt
+        if outside is not None and outside.reason is not None:
+            return outside.reason
         reason = self.own_halt.reason
         if reason is None and self.shared_halt is not None:
             reason = self.shared_halt.reason
@@ -257,9 +267,17 @@ class OrderGate:
             RiskLimitExceeded: a pre-trade limit refuses it.
             LocalProtocolError: its ClOrdID is still live.
         """
-        msg_type = message.MSG_TYPE
-        if msg_type in GATED_MSG_TYPES and msg_type != "F":
-            self._check(message, msg_type)
+        msg_type = message.MSG_TYPE or getattr(message, "msg_type", "")  # an Unknown's own
+        if msg_type in GATED_MSG_TYPES:
+            try:
+                if msg_type != "F":
+                    self._check(message, msg_type)
+            except AttributeError as exc:
+                if getattr(exc, "obj", message) is not message:
+                    raise  # not the message's: a bug, shown as it is
+                raise self._unreadable(message, msg_type, exc) from None
+            if isinstance(message, UnknownMessage):  # as `admit` refuses it
+                raise self._unreadable(message, msg_type, None)
 
     def admit(self, message: Any, msg_type: str) -> str | None:
         """`check`, then record an order message in the tracker: the writer calls this just
@@ -271,12 +289,19 @@ class OrderGate:
             RiskLimitExceeded: as `check`.
             LocalProtocolError: as `check`, or the ClOrdID is already tracked.
         """
-        if msg_type != "F":
-            self._check(message, msg_type)
-            if msg_type not in TRACKED_MSG_TYPES:
-                return None
-        self.tracker.sent(message)
-        cl = message.cl_ord_id
+        try:
+            if msg_type != "F":
+                self._check(message, msg_type)
+                if msg_type not in TRACKED_MSG_TYPES:
+                    if isinstance(message, UnknownMessage):  # `sent` could not read it either
+                        raise self._unreadable(message, msg_type, None)
+                    return None
+            self.tracker.sent(message)
+            cl = message.cl_ord_id
+        except AttributeError as exc:  # a hand-built message without a field the gate reads
+            if getattr(exc, "obj", message) is not message:
+                raise  # not the message's: a bug, shown as it is
+            raise self._unreadable(message, msg_type, exc) from None
         return cl if cl.__class__ is str else _code(cl)
 
     def withhold(self, message: Any) -> bool:
@@ -292,6 +317,35 @@ class OrderGate:
             cl = message.cl_ord_id
             self.tracker.not_received(cl if cl.__class__ is str else str(cl), WITHHELD_WHILE_HALTED)
         return True
+
+    def _unreadable(
+        self, message: Any, msg_type: str, exc: AttributeError | None
+    ) -> LocalProtocolError:
+        """What refuses a message the gate cannot read: an `UnknownMessage` (its fields are
+        only ``extra_fields``) or an object without a field the gate reads."""
+        from . import margin, prediction
+
+        codec = margin if self.product == "margin" else prediction
+        cls = codec.MESSAGES.get(msg_type)
+        build = (
+            f"build it as kalshi_fix_sansio.{self.product}.{cls.__name__}"
+            if cls is not None
+            else f"build it from kalshi_fix_sansio.{self.product}"
+        )
+        name = type(message).__name__
+        if isinstance(message, UnknownMessage):
+            what = (
+                f"{name}(msg_type={msg_type!r}) cannot pass the order gate: an Unknown message "
+                "carries its fields only in extra_fields, so the gate cannot read the fields "
+                "it checks (ClOrdID, Side, OrderQty, Price, QuoteID...)"
+            )
+        else:
+            field = getattr(exc, "name", None) or str(exc)
+            what = (
+                f"{name} (35={msg_type}) cannot pass the order gate: it has no {field!r}, "
+                "which the gate reads to check it"
+            )
+        return LocalProtocolError(f"{what}; {build}; nothing was sent or tracked")
 
     def sent(self, message: Any, msg_type: str, cl: str | None, now: float) -> None:
         """``message`` went out (after `admit`)."""
@@ -313,13 +367,10 @@ class OrderGate:
         reason = self.own_halt.reason
         if reason is None and self.shared_halt is not None:
             reason = self.shared_halt.reason
+        if reason is None and self.outside_halt is not None:
+            reason = self.outside_halt.reason
         if reason is not None and msg_type in HALTED_MSG_TYPES:
-            raise TradingHalted(
-                f"35={msg_type} refused: trading is halted by {reason}; nothing was sent "
-                "(rearm() to trade again)",
-                msg_type=msg_type,
-                reason=reason,
-            )
+            raise self._halted(msg_type)
         if msg_type == "D" or msg_type == "G":
             self._check_live(message.cl_ord_id)
             if self._risk is not None:
@@ -327,6 +378,20 @@ class OrderGate:
         elif self._risk is not None and msg_type != "R":
             for order in self._trades(message, msg_type):
                 self._risk.check_trade(order)
+
+    def _halted(self, msg_type: str) -> TradingHalted:
+        """The refusal of a ``msg_type`` message while halted (`halted` says why)."""
+        reason = self.halted or "halted"
+        outside = self.outside_halt
+        if outside is not None and outside.reason is not None:
+            lift = "set outside this process: rearm() does not lift it; kalshi-fix rearm does"
+        else:
+            lift = "rearm() to trade again"
+        return TradingHalted(
+            f"35={msg_type} refused: trading is halted by {reason}; nothing was sent ({lift})",
+            msg_type=msg_type,
+            reason=reason,
+        )
 
     def _check_live(self, cl: object) -> None:
         live = self.tracker.order(cl) if cl.__class__ is str else None

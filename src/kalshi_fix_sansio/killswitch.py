@@ -47,11 +47,18 @@ when this process cannot send anything any more.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import attrs
 
-from ._killreport import KillFinished, KillReport, KillRequest, KillStarted, StillOpen
+from ._killreport import (
+    KillFinished,
+    KillReport,
+    KillRequest,
+    KillStarted,
+    OutsideHalt,
+    StillOpen,
+)
 from ._message import Message
 from .builders import Requests
 from .config import SessionConfig
@@ -66,18 +73,21 @@ from .events import (
 )
 from .gate import HALTED_MSG_TYPES, TradingHalted
 from .ratelimit import RateLimitExceeded
-from .tracker import OrderStatus, OrderTracker, TrackedOrder
+from .tracker import NOT_FOUND, OrderStatus, OrderTracker, TrackedOrder, says_unknown_order
 
 __all__ = [
     "DEFAULT_FALLBACK_AFTER",
     "HALTED_MSG_TYPES",
+    "HaltSource",
     "KillFinished",
     "KillReport",
     "KillRequest",
     "KillStarted",
     "KillSwitch",
+    "OutsideHalt",
     "StillOpen",
     "TradingHalted",
+    "cancels_orders",
 ]
 
 
@@ -86,6 +96,35 @@ DEFAULT_FALLBACK_AFTER: Final = 1.0
 answer (or, without one, after sending) before it gets its own OrderCancelRequest."""
 
 _RATE_LIMIT_RETRY: Final = 1.0  # seconds to wait after a rate-limit 35=j (Kalshi gives none)
+
+
+class HaltSource(Protocol):
+    """A halt set outside the process that a `Driver <kalshi_fix_sansio.driver.Driver>` asks on
+    its timer (``Driver(halt_source=...)``), as a session calls its message store: the object
+    does its own I/O, the driver reads no clock and does none. A client's
+    `HaltFile <kalshi_fix_sansio.haltfile.HaltFile>` is one.
+
+    The driver asks at `start <kalshi_fix_sansio.driver.Driver.start>`, then every
+    ``interval`` seconds from its timer, never on the per-order path; a new answer becomes its
+    outside halt (`OutsideHalt`).
+    """
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two looks (> 0)."""
+        ...
+
+    def poll(self, now: float) -> str | None:
+        """Why trading is halted from outside, or None."""
+        ...
+
+
+def cancels_orders(config: SessionConfig) -> bool:
+    """Whether a session of ``config`` can cancel orders (sends 35=F; not a listener)."""
+    sends = set(config.spec.send)
+    if config.listener_session:
+        sends -= set(config.spec.listener_refused)
+    return "F" in sends
 
 
 @attrs.define
@@ -99,6 +138,7 @@ class _Request:
     answer: str | None = None
     answered_at: float | None = None
     failed: bool = False  # refused: the orders it covers need their own 35=F at once
+    not_found: bool = False  # a 35=F answered "unknown order": the exchange holds no such order
 
 
 def _code(value: Any) -> str | None:
@@ -124,6 +164,7 @@ class KillSwitch:
         use_groups: trigger order groups where 35=q is not available (KalshiRT).
         fallback_after: see `DEFAULT_FALLBACK_AFTER`.
         halted: whether the caller also halted new orders (reported only).
+        halt_reason: why (reported only; `KillReport.halt_reason`).
         confirm: once the tracker shows nothing open, wait for a drop-copy replay to confirm
             it (`confirm_due`, `confirming`, `confirmation`: the driver runs the replay); an
             order the replay reveals open is cancelled too, then it confirms again.
@@ -142,6 +183,7 @@ class KillSwitch:
         fallback_after: float = DEFAULT_FALLBACK_AFTER,
         halted: bool = False,
         confirm: bool = False,
+        halt_reason: str | None = None,
     ) -> None:
         if (
             isinstance(fallback_after, bool)
@@ -152,6 +194,7 @@ class KillSwitch:
         self.config, self.tracker = config, tracker
         self.started = now
         self.halted = halted
+        self.halt_reason = halt_reason if halted else None
         self.fallback_after = float(fallback_after)
         spec = config.spec
         self.session = f"{config.product}/{config.session_type}"
@@ -213,7 +256,7 @@ class KillSwitch:
         """An event of the session (after the tracker has seen it): answers to what the kill
         sent (35=r, 35=UOH, 35=9, 35=j, 35=3) and new logons."""
         if isinstance(event, ApplicationMessage):
-            self._application(event.message, now)
+            self._application(event.message, now, event.poss_dup)
         elif isinstance(event, BusinessRejectReceived):
             ref = event.business_reject_ref_id
             text = f"35=j {event.text or 'no text'} (BusinessRejectReason {event.reason})"
@@ -313,6 +356,7 @@ class KillSwitch:
                 )
             )
         canceled: list[tuple[str, OrderStatus]] = []
+        not_found: list[str] = []
         for cl in self._targets:
             current = self.tracker.current(cl)
             if (
@@ -321,6 +365,9 @@ class KillSwitch:
                 and not any(c == current.cl_ord_id for c, _ in canceled)
             ):
                 canceled.append((current.cl_ord_id, current.status))
+                rejection = current.rejection
+                if rejection is not None and rejection.source == NOT_FOUND:
+                    not_found.append(current.cl_ord_id)
         notes = list(self._notes)
         if any(r.msg_type == "q" and r.answer is None for r in self._sent):
             notes.append(
@@ -353,6 +400,8 @@ class KillSwitch:
             waited_for_reconnect=self.waited_for_reconnect,
             notes=tuple(notes),
             confirmed=self.confirmed,
+            not_found=tuple(not_found),
+            halt_reason=self.halt_reason,
         )
 
     # -- internals ------------------------------------------------------------------------
@@ -441,7 +490,7 @@ class KillSwitch:
             covered.update(o.cl_ord_id for o in orders)
         return [o for o in due if o.cl_ord_id not in covered]
 
-    def _application(self, message: Any, now: float) -> None:
+    def _application(self, message: Any, now: float, poss_dup: bool) -> None:
         msg_type = message.MSG_TYPE
         if msg_type == "r":
             cl = _code(getattr(message, "cl_ord_id", None))
@@ -476,16 +525,32 @@ class KillSwitch:
                     )
                     request.answered_at = now
                     request.failed = True
+                    request.not_found = says_unknown_order(message)
         elif msg_type == "8":
             cl = _code(getattr(message, "cl_ord_id", None))
             exec_type = _code(getattr(message, "exec_type", None))
             if exec_type in ("A", "6", "E"):
                 return  # a pending report is no answer
+            self._reported(message, cl, exec_type, poss_dup)
             for request in self._sent:
                 if request.msg_type == "F" and request.ref == cl and request.answer is None:
                     status = _code(getattr(message, "ord_status", None))
                     request.answer = f"35=8 ExecType={exec_type} OrdStatus={status}"
                     request.answered_at = now
+
+    def _reported(self, message: Any, cl: str | None, exec_type: str | None, dup: bool) -> None:
+        """A report of an order while the kill runs: one that ended Canceled counts among what
+        the kill took off (a 35=q cancels orders the tracker never saw); an order the exchange
+        had answered "unknown order" for and now reports open after all gets a 35=F again."""
+        orig = _code(getattr(message, "orig_cl_ord_id", None))
+        order = self.tracker.current(orig or cl or "")
+        if order is None:
+            return
+        if exec_type == "4" and not dup and order.status is OrderStatus.CANCELED:
+            self._targets.setdefault(order.cl_ord_id, None)
+        request = self._cover.get(order.cl_ord_id)
+        if request is not None and request.not_found and order.is_open:
+            del self._cover[order.cl_ord_id]  # the exchange knows it after all: cancel it
 
     def _refused(self, request: _Request, now: float, text: str) -> None:
         request.answer, request.answered_at, request.failed = text, now, True
@@ -625,6 +690,13 @@ class KillSwitch:
         }[request.msg_type]
         if request.answer is None:
             return f"{name} {request.ref} sent {age:.3f} s ago: no answer yet"
+        if request.msg_type == "F" and request.not_found:
+            return (
+                f"{name} {request.ref} answered {request.answer}: the exchange holds no such "
+                "open order, but it acknowledged this one earlier, so it ended (filled or "
+                "canceled) without a report this session saw; a drop-copy replay or Kalshi's "
+                "portfolio page says how"
+            )
         if request.msg_type == "F":
             return f"{name} {request.ref} answered {request.answer}"
         return (

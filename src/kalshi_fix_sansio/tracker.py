@@ -34,6 +34,14 @@ Rules:
 * OrderCancelReject (35=9) and BusinessMessageReject (35=j, BusinessRejectReceived, matched by
   BusinessRejectRefID = ClOrdID) are kept as `Rejection` per request ClOrdID; a rejected new
   order or replacement becomes REJECTED, a pending cancel/replace of the order is undone.
+* A 35=9 that says the exchange does not know the order (`says_unknown_order`: CxlRejReason 1,
+  Text not a mismatch of the order's attributes) about an order Kalshi never reported on (an
+  unacknowledged new order: lost in flight, never received) ends it REJECTED with a
+  `Rejection` of source ``"not_found"`` (Kalshi's text): it was never live. A report of that
+  order arriving after all (a drop-copy replay, a late acknowledgement) is the exchange's own
+  word and wins: the order leaves REJECTED and takes the report's state (its fills count, as
+  every fill does). An acknowledged order answered so stays as it is (it was live; how it
+  ended is not known until a report says).
 * What a cancel (35=F) or replace (35=G) must repeat "as on the original" is kept on the
   order: Symbol, Side, OrderID, AllocAccount(79), the Parties (NoPartyIDs 453) and
   ExDestination(100); from the request sent, else from the first report carrying it, and a
@@ -56,11 +64,13 @@ from ._fields import _LAZY
 from ._orders import (
     _BY_CODE,
     _RECORDS,
+    NOT_FOUND,
     PENDING_EXEC_ID,
     TERMINAL,
     ZERO,
     CollateralChange,
     Fill,
+    OrderNotFound,
     OrderParty,
     OrderRejected,
     OrderStatus,
@@ -75,6 +85,7 @@ from ._orders import (
     _parties,
     _Public,
     _sent_order,
+    says_unknown_order,
 )
 from ._retention import Retention, _link
 from .errors import LocalProtocolError
@@ -83,9 +94,11 @@ from .pnl import MarketPnL, Settlements
 from .settlement import SettlementReport
 
 __all__ = [
+    "NOT_FOUND",
     "TERMINAL",
     "CollateralChange",
     "Fill",
+    "OrderNotFound",
     "OrderParty",
     "OrderRejected",
     "OrderStatus",
@@ -93,7 +106,9 @@ __all__ = [
     "Position",
     "Rejection",
     "TrackedOrder",
+    "says_unknown_order",
 ]
+
 
 DEFAULT_MAX_TERMINAL_ORDERS = 10_000
 """Final orders an `OrderTracker` keeps by default (a replace chain counts once)."""
@@ -603,7 +618,18 @@ class OrderTracker:
             if not order.terminal:
                 order.rejection = rejection
         if order.status in TERMINAL:
-            return  # final: quantities and state stay as they were
+            ended = order.rejection
+            if (
+                ended is None
+                or ended.source != NOT_FOUND
+                or exec_type in _NOT_ANSWERS
+                or status is _REJECTED
+                or exec_type == "8"
+            ):
+                return  # final: quantities and state stay as they were
+            # the exchange reports an order its 35=9 said it did not know: its report wins
+            order.status, order.rejection = _PENDING_NEW, None
+            self._rejections.pop(order.cl_ord_id, None)
         value = er._order_id
         if value is not None:
             order.order_id = value if value.__class__ is str else _code(value)
@@ -733,7 +759,35 @@ class OrderTracker:
         rejection = Rejection(
             cl, "cancel_reject", message.text, _int(message.cxl_rej_reason), message
         )
-        self._reject_request(rejection, _code(message.orig_cl_ord_id))
+        orig = _code(message.orig_cl_ord_id)
+        target = self.not_found_target(message)
+        self._reject_request(rejection, orig)
+        if target is not None:
+            self._reject_request(
+                Rejection(target.cl_ord_id, NOT_FOUND, message.text, rejection.reason, message),
+                None,
+            )
+
+    def not_found_target(self, message: Any) -> TrackedOrder | None:
+        """The order an OrderCancelReject (35=9) proves was never live, or None: the 35=9
+        says the exchange does not know the order (`says_unknown_order`), and the order it
+        names (OrigClOrdID, else the cancel or replace request's ClOrdID) is tracked, open and
+        was never acknowledged by Kalshi. Feeding the 35=9 ends that order REJECTED (source
+        ``"not_found"``); this asks before, changing nothing."""
+        if not says_unknown_order(message):
+            return None
+        cl = _code(message.cl_ord_id)
+        orig = _code(message.orig_cl_ord_id)
+        target = self.order(orig) if orig is not None else None
+        if target is None and cl is not None:
+            target = self.order(self._cancels.get(cl) or self._alias.get(cl, ""))
+            if target is None:  # a replacement request: the order it names
+                request = self._orders.get(cl)
+                if request is not None and request.orig_cl_ord_id is not None:
+                    target = self.order(request.orig_cl_ord_id)
+        if target is None or target.acknowledged or target.terminal or target.cl_ord_id == cl:
+            return None
+        return target
 
     def _business_reject(self, message: Any) -> None:
         cl = _code(message.business_reject_ref_id)

@@ -4,8 +4,9 @@
 docs/codec.md for what it prints, its exit codes and what it redacts. ``kalshi-fix replay
 FILE`` rebuilds orders, positions and books from a message log (docs/replay.md).
 ``logon-test`` and ``md`` connect to Kalshi (or a mock gateway), ``order`` and ``cancel`` place
-or cancel one order, ``kill`` cancels every open order of an API key (the kill switch),
-``mock-gateway`` serves one, ``demo`` runs both.
+or cancel one order, ``kill`` cancels every open order of an API key (the kill switch) and
+halts the key's other processes on this machine until ``rearm``, ``mock-gateway`` serves one,
+``demo`` runs both.
 
 Exit status: 0 success, 1 the command ran and failed (Kalshi refused, the connection failed,
 malformed input), 2 usage error (bad arguments, missing or unusable credentials or files).
@@ -18,6 +19,7 @@ One module per command family:
   command builds (`make_client`) and the failure messages that name flags and environment
   variables (`cli_text`);
 * ``kill.py``: ``kalshi-fix kill``, the kill switch from the shell;
+* ``halt.py``: ``kalshi-fix rearm`` and the key's halt file the commands share;
 * ``order.py``: ``kalshi-fix order`` and ``kalshi-fix cancel``, one order from the shell;
 * ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
 * ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
@@ -38,6 +40,7 @@ from typing import Any, NoReturn
 from ..messagelog import scan
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, dialect, emit
 from .decode import add_decode_parser, decode_command
+from .halt import add_rearm_parser, rearm_command
 from .kill import add_kill_parser, kill_command
 from .live import (
     UsageProblem,
@@ -71,6 +74,7 @@ __all__ = [
     "main",
     "mock_gateway_command",
     "order_command",
+    "rearm_command",
     "refusal_text",
     "render_json",
     "render_table",
@@ -155,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_mock_gateway_parser(sub)
     add_live_parsers(sub)
     add_kill_parser(sub)
+    add_rearm_parser(sub)
     add_order_parsers(sub)
     return parser
 
@@ -187,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return live_command(args, sys.stdout, sys.stderr)
         if args.command == "kill":
             return kill_command(args, sys.stdout, sys.stderr)
+        if args.command == "rearm":
+            return rearm_command(args, sys.stdout, sys.stderr)
         if args.command == "order":
             return order_command(args, sys.stdout, sys.stderr)
         if args.command == "cancel":

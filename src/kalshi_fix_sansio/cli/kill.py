@@ -8,6 +8,13 @@ CancelOrdersOnDisconnect(8013)=Y, so what its own kill could not confirm is canc
 at the logout as well; KalshiRT logs on with ResetSeqNumFlag=Y (the process has no sequence
 numbers of the trading one, and needs no resend).
 
+Before it cancels, it halts the key on this machine (``--no-halt``: not): it writes the key's
+halt file (`kalshi_fix_sansio.haltfile`, in ``--halt-dir``), so every order-entry session of
+the key a client makes refuses new orders, replaces and quotes, at open and, for the ones
+already running, within a second (they cancel their own orders too), until ``kalshi-fix
+rearm``. After each session's report it counts what the kill took off: orders Canceled while it
+ran, orders already gone (filled, or unknown to the exchange: never live), orders still open.
+
 A fresh process knows no order: on KalshiNR the 35=q reaches what the exchange holds for the
 session anyway; ``--from-log`` rebuilds the tracker from the trading process's message log
 (`kalshi_fix_sansio.restore.restore`), so orders are named, followed to their Canceled report,
@@ -17,8 +24,8 @@ log is what says which orders to cancel).
 Exit status: 0 when the exchange confirmed nothing open on every session (KalshiNR: the 35=q
 answered; KalshiRT: every order of ``--from-log`` answered Canceled or final), 1 when something
 is (or may be) still open — KalshiRT without ``--from-log`` included, since orders the
-trading process left there cannot be seen — or a session could not log on, 2 for a usage
-problem.
+trading process left there cannot be seen — or a session could not log on, or the halt file
+could not be written, 2 for a usage problem.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import argparse
 from typing import IO, Any
 
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from .halt import add_halt_dir_option
 from .live import (
     UsageProblem,
     add_client_options,
@@ -38,7 +46,7 @@ from .live import (
     session_arg,
 )
 
-__all__ = ["add_kill_parser", "kill_command", "normalize"]
+__all__ = ["add_kill_parser", "count_line", "kill_command", "normalize"]
 
 _ORDER_ENTRY = ("KalshiNR", "KalshiRT")
 
@@ -111,6 +119,8 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         print(f"kalshi-fix kill: {cli_text(str(exc), args.product)}", file=err)
         return EXIT_USAGE
     status = EXIT_OK
+    if not args.no_halt and not _halt(client, out, err):
+        status = EXIT_FAILED
     for session_type, session in sessions:
         try:
             with session:
@@ -121,8 +131,11 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                     file=out,
                     flush=True,
                 )
-                report = session.kill(timeout=args.timeout, fallback_after=args.fallback_after)
+                report = session.kill(
+                    timeout=args.timeout, fallback_after=args.fallback_after, halt=False
+                )
                 print(report, file=out, flush=True)
+                print(count_line(session_type, report), file=out, flush=True)
                 # never "done" because a fresh tracker is empty: the exchange must have said so
                 known = bool(args.from_log) and session_type == "KalshiRT"
                 if not report.done or not (report.confirmed or known):
@@ -143,20 +156,62 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return status
 
 
+def _halt(client: Any, out: IO[str], err: IO[str]) -> bool:
+    """Write the key's halt file (the key's other sessions on this machine stop trading);
+    False when it could not be written (the kill goes on)."""
+    halt_file = client.halt_file
+    key_id = client.credentials.key_id
+    try:
+        record = halt_file.halt(command="kalshi-fix kill")
+    except OSError as exc:
+        print(
+            f"kalshi-fix kill: cannot write the halt file {halt_file.path} "
+            f"({exc.strerror or exc}): the key's other processes are NOT halted; cancelling "
+            "anyway",
+            file=err,
+        )
+        return False
+    print(
+        f"halted key {key_id} on this machine ({record.reason}): every order-entry session of "
+        f"it refuses new orders, running ones within {halt_file.interval:g} s, until kalshi-fix "
+        f"rearm (halt file {halt_file.path})",
+        file=out,
+        flush=True,
+    )
+    return True
+
+
+def count_line(session_type: str, report: Any) -> str:
+    """What a kill took off, counted: ``KalshiNR: cancelled 2 order(s); 1 already gone (1
+    unknown to the exchange: never live); 0 still open``."""
+    counts = report.counts
+    gone = f"{counts['gone']} already gone"
+    if counts["not_found"]:
+        gone += f" ({counts['not_found']} unknown to the exchange: never live)"
+    return (
+        f"{session_type}: cancelled {counts['canceled']} order(s); {gone}; "
+        f"{counts['still_open']} still open"
+    )
+
+
 def add_kill_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kalshi-fix kill`` to the subcommands of ``kalshi-fix``."""
     cmd = sub.add_parser(
         "kill",
         help="cancel every open order of an API key (the kill switch) and report",
-        description="Log on with credentials from the environment (KALSHI_KEY_ID + "
-        "KALSHI_PRIVATE_KEY or KALSHI_PRIVATE_KEY_PATH; KALSHI_PERPS_* for margin) to each "
-        "--session, cancel every open order by the fastest documented means (OrderMassCancelRequest "
-        "on KalshiNR; order-group triggers and single OrderCancelRequests on KalshiRT), print what "
-        "was sent and what is still open and why, log out. Sessions log on with "
+        description="Halt the API key on this machine (its halt file: every order-entry "
+        "session of the key refuses new orders until kalshi-fix rearm; running ones notice "
+        "within a second and cancel their own orders), then log on with credentials from the "
+        "environment (KALSHI_KEY_ID + KALSHI_PRIVATE_KEY or KALSHI_PRIVATE_KEY_PATH; "
+        "KALSHI_PERPS_* for margin) to each --session, cancel every open order by the fastest "
+        "documented means (OrderMassCancelRequest on KalshiNR; order-group triggers and single "
+        "OrderCancelRequests on KalshiRT), print what was sent, how many orders were cancelled "
+        "or already gone and what is still open and why, log out. Sessions log on with "
         "CancelOrdersOnDisconnect=Y.",
         epilog="exit status: 0 the exchange confirmed nothing open, 1 something is (or may be) "
-        "still open (KalshiRT without --from-log: orders left there cannot be seen) or a session "
-        "failed, 2 usage error (arguments, credentials, files)",
+        "still open (KalshiRT without --from-log: orders left there cannot be seen), a session "
+        "failed, or the halt file could not be written, 2 usage error (arguments, credentials, "
+        "files)",
     )
     add_client_options(
         cmd,
@@ -191,6 +246,12 @@ def add_kill_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="seconds after the mass cancel's answer before a still-open order gets its own "
         "OrderCancelRequest (default 1)",
     )
+    cmd.add_argument(
+        "--no-halt",
+        action="store_true",
+        help="only cancel: do not halt the key's other processes (no halt file)",
+    )
+    add_halt_dir_option(cmd)
     cmd.set_defaults(sessions=None)
 
 

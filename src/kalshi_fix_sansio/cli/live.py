@@ -113,7 +113,8 @@ env_prefix = _env_prefix
 
 def make_client(args: argparse.Namespace, endpoints: Mapping[str, tuple[str, int, bool]]) -> Any:
     """The blocking client of ``--product`` with the key of the environment (``--env``),
-    ``--pinned-cert``, ``--allow-unlisted-host`` and the ``--endpoint`` overrides.
+    ``--pinned-cert``, ``--allow-unlisted-host``, the ``--endpoint`` overrides and, for the
+    commands that have it, the key's halt file in ``--halt-dir``.
 
     Args:
         args: parsed arguments (``product``, ``env``, ``pinned_cert``, ``allow_unlisted_host``).
@@ -127,7 +128,7 @@ def make_client(args: argparse.Namespace, endpoints: Mapping[str, tuple[str, int
         LocalProtocolError, KeyLoadError: credentials, host or options refused by the library
             (`cli_text` rephrases them for the command line).
     """
-    from ..adapters import Backoff, Endpoint, check_endpoint
+    from ..adapters import Backoff, Credentials, Endpoint, check_endpoint
     from ..adapters.blocking import FixClient, MarginFixClient
 
     cls = FixClient if args.product == "prediction" else MarginFixClient
@@ -147,7 +148,12 @@ def make_client(args: argparse.Namespace, endpoints: Mapping[str, tuple[str, int
     }
     if overrides:
         options["endpoints"] = overrides
-    return cls.from_env(args.env, **options)
+    credentials = Credentials.from_env(cls.PRODUCT)
+    if getattr(args, "halt_dir", None):  # the key's halt file there, not in the default one
+        from ..haltfile import HaltFile
+
+        options["halt_file"] = HaltFile(credentials.key_id, args.halt_dir)
+    return cls(credentials, args.env, **options)
 
 
 def client_for(args: argparse.Namespace, session_type: str) -> Any:

@@ -15,6 +15,10 @@ account and parties), sends it with ``session.cancel`` and prints the Canceled r
 library never refuses a cancel for a risk limit (taking risk off always goes), so ``cancel``
 takes no limits.
 
+``order`` refuses while the key is halted from the shell (``kalshi-fix kill`` wrote its halt
+file, `kalshi_fix_sansio.haltfile`; ``kalshi-fix rearm`` removes it): before connecting, and
+on the session itself should the halt come while it opens. ``cancel`` is never refused for it.
+
 ``--dry-run`` prints the frame that would be sent (the session's header fields as
 placeholders, secrets redacted) after every local check, and connects to nothing. Prices print
 in the product's one format (`kalshi_fix_sansio.prices`), quantities and codes as the demo
@@ -22,8 +26,8 @@ shows them.
 
 Exit status: 0 Kalshi accepted the order (its acknowledgement: resting, filled, or done for an
 IOC) or canceled it, or with ``--dry-run`` every local check passed; 1 Kalshi rejected it, no
-answer came in ``--timeout``, a pre-trade limit refused it, or the connection failed; 2 usage
-error (arguments, values out of Kalshi's ranges, credentials, files).
+answer came in ``--timeout``, a pre-trade limit refused it, the key is halted, or the connection
+failed; 2 usage error (arguments, values out of Kalshi's ranges, credentials, files).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from ..messagelog import printable
 from ..prices import format_price
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, code_label, dialect, qty_text
+from .halt import add_halt_dir_option, halt_file_for, halted_text
 from .live import (
     ENDPOINT_HELP,
     UsageProblem,
@@ -237,6 +242,7 @@ def _connected(
     ``subject`` (the ClOrdID; or, rejected, what Kalshi said about ``rejected``), log out."""
     from .. import OrderRejected
     from ..errors import FixError
+    from ..gate import TradingHalted
 
     try:
         client = client_for(args, args.session)
@@ -256,6 +262,13 @@ def _connected(
             except OrderRejected as exc:
                 why = _rejection_text(exc, args.product, rejected)
                 print(f"kalshi-fix {name}: {why}", file=err)
+                return EXIT_FAILED
+            except TradingHalted as exc:
+                print(
+                    f"kalshi-fix {name}: refused, nothing was sent: key "
+                    f"{session.config.sender_comp_id} is {exc.reason}; kalshi-fix rearm lifts it",
+                    file=err,
+                )
                 return EXIT_FAILED
             except TimeoutError:
                 print(
@@ -338,6 +351,11 @@ def order_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         return EXIT_USAGE
     except _Refused as exc:
         print(f"kalshi-fix order: {exc}", file=err)
+        return EXIT_FAILED
+    key_id = _key_id(args)
+    halted = halted_text(halt_file_for(args, key_id)) if key_id is not None else None
+    if halted is not None:  # a kill from the shell halted the key: not even a dry run passes
+        print(f"kalshi-fix order: refused, nothing was sent: {halted}", file=err)
         return EXIT_FAILED
     if args.dry_run:
         px = format_price(order.price, args.product)
@@ -502,7 +520,10 @@ def add_order_parsers(sub: argparse._SubParsersAction[Any]) -> None:
         "LeavesQty) and log out; the order stays on the book. Prices are dollars: on "
         "prediction the Yes price (to buy No at P, sell at 1-P). Checked locally before "
         "anything is sent: Kalshi's value ranges and --max-qty / --max-notional.",
-        epilog=_EPILOG.format(ok="Kalshi accepted it", limits=", a pre-trade limit refused it"),
+        epilog=_EPILOG.format(
+            ok="Kalshi accepted it",
+            limits=", a pre-trade limit refused it, the key is halted (kalshi-fix kill)",
+        ),
     )
     order.add_argument("--symbol", required=True, help="the market ticker")
     order.add_argument("--side", required=True, type=_side_arg, metavar="buy|sell", help="Side(54)")
@@ -545,6 +566,7 @@ def add_order_parsers(sub: argparse._SubParsersAction[Any]) -> None:
         "(RiskLimits.max_order_notional: prediction buy qty x price, sell qty x (1 - price))",
     )
     _common(order)
+    add_halt_dir_option(order)
 
     cancel = sub.add_parser(
         "cancel",
