@@ -445,7 +445,7 @@ def test_market_maker_paper_trades_the_shipped_recording(tmp_path: Path) -> None
         str(recording),
         "--as-fast-as-possible",
         "--seconds",
-        "2",
+        "5",  # the sample replays in about 0.5 s; on a loaded machine 2 s fell short of its end
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout

@@ -8,8 +8,8 @@ real mock gateway (TLS end to end through it, `kalshi_fix_sansio.testing.relay.F
 * ``reset-idle``: an RST while the application does something else (not in the session);
 * ``reset-sending``: an RST after some bytes of a burst of orders the application is sending;
 * ``peer-silent``: the exchange's bytes stop reaching the client (the connection stays up);
-* ``app-blocked``: the application blocks its own loop (or thread) past the heartbeat and the
-  client's silence limit;
+* ``app-blocked``: the application blocks its own loop (or thread) until the exchange's next
+  heartbeat, past the client's silence limit;
 * ``exchange-drops``: the client stops taking bytes while a burst of orders is answered, and
   the connection is reset while the application's loop (or thread) is blocked, as an exchange
   resets a client that does not read.
@@ -156,7 +156,10 @@ async def inject(fault: str, d: Driver, session: Any, relay: FaultRelay) -> None
         assert relay.blackhole("down") == 1
         assert await in_thread(d, relay.wait_connections, 2, RECOVER)
     elif fault == "app-blocked":
-        time.sleep(3.0)  # the application's loop (or thread) blocked past 2.4 s of silence
+        # the application's loop (or thread) blocked until the exchange's next heartbeat
+        # (HeartBtInt 4 s), past the client's 2.4 s silence limit: a blocking call, not a sleep
+        heard = relay.relayed("down")
+        assert relay.wait_relayed("down", heard + 1, 2 * HEARTBEAT + 1)
     elif fault == "exchange-drops":
         assert relay.stall("down") == 1  # the client takes nothing more
         await burst(d, session, "burst", 50)  # their answers wait for it

@@ -45,8 +45,10 @@ def echo() -> Iterator[tuple[str, int]]:
 
 
 def connect(relay: FaultRelay) -> socket.socket:
+    """A connection through ``relay``, returned once the relay relays it."""
+    before = relay.accepted
     sock = socket.create_connection(("127.0.0.1", relay.port), timeout=5.0)
-    assert relay.wait_connections(relay.accepted, 5.0)
+    assert relay.wait_connections(before + 1, 5.0)
     return sock
 
 

@@ -319,23 +319,25 @@ class FaultRelay:
         except BlockingIOError:
             return
         with self._mu:
-            self._accepted += 1
             refuse = self._refusing > 0
             if refuse:
                 self._refusing -= 1
+        server = None
+        if not refuse:
+            try:
+                server = socket.create_connection(self.target, timeout=5.0)
+            except OSError:
+                pass
+        if server is None:  # refused, or the target is not there: reset at once
+            _rst(client)
+        else:
+            for sock in (client, server):
+                sock.setblocking(False)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._links.append(_Link(client, server))
+        with self._mu:  # counted once relayed (or refused): a waiter may act on it at once
+            self._accepted += 1
             self._mu.notify_all()
-        if refuse:
-            _rst(client)
-            return
-        try:
-            server = socket.create_connection(self.target, timeout=5.0)
-        except OSError:
-            _rst(client)
-            return
-        for sock in (client, server):
-            sock.setblocking(False)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._links.append(_Link(client, server))
 
     def _forward(self, link: _Link, direction: str) -> None:
         if link not in self._links:
