@@ -367,9 +367,19 @@ class Entries(Sequence[E]):
         at = self._at
         if k.__class__ is int and 0 <= k < at.declared:
             typed, j = self._state
-            if k < len(typed):
+            have = len(typed)
+            if k < have:
                 return typed[k]
-            walked = _walk(at.info.entry, at.src, at.flat, j, k + 1 - len(typed))
+            # Up to as many entries again as are typed (within the count): each read past them
+            # copies them into a new tuple, so reading the entries by index one after another
+            # copies each a bounded number of times, not once per later entry (quadratic).
+            # Entries that do not walk are left to the careful parser when reached: only the
+            # ones up to k are asked for again.
+            need = k + 1 - have
+            more = min(max(need, have), at.declared - have)
+            walked = _walk(at.info.entry, at.src, at.flat, j, more)
+            if walked is None and more > need:
+                walked = _walk(at.info.entry, at.src, at.flat, j, need)
             if walked is not None:
                 typed = (*typed, *cast("Sequence[E]", walked[0]))
                 self._state = (typed, walked[1])

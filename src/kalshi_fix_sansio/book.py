@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Iterator
 from datetime import date, time
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import attrs
 
@@ -225,15 +225,19 @@ class BookSide:
     """One side of a book: price -> aggregated size, best price first.
 
     Kept as a dict plus a sorted price list maintained with `bisect`: the best level is O(1), the
-    best ``n`` levels O(n), an insert or delete O(log n) search + a short memmove.
+    best ``n`` levels O(n), an insert or delete O(log n) search + a short memmove. A message of
+    many levels (a snapshot, a long 35=X) changes the dict alone and puts the list in order
+    once (`_defer`, `_settle`): a memmove per level would make it quadratic in its levels.
     """
 
-    __slots__ = ("_bids", "_prices", "_sizes")
+    __slots__ = ("_added", "_bids", "_prices", "_sizes")
 
     def __init__(self, bids: bool) -> None:
         self._sizes: dict[Decimal, Decimal] = {}
         self._prices: list[Decimal] = []  # ascending
         self._bids = bids
+        # deferred (`_defer`): the prices added since, in any order (the list is settled later)
+        self._added: list[Decimal] | None = None
 
     @property
     def is_bids(self) -> bool:
@@ -287,18 +291,48 @@ class BookSide:
         return dict(self._sizes)
 
     def _set(self, price: Decimal, size: Decimal) -> None:
-        if price not in self._sizes:
-            insort(self._prices, price)
-        self._sizes[price] = size
+        sizes = self._sizes
+        if price not in sizes:
+            added = self._added
+            if added is None:
+                insort(self._prices, price)
+            else:
+                added.append(price)
+        sizes[price] = size
 
     def _remove(self, price: Decimal) -> None:
         del self._sizes[price]
-        prices = self._prices
-        del prices[bisect_left(prices, price)]
+        if self._added is None:  # deferred: `_settle` leaves it out of the list
+            prices = self._prices
+            del prices[bisect_left(prices, price)]
 
     def _clear(self) -> None:
         self._sizes.clear()
         self._prices.clear()
+        if self._added is not None:
+            self._added.clear()
+
+    def _defer(self) -> None:
+        """From now until `_settle`, `_set` and `_remove` change the dict alone (the price list
+        is not read meanwhile)."""
+        if self._added is None:
+            self._added = []
+
+    def _settle(self) -> None:
+        """Put the price list in order after `_defer`: the old prices still present, and those
+        added, sorted once (the old ones are one sorted run: O(n + k log k) for k added)."""
+        added = self._added
+        if added is None:
+            return
+        self._added = None
+        sizes = self._sizes
+        old = self._prices
+        new = [p for p in dict.fromkeys(added) if p in sizes and not _holds(old, p)]
+        if len(old) + len(new) != len(sizes):  # some old prices were removed
+            old = self._prices = [p for p in old if p in sizes]
+        if new:
+            old += new
+            old.sort()
 
     def __repr__(self) -> str:
         name = "bids" if self._bids else "offers"
@@ -460,6 +494,18 @@ class Book(_TwoSided):
         return f"<Book {self}>"
 
 
+# A 35=X of more entries than this has the book sides it changes deferred (`BookSide._defer`)
+_DEFER_ENTRIES = 64
+
+
+class _Done(NamedTuple):
+    """What one 35=X has done so far (`Books._incremental`)."""
+
+    symbols: set[str]  # the symbols in `BookUpdates.symbols`
+    before: set[str]  # the symbols reported before their snapshot (once a message each)
+    deferred: list[BookSide]  # the sides deferred (`BookSide._defer`)
+
+
 class Books:
     """Books of every symbol seen, updated from decoded market-data messages.
 
@@ -545,12 +591,30 @@ class Books:
         if symbol is None:
             return
         book = self.book(symbol)
-        book.bids._clear()
-        book.offers._clear()
+        bids, offers = book.bids, book.offers
+        bids._clear()
+        offers._clear()
         book.own_orders.clear()
         book.has_snapshot = True
         book.consistent = True
         problems = updates.inconsistencies
+        # the levels into the dicts, then each price list sorted once
+        bids._defer()
+        offers._defer()
+        try:
+            self._snapshot_levels(message, book, problems)
+        finally:
+            bids._settle()
+            offers._settle()
+        updates.symbols.append(symbol)
+        self._check_cross(book, problems)
+        if problems:
+            book.consistent = False
+
+    @staticmethod
+    def _snapshot_levels(message: Any, book: Book, problems: list[BookInconsistency]) -> None:
+        """A snapshot's levels into a book whose sides are cleared (and deferred)."""
+        symbol = book.symbol
         for e in message.md_entries or ():
             kind = _code(e.md_entry_type)
             px, size = e.md_entry_px, e.md_entry_size
@@ -583,10 +647,6 @@ class Books:
                     )
                 )
             side._set(px, size)
-        updates.symbols.append(symbol)
-        self._check_cross(book, problems)
-        if problems:
-            book.consistent = False
 
     def _incremental(self, message: Any, updates: BookUpdates) -> None:
         changed = updates.symbols
@@ -597,6 +657,30 @@ class Books:
             return
         if entries.__class__ is not tuple:  # a group of one entry reads as a tuple already
             entries = entries.as_tuple() if entries.__class__ is Entries else tuple(entries)
+        if len(entries) > _DEFER_ENTRIES:
+            # many entries: each through `_entry`, what the message has done looked up in one
+            # step, the sides they change deferred (their price lists put in order once at the
+            # end, not moved at each level)
+            done = _Done(set(), set(), [])
+            try:
+                for e in entries:
+                    self._entry(e, updates, done)
+            finally:
+                for side in done.deferred:
+                    side._settle()
+        else:
+            self._entries(entries, updates)
+        for symbol in changed:
+            book = books[symbol]
+            bids, offers = book.bids._prices, book.offers._prices  # ascending: best bid last
+            if bids and offers and bids[-1] >= offers[0]:
+                self._check_cross(book, problems)
+
+    def _entries(self, entries: tuple[Any, ...], updates: BookUpdates) -> None:
+        """Apply the entries of a 35=X of a few entries (at most ``_DEFER_ENTRIES``: what it
+        has done is looked up in short lists)."""
+        changed = updates.symbols
+        books = self._books
         plain = not self._legacy
         for e in entries:
             # the common entry, inline: a decoded entry whose values `level_values` gives (each
@@ -634,24 +718,26 @@ class Books:
                         if symbol not in changed:
                             changed.append(symbol)
                         continue
-            self._entry(e, updates)
-        for symbol in changed:
-            book = books[symbol]
-            bids, offers = book.bids._prices, book.offers._prices  # ascending: best bid last
-            if bids and offers and bids[-1] >= offers[0]:
-                self._check_cross(book, problems)
+            self._entry(e, updates, None)
 
-    def _entry(self, e: Any, updates: BookUpdates) -> None:
+    def _entry(self, e: Any, updates: BookUpdates, done: _Done | None) -> None:
         """Apply one entry of a 35=X, whatever it holds: each field read (converted) when the
-        entry's handling needs it, each problem reported."""
+        entry's handling needs it, each problem reported. ``done``: what a message of many
+        entries has done so far; None: the message has a few (`_entries`)."""
         symbol = e.symbol
         if symbol is None:
             return
         problems = updates.inconsistencies
         book = self._books.get(symbol)
         if book is None or not book.has_snapshot:
-            before = InconsistencyReason.BEFORE_SNAPSHOT  # reported once a message and symbol
-            if not any(p.reason is before and p.symbol == symbol for p in problems):
+            # reported once a message and symbol
+            if done is None:
+                before = InconsistencyReason.BEFORE_SNAPSHOT
+                first = not any(p.reason is before and p.symbol == symbol for p in problems)
+            else:
+                first = symbol not in done.before
+                done.before.add(symbol)
+            if first:
                 problems.append(
                     BookInconsistency(
                         symbol,
@@ -682,7 +768,9 @@ class Books:
             )
             book.trades.append(trade)
             updates.trades.append(trade)
-        elif not self._level(book, kind, e, px, size, problems):
+        elif not self._level(
+            book, kind, e, px, size, problems, None if done is None else done.deferred
+        ):
             return
         elif e.cl_ord_id is not None or e.alloc_account is not None:
             own = OwnOrderEntry(
@@ -698,7 +786,11 @@ class Books:
             )
             book.own_orders.append(own)
             updates.own_orders.append(own)
-        if symbol not in updates.symbols:
+        if done is None:
+            if symbol not in updates.symbols:
+                updates.symbols.append(symbol)
+        elif symbol not in done.symbols:
+            done.symbols.add(symbol)
             updates.symbols.append(symbol)
 
     def _level(
@@ -709,9 +801,14 @@ class Books:
         px: Decimal,
         size: Decimal,
         problems: list[BookInconsistency],
+        deferred: list[BookSide] | None,
     ) -> bool:
-        """Apply one book entry; False (and a report) when it cannot be applied."""
+        """Apply one book entry; False (and a report) when it cannot be applied. ``deferred``:
+        the sides deferred so far (the side is deferred too), or None: none are."""
         side = book.bids if kind == _BID else book.offers
+        if deferred is not None and side._added is None:
+            side._defer()
+            deferred.append(side)
         action = _code(e.md_update_action)
         present = px in side._sizes
         if action == _DELETE:
@@ -776,6 +873,12 @@ class Books:
         problems.append(
             BookInconsistency(book.symbol, reason, f"best bid {bid} >= best offer {offer}")
         )
+
+
+def _holds(prices: list[Decimal], price: Decimal) -> bool:
+    """Whether a sorted price list holds ``price``."""
+    i = bisect_left(prices, price)
+    return i < len(prices) and prices[i] == price
 
 
 def _side_name(kind: str | None) -> str:

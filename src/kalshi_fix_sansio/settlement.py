@@ -172,6 +172,11 @@ class SettlementReport:
     report_ids: tuple[str, ...]
     total_pages: int | None = None
     defects: tuple[Defect, ...] = ()
+    # party ID -> its entries, made on the first `entries` call: a lookup per party of a
+    # settlement of many parties would otherwise walk them all each time (quadratic)
+    _by_party: dict[str, tuple[SettlementParty, ...]] | None = attrs.field(
+        default=None, init=False, eq=False, repr=False
+    )
 
     @property
     def party_ids(self) -> tuple[str, ...]:
@@ -184,7 +189,14 @@ class SettlementReport:
         Raises:
             KeyError: the party is not in this settlement.
         """
-        found = tuple(p for p in self.parties if p.party_id == party_id)
+        by_party = self._by_party
+        if by_party is None:
+            grouped: dict[str, list[SettlementParty]] = {}
+            for party in self.parties:
+                grouped.setdefault(party.party_id, []).append(party)
+            by_party = {key: tuple(found) for key, found in grouped.items()}
+            object.__setattr__(self, "_by_party", by_party)  # a frozen class's cache
+        found = by_party.get(party_id, ())
         if not found:
             raise KeyError(
                 f"party {party_id!r} is not in the settlement of {self.symbol} "
