@@ -416,8 +416,14 @@ def _walk(
         return None
 
 
+# The entries of a group lacking a required tag named one by one (tolerant read); past them,
+# one defect per tag says how many more lack it (`_careful_group`)
+NAMED_ENTRIES = 10
+
+
 def _careful_group(at: GroupPlace) -> tuple[Record, ...]:
-    """The careful parser: cuts the entries at their delimiters, naming what is wrong."""
+    """The careful parser: cuts the entries at their delimiters, naming what is wrong (the
+    first `NAMED_ENTRIES` entries lacking a required tag one by one, the others counted)."""
     owner, info, src, flat, raw, i, count = at
     defects = src.defects
     n = len(flat)
@@ -428,6 +434,8 @@ def _careful_group(at: GroupPlace) -> tuple[Record, ...]:
     j = i + 2
     entries: list[Record] = []
     own = entry_cls._OWN
+    named = 0  # entries lacking a required tag named so far
+    more: dict[int, list[int]] = {}  # past them: a tag -> [entries lacking it, the first]
     for k in range(count):
         # An entry starts with the delimiter; tolerated: another member when the delimiter is
         # left out (Kalshi omits Symbol on multivariate QuoteRequest entries).
@@ -471,15 +479,34 @@ def _careful_group(at: GroupPlace) -> tuple[Record, ...]:
                     tag,
                     REJECT_REQUIRED_TAG_MISSING,
                 )
-            for tag in sorted(int(t) for t in missing):
-                text = f"{owner._what()}: group {info.name}({info.tag}) entry {k + 1} lacks "
-                _add(defects, Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{text}required tag {tag}"))
+            if named < NAMED_ENTRIES:
+                named += 1
+                for tag in sorted(int(t) for t in missing):
+                    text = f"{owner._what()}: group {info.name}({info.tag}) entry {k + 1} lacks "
+                    _add(
+                        defects,
+                        Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{text}required tag {tag}"),
+                    )
+            else:
+                for t in missing:
+                    counted = more.setdefault(int(t), [0, k + 1])
+                    counted[0] += 1
         entry = _new(entry_cls)
         entry._blank()
         entry._src = src
         entry._flat = sub
         entry._eager = True
         entries.append(entry)
+    if more:
+        assert defects is not None  # only a tolerant read counts
+        for tag, (lacking, first) in sorted(more.items()):
+            text = (
+                f"{owner._what()}: group {info.name}({info.tag}): {lacking} more "
+                f"{'entry lacks' if lacking == 1 else 'entries lack'} required tag {tag} (the "
+                f"first of them entry {first}; the first {NAMED_ENTRIES} entries lacking a "
+                "required tag are named one by one)"
+            )
+            _add(defects, Defect(tag, REJECT_REQUIRED_TAG_MISSING, text))
     return tuple(entries)
 
 
