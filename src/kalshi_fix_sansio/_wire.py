@@ -309,8 +309,9 @@ class Entries(Sequence[E]):
     """The entries of a decoded repeating group: a read-only sequence, typed as it is read.
 
     An entry read by index is typed with the entries before it (one generated walk, in wire
-    order), not the ones after it: a handler that reads the first entry of a 20-level snapshot
-    types one (a group of one entry is typed when the group is read). Iterating, `len`, a
+    order) and at most as many after it as were typed before: a handler that reads the first
+    entry of a 20-level snapshot types one (a group of one entry is typed when the group is
+    read), and reading the entries by index one after another costs time linear in them. Iterating, `len`, a
     negative index or a slice type the whole group first, and that is where a group that is not
     well formed is found: the careful parser then reads it, raising its `DecodeError` (or,
     decoded tolerantly, recording its defects) — a group with a defect after the entries already
