@@ -279,7 +279,8 @@ def test_a_frame_of_more_than_65536_fields_splits_as_a_shorter_one() -> None:
     entries = b"279=0|55=KX|269=0|270=0.5|271=1|" * n
     plain = margin.decode(frame(b"35=X|" + HDR + b"268=%d|" % n + entries))
     assert plain.check() == () and plain.header.msg_seq_num == 1
-    assert [e.md_entry_px for e in plain.md_entries] == [Decimal("0.5")] * n  # type: ignore[attr-defined]
+    prices = [e.md_entry_px for e in plain.md_entries]  # type: ignore[attr-defined]
+    assert prices == [Decimal("0.5")] * n
     equals = frame(b"35=X|" + HDR + b"268=%d|" % n + entries[:-1] + b"|11=a=b|")
     last = margin.decode(equals).md_entries[-1]  # type: ignore[attr-defined]
     assert last.cl_ord_id == "a=b" and last.md_entry_size == 1

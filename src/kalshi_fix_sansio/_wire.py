@@ -311,12 +311,12 @@ class Entries(Sequence[E]):
     An entry read by index is typed with the entries before it (one generated walk, in wire
     order) and at most as many after it as were typed before: a handler that reads the first
     entry of a 20-level snapshot types one (a group of one entry is typed when the group is
-    read), and reading the entries by index one after another costs time linear in them. Iterating, `len`, a
-    negative index or a slice type the whole group first, and that is where a group that is not
-    well formed is found: the careful parser then reads it, raising its `DecodeError` (or,
-    decoded tolerantly, recording its defects) — a group with a defect after the entries already
-    read does not stop those reads. Compares equal to a tuple
-    or list of equal entries. Threads reading one group at once each see its entries in order
+    read), and reading the entries by index one after another costs time linear in them.
+    Iterating, `len`, a negative index or a slice type the whole group first, and that is where
+    a group that is not well formed is found: the careful parser then reads it, raising its
+    `DecodeError` (or, decoded tolerantly, recording its defects) — a group with a defect after
+    the entries already read does not stop those reads. Compares equal to a tuple or list of
+    equal entries. Threads reading one group at once each see its entries in order
     (an entry typed by two of them at once may be two equal objects).
     """
 

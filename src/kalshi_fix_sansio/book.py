@@ -327,6 +327,9 @@ class BookSide:
         self._added = None
         sizes = self._sizes
         old = self._prices
+        if not old:  # every price comes from those added (a snapshot's side)
+            self._prices = sorted(sizes)
+            return
         new = [p for p in dict.fromkeys(added) if p in sizes and not _holds(old, p)]
         if len(old) + len(new) != len(sizes):  # some old prices were removed
             old = self._prices = [p for p in old if p in sizes]
@@ -658,67 +661,64 @@ class Books:
         if entries.__class__ is not tuple:  # a group of one entry reads as a tuple already
             entries = entries.as_tuple() if entries.__class__ is Entries else tuple(entries)
         if len(entries) > _DEFER_ENTRIES:
-            # many entries: each through `_entry`, what the message has done looked up in one
-            # step, the sides they change deferred (their price lists put in order once at the
-            # end, not moved at each level)
-            done = _Done(set(), set(), [])
-            try:
-                for e in entries:
-                    self._entry(e, updates, done)
-            finally:
-                for side in done.deferred:
-                    side._settle()
+            self._many(entries, updates)
         else:
-            self._entries(entries, updates)
+            plain = not self._legacy
+            # a few entries: what the message has done is looked up in short lists
+            for e in entries:
+                # the common entry, inline: a decoded entry whose values `level_values` gives (each
+                # present and converted, none of your orders), for a level of a book that has its
+                # snapshot, applying cleanly; every other entry takes `_entry`, which reads, checks
+                # and reports each field (and, on a value that does not convert, raises as it would)
+                try:
+                    values = e.level_values() if plain else None
+                except AttributeError:  # not a generated entry: its attributes, in `_entry`
+                    values = None
+                if values is not None:
+                    symbol, kind, action, px, size = values
+                    book = books.get(symbol)
+                    if book is not None and book.has_snapshot and (kind == _BID or kind == _OFFER):
+                        side = book.bids if kind == _BID else book.offers
+                        sizes = side._sizes
+                        if action == _DELETE:
+                            fast = px in sizes
+                            if fast:
+                                del sizes[px]
+                                prices = side._prices
+                                del prices[bisect_left(prices, px)]
+                        elif action == _NEW:
+                            fast = size > 0 and px not in sizes
+                            if fast:
+                                insort(side._prices, px)
+                                sizes[px] = size
+                        elif action == _CHANGE:
+                            fast = size > 0 and px in sizes
+                            if fast:
+                                sizes[px] = size
+                        else:
+                            fast = False
+                        if fast:
+                            if symbol not in changed:
+                                changed.append(symbol)
+                            continue
+                self._entry(e, updates, None)
         for symbol in changed:
             book = books[symbol]
             bids, offers = book.bids._prices, book.offers._prices  # ascending: best bid last
             if bids and offers and bids[-1] >= offers[0]:
                 self._check_cross(book, problems)
 
-    def _entries(self, entries: tuple[Any, ...], updates: BookUpdates) -> None:
-        """Apply the entries of a 35=X of a few entries (at most ``_DEFER_ENTRIES``: what it
-        has done is looked up in short lists)."""
-        changed = updates.symbols
-        books = self._books
-        plain = not self._legacy
-        for e in entries:
-            # the common entry, inline: a decoded entry whose values `level_values` gives (each
-            # present and converted, none of your orders), for a level of a book that has its
-            # snapshot, applying cleanly; every other entry takes `_entry`, which reads, checks
-            # and reports each field (and, on a value that does not convert, raises as it would)
-            try:
-                values = e.level_values() if plain else None
-            except AttributeError:  # not a generated entry: its attributes, in `_entry`
-                values = None
-            if values is not None:
-                symbol, kind, action, px, size = values
-                book = books.get(symbol)
-                if book is not None and book.has_snapshot and (kind == _BID or kind == _OFFER):
-                    side = book.bids if kind == _BID else book.offers
-                    sizes = side._sizes
-                    if action == _DELETE:
-                        fast = px in sizes
-                        if fast:
-                            del sizes[px]
-                            prices = side._prices
-                            del prices[bisect_left(prices, px)]
-                    elif action == _NEW:
-                        fast = size > 0 and px not in sizes
-                        if fast:
-                            insort(side._prices, px)
-                            sizes[px] = size
-                    elif action == _CHANGE:
-                        fast = size > 0 and px in sizes
-                        if fast:
-                            sizes[px] = size
-                    else:
-                        fast = False
-                    if fast:
-                        if symbol not in changed:
-                            changed.append(symbol)
-                        continue
-            self._entry(e, updates, None)
+    def _many(self, entries: tuple[Any, ...], updates: BookUpdates) -> None:
+        """The entries of a 35=X of more than ``_DEFER_ENTRIES``: each through `_entry`, what
+        the message has done looked up in one step, the sides they change deferred (their
+        price lists put in order once at the end, not moved at each level)."""
+        done = _Done(set(), set(), [])
+        try:
+            for e in entries:
+                self._entry(e, updates, done)
+        finally:
+            for side in done.deferred:
+                side._settle()
 
     def _entry(self, e: Any, updates: BookUpdates, done: _Done | None) -> None:
         """Apply one entry of a 35=X, whatever it holds: each field read (converted) when the
