@@ -227,7 +227,8 @@ class BookSide:
     Kept as a dict plus a sorted price list maintained with `bisect`: the best level is O(1), the
     best ``n`` levels O(n), an insert or delete O(log n) search + a short memmove. A message of
     many levels (a snapshot, a long 35=X) changes the dict alone and puts the list in order
-    once (`_defer`, `_settle`): a memmove per level would make it quadratic in its levels.
+    once (`Books._snapshot`; `_defer`, `_settle`): a memmove per level would make it quadratic
+    in its levels.
     """
 
     __slots__ = ("_added", "_bids", "_prices", "_sizes")
@@ -309,8 +310,6 @@ class BookSide:
     def _clear(self) -> None:
         self._sizes.clear()
         self._prices.clear()
-        if self._added is not None:
-            self._added.clear()
 
     def _defer(self) -> None:
         """From now until `_settle`, `_set` and `_remove` change the dict alone (the price list
@@ -327,7 +326,7 @@ class BookSide:
         self._added = None
         sizes = self._sizes
         old = self._prices
-        if not old:  # every price comes from those added (a snapshot's side)
+        if not old:  # every price comes from those added
             self._prices = sorted(sizes)
             return
         new = [p for p in dict.fromkeys(added) if p in sizes and not _holds(old, p)]
@@ -601,55 +600,51 @@ class Books:
         book.has_snapshot = True
         book.consistent = True
         problems = updates.inconsistencies
-        # the levels into the dicts, then each price list sorted once
-        bids._defer()
-        offers._defer()
+        # the levels into the price dicts, then each side's price list sorted once (inserted
+        # one by one, levels listed best first would each move the whole list: quadratic)
         try:
-            self._snapshot_levels(message, book, problems)
+            for e in message.md_entries or ():
+                kind = _code(e.md_entry_type)
+                px, size = e.md_entry_px, e.md_entry_size
+                if kind not in (_BID, _OFFER) or px is None or size is None:
+                    problems.append(
+                        BookInconsistency(
+                            symbol,
+                            InconsistencyReason.MALFORMED_ENTRY,
+                            f"snapshot entry type={kind} px={px} size={size} skipped",
+                        )
+                    )
+                    continue
+                sizes = bids._sizes if kind == _BID else offers._sizes
+                if size <= 0:
+                    reason = (
+                        InconsistencyReason.NEGATIVE_SIZE
+                        if size < 0
+                        else InconsistencyReason.ZERO_SIZE
+                    )
+                    problems.append(
+                        BookInconsistency(
+                            symbol, reason, f"snapshot {_side_name(kind)} {size} @ {px} skipped"
+                        )
+                    )
+                    continue
+                if px in sizes:
+                    problems.append(
+                        BookInconsistency(
+                            symbol,
+                            InconsistencyReason.DUPLICATE_LEVEL,
+                            f"snapshot lists {_side_name(kind)} {px} twice ({sizes[px]}, then "
+                            f"{size})",
+                        )
+                    )
+                sizes[px] = size
         finally:
-            bids._settle()
-            offers._settle()
+            bids._prices = sorted(bids._sizes)
+            offers._prices = sorted(offers._sizes)
         updates.symbols.append(symbol)
         self._check_cross(book, problems)
         if problems:
             book.consistent = False
-
-    @staticmethod
-    def _snapshot_levels(message: Any, book: Book, problems: list[BookInconsistency]) -> None:
-        """A snapshot's levels into a book whose sides are cleared (and deferred)."""
-        symbol = book.symbol
-        for e in message.md_entries or ():
-            kind = _code(e.md_entry_type)
-            px, size = e.md_entry_px, e.md_entry_size
-            if kind not in (_BID, _OFFER) or px is None or size is None:
-                problems.append(
-                    BookInconsistency(
-                        symbol,
-                        InconsistencyReason.MALFORMED_ENTRY,
-                        f"snapshot entry type={kind} px={px} size={size} skipped",
-                    )
-                )
-                continue
-            side = book.bids if kind == _BID else book.offers
-            if size <= 0:
-                reason = (
-                    InconsistencyReason.NEGATIVE_SIZE if size < 0 else InconsistencyReason.ZERO_SIZE
-                )
-                problems.append(
-                    BookInconsistency(
-                        symbol, reason, f"snapshot {_side_name(kind)} {size} @ {px} skipped"
-                    )
-                )
-                continue
-            if px in side:
-                problems.append(
-                    BookInconsistency(
-                        symbol,
-                        InconsistencyReason.DUPLICATE_LEVEL,
-                        f"snapshot lists {_side_name(kind)} {px} twice ({side[px]}, then {size})",
-                    )
-                )
-            side._set(px, size)
 
     def _incremental(self, message: Any, updates: BookUpdates) -> None:
         changed = updates.symbols
