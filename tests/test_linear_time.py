@@ -3,8 +3,9 @@
 Each test does the same work on 10,000 and on 100,000 entries in the same run and asserts that
 the larger takes less than `BOUND` times as long: linear work gives about 10 (11 to 15 measured,
 a large frame missing the CPU's caches), quadratic about 100. No wall time is asserted as such:
-only the ratio, of the best of a few runs, so that a loaded machine does not fail it. The work
-goes through the public API: a dialect's `decode()` and `check()`, a client `Session` fed bytes
+only the ratio, with the best of up to three runs of the larger, so that a loaded machine does
+not fail it (the garbage collector paused while timing: its passes over a large heap are noise).
+The work goes through the public API: a dialect's `decode()` and `check()`, a client `Session` fed bytes
 (`receive_data`, `next_event`), the acceptor's strict session, `Books`, a `SettlementReport`
 and the mock gateway's `Exchange`.
 """
@@ -77,7 +78,7 @@ def assert_linear(prepare: Callable[[int], Work]) -> list[Any]:
         finally:
             gc.enable()
 
-    t_small = min(timed(small, 0) for _ in range(2))
+    t_small = timed(small, 0)  # load only slows it: a lower ratio, never a false failure
     t_large = timed(large, 1)
     for _ in range(2):  # a loaded machine: the best of up to three runs of the large one
         if t_large < BOUND * t_small:
@@ -209,7 +210,7 @@ def test_entries_read_by_index_one_after_another_take_linear_time() -> None:
 
 
 def test_a_frame_of_more_than_65536_fields_is_split_as_fast_as_a_shorter_one() -> None:
-    """500,000 fields: the fast split (a careful split per field was 20 times slower)."""
+    """500,000 fields: the fast split (the careful split they took was 6 times slower)."""
 
     def prepare(n: int) -> Work:
         data = snapshot("prediction", n, W_ENTRY["prediction"])
