@@ -356,7 +356,7 @@ class _Batch:
     first_seen: float
     last_seen: float
     pages: dict[str, _Page] = attrs.field(factory=dict)
-    rejected: list[str] = attrs.field(factory=list)
+    rejected: dict[str, None] = attrs.field(factory=dict)  # report IDs, in order, each once
 
     @property
     def total(self) -> int | None:
@@ -665,8 +665,7 @@ class SettlementAssembler:
         batch.last_seen = now
         conflict = _header_conflict(batch, page)
         if conflict is not None:
-            if page.report_id not in batch.rejected:
-                batch.rejected.append(page.report_id)
+            batch.rejected[page.report_id] = None
             text = f"page {page.report_id!r} disagrees with the batch: {conflict}; not merged"
             problems.append(self._problem(ProblemKind.INCONSISTENT_BATCH, batch, text, page))
             return SettlementUpdate(problems=tuple(problems))
@@ -677,13 +676,14 @@ class SettlementAssembler:
         del self._pending[page.key]
         self._remember(page.key, tuple(batch.pages))
         report = batch.report()
-        counts: dict[str, int] = {}
+        # each party's pages in one pass (a pass per party seen twice was quadratic in them)
+        pages_of: dict[str, list[str]] = {}
         for party in report.parties:
-            counts[party.party_id] = counts.get(party.party_id, 0) + 1
-        for party_id, n in counts.items():
-            if n > 1:
-                pages = sorted({p.report_id for p in report.parties if p.party_id == party_id})
-                text = f"party {party_id!r} appears {n} times (pages {', '.join(pages)})"
+            pages_of.setdefault(party.party_id, []).append(party.report_id)
+        for party_id, ids in pages_of.items():
+            if len(ids) > 1:
+                pages = ", ".join(sorted(set(ids)))
+                text = f"party {party_id!r} appears {len(ids)} times (pages {pages})"
                 problems.append(self._problem(ProblemKind.DUPLICATE_PARTY, batch, text, page))
         return SettlementUpdate(reports=(report,), problems=tuple(problems))
 
