@@ -6,7 +6,8 @@ attributes, field by field. A decoded 35=X entry's MDEntryTime is converted by i
 the value is cached (a miss is left lazy, converted when read), and a group of one entry is typed
 when the group is first read. Each is compared here with the path it shortcuts; the lazy
 member is looked at through the generated walk's own slots and the codec's sentinel (the private
-modules `_fields` and `_generated`).
+modules `_fields` and `_generated`). A long 35=X's deferred price lists are compared with the
+short message's path by lowering `book._DEFER_ENTRIES`, the book module's private threshold.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal as D
 from types import SimpleNamespace
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio import Books, DecodeError, Entries, Header
+from kalshi_fix_sansio import Books, DecodeError, Entries, Header, book
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio._fields import _LAZY
@@ -301,3 +303,75 @@ def test_level_values_are_the_attributes_or_none(
     for e in msg.md_entries:  # every value read through its attribute: given when not own
         level_attrs(e)
         assert (e.level_values() is None) == (e.cl_ord_id is not None)
+
+
+PRICES = tuple(f"0.{k:02d}00" for k in range(20, 80))  # 60 levels: long messages add and drop
+level = st.tuples(
+    st.sampled_from(["0", "1", "2"]),
+    st.sampled_from(PRICES),
+    st.sampled_from(["1.00", "5.00", "0", "-1"]),
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    dialect=st.sampled_from([p, m]),
+    legacy=st.booleans(),
+    levels=st.lists(level, min_size=1, max_size=90),
+    messages=st.lists(
+        st.lists(
+            st.tuples(entry_fields, st.sampled_from(PRICES)),
+            min_size=book._DEFER_ENTRIES + 1,
+            max_size=2 * book._DEFER_ENTRIES,
+        ),
+        min_size=1,
+        max_size=2,
+    ),
+)
+def test_a_message_of_many_levels_applies_as_its_levels_one_by_one(
+    dialect: Any,
+    legacy: bool,
+    levels: list[tuple[str, str, str]],
+    messages: list[list[tuple[dict[str, Any], str]]],
+) -> None:
+    """A snapshot, and a 35=X of more than `_DEFER_ENTRIES` entries, change the sides' price
+    dicts and put each price list in order once at the end (a memmove per level made a long
+    message quadratic): the same levels as the snapshot lists (the last of a price kept), and
+    the same updates, reports and books as the same 35=X applied entry by entry (the path of
+    a short message, forced here)."""
+    e = dialect.MarketDataSnapshotFullRefreshMDEntry
+    snap = dialect.MarketDataSnapshotFullRefresh(
+        symbol=SYMBOLS[0],
+        md_entries=[
+            e(
+                md_entry_type=t,
+                md_entry_px=D(px),
+                md_entry_size=D(size),
+                md_entry_date=DAY,
+                md_entry_time=time(18, 50, tzinfo=timezone.utc),
+            )
+            for t, px, size in levels
+        ],
+    )
+    deferred, one_by_one = Books(legacy_actions=legacy), Books(legacy_actions=legacy)
+    for books in (deferred, one_by_one):
+        books.apply(decoded(dialect, snap))
+    want: dict[str, dict[D, D]] = {"0": {}, "1": {}}
+    for t, px, size in levels:
+        if t in want and D(size) > 0:
+            want[t][D(px)] = D(size)
+    got = deferred[SYMBOLS[0]]
+    assert got.bids.depth() == [p_level(str(x), str(want["0"][x])) for x in sorted(want["0"])[::-1]]
+    assert got.offers.depth() == [p_level(str(x), str(want["1"][x])) for x in sorted(want["1"])]
+    for drawn in messages:
+        msg = decoded(
+            dialect,
+            dialect.MarketDataIncrementalRefresh(
+                md_entries=[entry(dialect, {**f, "md_entry_px": px}) for f, px in drawn]
+            ),
+        )
+        long = deferred.apply(msg)
+        with mock.patch.object(book, "_DEFER_ENTRIES", len(drawn)):
+            short = one_by_one.apply(msg)
+        assert long == short
+        assert state(deferred) == state(one_by_one)

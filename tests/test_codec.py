@@ -443,6 +443,24 @@ def test_a_decoded_group_is_a_sequence_typed_as_it_is_read() -> None:
         hash(entries)
 
 
+def test_entries_read_by_index_in_turn_stay_readable_before_a_later_defect() -> None:
+    """Read by index in turn, a group is typed up to as many entries again as are typed (each
+    read past them copies them once: linear in all); an entry after the one read that does not
+    convert does not stop the read (the walk then types exactly up to it)."""
+    prices = ["0.35", "0.65", "0.36", "0.3x", "0.64", "0.37", "0.63", "0.38"]
+    msg = p.decode(frame(_snapshot_body(prices)))
+    entries = msg.md_entries
+    assert entries is not None
+    assert [entries[i].md_entry_px for i in range(3)] == [Decimal(x) for x in prices[:3]]
+    with pytest.raises(DecodeError) as err:
+        entries[3].md_entry_px  # noqa: B018
+    assert err.value.tag == 270
+    assert entries[7].md_entry_px == Decimal("0.38")
+    whole = p.decode(frame(_snapshot_body(["0.35", "0.65"] * 50))).md_entries
+    assert whole is not None
+    assert [whole[i].md_entry_px for i in range(100)] == [Decimal("0.35"), Decimal("0.65")] * 50
+
+
 def test_a_group_defect_after_the_entries_read_shows_when_the_group_is_read_in_full() -> None:
     """Entries 0 and 1 read before the group is read in full; there the defect of a later entry
     shows as it did: a value that does not convert when its field is read (strict: the

@@ -261,13 +261,29 @@ def test_logon_length_without_its_data_is_refused() -> None:
     ],
 )
 @pytest.mark.parametrize("verify", [False, True])
-def test_field_without_equals_is_a_decode_error(body: bytes, verify: bool) -> None:
-    raw = frame(body)
+@pytest.mark.parametrize("padding", [0, 70_000])  # fields after it: the splits past 65,536 too
+def test_field_without_equals_is_a_decode_error(body: bytes, verify: bool, padding: int) -> None:
+    raw = frame(body + b"9999=1|" * padding)
     for dialect in (p, margin):
         with pytest.raises(DecodeError, match="has no '='") as ei:
             dialect.decode(raw, verify=verify)
         assert ei.value.raw == raw and ei.value.offset is not None
         assert raw[ei.value.offset : raw.index(SOH, ei.value.offset)].count(b"=") == 0
+
+
+def test_a_frame_of_more_than_65536_fields_splits_as_a_shorter_one() -> None:
+    """Past 65,536 fields a frame whose every field holds one '=' still takes the fast split
+    (its time: tests/test_linear_time.py), and one whose value holds '=' still the careful one:
+    both read as a short frame does."""
+    n = 14_000  # entries of 5 fields: 70,000 fields and more
+    entries = b"279=0|55=KX|269=0|270=0.5|271=1|" * n
+    plain = margin.decode(frame(b"35=X|" + HDR + b"268=%d|" % n + entries))
+    assert plain.check() == () and plain.header.msg_seq_num == 1
+    prices = [e.md_entry_px for e in plain.md_entries]  # type: ignore[attr-defined]
+    assert prices == [Decimal("0.5")] * n
+    equals = frame(b"35=X|" + HDR + b"268=%d|" % n + entries[:-1] + b"|11=a=b|")
+    last = margin.decode(equals).md_entries[-1]  # type: ignore[attr-defined]
+    assert last.cl_ord_id == "a=b" and last.md_entry_size == 1
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])

@@ -128,6 +128,35 @@ def test_missing_group_member_is_named_with_its_entry() -> None:
     assert texts and all("entry 1" in t for t in texts)
 
 
+def test_entries_lacking_a_member_are_named_up_to_the_tenth_then_counted() -> None:
+    """The first ten entries lacking a required member are named one by one; past them one
+    defect per missing tag (its tag, reason 1) says how many more lack it and which is the
+    first: a garbled snapshot of any length carries a few defects. Strict: the first entry."""
+    full = "269=0|270=0.5|271=1.00|272=20261122|273=12:00:00.000"
+    entries = [full.replace("|271=1.00", "") for _ in range(25)]
+    entries[3] = entries[3].replace("|272=20261122", "")  # named: one lacking two tags
+    entries[14] = entries[14].replace("|272=20261122", "")  # the one past the tenth lacking 272
+    f = frame(f"35=W|{HDR}|55=KX|268=25|" + "|".join(entries))
+    msg = prediction.decode(f, tolerant=True)
+    defects = msg.check()
+    named = [(d.tag, d.text.split(") ")[-1]) for d in defects[:-2]]
+    assert named[:5] == [
+        (271, "entry 1 lacks required tag 271"),
+        (271, "entry 2 lacks required tag 271"),
+        (271, "entry 3 lacks required tag 271"),
+        (271, "entry 4 lacks required tag 271"),
+        (272, "entry 4 lacks required tag 272"),
+    ]
+    assert len(named) == 11 and named[-1] == (271, "entry 10 lacks required tag 271")
+    more_271, more_272 = defects[-2:]
+    assert (more_271.tag, more_271.reason, more_272.tag, more_272.reason) == (271, 1, 272, 1)
+    assert ": 15 more entries lack required tag 271 (the first of them entry 11;" in more_271.text
+    assert ": 1 more entry lacks required tag 272 (the first of them entry 15;" in more_272.text
+    assert msg.check() == defects == msg.defects  # each listed once, however often checked
+    with pytest.raises(DecodeError, match="entry 1 lacks required tag 271"):
+        prediction.decode(f).validate()
+
+
 def test_a_group_found_malformed_is_named_before_the_checks_after_it() -> None:
     """check() lists what a group's parse finds (here a missing member) before the enum values
     checked after it, as a strict session's Reject reports the first defect."""

@@ -441,6 +441,18 @@ def test_ten_thousand_frames_cost_linear_work(chunking: str) -> None:
     assert framer._work <= 3 * len(stream)
 
 
+@pytest.mark.parametrize("chunking", ["bytewise", "random:7"])
+def test_one_large_frame_fed_in_small_pieces_costs_linear_work(chunking: str) -> None:
+    """One frame of 100 KB fed a byte (or a few) at a time: each feed's work stays bounded by
+    what it brought, not by the part of the frame buffered before it (a copy of the buffer per
+    feed would be ~50,000x the frame here)."""
+    data = make_frame(b"35=B\x0158=" + b"x" * 100_000 + b"\x01")
+    framer = Framer()
+    (item,) = feed_all(framer, data, chunking)
+    assert isinstance(item, Frame) and item.data == data
+    assert framer._work <= 3 * len(data)
+
+
 @chunking_param
 def test_compaction_leaves_nothing_buffered(chunking: str) -> None:
     parts = [make_frame(body(i)) for i in range(4)]

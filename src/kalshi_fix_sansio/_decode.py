@@ -24,6 +24,7 @@ from ._fields import (
     SOH,
     CarefulSource,
     Defect,
+    Defects,
     Layout,
     Record,
     WireSource,
@@ -66,10 +67,24 @@ def _frame_error(
 
 
 # Every byte except '=' and SOH (deleted by translate to leave the separators in order), and the
-# separator sequence of a well-formed frame of up to 65,536 fields (longer ones split carefully).
+# separator sequence of a well-formed frame of up to 65,536 fields (a longer one is told by
+# `_alternate`).
 _NOT_SEPARATOR = bytes(b for b in range(256) if b not in b"=\x01")
 _SEPARATORS = b"=\x01" * 65536
 _PREFIX9 = b"8=" + BEGIN_STRING + SOH + b"9="  # a frame starts with these bytes
+
+
+def _alternate(separators: bytes) -> bool:
+    """Whether a frame's separators (its '=' and SOH bytes, in order) are '=', SOH, '=', SOH,
+    ..., SOH, of any length: no two alike side by side, the first '=' and the last SOH. (For
+    the frames of more than 65,536 fields, `_SEPARATORS` holding the shorter ones: two scans
+    in C, where the careful split they took before costs about 6 times as much per field.)"""
+    return (
+        separators[:1] == b"="
+        and separators[-1:] == SOH
+        and b"==" not in separators
+        and b"\x01\x01" not in separators
+    )
 
 
 def split_fields(
@@ -98,7 +113,10 @@ def split_fields(
         # alternate '=', SOH, '=', SOH ...: every field holds exactly one '='. Counting them is
         # not enough: a field without '=' next to a value holding '=' ("1234|58=1=2|") balances
         # the counts and would be read as tags 1234 and 1. Anything else takes the careful path.
-        if _SEPARATORS.startswith(frame.translate(None, _NOT_SEPARATOR)):
+        separators = frame.translate(None, _NOT_SEPARATOR)
+        if _SEPARATORS.startswith(separators) or (
+            len(separators) > len(_SEPARATORS) and _alternate(separators)
+        ):
             flat = frame.replace(b"=", SOH).split(SOH)
             del flat[-1]
             return flat
@@ -354,7 +372,7 @@ class Codec:
             header_at = hit.header_at
             if header_at is _NOT_YET:  # the layout's second frame: its places now
                 header_at = hit.header_at = self._header_places(tags, present)
-            defects: list[Defect] | None = [] if tolerant else None
+            defects: Defects | None = {} if tolerant else None
             source: type[WireSource] = WireSource
         else:
             if careful:
@@ -385,14 +403,14 @@ class Codec:
 
     def _checked(
         self, frame: bytes, flat: list[bytes], key: bytes | None, tolerant: bool
-    ) -> tuple[type[Message], list[bytes], frozenset[bytes], list[Defect] | None, type[WireSource]]:
+    ) -> tuple[type[Message], list[bytes], frozenset[bytes], Defects | None, type[WireSource]]:
         """The checks on the tags alone of a frame whose layout is not remembered (``key``: its
         tags joined, b"" when it is not to be remembered, None for a careful decode), each made
         once; the layout remembered when the frame is clean.
 
         Returns:
             The message class, the field list (split again by length when the frame holds a
-            Data field), the set of its tags, its defects (tolerant: a list) and its source.
+            Data field), the set of its tags, its defects (tolerant: `Defects`) and its source.
 
         Raises:
             DecodeError: what is wrong (strict).
@@ -427,9 +445,11 @@ class Codec:
             present = self.layouts.remember(cls, key, present)
         if tolerant:
             if clean and b"=\x01" not in frame:
-                defects: list[Defect] = []
+                defects: Defects = {}
             else:
-                defects = self._structural_defects(cls, frame, flat, tags, present, unknown)
+                defects = dict.fromkeys(
+                    self._structural_defects(cls, frame, flat, tags, present, unknown)
+                )
             return cls, flat, present, defects, source
         if not required:
             tag = min(int(t) for t in cls._REQUIRED - present)

@@ -107,6 +107,12 @@ class Defect:
         )
 
 
+Defects = dict[Defect, None]
+"""A tolerantly decoded message's defects (`WireSource.defects`): its keys, in the order they
+were found, each once; a dict, so that finding one again (a message checked twice) is told in
+constant time (`_add`)."""
+
+
 class AnyTag(frozenset[bytes]):
     """A tag set that holds every tag (an unknown message's tags may all repeat in groups)."""
 
@@ -299,8 +305,9 @@ class WireSource:
         frame: the frame as received.
         flat: its fields, ``[tag, value, tag, value, ...]`` (8, 9, 35 first).
         dollars: session-unit prices are in dollars (else integer cents).
-        defects: decoded tolerantly: what is wrong (shared with the header and the entries, and
-            filled as values are read); decoded strictly: None.
+        defects: decoded tolerantly: what is wrong, in the order found, each once (`Defects`:
+            shared with the header and the entries, and filled as values are read); decoded
+            strictly: None.
         cls: the message's class.
         present: every tag of the frame (shared by every message of a remembered layout).
         header_at: `Layout.header_at` of a message of a remembered layout with a plain header
@@ -328,7 +335,7 @@ class WireSource:
     frame: bytes
     flat: list[bytes]
     dollars: bool
-    defects: list[Defect] | None
+    defects: Defects | None
     cls: type[Record]
     present: frozenset[bytes]
     header_at: tuple[int, ...] | None
@@ -429,7 +436,8 @@ def _offset_of(frame: bytes, key: bytes) -> int | None:
     return pos + 1 if pos >= 0 else (0 if frame.startswith(key + b"=") else None)
 
 
-def _add(defects: list[Defect], defect: Defect) -> None:
-    """Record a defect once (checking a message twice finds the same ones again)."""
-    if defect not in defects:
-        defects.append(defect)
+def _add(defects: Defects, defect: Defect) -> None:
+    """Record a defect once (checking a message twice finds the same ones again), in constant
+    time: a message with a defect in each of its group entries is checked in time linear in
+    them (a list searched before each append took time quadratic in them)."""
+    defects[defect] = None

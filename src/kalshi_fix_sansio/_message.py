@@ -31,6 +31,7 @@ from ._fields import (
     REJECT_TAG_REPEATED,
     REJECT_VALUE_OUT_OF_RANGE,
     Defect,
+    Defects,
     FieldInfo,
     GroupInfo,
     Record,
@@ -271,7 +272,7 @@ class FixRecord(Record):
                 self._load(info, wire)
         self._load_groups()
 
-    def _check_into(self, defects: list[Defect]) -> None:
+    def _check_into(self, defects: Defects) -> None:
         """Tolerant `validate`: convert every field, list what is wrong instead of raising."""
         src = self._src
         if src is None:
@@ -385,7 +386,7 @@ def _redacted(extra: tuple[tuple[int, bytes], ...]) -> tuple[tuple[int, bytes], 
     return tuple((tag, b"<redacted>" if tag in SECRET_TAGS else value) for tag, value in extra)
 
 
-def _check_entries(entries: Sequence[FixRecord], cls: type[Record], defects: list[Defect]) -> None:
+def _check_entries(entries: Sequence[FixRecord], cls: type[Record], defects: Defects) -> None:
     """`FixRecord._check_into` of a group's entries, without a call for an entry that has every
     field converted, no group of its own and every enum value a member (most entries): first
     tested for the whole group at once, then entry by entry when one fails the test."""
@@ -470,7 +471,7 @@ class Message(FixRecord):
             return ()
         defects = src.defects
         if defects is None:
-            defects = src.defects = []
+            defects = src.defects = {}
         layout = src.layout
         if layout is not None and not defects:
             # a layout checked clean before: its frames whose values all have their plain

@@ -309,13 +309,14 @@ class Entries(Sequence[E]):
     """The entries of a decoded repeating group: a read-only sequence, typed as it is read.
 
     An entry read by index is typed with the entries before it (one generated walk, in wire
-    order), not the ones after it: a handler that reads the first entry of a 20-level snapshot
-    types one (a group of one entry is typed when the group is read). Iterating, `len`, a
-    negative index or a slice type the whole group first, and that is where a group that is not
-    well formed is found: the careful parser then reads it, raising its `DecodeError` (or,
-    decoded tolerantly, recording its defects) — a group with a defect after the entries already
-    read does not stop those reads. Compares equal to a tuple
-    or list of equal entries. Threads reading one group at once each see its entries in order
+    order) and at most as many after it as were typed before: a handler that reads the first
+    entry of a 20-level snapshot types one (a group of one entry is typed when the group is
+    read), and reading the entries by index one after another costs time linear in them.
+    Iterating, `len`, a negative index or a slice type the whole group first, and that is where
+    a group that is not well formed is found: the careful parser then reads it, raising its
+    `DecodeError` (or, decoded tolerantly, recording its defects) — a group with a defect after
+    the entries already read does not stop those reads. Compares equal to a tuple or list of
+    equal entries. Threads reading one group at once each see its entries in order
     (an entry typed by two of them at once may be two equal objects).
     """
 
@@ -367,9 +368,19 @@ class Entries(Sequence[E]):
         at = self._at
         if k.__class__ is int and 0 <= k < at.declared:
             typed, j = self._state
-            if k < len(typed):
+            have = len(typed)
+            if k < have:
                 return typed[k]
-            walked = _walk(at.info.entry, at.src, at.flat, j, k + 1 - len(typed))
+            # Up to as many entries again as are typed (within the count): each read past them
+            # copies them into a new tuple, so reading the entries by index one after another
+            # copies each a bounded number of times, not once per later entry (quadratic).
+            # Entries that do not walk are left to the careful parser when reached: only the
+            # ones up to k are asked for again.
+            need = k + 1 - have
+            more = min(max(need, have), at.declared - have)
+            walked = _walk(at.info.entry, at.src, at.flat, j, more)
+            if walked is None and more > need:
+                walked = _walk(at.info.entry, at.src, at.flat, j, need)
             if walked is not None:
                 typed = (*typed, *cast("Sequence[E]", walked[0]))
                 self._state = (typed, walked[1])
@@ -406,8 +417,14 @@ def _walk(
         return None
 
 
+# The entries of a group lacking a required tag named one by one (tolerant read); past them,
+# one defect per tag says how many more lack it (`_careful_group`)
+NAMED_ENTRIES = 10
+
+
 def _careful_group(at: GroupPlace) -> tuple[Record, ...]:
-    """The careful parser: cuts the entries at their delimiters, naming what is wrong."""
+    """The careful parser: cuts the entries at their delimiters, naming what is wrong (the
+    first `NAMED_ENTRIES` entries lacking a required tag one by one, the others counted)."""
     owner, info, src, flat, raw, i, count = at
     defects = src.defects
     n = len(flat)
@@ -418,6 +435,8 @@ def _careful_group(at: GroupPlace) -> tuple[Record, ...]:
     j = i + 2
     entries: list[Record] = []
     own = entry_cls._OWN
+    named = 0  # entries lacking a required tag named so far
+    more: dict[int, list[int]] = {}  # past them: a tag -> [entries lacking it, the first]
     for k in range(count):
         # An entry starts with the delimiter; tolerated: another member when the delimiter is
         # left out (Kalshi omits Symbol on multivariate QuoteRequest entries).
@@ -461,15 +480,34 @@ def _careful_group(at: GroupPlace) -> tuple[Record, ...]:
                     tag,
                     REJECT_REQUIRED_TAG_MISSING,
                 )
-            for tag in sorted(int(t) for t in missing):
-                text = f"{owner._what()}: group {info.name}({info.tag}) entry {k + 1} lacks "
-                _add(defects, Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{text}required tag {tag}"))
+            if named < NAMED_ENTRIES:
+                named += 1
+                for tag in sorted(int(t) for t in missing):
+                    text = f"{owner._what()}: group {info.name}({info.tag}) entry {k + 1} lacks "
+                    _add(
+                        defects,
+                        Defect(tag, REJECT_REQUIRED_TAG_MISSING, f"{text}required tag {tag}"),
+                    )
+            else:
+                for t in missing:
+                    counted = more.setdefault(int(t), [0, k + 1])
+                    counted[0] += 1
         entry = _new(entry_cls)
         entry._blank()
         entry._src = src
         entry._flat = sub
         entry._eager = True
         entries.append(entry)
+    if more:
+        assert defects is not None  # only a tolerant read counts
+        for tag, (lacking, first) in sorted(more.items()):
+            text = (
+                f"{owner._what()}: group {info.name}({info.tag}): {lacking} more "
+                f"{'entry lacks' if lacking == 1 else 'entries lack'} required tag {tag} (the "
+                f"first of them entry {first}; the first {NAMED_ENTRIES} entries lacking a "
+                "required tag are named one by one)"
+            )
+            _add(defects, Defect(tag, REJECT_REQUIRED_TAG_MISSING, text))
     return tuple(entries)
 
 

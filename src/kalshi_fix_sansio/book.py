@@ -34,10 +34,11 @@ from collections import deque
 from collections.abc import Iterator
 from datetime import date, time
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import attrs
 
+from ._booksides import BookSide, Level, NoBookSide
 from ._wire import Entries
 
 __all__ = [
@@ -60,7 +61,6 @@ _BID = "0"
 _OFFER = "1"
 _TRADE = "2"
 _NEW, _CHANGE, _DELETE = "0", "1", "2"
-_ONE = Decimal(1)
 _ZERO = Decimal(0)
 
 DEFAULT_MAX_TRADES = 100
@@ -84,14 +84,6 @@ def _code(value: Any) -> str | None:
     if code is _NO_VALUE:
         code = value.value if hasattr(value, "value") else value
     return code if code.__class__ is str else str(code)
-
-
-@attrs.frozen(slots=True)
-class Level:
-    """One aggregated price level: price in dollars, size in contracts."""
-
-    price: Decimal
-    size: Decimal
 
 
 @attrs.frozen(slots=True)
@@ -221,121 +213,6 @@ class BookUpdates:
         return symbol in self.symbols
 
 
-class BookSide:
-    """One side of a book: price -> aggregated size, best price first.
-
-    Kept as a dict plus a sorted price list maintained with `bisect`: the best level is O(1), the
-    best ``n`` levels O(n), an insert or delete O(log n) search + a short memmove.
-    """
-
-    __slots__ = ("_bids", "_prices", "_sizes")
-
-    def __init__(self, bids: bool) -> None:
-        self._sizes: dict[Decimal, Decimal] = {}
-        self._prices: list[Decimal] = []  # ascending
-        self._bids = bids
-
-    @property
-    def is_bids(self) -> bool:
-        """True for the bid side (best = highest price)."""
-        return self._bids
-
-    def __len__(self) -> int:
-        return len(self._prices)
-
-    def __contains__(self, price: object) -> bool:
-        return price in self._sizes
-
-    def __getitem__(self, price: Decimal) -> Decimal:
-        return self._sizes[price]
-
-    def get(self, price: Decimal, default: Decimal | None = None) -> Decimal | None:
-        """The size at ``price``, or ``default``."""
-        return self._sizes.get(price, default)
-
-    def __iter__(self) -> Iterator[Decimal]:
-        """Prices, best first."""
-        return reversed(self._prices) if self._bids else iter(self._prices)
-
-    def best(self) -> Level | None:
-        """The best level (highest bid / lowest offer), or ``None`` when the side is empty."""
-        if not self._prices:
-            return None
-        price = self._prices[-1] if self._bids else self._prices[0]
-        return Level(price, self._sizes[price])
-
-    def best_price(self) -> Decimal | None:
-        """The best price, or ``None``."""
-        if not self._prices:
-            return None
-        return self._prices[-1] if self._bids else self._prices[0]
-
-    def depth(self, n: int | None = None) -> list[Level]:
-        """The best ``n`` levels (all when ``n`` is None), best first."""
-        prices = self._prices
-        if n is None or n >= len(prices):
-            chosen = prices[::-1] if self._bids else prices
-        elif n <= 0:
-            return []
-        else:
-            chosen = prices[: -n - 1 : -1] if self._bids else prices[:n]
-        sizes = self._sizes
-        return [Level(p, sizes[p]) for p in chosen]
-
-    def as_dict(self) -> dict[Decimal, Decimal]:
-        """A copy of the levels as price -> size."""
-        return dict(self._sizes)
-
-    def _set(self, price: Decimal, size: Decimal) -> None:
-        if price not in self._sizes:
-            insort(self._prices, price)
-        self._sizes[price] = size
-
-    def _remove(self, price: Decimal) -> None:
-        del self._sizes[price]
-        prices = self._prices
-        del prices[bisect_left(prices, price)]
-
-    def _clear(self) -> None:
-        self._sizes.clear()
-        self._prices.clear()
-
-    def __repr__(self) -> str:
-        name = "bids" if self._bids else "offers"
-        return f"BookSide({name}, {self.depth()!r})"
-
-
-class NoBookSide:
-    """A side of the No view: the opposite Yes side with every price ``p`` shown as ``1 - p``."""
-
-    __slots__ = ("_yes",)
-
-    def __init__(self, yes: BookSide) -> None:
-        self._yes = yes
-
-    def __len__(self) -> int:
-        return len(self._yes)
-
-    def __contains__(self, price: object) -> bool:
-        return isinstance(price, Decimal) and (_ONE - price) in self._yes
-
-    def __getitem__(self, price: Decimal) -> Decimal:
-        return self._yes[_ONE - price]
-
-    def __iter__(self) -> Iterator[Decimal]:
-        """No prices, best first."""
-        return (_ONE - p for p in self._yes)
-
-    def best(self) -> Level | None:
-        """The best No level."""
-        level = self._yes.best()
-        return None if level is None else Level(_ONE - level.price, level.size)
-
-    def depth(self, n: int | None = None) -> list[Level]:
-        """The best ``n`` No levels, best first."""
-        return [Level(_ONE - lv.price, lv.size) for lv in self._yes.depth(n)]
-
-
 class _Side(Protocol):
     def best(self) -> Level | None: ...
     def depth(self, n: int | None = None) -> list[Level]: ...
@@ -460,6 +337,18 @@ class Book(_TwoSided):
         return f"<Book {self}>"
 
 
+# A 35=X of more entries than this has the book sides it changes deferred (`BookSide._defer`)
+_DEFER_ENTRIES = 64
+
+
+class _Done(NamedTuple):
+    """What one 35=X has done so far (`Books._incremental`)."""
+
+    symbols: set[str]  # the symbols in `BookUpdates.symbols`
+    before: set[str]  # the symbols reported before their snapshot (once a message each)
+    deferred: list[BookSide]  # the sides deferred (`BookSide._defer`)
+
+
 class Books:
     """Books of every symbol seen, updated from decoded market-data messages.
 
@@ -545,44 +434,54 @@ class Books:
         if symbol is None:
             return
         book = self.book(symbol)
-        book.bids._clear()
-        book.offers._clear()
+        bids, offers = book.bids, book.offers
+        bids._clear()
+        offers._clear()
         book.own_orders.clear()
         book.has_snapshot = True
         book.consistent = True
         problems = updates.inconsistencies
-        for e in message.md_entries or ():
-            kind = _code(e.md_entry_type)
-            px, size = e.md_entry_px, e.md_entry_size
-            if kind not in (_BID, _OFFER) or px is None or size is None:
-                problems.append(
-                    BookInconsistency(
-                        symbol,
-                        InconsistencyReason.MALFORMED_ENTRY,
-                        f"snapshot entry type={kind} px={px} size={size} skipped",
+        # the levels into the price dicts, then each side's price list sorted once (inserted
+        # one by one, levels listed best first would each move the whole list: quadratic)
+        try:
+            for e in message.md_entries or ():
+                kind = _code(e.md_entry_type)
+                px, size = e.md_entry_px, e.md_entry_size
+                if kind not in (_BID, _OFFER) or px is None or size is None:
+                    problems.append(
+                        BookInconsistency(
+                            symbol,
+                            InconsistencyReason.MALFORMED_ENTRY,
+                            f"snapshot entry type={kind} px={px} size={size} skipped",
+                        )
                     )
-                )
-                continue
-            side = book.bids if kind == _BID else book.offers
-            if size <= 0:
-                reason = (
-                    InconsistencyReason.NEGATIVE_SIZE if size < 0 else InconsistencyReason.ZERO_SIZE
-                )
-                problems.append(
-                    BookInconsistency(
-                        symbol, reason, f"snapshot {_side_name(kind)} {size} @ {px} skipped"
+                    continue
+                sizes = bids._sizes if kind == _BID else offers._sizes
+                if size <= 0:
+                    reason = (
+                        InconsistencyReason.NEGATIVE_SIZE
+                        if size < 0
+                        else InconsistencyReason.ZERO_SIZE
                     )
-                )
-                continue
-            if px in side:
-                problems.append(
-                    BookInconsistency(
-                        symbol,
-                        InconsistencyReason.DUPLICATE_LEVEL,
-                        f"snapshot lists {_side_name(kind)} {px} twice ({side[px]}, then {size})",
+                    problems.append(
+                        BookInconsistency(
+                            symbol, reason, f"snapshot {_side_name(kind)} {size} @ {px} skipped"
+                        )
                     )
-                )
-            side._set(px, size)
+                    continue
+                if px in sizes:
+                    problems.append(
+                        BookInconsistency(
+                            symbol,
+                            InconsistencyReason.DUPLICATE_LEVEL,
+                            f"snapshot lists {_side_name(kind)} {px} twice ({sizes[px]}, then "
+                            f"{size})",
+                        )
+                    )
+                sizes[px] = size
+        finally:
+            bids._prices = sorted(bids._sizes)
+            offers._prices = sorted(offers._sizes)
         updates.symbols.append(symbol)
         self._check_cross(book, problems)
         if problems:
@@ -597,61 +496,84 @@ class Books:
             return
         if entries.__class__ is not tuple:  # a group of one entry reads as a tuple already
             entries = entries.as_tuple() if entries.__class__ is Entries else tuple(entries)
-        plain = not self._legacy
-        for e in entries:
-            # the common entry, inline: a decoded entry whose values `level_values` gives (each
-            # present and converted, none of your orders), for a level of a book that has its
-            # snapshot, applying cleanly; every other entry takes `_entry`, which reads, checks
-            # and reports each field (and, on a value that does not convert, raises as it would)
-            try:
-                values = e.level_values() if plain else None
-            except AttributeError:  # not a generated entry: its attributes, in `_entry`
-                values = None
-            if values is not None:
-                symbol, kind, action, px, size = values
-                book = books.get(symbol)
-                if book is not None and book.has_snapshot and (kind == _BID or kind == _OFFER):
-                    side = book.bids if kind == _BID else book.offers
-                    sizes = side._sizes
-                    if action == _DELETE:
-                        fast = px in sizes
+        if len(entries) > _DEFER_ENTRIES:
+            self._many(entries, updates)
+        else:
+            plain = not self._legacy
+            # a few entries: what the message has done is looked up in short lists
+            for e in entries:
+                # the common entry, inline: a decoded entry whose values `level_values` gives (each
+                # present and converted, none of your orders), for a level of a book that has its
+                # snapshot, applying cleanly; every other entry takes `_entry`, which reads, checks
+                # and reports each field (and, on a value that does not convert, raises as it would)
+                try:
+                    values = e.level_values() if plain else None
+                except AttributeError:  # not a generated entry: its attributes, in `_entry`
+                    values = None
+                if values is not None:
+                    symbol, kind, action, px, size = values
+                    book = books.get(symbol)
+                    if book is not None and book.has_snapshot and (kind == _BID or kind == _OFFER):
+                        side = book.bids if kind == _BID else book.offers
+                        sizes = side._sizes
+                        if action == _DELETE:
+                            fast = px in sizes
+                            if fast:
+                                del sizes[px]
+                                prices = side._prices
+                                del prices[bisect_left(prices, px)]
+                        elif action == _NEW:
+                            fast = size > 0 and px not in sizes
+                            if fast:
+                                insort(side._prices, px)
+                                sizes[px] = size
+                        elif action == _CHANGE:
+                            fast = size > 0 and px in sizes
+                            if fast:
+                                sizes[px] = size
+                        else:
+                            fast = False
                         if fast:
-                            del sizes[px]
-                            prices = side._prices
-                            del prices[bisect_left(prices, px)]
-                    elif action == _NEW:
-                        fast = size > 0 and px not in sizes
-                        if fast:
-                            insort(side._prices, px)
-                            sizes[px] = size
-                    elif action == _CHANGE:
-                        fast = size > 0 and px in sizes
-                        if fast:
-                            sizes[px] = size
-                    else:
-                        fast = False
-                    if fast:
-                        if symbol not in changed:
-                            changed.append(symbol)
-                        continue
-            self._entry(e, updates)
+                            if symbol not in changed:
+                                changed.append(symbol)
+                            continue
+                self._entry(e, updates, None)
         for symbol in changed:
             book = books[symbol]
             bids, offers = book.bids._prices, book.offers._prices  # ascending: best bid last
             if bids and offers and bids[-1] >= offers[0]:
                 self._check_cross(book, problems)
 
-    def _entry(self, e: Any, updates: BookUpdates) -> None:
+    def _many(self, entries: tuple[Any, ...], updates: BookUpdates) -> None:
+        """The entries of a 35=X of more than ``_DEFER_ENTRIES``: each through `_entry`, what
+        the message has done looked up in one step, the sides they change deferred (their
+        price lists put in order once at the end, not moved at each level)."""
+        done = _Done(set(), set(), [])
+        try:
+            for e in entries:
+                self._entry(e, updates, done)
+        finally:
+            for side in done.deferred:
+                side._settle()
+
+    def _entry(self, e: Any, updates: BookUpdates, done: _Done | None) -> None:
         """Apply one entry of a 35=X, whatever it holds: each field read (converted) when the
-        entry's handling needs it, each problem reported."""
+        entry's handling needs it, each problem reported. ``done``: what a message of many
+        entries has done so far; None: the message has a few (`_entries`)."""
         symbol = e.symbol
         if symbol is None:
             return
         problems = updates.inconsistencies
         book = self._books.get(symbol)
         if book is None or not book.has_snapshot:
-            before = InconsistencyReason.BEFORE_SNAPSHOT  # reported once a message and symbol
-            if not any(p.reason is before and p.symbol == symbol for p in problems):
+            # reported once a message and symbol
+            if done is None:
+                before = InconsistencyReason.BEFORE_SNAPSHOT
+                first = not any(p.reason is before and p.symbol == symbol for p in problems)
+            else:
+                first = symbol not in done.before
+                done.before.add(symbol)
+            if first:
                 problems.append(
                     BookInconsistency(
                         symbol,
@@ -682,7 +604,9 @@ class Books:
             )
             book.trades.append(trade)
             updates.trades.append(trade)
-        elif not self._level(book, kind, e, px, size, problems):
+        elif not self._level(
+            book, kind, e, px, size, problems, None if done is None else done.deferred
+        ):
             return
         elif e.cl_ord_id is not None or e.alloc_account is not None:
             own = OwnOrderEntry(
@@ -698,7 +622,11 @@ class Books:
             )
             book.own_orders.append(own)
             updates.own_orders.append(own)
-        if symbol not in updates.symbols:
+        if done is None:
+            if symbol not in updates.symbols:
+                updates.symbols.append(symbol)
+        elif symbol not in done.symbols:
+            done.symbols.add(symbol)
             updates.symbols.append(symbol)
 
     def _level(
@@ -709,9 +637,14 @@ class Books:
         px: Decimal,
         size: Decimal,
         problems: list[BookInconsistency],
+        deferred: list[BookSide] | None,
     ) -> bool:
-        """Apply one book entry; False (and a report) when it cannot be applied."""
+        """Apply one book entry; False (and a report) when it cannot be applied. ``deferred``:
+        the sides deferred so far (the side is deferred too), or None: none are."""
         side = book.bids if kind == _BID else book.offers
+        if deferred is not None and side._added is None:
+            side._defer()
+            deferred.append(side)
         action = _code(e.md_update_action)
         present = px in side._sizes
         if action == _DELETE:

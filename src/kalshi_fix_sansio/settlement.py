@@ -172,6 +172,11 @@ class SettlementReport:
     report_ids: tuple[str, ...]
     total_pages: int | None = None
     defects: tuple[Defect, ...] = ()
+    # party ID -> its entries, made on the first `entries` call: a lookup per party of a
+    # settlement of many parties would otherwise walk them all each time (quadratic)
+    _by_party: dict[str, tuple[SettlementParty, ...]] | None = attrs.field(
+        default=None, init=False, eq=False, repr=False
+    )
 
     @property
     def party_ids(self) -> tuple[str, ...]:
@@ -184,7 +189,14 @@ class SettlementReport:
         Raises:
             KeyError: the party is not in this settlement.
         """
-        found = tuple(p for p in self.parties if p.party_id == party_id)
+        by_party = self._by_party
+        if by_party is None:
+            grouped: dict[str, list[SettlementParty]] = {}
+            for party in self.parties:
+                grouped.setdefault(party.party_id, []).append(party)
+            by_party = {key: tuple(found) for key, found in grouped.items()}
+            object.__setattr__(self, "_by_party", by_party)  # a frozen class's cache
+        found = by_party.get(party_id, ())
         if not found:
             raise KeyError(
                 f"party {party_id!r} is not in the settlement of {self.symbol} "
@@ -344,7 +356,7 @@ class _Batch:
     first_seen: float
     last_seen: float
     pages: dict[str, _Page] = attrs.field(factory=dict)
-    rejected: list[str] = attrs.field(factory=list)
+    rejected: dict[str, None] = attrs.field(factory=dict)  # report IDs, in order, each once
 
     @property
     def total(self) -> int | None:
@@ -653,8 +665,7 @@ class SettlementAssembler:
         batch.last_seen = now
         conflict = _header_conflict(batch, page)
         if conflict is not None:
-            if page.report_id not in batch.rejected:
-                batch.rejected.append(page.report_id)
+            batch.rejected[page.report_id] = None
             text = f"page {page.report_id!r} disagrees with the batch: {conflict}; not merged"
             problems.append(self._problem(ProblemKind.INCONSISTENT_BATCH, batch, text, page))
             return SettlementUpdate(problems=tuple(problems))
@@ -665,13 +676,14 @@ class SettlementAssembler:
         del self._pending[page.key]
         self._remember(page.key, tuple(batch.pages))
         report = batch.report()
-        counts: dict[str, int] = {}
+        # each party's pages in one pass (a pass per party seen twice was quadratic in them)
+        pages_of: dict[str, list[str]] = {}
         for party in report.parties:
-            counts[party.party_id] = counts.get(party.party_id, 0) + 1
-        for party_id, n in counts.items():
-            if n > 1:
-                pages = sorted({p.report_id for p in report.parties if p.party_id == party_id})
-                text = f"party {party_id!r} appears {n} times (pages {', '.join(pages)})"
+            pages_of.setdefault(party.party_id, []).append(party.report_id)
+        for party_id, ids in pages_of.items():
+            if len(ids) > 1:
+                pages = ", ".join(sorted(set(ids)))
+                text = f"party {party_id!r} appears {len(ids)} times (pages {pages})"
                 problems.append(self._problem(ProblemKind.DUPLICATE_PARTY, batch, text, page))
         return SettlementUpdate(reports=(report,), problems=tuple(problems))
 

@@ -108,11 +108,10 @@ class MarketData:
         """MarketDataRequest (35=V): subscribe, unsubscribe or snapshot; or 35=Y."""
         d = self.state.d
         kind = as_text(msg.subscription_request_type)
-        symbols: list[str] = []
-        for entry in msg.related_sym or ():
-            sym = as_text(entry.symbol)
-            if sym is not None and sym not in symbols:
-                symbols.append(sym)
+        # each symbol once, in the order asked (a dict: a list's search per entry was
+        # quadratic in the entries)
+        named = (as_text(entry.symbol) for entry in msg.related_sym or ())
+        symbols = [sym for sym in dict.fromkeys(named) if sym is not None]
         if kind not in ("0", "1", "2"):
             self.state.send(
                 session,
