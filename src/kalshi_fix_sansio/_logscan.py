@@ -81,6 +81,7 @@ _SKIPPED: Final = re.compile(r"(\d+) bytes skipped$")
 _MISMATCH: Final = re.compile(r"CheckSum\(10\) is \d{3}, computed \d{3};")
 _FRAME_START: Final = re.compile(rb"(?<![0-9])8=")
 _NEXT_FRAME: Final = re.compile(rb"(?<=\x01)8=FIX")
+_TEXT_LINE: Final = re.compile(rb"^[ \t\r\x0b\x0c]*[^ \t\r\x0b\x0c\n#]", re.MULTILINE)
 _HELD: Final = 1000  # problems held before the first frame (then text lines are counted)
 
 
@@ -368,25 +369,43 @@ def _junk(
     text before or after a frame on its line, blank lines and comment lines (``#`` first, e.g.
     a recording's header) are not problems; a whole line of other text is (a line with no
     frame, or a message-log line whose frame is destroyed)."""
-    pieces = text.split(b"\n")
-    for n, piece in enumerate(pieces):
-        # the tail of the line a frame ended on, or the head of the line the next frame is on
-        beside_frame = (n == 0 and mid_start) or (n == len(pieces) - 1 and mid_end)
+    for at, piece, beside_frame in _pieces(text, mid_start, mid_end):
         m = _FRAME_START.search(piece)
         if m is not None:
-            yield Problem(_describe_start(piece[m.start() :]), source(pos + m.start()))
+            yield Problem(_describe_start(piece[m.start() :]), source(pos + at + m.start()))
         elif SOH in piece:
-            yield Problem(f"{len(piece)} bytes that are not a FIX frame", source(pos))
+            yield Problem(f"{len(piece)} bytes that are not a FIX frame", source(pos + at))
         elif not beside_frame:
             log = LOG_PREFIX.match(piece)
             skip = 0 if log is None else log.end()
             rest = piece[skip:].strip(b" \t\r\x0b\x0c")
             if rest and not (log is None and rest.startswith(b"#")):
-                at = skip + piece[skip:].index(rest[:1])
+                first = skip + piece[skip:].index(rest[:1])
                 shown = printable(rest[:40].decode("utf-8", "backslashreplace"))
                 what = "a message-log line without a FIX frame" if log else "text, not a FIX frame"
-                yield Problem(f"{what}: {shown!r}", source(pos + at), text=True)
-        pos += len(piece) + 1
+                yield Problem(f"{what}: {shown!r}", source(pos + at + first), text=True)
+
+
+def _pieces(text: bytes, mid_start: bool, mid_end: bool) -> Iterator[tuple[int, bytes, bool]]:
+    """(offset, piece, beside a frame) of each piece of ``text`` between line ends (the first
+    is the tail of the line a frame ended on when ``mid_start``, the last the head of the line
+    the next frame is on when ``mid_end``). Without ``8=`` or SOH, only a line of text can be a
+    problem: blank and comment lines are passed over in one search."""
+    last = len(text)
+    if b"8=" in text or SOH in text:
+        pieces = text.split(b"\n")
+        at = 0
+        for n, piece in enumerate(pieces):
+            beside = (n == 0 and mid_start) or (n == len(pieces) - 1 and mid_end)
+            yield at, piece, beside
+            at += len(piece) + 1
+        return
+    for m in _TEXT_LINE.finditer(text):
+        start = m.start()
+        end = text.find(b"\n", start)
+        end = last if end < 0 else end
+        beside = (start == 0 and mid_start) or (end == last and mid_end)
+        yield start, text[start:end], beside
 
 
 class _Scanner:
@@ -424,7 +443,15 @@ class _Scanner:
     def feed(self, offset: int, data: bytes, starts: bool, ends: bool) -> Iterator[Found | Problem]:
         """Whole lines (or a piece of a raw one) at input ``offset``: what is certain so far."""
         problems: list[Problem] = []
-        for line in data.splitlines(keepends=True) if starts and ends else [data]:
+        whole = starts and ends
+        if whole and b"8=" not in data and _LOG_GARBLED not in data:
+            # lines without a frame start (text, blank, comments): one piece of text; no frame
+            # starts on them, so none needs their log prefix
+            lines: list[bytes] = []
+            self.buf.add(data, offset)
+        else:
+            lines = data.splitlines(keepends=True) if whole else [data]
+        for line in lines:
             log = LOG_PREFIX.match(line) if starts else None
             if starts:
                 self.lines.append((offset, log))
