@@ -14,7 +14,6 @@ capture); the bytes it skips are told line by line. What is held stays bounded (
 from __future__ import annotations
 
 import bisect
-import heapq
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -163,10 +162,11 @@ class _Buffer:
         self._exact.append(exact)
         self.size += len(data)
 
-    def take(self) -> bytes:
-        """The bytes added since the last call."""
-        data = bytes(self.text[self.fed - self.start :])
-        self.fed = self.size
+    def take(self, upto: int | None = None) -> bytes:
+        """The bytes added since the last call, up to buffer offset ``upto`` (None: all)."""
+        end = self.size if upto is None else upto
+        data = bytes(self.text[self.fed - self.start : end - self.start])
+        self.fed = end
         return data
 
     def get(self, start: int, end: int) -> bytes:
@@ -268,8 +268,9 @@ def _rewrite(
 
 
 def log_prefix_of(m: re.Match[bytes]) -> LogPrefix:
-    time_text, direction, session = (v.decode("ascii", "replace") for v in m.groups())
-    return LogPrefix(time_text, direction, session)
+    """The `LogPrefix` a `LOG_PREFIX` match read."""
+    time_text, direction, session = m.groups()
+    return LogPrefix(time_text.decode(), direction.decode(), session.decode("ascii", "replace"))
 
 
 def hide_secrets(frame: bytes) -> bytes:
@@ -425,7 +426,7 @@ class _Scanner:
         self.framer = Framer()
         # the lines that frames may still start on: (input offset, its log prefix)
         self.lines: deque[tuple[int, re.Match[bytes] | None]] = deque()
-        self.ready: list[tuple[int, int, Found | Problem]] = []  # a heap by input offset
+        self.ready: list[tuple[int, int, Found | Problem]] = []  # sorted by input offset
         self.count = 0
         # skipped bytes not told yet: [junk_start, junk_end), the first byte in the middle of a
         # line (junk_mid), or all of it on the line of a damaged frame until a line end (skip)
@@ -441,45 +442,68 @@ class _Scanner:
         self.unlisted_count = 0
 
     def feed(self, offset: int, data: bytes, starts: bool, ends: bool) -> Iterator[Found | Problem]:
-        """Whole lines (or a piece of a raw one) at input ``offset``: what is certain so far."""
-        problems: list[Problem] = []
-        whole = starts and ends
-        if whole and b"8=" not in data and _LOG_GARBLED not in data:
-            # lines without a frame start (text, blank, comments): one piece of text; no frame
-            # starts on them, so none needs their log prefix
-            lines: list[bytes] = []
-            self.buf.add(data, offset)
+        """Whole lines (or a piece of a raw one) at input ``offset``: what is certain so far.
+
+        The framer is fed a line at a time (a run of lines without a frame start at once while
+        no frame is pending: all of it is skipped), so that what it tells (where a damaged
+        frame's skipped bytes end) does not depend on how the input arrived."""
+        if not (starts and ends):
+            self._line(offset, data, starts, ends)
         else:
-            lines = data.splitlines(keepends=True) if whole else [data]
-        for line in lines:
-            log = LOG_PREFIX.match(line) if starts else None
-            if starts:
-                self.lines.append((offset, log))
-            part = _add_line(
-                self.buf,
-                line,
-                offset,
-                problems,
-                log,
-                starts=starts,
-                ends=ends,
-                in_part=self.in_part,
-            )
-            self.in_part = not ends and (self.in_part or part is not None)
-            if part is not None and not self.verify:
-                first = part[0] if self.unfinished is None else self.unfinished
-                self.unfinished = self._frames(first, part[1], ends)
-            offset += len(line)
-        for problem in problems:
-            self._put(problem)
-        if self.verify:
-            self.framer.feed(self.buf.take())
-            self._cut()
+            plain = -1  # where a run of lines without a frame start began in data
+            at = 0
+            for line in data.splitlines(keepends=True):
+                if b"8=" in line or _LOG_GARBLED in line:
+                    if plain >= 0:
+                        self._plain(offset + plain, data[plain:at])
+                        plain = -1
+                    self._line(offset + at, line, True, True)
+                elif plain < 0:
+                    plain = at
+                at += len(line)
+            if plain >= 0:
+                self._plain(offset + plain, data[plain:])
         yield from self._release(self._settled())
         self._drop()
 
+    def _plain(self, offset: int, lines: bytes) -> None:
+        """Lines without a frame start (text, blank, comments): one piece of text while no
+        frame is pending (no frame starts on them, none needs their log prefix)."""
+        if self.verify and self.framer.buffered:
+            for line in lines.splitlines(keepends=True):
+                self._line(offset, line, True, True)
+                offset += len(line)
+            return
+        self.buf.add(lines, offset)
+        self._framed()
+
+    def _line(self, offset: int, line: bytes, starts: bool, ends: bool) -> None:
+        """One line, or a piece of a raw one."""
+        log = LOG_PREFIX.match(line) if starts else None
+        if starts:
+            self.lines.append((offset, log))
+        problems: list[Problem] = []
+        part = _add_line(
+            self.buf, line, offset, problems, log, starts=starts, ends=ends, in_part=self.in_part
+        )
+        self.in_part = not ends and (self.in_part or part is not None)
+        if part is not None and not self.verify:
+            first = part[0] if self.unfinished is None else self.unfinished
+            self.unfinished = self._frames(first, part[1], ends)
+        self._framed(None if part is None else part[1])
+        for problem in problems:
+            self._put(problem)
+
+    def _framed(self, upto: int | None = None) -> None:
+        """Feed the framer what was added (verifying), up to ``upto`` (a line's FIX part's end:
+        its line end goes with what follows), and take what it cuts."""
+        if self.verify:
+            self.framer.feed(self.buf.take(upto))
+            self._cut()
+
     def finish(self, last: Problem | None = None) -> Iterator[Found | Problem]:
         """The end of the input (``last``: why it is read no further)."""
+        self._framed()
         if self.verify:
             rest_start = self.framer.stream_offset
             rest = self.buf.get(rest_start, self.buf.size)
@@ -576,8 +600,10 @@ class _Scanner:
             self.junk_skip = self.junk_mid = False
         newline = self.buf.text.rfind(b"\n", start - self.buf.start, end - self.buf.start)
         if newline >= 0:
-            self._tell(start, newline + self.buf.start + 1, self.junk_mid, True)
-            start = newline + self.buf.start + 1
+            newline += self.buf.start
+            if newline > start:  # not a line end alone (after a frame, most often)
+                self._tell(start, newline + 1, self.junk_mid, True)
+            start = newline + 1
             self.junk_mid = False
         if end - start > MAX_LINE_BYTES:  # a raw line without a frame start: told in parts
             self._tell(start, end, self.junk_mid, True)
@@ -608,7 +634,12 @@ class _Scanner:
 
     def _put(self, item: Found | Problem) -> None:
         self.count += 1
-        heapq.heappush(self.ready, (item.offset, self.count, item))
+        entry = (item.offset, self.count, item)
+        ready = self.ready
+        if ready and ready[-1][0] > item.offset:  # ahead of what is waiting: rare
+            bisect.insort(ready, entry)
+        else:
+            ready.append(entry)
 
     def _settled(self) -> int | None:
         """The input offset before which nothing more can be found (None: anywhere)."""
@@ -621,8 +652,14 @@ class _Scanner:
 
     def _release(self, settled: int | None) -> Iterator[Found | Problem]:
         ready = self.ready
-        while ready and (settled is None or ready[0][0] < settled):
-            item = heapq.heappop(ready)[2]
+        count = len(ready)
+        if settled is not None:
+            count = bisect.bisect_left(ready, (settled,))  # those before it, in input order
+        if not count:
+            return
+        released = ready[:count]
+        del ready[:count]
+        for _, _, item in released:
             if self.found:
                 yield item
             elif isinstance(item, Found):
