@@ -7,19 +7,17 @@ large the input (the child's peak RSS, from ``os.wait4``)."""
 from __future__ import annotations
 
 import io
-import os
 import re
 import signal
 import subprocess
-import sys
 import threading
-import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import pytest
+from cli_process import CLI, child, reap, signal_once_started
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cli_decode import frame, piped, run
@@ -35,7 +33,6 @@ from kalshi_fix_sansio.messagelog import (
 )
 from kalshi_fix_sansio.restore import RestoreError, restore
 
-CLI = [sys.executable, "-m", "kalshi_fix_sansio.cli"]
 TOO_LONG = (
     f"the line is longer than {MAX_LINE_BYTES:,} bytes, the longest a log line may be: the "
     "input is read no further (not a FIX log?)"
@@ -216,29 +213,13 @@ def test_text_before_the_first_frame_is_held_within_a_bound(tmp_path: Path) -> N
 # -- the commands: bounded, in a child process -------------------------------------------------
 
 
-def child(args: list[str], **options: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [*CLI, *args],
-        # the suite may run with SIGINT ignored (a background shell): the child starts at default
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        **options,
-    )
-
-
-def reap(proc: subprocess.Popen[bytes]) -> tuple[int, int]:
-    """(exit status, peak RSS in bytes) of a child whose output is read."""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss * 1024  # kilobytes on Linux
-
-
-def feed(stream: IO[bytes], chunks: Iterator[bytes]) -> threading.Thread:
+def feed(stream: IO[str], chunks: Iterator[bytes]) -> threading.Thread:
     """Write ``chunks`` into a child's stdin from a thread, until they end or it stops reading."""
 
     def write() -> None:
         try:
             for chunk in chunks:
-                stream.write(chunk)
+                stream.buffer.write(chunk)  # type: ignore[attr-defined]
         except OSError:  # the child stopped reading (BrokenPipeError)
             pass
         finally:
@@ -344,25 +325,6 @@ def heartbeats(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def stop_after_first_output(
-    proc: subprocess.Popen[bytes], signum: signal.Signals
-) -> tuple[bytes, str, float]:
-    """Signal a child once it has printed a line: (its stdout, its stderr, seconds to exit)."""
-    assert proc.stdout is not None
-    try:
-        first = proc.stdout.readline()  # what it prints as it reads: it has started
-        assert first, proc.stderr.read() if proc.stderr else ""
-        sent = time.monotonic()
-        proc.send_signal(signum)
-        out, err = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    return first + out, err.decode(), took
-
-
 SIGNALS = [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
 
 
@@ -371,7 +333,7 @@ def test_a_signal_stops_decode_at_once(
     heartbeats: Path, signum: signal.Signals, status: int
 ) -> None:
     proc = child(["decode", str(heartbeats)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, err, took = stop_after_first_output(proc, signum)
+    _, _, err, took = signal_once_started(proc, signum)
     assert proc.returncode == status, err
     m = re.fullmatch(
         rf"kalshi-fix decode: {signum.name}: stopped while reading {re.escape(str(heartbeats))} "
@@ -396,7 +358,7 @@ def test_a_signal_stops_replay_reading_a_pipe_at_once(
     assert proc.stdin is not None
     reader = open(heartbeats, "rb")
     feed(proc.stdin, iter(lambda: reader.read(64 * 1024), b""))
-    out, err, took = stop_after_first_output(proc, signum)
+    first, out, err, took = signal_once_started(proc, signum)
     reader.close()
     assert proc.returncode == status, err
     assert re.fullmatch(
@@ -404,7 +366,7 @@ def test_a_signal_stops_replay_reading_a_pipe_at_once(
         r"state printed\n",
         err,
     ), err
-    assert out.startswith(b"#1 ") and b"state at" not in out
+    assert first.startswith("#1 ") and "state at" not in out
     assert took < 3, took
 
 
@@ -412,10 +374,10 @@ def test_a_signal_stops_replay_of_a_file_read_twice(tmp_path: Path) -> None:
     path = tmp_path / "heartbeats.log"
     path.write_bytes(HEARTBEAT * 20_000)  # the first, silent pass takes a second or two
     proc = child(["replay", "--step", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err, took = stop_after_first_output(proc, signal.SIGINT)
+    first, out, err, took = signal_once_started(proc, signal.SIGINT)
     assert proc.returncode == 130, err
     assert err.startswith(f"kalshi-fix replay: SIGINT: stopped while reading {path} (at byte ")
-    assert out.startswith(b"#1 ") and b"state at" not in out
+    assert first.startswith("#1 ") and "state at" not in out
     assert took < 3, took
 
 

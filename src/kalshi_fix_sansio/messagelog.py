@@ -3,17 +3,19 @@
 What ``kalshi-fix decode`` and ``kalshi-fix replay`` read, and what
 `kalshi_fix_sansio.restore` rebuilds a session's state from, as a library:
 
-* `scan` cuts the frames out of one input (raw captures, doc examples with ``|`` or ``^A``
-  separators, log lines with text before ``8=``, the adapters' message log with its escapes
-  and ``<redacted N bytes>`` values undone), keeping every byte's input offset, and names
-  each part that is not a frame (`Problem`);
+* `scan_stream` cuts the frames out of one input as it reads it, line by line (raw captures,
+  doc examples with ``|`` or ``^A`` separators, log lines with text before ``8=``, the adapters'
+  message log with its escapes and ``<redacted N bytes>`` values undone), keeping every byte's
+  input offset and each frame's `LogPrefix`, and names each part that is not a frame
+  (`Problem`); memory holds a line, never the input: a line is at most `MAX_LINE_BYTES`. `scan`
+  does the same over bytes held;
 * `decode_frame` decodes one `Found` frame tolerantly with a product's codec (`dialect`),
   secrets masked first, and checks it;
 * `log_prefix` / `log_prefixes` read the time, direction and session id that the adapters'
-  message log writes before each frame (`LogPrefix`).
+  message log writes before each frame (`LogPrefix`) from bytes held.
 
-`kalshi_fix_sansio.restore.LogReader` reads whole logs into entries (time, direction,
-session, message) on top of these.
+`kalshi_fix_sansio.restore.LogReader` reads logs (bytes, or a file as it goes) into entries
+(time, direction, session, message) on top of these.
 
 Examples:
     >>> from kalshi_fix_sansio import messagelog
