@@ -27,6 +27,7 @@ __all__ = [
     "PRODUCTS",
     "STOP_SIGNALS",
     "Interrupted",
+    "close_input",
     "code_label",
     "dialect",
     "emit",
@@ -100,6 +101,12 @@ def open_input(path: str, err: IO[str], command: str) -> tuple[str, IO[bytes]] |
         what = "<stdin>" if path == "-" else path
         emit(err, f"kalshi-fix {command}: cannot read {what}: {reason_of(exc)}")
         return None
+
+
+def close_input(stream: IO[bytes]) -> None:
+    """Close an input `open_input` opened (stdin stays open)."""
+    if stream is not getattr(sys.stdin, "buffer", None):
+        stream.close()
 
 
 def reason_of(exc: BaseException) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 from types import ModuleType
 from typing import IO, Any
 
@@ -33,6 +32,7 @@ from .common import (
     EXIT_OK,
     EXIT_USAGE,
     Interrupted,
+    close_input,
     emit,
     interrupted_by_signals,
     open_input,
@@ -129,8 +129,7 @@ def _open_sources(args: argparse.Namespace, err: IO[str]) -> list[tuple[str, IO[
 
 def _close(sources: list[tuple[str, IO[bytes]]]) -> None:
     for _, stream in sources:
-        if stream is not sys.stdin.buffer:
-            stream.close()
+        close_input(stream)
 
 
 class _Counts:

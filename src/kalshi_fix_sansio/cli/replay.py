@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -37,6 +36,7 @@ from .common import (
     EXIT_OK,
     EXIT_USAGE,
     Interrupted,
+    close_input,
     emit,
     interrupted_by_signals,
     open_input,
@@ -535,8 +535,7 @@ def replay_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 emit(err, f"kalshi-fix replay: cannot read {name}: {reason_of(exc)}")
                 return EXIT_USAGE
             finally:
-                if stream is not sys.stdin.buffer:
-                    stream.close()
+                close_input(stream)
     except Interrupted as stop:
         emit(err, progress.stopped("replay", stop, "; no state printed"))
         return stop.status
