@@ -9,12 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import tracemalloc
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from cli_process import child, signal_once_started
 
 from kalshi_fix_sansio.cli import main as kalshi_fix
 from kalshi_fix_sansio.recording import (
@@ -26,7 +26,6 @@ from kalshi_fix_sansio.recording import (
 )
 from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING
 
-CLI = [sys.executable, "-m", "kalshi_fix_sansio.cli"]
 LINES = SAMPLE_RECORDING.read_bytes().splitlines(keepends=True)
 HEADER, BODY = LINES[0], LINES[1:]
 T0 = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc).timestamp()
@@ -112,31 +111,19 @@ def large_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_signal_stops_the_check_at_once(
     large_recording: Path, signum: signal.Signals, status: int
 ) -> None:
-    proc = subprocess.Popen(
-        [*CLI, "mock-gateway", "--plain", "--port-base", "0", "--replay", str(large_recording)],
+    proc = child(
+        ["mock-gateway", "--plain", "--port-base", "0", "--replay", str(large_recording)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
-        # the suite may run with SIGINT ignored (a background shell): the child starts at default
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    assert proc.stderr is not None
-    try:
-        checking = proc.stderr.readline()  # printed once the signals stop the check
-        size = f"{large_recording.stat().st_size / 1e6:,.1f} MB"
-        assert checking == (
-            f"kalshi-fix mock-gateway: checking the recording {large_recording} ({size}) before "
-            "the replay (Ctrl-C stops)\n"
-        )
-        sent = time.monotonic()
-        proc.send_signal(signum)
-        out, err = proc.communicate(timeout=60)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    # its first line is printed once the signals stop the check
+    checking, out, err, took = signal_once_started(proc, signum, on="stderr")
+    size = f"{large_recording.stat().st_size / 1e6:,.1f} MB"
+    assert checking == (
+        f"kalshi-fix mock-gateway: checking the recording {large_recording} ({size}) before "
+        "the replay (Ctrl-C stops)\n"
+    )
     assert proc.returncode == status, err
     assert (out, err) == (
         "",

@@ -8,14 +8,15 @@ the state from what it reads.
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Final
 
 import attrs
 
-from .messagelog import Problem, decode_frame, dialect, log_prefix, scan
+from .messagelog import Problem, decode_frame, dialect, scan_stream
 
 if TYPE_CHECKING:
     from . import Message
@@ -267,21 +268,26 @@ class LogReader:
         if self._on_issue is not None:
             self._on_issue(issue)
 
-    def entries(self, data: bytes, source: str) -> Iterator[Entry]:
+    def entries(self, data: bytes | IO[bytes], source: str) -> Iterator[Entry]:
         """The messages of one input in order; unreadable parts are reported and skipped.
 
         Args:
-            data: the whole input.
+            data: the whole input, or a binary file open for reading (a file, a pipe, stdin's
+                buffer), read line by line as it is consumed
+                (`kalshi_fix_sansio.messagelog.scan_stream`: a line longer than
+                `kalshi_fix_sansio.messagelog.MAX_LINE_BYTES` is a problem, and the input is
+                read no further).
             source: its name, for `Entry.source` and the issues.
         """
+        stream = io.BytesIO(data) if isinstance(data, bytes) else data
         index = 0
-        for item in scan(data):
+        for item in scan_stream(stream):
             if isinstance(item, Problem):
                 self.report(LogIssue(source, item.offset, f"malformed: {item.reason}"))
                 continue
             index += 1
             self.frames += 1
-            prefix = log_prefix(data, item.offset)
+            prefix = item.prefix
             session = prefix.session if prefix is not None else None
             key = session or ""
             decoded = decode_frame(

@@ -44,8 +44,8 @@ import attrs
 
 from . import margin as _margin
 from . import prediction as _prediction
+from ._lines import MAX_LINE_BYTES, LineTooLong, read_lines
 from .errors import DecodeError
-from .framing import DEFAULT_MAX_MESSAGE_SIZE
 
 __all__ = [
     "HEADER_PREFIX",
@@ -65,12 +65,6 @@ HEADER_PREFIX: Final = "# kalshi-fix recording v1"
 
 REPLAYED_TYPES: Final = frozenset({"W", "X", "f", "UMS"})
 """The MsgTypes a replay takes from a recording (received ones only)."""
-
-MAX_LINE_BYTES: Final = 4 * DEFAULT_MAX_MESSAGE_SIZE + 4096
-"""The longest line a recording may have, newline included: 16 MiB + 4 KiB, room for the
-largest frame a session accepts (4 MiB) with every byte written as ``\\xNN``, after the time,
-the direction and the session id. A longer line is a `RecordingError`, read no further than
-this."""
 
 _LINE: Final = re.compile(rb"(\S+) (IN|OUT) (\S+) (8=.*?)\r?\n?\Z", re.DOTALL)
 _DIALECTS: Final[dict[str, ModuleType]] = {"prediction": _prediction, "margin": _margin}
@@ -300,23 +294,16 @@ class _Scan:
 
 def _lines(fh: IO[bytes], name: str, max_line: int, scan: _Scan) -> Iterator[tuple[int, bytes]]:
     """(byte offset, line) of each line, none longer than ``max_line`` (else an error, read no
-    further than ``max_line + 1`` bytes of it)."""
-    offset = 0
-    while True:
-        raw = fh.readline(max_line + 1)
-        if not raw:
-            return
-        scan.lines += 1
-        if len(raw) > max_line:
-            raise RecordingError(
-                name,
-                scan.lines,
-                offset,
-                f"the line is longer than {max_line:,} bytes, the longest a recording line may "
-                "be (not a recording?)",
-            )
-        yield offset, raw
-        offset += len(raw)
+    further than ``max_line`` + 64 KiB of it)."""
+    try:
+        for offset, lines, _starts, _ends in read_lines(fh, max_line):
+            for line in lines.splitlines(keepends=True):
+                scan.lines += 1
+                yield offset, line
+                offset += len(line)
+    except LineTooLong as exc:
+        reason = exc.reason("a recording line") + " (not a recording?)"
+        raise RecordingError(name, scan.lines + 1, exc.offset, reason) from None
 
 
 def _read(

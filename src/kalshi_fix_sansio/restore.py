@@ -19,17 +19,19 @@ KalshiDC: the types that receive ExecutionReports) feed the tracker and the curs
 data (KalshiMD) feeds the books; a line whose session type is unknown feeds both (each ignores
 the message types it does not know).
 
-Reading the log reads files; the rest of the package's rules hold (no clock, no socket).
+Reading the log reads files, line by line (a file is never held whole); the rest of the
+package's rules hold (no clock, no socket).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -323,7 +325,12 @@ class Accounts:
         return True
 
     def check(
-        self, *, option: str = "key_id=", name: str = "key_id", action: str = "restore"
+        self,
+        *,
+        option: str = "key_id=",
+        name: str = "key_id",
+        action: str = "restore",
+        partial: bool = False,
     ) -> None:
         """Refuse what was read: several keys and no ``key_ids``, or none of ``key_ids``.
 
@@ -331,6 +338,9 @@ class Accounts:
             option: how the caller selects a key, for the message (``"--key-id KEY"``).
             name: the option's name, for the message (``"--key-id"``).
             action: what the caller does, for the message (``"replay"``).
+            partial: only what a part of the log already refuses (several keys without
+                ``key_ids``): for a log read once as it comes (a pipe), asked after each
+                entry; the rest needs the whole log.
 
         Raises:
             RestoreError: with the keys the log holds in `RestoreError.key_ids`.
@@ -342,6 +352,8 @@ class Accounts:
                 f"to {action} one account (positions of two accounts are never merged)",
                 key_ids=self.seen,
             )
+        if partial:
+            return
         if self.key_ids is not None and self.seen and not self.used:
             raise RestoreError(
                 f"the log holds no order-entry line of {name} "
@@ -412,12 +424,17 @@ def _names(value: str | Iterable[str] | None, what: str) -> frozenset[str] | Non
     return names
 
 
-def _read(source: str | os.PathLike[str] | bytes, number: int) -> tuple[str, bytes]:
+@contextlib.contextmanager
+def _opened(
+    source: str | os.PathLike[str] | bytes, number: int
+) -> Iterator[tuple[str, bytes | IO[bytes]]]:
+    """(name, bytes) of bytes given, (path, the file open) of a path: read as it is used."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return f"<bytes #{number}>", bytes(source)
+        yield f"<bytes #{number}>", bytes(source)
+        return
     path = os.fspath(source)
     with open(path, "rb") as handle:
-        return path, handle.read()
+        yield path, handle
 
 
 def _problems_text(problems: list[LogIssue]) -> str:
@@ -455,6 +472,10 @@ def restore(
     Args:
         *sources: message-log files (paths), or their contents as bytes, oldest first
             (rotated logs: the older file first). Also reads what ``kalshi-fix decode`` reads.
+            A file is read line by line, never held whole (what grows is the state: the
+            orders it shows); a line longer than
+            `kalshi_fix_sansio.messagelog.MAX_LINE_BYTES` (16 MiB + 4 KiB) is a problem that
+            ends that file's reading (``strict`` raises it).
         product: ``"prediction"`` or ``"margin"``: the dialect of the log (the log does not
             say, and prices would read wrong with the other one).
         key_id: the API key (or keys of one account) whose order-entry and drop-copy lines to
@@ -508,18 +529,18 @@ def restore(
     replay = Replay()
     ignored = 0
     for number, source in enumerate(sources, 1):
-        name, data = _read(source, number)
-        for entry in reader.entries(data, name):
-            if types is not None and entry.session_type not in types:
-                ignored += 1
-                continue
-            if not accounts.admits(entry):
-                ignored += 1
-                continue
-            changes = replay.feed(entry, reader.report)
-            for text in changes.problems if changes is not None else ():
-                reason = f"message #{entry.index}: {text}"
-                report(LogIssue(name, entry.offset, reason, applied=True))
+        with _opened(source, number) as (name, data):
+            for entry in reader.entries(data, name):
+                if types is not None and entry.session_type not in types:
+                    ignored += 1
+                    continue
+                if not accounts.admits(entry):
+                    ignored += 1
+                    continue
+                changes = replay.feed(entry, reader.report)
+                for text in changes.problems if changes is not None else ():
+                    reason = f"message #{entry.index}: {text}"
+                    report(LogIssue(name, entry.offset, reason, applied=True))
     accounts.check()
     if strict and problems:
         raise RestoreError(_problems_text(problems), problems=problems)

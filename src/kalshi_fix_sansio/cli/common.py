@@ -1,7 +1,8 @@
 """What every ``kalshi-fix`` command shares: exit statuses, printing that survives a terminal
-which cannot show every character, and how a FIX code and a quantity read (``0 (New)``,
-``10``), as the demo shows them. The products and the codec of a product are the library's
-(`kalshi_fix_sansio.messagelog`), re-exported here for the commands.
+which cannot show every character, how a FIX code and a quantity read (``0 (New)``, ``10``),
+as the demo shows them, opening an input (a file or stdin), and Ctrl-C / SIGTERM stopping a
+long read where it stands (`interrupted_by_signals`). The products and the codec of a product
+are the library's (`kalshi_fix_sansio.messagelog`), re-exported here for the commands.
 
 Loads no codec dialect: ``kalshi-fix --help`` imports none.
 """
@@ -9,7 +10,11 @@ Loads no codec dialect: ``kalshi-fix --help`` imports none.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import IO, Any, Final
 
@@ -20,10 +25,16 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "PRODUCTS",
+    "STOP_SIGNALS",
+    "Interrupted",
+    "close_input",
     "code_label",
     "dialect",
     "emit",
+    "interrupted_by_signals",
+    "open_input",
     "qty_text",
+    "reason_of",
     "whole_number",
 ]
 
@@ -69,3 +80,84 @@ def whole_number(minimum: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def open_input(path: str, err: IO[str], command: str) -> tuple[str, IO[bytes]] | None:
+    """Open one input for reading as it is used (``-``: stdin's buffer, left open).
+
+    Args:
+        path: the file, or ``-``.
+        err: where a failure is told (one line naming the command and the file).
+        command: the ``kalshi-fix`` command, for that line.
+
+    Returns:
+        (the input's name for messages, the binary stream), or None when it cannot be opened.
+    """
+    try:
+        if path == "-":
+            return "<stdin>", sys.stdin.buffer
+        return path, open(path, "rb")
+    except (OSError, AttributeError, ValueError) as exc:
+        what = "<stdin>" if path == "-" else path
+        emit(err, f"kalshi-fix {command}: cannot read {what}: {reason_of(exc)}")
+        return None
+
+
+def close_input(stream: IO[bytes]) -> None:
+    """Close an input `open_input` opened (stdin stays open)."""
+    if stream is not getattr(sys.stdin, "buffer", None):
+        stream.close()
+
+
+def reason_of(exc: BaseException) -> str:
+    """An exception in words: an OSError's strerror, else its text, else its type's name."""
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+"""The signals that stop a command's long work where it stands (`interrupted_by_signals`)."""
+
+
+class Interrupted(BaseException):
+    """A signal of `STOP_SIGNALS` arrived (a BaseException, as KeyboardInterrupt, so that no
+    ``except Exception`` on the way keeps it).
+
+    Attributes:
+        signum: the signal's number.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        """``SIGINT`` or ``SIGTERM``."""
+        return signal.Signals(self.signum).name
+
+    @property
+    def status(self) -> int:
+        """The exit status: 128 + the signal's number, as a shell reports one (130, 143)."""
+        return 128 + self.signum
+
+
+@contextlib.contextmanager
+def interrupted_by_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise `Interrupted` where the main thread stands, until the end of
+    the block; the handlers in place before come back after it. Python runs a signal's handler
+    in the main thread between two bytecodes (a blocking read is interrupted for it), so a long
+    read or decode stops within one line's work. Outside the main thread (no signal handlers
+    there) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)

@@ -1,31 +1,43 @@
 """``kalshi-fix decode``: print FIX messages with tag names and typed values.
 
 Reads raw captures, doc examples and the adapters' message logs with the library's reader
-(`kalshi_fix_sansio.messagelog`: `scan` cuts the frames out, separators, log prefixes, escapes
-and ``<redacted N bytes>`` values undone, every byte's input offset kept; `decode_frame`
-decodes each with the chosen dialect), and prints each as a table (`render_table`) or one JSON
-object (`render_json`), defects marked and secrets always redacted. See docs/codec.md for what
-it prints and its exit codes.
+(`kalshi_fix_sansio.messagelog`: `scan_stream` cuts the frames out as it reads, line by line,
+separators, log prefixes, escapes and ``<redacted N bytes>`` values undone, every byte's input
+offset kept; `decode_frame` decodes each with the chosen dialect), and prints each as a table
+(`render_table`) or one JSON object (`render_json`), defects marked and secrets always
+redacted. An input is never held whole: a line is at most ``MAX_LINE_BYTES``; Ctrl-C and
+SIGTERM stop it where it stands (`Progress` says where). See docs/codec.md for what it prints
+and its exit codes.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import io
 from types import ModuleType
 from typing import IO, Any
 
 from ..messagelog import (
+    MAX_LINE_BYTES,
     PRODUCTS,
     Found,
     LogPrefix,
     Problem,
     decode_frame,
     dialect,
-    log_prefixes,
-    scan,
+    scan_stream,
 )
-from .common import emit
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Interrupted,
+    close_input,
+    emit,
+    interrupted_by_signals,
+    open_input,
+    reason_of,
+)
 from .render import render_json, render_table
 
 
@@ -61,48 +73,107 @@ def _decode(
     return text, bool(defects)
 
 
-def read_input(path: str, err: IO[str], command: str = "decode") -> tuple[str, bytes] | None:
-    """Read one input file (``-``: stdin) whole.
+READING_HELP = (
+    "An input is read line by line as it is decoded, never held whole: a line may be up to "
+    f"{MAX_LINE_BYTES:,} bytes (16 MiB + 4 KiB); a longer one ends that input, told with its "
+    "byte offset (a raw SOH stream without line ends is read in pieces)."
+)
+"""What the help of ``decode`` and ``replay`` says about the bound (docs/codec.md)."""
 
-    Args:
-        path: the file, or ``-``.
-        err: where a failure is told (one line naming the command and the file).
-        command: the ``kalshi-fix`` command, for that line.
 
-    Returns:
-        (the input's name for messages, its bytes), or None when it cannot be read.
+class Progress:
+    """Where a command's reading stands, for the line a signal's stop prints.
+
+    Attributes:
+        source: the input being read (None: none yet).
+        offset: the byte offset of the last frame or problem handled in it.
     """
-    try:
-        if path == "-":
-            return "<stdin>", sys.stdin.buffer.read()
-        with open(path, "rb") as fh:
-            return path, fh.read()
-    except (OSError, AttributeError, ValueError) as exc:
-        what = "<stdin>" if path == "-" else path
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        emit(err, f"kalshi-fix {command}: cannot read {what}: {reason}")
-        return None
+
+    def __init__(self) -> None:
+        self.source: str | None = None
+        self.offset = 0
+
+    def at(self, source: str) -> None:
+        """Start reading ``source``."""
+        self.source, self.offset = source, 0
+
+    def stopped(self, command: str, stop: Interrupted, after: str = "") -> str:
+        """The line a stop prints: ``kalshi-fix decode: SIGINT: stopped while reading x.log
+        (at byte 1234)`` and ``after``."""
+        where = (
+            "before reading"
+            if self.source is None
+            else f"while reading {self.source} (at byte {self.offset})"
+        )
+        return f"kalshi-fix {command}: {stop.name}: stopped {where}{after}"
 
 
-def _read_sources(args: argparse.Namespace, err: IO[str]) -> list[tuple[str, bytes]] | None:
-    sources: list[tuple[str, bytes]] = []
+def _open_sources(args: argparse.Namespace, err: IO[str]) -> list[tuple[str, IO[bytes]]] | None:
+    """Every input open (nothing is printed before all of them are), or None after one line
+    naming the one that cannot be."""
+    sources: list[tuple[str, IO[bytes]]] = []
     if args.sample:
         from importlib import resources
 
         name = f"{args.dialect}.fix"
         data = resources.files("kalshi_fix_sansio.testing.samples").joinpath(name)
-        sources.append((f"sample {name}", data.read_bytes()))
-    paths = list(args.files) or ([] if args.sample else ["-"])
-    for path in paths:
-        source = read_input(path, err)
+        sources.append((f"sample {name}", io.BytesIO(data.read_bytes())))
+    for path in list(args.files) or ([] if args.sample else ["-"]):
+        source = open_input(path, err, "decode")
         if source is None:
+            _close(sources)
             return None
         sources.append(source)
     return sources
 
 
+def _close(sources: list[tuple[str, IO[bytes]]]) -> None:
+    for _, stream in sources:
+        close_input(stream)
+
+
+class _Counts:
+    def __init__(self) -> None:
+        self.failures = self.defective = self.empty = self.index = 0
+
+
+def _decode_source(
+    codec: ModuleType,
+    source: str,
+    stream: IO[bytes],
+    args: argparse.Namespace,
+    out: IO[str],
+    err: IO[str],
+    counts: _Counts,
+    progress: Progress,
+) -> None:
+    """Print the messages of one input as they are read, its problems on ``err``."""
+    progress.at(source)
+    seen = False
+    for item in scan_stream(stream, verify=not args.no_verify):
+        seen = True
+        progress.offset = item.offset
+        if isinstance(item, Problem):
+            counts.failures += 1
+            emit(err, f"{source}: byte {item.offset}: malformed: {item.reason}")
+            continue
+        counts.index += 1
+        result = _decode(codec, item, counts.index, source, args, item.prefix)
+        if isinstance(result, Problem):
+            counts.failures += 1
+            emit(err, f"{source}: byte {result.offset}: {result.reason}")
+            continue
+        text, has_defects = result
+        counts.defective += has_defects
+        emit(out, text)
+    if not seen:
+        counts.empty += 1
+        emit(err, f"kalshi-fix decode: {source}: no FIX messages found")
+
+
 def decode_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    """Run ``kalshi-fix decode``.
+    """Run ``kalshi-fix decode``: each input is read line by line as it is decoded
+    (`kalshi_fix_sansio.messagelog.scan_stream`), never held whole.
 
     Args:
         args: parsed arguments.
@@ -111,47 +182,40 @@ def decode_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     Returns:
         0 when every frame was read (defects allowed unless ``--strict``), 1 when some input
-        could not be parsed, held no FIX message, or (``--strict``) a message has defects,
-        2 when an input cannot be read.
+        could not be parsed (a line longer than
+        `kalshi_fix_sansio.messagelog.MAX_LINE_BYTES` included), held no FIX message, or
+        (``--strict``) a message has defects, 2 when an input cannot be read, 130 / 143 when
+        SIGINT / SIGTERM stopped it (one line on ``err``).
     """
     codec = dialect(args.dialect)
-    sources = _read_sources(args, err)
-    if sources is None:
-        return 2
-    failures = 0
-    defective = 0
-    empty = 0
-    index = 0
-    for source, data in sources:
-        items = scan(data, verify=not args.no_verify)
-        if not items:
-            empty += 1
-            emit(err, f"kalshi-fix decode: {source}: no FIX messages found")
-            continue
-        prefix_at = log_prefixes(data)
-        for item in items:
-            if isinstance(item, Problem):
-                failures += 1
-                emit(err, f"{source}: byte {item.offset}: malformed: {item.reason}")
-                continue
-            index += 1
-            result = _decode(codec, item, index, source, args, prefix_at(item.offset))
-            if isinstance(result, Problem):
-                failures += 1
-                emit(err, f"{source}: byte {result.offset}: {result.reason}")
-                continue
-            text, has_defects = result
-            defective += has_defects
-            emit(out, text)
-    if failures:
-        print(f"kalshi-fix decode: {failures} malformed frame(s)", file=err)
-    if defective:
+    progress = Progress()
+    try:
+        with interrupted_by_signals():
+            sources = _open_sources(args, err)
+            if sources is None:
+                return EXIT_USAGE
+            counts = _Counts()
+            try:
+                for source, stream in sources:
+                    _decode_source(codec, source, stream, args, out, err, counts, progress)
+            except OSError as exc:  # a read failing mid-way (EIO, a vanished mount)
+                emit(err, f"kalshi-fix decode: cannot read {progress.source}: {reason_of(exc)}")
+                return EXIT_USAGE
+            finally:
+                _close(sources)
+    except Interrupted as stop:
+        emit(err, progress.stopped("decode", stop))
+        return stop.status
+    if counts.failures:
+        print(f"kalshi-fix decode: {counts.failures} malformed frame(s)", file=err)
+    if counts.defective:
         print(
-            f"kalshi-fix decode: {defective} message(s) with defects"
+            f"kalshi-fix decode: {counts.defective} message(s) with defects"
             + (" (--strict)" if args.strict else ""),
             file=err,
         )
-    return 1 if failures or empty or (args.strict and defective) else 0
+    failed = counts.failures or counts.empty or (args.strict and counts.defective)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def add_codec_options(parser: argparse.ArgumentParser) -> None:
@@ -179,9 +243,11 @@ def add_decode_parser(sub: argparse._SubParsersAction[Any]) -> None:
         description="Decode FIX from files or stdin (SOH, '|' or '^A' "
         "separators; log lines may carry text before 8=; the adapters' message logs, redacted "
         "Logons included). Messages with defects are printed with the defects marked '!'. "
-        "Secrets (RawData, Signature, passwords) are always redacted.",
+        f"Secrets (RawData, Signature, passwords) are always redacted. {READING_HELP}",
         epilog="exit status: 0 every frame read (defects allowed), 1 some input could not be "
-        "parsed, no FIX messages found, or --strict and a message has defects, 2 usage error",
+        "parsed (a line too long included), no FIX messages found, or --strict and a message "
+        "has defects, 2 usage error or an input that cannot be read, 130 / 143 Ctrl-C / "
+        "SIGTERM (it stops at once)",
     )
     dec.add_argument("files", nargs="*", help="input files ('-' for stdin; default stdin)")
     add_codec_options(dec)

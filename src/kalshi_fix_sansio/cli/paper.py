@@ -11,12 +11,8 @@ recording). See docs/paper-trading.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import signal
 import stat
-import threading
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import IO, Any
 
@@ -75,40 +71,6 @@ def add_replay_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class _Interrupted(BaseException):
-    """A signal arrived while the recording was being checked (a BaseException, as
-    KeyboardInterrupt, so that no ``except Exception`` on the way keeps it)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def _interrupted_by_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM raise `_Interrupted` where the main thread stands, until the end of
-    the block; the handlers in place before come back after it. The check of a recording runs
-    in the main thread before the gateway serves: Python runs a signal's handler there between
-    two bytecodes, so a check of any length stops within one line's decode. Outside the main
-    thread (no signal handlers there) nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: object) -> None:
-        raise _Interrupted(signum)
-
-    previous = {signum: signal.signal(signum, handler) for signum in _STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
 def _size_text(size: int) -> str:
     return f"{size:,} bytes" if size < 1_000_000 else f"{size / 1e6:,.1f} MB"
 
@@ -137,7 +99,7 @@ def start_replay(gateway: Any, args: argparse.Namespace, err: IO[str]) -> Any:
         130 for Ctrl-C, 143 for SIGTERM during the check).
     """
     from ..recording import RecordingError
-    from .common import EXIT_FAILED, EXIT_USAGE
+    from .common import EXIT_FAILED, EXIT_USAGE, Interrupted, interrupted_by_signals
 
     if not args.replay:
         return None
@@ -163,7 +125,7 @@ def start_replay(gateway: Any, args: argparse.Namespace, err: IO[str]) -> Any:
         found = None  # the check says why in its own words
     size = f" ({_size_text(found.st_size)})" if found and stat.S_ISREG(found.st_mode) else ""
     try:
-        with _interrupted_by_signals():  # before the line: a signal after it stops the check
+        with interrupted_by_signals():  # before the line: a signal after it stops the check
             print(
                 f"kalshi-fix mock-gateway: checking the recording {args.replay}{size} before the "
                 "replay (Ctrl-C stops)",
@@ -177,15 +139,14 @@ def start_replay(gateway: Any, args: argparse.Namespace, err: IO[str]) -> Any:
                 start=args.start,
                 settle=settle,
             )
-    except _Interrupted as stop:
-        name = signal.Signals(stop.signum).name
+    except Interrupted as stop:
         print(
-            f"kalshi-fix mock-gateway: {name}: stopped while checking the recording "
+            f"kalshi-fix mock-gateway: {stop.name}: stopped while checking the recording "
             f"{args.replay}; nothing was replayed",
             file=err,
             flush=True,
         )
-        return 128 + stop.signum
+        return stop.status
     except RecordingError as exc:
         print(f"kalshi-fix mock-gateway: {exc}", file=err)
         return EXIT_FAILED

@@ -31,8 +31,19 @@ from ..restore import (
     parse_time,
 )
 from ..spec import FIELDS
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit, whole_number
-from .decode import add_codec_options, read_input
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Interrupted,
+    close_input,
+    emit,
+    interrupted_by_signals,
+    open_input,
+    reason_of,
+    whole_number,
+)
+from .decode import READING_HELP, Progress, add_codec_options
 
 if TYPE_CHECKING:
     from .. import Message
@@ -491,7 +502,12 @@ def _step_record(entry: Entry, changes: Changes, replay: Replay, depth: int) -> 
 
 
 def replay_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    """Run ``kalshi-fix replay``.
+    """Run ``kalshi-fix replay``: the log is read line by line, never held whole.
+
+    A file (or stdin redirected from one) is read twice: once to find whose orders it holds
+    (several API keys without ``--key-id`` are refused before anything is printed), then to
+    replay it. A pipe can be read only once: the replay refuses at the first line of a second
+    API key, and a ``--key-id`` that names none of the log's keys at the end.
 
     Args:
         args: parsed arguments.
@@ -500,25 +516,69 @@ def replay_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     Returns:
         0 when every frame was read, 1 when some input could not be parsed (skipped; the state
-        is printed) or it held no FIX message, 2 when the input cannot be read, or it holds
+        is printed; a line longer than `kalshi_fix_sansio.messagelog.MAX_LINE_BYTES` ends the
+        reading there) or it held no FIX message, 2 when the input cannot be read, or it holds
         the orders of several API keys and ``--key-id`` does not choose one (or names none of
-        them).
+        them), 130 / 143 when SIGINT / SIGTERM stopped it (one line, no state printed).
     """
-    source = read_input(args.file, err, "replay")
-    if source is None:
-        return EXIT_USAGE
-    name, data = source
-    accounts = Accounts(args.key_id)
-    # a first, silent pass: whose orders the log holds, before anything is printed
-    for entry in LogReader(
-        product=args.dialect, use_dollars=args.use_dollars, rfq_units=args.rfq_units
-    ).entries(data, name):
-        accounts.admits(entry)
+    progress = Progress()
     try:
-        accounts.check(option="--key-id KEY", name="--key-id", action="replay")
+        with interrupted_by_signals():
+            source = open_input(args.file, err, "replay")
+            if source is None:
+                return EXIT_USAGE
+            name, stream = source
+            progress.at(name)
+            try:
+                return _replay(name, stream, args, out, err, progress)
+            except OSError as exc:  # a read failing mid-way (EIO, a vanished mount)
+                emit(err, f"kalshi-fix replay: cannot read {name}: {reason_of(exc)}")
+                return EXIT_USAGE
+            finally:
+                close_input(stream)
+    except Interrupted as stop:
+        emit(err, progress.stopped("replay", stop, "; no state printed"))
+        return stop.status
+
+
+def _start(stream: IO[bytes]) -> int | None:
+    """Where a second reading starts (None: the stream cannot be read twice, a pipe)."""
+    try:
+        return stream.tell() if stream.seekable() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _refused(name: str, accounts: Accounts, err: IO[str], *, partial: bool = False) -> bool:
+    """Whether the keys read so far are refused (then one line on ``err``)."""
+    try:
+        accounts.check(option="--key-id KEY", name="--key-id", action="replay", partial=partial)
     except RestoreError as exc:
         emit(err, f"kalshi-fix replay: {name}: {printable(str(exc))}")
-        return EXIT_USAGE
+        return True
+    return False
+
+
+def _replay(
+    name: str,
+    stream: IO[bytes],
+    args: argparse.Namespace,
+    out: IO[str],
+    err: IO[str],
+    progress: Progress,
+) -> int:
+    accounts = Accounts(args.key_id)
+    start = _start(stream)
+    if start is not None:
+        # a first, silent pass: whose orders the log holds, before anything is printed
+        for entry in LogReader(
+            product=args.dialect, use_dollars=args.use_dollars, rfq_units=args.rfq_units
+        ).entries(stream, name):
+            progress.offset = entry.offset
+            accounts.admits(entry)
+        if _refused(name, accounts, err):
+            return EXIT_USAGE
+        stream.seek(start)
 
     def tell(issue: LogIssue) -> None:
         text = issue.reason + ("" if issue.applied else " (skipped)")
@@ -532,12 +592,15 @@ def replay_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     )
     replay = Replay(max_trades=args.trades)
     ignored = 0
-    for entry in reader.entries(data, name):
+    for entry in reader.entries(stream, name):
+        progress.offset = entry.offset
         if args.at is not None and entry.time is not None and entry.time > args.at:
             break
         if not accounts.admits(entry):
             ignored += 1
             continue
+        if start is None and _refused(name, accounts, err, partial=True):
+            return EXIT_USAGE  # read once (a pipe): refused where a second key shows
         changes = replay.feed(entry, reader.report)
         if changes is None:
             continue
@@ -555,6 +618,8 @@ def replay_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             emit(out, json.dumps(_step_record(entry, changes, replay, args.depth)))
         else:
             emit(out, _step_text(entry, changes, replay, args.depth, args.dialect))
+    if start is None and _refused(name, accounts, err):
+        return EXIT_USAGE
     if reader.frames == 0 and reader.failures == 0:
         emit(err, f"kalshi-fix replay: {name}: no FIX messages found")
         return EXIT_FAILED
@@ -589,10 +654,12 @@ def add_replay_parser(sub: argparse._SubParsersAction[Any]) -> None:
         description="Feed a FIX log (the adapters' message log, or any log 'kalshi-fix decode' "
         "reads) through the order tracker and the order books, and print the orders, "
         "positions, books and recent trades at the end of the log, at a moment (--at) or "
-        "after every message (--step). Secrets are never shown.",
+        f"after every message (--step). Secrets are never shown. {READING_HELP} A file is "
+        "read twice (whose orders it holds, then the replay); a pipe once.",
         epilog="exit status: 0 every frame read, 1 some input could not be parsed (skipped, "
-        "told on stderr) or no FIX messages found, 2 usage error (a log of several API keys "
-        "without --key-id included)",
+        "told on stderr; a line too long ends the reading) or no FIX messages found, 2 usage "
+        "error (a log of several API keys without --key-id included), 130 / 143 Ctrl-C / "
+        "SIGTERM (it stops at once, no state printed)",
     )
     rep.add_argument("file", help="the log ('-' for stdin)")
     rep.add_argument(
