@@ -15,11 +15,10 @@ says in one line where a session connects.
 
 from __future__ import annotations
 
-import difflib
 import os
 import ssl
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Final, Generic, TypeVar
 
@@ -41,6 +40,14 @@ from kalshi_fix_sansio.tracker import OrderTracker
 from ._credentials import Credentials
 from ._endpoints import Endpoint, documented_environment, kalshi_endpoint, session_types
 from ._messagelog import MessageLog
+from ._options import (
+    check_bool,
+    check_path,
+    check_session_options,
+    refuse_trust_beside_context,
+    refuse_type,
+    session_type_problem,
+)
 from ._tlsconfig import make_ssl_context
 
 S = TypeVar("S")
@@ -50,155 +57,6 @@ MAX_QUEUED_EVENTS: Final = DEFAULT_MAX_EVENTS
 never pauses for a slow application; see `QueuePolicy`)."""
 
 ENVIRONMENT_NAMES: Final = ("demo", "production")
-
-_SET_BY_CLIENT: Final = {
-    "sender_comp_id": "set by the client: the credentials' key id",
-    "product": "set by the client class: FixClient or MarginFixClient",
-    "session_type": "set by the factory: client.session(name), order_entry()...",
-    "signer": "set by the client: the credentials' signer",
-    "store": "set by the client: store_dir= keeps durable stores",
-    "role": "a client is always the initiator",
-    "public_keys": "acceptor only",
-    "logon_check": "acceptor only",
-}
-"""`SessionConfig` fields a client's ``config=`` and factory keywords may not give, and why."""
-
-SESSION_OPTIONS: Final = tuple(
-    f.name for f in attrs.fields(SessionConfig) if f.name not in _SET_BY_CLIENT
-)
-"""The `SessionConfig` fields a client takes in ``config=`` and as factory keywords."""
-
-
-# --------------------------------------------------------------------------------------------
-# Checks of names and options: one message per mistake, saying what is valid
-
-
-def _core(name: str) -> str:
-    squashed = "".join(c for c in name.lower() if c.isalnum())
-    return squashed[6:] if squashed.startswith("kalshi") and len(squashed) > 6 else squashed
-
-
-def _guess_session_type(name: object) -> str | None:
-    """The session type ``name`` most likely means (case, spaces, the ``Kalshi`` prefix)."""
-    if not isinstance(name, str):
-        return None
-    cores: dict[str, str] = {_core(spec.name): spec.name for spec in SESSIONS.values()}
-    wanted = _core(name)
-    if wanted in cores:
-        return cores[wanted]
-    close = difflib.get_close_matches(wanted, list(cores), n=1, cutoff=0.6)
-    return cores[close[0]] if close else None
-
-
-def session_type_problem(product: str, name: object) -> str | None:
-    """Why ``name`` is not a session type of ``product``, or None when it is.
-
-    The one check of a session type name: `ClientBase.profile` (so every factory) and the
-    keys of a client's ``endpoints=`` use it. The text lists the product's session types
-    (from the spec's `SESSIONS`) and, when the name is close to one (case, spaces, a missing
-    ``Kalshi`` prefix, a typo), says which.
-
-    Args:
-        product: ``"prediction"`` or ``"margin"``.
-        name: the name given.
-
-    Returns:
-        None, or the sentence to put in a `LocalProtocolError`.
-    """
-    valid = session_types(product)
-    if isinstance(name, str) and name in valid:
-        return None
-    shown = name if isinstance(name, str) and name.isidentifier() else repr(name)
-    text = f"{product} has no {shown} session"
-    guess = _guess_session_type(name)
-    if guess in valid:
-        text += f" (did you mean {guess}?)"
-    elif guess is not None:
-        owners = " and ".join(sorted(p for p, n in SESSIONS if n == guess))
-        text += f" ({guess} is {owners} only)"
-    return f"{text}; {product} session types: {', '.join(valid)}"
-
-
-def _shown(value: object) -> str:
-    """A value for an error message: simple values in full (shortened), others by type only."""
-    if isinstance(value, (bool, int, float, str, os.PathLike)) or value is None:
-        text = repr(value)
-        return text if len(text) <= 60 else text[:57] + "..."
-    name = type(value).__name__
-    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
-
-
-def _refuse_type(name: str, value: object, expected: str) -> LocalProtocolError:
-    shown = _shown(value)
-    if value is None or shown.startswith(("a ", "an ")):
-        got = shown
-    else:
-        got = f"{type(value).__name__} {shown}"
-    return LocalProtocolError(f"{name} must be {expected}, got {got}")
-
-
-def _check_path(name: str, value: object) -> None:
-    if value is not None and not isinstance(value, (str, os.PathLike)):
-        raise _refuse_type(name, value, "a path (str or os.PathLike) or None")
-
-
-def _check_bool(name: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise _refuse_type(name, value, "True or False")
-
-
-def _refuse_trust_beside_context(
-    ssl_context: ssl.SSLContext | None, cafile: object, pinned_cert: object
-) -> None:
-    """Refuse ``pinned_cert`` / ``cafile`` beside a caller's ``ssl_context``: the context
-    alone decides whom to trust, so either would be dropped without a word (a client pinned
-    to one server logging on to another)."""
-    if ssl_context is None:
-        return
-    for name, value, what in (
-        ("pinned_cert", pinned_cert, "the pin"),
-        ("cafile", cafile, "the CA file"),
-    ):
-        if value is not None:
-            raise LocalProtocolError(
-                f"pass ssl_context or {name}, not both: a context of your own alone decides "
-                f"which certificates are trusted, so {what} would be ignored; pass {name}= "
-                f"without ssl_context, or build the context with make_ssl_context({name}=...) "
-                "and adjust that one"
-            )
-
-
-def check_session_options(where: str, names: Iterable[object]) -> None:
-    """Refuse names that are not `SessionConfig` fields a client takes (`SESSION_OPTIONS`).
-
-    Args:
-        where: what gave them, for the message (``"config"``, ``"KalshiNR flags"``).
-        names: the keys given.
-
-    Raises:
-        LocalProtocolError: naming each refused key (with a likely intended field, or why the
-            client sets it itself) and listing the valid ones.
-    """
-    problems: list[str] = []
-    for name in names:
-        if isinstance(name, str) and name in SESSION_OPTIONS:
-            continue
-        if isinstance(name, str) and name in _SET_BY_CLIENT:
-            problems.append(f"{name!r} ({_SET_BY_CLIENT[name]})")
-            continue
-        close = (
-            difflib.get_close_matches(name, SESSION_OPTIONS, n=1) if isinstance(name, str) else []
-        )
-        problems.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    if problems:
-        raise LocalProtocolError(
-            f"{where}: not a SessionConfig field a client takes: {', '.join(problems)}; "
-            f"valid: {', '.join(SESSION_OPTIONS)}"
-        )
-
-
-# --------------------------------------------------------------------------------------------
-# Where a session connects, in words
 
 
 def _endpoint_label(
@@ -411,24 +269,24 @@ class ClientBase(Generic[S]):
             or not isinstance(heartbeat_interval, int)
             or heartbeat_interval <= 0
         ):
-            raise _refuse_type("heartbeat_interval", heartbeat_interval, "an int > 0 (seconds)")
+            raise refuse_type("heartbeat_interval", heartbeat_interval, "an int > 0 (seconds)")
         if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
-            raise _refuse_type(
+            raise refuse_type(
                 "ssl_context", ssl_context, "an ssl.SSLContext (make_ssl_context()) or None"
             )
-        _check_path("cafile", cafile)
-        _check_path("pinned_cert", pinned_cert)
-        _refuse_trust_beside_context(ssl_context, cafile, pinned_cert)
-        _check_bool("allow_unlisted_hosts", allow_unlisted_hosts)
-        _check_bool("allow_insecure_tls", allow_insecure_tls)
-        _check_bool("allow_mixed_endpoints", allow_mixed_endpoints)
-        _check_bool("reconnect", reconnect)
+        check_path("cafile", cafile)
+        check_path("pinned_cert", pinned_cert)
+        refuse_trust_beside_context(ssl_context, cafile, pinned_cert)
+        check_bool("allow_unlisted_hosts", allow_unlisted_hosts)
+        check_bool("allow_insecure_tls", allow_insecure_tls)
+        check_bool("allow_mixed_endpoints", allow_mixed_endpoints)
+        check_bool("reconnect", reconnect)
         if backoff is not None and not isinstance(backoff, Backoff):
-            raise _refuse_type("backoff", backoff, "a Backoff or None")
-        _check_path("store_dir", store_dir)
-        _check_path("message_log_path", message_log_path)
+            raise refuse_type("backoff", backoff, "a Backoff or None")
+        check_path("store_dir", store_dir)
+        check_path("message_log_path", message_log_path)
         if config is not None and not isinstance(config, Mapping):
-            raise _refuse_type("config", config, "a mapping of SessionConfig field -> value")
+            raise refuse_type("config", config, "a mapping of SessionConfig field -> value")
         check_session_options("config", config or {})
         self.credentials = credentials
         self.environment = environment
@@ -448,7 +306,7 @@ class ClientBase(Generic[S]):
         self._stores: dict[str, MessageStore] = {}
         self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()  # for kill_all
         if risk_limits is not None and not isinstance(risk_limits, RiskLimits):
-            raise _refuse_type("risk_limits", risk_limits, "a RiskLimits or None")
+            raise refuse_type("risk_limits", risk_limits, "a RiskLimits or None")
         self.risk_limits = risk_limits
         """The `RiskLimits` of every order-entry session this client makes (None: none)."""
         self.tracker = OrderTracker()
@@ -469,7 +327,7 @@ class ClientBase(Generic[S]):
         if halt_file is False:
             return None
         if not isinstance(halt_file, HaltFile):
-            raise _refuse_type("halt_file", halt_file, "True, False or a HaltFile")
+            raise refuse_type("halt_file", halt_file, "True, False or a HaltFile")
         if halt_file.key_id != self.credentials.key_id:
             raise LocalProtocolError(
                 f"halt_file is the halt file of key {halt_file.key_id!r}, not of this client's "
@@ -493,7 +351,7 @@ class ClientBase(Generic[S]):
         if endpoints is None:
             return {}
         if not isinstance(endpoints, Mapping):
-            raise _refuse_type(
+            raise refuse_type(
                 "endpoints",
                 endpoints,
                 "a mapping of session type -> Endpoint, e.g. "
@@ -505,7 +363,7 @@ class ClientBase(Generic[S]):
             if problem is not None:
                 raise LocalProtocolError(f"endpoints key {key!r}: {problem}")
             if not isinstance(value, Endpoint):
-                raise _refuse_type(
+                raise refuse_type(
                     f"endpoints[{key!r}]",
                     value,
                     "an Endpoint, e.g. Endpoint(host, port) (tls=False for plain TCP to loopback)",

@@ -16,17 +16,20 @@ import sys
 import time
 from typing import Any
 
-CLI = [sys.executable, "-m", "kalshi_fix_sansio.cli"]
+# ``kalshi-fix`` with Python's own SIGINT handling, whatever the suite inherited: set in the
+# child itself, not by a ``preexec_fn`` (which makes subprocess fork instead of vfork, so the
+# child's peak RSS would count the copy of this process it began as)
+CLI = [
+    sys.executable,
+    "-c",
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'kalshi-fix'; runpy.run_module('kalshi_fix_sansio.cli', run_name='__main__')",
+]
 
 
 def child(args: list[str], **options: Any) -> subprocess.Popen[str]:
     """``kalshi-fix args`` started (text streams; ``options`` as for `subprocess.Popen`)."""
-    return subprocess.Popen(
-        [*CLI, *args],
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        **options,
-    )
+    return subprocess.Popen([*CLI, *args], text=True, **options)
 
 
 def signal_once_started(
