@@ -5,6 +5,7 @@ a wheel and an sdist that carry all of it (the built files are inspected, not th
 from __future__ import annotations
 
 import email
+import re
 import subprocess
 import sys
 import tarfile
@@ -187,3 +188,15 @@ def test_the_sdist_holds_what_a_packager_needs(dists: dict[str, Path]) -> None:
     ):
         assert wanted in names, f"{wanted} is not in the sdist"
     assert not any("__pycache__" in name or ".hypothesis" in name for name in names)
+
+
+def test_the_tests_scripts_test_traces_for_coverage_exist() -> None:
+    """scripts/test measures the coverage gate while a named list of test files runs: each
+    must exist (a renamed file would silently leave the gate's modules untraced)."""
+    script = (ROOT / "scripts" / "test").read_text(encoding="utf-8")
+    listed = re.search(r"COVERAGE_TESTS=\(([^)]*)\)", script)
+    assert listed is not None, "scripts/test has no COVERAGE_TESTS list"
+    names = listed.group(1).split()
+    assert len(names) > 10
+    missing = [name for name in names if not (ROOT / "tests" / name).is_file()]
+    assert not missing, f"scripts/test's COVERAGE_TESTS names files that do not exist: {missing}"
