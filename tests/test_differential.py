@@ -16,6 +16,7 @@ private ``_src`` / ``_flat``; `_decode.split_fields` is compared fast against ca
 
 from __future__ import annotations
 
+import os
 import random
 from types import ModuleType
 from typing import Any
@@ -36,7 +37,7 @@ from kalshi_fix_sansio._decode import Codec, split_fields
 from kalshi_fix_sansio._fields import GroupInfo
 
 EXAMPLES = settings(
-    max_examples=300,
+    max_examples=int(os.environ.get("DIFF_EXAMPLES", "300")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

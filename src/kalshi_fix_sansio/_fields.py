@@ -57,6 +57,8 @@ REJECT_INVALID_MSGTYPE = 11
 REJECT_TAG_REPEATED = 13
 REJECT_TAG_ORDER = 14
 REJECT_GROUP_COUNT = 16
+# the reasons told when a value does not convert (the rest: the frame's structure is wrong)
+_VALUE_REASONS = frozenset((REJECT_VALUE_OUT_OF_RANGE, REJECT_INCORRECT_FORMAT))
 
 
 @attrs.frozen(slots=True)
@@ -434,6 +436,19 @@ def _offset_of(frame: bytes, key: bytes) -> int | None:
     """Where tag ``key``'s first field starts in ``frame`` (None: it is not there)."""
     pos = frame.find(SOH + key + b"=")
     return pos + 1 if pos >= 0 else (0 if frame.startswith(key + b"=") else None)
+
+
+def _is_value_defect(defect: Defect) -> bool:
+    return defect.reason in _VALUE_REASONS
+
+
+def _listed(defects: Defects) -> tuple[Defect, ...]:
+    """A message's defects as it tells them: what is wrong with the frame's structure (tags
+    missing, undefined, repeated, groups miscounted) before the values that do not convert, each
+    in the order found. Found order alone depends on how the frame was read (a remembered tag
+    layout finds a group's defect when the group is read, a careful decode at once), the list
+    told must not: a strict session rejects the first one."""
+    return tuple(sorted(defects, key=_is_value_defect))
 
 
 def _add(defects: Defects, defect: Defect) -> None:

@@ -37,6 +37,7 @@ from ._fields import (
     Record,
     WireSource,
     _add,
+    _listed,
     _msgtype_in,
     _new,
     _offset_of,
@@ -446,12 +447,14 @@ class Message(FixRecord):
 
         Lists the structural problems found by the decode (missing or undefined tags, ...) and
         the values found invalid so far; `check` converts every field and lists them all. A
-        message you built, or one decoded strictly, has none.
+        message you built, or one decoded strictly, has none. It lists each
+        structural problem (a tag missing, repeated, a group miscounted) before the values that
+        do not convert, each in the order found.
         """
         src = self._src
         if src is None or src.defects is None:
             return ()
-        return tuple(src.defects)
+        return _listed(src.defects)
 
     def check(self) -> tuple[Defect, ...]:
         """Convert every field now and list every problem instead of raising the first one.
@@ -492,7 +495,7 @@ class Message(FixRecord):
             elif not src.dollars and layout.pattern_cents is None:
                 found = layout_matcher(type(self), self._HEADER_CLS, src.flat, False)
                 layout.pattern_cents = found or False
-        return tuple(defects)
+        return _listed(defects)
 
     def raw_value(self, tag: int) -> bytes | None:
         """The raw bytes of a tag's first occurrence as received (None when absent or built).
