@@ -18,12 +18,36 @@ events (`Disconnected`, `Reconnecting`, `Reconnected`), drop-copy catch-up (`Exe
 session counts (``session.metrics``:
 `SessionMetrics`, `MetricsSnapshot`) and its logger (`session_logger`). Import the
 adapter itself from its module (``kalshi_fix_sansio.adapters.blocking`` & co): the trio
-adapter needs the ``trio`` extra, so it is not imported here; the Prometheus exporter,
-``kalshi_fix_sansio.adapters.metrics_prometheus``, needs the ``prometheus`` extra and is not
-imported here either.
+adapter needs the ``trio`` extra, so it is not imported here. The Prometheus exporter is
+`kalshi_fix_sansio.metrics_prometheus` (the ``prometheus`` extra).
 """
 
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
+from kalshi_fix_sansio.client import (
+    KALSHI_FIX_HOSTS,
+    KILL_TIMEOUT,
+    MAX_BUFFERED_OUTBOUND,
+    MAX_QUEUED_EVENTS,
+    MESSAGE_LOGGER_NAME,
+    READ_CHUNK,
+    SESSION_LOGGER_NAME,
+    TRANSPORT_LOGGER_NAME,
+    CertificateRefused,
+    ConnectOptions,
+    Credentials,
+    Endpoint,
+    InsecureTLSWarning,
+    MessageLog,
+    MessageLogError,
+    check_endpoint,
+    describe_target,
+    kalshi_endpoint,
+    loopback_addresses,
+    make_ssl_context,
+    session_logger,
+    ssl_context_for,
+    tls_weaknesses,
+)
 from kalshi_fix_sansio.driver import (
     EventQueueOverflow,
     FallingBehind,
@@ -48,32 +72,6 @@ from kalshi_fix_sansio.supervisor import (
     seconds_until_maintenance_ends,
 )
 from kalshi_fix_sansio.tracker import OrderNotFound
-
-from ._base import KILL_TIMEOUT
-from ._client import MAX_QUEUED_EVENTS, ConnectOptions, describe_target
-from ._credentials import Credentials
-from ._endpoints import (
-    KALSHI_FIX_HOSTS,
-    Endpoint,
-    check_endpoint,
-    kalshi_endpoint,
-    loopback_addresses,
-)
-from ._messagelog import MESSAGE_LOGGER_NAME, MessageLog, MessageLogError
-from ._tlsconfig import (
-    CertificateRefused,
-    InsecureTLSWarning,
-    make_ssl_context,
-    ssl_context_for,
-    tls_weaknesses,
-)
-from ._transport import (
-    MAX_BUFFERED_OUTBOUND,
-    READ_CHUNK,
-    SESSION_LOGGER_NAME,
-    TRANSPORT_LOGGER_NAME,
-    session_logger,
-)
 
 __all__ = [
     "KALSHI_FIX_HOSTS",

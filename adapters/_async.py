@@ -17,14 +17,19 @@ from typing import Any, Protocol, TypeVar
 from kalshi_fix_sansio import Message
 from kalshi_fix_sansio import _callers as waits
 from kalshi_fix_sansio._callers import Wait
+from kalshi_fix_sansio._cancelrequest import cancel_request
+from kalshi_fix_sansio._sessionbase import (
+    KILL_TIMEOUT,
+    PLACE_TIMEOUT,
+    SessionBase,
+    Until,
+    start_kills,
+)
 from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.gate import TradingHalt
 from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
 from kalshi_fix_sansio.tracker import TrackedOrder
-
-from ._base import KILL_TIMEOUT, PLACE_TIMEOUT, SessionBase, Until, start_kills
-from ._requests import cancel_request
 
 __all__ = ["AsyncAPI", "AsyncKillAll", "AsyncPump", "deliver", "kill_sessions"]
 

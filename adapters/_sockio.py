@@ -15,10 +15,9 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Sequence
 
+from kalshi_fix_sansio._transport import READ_CHUNK, WOULD_BLOCK
 from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.steps import Action, Buffered, Lost, Received
-
-from ._transport import READ_CHUNK, WOULD_BLOCK
 
 __all__ = ["read_fact", "send_now", "write_now"]
 

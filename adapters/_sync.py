@@ -16,13 +16,18 @@ from typing import Any, Protocol, TypeVar
 from kalshi_fix_sansio import Message
 from kalshi_fix_sansio import _callers as waits
 from kalshi_fix_sansio._callers import Wait
+from kalshi_fix_sansio._cancelrequest import cancel_request
+from kalshi_fix_sansio._sessionbase import (
+    KILL_TIMEOUT,
+    PLACE_TIMEOUT,
+    SessionBase,
+    Until,
+    start_kills,
+)
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.gate import TradingHalt
 from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
 from kalshi_fix_sansio.tracker import TrackedOrder
-
-from ._base import KILL_TIMEOUT, PLACE_TIMEOUT, SessionBase, Until, start_kills
-from ._requests import cancel_request
 
 __all__ = ["SyncAPI", "SyncKillAll", "SyncPump", "kill_sessions"]
 
@@ -80,7 +85,7 @@ class SyncAPI(SessionBase):
 
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
         """Send an application message now, as `SessionBase.send
-        <kalshi_fix_sansio.adapters._base.SessionBase.send>`; with a rate limiter and
+        <kalshi_fix_sansio._sessionbase.SessionBase.send>`; with a rate limiter and
         ``rate_limit="wait"`` (the default) it first waits as long as the core says its tokens
         need (reading the socket meanwhile; in ``on_event``, that holds up the callbacks).
 

@@ -33,6 +33,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeAlias, TypeVar
 
 from kalshi_fix_sansio._callers import Wait
+from kalshi_fix_sansio._clientbase import MAX_QUEUED_EVENTS, ClientBase
+from kalshi_fix_sansio._endpoints import loopback_addresses
+from kalshi_fix_sansio._sessionbase import SessionBase
+from kalshi_fix_sansio._tlsconfig import connect_error
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     Driver,
@@ -61,10 +65,6 @@ from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
 from ._aio import TLSProtocol, within
 from ._async import AsyncAPI, AsyncKillAll, deliver
-from ._base import SessionBase
-from ._client import MAX_QUEUED_EVENTS, ClientBase
-from ._endpoints import loopback_addresses
-from ._tlsconfig import connect_error
 
 __all__ = [
     "MAX_QUEUED_EVENTS",

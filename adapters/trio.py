@@ -42,7 +42,13 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("the trio adapter needs trio: pip install 'kalshi-fix-sansio[trio]'") from exc
 
 from kalshi_fix_sansio._callers import Readers, Wait
+from kalshi_fix_sansio._clientbase import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
+from kalshi_fix_sansio._endpoints import loopback_addresses
+from kalshi_fix_sansio._sessionbase import SessionBase
+from kalshi_fix_sansio._tlsconfig import connect_error
+from kalshi_fix_sansio._transport import READ_CHUNK
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
+from kalshi_fix_sansio.client import IDLE_HANDOFF
 from kalshi_fix_sansio.driver import (
     Driver,
     EventQueueOverflow,
@@ -68,13 +74,8 @@ from kalshi_fix_sansio.steps import (
 from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
 
 from ._async import AsyncAPI, AsyncKillAll, deliver
-from ._base import IDLE_HANDOFF, SessionBase
-from ._client import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
-from ._endpoints import loopback_addresses
 from ._sockio import read_fact, write_now
 from ._tls import MemoryTLS
-from ._tlsconfig import connect_error
-from ._transport import READ_CHUNK
 
 __all__ = [
     "MAX_QUEUED_EVENTS",

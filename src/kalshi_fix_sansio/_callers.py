@@ -61,7 +61,7 @@ an event the application let go of is freed as it would be without it)."""
 
 class WaitHost(Protocol):
     """What a wait asks of the session it waits on: the adapters' session objects give the
-    waits their `Host <kalshi_fix_sansio.adapters._base.Host>`, and a loop of your own any
+    waits their `Host <kalshi_fix_sansio._sessionbase.Host>`, and a loop of your own any
     object with these five methods."""
 
     def take(self, predicate: Callable[[Event], bool]) -> Event | None:

@@ -56,7 +56,7 @@ def printable(text: str) -> str:
 
 _SECRET_ALT: Final = b"|".join(sorted(str(tag).encode() for tag in SECRET_TAGS))
 
-# A line of the adapters' message log (adapters/_messagelog.py, MessageLog):
+# A line of the adapters' message log (_logwriter.py, MessageLog):
 # "<ISO UTC time> <IN|OUT> <session id> <frame, SOH shown as |, control bytes escaped>".
 LOG_PREFIX: Final = re.compile(
     rb"(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) (?P<direction>IN|OUT) (?P<session>\S+) "

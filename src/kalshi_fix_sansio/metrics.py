@@ -25,7 +25,7 @@ where it already handles each input, at the cost of a few integer increments per
 
 Nothing is ever reset by reading: `SessionMetrics.snapshot` returns a frozen
 `MetricsSnapshot`; rates are differences of two snapshots. Export them with
-``kalshi_fix_sansio.adapters.metrics_prometheus`` (the ``prometheus`` extra) or print them with
+``kalshi_fix_sansio.metrics_prometheus`` (the ``prometheus`` extra) or print them with
 ``kalshi-fix logon-test --metrics``.
 """
 

@@ -63,10 +63,10 @@ from kalshi_fix_sansio.supervisor import (
 )
 from kalshi_fix_sansio.tracker import OrderTracker
 
-from ._client import ConnectOptions, describe_target
+from ._clientbase import ConnectOptions, describe_target
 from ._endpoints import check_endpoint
-from ._logs import log_event, log_fields, log_session_event
-from ._messagelog import MessageLog
+from ._loglines import log_event, log_fields, log_session_event
+from ._logwriter import MessageLog
 from ._tlsconfig import ssl_context_for
 from ._transport import MAX_BUFFERED_OUTBOUND, TRANSPORT_LOGGER_NAME, session_logger
 

@@ -37,10 +37,7 @@ from kalshi_fix_sansio.store import MemoryStore, MessageStore
 from kalshi_fix_sansio.supervisor import Backoff
 from kalshi_fix_sansio.tracker import OrderTracker
 
-from ._credentials import Credentials
-from ._endpoints import Endpoint, documented_environment, kalshi_endpoint, session_types
-from ._messagelog import MessageLog
-from ._options import (
+from ._clientoptions import (
     check_bool,
     check_path,
     check_session_options,
@@ -48,6 +45,9 @@ from ._options import (
     refuse_type,
     session_type_problem,
 )
+from ._credentials import Credentials
+from ._endpoints import Endpoint, documented_environment, kalshi_endpoint, session_types
+from ._logwriter import MessageLog
 from ._tlsconfig import make_ssl_context
 
 S = TypeVar("S")

@@ -3,7 +3,7 @@
 Every option is checked when a client is built: session-type names against the spec's
 `SESSIONS` (with a guess at what was meant), `SessionConfig` fields a client sets itself
 refused with why, paths and flags by type, a pin or CA file beside a caller's TLS context
-refused (`ClientBase <kalshi_fix_sansio.adapters._client.ClientBase>` asks these).
+refused (`ClientBase <kalshi_fix_sansio._clientbase.ClientBase>` asks these).
 """
 
 from __future__ import annotations

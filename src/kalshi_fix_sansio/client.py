@@ -1,0 +1,69 @@
+"""The client above the FIX session, whatever the loop runs it.
+
+What a client is configured with does not depend on asyncio, trio or threads, so it lives here,
+in the sans-IO package, and every adapter takes it alike: where to connect (`Endpoint`,
+`kalshi_endpoint`, `check_endpoint`, `loopback_addresses`, `KALSHI_FIX_HOSTS`), the API key
+(`Credentials`), TLS (`make_ssl_context`, `ssl_context_for`, `tls_weaknesses`,
+`CertificateRefused`, `InsecureTLSWarning`), a connection's options (`ConnectOptions`) and where
+they lead (`describe_target`), the FIX message log (`MessageLog`, `MessageLogError`), the bounds
+of the transport (`READ_CHUNK`, `MAX_BUFFERED_OUTBOUND`, `MAX_QUEUED_EVENTS`, `KILL_TIMEOUT`,
+`IDLE_HANDOFF`)
+and the loggers (`session_logger`, `SESSION_LOGGER_NAME`, `TRANSPORT_LOGGER_NAME`,
+`MESSAGE_LOGGER_NAME`).
+
+`kalshi_fix_sansio.adapters` re-exports every name here: ``from kalshi_fix_sansio.adapters
+import Endpoint`` and ``from kalshi_fix_sansio.client import Endpoint`` give the same class.
+"""
+
+from ._clientbase import MAX_QUEUED_EVENTS, ConnectOptions, describe_target
+from ._credentials import Credentials
+from ._endpoints import (
+    KALSHI_FIX_HOSTS,
+    Endpoint,
+    check_endpoint,
+    kalshi_endpoint,
+    loopback_addresses,
+)
+from ._logwriter import MESSAGE_LOGGER_NAME, MessageLog, MessageLogError
+from ._sessionbase import IDLE_HANDOFF, KILL_TIMEOUT
+from ._tlsconfig import (
+    CertificateRefused,
+    InsecureTLSWarning,
+    make_ssl_context,
+    ssl_context_for,
+    tls_weaknesses,
+)
+from ._transport import (
+    MAX_BUFFERED_OUTBOUND,
+    READ_CHUNK,
+    SESSION_LOGGER_NAME,
+    TRANSPORT_LOGGER_NAME,
+    session_logger,
+)
+
+__all__ = [
+    "IDLE_HANDOFF",
+    "KALSHI_FIX_HOSTS",
+    "KILL_TIMEOUT",
+    "MAX_BUFFERED_OUTBOUND",
+    "MAX_QUEUED_EVENTS",
+    "MESSAGE_LOGGER_NAME",
+    "READ_CHUNK",
+    "SESSION_LOGGER_NAME",
+    "TRANSPORT_LOGGER_NAME",
+    "CertificateRefused",
+    "ConnectOptions",
+    "Credentials",
+    "Endpoint",
+    "InsecureTLSWarning",
+    "MessageLog",
+    "MessageLogError",
+    "check_endpoint",
+    "describe_target",
+    "kalshi_endpoint",
+    "loopback_addresses",
+    "make_ssl_context",
+    "session_logger",
+    "ssl_context_for",
+    "tls_weaknesses",
+]
