@@ -3,6 +3,7 @@ every test its own state directory."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,18 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from gateway_fixtures import prediction_gateway, tls_gateway  # noqa: F401  (shared fixtures)
+
+# scripts/test runs a subset against the wheel installed in a fresh venv of another Python:
+# the package must come from there, never from src/
+_INSTALLED = os.environ.get("KALSHI_FIX_TESTS_INSTALLED_PREFIX")
+if _INSTALLED:
+    import kalshi_fix_sansio
+
+    if not (kalshi_fix_sansio.__file__ or "").startswith(_INSTALLED):
+        raise pytest.UsageError(
+            f"the tests imported kalshi_fix_sansio from {kalshi_fix_sansio.__file__}, "
+            f"not from the installed wheel in {_INSTALLED}"
+        )
 
 
 @pytest.fixture(autouse=True)

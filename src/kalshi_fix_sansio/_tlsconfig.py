@@ -17,11 +17,14 @@ This module imports no event loop (neither asyncio nor trio), so every adapter c
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import logging
 import os
 import ssl
 import sys
 import warnings
+import weakref
 from types import FrameType
 from typing import ClassVar, Final
 
@@ -87,6 +90,12 @@ def _pem(certificates: list[x509.Certificate]) -> str:
     return "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in certificates)
 
 
+_PINNING: weakref.WeakSet[ssl.SSLContext] = weakref.WeakSet()
+"""The contexts `make_ssl_context` made to pin a certificate, so that a refusal under one says
+it is not the pinned certificate. Not told by OpenSSL's partial-chain flag: Python 3.13's default
+context sets it too."""
+
+
 def make_ssl_context(
     *,
     cafile: str | os.PathLike[str] | None = None,
@@ -143,6 +152,7 @@ def make_ssl_context(
             )
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=_pem(certificates))
         context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        _PINNING.add(context)
     else:
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
         if cafile is not None:
@@ -193,7 +203,7 @@ def connect_error(
     Args:
         endpoint: where the adapter connected.
         context: the TLS context of the attempt (None for plain TCP); a pinning context of
-            `make_ssl_context` (OpenSSL's partial-chain flag) makes the message say the
+            `make_ssl_context` (made with ``pinned_cert``) makes the message say the
             certificate is not the pinned one.
         error: what the attempt raised.
 
@@ -210,7 +220,7 @@ def connect_error(
             f"the certificate does not name {name!r}: check the endpoint's host, or set "
             "Endpoint(server_hostname=...) to the name the server's certificate is for"
         )
-    elif context is not None and context.verify_flags & ssl.VERIFY_X509_PARTIAL_CHAIN:
+    elif context is not None and context in _PINNING:
         hint = (
             "it is not the pinned certificate (pinned_cert): if Kalshi rotated its "
             "certificate, fetch the new one ('openssl s_client -showcerts -connect "
@@ -288,10 +298,13 @@ def _path(filename: str) -> str:
     return os.path.normcase(os.path.abspath(filename))
 
 
-_LIBRARY_DIRS: Final = tuple(
-    os.path.dirname(_path(f)) + os.sep for f in {__file__, kalshi_fix_sansio.__file__}
-)
-"""The directories of the library's code (``adapters/`` is installed apart in a checkout)."""
+@functools.cache
+def _library_dirs() -> tuple[str, ...]:
+    """The directories of the library's code: the package, and ``adapters/``, which a checkout
+    installs apart (found without importing it: the adapters import this module)."""
+    spec = importlib.util.find_spec("kalshi_fix_sansio.adapters")
+    files = {kalshi_fix_sansio.__file__, spec.origin if spec is not None else None}
+    return tuple(os.path.dirname(_path(f)) + os.sep for f in files if f is not None)
 
 
 def _caller_stacklevel() -> int:
@@ -299,7 +312,7 @@ def _caller_stacklevel() -> int:
     from the function that calls this one (so a warning names the application's line)."""
     frame: FrameType | None = sys._getframe(1)
     level = 1
-    while frame is not None and _path(frame.f_code.co_filename).startswith(_LIBRARY_DIRS):
+    while frame is not None and _path(frame.f_code.co_filename).startswith(_library_dirs()):
         frame, level = frame.f_back, level + 1
     return level
 
