@@ -9,6 +9,7 @@ from the generated classes, not from the Markdown (read from the private modules
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -97,8 +98,19 @@ def _parse(path: Path) -> _Page:
     return page
 
 
+def built_site() -> Path | None:
+    """The site scripts/test built with ``mkdocs build --strict`` from this checkout, after
+    ``codegen --check`` (so the generated pages are current): the same build as `site`'s,
+    shared instead of made again by each test worker (None: pytest run alone)."""
+    path = os.environ.get("KALSHI_FIX_DOCS_SITE")
+    return Path(path) if path else None
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    built = built_site()
+    if built is not None:
+        return built
     from codegen.generate import make_env, render_docs
     from codegen.loader import load_spec
 

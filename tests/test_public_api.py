@@ -22,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from test_docs_render import built_site
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "kalshi_fix_sansio"
@@ -224,7 +225,11 @@ def _anchor(module: str) -> str:
 @pytest.fixture(scope="module")
 def api_ids(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     """The ids (anchors) of the API reference pages, built alone (a few seconds), as
-    tests/test_docs_render.py builds the whole site: mkdocs on a copy of the docs."""
+    tests/test_docs_render.py builds the whole site: mkdocs on a copy of the docs (or those
+    of the site scripts/test built, `test_docs_render.built_site`)."""
+    built = built_site()
+    if built is not None:
+        return _api_ids(built)
     work = tmp_path_factory.mktemp("api-docs")
     for source in ("src", "adapters", "scripts"):  # mkdocstrings reads the code; the hooks
         (work / source).symlink_to(ROOT / source, target_is_directory=True)
@@ -242,6 +247,10 @@ def api_ids(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    return _api_ids(out)
+
+
+def _api_ids(out: Path) -> set[str]:
     ids: set[str] = set()
     for page in out.glob("api/*.html"):
         ids |= set(re.findall(r'\bid="([^"]+)"', page.read_text(encoding="utf-8")))
