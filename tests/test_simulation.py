@@ -4,7 +4,8 @@ the gateway fills one (house liquidity crossing it), the fill reaches the tracke
 the other off the book, log out. Each run twice gives the same frames byte for byte, and the
 three APIs give the same frames as each other: the bytes depend on the script, not on the loop.
 
-Nothing here sleeps or times anything: the waits are the simulation's, on its clock.
+Nothing here waits on the wall clock or times anything: the waits, and asyncio's and trio's own
+sleeps, are on the simulation's clock.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def run_blocking() -> Outcome:
     client = sim.client(KEY_ID, SIGNER)
     with client.order_entry() as oe:
         placed = (oe.place(bid("bid-1", "0.41")), oe.place(bid("bid-2", "0.39")))
-        sim.sleep(QUIET)
+        sim.run_for(QUIET)
         cross_bid_1(sim)
         oe.wait_for(fill_of_bid_1, timeout=10)
         filled_at = sim.clock.elapsed
@@ -92,13 +93,14 @@ def run_blocking() -> Outcome:
 
 
 async def scenario(
-    sim: Simulation, api: str, sleep: Callable[[float], Awaitable[object]]
+    sim: Simulation, api: str, pause: Callable[[float], Awaitable[object]]
 ) -> Outcome:
-    """The same script with the awaitable API (asyncio or trio)."""
+    """The same script with the awaitable API (asyncio or trio); ``pause`` is the API's own
+    sleep (``asyncio.sleep``, ``trio.sleep``), which runs on the simulated clock."""
     client = sim.client(KEY_ID, SIGNER, api=api)
     async with client.order_entry() as oe:
         placed = (await oe.place(bid("bid-1", "0.41")), await oe.place(bid("bid-2", "0.39")))
-        await sleep(QUIET)
+        await pause(QUIET)
         cross_bid_1(sim)
         await oe.wait_for(fill_of_bid_1, timeout=10)
         filled_at = sim.clock.elapsed

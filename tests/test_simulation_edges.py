@@ -74,16 +74,17 @@ def place_and_cancel(sim: Simulation) -> OrderStatus:
     client = sim.client(KEY_ID, SIGNER)
     with client.order_entry() as oe:
         oe.place(bid("bid-1"))
-        sim.sleep(95)
+        sim.run_for(95)
         return oe.cancel("bid-1").status
 
 
 async def place_and_cancel_async(
-    sim: Simulation, api: str, sleep: Callable[[float], Awaitable[object]]
+    sim: Simulation, api: str, pause: Callable[[float], Awaitable[object]]
 ) -> OrderStatus:
+    """``pause``: the API's own sleep, on the simulated clock."""
     async with sim.client(KEY_ID, SIGNER, api=api).order_entry() as oe:
         await oe.place(bid("bid-1"))
-        await sleep(95)
+        await pause(95)
         return (await oe.cancel("bid-1")).status
 
 
@@ -147,7 +148,7 @@ def test_a_close_past_max_time_drops_the_connection() -> None:
     sim = new_simulation(max_time=60)
     oe = sim.client(KEY_ID, SIGNER).order_entry()
     oe.open()
-    sim.sleep(58)
+    sim.run_for(58)
     sim.gateway.faults.silent = True  # the gateway answers nothing more
     oe.close()  # the Logout's answer would take longer than the simulation has left
     assert 59.9 < sim.clock.elapsed <= 60
@@ -196,7 +197,7 @@ def test_faults_and_reconnects_run_on_the_simulated_clock() -> None:
 def test_sleeping_past_max_time_stalls() -> None:
     sim = new_simulation(max_time=60)
     with pytest.raises(SimulationStalled):
-        sim.sleep(61)
+        sim.run_for(61)
 
 
 def test_nothing_due_at_all_stalls() -> None:
@@ -229,7 +230,7 @@ def test_a_gtd_order_expires_on_the_gateways_ticker() -> None:
     expire = DEFAULT_START + timedelta(seconds=60)
     with sim.client(KEY_ID, SIGNER).order_entry() as oe:
         oe.place(bid("gtd-1", time_in_force=p.TimeInForce.GTD, expire_time=expire))
-        sim.sleep(120)  # nobody talks: the gateway's timer expires it
+        sim.run_for(120)  # nobody talks: the gateway's timer expires it
         order = oe.tracker.order("gtd-1")
         assert order is not None and order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELED)
     report = next(
@@ -262,7 +263,7 @@ def test_trio_callbacks_run_in_a_task_of_the_session() -> None:
 
     async def on_event(event: Event) -> None:
         if isinstance(event, ApplicationMessage):
-            await trio.sleep(1)  # an awaitable callback, awaited
+            await trio.lowlevel.checkpoint()  # an awaitable callback, awaited
             seen.append(event.message.MSG_TYPE)
 
     async def main() -> None:
@@ -272,14 +273,14 @@ def test_trio_callbacks_run_in_a_task_of_the_session() -> None:
             await oe.run(until=lambda: "8" in seen)
 
     sim.run_trio(main)
-    assert seen == ["8"] and sim.clock.elapsed == 1.0
+    assert seen == ["8"] and sim.clock.elapsed == 0.0
 
 
 def test_each_api_stays_in_its_own_run() -> None:
     sim = new_simulation()
 
     async def blocking_inside() -> None:
-        sim.sleep(1)
+        sim.run_for(1)
 
     with pytest.raises(LocalProtocolError, match=r"blocking call during Simulation\.run_asyncio"):
         sim.run_asyncio(blocking_inside())
@@ -297,6 +298,10 @@ def test_each_api_stays_in_its_own_run() -> None:
 def test_options_of_a_listening_gateway_or_of_tls_are_refused() -> None:
     with pytest.raises(LocalProtocolError, match="tls"):
         Simulation("prediction", keys={}, tls=True)
+    with pytest.raises(LocalProtocolError, match="aware datetime"):
+        Simulation("prediction", keys={}, start=DEFAULT_START.replace(tzinfo=None))
+    with pytest.raises(LocalProtocolError, match="max_time must be seconds > 0"):
+        Simulation("prediction", keys={}, max_time=0)
     sim = new_simulation()
     with pytest.raises(LocalProtocolError, match="pinned_cert"):
         sim.client(KEY_ID, SIGNER, pinned_cert="gateway.pem")

@@ -15,8 +15,8 @@ client of each API, with the API of that adapter's `FixClient` (``order_entry()`
 ``cancel``, ``kill``, ``kill_all``, ``next_event``...):
 
 * **blocking** (``api="blocking"``): every wait of a session (``place``, ``next_event``,
-  ``kill``...) runs the simulation until it is over; `Simulation.sleep` lets simulated time
-  pass.
+  ``kill``...) runs the simulation until it is over; `Simulation.run_for` lets simulated
+  time pass (the blocking API's ``time.sleep``).
 * **asyncio** (``api="asyncio"``): the asyncio adapter's own pump, on an event loop whose
   ``time()`` is the simulated clock and whose connections are in memory: run your coroutine
   with `Simulation.run_asyncio`; ``asyncio.sleep`` lets simulated time pass.
@@ -288,7 +288,7 @@ class Simulation:
         if self._running is not None:
             raise LocalProtocolError(
                 f"a blocking call during Simulation.run_{self._running}: await the "
-                f"{self._running} API instead (or sleep with {self._running}.sleep)"
+                f"{self._running} API instead (and let time pass with {self._running}.sleep)"
             )
         scheduler = self.scheduler
         if not scheduler.run_due():
@@ -338,9 +338,9 @@ class Simulation:
             cls = self._client_classes[api] = client_class(self, api)
         return cls(Credentials(key_id, signer), config=config, **options)
 
-    def sleep(self, seconds: float) -> None:
-        """Let ``seconds`` of simulated time pass, everything due meanwhile done (heartbeats,
-        timers, what the gateway sends): the blocking API's `time.sleep`.
+    def run_for(self, seconds: float) -> None:
+        """Run the simulation for ``seconds`` of simulated time, everything due meanwhile done
+        (heartbeats, timers, what the gateway sends): the blocking API's `time.sleep`.
 
         Raises:
             SimulationStalled: past ``max_time``.
