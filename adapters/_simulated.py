@@ -398,7 +398,7 @@ def client_class(simulation: Simulation, api: str) -> type[Any]:
             """A simulation's blocking client (`kalshi_fix_sansio.simulation`)."""
 
             PRODUCT = product
-            _SESSION = functools.partial(SimulatedSession, simulation=simulation)
+            _SESSION = staticmethod(functools.partial(SimulatedSession, simulation=simulation))
 
         return SimulatedFixClient
     if api == "asyncio":
@@ -407,7 +407,7 @@ def client_class(simulation: Simulation, api: str) -> type[Any]:
             """A simulation's asyncio client (`kalshi_fix_sansio.simulation`)."""
 
             PRODUCT = product
-            _SESSION = functools.partial(SimulatedAsyncSession, simulation=simulation)
+            _SESSION = staticmethod(functools.partial(SimulatedAsyncSession, simulation=simulation))
 
         return SimulatedAsyncFixClient
     from ._simulated_trio import trio_client_class

@@ -185,6 +185,6 @@ def trio_client_class(simulation: Simulation) -> type[Any]:
         """A simulation's trio client (`kalshi_fix_sansio.simulation`)."""
 
         PRODUCT = simulation.product
-        _SESSION = functools.partial(SimulatedTrioSession, simulation=simulation)
+        _SESSION = staticmethod(functools.partial(SimulatedTrioSession, simulation=simulation))
 
     return SimulatedTrioFixClient
