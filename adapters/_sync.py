@@ -9,7 +9,6 @@ the wait waits for, its timeout, what ends it) with its pump's one blocking prim
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
@@ -37,6 +36,9 @@ T = TypeVar("T")
 class SyncPump(Protocol):
     """What the blocking API asks of its adapter's pump."""
 
+    def now(self) -> float:
+        """The wait clock (monotonic seconds), which times every wait."""
+
     def drive(self, wait: Wait[T]) -> T:
         """Run ``wait`` to its end, waiting for each change (reading the socket meanwhile)."""
 
@@ -54,8 +56,8 @@ class SyncAPI(SessionBase):
         """The next event, waiting up to ``timeout`` seconds (None: until one comes); then as
         `AsyncAPI.next_event <kalshi_fix_sansio.adapters._async.AsyncAPI.next_event>`,
         blocking."""
-        wait = waits.WaitEvent(self._host, waits.any_event, timeout, time.monotonic())
-        return self._pump.drive(wait)
+        pump = self._pump
+        return pump.drive(waits.WaitEvent(self._host, waits.any_event, timeout, pump.now()))
 
     def events(self, timeout: float | None = None) -> Iterator[Event]:
         """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
@@ -71,8 +73,9 @@ class SyncAPI(SessionBase):
         queued, in order; `TimeoutError`), blocking."""
         if send is not None:
             self.send(send)
-        wait = waits.WaitEvent(self._host, predicate, timeout, time.monotonic())
-        return waits.matched(self._pump.drive(wait), timeout)
+        pump = self._pump
+        wait = waits.WaitEvent(self._host, predicate, timeout, pump.now())
+        return waits.matched(pump.drive(wait), timeout)
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Wait until ``until()`` is true or the session ends (for ``on_event`` users; the last
@@ -97,8 +100,8 @@ class SyncAPI(SessionBase):
         seq, _ = host.offer(message, resubscribe=resubscribe)
         if seq is not None:  # the usual case: no wait to run
             return seq
-        wait = waits.PacedSend(host, message, time.monotonic(), resubscribe=resubscribe)
-        return self._pump.drive(wait)
+        pump = self._pump
+        return pump.drive(waits.PacedSend(host, message, pump.now(), resubscribe=resubscribe))
 
     def place(
         self, order: Message, *, timeout: float | None = PLACE_TIMEOUT, until: Until = "ack"
@@ -113,9 +116,9 @@ class SyncAPI(SessionBase):
             TimeoutError: no answer in time (the order stays tracked).
             RateLimitExceeded: ``rate_limit="raise"`` and no tokens now.
         """
-        host = self._host
+        host, pump = self._host, self._pump
         waiter = host.waiter(order, until)
-        return self._pump.drive(waits.Settle(host, waiter, order, timeout, time.monotonic()))
+        return pump.drive(waits.Settle(host, waiter, order, timeout, pump.now()))
 
     def cancel(
         self, request: Message | TrackedOrder | str, *, timeout: float | None = PLACE_TIMEOUT
@@ -130,10 +133,10 @@ class SyncAPI(SessionBase):
             TimeoutError: no answer in time.
             LocalProtocolError: not a cancel, or no open order of this session by that ClOrdID.
         """
-        host = self._host
+        host, pump = self._host, self._pump
         request = cancel_request(self, request)
         waiter = host.waiter(request)
-        return self._pump.drive(waits.Settle(host, waiter, request, timeout, time.monotonic()))
+        return pump.drive(waits.Settle(host, waiter, request, timeout, pump.now()))
 
     def kill(
         self,
@@ -171,10 +174,13 @@ def kill_sessions(
     """Start the kill on every session (``check``: the open order-entry ones among them) at
     once, then wait for all of them (one deadline)."""
     started = start_kills(sessions, check, options)
-    now = time.monotonic()
+    if not started:
+        return []
+    now = started[0][0]._pump.now()
     deadline = math.inf if timeout is None else now + timeout
     for session, kill in started:
-        session._pump.drive(waits.AwaitKill(session._host, kill, deadline, time.monotonic()))
+        pump = session._pump
+        pump.drive(waits.AwaitKill(session._host, kill, deadline, pump.now()))
     return [session._host.kill_report(kill) for session, kill in started]
 
 

@@ -26,7 +26,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from kalshi_fix_sansio import _callers as waits
@@ -110,6 +110,7 @@ class _Threads:
         self.full = False  # the last read filled its chunk: TLS may hold more
         self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
         self.close_due = False  # `Disconnect` while another thread read: it closes
+        self.now: Callable[[], float] = time.monotonic  # the wait clock (`SyncPump.now`)
 
     # -- what the session asks ----------------------------------------------------------------
 

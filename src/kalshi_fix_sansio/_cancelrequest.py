@@ -63,6 +63,7 @@ def cancel_request(session: Any, order: Message | TrackedOrder | str) -> Message
             config.session_type,
             use_dollars=config.use_dollars,
             listener=config.listener_session,
+            cl_ord_ids=config.cl_ord_ids,
         )
         return requests.cancel(tracked)
 

@@ -18,6 +18,7 @@ from ._generated.tables import FIELDS, SESSIONS, SessionSpec
 from .errors import LocalProtocolError
 
 if TYPE_CHECKING:
+    from ._requests_core import ClOrdIDGenerator
     from .gate import OrderGate
     from .ratelimit import RateLimiter
     from .store import MessageStore
@@ -121,6 +122,12 @@ class SessionConfig:
             rule, pre-trade risk limits, orders recorded in its tracker). Like ``store`` it
             holds state shared by every session built from this config (a `Driver` makes one
             when this is None). None: no gate.
+        cl_ord_ids: initiator: where the ClOrdIDs of the requests the library builds itself
+            come from (the kill switch's mass cancels, cancels and order-group triggers, and
+            ``cancel()`` given an order rather than a request); one generator shared by every
+            session built from this config. None: a random UUID each (Kalshi's preference). A
+            numbered `kalshi_fix_sansio.builders.ClOrdIDGenerator` makes them the same on every
+            run (a simulation's clients use one).
     """
 
     sender_comp_id: str
@@ -160,6 +167,7 @@ class SessionConfig:
     logon_check: Callable[[Any], str | None] | None = None
     rate_limiter: RateLimiter | None = None
     order_gate: OrderGate | None = None
+    cl_ord_ids: ClOrdIDGenerator | None = None
 
     def __attrs_post_init__(self) -> None:
         spec = self.spec  # validates product / session type

@@ -203,7 +203,10 @@ class KillSwitch:
         self.can_mass_cancel = "q" in sends
         self.can_trigger = use_groups and "UOG" in sends and not self.can_mass_cancel
         self._requests = Requests(
-            config.product, config.session_type, use_dollars=config.use_dollars
+            config.product,
+            config.session_type,
+            use_dollars=config.use_dollars,
+            cl_ord_ids=config.cl_ord_ids,
         )
         self._sent: list[_Request] = []
         self._cover: dict[str, _Request] = {}  # ClOrdID -> the request meant to cancel it

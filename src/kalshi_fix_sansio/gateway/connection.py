@@ -7,13 +7,13 @@ clients' adapters make; then the driver's events go to the exchange (the gateway
 `WOKE` step of each). The pump performs the actions and decides nothing: `Write` (then
 `Buffered` with what the transport holds), `WakeAt` (one timer), `Disconnect` (close, or abort
 when the bytes waiting are to be dropped). The driver decides the rest: timers, the slow-peer
-verdict, when the connection ends and the faults' effects.
+verdict, when the connection ends and the faults' effects. Time and the timer come from the
+gateway's ``timers`` (`gateway.timers`: the wall clock and the asyncio loop, or a simulation's).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ from ..steps import START, WOKE, Action, Buffered, Disconnect, Lost, Received, W
 
 if TYPE_CHECKING:
     from .router import Router, _KeyedStore
+    from .timers import Cancellable
 
 __all__ = ["Connection"]
 
@@ -43,7 +44,7 @@ class Connection(asyncio.Protocol):
         self.cancel_on_disconnect = False
         self.dropped = False  # the gateway is done with it (`Router.drop`)
         self.transport: asyncio.Transport | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Cancellable | None = None
 
     @property
     def session(self) -> Session:
@@ -60,12 +61,12 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        now = time.time()
+        now = self.gateway.timers.time()
         self.gateway.accept(self, now)
         self.perform(self.driver.step(START, now), now)
 
     def data_received(self, data: bytes) -> None:
-        now = time.time()
+        now = self.gateway.timers.time()
         gateway = self.gateway
         gateway.sync_hang(self)
         self.perform(self.driver.step(Received(data), now), now)
@@ -78,13 +79,13 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         if not self.dropped:
-            now = time.time()
+            now = self.gateway.timers.time()
             self.driver.step(Lost(f"read failed: {exc}" if exc else "closed"), now)
             self.gateway.drop(self)
 
     def _fire(self) -> None:
         self._timer = None
-        now = time.time()
+        now = self.gateway.timers.time()
         self.gateway.sync_hang(self)
         driver = self.driver
         transport = self.transport
@@ -139,8 +140,7 @@ class Connection(asyncio.Protocol):
     def _arm(self, deadline: float, now: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(max(deadline - now, 0.0), self._fire)
+        self._timer = self.gateway.timers.call_later(max(deadline - now, 0.0), self._fire)
 
     def _disarm(self) -> None:
         if self._timer is not None:

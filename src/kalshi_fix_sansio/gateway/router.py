@@ -12,7 +12,6 @@ into the drivers' public fault hooks.
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +29,7 @@ from ..store import MemoryStore, MessageStore
 from .connection import Connection
 from .exchange import Exchange, Outbound
 from .listening import Faults
+from .timers import LoopTimers, Timers
 
 __all__ = ["Router"]
 
@@ -73,8 +73,11 @@ class Router:
         self._dirty: dict[Connection, None] = {}
         self._serving = 0
         self.clock: Callable[[float], float] | None = None
-        """The exchange's clock from the wall clock's time (a replay's recording clock); None:
-        the wall clock. Sessions (SendingTime, heartbeats) always run on the wall clock."""
+        """The exchange's clock from the sessions' time (a replay's recording clock); None:
+        the sessions' time. Sessions (SendingTime, heartbeats) always run on `timers`."""
+        self.timers: Timers = LoopTimers()
+        """The sessions' clock and timers: the wall clock and the running asyncio loop's
+        (`LoopTimers`), or a simulation's (`kalshi_fix_sansio.simulation`)."""
         self.input_listeners: list[Callable[[Connection], None]] = []
         """Called after each input of a connection was served (a replay's pacing listens)."""
 
@@ -347,7 +350,7 @@ class Router:
                 return  # KalshiRT / KalshiPT: the exchange session waits for the reconnect
             if durable and key is not None:
                 self._durable.pop((key, conn.session_type), None)
-            now = time.time()
+            now = self.timers.time()
             self._route(self.exchange.disconnect(conn.session_id, self.exchange_now(now)), now)
 
 

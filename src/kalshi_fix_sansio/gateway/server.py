@@ -28,7 +28,6 @@ import shlex
 import ssl
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -227,8 +226,12 @@ class MockGateway(Router):
         """Expire GTD / Day orders on time even when no client is talking."""
         while True:
             await asyncio.sleep(1.0)
-            now = time.time()
-            self._route(self.exchange.tick(self.exchange_now(now)), now)
+            self.tick()
+
+    def tick(self) -> None:
+        """Expire what is due now (GTD and Day orders): what a listening gateway does every
+        second, whether or not a client is talking (a simulation calls it on its own clock)."""
+        self._admin(self.exchange.tick)
 
     def _factory(self, session_type: str) -> Callable[[], Connection]:
         def connection() -> Connection:
@@ -504,7 +507,7 @@ class MockGateway(Router):
         """Run an exchange call in the gateway's loop and send its answers at once."""
 
         def run() -> None:
-            now = time.time()
+            now = self.timers.time()
             self._route(act(self.exchange_now(now)), now)
 
         self.call(run)

@@ -1,0 +1,190 @@
+"""The trio client of a simulation (`kalshi_fix_sansio.simulation`): `SimulatedTrioSession`.
+
+Its pump (`_Trio`) moves no bytes itself: the simulation's world task (`Simulation.run_trio
+<kalshi_fix_sansio.simulation.Simulation.run_trio>`) runs the connection in memory
+(`MemoryLink`) and the timers. A waiting task waits on an event of its own, set by the next
+change or by a timer of the simulation's scheduler at its deadline, so the only task asleep on
+trio's clock is the world task, and every input happens in the world's order. ``on_event`` /
+``on_reconnect`` run in a task of the session (in the nursery given to ``open``, else a system
+task of the run), an awaitable result awaited.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, TypeVar
+
+import trio
+
+from kalshi_fix_sansio._callers import Wait
+from kalshi_fix_sansio.driver import Driver
+from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.simulation import Simulation
+from kalshi_fix_sansio.steps import CLOSE
+
+from ._async import AsyncAPI, AsyncKillAll, deliver
+from ._client import ClientBase
+from ._simulated import InSimulation, MemoryLink
+
+__all__ = ["SimulatedTrioSession", "trio_client_class"]
+
+T = TypeVar("T")
+
+
+class _Trio:
+    """The trio pump of a simulated session (see the module docstring)."""
+
+    def __init__(self, session: SimulatedTrioSession) -> None:
+        self.session, self.host = session, session._host
+        self.simulation = session.simulation
+        self.link = MemoryLink(session, self.simulation, self._changed, self._finished)
+        self.host.perform = self.link.perform
+        self.waiting: list[trio.Event] = []  # the waiting tasks' events
+        self.kick = trio.Event()  # the callback task looks again
+        self.callbacks = session.on_event is not None or session.on_reconnect is not None
+
+    # -- what the session asks (`AsyncPump`) -------------------------------------------------
+
+    def now(self) -> float:
+        return self.simulation.time()
+
+    async def drive(self, wait: Wait[T]) -> T:
+        try:
+            now = wait.now
+            while (deadline := wait.poll(now)) is not None:
+                await self._change(deadline)
+                now = self.simulation.time()
+        except BaseException:
+            wait.close()  # failed or cancelled: the wait's own clean-up runs now
+            raise
+        return wait.result
+
+    def wake(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for event in waiting:
+            event.set()
+        self.kick.set()
+
+    def start(self, nursery: trio.Nursery | None, sup: Driver) -> None:
+        """Start the driver (and the callback task, in ``nursery`` or as a system task)."""
+        if self.callbacks:
+            self.kick = trio.Event()
+            if nursery is not None:
+                nursery.start_soon(self._deliver, sup)
+            else:
+                trio.lowlevel.spawn_system_task(self._deliver, sup)
+        self.link.start(sup)
+
+    async def close(self) -> None:
+        """Log out, waiting for the session to end (at most the logout timeout of simulated
+        time, then the connection is dropped); not cancellable."""
+        host = self.host
+        sup = host.driver
+        with trio.CancelScope(shield=True):
+            if sup is not None and host.running:
+                host.step(CLOSE)
+                deadline = self.now() + self.session.config.logout_timeout + 1
+                while not self.link.agenda.finished and self.now() < deadline:
+                    await self._change(deadline)
+                if not self.link.agenda.finished:
+                    self.link.abandon(sup)
+                while host.running:  # the last callbacks
+                    await self._change(math.inf)
+        host.opened = False
+
+    # -- waiting ------------------------------------------------------------------------------
+
+    async def _change(self, deadline: float) -> None:
+        """Wait until something changes, or the simulated clock reaches ``deadline``."""
+        event = trio.Event()
+        self.waiting.append(event)
+        alarm = None
+        if deadline < math.inf:
+            alarm = self.simulation.scheduler.call_at(deadline, event.set)
+        try:  # the world task sets it at the deadline; trio's own only if the world stopped
+            with trio.move_on_at(deadline):
+                await event.wait()
+        finally:
+            if alarm is not None:
+                alarm.cancel()
+            if not event.is_set():
+                self.waiting.remove(event)
+
+    def _changed(self, sup: Driver) -> None:
+        self.wake()
+
+    def _finished(self, sup: Driver) -> None:
+        if not self.callbacks:
+            self.host.running = False
+        self.wake()
+
+    async def _deliver(self, sup: Driver) -> None:
+        """The callback task: runs the callbacks as events come, until the driver finished
+        and none is left."""
+        host = self.host
+        try:
+            while True:
+                await deliver(self.session, sup, self)
+                if self.link.agenda.finished and not host.delivery.due(sup):
+                    break
+                if not host.delivery.due(sup):
+                    self.kick = kick = trio.Event()
+                    await kick.wait()
+        except Exception as exc:  # raised to the waiting callers, as a session task's error
+            host.crash = exc
+        finally:
+            host.running = False
+            self.wake()
+
+
+class SimulatedTrioSession(InSimulation, AsyncAPI):
+    """One session of a simulation's trio client: the API of `TrioSession
+    <kalshi_fix_sansio.adapters.trio.TrioSession>` (``async with``: log on, then ``aclose``),
+    in memory, under `Simulation.run_trio`. Takes the arguments of `InSimulation`.
+    """
+
+    _PUMP = _Trio
+    _pump: _Trio
+
+    async def __aenter__(self) -> SimulatedTrioSession:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def open(self, nursery: trio.Nursery | None = None) -> None:
+        """Connect in memory and log on (in `Simulation.run_trio` only); the callbacks, if
+        any, run in ``nursery`` (None: a system task of the run).
+
+        Raises:
+            LogonRefused: the gateway refused the Logon (its text is in the message).
+            ConnectionFailed: every attempt the backoff allows failed.
+            LocalProtocolError: not in the simulation's trio run, or already open.
+        """
+        if self.simulation.running != "trio":
+            raise LocalProtocolError(
+                "a simulation's trio session runs in its trio run: open it in the function "
+                "given to Simulation.run_trio"
+            )
+        sup, _ = self._begin()
+        self._pump.start(nursery, sup)
+        await self._await_logon(self.aclose)
+
+    async def aclose(self) -> None:
+        """Log out (waiting up to the logout timeout of simulated time) and close; idempotent."""
+        await self._pump.close()
+        self._end()
+
+
+def trio_client_class(simulation: Simulation) -> type[Any]:
+    """The trio client class of ``simulation`` (its product's)."""
+
+    class SimulatedTrioFixClient(ClientBase[SimulatedTrioSession], AsyncKillAll):
+        """A simulation's trio client (`kalshi_fix_sansio.simulation`)."""
+
+        PRODUCT = simulation.product
+        _SESSION = staticmethod(functools.partial(SimulatedTrioSession, simulation=simulation))
+
+    return SimulatedTrioFixClient
