@@ -32,6 +32,8 @@ from typing import Any, TypeVar
 
 from kalshi_fix_sansio import _callers as waits
 from kalshi_fix_sansio._callers import Wait
+from kalshi_fix_sansio._clientbase import ClientBase, ConnectOptions
+from kalshi_fix_sansio._sessionbase import SessionBase
 from kalshi_fix_sansio._simnet import Pipe, Timer
 from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.driver import Driver
@@ -52,8 +54,6 @@ from kalshi_fix_sansio.steps import (
 )
 
 from ._async import AsyncAPI, AsyncKillAll
-from ._base import SessionBase
-from ._client import ClientBase, ConnectOptions
 from ._sync import SyncAPI, SyncKillAll
 from .asyncio import _Transport
 

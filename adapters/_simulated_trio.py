@@ -18,13 +18,13 @@ from typing import Any, TypeVar
 import trio
 
 from kalshi_fix_sansio._callers import Wait
+from kalshi_fix_sansio._clientbase import ClientBase
 from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.simulation import Simulation
 from kalshi_fix_sansio.steps import CLOSE
 
 from ._async import AsyncAPI, AsyncKillAll, deliver
-from ._client import ClientBase
 from ._simulated import InSimulation, MemoryLink
 
 __all__ = ["SimulatedTrioSession", "trio_client_class"]
