@@ -13,7 +13,6 @@ from typing import Any
 
 import attrs
 
-from ._message import FixRecord
 from .errors import FixError
 from .events import Event
 
@@ -398,38 +397,6 @@ def _exec_position(exec_id: str) -> tuple[int, tuple[int, int]] | None:
         return (int(parts[2]) if count == 3 else 0), (int(parts[0]), int(parts[1]))
     except ValueError:
         return None
-
-
-_RECORDS: set[type] = set()  # generated message classes seen: fields in slots ``_<name>``
-
-
-class _Public:
-    """A report read through its public names, under the slot names the tracker reads.
-
-    The tracker reads a report's plain fields from the generated classes' slots (``_<field>``,
-    as `kalshi_fix_sansio.ranges` does), converted at once: the codec converts every field on
-    a record's second read anyway (a group's slot holds None when the group is absent, else
-    `_LAZY` until its property types it). A message of another class (duck-typed), or one with a value
-    that did not convert (decoded tolerantly: its property records the defect and reads None),
-    is read through this wrapper, one property at a time, as before.
-    """
-
-    __slots__ = ("message",)
-
-    def __init__(self, message: Any) -> None:
-        self.message = message
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.message, name[1:] if name[:1] == "_" else name, None)
-
-
-def _fields(message: Any) -> Any:
-    """``message`` with every plain field in its slot, or a `_Public` reading it."""
-    if isinstance(message, FixRecord):
-        _RECORDS.add(message.__class__)
-        if message._eager is None or message._fill() is None:  # built: nothing to convert
-            return message
-    return _Public(message)
 
 
 _LIVE_NEW, _LIVE_PARTIAL, _LIVE_FILLED = (

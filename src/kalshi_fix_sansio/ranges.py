@@ -41,8 +41,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ._fields import _LAZY
 from ._generated.tables import ENUM_RULES, FIELDS, MESSAGES, VALUE_RULES, ValueRule
+from ._message import field_reader
 from .errors import LocalProtocolError
 
 __all__ = [
@@ -313,46 +313,48 @@ def _compile(msg_type: str, fields: dict[tuple[str, ...], list[ValueRule]]) -> _
     """One straight-line function checking every field the rules name in one message type.
 
     It runs on every order, so it is built once per message type, product and wire units, as
-    Python source (like attrs' generated methods): body fields are read from their slots (the
-    property only for a decoded message's lazy value), Decimals and strings take an inline path
-    with the bounds as constants, anything else goes to the general per-field checker; fields
-    inside groups are walked by `_values_at`.
+    Python source (like attrs' generated methods): the fields the rules name (a group's, for a
+    field inside one) are read at once with the message class's `_message.field_reader`, made
+    on the class's first message; Decimals and strings take an inline path with the bounds as
+    constants, anything else goes to the general per-field checker; fields inside groups are
+    walked by `_values_in`. (A decoded message with a value that does not convert raises its
+    `DecodeError` at that read, before any rule is checked.)
     """
+    names = list(dict.fromkeys(path[0] for path in fields))  # a group once
     ns: dict[str, Any] = {
         "_E": ValueRangeError,
         "_MT": msg_type,
         "_D": Decimal,
         "_IO": InvalidOperation,
-        "_LAZY": _LAZY,
         "_on_tick": _on_tick,
-        "_values_at": _values_at,
+        "_values_in": _values_in,
+        "_readers": {},  # message class -> its reader of `_NAMES`
+        "_NAMES": tuple(names),
+        "_field_reader": field_reader,
     }
-    lines = ["def check(m, now):"]
+    lines = [
+        "def check(m, now):",
+        "    read = _readers.get(m.__class__)",
+        "    if read is None:",
+        "        read = _readers[m.__class__] = _field_reader(m.__class__, _NAMES)",
+        f"    ({''.join(f'f{k}, ' for k in range(len(names)))}) = read(m)",
+    ]
     for i, (path, rules) in enumerate(fields.items()):
         ns[f"_c{i}"] = _checker(rules)
         ns[f"_r{i}"] = rules[0]
+        read = f"f{names.index(path[0])}"
         if len(path) > 1:
-            ns[f"_p{i}"] = path
-            group = path[0]
-            lines += [  # the group's slot first: most messages carry no entries
-                f"    g = m._{group}",
-                "    if g is _LAZY:",
-                f"        g = m.{group}",
-                "    if g:",
-                f"        for v in _values_at(m, _p{i}):",
+            ns[f"_p{i}"] = path[1:]
+            lines += [
+                f"    if {read}:",  # most messages carry no entries
+                f"        for v in _values_in({read}, _p{i}):",
                 "            if v is not None:",
                 f"                x = _c{i}(v, now)",
                 "                if x is not None:",
                 f"                    {_broken('x')}",
             ]
             continue
-        attr = path[0]
-        lines += [
-            f"    v = m._{attr}",
-            "    if v is _LAZY:",
-            f"        v = m.{attr}",
-            "    if v is not None:",
-        ]
+        lines += [f"    v = {read}", "    if v is not None:"]
         ftype = FIELDS[rules[0].tag].type
         fast = _fast_lines(i, rules, ftype, ns)
         if fast is None:
@@ -454,14 +456,18 @@ def _fast_lines(i: int, rules: list[ValueRule], ftype: str, ns: dict[str, Any]) 
 
 def _values_at(record: Any, path: tuple[str, ...]) -> list[Any]:
     """The values at `path` below a record (every entry of the groups on the way)."""
-    value = getattr(record, path[0], None)
+    return _values_in(getattr(record, path[0], None), path[1:])
+
+
+def _values_in(value: Any, path: tuple[str, ...]) -> list[Any]:
+    """The values at `path` below a member's value (each entry's, for a group's entries)."""
     if value is None:
         return []
-    if len(path) == 1:
+    if not path:
         return [value]
     out: list[Any] = []
     for entry in value if isinstance(value, Sequence) else ():
-        out.extend(_values_at(entry, path[1:]))
+        out.extend(_values_at(entry, path))
     return out
 
 

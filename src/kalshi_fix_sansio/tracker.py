@@ -60,10 +60,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ._fields import _LAZY
+from ._orderfields import (
+    REPORT,
+    REPORT_READERS,
+    REQUEST_READERS,
+    Values,
+    report_reader,
+    request_reader,
+)
 from ._orders import (
     _BY_CODE,
-    _RECORDS,
     NOT_FOUND,
     PENDING_EXEC_ID,
     TERMINAL,
@@ -78,12 +84,10 @@ from ._orders import (
     Rejection,
     TrackedOrder,
     _code,
-    _fields,
     _first,
     _int,
     _live,
     _parties,
-    _Public,
     _sent_order,
     says_unknown_order,
 )
@@ -125,6 +129,29 @@ _REPLACED = OrderStatus.REPLACED
 _PENDING_CANCEL = OrderStatus.PENDING_CANCEL
 _REJECTED = OrderStatus.REJECTED
 _PENDING_REPLACE = OrderStatus.PENDING_REPLACE
+# a report's values by position in its reader's tuple (`_orderfields.REPORT`, in that order)
+(
+    _AGGRESSOR_INDICATOR,
+    _ALLOC_ACCOUNT,
+    _AVG_PX,
+    _CL_ORD_ID,
+    _CUM_QTY,
+    _EXEC_ID,
+    _EXEC_TYPE,
+    _LAST_PX,
+    _LAST_QTY,
+    _ORD_REJ_REASON,
+    _ORD_STATUS,
+    _ORDER_ID,
+    _ORDER_QTY,
+    _ORIG_CL_ORD_ID,
+    _PRICE,
+    _SIDE,
+    _SYMBOL,
+    _TEXT,
+    _TRANSACT_TIME,
+    _TRD_MATCH_ID,
+) = range(len(REPORT))
 _NOT_ANSWERS = frozenset({"A", "6", "E"})  # ExecTypes that do not answer a request: pending
 _PENDING = frozenset({_PENDING_CANCEL, _PENDING_REPLACE})
 
@@ -352,12 +379,22 @@ class OrderTracker:
         msg_type = getattr(message, "MSG_TYPE", None)
         if msg_type != "D" and msg_type != "G" and msg_type != "F":
             return None
-        # Read from the slots, as a report (see `_Public`); a field a request class does not
-        # have (OrigClOrdID on 35=D, Price on 35=F...) reads None.
-        req: Any = message
-        if type(req) not in _RECORDS or (req._eager is not None and req._src is not None):
-            req = _fields(message)
-        cl = req._cl_ord_id
+        # Its fields at once (`_orderfields.REQUEST`); a field a request class does not have
+        # (OrigClOrdID on 35=D, Price on 35=F...) reads None.
+        read = REQUEST_READERS.get(message.__class__) or request_reader(message.__class__)
+        (
+            alloc_account,
+            cl,
+            ex_destination,
+            order_group_id,
+            qty,
+            orig,
+            parties,
+            price,
+            secondary_cl_ord_id,
+            side,
+            symbol,
+        ) = read(message)
         if cl.__class__ is not str:
             cl = _code(cl)
             if cl is None:
@@ -367,7 +404,6 @@ class OrderTracker:
             raise LocalProtocolError(f"ClOrdID {cl!r} is already tracked: use a new one")
         if cl in self._rejections:
             del self._rejections[cl]
-        orig = getattr(req, "_orig_cl_ord_id", None)  # a NewOrderSingle has none
         if orig is not None and orig.__class__ is not str:
             orig = _code(orig)
         if msg_type == "F":
@@ -381,23 +417,16 @@ class OrderTracker:
                     self._retention.loosen(cl)
             return None
         previous = self.order(orig) if orig is not None else None
-        group = getattr(req, "_secondary_cl_ord_id", None) or getattr(req, "_order_group_id", None)
+        group = secondary_cl_ord_id or order_group_id
         if not group:
             group = previous.group_id if previous is not None else None
-        side = req._side
-        alloc_account = req._alloc_account
-        ex_destination = getattr(req, "_ex_destination", None)
-        parties = req._parties
-        if parties is _LAZY:
-            parties = req.parties
-        symbol = req._symbol
-        qty = getattr(req, "_order_qty", None) or ZERO
+        qty = qty or ZERO
         order = _sent_order(
             cl,
             _PENDING_NEW if msg_type == "D" else _PENDING_REPLACE,
             symbol if symbol.__class__ is str else _code(symbol),
             side if side.__class__ is str else _code(side),
-            getattr(req, "_price", None),
+            price,
             qty,
             orig,
             group if group is None or group.__class__ is str else _code(group),
@@ -464,23 +493,22 @@ class OrderTracker:
 
     def _execution_report(self, message: Any) -> None:
         """Apply a report."""
-        # The report's plain fields are read from their slots, once each (see `_Public`); its
+        # The report's plain fields are read at once (`_orderfields.REPORT`, by position); its
         # groups through their properties. Codes are compared as they come: the dialects' enums
         # are str enums, equal to (and hashed as) their codes; anything else becomes its code.
-        er: Any = message
-        if type(er) not in _RECORDS or (er._eager is not None and er._src is not None):
-            er = _fields(message)
-        exec_id = er._exec_id
+        read = REPORT_READERS.get(message.__class__) or report_reader(message.__class__)
+        v = read(message)
+        exec_id = v[_EXEC_ID]
         if exec_id is None:
             return
         if exec_id.__class__ is not str:
             exec_id = _code(exec_id) or ""  # (never "": a value has a code)
-        cl = er._cl_ord_id
+        cl = v[_CL_ORD_ID]
         if cl is None:
             return
         if cl.__class__ is not str:
-            cl = _code(cl)
-        exec_type = er._exec_type
+            cl = _code(cl) or ""  # (never "")
+        exec_type = v[_EXEC_TYPE]
         if exec_type is not None and not isinstance(exec_type, str):
             exec_type = _code(exec_type)
         key: Any = exec_id
@@ -489,7 +517,7 @@ class OrderTracker:
         seen = self._seen
         if key in seen:
             return
-        orig = er._orig_cl_ord_id
+        orig = v[_ORIG_CL_ORD_ID]
         if orig is not None and orig.__class__ is not str:
             orig = _code(orig)
         orders = self._orders
@@ -497,17 +525,17 @@ class OrderTracker:
         if (
             retention.evicted
             and cl not in orders
-            and retention.replay_of_evicted(er, cl, orig, exec_id)
+            and retention.replay_of_evicted(message, cl, orig, exec_id)
         ):
             return
-        code = er._ord_status
+        code = v[_ORD_STATUS]
         status = _BY_CODE.get(code)
         if status is None and code is not None:
             status = _BY_CODE.get(_code(code) or "")
         if exec_type not in _NOT_ANSWERS:
             self._answered.add(cl)
         if exec_type == "5" or (status is _REPLACED and orig is not None and orig != cl):
-            order = self._replaced(cl, orig, er)
+            order = self._replaced(cl, orig, v, message)
             status = None  # the new version's state comes from its quantities
         elif orig is not None and orig != cl:
             placeholder = orders.get(cl)
@@ -519,7 +547,7 @@ class OrderTracker:
                 del orders[cl]  # a replacement answered by a cancel (new qty = filled)
             else:
                 placeholder = None
-            order = self._get(orig, er)
+            order = self._get(orig, v, message)
             if placeholder is not None:
                 order._keys += placeholder._keys
             self._alias[cl] = orig
@@ -530,14 +558,14 @@ class OrderTracker:
             if (
                 order.symbol is None
                 or order.side is None
-                or er._alloc_account is not None
-                or (er._parties is not None and not order.parties)
+                or v[_ALLOC_ACCOUNT] is not None
+                or (not order.parties and getattr(message, "parties", None))
             ):  # something to learn
-                self._learn(order, er)
+                self._learn(order, v, message)
         seen.add(key)
         order._keys += (key,)
         final = order.status in TERMINAL
-        self._apply(order, er, exec_type, status)
+        self._apply(order, v, message, exec_type, status)
         if not final and order.status in TERMINAL:
             self._retention.finished(order)
 
@@ -548,32 +576,30 @@ class OrderTracker:
         )
         return order
 
-    def _get(self, cl: str, er: Any) -> TrackedOrder:
+    def _get(self, cl: str, v: Values, message: Any) -> TrackedOrder:
         order = self._orders.get(cl)
         if order is None:  # not sent by us: a listener or drop-copy session's report
             order = self._new(cl, _PENDING_NEW)
-        self._learn(order, er)
+        self._learn(order, v, message)
         return order
 
     @staticmethod
-    def _learn(order: TrackedOrder, er: Any) -> None:
+    def _learn(order: TrackedOrder, v: Values, message: Any) -> None:
         """Take from a report what the order does not know yet (what the next request repeats)."""
         if order.symbol is None:
-            order.symbol = _code(er._symbol)
+            order.symbol = _code(v[_SYMBOL])
         if order.side is None:
-            order.side = _code(er._side)
+            order.side = _code(v[_SIDE])
         if order.alloc_account is None:
-            value = er._alloc_account
+            value = v[_ALLOC_ACCOUNT]
             if value is not None:
                 order.alloc_account = _int(value)
         if not order.parties:
-            parties = er._parties  # a group: None when absent, else typed on first read
-            if parties is _LAZY:
-                parties = er.parties
+            parties = getattr(message, "parties", None)  # typed on first read
             if parties:
                 order.parties = _parties(parties)
 
-    def _replaced(self, cl: str, orig: str | None, er: Any) -> TrackedOrder:
+    def _replaced(self, cl: str, orig: str | None, v: Values, message: Any) -> TrackedOrder:
         new = self._orders.get(cl)
         if new is None:
             new = self._new(cl, _PENDING_REPLACE, orig_cl_ord_id=orig)
@@ -582,7 +608,7 @@ class OrderTracker:
             old = self._orders.get(orig)
             if old is None:
                 old = self._new(orig, _REPLACED, acknowledged=True)
-                self._learn(old, er)
+                self._learn(old, v, message)
             old.replaced_by = cl
             if not old.terminal:
                 old.status = _REPLACED
@@ -601,18 +627,22 @@ class OrderTracker:
             if old.group_id is None:
                 old.group_id = new.group_id  # assigned to the replacement before it was seen
             new.cum_qty = max(new.cum_qty, old.cum_qty)
-        self._learn(new, er)
+        self._learn(new, v, message)
         return new
 
     def _apply(
-        self, order: TrackedOrder, er: Any, exec_type: str | None, status: OrderStatus | None
+        self,
+        order: TrackedOrder,
+        v: Values,
+        message: Any,
+        exec_type: str | None,
+        status: OrderStatus | None,
     ) -> None:
-        if exec_type == "F" and er._last_qty is not None and er._last_px is not None:
-            self._fill(order, er)
+        if exec_type == "F" and v[_LAST_QTY] is not None and v[_LAST_PX] is not None:
+            self._fill(order, v, message)
         if status is _REJECTED or exec_type == "8":
-            message = er.message if er.__class__ is _Public else er
             rejection = Rejection(
-                order.cl_ord_id, "execution_report", er._text, _int(er._ord_rej_reason), message
+                order.cl_ord_id, "execution_report", v[_TEXT], _int(v[_ORD_REJ_REASON]), message
             )
             self._rejections.setdefault(order.cl_ord_id, rejection)
             if not order.terminal:
@@ -630,16 +660,16 @@ class OrderTracker:
             # the exchange reports an order its 35=9 said it did not know: its report wins
             order.status, order.rejection = _PENDING_NEW, None
             self._rejections.pop(order.cl_ord_id, None)
-        value = er._order_id
+        value = v[_ORDER_ID]
         if value is not None:
             order.order_id = value if value.__class__ is str else _code(value)
         if status is not _PENDING_NEW:
             order.acknowledged = True
         cum = order.cum_qty
-        value = er._cum_qty
+        value = v[_CUM_QTY]
         if value is not None and value > cum:
             order.cum_qty = cum = value
-        qty = er._order_qty
+        qty = v[_ORDER_QTY]
         if qty is None:
             qty = order.order_qty
         if cum > qty:
@@ -647,13 +677,13 @@ class OrderTracker:
         order.order_qty = qty
         if status not in TERMINAL or qty >= order.original_qty:  # the ending report never lowers it
             order.original_qty = qty
-        value = er._price
+        value = v[_PRICE]
         if value is not None:
             order.price = value
-        value = er._avg_px
+        value = v[_AVG_PX]
         if value is not None:
             order.avg_px = value
-        value = er._text
+        value = v[_TEXT]
         if value is not None:
             order.text = value
         if status in TERMINAL:
@@ -665,20 +695,16 @@ class OrderTracker:
         else:  # New, Partially Filled, a replacement's report, or a status we do not know
             order.status = _live(order)
 
-    def _fill(self, order: TrackedOrder, er: Any) -> None:
+    def _fill(self, order: TrackedOrder, v: Values, message: Any) -> None:
         fees = ZERO
-        entries = er._misc_fees
-        if entries is _LAZY:
-            entries = er.misc_fees
+        entries = getattr(message, "misc_fees", None)
         if entries is not None:
             for fee in entries:
                 amount = fee.misc_fee_amt
                 if amount is not None:
                     fees += amount
         collateral: tuple[CollateralChange, ...] = ()
-        entries = er._collateral_amount_changes
-        if entries is _LAZY:
-            entries = er.collateral_amount_changes
+        entries = getattr(message, "collateral_amount_changes", None)
         if entries is not None:
             collateral = tuple(
                 [
@@ -687,10 +713,10 @@ class OrderTracker:
                     if c.collateral_amount_change is not None
                 ]
             )
-        symbol = order.symbol or _code(er._symbol) or ""
-        side = order.side or _code(er._side) or "1"
-        price, qty = er._last_px, er._last_qty
-        exec_id, order_id, match = er._exec_id, er._order_id, er._trd_match_id
+        symbol = order.symbol or _code(v[_SYMBOL]) or ""
+        side = order.side or _code(v[_SIDE]) or "1"
+        price, qty = v[_LAST_PX], v[_LAST_QTY]
+        exec_id, order_id, match = v[_EXEC_ID], v[_ORDER_ID], v[_TRD_MATCH_ID]
         order._fills += (
             Fill(
                 exec_id if exec_id.__class__ is str else _code(exec_id) or "",
@@ -703,8 +729,8 @@ class OrderTracker:
                 fees,
                 collateral,
                 match if match.__class__ is str else _code(match),
-                er._aggressor_indicator,
-                er._transact_time,
+                v[_AGGRESSOR_INDICATOR],
+                v[_TRANSACT_TIME],
             ),
         )
         count = self._fill_count
