@@ -1,4 +1,6 @@
-"""asyncio helpers of the asyncio adapter: timeouts on awaits and TLS over a plain transport.
+"""asyncio helpers of the asyncio adapter: timeouts on awaits, the callers waiting for a change
+(`Changes`), and its connections: TLS over a plain transport (`TLSProtocol`), plain TCP to
+loopback (`Connection`).
 
 ``asyncio.wait_for`` wraps what it waits for in a new task on every call (Python 3.11: about
 10 µs and a turn of the event loop more on every read); ``asyncio.timeout`` (3.11+) only
@@ -12,16 +14,18 @@ adapter's pump) what happens on the connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import ssl
 import sys
 from collections.abc import Awaitable
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeAlias, TypeVar
 
 from ._tls import MemoryTLS
 
 T = TypeVar("T")
 
-__all__ = ["TLSProtocol", "TLSSink", "within"]
+__all__ = ["Changes", "Conn", "Connection", "TLSProtocol", "TLSSink", "within"]
 
 
 async def within(awaitable: Awaitable[T], timeout: float | None) -> T:
@@ -46,16 +50,21 @@ async def within(awaitable: Awaitable[T], timeout: float | None) -> T:
     return await asyncio.wait_for(awaitable, timeout)  # pragma: no cover - Python 3.10
 
 
-class TLSSink(Protocol):
-    """What a `TLSProtocol` tells about its connection (the asyncio adapter's pump)."""
+Conn: TypeAlias = "Connection | TLSProtocol"
+"""A connection of the asyncio adapter: TLS in memory, or plain TCP to loopback."""
 
-    def made(self, conn: TLSProtocol) -> None:
+
+class TLSSink(Protocol):
+    """What a connection (`TLSProtocol`, `Connection`) tells about itself: the asyncio
+    adapter's pump."""
+
+    def made(self, conn: Conn) -> None:
         """The handshake is done: ``conn.write`` may be called."""
 
-    def data(self, conn: TLSProtocol, data: bytes) -> None:
+    def data(self, conn: Conn, data: bytes) -> None:
         """Bytes decrypted (``b""``: the peer closed the connection)."""
 
-    def lost(self, conn: TLSProtocol, exc: Exception | None) -> None:
+    def lost(self, conn: Conn, exc: Exception | None) -> None:
         """The connection ended (after the handshake); ``exc``: what ended it, if not the
         peer's close."""
 
@@ -187,3 +196,93 @@ class TLSProtocol(asyncio.Protocol):
         self._error = exc
         if self.transport is not None:
             self.transport.abort()  # `connection_lost` follows, with ``exc``
+
+
+class Connection(asyncio.Protocol):
+    """A plain TCP connection's transport callbacks (loopback only): each one is one call into
+    its pump, as `TLSProtocol`'s."""
+
+    def __init__(self, pump: TLSSink) -> None:
+        self.pump = pump
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.pump.made(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.pump.data(self, data)
+
+    def eof_received(self) -> bool | None:
+        self.pump.data(self, b"")
+        return None  # the transport closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.pump.lost(self, exc)
+
+    def write(self, data: bytes) -> int:
+        """Write ``data``; returns how many bytes wait in the transport's buffer."""
+        transport = self.transport
+        assert transport is not None
+        transport.write(data)
+        return transport.get_write_buffer_size()
+
+    def buffered(self) -> int:
+        """Bytes waiting in the transport's buffer."""
+        return 0 if self.transport is None else self.transport.get_write_buffer_size()
+
+
+class Changes:
+    """The callers waiting for a change (`AioPump.changes`): each waits on a future of
+    its own (a cancelled caller cancels only its own), and `set` resolves them all. Nothing
+    is remembered for later callers: a caller polls its wait and then waits with no await in
+    between, so no change can fall between the two.
+
+    Deadlines share one timer: a wait arms it only when it must fire sooner than it is armed
+    for; when it fires every caller looks again (one whose deadline is still ahead arms it
+    anew). A caller that got its answer leaves the timer armed, so waits one after another,
+    each ending before its deadline, schedule one timer per timeout, not one per wait.
+    """
+
+    __slots__ = ("timer", "timer_at", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting: list[asyncio.Future[None]] = []
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = math.inf
+
+    def wait(self, loop: asyncio.AbstractEventLoop, deadline: float) -> asyncio.Future[None]:
+        """A future resolved at the next `set`, or (about) at ``deadline`` (``loop.time()``;
+        ``math.inf``: none) or later."""
+        waiter = loop.create_future()
+        self.waiting.append(waiter)
+        if deadline < self.timer_at:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer, self.timer_at = loop.call_at(deadline, self._expired), deadline
+        return waiter
+
+    def set(self) -> None:
+        """Something changed: every waiting caller looks again."""
+        waiting = self.waiting
+        if waiting:
+            self.waiting = []
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def forget(self, waiter: asyncio.Future[None]) -> None:
+        """A caller stopped waiting (cancelled, or failed)."""
+        with contextlib.suppress(ValueError):
+            self.waiting.remove(waiter)
+
+    def reset(self) -> None:
+        """Forget the timer (a new open: it may run on another event loop)."""
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer, self.timer_at = None, math.inf
+
+    def _expired(self) -> None:
+        self.timer, self.timer_at = None, math.inf
+        self.set()

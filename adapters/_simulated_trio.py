@@ -17,15 +17,19 @@ from typing import Any, TypeVar
 
 import trio
 
-from kalshi_fix_sansio._callers import Wait
-from kalshi_fix_sansio._clientbase import ClientBase
 from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.pump import (
+    AsyncAPI,
+    AsyncKillAll,
+    ClientBase,
+    InSimulation,
+    MemoryLink,
+    Wait,
+    deliver,
+)
 from kalshi_fix_sansio.simulation import Simulation
 from kalshi_fix_sansio.steps import CLOSE
-
-from ._async import AsyncAPI, AsyncKillAll, deliver
-from ._simulated import InSimulation, MemoryLink
 
 __all__ = ["SimulatedTrioSession", "trio_client_class"]
 
@@ -145,6 +149,7 @@ class SimulatedTrioSession(InSimulation, AsyncAPI):
     """
 
     _PUMP = _Trio
+    simulation: Simulation  # the whole simulation: its trio run
     _pump: _Trio
 
     async def __aenter__(self) -> SimulatedTrioSession:

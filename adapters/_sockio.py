@@ -15,8 +15,8 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Sequence
 
-from kalshi_fix_sansio._transport import READ_CHUNK, WOULD_BLOCK
 from kalshi_fix_sansio.driver import Driver
+from kalshi_fix_sansio.pump import READ_CHUNK, WOULD_BLOCK
 from kalshi_fix_sansio.steps import Action, Buffered, Lost, Received
 
 __all__ = ["read_fact", "send_now", "write_now"]

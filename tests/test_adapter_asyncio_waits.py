@@ -1,4 +1,4 @@
-"""How the asyncio adapter's callers wait for a change (`adapters.asyncio._Changes`).
+"""How the asyncio adapter's callers wait for a change (`adapters._aio.Changes`).
 
 Each waiting caller has a future of its own, resolved by the next change; a cancelled one
 leaves the others waiting. Deadlines share one timer, armed again only for a sooner deadline,
@@ -13,13 +13,13 @@ import math
 
 import pytest
 
-from kalshi_fix_sansio.adapters.asyncio import _Changes
+from kalshi_fix_sansio.adapters._aio import Changes
 
 
 def test_a_change_wakes_every_waiter_and_a_cancelled_one_leaves_the_others() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        changes = _Changes()
+        changes = Changes()
         first = changes.wait(loop, math.inf)
         second = changes.wait(loop, math.inf)
         third = changes.wait(loop, math.inf)
@@ -40,7 +40,7 @@ def test_a_change_wakes_every_waiter_and_a_cancelled_one_leaves_the_others() -> 
 def test_deadlines_share_one_timer_armed_again_only_when_sooner() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        changes = _Changes()
+        changes = Changes()
         now = loop.time()
         changes.set()  # nobody waits: nothing happens
         changes.wait(loop, now + 100)
@@ -59,7 +59,7 @@ def test_deadlines_share_one_timer_armed_again_only_when_sooner() -> None:
 
 
 def test_a_reset_forgets_a_timer_of_another_loop() -> None:
-    changes = _Changes()
+    changes = Changes()
     gone = asyncio.new_event_loop()
     changes.wait(gone, gone.time() - 10)  # armed on a loop that never runs again
     gone.close()
@@ -77,7 +77,7 @@ def test_a_reset_forgets_a_timer_of_another_loop() -> None:
 def test_a_cancelled_caller_is_forgotten() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        changes = _Changes()
+        changes = Changes()
         waiter = changes.wait(loop, math.inf)
         waiter.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -2,7 +2,9 @@
 
 Each test runs its own ``trio.run(...)`` (pytest-trio is not needed); the gateway runs in its
 own thread with asyncio (`tests/gateway_fixtures.py`), so the client and the gateway talk over
-real loopback TLS sockets.
+real loopback TLS sockets. Two tests reach inside the adapter: its TLS in memory (the private
+`_trioio` module's `SocketTLS`) and a connect held open (the private `_triopump` module's
+``open_socket``, replaced).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from kalshi_fix_sansio.adapters import (
     make_ssl_context,
 )
 from kalshi_fix_sansio.adapters import trio as trio_adapter
+from kalshi_fix_sansio.adapters import _triopump
+from kalshi_fix_sansio.adapters._trioio import SocketTLS
 from kalshi_fix_sansio.adapters.trio import (
     FixClient,
     MarginFixClient,
@@ -486,7 +490,7 @@ def test_tls_recv_returns_the_plaintext_and_says_when_close_notify_followed_it(
     server_context.load_cert_chain(cert, key)
     s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO()
     server = server_context.wrap_bio(s_in, s_out, server_side=True)
-    tls = trio_adapter._Tls(make_ssl_context(pinned_cert=str(cert)), "localhost")
+    tls = SocketTLS(make_ssl_context(pinned_cert=str(cert)), "localhost")
     for _ in range(10):  # the handshake in memory, both ends
         done = tls.shake()
         s_in.write(tls.to_send())
@@ -524,7 +528,7 @@ def test_a_session_closed_while_it_connects_ends_cleanly(
     closed unused, and the session ends as closed, not with the core's refusal of a connection
     nobody asked for any more."""
     h = prediction_gateway
-    real_open = trio_adapter._open
+    real_open = _triopump.open_socket
 
     async def main() -> None:
         connecting, release = trio.Event(), trio.Event()
@@ -534,7 +538,7 @@ def test_a_session_closed_while_it_connects_ends_cleanly(
             await release.wait()
             return await real_open(*args)
 
-        monkeypatch.setattr(trio_adapter, "_open", held_open)
+        monkeypatch.setattr(_triopump, "open_socket", held_open)
         session = client_for(h).order_entry()
         outcome: list[BaseException] = []
         async with trio.open_nursery() as nursery:

@@ -30,6 +30,7 @@ PUBLIC_MODULES = (
     "kalshi_fix_sansio",
     "kalshi_fix_sansio.adapters",
     "kalshi_fix_sansio.gateway",
+    "kalshi_fix_sansio.pump",
     "kalshi_fix_sansio.simulation",
     "kalshi_fix_sansio.spec",
 )

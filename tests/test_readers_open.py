@@ -3,7 +3,7 @@ session's thread, once connected, leaves the Logon's answer to it (the rule is t
 ``Readers``, private `_callers`: the background reader reads only while nobody waits; see
 `test_readers`).
 
-The opener (the blocking pump's wait for the Logon, in the private `blocking._Threads`) is held
+The opener (the blocking pump's wait for the Logon, in the private `_threadpump.ThreadPump`) is held
 back until the session's thread has connected and asked whether to read (a thread descheduled
 that long under load): that answer must be "not now".
 """
@@ -20,7 +20,7 @@ from gateway_fixtures import GatewayHarness
 from test_adapter_blocking import make_client
 
 from kalshi_fix_sansio._callers import Readers, Until, Wait
-from kalshi_fix_sansio.adapters import blocking
+from kalshi_fix_sansio.adapters._threadpump import ThreadPump
 
 
 class _LogonReaders(logging.Handler):
@@ -40,7 +40,7 @@ def test_blocking_the_session_thread_leaves_the_logon_answer_to_a_late_opener(
 ) -> None:
     asked: list[float] = []
     first_asked = threading.Event()
-    background, drive = Readers.background, blocking._Threads.drive
+    background, drive = Readers.background, ThreadPump.drive
 
     def recording(
         self: Readers, now: float, who: object, timer_in: Callable[[], float | None] | None = None
@@ -50,13 +50,13 @@ def test_blocking_the_session_thread_leaves_the_logon_answer_to_a_late_opener(
         first_asked.set()
         return rest
 
-    def late(self: blocking._Threads, wait: Wait[object]) -> object:
+    def late(self: ThreadPump, wait: Wait[object]) -> object:
         if isinstance(wait, Until):  # the opener's wait for the Logon
             assert first_asked.wait(5.0)  # the session's thread is connected and has asked
         return drive(self, wait)
 
     monkeypatch.setattr(Readers, "background", recording)
-    monkeypatch.setattr(blocking._Threads, "drive", late)
+    monkeypatch.setattr(ThreadPump, "drive", late)
     logger, handler = logging.getLogger("kalshi_fix_sansio.messages"), _LogonReaders()
     level = logger.level
     logger.addHandler(handler)

@@ -323,6 +323,11 @@ CLIENT_MODULES = [
     "_loglines",
     "_logwriter",
     "_cancelrequest",
+    "_callers",
+    "_syncapi",
+    "_asyncapi",
+    "_simclient",
+    "pump",
 ]
 
 
@@ -343,6 +348,25 @@ def test_the_client_modules_import_no_event_loop(module: str) -> None:
             imported.add(node.module.split(".")[0])
     assert imported, path  # the module was read
     assert not imported & {"asyncio", "trio", "anyio", "threading", "selectors"}
+
+
+def test_no_adapter_module_imports_a_private_core_module() -> None:
+    """An adapter is a pump over the public contract (`kalshi_fix_sansio.pump` & co)."""
+    import ast
+
+    adapters = Path(__file__).resolve().parent.parent / "adapters"
+    private: list[str] = []
+    for path in sorted(adapters.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                parts = node.module.split(".")
+                names = (
+                    [alias.name for alias in node.names] if parts == ["kalshi_fix_sansio"] else []
+                )
+                if any(p.startswith("_") for p in parts[1:] + names):
+                    private.append(f"{path.name}:{node.lineno} {node.module}")
+    assert len(list(adapters.glob("*.py"))) > 5
+    assert private == []
 
 
 def _rows(*addresses: str) -> list[tuple[Any, ...]]:

@@ -25,7 +25,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-__all__ = ["Peer", "Pipe", "Scheduler", "SimClock", "Timer", "pipe_pair"]
+__all__ = ["Peer", "Pipe", "Scheduler", "SimClock", "SimulationStalled", "Timer", "pipe_pair"]
+
+
+class SimulationStalled(RuntimeError):
+    """A simulation cannot go on: nothing is left to happen while something waits (it would
+    wait forever), or simulated time would pass the simulation's ``max_time``."""
 
 
 class SimClock:

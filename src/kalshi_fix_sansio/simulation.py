@@ -53,8 +53,9 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
+from ._simclient import blocking_client_class
 from ._simloop import SimLoop
-from ._simnet import Peer, Pipe, Scheduler, SimClock, Timer, pipe_pair
+from ._simnet import Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer, pipe_pair
 from .auth import PublicKey, Signer
 from .builders import ClOrdIDGenerator
 from .errors import LocalProtocolError
@@ -90,11 +91,6 @@ APIS: Final = ("blocking", "asyncio", "trio")
 _NOT_IN_MEMORY: Final = ("tls", "ssl_context", "certificate", "host", "port_base")
 _NO_TLS: Final = ("ssl_context", "cafile", "pinned_cert", "allow_insecure_tls")
 _MSG_TYPE = re.compile(rb"8=FIXT\.1\.1\x019=\d+\x0135=([^\x01]+)\x01")
-
-
-class SimulationStalled(RuntimeError):
-    """A simulation cannot go on: nothing is left to happen while something waits (it would
-    wait forever), or simulated time would pass the simulation's ``max_time``."""
 
 
 @attrs.frozen
@@ -325,8 +321,7 @@ class Simulation:
                 f"a simulation's connections are in memory, without TLS: {', '.join(refused)} "
                 "cannot be given"
             )
-        from .adapters import Credentials
-        from .adapters._simulated import client_class
+        from ._credentials import Credentials
 
         config = dict(options.pop("config", None) or {})
         config.setdefault("cl_ord_ids", self.cl_ord_ids)
@@ -335,7 +330,7 @@ class Simulation:
         options.setdefault("backoff", Backoff(seed=self.seed))
         cls = self._client_classes.get(api)
         if cls is None:
-            cls = self._client_classes[api] = client_class(self, api)
+            cls = self._client_classes[api] = _client_class(self, api)
         return cls(Credentials(key_id, signer), config=config, **options)
 
     def run_for(self, seconds: float) -> None:
@@ -462,3 +457,14 @@ def _cancel_tasks(loop: asyncio.AbstractEventLoop) -> None:
         task.cancel()
     if tasks:
         loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+def _client_class(simulation: Simulation, api: str) -> type[Any]:
+    """The client class of ``simulation`` for ``api``: the blocking one is the core's (its pump
+    needs no loop), the asyncio and trio ones their adapters' (imported here, when asked)."""
+    if api == "blocking":
+        return blocking_client_class(simulation)
+    from .adapters._simulated import client_class
+
+    cls: type[Any] = client_class(simulation, api)
+    return cls

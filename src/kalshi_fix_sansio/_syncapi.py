@@ -12,21 +12,21 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
-from kalshi_fix_sansio import Message
-from kalshi_fix_sansio import _callers as waits
-from kalshi_fix_sansio._callers import Wait
-from kalshi_fix_sansio._cancelrequest import cancel_request
-from kalshi_fix_sansio._sessionbase import (
+from . import _callers as waits
+from ._callers import Wait
+from ._cancelrequest import cancel_request
+from ._message import Message
+from ._sessionbase import (
     KILL_TIMEOUT,
     PLACE_TIMEOUT,
     SessionBase,
     Until,
     start_kills,
 )
-from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.gate import TradingHalt
-from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
-from kalshi_fix_sansio.tracker import TrackedOrder
+from .events import Event
+from .gate import TradingHalt
+from .killswitch import DEFAULT_FALLBACK_AFTER, KillReport
+from .tracker import TrackedOrder
 
 __all__ = ["SyncAPI", "SyncKillAll", "SyncPump", "kill_sessions"]
 
@@ -54,7 +54,7 @@ class SyncAPI(SessionBase):
 
     def next_event(self, timeout: float | None = None) -> Event | None:
         """The next event, waiting up to ``timeout`` seconds (None: until one comes); then as
-        `AsyncAPI.next_event <kalshi_fix_sansio.adapters._async.AsyncAPI.next_event>`,
+        `AsyncAPI.next_event <kalshi_fix_sansio.pump.AsyncAPI.next_event>`,
         blocking."""
         pump = self._pump
         return pump.drive(waits.WaitEvent(self._host, waits.any_event, timeout, pump.now()))
@@ -69,7 +69,7 @@ class SyncAPI(SessionBase):
     ) -> Event:
         """Optionally send a message (paced, as `send`), then wait for an event satisfying
         ``predicate``, as `AsyncAPI.wait_for
-        <kalshi_fix_sansio.adapters._async.AsyncAPI.wait_for>` (skipped events stay
+        <kalshi_fix_sansio.pump.AsyncAPI.wait_for>` (skipped events stay
         queued, in order; `TimeoutError`), blocking."""
         if send is not None:
             self.send(send)
@@ -88,7 +88,7 @@ class SyncAPI(SessionBase):
 
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
         """Send an application message now, as `SessionBase.send
-        <kalshi_fix_sansio._sessionbase.SessionBase.send>`; with a rate limiter and
+        <kalshi_fix_sansio.pump.SessionBase.send>`; with a rate limiter and
         ``rate_limit="wait"`` (the default) it first waits as long as the core says its tokens
         need (reading the socket meanwhile; in ``on_event``, that holds up the callbacks).
 
@@ -108,7 +108,7 @@ class SyncAPI(SessionBase):
     ) -> TrackedOrder:
         """Send a NewOrderSingle (or OrderCancelReplaceRequest) and wait for Kalshi's answer.
 
-        As `AsyncAPI.place <kalshi_fix_sansio.adapters._async.AsyncAPI.place>`
+        As `AsyncAPI.place <kalshi_fix_sansio.pump.AsyncAPI.place>`
         (``until="ack"`` or ``"filled"``; a rate-limit wait first), blocking.
 
         Raises:
@@ -125,7 +125,7 @@ class SyncAPI(SessionBase):
     ) -> TrackedOrder:
         """Cancel an order and wait for its Canceled report (or `OrderRejected`).
 
-        As `AsyncAPI.cancel <kalshi_fix_sansio.adapters._async.AsyncAPI.cancel>` (an
+        As `AsyncAPI.cancel <kalshi_fix_sansio.pump.AsyncAPI.cancel>` (an
         OrderCancelRequest, or the open order's ClOrdID or `TrackedOrder`), blocking.
 
         Raises:
@@ -149,7 +149,7 @@ class SyncAPI(SessionBase):
     ) -> KillReport:
         """Take every open order of this session off the book and wait until none is open.
 
-        As `AsyncAPI.kill <kalshi_fix_sansio.adapters._async.AsyncAPI.kill>` (one 35=q
+        As `AsyncAPI.kill <kalshi_fix_sansio.pump.AsyncAPI.kill>` (one 35=q
         on KalshiNR; order-group triggers and single 35=F on KalshiRT; with the connection
         down it waits for the reconnect; ``confirm``: a drop-copy replay confirms nothing is
         open, by default where the session catches up), blocking.

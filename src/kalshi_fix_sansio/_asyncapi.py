@@ -14,22 +14,22 @@ import math
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol, TypeVar
 
-from kalshi_fix_sansio import Message
-from kalshi_fix_sansio import _callers as waits
-from kalshi_fix_sansio._callers import Wait
-from kalshi_fix_sansio._cancelrequest import cancel_request
-from kalshi_fix_sansio._sessionbase import (
+from . import _callers as waits
+from ._callers import Wait
+from ._cancelrequest import cancel_request
+from ._message import Message
+from ._sessionbase import (
     KILL_TIMEOUT,
     PLACE_TIMEOUT,
     SessionBase,
     Until,
     start_kills,
 )
-from kalshi_fix_sansio.driver import Driver
-from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.gate import TradingHalt
-from kalshi_fix_sansio.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
-from kalshi_fix_sansio.tracker import TrackedOrder
+from .driver import Driver
+from .events import Event
+from .gate import TradingHalt
+from .killswitch import DEFAULT_FALLBACK_AFTER, KillReport
+from .tracker import TrackedOrder
 
 __all__ = ["AsyncAPI", "AsyncKillAll", "AsyncPump", "deliver", "kill_sessions"]
 

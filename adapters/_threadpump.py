@@ -1,0 +1,288 @@
+"""The blocking adapter's pump (`ThreadPump`): one lock per session, the thread that waits reads
+the socket itself, a background thread connects, reconnects and reads while nobody waits, and a
+callback thread runs ``on_event`` / ``on_reconnect`` (see ``kalshi_fix_sansio.adapters.blocking``).
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from kalshi_fix_sansio.driver import Driver
+from kalshi_fix_sansio.pump import (
+    IDLE_HANDOFF,
+    READ_CHUNK,
+    Readers,
+    SessionBase,
+    Until,
+    Wait,
+    connect_error,
+    drive,
+)
+from kalshi_fix_sansio.steps import (
+    CLOSE,
+    CONNECTED,
+    START,
+    WOKE,
+    Action,
+    Agenda,
+    ConnectFailed,
+    Disconnect,
+    Received,
+    Write,
+)
+
+from ._blockingio import Ready, joined, open_socket, started
+from ._callbacks import deliver
+from ._sockio import read_fact, write_now
+
+__all__ = ["ThreadPump"]
+
+T = TypeVar("T")
+
+
+class ThreadPump:
+    """The blocking pump of one session (see the module docstring): its lock, its threads
+    and its socket. Every driver call and every TLS call is made holding the lock, except
+    the wait for the socket."""
+
+    ready: Ready  # the reader's wait and the pipe that wakes it (made at each open)
+
+    def __init__(self, session: SessionBase) -> None:
+        self.session, self.host = session, session._host
+        self.host.perform = self.perform
+        self.host.lock = self.mu = threading.RLock()  # the one lock (`run`'s `until` may `send`)
+        self.cond = threading.Condition(self.mu)  # waiting threads and the callback thread
+        self.idle = threading.Condition(self.mu)  # the session's thread, while it rests
+        self.sleeping = 0  # threads resting on `cond` (no notify without one)
+        self.readers = Readers(IDLE_HANDOFF)  # who reads the socket: the core's rule
+        self.thread: threading.Thread | None = None
+        self.callbacks: threading.Thread | None = None
+        self.ssl: ssl.SSLContext | None = None
+        self.sock: socket.socket | None = None
+        self.unsent = b""  # bytes the socket did not take yet (written first, in order)
+        self.full = False  # the last read filled its chunk: TLS may hold more
+        self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
+        self.close_due = False  # `Disconnect` while another thread read: it closes
+        self.now: Callable[[], float] = time.monotonic  # the wait clock (`SyncPump.now`)
+
+    # -- what the session asks ----------------------------------------------------------------
+
+    def open(self, sup: Driver, context: ssl.SSLContext | None) -> bool:
+        """Start the session's threads and wait for the Logon: True once logged on."""
+        self.ssl, self.ready = context, Ready()
+        self.agenda = Agenda()
+        self.readers.reset()
+        self.readers.enter()  # waiting from now on: the session's thread leaves us the Logon
+        name = f"kalshi-fix {self.session.name}"
+        self.thread = started(self._run, (sup,), name)
+        if self.session.on_event is not None or self.session.on_reconnect is not None:
+            self.callbacks = started(deliver, (self, sup), f"{name} callbacks")
+        try:
+            return self.drive(Until(self.host, self.host.logged_on))
+        finally:
+            with self.mu:
+                self.readers.leave()
+
+    def close(self) -> None:
+        """Log out (waiting up to the logout timeout for the answer) and stop the threads."""
+        sup = self.host.driver
+        if sup is not None and self.thread is not None:
+            with self.mu:
+                self.readers.closing()  # the session's thread reads the Logout's answer
+                self.perform(sup, sup.step(CLOSE, self.host.clock()))
+                self.idle.notify()
+        timeout = self.session.config.logout_timeout + 1
+        self.thread = joined(self.thread, timeout + self.session.options.connect_timeout)
+        self.callbacks = joined(self.callbacks, timeout)
+        self.host.opened = self.thread is not None
+
+    def drive(self, wait: Wait[T]) -> T:
+        """Run a wait of the core to its end holding the lock, counted as waiting by the
+        `Readers` rule: for each change, read the socket when the rule lets this thread, else
+        rest until woken."""
+        with self.mu:
+            self.readers.enter()
+            try:
+                return drive(wait, self._wait_once)
+            finally:
+                self.readers.leave()  # the last read woke the others: one may read now
+
+    def dispatching(self) -> bool:
+        """The callback thread still has (or may get) callbacks to run (holding the lock)."""
+        sup = self.host.driver
+        return self.callbacks is not None and sup is not None and self.host.delivery.due(sup)
+
+    def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
+        """Do what the driver said, in order, holding the lock."""
+        for action in actions:
+            if type(action) is Write:
+                self._write(sup, action.data)
+            elif type(action) is Disconnect:
+                self._disconnect()
+            elif self.agenda.note(action):
+                self._nudge()  # a thread asleep past it looks again
+
+    # -- waiting: the thread that waits reads the socket itself -------------------------------
+
+    def _wait_once(self, deadline: float) -> float:
+        sock = self.sock
+        if sock is not None:
+            claim = self.readers.claim(threading.get_ident())
+            if claim == "read":
+                self._step(sock, deadline)
+                return time.monotonic()
+            if claim == "preempt":
+                self.ready.wake()  # the session's thread hands the socket over
+        return self.rest(deadline)
+
+    def rest(self, deadline: float) -> float:
+        """Wait until `changed` or ``deadline`` (``time.monotonic``), not reading the socket."""
+        self.sleeping += 1
+        try:
+            self.cond.wait(None if deadline == math.inf else deadline - time.monotonic())
+        finally:
+            self.sleeping -= 1
+        return time.monotonic()
+
+    def changed(self) -> None:
+        """The waiting threads look again (what they wait for may have changed)."""
+        if self.sleeping:
+            self.cond.notify_all()
+        if self.readers.caller_reads():
+            self.ready.wake()  # the waiting thread that reads the socket looks again
+
+    def _step(self, sock: socket.socket, deadline: float) -> None:
+        """The reader's turn (`Readers.claim` or `Readers.background` gave it): read once,
+        waiting up to the driver's `WakeAt` or ``deadline``, step what was read (or `WOKE`),
+        do what the driver says; give the socket back. Holds the lock except in the wait:
+        every TLS call too."""
+        host = self.host
+        sup = host.driver
+        assert sup is not None
+        try:
+            wait = min(self.agenda.wake_at - host.clock(), deadline - time.monotonic())
+            # TLS may hold decrypted bytes poll cannot see only after a read that filled
+            # its chunk (a record is read whole, and only up to the chunk)
+            readable = self.full and isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+            if not readable:
+                self.mu.release()
+                try:
+                    readable = self.ready.wait(sock, bool(self.unsent), max(wait, 0.0))
+                finally:
+                    self.mu.acquire()
+            fact = read_fact(sock) if readable else None
+            if fact is None:
+                actions = sup.step(WOKE, host.clock())
+            elif type(fact) is Received:
+                self.full = len(fact.data) == READ_CHUNK
+                actions = host.received(sup, fact)
+            else:
+                actions = sup.step(fact, host.clock())
+            if actions:
+                self.perform(sup, actions)
+            if self.unsent and self.sock is sock:
+                self._write(sup, b"")  # the socket may take what waits now
+            if self.close_due:
+                self._disconnect()
+        finally:
+            self.readers.release(time.monotonic())
+            if self.sleeping:
+                self.cond.notify_all()  # readers, `place` / `cancel` and the callback thread
+
+    def _write(self, sup: Driver, data: bytes) -> None:
+        """Write what waits, then ``data``, without blocking; what the socket does not take
+        waits (the reader waits for the socket to take it)."""
+        sock = self.sock
+        if sock is None:
+            return  # no connection: nothing to write them to
+        if data and (log := self.host.message_log) is not None:
+            log.sent(data, self.host.clock())
+        left, actions = write_now(sup, sock, self.unsent, data, self.host.clock)
+        self.unsent = left
+        if actions:
+            self.perform(sup, actions)
+        if left and self.sock is sock:
+            self._nudge()  # the reader waits for the socket to take them
+
+    def _nudge(self) -> None:
+        """The thread that reads the socket, or the session's thread resting, looks again."""
+        if not self.readers.owns(threading.get_ident()):
+            self.ready.wake()
+        self.idle.notify()
+
+    def _disconnect(self) -> None:
+        """Close the socket now if nobody else reads it, else when its reader is back."""
+        sock = self.sock
+        if sock is None:
+            self.close_due = False
+            return
+        if not self.readers.owns(threading.get_ident()):
+            self.close_due = True
+            self.ready.wake()
+            return
+        self.close_due = False
+        self.sock, self.unsent = None, b""
+        sock.close()
+        self.idle.notify()  # the session's thread reconnects (or ends)
+
+    # -- the session's thread: connects, and reads while nobody waits -------------------------
+
+    def _run(self, sup: Driver) -> None:
+        me, host = threading.get_ident(), self.host
+
+        def timer_in() -> float | None:  # asked only while a caller read lately
+            at = self.agenda.wake_at
+            return None if at == math.inf else at - host.clock()
+
+        with self.mu:
+            try:
+                self.perform(sup, sup.step(START, host.clock()))
+                while not self.agenda.finished:
+                    sock = self.sock
+                    if sock is not None:
+                        rest = self.readers.background(time.monotonic(), me, timer_in)
+                        if rest:  # a waiting thread reads (or read lately)
+                            self.idle.wait(None if rest == math.inf else rest)
+                        else:
+                            self._step(sock, math.inf)
+                    elif self.agenda.connect_due:
+                        self._connect(sup)
+                    else:  # a backoff, or a close under way
+                        rest = self.agenda.wake_at - host.clock()
+                        if rest > 0:
+                            self.idle.wait(None if rest == math.inf else rest)
+                        if self.sock is None and not self.agenda.connect_due:
+                            self.perform(sup, sup.step(WOKE, host.clock()))
+            except Exception as exc:  # a local error (e.g. a refused address): raised to callers
+                host.crash = exc
+            finally:
+                if self.sock is not None:
+                    self.sock.close()
+                self.ready.close()
+                self.sock, host.running = None, False
+                self.cond.notify_all()
+
+    def _connect(self, sup: Driver) -> None:
+        """Open a connection (the lock released meanwhile), then log on over it."""
+        self.agenda.connect_due = False
+        options = self.session.options
+        self.mu.release()
+        try:
+            sock: socket.socket | OSError = open_socket(options, self.ssl)
+        except OSError as exc:
+            sock = exc
+        finally:
+            self.mu.acquire()
+        if isinstance(sock, OSError):
+            error = connect_error(options.endpoint, self.ssl, sock)  # final: not retried
+            self.perform(sup, sup.step(ConnectFailed(error), self.host.clock()))
+        else:
+            self.sock, self.full, self.unsent = sock, True, b""  # TLS may hold more at once
+            self.perform(sup, sup.step(CONNECTED, self.host.clock()))  # the Logon
+        self.changed()  # a thread waiting to log on reads the socket now

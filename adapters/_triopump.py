@@ -1,0 +1,274 @@
+"""The trio adapter's pump (`TrioPump`): the task that waits reads the socket itself, the
+session's task connects and fires timers, a reader task reads while no task waits (see
+``kalshi_fix_sansio.adapters.trio``)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import socket
+import ssl
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import trio
+
+from kalshi_fix_sansio.driver import Driver
+from kalshi_fix_sansio.pump import (
+    IDLE_HANDOFF,
+    Readers,
+    SessionBase,
+    Wait,
+    connect_error,
+    deliver,
+)
+from kalshi_fix_sansio.steps import (
+    CLOSE,
+    CONNECTED,
+    START,
+    WOKE,
+    Action,
+    Agenda,
+    ConnectFailed,
+    Disconnect,
+    Received,
+    Write,
+)
+
+from ._sockio import read_fact, write_now
+from ._trioio import STREAM_ERRORS, Alarm, SocketTLS, close_socket, open_socket, poke
+
+__all__ = ["TrioPump"]
+
+T = TypeVar("T")
+
+
+class TrioPump:
+    """The trio pump of one session (see the module docstring): its tasks and its socket."""
+
+    def __init__(self, session: SessionBase) -> None:
+        self.session, self.host = session, session._host
+        self.host.perform = self.perform
+        self.changed: trio.Event = trio.Event()  # the waiting tasks look again when set
+        self.kick: Alarm = Alarm()
+        self.scope: trio.CancelScope | None = None  # the session's task
+        self.done = trio.Event()  # the session's task ended
+        self.sock: socket.socket | None = None  # written by whoever has bytes for it
+        self.tls: SocketTLS | None = None
+        self.unsent = b""  # what the socket did not take yet: the session's task writes it
+        self.readers = Readers(IDLE_HANDOFF)  # who reads the socket: the core's rule
+        self.until = math.inf  # when the session's task pokes a waiting task's read
+        self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
+        self.time: Callable[[], float] = trio.current_time  # once open: its run's clock, direct
+
+    # -- what the session asks (`AsyncPump`) -------------------------------------------------
+
+    def now(self) -> float:
+        return self.time()
+
+    async def drive(self, wait: Wait[T]) -> T:
+        try:
+            now = wait.now
+            while (deadline := wait.poll(now)) is not None:
+                await self._wait_changed(deadline)
+                now = self.time()
+        except BaseException:
+            wait.close()  # failed or cancelled: the wait's own clean-up runs now
+            raise
+        return wait.result
+
+    def wake(self) -> None:
+        """Wake the waiting tasks (the one reading the socket: poked) and the session's task."""
+        self.changed.set()
+        self.kick.set()
+        if self.sock is not None and self.readers.caller_reads():
+            poke(self.sock)  # e.g. `run`'s ``until`` looks at what the callbacks did
+
+    def start(self, nursery: trio.Nursery, sup: Driver, context: ssl.SSLContext | None) -> None:
+        """Start the session's task in ``nursery``."""
+        self.time = trio.lowlevel.current_clock().current_time  # what trio.current_time asks
+        self.done = trio.Event()
+        self.agenda = Agenda()
+        nursery.start_soon(self._run, sup, context)
+
+    async def close(self) -> None:
+        """Log out (waiting up to the logout timeout for the answer) and end the task."""
+        sup, host = self.host.driver, self.host
+        if sup is not None:
+            self.perform(sup, sup.step(CLOSE, host.clock()))
+            self.wake()
+            if self.scope is not None:  # the session's task ends by then at the latest
+                self.scope.deadline = trio.current_time() + self.session.config.logout_timeout + 1
+            with trio.CancelScope(shield=True):
+                await self.done.wait()
+
+    def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
+        """Do what the driver said, in order: write to the socket (what it cannot take yet,
+        the session's task writes), the session's task connects, sleeps until `WakeAt`,
+        closes the socket on `Disconnect` and ends on `Finished`."""
+        for action in actions:
+            if type(action) is Write:
+                self._write(sup, action.data)
+            elif type(action) is Disconnect:
+                sock, self.sock, self.unsent = self.sock, None, b""
+                if sock is not None:
+                    poke(sock)  # the readers stop; the session's task closes it
+                self.kick.set()
+            elif self.agenda.note(action):
+                self.kick.set()  # the task sleeps until it looks again
+
+    # -- waiting: the task that waits reads the socket itself ---------------------------------
+
+    async def _wait_changed(self, deadline: float) -> None:
+        """Wait until something changes or ``deadline``, reading the socket when nobody else does."""
+        sup, sock, readers = self.host.driver, self.sock, self.readers
+        if sock is not None and sup is not None:
+            claim = readers.claim(self)  # one token: no task needs to know which waiter reads
+            if claim == "read":
+                return await self._read_once(sup, sock, deadline)
+            if claim == "preempt":
+                poke(sock)  # the reader task hands the socket over
+        changed = self.changed
+        readers.enter()
+        try:
+            with trio.move_on_at(deadline):
+                await changed.wait()
+        finally:
+            readers.leave()
+        if self.changed is changed and changed.is_set():
+            self.changed = trio.Event()
+
+    def _fed(self, sup: Driver, fact: Received) -> None:
+        """Step bytes read (``b""``: EOF); wake the waiting tasks (and the session's task
+        when a callback is due); do what the driver says."""
+        actions = self.host.received(sup, fact)
+        self.changed.set()  # readers and `place` / `cancel` look again
+        if actions:
+            self.perform(sup, actions)
+        if self.host.delivery.due(sup):
+            self.kick.set()
+
+    def _write(self, sup: Driver, data: bytes) -> None:
+        """Write what waits, then ``data``, as far as the socket takes them now."""
+        sock, tls = self.sock, self.tls
+        if sock is None:
+            return  # no connection: nothing to write them to
+        if data and (log := self.host.message_log) is not None:
+            log.sent(data, self.host.clock())
+        if tls is not None and (data or tls.unsent or tls.outgoing.pending):
+            data = tls.seal(data)
+        if data or self.unsent:  # after most reads: nothing (no TLS or socket call)
+            self.unsent, actions = write_now(sup, sock, self.unsent, data, self.host.clock)
+            if actions:
+                self.perform(sup, actions)
+            if self.unsent:
+                self.kick.set()  # the session's task waits for the socket to take them
+
+    # -- the session's task ---------------------------------------------------------------
+
+    async def _run(self, sup: Driver, context: ssl.SSLContext | None) -> None:
+        try:
+            with trio.CancelScope() as self.scope:
+                self.perform(sup, sup.step(START, self.host.clock()))
+                while not self.agenda.finished:
+                    if self.agenda.connect_due:
+                        self.agenda.connect_due = False
+                        await self._serve(sup, context)
+                    else:  # a backoff, or a close under way
+                        rest = self.agenda.wake_at - self.host.clock()
+                        if rest > 0:
+                            with self.kick.sleep(rest):
+                                await trio.sleep_forever()
+                            self.kick.rung = False
+                        self.perform(sup, sup.step(WOKE, self.host.clock()))
+                    await deliver(self.session, sup, self)
+            await deliver(self.session, sup, self)
+        except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
+            self.host.crash = exc
+        finally:
+            self.host.running = self.host.opened = False
+            self.done.set()
+            self.wake()
+
+    async def _serve(self, sup: Driver, context: ssl.SSLContext | None) -> None:
+        """Connect, then serve the connection until the driver is done with it."""
+        try:
+            sock, tls = await open_socket(self.session.options, context)
+        except (*STREAM_ERRORS, trio.TooSlowError) as exc:
+            error = connect_error(self.session.options.endpoint, context, exc)  # final: not retried
+            self.perform(sup, sup.step(ConnectFailed(error), self.host.clock()))
+            return
+        self.sock, self.tls, self.unsent = sock, tls, b""
+        self.readers.reset()
+        try:
+            self.perform(sup, sup.step(CONNECTED, self.host.clock()))  # the Logon
+            if self.sock is not sock:  # closed while connecting
+                return
+            self.changed.set()  # a waiting task reads it
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._read, sup, sock)
+                while self.sock is sock:
+                    if self.unsent:
+                        self._write(sup, b"")
+                    await deliver(self.session, sup, self)
+                    if self.sock is not sock:
+                        break
+                    await self._idle(sup, sock)
+                nursery.cancel_scope.cancel()
+        finally:
+            try:
+                if self.sock is sock:  # cancelled from outside, or failed: log out, best effort
+                    self.perform(sup, sup.step(CLOSE, self.host.clock()))  # may fail too
+            finally:
+                if self.sock is sock:
+                    self.sock = None
+                close_socket(sock)
+
+    async def _idle(self, sup: Driver, sock: socket.socket) -> None:
+        """Wait until kicked, the socket takes what waits for it, the driver's `WakeAt`
+        (then `WOKE`) or the end of a waiting task's read (poked then)."""
+        rest = min(self.agenda.wake_at - self.host.clock(), self.until - trio.current_time())
+        with self.kick.sleep(max(rest, 0.0)), contextlib.suppress(trio.ClosedResourceError):
+            if self.unsent:
+                await trio.lowlevel.wait_writable(sock)
+            else:
+                await trio.sleep_forever()
+        self.kick.rung = False
+        if self.until <= trio.current_time():
+            poke(sock)
+        self.perform(sup, sup.step(WOKE, self.host.clock()))
+
+    async def _read(self, sup: Driver, sock: socket.socket) -> None:
+        """The reader task (see the module docstring): reads while no task waits."""
+        readers, me = self.readers, trio.lowlevel.current_task()
+        while self.sock is sock:
+            rest = readers.background(self.time(), me)
+            await (trio.sleep(rest) if rest else self._read_once(sup, sock))
+
+    async def _read_once(self, sup: Driver, sock: socket.socket, until: float = math.inf) -> None:
+        """Read once, holding the socket: wait until it has bytes (or is poked: at ``until`` by
+        the session's task), step them; then hand the socket back."""
+        tls, self.until = self.tls, until
+        if until < math.inf:
+            self.kick.by(until)
+        try:
+            while sock is self.sock:  # the caller saw it open (no await since)
+                try:
+                    await trio.lowlevel.wait_readable(sock)
+                except trio.ClosedResourceError:
+                    return  # poked
+                fact = read_fact(sock) if tls is None else tls.recv(sock)
+                if fact is None:
+                    continue  # nothing whole yet
+                if type(fact) is Received:
+                    self._fed(sup, fact)
+                    if fact.data and tls is not None and tls.closed:
+                        self._fed(sup, Received(b""))  # the peer's close_notify came after them
+                    return
+                self.perform(sup, sup.step(fact, self.host.clock()))  # the connection is lost
+                break
+            self.wake()
+        finally:
+            self.until = math.inf
+            if self.readers.release(self.time()):
+                self.changed.set()
