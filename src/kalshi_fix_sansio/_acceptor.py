@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from typing import Final
 
 from ._message import Message
-from ._pump import DEFAULT_MAX_BUFFERED, Loop
+from ._pump import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
 from .config import Role, SessionConfig
 from .errors import LocalProtocolError, RemoteProtocolError
 from .events import NEED_DATA, CloseTransport, Event, LoggedOn
@@ -71,6 +71,8 @@ class AcceptorDriver:
         if config.role is not Role.ACCEPTOR:
             raise LocalProtocolError("an AcceptorDriver runs an acceptor's session config")
         self.loop = Loop(self, write_timeout, max_buffered)
+        # the loop part's facts, and a send: the acceptor's own
+        self._steps: Steps = {**self.loop.steps, Send: self._send}  # type: ignore[dict-item]
         """The loop part: the connection's life, the wake-ups and the slow-peer verdict
         (`step`)."""
         self.config = config
@@ -106,7 +108,10 @@ class AcceptorDriver:
         Raises:
             LocalProtocolError: not a fact an acceptor takes; what `send` raises.
         """
-        return self.loop.step(fact, now)
+        handler = self._steps.get(fact.__class__)
+        if handler is None:
+            raise not_a_fact(fact)
+        return handler(fact, now)
 
     @property
     def session(self) -> Session:
@@ -147,8 +152,9 @@ class AcceptorDriver:
         self.app_sent += 1
         return seq
 
-    def _send_fact(self, fact: Send, now: float) -> None:
+    def _send(self, fact: Send, now: float) -> Sequence[Action]:
         fact.seq = self.send(fact.message, now)
+        return self.loop.actions(now, True)
 
     def _kill_fact(self, fact: Kill, now: float) -> None:
         raise LocalProtocolError("an acceptor has no kill switch (Kill is a client's fact)")

@@ -6,7 +6,8 @@ an event loop with: one call, ``step(fact, now) -> actions``. The driver is its 
 takes the I/O facts (`Role`: ``receive_data``, ``handle_timer``, ``connection_made``...) and
 says what it wants (``data_to_send``, ``wants_transport``, ``next_deadline``, ``connect_at``,
 ``finished``); the loop part turns those answers into the actions a loop performs, and keeps
-what every loop used to keep for itself:
+what every loop used to keep for itself. A `Send` is the role's own fact (it sends, then asks
+`Loop.actions` only when its bytes cannot simply be written); the loop part takes the others:
 
 * **the connection's life**: whether the loop holds a connection (from `Connected` until the
   driver says `Disconnect`: every end of a held connection, a `Lost` included, is answered
@@ -45,21 +46,23 @@ from .steps import (
     Kill,
     Lost,
     Received,
-    Send,
     Start,
     WakeAt,
     Woke,
     Write,
 )
-from .store import StoreError
 
-__all__ = ["DEFAULT_MAX_BUFFERED", "Loop", "Role", "not_a_fact"]
+__all__ = ["DEFAULT_MAX_BUFFERED", "Loop", "Role", "Steps", "not_a_fact"]
 
 DEFAULT_MAX_BUFFERED: Final = 8 * 1024 * 1024
 """Default most bytes waiting for a peer that does not read before the connection counts as
 lost (``adapters.MAX_BUFFERED_OUTBOUND``)."""
 
 _NOTHING: Final[tuple[Action, ...]] = ()
+
+Steps = dict[type[Fact], Callable[[Fact, float], Sequence[Action]]]
+"""What each fact's class runs: a loop part's table, and its role's (the loop part's and its
+own `Send`)."""
 
 
 class Role(Protocol):
@@ -91,8 +94,6 @@ class Role(Protocol):
     def handle_timer(self, now: float) -> None: ...
 
     def _lag_bound(self) -> float | None: ...
-
-    def _send_fact(self, fact: Send, now: float) -> None: ...
 
     def _kill_fact(self, fact: Kill, now: float) -> None: ...
 
@@ -140,9 +141,8 @@ class Loop:
         self._connecting = False  # `Connect` told, no answer yet
         self._abort = False  # the connection was lost (Lost, slow peer): close it, drop what waits
         self._finished = False  # `Finished` told
-        self._steps: dict[type[Fact], Callable[[Fact, float], Sequence[Action]]] = {
+        self._steps: Steps = {
             Received: self._received,  # type: ignore[dict-item]
-            Send: self._send,  # type: ignore[dict-item]
             Woke: self._woke,
             Buffered: self._buffered,  # type: ignore[dict-item]
             Start: self._start,
@@ -158,8 +158,8 @@ class Loop:
         `kalshi_fix_sansio.steps`).
 
         Raises:
-            LocalProtocolError: not a fact; and what the fact's own method raises (a refused
-                `Send`, a `Kill` that cannot confirm...).
+            LocalProtocolError: not a fact the loop part takes (a `Send` is its role's); and
+                what the fact's own method raises (a `Kill` that cannot confirm...).
         """
         handler = self._steps.get(fact.__class__)
         if handler is None:
@@ -167,7 +167,7 @@ class Loop:
         return handler(fact, now)
 
     @property
-    def steps(self) -> dict[type[Fact], Callable[[Fact, float], Sequence[Action]]]:
+    def steps(self) -> Steps:
         """What each fact's class runs (a driver's `step` looks it up itself: one call less
         per fact)."""
         return self._steps
@@ -204,27 +204,15 @@ class Loop:
             self._told = math.inf
             role.handle_timer(now)
             self._check_stuck(now)
-            return self._actions(now, False)
-        return self._actions(now, False, read=True)
-
-    def _send(self, fact: Send, now: float) -> Sequence[Action]:
-        role = self.role
-        try:
-            role._send_fact(fact, now)
-        except StoreError as exc:  # not sent, and the session ended with it: the loop is told
-            fact.error = exc  # (it closes the connection), then the application
-            return self._actions(now, False)
-        if self._open and role.wants_transport:  # a send never brings the deadline sooner
-            data = role.data_to_send(now)
-            return (Write(data),) if data else _NOTHING
-        return self._actions(now, True)
+            return self.actions(now, False)
+        return self.actions(now, False, read=True)
 
     def _woke(self, fact: Fact, now: float) -> Sequence[Action]:
         if self._told <= now:
             self._told = math.inf  # the wake-up came: a new one is told
             self.role.handle_timer(now)
             self._check_stuck(now)
-        return self._actions(now, False)
+        return self.actions(now, False)
 
     def _buffered(self, fact: Buffered, now: float) -> Sequence[Action]:
         size = fact.size
@@ -237,41 +225,41 @@ class Loop:
                 self._lose(now, f"the peer is not reading: over {self.max_buffered} bytes wait")
             else:
                 self._check_stuck(now)
-        return self._actions(now, False)
+        return self.actions(now, False)
 
     def _start(self, fact: Fact, now: float) -> Sequence[Action]:
         role = self.role
         role.start(now)
         if role.connect_at is None and role.wants_transport:
             self._open = True  # an acceptor: the connection came with the start
-        return self._actions(now, False)
+        return self.actions(now, False)
 
     def _connected(self, fact: Fact, now: float) -> Sequence[Action]:
         self._connecting = False
         if self.role.connect_at is None:  # closed while connecting
-            return (Disconnect(True), *self._actions(now, False))
+            return (Disconnect(True), *self.actions(now, False))
         self._open, self._abort, self._stuck_since = True, False, None
         self.role.connection_made(now)
-        return self._actions(now, False)
+        return self.actions(now, False)
 
     def _connect_failed(self, fact: ConnectFailed, now: float) -> Sequence[Action]:
         self._connecting = False
         if self.role.connect_at is not None:
             self.role.connection_failed(now, fact.error)
-        return self._actions(now, False)
+        return self.actions(now, False)
 
     def _lost(self, fact: Lost, now: float) -> Sequence[Action]:
         if self._open:
-            self._lose(now, fact.reason)  # `_actions` tells the loop to close it
-        return self._actions(now, False)
+            self._lose(now, fact.reason)  # `actions` tells the loop to close it
+        return self.actions(now, False)
 
     def _close(self, fact: Fact, now: float) -> Sequence[Action]:
         self.role.close(now)
-        return self._actions(now, False)
+        return self.actions(now, False)
 
     def _kill(self, fact: Kill, now: float) -> Sequence[Action]:
         self.role._kill_fact(fact, now)
-        return self._actions(now, False)
+        return self.actions(now, False)
 
     # -- the slow peer --------------------------------------------------------------------------
 
@@ -282,7 +270,7 @@ class Loop:
 
     def _lose(self, now: float, reason: str) -> None:
         """The held connection is lost (the loop said so, or the slow-peer verdict): the
-        driver is told, and `_actions` tells the loop to close it (`Disconnect` with
+        driver is told, and `actions` tells the loop to close it (`Disconnect` with
         ``abort``)."""
         self._stuck_since = None
         self._abort = True
@@ -290,8 +278,9 @@ class Loop:
 
     # -- the actions ----------------------------------------------------------------------------
 
-    def _actions(self, now: float, sent: bool, read: bool = False) -> Sequence[Action]:
-        """What the loop must do after a fact (``sent``: a `Send`, which never brings the
+    def actions(self, now: float, sent: bool, read: bool = False) -> Sequence[Action]:
+        """What the loop must do after a fact (``sent``: a `Send`, which its role takes itself
+        and which never brings the
         next deadline sooner: not looked at again; ``read``: a `Received`, after which only the
         driver's own deadline can be sooner than the one told: the whole deadline is worked
         out only then)."""

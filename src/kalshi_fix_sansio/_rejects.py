@@ -1,7 +1,6 @@
 """How rejects and proofs of absence end an order's requests: the order tracker's reject rules.
 
-`RejectRules` is the part of `kalshi_fix_sansio.tracker.OrderTracker` that finds an order by
-any of its ClOrdIDs (`order`: the rules need it) and applies an
+`RejectRules` is the part of `kalshi_fix_sansio.tracker.OrderTracker` that applies an
 OrderCancelReject (35=9), a BusinessMessageReject (35=j) and a request proven never received
 (`not_received`) to the tracked orders, and finds the order a 35=9 proves was never live
 (`not_found_target`); the rules are the tracker's module docstring's. It keeps no state of
@@ -10,6 +9,7 @@ its own: the tracker's dicts are its.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ._orders import (
@@ -38,13 +38,7 @@ class RejectRules:
     _cancels: dict[str, str]  # cancel request ClOrdID -> the order's ClOrdID
     _rejections: dict[str, Rejection]
     _retention: Retention
-
-    def order(self, cl_ord_id: str) -> TrackedOrder | None:
-        """The order of a ClOrdID (a cancel request's ClOrdID gives the order it cancels)."""
-        found = self._orders.get(cl_ord_id)
-        if found is None and cl_ord_id in self._alias:
-            found = self._orders.get(self._alias[cl_ord_id])
-        return found
+    order: Callable[[str], TrackedOrder | None]  # the tracker's: an order by any of its ClOrdIDs
 
     def not_received(self, cl_ord_id: str, text: str) -> TrackedOrder | None:
         """End a request the exchange is proven never to have received (a complete drop-copy

@@ -54,7 +54,7 @@ import attrs
 
 from ._desk import OrderDesk, OrderWaiter
 from ._message import Message
-from ._pump import DEFAULT_MAX_BUFFERED, Loop, not_a_fact
+from ._pump import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
 from ._queue import (
     BOOK_TYPES,
     DEFAULT_MAX_EVENTS,
@@ -84,7 +84,8 @@ from .killswitch import (
 from .metrics import SessionMetrics
 from .risk import BookSource, RiskChecker, RiskLimits
 from .session import Session
-from .steps import Action, Fact, Kill, Send
+from .steps import Action, Fact, Kill, Send, Write
+from .store import StoreError
 from .supervisor import Backoff, Supervisor, SupervisorState
 from .tracker import OrderTracker
 
@@ -101,6 +102,9 @@ __all__ = [
     "QueuePolicy",
     "TrackingFailed",
 ]
+
+
+_NOTHING: tuple[Action, ...] = ()
 
 
 class Driver:
@@ -265,7 +269,8 @@ class Driver:
         self.loop = Loop(self, write_timeout, max_buffered)
         """The loop part: the connection's life, the wake-ups and the slow-peer verdict
         (`step`)."""
-        self._steps = self.loop.steps
+        # the loop part's facts, and a send: the driver's own
+        self._steps: Steps = {**self.loop.steps, Send: self._send}  # type: ignore[dict-item]
 
     # -- outputs (as the supervisor's) ----------------------------------------------------------
 
@@ -356,20 +361,33 @@ class Driver:
             raise not_a_fact(fact)
         return handler(fact, now)
 
-    def _send_fact(self, fact: Send, now: float) -> None:
-        """`Send`: sent now (``fact.seq``), or, ``paced``, not before ``fact.delay`` seconds
-        (what `send` would refuse before that, a live ClOrdID or a risk limit, is raised at
-        once, not after the wait)."""
+    def _send(self, fact: Send, now: float) -> Sequence[Action]:
+        """`Send`: sent now (``fact.seq``) and its bytes written, or, ``paced``, not before
+        ``fact.delay`` seconds (what `send` would refuse before that, a live ClOrdID or a risk
+        limit, is raised at once, not after the wait). A send never brings the next deadline
+        sooner, and one that went through was on a connection in use: its bytes are all there
+        is to do. A store that fails ends the session (``fact.error``, raised to the
+        application once the loop is told)."""
         message = fact.message
+        sup = self.supervisor
         if fact.paced:
-            session = self.supervisor.session
+            session = sup.session
             if session is not None:
                 delay = session.send_delay(message, now)
                 if 0.0 < delay < math.inf:  # inf: the session's refusal says it never fits
                     self.gate.check(message)
                     fact.delay = delay
-                    return
-        fact.seq = self.supervisor.send(message, now, resubscribe=fact.resubscribe)
+                    return _NOTHING
+        try:
+            fact.seq = sup.send(message, now, resubscribe=fact.resubscribe)
+        except StoreError as exc:  # not sent, and the session ended with it
+            fact.error = exc
+            return self.loop.actions(now, False)
+        data = sup.data_to_send()
+        if not data:
+            return _NOTHING
+        self.metrics.on_sent_bytes(data)
+        return (Write(data),)
 
     def _kill_fact(self, fact: Kill, now: float) -> None:
         fallback = DEFAULT_FALLBACK_AFTER if fact.fallback_after is None else fact.fallback_after

@@ -237,6 +237,13 @@ class OrderTracker(RejectRules):
 
     # -- queries ---------------------------------------------------------------------------
 
+    def order(self, cl_ord_id: str) -> TrackedOrder | None:
+        """The order of a ClOrdID (a cancel request's ClOrdID gives the order it cancels)."""
+        found = self._orders.get(cl_ord_id)
+        if found is None and cl_ord_id in self._alias:
+            found = self._orders.get(self._alias[cl_ord_id])
+        return found
+
     def current(self, cl_ord_id: str) -> TrackedOrder | None:
         """The latest version of an order, following ``replaced_by``."""
         found = self.order(cl_ord_id)
