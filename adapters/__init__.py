@@ -3,7 +3,8 @@
 `kalshi_fix_sansio.adapters.blocking`, `.asyncio` and `.trio` each pump bytes between a TLS
 socket and the sans-IO core and drive its timers; they make no protocol decision.
 
-This package is the public home of everything the three adapters share: where to connect
+This package re-exports everything the three adapters share, whose home is
+`kalshi_fix_sansio.client` (the client, whatever its loop): where to connect
 (`Endpoint`, `kalshi_endpoint`), how to secure it (`make_ssl_context`), the reconnect policy
 (`Backoff`), credentials (`Credentials`), the FIX message log (`MessageLog`), connection
 options (`ConnectOptions`) and where they lead (`describe_target`), the errors
@@ -22,108 +23,5 @@ adapter needs the ``trio`` extra, so it is not imported here. The Prometheus exp
 `kalshi_fix_sansio.metrics_prometheus` (the ``prometheus`` extra).
 """
 
-from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
-from kalshi_fix_sansio.client import (
-    KALSHI_FIX_HOSTS,
-    KILL_TIMEOUT,
-    MAX_BUFFERED_OUTBOUND,
-    MAX_QUEUED_EVENTS,
-    MESSAGE_LOGGER_NAME,
-    READ_CHUNK,
-    SESSION_LOGGER_NAME,
-    TRANSPORT_LOGGER_NAME,
-    CertificateRefused,
-    ConnectOptions,
-    Credentials,
-    Endpoint,
-    InsecureTLSWarning,
-    MessageLog,
-    MessageLogError,
-    check_endpoint,
-    describe_target,
-    kalshi_endpoint,
-    loopback_addresses,
-    make_ssl_context,
-    session_logger,
-    ssl_context_for,
-    tls_weaknesses,
-)
-from kalshi_fix_sansio.driver import (
-    EventQueueOverflow,
-    FallingBehind,
-    MarketDataFolded,
-    QueuePolicy,
-)
-from kalshi_fix_sansio.haltfile import HaltFile
-from kalshi_fix_sansio.killswitch import KillReport, OutsideHalt, TradingHalted
-from kalshi_fix_sansio.metrics import MetricsSnapshot, SessionMetrics
-from kalshi_fix_sansio.risk import RiskLimitExceeded, RiskLimits, SymbolLimits
-from kalshi_fix_sansio.supervisor import (
-    Backoff,
-    ConnectionFailed,
-    Disconnected,
-    LogonRefused,
-    Reconnected,
-    Reconnecting,
-    ReconnectPlan,
-    TransportError,
-    in_maintenance_window,
-    reconnect_plan,
-    seconds_until_maintenance_ends,
-)
-from kalshi_fix_sansio.tracker import OrderNotFound
-
-__all__ = [
-    "KALSHI_FIX_HOSTS",
-    "KILL_TIMEOUT",
-    "MAX_BUFFERED_OUTBOUND",
-    "MAX_QUEUED_EVENTS",
-    "MESSAGE_LOGGER_NAME",
-    "READ_CHUNK",
-    "SESSION_LOGGER_NAME",
-    "TRANSPORT_LOGGER_NAME",
-    "Backoff",
-    "CatchUpComplete",
-    "CatchUpFailed",
-    "CatchUpStarted",
-    "CertificateRefused",
-    "ConnectOptions",
-    "ConnectionFailed",
-    "Credentials",
-    "Disconnected",
-    "Endpoint",
-    "EventQueueOverflow",
-    "ExecCursor",
-    "FallingBehind",
-    "HaltFile",
-    "InsecureTLSWarning",
-    "KillReport",
-    "LogonRefused",
-    "MarketDataFolded",
-    "MessageLog",
-    "MessageLogError",
-    "MetricsSnapshot",
-    "OrderNotFound",
-    "OutsideHalt",
-    "QueuePolicy",
-    "ReconnectPlan",
-    "Reconnected",
-    "Reconnecting",
-    "RiskLimitExceeded",
-    "RiskLimits",
-    "SessionMetrics",
-    "SymbolLimits",
-    "TradingHalted",
-    "TransportError",
-    "check_endpoint",
-    "describe_target",
-    "in_maintenance_window",
-    "kalshi_endpoint",
-    "loopback_addresses",
-    "make_ssl_context",
-    "reconnect_plan",
-    "seconds_until_maintenance_ends",
-    "session_logger",
-    "ssl_context_for",
-    "tls_weaknesses",
-]
+from kalshi_fix_sansio.client import *  # noqa: F403 (the names every adapter shares)
+from kalshi_fix_sansio.client import __all__ as __all__

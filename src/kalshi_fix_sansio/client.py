@@ -11,6 +11,16 @@ of the transport (`READ_CHUNK`, `MAX_BUFFERED_OUTBOUND`, `MAX_QUEUED_EVENTS`, `K
 and the loggers (`session_logger`, `SESSION_LOGGER_NAME`, `TRANSPORT_LOGGER_NAME`,
 `MESSAGE_LOGGER_NAME`).
 
+What a client's session tells and takes, whatever the loop, is here too (each documented in
+its own module): the reconnect policy (`Backoff`, `ReconnectPlan`, `reconnect_plan`, Kalshi's
+maintenance window) and the connection events and errors (`Disconnected`, `Reconnecting`,
+`Reconnected`, `TransportError`, `ConnectionFailed`, `LogonRefused`), drop-copy catch-up
+(`ExecCursor`, `CatchUpStarted`, `CatchUpComplete`, `CatchUpFailed`), what a slow application
+is told (`QueuePolicy`, `FallingBehind`, `MarketDataFolded`, `EventQueueOverflow`), pre-trade
+limits (`RiskLimits`, `SymbolLimits`, `RiskLimitExceeded`), the kill switch's report and halts
+(`KillReport`, `TradingHalted`, `HaltFile`, `OutsideHalt`, `OrderNotFound`) and what a session
+counts (`SessionMetrics`, `MetricsSnapshot`).
+
 `kalshi_fix_sansio.adapters` re-exports every name here: ``from kalshi_fix_sansio.adapters
 import Endpoint`` and ``from kalshi_fix_sansio.client import Endpoint`` give the same class.
 """
@@ -40,6 +50,26 @@ from ._transport import (
     TRANSPORT_LOGGER_NAME,
     session_logger,
 )
+from .catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
+from .driver import EventQueueOverflow, FallingBehind, MarketDataFolded, QueuePolicy
+from .haltfile import HaltFile
+from .killswitch import KillReport, OutsideHalt, TradingHalted
+from .metrics import MetricsSnapshot, SessionMetrics
+from .risk import RiskLimitExceeded, RiskLimits, SymbolLimits
+from .supervisor import (
+    Backoff,
+    ConnectionFailed,
+    Disconnected,
+    LogonRefused,
+    Reconnected,
+    Reconnecting,
+    ReconnectPlan,
+    TransportError,
+    in_maintenance_window,
+    reconnect_plan,
+    seconds_until_maintenance_ends,
+)
+from .tracker import OrderNotFound
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -51,18 +81,47 @@ __all__ = [
     "READ_CHUNK",
     "SESSION_LOGGER_NAME",
     "TRANSPORT_LOGGER_NAME",
+    "Backoff",
+    "CatchUpComplete",
+    "CatchUpFailed",
+    "CatchUpStarted",
     "CertificateRefused",
     "ConnectOptions",
+    "ConnectionFailed",
     "Credentials",
+    "Disconnected",
     "Endpoint",
+    "EventQueueOverflow",
+    "ExecCursor",
+    "FallingBehind",
+    "HaltFile",
     "InsecureTLSWarning",
+    "KillReport",
+    "LogonRefused",
+    "MarketDataFolded",
     "MessageLog",
     "MessageLogError",
+    "MetricsSnapshot",
+    "OrderNotFound",
+    "OutsideHalt",
+    "QueuePolicy",
+    "ReconnectPlan",
+    "Reconnected",
+    "Reconnecting",
+    "RiskLimitExceeded",
+    "RiskLimits",
+    "SessionMetrics",
+    "SymbolLimits",
+    "TradingHalted",
+    "TransportError",
     "check_endpoint",
     "describe_target",
+    "in_maintenance_window",
     "kalshi_endpoint",
     "loopback_addresses",
     "make_ssl_context",
+    "reconnect_plan",
+    "seconds_until_maintenance_ends",
     "session_logger",
     "ssl_context_for",
     "tls_weaknesses",
