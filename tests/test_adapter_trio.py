@@ -29,11 +29,11 @@ from kalshi_fix_sansio.adapters import (
     ConnectionFailed,
     Credentials,
     Endpoint,
+    _triopump,
     blocking,
     make_ssl_context,
 )
 from kalshi_fix_sansio.adapters import trio as trio_adapter
-from kalshi_fix_sansio.adapters import _triopump
 from kalshi_fix_sansio.adapters._trioio import SocketTLS
 from kalshi_fix_sansio.adapters.trio import (
     FixClient,

@@ -21,7 +21,6 @@ from kalshi_fix_sansio._callers import (
     AwaitKill,
     Delivery,
     PacedSend,
-    Readers,
     Settle,
     Until,
     Wait,
@@ -31,6 +30,7 @@ from kalshi_fix_sansio._callers import (
     matched,
 )
 from kalshi_fix_sansio.events import Event, TestRequestSent
+from kalshi_fix_sansio.pump import Readers
 from kalshi_fix_sansio.supervisor import Reconnected
 
 

@@ -19,8 +19,8 @@ import pytest
 from gateway_fixtures import GatewayHarness
 from test_adapter_blocking import make_client
 
-from kalshi_fix_sansio._callers import Readers, Until, Wait
 from kalshi_fix_sansio.adapters._threadpump import ThreadPump
+from kalshi_fix_sansio.pump import Readers, Until, Wait
 
 
 class _LogonReaders(logging.Handler):

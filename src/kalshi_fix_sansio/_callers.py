@@ -1,7 +1,7 @@
 """What an adapter's callers wait for, who reads the socket, what the callbacks get: sans-IO.
 
-Three parts every adapter used to write for itself (this module is private; the adapters import
-it directly):
+Parts every adapter used to write for itself (this module is private; adapters reach it through
+`kalshi_fix_sansio.pump`):
 
 * **the waits** (`WaitEvent`, `PacedSend`, `Settle`, `AwaitKill`, `Until`): what
   ``next_event`` / ``wait_for``, a rate-limit wait, ``place`` / ``cancel``, ``kill`` and
@@ -10,9 +10,8 @@ it directly):
   for a change (``math.inf``: none) or None once finished (its ``result``, or it raised the
   wait's error). An adapter runs every wait with its one waiting primitive (`drive`: blocking;
   ``await`` in the async adapters), reading the socket meanwhile when `Readers` lets it.
-* **the reader hand-over** (`Readers`): the caller that waits reads the socket itself, so a
-  report reaches it with no hand-off; the background reader (a thread or a task) reads only
-  while nobody waits, from ``handoff`` seconds after a waiting caller last read it.
+* **the reader hand-over** is `_readers.Readers` (a table of its own, drawn in the docs): the
+  caller that waits reads the socket itself, the background reader only while nobody waits.
 * **event delivery** (`Delivery`): which event ``on_event`` gets next, when ``on_reconnect``
   is due, and when each delivered event's bytes were read (``received_at``).
 
@@ -40,7 +39,6 @@ __all__ = [
     "AwaitKill",
     "Delivery",
     "PacedSend",
-    "Readers",
     "Settle",
     "Until",
     "Wait",
@@ -271,99 +269,6 @@ class Until(Wait[bool]):
             return math.inf
         self.result = done
         return None
-
-
-class Readers:
-    """Who reads the connection (the rule of every adapter whose callers read it themselves).
-
-    The caller that waits reads the socket itself (`claim`: ``"read"``) unless another reader
-    has it: a background reader hands it over (``"preempt"``: make it stop, then rest until
-    woken), another waiting caller keeps it (``"rest"``). The background reader reads only
-    while nobody waits, from ``handoff`` seconds after a waiting caller last read
-    (`background`). Once the driver is done with the connection, the reader in it, or anyone
-    when nobody reads, closes it (`owns`). Readers are named by any token the adapter
-    likes (a thread's ident, a task), compared by equality.
-
-    Args:
-        handoff: seconds the socket may go unread after a waiting caller read it before the
-            background reader reads it.
-    """
-
-    __slots__ = ("active", "background_reads", "handoff", "reader", "waiting")
-
-    def __init__(self, handoff: float) -> None:
-        self.handoff = handoff
-        self.reader: object = None
-        """Who reads now (None: nobody)."""
-        self.background_reads = False
-        """The reader is the background one."""
-        self.waiting = 0
-        """Callers in a wait (between `enter` and `leave`)."""
-        self.active = -math.inf
-        """When a waiting caller last finished reading (the adapter's wait clock)."""
-
-    def reset(self) -> None:
-        """A new open: nobody has read yet."""
-        self.reader, self.background_reads, self.active = None, False, -math.inf
-
-    def enter(self) -> None:
-        """A caller starts waiting."""
-        self.waiting += 1
-
-    def leave(self) -> bool:
-        """A caller stops waiting; True when another still waits (wake it: it may read now)."""
-        self.waiting -= 1
-        return self.waiting > 0
-
-    def claim(self, who: object) -> str:
-        """Waiting caller ``who`` wants to read: ``"read"`` (it reads now, then `release`),
-        ``"preempt"`` (the background reader has it: stop it, then rest) or ``"rest"``."""
-        if self.reader is None:
-            self.reader, self.background_reads = who, False
-            return "read"
-        return "preempt" if self.background_reads else "rest"
-
-    def release(self, now: float) -> bool:
-        """The reader read once and gives the socket back at ``now``; True when a caller
-        waits (wake it: it takes the socket)."""
-        if not self.background_reads:
-            self.active = now
-        self.reader, self.background_reads = None, False
-        return self.waiting > 0
-
-    def caller_reads(self) -> bool:
-        """A waiting caller reads now (not the background reader)."""
-        return self.reader is not None and not self.background_reads
-
-    def closing(self) -> None:
-        """The session closes: no caller will wait for the Logout's answer, so the background
-        reader reads at once (no hand-off delay)."""
-        self.active = -math.inf
-
-    def owns(self, who: object) -> bool:
-        """``who`` may act on the socket alone (close it, or count on reading what it left to
-        write): nobody reads it, or ``who`` does."""
-        reader = self.reader
-        return reader is None or reader == who
-
-    def background(
-        self, now: float, who: object, timer_in: Callable[[], float | None] | None = None
-    ) -> float:
-        """The background reader ``who`` asks at ``now``: 0.0 means read now (then `release`);
-        otherwise rest that many seconds and ask again. ``timer_in``: when the background
-        reader also fires the timers, a function giving the seconds until the core's next
-        timer (None: none), asked only while a caller read lately (one due is not put off)."""
-        if self.reader is not None or self.waiting:
-            return self.handoff
-        quiet = self.active + self.handoff - now
-        if quiet > 0:
-            timer = None if timer_in is None else timer_in()
-            if timer is None:
-                return quiet
-            if timer > 0:
-                return quiet if quiet < timer else timer
-        self.reader, self.background_reads = who, True
-        return 0.0
 
 
 class _Queued(Protocol):

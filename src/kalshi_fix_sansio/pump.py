@@ -16,7 +16,8 @@ so no adapter reaches into a private module of the package:
   `AsyncKillAll` (the clients' ``kill_all``) and `deliver` (the awaitable callbacks' runner);
 * the waits themselves: `Wait` (what a caller waits for, its deadline, what ends it), `drive`
   (run one to its end with a function that waits for a change), `Until`; and `Readers`, the
-  rule of who reads the socket while callers wait (the blocking and trio pumps);
+  rule of who reads the socket while callers wait (the blocking and trio pumps; its table is
+  the docs' "Who reads the socket" page);
 * the loop contract's facts and actions are `kalshi_fix_sansio.steps` (public already), the
   driver `kalshi_fix_sansio.driver.Driver`;
 * what a pump needs to connect: `loopback_addresses` (plain TCP only to checked loopback
@@ -36,9 +37,10 @@ for a change, waking the waiting callers after each step.
 from __future__ import annotations
 
 from ._asyncapi import AsyncAPI, AsyncKillAll, AsyncPump, deliver
-from ._callers import Readers, Until, Wait, drive
+from ._callers import Until, Wait, drive
 from ._clientbase import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
 from ._endpoints import loopback_addresses
+from ._readers import Readers
 from ._sessionbase import IDLE_HANDOFF, Host, SessionBase
 from ._simclient import InSimulation, MemoryLink, SimulatedSession
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump
