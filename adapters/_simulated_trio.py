@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import trio
@@ -42,6 +43,7 @@ class _Trio:
     def __init__(self, session: SimulatedTrioSession) -> None:
         self.session, self.host = session, session._host
         self.simulation = session.simulation
+        self.now: Callable[[], float] = self.simulation.time  # the wait clock (`AsyncPump.now`)
         self.link = MemoryLink(session, self.simulation, self._changed, self._finished)
         self.host.perform = self.link.perform
         self.waiting: list[trio.Event] = []  # the waiting tasks' events
@@ -49,9 +51,6 @@ class _Trio:
         self.callbacks = session.on_event is not None or session.on_reconnect is not None
 
     # -- what the session asks (`AsyncPump`) -------------------------------------------------
-
-    def now(self) -> float:
-        return self.simulation.time()
 
     async def drive(self, wait: Wait[T]) -> T:
         try:
