@@ -1,7 +1,7 @@
 """A simulation's asyncio sessions (`kalshi_fix_sansio.simulation`): the asyncio adapter's pump
 (`AioPump`) on the simulation's event loop (`Simulation.run_asyncio`), whose connections are
 in memory; and the client classes of the loop APIs (trio's in `_simulated_trio`). The link in
-memory and the blocking API's pump are the core's (`kalshi_fix_sansio.pump`).
+memory and the blocking API's pump are the core's (`kalshi_fix_sansio.simulation`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import functools
 from typing import Any
 
 from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.pump import AsyncAPI, AsyncKillAll, ClientBase, InSimulation
-from kalshi_fix_sansio.simulation import Simulation
+from kalshi_fix_sansio.pump import AsyncAPI, AsyncKillAll, ClientBase
+from kalshi_fix_sansio.simulation import InSimulation, Simulation
 
 from ._aiopump import AioPump
 

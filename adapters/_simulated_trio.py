@@ -24,12 +24,10 @@ from kalshi_fix_sansio.pump import (
     AsyncAPI,
     AsyncKillAll,
     ClientBase,
-    InSimulation,
-    MemoryLink,
     Wait,
     deliver,
 )
-from kalshi_fix_sansio.simulation import Simulation
+from kalshi_fix_sansio.simulation import InSimulation, MemoryLink, Simulation
 from kalshi_fix_sansio.steps import CLOSE
 
 __all__ = ["SimulatedTrioSession", "trio_client_class"]

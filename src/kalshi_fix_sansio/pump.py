@@ -23,8 +23,9 @@ so no adapter reaches into a private module of the package:
 * what a pump needs to connect: `loopback_addresses` (plain TCP only to checked loopback
   addresses), `connect_error` (a failed connect as the error users see), `READ_CHUNK`,
   `WOULD_BLOCK`, `IDLE_HANDOFF`, `MAX_QUEUED_EVENTS`;
-* the in-memory link of a simulation (`MemoryLink`, `InSimulation`) and the blocking API's
-  simulated session (`SimulatedSession`), for a pump that runs on the simulated clock.
+* a pump that runs in memory on a simulated clock takes the simulation's link from
+  `kalshi_fix_sansio.simulation` (`MemoryLink`, `InSimulation`): kept apart, so that a pump
+  of a live loop does not import the simulation's.
 
 What a pump must do is one table of the adapters' guide ("Writing a pump"): perform `Write`
 (in order, logged to ``host.message_log``; what the socket does not take waits, then
@@ -42,7 +43,6 @@ from ._clientbase import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
 from ._endpoints import loopback_addresses
 from ._readers import Readers
 from ._sessionbase import IDLE_HANDOFF, Host, SessionBase
-from ._simclient import InSimulation, MemoryLink, SimulatedSession
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump
 from ._tlsconfig import connect_error
 from ._transport import READ_CHUNK, WOULD_BLOCK
@@ -58,11 +58,8 @@ __all__ = [
     "ClientBase",
     "ConnectOptions",
     "Host",
-    "InSimulation",
-    "MemoryLink",
     "Readers",
     "SessionBase",
-    "SimulatedSession",
     "SyncAPI",
     "SyncKillAll",
     "SyncPump",

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
-from ._simclient import blocking_client_class
+from ._simclient import InSimulation, MemoryLink, SimulatedSession, blocking_client_class
 from ._simloop import SimLoop
 from ._simnet import Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer, pipe_pair
 from .auth import PublicKey, Signer
@@ -71,9 +71,12 @@ if TYPE_CHECKING:
 __all__ = [
     "APIS",
     "DEFAULT_START",
+    "InSimulation",
+    "MemoryLink",
     "Pipe",
     "Scheduler",
     "SimClock",
+    "SimulatedSession",
     "Simulation",
     "SimulationStalled",
     "Timer",
