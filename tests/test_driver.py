@@ -154,7 +154,7 @@ class Harness:
     def reconnect(self) -> None:
         """Wait for the backoff delay on the fake clock, then connect."""
         at = self.driver.connect_at
-        assert at is not None, self.driver.state
+        assert at is not None, self.driver.supervisor.state
         self.advance_to(at)
         self.connect()
 
@@ -530,7 +530,9 @@ def test_an_account_not_allowlisted_fails_with_code_5() -> None:
         "the account is not allowlisted for historical replay (ask institutional@kalshi.com)"
     )
     assert not reports(events) and h.tracked("o-1").cum_qty == 0
-    assert h.driver.state is SupervisorState.ACTIVE  # trading goes on without replay access
+    assert (
+        h.driver.supervisor.state is SupervisorState.ACTIVE
+    )  # trading goes on without replay access
 
 
 def test_a_cursor_outside_the_three_hour_window_fails_with_code_3() -> None:
