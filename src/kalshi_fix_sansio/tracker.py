@@ -223,16 +223,10 @@ class OrderTracker:
             max_terminal=max_terminal_orders,
             max_unordered=max_unordered_exec_ids,
         )
-
-    @property
-    def max_terminal_orders(self) -> int | None:
+        self.max_terminal_orders = max_terminal_orders
         """Final orders kept (a replace chain counts once); None: every order is kept."""
-        return self._retention.max_terminal
-
-    @property
-    def max_unordered_exec_ids(self) -> int:
+        self.max_unordered_exec_ids = max_unordered_exec_ids
         """Evicted ExecIDs not in Kalshi's ``clock;event[;index]`` form remembered exactly."""
-        return self._retention.max_unordered
 
     # -- queries ---------------------------------------------------------------------------
 
