@@ -60,3 +60,10 @@ def test_moved_methods_and_values_still_work() -> None:
 
 def test_the_class_attribute_is_the_table_entry() -> None:
     assert isinstance(Driver.state, Moved) and Driver.state.path == "supervisor.state"
+
+
+def test_the_acceptor_drivers_duplicate_moved_to_its_session() -> None:
+    from kalshi_fix_sansio.gateway import AcceptorDriver
+
+    entry = vars(AcceptorDriver)["duplicate"]
+    assert isinstance(entry, Moved) and entry.path == "session.send_duplicate"
