@@ -212,6 +212,8 @@ class OrderTracker:
         self._positions: dict[str, Position] = {}
         self._groups: dict[str, str] = {}  # ClOrdID -> group assigned before its first report
         self._settlements = Settlements()  # MarketSettlementReports -> settled markets
+        self.settlements: dict[str, SettlementReport] = self._settlements.reports
+        """The assembled settlement of each settled market, by symbol (filled as they come)."""
         self._retention = Retention(  # eviction of final orders: shares the state above
             self._orders,
             self._alias,
@@ -346,11 +348,6 @@ class OrderTracker:
         ``fills`` counts the fills of the orders still kept (see ``max_terminal_orders``)."""
         fills = sum(1 for o in self._orders.values() for f in o._fills if f.symbol == symbol)
         return self._settlements.pnl(self.position(symbol), fills)
-
-    @property
-    def settlements(self) -> dict[str, SettlementReport]:
-        """The assembled settlement of each settled market, by symbol."""
-        return self._settlements.reports
 
     def __iter__(self) -> Iterator[TrackedOrder]:
         return iter(list(self._orders.values()))
