@@ -1,4 +1,5 @@
-"""Names that moved to the part that owns them still work, and warn naming the new spelling."""
+"""Names that moved to the part that owns them (the private module `_moved`, its `Moved`
+descriptor) still work, and warn naming the new spelling."""
 
 from __future__ import annotations
 
