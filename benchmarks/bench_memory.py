@@ -103,7 +103,7 @@ def _driver_retained(count: int, queue_events: bool) -> float:
     gateway.receive_data(driver.data_to_send(), NOW)
     list(gateway.events())
     driver.receive_data(gateway.data_to_send(), NOW)
-    assert driver.connections == 1
+    assert driver.supervisor.connections == 1
     while driver.next_event() is not None:
         pass
     er = next(m for m, _ in prediction_messages() if isinstance(m, p.ExecutionReport))

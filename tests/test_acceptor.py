@@ -315,7 +315,7 @@ def test_garble_checksum_changes_only_the_first_frames_checksum() -> None:
 
 def test_duplicate_resends_the_last_message_as_poss_dup(link: Link) -> None:
     seq = link.report("a")
-    assert link.driver.duplicate(link.now)
+    assert link.driver.session.send_duplicate(link.now)
     first, copy = frames(link.driver.data_to_send(link.now))
     assert field(first, 34) == field(copy, 34) == str(seq)
     assert field(copy, 43) == "Y" and field(first, 43) is None

@@ -121,7 +121,7 @@ class Harness:
         self.connect()
 
     def connect(self) -> None:
-        at = self.driver.connect_at
+        at = self.driver.supervisor.connect_at
         assert at is not None and at <= self.now, (at, self.now)
         self.connections += 1
         self.sid = f"{self.session_type}#{self.connections}"
@@ -153,8 +153,8 @@ class Harness:
 
     def reconnect(self) -> None:
         """Wait for the backoff delay on the fake clock, then connect."""
-        at = self.driver.connect_at
-        assert at is not None, self.driver.state
+        at = self.driver.supervisor.connect_at
+        assert at is not None, self.driver.supervisor.state
         self.advance_to(at)
         self.connect()
 
@@ -184,11 +184,11 @@ class Harness:
             reply = gateway.data_to_send()
             if reply and self.withhold is not None:
                 reply = self._cut(reply)
-            if reply and self.driver.wants_transport:
+            if reply and self.driver.supervisor.wants_transport:
                 self._in(reply)
-            if self.gateway is None and self.driver.wants_transport:
+            if self.gateway is None and self.driver.supervisor.wants_transport:
                 self._in(b"")
-            if not self.driver.wants_transport:
+            if not self.driver.supervisor.wants_transport:
                 self._gone()
             if not data and not reply:
                 return
@@ -530,7 +530,9 @@ def test_an_account_not_allowlisted_fails_with_code_5() -> None:
         "the account is not allowlisted for historical replay (ask institutional@kalshi.com)"
     )
     assert not reports(events) and h.tracked("o-1").cum_qty == 0
-    assert h.driver.state is SupervisorState.ACTIVE  # trading goes on without replay access
+    assert (
+        h.driver.supervisor.state is SupervisorState.ACTIVE
+    )  # trading goes on without replay access
 
 
 def test_a_cursor_outside_the_three_hour_window_fails_with_code_3() -> None:

@@ -88,7 +88,7 @@ class Stepped(Harness):
 def logged_on(**options: Any) -> Stepped:
     h = Stepped(**options)
     h.start()
-    assert h.driver.state is SupervisorState.ACTIVE
+    assert h.driver.supervisor.state is SupervisorState.ACTIVE
     h.read()
     return h
 
@@ -121,7 +121,7 @@ def test_a_failed_connection_is_retried_at_the_backoffs_deadline_then_given_up()
         assert list(h.do(WOKE)) == [CONNECT]
     else:
         raise AssertionError("never gave up")
-    assert at is not None and h.driver.finished and h.driver.failure is not None
+    assert at is not None and h.driver.supervisor.finished and h.driver.failure is not None
     assert h.do(WOKE) == ()  # finished is told once
 
 
@@ -154,10 +154,10 @@ def test_facts_about_a_connection_the_driver_is_done_with_are_ignored() -> None:
     h = logged_on()
     h.drop("cut")
     assert not h.driver.loop.connected
-    before = h.driver.state
+    before = h.driver.supervisor.state
     assert not any(isinstance(a, Write) for a in h.do(Received(b"8=FIXT.1.1\x01")))
     h.do(Lost("again"))
-    assert h.driver.state is before
+    assert h.driver.supervisor.state is before
 
 
 def test_close_logs_out_then_disconnects_and_finishes() -> None:
@@ -192,7 +192,7 @@ def test_kill_is_a_fact_and_carries_its_switch() -> None:
     h.place("o-1", "buy", 10)
     kill = Kill()
     actions = h.do(kill)
-    assert kill.switch is not None and h.driver.halted
+    assert kill.switch is not None and h.driver.gate.halted
     assert any(isinstance(a, Write) for a in actions)  # the mass cancel went out
 
 
@@ -202,11 +202,11 @@ def test_kill_is_a_fact_and_carries_its_switch() -> None:
 def test_more_than_max_buffered_bytes_waiting_loses_the_connection() -> None:
     h = logged_on(max_buffered=1000)
     assert not any(isinstance(a, Disconnect) for a in h.do(Buffered(1000)))
-    assert h.driver.wants_transport
+    assert h.driver.supervisor.wants_transport
     actions = h.do(Buffered(1001))
     (disconnect,) = [a for a in actions if isinstance(a, Disconnect)]
     assert disconnect.abort  # lost: what waits is dropped
-    assert not h.driver.wants_transport
+    assert not h.driver.supervisor.wants_transport
     assert any(isinstance(e, Disconnected) and "not reading" in e.reason for e in h.read())
 
 
@@ -233,7 +233,7 @@ def test_a_drained_buffer_resets_the_write_clock() -> None:
     h.do(Buffered(10))
     h.now += 1.9
     h.do(WOKE)
-    assert h.driver.wants_transport  # 1.9 s since the bytes began to wait again
+    assert h.driver.supervisor.wants_transport  # 1.9 s since the bytes began to wait again
 
 
 def test_no_write_timeout_means_no_verdict_but_the_byte_bound() -> None:
@@ -241,7 +241,7 @@ def test_no_write_timeout_means_no_verdict_but_the_byte_bound() -> None:
     h.do(Buffered(10))
     h.now += 1e6
     h.do(WOKE)
-    assert h.driver.wants_transport
+    assert h.driver.supervisor.wants_transport
 
 
 def test_write_timeout_must_be_positive() -> None:
@@ -331,7 +331,7 @@ def test_the_lag_bound_holds_only_while_the_application_reads() -> None:
 def test_an_order_waiter_is_settled_by_the_acknowledgement() -> None:
     h = logged_on()
     order = h.order("o-1", "buy", 10)
-    waiter = h.driver.order_waiter(order)
+    waiter = h.driver.desk.order_waiter(order)
     assert isinstance(waiter, OrderWaiter) and not waiter.done
     with pytest.raises(LocalProtocolError, match="has not come yet"):
         waiter.outcome()
@@ -346,7 +346,7 @@ def test_an_order_waiter_is_settled_by_the_acknowledgement() -> None:
 def test_until_filled_waits_for_the_final_state() -> None:
     h = logged_on()
     order = h.order("o-1", "buy", 3)
-    waiter = h.driver.order_waiter(order, "filled")
+    waiter = h.driver.desk.order_waiter(order, "filled")
     h.driver.send(order, h.now)
     h.pump()
     assert not waiter.done  # acknowledged, resting
@@ -363,7 +363,7 @@ def test_a_cancel_waiter_is_settled_by_its_answer() -> None:
     cancel = d.OrderCancelRequest(
         cl_ord_id="c-1", orig_cl_ord_id="o-1", side=d.Side.BUY, symbol=h.symbol
     )
-    waiter = h.driver.order_waiter(cancel)
+    waiter = h.driver.desk.order_waiter(cancel)
     assert waiter.until == "answer" and waiter.target == "o-1"
     h.driver.send(cancel, h.now)
     h.pump()
@@ -376,7 +376,7 @@ def test_a_rejection_settles_the_waiter_with_order_rejected() -> None:
     cancel = d.OrderCancelRequest(
         cl_ord_id="c-1", orig_cl_ord_id="nope", side=d.Side.BUY, symbol=h.symbol
     )
-    waiter = h.driver.order_waiter(cancel)
+    waiter = h.driver.desk.order_waiter(cancel)
     h.driver.send(cancel, h.now)
     h.pump()
     assert waiter.done
@@ -388,10 +388,10 @@ def test_a_waiter_already_answered_is_settled_at_once_and_forget_drops_one() -> 
     h = logged_on()
     h.place("o-1", "buy", 10)
     assert exec_ids(h.read())
-    assert h.driver.order_waiter(h.order("o-1", "buy", 10)).done
-    waiter = h.driver.order_waiter(h.order("o-2", "buy", 10))
-    h.driver.forget(waiter)
-    h.driver.forget(waiter)  # idempotent
+    assert h.driver.desk.order_waiter(h.order("o-1", "buy", 10)).done
+    waiter = h.driver.desk.order_waiter(h.order("o-2", "buy", 10))
+    h.driver.desk.forget(waiter)
+    h.driver.desk.forget(waiter)  # idempotent
     h.place("o-2", "buy", 10)
     assert not waiter.done  # forgotten: no longer settled
     assert "within 1.5 s" in str(waiter.timeout_error(1.5))
@@ -416,7 +416,7 @@ def test_order_waiter_refuses_what_place_and_cancel_do_not_send(
         "cancel-no-orig": d.OrderCancelRequest(cl_ord_id="c-1", side=d.Side.BUY, symbol=h.symbol),
     }[kind]
     with pytest.raises(LocalProtocolError, match=message):
-        h.driver.order_waiter(sent, until)
+        h.driver.desk.order_waiter(sent, until)
 
 
 # -- rate pacing -------------------------------------------------------------------------------

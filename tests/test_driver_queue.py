@@ -55,7 +55,7 @@ def test_reading_never_waits_for_the_application() -> None:
     for _ in range(6):  # heartbeats and test requests keep flowing while nothing is read
         h.advance(5)
     assert h.driver.supervisor.next_event() is None  # the driver took everything
-    assert h.driver.state is SupervisorState.ACTIVE and h.driver.failure is None
+    assert h.driver.supervisor.state is SupervisorState.ACTIVE and h.driver.failure is None
     assert h.tracked("o-1").status is OrderStatus.FILLED
     assert len(reports(h.read())) == 10  # 10 fills of 1, then the order was filled
 
@@ -74,7 +74,7 @@ def test_too_many_unread_events_log_out_with_a_named_error() -> None:
     events = h.read()
     assert [type(e) for e in events] == [ApplicationMessage] * 6
     assert h.tracked("o-1").cum_qty == 5
-    assert h.driver.finished and h.driver.failure is failure
+    assert h.driver.supervisor.finished and h.driver.failure is failure
     assert h.driver.next_event() is None  # nothing was queued after it
 
 
@@ -86,7 +86,7 @@ def test_a_program_that_never_reads_events_is_neither_warned_nor_logged_out() ->
     h.place("o-1", "buy", 10)  # the ack: 2
     h.other_trades("sell", [1, 1, 1, 1, 1, 1])  # fills: 3 ... 8
     h.advance(4)  # past lag_warning, before the heartbeat's TestRequest
-    assert h.driver.failure is None and h.driver.state is SupervisorState.ACTIVE
+    assert h.driver.failure is None and h.driver.supervisor.state is SupervisorState.ACTIVE
     assert not of(observed, FallingBehind)
     assert h.tracked("o-1").cum_qty == 6  # the tracker had every report
     events = h.read()  # a late first read: told so, then the 3 dropped, then the newest 5
@@ -257,7 +257,7 @@ def test_a_tracker_that_raises_is_reported_and_the_session_goes_on() -> None:
     fill, failed = events[-2:]
     assert msg(fill).last_qty == 2
     assert failed == TrackingFailed("RuntimeError: cannot take this fill")
-    assert h.driver.state is SupervisorState.ACTIVE and h.driver.failure is None
+    assert h.driver.supervisor.state is SupervisorState.ACTIVE and h.driver.failure is None
     h.place("o-2", "buy", 1)  # the session keeps running and tracking
     assert h.tracked("o-2").status is OrderStatus.NEW
     assert not of(h.read(), TrackingFailed)
@@ -268,4 +268,4 @@ def test_a_tracker_that_raises_is_reported_and_the_session_goes_on() -> None:
     events = h.read()
     assert len(of(events, TrackingFailed)) == 2
     assert [type(e) for e in catch_up_events(events)] == [CatchUpStarted, CatchUpComplete]
-    assert h.driver.state is SupervisorState.ACTIVE
+    assert h.driver.supervisor.state is SupervisorState.ACTIVE

@@ -80,7 +80,7 @@ def test_a_driver_opened_while_halted_refuses_orders_from_the_start_without_a_ki
     source.reason = "halted from the shell at 2026-01-01T00:00:00Z by ops (pid 7 on desk)"
     h = Harness(halt_source=source)
     h.start()
-    assert h.driver.halted == source.reason
+    assert h.driver.gate.halted == source.reason
     with pytest.raises(TradingHalted) as caught:
         h.driver.send(h.order("o-1", "buy", 1), h.now)
     assert caught.value.reason == source.reason
@@ -90,8 +90,8 @@ def test_a_driver_opened_while_halted_refuses_orders_from_the_start_without_a_ki
     events = h.read()
     assert [e.reason for e in events if isinstance(e, OutsideHalt)] == [source.reason]
     assert not any(isinstance(e, KillStarted) for e in events)  # nothing of its own to cancel
-    h.driver.rearm()
-    assert h.driver.halted == source.reason  # rearm() does not lift a halt from outside
+    h.driver.gate.rearm()
+    assert h.driver.gate.halted == source.reason  # rearm() does not lift a halt from outside
     assert h.driver.tracker.order("o-1") is None and gateway_open(h) == []
 
 
@@ -121,7 +121,7 @@ def test_a_halt_noticed_while_running_cancels_the_sessions_orders_and_lifts_with
     source.reason = None
     h.advance(0.5)
     (lifted,) = halts(h)
-    assert lifted.reason is None and not lifted.halted and h.driver.halted is None
+    assert lifted.reason is None and not lifted.halted and h.driver.gate.halted is None
     assert h.driver.gate.own_halt.reason is None  # the kill did not halt on its own
     place(h, "o-3")
     assert gateway_open(h) == ["o-3"]
@@ -133,12 +133,12 @@ def test_a_source_that_fails_halts_and_the_session_runs_on() -> None:
     h.start()
     source.error = OSError("disk gone")
     h.advance(0.5)
-    assert h.driver.halted is not None and "halt source failed" in h.driver.halted
-    assert "disk gone" in h.driver.halted
-    assert h.driver.state.value == "active"
+    assert h.driver.gate.halted is not None and "halt source failed" in h.driver.gate.halted
+    assert "disk gone" in h.driver.gate.halted
+    assert h.driver.supervisor.state.value == "active"
     source.error = None
     h.advance(0.5)
-    assert h.driver.halted is None
+    assert h.driver.gate.halted is None
 
 
 def test_a_halt_source_needs_an_interval_in_seconds() -> None:

@@ -78,7 +78,7 @@ def test_on_kalshi_rt_an_order_the_exchange_never_saw_is_settled_by_its_cancel()
     h.start()
     ghost = h.order("ghost-1", "buy", 1)
     h.driver.tracker.sent(ghost)  # tracked as sent, never reached the exchange
-    waiter = h.driver.order_waiter(h.order("ghost-2", "buy", 1))
+    waiter = h.driver.desk.order_waiter(h.order("ghost-2", "buy", 1))
     h.driver.tracker.sent(h.order("ghost-2", "buy", 1))
     kill = h.driver.kill(h.now)
     h.pump()

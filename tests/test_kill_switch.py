@@ -109,7 +109,7 @@ def test_kalshi_nr_with_nothing_tracked_still_sends_the_mass_cancel() -> None:
     assert not kill.done  # the exchange may hold orders this tracker never saw
     h.pump()
     assert sent_types(h) == ["q"] and kill.done
-    assert not kill.report(h.now).halted and h.driver.halted is None
+    assert not kill.report(h.now).halted and h.driver.gate.halted is None
 
 
 def test_kalshi_rt_triggers_groups_and_cancels_the_rest_one_by_one() -> None:
@@ -180,7 +180,7 @@ def test_with_the_connection_down_the_kill_acts_after_the_reconnect() -> None:
     h.start()
     place(h, "o-1")
     h.drop()
-    assert h.driver.state is SupervisorState.WAITING
+    assert h.driver.supervisor.state is SupervisorState.WAITING
     kill = h.driver.kill(h.now, fallback_after=0.25)
     report = kill.report(h.now)
     assert not report.done
@@ -213,8 +213,8 @@ def test_halt_refuses_new_orders_and_replaces_until_rearmed() -> None:
     with pytest.raises(TradingHalted):
         h.driver.send(replace, h.now)
     assert h.driver.tracker.order("o-2") is None  # nothing was tracked or sent
-    h.driver.rearm()
-    assert h.driver.halted is None
+    h.driver.gate.rearm()
+    assert h.driver.gate.halted is None
     place(h, "o-3")
     assert gateway_open(h) == ["o-3"]
 

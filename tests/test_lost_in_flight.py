@@ -84,7 +84,7 @@ def test_a_place_waiting_for_an_order_not_received_is_answered_with_its_rejectio
     h.start()
     h.driver.send(h.order("acked", "buy", 2), h.now)
     h.pump()
-    waiter = h.driver.order_waiter(lost)  # what place() registers before sending
+    waiter = h.driver.desk.order_waiter(lost)  # what place() registers before sending
     h.driver.send(lost, h.now)
     h.drop()
     assert not waiter.done

@@ -87,7 +87,7 @@ def test_a_subscription_may_still_be_resent() -> None:
 def test_the_drivers_session_and_supervisor_meet_the_halt_and_the_limits(path: str) -> None:
     h = Harness(risk_limits=RiskLimits(max_order_qty=10))
     h.start()
-    send = h.driver.session.send if path == "session" else h.driver.supervisor.send
+    send = h.driver.supervisor.session.send if path == "session" else h.driver.supervisor.send
     assert send is not None
     with pytest.raises(RiskLimitExceeded, match="max_order_qty"):
         send(order("big", qty=100), h.now)
@@ -98,7 +98,7 @@ def test_the_drivers_session_and_supervisor_meet_the_halt_and_the_limits(path: s
     h.driver.kill(h.now)
     h.pump()
     with pytest.raises(TradingHalted):
-        h.driver.session.send(order("late"), h.now)  # type: ignore[union-attr]
+        h.driver.supervisor.session.send(order("late"), h.now)  # type: ignore[union-attr]
     with pytest.raises(TradingHalted):
         h.driver.supervisor.send(order("late"), h.now)
     assert h.exchange.open_orders("key-1") == []
@@ -116,7 +116,7 @@ def test_a_resubscribed_order_cannot_come_back_after_a_kill() -> None:
     h.pump()
     h.drop()
     h.reconnect()
-    assert h.exchange.open_orders("key-1") == [] and h.driver.halted
+    assert h.exchange.open_orders("key-1") == [] and h.driver.gate.halted
 
 
 # -- a plain Session with a gate (the embedding guide) ----------------------------------------------
@@ -344,7 +344,7 @@ def test_a_store_error_while_reading_leaves_no_report_unapplied() -> None:
     assert tracker.order("o-1").status is OrderStatus.NEW  # type: ignore[union-attr]
     failure = h.driver.failure
     assert isinstance(failure, StoreError) and "No space left" in str(failure)
-    assert h.driver.finished
+    assert h.driver.supervisor.finished
 
 
 def test_a_subscription_refused_when_resent_is_said(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -363,7 +363,7 @@ def test_a_subscription_refused_when_resent_is_said(monkeypatch: pytest.MonkeyPa
     h.reconnect()  # the supervisor re-sends the subscription: refused, said, not raised
     refused = [e for e in h.read() if isinstance(e, ResubscriptionRefused)]
     assert len(refused) == 1 and refused[0].reason == "refused now"
-    assert h.driver.state.name == "ACTIVE"
+    assert h.driver.supervisor.state.name == "ACTIVE"
 
 
 # -- hand-built messages the gate cannot read ---------------------------------------------------
@@ -385,7 +385,10 @@ def test_an_unknown_message_of_a_gated_type_is_refused_by_name_never_a_raw_error
     h.start()
     before = len(h.sent)
     hand_built = p.Unknown(msg_type=msg_type, extra_fields=[(11, "x-1")])
-    for attempt in (lambda: h.driver.check(hand_built), lambda: h.driver.send(hand_built, h.now)):
+    for attempt in (
+        lambda: h.driver.gate.check(hand_built),
+        lambda: h.driver.send(hand_built, h.now),
+    ):
         with pytest.raises(LocalProtocolError) as caught:
             attempt()
         text = str(caught.value)
@@ -421,4 +424,4 @@ def test_place_of_an_unknown_message_says_what_is_missing() -> None:
     h = Harness()
     h.start()
     with pytest.raises(LocalProtocolError, match=r"Unknown \(35=D\) has no ClOrdID.*extra_fields"):
-        h.driver.order_waiter(p.Unknown(msg_type="D"))
+        h.driver.desk.order_waiter(p.Unknown(msg_type="D"))

@@ -387,25 +387,25 @@ def test_a_pending_replace_counts_once_with_the_larger_leaves() -> None:
 def test_the_driver_refuses_before_anything_is_sent_or_tracked() -> None:
     h = Harness(risk_limits=RiskLimits(max_order_qty=10))
     h.start()
-    seq = h.driver.session.next_sender_seq  # type: ignore[union-attr]
+    seq = h.driver.supervisor.session.next_sender_seq  # type: ignore[union-attr]
     with pytest.raises(RiskLimitExceeded, match="max_order_qty=10"):
         h.driver.send(h.order("fat", "buy", 11), h.now)
     assert h.driver.data_to_send() == b""
     assert h.driver.tracker.order("fat") is None
-    assert h.driver.session.next_sender_seq == seq  # type: ignore[union-attr]
+    assert h.driver.supervisor.session.next_sender_seq == seq  # type: ignore[union-attr]
     h.driver.send(h.order("ok", "buy", 10), h.now)  # raw send: tracked by the driver
     assert h.driver.tracker.order("ok") is not None
     h.pump()
     assert [o.cl_ord_id for o in h.exchange.open_orders("key-1")] == ["ok"]
     # limits read back and changed at run time
-    assert h.driver.risk_limits == RiskLimits(max_order_qty=10)
-    h.driver.risk_limits = None
+    assert h.driver.gate.risk_limits == RiskLimits(max_order_qty=10)
+    h.driver.gate.risk_limits = None
     h.driver.send(h.order("big", "buy", 11), h.now)
-    h.driver.risk_limits = RiskLimits(max_open_orders_per_symbol=2)
+    h.driver.gate.risk_limits = RiskLimits(max_open_orders_per_symbol=2)
     with pytest.raises(RiskLimitExceeded, match="3 open orders"):
         h.driver.send(h.order("third", "buy", 1), h.now)
     with pytest.raises(LocalProtocolError, match="risk_limits must be a RiskLimits, got dict"):
-        h.driver.risk_limits = {"max_order_qty": 1}  # type: ignore[assignment]
+        h.driver.gate.risk_limits = {"max_order_qty": 1}  # type: ignore[assignment]
 
 
 def test_a_live_clordid_is_refused_locally_and_a_failed_send_is_forgotten() -> None:

@@ -336,7 +336,7 @@ def test_billing_remembers_what_each_message_took_and_a_rejection_drains_it() ->
     limiter = RateLimiter("prediction", Tier("test", read=10, write=10))
     billing = RateBilling(limiter, kept=2)
     full = limiter.available("write", NOW)
-    charges = billing.admit(order(), NOW)
+    charges = billing.limiter.admit(order(), NOW)
     assert limiter.available("write", NOW) == full  # admitting bills nothing
     billing.bill(1, charges, NOW)
     assert limiter.available("write", NOW) == full - sum(c.cost for c in charges) < full
@@ -344,7 +344,7 @@ def test_billing_remembers_what_each_message_took_and_a_rejection_drains_it() ->
     refused = RateLimited(1, "D", None, 8, "rate limited", reject)
     billing.learn(refused, NOW)
     assert limiter.available("write", NOW) == 0.0
-    assert billing.delay(order(), NOW) > 0.0
+    assert billing.limiter.check(order(), NOW) > 0.0
     for seq in (2, 3, 4):
         billing.bill(seq, [], NOW)
     assert sorted(billing._billed) == [3, 4]  # only the last ``kept``

@@ -24,10 +24,11 @@ The module reads no clock and does no I/O: ``now`` is passed in.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 from ._message import Message
+from ._moved import Moved
 from ._pump import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
 from .config import Role, SessionConfig
 from .errors import LocalProtocolError, RemoteProtocolError
@@ -70,7 +71,7 @@ class AcceptorDriver:
     ) -> None:
         if config.role is not Role.ACCEPTOR:
             raise LocalProtocolError("an AcceptorDriver runs an acceptor's session config")
-        self.loop = Loop(self, write_timeout, max_buffered)
+        self.loop = Loop(self, self, write_timeout, max_buffered)
         # the loop part's facts, and a send: the acceptor's own
         self._steps: Steps = {**self.loop.steps, Send: self._send}  # type: ignore[dict-item]
         """The loop part: the connection's life, the wake-ups and the slow-peer verdict
@@ -282,10 +283,9 @@ class AcceptorDriver:
         """`hang` holds the connection."""
         return self._hung
 
-    def duplicate(self, now: float) -> bool:
-        """Queue the message sent last again with PossDupFlag=Y (`Session.send_duplicate`);
-        False when it is no longer waiting to be written."""
-        return self._session.send_duplicate(now)
+    duplicate = Moved[Callable[[float], bool]]("session.send_duplicate")
+    """Moved: ``driver.session.send_duplicate(now)`` queues the message sent last again with
+    PossDupFlag=Y (False when it is no longer waiting to be written)."""
 
     def skip(self, count: int) -> None:
         """Skip ``count`` outbound MsgSeqNums: the peer sees a gap at the next message."""

@@ -1,14 +1,14 @@
 """Rate billing: one of the parts a `Session` is built from (with ``SessionConfig.rate_limiter``).
 
-`RateBilling` puts a session's application messages through its `RateLimiter`: `admit` before
-anything is encoded (raising `RateLimitExceeded`), `bill` once the message is numbered and
-queued, remembering what each MsgSeqNum was billed, so that a `RateLimited` (35=j 380=8) drains
-exactly the buckets the refused message took (`learn`). Session messages are never billed.
+`RateBilling` holds a session's `RateLimiter` (the session asks ``limiter.admit`` before
+anything is encoded, raising `RateLimitExceeded`, and ``limiter.check`` for a delay) and bills
+it (`bill`) once the message is numbered and queued, remembering what each MsgSeqNum was
+billed, so that a `RateLimited` (35=j 380=8) drains exactly the buckets the refused message
+took (`learn`). Session messages are never billed.
 """
 
 from __future__ import annotations
 
-from ._message import Message
 from .events import RateLimited
 from .ratelimit import Charge, RateLimiter
 
@@ -33,14 +33,6 @@ class RateBilling:
         self._billed: dict[int, list[Charge]] = {}
         self._kept = kept
 
-    def admit(self, message: Message, now: float) -> list[Charge]:
-        """What ``message`` costs if it fits at ``now``; bills nothing.
-
-        Raises:
-            RateLimitExceeded: it does not fit now (its ``wait`` says how long until it can).
-        """
-        return self.limiter.admit(message, now)
-
     def bill(self, seq: int, charges: list[Charge], now: float) -> None:
         """The message numbered ``seq`` was sent: take its ``charges`` and remember them."""
         self.limiter.bill(charges, now)
@@ -48,10 +40,6 @@ class RateBilling:
         billed[seq] = charges
         if len(billed) > self._kept:
             del billed[next(iter(billed))]
-
-    def delay(self, message: Message, now: float) -> float:
-        """Seconds from ``now`` until ``message`` fits (0.0: now; ``inf``: never)."""
-        return self.limiter.check(message, now)
 
     def learn(self, event: RateLimited, now: float) -> None:
         """Kalshi's count ran ahead of ours: drain the buckets the refused message billed (those

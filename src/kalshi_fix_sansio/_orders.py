@@ -321,8 +321,9 @@ class TrackedOrder:
 
 
 @attrs.define
-class Position:
-    """A symbol's position from fills (signed: Buy +, Sell -; prediction: Yes contracts).
+class _Trades:
+    """A symbol's fills counted by side (signed: Buy +, Sell -; prediction: Yes contracts): the
+    counts a tracker `Position` and a P&L account (`kalshi_fix_sansio.pnl.MarketPnL`) both are.
 
     Attributes:
         symbol: the market.
@@ -355,10 +356,6 @@ class Position:
             return self.sell_proceeds / self.sold
         return None
 
-    def add(self, fill: Fill) -> None:
-        """Count one fill in the position."""
-        self._add(fill.side, fill.price, fill.qty, fill.fees)
-
     def _add(self, side: str, price: Decimal, qty: Decimal, fees: Decimal) -> None:
         if side == "1":
             self.bought += qty
@@ -367,6 +364,16 @@ class Position:
             self.sold += qty
             self.sell_proceeds += qty * price
         self.fees += fees
+
+
+@attrs.define
+class Position(_Trades):
+    """A symbol's position from the tracker's fills: ``bought``, ``sold``, ``buy_cost``,
+    ``sell_proceeds``, ``fees``, ``net`` and ``avg_price`` (see the base's conventions)."""
+
+    def add(self, fill: Fill) -> None:
+        """Count one fill in the position."""
+        self._add(fill.side, fill.price, fill.qty, fill.fees)
 
 
 def _code(value: Any) -> str | None:

@@ -52,7 +52,7 @@ from .steps import (
     Write,
 )
 
-__all__ = ["DEFAULT_MAX_BUFFERED", "Loop", "Role", "Steps", "not_a_fact"]
+__all__ = ["DEFAULT_MAX_BUFFERED", "Loop", "Role", "Status", "Steps", "not_a_fact"]
 
 DEFAULT_MAX_BUFFERED: Final = 8 * 1024 * 1024
 """Default most bytes waiting for a peer that does not read before the connection counts as
@@ -67,15 +67,6 @@ own `Send`)."""
 
 class Role(Protocol):
     """What the loop part asks of its driver (the client's or the acceptor's)."""
-
-    @property
-    def wants_transport(self) -> bool: ...
-
-    @property
-    def finished(self) -> bool: ...
-
-    @property
-    def connect_at(self) -> float | None: ...
 
     def next_deadline(self) -> float | None: ...
 
@@ -100,11 +91,26 @@ class Role(Protocol):
     def close(self, now: float) -> None: ...
 
 
+class Status(Protocol):
+    """What the loop part reads of where its connection stands (the role's own, or the part of
+    it that knows: the client driver's supervisor)."""
+
+    @property
+    def wants_transport(self) -> bool: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    @property
+    def connect_at(self) -> float | None: ...
+
+
 class Loop:
     """The loop part of one driver (see the module docstring).
 
     Args:
         role: the driver whose facts and answers these are.
+        status: where its connection stands (the role itself, or the part of it that knows).
         write_timeout: seconds bytes may wait for a peer that does not read before the
             connection counts as lost; None: no limit.
         max_buffered: most bytes that may wait for the peer.
@@ -123,13 +129,17 @@ class Loop:
         "_told",
         "max_buffered",
         "role",
+        "status",
         "write_timeout",
     )
 
-    def __init__(self, role: Role, write_timeout: float | None, max_buffered: int) -> None:
+    def __init__(
+        self, role: Role, status: Status, write_timeout: float | None, max_buffered: int
+    ) -> None:
         if write_timeout is not None and not write_timeout > 0:
             raise LocalProtocolError(f"write_timeout must be > 0 seconds, got {write_timeout!r}")
         self.role = role
+        self.status = status
         self.write_timeout = write_timeout
         """Seconds bytes may wait for the peer before the connection counts as lost (None:
         no limit)."""
@@ -230,13 +240,13 @@ class Loop:
     def _start(self, fact: Fact, now: float) -> Sequence[Action]:
         role = self.role
         role.start(now)
-        if role.connect_at is None and role.wants_transport:
+        if self.status.connect_at is None and self.status.wants_transport:
             self._open = True  # an acceptor: the connection came with the start
         return self.actions(now, False)
 
     def _connected(self, fact: Fact, now: float) -> Sequence[Action]:
         self._connecting = False
-        if self.role.connect_at is None:  # closed while connecting
+        if self.status.connect_at is None:  # closed while connecting
             return (Disconnect(True), *self.actions(now, False))
         self._open, self._abort, self._stuck_since = True, False, None
         self.role.connection_made(now)
@@ -244,7 +254,7 @@ class Loop:
 
     def _connect_failed(self, fact: ConnectFailed, now: float) -> Sequence[Action]:
         self._connecting = False
-        if self.role.connect_at is not None:
+        if self.status.connect_at is not None:
             self.role.connection_failed(now, fact.error)
         return self.actions(now, False)
 
@@ -288,7 +298,7 @@ class Loop:
         data = role.data_to_send(now)
         out: list[Action] | None = [Write(data)] if data else None
         if self._open:
-            if role.wants_transport and not self._abort:
+            if self.status.wants_transport and not self._abort:
                 if sent:
                     return _NOTHING if out is None else out
                 if read:  # the lag bound moves later with the clock, and a read leaves the
@@ -317,16 +327,16 @@ class Loop:
 
     def _idle(self, now: float, out: list[Action]) -> float | None:
         """With no connection: connect now, the time to connect at, or `Finished`."""
-        role = self.role
+        status = self.status
         if self._connecting or self._finished:
             return None
-        if role.finished:
+        if status.finished:
             self._finished = True
             out.append(FINISHED)
             return None
-        at = role.connect_at
+        at = status.connect_at
         if at is None:
-            return self.deadline(now) if role.wants_transport else None
+            return self.deadline(now) if status.wants_transport else None
         if at <= now:
             self._connecting = True
             out.append(CONNECT)

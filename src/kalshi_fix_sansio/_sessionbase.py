@@ -258,7 +258,7 @@ class Host:
         """Stop settling ``waiter`` (its caller gave up)."""
         if self.driver is not None:
             with self.lock:
-                self.driver.forget(waiter)
+                self.driver.desk.forget(waiter)
 
     # -- what the session and its pump ask ------------------------------------------------
 
@@ -266,7 +266,7 @@ class Host:
         """What `place` / `cancel` wait for (`Driver.order_waiter`), before sending ``message``."""
         sup = self.connected()
         with self.lock:
-            return sup.order_waiter(message, until)
+            return sup.desk.order_waiter(message, until)
 
     def received(self, sup: Driver, fact: Received) -> Sequence[Action]:
         """Log the bytes read (``b""``: EOF) and step them."""
@@ -284,7 +284,7 @@ class Host:
     def logged_on(self) -> bool:
         """`open` is done: the session logged on (if the connection is lost again at once, the
         events and then the error come through `next_event`, as for any later loss)."""
-        return self.driver is not None and self.driver.connections > 0
+        return self.driver is not None and self.driver.supervisor.connections > 0
 
     def check_failed(self) -> None:
         """Raise what ended the session, if it did not end with a clean close."""
@@ -408,7 +408,7 @@ class SessionBase:
 
     def __repr__(self) -> str:
         sup = self._host.driver
-        state = "not opened" if sup is None else sup.state.value
+        state = "not opened" if sup is None else sup.supervisor.state.value
         return f"<{type(self).__name__} {describe_target(self.config, self.options)} ({state})>"
 
     @property
@@ -435,7 +435,7 @@ class SessionBase:
         with self._host.lock:
             self._risk_limits = limits
             if self.driver is not None:
-                self.driver.risk_limits = limits
+                self.driver.gate.risk_limits = limits
 
     @property
     def risk_books(self) -> Books | BookSource | None:
@@ -448,7 +448,7 @@ class SessionBase:
         with self._host.lock:
             self._risk_books = books
             if self.driver is not None:
-                self.driver.risk_books = books
+                self.driver.gate.risk_books = books
 
     @property
     def rate_limit(self) -> RateLimitMode:
@@ -520,12 +520,12 @@ class SessionBase:
     @property
     def session(self) -> Session | None:
         """The core `Session` of the current (or last) connection."""
-        return None if self.driver is None else self.driver.session
+        return None if self.driver is None else self.driver.supervisor.session
 
     @property
     def connections(self) -> int:
         """How many connections logged on so far (1 + the reconnects)."""
-        return 0 if self.driver is None else self.driver.connections
+        return 0 if self.driver is None else self.driver.supervisor.connections
 
     @property
     def books(self) -> Books | None:

@@ -252,7 +252,7 @@ class RsaPssSigner:
         KeyLoadError: the key is not an RSA private key, or is smaller than 2048 bits.
     """
 
-    __slots__ = ("_fingerprint", "_key")
+    __slots__ = ("_fingerprint", "_key", "key_size")
 
     def __init__(self, private_key: rsa.RSAPrivateKey) -> None:
         if not isinstance(private_key, rsa.RSAPrivateKey):
@@ -262,17 +262,14 @@ class RsaPssSigner:
             )
         _check_rsa_size(private_key.key_size)
         self._key = private_key
+        self.key_size: int = private_key.key_size
+        """RSA modulus size in bits (the signature is ``key_size // 8`` bytes)."""
         self._fingerprint = _public_fingerprint(private_key.public_key())
 
     @property
     def algorithm(self) -> str:
         """`RSA_PSS_SHA256`."""
         return RSA_PSS_SHA256
-
-    @property
-    def key_size(self) -> int:
-        """RSA modulus size in bits (the signature is ``key_size // 8`` bytes)."""
-        return self._key.key_size
 
     @property
     def fingerprint(self) -> str:

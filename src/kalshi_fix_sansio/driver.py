@@ -54,6 +54,7 @@ import attrs
 
 from ._desk import OrderDesk, OrderWaiter
 from ._message import Message
+from ._moved import Moved
 from ._pump import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
 from ._queue import (
     BOOK_TYPES,
@@ -123,9 +124,9 @@ class Driver:
             type has no retransmission and may request a replay itself (`catches_up`).
         policy: the event queue's `QueuePolicy`.
         risk_limits: pre-trade `RiskLimits` checked in `send` (None: none; settable later as
-            ``driver.risk_limits``).
+            ``driver.gate.risk_limits``).
         risk_books: the `Books` (or an object with ``books``, e.g. a market-data session) the
-            ``max_price_distance`` limit reads (settable later as ``driver.risk_books``).
+            ``max_price_distance`` limit reads (settable later as ``driver.gate.risk_books``).
         metrics: the `SessionMetrics` to keep current (e.g. one kept across opens); a new
             one if None.
         write_timeout: seconds bytes may wait for a peer that does not read before the
@@ -266,7 +267,7 @@ class Driver:
         self.outside_halt = outside_halt
         """The `TradingHalt` the ``halt_source`` sets (None without one)."""
         self._halt_due: float | None = None  # when to ask the halt source next
-        self.loop = Loop(self, write_timeout, max_buffered)
+        self.loop = Loop(self, self.supervisor, write_timeout, max_buffered)
         """The loop part: the connection's life, the wake-ups and the slow-peer verdict
         (`step`)."""
         # the loop part's facts, and a send: the driver's own
@@ -275,39 +276,9 @@ class Driver:
     # -- outputs (as the supervisor's) ----------------------------------------------------------
 
     @property
-    def session(self) -> Session | None:
-        """The core `Session` of the current (or last) connection."""
-        return self.supervisor.session
-
-    @property
-    def connections(self) -> int:
-        """How many connections logged on so far."""
-        return self.supervisor.connections
-
-    @property
-    def state(self) -> SupervisorState:
-        """Where the supervisor is."""
-        return self.supervisor.state
-
-    @property
     def failure(self) -> FixError | None:
         """Why the session ended (the queue overflowed, or the supervisor gave up), else None."""
         return self._failure or self.supervisor.failure
-
-    @property
-    def finished(self) -> bool:
-        """Closed or failed: nothing more will happen."""
-        return self.supervisor.finished
-
-    @property
-    def connect_at(self) -> float | None:
-        """When to open the next connection, else None."""
-        return self.supervisor.connect_at
-
-    @property
-    def wants_transport(self) -> bool:
-        """A connection is in use; False: close it once `data_to_send` is written."""
-        return self.supervisor.wants_transport
 
     def next_deadline(self) -> float | None:
         """When to call `handle_timer` (or, while waiting, to connect), or None.
@@ -398,22 +369,6 @@ class Driver:
             fallback_after=fallback,
             confirm=fact.confirm,
         )
-
-    def order_waiter(self, message: Message, until: str = "ack") -> OrderWaiter:
-        """Register what ``place`` (a NewOrderSingle or replace; ``until`` ``"ack"`` or
-        ``"filled"``) or ``cancel`` (an OrderCancelRequest: its answer) waits for, before
-        sending ``message``; the driver settles it as the reports are read (see `OrderWaiter`).
-        `forget` it when no longer waiting.
-
-        Raises:
-            LocalProtocolError: not one of those messages, no ClOrdID (OrigClOrdID for a
-                cancel), or another ``until``.
-        """
-        return self.desk.order_waiter(message, until)
-
-    def forget(self, waiter: OrderWaiter) -> None:
-        """Stop settling ``waiter`` (its wait gave up)."""
-        self.desk.forget(waiter)
 
     def start(self, now: float) -> None:
         """Begin: the first connection is due at once (the halt source is asked first: a
@@ -506,44 +461,6 @@ class Driver:
         """
         return self.supervisor.send(message, now, resubscribe=resubscribe)
 
-    def check(self, message: Message) -> None:
-        """Raise what `send` would refuse ``message`` for before sending it: what the
-        `OrderGate` refuses (the halt, a live ClOrdID, the risk limits; nothing else: rate
-        limits and encoding are the session's). Cheap; changes nothing.
-
-        Raises:
-            TradingHalted: halted, and the message can create a position.
-            RiskLimitExceeded: a pre-trade limit refuses it.
-            LocalProtocolError: its ClOrdID is still live.
-        """
-        self.gate.check(message)
-
-    @property
-    def risk_limits(self) -> RiskLimits | None:
-        """The pre-trade `RiskLimits` the gate checks (None: none). Set a new value to change
-        them at run time (``limits.replace(...)``); None turns the check off."""
-        return self.gate.risk_limits
-
-    @risk_limits.setter
-    def risk_limits(self, limits: RiskLimits | None) -> None:
-        self.gate.risk_limits = limits
-
-    @property
-    def risk_books(self) -> Books | BookSource | None:
-        """The `Books` (or an object with ``books``: a market-data session) that
-        ``max_price_distance`` reads; None: that limit is not checked."""
-        return self.gate.risk_books
-
-    @risk_books.setter
-    def risk_books(self, books: Books | BookSource | None) -> None:
-        self.gate.risk_books = books
-
-    @property
-    def risk(self) -> RiskChecker | None:
-        """The `RiskChecker` in use (None without ``risk_limits``): its ``exposure(symbol)``
-        and ``open_orders()`` say what the limits see."""
-        return self.gate.risk
-
     def close(self, now: float) -> None:
         """Log out (if logged on), then close; idempotent."""
         self.supervisor.close(now)
@@ -591,7 +508,7 @@ class Driver:
                 "the drop copy to confirm (a KalshiNR session with catch_up on can)"
             )
         if halt:
-            self.halt("the kill switch")
+            self.gate.halt("the kill switch")
         kill = self.desk.kill
         if kill is not None and kill.finished_at is None:
             return kill  # pressed again: the kill under way goes on
@@ -608,22 +525,24 @@ class Driver:
         self.desk.start_kill(kill, now)
         return kill
 
-    @property
-    def halted(self) -> str | None:
-        """Why messages that can create a position are refused (`TradingHalted`): a halt from
-        outside (``halt_source``) first, then this driver's or the shared one; or None."""
-        return self.gate.halted
+    # -- moved names --------------------------------------------------------------------------
+    # Each is read (or set) on the part that owns it; the old spelling warns (`Moved`).
 
-    def halt(self, reason: str = "halted") -> None:
-        """Refuse every message that can create a position (`OrderGate`) until `rearm`;
-        cancels, mass cancels and order-group requests still go."""
-        self.gate.halt(reason)
-
-    def rearm(self) -> None:
-        """Accept new orders, replaces and quotes again after `halt` or ``kill(halt=True)``
-        (a shared halt, e.g. a client's ``kill_all``, stays until its owner re-arms it; a halt
-        from outside, until its ``halt_source`` lifts it: ``kalshi-fix rearm``)."""
-        self.gate.rearm()
+    session = Moved[Session | None]("supervisor.session")
+    connections = Moved[int]("supervisor.connections")
+    state = Moved[SupervisorState]("supervisor.state")
+    order_waiter = Moved[Callable[..., OrderWaiter]]("desk.order_waiter")
+    forget = Moved[Callable[[OrderWaiter], None]]("desk.forget")
+    check = Moved[Callable[[Message], None]]("gate.check")
+    risk_limits = Moved[RiskLimits | None]("gate.risk_limits")
+    risk_books = Moved[Books | BookSource | None]("gate.risk_books")
+    risk = Moved[RiskChecker | None]("gate.risk")
+    halted = Moved[str | None]("gate.halted")
+    halt = Moved[Callable[..., None]]("gate.halt")
+    rearm = Moved[Callable[[], None]]("gate.rearm")
+    finished = Moved[bool]("supervisor.finished")
+    connect_at = Moved[float | None]("supervisor.connect_at")
+    wants_transport = Moved[bool]("supervisor.wants_transport")
 
     # -- the queue ----------------------------------------------------------------------------------
 

@@ -63,15 +63,15 @@ class PaperRow:
     account: MarketPnL
     mid: Decimal | None
 
-    @property
-    def unrealized(self) -> Decimal:
-        """Open position marked to the last recorded mid."""
-        return self.account.unrealized(self.mid)
+    unrealized: Decimal = attrs.field(init=False)
+    """Open position marked to the last recorded mid (as the row was made)."""
+    total: Decimal = attrs.field(init=False)
+    """Realized + unrealized (as the row was made)."""
 
-    @property
-    def total(self) -> Decimal:
-        """Realized + unrealized."""
-        return self.account.total(self.mid)
+    def __attrs_post_init__(self) -> None:
+        account, mid = self.account, self.mid
+        object.__setattr__(self, "unrealized", account.unrealized(mid))
+        object.__setattr__(self, "total", account.total(mid))
 
 
 class PaperLedger:

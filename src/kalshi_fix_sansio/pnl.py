@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._orders import Position
+from ._orders import Position, _Trades
 from .settlement import SettlementAssembler, SettlementReport
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ __all__ = ["MarketPnL", "PnLLedger", "Settlements", "book_mid"]
 
 _ZERO = Decimal(0)
 _TWO = Decimal(2)
+_COUNTS = attrs.filters.include(*(a.name for a in attrs.fields(_Trades)))  # a Position's fields
 
 
 def book_mid(book: Book) -> Decimal | None:
@@ -60,13 +61,15 @@ def book_mid(book: Book) -> Decimal | None:
 
 
 @attrs.define
-class MarketPnL:
+class MarketPnL(_Trades):
     """One market's profit and loss (see the module docstring for the conventions).
 
     Attributes:
         symbol: the market.
-        trades: the fills counted as a tracker `Position` (``bought``, ``sold``, ``buy_cost``,
-            ``sell_proceeds``, ``fees``, ``net`` and ``avg_price`` read it).
+        bought, sold: contracts bought and sold (``net``: bought - sold, what was held at
+            settlement once settled).
+        buy_cost, sell_proceeds: sum of price x quantity per side, dollars.
+        fees: trading fees paid, dollars.
         fills: how many fills.
         settlement_price: the YES settlement price in dollars once settled (1 yes, 0 no), else
             None.
@@ -74,10 +77,6 @@ class MarketPnL:
         result: the market result once settled (``"yes"``, ``"no"``, ...), when known.
     """
 
-    symbol: str
-    trades: Position = attrs.field(
-        default=attrs.Factory(lambda self: Position(self.symbol), takes_self=True)
-    )
     fills: int = 0
     settlement_price: Decimal | None = None
     settlement_fee: Decimal = _ZERO
@@ -86,42 +85,18 @@ class MarketPnL:
     @classmethod
     def from_position(cls, position: Position, fills: int = 0) -> MarketPnL:
         """The account of a tracker `Position` (same fills, same numbers; a copy of it)."""
-        return cls(position.symbol, attrs.evolve(position), fills)
+        counts = attrs.asdict(position, recurse=False)
+        return cls(**counts, fills=fills)
 
     @property
-    def bought(self) -> Decimal:
-        """Contracts bought."""
-        return self.trades.bought
-
-    @property
-    def sold(self) -> Decimal:
-        """Contracts sold."""
-        return self.trades.sold
-
-    @property
-    def buy_cost(self) -> Decimal:
-        """Sum of price x quantity of the buys, dollars."""
-        return self.trades.buy_cost
-
-    @property
-    def sell_proceeds(self) -> Decimal:
-        """Sum of price x quantity of the sells, dollars."""
-        return self.trades.sell_proceeds
-
-    @property
-    def fees(self) -> Decimal:
-        """Trading fees paid, dollars."""
-        return self.trades.fees
+    def trades(self) -> Position:
+        """The fills counted as a tracker `Position` (a copy)."""
+        return Position(**attrs.asdict(self, filter=_COUNTS, recurse=False))
 
     @property
     def settled(self) -> bool:
         """The market settled: the position is closed."""
         return self.settlement_price is not None
-
-    @property
-    def net(self) -> Decimal:
-        """Contracts bought - sold (what was held at settlement, once settled)."""
-        return self.trades.net
 
     @property
     def position(self) -> Decimal:
@@ -132,11 +107,6 @@ class MarketPnL:
     def cash(self) -> Decimal:
         """Sell proceeds - buy cost - fees, dollars."""
         return self.sell_proceeds - self.buy_cost - self.fees
-
-    @property
-    def avg_price(self) -> Decimal | None:
-        """Average price of the side held (buys when long, sells when short); None when flat."""
-        return self.trades.avg_price
 
     @property
     def realized(self) -> Decimal:
@@ -163,7 +133,7 @@ class MarketPnL:
 
     def add(self, side: str, price: Decimal, qty: Decimal, fee: Decimal = _ZERO) -> None:
         """Count one fill (side ``"1"`` buy, ``"2"`` sell; price in dollars)."""
-        self.trades._add(side, price, qty, fee)
+        self._add(side, price, qty, fee)
         self.fills += 1
 
     def settle(self, price: Decimal, *, fee: Decimal = _ZERO, result: str | None = None) -> None:

@@ -261,17 +261,14 @@ class RateLimiter:
 
     # -- model -------------------------------------------------------------------------------
 
-    def _cost(self, mt: str) -> float:
-        return self.costs.get(mt, DEFAULT_COST)
-
     def charges(self, message: Message) -> list[Charge]:
         """What sending ``message`` costs, bucket by bucket (empty for an exempt message)."""
         mt = message.MSG_TYPE or str(getattr(message, "msg_type", "") or "")
         if mt in EXEMPT_MSG_TYPES:
             return []
         if mt in _READ_TYPES:
-            return [Charge("read", self._cost(mt))]
-        cost = self._cost(mt)
+            return [Charge("read", self.costs.get(mt, DEFAULT_COST))]
+        cost = self.costs.get(mt, DEFAULT_COST)
         if mt == "U7" and getattr(message, "rfq_id", None) is not None and "U7+RfqId" in self.costs:
             cost = self.costs["U7+RfqId"]
         if mt == "q":

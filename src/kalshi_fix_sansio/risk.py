@@ -4,7 +4,7 @@ Sans-IO: no clock, no I/O. `RiskLimits` is a frozen value (account-wide defaults
 `SymbolLimits` overrides); `RiskChecker` judges a NewOrderSingle (35=D) or an
 OrderCancelReplaceRequest (35=G) against it, the `OrderTracker` (open orders and positions) and,
 when one is attached, a market-data `Books`. The `Driver` runs it in ``send`` when limits are
-configured (``Driver(risk_limits=...)``, ``driver.risk_limits = ...``; the adapters' sessions
+configured (``Driver(risk_limits=...)``, ``driver.gate.risk_limits = ...``; the adapters' sessions
 take ``risk_limits=`` and ``session.risk_limits = ...``): a refused request raises
 `RiskLimitExceeded` and nothing is sent or tracked.
 

@@ -364,7 +364,7 @@ class Session:
         billing = self._billing
         if billing is None:
             return writer.send_app(message, now)
-        charges = billing.admit(message, now)  # raises before anything is encoded or stored
+        charges = billing.limiter.admit(message, now)  # raises before anything is encoded or stored
         seq = writer.send_app(message, now)
         billing.bill(seq, charges, now)
         return seq
@@ -382,7 +382,7 @@ class Session:
             if billing is None:
                 seq = self._writer.send_app(message, now)
             else:
-                charges = billing.admit(message, now)
+                charges = billing.limiter.admit(message, now)
                 seq = self._writer.send_app(message, now)
                 billing.bill(seq, charges, now)
         except BaseException:
@@ -404,7 +404,7 @@ class Session:
             The delay in seconds.
         """
         billing = self._billing
-        return 0.0 if billing is None else billing.delay(message, now)
+        return 0.0 if billing is None else billing.limiter.check(message, now)
 
     def reject(
         self,

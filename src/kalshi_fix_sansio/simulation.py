@@ -192,6 +192,11 @@ class Simulation:
             name: SESSIONS[(product, name)].port for name in self.gateway.session_types
         }
         self._listening = {port: name for name, port in self.gateway.ports.items()}
+        self.product: str = self.gateway.product
+        """``"prediction"`` or ``"margin"``."""
+        self.endpoints: dict[str, Endpoint] = self.gateway.endpoints
+        """Session type -> where the simulation's gateway serves it (plain TCP on loopback at
+        Kalshi's port numbers, in memory only)."""
         self.wire: list[WireRecord] = []
         """Every chunk of bytes either side wrote, in the order written (`WireRecord`)."""
         self.cl_ord_ids = ClOrdIDGenerator("sim-", sequential=True)
@@ -208,21 +213,10 @@ class Simulation:
     # -- what a loop asks -------------------------------------------------------------------
 
     @property
-    def product(self) -> str:
-        """``"prediction"`` or ``"margin"``."""
-        return self.gateway.product
-
-    @property
     def running(self) -> str | None:
         """The run under way: ``"asyncio"`` (`run_asyncio`), ``"trio"`` (`run_trio`) or None
         (the blocking API runs the simulation in its waits)."""
         return self._running
-
-    @property
-    def endpoints(self) -> dict[str, Endpoint]:
-        """Session type -> where the simulation's gateway serves it (plain TCP on loopback at
-        Kalshi's port numbers, in memory only)."""
-        return self.gateway.endpoints
 
     def time(self) -> float:
         """The simulated clock's time (UTC epoch seconds)."""

@@ -213,6 +213,8 @@ class OrderTracker(RejectRules):
         self._positions: dict[str, Position] = {}
         self._groups: dict[str, str] = {}  # ClOrdID -> group assigned before its first report
         self._settlements = Settlements()  # MarketSettlementReports -> settled markets
+        self.settlements: dict[str, SettlementReport] = self._settlements.reports
+        """The assembled settlement of each settled market, by symbol (filled as they come)."""
         self._retention = Retention(  # eviction of final orders: shares the state above
             self._orders,
             self._alias,
@@ -224,16 +226,10 @@ class OrderTracker(RejectRules):
             max_terminal=max_terminal_orders,
             max_unordered=max_unordered_exec_ids,
         )
-
-    @property
-    def max_terminal_orders(self) -> int | None:
+        self.max_terminal_orders = max_terminal_orders
         """Final orders kept (a replace chain counts once); None: every order is kept."""
-        return self._retention.max_terminal
-
-    @property
-    def max_unordered_exec_ids(self) -> int:
+        self.max_unordered_exec_ids = max_unordered_exec_ids
         """Evicted ExecIDs not in Kalshi's ``clock;event[;index]`` form remembered exactly."""
-        return self._retention.max_unordered
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -353,11 +349,6 @@ class OrderTracker(RejectRules):
         ``fills`` counts the fills of the orders still kept (see ``max_terminal_orders``)."""
         fills = sum(1 for o in self._orders.values() for f in o._fills if f.symbol == symbol)
         return self._settlements.pnl(self.position(symbol), fills)
-
-    @property
-    def settlements(self) -> dict[str, SettlementReport]:
-        """The assembled settlement of each settled market, by symbol."""
-        return self._settlements.reports
 
     def __iter__(self) -> Iterator[TrackedOrder]:
         return iter(list(self._orders.values()))

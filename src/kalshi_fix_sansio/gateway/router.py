@@ -252,7 +252,7 @@ class Router:
                     continue
                 if faults.duplicate_next:
                     faults.duplicate_next = False
-                    driver.duplicate(now)
+                    driver.session.send_duplicate(now)
             dirty[conn] = None
         if not self._serving and dirty:
             self._flush_dirty(now)
