@@ -118,7 +118,8 @@ class ConnectionLife(RuleBasedStateMachine):
     @precondition(lambda self: self.pump.connecting)
     @rule()
     def connected(self) -> None:
-        if self.h.driver.supervisor.connect_at is None:  # closed while connecting: the driver says close
+        # closed while connecting: the driver says close
+        if self.h.driver.supervisor.connect_at is None:
             self.h.do(CONNECTED)
         else:
             self.h.connect()  # the exchange's acceptor for it, CONNECTED, the Logon answered
