@@ -183,10 +183,16 @@ class Pipe(asyncio.Transport):
     """
 
     def __init__(
-        self, scheduler: Scheduler, protocol: Peer, record: Callable[[bytes], None]
+        self,
+        scheduler: Scheduler,
+        protocol: Peer,
+        record: Callable[[bytes], None],
+        delay: Callable[[], float] | None = None,
     ) -> None:
         super().__init__()
         self._scheduler, self._protocol, self._record = scheduler, protocol, record
+        self._delay = delay  # the one-way latency of each chunk (None: none)
+        self._due = -math.inf  # when the last chunk written arrives: none overtakes it
         self.peer: Pipe = self
         """The other end (set by `pipe_pair`)."""
         self._closing = False  # closed or aborted here, or reset by the peer: nothing more in
@@ -199,7 +205,7 @@ class Pipe(asyncio.Transport):
             return
         chunk = bytes(data)
         self._record(chunk)
-        self._scheduler.call_soon(self.peer._receive, chunk)
+        self._deliver(self.peer._receive, chunk)
 
     def get_write_buffer_size(self) -> int:
         return 0
@@ -236,8 +242,19 @@ class Pipe(asyncio.Transport):
     def _shut(self, tell_peer: Callable[[], None]) -> None:
         if not self._closing:
             self._closing = True
-            self._scheduler.call_soon(tell_peer)
+            self._deliver(tell_peer)
             self._scheduler.call_soon(self._gone, None)
+
+    def _deliver(self, callback: Callable[..., None], *args: Any) -> None:
+        """Run ``callback(*args)`` on the other end: now, or after this direction's latency
+        (never before what was written before it)."""
+        scheduler = self._scheduler
+        if self._delay is None:
+            scheduler.call_soon(callback, *args)
+            return
+        due = max(scheduler.clock.time() + self._delay(), self._due)
+        self._due = due
+        scheduler.call_at(due, callback, *args)
 
     def _gone(self, exc: Exception | None) -> None:
         if not self._lost:
@@ -250,11 +267,12 @@ def pipe_pair(
     client: Peer,
     server: Peer,
     record: Callable[[str, bytes], None],
+    delay: Callable[[], float] | None = None,
 ) -> tuple[Pipe, Pipe]:
     """The two ends of a connection between ``client`` and ``server`` (neither told yet);
     ``record(sender, chunk)`` hears every chunk written (``sender``: ``"client"`` or
-    ``"gateway"``)."""
-    near = Pipe(scheduler, client, lambda chunk: record("client", chunk))
-    far = Pipe(scheduler, server, lambda chunk: record("gateway", chunk))
+    ``"gateway"``); ``delay()``, when given, is the one-way latency of each chunk either way."""
+    near = Pipe(scheduler, client, lambda chunk: record("client", chunk), delay)
+    far = Pipe(scheduler, server, lambda chunk: record("gateway", chunk), delay)
     near.peer, far.peer = far, near
     return near, far

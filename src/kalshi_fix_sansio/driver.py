@@ -341,7 +341,7 @@ class Driver:
         application once the loop is told)."""
         message = fact.message
         sup = self.supervisor
-        if fact.paced:
+        if fact.paced and self.config.rate_limiter is not None:  # else nothing paces it
             session = sup.session
             if session is not None:
                 delay = session.send_delay(message, now)

@@ -46,6 +46,7 @@ import asyncio
 import errno
 import functools
 import math
+import random
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime, timezone
@@ -62,6 +63,7 @@ from .errors import LocalProtocolError
 from .gateway import MockGateway
 from .gateway.connection import Connection
 from .gateway.listening import is_loopback_host
+from .latency import LatencyModel, _models_by_session_type
 from .spec import SESSIONS
 from .supervisor import Backoff
 
@@ -145,6 +147,12 @@ class Simulation:
             reconnect jitter.
         max_time: the most simulated seconds a simulation may run: a wait that would take it
             past that raises `SimulationStalled`.
+        latency: the one-way latency of every connection (a `kalshi_fix_sansio.latency`
+            model), or a mapping of session type to model (``{"KalshiNR": ...}``; the others
+            have none). Each direction of a connection draws its own delays, from a random
+            generator seeded with ``seed``. None: bytes arrive as they are written.
+        record_wire: keep every chunk written in `wire` (False for a long run: memory stays
+            flat; `wire_listeners` still hear each chunk).
         **gateway_options: more `MockGateway` options (``heartbeat_interval``,
             ``auto_list_markets``, ``write_timeout``, ``finished_orders``...). The gateway is
             in memory: ``tls``, ``ssl_context``, ``certificate``, ``host`` and ``port_base``
@@ -164,6 +172,8 @@ class Simulation:
         start: datetime | float = DEFAULT_START,
         seed: int = 0,
         max_time: float = 86_400.0,
+        latency: LatencyModel | Mapping[str, LatencyModel] | None = None,
+        record_wire: bool = True,
         **gateway_options: Any,
     ) -> None:
         refused = sorted(set(gateway_options) & set(_NOT_IN_MEMORY))
@@ -192,13 +202,19 @@ class Simulation:
             name: SESSIONS[(product, name)].port for name in self.gateway.session_types
         }
         self._listening = {port: name for name, port in self.gateway.ports.items()}
+        self._latency = _models_by_session_type(latency, self.gateway.session_types)
+        self._latency_rng = random.Random(seed)
         self.product: str = self.gateway.product
         """``"prediction"`` or ``"margin"``."""
         self.endpoints: dict[str, Endpoint] = self.gateway.endpoints
         """Session type -> where the simulation's gateway serves it (plain TCP on loopback at
         Kalshi's port numbers, in memory only)."""
         self.wire: list[WireRecord] = []
-        """Every chunk of bytes either side wrote, in the order written (`WireRecord`)."""
+        """Every chunk of bytes either side wrote, in the order written (`WireRecord`; empty
+        with ``record_wire=False``)."""
+        self.record_wire = record_wire
+        self.wire_listeners: list[Callable[[WireRecord], None]] = []
+        """Called with every chunk either side writes, as it is written."""
         self.cl_ord_ids = ClOrdIDGenerator("sim-", sequential=True)
         """Where the clients take the ClOrdIDs the library makes itself (a kill's cancels,
         ``cancel()`` given an order): ``sim-1``, ``sim-2``... (`SessionConfig.cl_ord_ids
@@ -260,7 +276,9 @@ class Simulation:
         self._connections += 1
         record = functools.partial(self._record, session_type, self._connections)
         conn = Connection(self.gateway, session_type)
-        near, far = pipe_pair(self.scheduler, protocol, conn, record)
+        model = self._latency.get(session_type)
+        delay = None if model is None else functools.partial(model.draw, self._latency_rng)
+        near, far = pipe_pair(self.scheduler, protocol, conn, record, delay)
         conn.connection_made(far)
         protocol.connection_made(near)
         return near
@@ -410,7 +428,13 @@ class Simulation:
         self._running = api
 
     def _record(self, session_type: str, connection: int, sender: str, data: bytes) -> None:
-        self.wire.append(WireRecord(self.clock.time(), session_type, connection, sender, data))
+        if not self.record_wire and not self.wire_listeners:
+            return
+        record = WireRecord(self.clock.time(), session_type, connection, sender, data)
+        if self.record_wire:
+            self.wire.append(record)
+        for listener in self.wire_listeners:
+            listener(record)
 
     def _tick(self) -> None:
         """The gateway's expiry ticker (GTD and Day orders), every second as when listening."""

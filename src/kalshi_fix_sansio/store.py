@@ -324,7 +324,8 @@ class MemoryStore:
         Raises:
             StoreError: the store is closed.
         """
-        self._check_open()
+        if self._closed:
+            self._check_open()
         return self._sender
 
     def next_target_seq(self) -> int:
@@ -350,8 +351,10 @@ class MemoryStore:
             LocalProtocolError: ``seq`` is not an int in range.
             StoreError: the store is closed.
         """
-        self._check_open()
-        self._sender = _check_seq("next sender seq", seq)
+        if self._closed or type(seq) is not int or not 1 <= seq <= MAX_SEQ:  # else: checked
+            self._check_open()
+            seq = _check_seq("next sender seq", seq)
+        self._sender = seq
 
     def set_next_target_seq(self, seq: int) -> None:
         """Set the MsgSeqNum expected on the next inbound message.

@@ -58,7 +58,7 @@ class _Gateway(Protocol):
     def _route(self, outbound: list[Outbound], now: float) -> None: ...
 
 
-__all__ = ["STARTS", "Replay", "ReplayClock"]
+__all__ = ["STARTS", "Replay", "ReplayClock", "follow"]
 
 STARTS: Final = ("subscribe", "now")
 """When a replay starts: at the first market-data subscription, or at once."""
@@ -253,20 +253,7 @@ class Replay:
                 callback(self)
 
     def _follow(self, message: Any, now: float) -> None:
-        """The ledger follows the recorded mids and settlements."""
-        exchange = self.gateway.exchange
-        if message.MSG_TYPE == "UMS":
-            result = str(getattr(message.market_result, "value", message.market_result))
-            if result.lower() in ("yes", "no") and exchange.settled(message.symbol):
-                self.ledger.settle(message.symbol, result.lower(), now)
-            return
-        symbols = {message.symbol} if message.MSG_TYPE in ("W", "f") else set()
-        for entry in getattr(message, "md_entries", None) or ():
-            if message.MSG_TYPE == "X":
-                symbols.add(entry.symbol)
-        for symbol in symbols:
-            if isinstance(symbol, str):
-                self.ledger.on_mid(symbol, now, exchange.recorded_mid(symbol))
+        follow(self.ledger, self.gateway.exchange, message, now)
 
     async def _barrier(self, out: list[Outbound], wall: float) -> None:
         """``as_fast_as_possible``: wait until each market-data session this message reached
@@ -291,3 +278,21 @@ class Replay:
             lambda: all(c.dropped or c.session.next_target_seq > m for c, m in marks),
             _BARRIER_TIMEOUT,
         )
+
+
+def follow(ledger: PaperLedger, exchange: Exchange, message: Any, now: float) -> None:
+    """The ledger follows a replayed message: the recorded mid of each market it moves, and a
+    recorded settlement (35=UMS) once the exchange settled the market."""
+    msg_type = message.MSG_TYPE
+    if msg_type == "UMS":
+        result = str(getattr(message.market_result, "value", message.market_result))
+        if result.lower() in ("yes", "no") and exchange.settled(message.symbol):
+            ledger.settle(message.symbol, result.lower(), now)
+        return
+    if msg_type == "W" or msg_type == "f":
+        symbols = [message.symbol]
+    else:  # 35=X: the markets of its entries, each once
+        symbols = list(dict.fromkeys(e.symbol for e in getattr(message, "md_entries", None) or ()))
+    for symbol in symbols:
+        if isinstance(symbol, str):
+            ledger.on_mid(symbol, now, exchange.recorded_mid(symbol))

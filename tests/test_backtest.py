@@ -1,0 +1,232 @@
+"""Backtests (`kalshi_fix_sansio.backtest`): a strategy on the blocking, asyncio and trio APIs
+against recordings, in memory on the recordings' clock, deterministic to the byte; the latency
+model changes fills; failures name the run and the simulated time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from kalshi_fix_sansio import ApplicationMessage
+from kalshi_fix_sansio.backtest import BacktestFailed, Context, run_backtest
+from kalshi_fix_sansio.book import Books
+from kalshi_fix_sansio.builders import ClOrdIDGenerator, Requests
+from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.latency import ConstantLatency
+from kalshi_fix_sansio.recording import RecordingError
+from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING, write_recording
+
+
+class Quoter:
+    """The strategy's logic, the same on every API: on each book change of the first market,
+    keep one buy at the best bid and, once long, one sell at the best offer (``size`` each)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.size = Decimal(str(ctx.params.get("size", 3)))
+        self.orders = Requests(
+            ctx.product, "KalshiNR", cl_ord_ids=ClOrdIDGenerator("bt-", sequential=True)
+        )
+        self.books = Books()
+
+    def subscribe(self) -> Any:
+        return Requests(self.ctx.product, "KalshiMD").subscribe(self.ctx.symbol)
+
+    def on_event(self, event: Any, oe: Any) -> list[Any]:
+        """The orders to send after ``event``."""
+        symbol = self.ctx.symbol
+        if not isinstance(event, ApplicationMessage) or symbol not in self.books.apply(
+            event.message
+        ):
+            return []
+        book = self.books[symbol]
+        bid, offer = book.best_bid(), book.best_offer()
+        tracker = oe.tracker
+        open_sides = {o.side for o in tracker.open_orders()}
+        out = []
+        if bid is not None and "1" not in {str(getattr(s, "value", s)) for s in open_sides}:
+            out.append(self.orders.new_order(symbol, "buy", self.size, bid.price))
+        net = tracker.position(symbol).net
+        if offer is not None and net > 0 and "2" not in {
+            str(getattr(s, "value", s)) for s in open_sides
+        }:
+            out.append(self.orders.new_order(symbol, "sell", net, offer.price))
+        return out
+
+
+def blocking_strategy(ctx: Context) -> None:
+    quoter = Quoter(ctx)
+    with ctx.client(market_data=True).market_data() as md, ctx.client().order_entry() as oe:
+        md.send(quoter.subscribe(), resubscribe=True)
+        while ctx.seconds > 0:
+            event = md.next_event(timeout=ctx.seconds)
+            if event is None:
+                break
+            for order in quoter.on_event(event, oe):
+                oe.send(order)
+        oe.kill()
+
+
+async def asyncio_strategy(ctx: Context) -> None:
+    quoter = Quoter(ctx)
+    async with ctx.client(market_data=True).market_data() as md, ctx.client().order_entry() as oe:
+        md.send(quoter.subscribe(), resubscribe=True)
+        while ctx.seconds > 0:
+            event = await md.next_event(timeout=ctx.seconds)
+            if event is None:
+                break
+            for order in quoter.on_event(event, oe):
+                oe.send(order)
+        await oe.kill()
+
+
+trio_strategy = asyncio_strategy  # the awaitable API is the same under trio
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bt") / "day-1.log"
+    with path.open("w") as out:
+        write_recording(out, messages=300, seed=3)
+    return path
+
+
+RUNS = [("blocking", blocking_strategy), ("asyncio", asyncio_strategy), ("trio", trio_strategy)]
+
+
+@pytest.mark.parametrize(("api", "strategy"), RUNS, ids=[r[0] for r in RUNS])
+def test_a_run_repeats_to_the_byte(api: str, strategy: Any, recording: Path) -> None:
+    """The same recording, strategy, parameters and seed: the same JSON, run after run; and
+    the strategy traded (fills, fees, orders counted)."""
+    texts = {
+        run_backtest(strategy, recording, api=api, params={"size": 3}, seed=5).to_json()
+        for _ in range(3)
+    }
+    assert len(texts) == 1
+    result = json.loads(texts.pop())
+    assert result["run"]["api"] == api
+    assert result["run"]["params"] == {"size": 3}
+    total = result["statistics"]["total"]
+    assert total["fills"] > 0 and total["orders"] > 0
+    assert 0 < total["fill_ratio"] <= 1
+    assert result["report"]["markets"][0]["fills"] == total["fills"]
+
+
+def test_every_api_gives_the_same_report(recording: Path) -> None:
+    """The same logic on the blocking, asyncio and trio APIs makes the same trades."""
+    reports = [
+        run_backtest(strategy, recording, api=api, seed=1).as_json()["report"]
+        for api, strategy in RUNS
+    ]
+    assert reports[0] == reports[1] == reports[2]
+
+
+def test_latency_changes_the_fills(recording: Path) -> None:
+    """An order that takes a second to reach the exchange meets another book."""
+    none = run_backtest(asyncio_strategy, recording, seed=2)
+    slow = run_backtest(
+        asyncio_strategy, recording, seed=2, latency={"KalshiNR": ConstantLatency(1.0)}
+    )
+    assert slow.run["latency"] != none.run["latency"]
+    assert slow.report.as_json()["markets"] != none.report.as_json()["markets"]
+    again = run_backtest(
+        asyncio_strategy, recording, seed=2, latency={"KalshiNR": ConstantLatency(1.0)}
+    )
+    assert again.to_json() == slow.to_json()
+
+
+def test_the_run_goes_on_to_the_end_and_settles() -> None:
+    """A strategy that buys and returns at once: its order rests, fills later, and the market
+    settles at the end of the recording (the shipped sample settles B yes)."""
+
+    def buy_and_leave(ctx: Context) -> None:
+        orders = Requests(ctx.product, "KalshiNR", cl_ord_ids=ClOrdIDGenerator("x-"))
+        with ctx.client().order_entry() as oe:
+            oe.place(orders.new_order("KXPAPER-26NOV20-B", "buy", 2, Decimal("0.99")))
+
+    result = run_backtest(buy_and_leave, SAMPLE_RECORDING)
+    row = {r.symbol: r for r in result.report.rows}["KXPAPER-26NOV20-B"]
+    assert row.account.settled and row.account.result == "yes"
+    assert row.account.bought == 2
+    assert result.report.end == "end of the recording"
+    assert result.simulated_seconds >= 5 + 420
+
+
+def test_recordings_run_in_sequence(tmp_path: Path, recording: Path) -> None:
+    later = tmp_path / "day-2.log"
+    alone = run_backtest(blocking_strategy, recording)
+    first_end = alone.run["end"]
+    with later.open("w") as out:
+        write_recording(out, messages=50, seed=4, start=_epoch(first_end) + 3600)
+    both = run_backtest(blocking_strategy, [recording, later])
+    assert both.run["recordings"] == ["day-1.log", "day-2.log"]
+    assert both.messages == alone.messages + 52  # 50 refreshes, 2 snapshots
+    with pytest.raises(LocalProtocolError, match="starts before"):
+        run_backtest(blocking_strategy, [later, recording])
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def test_a_strategy_that_raises_fails_the_run_with_its_time(recording: Path) -> None:
+    async def broken(ctx: Context) -> None:
+        await asyncio.sleep(7)
+        raise ValueError("bad quote")
+
+    with pytest.raises(BacktestFailed, match=r"backtest day-1: at .*:00:02\.") as info:
+        run_backtest(broken, recording)
+    assert "ValueError: bad quote" in str(info.value)
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_a_strategy_that_never_ends_fails_at_its_budget(recording: Path) -> None:
+    async def forever(ctx: Context) -> None:
+        await trio.sleep_forever()
+
+    with pytest.raises(BacktestFailed, match="max_time"):
+        run_backtest(forever, recording, api="trio", overrun=30)
+
+
+def test_bad_arguments_are_named(recording: Path, tmp_path: Path) -> None:
+    with pytest.raises(LocalProtocolError, match="plain function"):
+        run_backtest(blocking_strategy, recording, api="asyncio")
+    with pytest.raises(LocalProtocolError, match="at least one recording"):
+        run_backtest(blocking_strategy, [])
+    with pytest.raises(LocalProtocolError, match="overrun"):
+        run_backtest(blocking_strategy, recording, overrun=0)
+    bad = tmp_path / "bad.log"
+    bad.write_text("2026-11-20T15:00:00Z IN KalshiMD/k 8=FIXT.1.1|9=5|35=W|10=000|\n")
+    with pytest.raises(RecordingError, match="bad.log: line 1"):
+        run_backtest(blocking_strategy, bad)
+
+
+def test_the_report_is_written(recording: Path, tmp_path: Path) -> None:
+    result = run_backtest(blocking_strategy, recording, name="mm")
+    paths = result.write(tmp_path)
+    assert [p.name for p in paths] == ["mm.backtest.json", "mm.backtest.svg"]
+    assert paths[0].read_text() == result.to_json()
+    assert paths[1].read_text().startswith("<svg")
+
+
+def test_the_asyncio_loop_and_trio_clock_are_the_recordings() -> None:
+    """Inside a run, the loop's time and trio's clock read the recording's time."""
+    seen: list[float] = []
+
+    async def look(ctx: Context) -> None:
+        seen.append(asyncio.get_running_loop().time() - ctx.time())
+
+    async def look_trio(ctx: Context) -> None:
+        seen.append(trio.current_time() - ctx.time())
+
+    run_backtest(look, SAMPLE_RECORDING)
+    run_backtest(look_trio, SAMPLE_RECORDING, api="trio")
+    assert seen == [0.0, 0.0]
