@@ -205,7 +205,7 @@ def test_bad_arguments_are_named(recording: Path, tmp_path: Path) -> None:
         run_backtest(blocking_strategy, recording, overrun=0)
     bad = tmp_path / "bad.log"
     bad.write_text("2026-11-20T15:00:00Z IN KalshiMD/k 8=FIXT.1.1|9=5|35=W|10=000|\n")
-    with pytest.raises(RecordingError, match="bad.log: line 1"):
+    with pytest.raises(RecordingError, match=r"bad\.log: line 1"):
         run_backtest(blocking_strategy, bad)
 
 

@@ -23,6 +23,7 @@ One module per command family:
 * ``order.py``: ``kalshi-fix order`` and ``kalshi-fix cancel``, one order from the shell;
 * ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
 * ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
+* ``backtest.py``: ``kalshi-fix backtest``, a strategy file on recordings (one run or a sweep);
 * ``common.py``: products, exit statuses, the codec of a product, codes and quantities shown;
 * ``demo.py``: ``kalshi-fix demo``, a trading story against the embedded mock gateway.
 
@@ -38,6 +39,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ..messagelog import scan
+from .backtest import add_backtest_parser, backtest_command
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, dialect, emit
 from .decode import add_decode_parser, decode_command
 from .halt import add_rearm_parser, rearm_command
@@ -142,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add_decode_parser(sub)
     add_replay_parser(sub)
+    add_backtest_parser(sub)
     demo = sub.add_parser(
         "demo",
         help="run a whole trading story against the embedded mock Kalshi gateway",
@@ -182,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return decode_command(args, sys.stdout, sys.stderr)
         if args.command == "replay":
             return replay_command(args, sys.stdout, sys.stderr)
+        if args.command == "backtest":
+            return backtest_command(args, sys.stdout, sys.stderr)
         if args.command == "demo":
             from .demo import run_demo
 

@@ -38,6 +38,7 @@ __all__ = [
     "SAMPLE_RECORDING",
     "SAMPLE_SETTLED",
     "main",
+    "sample_path",
     "write_recording",
 ]
 
@@ -51,6 +52,17 @@ MARGIN_SAMPLE_MARKETS: Final = ("KXPAPER-PERP-A", "KXPAPER-PERP-B")
 """The markets of the shipped margin sample."""
 MARGIN_SAMPLE_RECORDING: Final = Path(__file__).parent / "samples" / "paper-margin-sample.log"
 """The shipped margin sample recording (200 incremental refreshes, seed 11)."""
+
+
+def sample_path(name: str) -> Path | None:
+    """The shipped sample recording of this file name (``paper-sample.log``,
+    ``paper-margin-sample.log``), None for another name: what the commands use when a recording
+    named so is not a file of the current directory."""
+    for sample in (SAMPLE_RECORDING, MARGIN_SAMPLE_RECORDING):
+        if name == sample.name:
+            return sample
+    return None
+
 
 _T0: Final = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc).timestamp()
 _KEY: Final = "sample-md-key"

@@ -1,0 +1,261 @@
+"""``kalshi-fix backtest STRATEGY RECORDING...``: a strategy file on recordings, in memory.
+
+One run (no ``--grid``): the strategy runs once over the recordings in sequence
+(`kalshi_fix_sansio.backtest.run_backtest`); the report's table and the statistics are
+printed, the JSON and the picture written to ``--out``. A sweep (``--grid NAME=V1,V2...``, or
+``--runs each``): one run per parameter set and recording (`kalshi_fix_sansio.sweep`), in
+parallel on ``--jobs`` processes or on a Dask cluster (``--engine dask``); the ranking is
+printed and ``sweep.json`` written. A recording named as one of the shipped samples
+(``paper-sample.log``, ``paper-margin-sample.log``) that is not a file here is the sample.
+
+Exit status: 0 done (a sweep's failed runs are listed, and the sweep's status is 1 when any
+failed), 1 the run failed (the strategy raised, ran past its budget, a recording went bad
+mid-run), 2 usage error (bad arguments, a strategy or recording that cannot be read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import LocalProtocolError
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
+
+__all__ = ["add_backtest_parser", "backtest_command", "parse_latency"]
+
+
+def add_backtest_parser(sub: Any) -> None:
+    """Add ``kalshi-fix backtest``."""
+    parser = sub.add_parser(
+        "backtest",
+        help="run a strategy file on recordings, in memory on their clock (one run or a sweep)",
+        description="Run a strategy (a Python file defining strategy(ctx)) against market-data "
+        "recordings replayed into the mock exchange, in one process on the recordings' clock; "
+        "deterministic: the same inputs and seed give the same report, byte for byte.",
+    )
+    parser.add_argument("strategy", help="FILE.py[:NAME] or MODULE:NAME (NAME: strategy)")
+    parser.add_argument("recordings", nargs="+", metavar="RECORDING")
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="a parameter"
+    )
+    parser.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2,...",
+        help="sweep this parameter over these values (repeat for a grid)",
+    )
+    parser.add_argument(
+        "--runs",
+        choices=("sequence", "each"),
+        help="one run over the recordings in sequence, or one per recording (default: "
+        "sequence for one run, each for a sweep)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--api", choices=("blocking", "asyncio", "trio"))
+    parser.add_argument(
+        "--settle", action="append", default=[], metavar="SYMBOL=yes|no", help="settle at the end"
+    )
+    parser.add_argument(
+        "--latency",
+        default="none",
+        metavar="MODEL",
+        help="order-entry latency, one way: none, constant:SECONDS, lognormal:MEDIAN[:SIGMA], "
+        "log:MESSAGE_LOG (measured)",
+    )
+    parser.add_argument(
+        "--md-latency", default="none", metavar="MODEL", help="market-data latency (as above)"
+    )
+    parser.add_argument("--jobs", type=int, help="sweep worker processes (default: the cores)")
+    parser.add_argument("--engine", choices=("local", "dask"), default="local")
+    parser.add_argument("--address", help="the Dask scheduler (default: a local cluster)")
+    parser.add_argument(
+        "--rank-by", choices=("total", "sharpe", "max_drawdown", "fill_ratio"), default="total"
+    )
+    parser.add_argument("--out", default=".", help="where the report files go (default: here)")
+
+
+def _value(text: str) -> Any:
+    """A parameter's value: a JSON number, true/false/null, or the text as it is."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, (int, float, bool)) or value is None else text
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise LocalProtocolError(f"{option} {item!r}: expected NAME=VALUE")
+        out[name] = value
+    return out
+
+
+def parse_latency(spec: str) -> Any:
+    """A latency model from its command-line text (see ``--latency``); None for ``none``.
+
+    Raises:
+        LocalProtocolError: an unknown model or a bad number (the message names the text).
+    """
+    from ..latency import ConstantLatency, EmpiricalLatency, LogNormalLatency
+
+    kind, _, rest = spec.partition(":")
+    try:
+        if kind == "none" and not rest:
+            return None
+        if kind == "constant":
+            return ConstantLatency(float(rest))
+        if kind == "lognormal":
+            median, _, sigma = rest.partition(":")
+            return LogNormalLatency(float(median), float(sigma) if sigma else 0.5)
+        if kind == "log" and rest:
+            return EmpiricalLatency.from_message_log(rest)
+    except ValueError:
+        raise LocalProtocolError(f"latency {spec!r}: not a number of seconds") from None
+    raise LocalProtocolError(
+        f"latency {spec!r}: expected none, constant:SECONDS, lognormal:MEDIAN[:SIGMA] or "
+        "log:MESSAGE_LOG"
+    )
+
+
+def _recording(name: str) -> str:
+    from ..testing.recordings import sample_path
+
+    if os.path.exists(name):
+        return name
+    sample = sample_path(name)
+    return str(sample) if sample is not None else name
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    latency = {"KalshiNR": parse_latency(args.latency), "KalshiMD": parse_latency(args.md_latency)}
+    settle = _pairs(args.settle, "--settle")
+    options: dict[str, Any] = {"seed": args.seed, "api": args.api, "settle": settle}
+    models = {k: v for k, v in latency.items() if v is not None}
+    if models:
+        options["latency"] = models
+    return options
+
+
+def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``kalshi-fix backtest``; returns the exit status."""
+    from ..backtest import BacktestFailed, run_backtest
+    from ..recording import RecordingError
+    from ..sweep import grid, load_strategy, run_sweep
+
+    recordings = [_recording(r) for r in args.recordings]
+    try:
+        options = _options(args)
+        strategy, defaults = load_strategy(args.strategy)
+        params = {**defaults, **{k: _value(v) for k, v in _pairs(args.param, "--param").items()}}
+        axes = {
+            k: [_value(x) for x in v.split(",")] for k, v in _pairs(args.grid, "--grid").items()
+        }
+        if args.jobs is not None and args.jobs < 1:
+            raise LocalProtocolError(f"--jobs must be 1 or more, got {args.jobs}")
+        out_dir = Path(args.out)
+        if not out_dir.is_dir():
+            raise LocalProtocolError(f"--out {args.out}: not a directory")
+    except LocalProtocolError as exc:
+        emit(err, f"kalshi-fix backtest: {exc}")
+        return EXIT_USAGE
+    if axes or args.runs == "each":
+        points = [{**params, **point} for point in grid(**axes)] if axes else [params]
+        return _sweep(args, recordings, points, options, out_dir, out, err, run_sweep)
+    try:
+        result = run_backtest(
+            strategy,
+            recordings,
+            params=params,
+            progress=_progress(err),
+            **options,
+        )
+    except (RecordingError, LocalProtocolError) as exc:
+        emit(err, f"kalshi-fix backtest: {exc}")
+        return EXIT_USAGE
+    except BacktestFailed as exc:
+        emit(err, f"kalshi-fix backtest: {exc}")
+        return EXIT_FAILED
+    emit(out, result.report.table())
+    total = result.statistics["total"]
+    emit(
+        out,
+        f"max drawdown {total['max_drawdown']}, Sharpe {total['sharpe']} (per "
+        f"{result.statistics['sample_interval']:g} s), fill ratio {total['fill_ratio']}, "
+        f"{result.messages} recorded messages, {result.simulated_seconds:.0f} s simulated",
+    )
+    try:
+        paths = result.write(out_dir)
+    except OSError as exc:
+        emit(err, f"kalshi-fix backtest: {exc}")
+        return EXIT_FAILED
+    emit(out, "wrote " + ", ".join(str(p) for p in paths))
+    return EXIT_OK
+
+
+def _sweep(
+    args: argparse.Namespace,
+    recordings: list[str],
+    points: list[dict[str, Any]],
+    options: dict[str, Any],
+    out_dir: Path,
+    out: IO[str],
+    err: IO[str],
+    run_sweep: Any,
+) -> int:
+    done = 0
+
+    def on_run(outcome: Any) -> None:
+        nonlocal done
+        done += 1
+        state = "failed" if outcome.error else "done"
+        emit(err, f"run {outcome.index} {state} ({done} finished)")
+
+    try:
+        result = run_sweep(
+            args.strategy,
+            recordings,
+            points,
+            each=args.runs != "sequence",
+            jobs=args.jobs,
+            engine=args.engine,
+            address=args.address,
+            on_run=on_run,
+            **options,
+        )
+    except LocalProtocolError as exc:
+        emit(err, f"kalshi-fix backtest: {exc}")
+        return EXIT_USAGE
+    emit(out, result.table(args.rank_by))
+    path = out_dir / "sweep.json"
+    try:
+        path.write_text(result.to_json(args.rank_by), encoding="utf-8")
+    except OSError as exc:
+        emit(err, f"kalshi-fix backtest: cannot write {path}: {exc.strerror or exc}")
+        return EXIT_FAILED
+    emit(out, f"wrote {path}")
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _progress(err: IO[str]) -> Any:
+    """A line a second on a terminal (every 10,000 messages is when it is asked); none
+    otherwise."""
+    if not err.isatty():
+        return None
+    last = [time.monotonic()]
+
+    def show(messages: int, now: float) -> None:
+        wall = time.monotonic()
+        if wall - last[0] >= 1.0:
+            last[0] = wall
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now))
+            emit(err, f"{messages:,} messages, recording clock {stamp} UTC")
+
+    return show

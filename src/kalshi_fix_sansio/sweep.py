@@ -1,0 +1,382 @@
+"""Parameter sweeps: a strategy over a grid of parameters × recordings, ranked.
+
+`run_sweep` runs one backtest (`kalshi_fix_sansio.backtest.run_backtest`) per parameter set and
+recording (or per parameter set over every recording in sequence, ``each=False``), in parallel
+on this machine's cores by default (``jobs``: worker processes), or on a Dask cluster
+(``engine="dask"``, the ``sweep`` extra: ``pip install "kalshi-fix-sansio[sweep]"``; point it
+at a scheduler with ``address="tcp://host:8786"``, or none for a local cluster). Each run is
+deterministic, so the ranking is the same in serial, in parallel and on the cluster, to the
+byte (`SweepResult.to_json`).
+
+A run that fails (the strategy raised, ran past its budget, a recording went bad) is marked
+failed with the error's one line, naming the run and the simulated time; the sweep goes on, and
+the runs that finished keep their results.
+
+The strategy is given as a reference a worker process can load: ``"path/to/file.py:name"`` or
+``"package.module:name"`` (``name`` defaults to ``strategy``), or a function of an importable
+module. A strategy file may define ``PARAMS``, a dict of default parameters that each grid
+point overrides.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import importlib
+import importlib.util
+import itertools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from .backtest import BacktestFailed, Strategy, run_backtest
+from .errors import LocalProtocolError
+from .recording import RecordingError
+
+__all__ = [
+    "ENGINES",
+    "RANKINGS",
+    "RunOutcome",
+    "SweepResult",
+    "grid",
+    "load_strategy",
+    "run_sweep",
+]
+
+ENGINES: Final = ("local", "dask")
+"""Where a sweep runs: worker processes of this machine, or a Dask cluster."""
+
+RANKINGS: Final = ("total", "sharpe", "max_drawdown", "fill_ratio")
+"""What a sweep's runs can be ranked by (best first; ``max_drawdown``: smallest first)."""
+
+
+def grid(**values: Iterable[Any]) -> list[dict[str, Any]]:
+    """Every combination of the values given per parameter, in order (the last name varies
+    fastest): ``grid(edge=[0.01, 0.02], size=[1, 5])`` is four parameter sets.
+
+    Raises:
+        LocalProtocolError: a parameter with no value.
+    """
+    names = list(values)
+    choices = [list(values[n]) for n in names]
+    for name, options in zip(names, choices, strict=True):
+        if not options:
+            raise LocalProtocolError(f"grid: {name} has no value")
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]
+
+
+def load_strategy(reference: str) -> tuple[Strategy, dict[str, Any]]:
+    """The strategy a reference names, and its file's ``PARAMS`` (defaults; {} when none).
+
+    Args:
+        reference: ``"path/to/file.py[:name]"`` or ``"package.module[:name]"`` (``name``
+            defaults to ``strategy``).
+
+    Raises:
+        LocalProtocolError: the file or module cannot be loaded, or has no such function
+            (the message names the file or module and the name).
+    """
+    target, _, name = reference.partition(":")
+    name = name or "strategy"
+    if target.endswith(".py") or os.sep in target:
+        path = Path(target)
+        if not path.is_file():
+            raise LocalProtocolError(f"strategy file {target} not found")
+        module_name = f"_kalshi_fix_strategy_{abs(hash(str(path.resolve())))}"
+        module = sys.modules.get(module_name)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            if spec is None or spec.loader is None:
+                raise LocalProtocolError(f"strategy file {target} cannot be loaded")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except Exception as exc:
+                del sys.modules[module_name]
+                raise LocalProtocolError(
+                    f"strategy file {target}: {type(exc).__name__}: {exc}"
+                ) from exc
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ImportError as exc:
+            raise LocalProtocolError(f"strategy module {target}: {exc}") from exc
+    found = getattr(module, name, None)
+    if not callable(found):
+        raise LocalProtocolError(f"{target} has no strategy function {name!r}")
+    defaults = getattr(module, "PARAMS", None) or {}
+    if not isinstance(defaults, Mapping):
+        raise LocalProtocolError(f"{target}: PARAMS must be a dict, got {type(defaults).__name__}")
+    return found, dict(defaults)
+
+
+@attrs.frozen
+class RunOutcome:
+    """One run of a sweep.
+
+    Attributes:
+        index: its place in the sweep (parameter sets in grid order, then recordings).
+        params: the parameters it ran with (defaults and grid point).
+        recordings: the recordings it ran on (their file names).
+        result: `BacktestResult.as_json` of a finished run, None for a failed one.
+        error: the one-line error of a failed run, None for a finished one.
+    """
+
+    index: int
+    params: Mapping[str, Any]
+    recordings: tuple[str, ...]
+    result: Mapping[str, Any] | None
+    error: str | None
+
+    def figure(self, by: str) -> float | None:
+        """The run's total figure ``by`` (`RANKINGS`), None when it has none."""
+        if self.result is None:
+            return None
+        total = self.result["statistics"]["total"]
+        value = total[by]
+        return None if value is None else float(value)
+
+
+def _sort_key(by: str) -> Callable[[RunOutcome], tuple[int, float, int]]:
+    def key(outcome: RunOutcome) -> tuple[int, float, int]:
+        value = outcome.figure(by)
+        if value is None:
+            return (1, 0.0, outcome.index)  # failed, or no figure: last, in sweep order
+        return (0, value if by == "max_drawdown" else -value, outcome.index)
+
+    return key
+
+
+@attrs.frozen
+class SweepResult:
+    """Every run of a sweep, in sweep order (`runs`), and their ranking."""
+
+    runs: tuple[RunOutcome, ...]
+
+    @property
+    def failed(self) -> tuple[RunOutcome, ...]:
+        """The runs that failed."""
+        return tuple(r for r in self.runs if r.error is not None)
+
+    def ranked(self, by: str = "total") -> list[RunOutcome]:
+        """The runs, best first by ``by`` (`RANKINGS`); ties and failures in sweep order.
+
+        Raises:
+            LocalProtocolError: an unknown ranking.
+        """
+        if by not in RANKINGS:
+            raise LocalProtocolError(f"rank by one of {', '.join(RANKINGS)}, got {by!r}")
+        return sorted(self.runs, key=_sort_key(by))
+
+    def table(self, by: str = "total") -> str:
+        """The ranking as a text table (one line per run)."""
+        head = ["rank", "params", "recordings", "total", "sharpe", "max_drawdown"]
+        head += ["fill_ratio", "fills"]
+        lines = [head]
+        failures = []
+        for rank, run in enumerate(self.ranked(by), 1):
+            params = " ".join(f"{k}={v}" for k, v in sorted(run.params.items())) or "-"
+            where = ",".join(run.recordings)
+            if run.result is None:
+                lines.append([str(rank), params, where, "failed", "", "", "", ""])
+                failures.append(f"rank {rank}: {run.error}")
+                continue
+            total = run.result["statistics"]["total"]
+            lines.append(
+                [
+                    str(rank),
+                    params,
+                    where,
+                    total["total"],
+                    _show(total["sharpe"]),
+                    _show(total["max_drawdown"]),
+                    _show(total["fill_ratio"]),
+                    str(total["fills"]),
+                ]
+            )
+        widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
+        table = [
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in lines
+        ]
+        return "\n".join(table + failures)
+
+    def as_json(self, by: str = "total") -> dict[str, Any]:
+        """The ranking with every run's result, for programs."""
+        return {
+            "schema": 1,
+            "ranked_by": by,
+            "runs": [
+                {
+                    "rank": rank,
+                    "index": run.index,
+                    "params": dict(run.params),
+                    "recordings": list(run.recordings),
+                    "error": run.error,
+                    "result": None if run.result is None else dict(run.result),
+                }
+                for rank, run in enumerate(self.ranked(by), 1)
+            ],
+        }
+
+    def to_json(self, by: str = "total") -> str:
+        """`as_json` as text: the same bytes however the sweep ran."""
+        return json.dumps(self.as_json(by), indent=2, sort_keys=True) + "\n"
+
+
+def _show(value: Any) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+@attrs.frozen
+class _Run:
+    """What a worker needs for one run (picklable)."""
+
+    index: int
+    strategy: str | Strategy
+    params: Mapping[str, Any]
+    recordings: tuple[str, ...]
+    options: Mapping[str, Any]
+
+
+def _one(run: _Run) -> RunOutcome:
+    """Run one backtest; a failure becomes the outcome's error (never raised)."""
+    try:
+        if isinstance(run.strategy, str):
+            strategy, _defaults = load_strategy(run.strategy)
+        else:
+            strategy = run.strategy
+        name = f"run-{run.index}"
+        result = run_backtest(
+            strategy, list(run.recordings), params=run.params, name=name, **run.options
+        )
+    except (BacktestFailed, RecordingError, LocalProtocolError) as exc:
+        return RunOutcome(run.index, run.params, _names(run), None, str(exc))
+    except Exception as exc:  # a bug of the strategy's own loading, say: named, not raised
+        what = f"run-{run.index}: {type(exc).__name__}: {exc}"
+        return RunOutcome(run.index, run.params, _names(run), None, what)
+    # through JSON: the same values whether the run came back from a process or not
+    return RunOutcome(run.index, run.params, _names(run), json.loads(result.to_json()), None)
+
+
+def _names(run: _Run) -> tuple[str, ...]:
+    return tuple(Path(r).name for r in run.recordings)
+
+
+def run_sweep(
+    strategy: str | Strategy,
+    recordings: Sequence[str | os.PathLike[str]],
+    params: Sequence[Mapping[str, Any]] = ({},),
+    *,
+    each: bool = True,
+    jobs: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    on_run: Callable[[RunOutcome], None] | None = None,
+    **options: Any,
+) -> SweepResult:
+    """Run ``strategy`` for each parameter set × recording (see the module docstring).
+
+    Args:
+        strategy: a reference (``"file.py:name"``, ``"module:name"``) or a function of an
+            importable module.
+        recordings: the recordings.
+        params: the parameter sets (`grid` makes them); each is laid over the strategy
+            file's ``PARAMS``.
+        each: one run per recording (True), or one run over every recording in sequence.
+        jobs: worker processes (None: this machine's cores; 1: in this process, in order).
+        engine: ``"local"`` or ``"dask"`` (`ENGINES`).
+        address: the Dask scheduler's address (None: a local cluster of ``jobs`` workers).
+        on_run: called with each outcome as it comes (in completion order).
+        **options: `run_backtest` options for every run (``seed``, ``latency``, ``settle``,
+            ``api``, gateway options such as ``queue_model`` and ``fees``...).
+
+    Returns:
+        Every run's outcome, in sweep order.
+
+    Raises:
+        LocalProtocolError: bad arguments (no recording, no parameter set, an unknown engine,
+            a strategy that cannot be loaded); the Dask engine without its extra installed.
+    """
+    if engine not in ENGINES:
+        raise LocalProtocolError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if not recordings:
+        raise LocalProtocolError("a sweep needs at least one recording")
+    if not params:
+        raise LocalProtocolError("a sweep needs at least one parameter set")
+    defaults: dict[str, Any] = {}
+    if isinstance(strategy, str):
+        _loaded, defaults = load_strategy(strategy)  # fails here, once, not in every worker
+    names = tuple(os.fspath(r) for r in recordings)
+    groups = [(name,) for name in names] if each else [names]
+    runs = [
+        _Run(i, strategy, {**defaults, **point}, group, options)
+        for i, (point, group) in enumerate(itertools.product(params, groups))
+    ]
+    outcomes = list(_execute(runs, jobs, engine, address, on_run))
+    outcomes.sort(key=lambda o: o.index)
+    return SweepResult(tuple(outcomes))
+
+
+def _execute(
+    runs: list[_Run],
+    jobs: int | None,
+    engine: str,
+    address: str | None,
+    on_run: Callable[[RunOutcome], None] | None,
+) -> Iterable[RunOutcome]:
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if engine == "dask":
+        yield from _on_dask(runs, workers, address, on_run)
+        return
+    if workers <= 1 or len(runs) == 1:
+        for run in runs:
+            outcome = _one(run)
+            if on_run is not None:
+                on_run(outcome)
+            yield outcome
+        return
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(runs))) as pool:
+        for future in concurrent.futures.as_completed([pool.submit(_one, r) for r in runs]):
+            outcome = future.result()
+            if on_run is not None:
+                on_run(outcome)
+            yield outcome
+
+
+def _on_dask(
+    runs: list[_Run],
+    workers: int,
+    address: str | None,
+    on_run: Callable[[RunOutcome], None] | None,
+) -> Iterable[RunOutcome]:
+    try:  # an optional extra: typed as Any here
+        distributed: Any = importlib.import_module("distributed")
+    except ImportError:
+        raise LocalProtocolError(
+            'engine="dask" needs Dask distributed: pip install "kalshi-fix-sansio[sweep]"'
+        ) from None
+    cluster = None
+    if address is None:
+        cluster = distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = distributed.Client(cluster)
+    else:
+        client = distributed.Client(address)
+    try:
+        futures = client.map(_one, runs, pure=False)
+        for future in distributed.as_completed(futures):
+            outcome = future.result()
+            if on_run is not None:
+                on_run(outcome)
+            yield outcome
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
