@@ -53,9 +53,11 @@ class Quoter:
         if bid is not None and "1" not in {str(getattr(s, "value", s)) for s in open_sides}:
             out.append(self.orders.new_order(symbol, "buy", self.size, bid.price))
         net = tracker.position(symbol).net
-        if offer is not None and net > 0 and "2" not in {
-            str(getattr(s, "value", s)) for s in open_sides
-        }:
+        if (
+            offer is not None
+            and net > 0
+            and "2" not in {str(getattr(s, "value", s)) for s in open_sides}
+        ):
             out.append(self.orders.new_order(symbol, "sell", net, offer.price))
         return out
 
