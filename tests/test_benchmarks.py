@@ -233,6 +233,7 @@ def test_latency_targets_compare_processes_of_the_same_speed_mode() -> None:
         "bench_corpora",
         "bench_tick",
         "bench_replay",
+        "bench_backtest",
     ],
 )
 def test_benchmarks_write_between_their_markers(
@@ -260,6 +261,15 @@ def test_bench_replay_replays_and_reports_a_rate() -> None:
     assert results[0]["messages"] == 42  # a snapshot per market, then the 40
     lines = bench.report(results)
     assert lines[-1].startswith("| 42 | ") and lines[-1].endswith(" MiB |")
+
+
+def test_bench_backtest_measures_each_path_on_the_same_recording() -> None:
+    bench = load("bench_backtest")
+    results = bench.measure([40])
+    assert [name for name, _ in results] == ["backtest", "paper trading", "decode only"]
+    assert {int(r["messages"]) for _, r in results} == {42}  # a snapshot per market, the 40
+    lines = bench.report(results)
+    assert lines[-3].startswith("| 42 | backtest | ") and lines[-1].endswith(" MiB |")
 
 
 # -- kalshi-sdk, the peer measured by `bash scripts/bench-peers` (not installed on this Python) --

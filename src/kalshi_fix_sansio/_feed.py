@@ -41,7 +41,7 @@ def check_recordings(
         raise LocalProtocolError("a backtest needs at least one recording")
     infos: list[RecordingInfo] = []
     for path in paths:
-        info = check_recording(path, product=product)
+        info = _checked(os.fspath(path), product)
         product = product or info.product
         if infos and info.product != infos[0].product:
             raise LocalProtocolError(
@@ -61,6 +61,32 @@ def check_recordings(
             )
         infos.append(info)
     return infos
+
+
+_CHECKED: dict[tuple[str, int, int, str | None], RecordingInfo] = {}
+_MOST_CHECKED = 256
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    """A recording's size and modification time: what says it changed since it was checked."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1)  # the reader says what is wrong with it
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _checked(path: str, product: str | None) -> RecordingInfo:
+    """`check_recording`, once per file and content in this process (a sweep runs the same
+    recordings many times)."""
+    key = (os.path.realpath(path), *_stamp(path), product)
+    info = _CHECKED.get(key)
+    if info is None:
+        info = check_recording(path, product=product)
+        if len(_CHECKED) >= _MOST_CHECKED:
+            del _CHECKED[next(iter(_CHECKED))]
+        _CHECKED[key] = info
+    return info
 
 
 class Feed:
@@ -96,6 +122,7 @@ class Feed:
         """The last recording ended (or one failed: `error`)."""
         self.error: RecordingError | None = None
         self._index = -1
+        self._stamps = [_stamp(p) for p in self.paths]  # as checked (`check_recordings` just ran)
         self._items: Iterator[Recorded] = iter(())
         exchange = sim.gateway.exchange
         exchange.fill_listeners.append(ledger.on_fill)
@@ -118,10 +145,13 @@ class Feed:
             self._finish()
             return
         info = self.infos[self._index]
+        path = self.paths[self._index]
         gateway = self.sim.gateway
         now = self.sim.clock.time()
         gateway._route(gateway.exchange.list_markets(info.markets, now), now)
-        self._items = read_recording(self.paths[self._index], product=info.product)
+        # checked whole before the run: read without verifying again, unless it changed since
+        unchanged = self._stamps[self._index] == _stamp(path)
+        self._items = read_recording(path, product=info.product, checked=unchanged)
         self._next()
 
     def _next(self) -> None:

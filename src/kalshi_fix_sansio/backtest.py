@@ -49,7 +49,7 @@ from ._stats import Statistics
 from .auth import Ed25519Signer
 from .errors import LocalProtocolError
 from .latency import LatencyModel
-from .paper import PaperLedger, PaperReport
+from .paper import PaperLedger, PaperReport, _write_new
 from .simulation import APIS, Simulation, SimulationStalled, WireRecord
 
 __all__ = [
@@ -216,20 +216,17 @@ class BacktestResult:
         """Write ``<name>.backtest.json`` and ``<name>.backtest.svg`` (the P&L and position
         curves) in ``directory``.
 
+        Each file goes through a new temporary file renamed over its path (a reader never sees
+        half a report; a symbolic link at the path is refused, as `PaperReport.write` does).
+
         Raises:
             OSError: a file cannot be written; the message names it.
         """
         where = Path(directory)
         json_path = where / f"{self.name}.backtest.json"
         svg_path = where / f"{self.name}.backtest.svg"
-        for path, text in (
-            (json_path, self.to_json()),
-            (svg_path, self.report.svg(f"backtest {self.name}")),
-        ):
-            try:
-                path.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise OSError(f"cannot write {path}: {exc.strerror or exc}") from None
+        _write_new(json_path, self.to_json())
+        _write_new(svg_path, self.report.svg(f"backtest {self.name}"))
         return [json_path, svg_path]
 
 

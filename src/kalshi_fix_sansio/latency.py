@@ -134,7 +134,7 @@ class LogNormalLatency:
 class EmpiricalLatency:
     """Delays drawn (uniformly, with replacement) from measured ones.
 
-    Args:
+    Attributes:
         samples: the measured one-way delays in seconds (at least one; each in
             [0, `MAX_LATENCY`]).
 
