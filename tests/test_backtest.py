@@ -13,82 +13,16 @@ from typing import Any
 import pytest
 import trio
 
-from kalshi_fix_sansio import ApplicationMessage
 from kalshi_fix_sansio.backtest import BacktestFailed, Context, run_backtest
-from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.builders import ClOrdIDGenerator, Requests
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.latency import ConstantLatency
 from kalshi_fix_sansio.recording import RecordingError
 from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING, write_recording
+from kalshi_fix_sansio.testing.strategies import async_quoter, quoter
 
-
-class Quoter:
-    """The strategy's logic, the same on every API: on each book change of the first market,
-    keep one buy at the best bid and, once long, one sell at the best offer (``size`` each)."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.size = Decimal(str(ctx.params.get("size", 3)))
-        self.orders = Requests(
-            ctx.product, "KalshiNR", cl_ord_ids=ClOrdIDGenerator("bt-", sequential=True)
-        )
-        self.books = Books()
-
-    def subscribe(self) -> Any:
-        return Requests(self.ctx.product, "KalshiMD").subscribe(self.ctx.symbol)
-
-    def on_event(self, event: Any, oe: Any) -> list[Any]:
-        """The orders to send after ``event``."""
-        symbol = self.ctx.symbol
-        if not isinstance(event, ApplicationMessage) or symbol not in self.books.apply(
-            event.message
-        ):
-            return []
-        book = self.books[symbol]
-        bid, offer = book.best_bid(), book.best_offer()
-        tracker = oe.tracker
-        open_sides = {o.side for o in tracker.open_orders()}
-        out = []
-        if bid is not None and "1" not in {str(getattr(s, "value", s)) for s in open_sides}:
-            out.append(self.orders.new_order(symbol, "buy", self.size, bid.price))
-        net = tracker.position(symbol).net
-        if (
-            offer is not None
-            and net > 0
-            and "2" not in {str(getattr(s, "value", s)) for s in open_sides}
-        ):
-            out.append(self.orders.new_order(symbol, "sell", net, offer.price))
-        return out
-
-
-def blocking_strategy(ctx: Context) -> None:
-    quoter = Quoter(ctx)
-    with ctx.client(market_data=True).market_data() as md, ctx.client().order_entry() as oe:
-        md.send(quoter.subscribe(), resubscribe=True)
-        while ctx.seconds > 0:
-            event = md.next_event(timeout=ctx.seconds)
-            if event is None:
-                break
-            for order in quoter.on_event(event, oe):
-                oe.send(order)
-        oe.kill()
-
-
-async def asyncio_strategy(ctx: Context) -> None:
-    quoter = Quoter(ctx)
-    async with ctx.client(market_data=True).market_data() as md, ctx.client().order_entry() as oe:
-        md.send(quoter.subscribe(), resubscribe=True)
-        while ctx.seconds > 0:
-            event = await md.next_event(timeout=ctx.seconds)
-            if event is None:
-                break
-            for order in quoter.on_event(event, oe):
-                oe.send(order)
-        await oe.kill()
-
-
-trio_strategy = asyncio_strategy  # the awaitable API is the same under trio
+blocking_strategy, asyncio_strategy = quoter, async_quoter  # the shipped sample quoter
+trio_strategy = async_quoter  # the awaitable API is the same under trio
 
 
 @pytest.fixture(scope="module")
