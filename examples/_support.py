@@ -70,6 +70,7 @@ from kalshi_fix_sansio.auth import Ed25519Signer, PublicKey, Signer, load_signer
 from kalshi_fix_sansio.gateway import MockGateway, Replay, mock_api_key, write_mock_api_key
 from kalshi_fix_sansio.recording import RecordingError
 from kalshi_fix_sansio.spec import SESSIONS
+from kalshi_fix_sansio.testing.recordings import sample_path
 
 PRODUCTS = ("prediction", "margin")
 
@@ -369,7 +370,13 @@ def open_target(args: argparse.Namespace) -> Iterator[Target]:
 
 
 def _replay(gateway: MockGateway, args: argparse.Namespace) -> Replay:
-    """The replay ``--replay`` asks for (a bad recording is a usage error: one line)."""
+    """The replay ``--replay`` asks for (a bad recording is a usage error: one line); a name
+    of a shipped sample (``paper-sample.log``) that is not a file here is the sample, and its
+    report goes to the current directory."""
+    sample = None if os.path.exists(args.replay) else sample_path(args.replay)
+    if sample is not None:
+        args.replay = str(sample)
+        args.report_dir = args.report_dir or "."
     try:
         return gateway.replay(
             args.replay, speed=args.speed, as_fast_as_possible=args.as_fast_as_possible

@@ -86,6 +86,18 @@ def report_dir_problem(directory: str) -> str | None:
     return None
 
 
+def _shipped_sample(args: argparse.Namespace) -> None:
+    """A ``--replay`` named as a shipped sample (``paper-sample.log``) that is not a file here
+    is the sample; its report then goes to the current directory (not into the package)."""
+    from ..testing.recordings import sample_path
+
+    sample = None if os.path.exists(args.replay) else sample_path(args.replay)
+    if sample is not None:
+        args.replay = str(sample)
+        if args.report_dir is None:
+            args.report_dir = "."
+
+
 def start_replay(gateway: Any, args: argparse.Namespace, err: IO[str]) -> Any:
     """Set up the replay ``args.replay`` names on a gateway not started yet.
 
@@ -103,6 +115,7 @@ def start_replay(gateway: Any, args: argparse.Namespace, err: IO[str]) -> Any:
 
     if not args.replay:
         return None
+    _shipped_sample(args)
     settle: dict[str, str] = {}
     for item in args.settle:
         symbol, sep, result = item.partition("=")
