@@ -148,6 +148,14 @@ def _as_dict(value: Mapping[str, FeeRates]) -> dict[str, FeeRates]:
     return dict(value)
 
 
+def _prediction(rates: FeeRates) -> FeeRates:
+    return rates.over(PREDICTION_RATES)
+
+
+def _margin(rates: FeeRates) -> FeeRates:
+    return rates.over(MARGIN_RATES)
+
+
 class FeeScheduleError(ValueError):
     """A fee schedule file that cannot be used (the message names the file, line and field)."""
 
@@ -157,21 +165,15 @@ class FeeSchedule:
     """Kalshi's fee rules per product and per series (see the module docstring).
 
     Attributes:
-        prediction: the prediction product's rates (every field set).
-        margin: the margin product's rates (every field set).
+        prediction: the prediction product's rates (a field left None: the default's).
+        margin: the margin product's rates (likewise).
         series: series or market ticker -> its overrides; a market's own entry wins over its
             series'.
     """
 
-    prediction: FeeRates = PREDICTION_RATES
-    margin: FeeRates = MARGIN_RATES
+    prediction: FeeRates = attrs.field(default=PREDICTION_RATES, converter=_prediction)
+    margin: FeeRates = attrs.field(default=MARGIN_RATES, converter=_margin)
     series: Mapping[str, FeeRates] = attrs.field(factory=dict, converter=_as_dict)
-
-    def __attrs_post_init__(self) -> None:
-        for name, rates in (("prediction", self.prediction), ("margin", self.margin)):
-            unset = [f for f in FEE_COLUMNS[1:] if getattr(rates, f) is None]
-            if unset:
-                raise ValueError(f"the {name} rates must set every field; unset: {unset}")
 
     def rates(self, product: str, symbol: str) -> FeeRates:
         """The rates that apply to a market (every field set)."""
