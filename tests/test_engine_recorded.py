@@ -65,9 +65,10 @@ def snapshot(bids: list[tuple[str, str]], offers: list[tuple[str, str]]) -> Any:
     return p.MarketDataSnapshotFullRefresh(symbol=SYM, md_entries=tuple(entries))
 
 
-def recorded_exchange() -> Exchange:
-    """An exchange with one trader (NR) and one market-data subscriber, book 0.40 x 0.45."""
-    ex = Exchange("prediction")
+def recorded_exchange(**options: Any) -> Exchange:
+    """An exchange with one trader (NR) and one market-data subscriber, book 0.40 x 0.45
+    (``options``: the `Exchange`'s)."""
+    ex = Exchange("prediction", **options)
     ex.connect("nr", "alice", "KalshiNR", now=T0)
     ex.connect("md", "alice-md", "KalshiMD", now=T0)
     ex.replay(snapshot([("0.40", "10"), ("0.39", "20")], [("0.45", "5"), ("0.46", "10")]), T0)

@@ -2,10 +2,11 @@
 
 `PaperLedger` follows one replay (the gateway's `Replay` feeds it): every fill of the traders'
 orders (`kalshi_fix_sansio.gateway.FillView`), the recorded mid of each market as the recording
-moves, and settlements. `PaperLedger.report` gives a `PaperReport`: per market the fills,
-contracts bought and sold, fees, the position, the last recorded mid, realized and unrealized
-P&L (`kalshi_fix_sansio.pnl.MarketPnL`, the numbers `OrderTracker.pnl` gives a live session),
-and P&L and position over time. It renders as a terminal table (`PaperReport.table`), a
+moves, and settlements (with their fees, `kalshi_fix_sansio.gateway.SettlementView`).
+`PaperLedger.report` gives a `PaperReport`: per market the fills, contracts bought and sold,
+fees, the position, the last recorded mid, realized and unrealized P&L
+(`kalshi_fix_sansio.pnl.MarketPnL`, the numbers `OrderTracker.pnl` gives a live session), and
+P&L and position over time. It renders as a terminal table (`PaperReport.table`), a
 picture (`PaperReport.svg`: P&L above, positions below, against the recording's clock) and
 JSON (`PaperReport.as_json`); `PaperReport.write` writes the picture and the JSON next to the
 recording (each through a temporary file renamed over its path, never through a symbolic link).
@@ -91,6 +92,7 @@ class PaperLedger:
         self._spacing = 0.0  # seconds between points (doubles when the curve is full)
         self.first_time: float | None = None
         self.last_time: float | None = None
+        self._settlement_fees: dict[str, Decimal] = {}
         self.end: str = ""
         """How the replay ended (``"end of the recording"``, or what stopped it)."""
 
@@ -114,10 +116,20 @@ class PaperLedger:
             self.mids[symbol] = mid
         self._point(time)
 
+    def on_settlement(self, settled: Any) -> None:
+        """One position paid out at a settlement (a `kalshi_fix_sansio.gateway.SettlementView`):
+        its fee counts in the market's settlement fee (`settle` closes the market)."""
+        if self.accounts is not None and settled.account not in self.accounts:
+            return
+        fees = self._settlement_fees
+        fees[settled.symbol] = fees.get(settled.symbol, _ZERO) + settled.fee
+
     def settle(self, symbol: str, result: str, time: float) -> None:
-        """A market settled (``"yes"`` or ``"no"``)."""
+        """A market settled (``"yes"`` or ``"no"``); its settlement fee is what
+        `on_settlement` was told of it."""
         self._seen(time)
-        self.ledger.settle(symbol, Decimal(1 if result == "yes" else 0), result=result)
+        fee = self._settlement_fees.pop(symbol, _ZERO)
+        self.ledger.settle(symbol, Decimal(1 if result == "yes" else 0), fee=fee, result=result)
         self._point(time, force=True)
 
     def _point(self, time: float, *, force: bool = False) -> None:

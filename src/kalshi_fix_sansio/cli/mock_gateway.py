@@ -19,7 +19,13 @@ from decimal import Decimal
 from typing import IO, Any
 
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, whole_number
-from .paper import add_replay_options, finish_replay, replay_banner, start_replay
+from .paper import (
+    add_replay_options,
+    finish_replay,
+    replay_banner,
+    replay_models,
+    start_replay,
+)
 
 
 def _key_files(
@@ -155,6 +161,9 @@ def _serve_gateway(
         reason = getattr(exc, "strerror", None) or str(exc)
         print(f"kalshi-fix mock-gateway: cannot load the TLS identity: {reason}", file=err)
         return EXIT_USAGE
+    models = replay_models(args, err)
+    if isinstance(models, int):
+        return models
     gateway = MockGateway(
         args.product,
         keys=keys,
@@ -165,6 +174,7 @@ def _serve_gateway(
         certificate=certificate,
         auto_list_markets=args.auto_list,
         **{name: getattr(args, name) for name in MEMORY_OPTIONS if getattr(args, name)},
+        **models,
     )
     if args.plain and not gateway.loopback_only:
         print(

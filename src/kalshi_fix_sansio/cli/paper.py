@@ -20,6 +20,7 @@ __all__ = [
     "add_replay_options",
     "finish_replay",
     "replay_banner",
+    "replay_models",
     "report_dir_problem",
     "start_replay",
 ]
@@ -60,6 +61,27 @@ def add_replay_options(parser: argparse.ArgumentParser) -> None:
         help="settle a market with this result when the recording ends (repeatable)",
     )
     group.add_argument(
+        "--queue-model",
+        default="fifo",
+        metavar="MODEL",
+        help="where recorded cancellations fall in a level's queue relative to your resting "
+        "order: fifo (default: all ahead of it), risk-averse (behind it), prob-power[:N] or "
+        "prob-log (ahead with a probability from the queue sizes); see docs/paper-trading.md",
+    )
+    group.add_argument(
+        "--queue-seed",
+        type=int,
+        metavar="N",
+        help="with a prob-* model: draw each cancellation ahead or behind from this seed "
+        "(default: the expected share, no draws)",
+    )
+    group.add_argument(
+        "--fees",
+        metavar="FILE",
+        help="a fee schedule (CSV: scope,taker,maker,multiplier,settlement,round_to) for every "
+        "fill and settlement instead of Kalshi's general table",
+    )
+    group.add_argument(
         "--report-dir",
         metavar="DIR",
         help="where to write the report's picture and JSON (default: next to the recording)",
@@ -69,6 +91,32 @@ def add_replay_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="stop serving once the recording has been replayed (and write the report)",
     )
+
+
+def replay_models(args: argparse.Namespace, err: IO[str]) -> dict[str, Any] | int:
+    """The gateway's fee and queue models from ``--fees``, ``--queue-model`` and
+    ``--queue-seed`` (keyword arguments of `MockGateway`), or exit status 2 after one line on
+    ``err`` naming the option (a bad schedule file: its file, line and field)."""
+    from ..gateway import FeeSchedule, FeeScheduleError, queue_model
+    from .common import EXIT_USAGE
+
+    models: dict[str, Any] = {}
+    try:
+        models["queue_model"] = queue_model(args.queue_model, args.queue_seed)
+    except ValueError as exc:
+        print(f"kalshi-fix mock-gateway: --queue-model: {exc}", file=err)
+        return EXIT_USAGE
+    if args.fees is not None:
+        try:
+            models["fees"] = FeeSchedule.load(args.fees)
+        except FeeScheduleError as exc:
+            print(f"kalshi-fix mock-gateway: --fees {exc}", file=err)
+            return EXIT_USAGE
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            print(f"kalshi-fix mock-gateway: --fees {args.fees}: {reason}", file=err)
+            return EXIT_USAGE
+    return models
 
 
 def _size_text(size: int) -> str:

@@ -9,7 +9,9 @@ order groups and market-data subscriptions for one product and answers every cal
 mock API key (`write_mock_api_key` writes its private key for the CLI). `AcceptorDriver` is
 the sans-IO driver each accepted connection runs (its session, the loop's rules, the fault
 hooks). `MockGateway.replay` replays a market-data recording into it (`Replay`: paper trading,
-see docs/paper-trading.md). See docs/gateway.md.
+see docs/paper-trading.md). The exchange's fee model (`FeeSchedule`, `FeeModel`) and a
+replay's queue model (`FifoQueue`, `RiskAverseQueue`, `ProbQueue`, `QueueModel`) are chosen
+per gateway or exchange (docs/paper-trading.md, "Models"). See docs/gateway.md.
 """
 
 from .._acceptor import AcceptorDriver
@@ -18,9 +20,21 @@ from .exchange import (
     ROLLING_WINDOW_SECONDS,
     SESSION_TYPES,
     Exchange,
+    FeeFill,
+    FeeModel,
+    FeeRates,
+    FeeSchedule,
+    FeeScheduleError,
+    FifoQueue,
     FillView,
     OrderView,
     Outbound,
+    ProbQueue,
+    QueueModel,
+    RiskAverseQueue,
+    SettlementView,
+    as_fee_model,
+    queue_model,
 )
 from .listening import Faults, GatewayError
 from .replay import Replay, ReplayClock
@@ -34,14 +48,26 @@ __all__ = [
     "AcceptorDriver",
     "Exchange",
     "Faults",
+    "FeeFill",
+    "FeeModel",
+    "FeeRates",
+    "FeeSchedule",
+    "FeeScheduleError",
+    "FifoQueue",
     "FillView",
     "GatewayError",
     "MockGateway",
     "OrderView",
     "Outbound",
+    "ProbQueue",
+    "QueueModel",
     "Replay",
     "ReplayClock",
+    "RiskAverseQueue",
+    "SettlementView",
+    "as_fee_model",
     "mock_api_key",
+    "queue_model",
     "self_signed",
     "server_context",
     "write_mock_api_key",

@@ -163,6 +163,7 @@ class Replay:
         now = time.time()
         gateway.clock = self.clock
         gateway.exchange.fill_listeners.append(self.ledger.on_fill)
+        gateway.exchange.settlement_listeners.append(self.ledger.on_settlement)
         gateway._route(gateway.exchange.list_markets(self.info.markets, self.clock(now)), now)
         self._heard = asyncio.Event()
         gateway.input_listeners.append(self._on_input)

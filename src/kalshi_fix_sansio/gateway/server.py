@@ -45,6 +45,8 @@ from .exchange import (
     Outbound,
 )
 from .exchange.common import check_count
+from .exchange.fees import FeeFill, FeeModel
+from .exchange.queues import QueueModel
 from .listening import Faults, GatewayError, is_loopback_host, is_wildcard_host, listen_error
 from .router import Router
 from .tls import self_signed, server_context
@@ -116,6 +118,10 @@ class MockGateway(Router):
             remembers for a cancel naming one (100,000 by default); an older one is unknown.
         resend_messages: the most messages each KalshiRT / KalshiPT session keeps for a
             ResendRequest (`RESEND_MAX_MESSAGES` by default; Kalshi's 24 hours bound them too).
+        fees: the exchange's fee model (`Exchange`: a `FeeSchedule`, a `FeeModel` or a
+            function of a `FeeFill`; None: the default schedule).
+        queue_model: where a replay's cancellations fall in a level's queue (`Exchange`; None:
+            `FifoQueue`).
 
     Memory stays flat however long the gateway serves: besides these bounds, a finished order
     leaves the exchange's live state, and `log` keeps the last `LOG_LINES` to twice as many
@@ -146,6 +152,8 @@ class MockGateway(Router):
         drop_copy_reports: int = DROP_COPY_MAX_REPORTS,
         finished_orders: int = FINISHED_ORDERS_KEPT,
         resend_messages: int = RESEND_MAX_MESSAGES,
+        fees: FeeModel | Callable[[FeeFill], Decimal] | None = None,
+        queue_model: QueueModel | None = None,
     ) -> None:
         if product not in PRODUCTS:
             raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
@@ -179,6 +187,8 @@ class MockGateway(Router):
             drop_copy_window=drop_copy_window,
             drop_copy_reports=drop_copy_reports,
             finished_orders=finished_orders,
+            fees=fees,
+            queue_model=queue_model,
         )
         self.faults = Faults()
         self.ports: dict[str, int] = {}

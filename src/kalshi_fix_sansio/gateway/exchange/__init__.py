@@ -23,6 +23,8 @@ engine chooses, and each feature module lists its choices in its docstring:
 `rfq`              RFQ creators: 35=R/b/UA/UC/UE/UB, acceptance, closure, timers
 `rfq_quotes`       RFQ market makers: 35=S/AI/Z/U9/U7/U8, the block trade
 `settlement`       pauses, resumptions, settlement and MarketSettlementReports
+`fees`             the fee model: Kalshi's fee rules per product and series, or your own
+`queues`           queue models: where a replay's cancellations fall in a level's queue
 `recorded`         a recording's books driving the markets (`Exchange.replay`)
 `routing`          which session types carry which messages, from ``spec/sessions.yaml``
 `state`            the state the features share and the current call's output
@@ -63,12 +65,21 @@ from .common import (
     check_count,
 )
 from .drop_copy import DROP_COPY_MAX_REPORTS, DROP_COPY_WINDOW_SECONDS, DropCopy
+from .fees import (
+    FeeFill,
+    FeeModel,
+    FeeRates,
+    FeeSchedule,
+    FeeScheduleError,
+    as_fee_model,
+)
 from .market_data import MarketData
 from .matching import Matching
-from .model import Book, ClientSession, FillView, OrderView, Outbound
+from .model import Book, ClientSession, FillView, OrderView, Outbound, SettlementView
 from .order_entry import OrderEntry
 from .order_groups import OrderGroups
 from .orders import FINISHED_ORDERS_KEPT, Orders
+from .queues import FifoQueue, ProbQueue, QueueModel, RiskAverseQueue, queue_model
 from .recorded import RecordedMarkets
 from .reports import Reports
 from .rfq import OBSCURED_CREATOR_ID, QUOTE_CONFIRM_SECONDS, RFQ_LIFETIME_SECONDS, Rfqs
@@ -88,9 +99,21 @@ __all__ = [
     "ROLLING_WINDOW_SECONDS",
     "SESSION_TYPES",
     "Exchange",
+    "FeeFill",
+    "FeeModel",
+    "FeeRates",
+    "FeeSchedule",
+    "FeeScheduleError",
+    "FifoQueue",
     "FillView",
     "OrderView",
     "Outbound",
+    "ProbQueue",
+    "QueueModel",
+    "RiskAverseQueue",
+    "SettlementView",
+    "as_fee_model",
+    "queue_model",
 ]
 
 _Handler = Callable[[ClientSession, Any], None]
@@ -123,9 +146,15 @@ class Exchange:
             cancel/replace naming one (answered 102=0 when filled, ``NOT_FOUND`` with its OrderID
             when cancelled; a forgotten one is unknown), and apart how many closed RFQs
             (`FINISHED_ORDERS_KEPT`).
+        fees: the fee model of every fill and settlement: a `FeeSchedule` (None: the default
+            one, Kalshi's rules as the mock applies them), any `FeeModel`, or a function of a
+            `FeeFill` returning the fee in dollars (`as_fee_model`).
+        queue_model: in a replay, where recorded cancellations fall in a level's queue
+            relative to a resting client order (`QueueModel`; None: `FifoQueue`, all ahead).
 
     Raises:
         ValueError: an unknown product, or a bound that is not a positive number.
+        TypeError: ``fees`` or ``queue_model`` is not a model.
     """
 
     def __init__(
@@ -138,9 +167,16 @@ class Exchange:
         drop_copy_window: float = DROP_COPY_WINDOW_SECONDS,
         drop_copy_reports: int = DROP_COPY_MAX_REPORTS,
         finished_orders: int = FINISHED_ORDERS_KEPT,
+        fees: FeeModel | Callable[[FeeFill], Decimal] | None = None,
+        queue_model: QueueModel | None = None,
     ) -> None:
         _check_bounds(drop_copy_window, drop_copy_reports, finished_orders)
         state = self._state = ExchangeState(product, seed, finished_orders)
+        state.fees = as_fee_model(fees)
+        if queue_model is not None:
+            if not isinstance(queue_model, QueueModel):
+                raise TypeError(f"queue_model must be a QueueModel, got {queue_model!r}")
+            state.queue_model = queue_model
         self.product = product
         self.auto_list_markets = auto_list_markets
         self._house_n = 0
@@ -214,6 +250,22 @@ class Exchange:
         """Callables told of every fill of a client order (`FillView`), as it is made; append
         to it (a paper-trading report listens here)."""
         return self._state.fill_listeners
+
+    @property
+    def settlement_listeners(self) -> list[Callable[[SettlementView], None]]:
+        """Callables told of every client position paid out when a market settles
+        (`SettlementView`: the payout and the settlement fee); append to it."""
+        return self._state.settlement_listeners
+
+    @property
+    def fees(self) -> FeeModel:
+        """The fee model every fill and settlement is charged by (see ``fees`` above)."""
+        return self._state.fees
+
+    @property
+    def queue_model(self) -> QueueModel:
+        """Where a replay's cancellations fall in a level's queue (see ``queue_model``)."""
+        return self._state.queue_model
 
     def subscribers(self) -> list[str]:
         """The connected sessions subscribed to some market's data, in connection order."""

@@ -12,7 +12,7 @@ import enum
 import re
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as dtime
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Final
 
 __all__ = [
@@ -20,8 +20,6 @@ __all__ = [
     "CENT",
     "HOUSE_ACCOUNT",
     "INCORRECT_DATA_FORMAT",
-    "MAKER_FEE",
-    "MARGIN_TAKER_FEE",
     "MAX_MARGIN_PRICE",
     "MAX_QTY",
     "NONE_ID",
@@ -29,7 +27,6 @@ __all__ = [
     "ORDER_GROUP_ID_TAG",
     "ROLLING_WINDOW_SECONDS",
     "SELL",
-    "TAKER_FEE",
     "TICK",
     "ZERO",
     "Status",
@@ -43,7 +40,6 @@ __all__ = [
     "echo_dec",
     "end_of_et_day",
     "exec_key",
-    "fee_cents",
     "floor_cents",
     "holder_of",
     "is_uuid",
@@ -59,9 +55,6 @@ ROLLING_WINDOW_SECONDS: Final = 15.0
 
 MAX_QTY: Final = Decimal(100_000_000)
 MAX_MARGIN_PRICE: Final = Decimal(1_000_000_000)
-TAKER_FEE: Final = Decimal("0.07")
-MAKER_FEE: Final = Decimal("0.0175")
-MARGIN_TAKER_FEE: Final = Decimal("0.0005")
 ZERO: Final = Decimal(0)
 ONE: Final = Decimal(1)
 CENT: Final = Decimal("0.01")
@@ -181,10 +174,6 @@ def holder_of(account: str, alloc: int | None, party: str | None) -> str:
     if alloc:
         return f"{account}/{alloc}"
     return account
-
-
-def fee_cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_CEILING)
 
 
 def exec_key(exec_id: str | None) -> tuple[int, int] | None:

@@ -11,13 +11,13 @@
 * Fill-or-kill checks the fillable volume first (taking self-trade prevention and order-group
   triggers on the way into account) and otherwise cancels with ``FOK_INSUFFICIENT_VOLUME``.
   Reduce-only fills at most the position it reduces (``cap``).
-* Fees (MiscFee, USD, type 4, basis 0) per fill, rounded up to the cent: prediction taker
-  ``0.07 * qty * p * (1 - p)``, maker ``0.0175 * qty * p * (1 - p)``; margin taker
-  ``0.0005 * qty * price``, maker 0. The BALANCE collateral change is, on prediction, the cash
-  flow of the fill (cost of the YES or NO contracts bought, plus $1 per YES/NO pair the fill
-  closes, minus the fee, to 4 decimals); on margin it is minus the fee (margin collateral is not
-  modelled). LongQty / ShortQty are the holder's net position after the fill (prediction: YES /
-  NO contracts).
+* Fees (MiscFee, USD, type 4, basis 0) per fill, from the exchange's fee model (`fees`; by
+  default rounded up to the cent: prediction taker ``0.07 * qty * p * (1 - p)``, maker
+  ``0.0175 * qty * p * (1 - p)``; margin taker ``0.0005 * qty * price``, maker 0). The
+  BALANCE collateral change is, on prediction, the cash flow of the fill (cost of the YES or NO
+  contracts bought, plus $1 per YES/NO pair the fill closes, minus the fee, to 4 decimals); on
+  margin it is minus the fee (margin collateral is not modelled). LongQty / ShortQty are the
+  holder's net position after the fill (prediction: YES / NO contracts).
 """
 
 from __future__ import annotations
@@ -29,17 +29,13 @@ from .common import (
     BUY,
     CENT,
     HOUSE_ACCOUNT,
-    MAKER_FEE,
-    MARGIN_TAKER_FEE,
     ONE,
     SELL,
-    TAKER_FEE,
     TICK,
     ZERO,
     Status,
     crosses,
     eastern,
-    fee_cents,
     utc,
 )
 from .market_data import MarketData
@@ -209,21 +205,19 @@ class Matching:
         key = (order.symbol, order.account, order.holder)
         pos = self.state.positions.get(key, ZERO)
         buy = order.side == BUY
+        fee = self.state.trade_fee(order.symbol, price, qty, taker=is_taker)
         if self.state.prediction:
-            rate = TAKER_FEE if is_taker else MAKER_FEE
-            fee = fee_cents(rate * qty * price * (ONE - price))
             if buy:
                 cash = -price * qty + min(qty, max(-pos, ZERO))
             else:
                 cash = -(ONE - price) * qty + min(qty, max(pos, ZERO))
             balance = (cash - fee).quantize(TICK, rounding=ROUND_HALF_EVEN)
         else:
-            fee = fee_cents(MARGIN_TAKER_FEE * qty * price) if is_taker else ZERO
             balance = -fee
         pos = pos + qty if buy else pos - qty
         self.state.positions[key] = pos
         return (
-            fee.quantize(CENT),
+            fee if fee != fee.quantize(CENT) else fee.quantize(CENT),
             max(pos, ZERO).quantize(CENT),
             max(-pos, ZERO).quantize(CENT),
             balance,

@@ -30,6 +30,7 @@ __all__ = [
     "Refusal",
     "Report",
     "Rfq",
+    "SettlementView",
     "Trade",
 ]
 
@@ -113,6 +114,31 @@ class FillView:
     aggressor: bool
     order_id: str
     cl_ord_id: str
+
+
+@attrs.frozen(kw_only=True)
+class SettlementView:
+    """One holder's position paid out when a market settled (`Exchange.settlement_listeners`).
+
+    Attributes:
+        time: the exchange's time of the settlement, UTC epoch seconds.
+        account: the login account.
+        holder: the position holder (PartyID, ``account/n`` or the account).
+        symbol: the market ticker.
+        result: ``"yes"`` or ``"no"``.
+        position: the signed YES position settled (negative: NO contracts).
+        payout: dollars paid, the fee already deducted.
+        fee: the settlement fee charged, dollars.
+    """
+
+    time: float
+    account: str
+    holder: str
+    symbol: str
+    result: str
+    position: Decimal
+    payout: Decimal
+    fee: Decimal
 
 
 @attrs.define(eq=False, kw_only=True)

@@ -13,7 +13,9 @@ works as with seeded liquidity. The assumptions, which docs/paper-trading.md sta
   level reduces ``taken``.
 * A resting client order joins the back of its level: the queue ahead of it is the level's
   size when it arrived (`Book.add` notes it as ``Order.ahead``). Recorded decreases of the
-  level (cancels ahead, or trades) shorten that queue; a recorded trade at the level first
+  level shorten that queue: trades all of their size, cancellations (decreases no recorded
+  trade explains) as much as the exchange's queue model (`queues`) puts ahead of it (the
+  default `FifoQueue`: all of it); a recorded trade at the level first
   consumes the queue ahead, and what is left of its size fills the client order (maker fee).
   A recorded trade at a worse price than a resting client order (the recorded aggressor went
   through the client's price) fills the client order first. Size added to the level after it
@@ -217,8 +219,7 @@ class RecordedMarkets:
             if credit > counted:
                 self._credit[key] = credit - counted
             if drop > counted:  # cancels (or trades not recorded as such): the queue moves up
-                for order in book.levels[side].get(px, ()):
-                    order.ahead = max(ZERO, order.ahead - (drop - counted))
+                self._cancelled(book, side, px, old, drop - counted)
             taken = max(ZERO, taken - drop)
         elif size == 0:
             self._credit.pop(key, None)
@@ -230,6 +231,19 @@ class RecordedMarkets:
         if taken > 0:
             self._taken[key] = taken
         self._show(book, key, shown)
+
+    def _cancelled(self, book: Book, side: str, px: Decimal, old: Decimal, size: Decimal) -> None:
+        """``size`` recorded contracts cancelled from a level of ``old``: the queue model says
+        how many were ahead of each resting client order there, kept between what must have
+        been (what the queue behind it could not hold) and what could have been."""
+        model = self.state.queue_model
+        for order in book.levels[side].get(px, ()):
+            if order.account == HOUSE_ACCOUNT or order.ahead <= 0:
+                continue
+            behind = max(ZERO, old - order.ahead)
+            share = model.cancelled_ahead(order.ahead, behind, size)
+            low, high = max(ZERO, size - behind), min(size, order.ahead)
+            order.ahead = max(ZERO, order.ahead - min(max(share, low), high))
 
     # -- the house orders -----------------------------------------------------------------------
 

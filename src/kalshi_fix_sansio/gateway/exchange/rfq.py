@@ -72,11 +72,10 @@ from .common import (
     NONE_ID,
     ONE,
     SELL,
-    TAKER_FEE,
+    ZERO,
     Status,
     as_dec,
     as_text,
-    fee_cents,
     floor_cents,
     holder_of,
     to_ms,
@@ -165,9 +164,10 @@ class Rfqs:
         assert px is not None  # checked on acceptance
         return ONE - px if side == BUY else px
 
-    @staticmethod
-    def quote_size(rfq: Rfq, maker_px: Decimal | None) -> Decimal | None:
-        """Contracts a quote side offers: the RFQ's OrderQty, or what its CashOrderQty buys."""
+    def quote_size(self, rfq: Rfq, maker_px: Decimal | None, *, yes: bool) -> Decimal | None:
+        """Contracts a quote side (``yes``: the YES quote) offers: the RFQ's OrderQty, or what
+        its CashOrderQty buys (with the creator's taker fee, from the fee model, unless the RFQ
+        excludes fees)."""
         if maker_px is None:
             return None
         if rfq.qty is not None:
@@ -177,13 +177,15 @@ class Rfqs:
         price = ONE - maker_px  # the creator's cost per contract
         if rfq.fees_excluded:
             return min(floor_cents(cash / price), MAX_QTY)
-        rate = TAKER_FEE * price * (ONE - price)
+        yes_px = maker_px if yes else price  # the fill's YES price
+        symbol = rfq.symbol or ""
 
         def fits(cents: int) -> bool:
             q = Decimal(cents).scaleb(-2)
-            return q * price + fee_cents(rate * q) <= cash
+            fee = self.state.trade_fee(symbol, yes_px, q, taker=True) if cents else ZERO
+            return q * price + fee <= cash
 
-        hi = int(min(floor_cents(cash / (price + rate)), MAX_QTY) * 100)
+        hi = int(min(floor_cents(cash / price), MAX_QTY) * 100)  # no fee: the most it buys
         if fits(hi):
             return Decimal(hi).scaleb(-2).quantize(CENT)
         lo = 0  # fits(lo) holds, fits(hi) does not

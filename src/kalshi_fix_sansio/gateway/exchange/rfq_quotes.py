@@ -126,8 +126,8 @@ class Quotes:
             or (existing.state == "pending" and existing.account != session.account)
         ):
             return reject("ORDER_ALREADY_EXISTS")
-        yes_size = self.rfqs.quote_size(rfq, yes_px)
-        no_size = self.rfqs.quote_size(rfq, no_px)
+        yes_size = self.rfqs.quote_size(rfq, yes_px, yes=True)
+        no_size = self.rfqs.quote_size(rfq, no_px, yes=False)
         if not yes_size and not no_size:
             return reject("INVALID_ORDER")  # the RFQ's cash buys no contract at these prices
         if existing is not None and existing.state == "pending":

@@ -8,7 +8,8 @@
   pending quote acceptance and closes the market's RFQs, sends SecurityStatus 100 then 101 (and
   drops those status subscriptions), and sends MarketSettlementReports with one party entry per
   position holder of the account (YES as LongQty, NO as ShortQty, PAYOUT = $1 per winning
-  contract, settlement fee 0), pages of ``fragment_size`` parties with
+  contract minus the settlement fee, MiscFeeAmt the fee: the exchange's fee model, by default
+  0 as on Kalshi for yes/no markets), pages of ``fragment_size`` parties with
   TotNumMarketSettlementReports and LastFragment, to the account's sessions of the types the
   spec lists as receiving 35=UMS: KalshiPT always, KalshiNR/RT when connected with
   ``settlement_reports=True``. SettlementPrice(730) is written as the docs' examples write it,
@@ -20,15 +21,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .common import CENT, ONE, TICK, ZERO, eastern, utc
+from .common import CENT, HOUSE_ACCOUNT, ONE, TICK, ZERO, eastern, utc
 from .market_data import MarketData
-from .model import Book
+from .model import Book, SettlementView
 from .orders import Orders
 from .rfq import Rfqs
 from .routing import SETTLEMENT_BY_DEFAULT, SETTLEMENT_REPORT
 from .state import ExchangeState
 
 __all__ = ["Settlement"]
+
+
+def _amount(value: Decimal) -> Decimal:
+    """Dollars as sent: to the cent, or to 4 decimals when a fee model charges sub-cent."""
+    return value.quantize(TICK if value != value.quantize(CENT) else CENT)
 
 
 class Settlement:
@@ -110,6 +116,25 @@ class Settlement:
         # examples (730=100.00): a 4-decimal dollar value keeps those 2 cent decimals
         price = (ONE if result == "yes" else ZERO).quantize(TICK)
         for account, parties in by_account.items():
+            charged = []
+            for holder, pos in parties:
+                long_qty, short_qty = max(pos, ZERO), max(-pos, ZERO)
+                won = long_qty if result == "yes" else short_qty
+                fee = self.state.settlement_fee(symbol, won)
+                charged.append((holder, pos, won - fee, fee))
+                view = SettlementView(
+                    time=self.state.now,
+                    account=account,
+                    holder=holder,
+                    symbol=symbol,
+                    result=result,
+                    position=pos,
+                    payout=won - fee,
+                    fee=fee,
+                )
+                if account != HOUSE_ACCOUNT:
+                    for listener in self.state.settlement_listeners:
+                        listener(view)
             recipients = [
                 s
                 for s in self.state.sessions.values()
@@ -119,12 +144,11 @@ class Settlement:
             ]
             if not recipients:
                 continue
-            pages = [parties[i : i + fragment_size] for i in range(0, len(parties), fragment_size)]
+            pages = [charged[i : i + fragment_size] for i in range(0, len(charged), fragment_size)]
             for n, page in enumerate(pages, start=1):
                 entries = []
-                for holder, pos in page:
+                for holder, pos, payout, fee in page:
                     long_qty, short_qty = max(pos, ZERO), max(-pos, ZERO)
-                    payout = long_qty if result == "yes" else short_qty
                     entries.append(
                         d.MarketSettlementReportMarketSettlementPartyID(
                             market_settlement_party_id=holder,
@@ -133,13 +157,13 @@ class Settlement:
                             short_qty=short_qty.quantize(CENT),
                             collateral_amount_changes=(
                                 d.CollateralAmountChange(
-                                    collateral_amount_change=payout.quantize(CENT),
+                                    collateral_amount_change=_amount(payout),
                                     collateral_amount_type=d.CollateralAmountType("PAYOUT"),
                                 ),
                             ),
                             misc_fees=(
                                 d.MiscFee(
-                                    misc_fee_amt=ZERO.quantize(CENT),
+                                    misc_fee_amt=_amount(fee),
                                     misc_fee_curr="USD",
                                     misc_fee_type=d.MiscFeeType("4"),
                                     misc_fee_basis=d.MiscFeeBasis(0),

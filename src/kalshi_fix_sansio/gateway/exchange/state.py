@@ -33,10 +33,18 @@ from .common import (
     as_int,
     as_text,
 )
-from .model import Book, ClientSession, FillView, Finished, Order, Outbound
+from .fees import FeeFill, FeeModel, FeeSchedule
+from .model import Book, ClientSession, FillView, Finished, Order, Outbound, SettlementView
+from .queues import FifoQueue, QueueModel
 from .routing import SessionRouting
 
 __all__ = ["ExchangeState"]
+
+
+def _checked_fee(fee: object, model: object) -> Decimal:
+    if not isinstance(fee, Decimal) or not fee.is_finite() or fee < 0:
+        raise ValueError(f"the fee model {model!r} answered {fee!r}, not a Decimal >= 0")
+    return fee
 
 
 class ExchangeState:
@@ -79,6 +87,24 @@ class ExchangeState:
         self.now = 0.0
         self.out: list[Outbound] = []
         self.fill_listeners: list[Callable[[FillView], None]] = []
+        self.settlement_listeners: list[Callable[[SettlementView], None]] = []
+        self.fees: FeeModel = FeeSchedule()
+        self.queue_model: QueueModel = FifoQueue()
+
+    def trade_fee(self, symbol: str, price: Decimal, qty: Decimal, *, taker: bool) -> Decimal:
+        """The fee of one fill, from the fee model (the one place fills are charged).
+
+        Raises:
+            ValueError: the model answered something other than a Decimal >= 0.
+        """
+        fee = self.fees.trade_fee(FeeFill(self.product, symbol, price, qty, taker))
+        return _checked_fee(fee, self.fees)
+
+    def settlement_fee(self, symbol: str, payout_qty: Decimal) -> Decimal:
+        """The fee of settling a holder's position paying ``payout_qty`` contracts, from the
+        fee model (at most the payout)."""
+        fee = self.fees.settlement_fee(self.product, symbol, payout_qty)
+        return min(_checked_fee(fee, self.fees), max(payout_qty, Decimal(0)))
 
     def begin(self, now: float) -> None:
         """Start a call at ``now`` with no output yet."""
