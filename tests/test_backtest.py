@@ -166,3 +166,25 @@ def test_the_asyncio_loop_and_trio_clock_are_the_recordings() -> None:
     run_backtest(look, SAMPLE_RECORDING)
     run_backtest(look_trio, SAMPLE_RECORDING, api="trio")
     assert seen == [0.0, 0.0]
+
+
+def test_a_seeded_queue_model_repeats_in_every_run(recording: Path) -> None:
+    """A queue model that draws starts from its own state in each run: the same fills run
+    after run (and so in a sweep's workers as in serial); other seeds draw other fills."""
+    from kalshi_fix_sansio.gateway import queue_model
+
+    model = queue_model("prob-power:2", 3)
+    runs = [
+        run_backtest(quoter, recording, params={"edge": 0.01}, queue_model=model).to_json()
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+    assert json.loads(runs[0])["run"]["models"]["queue_model"].startswith("ProbQueue")
+    fills = json.loads(runs[0])["report"]["markets"]
+    others = [
+        run_backtest(
+            quoter, recording, params={"edge": 0.01}, queue_model=queue_model("prob-power:2", s)
+        ).as_json()["report"]["markets"]
+        for s in (4, 5, 6)
+    ]
+    assert any(other != fills for other in others)  # the draws move the fills

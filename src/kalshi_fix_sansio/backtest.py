@@ -29,6 +29,7 @@ what happened.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import json
@@ -329,6 +330,8 @@ def run_backtest(
     params = dict(params or {})
     keys = {k: _key(k).public_key() for k in (TRADING_KEY, MARKET_DATA_KEY)}
     last = next((i.last_time for i in reversed(infos) if i.last_time is not None), start)
+    # a model that draws (a seeded queue model) starts from its own state in every run
+    gateway_options = copy.deepcopy(gateway_options)
     sim = Simulation(
         product,
         keys=keys,
@@ -368,6 +371,7 @@ def run_backtest(
         "params": _plain(params),
         "seed": seed,
         "latency": _plain(latency),
+        "models": {k: _plain(v) for k, v in sorted(gateway_options.items())},
         "start": _iso(start),
         "end": _iso(last),
         "messages": feed.messages,

@@ -28,6 +28,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
@@ -192,7 +193,7 @@ class SweepResult:
                     str(rank),
                     params,
                     where,
-                    total["total"],
+                    f"{Decimal(total['total']):+.2f}",
                     _show(total["sharpe"]),
                     _show(total["max_drawdown"]),
                     _show(total["fill_ratio"]),

@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from ..errors import LocalProtocolError
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
+from .paper import add_model_options, replay_models
 
 __all__ = ["add_backtest_parser", "backtest_command", "parse_latency"]
 
@@ -70,6 +71,7 @@ def add_backtest_parser(sub: Any) -> None:
     parser.add_argument(
         "--md-latency", default="none", metavar="MODEL", help="market-data latency (as above)"
     )
+    add_model_options(parser.add_argument_group("the exchange's models"))
     parser.add_argument("--jobs", type=int, help="sweep worker processes (default: the cores)")
     parser.add_argument("--engine", choices=("local", "dask"), default="local")
     parser.add_argument("--address", help="the Dask scheduler (default: a local cluster)")
@@ -151,8 +153,11 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
     from ..sweep import grid, load_strategy, run_sweep
 
     recordings = [_recording(r) for r in args.recordings]
+    models = replay_models(args, err, "kalshi-fix backtest")
+    if isinstance(models, int):
+        return models
     try:
-        options = _options(args)
+        options = {**_options(args), **models}
         strategy, defaults = load_strategy(args.strategy)
         params = {**defaults, **{k: _value(v) for k, v in _pairs(args.param, "--param").items()}}
         axes = {

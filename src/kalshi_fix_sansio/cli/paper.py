@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import IO, Any
 
 __all__ = [
+    "add_model_options",
     "add_replay_options",
     "finish_replay",
     "replay_banner",
@@ -60,6 +61,22 @@ def add_replay_options(parser: argparse.ArgumentParser) -> None:
         metavar="SYMBOL=yes|no",
         help="settle a market with this result when the recording ends (repeatable)",
     )
+    add_model_options(group)
+    group.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="where to write the report's picture and JSON (default: next to the recording)",
+    )
+    group.add_argument(
+        "--exit-at-end",
+        action="store_true",
+        help="stop serving once the recording has been replayed (and write the report)",
+    )
+
+
+def add_model_options(group: Any) -> None:
+    """Add ``--queue-model``, ``--queue-seed`` and ``--fees`` (the exchange's models) to an
+    argument group (``mock-gateway --replay``, ``backtest``)."""
     group.add_argument(
         "--queue-model",
         default="fifo",
@@ -81,19 +98,11 @@ def add_replay_options(parser: argparse.ArgumentParser) -> None:
         help="a fee schedule (CSV: scope,taker,maker,multiplier,settlement,round_to) for every "
         "fill and settlement instead of Kalshi's general table",
     )
-    group.add_argument(
-        "--report-dir",
-        metavar="DIR",
-        help="where to write the report's picture and JSON (default: next to the recording)",
-    )
-    group.add_argument(
-        "--exit-at-end",
-        action="store_true",
-        help="stop serving once the recording has been replayed (and write the report)",
-    )
 
 
-def replay_models(args: argparse.Namespace, err: IO[str]) -> dict[str, Any] | int:
+def replay_models(
+    args: argparse.Namespace, err: IO[str], prog: str = "kalshi-fix mock-gateway"
+) -> dict[str, Any] | int:
     """The gateway's fee and queue models from ``--fees``, ``--queue-model`` and
     ``--queue-seed`` (keyword arguments of `MockGateway`), or exit status 2 after one line on
     ``err`` naming the option (a bad schedule file: its file, line and field)."""
@@ -104,17 +113,17 @@ def replay_models(args: argparse.Namespace, err: IO[str]) -> dict[str, Any] | in
     try:
         models["queue_model"] = queue_model(args.queue_model, args.queue_seed)
     except ValueError as exc:
-        print(f"kalshi-fix mock-gateway: --queue-model: {exc}", file=err)
+        print(f"{prog}: --queue-model: {exc}", file=err)
         return EXIT_USAGE
     if args.fees is not None:
         try:
             models["fees"] = FeeSchedule.load(args.fees)
         except FeeScheduleError as exc:
-            print(f"kalshi-fix mock-gateway: --fees {exc}", file=err)
+            print(f"{prog}: --fees {exc}", file=err)
             return EXIT_USAGE
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
-            print(f"kalshi-fix mock-gateway: --fees {args.fees}: {reason}", file=err)
+            print(f"{prog}: --fees {args.fees}: {reason}", file=err)
             return EXIT_USAGE
     return models
 

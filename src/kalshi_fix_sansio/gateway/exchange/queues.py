@@ -21,6 +21,7 @@ hundredths of a contract.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Callable
@@ -92,7 +93,8 @@ class ProbQueue:
         """``f(x) = x ** n``: the larger ``n``, the more cancellations fall on the longer side."""
         if not n > 0:
             raise ValueError(f"the power must be > 0, got {n!r}")
-        return cls(lambda x: x**n, name=f"ProbQueue.power({n:g})", rng=rng)
+        # a partial of a module function, not a lambda: a model goes to a sweep's workers
+        return cls(functools.partial(_power, n=n), name=f"ProbQueue.power({n:g})", rng=rng)
 
     @classmethod
     def log(cls, *, rng: random.Random | None = None) -> ProbQueue:
@@ -146,3 +148,7 @@ def queue_model(spec: str, seed: int | None = None) -> QueueModel:
             raise ValueError(f"prob-power:N takes a number N > 0, got {arg!r}")
         return ProbQueue.power(n, rng=rng)
     raise ValueError(f"unknown queue model {spec!r} (one of: {', '.join(_NAMES)})")
+
+
+def _power(x: float, n: float) -> float:
+    return float(x**n)

@@ -1,0 +1,66 @@
+"""``kalshi-fix backtest``: one run writes its report, a sweep its ranking; a failing strategy
+exits 1 naming the run and the simulated time; bad arguments exit 2 with one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kalshi_fix_sansio.cli import main
+
+QUOTER = "kalshi_fix_sansio.testing.strategies:quoter"
+
+
+def test_one_run_prints_and_writes_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the shipped sample is found by name from anywhere
+    assert main(["backtest", QUOTER, "paper-sample.log", "--param", "edge=0.03"]) == 0
+    out = capsys.readouterr().out
+    assert "KXPAPER-26NOV20-A" in out and "max drawdown" in out
+    result = json.loads((tmp_path / "paper-sample.backtest.json").read_text())
+    assert result["run"]["params"]["edge"] == 0.03
+    assert (tmp_path / "paper-sample.backtest.svg").read_text().startswith("<svg")
+
+
+def test_a_sweep_ranks_its_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["backtest", QUOTER, "paper-sample.log", "--grid", "edge=0.01,0.03"]
+    assert main([*args, "--jobs", "1", "--out", str(tmp_path)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["rank", "params", "recordings"]
+    assert len(table) == 4  # head, two runs, the file written
+    sweep = json.loads((tmp_path / "sweep.json").read_text())
+    assert [r["rank"] for r in sweep["runs"]] == [1, 2]
+    totals = [float(r["result"]["statistics"]["total"]["total"]) for r in sweep["runs"]]
+    assert totals == sorted(totals, reverse=True)
+
+
+def test_a_failing_strategy_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    strategy = tmp_path / "broken.py"
+    strategy.write_text("def strategy(ctx):\n    raise ValueError('no quotes today')\n")
+    assert main(["backtest", str(strategy), "paper-sample.log", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "backtest paper-sample: at 2026-11-20T14:59:55" in err
+    assert "ValueError: no quotes today" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.py", "paper-sample.log"], "strategy file missing.py not found"),
+        ([QUOTER, "nothing.log"], "nothing.log"),
+        ([QUOTER, "paper-sample.log", "--latency", "fast"], "latency 'fast'"),
+        ([QUOTER, "paper-sample.log", "--param", "edge"], "expected NAME=VALUE"),
+        ([QUOTER, "paper-sample.log", "--queue-model", "nope"], "unknown queue model"),
+        ([QUOTER, "paper-sample.log", "--out", "/nonexistent"], "not a directory"),
+    ],
+)
+def test_bad_arguments_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["backtest", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kalshi-fix backtest: ") and message in err
+    assert len(err.strip().splitlines()) == 1
