@@ -4,9 +4,15 @@
 recording (or per parameter set over every recording in sequence, ``each=False``), in parallel
 on this machine's cores by default (``jobs``: worker processes), or on a Dask cluster
 (``engine="dask"``, the ``sweep`` extra: ``pip install "kalshi-fix-sansio[sweep]"``; point it
-at a scheduler with ``address="tcp://host:8786"``, or none for a local cluster). Each run is
-deterministic, so the ranking is the same in serial, in parallel and on the cluster, to the
-byte (`SweepResult.to_json`).
+at a scheduler with ``address="tcp://host:8786"``, or none for a local cluster of ``jobs``
+worker processes). Each run is deterministic, so the ranking is the same in serial, in parallel
+and on the cluster, to the byte (`SweepResult.to_json`).
+
+On a cluster of other machines every worker needs this library (the version the sweep runs
+with) and the strategy file and recordings at the same absolute paths as here (a shared file
+system): a run names them by path, made absolute before it is sent, and reads them on its
+worker. A run a worker cannot carry out (the library missing there, the worker lost) is marked
+failed with the cluster's error, like any other failed run.
 
 A run that fails (the strategy raised, ran past its budget, a recording went bad) is marked
 failed with the error's one line, naming the run and the simulated time; the sweep goes on, and
@@ -20,7 +26,9 @@ point overrides.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import contextlib
 import importlib
 import importlib.util
 import itertools
@@ -83,7 +91,7 @@ def load_strategy(reference: str) -> tuple[Strategy, dict[str, Any]]:
     """
     target, _, name = reference.partition(":")
     name = name or "strategy"
-    if target.endswith(".py") or os.sep in target:
+    if _is_file(target):
         path = Path(target)
         if not path.is_file():
             raise LocalProtocolError(f"strategy file {target} not found")
@@ -302,10 +310,13 @@ def run_sweep(
 
     Raises:
         LocalProtocolError: bad arguments (no recording, no parameter set, an unknown engine,
-            a strategy that cannot be loaded); the Dask engine without its extra installed.
+            an address without the Dask engine, a strategy that cannot be loaded); the Dask
+            engine without its extra installed, or a scheduler that cannot be reached.
     """
     if engine not in ENGINES:
         raise LocalProtocolError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if address is not None and engine != "dask":
+        raise LocalProtocolError(f'address {address!r} is a Dask scheduler\'s: use engine="dask"')
     if not recordings:
         raise LocalProtocolError("a sweep needs at least one recording")
     if not params:
@@ -313,7 +324,10 @@ def run_sweep(
     defaults: dict[str, Any] = {}
     if isinstance(strategy, str):
         _loaded, defaults = load_strategy(strategy)  # fails here, once, not in every worker
-    names = tuple(os.fspath(r) for r in recordings)
+        strategy = _absolute(strategy)
+    # absolute: a worker of a cluster may run in another directory (the file names the report
+    # shows are the same)
+    names = tuple(os.path.abspath(r) for r in recordings)
     groups = [(name,) for name in names] if each else [names]
     runs = [
         _Run(i, strategy, {**defaults, **point}, group, options)
@@ -322,6 +336,17 @@ def run_sweep(
     outcomes = list(_execute(runs, jobs, engine, address, on_run))
     outcomes.sort(key=lambda o: o.index)
     return SweepResult(tuple(outcomes))
+
+
+def _absolute(reference: str) -> str:
+    """A strategy file's reference with the file's absolute path (a module's as it is)."""
+    target, sep, name = reference.partition(":")
+    return os.path.abspath(target) + sep + name if _is_file(target) else reference
+
+
+def _is_file(target: str) -> bool:
+    """Whether a strategy reference's target (before the ``:``) is a file, not a module."""
+    return target.endswith(".py") or os.sep in target
 
 
 def _execute(
@@ -362,22 +387,33 @@ def _on_dask(
         raise LocalProtocolError(
             'engine="dask" needs Dask distributed: pip install "kalshi-fix-sansio[sweep]"'
         ) from None
-    cluster = None
-    if address is None:
-        cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = distributed.Client(cluster)
-    else:
-        client = distributed.Client(address)
-    try:
+    with contextlib.ExitStack() as stack:
+        if address is None:
+            cluster = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=max(1, min(workers, len(runs))),
+                    threads_per_worker=1,  # a run holds the GIL: one per process
+                    processes=True,
+                    dashboard_address=None,  # no web server (nor its port) nobody asked for
+                )
+            )
+            client = stack.enter_context(distributed.Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(distributed.Client(address))
+            except (OSError, asyncio.TimeoutError) as exc:
+                raise LocalProtocolError(
+                    f"the Dask scheduler at {address} cannot be reached: {exc}"
+                ) from None
         futures = client.map(_one, runs, pure=False)
+        run_of = {future.key: run for future, run in zip(futures, runs, strict=True)}
         for future in distributed.as_completed(futures):
-            outcome = future.result()
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the run never ran to its end on the cluster
+                run = run_of[future.key]
+                what = f"run-{run.index}: on the Dask cluster: {type(exc).__name__}: {exc}"
+                outcome = RunOutcome(run.index, run.params, _names(run), None, what)
             if on_run is not None:
                 on_run(outcome)
             yield outcome
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
