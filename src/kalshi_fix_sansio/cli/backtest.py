@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import LocalProtocolError
+from ..sweep import ENGINES, RANKINGS
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
 from .paper import add_model_options, replay_models
 
@@ -73,10 +74,10 @@ def add_backtest_parser(sub: Any) -> None:
     )
     add_model_options(parser.add_argument_group("the exchange's models"))
     parser.add_argument("--jobs", type=int, help="sweep worker processes (default: the cores)")
-    parser.add_argument("--engine", choices=("local", "dask"), default="local")
+    parser.add_argument("--engine", choices=ENGINES, default="local")
     parser.add_argument("--address", help="the Dask scheduler (default: a local cluster)")
     parser.add_argument(
-        "--rank-by", choices=("total", "sharpe", "max_drawdown", "fill_ratio"), default="total"
+        "--rank-by", choices=RANKINGS, default="total"
     )
     parser.add_argument("--out", default=".", help="where the report files go (default: here)")
 
