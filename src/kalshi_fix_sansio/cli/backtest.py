@@ -76,9 +76,7 @@ def add_backtest_parser(sub: Any) -> None:
     parser.add_argument("--jobs", type=int, help="sweep worker processes (default: the cores)")
     parser.add_argument("--engine", choices=ENGINES, default="local")
     parser.add_argument("--address", help="the Dask scheduler (default: a local cluster)")
-    parser.add_argument(
-        "--rank-by", choices=RANKINGS, default="total"
-    )
+    parser.add_argument("--rank-by", choices=RANKINGS, default="total")
     parser.add_argument("--out", default=".", help="where the report files go (default: here)")
 
 
