@@ -296,8 +296,8 @@ class OrderGate:
                     if isinstance(message, UnknownMessage):  # `sent` could not read it either
                         raise self._unreadable(message, msg_type, None)
                     return None
-            self.tracker.sent(message)
-            cl = message.cl_ord_id
+            order = self.tracker.sent(message)  # 35=D / G: the new order, its ClOrdID a str
+            cl = order.cl_ord_id if order is not None else message.cl_ord_id
         except AttributeError as exc:  # a hand-built message without a field the gate reads
             if getattr(exc, "obj", message) is not message:
                 raise  # not the message's: a bug, shown as it is
