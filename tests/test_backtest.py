@@ -115,7 +115,8 @@ def _epoch(iso: str) -> float:
 
 def test_a_strategy_that_raises_fails_the_run_with_its_time(recording: Path) -> None:
     async def broken(ctx: Context) -> None:
-        await asyncio.sleep(7)
+        with pytest.raises(TimeoutError):  # seven seconds of the recording's clock pass
+            await asyncio.wait_for(asyncio.Event().wait(), 7)
         raise ValueError("bad quote")
 
     with pytest.raises(BacktestFailed, match=r"backtest day-1: at .*:00:02\.") as info:

@@ -68,6 +68,8 @@ JSON_SCHEMA_VERSION: Final = 1
 Strategy = Callable[["Context"], Any]
 """A strategy: ``def strategy(ctx)`` (blocking) or ``async def strategy(ctx)`` (asyncio, trio)."""
 
+_MODELS: Final = ("queue_model", "fees")  # recorded in the run's "models"
+
 TRADING_KEY: Final = "backtest-trading"
 MARKET_DATA_KEY: Final = "backtest-market-data"
 
@@ -371,7 +373,13 @@ def run_backtest(
         "params": _plain(params),
         "seed": seed,
         "latency": _plain(latency),
-        "models": {k: _plain(v) for k, v in sorted(gateway_options.items())},
+        "models": {  # the exchange's, as given or by default
+            "queue_model": _plain(sim.gateway.exchange.queue_model),
+            "fees": _plain(sim.gateway.exchange.fees),
+        },
+        "gateway_options": {
+            k: _plain(v) for k, v in sorted(gateway_options.items()) if k not in _MODELS
+        },
         "start": _iso(start),
         "end": _iso(last),
         "messages": feed.messages,

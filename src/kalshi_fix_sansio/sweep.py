@@ -38,13 +38,14 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from .backtest import BacktestFailed, Strategy, run_backtest
 from .errors import LocalProtocolError
-from .recording import RecordingError
+
+if TYPE_CHECKING:
+    from .backtest import Strategy
 
 __all__ = [
     "ENGINES",
@@ -255,6 +256,9 @@ class _Run:
 
 def _one(run: _Run) -> RunOutcome:
     """Run one backtest; a failure becomes the outcome's error (never raised)."""
+    from .backtest import BacktestFailed, run_backtest  # here: the command's --help stays light
+    from .recording import RecordingError
+
     try:
         if isinstance(run.strategy, str):
             strategy, _defaults = load_strategy(run.strategy)
