@@ -49,22 +49,24 @@ def _fail_until(h: Harness, until: float) -> list[float]:
 
 
 def test_a_session_dropped_in_the_window_is_kept_through_it_and_reconnects_after() -> None:
-    h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=1))  # 3 attempts outside
+    h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=1))  # 3 retries outside
     h.now = THU_0310_ET
     h.sup.start(h.now)
     h.connect()
     h.sup.connection_lost(h.now, "the peer closed the connection")
     h.pump()
     attempts = _fail_until(h, THU_0500_ET)
-    # 1h50 of refused connections: far more than 3 attempts, and no failure
+    # 1h50 of refused connections: far more than 3 retries, and no failure
     assert h.sup.failure is None and h.sup.state is SupervisorState.WAITING
-    assert 110 <= len(attempts) <= 220
+    assert 110 <= len(attempts) <= 225
     gaps = [b - a for a, b in zip([THU_0310_ET, *attempts], attempts, strict=False)]
-    assert all(30.0 <= gap <= 60.0 for gap in gaps)
-    # said once, with the window's end and the pace
+    # the backoff first, as anywhere (a short drop comes back at once), then the window's pace
+    assert all(gap <= 4.0 for gap in gaps[:3]) and all(30.0 <= gap <= 60.0 for gap in gaps[3:])
+    # said once, when the backoff ran out, with the window's end and the pace
     (wait,) = h.of(WaitingOutMaintenance)
-    assert wait == WaitingOutMaintenance(THU_0500_ET, 60.0, "the peer closed the connection")
-    assert h.events.index(wait) < h.events.index(h.of(Reconnecting)[0])
+    assert wait == WaitingOutMaintenance(THU_0500_ET, 60.0, "ConnectionRefusedError: refused")
+    retries = h.of(Reconnecting)
+    assert h.events.index(retries[2]) < h.events.index(wait) < h.events.index(retries[3])
     # the first attempt after the window comes within min(maintenance_retry, cap) of its end
     assert h.sup.connect_at is not None
     assert THU_0500_ET <= h.sup.connect_at <= THU_0500_ET + 4.0
@@ -73,6 +75,19 @@ def test_a_session_dropped_in_the_window_is_kept_through_it_and_reconnects_after
     assert h.sup.state is SupervisorState.ACTIVE
     assert h.events[-1] == Reconnected(len(attempts) + 1, True)  # KalshiNR resets, as always
     assert isinstance(h.sup.send(order(), h.now), int)
+
+
+def test_a_short_drop_in_the_window_reconnects_at_once() -> None:
+    h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=1))
+    h.now = THU_0310_ET
+    h.sup.start(h.now)
+    h.connect()
+    h.sup.receive_data(b"", h.now)
+    h.pump()
+    assert h.sup.connect_at is not None and h.sup.connect_at <= THU_0310_ET + 1.0
+    h.now = h.sup.connect_at
+    h.connect()
+    assert h.events[-1] == Reconnected(1, True) and not h.of(WaitingOutMaintenance)
 
 
 def test_after_the_window_the_backoff_counts_again_from_its_first_delay() -> None:
@@ -98,42 +113,38 @@ def test_maintenance_retry_none_keeps_the_window_like_any_other_time() -> None:
 
 
 def test_a_large_maintenance_retry_waits_the_window_out() -> None:
-    h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=2, maintenance_retry=7200))
+    h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=2, maintenance_retry=14400))
     h.now = THU_0310_ET
     h.sup.start(h.now)
-    h.connect()
-    h.sup.receive_data(b"", h.now)
-    h.pump()
+    made = _fail_until(h, THU_0310_ET + 60.0)
+    assert len(made) == 4  # the first attempt and 3 retries; then the wait
     assert h.sup.connect_at is not None
     assert THU_0500_ET <= h.sup.connect_at <= THU_0500_ET + 4.0
-    assert h.of(WaitingOutMaintenance)[0].retry_every == 7200
+    assert h.of(WaitingOutMaintenance)[0].retry_every == 14400
 
 
-def test_a_refusal_in_the_window_is_retried_whatever_its_text() -> None:
-    # Kalshi does not document what it answers a Logon with in the window
-    h = Harness(refuse=["session not available"])
+def test_a_retryable_refusal_in_the_window_is_retried_through_it_a_final_one_is_final() -> None:
+    h = Harness(refuse=["exchange under maintenance"] * 500)
+    h.now = THU_0310_ET
+    h.sup.start(h.now)
+    while h.now < THU_0500_ET and h.sup.failure is None:
+        h.now = h.sup.connect_at or 0.0
+        h.connect()
+    assert h.sup.failure is None and h.of(WaitingOutMaintenance) and h.logons > 100
+    # a text that says not to come back is final in the window too (a wrong key would be
+    # refused for two hours), as Kalshi documents no other answer there
+    h = Harness(refuse=["invalid signature"])
     h.now = THU_0310_ET
     h.sup.start(h.now)
     h.connect()
-    assert h.sup.failure is None and h.sup.state is SupervisorState.WAITING
-    assert h.of(Reconnecting)[-1].reason.endswith("session not available")
-    h.now = h.sup.connect_at or 0.0
-    h.connect()
-    assert h.sup.state is SupervisorState.ACTIVE and h.logons == 2
-    # the same text outside the window is final; and so it is with the window not special
-    for now, retry in ((THU_0500_ET, 60.0), (THU_0310_ET, None)):
-        h = Harness(refuse=["session not available"], backoff=Backoff(maintenance_retry=retry))
-        h.now = now
-        h.sup.start(h.now)
-        h.connect()
-        assert isinstance(h.sup.failure, LogonRefused)
+    assert isinstance(h.sup.failure, LogonRefused)
 
 
 @pytest.mark.parametrize("maintenance_reset", [False, True])
 def test_kalshi_rt_dropped_just_before_the_window_follows_the_maintenance_plan(
     maintenance_reset: bool,
 ) -> None:
-    backoff = Backoff(base=10.0, cap=10.0, attempts=5, seed=4)  # into the window
+    backoff = Backoff(base=10.0, cap=10.0, attempts=20, seed=4)  # runs out in the window
     h = Harness("KalshiRT", maintenance_reset=maintenance_reset, backoff=backoff)
     h.now = THU_0259_ET
     h.sup.start(h.now)
@@ -158,7 +169,7 @@ def test_backoff_maintenance_delay() -> None:
     assert backoff.next_delay() is not None and backoff.retries == 1
     delays = [backoff.maintenance_delay(3600.0) for _ in range(200)]
     assert all(30.0 <= d <= 60.0 for d in delays) and max(delays) - min(delays) > 20.0
-    assert backoff.retries == 0  # they do not count
+    assert backoff.retries == 1  # they do not count
     near_end = [backoff.maintenance_delay(10.0) for _ in range(200)]
     assert all(d <= 14.0 for d in near_end) and max(near_end) > 10.0
     with pytest.raises(LocalProtocolError, match="maintenance_retry is None"):

@@ -189,11 +189,11 @@ class Reconnecting(Event):
 
 @attrs.frozen(slots=True)
 class WaitingOutMaintenance(Event):
-    """The connection is down inside Kalshi's weekly maintenance window (Thursday 3:00-5:00 AM
-    ET, `in_maintenance_window`), where Kalshi may disconnect sessions and refuse Logons: the
-    supervisor keeps trying at the `Backoff`'s ``maintenance_retry`` pace until the session is
-    back, without spending the backoff's ``attempts``. Once per window; each attempt is still
-    announced by a `Reconnecting`.
+    """The backoff ran out inside Kalshi's weekly maintenance window (Thursday 3:00-5:00 AM ET,
+    `in_maintenance_window`), where Kalshi may disconnect sessions: instead of failing with
+    `ConnectionFailed`, the supervisor keeps trying at the `Backoff`'s ``maintenance_retry``
+    pace until the window ends, then with the whole backoff again. Once per window; each
+    attempt is still announced by a `Reconnecting`.
 
     Attributes:
         ends_at: when the window ends (POSIX time of 5:00 AM ET); the first attempt after it
@@ -262,9 +262,9 @@ class Backoff:
     so sessions sharing one policy never share a retry budget; the clients copy it per session.
 
     Inside Kalshi's weekly maintenance window (Thursday 3:00-5:00 AM ET), where Kalshi may
-    drop sessions and asks clients to reconnect after it, the supervisor takes
-    `maintenance_delay` instead of `next_delay`: attempts there do not count against
-    ``attempts``, so a session is kept through the window (`WaitingOutMaintenance` says so).
+    drop sessions and asks clients to reconnect after it, the window's attempts do not count:
+    when the delays run out there, the supervisor goes on with `maintenance_delay` until the
+    window ends (`WaitingOutMaintenance` says so), then starts the backoff again.
 
     Attributes:
         base: the first delay's upper bound, in seconds.
@@ -272,12 +272,11 @@ class Backoff:
         attempts: how many delays (retries) `delays` yields before it stops; ``None``: forever.
         seed: seed of the jitter; ``None`` draws one from the system.
         rng: the random source (tests inject one); ``None``: ``random.Random(seed)``.
-        maintenance_retry: the longest delay between attempts inside the maintenance window,
-            in seconds (each is drawn between half of it and all of it, and the first attempt
-            after the window comes at most ``min(maintenance_retry, cap)`` seconds after it
-            ends); 7200 or more waits the window out. ``None``: the window is not special, its
-            attempts count like any other (a session dropped at 3:00 gives up after
-            ``attempts``).
+        maintenance_retry: the longest delay between attempts once the delays ran out inside
+            the maintenance window, in seconds (each is drawn between half of it and all of it,
+            and the first attempt after the window comes at most ``min(maintenance_retry,
+            cap)`` seconds after it ends); 14400 or more waits the window out. ``None``: the
+            window is not special (a session dropped at 3:00 gives up after ``attempts``).
     """
 
     base: float = attrs.field(default=0.5, validator=_positive)
@@ -312,8 +311,8 @@ class Backoff:
         return self._random.uniform(0.0, bound)
 
     def maintenance_delay(self, until_end: float) -> float:
-        """Take a delay inside the maintenance window; it does not count against ``attempts``
-        (the next `next_delay` is the first again).
+        """Take a delay inside the maintenance window (it does not count against
+        ``attempts``; the supervisor takes it once `next_delay` ran out there).
 
         Args:
             until_end: seconds until the window ends (`seconds_until_maintenance_ends`).
@@ -331,7 +330,6 @@ class Backoff:
                 "Backoff.maintenance_delay: maintenance_retry is None (the maintenance window "
                 "is not treated apart); take next_delay"
             )
-        self._n = 0
         delay = self._random.uniform(retry / 2.0, retry)
         if delay > until_end:
             delay = min(delay, until_end + self._random.uniform(0.0, min(retry, self.cap)))
@@ -414,7 +412,10 @@ class Supervisor:
         self._attempts = 0
         self._reset = False
         self._gap_teardown = False
-        self._maintenance_ends: float | None = None  # the window announced (WaitingOutMaintenance)
+        # Kalshi's maintenance window: the end of the one this outage reached into, and of the
+        # one announced by WaitingOutMaintenance
+        self._window_end: float | None = None
+        self._announced_end: float | None = None
         self._lost_reason: str | None = None
         self._failure: FixError | None = None
         self._subscriptions: list[Message] = []
@@ -633,7 +634,7 @@ class Supervisor:
             self._send_resubscriptions(self.session, now)
         self.backoff.reset()
         self._attempts = 0
-        self._maintenance_ends = None
+        self._window_end = self._announced_end = None
 
     def _on_refuse(self, _n: float, reason: str, _e: BaseException | None, _s: bool) -> None:
         self._fail(LogonRefused(reason, peer=self.peer, attempts=self._attempts))
@@ -702,11 +703,7 @@ class Supervisor:
                 elif isinstance(event, LogonRejected) and self._state is _LOGGING_ON:
                     # after a drop, Kalshi may not have seen our old connection close yet
                     lingering = self.connections > 0 and "already exists" in event.text.lower()
-                    if (
-                        logon_refusal_is_final(event.text)
-                        and not lingering
-                        and not self._riding_out_maintenance(now)
-                    ):
+                    if logon_refusal_is_final(event.text) and not lingering:
                         self._feed(_I.REFUSED, now, event.text)
                 elif isinstance(event, CloseTransport):
                     self._ended(now, event.reason, event.reconnect, event.reset_seq_nums)
@@ -750,28 +747,31 @@ class Supervisor:
         event = _I.ENDED if reconnect and self.reconnect else _I.ENDED_FOR_GOOD
         self._feed(event, now, reason, reset=reset)
 
-    def _riding_out_maintenance(self, now: float) -> bool:
-        """Inside Kalshi's maintenance window, with the backoff set to keep the session
-        through it (`Backoff.maintenance_retry`): no attempt there counts, and no Logon
-        refusal there is final (Kalshi does not document what it answers in the window)."""
-        return self.backoff.maintenance_retry is not None and in_maintenance_window(now)
-
     def _retry(self, now: float, reason: str, error: BaseException) -> None:
-        """Take the next delay: the next attempt is due then, or the backoff ran out."""
+        """Take the next delay: the next attempt is due then, or the backoff ran out.
+
+        Kalshi's maintenance window (`Backoff.maintenance_retry` set): a backoff that runs out
+        inside it goes on at the maintenance pace until the window ends (announced once by
+        `WaitingOutMaintenance`), and an outage that reached into the window gets the whole
+        backoff again once it is over."""
         backoff = self.backoff
-        if self._riding_out_maintenance(now):
+        window_end = self._window_end
+        if window_end is not None and now >= window_end:
+            self._window_end = None
+            backoff.reset()  # the window's attempts did not count
+        delay = backoff.next_delay()
+        retry = backoff.maintenance_retry
+        if retry is not None and in_maintenance_window(now):
             until_end = seconds_until_maintenance_ends(now)
-            delay: float | None = backoff.maintenance_delay(until_end)
             ends_at = float(round(now + until_end))  # 5:00 AM ET, a whole second
-            if self._maintenance_ends != ends_at:
-                self._maintenance_ends = ends_at
-                retry = backoff.maintenance_retry
-                assert retry is not None
-                self._events.append(WaitingOutMaintenance(ends_at, retry, reason))
+            self._window_end = ends_at
             if self.connections and not self._reset:
                 self._plan(after_maintenance=True)  # dropped just before, kept out by the window
-        else:
-            delay = backoff.next_delay()
+            if delay is None:
+                delay = backoff.maintenance_delay(until_end)
+                if self._announced_end != ends_at:
+                    self._announced_end = ends_at
+                    self._events.append(WaitingOutMaintenance(ends_at, retry, reason))
         if delay is None:
             self._feed(_I.GIVE_UP, now, reason, error)
             return
