@@ -11,7 +11,7 @@ options (`ConnectOptions`) and where they lead (`describe_target`), the errors
 (`TransportError`, `ConnectionFailed`, `LogonRefused`, `CertificateRefused`,
 `EventQueueOverflow`, `MessageLogError`) and the warning of a weak TLS context
 (`InsecureTLSWarning`), the connection
-events (`Disconnected`, `Reconnecting`, `Reconnected`), drop-copy catch-up (`ExecCursor`,
+events (`Disconnected`, `Reconnecting`, `Reconnected`, `WaitingOutMaintenance`), drop-copy catch-up (`ExecCursor`,
 `CatchUpStarted`, `CatchUpComplete`, `CatchUpFailed`) and what a slow application is told
 (`QueuePolicy`, `FallingBehind`, `MarketDataFolded`), pre-trade risk limits (`RiskLimits`,
 `SymbolLimits`, `RiskLimitExceeded`), the kill switch's report and halts (`KillReport`,

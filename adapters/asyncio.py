@@ -36,7 +36,12 @@ from kalshi_fix_sansio.driver import (
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.pump import MAX_QUEUED_EVENTS, AsyncAPI, AsyncKillAll, ClientBase
-from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
+from kalshi_fix_sansio.supervisor import (
+    Disconnected,
+    Reconnected,
+    Reconnecting,
+    WaitingOutMaintenance,
+)
 
 from ._aiopump import AioPump
 
@@ -60,6 +65,7 @@ __all__ = [
     "Reconnected",
     "Reconnecting",
     "TradingHalted",
+    "WaitingOutMaintenance",
 ]
 
 EventCallback: TypeAlias = Callable[[Event], Awaitable[None] | None]

@@ -28,7 +28,12 @@ from kalshi_fix_sansio.driver import (
 )
 from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.pump import IDLE_HANDOFF, MAX_QUEUED_EVENTS, ClientBase, SyncAPI, SyncKillAll
-from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
+from kalshi_fix_sansio.supervisor import (
+    Disconnected,
+    Reconnected,
+    Reconnecting,
+    WaitingOutMaintenance,
+)
 
 from ._threadpump import ThreadPump
 
@@ -51,6 +56,7 @@ __all__ = [
     "Reconnected",
     "Reconnecting",
     "TradingHalted",
+    "WaitingOutMaintenance",
 ]
 
 

@@ -47,7 +47,12 @@ from kalshi_fix_sansio.driver import (
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
 from kalshi_fix_sansio.pump import MAX_QUEUED_EVENTS, AsyncAPI, AsyncKillAll, ClientBase
-from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
+from kalshi_fix_sansio.supervisor import (
+    Disconnected,
+    Reconnected,
+    Reconnecting,
+    WaitingOutMaintenance,
+)
 
 from ._triopump import TrioPump
 
@@ -69,6 +74,7 @@ __all__ = [
     "Reconnecting",
     "TradingHalted",
     "TrioSession",
+    "WaitingOutMaintenance",
 ]
 
 EventCallback = Callable[[Event], Awaitable[None] | None]

@@ -493,6 +493,12 @@ def _session(
                 raw.key_where["listener_refused"],
                 f"{label}: listener_refused names {mt!r}, which the session type does not send",
             )
+    for flag in s.get("logon_flags_default_y", []):
+        if flag not in s.get("logon_flags", []):
+            p.add(
+                raw.key_where["logon_flags_default_y"],
+                f"{label}: logon_flags_default_y names {flag!r}, which is not in logon_flags",
+            )
     for key in ("send", "receive"):
         for mt in s.get(key, []):
             m = messages.get(mt)
@@ -518,6 +524,7 @@ def _session(
         list(s["receive"]),
         s.get("notes", ""),
         list(s.get("listener_refused", [])),
+        list(s.get("logon_flags_default_y", [])),
     )
 
 

@@ -200,6 +200,7 @@ class SessionDef:
     receive: list[str]
     notes: str
     listener_refused: list[str] = field(default_factory=list)
+    logon_flags_default_y: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -258,6 +258,7 @@ SESSION = Shape(
         "send": req(list_of(MSGTYPE, "a list of quoted msgtypes")),
         "receive": req(list_of(MSGTYPE, "a list of quoted msgtypes")),
         "listener_refused": opt(list_of(MSGTYPE, "a list of quoted msgtypes")),
+        "logon_flags_default_y": opt(list_of(TEXT, "a list of field names")),
         "notes": opt(TEXT),
     },
 )

@@ -110,6 +110,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         Supervisor,
         SupervisorState,
         TransportError,
+        WaitingOutMaintenance,
     )
     from .tracker import OrderNotFound, OrderRejected, OrderStatus, OrderTracker, TrackedOrder
 
@@ -205,6 +206,7 @@ _LAZY: dict[str, str] = {
     "Supervisor": ".supervisor",
     "SupervisorState": ".supervisor",
     "TransportError": ".supervisor",
+    "WaitingOutMaintenance": ".supervisor",
     "IncompleteSettlement": ".settlement",
     "SettlementAssembler": ".settlement",
     "SettlementProblem": ".settlement",
@@ -365,6 +367,7 @@ __all__ = [
     "TradingHalted",
     "TransportError",
     "UnknownMessage",
+    "WaitingOutMaintenance",
     "__version__",
     "checksum",
     "load_public_key",

@@ -9,6 +9,7 @@ Every record carries the ``extra`` fields `log_fields` gives, and ``event``.
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Mapping
 
@@ -32,7 +33,12 @@ from kalshi_fix_sansio.events import (
     Timeout,
 )
 from kalshi_fix_sansio.killswitch import KillFinished, KillStarted, OutsideHalt
-from kalshi_fix_sansio.supervisor import Disconnected, Reconnected, Reconnecting
+from kalshi_fix_sansio.supervisor import (
+    Disconnected,
+    Reconnected,
+    Reconnecting,
+    WaitingOutMaintenance,
+)
 from kalshi_fix_sansio.tracker import OrderNotFound
 
 from ._transport import TRANSPORT_LOGGER_NAME
@@ -91,6 +97,16 @@ def log_event(name: str, event: Event, fields: Mapping[str, str] | None = None) 
             event.reason,
             extra=extra,
         )
+    elif isinstance(event, WaitingOutMaintenance):
+        _log.warning(
+            "%s: down in Kalshi's maintenance window: retrying every %.0f s or less until it "
+            "ends at %s, then as usual (%s)",
+            name,
+            event.retry_every,
+            datetime.datetime.fromtimestamp(event.ends_at, datetime.timezone.utc).isoformat(),
+            event.reason,
+            extra=extra,
+        )
     elif isinstance(event, Disconnected):
         _log.warning("%s: disconnected: %s", name, event.reason, extra=extra)
     elif isinstance(event, Reconnected):
@@ -130,6 +146,7 @@ def log_event(name: str, event: Event, fields: Mapping[str, str] | None = None) 
 
 _CONNECTION_EVENTS = (
     Reconnecting,
+    WaitingOutMaintenance,
     Disconnected,
     Reconnected,
     LogonRejected,

@@ -229,10 +229,11 @@ class Outbound:
             kwargs["raw_data"] = sig
             if cfg.send_raw_data_length:
                 kwargs["raw_data_length"] = len(sig)
-            for attr, (_fix, _tag) in LOGON_FLAGS.items():
+            default_y = cfg.spec.logon_flags_default_y
+            for attr, (fix, _tag) in LOGON_FLAGS.items():
                 value = getattr(cfg, attr)
-                if value is None or value is False:
-                    continue
+                if value is None or (value is False and fix not in default_y):
+                    continue  # left out: N is Kalshi's default
                 if attr == "use_dollars" and cfg.product == "margin":
                     continue
                 kwargs[attr] = value

@@ -200,8 +200,8 @@ class SupervisorAction(enum.Enum):
     NOTHING = "nothing"
     CONNECT = "connect at once"
     LOG_ON = "new Session, send its Logon"
-    ATTEMPT_FAILED = "count the attempt; schedule the next (Reconnecting)"
-    RETRY = "schedule the next attempt (Reconnecting)"
+    ATTEMPT_FAILED = "count the attempt; schedule the next (Reconnecting; see maintenance)"
+    RETRY = "schedule the next attempt (Reconnecting; see maintenance)"
     LOGGED_ON = "reset the backoff; after a drop: Reconnected, re-subscribe"
     REFUSE = "fail with LogonRefused"
     RECONNECT = "Disconnected; plan the Logon's reset, schedule the next attempt"
@@ -339,6 +339,12 @@ def render_supervisor_markdown() -> str:
             "and what its session and its backoff say (Logon answered or refused, the session",
             "ended, the backoff ran out). The [session's own states](session-states.md) run",
             "inside `logging on`, `active` and `logging out`.",
+            "",
+            "Maintenance: inside Kalshi's Thursday window (3:00-5:00 AM ET, from the `now` it",
+            "is given) the backoff does not run out: once its delays are spent there, each next",
+            "attempt is scheduled at the `Backoff`'s `maintenance_retry` pace until the window",
+            "ends, `WaitingOutMaintenance` once per window, and the whole backoff is taken again",
+            "after it (see [Kalshi's maintenance window](adapters.md#kalshis-maintenance-window)).",
         ],
         columns=["From", "On", "To", "Action"],
         rows=[(s.value, i.value, n.value, a.value) for (s, i), (n, a) in rows],

@@ -67,7 +67,8 @@ class SessionConfig:
         cancel_orders_on_disconnect: CancelOrdersOnDisconnect(8013).
         listener_session: ListenerSession(20126): read-only copy of the account's reports.
         receive_settlement_reports: ReceiveSettlementReports(20127) (prediction only); None
-            leaves it out (Kalshi's default: Y on KalshiPT, N elsewhere).
+            leaves it out (Kalshi's default: Y on KalshiPT, N elsewhere). False on KalshiPT
+            sends 20127=N (turns its default stream off); elsewhere False is left out, as N.
         message_retention_period: MessageRetentionPeriod(20200) in hours (1-72; retransmission
             sessions only); also how long the store keeps messages for resend (default 24).
         use_dollars: UseDollars(21005): prices in dollars on the wire (always so on margin).

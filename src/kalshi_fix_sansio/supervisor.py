@@ -84,6 +84,7 @@ __all__ = [
     "Supervisor",
     "SupervisorState",
     "TransportError",
+    "WaitingOutMaintenance",
     "in_maintenance_window",
     "logon_refusal_is_final",
     "reconnect_plan",
@@ -187,6 +188,27 @@ class Reconnecting(Event):
 
 
 @attrs.frozen(slots=True)
+class WaitingOutMaintenance(Event):
+    """The backoff ran out inside Kalshi's weekly maintenance window (Thursday 3:00-5:00 AM ET,
+    `in_maintenance_window`), where Kalshi may disconnect sessions: instead of failing with
+    `ConnectionFailed`, the supervisor keeps trying at the `Backoff`'s ``maintenance_retry``
+    pace until the window ends, then with the whole backoff again. Once per window; each
+    attempt is still announced by a `Reconnecting`.
+
+    Attributes:
+        ends_at: when the window ends (POSIX time of 5:00 AM ET); the first attempt after it
+            comes at most ``min(maintenance_retry, cap)`` seconds later.
+        retry_every: the longest delay between attempts in the window, in seconds (each delay
+            is drawn between half of it and all of it).
+        reason: what ended the previous connection or attempt.
+    """
+
+    ends_at: float
+    retry_every: float
+    reason: str
+
+
+@attrs.frozen(slots=True)
 class Reconnected(Event):
     """The supervisor reconnected and logged on again after a drop.
 
@@ -206,6 +228,15 @@ class Reconnected(Event):
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not value > 0:
         raise LocalProtocolError(f"Backoff.{attribute.name} must be > 0, got {value!r}")
+
+
+def _optional_positive(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
+    ):
+        raise LocalProtocolError(
+            f"Backoff.{attribute.name} must be a number of seconds > 0 or None (off), got {value!r}"
+        )
 
 
 def _attempts(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -230,12 +261,22 @@ class Backoff:
     each successful Logon. Each supervisor needs its own instance (``attrs.evolve(policy)``),
     so sessions sharing one policy never share a retry budget; the clients copy it per session.
 
+    Inside Kalshi's weekly maintenance window (Thursday 3:00-5:00 AM ET), where Kalshi may
+    drop sessions and asks clients to reconnect after it, the window's attempts do not count:
+    when the delays run out there, the supervisor goes on with `maintenance_delay` until the
+    window ends (`WaitingOutMaintenance` says so), then starts the backoff again.
+
     Attributes:
         base: the first delay's upper bound, in seconds.
         cap: the largest upper bound, in seconds.
         attempts: how many delays (retries) `delays` yields before it stops; ``None``: forever.
         seed: seed of the jitter; ``None`` draws one from the system.
         rng: the random source (tests inject one); ``None``: ``random.Random(seed)``.
+        maintenance_retry: the longest delay between attempts once the delays ran out inside
+            the maintenance window, in seconds (each is drawn between half of it and all of it,
+            and the first attempt after the window comes at most ``min(maintenance_retry,
+            cap)`` seconds after it ends); 14400 or more waits the window out. ``None``: the
+            window is not special (a session dropped at 3:00 gives up after ``attempts``).
     """
 
     base: float = attrs.field(default=0.5, validator=_positive)
@@ -243,6 +284,8 @@ class Backoff:
     attempts: int | None = attrs.field(default=10, validator=_attempts)
     seed: int | None = None
     rng: random.Random | None = attrs.field(default=None, repr=False, eq=False)
+    # an attempt every 30 to 60 s in the window: at most 240 Logons a session in its 2 hours
+    maintenance_retry: float | None = attrs.field(default=60.0, validator=_optional_positive)
     _n: int = attrs.field(init=False, default=0, repr=False, eq=False)
     _random: random.Random = attrs.field(init=False, repr=False, eq=False)
 
@@ -266,6 +309,31 @@ class Backoff:
         bound = min(self.cap, self.base * 2.0 ** min(self._n, _MAX_EXPONENT))
         self._n += 1
         return self._random.uniform(0.0, bound)
+
+    def maintenance_delay(self, until_end: float) -> float:
+        """Take a delay inside the maintenance window (it does not count against
+        ``attempts``; the supervisor takes it once `next_delay` ran out there).
+
+        Args:
+            until_end: seconds until the window ends (`seconds_until_maintenance_ends`).
+
+        Returns:
+            Seconds to wait: drawn between half of ``maintenance_retry`` and all of it, and no
+            later than a jittered ``min(maintenance_retry, cap)`` after the window ends.
+
+        Raises:
+            LocalProtocolError: ``maintenance_retry`` is None (the window is not special).
+        """
+        retry = self.maintenance_retry
+        if retry is None:
+            raise LocalProtocolError(
+                "Backoff.maintenance_delay: maintenance_retry is None (the maintenance window "
+                "is not treated apart); take next_delay"
+            )
+        delay = self._random.uniform(retry / 2.0, retry)
+        if delay > until_end:
+            delay = min(delay, until_end + self._random.uniform(0.0, min(retry, self.cap)))
+        return delay
 
     def delays(self) -> Iterator[float]:
         """Iterate over the remaining delays (shares state with `next_delay`).
@@ -343,6 +411,11 @@ class Supervisor:
         self._connect_at: float | None = None
         self._attempts = 0
         self._reset = False
+        self._gap_teardown = False
+        # Kalshi's maintenance window: the end of the one this outage reached into, and of the
+        # one announced by WaitingOutMaintenance
+        self._window_end: float | None = None
+        self._announced_end: float | None = None
         self._lost_reason: str | None = None
         self._failure: FixError | None = None
         self._subscriptions: list[Message] = []
@@ -561,21 +634,27 @@ class Supervisor:
             self._send_resubscriptions(self.session, now)
         self.backoff.reset()
         self._attempts = 0
+        self._window_end = self._announced_end = None
 
     def _on_refuse(self, _n: float, reason: str, _e: BaseException | None, _s: bool) -> None:
         self._fail(LogonRefused(reason, peer=self.peer, attempts=self._attempts))
 
     def _on_reconnect(self, now: float, reason: str, _e: BaseException | None, reset: bool) -> None:
         self._events.append(Disconnected(reason))
+        self._gap_teardown = reset
+        self._plan(in_maintenance_window(now))
+        self.backoff.reset()
+        self._retry(now, reason, TransportError(reason))
+
+    def _plan(self, after_maintenance: bool) -> None:
+        """Decide whether the reconnect Logon resets sequence numbers (`reconnect_plan`)."""
         plan = reconnect_plan(
             self.config,
-            after_gap_teardown=reset,
-            after_maintenance=in_maintenance_window(now),
+            after_gap_teardown=self._gap_teardown,
+            after_maintenance=after_maintenance,
             maintenance_reset=self.maintenance_reset,
         )
         self._reset = plan.reset_seq_nums
-        self.backoff.reset()
-        self._retry(now, reason, TransportError(reason))
 
     def _on_lost(self, _n: float, reason: str, _e: BaseException | None, _s: bool) -> None:
         self._events.append(Disconnected(reason))
@@ -669,8 +748,30 @@ class Supervisor:
         self._feed(event, now, reason, reset=reset)
 
     def _retry(self, now: float, reason: str, error: BaseException) -> None:
-        """Take the next delay: the next attempt is due then, or the backoff ran out."""
-        delay = self.backoff.next_delay()
+        """Take the next delay: the next attempt is due then, or the backoff ran out.
+
+        Kalshi's maintenance window (`Backoff.maintenance_retry` set): a backoff that runs out
+        inside it goes on at the maintenance pace until the window ends (announced once by
+        `WaitingOutMaintenance`), and an outage that reached into the window gets the whole
+        backoff again once it is over."""
+        backoff = self.backoff
+        window_end = self._window_end
+        if window_end is not None and now >= window_end:
+            self._window_end = None
+            backoff.reset()  # the window's attempts did not count
+        delay = backoff.next_delay()
+        retry = backoff.maintenance_retry
+        if retry is not None and in_maintenance_window(now):
+            until_end = seconds_until_maintenance_ends(now)
+            ends_at = float(round(now + until_end))  # 5:00 AM ET, a whole second
+            self._window_end = ends_at
+            if self.connections and not self._reset:
+                self._plan(after_maintenance=True)  # dropped just before, kept out by the window
+            if delay is None:
+                delay = backoff.maintenance_delay(until_end)
+                if self._announced_end != ends_at:
+                    self._announced_end = ends_at
+                    self._events.append(WaitingOutMaintenance(ends_at, retry, reason))
         if delay is None:
             self._feed(_I.GIVE_UP, now, reason, error)
             return

@@ -42,6 +42,8 @@ class SessionSpec(NamedTuple):
     receive: tuple[str, ...]
     listener_refused: tuple[str, ...]
     """Messages a listener session (ListenerSession=Y) may not send: Kalshi answers 35=j."""
+    logon_flags_default_y: tuple[str, ...]
+    """Logon flags Kalshi takes as Y when the Logon leaves them out: turning one off takes N."""
 
 
 FIELDS: dict[int, FieldSpec] = {
@@ -263,11 +265,13 @@ SESSIONS: dict[tuple[str, str], SessionSpec] = {
         True, True, ('CancelOrdersOnDisconnect', 'ListenerSession', 'ReceiveSettlementReports', 'UseDollars', 'SkipPendingExecReports', 'UseExpiredOrdStatus', 'EnableIocCancelReport', 'PreserveOriginalOrderQty', 'AlwaysEmitNewBeforeTrade', 'SplitCollateralReturn', 'UseCapReservation'),
         ('D', 'F', 'G', 'q', 'UOG', 'U1'), ('8', '9', 'r', 'UOH', 'U2', 'U3', 'UMS', 'j'),
         ('D', 'F', 'G', 'q', 'UOG'),
+        (),
     ),
     ('prediction', 'KalshiDC'): SessionSpec(
         'prediction', 'KalshiDC', 8229, 'order_entry', False,
         True, False, ('UseDollars', 'UseExpiredOrdStatus', 'PreserveOriginalOrderQty', 'SplitCollateralReturn'),
         ('U1',), ('8', 'U2', 'U3', 'j'),
+        (),
         (),
     ),
     ('prediction', 'KalshiRT'): SessionSpec(
@@ -275,17 +279,20 @@ SESSIONS: dict[tuple[str, str], SessionSpec] = {
         False, True, ('CancelOrdersOnDisconnect', 'ListenerSession', 'ReceiveSettlementReports', 'MessageRetentionPeriod', 'UseDollars', 'SkipPendingExecReports', 'UseExpiredOrdStatus', 'EnableIocCancelReport', 'PreserveOriginalOrderQty', 'AlwaysEmitNewBeforeTrade', 'SplitCollateralReturn', 'UseCapReservation'),
         ('D', 'F', 'G', 'UOG', 'R', 'UA', 'UE'), ('8', '9', 'UOH', 'b', 'S', 'UC', 'UB', 'AG', 'UMS', 'j'),
         ('D', 'F', 'G', 'UOG', 'R', 'UA', 'UE'),
+        (),
     ),
     ('prediction', 'KalshiPT'): SessionSpec(
         'prediction', 'KalshiPT', 8231, 'order_entry', True,
         False, False, ('ReceiveSettlementReports', 'MessageRetentionPeriod'),
         (), ('UMS', 'j'),
         (),
+        ('ReceiveSettlementReports',),
     ),
     ('prediction', 'KalshiRFQ'): SessionSpec(
         'prediction', 'KalshiRFQ', 8232, 'order_entry', False,
         True, False, ('UseDollars',),
         ('S', 'Z', 'U7'), ('R', 'AI', 'U9', 'U8', 'AG', 'j'),
+        (),
         (),
     ),
     ('prediction', 'KalshiMD'): SessionSpec(
@@ -293,17 +300,20 @@ SESSIONS: dict[tuple[str, str], SessionSpec] = {
         True, False, (),
         ('V', 'e'), ('W', 'X', 'Y', 'f', 'j'),
         (),
+        (),
     ),
     ('margin', 'KalshiNR'): SessionSpec(
         'margin', 'KalshiNR', 8228, 'order_entry', False,
         True, True, ('CancelOrdersOnDisconnect', 'ListenerSession', 'UseDollars', 'SkipPendingExecReports', 'UseExpiredOrdStatus', 'EnableIocCancelReport', 'PreserveOriginalOrderQty'),
         ('D', 'F', 'G', 'q', 'UOG', 'U1'), ('8', '9', 'r', 'UOH', 'U2', 'U3', 'j'),
         ('D', 'F', 'G', 'q', 'UOG'),
+        (),
     ),
     ('margin', 'KalshiDC'): SessionSpec(
         'margin', 'KalshiDC', 8229, 'order_entry', False,
         True, False, ('UseDollars', 'UseExpiredOrdStatus', 'PreserveOriginalOrderQty'),
         ('U1',), ('8', 'U2', 'U3', 'j'),
+        (),
         (),
     ),
     ('margin', 'KalshiRT'): SessionSpec(
@@ -311,11 +321,13 @@ SESSIONS: dict[tuple[str, str], SessionSpec] = {
         False, True, ('CancelOrdersOnDisconnect', 'ListenerSession', 'MessageRetentionPeriod', 'UseDollars', 'SkipPendingExecReports', 'UseExpiredOrdStatus', 'EnableIocCancelReport', 'PreserveOriginalOrderQty'),
         ('D', 'F', 'G', 'UOG'), ('8', '9', 'UOH', 'j'),
         ('D', 'F', 'G', 'UOG'),
+        (),
     ),
     ('margin', 'KalshiMD'): SessionSpec(
         'margin', 'KalshiMD', 8233, 'market_data', False,
         True, False, (),
         ('V',), ('W', 'X', 'Y', 'j'),
+        (),
         (),
     ),
 }

@@ -144,7 +144,9 @@ def make_client(args: argparse.Namespace, endpoints: Mapping[str, tuple[str, int
     options: dict[str, Any] = {
         "pinned_cert": args.pinned_cert,
         "allow_unlisted_hosts": args.allow_unlisted_host,
-        "backoff": Backoff(attempts=2),
+        # one-shot commands answer fast, Thursday 3-5 AM ET too (a kill must not wait out
+        # Kalshi's maintenance window)
+        "backoff": Backoff(attempts=2, maintenance_retry=None),
     }
     if overrides:
         options["endpoints"] = overrides

@@ -336,13 +336,27 @@ def apply_fault(gateway: Any, words: list[str]) -> str | None:
             faults.delay = float(value or "0")
         elif name == "reject-logon":
             faults.reject_next_logon = value or "logon rejected by the mock gateway"
+        elif name == "maintenance":
+            if value == "off":
+                faults.maintenance_until = None
+            else:
+                gateway.maintenance(float(value or "7200"))
+        elif name == "logon-rate-limit":
+            if value in ("", "off"):
+                faults.logon_rate_limit = None
+            else:
+                count, _, seconds = value.partition("/")
+                faults.logon_rate_limit = (int(count), float(seconds or "1"))
+        elif name == "rate-limit":
+            faults.rate_limit_next = int(value or "1")
         else:
             return (
                 f"unknown fault {name!r} (drop-after, skip-seq, duplicate, garble, silent, "
-                "delay, reject-logon)"
+                "delay, reject-logon, maintenance, logon-rate-limit, rate-limit)"
             )
-    except ValueError:
-        return f"bad value {value!r} for {name}"
+    except ValueError as exc:
+        detail = str(exc) if name in ("maintenance", "logon-rate-limit") else ""
+        return f"bad value {value!r} for {name}" + (f": {detail}" if detail else "")
     return None
 
 
@@ -473,7 +487,8 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         default=[],
         metavar="NAME[=VALUE]",
         help="inject a fault: drop-after=N, skip-seq=N, duplicate, garble, silent, "
-        "delay=SECONDS, reject-logon=TEXT (repeatable)",
+        "delay=SECONDS, reject-logon=TEXT, maintenance=SECONDS, logon-rate-limit=N/SECONDS, "
+        "rate-limit=N (repeatable)",
     )
     add_replay_options(gw)
     _add_memory_options(gw)

@@ -9,7 +9,15 @@ import socket
 
 import attrs
 
-__all__ = ["Faults", "GatewayError", "is_loopback_host", "is_wildcard_host", "listen_error"]
+__all__ = [
+    "LOGON_RATE_LIMIT_TEXT",
+    "MAINTENANCE_TEXT",
+    "Faults",
+    "GatewayError",
+    "is_loopback_host",
+    "is_wildcard_host",
+    "listen_error",
+]
 
 
 class GatewayError(OSError):
@@ -50,6 +58,28 @@ def is_wildcard_host(host: str) -> bool:
         return False
 
 
+def _logon_rate_limit(
+    _: object, __: attrs.Attribute[tuple[int, float] | None], value: tuple[int, float] | None
+) -> None:
+    if value is None:
+        return
+    items: tuple[object, ...] = tuple(value) if isinstance(value, tuple) else ()
+    count = items[0] if len(items) == 2 else None
+    window = items[1] if len(items) == 2 else None
+    if not (
+        isinstance(count, int)
+        and not isinstance(count, bool)
+        and count >= 1
+        and isinstance(window, (int, float))
+        and not isinstance(window, bool)
+        and window > 0
+    ):
+        raise ValueError(
+            "logon_rate_limit must be (n, seconds) with n >= 1 and seconds > 0, or None; "
+            f"got {value!r}"
+        )
+
+
 @attrs.define
 class Faults:
     """Failures the gateway injects (change them at any time, from any thread).
@@ -67,6 +97,17 @@ class Faults:
         refuse_keys: API keys whose Logons are refused (Logout "temporarily unavailable, try
             again later": a client retries) while they are listed: with
             `MockGateway.disconnect`, an outage of one client while others trade.
+        maintenance_until: every Logon is refused (Logout `MAINTENANCE_TEXT`) until this time
+            on the gateway's clock (UTC epoch seconds; a simulation's clock in a simulation).
+            `MockGateway.maintenance` sets it and drops every connection: Kalshi's weekly
+            maintenance window.
+        logon_rate_limit: ``(n, seconds)``: at most ``n`` Logons per API key (the mock's
+            account) in any ``seconds``; one more is refused with Kalshi's Logout
+            ``58=rate limit exceeded`` (`LOGON_RATE_LIMIT_TEXT`). A refused Logon takes none
+            of the ``n``. ``None``: no limit.
+        rate_limit_next: answer the next this many application messages (any session) with
+            Kalshi's rate-limit reject, 35=j 380=8 ``Rate limit exceeded``, instead of handling
+            them.
     """
 
     drop_after: int | None = None
@@ -77,6 +118,18 @@ class Faults:
     delay: float = 0.0
     reject_next_logon: str | None = None
     refuse_keys: frozenset[str] = frozenset()
+    maintenance_until: float | None = None
+    logon_rate_limit: tuple[int, float] | None = attrs.field(
+        default=None, validator=_logon_rate_limit, on_setattr=attrs.setters.validate
+    )
+    rate_limit_next: int = 0
+
+
+MAINTENANCE_TEXT = "exchange under maintenance, try again later"
+"""The Logout text of a Logon refused in `MockGateway.maintenance` (Kalshi documents none: a
+client must retry whatever it says in the Thursday window)."""
+LOGON_RATE_LIMIT_TEXT = "rate limit exceeded"
+"""Kalshi's Logout text for a Logon over the rate limit."""
 
 
 _LISTEN_HINTS = {

@@ -12,6 +12,7 @@ into the drivers' public fault hooks.
 from __future__ import annotations
 
 import ssl
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,7 @@ from ..session import sending_time
 from ..store import MemoryStore, MessageStore
 from .connection import Connection
 from .exchange import Exchange, Outbound
-from .listening import Faults
+from .listening import LOGON_RATE_LIMIT_TEXT, MAINTENANCE_TEXT, Faults
 from .timers import LoopTimers, Timers
 
 __all__ = ["Router"]
@@ -68,6 +69,7 @@ class Router:
         self._durable: dict[tuple[str, str], str] = {}
         self._durable_dollars: dict[tuple[str, str], bool] = {}
         self._silent_upto: int | None = None
+        self._logons: dict[str, deque[float]] = {}  # API key -> its recent Logons' times
         self._counter = 0
         # connections with bytes queued by the input being served: written once, at its end
         self._dirty: dict[Connection, None] = {}
@@ -125,10 +127,20 @@ class Router:
             )
         if key in self.faults.refuse_keys:
             return "temporarily unavailable, try again later"
-        text = self.faults.reject_next_logon
+        faults = self.faults
+        text = faults.reject_next_logon
         if text:
-            self.faults.reject_next_logon = None
+            faults.reject_next_logon = None
             return text
+        now = self.timers.time()
+        until = faults.maintenance_until
+        if until is not None:
+            if now < until:
+                return MAINTENANCE_TEXT
+            faults.maintenance_until = None  # the window is over
+        limit = faults.logon_rate_limit
+        if limit is not None and not self._logon_allowed(key, now, limit):
+            return LOGON_RATE_LIMIT_TEXT
         if key in self._by_key:
             return "already exists"
         conn.api_key = key
@@ -138,6 +150,18 @@ class Router:
             self._stores[(key, conn.session_type)] = store
         conn.store.target = store
         return None
+
+    def _logon_allowed(self, key: str, now: float, limit: tuple[int, float]) -> bool:
+        """At most ``n`` Logons of ``key`` in any ``seconds`` (`Faults.logon_rate_limit`);
+        an allowed one is counted, a refused one is not."""
+        n, seconds = limit
+        times = self._logons.setdefault(key, deque())
+        while times and times[0] <= now - seconds:
+            times.popleft()
+        if len(times) >= n:
+            return False
+        times.append(now)
+        return True
 
     # -- serving an input ------------------------------------------------------------------------
 
@@ -158,15 +182,16 @@ class Router:
         """Hand ``conn``'s events to the exchange, then write what every session queued."""
         driver = conn.driver
         self._serving += 1
+        faults = self.faults
         try:
             for event in driver.events():
                 if isinstance(event, ApplicationMessage):
-                    self._route(
-                        self.exchange.handle(
-                            conn.session_id, event.message, self.exchange_now(now)
-                        ),
-                        now,
-                    )
+                    if faults.rate_limit_next > 0:
+                        faults.rate_limit_next -= 1
+                        handle = self.exchange.reject_rate_limited
+                    else:
+                        handle = self.exchange.handle
+                    self._route(handle(conn.session_id, event.message, self.exchange_now(now)), now)
                 elif isinstance(event, LoggedOn):
                     self._logged_on(conn, event, now)
                 elif isinstance(event, (CloseTransport, LogonRejected)):
@@ -214,7 +239,7 @@ class Router:
                 listener=logon.listener_session is True,
                 cancel_on_disconnect=logon.cancel_orders_on_disconnect is True,
                 use_dollars=logon.use_dollars is True,
-                settlement_reports=_wants_settlement(session_type, logon),
+                settlement_reports=_wants_settlement(logon),
                 preserve_original_order_qty=logon.preserve_original_order_qty is True,
                 use_expired_ord_status=logon.use_expired_ord_status is True,
                 now=self.exchange_now(now),
@@ -354,10 +379,7 @@ class Router:
             self._route(self.exchange.disconnect(conn.session_id, self.exchange_now(now)), now)
 
 
-def _wants_settlement(session_type: str, logon: Any) -> bool:
-    flag = (
-        logon.receive_settlement_reports if hasattr(logon, "receive_settlement_reports") else None
-    )
-    if session_type == "KalshiPT":
-        return flag is not False
-    return flag is True
+def _wants_settlement(logon: Any) -> bool | None:
+    """The Logon's ReceiveSettlementReports(20127); None when left out (margin has none)."""
+    flag = getattr(logon, "receive_settlement_reports", None)
+    return flag if isinstance(flag, bool) else None

@@ -608,6 +608,43 @@ class MockGateway(Router):
         """API keys with a logged-on session."""
         return self.call(lambda: sorted(self._by_key))
 
+    def maintenance(self, seconds: float | None = None, *, until: float | None = None) -> int:
+        """Start a maintenance window, as Kalshi's every Thursday 3:00-5:00 AM ET: every
+        connection is closed now (without a Logout: Kalshi documents none) and every Logon is
+        refused (Logout `MAINTENANCE_TEXT <kalshi_fix_sansio.gateway.listening.MAINTENANCE_TEXT>`)
+        until the window ends; then Logons are served again. ``faults.maintenance_until``
+        holds the end (set it to None to end the window early).
+
+        Args:
+            seconds: how long the window lasts from now (the gateway's clock: a simulation's in
+                a simulation).
+            until: or when it ends, UTC epoch seconds.
+
+        Returns:
+            How many connections were closed.
+
+        Raises:
+            ValueError: neither or both of ``seconds`` and ``until``, or a window that has
+                ended already.
+        """
+        if (seconds is None) is (until is None):
+            raise ValueError("maintenance: give either seconds (from now) or until (a time)")
+
+        def start() -> int:
+            now = self.timers.time()
+            end = now + seconds if seconds is not None else until
+            assert end is not None
+            if not end > now:
+                raise ValueError(f"maintenance: the window must end after now ({now}), got {end}")
+            self.faults.maintenance_until = end
+            conns = list(self._live)
+            for conn in conns:
+                conn.abort()
+            self.log.append(f"maintenance until {end}: {len(conns)} connection(s) closed")
+            return len(conns)
+
+        return self.call(start)
+
     def disconnect(self, api_key: str) -> int:
         """Close every connection of an API key now (as a network fault would: no Logout).
 

@@ -84,7 +84,7 @@ from .recorded import RecordedMarkets
 from .reports import Reports
 from .rfq import OBSCURED_CREATOR_ID, QUOTE_CONFIRM_SECONDS, RFQ_LIFETIME_SECONDS, Rfqs
 from .rfq_quotes import Quotes
-from .routing import SESSION_TYPES
+from .routing import SESSION_TYPES, SETTLEMENT_BY_DEFAULT
 from .settlement import Settlement
 from .state import ExchangeState
 
@@ -95,6 +95,7 @@ __all__ = [
     "HOUSE_ACCOUNT",
     "OBSCURED_CREATOR_ID",
     "QUOTE_CONFIRM_SECONDS",
+    "RATE_LIMIT_REJECT_TEXT",
     "RFQ_LIFETIME_SECONDS",
     "ROLLING_WINDOW_SECONDS",
     "SESSION_TYPES",
@@ -117,6 +118,10 @@ __all__ = [
 ]
 
 _Handler = Callable[[ClientSession, Any], None]
+
+RATE_LIMIT_REJECT_TEXT = "Rate limit exceeded"
+"""Kalshi's Text(58) on a 35=j with BusinessRejectReason(380)=8 (`Exchange.reject_rate_limited`)."""
+_RATE_LIMIT_EXCEEDED = 8  # BusinessRejectReason(380): Rate limit exceeded
 
 
 def _check_bounds(window: float, reports: int, finished: int) -> None:
@@ -282,7 +287,7 @@ class Exchange:
         listener: bool = False,
         cancel_on_disconnect: bool = False,
         use_dollars: bool = False,
-        settlement_reports: bool = False,
+        settlement_reports: bool | None = None,
         preserve_original_order_qty: bool = False,
         use_expired_ord_status: bool = False,
         now: float,
@@ -297,8 +302,8 @@ class Exchange:
             cancel_on_disconnect: CancelOrdersOnDisconnect(8013)=Y.
             use_dollars: UseDollars(21005)=Y (prices on reports keep 4 decimals; prediction
                 sessions without it get whole cents).
-            settlement_reports: ReceiveSettlementReports(20127)=Y (KalshiNR/RT; KalshiPT always
-                receives settlement reports).
+            settlement_reports: ReceiveSettlementReports(20127): True (Y), False (N), None
+                (the Logon left it out: Kalshi's default, Y on KalshiPT, N elsewhere).
             preserve_original_order_qty: PreserveOriginalOrderQty(21008)=Y.
             use_expired_ord_status: UseExpiredOrdStatus(21012)=Y.
             now: current time, UTC epoch seconds.
@@ -323,7 +328,11 @@ class Exchange:
             listener=listener,
             cancel_on_disconnect=cancel_on_disconnect,
             use_dollars=use_dollars or not self._state.prediction,
-            settlement_reports=settlement_reports,
+            settlement_reports=(
+                session_type in SETTLEMENT_BY_DEFAULT
+                if settlement_reports is None
+                else settlement_reports
+            ),
             preserve_original_order_qty=preserve_original_order_qty,
             use_expired_ord_status=use_expired_ord_status,
         )
@@ -347,6 +356,29 @@ class Exchange:
         if session is not None and session.cancel_on_disconnect:
             for order in self._state.orders_where(lambda o: o.session_id == session_id):
                 self._orders.cancel(order, text=None)
+        return self._finish()
+
+    def reject_rate_limited(self, session_id: str, message: Message, now: float) -> list[Outbound]:
+        """Answer an application message as Kalshi does over its rate limit, without
+        handling it: BusinessMessageReject (35=j) with BusinessRejectReason(380)=8 and
+        Text(58) ``Rate limit exceeded``, RefSeqNum and RefMsgType naming the message.
+
+        Args:
+            session_id: the connected session that sent it.
+            message: the message (not handled: nothing of it reaches the book).
+            now: current time, UTC epoch seconds.
+
+        Returns:
+            The reject, to send on that session.
+
+        Raises:
+            ValueError: the session id is not connected (a server bug, not client input).
+        """
+        session = self._state.sessions.get(session_id)
+        if session is None:
+            raise ValueError(f"session {session_id!r} is not connected")
+        self._begin(now)
+        self._state.business_reject(session, message, _RATE_LIMIT_EXCEEDED, RATE_LIMIT_REJECT_TEXT)
         return self._finish()
 
     def handle(self, session_id: str, message: Message, now: float) -> list[Outbound]:

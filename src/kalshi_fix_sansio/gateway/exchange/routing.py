@@ -13,9 +13,9 @@ may ``receive``. The exchange takes its routing from it instead of keeping copie
   for a maker and the RFQ broadcasts to the sessions that quote (``send`` has 35=S);
 * MarketSettlementReports go to the session types whose ``receive`` lists 35=UMS.
 
-One fact the table does not hold is kept here, named: the session types that get settlement
-reports without asking (`SETTLEMENT_BY_DEFAULT`: ReceiveSettlementReports defaults to Y on
-KalshiPT only). What a listener session may not send is the table's ``listener_refused``.
+The session types that get settlement reports without asking are the table's too
+(`SETTLEMENT_BY_DEFAULT`: ReceiveSettlementReports in ``logon_flags_default_y``, KalshiPT
+only). What a listener session may not send is the table's ``listener_refused``.
 """
 
 from __future__ import annotations
@@ -46,9 +46,13 @@ QUOTE: Final = "S"
 SETTLEMENT_REPORT: Final = "UMS"
 
 
-SETTLEMENT_BY_DEFAULT: Final = frozenset({"KalshiPT"})
-"""Session types that receive settlement reports without ReceiveSettlementReports=Y (the spec
-notes say so for KalshiPT; its table has no per-session flag defaults)."""
+SETTLEMENT_BY_DEFAULT: Final = frozenset(
+    spec.name
+    for spec in SESSIONS.values()
+    if "ReceiveSettlementReports" in spec.logon_flags_default_y
+)
+"""Session types that receive settlement reports when the Logon leaves ReceiveSettlementReports
+out (the spec's ``logon_flags_default_y``: KalshiPT); 20127=N turns them off there too."""
 
 
 def _by_type(pairs: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:

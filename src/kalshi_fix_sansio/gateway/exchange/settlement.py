@@ -26,7 +26,7 @@ from .market_data import MarketData
 from .model import Book, SettlementView
 from .orders import Orders
 from .rfq import Rfqs
-from .routing import SETTLEMENT_BY_DEFAULT, SETTLEMENT_REPORT
+from .routing import SETTLEMENT_REPORT
 from .state import ExchangeState
 
 __all__ = ["Settlement"]
@@ -140,7 +140,7 @@ class Settlement:
                 for s in self.state.sessions.values()
                 if s.account == account
                 and s.session_type in self._receivers
-                and (s.settlement_reports or s.session_type in SETTLEMENT_BY_DEFAULT)
+                and s.settlement_reports
             ]
             if not recipients:
                 continue
