@@ -54,6 +54,7 @@ __all__ = [
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _BUY = "1"
+_SYMBOLS_KEPT = 4096  # symbols whose limits a checker keeps built
 
 
 class RiskLimitExceeded(LocalProtocolError):
@@ -400,6 +401,7 @@ class RiskChecker:
                 f"risk_limits must be a RiskLimits, got {type(limits).__name__}"
             )
         self._limits = limits
+        self._for_symbol: dict[str, SymbolLimits] = {}  # `RiskLimits.for_symbol`, per symbol
 
     @property
     def tracker(self) -> OrderTracker:
@@ -474,7 +476,11 @@ class RiskChecker:
         side = _code(getattr(message, "side", None))
         if symbol is None or side is None:
             return  # not an order the encoder will take: it says why
-        limits = self._limits.for_symbol(symbol)
+        limits = self._for_symbol.get(symbol)
+        if limits is None:  # built once per symbol and limits (40 % of a check otherwise)
+            if len(self._for_symbol) >= _SYMBOLS_KEPT:
+                self._for_symbol.clear()
+            limits = self._for_symbol[symbol] = self._limits.for_symbol(symbol)
         cl = _code(getattr(message, "cl_ord_id", None))
         qty: Decimal = getattr(message, "order_qty", None) or _ZERO
         price: Decimal | None = getattr(message, "price", None)
