@@ -5,7 +5,7 @@ the live orders and the contracts the open buys and sells could still fill, and 
 of the account, each in O(1). The tracker tells it every order a change touched
 (`OpenCounts.update`, `OpenCounts.drop`), so a change costs O(1) and a check never walks the
 orders: the figures at 0 and at 100,000 live orders are the same (docs/maintainers/benchmarks.md,
-"Risk checks at a desk's scale").
+"Risk checks by live orders").
 
 What counts, by the rules of `kalshi_fix_sansio.risk`:
 
