@@ -351,3 +351,19 @@ def test_latency_gateway_serves_the_mock_key_and_the_rsa_key_for_kalshi_sdk(
         assert len(bench.blocking_block(gw, 2).rtts) == 1
     finally:
         gw.close()
+
+
+@pytest.mark.parametrize("mode", ["limits", "none"])
+def test_bench_risk_child_runs_its_orders_through_the_gate(mode: str) -> None:
+    """The child `bench_risk.py` counts under callgrind, run plainly: 30 live orders, 3 more
+    placed and cancelled through the gate (it asserts the live orders are still 30)."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench_risk.py"), "--child", "30", "3", mode],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr

@@ -298,10 +298,7 @@ class OrderDesk:
                 event = attrs.evolve(event, poss_dup=True)
         self._put(event, now)
         try:
-            self.tracker.on_event(event)
-            risk = self.gate.risk
-            if risk is not None:
-                risk.observe(message)
+            self.tracker.on_event(event)  # the risk checks' counts follow (`open_counts`)
         except Exception as exc:  # a bug there must not stop the session or lose the message
             self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ._opencounts import OpenCounts
 from ._orders import (
     NOT_FOUND,
     OrderStatus,
@@ -38,6 +39,7 @@ class RejectRules:
     _cancels: dict[str, str]  # cancel request ClOrdID -> the order's ClOrdID
     _rejections: dict[str, Rejection]
     _retention: Retention
+    _counts: OpenCounts | None  # the tracker's live-order counts, when kept
     order: Callable[[str], TrackedOrder | None]  # the tracker's: an order by any of its ClOrdIDs
 
     def not_received(self, cl_ord_id: str, text: str) -> TrackedOrder | None:
@@ -71,6 +73,12 @@ class RejectRules:
             target = self._orders.get(self._cancels[cl])
         if target is not None and target.status in _PENDING:
             target.status = _live(target)
+        counts = self._counts
+        if counts is not None:
+            if request is not None:
+                counts.update(request)
+            if target is not None:
+                counts.update(target)
 
     def _cancel_reject(self, message: Any) -> None:
         cl = _code(message.cl_ord_id)

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from ._opencounts import OpenCounts
 from ._orders import PENDING_EXEC_ID, TERMINAL, Rejection, TrackedOrder, _exec_position
 
 __all__ = ["ForgottenReports", "Retention"]
@@ -40,6 +41,7 @@ class Retention:
         "_rejections",
         "_seen",
         "_terminal",
+        "counts",
         "evicted",
         "forgotten",
         "max_terminal",
@@ -66,6 +68,7 @@ class Retention:
             answered,
             groups,
         )
+        self.counts: OpenCounts | None = None  # the tracker's live-order counts, when kept
         self.max_terminal = max_terminal  # final orders kept; None: every order
         self.max_unordered = max_unordered
         self._terminal: deque[str] = deque()  # ClOrdIDs in the order they became final
@@ -130,6 +133,8 @@ class Retention:
     def _drop(self, order: TrackedOrder) -> None:
         cl = order.cl_ord_id
         del self._orders[cl]
+        if self.counts is not None:  # (a final order counts for nothing: in case)
+            self.counts.drop(cl)
         self.evicted = True
         keys = order._keys
         self._seen.difference_update(keys)

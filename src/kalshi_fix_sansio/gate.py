@@ -32,7 +32,8 @@ of `HALTED_MSG_TYPES` that a ResendRequest asks for is gap-filled instead of res
 
 What it records: every order message sent (35=D, 35=G, 35=F) goes into the `OrderTracker`
 before it is written (the answer may be read before ``send`` returns) and is forgotten again
-if it could not be sent; the `RiskChecker` and the metrics learn it once it went.
+if it could not be sent (the `RiskChecker` reads the tracker's counts, so an order counts
+against the limits from then on); the metrics learn it once it went.
 
 The gate reads no clock and does no I/O.
 """
@@ -353,8 +354,6 @@ class OrderGate:
             self._quote_sent(message)
         if cl is None:
             return
-        if self._risk is not None:
-            self._risk.sent(message)
         if self.metrics is not None:
             self.metrics.on_order_sent(msg_type, cl, now)
 

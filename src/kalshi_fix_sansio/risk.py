@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from ._opencounts import OpenCounts
 from .book import Books
 from .errors import LocalProtocolError
 from .tracker import OrderTracker, TrackedOrder
@@ -53,6 +54,7 @@ __all__ = [
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _BUY = "1"
+_SYMBOLS_KEPT = 4096  # symbols whose limits a checker keeps built
 
 
 class RiskLimitExceeded(LocalProtocolError):
@@ -363,9 +365,8 @@ def _f(value: Decimal | int) -> str:
 class RiskChecker:
     """Judges orders against `RiskLimits`, the tracker's open orders and positions, and a book.
 
-    It keeps, per symbol, the ClOrdIDs that may be live (fed by `sent` and `observe`; seeded
-    from the tracker), so a check walks the live orders of the order's symbol only (the
-    account-wide open-order count walks every symbol's).
+    The open-order counts and leaves it reads are the tracker's (`OrderTracker.open_counts`),
+    kept as the tracker changes: a check costs the same whatever the desk holds.
 
     Args:
         limits: the limits.
@@ -387,10 +388,6 @@ class RiskChecker:
         self.product = product
         self.tracker = tracker
         self.books = books
-        self._live: dict[str, dict[str, None]] = {}  # symbol -> ClOrdIDs that may be live
-        for order in tracker:
-            if not order.terminal and order.symbol is not None:
-                self._live.setdefault(order.symbol, {})[order.cl_ord_id] = None
 
     @property
     def limits(self) -> RiskLimits:
@@ -404,77 +401,39 @@ class RiskChecker:
                 f"risk_limits must be a RiskLimits, got {type(limits).__name__}"
             )
         self._limits = limits
+        self._for_symbol: dict[str, SymbolLimits] = {}  # `RiskLimits.for_symbol`, per symbol
+
+    @property
+    def tracker(self) -> OrderTracker:
+        """The order tracker whose open orders and positions the checks read (its
+        `OrderTracker.open_counts`, kept as it changes)."""
+        return self._tracker
+
+    @tracker.setter
+    def tracker(self, tracker: OrderTracker) -> None:
+        self._tracker = tracker
+        self._counts = tracker.open_counts()
 
     # -- feeding -------------------------------------------------------------------------------
 
     def sent(self, message: Any) -> None:
-        """A NewOrderSingle or replace was sent: its ClOrdID may be live."""
-        symbol, cl = (
-            _code(getattr(message, "symbol", None)),
-            _code(getattr(message, "cl_ord_id", None)),
-        )
-        if symbol is not None and cl is not None:
-            self._live.setdefault(symbol, {})[cl] = None
+        """Nothing to do: the tracker's counts follow what it records (kept so that code
+        calling it goes on working)."""
 
     def observe(self, message: Any) -> None:
-        """An ExecutionReport the tracker has taken: an order first known from it (a listener's,
-        a replay's) may be live."""
-        cl = _code(getattr(message, "cl_ord_id", None))
-        if cl is None:
-            return
-        order = self.tracker.order(cl)
-        if (
-            order is not None
-            and order.cl_ord_id == cl
-            and order.symbol is not None
-            and not order.terminal
-        ):
-            live = self._live.setdefault(order.symbol, {})
-            if cl not in live:
-                live[cl] = None
+        """Nothing to do: the tracker's counts follow every report it takes (kept so that code
+        calling it goes on working)."""
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _orders(self, symbol: str) -> dict[str, TrackedOrder]:
-        """The live versions of the symbol's orders, by chain (an order with a replace pending
-        keyed once: by the ClOrdID it replaces), the larger leaves kept."""
-        live = self._live.get(symbol)
-        if not live:
-            return {}
-        order_of = self.tracker.order
-        out: dict[str, TrackedOrder] = {}
-        gone: list[str] = []
-        for cl in live:
-            order = order_of(cl)
-            if order is None or order.terminal or order.cl_ord_id != cl:
-                gone.append(cl)
-                continue
-            key = cl if order.acknowledged or order.orig_cl_ord_id is None else order.orig_cl_ord_id
-            held = out.get(key)
-            if held is None or order.leaves_qty > held.leaves_qty:
-                out[key] = order
-        for cl in gone:
-            del live[cl]
-        if not live:
-            del self._live[symbol]
-        return out
-
     def exposure(self, symbol: str) -> Exposure:
         """The symbol's live orders and worst-case position now."""
-        return self._exposure(symbol, self._orders(symbol))
-
-    def _exposure(self, symbol: str, orders: dict[str, TrackedOrder]) -> Exposure:
-        buys = sells = _ZERO
-        for order in orders.values():
-            if order.side == _BUY:
-                buys += order.leaves_qty
-            else:
-                sells += order.leaves_qty
-        return Exposure(symbol, len(orders), buys, sells, self.tracker.position(symbol).net)
+        count, buys, sells = self._counts.leaves(symbol)
+        return Exposure(symbol, count, buys, sells, self._tracker.position(symbol).net)
 
     def open_orders(self) -> int:
         """Live orders of the account, all symbols (an order with a replace pending once)."""
-        return sum(len(self._orders(symbol)) for symbol in list(self._live))
+        return self._counts.total
 
     def _books(self) -> Books | None:
         source = self.books
@@ -517,7 +476,11 @@ class RiskChecker:
         side = _code(getattr(message, "side", None))
         if symbol is None or side is None:
             return  # not an order the encoder will take: it says why
-        limits = self._limits.for_symbol(symbol)
+        limits = self._for_symbol.get(symbol)
+        if limits is None:  # built once per symbol and limits (40 % of a check otherwise)
+            if len(self._for_symbol) >= _SYMBOLS_KEPT:
+                self._for_symbol.clear()
+            limits = self._for_symbol[symbol] = self._limits.for_symbol(symbol)
         cl = _code(getattr(message, "cl_ord_id", None))
         qty: Decimal = getattr(message, "order_qty", None) or _ZERO
         price: Decimal | None = getattr(message, "price", None)
@@ -571,18 +534,17 @@ class RiskChecker:
         # live orders and the worst-case position
         # (a replace adds no order)
         lim_n = limits.max_open_orders if target is None and rests else None
-        if lim_n is not None or limits.max_position is not None:
-            orders = self._orders(symbol)
-            if lim_n is not None and len(orders) + 1 > lim_n:
-                count = len(orders) + 1
+        if lim_n is not None:
+            count = self._counts.open_orders(symbol) + 1
+            if count > lim_n:
                 refuse(
                     "max_open_orders", lim_n, count, f"{count} open orders in {symbol} > {lim_n}"
                 )
-            if limits.max_position is not None:
-                self._position(limits.max_position, orders, symbol, side, qty, target, refuse)
+        if limits.max_position is not None:
+            self._position(limits.max_position, symbol, side, qty, target, refuse)
         lim_n = self._limits.max_open_orders
         if target is None and rests and lim_n is not None:
-            count = self.open_orders() + 1
+            count = self._counts.total + 1
             if count > lim_n:
                 refuse("max_open_orders", lim_n, count, f"{count} open orders > {lim_n}", None)
 
@@ -628,26 +590,19 @@ class RiskChecker:
     def _position(
         self,
         lim: Decimal,
-        orders: dict[str, TrackedOrder],
         symbol: str,
         side: str,
         qty: Decimal,
         target: TrackedOrder | None,
         refuse: Any,
     ) -> None:
-        exposure = self._exposure(symbol, orders)
+        exposure = self.exposure(symbol)
         long_side = side == _BUY
         before = exposure.worst_long if long_side else exposure.worst_short
         if target is None:
             after = before + qty
         else:  # the chain's leaves become the larger of what they were and the new version's
-            key = (
-                target.cl_ord_id
-                if target.acknowledged or target.orig_cl_ord_id is None
-                else target.orig_cl_ord_id
-            )
-            held = orders.get(key)
-            chain = held.leaves_qty if held is not None else _ZERO
+            chain = self._counts.chain_leaves(symbol, OpenCounts.chain_key(target), long_side)
             new_leaves = max(qty - target.cum_qty, _ZERO)
             after = before - chain + max(chain, new_leaves)
         if after > lim and after > before:

@@ -60,6 +60,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ._opencounts import OpenCounts
 from ._orderfields import (
     REPORT,
     REPORT_READERS,
@@ -226,6 +227,7 @@ class OrderTracker(RejectRules):
             max_terminal=max_terminal_orders,
             max_unordered=max_unordered_exec_ids,
         )
+        self._counts: OpenCounts | None = None  # kept once `open_counts` is called
         self.max_terminal_orders = max_terminal_orders
         """Final orders kept (a replace chain counts once); None: every order is kept."""
         self.max_unordered_exec_ids = max_unordered_exec_ids
@@ -290,6 +292,17 @@ class OrderTracker(RejectRules):
         return [
             o for o in self._orders.values() if o.is_open and (symbol is None or o.symbol == symbol)
         ]
+
+    def open_counts(self) -> OpenCounts:
+        """Live orders and their leaves per symbol and for the account, kept from now on as
+        every change is applied (`kalshi_fix_sansio._opencounts.OpenCounts`: each read and each
+        change O(1), whatever the tracker holds). The first call counts the orders held once;
+        later calls return the same object. A `kalshi_fix_sansio.risk.RiskChecker` calls it: a
+        tracker nobody asks keeps no counts and pays nothing for them."""
+        counts = self._counts
+        if counts is None:
+            counts = self._counts = self._retention.counts = OpenCounts(self._orders.values())
+        return counts
 
     def group(self, group_id: str) -> list[TrackedOrder]:
         """The orders of an order group (SecondaryClOrdID 526 of the order sent, or
@@ -438,6 +451,8 @@ class OrderTracker(RejectRules):
             order._keys = existing._keys
             order._requests = existing._requests
         self._orders[cl] = order
+        if self._counts is not None:
+            self._counts.update(order)
         return order
 
     def discard(self, cl_ord_id: str) -> None:
@@ -446,6 +461,8 @@ class OrderTracker(RejectRules):
         if order is not None and not order.acknowledged and not order._fills:
             del self._orders[cl_ord_id]
             self._seen.difference_update(order._keys)
+            if self._counts is not None:
+                self._counts.drop(cl_ord_id)
         if self._cancels.pop(cl_ord_id, None) is not None:
             target = self._orders.get(self._alias.pop(cl_ord_id, ""))
             if target is not None and target._requests and cl_ord_id in target._requests:
@@ -558,6 +575,15 @@ class OrderTracker(RejectRules):
         order._keys += (key,)
         final = order.status in TERMINAL
         self._apply(order, v, message, exec_type, status)
+        counts = self._counts
+        if counts is not None:  # what this report touched: the order, the one it names
+            counts.update(order)
+            if orig is not None and orig != order.cl_ord_id:
+                named = orders.get(orig)
+                if named is not None:
+                    counts.update(named)
+            if cl != order.cl_ord_id and cl not in orders:
+                counts.drop(cl)  # a replacement answered by a cancel: an alias now
         if not final and order.status in TERMINAL:
             self._retention.finished(order)
 
