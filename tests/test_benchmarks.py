@@ -348,3 +348,27 @@ def test_latency_gateway_serves_the_mock_key_and_the_rsa_key_for_kalshi_sdk(
         assert len(bench.blocking_block(gw, 2).rtts) == 1
     finally:
         gw.close()
+
+
+def test_import_benchmark_compares_each_adapter_with_kalshi_sdk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The start-up rows: each adapter's client import over kalshi-sdk's, with and without the
+    prediction dialect (the report alone: the counts are callgrind's, minutes long)."""
+    bench = load("bench_import")
+    monkeypatch.setattr(bench, "adapters", lambda: ["blocking", "asyncio"])
+    monkeypatch.setattr(bench._kalshi_sdk, "label", lambda: "kalshi-sdk 22.4.0")
+    table = bench.rows(with_sdk=True)
+    assert table[0] == ("interpreter alone", "pass") and table[1][1] == bench.SDK
+    counts = {bench.SDK: 100e6}
+    for i, (_, statement) in enumerate(table[2:]):
+        counts[statement] = 50e6 + i * 20e6
+    measured = [(label, s, counts[s], 10) for label, s in table[1:]]
+    lines = bench.report(measured, 1)
+    target = next(line for line in lines if line.startswith("* project target: importing"))
+    assert target.endswith("blocking 0.50x, asyncio 0.70x — held"), target
+    dialect = next(line for line in lines if line.startswith("* with the prediction dialect"))
+    assert dialect.endswith("blocking 0.90x, asyncio 1.10x — NOT held"), dialect
+    monkeypatch.setattr(bench._kalshi_sdk, "status", lambda: "kalshi-sdk not installed")
+    alone = bench.report([m for m in measured if m[1] != bench.SDK], 1)
+    assert alone[-1].endswith("— not compared") and "| 50.0M | — | 10 |" in "\n".join(alone)
