@@ -166,6 +166,15 @@ HEADLINES: tuple[Headline, ...] = (
         readme=True,
     ),
     Headline(
+        "start-up: importing a client <= kalshi-sdk's instructions",
+        "a fresh interpreter's import of each adapter's FixClient, callgrind, less the "
+        "interpreter alone",
+        "bytecode compiled before; no dialect loaded yet (each loads on first use)",
+        "import",
+        r"^\* project target: importing a client <= kalshi-sdk's instructions, every adapter: "
+        rf"(?P<value>.+) — {_HELD}$",
+    ),
+    Headline(
         "the session's own work: <= 5 µs per message",
         "session path minus decode + read every field, per ExecutionReport",
         "in process (no socket)",

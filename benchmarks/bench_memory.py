@@ -19,7 +19,7 @@ excluded: they exist before tracing starts).
   dicts, its Decimal keys and values, the per-symbol ``Book``, amortised over its 20 levels).
 * Tag layouts: the decode remembers each tag layout it found clean (a bounded cache): 35=W
   snapshots of 1, 2, ... levels, each a layout of its own, decoded and dropped. Reported: bytes
-  retained per remembered layout (its key and tag set), and what the cap of layouts comes to.
+  retained per remembered layout (its key and tag set) and per field, and what the bounds come to.
 """
 
 from __future__ import annotations
@@ -179,9 +179,10 @@ def book_bytes_per_level(symbols: int, levels: int = 20) -> float:
     return (after - before) / held
 
 
-def layout_bytes() -> tuple[float, int, int]:
-    """(retained bytes per tag layout the decode remembers, layouts, their largest level count):
-    35=W snapshots of 1, 2, ... levels, each its own layout, up to the most fields remembered."""
+def layout_bytes() -> tuple[float, int, int, float]:
+    """(retained bytes per tag layout the decode remembers, layouts, their largest level count,
+    retained bytes per field of those layouts): 35=W snapshots of 1, 2, ... levels, each its own
+    layout, up to the most fields remembered."""
     frames = []
     levels = 1
     while True:
@@ -203,15 +204,17 @@ def layout_bytes() -> tuple[float, int, int]:
         tracemalloc.stop()
     remembered = len(CODEC.layouts)
     assert remembered == len(frames), (remembered, len(frames))
+    fields = CODEC.layouts.fields
     CODEC.layouts.forget()
-    return (after - before) / remembered, remembered, levels - 1
+    return (after - before) / remembered, remembered, levels - 1, (after - before) / fields
 
 
 def report(count: int, symbols: int) -> list[str]:
     per_msg, frame_size, queued = session_bytes_per_queued(count)
     per_event = driver_bytes_per_unread(count)
     per_level = book_bytes_per_level(symbols)
-    per_layout, layouts, most = layout_bytes()
+    per_layout, layouts, most, per_field = layout_bytes()
+    cache = CODEC.layouts
     return [
         f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}; "
         "tracemalloc, retained after the work",
@@ -225,9 +228,9 @@ def report(count: int, symbols: int) -> list[str]:
         f"| Books: per price level ({symbols:,} symbols x 20 levels from 35=W snapshots) "
         f"| {per_level:,.0f} B |",
         f"| decode's remembered tag layouts: per layout ({layouts} layouts, 35=W snapshots of 1 to "
-        f"{most} levels, up to {CODEC.layouts.max_tags:,} fields; at most "
-        f"{CODEC.layouts.bound} are kept: {per_layout * CODEC.layouts.bound / 1e6:.1f} MB at "
-        f"this mean) | {per_layout:,.0f} B |",
+        f"{most} levels, up to {cache.max_tags:,} fields; {per_field:,.0f} B per field; at most "
+        f"{cache.bound:,} layouts and {cache.budget:,} fields in all are kept: "
+        f"{per_field * cache.budget / 1e6:.1f} MB at this mean) | {per_layout:,.0f} B |",
     ]
 
 

@@ -1,6 +1,6 @@
 """What reading Kalshi messages costs: every way of using the codec, side by side in one run.
 
-    .venv/bin/python benchmarks/bench_read.py [--quick] [--write-docs]
+    .venv/bin/python benchmarks/bench_read.py [--quick] [--write-docs] [--cpu-time]
 
 The corpus is the library's own mixed Kalshi sample (``kalshi_fix_sansio.testing.samples``, built with
 the encoder from the generated ``prediction`` classes): Heartbeat, NewOrderSingle,
@@ -21,7 +21,8 @@ Timing (as bench_session.py): many short rounds with garbage collection off; in 
 baselines are timed first and last and every row in between (the order rotating from round to
 round); a row's figure is the median over rounds of (baseline time / row time), with the
 quartiles, so a machine whose speed drifts treats every row alike. The time column is the
-row's best time per corpus pass.
+row's best time per corpus pass. ``--cpu-time`` times by the thread's CPU time instead of wall
+time (on a machine shared with other work: the time spent waiting for a core is left out).
 """
 
 from __future__ import annotations
@@ -30,26 +31,21 @@ import gc
 import os
 import platform
 import sys
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
 import _kalshi_sdk
+import _rows
 from _docs import arguments, publish, write_block
-from _layouts import distinct_frames
-from _rows import Row, calibrate, not_installed, paired
+from _layouts import fresh_and_after, history_counts, many_layouts
+from _rows import Row, calibrate, not_installed, paired, use_cpu_time
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._decode import Codec
-from kalshi_fix_sansio._generated.prediction import (  # its codec and the tables to make one
-    _CLASSES,
-    _CODEC,
-    _DATA_TAGS,
-    _RFQ_CLASSES,
-)
-from kalshi_fix_sansio._values import ValueCaches
+from kalshi_fix_sansio._generated.prediction import _CODEC
 from kalshi_fix_sansio.testing.samples import KEY, T0, frames
 
 try:
@@ -73,6 +69,15 @@ READ_OVER_THE_BOUND = (
     "kalshi-fix-sansio: decode + read every field present, more distinct layouts than a codec "
     "remembers"
 )
+READ_MANY = "kalshi-fix-sansio: decode + read every field present, 1,500 distinct layouts"
+READ_FRESH = "kalshi-fix-sansio: decode + read every field present, a codec of its own, fresh"
+READ_AFTER = (
+    "kalshi-fix-sansio: decode + read every field present, a codec of its own after 1,500 other "
+    "layouts"
+)
+#: how many distinct layouts the rows above meet; the bound of the row past it (the bound
+#: before 2026-11, so the row compares across the change)
+MANY, SMALL_BOUND = 1500, 512
 BEGIN = "<!-- read-results -->"
 END = "<!-- /read-results -->"
 CLORDID = "550e8400-e29b-41d4-a716-446655440000"
@@ -204,40 +209,15 @@ def build_and_encode() -> bytes:
 # -- rows ----------------------------------------------------------------------------------
 
 
-def over_the_bound(fs: list[bytes], times: int = 3) -> tuple[list[bytes], Callable[[], None]]:
-    """Frames of ``times`` x a codec's bound of distinct layouts made from ``fs`` (`_layouts`),
-    and a pass reading every field of each, in turn, with a prediction codec of its own (the
-    dialect's tables and bound), passed over them until its layouts settle."""
-    many = distinct_frames(fs, times * _CODEC.layouts.bound)
-    readers = [full_reader(f) for f in many]
-    forget_layouts()  # full_reader decodes each: the dialect's codec is left as it was
-    codec = Codec(
-        _CLASSES,
-        _DATA_TAGS,
-        _RFQ_CLASSES,
-        header=Header,
-        spec_tags=_CODEC._spec_tags,
-        values=ValueCaches(),
-        max_layouts=_CODEC.layouts.bound,
-    )
-    decode = codec.decode
-
-    def run() -> None:
-        for f, read in zip(many, readers, strict=True):
-            read(decode(f))
-
-    for _ in range(24):  # one layout in eight admitted past the bound: a few passes to settle
-        run()
-    return many, run
-
-
 def build_rows() -> tuple[dict[str, Row], list[Row]]:
     fs = corpus()
     snap = [fs[4]]
     decode = p.decode
     readers = [full_reader(f) for f in fs]
     snap_reader = readers[4]
-    many, read_many = over_the_bound(fs)
+    many, read_many = many_layouts(fs, 3 * SMALL_BOUND, full_reader, SMALL_BOUND)
+    distinct, read_distinct = many_layouts(fs, MANY, full_reader)
+    read_fresh, read_after = fresh_and_after(fs, readers, MANY)
 
     def split_floor(frames: list[bytes]) -> Callable[[], None]:
         def run() -> None:
@@ -253,6 +233,12 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
             f"split floor, {len(many):,} frames of distinct layouts",
             "splits into byte pairs",
             split_floor(many),
+            "",
+        ),
+        "split-distinct": Row(
+            f"split floor, {len(distinct):,} frames of distinct layouts",
+            "splits into byte pairs",
+            split_floor(distinct),
             "",
         ),
         "join": Row(
@@ -356,13 +342,34 @@ def build_rows() -> tuple[dict[str, Row], list[Row]]:
             "split",
         ),
         Row(
+            READ_MANY,
+            f"as above, over {len(distinct):,} frames of as many layouts, each with a subset of "
+            "the header's optional fields, read in turn again and again (a codec of its own, "
+            "the dialect's tables and bounds: the other rows' layouts stay)",
+            read_distinct,
+            "split-distinct",
+            target=0.25,
+        ),
+        Row(
             READ_OVER_THE_BOUND,
-            f"as above, over {len(many):,} frames of as many layouts, each with a subset of the "
-            f"header's optional fields, {len(many) // _CODEC.layouts.bound}x the "
-            f"{_CODEC.layouts.bound} a codec remembers, read in turn again and again (a codec "
-            "of its own, the dialect's tables: the other rows' layouts stay)",
+            f"as above, over {len(many):,} frames of as many layouts, "
+            f"{len(many) // SMALL_BOUND}x the {SMALL_BOUND} a codec of its own bounded at "
+            f"{SMALL_BOUND} remembers, read in turn again and again",
             read_many,
             "split-many",
+        ),
+        Row(
+            READ_FRESH,
+            "the corpus, every field, with a codec of its own that met nothing else",
+            read_fresh,
+            "split",
+        ),
+        Row(
+            READ_AFTER,
+            f"the same with a codec that first met {MANY:,} other layouts, each read twice (a "
+            "snapshot storm, a catch-up, a replay before)",
+            read_after,
+            "split",
         ),
         Row(
             "kalshi-fix-sansio: decode + validate()",
@@ -667,7 +674,8 @@ def run(rounds: int, seconds: float) -> tuple[dict[str, Row], list[Row]]:
 def report(baselines: dict[str, Row], rows: list[Row], rounds: int) -> list[str]:
     lines = [
         f"Python {platform.python_version()} on {platform.machine()}, {platform.system()}, "
-        f"{os.cpu_count()} cores; {rounds} interleaved rounds",
+        f"{os.cpu_count()} cores; {rounds} interleaved rounds"
+        + ("; timed by the thread's CPU time" if _rows.clock is time.thread_time else ""),
         "",
         "| row | what it converts | best time | throughput vs baseline (median of rounds, "
         "quartiles) | target |",
@@ -681,6 +689,7 @@ def report(baselines: dict[str, Row], rows: list[Row], rounds: int) -> list[str]
         "split": "split floor",
         "split-W": "split floor (35=W)",
         "split-many": "split floor (the same frames)",
+        "split-distinct": "split floor (the same frames)",
         "join": "join encoder",
         "split-old": "split floor (without 272/273)",
     }
@@ -711,6 +720,16 @@ def report(baselines: dict[str, Row], rows: list[Row], rounds: int) -> list[str]
         lines.append(
             "* decode + read MsgType, MsgSeqNum, Symbol vs QuickFIX (target >= 1.1x): "
             "not measured, QuickFIX not installed"
+        )
+    fresh, after = by_name[READ_FRESH], by_name[READ_AFTER]
+    if fresh.ratios:
+        rel = paired(after, fresh)
+        first_fresh, first_after = history_counts(corpus(), MANY)
+        lines.append(
+            f"* the corpus read after {MANY:,} other layouts: {rel:.3f}x a fresh codec's "
+            f"throughput (target within 5 %: {'met' if abs(rel - 1) <= 0.05 else 'NOT met'}); "
+            f"frames read as first seen in its first 100 passes: {first_after} (fresh: "
+            f"{first_fresh})"
         )
     for r in rows:
         if r.target is not None and r.ratios:
@@ -758,7 +777,10 @@ def write_docs(lines: list[str]) -> None:
 def main(argv: list[str]) -> int:
     parser = arguments(__doc__ or "", "a few short rounds (a smoke test)")
     parser.add_argument("--rounds", type=int, default=31)
+    parser.add_argument("--cpu-time", action="store_true", help="time by the thread's CPU time")
     args = parser.parse_args(argv)
+    if args.cpu_time:
+        use_cpu_time()
     rounds, seconds = (3, 0.002) if args.quick else (args.rounds, 0.01)
     baselines, rows = run(rounds, seconds)
     publish(report(baselines, rows, rounds), BEGIN, END, args.write_docs)

@@ -72,6 +72,12 @@ def test_read_benchmark_has_every_row(capsys: pytest.CaptureFixture[str]) -> Non
         "kalshi-fix-sansio: decode + read every field present, more distinct layouts than a "
         "codec remembers",
         "baseline: split floor, 1,536 frames of distinct layouts",
+        "kalshi-fix-sansio: decode + read every field present, 1,500 distinct layouts",
+        "baseline: split floor, 1,500 frames of distinct layouts",
+        "kalshi-fix-sansio: decode + read every field present, a codec of its own, fresh",
+        "kalshi-fix-sansio: decode + read every field present, a codec of its own after 1,500 "
+        "other layouts",
+        "* the corpus read after 1,500 other layouts: ",
         "kalshi-fix-sansio: decode + validate()",
         "simplefix: parse",
         "simplefix: encode",
@@ -82,7 +88,8 @@ def test_read_benchmark_has_every_row(capsys: pytest.CaptureFixture[str]) -> Non
         "vs QuickFIX" if "not installed" in out.split("QuickFIX (C++)")[1][:200] else "QuickFIX's",
     ):
         assert row in out, row
-    assert out.count("(target >= ") == 4  # header vs QuickFIX, read all, worst case, encode
+    # header vs QuickFIX, read all, 1,500 layouts, worst case, encode
+    assert out.count("(target >= ") == 5
 
 
 def test_read_benchmark_reads_every_field_present() -> None:
@@ -367,3 +374,27 @@ def test_bench_risk_child_runs_its_orders_through_the_gate(mode: str) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_import_benchmark_compares_each_adapter_with_kalshi_sdk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The start-up rows: each adapter's client import over kalshi-sdk's, with and without the
+    prediction dialect (the report alone: the counts are callgrind's, minutes long)."""
+    bench = load("bench_import")
+    monkeypatch.setattr(bench, "adapters", lambda: ["blocking", "asyncio"])
+    monkeypatch.setattr(bench._kalshi_sdk, "label", lambda: "kalshi-sdk 22.4.0")
+    table = bench.rows(with_sdk=True)
+    assert table[0] == ("interpreter alone", "pass") and table[1][1] == bench.SDK
+    counts = {bench.SDK: 100e6}
+    for i, (_, statement) in enumerate(table[2:]):
+        counts[statement] = 50e6 + i * 20e6
+    measured = [(label, s, counts[s], 10) for label, s in table[1:]]
+    lines = bench.report(measured, 1)
+    target = next(line for line in lines if line.startswith("* project target: importing"))
+    assert target.endswith("blocking 0.50x, asyncio 0.70x — held"), target
+    dialect = next(line for line in lines if line.startswith("* with the prediction dialect"))
+    assert dialect.endswith("blocking 0.90x, asyncio 1.10x — NOT held"), dialect
+    monkeypatch.setattr(bench._kalshi_sdk, "status", lambda: "kalshi-sdk not installed")
+    alone = bench.report([m for m in measured if m[1] != bench.SDK], 1)
+    assert alone[-1].endswith("— not compared") and "| 50.0M | — | 10 |" in "\n".join(alone)

@@ -349,7 +349,7 @@ def test_a_remembered_layouts_header_converted_at_once_names_a_bad_value() -> No
     frame = SAMPLES[2]
     bad = frame.replace(b"\x0134=", b"\x0134=x", 1)
     assert bad != frame
-    forget_layouts()  # a codec past its bound admits a new layout one time in eight
+    forget_layouts()  # every layout first seen
     prediction.decode(frame)  # the layout remembered
     good = prediction.decode(frame).header  # its places found: converted whole
     assert good._eager is None and isinstance(good.msg_seq_num, int)
@@ -374,7 +374,7 @@ def test_convert_now_fills_a_remembered_layouts_slots_and_leaves_a_bad_value_to_
         b"38=1.00\x0139=0\x0144=40\x0154=1\x0155=HIGHNY-23DEC31\x01"
         b"60=20260101-00:00:07.125\x01150=0\x01151=1.00\x01"
     )
-    forget_layouts()  # a codec past its bound admits a new layout one time in eight
+    forget_layouts()  # every layout first seen
     prediction.decode(frame)  # the layout remembered
     convert_now(prediction.decode(frame))  # and its places found
     msg = prediction.decode(frame)

@@ -94,7 +94,7 @@ def test_a_reader_reads_what_the_properties_read(
     dialect: ModuleType, frame: bytes, clean: bool, tolerant: bool, seen: bool
 ) -> None:
     if seen:
-        forget_layouts()  # a codec past its bound admits a new layout one time in eight
+        forget_layouts()  # every layout first seen
     try:
         fresh = dialect.decode(frame, tolerant=tolerant)
     except DecodeError:

@@ -8,6 +8,7 @@ classes themselves are in `_message`.
 from __future__ import annotations
 
 import re
+from collections import deque
 from itertools import count
 from typing import Any
 
@@ -167,13 +168,17 @@ _SESSION_HEADER_TAGS = (b"34", b"49", b"56", b"43", b"52")
 
 _NO_LAYOUTS: dict[bytes, Layout] = {}
 
-# The default bounds of a codec's remembered layouts: at most MAX_LAYOUTS of at most
-# MAX_LAYOUT_TAGS fields each (a longer frame is never remembered).
-_MAX_LAYOUTS = 512
+# The default bounds of a codec's remembered layouts: at most MAX_LAYOUTS, of at most
+# MAX_LAYOUT_TAGS fields each (a longer frame is never remembered), of LAYOUT_TAG_BUDGET fields
+# in all (what a layout costs grows with its fields: about 90 bytes a field, 420 once checked).
+_MAX_LAYOUTS = 4096
 _MAX_LAYOUT_TAGS = 1024
-# Past the bound, one eligible layout in this many takes the place of one not read since the
-# hand last passed it (`LayoutCache.remember`).
-_ADMIT_ONE_IN = 8
+_LAYOUT_TAG_BUDGET = 1 << 17
+
+
+def _size(layout: Layout) -> int:
+    """How many fields a layout has (its key's tags)."""
+    return layout.key.count(SOH) + 1
 
 
 class LayoutCache:
@@ -181,79 +186,103 @@ class LayoutCache:
 
     A frame found clean has its tag layout remembered; a later frame of the same layout skips
     every structural check (they depend on the tags alone) and reads its values from the
-    layout's places (see `_fields.Layout`). A live session sees a few dozen layouts.
+    layout's places (see `_fields.Layout`). A live session sees a few dozen layouts; a snapshot
+    storm, a catch-up or a replay may meet thousands.
 
-    Bound: at most ``bound`` layouts (one codec per dialect, each its own), each of at most
-    ``max_tags`` fields. Eviction, when full (second chance, with admission): the layouts sit
-    on a ring a hand goes round, one step per clean frame of a layout not remembered; a layout
-    read since the hand last passed it (`Layout.used`) is passed over (and marked unread), the
-    new one not remembered; an unread one is replaced by the new layout, one time in
-    ``_ADMIT_ONE_IN``. So the layouts read often stay, a burst of new ones replaces the unread
-    ones gradually, and a process meeting more distinct layouts than the bound, again and again,
-    keeps about the bound's worth of them remembered instead of none (a cache dropped whole, or
-    one that always admits, forgets each layout before it is met again).
+    Bound: at most ``bound`` layouts, each of at most ``max_tags`` fields, of at most
+    ``budget`` fields in all (one codec per dialect, each its own). Eviction (a clock, the
+    usual approximation of least recently used): the layouts wait in a queue in the order they
+    were remembered; a new layout is always remembered, and when that passes a bound the
+    oldest ones leave, except that one read since it was last at the head (`Layout.used`, set
+    on every hit) goes to the tail instead, marked unread. So the layouts a session reads stay,
+    and a new working set is remembered from its first frame whatever the process met before:
+    the cost of reading it does not depend on history (a cache that only admits a share of the
+    new layouts keeps a past storm's stale ones until enough misses have gone by). A cycle over
+    more distinct layouts than the bound, met again and again, is read as first seen.
 
-    Threads decoding with one codec share it: a hand position or an admission is taken from a
-    counter (one C call), a layout added or replaced by one store each; a layout read while
-    another thread replaces it stays valid, and the bound holds.
+    Threads decoding with one codec share it: the queue's ends and the dicts change by one C
+    call each; a layout read while another thread evicts it stays valid. The count of fields
+    is recounted from the queue every ``bound`` layouts remembered, so an update lost between
+    threads does not move the bound for long.
     """
 
-    __slots__ = ("_added", "_admit", "_hand", "_ring", "bound", "by_class", "max_tags")
+    __slots__ = ("_queue", "_recount", "_tags", "bound", "budget", "by_class", "max_tags")
 
-    def __init__(self, classes: list[type[Message]], bound: int, max_tags: int) -> None:
+    def __init__(
+        self,
+        classes: list[type[Message]],
+        bound: int,
+        max_tags: int,
+        budget: int = _LAYOUT_TAG_BUDGET,
+    ) -> None:
         self.bound = bound
         self.max_tags = max_tags
+        self.budget = budget
         # made once, never replaced: the codec's decode keeps a reference to it
         self.by_class: dict[type[Record], dict[bytes, Layout]] = {cls: {} for cls in classes}
-        self._ring: list[Layout] = []
-        self._hand = count()
-        self._added = count()
-        self._admit = count()
+        self._queue: deque[Layout] = deque()
+        self._tags = 0  # the fields of the layouts in the queue
+        self._recount = count(1)
 
     def __len__(self) -> int:
         """How many layouts are remembered now (at most ``bound``)."""
         return sum(map(len, self.by_class.values()))
 
+    @property
+    def fields(self) -> int:
+        """How many fields the remembered layouts have in all (at most ``budget``)."""
+        return self._tags
+
     def forget(self) -> None:
         """Forget every layout remembered (the tests' and the benchmarks' first sight)."""
-        ring, self._ring = self._ring, []
-        self._hand = count()
-        self._added = count()
-        self._admit = count()
-        for layout in ring:
+        queue, self._queue = self._queue, deque()
+        self._tags = 0
+        for layout in queue:
             self.by_class[layout.cls].pop(layout.key, None)
 
     def remember(
         self, cls: type[Message], key: bytes, present: frozenset[bytes]
     ) -> frozenset[bytes]:
-        """Remember the layout of a frame found clean, when there is room or it is admitted; the
-        set of its tags (a layout remembered already shares its own)."""
+        """Remember the layout of a frame found clean, making room for it; the set of its tags
+        (a layout remembered already shares its own)."""
         layouts = self.by_class[cls]
         known = layouts.get(key)
         if known is not None:  # a tolerant decode of a known layout with a value missing
             return known.present
-        ring = self._ring
-        if next(self._added) < self.bound:
-            layout = Layout(cls, key, present)
-            ring.append(layout)
-            layouts[key] = layout
+        size = key.count(SOH) + 1
+        if self.bound <= 0 or size > self.budget:  # nothing is remembered
             return present
-        if not ring:  # a bound of 0: nothing is remembered
-            return present
-        slot = next(self._hand) % len(ring)
-        old = ring[slot]
-        if old.used:  # read since the hand last passed: a second chance
-            old.used = False
-            return present
-        if next(self._admit) % _ADMIT_ONE_IN:
-            return present
+        queue = self._queue
+        self._tags += size
+        while queue and (len(queue) >= self.bound or self._tags > self.budget):
+            self._evict(queue)
         layout = Layout(cls, key, present)
-        ring[slot] = layout
+        queue.append(layout)
         layouts[key] = layout
+        if not next(self._recount) % self.bound:
+            self._tags = sum(map(_size, list(queue)))
+        return present
+
+    def _evict(self, queue: deque[Layout]) -> None:
+        """Forget the layout longest unread (at most one turn of the queue)."""
+        for _ in range(len(queue)):
+            try:
+                old = queue.popleft()
+            except IndexError:  # another thread emptied it
+                return
+            if not old.used:
+                break
+            old.used = False  # a second chance
+            queue.append(old)
+        else:
+            try:
+                old = queue.popleft()
+            except IndexError:
+                return
+        self._tags -= _size(old)
         olds = self.by_class[old.cls]
         if olds.get(old.key) is old:
-            del olds[old.key]
-        return present
+            olds.pop(old.key, None)
 
 
 class Codec:
@@ -267,7 +296,8 @@ class Codec:
             the header's fields have their own, in the generated ``common`` module, as the
             `Header` class is one for both dialects).
         layouts: the tag layouts remembered (`LayoutCache`: at most ``max_layouts`` of at most
-            ``max_layout_tags`` fields, second chance past the bound).
+            ``max_layout_tags`` fields, ``layout_budget`` fields in all; a clock past the
+            bound).
         heads: BodyLength -> BeginString and BodyLength as written, with their byte sum, for
             the frames the dialect encodes (`_encode.finish_frame`: at most one per length up
             to 8,192, about 1 MB at most).
@@ -300,6 +330,7 @@ class Codec:
         values: ValueCaches | None = None,
         max_layouts: int = _MAX_LAYOUTS,
         max_layout_tags: int = _MAX_LAYOUT_TAGS,
+        layout_budget: int = _LAYOUT_TAG_BUDGET,
     ) -> None:
         """``classes``: MsgType -> class, ``b""`` -> the class of an unknown MsgType;
         ``data_tags``: length tag -> data tag of each Length/Data pair; ``rfq_classes``: the
@@ -315,7 +346,7 @@ class Codec:
         self.values = values if values is not None else ValueCaches()
         self.heads: dict[int, tuple[bytes, int]] = {}
         self.layouts = LayoutCache(
-            [c for k, c in classes.items() if k], max_layouts, max_layout_tags
+            [c for k, c in classes.items() if k], max_layouts, max_layout_tags, layout_budget
         )
         self._by_class = self.layouts.by_class
         # the header's own fields (no 8, 9, 35) in spec order, as a set, and where the

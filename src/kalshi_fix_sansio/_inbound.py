@@ -24,9 +24,8 @@ from ._checks import (
     STAMP_SHAPES,
     InboundChecks,
 )
+from ._dialects import codec
 from ._fields import Defect
-from ._generated import margin as _gen_margin
-from ._generated import prediction as _gen_prediction
 from ._outbound import Outbound
 from ._recovery import GapRecovery
 from ._states import Lifecycle, State, Trigger
@@ -88,8 +87,7 @@ class Inbound:
         self._gaps = gaps
         self.store = writer.store
         self.dialect = writer.dialect
-        gen = _gen_prediction if config.product == "prediction" else _gen_margin
-        self._codec = gen._CODEC  # decodes inbound frames; reads their raw header
+        self._codec = codec(config.product)  # decodes inbound frames; reads their raw header
         self._retransmission = config.spec.retransmission
         self._strict = config.strict
         self._validate = config.validate_messages

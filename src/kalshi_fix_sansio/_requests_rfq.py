@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from . import prediction as _prediction
+from ._dialects import dialect
 from ._message import Message
 from ._requests_core import RequestsCore
 from .ranges import RequestError
@@ -52,7 +52,7 @@ class RfqRequests(RequestsCore):
         sized by ``order_qty`` (0.01 steps) or ``cash_order_qty`` (dollars). The per-RFQ flags
         go inside the NoRelatedSym group, where Kalshi reads them."""
         self._rfq("R", "QuoteRequest")
-        p = _prediction
+        p = dialect("prediction")
         if (symbol is None) == (collection is None):
             raise RequestError(
                 "R", "Symbol", 55, "give either a symbol or an MVE collection with legs"
@@ -141,7 +141,7 @@ class RfqRequests(RequestsCore):
         is the YES price, ``offer_px`` the NO price, in dollars on whole cents 1-99 (the wire
         carries integer cents there); one side may be left out, not both."""
         self._rfq("S", "Quote")
-        p = _prediction
+        p = dialect("prediction")
         if bid_px in (None, 0) and offer_px in (None, 0):
             raise RequestError("S", "BidPx", 132, "quote at least one side (BidPx or OfferPx)")
         bid = None if bid_px in (None, 0) else self._quote_px(bid_px, "BidPx", 132)

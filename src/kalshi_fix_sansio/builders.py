@@ -33,8 +33,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from . import margin as _margin
-from . import prediction as _prediction
+from ._dialects import dialect
 from ._message import Message
 from ._requests_core import CLORDID_MAX_LENGTH, ClOrdIDGenerator, _value, check_cl_ord_id
 from ._requests_rfq import RfqRequests
@@ -121,7 +120,7 @@ class Requests(RfqRequests):
         self.product = product
         self.session_type = session_type
         self.spec: SessionSpec = spec
-        self.dialect = _prediction if product == "prediction" else _margin
+        self.dialect = dialect(product)
         self.use_dollars = use_dollars or product == "margin"
         self.listener = listener
         self.cl_ord_ids = cl_ord_ids or ClOrdIDGenerator()

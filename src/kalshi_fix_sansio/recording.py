@@ -42,8 +42,7 @@ from typing import IO, Any, Final
 
 import attrs
 
-from . import margin as _margin
-from . import prediction as _prediction
+from ._dialects import PRODUCTS, dialect
 from ._lines import MAX_LINE_BYTES, LineTooLong, read_lines
 from .errors import DecodeError
 
@@ -67,7 +66,6 @@ REPLAYED_TYPES: Final = frozenset({"W", "X", "f", "UMS"})
 """The MsgTypes a replay takes from a recording (received ones only)."""
 
 _LINE: Final = re.compile(rb"(\S+) (IN|OUT) (\S+) (8=.*?)\r?\n?\Z", re.DOTALL)
-_DIALECTS: Final[dict[str, ModuleType]] = {"prediction": _prediction, "margin": _margin}
 
 
 class RecordingError(ValueError):
@@ -180,7 +178,7 @@ class RecordingInfo:
 def _header(path: str, text: str, offset: int) -> tuple[str, tuple[str, ...]]:
     words = dict(w.partition("=")[::2] for w in text[len(HEADER_PREFIX) :].split())
     product = words.get("product", "")
-    if product not in _DIALECTS:
+    if product not in PRODUCTS:
         raise RecordingError(path, 1, offset, f"the header names no known product: {text!r}")
     markets = tuple(m for m in words.get("markets", "").split(",") if m)
     return product, markets
@@ -313,7 +311,7 @@ def _lines(fh: IO[bytes], name: str, max_line: int, scan: _Scan) -> Iterator[tup
 def _read(
     fh: IO[bytes], name: str, product: str | None, max_line: int, scan: _Scan, verify: bool = True
 ) -> Iterator[Recorded]:
-    codec: ModuleType | None = _DIALECTS.get(product or "")
+    codec: ModuleType | None = dialect(product) if product in PRODUCTS else None
     last = float("-inf")
     for start, raw in _lines(fh, name, max_line, scan):
         number = scan.lines
@@ -330,7 +328,7 @@ def _read(
                         "gateway",
                     )
                 scan.product = found
-                codec = _DIALECTS[found]
+                codec = dialect(found)
             continue
         if not raw.strip():
             continue
@@ -350,7 +348,7 @@ def _read(
                 raise RecordingError(name, number, start, "truncated: the file ends mid-frame")
             continue
         if codec is None:
-            codec = _prediction
+            codec = dialect("prediction")
         try:
             message = codec.decode(frame, use_dollars=True, verify=verify)
             if verify:
@@ -365,7 +363,7 @@ def _read(
             scan.step_back(ClockStep(name, number, start, moment, last))
             moment = last
         last = moment
-        if codec is _prediction:
+        if codec.__name__ == "kalshi_fix_sansio.prediction":
             _check_prediction(name, number, start, message)
         yield Recorded(number, start, moment, message)
 
@@ -455,7 +453,7 @@ class RecordingWriter:
     def __init__(
         self, out: IO[str], product: str, markets: list[str], session_id: str = "KalshiMD/-"
     ) -> None:
-        if product not in _DIALECTS:
+        if product not in PRODUCTS:
             raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
         self.out = out
         self.session_id = session_id

@@ -28,9 +28,9 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-from . import margin, prediction
 from ._billing import RateBilling
 from ._checks import ADMIN, InboundChecks
+from ._dialects import dialect
 from ._inbound import Inbound
 from ._message import Message
 from ._outbound import Outbound, sending_time
@@ -79,7 +79,7 @@ class Session:
 
     def __init__(self, config: SessionConfig) -> None:
         self.config = config
-        self.dialect: ModuleType = prediction if config.product == "prediction" else margin
+        self.dialect: ModuleType = dialect(config.product)
         self.store: MessageStore = config.store if config.store is not None else MemoryStore()
         self._acceptor = config.role is Role.ACCEPTOR
         self._eof = False
