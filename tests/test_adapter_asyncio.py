@@ -304,7 +304,10 @@ def test_connection_failed_when_reconnect_attempts_run_out(
     gw = prediction_gateway
 
     async def main() -> None:
-        client = client_for(gw, backoff=Backoff(base=0.01, cap=0.05, attempts=3, seed=3))
+        # maintenance_retry=None: on the wall clock, a Thursday 3-5 AM ET would keep the
+        # session through Kalshi's maintenance window instead
+        backoff = Backoff(base=0.01, cap=0.05, attempts=3, seed=3, maintenance_retry=None)
+        client = client_for(gw, backoff=backoff)
         async with client.order_entry() as oe:
             await oe.wait_for(of_type(LoggedOn), 5)
             await asyncio.to_thread(gw.gateway.close)  # the gateway is gone for good

@@ -14,6 +14,7 @@ from test_supervisor import Harness, order
 
 from kalshi_fix_sansio import WaitingOutMaintenance
 from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.store import MemoryStore
 from kalshi_fix_sansio.supervisor import (
     Backoff,
     ConnectionFailed,
@@ -35,6 +36,16 @@ def test_the_clock_constants() -> None:
     assert in_maintenance_window(THU_0310_ET) and not in_maintenance_window(THU_0500_ET)
     assert not in_maintenance_window(THU_0259_ET)
     assert THU_0310_ET + seconds_until_maintenance_ends(THU_0310_ET) == THU_0500_ET
+
+
+def _dropped(h: Harness, now: float) -> None:
+    """Log on at ``now``, then lose the connection (only a session that was logged on is kept
+    through the window)."""
+    h.now = now
+    h.sup.start(h.now)
+    h.connect()
+    h.sup.connection_lost(h.now, "the peer closed the connection")
+    h.pump()
 
 
 def _fail_until(h: Harness, until: float) -> list[float]:
@@ -92,8 +103,7 @@ def test_a_short_drop_in_the_window_reconnects_at_once() -> None:
 
 def test_after_the_window_the_backoff_counts_again_from_its_first_delay() -> None:
     h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=1))
-    h.now = THU_0310_ET
-    h.sup.start(h.now)
+    _dropped(h, THU_0310_ET)
     in_window = _fail_until(h, THU_0500_ET)
     after = _fail_until(h, THU_0500_ET + 3600.0)
     # the window's attempts were free; past it, the 3 retries and their first attempt
@@ -105,39 +115,50 @@ def test_after_the_window_the_backoff_counts_again_from_its_first_delay() -> Non
 
 def test_maintenance_retry_none_keeps_the_window_like_any_other_time() -> None:
     h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=1, maintenance_retry=None))
-    h.now = THU_0310_ET
-    h.sup.start(h.now)
+    _dropped(h, THU_0310_ET)
     made = _fail_until(h, THU_0500_ET)
-    assert len(made) == 4 and isinstance(h.sup.failure, ConnectionFailed)
+    assert len(made) == 3 and isinstance(h.sup.failure, ConnectionFailed)
     assert not h.of(WaitingOutMaintenance)
 
 
 def test_a_large_maintenance_retry_waits_the_window_out() -> None:
     h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=2, maintenance_retry=14400))
-    h.now = THU_0310_ET
-    h.sup.start(h.now)
+    _dropped(h, THU_0310_ET)
     made = _fail_until(h, THU_0310_ET + 60.0)
-    assert len(made) == 4  # the first attempt and 3 retries; then the wait
+    assert len(made) == 3  # the backoff's 3 retries; then the wait
     assert h.sup.connect_at is not None
     assert THU_0500_ET <= h.sup.connect_at <= THU_0500_ET + 4.0
     assert h.of(WaitingOutMaintenance)[0].retry_every == 14400
 
 
 def test_a_retryable_refusal_in_the_window_is_retried_through_it_a_final_one_is_final() -> None:
-    h = Harness(refuse=["exchange under maintenance"] * 500)
-    h.now = THU_0310_ET
-    h.sup.start(h.now)
+    h = Harness()
+    _dropped(h, THU_0310_ET)
+    h.refuse += ["exchange under maintenance"] * 500
+    h.gateway_store = MemoryStore()
     while h.now < THU_0500_ET and h.sup.failure is None:
         h.now = h.sup.connect_at or 0.0
         h.connect()
     assert h.sup.failure is None and h.of(WaitingOutMaintenance) and h.logons > 100
     # a text that says not to come back is final in the window too (a wrong key would be
     # refused for two hours), as Kalshi documents no other answer there
-    h = Harness(refuse=["invalid signature"])
-    h.now = THU_0310_ET
-    h.sup.start(h.now)
+    h = Harness()
+    _dropped(h, THU_0310_ET)
+    h.refuse.append("invalid signature")
+    h.gateway_store = MemoryStore()  # KalshiNR: the refusing gateway starts from 1 too
+    h.now = h.sup.connect_at or 0.0
     h.connect()
     assert isinstance(h.sup.failure, LogonRefused)
+
+
+def test_a_first_connection_that_fails_in_the_window_is_reported_as_anywhere() -> None:
+    # a wrong port or certificate at 3:30 AM on a Thursday is not waited out
+    h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=1))
+    h.now = THU_0310_ET
+    h.sup.start(h.now)
+    made = _fail_until(h, THU_0500_ET)
+    assert len(made) == 4 and isinstance(h.sup.failure, ConnectionFailed)
+    assert not h.of(WaitingOutMaintenance)
 
 
 @pytest.mark.parametrize("maintenance_reset", [False, True])

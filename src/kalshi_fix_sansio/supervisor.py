@@ -189,8 +189,9 @@ class Reconnecting(Event):
 
 @attrs.frozen(slots=True)
 class WaitingOutMaintenance(Event):
-    """The backoff ran out inside Kalshi's weekly maintenance window (Thursday 3:00-5:00 AM ET,
-    `in_maintenance_window`), where Kalshi may disconnect sessions: instead of failing with
+    """The backoff of a session that was logged on ran out inside Kalshi's weekly maintenance
+    window (Thursday 3:00-5:00 AM ET, `in_maintenance_window`), where Kalshi may disconnect
+    sessions: instead of failing with
     `ConnectionFailed`, the supervisor keeps trying at the `Backoff`'s ``maintenance_retry``
     pace until the window ends, then with the whole backoff again. Once per window; each
     attempt is still announced by a `Reconnecting`.
@@ -761,11 +762,13 @@ class Supervisor:
             backoff.reset()  # the window's attempts did not count
         delay = backoff.next_delay()
         retry = backoff.maintenance_retry
-        if retry is not None and in_maintenance_window(now):
+        # a session that was logged on: a first connection that fails (a wrong port, a wrong
+        # certificate) is reported when its attempts are spent, Thursday mornings too
+        if retry is not None and self.connections and in_maintenance_window(now):
             until_end = seconds_until_maintenance_ends(now)
             ends_at = float(round(now + until_end))  # 5:00 AM ET, a whole second
             self._window_end = ends_at
-            if self.connections and not self._reset:
+            if not self._reset:
                 self._plan(after_maintenance=True)  # dropped just before, kept out by the window
             if delay is None:
                 delay = backoff.maintenance_delay(until_end)
