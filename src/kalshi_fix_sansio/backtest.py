@@ -140,25 +140,21 @@ class Context:
         self.end_time = end_time
         self._feed = feed
         self._signers = {TRADING_KEY: _key(TRADING_KEY), MARKET_DATA_KEY: _key(MARKET_DATA_KEY)}
+        self.time: Callable[[], float] = sim.clock.time
+        """Now: the simulated clock (UTC epoch seconds)."""
+        self.sleep: Callable[[float], None] = sim.run_for
+        """Let seconds of simulated time pass (the blocking API's `time.sleep`; asyncio and
+        trio strategies ``await asyncio.sleep`` / ``trio.sleep``)."""
 
     @property
     def symbol(self) -> str:
         """The first market of the recordings."""
         return self.symbols[0]
 
-    def time(self) -> float:
-        """Now: the simulated clock (UTC epoch seconds)."""
-        return self.simulation.clock.time()
-
     @property
     def seconds(self) -> float:
         """Seconds from now until the last recorded message (0 once past it)."""
         return max(0.0, self.end_time - self.time())
-
-    @property
-    def finished(self) -> bool:
-        """The recordings have ended (settlements done)."""
-        return self._feed.done
 
     def client(self, *, market_data: bool = False, **options: Any) -> Any:
         """A client of the run's API (the same class of client as that adapter's
@@ -167,11 +163,6 @@ class Context:
         `Simulation.client <kalshi_fix_sansio.simulation.Simulation.client>`."""
         key = MARKET_DATA_KEY if market_data else TRADING_KEY
         return self.simulation.client(key, self._signers[key], api=self.api, **options)
-
-    def sleep(self, seconds: float) -> None:
-        """Let ``seconds`` of simulated time pass (the blocking API's `time.sleep`; asyncio and
-        trio strategies ``await asyncio.sleep`` / ``trio.sleep``)."""
-        self.simulation.run_for(seconds)
 
 
 @attrs.frozen
@@ -194,11 +185,6 @@ class BacktestResult:
     run: Mapping[str, Any]
     messages: int
     simulated_seconds: float
-
-    @property
-    def total(self) -> Decimal:
-        """Total P&L over every market, dollars."""
-        return self.report.total
 
     def as_json(self) -> dict[str, Any]:
         """The run, the report and the statistics, for programs (exact decimal strings, times
