@@ -26,47 +26,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
-from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
-from kalshi_fix_sansio.driver import (
-    EventQueueOverflow,
-    FallingBehind,
-    MarketDataFolded,
-    QueuePolicy,
-)
 from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
-from kalshi_fix_sansio.pump import MAX_QUEUED_EVENTS, AsyncAPI, AsyncKillAll, ClientBase
-from kalshi_fix_sansio.supervisor import (
-    Disconnected,
-    Reconnected,
-    Reconnecting,
-    WaitingOutMaintenance,
-)
+from kalshi_fix_sansio.pump import AsyncAPI, AsyncKillAll, ClientBase
 
+from . import _shared
 from ._aiopump import AioPump
+from ._shared import *  # noqa: F403 (the names every adapter re-exports)
 
 __all__ = [
-    "MAX_QUEUED_EVENTS",
     "AsyncSession",
-    "CatchUpComplete",
-    "CatchUpFailed",
-    "CatchUpStarted",
-    "Disconnected",
     "EventCallback",
-    "EventQueueOverflow",
-    "ExecCursor",
-    "FallingBehind",
     "FixClient",
-    "KillReport",
     "MarginFixClient",
-    "MarketDataFolded",
-    "QueuePolicy",
     "ReconnectHook",
-    "Reconnected",
-    "Reconnecting",
-    "TradingHalted",
-    "WaitingOutMaintenance",
 ]
+__all__ += _shared.__all__
 
 EventCallback: TypeAlias = Callable[[Event], Awaitable[None] | None]
 """``on_event``: called with every event (in the session's task); an awaitable is awaited."""

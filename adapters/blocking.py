@@ -19,45 +19,19 @@ reading).
 
 from __future__ import annotations
 
-from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
-from kalshi_fix_sansio.driver import (
-    EventQueueOverflow,
-    FallingBehind,
-    MarketDataFolded,
-    QueuePolicy,
-)
-from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
-from kalshi_fix_sansio.pump import IDLE_HANDOFF, MAX_QUEUED_EVENTS, ClientBase, SyncAPI, SyncKillAll
-from kalshi_fix_sansio.supervisor import (
-    Disconnected,
-    Reconnected,
-    Reconnecting,
-    WaitingOutMaintenance,
-)
+from kalshi_fix_sansio.pump import IDLE_HANDOFF, ClientBase, SyncAPI, SyncKillAll
 
+from . import _shared
+from ._shared import *  # noqa: F403 (the names every adapter re-exports)
 from ._threadpump import ThreadPump
 
 __all__ = [
     "IDLE_HANDOFF",
-    "MAX_QUEUED_EVENTS",
     "BlockingSession",
-    "CatchUpComplete",
-    "CatchUpFailed",
-    "CatchUpStarted",
-    "Disconnected",
-    "EventQueueOverflow",
-    "ExecCursor",
-    "FallingBehind",
     "FixClient",
-    "KillReport",
     "MarginFixClient",
-    "MarketDataFolded",
-    "QueuePolicy",
-    "Reconnected",
-    "Reconnecting",
-    "TradingHalted",
-    "WaitingOutMaintenance",
 ]
+__all__ += _shared.__all__
 
 
 class BlockingSession(SyncAPI):

@@ -37,45 +37,19 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("the trio adapter needs trio: pip install 'kalshi-fix-sansio[trio]'") from exc
 
-from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
-from kalshi_fix_sansio.driver import (
-    EventQueueOverflow,
-    FallingBehind,
-    MarketDataFolded,
-    QueuePolicy,
-)
 from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
-from kalshi_fix_sansio.pump import MAX_QUEUED_EVENTS, AsyncAPI, AsyncKillAll, ClientBase
-from kalshi_fix_sansio.supervisor import (
-    Disconnected,
-    Reconnected,
-    Reconnecting,
-    WaitingOutMaintenance,
-)
+from kalshi_fix_sansio.pump import AsyncAPI, AsyncKillAll, ClientBase
 
+from . import _shared
+from ._shared import *  # noqa: F403 (the names every adapter re-exports)
 from ._triopump import TrioPump
 
 __all__ = [
-    "MAX_QUEUED_EVENTS",
-    "CatchUpComplete",
-    "CatchUpFailed",
-    "CatchUpStarted",
-    "Disconnected",
-    "EventQueueOverflow",
-    "ExecCursor",
-    "FallingBehind",
     "FixClient",
-    "KillReport",
     "MarginFixClient",
-    "MarketDataFolded",
-    "QueuePolicy",
-    "Reconnected",
-    "Reconnecting",
-    "TradingHalted",
     "TrioSession",
-    "WaitingOutMaintenance",
 ]
+__all__ += _shared.__all__
 
 EventCallback = Callable[[Event], Awaitable[None] | None]
 ReconnectHook = Callable[["TrioSession"], Awaitable[None] | None]
