@@ -18,7 +18,9 @@ process (``--child``) under ``valgrind --tool=callgrind`` with ``PYTHONHASHSEED=
 times: with the limits and without them (the same gate, ``risk_limits=None``), for two counts
 of orders. The figure per order is ((limits, M) - (limits, N) - ((none, M) - (none, N))) / (M - N):
 the limits' own instructions per order (the check, and what keeping the counts adds to the
-tracker's calls); start-up, seeding the live orders, decoding and the tracker cancel out.
+tracker's calls); decoding and the tracker cancel out. Only the loop is counted (callgrind's
+counting switched on and off around it, `_traced.window_library`; without a C compiler the
+whole process is, and seeding 100,000 orders then moves a count by millions from run to run).
 
 Run it on another tree's package with that tree's interpreter (the script imports whatever
 ``kalshi_fix_sansio`` the interpreter finds), e.g. a checkout before the change:
@@ -39,7 +41,7 @@ from typing import Any
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parent))
 
-from _traced import counted, traced  # noqa: E402
+from _traced import counted, traced, window_library  # noqa: E402
 from bench_tracker import SYMBOL, Frames, _orders  # noqa: E402
 
 LIVE = (0, 1_000, 10_000, 100_000)
@@ -75,8 +77,10 @@ def _books() -> Any:
     return books
 
 
-def child(live: int, orders: int, limits: bool) -> None:
-    """``orders`` orders through a gate with every limit on (or none), ``live`` live before."""
+def child(live: int, orders: int, limits: bool, window: str | None = None) -> None:
+    """``orders`` orders through a gate with every limit on (or none), ``live`` live before;
+    ``window``: the counting switch's library, turned on around the loop alone."""
+    import ctypes
     import gc
 
     from kalshi_fix_sansio import prediction as p
@@ -103,7 +107,10 @@ def child(live: int, orders: int, limits: bool) -> None:
 
     gc.collect()
     gc.freeze()
+    toggle = ctypes.CDLL(window).kfs_toggle_collect if window else None
     admit, sent, on_event = gate.admit, gate.sent, tracker.on_event
+    if toggle is not None:
+        toggle()
     for new, first, cancel, later in batch:
         cl = admit(new, "D")
         sent(new, "D", cl, 0.0)
@@ -118,18 +125,22 @@ def child(live: int, orders: int, limits: bool) -> None:
             on_event(event)
             if risk is not None:
                 risk.observe(event.message)
+    if toggle is not None:
+        toggle()
     assert len(tracker.open_orders()) == live, len(tracker.open_orders())
     if risk is not None:
         assert risk.open_orders() == live, risk.open_orders()
 
 
-def callgrind(live: int, orders: int, limits: bool) -> int:
-    """Instructions of one child run (user space)."""
+def callgrind(live: int, orders: int, limits: bool, window: Path | None) -> int:
+    """Instructions of one child run (user space; ``window``: of its loop alone)."""
     mode = "limits" if limits else "none"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cg.out"
         child_cmd = [sys.executable, str(HERE), "--child", str(live), str(orders), mode]
-        cmd, env = traced("callgrind", child_cmd, out)
+        if window is not None:
+            child_cmd.append(str(window))
+        cmd, env = traced("callgrind", child_cmd, out, collect_at_start=window is None)
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"{cmd}: {done.stderr[-2000:]}")
@@ -138,22 +149,22 @@ def callgrind(live: int, orders: int, limits: bool) -> int:
         return total
 
 
-def measure(live: int, n: int, m: int) -> float:
+def measure(live: int, n: int, m: int, window: Path | None) -> float:
     """The limits' instructions per order with ``live`` orders live."""
-    runs = {(on, k): callgrind(live, k, on) for on in (False, True) for k in (n, m)}
+    runs = {(on, k): callgrind(live, k, on, window) for on in (False, True) for k in (n, m)}
     return (runs[True, m] - runs[True, n] - (runs[False, m] - runs[False, n])) / (m - n)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--child", nargs=3, metavar=("LIVE", "ORDERS", "MODE"))
+    ap.add_argument("--child", nargs="+", metavar="LIVE ORDERS MODE [WINDOW]")
     ap.add_argument("--quick", action="store_true", help="20 and 60 orders (else 50 and 250)")
     ap.add_argument("--orders", nargs=2, type=int, metavar=("N", "M"), help="the two counts")
     ap.add_argument("--live", nargs="*", type=int, default=list(LIVE), help="live orders before")
     args = ap.parse_args(argv)
     if args.child:
-        live, orders, mode = args.child
-        child(int(live), int(orders), mode == "limits")
+        live, orders, mode, *window = args.child
+        child(int(live), int(orders), mode == "limits", window[0] if window else None)
         return 0
     if shutil.which("valgrind") is None:
         print("valgrind is missing (apt-get install -y valgrind)", file=sys.stderr)
@@ -164,8 +175,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{sys.version.split()[0]}",
         flush=True,
     )
-    for live in args.live:
-        print(f"{live:>9,} live {measure(live, n, m):>14,.0f} per order", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        switch = window_library(Path(tmp))
+        window = switch if isinstance(switch, Path) else None
+        if window is None:  # counted whole: seeding many orders then adds run-to-run noise
+            print(f"the whole child process counted ({switch})", flush=True)
+        for live in args.live:
+            per = measure(live, n, m, window)
+            print(f"{live:>9,} live {per:>14,.0f} per order", flush=True)
     return 0
 
 
