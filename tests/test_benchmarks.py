@@ -398,3 +398,27 @@ def test_import_benchmark_compares_each_adapter_with_kalshi_sdk(
     monkeypatch.setattr(bench._kalshi_sdk, "status", lambda: "kalshi-sdk not installed")
     alone = bench.report([m for m in measured if m[1] != bench.SDK], 1)
     assert alone[-1].endswith("— not compared") and "| 50.0M | — | 10 |" in "\n".join(alone)
+
+
+def test_bench_backtest_trust_reports_determinism_latency_and_sweep_equality(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bench = load("bench_backtest_trust")
+    monkeypatch.setattr(bench, "APIS", ("blocking",))
+    monkeypatch.setattr(bench, "EDGES", (0.02,))
+    determined = bench.determinism(2)
+    assert [(api, n) for api, _, n, _ in determined] == [("blocking", 1), ("blocking", 1)]
+    assert determined[0][3] != determined[1][3]  # a latency model changes the report
+    effect = bench.latency_effect([0.0, 1.0])
+    assert effect[0]["latency"] == "none" and effect[1]["latency"] == "1000 ms"
+    assert (effect[0]["fills"], effect[0]["total"]) != (effect[1]["fills"], effect[1]["total"])
+    ways = bench.sweep_ways(False)
+    assert [how for how, _ in ways] == [
+        "in this process (jobs=1)",
+        "local processes (jobs=2)",
+        "Dask",
+    ]
+    assert ways[0][1] == ways[1][1] and ways[2][1] == "not run (--no-dask)"
+    lines = bench.report(determined, effect, ways, 2)
+    assert "| blocking | none | 1 | " in "\n".join(lines)
+    assert lines[-1] == "| Dask | not run (--no-dask) |"
