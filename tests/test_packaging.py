@@ -190,6 +190,7 @@ def test_the_sdist_holds_what_a_packager_needs(dists: dict[str, Path]) -> None:
         "docs/index.md",
         "scripts/test",
         "constraints/dev.txt",  # what scripts/setup and scripts/test install with
+        "constraints/build.txt",  # what scripts/test builds with
         "scripts/constraints.py",
         "scripts/mkdocs_hooks.py",  # mkdocs.yml's hooks
         "scripts/check-docs-browser",
@@ -208,3 +209,30 @@ def test_the_tests_scripts_test_traces_for_coverage_exist() -> None:
     assert len(names) > 10
     missing = [name for name in names if not (ROOT / "tests" / name).is_file()]
     assert not missing, f"scripts/test's COVERAGE_TESTS names files that do not exist: {missing}"
+
+
+def test_the_build_backend_is_pinned_to_what_pyproject_requires() -> None:
+    """scripts/test builds with constraints/build.txt: each of [build-system] requires is pinned
+    there at a version its requirement allows, and nothing else is."""
+    from packaging.requirements import Requirement
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
+        "build-system"
+    ]["requires"]
+    pins = {}
+    for line in (ROOT / "constraints" / "build.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name.strip().lower()] = version.strip()
+    wanted = {Requirement(text).name.lower(): Requirement(text) for text in requires}
+    assert set(pins) == set(wanted), (pins, requires)
+    for name, requirement in wanted.items():
+        assert requirement.specifier.contains(pins[name]), (name, pins[name], str(requirement))
+    for script in ("test", "release-check"):
+        text = (ROOT / "scripts" / script).read_text(encoding="utf-8")
+        assert 'PIP_CONSTRAINT="$(pwd)/constraints/build.txt" $PY -m build' in text, script
