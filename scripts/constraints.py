@@ -6,6 +6,7 @@ new release of a tool changes nothing here until the file is regenerated on purp
 
     .venv/bin/python scripts/constraints.py update    # re-resolve: the newest of everything
     .venv/bin/python scripts/constraints.py check     # what this Python has installed is pinned
+    .venv/bin/python scripts/constraints.py python 3.10   # where this machine has Python 3.10
 
 ``update`` resolves ``.[dev,trio,fuzz]`` (and pip) afresh on each supported Python found on
 this machine (on PATH, or installed by pyenv; all four are needed) with ``pip install --dry-run
@@ -244,13 +245,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "command",
-        choices=["update", "check"],
+        choices=["update", "check", "python"],
         help="update: re-resolve and rewrite the file; check: the running Python's installed "
-        "packages are pinned at their versions",
+        "packages are pinned at their versions; python X.Y: print a runnable interpreter of "
+        "that version (on PATH, then pyenv's; status 1 when there is none)",
     )
+    parser.add_argument("version", nargs="?", help="with python: the version, such as 3.10")
     args = parser.parse_args(argv)
+    if args.command == "python":
+        if args.version is None:
+            parser.error("python needs a version, such as 3.10")
+        found = find_python(args.version)
+        if found is None:
+            return 1
+        print(found)
+        return 0
     return update() if args.command == "update" else check()
-
 
 if __name__ == "__main__":
     sys.exit(main())
