@@ -262,5 +262,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     return update() if args.command == "update" else check()
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -221,9 +221,9 @@ def test_the_build_backend_is_pinned_to_what_pyproject_requires() -> None:
     except ImportError:  # Python 3.10
         import tomli as tomllib
 
-    requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
-        "build-system"
-    ]["requires"]
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["build-system"][
+        "requires"
+    ]
     pins = {}
     for line in (ROOT / "constraints" / "build.txt").read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
