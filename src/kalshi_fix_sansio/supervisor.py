@@ -46,7 +46,7 @@ import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -72,6 +72,10 @@ from .reconnect import (
 )
 from .session import Session
 from .store import StoreError
+
+if TYPE_CHECKING:
+    from ._logons import Ticket
+    from .account import Account
 
 __all__ = [
     "Backoff",
@@ -381,9 +385,13 @@ class Supervisor:
         maintenance_reset: reset KalshiRT / KalshiPT sequence numbers after a disconnect in
             Kalshi's maintenance window (see `reconnect_plan`).
         peer: how errors name the other end (e.g. ``"tls://fix.elections.kalshi.com:8228"``).
+        account: the `Account <kalshi_fix_sansio.account.Account>` of the session's key: each
+            connection then waits for a Logon slot of the account (its Logon budget, in its
+            sessions' order), so that ``connect_at`` may be later than the backoff says.
 
     Raises:
         LocalProtocolError: the config is an acceptor's.
+        AccountKeyError: the config's key is not one of ``account``'s.
     """
 
     def __init__(
@@ -394,9 +402,16 @@ class Supervisor:
         reconnect: bool = True,
         maintenance_reset: bool = False,
         peer: object = "the gateway",
+        account: Account | None = None,
     ) -> None:
         if config.role is not Role.INITIATOR:
             raise LocalProtocolError("a Supervisor runs initiator sessions: acceptors never dial")
+        self._ticket: Ticket | None = None
+        if account is not None:
+            account.check_key(config.sender_comp_id, config.product)
+            self._ticket = account.ticket(
+                config.session_type, config.sender_comp_id, config.listener_session is True
+            )
         self.config = config
         self.backoff = backoff if backoff is not None else Backoff()
         self.reconnect = reconnect
@@ -532,6 +547,10 @@ class Supervisor:
     def handle_timer(self, now: float) -> None:
         """Fire the session's timers (heartbeats, TestRequests, timeouts) that are due."""
         session = self.session
+        if self._state is _WAITING:
+            if self._ticket is not None and self._connect_at is not None:
+                self._connect_at = self._ticket.slot(now)  # granted: now; else look again then
+            return
         if session is not None and self._state in _CONNECTED:
             session.handle_timer(now)
             self._process(session, now)
@@ -600,13 +619,18 @@ class Supervisor:
         self._state, action = supervisor_transition(self._state, event)
         if action is not _A.NOTHING:
             self._ACTIONS[action](self, now, reason, error, reset)
+        if self._ticket is not None and self._state in _ENDED:
+            self._ticket.leave()  # ended for good: its account's other sessions go on
 
     def _on_connect(self, now: float, _r: str, _e: BaseException | None, _s: bool) -> None:
         self.backoff.reset()
-        self._connect_at = now
+        ticket = self._ticket
+        self._connect_at = now if ticket is None else ticket.want(now, now)
 
     def _on_log_on(self, now: float, _r: str, _e: BaseException | None, _s: bool) -> None:
         self._attempts += 1
+        if self._ticket is not None:
+            self._ticket.sent(now)  # the Logon goes out now: the account counts it
         config = self.config
         if self._reset and not config.resets_on_logon:
             config = attrs.evolve(config, reset_seq_num=True)
@@ -618,6 +642,8 @@ class Supervisor:
         self, now: float, reason: str, error: BaseException | None, _s: bool
     ) -> None:
         self._attempts += 1
+        if self._ticket is not None:
+            self._ticket.failed()  # no Logon went out: its slot is free again
         if getattr(error, "final", False) is True:  # e.g. a certificate refused: fails again
             self._feed(_I.GIVE_UP, now, reason, error)
             return
@@ -778,7 +804,11 @@ class Supervisor:
         if delay is None:
             self._feed(_I.GIVE_UP, now, reason, error)
             return
-        self._connect_at = now + delay
+        at = now + delay
+        if self._ticket is not None:  # the account's Logon budget and order may put it later
+            at = self._ticket.want(at, now)
+            delay = at - now
+        self._connect_at = at
         self._events.append(Reconnecting(self._attempts + 1, delay, reason))
 
     def _fail(self, error: FixError) -> None:

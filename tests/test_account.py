@@ -1,0 +1,199 @@
+"""One Kalshi account, many sessions (`kalshi_fix_sansio.account`): the Logon budget and order,
+the shared application-message budget, the account's limits as data, and the mock gateway's
+accounts of several keys, end to end on a simulated clock."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from kalshi_fix_sansio import RateLimited, Reconnected
+from kalshi_fix_sansio.account import (
+    Account,
+    AccountKeyError,
+    AccountLimits,
+    logon_rank,
+    perps_tier,
+)
+from kalshi_fix_sansio.builders import Requests
+from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.prediction import ExecutionReport
+from kalshi_fix_sansio.simulation import Simulation
+from kalshi_fix_sansio.testing import new_ed25519_keys
+
+SYMBOL = "HIGHNY-23DEC31"
+# (name, key, factory) of the six sessions of one desk, each on its own API key
+DESK = (
+    ("md", "key-md", lambda c: c.market_data()),
+    ("dc", "key-dc", lambda c: c.drop_copy()),
+    (
+        "listener",
+        "key-listen",
+        lambda c: c.order_entry(listener_session=True, skip_pending_exec_reports=True),
+    ),
+    ("pt", "key-pt", lambda c: c.post_trade()),
+    ("rfq", "key-rfq", lambda c: c.rfq()),
+    ("oe", "key-oe", lambda c: c.order_entry()),
+)
+KEYS = {key: new_ed25519_keys() for _, key, _ in DESK}
+
+
+def desk_simulation(**gateway: Any) -> Simulation:
+    sim = Simulation(
+        "prediction",
+        keys={key: public for key, (_, public) in KEYS.items()},
+        accounts={"desk": list(KEYS)},
+        **gateway,
+    )
+    sim.gateway.seed_market(
+        SYMBOL, bids=[(Decimal("0.40"), Decimal(25))], asks=[(Decimal("0.45"), Decimal(30))]
+    )
+    return sim
+
+
+def client(sim: Simulation, key: str, account: Account | None, **options: Any) -> Any:
+    return sim.client(key, KEYS[key][0], account=account, **options)
+
+
+def logons(sim: Simulation, since: float = 0.0) -> list[tuple[float, str]]:
+    """(time, session type) of every Logon a client wrote after ``since``, in order."""
+    return [
+        (r.time, r.session_type)
+        for r in sim.wire
+        if r.sender == "client" and r.msg_types[:1] == ("A",) and r.time > since
+    ]
+
+
+def most_in_a_second(times: list[float]) -> int:
+    return max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
+
+
+def test_six_sessions_dropped_together_log_on_within_the_budget_in_order() -> None:
+    sim = desk_simulation()
+    sim.gateway.faults.logon_rate_limit = (2, 1.0)  # the mock refuses a third in a second
+    account = Account("desk", KEYS, AccountLimits(tier="Premier", logons_per_second=2.0))
+    with ExitStack() as stack:
+        sessions = {
+            name: stack.enter_context(make(client(sim, key, account))) for name, key, make in DESK
+        }
+        first = logons(sim)
+        assert len(first) == 6
+        dropped_at = sim.clock.time()
+        for _, key, _ in DESK:
+            sim.gateway.disconnect(key)
+        for session in sessions.values():
+            session.wait_for(lambda e: isinstance(e, Reconnected), timeout=30)
+        again = logons(sim, dropped_at)
+    assert len(again) == 6  # not one refused (a refused Logon would be retried: a 7th)
+    assert most_in_a_second([t for t, _ in again]) <= 2
+    assert most_in_a_second([t for t, _ in first]) <= 2
+    order = [session_type for _, session_type in again]
+    assert order[0] == "KalshiNR"  # order entry first: a kill can run
+    assert order[-1] == "KalshiMD"  # market data last
+    assert order.index("KalshiRFQ") < min(order.index("KalshiDC"), order.index("KalshiPT"))
+    assert not [line for line in sim.gateway.log if "rate limit exceeded" in line]
+
+
+def test_without_an_account_the_same_drop_collects_logon_refusals() -> None:
+    sim = desk_simulation()
+    sim.gateway.faults.logon_rate_limit = (2, 1.0)
+    with ExitStack() as stack:
+        sessions = [stack.enter_context(make(client(sim, key, None))) for _, key, make in DESK]
+        dropped_at = sim.clock.time()
+        for _, key, _ in DESK:
+            sim.gateway.disconnect(key)
+        for session in sessions:
+            session.wait_for(lambda e: isinstance(e, Reconnected), timeout=120)
+        assert len(logons(sim, dropped_at)) > 6  # some were refused and tried again
+
+
+def test_a_rate_limit_reject_on_one_session_slows_every_session_of_the_account() -> None:
+    sim = desk_simulation()
+    account = Account("desk", KEYS)  # Basic: 100 write tokens/s, a 1 s bucket
+    orders = Requests("prediction", "KalshiNR")
+    with client(sim, "key-oe", account).order_entry() as oe:
+        with client(sim, "key-rfq", account).order_entry() as second:  # another trading key
+            second.place(orders.new_order(SYMBOL, "buy", 1, Decimal("0.30")))  # acknowledged
+            sim.gateway.faults.rate_limit_next = 1
+            oe.send(orders.new_order(SYMBOL, "buy", 1, Decimal("0.41")))
+            oe.wait_for(lambda e: isinstance(e, RateLimited), timeout=10)
+            limited_at = sim.clock.time()
+            # Kalshi says the account's Write bucket is empty: the other key's session waits
+            # for its refill (10 tokens at 100 a second) before its next order goes
+            second.send(orders.new_order(SYMBOL, "buy", 1, Decimal("0.31")))
+            assert sim.clock.time() - limited_at == pytest.approx(0.1, abs=1e-3)
+    alone = desk_simulation()
+    with client(alone, "key-oe", None).order_entry() as oe:
+        with client(alone, "key-rfq", None).order_entry() as second:
+            alone.gateway.faults.rate_limit_next = 1
+            oe.send(orders.new_order(SYMBOL, "buy", 1, Decimal("0.41")))
+            oe.wait_for(lambda e: isinstance(e, RateLimited), timeout=10)
+            limited_at = alone.clock.time()
+            second.send(orders.new_order(SYMBOL, "buy", 1, Decimal("0.31")))
+            assert alone.clock.time() == limited_at  # without an account: nothing shared
+
+
+def test_a_listener_on_another_key_of_the_account_sees_the_trading_keys_reports() -> None:
+    sim = desk_simulation()
+    account = Account("desk", KEYS)
+    orders = Requests("prediction", "KalshiNR")
+    with client(sim, "key-listen", account).order_entry(
+        listener_session=True, skip_pending_exec_reports=True
+    ) as listener:
+        with client(sim, "key-oe", account).order_entry() as oe:
+            placed = oe.place(orders.new_order(SYMBOL, "buy", 2, Decimal("0.41")))
+        report = listener.wait_for(
+            lambda e: (
+                isinstance(getattr(e, "message", None), ExecutionReport)
+                and e.message.cl_ord_id == placed.cl_ord_id
+            ),
+            timeout=10,
+        )
+        assert report.message.cl_ord_id == placed.cl_ord_id
+
+
+def test_a_key_of_another_account_is_refused_clearly() -> None:
+    sim = desk_simulation()
+    other = Account("other-desk", ["key-x"])
+    with pytest.raises(AccountKeyError, match="'key-oe' is not a key of account 'other-desk'"):
+        client(sim, "key-oe", other)
+    margin = Account("perps", ["key-oe"], AccountLimits(product="margin", read=100, write=100))
+    with pytest.raises(AccountKeyError, match="margin account"):
+        client(sim, "key-oe", margin)
+    with pytest.raises(LocalProtocolError, match="rate_limiter beside account"):
+        client(sim, "key-oe", Account("desk", KEYS), config={"rate_limiter": None or object()})
+
+
+def test_account_limits_from_kalshi_rest() -> None:
+    limits = AccountLimits.from_rest(
+        {
+            "usage_tier": "premier",
+            "read": {"refill_rate": 1200, "bucket_capacity": 1200},
+            "write": {"refill_rate": 1200, "bucket_capacity": 3600},
+        }
+    )
+    tier = limits.budget()
+    assert (tier.name, tier.read, tier.write, tier.write_burst) == ("Premier", 1200, 1200, 3.0)
+    perps = AccountLimits.from_rest(
+        {"usage_tier": "basic", "read": {"refill_rate": 50}, "write": {"refill_rate": 20}},
+        product="margin",
+    )
+    assert perps.budget() == perps_tier("Basic", 50, 20)
+    assert Account("p", ["k"], perps).limiter.tier.write_burst == 1.0
+    for bad, where in (
+        ({"read": {"refill_rate": 1}}, "'write' missing"),
+        ({"read": {"refill_rate": -1}, "write": {"refill_rate": 1}}, "read.refill_rate"),
+        ({"usage_tier": "gold", "read": {"refill_rate": 1}, "write": {"refill_rate": 1}}, "gold"),
+    ):
+        with pytest.raises(LocalProtocolError, match=where):
+            AccountLimits.from_rest(bad)
+    with pytest.raises(LocalProtocolError, match="publishes no perps budgets"):
+        AccountLimits(product="margin", tier="Prime")
+
+
+def test_logon_ranks() -> None:
+    assert logon_rank("KalshiNR") < logon_rank("KalshiRFQ") < logon_rank("KalshiDC")
+    assert logon_rank("KalshiNR", listener=True) == logon_rank("KalshiPT") < logon_rank("KalshiMD")
