@@ -4,6 +4,8 @@ accounts of several keys, end to end on a simulated clock."""
 
 from __future__ import annotations
 
+import io
+import sys
 from contextlib import ExitStack
 from decimal import Decimal
 from typing import Any
@@ -19,8 +21,11 @@ from kalshi_fix_sansio.account import (
     perps_tier,
 )
 from kalshi_fix_sansio.builders import Requests
+from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.prediction import ExecutionReport
+from kalshi_fix_sansio.gateway import MockGateway
+from kalshi_fix_sansio.gateway.accounts import parse_account
+from kalshi_fix_sansio.prediction import EventResendComplete, ExecutionReport
 from kalshi_fix_sansio.simulation import Simulation
 from kalshi_fix_sansio.testing import new_ed25519_keys
 
@@ -197,3 +202,61 @@ def test_account_limits_from_kalshi_rest() -> None:
 def test_logon_ranks() -> None:
     assert logon_rank("KalshiNR") < logon_rank("KalshiRFQ") < logon_rank("KalshiDC")
     assert logon_rank("KalshiNR", listener=True) == logon_rank("KalshiPT") < logon_rank("KalshiMD")
+
+
+def placed_exec_id(oe: Any, orders: Requests) -> str:
+    """Place an order on ``oe``; the ExecID of its acknowledgement."""
+    oe.place(orders.new_order(SYMBOL, "buy", 2, Decimal("0.41")))
+    report = oe.wait_for(lambda e: isinstance(getattr(e, "message", None), ExecutionReport), 10)
+    return str(report.message.exec_id)
+
+
+def test_drop_copy_on_another_key_replays_the_accounts_reports() -> None:
+    sim = desk_simulation()
+    orders = Requests("prediction", "KalshiNR")
+    with client(sim, "key-oe", None).order_entry() as oe:
+        first_exec_id = placed_exec_id(oe, orders)
+    with client(sim, "key-dc", None).drop_copy() as dc:
+        dc.send(Requests("prediction", "KalshiDC").event_resend(first_exec_id))
+        done = dc.wait_for(
+            lambda e: isinstance(getattr(e, "message", None), EventResendComplete), 10
+        )
+        assert done.message.resend_event_count == 1
+    lone = Simulation("prediction", keys={k: public for k, (_, public) in KEYS.items()})
+    lone.gateway.seed_market(SYMBOL, asks=[(Decimal("0.45"), Decimal(30))])
+    with client(lone, "key-oe", None).order_entry() as oe:  # no accounts: each key its own
+        first_exec_id = placed_exec_id(oe, orders)
+    with client(lone, "key-dc", None).drop_copy() as dc:
+        dc.send(Requests("prediction", "KalshiDC").event_resend(first_exec_id))
+        done = dc.wait_for(
+            lambda e: isinstance(getattr(e, "message", None), EventResendComplete), 10
+        )
+        assert done.message.resend_event_count == 0
+
+
+def test_the_mock_gateways_accounts_are_checked() -> None:
+    keys = {key: public for key, (_, public) in KEYS.items()}
+    gateway = MockGateway("prediction", keys=keys, accounts={"desk": ["key-oe", "key-md"]})
+    assert gateway.account_of("key-md") == "desk" and gateway.account_of("key-dc") == "key-dc"
+    for accounts, problem in (
+        ({"desk": ["nobody"]}, "'nobody' is not one of the gateway's keys"),
+        ({"a": ["key-oe"], "b": ["key-oe"]}, "in two accounts"),
+        ({"desk": []}, "at least one API key"),
+    ):
+        with pytest.raises(ValueError, match=problem):
+            MockGateway("prediction", keys=keys, accounts=accounts)
+    assert parse_account("desk=key-oe, key-md") == ("desk", ["key-oe", "key-md"])
+    with pytest.raises(ValueError, match="NAME=KEY_ID"):
+        parse_account("desk")
+
+
+def test_the_command_line_declares_accounts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no admin commands
+    base = ["mock-gateway", "--plain", "--port-base", "0", "--seconds", "0"]
+    assert main([*base, "--account", "desk"]) == 2
+    assert "--account takes NAME=KEY_ID" in capsys.readouterr().err
+    assert main([*base, "--account", "desk=mock-prediction-key,key-2"]) == 2
+    assert "'key-2' is not one of the gateway's keys" in capsys.readouterr().err
+    assert main([*base, "--account", "desk=mock-prediction-key"]) == 0

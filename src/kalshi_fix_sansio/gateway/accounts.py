@@ -15,7 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-__all__ = ["account_map"]
+__all__ = ["account_map", "parse_account"]
+
+
+def parse_account(text: str) -> tuple[str, list[str]]:
+    """``NAME=KEY1,KEY2`` (the ``kalshi-fix mock-gateway --account`` option) as (name, keys).
+
+    Raises:
+        ValueError: not of that form (the message shows it).
+    """
+    name, sep, listed = text.partition("=")
+    keys = [key.strip() for key in listed.split(",") if key.strip()]
+    if not sep or not name.strip() or not keys:
+        raise ValueError(f"--account takes NAME=KEY_ID[,KEY_ID...], got {text!r}")
+    return name.strip(), keys
 
 
 def account_map(
