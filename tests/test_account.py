@@ -25,7 +25,11 @@ from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.gateway import MockGateway
 from kalshi_fix_sansio.gateway.accounts import parse_account
-from kalshi_fix_sansio.prediction import EventResendComplete, ExecutionReport
+from kalshi_fix_sansio.prediction import (
+    EventResendComplete,
+    ExecutionReport,
+    MarketSettlementReport,
+)
 from kalshi_fix_sansio.simulation import Simulation
 from kalshi_fix_sansio.testing import new_ed25519_keys
 
@@ -260,3 +264,24 @@ def test_the_command_line_declares_accounts(
     assert main([*base, "--account", "desk=mock-prediction-key,key-2"]) == 2
     assert "'key-2' is not one of the gateway's keys" in capsys.readouterr().err
     assert main([*base, "--account", "desk=mock-prediction-key"]) == 0
+
+
+@pytest.mark.parametrize("one_account", [True, False])
+def test_post_trade_on_another_key_gets_the_accounts_settlement(one_account: bool) -> None:
+    keys = {key: public for key, (_, public) in KEYS.items()}
+    sim = Simulation(
+        "prediction", keys=keys, accounts={"desk": list(KEYS)} if one_account else None
+    )
+    sim.gateway.seed_market(SYMBOL, asks=[(Decimal("0.45"), Decimal(30))])
+    orders = Requests("prediction", "KalshiNR")
+    with client(sim, "key-pt", None).post_trade() as pt:
+        with client(sim, "key-oe", None).order_entry() as oe:
+            oe.place(orders.new_order(SYMBOL, "buy", 3, Decimal("0.45")))  # takes the ask
+            oe.wait_for(lambda e: oe.tracker.position(SYMBOL).net == 3, 10)
+        sim.gateway.settle(SYMBOL, "yes")
+        settled = lambda e: isinstance(getattr(e, "message", None), MarketSettlementReport)  # noqa: E731
+        if one_account:
+            assert pt.wait_for(settled, 10).message.symbol == SYMBOL
+        else:  # the key's own account holds no position: nothing to report
+            with pytest.raises(TimeoutError):
+                pt.wait_for(settled, 10)
