@@ -24,7 +24,6 @@ from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.gateway import MockGateway
-from kalshi_fix_sansio.gateway.accounts import parse_account
 from kalshi_fix_sansio.prediction import (
     EventResendComplete,
     ExecutionReport,
@@ -249,9 +248,6 @@ def test_the_mock_gateways_accounts_are_checked() -> None:
     ):
         with pytest.raises(ValueError, match=problem):
             MockGateway("prediction", keys=keys, accounts=accounts)
-    assert parse_account("desk=key-oe, key-md") == ("desk", ["key-oe", "key-md"])
-    with pytest.raises(ValueError, match="NAME=KEY_ID"):
-        parse_account("desk")
 
 
 def test_the_command_line_declares_accounts(
