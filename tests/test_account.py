@@ -22,6 +22,7 @@ from kalshi_fix_sansio.account import (
 )
 from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.cli import main
+from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.gateway import MockGateway
 from kalshi_fix_sansio.prediction import (
@@ -30,6 +31,8 @@ from kalshi_fix_sansio.prediction import (
     MarketSettlementReport,
 )
 from kalshi_fix_sansio.simulation import Simulation
+from kalshi_fix_sansio.store import MemoryStore
+from kalshi_fix_sansio.supervisor import Backoff, Supervisor
 from kalshi_fix_sansio.testing import new_ed25519_keys
 
 SYMBOL = "HIGHNY-23DEC31"
@@ -281,3 +284,84 @@ def test_post_trade_on_another_key_gets_the_accounts_settlement(one_account: boo
         else:  # the key's own account holds no position: nothing to report
             with pytest.raises(TimeoutError):
                 pt.wait_for(settled, 10)
+
+
+# -- the supervisors of an account, sans-IO (a fake clock, no gateway) ---------------------------
+
+T0 = 1_767_225_600.0  # a Thursday evening: outside Kalshi's maintenance window
+
+
+def supervisor(account: Account, key: str, session_type: str, **backoff: Any) -> Supervisor:
+    config = SessionConfig(
+        sender_comp_id=key,
+        product="prediction",
+        session_type=session_type,
+        signer=KEYS[key][0],
+        store=MemoryStore(),
+    )
+    return Supervisor(config, account=account, backoff=Backoff(seed=1, **backoff))
+
+
+def test_the_first_due_slot_goes_to_order_entry_whoever_asked_first() -> None:
+    account = Account("desk", KEYS, AccountLimits(logons_per_second=1.0))
+    md = supervisor(account, "key-md", "KalshiMD")
+    oe = supervisor(account, "key-oe", "KalshiNR")
+    md.start(T0)  # market data asks first...
+    oe.start(T0 + 0.1)
+    assert md.connect_at == T0 + 0.25  # ...and is told to look again when its gather ends
+    at = T0 + 0.25
+    md.handle_timer(at)
+    assert md.connect_at is not None and md.connect_at > at  # order entry is due by then
+    oe.handle_timer(T0 + 0.35)
+    assert oe.connect_at == T0 + 0.35  # granted: connect now
+    oe.connection_made(T0 + 0.35)  # its Logon goes out
+    md.handle_timer(md.connect_at)
+    assert md.connect_at == pytest.approx(T0 + 1.35, abs=1e-5)  # one second after it
+    assert account.logons.logons == [T0 + 0.35]
+
+
+def test_a_failed_connection_or_an_ended_session_holds_no_one_back() -> None:
+    account = Account("desk", KEYS, AccountLimits(logons_per_second=2.0), gather=0.0)
+    oe = supervisor(account, "key-oe", "KalshiNR", base=60.0, cap=60.0)
+    md = supervisor(account, "key-md", "KalshiMD")
+    oe.start(T0)
+    md.start(T0)
+    assert oe.connect_at == T0  # no gather: granted at once
+    assert md.connect_at is not None and md.connect_at > T0  # behind the granted one
+    oe.connection_failed(T0 + 0.1, OSError("refused"))  # no Logon went out: slot freed
+    md.handle_timer(md.connect_at)
+    assert md.connect_at == pytest.approx(T0 + 0.5, abs=1e-5)  # not behind oe's long backoff
+    dc = supervisor(account, "key-dc", "KalshiDC")
+    dc.start(T0 + 0.5)
+    oe.close(T0 + 0.5)  # oe ends while waiting: its place is given up
+    md.connection_made(T0 + 0.5)
+    dc.handle_timer(dc.connect_at)
+    assert dc.connect_at == pytest.approx(T0 + 1.0, abs=1e-5)
+
+
+def test_without_an_account_nothing_changes() -> None:
+    sim = desk_simulation()
+    alone = client(sim, "key-oe", None)
+    config, options = alone.profile("KalshiNR")
+    assert alone.account is None and options.account is None
+    assert config.rate_limiter is None  # no limiter on the send path
+    config = SessionConfig(
+        sender_comp_id="key-oe",
+        product="prediction",
+        session_type="KalshiNR",
+        signer=KEYS["key-oe"][0],
+        store=MemoryStore(),
+    )
+    plain = Supervisor(config)
+    plain.start(T0)
+    assert plain.connect_at == T0  # connects at once, as before
+
+
+def test_a_margin_account_paces_margin_sessions() -> None:
+    key, (signer, public) = "key-oe", KEYS["key-oe"]
+    sim = Simulation("margin", keys={key: public})
+    perps = AccountLimits(product="margin", tier="Advanced", read=300, write=300)
+    desk = Account("perps-desk", [key], perps, shard_of={"BTC-PERP": 1})
+    with sim.client(key, signer, account=desk).order_entry() as oe:
+        assert oe.config.rate_limiter is desk.limiter
+        assert desk.limiter.tier == perps_tier("Advanced", 300, 300)

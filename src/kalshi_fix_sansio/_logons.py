@@ -7,10 +7,11 @@ together must therefore not all log on again at once. `LogonSchedule` hands out 
 * at most ``rate`` Logons a second: two slots are at least ``1 / rate`` seconds apart (a
   bucket of one Logon), counted from the Logon actually sent (`Ticket.sent`), and no slot is
   given while a granted session has not sent its Logon yet;
-* in order of rank (`Ticket.rank`: order entry 0 first, market data last): among the sessions
-  due by a slot, the lowest rank takes it; a session is due ``gather`` seconds after it asked
-  at the earliest (or when its own backoff says, if later), so that sessions dropped together
-  are all asking before the first slot is given, whatever order their drops were read in.
+* in order of rank (`Ticket.rank`: order entry 0 first, market data last): a session is due
+  ``gather`` seconds after it asked at the earliest (or when its own backoff says, if later),
+  and a slot goes to the lowest rank among the sessions due within ``gather`` of it (the slot
+  then waits for that one to be due), so that sessions dropped together are all asking before
+  the first slot is given and go in rank order, whatever order their drops were read in.
 
 A `Supervisor <kalshi_fix_sansio.supervisor.Supervisor>` holds one `Ticket`: `Ticket.want` when
 it plans a connection, `Ticket.slot` when its wake-up comes (the answer is when to connect:
@@ -146,13 +147,14 @@ class LogonSchedule:
         waiting = sorted(
             (t for t in self.tickets if t._state == _PENDING), key=lambda t: (t.rank, t._order)
         )
-        t = start
+        t, gather = start, self.gather
         while waiting:
-            due = [w for w in waiting if w._due <= t]
-            if not due:
+            soon = [w for w in waiting if w._due <= t + gather]
+            if not soon:
                 t = min(w._due for w in waiting)
                 continue
-            first = due[0]  # the lowest rank due (the list is sorted)
+            first = soon[0]  # the lowest rank due within a gather of the slot (sorted list)
+            t = max(t, first._due)
             if first is ticket:
                 return t
             waiting.remove(first)

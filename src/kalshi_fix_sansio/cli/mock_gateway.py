@@ -197,14 +197,6 @@ def _serve_gateway(
     except ValueError as exc:
         print(f"kalshi-fix mock-gateway: {exc}", file=err)
         return EXIT_USAGE
-
-        args.product,
-        keys=keys,
-        other_product_keys=others,
-        host=args.host,
-        port_base=args.port_base or None,
-        ssl_context=context,
-        certificate=certificate,
     if args.plain and not gateway.loopback_only:
         print(
             f"kalshi-fix mock-gateway: --plain serves only loopback (clients refuse plain TCP "
