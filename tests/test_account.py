@@ -365,3 +365,26 @@ def test_a_margin_account_paces_margin_sessions() -> None:
     with sim.client(key, signer, account=desk).order_entry() as oe:
         assert oe.config.rate_limiter is desk.limiter
         assert desk.limiter.tier == perps_tier("Advanced", 300, 300)
+
+
+def test_over_loopback_tls_a_listener_of_the_account_sees_the_orders() -> None:
+    keys = {key: public for key, (_, public) in KEYS.items()}
+    desk = Account("desk", KEYS, AccountLimits(logons_per_second=4.0), gather=0.05)
+    with MockGateway("prediction", keys=keys, accounts={"desk": list(KEYS)}, tls=True) as gw:
+        gw.seed_market(SYMBOL, asks=[(Decimal("0.45"), Decimal(30))])
+        watching = gw.client("key-listen", KEYS["key-listen"][0], account=desk)
+        trading = gw.client("key-oe", KEYS["key-oe"][0], account=desk)
+        with watching.order_entry(listener_session=True, skip_pending_exec_reports=True) as ls:
+            with trading.order_entry() as oe:
+                placed = oe.place(
+                    Requests("prediction", "KalshiNR").new_order(SYMBOL, "buy", 1, Decimal("0.41"))
+                )
+            seen = ls.wait_for(
+                lambda e: (
+                    getattr(getattr(e, "message", None), "cl_ord_id", None) == placed.cl_ord_id
+                ),
+                10,
+            )
+            assert isinstance(seen.message, ExecutionReport)
+    first, second = desk.logons.logons[:2]
+    assert second - first >= 0.25  # four a second at most
