@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import sys
-from contextlib import ExitStack
+from contextlib import AsyncExitStack, ExitStack
 from decimal import Decimal
 from typing import Any
 
@@ -388,3 +388,29 @@ def test_over_loopback_tls_a_listener_of_the_account_sees_the_orders() -> None:
             assert isinstance(seen.message, ExecutionReport)
     first, second = desk.logons.logons[:2]
     assert second - first >= 0.25  # four a second at most
+
+
+@pytest.mark.parametrize("api", ["asyncio", "trio"])
+def test_the_async_adapters_sleep_as_the_account_says(api: str) -> None:
+    sim = desk_simulation()
+    sim.gateway.faults.logon_rate_limit = (2, 1.0)
+    account = Account("desk", KEYS, AccountLimits(logons_per_second=2.0))
+    three = DESK[:2] + DESK[-1:]  # market data, drop copy, order entry
+
+    async def main() -> float:
+        async with AsyncExitStack() as stack:
+            sessions = [
+                await stack.enter_async_context(make(client(sim, key, account, api=api)))
+                for _, key, make in three
+            ]
+            dropped_at = sim.clock.time()
+            for _, key, _ in three:
+                sim.gateway.disconnect(key)
+            for session in sessions:
+                await session.wait_for(lambda e: isinstance(e, Reconnected), timeout=30)
+        return dropped_at
+
+    dropped_at = sim.run_asyncio(main()) if api == "asyncio" else sim.run_trio(main)
+    again = logons(sim, dropped_at)
+    assert [session_type for _, session_type in again] == ["KalshiNR", "KalshiDC", "KalshiMD"]
+    assert most_in_a_second([t for t, _ in again]) <= 2
