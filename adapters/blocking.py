@@ -19,6 +19,8 @@ reading).
 
 from __future__ import annotations
 
+import threading
+
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     EventQueueOverflow,
@@ -110,6 +112,7 @@ class FixClient(ClientBase[BlockingSession], SyncKillAll):
 
     PRODUCT = "prediction"
     _SESSION = BlockingSession
+    _ACCOUNT_LOCK = threading.Lock  # its sessions share the account from threads of their own
 
 
 class MarginFixClient(FixClient):

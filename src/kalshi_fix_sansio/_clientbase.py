@@ -251,6 +251,9 @@ class ClientBase(Generic[S]):
 
     PRODUCT: ClassVar[str] = "prediction"
     _SESSION: ClassVar[Callable[..., Any]]  # the adapter's session class
+    # what the sessions of an account hold around its Logon schedule: a lock factory for an
+    # adapter whose sessions run in threads of their own (the blocking one), else None
+    _ACCOUNT_LOCK: ClassVar[Callable[[], Any] | None] = None
 
     def __init__(
         self,
@@ -316,6 +319,9 @@ class ClientBase(Generic[S]):
                 raise refuse_type("account", account, "an Account or None")
             account.check_key(credentials.key_id, self.PRODUCT)
             _refuse_own_limiter("config", config or {})
+            make_lock = type(self)._ACCOUNT_LOCK
+            if make_lock is not None:
+                account.logons.guard_with(make_lock)
         self.account = account
         """The `Account` of the client's key (None: the sessions budget alone)."""
         self.credentials = credentials

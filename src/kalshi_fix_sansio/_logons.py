@@ -17,13 +17,18 @@ A `Supervisor <kalshi_fix_sansio.supervisor.Supervisor>` holds one `Ticket`: `Ti
 it plans a connection, `Ticket.slot` when its wake-up comes (the answer is when to connect:
 ``now`` once granted, else a later time to look again), `Ticket.sent` once the connection is
 made (the Logon goes out), `Ticket.failed` when the connection could not be made, and
-`Ticket.leave` when it ends. Nothing here reads a clock: ``now`` is an argument.
+`Ticket.leave` when it ends. Nothing here reads a clock: ``now`` is an argument. The sessions
+of a blocking client run in threads of their own: that adapter gives the schedule a lock
+(`LogonSchedule.guard_with`), which every `Ticket` call holds.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Final
+import weakref
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Final
 
 __all__ = ["LOGON_SPACING_SLACK", "LogonSchedule", "Ticket"]
 
@@ -44,7 +49,7 @@ class Ticket:
         name: how reports name it (its session type and key).
     """
 
-    __slots__ = ("_asked", "_due", "_order", "_schedule", "_state", "name", "rank")
+    __slots__ = ("__weakref__", "_asked", "_due", "_order", "_schedule", "_state", "name", "rank")
 
     def __init__(self, schedule: LogonSchedule, rank: int, name: str, order: int) -> None:
         self._schedule = schedule
@@ -66,15 +71,20 @@ class Ticket:
         Returns:
             When to connect (``now``: granted now) or to look again with `slot`.
         """
-        if self._state != _PENDING:
-            self._state, self._asked = _PENDING, now
-        self._due = max(earliest, self._asked + self._schedule.gather)
-        return self.slot(now)
+        with self._schedule.guard:
+            if self._state != _PENDING:
+                self._state, self._asked = _PENDING, now
+            self._due = max(earliest, self._asked + self._schedule.gather)
+            return self._slot(now)
 
     def slot(self, now: float) -> float:
         """Its slot as the schedule stands at ``now``: ``now`` when it may log on now (the
         slot is then taken: connect), else the time to look again. A ticket not asking (idle,
         granted) answers ``now``."""
+        with self._schedule.guard:
+            return self._slot(now)
+
+    def _slot(self, now: float) -> float:
         if self._state != _PENDING:
             return now
         at = self._schedule.slot_of(self, now)
@@ -86,22 +96,27 @@ class Ticket:
 
     def sent(self, now: float) -> None:
         """The connection is made: its Logon goes out now."""
-        if self._state == _GRANTED:
-            self._schedule.released()
-        self._state = _IDLE
-        self._schedule.logged_on(now)
+        with self._schedule.guard:
+            if self._state == _GRANTED:
+                self._schedule.released()
+            self._state = _IDLE
+            self._schedule.logged_on(now)
 
     def failed(self) -> None:
         """The connection could not be made (no Logon was sent); it asks again with `want`."""
+        with self._schedule.guard:
+            self._release()
+
+    def _release(self) -> None:
         if self._state == _GRANTED:
-            self._state = _IDLE
             self._schedule.released()
+        self._state = _IDLE
 
     def leave(self) -> None:
         """Its session ended for good: it no longer asks, and holds no slot."""
-        self.failed()
-        self._state = _IDLE
-        self._schedule.tickets.discard(self)
+        with self._schedule.guard:
+            self._release()
+            self._schedule.tickets.discard(self)
 
 
 class LogonSchedule:
@@ -116,7 +131,16 @@ class LogonSchedule:
         ValueError: a rate that is not > 0 and finite, or a negative gather.
     """
 
-    __slots__ = ("_count", "_granted", "_last", "gather", "interval", "logons", "tickets")
+    __slots__ = (
+        "_count",
+        "_granted",
+        "_last",
+        "gather",
+        "guard",
+        "interval",
+        "logons",
+        "tickets",
+    )
 
     def __init__(self, rate: float, gather: float) -> None:
         if not 0 < rate < math.inf:
@@ -125,12 +149,20 @@ class LogonSchedule:
             raise ValueError(f"gather must be seconds >= 0, got {gather!r}")
         self.interval = 1.0 / rate + LOGON_SPACING_SLACK
         self.gather = gather
-        self.tickets: set[Ticket] = set()
+        self.tickets: weakref.WeakSet[Ticket] = weakref.WeakSet()  # a lost one holds no one
+        self.guard: AbstractContextManager[Any] = nullcontext()
+        """Held by every `Ticket` call (a lock once `guard_with` gave one)."""
         self.logons: list[float] = []
         """When each Logon of the account's sessions was sent, in order (the last 1,000)."""
         self._last = -math.inf  # the last Logon sent or granted
         self._granted = 0  # tickets granted whose Logon is not sent yet
         self._count = 0
+
+    def guard_with(self, make_lock: Callable[[], AbstractContextManager[Any]]) -> None:
+        """Hold a lock made by ``make_lock`` in every `Ticket` call from now on (an adapter
+        whose sessions run in threads of their own gives ``threading.Lock``); once."""
+        if isinstance(self.guard, nullcontext):
+            self.guard = make_lock()
 
     def join(self, rank: int, name: str) -> Ticket:
         """A new session's `Ticket`."""
