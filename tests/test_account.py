@@ -23,7 +23,7 @@ from kalshi_fix_sansio.account import (
 from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.gateway import MockGateway
 from kalshi_fix_sansio.prediction import (
     EventResendComplete,
@@ -194,13 +194,23 @@ def test_account_limits_from_kalshi_rest() -> None:
     )
     assert perps.budget() == perps_tier("Basic", 50, 20)
     assert Account("p", ["k"], perps).limiter.tier.write_burst == 1.0
+    ok = {"read": {"refill_rate": 1}, "write": {"refill_rate": 1}}
     for bad, where in (
+        ([], "expected a JSON object"),
         ({"read": {"refill_rate": 1}}, "'write' missing"),
-        ({"read": {"refill_rate": -1}, "write": {"refill_rate": 1}}, "read.refill_rate"),
-        ({"usage_tier": "gold", "read": {"refill_rate": 1}, "write": {"refill_rate": 1}}, "gold"),
+        ({**ok, "read": {"refill_rate": -1}}, "read.refill_rate must be > 0"),
+        ({**ok, "write": {"refill_rate": 10**400}}, "write.refill_rate must be > 0 and at most"),
+        ({**ok, "write": {"refill_rate": "1200"}}, "write.refill_rate must be a number"),
+        ({**ok, "read": {"refill_rate": 1, "bucket_capacity": True}}, "read.bucket_capacity"),
+        ({**ok, "usage_tier": 7}, "usage_tier must be a tier name"),
     ):
-        with pytest.raises(LocalProtocolError, match=where):
-            AccountLimits.from_rest(bad)
+        with pytest.raises(RemoteProtocolError, match=where) as caught:
+            AccountLimits.from_rest(bad)  # type: ignore[arg-type]
+        assert caught.value.reconnect is False
+    newer = AccountLimits.from_rest({**ok, "usage_tier": "elite"})  # a tier Kalshi adds later
+    assert newer.budget().name == "elite" and newer.budget().write == 1.0
+    with pytest.raises(LocalProtocolError, match="another name needs read= and write="):
+        AccountLimits(tier="elite")
     with pytest.raises(LocalProtocolError, match="publishes no perps budgets"):
         AccountLimits(product="margin", tier="Prime")
 

@@ -37,13 +37,14 @@ from typing import Any, Final
 import attrs
 
 from ._logons import LogonSchedule, Ticket
-from .errors import LocalProtocolError
+from .errors import FixError, LocalProtocolError, RemoteProtocolError
 from .ratelimit import PREDICTION_TIERS, RateLimiter, Tier
 
 __all__ = [
     "DEFAULT_GATHER",
     "DEFAULT_LOGONS_PER_SECOND",
     "LOGON_ORDER",
+    "MAX_BUDGET",
     "PERPS_READ_BURST",
     "TIER_NAMES",
     "Account",
@@ -90,14 +91,19 @@ class AccountKeyError(LocalProtocolError):
         self.account = account
 
 
-def _tier_name(name: object) -> str:
-    if not isinstance(name, str):
+def _tier_name(name: object, *, budgets_given: bool = False) -> str:
+    """The tier's name as `TIER_NAMES` spells it; a name Kalshi may add later is kept as
+    given when the budgets come with it."""
+    if not isinstance(name, str) or not name.strip():
         raise LocalProtocolError(f"AccountLimits.tier must be a tier name, got {name!r}")
     for known in TIER_NAMES:
         if known.lower() == name.strip().lower():
             return known
+    if budgets_given:
+        return name.strip()
     raise LocalProtocolError(
-        f"AccountLimits.tier: unknown tier {name!r} (Kalshi's tiers: {', '.join(TIER_NAMES)})"
+        f"AccountLimits.tier: unknown tier {name!r} (Kalshi's tiers: {', '.join(TIER_NAMES)}; "
+        "another name needs read= and write=)"
     )
 
 
@@ -111,7 +117,7 @@ def perps_tier(name: str, read: float, write: float) -> Tier:
         read: Read budget, tokens per second.
         write: Write budget, tokens per second.
     """
-    tier = _tier_name(name)
+    tier = _tier_name(name, budgets_given=True)
     return Tier(
         tier,
         read,
@@ -121,12 +127,23 @@ def perps_tier(name: str, read: float, write: float) -> Tier:
     )
 
 
-def _positive(what: str, value: object) -> float:
+MAX_BUDGET: Final = 1e9
+"""The largest budget or capacity taken (tokens, or Logons, a second): far above any tier."""
+
+
+def _positive(what: str, value: object, error: type[FixError] = LocalProtocolError) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise LocalProtocolError(f"{what} must be a number > 0, got {value!r}")
-    if not 0 < value < math.inf:
-        raise LocalProtocolError(f"{what} must be > 0 and finite, got {value!r}")
+        raise error(f"{what} must be a number > 0, got {value!r:.40}")
+    if not 0 < value <= MAX_BUDGET:
+        raise error(f"{what} must be > 0 and at most {MAX_BUDGET:g}, got {value!r:.40}")
     return float(value)
+
+
+class _RemoteLimit(RemoteProtocolError):
+    """Kalshi's limits answer is not usable (asking again would give the same)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, reconnect=False)
 
 
 def _optional(what: str, value: object) -> float | None:
@@ -142,7 +159,7 @@ def _check_limits(limits: AccountLimits) -> None:
         raise LocalProtocolError(
             f"AccountLimits.product must be 'prediction' or 'margin', got {limits.product!r}"
         )
-    _tier_name(limits.tier)
+    _tier_name(limits.tier, budgets_given=limits.read is not None and limits.write is not None)
     for name in ("read", "write", "read_capacity", "write_capacity"):
         _optional(f"AccountLimits.{name}", getattr(limits, name))
     _positive("AccountLimits.logons_per_second", limits.logons_per_second)
@@ -194,12 +211,13 @@ class AccountLimits:
 
     def budget(self) -> Tier:
         """The tier's budgets as a `Tier` (what the account's `RateLimiter` runs on)."""
-        name = _tier_name(self.tier)
-        if self.product == "margin":
+        given = self.read is not None and self.write is not None
+        name = _tier_name(self.tier, budgets_given=given)
+        published = PREDICTION_TIERS.get(name)
+        if self.product == "margin" or published is None:
             assert self.read is not None and self.write is not None
-            base = perps_tier(name, self.read, self.write)
+            base = perps_tier(name, self.read, self.write)  # a new name: the same burst rules
         else:
-            published = PREDICTION_TIERS[name]
             base = Tier(
                 name,
                 published.read if self.read is None else self.read,
@@ -236,29 +254,31 @@ class AccountLimits:
             logons_per_second: as the attribute (REST does not say it).
 
         Raises:
-            LocalProtocolError: a field missing or out of range, named with where it is.
+            RemoteProtocolError: Kalshi's answer lacks a field or has one out of range (named
+                with where it is; ``reconnect`` False: asking again gives the same).
+            LocalProtocolError: ``product``, ``costs`` or ``logons_per_second`` out of range.
         """
+        where = "Kalshi's account limits"
         if not isinstance(payload, Mapping):
-            raise LocalProtocolError(
-                f"account limits: expected a JSON object, got {type(payload).__name__}"
-            )
+            raise _RemoteLimit(f"{where}: expected a JSON object, got {type(payload).__name__}")
         values: dict[str, float] = {}
         for bucket in ("read", "write"):
             part = payload.get(bucket)
             if not isinstance(part, Mapping):
-                raise LocalProtocolError(f"account limits: {bucket!r} missing or not an object")
-            values[bucket] = _positive(
-                f"account limits: {bucket}.refill_rate", part.get("refill_rate")
-            )
+                raise _RemoteLimit(f"{where}: {bucket!r} missing or not an object")
+            rate = part.get("refill_rate")
+            values[bucket] = _positive(f"{where}: {bucket}.refill_rate", rate, _RemoteLimit)
             capacity = part.get("bucket_capacity")
             if capacity is not None:
                 values[f"{bucket}_capacity"] = _positive(
-                    f"account limits: {bucket}.bucket_capacity", capacity
+                    f"{where}: {bucket}.bucket_capacity", capacity, _RemoteLimit
                 )
-        tier = payload.get("usage_tier")
+        tier = payload.get("usage_tier", "Basic")
+        if not isinstance(tier, str) or not tier.strip() or len(tier) > 64:
+            raise _RemoteLimit(f"{where}: usage_tier must be a tier name, got {tier!r:.80}")
         return cls(
             product=product,
-            tier=_tier_name(tier) if tier is not None else "Basic",
+            tier=tier,
             costs=dict(costs or {}),
             logons_per_second=logons_per_second,
             **values,
