@@ -36,7 +36,7 @@ from typing import Any, Final
 
 import attrs
 
-from ._logons import LogonSchedule, Ticket
+from ._logons import LogonSchedule
 from .errors import FixError, LocalProtocolError, RemoteProtocolError
 from .ratelimit import PREDICTION_TIERS, RateLimiter, Tier
 
@@ -395,7 +395,3 @@ class Account:
                 key_id=key_id,
                 account=self.name,
             )
-
-    def ticket(self, session_type: str, key_id: str, listener: bool = False) -> Ticket:
-        """A session's place in the account's Logon schedule (its supervisor holds it)."""
-        return self.logons.join(logon_rank(session_type, listener), f"{session_type} {key_id}")

@@ -52,6 +52,7 @@ import attrs
 
 from ._message import Message
 from ._states import SupervisorAction, SupervisorInput, SupervisorState, supervisor_transition
+from .account import Account, logon_rank
 from .config import Role, SessionConfig
 from .errors import FixError, LocalProtocolError, RemoteProtocolError
 from .events import (
@@ -75,7 +76,6 @@ from .store import StoreError
 
 if TYPE_CHECKING:
     from ._logons import Ticket
-    from .account import Account
 
 __all__ = [
     "Backoff",
@@ -409,8 +409,9 @@ class Supervisor:
         self._ticket: Ticket | None = None
         if account is not None:
             account.check_key(config.sender_comp_id, config.product)
-            self._ticket = account.ticket(
-                config.session_type, config.sender_comp_id, config.listener_session is True
+            rank = logon_rank(config.session_type, config.listener_session is True)
+            self._ticket = account.logons.join(
+                rank, f"{config.session_type} {config.sender_comp_id}"
             )
         self.config = config
         self.backoff = backoff if backoff is not None else Backoff()
