@@ -30,6 +30,7 @@ from kalshi_fix_sansio.prediction import (
     ExecutionReport,
     MarketSettlementReport,
 )
+from kalshi_fix_sansio.ratelimit import RateLimiter
 from kalshi_fix_sansio.simulation import Simulation
 from kalshi_fix_sansio.store import MemoryStore
 from kalshi_fix_sansio.supervisor import Backoff, Supervisor
@@ -175,7 +176,12 @@ def test_a_key_of_another_account_is_refused_clearly() -> None:
     with pytest.raises(AccountKeyError, match="margin account"):
         client(sim, "key-oe", margin)
     with pytest.raises(LocalProtocolError, match="rate_limiter beside account"):
-        client(sim, "key-oe", Account("desk", KEYS), config={"rate_limiter": None or object()})
+        client(sim, "key-oe", Account("desk", KEYS), config={"rate_limiter": RateLimiter()})
+    desk = Account("desk", KEYS)
+    with pytest.raises(LocalProtocolError, match="rate_limiter beside account"):
+        client(sim, "key-oe", desk).order_entry(rate_limiter=RateLimiter())
+    same = client(sim, "key-oe", desk, config={"rate_limiter": desk.limiter})  # the account's own
+    assert same.profile("KalshiNR")[0].rate_limiter is desk.limiter
 
 
 def test_account_limits_from_kalshi_rest() -> None:

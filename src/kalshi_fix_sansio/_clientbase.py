@@ -167,10 +167,11 @@ class ConnectOptions:
         )
 
 
-def _refuse_own_limiter(where: str, settings: Mapping[str, Any]) -> None:
+def _refuse_own_limiter(where: str, settings: Mapping[str, Any], account: Account) -> None:
     """A client with an `Account` bills the account's limiter: one of its own would not be
     shared with the account's other sessions."""
-    if settings.get("rate_limiter") is not None:
+    limiter = settings.get("rate_limiter")
+    if limiter is not None and limiter is not account.limiter:
         raise LocalProtocolError(
             f"{where}: rate_limiter beside account=: the account's RateLimiter "
             "(account.limiter) is the one every session of the account bills; leave "
@@ -318,7 +319,7 @@ class ClientBase(Generic[S]):
             if not isinstance(account, Account):
                 raise refuse_type("account", account, "an Account or None")
             account.check_key(credentials.key_id, self.PRODUCT)
-            _refuse_own_limiter("config", config or {})
+            _refuse_own_limiter("config", config or {}, account)
             make_lock = type(self)._ACCOUNT_LOCK
             if make_lock is not None:
                 account.logons.guard_with(make_lock)
@@ -548,7 +549,7 @@ class ClientBase(Generic[S]):
         settings.update(self.config)
         settings.update(flags)
         if self.account is not None:
-            _refuse_own_limiter(f"{session_type} flags", flags)
+            _refuse_own_limiter(f"{session_type} flags", flags, self.account)
             settings["rate_limiter"] = self.account.limiter
         config = SessionConfig(
             sender_comp_id=self.credentials.key_id,
