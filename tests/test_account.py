@@ -430,3 +430,17 @@ def test_the_async_adapters_sleep_as_the_account_says(api: str) -> None:
     again = logons(sim, dropped_at)
     assert [session_type for _, session_type in again] == ["KalshiNR", "KalshiDC", "KalshiMD"]
     assert most_in_a_second([t for t, _ in again]) <= 2
+
+
+def test_new_limits_apply_from_when_they_are_given() -> None:
+    desk = Account("desk", KEYS, AccountLimits(tier="Premier", logons_per_second=1.0))
+    order = Requests("prediction", "KalshiNR").new_order(SYMBOL, "buy", 1, Decimal("0.41"))
+    for _ in range(300):
+        desk.limiter.take(order, now=0.0)  # 3,000 of the 3,600 tokens
+    desk.update(AccountLimits(tier="Basic", costs={"D": 5.0}, logons_per_second=4.0), now=1.0)
+    assert desk.limiter.tier.write == 100  # Basic from now on
+    assert desk.limiter.available("write", 1.0) == 100  # 1,800 held, down to Basic's capacity
+    assert desk.limiter.charges(order)[0].cost == 5.0
+    assert desk.limits.logons_per_second == 4.0
+    with pytest.raises(LocalProtocolError, match="update takes AccountLimits of product"):
+        desk.update(AccountLimits(product="margin", read=1, write=1), now=2.0)

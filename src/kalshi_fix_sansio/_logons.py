@@ -143,11 +143,9 @@ class LogonSchedule:
     )
 
     def __init__(self, rate: float, gather: float) -> None:
-        if not 0 < rate < math.inf:
-            raise ValueError(f"Logons per second must be > 0 and finite, got {rate!r}")
         if not 0 <= gather < math.inf:
             raise ValueError(f"gather must be seconds >= 0, got {gather!r}")
-        self.interval = 1.0 / rate + LOGON_SPACING_SLACK
+        self.set_rate(rate)
         self.gather = gather
         self.tickets: weakref.WeakSet[Ticket] = weakref.WeakSet()  # a lost one holds no one
         self.guard: AbstractContextManager[Any] = nullcontext()
@@ -157,6 +155,12 @@ class LogonSchedule:
         self._last = -math.inf  # the last Logon sent or granted
         self._granted = 0  # tickets granted whose Logon is not sent yet
         self._count = 0
+
+    def set_rate(self, rate: float) -> None:
+        """At most ``rate`` Logons a second from the next slot on."""
+        if not 0 < rate < math.inf:
+            raise ValueError(f"Logons per second must be > 0 and finite, got {rate!r}")
+        self.interval = 1.0 / rate + LOGON_SPACING_SLACK
 
     def guard_with(self, make_lock: Callable[[], AbstractContextManager[Any]]) -> None:
         """Hold a lock made by ``make_lock`` in every `Ticket` call from now on (an adapter

@@ -372,6 +372,28 @@ class Account:
             f"keys={len(self.keys)}, logons_per_second={self.limits.logons_per_second:g})"
         )
 
+    def update(self, limits: AccountLimits, now: float) -> None:
+        """Take new limits from ``now`` (Kalshi moved the account to another tier, or the
+        REST answer was read again): the limiter's buckets refill at the new budgets, keeping
+        the tokens they hold up to the new capacities; the Logon rate applies to the next
+        slot.
+
+        Args:
+            limits: the new `AccountLimits` (same product).
+            now: the time they apply from (the sessions' clock).
+
+        Raises:
+            LocalProtocolError: ``limits`` is not an `AccountLimits` of the account's product.
+        """
+        if not isinstance(limits, AccountLimits) or limits.product != self.product:
+            raise LocalProtocolError(
+                f"Account {self.name!r}: update takes AccountLimits of product "
+                f"{self.product!r}, got {limits!r}"
+            )
+        self.limiter.retier(limits.budget(), now, costs=limits.costs)
+        self.logons.set_rate(limits.logons_per_second)
+        self.limits = limits
+
     def check_key(self, key_id: str, product: str) -> None:
         """Refuse a client of ``key_id`` and ``product`` that is not of this account.
 
