@@ -5,6 +5,7 @@ accounts of several keys, end to end on a simulated clock."""
 from __future__ import annotations
 
 import io
+import re
 import sys
 from contextlib import AsyncExitStack, ExitStack
 from decimal import Decimal
@@ -37,6 +38,7 @@ from kalshi_fix_sansio.supervisor import Backoff, Supervisor
 from kalshi_fix_sansio.testing import new_ed25519_keys
 
 SYMBOL = "HIGHNY-23DEC31"
+SENDER = re.compile(rb"\x0149=([^\x01]+)\x01")  # SenderCompID: the API key
 # (name, key, factory) of the six sessions of one desk, each on its own API key
 DESK = (
     ("md", "key-md", lambda c: c.market_data()),
@@ -71,9 +73,9 @@ def client(sim: Simulation, key: str, account: Account | None, **options: Any) -
 
 
 def logons(sim: Simulation, since: float = 0.0) -> list[tuple[float, str]]:
-    """(time, session type) of every Logon a client wrote after ``since``, in order."""
+    """(time, API key) of every Logon a client wrote after ``since``, in order."""
     return [
-        (r.time, r.session_type)
+        (r.time, SENDER.search(r.data).group(1).decode())  # type: ignore[union-attr]
         for r in sim.wire
         if r.sender == "client" and r.msg_types[:1] == ("A",) and r.time > since
     ]
@@ -102,10 +104,10 @@ def test_six_sessions_dropped_together_log_on_within_the_budget_in_order() -> No
     assert len(again) == 6  # not one refused (a refused Logon would be retried: a 7th)
     assert most_in_a_second([t for t, _ in again]) <= 2
     assert most_in_a_second([t for t, _ in first]) <= 2
-    order = [session_type for _, session_type in again]
-    assert order[0] == "KalshiNR"  # order entry first: a kill can run
-    assert order[-1] == "KalshiMD"  # market data last
-    assert order.index("KalshiRFQ") < min(order.index("KalshiDC"), order.index("KalshiPT"))
+    order = [key for _, key in again]
+    assert order[:2] == ["key-oe", "key-rfq"]  # order entry first (a kill can run), then RFQ
+    assert set(order[2:5]) == {"key-dc", "key-listen", "key-pt"}
+    assert order[-1] == "key-md"  # market data last
     assert not [line for line in sim.gateway.log if "rate limit exceeded" in line]
 
 
@@ -428,7 +430,7 @@ def test_the_async_adapters_sleep_as_the_account_says(api: str) -> None:
 
     dropped_at = sim.run_asyncio(main()) if api == "asyncio" else sim.run_trio(main)
     again = logons(sim, dropped_at)
-    assert [session_type for _, session_type in again] == ["KalshiNR", "KalshiDC", "KalshiMD"]
+    assert [key for _, key in again] == ["key-oe", "key-dc", "key-md"]
     assert most_in_a_second([t for t, _ in again]) <= 2
 
 
