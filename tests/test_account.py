@@ -295,6 +295,9 @@ def test_post_trade_on_another_key_gets_the_accounts_settlement(one_account: boo
         with client(sim, "key-oe", None).order_entry() as oe:
             oe.place(orders.new_order(SYMBOL, "buy", 3, Decimal("0.45")))  # takes the ask
             oe.wait_for(lambda e: oe.tracker.position(SYMBOL).net == 3, 10)
+        holder = "desk" if one_account else "key-oe"  # the exchange's views name the account
+        assert sim.gateway.exchange.position(SYMBOL, holder) == 3
+        assert sim.gateway.account_of("key-oe") == holder
         sim.gateway.settle(SYMBOL, "yes")
         settled = lambda e: isinstance(getattr(e, "message", None), MarketSettlementReport)  # noqa: E731
         if one_account:
