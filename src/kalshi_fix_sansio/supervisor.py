@@ -5,7 +5,9 @@ style (no I/O, no clock: time is an argument):
 
 * when to connect: at once on `start`, then after each failed attempt or lost connection a
   full-jitter delay from its `Backoff`, giving up with `ConnectionFailed` when the backoff
-  runs out;
+  runs out; with an `Account <kalshi_fix_sansio.account.Account>`, no sooner than the
+  account's Logon budget and its sessions' order allow (``connect_at`` is looked at again
+  when it comes: `handle_timer`);
 * whether the next Logon resets sequence numbers (`reconnect_plan`: per session type, after a
   sequence-gap teardown, around Kalshi's Thursday maintenance window);
 * when a refused Logon is final: a Logout answering our Logon (unknown API key, bad signature,
