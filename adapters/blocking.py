@@ -19,6 +19,8 @@ reading).
 
 from __future__ import annotations
 
+import threading
+
 from kalshi_fix_sansio.pump import IDLE_HANDOFF, ClientBase, SyncAPI, SyncKillAll
 
 from . import _shared
@@ -84,6 +86,7 @@ class FixClient(ClientBase[BlockingSession], SyncKillAll):
 
     PRODUCT = "prediction"
     _SESSION = BlockingSession
+    _ACCOUNT_LOCK = threading.Lock  # its sessions share the account from threads of their own
 
 
 class MarginFixClient(FixClient):

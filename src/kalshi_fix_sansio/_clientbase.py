@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import attrs
 
+from kalshi_fix_sansio.account import Account
 from kalshi_fix_sansio.catchup import ExecCursor, catches_up
 from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.driver import DEFAULT_MAX_EVENTS
@@ -135,6 +136,8 @@ class ConnectOptions:
         session_type: the session type it was chosen for (set by the client; labels only).
         environment: the client's environment, ``"demo"`` or ``"production"`` (set by the
             client): with it, `describe_target` tells Kalshi's endpoint from an override.
+        account: the `Account` of the session's key (set by the client): its Logon budget and
+            order decide when the session connects.
     """
 
     endpoint: Endpoint
@@ -149,6 +152,7 @@ class ConnectOptions:
     product: str | None = None
     session_type: str | None = None
     environment: str | None = None
+    account: Account | None = None
 
     def __repr__(self) -> str:
         target = _target(self.product, self.session_type, self.environment, self.endpoint)
@@ -160,6 +164,18 @@ class ConnectOptions:
             f"reconnect={self.reconnect}, connect_timeout={self.connect_timeout}, "
             f"message_log={_log_text(self.message_log)}, "
             f"maintenance_reset={self.maintenance_reset})"
+        )
+
+
+def _refuse_own_limiter(where: str, settings: Mapping[str, Any], account: Account) -> None:
+    """A client with an `Account` bills the account's limiter: one of its own would not be
+    shared with the account's other sessions."""
+    limiter = settings.get("rate_limiter")
+    if limiter is not None and limiter is not account.limiter:
+        raise LocalProtocolError(
+            f"{where}: rate_limiter beside account=: the account's RateLimiter "
+            "(account.limiter) is the one every session of the account bills; leave "
+            "rate_limiter out"
         )
 
 
@@ -215,13 +231,20 @@ class ClientBase(Generic[S]):
             are refused (`TradingHalted`), and a session that notices a new halt while it runs
             cancels its own orders too. ``rearm()`` does not lift it: ``kalshi-fix rearm``
             does (`HaltFile.rearm`).
+        account: the `Account` of this client's key, shared with the clients of the account's
+            other keys: every session then bills the account's `RateLimiter` (its
+            ``rate_limiter``) and logs on within the account's Logon budget, in its order.
+            A key that is not one of the account's is refused (`AccountKeyError`).
 
     Raises:
         LocalProtocolError: an option of the wrong type, ``ssl_context`` together with
             ``pinned_cert`` or ``cafile``, an unknown environment, an ``endpoints`` key that
             is not a session type of the product or a value that is not an `Endpoint`, a
-            ``config`` key that is not a `SessionConfig` field a client takes. Each message
+            ``config`` key that is not a `SessionConfig` field a client takes, a
+            ``rate_limiter`` beside an ``account`` (the account's is used). Each message
             names the option and says what is valid.
+        AccountKeyError: the key is not one of ``account``'s, or the account is of the other
+            product.
 
     The repr shows the product, the environment, the key id and where each session type
     would connect (or that it is refused); never key material.
@@ -229,6 +252,9 @@ class ClientBase(Generic[S]):
 
     PRODUCT: ClassVar[str] = "prediction"
     _SESSION: ClassVar[Callable[..., Any]]  # the adapter's session class
+    # what the sessions of an account hold around its Logon schedule: a lock factory for an
+    # adapter whose sessions run in threads of their own (the blocking one), else None
+    _ACCOUNT_LOCK: ClassVar[Callable[[], Any] | None] = None
 
     def __init__(
         self,
@@ -250,6 +276,7 @@ class ClientBase(Generic[S]):
         config: Mapping[str, Any] | None = None,
         risk_limits: RiskLimits | None = None,
         halt_file: HaltFile | bool = True,
+        account: Account | None = None,
     ) -> None:
         if not isinstance(credentials, Credentials):
             # by type only: a PEM passed here by mistake must not end up in a message
@@ -288,6 +315,16 @@ class ClientBase(Generic[S]):
         if config is not None and not isinstance(config, Mapping):
             raise refuse_type("config", config, "a mapping of SessionConfig field -> value")
         check_session_options("config", config or {})
+        if account is not None:
+            if not isinstance(account, Account):
+                raise refuse_type("account", account, "an Account or None")
+            account.check_key(credentials.key_id, self.PRODUCT)
+            _refuse_own_limiter("config", config or {}, account)
+            make_lock = type(self)._ACCOUNT_LOCK
+            if make_lock is not None:
+                account.logons.guard_with(make_lock)
+        self.account = account
+        """The `Account` of the client's key (None: the sessions budget alone)."""
         self.credentials = credentials
         self.environment = environment
         self.heartbeat_interval = heartbeat_interval
@@ -511,6 +548,9 @@ class ClientBase(Generic[S]):
         settings: dict[str, Any] = {"heartbeat_interval": self.heartbeat_interval}
         settings.update(self.config)
         settings.update(flags)
+        if self.account is not None:
+            _refuse_own_limiter(f"{session_type} flags", flags, self.account)
+            settings["rate_limiter"] = self.account.limiter
         config = SessionConfig(
             sender_comp_id=self.credentials.key_id,
             product=self.PRODUCT,
@@ -540,6 +580,7 @@ class ClientBase(Generic[S]):
             product=self.PRODUCT,
             session_type=session_type,
             environment=self.environment,
+            account=self.account,
         )
         return config, options
 

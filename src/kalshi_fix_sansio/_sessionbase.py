@@ -624,6 +624,7 @@ class SessionBase:
             shared_halt=self._shared_halt,
             halt_source=self.halt_source,
             outside_halt=self._outside_halt,
+            account=options.account,
         )
 
     def _observe(self, event: Event) -> None:

@@ -69,6 +69,7 @@ from ._queue import (
     book_symbols,
     is_book,
 )
+from .account import Account
 from .book import Books
 from .catchup import CatchUp, ExecCursor, catches_up
 from .config import SessionConfig
@@ -145,6 +146,8 @@ class Driver:
             session that can cancel. Each change is an `OutsideHalt` event.
         outside_halt: the `TradingHalt` the ``halt_source`` sets (e.g. one shared by a
             client's sessions); a new one if None.
+        account: the `Account <kalshi_fix_sansio.account.Account>` of the session's key (its
+            Logon budget and order; the `Supervisor`'s ``account``).
 
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
@@ -173,6 +176,7 @@ class Driver:
         shared_halt: TradingHalt | None = None,
         halt_source: HaltSource | None = None,
         outside_halt: TradingHalt | None = None,
+        account: Account | None = None,
     ) -> None:
         if halt_source is not None:
             interval = getattr(halt_source, "interval", None)
@@ -218,6 +222,7 @@ class Driver:
             reconnect=reconnect,
             maintenance_reset=maintenance_reset,
             peer=peer,
+            account=account,
         )
         self.config = config
         self.policy = policy if policy is not None else QueuePolicy()

@@ -246,11 +246,8 @@ class RateLimiter:
             tier = PREDICTION_TIERS[tier]
         self.product = product
         self.tier = tier
-        self.costs: dict[str, float] = {"F": 1.0} if product == "margin" else {}
-        self.costs.update(costs or {})
-        for key, value in self.costs.items():
-            if not value >= 0:
-                raise LocalProtocolError(f"cost of {key!r} must be >= 0, got {value!r}")
+        self.costs: dict[str, float] = {}
+        self._set_costs(costs)
         if isinstance(shard_of, Mapping):
             table = dict(shard_of)
             self._shard_of: ShardOf | None = table.get
@@ -288,27 +285,49 @@ class RateLimiter:
                 return [Charge(f"write:{shard}", cost)]
         return [Charge("write", cost)]
 
+    def _size(self, name: str) -> tuple[float, float]:
+        """(rate, capacity) of bucket ``name`` under the current tier."""
+        t = self.tier
+        if name == "read":
+            return t.read, t.read * t.read_burst
+        if name == "mass-cancel":
+            return 1.0 / MASS_CANCEL_INTERVAL, 1.0
+        rate = t.write
+        if name != "write" and self.product == "margin" and self._shard_write is not None:
+            shard = name.split(":", 1)[1]
+            sw = self._shard_write
+            if isinstance(sw, Mapping):
+                found = sw.get(shard, sw.get(int(shard), None) if shard.isdigit() else None)
+                rate = t.write if found is None else float(found)
+            else:
+                rate = float(sw)
+        return rate, rate * t.write_burst
+
     def _bucket(self, name: str) -> _Bucket:
         bucket = self._buckets.get(name)
         if bucket is None:
-            t = self.tier
-            if name == "read":
-                bucket = _Bucket(t.read, t.read * t.read_burst)
-            elif name == "mass-cancel":
-                bucket = _Bucket(1.0 / MASS_CANCEL_INTERVAL, 1.0)
-            else:
-                rate = t.write
-                if name != "write" and self.product == "margin" and self._shard_write is not None:
-                    shard = name.split(":", 1)[1]
-                    sw = self._shard_write
-                    if isinstance(sw, Mapping):
-                        found = sw.get(shard, sw.get(int(shard), None) if shard.isdigit() else None)
-                        rate = t.write if found is None else float(found)
-                    else:
-                        rate = float(sw)
-                bucket = _Bucket(rate, rate * t.write_burst)
-            self._buckets[name] = bucket
+            bucket = self._buckets[name] = _Bucket(*self._size(name))
         return bucket
+
+    def _set_costs(self, costs: Mapping[str, float] | None) -> None:
+        table = {"F": 1.0} if self.product == "margin" else {}
+        table.update(costs or {})
+        for key, value in table.items():
+            if not value >= 0:
+                raise LocalProtocolError(f"cost of {key!r} must be >= 0, got {value!r}")
+        self.costs = table
+
+    def retier(self, tier: Tier, now: float, *, costs: Mapping[str, float] | None = None) -> None:
+        """Run on ``tier``'s budgets (and ``costs``, as the constructor's) from ``now``
+        (Kalshi moved the account to another tier): every bucket refills at its new rate and
+        holds at most its new capacity; the tokens it held at ``now`` stay (up to that
+        capacity)."""
+        self._set_costs(costs)
+        self.tier = tier
+        for name, bucket in self._buckets.items():
+            level = bucket.level_at(now)  # refilled at the old rate until now
+            bucket.rate, bucket.capacity = self._size(name)
+            bucket.set(min(level, bucket.capacity), now)
 
     # -- use -----------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""When and how to reconnect: the sequence-number plan after a drop, Kalshi's Thursday
-maintenance window, and which refused Logons are final (sans-IO: time is an argument).
+"""When and how to reconnect: the delays between attempts (`Backoff`), the sequence-number plan
+after a drop, Kalshi's Thursday maintenance window, and which refused Logons are final
+(sans-IO: time is an argument).
 
 The `kalshi_fix_sansio.supervisor.Supervisor` follows these rules; they are public for an
 application that runs its own reconnect loop over a `Session`.
@@ -8,8 +9,10 @@ application that runs its own reconnect loop over a `Session`.
 from __future__ import annotations
 
 import datetime
+import random
 import re
-from typing import Final
+from collections.abc import Iterator
+from typing import Any, Final
 
 import attrs
 
@@ -17,6 +20,7 @@ from .config import Role, SessionConfig
 from .errors import LocalProtocolError
 
 __all__ = [
+    "Backoff",
     "ReconnectPlan",
     "in_maintenance_window",
     "logon_refusal_is_final",
@@ -171,3 +175,128 @@ def logon_refusal_is_final(text: str) -> bool:
         True when the supervisor must give up at once.
     """
     return _RETRY_LATER.search(text) is None
+
+
+def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise LocalProtocolError(f"Backoff.{attribute.name} must be > 0, got {value!r}")
+
+
+def _optional_positive(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
+    ):
+        raise LocalProtocolError(
+            f"Backoff.{attribute.name} must be a number of seconds > 0 or None (off), got {value!r}"
+        )
+
+
+def _attempts(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise LocalProtocolError(
+            f"Backoff.attempts must be an int >= 0 or None (forever), got {value!r}"
+        )
+
+
+_MAX_EXPONENT: Final = 1000  # 2.0 ** 1024 overflows; the cap is reached long before
+
+
+@attrs.define
+class Backoff:
+    """Exponential backoff with full jitter between connection attempts.
+
+    The n-th delay (n from 0) is ``uniform(0, min(cap, base * 2**n))`` drawn from ``rng`` (by
+    default ``random.Random(seed)``), so a seeded backoff yields the same sequence every time.
+    Full jitter spreads the clients that Kalshi drops at the same moment (maintenance) apart.
+    The `Supervisor` connects at once, takes the next delay after every failed attempt or lost
+    connection, fails with `ConnectionFailed` when the delays run out and calls `reset` after
+    each successful Logon. Each supervisor needs its own instance (``attrs.evolve(policy)``),
+    so sessions sharing one policy never share a retry budget; the clients copy it per session.
+
+    Inside Kalshi's weekly maintenance window (Thursday 3:00-5:00 AM ET), where Kalshi may
+    drop sessions and asks clients to reconnect after it, the window's attempts do not count:
+    when the delays run out there, the supervisor goes on with `maintenance_delay` until the
+    window ends (`WaitingOutMaintenance` says so), then starts the backoff again.
+
+    Attributes:
+        base: the first delay's upper bound, in seconds.
+        cap: the largest upper bound, in seconds.
+        attempts: how many delays (retries) `delays` yields before it stops; ``None``: forever.
+        seed: seed of the jitter; ``None`` draws one from the system.
+        rng: the random source (tests inject one); ``None``: ``random.Random(seed)``.
+        maintenance_retry: the longest delay between attempts once the delays ran out inside
+            the maintenance window, in seconds (each is drawn between half of it and all of it,
+            and the first attempt after the window comes at most ``min(maintenance_retry,
+            cap)`` seconds after it ends); 14400 or more waits the window out. ``None``: the
+            window is not special (a session dropped at 3:00 gives up after ``attempts``).
+    """
+
+    base: float = attrs.field(default=0.5, validator=_positive)
+    cap: float = attrs.field(default=30.0, validator=_positive)
+    attempts: int | None = attrs.field(default=10, validator=_attempts)
+    seed: int | None = None
+    rng: random.Random | None = attrs.field(default=None, repr=False, eq=False)
+    # an attempt every 30 to 60 s in the window: at most 240 Logons a session in its 2 hours
+    maintenance_retry: float | None = attrs.field(default=60.0, validator=_optional_positive)
+    _n: int = attrs.field(init=False, default=0, repr=False, eq=False)
+    _random: random.Random = attrs.field(init=False, repr=False, eq=False)
+
+    @_random.default
+    def _make_random(self) -> random.Random:
+        return self.rng if self.rng is not None else random.Random(self.seed)
+
+    @property
+    def retries(self) -> int:
+        """How many delays have been taken since the last `reset`."""
+        return self._n
+
+    def next_delay(self) -> float | None:
+        """Take the next delay.
+
+        Returns:
+            Seconds to wait before the next attempt, or ``None`` when the attempts are used up.
+        """
+        if self.attempts is not None and self._n >= self.attempts:
+            return None
+        bound = min(self.cap, self.base * 2.0 ** min(self._n, _MAX_EXPONENT))
+        self._n += 1
+        return self._random.uniform(0.0, bound)
+
+    def maintenance_delay(self, until_end: float) -> float:
+        """Take a delay inside the maintenance window (it does not count against
+        ``attempts``; the supervisor takes it once `next_delay` ran out there).
+
+        Args:
+            until_end: seconds until the window ends (`seconds_until_maintenance_ends`).
+
+        Returns:
+            Seconds to wait: drawn between half of ``maintenance_retry`` and all of it, and no
+            later than a jittered ``min(maintenance_retry, cap)`` after the window ends.
+
+        Raises:
+            LocalProtocolError: ``maintenance_retry`` is None (the window is not special).
+        """
+        retry = self.maintenance_retry
+        if retry is None:
+            raise LocalProtocolError(
+                "Backoff.maintenance_delay: maintenance_retry is None (the maintenance window "
+                "is not treated apart); take next_delay"
+            )
+        delay = self._random.uniform(retry / 2.0, retry)
+        if delay > until_end:
+            delay = min(delay, until_end + self._random.uniform(0.0, min(retry, self.cap)))
+        return delay
+
+    def delays(self) -> Iterator[float]:
+        """Iterate over the remaining delays (shares state with `next_delay`).
+
+        Returns:
+            An iterator of seconds to wait before each retry; ``attempts`` of them after a
+            `reset`.
+        """
+        return iter(self.next_delay, None)
+
+    def reset(self) -> None:
+        """Start again from the first delay (a seeded sequence repeats; an injected rng goes on)."""
+        self._n = 0
+        self._random = self._make_random()

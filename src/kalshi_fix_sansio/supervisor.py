@@ -5,7 +5,9 @@ style (no I/O, no clock: time is an argument):
 
 * when to connect: at once on `start`, then after each failed attempt or lost connection a
   full-jitter delay from its `Backoff`, giving up with `ConnectionFailed` when the backoff
-  runs out;
+  runs out; with an `Account <kalshi_fix_sansio.account.Account>`, no sooner than the
+  account's Logon budget and its sessions' order allow (``connect_at`` is looked at again
+  when it comes: `handle_timer`);
 * whether the next Logon resets sequence numbers (`reconnect_plan`: per session type, after a
   sequence-gap teardown, around Kalshi's Thursday maintenance window);
 * when a refused Logon is final: a Logout answering our Logon (unknown API key, bad signature,
@@ -43,15 +45,15 @@ the events before it were delivered). An adapter loop::
 from __future__ import annotations
 
 import math
-import random
 from collections import deque
-from collections.abc import Callable, Iterator
-from typing import Any, Final
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from ._message import Message
 from ._states import SupervisorAction, SupervisorInput, SupervisorState, supervisor_transition
+from .account import Account, logon_rank
 from .config import Role, SessionConfig
 from .errors import FixError, LocalProtocolError, RemoteProtocolError
 from .events import (
@@ -64,6 +66,7 @@ from .events import (
     ResubscriptionRefused,
 )
 from .reconnect import (
+    Backoff,
     ReconnectPlan,
     in_maintenance_window,
     logon_refusal_is_final,
@@ -72,6 +75,9 @@ from .reconnect import (
 )
 from .session import Session
 from .store import StoreError
+
+if TYPE_CHECKING:
+    from ._logons import Ticket
 
 __all__ = [
     "Backoff",
@@ -223,135 +229,6 @@ class Reconnected(Event):
 
 
 # --------------------------------------------------------------------------------------------
-# Backoff
-
-
-def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
-        raise LocalProtocolError(f"Backoff.{attribute.name} must be > 0, got {value!r}")
-
-
-def _optional_positive(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and (
-        isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
-    ):
-        raise LocalProtocolError(
-            f"Backoff.{attribute.name} must be a number of seconds > 0 or None (off), got {value!r}"
-        )
-
-
-def _attempts(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise LocalProtocolError(
-            f"Backoff.attempts must be an int >= 0 or None (forever), got {value!r}"
-        )
-
-
-_MAX_EXPONENT: Final = 1000  # 2.0 ** 1024 overflows; the cap is reached long before
-
-
-@attrs.define
-class Backoff:
-    """Exponential backoff with full jitter between connection attempts.
-
-    The n-th delay (n from 0) is ``uniform(0, min(cap, base * 2**n))`` drawn from ``rng`` (by
-    default ``random.Random(seed)``), so a seeded backoff yields the same sequence every time.
-    Full jitter spreads the clients that Kalshi drops at the same moment (maintenance) apart.
-    The `Supervisor` connects at once, takes the next delay after every failed attempt or lost
-    connection, fails with `ConnectionFailed` when the delays run out and calls `reset` after
-    each successful Logon. Each supervisor needs its own instance (``attrs.evolve(policy)``),
-    so sessions sharing one policy never share a retry budget; the clients copy it per session.
-
-    Inside Kalshi's weekly maintenance window (Thursday 3:00-5:00 AM ET), where Kalshi may
-    drop sessions and asks clients to reconnect after it, the window's attempts do not count:
-    when the delays run out there, the supervisor goes on with `maintenance_delay` until the
-    window ends (`WaitingOutMaintenance` says so), then starts the backoff again.
-
-    Attributes:
-        base: the first delay's upper bound, in seconds.
-        cap: the largest upper bound, in seconds.
-        attempts: how many delays (retries) `delays` yields before it stops; ``None``: forever.
-        seed: seed of the jitter; ``None`` draws one from the system.
-        rng: the random source (tests inject one); ``None``: ``random.Random(seed)``.
-        maintenance_retry: the longest delay between attempts once the delays ran out inside
-            the maintenance window, in seconds (each is drawn between half of it and all of it,
-            and the first attempt after the window comes at most ``min(maintenance_retry,
-            cap)`` seconds after it ends); 14400 or more waits the window out. ``None``: the
-            window is not special (a session dropped at 3:00 gives up after ``attempts``).
-    """
-
-    base: float = attrs.field(default=0.5, validator=_positive)
-    cap: float = attrs.field(default=30.0, validator=_positive)
-    attempts: int | None = attrs.field(default=10, validator=_attempts)
-    seed: int | None = None
-    rng: random.Random | None = attrs.field(default=None, repr=False, eq=False)
-    # an attempt every 30 to 60 s in the window: at most 240 Logons a session in its 2 hours
-    maintenance_retry: float | None = attrs.field(default=60.0, validator=_optional_positive)
-    _n: int = attrs.field(init=False, default=0, repr=False, eq=False)
-    _random: random.Random = attrs.field(init=False, repr=False, eq=False)
-
-    @_random.default
-    def _make_random(self) -> random.Random:
-        return self.rng if self.rng is not None else random.Random(self.seed)
-
-    @property
-    def retries(self) -> int:
-        """How many delays have been taken since the last `reset`."""
-        return self._n
-
-    def next_delay(self) -> float | None:
-        """Take the next delay.
-
-        Returns:
-            Seconds to wait before the next attempt, or ``None`` when the attempts are used up.
-        """
-        if self.attempts is not None and self._n >= self.attempts:
-            return None
-        bound = min(self.cap, self.base * 2.0 ** min(self._n, _MAX_EXPONENT))
-        self._n += 1
-        return self._random.uniform(0.0, bound)
-
-    def maintenance_delay(self, until_end: float) -> float:
-        """Take a delay inside the maintenance window (it does not count against
-        ``attempts``; the supervisor takes it once `next_delay` ran out there).
-
-        Args:
-            until_end: seconds until the window ends (`seconds_until_maintenance_ends`).
-
-        Returns:
-            Seconds to wait: drawn between half of ``maintenance_retry`` and all of it, and no
-            later than a jittered ``min(maintenance_retry, cap)`` after the window ends.
-
-        Raises:
-            LocalProtocolError: ``maintenance_retry`` is None (the window is not special).
-        """
-        retry = self.maintenance_retry
-        if retry is None:
-            raise LocalProtocolError(
-                "Backoff.maintenance_delay: maintenance_retry is None (the maintenance window "
-                "is not treated apart); take next_delay"
-            )
-        delay = self._random.uniform(retry / 2.0, retry)
-        if delay > until_end:
-            delay = min(delay, until_end + self._random.uniform(0.0, min(retry, self.cap)))
-        return delay
-
-    def delays(self) -> Iterator[float]:
-        """Iterate over the remaining delays (shares state with `next_delay`).
-
-        Returns:
-            An iterator of seconds to wait before each retry; ``attempts`` of them after a
-            `reset`.
-        """
-        return iter(self.next_delay, None)
-
-    def reset(self) -> None:
-        """Start again from the first delay (a seeded sequence repeats; an injected rng goes on)."""
-        self._n = 0
-        self._random = self._make_random()
-
-
-# --------------------------------------------------------------------------------------------
 # The supervisor
 
 
@@ -381,9 +258,13 @@ class Supervisor:
         maintenance_reset: reset KalshiRT / KalshiPT sequence numbers after a disconnect in
             Kalshi's maintenance window (see `reconnect_plan`).
         peer: how errors name the other end (e.g. ``"tls://fix.elections.kalshi.com:8228"``).
+        account: the `Account <kalshi_fix_sansio.account.Account>` of the session's key: each
+            connection then waits for a Logon slot of the account (its Logon budget, in its
+            sessions' order), so that ``connect_at`` may be later than the backoff says.
 
     Raises:
         LocalProtocolError: the config is an acceptor's.
+        AccountKeyError: the config's key is not one of ``account``'s.
     """
 
     def __init__(
@@ -394,9 +275,17 @@ class Supervisor:
         reconnect: bool = True,
         maintenance_reset: bool = False,
         peer: object = "the gateway",
+        account: Account | None = None,
     ) -> None:
         if config.role is not Role.INITIATOR:
             raise LocalProtocolError("a Supervisor runs initiator sessions: acceptors never dial")
+        self._ticket: Ticket | None = None
+        if account is not None:
+            account.check_key(config.sender_comp_id, config.product)
+            rank = logon_rank(config.session_type, config.listener_session is True)
+            self._ticket = account.logons.join(
+                rank, f"{config.session_type} {config.sender_comp_id}"
+            )
         self.config = config
         self.backoff = backoff if backoff is not None else Backoff()
         self.reconnect = reconnect
@@ -532,6 +421,10 @@ class Supervisor:
     def handle_timer(self, now: float) -> None:
         """Fire the session's timers (heartbeats, TestRequests, timeouts) that are due."""
         session = self.session
+        if self._state is _WAITING:
+            if self._ticket is not None and self._connect_at is not None:
+                self._connect_at = self._ticket.slot(now)  # granted: now; else look again then
+            return
         if session is not None and self._state in _CONNECTED:
             session.handle_timer(now)
             self._process(session, now)
@@ -600,13 +493,18 @@ class Supervisor:
         self._state, action = supervisor_transition(self._state, event)
         if action is not _A.NOTHING:
             self._ACTIONS[action](self, now, reason, error, reset)
+        if self._ticket is not None and self._state in _ENDED:
+            self._ticket.leave()  # ended for good: its account's other sessions go on
 
     def _on_connect(self, now: float, _r: str, _e: BaseException | None, _s: bool) -> None:
         self.backoff.reset()
-        self._connect_at = now
+        ticket = self._ticket
+        self._connect_at = now if ticket is None else ticket.want(now, now)
 
     def _on_log_on(self, now: float, _r: str, _e: BaseException | None, _s: bool) -> None:
         self._attempts += 1
+        if self._ticket is not None:
+            self._ticket.sent(now)  # the Logon goes out now: the account counts it
         config = self.config
         if self._reset and not config.resets_on_logon:
             config = attrs.evolve(config, reset_seq_num=True)
@@ -618,6 +516,8 @@ class Supervisor:
         self, now: float, reason: str, error: BaseException | None, _s: bool
     ) -> None:
         self._attempts += 1
+        if self._ticket is not None:
+            self._ticket.failed()  # no Logon went out: its slot is free again
         if getattr(error, "final", False) is True:  # e.g. a certificate refused: fails again
             self._feed(_I.GIVE_UP, now, reason, error)
             return
@@ -778,7 +678,11 @@ class Supervisor:
         if delay is None:
             self._feed(_I.GIVE_UP, now, reason, error)
             return
-        self._connect_at = now + delay
+        at = now + delay
+        if self._ticket is not None:  # the account's Logon budget and order may put it later
+            at = self._ticket.want(at, now)
+            delay = at - now
+        self._connect_at = at
         self._events.append(Reconnecting(self._attempts + 1, delay, reason))
 
     def _fail(self, error: FixError) -> None:

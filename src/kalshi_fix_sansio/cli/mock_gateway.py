@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
+from ..gateway.accounts import parse_account
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, whole_number
 from .paper import (
     add_replay_options,
@@ -74,6 +75,32 @@ def _key_files(
         if other_id not in keys:
             others.setdefault(other_id, other_public)
     return keys, others, generated
+
+
+def _gateway(
+    cls: Any,
+    args: argparse.Namespace,
+    keys: dict[str, Any],
+    others: dict[str, Any],
+    context: Any,
+    certificate: str | None,
+    models: dict[str, Any],
+    accounts: dict[str, list[str]],
+) -> Any:
+    """The `MockGateway` of the command line (raises ValueError for what it refuses)."""
+    return cls(
+        args.product,
+        keys=keys,
+        other_product_keys=others,
+        host=args.host,
+        port_base=args.port_base or None,
+        ssl_context=context,
+        certificate=certificate,
+        auto_list_markets=args.auto_list,
+        accounts=accounts or None,
+        **{name: getattr(args, name) for name in MEMORY_OPTIONS if getattr(args, name)},
+        **models,
+    )
 
 
 def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -164,18 +191,12 @@ def _serve_gateway(
     models = replay_models(args, err)
     if isinstance(models, int):
         return models
-    gateway = MockGateway(
-        args.product,
-        keys=keys,
-        other_product_keys=others,
-        host=args.host,
-        port_base=args.port_base or None,
-        ssl_context=context,
-        certificate=certificate,
-        auto_list_markets=args.auto_list,
-        **{name: getattr(args, name) for name in MEMORY_OPTIONS if getattr(args, name)},
-        **models,
-    )
+    try:
+        accounts = dict(parse_account(text) for text in args.account)
+        gateway = _gateway(MockGateway, args, keys, others, context, certificate, models, accounts)
+    except ValueError as exc:
+        print(f"kalshi-fix mock-gateway: {exc}", file=err)
+        return EXIT_USAGE
     if args.plain and not gateway.loopback_only:
         print(
             f"kalshi-fix mock-gateway: --plain serves only loopback (clients refuse plain TCP "
@@ -465,6 +486,14 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         default=[],
         metavar="KEY_ID=PUBLIC_KEY_PEM",
         help="an API key of the other product: its Logon is refused with the reason (repeatable)",
+    )
+    gw.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="NAME=KEY_ID[,KEY_ID...]",
+        help="an account of several --key keys: each sees the others' orders on its listener, "
+        "drop-copy and post-trade sessions (repeatable; a key in none is its own account)",
     )
     gw.add_argument(
         "--market",

@@ -101,8 +101,9 @@ class Faults:
             on the gateway's clock (UTC epoch seconds; a simulation's clock in a simulation).
             `MockGateway.maintenance` sets it and drops every connection: Kalshi's weekly
             maintenance window.
-        logon_rate_limit: ``(n, seconds)``: at most ``n`` Logons per API key (the mock's
-            account) in any ``seconds``; one more is refused with Kalshi's Logout
+        logon_rate_limit: ``(n, seconds)``: at most ``n`` Logons per account (its keys
+            together; a key in no ``accounts`` entry is an account of its own) in any
+            ``seconds``; one more is refused with Kalshi's Logout
             ``58=rate limit exceeded`` (`LOGON_RATE_LIMIT_TEXT`). A refused Logon takes none
             of the ``n``. ``None``: no limit.
         rate_limit_next: answer the next this many application messages (any session) with

@@ -59,6 +59,7 @@ class Router:
     faults: Faults
     log: list[str]
     resend_messages: int
+    accounts: dict[str, str]  # API key -> its account (a key not listed: its own account)
 
     def _init_router(self) -> None:
         self._stores: dict[tuple[str, str], MessageStore] = {}
@@ -69,7 +70,7 @@ class Router:
         self._durable: dict[tuple[str, str], str] = {}
         self._durable_dollars: dict[tuple[str, str], bool] = {}
         self._silent_upto: int | None = None
-        self._logons: dict[str, deque[float]] = {}  # API key -> its recent Logons' times
+        self._logons: dict[str, deque[float]] = {}  # account -> its recent Logons' times
         self._counter = 0
         # connections with bytes queued by the input being served: written once, at its end
         self._dirty: dict[Connection, None] = {}
@@ -139,7 +140,7 @@ class Router:
                 return MAINTENANCE_TEXT
             faults.maintenance_until = None  # the window is over
         limit = faults.logon_rate_limit
-        if limit is not None and not self._logon_allowed(key, now, limit):
+        if limit is not None and not self._logon_allowed(self.account_of(key), now, limit):
             return LOGON_RATE_LIMIT_TEXT
         if key in self._by_key:
             return "already exists"
@@ -151,11 +152,15 @@ class Router:
         conn.store.target = store
         return None
 
-    def _logon_allowed(self, key: str, now: float, limit: tuple[int, float]) -> bool:
-        """At most ``n`` Logons of ``key`` in any ``seconds`` (`Faults.logon_rate_limit`);
-        an allowed one is counted, a refused one is not."""
+    def account_of(self, key: str) -> str:
+        """The account of API key ``key`` (the key itself unless ``accounts`` lists it)."""
+        return self.accounts.get(key, key)
+
+    def _logon_allowed(self, account: str, now: float, limit: tuple[int, float]) -> bool:
+        """At most ``n`` Logons of ``account``'s keys in any ``seconds``
+        (`Faults.logon_rate_limit`); an allowed one is counted, a refused one is not."""
         n, seconds = limit
-        times = self._logons.setdefault(key, deque())
+        times = self._logons.setdefault(account, deque())
         while times and times[0] <= now - seconds:
             times.popleft()
         if len(times) >= n:
@@ -234,7 +239,7 @@ class Router:
         self._route(
             self.exchange.connect(
                 conn.session_id,
-                key,
+                self.account_of(key),
                 session_type,
                 listener=logon.listener_session is True,
                 cancel_on_disconnect=logon.cancel_orders_on_disconnect is True,

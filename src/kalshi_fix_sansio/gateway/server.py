@@ -28,7 +28,7 @@ import shlex
 import ssl
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from .._generated.tables import SESSIONS
 from .._pump import DEFAULT_MAX_BUFFERED
 from ..auth import PublicKey, Signer
+from .accounts import account_map
 from .connection import Connection
 from .exchange import (
     DROP_COPY_MAX_REPORTS,
@@ -122,6 +123,11 @@ class MockGateway(Router):
             function of a `FeeFill`; None: the default schedule).
         queue_model: where a replay's cancellations fall in a level's queue (`Exchange`; None:
             `FifoQueue`).
+        accounts: account name -> its API key ids, for accounts of several keys (see
+            `kalshi_fix_sansio.gateway.accounts`): the listener, drop-copy and post-trade
+            sessions of one key then see the orders of the account's other keys, and
+            ``faults.logon_rate_limit`` counts the account's Logons. A key listed in no account
+            is an account of its own (None: every key).
 
     Memory stays flat however long the gateway serves: besides these bounds, a finished order
     leaves the exchange's live state, and `log` keeps the last `LOG_LINES` to twice as many
@@ -129,7 +135,8 @@ class MockGateway(Router):
 
     Raises:
         ValueError: an unknown product, ``tls`` with ``ssl_context``, a key registered for
-            both products, a ``write_timeout`` that is not > 0, or a bound that is not > 0.
+            both products, a ``write_timeout`` that is not > 0, a bound that is not > 0, or
+            ``accounts`` naming an unknown key or a key twice.
     """
 
     def __init__(
@@ -154,6 +161,7 @@ class MockGateway(Router):
         resend_messages: int = RESEND_MAX_MESSAGES,
         fees: FeeModel | Callable[[FeeFill], Decimal] | None = None,
         queue_model: QueueModel | None = None,
+        accounts: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         if product not in PRODUCTS:
             raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
@@ -167,6 +175,8 @@ class MockGateway(Router):
         both = sorted(set(self.keys) & set(self.other_product_keys))
         if both:
             raise ValueError(f"API key {both[0]!r} is registered for both products")
+        self.accounts = account_map(accounts, [*self.keys, *self.other_product_keys])
+        """API key -> its account, for the keys of accounts with several (`account_of`)."""
         self.host = host
         self.port_base = port_base
         self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
