@@ -52,6 +52,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from ._credentials import Credentials
 from ._desk import OrderDesk, OrderWaiter
 from ._message import Message
 from ._moved import Moved
@@ -70,7 +71,7 @@ from ._queue import (
     is_book,
 )
 from .book import Books
-from .catchup import CatchUp, ExecCursor, catches_up
+from .catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
 from .config import SessionConfig
 from .errors import FixError, LocalProtocolError
 from .events import ApplicationMessage, Event
@@ -83,6 +84,8 @@ from .killswitch import (
     cancels_orders,
 )
 from .metrics import SessionMetrics
+from .reconcile import Reconciliation, RestOptions, wants_reconciliation
+from .rest import RestRequest, RestResponse
 from .risk import BookSource, RiskChecker, RiskLimits
 from .session import Session
 from .steps import Action, Fact, Kill, Send, Write
@@ -106,6 +109,7 @@ __all__ = [
 
 
 _NOTHING: tuple[Action, ...] = ()
+_RECONCILE_ON = frozenset({CatchUpFailed, OrdersUnknown})  # `wants_reconciliation`'s events
 
 
 class Driver:
@@ -145,6 +149,9 @@ class Driver:
             session that can cancel. Each change is an `OutsideHalt` event.
         outside_halt: the `TradingHalt` the ``halt_source`` sets (e.g. one shared by a
             client's sessions); a new one if None.
+        rest: reconcile ``tracker`` from Kalshi's REST API (`RestOptions`) when catch-up cannot
+            make it whole (and on `reconcile`); its requests are sent through `rest_request`
+            / `rest_response` by an I/O part (`kalshi_fix_sansio.adapters.rest`).
 
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
@@ -173,7 +180,10 @@ class Driver:
         shared_halt: TradingHalt | None = None,
         halt_source: HaltSource | None = None,
         outside_halt: TradingHalt | None = None,
+        rest: RestOptions | None = None,
     ) -> None:
+        if rest is not None and not isinstance(rest, RestOptions):
+            raise LocalProtocolError(f"rest must be RestOptions or None, got {rest!r}")
         if halt_source is not None:
             interval = getattr(halt_source, "interval", None)
             if (
@@ -245,6 +255,16 @@ class Driver:
         """The order books of a market-data session (None on other session types)."""
         self.catch_up: CatchUp | None = catch_up_part
         """The drop-copy catch-up of this session (None where the session type has none)."""
+        self.rest_options = rest
+        self.reconciliation: Reconciliation | None = None
+        """REST reconciliation of ``tracker`` (None without ``rest``)."""
+        if rest is not None:
+            self.reconciliation = rest.build(
+                self.tracker,
+                Credentials(config.sender_comp_id, config.signer),
+                config.product,
+                catch_up_part.replayed if catch_up_part is not None else None,
+            )
         self._queue: deque[tuple[Event, float]] = deque()
         self._market_data = 0  # unread 35=W / 35=X events in the queue
         self._warned = False
@@ -665,6 +685,58 @@ class Driver:
         if self.observer is not None:
             self.observer(event)
         self._put(event, now)
+        rest = self.reconciliation
+        if rest is not None and event.__class__ in _RECONCILE_ON:  # never an order's event
+            why = wants_reconciliation(event)
+            assert self.rest_options is not None
+            if why is not None and self.rest_options.automatic:
+                self._emit_all(rest.start(why, now), now)
+
+    def _emit_all(self, events: Sequence[Event], now: float) -> list[Event]:
+        for event in events:
+            self._emit(event, now)
+        return list(events)
+
+    # -- REST reconciliation (the I/O part sends; `kalshi_fix_sansio.reconcile`) ----------------
+
+    def _rest(self) -> Reconciliation:
+        if self.reconciliation is None:
+            raise LocalProtocolError(
+                "this driver has no REST reconciliation: give it rest=RestOptions(...)"
+            )
+        return self.reconciliation
+
+    def reconcile(self, now: float, reason: str = "asked for (reconcile())") -> None:
+        """Start a REST reconciliation now (`ReconcileStarted`; a round under way runs again
+        when it ends).
+
+        Raises:
+            LocalProtocolError: the driver has no ``rest``.
+        """
+        self._emit_all(self._rest().start(reason, now), now)
+
+    def rest_request(self, now: float) -> RestRequest | None:
+        """The next REST request to send (None: none now; see `rest_wake_at`)."""
+        return self._rest().next_request(now)
+
+    @property
+    def rest_wake_at(self) -> float | None:
+        """When the next REST request may go after a 429 / 5xx (None: now or none)."""
+        return None if self.reconciliation is None else self.reconciliation.wake_at
+
+    @property
+    def rest_active(self) -> bool:
+        """A REST reconciliation round is under way."""
+        return self.reconciliation is not None and self.reconciliation.active
+
+    def rest_response(self, response: RestResponse, now: float) -> list[Event]:
+        """The answer to the REST request in flight: its events are queued (and returned)."""
+        return self._emit_all(self._rest().receive(response, now), now)
+
+    def rest_unreachable(self, error: str, now: float) -> list[Event]:
+        """The REST request in flight got no answer (``error`` in words): it is asked again
+        after a delay; events queued (and returned)."""
+        return self._emit_all(self._rest().unreachable(error, now), now)
 
     def _put(self, event: Event, now: float) -> None:
         policy = self.policy
