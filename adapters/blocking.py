@@ -19,6 +19,8 @@ reading).
 
 from __future__ import annotations
 
+import threading
+
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from kalshi_fix_sansio.driver import (
     EventQueueOverflow,
@@ -98,6 +100,14 @@ class BlockingSession(SyncAPI):
         if not self._pump.open(*self._begin()):
             self.close()
             raise self._host.closed_error()
+
+    def _start_rest(self) -> None:
+        from .rest import RestCompanion, run_in_background
+
+        companion = RestCompanion(verify=self._rest_verify(), clock=self._host.clock)
+        threading.Thread(
+            target=run_in_background, args=(self, companion), name="kalshi-rest", daemon=True
+        ).start()
 
     def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""

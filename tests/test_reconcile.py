@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from test_driver import PUBLIC, Harness, exec_ids, of, rested
+from test_driver import PUBLIC, THREE_HOURS, Harness, exec_ids, of, rested
 
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed
 from kalshi_fix_sansio.gateway.rest import RestApp
@@ -117,7 +117,7 @@ def test_a_fill_rest_counted_first_is_not_counted_again_by_a_replay() -> None:
     h.reconnect()
     serve(h, app)
     assert h.tracked("o-1").cum_qty == 3
-    h.exchange._drop_copy._replay_allowlist = None  # the account is allowlisted now
+    h.exchange.replay_allowlist = None  # the account is allowlisted now
     h.drop()
     h.reconnect()  # replays from the acknowledgement: the same fill, under its FIX ExecID
     events = h.read()
@@ -130,14 +130,27 @@ def test_a_fill_rest_counted_first_is_not_counted_again_by_a_replay() -> None:
     assert h.driver.tracker.position(h.symbol).net == 3
 
 
-def test_restart_older_than_the_window_reconciles_from_rest() -> None:
-    h, app = not_allowlisted()
-    h.drop()
-    h.other_trades("sell", [7])
-    h.reconnect()
-    serve(h, app)
+def test_restart_older_than_the_replay_window_reconciles_from_rest() -> None:
+    first, _ack = rested()  # allowlisted, but the restart comes too late for a replay
+    app = RestApp(first.exchange, {"key-1": PUBLIC, "key-2": PUBLIC})
+    assert first.driver.catch_up is not None
+    cursor = first.driver.catch_up.cursor
+    first.drop("the process exited")
+    first.other_trades("sell", [3, 4])  # 7 filled while no process runs
+    later = first.now + THREE_HOURS + 60
+    # the new process: its tracker and cursor restored (as `restore` does from its message log)
+    h = Harness(
+        exchange=first.exchange, tracker=first.driver.tracker, cursor=cursor, now=later, rest=REST
+    )
+    h.start()
+    events = h.read()
+    failed = of(events, CatchUpFailed)[0]
+    assert failed.code == 3 and not failed.retried
+    assert of(events, ReconcileStarted)
+    events = serve(h, app)
+    assert of(events, Reconciled)[0].added_qty == 7
     assert h.tracked("o-1").cum_qty == 7
-    assert h.driver.tracker.position(h.symbol).net == 7
+    assert h.driver.tracker.position(h.symbol).net == 7 == h.exchange.position(h.symbol, "key-1")
 
 
 def test_unreachable_then_answered() -> None:

@@ -1,0 +1,76 @@
+"""REST reconciliation end to end over real loopback TLS: a blocking session made with ``rest=``
+against the mock gateway and its HTTPS REST server, for an account not allowlisted for
+drop-copy replay; and the REST server's signature check (401).
+
+The in-memory cases (every order of sources, bad answers, a restart) are in test_reconcile.
+"""
+
+from __future__ import annotations
+
+import httpx
+from gateway_fixtures import GatewayHarness
+from test_never_lose_a_fill import assert_equal_to_gateway, cross, limit, outage_options
+
+from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.adapters import CatchUpFailed, Credentials, Disconnected
+from kalshi_fix_sansio.adapters.blocking import FixClient as BlockingClient
+from kalshi_fix_sansio.adapters.rest import RestCompanion
+from kalshi_fix_sansio.gateway.rest import RestServer
+from kalshi_fix_sansio.reconcile import (
+    Reconciled,
+    ReconciledFill,
+    Reconciliation,
+    RestOptions,
+    RestProblem,
+)
+from kalshi_fix_sansio.rest import rest_headers, rest_path
+from kalshi_fix_sansio.tracker import OrderTracker
+
+
+def test_not_allowlisted_session_reconciles_over_tls_after_a_reconnect(
+    prediction_gateway: GatewayHarness,
+) -> None:
+    h = prediction_gateway
+    gateway = h.gateway
+    gateway.call(lambda: setattr(gateway.exchange, "replay_allowlist", ["key-2"]))
+    with RestServer(gateway) as rest:
+        options = RestOptions(base_url=rest.base_url)
+        client = BlockingClient(h.credentials("key-1"), **h.client_kwargs(**outage_options()))
+        with client.order_entry(rest=options) as session:
+            session.place(limit("rest-1", p.Side.BUY, 10))
+            gateway.faults.refuse_keys = frozenset({"key-1"})
+            assert gateway.disconnect("key-1") == 1
+            session.wait_for(lambda e: isinstance(e, Disconnected), 10)
+            cross(h, "away", [3, 2, 2])
+            gateway.faults.refuse_keys = frozenset()
+            failed = session.wait_for(lambda e: isinstance(e, CatchUpFailed), 10)
+            assert isinstance(failed, CatchUpFailed) and failed.code == 5
+            done = session.wait_for(lambda e: isinstance(e, Reconciled), 10)
+            assert isinstance(done, Reconciled) and done.added == 3 and done.problems == 0
+            assert done.sources == {"rest": 3}
+            assert_equal_to_gateway(h, session.tracker, "rest-1", filled=7)
+
+
+def test_the_rest_server_checks_signatures_like_the_logon(
+    prediction_gateway: GatewayHarness,
+) -> None:
+    h = prediction_gateway
+    gateway = h.gateway
+    with RestServer(gateway) as rest:
+        path = rest_path("prediction", "fills")
+        context = h.ssl_context()
+        signed = rest_headers("key-1", h.signers["key-1"], "GET", path, gateway.timers.time())
+        forged = rest_headers("key-1", h.signers["key-2"], "GET", path, gateway.timers.time())
+        with httpx.Client(verify=context) as http:
+            assert http.get(rest.base_url + path, headers=signed).status_code == 200
+            assert http.get(rest.base_url + path, headers=forged).status_code == 401
+            assert http.get(rest.base_url + path).status_code == 401
+        # a companion run against the forged key: one clear event, nothing applied
+        tracker = OrderTracker()
+        wrong = Credentials("key-1", h.signers["key-2"])  # key-1's id, another private key
+        rec = Reconciliation(tracker, wrong, base_url=rest.base_url)
+        rec.start("asked", gateway.timers.time())
+        events = RestCompanion(verify=context).run(rec)
+        (problem,) = [e for e in events if isinstance(e, RestProblem)]
+        assert problem.status == 401 and problem.endpoint == "fills"
+        assert not [e for e in events if isinstance(e, (Reconciled, ReconciledFill))]
