@@ -54,6 +54,7 @@ import attrs
 
 from ._credentials import Credentials
 from ._desk import OrderDesk, OrderWaiter
+from ._driverrest import RestDriving
 from ._message import Message
 from ._moved import Moved
 from ._pump import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
@@ -85,7 +86,6 @@ from .killswitch import (
 )
 from .metrics import SessionMetrics
 from .reconcile import Reconciliation, RestOptions, wants_reconciliation
-from .rest import RestRequest, RestResponse
 from .risk import BookSource, RiskChecker, RiskLimits
 from .session import Session
 from .steps import Action, Fact, Kill, Send, Write
@@ -112,7 +112,7 @@ _NOTHING: tuple[Action, ...] = ()
 _RECONCILE_ON = frozenset({CatchUpFailed, OrdersUnknown})  # `wants_reconciliation`'s events
 
 
-class Driver:
+class Driver(RestDriving):
     """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
 
     Args:
@@ -691,52 +691,6 @@ class Driver:
             assert self.rest_options is not None
             if why is not None and self.rest_options.automatic:
                 self._emit_all(rest.start(why, now), now)
-
-    def _emit_all(self, events: Sequence[Event], now: float) -> list[Event]:
-        for event in events:
-            self._emit(event, now)
-        return list(events)
-
-    # -- REST reconciliation (the I/O part sends; `kalshi_fix_sansio.reconcile`) ----------------
-
-    def _rest(self) -> Reconciliation:
-        if self.reconciliation is None:
-            raise LocalProtocolError(
-                "this driver has no REST reconciliation: give it rest=RestOptions(...)"
-            )
-        return self.reconciliation
-
-    def reconcile(self, now: float, reason: str = "asked for (reconcile())") -> None:
-        """Start a REST reconciliation now (`ReconcileStarted`; a round under way runs again
-        when it ends).
-
-        Raises:
-            LocalProtocolError: the driver has no ``rest``.
-        """
-        self._emit_all(self._rest().start(reason, now), now)
-
-    def rest_request(self, now: float) -> RestRequest | None:
-        """The next REST request to send (None: none now; see `rest_wake_at`)."""
-        return self._rest().next_request(now)
-
-    @property
-    def rest_wake_at(self) -> float | None:
-        """When the next REST request may go after a 429 / 5xx (None: now or none)."""
-        return None if self.reconciliation is None else self.reconciliation.wake_at
-
-    @property
-    def rest_active(self) -> bool:
-        """A REST reconciliation round is under way."""
-        return self.reconciliation is not None and self.reconciliation.active
-
-    def rest_response(self, response: RestResponse, now: float) -> list[Event]:
-        """The answer to the REST request in flight: its events are queued (and returned)."""
-        return self._emit_all(self._rest().receive(response, now), now)
-
-    def rest_unreachable(self, error: str, now: float) -> list[Event]:
-        """The REST request in flight got no answer (``error`` in words): it is asked again
-        after a delay; events queued (and returned)."""
-        return self._emit_all(self._rest().unreachable(error, now), now)
 
     def _put(self, event: Event, now: float) -> None:
         policy = self.policy
