@@ -160,7 +160,9 @@ class AsyncRestCompanion:
     """`RestCompanion` for asyncio and trio (``httpx.AsyncClient``; sleeps with anyio).
 
     Args:
-        verify, timeout, clock: as `RestCompanion`.
+        verify: whom to trust, as `RestCompanion`.
+        timeout: seconds per request.
+        clock: UTC epoch seconds (the core's time).
     """
 
     def __init__(

@@ -98,7 +98,11 @@ class RestOptions:
             it or ``base_url``).
         base_url: ``https://host[:port]`` instead of Kalshi's host (e.g. the mock gateway's).
         credentials: the API key to sign with (None: the FIX session's own).
-        page_size, max_pages, max_retries, retry_delay, positions: as `Reconciliation`.
+        page_size: records asked per page (as `Reconciliation`).
+        max_pages: pages read per endpoint at most.
+        max_retries: 429 / 5xx answers of one page before the round fails.
+        retry_delay: first delay after a 429 / 5xx without ``Retry-After`` (doubling).
+        positions: also read the positions page.
         automatic: start a round by itself when catch-up cannot make the order state whole
             (`wants_reconciliation`); False: only when asked (``reconcile()``).
     """
