@@ -55,22 +55,16 @@ class _Port:
             self.lock = host.lock
             driver = host.driver
             self.session = target
-        if isinstance(driver, Driver):
-            rest = driver.reconciliation
-            if rest is None:
-                raise LocalProtocolError(
-                    "the session has no REST reconciliation: make it with rest=RestOptions(...)"
-                )
-            self.rec = rest
-            self.receive: Callable[[RestResponse, float], list[Event]] = driver.rest_response
-            self.unreachable: Callable[[str, float], list[Event]] = driver.rest_unreachable
-        elif isinstance(driver, Reconciliation):
-            self.rec = driver
-            self.receive, self.unreachable = driver.receive, driver.unreachable
-        else:
+        rec = driver.reconciliation if isinstance(driver, Driver) else driver
+        if rec is None:
+            raise LocalProtocolError(
+                "the session has no REST reconciliation: make it with rest=RestOptions(...)"
+            )
+        if not isinstance(rec, Reconciliation):
             raise LocalProtocolError(
                 f"a REST companion runs a Reconciliation, a Driver or a session, got {target!r}"
             )
+        self.rec = rec  # a driver's queues the events of its answers itself (its sink)
 
     def step(self, now: float) -> tuple[bool, RestRequest | None, float | None]:
         with self.lock:
@@ -82,8 +76,8 @@ class _Port:
     def answer(self, response: RestResponse | str, now: float) -> list[Event]:
         with self.lock:
             if isinstance(response, str):
-                return self.unreachable(response, now)
-            return self.receive(response, now)
+                return self.rec.unreachable(response, now)
+            return self.rec.receive(response, now)
 
 
 def _check(verify: object, timeout: object) -> None:

@@ -62,9 +62,9 @@ class RestDriving:
 
     def rest_response(self, response: RestResponse, now: float) -> list[Event]:
         """The answer to the REST request in flight: its events are queued (and returned)."""
-        return self._emit_all(self._rest().receive(response, now), now)
+        return self._rest().receive(response, now)  # its sink queues them
 
     def rest_unreachable(self, error: str, now: float) -> list[Event]:
         """The REST request in flight got no answer (``error`` in words): it is asked again
         after a delay; events queued (and returned)."""
-        return self._emit_all(self._rest().unreachable(error, now), now)
+        return self._rest().unreachable(error, now)  # its sink queues them

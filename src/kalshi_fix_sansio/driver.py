@@ -265,6 +265,7 @@ class Driver(RestDriving):
                 config.product,
                 catch_up_part.replayed if catch_up_part is not None else None,
             )
+            self.reconciliation.sink = self._emit_all  # the answers' events: queued
         self._queue: deque[tuple[Event, float]] = deque()
         self._market_data = 0  # unread 35=W / 35=X events in the queue
         self._warned = False

@@ -222,6 +222,9 @@ class Reconciliation:
         """How many rounds were started."""
         self.reason: str | None = None
         """Why the round under way runs (None: none runs)."""
+        self.sink: Callable[[list[Event], float], object] | None = None
+        """Also given the events of every answer (`receive`, `unreachable`): a driver queues
+        them there."""
         self._pagers: list[Pager] = []
         self._in_flight: RestRequest | None = None
         self._again: str | None = None
@@ -289,7 +292,12 @@ class Reconciliation:
         self._in_flight = None
         pager = self._pagers[0]
         events = pager.receive(response, now)
-        return events + self._after(pager, now)
+        return self._told(events + self._after(pager, now), now)
+
+    def _told(self, events: list[Event], now: float) -> list[Event]:
+        if self.sink is not None and events:
+            self.sink(events, now)
+        return events
 
     def unreachable(self, error: str, now: float) -> list[Event]:
         """The request in flight got no answer (connection refused, timed out, TLS...): asked
@@ -305,7 +313,7 @@ class Reconciliation:
                     pager.endpoint, f"no answer ({error}), {pager.max_retries + 1} times: given up"
                 )
             ]
-        return events + self._after(pager, now)
+        return self._told(events + self._after(pager, now), now)
 
     def _after(self, pager: Pager, now: float) -> list[Event]:
         reason = self.reason or ""
