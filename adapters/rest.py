@@ -51,10 +51,12 @@ class _Port:
         driver: object = target
         host = getattr(target, "_host", None)
         self.session: Any = None
+        self.notify: Callable[[], None] = lambda: None
         if host is not None:  # an adapter's session
             self.lock = host.lock
             driver = host.driver
             self.session = target
+            self.notify = self.session._rest_notify  # its waiters look at the events queued
         rec = driver.reconciliation if isinstance(driver, Driver) else driver
         if rec is None:
             raise LocalProtocolError(
@@ -76,8 +78,12 @@ class _Port:
     def answer(self, response: RestResponse | str, now: float) -> list[Event]:
         with self.lock:
             if isinstance(response, str):
-                return self.rec.unreachable(response, now)
-            return self.rec.receive(response, now)
+                events = self.rec.unreachable(response, now)
+            else:
+                events = self.rec.receive(response, now)
+            if events:
+                self.notify()
+            return events
 
 
 def _check(verify: object, timeout: object) -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import httpx
 from gateway_fixtures import GatewayHarness
+from test_adapters_behaviour import ADAPTERS, Driver, run
 from test_never_lose_a_fill import assert_equal_to_gateway, cross, limit, outage_options
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import CatchUpFailed, Credentials, Disconnected
-from kalshi_fix_sansio.adapters.blocking import FixClient as BlockingClient
 from kalshi_fix_sansio.adapters.rest import RestCompanion
 from kalshi_fix_sansio.gateway.rest import RestServer
 from kalshi_fix_sansio.reconcile import (
@@ -27,28 +27,36 @@ from kalshi_fix_sansio.rest import rest_headers, rest_path
 from kalshi_fix_sansio.tracker import OrderTracker
 
 
+@ADAPTERS
 def test_not_allowlisted_session_reconciles_over_tls_after_a_reconnect(
-    prediction_gateway: GatewayHarness,
+    adapter: str, prediction_gateway: GatewayHarness
 ) -> None:
     h = prediction_gateway
     gateway = h.gateway
     gateway.call(lambda: setattr(gateway.exchange, "replay_allowlist", ["key-2"]))
-    with RestServer(gateway) as rest:
-        options = RestOptions(base_url=rest.base_url)
-        client = BlockingClient(h.credentials("key-1"), **h.client_kwargs(**outage_options()))
-        with client.order_entry(rest=options) as session:
-            session.place(limit("rest-1", p.Side.BUY, 10))
+    rest = RestServer(gateway).start()
+
+    async def scenario(d: Driver) -> None:
+        session = d.client(h, **outage_options()).order_entry(
+            rest=RestOptions(base_url=rest.base_url)
+        )
+        async with d.opened(session):
+            await d.call(session.place(limit("rest-1", p.Side.BUY, 10)))
             gateway.faults.refuse_keys = frozenset({"key-1"})
             assert gateway.disconnect("key-1") == 1
-            session.wait_for(lambda e: isinstance(e, Disconnected), 10)
+            await d.wait_for(session, lambda e: isinstance(e, Disconnected), 10)
             cross(h, "away", [3, 2, 2])
             gateway.faults.refuse_keys = frozenset()
-            failed = session.wait_for(lambda e: isinstance(e, CatchUpFailed), 10)
-            assert isinstance(failed, CatchUpFailed) and failed.code == 5
-            done = session.wait_for(lambda e: isinstance(e, Reconciled), 10)
-            assert isinstance(done, Reconciled) and done.added == 3 and done.problems == 0
-            assert done.sources == {"rest": 3}
+            failed = await d.wait_for(session, lambda e: isinstance(e, CatchUpFailed), 10)
+            assert failed.code == 5
+            done = await d.wait_for(session, lambda e: isinstance(e, Reconciled), 10)
+            assert done.added == 3 and done.problems == 0 and done.sources == {"rest": 3}
             assert_equal_to_gateway(h, session.tracker, "rest-1", filled=7)
+
+    try:
+        run(adapter, scenario)
+    finally:
+        rest.close()
 
 
 def test_the_rest_server_checks_signatures_like_the_logon(

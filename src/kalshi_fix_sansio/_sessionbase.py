@@ -645,6 +645,10 @@ class SessionBase:
             self._rest_running = True
             self._start_rest()
 
+    def _rest_notify(self) -> None:
+        """The REST companion queued events: the session's waiters look again."""
+        raise NotImplementedError  # pragma: no cover - every adapter's session has one
+
     def _start_rest(self) -> None:
         """Run the REST companion in the background (each adapter: a thread or a task)."""
         raise NotImplementedError  # pragma: no cover - every adapter's session has one

@@ -311,7 +311,10 @@ class RestServer:
     def start(self) -> RestServer:
         """Serve in a daemon thread."""
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="mock-kalshi-rest", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="mock-kalshi-rest",
+            daemon=True,
         )
         self._thread.start()
         return self
