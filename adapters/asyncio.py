@@ -104,9 +104,6 @@ class AsyncSession(AsyncAPI):
         self._pump.start(*self._begin())
         await self._await_logon(self.close)
 
-    def _rest_notify(self) -> None:
-        self._pump.wake()
-
     def _start_rest(self) -> None:
         from .rest import AsyncRestCompanion, run_task
 

@@ -101,9 +101,6 @@ class BlockingSession(SyncAPI):
             self.close()
             raise self._host.closed_error()
 
-    def _rest_notify(self) -> None:
-        self._pump.changed()
-
     def _start_rest(self) -> None:
         from .rest import RestCompanion, run_in_background
 

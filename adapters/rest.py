@@ -56,7 +56,7 @@ class _Port:
             self.lock = host.lock
             driver = host.driver
             self.session = target
-            self.notify = self.session._rest_notify  # its waiters look at the events queued
+            self.notify = host.wake  # its waiters look at the events queued
         rec = driver.reconciliation if isinstance(driver, Driver) else driver
         if rec is None:
             raise LocalProtocolError(

@@ -122,9 +122,6 @@ class TrioSession(AsyncAPI):
         self._pump.start(nursery, *self._begin())
         await self._await_logon(self.aclose)
 
-    def _rest_notify(self) -> None:
-        self._pump.wake()
-
     def _start_rest(self) -> None:
         from .rest import AsyncRestCompanion, run_task
 

@@ -134,12 +134,18 @@ def _no_loop(driver: Driver, actions: Sequence[Action]) -> None:  # pragma: no c
     raise LocalProtocolError("no pump performs this session's actions")
 
 
+def _no_wake() -> None:
+    """What `Host.wake` does before a pump sets it: nothing waits yet."""
+
+
 class Host:
     """One session's driver, and what the core's waits ask of it (`_callers.WaitHost`).
 
     The session object and its pump share it: the session puts the driver of each open in
     it (`SessionBase._begin`); the pump sets `perform` (how its loop does the driver's
-    actions), `lock` (the blocking adapter's one lock; the async adapters need none),
+    actions), `wake` (its waiters look again: events were queued from outside its loop, by
+    the REST companion, holding `lock`), `lock` (the blocking adapter's one lock; the async
+    adapters need none),
     `running` (its thread or task runs), `opened` and `crash`. A wait of the core (``place``,
     ``next_event``, ``kill``...) calls `take`, `ended`, `closed_error`, `offer` and `forget`.
 
@@ -163,6 +169,7 @@ class Host:
         "queue_events",
         "rate_limit",
         "running",
+        "wake",
     )
 
     def __init__(
@@ -174,6 +181,7 @@ class Host:
         """The core's driver of the current (or last) open (None before the first)."""
         self.lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         self.perform: Perform = _no_loop
+        self.wake: Callable[[], None] = _no_wake
         self.message_log: MessageLog | None = None
         self.rate_limit: RateLimitMode = "wait"
         self.crash: Exception | None = None
@@ -644,10 +652,6 @@ class SessionBase:
         if event.__class__ is ReconcileStarted and not self._rest_running:
             self._rest_running = True
             self._start_rest()
-
-    def _rest_notify(self) -> None:
-        """The REST companion queued events: the session's waiters look again."""
-        raise NotImplementedError  # pragma: no cover - every adapter's session has one
 
     def _start_rest(self) -> None:
         """Run the REST companion in the background (each adapter: a thread or a task)."""
