@@ -55,13 +55,14 @@ def serve(h: Harness, app: RestApp, *, limit: int = 20) -> list[Any]:
     return h.read()
 
 
-def not_allowlisted() -> tuple[Harness, RestApp]:
-    h, _ack = rested(allowlist=["key-2"], rest=REST)
+def not_allowlisted(product: str = "prediction") -> tuple[Harness, RestApp]:
+    h, _ack = rested(product, allowlist=["key-2"], rest=REST)
     return h, RestApp(h.exchange, {"key-1": PUBLIC, "key-2": PUBLIC})
 
 
-def test_not_allowlisted_reconnect_ends_equal_to_the_exchange() -> None:
-    h, app = not_allowlisted()
+@pytest.mark.parametrize("product", ["prediction", "margin"])
+def test_not_allowlisted_reconnect_ends_equal_to_the_exchange(product: str) -> None:
+    h, app = not_allowlisted(product)
     h.drop()
     h.other_trades("sell", [3, 2, 2])  # 7 filled while disconnected
     h.reconnect()
@@ -151,6 +152,19 @@ def test_restart_older_than_the_replay_window_reconciles_from_rest() -> None:
     assert of(events, Reconciled)[0].added_qty == 7
     assert h.tracked("o-1").cum_qty == 7
     assert h.driver.tracker.position(h.symbol).net == 7 == h.exchange.position(h.symbol, "key-1")
+
+
+def test_a_5xx_is_asked_again_after_the_delay() -> None:
+    h, app = not_allowlisted()
+    h.drop()
+    h.other_trades("sell", [5])
+    h.reconnect()
+    h.read()
+    app.faults.rest_error_next = 1
+    start = h.now
+    events = serve(h, app)
+    assert not of(events, RestProblem) and of(events, Reconciled)[0].added_qty == 5
+    assert h.now >= start + 0.5  # retry_delay, on the fake clock
 
 
 def test_unreachable_then_answered() -> None:

@@ -82,3 +82,22 @@ def test_the_rest_server_checks_signatures_like_the_logon(
         (problem,) = [e for e in events if isinstance(e, RestProblem)]
         assert problem.status == 401 and problem.endpoint == "fills"
         assert not [e for e in events if isinstance(e, (Reconciled, ReconciledFill))]
+
+
+def test_slow_pages_time_out_and_are_given_up(prediction_gateway: GatewayHarness) -> None:
+    h = prediction_gateway
+    with RestServer(h.gateway) as rest:
+        h.gateway.faults.rest_delay = 0.3
+        rec = Reconciliation(
+            OrderTracker(),
+            h.credentials("key-1"),
+            base_url=rest.base_url,
+            max_retries=1,
+            retry_delay=0.01,
+        )
+        rec.start("asked", h.gateway.timers.time())
+        events = RestCompanion(verify=h.ssl_context(), timeout=0.1).run(rec)
+        h.gateway.faults.rest_delay = 0.0
+        (problem,) = [e for e in events if isinstance(e, RestProblem)]
+        assert problem.endpoint == "fills" and "no answer (ReadTimeout" in problem.reason
+        assert not rec.active

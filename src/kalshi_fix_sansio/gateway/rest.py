@@ -256,6 +256,13 @@ class RestApp:
         return key_id
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-answer (a timeout, a reset): nothing to report."""
+
+
 class RestServer:
     """A `MockGateway`'s REST API over HTTPS on loopback (standard library, its own thread).
 
@@ -294,7 +301,7 @@ class RestServer:
                 pass
 
         self._host = host
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server = _Server((host, port), Handler)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread: threading.Thread | None = None
 
