@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from test_driver import PUBLIC, THREE_HOURS, Harness, exec_ids, of, rested
 
+from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed
 from kalshi_fix_sansio.gateway.rest import RestApp
 from kalshi_fix_sansio.reconcile import (
@@ -28,6 +29,7 @@ from kalshi_fix_sansio.reconcile import (
     RestRateLimited,
 )
 from kalshi_fix_sansio.rest import RestRequest, RestResponse
+from kalshi_fix_sansio.tracker import OrderStatus
 
 REST = RestOptions(base_url="https://127.0.0.1:1")
 
@@ -308,3 +310,41 @@ def test_a_transient_catch_up_failure_does_not_reconcile() -> None:
     events = h.read()
     assert of(events, CatchUpComplete) and not of(events, ReconcileStarted)
     assert exec_ids(events)
+
+
+def test_each_fill_names_the_source_that_counted_it() -> None:
+    h, _ack = rested(rest=REST)  # allowlisted: a drop-copy replay recovers what was missed
+    app = RestApp(h.exchange, {"key-1": PUBLIC, "key-2": PUBLIC})
+    h.other_trades("sell", [2])  # live: FIX
+    h.drop()
+    h.other_trades("sell", [3])  # missed, then replayed
+    h.reconnect()
+    assert of(h.read(), CatchUpComplete)
+    h.exchange.replay_allowlist = ["key-2"]
+    h.drop()
+    h.other_trades("sell", [4])  # missed, and no replay: REST
+    h.reconnect()
+    events = serve(h, app)
+    fills = of(events, ReconciledFill)
+    assert [(f.qty, f.source, f.new) for f in fills] == [
+        (Decimal(2), "fix", False),
+        (Decimal(3), "replay", False),
+        (Decimal(4), "rest", True),
+    ]
+    assert of(events, Reconciled)[0].sources == {"fix": 1, "replay": 1, "rest": 1}
+    assert h.tracked("o-1").cum_qty == 9 == h.driver.tracker.position(h.symbol).net
+
+
+def test_an_order_cancelled_while_unheard_ends_canceled() -> None:
+    h, app = not_allowlisted()
+    order = h.tracked("o-1")
+    h.withhold = lambda frame: b"\x0135=8\x01" in frame  # the cancel's report is lost
+    h.driver.send(Requests("prediction", "KalshiNR").cancel(order), h.now)
+    h.pump()
+    assert not h.exchange.open_orders("key-1")  # cancelled at the exchange
+    h.drop()
+    h.withhold = None
+    h.reconnect()
+    events = serve(h, app)
+    assert h.tracked("o-1").status is OrderStatus.CANCELED
+    assert of(events, Reconciled)[0].problems == 0

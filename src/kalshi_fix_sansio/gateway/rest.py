@@ -15,8 +15,8 @@ failures on: ``rest_rate_limit_next`` (429 with ``Retry-After``), ``rest_error_n
 ``rest_delay`` (slow pages).
 
 What the mock keeps: every fill of a client order (a fill listener, from the app's creation
-on) and every order it saw open (at a fill or a request); an order placed and cancelled
-without a fill between two requests is not listed.
+on) and every order it saw open (at its creation, a fill or a request); an order placed and
+cancelled without a fill between two of those is not listed.
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ class RestApp:
         self._fills: list[tuple[FillView, int]] = []  # (fill, arrival number)
         self._orders: dict[str, dict[str, Any]] = {}  # order_id -> the last view of it
         exchange.fill_listeners.append(self._on_fill)
+        for view in exchange.open_orders():  # what rests already
+            self._snapshot(view.account)
         self._paths = {
             rest_path(self.product, name): name
             for name in ("orders", "fills", "positions", "limits")
