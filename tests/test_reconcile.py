@@ -17,7 +17,7 @@ import pytest
 from test_driver import PUBLIC, THREE_HOURS, Harness, exec_ids, of, rested
 
 from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed
+from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, OrdersUnknown
 from kalshi_fix_sansio.gateway.rest import RestApp
 from kalshi_fix_sansio.reconcile import (
     Reconciled,
@@ -348,3 +348,20 @@ def test_an_order_cancelled_while_unheard_ends_canceled() -> None:
     events = serve(h, app)
     assert h.tracked("o-1").status is OrderStatus.CANCELED
     assert of(events, Reconciled)[0].problems == 0
+
+
+def test_a_restart_with_open_orders_and_no_cursor_reconciles() -> None:
+    first, _ack = rested()
+    app = RestApp(first.exchange, {"key-1": PUBLIC, "key-2": PUBLIC})
+    first.drop("the process exited")
+    first.other_trades("sell", [6])
+    # the new process kept its orders (a message log) but no ExecID to replay from
+    h = Harness(exchange=first.exchange, tracker=first.driver.tracker, now=first.now, rest=REST)
+    h.start()
+    events = h.read()
+    (unknown,) = of(events, OrdersUnknown)
+    assert unknown.cl_ord_ids == ("o-1",)
+    (started,) = of(events, ReconcileStarted)
+    assert started.reason.startswith("orders of unknown state (o-1)")
+    serve(h, app)
+    assert h.tracked("o-1").cum_qty == 6 == h.driver.tracker.position(h.symbol).net
