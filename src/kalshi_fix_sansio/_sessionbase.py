@@ -654,8 +654,15 @@ class SessionBase:
             self._start_rest()
 
     def _start_rest(self) -> None:
-        """Run the REST companion in the background (each adapter: a thread or a task)."""
-        raise NotImplementedError  # pragma: no cover - every adapter's session has one
+        """Run the REST companion in the background (each adapter: a thread or a task); a
+        session that cannot (a simulation's) says so, and its round waits for a caller's
+        `RestCompanion <kalshi_fix_sansio.adapters.rest.RestCompanion>`."""
+        self._rest_running = False
+        self.logger.warning(
+            "a REST reconciliation started, but %s sends no REST request by itself: run "
+            "RestCompanion().run(session) (kalshi_fix_sansio.adapters.rest)",
+            type(self).__name__,
+        )
 
     def reconcile(self) -> None:
         """Reconcile the tracker from Kalshi's REST API now (`ReconcileStarted`, then
