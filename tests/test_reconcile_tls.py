@@ -73,6 +73,17 @@ def test_the_rest_server_checks_signatures_like_the_logon(
             assert http.get(rest.base_url + path, headers=signed).status_code == 200
             assert http.get(rest.base_url + path, headers=forged).status_code == 401
             assert http.get(rest.base_url + path).status_code == 401
+            limits = rest_path("prediction", "limits")  # Kalshi's GET /account/limits
+            now = gateway.timers.time()
+            answer = http.get(
+                rest.base_url + limits,
+                headers=rest_headers("key-1", h.signers["key-1"], "GET", limits, now),
+            )
+            assert answer.status_code == 200 and set(answer.json()) == {
+                "usage_tier",
+                "read_limit",
+                "write_limit",
+            }
         # a companion run against the forged key: one clear event, nothing applied
         tracker = OrderTracker()
         wrong = Credentials("key-1", h.signers["key-2"])  # key-1's id, another private key
