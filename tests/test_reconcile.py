@@ -365,3 +365,36 @@ def test_a_restart_with_open_orders_and_no_cursor_reconciles() -> None:
     assert started.reason.startswith("orders of unknown state (o-1)")
     serve(h, app)
     assert h.tracked("o-1").cum_qty == 6 == h.driver.tracker.position(h.symbol).net
+
+
+def renamed(request: RestRequest, response: RestResponse) -> RestResponse:
+    """REST's fill ids unlike FIX's TrdMatchID (Kalshi does not promise they match)."""
+    body = json.loads(response.body)
+    for fill in body.get("fills", []):
+        fill["fill_id"] = fill["trade_id"] = "rest-" + fill["trade_id"]
+    return page(body)
+
+
+def test_without_matching_ids_fills_are_matched_by_quantity_either_way() -> None:
+    h, app = not_allowlisted()
+    h.other_trades("sell", [4])  # FIX counted 4
+    h.read()
+    h.drop()
+    h.other_trades("sell", [3])  # missed
+    h.reconnect()
+    events = run_with(h, app, renamed)
+    fills = of(events, ReconciledFill)
+    assert [(f.qty, f.source, f.new) for f in fills] == [
+        (Decimal(4), "fix", False),  # the same fill under another id: by quantity
+        (Decimal(3), "rest", True),
+    ]
+    assert h.tracked("o-1").cum_qty == 7 == h.driver.tracker.position(h.symbol).net
+    # the missed fill's own FIX report arriving late (a replay) is not counted again
+    h.exchange.replay_allowlist = None
+    h.drop()
+    h.reconnect()
+    replayed = [e for e in h.read() if getattr(getattr(e, "message", None), "last_qty", None)]
+    assert [e.message.last_qty for e in replayed] == [Decimal(4), Decimal(3)]
+    order = h.tracked("o-1")
+    assert order.cum_qty == 7 and len(order.fills) == 2
+    assert h.driver.tracker.position(h.symbol).net == 7

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_driver import PUBLIC, SIGNER
 
 from kalshi_fix_sansio.adapters import Credentials
 from kalshi_fix_sansio.auth import verify_signature_b64
 from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.reconcile import Reconciliation, RestOptions
 from kalshi_fix_sansio.rest import (
     Pager,
@@ -94,3 +97,98 @@ def test_retry_after_is_bounded() -> None:
     assert limited.retry_in == 60.0  # type: ignore[attr-defined]
     pager.receive(RestResponse(429, b"", {"Retry-After": "nan"}), 100.0)
     assert pager.wake_at == 101.0  # not a number: retry_delay doubling (0.5, 1.0)
+
+
+# -- the fault contract: whatever REST answers, only events come out --------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=6,
+)
+FIELDS = st.sampled_from(
+    [
+        "fill_id",
+        "trade_id",
+        "order_id",
+        "client_order_id",
+        "ticker",
+        "side",
+        "action",
+        "count",
+        "count_fp",
+        "yes_price_dollars",
+        "yes_price",
+        "no_price_dollars",
+        "status",
+        "fill_count",
+        "fill_count_fp",
+        "initial_count_fp",
+        "remaining_count",
+        "created_time",
+        "ts",
+        "position",
+        "position_fp",
+        "price_dollars",
+    ]
+)
+RECORD = st.dictionaries(
+    FIELDS,
+    JSON
+    | st.sampled_from(
+        [
+            "yes",
+            "no",
+            "buy",
+            "sell",
+            "resting",
+            "canceled",
+            "executed",
+            "0.42",
+            "7.00",
+            "2026-01-01T00:00:00Z",
+            "o-1",
+        ]
+    ),
+)
+PAGE = st.fixed_dictionaries(
+    {
+        "fills": st.lists(RECORD, max_size=4),
+        "orders": st.lists(RECORD, max_size=4),
+        "market_positions": st.lists(RECORD, max_size=3),
+    },
+    optional={"cursor": st.none() | st.just("") | st.text(max_size=5) | st.integers()},
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([200, 200, 200, 401, 429, 500, 503, 404]),
+            PAGE.map(lambda p: json.dumps(p).encode()) | st.binary(max_size=40),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from(["prediction", "margin"]),
+)
+def test_any_answer_gives_events_only(answers: list[tuple[int, bytes]], product: str) -> None:
+    tracker = OrderTracker()
+    rec = Reconciliation(tracker, CREDS, product=product, environment="demo", max_retries=2)
+    rec.start("fuzz", 0.0)
+    now = 0.0
+    for status, body in answers:
+        if not rec.active:
+            break
+        request = rec.next_request(now)
+        if request is None:
+            now = rec.wake_at or now
+            request = rec.next_request(now)
+        assert request is not None
+        for event in rec.receive(RestResponse(status, body, {"Retry-After": "1"}), now):
+            assert isinstance(event, Event)
+    for order in tracker:
+        assert order.cum_qty <= max(order.original_qty, order.order_qty)

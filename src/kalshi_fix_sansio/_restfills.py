@@ -233,7 +233,7 @@ def parse_order(record: Mapping[str, Any], prediction: bool) -> RestOrder | str:
     """A checked `RestOrder`, or why the record cannot be one."""
     try:
         status = record.get("status")
-        if status not in ORDER_STATUSES:
+        if not isinstance(status, str) or status not in ORDER_STATUSES:
             raise Bad(f"status is not one of {sorted(ORDER_STATUSES)}")
         fill_count = _quantity(record, "fill_count")
         assert fill_count is not None
