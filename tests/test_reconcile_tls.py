@@ -7,6 +7,8 @@ The in-memory cases (every order of sources, bad answers, a restart) are in test
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from gateway_fixtures import GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
@@ -14,6 +16,7 @@ from test_never_lose_a_fill import assert_equal_to_gateway, cross, limit, outage
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import CatchUpFailed, Credentials, Disconnected
+from kalshi_fix_sansio.adapters.blocking import FixClient as BlockingClient
 from kalshi_fix_sansio.adapters.rest import RestCompanion
 from kalshi_fix_sansio.gateway.rest import RestServer
 from kalshi_fix_sansio.reconcile import (
@@ -24,6 +27,7 @@ from kalshi_fix_sansio.reconcile import (
     RestProblem,
 )
 from kalshi_fix_sansio.rest import rest_headers, rest_path
+from kalshi_fix_sansio.restore import restore
 from kalshi_fix_sansio.tracker import OrderTracker
 
 
@@ -112,3 +116,30 @@ def test_slow_pages_time_out_and_are_given_up(prediction_gateway: GatewayHarness
         (problem,) = [e for e in events if isinstance(e, RestProblem)]
         assert problem.endpoint == "fills" and "no answer (ReadTimeout" in problem.reason
         assert not rec.active
+
+
+def test_not_allowlisted_restart_from_a_message_log_reconciles_over_tls(
+    prediction_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    h = prediction_gateway
+    gateway = h.gateway
+    gateway.call(lambda: setattr(gateway.exchange, "replay_allowlist", ["key-2"]))
+    log = tmp_path / "fix.log"
+    with RestServer(gateway) as rest:
+        first = BlockingClient(h.credentials("key-1"), **h.client_kwargs(message_log_path=log))
+        with first.order_entry() as session:
+            session.place(limit("rest-1", p.Side.BUY, 10))
+        cross(h, "while-down", [3, 4])  # 7 filled while no process runs
+        restored = restore(log, key_id="key-1")
+        assert restored.tracker.current("rest-1").cum_qty == 0  # type: ignore[union-attr]
+        again = BlockingClient(h.credentials("key-1"), **h.client_kwargs())
+        with again.order_entry(
+            tracker=restored.tracker,
+            cursor=restored.cursor,
+            rest=RestOptions(base_url=rest.base_url),
+        ) as session:
+            failed = session.wait_for(lambda e: isinstance(e, CatchUpFailed), 10)
+            assert isinstance(failed, CatchUpFailed) and failed.code == 5
+            done = session.wait_for(lambda e: isinstance(e, Reconciled), 10)
+            assert isinstance(done, Reconciled) and done.added_qty == 7
+            assert_equal_to_gateway(h, session.tracker, "rest-1", filled=7)
