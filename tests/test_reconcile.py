@@ -398,3 +398,20 @@ def test_without_matching_ids_fills_are_matched_by_quantity_either_way() -> None
     order = h.tracked("o-1")
     assert order.cum_qty == 7 and len(order.fills) == 2
     assert h.driver.tracker.position(h.symbol).net == 7
+
+
+def test_a_lookback_reads_recent_fills_and_every_resting_order() -> None:
+    options = RestOptions(base_url="https://127.0.0.1:1", lookback=600)
+    h, _ack = rested(allowlist=["key-2"], rest=options)
+    app = RestApp(h.exchange, {"key-1": PUBLIC, "key-2": PUBLIC})
+    h.drop()
+    h.other_trades("sell", [2])  # missed, and older than the lookback when REST is read
+    h.advance(3600)
+    h.other_trades("sell", [3])  # missed, recent
+    h.reconnect()
+    events = serve(h, app)
+    (done,) = of(events, Reconciled)
+    assert (done.orders, done.fills, done.added_qty) == (1, 1, Decimal(3))  # o-1: resting
+    (problem,) = of(events, RestProblem)
+    assert "2.00 filled contract(s) are not among the fills read" in problem.reason
+    assert h.tracked("o-1").cum_qty == 3  # what could be proven; the rest named, not guessed

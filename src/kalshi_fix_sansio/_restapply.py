@@ -43,8 +43,13 @@ class _Round:
     """One application of REST records to a tracker."""
 
     def __init__(
-        self, tracker: OrderTracker, product: str, replayed: Callable[[str], bool]
+        self,
+        tracker: OrderTracker,
+        product: str,
+        replayed: Callable[[str], bool],
+        windowed: bool = False,
     ) -> None:
+        self.windowed = windowed  # fills read from a time on: older ones are not listed
         self.tracker = tracker
         self.prediction = product == "prediction"
         self.d: ModuleType = _prediction if self.prediction else _margin
@@ -67,14 +72,14 @@ class _Round:
     # -- reading ---------------------------------------------------------------------------
 
     def read_orders(self, records: Sequence[Mapping[str, Any]]) -> list[RestOrder]:
-        out = []
+        out: dict[str, RestOrder] = {}
         for record in records:
             parsed = parse_order(record, self.prediction)
             if isinstance(parsed, str):
                 self.problem("orders", f"an order record cannot be read: {parsed}", record)
             else:
-                out.append(parsed)
-        return out
+                out.setdefault(parsed.order_id, parsed)  # (recent and resting lists overlap)
+        return list(out.values())
 
     def read_fills(self, records: Sequence[Mapping[str, Any]]) -> dict[str, list[RestFill]]:
         """REST fills by order_id, oldest first (pages list the newest first)."""
@@ -150,7 +155,7 @@ class _Round:
             return self.contradiction(
                 "orders", rest.record, f"order {cl}: ticker {rest.symbol}, FIX said {order.symbol}"
             )
-        if listed != rest.fill_count:
+        if listed > rest.fill_count or (listed < rest.fill_count and not self.windowed):
             return self.problem(
                 "fills",
                 f"order {cl} ({rest.order_id}): the order says {rest.fill_count} filled, its "
@@ -204,6 +209,14 @@ class _Round:
                 break
             adding.append(fill)
             missing -= fill.qty
+        else:
+            if missing > 0:  # only when fills were read from a time on (else listed == count)
+                self.problem(
+                    "fills",
+                    f"order {cl}: {missing} filled contract(s) are not among the fills read "
+                    "(older than the lookback): not added",
+                    rest.record,
+                )
         new = {id(f) for f in adding}
         default = (
             "replay" if any(_source(f, self.replayed) == "replay" for f in counted_fills) else "fix"
@@ -312,6 +325,7 @@ def apply_rest(
     fills: Sequence[Mapping[str, Any]],
     positions: Sequence[Mapping[str, Any]] = (),
     replayed: Callable[[str], bool] = lambda exec_id: False,
+    windowed: bool = False,
 ) -> list[Event]:
     """Apply one reconciliation's records to ``tracker``; returns its events, `Reconciled` last.
 
@@ -319,7 +333,7 @@ def apply_rest(
     ``order_id`` = OrderID) and those resting at Kalshi; the rest of the account's history is
     left out.
     """
-    state = _Round(tracker, product, replayed)
+    state = _Round(tracker, product, replayed, windowed)
     rest_orders = state.read_orders(orders)
     rest_fills = state.read_fills(fills)
     by_order_id = {o.order_id: o for o in tracker if o.order_id}

@@ -103,6 +103,7 @@ class RestOptions:
         max_retries: 429 / 5xx answers of one page before the round fails.
         retry_delay: first delay after a 429 / 5xx without ``Retry-After`` (doubling).
         positions: also read the positions page.
+        lookback: seconds of history read (see `Reconciliation`; None: all of it).
         automatic: start a round by itself when catch-up cannot make the order state whole
             (`wants_reconciliation`); False: only when asked (``reconcile()``).
     """
@@ -116,6 +117,7 @@ class RestOptions:
     retry_delay: float = 0.5
     positions: bool = True
     automatic: bool = True
+    lookback: float | None = None
 
     def build(
         self,
@@ -146,6 +148,7 @@ class RestOptions:
             retry_delay=self.retry_delay,
             positions=self.positions,
             replayed=replayed,
+            lookback=self.lookback,
         )
 
 
@@ -175,6 +178,9 @@ class Reconciliation:
             market whose position differs from the tracker's).
         replayed: tells whether an ExecID came from a drop-copy replay (for `ReconciledFill`
             sources; a driver gives its catch-up's).
+        lookback: seconds of history read (``min_ts``): fills and orders of the last
+            ``lookback`` seconds, and every order still resting; None: the whole history
+            (bounded by ``max_pages``).
 
     Raises:
         LocalProtocolError: an option out of range.
@@ -194,6 +200,7 @@ class Reconciliation:
         retry_delay: float = 0.5,
         positions: bool = True,
         replayed: Callable[[str], bool] | None = None,
+        lookback: float | None = None,
     ) -> None:
         if not isinstance(tracker, OrderTracker):
             raise LocalProtocolError(f"tracker must be an OrderTracker, got {tracker!r}")
@@ -204,6 +211,9 @@ class Reconciliation:
         _positive("max_pages", max_pages, integer=True)
         _positive("max_retries", max_retries, integer=True)
         _positive("retry_delay", retry_delay, integer=False)
+        if lookback is not None:
+            _positive("lookback", lookback, integer=False)
+        self.lookback = lookback
         self.tracker = tracker
         self.credentials = credentials
         self.product = product
@@ -226,6 +236,7 @@ class Reconciliation:
         """Also given the events of every answer (`receive`, `unreachable`): a driver queues
         them there."""
         self._pagers: list[Pager] = []
+        self._done: dict[str, list[dict[str, Any]]] = {}
         self._in_flight: RestRequest | None = None
         self._again: str | None = None
 
@@ -259,8 +270,16 @@ class Reconciliation:
             "max_retries": self.max_retries,
             "retry_delay": self.retry_delay,
         }
-        self._pagers = [Pager(endpoint, **options) for endpoint in self.endpoints]
-        self._done: dict[str, list[dict[str, Any]]] = {}
+        if self.lookback is None:
+            self._pagers = [Pager(endpoint, **options) for endpoint in self.endpoints]
+        else:  # recent fills and orders, and every order still resting whatever its age
+            since = (("min_ts", str(max(int(now - self.lookback), 0))),)
+            self._pagers = [
+                Pager("fills", params=since, **options),
+                Pager("orders", params=since, **options),
+                Pager("orders", params=(("status", "resting"),), **options),
+            ] + [Pager(endpoint, **options) for endpoint in self.endpoints[2:]]
+        self._done = {}
         return [ReconcileStarted(reason)]
 
     def next_request(self, now: float) -> RestRequest | None:
@@ -321,7 +340,7 @@ class Reconciliation:
             return self._end([ReconcileFailed(reason, pager.endpoint)], now)
         if not pager.done:
             return []
-        self._done[pager.endpoint] = pager.records
+        self._done.setdefault(pager.endpoint, []).extend(pager.records)
         self._pagers.pop(0)
         if self._pagers:
             return []
@@ -333,6 +352,7 @@ class Reconciliation:
             fills=self._done.get("fills", []),
             positions=self._done.get("positions", []),
             replayed=self.replayed,
+            windowed=self.lookback is not None,
         )
         return self._end(events, now)
 

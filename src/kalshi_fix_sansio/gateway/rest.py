@@ -73,6 +73,7 @@ class RestApp:
         self.product = exchange.product
         self._fills: list[tuple[FillView, int]] = []  # (fill, arrival number)
         self._orders: dict[str, dict[str, Any]] = {}  # order_id -> the last view of it
+        self._now = 0.0  # when it last heard of the exchange (a fill, a request)
         exchange.fill_listeners.append(self._on_fill)
         for view in exchange.open_orders():  # what rests already
             self._snapshot(view.account)
@@ -84,6 +85,7 @@ class RestApp:
     # -- the exchange's state ----------------------------------------------------------------
 
     def _on_fill(self, fill: FillView) -> None:
+        self._now = fill.time
         self._fills.append((fill, len(self._fills)))
         self._snapshot(fill.account)
 
@@ -97,7 +99,7 @@ class RestApp:
                 "side": view.side,
                 "price": view.price,
                 "order_qty": view.order_qty,
-                "open": True,
+                "ts": self._orders.get(view.order_id, {}).get("ts", int(self._now)),
             }
 
     def _side_fields(self, side: str, price: Decimal) -> dict[str, Any]:
@@ -172,6 +174,8 @@ class RestApp:
                     "remaining_count": int(remaining),
                     "remaining_count_fp": str(remaining.quantize(_TWO)),
                     "initial_count_fp": str(qty.quantize(_TWO)),
+                    "created_time": _iso(order["ts"]),
+                    "ts": order["ts"],
                 }
             )
         return out
@@ -200,6 +204,7 @@ class RestApp:
             headers: the request's headers (names in any case).
             now: the gateway's time, UTC epoch seconds.
         """
+        self._now = now
         lowered = {k.lower(): v for k, v in headers.items()}
         faults = self.faults
         if faults.rest_rate_limit_next > 0:
@@ -232,6 +237,14 @@ class RestApp:
         if not 1 <= limit <= _MAX_LIMIT or start < 0:
             return _json(400, {"error": f"limit must be 1-{_MAX_LIMIT}"})
         records = getattr(self, name)(account)
+        since = query.get("min_ts", [""])[0]
+        if since:
+            if not since.isdigit() or len(since) > 12:
+                return _json(400, {"error": "min_ts must be a Unix time in seconds"})
+            records = [r for r in records if r.get("ts", 0) >= int(since)]
+        status = query.get("status", [""])[0]
+        if status and name == "orders":
+            records = [r for r in records if r["status"] == status]
         page = records[start : start + limit]
         cursor = str(start + limit) if start + limit < len(records) else ""
         key = {"orders": "orders", "fills": "fills"}.get(name)
