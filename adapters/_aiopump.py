@@ -48,7 +48,7 @@ class AioPump:
 
     def __init__(self, session: SessionBase) -> None:
         self.session, self.host = session, session._host
-        self.host.perform = self.perform
+        self.host.perform, self.host.wake = self.perform, self.wake
         self.conn: Conn | None = None
         self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
         self.buffered = False  # bytes waited in the transport's buffer when last looked

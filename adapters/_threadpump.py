@@ -55,7 +55,7 @@ class ThreadPump:
 
     def __init__(self, session: SessionBase) -> None:
         self.session, self.host = session, session._host
-        self.host.perform = self.perform
+        self.host.perform, self.host.wake = self.perform, self.changed
         self.host.lock = self.mu = threading.RLock()  # the one lock (`run`'s `until` may `send`)
         self.cond = threading.Condition(self.mu)  # waiting threads and the callback thread
         self.idle = threading.Condition(self.mu)  # the session's thread, while it rests

@@ -48,7 +48,7 @@ class TrioPump:
 
     def __init__(self, session: SessionBase) -> None:
         self.session, self.host = session, session._host
-        self.host.perform = self.perform
+        self.host.perform, self.host.wake = self.perform, self.wake
         self.changed: trio.Event = trio.Event()  # the waiting tasks look again when set
         self.kick: Alarm = Alarm()
         self.scope: trio.CancelScope | None = None  # the session's task

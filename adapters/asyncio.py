@@ -23,6 +23,7 @@ once, so a forgotten ``await`` cannot lose a message (and a wrong ``await`` fail
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
@@ -76,6 +77,12 @@ class AsyncSession(AsyncAPI):
         """
         self._pump.start(*self._begin())
         await self._await_logon(self.close)
+
+    def _start_rest(self) -> None:
+        from .rest import AsyncRestCompanion, run_task
+
+        companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self._host.clock)
+        self._rest_task = asyncio.get_running_loop().create_task(run_task(self, companion))
 
     async def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""

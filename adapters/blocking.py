@@ -75,6 +75,14 @@ class BlockingSession(SyncAPI):
             self.close()
             raise self._host.closed_error()
 
+    def _start_rest(self) -> None:
+        from .rest import RestCompanion, run_in_background
+
+        companion = RestCompanion(verify=self._rest_verify(), clock=self._host.clock)
+        threading.Thread(
+            target=run_in_background, args=(self, companion), name="kalshi-rest", daemon=True
+        ).start()
+
     def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""
         self._pump.close()

@@ -65,6 +65,7 @@ class TrioSession(AsyncAPI):
     _PUMP = TrioPump
     _pump: TrioPump
     _stack: contextlib.AsyncExitStack | None = None  # the nursery of `async with`
+    _nursery: trio.Nursery
 
     async def __aenter__(self) -> TrioSession:
         stack = contextlib.AsyncExitStack()
@@ -91,8 +92,15 @@ class TrioSession(AsyncAPI):
             ConnectionFailed: every attempt the backoff allows failed.
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
+        self._nursery = nursery  # the REST companion's task runs there too
         self._pump.start(nursery, *self._begin())
         await self._await_logon(self.aclose)
+
+    def _start_rest(self) -> None:
+        from .rest import AsyncRestCompanion, run_task
+
+        companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self._host.clock)
+        self._nursery.start_soon(run_task, self, companion)
 
     async def aclose(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and close; idempotent."""

@@ -32,6 +32,7 @@ from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.filestore import FileStore, make_store_dir
 from kalshi_fix_sansio.gate import TradingHalt
 from kalshi_fix_sansio.haltfile import HaltFile
+from kalshi_fix_sansio.reconcile import RestOptions
 from kalshi_fix_sansio.risk import RiskLimits
 from kalshi_fix_sansio.spec import SESSIONS
 from kalshi_fix_sansio.store import MemoryStore, MessageStore
@@ -235,6 +236,9 @@ class ClientBase(Generic[S]):
             other keys: every session then bills the account's `RateLimiter` (its
             ``rate_limiter``) and logs on within the account's Logon budget, in its order.
             A key that is not one of the account's is refused (`AccountKeyError`).
+        rest: `RestOptions`: every order-entry session reconciles its tracker from Kalshi's
+            REST API (the client's environment, the same API key) when drop-copy catch-up
+            cannot make it whole (docs/reconciliation.md; the ``rest`` extra).
 
     Raises:
         LocalProtocolError: an option of the wrong type, ``ssl_context`` together with
@@ -277,6 +281,7 @@ class ClientBase(Generic[S]):
         risk_limits: RiskLimits | None = None,
         halt_file: HaltFile | bool = True,
         account: Account | None = None,
+        rest: RestOptions | None = None,
     ) -> None:
         if not isinstance(credentials, Credentials):
             # by type only: a PEM passed here by mistake must not end up in a message
@@ -357,6 +362,10 @@ class ClientBase(Generic[S]):
         self.halt_file = self._checked_halt_file(halt_file)
         """The key's `HaltFile` its order-entry sessions ask (None: ``halt_file=False``)."""
         self._outside_halt = TradingHalt()  # what the halt file says, shared by the sessions
+        if rest is not None and not isinstance(rest, RestOptions):
+            raise refuse_type("rest", rest, "RestOptions or None")
+        self.rest = rest
+        """How order-entry sessions reconcile from Kalshi's REST API (None: they do not)."""
 
     def _checked_halt_file(self, halt_file: object) -> HaltFile | None:
         if halt_file is True:
@@ -608,6 +617,7 @@ class ClientBase(Generic[S]):
         queue_policy: Any = None,
         risk_limits: Any = None,
         risk_books: Any = None,
+        rest: RestOptions | None = None,
         **flags: Any,
     ) -> S:
         """A session of any type (not connected yet: use it as a (async) context manager).
@@ -637,6 +647,9 @@ class ClientBase(Generic[S]):
                 (`RiskLimitExceeded`); None: the client's ``risk_limits`` on an order-entry
                 session; settable later as ``session.risk_limits``.
             risk_books: the `Books` or market-data session ``max_price_distance`` reads.
+            rest: reconcile the tracker from Kalshi's REST API when catch-up cannot make it
+                whole (`RestOptions`; the ``rest`` extra); its ``environment`` defaults to the
+                client's; None: the client's ``rest`` on an order-entry session.
             **flags: `SessionConfig` fields for this session.
 
         Returns:
@@ -652,6 +665,12 @@ class ClientBase(Generic[S]):
             tracker = self.tracker
         if trades and risk_limits is None:
             risk_limits = self.risk_limits
+        if trades and rest is None:
+            rest = self.rest
+        if rest is not None and not isinstance(rest, RestOptions):
+            raise refuse_type("rest", rest, "RestOptions or None")
+        if rest is not None and rest.environment is None and rest.base_url is None:
+            rest = attrs.evolve(rest, environment=self.environment)
         options: dict[str, Any] = {
             "on_event": on_event,
             "on_reconnect": on_reconnect,
@@ -664,6 +683,7 @@ class ClientBase(Generic[S]):
             "queue_policy": queue_policy,
             "risk_limits": risk_limits,
             "risk_books": risk_books,
+            "rest": rest,
         }
         if max_queued_events is not None:
             options["max_queued_events"] = max_queued_events

@@ -54,6 +54,7 @@ from kalshi_fix_sansio.events import (
 from kalshi_fix_sansio.gate import TradingHalt
 from kalshi_fix_sansio.killswitch import HaltSource, KillReport, KillSwitch
 from kalshi_fix_sansio.metrics import SessionMetrics
+from kalshi_fix_sansio.reconcile import ReconcileStarted, RestOptions
 from kalshi_fix_sansio.risk import BookSource, RiskLimits
 from kalshi_fix_sansio.session import Session
 from kalshi_fix_sansio.steps import Action, Fact, Kill, Received, Send
@@ -133,12 +134,18 @@ def _no_loop(driver: Driver, actions: Sequence[Action]) -> None:  # pragma: no c
     raise LocalProtocolError("no pump performs this session's actions")
 
 
+def _no_wake() -> None:
+    """What `Host.wake` does before a pump sets it: nothing waits yet."""
+
+
 class Host:
     """One session's driver, and what the core's waits ask of it (`_callers.WaitHost`).
 
     The session object and its pump share it: the session puts the driver of each open in
     it (`SessionBase._begin`); the pump sets `perform` (how its loop does the driver's
-    actions), `lock` (the blocking adapter's one lock; the async adapters need none),
+    actions), `wake` (its waiters look again: events were queued from outside its loop, by
+    the REST companion, holding `lock`), `lock` (the blocking adapter's one lock; the async
+    adapters need none),
     `running` (its thread or task runs), `opened` and `crash`. A wait of the core (``place``,
     ``next_event``, ``kill``...) calls `take`, `ended`, `closed_error`, `offer` and `forget`.
 
@@ -162,6 +169,7 @@ class Host:
         "queue_events",
         "rate_limit",
         "running",
+        "wake",
     )
 
     def __init__(
@@ -173,6 +181,7 @@ class Host:
         """The core's driver of the current (or last) open (None before the first)."""
         self.lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         self.perform: Perform = _no_loop
+        self.wake: Callable[[], None] = _no_wake
         self.message_log: MessageLog | None = None
         self.rate_limit: RateLimitMode = "wait"
         self.crash: Exception | None = None
@@ -333,6 +342,9 @@ class SessionBase:
             (`HaltSource`: a client's `HaltFile`, the halt of ``kalshi-fix kill``).
         outside_halt: the `TradingHalt` the ``halt_source`` sets (a client shares one among
             its sessions); a new one if None.
+        rest: reconcile the tracker from Kalshi's REST API (`RestOptions`) when catch-up
+            cannot make it whole: the adapter sends the requests by itself (the ``rest``
+            extra), and ``reconcile()`` starts a round on request.
     """
 
     _OPEN_HINT: ClassVar[str] = "use the session in `async with` first"
@@ -360,7 +372,10 @@ class SessionBase:
         shared_halt: TradingHalt | None = None,
         halt_source: HaltSource | None = None,
         outside_halt: TradingHalt | None = None,
+        rest: RestOptions | None = None,
     ) -> None:
+        self._rest = rest
+        self._rest_running = False  # a companion runs the round under way
         self.queue_policy = policy = make_queue_policy(max_queued_events, queue_policy)
         """What happens when the application reads events slowly (`QueuePolicy`)."""
         if not policy.queue_events and on_event is not None:
@@ -625,14 +640,45 @@ class SessionBase:
             halt_source=self.halt_source,
             outside_halt=self._outside_halt,
             account=options.account,
+            rest=self._rest,
         )
 
     def _observe(self, event: Event) -> None:
-        """Every event as the driver reads it (before the application sees it): logged, and a
-        `Reconnected` makes ``on_reconnect`` due."""
+        """Every event as the driver reads it (before the application sees it): logged, a
+        `Reconnected` makes ``on_reconnect`` due, and a `ReconcileStarted` starts the REST
+        companion (`kalshi_fix_sansio.adapters.rest`) unless one runs."""
         log_event(self.name, event, self._log_fields)
         log_session_event(self.logger, event, self._log_fields)
         self._host.delivery.observe(event)
+        if event.__class__ is ReconcileStarted and not self._rest_running:
+            self._rest_running = True
+            self._start_rest()
+
+    def _start_rest(self) -> None:
+        """Run the REST companion in the background (each adapter: a thread or a task); a
+        session that cannot (a simulation's) says so, and its round waits for a caller's
+        `RestCompanion <kalshi_fix_sansio.adapters.rest.RestCompanion>`."""
+        self._rest_running = False
+        self.logger.warning(
+            "a REST reconciliation started, but %s sends no REST request by itself: run "
+            "RestCompanion().run(session) (kalshi_fix_sansio.adapters.rest)",
+            type(self).__name__,
+        )
+
+    def reconcile(self) -> None:
+        """Reconcile the tracker from Kalshi's REST API now (`ReconcileStarted`, then
+        `Reconciled` or `ReconcileFailed`, as events); the adapter sends the requests.
+
+        Raises:
+            LocalProtocolError: the session was made without ``rest=``, or is not open.
+        """
+        sup = self._host.connected()
+        with self._host.lock:
+            sup.reconcile(self._host.clock())
+
+    def _rest_verify(self) -> Any:
+        """Whom the REST companion trusts: the session's TLS context (else the system's)."""
+        return self.options.ssl_context or True
 
     def _end(self) -> None:
         """The last step of every `close`: the message log closed."""

@@ -77,6 +77,9 @@ EVENT_RESEND_REJECT_REASONS: Final[Mapping[int, str]] = {
 """EventResendRejectReason(21004) codes and what they mean (drop-copy page)."""
 
 _TRANSIENT: Final = frozenset({1, 2})
+
+MAX_REPLAYED_KEPT: Final = 100_000
+"""ExecIDs recovered by catch-up remembered for `CatchUp.replayed` (the oldest leave first)."""
 """Reasons worth asking again at the next Logon (rate limited, server error)."""
 
 
@@ -315,6 +318,9 @@ class CatchUpFailed(Event):
         exchange_index: the exchange index whose replay failed (None: all of them).
         begin_exec_id: the BeginExecID of the failed request, if one was sent.
         recovered: reports recovered before it failed (other exchange indexes included).
+        retried: the next Logon asks again from the same place (a rate limit, Kalshi's server
+            error, a connection lost or a round timed out mid-replay); False: replay cannot
+            recover these reports (`kalshi_fix_sansio.reconcile` reads Kalshi's REST API then).
     """
 
     reason: str
@@ -322,6 +328,7 @@ class CatchUpFailed(Event):
     exchange_index: int | None = None
     begin_exec_id: str | None = None
     recovered: int = 0
+    retried: bool = False
 
 
 @attrs.frozen(slots=True)
@@ -433,6 +440,7 @@ class CatchUp:
         self._carry: dict[int, str] = {}
         self.rounds = 0
         """How many catch-up rounds were started."""
+        self._recovered_ids: dict[str, None] = {}  # recovered by rounds, oldest first (bounded)
 
     @property
     def active(self) -> bool:
@@ -493,6 +501,16 @@ class CatchUp:
             self.cursor.observe(exec_id)
         if new and self._pending:
             self._recovered += 1
+            if isinstance(exec_id, str):
+                ids = self._recovered_ids
+                ids[exec_id] = None
+                if len(ids) > MAX_REPLAYED_KEPT:
+                    del ids[next(iter(ids))]
+
+    def replayed(self, exec_id: str) -> bool:
+        """Whether a catch-up round recovered the report of this ExecID (the last
+        `MAX_REPLAYED_KEPT` are remembered): `kalshi_fix_sansio.reconcile` names the source."""
+        return exec_id in self._recovered_ids
 
     def observe(self, event: Event, new: bool | None = None) -> Event | None:
         """Follow one session event; returns the round's result event when it ends.
@@ -535,6 +553,7 @@ class CatchUp:
                 code=code,
                 exchange_index=index,
                 begin_exec_id=begin,
+                retried=code in _TRANSIENT,
             )
         if self._pending:
             return None
@@ -562,6 +581,7 @@ class CatchUp:
             f"{why} (exchange index {', '.join(map(str, waiting))}); the next Logon requests "
             "it again",
             recovered=self._recovered,
+            retried=True,
         )
 
     def _refused(self, event: RejectReceived | BusinessRejectReceived) -> Event | None:
@@ -586,6 +606,7 @@ class CatchUp:
                 "next Logon)",
                 exchange_index=index,
                 begin_exec_id=begin,
+                retried=isinstance(event, RateLimited),
             )
         return None if self._pending else self._finish()
 

@@ -52,7 +52,9 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from ._credentials import Credentials
 from ._desk import OrderDesk, OrderWaiter
+from ._driverrest import RestDriving
 from ._message import Message
 from ._moved import Moved
 from ._pump import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
@@ -71,7 +73,7 @@ from ._queue import (
 )
 from .account import Account
 from .book import Books
-from .catchup import CatchUp, ExecCursor, catches_up
+from .catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
 from .config import SessionConfig
 from .errors import FixError, LocalProtocolError
 from .events import ApplicationMessage, Event
@@ -84,6 +86,7 @@ from .killswitch import (
     cancels_orders,
 )
 from .metrics import SessionMetrics
+from .reconcile import Reconciliation, RestOptions, wants_reconciliation
 from .risk import BookSource, RiskChecker, RiskLimits
 from .session import Session
 from .steps import Action, Fact, Kill, Send, Write
@@ -107,9 +110,10 @@ __all__ = [
 
 
 _NOTHING: tuple[Action, ...] = ()
+_RECONCILE_ON = frozenset({CatchUpFailed, OrdersUnknown})  # `wants_reconciliation`'s events
 
 
-class Driver:
+class Driver(RestDriving):
     """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
 
     Args:
@@ -148,6 +152,9 @@ class Driver:
             client's sessions); a new one if None.
         account: the `Account <kalshi_fix_sansio.account.Account>` of the session's key (its
             Logon budget and order; the `Supervisor`'s ``account``).
+        rest: reconcile ``tracker`` from Kalshi's REST API (`RestOptions`) when catch-up cannot
+            make it whole (and on `reconcile`); its requests are sent through `rest_request`
+            / `rest_response` by an I/O part (`kalshi_fix_sansio.adapters.rest`).
 
     Raises:
         LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
@@ -177,7 +184,10 @@ class Driver:
         halt_source: HaltSource | None = None,
         outside_halt: TradingHalt | None = None,
         account: Account | None = None,
+        rest: RestOptions | None = None,
     ) -> None:
+        if rest is not None and not isinstance(rest, RestOptions):
+            raise LocalProtocolError(f"rest must be RestOptions or None, got {rest!r}")
         if halt_source is not None:
             interval = getattr(halt_source, "interval", None)
             if (
@@ -250,6 +260,17 @@ class Driver:
         """The order books of a market-data session (None on other session types)."""
         self.catch_up: CatchUp | None = catch_up_part
         """The drop-copy catch-up of this session (None where the session type has none)."""
+        self.rest_options = rest
+        self.reconciliation: Reconciliation | None = None
+        """REST reconciliation of ``tracker`` (None without ``rest``)."""
+        if rest is not None:
+            self.reconciliation = rest.build(
+                self.tracker,
+                Credentials(config.sender_comp_id, config.signer),
+                config.product,
+                catch_up_part.replayed if catch_up_part is not None else None,
+            )
+            self.reconciliation.sink = self._emit_all  # the answers' events: queued
         self._queue: deque[tuple[Event, float]] = deque()
         self._market_data = 0  # unread 35=W / 35=X events in the queue
         self._warned = False
@@ -670,6 +691,12 @@ class Driver:
         if self.observer is not None:
             self.observer(event)
         self._put(event, now)
+        rest = self.reconciliation
+        if rest is not None and event.__class__ in _RECONCILE_ON:  # never an order's event
+            why = wants_reconciliation(event)
+            assert self.rest_options is not None
+            if why is not None and self.rest_options.automatic:
+                self._emit_all(rest.start(why, now), now)
 
     def _put(self, event: Event, now: float) -> None:
         policy = self.policy

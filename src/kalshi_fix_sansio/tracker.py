@@ -93,6 +93,7 @@ from ._orders import (
     says_unknown_order,
 )
 from ._rejects import RejectRules
+from ._restfills import counted_from_rest
 from ._retention import Retention, _link
 from .errors import LocalProtocolError
 from .events import ApplicationMessage, BusinessRejectReceived
@@ -228,6 +229,10 @@ class OrderTracker(RejectRules):
             max_unordered=max_unordered_exec_ids,
         )
         self._counts: OpenCounts | None = None  # kept once `open_counts` is called
+        self.rest_counted: dict[str, Any] = {}
+        """ClOrdID -> the CumQty up to which Kalshi's REST fills made the order whole
+        (`kalshi_fix_sansio.reconcile`): a FIX or replayed fill of it at or below that CumQty
+        was counted already (set by a reconciliation only)."""
         self.max_terminal_orders = max_terminal_orders
         """Final orders kept (a replace chain counts once); None: every order is kept."""
         self.max_unordered_exec_ids = max_unordered_exec_ids
@@ -657,7 +662,9 @@ class OrderTracker(RejectRules):
         status: OrderStatus | None,
     ) -> None:
         if exec_type == "F" and v[_LAST_QTY] is not None and v[_LAST_PX] is not None:
-            self._fill(order, v, message)
+            rest = self.rest_counted  # orders REST reconciliation made whole (rarely any)
+            if not rest or not counted_from_rest(order, rest, v[_CUM_QTY], v[_TRD_MATCH_ID]):
+                self._fill(order, v, message)
         if status is _REJECTED or exec_type == "8":
             rejection = Rejection(
                 order.cl_ord_id, "execution_report", v[_TEXT], _int(v[_ORD_REJ_REASON]), message

@@ -11,7 +11,9 @@ the sans-IO driver each accepted connection runs (its session, the loop's rules,
 hooks). `MockGateway.replay` replays a market-data recording into it (`Replay`: paper trading,
 see docs/paper-trading.md). The exchange's fee model (`FeeSchedule`, `FeeModel`) and a
 replay's queue model (`FifoQueue`, `RiskAverseQueue`, `ProbQueue`, `QueueModel`) are chosen
-per gateway or exchange (docs/paper-trading.md, "Models"). See docs/gateway.md.
+per gateway or exchange (docs/paper-trading.md, "Models"). `RestServer` serves the exchange's
+REST portfolio pages over HTTPS (`RestApp`: Kalshi's fills, orders, positions and API limits,
+signed requests checked; see docs/reconciliation.md). See docs/gateway.md.
 """
 
 from .._acceptor import AcceptorDriver
@@ -38,6 +40,7 @@ from .exchange import (
 )
 from .listening import Faults, GatewayError
 from .replay import Replay, ReplayClock
+from .rest import RestApp, RestServer
 from .server import MockGateway
 from .tls import mock_api_key, self_signed, server_context, write_mock_api_key
 
@@ -63,6 +66,8 @@ __all__ = [
     "QueueModel",
     "Replay",
     "ReplayClock",
+    "RestApp",
+    "RestServer",
     "RiskAverseQueue",
     "SettlementView",
     "as_fee_model",

@@ -109,6 +109,11 @@ class Faults:
         rate_limit_next: answer the next this many application messages (any session) with
             Kalshi's rate-limit reject, 35=j 380=8 ``Rate limit exceeded``, instead of handling
             them.
+        rest_rate_limit_next: answer the next this many REST requests (`kalshi_fix_sansio.gateway.rest`)
+            429 Too Many Requests, with ``Retry-After: rest_retry_after``.
+        rest_error_next: answer the next this many REST requests 503 Service Unavailable.
+        rest_retry_after: the ``Retry-After`` seconds of those answers.
+        rest_delay: seconds each REST page is held before it is answered (slow pages).
     """
 
     drop_after: int | None = None
@@ -124,6 +129,10 @@ class Faults:
         default=None, validator=_logon_rate_limit, on_setattr=attrs.setters.validate
     )
     rate_limit_next: int = 0
+    rest_rate_limit_next: int = 0
+    rest_error_next: int = 0
+    rest_retry_after: float = 0.0
+    rest_delay: float = 0.0
 
 
 MAINTENANCE_TEXT = "exchange under maintenance, try again later"

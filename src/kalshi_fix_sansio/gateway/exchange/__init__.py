@@ -251,6 +251,15 @@ class Exchange:
         }
 
     @property
+    def replay_allowlist(self) -> frozenset[str] | None:
+        """The accounts allowed to use EventResendRequest (None: every one); settable."""
+        return self._drop_copy._replay_allowlist
+
+    @replay_allowlist.setter
+    def replay_allowlist(self, accounts: Iterable[str] | None) -> None:
+        self._drop_copy._replay_allowlist = None if accounts is None else frozenset(accounts)
+
+    @property
     def fill_listeners(self) -> list[Callable[[FillView], None]]:
         """Callables told of every fill of a client order (`FillView`), as it is made; append
         to it (a paper-trading report listens here)."""

@@ -155,7 +155,7 @@ class Matching:
                 order.status = Status.PARTIAL
             fee, long_qty, short_qty, balance = self.book_position(order, price, qty, is_taker)
             if self.state.fill_listeners and order.account != HOUSE_ACCOUNT:
-                self._tell(order, price, qty, fee, is_taker)
+                self._tell(order, price, qty, fee, is_taker, trade_id)
             report = self.reports.report(order, Status.TRADE, order.status)
             report.last_px = price
             report.last_qty = qty
@@ -181,7 +181,9 @@ class Matching:
         for order in (taker, maker):
             self.groups.record_fill(order, qty)
 
-    def _tell(self, order: Order, price: Decimal, qty: Decimal, fee: Decimal, taker: bool) -> None:
+    def _tell(
+        self, order: Order, price: Decimal, qty: Decimal, fee: Decimal, taker: bool, trade_id: str
+    ) -> None:
         view = FillView(
             time=self.state.now,
             account=order.account,
@@ -194,6 +196,7 @@ class Matching:
             aggressor=taker,
             order_id=order.order_id,
             cl_ord_id=order.cl_ord_id,
+            trade_id=trade_id,
         )
         for listener in self.state.fill_listeners:
             listener(view)

@@ -101,6 +101,7 @@ class FillView:
         aggressor: the order took liquidity (taker).
         order_id: the exchange OrderID.
         cl_ord_id: the order's current ClOrdID.
+        trade_id: the trade's id, the fill report's TrdMatchID(880).
     """
 
     time: float
@@ -114,6 +115,7 @@ class FillView:
     aggressor: bool
     order_id: str
     cl_ord_id: str
+    trade_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)

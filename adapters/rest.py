@@ -1,0 +1,230 @@
+"""The REST companion's I/O: send a reconciliation's requests with httpx, and sleep (``rest`` extra).
+
+``pip install "kalshi-fix-sansio[rest]"``. Every decision is the core's
+(`kalshi_fix_sansio.reconcile`, `kalshi_fix_sansio.rest`): what to request, how to sign it, what
+an answer means, when to ask again. This module only sends each request, hands the answer (or
+that none came) back, and sleeps until the core's ``wake_at`` after a 429 or 5xx.
+
+`RestCompanion` (blocking) and `AsyncRestCompanion` (asyncio and trio, through anyio, as httpx
+runs on both) run one round to its end. Their target is a `Reconciliation`, a `Driver` with
+``rest=RestOptions(...)``, or a session of an adapter made with ``rest=`` (a blocking session's
+driver is called holding the session's lock). A session made with ``rest=`` runs the companion
+by itself when its driver starts a round (see docs/reconciliation.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, Final
+
+from kalshi_fix_sansio.driver import Driver
+from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.events import Event
+from kalshi_fix_sansio.reconcile import Reconciliation
+from kalshi_fix_sansio.rest import RestRequest, RestResponse
+
+__all__ = ["MAX_BODY", "AsyncRestCompanion", "RestCompanion"]
+
+MAX_BODY: Final = 32 * 1024 * 1024
+"""The largest answer read (a larger one counts as no answer, and is asked again)."""
+
+
+def _httpx() -> ModuleType:
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - the dev extra installs it
+        raise LocalProtocolError(
+            'the REST companion needs httpx: pip install "kalshi-fix-sansio[rest]"'
+        ) from None
+    return httpx
+
+
+class _Port:
+    """A reconciliation's four calls, whatever the target, under the target's lock."""
+
+    def __init__(self, target: object) -> None:
+        self.lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        driver: object = target
+        host = getattr(target, "_host", None)
+        self.session: Any = None
+        self.notify: Callable[[], None] = lambda: None
+        if host is not None:  # an adapter's session
+            self.lock = host.lock
+            driver = host.driver
+            self.session = target
+            self.notify = host.wake  # its waiters look at the events queued
+        rec = driver.reconciliation if isinstance(driver, Driver) else driver
+        if rec is None:
+            raise LocalProtocolError(
+                "the session has no REST reconciliation: make it with rest=RestOptions(...)"
+            )
+        if not isinstance(rec, Reconciliation):
+            raise LocalProtocolError(
+                f"a REST companion runs a Reconciliation, a Driver or a session, got {target!r}"
+            )
+        self.rec = rec  # a driver's queues the events of its answers itself (its sink)
+
+    def step(self, now: float) -> tuple[bool, RestRequest | None, float | None]:
+        with self.lock:
+            rec = self.rec
+            if not rec.active and self.session is not None:
+                self.session._rest_running = False  # a new round starts a new companion
+            return rec.active, rec.next_request(now), rec.wake_at
+
+    def answer(self, response: RestResponse | str, now: float) -> list[Event]:
+        with self.lock:
+            if isinstance(response, str):
+                events = self.rec.unreachable(response, now)
+            else:
+                events = self.rec.receive(response, now)
+            if events:
+                self.notify()
+            return events
+
+
+def _check(verify: object, timeout: object) -> None:
+    if not isinstance(verify, (ssl.SSLContext, bool, str)):
+        raise LocalProtocolError(
+            f"verify must be an ssl.SSLContext, a CA file path or a bool, got {verify!r}"
+        )
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise LocalProtocolError(f"timeout must be seconds > 0, got {timeout!r}")
+
+
+class RestCompanion:
+    """Sends a reconciliation's REST requests with a blocking ``httpx.Client``.
+
+    Args:
+        verify: whom to trust: True (the system's CAs), an `ssl.SSLContext` (e.g. the mock
+            gateway's `client_ssl_context`), or a CA file path. Never False to Kalshi.
+        timeout: seconds per request.
+        clock: UTC epoch seconds (the core's time).
+        sleep: how to wait (tests may pass their own).
+    """
+
+    def __init__(
+        self,
+        *,
+        verify: ssl.SSLContext | bool | str = True,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        _check(verify, timeout)
+        self.verify, self.timeout, self.clock, self.sleep = verify, timeout, clock, sleep
+
+    def run(self, target: object) -> list[Event]:
+        """Run the round under way (if any) to its end; its events (a driver's are queued as
+        well).
+
+        Raises:
+            LocalProtocolError: the target has no reconciliation, or httpx is not installed.
+        """
+        httpx = _httpx()
+        port = _Port(target)
+        events: list[Event] = []
+        with httpx.Client(verify=self.verify, timeout=self.timeout) as client:
+            while True:
+                active, request, wake = port.step(self.clock())
+                if not active:
+                    return events
+                if request is None:
+                    self.sleep(max((wake or 0.0) - self.clock(), 0.0) if wake else 0.05)
+                    continue
+                events += port.answer(_send(httpx, client, request), self.clock())
+
+
+def _send(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse | str:
+    try:
+        with client.stream(
+            request.method,
+            request.base_url + request.path,
+            params=list(request.params),
+            headers=dict(request.headers),
+        ) as answer:
+            body = bytearray()
+            for chunk in answer.iter_bytes():
+                body += chunk
+                if len(body) > MAX_BODY:
+                    return f"the answer is larger than {MAX_BODY} bytes"
+            return RestResponse(answer.status_code, bytes(body), dict(answer.headers))
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+class AsyncRestCompanion:
+    """`RestCompanion` for asyncio and trio (``httpx.AsyncClient``; sleeps with anyio).
+
+    Args:
+        verify: whom to trust, as `RestCompanion`.
+        timeout: seconds per request.
+        clock: UTC epoch seconds (the core's time).
+    """
+
+    def __init__(
+        self,
+        *,
+        verify: ssl.SSLContext | bool | str = True,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        _check(verify, timeout)
+        self.verify, self.timeout, self.clock = verify, timeout, clock
+
+    async def run(self, target: object) -> list[Event]:
+        """As `RestCompanion.run`, awaited."""
+        httpx = _httpx()
+        import anyio
+
+        port = _Port(target)
+        events: list[Event] = []
+        async with httpx.AsyncClient(verify=self.verify, timeout=self.timeout) as client:
+            while True:
+                active, request, wake = port.step(self.clock())
+                if not active:
+                    return events
+                if request is None:
+                    await anyio.sleep(max((wake or 0.0) - self.clock(), 0.0) if wake else 0.05)
+                    continue
+                answer = await _send_async(httpx, client, request)
+                events += port.answer(answer, self.clock())
+
+
+async def _send_async(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse | str:
+    try:
+        async with client.stream(
+            request.method,
+            request.base_url + request.path,
+            params=list(request.params),
+            headers=dict(request.headers),
+        ) as answer:
+            body = bytearray()
+            async for chunk in answer.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_BODY:
+                    return f"the answer is larger than {MAX_BODY} bytes"
+            return RestResponse(answer.status_code, bytes(body), dict(answer.headers))
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def run_in_background(session: Any, companion: RestCompanion) -> None:
+    """A blocking session's companion thread: the round to its end (a failure logged)."""
+    try:
+        companion.run(session)
+    except Exception:
+        session._rest_running = False
+        session.logger.exception("the REST companion failed")
+
+
+async def run_task(session: Any, companion: AsyncRestCompanion) -> None:
+    """An async session's companion task: the round to its end (a failure logged)."""
+    try:
+        await companion.run(session)
+    except Exception:
+        session._rest_running = False
+        session.logger.exception("the REST companion failed")
