@@ -9,7 +9,7 @@ that none came) back, and sleeps until the core's ``wake_at`` after a 429 or 5xx
 runs on both) run one round to its end. Their target is a `Reconciliation`, a `Driver` with
 ``rest=RestOptions(...)``, or a session of an adapter made with ``rest=`` (a blocking session's
 driver is called holding the session's lock). A session made with ``rest=`` runs the companion
-by itself when its driver starts a round (see docs/reconciliation.md).
+by itself when its driver starts a round (see docs/accounts.md).
 """
 
 from __future__ import annotations
@@ -21,13 +21,21 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, Final
 
+from kalshi_fix_sansio.account import AccountLimits, limits_from_response, limits_request
+from kalshi_fix_sansio.client import Credentials, TransportError
 from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.reconcile import Reconciliation
-from kalshi_fix_sansio.rest import RestRequest, RestResponse
+from kalshi_fix_sansio.rest import RestRequest, RestResponse, rest_base_url
 
-__all__ = ["MAX_BODY", "AsyncRestCompanion", "RestCompanion"]
+__all__ = [
+    "MAX_BODY",
+    "AsyncRestCompanion",
+    "RestCompanion",
+    "aread_account_limits",
+    "read_account_limits",
+]
 
 MAX_BODY: Final = 32 * 1024 * 1024
 """The largest answer read (a larger one counts as no answer, and is asked again)."""
@@ -228,3 +236,78 @@ async def run_task(session: Any, companion: AsyncRestCompanion) -> None:
     except Exception:
         session._rest_running = False
         session.logger.exception("the REST companion failed")
+
+
+def _limits_request(
+    credentials: Credentials,
+    product: str,
+    environment: str | None,
+    base_url: str | None,
+    now: float,
+) -> RestRequest:
+    if (environment is None) == (base_url is None):
+        raise LocalProtocolError("give one of environment ('demo' / 'production') or base_url")
+    base = base_url if base_url is not None else rest_base_url(str(environment))
+    return limits_request(credentials.key_id, credentials.signer, product, base, now)
+
+
+def _limits(answer: RestResponse | str, product: str, options: dict[str, Any]) -> AccountLimits:
+    if isinstance(answer, str):
+        raise TransportError(f"Kalshi's account limits could not be read: {answer}")
+    return limits_from_response(answer, product, **options)
+
+
+def read_account_limits(
+    credentials: Credentials,
+    *,
+    product: str = "prediction",
+    environment: str | None = None,
+    base_url: str | None = None,
+    verify: ssl.SSLContext | bool | str = True,
+    timeout: float = 10.0,
+    clock: Callable[[], float] = time.time,
+    **options: Any,
+) -> AccountLimits:
+    """The account's limits from Kalshi's REST API (``GET /account/limits``, or
+    ``/account/limits/perps`` for margin), signed with ``credentials`` (a key of the account),
+    for `Account`'s ``limits``.
+
+    Args:
+        credentials: the API key to sign with.
+        product: ``"prediction"`` or ``"margin"``.
+        environment: ``"demo"`` or ``"production"`` (or ``base_url``: one of the two).
+        base_url: ``https://host[:port]`` instead (e.g. the mock gateway's REST server).
+        verify: whom to trust, as `RestCompanion`'s.
+        timeout: seconds the request may take.
+        clock: UTC epoch seconds.
+        **options: more `AccountLimits.from_rest` arguments (``costs``, ``logons_per_second``).
+
+    Raises:
+        RemoteProtocolError: Kalshi's answer is not a 200 or not its shape (the field named).
+        TransportError: no answer (the error named).
+        LocalProtocolError: bad arguments, or httpx is not installed.
+    """
+    _check(verify, timeout)
+    httpx = _httpx()
+    request = _limits_request(credentials, product, environment, base_url, clock())
+    with httpx.Client(verify=verify, timeout=timeout) as client:
+        return _limits(_send(httpx, client, request), product, options)
+
+
+async def aread_account_limits(
+    credentials: Credentials,
+    *,
+    product: str = "prediction",
+    environment: str | None = None,
+    base_url: str | None = None,
+    verify: ssl.SSLContext | bool | str = True,
+    timeout: float = 10.0,
+    clock: Callable[[], float] = time.time,
+    **options: Any,
+) -> AccountLimits:
+    """`read_account_limits`, awaited (asyncio or trio)."""
+    _check(verify, timeout)
+    httpx = _httpx()
+    request = _limits_request(credentials, product, environment, base_url, clock())
+    async with httpx.AsyncClient(verify=verify, timeout=timeout) as client:
+        return _limits(await _send_async(httpx, client, request), product, options)

@@ -7,17 +7,25 @@ The in-memory cases (every order of sources, bad answers, a restart) are in test
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 from gateway_fixtures import GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
 from test_never_lose_a_fill import assert_equal_to_gateway, cross, limit, outage_options
 
 from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.account import Account
 from kalshi_fix_sansio.adapters import CatchUpFailed, Credentials, Disconnected
 from kalshi_fix_sansio.adapters.blocking import FixClient as BlockingClient
-from kalshi_fix_sansio.adapters.rest import RestCompanion
+from kalshi_fix_sansio.adapters.rest import (
+    RestCompanion,
+    aread_account_limits,
+    read_account_limits,
+)
+from kalshi_fix_sansio.errors import RemoteProtocolError
 from kalshi_fix_sansio.gateway.rest import RestServer
 from kalshi_fix_sansio.reconcile import (
     Reconciled,
@@ -85,8 +93,8 @@ def test_the_rest_server_checks_signatures_like_the_logon(
             )
             assert answer.status_code == 200 and set(answer.json()) == {
                 "usage_tier",
-                "read_limit",
-                "write_limit",
+                "read",
+                "write",
             }
         # a companion run against the forged key: one clear event, nothing applied
         tracker = OrderTracker()
@@ -143,3 +151,22 @@ def test_not_allowlisted_restart_from_a_message_log_reconciles_over_tls(
             done = session.wait_for(lambda e: isinstance(e, Reconciled), 10)
             assert isinstance(done, Reconciled) and done.added_qty == 7
             assert_equal_to_gateway(h, session.tracker, "rest-1", filled=7)
+
+
+def test_the_accounts_limits_are_read_from_rest(prediction_gateway: GatewayHarness) -> None:
+    """`read_account_limits` (blocking) and `aread_account_limits` (asyncio) read the mock's
+    limits page over TLS into `AccountLimits`; an answer not of Kalshi's shape names its field."""
+    h = prediction_gateway
+    with RestServer(h.gateway) as rest:
+        how = {"base_url": rest.base_url, "verify": h.ssl_context(), "clock": h.gateway.timers.time}
+        limits = read_account_limits(h.credentials("key-1"), **how)
+        assert (limits.tier, limits.read, limits.write) == ("Basic", 200.0, 100.0)
+        assert limits == asyncio.run(aread_account_limits(h.credentials("key-1"), **how))
+        account = Account("desk", ["key-1", "key-2"], limits)
+        assert account.limits is limits
+        rest.app.limits = {"usage_tier": "Basic", "read_limit": 20, "write_limit": 10}
+        with pytest.raises(RemoteProtocolError, match="'read' missing"):
+            read_account_limits(h.credentials("key-1"), **how)
+        forged = Credentials("key-1", h.signers["key-2"])
+        with pytest.raises(RemoteProtocolError, match="HTTP 401"):
+            read_account_limits(forged, **how)

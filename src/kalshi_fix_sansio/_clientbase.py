@@ -238,7 +238,7 @@ class ClientBase(Generic[S]):
             A key that is not one of the account's is refused (`AccountKeyError`).
         rest: `RestOptions`: every order-entry session reconciles its tracker from Kalshi's
             REST API (the client's environment, the same API key) when drop-copy catch-up
-            cannot make it whole (docs/reconciliation.md; the ``rest`` extra).
+            cannot make it whole (docs/accounts.md; the ``rest`` extra).
 
     Raises:
         LocalProtocolError: an option of the wrong type, ``ssl_context`` together with

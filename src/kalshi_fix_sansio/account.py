@@ -30,6 +30,7 @@ Examples:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
@@ -37,8 +38,10 @@ from typing import Any, Final
 import attrs
 
 from ._logons import LogonSchedule
+from .auth import Signer
 from .errors import FixError, LocalProtocolError, RemoteProtocolError
 from .ratelimit import PREDICTION_TIERS, RateLimiter, Tier
+from .rest import RestRequest, RestResponse, check_base_url, rest_headers, rest_path
 
 __all__ = [
     "DEFAULT_GATHER",
@@ -50,6 +53,8 @@ __all__ = [
     "Account",
     "AccountKeyError",
     "AccountLimits",
+    "limits_from_response",
+    "limits_request",
     "logon_rank",
     "perps_tier",
 ]
@@ -283,6 +288,52 @@ class AccountLimits:
             logons_per_second=logons_per_second,
             **values,
         )
+
+
+def limits_request(
+    key_id: str, signer: Signer, product: str, base_url: str, now: float
+) -> RestRequest:
+    """The signed ``GET /account/limits`` (prediction) or ``/account/limits/perps`` (margin) of
+    the account of API key ``key_id``, for an I/O part to send (`limits_from_response` reads the
+    answer; ``kalshi_fix_sansio.adapters.rest.read_account_limits`` does both).
+
+    Args:
+        key_id: the API key id (the FIX SenderCompID).
+        signer: its signer (the FIX Logon's).
+        product: ``"prediction"`` or ``"margin"``.
+        base_url: ``https://host[:port]`` (`kalshi_fix_sansio.rest.rest_base_url`).
+        now: UTC epoch seconds.
+
+    Raises:
+        LocalProtocolError: an unknown product or a base URL that is not ``https://host``.
+    """
+    path = rest_path(product, "limits")
+    base = check_base_url(base_url)
+    headers = rest_headers(key_id, signer, "GET", path, now)
+    return RestRequest("limits", "GET", base, path, (), headers)
+
+
+def limits_from_response(
+    response: RestResponse, product: str = "prediction", **options: Any
+) -> AccountLimits:
+    """`AccountLimits` from Kalshi's answer to `limits_request`.
+
+    Args:
+        response: the HTTP answer.
+        product: as the request's.
+        **options: more `AccountLimits.from_rest` arguments (``costs``, ``logons_per_second``).
+
+    Raises:
+        RemoteProtocolError: not a 200, not JSON, or not Kalshi's shape (named with the field).
+    """
+    where = f"GET {rest_path(product, 'limits')}"
+    if response.status != 200:
+        raise _RemoteLimit(f"{where}: HTTP {response.status}: {response.body[:200]!r}")
+    try:
+        payload = json.loads(response.body)
+    except ValueError as exc:
+        raise _RemoteLimit(f"{where}: not JSON ({exc})") from None
+    return AccountLimits.from_rest(payload, product=product, **options)
 
 
 def logon_rank(session_type: str, listener: bool = False) -> int:

@@ -23,7 +23,7 @@ It is a state machine: `next_request` gives the signed request to send (or None:
 `wake_at`, or nothing to do), `receive` takes the answer. `kalshi_fix_sansio.driver.Driver`
 starts one by itself when catch-up cannot make the order state whole (and on
 ``driver.reconcile()``); `kalshi_fix_sansio.adapters.rest` sends its requests (the ``rest``
-extra). See docs/reconciliation.md.
+extra). See docs/accounts.md.
 """
 
 from __future__ import annotations

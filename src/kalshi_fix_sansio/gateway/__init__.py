@@ -13,7 +13,7 @@ see docs/paper-trading.md). The exchange's fee model (`FeeSchedule`, `FeeModel`)
 replay's queue model (`FifoQueue`, `RiskAverseQueue`, `ProbQueue`, `QueueModel`) are chosen
 per gateway or exchange (docs/paper-trading.md, "Models"). `RestServer` serves the exchange's
 REST portfolio pages over HTTPS (`RestApp`: Kalshi's fills, orders, positions and API limits,
-signed requests checked; see docs/reconciliation.md). See docs/gateway.md.
+signed requests checked; see docs/accounts.md). See docs/gateway.md.
 """
 
 from .._acceptor import AcceptorDriver

@@ -38,7 +38,7 @@ from ..rest import rest_path, rest_signature_payload
 from .exchange import Exchange, FillView
 from .listening import Faults
 
-__all__ = ["MAX_CLOCK_SKEW", "RestApp", "RestServer"]
+__all__ = ["BASIC_LIMITS", "MAX_CLOCK_SKEW", "RestApp", "RestServer"]
 
 MAX_CLOCK_SKEW: Final = 300.0
 """Seconds a request's KALSHI-ACCESS-TIMESTAMP may differ from the gateway's clock."""
@@ -56,6 +56,15 @@ def _json(status: int, body: object, **headers: str) -> tuple[int, dict[str, str
     return status, {"Content-Type": "application/json", **headers}, json.dumps(body).encode()
 
 
+BASIC_LIMITS: Final[Mapping[str, Any]] = {
+    "usage_tier": "Basic",
+    "read": {"refill_rate": 200, "bucket_capacity": 200},
+    "write": {"refill_rate": 100, "bucket_capacity": 100},
+}
+"""The mock's default answer to the limits page: Kalshi's shape (token buckets per second and
+their capacity), the Basic tier's prediction budgets."""
+
+
 class RestApp:
     """Kalshi's REST portfolio pages for one `Exchange` (see the module).
 
@@ -65,6 +74,8 @@ class RestApp:
         faults: the failures to inject (a `MockGateway`'s ``faults``).
         accounts: API key id -> its account (a `MockGateway`'s ``accounts``); a key not in it
             is an account of its own.
+        limits: what ``GET /account/limits`` (``/account/limits/perps``) answers, Kalshi's
+            shape (default `BASIC_LIMITS`: the Basic tier's token buckets).
     """
 
     def __init__(
@@ -73,8 +84,10 @@ class RestApp:
         keys: Mapping[str, PublicKey],
         faults: Faults | None = None,
         accounts: Mapping[str, str] | None = None,
+        limits: Mapping[str, Any] | None = None,
     ) -> None:
         self.exchange = exchange
+        self.limits: Mapping[str, Any] = BASIC_LIMITS if limits is None else limits
         self.keys = keys
         self.accounts: Mapping[str, str] = accounts if accounts is not None else {}
         self.faults = faults if faults is not None else Faults()
@@ -235,7 +248,7 @@ class RestApp:
         if account is None:
             return _json(401, {"error": "unauthorized: bad or missing KALSHI-ACCESS-* headers"})
         if name == "limits":
-            return _json(200, {"usage_tier": "basic", "read_limit": 20, "write_limit": 10})
+            return _json(200, dict(self.limits))
         query = parse_qs(parts.query)
         try:
             limit = int(query.get("limit", ["100"])[0])
