@@ -329,3 +329,49 @@ def test_command_line_names_what_it_cannot_print() -> None:
         rt = gw.command_line("cancel", session_type="KalshiRT", symbols=("M",), side="sell")
         assert f"--session RT --endpoint 127.0.0.1:{gw.ports['KalshiRT']} " in rt
         assert rt.endswith("--cl-ord-id order-1 --symbol M --side sell")
+
+
+def test_rest_pages_are_served_with_their_faults() -> None:
+    """``--rest`` serves Kalshi's REST pages over HTTPS beside the FIX ports (the banner says
+    where); ``--fault rest-rate-limit=N`` and the console's ``fault rest-error N`` answer 429 and
+    503 before the pages answer again."""
+    import ssl
+
+    from kalshi_fix_sansio.adapters.rest import read_account_limits
+    from kalshi_fix_sansio.errors import RemoteProtocolError
+
+    gw = Gateway("--rest", "--market", "MKT", "--fault", "rest-rate-limit=1")
+    try:
+        (line,) = [x for x in gw.banner if x.startswith("REST API ")]
+        base_url = re.search(r"(https://127\.0\.0\.1:\d+) ", line + " ")
+        assert base_url is not None, line
+        certificate = next(
+            x.split(": ", 1)[1] for x in gw.banner if x.startswith("TLS certificate")
+        )
+        key = next(re.search(r"private key (\S+)", x) for x in gw.banner if "private key" in x)
+        assert key is not None
+        credentials = Credentials.from_key("mock-prediction-key", path=key.group(1))
+        how = {
+            "base_url": base_url.group(1),
+            "verify": ssl.create_default_context(cafile=certificate),
+        }
+        with pytest.raises(RemoteProtocolError, match="HTTP 429"):
+            read_account_limits(credentials, **how)
+        assert read_account_limits(credentials, **how).tier == "Basic"
+        assert gw.admin("fault rest-error 1") == "fault rest-error 1 set"
+        with pytest.raises(RemoteProtocolError, match="HTTP 503"):
+            read_account_limits(credentials, **how)
+        assert read_account_limits(credentials, **how).write == 100.0
+    finally:
+        assert "Traceback" not in gw.stop()
+
+
+def test_rest_needs_tls() -> None:
+    result = subprocess.run(
+        [*CLI, "mock-gateway", "--plain", "--rest", "--seconds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "--rest serves HTTPS" in one_line(result, 2)

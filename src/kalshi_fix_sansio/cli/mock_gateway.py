@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from ..gateway.accounts import parse_account
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, whole_number
 from .paper import (
     add_replay_options,
@@ -158,6 +157,8 @@ def _serve_gateway(
     import time
 
     from ..gateway import GatewayError, MockGateway, self_signed, server_context
+    from ..gateway.accounts import parse_account
+    from ..gateway.rest import RestServer
 
     found = _key_files(args, workdir, err)
     if found is None:
@@ -197,6 +198,15 @@ def _serve_gateway(
     except ValueError as exc:
         print(f"kalshi-fix mock-gateway: {exc}", file=err)
         return EXIT_USAGE
+    if args.plain and args.rest is not None:
+        print(
+            "kalshi-fix mock-gateway: --rest serves HTTPS, as Kalshi's REST API: drop --plain",
+            file=err,
+        )
+        return EXIT_USAGE
+    if args.rest is not None and not 0 <= args.rest <= 65535:
+        print(f"kalshi-fix mock-gateway: --rest {args.rest}: not a port (0-65535)", file=err)
+        return EXIT_USAGE
     if args.plain and not gateway.loopback_only:
         print(
             f"kalshi-fix mock-gateway: --plain serves only loopback (clients refuse plain TCP "
@@ -227,7 +237,14 @@ def _serve_gateway(
         print(f"kalshi-fix mock-gateway: {exc}{hint}", file=err)
         return EXIT_FAILED
     written = True
+    rest = None
     try:
+        if args.rest is not None:
+            try:
+                rest = RestServer(gateway, host=args.host, port=args.rest).start()
+            except OSError as exc:
+                print(f"kalshi-fix mock-gateway: --rest {args.rest}: {exc}", file=err)
+                return EXIT_FAILED
         for symbol in args.market:
             mid = Decimal("0.50") if args.product == "prediction" else Decimal("100")
             step = Decimal("0.01") if args.product == "prediction" else Decimal("0.5")
@@ -235,7 +252,7 @@ def _serve_gateway(
                 symbol, bids=[(mid - step, Decimal(100))], asks=[(mid + step, Decimal(100))]
             )
         recorded = replay.info.markets if replay is not None else ()
-        for line in _banner(gateway, args, generated, recorded):
+        for line in _banner(gateway, args, generated, recorded, rest):
             print(line, file=out, flush=True)
         if replay is not None:
             print(replay_banner(replay), file=out, flush=True)
@@ -255,6 +272,8 @@ def _serve_gateway(
                 break
             print(admin_command(gateway, command), file=out, flush=True)
     finally:
+        if rest is not None:
+            rest.close()
         gateway.close()
         if replay is not None:
             written = finish_replay(replay, args, out, err)
@@ -262,7 +281,11 @@ def _serve_gateway(
 
 
 def _banner(
-    gateway: Any, args: argparse.Namespace, generated: dict[str, str], recorded: tuple[str, ...]
+    gateway: Any,
+    args: argparse.Namespace,
+    generated: dict[str, str],
+    recorded: tuple[str, ...],
+    rest: Any = None,
 ) -> list[str]:
     """What ``mock-gateway`` prints on start: ports, then the client command lines to use."""
     ports = ", ".join(f"{k}={v}" for k, v in sorted(gateway.ports.items()))
@@ -272,6 +295,11 @@ def _banner(
     ]
     if gateway.certificate is not None:
         lines.append(f"TLS certificate (clients pin it): {gateway.certificate}")
+    if rest is not None:
+        lines.append(
+            f"REST API (orders, fills, positions, limits): {rest.base_url} "
+            f"(RestOptions(base_url={rest.base_url!r}))"
+        )
     for key_id, path in generated.items():
         lines.append(
             f"API key {key_id}: private key {path} (a well-known mock key, removed when the "
@@ -370,15 +398,35 @@ def apply_fault(gateway: Any, words: list[str]) -> str | None:
                 faults.logon_rate_limit = (int(count), float(seconds or "1"))
         elif name == "rate-limit":
             faults.rate_limit_next = int(value or "1")
+        elif name == "rest-rate-limit":
+            faults.rest_rate_limit_next = int(value or "1")
+        elif name == "rest-error":
+            faults.rest_error_next = int(value or "1")
+        elif name == "rest-retry-after":
+            faults.rest_retry_after = _bounded_seconds(value)
+        elif name == "rest-delay":
+            faults.rest_delay = _bounded_seconds(value) if value != "off" else 0.0
         else:
             return (
                 f"unknown fault {name!r} (drop-after, skip-seq, duplicate, garble, silent, "
-                "delay, reject-logon, maintenance, logon-rate-limit, rate-limit)"
+                "delay, reject-logon, maintenance, logon-rate-limit, rate-limit, "
+                "rest-rate-limit, rest-error, rest-retry-after, rest-delay)"
             )
     except ValueError as exc:
-        detail = str(exc) if name in ("maintenance", "logon-rate-limit") else ""
+        detail = (
+            str(exc)
+            if name in ("maintenance", "logon-rate-limit", "rest-retry-after", "rest-delay")
+            else ""
+        )
         return f"bad value {value!r} for {name}" + (f": {detail}" if detail else "")
     return None
+
+
+def _bounded_seconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 3600:
+        raise ValueError("seconds from 0 to 3600")
+    return value
 
 
 def admin_command(gateway: Any, line: str) -> str:
@@ -496,6 +544,17 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "drop-copy and post-trade sessions (repeatable; a key in none is its own account)",
     )
     gw.add_argument(
+        "--rest",
+        nargs="?",
+        type=int,
+        const=0,
+        default=None,
+        metavar="PORT",
+        help="serve Kalshi's REST pages too (orders, fills, positions, account limits; HTTPS, "
+        "signed requests checked) on PORT (default: a free one), for RestOptions(base_url=...) "
+        "and read_account_limits",
+    )
+    gw.add_argument(
         "--market",
         action="append",
         default=[],
@@ -517,7 +576,8 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="NAME[=VALUE]",
         help="inject a fault: drop-after=N, skip-seq=N, duplicate, garble, silent, "
         "delay=SECONDS, reject-logon=TEXT, maintenance=SECONDS, logon-rate-limit=N/SECONDS, "
-        "rate-limit=N (repeatable)",
+        "rate-limit=N, and with --rest: rest-rate-limit=N, rest-error=N, "
+        "rest-retry-after=SECONDS, rest-delay=SECONDS (repeatable)",
     )
     add_replay_options(gw)
     _add_memory_options(gw)
