@@ -235,16 +235,16 @@ class MarketData:
             after = self.state.books[symbol].agg
             for side, kind in ((BUY, "0"), (SELL, "1")):
                 old, new = before[side], after[side]
-                prices = sorted(set(old) | set(new), reverse=side == BUY)
-                for px in prices:
-                    if px in new and px not in old:
+                # the levels that changed: (price, size) pairs in one side only (a set
+                # operation over the book's levels, not a Python loop over each of them)
+                changed = {px for px, _ in old.items() ^ new.items()}
+                for px in sorted(changed, reverse=side == BUY):
+                    if px not in old:
                         action, size = "0", new[px]
-                    elif px in old and px not in new:
+                    elif px not in new:
                         action, size = "2", ZERO
-                    elif old[px] != new[px]:
-                        action, size = "1", new[px]
                     else:
-                        continue
+                        action, size = "1", new[px]
                     changes.append(
                         (
                             symbol,
