@@ -1,8 +1,8 @@
 """Backtests: recorded messages per second through the whole in-memory path, beside paper
 trading over a socket and beside the codec's own decode of the same frames, in the same run.
 
-    .venv/bin/python benchmarks/bench_backtest.py [--quick] [--sizes N ...] [--breakdown N]
-        [--write-docs]
+    .venv/bin/python benchmarks/bench_backtest.py [--quick] [--sizes N ...] [--rows NAME ...]
+        [--breakdown N] [--write-docs]
 
 A generated recording (`kalshi_fix_sansio.testing.recordings.write_recording`: two prediction
 markets, level changes and trades) of N messages. Five rows per size, each in a process of its
@@ -199,7 +199,7 @@ def hftbacktest(messages: int) -> dict[str, Any]:
             for a in arrays
         ]
 
-    @njit  # type: ignore[untyped-decorator,unused-ignore]
+    @njit
     def watch(hbt: Any, markets: int) -> tuple[int, float]:
         feeds, seen = 0, 0.0
         while hbt.wait_next_feed(False, 10**15) == 2:
@@ -246,10 +246,10 @@ WHAT = {
 }
 
 
-def measure(sizes: list[int]) -> list[tuple[str, dict[str, Any]]]:
+def measure(sizes: list[int], rows: list[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
     results = []
     for size in sizes:
-        for name in ROWS:
+        for name in rows or ROWS:
             done = subprocess.run(
                 [sys.executable, __file__, "--one", name, str(size)],
                 capture_output=True,
@@ -361,12 +361,13 @@ def main() -> None:
     parser = arguments(__doc__ or "", "one small recording (a smoke run)")
     parser.add_argument("--sizes", type=int, nargs="+", help="recording lengths")
     parser.add_argument("--breakdown", type=int, help="profile one backtest of N messages")
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), help="only these rows")
     args = parser.parse_args()
     if args.breakdown:
         print("\n".join(breakdown(args.breakdown)))
         return
     sizes = args.sizes or ([400] if args.quick else [20_000, 100_000])
-    publish(report(measure(sizes)), BEGIN, END, args.write_docs)
+    publish(report(measure(sizes, args.rows)), BEGIN, END, args.write_docs)
 
 
 if __name__ == "__main__":
