@@ -66,16 +66,19 @@ def _recording(directory: str, messages: int) -> Path:
     return path
 
 
-def backtest(messages: int) -> dict[str, Any]:
-    """One backtest of a watching strategy: messages, CPU and wall seconds, peak RSS."""
-    from kalshi_fix_sansio.backtest import Context, run_backtest
+def watch(ctx: Any) -> None:
+    """The strategy of every backtest here: subscribe to both markets, read every event."""
     from kalshi_fix_sansio.builders import Requests
 
-    def watch(ctx: Context) -> None:
-        with ctx.client(market_data=True).market_data() as md:
-            md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
-            while ctx.seconds > 0 and md.next_event(timeout=ctx.seconds) is not None:
-                pass
+    with ctx.client(market_data=True).market_data() as md:
+        md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
+        while ctx.seconds > 0 and md.next_event(timeout=ctx.seconds) is not None:
+            pass
+
+
+def backtest(messages: int) -> dict[str, Any]:
+    """One backtest of a watching strategy: messages, CPU and wall seconds, peak RSS."""
+    from kalshi_fix_sansio.backtest import run_backtest
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
@@ -309,14 +312,7 @@ def breakdown(messages: int) -> list[str]:
     import cProfile
     import pstats
 
-    from kalshi_fix_sansio.backtest import Context, run_backtest
-    from kalshi_fix_sansio.builders import Requests
-
-    def watch(ctx: Context) -> None:
-        with ctx.client(market_data=True).market_data() as md:
-            md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
-            while ctx.seconds > 0 and md.next_event(timeout=ctx.seconds) is not None:
-                pass
+    from kalshi_fix_sansio.backtest import run_backtest
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
