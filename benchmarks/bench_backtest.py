@@ -1,10 +1,11 @@
 """Backtests: recorded messages per second through the whole in-memory path, beside paper
 trading over a socket and beside the codec's own decode of the same frames, in the same run.
 
-    .venv/bin/python benchmarks/bench_backtest.py [--quick] [--sizes N ...] [--write-docs]
+    .venv/bin/python benchmarks/bench_backtest.py [--quick] [--sizes N ...] [--rows NAME ...]
+        [--breakdown N] [--write-docs]
 
 A generated recording (`kalshi_fix_sansio.testing.recordings.write_recording`: two prediction
-markets, level changes and trades) of N messages. Three rows per size, each in a process of its
+markets, level changes and trades) of N messages. Five rows per size, each in a process of its
 own (so its peak resident memory is its own):
 
 * **backtest**: `run_backtest` with a blocking strategy that subscribes to both markets and
@@ -16,9 +17,25 @@ own (so its peak resident memory is its own):
   over plain TCP on loopback, ``as_fast_as_possible`` (`bench_replay.one`): the path a
   backtest replaces. Rate per wall second (two processes' work: the gateway's thread and the
   client's).
+* **recording read**: what the backtest pays to read the recording, alone: its check before
+  the run (`check_recording`: each frame's BodyLength and CheckSum verified, each message
+  decoded and validated) and the run's read (`read_recording`, decoded again, not verified).
 * **decode only**: `kalshi_fix_sansio.prediction.decode` of each recorded frame, once: the
   codec's rate, a floor of what any path that reads each message pays (the whole path decodes
-  each message twice and encodes it once, beside the exchange and the books).
+  each message three times, in the check, in the run's read and in the client, and encodes it
+  once, beside the exchange and the books).
+* **hftbacktest** (a peer, not like for like): the same recording converted to hftbacktest's
+  event arrays (one event per book level or trade entry, per market; the conversion is not
+  timed), replayed by its `HashMapMarketDepthBacktest` (compiled Rust, the strategy a numba
+  function that reads both books at every feed with ``wait_next_feed``; numba's compilation is
+  not timed): no FIX, no session, no encode or decode, no exchange of ours. Rate per CPU
+  second in recorded messages, and its events in the note under the table. It needs
+  ``pip install hftbacktest`` (not a dependency of the project): without it the row says so.
+
+``--breakdown N`` profiles one backtest of N messages (cProfile) and prints the share of its
+time each part of the path takes (the recording's check and read, the exchange, the ledger,
+the gateway's session, the client, the rest: the simulation's scheduler and the strategy's
+waits).
 """
 
 from __future__ import annotations
@@ -30,7 +47,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from _docs import arguments, publish
 
@@ -47,16 +66,19 @@ def _recording(directory: str, messages: int) -> Path:
     return path
 
 
-def backtest(messages: int) -> dict[str, float]:
-    """One backtest of a watching strategy: messages, CPU and wall seconds, peak RSS."""
-    from kalshi_fix_sansio.backtest import Context, run_backtest
+def watch(ctx: Any) -> None:
+    """The strategy of every backtest here: subscribe to both markets, read every event."""
     from kalshi_fix_sansio.builders import Requests
 
-    def watch(ctx: Context) -> None:
-        with ctx.client(market_data=True).market_data() as md:
-            md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
-            while ctx.seconds > 0 and md.next_event(timeout=ctx.seconds) is not None:
-                pass
+    with ctx.client(market_data=True).market_data() as md:
+        md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
+        while ctx.seconds > 0 and md.next_event(timeout=ctx.seconds) is not None:
+            pass
+
+
+def backtest(messages: int) -> dict[str, Any]:
+    """One backtest of a watching strategy: messages, CPU and wall seconds, peak RSS."""
+    from kalshi_fix_sansio.backtest import run_backtest
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
@@ -65,6 +87,20 @@ def backtest(messages: int) -> dict[str, float]:
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"messages": result.messages, "cpu": cpu, "wall": wall, "peak_kib": float(peak)}
+
+
+def recording_read(messages: int) -> dict[str, float]:
+    """The backtest's two passes over the recording: the check, then the run's read."""
+    from kalshi_fix_sansio.recording import check_recording, read_recording
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _recording(tmp, messages)
+        cpu, wall = time.process_time(), time.perf_counter()
+        info = check_recording(path)
+        count = sum(1 for _ in read_recording(path, product=info.product, checked=True))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"messages": count, "cpu": cpu, "wall": wall, "peak_kib": float(peak)}
 
 
 def decode_only(messages: int) -> dict[str, float]:
@@ -94,13 +130,129 @@ def paper(messages: int) -> dict[str, float]:
     return {"messages": got["messages"], "cpu": 0.0, "wall": got["seconds"], **got}
 
 
-ROWS = {"backtest": backtest, "paper trading": paper, "decode only": decode_only}
+HFTBACKTEST_MISSING = (
+    "hftbacktest is not installed: `.venv/bin/pip install hftbacktest` (not a dependency of "
+    "the project) and run this benchmark again to take its row"
+)
 
 
-def measure(sizes: list[int]) -> list[tuple[str, dict[str, float]]]:
+def _events(path: Path) -> tuple[int, list[Any]]:
+    """The recording as hftbacktest's events, one array per market (in the recording's market
+    order): a 35=W clears the book and sets each level; each 35=X entry is a level (size 0:
+    deleted) or a trade. Both timestamps are the recorded receive time in nanoseconds."""
+    import numpy as np
+    from hftbacktest import (
+        BUY_EVENT,
+        DEPTH_CLEAR_EVENT,
+        DEPTH_EVENT,
+        EXCH_EVENT,
+        LOCAL_EVENT,
+        SELL_EVENT,
+        TRADE_EVENT,
+        event_dtype,
+    )
+
+    from kalshi_fix_sansio.recording import check_recording, read_recording
+
+    info = check_recording(path)
+    rows: dict[str, list[tuple[int, int, int, float, float, int, int, float]]] = {
+        m: [] for m in info.markets
+    }
+    both = EXCH_EVENT | LOCAL_EVENT
+    count = 0
+    for item in read_recording(path, product=info.product, checked=True):
+        count += 1
+        msg, ts = item.message, round(item.time * 1e9)
+        if msg.MSG_TYPE == "W":
+            rows[msg.symbol].append((DEPTH_CLEAR_EVENT | both, ts, ts, 0.0, 0.0, 0, 0, 0.0))
+        for e in msg.md_entries or ():
+            symbol = msg.symbol if msg.MSG_TYPE == "W" else e.symbol
+            kind, px = e.md_entry_type.value, float(e.md_entry_px)
+            if kind == "2":
+                side = SELL_EVENT if getattr(e.aggressor_side, "value", "1") == "2" else BUY_EVENT
+                ev, qty = TRADE_EVENT | both | side, float(e.md_entry_size)
+            else:
+                side = BUY_EVENT if kind == "0" else SELL_EVENT
+                gone = msg.MSG_TYPE == "X" and e.md_update_action.value == "2"
+                ev, qty = DEPTH_EVENT | both | side, 0.0 if gone else float(e.md_entry_size)
+            rows[symbol].append((ev, ts, ts, px, qty, 0, 0, 0.0))
+    return count, [np.array(r, dtype=event_dtype) for r in rows.values()]
+
+
+def hftbacktest(messages: int) -> dict[str, Any]:
+    """hftbacktest's replay of the same recording, a numba strategy reading both books at
+    every feed (see the module docstring); the row says why when hftbacktest is missing."""
+    try:
+        from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
+        from numba import njit
+    except ImportError:
+        return {"messages": float(messages), "skipped": HFTBACKTEST_MISSING}
+
+    def assets(arrays: list[Any]) -> list[Any]:
+        return [
+            BacktestAsset()
+            .data([a])
+            .linear_asset(1.0)
+            .constant_order_latency(0, 0)
+            .risk_adverse_queue_model()
+            .no_partial_fill_exchange()
+            .trading_value_fee_model(0.0, 0.0)
+            .tick_size(0.01)
+            .lot_size(0.01)
+            for a in arrays
+        ]
+
+    @njit
+    def watch(hbt: Any, markets: int) -> tuple[int, float]:
+        feeds, seen = 0, 0.0
+        while hbt.wait_next_feed(False, 10**15) == 2:
+            feeds += 1
+            for i in range(markets):
+                depth = hbt.depth(i)
+                seen += depth.best_bid + depth.best_ask
+        return feeds, seen
+
+    with tempfile.TemporaryDirectory() as tmp:
+        count, arrays = _events(_recording(tmp, messages))
+    warm = HashMapMarketDepthBacktest(assets([a[:10] for a in arrays]))
+    watch(warm, len(arrays))  # numba compiles here, not timed
+    warm.close()
+    hbt = HashMapMarketDepthBacktest(assets(arrays))
+    cpu, wall = time.process_time(), time.perf_counter()
+    feeds, _ = watch(hbt, len(arrays))
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    hbt.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "messages": count,
+        "events": float(sum(len(a) for a in arrays)),
+        "feeds": float(feeds),
+        "cpu": cpu,
+        "wall": wall,
+        "peak_kib": float(peak),
+    }
+
+
+ROWS: dict[str, Callable[[int], dict[str, Any]]] = {
+    "backtest": backtest,
+    "paper trading": paper,
+    "recording read": recording_read,
+    "decode only": decode_only,
+    "hftbacktest": hftbacktest,
+}
+WHAT = {
+    "backtest": "read, exchange, 35=X encoded, client session, books, scheduler",
+    "paper trading": "the gateway and a client over TCP on loopback, lockstep",
+    "recording read": "the check (decode, validate) and the run's read (decode)",
+    "decode only": "one decode of each frame",
+    "hftbacktest": "its event arrays into two books (Rust; no FIX): not like for like",
+}
+
+
+def measure(sizes: list[int], rows: list[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
     results = []
     for size in sizes:
-        for name in ROWS:
+        for name in rows or ROWS:
             done = subprocess.run(
                 [sys.executable, __file__, "--one", name, str(size)],
                 capture_output=True,
@@ -111,20 +263,83 @@ def measure(sizes: list[int]) -> list[tuple[str, dict[str, float]]]:
     return results
 
 
-def report(results: list[tuple[str, dict[str, float]]]) -> list[str]:
+def report(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
     lines = [
         f"Python {platform.python_version()}, {platform.machine()}; a blocking strategy that "
         "reads every book; paper trading: plain TCP on loopback, `as_fast_as_possible`.",
         "",
-        "| recorded messages | path | per CPU second | per wall second | peak RSS |",
-        "|---|---|---|---|---|",
+        "| recorded messages | path | what each message goes through | per CPU second "
+        "| per wall second | peak RSS |",
+        "|---|---|---|---|---|---|",
     ]
+    notes = []
     for name, r in results:
+        if "skipped" in r:
+            notes.append(f"{name}: {r['skipped']}.")
+            continue
         cpu = f"{r['messages'] / r['cpu']:,.0f}" if r["cpu"] else "-"
         wall = f"{r['messages'] / r['wall']:,.0f}" if r["wall"] else "-"
         lines.append(
-            f"| {int(r['messages']):,} | {name} | {cpu} | {wall} | {r['peak_kib'] / 1024:.0f} MiB |"
+            f"| {int(r['messages']):,} | {name} | {WHAT[name]} | {cpu} | {wall} "
+            f"| {r['peak_kib'] / 1024:.0f} MiB |"
         )
+        if "events" in r and r["cpu"]:
+            notes.append(
+                f"{name} at {int(r['messages']):,} messages: {int(r['events']):,} events "
+                f"({r['events'] / r['cpu']:,.0f} per CPU second), {int(r['feeds']):,} feeds "
+                "read by the strategy."
+            )
+    if notes:
+        lines += ["", *notes]
+    return lines
+
+
+# (label, module path suffix, function) of the parts `breakdown` times, cumulative: none calls
+# another of them, so their times add up (the rest is the scheduler and the strategy's waits)
+PARTS = (
+    ("recording check", "recording.py", "check_recording"),
+    ("recording read (the run's)", "recording.py", "read_recording"),
+    ("exchange (books, 35=X built)", "exchange/__init__.py", "replay"),
+    ("exchange tick (a second)", "exchange/__init__.py", "tick"),
+    ("ledger follows the mids", "gateway/replay.py", "follow"),
+    ("gateway session (35=X encoded, written)", "gateway/router.py", "_route"),
+    ("client (read, decode, session, books)", "_simclient.py", "received"),
+)
+
+
+def breakdown(messages: int) -> list[str]:
+    """The share of one profiled backtest's time each part of the path takes."""
+    import cProfile
+    import pstats
+
+    from kalshi_fix_sansio.backtest import run_backtest
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _recording(tmp, messages)
+        profile = cProfile.Profile()
+        profile.runcall(run_backtest, watch, path)
+    stats: Any = pstats.Stats(profile).stats  # (file, line, function) -> (.., .., .., cum, ..)
+    total = max(v[3] for v in stats.values())
+    lines = [
+        f"cProfile of one backtest of {messages:,} messages ({total:.2f} s profiled; "
+        "the profiler's own cost is in each share):",
+        "",
+        "| part | share of the run |",
+        "|---|---|",
+    ]
+    counted = 0.0
+    for label, where, function in PARTS:
+        cum = sum(
+            v[3]
+            for (file, _line, name), v in stats.items()
+            if name == function and file.endswith(where)
+        )
+        # the exchange's tick is routed too: its answers are in the gateway session's share
+        counted += cum
+        lines.append(f"| {label} | {cum / total:.0%} |")
+    lines.append(
+        f"| the rest (scheduler, the strategy's waits, pipes) | {1 - counted / total:.0%} |"
+    )
     return lines
 
 
@@ -141,9 +356,14 @@ def main() -> None:
         return
     parser = arguments(__doc__ or "", "one small recording (a smoke run)")
     parser.add_argument("--sizes", type=int, nargs="+", help="recording lengths")
+    parser.add_argument("--breakdown", type=int, help="profile one backtest of N messages")
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), help="only these rows")
     args = parser.parse_args()
+    if args.breakdown:
+        print("\n".join(breakdown(args.breakdown)))
+        return
     sizes = args.sizes or ([400] if args.quick else [20_000, 100_000])
-    publish(report(measure(sizes)), BEGIN, END, args.write_docs)
+    publish(report(measure(sizes, args.rows)), BEGIN, END, args.write_docs)
 
 
 if __name__ == "__main__":

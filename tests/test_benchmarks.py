@@ -272,11 +272,22 @@ def test_bench_replay_replays_and_reports_a_rate() -> None:
 
 def test_bench_backtest_measures_each_path_on_the_same_recording() -> None:
     bench = load("bench_backtest")
-    results = bench.measure([40])
-    assert [name for name, _ in results] == ["backtest", "paper trading", "decode only"]
+    ours = ["backtest", "paper trading", "decode only"]
+    results = bench.measure([40], ours)  # a process each; the peer's row: the test below
+    results.append(("recording read", bench.recording_read(40)))  # in this one (cheap)
+    assert [name for name, _ in results] == [*ours, "recording read"]
     assert {int(r["messages"]) for _, r in results} == {42}  # a snapshot per market, the 40
     lines = bench.report(results)
-    assert lines[-3].startswith("| 42 | backtest | ") and lines[-1].endswith(" MiB |")
+    assert lines[-4].startswith("| 42 | backtest | ") and lines[-1].endswith(" MiB |")
+
+
+def test_bench_backtest_says_how_to_take_the_peer_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without hftbacktest (not a dependency of the project), its row says how to take it."""
+    bench = load("bench_backtest")
+    monkeypatch.setitem(sys.modules, "hftbacktest", None)  # its import fails
+    got = bench.hftbacktest(40)
+    assert "pip install hftbacktest" in got["skipped"]
+    assert bench.report([("hftbacktest", got)])[-1] == f"hftbacktest: {got['skipped']}."
 
 
 # -- kalshi-sdk, the peer measured by `bash scripts/bench-peers` (not installed on this Python) --

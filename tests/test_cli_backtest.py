@@ -3,7 +3,9 @@ exits 1 naming the run and the simulated time; bad arguments exit 2 with one lin
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,8 +20,9 @@ def test_one_run_prints_and_writes_the_report(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the shipped sample is found by name from anywhere
     assert main(["backtest", QUOTER, "paper-sample.log", "--param", "edge=0.03"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "KXPAPER-26NOV20-A" in out and "max drawdown" in out
+    assert "recording clock" not in err  # not a terminal: no progress lines
     result = json.loads((tmp_path / "paper-sample.backtest.json").read_text())
     assert result["run"]["params"]["edge"] == 0.03
     assert (tmp_path / "paper-sample.backtest.svg").read_text().startswith("<svg")
@@ -64,3 +67,32 @@ def test_bad_arguments_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("kalshi-fix backtest: ") and message in err
     assert len(err.strip().splitlines()) == 1
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_run_shows_its_progress_on_a_terminal_at_most_once_a_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every 1,000 messages the run says where it is (here every 100, the sample being short);
+    the terminal gets a line only when a second passed since the last (each look here is half
+    a second after the one before)."""
+    import kalshi_fix_sansio.backtest as backtest_module
+    import kalshi_fix_sansio.cli.backtest as cli_backtest
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(backtest_module, "_PROGRESS_EVERY", 100)
+    clock = iter(range(100))
+    monkeypatch.setattr(cli_backtest.time, "monotonic", lambda: next(clock) / 2)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["backtest", QUOTER, "paper-sample.log"]) == 0
+    lines = terminal.getvalue().splitlines()
+    # looks at 100, 200, 300, 400 messages, 0.5 s apart, after the first look at 0 s
+    assert lines == [
+        "200 messages, recording clock 2026-11-20 15:03:05 UTC",
+        "400 messages, recording clock 2026-11-20 15:07:02 UTC",
+    ]

@@ -21,15 +21,15 @@ BUY, SELL = p.Side.BUY, p.Side.SELL
 
 
 class Built:
-    """Counts the MDUpdateAction values the exchange builds (one per 35=X level or trade
-    entry it prepares); otherwise the enum itself."""
+    """Counts the 35=X entries the exchange builds (one per level or trade entry it sends a
+    subscriber); otherwise the entry class itself."""
 
     def __init__(self, real: Any) -> None:
         self.real, self.calls = real, 0
 
-    def __call__(self, value: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
-        return self.real(value)
+        return self.real(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
@@ -37,8 +37,8 @@ class Built:
 
 @pytest.fixture
 def built(monkeypatch: pytest.MonkeyPatch) -> Built:
-    spy = Built(p.MDUpdateAction)
-    monkeypatch.setattr(p, "MDUpdateAction", spy)
+    spy = Built(p.MarketDataIncrementalRefreshMDEntry)
+    monkeypatch.setattr(p, "MarketDataIncrementalRefreshMDEntry", spy)
     return spy
 
 

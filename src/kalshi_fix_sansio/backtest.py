@@ -70,6 +70,8 @@ Strategy = Callable[["Context"], Any]
 
 _MODELS: Final = ("queue_model", "fees")  # recorded in the run's "models"
 
+_PROGRESS_EVERY = 1_000  # recorded messages between two calls of a run's ``progress``
+
 TRADING_KEY: Final = "backtest-trading"
 MARKET_DATA_KEY: Final = "backtest-market-data"
 
@@ -286,8 +288,9 @@ def run_backtest(
         sample_interval: seconds of the recordings' clock between two samples of the
             statistics (drawdown, Sharpe, inventory).
         name: the run's name (default: the first recording's file name, without its suffix).
-        progress: called with (recorded messages so far, simulated time) every 10,000
-            messages (the command line prints a line a second from it).
+        progress: called with (recorded messages so far, simulated time) every 1,000
+            messages (the command line prints at most a line a second from it, on a
+            terminal).
         **gateway_options: more `MockGateway` options (``finished_orders``...).
 
     Returns:
@@ -402,7 +405,7 @@ def _progress(progress: Callable[[int, float], None] | None) -> Callable[[Any, f
     def on_message(_message: Any, now: float) -> None:
         nonlocal count
         count += 1
-        if count % 10_000 == 0:
+        if count % _PROGRESS_EVERY == 0:
             progress(count, now)
 
     return on_message

@@ -31,7 +31,7 @@ from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
-from ._lines import MAX_LINE_BYTES, LineTooLong, read_lines
+from ._lines import MAX_LINE_BYTES, LineTooLong, log_line, read_lines
 from .errors import LocalProtocolError
 
 __all__ = [
@@ -202,7 +202,6 @@ class LatencyProfile:
         return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-_LOG_LINE: Final = re.compile(rb"(\S+) (IN|OUT) (\S+) (8=.*?)\r?\n?\Z", re.DOTALL)
 _SENDING_TIME: Final = re.compile(rb"\|52=(\d{8}-\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)\|")
 
 
@@ -259,13 +258,13 @@ def _delay(
 ) -> float | None:
     if raw.startswith(b"#") or not raw.strip():
         return None
-    m = _LOG_LINE.match(raw)
-    if m is None:
+    parts = log_line(raw)
+    if parts is None:
         shown = raw[:40].decode("utf-8", "backslashreplace").rstrip()
         raise LocalProtocolError(
             f"{name}: line {number} (byte {offset}): not a message-log line: {shown!r}"
         )
-    stamp, direction, session, frame = m.groups()
+    stamp, direction, session, frame = parts
     if direction != b"IN":
         return None
     if session_type is not None and session.split(b"/", 1)[0].decode("ascii", "replace") != (

@@ -33,7 +33,6 @@ a warning before it starts.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -43,7 +42,7 @@ from typing import IO, Any, Final
 import attrs
 
 from ._dialects import PRODUCTS, dialect
-from ._lines import MAX_LINE_BYTES, LineTooLong, read_lines
+from ._lines import MAX_LINE_BYTES, LineTooLong, log_line, read_lines
 from .errors import DecodeError
 
 __all__ = [
@@ -64,8 +63,6 @@ HEADER_PREFIX: Final = "# kalshi-fix recording v1"
 
 REPLAYED_TYPES: Final = frozenset({"W", "X", "f", "UMS"})
 """The MsgTypes a replay takes from a recording (received ones only)."""
-
-_LINE: Final = re.compile(rb"(\S+) (IN|OUT) (\S+) (8=.*?)\r?\n?\Z", re.DOTALL)
 
 
 class RecordingError(ValueError):
@@ -332,11 +329,11 @@ def _read(
             continue
         if not raw.strip():
             continue
-        m = _LINE.match(raw)
-        if m is None:
+        parts = log_line(raw)
+        if parts is None:
             shown = raw[:40].decode("utf-8", "backslashreplace").rstrip()
             raise RecordingError(name, number, start, f"not a message-log line: {shown!r}")
-        stamp, direction, _session, frame_text = m.groups()
+        stamp, direction, _session, frame_text = parts
         if direction != b"IN":
             continue
         if b"\\x" in frame_text:  # escaped control bytes: not market data, never replayed

@@ -249,8 +249,7 @@ def _sweep(
 
 
 def _progress(err: IO[str]) -> Any:
-    """A line a second on a terminal (every 10,000 messages is when it is asked); none
-    otherwise."""
+    """At most a line a second on a terminal (asked every 1,000 messages); none otherwise."""
     if not err.isatty():
         return None
     last = [time.monotonic()]

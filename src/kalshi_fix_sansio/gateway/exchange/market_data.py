@@ -50,6 +50,11 @@ class MarketData:
         self._touched: dict[tuple[str, str, Decimal], Order] = {}
         self.trades: list[Trade] = []
         """The trades of the current call, in order."""
+        d = state.d
+        # the enum members every 35=X entry names, looked up once (an enum call per field of
+        # each entry was a tenth of building a 35=X)
+        self._actions = {a: d.MDUpdateAction(a) for a in ("0", "1", "2")}
+        self._kinds = {k: d.MDEntryType(k) for k in ("0", "1", "2")}
 
     def begin(self) -> None:
         """Start a call with no book changes."""
@@ -209,6 +214,7 @@ class MarketData:
         day, clock = self.md_stamp()
         common: dict[str, Any] = {"md_entry_date": day, "md_entry_time": clock}
         entry = d.MarketDataIncrementalRefreshMDEntry
+        actions, kinds = self._actions, self._kinds
         # (symbol, built entry or None, owning order) in output order
         changes: list[tuple[str, dict[str, Any], Order | None]] = []
         for t in self.trades:
@@ -218,9 +224,9 @@ class MarketData:
                 (
                     t.symbol,
                     {
-                        "md_update_action": d.MDUpdateAction("0"),
+                        "md_update_action": actions["0"],
                         "symbol": t.symbol,
-                        "md_entry_type": d.MDEntryType("2"),
+                        "md_entry_type": kinds["2"],
                         "md_entry_px": t.price.quantize(TICK),
                         "md_entry_size": t.qty.quantize(CENT),
                         "aggressor_side": d.AggressorSide(t.aggressor_side),
@@ -235,23 +241,23 @@ class MarketData:
             after = self.state.books[symbol].agg
             for side, kind in ((BUY, "0"), (SELL, "1")):
                 old, new = before[side], after[side]
-                prices = sorted(set(old) | set(new), reverse=side == BUY)
-                for px in prices:
-                    if px in new and px not in old:
+                # the levels that changed: (price, size) pairs in one side only (a set
+                # operation over the book's levels, not a Python loop over each of them)
+                changed = {px for px, _ in old.items() ^ new.items()}
+                for px in sorted(changed, reverse=side == BUY):
+                    if px not in old:
                         action, size = "0", new[px]
-                    elif px in old and px not in new:
+                    elif px not in new:
                         action, size = "2", ZERO
-                    elif old[px] != new[px]:
-                        action, size = "1", new[px]
                     else:
-                        continue
+                        action, size = "1", new[px]
                     changes.append(
                         (
                             symbol,
                             {
-                                "md_update_action": d.MDUpdateAction(action),
+                                "md_update_action": actions[action],
                                 "symbol": symbol,
-                                "md_entry_type": d.MDEntryType(kind),
+                                "md_entry_type": kinds[kind],
                                 "md_entry_px": px.quantize(TICK),
                                 "md_entry_size": size.quantize(CENT),
                                 **common,

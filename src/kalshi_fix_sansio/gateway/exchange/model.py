@@ -15,7 +15,7 @@ from decimal import Decimal
 import attrs
 
 from ..._message import Message
-from .common import BUY, ROLLING_WINDOW_SECONDS, SELL, ZERO, Status
+from .common import BUY, HOUSE_ACCOUNT, ROLLING_WINDOW_SECONDS, SELL, ZERO, Status
 
 __all__ = [
     "Book",
@@ -253,6 +253,9 @@ class Book:
         self.levels: dict[str, dict[Decimal, list[Order]]] = {BUY: {}, SELL: {}}
         self.prices: dict[str, list[Decimal]] = {BUY: [], SELL: []}  # ascending
         self.agg: dict[str, dict[Decimal, Decimal]] = {BUY: {}, SELL: {}}
+        # resting orders of clients (not the house's) per side: a recorded trade walks a side
+        # for them only when there is one
+        self.clients: dict[str, int] = {BUY: 0, SELL: 0}
 
     def best(self, side: str) -> Decimal | None:
         prices = self.prices[side]
@@ -277,6 +280,8 @@ class Book:
         level.append(order)
         self.agg[side][px] += order.leaves_qty
         order.resting = True
+        if order.account != HOUSE_ACCOUNT:
+            self.clients[side] += 1
 
     def remove(self, order: Order) -> None:
         side, px = order.side, order.price
@@ -284,6 +289,8 @@ class Book:
         level.remove(order)
         self.agg[side][px] -= order.leaves_qty
         order.resting = False
+        if order.account != HOUSE_ACCOUNT:
+            self.clients[side] -= 1
         if not level:
             del self.levels[side][px]
             del self.agg[side][px]
@@ -294,7 +301,8 @@ class Book:
         order.leaves_qty = leaves
 
     def snapshot(self) -> dict[str, dict[Decimal, Decimal]]:
-        return {side: dict(levels) for side, levels in self.agg.items()}
+        agg = self.agg
+        return {BUY: dict(agg[BUY]), SELL: dict(agg[SELL])}
 
 
 @attrs.define(kw_only=True)

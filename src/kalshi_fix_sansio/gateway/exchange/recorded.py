@@ -175,7 +175,8 @@ class RecordedMarkets:
         self.md.mark(book)
         hit = SELL if aggressor == BUY else BUY
         left = size
-        for order in book.iter_priority(hit):
+        # no client order rests on that side: nothing to fill, no queue to move
+        for order in book.iter_priority(hit) if book.clients[hit] else ():
             if order.account == HOUSE_ACCOUNT or not order.open:
                 continue
             if order.price == px:
