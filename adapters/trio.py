@@ -54,6 +54,7 @@ from kalshi_fix_sansio.supervisor import (
     WaitingOutMaintenance,
 )
 
+from ._sockio import IdleHandoff
 from ._triopump import TrioPump
 
 __all__ = [
@@ -81,7 +82,7 @@ EventCallback = Callable[[Event], Awaitable[None] | None]
 ReconnectHook = Callable[["TrioSession"], Awaitable[None] | None]
 
 
-class TrioSession(AsyncAPI):
+class TrioSession(IdleHandoff, AsyncAPI):
     """One Kalshi FIX session over a trio-driven socket (``async with``: log on, then log out).
 
     Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` run in the session's
