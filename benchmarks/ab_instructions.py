@@ -8,7 +8,9 @@ checkout), alternating, against one gateway.
 
 Each round runs, per kind, before then after (the next round after then before), each side's
 two order counts back to back; a figure per order is (run of B - run of A) / (B - A) as in
-`bench_instructions.py`. Prints every run, then per kind each side's mean and the change.
+`bench_instructions.py` (whose `traced_run` scales the sessions' `idle_handoff` by callgrind's
+slowdown). Kind ``kalshi-sdk`` (Python >= 3.12 with it installed) is counted once per round,
+for the ratios. Prints every run, then per kind each side's mean and the change.
 """
 
 from __future__ import annotations
@@ -40,22 +42,25 @@ def main(argv: list[str] | None = None) -> int:
     kinds = args.kinds.split(",")
     got: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="ab-instructions-") as tmp:
-        keys, own_key, _sdk_key = _kalshi_sdk.gateway_keys(Path(tmp))
+        keys, own_key, sdk_key = _kalshi_sdk.gateway_keys(Path(tmp))
         gw = Gateway(keys, own_key)
         try:
             for r in range(args.rounds):
                 for kind in kinds:
                     sides = [("before", before), ("after", here)]
+                    if kind == "kalshi-sdk":
+                        sides = [("after", here)]  # not ours: the same on both sides
                     for side, path in sides if r % 2 == 0 else sides[::-1]:
                         os.environ["PYTHONPATH"] = path
                         counts = []
+                        key_id, key_path = (
+                            (_kalshi_sdk.SDK_KEY_ID, str(sdk_key))
+                            if kind == "kalshi-sdk"
+                            else (gw.key_id, gw.key_path)
+                        )
                         for n in (lo, hi):
                             t = Target(
-                                gw.ports["KalshiNR"],
-                                gw.cert,
-                                gw.key_id,
-                                gw.key_path,
-                                uuid.uuid4().int,
+                                gw.ports["KalshiNR"], gw.cert, key_id, key_path, uuid.uuid4().int
                             )
                             out = Path(tmp) / "cg.out"
                             counts.append(traced_run("callgrind", kind, n, t, out))
@@ -66,13 +71,19 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["PYTHONPATH"] = here
             gw.close()
     print(f"load average {os.getloadavg()[0]:.1f}")
+    sdk = statistics.mean(got["kalshi-sdk", "after"]) if "kalshi-sdk" in kinds else None
     for kind in kinds:
+        if kind == "kalshi-sdk":
+            runs = ", ".join(f"{x / 1000:,.1f}" for x in got[kind, "after"])
+            print(f"kalshi-sdk: {sdk / 1000:,.1f}k ({runs})" if sdk else "")
+            continue
         b = statistics.mean(got[kind, "before"])
         a = statistics.mean(got[kind, "after"])
         print(
             f"{kind}: before {b / 1000:,.1f}k ({', '.join(f'{x / 1000:,.1f}' for x in got[kind, 'before'])}) "
             f"-> after {a / 1000:,.1f}k ({', '.join(f'{x / 1000:,.1f}' for x in got[kind, 'after'])}): "
             f"{(a / b - 1) * 100:+.1f} %"
+            + (f"; to kalshi-sdk {b / sdk:.3f}x -> {a / sdk:.3f}x" if sdk else "")
         )
     return 0
 

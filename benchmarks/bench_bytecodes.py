@@ -74,12 +74,13 @@ def child(kind: str, orders: int, target: str) -> dict[str, Any]:
     codes: Counter[str] = Counter()
     calls: Counter[str] = Counter()
     where: dict[str, str] = {}
+    by_file = os.environ.get("BENCH_BYTECODES_BY_FILE") == "1"
 
     def tracer(frame: Any, event: str, arg: Any) -> Any:
         name = frame.f_code.co_filename
         row = where.get(name)
         if row is None:
-            row = where[name] = package(name)
+            row = where[name] = name if by_file else package(name)
         if event == "call":
             calls[row] += 1
         frame.f_trace_opcodes = True
@@ -111,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default="asyncio,trio")
     ap.add_argument("--orders", type=int, nargs=2, default=(20, 120))
     ap.add_argument("--child", nargs=3, metavar=("KIND", "ORDERS", "TARGET"))
+    ap.add_argument("--by-file", action="store_true", help="rows by file, the 30 largest")
     args = ap.parse_args(argv)
+    if args.by_file:
+        os.environ["BENCH_BYTECODES_BY_FILE"] = "1"
     if args.child:
         kind, orders, target = args.child
         print(json.dumps(child(kind, int(orders), target)))
@@ -138,10 +142,13 @@ def main(argv: list[str] | None = None) -> int:
                     if done.returncode != 0:
                         raise RuntimeError(f"{kind}: {done.stderr[-2000:]}")
                     runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                rows = PACKAGES
+                if args.by_file:
+                    rows = tuple(sorted(set(runs[1]["codes"]) | set(runs[0]["codes"])))
                 per[kind] = {
                     what: {
                         row: (runs[1][what].get(row, 0) - runs[0][what].get(row, 0)) / (hi - lo)
-                        for row in PACKAGES
+                        for row in rows
                     }
                     for what in ("codes", "calls")
                 }
@@ -150,11 +157,20 @@ def main(argv: list[str] | None = None) -> int:
     head = " | ".join(f"{k}: bytecodes | {k}: calls" for k in kinds)
     print(f"| package | {head} |")
     print("|---|" + "---:|" * (2 * len(kinds)))
-    for row in (*PACKAGES, "total"):
+    shown: list[str] = list(PACKAGES)
+    if args.by_file:
+        largest = Counter(
+            {
+                r: max(abs(per[k]["codes"].get(r, 0)) for k in kinds)
+                for r in {r for k in kinds for r in per[k]["codes"]}
+            }
+        )
+        shown = [r for r, _ in largest.most_common(30)]
+    for row in (*shown, "total"):
         cells = []
         for k in kinds:
             for what in ("codes", "calls"):
-                value = sum(per[k][what].values()) if row == "total" else per[k][what][row]
+                value = sum(per[k][what].values()) if row == "total" else per[k][what].get(row, 0)
                 cells.append(f"{value:,.0f}")
         print(f"| {row} | " + " | ".join(cells) + " |")
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import sys
 import weakref
+from collections import deque
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -45,6 +46,7 @@ def test_live_orders_leave_nothing_per_order_for_the_collector() -> None:
     t = OrderTracker()
     gc.collect()
     before = len(gc.get_objects())
+    there = {id(o) for o in gc.get_objects() if type(o) in CONTAINERS and len(o) >= 2_000}
     for i in range(2_000):
         t.sent(nos(f"o-{i}"))
         t.on_event(ApplicationMessage(er(f"o-{i}", f"{i};1", "0", "0"), 0, False, b"", ()))
@@ -55,6 +57,19 @@ def test_live_orders_leave_nothing_per_order_for_the_collector() -> None:
     # caches may add a handful of objects, never one per order)
     assert held < 200, held
     assert not walked(list(t))
+    # what a full collection visits entry by entry: of the containers with an entry per order,
+    # only the one mapping ClOrdID -> order (its keys strings, not visited; its values the
+    # untracked orders) is still walked
+    big = [
+        o
+        for o in gc.get_objects()
+        if type(o) in CONTAINERS and len(o) >= 2_000 and id(o) not in there
+    ]
+    assert len(big) == 1 and isinstance(big[0], dict), [type(o) for o in big]
+    assert {id(o) for o in big[0].values()} == {id(o) for o in t}
+
+
+CONTAINERS = {dict, set, frozenset, list, tuple, deque}
 
 
 @CPYTHON
