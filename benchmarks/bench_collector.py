@@ -135,7 +135,9 @@ def table(results: dict[tuple[str, int], list[dict[str, Any]]], risk: bool) -> l
         "loop's CPU | full collections in the loop | loop CPU per order |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for (side, live), rows in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    for (side, live), rows in sorted(
+        results.items(), key=lambda kv: (kv[0][1], kv[0][0] != "before")
+    ):
         lines.append(
             f"| {side} | {live:,} | {len(rows)} | {_median(rows, 'tracked_per_order'):.2f} | "
             f"{_median(rows, 'full_ms'):,.1f} ms | {_median(rows, 'gc_us'):.2f} µs | "
