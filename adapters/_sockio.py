@@ -14,14 +14,33 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.pump import READ_CHUNK, WOULD_BLOCK
 from kalshi_fix_sansio.steps import Action, Buffered, Lost, Received
 
-__all__ = ["read_fact", "send_now", "write_now"]
+__all__ = ["IdleHandoff", "read_fact", "send_now", "write_now"]
 
 _NOTHING: tuple[Action, ...] = ()
+
+
+class IdleHandoff:
+    """The session setting of the adapters whose waiting caller reads the socket itself, and a
+    background reader reads it once nobody has for a while (blocking, trio)."""
+
+    _pump: Any  # the adapter's pump: its `readers` (`kalshi_fix_sansio.pump.Readers`)
+
+    @property
+    def idle_handoff(self) -> float:
+        """Seconds after a waiting caller last read the socket before the session's background
+        reader reads it (see `IDLE_HANDOFF`); settable per session."""
+        handoff: float = self._pump.readers.handoff
+        return handoff
+
+    @idle_handoff.setter
+    def idle_handoff(self, seconds: float) -> None:
+        self._pump.readers.handoff = seconds
 
 
 def read_fact(sock: socket.socket) -> Received | Lost | None:

@@ -25,6 +25,7 @@ from kalshi_fix_sansio.pump import IDLE_HANDOFF, ClientBase, SyncAPI, SyncKillAl
 
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
+from ._sockio import IdleHandoff
 from ._threadpump import ThreadPump
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
 __all__ += _shared.__all__
 
 
-class BlockingSession(SyncAPI):
+class BlockingSession(IdleHandoff, SyncAPI):
     """One Kalshi FIX session over a blocking socket (``with``: log on, then log out).
 
     Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` run in the
@@ -45,16 +46,6 @@ class BlockingSession(SyncAPI):
 
     _PUMP = ThreadPump
     _pump: ThreadPump
-
-    @property
-    def idle_handoff(self) -> float:
-        """Seconds after a waiting thread last read the socket before the session's thread
-        reads it (see `IDLE_HANDOFF`); settable per session."""
-        return self._pump.readers.handoff
-
-    @idle_handoff.setter
-    def idle_handoff(self, seconds: float) -> None:
-        self._pump.readers.handoff = seconds
 
     def __enter__(self) -> BlockingSession:
         self.open()

@@ -42,6 +42,7 @@ from kalshi_fix_sansio.pump import AsyncAPI, AsyncKillAll, ClientBase
 
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
+from ._sockio import IdleHandoff
 from ._triopump import TrioPump
 
 __all__ = [
@@ -55,7 +56,7 @@ EventCallback = Callable[[Event], Awaitable[None] | None]
 ReconnectHook = Callable[["TrioSession"], Awaitable[None] | None]
 
 
-class TrioSession(AsyncAPI):
+class TrioSession(IdleHandoff, AsyncAPI):
     """One Kalshi FIX session over a trio-driven socket (``async with``: log on, then log out).
 
     Takes the arguments of `SessionBase`; ``on_event`` and ``on_reconnect`` run in the session's

@@ -42,6 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from _tick_client import VALGRIND_SLOWDOWN
 from _traced import counted, per_unit, tools_missing, traced
 
 BEGIN = "<!-- instructions-results -->"
@@ -79,8 +80,22 @@ def cl_ord_id(base: int, i: int) -> str:
     return str(uuid.UUID(int=(base + i) % (1 << 128), version=4))
 
 
-def run_ours(kind: str, orders: int, t: Target) -> None:
-    """``orders`` order/cancel cycles through our adapter ``kind``."""
+def scale_handoff(session: Any, scale: float) -> None:
+    """Multiply a blocking or trio session's `idle_handoff` by ``scale`` (asyncio: no
+    background reader). Code before the trio session had the setting (an A/B's older side)
+    is given it through its pump's readers."""
+    if scale == 1.0 or not hasattr(session._pump, "readers"):
+        return
+    if hasattr(type(session), "idle_handoff"):
+        session.idle_handoff *= scale
+    else:
+        session._pump.readers.handoff *= scale
+
+
+def run_ours(kind: str, orders: int, t: Target, handoff_scale: float = 1.0) -> None:
+    """``orders`` order/cancel cycles through our adapter ``kind``; ``handoff_scale``
+    multiplies the session's `idle_handoff` (blocking, trio): under callgrind, by its slowdown,
+    so the background reader looks as often per order as at native speed."""
     from _gateway import SYMBOL, acked
 
     from kalshi_fix_sansio import prediction as p
@@ -117,6 +132,7 @@ def run_ours(kind: str, orders: int, t: Target) -> None:
         from kalshi_fix_sansio.adapters.blocking import FixClient
 
         with FixClient.from_key(t.key_id, **kwargs).order_entry() as oe:
+            scale_handoff(oe, handoff_scale)
             while oe.next_event(timeout=0) is not None:  # the Logon's events, read
                 pass  # as an application reads its events: none is left queued unread
             for i in range(orders):
@@ -129,6 +145,7 @@ def run_ours(kind: str, orders: int, t: Target) -> None:
 
     async def loop(client: Any) -> None:
         async with client.order_entry() as oe:
+            scale_handoff(oe, handoff_scale)
             while await oe.next_event(timeout=0) is not None:  # the Logon's events, read
                 pass  # as an application reads its events: none is left queued unread
             for i in range(orders):
@@ -197,11 +214,11 @@ def run_kalshi_sdk(orders: int, t: Target) -> None:
     asyncio.run(main())
 
 
-def child(kind: str, orders: int, t: Target) -> None:
+def child(kind: str, orders: int, t: Target, handoff_scale: float = 1.0) -> None:
     if kind == "kalshi-sdk":
         run_kalshi_sdk(orders, t)
     else:
-        run_ours(kind, orders, t)
+        run_ours(kind, orders, t, handoff_scale)
 
 
 # -- the parent: trace each child twice per tool ------------------------------------------------
@@ -239,6 +256,8 @@ def traced_run(tool: str, kind: str, orders: int, t: Target, out: Path) -> int |
             str(orders),
             "--target",
             f"{t.port},{t.cert},{t.key_id},{t.key_path},{t.base}",
+            "--handoff-scale",
+            str(VALGRIND_SLOWDOWN if tool == "callgrind" else 1),
         ],
         out,
     )
@@ -403,10 +422,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--child-orders", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
+    parser.add_argument("--handoff-scale", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
         port, cert, key_id, key_path, base = args.target.split(",")
-        child(args.child, args.child_orders, Target(int(port), cert, key_id, key_path, int(base)))
+        target = Target(int(port), cert, key_id, key_path, int(base))
+        child(args.child, args.child_orders, target, args.handoff_scale)
         return 0
     counts = (2, 6) if args.quick else tuple(args.orders)
     if len(set(counts)) != 2:

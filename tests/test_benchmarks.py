@@ -433,3 +433,23 @@ def test_bench_backtest_trust_reports_determinism_latency_and_sweep_equality(
     lines = bench.report(determined, effect, ways, 2)
     assert "| blocking | none | 1 | " in "\n".join(lines)
     assert lines[-1] == "| Dask | not run (--no-dask) |"
+
+
+def test_bench_collector_child_counts_what_the_orders_leave_tracked() -> None:
+    """`bench_collector.py`'s child, run plainly on 300 live orders: its figures are there,
+    and the orders leave nothing per order for the collector to walk (on CPython)."""
+    import json
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench_collector.py"), "--child", "300"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    assert row["live"] == 300 and row["full_ms"] > 0 and 0 <= row["share"] < 1
+    if sys.implementation.name == "cpython":
+        assert row["tracked_per_order"] < 0.05, row

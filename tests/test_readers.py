@@ -104,6 +104,9 @@ def test_trio_the_waiting_task_reads_its_report_and_the_reader_task_while_nobody
         client = client_for(h, message_log_path=tmp_path / "fix.log")
         with readers(trio.lowlevel.current_task, trio.Event) as seen:
             async with client.order_entry() as oe:
+                assert oe.idle_handoff == IDLE_HANDOFF  # settable per session, as blocking's
+                oe.idle_handoff = IDLE_HANDOFF / 2
+                assert oe.idle_handoff == IDLE_HANDOFF / 2
                 await oe.wait_for(is_er("w-1"), 5.0, send=buy_at_ask(h, "w-1"))
                 assert set(seen.by_order["w-1"]) == {me}
                 # nobody waits on the session: its reader task reads the report

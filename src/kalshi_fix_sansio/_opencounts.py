@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
+from ._collector import untracker
 from ._orders import TERMINAL, ZERO, TrackedOrder
 
 __all__ = ["OpenCounts"]
@@ -70,9 +71,13 @@ class OpenCounts:
     Read-only for its users: `OrderTracker.open_counts` returns the tracker's, kept current.
     """
 
-    __slots__ = ("_chains", "_of", "_symbols", "total")
+    __slots__ = ("_chains", "_of", "_symbols", "_untrack", "total")
 
     def __init__(self, orders: Iterable[TrackedOrder] = ()) -> None:
+        # What it keeps per live order is atoms in no cycle (strings, Decimals, bools): kept out
+        # of the collector's walk as made (`_collector`), each tuple before a dict takes it
+        # (a dict holding only untracked objects stays untracked).
+        self._untrack = untracker()
         self._of: dict[str, _Entry] = {}  # ClOrdID of a live order -> what it adds
         self._chains: dict[tuple[str, str], _Chain] = {}  # (symbol, chain key) -> its versions
         self._symbols: dict[str, _Symbol] = {}
@@ -134,6 +139,7 @@ class OpenCounts:
         if old is not None:
             self._leave(cl, old)
         if new is not None:
+            self._untrack(new)
             self._of[cl] = new
             self._join(cl, new)
 
@@ -149,11 +155,17 @@ class OpenCounts:
         counts = self._symbols.get(symbol)
         if counts is None:
             counts = self._symbols[symbol] = _Symbol()
+        untrack = self._untrack
         if chain is None:
-            chain = self._chains[symbol, key] = _Chain()
+            chain = _Chain()
+            untrack(chain)
+            untrack(chain.members)
+            self._chains[symbol, key] = chain
             counts.count += 1
             self.total += 1
-        chain.members[cl] = (is_buy, leaves)
+        member = (is_buy, leaves)
+        untrack(member)
+        chain.members[cl] = member
         self._settle(chain, counts)
 
     def _leave(self, cl: str, entry: _Entry) -> None:

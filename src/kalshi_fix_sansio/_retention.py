@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from ._collector import untracker
 from ._opencounts import OpenCounts
 from ._orders import PENDING_EXEC_ID, TERMINAL, Rejection, TrackedOrder, _exec_position
 
@@ -75,6 +76,13 @@ class Retention:
         self._loose: deque[str] = deque()  # request ClOrdIDs tied to no tracked order
         self.evicted = False  # an order was evicted: reports of unknown orders are checked
         self.forgotten = ForgottenReports(max_unordered)  # the evicted orders' ExecIDs
+        # Sets and deques of strings (and of tuples of strings), one entry per order kept or
+        # forgotten: a full collection would visit every entry (two sets of a million strings:
+        # 0.3 s), though none can be in a cycle. Out of the collector's walk, once: a set or a
+        # deque is never tracked again by what is added to it (`_collector`).
+        untrack = untracker()
+        for strings in (seen, answered, self._terminal, self._loose, *self.forgotten.containers()):
+            untrack(strings)
 
     def loosen(self, cl: str) -> None:
         """Keep a request ClOrdID no tracked order owns among the bounded loose ends."""
@@ -174,6 +182,10 @@ class ForgottenReports:
         self._marks: dict[int, tuple[int, int]] = {}  # index -> highest evicted (clock, event)
         self._exact: set[str] = set()  # evicted ExecIDs with no position
         self._fifo: deque[str] = deque()
+
+    def containers(self) -> tuple[set[str], deque[str]]:
+        """What holds the ExecIDs remembered exactly (strings only)."""
+        return self._exact, self._fifo
 
     def forget(self, keys: Iterable[Any]) -> None:
         """An evicted order's de-duplication keys: raise the watermarks, keep the others."""

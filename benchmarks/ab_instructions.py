@@ -1,0 +1,92 @@
+"""A change to the per-order path judged in instructions: `bench_instructions.py`'s child run
+under callgrind with the code before (another tree's ``src`` first on the path) and after (this
+checkout), alternating, against one gateway.
+
+    git archive REV src | tar -x -C /tmp/before
+    .venv/bin/python benchmarks/ab_instructions.py /tmp/before [--kinds blocking,asyncio,trio]
+        [--rounds 2] [--orders 20 120]
+
+Each round runs, per kind, before then after (the next round after then before), each side's
+two order counts back to back; a figure per order is (run of B - run of A) / (B - A) as in
+`bench_instructions.py` (whose `traced_run` scales the sessions' `idle_handoff` by callgrind's
+slowdown). Kind ``kalshi-sdk`` (Python >= 3.12 with it installed) is counted once per round,
+for the ratios. Prints every run, then per kind each side's mean and the change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from bench_instructions import Target, traced_run
+
+
+def main(argv: list[str] | None = None) -> int:
+    import _kalshi_sdk
+    from _gateway import Gateway
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("before", type=Path, help="a tree whose src is the code before")
+    ap.add_argument("--kinds", default="blocking,asyncio,trio")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--orders", type=int, nargs=2, default=(20, 120))
+    args = ap.parse_args(argv)
+    lo, hi = args.orders
+    here = os.environ.get("PYTHONPATH", "")
+    before = os.pathsep.join([str(args.before.resolve() / "src"), here]).rstrip(os.pathsep)
+    kinds = args.kinds.split(",")
+    got: dict[tuple[str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="ab-instructions-") as tmp:
+        keys, own_key, sdk_key = _kalshi_sdk.gateway_keys(Path(tmp))
+        gw = Gateway(keys, own_key)
+        try:
+            for r in range(args.rounds):
+                for kind in kinds:
+                    sides = [("before", before), ("after", here)]
+                    if kind == "kalshi-sdk":
+                        sides = [("after", here)]  # not ours: the same on both sides
+                    for side, path in sides if r % 2 == 0 else sides[::-1]:
+                        os.environ["PYTHONPATH"] = path
+                        counts = []
+                        key_id, key_path = (
+                            (_kalshi_sdk.SDK_KEY_ID, str(sdk_key))
+                            if kind == "kalshi-sdk"
+                            else (gw.key_id, gw.key_path)
+                        )
+                        for n in (lo, hi):
+                            t = Target(
+                                gw.ports["KalshiNR"], gw.cert, key_id, key_path, uuid.uuid4().int
+                            )
+                            out = Path(tmp) / "cg.out"
+                            counts.append(traced_run("callgrind", kind, n, t, out))
+                        per = (int(counts[1]) - int(counts[0])) / (hi - lo)
+                        got.setdefault((kind, side), []).append(per)
+                        print(f"round {r + 1} {kind} {side}: {per / 1000:,.1f}k", flush=True)
+        finally:
+            os.environ["PYTHONPATH"] = here
+            gw.close()
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    sdk = statistics.mean(got["kalshi-sdk", "after"]) if "kalshi-sdk" in kinds else None
+    for kind in kinds:
+        if kind == "kalshi-sdk":
+            runs = ", ".join(f"{x / 1000:,.1f}" for x in got[kind, "after"])
+            print(f"kalshi-sdk: {sdk / 1000:,.1f}k ({runs})" if sdk else "")
+            continue
+        b = statistics.mean(got[kind, "before"])
+        a = statistics.mean(got[kind, "after"])
+        print(
+            f"{kind}: before {b / 1000:,.1f}k ({', '.join(f'{x / 1000:,.1f}' for x in got[kind, 'before'])}) "
+            f"-> after {a / 1000:,.1f}k ({', '.join(f'{x / 1000:,.1f}' for x in got[kind, 'after'])}): "
+            f"{(a / b - 1) * 100:+.1f} %"
+            + (f"; to kalshi-sdk {b / sdk:.3f}x -> {a / sdk:.3f}x" if sdk else "")
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
