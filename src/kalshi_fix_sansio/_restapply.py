@@ -14,8 +14,7 @@ from decimal import Decimal
 from types import ModuleType
 from typing import Any
 
-from . import margin as _margin
-from . import prediction as _prediction
+from ._dialects import dialect
 from ._orders import Fill, OrderStatus, TrackedOrder
 from ._reconcileevents import SOURCES, Reconciled, ReconciledFill
 from ._restfills import (
@@ -52,7 +51,7 @@ class _Round:
         self.windowed = windowed  # fills read from a time on: older ones are not listed
         self.tracker = tracker
         self.prediction = product == "prediction"
-        self.d: ModuleType = _prediction if self.prediction else _margin
+        self.d: ModuleType = dialect(product)  # loaded on first use, as the session's
         self.replayed = replayed
         self.events: list[Event] = []
         self.problems = 0
