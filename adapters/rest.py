@@ -22,12 +22,12 @@ from types import ModuleType
 from typing import Any, Final
 
 from kalshi_fix_sansio.account import AccountLimits, limits_from_response, limits_request
-from kalshi_fix_sansio.client import Credentials, TransportError
+from kalshi_fix_sansio.client import Credentials
 from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.reconcile import Reconciliation
-from kalshi_fix_sansio.rest import RestRequest, RestResponse, rest_base_url
+from kalshi_fix_sansio.rest import RestRequest, RestResponse
 
 __all__ = [
     "MAX_BODY",
@@ -238,25 +238,6 @@ async def run_task(session: Any, companion: AsyncRestCompanion) -> None:
         session.logger.exception("the REST companion failed")
 
 
-def _limits_request(
-    credentials: Credentials,
-    product: str,
-    environment: str | None,
-    base_url: str | None,
-    now: float,
-) -> RestRequest:
-    if (environment is None) == (base_url is None):
-        raise LocalProtocolError("give one of environment ('demo' / 'production') or base_url")
-    base = base_url if base_url is not None else rest_base_url(str(environment))
-    return limits_request(credentials.key_id, credentials.signer, product, base, now)
-
-
-def _limits(answer: RestResponse | str, product: str, options: dict[str, Any]) -> AccountLimits:
-    if isinstance(answer, str):
-        raise TransportError(f"Kalshi's account limits could not be read: {answer}")
-    return limits_from_response(answer, product, **options)
-
-
 def read_account_limits(
     credentials: Credentials,
     *,
@@ -289,9 +270,11 @@ def read_account_limits(
     """
     _check(verify, timeout)
     httpx = _httpx()
-    request = _limits_request(credentials, product, environment, base_url, clock())
+    request = limits_request(
+        credentials, product, clock(), environment=environment, base_url=base_url
+    )
     with httpx.Client(verify=verify, timeout=timeout) as client:
-        return _limits(_send(httpx, client, request), product, options)
+        return limits_from_response(_send(httpx, client, request), product, **options)
 
 
 async def aread_account_limits(
@@ -308,6 +291,8 @@ async def aread_account_limits(
     """`read_account_limits`, awaited (asyncio or trio)."""
     _check(verify, timeout)
     httpx = _httpx()
-    request = _limits_request(credentials, product, environment, base_url, clock())
+    request = limits_request(
+        credentials, product, clock(), environment=environment, base_url=base_url
+    )
     async with httpx.AsyncClient(verify=verify, timeout=timeout) as client:
-        return _limits(await _send_async(httpx, client, request), product, options)
+        return limits_from_response(await _send_async(httpx, client, request), product, **options)

@@ -37,11 +37,18 @@ from typing import Any, Final
 
 import attrs
 
+from ._credentials import Credentials
 from ._logons import LogonSchedule
-from .auth import Signer
 from .errors import FixError, LocalProtocolError, RemoteProtocolError
 from .ratelimit import PREDICTION_TIERS, RateLimiter, Tier
-from .rest import RestRequest, RestResponse, check_base_url, rest_headers, rest_path
+from .rest import (
+    RestRequest,
+    RestResponse,
+    check_base_url,
+    rest_base_url,
+    rest_headers,
+    rest_path,
+)
 
 __all__ = [
     "DEFAULT_GATHER",
@@ -291,42 +298,55 @@ class AccountLimits:
 
 
 def limits_request(
-    key_id: str, signer: Signer, product: str, base_url: str, now: float
+    credentials: Credentials,
+    product: str,
+    now: float,
+    *,
+    environment: str | None = None,
+    base_url: str | None = None,
 ) -> RestRequest:
     """The signed ``GET /account/limits`` (prediction) or ``/account/limits/perps`` (margin) of
-    the account of API key ``key_id``, for an I/O part to send (`limits_from_response` reads the
-    answer; ``kalshi_fix_sansio.adapters.rest.read_account_limits`` does both).
+    the account of ``credentials``' key, for an I/O part to send (`limits_from_response` reads
+    the answer; ``kalshi_fix_sansio.adapters.rest.read_account_limits`` does both).
 
     Args:
-        key_id: the API key id (the FIX SenderCompID).
-        signer: its signer (the FIX Logon's).
+        credentials: a key of the account (the FIX Logon's).
         product: ``"prediction"`` or ``"margin"``.
-        base_url: ``https://host[:port]`` (`kalshi_fix_sansio.rest.rest_base_url`).
         now: UTC epoch seconds.
+        environment: ``"demo"`` or ``"production"`` (Kalshi's host) ...
+        base_url: ... or ``https://host[:port]`` (e.g. the mock gateway's): one of the two.
 
     Raises:
-        LocalProtocolError: an unknown product or a base URL that is not ``https://host``.
+        LocalProtocolError: an unknown product or environment, a base URL that is not
+            ``https://host``, or not exactly one of ``environment`` and ``base_url``.
     """
+    if (environment is None) == (base_url is None):
+        raise LocalProtocolError("give one of environment ('demo' / 'production') or base_url")
+    base = check_base_url(base_url) if base_url is not None else rest_base_url(str(environment))
     path = rest_path(product, "limits")
-    base = check_base_url(base_url)
-    headers = rest_headers(key_id, signer, "GET", path, now)
+    headers = rest_headers(credentials.key_id, credentials.signer, "GET", path, now)
     return RestRequest("limits", "GET", base, path, (), headers)
 
 
 def limits_from_response(
-    response: RestResponse, product: str = "prediction", **options: Any
+    response: RestResponse | str, product: str = "prediction", **options: Any
 ) -> AccountLimits:
     """`AccountLimits` from Kalshi's answer to `limits_request`.
 
     Args:
-        response: the HTTP answer.
+        response: the HTTP answer, or why none came (an I/O part's error text).
         product: as the request's.
         **options: more `AccountLimits.from_rest` arguments (``costs``, ``logons_per_second``).
 
     Raises:
         RemoteProtocolError: not a 200, not JSON, or not Kalshi's shape (named with the field).
+        TransportError: no answer came.
     """
     where = f"GET {rest_path(product, 'limits')}"
+    if isinstance(response, str):
+        from .supervisor import TransportError  # the supervisor imports this module
+
+        raise TransportError(f"{where}: no answer: {response}")
     if response.status != 200:
         raise _RemoteLimit(f"{where}: HTTP {response.status}: {response.body[:200]!r}")
     try:
