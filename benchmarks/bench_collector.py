@@ -124,22 +124,27 @@ def _median(rows: list[dict[str, Any]], key: str) -> float:
 
 def table(results: dict[tuple[str, int], list[dict[str, Any]]], risk: bool) -> list[str]:
     load = os.getloadavg()[0]
+    counts = {len(rows) for rows in results.values()}
+    rounds = "one round each" if counts == {1} else f"medians of {max(counts)} rounds"
     lines = [
         f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load:.1f} at "
         f"the end; an `OrderTracker`{' with its risk counts kept' if risk else ''} fed LIVE "
         "orders that stay live (NewOrderSingle sent + ExecutionReport New), one child process "
-        "per figure; medians over the rounds (before and after alternating)",
+        f"per figure; {rounds} (before and after alternating). Columns: live "
+        "orders; objects the collector tracks per live order; one full collection's CPU (median "
+        "of 5); the collections' CPU "
+        "per order while the orders arrive, and its share of the loop's CPU; full collections "
+        "in the loop; the loop's CPU per order",
         "",
-        "| code | live orders | rounds | tracked objects per live order | full collection "
-        "(CPU, median of 5) | collections' CPU per order while they arrive | its share of the "
-        "loop's CPU | full collections in the loop | loop CPU per order |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| code | live | tracked / order | full collection | collector / order | share | "
+        "full ones | loop / order |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (side, live), rows in sorted(
         results.items(), key=lambda kv: (kv[0][1], kv[0][0] != "before")
     ):
         lines.append(
-            f"| {side} | {live:,} | {len(rows)} | {_median(rows, 'tracked_per_order'):.2f} | "
+            f"| {side} | {live:,} | {_median(rows, 'tracked_per_order'):.2f} | "
             f"{_median(rows, 'full_ms'):,.1f} ms | {_median(rows, 'gc_us'):.2f} µs | "
             f"{_median(rows, 'share') * 100:.1f} % | "
             f"{_median(rows, 'full_in_loop'):.0f} | {_median(rows, 'loop_us'):.1f} µs |"
