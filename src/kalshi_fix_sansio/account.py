@@ -39,7 +39,7 @@ import attrs
 
 from ._credentials import Credentials
 from ._logons import LogonSchedule
-from .errors import FixError, LocalProtocolError, RemoteProtocolError
+from .errors import FixError, LocalProtocolError, RemoteProtocolError, TransportError
 from .ratelimit import PREDICTION_TIERS, RateLimiter, Tier
 from .rest import (
     RestRequest,
@@ -344,8 +344,6 @@ def limits_from_response(
     """
     where = f"GET {rest_path(product, 'limits')}"
     if isinstance(response, str):
-        from .supervisor import TransportError  # the supervisor imports this module
-
         raise TransportError(f"{where}: no answer: {response}")
     if response.status != 200:
         raise _RemoteLimit(f"{where}: HTTP {response.status}: {response.body[:200]!r}")

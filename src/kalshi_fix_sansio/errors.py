@@ -82,3 +82,7 @@ class RemoteProtocolError(FixError):
         super().__init__(text)
         self.reconnect = reconnect
         self.reset_seq_nums = reset_seq_nums
+
+
+class TransportError(FixError):
+    """The connection failed or was lost, or the peer stopped reading (back-pressure)."""

@@ -55,7 +55,7 @@ from ._message import Message
 from ._states import SupervisorAction, SupervisorInput, SupervisorState, supervisor_transition
 from .account import Account, logon_rank
 from .config import Role, SessionConfig
-from .errors import FixError, LocalProtocolError, RemoteProtocolError
+from .errors import FixError, LocalProtocolError, RemoteProtocolError, TransportError
 from .events import (
     NEED_DATA,
     ApplicationMessage,
@@ -100,10 +100,6 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------------
 # Errors
-
-
-class TransportError(FixError):
-    """The connection failed or was lost, or the peer stopped reading (back-pressure)."""
 
 
 class ConnectionFailed(TransportError):
