@@ -169,9 +169,18 @@ HEADLINES: tuple[Headline, ...] = (
         "start-up: importing a client <= kalshi-sdk's instructions",
         "a fresh interpreter's import of each adapter's FixClient, callgrind, less the "
         "interpreter alone",
-        "bytecode compiled before; no dialect loaded yet (each loads on first use)",
+        "bytecode compiled before (as pip install leaves it); no dialect loaded yet (each "
+        "loads on first use)",
         "import",
         r"^\* project target: importing a client <= kalshi-sdk's instructions, every adapter: "
+        rf"(?P<value>.+) — {_HELD}$",
+    ),
+    Headline(
+        "start-up of a prediction program: <= kalshi-sdk's instructions",
+        "the same, then the prediction dialect a program loads by its first session",
+        "bytecode compiled before (as pip install leaves it); margin's dialect never loaded",
+        "import",
+        r"^\* with the prediction dialect loaded \(a prediction program by its first session\): "
         rf"(?P<value>.+) — {_HELD}$",
     ),
     Headline(

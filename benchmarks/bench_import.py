@@ -6,7 +6,8 @@
 
 Each row is a fresh interpreter running one import statement under ``valgrind
 --tool=callgrind``: its instructions less those of an interpreter that imports nothing, the
-median of the rounds (the bytecode compiled before, as a program's second start). Peer:
+median of the rounds (the bytecode compiled before, as a program's second start, or as
+``pip install`` leaves a package, whatever ``PYTHONDONTWRITEBYTECODE`` says). Peer:
 kalshi-sdk's ``from kalshi.fix import FixClient`` (its asyncio client). Ours: each adapter's
 ``FixClient``; then the same with the prediction dialect loaded, which a prediction program
 has by its first session (each dialect is loaded on first use: `_dialects`); then with both,
@@ -16,6 +17,7 @@ what every client import loaded before the dialects were made lazy. The modules 
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -83,8 +85,12 @@ def measure(rounds: int) -> list[tuple[str, str, float, int]]:
     """(label, statement, instructions less the interpreter's, modules) of every row."""
     table = rows(_kalshi_sdk.status() is None)
     counts: dict[str, list[int]] = {s: [] for _, s in table}
-    for _, statement in table:  # compile the bytecode once, outside the counts
-        subprocess.run([sys.executable, "-c", statement], check=True)
+    # compile the bytecode once, outside the counts, as installing a package does (pip writes
+    # every module's .pyc): with PYTHONDONTWRITEBYTECODE set, every counted start would compile
+    # our source again while the peer, installed by pip, reads its cached bytecode
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for _, statement in table:
+        subprocess.run([sys.executable, "-c", statement], check=True, env=env)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cg.out"
         for _ in range(rounds):

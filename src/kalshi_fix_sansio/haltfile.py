@@ -34,13 +34,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import getpass
 import json
 import os
 import re
 import socket
 import stat
-import tempfile
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -167,6 +165,8 @@ class HaltRecord:
 
 
 def _user() -> str:
+    import getpass  # only when a halt is written: a client's import need not load it
+
     try:
         return getpass.getuser()
     except Exception:  # no login name in the environment nor the password database
@@ -239,6 +239,8 @@ class HaltFile:
             host=socket.gethostname() or "localhost",
             command=command,
         )
+        import tempfile  # only when a halt is written (it loads shutil, bz2 and lzma)
+
         make_store_dir(self.directory)
         fd, tmp = tempfile.mkstemp(prefix=".halt-", suffix=".tmp", dir=self.directory)
         try:
