@@ -4,7 +4,8 @@ A client process over loopback TLS runs fast or about 25 % slower for its whole 
 random, so `bench_latency.py` and `bench_tick.py` run every client kind in several processes
 (`Proc`, gathered per kind in an `Adapter`), label each fast or slow from the processes
 themselves (`speed_modes`) and compare a client with kalshi-sdk only between processes of the
-same mode (`mode_ratios`).
+same mode (`mode_ratios`), or pass by pass (`paired_cpu`: each process with kalshi-sdk's process
+of the same pass).
 """
 
 from __future__ import annotations
@@ -173,6 +174,26 @@ def mode_ratios(a: Adapter, sdk: Adapter, mode: str) -> tuple[float, float] | No
         med(pr.p50() for pr in ours) / med(pr.p50() for pr in theirs),
         med(pr.cpu_per_order() for pr in ours) / med(pr.cpu_per_order() for pr in theirs),
     )
+
+
+def paired_cpu(a: Adapter, sdk: Adapter) -> list[float]:
+    """Each of ``a``'s processes' client CPU per order over that of kalshi-sdk's process of the
+    same pass (`Proc.index`): the two ran minutes apart at most, so a machine whose speed
+    drifts over a run moves both; no speed mode is needed."""
+    theirs = {pr.index: pr for pr in sdk.procs}
+    return [
+        pr.cpu_per_order() / theirs[pr.index].cpu_per_order()
+        for pr in a.procs
+        if pr.index in theirs
+    ]
+
+
+def spread(values: list[float]) -> tuple[float, float, float]:
+    """(median, first quartile, third quartile) of ``values`` (one value: itself three times)."""
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    low, mid, high = statistics.quantiles(values, n=4, method="inclusive")
+    return mid, low, high
 
 
 def pct(values: list[float], q: float) -> float:

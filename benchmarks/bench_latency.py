@@ -84,7 +84,18 @@ import _kalshi_sdk
 from _docs import arguments, publish, write_block
 from _floors import AIO_FLOOR_NAME, FLOOR_NAME, aio_floor_block, floor_block
 from _gateway import SYMBOL, Block, Gateway, GatewayView, acked, order
-from _procs import MODE_GAP, Adapter, GcLog, Proc, mode_ratios, pct, speed_modes, us
+from _procs import (
+    MODE_GAP,
+    Adapter,
+    GcLog,
+    Proc,
+    mode_ratios,
+    paired_cpu,
+    pct,
+    speed_modes,
+    spread,
+    us,
+)
 
 from kalshi_fix_sansio import ApplicationMessage, Header
 from kalshi_fix_sansio import prediction as p
@@ -416,6 +427,7 @@ def report(adapters: list[Adapter], md: tuple[float, float], md_count: int) -> l
         f"{md_count:,} incremental refreshes of 2 entries in 4 KiB chunks): "
         f"best {md[0]:,.0f} msg/s, median {md[1]:,.0f} msg/s",
         *target_lines(adapters),
+        *paired_line(adapters),
     ]
     return lines
 
@@ -519,6 +531,33 @@ def target_lines(adapters: list[Adapter]) -> list[str]:
             line += f" (no FIX library, not judged: {'; '.join(floors)})"
         out.append(line)
     return out
+
+
+def paired_line(adapters: list[Adapter]) -> list[str]:
+    """The CPU target read pass by pass (`paired_cpu`): each client process's CPU per order
+    over kalshi-sdk's process of the same pass, the median over the passes with its
+    interquartile range; held when every adapter's median is within the target. No line
+    without kalshi-sdk's processes."""
+    sdk = _sdk(adapters)
+    if sdk is None or not sdk.procs:
+        return []
+    parts, floors, held = [], [], True
+    for a in adapters:
+        ratios = paired_cpu(a, sdk) if a is not sdk else []
+        if not ratios:
+            continue
+        mid, low, high = spread(ratios)
+        text = f"{a.name.split(':')[0]} {mid:.2f}x ({low:.2f}-{high:.2f})"
+        (floors if a.floor else parts).append(text)
+        held = held and (a.floor or mid <= TARGET_CPU)
+    line = (
+        f"* the same CPU target read pass by pass (each process over kalshi-sdk's process of "
+        f"the same pass; median over {len(sdk.procs)} passes, interquartile range): "
+        f"{'; '.join(parts)} — {'held' if held else 'NOT held'}"
+    )
+    if floors:
+        line += f" (no FIX library, not judged: {'; '.join(floors)})"
+    return [line]
 
 
 def write_docs(lines: list[str]) -> None:

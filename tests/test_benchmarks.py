@@ -230,6 +230,43 @@ def test_latency_targets_compare_processes_of_the_same_speed_mode() -> None:
     )
 
 
+def test_latency_reads_the_cpu_target_pass_by_pass() -> None:
+    bench = load("bench_latency")
+    ours = procs(bench, "asyncio", [0.000100, 0.000150, 0.000130])
+    sdk = procs(bench, "kalshi-sdk", [0.000200, 0.000300, 0.000200])
+    floor = procs(bench, "floor", [0.000030, 0.000030, 0.000030])
+    # pass by pass: 0.50x, 0.50x, 0.65x; the median holds though the last pass does not
+    (line,) = bench.paired_line([ours, floor, sdk])
+    assert "median over 3 passes" in line
+    assert "asyncio 0.50x (0.50-0.57) — held" in line
+    assert line.endswith("(no FIX library, not judged: floor 0.15x (0.12-0.15))")
+    ours.procs[0].cpu = 0.000130 * 100  # now 0.65x, 0.50x, 0.65x
+    assert "asyncio 0.65x (0.57-0.65) — NOT held" in bench.paired_line([ours, floor, sdk])[0]
+    ours.procs.pop()  # a pass kalshi-sdk ran and this kind did not: the others still pair
+    assert "asyncio 0.57x (0.54-0.61) — held" in bench.paired_line([ours, sdk])[0]
+    sdk.procs = []
+    assert bench.paired_line([ours, sdk]) == []  # no peer: no line
+
+
+def test_features_benchmark_pairs_each_adapter_with_itself_and_kalshi_sdk() -> None:
+    bench = load("bench_features")
+    adapters = []
+    for kind, on in bench.KINDS:  # 2 passes; without the bookkeeping 20 % less CPU
+        cpu = {"kalshi-sdk": 0.000500, "aio-floor": 0.000150}.get(kind, 0.000300)
+        label = "kalshi-sdk" if kind == "kalshi-sdk" else bench.name(kind, on)
+        adapter = bench.Adapter(label, None, floor=kind == "aio-floor", kind=kind)
+        scale = 1.0 if on else 0.8
+        adapter.procs = [
+            bench.Proc(kind, i + 1, [0.0005] * 100, cpu * scale * 100, 0.0) for i in range(2)
+        ]
+        adapters.append(adapter)
+    text = "\n".join(bench.report(adapters))
+    assert "| asyncio | 300 µs | 0.60x (0.60-0.60) | — |" in text
+    assert "| 240 µs | 0.48x (0.48-0.48) | 20.0% (20.0% to 20.0%) |" in text
+    assert text.count("20.0% (20.0% to 20.0%)") == 3  # blocking, asyncio, trio
+    assert "2 passes of one process per row" in text
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -237,6 +274,7 @@ def test_latency_targets_compare_processes_of_the_same_speed_mode() -> None:
         "bench_read",
         "bench_memory",
         "bench_latency",
+        "bench_features",
         "bench_corpora",
         "bench_tick",
         "bench_replay",

@@ -275,3 +275,81 @@ def test_the_docs_page_examples_run() -> None:
     assert len(blocks) == 4  # the model, a 35=j 380=8, the session, the adapters
     for i, code in enumerate(blocks, 1):
         exec(compile(code, f"docs/ratelimit.md#{i}", "exec"), {"__name__": "ratelimit_md"})
+
+
+class CountingLock:
+    """A lock that counts how often it is taken, and says whether it is held."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+        self.held = False
+
+    def __enter__(self) -> None:
+        assert not self.held, "taken again while held (a nested call)"
+        self.taken += 1
+        self.held = True
+
+    def __exit__(self, *exc: object) -> None:
+        self.held = False
+
+
+def test_a_guarded_limiter_takes_its_lock_once_in_every_call() -> None:
+    lock = CountingLock()
+    limiter = RateLimiter("prediction", Tier("t", read=10, write=20, write_burst=1))
+    limiter.guard_with(lambda: lock)
+    limiter.guard_with(CountingLock)  # the first lock given stays
+    assert limiter.guard is lock
+    order = Requests().new_order("X", "buy", 1, Decimal("0.5"), cl_ord_id="o1")
+    calls = [
+        lambda: limiter.check(order, 0.0),
+        lambda: limiter.try_take(order, 0.0),
+        lambda: limiter.reserve(order, 0.0),  # checked and billed under one hold
+        lambda: limiter.refund([Charge("write", 10.0)], 0.0),
+        lambda: limiter.take(order, 0.0),
+        lambda: limiter.available("write", 0.0),
+        lambda: limiter.bill([Charge("write", 1.0)], 0.0),
+        lambda: limiter.drain("write", 0.0),
+        lambda: limiter.retier(Tier("u", read=10, write=10), 0.0),
+        lambda: limiter.learn(RateLimited(1, "D", None, 8, "limited", None), 0.0),
+    ]
+    for n, call in enumerate(calls, start=1):
+        call()
+        assert (lock.taken, lock.held) == (n, False)
+    with pytest.raises(RateLimitExceeded):
+        limiter.admit(order, 0.0)  # drained: refused, and the lock let go
+    assert (lock.taken, lock.held) == (len(calls) + 1, False)
+
+
+def test_threads_sharing_a_guarded_limiter_never_take_more_than_it_holds() -> None:
+    import sys
+    import threading
+
+    limiter = RateLimiter("prediction", Tier("t", read=10, write=1_000, write_burst=1))  # 100
+    limiter.guard_with(threading.Lock)
+    order = Requests().new_order("X", "buy", 1, Decimal("0.5"), cl_ord_id="o1")
+    taken: list[int] = []
+    start = threading.Barrier(8)
+
+    def worker() -> None:
+        start.wait()
+        count = 0
+        for _ in range(50):
+            try:
+                limiter.reserve(order, 0.0)  # the clock stands still: no refill
+            except RateLimitExceeded:
+                continue
+            count += 1
+        taken.append(count)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch inside the check-then-bill if they can
+    try:
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert sum(taken) == 100  # the bucket's 1,000 tokens, 10 an order: never one more
+    assert limiter.available("write", 0.0) == 0.0

@@ -113,3 +113,24 @@ def test_the_client_takes_the_mode_when_it_makes_the_session() -> None:
     assert session.rate_limit == "raise"
     with pytest.raises(LocalProtocolError, match="rate_limit must be 'wait' or 'raise'"):
         client.session("KalshiNR", rate_limit="sleep")
+
+
+def test_blocking_sessions_share_a_limiter_under_a_lock_the_async_ones_need_none() -> None:
+    import threading
+    from contextlib import nullcontext
+
+    from kalshi_fix_sansio.account import Account
+    from kalshi_fix_sansio.adapters.asyncio import FixClient as AioClient
+    from kalshi_fix_sansio.adapters.blocking import FixClient
+
+    key = new_ed25519_keys()[0]
+    shared = two_orders_a_second()
+    FixClient(Credentials("k", key)).session("KalshiNR", rate_limiter=shared)
+    assert type(shared.guard) is type(threading.Lock())  # its sessions run in threads
+    account = Account("desk", keys=["k2"])
+    FixClient(Credentials("k2", key), account=account)
+    assert type(account.limiter.guard) is type(threading.Lock())
+    assert type(account.logons.guard) is type(threading.Lock())
+    alone = two_orders_a_second()
+    AioClient(Credentials("k", key)).session("KalshiNR", rate_limiter=alone)
+    assert isinstance(alone.guard, nullcontext)  # one event loop's thread: nothing to guard

@@ -33,7 +33,7 @@ from kalshi_fix_sansio.events import (
     ResendRequestReceived,
     ResendRequestSent,
 )
-from kalshi_fix_sansio.ratelimit import RateLimiter, Tier
+from kalshi_fix_sansio.ratelimit import RateLimiter, RateLimitExceeded, Tier
 from kalshi_fix_sansio.store import MemoryStore
 from kalshi_fix_sansio.testing import new_ed25519_keys
 from kalshi_fix_sansio.testing.samples import prediction_messages
@@ -336,17 +336,22 @@ def test_billing_remembers_what_each_message_took_and_a_rejection_drains_it() ->
     limiter = RateLimiter("prediction", Tier("test", read=10, write=10))
     billing = RateBilling(limiter, kept=2)
     full = limiter.available("write", NOW)
-    charges = billing.limiter.admit(order(), NOW)
-    assert limiter.available("write", NOW) == full  # admitting bills nothing
-    billing.bill(1, charges, NOW)
+    charges = billing.limiter.reserve(order(), NOW)  # checked and billed in one step
     assert limiter.available("write", NOW) == full - sum(c.cost for c in charges) < full
+    billing.limiter.refund(charges, NOW)  # not sent after all: the tokens are back
+    assert limiter.available("write", NOW) == full
+    charges = billing.limiter.reserve(order(), NOW)
+    billing.sent(1, charges)
     reject = p.BusinessMessageReject(ref_msg_type="D", business_reject_reason=8)
     refused = RateLimited(1, "D", None, 8, "rate limited", reject)
     billing.learn(refused, NOW)
     assert limiter.available("write", NOW) == 0.0
     assert billing.limiter.check(order(), NOW) > 0.0
+    with pytest.raises(RateLimitExceeded):
+        billing.limiter.reserve(order(), NOW)  # nothing billed: still empty, not below
+    assert limiter.available("write", NOW) == 0.0
     for seq in (2, 3, 4):
-        billing.bill(seq, [], NOW)
+        billing.sent(seq, [])
     assert sorted(billing._billed) == [3, 4]  # only the last ``kept``
 
 

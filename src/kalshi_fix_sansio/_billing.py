@@ -1,10 +1,12 @@
 """Rate billing: one of the parts a `Session` is built from (with ``SessionConfig.rate_limiter``).
 
-`RateBilling` holds a session's `RateLimiter` (the session asks ``limiter.admit`` before
-anything is encoded, raising `RateLimitExceeded`, and ``limiter.check`` for a delay) and bills
-it (`bill`) once the message is numbered and queued, remembering what each MsgSeqNum was
-billed, so that a `RateLimited` (35=j 380=8) drains exactly the buckets the refused message
-took (`learn`). Session messages are never billed.
+`RateBilling` holds a session's `RateLimiter`: the session asks ``limiter.check`` for a delay
+and bills it with ``limiter.reserve`` before anything is encoded (raising `RateLimitExceeded`;
+checked and billed in one step, so that sessions sharing the limiter from threads of their own
+cannot both take the last tokens), ``limiter.refund`` when the message could not be sent after
+all. Once the message is numbered and queued, `sent` remembers what each MsgSeqNum was billed,
+so that a `RateLimited` (35=j 380=8) drains exactly the buckets the refused message took
+(`learn`). Session messages are never billed.
 """
 
 from __future__ import annotations
@@ -33,9 +35,8 @@ class RateBilling:
         self._billed: dict[int, list[Charge]] = {}
         self._kept = kept
 
-    def bill(self, seq: int, charges: list[Charge], now: float) -> None:
-        """The message numbered ``seq`` was sent: take its ``charges`` and remember them."""
-        self.limiter.bill(charges, now)
+    def sent(self, seq: int, charges: list[Charge]) -> None:
+        """The message billed ``charges`` went out numbered ``seq``: remember them."""
         billed = self._billed
         billed[seq] = charges
         if len(billed) > self._kept:

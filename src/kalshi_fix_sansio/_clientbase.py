@@ -32,6 +32,7 @@ from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.filestore import FileStore, make_store_dir
 from kalshi_fix_sansio.gate import TradingHalt
 from kalshi_fix_sansio.haltfile import HaltFile
+from kalshi_fix_sansio.ratelimit import RateLimiter
 from kalshi_fix_sansio.reconcile import RestOptions
 from kalshi_fix_sansio.risk import RiskLimits
 from kalshi_fix_sansio.spec import SESSIONS
@@ -256,8 +257,9 @@ class ClientBase(Generic[S]):
 
     PRODUCT: ClassVar[str] = "prediction"
     _SESSION: ClassVar[Callable[..., Any]]  # the adapter's session class
-    # what the sessions of an account hold around its Logon schedule: a lock factory for an
-    # adapter whose sessions run in threads of their own (the blocking one), else None
+    # what the sessions of an account hold around its Logon schedule and a rate limiter they
+    # may share: a lock factory for an adapter whose sessions run in threads of their own (the
+    # blocking one), else None
     _ACCOUNT_LOCK: ClassVar[Callable[[], Any] | None] = None
 
     def __init__(
@@ -328,6 +330,7 @@ class ClientBase(Generic[S]):
             make_lock = type(self)._ACCOUNT_LOCK
             if make_lock is not None:
                 account.logons.guard_with(make_lock)
+                account.limiter.guard_with(make_lock)
         self.account = account
         """The `Account` of the client's key (None: the sessions budget alone)."""
         self.credentials = credentials
@@ -560,6 +563,10 @@ class ClientBase(Generic[S]):
         if self.account is not None:
             _refuse_own_limiter(f"{session_type} flags", flags, self.account)
             settings["rate_limiter"] = self.account.limiter
+        make_lock = type(self)._ACCOUNT_LOCK
+        limiter = settings.get("rate_limiter")
+        if make_lock is not None and isinstance(limiter, RateLimiter):
+            limiter.guard_with(make_lock)  # it may be shared with sessions in other threads
         config = SessionConfig(
             sender_comp_id=self.credentials.key_id,
             product=self.PRODUCT,

@@ -31,6 +31,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,6 +221,11 @@ class RateLimiter:
     All buckets start full. Times are seconds on any monotonic clock; a ``now`` earlier than the
     last one billed counts as no time passing. `check` and `available` only look: asking about a
     later time refills nothing.
+
+    One limiter may be shared by several sessions (an `Account`'s are). Sessions that run in
+    threads of their own (the blocking adapter's) share it safely once it holds a lock
+    (`guard_with`; the blocking ``FixClient`` gives it one), and bill through `reserve`, which
+    checks and bills in one step: two threads cannot both take the last tokens.
     """
 
     def __init__(
@@ -255,6 +261,15 @@ class RateLimiter:
             self._shard_of = shard_of
         self._shard_write = shard_write
         self._buckets: dict[str, _Bucket] = {}
+        self.guard: AbstractContextManager[Any] = nullcontext()
+        """Held in every call that reads or bills the buckets (`guard_with`)."""
+
+    def guard_with(self, make_lock: Callable[[], AbstractContextManager[Any]]) -> None:
+        """Hold a lock made by ``make_lock`` in every call that reads or bills the buckets from
+        now on (sessions sharing this limiter from threads of their own: ``threading.Lock``);
+        the first lock given stays."""
+        if isinstance(self.guard, nullcontext):
+            self.guard = make_lock()
 
     # -- model -------------------------------------------------------------------------------
 
@@ -322,12 +337,13 @@ class RateLimiter:
         (Kalshi moved the account to another tier): every bucket refills at its new rate and
         holds at most its new capacity; the tokens it held at ``now`` stay (up to that
         capacity)."""
-        self._set_costs(costs)
-        self.tier = tier
-        for name, bucket in self._buckets.items():
-            level = bucket.level_at(now)  # refilled at the old rate until now
-            bucket.rate, bucket.capacity = self._size(name)
-            bucket.set(min(level, bucket.capacity), now)
+        with self.guard:
+            self._set_costs(costs)
+            self.tier = tier
+            for name, bucket in self._buckets.items():
+                level = bucket.level_at(now)  # refilled at the old rate until now
+                bucket.rate, bucket.capacity = self._size(name)
+                bucket.set(min(level, bucket.capacity), now)
 
     # -- use -----------------------------------------------------------------------------------
 
@@ -343,16 +359,18 @@ class RateLimiter:
     def check(self, message: Message, now: float) -> float:
         """Seconds to wait before ``message`` fits its buckets (0.0: it may go now; ``inf``: it
         never fits). Bills nothing."""
-        return self._wait(message, now)[0]
+        with self.guard:
+            return self._wait(message, now)[0]
 
     def try_take(self, message: Message, now: float) -> float:
         """Bill ``message`` if it fits now and return 0.0; otherwise bill nothing and return the
         seconds to wait (what an adapter sleeps before trying again)."""
-        wait, _, charges = self._wait(message, now)
-        if wait > 0:
-            return wait
-        self._bill(charges, now)
-        return 0.0
+        with self.guard:
+            wait, _, charges = self._wait(message, now)
+            if wait > 0:
+                return wait
+            self._bill(charges, now)
+            return 0.0
 
     def _bill(self, charges: list[Charge], now: float) -> None:
         for charge in charges:
@@ -362,15 +380,37 @@ class RateLimiter:
     def take(self, message: Message, now: float) -> None:
         """Bill ``message``, or raise `RateLimitExceeded` (billing nothing) when it does not
         fit now; the error says which bucket and how long to wait."""
-        self.bill(self.admit(message, now), now)
+        self.reserve(message, now)
+
+    def reserve(self, message: Message, now: float) -> list[Charge]:
+        """Bill ``message`` now and return what it cost, or raise `RateLimitExceeded` (billing
+        nothing): `admit` and `bill` in one step, under the limiter's lock. A sender that may
+        still fail after it (the `Session` encodes the message next) gives the tokens back with
+        `refund`."""
+        with self.guard:
+            charges = self._admit(message, now)
+            self._bill(charges, now)
+            return charges
+
+    def refund(self, charges: list[Charge], now: float) -> None:
+        """Give back what `reserve` billed for a message that was not sent after all (each
+        bucket up to its capacity)."""
+        with self.guard:
+            for charge in charges:
+                bucket = self._bucket(charge.bucket)
+                bucket.set(min(bucket.capacity, bucket.level_at(now) + charge.cost), now)
 
     def admit(self, message: Message, now: float) -> list[Charge]:
         """What ``message`` costs if it fits now (bill it with `bill` once it is sent), or raise
         `RateLimitExceeded`; bills nothing either way.
 
-        `take` is ``bill(admit(message, now), now)``; a sender that may still fail after the
-        check (the `Session` encodes the message first) bills only what it sent.
+        Another thread may bill the same tokens between `admit` and `bill`; sessions sharing
+        the limiter bill through `reserve` (check and bill in one step) instead.
         """
+        with self.guard:
+            return self._admit(message, now)
+
+    def _admit(self, message: Message, now: float) -> list[Charge]:
         wait, bucket, charges = self._wait(message, now)
         if wait > 0:
             mt = message.MSG_TYPE or "?"
@@ -388,16 +428,19 @@ class RateLimiter:
 
     def bill(self, charges: list[Charge], now: float) -> None:
         """Take ``charges`` (from `admit` or `charges`) from their buckets at ``now``."""
-        self._bill(charges, now)
+        with self.guard:
+            self._bill(charges, now)
 
     def available(self, bucket: str, now: float) -> float:
         """Tokens in ``bucket`` at ``now`` (a bucket not used yet is full)."""
-        return self._bucket(bucket).level_at(now)
+        with self.guard:
+            return self._bucket(bucket).level_at(now)
 
     def drain(self, bucket: str, now: float) -> None:
         """Empty ``bucket`` at ``now``, e.g. after a `RateLimited` (REST use shares the bucket,
         so Kalshi's count may run ahead of ours)."""
-        self._bucket(bucket).set(0.0, now)
+        with self.guard:
+            self._bucket(bucket).set(0.0, now)
 
     def learn(self, event: RateLimited, now: float, charges: list[Charge] | None = None) -> None:
         """Kalshi refused a message for its rate limit (a `RateLimited`): empty the buckets it
@@ -420,5 +463,6 @@ class RateLimiter:
                 buckets.append("mass-cancel")
         else:
             buckets = [charge.bucket for charge in charges]
-        for bucket in buckets:
-            self.drain(bucket, now)
+        with self.guard:
+            for bucket in buckets:
+                self._bucket(bucket).set(0.0, now)

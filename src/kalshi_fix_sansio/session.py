@@ -364,9 +364,14 @@ class Session:
         billing = self._billing
         if billing is None:
             return writer.send_app(message, now)
-        charges = billing.limiter.admit(message, now)  # raises before anything is encoded or stored
-        seq = writer.send_app(message, now)
-        billing.bill(seq, charges, now)
+        # checked and billed at once: raises before anything is encoded or stored
+        charges = billing.limiter.reserve(message, now)
+        try:
+            seq = writer.send_app(message, now)
+        except BaseException:
+            billing.limiter.refund(charges, now)
+            raise
+        billing.sent(seq, charges)
         return seq
 
     def _send_gated(self, gate: OrderGate, message: Message, msg_type: str, now: float) -> int:
@@ -382,9 +387,13 @@ class Session:
             if billing is None:
                 seq = self._writer.send_app(message, now)
             else:
-                charges = billing.limiter.admit(message, now)
-                seq = self._writer.send_app(message, now)
-                billing.bill(seq, charges, now)
+                charges = billing.limiter.reserve(message, now)
+                try:
+                    seq = self._writer.send_app(message, now)
+                except BaseException:
+                    billing.limiter.refund(charges, now)
+                    raise
+                billing.sent(seq, charges)
         except BaseException:
             gate.discard(cl)
             raise
