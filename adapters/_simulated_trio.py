@@ -43,7 +43,7 @@ class _Trio:
         self.simulation = session.simulation
         self.now: Callable[[], float] = self.simulation.time  # the wait clock (`AsyncPump.now`)
         self.link = MemoryLink(session, self.simulation, self._changed, self._finished)
-        self.host.perform = self.link.perform
+        self.host.perform, self.host.wake = self.link.perform, self.wake
         self.waiting: list[trio.Event] = []  # the waiting tasks' events
         self.kick = trio.Event()  # the callback task looks again
         self.callbacks = session.on_event is not None or session.on_reconnect is not None

@@ -14,7 +14,6 @@ by itself when its driver starts a round (see docs/accounts.md).
 
 from __future__ import annotations
 
-import contextlib
 import ssl
 import time
 from collections.abc import Callable
@@ -23,10 +22,9 @@ from typing import Any, Final
 
 from kalshi_fix_sansio.account import AccountLimits, limits_from_response, limits_request
 from kalshi_fix_sansio.client import Credentials
-from kalshi_fix_sansio.driver import Driver
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.reconcile import Reconciliation
+from kalshi_fix_sansio.pump import RestPort
 from kalshi_fix_sansio.rest import RestRequest, RestResponse
 
 __all__ = [
@@ -49,49 +47,6 @@ def _httpx() -> ModuleType:
             'the REST companion needs httpx: pip install "kalshi-fix-sansio[rest]"'
         ) from None
     return httpx
-
-
-class _Port:
-    """A reconciliation's four calls, whatever the target, under the target's lock."""
-
-    def __init__(self, target: object) -> None:
-        self.lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-        driver: object = target
-        host = getattr(target, "_host", None)
-        self.session: Any = None
-        self.notify: Callable[[], None] = lambda: None
-        if host is not None:  # an adapter's session
-            self.lock = host.lock
-            driver = host.driver
-            self.session = target
-            self.notify = host.wake  # its waiters look at the events queued
-        rec = driver.reconciliation if isinstance(driver, Driver) else driver
-        if rec is None:
-            raise LocalProtocolError(
-                "the session has no REST reconciliation: make it with rest=RestOptions(...)"
-            )
-        if not isinstance(rec, Reconciliation):
-            raise LocalProtocolError(
-                f"a REST companion runs a Reconciliation, a Driver or a session, got {target!r}"
-            )
-        self.rec = rec  # a driver's queues the events of its answers itself (its sink)
-
-    def step(self, now: float) -> tuple[bool, RestRequest | None, float | None]:
-        with self.lock:
-            rec = self.rec
-            if not rec.active and self.session is not None:
-                self.session._rest_running = False  # a new round starts a new companion
-            return rec.active, rec.next_request(now), rec.wake_at
-
-    def answer(self, response: RestResponse | str, now: float) -> list[Event]:
-        with self.lock:
-            if isinstance(response, str):
-                events = self.rec.unreachable(response, now)
-            else:
-                events = self.rec.receive(response, now)
-            if events:
-                self.notify()
-            return events
 
 
 def _check(verify: object, timeout: object) -> None:
@@ -133,7 +88,7 @@ class RestCompanion:
             LocalProtocolError: the target has no reconciliation, or httpx is not installed.
         """
         httpx = _httpx()
-        port = _Port(target)
+        port = RestPort(target)
         events: list[Event] = []
         with httpx.Client(verify=self.verify, timeout=self.timeout) as client:
             while True:
@@ -188,7 +143,7 @@ class AsyncRestCompanion:
         httpx = _httpx()
         import anyio
 
-        port = _Port(target)
+        port = RestPort(target)
         events: list[Event] = []
         async with httpx.AsyncClient(verify=self.verify, timeout=self.timeout) as client:
             while True:

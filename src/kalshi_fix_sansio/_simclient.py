@@ -61,9 +61,12 @@ class Simulation(Protocol):
     """What a simulated session asks of its simulation (`kalshi_fix_sansio.simulation.Simulation`)."""
 
     scheduler: Scheduler
+    rest: Any  # its REST pages in memory (a `RestApp`), or None
 
     @property
     def product(self) -> str: ...
+
+    def serve_rest(self, target: object) -> None: ...
 
     def time(self) -> float: ...
 
@@ -308,6 +311,18 @@ class InSimulation(SessionBase):
         self.simulation = simulation
         """The simulation the session runs in."""
         super().__init__(config, options, clock=simulation.time, **session_options)
+
+    def _start_rest(self) -> None:
+        """A REST round started: the simulation answers its requests in memory
+        (`Simulation.serve_rest`), or says why it cannot."""
+        if self.simulation.rest is None:
+            self._rest_running = False
+            self.logger.warning(
+                "a REST reconciliation started, but this simulation serves no REST pages: make "
+                "it with Simulation(..., rest=True), or answer the round yourself"
+            )
+            return
+        self.simulation.serve_rest(self)
 
 
 class SimulatedSession(InSimulation, SyncAPI):

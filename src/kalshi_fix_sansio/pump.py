@@ -23,6 +23,8 @@ so no adapter reaches into a private module of the package:
 * what a pump needs to connect: `loopback_addresses` (plain TCP only to checked loopback
   addresses), `connect_error` (a failed connect as the error users see), `READ_CHUNK`,
   `WOULD_BLOCK`, `IDLE_HANDOFF`, `MAX_QUEUED_EVENTS`;
+* what a REST companion calls of a reconciliation round (the session's, under its lock):
+  `RestPort`;
 * a pump that runs in memory on a simulated clock takes the simulation's link from
   `kalshi_fix_sansio.simulation` (`MemoryLink`, `InSimulation`): kept apart, so that a pump
   of a live loop does not import the simulation's.
@@ -42,6 +44,7 @@ from ._callers import Until, Wait, drive
 from ._clientbase import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
 from ._endpoints import loopback_addresses
 from ._readers import Readers
+from ._restport import RestPort
 from ._sessionbase import IDLE_HANDOFF, Host, SessionBase
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump
 from ._tlsconfig import connect_error
@@ -59,6 +62,7 @@ __all__ = [
     "ConnectOptions",
     "Host",
     "Readers",
+    "RestPort",
     "SessionBase",
     "SyncAPI",
     "SyncKillAll",

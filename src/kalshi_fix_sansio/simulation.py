@@ -34,6 +34,10 @@ shuffles them), as they would live.
 A wait that could never end (nothing left to happen), or simulated time going past
 ``max_time``, raises `SimulationStalled` instead of spinning forever.
 
+With ``rest=True`` the gateway's REST pages (orders, fills, positions, the account's limits)
+are served in memory too: a session made with ``rest=RestOptions(...)`` reconciles from them on
+the simulated clock, as it does from Kalshi's REST API live (`Simulation.serve_rest`).
+
 A loop of your own runs on the same parts: `Simulation.connect` opens a connection in memory
 (a `Pipe`, an `asyncio.Transport`) to the gateway for any protocol object, everything due on
 the simulated clock is in `Simulation.scheduler` (a `Scheduler` of `Timer`), and
@@ -51,9 +55,11 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final, TypeVar
+from urllib.parse import urlencode
 
 import attrs
 
+from ._restport import RestPort
 from ._simclient import InSimulation, MemoryLink, SimulatedSession, blocking_client_class
 from ._simloop import SimLoop
 from ._simnet import Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer, pipe_pair
@@ -64,11 +70,13 @@ from .gateway import MockGateway
 from .gateway.connection import Connection
 from .gateway.listening import is_loopback_host
 from .latency import LatencyModel, _models_by_session_type
+from .rest import RestRequest, RestResponse
 from .spec import SESSIONS
 from .supervisor import Backoff
 
 if TYPE_CHECKING:
     from .adapters import Endpoint
+    from .gateway.rest import RestApp
 
 __all__ = [
     "APIS",
@@ -153,14 +161,20 @@ class Simulation:
             generator seeded with ``seed``. None: bytes arrive as they are written.
         record_wire: keep every chunk written in `wire` (False for a long run: memory stays
             flat; `wire_listeners` still hear each chunk).
+        rest: serve the gateway's REST pages in memory (`rest`, `serve_rest`): a session made
+            with ``rest=RestOptions(...)`` reconciles from them on the simulated clock. False:
+            a round that starts only logs that nothing sends its requests (the pages keep every
+            fill of the run: leave it off for a long backtest that does not reconcile).
+        rest_latency: simulated seconds from a REST request to its answer (the pages are read
+            halfway): 0.0, answered at once.
         **gateway_options: more `MockGateway` options (``heartbeat_interval``,
             ``auto_list_markets``, ``write_timeout``, ``finished_orders``...). The gateway is
             in memory: ``tls``, ``ssl_context``, ``certificate``, ``host`` and ``port_base``
             are refused.
 
     Raises:
-        LocalProtocolError: a start that is not a time, a ``max_time`` that is not > 0, or an
-            option of a listening gateway.
+        LocalProtocolError: a start that is not a time, a ``max_time`` that is not > 0, a
+            ``rest_latency`` that is not >= 0, or an option of a listening gateway.
         ValueError: what `MockGateway` refuses.
     """
 
@@ -174,6 +188,8 @@ class Simulation:
         max_time: float = 86_400.0,
         latency: LatencyModel | Mapping[str, LatencyModel] | None = None,
         record_wire: bool = True,
+        rest: bool = False,
+        rest_latency: float = 0.0,
         **gateway_options: Any,
     ) -> None:
         refused = sorted(set(gateway_options) & set(_NOT_IN_MEMORY))
@@ -184,6 +200,12 @@ class Simulation:
             )
         if isinstance(max_time, bool) or not isinstance(max_time, (int, float)) or max_time <= 0:
             raise LocalProtocolError(f"max_time must be seconds > 0, got {max_time!r}")
+        if (
+            isinstance(rest_latency, bool)
+            or not isinstance(rest_latency, (int, float))
+            or not 0 <= rest_latency < math.inf
+        ):
+            raise LocalProtocolError(f"rest_latency must be seconds >= 0, got {rest_latency!r}")
         self.clock = SimClock(_epoch(start))
         """The simulated clock (`SimClock`): ``clock.time()`` is now, ``clock.elapsed`` the
         simulated seconds so far."""
@@ -224,6 +246,16 @@ class Simulation:
         self.loop: SimLoop | None = None
         """The event loop of the `run_asyncio` under way (None outside one)."""
         self._client_classes: dict[str, type[Any]] = {}
+        self.rest: RestApp | None = None
+        """The gateway's REST pages, served in memory (`serve_rest`); None without
+        ``rest=True``."""
+        if rest:
+            from .gateway.rest import RestApp
+
+            gw = self.gateway
+            self.rest = RestApp(gw.exchange, gw.keys, gw.faults, gw.accounts)
+        self.rest_latency = float(rest_latency)
+        """Simulated seconds from a REST request to its answer."""
         self._tick()
 
     # -- what a loop asks -------------------------------------------------------------------
@@ -347,6 +379,56 @@ class Simulation:
         if cls is None:
             cls = self._client_classes[api] = _client_class(self, api)
         return cls(Credentials(key_id, signer), config=config, **options)
+
+    def serve_rest(self, target: object) -> None:
+        """Answer the REST requests of ``target``'s reconciliation round from the gateway's
+        pages in memory, on the simulated clock, until the round ends: each request answered
+        `rest_latency` seconds after it is asked (the pages read halfway), a 429 or 5xx asked
+        again when the round says. The round's events reach the session as a live companion's
+        do. A simulated session made with ``rest=`` does this by itself when its round starts;
+        call it for a `Driver` or a `Reconciliation` of a loop of your own. Returns at once:
+        the round runs as the simulation runs.
+
+        Args:
+            target: a session of this simulation made with ``rest=``, a `Driver` made with
+                ``rest=``, or a `Reconciliation`.
+
+        Raises:
+            LocalProtocolError: the simulation serves no REST pages (``Simulation(rest=True)``),
+                or the target has no reconciliation.
+        """
+        app = self.rest
+        if app is None:
+            raise LocalProtocolError(
+                "this simulation serves no REST pages: make it with Simulation(..., rest=True)"
+            )
+        port = RestPort(target)
+        half = self.rest_latency / 2
+        scheduler = self.scheduler
+
+        def ask() -> None:
+            now = self.time()
+            active, request, wake = port.step(now)
+            if not active:
+                return
+            if request is None:  # waiting after a 429 / 5xx (or another companion's request)
+                scheduler.call_at(wake if wake is not None and wake > now else now + 0.05, ask)
+                return
+            scheduler.call_at(now + half, arrive, request)
+
+        def arrive(request: RestRequest) -> None:
+            query = urlencode(list(request.params))
+            target = request.path + (f"?{query}" if query else "")
+            status, headers, body = app.handle(
+                request.method, target, dict(request.headers), self.time()
+            )
+            scheduler.call_at(self.time() + half, answer, RestResponse(status, body, headers))
+
+        def answer(response: RestResponse) -> None:
+            port.answer(response, self.time())
+            ask()
+
+        scheduler.call_soon(ask)
 
     def run_for(self, seconds: float) -> None:
         """Run the simulation for ``seconds`` of simulated time, everything due meanwhile done
