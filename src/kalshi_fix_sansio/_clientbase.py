@@ -54,6 +54,7 @@ from ._logwriter import MessageLog
 from ._tlsconfig import make_ssl_context
 
 S = TypeVar("S")
+C = TypeVar("C", bound="ClientBase[Any]")  # a client class's own type (`from_key`, `from_env`)
 
 MAX_QUEUED_EVENTS: Final = DEFAULT_MAX_EVENTS
 """Default bound of unread events before a session logs out with `EventQueueOverflow` (reading
@@ -441,8 +442,11 @@ class ClientBase(Generic[S]):
 
     @classmethod
     def from_env(
-        cls, environment: str = "demo", environ: Mapping[str, str] | None = None, **options: Any
-    ) -> Any:
+        cls: type[C],
+        environment: str = "demo",
+        environ: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> C:
         """Build a client from ``KALSHI_*`` (prediction) or ``KALSHI_PERPS_*`` (margin) variables.
 
         Args:
@@ -461,7 +465,7 @@ class ClientBase(Generic[S]):
 
     @classmethod
     def from_key(
-        cls,
+        cls: type[C],
         key_id: str,
         *,
         pem: str | bytes | None = None,
@@ -469,7 +473,7 @@ class ClientBase(Generic[S]):
         passphrase: str | bytes | None = None,
         environment: str = "demo",
         **options: Any,
-    ) -> Any:
+    ) -> C:
         """Build a client from an explicit key.
 
         Args:
