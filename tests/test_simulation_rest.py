@@ -23,7 +23,13 @@ from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.gateway import mock_api_key
-from kalshi_fix_sansio.reconcile import Reconciled, ReconcileStarted, RestOptions
+from kalshi_fix_sansio.reconcile import (
+    Reconciled,
+    ReconcileFailed,
+    ReconcileStarted,
+    RestOptions,
+    RestProblem,
+)
 from kalshi_fix_sansio.simulation import Simulation
 from kalshi_fix_sansio.supervisor import Backoff
 
@@ -189,3 +195,25 @@ def test_a_round_asked_for_runs_in_memory_too() -> None:
     sim = new_simulation(rest=True)
     done = sim.run_asyncio(main(sim))
     assert (done.added, done.sources, done.problems) == (0, {"fix": 1}, 0)
+
+
+def test_pages_that_fail_give_no_answer_and_the_round_fails_cleanly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim = new_simulation(rest=True)
+    assert sim.rest is not None
+
+    def broken(*args: object) -> tuple[int, dict[str, str], bytes]:
+        raise RuntimeError("a bug of the pages")
+
+    monkeypatch.setattr(sim.rest, "handle", broken)
+    options = RestOptions(environment="demo", max_retries=1, retry_delay=0.1)
+    with client(sim, "blocking").order_entry(rest=options) as oe:
+        oe.place(BID)
+        oe.reconcile()
+        problem = oe.wait_for(is_a(RestProblem), timeout=10)
+        failed = oe.wait_for(is_a(ReconcileFailed), timeout=1)
+    assert failed.endpoint == "fills"
+    assert "no answer (the REST pages failed: RuntimeError: a bug of the pages), 2 times" in (
+        problem.reason
+    )

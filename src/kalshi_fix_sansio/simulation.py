@@ -384,7 +384,8 @@ class Simulation:
         """Answer the REST requests of ``target``'s reconciliation round from the gateway's
         pages in memory, on the simulated clock, until the round ends: each request answered
         `rest_latency` seconds after it is asked (the pages read halfway), a 429 or 5xx asked
-        again when the round says. The round's events reach the session as a live companion's
+        again when the round says; pages that fail (raise) give no answer, asked again as a
+        server's silence is live. The round's events reach the session as a live companion's
         do. A simulated session made with ``rest=`` does this by itself when its round starts;
         call it for a `Driver` or a `Reconciliation` of a loop of your own. Returns at once:
         the round runs as the simulation runs.
@@ -419,12 +420,17 @@ class Simulation:
         def arrive(request: RestRequest) -> None:
             query = urlencode(list(request.params))
             target = request.path + (f"?{query}" if query else "")
-            status, headers, body = app.handle(
-                request.method, target, dict(request.headers), self.time()
-            )
-            scheduler.call_at(self.time() + half, answer, RestResponse(status, body, headers))
+            try:
+                status, headers, body = app.handle(
+                    request.method, target, dict(request.headers), self.time()
+                )
+            except Exception as exc:  # the pages' own failure: no answer, as a server's crash
+                failed: RestResponse | str = f"the REST pages failed: {type(exc).__name__}: {exc}"
+            else:
+                failed = RestResponse(status, body, headers)
+            scheduler.call_at(self.time() + half, answer, failed)
 
-        def answer(response: RestResponse) -> None:
+        def answer(response: RestResponse | str) -> None:
             port.answer(response, self.time())
             ask()
 
