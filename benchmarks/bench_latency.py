@@ -19,7 +19,9 @@ Why processes: a client process runs fast or about 25 % slower for its whole lif
 so a single process per kind can show 1.24x or 0.78x for the same code. Each process is
 labelled fast or slow (`speed_modes`: a kind's processes split at the widest step of their
 client CPU per order above `MODE_GAP`), and the targets compare a client with kalshi-sdk's
-processes of the same mode (`mode_ratios`). Reported per process: median, p99 and maximum of
+processes of the same mode (`mode_ratios`); the CPU target is also read pass by pass, each
+process over kalshi-sdk's process of the same pass (`paired_line`, `_procs.paired_cpu`: no
+speed mode needed, a drift of the machine within a run cancelled). Reported per process: median, p99 and maximum of
 the round trips, the garbage collections that began inside a timed round trip, the client
 process's own (`_procs.GcLog`, a ``gc.callbacks`` entry) and the gateway process's (started
 with a callback logging each collection to a file, `_gateway.GC_LOGGING_GATEWAY`, on the same
