@@ -364,15 +364,7 @@ class Session:
         billing = self._billing
         if billing is None:
             return writer.send_app(message, now)
-        # checked and billed at once: raises before anything is encoded or stored
-        charges = billing.limiter.reserve(message, now)
-        try:
-            seq = writer.send_app(message, now)
-        except BaseException:
-            billing.limiter.refund(charges, now)
-            raise
-        billing.sent(seq, charges)
-        return seq
+        return billing.send(writer.send_app, message, now)  # raises before anything is encoded
 
     def _send_gated(self, gate: OrderGate, message: Message, msg_type: str, now: float) -> int:
         """`send` of a message the order gate checks (halt, live ClOrdID, risk limits) and
@@ -387,13 +379,7 @@ class Session:
             if billing is None:
                 seq = self._writer.send_app(message, now)
             else:
-                charges = billing.limiter.reserve(message, now)
-                try:
-                    seq = self._writer.send_app(message, now)
-                except BaseException:
-                    billing.limiter.refund(charges, now)
-                    raise
-                billing.sent(seq, charges)
+                seq = billing.send(self._writer.send_app, message, now)
         except BaseException:
             gate.discard(cl)
             raise
