@@ -262,8 +262,8 @@ def test_429_waits_retry_after_then_gives_up_past_the_retries() -> None:
     events = serve(h, app)
     limited = of(events, RestRateLimited)
     assert [(e.endpoint, e.retry_in, e.attempt) for e in limited] == [
-        ("fills", 3.0, 1),
-        ("fills", 3.0, 2),
+        ("cutoff", 3.0, 1),  # the round's first page: Kalshi's historical cutoff
+        ("cutoff", 3.0, 2),
     ]
     assert h.now >= start + 6 and h.tracked("o-1").cum_qty == 2
     app.faults.rest_rate_limit_next = 10
@@ -428,7 +428,10 @@ def test_a_key_answers_for_its_account() -> None:
     h.reconnect()
     h.read()
     request = h.driver.rest_request(h.now)
-    assert request is not None
+    assert request is not None and request.endpoint == "cutoff"  # the account's first: fills
+    h.driver.rest_response(answer(app, request, h.now), h.now)
+    request = h.driver.rest_request(h.now)
+    assert request is not None and request.endpoint == "fills"
     target = request.url.removeprefix(request.base_url)
     seen = {}
     for key in ("key-1", "key-3", "key-2"):

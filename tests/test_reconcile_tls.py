@@ -95,6 +95,7 @@ def test_the_rest_server_checks_signatures_like_the_logon(
                 "usage_tier",
                 "read",
                 "write",
+                "grants",
             }
         # a companion run against the forged key: one clear event, nothing applied
         tracker = OrderTracker()
@@ -103,7 +104,7 @@ def test_the_rest_server_checks_signatures_like_the_logon(
         rec.start("asked", gateway.timers.time())
         events = RestCompanion(verify=context).run(rec)
         (problem,) = [e for e in events if isinstance(e, RestProblem)]
-        assert problem.status == 401 and problem.endpoint == "fills"
+        assert problem.status == 401 and problem.endpoint == "cutoff"  # the first page
         assert not [e for e in events if isinstance(e, (Reconciled, ReconciledFill))]
 
 
@@ -122,7 +123,7 @@ def test_slow_pages_time_out_and_are_given_up(prediction_gateway: GatewayHarness
         events = RestCompanion(verify=h.ssl_context(), timeout=0.1).run(rec)
         h.gateway.faults.rest_delay = 0.0
         (problem,) = [e for e in events if isinstance(e, RestProblem)]
-        assert problem.endpoint == "fills" and "no answer (ReadTimeout" in problem.reason
+        assert problem.endpoint == "cutoff" and "no answer (ReadTimeout" in problem.reason
         assert not rec.active
 
 
