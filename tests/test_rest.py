@@ -4,21 +4,27 @@ signature, options checked, and the pager's bounds."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_driver import PUBLIC, SIGNER
+from openapi_check import page_errors
+from test_driver import PUBLIC, SIGNER, Harness, rested
 
 from kalshi_fix_sansio.adapters import Credentials
 from kalshi_fix_sansio.auth import verify_signature_b64
+from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import Event
+from kalshi_fix_sansio.gateway.rest import RestApp
 from kalshi_fix_sansio.reconcile import Reconciliation, RestOptions
 from kalshi_fix_sansio.rest import (
     Pager,
     RestProblem,
     RestResponse,
+    order_status,
     rest_base_url,
     rest_headers,
     rest_path,
@@ -192,3 +198,99 @@ def test_any_answer_gives_events_only(answers: list[tuple[int, bytes]], product:
             assert isinstance(event, Event)
     for order in tracker:
         assert order.cum_qty <= max(order.original_qty, order.order_qty)
+
+
+# -- the mock's pages in Kalshi's published shape (tests/kalshi_rest_openapi.yaml) ------------
+
+
+def traded(product: str) -> tuple[Harness, RestApp]:
+    """key-1's history on the mock: o-1 (a buy of 10) filled 3 as maker and resting, o-2 filled
+    in full on arrival (never seen open), o-3 cancelled; with the app serving it."""
+    h, _ack = rested(product)
+    app = RestApp(h.exchange, {"key-1": PUBLIC, "key-2": PUBLIC})
+    h.other_trades("sell", [3])
+    better = h.price + (Decimal("0.05") if product == "prediction" else Decimal("0.1"))
+    h.route(h.exchange.handle("other", h.order("k2-bid", "buy", 5, better), h.now))
+    h.pump()
+    h.driver.send(h.order("o-2", "sell", 2, better), h.now)
+    h.pump()
+    h.place("o-3", "buy", 1)
+    get(h, app, "orders")  # the mock lists the orders it saw open (a request looks)
+    h.driver.send(Requests(product, "KalshiNR").cancel(h.tracked("o-3")), h.now)
+    h.pump()
+    h.read()
+    return h, app
+
+
+def get(h: Harness, app: RestApp, endpoint: str, query: str = "") -> Any:
+    path = rest_path(h.product, endpoint)
+    headers = rest_headers("key-1", SIGNER, "GET", path, h.now)
+    status, _, body = app.handle("GET", path + query, headers, h.now)
+    assert status == 200, body
+    return json.loads(body)
+
+
+@pytest.mark.parametrize("product", ["prediction", "margin"])
+def test_the_mock_pages_are_kalshis_published_shape(product: str) -> None:
+    h, app = traded(product)
+    endpoints = ["orders", "fills", "positions", "limits"]
+    if product == "prediction":
+        endpoints += ["cutoff", "historical_fills", "historical_orders"]
+    pages = {name: get(h, app, name) for name in endpoints}
+    for name, body in pages.items():
+        assert page_errors(product, name, body) == [], name
+    orders = {o["client_order_id"]: o for o in pages["orders"]["orders"]}
+    assert set(orders) == {"o-1", "o-2", "o-3"}  # o-2 filled on arrival is listed too
+    if product == "prediction":
+        assert [orders[c]["status"] for c in ("o-1", "o-2", "o-3")] == [
+            "resting",
+            "executed",
+            "canceled",
+        ]
+        assert (orders["o-2"]["outcome_side"], orders["o-2"]["book_side"]) == ("no", "ask")
+        assert orders["o-2"]["taker_fill_cost_dollars"] == "1.1000"  # 2 No at 1 - 0.45
+    else:
+        assert [orders[c]["side"] for c in ("o-1", "o-2")] == ["bid", "ask"]
+        assert [orders[c]["remaining_count"] for c in ("o-1", "o-2", "o-3")] == [
+            "7.00",
+            "0.00",
+            "0.00",
+        ]
+        assert [order_status(orders[c]) for c in ("o-1", "o-2", "o-3")] == [
+            "resting",
+            "executed",
+            "canceled",
+        ]
+        (long,) = pages["positions"]["positions"]
+        assert (long["position"], long["entry_price"]) == ("1.00", "19.4000")
+        closing = pages["fills"]["fills"][0]  # o-2 sold 2 of the 3 held at 19.4: +0.1 each
+        assert (closing["side"], closing["realized_pnl"]) == ("ask", "0.2000")
+    # Kalshi moves fills and finished orders older than its cutoff to the historical pages
+    if product == "prediction":
+        app.historical_cutoff = h.now + 1
+        cutoff = get(h, app, "cutoff")
+        assert page_errors(product, "cutoff", cutoff) == []
+        assert get(h, app, "fills")["fills"] == []
+        moved = get(h, app, "historical_fills")
+        assert page_errors(product, "historical_fills", moved) == [] and len(moved["fills"]) == 2
+        live = [o["client_order_id"] for o in get(h, app, "orders")["orders"]]
+        assert live == ["o-1"]  # resting orders always stay on the live page
+        old = get(h, app, "historical_orders")
+        assert sorted(o["client_order_id"] for o in old["orders"]) == ["o-2", "o-3"]
+
+
+@pytest.mark.parametrize("product", ["prediction", "margin"])
+def test_the_schema_check_finds_what_is_missing_or_wrong(product: str) -> None:
+    assert page_errors(product, "fills", {"fills": [{}], "cursor": ""})
+    assert page_errors(product, "limits", {"usage_tier": "Basic", "read": {}, "write": {}})
+    if product == "margin":  # the mock's former margin shape: buy/sell and price_dollars
+        old = {"fill_id": "f", "order_id": "o", "ticker": "T", "side": "buy", "count": "1.00"}
+        wrong = page_errors(product, "fills", {"fills": [old], "cursor": ""})
+        assert any("'buy' is not one of ['bid', 'ask']" in e for e in wrong)
+        assert any("required 'entry_price' is missing" in e for e in wrong)
+    else:  # kalshi-sdk 22.4.0 also needs exchange_index
+        fill = get(*traded(product), "fills")["fills"][0]
+        del fill["exchange_index"]
+        assert page_errors(product, "fills", {"fills": [fill], "cursor": ""}) == [
+            "$.fills[0]: 'exchange_index' (kalshi-sdk requires it) is missing"
+        ]
