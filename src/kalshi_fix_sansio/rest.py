@@ -378,6 +378,8 @@ class Pager:
 
     def params(self) -> tuple[tuple[str, str], ...]:
         """The next page's query."""
+        if self.endpoint not in LIST_KEYS:  # one object: no page to size
+            return self.extra
         query = [("limit", str(self.page_size)), *self.extra]
         if self.cursor:
             query.append(("cursor", self.cursor))
