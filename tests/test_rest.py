@@ -138,6 +138,11 @@ FIELDS = st.sampled_from(
         "position",
         "position_fp",
         "price_dollars",
+        "price",
+        "outcome_side",
+        "book_side",
+        "last_update_reason",
+        "market_ticker",
     ]
 )
 RECORD = st.dictionaries(
@@ -156,6 +161,11 @@ RECORD = st.dictionaries(
             "7.00",
             "2026-01-01T00:00:00Z",
             "o-1",
+            "bid",
+            "ask",
+            "Decrease",
+            "Trade",
+            "0.00",
         ]
     ),
 )
@@ -165,7 +175,12 @@ PAGE = st.fixed_dictionaries(
         "orders": st.lists(RECORD, max_size=4),
         "market_positions": st.lists(RECORD, max_size=3),
     },
-    optional={"cursor": st.none() | st.just("") | st.text(max_size=5) | st.integers()},
+    optional={
+        "cursor": st.none() | st.just("") | st.text(max_size=5) | st.integers(),
+        "positions": st.lists(RECORD, max_size=3),
+        "trades_created_ts": JSON | st.just("2026-01-01T00:00:00Z"),
+        "orders_updated_ts": JSON | st.just("2026-01-01T00:00:00Z"),
+    },
 )
 
 

@@ -6,9 +6,13 @@ signed requests of Kalshi's Trade API v2 and checks the answers; the thin I/O pa
 
 * Where: `rest_base_url` gives Kalshi's documented REST host of an environment (``demo`` or
   ``production``, as the FIX endpoints); `rest_path` the path of an endpoint of a product:
-  prediction under ``/trade-api/v2/portfolio/`` (``orders``, ``fills``, ``positions``) and
-  ``/trade-api/v2/account/limits``, margin under ``/trade-api/v2/margin/`` and
+  prediction under ``/trade-api/v2/portfolio/`` (``orders``, ``fills``, ``positions``),
+  ``/trade-api/v2/account/limits`` and Kalshi's historical cutoff and pages
+  (``/trade-api/v2/historical/cutoff``, ``fills``, ``orders``: where Kalshi moves the fills and
+  finished orders older than its cutoff), margin under ``/trade-api/v2/margin/`` and
   ``/trade-api/v2/account/limits/perps``.
+* Records (`order_status`): Kalshi's published shape (its OpenAPI); a margin order record has
+  no ``status``: it is told from ``remaining_count`` and ``last_update_reason``.
 * Signing (`rest_headers`): Kalshi's three headers ``KALSHI-ACCESS-KEY`` (the API key id),
   ``KALSHI-ACCESS-TIMESTAMP`` (milliseconds) and ``KALSHI-ACCESS-SIGNATURE``: base64 of the
   signature over timestamp + method + path (the path without its query), made by the same

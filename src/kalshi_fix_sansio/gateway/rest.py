@@ -1,8 +1,15 @@
 """The mock gateway's REST API: Kalshi's portfolio pages served from the exchange's own state.
 
 `RestApp` answers ``GET`` requests for the product's orders, fills, positions and API limits
-(the paths of `kalshi_fix_sansio.rest.rest_path`), page by page by ``cursor``, newest first, as
-Kalshi's Trade API v2 does. It is pure (no I/O, no clock: ``now`` is an argument): give it an
+(the paths of `kalshi_fix_sansio.rest.rest_path`), and for prediction Kalshi's historical cutoff
+and historical fills and orders (`RestApp.historical_cutoff`), page by page by ``cursor``,
+newest first, as Kalshi's Trade API v2 does, each record in the shape of Kalshi's published
+OpenAPI (prediction: Trade API 3.20.0, with the ``exchange_index`` and ``fee_cost_dollars``
+later clients require; margin: the perps API): ``outcome_side`` / ``book_side``, fees and fill
+costs, positions' totals; margin's ``bid`` / ``ask`` sides, ``price``, ``entry_price``,
+``fees`` and ``realized_pnl`` (from the mock's own book of the account's position).
+
+It is pure (no I/O, no clock: ``now`` is an argument): give it an
 `Exchange` and the API keys' public keys. Every request must carry Kalshi's three headers
 (``KALSHI-ACCESS-KEY``, ``-TIMESTAMP``, ``-SIGNATURE``): the signature over timestamp + method +
 path is checked with the key's public key exactly as the FIX Logon's (``verify_signature_b64``),
@@ -16,8 +23,9 @@ failures on: ``rest_rate_limit_next`` (429 with ``Retry-After``), ``rest_error_n
 ``rest_delay`` (slow pages).
 
 What the mock keeps: every fill of a client order (a fill listener, from the app's creation
-on) and every order it saw open (at its creation, a fill or a request); an order placed and
-cancelled without a fill between two of those is not listed.
+on) and every order it saw open (at its creation, a fill or a request) or filled (an order
+filled in full on arrival is listed too); an order placed and cancelled without a fill between
+two of those is not listed.
 """
 
 from __future__ import annotations
