@@ -11,6 +11,10 @@ the same API key as the FIX Logon, then applies them to the tracker at once:
   replay, before or after, and never past the order's OrderQty;
 * an order Kalshi cancelled while the session could not hear it ends CANCELED; an order resting
   at Kalshi that the tracker never saw acknowledged is acknowledged;
+* prediction's fills and finished orders older than Kalshi's historical cutoff
+  (``GET /historical/cutoff``) are read where Kalshi moved them (``/historical/fills``,
+  ``/historical/orders``) when the round reaches back that far; a cutoff that cannot be had
+  (404, unreadable) makes the round's `Reconciled` say it is ``incomplete``;
 * every fill of a reconciled order is told in a `ReconciledFill` naming who counted it
   (``fix``, ``replay`` or ``rest``), and a `Reconciled` sums the round up;
 * a page that is malformed, paginated wrongly, refused (401) or rate limited past the retries
