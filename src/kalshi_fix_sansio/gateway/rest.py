@@ -403,6 +403,8 @@ class RestApp:
                         "margin_used": _dollars(_ZERO),
                         "fees": _dollars(book.fees),
                         "roe": None,
+                        "subaccount": 0,
+                        "is_portfolio": False,
                     }
                 )
                 continue
