@@ -220,7 +220,8 @@ def test_any_answer_gives_events_only(answers: list[tuple[int, bytes]], product:
 
 def traded(product: str) -> tuple[Harness, RestApp]:
     """key-1's history on the mock: o-1 (a buy of 10) filled 3 as maker and resting, o-2 filled
-    in full on arrival (never seen open), o-3 cancelled; with the app serving it."""
+    in full on arrival (never seen open), o-3 cancelled, o-4 (a sell of 4) filled 3 on arrival
+    and resting; with the app serving it."""
     h, _ack = rested(product)
     app = RestApp(h.exchange, {"key-1": PUBLIC, "key-2": PUBLIC})
     h.other_trades("sell", [3])
@@ -232,6 +233,8 @@ def traded(product: str) -> tuple[Harness, RestApp]:
     h.place("o-3", "buy", 1)
     get(h, app, "orders")  # the mock lists the orders it saw open (a request looks)
     h.driver.send(Requests(product, "KalshiNR").cancel(h.tracked("o-3")), h.now)
+    h.pump()
+    h.driver.send(h.order("o-4", "sell", 4, better), h.now)  # 3 of k2-bid left
     h.pump()
     h.read()
     return h, app
@@ -255,31 +258,39 @@ def test_the_mock_pages_are_kalshis_published_shape(product: str) -> None:
     for name, body in pages.items():
         assert page_errors(product, name, body) == [], name
     orders = {o["client_order_id"]: o for o in pages["orders"]["orders"]}
-    assert set(orders) == {"o-1", "o-2", "o-3"}  # o-2 filled on arrival is listed too
+    assert set(orders) == {"o-1", "o-2", "o-3", "o-4"}  # o-2 filled on arrival is listed too
     if product == "prediction":
-        assert [orders[c]["status"] for c in ("o-1", "o-2", "o-3")] == [
+        assert [orders[c]["status"] for c in ("o-1", "o-2", "o-3", "o-4")] == [
             "resting",
             "executed",
             "canceled",
+            "resting",
         ]
+        assert (orders["o-4"]["fill_count_fp"], orders["o-4"]["remaining_count_fp"]) == (
+            "3.00",
+            "1.00",
+        )
         assert (orders["o-2"]["outcome_side"], orders["o-2"]["book_side"]) == ("no", "ask")
         assert orders["o-2"]["taker_fill_cost_dollars"] == "1.1000"  # 2 No at 1 - 0.45
     else:
         assert [orders[c]["side"] for c in ("o-1", "o-2")] == ["bid", "ask"]
-        assert [orders[c]["remaining_count"] for c in ("o-1", "o-2", "o-3")] == [
+        assert [orders[c]["remaining_count"] for c in ("o-1", "o-2", "o-3", "o-4")] == [
             "7.00",
             "0.00",
             "0.00",
+            "1.00",
         ]
-        assert [order_status(orders[c]) for c in ("o-1", "o-2", "o-3")] == [
+        assert [order_status(orders[c]) for c in ("o-1", "o-2", "o-3", "o-4")] == [
             "resting",
             "executed",
             "canceled",
+            "resting",
         ]
-        (long,) = pages["positions"]["positions"]
-        assert (long["position"], long["entry_price"]) == ("1.00", "19.4000")
-        closing = pages["fills"]["fills"][0]  # o-2 sold 2 of the 3 held at 19.4: +0.1 each
-        assert (closing["side"], closing["realized_pnl"]) == ("ask", "0.2000")
+        (short,) = pages["positions"]["positions"]  # 3 bought at 19.4, 2 + 3 sold at 19.5
+        assert (short["position"], short["entry_price"]) == ("-2.00", "19.5000")
+        flip, close = pages["fills"]["fills"][:2]  # newest first
+        assert (close["side"], close["realized_pnl"]) == ("ask", "0.2000")  # 2 of 3: +0.1 each
+        assert (flip["entry_price"], flip["realized_pnl"]) == ("19.4000", "0.1000")  # 1 closed
     # Kalshi moves fills and finished orders older than its cutoff to the historical pages
     if product == "prediction":
         app.historical_cutoff = h.now + 1
@@ -287,9 +298,9 @@ def test_the_mock_pages_are_kalshis_published_shape(product: str) -> None:
         assert page_errors(product, "cutoff", cutoff) == []
         assert get(h, app, "fills")["fills"] == []
         moved = get(h, app, "historical_fills")
-        assert page_errors(product, "historical_fills", moved) == [] and len(moved["fills"]) == 2
+        assert page_errors(product, "historical_fills", moved) == [] and len(moved["fills"]) == 3
         live = [o["client_order_id"] for o in get(h, app, "orders")["orders"]]
-        assert live == ["o-1"]  # resting orders always stay on the live page
+        assert sorted(live) == ["o-1", "o-4"]  # resting orders always stay on the live page
         old = get(h, app, "historical_orders")
         assert sorted(o["client_order_id"] for o in old["orders"]) == ["o-2", "o-3"]
 
