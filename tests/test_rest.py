@@ -48,6 +48,15 @@ def test_hosts_and_paths_follow_the_environment_and_product() -> None:
     request = rec.next_request(1_767_225_600.0)
     assert request is not None
     assert request.url == "https://external-api.kalshi.com/trade-api/v2/margin/fills?limit=200"
+    # prediction first asks Kalshi's historical cutoff (one object: no limit); margin has none
+    rec = RestOptions(environment="production").build(OrderTracker(), CREDS, "prediction")
+    rec.start("asked", 1_767_225_600.0)
+    request = rec.next_request(1_767_225_600.0)
+    assert request is not None
+    assert request.url == "https://external-api.kalshi.com/trade-api/v2/historical/cutoff"
+    assert rest_path("prediction", "historical_fills") == "/trade-api/v2/historical/fills"
+    with pytest.raises(LocalProtocolError, match="for margin, got 'cutoff'"):
+        rest_path("margin", "cutoff")
 
 
 def test_the_signature_covers_timestamp_method_and_path_without_the_query() -> None:
