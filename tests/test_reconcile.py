@@ -28,7 +28,7 @@ from kalshi_fix_sansio.reconcile import (
     RestProblem,
     RestRateLimited,
 )
-from kalshi_fix_sansio.rest import RestRequest, RestResponse
+from kalshi_fix_sansio.rest import RestRequest, RestResponse, rest_headers, rest_path
 from kalshi_fix_sansio.tracker import OrderStatus
 
 REST = RestOptions(base_url="https://127.0.0.1:1")
@@ -262,8 +262,8 @@ def test_429_waits_retry_after_then_gives_up_past_the_retries() -> None:
     events = serve(h, app)
     limited = of(events, RestRateLimited)
     assert [(e.endpoint, e.retry_in, e.attempt) for e in limited] == [
-        ("fills", 3.0, 1),
-        ("fills", 3.0, 2),
+        ("cutoff", 3.0, 1),  # the round's first page: Kalshi's historical cutoff
+        ("cutoff", 3.0, 2),
     ]
     assert h.now >= start + 6 and h.tracked("o-1").cum_qty == 2
     app.faults.rest_rate_limit_next = 10
@@ -428,7 +428,10 @@ def test_a_key_answers_for_its_account() -> None:
     h.reconnect()
     h.read()
     request = h.driver.rest_request(h.now)
-    assert request is not None
+    assert request is not None and request.endpoint == "cutoff"  # the account's first: fills
+    h.driver.rest_response(answer(app, request, h.now), h.now)
+    request = h.driver.rest_request(h.now)
+    assert request is not None and request.endpoint == "fills"
     target = request.url.removeprefix(request.base_url)
     seen = {}
     for key in ("key-1", "key-3", "key-2"):
@@ -440,3 +443,139 @@ def test_a_key_answers_for_its_account() -> None:
         seen[key] = json.loads(body)
     assert seen["key-3"] == seen["key-1"] != seen["key-2"]
     assert next(v for v in seen["key-1"].values() if isinstance(v, list))  # key-1's records
+
+
+# -- Kalshi's historical cutoff: older fills and finished orders move to /historical/* ----------
+
+
+def restarted_after_the_cutoff(quantities: list[int]) -> tuple[Harness, RestApp, list[str]]:
+    """o-1 (a buy of 10) filled by ``quantities`` while no process ran; a restart 3 h later,
+    Kalshi's cutoff after those fills; (harness, app, the endpoints the round asks, filled in
+    by `serve_logged`)."""
+    first, _ack = rested()
+    app = RestApp(first.exchange, {"key-1": PUBLIC, "key-2": PUBLIC})
+    assert first.driver.catch_up is not None
+    cursor = first.driver.catch_up.cursor
+    first.drop("the process exited")
+    first.other_trades("sell", quantities)
+    later = first.now + THREE_HOURS + 60
+    app.historical_cutoff = later - 60
+    h = Harness(
+        exchange=first.exchange, tracker=first.driver.tracker, cursor=cursor, now=later, rest=REST
+    )
+    h.start()
+    assert of(h.read(), ReconcileStarted)
+    return h, app, []
+
+
+def serve_logged(h: Harness, app: RestApp, asked: list[str]) -> list[Any]:
+    def log(request: RestRequest, response: RestResponse) -> RestResponse:
+        asked.append(request.endpoint)
+        return response
+
+    return run_with(h, app, log)
+
+
+@pytest.mark.parametrize(("quantities", "moved"), [([3, 4], "fills"), ([3, 7], "fills, order")])
+def test_fills_older_than_kalshis_cutoff_are_read_where_they_moved(
+    quantities: list[int], moved: str
+) -> None:
+    h, app, asked = restarted_after_the_cutoff(quantities)
+    assert json.loads(answer_of(app, h, "fills"))["fills"] == []  # not on the live page
+    events = serve_logged(h, app, asked)
+    assert asked[0] == "cutoff" and {"historical_fills", "historical_orders"} <= set(asked)
+    (done,) = of(events, Reconciled)
+    assert (done.added_qty, done.incomplete) == (sum(quantities), None)
+    order = h.tracked("o-1")
+    assert order.cum_qty == sum(quantities)
+    assert order.status is (
+        OrderStatus.FILLED if "order" in moved else OrderStatus.PARTIALLY_FILLED
+    )
+    assert h.driver.tracker.position(h.symbol).net == h.exchange.position(h.symbol, "key-1")
+
+
+def answer_of(app: RestApp, h: Harness, endpoint: str) -> bytes:
+    path = rest_path("prediction", endpoint)
+    headers = rest_headers("key-1", h.driver.config.signer, "GET", path, h.now)
+    status, _, body = app.handle("GET", path, headers, h.now)
+    assert status == 200
+    return body
+
+
+def test_without_kalshis_cutoff_the_round_says_it_is_incomplete() -> None:
+    h, app, _ = restarted_after_the_cutoff([3, 4])
+
+    def no_cutoff(request: RestRequest, response: RestResponse) -> RestResponse:
+        return page({"error": "not found"}, 404) if request.endpoint == "cutoff" else response
+
+    events = run_with(h, app, no_cutoff)
+    problem, missing = of(events, RestProblem)
+    assert problem.endpoint == "cutoff" and problem.status == 404
+    assert "the order says 7.00 filled, its fills list 0" in missing.reason
+    (done,) = of(events, Reconciled)
+    assert done.incomplete is not None and "/historical/fills" in done.incomplete
+    assert done.added_qty == 0  # the fills moved out of the live page: said, not silent
+
+
+def test_a_lookback_after_the_cutoff_reads_no_historical_page() -> None:
+    options = RestOptions(base_url="https://127.0.0.1:1", lookback=600)
+    h, _ack = rested(allowlist=["key-2"], rest=options)
+    app = RestApp(h.exchange, {"key-1": PUBLIC, "key-2": PUBLIC}, historical_cutoff=h.now - 3600)
+    h.drop()
+    h.other_trades("sell", [2])
+    h.reconnect()
+    asked: list[str] = []
+    events = serve_logged(h, app, asked)
+    assert "historical_fills" not in asked and "historical_orders" not in asked
+    assert of(events, Reconciled)[0].added_qty == 2
+
+
+# -- the reader: Kalshi's published shape, the older one, and direction fields that disagree --
+
+
+def older_shape(product: str) -> Any:
+    def rewrite(request: RestRequest, response: RestResponse) -> RestResponse:
+        body = json.loads(response.body)
+        for record in body.get("fills", []) + body.get("orders", []):
+            if product == "prediction":  # before outcome_side / book_side
+                record.pop("outcome_side")
+                record.pop("book_side")
+            else:  # the mock's former margin shape: buy/sell, price_dollars, a status
+                record["action"] = record["side"] = {"bid": "buy", "ask": "sell"}[record["side"]]
+                record["price_dollars"] = record.pop("price")
+        return page(body)
+
+    return rewrite
+
+
+@pytest.mark.parametrize("product", ["prediction", "margin"])
+def test_the_reader_takes_the_published_shape_and_the_older_one(product: str) -> None:
+    for rewrite in (lambda request, response: response, older_shape(product)):
+        h, app = not_allowlisted(product)
+        h.drop()
+        h.other_trades("sell", [3, 2])
+        h.reconnect()
+        events = run_with(h, app, rewrite)
+        assert not of(events, RestProblem)
+        assert of(events, Reconciled)[0].added_qty == 5 == h.tracked("o-1").cum_qty
+
+
+@pytest.mark.parametrize("product", ["prediction", "margin"])
+def test_direction_fields_that_disagree_are_a_problem(product: str) -> None:
+    h, app = not_allowlisted(product)
+    h.drop()
+    h.other_trades("sell", [3])
+    h.reconnect()
+
+    def flipped(request: RestRequest, response: RestResponse) -> RestResponse:
+        body = json.loads(response.body)
+        for record in body.get("fills", []):
+            record["book_side"] = "ask"  # o-1 is a buy: bid
+            if product == "margin":
+                record["side"] = "bid"
+        return page(body)
+
+    events = run_with(h, app, flipped)
+    unreadable, left = of(events, RestProblem)  # the record, then its order left as it is
+    assert "the direction fields disagree" in unreadable.reason and "fills list 0" in left.reason
+    assert h.tracked("o-1").cum_qty == 0

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gateway_fixtures import GatewayHarness
+from gateway_fixtures import GatewayHarness, start_gateway
 from test_adapters_behaviour import ADAPTERS, Driver, run
 from test_never_lose_a_fill import assert_equal_to_gateway, cross, limit, outage_options
 
@@ -95,6 +95,7 @@ def test_the_rest_server_checks_signatures_like_the_logon(
                 "usage_tier",
                 "read",
                 "write",
+                "grants",
             }
         # a companion run against the forged key: one clear event, nothing applied
         tracker = OrderTracker()
@@ -103,7 +104,7 @@ def test_the_rest_server_checks_signatures_like_the_logon(
         rec.start("asked", gateway.timers.time())
         events = RestCompanion(verify=context).run(rec)
         (problem,) = [e for e in events if isinstance(e, RestProblem)]
-        assert problem.status == 401 and problem.endpoint == "fills"
+        assert problem.status == 401 and problem.endpoint == "cutoff"  # the first page
         assert not [e for e in events if isinstance(e, (Reconciled, ReconciledFill))]
 
 
@@ -122,7 +123,7 @@ def test_slow_pages_time_out_and_are_given_up(prediction_gateway: GatewayHarness
         events = RestCompanion(verify=h.ssl_context(), timeout=0.1).run(rec)
         h.gateway.faults.rest_delay = 0.0
         (problem,) = [e for e in events if isinstance(e, RestProblem)]
-        assert problem.endpoint == "fills" and "no answer (ReadTimeout" in problem.reason
+        assert problem.endpoint == "cutoff" and "no answer (ReadTimeout" in problem.reason
         assert not rec.active
 
 
@@ -170,3 +171,53 @@ def test_the_accounts_limits_are_read_from_rest(prediction_gateway: GatewayHarne
         forged = Credentials("key-1", h.signers["key-2"])
         with pytest.raises(RemoteProtocolError, match="HTTP 401"):
             read_account_limits(forged, **how)
+
+
+def test_a_restart_past_kalshis_historical_cutoff_reads_the_historical_pages_over_tls(
+    prediction_gateway: GatewayHarness, tmp_path: Path
+) -> None:
+    """The fills made while no process ran are older than the mock's historical cutoff: the
+    restarted session's round finds them on /historical/fills, over HTTPS."""
+    h = prediction_gateway
+    gateway = h.gateway
+    gateway.call(lambda: setattr(gateway.exchange, "replay_allowlist", ["key-2"]))
+    log = tmp_path / "fix.log"
+    with RestServer(gateway) as rest:
+        first = BlockingClient(h.credentials("key-1"), **h.client_kwargs(message_log_path=log))
+        with first.order_entry() as session:
+            session.place(limit("rest-1", p.Side.BUY, 10))
+        cross(h, "while-down", [3, 4])
+        cutoff = gateway.call(lambda: gateway.timers.time() + 1)
+        gateway.call(lambda: setattr(rest.app, "historical_cutoff", cutoff))
+        restored = restore(log, key_id="key-1")
+        again = BlockingClient(h.credentials("key-1"), **h.client_kwargs())
+        with again.order_entry(
+            tracker=restored.tracker,
+            cursor=restored.cursor,
+            rest=RestOptions(base_url=rest.base_url),
+        ) as session:
+            done = session.wait_for(lambda e: isinstance(e, Reconciled), 10)
+            assert isinstance(done, Reconciled)
+            assert (done.added_qty, done.incomplete, done.problems) == (7, None, 0)
+            assert_equal_to_gateway(h, session.tracker, "rest-1", filled=7)
+
+
+@pytest.mark.parametrize("product", ["prediction", "margin"])
+def test_each_products_limits_page_gives_its_own_budgets(product: str, tmp_path: Path) -> None:
+    """The perps page answers perps budgets, not prediction's; both in Kalshi's shape (grants
+    included), read into `AccountLimits`."""
+    h = start_gateway(product, tmp_path)
+    try:
+        with RestServer(h.gateway) as rest:
+            how = {"base_url": rest.base_url, "verify": h.ssl_context()}
+            limits = read_account_limits(
+                h.credentials("key-1"), product=product, clock=h.gateway.timers.time, **how
+            )
+    finally:
+        h.gateway.close()
+    budgets = {"prediction": (200.0, 100.0), "margin": (100.0, 50.0)}[product]
+    assert (limits.product, limits.tier, (limits.read, limits.write)) == (
+        product,
+        "Basic",
+        budgets,
+    )

@@ -4,21 +4,27 @@ signature, options checked, and the pager's bounds."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_driver import PUBLIC, SIGNER
+from openapi_check import page_errors
+from test_driver import PUBLIC, SIGNER, Harness, rested
 
 from kalshi_fix_sansio.adapters import Credentials
 from kalshi_fix_sansio.auth import verify_signature_b64
+from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import Event
+from kalshi_fix_sansio.gateway.rest import RestApp
 from kalshi_fix_sansio.reconcile import Reconciliation, RestOptions
 from kalshi_fix_sansio.rest import (
     Pager,
     RestProblem,
     RestResponse,
+    order_status,
     rest_base_url,
     rest_headers,
     rest_path,
@@ -42,6 +48,15 @@ def test_hosts_and_paths_follow_the_environment_and_product() -> None:
     request = rec.next_request(1_767_225_600.0)
     assert request is not None
     assert request.url == "https://external-api.kalshi.com/trade-api/v2/margin/fills?limit=200"
+    # prediction first asks Kalshi's historical cutoff (one object: no limit); margin has none
+    rec = RestOptions(environment="production").build(OrderTracker(), CREDS, "prediction")
+    rec.start("asked", 1_767_225_600.0)
+    request = rec.next_request(1_767_225_600.0)
+    assert request is not None
+    assert request.url == "https://external-api.kalshi.com/trade-api/v2/historical/cutoff"
+    assert rest_path("prediction", "historical_fills") == "/trade-api/v2/historical/fills"
+    with pytest.raises(LocalProtocolError, match="for margin, got 'cutoff'"):
+        rest_path("margin", "cutoff")
 
 
 def test_the_signature_covers_timestamp_method_and_path_without_the_query() -> None:
@@ -132,6 +147,11 @@ FIELDS = st.sampled_from(
         "position",
         "position_fp",
         "price_dollars",
+        "price",
+        "outcome_side",
+        "book_side",
+        "last_update_reason",
+        "market_ticker",
     ]
 )
 RECORD = st.dictionaries(
@@ -150,6 +170,11 @@ RECORD = st.dictionaries(
             "7.00",
             "2026-01-01T00:00:00Z",
             "o-1",
+            "bid",
+            "ask",
+            "Decrease",
+            "Trade",
+            "0.00",
         ]
     ),
 )
@@ -159,7 +184,12 @@ PAGE = st.fixed_dictionaries(
         "orders": st.lists(RECORD, max_size=4),
         "market_positions": st.lists(RECORD, max_size=3),
     },
-    optional={"cursor": st.none() | st.just("") | st.text(max_size=5) | st.integers()},
+    optional={
+        "cursor": st.none() | st.just("") | st.text(max_size=5) | st.integers(),
+        "positions": st.lists(RECORD, max_size=3),
+        "trades_created_ts": JSON | st.just("2026-01-01T00:00:00Z"),
+        "orders_updated_ts": JSON | st.just("2026-01-01T00:00:00Z"),
+    },
 )
 
 
@@ -192,3 +222,110 @@ def test_any_answer_gives_events_only(answers: list[tuple[int, bytes]], product:
             assert isinstance(event, Event)
     for order in tracker:
         assert order.cum_qty <= max(order.original_qty, order.order_qty)
+
+
+# -- the mock's pages in Kalshi's published shape (tests/kalshi_rest_openapi.yaml) ------------
+
+
+def traded(product: str) -> tuple[Harness, RestApp]:
+    """key-1's history on the mock: o-1 (a buy of 10) filled 3 as maker and resting, o-2 filled
+    in full on arrival (never seen open), o-3 cancelled, o-4 (a sell of 4) filled 3 on arrival
+    and resting; with the app serving it."""
+    h, _ack = rested(product)
+    app = RestApp(h.exchange, {"key-1": PUBLIC, "key-2": PUBLIC})
+    h.other_trades("sell", [3])
+    better = h.price + (Decimal("0.05") if product == "prediction" else Decimal("0.1"))
+    h.route(h.exchange.handle("other", h.order("k2-bid", "buy", 5, better), h.now))
+    h.pump()
+    h.driver.send(h.order("o-2", "sell", 2, better), h.now)
+    h.pump()
+    h.place("o-3", "buy", 1)
+    get(h, app, "orders")  # the mock lists the orders it saw open (a request looks)
+    h.driver.send(Requests(product, "KalshiNR").cancel(h.tracked("o-3")), h.now)
+    h.pump()
+    h.driver.send(h.order("o-4", "sell", 4, better), h.now)  # 3 of k2-bid left
+    h.pump()
+    h.read()
+    return h, app
+
+
+def get(h: Harness, app: RestApp, endpoint: str, query: str = "") -> Any:
+    path = rest_path(h.product, endpoint)
+    headers = rest_headers("key-1", SIGNER, "GET", path, h.now)
+    status, _, body = app.handle("GET", path + query, headers, h.now)
+    assert status == 200, body
+    return json.loads(body)
+
+
+@pytest.mark.parametrize("product", ["prediction", "margin"])
+def test_the_mock_pages_are_kalshis_published_shape(product: str) -> None:
+    h, app = traded(product)
+    endpoints = ["orders", "fills", "positions", "limits"]
+    if product == "prediction":
+        endpoints += ["cutoff", "historical_fills", "historical_orders"]
+    pages = {name: get(h, app, name) for name in endpoints}
+    for name, body in pages.items():
+        assert page_errors(product, name, body) == [], name
+    orders = {o["client_order_id"]: o for o in pages["orders"]["orders"]}
+    assert set(orders) == {"o-1", "o-2", "o-3", "o-4"}  # o-2 filled on arrival is listed too
+    if product == "prediction":
+        assert [orders[c]["status"] for c in ("o-1", "o-2", "o-3", "o-4")] == [
+            "resting",
+            "executed",
+            "canceled",
+            "resting",
+        ]
+        assert (orders["o-4"]["fill_count_fp"], orders["o-4"]["remaining_count_fp"]) == (
+            "3.00",
+            "1.00",
+        )
+        assert (orders["o-2"]["outcome_side"], orders["o-2"]["book_side"]) == ("no", "ask")
+        assert orders["o-2"]["taker_fill_cost_dollars"] == "1.1000"  # 2 No at 1 - 0.45
+    else:
+        assert [orders[c]["side"] for c in ("o-1", "o-2")] == ["bid", "ask"]
+        assert [orders[c]["remaining_count"] for c in ("o-1", "o-2", "o-3", "o-4")] == [
+            "7.00",
+            "0.00",
+            "0.00",
+            "1.00",
+        ]
+        assert [order_status(orders[c]) for c in ("o-1", "o-2", "o-3", "o-4")] == [
+            "resting",
+            "executed",
+            "canceled",
+            "resting",
+        ]
+        (short,) = pages["positions"]["positions"]  # 3 bought at 19.4, 2 + 3 sold at 19.5
+        assert (short["position"], short["entry_price"]) == ("-2.00", "19.5000")
+        flip, close = pages["fills"]["fills"][:2]  # newest first
+        assert (close["side"], close["realized_pnl"]) == ("ask", "0.2000")  # 2 of 3: +0.1 each
+        assert (flip["entry_price"], flip["realized_pnl"]) == ("19.4000", "0.1000")  # 1 closed
+    # Kalshi moves fills and finished orders older than its cutoff to the historical pages
+    if product == "prediction":
+        app.historical_cutoff = h.now + 1
+        cutoff = get(h, app, "cutoff")
+        assert page_errors(product, "cutoff", cutoff) == []
+        assert get(h, app, "fills")["fills"] == []
+        moved = get(h, app, "historical_fills")
+        assert page_errors(product, "historical_fills", moved) == [] and len(moved["fills"]) == 3
+        live = [o["client_order_id"] for o in get(h, app, "orders")["orders"]]
+        assert sorted(live) == ["o-1", "o-4"]  # resting orders always stay on the live page
+        old = get(h, app, "historical_orders")
+        assert sorted(o["client_order_id"] for o in old["orders"]) == ["o-2", "o-3"]
+
+
+@pytest.mark.parametrize("product", ["prediction", "margin"])
+def test_the_schema_check_finds_what_is_missing_or_wrong(product: str) -> None:
+    assert page_errors(product, "fills", {"fills": [{}], "cursor": ""})
+    assert page_errors(product, "limits", {"usage_tier": "Basic", "read": {}, "write": {}})
+    if product == "margin":  # the mock's former margin shape: buy/sell and price_dollars
+        old = {"fill_id": "f", "order_id": "o", "ticker": "T", "side": "buy", "count": "1.00"}
+        wrong = page_errors(product, "fills", {"fills": [old], "cursor": ""})
+        assert any("'buy' is not one of ['bid', 'ask']" in e for e in wrong)
+        assert any("required 'entry_price' is missing" in e for e in wrong)
+    else:  # kalshi-sdk 22.4.0 also needs exchange_index
+        fill = get(*traded(product), "fills")["fills"][0]
+        del fill["exchange_index"]
+        assert page_errors(product, "fills", {"fills": [fill], "cursor": ""}) == [
+            "$.fills[0]: 'exchange_index' (kalshi-sdk requires it) is missing"
+        ]

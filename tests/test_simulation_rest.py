@@ -213,7 +213,7 @@ def test_pages_that_fail_give_no_answer_and_the_round_fails_cleanly(
         oe.reconcile()
         problem = oe.wait_for(is_a(RestProblem), timeout=10)
         failed = oe.wait_for(is_a(ReconcileFailed), timeout=1)
-    assert failed.endpoint == "fills"
+    assert failed.endpoint == "cutoff"  # the first page (prediction)
     assert "no answer (the REST pages failed: RuntimeError: a bug of the pages), 2 times" in (
         problem.reason
     )

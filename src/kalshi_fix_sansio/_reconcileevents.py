@@ -61,6 +61,9 @@ class Reconciled(Event):
         sources: source (``fix`` / ``replay`` / ``rest``) -> fills counted from it.
         problems: records that could not be used or contradicted the tracker (each was an
             event of its own: `RestProblem`, `RestContradiction`).
+        incomplete: None when every page the round needed was read; else why fills may be
+            missing from it (Kalshi's historical cutoff could not be read, so fills Kalshi
+            moved to its historical pages were not looked for).
     """
 
     reason: str
@@ -70,6 +73,7 @@ class Reconciled(Event):
     added_qty: Decimal
     sources: Mapping[str, int]
     problems: int = 0
+    incomplete: str | None = None
 
 
 @attrs.frozen(slots=True)

@@ -325,8 +325,10 @@ def apply_rest(
     positions: Sequence[Mapping[str, Any]] = (),
     replayed: Callable[[str], bool] = lambda exec_id: False,
     windowed: bool = False,
+    incomplete: str | None = None,
 ) -> list[Event]:
-    """Apply one reconciliation's records to ``tracker``; returns its events, `Reconciled` last.
+    """Apply one reconciliation's records to ``tracker``; returns its events, `Reconciled` last
+    (``incomplete``: why pages may be missing, for it).
 
     Orders in scope: those the tracker knows (by ``client_order_id`` = ClOrdID, else by
     ``order_id`` = OrderID) and those resting at Kalshi; the rest of the account's history is
@@ -355,6 +357,7 @@ def apply_rest(
             state.added_qty,
             {k: v for k, v in state.sources.items() if v},
             state.problems,
+            incomplete,
         )
     )
     return state.events

@@ -28,6 +28,7 @@ from typing import Any, Final
 import attrs
 
 from ._orders import TrackedOrder
+from .rest import order_status
 
 REST_EXEC_PREFIX: Final = "rest:"
 """The ExecID prefix of a fill the tracker counted from Kalshi's REST fill list."""
@@ -148,17 +149,46 @@ def _price(record: Mapping[str, Any], prefix: str) -> Decimal | None:
     return None
 
 
+_DIRECTIONS: Final[Mapping[str, Mapping[object, str]]] = {
+    # field -> its value -> FIX Side ("1": buy / Yes, "2": sell / No)
+    "outcome_side": {"yes": "1", "no": "2"},
+    "book_side": {"bid": "1", "ask": "2"},
+}
+_MARGIN_SIDE: Final[Mapping[object, str]] = {"bid": "1", "ask": "2", "buy": "1", "sell": "2"}
+
+
 def _side(record: Mapping[str, Any], prediction: bool) -> str:
-    action = record.get("action")
-    side = record.get("side")
+    """The FIX Side of a record from every direction field it has, which must agree.
+
+    Prediction: ``outcome_side`` (``yes`` / ``no``), ``book_side`` (``bid`` / ``ask``) and the
+    older ``side`` + ``action`` (Yes-buy or No-sell is "1"). Margin: ``side`` (``bid`` /
+    ``ask``, or the older ``buy`` / ``sell``), ``book_side`` and the older ``action``."""
+    said: dict[str, str] = {}
+    for name, values in _DIRECTIONS.items():
+        if name in record:
+            if record[name] not in values:
+                raise Bad(f"{name} must be {' or '.join(map(repr, values))}")
+            said[name] = values[record[name]]
+    action, side = record.get("action"), record.get("side")
     if prediction:
-        if side not in ("yes", "no") or action not in ("buy", "sell"):
-            raise Bad("side must be 'yes' or 'no' and action 'buy' or 'sell'")
-        return "1" if (side == "yes") == (action == "buy") else "2"
-    chosen = action if action in ("buy", "sell") else side
-    if chosen not in ("buy", "sell"):
-        raise Bad("action (or side) must be 'buy' or 'sell'")
-    return "1" if chosen == "buy" else "2"
+        if side is not None or action is not None or not said:
+            if side not in ("yes", "no") or action not in ("buy", "sell"):
+                raise Bad(
+                    "outcome_side (or book_side) is missing or side is not 'yes' / 'no' and "
+                    "action not 'buy' / 'sell'"
+                )
+            said["side and action"] = "1" if (side == "yes") == (action == "buy") else "2"
+    else:
+        for name, value in (("side", side), ("action", action)):
+            if value is not None:
+                if value not in _MARGIN_SIDE or (name == "action" and value in ("bid", "ask")):
+                    raise Bad(f"{name} must be 'bid' or 'ask' (or 'buy' / 'sell')")
+                said[name] = _MARGIN_SIDE[value]
+        if not said:
+            raise Bad("side must be 'bid' or 'ask' (or 'buy' / 'sell')")
+    if len(set(said.values())) > 1:
+        raise Bad(f"the direction fields disagree ({', '.join(sorted(said))})")
+    return next(iter(said.values()))
 
 
 def _yes_price(record: Mapping[str, Any], prediction: bool, *, required: bool) -> Decimal | None:
@@ -232,9 +262,12 @@ def parse_fill(record: Mapping[str, Any], prediction: bool) -> RestFill | str:
 def parse_order(record: Mapping[str, Any], prediction: bool) -> RestOrder | str:
     """A checked `RestOrder`, or why the record cannot be one."""
     try:
-        status = record.get("status")
-        if not isinstance(status, str) or status not in ORDER_STATUSES:
-            raise Bad(f"status is not one of {sorted(ORDER_STATUSES)}")
+        # prediction's orders say their status; margin's do not (told from their counts)
+        status = record.get("status") if prediction else order_status(record)
+        if status not in ORDER_STATUSES:
+            if "status" in record or prediction:
+                raise Bad(f"status is not one of {sorted(ORDER_STATUSES)}")
+            raise Bad("no status, and remaining_count is not a count to tell it from")
         fill_count = _quantity(record, "fill_count")
         assert fill_count is not None
         initial = _quantity(record, "initial_count", required=False)
@@ -276,3 +309,27 @@ def parse_position(record: Mapping[str, Any]) -> tuple[str, Decimal] | str:
         raise Bad("position is missing")
     except Bad as exc:
         return str(exc)
+
+
+CUTOFF_FIELDS: Final = ("trades_created_ts", "orders_updated_ts")
+"""The fields of Kalshi's ``GET /historical/cutoff`` the reconciliation reads: fills made before
+the first are on ``/historical/fills`` only, orders finished before the second on
+``/historical/orders`` only."""
+
+
+def parse_cutoff(record: Mapping[str, Any]) -> dict[str, float] | str:
+    """`CUTOFF_FIELDS` of Kalshi's historical cutoff as UTC epoch seconds, or why they cannot be
+    read (fields Kalshi adds are ignored)."""
+    out: dict[str, float] = {}
+    for name in CUTOFF_FIELDS:
+        text = record.get(name)
+        if not isinstance(text, str) or not 0 < len(text) <= 40:
+            return f"{name} is missing or not a date-time"
+        try:
+            when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return f"{name} is not an ISO 8601 date-time: {text!r}"
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        out[name] = when.timestamp()
+    return out

@@ -257,7 +257,9 @@ class AccountLimits:
         """The limits from Kalshi's REST answer: ``GET /account/limits`` (prediction) or
         ``GET /account/limits/perps`` (margin), the decoded JSON object, e.g.
         ``{"usage_tier": "premier", "read": {"refill_rate": 1200, "bucket_capacity": 1200},
-        "write": {"refill_rate": 1200, "bucket_capacity": 3600}}``.
+        "write": {"refill_rate": 1200, "bucket_capacity": 3600}, "grants": [...]}``. Only
+        ``usage_tier`` (the page's lane's effective tier), ``read`` and ``write`` are read:
+        ``grants`` and any field Kalshi adds are ignored.
 
         Args:
             payload: the JSON object.

@@ -11,6 +11,10 @@ the same API key as the FIX Logon, then applies them to the tracker at once:
   replay, before or after, and never past the order's OrderQty;
 * an order Kalshi cancelled while the session could not hear it ends CANCELED; an order resting
   at Kalshi that the tracker never saw acknowledged is acknowledged;
+* prediction's fills and finished orders older than Kalshi's historical cutoff
+  (``GET /historical/cutoff``) are read where Kalshi moved them (``/historical/fills``,
+  ``/historical/orders``) when the round reaches back that far; a cutoff that cannot be had
+  (404, unreadable) makes the round's `Reconciled` say it is ``incomplete``;
 * every fill of a reconciled order is told in a `ReconciledFill` naming who counted it
   (``fix``, ``replay`` or ``rest``), and a `Reconciled` sums the round up;
 * a page that is malformed, paginated wrongly, refused (401) or rate limited past the retries
@@ -42,6 +46,7 @@ from ._reconcileevents import (
     ReconcileStarted,
 )
 from ._restapply import apply_rest
+from ._restfills import parse_cutoff
 from .catchup import CatchUpFailed, OrdersUnknown
 from .errors import LocalProtocolError
 from .events import Event
@@ -239,6 +244,9 @@ class Reconciliation:
         self._done: dict[str, list[dict[str, Any]]] = {}
         self._in_flight: RestRequest | None = None
         self._again: str | None = None
+        self._since: float | None = None  # the round's min_ts (None: the whole history)
+        self._options: dict[str, Any] = {}
+        self._incomplete: str | None = None
 
     @property
     def active(self) -> bool:
@@ -279,7 +287,12 @@ class Reconciliation:
                 Pager("orders", params=since, **options),
                 Pager("orders", params=(("status", "resting"),), **options),
             ] + [Pager(endpoint, **options) for endpoint in self.endpoints[2:]]
+        self._since = None if self.lookback is None else now - self.lookback
+        if self.product == "prediction":  # where Kalshi moved the older fills and orders
+            self._pagers.insert(0, Pager("cutoff", **options))
+        self._options = options
         self._done = {}
+        self._incomplete = None
         return [ReconcileStarted(reason)]
 
     def next_request(self, now: float) -> RestRequest | None:
@@ -336,15 +349,25 @@ class Reconciliation:
 
     def _after(self, pager: Pager, now: float) -> list[Event]:
         reason = self.reason or ""
-        if pager.failed:
+        events: list[Event] = []
+        if pager.failed and pager.endpoint == "cutoff" and pager.status in (None, 404):
+            self._incomplete = (  # not served, or not readable: asking again gives the same
+                "Kalshi's historical cutoff could not be read: fills and orders it moved to "
+                "/historical/fills and /historical/orders were not looked for"
+            )
+        elif pager.failed:
             return self._end([ReconcileFailed(reason, pager.endpoint)], now)
-        if not pager.done:
+        elif not pager.done:
             return []
-        self._done.setdefault(pager.endpoint, []).extend(pager.records)
+        elif pager.endpoint == "cutoff":
+            events = self._historical(pager.records[0])
+        else:
+            kind = pager.endpoint.removeprefix("historical_")
+            self._done.setdefault(kind, []).extend(pager.records)
         self._pagers.pop(0)
         if self._pagers:
-            return []
-        events = apply_rest(
+            return events
+        events += apply_rest(
             self.tracker,
             self.product,
             reason,
@@ -353,8 +376,25 @@ class Reconciliation:
             positions=self._done.get("positions", []),
             replayed=self.replayed,
             windowed=self.lookback is not None,
+            incomplete=self._incomplete,
         )
         return self._end(events, now)
+
+    def _historical(self, record: dict[str, Any]) -> list[Event]:
+        """Read Kalshi's historical cutoff: the historical pages to read too, those whose
+        records the round's window reaches back to."""
+        cutoff = parse_cutoff(record)
+        if isinstance(cutoff, str):
+            self._incomplete = f"Kalshi's historical cutoff cannot be read ({cutoff})"
+            return [RestProblem("cutoff", f"the historical cutoff cannot be read: {cutoff}")]
+        since = self._since
+        for endpoint, field in (
+            ("historical_fills", "trades_created_ts"),
+            ("historical_orders", "orders_updated_ts"),
+        ):
+            if since is None or since < cutoff[field]:
+                self._pagers.append(Pager(endpoint, **self._options))
+        return []
 
     def _end(self, events: list[Event], now: float) -> list[Event]:
         self.reason = None

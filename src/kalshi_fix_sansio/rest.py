@@ -6,9 +6,13 @@ signed requests of Kalshi's Trade API v2 and checks the answers; the thin I/O pa
 
 * Where: `rest_base_url` gives Kalshi's documented REST host of an environment (``demo`` or
   ``production``, as the FIX endpoints); `rest_path` the path of an endpoint of a product:
-  prediction under ``/trade-api/v2/portfolio/`` (``orders``, ``fills``, ``positions``) and
-  ``/trade-api/v2/account/limits``, margin under ``/trade-api/v2/margin/`` and
+  prediction under ``/trade-api/v2/portfolio/`` (``orders``, ``fills``, ``positions``),
+  ``/trade-api/v2/account/limits`` and Kalshi's historical cutoff and pages
+  (``/trade-api/v2/historical/cutoff``, ``fills``, ``orders``: where Kalshi moves the fills and
+  finished orders older than its cutoff), margin under ``/trade-api/v2/margin/`` and
   ``/trade-api/v2/account/limits/perps``.
+* Records (`order_status`): Kalshi's published shape (its OpenAPI); a margin order record has
+  no ``status``: it is told from ``remaining_count`` and ``last_update_reason``.
 * Signing (`rest_headers`): Kalshi's three headers ``KALSHI-ACCESS-KEY`` (the API key id),
   ``KALSHI-ACCESS-TIMESTAMP`` (milliseconds) and ``KALSHI-ACCESS-SIGNATURE``: base64 of the
   signature over timestamp + method + path (the path without its query), made by the same
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
 
@@ -45,6 +50,7 @@ __all__ = [
     "RestRateLimited",
     "RestRequest",
     "RestResponse",
+    "order_status",
     "rest_base_url",
     "rest_headers",
     "rest_path",
@@ -66,6 +72,9 @@ _PATHS: Final[Mapping[str, Mapping[str, str]]] = {
         "fills": "/portfolio/fills",
         "positions": "/portfolio/positions",
         "limits": "/account/limits",
+        "cutoff": "/historical/cutoff",
+        "historical_fills": "/historical/fills",
+        "historical_orders": "/historical/orders",
     },
     "margin": {
         "orders": "/margin/orders",
@@ -75,15 +84,28 @@ _PATHS: Final[Mapping[str, Mapping[str, str]]] = {
     },
 }
 
-ENDPOINT_NAMES: Final = ("orders", "fills", "positions", "limits")
-"""The endpoints this library reads, by the names `rest_path` takes."""
+ENDPOINT_NAMES: Final = (
+    "orders",
+    "fills",
+    "positions",
+    "limits",
+    "cutoff",
+    "historical_fills",
+    "historical_orders",
+)
+"""The endpoints this library reads, by the names `rest_path` takes. ``cutoff`` (Kalshi's
+``GET /historical/cutoff``), ``historical_fills`` and ``historical_orders`` are prediction's
+only: Kalshi moves fills and finished orders older than its cutoff there."""
 
 LIST_KEYS: Final[Mapping[str, tuple[str, ...]]] = {
     "orders": ("orders",),
     "fills": ("fills",),
     "positions": ("market_positions", "positions"),
+    "historical_fills": ("fills",),
+    "historical_orders": ("orders",),
 }
-"""The key of each paged endpoint's list of records (the first one present is read)."""
+"""The key of each paged endpoint's list of records (the first one present is read); an
+endpoint not in it (``cutoff``) answers one object, the page's only record."""
 
 MAX_CURSOR: Final = 1024
 """The longest cursor accepted (Kalshi documents none; longer is treated as malformed)."""
@@ -114,7 +136,8 @@ def rest_path(product: str, endpoint: str) -> str:
         raise LocalProtocolError(f"product must be 'prediction' or 'margin', got {product!r}")
     path = paths.get(endpoint)
     if path is None:
-        raise LocalProtocolError(f"endpoint must be one of {ENDPOINT_NAMES}, got {endpoint!r}")
+        names = tuple(paths)
+        raise LocalProtocolError(f"endpoint must be one of {names} for {product}, got {endpoint!r}")
     return API_PREFIX + path
 
 
@@ -258,6 +281,36 @@ class RestContradiction(Event):
     reason: str
 
 
+MARGIN_CANCEL_REASONS: Final = frozenset(
+    {"Decrease", "MarginCancel", "SelfTradeCancel", "ExpiryCancel", "PostOnlyCrossCancel"}
+)
+"""Kalshi's ``last_update_reason`` values of a margin order that ended without filling in full
+(a cancel is a decrease to zero)."""
+
+
+def order_status(record: Mapping[str, Any]) -> str | None:
+    """An order record's status: its ``status`` (prediction), else what a margin order record
+    says without one: ``resting`` while ``remaining_count`` is above zero, then ``canceled``
+    when its ``last_update_reason`` is one of `MARGIN_CANCEL_REASONS`, else ``executed``.
+    None: neither can be read."""
+    status = record.get("status")
+    if status is not None:
+        return status if isinstance(status, str) else None
+    remaining = record.get("remaining_count")
+    if not isinstance(remaining, str) or not 0 < len(remaining) <= 32:
+        return None
+    try:
+        left = Decimal(remaining)
+    except InvalidOperation:
+        return None
+    if not left.is_finite() or left < 0:
+        return None
+    if left > 0:
+        return "resting"
+    reason = record.get("last_update_reason")
+    return "canceled" if reason in MARGIN_CANCEL_REASONS else "executed"
+
+
 def shown(record: object) -> str:
     """A record as JSON text, at most 300 characters (for events)."""
     try:
@@ -322,11 +375,15 @@ class Pager:
         self.failed = False
         self.wake_at: float | None = None
         """When the page refused (429 / 5xx) may be asked again (None: now)."""
+        self.status: int | None = None
+        """The HTTP status it failed on (None: not failed, or on what a page held)."""
         self._cursors: set[str] = set()
         self._attempts = 0
 
     def params(self) -> tuple[tuple[str, str], ...]:
         """The next page's query."""
+        if self.endpoint not in LIST_KEYS:  # one object: no page to size
+            return self.extra
         query = [("limit", str(self.page_size)), *self.extra]
         if self.cursor:
             query.append(("cursor", self.cursor))
@@ -334,6 +391,7 @@ class Pager:
 
     def _fail(self, reason: str, record: object = None, status: int | None = None) -> Event:
         self.failed = True
+        self.status = status
         return RestProblem(self.endpoint, reason, None if record is None else shown(record), status)
 
     def receive(self, response: RestResponse, now: float) -> list[Event]:
@@ -382,7 +440,12 @@ class Pager:
             return [self._fail("the page is not JSON", body[:300].decode("utf-8", "replace"))]
         if not isinstance(page, dict):
             return [self._fail("the page is not a JSON object", page)]
-        keys = LIST_KEYS.get(self.endpoint, (self.endpoint,))
+        if self.endpoint not in LIST_KEYS:  # one object, not a list
+            self.pages += 1
+            self.records.append(page)
+            self.done = True
+            return []
+        keys = LIST_KEYS[self.endpoint]
         key = next((k for k in keys if k in page), None)
         entries = page.get(key) if key is not None else None
         if not isinstance(entries, list):

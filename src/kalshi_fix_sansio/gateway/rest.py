@@ -1,8 +1,15 @@
 """The mock gateway's REST API: Kalshi's portfolio pages served from the exchange's own state.
 
 `RestApp` answers ``GET`` requests for the product's orders, fills, positions and API limits
-(the paths of `kalshi_fix_sansio.rest.rest_path`), page by page by ``cursor``, newest first, as
-Kalshi's Trade API v2 does. It is pure (no I/O, no clock: ``now`` is an argument): give it an
+(the paths of `kalshi_fix_sansio.rest.rest_path`), and for prediction Kalshi's historical cutoff
+and historical fills and orders (`RestApp.historical_cutoff`), page by page by ``cursor``,
+newest first, as Kalshi's Trade API v2 does, each record in the shape of Kalshi's published
+OpenAPI (prediction: Trade API 3.20.0, with the ``exchange_index`` and ``fee_cost_dollars``
+later clients require; margin: the perps API): ``outcome_side`` / ``book_side``, fees and fill
+costs, positions' totals; margin's ``bid`` / ``ask`` sides, ``price``, ``entry_price``,
+``fees`` and ``realized_pnl`` (from the mock's own book of the account's position).
+
+It is pure (no I/O, no clock: ``now`` is an argument): give it an
 `Exchange` and the API keys' public keys. Every request must carry Kalshi's three headers
 (``KALSHI-ACCESS-KEY``, ``-TIMESTAMP``, ``-SIGNATURE``): the signature over timestamp + method +
 path is checked with the key's public key exactly as the FIX Logon's (``verify_signature_b64``),
@@ -16,8 +23,9 @@ failures on: ``rest_rate_limit_next`` (429 with ``Retry-After``), ``rest_error_n
 ``rest_delay`` (slow pages).
 
 What the mock keeps: every fill of a client order (a fill listener, from the app's creation
-on) and every order it saw open (at its creation, a fill or a request); an order placed and
-cancelled without a fill between two of those is not listed.
+on) and every order it saw open (at its creation, a fill or a request) or filled (an order
+filled in full on arrival is listed too); an order placed and cancelled without a fill between
+two of those is not listed.
 """
 
 from __future__ import annotations
@@ -33,18 +41,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
+import attrs
+
 from ..auth import PublicKey, verify_signature_b64
-from ..rest import rest_path, rest_signature_payload
+from ..rest import order_status, rest_path, rest_signature_payload
 from .exchange import Exchange, FillView
 from .listening import Faults
 
-__all__ = ["BASIC_LIMITS", "MAX_CLOCK_SKEW", "RestApp", "RestServer"]
+__all__ = ["BASIC_LIMITS", "MAX_CLOCK_SKEW", "PERPS_BASIC_LIMITS", "RestApp", "RestServer"]
 
 MAX_CLOCK_SKEW: Final = 300.0
 """Seconds a request's KALSHI-ACCESS-TIMESTAMP may differ from the gateway's clock."""
 _MAX_LIMIT: Final = 1000
 _TWO: Final = Decimal("0.01")
 _PRICE: Final = Decimal("0.0001")
+_ZERO: Final = Decimal(0)
+_ONE: Final = Decimal(1)
 
 
 def _iso(when: float) -> str:
@@ -56,13 +68,91 @@ def _json(status: int, body: object, **headers: str) -> tuple[int, dict[str, str
     return status, {"Content-Type": "application/json", **headers}, json.dumps(body).encode()
 
 
+def _dollars(value: Decimal) -> str:
+    return str(value.quantize(_PRICE))
+
+
+def _count(value: Decimal) -> str:
+    return str(value.quantize(_TWO))
+
+
 BASIC_LIMITS: Final[Mapping[str, Any]] = {
     "usage_tier": "Basic",
     "read": {"refill_rate": 200, "bucket_capacity": 200},
     "write": {"refill_rate": 100, "bucket_capacity": 100},
+    "grants": [],
 }
-"""The mock's default answer to the limits page: Kalshi's shape (token buckets per second and
-their capacity), the Basic tier's prediction budgets."""
+"""The mock's default answer to ``GET /account/limits``: Kalshi's shape (token buckets per
+second and their capacity, the active usage-level grants: none at Basic), the Basic tier's
+prediction budgets."""
+
+PERPS_BASIC_LIMITS: Final[Mapping[str, Any]] = {
+    "usage_tier": "Basic",
+    "read": {"refill_rate": 100, "bucket_capacity": 100},
+    "write": {"refill_rate": 50, "bucket_capacity": 50},
+    "grants": [],
+}
+"""The mock's default answer to ``GET /account/limits/perps``: Kalshi's shape with perps
+buckets of their own (Kalshi publishes no perps budgets per tier: these figures are the mock's;
+Basic's Write bucket holds 1 s of budget, as Kalshi's perps burst rule says)."""
+
+_CANCEL_REASON: Final = "Decrease"  # margin: a cancel is a decrease to zero (Kalshi's words)
+
+
+@attrs.define
+class _Book:
+    """One account's position in one market, as the REST pages show it."""
+
+    net: Decimal = _ZERO
+    entry: Decimal = _ZERO  # the average price of the open position (prediction: Yes price)
+    realized: Decimal = _ZERO
+    fees: Decimal = _ZERO
+    traded: Decimal = _ZERO
+    mark: Decimal = _ZERO  # the last fill's price
+    updated: float = 0.0
+
+    def fill(
+        self, buy: bool, price: Decimal, qty: Decimal, fee: Decimal
+    ) -> tuple[Decimal, Decimal]:
+        """Book a fill; (the entry price it met, the PnL it realized)."""
+        entry, signed = self.entry, qty if buy else -qty
+        realized = _ZERO
+        if self.net and (self.net > 0) != buy:  # it reduces (or flips) the position
+            closed = min(qty, abs(self.net))
+            realized = (price - entry) * closed * (1 if self.net > 0 else -1)
+            self.realized += realized
+            rest = self.net + signed
+            if rest == 0 or (rest > 0) != (self.net > 0):
+                self.entry = price if rest else _ZERO
+        else:
+            self.entry = (entry * abs(self.net) + price * qty) / (abs(self.net) + qty)
+        self.net += signed
+        self.fees += fee
+        self.traded += price * qty
+        self.mark = price
+        return entry, realized
+
+
+@attrs.define
+class _Fill:
+    view: FillView
+    number: int  # arrival order
+    entry: Decimal
+    realized: Decimal
+
+
+@attrs.define
+class _Order:
+    account: str
+    order_id: str
+    cl_ord_id: str
+    symbol: str
+    side: str
+    price: Decimal
+    order_qty: Decimal
+    created: float
+    updated: float
+    open: bool = True
 
 
 class RestApp:
@@ -75,7 +165,12 @@ class RestApp:
         accounts: API key id -> its account (a `MockGateway`'s ``accounts``); a key not in it
             is an account of its own.
         limits: what ``GET /account/limits`` (``/account/limits/perps``) answers, Kalshi's
-            shape (default `BASIC_LIMITS`: the Basic tier's token buckets).
+            shape (default `BASIC_LIMITS`, margin `PERPS_BASIC_LIMITS`).
+        historical_cutoff: Kalshi's historical cutoff, UTC epoch seconds (prediction): fills
+            made and orders finished before it leave ``/portfolio/fills`` and
+            ``/portfolio/orders`` for ``/historical/fills`` and ``/historical/orders``, and
+            ``GET /historical/cutoff`` answers it. None: nothing moved (the cutoff answered is
+            the epoch). Settable at any time (`historical_cutoff`).
     """
 
     def __init__(
@@ -85,43 +180,83 @@ class RestApp:
         faults: Faults | None = None,
         accounts: Mapping[str, str] | None = None,
         limits: Mapping[str, Any] | None = None,
+        historical_cutoff: float | None = None,
     ) -> None:
         self.exchange = exchange
-        self.limits: Mapping[str, Any] = BASIC_LIMITS if limits is None else limits
+        self.product = exchange.product
+        default = BASIC_LIMITS if self.product == "prediction" else PERPS_BASIC_LIMITS
+        self.limits: Mapping[str, Any] = default if limits is None else limits
         self.keys = keys
         self.accounts: Mapping[str, str] = accounts if accounts is not None else {}
         self.faults = faults if faults is not None else Faults()
-        self.product = exchange.product
-        self._fills: list[tuple[FillView, int]] = []  # (fill, arrival number)
-        self._orders: dict[str, dict[str, Any]] = {}  # order_id -> the last view of it
+        self.historical_cutoff = historical_cutoff
+        self._fills: list[_Fill] = []
+        self._orders: dict[str, _Order] = {}  # order_id -> what was seen of it
+        self._books: dict[tuple[str, str], _Book] = {}  # (account, symbol)
         self._now = 0.0  # when it last heard of the exchange (a fill, a request)
         exchange.fill_listeners.append(self._on_fill)
         for view in exchange.open_orders():  # what rests already
             self._snapshot(view.account)
-        self._paths = {
-            rest_path(self.product, name): name
-            for name in ("orders", "fills", "positions", "limits")
-        }
+        names = ["orders", "fills", "positions", "limits"]
+        if self.product == "prediction":
+            names += ["cutoff", "historical_fills", "historical_orders"]
+        self._paths = {rest_path(self.product, name): name for name in names}
 
     # -- the exchange's state ----------------------------------------------------------------
 
     def _on_fill(self, fill: FillView) -> None:
         self._now = fill.time
-        self._fills.append((fill, len(self._fills)))
+        order = self._orders.get(fill.order_id)
+        if order is None:  # filled on arrival: never seen open
+            order = self._orders[fill.order_id] = _Order(
+                fill.account,
+                fill.order_id,
+                fill.cl_ord_id,
+                fill.symbol,
+                fill.side,
+                fill.order_price if fill.order_price is not None else fill.price,
+                fill.order_qty if fill.order_qty is not None else fill.qty,
+                fill.time,
+                fill.time,
+            )
+        order.cl_ord_id, order.updated = fill.cl_ord_id, fill.time
+        book = self._books.setdefault((fill.account, fill.symbol), _Book())
+        entry, realized = book.fill(fill.side == "1", fill.price, fill.qty, fill.fee)
+        book.updated = fill.time
+        self._fills.append(_Fill(fill, len(self._fills), entry, realized))
         self._snapshot(fill.account)
 
     def _snapshot(self, account: str) -> None:
+        seen = set()
         for view in self.exchange.open_orders(account):
-            self._orders[view.order_id] = {
-                "account": account,
-                "order_id": view.order_id,
-                "client_order_id": view.cl_ord_id,
-                "ticker": view.symbol,
-                "side": view.side,
-                "price": view.price,
-                "order_qty": view.order_qty,
-                "ts": self._orders.get(view.order_id, {}).get("ts", int(self._now)),
-            }
+            seen.add(view.order_id)
+            order = self._orders.get(view.order_id)
+            if order is None:
+                self._orders[view.order_id] = _Order(
+                    account,
+                    view.order_id,
+                    view.cl_ord_id,
+                    view.symbol,
+                    view.side,
+                    view.price,
+                    view.order_qty,
+                    self._now,
+                    self._now,
+                )
+            else:
+                order.cl_ord_id, order.price, order.order_qty = (
+                    view.cl_ord_id,
+                    view.price,
+                    view.order_qty,
+                )
+        for order in self._orders.values():
+            if order.account == account and order.open and order.order_id not in seen:
+                order.open = False  # finished (filled or cancelled) since last seen
+                order.updated = max(order.updated, self._now)
+
+    def _moved(self, when: float) -> bool:
+        """Older than the historical cutoff: served by the historical pages only."""
+        return self.historical_cutoff is not None and when < self.historical_cutoff
 
     def _side_fields(self, side: str, price: Decimal) -> dict[str, Any]:
         buy = side == "1"
@@ -129,88 +264,170 @@ class RestApp:
             return {
                 "side": "yes",
                 "action": "buy" if buy else "sell",
-                "yes_price_dollars": str(price.quantize(_PRICE)),
-                "no_price_dollars": str((1 - price).quantize(_PRICE)),
+                "outcome_side": "yes" if buy else "no",
+                "book_side": "bid" if buy else "ask",
+                "yes_price_dollars": _dollars(price),
+                "no_price_dollars": _dollars(_ONE - price),
+            }
+        return {"side": "bid" if buy else "ask", "price": _dollars(price)}
+
+    def _fill_record(self, booked: _Fill) -> dict[str, Any]:
+        fill = booked.view
+        trade = fill.trade_id or f"fill-{booked.number}"
+        if self.product == "prediction":
+            return {
+                "fill_id": trade,
+                "trade_id": trade,
+                "order_id": fill.order_id,
+                "ticker": fill.symbol,
+                "market_ticker": fill.symbol,
+                **self._side_fields(fill.side, fill.price),
+                "count_fp": _count(fill.qty),
+                "is_taker": fill.aggressor,
+                "fee_cost": _dollars(fill.fee),
+                "fee_cost_dollars": _dollars(fill.fee),
+                "created_time": _iso(fill.time),
+                "ts": int(fill.time),
+                "exchange_index": 0,
             }
         return {
-            "side": "buy" if buy else "sell",
-            "action": "buy" if buy else "sell",
-            "price_dollars": str(price.quantize(_PRICE)),
+            "fill_id": trade,
+            "order_id": fill.order_id,
+            "ticker": fill.symbol,
+            **self._side_fields(fill.side, fill.price),
+            "count": _count(fill.qty),
+            "is_taker": fill.aggressor,
+            "entry_price": _dollars(booked.entry),
+            "fees": _dollars(fill.fee),
+            "realized_pnl": _dollars(booked.realized),
+            "created_time": _iso(fill.time),
+            "order_source": "user",
         }
 
-    def fills(self, account: str) -> list[dict[str, Any]]:
-        """The account's fill records, newest first."""
-        out = []
-        for fill, n in reversed(self._fills):
-            if fill.account != account:
-                continue
-            trade = fill.trade_id or f"fill-{n}"
-            out.append(
-                {
-                    "fill_id": trade,
-                    "trade_id": trade,
-                    "order_id": fill.order_id,
-                    "client_order_id": fill.cl_ord_id,
-                    "ticker": fill.symbol,
-                    "market_ticker": fill.symbol,
-                    **self._side_fields(fill.side, fill.price),
-                    "count": int(fill.qty),
-                    "count_fp": str(fill.qty.quantize(_TWO)),
-                    "is_taker": fill.aggressor,
-                    "created_time": _iso(fill.time),
-                    "ts": int(fill.time),
-                }
-            )
-        return out
+    def _fill_rows(self, account: str, historical: bool) -> list[tuple[float, dict[str, Any]]]:
+        return [
+            (booked.view.time, self._fill_record(booked))
+            for booked in reversed(self._fills)
+            if booked.view.account == account and self._moved(booked.view.time) == historical
+        ]
 
-    def orders(self, account: str) -> list[dict[str, Any]]:
-        """The account's order records (open ones and those seen before), newest first."""
+    def fills(self, account: str) -> list[dict[str, Any]]:
+        """The account's fill records on ``/portfolio/fills`` (``/margin/fills``), newest
+        first."""
+        return [record for _, record in self._fill_rows(account, False)]
+
+    def _order_rows(self, account: str, historical: bool) -> list[tuple[float, dict[str, Any]]]:
         self._snapshot(account)
-        open_ids = {view.order_id for view in self.exchange.open_orders(account)}
-        filled: dict[str, Decimal] = {}
-        for fill, _ in self._fills:
-            if fill.account == account:
-                filled[fill.order_id] = filled.get(fill.order_id, Decimal(0)) + fill.qty
+        done: dict[str, list[_Fill]] = {}
+        for booked in self._fills:
+            if booked.view.account == account:
+                done.setdefault(booked.view.order_id, []).append(booked)
         out = []
         for order in reversed(self._orders.values()):
-            if order["account"] != account:
+            if order.account != account:
                 continue
-            cum = filled.get(order["order_id"], Decimal(0))
-            qty = order["order_qty"]
-            if order["order_id"] in open_ids:
-                status = "resting"
-            else:
-                status = "executed" if cum >= qty else "canceled"
-            remaining = qty - cum if status == "resting" else Decimal(0)
-            out.append(
-                {
-                    "order_id": order["order_id"],
-                    "client_order_id": order["client_order_id"],
-                    "ticker": order["ticker"],
-                    **self._side_fields(order["side"], order["price"]),
-                    "type": "limit",
-                    "status": status,
-                    "fill_count": int(cum),
-                    "fill_count_fp": str(cum.quantize(_TWO)),
-                    "remaining_count": int(remaining),
-                    "remaining_count_fp": str(remaining.quantize(_TWO)),
-                    "initial_count_fp": str(qty.quantize(_TWO)),
-                    "created_time": _iso(order["ts"]),
-                    "ts": order["ts"],
-                }
-            )
+            if (not order.open and self._moved(order.updated)) != historical:
+                continue
+            fills = done.get(order.order_id, [])
+            out.append((order.created, self._order_record(order, fills)))
         return out
+
+    def _order_record(self, order: _Order, fills: list[_Fill]) -> dict[str, Any]:
+        cum = sum((f.view.qty for f in fills), _ZERO)
+        remaining = max(order.order_qty - cum, _ZERO) if order.open else _ZERO
+        common = {
+            "order_id": order.order_id,
+            "user_id": order.account,
+            "client_order_id": order.cl_ord_id,
+            "ticker": order.symbol,
+            **self._side_fields(order.side, order.price),
+            "created_time": _iso(order.created),
+            "last_update_time": _iso(order.updated),
+        }
+        if self.product == "margin":
+            if order.open:
+                reason = "Trade" if fills else ""
+            else:
+                reason = "Trade" if cum >= order.order_qty else _CANCEL_REASON
+            return {
+                **common,
+                "fill_count": _count(cum),
+                "remaining_count": _count(remaining),
+                "last_update_reason": reason,
+                "order_source": "user",
+            }
+        if order.open:
+            status = "resting"
+        else:
+            status = "executed" if cum >= order.order_qty else "canceled"
+        costs = dict.fromkeys(("taker_fill", "maker_fill", "taker_fees", "maker_fees"), _ZERO)
+        for booked in fills:
+            fill, role = booked.view, "taker" if booked.view.aggressor else "maker"
+            paid = fill.price if fill.side == "1" else _ONE - fill.price
+            costs[f"{role}_fill"] += paid * fill.qty
+            costs[f"{role}_fees"] += fill.fee
+        return {
+            **common,
+            "type": "limit",
+            "status": status,
+            "fill_count_fp": _count(cum),
+            "remaining_count_fp": _count(remaining),
+            "initial_count_fp": _count(order.order_qty),
+            **{
+                f"{key}_dollars" if "fees" in key else f"{key}_cost_dollars": _dollars(value)
+                for key, value in costs.items()
+            },
+            "ts": int(order.created),
+            "exchange_index": 0,
+        }
+
+    def orders(self, account: str) -> list[dict[str, Any]]:
+        """The account's order records on ``/portfolio/orders`` (``/margin/orders``): open
+        ones and those seen before, newest first."""
+        return [record for _, record in self._order_rows(account, False)]
 
     def positions(self, account: str) -> list[dict[str, Any]]:
         """The account's market positions (its primary holder's)."""
-        symbols = {fill.symbol for fill, _ in self._fills if fill.account == account}
-        out = []
-        for symbol in sorted(symbols):
+        out: list[dict[str, Any]] = []
+        for (owner, symbol), book in sorted(self._books.items()):
+            if owner != account:
+                continue
             net = self.exchange.position(symbol, account)
+            if self.product == "margin":
+                out.append(
+                    {
+                        "market_ticker": symbol,
+                        "position": _count(net),
+                        "entry_price": _dollars(book.entry),
+                        "unrealized_pnl": _dollars((book.mark - book.entry) * book.net),
+                        "margin_used": _dollars(_ZERO),
+                        "fees": _dollars(book.fees),
+                        "roe": None,
+                        "subaccount": 0,
+                        "is_portfolio": False,
+                    }
+                )
+                continue
+            held = book.entry if net >= 0 else _ONE - book.entry
             out.append(
-                {"ticker": symbol, "position": int(net), "position_fp": str(net.quantize(_TWO))}
+                {
+                    "ticker": symbol,
+                    "total_traded_dollars": _dollars(book.traded),
+                    "position_fp": _count(net),
+                    "market_exposure_dollars": _dollars(abs(net) * held),
+                    "realized_pnl_dollars": _dollars(book.realized),
+                    "resting_orders_count": 0,
+                    "fees_paid_dollars": _dollars(book.fees),
+                    "last_updated_ts": _iso(book.updated),
+                    "exchange_index": 0,
+                }
             )
         return out
+
+    def cutoff(self) -> dict[str, str]:
+        """``GET /historical/cutoff``'s answer (the one cutoff for markets, fills and orders)."""
+        stamp = _iso(self.historical_cutoff or 0.0)
+        return {"market_settled_ts": stamp, "trades_created_ts": stamp, "orders_updated_ts": stamp}
 
     # -- HTTP ----------------------------------------------------------------------------------
 
@@ -249,6 +466,8 @@ class RestApp:
             return _json(401, {"error": "unauthorized: bad or missing KALSHI-ACCESS-* headers"})
         if name == "limits":
             return _json(200, dict(self.limits))
+        if name == "cutoff":
+            return _json(200, self.cutoff())
         query = parse_qs(parts.query)
         try:
             limit = int(query.get("limit", ["100"])[0])
@@ -257,24 +476,33 @@ class RestApp:
             return _json(400, {"error": "limit and cursor must be integers"})
         if not 1 <= limit <= _MAX_LIMIT or start < 0:
             return _json(400, {"error": f"limit must be 1-{_MAX_LIMIT}"})
-        records = getattr(self, name)(account)
-        since = query.get("min_ts", [""])[0]
-        if since:
-            if not since.isdigit() or len(since) > 12:
-                return _json(400, {"error": "min_ts must be a Unix time in seconds"})
-            records = [r for r in records if r.get("ts", 0) >= int(since)]
+        if name == "positions":
+            records = self.positions(account)
+        else:
+            historical = name.startswith("historical_")
+            rows = (
+                self._fill_rows(account, historical)
+                if name.endswith("fills")
+                else self._order_rows(account, historical)
+            )
+            for bound, keep in (("min_ts", float.__ge__), ("max_ts", float.__lt__)):
+                text = query.get(bound, [""])[0]
+                if text:
+                    if not text.isdigit() or len(text) > 12:
+                        return _json(400, {"error": f"{bound} must be a Unix time in seconds"})
+                    rows = [row for row in rows if keep(float(row[0]), float(text))]
+            records = [record for _, record in rows]
         status = query.get("status", [""])[0]
         if status and name == "orders":
-            records = [r for r in records if r["status"] == status]
+            records = [r for r in records if order_status(r) == status]
         page = records[start : start + limit]
         cursor = str(start + limit) if start + limit < len(records) else ""
-        key = {"orders": "orders", "fills": "fills"}.get(name)
-        if key is None:
-            key = "market_positions" if self.product == "prediction" else "positions"
-        body: dict[str, Any] = {key: page, "cursor": cursor}
-        if key == "market_positions":
-            body["event_positions"] = []
-        return _json(200, body)
+        if name != "positions":
+            key = "fills" if name.endswith("fills") else "orders"
+            return _json(200, {key: page, "cursor": cursor})
+        if self.product == "margin":  # Kalshi's margin positions page is not paged
+            return _json(200, {"positions": records})
+        return _json(200, {"market_positions": page, "event_positions": [], "cursor": cursor})
 
     def _authenticated(
         self, method: str, path: str, headers: Mapping[str, str], now: float

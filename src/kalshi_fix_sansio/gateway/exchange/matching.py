@@ -197,6 +197,8 @@ class Matching:
             order_id=order.order_id,
             cl_ord_id=order.cl_ord_id,
             trade_id=trade_id,
+            order_qty=order.order_qty,
+            order_price=order.price,
         )
         for listener in self.state.fill_listeners:
             listener(view)

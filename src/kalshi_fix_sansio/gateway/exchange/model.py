@@ -102,6 +102,8 @@ class FillView:
         order_id: the exchange OrderID.
         cl_ord_id: the order's current ClOrdID.
         trade_id: the trade's id, the fill report's TrdMatchID(880).
+        order_qty: the order's OrderQty (None: not told).
+        order_price: the order's limit price, dollars (None: not told).
     """
 
     time: float
@@ -116,6 +118,8 @@ class FillView:
     order_id: str
     cl_ord_id: str
     trade_id: str | None = None
+    order_qty: Decimal | None = None
+    order_price: Decimal | None = None
 
 
 @attrs.frozen(kw_only=True)
