@@ -189,3 +189,23 @@ def test_a_seeded_queue_model_repeats_in_every_run(recording: Path) -> None:
         for s in (4, 5, 6)
     ]
     assert any(other != fills for other in others)  # the draws move the fills
+
+
+def test_the_drawdown_is_the_curve_s_and_markets_are_sampled_from_the_start() -> None:
+    """The quoter on the shipped sample: its P&L curve (from 0 at the start) climbs and falls;
+    the statistics' max drawdown is that curve's largest fall from its running peak, exactly,
+    computed here by hand from the curve; every market is sampled from the run's start, the
+    one that never trades too (one sample at the start, one a minute, one at the end)."""
+    result = run_backtest(blocking_strategy, SAMPLE_RECORDING)
+    peak = worst = Decimal(0)
+    for point in result.report.points:
+        peak = max(peak, point.pnl)
+        worst = max(worst, peak - point.pnl)
+    assert worst > Decimal("0.10")  # the curve does fall
+    total = result.statistics["total"]
+    assert Decimal(total["max_drawdown"]) == worst
+    seconds = result.simulated_seconds  # 5 s of lead, then the recording
+    expected = 1 + int((seconds - 1e-9) // 60) + 1
+    markets = result.statistics["markets"]
+    assert [markets[row.symbol]["samples"] for row in result.report.rows] == [expected] * 2
+    assert total["samples"] == expected

@@ -62,8 +62,9 @@ __all__ = [
     "run_backtest",
 ]
 
-JSON_SCHEMA_VERSION: Final = 1
-"""The ``schema`` of `BacktestResult.as_json` (raised when a field changes meaning or goes)."""
+JSON_SCHEMA_VERSION: Final = 2
+"""The ``schema`` of `BacktestResult.as_json` (raised when a field changes meaning or goes;
+2: ``max_drawdown`` is an exact decimal string, over every change of the P&L curve)."""
 
 Strategy = Callable[["Context"], Any]
 """A strategy: ``def strategy(ctx)`` (blocking) or ``async def strategy(ctx)`` (asyncio, trio)."""
@@ -334,7 +335,7 @@ def run_backtest(
         **gateway_options,
     )
     ledger = PaperLedger()
-    stats = Statistics(ledger, float(sample_interval))
+    stats = Statistics(ledger, float(sample_interval), symbols)
     feed = Feed(sim, paths, infos, ledger, settle or {}, on_message=_progress(progress))
     sim.wire_listeners.append(lambda r: _client_orders(stats, r))
     _sample_every(sim, feed, stats, float(sample_interval))
@@ -412,7 +413,8 @@ def _progress(progress: Callable[[int, float], None] | None) -> Callable[[Any, f
 
 
 def _sample_every(sim: Simulation, feed: Feed, stats: Statistics, interval: float) -> None:
-    """Sample the statistics every ``interval`` simulated seconds until the recordings end."""
+    """Sample the statistics now (the run's start: every market at 0) and every ``interval``
+    simulated seconds until the recordings end."""
 
     def sample() -> None:
         if feed.done:
@@ -420,4 +422,4 @@ def _sample_every(sim: Simulation, feed: Feed, stats: Statistics, interval: floa
         stats.sample()
         sim.scheduler.call_later(interval, sample)
 
-    sim.scheduler.call_later(interval, sample)
+    sample()

@@ -184,6 +184,10 @@ class PnLLedger:
             found = self._markets[symbol] = MarketPnL(symbol)
         return found
 
+    def get(self, symbol: str) -> MarketPnL | None:
+        """A market's account, None when nothing happened in it."""
+        return self._markets.get(symbol)
+
     @property
     def markets(self) -> dict[str, MarketPnL]:
         """Every market with a fill or a settlement."""

@@ -60,6 +60,8 @@ __all__ = [
 ENGINES: Final = ("local", "dask")
 """Where a sweep runs: worker processes of this machine, or a Dask cluster."""
 
+_ZERO: Final = Decimal(0)
+
 RANKINGS: Final = ("total", "sharpe", "max_drawdown", "fill_ratio")
 """What a sweep's runs can be ranked by (best first; ``max_drawdown``: smallest first)."""
 
@@ -143,20 +145,22 @@ class RunOutcome:
     result: Mapping[str, Any] | None
     error: str | None
 
-    def figure(self, by: str) -> float | None:
-        """The run's total figure ``by`` (`RANKINGS`), None when it has none."""
+    def figure(self, by: str) -> Decimal | None:
+        """The run's total figure ``by`` (`RANKINGS`), None when it has none: exact (money
+        as the JSON's decimal string; a ratio as its JSON number reads), so that true ties
+        stay ties."""
         if self.result is None:
             return None
         total = self.result["statistics"]["total"]
         value = total[by]
-        return None if value is None else float(value)
+        return None if value is None else Decimal(str(value))
 
 
-def _sort_key(by: str) -> Callable[[RunOutcome], tuple[int, float, int]]:
-    def key(outcome: RunOutcome) -> tuple[int, float, int]:
+def _sort_key(by: str) -> Callable[[RunOutcome], tuple[int, Decimal, int]]:
+    def key(outcome: RunOutcome) -> tuple[int, Decimal, int]:
         value = outcome.figure(by)
         if value is None:
-            return (1, 0.0, outcome.index)  # failed, or no figure: last, in sweep order
+            return (1, _ZERO, outcome.index)  # failed, or no figure: last, in sweep order
         return (0, value if by == "max_drawdown" else -value, outcome.index)
 
     return key
@@ -204,7 +208,7 @@ class SweepResult:
                     where,
                     f"{Decimal(total['total']):+.2f}",
                     _show(total["sharpe"]),
-                    _show(total["max_drawdown"]),
+                    f"{Decimal(total['max_drawdown']):.2f}",
                     _show(total["fill_ratio"]),
                     str(total["fills"]),
                 ]

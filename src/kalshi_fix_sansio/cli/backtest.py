@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -188,11 +189,9 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
         emit(err, f"kalshi-fix backtest: {exc}")
         return EXIT_FAILED
     emit(out, result.report.table())
-    total = result.statistics["total"]
+    emit(out, _figures_line(result.statistics))
     emit(
         out,
-        f"max drawdown {total['max_drawdown']}, Sharpe {total['sharpe']} (per "
-        f"{result.statistics['sample_interval']:g} s), fill ratio {total['fill_ratio']}, "
         f"{result.messages} recorded messages, {result.simulated_seconds:.0f} s simulated",
     )
     try:
@@ -246,6 +245,24 @@ def _sweep(
         return EXIT_FAILED
     emit(out, f"wrote {path}")
     return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _figures_line(statistics: Any) -> str:
+    """The run's statistics in one line, each at the precision it is shown at: the drawdown
+    in dollars to the cent (over the P&L curve: every change), the Sharpe ratio to two
+    decimals (per sampling interval, as it is computed), the fill ratio in percent to one
+    decimal; the JSON has them in full."""
+    total = statistics["total"]
+    drawdown = Decimal(total["max_drawdown"]).quantize(Decimal("0.01"))
+    sharpe = total["sharpe"]
+    ratio = total["fill_ratio"]
+    return (
+        f"max drawdown ${drawdown} (over the P&L curve), Sharpe "
+        f"{'-' if sharpe is None else f'{sharpe:.2f}'} (per {statistics['sample_interval']:g} s "
+        f"sample, {total['samples']} samples), fill ratio "
+        f"{'-' if ratio is None else f'{ratio:.1%}'} ({total['contracts_filled']} of "
+        f"{total['contracts_ordered']} contracts ordered)"
+    )
 
 
 def _progress(err: IO[str]) -> Any:
