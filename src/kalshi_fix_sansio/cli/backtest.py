@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import IO, Any
 from ..errors import LocalProtocolError
 from ..sweep import ENGINES, RANKINGS
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
-from .paper import add_model_options, replay_models
+from .paper import add_model_options, recording_path, replay_models
 
 __all__ = ["add_backtest_parser", "backtest_command", "parse_latency"]
 
@@ -215,15 +214,6 @@ def parse_latency(spec: str) -> Any:
     )
 
 
-def _recording(name: str) -> str:
-    from ..testing.recordings import sample_path
-
-    if os.path.exists(name):
-        return name
-    sample = sample_path(name)
-    return str(sample) if sample is not None else name
-
-
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     latency = {"KalshiNR": parse_latency(args.latency), "KalshiMD": parse_latency(args.md_latency)}
     options: dict[str, Any] = {
@@ -254,7 +244,7 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
     from ..recording import RecordingError, check_recording
     from ..sweep import grid, load_strategy, run_sweep
 
-    recordings = [_recording(r) for r in args.recordings]
+    recordings = [recording_path(r) for r in args.recordings]
     models = replay_models(args, err, "kalshi-fix backtest")
     if isinstance(models, int):
         return models
