@@ -212,3 +212,23 @@ def test_the_drawdown_is_the_curve_s_and_markets_are_sampled_from_the_start() ->
     markets = result.statistics["markets"]
     assert [markets[row.symbol]["samples"] for row in result.report.rows] == [expected] * 2
     assert total["samples"] == expected
+
+
+@pytest.mark.parametrize("api", ["blocking", "asyncio"])
+def test_sending_a_non_message_names_what_send_takes(api: str) -> None:
+    def blocking(ctx: Context) -> None:
+        with ctx.client().order_entry() as oe:
+            oe.send("garbage")
+
+    async def awaiting(ctx: Context) -> None:
+        async with ctx.client().order_entry() as oe:
+            await oe.send("garbage")
+
+    strategy = blocking if api == "blocking" else awaiting
+    with pytest.raises(BacktestFailed) as info:
+        run_backtest(strategy, SAMPLE_RECORDING, api=api)
+    assert isinstance(info.value.__cause__, TypeError)
+    assert (
+        "the strategy raised TypeError: send() takes a prediction message (a class of "
+        "kalshi_fix_sansio.prediction, as Requests builds them), got str 'garbage'"
+    ) in str(info.value)
