@@ -3,9 +3,10 @@
 `run_sweep` runs one backtest (`kalshi_fix_sansio.backtest.run_backtest`) per parameter set and
 recording (or per parameter set over every recording in sequence, ``each=False``), in parallel
 on this machine's cores by default (``jobs``: worker processes), or on a Dask cluster
-(``engine="dask"``, the ``sweep`` extra: ``pip install "kalshi-fix-sansio[sweep]"``; point it
-at a scheduler with ``address="tcp://host:8786"``, or none for a local cluster of ``jobs``
-worker processes). Each run is deterministic, so the ranking is the same in serial, in parallel
+(``engine="dask"``, the ``sweep`` extra: ``pip install -e ".[sweep]"`` in a checkout, or
+``pip install "<the wheel>[sweep]"``, the package not being on PyPI yet; point it at a
+scheduler with ``address="tcp://host:8786"``, or none for a local cluster of ``jobs`` worker
+processes). Each run is deterministic, so the ranking is the same in serial, in parallel
 and on the cluster, to the byte (`SweepResult.to_json`).
 
 On a cluster of other machines every worker needs this library (the version the sweep runs
@@ -33,9 +34,11 @@ import importlib
 import importlib.util
 import itertools
 import json
+import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -383,6 +386,27 @@ def _execute(
             yield outcome
 
 
+@contextlib.contextmanager
+def _quiet_dask() -> Iterator[None]:
+    """Dask's own warnings stay off the command's standard error while a sweep runs on it:
+    its log lines below ERROR (a slow event loop, garbage collection, memory, a port taken)
+    and its Python warnings (a busy port for its HTTP server). A run that fails is reported
+    as failed, with its error, like any run."""
+    handlers = [
+        h for h in logging.getLogger("distributed").handlers if isinstance(h, logging.StreamHandler)
+    ]
+    levels = [h.level for h in handlers]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"distributed(\.|$)")
+        for handler in handlers:
+            handler.setLevel(max(handler.level, logging.ERROR))
+        try:
+            yield
+        finally:
+            for handler, level in zip(handlers, levels, strict=True):
+                handler.setLevel(level)
+
+
 def _on_dask(
     runs: list[_Run],
     workers: int,
@@ -393,16 +417,19 @@ def _on_dask(
         distributed: Any = importlib.import_module("distributed")
     except ImportError:
         raise LocalProtocolError(
-            'engine="dask" needs Dask distributed: pip install "kalshi-fix-sansio[sweep]"'
+            'engine="dask" needs Dask distributed, the sweep extra: pip install -e ".[sweep]" in '
+            'a checkout of kalshi-fix-sansio, or pip install "<the wheel>[sweep]"'
         ) from None
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_quiet_dask())
         if address is None:
             cluster = stack.enter_context(
                 distributed.LocalCluster(
                     n_workers=max(1, min(workers, len(runs))),
                     threads_per_worker=1,  # a run holds the GIL: one per process
                     processes=True,
-                    dashboard_address=None,  # no web server (nor its port) nobody asked for
+                    dashboard_address=None,  # no dashboard nobody asked for
+                    silence_logs=logging.ERROR,  # the workers' and scheduler's own warnings
                 )
             )
             client = stack.enter_context(distributed.Client(cluster))
