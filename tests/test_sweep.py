@@ -294,3 +294,19 @@ def test_serial_parallel_and_the_command_on_dask_give_the_same_bytes(
     finished = [line for line in printed.err.splitlines() if line.startswith("run ")]
     assert len(finished) == 8 and sum(" failed (" in line for line in finished) == 4
     assert printed.err.splitlines() == finished, printed.err
+
+
+def test_a_ranking_keeps_true_ties_exact() -> None:
+    """Totals are exact decimal strings, ranked exactly: 0.005 and 0.0050 are one figure
+    (sweep order decides); 0.00500000000000000001, which a float reads as 0.005, ranks above
+    them, and 0.004999 below."""
+
+    def run(index: int, total: str) -> RunOutcome:
+        figures = {"total": total, "sharpe": None, "max_drawdown": "0", "fill_ratio": None}
+        result = {"statistics": {"total": {**figures, "fills": 1}}}
+        return RunOutcome(index, {"n": index}, ("day.log",), result, None)
+
+    totals = ("0.004999", "0.0050", "0.005", "0.00500000000000000001")
+    sweep = SweepResult(tuple(run(i, total) for i, total in enumerate(totals)))
+    assert [r.index for r in sweep.ranked("total")] == [3, 1, 2, 0]
+    assert sweep.runs[1].figure("total") == sweep.runs[2].figure("total")
