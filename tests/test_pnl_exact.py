@@ -78,3 +78,16 @@ def test_the_report_json_has_no_digits_of_noise() -> None:
     for value in json.dumps(data).split('"'):
         if value.lstrip("-").replace(".", "", 1).isdigit():
             assert len(value.partition(".")[2]) <= 6, value
+
+
+def test_a_long_terminating_share_stays_exact() -> None:
+    """1,048,576 (2 to the 20th) contracts: a share of their cost terminates after 20 decimals,
+    and stays exact (not rounded to a millionth)."""
+    ledger = PnLLedger()
+    ledger.add(M, "1", D("0.41"), D(1048575), fee=D(0))
+    ledger.add(M, "1", D("0.40"), D(1), fee=D(0))
+    ledger.add(M, "2", D("0.50"), D(1), fee=D(0))
+    m = ledger.market(M)
+    cost = D("0.41") * 1048575 + D("0.40")
+    assert m.realized == D("0.50") - cost / D(1048576)  # 0.50 - 0.40999999046325683593750
+    assert m.realized == D("0.0900000095367431640625")

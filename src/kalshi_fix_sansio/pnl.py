@@ -60,7 +60,9 @@ def _share(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:
     even; see the module docstring)."""
     product = amount * part
     with localcontext() as ctx:
-        ctx.prec = max(28, len(product.as_tuple().digits) + len(whole.as_tuple().digits) + 6)
+        # enough digits for any quotient that terminates (a divisor of d digits has at most
+        # 3.33 d factors of 2 or 5, each adding one decimal)
+        ctx.prec = max(28, len(product.as_tuple().digits) + 4 * len(whole.as_tuple().digits) + 2)
         ctx.traps[Inexact] = False
         ctx.clear_flags()
         share = product / whole
