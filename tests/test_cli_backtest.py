@@ -35,6 +35,15 @@ def test_a_sweep_ranks_its_runs(tmp_path: Path, capsys: pytest.CaptureFixture[st
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:3] == ["rank", "params", "recordings"]
     assert len(table) == 4  # head, two runs, the file written
+    runs = json.loads((tmp_path / "sweep.json").read_text())["runs"]
+    for row, run in zip(table[1:3], runs, strict=True):
+        figures = run["result"]["statistics"]["total"]  # the table: cents, 2 decimals, percent
+        assert row.split()[-5:-1] == [
+            f"{Decimal(figures['total']):+.2f}",
+            f"{figures['sharpe']:.2f}",
+            f"{Decimal(figures['max_drawdown']):.2f}",
+            f"{figures['fill_ratio']:.1%}",
+        ]
     sweep = json.loads((tmp_path / "sweep.json").read_text())
     assert [r["rank"] for r in sweep["runs"]] == [1, 2]
     totals = [float(r["result"]["statistics"]["total"]["total"]) for r in sweep["runs"]]

@@ -191,7 +191,9 @@ class SweepResult:
         return sorted(self.runs, key=_sort_key(by))
 
     def table(self, by: str = "total") -> str:
-        """The ranking as a text table (one line per run)."""
+        """The ranking as a text table (one line per run): the total and the drawdown in
+        dollars to the cent, Sharpe to two decimals, the fill ratio in percent (`as_json` has
+        every figure whole)."""
         head = ["rank", "params", "recordings", "total", "sharpe", "max_drawdown"]
         head += ["fill_ratio", "fills"]
         lines = [head]
@@ -210,9 +212,9 @@ class SweepResult:
                     params,
                     where,
                     f"{Decimal(total['total']):+.2f}",
-                    _show(total["sharpe"]),
+                    _show(total["sharpe"], ".2f"),
                     f"{Decimal(total['max_drawdown']):.2f}",
-                    _show(total["fill_ratio"]),
+                    _show(total["fill_ratio"], ".1%"),
                     str(total["fills"]),
                 ]
             )
@@ -246,8 +248,8 @@ class SweepResult:
         return json.dumps(self.as_json(by), indent=2, sort_keys=True) + "\n"
 
 
-def _show(value: Any) -> str:
-    return "-" if value is None else f"{value:.4g}"
+def _show(value: Any, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 @attrs.frozen
