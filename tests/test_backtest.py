@@ -143,6 +143,14 @@ def test_bad_arguments_are_named(recording: Path, tmp_path: Path) -> None:
         run_backtest(blocking_strategy, [])
     with pytest.raises(LocalProtocolError, match="overrun"):
         run_backtest(blocking_strategy, recording, overrun=0)
+
+    def never(ctx: Context) -> None:
+        raise AssertionError("a run with bad arguments must not start")
+
+    with pytest.raises(LocalProtocolError, match=r"settle NOPE-1: not a market of the rec"):
+        run_backtest(never, SAMPLE_RECORDING, settle={"NOPE-1": "yes"})
+    with pytest.raises(LocalProtocolError, match=r"settle KXPAPER-26NOV20-A='maybe': the res"):
+        run_backtest(never, SAMPLE_RECORDING, settle={"KXPAPER-26NOV20-A": "maybe"})
     bad = tmp_path / "bad.log"
     bad.write_text("2026-11-20T15:00:00Z IN KalshiMD/k 8=FIXT.1.1|9=5|35=W|10=000|\n")
     with pytest.raises(RecordingError, match=r"bad\.log: line 1"):
@@ -153,6 +161,11 @@ def test_the_report_is_written(recording: Path, tmp_path: Path) -> None:
     result = run_backtest(blocking_strategy, recording, name="mm")
     paths = result.write(tmp_path)
     assert [p.name for p in paths] == ["mm.backtest.json", "mm.backtest.svg"]
+    named = run_backtest(blocking_strategy, recording)  # after the recording, as paper's are
+    assert [p.name for p in named.write(tmp_path)] == [
+        "day-1.log.backtest.json",
+        "day-1.log.backtest.svg",
+    ]
     assert paths[0].read_text() == result.to_json()
     assert paths[1].read_text().startswith("<svg")
 
