@@ -43,7 +43,11 @@ def add_backtest_parser(sub: Any) -> None:
     parser.add_argument("strategy", help="FILE.py[:NAME] or MODULE:NAME (NAME: strategy)")
     parser.add_argument("recordings", nargs="+", metavar="RECORDING")
     parser.add_argument(
-        "--param", action="append", default=[], metavar="NAME=VALUE", help="a parameter"
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter: a name of the strategy file's PARAMS, a value of its default's kind",
     )
     parser.add_argument(
         "--grid",
