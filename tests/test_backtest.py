@@ -119,7 +119,7 @@ def test_a_strategy_that_raises_fails_the_run_with_its_time(recording: Path) -> 
             await asyncio.wait_for(asyncio.Event().wait(), 7)
         raise ValueError("bad quote")
 
-    with pytest.raises(BacktestFailed, match=r"backtest day-1: at .*:00:02\.") as info:
+    with pytest.raises(BacktestFailed, match=r"backtest day-1\.log: at .*:00:02\.") as info:
         run_backtest(broken, recording)
     assert "ValueError: bad quote" in str(info.value)
     assert isinstance(info.value.__cause__, ValueError)
@@ -129,8 +129,11 @@ def test_a_strategy_that_never_ends_fails_at_its_budget(recording: Path) -> None
     async def forever(ctx: Context) -> None:
         await trio.sleep_forever()
 
-    with pytest.raises(BacktestFailed, match="max_time"):
+    with pytest.raises(
+        BacktestFailed, match=r"by more than overrun \(30 s of simulated time"
+    ) as info:
         run_backtest(forever, recording, api="trio", overrun=30)
+    assert "max_time" not in str(info.value)  # what the user set, not the simulation's name
 
 
 def test_bad_arguments_are_named(recording: Path, tmp_path: Path) -> None:
@@ -140,6 +143,14 @@ def test_bad_arguments_are_named(recording: Path, tmp_path: Path) -> None:
         run_backtest(blocking_strategy, [])
     with pytest.raises(LocalProtocolError, match="overrun"):
         run_backtest(blocking_strategy, recording, overrun=0)
+
+    def never(ctx: Context) -> None:
+        raise AssertionError("a run with bad arguments must not start")
+
+    with pytest.raises(LocalProtocolError, match=r"settle NOPE-1: not a market of the rec"):
+        run_backtest(never, SAMPLE_RECORDING, settle={"NOPE-1": "yes"})
+    with pytest.raises(LocalProtocolError, match=r"settle KXPAPER-26NOV20-A='maybe': the res"):
+        run_backtest(never, SAMPLE_RECORDING, settle={"KXPAPER-26NOV20-A": "maybe"})
     bad = tmp_path / "bad.log"
     bad.write_text("2026-11-20T15:00:00Z IN KalshiMD/k 8=FIXT.1.1|9=5|35=W|10=000|\n")
     with pytest.raises(RecordingError, match=r"bad\.log: line 1"):
@@ -150,6 +161,11 @@ def test_the_report_is_written(recording: Path, tmp_path: Path) -> None:
     result = run_backtest(blocking_strategy, recording, name="mm")
     paths = result.write(tmp_path)
     assert [p.name for p in paths] == ["mm.backtest.json", "mm.backtest.svg"]
+    named = run_backtest(blocking_strategy, recording)  # after the recording, as paper's are
+    assert [p.name for p in named.write(tmp_path)] == [
+        "day-1.log.backtest.json",
+        "day-1.log.backtest.svg",
+    ]
     assert paths[0].read_text() == result.to_json()
     assert paths[1].read_text().startswith("<svg")
 
@@ -189,3 +205,43 @@ def test_a_seeded_queue_model_repeats_in_every_run(recording: Path) -> None:
         for s in (4, 5, 6)
     ]
     assert any(other != fills for other in others)  # the draws move the fills
+
+
+def test_the_drawdown_is_the_curve_s_and_markets_are_sampled_from_the_start() -> None:
+    """The quoter on the shipped sample: its P&L curve (from 0 at the start) climbs and falls;
+    the statistics' max drawdown is that curve's largest fall from its running peak, exactly,
+    computed here by hand from the curve; every market is sampled from the run's start, the
+    one that never trades too (one sample at the start, one a minute, one at the end)."""
+    result = run_backtest(blocking_strategy, SAMPLE_RECORDING)
+    peak = worst = Decimal(0)
+    for point in result.report.points:
+        peak = max(peak, point.pnl)
+        worst = max(worst, peak - point.pnl)
+    assert worst > Decimal("0.10")  # the curve does fall
+    total = result.statistics["total"]
+    assert Decimal(total["max_drawdown"]) == worst
+    seconds = result.simulated_seconds  # 5 s of lead, then the recording
+    expected = 1 + int((seconds - 1e-9) // 60) + 1
+    markets = result.statistics["markets"]
+    assert [markets[row.symbol]["samples"] for row in result.report.rows] == [expected] * 2
+    assert total["samples"] == expected
+
+
+@pytest.mark.parametrize("api", ["blocking", "asyncio"])
+def test_sending_a_non_message_names_what_send_takes(api: str) -> None:
+    def blocking(ctx: Context) -> None:
+        with ctx.client().order_entry() as oe:
+            oe.send("garbage")
+
+    async def awaiting(ctx: Context) -> None:
+        async with ctx.client().order_entry() as oe:
+            await oe.send("garbage")
+
+    strategy = blocking if api == "blocking" else awaiting
+    with pytest.raises(BacktestFailed) as info:
+        run_backtest(strategy, SAMPLE_RECORDING, api=api)
+    assert isinstance(info.value.__cause__, TypeError)
+    assert (
+        "the strategy raised TypeError: send() takes a prediction message (a class of "
+        "kalshi_fix_sansio.prediction, as Requests builds them), got str 'garbage'"
+    ) in str(info.value)

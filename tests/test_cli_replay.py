@@ -710,3 +710,20 @@ def test_a_log_line_with_an_impossible_time_falls_back_to_sending_time() -> None
     assert code == 0
     assert "the log line's time '2026-13-45T00:00:00.000000Z' is not a time" in err
     assert json.loads(out)["time"] == "2027-01-15T08:00:07.000000Z"
+
+
+def test_replay_finds_the_shipped_sample_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``kalshi-fix replay paper-sample.log`` from a directory without such a file reads the
+    shipped sample, as ``backtest`` and ``mock-gateway --replay`` do: its books at its end."""
+    from kalshi_fix_sansio.cli import main
+    from kalshi_fix_sansio.testing.recordings import SAMPLE_MARKETS
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["replay", "paper-sample.log"]) == 0
+    out, err = capsys.readouterr()
+    assert "403 message(s) applied" in out and err == ""
+    assert all(f"{symbol} (consistent)" in out for symbol in SAMPLE_MARKETS)
+    (tmp_path / "paper-sample.log").write_text("")  # a file of that name here is the file
+    assert main(["replay", "paper-sample.log"]) != 0

@@ -33,6 +33,7 @@ from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING, write_recordi
 STRATEGY = '''\
 """Buys ``size`` at the first best offer of the first market, then holds to the end."""
 
+import logging
 from decimal import Decimal
 
 from kalshi_fix_sansio import ApplicationMessage
@@ -44,6 +45,8 @@ PARAMS = {"size": 1, "fail": False}
 
 def strategy(ctx):
     if ctx.params["fail"]:
+        # what a Dask worker logs as it works (a slow event loop, its memory): not the user's
+        logging.getLogger("distributed.worker").warning("a Dask worker's own warning")
         raise RuntimeError("told to fail")
     orders = Requests(ctx.product, "KalshiNR", cl_ord_ids=ClOrdIDGenerator("sw-", sequential=True))
     books = Books()
@@ -242,7 +245,8 @@ def test_dask_without_its_extra_names_the_extra(
     trivial = tmp_path / "trivial.py"
     trivial.write_text(TRIVIAL, encoding="utf-8")
     monkeypatch.setitem(sys.modules, "distributed", None)  # its import fails
-    with pytest.raises(LocalProtocolError, match=r'pip install "kalshi-fix-sansio\[sweep\]"'):
+    # a command that works from a checkout or a wheel (the package is not on PyPI yet)
+    with pytest.raises(LocalProtocolError, match=r'pip install -e "\.\[sweep\]" in a checkout'):
         run_sweep(f"{trivial}:strategy", [SAMPLE_RECORDING], engine="dask")
 
 
@@ -264,14 +268,15 @@ def test_serial_parallel_and_the_command_on_dask_give_the_same_bytes(
     strategy_file: Path,
     recordings: list[Path],
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     """8 runs (4 parameter sets × 2 recordings, 4 of them failing): the JSON of every ranking
     is byte-identical in serial and on 2 worker processes, and ``kalshi-fix backtest
     FILE:strategy RECORDINGS --grid ... --engine dask --jobs 2`` (`run_sweep` on a local Dask
     cluster of 2 workers: the one cluster this suite starts) prints the same ranking and
     writes the same sweep.json; the finished runs traded and differ, so a result given to the
-    wrong run would show."""
+    wrong run would show. The workers' own warnings (each failing run makes one) do not reach
+    the command's standard error: it has the runs' lines only."""
     serial = _serial(strategy_file, recordings)
     parallel = run_sweep(f"{strategy_file}:strategy", recordings, POINTS, jobs=2, seed=1)
     for by in RANKINGS:
@@ -280,10 +285,28 @@ def test_serial_parallel_and_the_command_on_dask_give_the_same_bytes(
     assert len(totals) == 4, "every finished run should have its own total"
     command = ["backtest", f"{strategy_file}:strategy", *map(str, recordings), "--seed", "1"]
     command += ["--grid", "size=1,4", "--grid", "fail=false,true", "--engine", "dask"]
+    capfd.readouterr()  # what the serial runs printed
     status = cli.main([*command, "--jobs", "2", "--rank-by", "sharpe", "--out", str(tmp_path)])
-    printed = capsys.readouterr()
+    printed = capfd.readouterr()  # the workers' too: their standard error is this process's
     assert status == 1, printed.err  # runs failed: listed, and the status says so
     assert (tmp_path / "sweep.json").read_text(encoding="utf-8") == serial.to_json("sharpe")
     assert serial.table("sharpe") in printed.out
     finished = [line for line in printed.err.splitlines() if line.startswith("run ")]
     assert len(finished) == 8 and sum(" failed (" in line for line in finished) == 4
+    assert printed.err.splitlines() == finished, printed.err
+
+
+def test_a_ranking_keeps_true_ties_exact() -> None:
+    """Totals are exact decimal strings, ranked exactly: 0.005 and 0.0050 are one figure
+    (sweep order decides); 0.00500000000000000001, which a float reads as 0.005, ranks above
+    them, and 0.004999 below."""
+
+    def run(index: int, total: str) -> RunOutcome:
+        figures = {"total": total, "sharpe": None, "max_drawdown": "0", "fill_ratio": None}
+        result = {"statistics": {"total": {**figures, "fills": 1}}}
+        return RunOutcome(index, {"n": index}, ("day.log",), result, None)
+
+    totals = ("0.004999", "0.0050", "0.005", "0.00500000000000000001")
+    sweep = SweepResult(tuple(run(i, total) for i, total in enumerate(totals)))
+    assert [r.index for r in sweep.ranked("total")] == [3, 1, 2, 0]
+    assert sweep.runs[1].figure("total") == sweep.runs[2].figure("total")

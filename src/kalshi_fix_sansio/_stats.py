@@ -1,11 +1,14 @@
 """A backtest's statistics, kept as it runs in constant memory per market.
 
-`Statistics` samples each market's P&L (`MarketPnL.total` against the last recorded mid) and
-position at a fixed interval of the recording's clock (and once more at the end), and keeps per
-market and in total: the running peak and the largest drawdown from it, the mean and standard
-deviation of the P&L change per interval (Welford's update: no list of samples), and the
-largest and mean absolute position. The orders the clients sent (35=D, 35=G: their OrderQty)
-are counted from the bytes they wrote, for the fill ratio. Nothing here reads a clock.
+`Statistics` follows every change of each market's P&L (`MarketPnL.total` against the last
+recorded mid: a fill, a mid that moved, a settlement), the changes the P&L curve shows, and
+keeps per market and in total the running peak and the largest drawdown from it, exactly (in
+Decimal dollars): the total's drawdown is the curve's. It also samples each market's P&L and
+position at a fixed interval of the recording's clock, from the run's start (every market of
+the run, from 0) and once more at the end, and keeps the mean and standard deviation of the
+P&L change per interval (Welford's update: no list of samples) and the largest and mean
+absolute position. The orders the clients sent (35=D, 35=G: their OrderQty) are counted from
+the bytes they wrote, for the fill ratio. Nothing here reads a clock.
 """
 
 from __future__ import annotations
@@ -27,15 +30,29 @@ _QTY: Final = re.compile(rb"(?:^|\x01)38=([0-9.]+)\x01")
 _SYMBOL: Final = re.compile(rb"(?:^|\x01)55=([^\x01]+)\x01")
 
 
-class _Series:
-    """One market's (or the total's) running figures."""
+class _Drawdown:
+    """The running peak of a P&L and the largest fall from it, exact."""
 
-    __slots__ = ("last", "m2", "max_abs", "mean", "n", "peak", "pos_sum", "samples", "worst")
+    __slots__ = ("peak", "worst")
+
+    def __init__(self) -> None:
+        self.peak = _ZERO  # every P&L starts at 0, with the run
+        self.worst = _ZERO
+
+    def add(self, pnl: Decimal) -> None:
+        if pnl > self.peak:
+            self.peak = pnl
+        elif self.peak - pnl > self.worst:
+            self.worst = self.peak - pnl
+
+
+class _Series:
+    """One market's (or the total's) sampled figures."""
+
+    __slots__ = ("last", "m2", "max_abs", "mean", "n", "pos_sum", "samples")
 
     def __init__(self) -> None:
         self.last: float | None = None
-        self.peak = -math.inf
-        self.worst = 0.0  # the largest drawdown so far
         self.n = 0  # P&L changes seen
         self.mean = 0.0
         self.m2 = 0.0
@@ -51,8 +68,6 @@ class _Series:
             self.mean += delta / self.n
             self.m2 += delta * (change - self.mean)
         self.last = pnl
-        self.peak = max(self.peak, pnl)
-        self.worst = max(self.worst, self.peak - pnl)
         self.samples += 1
         self.pos_sum += abs(position)
         self.max_abs = max(self.max_abs, abs(position))
@@ -68,28 +83,54 @@ class Statistics:
     """See the module docstring.
 
     Args:
-        ledger: the run's ledger.
+        ledger: the run's ledger (its changes are followed from now on).
         interval: seconds of the recording's clock between two samples.
+        symbols: the run's markets, sampled from the start (0 until their first fill).
     """
 
-    def __init__(self, ledger: PaperLedger, interval: float) -> None:
+    def __init__(self, ledger: PaperLedger, interval: float, symbols: tuple[str, ...] = ()) -> None:
         self.ledger = ledger
         self.interval = interval
+        self.symbols = symbols
         self._series: dict[str, _Series] = {}
+        self._drawdowns: dict[str, _Drawdown] = {TOTAL: _Drawdown()}
+        self._totals: dict[str, Decimal] = {}  # each market's P&L at its last change
+        self._total = _ZERO
+        ledger.change_listeners.append(self.changed)
         self.ordered: dict[str, Decimal] = {}
         """Contracts the clients ordered per market (OrderQty of each 35=D and 35=G)."""
         self.orders: dict[str, int] = {}
         """Order messages (35=D, 35=G) the clients sent per market."""
 
+    def changed(self, symbol: str) -> None:
+        """A market's P&L may have changed (a fill, its mid, its settlement): follow it."""
+        market = self.ledger.ledger.get(symbol)
+        if market is None:  # no fill nor settlement yet: its P&L is 0
+            return
+        pnl = market.total(self.ledger.mids.get(symbol))
+        before = self._totals.get(symbol, _ZERO)
+        if pnl == before and symbol in self._totals:
+            return
+        self._totals[symbol] = pnl
+        drawdown = self._drawdowns.get(symbol)
+        if drawdown is None:
+            drawdown = self._drawdowns[symbol] = _Drawdown()
+        drawdown.add(pnl)
+        self._total += pnl - before
+        self._drawdowns[TOTAL].add(self._total)
+
     def sample(self) -> None:
-        """Take one sample of every market and of the total."""
+        """Take one sample of every market (the run's and any other with a fill) and of the
+        total."""
         ledger = self.ledger
         mids = ledger.mids
+        markets = ledger.ledger.markets
         total = 0.0
         gross = 0.0
-        for symbol, market in sorted(ledger.ledger.markets.items()):
-            pnl = float(market.total(mids.get(symbol)))
-            position = float(market.position)
+        for symbol in sorted(set(self.symbols) | set(markets)):
+            market = markets.get(symbol)
+            pnl = 0.0 if market is None else float(market.total(mids.get(symbol)))
+            position = 0.0 if market is None else float(market.position)
             total += pnl
             gross += abs(position)
             self._get(symbol).add(pnl, position)
@@ -123,6 +164,7 @@ class Statistics:
             filled_total += filled
             markets[row.symbol] = self._figures(
                 self._series.get(row.symbol),
+                self._drawdowns.get(row.symbol),
                 realized=account.realized,
                 unrealized=row.unrealized,
                 fees=account.fees + account.settlement_fee,
@@ -133,6 +175,7 @@ class Statistics:
             )
         total = self._figures(
             self._series.get(TOTAL),
+            self._drawdowns[TOTAL],
             realized=sum((r.account.realized for r in report.rows), _ZERO),
             unrealized=sum((r.unrealized for r in report.rows), _ZERO),
             fees=report.fees,
@@ -146,6 +189,7 @@ class Statistics:
     @staticmethod
     def _figures(
         series: _Series | None,
+        drawdown: _Drawdown | None,
         *,
         realized: Decimal,
         unrealized: Decimal,
@@ -166,7 +210,7 @@ class Statistics:
             "contracts_ordered": str(ordered),
             "contracts_filled": str(filled),
             "fill_ratio": None if not ordered else _round(float(filled / ordered)),
-            "max_drawdown": _round(0.0 if series is None else series.worst),
+            "max_drawdown": str(_ZERO if drawdown is None else drawdown.worst),
             "sharpe": None if sharpe is None else _round(sharpe),
             "samples": 0 if series is None else series.samples,
             "max_abs_position": _round(0.0 if series is None else series.max_abs),

@@ -51,6 +51,7 @@ from .auth import Ed25519Signer
 from .errors import LocalProtocolError
 from .latency import LatencyModel
 from .paper import PaperLedger, PaperReport, _write_new
+from .recording import RecordingInfo
 from .simulation import APIS, Simulation, SimulationStalled, WireRecord
 
 __all__ = [
@@ -62,8 +63,9 @@ __all__ = [
     "run_backtest",
 ]
 
-JSON_SCHEMA_VERSION: Final = 1
-"""The ``schema`` of `BacktestResult.as_json` (raised when a field changes meaning or goes)."""
+JSON_SCHEMA_VERSION: Final = 2
+"""The ``schema`` of `BacktestResult.as_json` (raised when a field changes meaning or goes;
+2: ``max_drawdown`` is an exact decimal string, over every change of the P&L curve)."""
 
 Strategy = Callable[["Context"], Any]
 """A strategy: ``def strategy(ctx)`` (blocking) or ``async def strategy(ctx)`` (asyncio, trio)."""
@@ -205,7 +207,8 @@ class BacktestResult:
 
     def write(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Write ``<name>.backtest.json`` and ``<name>.backtest.svg`` (the P&L and position
-        curves) in ``directory``.
+        curves) in ``directory`` (by default the name is the first recording's file name:
+        ``day-1.log.backtest.json``, as paper trading writes ``day-1.log.paper.json``).
 
         Each file goes through a new temporary file renamed over its path (a reader never sees
         half a report; a symbolic link at the path is refused, as `PaperReport.write` does).
@@ -287,7 +290,9 @@ def run_backtest(
             run fails (a strategy that never returns).
         sample_interval: seconds of the recordings' clock between two samples of the
             statistics (drawdown, Sharpe, inventory).
-        name: the run's name (default: the first recording's file name, without its suffix).
+        name: the run's name (default: the first recording's file name, so that the report
+            files are ``<recording>.backtest.json``, as paper trading's are
+            ``<recording>.paper.json``).
         progress: called with (recorded messages so far, simulated time) every 1,000
             messages (the command line prints at most a line a second from it, on a
             terminal).
@@ -301,7 +306,8 @@ def run_backtest(
             while it ran.
         RecordingError: a recording's first problem, found before the run starts.
         LocalProtocolError: bad arguments (an unknown API, a strategy of the other kind,
-            recordings out of order or of two products, a bad model).
+            recordings out of order or of two products, a bad model, a ``settle`` market not
+            in the recordings or a result other than yes / no).
     """
     paths = [recordings] if isinstance(recordings, (str, os.PathLike)) else list(recordings)
     api = _api_of(strategy, api)
@@ -314,10 +320,11 @@ def run_backtest(
             raise LocalProtocolError(f"{label} must be seconds > 0, got {value!r}")
     infos = check_recordings(paths, product)
     product = infos[0].product
+    _check_settle(settle or {}, infos)
     first = next((i.first_time for i in infos if i.first_time is not None), None)
     start = (first if first is not None else 0.0) - lead
     symbols = tuple(dict.fromkeys(m for info in infos for m in info.markets))
-    run_name = name or Path(paths[0]).name.split(".")[0]
+    run_name = name or Path(paths[0]).name
     params = dict(params or {})
     keys = {k: _key(k).public_key() for k in (TRADING_KEY, MARKET_DATA_KEY)}
     last = next((i.last_time for i in reversed(infos) if i.last_time is not None), start)
@@ -334,7 +341,7 @@ def run_backtest(
         **gateway_options,
     )
     ledger = PaperLedger()
-    stats = Statistics(ledger, float(sample_interval))
+    stats = Statistics(ledger, float(sample_interval), symbols)
     feed = Feed(sim, paths, infos, ledger, settle or {}, on_message=_progress(progress))
     sim.wire_listeners.append(lambda r: _client_orders(stats, r))
     _sample_every(sim, feed, stats, float(sample_interval))
@@ -345,7 +352,15 @@ def run_backtest(
         while not feed.done:
             sim.run_once(feed.end_time)
     except SimulationStalled as exc:
-        raise BacktestFailed(run_name, sim.clock.time(), f"{exc}") from exc
+        what = str(exc)
+        if what.startswith("simulated time would pass max_time"):  # the budget run_backtest set
+            what = (
+                f"the strategy ran on past the recordings' end by more than overrun "
+                f"({overrun:g} s of simulated time; --overrun on the command line) without "
+                "returning: a wait with no end, or a loop that does not stop when ctx.seconds "
+                "reaches 0"
+            )
+        raise BacktestFailed(run_name, sim.clock.time(), what) from exc
     except BacktestFailed:
         raise
     except Exception as exc:
@@ -383,6 +398,18 @@ def run_backtest(
     )
 
 
+def _check_settle(settle: Mapping[str, str], infos: Sequence[RecordingInfo]) -> None:
+    """``settle`` names markets of the recordings, each ``"yes"`` or ``"no"``."""
+    markets = {m for info in infos for m in info.markets}
+    for symbol, result in settle.items():
+        if result not in ("yes", "no"):
+            raise LocalProtocolError(f"settle {symbol}={result!r}: the result is yes or no")
+        if symbol not in markets:
+            raise LocalProtocolError(
+                f"settle {symbol}: not a market of the recordings ({', '.join(sorted(markets))})"
+            )
+
+
 def _run_strategy(sim: Simulation, api: str, strategy: Strategy, ctx: Context) -> None:
     if api == "blocking":
         strategy(ctx)
@@ -412,7 +439,8 @@ def _progress(progress: Callable[[int, float], None] | None) -> Callable[[Any, f
 
 
 def _sample_every(sim: Simulation, feed: Feed, stats: Statistics, interval: float) -> None:
-    """Sample the statistics every ``interval`` simulated seconds until the recordings end."""
+    """Sample the statistics now (the run's start: every market at 0) and every ``interval``
+    simulated seconds until the recordings end."""
 
     def sample() -> None:
         if feed.done:
@@ -420,4 +448,4 @@ def _sample_every(sim: Simulation, feed: Feed, stats: Statistics, interval: floa
         stats.sample()
         sim.scheduler.call_later(interval, sample)
 
-    sim.scheduler.call_later(interval, sample)
+    sample()

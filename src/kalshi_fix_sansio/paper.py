@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -95,6 +95,13 @@ class PaperLedger:
         self._settlement_fees: dict[str, Decimal] = {}
         self.end: str = ""
         """How the replay ended (``"end of the recording"``, or what stopped it)."""
+        self.change_listeners: list[Callable[[str], None]] = []
+        """Called with a market's symbol each time its P&L may have changed (a fill, a
+        recorded mid, its settlement), after the ledger counted it; append to it."""
+
+    def _changed(self, symbol: str) -> None:
+        for listener in self.change_listeners:
+            listener(symbol)
 
     def _seen(self, time: float) -> None:
         if self.first_time is None:
@@ -107,13 +114,16 @@ class PaperLedger:
             return
         self._seen(fill.time)
         self.ledger.add(fill.symbol, fill.side, fill.price, fill.qty, fee=fill.fee)
+        self._changed(fill.symbol)
         self._point(fill.time, force=True)
 
     def on_mid(self, symbol: str, time: float, mid: Decimal | None) -> None:
         """A market's recorded mid at ``time`` (None: a side is empty; the last one stays)."""
         self._seen(time)
-        if mid is not None:
+        if mid is not None and self.mids.get(symbol) != mid:
             self.mids[symbol] = mid
+            if self.change_listeners:
+                self._changed(symbol)
         self._point(time)
 
     def on_settlement(self, settled: Any) -> None:
@@ -130,6 +140,7 @@ class PaperLedger:
         self._seen(time)
         fee = self._settlement_fees.pop(symbol, _ZERO)
         self.ledger.settle(symbol, Decimal(1 if result == "yes" else 0), fee=fee, result=result)
+        self._changed(symbol)
         self._point(time, force=True)
 
     def _point(self, time: float, *, force: bool = False) -> None:

@@ -21,17 +21,22 @@ Conventions (prediction: one YES contract pays $1 when the market settles yes):
 
 * ``position`` is signed YES contracts: buys +, sells - (a sell opens or grows a NO position).
 * ``cash = sell proceeds - buy cost - fees``: the money the trades moved (fees included).
-* ``realized``: settled, ``cash + contracts held x settlement price - settlement fee``;
-  otherwise the closed part of the trades, at the average price of the side held
-  (``cash + position x average price``).
-* ``unrealized(mark)``: ``position x (mark - average price)``; 0 once settled.
-* ``total(mark) = realized + unrealized(mark)``, which is ``cash + position x mark``.
+* ``total(mark) = cash + position x mark``: computed from the cash flows, exact (no
+  average price in it).
+* ``realized``: settled, ``cash + contracts held x settlement price - settlement fee`` (exact);
+  otherwise the closed part of the trades, at the average price of the side held: the
+  proceeds (or cost) of the contracts closed less their share of the cost (or proceeds) of
+  the side held, less the fees (``sell proceeds - sold x buy cost / bought - fees`` when
+  long). That share is exact when it divides; when it does not (1 @ 0.40 and 2 @ 0.41, one
+  sold), it is rounded to a millionth of a dollar (half to even), the one figure rounded.
+* ``unrealized(mark) = total(mark) - realized``: ``position x (mark - average price)``, so
+  that realized + unrealized is the exact total; 0 once settled.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import Decimal, Inexact, localcontext
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -47,6 +52,25 @@ __all__ = ["MarketPnL", "PnLLedger", "Settlements", "book_mid"]
 
 _ZERO = Decimal(0)
 _TWO = Decimal(2)
+_MICRO = Decimal("0.000001")  # where a share of a cost does not divide, rounded to this
+
+
+def _share(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:
+    """``amount x part / whole``: exact when it divides, else rounded to a millionth (half to
+    even; see the module docstring)."""
+    product = amount * part
+    with localcontext() as ctx:
+        # enough digits for any quotient that terminates (a divisor of d digits has at most
+        # 3.33 d factors of 2 or 5, each adding one decimal)
+        ctx.prec = max(28, len(product.as_tuple().digits) + 4 * len(whole.as_tuple().digits) + 2)
+        ctx.traps[Inexact] = False
+        ctx.clear_flags()
+        share = product / whole
+        if not ctx.flags[Inexact]:
+            return share
+    return share.quantize(_MICRO)
+
+
 _COUNTS = attrs.filters.include(*(a.name for a in attrs.fields(_Trades)))  # a Position's fields
 
 
@@ -113,23 +137,29 @@ class MarketPnL(_Trades):
         """Realized P&L, dollars (see the module docstring)."""
         if self.settlement_price is not None:
             return self.cash + self.net * self.settlement_price - self.settlement_fee
-        avg = self.avg_price
-        return self.cash if avg is None else self.cash + self.net * avg
+        net = self.net
+        if net > 0:  # long: the contracts sold closed part of the buys, at their average
+            return self.sell_proceeds - _share(self.buy_cost, self.sold, self.bought) - self.fees
+        if net < 0:  # short: the contracts bought closed part of the sells
+            return _share(self.sell_proceeds, self.bought, self.sold) - self.buy_cost - self.fees
+        return self.cash
 
     def unrealized(self, mark: Decimal | None) -> Decimal:
-        """P&L of the open position at ``mark`` (None, or settled: 0), dollars."""
-        avg = self.avg_price
-        if self.settled or mark is None or avg is None:
+        """P&L of the open position at ``mark`` (None, or settled: 0), dollars:
+        ``total(mark) - realized`` (see the module docstring)."""
+        if self.settled or mark is None or self.net == 0:
             return _ZERO
-        return self.net * (mark - avg)
+        return self.cash + self.net * mark - self.realized
 
     def unrealized_at(self, book: Book) -> Decimal:
         """`unrealized` at the book's mid (`book_mid`)."""
         return self.unrealized(book_mid(book))
 
     def total(self, mark: Decimal | None) -> Decimal:
-        """``realized + unrealized(mark)``, dollars."""
-        return self.realized + self.unrealized(mark)
+        """``realized + unrealized(mark)``, dollars: exact, from the cash flows."""
+        if self.settled or mark is None or self.net == 0:
+            return self.realized
+        return self.cash + self.net * mark
 
     def add(self, side: str, price: Decimal, qty: Decimal, fee: Decimal = _ZERO) -> None:
         """Count one fill (side ``"1"`` buy, ``"2"`` sell; price in dollars)."""
@@ -155,6 +185,10 @@ class PnLLedger:
         if found is None:
             found = self._markets[symbol] = MarketPnL(symbol)
         return found
+
+    def get(self, symbol: str) -> MarketPnL | None:
+        """A market's account, None when nothing happened in it."""
+        return self._markets.get(symbol)
 
     @property
     def markets(self) -> dict[str, MarketPnL]:

@@ -311,6 +311,7 @@ class Session:
                 type does not carry, an admin message (the session sends those itself), or an
                 over-size message.
             EncodeError: a required field is missing or a value cannot go on the wire.
+            TypeError: ``message`` is not a message at all (a string, say).
         """
         life = self._life
         life.now = now
@@ -326,7 +327,14 @@ class Session:
             raise LocalProtocolError(
                 f"cannot send an application message {what} (state {life.state.value})"
             )
-        msg_type = message.MSG_TYPE
+        try:
+            msg_type = message.MSG_TYPE
+        except AttributeError:  # no cost on the path of a message
+            raise TypeError(
+                f"send() takes a {self.config.product} message (a class of "
+                f"kalshi_fix_sansio.{self.config.product}, as Requests builds them), got "
+                f"{type(message).__name__} {message!r:.60}"
+            ) from None
         mt = msg_type if msg_type else getattr(message, "msg_type", "")
         if mt in ADMIN:
             raise LocalProtocolError(

@@ -3,9 +3,10 @@
 `run_sweep` runs one backtest (`kalshi_fix_sansio.backtest.run_backtest`) per parameter set and
 recording (or per parameter set over every recording in sequence, ``each=False``), in parallel
 on this machine's cores by default (``jobs``: worker processes), or on a Dask cluster
-(``engine="dask"``, the ``sweep`` extra: ``pip install "kalshi-fix-sansio[sweep]"``; point it
-at a scheduler with ``address="tcp://host:8786"``, or none for a local cluster of ``jobs``
-worker processes). Each run is deterministic, so the ranking is the same in serial, in parallel
+(``engine="dask"``, the ``sweep`` extra: ``pip install -e ".[sweep]"`` in a checkout, or
+``pip install "<the wheel>[sweep]"``, the package not being on PyPI yet; point it at a
+scheduler with ``address="tcp://host:8786"``, or none for a local cluster of ``jobs`` worker
+processes). Each run is deterministic, so the ranking is the same in serial, in parallel
 and on the cluster, to the byte (`SweepResult.to_json`).
 
 On a cluster of other machines every worker needs this library (the version the sweep runs
@@ -33,9 +34,11 @@ import importlib
 import importlib.util
 import itertools
 import json
+import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -59,6 +62,8 @@ __all__ = [
 
 ENGINES: Final = ("local", "dask")
 """Where a sweep runs: worker processes of this machine, or a Dask cluster."""
+
+_ZERO: Final = Decimal(0)
 
 RANKINGS: Final = ("total", "sharpe", "max_drawdown", "fill_ratio")
 """What a sweep's runs can be ranked by (best first; ``max_drawdown``: smallest first)."""
@@ -143,20 +148,22 @@ class RunOutcome:
     result: Mapping[str, Any] | None
     error: str | None
 
-    def figure(self, by: str) -> float | None:
-        """The run's total figure ``by`` (`RANKINGS`), None when it has none."""
+    def figure(self, by: str) -> Decimal | None:
+        """The run's total figure ``by`` (`RANKINGS`), None when it has none: exact (money
+        as the JSON's decimal string; a ratio as its JSON number reads), so that true ties
+        stay ties."""
         if self.result is None:
             return None
         total = self.result["statistics"]["total"]
         value = total[by]
-        return None if value is None else float(value)
+        return None if value is None else Decimal(str(value))
 
 
-def _sort_key(by: str) -> Callable[[RunOutcome], tuple[int, float, int]]:
-    def key(outcome: RunOutcome) -> tuple[int, float, int]:
+def _sort_key(by: str) -> Callable[[RunOutcome], tuple[int, Decimal, int]]:
+    def key(outcome: RunOutcome) -> tuple[int, Decimal, int]:
         value = outcome.figure(by)
         if value is None:
-            return (1, 0.0, outcome.index)  # failed, or no figure: last, in sweep order
+            return (1, _ZERO, outcome.index)  # failed, or no figure: last, in sweep order
         return (0, value if by == "max_drawdown" else -value, outcome.index)
 
     return key
@@ -184,7 +191,9 @@ class SweepResult:
         return sorted(self.runs, key=_sort_key(by))
 
     def table(self, by: str = "total") -> str:
-        """The ranking as a text table (one line per run)."""
+        """The ranking as a text table (one line per run): the total and the drawdown in
+        dollars to the cent, Sharpe to two decimals, the fill ratio in percent (`as_json` has
+        every figure whole)."""
         head = ["rank", "params", "recordings", "total", "sharpe", "max_drawdown"]
         head += ["fill_ratio", "fills"]
         lines = [head]
@@ -203,9 +212,9 @@ class SweepResult:
                     params,
                     where,
                     f"{Decimal(total['total']):+.2f}",
-                    _show(total["sharpe"]),
-                    _show(total["max_drawdown"]),
-                    _show(total["fill_ratio"]),
+                    _show(total["sharpe"], ".2f"),
+                    f"{Decimal(total['max_drawdown']):.2f}",
+                    _show(total["fill_ratio"], ".1%"),
                     str(total["fills"]),
                 ]
             )
@@ -239,8 +248,8 @@ class SweepResult:
         return json.dumps(self.as_json(by), indent=2, sort_keys=True) + "\n"
 
 
-def _show(value: Any) -> str:
-    return "-" if value is None else f"{value:.4g}"
+def _show(value: Any, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 @attrs.frozen
@@ -379,6 +388,27 @@ def _execute(
             yield outcome
 
 
+@contextlib.contextmanager
+def _quiet_dask() -> Iterator[None]:
+    """Dask's own warnings stay off the command's standard error while a sweep runs on it:
+    its log lines below ERROR (a slow event loop, garbage collection, memory, a port taken)
+    and its Python warnings (a busy port for its HTTP server). A run that fails is reported
+    as failed, with its error, like any run."""
+    handlers = [
+        h for h in logging.getLogger("distributed").handlers if isinstance(h, logging.StreamHandler)
+    ]
+    levels = [h.level for h in handlers]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"distributed(\.|$)")
+        for handler in handlers:
+            handler.setLevel(max(handler.level, logging.ERROR))
+        try:
+            yield
+        finally:
+            for handler, level in zip(handlers, levels, strict=True):
+                handler.setLevel(level)
+
+
 def _on_dask(
     runs: list[_Run],
     workers: int,
@@ -389,16 +419,19 @@ def _on_dask(
         distributed: Any = importlib.import_module("distributed")
     except ImportError:
         raise LocalProtocolError(
-            'engine="dask" needs Dask distributed: pip install "kalshi-fix-sansio[sweep]"'
+            'engine="dask" needs Dask distributed, the sweep extra: pip install -e ".[sweep]" in '
+            'a checkout of kalshi-fix-sansio, or pip install "<the wheel>[sweep]"'
         ) from None
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_quiet_dask())
         if address is None:
             cluster = stack.enter_context(
                 distributed.LocalCluster(
                     n_workers=max(1, min(workers, len(runs))),
                     threads_per_worker=1,  # a run holds the GIL: one per process
                     processes=True,
-                    dashboard_address=None,  # no web server (nor its port) nobody asked for
+                    dashboard_address=None,  # no dashboard nobody asked for
+                    silence_logs=logging.ERROR,  # the workers' and scheduler's own warnings
                 )
             )
             client = stack.enter_context(distributed.Client(cluster))

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import math
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
 from ..errors import LocalProtocolError
 from ..sweep import ENGINES, RANKINGS
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
-from .paper import add_model_options, replay_models
+from .paper import add_model_options, recording_path, replay_models
 
 __all__ = ["add_backtest_parser", "backtest_command", "parse_latency"]
 
@@ -42,7 +43,11 @@ def add_backtest_parser(sub: Any) -> None:
     parser.add_argument("strategy", help="FILE.py[:NAME] or MODULE:NAME (NAME: strategy)")
     parser.add_argument("recordings", nargs="+", metavar="RECORDING")
     parser.add_argument(
-        "--param", action="append", default=[], metavar="NAME=VALUE", help="a parameter"
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter: a name of the strategy file's PARAMS, a value of its default's kind",
     )
     parser.add_argument(
         "--grid",
@@ -77,7 +82,39 @@ def add_backtest_parser(sub: Any) -> None:
     parser.add_argument("--engine", choices=ENGINES, default="local")
     parser.add_argument("--address", help="the Dask scheduler (default: a local cluster)")
     parser.add_argument("--rank-by", choices=RANKINGS, default="total")
-    parser.add_argument("--out", default=".", help="where the report files go (default: here)")
+    parser.add_argument(
+        "--overrun",
+        type=_seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="simulated seconds the strategy may run past the recordings' end before the run "
+        "fails (default: 600)",
+    )
+    parser.add_argument(
+        "--sample-interval",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="seconds of the recordings' clock between two samples of the statistics (Sharpe, "
+        "inventory; default: 60)",
+    )
+    parser.add_argument(
+        "--out",
+        default=".",
+        metavar="DIR",
+        help="where the report files go (default: here; made when missing)",
+    )
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds > 0 (an option's value)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+    return value
 
 
 def _value(text: str) -> Any:
@@ -86,6 +123,8 @@ def _value(text: str) -> Any:
         value = json.loads(text)
     except ValueError:
         return text
+    if isinstance(value, float) and not math.isfinite(value):
+        return text  # NaN, Infinity: not numbers a parameter takes
     return value if isinstance(value, (int, float, bool)) or value is None else text
 
 
@@ -97,6 +136,59 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
             raise LocalProtocolError(f"{option} {item!r}: expected NAME=VALUE")
         out[name] = value
     return out
+
+
+def _typed(option: str, name: str, text: str, defaults: dict[str, Any], strategy: str) -> Any:
+    """A parameter's value from its text, checked against the strategy's ``PARAMS``: a name
+    it has, of the kind its default is (a number, true/false, text)."""
+    if name not in defaults:
+        own = ", ".join(sorted(defaults))
+        has = f"its parameters: {own}" if own else "it declares none (a PARAMS dict in its file)"
+        raise LocalProtocolError(
+            f"{option} {name}={text}: the strategy {strategy} has no parameter {name!r} ({has})"
+        )
+    if text == "":
+        raise LocalProtocolError(f"{option} {name}=: no value")
+    value, default = _value(text), defaults[name]
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise LocalProtocolError(f"{option} {name}={text}: {name} is true or false")
+    elif isinstance(default, (int, float, Decimal)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise LocalProtocolError(
+                f"{option} {name}={text}: {name} takes a number (its default: {default})"
+            )
+    elif isinstance(default, str):
+        value = text
+    return value
+
+
+def _parameters(
+    args: argparse.Namespace, defaults: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """The run's parameters (``PARAMS`` under ``--param``) and the sweep's axes (``--grid``),
+    each checked (`_typed`)."""
+    params = dict(defaults)
+    for name, text in _pairs(args.param, "--param").items():
+        params[name] = _typed("--param", name, text, defaults, args.strategy)
+    axes: dict[str, list[Any]] = {}
+    for name, text in _pairs(args.grid, "--grid").items():
+        if text == "":
+            raise LocalProtocolError(f"--grid {name}=: no value (--grid {name}=V1,V2,...)")
+        if name not in defaults:  # named with all its values
+            _typed("--grid", name, text, defaults, args.strategy)
+        axes[name] = [_typed("--grid", name, v, defaults, args.strategy) for v in text.split(",")]
+    return params, axes
+
+
+def _settle(args: argparse.Namespace) -> dict[str, str]:
+    """``--settle`` pairs, each result yes or no (the markets are checked against the
+    recordings' before any run)."""
+    settle = _pairs(args.settle, "--settle")
+    for symbol, result in settle.items():
+        if result not in ("yes", "no"):
+            raise LocalProtocolError(f"--settle {symbol}={result}: the result is yes or no")
+    return settle
 
 
 def parse_latency(spec: str) -> Any:
@@ -126,51 +218,55 @@ def parse_latency(spec: str) -> Any:
     )
 
 
-def _recording(name: str) -> str:
-    from ..testing.recordings import sample_path
-
-    if os.path.exists(name):
-        return name
-    sample = sample_path(name)
-    return str(sample) if sample is not None else name
-
-
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     latency = {"KalshiNR": parse_latency(args.latency), "KalshiMD": parse_latency(args.md_latency)}
-    settle = _pairs(args.settle, "--settle")
-    options: dict[str, Any] = {"seed": args.seed, "api": args.api, "settle": settle}
+    options: dict[str, Any] = {
+        "seed": args.seed,
+        "api": args.api,
+        "settle": _settle(args),
+        "overrun": args.overrun,
+        "sample_interval": args.sample_interval,
+    }
     models = {k: v for k, v in latency.items() if v is not None}
     if models:
         options["latency"] = models
     return options
 
 
+def _out_dir(text: str) -> Path:
+    """``--out``: a directory, or a path where none is yet (made when the report is
+    written); a file there is refused."""
+    where = Path(text)
+    if where.exists() and not where.is_dir():
+        raise LocalProtocolError(f"--out {text}: a file, not a directory (name a directory)")
+    return where
+
+
 def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix backtest``; returns the exit status."""
     from ..backtest import BacktestFailed, run_backtest
-    from ..recording import RecordingError
+    from ..recording import RecordingError, check_recording
     from ..sweep import grid, load_strategy, run_sweep
 
-    recordings = [_recording(r) for r in args.recordings]
+    recordings = [recording_path(r) for r in args.recordings]
     models = replay_models(args, err, "kalshi-fix backtest")
     if isinstance(models, int):
         return models
     try:
         options = {**_options(args), **models}
         strategy, defaults = load_strategy(args.strategy)
-        params = {**defaults, **{k: _value(v) for k, v in _pairs(args.param, "--param").items()}}
-        axes = {
-            k: [_value(x) for x in v.split(",")] for k, v in _pairs(args.grid, "--grid").items()
-        }
+        params, axes = _parameters(args, defaults)
         if args.jobs is not None and args.jobs < 1:
             raise LocalProtocolError(f"--jobs must be 1 or more, got {args.jobs}")
-        out_dir = Path(args.out)
-        if not out_dir.is_dir():
-            raise LocalProtocolError(f"--out {args.out}: not a directory")
-    except LocalProtocolError as exc:
+        out_dir = _out_dir(args.out)
+        sweep = bool(axes) or args.runs == "each"
+        if sweep or options["settle"]:  # a sweep's runs each check them: here once first
+            markets = {m for r in recordings for m in check_recording(r).markets}
+            _settled_markets(options["settle"], markets)
+    except (LocalProtocolError, RecordingError) as exc:
         emit(err, f"kalshi-fix backtest: {exc}")
         return EXIT_USAGE
-    if axes or args.runs == "each":
+    if sweep:
         points = [{**params, **point} for point in grid(**axes)] if axes else [params]
         return _sweep(args, recordings, points, options, out_dir, out, err, run_sweep)
     try:
@@ -188,20 +284,29 @@ def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> in
         emit(err, f"kalshi-fix backtest: {exc}")
         return EXIT_FAILED
     emit(out, result.report.table())
-    total = result.statistics["total"]
+    emit(out, _figures_line(result.statistics))
     emit(
         out,
-        f"max drawdown {total['max_drawdown']}, Sharpe {total['sharpe']} (per "
-        f"{result.statistics['sample_interval']:g} s), fill ratio {total['fill_ratio']}, "
         f"{result.messages} recorded messages, {result.simulated_seconds:.0f} s simulated",
     )
     try:
+        out_dir.mkdir(parents=True, exist_ok=True)
         paths = result.write(out_dir)
     except OSError as exc:
         emit(err, f"kalshi-fix backtest: {exc}")
         return EXIT_FAILED
     emit(out, "wrote " + ", ".join(str(p) for p in paths))
     return EXIT_OK
+
+
+def _settled_markets(settle: dict[str, str], markets: set[str]) -> None:
+    """``--settle`` names markets of the recordings."""
+    for symbol in settle:
+        if symbol not in markets:
+            raise LocalProtocolError(
+                f"--settle {symbol}={settle[symbol]}: {symbol} is not a market of the "
+                f"recordings ({', '.join(sorted(markets))})"
+            )
 
 
 def _sweep(
@@ -240,12 +345,31 @@ def _sweep(
     emit(out, result.table(args.rank_by))
     path = out_dir / "sweep.json"
     try:
+        out_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(result.to_json(args.rank_by), encoding="utf-8")
     except OSError as exc:
         emit(err, f"kalshi-fix backtest: cannot write {path}: {exc.strerror or exc}")
         return EXIT_FAILED
     emit(out, f"wrote {path}")
     return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _figures_line(statistics: Any) -> str:
+    """The run's statistics in one line, each at the precision it is shown at: the drawdown
+    in dollars to the cent (over the P&L curve: every change), the Sharpe ratio to two
+    decimals (per sampling interval, as it is computed), the fill ratio in percent to one
+    decimal; the JSON has them in full."""
+    total = statistics["total"]
+    drawdown = Decimal(total["max_drawdown"]).quantize(Decimal("0.01"))
+    sharpe = total["sharpe"]
+    ratio = total["fill_ratio"]
+    return (
+        f"max drawdown ${drawdown} (over the P&L curve), Sharpe "
+        f"{'-' if sharpe is None else f'{sharpe:.2f}'} (per {statistics['sample_interval']:g} s "
+        f"sample, {total['samples']} samples), fill ratio "
+        f"{'-' if ratio is None else f'{ratio:.1%}'} ({total['contracts_filled']} of "
+        f"{total['contracts_ordered']} contracts ordered)"
+    )
 
 
 def _progress(err: IO[str]) -> Any:

@@ -20,6 +20,7 @@ __all__ = [
     "add_model_options",
     "add_replay_options",
     "finish_replay",
+    "recording_path",
     "replay_banner",
     "replay_models",
     "report_dir_problem",
@@ -143,14 +144,24 @@ def report_dir_problem(directory: str) -> str | None:
     return None
 
 
+def recording_path(name: str) -> str:
+    """A recording a command names: the file, or, for a name of a shipped sample
+    (``paper-sample.log``, ``paper-margin-sample.log``) that is not a file here, the sample
+    (``backtest``, ``mock-gateway --replay`` and ``replay`` find it alike)."""
+    from ..testing.recordings import sample_path
+
+    if name == "-" or os.path.exists(name):
+        return name
+    sample = sample_path(name)
+    return name if sample is None else str(sample)
+
+
 def _shipped_sample(args: argparse.Namespace) -> None:
     """A ``--replay`` named as a shipped sample (``paper-sample.log``) that is not a file here
     is the sample; its report then goes to the current directory (not into the package)."""
-    from ..testing.recordings import sample_path
-
-    sample = None if os.path.exists(args.replay) else sample_path(args.replay)
-    if sample is not None:
-        args.replay = str(sample)
+    found = recording_path(args.replay)
+    if found != args.replay:
+        args.replay = found
         if args.report_dir is None:
             args.report_dir = "."
 

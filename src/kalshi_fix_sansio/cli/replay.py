@@ -44,6 +44,7 @@ from .common import (
     whole_number,
 )
 from .decode import READING_HELP, Progress, add_codec_options
+from .paper import recording_path
 
 if TYPE_CHECKING:
     from .. import Message
@@ -524,7 +525,7 @@ def replay_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     progress = Progress()
     try:
         with interrupted_by_signals():
-            source = open_input(args.file, err, "replay")
+            source = open_input(recording_path(args.file), err, "replay")
             if source is None:
                 return EXIT_USAGE
             name, stream = source
