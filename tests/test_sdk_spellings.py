@@ -32,6 +32,7 @@ from kalshi_fix_sansio.adapters import trio as trio_adapter
 from kalshi_fix_sansio.auth import ED25519, KeyLoadError, PublicKey
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.gateway import MockGateway
+from kalshi_fix_sansio.simulation import Simulation
 
 SYMBOL = "HIGHNY-23DEC31"
 KEY_ID = "sdk-key"
@@ -259,7 +260,12 @@ def test_spellings_refused_with_a_reason(rsa_key: rsa.RSAPrivateKey) -> None:
         client.order_entry(on_message=on_message)
     with pytest.raises(LocalProtocolError, match="on_decode_error"):
         client.order_entry(on_decode_error="print")
-    # the async clients await it
+    # so does a simulation's blocking client; the async clients (a simulation's too) await it
+    sim = Simulation("prediction", keys={KEY_ID: PublicKey(rsa_key.public_key())})
+    signer = client.credentials.signer
+    with pytest.raises(LocalProtocolError, match="coroutine function"):
+        sim.client(KEY_ID, signer).order_entry(on_message=on_message)
+    assert sim.client(KEY_ID, signer, api="asyncio").order_entry(on_message=on_message)
     assert asyncio_adapter.FixClient.from_auth(Auth(KEY_ID, rsa_key)).order_entry(
         on_message=on_message
     )
