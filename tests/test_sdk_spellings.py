@@ -26,6 +26,7 @@ from tls_helpers import ADAPTERS, CLIENTS, open_with
 
 from kalshi_fix_sansio import DecodeError, SupervisorState
 from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.adapters import Backoff, Reconnected
 from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
 from kalshi_fix_sansio.adapters import blocking as blocking_adapter
 from kalshi_fix_sansio.adapters import trio as trio_adapter
@@ -204,6 +205,33 @@ def test_trio_callbacks_with_on_event(gateway: MockGateway, rsa_key: rsa.RSAPriv
     check_log(log)
     names = [type(event).__name__ for event in events]
     assert names[0] == "LoggedOn" and "ApplicationMessage" in names and "DecodeFailure" in names
+
+
+def test_state_changes_across_a_reconnect(gateway: MockGateway, rsa_key: rsa.RSAPrivateKey) -> None:
+    states: list[tuple[SupervisorState, SupervisorState]] = []
+    back = threading.Event()
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, Reconnected):
+            back.set()
+
+    client = blocking_adapter.FixClient.from_auth(
+        Auth(KEY_ID, rsa_key),
+        backoff=Backoff(base=0.05, cap=0.2, attempts=8, seed=7),
+        **to_gateway(gateway),
+    )
+    with client.order_entry(
+        on_state_change=lambda *change: states.append(change), on_event=on_event
+    ):
+        assert gateway.disconnect(KEY_ID) == 1
+        assert back.wait(10)
+    S = SupervisorState
+    assert states == [
+        (S.IDLE, S.ACTIVE),
+        (S.ACTIVE, S.WAITING),  # delivered with the drop's events
+        (S.WAITING, S.ACTIVE),  # with the new Logon's: LOGGING_ON between them is not seen
+        (S.ACTIVE, S.CLOSED),
+    ]
 
 
 def test_from_auth_with_an_ed25519_key() -> None:
