@@ -86,6 +86,7 @@ class FixClient(ClientBase[BlockingSession], SyncKillAll):
     PRODUCT = "prediction"
     _SESSION = BlockingSession
     _ACCOUNT_LOCK = threading.Lock  # its sessions share the account from threads of their own
+    _AWAITS_CALLBACKS = False  # callbacks run in a thread: a coroutine function is refused
 
 
 class MarginFixClient(FixClient):

@@ -23,7 +23,7 @@ import attrs
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import kalshi_fix_sansio.adapters as T
@@ -37,8 +37,11 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
 def _certificate(
-    subject_key: ec.EllipticCurvePrivateKey,
+    subject_key: PrivateKey,
     common_name: str,
     *,
     issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None,
@@ -86,7 +89,7 @@ def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+def _key_pem(key: PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -129,6 +132,11 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ServerCert]
     other_key = ec.generate_private_key(ec.SECP256R1())
     (base / "other.pem").write_bytes(_pem(_certificate(other_key, "localhost")))
     out["other"] = ServerCert(str(base / "other.pem"), str(base / "other.pem"), "")
+
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (base / "rsa.pem").write_bytes(_pem(_certificate(rsa_key, "localhost")))
+    (base / "rsa.key").write_bytes(_key_pem(rsa_key))
+    out["rsa"] = ServerCert(str(base / "rsa.pem"), str(base / "rsa.pem"), str(base / "rsa.key"))
     return out
 
 
@@ -142,6 +150,7 @@ class EchoServer:
         self.port: int = self.listener.getsockname()[1]
         self.errors: list[BaseException] = []
         self.versions: list[str | None] = []
+        self.ciphers: list[str] = []  # the cipher suite of each handshake
         self.stopping = False
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -160,6 +169,8 @@ class EchoServer:
                 try:
                     with self.context.wrap_socket(conn, server_side=True) as tls:
                         self.versions.append(tls.version())
+                        cipher = tls.cipher()
+                        self.ciphers.append(cipher[0] if cipher else "")
                         data = tls.recv(65536)
                         tls.sendall(data)
                 except (ssl.SSLError, OSError) as exc:
@@ -312,6 +323,138 @@ def test_ssl_context_defaults() -> None:
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     # the flags are Python's own (3.13's default sets the partial-chain flag, older ones not)
     assert context.verify_flags == ssl.create_default_context().verify_flags
+
+
+# The AWS Network Load Balancer security policies Kalshi's connectivity pages point to ("cipher
+# suites follow AWS Network Load Balancer TLS policies", TLS 1.2 or higher): each policy's TLS
+# 1.2 suites in OpenSSL's names, as AWS's policy tables list them, and its protocol range. Their
+# TLS 1.3 suites are OpenSSL's default three, which neither side can change from Python.
+AWS_TLS13_SUITES = {
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+}
+ECDHE_GCM = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+)
+ECDHE_CBC_SHA2 = (
+    "ECDHE-ECDSA-AES128-SHA256",
+    "ECDHE-RSA-AES128-SHA256",
+    "ECDHE-ECDSA-AES256-SHA384",
+    "ECDHE-RSA-AES256-SHA384",
+)
+RSA_KX = ("AES128-GCM-SHA256", "AES128-SHA256", "AES256-GCM-SHA384", "AES256-SHA256")
+AWS_POLICIES: dict[str, tuple[ssl.TLSVersion, ssl.TLSVersion, tuple[str, ...]]] = {
+    # the console's default before the post-quantum policies (their TLS 1.2 list is the same)
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06": (
+        ssl.TLSVersion.TLSv1_2,
+        ssl.TLSVersion.TLSv1_3,
+        ECDHE_GCM,
+    ),
+    "ELBSecurityPolicy-TLS13-1-2-2021-06": (
+        ssl.TLSVersion.TLSv1_2,
+        ssl.TLSVersion.TLSv1_3,
+        ECDHE_GCM + ECDHE_CBC_SHA2 + RSA_KX,
+    ),
+    # the default of a listener made with the CLI or CloudFormation: no TLS 1.3 (its TLS 1.0 /
+    # 1.1 and SHA-1 suites are left out here: the client never offers them)
+    "ELBSecurityPolicy-2016-08": (
+        ssl.TLSVersion.TLSv1_2,
+        ssl.TLSVersion.TLSv1_2,
+        ECDHE_GCM + ECDHE_CBC_SHA2 + RSA_KX,
+    ),
+}
+
+
+def _policy_server(
+    files: ServerCert, low: ssl.TLSVersion, high: ssl.TLSVersion, suites: tuple[str, ...]
+) -> EchoServer:
+    context = _server_context(files)
+    context.minimum_version, context.maximum_version = low, high
+    context.set_ciphers(":".join(suites))
+    return EchoServer(context)
+
+
+def test_default_context_offers_only_what_every_aws_policy_takes(
+    tls_files: dict[str, ServerCert],
+) -> None:
+    for context in (
+        T.make_ssl_context(),
+        T.make_ssl_context(pinned_cert=tls_files["self"].cert_file),
+        T.make_ssl_context(cafile=tls_files["ca"].cert_file),
+    ):
+        offered = {c["name"]: c["protocol"] for c in context.get_ciphers()}
+        assert {n for n, v in offered.items() if v == "TLSv1.2"} == set(ECDHE_GCM)
+        assert {n for n, v in offered.items() if v == "TLSv1.3"} <= AWS_TLS13_SUITES
+        assert context.minimum_version == ssl.TLSVersion.TLSv1_2
+        for _low, _high, suites in AWS_POLICIES.values():
+            assert set(ECDHE_GCM) <= set(suites)
+    # what Python's default adds, which the restricted policy would not take
+    python = {c["name"] for c in ssl.create_default_context().get_ciphers()}
+    assert python - set(ECDHE_GCM) - AWS_TLS13_SUITES, "Python's default changed: recheck"
+
+
+@pytest.mark.parametrize("policy", sorted(AWS_POLICIES))
+@pytest.mark.parametrize("cert", ["self", "rsa"])
+def test_default_context_connects_to_each_aws_policy(
+    tls_files: dict[str, ServerCert], policy: str, cert: str
+) -> None:
+    """A real loopback TLS server with the policy's protocol range and TLS 1.2 suites, with an
+    ECDSA and an RSA certificate: the library's context connects, on a suite of the policy."""
+    low, high, suites = AWS_POLICIES[policy]
+    server = _policy_server(tls_files[cert], low, high, suites)
+    try:
+        context = T.make_ssl_context(pinned_cert=tls_files[cert].cert_file)
+        assert roundtrip(local(server.port), context) == PING
+        if high == ssl.TLSVersion.TLSv1_3:
+            assert server.versions[-1] == "TLSv1.3"
+            assert server.ciphers[-1] in AWS_TLS13_SUITES
+        else:
+            assert server.versions[-1] == "TLSv1.2"
+            assert server.ciphers[-1] in ECDHE_GCM  # forward secret and AEAD, never CBC
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("suite", ECDHE_GCM)
+def test_each_tls12_suite_of_the_restricted_policy_connects(
+    tls_files: dict[str, ServerCert], suite: str
+) -> None:
+    cert = "self" if "ECDSA" in suite else "rsa"
+    server = _policy_server(
+        tls_files[cert], ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2, (suite,)
+    )
+    try:
+        context = T.make_ssl_context(pinned_cert=tls_files[cert].cert_file)
+        assert roundtrip(local(server.port), context) == PING
+        assert (server.versions[-1], server.ciphers[-1]) == ("TLSv1.2", suite)
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(
+    "suites",
+    [ECDHE_CBC_SHA2, ("ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305")],
+    ids=["ECDHE-CBC", "ECDHE-CHACHA20"],
+)
+def test_tls12_suites_outside_the_restricted_policy_are_not_offered(
+    tls_files: dict[str, ServerCert], suites: tuple[str, ...]
+) -> None:
+    """A TLS 1.2 server with only suites Python's default offers but the restricted policy
+    lacks: Python's default context connects, the library's is refused in the handshake."""
+    files = tls_files["self"]
+    server = _policy_server(files, ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2, suites)
+    try:
+        python = ssl.create_default_context(cafile=files.cert_file)
+        assert roundtrip(local(server.port), python) == PING  # the server is reachable
+        with pytest.raises(ssl.SSLError) as info:
+            roundtrip(local(server.port), T.make_ssl_context(pinned_cert=files.cert_file))
+        assert not isinstance(info.value, ssl.SSLCertVerificationError)  # refused for suites
+    finally:
+        server.close()
 
 
 def test_ssl_context_for() -> None:

@@ -99,7 +99,11 @@ class Credentials:
 
     @classmethod
     def from_env(
-        cls, product: str = "prediction", environ: Mapping[str, str] | None = None
+        cls,
+        product: str = "prediction",
+        environ: Mapping[str, str] | None = None,
+        *,
+        passphrase: bytes | str | None = None,
     ) -> Credentials:
         """Credentials from environment variables.
 
@@ -112,6 +116,8 @@ class Credentials:
         Args:
             product: ``"prediction"`` or ``"margin"``.
             environ: the variables (default ``os.environ``).
+            passphrase: the passphrase of an encrypted key, used instead of the
+                ``..._PRIVATE_KEY_PASSPHRASE`` variable.
 
         Returns:
             The credentials.
@@ -136,7 +142,9 @@ class Credentials:
             value = env.get(name)
             return value if value and value.strip() else None
 
-        key_id, pem, path, passphrase = get(id_var), get(pem_var), get(path_var), get(pass_var)
+        key_id, pem, path = get(id_var), get(pem_var), get(path_var)
+        if passphrase is None:
+            passphrase = get(pass_var)
         path = path.strip() if path is not None else None
         missing: list[str] = []
         if key_id is None:

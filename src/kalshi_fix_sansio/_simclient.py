@@ -369,5 +369,6 @@ def blocking_client_class(simulation: Simulation) -> type[Any]:
 
         PRODUCT = simulation.product
         _SESSION = staticmethod(functools.partial(SimulatedSession, simulation=simulation))
+        _AWAITS_CALLBACKS = False  # callbacks are called, never awaited
 
     return SimulatedFixClient

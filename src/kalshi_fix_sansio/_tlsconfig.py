@@ -90,6 +90,21 @@ def _pem(certificates: list[x509.Certificate]) -> str:
     return "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in certificates)
 
 
+_TLS12_CIPHERS: Final = ":".join(
+    (
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+    )
+)
+"""The TLS 1.2 cipher suites the library's context offers: ECDHE key exchange with AES-GCM, the
+four that every AWS Network Load Balancer security policy allowing TLS 1.2 has (Kalshi's FIX
+gateways sit behind such load balancers; docs/maintainers/decisions.md, "TLS policy of the
+default context"). Python's default list adds ECDHE with CBC or ChaCha20 and DHE suites, which
+the restricted policies do not take. TLS 1.3 suites are OpenSSL's (AES-256-GCM, ChaCha20-Poly1305,
+AES-128-GCM: the AWS policies' three); Python cannot set them."""
+
 _PINNING: weakref.WeakSet[ssl.SSLContext] = weakref.WeakSet()
 """The contexts `make_ssl_context` made to pin a certificate, so that a refusal under one says
 it is not the pinned certificate. Not told by OpenSSL's partial-chain flag: Python 3.13's default
@@ -106,7 +121,10 @@ def make_ssl_context(
 
     The default (`ssl.create_default_context`) verifies the server certificate against the
     system's CA store and checks the host name; the minimum protocol version is TLS 1.2 (Kalshi
-    accepts TLS 1.2 or higher).
+    accepts TLS 1.2 or higher). The cipher suites are those of the AWS load balancer security
+    policies Kalshi's pages point to: under TLS 1.2 only ECDHE with AES-GCM
+    (ECDHE-ECDSA/RSA-AES256-GCM-SHA384, ECDHE-ECDSA/RSA-AES128-GCM-SHA256); under TLS 1.3
+    AES-GCM and ChaCha20-Poly1305.
 
     Pinning: ``pinned_cert`` is the PEM file of the server certificate, as Kalshi documents
     obtaining it (``openssl s_client -showcerts -connect <host>:<port> < /dev/null | openssl
@@ -160,6 +178,7 @@ def make_ssl_context(
             context.load_verify_locations(cadata=_pem(certificates))
     if context.minimum_version < ssl.TLSVersion.TLSv1_2:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(_TLS12_CIPHERS)
     if not verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

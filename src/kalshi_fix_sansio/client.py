@@ -3,7 +3,7 @@
 What a client is configured with does not depend on asyncio, trio or threads, so it lives here,
 in the sans-IO package, and every adapter takes it alike: where to connect (`Endpoint`,
 `kalshi_endpoint`, `check_endpoint`, `loopback_addresses`, `KALSHI_FIX_HOSTS`), the API key
-(`Credentials`), TLS (`make_ssl_context`, `ssl_context_for`, `tls_weaknesses`,
+(`Credentials`), kalshi-sdk's callbacks as one ``on_event`` (`SdkCallbacks`), TLS (`make_ssl_context`, `ssl_context_for`, `tls_weaknesses`,
 `CertificateRefused`, `InsecureTLSWarning`), a connection's options (`ConnectOptions`) and where
 they lead (`describe_target`), the FIX message log (`MessageLog`, `MessageLogError`), the bounds
 of the transport (`READ_CHUNK`, `MAX_BUFFERED_OUTBOUND`, `MAX_QUEUED_EVENTS`, `KILL_TIMEOUT`,
@@ -25,7 +25,7 @@ counts (`SessionMetrics`, `MetricsSnapshot`).
 import Endpoint`` and ``from kalshi_fix_sansio.client import Endpoint`` give the same class.
 """
 
-from ._clientbase import MAX_QUEUED_EVENTS, ConnectOptions, describe_target
+from ._clientbase import MAX_QUEUED_EVENTS, ConnectOptions, SdkCallbacks, describe_target
 from ._credentials import Credentials
 from ._endpoints import (
     KALSHI_FIX_HOSTS,
@@ -111,6 +111,7 @@ __all__ = [
     "Reconnecting",
     "RiskLimitExceeded",
     "RiskLimits",
+    "SdkCallbacks",
     "SessionMetrics",
     "SymbolLimits",
     "TradingHalted",
