@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from cli_process import child, signal_once_started
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -375,3 +377,67 @@ def test_rest_needs_tls() -> None:
         check=False,
     )
     assert "--rest serves HTTPS" in one_line(result, 2)
+
+
+# -- a signal before serving -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 30 MB of valid market data: far longer to check than a signal takes to arrive."""
+    from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING
+
+    header, *body = SAMPLE_RECORDING.read_bytes().splitlines(keepends=True)
+    update = next(line for line in body if b"|35=X|" in line)
+    path = tmp_path_factory.mktemp("big") / "big.log"
+    with open(path, "wb") as out:
+        out.write(header)
+        out.writelines(body[: body.index(update)])  # the snapshots, then one update repeated
+        out.write(update * (30_000_000 // len(update)))
+    return path
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("moment", ["set-up", "check"])
+def test_a_signal_before_serving_stops_at_once_and_writes_nothing(
+    big_recording: Path, tmp_path: Path, signum: signal.Signals, moment: str
+) -> None:
+    """Over TLS (a certificate made first): signalled on its first stderr line, the set-up's
+    warning about --host 0.0.0.0 (before the check) or the check's own line, it stops at once
+    with 128 + the signal's number: nothing served, replayed or written."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    host = ["--host", "0.0.0.0"] if moment == "set-up" else []
+    proc = child(
+        [
+            "mock-gateway",
+            *host,
+            "--port-base",
+            "0",
+            "--replay",
+            str(big_recording),
+            "--report-dir",
+            str(reports),
+            "--start",
+            "now",
+            "--as-fast-as-possible",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    first, out, err, took = signal_once_started(proc, signum, on="stderr")
+    if moment == "set-up":
+        assert first.startswith("kalshi-fix mock-gateway: warning: --host 0.0.0.0"), first
+    else:
+        assert first.startswith(f"kalshi-fix mock-gateway: checking the recording {big_recording}")
+    assert proc.returncode == 128 + signum, err
+    assert out == ""  # no banner: nothing served, no report table
+    assert list(reports.iterdir()) == []
+    last = err.splitlines()[-1]
+    assert re.fullmatch(
+        rf"kalshi-fix mock-gateway: {signum.name}: stopped (while checking the recording "
+        rf"{re.escape(str(big_recording))}|before serving); nothing was replayed",
+        last,
+    ), err
+    assert took < 10, took  # checking the whole recording takes far longer

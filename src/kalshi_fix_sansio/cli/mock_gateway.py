@@ -113,20 +113,35 @@ def mock_gateway_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -
     Returns:
         The exit status: 0 after quit / --seconds / interrupt, 1 when it cannot serve (a port
         taken, a host that is not this machine's), a ``--replay`` recording is bad or its
-        report cannot be written, 2 for a usage problem, 130 / 143 for Ctrl-C / SIGTERM while
-        the recording is checked (before serving).
+        report cannot be written, 2 for a usage problem, 130 / 143 for Ctrl-C / SIGTERM before
+        serving (while the key, the certificate or the ``--replay`` recording is made or
+        checked: nothing is replayed, no report is written).
     """
     import tempfile
 
+    from .common import Interrupted, interrupted_by_signals
+
     stop = threading.Event()
-    with _stop_on_signals(stop):
-        with tempfile.TemporaryDirectory(prefix="kalshi-mock-gateway-") as workdir:
-            return _serve_gateway(args, workdir, out, err, stop)
+    try:
+        # before serving (the key, the certificate, the recording's check) a signal stops the
+        # command where it stands; once serving, it stops the serving loop (`_stop_on_signals`)
+        with interrupted_by_signals():
+            with tempfile.TemporaryDirectory(prefix="kalshi-mock-gateway-") as workdir:
+                return _serve_gateway(args, workdir, out, err, stop)
+    except Interrupted as signalled:
+        what = "nothing was replayed" if args.replay else "nothing was served"
+        print(
+            f"kalshi-fix mock-gateway: {signalled.name}: stopped before serving; {what}",
+            file=err,
+            flush=True,
+        )
+        return signalled.status
 
 
 @contextlib.contextmanager
 def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT set ``stop`` instead of ending the process where it stands.
+    """SIGTERM and SIGINT set ``stop`` instead of ending the process where it stands (from the
+    start of serving on: before it they stop the command at once, nothing served or written).
 
     Python's default SIGTERM ends the process without unwinding, so the temporary directory of
     the generated key and certificate stayed behind; with this the serving loop sees ``stop``,
@@ -154,11 +169,8 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 def _serve_gateway(
     args: argparse.Namespace, workdir: str, out: IO[str], err: IO[str], stop: threading.Event
 ) -> int:
-    import time
-
-    from ..gateway import GatewayError, MockGateway, self_signed, server_context
+    from ..gateway import MockGateway, self_signed, server_context
     from ..gateway.accounts import parse_account
-    from ..gateway.rest import RestServer
 
     found = _key_files(args, workdir, err)
     if found is None:
@@ -230,6 +242,26 @@ def _serve_gateway(
     replay = start_replay(gateway, args, err)
     if isinstance(replay, int):
         return replay
+    with _stop_on_signals(stop):
+        return _serve_started(gateway, replay, args, generated, out, err, stop)
+
+
+def _serve_started(
+    gateway: Any,
+    replay: Any,
+    args: argparse.Namespace,
+    generated: dict[str, str],
+    out: IO[str],
+    err: IO[str],
+    stop: threading.Event,
+) -> int:
+    """Start the gateway and serve until ``stop``, quit, --seconds or the replay's end; then
+    close it and write the replay's report."""
+    import time
+
+    from ..gateway import GatewayError
+    from ..gateway.rest import RestServer
+
     try:
         gateway.start_in_thread()
     except GatewayError as exc:
@@ -497,8 +529,8 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         epilog="exit status: 0 stopped (quit, --seconds, Ctrl-C, SIGTERM; the temporary key "
         "and certificate files are removed), 1 cannot serve (port taken, "
         "host not of this machine), a bad --replay recording or its report not written, 2 "
-        "usage error, 130 / 143 Ctrl-C / SIGTERM while the --replay recording is checked "
-        "(before serving)",
+        "usage error, 130 / 143 Ctrl-C / SIGTERM before serving (while the key, certificate or "
+        "--replay recording is made or checked: nothing replayed, no report)",
     )
     gw.add_argument("--product", choices=PRODUCTS, default="prediction")
     gw.add_argument(
