@@ -134,3 +134,28 @@ def test_console_script_never_prints_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "malformed" in result.stderr
+
+
+def test_a_key_path_that_is_no_key_file_is_one_line_before_connecting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """KALSHI_PRIVATE_KEY_PATH=/dev/zero (or a FIFO) is refused unread, exit 2, one line; so is
+    mock-gateway's --key KEY_ID=/dev/zero."""
+    import os
+
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo)
+    for path, kind in (("/dev/zero", "a character device"), (str(fifo), "a pipe (FIFO)")):
+        monkeypatch.setenv("KALSHI_KEY_ID", "my-key")
+        monkeypatch.setenv("KALSHI_PRIVATE_KEY_PATH", path)
+        monkeypatch.delenv("KALSHI_PRIVATE_KEY", raising=False)
+        monkeypatch.delenv("KALSHI_PRIVATE_KEY_PASSPHRASE", raising=False)
+        assert main(["logon-test", "--endpoint", "tcp://127.0.0.1:1"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert f"{path!r} is not a private key file: not a regular file but {kind}" in err
+        assert main(["mock-gateway", "--plain", "--key", f"k={path}"]) == 2
+        err = capsys.readouterr().err
+        assert err == (
+            f"kalshi-fix mock-gateway: --key k: cannot read {path}: not a regular file but {kind}\n"
+        )

@@ -38,10 +38,12 @@ from cryptography.hazmat.primitives.asymmetric import (
     x25519,
 )
 
+from ._lines import NotASmallFile, read_small_file
 from .errors import LocalProtocolError
 
 __all__ = [
     "ED25519",
+    "MAX_KEY_FILE_BYTES",
     "MIN_RSA_KEY_SIZE",
     "RSA_PSS_SALT_LENGTH",
     "RSA_PSS_SHA256",
@@ -68,6 +70,10 @@ RSA_PSS_SALT_LENGTH = 32
 """PSS salt length used when signing: the SHA-256 digest length (see `RsaPssSigner`)."""
 MIN_RSA_KEY_SIZE = 2048
 """Smallest RSA modulus accepted, in bits (Kalshi asks for 2048-bit RSA keys)."""
+MAX_KEY_FILE_BYTES = 1024 * 1024
+"""The largest key file `load_signer_file` reads (1 MiB): a 4096-bit RSA PEM is about 3.3 KB,
+so even a key with a long certificate chain beside it fits; anything larger (``/dev/zero``'s
+endless bytes, a wrong path to a big file) is refused, read no further."""
 
 _ED25519_KEY_SIZE = 256
 _KEY_TYPES_HINT = "Kalshi FIX accepts RSA (2048-bit) or Ed25519"
@@ -686,23 +692,31 @@ def load_signer_file(path: str | os.PathLike[str], passphrase: bytes | str | Non
         An `RsaPssSigner` or an `Ed25519Signer`.
 
     Raises:
-        KeyLoadError: the file is missing or unreadable, or its content is refused by
-            `load_signer`; the message starts with the path and `KeyLoadError.path` holds it.
+        KeyLoadError: the file is missing or unreadable, is not a regular file (a device, a
+            pipe: refused unread, never waited on), is over `MAX_KEY_FILE_BYTES`, or its
+            content is refused by `load_signer`; the message names the path and
+            `KeyLoadError.path` holds it.
     """
     where = os.fspath(path)
     file = pathlib.Path(where)
     try:
-        data = file.read_bytes()
+        data = read_small_file(where, MAX_KEY_FILE_BYTES)
+    except NotASmallFile as exc:
+        if str(exc).endswith("a directory"):
+            raise KeyLoadError(
+                f"{where!r} is a directory, not a private key file: pass the key file's path",
+                path=where,
+            ) from None
+        raise KeyLoadError(
+            f"{where!r} is not a private key file: {exc} (a key file is a regular file of "
+            f"at most {MAX_KEY_FILE_BYTES:,} bytes): pass the key file's path",
+            path=where,
+        ) from None
     except FileNotFoundError:
         hint = "check the path"
         if not file.is_absolute():
             hint += f" (relative to the working directory {os.getcwd()!r})"
         raise KeyLoadError(f"private key file not found: {where!r}: {hint}", path=where) from None
-    except IsADirectoryError:
-        raise KeyLoadError(
-            f"{where!r} is a directory, not a private key file: pass the key file's path",
-            path=where,
-        ) from None
     except PermissionError:
         raise KeyLoadError(
             f"cannot read private key file {where!r}: permission denied; make it readable by "
