@@ -34,7 +34,7 @@ import argparse
 from typing import IO, Any
 
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from .halt import add_halt_dir_option
+from .halt import add_halt_dir_option, halt_dir_warning
 from .live import (
     UsageProblem,
     add_client_options,
@@ -178,6 +178,9 @@ def _halt(client: Any, out: IO[str], err: IO[str]) -> bool:
         file=out,
         flush=True,
     )
+    warning = halt_dir_warning(halt_file)
+    if warning is not None:
+        print(f"kalshi-fix kill: {warning}", file=err, flush=True)
     return True
 
 
