@@ -441,3 +441,27 @@ def test_a_signal_before_serving_stops_at_once_and_writes_nothing(
         last,
     ), err
     assert took < 10, took  # checking the whole recording takes far longer
+
+
+def test_a_port_out_of_range_or_a_number_in_another_script_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kalshi_fix_sansio.cli import main as kalshi_fix
+
+    cases = [
+        (["--port-base", "99999"], "--port-base 99999 is out of range: a port is 0 to 65535"),
+        (["--port-base", "\uff11\uff18\uff12\uff12\uff18"], "(0-65535, ASCII digits)"),
+        (["--rest", "70000"], "--rest 70000 is out of range: a port is 0 to 65535"),
+        (["--seconds", "\uff13"], "--seconds takes seconds >= 0 (ASCII digits), got '\uff13'"),
+        (
+            ["--port-base", "65534"],
+            "port_base 65534 is out of range: the prediction ports run from it to 5 above, "
+            "within 1-65535 (port_base 1 to 65530; None: free ports)",
+        ),
+    ]
+    for args, named in cases:
+        assert kalshi_fix(["mock-gateway", "--plain", *args]) == 2, args
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and named in err, err
+    with pytest.raises(ValueError, match="port_base 0 is out of range"):
+        MockGateway("margin", keys={}, port_base=0)

@@ -43,6 +43,7 @@ from .live import (
     fresh_process_flags,
     make_client,
     parse_endpoint,
+    seconds_arg,
     session_arg,
 )
 
@@ -240,11 +241,14 @@ def add_kill_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "holds open are named, followed and cancelled one by one where needed",
     )
     cmd.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds to wait per session (default 10)"
+        "--timeout",
+        type=seconds_arg("--timeout"),
+        default=10.0,
+        help="seconds to wait per session (default 10)",
     )
     cmd.add_argument(
         "--fallback-after",
-        type=float,
+        type=seconds_arg("--fallback-after", zero=True),
         default=1.0,
         help="seconds after the mass cancel's answer before a still-open order gets its own "
         "OrderCancelRequest (default 1)",

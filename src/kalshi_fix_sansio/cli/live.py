@@ -20,7 +20,15 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, code_label, dialect
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PRODUCTS,
+    ascii_number,
+    code_label,
+    dialect,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Speaking CLI: library messages phrased for Python callers, rephrased for flags and variables
@@ -83,8 +91,12 @@ def _parse_endpoint(text: str) -> tuple[str, int, bool]:
     host, _, port = rest.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageProblem(f"--endpoint takes [tls://|tcp://]HOST:PORT, got {text!r}")
+    if not host or not port.isascii() or not port.isdigit():
+        raise UsageProblem(
+            f"--endpoint takes [tls://|tcp://]HOST:PORT (PORT in ASCII digits), got {text!r}"
+        )
+    if not 0 < int(port) < 65536:
+        raise UsageProblem(f"--endpoint {text!r}: port {int(port)} is out of range: 1 to 65535")
     return host, int(port), tls
 
 
@@ -448,16 +460,19 @@ class _MetricsPrinter:
         self._next = self._clock() + self.every
 
 
-def seconds_arg(flag: str) -> Callable[[str], float]:
-    """An argparse type: seconds > 0 for ``flag`` (its error names the flag)."""
+def seconds_arg(flag: str, *, zero: bool = False) -> Callable[[str], float]:
+    """An argparse type: seconds > 0 (>= 0 with ``zero``), in ASCII digits, for ``flag`` (its
+    error names the flag)."""
 
     def seconds(text: str) -> float:
         try:
-            value = float(text)
+            value = float(ascii_number(text))
         except ValueError:
-            value = 0.0
-        if not 0 < value < float("inf"):
-            raise argparse.ArgumentTypeError(f"{flag} takes seconds > 0, got {text!r}")
+            value = -1.0
+        if not (0 <= value if zero else 0 < value) or not value < float("inf"):
+            raise argparse.ArgumentTypeError(
+                f"{flag} takes seconds {'>=' if zero else '>'} 0 (ASCII digits), got {text!r}"
+            )
         return value
 
     return seconds
@@ -525,7 +540,12 @@ def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
             "files)",
         )
         add_client_options(cmd, endpoint_metavar="[tcp://]HOST:PORT", endpoint_help=ENDPOINT_HELP)
-        cmd.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+        cmd.add_argument(
+            "--seconds",
+            type=seconds_arg("--seconds", zero=True),
+            default=None,
+            help="stop after this many seconds",
+        )
         cmd.add_argument(
             "--metrics",
             action="store_true",

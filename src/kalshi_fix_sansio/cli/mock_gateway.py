@@ -18,7 +18,16 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, whole_number
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PRODUCTS,
+    ascii_number,
+    port_number,
+    whole_number,
+)
+from .live import seconds_arg
 from .paper import (
     add_replay_options,
     finish_replay,
@@ -214,9 +223,6 @@ def _serve_gateway(
             "kalshi-fix mock-gateway: --rest serves HTTPS, as Kalshi's REST API: drop --plain",
             file=err,
         )
-        return EXIT_USAGE
-    if args.rest is not None and not 0 <= args.rest <= 65535:
-        print(f"kalshi-fix mock-gateway: --rest {args.rest}: not a port (0-65535)", file=err)
         return EXIT_USAGE
     if args.plain and not gateway.loopback_only:
         print(
@@ -539,7 +545,7 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
     )
     gw.add_argument(
         "--port-base",
-        type=int,
+        type=port_number("--port-base", minimum=0),
         default=18228,
         help="port of KalshiNR; the others follow Kalshi's offsets (default 18228; 0: free ports)",
     )
@@ -577,7 +583,7 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
     gw.add_argument(
         "--rest",
         nargs="?",
-        type=int,
+        type=port_number("--rest", minimum=0),
         const=0,
         default=None,
         metavar="PORT",
@@ -599,7 +605,12 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "by default an order for a ticker not listed with --market or seed is rejected "
         "MARKET_NOT_FOUND, as Kalshi does)",
     )
-    gw.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    gw.add_argument(
+        "--seconds",
+        type=seconds_arg("--seconds", zero=True),
+        default=None,
+        help="stop after this many seconds",
+    )
     gw.add_argument(
         "--fault",
         action="append",
@@ -616,11 +627,11 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 def _seconds(text: str) -> float:
     try:
-        value = float(text)
+        value = float(ascii_number(text))
     except ValueError:
         value = 0.0
     if not 0 < value < 1e9:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0 (ASCII digits)")
     return value
 
 

@@ -167,6 +167,18 @@ class MockGateway(Router):
             raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
         if tls and ssl_context is not None:
             raise ValueError("pass either tls=True or ssl_context, not both")
+        if port_base is not None:
+            span = max(s.port for s in SESSIONS.values() if s.product == product) - REAL_BASE_PORT
+            if (
+                isinstance(port_base, bool)
+                or not isinstance(port_base, int)
+                or not 1 <= port_base <= 65535 - span
+            ):
+                raise ValueError(
+                    f"port_base {port_base!r} is out of range: the {product} ports run from it "
+                    f"to {span} above, within 1-65535 (port_base 1 to {65535 - span}; None: "
+                    "free ports)"
+                )
         if write_timeout is not None and not write_timeout > 0:
             raise ValueError(f"write_timeout must be > 0 seconds, got {write_timeout!r}")
         self.product = product
