@@ -159,3 +159,17 @@ def test_a_key_path_that_is_no_key_file_is_one_line_before_connecting(
         assert err == (
             f"kalshi-fix mock-gateway: --key k: cannot read {path}: not a regular file but {kind}\n"
         )
+
+
+@pytest.mark.parametrize("command", ["kill", "order", "cancel", "logon-test", "md"])
+def test_env_and_product_help_say_their_choices_and_default(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A kill typed at 3 a.m. without --env production goes to demo: the help says so."""
+    assert main([command, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "--env {demo,production} Kalshi environment: demo or production (default: demo; "
+        "reaching production takes --env production, a kill included)"
+    ) in text
+    assert "prediction (event contracts) or margin (perpetual futures); default: prediction" in text

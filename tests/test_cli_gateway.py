@@ -117,7 +117,10 @@ def test_printed_command_lines_work_as_printed(tls_gateway: Gateway) -> None:
     assert logon.startswith("KALSHI_KEY_ID=mock-prediction-key KALSHI_PRIVATE_KEY_PATH=")
     result = run_printed(logon)
     assert result.returncode == 0, result.stderr
-    assert "logged on to KalshiNR (prediction, demo) as mock-prediction-key" in result.stdout
+    assert (
+        f"logged on to KalshiNR (prediction, not Kalshi: the gateway at 127.0.0.1:"
+        f"{gw.ports['KalshiNR']} given by --endpoint) as mock-prediction-key"
+    ) in result.stdout
     md = run_printed(gw.command("md"), (r"MKT$", "MKT --seconds 1"))
     assert md.returncode == 0, md.stderr
     assert "MKT: bid 100 @ $0.49 | ask 100 @ $0.51" in md.stdout

@@ -153,6 +153,11 @@ def test_kill_with_nothing_open_succeeds(live: Live) -> None:
     assert (
         "sent OrderMassCancelRequest" in result.stdout and "MassCancelResponse=6" in result.stdout
     )
+    port = live.gateway.ports["KalshiNR"]
+    assert (  # the mock, not "(prediction, demo)"
+        f"logged on to KalshiNR (prediction, not Kalshi: the gateway at 127.0.0.1:{port} given "
+        "by --endpoint) as "
+    ) in result.stdout
 
 
 def test_kill_refuses_a_session_type_that_cannot_cancel(live: Live) -> None:

@@ -149,6 +149,7 @@ def test_dry_run_prints_the_frame_and_connects_to_nothing(
     assert result.returncode == 0, result.stderr  # no credentials, no gateway: nothing connected
     summary, frame = result.stdout.splitlines()
     assert summary.startswith(f"dry run, nothing sent: sell 3 MKT-1 @ {shown} GTC, ClOrdID dry-1;")
+    assert f"NewOrderSingle for KalshiNR ({product}, Kalshi demo), " in summary
     assert frame.startswith("8=FIXT.1.1|") and re.search(r"\|10=\d{3}\|$", frame)
     for field in (
         "|35=D|",
@@ -274,3 +275,21 @@ def test_numbers_in_other_scripts_a_port_out_of_range_and_a_past_expiry_are_refu
     assert live.open_orders() == ["gtd-new"]
     off = run(live, "cancel", "--cl-ord-id", "gtd-new", "--symbol", SYMBOL, "--side", "buy")
     assert off.returncode == 0 and live.open_orders() == []
+
+
+def test_a_dry_run_names_where_it_would_connect() -> None:
+    """Not "(prediction, demo)" when --endpoint names a mock gateway: the host it names."""
+    for where, said in (
+        (
+            ["--endpoint", "127.0.0.1:18228"],
+            "not Kalshi: the gateway at 127.0.0.1:18228 given by --endpoint",
+        ),
+        (
+            ["--endpoint", "tcp://[::1]:18228"],
+            "not Kalshi: the gateway at [::1]:18228 given by --endpoint, plain TCP",
+        ),
+        (["--env", "production"], "Kalshi production"),
+    ):
+        result = offline(*ORDER, "--dry-run", *where)
+        assert result.returncode == 0, result.stderr
+        assert f"NewOrderSingle for KalshiNR (prediction, {said}), " in result.stdout

@@ -25,6 +25,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "PRODUCTS",
+    "PRODUCT_HELP",
     "STOP_SIGNALS",
     "Interrupted",
     "ascii_number",
@@ -39,6 +40,11 @@ __all__ = [
     "reason_of",
     "whole_number",
 ]
+
+PRODUCT_HELP: Final = (
+    "prediction (event contracts) or margin (perpetual futures); default: prediction"
+)
+"""The help of every ``--product``."""
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1

@@ -19,7 +19,7 @@ import argparse
 import os
 from typing import IO, TYPE_CHECKING, Any
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS
 
 if TYPE_CHECKING:
     from ..haltfile import HaltFile
@@ -169,7 +169,12 @@ def add_rearm_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "removed, or the halt directory is writable by every user (its sessions stay halted), "
         "2 usage error (no key id)",
     )
-    cmd.add_argument("--product", choices=PRODUCTS, default="prediction")
+    cmd.add_argument(
+        "--product",
+        choices=PRODUCTS,
+        default="prediction",
+        help=PRODUCT_HELP + " (the key id read: KALSHI_KEY_ID or KALSHI_PERPS_KEY_ID)",
+    )
     cmd.add_argument(
         "--key-id", metavar="ID", help="the API key id (default: from the environment)"
     )

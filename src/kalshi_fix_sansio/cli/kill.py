@@ -39,6 +39,7 @@ from .live import (
     UsageProblem,
     add_client_options,
     cli_text,
+    destination,
     failure_text,
     fresh_process_flags,
     make_client,
@@ -102,7 +103,8 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     try:
         normalize(args)
-        client = make_client(args, _endpoints(args))
+        endpoints = _endpoints(args)
+        client = make_client(args, endpoints)
         sessions = []
         for session_type in args.sessions:
             tracker = _tracker(args, client.credentials.key_id, session_type)
@@ -127,7 +129,8 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             with session:
                 known = len(session.tracker.open_orders())
                 print(
-                    f"logged on to {session_type} ({args.product}, {args.env}) as "
+                    f"logged on to {session_type} "
+                    f"({destination(args, endpoints.get(session_type))}) as "
                     f"{session.config.sender_comp_id}; {known} open order(s) known; killing",
                     file=out,
                     flush=True,

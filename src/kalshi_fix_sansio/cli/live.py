@@ -24,6 +24,7 @@ from .common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    PRODUCT_HELP,
     PRODUCTS,
     ascii_number,
     code_label,
@@ -113,6 +114,35 @@ def _session_arg(text: str) -> str:
             f"unknown session type {text!r}: use one of {', '.join(known)}"
         )
     return "Kalshi" + name
+
+
+def destination(args: argparse.Namespace, endpoint: tuple[str, int, bool] | str | None) -> str:
+    """Where a command connects, for the line that says so: ``prediction, Kalshi demo``
+    without ``--endpoint``; ``prediction, Kalshi production at HOST:PORT`` for an
+    ``--endpoint`` on one of Kalshi's documented hosts; else ``prediction, not Kalshi: the
+    gateway at 127.0.0.1:18228 given by --endpoint`` (a mock gateway, say), never the
+    ``--env`` that was not used.
+
+    Args:
+        args: parsed arguments (``product``, ``env``).
+        endpoint: the ``--endpoint`` of the session, parsed (`parse_endpoint`) or as typed.
+    """
+    from .._endpoints import Endpoint, documented_environment
+
+    if endpoint is None:
+        return f"{args.product}, Kalshi {args.env}"
+    if isinstance(endpoint, str):
+        try:
+            endpoint = _parse_endpoint(endpoint)
+        except UsageProblem:
+            return f"{args.product}, not Kalshi: {endpoint} given by --endpoint"
+    host, port, tls = endpoint
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    environment = documented_environment(Endpoint(host, port, tls=tls), args.product)
+    if environment is not None:
+        return f"{args.product}, Kalshi {environment} at {shown}"
+    plain = ", plain TCP" if not tls else ""
+    return f"{args.product}, not Kalshi: the gateway at {shown} given by --endpoint{plain}"
 
 
 parse_endpoint = _parse_endpoint
@@ -401,7 +431,7 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         with session:
             if name == "logon-test":
                 print(
-                    f"logged on to {session_type} ({args.product}, {args.env}) as "
+                    f"logged on to {session_type} ({destination(args, args.endpoint)}) as "
                     f"{session.config.sender_comp_id}" + ("" if args.metrics else "; logging out"),
                     file=out,
                     flush=True,
@@ -483,8 +513,19 @@ def add_client_options(
 ) -> None:
     """``--env``, ``--product``, ``--endpoint`` (repeatable with ``many``), ``--pinned-cert``
     and ``--allow-unlisted-host``: what `make_client` reads."""
-    cmd.add_argument("--env", choices=["demo", "production"], default="demo")
-    cmd.add_argument("--product", choices=PRODUCTS, default="prediction")
+    cmd.add_argument(
+        "--env",
+        choices=["demo", "production"],
+        default="demo",
+        help="Kalshi environment: demo or production (default: demo; reaching production "
+        "takes --env production, a kill included); --endpoint replaces its host",
+    )
+    cmd.add_argument(
+        "--product",
+        choices=PRODUCTS,
+        default="prediction",
+        help=PRODUCT_HELP + " (the credentials read: KALSHI_* or KALSHI_PERPS_*)",
+    )
     cmd.add_argument(
         "--endpoint",
         action="append" if many else "store",

@@ -22,6 +22,7 @@ from .common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    PRODUCT_HELP,
     PRODUCTS,
     ascii_number,
     port_number,
@@ -537,7 +538,7 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "usage error, 130 / 143 Ctrl-C / SIGTERM before serving (while the key, certificate or "
         "--replay recording is made or checked: nothing replayed, no report)",
     )
-    gw.add_argument("--product", choices=PRODUCTS, default="prediction")
+    gw.add_argument("--product", choices=PRODUCTS, default="prediction", help=PRODUCT_HELP)
     gw.add_argument(
         "--host",
         default="127.0.0.1",

@@ -56,6 +56,7 @@ from .live import (
     add_client_options,
     cli_text,
     client_for,
+    destination,
     env_prefix,
     failure_text,
     fresh_process_flags,
@@ -229,7 +230,8 @@ def _dry_run(message: Message, args: argparse.Namespace, out: IO[str], what: str
     frame = redact_frame(codec.encode(message, header))
     print(
         f"dry run, nothing sent: {what}; {type(message).__name__} for {args.session} "
-        f"({args.product}, {args.env}), MsgSeqNum and SendingTime set by the session when sent:",
+        f"({destination(args, args.endpoint)}), MsgSeqNum and SendingTime set by the session "
+        "when sent:",
         file=out,
     )
     print(printable(frame.decode("utf-8", "backslashreplace").replace("\x01", "|")), file=out)
