@@ -173,3 +173,30 @@ def test_env_and_product_help_say_their_choices_and_default(
         "reaching production takes --env production, a kill included)"
     ) in text
     assert "prediction (event contracts) or margin (perpetual futures); default: prediction" in text
+
+
+def test_install_hints_give_a_command_that_works_before_the_package_is_published() -> None:
+    """The package is not on PyPI: a missing extra names the module itself (and the extra
+    from a checkout), not ``pip install "kalshi-fix-sansio[...]"``."""
+    code = (
+        "import sys; sys.modules['httpx'] = None\n"
+        "from kalshi_fix_sansio.adapters import Credentials\n"
+        "from kalshi_fix_sansio.adapters.rest import read_account_limits\n"
+        "from kalshi_fix_sansio.testing import new_ed25519_keys\n"
+        "try:\n"
+        "    read_account_limits(Credentials('k', new_ed25519_keys()[0]), environment='demo')\n"
+        "except Exception as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == (
+        "the REST companion needs httpx: pip install httpx (the rest extra: in a checkout, pip "
+        "install '.[rest]')\n"
+    ), out.stderr
+    root = Path(__file__).parent.parent
+    for name in (
+        "adapters/rest.py",
+        "adapters/trio.py",
+        "src/kalshi_fix_sansio/metrics_prometheus.py",
+    ):
+        assert "kalshi-fix-sansio[" not in (root / name).read_text(), name
