@@ -53,6 +53,7 @@ __all__ = [
     "RsaPssSigner",
     "Signer",
     "load_public_key",
+    "load_public_key_file",
     "load_signer",
     "load_signer_file",
     "logon_payload",
@@ -681,6 +682,40 @@ def load_signer(pem: bytes | str, passphrase: bytes | str | None = None) -> Sign
     raise KeyLoadError(f"unsupported key type {_key_type_name(key)}; {_KEY_TYPES_HINT}")
 
 
+def _read_key_file(where: str, what: str) -> bytes:
+    """The bytes of the key file ``where`` (a ``what`` file: "private key", "public key"),
+    read bounded and only when regular (`MAX_KEY_FILE_BYTES`); else a KeyLoadError naming the
+    path and why."""
+    file = pathlib.Path(where)
+    try:
+        return read_small_file(where, MAX_KEY_FILE_BYTES)
+    except NotASmallFile as exc:
+        if str(exc).endswith("a directory"):
+            raise KeyLoadError(
+                f"{where!r} is a directory, not a {what} file: pass the key file's path",
+                path=where,
+            ) from None
+        raise KeyLoadError(
+            f"{where!r} is not a {what} file: {exc} (a key file is a regular file of "
+            f"at most {MAX_KEY_FILE_BYTES:,} bytes): pass the key file's path",
+            path=where,
+        ) from None
+    except FileNotFoundError:
+        hint = "check the path"
+        if not file.is_absolute():
+            hint += f" (relative to the working directory {os.getcwd()!r})"
+        raise KeyLoadError(f"{what} file not found: {where!r}: {hint}", path=where) from None
+    except PermissionError:
+        raise KeyLoadError(
+            f"cannot read {what} file {where!r}: permission denied; make it readable by "
+            "this user (e.g. 'chmod 600' as its owner)",
+            path=where,
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise KeyLoadError(f"cannot read {what} file {where!r}: {reason}", path=where) from None
+
+
 def load_signer_file(path: str | os.PathLike[str], passphrase: bytes | str | None = None) -> Signer:
     """Read a PEM private key file and return the matching signer (see `load_signer`).
 
@@ -698,38 +733,25 @@ def load_signer_file(path: str | os.PathLike[str], passphrase: bytes | str | Non
             `KeyLoadError.path` holds it.
     """
     where = os.fspath(path)
-    file = pathlib.Path(where)
-    try:
-        data = read_small_file(where, MAX_KEY_FILE_BYTES)
-    except NotASmallFile as exc:
-        if str(exc).endswith("a directory"):
-            raise KeyLoadError(
-                f"{where!r} is a directory, not a private key file: pass the key file's path",
-                path=where,
-            ) from None
-        raise KeyLoadError(
-            f"{where!r} is not a private key file: {exc} (a key file is a regular file of "
-            f"at most {MAX_KEY_FILE_BYTES:,} bytes): pass the key file's path",
-            path=where,
-        ) from None
-    except FileNotFoundError:
-        hint = "check the path"
-        if not file.is_absolute():
-            hint += f" (relative to the working directory {os.getcwd()!r})"
-        raise KeyLoadError(f"private key file not found: {where!r}: {hint}", path=where) from None
-    except PermissionError:
-        raise KeyLoadError(
-            f"cannot read private key file {where!r}: permission denied; make it readable by "
-            "this user (e.g. 'chmod 600' as its owner)",
-            path=where,
-        ) from None
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise KeyLoadError(
-            f"cannot read private key file {where!r}: {reason}", path=where
-        ) from None
+    data = _read_key_file(where, "private key")
     try:
         return load_signer(data, passphrase)
+    except KeyLoadError as exc:
+        raise KeyLoadError(f"{where!r}: {exc}", path=where) from None
+
+
+def load_public_key_file(path: str | os.PathLike[str]) -> PublicKey:
+    """Read a PEM public key file (see `load_public_key`), as `load_signer_file` reads a
+    private one: bounded, and only a regular file.
+
+    Raises:
+        KeyLoadError: the file is missing, unreadable, not a regular file, over
+            `MAX_KEY_FILE_BYTES`, or not a public key; the message names the path.
+    """
+    where = os.fspath(path)
+    data = _read_key_file(where, "public key")
+    try:
+        return load_public_key(data)
     except KeyLoadError as exc:
         raise KeyLoadError(f"{where!r}: {exc}", path=where) from None
 

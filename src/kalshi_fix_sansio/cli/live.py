@@ -118,8 +118,8 @@ def _session_arg(text: str) -> str:
 
 def destination(args: argparse.Namespace, endpoint: tuple[str, int, bool] | str | None) -> str:
     """Where a command connects, for the line that says so: ``prediction, Kalshi demo``
-    without ``--endpoint``; ``prediction, Kalshi production at HOST:PORT`` for an
-    ``--endpoint`` on one of Kalshi's documented hosts; else ``prediction, not Kalshi: the
+    without ``--endpoint``; ``prediction, Kalshi's host HOST:PORT given by --endpoint`` for
+    one of Kalshi's documented hosts; else ``prediction, not Kalshi: the
     gateway at 127.0.0.1:18228 given by --endpoint`` (a mock gateway, say), never the
     ``--env`` that was not used.
 
@@ -127,7 +127,7 @@ def destination(args: argparse.Namespace, endpoint: tuple[str, int, bool] | str 
         args: parsed arguments (``product``, ``env``).
         endpoint: the ``--endpoint`` of the session, parsed (`parse_endpoint`) or as typed.
     """
-    from .._endpoints import Endpoint, documented_environment
+    from ..client import KALSHI_FIX_HOSTS
 
     if endpoint is None:
         return f"{args.product}, Kalshi {args.env}"
@@ -138,9 +138,8 @@ def destination(args: argparse.Namespace, endpoint: tuple[str, int, bool] | str 
             return f"{args.product}, not Kalshi: {endpoint} given by --endpoint"
     host, port, tls = endpoint
     shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    environment = documented_environment(Endpoint(host, port, tls=tls), args.product)
-    if environment is not None:
-        return f"{args.product}, Kalshi {environment} at {shown}"
+    if host.strip().lower().rstrip(".") in KALSHI_FIX_HOSTS:
+        return f"{args.product}, Kalshi's host {shown} given by --endpoint"
     plain = ", plain TCP" if not tls else ""
     return f"{args.product}, not Kalshi: the gateway at {shown} given by --endpoint{plain}"
 

@@ -42,8 +42,7 @@ def _key_files(
     args: argparse.Namespace, workdir: str, err: IO[str]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]] | None:
     """The gateway's keys, the other product's keys, and private key files it generated."""
-    from .._lines import NotASmallFile, read_small_file
-    from ..auth import MAX_KEY_FILE_BYTES, load_public_key
+    from ..auth import load_public_key_file
     from ..errors import FixError
 
     keys: dict[str, Any] = {}
@@ -58,14 +57,7 @@ def _key_files(
                 )
                 return None
             try:
-                target[key_id] = load_public_key(read_small_file(path, MAX_KEY_FILE_BYTES))
-            except (OSError, NotASmallFile) as exc:
-                reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-                print(
-                    f"kalshi-fix mock-gateway: {option} {key_id}: cannot read {path}: {reason}",
-                    file=err,
-                )
-                return None
+                target[key_id] = load_public_key_file(path)
             except FixError as exc:
                 print(f"kalshi-fix mock-gateway: {option} {key_id}: {exc}", file=err)
                 return None
