@@ -337,8 +337,22 @@ def _stream_books(
     snapshot_by = start + args.timeout  # a snapshot awaited holds the end of --seconds
     waiting = set(symbols)  # no snapshot yet
     empty: list[str] = []  # an empty snapshot, and no change since
+    nothing_by: float | None = None  # streaming forever: every SYMBOL empty, until then
     while True:
         now = time.monotonic()
+        if until is None and not waiting and len(empty) == len(symbols):
+            nothing_by = nothing_by or now + args.timeout
+        else:
+            nothing_by = None
+        if nothing_by is not None and now >= nothing_by:
+            print(
+                f"kalshi-fix md: {_named(empty)}: empty snapshot and no bid or offer within "
+                f"{args.timeout:g} s (--timeout): no such market (Kalshi answers an unknown "
+                "ticker with an empty snapshot, not a reject), or nothing rests on it: check "
+                "the ticker (--seconds N watches an empty book for N seconds)",
+                file=err,
+            )
+            return EXIT_FAILED
         if waiting and now >= snapshot_by:
             late = [s for s in symbols if s in waiting]
             print(
@@ -350,7 +364,9 @@ def _stream_books(
         if until is not None and now >= until and not waiting:
             break
         ending = until if until is not None and now < until else None
-        deadlines = [d for d in (ending, snapshot_by if waiting else None) if d is not None]
+        deadlines = [
+            d for d in (ending, snapshot_by if waiting else None, nothing_by) if d is not None
+        ]
         left = max(min(deadlines) - now, 0.0) if deadlines else None
         if args.metrics:
             left = show.due() if left is None else min(left, show.due())
@@ -570,7 +586,9 @@ def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
         if name == "md":
             failed += (
                 ", Kalshi refused the subscription, a SYMBOL had no snapshot within --timeout, "
-                "or its book stayed empty from its snapshot to the end of --seconds"
+                "or its book stayed empty from its snapshot to the end of --seconds (without "
+                "--seconds: every SYMBOL's book stayed empty --timeout seconds, as an unknown "
+                "ticker's does)"
             )
         cmd = sub.add_parser(
             name,
