@@ -274,7 +274,15 @@ def test_gateway_process_serves_tls_and_takes_admin_commands(tmp_path: Path) -> 
         assert set(gw.ports) == SESSIONS and "(TLS)" in gw.banner[0]
         assert "KALSHI_PRIVATE_KEY_PATH='<private key of k1>'" in gw.command("logon-test")
         assert gw.admin("book MKT") == "MKT: bid 100 @ $0.49 | ask 100 @ $0.51"
-        assert gw.admin("seed MKT2 0.30:5 0.35:6") == "seeded MKT2"
+        replaced = "the house's levels replaced (clients' orders stay)"
+        assert gw.admin("seed MKT2 0.30:5 0.35:6") == (
+            f"seeded MKT2: {replaced}: bid 5 @ $0.30 | ask 6 @ $0.35"
+        )
+        # seeding again moves the book (it used to add levels: the old 0.30 bid stayed best)
+        assert gw.admin("seed MKT 0.20:7 0.25:8") == (
+            f"seeded MKT: {replaced}: bid 7 @ $0.20 | ask 8 @ $0.25"
+        )
+        assert gw.admin("book MKT") == "MKT: bid 7 @ $0.20 | ask 8 @ $0.25"
         assert gw.admin("fault bogus").startswith("unknown fault 'bogus'")
         assert gw.admin("fault reject-logon go away") == "fault reject-logon go away set"
         client = FixClient(  # another process's gateway: the client built from public parts

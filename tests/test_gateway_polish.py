@@ -154,3 +154,32 @@ def test_a_signal_stops_the_gateway_and_removes_its_temporary_files(signum: int)
         assert not gw.workdir.exists(), sorted(gw.workdir.iterdir())
     finally:
         assert "Traceback" not in gw.stop()
+
+
+def test_seed_market_adds_by_default_and_replaces_the_house_levels_when_asked() -> None:
+    """Seeding again added levels (the old best bid stayed best) without saying so: adding
+    stays the default of `seed_market`, ``replace=True`` moves the book (the house's orders
+    cancelled, the clients' kept); the console's ``seed`` replaces."""
+    signer, public_key = new_ed25519_keys()
+    d = Decimal
+    with MockGateway("prediction", keys={"k": public_key}, tls=True) as gateway:
+        top = lambda: gateway.call(lambda: gateway.exchange.top_of_book("MKT"))  # noqa: E731
+        gateway.seed_market("MKT", bids=[(d("0.40"), d(10))], asks=[(d("0.60"), d(10))])
+        gateway.seed_market("MKT", bids=[(d("0.30"), d(5))], asks=[(d("0.70"), d(5))])
+        assert top() == ((d("0.40"), d(10)), (d("0.60"), d(10)))  # added: the old levels stay
+        client = gateway.client("k", signer)
+        with client.order_entry() as oe:
+            mine = oe.place(
+                Requests("prediction", "KalshiNR").new_order("MKT", "buy", 2, d("0.35"))
+            )
+            assert mine.status is OrderStatus.NEW
+            gateway.seed_market(
+                "MKT", bids=[(d("0.20"), d(7))], asks=[(d("0.50"), d(8))], replace=True
+            )
+            assert top() == ((d("0.35"), d(2)), (d("0.50"), d(8)))  # the client's bid stays
+            house = gateway.call(lambda: gateway.exchange.open_orders("house"))
+            assert sorted((o.price, o.leaves_qty) for o in house) == [
+                (d("0.20"), d(7)),
+                (d("0.50"), d(8)),
+            ]
+            oe.cancel(mine)

@@ -357,7 +357,8 @@ def _banner(
     lines.append("  " + gateway.command_line("order", symbols=(symbol,), price=price, **connect))
     lines.append("  " + gateway.command_line("cancel", symbols=(symbol,), **connect))
     lines.append(
-        "admin commands on stdin: seed SYMBOL BID_PX:QTY ASK_PX:QTY | pause [exchange] | "
+        "admin commands on stdin: seed SYMBOL BID_PX:QTY ASK_PX:QTY (replaces the house's "
+        "levels) | pause [exchange] | "
         "resume | settle SYMBOL yes|no | fault NAME [VALUE] | book SYMBOL | quit"
     )
     return lines
@@ -491,8 +492,12 @@ def admin_command(gateway: Any, line: str) -> str:
             for i, level in enumerate(rest[1:3]):
                 px, _, qty = level.partition(":")
                 sides[i].append((Decimal(px), Decimal(qty or "1")))
-            gateway.seed_market(rest[0], bids=sides[0], asks=sides[1])
-            return f"seeded {rest[0]}"
+            gateway.seed_market(rest[0], bids=sides[0], asks=sides[1], replace=True)
+            bid, ask = gateway.call(lambda: gateway.exchange.top_of_book(rest[0]))
+            return (
+                f"seeded {rest[0]}: the house's levels replaced (clients' orders stay): "
+                f"bid {show(bid)} | ask {show(ask)}"
+            )
         if cmd == "pause":
             gateway.pause(exchange=bool(rest and rest[0] == "exchange"))
             return "paused"

@@ -550,10 +550,19 @@ class MockGateway(Router):
         *,
         bids: list[tuple[Decimal, Decimal]] | None = None,
         asks: list[tuple[Decimal, Decimal]] | None = None,
+        replace: bool = False,
     ) -> None:
-        """Create a market with resting house liquidity (and tell subscribers)."""
+        """Create a market with resting house liquidity (and tell subscribers).
+
+        Seeding a market again adds these levels to the house liquidity already there; with
+        ``replace=True`` they take its place (the house's resting orders are cancelled first:
+        the book shows these levels and the clients' orders only). The admin console's
+        ``seed`` replaces.
+        """
         self._admin(
-            lambda now: self.exchange.seed_market(symbol, bids=bids or [], asks=asks or [], now=now)
+            lambda now: self.exchange.seed_market(
+                symbol, bids=bids or [], asks=asks or [], now=now, replace=replace
+            )
         )
 
     def pause(self, *, exchange: bool = False) -> None:

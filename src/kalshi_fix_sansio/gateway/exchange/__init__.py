@@ -470,8 +470,10 @@ class Exchange:
         bids: Sequence[tuple[Decimal, Decimal]] = (),
         asks: Sequence[tuple[Decimal, Decimal]] = (),
         now: float,
+        replace: bool = False,
     ) -> list[Outbound]:
-        """Create a market (open) if needed and add house liquidity to it.
+        """Create a market (open) if needed and add house liquidity to it (``replace``: in
+        place of the house liquidity resting there, which is cancelled first).
 
         House orders are GTC with self-trade prevention "maker": a house order crossing older
         house liquidity cancels it; one crossing client orders trades with them.
@@ -481,6 +483,8 @@ class Exchange:
             bids: ``(price, quantity)`` buy (YES bid) orders, prices in dollars.
             asks: ``(price, quantity)`` sell (YES offer) orders.
             now: current time, UTC epoch seconds.
+            replace: cancel the house's resting orders in the market first, so that the book
+                holds these levels (and the clients' orders) only; False adds to them.
 
         Returns:
             Messages to send (market data, SecurityStatus for a new market, reports of trades).
@@ -503,7 +507,7 @@ class Exchange:
         if self._state.pause is not None and orders:
             bids_px = [px for side, px, _ in orders if side == BUY]
             asks_px = [px for side, px, _ in orders if side == SELL]
-            if book is not None:
+            if book is not None and not replace:
                 bids_px += book.prices[BUY]
                 asks_px += book.prices[SELL]
             if bids_px and asks_px and max(bids_px) >= min(asks_px):
@@ -511,6 +515,11 @@ class Exchange:
         self._begin(now)
         if book is None:
             book = self._open_market(symbol)
+        elif replace:
+            for old in self._state.orders_where(
+                lambda o: o.symbol == symbol and o.account == HOUSE_ACCOUNT
+            ):
+                self._orders.cancel(old, text="replaced by seed")
         for side, px, qty in orders:
             self._house_n += 1
             order = self._orders.new_order(
