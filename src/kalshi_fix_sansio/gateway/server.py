@@ -42,6 +42,7 @@ from .exchange import (
     DROP_COPY_MAX_REPORTS,
     DROP_COPY_WINDOW_SECONDS,
     FINISHED_ORDERS_KEPT,
+    MAX_ORDER_GROUPS,
     Exchange,
     Outbound,
 )
@@ -123,6 +124,8 @@ class MockGateway(Router):
             function of a `FeeFill`; None: the default schedule).
         queue_model: where a replay's cancellations fall in a level's queue (`Exchange`; None:
             `FifoQueue`).
+        max_order_groups: the most order groups an account may have at once (Kalshi's 25,000
+            per user, `MAX_ORDER_GROUPS`); a Create past it is refused with 35=j.
         accounts: account name -> its API key ids, for accounts of several keys (see
             `kalshi_fix_sansio.gateway.accounts`): the listener, drop-copy and post-trade
             sessions of one key then see the orders of the account's other keys, and
@@ -162,6 +165,7 @@ class MockGateway(Router):
         fees: FeeModel | Callable[[FeeFill], Decimal] | None = None,
         queue_model: QueueModel | None = None,
         accounts: Mapping[str, Iterable[str]] | None = None,
+        max_order_groups: int = MAX_ORDER_GROUPS,
     ) -> None:
         if product not in PRODUCTS:
             raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
@@ -211,6 +215,7 @@ class MockGateway(Router):
             finished_orders=finished_orders,
             fees=fees,
             queue_model=queue_model,
+            max_order_groups=max_order_groups,
         )
         self.faults = Faults()
         self.ports: dict[str, int] = {}
