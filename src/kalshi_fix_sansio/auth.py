@@ -72,9 +72,7 @@ RSA_PSS_SALT_LENGTH = 32
 MIN_RSA_KEY_SIZE = 2048
 """Smallest RSA modulus accepted, in bits (Kalshi asks for 2048-bit RSA keys)."""
 MAX_KEY_FILE_BYTES = 1024 * 1024
-"""The largest key file `load_signer_file` reads (1 MiB): a 4096-bit RSA PEM is about 3.3 KB,
-so even a key with a long certificate chain beside it fits; anything larger (``/dev/zero``'s
-endless bytes, a wrong path to a big file) is refused, read no further."""
+"""The largest key file read (1 MiB; a 4096-bit RSA PEM is ~3.3 KB): more is refused unread."""
 
 _ED25519_KEY_SIZE = 256
 _KEY_TYPES_HINT = "Kalshi FIX accepts RSA (2048-bit) or Ed25519"
@@ -683,9 +681,7 @@ def load_signer(pem: bytes | str, passphrase: bytes | str | None = None) -> Sign
 
 
 def _read_key_file(where: str, what: str) -> bytes:
-    """The bytes of the key file ``where`` (a ``what`` file: "private key", "public key"),
-    read bounded and only when regular (`MAX_KEY_FILE_BYTES`); else a KeyLoadError naming the
-    path and why."""
+    """The key file's bytes, bounded and only from a regular file, else a KeyLoadError."""
     file = pathlib.Path(where)
     try:
         return read_small_file(where, MAX_KEY_FILE_BYTES)
