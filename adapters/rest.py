@@ -1,6 +1,7 @@
 """The REST companion's I/O: send a reconciliation's requests with httpx, and sleep (``rest`` extra).
 
-``pip install "kalshi-fix-sansio[rest]"``. Every decision is the core's
+``pip install httpx`` (or, in a checkout, ``pip install ".[rest]"``; the package is not on
+PyPI yet). Every decision is the core's
 (`kalshi_fix_sansio.reconcile`, `kalshi_fix_sansio.rest`): what to request, how to sign it, what
 an answer means, when to ask again. This module only sends each request, hands the answer (or
 that none came) back, and sleeps until the core's ``wake_at`` after a 429 or 5xx.
@@ -44,7 +45,8 @@ def _httpx() -> ModuleType:
         import httpx
     except ImportError:  # pragma: no cover - the dev extra installs it
         raise LocalProtocolError(
-            'the REST companion needs httpx: pip install "kalshi-fix-sansio[rest]"'
+            "the REST companion needs httpx: pip install httpx (the rest extra: in a "
+            "checkout, pip install '.[rest]')"
         ) from None
     return httpx
 

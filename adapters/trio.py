@@ -35,7 +35,10 @@ from collections.abc import Awaitable, Callable
 try:
     import trio
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
-    raise ImportError("the trio adapter needs trio: pip install 'kalshi-fix-sansio[trio]'") from exc
+    raise ImportError(
+        "the trio adapter needs trio: pip install trio (the trio extra: in a checkout, "
+        "pip install '.[trio]')"
+    ) from exc
 
 from kalshi_fix_sansio.events import Event
 from kalshi_fix_sansio.pump import AsyncAPI, AsyncKillAll, ClientBase

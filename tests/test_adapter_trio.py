@@ -479,7 +479,7 @@ def test_importing_the_trio_adapter_without_trio_says_what_to_install() -> None:
         "    print(exc)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "pip install 'kalshi-fix-sansio[trio]'" in out.stdout
+    assert "pip install trio (the trio extra: in a checkout, pip install '.[trio]')" in out.stdout
 
 
 def test_tls_recv_returns_the_plaintext_and_says_when_close_notify_followed_it(

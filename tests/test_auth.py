@@ -10,6 +10,7 @@ import base64
 import datetime
 import os
 import pathlib
+import re
 
 import pytest
 from cryptography import x509
@@ -19,8 +20,10 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kalshi_fix_sansio.adapters import Credentials
 from kalshi_fix_sansio.auth import (
     ED25519,
+    MAX_KEY_FILE_BYTES,
     RSA_PSS_SHA256,
     Ed25519Signer,
     KeyLoadError,
@@ -597,6 +600,42 @@ def test_load_signer_file_directory(tmp_path: pathlib.Path) -> None:
         load_signer_file(tmp_path)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX devices and FIFOs")
+def test_load_signer_file_refuses_devices_pipes_and_huge_files_unread(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/dev/zero is not read to exhaustion (it grew to 919 MB, then a bare MemoryError), a FIFO
+    without a writer is not waited on (it blocked forever), a file over the bound is refused
+    after reading one byte past it; each error names the path and why, from the environment
+    too."""
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.key"
+    with open(huge, "wb") as out:
+        out.truncate(MAX_KEY_FILE_BYTES + 1)  # sparse: one byte over the bound
+    cases = [
+        ("/dev/zero", "not a regular file but a character device"),
+        (str(fifo), "not a regular file but a pipe (FIFO)"),
+        (str(huge), f"over {MAX_KEY_FILE_BYTES:,} bytes"),
+    ]
+    for path, why in cases:
+        with pytest.raises(KeyLoadError) as info:
+            load_signer_file(path)
+        assert str(info.value) == (
+            f"{path!r} is not a private key file: {why} (a key file is a regular file of at "
+            f"most {MAX_KEY_FILE_BYTES:,} bytes): pass the key file's path"
+        )
+        assert info.value.path == path
+        environ = {"KALSHI_KEY_ID": "k", "KALSHI_PRIVATE_KEY_PATH": path}
+        with pytest.raises(KeyLoadError, match=re.escape(f"{path!r} is not a private key file")):
+            Credentials.from_env("prediction", environ)
+    assert MAX_KEY_FILE_BYTES == 1024 * 1024
+    exact = tmp_path / "exact.key"  # a key with padding up to the bound still loads
+    pem = private_pem(ed25519.Ed25519PrivateKey.generate())
+    exact.write_bytes(pem + b"\n" * (MAX_KEY_FILE_BYTES - len(pem)))
+    assert isinstance(load_signer_file(exact), Ed25519Signer)
+
+
 @pytest.mark.skipif(
     not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can read any file"
 )
@@ -679,11 +718,12 @@ def test_load_public_key_refusals(
 def test_load_signer_file_read_errors(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, error: OSError, message: str
 ) -> None:
-    def fail(self: pathlib.Path) -> bytes:
+    def fail(fd: int, size: int) -> bytes:
         raise error
 
     path = tmp_path / "kalshi-fix.key"
-    monkeypatch.setattr(pathlib.Path, "read_bytes", fail)
+    path.write_bytes(b"")
+    monkeypatch.setattr(os, "read", fail)
     with pytest.raises(KeyLoadError, match=message) as info:
         load_signer_file(path)
     assert repr(str(path)) in str(info.value)

@@ -134,3 +134,71 @@ def test_console_script_never_prints_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "malformed" in result.stderr
+
+
+def test_a_key_path_that_is_no_key_file_is_one_line_before_connecting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """KALSHI_PRIVATE_KEY_PATH=/dev/zero (or a FIFO) is refused unread, exit 2, one line; so is
+    mock-gateway's --key KEY_ID=/dev/zero."""
+    import os
+
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo)
+    for path, kind in (("/dev/zero", "a character device"), (str(fifo), "a pipe (FIFO)")):
+        monkeypatch.setenv("KALSHI_KEY_ID", "my-key")
+        monkeypatch.setenv("KALSHI_PRIVATE_KEY_PATH", path)
+        monkeypatch.delenv("KALSHI_PRIVATE_KEY", raising=False)
+        monkeypatch.delenv("KALSHI_PRIVATE_KEY_PASSPHRASE", raising=False)
+        assert main(["logon-test", "--endpoint", "tcp://127.0.0.1:1"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert f"{path!r} is not a private key file: not a regular file but {kind}" in err
+        assert main(["mock-gateway", "--plain", "--key", f"k={path}"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(
+            f"kalshi-fix mock-gateway: --key k: {path!r} is not a public key file: not a "
+            f"regular file but {kind}"
+        ), err
+        assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", ["kill", "order", "cancel", "logon-test", "md"])
+def test_env_and_product_help_say_their_choices_and_default(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A kill typed at 3 a.m. without --env production goes to demo: the help says so."""
+    assert main([command, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "--env {demo,production} Kalshi environment: demo or production (default: demo; "
+        "reaching production takes --env production, a kill included)"
+    ) in text
+    assert "prediction (event contracts) or margin (perpetual futures); default: prediction" in text
+
+
+def test_install_hints_give_a_command_that_works_before_the_package_is_published() -> None:
+    """The package is not on PyPI: a missing extra names the module itself (and the extra
+    from a checkout), not ``pip install "kalshi-fix-sansio[...]"``."""
+    code = (
+        "import sys; sys.modules['httpx'] = None\n"
+        "from kalshi_fix_sansio.adapters import Credentials\n"
+        "from kalshi_fix_sansio.adapters.rest import read_account_limits\n"
+        "from kalshi_fix_sansio.testing import new_ed25519_keys\n"
+        "try:\n"
+        "    read_account_limits(Credentials('k', new_ed25519_keys()[0]), environment='demo')\n"
+        "except Exception as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == (
+        "the REST companion needs httpx: pip install httpx (the rest extra: in a checkout, pip "
+        "install '.[rest]')\n"
+    ), out.stderr
+    root = Path(__file__).parent.parent
+    for name in (
+        "adapters/rest.py",
+        "adapters/trio.py",
+        "src/kalshi_fix_sansio/metrics_prometheus.py",
+    ):
+        assert "kalshi-fix-sansio[" not in (root / name).read_text(), name

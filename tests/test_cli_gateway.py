@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from cli_process import child, signal_once_started
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -115,7 +117,10 @@ def test_printed_command_lines_work_as_printed(tls_gateway: Gateway) -> None:
     assert logon.startswith("KALSHI_KEY_ID=mock-prediction-key KALSHI_PRIVATE_KEY_PATH=")
     result = run_printed(logon)
     assert result.returncode == 0, result.stderr
-    assert "logged on to KalshiNR (prediction, demo) as mock-prediction-key" in result.stdout
+    assert (
+        f"logged on to KalshiNR (prediction, not Kalshi: the gateway at 127.0.0.1:"
+        f"{gw.ports['KalshiNR']} given by --endpoint) as mock-prediction-key"
+    ) in result.stdout
     md = run_printed(gw.command("md"), (r"MKT$", "MKT --seconds 1"))
     assert md.returncode == 0, md.stderr
     assert "MKT: bid 100 @ $0.49 | ask 100 @ $0.51" in md.stdout
@@ -269,7 +274,15 @@ def test_gateway_process_serves_tls_and_takes_admin_commands(tmp_path: Path) -> 
         assert set(gw.ports) == SESSIONS and "(TLS)" in gw.banner[0]
         assert "KALSHI_PRIVATE_KEY_PATH='<private key of k1>'" in gw.command("logon-test")
         assert gw.admin("book MKT") == "MKT: bid 100 @ $0.49 | ask 100 @ $0.51"
-        assert gw.admin("seed MKT2 0.30:5 0.35:6") == "seeded MKT2"
+        replaced = "the house's levels replaced (clients' orders stay)"
+        assert gw.admin("seed MKT2 0.30:5 0.35:6") == (
+            f"seeded MKT2: {replaced}: bid 5 @ $0.30 | ask 6 @ $0.35"
+        )
+        # seeding again moves the book (it used to add levels: the old 0.30 bid stayed best)
+        assert gw.admin("seed MKT 0.20:7 0.25:8") == (
+            f"seeded MKT: {replaced}: bid 7 @ $0.20 | ask 8 @ $0.25"
+        )
+        assert gw.admin("book MKT") == "MKT: bid 7 @ $0.20 | ask 8 @ $0.25"
         assert gw.admin("fault bogus").startswith("unknown fault 'bogus'")
         assert gw.admin("fault reject-logon go away") == "fault reject-logon go away set"
         client = FixClient(  # another process's gateway: the client built from public parts
@@ -375,3 +388,91 @@ def test_rest_needs_tls() -> None:
         check=False,
     )
     assert "--rest serves HTTPS" in one_line(result, 2)
+
+
+# -- a signal before serving -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 30 MB of valid market data: far longer to check than a signal takes to arrive."""
+    from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING
+
+    header, *body = SAMPLE_RECORDING.read_bytes().splitlines(keepends=True)
+    update = next(line for line in body if b"|35=X|" in line)
+    path = tmp_path_factory.mktemp("big") / "big.log"
+    with open(path, "wb") as out:
+        out.write(header)
+        out.writelines(body[: body.index(update)])  # the snapshots, then one update repeated
+        out.write(update * (30_000_000 // len(update)))
+    return path
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("moment", ["set-up", "check"])
+def test_a_signal_before_serving_stops_at_once_and_writes_nothing(
+    big_recording: Path, tmp_path: Path, signum: signal.Signals, moment: str
+) -> None:
+    """Over TLS (a certificate made first): signalled on its first stderr line, the set-up's
+    warning about --host 0.0.0.0 (before the check) or the check's own line, it stops at once
+    with 128 + the signal's number: nothing served, replayed or written."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    host = ["--host", "0.0.0.0"] if moment == "set-up" else []
+    proc = child(
+        [
+            "mock-gateway",
+            *host,
+            "--port-base",
+            "0",
+            "--replay",
+            str(big_recording),
+            "--report-dir",
+            str(reports),
+            "--start",
+            "now",
+            "--as-fast-as-possible",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    first, out, err, took = signal_once_started(proc, signum, on="stderr")
+    if moment == "set-up":
+        assert first.startswith("kalshi-fix mock-gateway: warning: --host 0.0.0.0"), first
+    else:
+        assert first.startswith(f"kalshi-fix mock-gateway: checking the recording {big_recording}")
+    assert proc.returncode == 128 + signum, err
+    assert out == ""  # no banner: nothing served, no report table
+    assert list(reports.iterdir()) == []
+    last = err.splitlines()[-1]
+    assert re.fullmatch(
+        rf"kalshi-fix mock-gateway: {signum.name}: stopped (while checking the recording "
+        rf"{re.escape(str(big_recording))}|before serving); nothing was replayed",
+        last,
+    ), err
+    assert took < 10, took  # checking the whole recording takes far longer
+
+
+def test_a_port_out_of_range_or_a_number_in_another_script_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kalshi_fix_sansio.cli import main as kalshi_fix
+
+    cases = [
+        (["--port-base", "99999"], "--port-base 99999 is out of range: a port is 0 to 65535"),
+        (["--port-base", "\uff11\uff18\uff12\uff12\uff18"], "(0-65535, ASCII digits)"),
+        (["--rest", "70000"], "--rest 70000 is out of range: a port is 0 to 65535"),
+        (["--seconds", "\uff13"], "--seconds takes seconds >= 0 (ASCII digits), got '\uff13'"),
+        (
+            ["--port-base", "65534"],
+            "port_base 65534 is out of range: the prediction ports run from it to 5 above, "
+            "within 1-65535 (port_base 1 to 65530; None: free ports)",
+        ),
+    ]
+    for args, named in cases:
+        assert kalshi_fix(["mock-gateway", "--plain", *args]) == 2, args
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and named in err, err
+    with pytest.raises(ValueError, match="port_base 0 is out of range"):
+        MockGateway("margin", keys={}, port_base=0)

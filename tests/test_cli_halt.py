@@ -75,12 +75,14 @@ def test_a_kill_from_the_shell_halts_a_running_session_of_the_key_until_rearm(
         assert result.returncode == 1 and "already exists" in result.stderr, result.stderr
         assert "halted key cli-key on this machine" in result.stdout
         halt = trading.wait_for(lambda e: isinstance(e, OutsideHalt), 5)
-        assert halt.reason.startswith("halted from the shell at ")
+        assert halt.reason.startswith("a kill from the shell at ")
         assert "(pid " in halt.reason and trading.halted and trading_client.halted
         finished = trading.wait_for(lambda e: isinstance(e, KillFinished), 10)
         assert finished.report.done and ("run-1", OrderStatus.CANCELED) in finished.report.canceled
         assert live.open_orders() == []
-        with pytest.raises(TradingHalted, match="halted from the shell at") as caught:
+        with pytest.raises(
+            TradingHalted, match="trading is halted by a kill from the shell at "
+        ) as caught:
             trading.place(rest("run-2"))
         assert caught.value.reason == halt.reason and "kalshi-fix rearm" in str(caught.value)
         trading.rearm()  # the process's own rearm does not lift a halt from the shell

@@ -153,6 +153,11 @@ def test_kill_with_nothing_open_succeeds(live: Live) -> None:
     assert (
         "sent OrderMassCancelRequest" in result.stdout and "MassCancelResponse=6" in result.stdout
     )
+    port = live.gateway.ports["KalshiNR"]
+    assert (  # the mock, not "(prediction, demo)"
+        f"logged on to KalshiNR (prediction, not Kalshi: the gateway at 127.0.0.1:{port} given "
+        "by --endpoint) as "
+    ) in result.stdout
 
 
 def test_kill_refuses_a_session_type_that_cannot_cancel(live: Live) -> None:
@@ -189,3 +194,25 @@ def test_kill_names_the_endpoint_nothing_listens_at(live: Live) -> None:
     assert f"nothing listens at 127.0.0.1:{port} (connection refused)" in result.stderr, (
         result.stderr
     )
+
+
+def test_kill_warns_when_others_may_write_the_halt_directory(live: Live, tmp_path: Path) -> None:
+    """A kill still halts (fail-closed) and cancels, but says who else could lift its halt."""
+    shared = tmp_path / "team-halts"
+    shared.mkdir()
+    shared.chmod(0o770)
+    result = live.kill("--halt-dir", str(shared))
+    assert result.returncode == 0, result.stderr
+    assert "halted key cli-key on this machine (a kill from the shell at " in result.stdout
+    assert f"kalshi-fix kill: warning: the halt directory {shared} is writable by the group " in (
+        result.stderr
+    )
+    shared.chmod(0o777)
+    result = live.kill("--halt-dir", str(shared))
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"kalshi-fix kill: warning: the halt directory {shared} is writable by every user (mode "
+        "0777): any of them could lift or plant a halt there"
+    ) in result.stderr
+    assert "every session of the key stays halted while it is" in result.stderr
+    shared.chmod(0o700)

@@ -73,7 +73,10 @@ def test_logon_test_succeeds_and_logs_out(live: tuple[MockGateway, dict[str, str
         env,
     )
     assert result.returncode == 0, result.stderr
-    assert "logged on to KalshiNR (prediction, demo) as cli-key" in result.stdout
+    assert (
+        f"logged on to KalshiNR (prediction, not Kalshi: the gateway at 127.0.0.1:"
+        f"{gw.ports['KalshiNR']} given by --endpoint) as cli-key"
+    ) in result.stdout
     assert gw.connected() == []
 
 

@@ -53,6 +53,21 @@ def test_md_on_an_unknown_ticker_says_so_and_exits_1(live: Live) -> None:  # noq
     assert md(live, "--seconds", "1", SYMBOL).returncode == 0  # a listed market alone: success
 
 
+def test_md_of_only_unknown_tickers_without_seconds_exits_1_instead_of_streaming_forever(
+    live: Live,  # noqa: F811
+) -> None:
+    result = md(live, "--timeout", "0.5", "NOPE-1")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout == ""
+    first, last = result.stderr.splitlines()
+    assert first.startswith("kalshi-fix md: NOPE-1: empty snapshot (no bids, no offers)")
+    assert last == (
+        "kalshi-fix md: NOPE-1: empty snapshot and no bid or offer within 0.5 s (--timeout): no "
+        "such market (Kalshi answers an unknown ticker with an empty snapshot, not a reject), or "
+        "nothing rests on it: check the ticker (--seconds N watches an empty book for N seconds)"
+    )
+
+
 def test_md_names_a_refused_subscription(live: Live) -> None:  # noqa: F811
     many = [f"SYM-{i}" for i in range(1001)]  # over Kalshi's 1,000 symbols per request
     result = md(live, "--seconds", "30", *many)

@@ -149,6 +149,7 @@ def test_dry_run_prints_the_frame_and_connects_to_nothing(
     assert result.returncode == 0, result.stderr  # no credentials, no gateway: nothing connected
     summary, frame = result.stdout.splitlines()
     assert summary.startswith(f"dry run, nothing sent: sell 3 MKT-1 @ {shown} GTC, ClOrdID dry-1;")
+    assert f"NewOrderSingle for KalshiNR ({product}, Kalshi demo), " in summary
     assert frame.startswith("8=FIXT.1.1|") and re.search(r"\|10=\d{3}\|$", frame)
     for field in (
         "|35=D|",
@@ -233,3 +234,62 @@ def test_cancel_finds_the_order_in_the_trading_process_log(live: Live, tmp_path:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("left-1: OrdStatus=4 (Canceled)")
     assert live.open_orders() == []
+
+
+def test_numbers_in_other_scripts_a_port_out_of_range_and_a_past_expiry_are_refused(
+    live: Live,  # noqa: F811
+) -> None:
+    """Python reads a full-width ``１`` as 1: a command-line number is ASCII or refused; a port
+    over 65535 is called out of range; a GTD order that expired is refused before sending, even
+    with a gateway to send it to (exit 2, one line, nothing on the book)."""
+    for flag, value in (("--qty", "\uff11"), ("--price", "0.\u0664\u0661")):
+        args = {"--qty": "2", "--price": "0.41", flag: value}
+        refused = one_line(
+            offline(
+                "order",
+                "--symbol",
+                SYMBOL,
+                "--side",
+                "buy",
+                *(x for kv in args.items() for x in kv),
+            ),
+            2,
+        )
+        assert f"argument {flag}: {flag} takes a number (ASCII digits), got {value!r}" in refused
+    timeout = one_line(offline(*ORDER, "--timeout", "\uff15", "--dry-run"), 2)
+    assert "--timeout takes seconds > 0 (ASCII digits), got '\uff15'" in timeout
+    port = one_line(offline(*ORDER, "--endpoint", "127.0.0.1:99999"), 2)
+    assert port.endswith("--endpoint '127.0.0.1:99999': port 99999 is out of range: 1 to 65535\n")
+    wide = one_line(offline(*ORDER, "--endpoint", "127.0.0.1:\uff18\uff12\uff12\uff18"), 2)
+    assert "(PORT in ASCII digits)" in wide
+    past = ["--tif", "gtd", "--expire-time", "2020-01-01T00:00:00Z"]
+    for extra in (["--dry-run"], []):
+        expired = one_line(run(live, *ORDER, *past, "--cl-ord-id", "gtd-old", *extra), 2)
+        assert expired.startswith(
+            "kalshi-fix order: --expire-time 2020-01-01T00:00:00Z is in the past (now "
+        ), expired
+        assert expired.endswith("a GTD order expires after it is sent; nothing was sent\n")
+    assert live.open_orders() == []
+    later = ["--tif", "gtd", "--expire-time", "2099-01-01T00:00:00Z"]
+    assert run(live, *ORDER, *later, "--cl-ord-id", "gtd-new").returncode == 0
+    assert live.open_orders() == ["gtd-new"]
+    off = run(live, "cancel", "--cl-ord-id", "gtd-new", "--symbol", SYMBOL, "--side", "buy")
+    assert off.returncode == 0 and live.open_orders() == []
+
+
+def test_a_dry_run_names_where_it_would_connect() -> None:
+    """Not "(prediction, demo)" when --endpoint names a mock gateway: the host it names."""
+    for where, said in (
+        (
+            ["--endpoint", "127.0.0.1:18228"],
+            "not Kalshi: the gateway at 127.0.0.1:18228 given by --endpoint",
+        ),
+        (
+            ["--endpoint", "tcp://[::1]:18228"],
+            "not Kalshi: the gateway at [::1]:18228 given by --endpoint, plain TCP",
+        ),
+        (["--env", "production"], "Kalshi production"),
+    ):
+        result = offline(*ORDER, "--dry-run", *where)
+        assert result.returncode == 0, result.stderr
+        assert f"NewOrderSingle for KalshiNR (prediction, {said}), " in result.stdout

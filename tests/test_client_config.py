@@ -197,6 +197,39 @@ def test_credentials_of_the_wrong_type_never_echo_the_value() -> None:
     assert text.endswith("got a str") and "PRIVATE" not in text and "MC4C" not in text
 
 
+def test_a_heartbeat_interval_over_an_hour_is_refused_by_client_and_config() -> None:
+    """``heartbeat_interval=10**12`` was taken; Kalshi documents no maximum: an hour is the
+    bound (`MAX_HEARTBEAT_INTERVAL`, also the most a peer's Logon may ask for)."""
+    from kalshi_fix_sansio.config import MAX_HEARTBEAT_INTERVAL
+
+    assert MAX_HEARTBEAT_INTERVAL == 3600
+    text = refusal(FixClient, credentials(), heartbeat_interval=10**12)
+    assert text == (
+        f"heartbeat_interval {10**12} is too long: at most 3600 seconds, an hour (Kalshi's "
+        "default is 30)"
+    )
+    assert FixClient(credentials(), heartbeat_interval=3600).heartbeat_interval == 3600
+    for product in ("prediction", "margin"):
+        with pytest.raises(LocalProtocolError, match="heartbeat_interval 3601 is too long"):
+            SessionConfig(
+                sender_comp_id="k",
+                product=product,
+                session_type="KalshiNR",
+                heartbeat_interval=3601,
+            )
+        with pytest.raises(LocalProtocolError, match="must be whole seconds"):
+            SessionConfig(
+                sender_comp_id="k",
+                product=product,
+                session_type="KalshiNR",
+                heartbeat_interval=30.5,  # type: ignore[arg-type]
+            )
+        ok = SessionConfig(
+            sender_comp_id="k", product=product, session_type="KalshiNR", heartbeat_interval=3600
+        )
+        assert ok.heartbeat_interval == 3600
+
+
 def test_good_options_of_every_accepted_type_build_a_client(tmp_path: Path) -> None:
     client = FixClient(
         credentials(),

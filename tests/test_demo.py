@@ -18,7 +18,7 @@ from kalshi_fix_sansio.cli.demo import run_demo
 from kalshi_fix_sansio.gateway import MockGateway
 
 PRICE_DECIMALS = {"prediction": 2, "margin": 4}
-PRICE = {"prediction": "$0.42", "margin": "$19.5000"}
+PRICE = {"prediction": "$0.42", "margin": "$97500.0000"}
 
 
 def _story_lines(out: str) -> list[str]:
@@ -29,7 +29,7 @@ def _story_lines(out: str) -> list[str]:
 def check_story(out: str, product: str) -> None:
     story = "\n".join(_story_lines(out))
     assert "TLS" in story
-    assert f"top of book: bid 25 @ {'$0.40' if product == 'prediction' else '$19.4000'}" in story
+    assert f"top of book: bid 25 @ {'$0.40' if product == 'prediction' else '$97400.0000'}" in story
     assert f"trader buys 10 at {PRICE[product]}" in story
     # ExecType and OrdStatus with code and meaning; both sides of the cross filled
     labels = re.findall(r"ExecType=(\S+ \([\w ]+\)) +OrdStatus=(\S+ \([\w ]+\))", story)

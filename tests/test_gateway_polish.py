@@ -10,6 +10,7 @@ import signal
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_cli_gateway import Gateway
@@ -154,3 +155,87 @@ def test_a_signal_stops_the_gateway_and_removes_its_temporary_files(signum: int)
         assert not gw.workdir.exists(), sorted(gw.workdir.iterdir())
     finally:
         assert "Traceback" not in gw.stop()
+
+
+def test_seed_market_adds_by_default_and_replaces_the_house_levels_when_asked() -> None:
+    """Seeding again added levels (the old best bid stayed best) without saying so: adding
+    stays the default of `seed_market`, ``replace=True`` moves the book (the house's orders
+    cancelled, the clients' kept); the console's ``seed`` replaces."""
+    signer, public_key = new_ed25519_keys()
+    d = Decimal
+    with MockGateway("prediction", keys={"k": public_key}, tls=True) as gateway:
+        top = lambda: gateway.call(lambda: gateway.exchange.top_of_book("MKT"))  # noqa: E731
+        gateway.seed_market("MKT", bids=[(d("0.40"), d(10))], asks=[(d("0.60"), d(10))])
+        gateway.seed_market("MKT", bids=[(d("0.30"), d(5))], asks=[(d("0.70"), d(5))])
+        assert top() == ((d("0.40"), d(10)), (d("0.60"), d(10)))  # added: the old levels stay
+        client = gateway.client("k", signer)
+        with client.order_entry() as oe:
+            mine = oe.place(
+                Requests("prediction", "KalshiNR").new_order("MKT", "buy", 2, d("0.35"))
+            )
+            assert mine.status is OrderStatus.NEW
+            gateway.seed_market(
+                "MKT", bids=[(d("0.20"), d(7))], asks=[(d("0.50"), d(8))], replace=True
+            )
+            assert top() == ((d("0.35"), d(2)), (d("0.50"), d(8)))  # the client's bid stays
+            house = gateway.call(lambda: gateway.exchange.open_orders("house"))
+            assert sorted((o.price, o.leaves_qty) for o in house) == [
+                (d("0.20"), d(7)),
+                (d("0.50"), d(8)),
+            ]
+            oe.cancel(mine)
+
+
+def _groups_exchange(**options: Any) -> Exchange:
+    from engine_helpers import SYM, T0
+
+    ex = Exchange(seed=1, **options)
+    ex.seed_market(SYM, now=T0)
+    ex.connect("a", "alice", "KalshiNR", now=T0)
+    ex.connect("b", "bob", "KalshiNR", now=T0)
+    return ex
+
+
+def _create(ex: Exchange, session: str) -> Any:
+    from engine_helpers import T0, group_req, one
+
+    return one(ex.handle(session, group_req(1, limit=5), T0)).message
+
+
+def test_order_groups_past_the_per_user_limit_are_refused_as_kalshi_refuses() -> None:
+    """Kalshi allows 25,000 order groups per user; a Create past it is a business reject
+    (35=j, as every order-group business error), the limit named; it is per user (bob still
+    creates); a Delete frees a place. A small limit here, through the gateway's parameter."""
+    from engine_helpers import T0, group_req
+
+    with pytest.raises(ValueError, match="max_order_groups"):
+        MockGateway("prediction", keys={}, max_order_groups=0)
+    gateway = MockGateway("prediction", keys={}, max_order_groups=2)
+    ex = gateway.exchange
+    ex.seed_market("MKT", now=T0)
+    ex.connect("a", "alice", "KalshiNR", now=T0)
+    ex.connect("b", "bob", "KalshiNR", now=T0)
+    first, _second = (_create(ex, "a") for _ in range(2))
+    refused = _create(ex, "a")
+    assert isinstance(refused, p.BusinessMessageReject), refused
+    assert (refused.ref_msg_type, refused.business_reject_reason) == ("UOG", 0)
+    assert refused.text == (
+        "ORDER_GROUP_LIMIT_EXCEEDED: at most 2 order groups per user; delete one "
+        "(OrderGroupAction 3) first"
+    )
+    assert isinstance(_create(ex, "b"), p.OrderGroupResponse)  # another user's own count
+    ex.handle("a", group_req(3, first.order_group_id), T0 + 1)  # delete frees a place
+    assert isinstance(_create(ex, "a"), p.OrderGroupResponse)
+    assert isinstance(_create(ex, "a"), p.BusinessMessageReject)
+
+
+def test_the_default_order_group_limit_is_kalshis_25000() -> None:
+    from kalshi_fix_sansio.gateway.exchange import MAX_ORDER_GROUPS
+
+    assert MAX_ORDER_GROUPS == 25_000
+    ex = _groups_exchange()  # the default
+    for _ in range(MAX_ORDER_GROUPS):
+        assert isinstance(_create(ex, "a"), p.OrderGroupResponse)
+    refused = _create(ex, "a")
+    assert isinstance(refused, p.BusinessMessageReject)
+    assert "at most 25000 order groups per user" in str(refused.text)

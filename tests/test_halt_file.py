@@ -77,7 +77,7 @@ def test_the_source_is_asked_at_start_and_on_the_timer_never_per_order() -> None
 
 def test_a_driver_opened_while_halted_refuses_orders_from_the_start_without_a_kill() -> None:
     source = Source()
-    source.reason = "halted from the shell at 2026-01-01T00:00:00Z by ops (pid 7 on desk)"
+    source.reason = "a kill from the shell at 2026-01-01T00:00:00Z by ops (pid 7 on desk)"
     h = Harness(halt_source=source)
     h.start()
     assert h.driver.gate.halted == source.reason
@@ -103,7 +103,7 @@ def test_a_halt_noticed_while_running_cancels_the_sessions_orders_and_lifts_with
     h.start()
     place(h, "o-1")
     place(h, "o-2")
-    source.reason = "halted from the shell at 2026-01-01T00:00:00Z by ops (pid 7 on desk)"
+    source.reason = "a kill from the shell at 2026-01-01T00:00:00Z by ops (pid 7 on desk)"
     h.advance(0.5)  # the next look
     events = h.read()
     assert [e.reason for e in events if isinstance(e, OutsideHalt)] == [source.reason]
@@ -112,7 +112,7 @@ def test_a_halt_noticed_while_running_cancels_the_sessions_orders_and_lifts_with
     (finished,) = [e for e in events if isinstance(e, KillFinished)]
     assert finished.report.done and gateway_open(h) == []
     assert finished.report.halt_reason == source.reason
-    assert "new orders refused: halted from the shell" in str(finished.report)
+    assert "new orders refused: a kill from the shell" in str(finished.report)
     assert sent_types(h) == ["q"]
     with pytest.raises(TradingHalted):
         h.driver.send(h.order("o-3", "buy", 1), h.now)
@@ -175,7 +175,7 @@ def test_halting_writes_one_file_atomically_in_an_owner_only_directory(tmp_path:
     data = json.loads(halt_file.path.read_text())
     assert data["key_id"] == "key-1" and data["pid"] == os.getpid()
     assert halt_file.read() == record
-    assert record.reason.startswith("halted from the shell at ")
+    assert record.reason.startswith("a kill from the shell at ")
     assert f"(pid {os.getpid()} on " in record.reason
     assert halt_file.poll(0.0) == record.reason
     again = halt_file.halt()  # halting again rewrites it
@@ -226,11 +226,100 @@ def test_a_directory_where_the_file_should_be_halts_and_a_big_file_is_refused(
     halt_file = HaltFile("k", tmp_path)
     halt_file.path.mkdir()
     reason = halt_file.poll(0.0)
-    assert reason is not None and "is not a file" in reason
+    assert reason == (
+        f"the halt file {halt_file.path}, which is not a regular file (kalshi-fix rearm removes it)"
+    )
     halt_file.path.rmdir()
     halt_file.path.write_bytes(b" " * (64 * 1024 + 1))
     with pytest.raises(LocalProtocolError, match="not a halt record"):
         halt_file.read()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs and modes")
+def test_a_fifo_or_a_dangling_symlink_at_the_halt_path_halts_and_rearm_removes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A FIFO is never opened (a read would wait for a writer: kalshi-fix rearm hung on one); a
+    symbolic link to nothing is not "no halt" (fail-closed); rearm removes either."""
+    from kalshi_fix_sansio.cli import main as kalshi_fix
+
+    halt_file = HaltFile("k", tmp_path)
+    os.mkfifo(halt_file.path)
+    with pytest.raises(LocalProtocolError, match=r"not a regular file but a pipe \(FIFO\)"):
+        halt_file.read()
+    assert halt_file.poll(0.0) == (
+        f"the halt file {halt_file.path}, which is not a regular file (kalshi-fix rearm removes it)"
+    )
+    assert kalshi_fix(["rearm", "--key-id", "k", "--halt-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith(f"re-armed key k: removed {halt_file.path};")
+    assert not os.path.lexists(halt_file.path) and halt_file.poll(1.0) is None
+
+    os.symlink(tmp_path / "gone.json", halt_file.path)
+    with pytest.raises(LocalProtocolError, match="a symbolic link to nothing"):
+        halt_file.read()
+    reason = halt_file.poll(2.0)
+    assert reason == (
+        f"the halt file {halt_file.path}, a symbolic link to nothing; fail-closed until it is "
+        "removed (kalshi-fix rearm removes it)"
+    )
+    assert halt_file.rearm() is None and not os.path.lexists(halt_file.path)
+    assert halt_file.poll(3.0) is None
+    record = HaltFile("k", tmp_path).halt()
+    os.replace(halt_file.path, tmp_path / "real.json")
+    os.symlink(tmp_path / "real.json", halt_file.path)  # a link to a halt record is followed
+    assert halt_file.read() == record and halt_file.poll(4.0) == record.reason
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX modes")
+def test_a_halt_directory_every_user_may_write_halts_fail_closed_and_a_group_one_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another user could remove a halt (lift it) or plant one in a world-writable directory:
+    every session of the key is halted there, whatever it holds; kill warns, rearm refuses,
+    order refuses. A group-writable directory is a team's shared one: trusted, with a
+    warning naming the group."""
+    from kalshi_fix_sansio.cli import main as kalshi_fix
+    from kalshi_fix_sansio.cli.halt import halt_dir_warning, halted_text
+
+    directory = tmp_path / "shared"
+    directory.mkdir()
+    halt_file = HaltFile("k", directory)
+    directory.chmod(0o777)
+    expected = (
+        f"the halt directory {directory} is writable by every user (mode 0777): any of them "
+        f"could lift or plant a halt there; make it yours only ('chmod 700 {directory}') or "
+        "pass another directory"
+    )
+    assert halt_file.insecure_dir() == expected
+    assert halt_file.poll(0.0) == expected  # no file, yet halted
+    assert halted_text(halt_file) == f"key k is halted (fail-closed): {expected}"
+    assert halt_dir_warning(halt_file) == (
+        f"warning: {expected}; every session of the key stays halted while it is"
+    )
+    halt_file.halt()  # a kill still writes its halt (and kill prints the warning)
+    assert kalshi_fix(["rearm", "--key-id", "k", "--halt-dir", str(directory)]) == 1
+    assert capsys.readouterr().err == (
+        f"kalshi-fix rearm: {expected}; key k stays halted (fail-closed) while it is: nothing "
+        "removed\n"
+    )
+    assert halt_file.path.exists()
+
+    directory.chmod(0o770)  # a team's directory: trusted, the group named
+    assert halt_file.insecure_dir() is None
+    assert halt_file.poll(1.0) is not None and "a kill from the shell" in halt_file.poll(1.0)
+    group = halt_file.group_writable()
+    assert group is not None
+    assert kalshi_fix(["rearm", "--key-id", "k", "--halt-dir", str(directory)]) == 0
+    out, err = capsys.readouterr()
+    assert err == (
+        f"kalshi-fix rearm: warning: the halt directory {directory} is writable by the group "
+        f"{group}: its members can lift or plant this key's halt ('chmod 700 {directory}' "
+        "unless the directory is shared with them on purpose)\n"
+    )
+    assert out.startswith("re-armed key k")
+    directory.chmod(0o700)
+    assert halt_file.group_writable() is None and halt_dir_warning(halt_file) is None
+    assert halt_file.poll(2.0) is None
 
 
 def test_a_poll_reads_the_file_again_only_when_it_changed(
@@ -303,7 +392,9 @@ def test_a_running_session_notices_a_halt_within_its_interval_cancels_and_lifts_
             finished = await d.wait_for(session, lambda e: isinstance(e, KillFinished), 10)
             assert (f"{adapter}-rest", OrderStatus.CANCELED) in finished.report.canceled
             assert open_at_gateway(h) == []
-            with pytest.raises(TradingHalted, match="halted from the shell"):
+            with pytest.raises(
+                TradingHalted, match="trading is halted by a kill from the shell at "
+            ):
                 await d.call(session.place(limit(f"{adapter}-late")))
             halt_file.rearm()  # kalshi-fix rearm
             lifted = await d.wait_for(session, lambda e: isinstance(e, OutsideHalt), 5)

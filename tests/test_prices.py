@@ -5,7 +5,7 @@ The cross-tool test takes the demo's own transcript (``--show-fix``): the prices
 the FIX frames it exchanged, which are then given to ``decode`` and ``replay``; ``md`` streams the
 same book from a mock gateway seeded as the demo seeds it. Each tool must show the best bid and
 the resting order's limit price as the demo does: ``$0.40`` / ``$0.42`` on prediction (to the
-cent), ``$19.4000`` / ``$19.5000`` on margin (to $0.0001).
+cent), ``$97400.0000`` / ``$97500.0000`` on margin (to $0.0001).
 """
 
 from __future__ import annotations
@@ -47,10 +47,10 @@ D = Decimal
 
 # what the demo seeds and rests (src/kalshi_fix_sansio/cli/demo.py), as each product shows it
 SYMBOL = {"prediction": "HIGHNY-23DEC31", "margin": "BTC-PERP"}
-BOOK = {"prediction": (D("0.40"), D("0.45")), "margin": (D("19.4"), D("19.6"))}
+BOOK = {"prediction": (D("0.40"), D("0.45")), "margin": (D("97400"), D("97600"))}
 SHOWN = {
     "prediction": {"bid": "$0.40", "ask": "$0.45", "rest": "$0.42"},
-    "margin": {"bid": "$19.4000", "ask": "$19.6000", "rest": "$19.5000"},
+    "margin": {"bid": "$97400.0000", "ask": "$97600.0000", "rest": "$97500.0000"},
 }
 
 

@@ -23,7 +23,7 @@ from ._outbound import sending_time
 from ._values import fmt_timestamp
 from ._wire import header_raw
 from .auth import logon_payload, verify_signature_b64
-from .config import KALSHI_COMP_ID, Role, SessionConfig
+from .config import KALSHI_COMP_ID, MAX_HEARTBEAT_INTERVAL, Role, SessionConfig
 from .errors import RemoteProtocolError
 from .store import MAX_SEQ
 
@@ -50,8 +50,6 @@ _HEADER_KEYS = frozenset(info.key for info in Header._FIELDS)
 # bounds on what the peer may send: a MsgSeqNum leaves room for the next one in the store
 MAX_SEQ_NUM = MAX_SEQ - 1
 MAX_SEQ_DIGITS = len(str(MAX_SEQ_NUM))
-MAX_HEARTBEAT_INTERVAL = 3600
-"""Largest HeartBtInt(108) accepted from the peer, in seconds (Kalshi's docs set no maximum)."""
 # SessionRejectReason codes of a defect that leaves a session message unusable: the tolerant
 # initiator still rejects a session message for these (an undefined tag, an enum value the spec
 # does not list yet or a header field out of place does not stop it being handled)

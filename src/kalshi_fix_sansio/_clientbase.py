@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from kalshi_fix_sansio.account import Account
 from kalshi_fix_sansio.auth import Ed25519Signer, RsaPssSigner, Signer
 from kalshi_fix_sansio.catchup import ExecCursor, catches_up
-from kalshi_fix_sansio.config import SessionConfig
+from kalshi_fix_sansio.config import MAX_HEARTBEAT_INTERVAL, SessionConfig
 from kalshi_fix_sansio.driver import DEFAULT_MAX_EVENTS
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.events import ApplicationMessage, DecodeFailure, Event
@@ -386,6 +386,11 @@ class ClientBase(Generic[S]):
             or heartbeat_interval <= 0
         ):
             raise refuse_type("heartbeat_interval", heartbeat_interval, "an int > 0 (seconds)")
+        if heartbeat_interval > MAX_HEARTBEAT_INTERVAL:
+            raise LocalProtocolError(
+                f"heartbeat_interval {heartbeat_interval} is too long: at most "
+                f"{MAX_HEARTBEAT_INTERVAL} seconds, an hour (Kalshi's default is 30)"
+            )
         if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
             raise refuse_type(
                 "ssl_context", ssl_context, "an ssl.SSLContext (make_ssl_context()) or None"

@@ -228,7 +228,7 @@ class OutsideHalt(Event):
     orders, which does not halt again.
 
     Attributes:
-        reason: why trading is halted (``halted from the shell at ... by ...``), or None:
+        reason: why trading is halted (``a kill from the shell at ... by ...``), or None:
             lifted.
     """
 

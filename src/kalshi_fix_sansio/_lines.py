@@ -12,13 +12,23 @@ line (it holds SOH) in pieces instead, each cut where a frame starts (or after a
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterator
 from typing import IO, Final
 
 from .framing import DEFAULT_MAX_MESSAGE_SIZE, SOH
 
-__all__ = ["MAX_LINE_BYTES", "LineTooLong", "Piece", "log_line", "read_lines"]
+__all__ = [
+    "MAX_LINE_BYTES",
+    "LineTooLong",
+    "NotASmallFile",
+    "Piece",
+    "log_line",
+    "read_lines",
+    "read_small_file",
+]
 
 MAX_LINE_BYTES: Final = 4 * DEFAULT_MAX_MESSAGE_SIZE + 4096
 """The longest line a message log (or a recording) may have, line end included: 16 MiB +
@@ -179,3 +189,45 @@ def log_line(raw: bytes) -> tuple[bytes, bytes, bytes, bytes] | None:
         frame = frame[:-1]
     stamp, direction, session = m.groups()
     return stamp, direction, session, frame
+
+
+class NotASmallFile(ValueError):
+    """`read_small_file` refused the file: it is not a regular file, or is over the bound
+    (the text says which, without the path: the caller names it)."""
+
+
+def read_small_file(path: str, limit: int) -> bytes:
+    """The whole of a small regular file (a key, a halt record), never waiting nor reading
+    more than ``limit`` + 1 bytes: opened non-blocking (a FIFO without a writer is not waited
+    on), its kind checked on the open descriptor (a device such as ``/dev/zero``, a pipe, a
+    directory or a socket is refused unread).
+
+    Raises:
+        NotASmallFile: not a regular file, or more than ``limit`` bytes.
+        OSError: it cannot be opened or read (``FileNotFoundError``, ``PermissionError``, ...).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = {
+                "d": "a directory",
+                "c": "a character device",
+                "b": "a block device",
+                "p": "a pipe (FIFO)",
+                "s": "a socket",
+            }.get(stat.filemode(mode)[0], "not a file")
+            raise NotASmallFile(f"not a regular file but {kind}")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise NotASmallFile(f"over {limit:,} bytes")
+    return b"".join(chunks)

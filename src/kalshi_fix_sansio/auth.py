@@ -38,10 +38,12 @@ from cryptography.hazmat.primitives.asymmetric import (
     x25519,
 )
 
+from ._lines import NotASmallFile, read_small_file
 from .errors import LocalProtocolError
 
 __all__ = [
     "ED25519",
+    "MAX_KEY_FILE_BYTES",
     "MIN_RSA_KEY_SIZE",
     "RSA_PSS_SALT_LENGTH",
     "RSA_PSS_SHA256",
@@ -51,6 +53,7 @@ __all__ = [
     "RsaPssSigner",
     "Signer",
     "load_public_key",
+    "load_public_key_file",
     "load_signer",
     "load_signer_file",
     "logon_payload",
@@ -68,6 +71,8 @@ RSA_PSS_SALT_LENGTH = 32
 """PSS salt length used when signing: the SHA-256 digest length (see `RsaPssSigner`)."""
 MIN_RSA_KEY_SIZE = 2048
 """Smallest RSA modulus accepted, in bits (Kalshi asks for 2048-bit RSA keys)."""
+MAX_KEY_FILE_BYTES = 1024 * 1024
+"""The largest key file read (1 MiB; a 4096-bit RSA PEM is ~3.3 KB): more is refused unread."""
 
 _ED25519_KEY_SIZE = 256
 _KEY_TYPES_HINT = "Kalshi FIX accepts RSA (2048-bit) or Ed25519"
@@ -675,6 +680,38 @@ def load_signer(pem: bytes | str, passphrase: bytes | str | None = None) -> Sign
     raise KeyLoadError(f"unsupported key type {_key_type_name(key)}; {_KEY_TYPES_HINT}")
 
 
+def _read_key_file(where: str, what: str) -> bytes:
+    """The key file's bytes, bounded and only from a regular file, else a KeyLoadError."""
+    file = pathlib.Path(where)
+    try:
+        return read_small_file(where, MAX_KEY_FILE_BYTES)
+    except NotASmallFile as exc:
+        if str(exc).endswith("a directory"):
+            raise KeyLoadError(
+                f"{where!r} is a directory, not a {what} file: pass the key file's path",
+                path=where,
+            ) from None
+        raise KeyLoadError(
+            f"{where!r} is not a {what} file: {exc} (a key file is a regular file of "
+            f"at most {MAX_KEY_FILE_BYTES:,} bytes): pass the key file's path",
+            path=where,
+        ) from None
+    except FileNotFoundError:
+        hint = "check the path"
+        if not file.is_absolute():
+            hint += f" (relative to the working directory {os.getcwd()!r})"
+        raise KeyLoadError(f"{what} file not found: {where!r}: {hint}", path=where) from None
+    except PermissionError:
+        raise KeyLoadError(
+            f"cannot read {what} file {where!r}: permission denied; make it readable by "
+            "this user (e.g. 'chmod 600' as its owner)",
+            path=where,
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise KeyLoadError(f"cannot read {what} file {where!r}: {reason}", path=where) from None
+
+
 def load_signer_file(path: str | os.PathLike[str], passphrase: bytes | str | None = None) -> Signer:
     """Read a PEM private key file and return the matching signer (see `load_signer`).
 
@@ -686,36 +723,31 @@ def load_signer_file(path: str | os.PathLike[str], passphrase: bytes | str | Non
         An `RsaPssSigner` or an `Ed25519Signer`.
 
     Raises:
-        KeyLoadError: the file is missing or unreadable, or its content is refused by
-            `load_signer`; the message starts with the path and `KeyLoadError.path` holds it.
+        KeyLoadError: the file is missing or unreadable, is not a regular file (a device, a
+            pipe: refused unread, never waited on), is over `MAX_KEY_FILE_BYTES`, or its
+            content is refused by `load_signer`; the message names the path and
+            `KeyLoadError.path` holds it.
     """
     where = os.fspath(path)
-    file = pathlib.Path(where)
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        hint = "check the path"
-        if not file.is_absolute():
-            hint += f" (relative to the working directory {os.getcwd()!r})"
-        raise KeyLoadError(f"private key file not found: {where!r}: {hint}", path=where) from None
-    except IsADirectoryError:
-        raise KeyLoadError(
-            f"{where!r} is a directory, not a private key file: pass the key file's path",
-            path=where,
-        ) from None
-    except PermissionError:
-        raise KeyLoadError(
-            f"cannot read private key file {where!r}: permission denied; make it readable by "
-            "this user (e.g. 'chmod 600' as its owner)",
-            path=where,
-        ) from None
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise KeyLoadError(
-            f"cannot read private key file {where!r}: {reason}", path=where
-        ) from None
+    data = _read_key_file(where, "private key")
     try:
         return load_signer(data, passphrase)
+    except KeyLoadError as exc:
+        raise KeyLoadError(f"{where!r}: {exc}", path=where) from None
+
+
+def load_public_key_file(path: str | os.PathLike[str]) -> PublicKey:
+    """Read a PEM public key file (see `load_public_key`), as `load_signer_file` reads a
+    private one: bounded, and only a regular file.
+
+    Raises:
+        KeyLoadError: the file is missing, unreadable, not a regular file, over
+            `MAX_KEY_FILE_BYTES`, or not a public key; the message names the path.
+    """
+    where = os.fspath(path)
+    data = _read_key_file(where, "public key")
+    try:
+        return load_public_key(data)
     except KeyLoadError as exc:
         raise KeyLoadError(f"{where!r}: {exc}", path=where) from None
 

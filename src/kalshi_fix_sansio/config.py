@@ -45,6 +45,13 @@ the spec's session table (spec/sessions.yaml): each is a `SessionConfig` field o
 
 KALSHI_COMP_ID = "Kalshi"
 
+MAX_HEARTBEAT_INTERVAL = 3600
+"""The longest HeartBtInt(108), in seconds: what a `SessionConfig` takes and what a peer's
+Logon may ask for. Kalshi documents only the minimum (and a default of 30); the interval is how
+long a dead connection goes unnoticed (and how long Kalshi may hold a stale session, "up to 60
+seconds depending on your HeartbeatInt"), so an hour is far past any setting and ``10**12`` a
+mistake."""
+
 
 def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
     if value <= 0:
@@ -61,7 +68,8 @@ class SessionConfig:
         session_type: the Kalshi session type (KalshiNR, KalshiRT, KalshiDC, KalshiPT, KalshiRFQ,
             KalshiMD); the initiator's TargetCompID.
         role: initiator (client) or acceptor (server).
-        heartbeat_interval: HeartBtInt(108) in seconds (prediction: > 3, margin: >= 3).
+        heartbeat_interval: HeartBtInt(108) in whole seconds (prediction: > 3, margin: >= 3;
+            at most `MAX_HEARTBEAT_INTERVAL`, an hour).
         reset_seq_num: send ResetSeqNumFlag(141)=Y on Logon. None: Y where the session type
             requires it, N elsewhere (continue the sequence on KalshiRT / KalshiPT).
         cancel_orders_on_disconnect: CancelOrdersOnDisconnect(8013).
@@ -179,6 +187,17 @@ class SessionConfig:
                 "SessionConfig.sender_comp_id must be a non-empty string without SOH"
             )
         minimum = 4 if p == "prediction" else 3
+        interval = self.heartbeat_interval
+        if isinstance(interval, bool) or not isinstance(interval, int):
+            raise LocalProtocolError(
+                f"heartbeat_interval must be whole seconds (an int), got {interval!r}"
+            )
+        if interval > MAX_HEARTBEAT_INTERVAL:
+            raise LocalProtocolError(
+                f"heartbeat_interval {interval} is too long: at most {MAX_HEARTBEAT_INTERVAL} "
+                "seconds, an hour (Kalshi's default is 30; a dead connection goes unnoticed for "
+                "about that long)"
+            )
         if self.heartbeat_interval < minimum:
             raise LocalProtocolError(
                 f"heartbeat_interval {self.heartbeat_interval} is too short: Kalshi {p} requires "

@@ -4,7 +4,8 @@
 directory; every order-entry session of that key that a client makes (`HaltFile` is a client
 option of every adapter, on by default) refuses new orders, replaces and quotes with
 `kalshi_fix_sansio.gate.TradingHalted` while the file is there, with the reason
-``halted from the shell at <time> by <user> (pid <pid> on <host>)``. ``kalshi-fix rearm`` (or
+``a kill from the shell at <time> by <user> (pid <pid> on <host>)`` (the refusal reads
+"trading is halted by a kill from the shell at ..."). ``kalshi-fix rearm`` (or
 `HaltFile.rearm`) removes it.
 
 * **Where**: `default_halt_dir`: ``$XDG_STATE_HOME/kalshi-fix``, else
@@ -20,8 +21,15 @@ option of every adapter, on by default) refuses new orders, replaces and quotes 
   and a read only when the file changed). A running session that notices a new halt also
   cancels its own open orders (`kalshi_fix_sansio.driver.Driver`), without halting itself
   again: the halt lifts when the file goes.
-* **Fail-closed**: a file that is there but cannot be read or parsed, or a directory that
+* **Fail-closed**: a file that is there but cannot be read or parsed, is not a regular file
+  (a FIFO is never opened: nothing waits on it) or is a dangling symlink, or a directory that
   cannot be searched, halts too (the reason says why); no file (or no directory) is no halt.
+* **Who may write**: a halt directory every user may write to (mode ``o+w``, ``/tmp`` say)
+  halts every session of the key, whatever is in it: any user could lift a halt there by
+  removing the file, or plant one (`insecure_dir`; ``kalshi-fix kill`` still writes its halt
+  there, and warns; ``kalshi-fix rearm`` refuses). A directory its group may write to is a
+  team's shared directory on purpose (a kill by one member halts another's processes): it is
+  trusted, and ``kill`` / ``rearm`` name the group in a warning.
 
 It does not reach other machines: a halt file is local. The exchange side is the kill itself
 (OrderMassCancelRequest on KalshiNR) and CancelOrdersOnDisconnect.
@@ -46,6 +54,7 @@ from typing import Any, Final
 
 import attrs
 
+from ._lines import NotASmallFile, read_small_file
 from .errors import LocalProtocolError
 from .filestore import make_store_dir
 
@@ -61,6 +70,8 @@ DEFAULT_HALT_POLL: Final = 1.0
 takes to notice a halt from the shell, plus one timer's lateness)."""
 
 _MAX_BYTES: Final = 64 * 1024  # a halt record is ~200 bytes: more is not one
+_GROUP_WRITE: Final = stat.S_IWGRP
+_OTHERS_WRITE: Final = stat.S_IWOTH
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -104,10 +115,11 @@ class HaltRecord:
 
     @property
     def reason(self) -> str:
-        """``halted from the shell at <time> by <user> (pid <pid> on <host>)``: the
-        `TradingHalted.reason` of the orders it refuses."""
+        """``a kill from the shell at <time> by <user> (pid <pid> on <host>)``: the
+        `TradingHalted.reason` of the orders it refuses (what halted them: "trading is halted
+        by a kill from the shell at ...")."""
         when = self.at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return f"halted from the shell at {when} by {self.user} (pid {self.pid} on {self.host})"
+        return f"a kill from the shell at {when} by {self.user} (pid {self.pid} on {self.host})"
 
     def to_json(self) -> str:
         """The file's text."""
@@ -285,31 +297,89 @@ class HaltFile:
             OSError: it cannot be read.
         """
         try:
-            with open(self.path, "rb") as src:
-                data = src.read(_MAX_BYTES + 1)
+            data = read_small_file(str(self.path), _MAX_BYTES)
+        except NotASmallFile as exc:
+            raise LocalProtocolError(f"{self.path}: {exc}: not a halt record") from None
         except FileNotFoundError:
+            if os.path.islink(self.path):  # fail-closed: a link to nothing is not no halt
+                raise LocalProtocolError(
+                    f"{self.path}: a symbolic link to nothing ({os.readlink(self.path)}): not a "
+                    "halt record"
+                ) from None
             return None
         except NotADirectoryError:
             return None
-        if len(data) > _MAX_BYTES:
-            raise LocalProtocolError(f"{self.path}: over {_MAX_BYTES} bytes: not a halt record")
         return HaltRecord.from_json(data.decode("utf-8", "replace"), str(self.path))
+
+    def insecure_dir(self) -> str | None:
+        """Why the halt directory cannot be trusted, or None: it is there and every user may
+        write to it (``o+w``), so any of them could lift a halt (remove the file) or plant one.
+        A directory that is not there, or that its group may write to (a team's on purpose),
+        is None (`group_writable` names that group).
+
+        Raises:
+            OSError: the directory cannot be looked at (other than missing).
+        """
+        try:
+            st = os.stat(self.directory)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not st.st_mode & _OTHERS_WRITE:
+            return None
+        return (
+            f"the halt directory {self.directory} is writable by every user (mode "
+            f"{stat.S_IMODE(st.st_mode):04o}): any of them could lift or plant a halt there; "
+            f"make it yours only ('chmod 700 {self.directory}') or pass another directory"
+        )
+
+    def group_writable(self) -> str | None:
+        """The group that may write to the halt directory besides its owner (a shared team
+        directory: trusted, but worth a warning), or None."""
+        try:
+            st = os.stat(self.directory)
+        except OSError:
+            return None
+        if not st.st_mode & _GROUP_WRITE:
+            return None
+        try:
+            import grp
+
+            return grp.getgrgid(st.st_gid).gr_name
+        except (ImportError, KeyError):
+            return f"gid {st.st_gid}"
 
     # -- what a session asks -------------------------------------------------------------------
 
     def poll(self, now: float) -> str | None:
         """Why the key is halted, or None: what a session's driver asks on its timer.
 
-        One ``stat`` of the file; it is read again only when it changed (another inode, mtime
-        or size). Fail-closed: a file that cannot be read or parsed, or a directory that cannot
-        be searched, halts (the reason names the file and the error).
+        One ``stat`` of the directory and one of the file; the file is read again only when it
+        changed (another inode, mtime or size). Fail-closed: a file that cannot be read or
+        parsed, is not a regular file or is a dangling symlink, a directory that cannot be
+        searched, or one every user may write to (`insecure_dir`), halts (the reason names the
+        file or directory and the problem).
 
         Args:
             now: the driver's time (unused: the record carries its own).
         """
         try:
+            insecure = self.insecure_dir()
+        except OSError as exc:
+            self._seen, self._reason = None, self._unreadable(exc)
+            return self._reason
+        if insecure is not None:  # fail-closed: a halt there could be lifted by anyone
+            self._seen, self._reason = None, insecure
+            return insecure
+        try:
             st = os.stat(self.path)
         except (FileNotFoundError, NotADirectoryError):
+            if os.path.islink(self.path):
+                self._seen = None
+                self._reason = (
+                    f"the halt file {self.path}, a symbolic link to nothing; fail-closed until "
+                    "it is removed (kalshi-fix rearm removes it)"
+                )
+                return self._reason
             self._seen, self._reason = None, None
             return None
         except OSError as exc:
@@ -320,7 +390,10 @@ class HaltFile:
         if seen == self._seen and self._reason is not None:
             return self._reason
         if not stat.S_ISREG(st.st_mode):
-            reason = f"halted: {self.path} is there but is not a file (kalshi-fix rearm removes it)"
+            reason = (
+                f"the halt file {self.path}, which is not a regular file (kalshi-fix rearm "
+                "removes it)"
+            )
         else:
             try:
                 record = self.read()
@@ -337,7 +410,7 @@ class HaltFile:
     def _unreadable(self, exc: BaseException) -> str:
         what = getattr(exc, "strerror", None) or str(exc)
         return (
-            f"halted: the halt file {self.path} cannot be read ({what}); fail-closed until it "
+            f"the halt file {self.path}, which cannot be read ({what}); fail-closed until it "
             "can (kalshi-fix rearm removes it)"
         )
 

@@ -1,8 +1,8 @@
 """Export sessions' metrics to Prometheus (the ``prometheus`` extra: ``prometheus_client``).
 
-``pip install "kalshi-fix-sansio[prometheus]"``, then register the sessions to export and
-serve the registry the way ``prometheus_client`` does (its HTTP server, a WSGI/ASGI app,
-a push gateway)::
+``pip install prometheus_client`` (or, in a checkout, ``pip install ".[prometheus]"``), then
+register the sessions to export and serve the registry the way ``prometheus_client`` does
+(its HTTP server, a WSGI/ASGI app, a push gateway)::
 
     from prometheus_client import start_http_server
     from kalshi_fix_sansio.metrics_prometheus import SessionCollector

@@ -40,7 +40,7 @@ from typing import Any, NoReturn
 
 from ..messagelog import scan
 from .backtest import add_backtest_parser, backtest_command
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, dialect, emit
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS, dialect, emit
 from .decode import add_decode_parser, decode_command
 from .halt import add_rearm_parser, rearm_command
 from .kill import add_kill_parser, kill_command
@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         "client through logon, market data, a resting order, a cross, a cancel, an order group "
         "trip and logout.",
     )
-    demo.add_argument("--product", choices=PRODUCTS, default="prediction")
+    demo.add_argument("--product", choices=PRODUCTS, default="prediction", help=PRODUCT_HELP)
     demo.add_argument(
         "--show-fix",
         action="store_true",

@@ -25,18 +25,26 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "PRODUCTS",
+    "PRODUCT_HELP",
     "STOP_SIGNALS",
     "Interrupted",
+    "ascii_number",
     "close_input",
     "code_label",
     "dialect",
     "emit",
     "interrupted_by_signals",
     "open_input",
+    "port_number",
     "qty_text",
     "reason_of",
     "whole_number",
 ]
+
+PRODUCT_HELP: Final = (
+    "prediction (event contracts) or margin (perpetual futures); default: prediction"
+)
+"""The help of every ``--product``."""
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
@@ -67,16 +75,49 @@ def qty_text(value: Decimal | None, product: str) -> str:
     return "-" if value is None else format_quantity(value, product)
 
 
+def ascii_number(text: str) -> str:
+    """``text`` stripped, when it is ASCII; else a ValueError: Python reads the digits of every
+    script as numbers (``int("１")`` is 1, a full-width digit), and a number typed on the command
+    line is taken only in ASCII digits, so what is sent is what the user sees."""
+    stripped = text.strip()
+    if not stripped.isascii():
+        raise ValueError(f"{text!r} has a character that is not ASCII")
+    return stripped
+
+
 def whole_number(minimum: int) -> Callable[[str], int]:
-    """An argparse ``type`` taking a whole number >= ``minimum`` (else a usage error saying so)."""
+    """An argparse ``type`` taking a whole number >= ``minimum`` in ASCII digits (else a usage
+    error saying so)."""
 
     def parse(text: str) -> int:
         try:
-            value = int(text)
+            value = int(ascii_number(text))
         except ValueError:
             value = minimum - 1
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= {minimum}")
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number >= {minimum} (ASCII digits)"
+            )
+        return value
+
+    return parse
+
+
+def port_number(flag: str, minimum: int = 1) -> Callable[[str], int]:
+    """An argparse ``type`` taking a TCP port, ``minimum`` to 65535, in ASCII digits; a number
+    out of that range is called out of range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(ascii_number(text))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{flag} takes a port number ({minimum}-65535, ASCII digits), got {text!r}"
+            ) from None
+        if not minimum <= value <= 65535:
+            raise argparse.ArgumentTypeError(
+                f"{flag} {value} is out of range: a port is {minimum} to 65535"
+            )
         return value
 
     return parse

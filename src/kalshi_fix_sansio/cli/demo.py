@@ -89,13 +89,16 @@ class _Story:
                 "group": Decimal("0.30"),
             }
         else:
+            # a bitcoin perpetual's price is a bitcoin's in dollars (Price(44): fixed-point
+            # dollars to $0.0001, no upper bound): about where BTC has traded, not Kalshi's
+            # doc example value of 19.5
             self.symbol = "BTC-PERP"
             self.prices = {
-                "bid": Decimal("19.4000"),
-                "ask": Decimal("19.6000"),
-                "rest": Decimal("19.5000"),
-                "far": Decimal("15.0000"),
-                "group": Decimal("18.0000"),
+                "bid": Decimal("97400.0000"),
+                "ask": Decimal("97600.0000"),
+                "rest": Decimal("97500.0000"),
+                "far": Decimal("90000.0000"),
+                "group": Decimal("95000.0000"),
             }
 
     def say(self, text: str) -> None:

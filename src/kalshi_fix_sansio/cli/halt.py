@@ -9,7 +9,8 @@ and within a second for the sessions already running, which also cancel their ow
 
 ``rearm`` needs only the key id (``--key-id``, else ``KALSHI_KEY_ID`` / ``KALSHI_PERPS_KEY_ID``),
 no private key: it connects to nothing. Exit status: 0 the key is not halted any more (or was
-not), 1 the halt file could not be removed, 2 usage error (no key id).
+not), 1 the halt file could not be removed or the halt directory is writable by every user (the
+sessions stay halted there, whatever is in it), 2 usage error (no key id).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import argparse
 import os
 from typing import IO, TYPE_CHECKING, Any
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS
 
 if TYPE_CHECKING:
     from ..haltfile import HaltFile
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "add_halt_dir_option",
     "add_rearm_parser",
+    "halt_dir_warning",
     "halt_file_for",
     "halted_text",
     "rearm_command",
@@ -56,15 +58,37 @@ def halted_text(halt_file: HaltFile) -> str | None:
     from ..errors import LocalProtocolError
 
     try:
+        insecure = halt_file.insecure_dir()
         record = halt_file.read()
     except (LocalProtocolError, OSError) as exc:
         return (
             f"key {halt_file.key_id} is halted: its halt file {halt_file.path} cannot be read "
             f"({exc}); kalshi-fix rearm removes it"
         )
+    if insecure is not None:
+        return f"key {halt_file.key_id} is halted (fail-closed): {insecure}"
     if record is None:
         return None
-    return f"key {halt_file.key_id} is {record.reason}; kalshi-fix rearm lifts it"
+    return f"key {halt_file.key_id} is halted by {record.reason}; kalshi-fix rearm lifts it"
+
+
+def halt_dir_warning(halt_file: HaltFile) -> str | None:
+    """A warning about who else may write to the halt directory (every user: sessions stay
+    halted; its group: a shared directory, trusted), or None."""
+    try:
+        insecure = halt_file.insecure_dir()
+    except OSError:
+        return None  # the halt itself says what is wrong with the directory
+    if insecure is not None:
+        return f"warning: {insecure}; every session of the key stays halted while it is"
+    group = halt_file.group_writable()
+    if group is not None:
+        return (
+            f"warning: the halt directory {halt_file.directory} is writable by the group "
+            f"{group}: its members can lift or plant this key's halt ('chmod 700 "
+            f"{halt_file.directory}' unless the directory is shared with them on purpose)"
+        )
+    return None
 
 
 def _key_id(args: argparse.Namespace) -> str | None:
@@ -83,7 +107,8 @@ def rearm_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         err: where problems go.
 
     Returns:
-        0 not halted any more (or not before), 1 the file could not be removed, 2 usage.
+        0 not halted any more (or not before), 1 the file could not be removed or the
+        directory is writable by every user, 2 usage.
     """
     key_id = _key_id(args)
     if key_id is None:
@@ -94,6 +119,20 @@ def rearm_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         )
         return EXIT_USAGE
     halt_file = halt_file_for(args, key_id)
+    try:
+        insecure = halt_file.insecure_dir()
+    except OSError:
+        insecure = None  # removing the file says what is wrong
+    if insecure is not None:
+        print(
+            f"kalshi-fix rearm: {insecure}; key {key_id} stays halted (fail-closed) while it is: "
+            "nothing removed",
+            file=err,
+        )
+        return EXIT_FAILED
+    warning = halt_dir_warning(halt_file)
+    if warning is not None:
+        print(f"kalshi-fix rearm: {warning}", file=err)
     try:
         had = halt_file.path.exists() or halt_file.path.is_symlink()
         record = halt_file.rearm()
@@ -127,9 +166,15 @@ def add_rearm_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "quotes again (running ones within a second). Connects to nothing; needs only the key "
         "id (--key-id, else KALSHI_KEY_ID; KALSHI_PERPS_KEY_ID for margin).",
         epilog="exit status: 0 the key is not halted (any more), 1 the halt file could not be "
-        "removed, 2 usage error (no key id)",
+        "removed, or the halt directory is writable by every user (its sessions stay halted), "
+        "2 usage error (no key id)",
     )
-    cmd.add_argument("--product", choices=PRODUCTS, default="prediction")
+    cmd.add_argument(
+        "--product",
+        choices=PRODUCTS,
+        default="prediction",
+        help=PRODUCT_HELP + " (the key id read: KALSHI_KEY_ID or KALSHI_PERPS_KEY_ID)",
+    )
     cmd.add_argument(
         "--key-id", metavar="ID", help="the API key id (default: from the environment)"
     )

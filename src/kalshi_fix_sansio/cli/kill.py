@@ -34,15 +34,17 @@ import argparse
 from typing import IO, Any
 
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from .halt import add_halt_dir_option
+from .halt import add_halt_dir_option, halt_dir_warning
 from .live import (
     UsageProblem,
     add_client_options,
     cli_text,
+    destination,
     failure_text,
     fresh_process_flags,
     make_client,
     parse_endpoint,
+    seconds_arg,
     session_arg,
 )
 
@@ -101,7 +103,8 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     try:
         normalize(args)
-        client = make_client(args, _endpoints(args))
+        endpoints = _endpoints(args)
+        client = make_client(args, endpoints)
         sessions = []
         for session_type in args.sessions:
             tracker = _tracker(args, client.credentials.key_id, session_type)
@@ -126,7 +129,8 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             with session:
                 known = len(session.tracker.open_orders())
                 print(
-                    f"logged on to {session_type} ({args.product}, {args.env}) as "
+                    f"logged on to {session_type} "
+                    f"({destination(args, endpoints.get(session_type))}) as "
                     f"{session.config.sender_comp_id}; {known} open order(s) known; killing",
                     file=out,
                     flush=True,
@@ -178,6 +182,9 @@ def _halt(client: Any, out: IO[str], err: IO[str]) -> bool:
         file=out,
         flush=True,
     )
+    warning = halt_dir_warning(halt_file)
+    if warning is not None:
+        print(f"kalshi-fix kill: {warning}", file=err, flush=True)
     return True
 
 
@@ -237,11 +244,14 @@ def add_kill_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "holds open are named, followed and cancelled one by one where needed",
     )
     cmd.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds to wait per session (default 10)"
+        "--timeout",
+        type=seconds_arg("--timeout"),
+        default=10.0,
+        help="seconds to wait per session (default 10)",
     )
     cmd.add_argument(
         "--fallback-after",
-        type=float,
+        type=seconds_arg("--fallback-after", zero=True),
         default=1.0,
         help="seconds after the mass cancel's answer before a still-open order gets its own "
         "OrderCancelRequest (default 1)",

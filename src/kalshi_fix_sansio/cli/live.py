@@ -20,7 +20,16 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, code_label, dialect
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PRODUCT_HELP,
+    PRODUCTS,
+    ascii_number,
+    code_label,
+    dialect,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Speaking CLI: library messages phrased for Python callers, rephrased for flags and variables
@@ -83,8 +92,12 @@ def _parse_endpoint(text: str) -> tuple[str, int, bool]:
     host, _, port = rest.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageProblem(f"--endpoint takes [tls://|tcp://]HOST:PORT, got {text!r}")
+    if not host or not port.isascii() or not port.isdigit():
+        raise UsageProblem(
+            f"--endpoint takes [tls://|tcp://]HOST:PORT (PORT in ASCII digits), got {text!r}"
+        )
+    if not 0 < int(port) < 65536:
+        raise UsageProblem(f"--endpoint {text!r}: port {int(port)} is out of range: 1 to 65535")
     return host, int(port), tls
 
 
@@ -101,6 +114,34 @@ def _session_arg(text: str) -> str:
             f"unknown session type {text!r}: use one of {', '.join(known)}"
         )
     return "Kalshi" + name
+
+
+def destination(args: argparse.Namespace, endpoint: tuple[str, int, bool] | str | None) -> str:
+    """Where a command connects, for the line that says so: ``prediction, Kalshi demo``
+    without ``--endpoint``; ``prediction, Kalshi's host HOST:PORT given by --endpoint`` for
+    one of Kalshi's documented hosts; else ``prediction, not Kalshi: the
+    gateway at 127.0.0.1:18228 given by --endpoint`` (a mock gateway, say), never the
+    ``--env`` that was not used.
+
+    Args:
+        args: parsed arguments (``product``, ``env``).
+        endpoint: the ``--endpoint`` of the session, parsed (`parse_endpoint`) or as typed.
+    """
+    from ..client import KALSHI_FIX_HOSTS
+
+    if endpoint is None:
+        return f"{args.product}, Kalshi {args.env}"
+    if isinstance(endpoint, str):
+        try:
+            endpoint = _parse_endpoint(endpoint)
+        except UsageProblem:
+            return f"{args.product}, not Kalshi: {endpoint} given by --endpoint"
+    host, port, tls = endpoint
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if host.strip().lower().rstrip(".") in KALSHI_FIX_HOSTS:
+        return f"{args.product}, Kalshi's host {shown} given by --endpoint"
+    plain = ", plain TCP" if not tls else ""
+    return f"{args.product}, not Kalshi: the gateway at {shown} given by --endpoint{plain}"
 
 
 parse_endpoint = _parse_endpoint
@@ -296,8 +337,22 @@ def _stream_books(
     snapshot_by = start + args.timeout  # a snapshot awaited holds the end of --seconds
     waiting = set(symbols)  # no snapshot yet
     empty: list[str] = []  # an empty snapshot, and no change since
+    nothing_by: float | None = None  # streaming forever: every SYMBOL empty, until then
     while True:
         now = time.monotonic()
+        if until is None and not waiting and len(empty) == len(symbols):
+            nothing_by = nothing_by or now + args.timeout
+        else:
+            nothing_by = None
+        if nothing_by is not None and now >= nothing_by:
+            print(
+                f"kalshi-fix md: {_named(empty)}: empty snapshot and no bid or offer within "
+                f"{args.timeout:g} s (--timeout): no such market (Kalshi answers an unknown "
+                "ticker with an empty snapshot, not a reject), or nothing rests on it: check "
+                "the ticker (--seconds N watches an empty book for N seconds)",
+                file=err,
+            )
+            return EXIT_FAILED
         if waiting and now >= snapshot_by:
             late = [s for s in symbols if s in waiting]
             print(
@@ -309,7 +364,9 @@ def _stream_books(
         if until is not None and now >= until and not waiting:
             break
         ending = until if until is not None and now < until else None
-        deadlines = [d for d in (ending, snapshot_by if waiting else None) if d is not None]
+        deadlines = [
+            d for d in (ending, snapshot_by if waiting else None, nothing_by) if d is not None
+        ]
         left = max(min(deadlines) - now, 0.0) if deadlines else None
         if args.metrics:
             left = show.due() if left is None else min(left, show.due())
@@ -389,7 +446,7 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         with session:
             if name == "logon-test":
                 print(
-                    f"logged on to {session_type} ({args.product}, {args.env}) as "
+                    f"logged on to {session_type} ({destination(args, args.endpoint)}) as "
                     f"{session.config.sender_comp_id}" + ("" if args.metrics else "; logging out"),
                     file=out,
                     flush=True,
@@ -448,16 +505,19 @@ class _MetricsPrinter:
         self._next = self._clock() + self.every
 
 
-def seconds_arg(flag: str) -> Callable[[str], float]:
-    """An argparse type: seconds > 0 for ``flag`` (its error names the flag)."""
+def seconds_arg(flag: str, *, zero: bool = False) -> Callable[[str], float]:
+    """An argparse type: seconds > 0 (>= 0 with ``zero``), in ASCII digits, for ``flag`` (its
+    error names the flag)."""
 
     def seconds(text: str) -> float:
         try:
-            value = float(text)
+            value = float(ascii_number(text))
         except ValueError:
-            value = 0.0
-        if not 0 < value < float("inf"):
-            raise argparse.ArgumentTypeError(f"{flag} takes seconds > 0, got {text!r}")
+            value = -1.0
+        if not (0 <= value if zero else 0 < value) or not value < float("inf"):
+            raise argparse.ArgumentTypeError(
+                f"{flag} takes seconds {'>=' if zero else '>'} 0 (ASCII digits), got {text!r}"
+            )
         return value
 
     return seconds
@@ -468,8 +528,19 @@ def add_client_options(
 ) -> None:
     """``--env``, ``--product``, ``--endpoint`` (repeatable with ``many``), ``--pinned-cert``
     and ``--allow-unlisted-host``: what `make_client` reads."""
-    cmd.add_argument("--env", choices=["demo", "production"], default="demo")
-    cmd.add_argument("--product", choices=PRODUCTS, default="prediction")
+    cmd.add_argument(
+        "--env",
+        choices=["demo", "production"],
+        default="demo",
+        help="Kalshi environment: demo or production (default: demo; reaching production "
+        "takes --env production, a kill included); --endpoint replaces its host",
+    )
+    cmd.add_argument(
+        "--product",
+        choices=PRODUCTS,
+        default="prediction",
+        help=PRODUCT_HELP + " (the credentials read: KALSHI_* or KALSHI_PERPS_*)",
+    )
     cmd.add_argument(
         "--endpoint",
         action="append" if many else "store",
@@ -515,7 +586,9 @@ def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
         if name == "md":
             failed += (
                 ", Kalshi refused the subscription, a SYMBOL had no snapshot within --timeout, "
-                "or its book stayed empty from its snapshot to the end of --seconds"
+                "or its book stayed empty from its snapshot to the end of --seconds (without "
+                "--seconds: every SYMBOL's book stayed empty --timeout seconds, as an unknown "
+                "ticker's does)"
             )
         cmd = sub.add_parser(
             name,
@@ -525,7 +598,12 @@ def add_live_parsers(sub: argparse._SubParsersAction[Any]) -> None:
             "files)",
         )
         add_client_options(cmd, endpoint_metavar="[tcp://]HOST:PORT", endpoint_help=ENDPOINT_HELP)
-        cmd.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+        cmd.add_argument(
+            "--seconds",
+            type=seconds_arg("--seconds", zero=True),
+            default=None,
+            help="stop after this many seconds",
+        )
         cmd.add_argument(
             "--metrics",
             action="store_true",

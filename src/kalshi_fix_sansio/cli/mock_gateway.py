@@ -18,7 +18,17 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCTS, whole_number
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PRODUCT_HELP,
+    PRODUCTS,
+    ascii_number,
+    port_number,
+    whole_number,
+)
+from .live import seconds_arg
 from .paper import (
     add_replay_options,
     finish_replay,
@@ -32,9 +42,7 @@ def _key_files(
     args: argparse.Namespace, workdir: str, err: IO[str]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]] | None:
     """The gateway's keys, the other product's keys, and private key files it generated."""
-    from pathlib import Path
-
-    from ..auth import load_public_key
+    from ..auth import load_public_key_file
     from ..errors import FixError
 
     keys: dict[str, Any] = {}
@@ -49,14 +57,7 @@ def _key_files(
                 )
                 return None
             try:
-                target[key_id] = load_public_key(Path(path).read_bytes())
-            except OSError as exc:
-                reason = exc.strerror or type(exc).__name__
-                print(
-                    f"kalshi-fix mock-gateway: {option} {key_id}: cannot read {path}: {reason}",
-                    file=err,
-                )
-                return None
+                target[key_id] = load_public_key_file(path)
             except FixError as exc:
                 print(f"kalshi-fix mock-gateway: {option} {key_id}: {exc}", file=err)
                 return None
@@ -216,9 +217,6 @@ def _serve_gateway(
             file=err,
         )
         return EXIT_USAGE
-    if args.rest is not None and not 0 <= args.rest <= 65535:
-        print(f"kalshi-fix mock-gateway: --rest {args.rest}: not a port (0-65535)", file=err)
-        return EXIT_USAGE
     if args.plain and not gateway.loopback_only:
         print(
             f"kalshi-fix mock-gateway: --plain serves only loopback (clients refuse plain TCP "
@@ -359,7 +357,8 @@ def _banner(
     lines.append("  " + gateway.command_line("order", symbols=(symbol,), price=price, **connect))
     lines.append("  " + gateway.command_line("cancel", symbols=(symbol,), **connect))
     lines.append(
-        "admin commands on stdin: seed SYMBOL BID_PX:QTY ASK_PX:QTY | pause [exchange] | "
+        "admin commands on stdin: seed SYMBOL BID_PX:QTY ASK_PX:QTY (replaces the house's "
+        "levels) | pause [exchange] | "
         "resume | settle SYMBOL yes|no | fault NAME [VALUE] | book SYMBOL | quit"
     )
     return lines
@@ -493,8 +492,12 @@ def admin_command(gateway: Any, line: str) -> str:
             for i, level in enumerate(rest[1:3]):
                 px, _, qty = level.partition(":")
                 sides[i].append((Decimal(px), Decimal(qty or "1")))
-            gateway.seed_market(rest[0], bids=sides[0], asks=sides[1])
-            return f"seeded {rest[0]}"
+            gateway.seed_market(rest[0], bids=sides[0], asks=sides[1], replace=True)
+            bid, ask = gateway.call(lambda: gateway.exchange.top_of_book(rest[0]))
+            return (
+                f"seeded {rest[0]}: the house's levels replaced (clients' orders stay): "
+                f"bid {show(bid)} | ask {show(ask)}"
+            )
         if cmd == "pause":
             gateway.pause(exchange=bool(rest and rest[0] == "exchange"))
             return "paused"
@@ -532,7 +535,7 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "usage error, 130 / 143 Ctrl-C / SIGTERM before serving (while the key, certificate or "
         "--replay recording is made or checked: nothing replayed, no report)",
     )
-    gw.add_argument("--product", choices=PRODUCTS, default="prediction")
+    gw.add_argument("--product", choices=PRODUCTS, default="prediction", help=PRODUCT_HELP)
     gw.add_argument(
         "--host",
         default="127.0.0.1",
@@ -540,7 +543,7 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
     )
     gw.add_argument(
         "--port-base",
-        type=int,
+        type=port_number("--port-base", minimum=0),
         default=18228,
         help="port of KalshiNR; the others follow Kalshi's offsets (default 18228; 0: free ports)",
     )
@@ -578,7 +581,7 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
     gw.add_argument(
         "--rest",
         nargs="?",
-        type=int,
+        type=port_number("--rest", minimum=0),
         const=0,
         default=None,
         metavar="PORT",
@@ -600,7 +603,12 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "by default an order for a ticker not listed with --market or seed is rejected "
         "MARKET_NOT_FOUND, as Kalshi does)",
     )
-    gw.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    gw.add_argument(
+        "--seconds",
+        type=seconds_arg("--seconds", zero=True),
+        default=None,
+        help="stop after this many seconds",
+    )
     gw.add_argument(
         "--fault",
         action="append",
@@ -617,11 +625,11 @@ def add_mock_gateway_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 def _seconds(text: str) -> float:
     try:
-        value = float(text)
+        value = float(ascii_number(text))
     except ValueError:
         value = 0.0
     if not 0 < value < 1e9:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0 (ASCII digits)")
     return value
 
 

@@ -40,7 +40,15 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from ..messagelog import printable
 from ..prices import format_price
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, code_label, dialect, qty_text
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ascii_number,
+    code_label,
+    dialect,
+    qty_text,
+)
 from .halt import add_halt_dir_option, halt_file_for, halted_text
 from .live import (
     ENDPOINT_HELP,
@@ -48,6 +56,7 @@ from .live import (
     add_client_options,
     cli_text,
     client_for,
+    destination,
     env_prefix,
     failure_text,
     fresh_process_flags,
@@ -105,11 +114,12 @@ def _side_arg(text: str) -> str:
 def _decimal_arg(flag: str, positive: bool = False) -> Callable[[str], Decimal]:
     def parse(text: str) -> Decimal:
         try:
-            value = Decimal(text.strip())
-        except InvalidOperation:
+            value = Decimal(ascii_number(text))
+        except (InvalidOperation, ValueError):
             value = Decimal("NaN")
         if not value.is_finite() or (positive and value <= 0):
             what = "a number > 0" if positive else "a number"
+            what += " (ASCII digits)"
             raise argparse.ArgumentTypeError(f"{flag} takes {what}, got {text!r}")
         return value
 
@@ -220,7 +230,8 @@ def _dry_run(message: Message, args: argparse.Namespace, out: IO[str], what: str
     frame = redact_frame(codec.encode(message, header))
     print(
         f"dry run, nothing sent: {what}; {type(message).__name__} for {args.session} "
-        f"({args.product}, {args.env}), MsgSeqNum and SendingTime set by the session when sent:",
+        f"({destination(args, args.endpoint)}), MsgSeqNum and SendingTime set by the session "
+        "when sent:",
         file=out,
     )
     print(printable(frame.decode("utf-8", "backslashreplace").replace("\x01", "|")), file=out)
@@ -266,7 +277,8 @@ def _connected(
             except TradingHalted as exc:
                 print(
                     f"kalshi-fix {name}: refused, nothing was sent: key "
-                    f"{session.config.sender_comp_id} is {exc.reason}; kalshi-fix rearm lifts it",
+                    f"{session.config.sender_comp_id} is halted by {exc.reason}; kalshi-fix rearm "
+                    "lifts it",
                     file=err,
                 )
                 return EXIT_FAILED
@@ -311,6 +323,14 @@ def _checked_order(args: argparse.Namespace, limits: RiskLimits | None) -> Messa
         raise UsageProblem(
             "--tif gtd takes --expire-time TIME, and --expire-time only goes with it"
         )
+    if args.expire_time is not None:
+        now = datetime.now(timezone.utc)
+        if args.expire_time <= now:
+            raise UsageProblem(
+                f"--expire-time {args.expire_time:%Y-%m-%dT%H:%M:%SZ} is in the past (now "
+                f"{now:%Y-%m-%dT%H:%M:%SZ}): a GTD order expires after it is sent; nothing was "
+                "sent"
+            )
     try:
         order = Requests(args.product, args.session).new_order(
             args.symbol,

@@ -42,6 +42,7 @@ from .exchange import (
     DROP_COPY_MAX_REPORTS,
     DROP_COPY_WINDOW_SECONDS,
     FINISHED_ORDERS_KEPT,
+    MAX_ORDER_GROUPS,
     Exchange,
     Outbound,
 )
@@ -123,6 +124,8 @@ class MockGateway(Router):
             function of a `FeeFill`; None: the default schedule).
         queue_model: where a replay's cancellations fall in a level's queue (`Exchange`; None:
             `FifoQueue`).
+        max_order_groups: the most order groups an account may have at once (Kalshi's 25,000
+            per user, `MAX_ORDER_GROUPS`); a Create past it is refused with 35=j.
         accounts: account name -> its API key ids, for accounts of several keys (see
             `kalshi_fix_sansio.gateway.accounts`): the listener, drop-copy and post-trade
             sessions of one key then see the orders of the account's other keys, and
@@ -162,11 +165,24 @@ class MockGateway(Router):
         fees: FeeModel | Callable[[FeeFill], Decimal] | None = None,
         queue_model: QueueModel | None = None,
         accounts: Mapping[str, Iterable[str]] | None = None,
+        max_order_groups: int = MAX_ORDER_GROUPS,
     ) -> None:
         if product not in PRODUCTS:
             raise ValueError(f"product must be 'prediction' or 'margin', got {product!r}")
         if tls and ssl_context is not None:
             raise ValueError("pass either tls=True or ssl_context, not both")
+        if port_base is not None:
+            span = max(s.port for s in SESSIONS.values() if s.product == product) - REAL_BASE_PORT
+            if (
+                isinstance(port_base, bool)
+                or not isinstance(port_base, int)
+                or not 1 <= port_base <= 65535 - span
+            ):
+                raise ValueError(
+                    f"port_base {port_base!r} is out of range: the {product} ports run from it "
+                    f"to {span} above, within 1-65535 (port_base 1 to {65535 - span}; None: "
+                    "free ports)"
+                )
         if write_timeout is not None and not write_timeout > 0:
             raise ValueError(f"write_timeout must be > 0 seconds, got {write_timeout!r}")
         self.product = product
@@ -199,6 +215,7 @@ class MockGateway(Router):
             finished_orders=finished_orders,
             fees=fees,
             queue_model=queue_model,
+            max_order_groups=max_order_groups,
         )
         self.faults = Faults()
         self.ports: dict[str, int] = {}
@@ -538,10 +555,19 @@ class MockGateway(Router):
         *,
         bids: list[tuple[Decimal, Decimal]] | None = None,
         asks: list[tuple[Decimal, Decimal]] | None = None,
+        replace: bool = False,
     ) -> None:
-        """Create a market with resting house liquidity (and tell subscribers)."""
+        """Create a market with resting house liquidity (and tell subscribers).
+
+        Seeding a market again adds these levels to the house liquidity already there; with
+        ``replace=True`` they take its place (the house's resting orders are cancelled first:
+        the book shows these levels and the clients' orders only). The admin console's
+        ``seed`` replaces.
+        """
         self._admin(
-            lambda now: self.exchange.seed_market(symbol, bids=bids or [], asks=asks or [], now=now)
+            lambda now: self.exchange.seed_market(
+                symbol, bids=bids or [], asks=asks or [], now=now, replace=replace
+            )
         )
 
     def pause(self, *, exchange: bool = False) -> None:

@@ -77,7 +77,7 @@ from .market_data import MarketData
 from .matching import Matching
 from .model import Book, ClientSession, FillView, OrderView, Outbound, SettlementView
 from .order_entry import OrderEntry
-from .order_groups import OrderGroups
+from .order_groups import MAX_ORDER_GROUPS, OrderGroups
 from .orders import FINISHED_ORDERS_KEPT, Orders
 from .queues import FifoQueue, ProbQueue, QueueModel, RiskAverseQueue, queue_model
 from .recorded import RecordedMarkets
@@ -93,6 +93,7 @@ __all__ = [
     "DROP_COPY_WINDOW_SECONDS",
     "FINISHED_ORDERS_KEPT",
     "HOUSE_ACCOUNT",
+    "MAX_ORDER_GROUPS",
     "OBSCURED_CREATOR_ID",
     "QUOTE_CONFIRM_SECONDS",
     "RATE_LIMIT_REJECT_TEXT",
@@ -124,11 +125,12 @@ RATE_LIMIT_REJECT_TEXT = "Rate limit exceeded"
 _RATE_LIMIT_EXCEEDED = 8  # BusinessRejectReason(380): Rate limit exceeded
 
 
-def _check_bounds(window: float, reports: int, finished: int) -> None:
+def _check_bounds(window: float, reports: int, finished: int, groups: int) -> None:
     if isinstance(window, bool) or not isinstance(window, (int, float)) or not 0 < window < 1e9:
         raise ValueError(f"drop_copy_window must be a number of seconds > 0, got {window!r}")
     check_count("drop_copy_reports", reports)
     check_count("finished_orders", finished)
+    check_count("max_order_groups", groups)
 
 
 class Exchange:
@@ -156,6 +158,8 @@ class Exchange:
             `FeeFill` returning the fee in dollars (`as_fee_model`).
         queue_model: in a replay, where recorded cancellations fall in a level's queue
             relative to a resting client order (`QueueModel`; None: `FifoQueue`, all ahead).
+        max_order_groups: the most order groups an account may have at once
+            (`MAX_ORDER_GROUPS`: Kalshi's 25,000 per user); a Create past it gets 35=j.
 
     Raises:
         ValueError: an unknown product, or a bound that is not a positive number.
@@ -174,8 +178,9 @@ class Exchange:
         finished_orders: int = FINISHED_ORDERS_KEPT,
         fees: FeeModel | Callable[[FeeFill], Decimal] | None = None,
         queue_model: QueueModel | None = None,
+        max_order_groups: int = MAX_ORDER_GROUPS,
     ) -> None:
-        _check_bounds(drop_copy_window, drop_copy_reports, finished_orders)
+        _check_bounds(drop_copy_window, drop_copy_reports, finished_orders, max_order_groups)
         state = self._state = ExchangeState(product, seed, finished_orders)
         state.fees = as_fee_model(fees)
         if queue_model is not None:
@@ -189,7 +194,7 @@ class Exchange:
         self._reports = Reports(state, self._drop_copy)
         self._md = MarketData(state)
         self._orders = Orders(state, self._reports, self._md)
-        self._groups = OrderGroups(state, self._orders)
+        self._groups = OrderGroups(state, self._orders, max_order_groups)
         self._matching = Matching(state, self._orders, self._groups, self._md, self._reports)
         self._rfqs = Rfqs(state, self._orders, self._reports, finished_orders)
         self._quotes = Quotes(
@@ -470,8 +475,10 @@ class Exchange:
         bids: Sequence[tuple[Decimal, Decimal]] = (),
         asks: Sequence[tuple[Decimal, Decimal]] = (),
         now: float,
+        replace: bool = False,
     ) -> list[Outbound]:
-        """Create a market (open) if needed and add house liquidity to it.
+        """Create a market (open) if needed and add house liquidity to it (``replace``: in
+        place of the house liquidity resting there, which is cancelled first).
 
         House orders are GTC with self-trade prevention "maker": a house order crossing older
         house liquidity cancels it; one crossing client orders trades with them.
@@ -481,6 +488,8 @@ class Exchange:
             bids: ``(price, quantity)`` buy (YES bid) orders, prices in dollars.
             asks: ``(price, quantity)`` sell (YES offer) orders.
             now: current time, UTC epoch seconds.
+            replace: cancel the house's resting orders in the market first, so that the book
+                holds these levels (and the clients' orders) only; False adds to them.
 
         Returns:
             Messages to send (market data, SecurityStatus for a new market, reports of trades).
@@ -503,7 +512,7 @@ class Exchange:
         if self._state.pause is not None and orders:
             bids_px = [px for side, px, _ in orders if side == BUY]
             asks_px = [px for side, px, _ in orders if side == SELL]
-            if book is not None:
+            if book is not None and not replace:
                 bids_px += book.prices[BUY]
                 asks_px += book.prices[SELL]
             if bids_px and asks_px and max(bids_px) >= min(asks_px):
@@ -511,6 +520,11 @@ class Exchange:
         self._begin(now)
         if book is None:
             book = self._open_market(symbol)
+        elif replace:
+            for old in self._state.orders_where(
+                lambda o: o.symbol == symbol and o.account == HOUSE_ACCOUNT
+            ):
+                self._orders.cancel(old, text="replaced by seed")
         for side, px, qty in orders:
             self._house_n += 1
             order = self._orders.new_order(

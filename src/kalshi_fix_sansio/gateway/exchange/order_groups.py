@@ -13,6 +13,9 @@
   (``ORDER_GROUP_CANCEL``), including the rest of an incoming order of the group, and new
   orders are rejected with ``EXCEEDED_ORDER_GROUP_RISK_LIMIT`` (103=3) until Reset. Update to a
   limit below the rolling volume triggers the group.
+* A user (account) has at most `MAX_ORDER_GROUPS` groups (Kalshi's 25,000; a parameter of the
+  gateway, ``max_order_groups``): a Create past it is refused with 35=j 380=0, the text
+  naming the limit; Delete frees a place.
 """
 
 from __future__ import annotations
@@ -32,18 +35,25 @@ from .model import ClientSession, Order, OrderGroup
 from .orders import Orders
 from .state import ExchangeState
 
-__all__ = ["OrderGroups"]
+__all__ = ["MAX_ORDER_GROUPS", "OrderGroups"]
 
 MAX_GROUP_LIMIT: Final = 1_000_000
+MAX_ORDER_GROUPS: Final = 25_000
+"""The most order groups a user (account, its subaccounts included) may have at once: Kalshi's
+limit of 25,000 per user."""
 
 
 class OrderGroups:
     """The order groups of every account and the 35=UOG handler."""
 
-    def __init__(self, state: ExchangeState, orders: Orders) -> None:
+    def __init__(
+        self, state: ExchangeState, orders: Orders, max_groups: int = MAX_ORDER_GROUPS
+    ) -> None:
         self.state = state
         self.orders = orders
+        self.max_groups = max_groups
         self.by_id: dict[str, OrderGroup] = {}
+        self.per_account: dict[str, int] = {}  # the groups each account has now
 
     def record_fill(self, order: Order, qty: Decimal) -> None:
         """Count a fill of ``order`` in its group's window; trigger the group past its limit."""
@@ -84,6 +94,13 @@ class OrderGroups:
             if msg.order_group_id is not None:
                 return reject(0, "OrderGroupID(20130) must not be sent on Create")
             assert limit is not None
+            if self.per_account.get(session.account, 0) >= self.max_groups:
+                return reject(
+                    0,
+                    f"ORDER_GROUP_LIMIT_EXCEEDED: at most {self.max_groups} order groups per "
+                    "user; delete one (OrderGroupAction 3) first",
+                )
+            self.per_account[session.account] = self.per_account.get(session.account, 0) + 1
             group = OrderGroup(
                 group_id=self.state.uuid(),
                 account=session.account,
@@ -109,6 +126,7 @@ class OrderGroups:
             for order in self.state.orders_where(lambda o: o.group_id == group.group_id):
                 self.orders.cancel(order, text="ORDER_GROUP_CANCEL")
             del self.by_id[group.group_id]
+            self.per_account[group.account] -= 1
         elif action == 4:
             self.trigger(group)
         else:
