@@ -3,12 +3,12 @@
 What a client is configured with does not depend on asyncio, trio or threads, so it lives here,
 in the sans-IO package, and every adapter takes it alike: where to connect (`Endpoint`,
 `kalshi_endpoint`, `check_endpoint`, `loopback_addresses`, `KALSHI_FIX_HOSTS`), the API key
-(`Credentials`), kalshi-sdk's callbacks as one ``on_event`` (`SdkCallbacks`), TLS (`make_ssl_context`, `ssl_context_for`, `tls_weaknesses`,
-`CertificateRefused`, `InsecureTLSWarning`), a connection's options (`ConnectOptions`) and where
-they lead (`describe_target`), the FIX message log (`MessageLog`, `MessageLogError`), the bounds
-of the transport (`READ_CHUNK`, `MAX_BUFFERED_OUTBOUND`, `MAX_QUEUED_EVENTS`, `KILL_TIMEOUT`,
-`IDLE_HANDOFF`)
-and the loggers (`session_logger`, `SESSION_LOGGER_NAME`, `TRANSPORT_LOGGER_NAME`,
+(`Credentials`), kalshi-sdk's callbacks as one ``on_event`` (`SdkCallbacks`), TLS
+(`make_ssl_context`, `ssl_context_for`, `tls_weaknesses`, `CertificateRefused`,
+`InsecureTLSWarning`), a connection's options (`ConnectOptions`) and where they lead
+(`describe_target`), the FIX message log (`MessageLog`, `MessageLogError`), the bounds of the
+transport (`READ_CHUNK`, `MAX_BUFFERED_OUTBOUND`, `MAX_QUEUED_EVENTS`, `KILL_TIMEOUT`,
+`IDLE_HANDOFF`) and the loggers (`session_logger`, `SESSION_LOGGER_NAME`, `TRANSPORT_LOGGER_NAME`,
 `MESSAGE_LOGGER_NAME`).
 
 What a client's session tells and takes, whatever the loop, is here too (each documented in
@@ -25,7 +25,7 @@ counts (`SessionMetrics`, `MetricsSnapshot`).
 import Endpoint`` and ``from kalshi_fix_sansio.client import Endpoint`` give the same class.
 """
 
-from ._clientbase import MAX_QUEUED_EVENTS, ConnectOptions, SdkCallbacks, describe_target
+from ._clientbase import MAX_QUEUED_EVENTS, ConnectOptions, describe_target
 from ._credentials import Credentials
 from ._endpoints import (
     KALSHI_FIX_HOSTS,
@@ -35,6 +35,7 @@ from ._endpoints import (
     loopback_addresses,
 )
 from ._logwriter import MESSAGE_LOGGER_NAME, MessageLog, MessageLogError
+from ._sdkcompat import SdkCallbacks
 from ._sessionbase import IDLE_HANDOFF, KILL_TIMEOUT
 from ._tlsconfig import (
     CertificateRefused,
