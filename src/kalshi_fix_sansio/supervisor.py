@@ -499,14 +499,16 @@ class Supervisor:
 
     def _on_log_on(self, now: float, _r: str, _e: BaseException | None, _s: bool) -> None:
         self._attempts += 1
-        if self._ticket is not None:
-            self._ticket.sent(now)  # the Logon goes out now: the account counts it
         config = self.config
         if self._reset and not config.resets_on_logon:
             config = attrs.evolve(config, reset_seq_num=True)
         self.session = Session(config)
         self._lost_reason = None
-        self.session.start(now)
+        try:
+            self.session.start(now)  # the Logon, signed: the pump writes it as this step ends
+        finally:
+            if self._ticket is not None:
+                self._ticket.sent(now)  # the account spaces its next Logon from this one
 
     def _on_attempt_failed(
         self, now: float, reason: str, error: BaseException | None, _s: bool
