@@ -102,7 +102,7 @@ def test_a_short_drop_in_the_window_reconnects_at_once() -> None:
 
 
 def test_after_the_window_the_backoff_counts_again_from_its_first_delay() -> None:
-    h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=1))
+    h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=1, reconnect_attempts=3))
     _dropped(h, THU_0310_ET)
     in_window = _fail_until(h, THU_0500_ET)
     after = _fail_until(h, THU_0500_ET + 3600.0)
@@ -114,7 +114,8 @@ def test_after_the_window_the_backoff_counts_again_from_its_first_delay() -> Non
 
 
 def test_maintenance_retry_none_keeps_the_window_like_any_other_time() -> None:
-    h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=1, maintenance_retry=None))
+    backoff = Backoff(base=1.0, cap=4.0, seed=1, maintenance_retry=None, reconnect_attempts=3)
+    h = Harness(backoff=backoff)
     _dropped(h, THU_0310_ET)
     made = _fail_until(h, THU_0500_ET)
     assert len(made) == 3 and isinstance(h.sup.failure, ConnectionFailed)
