@@ -23,6 +23,7 @@ docs/maintainers/benchmarks.md records a full run.
 from __future__ import annotations
 
 import argparse
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -97,7 +98,7 @@ def _keys(sessions: int) -> dict[str, tuple[Any, Any]]:
 
 
 @contextmanager
-def _desk(sessions: int, margin: float) -> Iterator[tuple[MockGateway, Account, Callable[[str], Any]]]:
+def _desk(sessions: int, margin: float) -> Iterator[tuple[MockGateway, Callable[[str], Any]]]:
     keys = _keys(sessions)
     public = {key: pair[1] for key, pair in keys.items()}
     account = Account("desk", keys, AccountLimits(logons_per_second=2.0), logon_margin=margin)
@@ -109,11 +110,11 @@ def _desk(sessions: int, margin: float) -> Iterator[tuple[MockGateway, Account, 
             client = gw.client(key, keys[key][0], account=account, backoff=backoff)
             return client.order_entry()
 
-        yield gw, account, session
+        yield gw, session
 
 
 def _spacing(times: list[float]) -> float:
-    return min((b - a for a, b in zip(times, times[1:])), default=float("inf"))
+    return min((b - a for a, b in itertools.pairwise(times)), default=float("inf"))
 
 
 def run_shape(
@@ -125,7 +126,7 @@ def run_shape(
     refusals = failed = 0
     closest = float("inf")
     started = time.perf_counter()
-    with _desk(sessions, margin) as (gw, account, session):
+    with _desk(sessions, margin) as (gw, session):
         keys = sorted(gw.keys)
         counted = _Counted(gw)
         with ExitStack() as kept:
@@ -164,14 +165,13 @@ def _all_at_once(session: Callable[[str], Any], keys: list[str]) -> None:
         manager = session(key)
         barrier.wait()
         try:
-            oe = manager.__enter__()
+            manager.__enter__()
         except BaseException as exc:  # reported by the caller
             with lock:
                 errors.append(exc)
             return
         with lock:
             opened.append(manager)
-        del oe
 
     threads = [threading.Thread(target=open_one, args=(key,)) for key in keys]
     for thread in threads:

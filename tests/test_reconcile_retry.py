@@ -6,6 +6,7 @@ sans-IO `Reconciliation`."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from test_simulation_rest import (
@@ -70,11 +71,11 @@ def test_a_failed_round_is_retried_until_the_tracker_equals_the_exchange() -> No
     assert sim.gateway.exchange.position(SYMBOL, KEY_ID) == position  # equals the exchange
 
 
-def reconciliation(**options: object) -> Reconciliation:
+def reconciliation(**options: Any) -> Reconciliation:
     signer, _ = new_ed25519_keys()
     return Reconciliation(
         OrderTracker(), Credentials("key", signer), positions=False, max_retries=1, **options
-    )  # type: ignore[arg-type]
+    )
 
 
 def fail_a_pass(rec: Reconciliation, now: float) -> list[object]:
@@ -95,8 +96,9 @@ def test_the_retry_waits_doubles_up_to_its_cap_and_reconcile_runs_it_at_once() -
         failed = [e for e in fail_a_pass(rec, T0) if isinstance(e, ReconcileFailed)]
         assert len(failed) == 1 and failed[0].attempt == attempt
         delays.append(failed[0].retry_in)
-        assert rec.active and rec.retrying_at == T0 + failed[0].retry_in
-        assert rec.next_request(rec.retrying_at - 0.01) is None  # not before its time
+        retry_in = failed[0].retry_in
+        assert retry_in is not None and rec.active and rec.retrying_at == T0 + retry_in
+        assert rec.next_request(T0 + retry_in - 0.01) is None  # not before its time
     assert delays == [2.0, 4.0, 5.0]  # doubling, then the cap
     assert rec.start("asked again", T0 + 1) == [ReconcileStarted("asked again")]  # now
     assert rec.retrying_at is None and rec.next_request(T0 + 1) is not None

@@ -52,8 +52,8 @@ from .rest import (
 
 __all__ = [
     "DEFAULT_GATHER",
-    "DEFAULT_LOGON_MARGIN",
     "DEFAULT_LOGONS_PER_SECOND",
+    "DEFAULT_LOGON_MARGIN",
     "LOGON_ORDER",
     "MAX_BUDGET",
     "PERPS_READ_BURST",

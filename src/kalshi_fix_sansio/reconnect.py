@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import attrs
@@ -201,8 +201,8 @@ class OneOffWindow:
         _check_hours(f"OneOffWindow({self.day})", self.start, self.end)
 
 
-def _dates(value: object) -> tuple[datetime.date, ...]:
-    days = tuple(value)  # type: ignore[call-overload]
+def _dates(value: Iterable[datetime.date]) -> tuple[datetime.date, ...]:
+    days = tuple(value)
     for day in days:
         if not isinstance(day, datetime.date) or isinstance(day, datetime.datetime):
             raise LocalProtocolError(
@@ -211,17 +211,24 @@ def _dates(value: object) -> tuple[datetime.date, ...]:
     return days
 
 
-def _windows(kind: type[Any]) -> Any:
-    def convert(value: object) -> tuple[Any, ...]:
-        items = tuple(value)  # type: ignore[call-overload]
-        for item in items:
-            if not isinstance(item, kind):
-                raise LocalProtocolError(
-                    f"MaintenanceSchedule takes {kind.__name__} values here, got {item!r}"
-                )
-        return items
+def _only(kind: type[Any], items: tuple[Any, ...]) -> None:
+    for item in items:
+        if not isinstance(item, kind):
+            raise LocalProtocolError(
+                f"MaintenanceSchedule takes {kind.__name__} values here, got {item!r}"
+            )
 
-    return convert
+
+def _weekly(value: Iterable[MaintenanceWindow]) -> tuple[MaintenanceWindow, ...]:
+    windows = tuple(value)
+    _only(MaintenanceWindow, windows)
+    return windows
+
+
+def _extra(value: Iterable[OneOffWindow]) -> tuple[OneOffWindow, ...]:
+    windows = tuple(value)
+    _only(OneOffWindow, windows)
+    return windows
 
 
 @attrs.frozen
@@ -251,10 +258,10 @@ class MaintenanceSchedule:
     """
 
     weekly: tuple[MaintenanceWindow, ...] = attrs.field(
-        default=(MaintenanceWindow(),), converter=_windows(MaintenanceWindow)
+        default=(MaintenanceWindow(),), converter=_weekly
     )
     skipped: tuple[datetime.date, ...] = attrs.field(default=(), converter=_dates)
-    extra: tuple[OneOffWindow, ...] = attrs.field(default=(), converter=_windows(OneOffWindow))
+    extra: tuple[OneOffWindow, ...] = attrs.field(default=(), converter=_extra)
 
     def window(self, now: float) -> tuple[float, float] | None:
         """The window ``now`` falls in, as (start, end) POSIX times, or None.
@@ -431,6 +438,8 @@ class Backoff:
         default=KALSHI_MAINTENANCE, kw_only=True, validator=_schedule
     )
     _n: int = attrs.field(init=False, default=0, repr=False, eq=False)
+    reconnecting: bool = attrs.field(init=False, default=False, repr=False, eq=False)
+    """Its delays are a reconnect's (the session was logged on): the supervisor sets it."""
     _random: random.Random = attrs.field(init=False, repr=False, eq=False)
 
     @_random.default
@@ -442,16 +451,14 @@ class Backoff:
         """How many delays have been taken since the last `reset`."""
         return self._n
 
-    def next_delay(self, *, reconnecting: bool = False) -> float | None:
-        """Take the next delay.
-
-        Args:
-            reconnecting: for a session that was logged on (``reconnect_attempts`` counts).
+    def next_delay(self) -> float | None:
+        """Take the next delay (``reconnect_attempts`` bounds them while `reconnecting`, else
+        ``attempts``).
 
         Returns:
             Seconds to wait before the next attempt, or ``None`` when the attempts are used up.
         """
-        limit = self.reconnect_attempts if reconnecting else self.attempts
+        limit = self.reconnect_attempts if self.reconnecting else self.attempts
         if limit is not None and self._n >= limit:
             return None
         bound = min(self.cap, self.base * 2.0 ** min(self._n, _MAX_EXPONENT))

@@ -665,8 +665,9 @@ class Supervisor:
         # a session that was logged on retries for `reconnect_attempts` (forever by default),
         # in a window for `attempts`, then at the window's pace; one that never was logged on,
         # for `attempts`: a wrong port or certificate is reported
-        delay = backoff.next_delay(reconnecting=self.connections > 0 and window is None)
-        if window is not None:
+        backoff.reconnecting = self.connections > 0 and window is None
+        delay = backoff.next_delay()
+        if window is not None and retry is not None:
             until_end = max(window[1] - now, 0.0)
             ends_at = float(round(window[1]))  # the window's end (5:00 AM ET), a whole second
             self._window_end = ends_at
