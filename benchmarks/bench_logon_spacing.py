@@ -10,6 +10,7 @@ with a Logout ``58=rate limit exceeded``; the clients (the blocking adapter) sha
 * ``one-after-another``: the sessions are opened one at a time, each once the one before it
   logged on;
 * ``all-at-once``: the sessions are opened together, one thread each;
+* ``all-at-once-asyncio``: the same with the asyncio adapter, one task each;
 * ``after-a-drop``: the sessions stay open; each repetition the gateway drops them all at once
   and they log on again (``sessions`` of them: 6 gives the six-session drop).
 
@@ -23,6 +24,8 @@ docs/maintainers/benchmarks.md records a full run.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
 import itertools
 import threading
 import time
@@ -34,11 +37,12 @@ import attrs
 
 from kalshi_fix_sansio import Reconnected
 from kalshi_fix_sansio.account import DEFAULT_LOGON_MARGIN, Account, AccountLimits
+from kalshi_fix_sansio.adapters.asyncio import FixClient as AsyncFixClient
 from kalshi_fix_sansio.gateway import MockGateway
 from kalshi_fix_sansio.supervisor import Backoff
 from kalshi_fix_sansio.testing import new_ed25519_keys
 
-SHAPES = ("one-after-another", "all-at-once", "after-a-drop")
+SHAPES = ("one-after-another", "all-at-once", "all-at-once-asyncio", "after-a-drop")
 RATE_LIMIT = (2, 1.0)  # the gateway: at most 2 Logons of the account in any second
 
 
@@ -97,8 +101,11 @@ def _keys(sessions: int) -> dict[str, tuple[Any, Any]]:
     return {f"desk-{i}": new_ed25519_keys() for i in range(sessions)}
 
 
+Sessions = tuple[MockGateway, Callable[[str], Any], Callable[[str], Any]]
+
+
 @contextmanager
-def _desk(sessions: int, margin: float) -> Iterator[tuple[MockGateway, Callable[[str], Any]]]:
+def _desk(sessions: int, margin: float) -> Iterator[Sessions]:
     keys = _keys(sessions)
     public = {key: pair[1] for key, pair in keys.items()}
     account = Account("desk", keys, AccountLimits(logons_per_second=2.0), logon_margin=margin)
@@ -106,11 +113,13 @@ def _desk(sessions: int, margin: float) -> Iterator[tuple[MockGateway, Callable[
         gw.faults.logon_rate_limit = RATE_LIMIT
         backoff = Backoff(base=0.2, cap=1.0, attempts=None)
 
-        def session(key: str) -> Any:
-            client = gw.client(key, keys[key][0], account=account, backoff=backoff)
+        def session(key: str, client_cls: type[Any] | None = None) -> Any:
+            client = gw.client(
+                key, keys[key][0], account=account, backoff=backoff, client_cls=client_cls
+            )
             return client.order_entry()
 
-        yield gw, session
+        yield gw, session, functools.partial(session, client_cls=AsyncFixClient)
 
 
 def _spacing(times: list[float]) -> float:
@@ -126,7 +135,7 @@ def run_shape(
     refusals = failed = 0
     closest = float("inf")
     started = time.perf_counter()
-    with _desk(sessions, margin) as (gw, session):
+    with _desk(sessions, margin) as (gw, session, async_session):
         keys = sorted(gw.keys)
         counted = _Counted(gw)
         with ExitStack() as kept:
@@ -140,6 +149,8 @@ def run_shape(
                             stack.enter_context(session(key))
                 elif shape == "all-at-once":
                     _all_at_once(session, keys)
+                elif shape == "all-at-once-asyncio":
+                    asyncio.run(_all_at_once_asyncio(async_session, keys))
                 else:
                     for key in keys:
                         gw.disconnect(key)
@@ -182,6 +193,21 @@ def _all_at_once(session: Callable[[str], Any], keys: list[str]) -> None:
         manager.__exit__(None, None, None)
     if errors:
         raise errors[0]
+
+
+async def _all_at_once_asyncio(session: Callable[[str], Any], keys: list[str]) -> None:
+    """Open one session a task, all started together; close them once all logged on."""
+    everyone = asyncio.Event()
+    opened: list[str] = []
+
+    async def open_one(key: str) -> None:
+        async with session(key):
+            opened.append(key)
+            if len(opened) == len(keys):
+                everyone.set()
+            await everyone.wait()
+
+    await asyncio.gather(*(open_one(key) for key in keys))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,10 @@
 """An account's Logon budget holds on real sockets: over loopback TLS against the real mock
 gateway, which refuses a third Logon of the account in any second (``logon_rate_limit = (2,
 1.0)``), clients of one ``Account(logons_per_second=2)`` are never refused, in each start shape:
-opened one after another, all at once, and dropped together by the gateway.
+opened one after another, all at once (threads of the blocking adapter, or tasks of the asyncio
+one), and dropped together by the gateway.
 
-The CI-sized run (a few repetitions of each shape, two or three sessions each: about 20 s);
+The CI-sized run (5 repetitions of each shape, two or three sessions each: about 35 s);
 ``benchmarks/bench_logon_spacing.py`` runs the full 50 repetitions of each shape (with the
 brief's 3 sessions, and a drop of six), and docs/maintainers/benchmarks.md records its result.
 """
