@@ -5,7 +5,7 @@
 The real mock gateway (TLS on loopback, in a thread) counts the Logons of an account's keys
 together and refuses one over ``faults.logon_rate_limit = (2, 1.0)`` (a third in any second)
 with a Logout ``58=rate limit exceeded``; the clients (the blocking adapter) share one
-`Account` with ``logons_per_second=2``. Three start shapes, each repeated:
+`Account` with ``logons_per_second=2``. The start shapes, each repeated:
 
 * ``one-after-another``: the sessions are opened one at a time, each once the one before it
   logged on;

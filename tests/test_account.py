@@ -452,3 +452,23 @@ def test_new_limits_apply_from_when_they_are_given() -> None:
     assert desk.limits.logons_per_second == 4.0
     with pytest.raises(LocalProtocolError, match="update takes AccountLimits of product"):
         desk.update(AccountLimits(product="margin", read=1, write=1), now=2.0)
+
+
+def test_the_logon_margin_is_added_to_each_spacing_and_checked() -> None:
+    tight = Account("desk", KEYS, AccountLimits(logons_per_second=2.0), logon_margin=0.0)
+    wide = Account("desk", KEYS, AccountLimits(logons_per_second=2.0), logon_margin=0.4)
+    assert tight.logons.interval == pytest.approx(0.5, abs=1e-5)
+    assert wide.logons.interval == pytest.approx(0.9, abs=1e-5)
+    assert Account("desk", KEYS).logons.interval == pytest.approx(1.0 + DEFAULT_LOGON_MARGIN)
+    oe = supervisor(wide, "key-oe", "KalshiNR")
+    md = supervisor(wide, "key-md", "KalshiMD")
+    oe.start(T0)
+    md.start(T0)
+    oe.handle_timer(T0 + 0.25)
+    oe.connection_made(T0 + 0.3)  # the Logon is handed to the wire: spaced from here
+    md.handle_timer(T0 + 0.3)
+    assert md.connect_at == pytest.approx(T0 + 0.3 + 0.9, abs=1e-5)
+    with pytest.raises(LocalProtocolError, match="logon_margin must be >= 0"):
+        Account("desk", KEYS, logon_margin=-0.1)
+    with pytest.raises(LocalProtocolError, match="logon_margin must be seconds"):
+        Account("desk", KEYS, logon_margin="0.1")  # type: ignore[arg-type]
