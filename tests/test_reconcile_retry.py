@@ -35,6 +35,10 @@ from kalshi_fix_sansio.tracker import OrderTracker
 
 T0 = 1_767_225_600.0
 EMPTY = b'{"fills": [], "orders": [], "market_positions": [], "cursor": ""}'
+CUTOFF = (
+    b'{"trades_created_ts": "2025-06-01T00:00:00Z", "orders_updated_ts": "2025-06-01T00:00:00Z"}'
+)
+"""Kalshi's historical cutoff (a prediction round's first page)."""
 
 
 def test_a_failed_round_is_retried_until_the_tracker_equals_the_exchange() -> None:
@@ -101,11 +105,13 @@ def test_the_retry_waits_doubles_up_to_its_cap_and_reconcile_runs_it_at_once() -
         assert rec.next_request(T0 + retry_in - 0.01) is None  # not before its time
     assert delays == [2.0, 4.0, 5.0]  # doubling, then the cap
     assert rec.start("asked again", T0 + 1) == [ReconcileStarted("asked again")]  # now
-    assert rec.retrying_at is None and rec.next_request(T0 + 1) is not None
-    assert rec.receive(RestResponse(200, EMPTY), T0 + 1) == []
-    done = rec.next_request(T0 + 1)
-    assert done is not None and done.endpoint == "orders"
-    events = rec.receive(RestResponse(200, EMPTY), T0 + 1)
+    assert rec.retrying_at is None
+    asked, events = [], []
+    while (request := rec.next_request(T0 + 1)) is not None:  # the whole round, from its start
+        asked.append(request.endpoint)
+        body = CUTOFF if request.endpoint == "cutoff" else EMPTY
+        events += rec.receive(RestResponse(200, body), T0 + 1)
+    assert asked == ["cutoff", "fills", "orders", "historical_fills", "historical_orders"]
     assert isinstance(events[-1], Reconciled) and not rec.active and rec.failures == 0
 
 
@@ -113,7 +119,7 @@ def test_without_round_retry_a_failed_round_ends_and_a_closed_session_stops_retr
     rec = reconciliation(round_retry=None)
     rec.start("asked for", T0)
     failed = [e for e in fail_a_pass(rec, T0) if isinstance(e, ReconcileFailed)]
-    assert failed == [ReconcileFailed("asked for", "fills", None, 1)]
+    assert failed == [ReconcileFailed("asked for", "cutoff", None, 1)]  # the first page
     assert not rec.active and rec.wake_at is None
     retrying = reconciliation(round_retry=5.0)
     retrying.start("asked for", T0)
