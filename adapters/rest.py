@@ -98,9 +98,15 @@ class RestCompanion:
                 if not active:
                     return events
                 if request is None:
-                    self.sleep(max((wake or 0.0) - self.clock(), 0.0) if wake else 0.05)
+                    self.sleep(_pause(wake, self.clock()))
                     continue
                 events += port.answer(_send(httpx, client, request), self.clock())
+
+
+def _pause(wake: float | None, now: float) -> float:
+    """How long to sleep before asking the round again: until ``wake``, but at most a second
+    (a round waiting minutes to retry notices its session closed within one)."""
+    return min(max(wake - now, 0.0), 1.0) if wake else 0.05
 
 
 def _send(httpx: ModuleType, client: Any, request: RestRequest) -> RestResponse | str:
@@ -153,7 +159,7 @@ class AsyncRestCompanion:
                 if not active:
                     return events
                 if request is None:
-                    await anyio.sleep(max((wake or 0.0) - self.clock(), 0.0) if wake else 0.05)
+                    await anyio.sleep(_pause(wake, self.clock()))
                     continue
                 answer = await _send_async(httpx, client, request)
                 events += port.answer(answer, self.clock())

@@ -162,7 +162,7 @@ class Target:
             if self.md_key is None:
                 raise UsageError("this example was not given a market-data key")
             key_id, key_file = self.md_key
-        options.setdefault("backoff", Backoff(attempts=2))
+        options.setdefault("backoff", Backoff(attempts=2, reconnect_attempts=2))
         return cls.from_key(
             key_id,
             path=key_file,

@@ -15,6 +15,7 @@ import pytest
 
 from kalshi_fix_sansio import RateLimited, Reconnected
 from kalshi_fix_sansio.account import (
+    DEFAULT_LOGON_MARGIN,
     Account,
     AccountKeyError,
     AccountLimits,
@@ -337,7 +338,8 @@ def test_the_first_due_slot_goes_to_order_entry_whoever_asked_first() -> None:
     assert oe.connect_at == T0 + 0.35  # granted: connect now
     oe.connection_made(T0 + 0.35)  # its Logon goes out
     md.handle_timer(md.connect_at)
-    assert md.connect_at == pytest.approx(T0 + 1.35, abs=1e-5)  # one second after it
+    # one second after it, and the margin for the exchange's jitter
+    assert md.connect_at == pytest.approx(T0 + 1.35 + DEFAULT_LOGON_MARGIN, abs=1e-5)
     assert account.logons.logons == [T0 + 0.35]
 
 
@@ -351,13 +353,14 @@ def test_a_failed_connection_or_an_ended_session_holds_no_one_back() -> None:
     assert md.connect_at is not None and md.connect_at > T0  # behind the granted one
     oe.connection_failed(T0 + 0.1, OSError("refused"))  # no Logon went out: slot freed
     md.handle_timer(md.connect_at)
-    assert md.connect_at == pytest.approx(T0 + 0.5, abs=1e-5)  # not behind oe's long backoff
+    spacing = 0.5 + DEFAULT_LOGON_MARGIN
+    assert md.connect_at == pytest.approx(T0 + spacing, abs=1e-5)  # not behind oe's backoff
     dc = supervisor(account, "key-dc", "KalshiDC")
     dc.start(T0 + 0.5)
     oe.close(T0 + 0.5)  # oe ends while waiting: its place is given up
-    md.connection_made(T0 + 0.5)
+    md.connection_made(T0 + spacing)
     dc.handle_timer(dc.connect_at)
-    assert dc.connect_at == pytest.approx(T0 + 1.0, abs=1e-5)
+    assert dc.connect_at == pytest.approx(T0 + 2 * spacing, abs=1e-5)
 
 
 def test_without_an_account_nothing_changes() -> None:
@@ -449,3 +452,23 @@ def test_new_limits_apply_from_when_they_are_given() -> None:
     assert desk.limits.logons_per_second == 4.0
     with pytest.raises(LocalProtocolError, match="update takes AccountLimits of product"):
         desk.update(AccountLimits(product="margin", read=1, write=1), now=2.0)
+
+
+def test_the_logon_margin_is_added_to_each_spacing_and_checked() -> None:
+    tight = Account("desk", KEYS, AccountLimits(logons_per_second=2.0), logon_margin=0.0)
+    wide = Account("desk", KEYS, AccountLimits(logons_per_second=2.0), logon_margin=0.4)
+    assert tight.logons.interval == pytest.approx(0.5, abs=1e-5)
+    assert wide.logons.interval == pytest.approx(0.9, abs=1e-5)
+    assert Account("desk", KEYS).logons.interval == pytest.approx(1.0 + DEFAULT_LOGON_MARGIN)
+    oe = supervisor(wide, "key-oe", "KalshiNR")
+    md = supervisor(wide, "key-md", "KalshiMD")
+    oe.start(T0)
+    md.start(T0)
+    oe.handle_timer(T0 + 0.25)
+    oe.connection_made(T0 + 0.3)  # the Logon is handed to the wire: spaced from here
+    md.handle_timer(T0 + 0.3)
+    assert md.connect_at == pytest.approx(T0 + 0.3 + 0.9, abs=1e-5)
+    with pytest.raises(LocalProtocolError, match="logon_margin must be >= 0"):
+        Account("desk", KEYS, logon_margin=-0.1)
+    with pytest.raises(LocalProtocolError, match="logon_margin must be seconds"):
+        Account("desk", KEYS, logon_margin="0.1")  # type: ignore[arg-type]

@@ -306,7 +306,7 @@ def test_connection_failed_when_reconnect_attempts_run_out(
     async def main() -> None:
         # maintenance_retry=None: on the wall clock, a Thursday 3-5 AM ET would keep the
         # session through Kalshi's maintenance window instead
-        backoff = Backoff(base=0.01, cap=0.05, attempts=3, seed=3, maintenance_retry=None)
+        backoff = Backoff(base=0.01, cap=0.05, seed=3, maintenance_retry=None, reconnect_attempts=3)
         client = client_for(gw, backoff=backoff)
         async with client.order_entry() as oe:
             await oe.wait_for(of_type(LoggedOn), 5)

@@ -424,7 +424,9 @@ def test_a_gateway_gone_for_good_ends_in_connection_failed(
     h = prediction_gateway
     # on the wall clock: maintenance_retry=None, or on a Thursday 3-5 AM ET the session would
     # be kept through Kalshi's maintenance window (tests/test_supervisor_maintenance.py)
-    backoff = RecordingBackoff(base=0.01, cap=0.02, attempts=2, seed=11, maintenance_retry=None)
+    backoff = RecordingBackoff(
+        base=0.01, cap=0.02, seed=11, maintenance_retry=None, reconnect_attempts=2
+    )
     with make_client(h, backoff=backoff).order_entry() as oe:
         rec = Recorder(oe)
         oe.send(buy(h, "last"))

@@ -72,7 +72,9 @@ def test_a_two_hour_window_ends_in_a_reconnect_without_connection_failed() -> No
 
 def test_without_the_maintenance_pace_the_window_spends_the_attempts() -> None:
     sim = simulation(THU_0310_ET)
-    client = sim.client(KEY_ID, SIGNER, backoff=Backoff(seed=0, maintenance_retry=None))
+    client = sim.client(
+        KEY_ID, SIGNER, backoff=Backoff(seed=0, maintenance_retry=None, reconnect_attempts=10)
+    )
     with client.order_entry() as oe:
         sim.gateway.maintenance(until=THU_0500_ET)
         with pytest.raises(ConnectionFailed, match="after 10 attempts"):

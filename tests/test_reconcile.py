@@ -31,7 +31,8 @@ from kalshi_fix_sansio.reconcile import (
 from kalshi_fix_sansio.rest import RestRequest, RestResponse, rest_headers, rest_path
 from kalshi_fix_sansio.tracker import OrderStatus
 
-REST = RestOptions(base_url="https://127.0.0.1:1")
+# a failed round ends here (its retries: test_reconcile_retry.py)
+REST = RestOptions(base_url="https://127.0.0.1:1", round_retry=None)
 
 
 def answer(app: RestApp, request: RestRequest, now: float) -> RestResponse:

@@ -7,6 +7,7 @@ socket, no sleep.
 
 from __future__ import annotations
 
+import datetime
 import random
 
 import pytest
@@ -14,6 +15,12 @@ from test_supervisor import Harness, order
 
 from kalshi_fix_sansio import WaitingOutMaintenance
 from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.reconnect import (
+    KALSHI_MAINTENANCE,
+    MaintenanceSchedule,
+    MaintenanceWindow,
+    OneOffWindow,
+)
 from kalshi_fix_sansio.store import MemoryStore
 from kalshi_fix_sansio.supervisor import (
     Backoff,
@@ -102,7 +109,7 @@ def test_a_short_drop_in_the_window_reconnects_at_once() -> None:
 
 
 def test_after_the_window_the_backoff_counts_again_from_its_first_delay() -> None:
-    h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=1))
+    h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=1, reconnect_attempts=3))
     _dropped(h, THU_0310_ET)
     in_window = _fail_until(h, THU_0500_ET)
     after = _fail_until(h, THU_0500_ET + 3600.0)
@@ -114,7 +121,8 @@ def test_after_the_window_the_backoff_counts_again_from_its_first_delay() -> Non
 
 
 def test_maintenance_retry_none_keeps_the_window_like_any_other_time() -> None:
-    h = Harness(backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=1, maintenance_retry=None))
+    backoff = Backoff(base=1.0, cap=4.0, seed=1, maintenance_retry=None, reconnect_attempts=3)
+    h = Harness(backoff=backoff)
     _dropped(h, THU_0310_ET)
     made = _fail_until(h, THU_0500_ET)
     assert len(made) == 3 and isinstance(h.sup.failure, ConnectionFailed)
@@ -201,3 +209,66 @@ def test_backoff_maintenance_delay() -> None:
 def test_backoff_refuses_a_bad_maintenance_retry(bad: object) -> None:
     with pytest.raises(LocalProtocolError, match="maintenance_retry must be"):
         Backoff(maintenance_retry=bad)  # type: ignore[arg-type]
+
+
+def _utc(*when: int) -> float:
+    return datetime.datetime(*when, tzinfo=datetime.timezone.utc).timestamp()
+
+
+THANKSGIVING = datetime.date(2026, 11, 26)  # a Thursday: Kalshi may move its window
+THU_1126_0310_ET = _utc(2026, 11, 26, 8, 10)  # 03:10 EST
+FRI_1127_0310_ET = _utc(2026, 11, 27, 8, 10)
+FRI_1127_0500_ET = _utc(2026, 11, 27, 10, 0)
+MOVED = MaintenanceSchedule(
+    skipped=[THANKSGIVING], extra=[OneOffWindow(datetime.date(2026, 11, 27))]
+)
+
+
+def test_the_schedule_is_data_with_kalshis_default_and_moves() -> None:
+    assert KALSHI_MAINTENANCE.contains(THU_1126_0310_ET)  # the default: every Thursday
+    assert not KALSHI_MAINTENANCE.contains(FRI_1127_0310_ET)
+    assert not MOVED.contains(THU_1126_0310_ET)  # moved away from Thanksgiving...
+    assert MOVED.window(FRI_1127_0310_ET) == (_utc(2026, 11, 27, 8, 0), FRI_1127_0500_ET)
+    assert in_maintenance_window(FRI_1127_0310_ET, MOVED)  # ...to the Friday
+    assert seconds_until_maintenance_ends(FRI_1127_0310_ET, MOVED) == 110 * 60
+    assert MOVED.contains(THU_0310_ET)  # other Thursdays keep the weekly window
+    summer = _utc(2026, 7, 9, 7, 10)  # Thursday 03:10 EDT (UTC-4)
+    assert KALSHI_MAINTENANCE.window(summer) == (_utc(2026, 7, 9, 7, 0), _utc(2026, 7, 9, 9, 0))
+    monday = MaintenanceSchedule(
+        weekly=[MaintenanceWindow(0, datetime.time(22), datetime.time(23))]
+    )
+    assert monday.contains(_utc(2026, 1, 13, 3, 30))  # Monday 22:30 EST
+    assert not monday.contains(THU_0310_ET)
+
+
+def test_bad_schedules_say_what_is_wrong() -> None:
+    with pytest.raises(LocalProtocolError, match="start 05:00:00 must be before end 03:00:00"):
+        MaintenanceWindow(3, datetime.time(5), datetime.time(3))
+    with pytest.raises(LocalProtocolError, match="weekday must be 0"):
+        MaintenanceWindow(7)
+    with pytest.raises(LocalProtocolError, match=r"day must be a datetime\.date"):
+        OneOffWindow("2026-11-27")  # type: ignore[arg-type]
+    with pytest.raises(LocalProtocolError, match=r"skipped takes datetime\.date"):
+        MaintenanceSchedule(skipped=["2026-11-26"])  # type: ignore[list-item]
+    with pytest.raises(LocalProtocolError, match="takes OneOffWindow values"):
+        MaintenanceSchedule(extra=[(1.0, 2.0)])  # type: ignore[list-item]
+    with pytest.raises(
+        LocalProtocolError, match=r"Backoff\.maintenance must be a MaintenanceSchedule"
+    ):
+        Backoff(maintenance=[])  # type: ignore[arg-type]
+
+
+def test_a_session_follows_its_backoffs_schedule() -> None:
+    backoff = Backoff(base=1.0, cap=4.0, attempts=3, seed=1, maintenance=MOVED)
+    h = Harness(backoff=backoff)
+    _dropped(h, FRI_1127_0310_ET)
+    made = _fail_until(h, FRI_1127_0500_ET)
+    assert h.sup.failure is None and len(made) > 100  # kept through the moved window
+    (wait,) = h.of(WaitingOutMaintenance)
+    assert wait.ends_at == FRI_1127_0500_ET
+    thanksgiving = Harness(
+        backoff=Backoff(base=1.0, cap=4.0, attempts=3, seed=1, maintenance=MOVED)
+    )
+    _dropped(thanksgiving, THU_1126_0310_ET)
+    _fail_until(thanksgiving, THU_1126_0310_ET + 60)  # no window that day: reconnects go on
+    assert not thanksgiving.of(WaitingOutMaintenance) and thanksgiving.sup.failure is None

@@ -1,4 +1,5 @@
-"""The checks of a client's names and options: one message per mistake, saying what is valid.
+"""The checks of a client's names and options, and a connection's options (`ConnectOptions`)
+with where they lead (`describe_target`): one message per mistake, saying what is valid.
 
 Every option is checked when a client is built: session-type names against the spec's
 `SESSIONS` (with a guess at what was meant), `SessionConfig` fields a client sets itself
@@ -16,17 +17,23 @@ from typing import Final
 
 import attrs
 
+from kalshi_fix_sansio.account import Account
 from kalshi_fix_sansio.config import SessionConfig
 from kalshi_fix_sansio.errors import LocalProtocolError
 from kalshi_fix_sansio.spec import SESSIONS
+from kalshi_fix_sansio.supervisor import Backoff
 
-from ._endpoints import session_types
+from ._endpoints import Endpoint, documented_environment, kalshi_endpoint, session_types
+from ._logwriter import MessageLog
 
 __all__ = [
     "SESSION_OPTIONS",
+    "ConnectOptions",
     "check_bool",
     "check_path",
     "check_session_options",
+    "describe_target",
+    "endpoint_label",
     "refuse_trust_beside_context",
     "refuse_type",
     "session_type_problem",
@@ -180,3 +187,116 @@ def check_session_options(where: str, names: Iterable[object]) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Where a session connects, in words
+
+
+def endpoint_label(
+    product: str | None, session_type: str | None, environment: str | None, endpoint: Endpoint
+) -> str:
+    """``Kalshi demo`` for Kalshi's documented endpoint, else ``override`` (with the Kalshi
+    environment its host names, if any); without a session type, only what the host is."""
+    named = documented_environment(endpoint, product)
+    if product is None or session_type is None:
+        return "override" if named is None else f"a Kalshi {named} host"
+    if named is None:
+        return "override"
+    documented = kalshi_endpoint(product, named, session_type)
+    same = (
+        endpoint.tls
+        and endpoint.port == documented.port
+        and endpoint.host.lower().rstrip(".") == documented.host
+    )
+    if same and environment in (None, named):
+        return f"Kalshi {named}"
+    return f"override: a Kalshi {named} host"
+
+
+def _target(
+    product: str | None, session_type: str | None, environment: str | None, endpoint: Endpoint
+) -> str:
+    label = endpoint_label(product, session_type, environment, endpoint)
+    if product is None or session_type is None:
+        who = "endpoint" if environment is None else f"{environment} endpoint"
+        return f"{who} {endpoint} ({label})"
+    who = f"{product}/{session_type}" + ("" if environment is None else f" {environment}")
+    return f"{who} -> {endpoint} ({label})"
+
+
+def describe_target(config: SessionConfig, options: ConnectOptions) -> str:
+    """Which environment and host a session dials, in one line (for logs and reprs).
+
+    Examples: ``prediction/KalshiNR demo -> tls://fix.demo.kalshi.co:8228 (Kalshi demo)``;
+    ``prediction/KalshiNR demo -> tcp://127.0.0.1:5001 (override)``. The label says
+    ``Kalshi <environment>`` for Kalshi's documented endpoint of the session type, else
+    ``override``, with the Kalshi environment the host names when it names one (e.g. a
+    production host given to a demo client: ``override: a Kalshi production host``). Nothing
+    secret is in it.
+
+    Args:
+        config: the session's config (product and session type).
+        options: its connection options (endpoint and the client's environment).
+
+    Returns:
+        The line, without a trailing newline.
+    """
+    return _target(config.product, config.session_type, options.environment, options.endpoint)
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class ConnectOptions:
+    """How an adapter reaches and keeps one session.
+
+    The repr says where the session connects (`describe_target`'s line) and the policy; it
+    holds nothing secret.
+
+    Attributes:
+        endpoint: host, port, TLS.
+        ssl_context: the TLS context (None for plain TCP to loopback).
+        allow_unlisted_hosts: permit a non-loopback host that is not a documented Kalshi host.
+        allow_insecure_tls: permit an ``ssl_context`` weaker than the library's (no
+            verification, no host name check, below TLS 1.2) to a non-loopback host; it is
+            still warned about (`InsecureTLSWarning`, see `ssl_context_for`).
+        backoff: reconnect delays (full jitter).
+        reconnect: reconnect after a drop (with a fresh Logon signature each time).
+        connect_timeout: seconds for the TCP + TLS handshake.
+        message_log: the FIX message log, if any.
+        maintenance_reset: reset sequence numbers on RT/PT too when reconnecting after
+            Kalshi's Thursday maintenance window.
+        product: the product the endpoint was chosen for (set by the client; labels only).
+        session_type: the session type it was chosen for (set by the client; labels only).
+        environment: the client's environment, ``"demo"`` or ``"production"`` (set by the
+            client): with it, `describe_target` tells Kalshi's endpoint from an override.
+        account: the `Account` of the session's key (set by the client): its Logon budget and
+            order decide when the session connects.
+    """
+
+    endpoint: Endpoint
+    ssl_context: ssl.SSLContext | None
+    allow_unlisted_hosts: bool = False
+    allow_insecure_tls: bool = False
+    backoff: Backoff = attrs.field(factory=Backoff)
+    reconnect: bool = True
+    connect_timeout: float = 10.0
+    message_log: MessageLog | None = None
+    maintenance_reset: bool = False
+    product: str | None = None
+    session_type: str | None = None
+    environment: str | None = None
+    account: Account | None = None
+
+    def __repr__(self) -> str:
+        target = _target(self.product, self.session_type, self.environment, self.endpoint)
+        context = "None" if self.ssl_context is None else "<ssl.SSLContext>"
+        return (
+            f"ConnectOptions({target}, ssl_context={context}, "
+            f"allow_unlisted_hosts={self.allow_unlisted_hosts}, "
+            f"allow_insecure_tls={self.allow_insecure_tls}, backoff={self.backoff!r}, "
+            f"reconnect={self.reconnect}, connect_timeout={self.connect_timeout}, "
+            f"message_log={_log_text(self.message_log)}, "
+            f"maintenance_reset={self.maintenance_reset})"
+        )
+
+
+def _log_text(log: MessageLog | None) -> str:
+    if log is None:
+        return "None"
+    return f"<MessageLog {log.session_id}" + (f" -> {log.path}>" if log.path else ">")

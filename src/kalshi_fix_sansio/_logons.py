@@ -4,9 +4,14 @@ Kalshi rate-limits Logons (the rate is not published) and answers one over the l
 Logout ``58=rate limit exceeded``. A desk's sessions of one account (one API key each) that drop
 together must therefore not all log on again at once. `LogonSchedule` hands out Logon slots:
 
-* at most ``rate`` Logons a second: two slots are at least ``1 / rate`` seconds apart (a
-  bucket of one Logon), counted from the Logon actually sent (`Ticket.sent`), and no slot is
-  given while a granted session has not sent its Logon yet;
+* at most ``rate`` Logons a second: two slots are at least ``1 / rate + margin`` seconds apart
+  (a bucket of one Logon), counted from the moment the Logon is handed to the wire
+  (`Ticket.sent`: the step that signs it and gives its bytes to the pump, which writes them
+  before it reads its clock again), never from the grant or the connection; no slot is given
+  while a granted session has not sent its Logon yet. ``margin`` covers what happens between
+  our write and the exchange's count (network, TLS, the exchange's own processing): an exchange
+  that counts a Logon a little late and the next one promptly sees them closer than we sent
+  them (on loopback TLS, 15-60 ms closer);
 * in order of rank (`Ticket.rank`: order entry 0 first, market data last): a session is due
   ``gather`` seconds after it asked at the earliest (or when its own backoff says, if later),
   and a slot goes to the lowest rank among the sessions due within ``gather`` of it (the slot
@@ -16,7 +21,7 @@ together must therefore not all log on again at once. `LogonSchedule` hands out 
 A `Supervisor <kalshi_fix_sansio.supervisor.Supervisor>` holds one `Ticket`: `Ticket.want` when
 it plans a connection, `Ticket.slot` when its wake-up comes (the answer is when to connect:
 ``now`` once granted, else a later time to look again), `Ticket.sent` once the connection is
-made (the Logon goes out), `Ticket.failed` when the connection could not be made, and
+made and its Logon is handed to the wire, `Ticket.failed` when the connection could not be made, and
 `Ticket.leave` when it ends. Nothing here reads a clock: ``now`` is an argument. The sessions
 of a blocking client run in threads of their own: that adapter gives the schedule a lock
 (`LogonSchedule.guard_with`), which every `Ticket` call holds.
@@ -30,7 +35,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Final
 
-__all__ = ["LOGON_SPACING_SLACK", "LogonSchedule", "Ticket"]
+__all__ = ["DEFAULT_LOGON_MARGIN", "LOGON_SPACING_SLACK", "LogonSchedule", "Ticket"]
+
+DEFAULT_LOGON_MARGIN: Final = 0.25
+"""Seconds added to the spacing of two Logons of an account (``1 / rate`` apart at least), for
+the jitter between our write and the exchange's count of it: the (n+1)-th Logon after the
+first of a full second then lands ``n * margin`` seconds clear of that second's window."""
 
 LOGON_SPACING_SLACK: Final = 1e-6
 """Seconds added to each slot's spacing, so that float sums of ``1 / rate`` never land a hair
@@ -95,7 +105,8 @@ class Ticket:
         return at
 
     def sent(self, now: float) -> None:
-        """The connection is made: its Logon goes out now."""
+        """Its Logon is handed to the wire now (signed, its bytes given to the pump): the
+        account's next Logon is spaced from here."""
         with self._schedule.guard:
             if self._state == _GRANTED:
                 self._schedule.released()
@@ -126,9 +137,10 @@ class LogonSchedule:
         rate: most Logons per second (> 0).
         gather: seconds a session waits after asking before it may log on, so that sessions
             dropped together are ordered by rank (>= 0).
+        margin: seconds added to each spacing of ``1 / rate`` (>= 0; `DEFAULT_LOGON_MARGIN`).
 
     Raises:
-        ValueError: a rate that is not > 0 and finite, or a negative gather.
+        ValueError: a rate that is not > 0 and finite, or a negative gather or margin.
     """
 
     __slots__ = (
@@ -139,12 +151,17 @@ class LogonSchedule:
         "guard",
         "interval",
         "logons",
+        "margin",
+        "rate",
         "tickets",
     )
 
-    def __init__(self, rate: float, gather: float) -> None:
+    def __init__(self, rate: float, gather: float, margin: float = DEFAULT_LOGON_MARGIN) -> None:
         if not 0 <= gather < math.inf:
             raise ValueError(f"gather must be seconds >= 0, got {gather!r}")
+        if not 0 <= margin < math.inf:
+            raise ValueError(f"the Logon margin must be seconds >= 0, got {margin!r}")
+        self.margin = margin
         self.set_rate(rate)
         self.gather = gather
         self.tickets: weakref.WeakSet[Ticket] = weakref.WeakSet()  # a lost one holds no one
@@ -157,10 +174,12 @@ class LogonSchedule:
         self._count = 0
 
     def set_rate(self, rate: float) -> None:
-        """At most ``rate`` Logons a second from the next slot on."""
+        """At most ``rate`` Logons a second from the next slot on (each ``1 / rate + margin``
+        seconds after the last one sent)."""
         if not 0 < rate < math.inf:
             raise ValueError(f"Logons per second must be > 0 and finite, got {rate!r}")
-        self.interval = 1.0 / rate + LOGON_SPACING_SLACK
+        self.rate = rate
+        self.interval = 1.0 / rate + self.margin + LOGON_SPACING_SLACK
 
     def guard_with(self, make_lock: Callable[[], AbstractContextManager[Any]]) -> None:
         """Hold a lock made by ``make_lock`` in every `Ticket` call from now on (an adapter

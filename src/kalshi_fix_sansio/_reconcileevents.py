@@ -79,12 +79,20 @@ class Reconciled(Event):
 @attrs.frozen(slots=True)
 class ReconcileFailed(Event):
     """A reconciliation could not finish (a `RestProblem` before it said why): nothing of it was
-    applied; the tracker is as it was. Reconcile again later.
+    applied; the tracker is as it was (it may be behind the exchange). Unless retries are off
+    (``RestOptions(round_retry=None)``), the round runs again by itself in ``retry_in`` seconds
+    (the delay doubling with each failure, up to ``round_retry_cap``) until one succeeds
+    (`Reconciled`).
 
     Attributes:
         reason: why it ran.
         endpoint: the endpoint that failed.
+        retry_in: seconds until the round runs again; None: it is not retried (reconcile
+            again yourself).
+        attempt: how many times in a row the round failed (1: its first failure).
     """
 
     reason: str
     endpoint: str
+    retry_in: float | None = None
+    attempt: int = 1

@@ -55,13 +55,21 @@ class RestPort:
                 f"a REST companion runs a Reconciliation, a Driver or a session, got {target!r}"
             )
         self.rec = rec  # a driver's queues the events of its answers itself (its sink)
+        supervisor = getattr(driver, "supervisor", None)
+        self.ended: Callable[[], bool] = (
+            (lambda: bool(supervisor.finished)) if supervisor is not None else (lambda: False)
+        )
+        """The session the round belongs to ended (a failed round is then not retried)."""
 
     def step(self, now: float) -> tuple[bool, RestRequest | None, float | None]:
         """(whether the round is under way, the request to send now or None, when to ask
-        again after a 429 / 5xx or None). A round over lets the session start a companion
-        for its next one."""
+        again after a 429 / 5xx or a failed round's retry delay, or None). A round over lets
+        the session start a companion for its next one; a round waiting to retry ends once its
+        session ended."""
         with self.lock:
             rec = self.rec
+            if rec.retrying_at is not None and self.ended():
+                rec.stop()  # its session is closed: nothing to make whole any more
             if not rec.active and self.session is not None:
                 self.session._rest_running = False  # a new round starts a new companion
             return rec.active, rec.next_request(now), rec.wake_at

@@ -64,7 +64,7 @@ from kalshi_fix_sansio.supervisor import (
 )
 from kalshi_fix_sansio.tracker import OrderTracker
 
-from ._clientbase import ConnectOptions, describe_target
+from ._clientoptions import ConnectOptions, describe_target
 from ._endpoints import check_endpoint
 from ._loglines import log_event, log_fields, log_session_event
 from ._logwriter import MessageLog

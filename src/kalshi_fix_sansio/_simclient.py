@@ -31,7 +31,8 @@ from typing import Any, Protocol, TypeVar
 
 from . import _callers as waits
 from ._callers import Wait
-from ._clientbase import ClientBase, ConnectOptions
+from ._clientbase import ClientBase
+from ._clientoptions import ConnectOptions
 from ._sessionbase import SessionBase
 from ._simnet import Peer, Pipe, Scheduler, SimulationStalled, Timer
 from ._syncapi import SyncAPI, SyncKillAll

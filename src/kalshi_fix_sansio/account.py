@@ -38,7 +38,7 @@ from typing import Any, Final
 import attrs
 
 from ._credentials import Credentials
-from ._logons import LogonSchedule
+from ._logons import DEFAULT_LOGON_MARGIN, LogonSchedule
 from .errors import FixError, LocalProtocolError, RemoteProtocolError, TransportError
 from .ratelimit import PREDICTION_TIERS, RateLimiter, Tier
 from .rest import (
@@ -53,6 +53,7 @@ from .rest import (
 __all__ = [
     "DEFAULT_GATHER",
     "DEFAULT_LOGONS_PER_SECOND",
+    "DEFAULT_LOGON_MARGIN",
     "LOGON_ORDER",
     "MAX_BUDGET",
     "PERPS_READ_BURST",
@@ -382,12 +383,16 @@ class Account:
         limits: the account's `AccountLimits` (default: prediction, Basic tier).
         gather: seconds a session waits after asking to connect before it may log on
             (`DEFAULT_GATHER`), so that sessions dropped together go in `LOGON_ORDER`.
+        logon_margin: seconds added to the ``1 / logons_per_second`` between two Logons of
+            the account (`DEFAULT_LOGON_MARGIN`): the jitter between our write and the
+            exchange's count of it (network, TLS, its processing). Raise it on a path whose
+            latency varies more; 0 spaces them by the rate alone.
         shard_of: margin: Symbol -> exchange shard (`RateLimiter`'s ``shard_of``).
         shard_write: margin: Write budget per shard (`RateLimiter`'s ``shard_write``).
 
     Raises:
-        LocalProtocolError: no keys, a key that is not a non-empty string, or ``gather``
-            out of range.
+        LocalProtocolError: no keys, a key that is not a non-empty string, or ``gather`` or
+            ``logon_margin`` out of range.
     """
 
     def __init__(
@@ -397,6 +402,7 @@ class Account:
         limits: AccountLimits | None = None,
         *,
         gather: float = DEFAULT_GATHER,
+        logon_margin: float = DEFAULT_LOGON_MARGIN,
         shard_of: Mapping[str, int | str] | ShardOf | None = None,
         shard_write: float | Mapping[int | str, float] | None = None,
     ) -> None:
@@ -414,10 +420,13 @@ class Account:
             raise LocalProtocolError(
                 f"Account {name!r}: limits must be an AccountLimits, got {type(limits).__name__}"
             )
-        if isinstance(gather, bool) or not isinstance(gather, (int, float)):
-            raise LocalProtocolError(f"Account {name!r}: gather must be seconds, got {gather!r}")
-        if not 0 <= gather < math.inf:
-            raise LocalProtocolError(f"Account {name!r}: gather must be >= 0, got {gather!r}")
+        for what, seconds in (("gather", gather), ("logon_margin", logon_margin)):
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+                raise LocalProtocolError(
+                    f"Account {name!r}: {what} must be seconds, got {seconds!r}"
+                )
+            if not 0 <= seconds < math.inf:
+                raise LocalProtocolError(f"Account {name!r}: {what} must be >= 0, got {seconds!r}")
         self.name = name
         self.keys = key_set
         """The account's API key ids."""
@@ -434,13 +443,15 @@ class Account:
         )
         """The `RateLimiter` every session of the account bills (its application-message
         budget): a `RateLimited` on one session drains it for all."""
-        self.logons = LogonSchedule(limits.logons_per_second, float(gather))
-        """When each session may log on (`logons.logons`: when each Logon was sent)."""
+        self.logons = LogonSchedule(limits.logons_per_second, float(gather), float(logon_margin))
+        """When each session may log on (`logons.logons`: when each Logon was sent;
+        `logons.interval`: the least seconds between two, margin included)."""
 
     def __repr__(self) -> str:
         return (
             f"Account({self.name!r}, {self.product}, tier={self.limiter.tier.name}, "
-            f"keys={len(self.keys)}, logons_per_second={self.limits.logons_per_second:g})"
+            f"keys={len(self.keys)}, logons_per_second={self.limits.logons_per_second:g}, "
+            f"logon_margin={self.logons.margin:g})"
         )
 
     def update(self, limits: AccountLimits, now: float) -> None:

@@ -25,7 +25,8 @@ counts (`SessionMetrics`, `MetricsSnapshot`).
 import Endpoint`` and ``from kalshi_fix_sansio.client import Endpoint`` give the same class.
 """
 
-from ._clientbase import MAX_QUEUED_EVENTS, ConnectOptions, describe_target
+from ._clientbase import MAX_QUEUED_EVENTS
+from ._clientoptions import ConnectOptions, describe_target
 from ._credentials import Credentials
 from ._endpoints import (
     KALSHI_FIX_HOSTS,

@@ -41,7 +41,8 @@ from __future__ import annotations
 
 from ._asyncapi import AsyncAPI, AsyncKillAll, AsyncPump, deliver
 from ._callers import Until, Wait, drive
-from ._clientbase import MAX_QUEUED_EVENTS, ClientBase, ConnectOptions
+from ._clientbase import MAX_QUEUED_EVENTS, ClientBase
+from ._clientoptions import ConnectOptions
 from ._endpoints import loopback_addresses
 from ._readers import Readers
 from ._restport import RestPort

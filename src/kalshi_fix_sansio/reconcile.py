@@ -18,7 +18,10 @@ the same API key as the FIX Logon, then applies them to the tracker at once:
 * every fill of a reconciled order is told in a `ReconciledFill` naming who counted it
   (``fix``, ``replay`` or ``rest``), and a `Reconciled` sums the round up;
 * a page that is malformed, paginated wrongly, refused (401) or rate limited past the retries
-  ends the round with a `RestProblem` and `ReconcileFailed` (nothing applied); a record that
+  ends the pass with a `RestProblem` and `ReconcileFailed` (nothing applied), and the round
+  runs again after ``round_retry`` seconds (doubling with each failure, up to
+  ``round_retry_cap``) until a pass is applied: the tracker is never left behind the exchange
+  until the application thinks of asking (``round_retry=None``: not retried); a record that
   cannot be read is a `RestProblem` of its own; a record that disagrees with what FIX said is a
   `RestContradiction` (the tracker keeps what it had). Nothing but events comes out of bad
   REST input.
@@ -33,7 +36,7 @@ extra). See docs/accounts.md.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -65,6 +68,8 @@ from .rest import (
 from .tracker import OrderTracker
 
 __all__ = [
+    "DEFAULT_ROUND_RETRY",
+    "DEFAULT_ROUND_RETRY_CAP",
     "SOURCES",
     "ReconcileFailed",
     "ReconcileStarted",
@@ -77,6 +82,13 @@ __all__ = [
     "RestRateLimited",
     "wants_reconciliation",
 ]
+
+DEFAULT_ROUND_RETRY: Final = 5.0
+"""Seconds before a failed reconciliation round runs again (doubling with each failure)."""
+
+DEFAULT_ROUND_RETRY_CAP: Final = 300.0
+"""The longest delay between two runs of a failing round: Kalshi's REST API is asked at least
+every five minutes until the tracker is whole again."""
 
 
 def wants_reconciliation(event: Event) -> str | None:
@@ -109,6 +121,10 @@ class RestOptions:
         retry_delay: first delay after a 429 / 5xx without ``Retry-After`` (doubling).
         positions: also read the positions page.
         lookback: seconds of history read (see `Reconciliation`; None: all of it).
+        round_retry: seconds before a failed round runs again (`DEFAULT_ROUND_RETRY`), the
+            delay doubling with each failure in a row; None: a failed round is not retried.
+        round_retry_cap: the longest delay between two runs of a failing round
+            (`DEFAULT_ROUND_RETRY_CAP`).
         automatic: start a round by itself when catch-up cannot make the order state whole
             (`wants_reconciliation`); False: only when asked (``reconcile()``).
     """
@@ -123,6 +139,8 @@ class RestOptions:
     positions: bool = True
     automatic: bool = True
     lookback: float | None = None
+    round_retry: float | None = DEFAULT_ROUND_RETRY
+    round_retry_cap: float = DEFAULT_ROUND_RETRY_CAP
 
     def build(
         self,
@@ -154,6 +172,8 @@ class RestOptions:
             positions=self.positions,
             replayed=replayed,
             lookback=self.lookback,
+            round_retry=self.round_retry,
+            round_retry_cap=self.round_retry_cap,
         )
 
 
@@ -186,6 +206,12 @@ class Reconciliation:
         lookback: seconds of history read (``min_ts``): fills and orders of the last
             ``lookback`` seconds, and every order still resting; None: the whole history
             (bounded by ``max_pages``).
+        round_retry: seconds before a round that failed runs again (its `ReconcileFailed`
+            says when: ``retry_in``), doubling with each failure in a row, until one is
+            applied; None (the default here, so that a caller's own loop over one round
+            ends): a failed round ends there. A session's (`RestOptions`) retries by
+            default.
+        round_retry_cap: the longest of those delays.
 
     Raises:
         LocalProtocolError: an option out of range.
@@ -206,6 +232,8 @@ class Reconciliation:
         positions: bool = True,
         replayed: Callable[[str], bool] | None = None,
         lookback: float | None = None,
+        round_retry: float | None = None,
+        round_retry_cap: float = DEFAULT_ROUND_RETRY_CAP,
     ) -> None:
         if not isinstance(tracker, OrderTracker):
             raise LocalProtocolError(f"tracker must be an OrderTracker, got {tracker!r}")
@@ -218,6 +246,14 @@ class Reconciliation:
         _positive("retry_delay", retry_delay, integer=False)
         if lookback is not None:
             _positive("lookback", lookback, integer=False)
+        if round_retry is not None:
+            _positive("round_retry", round_retry, integer=False)
+        _positive("round_retry_cap", round_retry_cap, integer=False)
+        self.round_retry = round_retry
+        self.round_retry_cap = round_retry_cap
+        self.failures = 0
+        """How many times in a row the round under way failed (0: none, or none runs)."""
+        self._retry_at: float | None = None  # a failed round runs again then
         self.lookback = lookback
         self.tracker = tracker
         self.credentials = credentials
@@ -260,18 +296,40 @@ class Reconciliation:
 
     @property
     def wake_at(self) -> float | None:
-        """When the next request may go (after a 429 / 5xx); None: now, or nothing to send."""
+        """When the next request may go (after a 429 / 5xx, or a failed round's retry); None:
+        now, or nothing to send."""
         if self.reason is None or self._in_flight is not None or not self._pagers:
             return None
+        if self._retry_at is not None:
+            return self._retry_at
         return self._pagers[0].wake_at
 
+    @property
+    def retrying_at(self) -> float | None:
+        """When the round that failed runs again (None: it is not waiting to)."""
+        return self._retry_at if self.reason is not None else None
+
     def start(self, reason: str, now: float) -> list[Event]:
-        """Begin a round (a round under way runs again once it ends); its `ReconcileStarted`."""
-        if self.reason is not None:
+        """Begin a round (a round under way runs again once it ends; one waiting to retry
+        after a failure runs now); its `ReconcileStarted`."""
+        if self.reason is not None and self._retry_at is None:
             self._again = reason
             return []
         self.reason = reason
         self.rounds += 1
+        self._retry_at = None
+        self._pass(now)
+        return [ReconcileStarted(reason)]
+
+    def stop(self) -> None:
+        """Give up a round that waits to retry after a failure (its session ended); a round
+        whose requests are under way goes on."""
+        if self._retry_at is not None:
+            self._retry_at = None
+            self._end([], 0.0)
+
+    def _pass(self, now: float) -> None:
+        """Ask every page again, from the first."""
         options: dict[str, Any] = {
             "page_size": self.page_size,
             "max_pages": self.max_pages,
@@ -293,13 +351,17 @@ class Reconciliation:
         self._options = options
         self._done = {}
         self._incomplete = None
-        return [ReconcileStarted(reason)]
 
     def next_request(self, now: float) -> RestRequest | None:
         """The next request to send at ``now``: None while one is in flight, while waiting
         (`wake_at`), or when no round runs."""
         if self.reason is None or self._in_flight is not None or not self._pagers:
             return None
+        if self._retry_at is not None:
+            if now < self._retry_at:
+                return None
+            self._retry_at = None
+            self._pass(now)  # the failed round again, from its first page (and `min_ts`)
         pager = self._pagers[0]
         if pager.wake_at is not None and now < pager.wake_at:
             return None
@@ -356,7 +418,7 @@ class Reconciliation:
                 "/historical/fills and /historical/orders were not looked for"
             )
         elif pager.failed:
-            return self._end([ReconcileFailed(reason, pager.endpoint)], now)
+            return self._failed(reason, pager.endpoint, now)
         elif not pager.done:
             return []
         elif pager.endpoint == "cutoff":
@@ -396,7 +458,19 @@ class Reconciliation:
                 self._pagers.append(Pager(endpoint, **self._options))
         return []
 
+    def _failed(self, reason: str, endpoint: str, now: float) -> list[Event]:
+        """The pass failed: the round runs again after its delay (or ends, not retried)."""
+        self.failures += 1
+        retry = self.round_retry
+        if retry is None or self._again is not None:  # not retried, or a new round starts now
+            return self._end([ReconcileFailed(reason, endpoint, None, self.failures)], now)
+        delay = min(self.round_retry_cap, retry * 2.0 ** min(self.failures - 1, 60))
+        self._retry_at = now + delay
+        return [ReconcileFailed(reason, endpoint, delay, self.failures)]
+
     def _end(self, events: list[Event], now: float) -> list[Event]:
+        self.failures = 0
+        self._retry_at = None
         self.reason = None
         self._pagers = []
         again, self._again = self._again, None

@@ -1,6 +1,7 @@
 """When and how to reconnect: the delays between attempts (`Backoff`), the sequence-number plan
-after a drop, Kalshi's Thursday maintenance window, and which refused Logons are final
-(sans-IO: time is an argument).
+after a drop, Kalshi's maintenance windows as data (`MaintenanceSchedule`: every Thursday
+3:00-5:00 AM ET by default, with the moves and one-off windows Kalshi announces), and which
+refused Logons are final (sans-IO: time is an argument).
 
 The `kalshi_fix_sansio.supervisor.Supervisor` follows these rules; they are public for an
 application that runs its own reconnect loop over a `Session`.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import attrs
@@ -20,7 +21,11 @@ from .config import Role, SessionConfig
 from .errors import LocalProtocolError
 
 __all__ = [
+    "KALSHI_MAINTENANCE",
     "Backoff",
+    "MaintenanceSchedule",
+    "MaintenanceWindow",
+    "OneOffWindow",
     "ReconnectPlan",
     "in_maintenance_window",
     "logon_refusal_is_final",
@@ -104,14 +109,14 @@ def reconnect_plan(
 
 
 _THURSDAY: Final = 3  # date.weekday()
-_MAINTENANCE_START_HOUR: Final = 3
-_MAINTENANCE_END_HOUR: Final = 5
+_EST: Final = datetime.timedelta(hours=-5)
+_EDT: Final = datetime.timedelta(hours=-4)
 
 
-def _eastern(now: float) -> datetime.datetime:
-    """US Eastern wall time of ``now`` (the US DST rules in force since 2007, no tz database
-    needed; earlier times are off by the rules' change, and no session runs then)."""
-    utc = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
+def _eastern_offset(utc: datetime.datetime) -> datetime.timedelta:
+    """US Eastern's offset from UTC at ``utc`` (aware), by the US DST rules in force since 2007
+    (no tz database needed; earlier times are off by the rules' change, and no session runs
+    then)."""
 
     def nth_sunday(month: int, n: int) -> int:
         first = datetime.date(utc.year, month, 1)
@@ -119,40 +124,210 @@ def _eastern(now: float) -> datetime.datetime:
 
     start = datetime.datetime(utc.year, 3, nth_sunday(3, 2), 7, tzinfo=datetime.timezone.utc)
     end = datetime.datetime(utc.year, 11, nth_sunday(11, 1), 6, tzinfo=datetime.timezone.utc)
-    offset = datetime.timedelta(hours=-4 if start <= utc < end else -5)
-    return (utc + offset).replace(tzinfo=None)
+    return _EDT if start <= utc < end else _EST
 
 
-def in_maintenance_window(now: float) -> bool:
-    """Whether ``now`` falls in Kalshi's weekly maintenance (Thursday 3:00-5:00 AM ET).
+def _eastern(now: float) -> datetime.datetime:
+    """US Eastern wall time of ``now`` (naive)."""
+    utc = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
+    return (utc + _eastern_offset(utc)).replace(tzinfo=None)
 
-    Args:
-        now: POSIX time.
 
-    Returns:
-        True inside the window.
+def _posix(local: datetime.datetime) -> float:
+    """POSIX time of a US Eastern wall time (naive; in the hour DST skips, the later reading)."""
+    for offset in (_EST, _EDT):
+        utc = (local - offset).replace(tzinfo=datetime.timezone.utc)
+        if _eastern_offset(utc) == offset:
+            return utc.timestamp()
+    return (local - _EDT).replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def _check_hours(what: str, start: datetime.time, end: datetime.time) -> None:
+    if not isinstance(start, datetime.time) or not isinstance(end, datetime.time):
+        raise LocalProtocolError(f"{what}: start and end must be datetime.time (US Eastern)")
+    if not start < end:
+        raise LocalProtocolError(
+            f"{what}: start {start} must be before end {end} (a window within one day, US "
+            "Eastern time)"
+        )
+
+
+@attrs.frozen
+class MaintenanceWindow:
+    """A weekly maintenance window, in US Eastern wall time (Kalshi's: Thursday 3:00-5:00).
+
+    Attributes:
+        weekday: the day, ``datetime.date.weekday()`` numbering (0 Monday ... 3 Thursday).
+        start: when it begins (US Eastern).
+        end: when it ends (US Eastern; the same day, after ``start``).
+
+    Raises:
+        LocalProtocolError: a weekday outside 0-6, or ``end`` not after ``start``.
     """
-    local = _eastern(now)
-    return (
-        local.weekday() == _THURSDAY
-        and _MAINTENANCE_START_HOUR <= local.hour < _MAINTENANCE_END_HOUR
+
+    weekday: int = _THURSDAY
+    start: datetime.time = datetime.time(3, 0)
+    end: datetime.time = datetime.time(5, 0)
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.weekday, bool) or self.weekday not in range(7):
+            raise LocalProtocolError(
+                f"MaintenanceWindow.weekday must be 0 (Monday) to 6 (Sunday), got {self.weekday!r}"
+            )
+        _check_hours("MaintenanceWindow", self.start, self.end)
+
+
+@attrs.frozen
+class OneOffWindow:
+    """One maintenance window on a given day, in US Eastern wall time (a holiday's move, or an
+    announced maintenance).
+
+    Attributes:
+        day: the date (US Eastern).
+        start: when it begins.
+        end: when it ends (the same day, after ``start``).
+
+    Raises:
+        LocalProtocolError: ``day`` is not a date, or ``end`` is not after ``start``.
+    """
+
+    day: datetime.date
+    start: datetime.time = datetime.time(3, 0)
+    end: datetime.time = datetime.time(5, 0)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.day, datetime.date) or isinstance(self.day, datetime.datetime):
+            raise LocalProtocolError(f"OneOffWindow.day must be a datetime.date, got {self.day!r}")
+        _check_hours(f"OneOffWindow({self.day})", self.start, self.end)
+
+
+def _dates(value: Iterable[datetime.date]) -> tuple[datetime.date, ...]:
+    days = tuple(value)
+    for day in days:
+        if not isinstance(day, datetime.date) or isinstance(day, datetime.datetime):
+            raise LocalProtocolError(
+                f"MaintenanceSchedule.skipped takes datetime.date values (US Eastern), got {day!r}"
+            )
+    return days
+
+
+def _only(kind: type[Any], items: tuple[Any, ...]) -> None:
+    for item in items:
+        if not isinstance(item, kind):
+            raise LocalProtocolError(
+                f"MaintenanceSchedule takes {kind.__name__} values here, got {item!r}"
+            )
+
+
+def _weekly(value: Iterable[MaintenanceWindow]) -> tuple[MaintenanceWindow, ...]:
+    windows = tuple(value)
+    _only(MaintenanceWindow, windows)
+    return windows
+
+
+def _extra(value: Iterable[OneOffWindow]) -> tuple[OneOffWindow, ...]:
+    windows = tuple(value)
+    _only(OneOffWindow, windows)
+    return windows
+
+
+@attrs.frozen
+class MaintenanceSchedule:
+    """When Kalshi's exchange is in maintenance (sessions may be dropped, Logons refused), as
+    data: weekly windows, weeks whose window does not happen, and one-off windows.
+
+    Kalshi's default (`KALSHI_MAINTENANCE`) is every Thursday 3:00-5:00 AM ET; Kalshi moves it
+    around holidays and announces extra maintenance: give those with ``skipped`` (the ET dates
+    whose weekly window does not happen) and ``extra`` (`OneOffWindow` s), e.g.::
+
+        MaintenanceSchedule(
+            skipped=[date(2026, 11, 26)],  # Thanksgiving: no window that Thursday...
+            extra=[OneOffWindow(date(2026, 11, 27))],  # ...it is on Friday, 3:00-5:00 ET
+        )
+
+    A `Backoff <kalshi_fix_sansio.reconnect.Backoff>` carries the schedule its supervisor
+    follows (``Backoff(maintenance=...)``).
+
+    Attributes:
+        weekly: the windows of every week (default: Thursday 3:00-5:00 ET).
+        skipped: US Eastern dates on which the weekly windows do not happen.
+        extra: windows on given days, whatever the weekly ones say.
+
+    Raises:
+        LocalProtocolError: an entry of the wrong kind (each names what it takes).
+    """
+
+    weekly: tuple[MaintenanceWindow, ...] = attrs.field(
+        default=(MaintenanceWindow(),), converter=_weekly
     )
+    skipped: tuple[datetime.date, ...] = attrs.field(default=(), converter=_dates)
+    extra: tuple[OneOffWindow, ...] = attrs.field(default=(), converter=_extra)
+
+    def window(self, now: float) -> tuple[float, float] | None:
+        """The window ``now`` falls in, as (start, end) POSIX times, or None.
+
+        Args:
+            now: POSIX time.
+        """
+        local = _eastern(now)
+        day, hour = local.date(), local.time()
+        for one in self.extra:
+            if one.day == day and one.start <= hour < one.end:
+                return self._span(day, one.start, one.end)
+        if day in self.skipped:
+            return None
+        for weekly in self.weekly:
+            if weekly.weekday == day.weekday() and weekly.start <= hour < weekly.end:
+                return self._span(day, weekly.start, weekly.end)
+        return None
+
+    @staticmethod
+    def _span(day: datetime.date, start: datetime.time, end: datetime.time) -> tuple[float, float]:
+        combine = datetime.datetime.combine
+        return _posix(combine(day, start)), _posix(combine(day, end))
+
+    def contains(self, now: float) -> bool:
+        """Whether ``now`` falls in a maintenance window."""
+        return self.window(now) is not None
+
+    def seconds_until_end(self, now: float) -> float:
+        """Seconds until the window ``now`` falls in ends (0.0 outside every window)."""
+        span = self.window(now)
+        return 0.0 if span is None else max(span[1] - now, 0.0)
 
 
-def seconds_until_maintenance_ends(now: float) -> float:
-    """Seconds until 5:00 AM ET when ``now`` is in the maintenance window, else 0.
+KALSHI_MAINTENANCE: Final = MaintenanceSchedule()
+"""Kalshi's published schedule: every Thursday 3:00-5:00 AM ET (a trading pause; sessions may
+be disconnected; reconnect after 5:00 AM ET)."""
+
+
+def in_maintenance_window(now: float, schedule: MaintenanceSchedule = KALSHI_MAINTENANCE) -> bool:
+    """Whether ``now`` falls in a maintenance window of ``schedule`` (Kalshi's: Thursday
+    3:00-5:00 AM ET).
 
     Args:
         now: POSIX time.
+        schedule: the windows (`KALSHI_MAINTENANCE` unless given).
 
     Returns:
-        Seconds to wait (0.0 outside the window).
+        True inside a window.
     """
-    if not in_maintenance_window(now):
-        return 0.0
-    local = _eastern(now)
-    end = local.replace(hour=_MAINTENANCE_END_HOUR, minute=0, second=0, microsecond=0)
-    return (end - local).total_seconds()
+    return schedule.window(now) is not None
+
+
+def seconds_until_maintenance_ends(
+    now: float, schedule: MaintenanceSchedule = KALSHI_MAINTENANCE
+) -> float:
+    """Seconds until the maintenance window ``now`` falls in ends, else 0.
+
+    Args:
+        now: POSIX time.
+        schedule: the windows (`KALSHI_MAINTENANCE` unless given).
+
+    Returns:
+        Seconds to wait (0.0 outside every window).
+    """
+    return schedule.seconds_until_end(now)
 
 
 _RETRY_LATER: Final = re.compile(
@@ -194,7 +369,14 @@ def _optional_positive(_: object, attribute: attrs.Attribute[Any], value: Any) -
 def _attempts(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise LocalProtocolError(
-            f"Backoff.attempts must be an int >= 0 or None (forever), got {value!r}"
+            f"Backoff.{attribute.name} must be an int >= 0 or None (forever), got {value!r}"
+        )
+
+
+def _schedule(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, MaintenanceSchedule):
+        raise LocalProtocolError(
+            f"Backoff.maintenance must be a MaintenanceSchedule, got {type(value).__name__}"
         )
 
 
@@ -213,32 +395,51 @@ class Backoff:
     each successful Logon. Each supervisor needs its own instance (``attrs.evolve(policy)``),
     so sessions sharing one policy never share a retry budget; the clients copy it per session.
 
-    Inside Kalshi's weekly maintenance window (Thursday 3:00-5:00 AM ET), where Kalshi may
-    drop sessions and asks clients to reconnect after it, the window's attempts do not count:
-    when the delays run out there, the supervisor goes on with `maintenance_delay` until the
-    window ends (`WaitingOutMaintenance` says so), then starts the backoff again.
+    Two budgets: ``attempts`` for a session that never logged on (a wrong host, port or
+    certificate is reported after them, with `ConnectionFailed`), and ``reconnect_attempts``
+    for one that was logged on and lost its connection: None by default, so that it keeps
+    trying for as long as the outage lasts, each attempt announced by a `Reconnecting` event
+    (at most ``cap`` seconds apart), as a FIX engine does (QuickFIX retries forever every
+    ``ReconnectInterval``). Give it a number to give up after that many attempts.
+
+    Inside a maintenance window of ``maintenance`` (Kalshi's: Thursday 3:00-5:00 AM ET), where
+    Kalshi may drop sessions and asks clients to reconnect after it, the window's attempts do
+    not count: when the delays run out there, the supervisor goes on with `maintenance_delay`
+    until the window ends (`WaitingOutMaintenance` says so), then starts the backoff again.
 
     Attributes:
         base: the first delay's upper bound, in seconds.
         cap: the largest upper bound, in seconds.
         attempts: how many delays (retries) `delays` yields before it stops; ``None``: forever.
+            A supervisor counts them for a session that has not logged on yet.
+        reconnect_attempts: the same, for a session that was logged on and lost its
+            connection; ``None`` (the default): forever.
         seed: seed of the jitter; ``None`` draws one from the system.
         rng: the random source (tests inject one); ``None``: ``random.Random(seed)``.
         maintenance_retry: the longest delay between attempts once the delays ran out inside
             the maintenance window, in seconds (each is drawn between half of it and all of it,
             and the first attempt after the window comes at most ``min(maintenance_retry,
             cap)`` seconds after it ends); 14400 or more waits the window out. ``None``: the
-            window is not special (a session dropped at 3:00 gives up after ``attempts``).
+            window is not special (a session dropped at 3:00 gives up after
+            ``reconnect_attempts``, if a number).
+        maintenance: the maintenance windows (`KALSHI_MAINTENANCE`: Thursday 3:00-5:00 AM ET;
+            a `MaintenanceSchedule` with Kalshi's announced moves and extra windows).
     """
 
     base: float = attrs.field(default=0.5, validator=_positive)
     cap: float = attrs.field(default=30.0, validator=_positive)
     attempts: int | None = attrs.field(default=10, validator=_attempts)
+    reconnect_attempts: int | None = attrs.field(default=None, validator=_attempts, kw_only=True)
     seed: int | None = None
     rng: random.Random | None = attrs.field(default=None, repr=False, eq=False)
     # an attempt every 30 to 60 s in the window: at most 240 Logons a session in its 2 hours
     maintenance_retry: float | None = attrs.field(default=60.0, validator=_optional_positive)
+    maintenance: MaintenanceSchedule = attrs.field(
+        default=KALSHI_MAINTENANCE, kw_only=True, validator=_schedule
+    )
     _n: int = attrs.field(init=False, default=0, repr=False, eq=False)
+    reconnecting: bool = attrs.field(init=False, default=False, repr=False, eq=False)
+    """Its delays are a reconnect's (the session was logged on): the supervisor sets it."""
     _random: random.Random = attrs.field(init=False, repr=False, eq=False)
 
     @_random.default
@@ -251,12 +452,14 @@ class Backoff:
         return self._n
 
     def next_delay(self) -> float | None:
-        """Take the next delay.
+        """Take the next delay (``reconnect_attempts`` bounds them while `reconnecting`, else
+        ``attempts``).
 
         Returns:
             Seconds to wait before the next attempt, or ``None`` when the attempts are used up.
         """
-        if self.attempts is not None and self._n >= self.attempts:
+        limit = self.reconnect_attempts if self.reconnecting else self.attempts
+        if limit is not None and self._n >= limit:
             return None
         bound = min(self.cap, self.base * 2.0 ** min(self._n, _MAX_EXPONENT))
         self._n += 1

@@ -191,15 +191,15 @@ class Reconnecting(Event):
 
 @attrs.frozen(slots=True)
 class WaitingOutMaintenance(Event):
-    """The backoff of a session that was logged on ran out inside Kalshi's weekly maintenance
-    window (Thursday 3:00-5:00 AM ET, `in_maintenance_window`), where Kalshi may disconnect
-    sessions: instead of failing with
+    """The backoff of a session that was logged on ran out inside a maintenance window of its
+    `Backoff`'s ``maintenance`` (Kalshi's: Thursday 3:00-5:00 AM ET, `in_maintenance_window`),
+    where Kalshi may disconnect sessions: instead of failing with
     `ConnectionFailed`, the supervisor keeps trying at the `Backoff`'s ``maintenance_retry``
     pace until the window ends, then with the whole backoff again. Once per window; each
     attempt is still announced by a `Reconnecting`.
 
     Attributes:
-        ends_at: when the window ends (POSIX time of 5:00 AM ET); the first attempt after it
+        ends_at: when the window ends (POSIX time, e.g. 5:00 AM ET); the first attempt after it
             comes at most ``min(maintenance_retry, cap)`` seconds later.
         retry_every: the longest delay between attempts in the window, in seconds (each delay
             is drawn between half of it and all of it).
@@ -499,14 +499,16 @@ class Supervisor:
 
     def _on_log_on(self, now: float, _r: str, _e: BaseException | None, _s: bool) -> None:
         self._attempts += 1
-        if self._ticket is not None:
-            self._ticket.sent(now)  # the Logon goes out now: the account counts it
         config = self.config
         if self._reset and not config.resets_on_logon:
             config = attrs.evolve(config, reset_seq_num=True)
         self.session = Session(config)
         self._lost_reason = None
-        self.session.start(now)
+        try:
+            self.session.start(now)  # the Logon, signed: the pump writes it as this step ends
+        finally:
+            if self._ticket is not None:
+                self._ticket.sent(now)  # the account spaces its next Logon from this one
 
     def _on_attempt_failed(
         self, now: float, reason: str, error: BaseException | None, _s: bool
@@ -539,7 +541,7 @@ class Supervisor:
     def _on_reconnect(self, now: float, reason: str, _e: BaseException | None, reset: bool) -> None:
         self._events.append(Disconnected(reason))
         self._gap_teardown = reset
-        self._plan(in_maintenance_window(now))
+        self._plan(self.backoff.maintenance.contains(now))
         self.backoff.reset()
         self._retry(now, reason, TransportError(reason))
 
@@ -656,13 +658,18 @@ class Supervisor:
         if window_end is not None and now >= window_end:
             self._window_end = None
             backoff.reset()  # the window's attempts did not count
-        delay = backoff.next_delay()
         retry = backoff.maintenance_retry
         # a session that was logged on: a first connection that fails (a wrong port, a wrong
-        # certificate) is reported when its attempts are spent, Thursday mornings too
-        if retry is not None and self.connections and in_maintenance_window(now):
-            until_end = seconds_until_maintenance_ends(now)
-            ends_at = float(round(now + until_end))  # 5:00 AM ET, a whole second
+        # certificate) is reported when its attempts are spent, in a window too
+        window = backoff.maintenance.window(now) if retry is not None and self.connections else None
+        # a session that was logged on retries for `reconnect_attempts` (forever by default),
+        # in a window for `attempts`, then at the window's pace; one that never was logged on,
+        # for `attempts`: a wrong port or certificate is reported
+        backoff.reconnecting = self.connections > 0 and window is None
+        delay = backoff.next_delay()
+        if window is not None and retry is not None:
+            until_end = max(window[1] - now, 0.0)
+            ends_at = float(round(window[1]))  # the window's end (5:00 AM ET), a whole second
             self._window_end = ends_at
             if not self._reset:
                 self._plan(after_maintenance=True)  # dropped just before, kept out by the window

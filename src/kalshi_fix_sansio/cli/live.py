@@ -186,8 +186,8 @@ def make_client(args: argparse.Namespace, endpoints: Mapping[str, tuple[str, int
         "pinned_cert": args.pinned_cert,
         "allow_unlisted_hosts": args.allow_unlisted_host,
         # one-shot commands answer fast, Thursday 3-5 AM ET too (a kill must not wait out
-        # Kalshi's maintenance window)
-        "backoff": Backoff(attempts=2, maintenance_retry=None),
+        # Kalshi's maintenance window), and after a drop too (not reconnecting for ever)
+        "backoff": Backoff(attempts=2, maintenance_retry=None, reconnect_attempts=2),
     }
     if overrides:
         options["endpoints"] = overrides
