@@ -197,6 +197,17 @@ def test_the_sdist_holds_what_a_packager_needs(dists: dict[str, Path]) -> None:
     ):
         assert wanted in names, f"{wanted} is not in the sdist"
     assert not any("__pycache__" in name or ".hypothesis" in name for name in names)
+    # the suite runs from the sdist: every file of tests/ it reads is there (data too, not
+    # only modules: tests/kalshi_rest_openapi.yaml was left out once)
+    suite = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "tests").rglob("*")
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and not any(part.startswith(".") for part in path.relative_to(ROOT).parts)
+        and path.suffix not in (".pyc", ".pyo")
+    }
+    assert sorted(suite - names) == [], "tests/ files missing from the sdist (MANIFEST.in)"
 
 
 def test_the_tests_scripts_test_traces_for_coverage_exist() -> None:
