@@ -16,6 +16,7 @@ import trio
 from kalshi_fix_sansio.backtest import BacktestFailed, Context, run_backtest
 from kalshi_fix_sansio.builders import ClOrdIDGenerator, Requests
 from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.gateway import FeeRates, FeeSchedule
 from kalshi_fix_sansio.latency import ConstantLatency
 from kalshi_fix_sansio.recording import RecordingError
 from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING, write_recording
@@ -92,6 +93,37 @@ def test_the_run_goes_on_to_the_end_and_settles() -> None:
     assert row.account.bought == 2
     assert result.report.end == "end of the recording"
     assert result.simulated_seconds >= 5 + 420
+
+
+def test_a_user_schedule_s_settlement_fee_counts() -> None:
+    """A fee schedule charging 0.02 a winning contract at settlement and no trade fee: 10
+    bought at 0.99 in each market (the order rests before the recorded book comes and fills
+    at its price), B settled yes by the recording, A by ``settle=``. Each market by hand:
+    payout 10 x 1 = 10.00, cost 10 x 0.99 = 9.90, settlement fee 10 x 0.02 = 0.20, so
+    10.00 - 9.90 - 0.20 = -0.10; without the fee +0.10."""
+
+    def buy(ctx: Context) -> None:
+        orders = Requests(ctx.product, "KalshiNR", cl_ord_ids=ClOrdIDGenerator("x-"))
+        with ctx.client().order_entry() as oe:
+            for symbol in ("KXPAPER-26NOV20-A", "KXPAPER-26NOV20-B"):
+                oe.place(orders.new_order(symbol, "buy", 10, Decimal("0.99")))
+
+    free = FeeRates(taker=Decimal(0), maker=Decimal(0))
+    charged = FeeRates(taker=Decimal(0), maker=Decimal(0), settlement=Decimal("0.02"))
+    settle = {"KXPAPER-26NOV20-A": "yes"}
+    for rates, fee, total in ((charged, "0.20", "-0.10"), (free, "0", "0.10")):
+        result = run_backtest(
+            buy, SAMPLE_RECORDING, fees=FeeSchedule(prediction=rates), settle=settle
+        )
+        for row in result.report.rows:
+            account = row.account
+            assert (account.settled, account.result) == (True, "yes")
+            assert (account.bought, account.buy_cost) == (10, Decimal("9.90"))
+            assert account.settlement_fee == Decimal(fee)
+            assert account.total(None) == Decimal(total) == account.realized
+        markets = result.report.as_json()["markets"]
+        assert [Decimal(m["settlement_fee"]) for m in markets] == [Decimal(fee)] * 2
+        assert result.report.total == 2 * Decimal(total)
 
 
 def test_recordings_run_in_sequence(tmp_path: Path, recording: Path) -> None:

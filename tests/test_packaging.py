@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -102,6 +103,14 @@ def test_metadata() -> None:
 # -- the built distributions (python -m build, as a release makes them) ----------------------
 
 
+def _tree_copy(to: Path) -> Path:
+    """The checkout's files, as a build reads them, copied to ``to`` (no hidden directory
+    such as .git or .venv, no caches, no earlier build output)."""
+    skip = shutil.ignore_patterns(".*", "__pycache__", "*.egg-info", "build", "dist", "site")
+    shutil.copytree(ROOT, to, ignore=skip)
+    return to
+
+
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """``python -m build`` (sdist, then the wheel built from that sdist) into a temp dir, or
@@ -109,11 +118,15 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     once for these tests and the other Pythons' runs)."""
     built = os.environ.get("KALSHI_FIX_DISTS")
     out = Path(built) if built else tmp_path_factory.mktemp("dist")
+    # built from a copy of the tree: setuptools stages the sdist and rewrites the egg-info in
+    # the source directory, so two builds of one checkout at once (this module's tests split
+    # over two pytest-xdist workers) took each other's files away
+    source = None if built else _tree_copy(tmp_path_factory.mktemp("source") / "tree")
     result = (
         None
-        if built
+        if source is None
         else subprocess.run(
-            [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+            [sys.executable, "-m", "build", "--outdir", str(out), str(source)],
             capture_output=True,
             text=True,
             timeout=300,
@@ -197,6 +210,17 @@ def test_the_sdist_holds_what_a_packager_needs(dists: dict[str, Path]) -> None:
     ):
         assert wanted in names, f"{wanted} is not in the sdist"
     assert not any("__pycache__" in name or ".hypothesis" in name for name in names)
+    # the suite runs from the sdist: every file of tests/ it reads is there (data too, not
+    # only modules: tests/kalshi_rest_openapi.yaml was left out once)
+    suite = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "tests").rglob("*")
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and not any(part.startswith(".") for part in path.relative_to(ROOT).parts)
+        and path.suffix not in (".pyc", ".pyo")
+    }
+    assert sorted(suite - names) == [], "tests/ files missing from the sdist (MANIFEST.in)"
 
 
 def test_the_tests_scripts_test_traces_for_coverage_exist() -> None:

@@ -126,6 +126,7 @@ class Feed:
         self._items: Iterator[Recorded] = iter(())
         exchange = sim.gateway.exchange
         exchange.fill_listeners.append(ledger.on_fill)
+        exchange.settlement_listeners.append(ledger.on_settlement)  # a settlement's fee
 
     @property
     def end_time(self) -> float:
