@@ -91,3 +91,18 @@ def test_a_long_terminating_share_stays_exact() -> None:
     cost = D("0.41") * 1048575 + D("0.40")
     assert m.realized == D("0.50") - cost / D(1048576)  # 0.50 - 0.40999999046325683593750
     assert m.realized == D("0.0900000095367431640625")
+
+
+def test_a_side_other_than_fix_s_buy_or_sell_is_refused_not_counted_as_a_sell() -> None:
+    ledger = PnLLedger()
+    for side in ("buy", "sell", "B", ""):
+        try:
+            ledger.add(M, side, D("0.40"), D(1), fee=D(0))
+        except ValueError as e:
+            assert f"{M}: a fill's side is '1' (buy) or '2' (sell)" in str(e) and repr(side) in str(
+                e
+            )
+        else:
+            raise AssertionError(f"side {side!r} was counted")
+    m = ledger.market(M)
+    assert (m.bought, m.sold, m.fills) == (0, 0, 0)  # nothing was counted

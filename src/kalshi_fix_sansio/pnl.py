@@ -162,7 +162,17 @@ class MarketPnL(_Trades):
         return self.cash + self.net * mark
 
     def add(self, side: str, price: Decimal, qty: Decimal, fee: Decimal = _ZERO) -> None:
-        """Count one fill (side ``"1"`` buy, ``"2"`` sell; price in dollars)."""
+        """Count one fill (side ``"1"`` buy, ``"2"`` sell; price in dollars).
+
+        Raises:
+            ValueError: ``side`` is neither ``"1"`` nor ``"2"`` (``"buy"`` is not counted as a
+                sell).
+        """
+        if side != "1" and side != "2":
+            raise ValueError(
+                f"{self.symbol}: a fill's side is '1' (buy) or '2' (sell), FIX Side(54); "
+                f"got {side!r}"
+            )
         self._add(side, price, qty, fee)
         self.fills += 1
 
