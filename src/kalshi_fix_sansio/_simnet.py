@@ -134,6 +134,10 @@ class Scheduler:
         """Run ``callback()`` in ``delay`` seconds of the clock."""
         return self.call_at(self.clock.time() + delay, callback)
 
+    def __len__(self) -> int:
+        """How many callbacks are waiting (cancelled timers not yet dropped included)."""
+        return len(self._ready) + len(self._timers)
+
     def next_deadline(self) -> float:
         """When the next callback is due (``-math.inf``: one is due now; ``math.inf``: none)."""
         if self._ready:
