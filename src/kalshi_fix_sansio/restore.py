@@ -36,6 +36,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 import attrs
 
 from ._logreader import Entry, LogIssue, LogReader, Reporter, parse_time, session_feeds
+from ._orders import naming_order
 from .errors import FixError
 from .messagelog import PRODUCTS
 
@@ -164,6 +165,7 @@ class Replay:
         self.applied = 0
         self.time: datetime | None = None
         self._trades: deque[Trade] = deque(maxlen=max_trades)  # every symbol's, as they came
+        self._numbered: dict[tuple[str | None, object], str] = {}  # (session, seq) -> ClOrdID
 
     def apply(self, entry: Entry) -> Changes:
         """Feed one message; what it changed.
@@ -195,6 +197,8 @@ class Replay:
         positions = {s: _position_state(self.tracker.position(s)) for s in symbols}
         if entry.direction == "OUT":
             if tracks:
+                if msg.MSG_TYPE in ("D", "G"):  # as the session's gate: a 35=j may name it so
+                    self._numbered[(entry.session_type, msg.header.msg_seq_num)] = str(msg.cl_ord_id)
                 try:
                     self.tracker.sent(msg)
                 except LocalProtocolError as exc:
@@ -202,6 +206,10 @@ class Replay:
                         changes.problems.append(str(exc))
         else:
             if tracks:
+                if msg.MSG_TYPE == "j" and msg.business_reject_ref_id is None:
+                    cl = self._numbered.get((entry.session_type, msg.ref_seq_num))
+                    if cl is not None and msg.ref_msg_type in ("D", "G"):
+                        msg = naming_order(msg, cl)
                 self.tracker.on_message(msg)
                 exec_id = getattr(msg, "exec_id", None) if msg.MSG_TYPE == "8" else None
                 if isinstance(exec_id, str):

@@ -56,6 +56,7 @@ from .mock_gateway import add_mock_gateway_parser, admin_command, apply_fault, m
 from .order import add_order_parsers, cancel_command, order_command
 from .render import render_json, render_table
 from .replay import add_replay_parser, replay_command
+from .simulate import add_simulate_parser, simulate_command
 
 __all__ = [
     "EXIT_FAILED",
@@ -164,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_kill_parser(sub)
     add_rearm_parser(sub)
     add_order_parsers(sub)
+    add_simulate_parser(sub)
     return parser
 
 
@@ -203,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return order_command(args, sys.stdout, sys.stderr)
         if args.command == "cancel":
             return cancel_command(args, sys.stdout, sys.stderr)
+        if args.command == "simulate":
+            return simulate_command(args, sys.stdout, sys.stderr)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

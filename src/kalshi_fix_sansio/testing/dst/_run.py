@@ -12,6 +12,7 @@ orders equal to the exchange's.
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 from collections.abc import Callable
 from decimal import Decimal
@@ -31,7 +32,7 @@ from ...supervisor import Backoff
 from ._invariants import Violation, WireWatch
 from ._schedule import Schedule, Step
 
-__all__ = ["MAX_QTY", "RECOVERY", "SYMBOL", "Outcome", "run"]
+__all__ = ["MAX_QTY", "RECOVERY", "SYMBOL", "Outcome", "replay_command", "run"]
 
 SYMBOL: Final = "DST-26JAN05"
 MAX_QTY: Final = 10
@@ -77,6 +78,16 @@ class Outcome:
     def ok(self) -> bool:
         """No promise broken."""
         return self.violation is None
+
+    @property
+    def command(self) -> str:
+        """The one-line command that replays this run, byte for byte, on any machine."""
+        return replay_command(self.schedule)
+
+
+def replay_command(schedule: Schedule) -> str:
+    """``kalshi-fix simulate --schedule '...'``: the command that runs ``schedule`` again."""
+    return f"kalshi-fix simulate --schedule {shlex.quote(schedule.text)}"
 
 
 class _RestartFailed(Exception):
