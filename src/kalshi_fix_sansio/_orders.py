@@ -29,8 +29,8 @@ __all__ = [
     "OrderStatus",
     "Position",
     "Rejection",
-    "naming_order",
     "TrackedOrder",
+    "naming_order",
     "says_unknown_order",
 ]
 

@@ -156,6 +156,7 @@ _NUMBERED_KEPT: Final = 256
 """How many orders sent an `OrderGate` remembers by MsgSeqNum (a 35=j answers within
 moments)."""
 
+
 class OrderGate:
     """The halt, the live-ClOrdID rule and the pre-trade limits of one session, checked by the
     session's writer for every order-creating message (see the module docstring).
@@ -355,9 +356,7 @@ class OrderGate:
             )
         return LocalProtocolError(f"{what}; {build}; nothing was sent or tracked")
 
-    def sent(
-        self, message: Any, msg_type: str, cl: str | None, now: float, seq: int = 0
-    ) -> None:
+    def sent(self, message: Any, msg_type: str, cl: str | None, now: float, seq: int = 0) -> None:
         """``message`` went out (after `admit`) as MsgSeqNum ``seq``."""
         if msg_type == "S":
             self._quote_sent(message)

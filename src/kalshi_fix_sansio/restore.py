@@ -198,7 +198,8 @@ class Replay:
         if entry.direction == "OUT":
             if tracks:
                 if msg.MSG_TYPE in ("D", "G"):  # as the session's gate: a 35=j may name it so
-                    self._numbered[(entry.session_type, msg.header.msg_seq_num)] = str(msg.cl_ord_id)
+                    number = (entry.session_type, msg.header.msg_seq_num)
+                    self._numbered[number] = str(msg.cl_ord_id)
                 try:
                     self.tracker.sent(msg)
                 except LocalProtocolError as exc:

@@ -58,7 +58,9 @@ def _seeds(args: argparse.Namespace) -> range:
     if args.seeds is not None:
         match = re.fullmatch(r"(\d+):(\d+)", args.seeds)
         if match is None or int(match.group(1)) >= int(match.group(2)):
-            raise LocalProtocolError(f"--seeds must be FIRST:END with FIRST < END, got {args.seeds!r}")
+            raise LocalProtocolError(
+                f"--seeds must be FIRST:END with FIRST < END, got {args.seeds!r}"
+            )
         return range(int(match.group(1)), int(match.group(2)))
     runs = 100 if args.runs is None else args.runs
     if runs < 1 or args.first < 0:
@@ -126,7 +128,10 @@ def _one(dst: Any, schedule: Any, args: argparse.Namespace, out: IO[str]) -> int
     for n, step in enumerate(schedule.steps):
         mark = "  <- failed here" if outcome.violation and outcome.violation.step == n else ""
         emit(out, f"{n:3d} {step.text}{mark}")
-    emit(out, f"digest {outcome.digest}; {outcome.frames} frames, {outcome.simulated:.1f} simulated s")
+    emit(
+        out,
+        f"digest {outcome.digest}; {outcome.frames} frames, {outcome.simulated:.1f} simulated s",
+    )
     if outcome.ok:
         emit(out, "ok: every promise kept")
         return EXIT_OK

@@ -20,11 +20,11 @@ from typing import Any, Final
 
 import attrs
 
-from ...catchup import CatchUpComplete, CatchUpFailed, OrdersUnknown
 from ...builders import ClOrdIDGenerator, Requests
+from ...catchup import CatchUpComplete, CatchUpFailed, OrdersUnknown
 from ...errors import FixError, LocalProtocolError
 from ...gateway import Faults, mock_api_key
-from ...reconcile import ReconcileFailed, Reconciled, RestOptions
+from ...reconcile import Reconciled, ReconcileFailed, RestOptions
 from ...restore import restore
 from ...risk import RiskLimits
 from ...simulation import Simulation, SimulationStalled
@@ -43,6 +43,9 @@ its order state whole: the longest backoff (5 s), a Logon timeout (10 s), a hear
 and its TestRequest (2 x 10 s), a catch-up and a REST round, with room."""
 MAX_TIMERS: Final = 2_000
 """Most callbacks the simulation may hold at once (memory stays bounded)."""
+OPEN_BOUND: Final = 600.0
+"""Simulated seconds a (re)started client has to log on (the longest fault a schedule draws
+lasts 120 s)."""
 HEARTBEAT: Final = 10
 _STEP_TIMEOUT: Final = 30.0
 KEY_ID, _SIGNER, _PUBLIC = mock_api_key("prediction")
@@ -92,6 +95,10 @@ def replay_command(schedule: Schedule) -> str:
 
 class _RestartFailed(Exception):
     """The client could not start again from its message log and store."""
+
+
+class _NeverBack(Exception):
+    """The client's session did not log on within `OPEN_BOUND` of its start."""
 
 
 class _Sim(Simulation):
@@ -199,10 +206,16 @@ class _World:
         self.client = client
         session = client.order_entry(retransmission, **options)
         self.oe = session
+        sim, limit = self.sim, self.sim.max_time
+        sim.max_time = sim.clock.elapsed + OPEN_BOUND
         try:
             session.__enter__()
         except _DOCUMENTED:  # refused or cut while logging on: it reconnects by itself
             pass
+        except SimulationStalled:
+            raise _NeverBack(f"not logged on {OPEN_BOUND:g} s after it started") from None
+        finally:
+            sim.max_time = limit
 
     def _event(self, event: Any) -> None:
         """Events are read (the queue stays empty); the checks read the tracker, and the
@@ -343,9 +356,7 @@ class _World:
         pending = len(self.sim.scheduler)
         if pending > MAX_TIMERS:
             self.watch.violations.append(
-                Violation(
-                    "memory bounded", self.watch.step, f"{pending} callbacks pending at once"
-                )
+                Violation("memory bounded", self.watch.step, f"{pending} callbacks pending at once")
             )
 
     def lift_all(self) -> None:
@@ -371,6 +382,8 @@ class _World:
             )
             return
         state = oe.supervisor.state.name
+        if KEY_ID not in self.sim.gateway.connected():  # it may think it is: the exchange says
+            state = f"{state} for the client, logged off for the exchange"
         if state != "ACTIVE":
             watch.violations.append(
                 Violation("session back", watch.step, f"the session is {state} after recovery")
@@ -432,6 +445,8 @@ def _run(schedule: Schedule, log_path: str) -> Outcome:
             world.lift_all()
             sim.run_for(RECOVERY)
             world.check_end()
+    except _NeverBack as exc:
+        watch.violations.append(Violation("session back", watch.step, str(exc)))
     except _RestartFailed as exc:
         watch.violations.append(Violation("restart failed", watch.step, str(exc)))
     except (SimulationStalled, LocalProtocolError) as exc:

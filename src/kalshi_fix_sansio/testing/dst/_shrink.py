@@ -71,7 +71,7 @@ def shrink(
             break
         step = steps[index]
         if step.after > 0.1:
-            trial = steps[:index] + [attrs.evolve(step, after=0.1)] + steps[index + 1 :]
+            trial = [*steps[:index], attrs.evolve(step, after=0.1), *steps[index + 1 :]]
             if attempt(trial):
                 steps = trial
     return best
