@@ -24,6 +24,8 @@ One module per command family:
 * ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
 * ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
 * ``backtest.py``: ``kalshi-fix backtest``, a strategy file on recordings (one run or a sweep);
+* ``simulate.py``: ``kalshi-fix simulate``, random fault schedules against the mock exchange in
+  memory (deterministic simulation testing);
 * ``common.py``: products, exit statuses, the codec of a product, codes and quantities shown;
 * ``demo.py``: ``kalshi-fix demo``, a trading story against the embedded mock gateway.
 
