@@ -9,6 +9,10 @@
 * A fill lost across a restart before the first report: a log holding an order but no report
   restored it PENDING_NEW, silently (no `OrdersUnknown`): its fills while the process was
   down never reached the tracker, and nothing said so.
+
+The switches patch the private modules that hold the fixes: `kalshi_fix_sansio._simclient`
+(the simulated pump's ``MemoryLink.lost``), `kalshi_fix_sansio._desk` (``OrderDesk._logged_on``)
+and the order gate's ``withhold``.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from ._schedule import generate
 __all__ = ["ENGINES", "Exploration", "explore", "run_seeds"]
 
 ENGINES: Final = ("local", "dask")
+"""Where `explore` runs: local processes, or a Dask cluster."""
 _BATCH: Final = 64
 
 

@@ -35,6 +35,7 @@ from ._schedule import Schedule, Step
 __all__ = ["MAX_QTY", "RECOVERY", "SYMBOL", "Outcome", "replay_command", "run"]
 
 SYMBOL: Final = "DST-26JAN05"
+"""The market every schedule trades (seeded with house liquidity at 0.20 and 0.80)."""
 MAX_QTY: Final = 10
 """The client's risk limit on an order's quantity (schedules draw up to 12)."""
 RECOVERY: Final = 150.0

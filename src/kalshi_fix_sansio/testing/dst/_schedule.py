@@ -59,6 +59,7 @@ FAULT_KINDS: Final = {
 """The faults a schedule draws from: kind -> what its arguments mean."""
 
 KINDS: Final = {**WORKLOAD_KINDS, **FAULT_KINDS}
+"""Every step kind: `WORKLOAD_KINDS` and `FAULT_KINDS` together."""
 
 NOT_YET: Final = (
     "RFQ quotes",
@@ -71,6 +72,7 @@ NOT_YET: Final = (
 """What the issue asks a schedule to draw that it does not draw yet."""
 
 SESSION_TYPES: Final = ("KalshiNR", "KalshiRT")
+"""The session types a schedule trades on."""
 
 _ARITY: Final = {
     "order": 3,
