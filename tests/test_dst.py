@@ -13,7 +13,7 @@ from kalshi_fix_sansio import LocalProtocolError, OrderStatus, OrdersUnknown
 from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.gateway import mock_api_key
-from kalshi_fix_sansio.simulation import Simulation
+from kalshi_fix_sansio.simulation import Simulation, SimulationStalled
 from kalshi_fix_sansio.testing.dst import (
     KINDS,
     Outcome,
@@ -29,6 +29,9 @@ from kalshi_fix_sansio.testing.dst import (
 RATE_LIMITED_ORDER = "7:KalshiRT:norest:0.1rate_limit,3;0.1order,2,10,65;0.1fill,2,4,39"
 RATE_LIMITED_THEN_RESTART = "52:KalshiRT:rest:0.1rate_limit,1;0.1order,2,6,50;0.1restart"
 IN_FLIGHT_AT_FAILED_CATCH_UP = "138:KalshiNR:rest:2.8fill,1,1,37;5.9stall,56;2.9order,1,5,37"
+# a kill while the session logs on again (slow writes, then a gap): the kill switch's fallback,
+# already due, woke the driver at once for ever (the simulation never moved on; live, a busy loop)
+KILL_WHILE_LOGGING_ON = "689:KalshiNR:norest:2delay,15,28;1.3gap,2;4.1order,2,1,63;0.9kill"
 
 
 def test_a_seed_makes_the_same_schedule_and_its_text_reads_back() -> None:
@@ -119,7 +122,13 @@ def test_the_shrinker_keeps_a_short_schedule_that_fails_the_same_way() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", [RATE_LIMITED_ORDER, RATE_LIMITED_THEN_RESTART, IN_FLIGHT_AT_FAILED_CATCH_UP]
+    "text",
+    [
+        RATE_LIMITED_ORDER,
+        RATE_LIMITED_THEN_RESTART,
+        IN_FLIGHT_AT_FAILED_CATCH_UP,
+        KILL_WHILE_LOGGING_ON,
+    ],
 )
 def test_the_seeds_of_the_defects_found_keep_every_promise(text: str) -> None:
     outcome = run(Schedule.parse(text))
@@ -157,6 +166,19 @@ def test_an_order_in_flight_at_a_failed_catch_up_is_named() -> None:
         named = [e for e in outcome_events if isinstance(e, OrdersUnknown)]
         assert [e.cl_ord_ids for e in named] == [("b1",)]
         assert "catch-up that would say" in named[0].reason
+
+
+def test_a_simulation_stuck_at_one_instant_stops_instead_of_spinning() -> None:
+    key_id, _, public = mock_api_key("prediction")
+    sim = Simulation("prediction", keys={key_id: public})
+    sim.scheduler.max_turns = 500
+
+    def again() -> None:
+        sim.scheduler.call_soon(again)
+
+    sim.scheduler.call_soon(again)
+    with pytest.raises(SimulationStalled, match="500 callbacks ran at one simulated instant"):
+        sim.run_for(1)
 
 
 def _cli(*args: str) -> tuple[int, str, str]:

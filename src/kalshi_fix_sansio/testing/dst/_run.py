@@ -47,6 +47,8 @@ MAX_TIMERS: Final = 2_000
 OPEN_BOUND: Final = 600.0
 """Simulated seconds a (re)started client has to log on (the longest fault a schedule draws
 lasts 120 s)."""
+MAX_TURNS: Final = 100_000
+"""Most turns of the simulation at one simulated instant before a run counts as stuck."""
 HEARTBEAT: Final = 10
 _STEP_TIMEOUT: Final = 30.0
 KEY_ID, _SIGNER, _PUBLIC = mock_api_key("prediction")
@@ -109,6 +111,7 @@ class _Sim(Simulation):
         super().__init__(*args, **kwargs)
         self.pipe: Any = None
         self.cut_next = False
+        self.scheduler.max_turns = MAX_TURNS  # a run stuck at one instant: a broken promise
 
     def connect(self, host: str, port: int, protocol: Any) -> Any:
         peer = _Cutter(self, protocol)
