@@ -32,6 +32,12 @@ IN_FLIGHT_AT_FAILED_CATCH_UP = "138:KalshiNR:rest:2.8fill,1,1,37;5.9stall,56;2.9
 # a kill while the session logs on again (slow writes, then a gap): the kill switch's fallback,
 # already due, woke the driver at once for ever (the simulation never moved on; live, a busy loop)
 KILL_WHILE_LOGGING_ON = "689:KalshiNR:norest:2delay,15,28;1.3gap,2;4.1order,2,1,63;0.9kill"
+# a catch-up refused by the rate limit, a later report, then a restart: the restored cursor was
+# the newest ExecID, past the reports the refused replay owed (a fill made while down, lost)
+RESTART_AFTER_A_REFUSED_REPLAY = (
+    "880:KalshiNR:rest:0.1order,1,3,48;0.1rate_limit,1;0.1reset;0.1fill,2,5,46;"
+    "2.7order,2,3,57;0.1restart"
+)
 
 
 def test_a_seed_makes_the_same_schedule_and_its_text_reads_back() -> None:
@@ -128,6 +134,7 @@ def test_the_shrinker_keeps_a_short_schedule_that_fails_the_same_way() -> None:
         RATE_LIMITED_THEN_RESTART,
         IN_FLIGHT_AT_FAILED_CATCH_UP,
         KILL_WHILE_LOGGING_ON,
+        RESTART_AFTER_A_REFUSED_REPLAY,
     ],
 )
 def test_the_seeds_of_the_defects_found_keep_every_promise(text: str) -> None:
