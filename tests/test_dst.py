@@ -97,6 +97,14 @@ def test_exploration_on_processes_finds_what_one_process_finds() -> None:
     assert (alone.runs, alone.failures) == (spread.runs, spread.failures) == (70, ())
 
 
+def test_exploration_on_a_dask_cluster_finds_what_one_process_finds() -> None:
+    seeds, kinds = range(200, 270), ["order", "fill", "drop", "reset"]
+    alone = explore(seeds, steps=4, kinds=kinds)
+    cluster = explore(seeds, steps=4, kinds=kinds, engine="dask", jobs=2)  # a local cluster
+    assert (alone.runs, alone.failures) == (cluster.runs, cluster.failures) == (70, ())
+    assert cluster.cpu_seconds > 0  # measured in the workers
+
+
 def test_exploration_arguments_are_checked_before_any_run() -> None:
     with pytest.raises(LocalProtocolError, match="engine must be"):
         explore(range(2), engine="mpi")
