@@ -28,6 +28,10 @@ from kalshi_fix_sansio.testing.dst import (
 # Seeds the simulation failed on before the fix they led to (shrunk schedules).
 RATE_LIMITED_ORDER = "7:KalshiRT:norest:0.1rate_limit,3;0.1order,2,10,65;0.1fill,2,4,39"
 RATE_LIMITED_THEN_RESTART = "52:KalshiRT:rest:0.1rate_limit,1;0.1order,2,6,50;0.1restart"
+# the order first read from the resend after a restart (KalshiRT), and refused there
+RATE_LIMITED_IN_A_RESEND = (
+    "1682:KalshiRT:norest:0.1stall,48;0.1rate_limit,3;0.1order,2,10,50;0.1restart"
+)
 IN_FLIGHT_AT_FAILED_CATCH_UP = "138:KalshiNR:rest:2.8fill,1,1,37;5.9stall,56;2.9order,1,5,37"
 # a kill while the session logs on again (slow writes, then a gap): the kill switch's fallback,
 # already due, woke the driver at once for ever (the simulation never moved on; live, a busy loop)
@@ -140,6 +144,7 @@ def test_the_shrinker_keeps_a_short_schedule_that_fails_the_same_way() -> None:
     [
         RATE_LIMITED_ORDER,
         RATE_LIMITED_THEN_RESTART,
+        RATE_LIMITED_IN_A_RESEND,
         IN_FLIGHT_AT_FAILED_CATCH_UP,
         KILL_WHILE_LOGGING_ON,
         RESTART_AFTER_A_REFUSED_REPLAY,

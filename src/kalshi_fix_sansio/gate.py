@@ -318,9 +318,17 @@ class OrderGate:
         halted for `HALTED_MSG_TYPES` (the session gap-fills it instead, so the exchange never
         receives it). A withheld NewOrderSingle or replace ends REJECTED in the tracker
         (source ``"not_received"``, text `WITHHELD_WHILE_HALTED`), its replaced order live
-        again. Anything else (cancels, mass cancels) is resent."""
+        again. Anything else (cancels, mass cancels) is resent; an order or replace resent is
+        remembered by its MsgSeqNum, as when it was first sent (after a restart the gate never
+        saw it go out: a 35=j may name it by that number)."""
         msg_type = message.MSG_TYPE
         if msg_type not in HALTED_MSG_TYPES or self.halted is None:
+            if msg_type == "D" or msg_type == "G":
+                cl = message.cl_ord_id
+                numbered = self._numbered
+                numbered[message.header.msg_seq_num] = cl if cl.__class__ is str else str(cl)
+                if len(numbered) > _NUMBERED_KEPT:
+                    del numbered[next(iter(numbered))]
             return False
         if msg_type in TRACKED_MSG_TYPES:
             cl = message.cl_ord_id
