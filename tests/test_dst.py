@@ -38,6 +38,11 @@ IN_FLIGHT_AT_FAILED_CATCH_UP = "138:KalshiNR:rest:2.8fill,1,1,37;5.9stall,56;2.9
 KILL_WHILE_LOGGING_ON = "689:KalshiNR:norest:2delay,15,28;1.3gap,2;4.1order,2,1,63;0.9kill"
 # a catch-up refused by the rate limit, a later report, then a restart: the restored cursor was
 # the newest ExecID, past the reports the refused replay owed (a fill made while down, lost)
+# an order written into a stalled connection, withheld from the resend by a kill, then a restart:
+# the restored order stayed PENDING_NEW (the log's gap fill was not read as the withholding)
+RESTART_AFTER_A_WITHHELD_RESEND = (
+    "2160:KalshiRT:norest:0.1stall,64;0.1order,2,7,66;0.1maintenance,23;0.1kill;0.1restart"
+)
 RESTART_AFTER_A_REFUSED_REPLAY = (
     "880:KalshiNR:rest:0.1order,1,3,48;0.1rate_limit,1;0.1reset;0.1fill,2,5,46;"
     "2.7order,2,3,57;0.1restart"
@@ -148,6 +153,7 @@ def test_the_shrinker_keeps_a_short_schedule_that_fails_the_same_way() -> None:
         IN_FLIGHT_AT_FAILED_CATCH_UP,
         KILL_WHILE_LOGGING_ON,
         RESTART_AFTER_A_REFUSED_REPLAY,
+        RESTART_AFTER_A_WITHHELD_RESEND,
     ],
 )
 def test_the_seeds_of_the_defects_found_keep_every_promise(text: str) -> None:

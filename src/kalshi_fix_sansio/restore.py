@@ -195,12 +195,19 @@ class Replay:
             )
             if v is not None
         }
+        withheld = self._withheld(entry.session_type, msg) if entry.direction == "OUT" else []
+        names.update(withheld)
         before = {o.cl_ord_id: (o.status.name, _order_state(o)) for o in self._named(names)}
         symbols = {str(msg.symbol)} if getattr(msg, "symbol", None) is not None else set()
         symbols.update(o.symbol for o in self._named(names) if o.symbol is not None)
         positions = {s: _position_state(self.tracker.position(s)) for s in symbols}
         if entry.direction == "OUT":
             if tracks:
+                if withheld:  # gap-filled by a resend while halted: never received
+                    from .gate import WITHHELD_WHILE_HALTED
+
+                    for cl in withheld:
+                        self.tracker.not_received(cl, WITHHELD_WHILE_HALTED)
                 if msg.MSG_TYPE == "U1":  # a drop-copy replay request: see `resume_cursor`
                     self._replays[(entry.session_type, msg.header.msg_seq_num)] = msg.begin_exec_id
                 if msg.MSG_TYPE in ("D", "G"):  # as the session's gate: a 35=j may name it so
@@ -215,9 +222,9 @@ class Replay:
             if tracks:
                 self._replay_answer(entry.session_type, msg)
                 if msg.MSG_TYPE == "j" and msg.business_reject_ref_id is None:
-                    cl = self._numbered.get((entry.session_type, msg.ref_seq_num))
-                    if cl is not None and msg.ref_msg_type in ("D", "G"):
-                        msg = naming_order(msg, cl)
+                    named = self._numbered.get((entry.session_type, msg.ref_seq_num))
+                    if named is not None and msg.ref_msg_type in ("D", "G"):
+                        msg = naming_order(msg, named)
                 self.tracker.on_message(msg)
                 exec_id = getattr(msg, "exec_id", None) if msg.MSG_TYPE == "8" else None
                 if isinstance(exec_id, str):
@@ -241,6 +248,26 @@ class Replay:
             if _position_state(position) != was:
                 changes.positions.append(position)
         return changes
+
+    def _withheld(self, session_type: str | None, msg: Any) -> list[str]:
+        """The orders and replaces a SequenceReset-GapFill we sent covers: a resend gap-fills
+        an order only when the order gate withholds it (halted by the kill switch), and the
+        live tracker then ended it REJECTED (`OrderGate.withhold`). A Logon that resets the
+        numbers forgets the numbers before it."""
+        numbered = self._numbered
+        if msg.MSG_TYPE == "A" and msg.reset_seq_num_flag is True:
+            for key in [k for k in numbered if k[0] == session_type]:
+                del numbered[key]
+        if msg.MSG_TYPE != "4" or msg.gap_fill_flag is not True:
+            return []
+        begin, end = msg.header.msg_seq_num, msg.new_seq_no
+        if not isinstance(begin, int) or not isinstance(end, int):
+            return []
+        return [
+            cl
+            for (session, seq), cl in numbered.items()
+            if session == session_type and isinstance(seq, int) and begin <= seq < end
+        ]
 
     def _replay_answer(self, session_type: str | None, msg: Any) -> None:
         """What a received message says of a replay request the log sent: refused by the rate
