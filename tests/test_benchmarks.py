@@ -491,3 +491,10 @@ def test_bench_collector_child_counts_what_the_orders_leave_tracked() -> None:
     assert row["live"] == 300 and row["full_ms"] > 0 and 0 <= row["share"] < 1
     if sys.implementation.name == "cpython":
         assert row["tracked_per_order"] < 0.05, row
+
+
+def test_bench_dst_reports_runs_per_cpu_second(capsys: pytest.CaptureFixture[str]) -> None:
+    assert load("bench_dst").main(["--runs", "3", "--jobs", "2", "--steps", "4"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[2].startswith("| this process | 3 | 0 | ")
+    assert rows[3].startswith("| 2 processes | 3 | 0 | ")

@@ -26,10 +26,12 @@ from typing import Any, Final
 import attrs
 
 from ._message import Message, UnknownMessage, convert_now
+from ._orders import naming_order
 from ._queue import BOOK_TYPES, TrackingFailed
 from .book import Books
 from .catchup import (
     NOT_RECEIVED_AFTER_REPLAY,
+    UNKNOWN_AFTER_FAILED_CATCH_UP,
     UNKNOWN_AFTER_REPLAY,
     UNKNOWN_AFTER_RESTART,
     CatchUp,
@@ -243,10 +245,12 @@ class OrderDesk:
             self.kill.observe(event, now)
         if isinstance(event, BusinessRejectReceived):  # a 35=j names a request it refused
             try:
-                self.tracker.on_event(event)
+                self.tracker.on_event(self._named(event))
             except Exception as exc:  # as in `apply`: never stop the session for it
                 self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
         if isinstance(event, LoggedOn):
+            if event.reset_seq_nums:
+                self.gate.renumbered()
             if self.supervisor.connections == 1:  # a reconnect's catch-up follows Reconnected
                 self._logged_on(now, reconnect=False)
         elif isinstance(event, Reconnected):
@@ -256,6 +260,17 @@ class OrderDesk:
                 self._catch_up_result(self.catch_up.connection_lost(), now)
             elif isinstance(event, (RejectReceived, BusinessRejectReceived)):
                 self._catch_up_result(self.catch_up.observe(event), now)
+
+    def _named(self, event: BusinessRejectReceived) -> BusinessRejectReceived:
+        """``event`` with the ClOrdID of the order it refused as its BusinessRejectRefID when
+        Kalshi named that order by RefSeqNum alone (`naming_order`)."""
+        if event.business_reject_ref_id is not None or event.ref_msg_type not in ("D", "G"):
+            return event
+        cl = self.gate.sent_as(event.ref_seq_num)
+        if cl is None:
+            return event
+        message = naming_order(event.message, cl)
+        return attrs.evolve(event, business_reject_ref_id=cl, message=message)
 
     def _other(self, event: ApplicationMessage, message: Any, msg_type: str, now: float) -> None:
         never_live: TrackedOrder | None = None
@@ -321,6 +336,8 @@ class OrderDesk:
         if problem is not None:
             self._emit(problem, now)
         self._in_flight = tuple(o.cl_ord_id for o in tracker.open_orders() if not o.acknowledged)
+        if isinstance(problem, CatchUpFailed) and self._in_flight:  # nothing will settle them
+            self._name_in_flight(now)
         if not begin:
             unknown = tuple(o.cl_ord_id for o in tracker.open_orders())
             if unknown and not reconnect and problem is None:  # restored, no ExecID to replay
@@ -364,6 +381,8 @@ class OrderDesk:
         self._emit(event, now)
         if isinstance(event, CatchUpComplete) and self._in_flight:
             self._settle_in_flight(event, now)
+        elif isinstance(event, CatchUpFailed) and self._in_flight:
+            self._name_in_flight(now)
         kill = self.kill
         if kill is None or kill.confirmed is not None or not kill.confirm:
             return
@@ -373,6 +392,18 @@ class OrderDesk:
             event.exchange_index is not None or event.code is not None
         ):
             kill.confirmation(False, event.reason, now)
+
+    def _name_in_flight(self, now: float) -> None:
+        """The orders in flight at the drop still unanswered when the catch-up failed: named
+        (nothing says whether the exchange has them; they were silent before)."""
+        tracker = self.tracker
+        pending = [tracker.order(cl) for cl in self._in_flight]
+        self._in_flight = ()
+        unknown = tuple(
+            o.cl_ord_id for o in pending if o is not None and not o.acknowledged and not o.terminal
+        )
+        if unknown:
+            self._emit(OrdersUnknown(unknown, UNKNOWN_AFTER_FAILED_CATCH_UP), now)
 
     def _settle_in_flight(self, done: CatchUpComplete, now: float) -> None:
         """Orders sent before the connection was lost and still unanswered after a complete

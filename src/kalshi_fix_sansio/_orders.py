@@ -30,6 +30,7 @@ __all__ = [
     "Position",
     "Rejection",
     "TrackedOrder",
+    "naming_order",
     "says_unknown_order",
 ]
 
@@ -40,6 +41,21 @@ NOT_FOUND = "not_found"
 `says_unknown_order`)."""
 
 _UNKNOWN_ORDER = 1  # CxlRejReason(102) 1: Unknown order
+
+
+def naming_order(reject: Any, cl_ord_id: str) -> Any:
+    """A BusinessMessageReject (35=j) like ``reject`` with ``cl_ord_id`` as its
+    BusinessRejectRefID: Kalshi may name the order it refused by RefSeqNum alone (the field is
+    optional; its rate-limit reject leaves it out), and the tracker matches a 35=j to its order
+    by that ID (else the order stays pending for ever)."""
+    return type(reject)(
+        ref_seq_num=reject.ref_seq_num,
+        text=reject.text,
+        ref_tag_id=reject.ref_tag_id,
+        ref_msg_type=reject.ref_msg_type,
+        business_reject_ref_id=cl_ord_id,
+        business_reject_reason=reject.business_reject_reason,
+    )
 
 
 def says_unknown_order(message: Any) -> bool:

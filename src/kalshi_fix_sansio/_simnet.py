@@ -105,6 +105,8 @@ class Scheduler:
         self._ready: deque[Timer] = deque()
         self._timers: list[tuple[float, int, Timer]] = []  # a heap: (when, order asked, timer)
         self._order = itertools.count()
+        self.max_turns = 1_000_000
+        """Most callbacks `run_due` runs at one instant before it raises `SimulationStalled`."""
         self.waker: Callable[[], object] | None = None
         """Called when a callback becomes due sooner than anything before it (the trio world
         task sleeps until then)."""
@@ -134,6 +136,10 @@ class Scheduler:
         """Run ``callback()`` in ``delay`` seconds of the clock."""
         return self.call_at(self.clock.time() + delay, callback)
 
+    def __len__(self) -> int:
+        """How many callbacks are waiting (cancelled timers not yet dropped included)."""
+        return len(self._ready) + len(self._timers)
+
     def next_deadline(self) -> float:
         """When the next callback is due (``-math.inf``: one is due now; ``math.inf``: none)."""
         if self._ready:
@@ -145,10 +151,24 @@ class Scheduler:
 
     def run_due(self) -> bool:
         """Run every callback due now, those they make due now included, in order; True when
-        one ran."""
+        one ran.
+
+        Raises:
+            SimulationStalled: more than `max_turns` callbacks ran at one instant (something
+                makes itself due at once, for ever: time would never move again).
+        """
         ready, timers, ran = self._ready, self._timers, False
+        turns, instant = 0, None
         while True:
             now = self.clock.time()
+            if now != instant:
+                turns, instant = 0, now
+            turns += 1
+            if turns > self.max_turns:
+                raise SimulationStalled(
+                    f"{self.max_turns:,} callbacks ran at one simulated instant: something makes "
+                    "itself due at once, for ever (time would never move again)"
+                )
             while timers and timers[0][0] <= now:
                 ready.append(heapq.heappop(timers)[2])
             if not ready:

@@ -48,6 +48,7 @@ from .events import (
 __all__ = [
     "EVENT_RESEND_REJECT_REASONS",
     "NOT_RECEIVED_AFTER_REPLAY",
+    "UNKNOWN_AFTER_FAILED_CATCH_UP",
     "UNKNOWN_AFTER_REPLAY",
     "UNKNOWN_AFTER_RESTART",
     "CatchUp",
@@ -366,6 +367,11 @@ UNKNOWN_AFTER_REPLAY: Final = (
 )
 """`OrdersUnknown.reason` after a complete replay without a report for an order in flight
 whose exchange index is not known (a prediction order without ExDestination)."""
+UNKNOWN_AFTER_FAILED_CATCH_UP: Final = (
+    "sent before the connection was lost, and the catch-up that would say whether the exchange "
+    "received them failed: they stay PENDING_NEW until a report says otherwise"
+)
+"""`OrdersUnknown.reason` after a failed catch-up, for the orders in flight at the drop."""
 
 
 @attrs.frozen(slots=True)

@@ -152,6 +152,11 @@ class _Quote:
     accepted_qty: Decimal | None = None
 
 
+_NUMBERED_KEPT: Final = 256
+"""How many orders sent an `OrderGate` remembers by MsgSeqNum (a 35=j answers within
+moments)."""
+
+
 class OrderGate:
     """The halt, the live-ClOrdID rule and the pre-trade limits of one session, checked by the
     session's writer for every order-creating message (see the module docstring).
@@ -196,6 +201,9 @@ class OrderGate:
         self._risk_books = risk_books
         self.risk_limits = risk_limits
         self._quotes: OrderedDict[str, _Quote] = OrderedDict()  # QuoteID -> what it offers
+        # MsgSeqNum -> ClOrdID of the last orders sent: Kalshi's 35=j may name the order it
+        # refused by RefSeqNum alone (BusinessRejectRefID is optional; its rate-limit reject)
+        self._numbered: dict[int, str] = {}
         self._rfqs: OrderedDict[str, tuple[str | None, Decimal | None]] = OrderedDict()
 
     # -- the halt --------------------------------------------------------------------------------
@@ -310,9 +318,17 @@ class OrderGate:
         halted for `HALTED_MSG_TYPES` (the session gap-fills it instead, so the exchange never
         receives it). A withheld NewOrderSingle or replace ends REJECTED in the tracker
         (source ``"not_received"``, text `WITHHELD_WHILE_HALTED`), its replaced order live
-        again. Anything else (cancels, mass cancels) is resent."""
+        again. Anything else (cancels, mass cancels) is resent; an order or replace resent is
+        remembered by its MsgSeqNum, as when it was first sent (after a restart the gate never
+        saw it go out: a 35=j may name it by that number)."""
         msg_type = message.MSG_TYPE
         if msg_type not in HALTED_MSG_TYPES or self.halted is None:
+            if msg_type == "D" or msg_type == "G":
+                cl = message.cl_ord_id
+                numbered = self._numbered
+                numbered[message.header.msg_seq_num] = cl if cl.__class__ is str else str(cl)
+                if len(numbered) > _NUMBERED_KEPT:
+                    del numbered[next(iter(numbered))]
             return False
         if msg_type in TRACKED_MSG_TYPES:
             cl = message.cl_ord_id
@@ -348,14 +364,27 @@ class OrderGate:
             )
         return LocalProtocolError(f"{what}; {build}; nothing was sent or tracked")
 
-    def sent(self, message: Any, msg_type: str, cl: str | None, now: float) -> None:
-        """``message`` went out (after `admit`)."""
+    def sent(self, message: Any, msg_type: str, cl: str | None, now: float, seq: int = 0) -> None:
+        """``message`` went out (after `admit`) as MsgSeqNum ``seq``."""
         if msg_type == "S":
             self._quote_sent(message)
         if cl is None:
             return
+        numbered = self._numbered
+        numbered[seq] = cl
+        if len(numbered) > _NUMBERED_KEPT:
+            del numbered[next(iter(numbered))]
         if self.metrics is not None:
             self.metrics.on_order_sent(msg_type, cl, now)
+
+    def sent_as(self, seq: object) -> str | None:
+        """The ClOrdID of the order or replace sent as MsgSeqNum ``seq`` on this connection
+        (one of the last `_NUMBERED_KEPT`), or None."""
+        return self._numbered.get(seq) if isinstance(seq, int) else None
+
+    def renumbered(self) -> None:
+        """The session's numbers started again (a Logon with ResetSeqNumFlag=Y)."""
+        self._numbered.clear()
 
     def discard(self, cl: str | None) -> None:
         """``message`` could not be sent (after `admit`): forget it."""

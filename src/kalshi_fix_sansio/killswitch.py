@@ -241,8 +241,10 @@ class KillSwitch:
         return not self.tracker.open_orders()
 
     def next_deadline(self) -> float | None:
-        """When `advance` has something to do that no input will trigger, or None."""
-        if self.finished_at is not None:
+        """When `advance` has something to do that no input will trigger, or None (while the
+        connection is down: the next Logon is an input, and nothing can be sent before it; a
+        fallback already due would wake the driver at once, over and over, until then)."""
+        if self.finished_at is not None or self._down:
             return None
         due: list[float] = []
         if self._retry_at is not None:

@@ -36,6 +36,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 import attrs
 
 from ._logreader import Entry, LogIssue, LogReader, Reporter, parse_time, session_feeds
+from ._orders import naming_order
 from .errors import FixError
 from .messagelog import PRODUCTS
 
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from .book import Book, Books, BookUpdates, Trade
     from .catchup import ExecCursor
     from .tracker import Fill, OrderTracker, Position, TrackedOrder
+
+_RATE_LIMIT_EXCEEDED: Final = 8  # BusinessRejectReason(380) of Kalshi's rate-limit reject
 
 __all__ = [
     "Accounts",
@@ -164,6 +167,9 @@ class Replay:
         self.applied = 0
         self.time: datetime | None = None
         self._trades: deque[Trade] = deque(maxlen=max_trades)  # every symbol's, as they came
+        self._numbered: dict[tuple[str | None, object], str] = {}  # (session, seq) -> ClOrdID
+        self._replays: dict[tuple[str | None, object], object] = {}  # (session, seq) -> begin
+        self._carry: dict[int, str] = {}  # index -> BeginExecID of a replay still owed
 
     def apply(self, entry: Entry) -> Changes:
         """Feed one message; what it changed.
@@ -189,12 +195,24 @@ class Replay:
             )
             if v is not None
         }
+        withheld = self._withheld(entry.session_type, msg) if entry.direction == "OUT" else []
+        names.update(withheld)
         before = {o.cl_ord_id: (o.status.name, _order_state(o)) for o in self._named(names)}
         symbols = {str(msg.symbol)} if getattr(msg, "symbol", None) is not None else set()
         symbols.update(o.symbol for o in self._named(names) if o.symbol is not None)
         positions = {s: _position_state(self.tracker.position(s)) for s in symbols}
         if entry.direction == "OUT":
             if tracks:
+                if withheld:  # gap-filled by a resend while halted: never received
+                    from .gate import WITHHELD_WHILE_HALTED
+
+                    for cl in withheld:
+                        self.tracker.not_received(cl, WITHHELD_WHILE_HALTED)
+                if msg.MSG_TYPE == "U1":  # a drop-copy replay request: see `resume_cursor`
+                    self._replays[(entry.session_type, msg.header.msg_seq_num)] = msg.begin_exec_id
+                if msg.MSG_TYPE in ("D", "G"):  # as the session's gate: a 35=j may name it so
+                    number = (entry.session_type, msg.header.msg_seq_num)
+                    self._numbered[number] = str(msg.cl_ord_id)
                 try:
                     self.tracker.sent(msg)
                 except LocalProtocolError as exc:
@@ -202,6 +220,11 @@ class Replay:
                         changes.problems.append(str(exc))
         else:
             if tracks:
+                self._replay_answer(entry.session_type, msg)
+                if msg.MSG_TYPE == "j" and msg.business_reject_ref_id is None:
+                    named = self._numbered.get((entry.session_type, msg.ref_seq_num))
+                    if named is not None and msg.ref_msg_type in ("D", "G"):
+                        msg = naming_order(msg, named)
                 self.tracker.on_message(msg)
                 exec_id = getattr(msg, "exec_id", None) if msg.MSG_TYPE == "8" else None
                 if isinstance(exec_id, str):
@@ -225,6 +248,59 @@ class Replay:
             if _position_state(position) != was:
                 changes.positions.append(position)
         return changes
+
+    def _withheld(self, session_type: str | None, msg: Any) -> list[str]:
+        """The orders and replaces a SequenceReset-GapFill we sent covers: a resend gap-fills
+        an order only when the order gate withholds it (halted by the kill switch), and the
+        live tracker then ended it REJECTED (`OrderGate.withhold`). A Logon that resets the
+        numbers forgets the numbers before it."""
+        numbered = self._numbered
+        if msg.MSG_TYPE == "A" and msg.reset_seq_num_flag is True:
+            for key in [k for k in numbered if k[0] == session_type]:
+                del numbered[key]
+        if msg.MSG_TYPE != "4" or msg.gap_fill_flag is not True:
+            return []
+        begin, end = msg.header.msg_seq_num, msg.new_seq_no
+        if not isinstance(begin, int) or not isinstance(end, int):
+            return []
+        return [
+            cl
+            for (session, seq), cl in numbered.items()
+            if session == session_type and isinstance(seq, int) and begin <= seq < end
+        ]
+
+    def _replay_answer(self, session_type: str | None, msg: Any) -> None:
+        """What a received message says of a replay request the log sent: refused by the rate
+        limit, the next Logon asks again from the same BeginExecID (as the live session's
+        catch-up carries it); answered, or refused otherwise, nothing is owed."""
+        msg_type = msg.MSG_TYPE
+        if msg_type not in ("j", "3", "U2", "U3"):
+            return
+        begin = self._replays.pop((session_type, msg.ref_seq_num), None)
+        if not isinstance(begin, str):
+            return
+        from .catchup import ExecCursor
+
+        indexes = ExecCursor()
+        if not indexes.observe(begin):
+            return
+        for index in indexes.last:
+            if msg_type == "j" and msg.business_reject_reason == _RATE_LIMIT_EXCEEDED:
+                self._carry[index] = begin
+            else:
+                self._carry.pop(index, None)
+
+    def resume_cursor(self) -> ExecCursor:
+        """Where the next catch-up resumes: `cursor`, but from the BeginExecID of a replay
+        request the rate limit refused and no later one answered (the reports from there were
+        never replayed: resuming from the newest ExecID would skip them)."""
+        from .catchup import ExecCursor
+
+        if not self._carry:
+            return self.cursor
+        last = self.cursor.last
+        last.update(self._carry)
+        return ExecCursor(last)
 
     def feed(self, entry: Entry, on_issue: Reporter) -> Changes | None:
         """`apply` an entry; an exception while applying it (a bug) is told to ``on_issue`` as
@@ -392,7 +468,8 @@ class Restored:
         tracker: orders, fills and positions, as the live session's tracker held them.
         books: the order books of the market data in the log.
         cursor: the newest ExecID per exchange index among the ExecutionReports received:
-            where a drop-copy catch-up resumes.
+            where a drop-copy catch-up resumes (from an older one where a replay request of
+            the log was refused by the rate limit and not answered since: `Replay.resume_cursor`).
         messages: messages applied (read from the selected sessions).
         ignored: messages read but left out (other sessions, by ``key_id`` / ``session_type``).
         problems: parts that could not be read, each with its input and byte offset (empty
@@ -547,7 +624,7 @@ def restore(
     return Restored(
         tracker=replay.tracker,
         books=replay.books,
-        cursor=replay.cursor,
+        cursor=replay.resume_cursor(),
         messages=replay.applied,
         ignored=ignored,
         problems=tuple(problems),

@@ -391,7 +391,7 @@ class Session:
         except BaseException:
             gate.discard(cl)
             raise
-        gate.sent(message, msg_type, cl, now)
+        gate.sent(message, msg_type, cl, now, seq)
         return seq
 
     def send_delay(self, message: Message, now: float) -> float:

@@ -24,6 +24,8 @@ One module per command family:
 * ``mock_gateway.py``: ``kalshi-fix mock-gateway`` and its admin console;
 * ``replay.py``: ``kalshi-fix replay``, a log fed through the order tracker and the books;
 * ``backtest.py``: ``kalshi-fix backtest``, a strategy file on recordings (one run or a sweep);
+* ``simulate.py``: ``kalshi-fix simulate``, random fault schedules against the mock exchange in
+  memory (deterministic simulation testing);
 * ``common.py``: products, exit statuses, the codec of a product, codes and quantities shown;
 * ``demo.py``: ``kalshi-fix demo``, a trading story against the embedded mock gateway.
 
@@ -56,6 +58,7 @@ from .mock_gateway import add_mock_gateway_parser, admin_command, apply_fault, m
 from .order import add_order_parsers, cancel_command, order_command
 from .render import render_json, render_table
 from .replay import add_replay_parser, replay_command
+from .simulate import add_simulate_parser, simulate_command
 
 __all__ = [
     "EXIT_FAILED",
@@ -164,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_kill_parser(sub)
     add_rearm_parser(sub)
     add_order_parsers(sub)
+    add_simulate_parser(sub)
     return parser
 
 
@@ -203,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return order_command(args, sys.stdout, sys.stderr)
         if args.command == "cancel":
             return cancel_command(args, sys.stdout, sys.stderr)
+        if args.command == "simulate":
+            return simulate_command(args, sys.stdout, sys.stderr)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -1,0 +1,142 @@
+"""``kalshi-fix simulate``: deterministic simulation testing from the shell.
+
+Runs the generated fault schedule of each seed (``--seeds FIRST:END``, or ``--runs N`` from
+``--first``) against the mock exchange in memory (`kalshi_fix_sansio.testing.dst`), on
+``--jobs`` local processes or a Dask cluster (``--engine dask``), and prints a summary line
+(runs, failures, runs per CPU second); each failure prints its seed, the promise it broke, the
+command that replays it and, unless ``--no-shrink``, its shrunk schedule and that one's
+command. ``--schedule TEXT`` runs one schedule (what those commands print), showing its steps
+and the digest of its bytes.
+
+Exit status: 0 every run kept every promise, 1 a run broke one, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import IO, Any
+
+from ..errors import LocalProtocolError
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
+
+__all__ = ["add_simulate_parser", "simulate_command"]
+
+
+def add_simulate_parser(sub: Any) -> None:
+    """Add ``kalshi-fix simulate``."""
+    parser = sub.add_parser(
+        "simulate",
+        help="run random fault schedules against the mock exchange in memory (deterministic "
+        "simulation testing); every failure replays from one command",
+        description="Run the client against the mock exchange in one process on a simulated "
+        "clock, under a random workload and random faults drawn from each seed, checking the "
+        "library's promises (no fill lost, nothing past a kill, sessions back after the "
+        "faults...). A failing run prints the command that replays it and a shrunk schedule.",
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--seeds", metavar="FIRST:END", help="the seeds FIRST to END-1")
+    which.add_argument("--runs", type=int, help="how many seeds, from --first (default 100)")
+    which.add_argument("--schedule", metavar="TEXT", help="run this one schedule")
+    parser.add_argument("--first", type=int, default=0, help="the first seed of --runs")
+    parser.add_argument("--steps", type=int, default=30, help="steps per schedule (30)")
+    parser.add_argument(
+        "--kinds", metavar="KIND,KIND", help="draw only these step kinds (default: all)"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (1)")
+    parser.add_argument("--engine", choices=("local", "dask"), default="local")
+    parser.add_argument("--address", help="the Dask scheduler (default: a local cluster)")
+    parser.add_argument(
+        "--no-shrink", action="store_true", help="print failures without shrinking them"
+    )
+    parser.add_argument(
+        "--max-failures", type=int, default=3, help="shrink and show at most this many (3)"
+    )
+
+
+def _seeds(args: argparse.Namespace) -> range:
+    if args.seeds is not None:
+        match = re.fullmatch(r"(\d+):(\d+)", args.seeds)
+        if match is None or int(match.group(1)) >= int(match.group(2)):
+            raise LocalProtocolError(
+                f"--seeds must be FIRST:END with FIRST < END, got {args.seeds!r}"
+            )
+        return range(int(match.group(1)), int(match.group(2)))
+    runs = 100 if args.runs is None else args.runs
+    if runs < 1 or args.first < 0:
+        raise LocalProtocolError("--runs must be >= 1 and --first >= 0")
+    return range(args.first, args.first + runs)
+
+
+def simulate_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """Run ``kalshi-fix simulate`` (see the module docstring)."""
+    from ..testing import dst
+
+    try:
+        kinds = None if args.kinds is None else [k for k in args.kinds.split(",") if k]
+        if args.max_failures < 0:
+            raise LocalProtocolError("--max-failures must be >= 0")
+        if args.schedule is not None:
+            schedule = dst.Schedule.parse(args.schedule)
+            return _one(dst, schedule, args, out)
+        seeds = _seeds(args)
+        dst.generate(0, steps=args.steps, kinds=kinds)  # bad arguments: before any work
+        if args.address is not None and args.engine != "dask":
+            raise LocalProtocolError("--address is a Dask scheduler's: add --engine dask")
+        if args.jobs < 1:
+            raise LocalProtocolError("--jobs must be >= 1")
+    except LocalProtocolError as exc:
+        emit(err, f"kalshi-fix simulate: {exc}")
+        return EXIT_USAGE
+    try:
+        found = dst.explore(
+            seeds,
+            steps=args.steps,
+            kinds=kinds,
+            jobs=args.jobs,
+            engine=args.engine,
+            address=args.address,
+        )
+    except LocalProtocolError as exc:  # a Dask scheduler that cannot be reached
+        emit(err, f"kalshi-fix simulate: {exc}")
+        return EXIT_FAILED
+    emit(
+        out,
+        f"{found.runs} run(s), {len(found.failures)} failed; {found.cpu_seconds:.1f} CPU s "
+        f"({found.runs_per_cpu_second:.1f} runs per CPU second), "
+        f"{found.simulated / 3600:.1f} simulated hours",
+    )
+    for outcome in found.failures[: args.max_failures]:
+        _show_failure(dst, outcome, args, out)
+    if len(found.failures) > args.max_failures:
+        more = ", ".join(str(o.schedule.seed) for o in found.failures[args.max_failures :])
+        emit(out, f"more failing seeds: {more}")
+    return EXIT_FAILED if found.failures else EXIT_OK
+
+
+def _show_failure(dst: Any, outcome: Any, args: argparse.Namespace, out: IO[str]) -> None:
+    emit(out, f"seed {outcome.schedule.seed}: {outcome.violation.text}")
+    emit(out, f"  replay: {outcome.command}")
+    if not args.no_shrink:
+        small = dst.shrink(outcome)
+        emit(out, f"  shrunk to {len(small.schedule.steps)} step(s): {small.violation.text}")
+        emit(out, f"  replay: {small.command}")
+
+
+def _one(dst: Any, schedule: Any, args: argparse.Namespace, out: IO[str]) -> int:
+    outcome = dst.run(schedule)
+    for n, step in enumerate(schedule.steps):
+        mark = "  <- failed here" if outcome.violation and outcome.violation.step == n else ""
+        emit(out, f"{n:3d} {step.text}{mark}")
+    emit(
+        out,
+        f"digest {outcome.digest}; {outcome.frames} frames, {outcome.simulated:.1f} simulated s",
+    )
+    if outcome.ok:
+        emit(out, "ok: every promise kept")
+        return EXIT_OK
+    emit(out, f"FAILED: {outcome.violation.text}")
+    if not args.no_shrink and len(schedule.steps) > 1:
+        small = dst.shrink(outcome)
+        emit(out, f"shrunk to {len(small.schedule.steps)} step(s): {small.command}")
+    return EXIT_FAILED

@@ -1,0 +1,137 @@
+"""What a deterministic simulation run checks on every frame, after every step and at the end.
+
+`WireWatch` hears every chunk either side writes (`Simulation.wire_listeners`) and checks, as it
+is written, the promises that are about frames: no order or replace reaches the exchange while
+the session is halted by its kill switch, nor past its risk limit; no ClOrdID goes out twice;
+no sequence number is used twice by either side (a resend or a duplicate says PossDup). It
+also folds every byte into a digest: two runs of one schedule have the same digest, or the run
+is not deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from typing import Final
+
+import attrs
+
+from ...simulation import WireRecord
+
+__all__ = ["Violation", "WireWatch"]
+
+_FRAME: Final = re.compile(rb"8=FIXT\.1\.1\x019=(\d+)\x01")
+_FIELD: Final = re.compile(rb"\x01(11|34|35|38|43|141)=([^\x01]*)")
+
+
+@attrs.frozen
+class Violation:
+    """A promise a run broke.
+
+    Attributes:
+        invariant: which (``"order past a kill"``, ``"fill lost or doubled"``...).
+        step: the index of the step during which it was seen (``len(steps)``: at the end).
+        detail: what was seen.
+    """
+
+    invariant: str
+    step: int
+    detail: str
+
+    @property
+    def text(self) -> str:
+        """One line."""
+        return f"{self.invariant} (step {self.step}): {self.detail}"
+
+
+def _fields(frame: bytes) -> dict[bytes, bytes]:
+    return {tag: value for tag, value in _FIELD.findall(frame)}
+
+
+class WireWatch:
+    """Checks the frames of a run as they are written (see the module docstring).
+
+    Args:
+        halted: whether the client's session is halted now (its kill switch).
+        max_qty: the client's risk limit on an order's quantity.
+        resets_numbers: whether the session type numbers each connection from 1 (KalshiNR);
+            otherwise numbers go on across connections unless a Logon resets them (141=Y).
+    """
+
+    def __init__(self, halted: Callable[[], bool], max_qty: int, resets_numbers: bool) -> None:
+        self._halted = halted
+        self._max_qty = max_qty
+        self._per_connection = resets_numbers
+        self._digest = hashlib.sha256()
+        self._last_seq: dict[tuple[object, str], int] = {}
+        self._cl_ord_ids: set[bytes] = set()
+        self._partial: dict[tuple[int, str], bytes] = {}
+        self._established: set[int] = set()
+        self.step = -1
+        """The step under way (set by the runner)."""
+        self.violations: list[Violation] = []
+        self.frames = 0
+        """Frames seen, both sides."""
+
+    @property
+    def digest(self) -> str:
+        """The SHA-256 of every chunk so far, with when, where and who wrote it."""
+        return self._digest.hexdigest()
+
+    def __call__(self, record: WireRecord) -> None:
+        head = f"{record.time!r} {record.connection} {record.sender} {len(record.data)}\n"
+        self._digest.update(head.encode())
+        self._digest.update(record.data)
+        key = (record.connection, record.sender)
+        data = self._partial.pop(key, b"") + record.data
+        start = 0
+        for match in _FRAME.finditer(data):
+            if match.start() < start:
+                continue
+            end = match.end() + int(match.group(1)) + 7  # the body, then 10=nnn<SOH>
+            if end > len(data):
+                self._partial[key] = data[match.start() :]
+                return
+            self._frame(record, data[match.start() : end])
+            start = end
+
+    def _violate(self, invariant: str, detail: str) -> None:
+        self.violations.append(Violation(invariant, self.step, detail))
+
+    def _frame(self, record: WireRecord, frame: bytes) -> None:
+        self.frames += 1
+        fields = _fields(frame)
+        msg_type = fields.get(b"35", b"")
+        poss_dup = fields.get(b"43") == b"Y"
+        shown = frame.replace(b"\x01", b"|")[:160].decode("ascii", "replace")
+        if msg_type == b"A" and record.sender == "gateway":
+            self._established.add(record.connection)
+        # numbers go on across the connections of a session type (KalshiRT) once a Logon is
+        # accepted; a refused Logon (and the gateway's Logout of it) starts no session
+        across = not self._per_connection and record.connection in self._established
+        seq_key = (record.session_type if across else record.connection, record.sender)
+        if msg_type == b"A" and fields.get(b"141") == b"Y":
+            self._last_seq.pop(seq_key, None)
+        seq = int(fields.get(b"34", b"0") or 0)
+        if not poss_dup:
+            last = self._last_seq.get(seq_key, 0)
+            if seq <= last:
+                self._violate(
+                    "sequence number reused",
+                    f"{record.sender} sent MsgSeqNum {seq} after {last}: {shown}",
+                )
+            self._last_seq[seq_key] = max(seq, last)
+        if record.sender != "client":
+            return
+        if msg_type in (b"D", b"G"):
+            if self._halted():
+                self._violate("order past a kill", f"written while halted: {shown}")
+            qty = fields.get(b"38")
+            if qty is not None and float(qty) > self._max_qty:
+                self._violate("order past a limit", f"quantity over {self._max_qty}: {shown}")
+        if msg_type in (b"D", b"F", b"G", b"q") and not poss_dup:
+            cl_ord_id = fields.get(b"11", b"")
+            if cl_ord_id in self._cl_ord_ids:
+                self._violate("ClOrdID twice", f"{cl_ord_id.decode()} sent again: {shown}")
+            self._cl_ord_ids.add(cl_ord_id)

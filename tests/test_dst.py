@@ -1,0 +1,265 @@
+"""Deterministic simulation testing (`kalshi_fix_sansio.testing.dst`): schedules from seeds,
+runs that repeat byte for byte, the shrinker, exploration on processes, the CLI, and the seeds
+of the defects the simulation found, kept as regression tests."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+
+from kalshi_fix_sansio import LocalProtocolError, OrderStatus, OrdersUnknown
+from kalshi_fix_sansio.builders import Requests
+from kalshi_fix_sansio.cli import main
+from kalshi_fix_sansio.gateway import mock_api_key
+from kalshi_fix_sansio.simulation import Simulation, SimulationStalled
+from kalshi_fix_sansio.testing.dst import (
+    KINDS,
+    Outcome,
+    Schedule,
+    Step,
+    explore,
+    generate,
+    run,
+    shrink,
+)
+
+# Seeds the simulation failed on before the fix they led to (shrunk schedules).
+RATE_LIMITED_ORDER = "7:KalshiRT:norest:0.1rate_limit,3;0.1order,2,10,65;0.1fill,2,4,39"
+RATE_LIMITED_THEN_RESTART = "52:KalshiRT:rest:0.1rate_limit,1;0.1order,2,6,50;0.1restart"
+# the order first read from the resend after a restart (KalshiRT), and refused there
+RATE_LIMITED_IN_A_RESEND = (
+    "1682:KalshiRT:norest:0.1stall,48;0.1rate_limit,3;0.1order,2,10,50;0.1restart"
+)
+IN_FLIGHT_AT_FAILED_CATCH_UP = "138:KalshiNR:rest:2.8fill,1,1,37;5.9stall,56;2.9order,1,5,37"
+# a kill while the session logs on again (slow writes, then a gap): the kill switch's fallback,
+# already due, woke the driver at once for ever (the simulation never moved on; live, a busy loop)
+KILL_WHILE_LOGGING_ON = "689:KalshiNR:norest:2delay,15,28;1.3gap,2;4.1order,2,1,63;0.9kill"
+# a catch-up refused by the rate limit, a later report, then a restart: the restored cursor was
+# the newest ExecID, past the reports the refused replay owed (a fill made while down, lost)
+# an order written into a stalled connection, withheld from the resend by a kill, then a restart:
+# the restored order stayed PENDING_NEW (the log's gap fill was not read as the withholding)
+RESTART_AFTER_A_WITHHELD_RESEND = (
+    "2160:KalshiRT:norest:0.1stall,64;0.1order,2,7,66;0.1maintenance,23;0.1kill;0.1restart"
+)
+RESTART_AFTER_A_REFUSED_REPLAY = (
+    "880:KalshiNR:rest:0.1order,1,3,48;0.1rate_limit,1;0.1reset;0.1fill,2,5,46;"
+    "2.7order,2,3,57;0.1restart"
+)
+
+
+def test_a_seed_makes_the_same_schedule_and_its_text_reads_back() -> None:
+    schedule = generate(42)
+    assert generate(42) == schedule and generate(43) != schedule
+    assert len(schedule.steps) == 30 and {s.kind for s in schedule.steps} <= set(KINDS)
+    assert Schedule.parse(schedule.text) == schedule
+    only = generate(5, steps=8, kinds=["order", "drop"])
+    assert {s.kind for s in only.steps} <= {"order", "drop"} and len(only.steps) == 8
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("x", "a schedule is <seed>"),
+        ("-1:KalshiNR:rest:", "seed '-1'"),
+        ("1:KalshiXX:rest:", "session type 'KalshiXX'"),
+        ("1:KalshiNR:maybe:", "REST flag 'maybe'"),
+        ("1:KalshiNR:rest:1explode", "step 1 '1explode'"),
+        ("1:KalshiNR:rest:1order,1", "order takes 3 argument(s), got 1"),
+    ],
+)
+def test_a_bad_schedule_is_refused_naming_the_part(text: str, says: str) -> None:
+    with pytest.raises(LocalProtocolError, match=says.replace("(", r"\(").replace(")", r"\)")):
+        Schedule.parse(text)
+
+
+def test_bad_generator_arguments_are_refused() -> None:
+    with pytest.raises(LocalProtocolError, match="seed must be"):
+        generate(-1)
+    with pytest.raises(LocalProtocolError, match="steps must be"):
+        generate(1, steps=0)
+    with pytest.raises(LocalProtocolError, match="unknown step kind"):
+        generate(1, kinds=["order", "meteor"])
+
+
+def test_a_run_repeats_byte_for_byte() -> None:
+    schedule = generate(3)
+    first, again = run(schedule), run(schedule)
+    assert first.ok, first.violation
+    assert first.digest == again.digest and first.frames == again.frames > 50
+    assert first.steps_run == 30 and first.simulated > 150
+    other = run(generate(4))
+    assert other.digest != first.digest
+
+
+def test_schedules_keep_every_promise_on_a_handful_of_seeds() -> None:
+    found = explore(range(24))
+    assert found.runs == 24 and found.cpu_seconds > 0
+    assert not found.failures, [o.violation for o in found.failures]
+
+
+def test_exploration_on_processes_finds_what_one_process_finds() -> None:
+    seeds = range(70, 70 + 70)  # two batches: two worker processes
+    alone = explore(seeds, steps=6, kinds=["order", "fill", "drop", "reset"])
+    spread = explore(seeds, steps=6, kinds=["order", "fill", "drop", "reset"], jobs=2)
+    assert (alone.runs, alone.failures) == (spread.runs, spread.failures) == (70, ())
+
+
+def test_exploration_on_a_dask_cluster_finds_what_one_process_finds() -> None:
+    seeds, kinds = range(200, 270), ["order", "fill", "drop", "reset"]
+    alone = explore(seeds, steps=4, kinds=kinds)
+    cluster = explore(seeds, steps=4, kinds=kinds, engine="dask", jobs=2)  # a local cluster
+    assert (alone.runs, alone.failures) == (cluster.runs, cluster.failures) == (70, ())
+    assert cluster.cpu_seconds > 0  # measured in the workers
+
+
+def test_exploration_arguments_are_checked_before_any_run() -> None:
+    with pytest.raises(LocalProtocolError, match="engine must be"):
+        explore(range(2), engine="mpi")
+    with pytest.raises(LocalProtocolError, match="jobs must be"):
+        explore(range(2), jobs=0)
+    with pytest.raises(LocalProtocolError, match='use engine="dask"'):
+        explore(range(2), address="tcp://127.0.0.1:8786")
+
+
+def _fails_on_order_after_drop(schedule: Schedule) -> Outcome:
+    """A stand-in runner: a schedule fails when an order comes after a drop."""
+    kinds = [s.kind for s in schedule.steps]
+    bad = "drop" in kinds and "order" in kinds[kinds.index("drop") :]
+    from kalshi_fix_sansio.testing.dst import Violation
+
+    violation = Violation("made up", len(kinds) - 1, "an order after a drop") if bad else None
+    return Outcome(schedule, violation, len(kinds), 0.0, 0, "")
+
+
+def test_the_shrinker_keeps_a_short_schedule_that_fails_the_same_way() -> None:
+    steps = [Step(3.0, "fill", (1, 2, 40))] * 10 + [Step(2.5, "drop")]
+    steps += [Step(1.0, "cancel", (1,))] * 7 + [Step(4.0, "order", (1, 2, 40))] * 3
+    failed = _fails_on_order_after_drop(Schedule(1, "KalshiNR", False, tuple(steps)))
+    small = shrink(failed, runner=_fails_on_order_after_drop)
+    assert [s.kind for s in small.schedule.steps] == ["drop", "order"]
+    assert all(s.after == 0.1 for s in small.schedule.steps)
+    with pytest.raises(ValueError, match="failing run"):
+        shrink(run(Schedule(1, "KalshiNR", False, ())))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        RATE_LIMITED_ORDER,
+        RATE_LIMITED_THEN_RESTART,
+        RATE_LIMITED_IN_A_RESEND,
+        IN_FLIGHT_AT_FAILED_CATCH_UP,
+        KILL_WHILE_LOGGING_ON,
+        RESTART_AFTER_A_REFUSED_REPLAY,
+        RESTART_AFTER_A_WITHHELD_RESEND,
+    ],
+)
+def test_the_seeds_of_the_defects_found_keep_every_promise(text: str) -> None:
+    outcome = run(Schedule.parse(text))
+    assert outcome.ok, outcome.violation
+
+
+def test_an_order_refused_by_a_rate_limit_reject_without_its_clordid_ends_rejected() -> None:
+    """Kalshi's rate-limit 35=j may name the refused order by RefSeqNum alone: the order ends
+    REJECTED (it stayed PENDING_NEW for ever, and counted against the open-order limits)."""
+    key_id, signer, public = mock_api_key("prediction")
+    sim = Simulation("prediction", keys={key_id: public})
+    sim.gateway.seed_market("HIGHNY-23DEC31", asks=[(Decimal("0.45"), Decimal(30))])
+    orders = Requests("prediction", "KalshiNR")
+    with sim.client(key_id, signer).order_entry() as oe:
+        sim.gateway.faults.rate_limit_next = 1
+        order = orders.new_order("HIGHNY-23DEC31", "buy", 3, Decimal("0.40"), cl_ord_id="b1")
+        oe.send(order)
+        sim.run_for(1)
+        assert oe.tracker.order("b1").status is OrderStatus.REJECTED
+        assert oe.tracker.rejection("b1").reason == 8
+        assert oe.tracker.open_orders() == []
+
+
+def test_an_order_in_flight_at_a_failed_catch_up_is_named() -> None:
+    outcome_events: list[object] = []
+    key_id, signer, public = mock_api_key("prediction")
+    sim = Simulation("prediction", keys={key_id: public})
+    sim.gateway.seed_market("HIGHNY-23DEC31", asks=[(Decimal("0.45"), Decimal(30))])
+    orders = Requests("prediction", "KalshiNR")
+    client = sim.client(key_id, signer, heartbeat_interval=10)
+    with client.order_entry(on_event=outcome_events.append) as oe:
+        sim.gateway.faults.silent = True  # the order is written, never read
+        oe.send(orders.new_order("HIGHNY-23DEC31", "buy", 3, Decimal("0.40"), cl_ord_id="b1"))
+        sim.run_for(60)  # the silence is found, the session reconnects; no report to resume from
+        named = [e for e in outcome_events if isinstance(e, OrdersUnknown)]
+        assert [e.cl_ord_ids for e in named] == [("b1",)]
+        assert "catch-up that would say" in named[0].reason
+
+
+def test_a_simulation_stuck_at_one_instant_stops_instead_of_spinning() -> None:
+    key_id, _, public = mock_api_key("prediction")
+    sim = Simulation("prediction", keys={key_id: public})
+    sim.scheduler.max_turns = 500
+
+    def again() -> None:
+        sim.scheduler.call_soon(again)
+
+    sim.scheduler.call_soon(again)
+    with pytest.raises(SimulationStalled, match="500 callbacks ran at one simulated instant"):
+        sim.run_for(1)
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    import contextlib
+
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["simulate", *args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_runs_seeds_and_says_how_fast() -> None:
+    code, out, _ = _cli("--seeds", "0:3", "--steps", "5")
+    assert code == 0
+    assert out.startswith("3 run(s), 0 failed; ") and "runs per CPU second" in out
+
+
+def test_cli_replays_one_schedule_with_its_digest() -> None:
+    code, out, _ = _cli("--schedule", RATE_LIMITED_ORDER)
+    assert code == 0 and "ok: every promise kept" in out
+    assert f"digest {run(Schedule.parse(RATE_LIMITED_ORDER)).digest}" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--seeds", "5:2"], "--seeds must be FIRST:END"),
+        (["--runs", "0"], "--runs must be >= 1"),
+        (["--kinds", "order,meteor"], "unknown step kind(s) meteor"),
+        (["--steps", "0"], "steps must be"),
+        (["--schedule", "nonsense"], "a schedule is"),
+        (["--address", "tcp://x:1"], "add --engine dask"),
+        (["--jobs", "0"], "--jobs must be >= 1"),
+    ],
+)
+def test_cli_mistakes_exit_2_with_one_line(args: list[str], says: str) -> None:
+    code, out, err = _cli(*args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and says in err and err.startswith("kalshi-fix simulate: ")
+
+
+# Found by the simulation, not fixed here (the mock gateway's REST pages are another change's):
+# an order placed and filled at once, while its reports are held, is missing from the mock's
+# REST orders page (it lists the orders it saw resting), so a REST round after a restart drops
+# the order's fill (the fills page has it) and the client's position stays 0 where the
+# exchange's is 5.
+REST_ORDERS_PAGE_MISSES_A_FILLED_ORDER = (
+    "1:KalshiNR:rest:0delay,50,10;0.1order,1,5,45;0.1fill,2,5,45;0.1restart",
+    # seed 2234, shrunk: an order that crosses at once, its report lost to a gap's reconnect
+    "2234:KalshiNR:rest:0.1fill,1,6,54;0.1gap,1;0.1order,2,2,51;0.1fill,2,3,48",
+)
+
+
+@pytest.mark.xfail(strict=True, reason="the mock's REST orders page lists only orders seen resting")
+@pytest.mark.parametrize("text", REST_ORDERS_PAGE_MISSES_A_FILLED_ORDER)
+def test_a_rest_round_recovers_a_fill_made_while_down(text: str) -> None:
+    outcome = run(Schedule.parse(text))
+    assert outcome.ok, outcome.violation

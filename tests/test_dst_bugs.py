@@ -1,0 +1,138 @@
+"""The simulation finds three defects this project had, each re-introduced here behind a switch
+(a monkeypatch of the fixed code back to what it did), within a stated number of runs from seed
+0, and shrinks each to a short schedule that still fails.
+
+* A TCP reset left a session dead for good: the driver did not answer a failed read with
+  `Disconnect`, and the pump kept the reset connection (no reconnect, ever).
+* A KalshiRT resend carried an order past the kill switch: an order written while Kalshi was
+  not reading, then ``kill()``, then the gap: the resend put the order on the wire again.
+* A fill lost across a restart before the first report: a log holding an order but no report
+  restored it PENDING_NEW, silently (no `OrdersUnknown`): its fills while the process was
+  down never reached the tracker, and nothing said so.
+
+The switches patch the private modules that hold the fixes: `kalshi_fix_sansio._simclient`
+(the simulated pump's ``MemoryLink.lost``), `kalshi_fix_sansio._desk` (``OrderDesk._logged_on``)
+and the order gate's ``withhold``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+import pytest
+
+from kalshi_fix_sansio import _desk, _simclient
+from kalshi_fix_sansio.catchup import CatchUpFailed
+from kalshi_fix_sansio.gate import OrderGate
+from kalshi_fix_sansio.steps import Disconnect, Lost
+from kalshi_fix_sansio.testing.dst import Outcome, Schedule, generate, run, shrink
+
+# Each proof draws short schedules from the step kinds near its defect (and the workload),
+# without REST reconciliation (a REST round recovers some of what the defects lose).
+NEAR_A_RESET = ("order", "fill", "kill", "rearm", "restart", "drop", "reset", "stall")
+NEAR_A_RESTART = ("order", "fill", "delay", "restart")
+
+
+def reset_leaves_session_dead(monkeypatch: pytest.MonkeyPatch) -> None:
+    fixed = _simclient.MemoryLink.lost
+
+    def lost(self: _simclient.MemoryLink, end: object, exc: Exception | None) -> None:
+        if end is self.end and exc is not None and self.end is not None:
+            sup = self.end.sup
+            actions = sup.step(Lost(f"read failed: {exc}"), self.host.clock())
+            self.perform(sup, [a for a in actions if type(a) is not Disconnect])
+            self.changed(sup)
+            return
+        fixed(self, end, exc)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_simclient.MemoryLink, "lost", lost)
+
+
+def resend_past_a_kill(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(OrderGate, "withhold", lambda self, message: False)
+
+
+def restart_loses_a_fill_silently(monkeypatch: pytest.MonkeyPatch) -> None:
+    def logged_on(self: _desk.OrderDesk, now: float, *, reconnect: bool) -> None:
+        catch_up, sup = self.catch_up, self.supervisor
+        if catch_up is None or sup.session is None:
+            return
+        tracker = self.tracker
+        begin, problem = catch_up.plan(reconnect=reconnect, orders=len(tracker) > 0)
+        if problem is not None:
+            self._emit(problem, now)
+        self._in_flight = tuple(o.cl_ord_id for o in tracker.open_orders() if not o.acknowledged)
+        if isinstance(problem, CatchUpFailed) and self._in_flight:
+            self._name_in_flight(now)
+        if not begin:
+            return  # the defect: restored orders with no report to resume from, unnamed
+        requests = self.request_replay(now, begin)
+        if requests:
+            self._emit(catch_up.started(requests, now), now)
+
+    monkeypatch.setattr(_desk.OrderDesk, "_logged_on", logged_on)
+
+
+def first_failure(kinds: tuple[str, ...], steps: int, limit: int) -> tuple[int, Outcome]:
+    """The first seed from 0 whose schedule (without REST) fails: runs made, its outcome."""
+    for seed in range(limit):
+        outcome = run(attrs.evolve(generate(seed, steps=steps, kinds=kinds), rest=False))
+        if not outcome.ok:
+            return seed + 1, outcome
+    raise AssertionError(f"no failure in {limit} runs")
+
+
+@pytest.mark.parametrize(
+    ("switch", "kinds", "steps", "within", "invariant", "needs"),
+    [
+        (reset_leaves_session_dead, NEAR_A_RESET, 30, 5, "session back", {"reset", "drop"}),
+        (resend_past_a_kill, NEAR_A_RESET, 30, 20, "order past a kill", {"kill"}),
+        (
+            restart_loses_a_fill_silently,
+            NEAR_A_RESTART,
+            5,
+            250,
+            "open orders differ",
+            {"order", "restart"},
+        ),
+    ],
+)
+def test_the_simulation_finds_a_known_defect_and_shrinks_it(
+    monkeypatch: pytest.MonkeyPatch,
+    switch: Callable[[pytest.MonkeyPatch], None],
+    kinds: tuple[str, ...],
+    steps: int,
+    within: int,
+    invariant: str,
+    needs: set[str],
+) -> None:
+    switch(monkeypatch)
+    runs, failed = first_failure(kinds, steps, within)
+    assert (
+        1 <= runs <= within
+        and failed.violation is not None
+        and failed.violation.invariant == invariant
+    )
+    small = shrink(failed)
+    shown = [step.kind for step in small.schedule.steps]
+    assert needs & set(shown) and len(shown) <= 6, small.schedule.text  # the fault at fault
+    assert small.violation is not None and small.violation.invariant == invariant
+    again = run(small.schedule)  # the shrunk schedule replays: the same bytes, the same failure
+    assert (again.digest, again.violation) == (small.digest, small.violation)
+    monkeypatch.undo()
+    assert run(small.schedule).ok  # and passes with the defect fixed again
+    assert run(failed.schedule).ok
+
+
+# A fill made while the process is down, of an order whose first report never arrived: with
+# the defect the restarted client holds the order PENDING_NEW and position 0, silently.
+FILL_WHILE_DOWN = "1:KalshiNR:norest:0delay,50,10;0.1order,1,5,45;0.1fill,2,5,45;0.1restart"
+
+
+def test_a_fill_lost_across_a_restart_is_a_broken_promise(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(Schedule.parse(FILL_WHILE_DOWN)).ok  # named OrdersUnknown: nothing promised
+    restart_loses_a_fill_silently(monkeypatch)
+    violation = run(Schedule.parse(FILL_WHILE_DOWN)).violation
+    assert violation is not None and violation.invariant == "fill lost or doubled"
+    assert violation.detail == "the client's position is 0, the exchange's 5"
