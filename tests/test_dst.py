@@ -246,11 +246,10 @@ def test_cli_mistakes_exit_2_with_one_line(args: list[str], says: str) -> None:
     assert err.count("\n") == 1 and says in err and err.startswith("kalshi-fix simulate: ")
 
 
-# Found by the simulation, not fixed here (the mock gateway's REST pages are another change's):
-# an order placed and filled at once, while its reports are held, is missing from the mock's
-# REST orders page (it lists the orders it saw resting), so a REST round after a restart drops
-# the order's fill (the fills page has it) and the client's position stays 0 where the
-# exchange's is 5.
+# Found by the simulation: an order placed and filled at once, while its reports are held, was
+# missing from the mock's REST orders page (it listed the orders it saw resting), so a REST round
+# after a restart dropped the order's fill (the fills page had it) and the client's position
+# stayed 0 where the exchange's was 5. The mock now lists an order filled on arrival.
 REST_ORDERS_PAGE_MISSES_A_FILLED_ORDER = (
     "1:KalshiNR:rest:0delay,50,10;0.1order,1,5,45;0.1fill,2,5,45;0.1restart",
     # seed 2234, shrunk: an order that crosses at once, its report lost to a gap's reconnect
@@ -258,7 +257,6 @@ REST_ORDERS_PAGE_MISSES_A_FILLED_ORDER = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason="the mock's REST orders page lists only orders seen resting")
 @pytest.mark.parametrize("text", REST_ORDERS_PAGE_MISSES_A_FILLED_ORDER)
 def test_a_rest_round_recovers_a_fill_made_while_down(text: str) -> None:
     outcome = run(Schedule.parse(text))
