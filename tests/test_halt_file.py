@@ -281,7 +281,7 @@ def test_a_halt_directory_every_user_may_write_halts_fail_closed_and_a_group_one
     from kalshi_fix_sansio.cli import main as kalshi_fix
     from kalshi_fix_sansio.cli.halt import halt_dir_warning, halted_text
 
-    directory = tmp_path / "shared"
+    directory = tmp_path / "team"
     directory.mkdir()
     halt_file = HaltFile("k", directory)
     directory.chmod(0o777)
