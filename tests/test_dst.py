@@ -15,7 +15,9 @@ from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.gateway import mock_api_key
 from kalshi_fix_sansio.simulation import Simulation, SimulationStalled
 from kalshi_fix_sansio.testing.dst import (
+    APIS,
     KINDS,
+    PRODUCTS,
     Outcome,
     Schedule,
     Step,
@@ -67,6 +69,9 @@ def test_a_seed_makes_the_same_schedule_and_its_text_reads_back() -> None:
         ("1:KalshiNR:maybe:", "REST flag 'maybe'"),
         ("1:KalshiNR:rest:1explode", "step 1 '1explode'"),
         ("1:KalshiNR:rest:1order,1", "order takes 3 argument(s), got 1"),
+        ("1:KalshiNR:rest:curio:prediction:", "API 'curio'"),
+        ("1:KalshiNR:rest:trio:crypto:", "product 'crypto'"),
+        ("1:KalshiNR:rest:trio:", "a schedule is <seed>"),
     ],
 )
 def test_a_bad_schedule_is_refused_naming_the_part(text: str, says: str) -> None:
@@ -81,6 +86,25 @@ def test_bad_generator_arguments_are_refused() -> None:
         generate(1, steps=0)
     with pytest.raises(LocalProtocolError, match="unknown step kind"):
         generate(1, kinds=["order", "meteor"])
+    with pytest.raises(LocalProtocolError, match="api must be one of"):
+        generate(1, api="curio")
+    with pytest.raises(LocalProtocolError, match="product must be one of"):
+        generate(1, product="crypto")
+
+
+def test_seeds_spread_over_the_three_apis_and_both_products() -> None:
+    schedules = [generate(seed, steps=2) for seed in range(40)]
+    assert [s.api for s in schedules[:6]] == ["blocking", "asyncio", "trio"] * 2
+    products = [s.product for s in schedules]
+    assert 5 <= products.count("margin") <= 15 and "prediction" in products
+    # a seed's steps are the same whatever its API and product
+    assert generate(7, api="trio", product="margin").steps == generate(7).steps
+    text = generate(7, api="trio", product="margin").text
+    assert text.startswith("7:") and ":trio:margin:" in text
+    assert Schedule.parse(text) == generate(7, api="trio", product="margin")
+    # a schedule printed before schedules named their API and product: blocking, prediction
+    old = Schedule.parse(RATE_LIMITED_ORDER)
+    assert (old.api, old.product) == ("blocking", "prediction")
 
 
 def test_a_run_repeats_byte_for_byte() -> None:
@@ -91,6 +115,25 @@ def test_a_run_repeats_byte_for_byte() -> None:
     assert first.steps_run == 30 and first.simulated > 150
     other = run(generate(4))
     assert other.digest != first.digest
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("product", PRODUCTS)
+def test_a_seed_runs_byte_for_byte_again_under_each_api_and_product(api: str, product: str) -> None:
+    schedule = generate(3, api=api, product=product)
+    first, again = run(schedule), run(Schedule.parse(schedule.text))
+    assert first.ok, first.violation
+    assert first.digest == again.digest and first.frames == again.frames > 50
+    assert first.steps_run == 30 and first.simulated > 150
+
+
+def test_the_apis_write_what_their_pumps_write() -> None:
+    """The same schedule under each API: the trio pump is driven by the simulation's world
+    task in the blocking API's order; asyncio's own task writes in its own order."""
+    digests = {api: run(generate(3, api=api, product="prediction")).digest for api in APIS}
+    assert digests["trio"] == digests["blocking"] != digests["asyncio"]
+    margin = run(generate(3, api="blocking", product="margin"))
+    assert margin.ok and margin.digest != digests["blocking"]
 
 
 def test_schedules_keep_every_promise_on_a_handful_of_seeds() -> None:
