@@ -9,7 +9,13 @@ from decimal import Decimal
 
 import pytest
 
-from kalshi_fix_sansio import LocalProtocolError, OrderStatus, OrdersUnknown
+from kalshi_fix_sansio import (
+    CatchUpComplete,
+    LocalProtocolError,
+    OrdersNotReceived,
+    OrderStatus,
+    OrdersUnknown,
+)
 from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.gateway import mock_api_key
@@ -304,3 +310,46 @@ REST_ORDERS_PAGE_MISSES_A_FILLED_ORDER = (
 def test_a_rest_round_recovers_a_fill_made_while_down(text: str) -> None:
     outcome = run(Schedule.parse(text))
     assert outcome.ok, outcome.violation
+
+
+# Found by the margin product (whose orders all go to exchange index 0, so a complete replay
+# settles the orders in flight): an order whose report was lost with its connection, a report
+# of a later order, then a replay from that report's ExecID (after a reconnect, or a restart
+# from the log) settled the first order OrdersNotReceived, REJECTED, while the exchange had it
+# live. Such an order is named unknown again now: the replay ran from past its report.
+NOT_RECEIVED_PAST_ITS_REPORT = (
+    "231:KalshiNR:norest:blocking:margin:0.1reset;0.1order,2,8,58;8order,2,5,53;0clock_jump,401",
+    "231:KalshiNR:norest:blocking:margin:0.1reset;0.1order,2,8,58;8order,2,5,53;0.1restart",
+)
+
+
+@pytest.mark.parametrize("text", NOT_RECEIVED_PAST_ITS_REPORT)
+def test_a_replay_from_past_an_orders_report_does_not_call_it_not_received(text: str) -> None:
+    outcome = run(Schedule.parse(text))
+    assert outcome.ok, outcome.violation
+
+
+def test_an_order_lost_before_a_later_report_is_named_unknown_not_rejected() -> None:
+    events: list[object] = []
+    key_id, signer, public = mock_api_key("margin")
+    sim = Simulation("margin", keys={key_id: public})
+    sim.gateway.seed_market("BTC-PERP", asks=[(Decimal("19.6"), Decimal(30))])
+    orders = Requests("margin", "KalshiNR")
+    client = sim.client(key_id, signer, heartbeat_interval=10)
+    with client.order_entry(on_event=events.append) as oe:
+        sim.gateway.faults.delay = 5.0  # b1 is received, its report held
+        oe.send(orders.new_order("BTC-PERP", "buy", 3, Decimal("19.0"), cl_ord_id="b1"))
+        sim.run_for(1)
+        sim.gateway.disconnect(key_id)  # the report lost with the connection
+        sim.gateway.faults.delay = 0.0
+        sim.run_for(30)  # reconnected, no ExecID to resume from: b1 named unknown
+        oe.send(orders.new_order("BTC-PERP", "buy", 2, Decimal("19.1"), cl_ord_id="b2"))
+        sim.run_for(1)  # b2's report: the cursor is past b1's
+        sim.gateway.disconnect(key_id)
+        sim.run_for(30)  # reconnected, replayed from b2's report
+        assert any(isinstance(e, CatchUpComplete) for e in events)
+        assert not any(isinstance(e, OrdersNotReceived) for e in events)
+        named = [e.cl_ord_ids for e in events if isinstance(e, OrdersUnknown)]
+        assert named == [("b1",), ("b1",)]
+        assert oe.tracker.order("b1").status is OrderStatus.PENDING_NEW
+        assert {o.cl_ord_id for o in sim.gateway.exchange.open_orders(key_id)} == {"b1", "b2"}
