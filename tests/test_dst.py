@@ -362,3 +362,29 @@ def test_an_order_lost_before_a_later_report_is_named_unknown_not_rejected() -> 
         assert named == [("b1",), ("b1",)]
         assert oe.tracker.order("b1").status is OrderStatus.PENDING_NEW
         assert {o.cl_ord_id for o in sim.gateway.exchange.open_orders(key_id)} == {"b1", "b2"}
+
+
+def test_a_rest_429_with_retry_after_is_drawn_and_a_round_waits_past_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kalshi_fix_sansio.gateway import RestApp
+
+    answered: list[tuple[int, str]] = []
+    times: list[float] = []
+    handle = RestApp.handle
+
+    def counted(self: RestApp, *args: object, **kwargs: object) -> object:
+        status, headers, body = handle(self, *args, **kwargs)  # type: ignore[arg-type]
+        answered.append((status, dict(headers).get("Retry-After", "")))
+        times.append(float(args[-1]))  # type: ignore[arg-type]  # the simulated time
+        return status, headers, body
+
+    monkeypatch.setattr(RestApp, "handle", counted)
+    assert "rest_limit" in {s.kind for s in generate(0, steps=200).steps}
+    text = "9:KalshiNR:rest:asyncio:margin:0delay,50,10;0.1order,1,5,45;0.1rest_limit,2,7;0.1restart;30fill,1,1,30"
+    schedule = Schedule.parse(text)
+    assert schedule.steps[2] == Step(0.1, "rest_limit", (2, 7)) and schedule.text == text
+    outcome = run(schedule)
+    assert outcome.ok, outcome.violation
+    assert answered[:2] == [(429, "7"), (429, "7")] and answered[2][0] == 200, answered
+    assert times[1] - times[0] >= 7 and times[2] - times[1] >= 7  # each Retry-After waited
