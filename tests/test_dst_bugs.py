@@ -75,9 +75,11 @@ def restart_loses_a_fill_silently(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def first_failure(kinds: tuple[str, ...], steps: int, limit: int) -> tuple[int, Outcome]:
-    """The first seed from 0 whose schedule (without REST) fails: runs made, its outcome."""
+    """The first seed from 0 whose schedule (without REST, blocking, prediction) fails: runs
+    made, its outcome."""
     for seed in range(limit):
-        outcome = run(attrs.evolve(generate(seed, steps=steps, kinds=kinds), rest=False))
+        schedule = generate(seed, steps=steps, kinds=kinds, api="blocking", product="prediction")
+        outcome = run(attrs.evolve(schedule, rest=False))
         if not outcome.ok:
             return seed + 1, outcome
     raise AssertionError(f"no failure in {limit} runs")

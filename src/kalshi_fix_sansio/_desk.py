@@ -34,6 +34,7 @@ from .catchup import (
     UNKNOWN_AFTER_FAILED_CATCH_UP,
     UNKNOWN_AFTER_REPLAY,
     UNKNOWN_AFTER_RESTART,
+    UNKNOWN_RESTORED,
     CatchUp,
     CatchUpComplete,
     CatchUpFailed,
@@ -164,6 +165,10 @@ class OrderDesk:
         self._put = put
         self._waiters: list[OrderWaiter] = []  # what place() / cancel() wait for
         self._in_flight: tuple[str, ...] = ()  # unacknowledged orders at a catch-up's Logon
+        # orders a replay cannot settle, with why: named unknown by a failed catch-up, or
+        # restored from the log; the replay's cursor may be past their reports (seen on a later
+        # connection, or by the process before)
+        self._carried: dict[str, str] = {}
         self._dialect: Any = None
 
     # -- what the driver asks --------------------------------------------------------------
@@ -336,6 +341,10 @@ class OrderDesk:
         if problem is not None:
             self._emit(problem, now)
         self._in_flight = tuple(o.cl_ord_id for o in tracker.open_orders() if not o.acknowledged)
+        if reconnect:
+            self._carried = {cl: self._carried[cl] for cl in self._in_flight if cl in self._carried}
+        else:  # restored: sent by the process before
+            self._carried = dict.fromkeys(self._in_flight, UNKNOWN_RESTORED)
         if isinstance(problem, CatchUpFailed) and self._in_flight:  # nothing will settle them
             self._name_in_flight(now)
         if not begin:
@@ -403,17 +412,26 @@ class OrderDesk:
             o.cl_ord_id for o in pending if o is not None and not o.acknowledged and not o.terminal
         )
         if unknown:
+            self._carried.update(dict.fromkeys(unknown, UNKNOWN_AFTER_FAILED_CATCH_UP))
             self._emit(OrdersUnknown(unknown, UNKNOWN_AFTER_FAILED_CATCH_UP), now)
 
     def _settle_in_flight(self, done: CatchUpComplete, now: float) -> None:
         """Orders sent before the connection was lost and still unanswered after a complete
         replay: an order whose exchange index the replay covered never reached the exchange
         (its report, had there been one, comes after the cursor on that index) and ends
-        REJECTED; the others (auto-routed to an index the replay may not cover) are named."""
+        REJECTED; the others (auto-routed to an index the replay may not cover) are named. An
+        order named unknown by an earlier failed catch-up, or restored from the log, is named
+        again: reports seen since (on a later connection, or by the process before) may have
+        moved the replay's start past its own."""
         tracker = self.tracker
         pending = [tracker.order(cl) for cl in self._in_flight]
         self._in_flight = ()
         lost = [o for o in pending if o is not None and not o.acknowledged and not o.terminal]
+        carried = self._carried
+        for reason in dict.fromkeys(carried[o.cl_ord_id] for o in lost if o.cl_ord_id in carried):
+            named = tuple(o.cl_ord_id for o in lost if carried.get(o.cl_ord_id) == reason)
+            self._emit(OrdersUnknown(named, reason), now)
+        lost = [o for o in lost if o.cl_ord_id not in carried]
         settled = tuple(o.cl_ord_id for o in lost if self._index_of(o) in done.begin_exec_ids)
         if settled:
             for cl in settled:

@@ -51,6 +51,7 @@ __all__ = [
     "UNKNOWN_AFTER_FAILED_CATCH_UP",
     "UNKNOWN_AFTER_REPLAY",
     "UNKNOWN_AFTER_RESTART",
+    "UNKNOWN_RESTORED",
     "CatchUp",
     "CatchUpComplete",
     "CatchUpFailed",
@@ -358,6 +359,14 @@ UNKNOWN_AFTER_RESTART: Final = (
     "reports Kalshi sent while this process was down cannot be requested on this session"
 )
 """`OrdersUnknown.reason` at a first Logon with open orders and nothing to replay from."""
+
+UNKNOWN_RESTORED: Final = (
+    "restored from the message log unanswered, and the drop-copy replay holds no report for "
+    "them: it ran from the newest ExecID the process before had seen, which may be past "
+    "their reports; they stay PENDING_NEW until a report says otherwise"
+)
+"""`OrdersUnknown.reason` after a replay at a restored session's first Logon, for the orders
+restored unanswered (the replay cannot prove the exchange never received them)."""
 
 UNKNOWN_AFTER_REPLAY: Final = (
     "sent before the connection was lost, auto-routed, and the drop-copy replay holds no "

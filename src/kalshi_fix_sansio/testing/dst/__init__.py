@@ -24,11 +24,13 @@ from __future__ import annotations
 
 from ._explore import ENGINES, Exploration, explore, run_seeds
 from ._invariants import Violation, WireWatch
-from ._run import MAX_QTY, RECOVERY, SYMBOL, Outcome, replay_command, run
+from ._run import MAX_QTY, RECOVERY, SYMBOL, SYMBOLS, Outcome, replay_command, run
 from ._schedule import (
+    APIS,
     FAULT_KINDS,
     KINDS,
     NOT_YET,
+    PRODUCTS,
     SESSION_TYPES,
     WORKLOAD_KINDS,
     Schedule,
@@ -38,14 +40,17 @@ from ._schedule import (
 from ._shrink import shrink
 
 __all__ = [
+    "APIS",
     "ENGINES",
     "FAULT_KINDS",
     "KINDS",
     "MAX_QTY",
     "NOT_YET",
+    "PRODUCTS",
     "RECOVERY",
     "SESSION_TYPES",
     "SYMBOL",
+    "SYMBOLS",
     "WORKLOAD_KINDS",
     "Exploration",
     "Outcome",

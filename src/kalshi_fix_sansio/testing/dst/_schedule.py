@@ -1,7 +1,8 @@
 """Fault schedules: what a deterministic simulation run does, step by step, drawn from a seed.
 
 A `Schedule` is data: the session type it trades on, whether REST reconciliation is served,
-the seed of the simulation (the gateway's ids, the reconnect jitter) and its `Step` list. Its
+the seed of the simulation (the gateway's ids, the reconnect jitter), the API the client uses
+(blocking, asyncio or trio), the product (prediction or margin) and its `Step` list. Its
 `Schedule.text` is one line that `Schedule.parse` reads back, so a schedule (a shrunk one too)
 replays from a command line on any machine.
 """
@@ -16,11 +17,14 @@ from typing import Final
 import attrs
 
 from ...errors import LocalProtocolError
+from ...simulation import APIS
 
 __all__ = [
+    "APIS",
     "FAULT_KINDS",
     "KINDS",
     "NOT_YET",
+    "PRODUCTS",
     "SESSION_TYPES",
     "WORKLOAD_KINDS",
     "Schedule",
@@ -53,6 +57,7 @@ FAULT_KINDS: Final = {
     "rate_limit": "the gateway answers the next n messages with its rate-limit reject",
     "maintenance": "a maintenance window of seconds: every connection dropped, Logons refused",
     "rest_error": "the next n REST requests answer 503",
+    "rest_limit": "the next n REST requests answer 429, with Retry-After: this many seconds",
     "rest_slow": "REST pages answer this many seconds late",
     "clock_jump": "the simulated clock jumps this many seconds at once (timers run late)",
 }
@@ -66,13 +71,14 @@ NOT_YET: Final = (
     "market-data subscriptions",
     "several sessions of one account",
     "gateway restarts (its state lost)",
-    "the asyncio and trio APIs (runs use the blocking API)",
-    "the margin product",
 )
 """What the issue asks a schedule to draw that it does not draw yet."""
 
 SESSION_TYPES: Final = ("KalshiNR", "KalshiRT")
 """The session types a schedule trades on."""
+
+PRODUCTS: Final = ("prediction", "margin")
+"""The products a schedule trades (event contracts, or perpetual futures on margin)."""
 
 _ARITY: Final = {
     "order": 3,
@@ -86,6 +92,7 @@ _ARITY: Final = {
     "rate_limit": 1,
     "maintenance": 1,
     "rest_error": 1,
+    "rest_limit": 2,
     "rest_slow": 1,
     "clock_jump": 1,
 }
@@ -126,17 +133,24 @@ class Schedule:
         session_type: ``"KalshiNR"`` or ``"KalshiRT"``.
         rest: REST reconciliation served (``Simulation(rest=True)``) and used by the session.
         steps: the steps, in order.
+        api: the client's API: ``"blocking"``, ``"asyncio"`` or ``"trio"`` (`APIS`).
+        product: ``"prediction"`` or ``"margin"`` (`PRODUCTS`).
     """
 
     seed: int
     session_type: str
     rest: bool
     steps: tuple[Step, ...]
+    api: str = "blocking"
+    product: str = "prediction"
 
     @property
     def text(self) -> str:
-        """One line: ``<seed>:<session type>:<rest|norest>:<step>;<step>...``."""
-        head = f"{self.seed}:{self.session_type}:{'rest' if self.rest else 'norest'}"
+        """One line: ``<seed>:<session type>:<rest|norest>:<api>:<product>:<step>;<step>...``
+        (`parse` also reads the older ``<seed>:<session type>:<rest|norest>:<steps>``: the
+        blocking API, prediction)."""
+        rest = "rest" if self.rest else "norest"
+        head = f"{self.seed}:{self.session_type}:{rest}:{self.api}:{self.product}"
         return head + ":" + ";".join(step.text for step in self.steps)
 
     def with_steps(self, steps: Iterable[Step]) -> Schedule:
@@ -150,12 +164,15 @@ class Schedule:
         Raises:
             LocalProtocolError: the text is not a schedule (naming the part that is not).
         """
-        parts = text.strip().split(":", 3)
-        if len(parts) != 4:
+        parts = text.strip().split(":")
+        if len(parts) == 4:  # a schedule printed before it named its API and product
+            parts[3:3] = ["blocking", "prediction"]
+        if len(parts) != 6:
             raise LocalProtocolError(
-                f"a schedule is <seed>:<session type>:<rest|norest>:<steps>, got {text[:60]!r}"
+                "a schedule is <seed>:<session type>:<rest|norest>:<api>:<product>:<steps>, "
+                f"got {text[:60]!r}"
             )
-        seed_text, session_type, rest, steps_text = parts
+        seed_text, session_type, rest, api, product, steps_text = parts
         if not re.fullmatch(r"\d+", seed_text):
             raise LocalProtocolError(f"schedule seed {seed_text!r} is not a number >= 0")
         if session_type not in SESSION_TYPES:
@@ -164,6 +181,12 @@ class Schedule:
             )
         if rest not in ("rest", "norest"):
             raise LocalProtocolError(f"schedule REST flag {rest!r} is not rest or norest")
+        if api not in APIS:
+            raise LocalProtocolError(f"schedule API {api!r} is not one of {', '.join(APIS)}")
+        if product not in PRODUCTS:
+            raise LocalProtocolError(
+                f"schedule product {product!r} is not one of {', '.join(PRODUCTS)}"
+            )
         steps = []
         for n, piece in enumerate(p for p in steps_text.split(";") if p):
             match = _STEP.match(piece)
@@ -180,7 +203,7 @@ class Schedule:
                     f"argument(s), got {len(args)}"
                 )
             steps.append(Step(float(match.group(1)), kind, args))
-        return cls(int(seed_text), session_type, rest == "rest", tuple(steps))
+        return cls(int(seed_text), session_type, rest == "rest", tuple(steps), api, product)
 
 
 # How often each kind is drawn (workload heavier than faults).
@@ -204,6 +227,7 @@ _WEIGHTS: Final = {
     "rate_limit": 0.7,
     "maintenance": 0.3,
     "rest_error": 0.5,
+    "rest_limit": 0.4,
     "rest_slow": 0.3,
     "clock_jump": 0.5,
 }
@@ -229,6 +253,8 @@ def _args(rng: random.Random, kind: str) -> tuple[int, ...]:
         return (rng.randint(1, 3),)
     if kind in ("outage", "maintenance"):
         return (rng.randint(1, 120),)
+    if kind == "rest_limit":
+        return (rng.randint(1, 3), rng.randint(1, 20))
     if kind == "rest_slow":
         return (rng.randint(1, 10),)
     if kind == "clock_jump":
@@ -236,16 +262,26 @@ def _args(rng: random.Random, kind: str) -> tuple[int, ...]:
     return ()
 
 
-def generate(seed: int, *, steps: int = 30, kinds: Iterable[str] | None = None) -> Schedule:
+def generate(
+    seed: int,
+    *,
+    steps: int = 30,
+    kinds: Iterable[str] | None = None,
+    api: str | None = None,
+    product: str | None = None,
+) -> Schedule:
     """A random schedule from ``seed`` (the same seed gives the same schedule on any machine).
 
     Args:
         seed: the seed (>= 0).
         steps: how many steps.
         kinds: draw only these kinds (None: every kind of `KINDS`).
+        api: the client's API (None: the seed's, ``APIS[seed % 3]``: consecutive seeds spread
+            over the three).
+        product: the product (None: the seed's; one schedule in four trades margin).
 
     Raises:
-        LocalProtocolError: a negative seed, ``steps`` < 1, or an unknown kind.
+        LocalProtocolError: a negative seed, ``steps`` < 1, an unknown kind, API or product.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise LocalProtocolError(f"seed must be an int >= 0, got {seed!r}")
@@ -258,6 +294,13 @@ def generate(seed: int, *, steps: int = 30, kinds: Iterable[str] | None = None) 
             f"unknown step kind(s) {', '.join(unknown) or '(none given)'}: "
             f"kinds are {', '.join(KINDS)}"
         )
+    if api is not None and api not in APIS:
+        raise LocalProtocolError(f"api must be one of {', '.join(APIS)}, got {api!r}")
+    if product is not None and product not in PRODUCTS:
+        raise LocalProtocolError(f"product must be one of {', '.join(PRODUCTS)}, got {product!r}")
+    # drawn apart from the steps: a seed's steps are the same whatever its API and product
+    if product is None:
+        product = "margin" if random.Random(f"product {seed}").random() < 0.25 else "prediction"
     rng = random.Random(seed)
     session_type = rng.choice(SESSION_TYPES)
     rest = rng.random() < 0.5
@@ -267,4 +310,5 @@ def generate(seed: int, *, steps: int = 30, kinds: Iterable[str] | None = None) 
         kind = rng.choices(chosen, weights)[0]
         after = round(rng.expovariate(1 / 4.0), 1)
         drawn.append(Step(after, kind, _args(rng, kind)))
-    return Schedule(seed, session_type, rest, tuple(drawn))
+    chosen_api = APIS[seed % len(APIS)] if api is None else api
+    return Schedule(seed, session_type, rest, tuple(drawn), chosen_api, product)
