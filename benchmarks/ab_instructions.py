@@ -1,6 +1,7 @@
-"""A change to the per-order path judged in instructions: `bench_instructions.py`'s child run
-under callgrind with the code before (another tree's ``src`` first on the path) and after (this
-checkout), alternating, against one gateway.
+"""A change to the per-order path judged in instructions (or, with ``--tool strace``, system
+calls): `bench_instructions.py`'s child run under callgrind (or strace) with the code before
+(another tree's ``src`` first on the path) and after (this checkout), alternating, against one
+gateway.
 
     git archive REV src | tar -x -C /tmp/before
     .venv/bin/python benchmarks/ab_instructions.py /tmp/before [--kinds blocking,asyncio,trio]
@@ -35,7 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default="blocking,asyncio,trio")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--orders", type=int, nargs=2, default=(20, 120))
+    ap.add_argument(
+        "--tool",
+        choices=("callgrind", "strace"),
+        default="callgrind",
+        help="count instructions (callgrind) or system calls (strace -f -c)",
+    )
     args = ap.parse_args(argv)
+
+    def fmt(x: float) -> str:
+        return f"{x / 1000:,.1f}k" if args.tool == "callgrind" else f"{x:.2f}"
+
     lo, hi = args.orders
     here = os.environ.get("PYTHONPATH", "")
     before = os.pathsep.join([str(args.before.resolve() / "src"), here]).rstrip(os.pathsep)
@@ -63,10 +74,12 @@ def main(argv: list[str] | None = None) -> int:
                                 gw.ports["KalshiNR"], gw.cert, key_id, key_path, uuid.uuid4().int
                             )
                             out = Path(tmp) / "cg.out"
-                            counts.append(traced_run("callgrind", kind, n, t, out))
-                        per = (int(counts[1]) - int(counts[0])) / (hi - lo)
+                            got_n = traced_run(args.tool, kind, n, t, out)
+                            # strace counts (system calls, futex): the system calls
+                            counts.append(got_n[0] if isinstance(got_n, tuple) else got_n)
+                        per = (counts[1] - counts[0]) / (hi - lo)
                         got.setdefault((kind, side), []).append(per)
-                        print(f"round {r + 1} {kind} {side}: {per / 1000:,.1f}k", flush=True)
+                        print(f"round {r + 1} {kind} {side}: {fmt(per)}", flush=True)
         finally:
             os.environ["PYTHONPATH"] = here
             gw.close()
@@ -74,14 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     sdk = statistics.mean(got["kalshi-sdk", "after"]) if "kalshi-sdk" in kinds else None
     for kind in kinds:
         if kind == "kalshi-sdk":
-            runs = ", ".join(f"{x / 1000:,.1f}" for x in got[kind, "after"])
-            print(f"kalshi-sdk: {sdk / 1000:,.1f}k ({runs})" if sdk else "")
+            runs = ", ".join(fmt(x) for x in got[kind, "after"])
+            print(f"kalshi-sdk: {fmt(sdk)} ({runs})" if sdk else "")
             continue
         b = statistics.mean(got[kind, "before"])
         a = statistics.mean(got[kind, "after"])
         print(
-            f"{kind}: before {b / 1000:,.1f}k ({', '.join(f'{x / 1000:,.1f}' for x in got[kind, 'before'])}) "
-            f"-> after {a / 1000:,.1f}k ({', '.join(f'{x / 1000:,.1f}' for x in got[kind, 'after'])}): "
+            f"{kind}: before {fmt(b)} ({', '.join(fmt(x) for x in got[kind, 'before'])}) "
+            f"-> after {fmt(a)} ({', '.join(fmt(x) for x in got[kind, 'after'])}): "
             f"{(a / b - 1) * 100:+.1f} %"
             + (f"; to kalshi-sdk {b / sdk:.3f}x -> {a / sdk:.3f}x" if sdk else "")
         )
