@@ -20,7 +20,7 @@ session counts (``session.metrics``:
 `SessionMetrics`, `MetricsSnapshot`) and its logger (`session_logger`). Import the
 adapter itself from its module (``kalshi_fix_sansio.adapters.blocking`` & co): the trio
 adapter needs the ``trio`` extra, so it is not imported here. The Prometheus exporter is
-`kalshi_fix_sansio.metrics_prometheus` (the ``prometheus`` extra).
+`kalshi_fix_sansio.observability.metrics_prometheus` (the ``prometheus`` extra).
 """
 
 from kalshi_fix_sansio.client import *  # noqa: F403 (the names every adapter shares)

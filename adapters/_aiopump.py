@@ -12,15 +12,15 @@ import ssl
 from collections.abc import Sequence
 from typing import TypeVar
 
-from kalshi_fix_sansio.driver import Driver
-from kalshi_fix_sansio.pump import (
+from kalshi_fix_sansio.client.driver import Driver
+from kalshi_fix_sansio.client.pump import (
     SessionBase,
     Wait,
     connect_error,
     deliver,
     loopback_addresses,
 )
-from kalshi_fix_sansio.steps import (
+from kalshi_fix_sansio.client.steps import (
     CLOSE,
     CONNECTED,
     START,

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from kalshi_fix_sansio.pump import ConnectOptions, loopback_addresses
+from kalshi_fix_sansio.client.pump import ConnectOptions, loopback_addresses
 
 __all__ = ["Ready", "joined", "open_socket", "started"]
 

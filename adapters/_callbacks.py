@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kalshi_fix_sansio.driver import Driver
-from kalshi_fix_sansio.pump import Until, drive
+from kalshi_fix_sansio.client.driver import Driver
+from kalshi_fix_sansio.client.pump import Until, drive
 
 if TYPE_CHECKING:
     from ._threadpump import ThreadPump

@@ -6,21 +6,26 @@ Their home is the core; one list here keeps the three modules alike.
 
 from __future__ import annotations
 
-from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
-from kalshi_fix_sansio.driver import (
+from kalshi_fix_sansio.client.driver import (
     EventQueueOverflow,
     FallingBehind,
     MarketDataFolded,
     QueuePolicy,
 )
-from kalshi_fix_sansio.killswitch import KillReport, TradingHalted
-from kalshi_fix_sansio.pump import MAX_QUEUED_EVENTS
-from kalshi_fix_sansio.supervisor import (
+from kalshi_fix_sansio.client.pump import MAX_QUEUED_EVENTS
+from kalshi_fix_sansio.client.supervisor import (
     Disconnected,
     Reconnected,
     Reconnecting,
     WaitingOutMaintenance,
 )
+from kalshi_fix_sansio.trading.catchup import (
+    CatchUpComplete,
+    CatchUpFailed,
+    CatchUpStarted,
+    ExecCursor,
+)
+from kalshi_fix_sansio.trading.killswitch import KillReport, TradingHalted
 
 __all__ = [
     "MAX_QUEUED_EVENTS",

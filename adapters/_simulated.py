@@ -1,7 +1,7 @@
-"""A simulation's asyncio sessions (`kalshi_fix_sansio.simulation`): the asyncio adapter's pump
+"""A simulation's asyncio sessions (`kalshi_fix_sansio.simulator.simulation`): the asyncio adapter's pump
 (`AioPump`) on the simulation's event loop (`Simulation.run_asyncio`), whose connections are
 in memory; and the client classes of the loop APIs (trio's in `_simulated_trio`). The link in
-memory and the blocking API's pump are the core's (`kalshi_fix_sansio.simulation`).
+memory and the blocking API's pump are the core's (`kalshi_fix_sansio.simulator.simulation`).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import asyncio
 import functools
 from typing import Any
 
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.pump import AsyncAPI, AsyncKillAll, ClientBase
-from kalshi_fix_sansio.simulation import InSimulation, Simulation
+from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.simulator.simulation import InSimulation, Simulation
 
 from ._aiopump import AioPump
 
@@ -71,7 +71,7 @@ def client_class(simulation: Simulation, api: str) -> type[Any]:
     if api == "asyncio":
 
         class SimulatedAsyncFixClient(ClientBase[SimulatedAsyncSession], AsyncKillAll):
-            """A simulation's asyncio client (`kalshi_fix_sansio.simulation`)."""
+            """A simulation's asyncio client (`kalshi_fix_sansio.simulator.simulation`)."""
 
             PRODUCT = simulation.product
             _SESSION = staticmethod(functools.partial(SimulatedAsyncSession, simulation=simulation))

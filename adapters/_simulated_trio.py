@@ -1,7 +1,7 @@
-"""The trio client of a simulation (`kalshi_fix_sansio.simulation`): `SimulatedTrioSession`.
+"""The trio client of a simulation (`kalshi_fix_sansio.simulator.simulation`): `SimulatedTrioSession`.
 
 Its pump (`_Trio`) moves no bytes itself: the simulation's world task (`Simulation.run_trio
-<kalshi_fix_sansio.simulation.Simulation.run_trio>`) runs the connection in memory
+<kalshi_fix_sansio.simulator.simulation.Simulation.run_trio>`) runs the connection in memory
 (`MemoryLink`) and the timers. A waiting task waits on an event of its own, set by the next
 change or by a timer of the simulation's scheduler at its deadline, so the only task asleep on
 trio's clock is the world task, and every input happens in the world's order. ``on_event`` /
@@ -18,17 +18,17 @@ from typing import Any, TypeVar
 
 import trio
 
-from kalshi_fix_sansio.driver import Driver
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.pump import (
+from kalshi_fix_sansio.client.driver import Driver
+from kalshi_fix_sansio.client.pump import (
     AsyncAPI,
     AsyncKillAll,
     ClientBase,
     Wait,
     deliver,
 )
-from kalshi_fix_sansio.simulation import InSimulation, MemoryLink, Simulation
-from kalshi_fix_sansio.steps import CLOSE
+from kalshi_fix_sansio.client.steps import CLOSE
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.simulator.simulation import InSimulation, MemoryLink, Simulation
 
 __all__ = ["SimulatedTrioSession", "trio_client_class"]
 
@@ -184,7 +184,7 @@ def trio_client_class(simulation: Simulation) -> type[Any]:
     """The trio client class of ``simulation`` (its product's)."""
 
     class SimulatedTrioFixClient(ClientBase[SimulatedTrioSession], AsyncKillAll):
-        """A simulation's trio client (`kalshi_fix_sansio.simulation`)."""
+        """A simulation's trio client (`kalshi_fix_sansio.simulator.simulation`)."""
 
         PRODUCT = simulation.product
         _SESSION = staticmethod(functools.partial(SimulatedTrioSession, simulation=simulation))

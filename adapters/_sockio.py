@@ -16,9 +16,9 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kalshi_fix_sansio.driver import Driver
-from kalshi_fix_sansio.pump import READ_CHUNK, WOULD_BLOCK
-from kalshi_fix_sansio.steps import Action, Buffered, Lost, Received
+from kalshi_fix_sansio.client.driver import Driver
+from kalshi_fix_sansio.client.pump import READ_CHUNK, WOULD_BLOCK
+from kalshi_fix_sansio.client.steps import Action, Buffered, Lost, Received
 
 __all__ = ["IdleHandoff", "read_fact", "send_now", "write_now"]
 
@@ -29,7 +29,7 @@ class IdleHandoff:
     """The session setting of the adapters whose waiting caller reads the socket itself, and a
     background reader reads it once nobody has for a while (blocking, trio)."""
 
-    _pump: Any  # the adapter's pump: its `readers` (`kalshi_fix_sansio.pump.Readers`)
+    _pump: Any  # the adapter's pump: its `readers` (`kalshi_fix_sansio.client.pump.Readers`)
 
     @property
     def idle_handoff(self) -> float:

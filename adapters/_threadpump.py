@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from kalshi_fix_sansio.driver import Driver
-from kalshi_fix_sansio.pump import (
+from kalshi_fix_sansio.client.driver import Driver
+from kalshi_fix_sansio.client.pump import (
     IDLE_HANDOFF,
     READ_CHUNK,
     Readers,
@@ -24,7 +24,7 @@ from kalshi_fix_sansio.pump import (
     connect_error,
     drive,
 )
-from kalshi_fix_sansio.steps import (
+from kalshi_fix_sansio.client.steps import (
     CLOSE,
     CONNECTED,
     START,

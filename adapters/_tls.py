@@ -12,7 +12,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable
 
-from kalshi_fix_sansio.pump import READ_CHUNK
+from kalshi_fix_sansio.client.pump import READ_CHUNK
 
 __all__ = ["MemoryTLS"]
 

@@ -10,8 +10,8 @@ from typing import Final
 
 import trio
 
-from kalshi_fix_sansio.pump import READ_CHUNK, ConnectOptions, loopback_addresses
-from kalshi_fix_sansio.steps import Lost, Received
+from kalshi_fix_sansio.client.pump import READ_CHUNK, ConnectOptions, loopback_addresses
+from kalshi_fix_sansio.client.steps import Lost, Received
 
 from ._sockio import read_fact
 from ._tls import MemoryTLS

@@ -13,8 +13,8 @@ from typing import TypeVar
 
 import trio
 
-from kalshi_fix_sansio.driver import Driver
-from kalshi_fix_sansio.pump import (
+from kalshi_fix_sansio.client.driver import Driver
+from kalshi_fix_sansio.client.pump import (
     IDLE_HANDOFF,
     Readers,
     SessionBase,
@@ -22,7 +22,7 @@ from kalshi_fix_sansio.pump import (
     connect_error,
     deliver,
 )
-from kalshi_fix_sansio.steps import (
+from kalshi_fix_sansio.client.steps import (
     CLOSE,
     CONNECTED,
     START,

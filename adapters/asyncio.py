@@ -27,8 +27,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeAlias
 
-from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.pump import AsyncAPI, AsyncKillAll, ClientBase
+from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase
+from kalshi_fix_sansio.session.events import Event
 
 from . import _shared
 from ._aiopump import AioPump

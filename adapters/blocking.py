@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 
-from kalshi_fix_sansio.pump import IDLE_HANDOFF, ClientBase, SyncAPI, SyncKillAll
+from kalshi_fix_sansio.client.pump import IDLE_HANDOFF, ClientBase, SyncAPI, SyncKillAll
 
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)

@@ -2,7 +2,7 @@
 
 ``pip install httpx`` (or, in a checkout, ``pip install ".[rest]"``; the package is not on
 PyPI yet). Every decision is the core's
-(`kalshi_fix_sansio.reconcile`, `kalshi_fix_sansio.rest`): what to request, how to sign it, what
+(`kalshi_fix_sansio.rest.reconcile`, `kalshi_fix_sansio.rest`): what to request, how to sign it, what
 an answer means, when to ask again. This module only sends each request, hands the answer (or
 that none came) back, and sleeps until the core's ``wake_at`` after a 429 or 5xx.
 
@@ -21,12 +21,12 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, Final
 
-from kalshi_fix_sansio.account import AccountLimits, limits_from_response, limits_request
 from kalshi_fix_sansio.client import Credentials
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.pump import RestPort
-from kalshi_fix_sansio.rest import RestRequest, RestResponse
+from kalshi_fix_sansio.client.account import AccountLimits, limits_from_response, limits_request
+from kalshi_fix_sansio.client.pump import RestPort
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.rest.pages import RestRequest, RestResponse
+from kalshi_fix_sansio.session.events import Event
 
 __all__ = [
     "MAX_BODY",

@@ -40,8 +40,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "pip install '.[trio]')"
     ) from exc
 
-from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.pump import AsyncAPI, AsyncKillAll, ClientBase
+from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase
+from kalshi_fix_sansio.session.events import Event
 
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)

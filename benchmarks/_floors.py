@@ -23,7 +23,7 @@ from _gateway import Block, GatewayView, order
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import make_ssl_context
-from kalshi_fix_sansio.auth import load_signer_file, logon_payload, signature_b64
+from kalshi_fix_sansio.session.auth import load_signer_file, logon_payload, signature_b64
 
 FLOOR_NAME = "floor: raw TLS socket, pre-built frames (no FIX library, not a client)"
 AIO_FLOOR_NAME = (

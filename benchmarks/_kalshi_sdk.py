@@ -240,7 +240,7 @@ def gateway_keys(
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from kalshi_fix_sansio.gateway import mock_api_key, write_mock_api_key
+    from kalshi_fix_sansio.simulator.gateway import mock_api_key, write_mock_api_key
 
     mock_id, _, mock_public = mock_api_key(product)
     mock_private = write_mock_api_key(product, directory)

@@ -17,14 +17,14 @@ from itertools import combinations
 from typing import Any
 
 from kalshi_fix_sansio import Header
-from kalshi_fix_sansio._decode import Codec
-from kalshi_fix_sansio._generated.prediction import (  # its codec and the tables to make one
+from kalshi_fix_sansio.codec._decode import Codec
+from kalshi_fix_sansio.codec._generated.prediction import (  # its codec and the tables to make one
     _CLASSES,
     _CODEC,
     _DATA_TAGS,
     _RFQ_CLASSES,
 )
-from kalshi_fix_sansio._values import ValueCaches
+from kalshi_fix_sansio.codec._values import ValueCaches
 
 #: Optional header fields, each with a value of its type: 2 ** 10 subsets, as many layouts of
 #: each frame.

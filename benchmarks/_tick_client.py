@@ -197,7 +197,7 @@ def run_ours(
     from kalshi_fix_sansio import ApplicationMessage
     from kalshi_fix_sansio import prediction as p
     from kalshi_fix_sansio.adapters import Endpoint, make_ssl_context
-    from kalshi_fix_sansio.driver import QueuePolicy
+    from kalshi_fix_sansio.client.driver import QueuePolicy
 
     # the handler never reads the order-entry session's events (the tracker follows the
     # orders): it opens it without an event queue, as such an application must (unread events

@@ -4,7 +4,7 @@ trading over a socket and beside the codec's own decode of the same frames, in t
     .venv/bin/python benchmarks/bench_backtest.py [--quick] [--sizes N ...] [--rows NAME ...]
         [--breakdown N] [--write-docs]
 
-A generated recording (`kalshi_fix_sansio.testing.recordings.write_recording`: two prediction
+A generated recording (`kalshi_fix_sansio.simulator.testing.recordings.write_recording`: two prediction
 markets, level changes and trades) of N messages. Five rows per size, each in a process of its
 own (so its peak resident memory is its own):
 
@@ -58,7 +58,7 @@ END = "<!-- /backtest-results -->"
 
 
 def _recording(directory: str, messages: int) -> Path:
-    from kalshi_fix_sansio.testing.recordings import write_recording
+    from kalshi_fix_sansio.simulator.testing.recordings import write_recording
 
     path = Path(directory) / "bench.log"
     with open(path, "w", encoding="utf-8") as out:
@@ -68,7 +68,7 @@ def _recording(directory: str, messages: int) -> Path:
 
 def watch(ctx: Any) -> None:
     """The strategy of every backtest here: subscribe to both markets, read every event."""
-    from kalshi_fix_sansio.builders import Requests
+    from kalshi_fix_sansio.trading.builders import Requests
 
     with ctx.client(market_data=True).market_data() as md:
         md.send(Requests(ctx.product, "KalshiMD").subscribe(list(ctx.symbols)))
@@ -78,7 +78,7 @@ def watch(ctx: Any) -> None:
 
 def backtest(messages: int) -> dict[str, Any]:
     """One backtest of a watching strategy: messages, CPU and wall seconds, peak RSS."""
-    from kalshi_fix_sansio.backtest import run_backtest
+    from kalshi_fix_sansio.simulator.backtest import run_backtest
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
@@ -91,7 +91,7 @@ def backtest(messages: int) -> dict[str, Any]:
 
 def recording_read(messages: int) -> dict[str, float]:
     """The backtest's two passes over the recording: the check, then the run's read."""
-    from kalshi_fix_sansio.recording import check_recording, read_recording
+    from kalshi_fix_sansio.simulator.recording import check_recording, read_recording
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)
@@ -152,7 +152,7 @@ def _events(path: Path) -> tuple[int, list[Any]]:
         event_dtype,
     )
 
-    from kalshi_fix_sansio.recording import check_recording, read_recording
+    from kalshi_fix_sansio.simulator.recording import check_recording, read_recording
 
     info = check_recording(path)
     rows: dict[str, list[tuple[int, int, int, float, float, int, int, float]]] = {
@@ -312,7 +312,7 @@ def breakdown(messages: int) -> list[str]:
     import cProfile
     import pstats
 
-    from kalshi_fix_sansio.backtest import run_backtest
+    from kalshi_fix_sansio.simulator.backtest import run_backtest
 
     with tempfile.TemporaryDirectory() as tmp:
         path = _recording(tmp, messages)

@@ -4,7 +4,7 @@ report, a latency model changes the fills, and a sweep ranks alike however it ru
     .venv/bin/python benchmarks/bench_backtest_trust.py [--repeat N] [--quick] [--no-dask]
 
 Three tables, each on the shipped sample recording (``paper-sample.log``) with the shipped
-quoter (`kalshi_fix_sansio.testing.strategies`):
+quoter (`kalshi_fix_sansio.simulator.testing.strategies`):
 
 * **Determinism**: the quoter run ``--repeat`` times on each API (blocking, asyncio, trio),
   with no latency and with a seeded log-normal latency; the number of distinct SHA-256 digests
@@ -27,11 +27,16 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from kalshi_fix_sansio.backtest import run_backtest
-from kalshi_fix_sansio.latency import ConstantLatency, LatencyModel, LogNormalLatency, NoLatency
-from kalshi_fix_sansio.sweep import grid, run_sweep
-from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING
-from kalshi_fix_sansio.testing.strategies import async_quoter, quoter
+from kalshi_fix_sansio.simulator.backtest import run_backtest
+from kalshi_fix_sansio.simulator.latency import (
+    ConstantLatency,
+    LatencyModel,
+    LogNormalLatency,
+    NoLatency,
+)
+from kalshi_fix_sansio.simulator.sweep import grid, run_sweep
+from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
+from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, quoter
 
 APIS = ("blocking", "asyncio", "trio")
 DELAYS = (
@@ -93,7 +98,7 @@ def latency_effect(delays: Sequence[float]) -> list[dict[str, Any]]:
 
 def sweep_ways(use_dask: bool) -> list[tuple[str, str]]:
     """(how, the digest of the ranking table, or why there is none) per way of running."""
-    reference = "kalshi_fix_sansio.testing.strategies:quoter"
+    reference = "kalshi_fix_sansio.simulator.testing.strategies:quoter"
     points = grid(edge=EDGES)
     ways: dict[str, dict[str, Any]] = {
         "in this process (jobs=1)": {"jobs": 1},

@@ -25,7 +25,7 @@ from _docs import write_block
 
 from kalshi_fix_sansio import Framer
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.testing.samples import frames, header
+from kalshi_fix_sansio.simulator.testing.samples import frames, header
 
 try:
     import simplefix

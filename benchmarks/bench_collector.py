@@ -55,8 +55,8 @@ def child(live: int, risk: bool) -> dict[str, Any]:
 
     from bench_tracker import Frames, _orders
 
-    from kalshi_fix_sansio.events import ApplicationMessage
-    from kalshi_fix_sansio.tracker import OrderTracker
+    from kalshi_fix_sansio.session.events import ApplicationMessage
+    from kalshi_fix_sansio.trading.tracker import OrderTracker
 
     tracker = OrderTracker()
     if risk:

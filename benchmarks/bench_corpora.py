@@ -57,8 +57,9 @@ from _docs import arguments, publish, write_block
 from bench_read import Row, calibrate, full_reader, join_encoder
 from bench_read import corpus as samples_corpus
 
-from kalshi_fix_sansio import Header, spec
+from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.codec import spec
 
 BEGIN = "<!-- corpora-results -->"
 END = "<!-- /corpora-results -->"

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_dst.py [--runs N] [--jobs J] [--steps S]
 
-Runs the generated schedules of seeds 0 to N-1 (`kalshi_fix_sansio.testing.dst.explore`) in
+Runs the generated schedules of seeds 0 to N-1 (`kalshi_fix_sansio.simulator.testing.dst.explore`) in
 this process, then on J local worker processes, and prints for each: runs, failures, CPU
 seconds (summed over the processes that ran them), runs per CPU second, wall seconds and
 simulated hours. Runs per CPU second is the figure that scales: a cluster of C cores runs about
@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from kalshi_fix_sansio.testing.dst import explore
+from kalshi_fix_sansio.simulator.testing.dst import explore
 
 
 def main(argv: list[str] | None = None) -> int:

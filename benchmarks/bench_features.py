@@ -52,7 +52,8 @@ KINDS: tuple[tuple[str, bool], ...] = (
 def features_off() -> None:
     """Make the tracker's, the metrics' and the catch-up cursor's work per order no-ops in this
     process (an experiment's child only)."""
-    from kalshi_fix_sansio import catchup, metrics, tracker
+    from kalshi_fix_sansio.observability import metrics
+    from kalshi_fix_sansio.trading import catchup, tracker
 
     def nothing(self: Any, *args: Any) -> None:
         return None

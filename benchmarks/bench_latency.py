@@ -101,9 +101,9 @@ from _procs import (
 
 from kalshi_fix_sansio import ApplicationMessage, Header
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.book import Books
-from kalshi_fix_sansio.config import KALSHI_COMP_ID
-from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.session.config import KALSHI_COMP_ID
+from kalshi_fix_sansio.simulator.testing import SessionPair
+from kalshi_fix_sansio.trading.book import Books
 
 try:
     import trio

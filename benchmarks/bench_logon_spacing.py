@@ -36,11 +36,11 @@ from typing import Any
 import attrs
 
 from kalshi_fix_sansio import Reconnected
-from kalshi_fix_sansio.account import DEFAULT_LOGON_MARGIN, Account, AccountLimits
 from kalshi_fix_sansio.adapters.asyncio import FixClient as AsyncFixClient
-from kalshi_fix_sansio.gateway import MockGateway
-from kalshi_fix_sansio.supervisor import Backoff
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.client.account import DEFAULT_LOGON_MARGIN, Account, AccountLimits
+from kalshi_fix_sansio.client.supervisor import Backoff
+from kalshi_fix_sansio.simulator.gateway import MockGateway
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 SHAPES = ("one-after-another", "all-at-once", "all-at-once-asyncio", "after-a-drop")
 RATE_LIMIT = (2, 1.0)  # the gateway: at most 2 Logons of the account in any second

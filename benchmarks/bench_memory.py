@@ -34,13 +34,13 @@ from _docs import arguments, publish, write_block
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._generated.prediction import _CODEC as CODEC  # its layout cache
-from kalshi_fix_sansio.book import Books
-from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
-from kalshi_fix_sansio.driver import Driver, QueuePolicy
-from kalshi_fix_sansio.session import Session
-from kalshi_fix_sansio.testing import SessionPair, new_ed25519_keys
-from kalshi_fix_sansio.testing.samples import KEY, T0, prediction_messages
+from kalshi_fix_sansio.client.driver import Driver, QueuePolicy
+from kalshi_fix_sansio.codec._generated.prediction import _CODEC as CODEC  # its layout cache
+from kalshi_fix_sansio.session.config import KALSHI_COMP_ID, Role, SessionConfig
+from kalshi_fix_sansio.session.machine import Session
+from kalshi_fix_sansio.simulator.testing import SessionPair, new_ed25519_keys
+from kalshi_fix_sansio.simulator.testing.samples import KEY, T0, prediction_messages
+from kalshi_fix_sansio.trading.book import Books
 
 BEGIN = "<!-- memory-results -->"
 END = "<!-- /memory-results -->"

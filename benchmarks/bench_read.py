@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_read.py [--quick] [--write-docs] [--cpu-time]
 
-The corpus is the library's own mixed Kalshi sample (``kalshi_fix_sansio.testing.samples``, built with
+The corpus is the library's own mixed Kalshi sample (``kalshi_fix_sansio.simulator.testing.samples``, built with
 the encoder from the generated ``prediction`` classes): Heartbeat, NewOrderSingle,
 ExecutionReport with the fee and collateral groups, a 10-entry incremental refresh (35=X) and a
 20-level snapshot (35=W). Each row says what it converts. Read rows are compared with the
@@ -45,8 +45,8 @@ from _rows import Row, calibrate, not_installed, paired, use_cpu_time
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._generated.prediction import _CODEC
-from kalshi_fix_sansio.testing.samples import KEY, T0, frames
+from kalshi_fix_sansio.codec._generated.prediction import _CODEC
+from kalshi_fix_sansio.simulator.testing.samples import KEY, T0, frames
 
 try:
     import simplefix

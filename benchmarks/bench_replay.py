@@ -7,7 +7,7 @@ about 7 minutes on a two-core machine; CI runs only a small smoke size
 (tests/test_benchmarks.py), and tests/test_paper.py checks that reading a recording holds less
 memory than the file.
 
-A generated recording (`kalshi_fix_sansio.testing.recordings.write_recording`: two prediction
+A generated recording (`kalshi_fix_sansio.simulator.testing.recordings.write_recording`: two prediction
 markets, level changes and trades) of N messages is replayed into the mock gateway with
 ``as_fast_as_possible`` (each message once the client read the one before), and a blocking
 client on KalshiMD (plain TCP, loopback) reads every book as it comes. Each size runs in its
@@ -40,11 +40,11 @@ def one(messages: int) -> dict[str, float]:
     from kalshi_fix_sansio import ApplicationMessage
     from kalshi_fix_sansio.adapters import Backoff, Credentials
     from kalshi_fix_sansio.adapters.blocking import FixClient
-    from kalshi_fix_sansio.book import Books
-    from kalshi_fix_sansio.builders import Requests
-    from kalshi_fix_sansio.gateway import MockGateway
-    from kalshi_fix_sansio.testing import new_ed25519_keys
-    from kalshi_fix_sansio.testing.recordings import SAMPLE_MARKETS, write_recording
+    from kalshi_fix_sansio.simulator.gateway import MockGateway
+    from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+    from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, write_recording
+    from kalshi_fix_sansio.trading.book import Books
+    from kalshi_fix_sansio.trading.builders import Requests
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.log"

@@ -48,7 +48,7 @@ LIVE = (0, 1_000, 10_000, 100_000)
 
 
 def _limits() -> Any:
-    from kalshi_fix_sansio.risk import RiskLimits
+    from kalshi_fix_sansio.trading.risk import RiskLimits
 
     return RiskLimits(
         max_order_qty=1_000_000,
@@ -64,7 +64,7 @@ def _limits() -> Any:
 
 def _books() -> Any:
     from kalshi_fix_sansio import prediction as p
-    from kalshi_fix_sansio.book import Books
+    from kalshi_fix_sansio.trading.book import Books
 
     books = Books()
     entries = [
@@ -84,8 +84,8 @@ def child(live: int, orders: int, limits: bool, window: str | None = None) -> No
     import gc
 
     from kalshi_fix_sansio import prediction as p
-    from kalshi_fix_sansio.events import ApplicationMessage
-    from kalshi_fix_sansio.gate import OrderGate
+    from kalshi_fix_sansio.session.events import ApplicationMessage
+    from kalshi_fix_sansio.trading.gate import OrderGate
 
     gate = OrderGate("prediction", risk_books=_books())
     tracker = gate.tracker

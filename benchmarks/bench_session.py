@@ -44,11 +44,11 @@ from _docs import arguments, publish, write_block
 from bench_read import full_reader, kalshi_header_order
 
 from kalshi_fix_sansio import Header, prediction
-from kalshi_fix_sansio.config import KALSHI_COMP_ID
-from kalshi_fix_sansio.events import ApplicationMessage
-from kalshi_fix_sansio.session import Session
-from kalshi_fix_sansio.testing import SessionPair
-from kalshi_fix_sansio.testing.samples import ORDER_ID, T0, prediction_messages
+from kalshi_fix_sansio.session.config import KALSHI_COMP_ID
+from kalshi_fix_sansio.session.events import ApplicationMessage
+from kalshi_fix_sansio.session.machine import Session
+from kalshi_fix_sansio.simulator.testing import SessionPair
+from kalshi_fix_sansio.simulator.testing.samples import ORDER_ID, T0, prediction_messages
 
 NOW = 1_800_000_000.0
 TARGET = 0.7

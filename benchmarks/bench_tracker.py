@@ -82,7 +82,7 @@ class Frames:
 
     def __init__(self) -> None:
         from kalshi_fix_sansio import prediction as p
-        from kalshi_fix_sansio.testing.samples import T0, header
+        from kalshi_fix_sansio.simulator.testing.samples import T0, header
 
         self.p = p
         self.header = header
@@ -197,8 +197,8 @@ def child(scenario: Scenario, orders: int, track: bool, prof: Any = None) -> Non
     import gc
 
     from kalshi_fix_sansio import prediction as p
-    from kalshi_fix_sansio.events import ApplicationMessage
-    from kalshi_fix_sansio.tracker import OrderTracker
+    from kalshi_fix_sansio.session.events import ApplicationMessage
+    from kalshi_fix_sansio.trading.tracker import OrderTracker
 
     decode = p.decode
     tracker = OrderTracker()

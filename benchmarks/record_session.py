@@ -29,9 +29,9 @@ from pathlib import Path
 
 from kalshi_fix_sansio import ApplicationMessage
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.gateway import MockGateway
-from kalshi_fix_sansio.testing import new_ed25519_keys
-from kalshi_fix_sansio.tracker import OrderRejected
+from kalshi_fix_sansio.simulator.gateway import MockGateway
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.trading.tracker import OrderRejected
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "corpora" / "mock_session.log"

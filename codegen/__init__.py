@@ -1,1 +1,1 @@
-"""Code generator: spec/ YAML -> src/kalshi_fix_sansio/_generated/ and docs/reference/."""
+"""Code generator: spec/ YAML -> src/kalshi_fix_sansio/codec/_generated/ and docs/reference/."""

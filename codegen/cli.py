@@ -15,7 +15,7 @@ from .loader import load_spec
 from .yamlload import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = "src/kalshi_fix_sansio/_generated"
+PACKAGE = "src/kalshi_fix_sansio/codec/_generated"
 
 
 def generate(spec_dir: Path, out_root: Path, package: str, docs: bool, check: bool) -> int:

@@ -720,7 +720,7 @@ def make_env() -> jinja2.Environment:
 
 
 def render_all(
-    spec: Spec, package: str = "src/kalshi_fix_sansio/_generated", docs: bool = True
+    spec: Spec, package: str = "src/kalshi_fix_sansio/codec/_generated", docs: bool = True
 ) -> dict[str, str]:
     """Every generated file of a spec.
 

@@ -7,7 +7,7 @@ What it does (for ``--seconds``, then it shuts down by itself; Ctrl-C shuts down
    exactly one connection per API key;
 2. creates an order group (35=UOG) with a contracts limit: if quoting goes wrong, Kalshi
    cancels every quote of the group at once when the limit is hit;
-3. subscribes to ``--symbol`` and keeps its book (`kalshi_fix_sansio.book.Books`);
+3. subscribes to ``--symbol`` and keeps its book (`kalshi_fix_sansio.trading.book.Books`);
 4. on every book change, takes the market's best bid and offer **without its own quotes**
    (the book shows them too) and quotes ``--size`` post-only on each side, ``--edge`` dollars
    away from the mid, on the price tick; when the mid moves it replaces its quotes
@@ -52,11 +52,11 @@ import _support
 
 from kalshi_fix_sansio import ApplicationMessage, FixError
 from kalshi_fix_sansio.adapters import asyncio as aio
-from kalshi_fix_sansio.book import Book, Books
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.prices import format_price, format_quantity
-from kalshi_fix_sansio.tracker import OrderTracker, TrackedOrder
+from kalshi_fix_sansio.session.events import Event
+from kalshi_fix_sansio.trading.book import Book, Books
+from kalshi_fix_sansio.trading.builders import Requests
+from kalshi_fix_sansio.trading.prices import format_price, format_quantity
+from kalshi_fix_sansio.trading.tracker import OrderTracker, TrackedOrder
 
 TICK = {"prediction": Decimal("0.01"), "margin": Decimal("0.0001")}
 """Price tick per product (prediction without UseDollars quotes on the cent)."""

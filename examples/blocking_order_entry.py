@@ -37,8 +37,8 @@ from typing import Any
 import _support
 
 from kalshi_fix_sansio.adapters import blocking
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.prices import format_amount, format_price, format_quantity
+from kalshi_fix_sansio.trading.builders import Requests
+from kalshi_fix_sansio.trading.prices import format_amount, format_price, format_quantity
 
 DEFAULT_PRICE = {"prediction": Decimal("0.10"), "margin": Decimal("15")}
 

@@ -46,10 +46,10 @@ import _support
 
 from kalshi_fix_sansio import ApplicationMessage
 from kalshi_fix_sansio.adapters import blocking
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.prices import format_quantity
-from kalshi_fix_sansio.tracker import OrderTracker
+from kalshi_fix_sansio.session.events import Event
+from kalshi_fix_sansio.trading.builders import Requests
+from kalshi_fix_sansio.trading.prices import format_quantity
+from kalshi_fix_sansio.trading.tracker import OrderTracker
 
 DEFAULT_PRICE = {"prediction": Decimal("0.10"), "margin": Decimal("15")}
 PENDING_EXEC_ID = "-1;-1"  # pending reports are never replayed

@@ -1,7 +1,7 @@
 """The sans-IO core in your own event loop: `Session` over a `selectors` + `ssl` socket.
 
 No adapter here: this script owns the socket, the TLS wrapper and the loop, and the library's
-`kalshi_fix_sansio.session.Session` only turns bytes and times into events and bytes. The
+`kalshi_fix_sansio.session.machine.Session` only turns bytes and times into events and bytes. The
 pattern is the same for any loop (a game loop, an exchange gateway, a C extension's poller):
 
 * connect and do the TLS handshake yourself (`make_ssl_context` verifies Kalshi's certificate);
@@ -44,18 +44,18 @@ from types import FrameType
 import _support
 
 from kalshi_fix_sansio import State
-from kalshi_fix_sansio.book import Books
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.events import (
+from kalshi_fix_sansio.session.config import SessionConfig
+from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     CloseTransport,
     LoggedOn,
     LoggedOut,
     LogonRejected,
 )
-from kalshi_fix_sansio.prices import format_top
-from kalshi_fix_sansio.session import Session
+from kalshi_fix_sansio.session.machine import Session
+from kalshi_fix_sansio.trading.book import Books
+from kalshi_fix_sansio.trading.builders import Requests
+from kalshi_fix_sansio.trading.prices import format_top
 
 READ_SIZE = 65536
 

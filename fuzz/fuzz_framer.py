@@ -1,6 +1,6 @@
 """atheris harness: `kalshi_fix_sansio.Framer` over arbitrary byte streams.
 
-The contract (``src/kalshi_fix_sansio/framing.py``): feeding and draining raise nothing; every
+The contract (``src/kalshi_fix_sansio/codec/framing.py``): feeding and draining raise nothing; every
 consumed byte is accounted for by exactly one result, in stream order (a `Frame`, or a `Garbled`
 whose reason ends with ``"N bytes skipped"``); a Frame starts with ``8=FIXT.1.1<SOH>9=``, its
 BodyLength and CheckSum are right; the frames cut do not depend on how the stream was chunked.

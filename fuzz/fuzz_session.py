@@ -40,8 +40,8 @@ from kalshi_fix_sansio import (
     margin,
     prediction,
 )
-from kalshi_fix_sansio.spec import SESSIONS
-from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.codec.spec import SESSIONS
+from kalshi_fix_sansio.simulator.testing import SessionPair
 
 PIPES, FRAMES, RESTAMP, TIMERS, HALVES, EOF = 1, 2, 4, 8, 16, 32
 KINDS: tuple[tuple[str, str, Role], ...] = tuple(

@@ -1,14 +1,14 @@
 """What the atheris harnesses share: seeds, the FIX dictionary, frame helpers, the runner.
 
 * `seed_frames`: every FIX message of the project's samples
-  (``src/kalshi_fix_sansio/testing/samples/*.fix``) and of Kalshi's verbatim doc examples
+  (``src/kalshi_fix_sansio/simulator/testing/samples/*.fix``) and of Kalshi's verbatim doc examples
   (``spec/sources/examples.md``), each as published (``|`` turned into SOH) and re-framed
   (BodyLength and CheckSum computed, header fields the example leaves out supplied), with the
   product it belongs to.
 * `seeds_for`: the seed inputs of one harness (``"framer"``, ``"decode"``, ``"session"``);
   `write_seeds` writes them, and the dictionary, as files for libFuzzer.
 * `dictionary`: the FIX tokens libFuzzer splices into inputs: ``<SOH>tag=`` for every tag of the
-  spec's tables (`kalshi_fix_sansio.spec.FIELDS`), ``35=<MsgType><SOH>`` for every message type,
+  spec's tables (`kalshi_fix_sansio.codec.spec.FIELDS`), ``35=<MsgType><SOH>`` for every message type,
   the BeginString prefix, the trailer, SOH, ``=`` and ``|``.
 * `run`: the ``__main__`` of every harness: atheris is imported there only, so the test suite
   imports the harnesses' ``TestOneInput`` without atheris (``tests/test_fuzz_harnesses.py``).
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kalshi_fix_sansio import checksum
-from kalshi_fix_sansio.spec import FIELDS, MESSAGES
+from kalshi_fix_sansio.codec.spec import FIELDS, MESSAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES_DIR = ROOT / "src" / "kalshi_fix_sansio" / "testing" / "samples"
@@ -243,7 +243,7 @@ def write_seeds(directory: Path, harnesses: Iterable[str] = HARNESSES) -> None:
 # field properties, ~800 functions without branches worth guiding by, which would add seconds to
 # every start) and the event records. The codec's logic (_decode, _message, _fields, _values,
 # _wire, _encode), the framer and the session are.
-NOT_INSTRUMENTED = ("kalshi_fix_sansio._generated", "kalshi_fix_sansio.events")
+NOT_INSTRUMENTED = ("kalshi_fix_sansio.codec._generated", "kalshi_fix_sansio.session.events")
 
 
 def library_functions() -> list[types.FunctionType]:

@@ -17,7 +17,7 @@ import pytest
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.gateway import Exchange, Outbound
+from kalshi_fix_sansio.simulator.gateway import Exchange, Outbound
 
 UTC = timezone.utc
 T0 = datetime(2026, 6, 15, 14, 0, tzinfo=UTC).timestamp()  # 10:00 am EDT

@@ -44,9 +44,9 @@ from kalshi_fix_sansio import (
     margin,
     prediction,
 )
-from kalshi_fix_sansio.auth import logon_payload, signature_b64
-from kalshi_fix_sansio.spec import SESSIONS
-from kalshi_fix_sansio.testing import SessionPair, new_ed25519_keys
+from kalshi_fix_sansio.codec.spec import SESSIONS
+from kalshi_fix_sansio.session.auth import logon_payload, signature_b64
+from kalshi_fix_sansio.simulator.testing import SessionPair, new_ed25519_keys
 
 UTC = timezone.utc
 SOH = b"\x01"

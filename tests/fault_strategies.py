@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from strategies import messages, text_values
 
 from kalshi_fix_sansio import Header, Role
-from kalshi_fix_sansio.spec import SESSIONS
+from kalshi_fix_sansio.codec.spec import SESSIONS
 
 # -- values and mutations --------------------------------------------------------------------
 

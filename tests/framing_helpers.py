@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from kalshi_fix_sansio.framing import SOH, Frame, Framer, Garbled
+from kalshi_fix_sansio.codec.framing import SOH, Frame, Framer, Garbled
 
 PREFIX = b"8=FIXT.1.1\x01"
 CHUNKINGS = ("whole", "bytewise", "random:1", "random:2", "random:3")

@@ -28,10 +28,10 @@ from kalshi_fix_sansio.adapters import (
     Endpoint,
     make_ssl_context,
 )
-from kalshi_fix_sansio.auth import Ed25519Signer
-from kalshi_fix_sansio.gateway.server import MockGateway
-from kalshi_fix_sansio.gateway.tls import self_signed, server_context
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.session.auth import Ed25519Signer
+from kalshi_fix_sansio.simulator.gateway.server import MockGateway
+from kalshi_fix_sansio.simulator.gateway.tls import self_signed, server_context
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 SYMBOL = {"prediction": "HIGHNY-23DEC31", "margin": "BTC-PERP"}
 BOOK = {

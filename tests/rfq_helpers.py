@@ -18,7 +18,7 @@ import pytest
 from engine_helpers import BUY, SELL, T0, ers, of, one, with_seq
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.gateway import Exchange, Outbound
+from kalshi_fix_sansio.simulator.gateway import Exchange, Outbound
 
 SYM = "KXRFQ-26JUN15-T50"
 OTHER = "KXRFQ-26JUN15-T60"

@@ -61,12 +61,12 @@ from pathlib import Path
 from typing import Any
 
 from kalshi_fix_sansio import Framer, checksum, margin, prediction
-from kalshi_fix_sansio.auth import Ed25519Signer, logon_payload, signature_b64
-from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
-from kalshi_fix_sansio.events import NEED_DATA
-from kalshi_fix_sansio.session import Session, sending_time
-from kalshi_fix_sansio.spec import FIELDS
+from kalshi_fix_sansio.codec.errors import LocalProtocolError, RemoteProtocolError
+from kalshi_fix_sansio.codec.spec import FIELDS
+from kalshi_fix_sansio.session.auth import Ed25519Signer, logon_payload, signature_b64
+from kalshi_fix_sansio.session.config import KALSHI_COMP_ID, Role, SessionConfig
+from kalshi_fix_sansio.session.events import NEED_DATA
+from kalshi_fix_sansio.session.machine import Session, sending_time
 
 T0 = 1_800_000_000.0
 API_KEY = "key-1"

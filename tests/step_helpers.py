@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from kalshi_fix_sansio.steps import Action, Disconnect, Fact, WakeAt, Write
+from kalshi_fix_sansio.client.steps import Action, Disconnect, Fact, WakeAt, Write
 
 
 class Stepped(Protocol):

@@ -27,8 +27,8 @@ from typing import Any, NamedTuple
 from hypothesis import strategies as st
 
 from kalshi_fix_sansio import FixRecord, Header, Message, margin, prediction
-from kalshi_fix_sansio import spec as tables
-from kalshi_fix_sansio._fields import FieldInfo, GroupInfo
+from kalshi_fix_sansio.codec import spec as tables
+from kalshi_fix_sansio.codec._fields import FieldInfo, GroupInfo
 
 UTC = timezone.utc
 

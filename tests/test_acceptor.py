@@ -1,4 +1,4 @@
-"""The acceptor side of the driver (`kalshi_fix_sansio._acceptor`, a private module: the mock
+"""The acceptor side of the driver (`kalshi_fix_sansio.client._acceptor`, a private module: the mock
 gateway runs it), on a fake clock: a client `Session` talks to an `AcceptorDriver` in memory.
 
 What the gateway's pump no longer decides for itself: the session's end (a peer closing, a
@@ -17,20 +17,8 @@ import pytest
 from step_helpers import StepLog
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._acceptor import AcceptorDriver, garble_checksum
-from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
-from kalshi_fix_sansio.events import (
-    ApplicationMessage,
-    BusinessRejectReceived,
-    CloseTransport,
-    Event,
-    GapDetected,
-    GarbledData,
-    LoggedOn,
-)
-from kalshi_fix_sansio.framing import Frame, Framer, checksum
-from kalshi_fix_sansio.session import sending_time
-from kalshi_fix_sansio.steps import (
+from kalshi_fix_sansio.client._acceptor import AcceptorDriver, garble_checksum
+from kalshi_fix_sansio.client.steps import (
     START,
     WOKE,
     Action,
@@ -40,7 +28,19 @@ from kalshi_fix_sansio.steps import (
     Received,
     WakeAt,
 )
-from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.codec.errors import LocalProtocolError, RemoteProtocolError
+from kalshi_fix_sansio.codec.framing import Frame, Framer, checksum
+from kalshi_fix_sansio.session.events import (
+    ApplicationMessage,
+    BusinessRejectReceived,
+    CloseTransport,
+    Event,
+    GapDetected,
+    GarbledData,
+    LoggedOn,
+)
+from kalshi_fix_sansio.session.machine import sending_time
+from kalshi_fix_sansio.simulator.testing import SessionPair
 
 T0 = 1_800_000_000.0
 HB = 30  # the client's HeartBtInt

@@ -1,4 +1,4 @@
-"""One Kalshi account, many sessions (`kalshi_fix_sansio.account`): the Logon budget and order,
+"""One Kalshi account, many sessions (`kalshi_fix_sansio.client.account`): the Logon budget and order,
 the shared application-message budget, the account's limits as data, and the mock gateway's
 accounts of several keys, end to end on a simulated clock."""
 
@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from kalshi_fix_sansio import RateLimited, Reconnected
-from kalshi_fix_sansio.account import (
+from kalshi_fix_sansio.cli import main
+from kalshi_fix_sansio.client.account import (
     DEFAULT_LOGON_MARGIN,
     Account,
     AccountKeyError,
@@ -22,21 +23,20 @@ from kalshi_fix_sansio.account import (
     logon_rank,
     perps_tier,
 )
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.cli import main
-from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
-from kalshi_fix_sansio.gateway import MockGateway
+from kalshi_fix_sansio.client.supervisor import Backoff, Supervisor
+from kalshi_fix_sansio.codec.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.prediction import (
     EventResendComplete,
     ExecutionReport,
     MarketSettlementReport,
 )
-from kalshi_fix_sansio.ratelimit import RateLimiter
-from kalshi_fix_sansio.simulation import Simulation
-from kalshi_fix_sansio.store import MemoryStore
-from kalshi_fix_sansio.supervisor import Backoff, Supervisor
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.session.config import SessionConfig
+from kalshi_fix_sansio.session.ratelimit import RateLimiter
+from kalshi_fix_sansio.session.store import MemoryStore
+from kalshi_fix_sansio.simulator.gateway import MockGateway
+from kalshi_fix_sansio.simulator.simulation import Simulation
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.trading.builders import Requests
 
 SYMBOL = "HIGHNY-23DEC31"
 SENDER = re.compile(rb"\x0149=([^\x01]+)\x01")  # SenderCompID: the API key

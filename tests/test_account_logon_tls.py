@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from test_benchmarks import load  # it puts benchmarks/ on sys.path
 
-from kalshi_fix_sansio.account import DEFAULT_LOGON_MARGIN
+from kalshi_fix_sansio.client.account import DEFAULT_LOGON_MARGIN
 
 bench = load("bench_logon_spacing")
 REPETITIONS = 5

@@ -35,8 +35,8 @@ from kalshi_fix_sansio.adapters.asyncio import (
     MarginFixClient,
     Reconnected,
 )
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import (
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     Event,
     LoggedOn,
@@ -44,7 +44,7 @@ from kalshi_fix_sansio.events import (
     TestRequestSent,
     Timeout,
 )
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 ASK = {"prediction": Decimal("0.45"), "margin": Decimal("19.6")}
 FAR = {"prediction": Decimal("0.10"), "margin": Decimal("15")}

@@ -23,7 +23,7 @@ from gateway_fixtures import GatewayHarness
 from kalshi_fix_sansio.adapters import Backoff, ConnectionFailed, Endpoint, make_ssl_context
 from kalshi_fix_sansio.adapters._aio import TLSProtocol
 from kalshi_fix_sansio.adapters.asyncio import FixClient
-from kalshi_fix_sansio.gateway.tls import self_signed
+from kalshi_fix_sansio.simulator.gateway.tls import self_signed
 
 
 class FakeTransport(asyncio.Transport):

@@ -41,7 +41,7 @@ from kalshi_fix_sansio.adapters.blocking import (
     Reconnected,
     Reconnecting,
 )
-from kalshi_fix_sansio.events import (
+from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     CloseTransport,
     Event,
@@ -51,7 +51,7 @@ from kalshi_fix_sansio.events import (
     TestRequestSent,
     Timeout,
 )
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 FEE = {"prediction": Decimal("0.02"), "margin": Decimal("0.01")}  # taker fee of one contract
 REST = {"prediction": Decimal("0.42"), "margin": Decimal("19.5")}  # inside the spread

@@ -39,8 +39,8 @@ from kalshi_fix_sansio.adapters import (
 from kalshi_fix_sansio.adapters.blocking import (
     Reconnected,
 )
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import (
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     CloseTransport,
     GapDetected,

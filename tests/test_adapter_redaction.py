@@ -32,8 +32,8 @@ from kalshi_fix_sansio.adapters import (
 from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
 from kalshi_fix_sansio.adapters import blocking as blocking_adapter
 from kalshi_fix_sansio.adapters import trio as trio_adapter
-from kalshi_fix_sansio.framing import checksum
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.codec.framing import checksum
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 KEY = "key-1"
 CLIENTS: dict[str, Any] = {

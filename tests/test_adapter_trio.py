@@ -41,8 +41,9 @@ from kalshi_fix_sansio.adapters.trio import (
     Reconnected,
     TrioSession,
 )
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import (
+from kalshi_fix_sansio.client.steps import Received
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     CloseTransport,
     Event,
@@ -53,9 +54,8 @@ from kalshi_fix_sansio.events import (
     TestRequestSent,
     Timeout,
 )
-from kalshi_fix_sansio.gateway.tls import self_signed
-from kalshi_fix_sansio.steps import Received
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.simulator.gateway.tls import self_signed
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 BACKOFF = {"base": 0.05, "cap": 0.2, "attempts": 8, "seed": 7}  # as client_kwargs() uses
 

@@ -46,16 +46,21 @@ from kalshi_fix_sansio.adapters import (
 from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
 from kalshi_fix_sansio.adapters import blocking as blocking_adapter
 from kalshi_fix_sansio.adapters import trio as trio_adapter
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import (
+from kalshi_fix_sansio.client.supervisor import (
+    Disconnected,
+    LogonRefused,
+    Reconnected,
+    Reconnecting,
+)
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     CloseTransport,
     Event,
     LoggedOn,
     LogonRejected,
 )
-from kalshi_fix_sansio.supervisor import Disconnected, LogonRefused, Reconnected, Reconnecting
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 MODULES: dict[str, ModuleType] = {
     "blocking": blocking_adapter,
@@ -407,8 +412,8 @@ def test_a_store_that_cannot_write_ends_the_session_at_once(
     """KalshiRT with a full disk: the send that meets it raises `StoreError`, and the session
     ends with it at once: the next read gives what was queued, then the same error (it waited
     for the next heartbeat to fail again before)."""
-    from kalshi_fix_sansio import filestore
-    from kalshi_fix_sansio.store import StoreError
+    from kalshi_fix_sansio.session import filestore
+    from kalshi_fix_sansio.session.store import StoreError
 
     def full(fd: int, data: bytes) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -1,4 +1,4 @@
-"""Tests for the Logon signature (kalshi_fix_sansio.auth).
+"""Tests for the Logon signature (kalshi_fix_sansio.session.auth).
 
 Every key is generated here with ``cryptography``; none is stored in the repository. RSA-2048
 generation is slow, so the RSA keys are module-scoped fixtures.
@@ -21,7 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kalshi_fix_sansio.adapters import Credentials
-from kalshi_fix_sansio.auth import (
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.auth import (
     ED25519,
     MAX_KEY_FILE_BYTES,
     RSA_PSS_SHA256,
@@ -37,7 +38,6 @@ from kalshi_fix_sansio.auth import (
     signature_b64,
     verify_signature_b64,
 )
-from kalshi_fix_sansio.errors import LocalProtocolError
 
 PASSPHRASE = b"correct horse battery staple"
 PAYLOAD = logon_payload("20230809-05:28:18.035", 1, "your-fix-api-key-uuid", "KalshiNR")

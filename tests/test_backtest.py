@@ -1,4 +1,4 @@
-"""Backtests (`kalshi_fix_sansio.backtest`): a strategy on the blocking, asyncio and trio APIs
+"""Backtests (`kalshi_fix_sansio.simulator.backtest`): a strategy on the blocking, asyncio and trio APIs
 against recordings, in memory on the recordings' clock, deterministic to the byte; the latency
 model changes fills; failures name the run and the simulated time."""
 
@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 import trio
 
-from kalshi_fix_sansio.backtest import BacktestFailed, Context, run_backtest
-from kalshi_fix_sansio.builders import ClOrdIDGenerator, Requests
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.gateway import FeeRates, FeeSchedule
-from kalshi_fix_sansio.latency import ConstantLatency
-from kalshi_fix_sansio.recording import RecordingError
-from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING, write_recording
-from kalshi_fix_sansio.testing.strategies import async_quoter, quoter
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.simulator.backtest import BacktestFailed, Context, run_backtest
+from kalshi_fix_sansio.simulator.gateway import FeeRates, FeeSchedule
+from kalshi_fix_sansio.simulator.latency import ConstantLatency
+from kalshi_fix_sansio.simulator.recording import RecordingError
+from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING, write_recording
+from kalshi_fix_sansio.simulator.testing.strategies import async_quoter, quoter
+from kalshi_fix_sansio.trading.builders import ClOrdIDGenerator, Requests
 
 blocking_strategy, asyncio_strategy = quoter, async_quoter  # the shipped sample quoter
 trio_strategy = async_quoter  # the awaitable API is the same under trio
@@ -220,7 +220,7 @@ def test_the_asyncio_loop_and_trio_clock_are_the_recordings() -> None:
 def test_a_seeded_queue_model_repeats_in_every_run(recording: Path) -> None:
     """A queue model that draws starts from its own state in each run: the same fills run
     after run (and so in a sweep's workers as in serial); other seeds draw other fills."""
-    from kalshi_fix_sansio.gateway import queue_model
+    from kalshi_fix_sansio.simulator.gateway import queue_model
 
     model = queue_model("prob-power:2", 3)
     runs = [

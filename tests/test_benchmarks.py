@@ -13,7 +13,7 @@ from types import ModuleType
 
 import pytest
 
-from kalshi_fix_sansio._fields import GroupInfo
+from kalshi_fix_sansio.codec._fields import GroupInfo
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))  # the benchmarks import their shared helpers (_docs)

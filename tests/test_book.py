@@ -23,7 +23,7 @@ from kalshi_fix_sansio import (
 )
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.book import Level, Trade
+from kalshi_fix_sansio.trading.book import Level, Trade
 
 R = InconsistencyReason
 PRED = "KXNBAGAME-26MAY25NYKCLE-NYK"

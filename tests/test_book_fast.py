@@ -22,12 +22,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio import Books, DecodeError, Entries, Header, book
+from kalshi_fix_sansio import Books, DecodeError, Entries, Header
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._fields import _LAZY
-from kalshi_fix_sansio._generated import margin as gm
-from kalshi_fix_sansio._generated import prediction as gp
+from kalshi_fix_sansio.codec._fields import _LAZY
+from kalshi_fix_sansio.codec._generated import margin as gm
+from kalshi_fix_sansio.codec._generated import prediction as gp
+from kalshi_fix_sansio.trading import book
 
 SYMBOLS = ("KXA-26DEC31-T1", "KXB-26DEC31-T2")
 DAY = date(2026, 11, 23)
@@ -200,7 +201,7 @@ def test_the_common_entries_take_the_inline_path() -> None:
 
 
 def p_level(px: str, size: str) -> Any:
-    from kalshi_fix_sansio.book import Level
+    from kalshi_fix_sansio.trading.book import Level
 
     return Level(D(px), D(size))
 

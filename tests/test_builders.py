@@ -1,4 +1,4 @@
-"""Request builders (`kalshi_fix_sansio.builders`): the reference's examples, every local rule.
+"""Request builders (`kalshi_fix_sansio.trading.builders`): the reference's examples, every local rule.
 
 Each builder's message is encoded with its product's dialect and its body fields compared with
 the published example (spec/sources/examples.md; the literal is checked to be
@@ -19,14 +19,14 @@ from hypothesis import strategies as st
 from kalshi_fix_sansio import Header, LocalProtocolError
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.builders import (
+from kalshi_fix_sansio.trading.builders import (
     CLORDID_MAX_LENGTH,
     ClOrdIDGenerator,
     RequestError,
     Requests,
     check_cl_ord_id,
 )
-from kalshi_fix_sansio.tracker import OrderTracker
+from kalshi_fix_sansio.trading.tracker import OrderTracker
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 HEADER_TAGS = {"8", "9", "35", "49", "56", "34", "52", "10"}

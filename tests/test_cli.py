@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kalshi_fix_sansio.cli import main
-from kalshi_fix_sansio.testing import samples
+from kalshi_fix_sansio.simulator.testing import samples
 
 SAMPLES = Path(samples.__file__).parent
 
@@ -184,7 +184,7 @@ def test_install_hints_give_a_command_that_works_before_the_package_is_published
         "import sys; sys.modules['httpx'] = None\n"
         "from kalshi_fix_sansio.adapters import Credentials\n"
         "from kalshi_fix_sansio.adapters.rest import read_account_limits\n"
-        "from kalshi_fix_sansio.testing import new_ed25519_keys\n"
+        "from kalshi_fix_sansio.simulator.testing import new_ed25519_keys\n"
         "try:\n"
         "    read_account_limits(Credentials('k', new_ed25519_keys()[0]), environment='demo')\n"
         "except Exception as exc:\n"
@@ -199,6 +199,6 @@ def test_install_hints_give_a_command_that_works_before_the_package_is_published
     for name in (
         "adapters/rest.py",
         "adapters/trio.py",
-        "src/kalshi_fix_sansio/metrics_prometheus.py",
+        "src/kalshi_fix_sansio/observability/metrics_prometheus.py",
     ):
         assert "kalshi-fix-sansio[" not in (root / name).read_text(), name

@@ -13,7 +13,7 @@ import pytest
 
 from kalshi_fix_sansio.cli import main
 
-QUOTER = "kalshi_fix_sansio.testing.strategies:quoter"
+QUOTER = "kalshi_fix_sansio.simulator.testing.strategies:quoter"
 
 
 def test_one_run_prints_and_writes_the_report(
@@ -70,12 +70,12 @@ def test_a_failing_strategy_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtur
         ([QUOTER, "paper-sample.log", "--out", __file__], "a file, not a directory"),
         (
             [QUOTER, "paper-sample.log", "--param", "colour=blue"],
-            "--param colour=blue: the strategy kalshi_fix_sansio.testing.strategies:quoter has "
+            "--param colour=blue: the strategy kalshi_fix_sansio.simulator.testing.strategies:quoter has "
             "no parameter 'colour' (its parameters: edge, max_position, size)",
         ),
         (
             [QUOTER, "paper-sample.log", "--grid", "egde=0.01,0.02,0.03"],
-            "--grid egde=0.01,0.02,0.03: the strategy kalshi_fix_sansio.testing.strategies:quoter"
+            "--grid egde=0.01,0.02,0.03: the strategy kalshi_fix_sansio.simulator.testing.strategies:quoter"
             " has no parameter 'egde' (its parameters: edge, max_position, size)",
         ),
         ([QUOTER, "paper-sample.log", "--param", "edge=abc"], "--param edge=abc: edge takes a"),
@@ -132,8 +132,8 @@ def test_a_run_shows_its_progress_on_a_terminal_at_most_once_a_second(
     """Every 1,000 messages the run says where it is (here every 100, the sample being short);
     the terminal gets a line only when a second passed since the last (each look here is half
     a second after the one before)."""
-    import kalshi_fix_sansio.backtest as backtest_module
     import kalshi_fix_sansio.cli.backtest as cli_backtest
+    import kalshi_fix_sansio.simulator.backtest as backtest_module
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(backtest_module, "_PROGRESS_EVERY", 100)

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 from kalshi_fix_sansio.adapters import MessageLog
 from kalshi_fix_sansio.cli import build_parser, main
-from kalshi_fix_sansio.framing import checksum
-from kalshi_fix_sansio.testing import SessionPair, samples
+from kalshi_fix_sansio.codec.framing import checksum
+from kalshi_fix_sansio.simulator.testing import SessionPair, samples
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "codec.md"
 SECRET = b"S3CR3T-SIGNATURE+base64/AAAA=="

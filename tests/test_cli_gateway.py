@@ -23,9 +23,14 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import Backoff, Credentials, Endpoint, make_ssl_context
 from kalshi_fix_sansio.adapters.blocking import FixClient
-from kalshi_fix_sansio.auth import Ed25519Signer
-from kalshi_fix_sansio.events import ApplicationMessage
-from kalshi_fix_sansio.gateway import MockGateway, mock_api_key, self_signed, write_mock_api_key
+from kalshi_fix_sansio.session.auth import Ed25519Signer
+from kalshi_fix_sansio.session.events import ApplicationMessage
+from kalshi_fix_sansio.simulator.gateway import (
+    MockGateway,
+    mock_api_key,
+    self_signed,
+    write_mock_api_key,
+)
 
 CLI = [sys.executable, "-m", "kalshi_fix_sansio.cli"]
 SESSIONS = {"KalshiNR", "KalshiDC", "KalshiRT", "KalshiPT", "KalshiRFQ", "KalshiMD"}
@@ -351,7 +356,7 @@ def test_rest_pages_are_served_with_their_faults() -> None:
     import ssl
 
     from kalshi_fix_sansio.adapters.rest import read_account_limits
-    from kalshi_fix_sansio.errors import RemoteProtocolError
+    from kalshi_fix_sansio.codec.errors import RemoteProtocolError
 
     gw = Gateway("--rest", "--market", "MKT", "--fault", "rest-rate-limit=1")
     try:
@@ -396,7 +401,7 @@ def test_rest_needs_tls() -> None:
 @pytest.fixture(scope="module")
 def big_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """About 30 MB of valid market data: far longer to check than a signal takes to arrive."""
-    from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING
+    from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
 
     header, *body = SAMPLE_RECORDING.read_bytes().splitlines(keepends=True)
     update = next(line for line in body if b"|35=X|" in line)

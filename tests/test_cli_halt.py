@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from test_cli_kill import SYMBOL, Live, live, rest  # noqa: F401  (the fixture)
 
-from kalshi_fix_sansio.haltfile import HaltFile
-from kalshi_fix_sansio.killswitch import KillFinished, OutsideHalt, TradingHalted
-from kalshi_fix_sansio.tracker import OrderStatus
+from kalshi_fix_sansio.trading.haltfile import HaltFile
+from kalshi_fix_sansio.trading.killswitch import KillFinished, OutsideHalt, TradingHalted
+from kalshi_fix_sansio.trading.tracker import OrderStatus
 
 
 def cli(h: Live, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -13,9 +13,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from kalshi_fix_sansio.auth import Ed25519Signer
-from kalshi_fix_sansio.gateway.server import MockGateway
-from kalshi_fix_sansio.gateway.tls import self_signed, server_context
+from kalshi_fix_sansio.session.auth import Ed25519Signer
+from kalshi_fix_sansio.simulator.gateway.server import MockGateway
+from kalshi_fix_sansio.simulator.gateway.tls import self_signed, server_context
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from test_cli_kill import (
     rest,
 )
 
-from kalshi_fix_sansio.builders import Requests
+from kalshi_fix_sansio.trading.builders import Requests
 
 CLI = [sys.executable, "-m", "kalshi_fix_sansio.cli"]
 

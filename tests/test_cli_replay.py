@@ -38,10 +38,10 @@ from kalshi_fix_sansio.cli.replay import (
     position_record,
     trade_record,
 )
-from kalshi_fix_sansio.events import ApplicationMessage
-from kalshi_fix_sansio.gateway import MockGateway
-from kalshi_fix_sansio.testing import SessionPair, new_ed25519_keys
-from kalshi_fix_sansio.tracker import OrderTracker
+from kalshi_fix_sansio.session.events import ApplicationMessage
+from kalshi_fix_sansio.simulator.gateway import MockGateway
+from kalshi_fix_sansio.simulator.testing import SessionPair, new_ed25519_keys
+from kalshi_fix_sansio.trading.tracker import OrderTracker
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "replay.md"
 SYM = "HIGHNY-23DEC31"
@@ -718,7 +718,7 @@ def test_replay_finds_the_shipped_sample_by_name(
     """``kalshi-fix replay paper-sample.log`` from a directory without such a file reads the
     shipped sample, as ``backtest`` and ``mock-gateway --replay`` do: its books at its end."""
     from kalshi_fix_sansio.cli import main
-    from kalshi_fix_sansio.testing.recordings import SAMPLE_MARKETS
+    from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS
 
     monkeypatch.chdir(tmp_path)
     assert main(["replay", "paper-sample.log"]) == 0

@@ -35,12 +35,12 @@ from kalshi_fix_sansio.adapters import (
     kalshi_endpoint,
 )
 from kalshi_fix_sansio.adapters.blocking import FixClient, MarginFixClient
-from kalshi_fix_sansio.auth import KeyLoadError
-from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.gateway import MockGateway
-from kalshi_fix_sansio.spec import ENVIRONMENTS, SESSIONS
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.codec.spec import ENVIRONMENTS, SESSIONS
+from kalshi_fix_sansio.session.auth import KeyLoadError
+from kalshi_fix_sansio.session.config import SessionConfig
+from kalshi_fix_sansio.simulator.gateway import MockGateway
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 LOOPBACK = Endpoint("127.0.0.1", 5001, tls=False)
 
@@ -200,7 +200,7 @@ def test_credentials_of_the_wrong_type_never_echo_the_value() -> None:
 def test_a_heartbeat_interval_over_an_hour_is_refused_by_client_and_config() -> None:
     """``heartbeat_interval=10**12`` was taken; Kalshi documents no maximum: an hour is the
     bound (`MAX_HEARTBEAT_INTERVAL`, also the most a peer's Logon may ask for)."""
-    from kalshi_fix_sansio.config import MAX_HEARTBEAT_INTERVAL
+    from kalshi_fix_sansio.session.config import MAX_HEARTBEAT_INTERVAL
 
     assert MAX_HEARTBEAT_INTERVAL == 3600
     text = refusal(FixClient, credentials(), heartbeat_interval=10**12)

@@ -19,7 +19,7 @@ from strategies import DIALECTS, headers, message_classes, messages
 
 from kalshi_fix_sansio import DecodeError, EncodeError, FixRecord, Header, Message, checksum, margin
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._fields import GroupInfo
+from kalshi_fix_sansio.codec._fields import GroupInfo
 
 UTC = timezone.utc
 SOH = b"\x01"

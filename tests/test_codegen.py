@@ -23,7 +23,7 @@ from codegen.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec"
-PACKAGE = "src/kalshi_fix_sansio/_generated"
+PACKAGE = "src/kalshi_fix_sansio/codec/_generated"
 
 
 def test_output_is_deterministic_and_committed() -> None:
@@ -177,9 +177,9 @@ def test_kalshi_revised_its_spec_workflow(tmp_path: Path) -> None:
 
 def test_code_both_dialects_write_alike_is_written_once() -> None:
     from kalshi_fix_sansio import margin, prediction
-    from kalshi_fix_sansio._generated import margin as gen_margin
-    from kalshi_fix_sansio._generated import prediction as gen_prediction
-    from kalshi_fix_sansio._generated import shared
+    from kalshi_fix_sansio.codec._generated import margin as gen_margin
+    from kalshi_fix_sansio.codec._generated import prediction as gen_prediction
+    from kalshi_fix_sansio.codec._generated import shared
 
     functions = {
         name: f

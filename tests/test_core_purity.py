@@ -125,7 +125,7 @@ for name in list(sys.modules):
 sys.meta_path.insert(0, Block())
 from decimal import Decimal
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.simulator.testing import SessionPair
 pair = SessionPair.kalshi(session_type="KalshiRT")
 pair.start()
 pair.client.session.send(p.NewOrderSingle(cl_ord_id="c", side=p.Side.BUY, order_qty=Decimal(1),
@@ -147,9 +147,9 @@ print("ok")
 
 
 def test_state_diagram_page_is_generated_from_the_table() -> None:
-    from kalshi_fix_sansio._states import render_markdown
+    from kalshi_fix_sansio.session._states import render_markdown
 
     page = PKG.parent.parent / "docs" / "session-states.md"
     assert page.read_text(encoding="utf-8") == render_markdown(), (
-        "docs/session-states.md is stale: python -m kalshi_fix_sansio._states > docs/session-states.md"
+        "docs/session-states.md is stale: python -m kalshi_fix_sansio.session._states > docs/session-states.md"
     )

@@ -507,7 +507,7 @@ def test_session_messages_from_the_exchange_tolerate_what_they_do_not_need() -> 
 
 def test_a_rate_limit_reject_is_its_own_event() -> None:
     from kalshi_fix_sansio import BusinessRejectReceived
-    from kalshi_fix_sansio.events import RateLimited
+    from kalshi_fix_sansio.session.events import RateLimited
 
     r = initiator()
     assert r.session is not None

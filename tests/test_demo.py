@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from kalshi_fix_sansio.cli.demo import run_demo
-from kalshi_fix_sansio.gateway import MockGateway
+from kalshi_fix_sansio.simulator.gateway import MockGateway
 
 PRICE_DECIMALS = {"prediction": 2, "margin": 4}
 PRICE = {"prediction": "$0.42", "margin": "$97500.0000"}

@@ -17,7 +17,10 @@ import textwrap
 
 import pytest
 
-GENERATED = ("kalshi_fix_sansio._generated.prediction", "kalshi_fix_sansio._generated.margin")
+GENERATED = (
+    "kalshi_fix_sansio.codec._generated.prediction",
+    "kalshi_fix_sansio.codec._generated.margin",
+)
 ADAPTERS = ["blocking", "asyncio"] + (["trio"] if importlib.util.find_spec("trio") else [])
 
 
@@ -47,8 +50,8 @@ def _program(product: str) -> str:
         from kalshi_fix_sansio import ApplicationMessage, Header
         from kalshi_fix_sansio import {product} as dialect
         from kalshi_fix_sansio.adapters.blocking import FixClient, MarginFixClient
-        from kalshi_fix_sansio.builders import Requests
-        from kalshi_fix_sansio.testing import SessionPair
+        from kalshi_fix_sansio.trading.builders import Requests
+        from kalshi_fix_sansio.simulator.testing import SessionPair
 
         pair = SessionPair.kalshi({product!r})
         pair.start()
@@ -67,7 +70,7 @@ def _program(product: str) -> str:
 
 @pytest.mark.parametrize("product", ["prediction", "margin"])
 def test_a_program_of_one_product_never_loads_the_others(product: str) -> None:
-    assert loaded_after(_program(product)) == {f"kalshi_fix_sansio._generated.{product}"}
+    assert loaded_after(_program(product)) == {f"kalshi_fix_sansio.codec._generated.{product}"}
 
 
 def test_every_public_spelling_still_imports() -> None:

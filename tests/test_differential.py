@@ -1,6 +1,6 @@
 """The fast path held to the careful path: every value, entry boundary and defect, equal.
 
-A decoded value comes from one of two paths (see `kalshi_fix_sansio._wire`): the generated fast
+A decoded value comes from one of two paths (see `kalshi_fix_sansio.codec._wire`): the generated fast
 path (the fast field splitter, remembered tag layouts, the generated converters and walks) or
 the careful path (the careful field splitter, each field's `FieldInfo` decoder one at a time,
 the careful group parser). A decode with ``careful=True`` takes the careful path for every
@@ -33,8 +33,8 @@ from strategies import (
 )
 
 from kalshi_fix_sansio import DecodeError, FixRecord, Header, Message
-from kalshi_fix_sansio._decode import Codec, split_fields
-from kalshi_fix_sansio._fields import GroupInfo
+from kalshi_fix_sansio.codec._decode import Codec, split_fields
+from kalshi_fix_sansio.codec._fields import GroupInfo
 
 EXAMPLES = settings(
     max_examples=int(os.environ.get("DIFF_EXAMPLES", "300")),
@@ -263,7 +263,7 @@ def test_the_fast_splitter_splits_as_the_careful_one(
 
 
 def _sample_frames() -> list[bytes]:
-    """Every frame of the prediction dialect's samples (`kalshi_fix_sansio.testing`)."""
+    """Every frame of the prediction dialect's samples (`kalshi_fix_sansio.simulator.testing`)."""
     from kalshi_fix_sansio import prediction
 
     samples = (

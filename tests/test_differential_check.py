@@ -32,8 +32,8 @@ from strategies import (
 )
 
 from kalshi_fix_sansio import DecodeError, FixRecord, margin, prediction
-from kalshi_fix_sansio._decode import Codec
-from kalshi_fix_sansio._fields import GroupInfo
+from kalshi_fix_sansio.codec._decode import Codec
+from kalshi_fix_sansio.codec._fields import GroupInfo
 
 EXAMPLES = settings(
     max_examples=300,
@@ -229,7 +229,7 @@ def test_plain_forms_accept_exactly_their_values() -> None:
     import datetime
     import re
 
-    from kalshi_fix_sansio import _valuecheck
+    from kalshi_fix_sansio.codec import _valuecheck
 
     day = re.compile(_valuecheck._DAY).fullmatch
     for year in (1999, 2000, 2024, 2100):

@@ -33,7 +33,7 @@ from doc_examples import (
 )
 
 from kalshi_fix_sansio import DecodeError, Frame, Framer, margin, prediction
-from kalshi_fix_sansio import spec as tables
+from kalshi_fix_sansio.codec import spec as tables
 
 DIALECTS: dict[str, ModuleType] = {"prediction": prediction, "margin": margin}
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio.gateway import MockGateway
+from kalshi_fix_sansio.simulator.gateway import MockGateway
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]

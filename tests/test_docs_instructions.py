@@ -4,7 +4,7 @@
   docs/reference/, generated from the spec, nor docs/api/, whose pages are ``::: target`` lines)
   resolves: the longest prefix that imports, then attributes for the rest. docs/api/'s pages
   render docstrings, so each ``:::`` target resolves and the dotted paths in the docstrings of
-  the modules they render resolve too (the metrics page is `kalshi_fix_sansio.metrics`'s).
+  the modules they render resolve too (the metrics page is `kalshi_fix_sansio.observability.metrics`'s).
   Skipped: logger names (``kalshi_fix_sansio.transport``, ``kalshi_fix_sansio.messages``,
   ``kalshi_fix_sansio.session.<product>.<session type>.<key>``), which are `logging` names,
   not modules; the adapters' constants give them.
@@ -37,7 +37,7 @@ from kalshi_fix_sansio.adapters import (
     SESSION_LOGGER_NAME,
     TRANSPORT_LOGGER_NAME,
 )
-from kalshi_fix_sansio.spec import SESSIONS
+from kalshi_fix_sansio.codec.spec import SESSIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -137,7 +137,7 @@ def rendered_source(target: str) -> Path:
 
 def test_every_api_page_target_and_the_paths_its_docstrings_name_import() -> None:
     targets = api_targets()
-    assert "kalshi_fix_sansio.metrics" in targets and len(targets) > 30
+    assert "kalshi_fix_sansio.observability.metrics" in targets and len(targets) > 30
     sources = {rendered_source(target): page for target, page in targets.items()}
     wrong = {f"{rel(source)} ({page})": bad for source, page in sources.items()
              if (bad := unresolved(docstrings(source)))}  # fmt: skip

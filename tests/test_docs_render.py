@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio._fields import GroupInfo
-from kalshi_fix_sansio._generated import margin, prediction
-from kalshi_fix_sansio._states import TRANSITIONS, State, render_markdown
-from kalshi_fix_sansio.spec import ENVIRONMENTS, FIELDS, SESSIONS
+from kalshi_fix_sansio.codec._fields import GroupInfo
+from kalshi_fix_sansio.codec._generated import margin, prediction
+from kalshi_fix_sansio.codec.spec import ENVIRONMENTS, FIELDS, SESSIONS
+from kalshi_fix_sansio.session._states import TRANSITIONS, State, render_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 DIALECTS = {"prediction": prediction, "margin": margin}
@@ -213,24 +213,24 @@ API_PAGES = {
     "kalshi_fix_sansio": "package",
     "kalshi_fix_sansio.prediction": "codec",
     "kalshi_fix_sansio.margin": "codec",
-    "kalshi_fix_sansio.framing": "codec",
+    "kalshi_fix_sansio.codec.framing": "codec",
     "kalshi_fix_sansio.session": "session",
-    "kalshi_fix_sansio.config": "session",
-    "kalshi_fix_sansio.events": "session",
-    "kalshi_fix_sansio.errors": "session",
-    "kalshi_fix_sansio.store": "stores",
-    "kalshi_fix_sansio.filestore": "stores",
-    "kalshi_fix_sansio.auth": "auth",
-    "kalshi_fix_sansio.supervisor": "supervisor",
-    "kalshi_fix_sansio.book": "book",
-    "kalshi_fix_sansio.tracker": "tracker",
-    "kalshi_fix_sansio.settlement": "settlement",
-    "kalshi_fix_sansio.builders": "builders",
-    "kalshi_fix_sansio.ratelimit": "ratelimit",
-    "kalshi_fix_sansio.redaction": "redaction",
-    "kalshi_fix_sansio.spec": "spec",
-    "kalshi_fix_sansio.testing": "testing",
-    "kalshi_fix_sansio.gateway": "gateway",
+    "kalshi_fix_sansio.session.config": "session",
+    "kalshi_fix_sansio.session.events": "session",
+    "kalshi_fix_sansio.codec.errors": "session",
+    "kalshi_fix_sansio.session.store": "stores",
+    "kalshi_fix_sansio.session.filestore": "stores",
+    "kalshi_fix_sansio.session.auth": "auth",
+    "kalshi_fix_sansio.client.supervisor": "supervisor",
+    "kalshi_fix_sansio.trading.book": "book",
+    "kalshi_fix_sansio.trading.tracker": "tracker",
+    "kalshi_fix_sansio.trading.settlement": "settlement",
+    "kalshi_fix_sansio.trading.builders": "builders",
+    "kalshi_fix_sansio.session.ratelimit": "ratelimit",
+    "kalshi_fix_sansio.codec.redaction": "redaction",
+    "kalshi_fix_sansio.codec.spec": "spec",
+    "kalshi_fix_sansio.simulator.testing": "testing",
+    "kalshi_fix_sansio.simulator.gateway": "gateway",
     "adapters": "adapters",
     "adapters.blocking": "adapters",
     "adapters.asyncio": "adapters",
@@ -250,15 +250,18 @@ def test_api_reference_documents_each_public_module(site: Path, module: str, pag
 
 def test_api_reference_renders_the_classes_users_need(site: Path) -> None:
     wanted = {
-        "book": ["kalshi_fix_sansio.book.Books", "kalshi_fix_sansio.book.Books.apply"],
+        "book": [
+            "kalshi_fix_sansio.trading.book.Books",
+            "kalshi_fix_sansio.trading.book.Books.apply",
+        ],
         "testing": [
-            "kalshi_fix_sansio.testing.SessionPair",
-            "kalshi_fix_sansio.testing.SessionPair.kalshi",
+            "kalshi_fix_sansio.simulator.testing.SessionPair",
+            "kalshi_fix_sansio.simulator.testing.SessionPair.kalshi",
         ],
         "session": [
-            "kalshi_fix_sansio.session.Session.receive_data",
-            "kalshi_fix_sansio.config.SessionConfig",
-            "kalshi_fix_sansio.events.LoggedOn",
+            "kalshi_fix_sansio.session.machine.Session.receive_data",
+            "kalshi_fix_sansio.session.config.SessionConfig",
+            "kalshi_fix_sansio.session.events.LoggedOn",
         ],
         "adapters": [
             "adapters.blocking.FixClient.order_entry",
@@ -266,7 +269,10 @@ def test_api_reference_renders_the_classes_users_need(site: Path) -> None:
             "adapters.trio.TrioSession.open",
         ],
         "client": ["kalshi_fix_sansio.client.Endpoint", "kalshi_fix_sansio.client.Credentials"],
-        "gateway": ["kalshi_fix_sansio.gateway.MockGateway", "kalshi_fix_sansio.gateway.Faults"],
+        "gateway": [
+            "kalshi_fix_sansio.simulator.gateway.MockGateway",
+            "kalshi_fix_sansio.simulator.gateway.Faults",
+        ],
     }
     for page, ids in wanted.items():
         missing = set(ids) - _ids(site / "api" / f"{page}.html")

@@ -23,21 +23,20 @@ from typing import Any
 import pytest
 
 from kalshi_fix_sansio import margin, prediction
-from kalshi_fix_sansio.catchup import (
-    EVENT_RESEND_REJECT_REASONS,
-    CatchUp,
-    CatchUpComplete,
-    CatchUpFailed,
-    CatchUpStarted,
-    ExecCursor,
-    catches_up,
-)
-from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
-from kalshi_fix_sansio.driver import (
+from kalshi_fix_sansio.client.driver import (
     Driver,
 )
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import (
+from kalshi_fix_sansio.client.supervisor import (
+    Backoff,
+    Disconnected,
+    Reconnected,
+    Reconnecting,
+    SupervisorState,
+)
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.codec.framing import Frame, Framer
+from kalshi_fix_sansio.session.config import KALSHI_COMP_ID, Role, SessionConfig
+from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     BusinessRejectReceived,
     CloseTransport,
@@ -46,18 +45,19 @@ from kalshi_fix_sansio.events import (
     RateLimited,
     RejectReceived,
 )
-from kalshi_fix_sansio.framing import Frame, Framer
-from kalshi_fix_sansio.gateway import Exchange, Outbound
-from kalshi_fix_sansio.session import Session
-from kalshi_fix_sansio.supervisor import (
-    Backoff,
-    Disconnected,
-    Reconnected,
-    Reconnecting,
-    SupervisorState,
+from kalshi_fix_sansio.session.machine import Session
+from kalshi_fix_sansio.simulator.gateway import Exchange, Outbound
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.trading.catchup import (
+    EVENT_RESEND_REJECT_REASONS,
+    CatchUp,
+    CatchUpComplete,
+    CatchUpFailed,
+    CatchUpStarted,
+    ExecCursor,
+    catches_up,
 )
-from kalshi_fix_sansio.testing import new_ed25519_keys
-from kalshi_fix_sansio.tracker import OrderStatus, TrackedOrder
+from kalshi_fix_sansio.trading.tracker import OrderStatus, TrackedOrder
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC, a Thursday at 19:00 ET: outside maintenance
 SIGNER, PUBLIC = new_ed25519_keys()

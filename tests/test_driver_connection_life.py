@@ -32,8 +32,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from test_driver_loop import Stepped
 
-from kalshi_fix_sansio.errors import FixError
-from kalshi_fix_sansio.steps import (
+from kalshi_fix_sansio.client.steps import (
     CLOSE,
     CONNECT,
     CONNECTED,
@@ -51,7 +50,8 @@ from kalshi_fix_sansio.steps import (
     Send,
     WakeAt,
 )
-from kalshi_fix_sansio.supervisor import Backoff
+from kalshi_fix_sansio.client.supervisor import Backoff
+from kalshi_fix_sansio.codec.errors import FixError
 
 
 class PumpModel:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_fix_sansio.catchup import (
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.trading.catchup import (
     ExecCursor,
     parse_exec_id,
 )
-from kalshi_fix_sansio.errors import LocalProtocolError
 
 # -- 1. ExecIDs and the cursor ---------------------------------------------------------------------
 

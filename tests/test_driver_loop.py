@@ -1,4 +1,4 @@
-"""The loop part of the sans-IO `Driver`: facts in, actions out (`kalshi_fix_sansio.steps`),
+"""The loop part of the sans-IO `Driver`: facts in, actions out (`kalshi_fix_sansio.client.steps`),
 on a fake clock.
 
 The connection's life (`START` -> `CONNECT` -> `CONNECTED` ... `Disconnect`, `Finished`),
@@ -19,10 +19,13 @@ import pytest
 from step_helpers import StepLog
 from test_driver import Harness, exec_ids, of
 
-from kalshi_fix_sansio.driver import DEFAULT_MAX_BUFFERED, FallingBehind, OrderWaiter, QueuePolicy
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.ratelimit import RateLimiter, RateLimitExceeded, Tier
-from kalshi_fix_sansio.steps import (
+from kalshi_fix_sansio.client.driver import (
+    DEFAULT_MAX_BUFFERED,
+    FallingBehind,
+    OrderWaiter,
+    QueuePolicy,
+)
+from kalshi_fix_sansio.client.steps import (
     CLOSE,
     CONNECT,
     CONNECTED,
@@ -42,8 +45,10 @@ from kalshi_fix_sansio.steps import (
     WakeAt,
     Write,
 )
-from kalshi_fix_sansio.supervisor import Disconnected, SupervisorState
-from kalshi_fix_sansio.tracker import OrderRejected, OrderStatus
+from kalshi_fix_sansio.client.supervisor import Disconnected, SupervisorState
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.ratelimit import RateLimiter, RateLimitExceeded, Tier
+from kalshi_fix_sansio.trading.tracker import OrderRejected, OrderStatus
 
 
 class Stepped(Harness):

@@ -23,11 +23,7 @@ from test_driver import (
 )
 
 from kalshi_fix_sansio import prediction
-from kalshi_fix_sansio.catchup import (
-    CatchUpComplete,
-    CatchUpStarted,
-)
-from kalshi_fix_sansio.driver import (
+from kalshi_fix_sansio.client.driver import (
     EventQueueOverflow,
     EventsNotRead,
     FallingBehind,
@@ -35,16 +31,20 @@ from kalshi_fix_sansio.driver import (
     QueuePolicy,
     TrackingFailed,
 )
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import (
+from kalshi_fix_sansio.client.supervisor import (
+    SupervisorState,
+)
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     Event,
     LoggedOn,
 )
-from kalshi_fix_sansio.supervisor import (
-    SupervisorState,
+from kalshi_fix_sansio.trading.catchup import (
+    CatchUpComplete,
+    CatchUpStarted,
 )
-from kalshi_fix_sansio.tracker import OrderStatus, OrderTracker
+from kalshi_fix_sansio.trading.tracker import OrderStatus, OrderTracker
 
 # -- 8. the queue policy -----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio._callers import (
+from kalshi_fix_sansio.client._callers import (
     AwaitKill,
     Delivery,
     PacedSend,
@@ -29,9 +29,9 @@ from kalshi_fix_sansio._callers import (
     drive,
     matched,
 )
-from kalshi_fix_sansio.events import Event, TestRequestSent
-from kalshi_fix_sansio.pump import Readers
-from kalshi_fix_sansio.supervisor import Reconnected
+from kalshi_fix_sansio.client.pump import Readers
+from kalshi_fix_sansio.client.supervisor import Reconnected
+from kalshi_fix_sansio.session.events import Event, TestRequestSent
 
 
 class Host:

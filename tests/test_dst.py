@@ -1,4 +1,4 @@
-"""Deterministic simulation testing (`kalshi_fix_sansio.testing.dst`): schedules from seeds,
+"""Deterministic simulation testing (`kalshi_fix_sansio.simulator.testing.dst`): schedules from seeds,
 runs that repeat byte for byte, the shrinker, exploration on processes, the CLI, and the seeds
 of the defects the simulation found, kept as regression tests."""
 
@@ -16,11 +16,10 @@ from kalshi_fix_sansio import (
     OrderStatus,
     OrdersUnknown,
 )
-from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.cli import main
-from kalshi_fix_sansio.gateway import mock_api_key
-from kalshi_fix_sansio.simulation import Simulation, SimulationStalled
-from kalshi_fix_sansio.testing.dst import (
+from kalshi_fix_sansio.simulator.gateway import mock_api_key
+from kalshi_fix_sansio.simulator.simulation import Simulation, SimulationStalled
+from kalshi_fix_sansio.simulator.testing.dst import (
     APIS,
     KINDS,
     PRODUCTS,
@@ -32,6 +31,7 @@ from kalshi_fix_sansio.testing.dst import (
     run,
     shrink,
 )
+from kalshi_fix_sansio.trading.builders import Requests
 
 # Seeds the simulation failed on before the fix they led to (shrunk schedules).
 RATE_LIMITED_ORDER = "7:KalshiRT:norest:0.1rate_limit,3;0.1order,2,10,65;0.1fill,2,4,39"
@@ -185,7 +185,7 @@ def _fails_on_order_after_drop(schedule: Schedule) -> Outcome:
     """A stand-in runner: a schedule fails when an order comes after a drop."""
     kinds = [s.kind for s in schedule.steps]
     bad = "drop" in kinds and "order" in kinds[kinds.index("drop") :]
-    from kalshi_fix_sansio.testing.dst import Violation
+    from kalshi_fix_sansio.simulator.testing.dst import Violation
 
     violation = Violation("made up", len(kinds) - 1, "an order after a drop") if bad else None
     return Outcome(schedule, violation, len(kinds), 0.0, 0, "")
@@ -367,7 +367,7 @@ def test_an_order_lost_before_a_later_report_is_named_unknown_not_rejected() -> 
 def test_a_rest_429_with_retry_after_is_drawn_and_a_round_waits_past_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from kalshi_fix_sansio.gateway import RestApp
+    from kalshi_fix_sansio.simulator.gateway import RestApp
 
     answered: list[tuple[int, str]] = []
     times: list[float] = []

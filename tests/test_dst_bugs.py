@@ -10,8 +10,8 @@
   restored it PENDING_NEW, silently (no `OrdersUnknown`): its fills while the process was
   down never reached the tracker, and nothing said so.
 
-The switches patch the private modules that hold the fixes: `kalshi_fix_sansio._simclient`
-(the simulated pump's ``MemoryLink.lost``), `kalshi_fix_sansio._desk` (``OrderDesk._logged_on``)
+The switches patch the private modules that hold the fixes: `kalshi_fix_sansio.simulator._simclient`
+(the simulated pump's ``MemoryLink.lost``), `kalshi_fix_sansio.client._desk` (``OrderDesk._logged_on``)
 and the order gate's ``withhold``.
 """
 
@@ -22,11 +22,12 @@ from collections.abc import Callable
 import attrs
 import pytest
 
-from kalshi_fix_sansio import _desk, _simclient
-from kalshi_fix_sansio.catchup import CatchUpFailed
-from kalshi_fix_sansio.gate import OrderGate
-from kalshi_fix_sansio.steps import Disconnect, Lost
-from kalshi_fix_sansio.testing.dst import Outcome, Schedule, generate, run, shrink
+from kalshi_fix_sansio.client import _desk
+from kalshi_fix_sansio.client.steps import Disconnect, Lost
+from kalshi_fix_sansio.simulator import _simclient
+from kalshi_fix_sansio.simulator.testing.dst import Outcome, Schedule, generate, run, shrink
+from kalshi_fix_sansio.trading.catchup import CatchUpFailed
+from kalshi_fix_sansio.trading.gate import OrderGate
 
 # Each proof draws short schedules from the step kinds near its defect (and the workload),
 # without REST reconciliation (a REST round recovers some of what the defects lose).

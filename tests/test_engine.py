@@ -34,7 +34,7 @@ from engine_helpers import (
 
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.gateway import Exchange
+from kalshi_fix_sansio.simulator.gateway import Exchange
 
 # -- new orders and fills ------------------------------------------------------------------------
 

@@ -24,8 +24,8 @@ from rfq_helpers import (
 
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.gateway import Exchange
-from kalshi_fix_sansio.gateway.exchange import DROP_COPY_WINDOW_SECONDS
+from kalshi_fix_sansio.simulator.gateway import Exchange
+from kalshi_fix_sansio.simulator.gateway.exchange import DROP_COPY_WINDOW_SECONDS
 
 
 def test_replay_sends_the_accounts_reports_then_complete(dc: Exchange) -> None:

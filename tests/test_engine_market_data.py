@@ -14,7 +14,7 @@ import pytest
 from engine_helpers import SYM, T0, cxl, md_req, nos, of
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.gateway import Exchange, Outbound
+from kalshi_fix_sansio.simulator.gateway import Exchange, Outbound
 
 OTHER = "KXTEST-26JUN15-T60"
 BUY, SELL = p.Side.BUY, p.Side.SELL

@@ -34,7 +34,7 @@ from engine_helpers import (
 from kalshi_fix_sansio import Message
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.gateway import HOUSE_ACCOUNT, Exchange, Outbound
+from kalshi_fix_sansio.simulator.gateway import HOUSE_ACCOUNT, Exchange, Outbound
 
 # -- pauses -------------------------------------------------------------------------------------------
 

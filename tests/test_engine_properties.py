@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.gateway import Exchange, Outbound
+from kalshi_fix_sansio.simulator.gateway import Exchange, Outbound
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC).timestamp()

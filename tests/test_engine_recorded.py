@@ -15,7 +15,7 @@ from typing import Any
 from engine_helpers import BUY, SELL, SYM, T0, cxl, group_req, md_req, nos, of, rpl
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.gateway import Exchange, Outbound
+from kalshi_fix_sansio.simulator.gateway import Exchange, Outbound
 
 DAY, CLOCK = date(2026, 6, 15), time(14, 0)
 

@@ -12,8 +12,8 @@ from engine_helpers import BUY, SELL, SYM, T0, UTC, cxl, ers, nos, of, one, rpl
 from rfq_helpers import accept, open_rfq, quote, resend, rfq_exchange, to  # noqa: F401
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.gateway import Exchange
-from kalshi_fix_sansio.gateway.exchange import (
+from kalshi_fix_sansio.simulator.gateway import Exchange
+from kalshi_fix_sansio.simulator.gateway.exchange import (
     DROP_COPY_MAX_REPORTS,
     DROP_COPY_WINDOW_SECONDS,
     FINISHED_ORDERS_KEPT,

@@ -26,8 +26,8 @@ from rfq_helpers import (
 )
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.gateway import Exchange
-from kalshi_fix_sansio.gateway.exchange import QUOTE_CONFIRM_SECONDS
+from kalshi_fix_sansio.simulator.gateway import Exchange
+from kalshi_fix_sansio.simulator.gateway.exchange import QUOTE_CONFIRM_SECONDS
 
 # -- RFQ: the happy path ---------------------------------------------------------------------------
 

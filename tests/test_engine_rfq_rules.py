@@ -29,8 +29,8 @@ from rfq_helpers import (
 
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.gateway import Exchange
-from kalshi_fix_sansio.gateway.exchange import OBSCURED_CREATOR_ID, RFQ_LIFETIME_SECONDS
+from kalshi_fix_sansio.simulator.gateway import Exchange
+from kalshi_fix_sansio.simulator.gateway.exchange import OBSCURED_CREATOR_ID, RFQ_LIFETIME_SECONDS
 
 # -- RFQ: rejects ----------------------------------------------------------------------------------
 

@@ -20,18 +20,19 @@ import pytest
 import yaml
 from test_ranges import nos, replace
 
-from kalshi_fix_sansio import LocalProtocolError, ranges
+from kalshi_fix_sansio import LocalProtocolError
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.events import ApplicationMessage
-from kalshi_fix_sansio.ranges import (
+from kalshi_fix_sansio.codec import ranges
+from kalshi_fix_sansio.codec.ranges import (
     ENUM_RULES,
     ValueRangeError,
     check_value,
     check_values,
     rules_for,
 )
-from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.session.events import ApplicationMessage
+from kalshi_fix_sansio.simulator.testing import SessionPair
 
 D = Decimal
 ROOT = Path(__file__).resolve().parent.parent

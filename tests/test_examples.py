@@ -27,10 +27,15 @@ import pytest
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.cli import main as kalshi_fix
-from kalshi_fix_sansio.gateway import Exchange, MockGateway, mock_api_key, write_mock_api_key
-from kalshi_fix_sansio.recording import check_recording
-from kalshi_fix_sansio.testing.recordings import SAMPLE_MARKETS, SAMPLE_RECORDING
-from kalshi_fix_sansio.tracker import OrderTracker
+from kalshi_fix_sansio.simulator.gateway import (
+    Exchange,
+    MockGateway,
+    mock_api_key,
+    write_mock_api_key,
+)
+from kalshi_fix_sansio.simulator.recording import check_recording
+from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_MARKETS, SAMPLE_RECORDING
+from kalshi_fix_sansio.trading.tracker import OrderTracker
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SYMBOL = {"prediction": "HIGHNY-23DEC31", "margin": "BTC-PERP"}

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from strategies import DIALECTS, forget_layouts, headers, message_classes, messages
 
 from kalshi_fix_sansio import DecodeError, FixRecord, Header, Message, prediction
-from kalshi_fix_sansio import _values as v
-from kalshi_fix_sansio._fields import FieldInfo, GroupInfo
-from kalshi_fix_sansio._message import convert_now
+from kalshi_fix_sansio.codec import _values as v
+from kalshi_fix_sansio.codec._fields import FieldInfo, GroupInfo
+from kalshi_fix_sansio.codec._message import convert_now
 
 ERROR = object()  # the reference's "does not convert"
 SETTINGS = settings(
@@ -459,8 +459,8 @@ def test_a_remembered_layout_shares_its_tag_set() -> None:
 
 def test_a_frame_too_long_to_remember_is_checked_each_time() -> None:
     """(Reads the private codec of the generated prediction module.)"""
-    from kalshi_fix_sansio import _decode
-    from kalshi_fix_sansio._generated import prediction as gen
+    from kalshi_fix_sansio.codec import _decode
+    from kalshi_fix_sansio.codec._generated import prediction as gen
 
     forget_layouts()
     frame = next(f for f in SAMPLES if b"\x0135=W\x01" in f)
@@ -497,8 +497,8 @@ def _places_read(msg: Message) -> dict[bytes, bytes] | None:
 def test_a_layouts_header_places_read_what_the_front_of_the_frame_holds(frame: bytes) -> None:
     """Where a remembered layout says the header fields are, the values are those the
     session's general path reads from the front of the frame, for every sample and mutation."""
-    from kalshi_fix_sansio._checks import _HEADER_KEYS
-    from kalshi_fix_sansio._wire import header_raw
+    from kalshi_fix_sansio.codec._wire import header_raw
+    from kalshi_fix_sansio.session._checks import _HEADER_KEYS
 
     rng = random.Random(3)
     cases = [frame, *(mutate(frame, rng) for _ in range(30))]
@@ -525,8 +525,8 @@ def test_a_header_tag_past_the_header_reads_as_the_front_of_the_frame() -> None:
     """A layout with a header tag also after the body (allowed once a group is present, where
     repeats wait for validate()) reads the header's own run, as the front of the frame does; a
     header tag given twice in that run leaves no places at all."""
-    from kalshi_fix_sansio._checks import _HEADER_KEYS
-    from kalshi_fix_sansio._wire import header_raw
+    from kalshi_fix_sansio.codec._wire import header_raw
+    from kalshi_fix_sansio.session._checks import _HEADER_KEYS
 
     forget_layouts()
     frame = next(f for f in SAMPLES if b"\x0135=8\x01" in f and b"\x01136=" in f)

@@ -47,7 +47,7 @@ from hypothesis import strategies as st
 from strategies import messages
 
 from kalshi_fix_sansio import Role
-from kalshi_fix_sansio.spec import SESSIONS
+from kalshi_fix_sansio.codec.spec import SESSIONS
 
 EXAMPLES = int(os.environ.get("FAULT_CONTRACT_EXAMPLES", "300"))
 RANDOM = os.environ.get("FAULT_CONTRACT_RANDOM", "") not in ("", "0")

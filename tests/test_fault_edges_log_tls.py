@@ -41,11 +41,11 @@ from kalshi_fix_sansio.adapters import (
 from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
 from kalshi_fix_sansio.adapters import blocking as blocking_adapter
 from kalshi_fix_sansio.adapters import trio as trio_adapter
-from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.filestore import FileStore, make_store_dir
-from kalshi_fix_sansio.gateway.tls import self_signed, server_context
-from kalshi_fix_sansio.supervisor import Reconnecting, Supervisor
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.client.supervisor import Reconnecting, Supervisor
+from kalshi_fix_sansio.session.config import SessionConfig
+from kalshi_fix_sansio.session.filestore import FileStore, make_store_dir
+from kalshi_fix_sansio.simulator.gateway.tls import self_signed, server_context
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 HEARTBEAT = b"8=FIXT.1.1\x019=5\x0135=0\x0110=000\x01"
 FULL = "/dev/full"

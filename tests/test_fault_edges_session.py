@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from kalshi_fix_sansio.events import DecodeFailure, RejectReceived
-from kalshi_fix_sansio.framing import SOH, Frame, Framer, checksum
-from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.codec.framing import SOH, Frame, Framer, checksum
+from kalshi_fix_sansio.session.events import DecodeFailure, RejectReceived
+from kalshi_fix_sansio.simulator.testing import SessionPair
 
 
 def _with_field(frame: bytes, field: bytes) -> bytes:

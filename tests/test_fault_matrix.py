@@ -2,7 +2,7 @@
 
 Each adapter (blocking, asyncio, trio) x each order-entry session type (KalshiNR, KalshiRT) x
 each fault, injected from outside both programs by a loopback relay between the client and the
-real mock gateway (TLS end to end through it, `kalshi_fix_sansio.testing.relay.FaultRelay`):
+real mock gateway (TLS end to end through it, `kalshi_fix_sansio.simulator.testing.relay.FaultRelay`):
 
 * ``reset-reading``: an RST while the application waits for an order's answer (``place``);
 * ``reset-idle``: an RST while the application does something else (not in the session);
@@ -40,15 +40,15 @@ from test_adapters_behaviour import ADAPTERS, Driver, run
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import Backoff, Endpoint
-from kalshi_fix_sansio.catchup import OrdersUnknown
-from kalshi_fix_sansio.errors import FixError
-from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.gateway.server import MockGateway
-from kalshi_fix_sansio.gateway.tls import self_signed, server_context
-from kalshi_fix_sansio.supervisor import Reconnected
-from kalshi_fix_sansio.testing import new_ed25519_keys
-from kalshi_fix_sansio.testing.relay import FaultRelay
-from kalshi_fix_sansio.tracker import OrderStatus
+from kalshi_fix_sansio.client.supervisor import Reconnected
+from kalshi_fix_sansio.codec.errors import FixError
+from kalshi_fix_sansio.session.events import Event
+from kalshi_fix_sansio.simulator.gateway.server import MockGateway
+from kalshi_fix_sansio.simulator.gateway.tls import self_signed, server_context
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.simulator.testing.relay import FaultRelay
+from kalshi_fix_sansio.trading.catchup import OrdersUnknown
+from kalshi_fix_sansio.trading.tracker import OrderStatus
 
 FAULTS = [
     "reset-reading",

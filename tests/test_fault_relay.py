@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kalshi_fix_sansio.testing.relay import FaultRelay
+from kalshi_fix_sansio.simulator.testing.relay import FaultRelay
 
 
 @pytest.fixture

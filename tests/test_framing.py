@@ -1,4 +1,4 @@
-"""Tests for the stream framer (kalshi_fix_sansio.framing): valid frames, damaged input, the
+"""Tests for the stream framer (kalshi_fix_sansio.codec.framing): valid frames, damaged input, the
 checksum, the API's details and linear cost, each input fed whole, byte by byte and in random
 chunks (framing_helpers.py: ``feed_all``, ``run``). Fuzzing is in test_framing_fuzz.py.
 """
@@ -26,7 +26,13 @@ from framing_helpers import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio.framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
+from kalshi_fix_sansio.codec.framing import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    Frame,
+    Framer,
+    Garbled,
+    checksum,
+)
 
 # -- valid frames --------------------------------------------------------------------------------
 

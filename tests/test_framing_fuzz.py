@@ -1,4 +1,4 @@
-"""Fuzzing the stream framer (kalshi_fix_sansio.framing): arbitrary bytes, damaged frames among
+"""Fuzzing the stream framer (kalshi_fix_sansio.codec.framing): arbitrary bytes, damaged frames among
 whole ones, bounded memory under junk; and ``next_whole``, the fast path without Frame objects,
 against ``next``. The helpers are in framing_helpers.py.
 """
@@ -22,7 +22,7 @@ from framing_helpers import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio.framing import SOH, Frame, Framer, Garbled
+from kalshi_fix_sansio.codec.framing import SOH, Frame, Framer, Garbled
 
 # -- fuzzing -------------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ import fuzz_session  # noqa: E402
 import fuzz_support  # noqa: E402
 
 from kalshi_fix_sansio import Frame, Framer, prediction  # noqa: E402
-from kalshi_fix_sansio.spec import FIELDS, MESSAGES  # noqa: E402
+from kalshi_fix_sansio.codec.spec import FIELDS, MESSAGES  # noqa: E402
 
 HARNESSES: dict[str, ModuleType] = {
     "framer": fuzz_framer,

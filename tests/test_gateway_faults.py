@@ -33,8 +33,9 @@ from kalshi_fix_sansio.adapters.blocking import (
     MarginFixClient,
     Reconnected,
 )
-from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.events import (
+from kalshi_fix_sansio.codec.framing import Frame, Framer, checksum
+from kalshi_fix_sansio.session.config import SessionConfig
+from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     CloseTransport,
     Event,
@@ -48,10 +49,9 @@ from kalshi_fix_sansio.events import (
     TestRequestSent,
     Timeout,
 )
-from kalshi_fix_sansio.framing import Frame, Framer, checksum
-from kalshi_fix_sansio.gateway import MockGateway
-from kalshi_fix_sansio.session import Session
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.session.machine import Session
+from kalshi_fix_sansio.simulator.gateway import MockGateway
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 RT_NR = pytest.mark.parametrize("retransmission", [True, False], ids=["KalshiRT", "KalshiNR"])
 

@@ -1,6 +1,6 @@
 """The mock gateway's maintenance window, Logon rate limit and rate-limit reject faults, and a
 client kept through Kalshi's Thursday maintenance window, end to end on a simulated clock
-(`kalshi_fix_sansio.simulation`: hours of simulated time in milliseconds, no socket)."""
+(`kalshi_fix_sansio.simulator.simulation`: hours of simulated time in milliseconds, no socket)."""
 
 from __future__ import annotations
 
@@ -19,12 +19,16 @@ from kalshi_fix_sansio import (
 )
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import Backoff
-from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.cli import apply_fault
-from kalshi_fix_sansio.gateway import mock_api_key
-from kalshi_fix_sansio.gateway.listening import LOGON_RATE_LIMIT_TEXT, MAINTENANCE_TEXT, Faults
-from kalshi_fix_sansio.simulation import Simulation
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.simulator.gateway import mock_api_key
+from kalshi_fix_sansio.simulator.gateway.listening import (
+    LOGON_RATE_LIMIT_TEXT,
+    MAINTENANCE_TEXT,
+    Faults,
+)
+from kalshi_fix_sansio.simulator.simulation import Simulation
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.trading.builders import Requests
 
 SYMBOL = "HIGHNY-23DEC31"
 KEY_ID, SIGNER, PUBLIC_KEY = mock_api_key("prediction")

@@ -19,11 +19,11 @@ from kalshi_fix_sansio import OrderStatus
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import Backoff, Credentials, Endpoint, make_ssl_context
 from kalshi_fix_sansio.adapters.blocking import FixClient
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.gateway import MockGateway, mock_api_key
-from kalshi_fix_sansio.gateway.exchange import Exchange
-from kalshi_fix_sansio.testing import new_ed25519_keys
-from kalshi_fix_sansio.tracker import OrderRejected
+from kalshi_fix_sansio.simulator.gateway import MockGateway, mock_api_key
+from kalshi_fix_sansio.simulator.gateway.exchange import Exchange
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.trading.builders import Requests
+from kalshi_fix_sansio.trading.tracker import OrderRejected
 
 PRICE = {"prediction": Decimal("0.10"), "margin": Decimal("10")}
 
@@ -230,7 +230,7 @@ def test_order_groups_past_the_per_user_limit_are_refused_as_kalshi_refuses() ->
 
 
 def test_the_default_order_group_limit_is_kalshis_25000() -> None:
-    from kalshi_fix_sansio.gateway.exchange import MAX_ORDER_GROUPS
+    from kalshi_fix_sansio.simulator.gateway.exchange import MAX_ORDER_GROUPS
 
     assert MAX_ORDER_GROUPS == 25_000
     ex = _groups_exchange()  # the default

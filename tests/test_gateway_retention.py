@@ -13,9 +13,9 @@ import pytest
 
 from kalshi_fix_sansio import ApplicationMessage
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.gateway import MockGateway
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.simulator.gateway import MockGateway
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.trading.builders import Requests
 
 SYM = "KXBOUND-26NOV20-A"
 SIGNER, PUBLIC = new_ed25519_keys()
@@ -103,9 +103,9 @@ def test_a_kalshirt_session_resends_at_most_its_bound(gw: MockGateway) -> None:
 def test_mock_gateway_options_set_the_bounds_and_state_the_defaults(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kalshi_fix_sansio.gateway as gateway_package
+    import kalshi_fix_sansio.simulator.gateway as gateway_package
     from kalshi_fix_sansio.cli import main as kalshi_fix
-    from kalshi_fix_sansio.gateway import exchange, server
+    from kalshi_fix_sansio.simulator.gateway import exchange, server
 
     assert kalshi_fix(["mock-gateway", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())

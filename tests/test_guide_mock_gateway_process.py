@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from gateway_process import Banner, Running, gateway_process
 
-from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "guide-mock-gateway-process.md"
 CLI = [sys.executable, "-m", "kalshi_fix_sansio.cli"]

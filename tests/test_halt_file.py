@@ -23,15 +23,20 @@ from test_adapters_behaviour import ADAPTERS, Driver, run
 from test_driver import Harness
 from test_kill_switch import gateway_open, limit, open_at_gateway, place, sent_types
 
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.haltfile import DEFAULT_HALT_POLL, HaltFile, HaltRecord, default_halt_dir
-from kalshi_fix_sansio.killswitch import (
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.trading.haltfile import (
+    DEFAULT_HALT_POLL,
+    HaltFile,
+    HaltRecord,
+    default_halt_dir,
+)
+from kalshi_fix_sansio.trading.killswitch import (
     KillFinished,
     KillStarted,
     OutsideHalt,
     TradingHalted,
 )
-from kalshi_fix_sansio.tracker import OrderStatus
+from kalshi_fix_sansio.trading.tracker import OrderStatus
 
 
 class Source:

@@ -20,7 +20,7 @@ CODEC = ("_values", "_fields", "_wire", "_valuecheck", "_message", "_decode", "_
 # (importer, imported) -> reason. The test fails when one of them is no longer there.
 NOT_DEPENDENCIES: dict[tuple[str, str], str] = {
     ("store", "filestore"): "store's module __getattr__ keeps FileStore and Recovery reachable "
-    "as kalshi_fix_sansio.store.FileStore (docs/stores.md): a lazy re-export of the module "
+    "as kalshi_fix_sansio.session.store.FileStore (docs/stores.md): a lazy re-export of the module "
     "that depends on store, not a use of it",
 }
 

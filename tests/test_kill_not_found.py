@@ -23,8 +23,8 @@ from test_lost_in_flight import lose_in_flight
 from kalshi_fix_sansio import OrderRejected, OrdersUnknown
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import Disconnected, Reconnected
-from kalshi_fix_sansio.killswitch import KillReport
-from kalshi_fix_sansio.tracker import (
+from kalshi_fix_sansio.trading.killswitch import KillReport
+from kalshi_fix_sansio.trading.tracker import (
     NOT_FOUND,
     OrderNotFound,
     OrderStatus,

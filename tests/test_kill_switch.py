@@ -23,12 +23,12 @@ from test_driver import Harness
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import Backoff, Disconnected
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.killswitch import KillReport, KillSwitch, TradingHalted
-from kalshi_fix_sansio.risk import RiskLimitExceeded, RiskLimits
-from kalshi_fix_sansio.supervisor import SupervisorState
-from kalshi_fix_sansio.tracker import OrderStatus, OrderTracker
+from kalshi_fix_sansio.client.supervisor import SupervisorState
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.trading.builders import Requests
+from kalshi_fix_sansio.trading.killswitch import KillReport, KillSwitch, TradingHalted
+from kalshi_fix_sansio.trading.risk import RiskLimitExceeded, RiskLimits
+from kalshi_fix_sansio.trading.tracker import OrderStatus, OrderTracker
 
 SYMBOL = "HIGHNY-23DEC31"
 BID = Decimal("0.42")

@@ -1,4 +1,4 @@
-"""Latency models (`kalshi_fix_sansio.latency`) and a simulation's connections with them:
+"""Latency models (`kalshi_fix_sansio.simulator.latency`) and a simulation's connections with them:
 seeded draws repeat, bytes never overtake each other, a measured profile from a message log,
 bad values named."""
 
@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_fix_sansio.backtest import run_backtest
-from kalshi_fix_sansio.builders import ClOrdIDGenerator, Requests
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.gateway import mock_api_key
-from kalshi_fix_sansio.latency import (
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.simulator.backtest import run_backtest
+from kalshi_fix_sansio.simulator.gateway import mock_api_key
+from kalshi_fix_sansio.simulator.latency import (
     MAX_LATENCY,
     ConstantLatency,
     EmpiricalLatency,
@@ -23,9 +22,10 @@ from kalshi_fix_sansio.latency import (
     NoLatency,
     latency_profile,
 )
-from kalshi_fix_sansio.simulation import Simulation
-from kalshi_fix_sansio.testing.recordings import MARGIN_SAMPLE_RECORDING
-from kalshi_fix_sansio.testing.strategies import quoter
+from kalshi_fix_sansio.simulator.simulation import Simulation
+from kalshi_fix_sansio.simulator.testing.recordings import MARGIN_SAMPLE_RECORDING
+from kalshi_fix_sansio.simulator.testing.strategies import quoter
+from kalshi_fix_sansio.trading.builders import ClOrdIDGenerator, Requests
 
 KEY_ID, SIGNER, PUBLIC_KEY = mock_api_key("prediction")
 SYMBOL = "HIGHNY-23DEC31"

@@ -1,10 +1,10 @@
 """The house a maintainer can walk: where code lives, how big a file grows, how tests wait.
 
 * The core package's root holds the sans-IO library: the demo lives under ``cli/``, the test
-  helpers and samples in the ``kalshi_fix_sansio.testing`` package, loop code in the adapters.
+  helpers and samples in the ``kalshi_fix_sansio.simulator.testing`` package, loop code in the adapters.
 * The library never imports its command line: no module of the package outside ``cli/``
   imports ``kalshi_fix_sansio.cli`` (absolutely, relatively or through ``importlib``); what both
-  need lives in the library (the message-log reader: ``kalshi_fix_sansio.messagelog``).
+  need lives in the library (the message-log reader: ``kalshi_fix_sansio.observability.messagelog``).
 * No hand-written module (the package, the adapters, the code generator, the tests and their
   helpers, the benchmarks; not the generated code) is over 800 lines: a larger one is split by
   meaning.
@@ -133,12 +133,15 @@ def test_the_library_never_imports_its_command_line() -> None:
         importers += [f"{path.relative_to(ROOT)}:{line}" for line in lines]
     assert not importers, (
         f"the library imports its command line ({CLI}) at {importers}: move what both need "
-        "into a library module (e.g. kalshi_fix_sansio.messagelog) and import it from there"
+        "into a library module (e.g. kalshi_fix_sansio.observability.messagelog) and import it from there"
     )
 
 
 def test_the_cli_import_check_finds_every_form() -> None:
-    restore, gateway = "kalshi_fix_sansio.restore", "kalshi_fix_sansio.gateway.server"
+    restore, gateway = (
+        "kalshi_fix_sansio.client.restore",
+        "kalshi_fix_sansio.simulator.gateway.server",
+    )
     assert cli_imports("from .cli.common import PRODUCTS\n", restore) == [1]
     assert cli_imports("x = 1\nfrom . import cli\n", restore) == [2]
     assert cli_imports("from . import cli\n", "kalshi_fix_sansio", is_package=True) == [1]
@@ -155,7 +158,7 @@ def test_the_cli_import_check_finds_every_form() -> None:
 
 def test_no_hand_written_module_is_over_800_lines() -> None:
     modules = hand_written_modules()
-    for expected in ("src/kalshi_fix_sansio/tracker.py", "tests/test_layout.py"):
+    for expected in ("src/kalshi_fix_sansio/trading/tracker.py", "tests/test_layout.py"):
         assert ROOT / expected in modules
     assert ROOT / "benchmarks" / "bench_latency.py" in modules and len(modules) > 150
     over = {

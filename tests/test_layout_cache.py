@@ -30,9 +30,9 @@ from engine_helpers import BUY, HEADER, nos
 from strategies import forget_layouts, generated_module
 
 from kalshi_fix_sansio import DecodeError, FixRecord, Header, margin, prediction
-from kalshi_fix_sansio._decode import Codec
-from kalshi_fix_sansio._values import ValueCaches
-from kalshi_fix_sansio.testing.samples import frames
+from kalshi_fix_sansio.codec._decode import Codec
+from kalshi_fix_sansio.codec._values import ValueCaches
+from kalshi_fix_sansio.simulator.testing.samples import frames
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from _layouts import distinct_frames

@@ -32,10 +32,10 @@ from kalshi_fix_sansio import (
     margin,
     prediction,
 )
-from kalshi_fix_sansio.gateway import Exchange
-from kalshi_fix_sansio.session import Session, sending_time
-from kalshi_fix_sansio.settlement import SettlementParty, SettlementReport
-from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.session.machine import Session, sending_time
+from kalshi_fix_sansio.simulator.gateway import Exchange
+from kalshi_fix_sansio.simulator.testing import SessionPair
+from kalshi_fix_sansio.trading.settlement import SettlementParty, SettlementReport
 
 SMALL, LARGE = 10_000, 100_000
 BOUND = 25

@@ -8,8 +8,8 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kalshi_fix_sansio._lines import log_line
-from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING
+from kalshi_fix_sansio.codec._lines import log_line
+from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
 
 # what both readers matched a line with before (its lazy frame scanned each byte)
 BEFORE = re.compile(rb"(\S+) (IN|OUT) (\S+) (8=.*?)\r?\n?\Z", re.DOTALL)

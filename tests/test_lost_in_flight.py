@@ -18,8 +18,8 @@ import pytest
 from test_driver import Harness
 
 from kalshi_fix_sansio import CatchUpComplete, OrderRejected, OrdersNotReceived, OrdersUnknown
-from kalshi_fix_sansio.catchup import NOT_RECEIVED_AFTER_REPLAY
-from kalshi_fix_sansio.tracker import OrderStatus
+from kalshi_fix_sansio.trading.catchup import NOT_RECEIVED_AFTER_REPLAY
+from kalshi_fix_sansio.trading.tracker import OrderStatus
 
 
 def lose_in_flight(h: Harness, lost: Any) -> list[Any]:

@@ -1,4 +1,4 @@
-"""The message-log reader of the library (`kalshi_fix_sansio.messagelog`): its docstring's
+"""The message-log reader of the library (`kalshi_fix_sansio.observability.messagelog`): its docstring's
 example runs as written, the frames of a log come out located, and a product that is not one
 is named."""
 
@@ -8,8 +8,8 @@ import doctest
 
 import pytest
 
-from kalshi_fix_sansio import messagelog
 from kalshi_fix_sansio import prediction as p
+from kalshi_fix_sansio.observability import messagelog
 
 
 def test_the_module_example_runs_as_written() -> None:

@@ -1,4 +1,4 @@
-"""`kalshi_fix_sansio.metrics` and the driver's receive times: a fake clock, no socket, no sleep.
+"""`kalshi_fix_sansio.observability.metrics` and the driver's receive times: a fake clock, no socket, no sleep.
 
 The driver (`test_driver.Harness`: the mock exchange behind an acceptor session in memory) keeps
 `SessionMetrics` current as it reads and writes; every figure here is checked against what the
@@ -16,15 +16,15 @@ import pytest
 from test_driver import Harness
 
 from kalshi_fix_sansio import prediction
-from kalshi_fix_sansio.driver import QueuePolicy
-from kalshi_fix_sansio.events import ApplicationMessage, LoggedOn
-from kalshi_fix_sansio.metrics import (
+from kalshi_fix_sansio.client.driver import QueuePolicy
+from kalshi_fix_sansio.observability.metrics import (
     ROUND_TRIP_BOUNDS,
     Histogram,
     HistogramSnapshot,
     MetricsSnapshot,
     SessionMetrics,
 )
+from kalshi_fix_sansio.session.events import ApplicationMessage, LoggedOn
 
 PKG = Path(__file__).resolve().parent.parent / "src" / "kalshi_fix_sansio"
 

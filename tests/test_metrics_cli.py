@@ -8,7 +8,7 @@ from pathlib import Path
 
 from test_cli_live import live, run  # noqa: F401 - `live` is a fixture
 
-from kalshi_fix_sansio.gateway.server import MockGateway
+from kalshi_fix_sansio.simulator.gateway.server import MockGateway
 
 
 def endpoint(gw: MockGateway, session_type: str, cert: Path) -> list[str]:

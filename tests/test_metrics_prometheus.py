@@ -1,4 +1,4 @@
-"""The Prometheus exporter (``kalshi_fix_sansio.metrics_prometheus``, the
+"""The Prometheus exporter (``kalshi_fix_sansio.observability.metrics_prometheus``, the
 ``prometheus`` extra; the dev extra installs it, so CI runs this)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ pytest.importorskip("prometheus_client")
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from kalshi_fix_sansio.metrics import SessionMetrics
-from kalshi_fix_sansio.metrics_prometheus import (
+from kalshi_fix_sansio.observability.metrics import SessionMetrics
+from kalshi_fix_sansio.observability.metrics_prometheus import (
     PREFIX,
     SessionCollector,
     metric_families,
@@ -95,10 +95,12 @@ def test_the_old_module_name_still_imports_with_a_deprecation_warning() -> None:
     import importlib
     import sys
 
-    import kalshi_fix_sansio.metrics_prometheus as new
+    import kalshi_fix_sansio.observability.metrics_prometheus as new
 
     sys.modules.pop("kalshi_fix_sansio.adapters.metrics_prometheus", None)
-    with pytest.warns(DeprecationWarning, match="kalshi_fix_sansio.metrics_prometheus"):
+    with pytest.warns(
+        DeprecationWarning, match="kalshi_fix_sansio.observability.metrics_prometheus"
+    ):
         old = importlib.import_module("kalshi_fix_sansio.adapters.metrics_prometheus")
     assert old.SessionCollector is new.SessionCollector
     assert old.metric_families is new.metric_families

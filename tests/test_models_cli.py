@@ -14,14 +14,14 @@ import pytest
 
 from kalshi_fix_sansio.cli import main as kalshi_fix
 from kalshi_fix_sansio.cli.paper import add_replay_options, replay_models
-from kalshi_fix_sansio.gateway import (
+from kalshi_fix_sansio.simulator.gateway import (
     FeeFill,
     FifoQueue,
     MockGateway,
     ProbQueue,
     RiskAverseQueue,
 )
-from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING
+from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
 
 REPLAY = ("mock-gateway", "--plain", "--port-base", "0", "--seconds", "30", "--replay")
 

@@ -12,7 +12,7 @@ from engine_helpers import BUY, SELL, SYM, T0, nos, of
 from test_engine_recorded import fills, incremental, recorded_exchange, trade
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.gateway import (
+from kalshi_fix_sansio.simulator.gateway import (
     Exchange,
     FeeFill,
     FeeRates,
@@ -20,7 +20,7 @@ from kalshi_fix_sansio.gateway import (
     FeeScheduleError,
     SettlementView,
 )
-from kalshi_fix_sansio.paper import PaperLedger
+from kalshi_fix_sansio.simulator.paper import PaperLedger
 
 
 def fee(schedule: FeeSchedule, price: str, qty: str, *, taker: bool = True, **kw: Any) -> D:

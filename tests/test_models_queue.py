@@ -15,7 +15,7 @@ import pytest
 from engine_helpers import BUY, T0, nos
 from test_engine_recorded import fills, incremental, level, recorded_exchange, trade
 
-from kalshi_fix_sansio.gateway import (
+from kalshi_fix_sansio.simulator.gateway import (
     Exchange,
     FifoQueue,
     ProbQueue,

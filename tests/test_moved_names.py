@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from kalshi_fix_sansio import Driver, SessionConfig
-from kalshi_fix_sansio._moved import Moved
-from kalshi_fix_sansio.risk import RiskLimits
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.client._moved import Moved
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.trading.risk import RiskLimits
 
 
 def make_driver() -> Driver:
@@ -64,7 +64,7 @@ def test_the_class_attribute_is_the_table_entry() -> None:
 
 
 def test_the_acceptor_drivers_duplicate_moved_to_its_session() -> None:
-    from kalshi_fix_sansio.gateway import AcceptorDriver
+    from kalshi_fix_sansio.simulator.gateway import AcceptorDriver
 
     entry = vars(AcceptorDriver)["duplicate"]
     assert isinstance(entry, Moved) and entry.path == "session.send_duplicate"

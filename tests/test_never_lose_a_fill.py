@@ -41,10 +41,10 @@ from kalshi_fix_sansio.adapters import (
     Reconnected,
 )
 from kalshi_fix_sansio.adapters.blocking import FixClient as BlockingClient
-from kalshi_fix_sansio.auth import Ed25519Signer
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.restore import restore
-from kalshi_fix_sansio.tracker import OrderTracker
+from kalshi_fix_sansio.client.restore import restore
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.auth import Ed25519Signer
+from kalshi_fix_sansio.trading.tracker import OrderTracker
 
 SYMBOL = "HIGHNY-23DEC31"
 BID = Decimal("0.42")  # inside the seeded book (0.40 / 0.45): rests as the best bid

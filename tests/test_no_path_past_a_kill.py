@@ -21,16 +21,16 @@ from test_adapters_behaviour import ADAPTERS, Driver, run
 
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import Backoff, Endpoint
-from kalshi_fix_sansio.events import (
+from kalshi_fix_sansio.client.supervisor import Reconnected
+from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     ResendRequestReceived,
     ResendWithheld,
 )
-from kalshi_fix_sansio.gate import WITHHELD_WHILE_HALTED, OrderGate
-from kalshi_fix_sansio.supervisor import Reconnected
-from kalshi_fix_sansio.testing import SessionPair
-from kalshi_fix_sansio.testing.relay import FaultRelay
-from kalshi_fix_sansio.tracker import OrderStatus
+from kalshi_fix_sansio.simulator.testing import SessionPair
+from kalshi_fix_sansio.simulator.testing.relay import FaultRelay
+from kalshi_fix_sansio.trading.gate import WITHHELD_WHILE_HALTED, OrderGate
+from kalshi_fix_sansio.trading.tracker import OrderStatus
 
 BID = Decimal("0.30")
 

@@ -11,7 +11,7 @@ and eviction of final orders (``max_terminal_orders`` small).
 
 After every change, through the public API (`RiskChecker.exposure`, `RiskChecker.open_orders`,
 `OrderTracker.open_counts`), the counts kept as the tracker changes equal a full recount of
-`OrderTracker.orders` by the rules of `kalshi_fix_sansio.risk`: for three trackers fed the same
+`OrderTracker.orders` by the rules of `kalshi_fix_sansio.trading.risk`: for three trackers fed the same
 flow: counts kept from the start, counts first asked for halfway (a tracker restored from a log
 or a catch-up, then given to a session with limits: counted once, then kept), and a checker
 built afresh on the first tracker at a random step.
@@ -27,9 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.risk import RiskChecker, RiskLimitExceeded, RiskLimits
-from kalshi_fix_sansio.tracker import OrderTracker
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.trading.risk import RiskChecker, RiskLimitExceeded, RiskLimits
+from kalshi_fix_sansio.trading.tracker import OrderTracker
 
 D = Decimal
 SYMBOLS = ("AAA-26", "BBB-26")

@@ -27,12 +27,12 @@ from kalshi_fix_sansio import (
     TradingHalted,
 )
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.config import Role, SessionConfig
-from kalshi_fix_sansio.session import Session
-from kalshi_fix_sansio.store import MemoryStore, StoreError
-from kalshi_fix_sansio.testing import SessionPair
-from kalshi_fix_sansio.tracker import OrderStatus
+from kalshi_fix_sansio.session.config import Role, SessionConfig
+from kalshi_fix_sansio.session.machine import Session
+from kalshi_fix_sansio.session.store import MemoryStore, StoreError
+from kalshi_fix_sansio.simulator.testing import SessionPair
+from kalshi_fix_sansio.trading.builders import Requests
+from kalshi_fix_sansio.trading.tracker import OrderStatus
 
 SYMBOL = "HIGHNY-23DEC31"
 QUOTE_ID = "6f1c1d36-8e0b-4a0e-9a57-6d3a1c2b3e4f"

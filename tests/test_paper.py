@@ -18,15 +18,14 @@ import pytest
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.cli import main as kalshi_fix
-from kalshi_fix_sansio.paper import PaperLedger
-from kalshi_fix_sansio.pnl import PnLLedger
-from kalshi_fix_sansio.recording import (
+from kalshi_fix_sansio.simulator.paper import PaperLedger
+from kalshi_fix_sansio.simulator.recording import (
     RecordingError,
     RecordingWriter,
     check_recording,
     read_recording,
 )
-from kalshi_fix_sansio.testing.recordings import (
+from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_MARKETS,
     MARGIN_SAMPLE_RECORDING,
     SAMPLE_MARKETS,
@@ -34,7 +33,8 @@ from kalshi_fix_sansio.testing.recordings import (
     SAMPLE_SETTLED,
     write_recording,
 )
-from kalshi_fix_sansio.tracker import OrderTracker
+from kalshi_fix_sansio.trading.pnl import PnLLedger
+from kalshi_fix_sansio.trading.tracker import OrderTracker
 
 A, B = SAMPLE_MARKETS
 T = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)

@@ -19,19 +19,19 @@ from gateway_fixtures import GatewayHarness
 
 from kalshi_fix_sansio import ApplicationMessage
 from kalshi_fix_sansio.adapters.blocking import FixClient, MarginFixClient
-from kalshi_fix_sansio.book import Books
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.gateway import Outbound, ReplayClock
-from kalshi_fix_sansio.gateway.server import MockGateway
-from kalshi_fix_sansio.gateway.tls import self_signed, server_context
-from kalshi_fix_sansio.recording import RecordingError, check_recording, read_recording
-from kalshi_fix_sansio.testing import new_ed25519_keys
-from kalshi_fix_sansio.testing.recordings import (
+from kalshi_fix_sansio.simulator.gateway import Outbound, ReplayClock
+from kalshi_fix_sansio.simulator.gateway.server import MockGateway
+from kalshi_fix_sansio.simulator.gateway.tls import self_signed, server_context
+from kalshi_fix_sansio.simulator.recording import RecordingError, check_recording, read_recording
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.simulator.testing.recordings import (
     MARGIN_SAMPLE_MARKETS,
     MARGIN_SAMPLE_RECORDING,
     SAMPLE_MARKETS,
     SAMPLE_RECORDING,
 )
+from kalshi_fix_sansio.trading.book import Books
+from kalshi_fix_sansio.trading.builders import Requests
 
 A, B = SAMPLE_MARKETS
 

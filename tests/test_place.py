@@ -15,10 +15,10 @@ from gateway_fixtures import GatewayHarness
 from test_adapters_behaviour import ADAPTERS, Driver, run
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.builders import RequestError, Requests
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import ApplicationMessage, Event
-from kalshi_fix_sansio.tracker import OrderRejected, OrderStatus
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.events import ApplicationMessage, Event
+from kalshi_fix_sansio.trading.builders import RequestError, Requests
+from kalshi_fix_sansio.trading.tracker import OrderRejected, OrderStatus
 
 SYM = "HIGHNY-23DEC31"
 D = Decimal

@@ -1,4 +1,4 @@
-"""One price format per product: `kalshi_fix_sansio.prices`, and the four tools that print prices
+"""One price format per product: `kalshi_fix_sansio.trading.prices`, and the four tools that print prices
 (`kalshi-fix demo`, `decode`, `replay`, `md`) printing the same price the same way.
 
 The cross-tool test takes the demo's own transcript (``--show-fix``): the prices it prints, and
@@ -24,13 +24,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kalshi_fix_sansio import margin as m
-from kalshi_fix_sansio.auth import Ed25519Signer
-from kalshi_fix_sansio.book import Books
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.cli.demo import run_demo
-from kalshi_fix_sansio.gateway.server import MockGateway
-from kalshi_fix_sansio.gateway.tls import self_signed, server_context
-from kalshi_fix_sansio.prices import (
+from kalshi_fix_sansio.codec.ranges import VALUE_RULES
+from kalshi_fix_sansio.session.auth import Ed25519Signer
+from kalshi_fix_sansio.simulator.gateway.server import MockGateway
+from kalshi_fix_sansio.simulator.gateway.tls import self_signed, server_context
+from kalshi_fix_sansio.trading.book import Books
+from kalshi_fix_sansio.trading.prices import (
     PRICE_TAGS,
     PRICE_TICK,
     QUANTITY_STEP,
@@ -41,7 +42,6 @@ from kalshi_fix_sansio.prices import (
     format_quantity,
     format_top,
 )
-from kalshi_fix_sansio.ranges import VALUE_RULES
 
 D = Decimal
 

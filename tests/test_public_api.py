@@ -1,7 +1,7 @@
 """Everything the docs, examples, demo and CLI use comes from a public module's ``__all__``.
 
 A user copies imports from the docs and the demo: an import of a private module or name
-(``kalshi_fix_sansio.adapters._transport``, ``kalshi_fix_sansio._states``, ``_anything``) there
+(``kalshi_fix_sansio.adapters._transport``, ``kalshi_fix_sansio.session._states``, ``_anything``) there
 fails this test, as does a name missing from the ``__all__`` of the public module it comes from.
 Imports are read with `ast` (``import x``, ``from x import y``, relative imports of the package,
 imports inside functions and ``if TYPE_CHECKING:`` blocks alike).
@@ -29,10 +29,10 @@ PACKAGE = ROOT / "src" / "kalshi_fix_sansio"
 PUBLIC_MODULES = (
     "kalshi_fix_sansio",
     "kalshi_fix_sansio.adapters",
-    "kalshi_fix_sansio.gateway",
-    "kalshi_fix_sansio.pump",
-    "kalshi_fix_sansio.simulation",
-    "kalshi_fix_sansio.spec",
+    "kalshi_fix_sansio.simulator.gateway",
+    "kalshi_fix_sansio.client.pump",
+    "kalshi_fix_sansio.simulator.simulation",
+    "kalshi_fix_sansio.codec.spec",
 )
 
 # Private imports waiting for a public home, each with who provides it. The list is strict: an
@@ -120,23 +120,23 @@ def test_the_checker_finds_private_imports() -> None:
         "kalshi_fix_sansio.adapters._transport.Backoff",
     ]
     assert private_imports("from ._states import State", "kalshi_fix_sansio") == [
-        "kalshi_fix_sansio._states.State"
+        "kalshi_fix_sansio.session._states.State"
     ]
-    assert private_imports("import kalshi_fix_sansio._generated.margin") == [
-        "kalshi_fix_sansio._generated.margin"
+    assert private_imports("import kalshi_fix_sansio.codec._generated.margin") == [
+        "kalshi_fix_sansio.codec._generated.margin"
     ]
     assert private_imports("def f():\n    from kalshi_fix_sansio.session import _private\n") == [
         "kalshi_fix_sansio.session._private"
     ]
-    assert private_imports("from kalshi_fix_sansio.gateway import server") == []
-    assert private_imports("from kalshi_fix_sansio.gateway import Nope") == [
-        "kalshi_fix_sansio.gateway.Nope (not in kalshi_fix_sansio.gateway.__all__)"
+    assert private_imports("from kalshi_fix_sansio.simulator.gateway import server") == []
+    assert private_imports("from kalshi_fix_sansio.simulator.gateway import Nope") == [
+        "kalshi_fix_sansio.simulator.gateway.Nope (not in kalshi_fix_sansio.simulator.gateway.__all__)"
     ]
     assert (
         private_imports(
             "from kalshi_fix_sansio import State, prediction as p\n"
             "from kalshi_fix_sansio.adapters import Endpoint\n"
-            "from kalshi_fix_sansio.gateway import MockGateway\n"
+            "from kalshi_fix_sansio.simulator.gateway import MockGateway\n"
         )
         == []
     )
@@ -167,11 +167,11 @@ def test_every_name_in_all_exists(module: str) -> None:
 
 def test_gateway_and_state_are_public() -> None:
     from kalshi_fix_sansio import State
-    from kalshi_fix_sansio.gateway import MockGateway
+    from kalshi_fix_sansio.simulator.gateway import MockGateway
 
-    assert "MockGateway" in importlib.import_module("kalshi_fix_sansio.gateway").__all__
+    assert "MockGateway" in importlib.import_module("kalshi_fix_sansio.simulator.gateway").__all__
     assert "State" in importlib.import_module("kalshi_fix_sansio").__all__
-    assert MockGateway.__module__.startswith("kalshi_fix_sansio.gateway") and State.ACTIVE
+    assert MockGateway.__module__.startswith("kalshi_fix_sansio.simulator.gateway") and State.ACTIVE
 
 
 def test_the_gateway_docs_example_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
@@ -192,7 +192,7 @@ def test_the_gateway_docs_example_runs_as_written(capsys: pytest.CaptureFixture[
 def documented_modules() -> list[str]:
     """Every public module: the package and its modules and packages, at any depth, with no
     part of their name starting with ``_`` (not the command line's), the adapters and their
-    three loops. The gateway's own modules are its implementation: `kalshi_fix_sansio.gateway`
+    three loops. The gateway's own modules are its implementation: `kalshi_fix_sansio.simulator.gateway`
     re-exports its surface."""
     import kalshi_fix_sansio
 
@@ -256,7 +256,10 @@ def _api_ids(out: Path) -> set[str]:
     ids: set[str] = set()
     for page in out.glob("api/*.html"):
         ids |= set(re.findall(r'\bid="([^"]+)"', page.read_text(encoding="utf-8")))
-    assert "kalshi_fix_sansio.Session" not in ids and "kalshi_fix_sansio.session.Session" in ids
+    assert (
+        "kalshi_fix_sansio.Session" not in ids
+        and "kalshi_fix_sansio.session.machine.Session" in ids
+    )
     return ids
 
 
@@ -284,14 +287,14 @@ def test_the_api_reference_renders_every_exported_name(api_ids: set[str], module
 
 def test_the_reference_check_finds_a_name_left_out(api_ids: set[str]) -> None:
     # the package's RateLimitExceeded is found on the rate limits page, and only there
-    assert "kalshi_fix_sansio.ratelimit.RateLimitExceeded" in api_ids
+    assert "kalshi_fix_sansio.session.ratelimit.RateLimitExceeded" in api_ids
     assert "kalshi_fix_sansio.RateLimitExceeded" not in api_ids
-    without = api_ids - {"kalshi_fix_sansio.ratelimit.RateLimitExceeded"}
+    without = api_ids - {"kalshi_fix_sansio.session.ratelimit.RateLimitExceeded"}
     assert unrendered("kalshi_fix_sansio", without) == ["RateLimitExceeded"]
-    assert unrendered("kalshi_fix_sansio.ratelimit", without) == ["RateLimitExceeded"]
+    assert unrendered("kalshi_fix_sansio.session.ratelimit", without) == ["RateLimitExceeded"]
     # a module without __all__ (events) is held to the public names it defines
-    without = api_ids - {"kalshi_fix_sansio.events.LoggedOn"}
-    assert unrendered("kalshi_fix_sansio.events", without) == ["LoggedOn"]
+    without = api_ids - {"kalshi_fix_sansio.session.events.LoggedOn"}
+    assert unrendered("kalshi_fix_sansio.session.events", without) == ["LoggedOn"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,8 +320,8 @@ def unnamed_private_imports(source: str) -> list[str]:
 
 
 def test_the_test_import_check_finds_an_unnamed_private_import() -> None:
-    quiet = '"""Checks the session."""\nfrom kalshi_fix_sansio._states import State\n'
-    assert unnamed_private_imports(quiet) == ["kalshi_fix_sansio._states.State"]
+    quiet = '"""Checks the session."""\nfrom kalshi_fix_sansio.session._states import State\n'
+    assert unnamed_private_imports(quiet) == ["kalshi_fix_sansio.session._states.State"]
     said = '"""The state table of the private `_states` module."""\n' + quiet.split("\n", 1)[1]
     assert unnamed_private_imports(said) == []
     assert unnamed_private_imports('"""x"""\nfrom kalshi_fix_sansio import State\n') == []

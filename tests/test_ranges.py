@@ -21,10 +21,10 @@ import yaml
 from kalshi_fix_sansio import LocalProtocolError
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.builders import RequestError, Requests
-from kalshi_fix_sansio.events import ApplicationMessage
-from kalshi_fix_sansio.ranges import VALUE_RULES, ValueRangeError, check_values, rules_for
-from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.codec.ranges import VALUE_RULES, ValueRangeError, check_values, rules_for
+from kalshi_fix_sansio.session.events import ApplicationMessage
+from kalshi_fix_sansio.simulator.testing import SessionPair
+from kalshi_fix_sansio.trading.builders import RequestError, Requests
 
 D = Decimal
 ROOT = Path(__file__).resolve().parent.parent

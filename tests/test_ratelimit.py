@@ -1,4 +1,4 @@
-"""Kalshi's FIX rate limits (`kalshi_fix_sansio.ratelimit`): the documented model, and the
+"""Kalshi's FIX rate limits (`kalshi_fix_sansio.session.ratelimit`): the documented model, and the
 limiter never admits more than a bucket's budget in any window (hypothesis)."""
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from kalshi_fix_sansio import BusinessRejectReceived, LocalProtocolError, checksum
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.ratelimit import (
+from kalshi_fix_sansio.session.ratelimit import (
     DEFAULT_COST,
     PREDICTION_TIERS,
     TIME_TOLERANCE,
@@ -25,6 +24,7 @@ from kalshi_fix_sansio.ratelimit import (
     Tier,
     classify,
 )
+from kalshi_fix_sansio.trading.builders import Requests
 
 D = Decimal
 NR = Requests("prediction", "KalshiNR")

@@ -14,10 +14,10 @@ from test_adapters_behaviour import ADAPTERS, Driver, run
 
 from kalshi_fix_sansio import LocalProtocolError
 from kalshi_fix_sansio.adapters import Credentials
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.ratelimit import RateLimiter, RateLimitExceeded, Tier
-from kalshi_fix_sansio.testing import new_ed25519_keys
-from kalshi_fix_sansio.tracker import OrderStatus
+from kalshi_fix_sansio.session.ratelimit import RateLimiter, RateLimitExceeded, Tier
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.trading.builders import Requests
+from kalshi_fix_sansio.trading.tracker import OrderStatus
 
 RQ = Requests("prediction", "KalshiNR")
 
@@ -119,9 +119,9 @@ def test_blocking_sessions_share_a_limiter_under_a_lock_the_async_ones_need_none
     import threading
     from contextlib import nullcontext
 
-    from kalshi_fix_sansio.account import Account
     from kalshi_fix_sansio.adapters.asyncio import FixClient as AioClient
     from kalshi_fix_sansio.adapters.blocking import FixClient
+    from kalshi_fix_sansio.client.account import Account
 
     key = new_ed25519_keys()[0]
     shared = two_orders_a_second()

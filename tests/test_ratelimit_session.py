@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 
 from kalshi_fix_sansio import EncodeError, LocalProtocolError, SessionConfig
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.config import Role
-from kalshi_fix_sansio.events import ApplicationMessage, BusinessRejectReceived, RateLimited
-from kalshi_fix_sansio.ratelimit import TIME_TOLERANCE, RateLimiter, RateLimitExceeded, Tier
-from kalshi_fix_sansio.store import MemoryStore
-from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.session.config import Role
+from kalshi_fix_sansio.session.events import ApplicationMessage, BusinessRejectReceived, RateLimited
+from kalshi_fix_sansio.session.ratelimit import TIME_TOLERANCE, RateLimiter, RateLimitExceeded, Tier
+from kalshi_fix_sansio.session.store import MemoryStore
+from kalshi_fix_sansio.simulator.testing import SessionPair
+from kalshi_fix_sansio.trading.builders import Requests
 
 D = Decimal
 NR = Requests("prediction", "KalshiNR")

@@ -1,4 +1,4 @@
-"""The reader hand-over (`kalshi_fix_sansio.pump.Readers`) follows its table, row by row, and
+"""The reader hand-over (`kalshi_fix_sansio.client.pump.Readers`) follows its table, row by row, and
 the docs page is that table drawn (the private `_readers` module's `HANDOVER`, `Reader`, `Ask`
 and `render_markdown`)."""
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kalshi_fix_sansio._readers import HANDOVER, Ask, Reader, Rule, render_markdown
-from kalshi_fix_sansio.pump import Readers
+from kalshi_fix_sansio.client._readers import HANDOVER, Ask, Reader, Rule, render_markdown
+from kalshi_fix_sansio.client.pump import Readers
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "reader-handover.md"
 HANDOFF = 0.05
@@ -78,5 +78,5 @@ def test_each_reader_and_ask_has_its_rows() -> None:
 def test_the_docs_page_is_generated_from_the_table() -> None:
     assert DOCS.read_text(encoding="utf-8") == render_markdown(), (
         "docs/reader-handover.md is stale: "
-        "python -m kalshi_fix_sansio._readers > docs/reader-handover.md"
+        "python -m kalshi_fix_sansio.client._readers > docs/reader-handover.md"
     )

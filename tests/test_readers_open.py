@@ -20,7 +20,7 @@ from gateway_fixtures import GatewayHarness
 from test_adapter_blocking import make_client
 
 from kalshi_fix_sansio.adapters._threadpump import ThreadPump
-from kalshi_fix_sansio.pump import Readers, Until, Wait
+from kalshi_fix_sansio.client.pump import Readers, Until, Wait
 
 
 class _LogonReaders(logging.Handler):

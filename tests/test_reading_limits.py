@@ -1,4 +1,4 @@
-"""``kalshi-fix decode`` and ``kalshi-fix replay`` (and `kalshi_fix_sansio.messagelog` under
+"""``kalshi-fix decode`` and ``kalshi-fix replay`` (and `kalshi_fix_sansio.observability.messagelog` under
 them) read their input within a bound: line by line, never whole; a line longer than
 ``MAX_LINE_BYTES`` ends the input, named with its byte offset; a pipe is read as it comes
 (``replay`` reads it once); Ctrl-C and SIGTERM stop them at once; memory stays flat however
@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cli_decode import frame, piped, run
 
-from kalshi_fix_sansio.messagelog import (
+from kalshi_fix_sansio.client.restore import RestoreError, restore
+from kalshi_fix_sansio.observability.messagelog import (
     MAX_LINE_BYTES,
     Found,
     LogPrefix,
@@ -31,7 +32,6 @@ from kalshi_fix_sansio.messagelog import (
     scan,
     scan_stream,
 )
-from kalshi_fix_sansio.restore import RestoreError, restore
 
 TOO_LONG = (
     f"the line is longer than {MAX_LINE_BYTES:,} bytes, the longest a log line may be: the "

@@ -16,10 +16,8 @@ from typing import Any
 import pytest
 from test_driver import PUBLIC, THREE_HOURS, Harness, exec_ids, of, rested
 
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.catchup import CatchUpComplete, CatchUpFailed, OrdersUnknown
-from kalshi_fix_sansio.gateway.rest import RestApp
-from kalshi_fix_sansio.reconcile import (
+from kalshi_fix_sansio.rest.pages import RestRequest, RestResponse, rest_headers, rest_path
+from kalshi_fix_sansio.rest.reconcile import (
     Reconciled,
     ReconciledFill,
     ReconcileFailed,
@@ -28,8 +26,10 @@ from kalshi_fix_sansio.reconcile import (
     RestProblem,
     RestRateLimited,
 )
-from kalshi_fix_sansio.rest import RestRequest, RestResponse, rest_headers, rest_path
-from kalshi_fix_sansio.tracker import OrderStatus
+from kalshi_fix_sansio.simulator.gateway.rest import RestApp
+from kalshi_fix_sansio.trading.builders import Requests
+from kalshi_fix_sansio.trading.catchup import CatchUpComplete, CatchUpFailed, OrdersUnknown
+from kalshi_fix_sansio.trading.tracker import OrderStatus
 
 # a failed round ends here (its retries: test_reconcile_retry.py)
 REST = RestOptions(base_url="https://127.0.0.1:1", round_retry=None)
@@ -294,7 +294,7 @@ def test_a_malformed_record_is_named_and_skipped_and_a_contradiction_never_overw
         0
     ].reason
     assert '"fill_id": "x"' in (problems[0].record or "")
-    from kalshi_fix_sansio.rest import RestContradiction
+    from kalshi_fix_sansio.rest.pages import RestContradiction
 
     (contradiction,) = [e for e in events if isinstance(e, RestContradiction)]
     assert (

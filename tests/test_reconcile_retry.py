@@ -21,17 +21,17 @@ from test_simulation_rest import (
 
 from kalshi_fix_sansio import CatchUpFailed, Disconnected, OrderStatus
 from kalshi_fix_sansio.adapters import Credentials
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.reconcile import (
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.rest.pages import RestResponse
+from kalshi_fix_sansio.rest.reconcile import (
     Reconciled,
     ReconcileFailed,
     ReconcileStarted,
     Reconciliation,
     RestOptions,
 )
-from kalshi_fix_sansio.rest import RestResponse
-from kalshi_fix_sansio.testing import new_ed25519_keys
-from kalshi_fix_sansio.tracker import OrderTracker
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.trading.tracker import OrderTracker
 
 T0 = 1_767_225_600.0
 EMPTY = b'{"fills": [], "orders": [], "market_positions": [], "cursor": ""}'

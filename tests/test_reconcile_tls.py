@@ -17,7 +17,6 @@ from test_adapters_behaviour import ADAPTERS, Driver, run
 from test_never_lose_a_fill import assert_equal_to_gateway, cross, limit, outage_options
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.account import Account
 from kalshi_fix_sansio.adapters import CatchUpFailed, Credentials, Disconnected
 from kalshi_fix_sansio.adapters.blocking import FixClient as BlockingClient
 from kalshi_fix_sansio.adapters.rest import (
@@ -25,18 +24,19 @@ from kalshi_fix_sansio.adapters.rest import (
     aread_account_limits,
     read_account_limits,
 )
-from kalshi_fix_sansio.errors import RemoteProtocolError
-from kalshi_fix_sansio.gateway.rest import RestServer
-from kalshi_fix_sansio.reconcile import (
+from kalshi_fix_sansio.client.account import Account
+from kalshi_fix_sansio.client.restore import restore
+from kalshi_fix_sansio.codec.errors import RemoteProtocolError
+from kalshi_fix_sansio.rest.pages import rest_headers, rest_path
+from kalshi_fix_sansio.rest.reconcile import (
     Reconciled,
     ReconciledFill,
     Reconciliation,
     RestOptions,
     RestProblem,
 )
-from kalshi_fix_sansio.rest import rest_headers, rest_path
-from kalshi_fix_sansio.restore import restore
-from kalshi_fix_sansio.tracker import OrderTracker
+from kalshi_fix_sansio.simulator.gateway.rest import RestServer
+from kalshi_fix_sansio.trading.tracker import OrderTracker
 
 
 @ADAPTERS

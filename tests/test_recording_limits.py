@@ -17,14 +17,14 @@ import pytest
 from cli_process import child, signal_once_started
 
 from kalshi_fix_sansio.cli import main as kalshi_fix
-from kalshi_fix_sansio.recording import (
+from kalshi_fix_sansio.simulator.recording import (
     MAX_LINE_BYTES,
     ClockStep,
     RecordingError,
     check_recording,
     read_recording,
 )
-from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING
+from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING
 
 LINES = SAMPLE_RECORDING.read_bytes().splitlines(keepends=True)
 HEADER, BODY = LINES[0], LINES[1:]

@@ -1,10 +1,10 @@
-"""The one place secrets are found in raw bytes (`kalshi_fix_sansio.redaction`)."""
+"""The one place secrets are found in raw bytes (`kalshi_fix_sansio.codec.redaction`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from kalshi_fix_sansio.redaction import SECRET_TAGS, mask_secrets, redact_frame, secret_spans
+from kalshi_fix_sansio.codec.redaction import SECRET_TAGS, mask_secrets, redact_frame, secret_spans
 
 LOGON = b"35=A\x0195=6\x0196=S\x01G=!x\x01108=30\x01"
 

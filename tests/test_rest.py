@@ -14,13 +14,8 @@ from openapi_check import page_errors
 from test_driver import PUBLIC, SIGNER, Harness, rested
 
 from kalshi_fix_sansio.adapters import Credentials
-from kalshi_fix_sansio.auth import verify_signature_b64
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.gateway.rest import RestApp
-from kalshi_fix_sansio.reconcile import Reconciliation, RestOptions
-from kalshi_fix_sansio.rest import (
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.rest.pages import (
     Pager,
     RestProblem,
     RestResponse,
@@ -30,7 +25,12 @@ from kalshi_fix_sansio.rest import (
     rest_path,
     rest_signature_payload,
 )
-from kalshi_fix_sansio.tracker import OrderTracker
+from kalshi_fix_sansio.rest.reconcile import Reconciliation, RestOptions
+from kalshi_fix_sansio.session.auth import verify_signature_b64
+from kalshi_fix_sansio.session.events import Event
+from kalshi_fix_sansio.simulator.gateway.rest import RestApp
+from kalshi_fix_sansio.trading.builders import Requests
+from kalshi_fix_sansio.trading.tracker import OrderTracker
 
 CREDS = Credentials("key-1", SIGNER)
 

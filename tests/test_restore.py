@@ -1,4 +1,4 @@
-"""`kalshi_fix_sansio.restore`: a warm restart rebuilds the tracker, the books and the catch-up
+"""`kalshi_fix_sansio.client.restore`: a warm restart rebuilds the tracker, the books and the catch-up
 cursor from a real message log.
 
 The log is written by the blocking adapter trading against the mock gateway (orders rested,
@@ -26,12 +26,18 @@ from test_cli_replay import _is, order
 from test_docs_code import run_page
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.catchup import UNKNOWN_AFTER_RESTART, ExecCursor, parse_exec_id
-from kalshi_fix_sansio.gateway import MockGateway
-from kalshi_fix_sansio.restore import LogIssue, Restored, RestoreError, restore, session_feeds
-from kalshi_fix_sansio.testing import new_ed25519_keys
-from kalshi_fix_sansio.tracker import OrderStatus, OrderTracker, TrackedOrder
+from kalshi_fix_sansio.client.restore import (
+    LogIssue,
+    Restored,
+    RestoreError,
+    restore,
+    session_feeds,
+)
+from kalshi_fix_sansio.simulator.gateway import MockGateway
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.trading.builders import Requests
+from kalshi_fix_sansio.trading.catchup import UNKNOWN_AFTER_RESTART, ExecCursor, parse_exec_id
+from kalshi_fix_sansio.trading.tracker import OrderStatus, OrderTracker, TrackedOrder
 
 SYM = "HIGHNY-23DEC31"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "restart.md"

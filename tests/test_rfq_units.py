@@ -16,7 +16,7 @@ import pytest
 
 from kalshi_fix_sansio import DecodeError, EncodeError, Header, LocalProtocolError, margin
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.errors import PriceUnitError
+from kalshi_fix_sansio.codec.errors import PriceUnitError
 
 UTC = timezone.utc
 HEADER = Header(

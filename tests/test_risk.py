@@ -1,4 +1,4 @@
-"""Pre-trade risk limits (`kalshi_fix_sansio.risk`): each limit, replaces judged on their effect,
+"""Pre-trade risk limits (`kalshi_fix_sansio.trading.risk`): each limit, replaces judged on their effect,
 and the property that no sequence of places, replaces, fills and cancels breaches a limit —
 through the sans-IO `Driver` against the mock exchange in memory, and through each adapter
 against the mock gateway over TLS. A refused request leaves nothing sent and nothing tracked.
@@ -19,16 +19,16 @@ from test_driver import Harness
 
 from kalshi_fix_sansio import margin, prediction
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.book import Books
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.risk import (
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.trading.book import Books
+from kalshi_fix_sansio.trading.risk import (
     RiskChecker,
     RiskLimitExceeded,
     RiskLimits,
     SymbolLimits,
     order_notional,
 )
-from kalshi_fix_sansio.tracker import OrderRejected, OrderTracker
+from kalshi_fix_sansio.trading.tracker import OrderRejected, OrderTracker
 
 D = Decimal
 SYM = "HIGHNY-23DEC31"

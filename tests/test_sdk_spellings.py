@@ -30,10 +30,10 @@ from kalshi_fix_sansio.adapters import Backoff, Reconnected
 from kalshi_fix_sansio.adapters import asyncio as asyncio_adapter
 from kalshi_fix_sansio.adapters import blocking as blocking_adapter
 from kalshi_fix_sansio.adapters import trio as trio_adapter
-from kalshi_fix_sansio.auth import ED25519, KeyLoadError, PublicKey
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.gateway import MockGateway
-from kalshi_fix_sansio.simulation import Simulation
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.auth import ED25519, KeyLoadError, PublicKey
+from kalshi_fix_sansio.simulator.gateway import MockGateway
+from kalshi_fix_sansio.simulator.simulation import Simulation
 
 SYMBOL = "HIGHNY-23DEC31"
 KEY_ID = "sdk-key"

@@ -9,9 +9,9 @@ import pytest
 from scenario_runner import Runner
 
 from kalshi_fix_sansio import margin, prediction
-from kalshi_fix_sansio.config import Role, SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
-from kalshi_fix_sansio.events import (
+from kalshi_fix_sansio.codec.errors import LocalProtocolError, RemoteProtocolError
+from kalshi_fix_sansio.session.config import Role, SessionConfig
+from kalshi_fix_sansio.session.events import (
     NEED_DATA,
     ApplicationMessage,
     CloseTransport,
@@ -19,9 +19,9 @@ from kalshi_fix_sansio.events import (
     LogonRejected,
     ResendRequestReceived,
 )
-from kalshi_fix_sansio.session import Session
-from kalshi_fix_sansio.store import MemoryStore
-from kalshi_fix_sansio.testing import SessionPair, new_ed25519_keys
+from kalshi_fix_sansio.session.machine import Session
+from kalshi_fix_sansio.session.store import MemoryStore
+from kalshi_fix_sansio.simulator.testing import SessionPair, new_ed25519_keys
 
 SIGNER, PUBLIC = new_ed25519_keys()
 
@@ -374,7 +374,7 @@ def test_a_fatal_fault_leaves_the_session_failed() -> None:
 def test_every_logon_flag_of_the_spec_is_a_config_field() -> None:
     import attrs as _attrs
 
-    from kalshi_fix_sansio.config import LOGON_FLAGS
+    from kalshi_fix_sansio.session.config import LOGON_FLAGS
 
     fields = _attrs.fields_dict(SessionConfig)
     assert LOGON_FLAGS and all(attr in fields for attr in LOGON_FLAGS)

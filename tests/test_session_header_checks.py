@@ -18,10 +18,10 @@ from strategies import forget_layouts
 from test_session import logged_on
 
 from kalshi_fix_sansio import prediction
-from kalshi_fix_sansio._checks import InboundChecks
-from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.errors import RemoteProtocolError
-from kalshi_fix_sansio.events import ApplicationMessage, DecodeFailure
+from kalshi_fix_sansio.codec.errors import RemoteProtocolError
+from kalshi_fix_sansio.session._checks import InboundChecks
+from kalshi_fix_sansio.session.config import SessionConfig
+from kalshi_fix_sansio.session.events import ApplicationMessage, DecodeFailure
 
 ER_BODY = "6=0|11=c|14=0|17=1;1|37=o|38=1|39=0|54=1|55=X|150=0|151=1"
 HEADER_TAGS = ("34", "49", "56", "52")

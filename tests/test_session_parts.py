@@ -1,7 +1,7 @@
 """The parts a `Session` is built from, each alone through its own small interface.
 
 These tests are about private modules and import them: the outbound writer
-(`kalshi_fix_sansio._outbound.Outbound`), the inbound checks (`_checks.InboundChecks`), gap
+(`kalshi_fix_sansio.session._outbound.Outbound`), the inbound checks (`_checks.InboundChecks`), gap
 recovery (`_recovery.GapRecovery`), rate billing (`_billing.RateBilling`), the session's life
 (`_states.Lifecycle`) and the inbound side (`_inbound.Inbound`). What the whole session does is
 tested through its public API elsewhere (test_session.py, the scenarios, the fault contract).
@@ -16,15 +16,15 @@ import pytest
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._billing import RateBilling
-from kalshi_fix_sansio._checks import InboundChecks
-from kalshi_fix_sansio._inbound import Inbound
-from kalshi_fix_sansio._outbound import Outbound, sending_time
-from kalshi_fix_sansio._recovery import GapRecovery
-from kalshi_fix_sansio._states import Lifecycle, State, Trigger
-from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
-from kalshi_fix_sansio.errors import EncodeError, LocalProtocolError, RemoteProtocolError
-from kalshi_fix_sansio.events import (
+from kalshi_fix_sansio.codec.errors import EncodeError, LocalProtocolError, RemoteProtocolError
+from kalshi_fix_sansio.session._billing import RateBilling
+from kalshi_fix_sansio.session._checks import InboundChecks
+from kalshi_fix_sansio.session._inbound import Inbound
+from kalshi_fix_sansio.session._outbound import Outbound, sending_time
+from kalshi_fix_sansio.session._recovery import GapRecovery
+from kalshi_fix_sansio.session._states import Lifecycle, State, Trigger
+from kalshi_fix_sansio.session.config import KALSHI_COMP_ID, Role, SessionConfig
+from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     CloseTransport,
     Event,
@@ -33,10 +33,10 @@ from kalshi_fix_sansio.events import (
     ResendRequestReceived,
     ResendRequestSent,
 )
-from kalshi_fix_sansio.ratelimit import RateLimiter, RateLimitExceeded, Tier
-from kalshi_fix_sansio.store import MemoryStore
-from kalshi_fix_sansio.testing import new_ed25519_keys
-from kalshi_fix_sansio.testing.samples import prediction_messages
+from kalshi_fix_sansio.session.ratelimit import RateLimiter, RateLimitExceeded, Tier
+from kalshi_fix_sansio.session.store import MemoryStore
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
+from kalshi_fix_sansio.simulator.testing.samples import prediction_messages
 
 NOW = 1_800_000_000.0
 SIGNER, PUBLIC = new_ed25519_keys()

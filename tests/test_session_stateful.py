@@ -23,12 +23,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from kalshi_fix_sansio import Frame, Framer, State
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
-from kalshi_fix_sansio.errors import RemoteProtocolError
-from kalshi_fix_sansio.events import ApplicationMessage, CloseTransport, Event
-from kalshi_fix_sansio.session import Session
-from kalshi_fix_sansio.store import MemoryStore
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.codec.errors import RemoteProtocolError
+from kalshi_fix_sansio.session.config import KALSHI_COMP_ID, Role, SessionConfig
+from kalshi_fix_sansio.session.events import ApplicationMessage, CloseTransport, Event
+from kalshi_fix_sansio.session.machine import Session
+from kalshi_fix_sansio.session.store import MemoryStore
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 T0 = 1_800_000_000.0
 API_KEY = "key-1"

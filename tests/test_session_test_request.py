@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kalshi_fix_sansio import LocalProtocolError
-from kalshi_fix_sansio.events import TestRequestSent, Timeout
-from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.session.events import TestRequestSent, Timeout
+from kalshi_fix_sansio.simulator.testing import SessionPair
 
 
 def _pair(seen: list[tuple[str, bytes]], mute: list[bool] | None = None) -> SessionPair:

@@ -1,4 +1,4 @@
-"""Settlement reassembly (35=UMS pages -> one report), through `kalshi_fix_sansio.settlement`.
+"""Settlement reassembly (35=UMS pages -> one report), through `kalshi_fix_sansio.trading.settlement`.
 
 The reference's examples are decoded from their verbatim frames (`doc_examples`); multi-page
 batches are built, encoded and decoded tolerantly as a session delivers them; the end-to-end
@@ -24,9 +24,10 @@ from hypothesis import strategies as st
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.events import ApplicationMessage, Timeout
-from kalshi_fix_sansio.gateway import Exchange
-from kalshi_fix_sansio.settlement import (
+from kalshi_fix_sansio.session.events import ApplicationMessage, Timeout
+from kalshi_fix_sansio.simulator.gateway import Exchange
+from kalshi_fix_sansio.simulator.testing import SessionPair
+from kalshi_fix_sansio.trading.settlement import (
     DEFAULT_TIMEOUT,
     IncompleteSettlement,
     ProblemKind,
@@ -34,7 +35,6 @@ from kalshi_fix_sansio.settlement import (
     SettlementReport,
     SettlementUpdate,
 )
-from kalshi_fix_sansio.testing import SessionPair
 
 ROOT = Path(__file__).resolve().parents[1]
 SYM = "HIGHNY-23DEC31"

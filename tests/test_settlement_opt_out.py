@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 
 from kalshi_fix_sansio import ApplicationMessage
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.gateway import mock_api_key
-from kalshi_fix_sansio.simulation import Simulation
-from kalshi_fix_sansio.testing import SessionPair
+from kalshi_fix_sansio.simulator.gateway import mock_api_key
+from kalshi_fix_sansio.simulator.simulation import Simulation
+from kalshi_fix_sansio.simulator.testing import SessionPair
+from kalshi_fix_sansio.trading.builders import Requests
 
 SYMBOL = "HIGHNY-23DEC31"
 KEY_ID, SIGNER, PUBLIC_KEY = mock_api_key("prediction")

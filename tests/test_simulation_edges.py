@@ -25,10 +25,10 @@ from kalshi_fix_sansio import (
 )
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.adapters import Backoff, Disconnected, Endpoint, Reconnected
-from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.gateway import mock_api_key
-from kalshi_fix_sansio.simulation import DEFAULT_START, Simulation, SimulationStalled
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.session.events import Event
+from kalshi_fix_sansio.simulator.gateway import mock_api_key
+from kalshi_fix_sansio.simulator.simulation import DEFAULT_START, Simulation, SimulationStalled
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 SYMBOL = "HIGHNY-23DEC31"
 KEY_ID, SIGNER, PUBLIC = mock_api_key("prediction")

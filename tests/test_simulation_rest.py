@@ -20,18 +20,18 @@ import pytest
 
 from kalshi_fix_sansio import CatchUpFailed, Disconnected, OrderStatus
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import Event
-from kalshi_fix_sansio.gateway import mock_api_key
-from kalshi_fix_sansio.reconcile import (
+from kalshi_fix_sansio.client.supervisor import Backoff
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.rest.reconcile import (
     Reconciled,
     ReconcileFailed,
     ReconcileStarted,
     RestOptions,
     RestProblem,
 )
-from kalshi_fix_sansio.simulation import Simulation
-from kalshi_fix_sansio.supervisor import Backoff
+from kalshi_fix_sansio.session.events import Event
+from kalshi_fix_sansio.simulator.gateway import mock_api_key
+from kalshi_fix_sansio.simulator.simulation import Simulation
 
 SYMBOL = "HIGHNY-23DEC31"
 KEY_ID, SIGNER, PUBLIC = mock_api_key("prediction")

@@ -12,7 +12,7 @@ import yaml
 
 from codegen.spec import PRODUCTS, load_spec
 from codegen.yamlload import SpecError
-from kalshi_fix_sansio import spec as tables
+from kalshi_fix_sansio.codec import spec as tables
 
 SPEC = Path(__file__).resolve().parent.parent / "spec"
 
@@ -68,7 +68,7 @@ def test_shipped_spec_loads() -> None:
     assert per_product["prediction"] != per_product["margin"]  # the products do differ
     for product, expected in per_product.items():
         assert expected and {m.msgtype for m in spec.view(product).messages} == expected
-        generated = importlib.import_module(f"kalshi_fix_sansio._generated.{product}")
+        generated = importlib.import_module(f"kalshi_fix_sansio.codec._generated.{product}")
         assert set(generated.MESSAGES) == expected
 
 

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio import filestore as store_module
-from kalshi_fix_sansio.errors import FixError, LocalProtocolError
-from kalshi_fix_sansio.filestore import FileStore, Recovery
-from kalshi_fix_sansio.store import MemoryStore, MessageStore, StoreError
+from kalshi_fix_sansio.codec.errors import FixError, LocalProtocolError
+from kalshi_fix_sansio.session import filestore as store_module
+from kalshi_fix_sansio.session.filestore import FileStore, Recovery
+from kalshi_fix_sansio.session.store import MemoryStore, MessageStore, StoreError
 
 DOCS_STORES = Path(__file__).resolve().parents[1] / "docs" / "stores.md"
 HEADER_LEN = 16

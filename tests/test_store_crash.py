@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from store_writer import frame_for
 
-from kalshi_fix_sansio.filestore import FileStore
-from kalshi_fix_sansio.store import MemoryStore
+from kalshi_fix_sansio.session.filestore import FileStore
+from kalshi_fix_sansio.session.store import MemoryStore
 
 WRITER = Path(__file__).with_name("store_writer.py")
 

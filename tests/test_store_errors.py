@@ -27,10 +27,10 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio import filestore as store_module
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.filestore import FileStore
-from kalshi_fix_sansio.store import MAX_SEQ, MemoryStore, StoreError
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session import filestore as store_module
+from kalshi_fix_sansio.session.filestore import FileStore
+from kalshi_fix_sansio.session.store import MAX_SEQ, MemoryStore, StoreError
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file semantics")
 

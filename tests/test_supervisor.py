@@ -14,13 +14,7 @@ import attrs
 import pytest
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import CloseTransport, Event, LoggedOn, LogonRejected
-from kalshi_fix_sansio.ratelimit import RateLimiter, Tier
-from kalshi_fix_sansio.session import Session
-from kalshi_fix_sansio.store import MemoryStore
-from kalshi_fix_sansio.supervisor import (
+from kalshi_fix_sansio.client.supervisor import (
     Backoff,
     ConnectionFailed,
     Disconnected,
@@ -33,7 +27,13 @@ from kalshi_fix_sansio.supervisor import (
     in_maintenance_window,
     logon_refusal_is_final,
 )
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.config import KALSHI_COMP_ID, Role, SessionConfig
+from kalshi_fix_sansio.session.events import CloseTransport, Event, LoggedOn, LogonRejected
+from kalshi_fix_sansio.session.machine import Session
+from kalshi_fix_sansio.session.ratelimit import RateLimiter, Tier
+from kalshi_fix_sansio.session.store import MemoryStore
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC, a Thursday at 19:00 ET: outside maintenance
 SIGNER, PUBLIC = new_ed25519_keys()

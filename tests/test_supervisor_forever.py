@@ -10,14 +10,14 @@ import itertools
 import pytest
 from test_supervisor import Harness, order
 
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.supervisor import (
+from kalshi_fix_sansio.client.supervisor import (
     Backoff,
     ConnectionFailed,
     Reconnected,
     Reconnecting,
     SupervisorState,
 )
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
 
 OUTAGE = 3600.0  # an hour of refused connections
 

@@ -14,15 +14,13 @@ import pytest
 from test_supervisor import Harness, order
 
 from kalshi_fix_sansio import WaitingOutMaintenance
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.reconnect import (
+from kalshi_fix_sansio.client.reconnect import (
     KALSHI_MAINTENANCE,
     MaintenanceSchedule,
     MaintenanceWindow,
     OneOffWindow,
 )
-from kalshi_fix_sansio.store import MemoryStore
-from kalshi_fix_sansio.supervisor import (
+from kalshi_fix_sansio.client.supervisor import (
     Backoff,
     ConnectionFailed,
     Disconnected,
@@ -33,6 +31,8 @@ from kalshi_fix_sansio.supervisor import (
     in_maintenance_window,
     seconds_until_maintenance_ends,
 )
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.store import MemoryStore
 
 THU_0310_ET = 1_767_859_800.0  # 2026-01-08 08:10 UTC = Thursday 03:10 EST
 THU_0500_ET = 1_767_866_400.0  # 2026-01-08 10:00 UTC = Thursday 05:00 EST: the window ends

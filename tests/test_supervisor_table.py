@@ -1,6 +1,6 @@
 """The supervisor's transition table alone, and its page in the docs.
 
-The table lives in the private module `kalshi_fix_sansio._states` (beside the session's): these
+The table lives in the private module `kalshi_fix_sansio.session._states` (beside the session's): these
 tests import it to check the table's shape; what a `Supervisor` does on each row is tested
 through its public API in test_supervisor.py.
 """
@@ -16,19 +16,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._states import (
+from kalshi_fix_sansio.client.supervisor import Backoff, Supervisor, SupervisorState
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session._states import (
     SUPERVISOR_TRANSITIONS,
     SupervisorAction,
     SupervisorInput,
     render_supervisor_markdown,
     supervisor_transition,
 )
-from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.session import Session
-from kalshi_fix_sansio.store import MemoryStore
-from kalshi_fix_sansio.supervisor import Backoff, Supervisor, SupervisorState
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.session.config import KALSHI_COMP_ID, Role, SessionConfig
+from kalshi_fix_sansio.session.machine import Session
+from kalshi_fix_sansio.session.store import MemoryStore
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 S, In, A = SupervisorState, SupervisorInput, SupervisorAction
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "supervisor-states.md"
@@ -122,7 +122,7 @@ def test_a_failed_connection_counts_and_the_backoff_running_out_fails() -> None:
 def test_the_docs_page_is_generated_from_the_table() -> None:
     assert DOCS.read_text(encoding="utf-8") == render_supervisor_markdown(), (
         "docs/supervisor-states.md is stale: "
-        "python -m kalshi_fix_sansio._states supervisor > docs/supervisor-states.md"
+        "python -m kalshi_fix_sansio.session._states supervisor > docs/supervisor-states.md"
     )
 
 

@@ -1,4 +1,4 @@
-"""Sweeps (`kalshi_fix_sansio.sweep`): a strategy file over a grid of parameters × recordings,
+"""Sweeps (`kalshi_fix_sansio.simulator.sweep`): a strategy file over a grid of parameters × recordings,
 the same ranking to the byte in serial, on worker processes and on a Dask cluster (the
 ``sweep`` extra, installed by the dev extra: a local cluster here); a failed run named and the
 rest kept; bad arguments named; the ``kalshi-fix backtest --grid`` command on Dask."""
@@ -19,8 +19,8 @@ import distributed  # noqa: F401
 import pytest
 
 from kalshi_fix_sansio import cli
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.sweep import (
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.simulator.sweep import (
     RANKINGS,
     RunOutcome,
     SweepResult,
@@ -28,7 +28,7 @@ from kalshi_fix_sansio.sweep import (
     load_strategy,
     run_sweep,
 )
-from kalshi_fix_sansio.testing.recordings import SAMPLE_RECORDING, write_recording
+from kalshi_fix_sansio.simulator.testing.recordings import SAMPLE_RECORDING, write_recording
 
 STRATEGY = '''\
 """Buys ``size`` at the first best offer of the first market, then holds to the end."""
@@ -37,8 +37,8 @@ import logging
 from decimal import Decimal
 
 from kalshi_fix_sansio import ApplicationMessage
-from kalshi_fix_sansio.book import Books
-from kalshi_fix_sansio.builders import ClOrdIDGenerator, Requests
+from kalshi_fix_sansio.trading.book import Books
+from kalshi_fix_sansio.trading.builders import ClOrdIDGenerator, Requests
 
 PARAMS = {"size": 1, "fail": False}
 
@@ -177,7 +177,7 @@ def test_load_strategy_gives_the_function_and_its_params(strategy_file: Path) ->
     assert params == {"size": 1, "fail": False}
     again, _ = load_strategy(f"{strategy_file}:strategy")
     assert again is function  # loaded once per process
-    by_module, none = load_strategy("kalshi_fix_sansio.sweep:grid")
+    by_module, none = load_strategy("kalshi_fix_sansio.simulator.sweep:grid")
     assert by_module is grid and none == {}
 
 
@@ -232,7 +232,7 @@ def test_a_relative_strategy_file_is_sent_by_its_absolute_path(
         sent.append(run)
         return RunOutcome(run.index, run.params, (), None, "not run")
 
-    monkeypatch.setattr("kalshi_fix_sansio.sweep._one", one)
+    monkeypatch.setattr("kalshi_fix_sansio.simulator.sweep._one", one)
     run_sweep("trivial.py:strategy", ["day.log"], jobs=1)
     (run,) = sent
     assert run.strategy == f"{tmp_path / 'trivial.py'}:strategy"

@@ -35,8 +35,8 @@ from kalshi_fix_sansio.adapters import (
     Reconnected,
     make_ssl_context,
 )
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.gateway import MockGateway, mock_api_key
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.simulator.gateway import MockGateway, mock_api_key
 
 KEY_ID, SIGNER, PUBLIC_KEY = mock_api_key("prediction")
 WEAKER = "the TLS context is weaker than the library's: certificate verification is off"
@@ -54,7 +54,7 @@ PROGRAM = """\
 import sys
 
 from kalshi_fix_sansio.adapters import Backoff, make_ssl_context
-from kalshi_fix_sansio.gateway import MockGateway, mock_api_key
+from kalshi_fix_sansio.simulator.gateway import MockGateway, mock_api_key
 
 key_id, signer, public_key = mock_api_key("prediction")
 with MockGateway("prediction", keys={key_id: public_key}, tls=True) as gw:

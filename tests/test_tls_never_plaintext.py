@@ -37,9 +37,9 @@ from kalshi_fix_sansio.adapters import (
     InsecureTLSWarning,
     make_ssl_context,
 )
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.gateway.tls import self_signed
-from kalshi_fix_sansio.testing import new_ed25519_keys
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.simulator.gateway.tls import self_signed
+from kalshi_fix_sansio.simulator.testing import new_ed25519_keys
 
 TLS_RECORD_HANDSHAKE = 0x16
 CLIENT_HELLO = 0x01

@@ -33,8 +33,13 @@ from kalshi_fix_sansio.adapters import (
     Credentials,
     make_ssl_context,
 )
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.gateway import MockGateway, mock_api_key, self_signed, write_mock_api_key
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.simulator.gateway import (
+    MockGateway,
+    mock_api_key,
+    self_signed,
+    write_mock_api_key,
+)
 
 KEY_ID, SIGNER, PUBLIC_KEY = mock_api_key("prediction")
 

@@ -1,4 +1,4 @@
-"""The order tracker (`kalshi_fix_sansio.tracker`): the reference's examples and invariants; a
+"""The order tracker (`kalshi_fix_sansio.trading.tracker`): the reference's examples and invariants; a
 sent order's slots written by the tracker's own builder (`_orders`) match attrs' constructor."""
 
 from __future__ import annotations
@@ -15,11 +15,17 @@ from hypothesis import strategies as st
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import margin as m
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.builders import Requests
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.events import BusinessRejectReceived, RateLimited
-from kalshi_fix_sansio.gateway import Exchange
-from kalshi_fix_sansio.tracker import TERMINAL, OrderParty, OrderStatus, OrderTracker, TrackedOrder
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.events import BusinessRejectReceived, RateLimited
+from kalshi_fix_sansio.simulator.gateway import Exchange
+from kalshi_fix_sansio.trading.builders import Requests
+from kalshi_fix_sansio.trading.tracker import (
+    TERMINAL,
+    OrderParty,
+    OrderStatus,
+    OrderTracker,
+    TrackedOrder,
+)
 
 D = Decimal
 SYM = "HIGHNY-23DEC31"
@@ -620,7 +626,7 @@ def test_the_docs_example_runs() -> None:
 def test_an_order_sent_is_built_as_attrs_builds_it() -> None:
     """The tracker writes a sent order's slots itself (`_sent_order`): every slot, each as
     ``TrackedOrder(...)`` sets it."""
-    from kalshi_fix_sansio._orders import _sent_order
+    from kalshi_fix_sansio.trading._orders import _sent_order
 
     party = OrderParty("acct", 24)
     args = (

@@ -16,8 +16,8 @@ import pytest
 from test_tracker import er, nos
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.events import ApplicationMessage
-from kalshi_fix_sansio.tracker import OrderStatus, OrderTracker
+from kalshi_fix_sansio.session.events import ApplicationMessage
+from kalshi_fix_sansio.trading.tracker import OrderStatus, OrderTracker
 
 CPYTHON = pytest.mark.skipif(
     sys.implementation.name != "cpython", reason="the collector's tracking is CPython's"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kalshi_fix_sansio.adapters import MessageLog
-from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 from framing_helpers import make_frame
 
-from kalshi_fix_sansio import Header, Message, margin, prediction, tracker
-from kalshi_fix_sansio import _orderfields as orderfields
-from kalshi_fix_sansio.tracker import OrderStatus, OrderTracker
+from kalshi_fix_sansio import Header, Message, margin, prediction
+from kalshi_fix_sansio.trading import _orderfields as orderfields
+from kalshi_fix_sansio.trading import tracker
+from kalshi_fix_sansio.trading.tracker import OrderStatus, OrderTracker
 
 PKG = Path(__file__).resolve().parent.parent / "src" / "kalshi_fix_sansio"
 READERS = ("tracker.py", "_orders.py", "_orderfields.py", "_retention.py", "ranges.py")

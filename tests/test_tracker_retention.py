@@ -14,8 +14,8 @@ from test_tracker import SYM, er, histories, nos
 
 from kalshi_fix_sansio import Header
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.tracker import OrderStatus, OrderTracker
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.trading.tracker import OrderStatus, OrderTracker
 
 D = Decimal
 HEADER = Header(

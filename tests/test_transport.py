@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kalshi_fix_sansio.adapters as T
-from kalshi_fix_sansio.config import Role, SessionConfig
-from kalshi_fix_sansio.errors import FixError, LocalProtocolError
-from kalshi_fix_sansio.spec import ENVIRONMENTS, SESSIONS
+from kalshi_fix_sansio.codec.errors import FixError, LocalProtocolError
+from kalshi_fix_sansio.codec.spec import ENVIRONMENTS, SESSIONS
+from kalshi_fix_sansio.session.config import Role, SessionConfig
 
 ALL_SESSIONS = sorted(SESSIONS)
 ENVS = ("demo", "production")
@@ -351,7 +351,7 @@ def test_the_client_modules_import_no_event_loop(module: str) -> None:
 
 
 def test_no_adapter_module_imports_a_private_core_module() -> None:
-    """An adapter is a pump over the public contract (`kalshi_fix_sansio.pump` & co)."""
+    """An adapter is a pump over the public contract (`kalshi_fix_sansio.client.pump` & co)."""
     import ast
 
     adapters = Path(__file__).resolve().parent.parent / "adapters"

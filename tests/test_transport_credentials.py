@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 import kalshi_fix_sansio.adapters as T
-from kalshi_fix_sansio.auth import KeyLoadError, logon_payload
-from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.session.auth import KeyLoadError, logon_payload
+from kalshi_fix_sansio.session.config import SessionConfig
 
 # --------------------------------------------------------------------------------------------
 # Credentials

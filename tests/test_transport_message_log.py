@@ -1,5 +1,5 @@
 """The adapters' FIX message log (``kalshi_fix_sansio.adapters.MessageLog``, with
-``kalshi_fix_sansio.redaction``): secrets redacted from frames, the log's lines, file and logger."""
+``kalshi_fix_sansio.codec.redaction``): secrets redacted from frames, the log's lines, file and logger."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kalshi_fix_sansio.adapters as T
-from kalshi_fix_sansio.config import SessionConfig
-from kalshi_fix_sansio.errors import LocalProtocolError
-from kalshi_fix_sansio.framing import checksum
-from kalshi_fix_sansio.redaction import redact_frame
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
+from kalshi_fix_sansio.codec.framing import checksum
+from kalshi_fix_sansio.codec.redaction import redact_frame
+from kalshi_fix_sansio.session.config import SessionConfig
 
 SOH = b"\x01"
 JAN_1_2026 = 1767225600.0  # 2026-01-01T00:00:00Z (a Thursday)

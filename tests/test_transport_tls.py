@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import kalshi_fix_sansio.adapters as T
-from kalshi_fix_sansio.errors import LocalProtocolError
+from kalshi_fix_sansio.codec.errors import LocalProtocolError
 
 # --------------------------------------------------------------------------------------------
 # TLS: certificates generated here, a real handshake on loopback

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio._fields import Record
+from kalshi_fix_sansio.codec._fields import Record
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "maintainers" / "value-path.md"

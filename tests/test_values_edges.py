@@ -139,14 +139,14 @@ def test_negative_integer_cents_on_the_market_maker_side() -> None:
     ],
 )
 def test_price_in_cents_whatever_the_trailing_zeros(price: str, cents: bytes) -> None:
-    from kalshi_fix_sansio._values import enc_cents
+    from kalshi_fix_sansio.codec._values import enc_cents
 
     for _ in range(2):  # written, then from what is remembered
         assert enc_cents(Decimal(price), "Price(44)") == cents
 
 
 def test_a_sub_penny_field_keeps_its_own_digits_after_an_equal_whole_cent_price() -> None:
-    from kalshi_fix_sansio._values import enc_cents
+    from kalshi_fix_sansio.codec._values import enc_cents
 
     # 1.0000 dollars written as whole cents is remembered by value; a field that takes
     # fractions of a cent (SettlementPrice 730=100.00) still writes the digits it was read with
@@ -157,7 +157,7 @@ def test_a_sub_penny_field_keeps_its_own_digits_after_an_equal_whole_cent_price(
 
 @pytest.mark.parametrize("price", ["0.315", "0.31500001", "NaN", "sNaN", "Infinity"])
 def test_a_price_that_is_not_whole_cents_is_refused_every_time(price: str) -> None:
-    from kalshi_fix_sansio._values import enc_cents
+    from kalshi_fix_sansio.codec._values import enc_cents
 
     for _ in range(2):
         with pytest.raises(EncodeError):
@@ -168,7 +168,7 @@ def test_a_price_that_is_not_whole_cents_is_refused_every_time(price: str) -> No
     "raw", [b"12:0::00.000", b"1.:00:00.000", b"12:00:00.0:0", b"12:00:00.0.0", b":2:00:00"]
 )
 def test_a_time_with_a_separator_in_place_of_a_digit_is_refused(raw: bytes) -> None:
-    from kalshi_fix_sansio._values import _dec_time_any
+    from kalshi_fix_sansio.codec._values import _dec_time_any
 
     with pytest.raises(ValueError, match="UTCTimeOnly"):
         _dec_time_any(raw)

@@ -9,12 +9,43 @@
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below, for type checkers; at run time they load on first use
-    from ._fields import Defect
-    from ._generated.common import Header
-    from ._message import FixRecord, Message, UnknownMessage
-    from ._states import State
-    from ._wire import Entries
-    from .auth import (
+    from .client.driver import (
+        Driver,
+        EventQueueOverflow,
+        EventsNotRead,
+        FallingBehind,
+        MarketDataFolded,
+        QueuePolicy,
+        TrackingFailed,
+    )
+    from .client.supervisor import (
+        Backoff,
+        ConnectionFailed,
+        Disconnected,
+        LogonRefused,
+        Reconnected,
+        Reconnecting,
+        Supervisor,
+        SupervisorState,
+        TransportError,
+        WaitingOutMaintenance,
+    )
+    from .codec._fields import Defect
+    from .codec._generated.common import Header
+    from .codec._message import FixRecord, Message, UnknownMessage
+    from .codec._wire import Entries
+    from .codec.errors import (
+        DecodeError,
+        EncodeError,
+        FixError,
+        LocalProtocolError,
+        PriceUnitError,
+        RemoteProtocolError,
+    )
+    from .codec.framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
+    from .observability.metrics import HistogramSnapshot, MetricsSnapshot, SessionMetrics
+    from .session._states import State
+    from .session.auth import (
         Ed25519Signer,
         KeyLoadError,
         PublicKey,
@@ -24,36 +55,8 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         load_signer,
         load_signer_file,
     )
-    from .book import Book, BookInconsistency, Books, BookUpdates, InconsistencyReason
-    from .builders import ClOrdIDGenerator, RequestError, Requests
-    from .catchup import (
-        CatchUp,
-        CatchUpComplete,
-        CatchUpFailed,
-        CatchUpStarted,
-        ExecCursor,
-        OrdersNotReceived,
-        OrdersUnknown,
-    )
-    from .config import Role, SessionConfig
-    from .driver import (
-        Driver,
-        EventQueueOverflow,
-        EventsNotRead,
-        FallingBehind,
-        MarketDataFolded,
-        QueuePolicy,
-        TrackingFailed,
-    )
-    from .errors import (
-        DecodeError,
-        EncodeError,
-        FixError,
-        LocalProtocolError,
-        PriceUnitError,
-        RemoteProtocolError,
-    )
-    from .events import (
+    from .session.config import Role, SessionConfig
+    from .session.events import (
         NEED_DATA,
         ApplicationMessage,
         BusinessRejectReceived,
@@ -74,11 +77,24 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         TestRequestSent,
         Timeout,
     )
-    from .filestore import FileStore
-    from .framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
-    from .gate import OrderGate, TradingHalt, TradingHalted
-    from .haltfile import HaltFile
-    from .killswitch import (
+    from .session.filestore import FileStore
+    from .session.machine import Session
+    from .session.ratelimit import RateLimiter, RateLimitExceeded
+    from .session.store import MemoryStore, MessageStore, StoreError
+    from .trading.book import Book, BookInconsistency, Books, BookUpdates, InconsistencyReason
+    from .trading.builders import ClOrdIDGenerator, RequestError, Requests
+    from .trading.catchup import (
+        CatchUp,
+        CatchUpComplete,
+        CatchUpFailed,
+        CatchUpStarted,
+        ExecCursor,
+        OrdersNotReceived,
+        OrdersUnknown,
+    )
+    from .trading.gate import OrderGate, TradingHalt, TradingHalted
+    from .trading.haltfile import HaltFile
+    from .trading.killswitch import (
         HaltSource,
         KillFinished,
         KillReport,
@@ -88,152 +104,142 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         OutsideHalt,
         StillOpen,
     )
-    from .metrics import HistogramSnapshot, MetricsSnapshot, SessionMetrics
-    from .ratelimit import RateLimiter, RateLimitExceeded
-    from .risk import RiskChecker, RiskLimitExceeded, RiskLimits, SymbolLimits
-    from .session import Session
-    from .settlement import (
+    from .trading.risk import RiskChecker, RiskLimitExceeded, RiskLimits, SymbolLimits
+    from .trading.settlement import (
         IncompleteSettlement,
         SettlementAssembler,
         SettlementProblem,
         SettlementReport,
         SettlementUpdate,
     )
-    from .store import MemoryStore, MessageStore, StoreError
-    from .supervisor import (
-        Backoff,
-        ConnectionFailed,
-        Disconnected,
-        LogonRefused,
-        Reconnected,
-        Reconnecting,
-        Supervisor,
-        SupervisorState,
-        TransportError,
-        WaitingOutMaintenance,
+    from .trading.tracker import (
+        OrderNotFound,
+        OrderRejected,
+        OrderStatus,
+        OrderTracker,
+        TrackedOrder,
     )
-    from .tracker import OrderNotFound, OrderRejected, OrderStatus, OrderTracker, TrackedOrder
 
 # name -> the module that defines it: the package imports nothing until a name is used, so
 # `import kalshi_fix_sansio.cli` (kalshi-fix --help) or the framer alone do not load both
 # generated dialects (PEP 562)
 _LAZY: dict[str, str] = {
-    "Header": "._generated.common",
-    "Defect": "._fields",
-    "FixRecord": "._message",
-    "Message": "._message",
-    "UnknownMessage": "._message",
-    "Entries": "._wire",
-    "State": "._states",
-    "Ed25519Signer": ".auth",
-    "KeyLoadError": ".auth",
-    "PublicKey": ".auth",
-    "RsaPssSigner": ".auth",
-    "Signer": ".auth",
-    "load_public_key": ".auth",
-    "load_signer": ".auth",
-    "load_signer_file": ".auth",
-    "Book": ".book",
-    "BookInconsistency": ".book",
-    "BookUpdates": ".book",
-    "Books": ".book",
-    "InconsistencyReason": ".book",
-    "ClOrdIDGenerator": ".builders",
-    "RequestError": ".builders",
-    "Requests": ".builders",
-    "CatchUp": ".catchup",
-    "CatchUpComplete": ".catchup",
-    "CatchUpFailed": ".catchup",
-    "CatchUpStarted": ".catchup",
-    "ExecCursor": ".catchup",
-    "Driver": ".driver",
-    "EventQueueOverflow": ".driver",
-    "EventsNotRead": ".driver",
-    "FallingBehind": ".driver",
-    "MarketDataFolded": ".driver",
-    "QueuePolicy": ".driver",
-    "TrackingFailed": ".driver",
-    "Role": ".config",
-    "SessionConfig": ".config",
-    "DecodeError": ".errors",
-    "EncodeError": ".errors",
-    "FixError": ".errors",
-    "LocalProtocolError": ".errors",
-    "PriceUnitError": ".errors",
-    "RemoteProtocolError": ".errors",
-    "ApplicationMessage": ".events",
-    "BusinessRejectReceived": ".events",
-    "CloseTransport": ".events",
-    "ResubscriptionRefused": ".events",
-    "DecodeFailure": ".events",
-    "Event": ".events",
-    "GapDetected": ".events",
-    "GarbledData": ".events",
-    "LoggedOn": ".events",
-    "LoggedOut": ".events",
-    "LogonRejected": ".events",
-    "NEED_DATA": ".events",
-    "RateLimited": ".events",
-    "RejectReceived": ".events",
-    "ResendRequestReceived": ".events",
-    "ResendWithheld": ".events",
-    "ResendRequestSent": ".events",
-    "SequenceReset": ".events",
-    "TestRequestSent": ".events",
-    "Timeout": ".events",
-    "FileStore": ".filestore",
-    "DEFAULT_MAX_MESSAGE_SIZE": ".framing",
-    "Frame": ".framing",
-    "Framer": ".framing",
-    "Garbled": ".framing",
-    "checksum": ".framing",
-    "Session": ".session",
-    "RateLimitExceeded": ".ratelimit",
-    "RateLimiter": ".ratelimit",
-    "RiskChecker": ".risk",
-    "RiskLimitExceeded": ".risk",
-    "RiskLimits": ".risk",
-    "SymbolLimits": ".risk",
-    "MemoryStore": ".store",
-    "MessageStore": ".store",
-    "StoreError": ".store",
-    "Backoff": ".supervisor",
-    "ConnectionFailed": ".supervisor",
-    "Disconnected": ".supervisor",
-    "LogonRefused": ".supervisor",
-    "Reconnected": ".supervisor",
-    "Reconnecting": ".supervisor",
-    "Supervisor": ".supervisor",
-    "SupervisorState": ".supervisor",
-    "TransportError": ".supervisor",
-    "WaitingOutMaintenance": ".supervisor",
-    "IncompleteSettlement": ".settlement",
-    "SettlementAssembler": ".settlement",
-    "SettlementProblem": ".settlement",
-    "SettlementReport": ".settlement",
-    "SettlementUpdate": ".settlement",
-    "KillReport": ".killswitch",
-    "KillRequest": ".killswitch",
-    "KillSwitch": ".killswitch",
-    "StillOpen": ".killswitch",
-    "TradingHalted": ".gate",
-    "OrderGate": ".gate",
-    "TradingHalt": ".gate",
-    "KillStarted": ".killswitch",
-    "OrdersNotReceived": ".catchup",
-    "OrdersUnknown": ".catchup",
-    "KillFinished": ".killswitch",
-    "HaltSource": ".killswitch",
-    "OutsideHalt": ".killswitch",
-    "HaltFile": ".haltfile",
-    "OrderNotFound": ".tracker",
-    "HistogramSnapshot": ".metrics",
-    "MetricsSnapshot": ".metrics",
-    "SessionMetrics": ".metrics",
-    "OrderRejected": ".tracker",
-    "OrderStatus": ".tracker",
-    "OrderTracker": ".tracker",
-    "TrackedOrder": ".tracker",
+    "Header": ".codec._generated.common",
+    "Defect": ".codec._fields",
+    "FixRecord": ".codec._message",
+    "Message": ".codec._message",
+    "UnknownMessage": ".codec._message",
+    "Entries": ".codec._wire",
+    "State": ".session._states",
+    "Ed25519Signer": ".session.auth",
+    "KeyLoadError": ".session.auth",
+    "PublicKey": ".session.auth",
+    "RsaPssSigner": ".session.auth",
+    "Signer": ".session.auth",
+    "load_public_key": ".session.auth",
+    "load_signer": ".session.auth",
+    "load_signer_file": ".session.auth",
+    "Book": ".trading.book",
+    "BookInconsistency": ".trading.book",
+    "BookUpdates": ".trading.book",
+    "Books": ".trading.book",
+    "InconsistencyReason": ".trading.book",
+    "ClOrdIDGenerator": ".trading.builders",
+    "RequestError": ".trading.builders",
+    "Requests": ".trading.builders",
+    "CatchUp": ".trading.catchup",
+    "CatchUpComplete": ".trading.catchup",
+    "CatchUpFailed": ".trading.catchup",
+    "CatchUpStarted": ".trading.catchup",
+    "ExecCursor": ".trading.catchup",
+    "Driver": ".client.driver",
+    "EventQueueOverflow": ".client.driver",
+    "EventsNotRead": ".client.driver",
+    "FallingBehind": ".client.driver",
+    "MarketDataFolded": ".client.driver",
+    "QueuePolicy": ".client.driver",
+    "TrackingFailed": ".client.driver",
+    "Role": ".session.config",
+    "SessionConfig": ".session.config",
+    "DecodeError": ".codec.errors",
+    "EncodeError": ".codec.errors",
+    "FixError": ".codec.errors",
+    "LocalProtocolError": ".codec.errors",
+    "PriceUnitError": ".codec.errors",
+    "RemoteProtocolError": ".codec.errors",
+    "ApplicationMessage": ".session.events",
+    "BusinessRejectReceived": ".session.events",
+    "CloseTransport": ".session.events",
+    "ResubscriptionRefused": ".session.events",
+    "DecodeFailure": ".session.events",
+    "Event": ".session.events",
+    "GapDetected": ".session.events",
+    "GarbledData": ".session.events",
+    "LoggedOn": ".session.events",
+    "LoggedOut": ".session.events",
+    "LogonRejected": ".session.events",
+    "NEED_DATA": ".session.events",
+    "RateLimited": ".session.events",
+    "RejectReceived": ".session.events",
+    "ResendRequestReceived": ".session.events",
+    "ResendWithheld": ".session.events",
+    "ResendRequestSent": ".session.events",
+    "SequenceReset": ".session.events",
+    "TestRequestSent": ".session.events",
+    "Timeout": ".session.events",
+    "FileStore": ".session.filestore",
+    "DEFAULT_MAX_MESSAGE_SIZE": ".codec.framing",
+    "Frame": ".codec.framing",
+    "Framer": ".codec.framing",
+    "Garbled": ".codec.framing",
+    "checksum": ".codec.framing",
+    "Session": ".session.machine",
+    "RateLimitExceeded": ".session.ratelimit",
+    "RateLimiter": ".session.ratelimit",
+    "RiskChecker": ".trading.risk",
+    "RiskLimitExceeded": ".trading.risk",
+    "RiskLimits": ".trading.risk",
+    "SymbolLimits": ".trading.risk",
+    "MemoryStore": ".session.store",
+    "MessageStore": ".session.store",
+    "StoreError": ".session.store",
+    "Backoff": ".client.supervisor",
+    "ConnectionFailed": ".client.supervisor",
+    "Disconnected": ".client.supervisor",
+    "LogonRefused": ".client.supervisor",
+    "Reconnected": ".client.supervisor",
+    "Reconnecting": ".client.supervisor",
+    "Supervisor": ".client.supervisor",
+    "SupervisorState": ".client.supervisor",
+    "TransportError": ".client.supervisor",
+    "WaitingOutMaintenance": ".client.supervisor",
+    "IncompleteSettlement": ".trading.settlement",
+    "SettlementAssembler": ".trading.settlement",
+    "SettlementProblem": ".trading.settlement",
+    "SettlementReport": ".trading.settlement",
+    "SettlementUpdate": ".trading.settlement",
+    "KillReport": ".trading.killswitch",
+    "KillRequest": ".trading.killswitch",
+    "KillSwitch": ".trading.killswitch",
+    "StillOpen": ".trading.killswitch",
+    "TradingHalted": ".trading.gate",
+    "OrderGate": ".trading.gate",
+    "TradingHalt": ".trading.gate",
+    "KillStarted": ".trading.killswitch",
+    "OrdersNotReceived": ".trading.catchup",
+    "OrdersUnknown": ".trading.catchup",
+    "KillFinished": ".trading.killswitch",
+    "HaltSource": ".trading.killswitch",
+    "OutsideHalt": ".trading.killswitch",
+    "HaltFile": ".trading.haltfile",
+    "OrderNotFound": ".trading.tracker",
+    "HistogramSnapshot": ".observability.metrics",
+    "MetricsSnapshot": ".observability.metrics",
+    "SessionMetrics": ".observability.metrics",
+    "OrderRejected": ".trading.tracker",
+    "OrderStatus": ".trading.tracker",
+    "OrderTracker": ".trading.tracker",
+    "TrackedOrder": ".trading.tracker",
 }
 
 

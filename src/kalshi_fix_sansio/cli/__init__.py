@@ -40,7 +40,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from ..messagelog import scan
+from ..observability.messagelog import scan
 from .backtest import add_backtest_parser, backtest_command
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS, dialect, emit
 from .decode import add_decode_parser, decode_command

@@ -1,9 +1,9 @@
 """``kalshi-fix backtest STRATEGY RECORDING...``: a strategy file on recordings, in memory.
 
 One run (no ``--grid``): the strategy runs once over the recordings in sequence
-(`kalshi_fix_sansio.backtest.run_backtest`); the report's table and the statistics are
+(`kalshi_fix_sansio.simulator.backtest.run_backtest`); the report's table and the statistics are
 printed, the JSON and the picture written to ``--out``. A sweep (``--grid NAME=V1,V2...``, or
-``--runs each``): one run per parameter set and recording (`kalshi_fix_sansio.sweep`), in
+``--runs each``): one run per parameter set and recording (`kalshi_fix_sansio.simulator.sweep`), in
 parallel on ``--jobs`` processes or on a Dask cluster (``--engine dask``); the ranking is
 printed and ``sweep.json`` written. A recording named as one of the shipped samples
 (``paper-sample.log``, ``paper-margin-sample.log``) that is not a file here is the sample.
@@ -23,8 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import LocalProtocolError
-from ..sweep import ENGINES, RANKINGS
+from ..codec.errors import LocalProtocolError
+from ..simulator.sweep import ENGINES, RANKINGS
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
 from .paper import add_model_options, recording_path, replay_models
 
@@ -197,7 +197,7 @@ def parse_latency(spec: str) -> Any:
     Raises:
         LocalProtocolError: an unknown model or a bad number (the message names the text).
     """
-    from ..latency import ConstantLatency, EmpiricalLatency, LogNormalLatency
+    from ..simulator.latency import ConstantLatency, EmpiricalLatency, LogNormalLatency
 
     kind, _, rest = spec.partition(":")
     try:
@@ -244,9 +244,9 @@ def _out_dir(text: str) -> Path:
 
 def backtest_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix backtest``; returns the exit status."""
-    from ..backtest import BacktestFailed, run_backtest
-    from ..recording import RecordingError, check_recording
-    from ..sweep import grid, load_strategy, run_sweep
+    from ..simulator.backtest import BacktestFailed, run_backtest
+    from ..simulator.recording import RecordingError, check_recording
+    from ..simulator.sweep import grid, load_strategy, run_sweep
 
     recordings = [recording_path(r) for r in args.recordings]
     models = replay_models(args, err, "kalshi-fix backtest")

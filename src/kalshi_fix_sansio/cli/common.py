@@ -2,7 +2,7 @@
 which cannot show every character, how a FIX code and a quantity read (``0 (New)``, ``10``),
 as the demo shows them, opening an input (a file or stdin), and Ctrl-C / SIGTERM stopping a
 long read where it stands (`interrupted_by_signals`). The products and the codec of a product
-are the library's (`kalshi_fix_sansio.messagelog`), re-exported here for the commands.
+are the library's (`kalshi_fix_sansio.observability.messagelog`), re-exported here for the commands.
 
 Loads no codec dialect: ``kalshi-fix --help`` imports none.
 """
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import IO, Any, Final
 
-from ..messagelog import PRODUCTS, dialect
+from ..observability.messagelog import PRODUCTS, dialect
 
 __all__ = [
     "EXIT_FAILED",
@@ -68,9 +68,9 @@ def code_label(code: Any) -> str:
 
 
 def qty_text(value: Decimal | None, product: str) -> str:
-    """A quantity in the product's one format (`kalshi_fix_sansio.prices.format_quantity`:
+    """A quantity in the product's one format (`kalshi_fix_sansio.trading.prices.format_quantity`:
     ``25``, ``2.50``); ``-`` for none."""
-    from ..prices import format_quantity  # the spec's tables: loaded when a command prints
+    from ..trading.prices import format_quantity  # the spec's tables: loaded when a command prints
 
     return "-" if value is None else format_quantity(value, product)
 

@@ -1,7 +1,7 @@
 """``kalshi-fix decode``: print FIX messages with tag names and typed values.
 
 Reads raw captures, doc examples and the adapters' message logs with the library's reader
-(`kalshi_fix_sansio.messagelog`: `scan_stream` cuts the frames out as it reads, line by line,
+(`kalshi_fix_sansio.observability.messagelog`: `scan_stream` cuts the frames out as it reads, line by line,
 separators, log prefixes, escapes and ``<redacted N bytes>`` values undone, every byte's input
 offset kept; `decode_frame` decodes each with the chosen dialect), and prints each as a table
 (`render_table`) or one JSON object (`render_json`), defects marked and secrets always
@@ -17,7 +17,7 @@ import io
 from types import ModuleType
 from typing import IO, Any
 
-from ..messagelog import (
+from ..observability.messagelog import (
     MAX_LINE_BYTES,
     PRODUCTS,
     Found,
@@ -116,7 +116,7 @@ def _open_sources(args: argparse.Namespace, err: IO[str]) -> list[tuple[str, IO[
         from importlib import resources
 
         name = f"{args.dialect}.fix"
-        data = resources.files("kalshi_fix_sansio.testing.samples").joinpath(name)
+        data = resources.files("kalshi_fix_sansio.simulator.testing.samples").joinpath(name)
         sources.append((f"sample {name}", io.BytesIO(data.read_bytes())))
     for path in list(args.files) or ([] if args.sample else ["-"]):
         source = open_input(path, err, "decode")
@@ -173,7 +173,7 @@ def _decode_source(
 
 def decode_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix decode``: each input is read line by line as it is decoded
-    (`kalshi_fix_sansio.messagelog.scan_stream`), never held whole.
+    (`kalshi_fix_sansio.observability.messagelog.scan_stream`), never held whole.
 
     Args:
         args: parsed arguments.
@@ -183,7 +183,7 @@ def decode_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     Returns:
         0 when every frame was read (defects allowed unless ``--strict``), 1 when some input
         could not be parsed (a line longer than
-        `kalshi_fix_sansio.messagelog.MAX_LINE_BYTES` included), held no FIX message, or
+        `kalshi_fix_sansio.observability.messagelog.MAX_LINE_BYTES` included), held no FIX message, or
         (``--strict``) a message has defects, 2 when an input cannot be read, 130 / 143 when
         SIGINT / SIGTERM stopped it (one line on ``err``).
     """

@@ -10,12 +10,12 @@ Kalshi's documentation says it should.
 
 The transcript reads as a trader would want it: every ExecutionReport shows ExecType(150) and
 OrdStatus(39) with their codes and meanings, prices in one precision per product (prediction
-to the cent, margin to $0.0001: `kalshi_fix_sansio.prices`, as in every ``kalshi-fix`` tool),
+to the cent, margin to $0.0001: `kalshi_fix_sansio.trading.prices`, as in every ``kalshi-fix`` tool),
 the fee of each fill named maker or taker (from AggressorIndicator(1057) next to the
 NoMiscFees group), and what OrderQty / CumQty / LeavesQty say on a cancel. ``show_fix``
 (``kalshi-fix demo --show-fix``) also prints every FIX message the clients send (``>>``) and
 receive (``<<``), ``|`` for SOH, secrets such as the Logon signature redacted
-(`kalshi_fix_sansio.redaction`, via the adapters' `MessageLog`).
+(`kalshi_fix_sansio.codec.redaction`, via the adapters' `MessageLog`).
 """
 
 from __future__ import annotations
@@ -30,13 +30,14 @@ from typing import Any, TextIO
 
 import attrs
 
+from kalshi_fix_sansio.adapters import MessageLog
+from kalshi_fix_sansio.adapters.blocking import BlockingSession
+
 from .. import margin, prediction
-from ..adapters import MessageLog
-from ..adapters.blocking import BlockingSession
-from ..events import ApplicationMessage, Event, LoggedOn
-from ..gateway import MockGateway
-from ..prices import format_amount, format_price
-from ..testing import new_ed25519_keys
+from ..session.events import ApplicationMessage, Event, LoggedOn
+from ..simulator.gateway import MockGateway
+from ..simulator.testing import new_ed25519_keys
+from ..trading.prices import format_amount, format_price
 from .common import code_label as _label
 from .common import qty_text
 

@@ -1,7 +1,7 @@
 """``kalshi-fix rearm`` and the halt from the shell the connecting commands share.
 
 ``kalshi-fix kill`` halts the API key on this machine: it writes the key's halt file
-(`kalshi_fix_sansio.haltfile.HaltFile`, in ``--halt-dir``, by default
+(`kalshi_fix_sansio.trading.haltfile.HaltFile`, in ``--halt-dir``, by default
 ``$XDG_STATE_HOME/kalshi-fix`` or ``~/.local/state/kalshi-fix``) before it cancels, so every
 order-entry session of the key a client makes refuses new orders, replaces and quotes (at open,
 and within a second for the sessions already running, which also cancel their own orders).
@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PRODUCT_HELP, PRODUCTS
 
 if TYPE_CHECKING:
-    from ..haltfile import HaltFile
+    from ..trading.haltfile import HaltFile
 
 __all__ = [
     "add_halt_dir_option",
@@ -47,7 +47,7 @@ def add_halt_dir_option(cmd: argparse.ArgumentParser) -> None:
 
 def halt_file_for(args: argparse.Namespace, key_id: str) -> HaltFile:
     """The halt file of ``key_id`` in ``--halt-dir`` (or the default directory)."""
-    from ..haltfile import HaltFile
+    from ..trading.haltfile import HaltFile
 
     return HaltFile(key_id, getattr(args, "halt_dir", None))
 
@@ -55,7 +55,7 @@ def halt_file_for(args: argparse.Namespace, key_id: str) -> HaltFile:
 def halted_text(halt_file: HaltFile) -> str | None:
     """Why the key of ``halt_file`` is halted, in one line, or None when it is not (a file
     that cannot be read halts: fail-closed)."""
-    from ..errors import LocalProtocolError
+    from ..codec.errors import LocalProtocolError
 
     try:
         insecure = halt_file.insecure_dir()

@@ -1,7 +1,7 @@
 """``kalshi-fix kill``: take every open order of an API key off the book, from the shell.
 
 Logs on to each session type given (KalshiNR by default) with the key from the environment
-(as ``logon-test``), runs the kill switch (`kalshi_fix_sansio.killswitch`: one
+(as ``logon-test``), runs the kill switch (`kalshi_fix_sansio.trading.killswitch`: one
 OrderMassCancelRequest on KalshiNR; order-group triggers and single OrderCancelRequests on
 KalshiRT), prints the report of each session and logs out. Every session logs on with
 CancelOrdersOnDisconnect(8013)=Y, so what its own kill could not confirm is cancelled by Kalshi
@@ -9,7 +9,7 @@ at the logout as well; KalshiRT logs on with ResetSeqNumFlag=Y (the process has 
 numbers of the trading one, and needs no resend).
 
 Before it cancels, it halts the key on this machine (``--no-halt``: not): it writes the key's
-halt file (`kalshi_fix_sansio.haltfile`, in ``--halt-dir``), so every order-entry session of
+halt file (`kalshi_fix_sansio.trading.haltfile`, in ``--halt-dir``), so every order-entry session of
 the key a client makes refuses new orders, replaces and quotes, at open and, for the ones
 already running, within a second (they cancel their own orders too), until ``kalshi-fix
 rearm``. After each session's report it counts what the kill took off: orders Canceled while it
@@ -17,7 +17,7 @@ ran, orders already gone (filled, or unknown to the exchange: never live), order
 
 A fresh process knows no order: on KalshiNR the 35=q reaches what the exchange holds for the
 session anyway; ``--from-log`` rebuilds the tracker from the trading process's message log
-(`kalshi_fix_sansio.restore.restore`), so orders are named, followed to their Canceled report,
+(`kalshi_fix_sansio.client.restore.restore`), so orders are named, followed to their Canceled report,
 and cancelled one by one where the 35=q did not reach them (KalshiRT has no 35=q: there the
 log is what says which orders to cancel).
 
@@ -79,7 +79,7 @@ def _tracker(args: argparse.Namespace, key_id: str, session_type: str) -> Any:
     """The tracker rebuilt from ``--from-log`` (None without it)."""
     if not args.from_log:
         return None
-    from ..restore import restore
+    from ..client.restore import restore
 
     restored = restore(
         *args.from_log, product=args.product, key_id=key_id, session_type=session_type
@@ -99,7 +99,7 @@ def kill_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         0 when nothing is left open, 1 when something is (or a session failed), 2 for a usage
         problem.
     """
-    from ..errors import FixError
+    from ..codec.errors import FixError
 
     try:
         normalize(args)

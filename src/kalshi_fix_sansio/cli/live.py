@@ -1,12 +1,12 @@
 """``kalshi-fix logon-test`` and ``kalshi-fix md``: log on to Kalshi (or a mock gateway).
 
 ``logon-test`` logs on, reports the result and logs out; ``md`` streams the top of book of some
-markets (prices in the product's one format, `kalshi_fix_sansio.prices`) and fails, naming the
+markets (prices in the product's one format, `kalshi_fix_sansio.trading.prices`) and fails, naming the
 market, when one gets no market data: Kalshi refused the subscription (35=Y), sent no snapshot
 in time, or sent an empty one (how it answers an unknown ticker) and nothing since. Credentials
 come from the environment; `make_client` builds the blocking client every connecting command
 uses (``kill``, ``order`` and ``cancel`` too). With ``--metrics`` both print the session's
-counters and round-trip figures (`kalshi_fix_sansio.metrics`) every ``--metrics-every`` seconds
+counters and round-trip figures (`kalshi_fix_sansio.observability.metrics`) every ``--metrics-every`` seconds
 and once at the end (``logon-test --metrics --seconds N`` stays logged on N seconds).
 Failures are one line that says what happened and what to do (`failure_text`): library errors
 phrased for Python callers (``allow_unlisted_hosts=True``, ``passphrase=...``) are rephrased
@@ -169,8 +169,8 @@ def make_client(args: argparse.Namespace, endpoints: Mapping[str, tuple[str, int
         LocalProtocolError, KeyLoadError: credentials, host or options refused by the library
             (`cli_text` rephrases them for the command line).
     """
-    from ..adapters import Backoff, Credentials, Endpoint, check_endpoint
-    from ..adapters.blocking import FixClient, MarginFixClient
+    from kalshi_fix_sansio.adapters import Backoff, Credentials, Endpoint, check_endpoint
+    from kalshi_fix_sansio.adapters.blocking import FixClient, MarginFixClient
 
     cls = FixClient if args.product == "prediction" else MarginFixClient
     overrides = {}
@@ -193,7 +193,7 @@ def make_client(args: argparse.Namespace, endpoints: Mapping[str, tuple[str, int
         options["endpoints"] = overrides
     credentials = Credentials.from_env(cls.PRODUCT)
     if getattr(args, "halt_dir", None):  # the key's halt file there, not in the default one
-        from ..haltfile import HaltFile
+        from ..trading.haltfile import HaltFile
 
         options["halt_file"] = HaltFile(credentials.key_id, args.halt_dir)
     return cls(credentials, args.env, **options)
@@ -319,9 +319,9 @@ def _stream_books(
     (Kalshi answers an unknown ticker with an empty snapshot, not a reject)."""
     import time
 
-    from ..book import Books
-    from ..events import ApplicationMessage
-    from ..prices import format_top
+    from ..session.events import ApplicationMessage
+    from ..trading.book import Books
+    from ..trading.prices import format_top
 
     codec = dialect(args.product)
     symbols = list(dict.fromkeys(args.symbols))
@@ -428,7 +428,7 @@ def live_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """
     import time
 
-    from ..errors import FixError
+    from ..codec.errors import FixError
 
     name = "logon-test" if args.command == "logon-test" else "md"
     session_type = "KalshiMD" if name == "md" else args.session

@@ -42,8 +42,8 @@ def _key_files(
     args: argparse.Namespace, workdir: str, err: IO[str]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]] | None:
     """The gateway's keys, the other product's keys, and private key files it generated."""
-    from ..auth import load_public_key_file
-    from ..errors import FixError
+    from ..codec.errors import FixError
+    from ..session.auth import load_public_key_file
 
     keys: dict[str, Any] = {}
     others: dict[str, Any] = {}
@@ -65,7 +65,7 @@ def _key_files(
     if not keys:
         # no key given: the products' well-known mock keys (the other product's is refused by
         # name), and the private key written out so that the printed command line works
-        from ..gateway import mock_api_key, write_mock_api_key
+        from ..simulator.gateway import mock_api_key, write_mock_api_key
 
         other = "margin" if args.product == "prediction" else "prediction"
         key_id, _, public = mock_api_key(args.product)
@@ -170,8 +170,8 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 def _serve_gateway(
     args: argparse.Namespace, workdir: str, out: IO[str], err: IO[str], stop: threading.Event
 ) -> int:
-    from ..gateway import MockGateway, self_signed, server_context
-    from ..gateway.accounts import parse_account
+    from ..simulator.gateway import MockGateway, self_signed, server_context
+    from ..simulator.gateway.accounts import parse_account
 
     found = _key_files(args, workdir, err)
     if found is None:
@@ -257,8 +257,8 @@ def _serve_started(
     close it and write the replay's report."""
     import time
 
-    from ..gateway import GatewayError
-    from ..gateway.rest import RestServer
+    from ..simulator.gateway import GatewayError
+    from ..simulator.gateway.rest import RestServer
 
     try:
         gateway.start_in_thread()
@@ -472,14 +472,14 @@ def admin_command(gateway: Any, line: str) -> str:
     """
     from decimal import Decimal, InvalidOperation
 
-    from ..errors import FixError
+    from ..codec.errors import FixError
 
     words = line.split()
     if not words:
         return ""
     cmd, rest = words[0].lower(), words[1:]
 
-    from ..prices import format_price, format_quantity
+    from ..trading.prices import format_price, format_quantity
 
     def show(level: Any) -> str:  # the one format of every kalshi-fix tool
         if not level:

@@ -1,6 +1,6 @@
 """``kalshi-fix order`` and ``kalshi-fix cancel``: one limit order, or one cancel, from the shell.
 
-``order`` builds a NewOrderSingle with `kalshi_fix_sansio.builders.Requests` (the value ranges
+``order`` builds a NewOrderSingle with `kalshi_fix_sansio.trading.builders.Requests` (the value ranges
 of ``spec/ranges.yaml`` checked as it is built), runs it through an `OrderGate` with the
 pre-trade limits of ``--max-qty`` / ``--max-notional`` (`RiskLimits`: refused before anything
 is sent, the limit named), then logs on to KalshiNR (or KalshiRT) with the key of the
@@ -10,18 +10,18 @@ CancelOrdersOnDisconnect: a resting order stays on the book after the logout.
 
 ``cancel`` builds the OrderCancelRequest of one order, OrigClOrdID from ``--cl-ord-id`` with
 the Symbol and Side Kalshi wants repeated (``--symbol`` / ``--side``, or the trading process's
-message log with ``--from-log``: `kalshi_fix_sansio.restore`, which also gives its OrderID,
+message log with ``--from-log``: `kalshi_fix_sansio.client.restore`, which also gives its OrderID,
 account and parties), sends it with ``session.cancel`` and prints the Canceled report. The
 library never refuses a cancel for a risk limit (taking risk off always goes), so ``cancel``
 takes no limits.
 
 ``order`` refuses while the key is halted from the shell (``kalshi-fix kill`` wrote its halt
-file, `kalshi_fix_sansio.haltfile`; ``kalshi-fix rearm`` removes it): before connecting, and
+file, `kalshi_fix_sansio.trading.haltfile`; ``kalshi-fix rearm`` removes it): before connecting, and
 on the session itself should the halt come while it opens. ``cancel`` is never refused for it.
 
 ``--dry-run`` prints the frame that would be sent (the session's header fields as
 placeholders, secrets redacted) after every local check, and connects to nothing. Prices print
-in the product's one format (`kalshi_fix_sansio.prices`), quantities and codes as the demo
+in the product's one format (`kalshi_fix_sansio.trading.prices`), quantities and codes as the demo
 shows them.
 
 Exit status: 0 Kalshi accepted the order (its acknowledgement: resting, filled, or done for an
@@ -38,8 +38,8 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from ..messagelog import printable
-from ..prices import format_price
+from ..observability.messagelog import printable
+from ..trading.prices import format_price
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -66,7 +66,7 @@ from .live import (
 
 if TYPE_CHECKING:
     from .. import Message, OrderRejected, TrackedOrder
-    from ..risk import RiskLimits
+    from ..trading.risk import RiskLimits
 
 __all__ = ["add_order_parsers", "answer_line", "cancel_command", "order_command"]
 
@@ -217,7 +217,7 @@ def _key_id(args: argparse.Namespace) -> str | None:
 def _dry_run(message: Message, args: argparse.Namespace, out: IO[str], what: str) -> int:
     """Print the frame ``message`` would go in (the session's header fields as placeholders:
     the environment's key id, MsgSeqNum 1, SendingTime now; secrets redacted)."""
-    from ..redaction import redact_frame
+    from ..codec.redaction import redact_frame
 
     codec = dialect(args.product)
     now = datetime.now(timezone.utc)
@@ -252,8 +252,8 @@ def _connected(
     """Log on to ``--session``, run ``send(session)``, print its answer about the order
     ``subject`` (the ClOrdID; or, rejected, what Kalshi said about ``rejected``), log out."""
     from .. import OrderRejected
-    from ..errors import FixError
-    from ..gate import TradingHalted
+    from ..codec.errors import FixError
+    from ..trading.gate import TradingHalted
 
     try:
         client = client_for(args, args.session)
@@ -301,7 +301,7 @@ def _connected(
 
 
 def _limits(args: argparse.Namespace) -> RiskLimits | None:
-    from ..risk import RiskLimits
+    from ..trading.risk import RiskLimits
 
     if args.max_qty is None and args.max_notional is None:
         return None
@@ -315,9 +315,9 @@ def _checked_order(args: argparse.Namespace, limits: RiskLimits | None) -> Messa
         UsageProblem: a value Kalshi's rules refuse (the flag named).
         _Refused: a pre-trade limit refuses it (the limit named).
     """
-    from ..builders import RequestError, Requests
-    from ..gate import OrderGate
-    from ..risk import RiskLimitExceeded
+    from ..trading.builders import RequestError, Requests
+    from ..trading.gate import OrderGate
+    from ..trading.risk import RiskLimitExceeded
 
     if (args.tif == "gtd") != (args.expire_time is not None):
         raise UsageProblem(
@@ -412,7 +412,7 @@ def _logged_order(args: argparse.Namespace, key_id: str | None) -> tuple[Any, An
         UsageProblem: the log cannot be read, or has no such order, or contradicts the flags.
         _Refused: the log has it final: nothing left to cancel.
     """
-    from ..restore import RestoreError, restore
+    from ..client.restore import RestoreError, restore
 
     logs = ", ".join(args.from_log)
     try:
@@ -454,7 +454,7 @@ def cancel_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         the order), no answer in time, already final in the log, or the connection failed,
         2 usage problem.
     """
-    from ..builders import RequestError, Requests
+    from ..trading.builders import RequestError, Requests
 
     tracker = None
     try:

@@ -107,7 +107,7 @@ def replay_models(
     """The gateway's fee and queue models from ``--fees``, ``--queue-model`` and
     ``--queue-seed`` (keyword arguments of `MockGateway`), or exit status 2 after one line on
     ``err`` naming the option (a bad schedule file: its file, line and field)."""
-    from ..gateway import FeeSchedule, FeeScheduleError, queue_model
+    from ..simulator.gateway import FeeSchedule, FeeScheduleError, queue_model
     from .common import EXIT_USAGE
 
     models: dict[str, Any] = {}
@@ -148,7 +148,7 @@ def recording_path(name: str) -> str:
     """A recording a command names: the file, or, for a name of a shipped sample
     (``paper-sample.log``, ``paper-margin-sample.log``) that is not a file here, the sample
     (``backtest``, ``mock-gateway --replay`` and ``replay`` find it alike)."""
-    from ..testing.recordings import sample_path
+    from ..simulator.testing.recordings import sample_path
 
     if name == "-" or os.path.exists(name):
         return name
@@ -171,14 +171,14 @@ def start_replay(gateway: Any, args: argparse.Namespace, err: IO[str]) -> Any:
 
     Says on ``err`` that the recording is being checked (with its size), then checks it; a
     receive time that steps back is a warning line (the replay holds the clock, see
-    `kalshi_fix_sansio.recording`). SIGINT and SIGTERM during the check stop it at once.
+    `kalshi_fix_sansio.simulator.recording`). SIGINT and SIGTERM during the check stop it at once.
 
     Returns:
         The `Replay`, None without ``--replay``, or the exit status after one line on ``err``
         (1: a bad recording, 2: a bad option or ``--report-dir``, 128 + the signal's number:
         130 for Ctrl-C, 143 for SIGTERM during the check).
     """
-    from ..recording import RecordingError
+    from ..simulator.recording import RecordingError
     from .common import EXIT_FAILED, EXIT_USAGE, Interrupted, interrupted_by_signals
 
     if not args.replay:

@@ -13,13 +13,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final
 
-from ..messagelog import PLACEHOLDER, printable
-from ..prices import PRICE_TAGS, QUANTITY_TAGS, format_price, format_quantity
-from ..redaction import SECRET_TAGS
+from ..codec.redaction import SECRET_TAGS
+from ..observability.messagelog import PLACEHOLDER, printable
+from ..trading.prices import PRICE_TAGS, QUANTITY_TAGS, format_price, format_quantity
 
 if TYPE_CHECKING:
     from .. import Defect, FixRecord, Message
-    from ..messagelog import LogPrefix
+    from ..observability.messagelog import LogPrefix
 
 # SessionRejectReason(373) names of the reasons a Defect carries
 _REASONS: Final = {
@@ -129,7 +129,7 @@ def origin(prefix: LogPrefix) -> str:
     ``<<`` received; a session id without ``/`` follows the arrow whole).
 
     Args:
-        prefix: the line's `LogPrefix <kalshi_fix_sansio.messagelog.LogPrefix>`.
+        prefix: the line's `LogPrefix <kalshi_fix_sansio.observability.messagelog.LogPrefix>`.
 
     Returns:
         The text, control characters escaped.
@@ -152,7 +152,7 @@ def render_table(
     """A readable multi-line rendering of one decoded message.
 
     Typed prices (the fields of FIX type PRICE) show in the product's one format
-    (`kalshi_fix_sansio.prices.format_price`: ``$0.40`` on prediction, ``$19.6000`` on margin);
+    (`kalshi_fix_sansio.trading.prices.format_price`: ``$0.40`` on prediction, ``$19.6000`` on margin);
     raw values (fields not in the message, defects) show as on the wire. Secret fields
     (RawData, Signature, Password, NewPassword) show as ``<redacted N bytes>``; each defect is a
     line starting with ``!``. A message read from a line of the adapters' message log names
@@ -170,7 +170,7 @@ def render_table(
     Returns:
         The text, without a trailing newline.
     """
-    from ..spec import FIELDS
+    from ..codec.spec import FIELDS
 
     product = product or _product(msg)
     notes = []
@@ -226,7 +226,7 @@ def render_json(
     Returns:
         The JSON text.
     """
-    from ..spec import FIELDS
+    from ..codec.spec import FIELDS
 
     body = _plain(msg.to_dict())
     for tag, raw in _trailer(msg):

@@ -1,10 +1,10 @@
 """``kalshi-fix replay``: rebuild orders, positions and books from a FIX message log.
 
-Reads the log and feeds it through the code `kalshi_fix_sansio.restore` runs for a warm
+Reads the log and feeds it through the code `kalshi_fix_sansio.client.restore` runs for a warm
 restart (`LogReader` reads any input ``kalshi-fix decode`` reads, secrets masked; `Replay` feeds
 an `OrderTracker` and a `Books`), and prints the orders, positions, books and recent trades as
 they stood at the end, at a moment (``--at TIME``), or after every message (``--step``). The
-text shows prices in the product's one format (`kalshi_fix_sansio.prices`: ``$0.42`` on
+text shows prices in the product's one format (`kalshi_fix_sansio.trading.prices`: ``$0.42`` on
 prediction, ``$19.5000`` on margin); ``--json`` keeps exact decimal strings. See docs/replay.md.
 """
 
@@ -18,9 +18,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from ..messagelog import printable
-from ..prices import PRICE_TAGS, QUANTITY_TAGS, format_amount, format_price, format_quantity
-from ..restore import (
+from ..client.restore import (
     Accounts,
     Changes,
     Entry,
@@ -30,7 +28,9 @@ from ..restore import (
     RestoreError,
     parse_time,
 )
-from ..spec import FIELDS
+from ..codec.spec import FIELDS
+from ..observability.messagelog import printable
+from ..trading.prices import PRICE_TAGS, QUANTITY_TAGS, format_amount, format_price, format_quantity
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -48,8 +48,8 @@ from .paper import recording_path
 
 if TYPE_CHECKING:
     from .. import Message
-    from ..book import Book, Trade
-    from ..tracker import Fill, Position, TrackedOrder
+    from ..trading.book import Book, Trade
+    from ..trading.tracker import Fill, Position, TrackedOrder
 
 __all__ = [
     "JSON_SCHEMA_VERSION",
@@ -517,7 +517,7 @@ def replay_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     Returns:
         0 when every frame was read, 1 when some input could not be parsed (skipped; the state
-        is printed; a line longer than `kalshi_fix_sansio.messagelog.MAX_LINE_BYTES` ends the
+        is printed; a line longer than `kalshi_fix_sansio.observability.messagelog.MAX_LINE_BYTES` ends the
         reading there) or it held no FIX message, 2 when the input cannot be read, or it holds
         the orders of several API keys and ``--key-id`` does not choose one (or names none of
         them), 130 / 143 when SIGINT / SIGTERM stopped it (one line, no state printed).

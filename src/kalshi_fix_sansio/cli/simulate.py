@@ -1,7 +1,7 @@
 """``kalshi-fix simulate``: deterministic simulation testing from the shell.
 
 Runs the generated fault schedule of each seed (``--seeds FIRST:END``, or ``--runs N`` from
-``--first``) against the mock exchange in memory (`kalshi_fix_sansio.testing.dst`), on
+``--first``) against the mock exchange in memory (`kalshi_fix_sansio.simulator.testing.dst`), on
 ``--jobs`` local processes or a Dask cluster (``--engine dask``), and prints a summary line
 (runs, failures, runs per CPU second); each failure prints its seed, the promise it broke, the
 command that replays it and, unless ``--no-shrink``, its shrunk schedule and that one's
@@ -17,7 +17,7 @@ import argparse
 import re
 from typing import IO, Any
 
-from ..errors import LocalProtocolError
+from ..codec.errors import LocalProtocolError
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
 
 __all__ = ["add_simulate_parser", "simulate_command"]
@@ -70,7 +70,7 @@ def _seeds(args: argparse.Namespace) -> range:
 
 def simulate_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Run ``kalshi-fix simulate`` (see the module docstring)."""
-    from ..testing import dst
+    from ..simulator.testing import dst
 
     try:
         kinds = None if args.kinds is None else [k for k in args.kinds.split(",") if k]

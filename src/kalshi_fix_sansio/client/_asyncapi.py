@@ -1,0 +1,287 @@
+"""The awaitable reading API of the asyncio and trio sessions (over `SessionBase`).
+
+`AsyncAPI` adds the reading API both async adapters share (`next_event`, ``events``,
+``async for``, `wait_for`, `send_when_allowed`, `run`, `place`, `cancel`, `kill`): each awaits
+one of the core's waits (`kalshi_fix_sansio.client._callers`), run by its pump's `AsyncPump.drive`.
+`deliver` runs the callbacks in the session's task; `AsyncKillAll` is the clients'
+``kill_all``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol, TypeVar
+
+from ..codec._message import Message
+from ..session.events import Event
+from ..trading._cancelrequest import cancel_request
+from ..trading.gate import TradingHalt
+from ..trading.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
+from ..trading.tracker import TrackedOrder
+from . import _callers as waits
+from ._callers import Wait
+from ._sessionbase import (
+    KILL_TIMEOUT,
+    PLACE_TIMEOUT,
+    SessionBase,
+    Until,
+    start_kills,
+)
+from .driver import Driver
+
+__all__ = ["AsyncAPI", "AsyncKillAll", "AsyncPump", "deliver", "kill_sessions"]
+
+T = TypeVar("T")
+
+
+class AsyncPump(Protocol):
+    """What the awaitable API asks of its adapter's pump."""
+
+    def now(self) -> float:
+        """The loop's monotonic clock, which times every wait."""
+
+    async def drive(self, wait: Wait[T]) -> T:
+        """Run ``wait`` to its end, waiting for each change (and clean it up if cancelled)."""
+
+    def wake(self) -> None:
+        """Something changed: the waiting callers and the session's task look again."""
+
+
+class AsyncAPI(SessionBase):
+    """The asyncio and trio sessions: `SessionBase` plus the awaitable reading API."""
+
+    _pump: AsyncPump
+
+    async def next_event(self, timeout: float | None = None) -> Event | None:
+        """The next event, waiting up to ``timeout`` seconds (None: until one comes).
+
+        Raises:
+            LogonRefused, ConnectionFailed, TransportError: the session ended (after the
+                events queued before that were returned).
+        """
+        pump = self._pump
+        return await pump.drive(waits.WaitEvent(self._host, waits.any_event, timeout, pump.now()))
+
+    async def events(self, timeout: float | None = None) -> AsyncIterator[Event]:
+        """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
+        while (event := await self.next_event(timeout)) is not None:
+            yield event
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self.events()
+
+    async def wait_for(
+        self, predicate: Callable[[Event], bool], timeout: float | None, send: Message | None = None
+    ) -> Event:
+        """Optionally send a message, then wait for an event satisfying ``predicate``.
+
+        Events skipped meanwhile stay queued, in order.
+
+        Raises:
+            TimeoutError: none came within ``timeout`` seconds (None: wait forever).
+            LogonRefused, ConnectionFailed, TransportError: the session ended first.
+        """
+        if send is not None:
+            await self.send_when_allowed(send)
+        pump = self._pump
+        event = await pump.drive(waits.WaitEvent(self._host, predicate, timeout, pump.now()))
+        return waits.matched(event, timeout)
+
+    async def send_when_allowed(self, message: Message, *, resubscribe: bool = False) -> int:
+        """`send`, first waiting as long as the core says the rate limiter needs to take
+        ``message`` (``rate_limit="wait"``, the default; with ``"raise"``: as `send`).
+
+        Raises:
+            RateLimitExceeded: ``rate_limit="raise"`` and no tokens now, or it never fits.
+            TransportError, LocalProtocolError, EncodeError: as `send`.
+        """
+        pump = self._pump
+        wait = waits.PacedSend(self._host, message, pump.now(), resubscribe=resubscribe)
+        return await pump.drive(wait)
+
+    async def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Wait until ``until()`` is true or the session ends (for ``on_event`` users).
+
+        Raises:
+            LogonRefused, ConnectionFailed, TransportError: the session failed.
+        """
+        await self._pump.drive(waits.Until(self._host, lambda: until is not None and until()))
+        self._host.check_failed()
+
+    async def place(
+        self, order: Message, *, timeout: float | None = PLACE_TIMEOUT, until: Until = "ack"
+    ) -> TrackedOrder:
+        """Send a NewOrderSingle (or OrderCancelReplaceRequest) and wait for Kalshi's answer.
+
+        Args:
+            order: the order (its ClOrdID must be new to ``tracker``).
+            timeout: seconds to wait (None: forever).
+            until: ``"ack"``: until acknowledged (New, a fill, Replaced) or already final;
+                ``"filled"``: until final (filled, canceled, expired; a replace is followed).
+
+        Returns:
+            A snapshot of the tracked order (``status`` says which state ended the wait).
+
+        Raises:
+            OrderRejected: Kalshi rejected it (150=8, 35=9 or 35=j), with its reason.
+            TimeoutError: no answer in time (the order stays tracked).
+            RateLimitExceeded: ``rate_limit="raise"`` and the rate limiter cannot take it now
+                (with ``"wait"``, the default, it waits first: not counted in ``timeout``).
+            LogonRefused, ConnectionFailed, TransportError: the session ended first.
+        """
+        host, pump = self._host, self._pump
+        waiter = host.waiter(order, until)
+        return await pump.drive(waits.Settle(host, waiter, order, timeout, pump.now()))
+
+    async def cancel(
+        self, request: Message | TrackedOrder | str, *, timeout: float | None = PLACE_TIMEOUT
+    ) -> TrackedOrder:
+        """Cancel an order and wait for its answer: the order's Canceled report.
+
+        Args:
+            request: an OrderCancelRequest (e.g. ``Requests(...).cancel(order)``), or the open
+                order to cancel: its ClOrdID (``str``) or its `TrackedOrder` (what `place`
+                returned). For those, the request is built from the order as this session's
+                tracker has it now (`Requests.cancel
+                <kalshi_fix_sansio.trading.builders.Requests.cancel>`, a new ClOrdID).
+            timeout: seconds to wait (None: forever).
+
+        Returns:
+            A snapshot of the order (looked up through the request's ClOrdID).
+
+        Raises:
+            OrderRejected: an OrderCancelReject (35=9) or 35=j answered it.
+            TimeoutError: no answer in time.
+            RateLimitExceeded: as `place`.
+            LocalProtocolError: ``request`` is another message or type, or the tracker knows no
+                order by that ClOrdID, or the order is not open (the message says which).
+        """
+        host, pump = self._host, self._pump
+        request = cancel_request(self, request)
+        waiter = host.waiter(request)
+        return await pump.drive(waits.Settle(host, waiter, request, timeout, pump.now()))
+
+    async def kill(
+        self,
+        *,
+        timeout: float | None = KILL_TIMEOUT,
+        halt: bool = True,
+        use_groups: bool = True,
+        fallback_after: float = DEFAULT_FALLBACK_AFTER,
+        confirm: bool | None = None,
+    ) -> KillReport:
+        """Take every open order of this session off the book by the fastest documented means
+        (`kalshi_fix_sansio.trading.killswitch`: one 35=q on KalshiNR; order-group triggers and single
+        35=F on KalshiRT) and wait until the tracker shows none open.
+
+        With the connection down, it waits for the supervisor's reconnect, then acts (within
+        ``timeout``). Never raises for what Kalshi answers: the report says it.
+
+        Args:
+            timeout: seconds to wait (None: until done or the session ends).
+            halt: also refuse new orders and replaces (`TradingHalted`) until `rearm`.
+            use_groups: trigger order groups where 35=q is not available.
+            fallback_after: seconds before an order a 35=q or a trigger did not cancel gets
+                its own 35=F.
+            confirm: once the tracker shows nothing open, wait for a drop-copy replay
+                (EventResendRequest from the cursor) to confirm it, cancelling what it reveals
+                open; None: on a session that catches up (KalshiNR, ``catch_up`` on). The
+                report's ``confirmed`` says how it went.
+
+        Returns:
+            The `KillReport`: done, or what is still open and why.
+
+        Raises:
+            LocalProtocolError: the session was never opened.
+        """
+        return (
+            await kill_sessions(
+                [self],
+                timeout=timeout,
+                halt=halt,
+                use_groups=use_groups,
+                fallback_after=fallback_after,
+                confirm=confirm,
+                check=False,
+            )
+        )[0]
+
+    async def _await_logon(self, close: Callable[[], Any]) -> None:
+        """`open`'s wait for the Logon: when the session ends first, ``close`` it and raise why."""
+        host = self._host
+        if not await self._pump.drive(waits.Until(host, host.logged_on)):
+            await close()
+            raise host.closed_error()
+
+
+async def deliver(session: SessionBase, sup: Driver, pump: AsyncPump) -> None:
+    """Run ``session``'s callbacks in its task: ``on_event`` with every unread event,
+    ``on_reconnect`` when due, an awaitable result awaited (reading goes on meanwhile: the
+    driver keeps the tracker and the books current); then wake whoever waits on what they
+    did."""
+    ran = False
+    delivery = session._host.delivery
+    while delivery.due(sup):
+        event, reconnected = delivery.take_callback(sup.next_event_with_time)
+        if event is not None and session.on_event is not None:
+            result = session.on_event(event)
+            if inspect.isawaitable(result):
+                await result
+        if reconnected and session.on_reconnect is not None:
+            result = session.on_reconnect(session)
+            if inspect.isawaitable(result):
+                await result
+        ran = True
+    if ran:
+        pump.wake()
+
+
+class AsyncKillAll:
+    """``kill_all`` of the asyncio and trio clients (mixed into their `ClientBase`)."""
+
+    _made_sessions: Callable[[], list[Any]]
+    _halt: TradingHalt
+
+    async def kill_all(
+        self,
+        *,
+        timeout: float | None = KILL_TIMEOUT,
+        halt: bool = True,
+        use_groups: bool = True,
+        fallback_after: float = DEFAULT_FALLBACK_AFTER,
+        confirm: bool | None = None,
+    ) -> list[KillReport]:
+        """``await session.kill(...)`` on every open order-entry session this client made, at
+        once (one deadline for all).
+
+        Returns:
+            One `KillReport` per session killed (none open: an empty list).
+        """
+        if halt:  # every session of the client, those opened later too, until rearm()
+            self._halt.halt("the client's kill_all()")
+        return await kill_sessions(
+            self._made_sessions(),
+            timeout=timeout,
+            halt=halt,
+            use_groups=use_groups,
+            fallback_after=fallback_after,
+            confirm=confirm,
+        )
+
+
+async def kill_sessions(
+    sessions: list[AsyncAPI], *, timeout: float | None, check: bool = True, **options: Any
+) -> list[KillReport]:
+    """Start the kill on every session (``check``: the open order-entry ones among them) at
+    once, then wait for all of them (one deadline)."""
+    started = start_kills(sessions, check, options)
+    if not started:
+        return []
+    now = started[0][0]._pump.now()
+    deadline = math.inf if timeout is None else now + timeout
+    for session, kill in started:
+        pump = session._pump
+        await pump.drive(waits.AwaitKill(session._host, kill, deadline, pump.now()))
+    return [session._host.kill_report(kill) for session, kill in started]

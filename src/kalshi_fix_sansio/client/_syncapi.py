@@ -1,0 +1,217 @@
+"""The blocking reading API of a session (over `SessionBase`), as `_async` is the awaitable one.
+
+`SyncAPI` gives ``next_event``, ``events``, `wait_for`, `run`, `send` (paced), `place`,
+`cancel` and `kill`: each runs one of the core's waits (`kalshi_fix_sansio.client._callers`: what
+the wait waits for, its timeout, what ends it) with its pump's one blocking primitive,
+`SyncPump.drive`. `SyncKillAll` is the clients' ``kill_all``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, TypeVar
+
+from ..codec._message import Message
+from ..session.events import Event
+from ..trading._cancelrequest import cancel_request
+from ..trading.gate import TradingHalt
+from ..trading.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
+from ..trading.tracker import TrackedOrder
+from . import _callers as waits
+from ._callers import Wait
+from ._sessionbase import (
+    KILL_TIMEOUT,
+    PLACE_TIMEOUT,
+    SessionBase,
+    Until,
+    start_kills,
+)
+
+__all__ = ["SyncAPI", "SyncKillAll", "SyncPump", "kill_sessions"]
+
+T = TypeVar("T")
+
+
+class SyncPump(Protocol):
+    """What the blocking API asks of its adapter's pump."""
+
+    def now(self) -> float:
+        """The wait clock (monotonic seconds), which times every wait."""
+
+    def drive(self, wait: Wait[T]) -> T:
+        """Run ``wait`` to its end, waiting for each change (reading the socket meanwhile)."""
+
+    def dispatching(self) -> bool:
+        """Callbacks are still to run (or may come) for the current open."""
+
+
+class SyncAPI(SessionBase):
+    """The blocking session's API: `SessionBase` plus the blocking waits, run by `_pump`."""
+
+    _OPEN_HINT = "use the session as a context manager first"
+    _pump: SyncPump
+
+    def next_event(self, timeout: float | None = None) -> Event | None:
+        """The next event, waiting up to ``timeout`` seconds (None: until one comes); then as
+        `AsyncAPI.next_event <kalshi_fix_sansio.client.pump.AsyncAPI.next_event>`,
+        blocking."""
+        pump = self._pump
+        return pump.drive(waits.WaitEvent(self._host, waits.any_event, timeout, pump.now()))
+
+    def events(self, timeout: float | None = None) -> Iterator[Event]:
+        """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
+        while (event := self.next_event(timeout)) is not None:
+            yield event
+
+    def wait_for(
+        self, predicate: Callable[[Event], bool], timeout: float | None, send: Message | None = None
+    ) -> Event:
+        """Optionally send a message (paced, as `send`), then wait for an event satisfying
+        ``predicate``, as `AsyncAPI.wait_for
+        <kalshi_fix_sansio.client.pump.AsyncAPI.wait_for>` (skipped events stay
+        queued, in order; `TimeoutError`), blocking."""
+        if send is not None:
+            self.send(send)
+        pump = self._pump
+        wait = waits.WaitEvent(self._host, predicate, timeout, pump.now())
+        return waits.matched(pump.drive(wait), timeout)
+
+    def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Wait until ``until()`` is true or the session ends (for ``on_event`` users; the last
+        callbacks run first); raises what made it fail (`LogonRefused`, `ConnectionFailed`,
+        `TransportError`)."""
+        pump = self._pump
+        done = waits.Until(self._host, lambda: until is not None and until(), pump.dispatching)
+        pump.drive(done)
+        self._host.check_failed()
+
+    def send(self, message: Message, *, resubscribe: bool = False) -> int:
+        """Send an application message now, as `SessionBase.send
+        <kalshi_fix_sansio.client.pump.SessionBase.send>`; with a rate limiter and
+        ``rate_limit="wait"`` (the default) it first waits as long as the core says its tokens
+        need (reading the socket meanwhile; in ``on_event``, that holds up the callbacks).
+
+        Raises:
+            RateLimitExceeded: ``rate_limit="raise"`` and no tokens now, or it never fits.
+            TransportError, LocalProtocolError, EncodeError: as `SessionBase.send`.
+        """
+        host = self._host
+        seq, _ = host.offer(message, resubscribe=resubscribe)
+        if seq is not None:  # the usual case: no wait to run
+            return seq
+        pump = self._pump
+        return pump.drive(waits.PacedSend(host, message, pump.now(), resubscribe=resubscribe))
+
+    def place(
+        self, order: Message, *, timeout: float | None = PLACE_TIMEOUT, until: Until = "ack"
+    ) -> TrackedOrder:
+        """Send a NewOrderSingle (or OrderCancelReplaceRequest) and wait for Kalshi's answer.
+
+        As `AsyncAPI.place <kalshi_fix_sansio.client.pump.AsyncAPI.place>`
+        (``until="ack"`` or ``"filled"``; a rate-limit wait first), blocking.
+
+        Raises:
+            OrderRejected: Kalshi rejected it (150=8, 35=9 or 35=j), with its reason.
+            TimeoutError: no answer in time (the order stays tracked).
+            RateLimitExceeded: ``rate_limit="raise"`` and no tokens now.
+        """
+        host, pump = self._host, self._pump
+        waiter = host.waiter(order, until)
+        return pump.drive(waits.Settle(host, waiter, order, timeout, pump.now()))
+
+    def cancel(
+        self, request: Message | TrackedOrder | str, *, timeout: float | None = PLACE_TIMEOUT
+    ) -> TrackedOrder:
+        """Cancel an order and wait for its Canceled report (or `OrderRejected`).
+
+        As `AsyncAPI.cancel <kalshi_fix_sansio.client.pump.AsyncAPI.cancel>` (an
+        OrderCancelRequest, or the open order's ClOrdID or `TrackedOrder`), blocking.
+
+        Raises:
+            OrderRejected: an OrderCancelReject (35=9) or 35=j answered it.
+            TimeoutError: no answer in time.
+            LocalProtocolError: not a cancel, or no open order of this session by that ClOrdID.
+        """
+        host, pump = self._host, self._pump
+        request = cancel_request(self, request)
+        waiter = host.waiter(request)
+        return pump.drive(waits.Settle(host, waiter, request, timeout, pump.now()))
+
+    def kill(
+        self,
+        *,
+        timeout: float | None = KILL_TIMEOUT,
+        halt: bool = True,
+        use_groups: bool = True,
+        fallback_after: float = DEFAULT_FALLBACK_AFTER,
+        confirm: bool | None = None,
+    ) -> KillReport:
+        """Take every open order of this session off the book and wait until none is open.
+
+        As `AsyncAPI.kill <kalshi_fix_sansio.client.pump.AsyncAPI.kill>` (one 35=q
+        on KalshiNR; order-group triggers and single 35=F on KalshiRT; with the connection
+        down it waits for the reconnect; ``confirm``: a drop-copy replay confirms nothing is
+        open, by default where the session catches up), blocking.
+
+        Returns:
+            The `KillReport`: done, or what is still open and why.
+        """
+        return kill_sessions(
+            [self],
+            timeout=timeout,
+            halt=halt,
+            use_groups=use_groups,
+            fallback_after=fallback_after,
+            confirm=confirm,
+            check=False,
+        )[0]
+
+
+def kill_sessions(
+    sessions: list[Any], *, timeout: float | None, check: bool = True, **options: Any
+) -> list[KillReport]:
+    """Start the kill on every session (``check``: the open order-entry ones among them) at
+    once, then wait for all of them (one deadline)."""
+    started = start_kills(sessions, check, options)
+    if not started:
+        return []
+    now = started[0][0]._pump.now()
+    deadline = math.inf if timeout is None else now + timeout
+    for session, kill in started:
+        pump = session._pump
+        pump.drive(waits.AwaitKill(session._host, kill, deadline, pump.now()))
+    return [session._host.kill_report(kill) for session, kill in started]
+
+
+class SyncKillAll:
+    """``kill_all`` of the blocking clients (mixed into their `ClientBase`)."""
+
+    _made_sessions: Callable[[], list[Any]]
+    _halt: TradingHalt
+
+    def kill_all(
+        self,
+        *,
+        timeout: float | None = KILL_TIMEOUT,
+        halt: bool = True,
+        use_groups: bool = True,
+        fallback_after: float = DEFAULT_FALLBACK_AFTER,
+        confirm: bool | None = None,
+    ) -> list[KillReport]:
+        """`BlockingSession.kill <kalshi_fix_sansio.adapters.blocking.BlockingSession.kill>` on
+        every open order-entry session this client made, at once (one deadline for all).
+
+        Returns:
+            One `KillReport` per session killed (none open: an empty list).
+        """
+        if halt:  # every session of the client, those opened later too, until rearm()
+            self._halt.halt("the client's kill_all()")
+        return kill_sessions(
+            self._made_sessions(),
+            timeout=timeout,
+            halt=halt,
+            use_groups=use_groups,
+            fallback_after=fallback_after,
+            confirm=confirm,
+        )

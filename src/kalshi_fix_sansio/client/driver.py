@@ -1,0 +1,768 @@
+"""The sans-IO driver: one session's supervisor, order tracker, books, catch-up and event queue.
+
+Between the connection `Supervisor` and an event loop sits one `Driver`. It takes the same I/O
+facts as the supervisor (`start`, `connection_made`, `connection_failed`, `receive_data`,
+`connection_lost`, `handle_timer`, `send`, `close`, each with ``now``) and gives the same
+outputs (`data_to_send`, `connect_at`, `wants_transport`, `next_deadline`, `failure`), and
+after every input it takes every event the supervisor produced, at once, and:
+
+* feeds the `OrderTracker` (``driver.tracker``) and, on market-data sessions, the `Books`
+  (``driver.books``): the order state and the books are current where the bytes are read,
+  whatever the application does;
+* runs drop-copy catch-up (`kalshi_fix_sansio.trading.catchup.CatchUp`) on sessions without
+  retransmission: after every reconnect (and at the first Logon when started from a saved
+  cursor) it sends EventResendRequests from the last ExecIDs seen, and says in an event
+  whether the order state is whole again;
+* queues the events for the application under a `QueuePolicy`: reading never pauses because
+  the application is slow, so heartbeats and liveness never fail for it. Order-entry,
+  drop-copy and post-trade events are never dropped: when more than
+  ``QueuePolicy.max_events`` wait unread, the driver logs out and fails with a named
+  `EventQueueOverflow` (after the events before it). Market-data book messages (35=W / 35=X)
+  are folded when more than ``QueuePolicy.max_market_data`` wait: the books are current,
+  one `MarketDataFolded` says how many were folded. When the oldest unread event has waited
+  ``QueuePolicy.lag_warning`` seconds, a `FallingBehind` goes to the front of the queue.
+
+It also keeps ``driver.metrics`` (`kalshi_fix_sansio.observability.metrics.SessionMetrics`) current: messages
+and bytes in and out, rejects, events, queue depth and order round trips, timed with the ``now``
+of each input; and each queued event keeps that ``now`` as its receive time
+(`next_event_with_time`).
+
+Every order-creating message, on any path (the driver's ``send``, the `Supervisor`'s, the
+`Session`'s, re-subscriptions, the kill switch), passes the session's `OrderGate`
+(``driver.gate``, `kalshi_fix_sansio.trading.gate`; the driver puts one in its session config when the
+config has none): the halt of the kill switch, the live-ClOrdID rule and, with
+``risk_limits``, the pre-trade `RiskChecker` (`kalshi_fix_sansio.trading.risk`) refuse before anything
+is encoded, sequenced, stored or sent; order messages (35=D, 35=G, 35=F) are recorded in the
+tracker before they go out (and forgotten if they cannot go).
+
+A halt set outside the process (``halt_source``: a client's
+`HaltFile <kalshi_fix_sansio.trading.haltfile.HaltFile>`, written by ``kalshi-fix kill``) is asked at
+`start` and then on the driver's own timer, never per order; while it holds, the gate refuses
+as when halted (`OutsideHalt` says when it begins and lifts).
+
+An adapter therefore only moves bytes, does TLS, sleeps and hands events from `next_event` to
+the application; ``place()`` / ``cancel()`` wait on the tracker, never on the queue.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from ..codec._message import Message
+from ..codec.errors import FixError, LocalProtocolError
+from ..observability.metrics import SessionMetrics
+from ..rest.reconcile import Reconciliation, RestOptions, wants_reconciliation
+from ..session.config import SessionConfig
+from ..session.events import ApplicationMessage, Event
+from ..session.machine import Session
+from ..session.store import StoreError
+from ..trading.book import Books
+from ..trading.catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
+from ..trading.gate import OrderGate, TradingHalt
+from ..trading.killswitch import (
+    DEFAULT_FALLBACK_AFTER,
+    HaltSource,
+    KillSwitch,
+    OutsideHalt,
+    cancels_orders,
+)
+from ..trading.risk import BookSource, RiskChecker, RiskLimits
+from ..trading.tracker import OrderTracker
+from ._credentials import Credentials
+from ._desk import OrderDesk, OrderWaiter
+from ._driverrest import RestDriving
+from ._loop import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
+from ._moved import Moved
+from ._queue import (
+    BOOK_TYPES,
+    DEFAULT_MAX_EVENTS,
+    DEFAULT_MAX_MARKET_DATA,
+    EventQueueOverflow,
+    EventsNotRead,
+    FallingBehind,
+    MarketDataFolded,
+    QueuePolicy,
+    TrackingFailed,
+    book_symbols,
+    is_book,
+)
+from .account import Account
+from .steps import Action, Fact, Kill, Send, Write
+from .supervisor import Backoff, Supervisor, SupervisorState
+
+__all__ = [
+    "DEFAULT_MAX_BUFFERED",
+    "DEFAULT_MAX_EVENTS",
+    "DEFAULT_MAX_MARKET_DATA",
+    "Driver",
+    "EventQueueOverflow",
+    "EventsNotRead",
+    "FallingBehind",
+    "MarketDataFolded",
+    "OrderWaiter",
+    "QueuePolicy",
+    "TrackingFailed",
+]
+
+
+_NOTHING: tuple[Action, ...] = ()
+_RECONCILE_ON = frozenset({CatchUpFailed, OrdersUnknown})  # `wants_reconciliation`'s events
+
+
+class Driver(RestDriving):
+    """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
+
+    Args:
+        config: the session config (initiator).
+        backoff: reconnect delays (the driver's own; see `Supervisor`).
+        reconnect: reconnect after a logged-on connection is lost.
+        maintenance_reset: see `Supervisor`.
+        peer: how errors name the other end.
+        tracker: an order tracker to keep current (e.g. a restored one); a new one if None.
+        cursor: where drop-copy catch-up resumes (e.g. restored); the first Logon catches up
+            when it holds an ExecID.
+        catch_up: recover missed ExecutionReports after reconnects; None: on where the session
+            type has no retransmission and may request a replay itself (`catches_up`).
+        policy: the event queue's `QueuePolicy`.
+        risk_limits: pre-trade `RiskLimits` checked in `send` (None: none; settable later as
+            ``driver.gate.risk_limits``).
+        risk_books: the `Books` (or an object with ``books``, e.g. a market-data session) the
+            ``max_price_distance`` limit reads (settable later as ``driver.gate.risk_books``).
+        metrics: the `SessionMetrics` to keep current (e.g. one kept across opens); a new
+            one if None.
+        write_timeout: seconds bytes may wait for a peer that does not read before the
+            connection counts as lost (`write_buffered`); None: no limit.
+        max_buffered: most bytes that may wait for the peer (`write_buffered`).
+        halt: the `TradingHalt` of this driver's gate (e.g. one kept across opens); a new one
+            if None.
+        shared_halt: a `TradingHalt` shared with other sessions (a client's ``kill_all``).
+        halt_source: a halt set outside the process (`HaltSource`: a client's
+            `HaltFile <kalshi_fix_sansio.trading.haltfile.HaltFile>`, the halt of a kill from the
+            shell), asked at `start` and every ``halt_source.interval`` seconds on the
+            driver's timer (never per order). While it answers a reason, ``outside_halt``
+            holds it and messages that can create a position are refused (`TradingHalted`);
+            `rearm` does not lift it. A halt that begins after `start` also starts a `kill`
+            of this session's orders (``halt=False``: the outside halt refuses already), on a
+            session that can cancel. Each change is an `OutsideHalt` event.
+        outside_halt: the `TradingHalt` the ``halt_source`` sets (e.g. one shared by a
+            client's sessions); a new one if None.
+        account: the `Account <kalshi_fix_sansio.client.account.Account>` of the session's key (its
+            Logon budget and order; the `Supervisor`'s ``account``).
+        rest: reconcile ``tracker`` from Kalshi's REST API (`RestOptions`) when catch-up cannot
+            make it whole (and on `reconcile`); its requests are sent through `rest_request`
+            / `rest_response` by an I/O part (`kalshi_fix_sansio.adapters.rest`).
+
+    Raises:
+        LocalProtocolError: the config is an acceptor's, ``catch_up=True`` on a session type
+            that cannot request a replay, ``risk_limits`` is not a `RiskLimits`, or the
+            config's `OrderGate` keeps another tracker than ``tracker``.
+    """
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        *,
+        backoff: Backoff | None = None,
+        reconnect: bool = True,
+        maintenance_reset: bool = False,
+        peer: object = "the gateway",
+        tracker: OrderTracker | None = None,
+        cursor: ExecCursor | None = None,
+        catch_up: bool | None = None,
+        policy: QueuePolicy | None = None,
+        risk_limits: RiskLimits | None = None,
+        risk_books: Books | BookSource | None = None,
+        metrics: SessionMetrics | None = None,
+        write_timeout: float | None = None,
+        max_buffered: int = DEFAULT_MAX_BUFFERED,
+        halt: TradingHalt | None = None,
+        shared_halt: TradingHalt | None = None,
+        halt_source: HaltSource | None = None,
+        outside_halt: TradingHalt | None = None,
+        account: Account | None = None,
+        rest: RestOptions | None = None,
+    ) -> None:
+        if rest is not None and not isinstance(rest, RestOptions):
+            raise LocalProtocolError(f"rest must be RestOptions or None, got {rest!r}")
+        if halt_source is not None:
+            interval = getattr(halt_source, "interval", None)
+            if (
+                isinstance(interval, bool)
+                or not isinstance(interval, (int, float))
+                or not 0 < interval < math.inf
+            ):
+                raise LocalProtocolError(
+                    f"halt_source.interval must be seconds > 0, got {interval!r}"
+                )
+            if outside_halt is None:
+                outside_halt = TradingHalt()
+        if metrics is None:
+            metrics = SessionMetrics(config.product, config.session_type, config.sender_comp_id)
+        gate = config.order_gate
+        if gate is None:
+            gate = OrderGate(
+                config.product,
+                tracker=tracker,
+                halt=halt,
+                shared_halt=shared_halt,
+                risk_books=risk_books,
+                metrics=metrics,
+                outside_halt=outside_halt,
+            )
+            config = attrs.evolve(config, order_gate=gate)
+        else:
+            if tracker is not None and tracker is not gate.tracker:
+                raise LocalProtocolError(
+                    "tracker: the config's OrderGate keeps another OrderTracker (give it to "
+                    "the gate)"
+                )
+            if gate.metrics is None:
+                gate.metrics = metrics
+            if outside_halt is not None:
+                gate.outside_halt = outside_halt
+        self.gate = gate
+        """The `OrderGate` every order-creating message of this session passes."""
+        self.supervisor = Supervisor(
+            config,
+            backoff=backoff,
+            reconnect=reconnect,
+            maintenance_reset=maintenance_reset,
+            peer=peer,
+            account=account,
+        )
+        self.config = config
+        self.policy = policy if policy is not None else QueuePolicy()
+        self.tracker: OrderTracker = gate.tracker
+        """Orders, fills and positions, fed with every event as it is read."""
+        possible = catches_up(config)
+        if cursor and not possible:
+            raise LocalProtocolError(
+                f"cursor: {config.session_type} ({config.product}) does not catch up with "
+                "drop copy, so an ExecCursor would be ignored (give it to a KalshiNR session)"
+            )
+        if catch_up and not possible:
+            raise LocalProtocolError(
+                f"catch_up=True: {config.session_type} ({config.product}) cannot request a "
+                "replay of missed ExecutionReports (drop-copy catch-up runs on KalshiNR; "
+                "KalshiRT recovers by ResendRequest)"
+            )
+        catch_up_part = CatchUp(cursor, enabled=catch_up is not False) if possible else None
+        self.desk = OrderDesk(
+            config, self.supervisor, gate, metrics, catch_up_part, emit=self._emit, put=self._put
+        )
+        """The order desk: tracker, books, gate memory, catch-up and the kill switch, fed with
+        every event as it is read (`kalshi_fix_sansio.client._desk`)."""
+        self.books: Books | None = self.desk.books
+        """The order books of a market-data session (None on other session types)."""
+        self.catch_up: CatchUp | None = catch_up_part
+        """The drop-copy catch-up of this session (None where the session type has none)."""
+        self.rest_options = rest
+        self.reconciliation: Reconciliation | None = None
+        """REST reconciliation of ``tracker`` (None without ``rest``)."""
+        if rest is not None:
+            self.reconciliation = rest.build(
+                self.tracker,
+                Credentials(config.sender_comp_id, config.signer),
+                config.product,
+                catch_up_part.replayed if catch_up_part is not None else None,
+            )
+            self.reconciliation.sink = self._emit_all  # the answers' events: queued
+        self._queue: deque[tuple[Event, float]] = deque()
+        self._market_data = 0  # unread 35=W / 35=X events in the queue
+        self._warned = False
+        self._reading = False  # the application took an event: warn when it falls behind
+        self._not_read = 0  # events dropped before the application read any
+        self._last_input = 0.0  # the ``now`` of the last input
+        self._failure: FixError | None = None
+        self.observer: Callable[[Event], None] | None = None
+        """Called with every event other than an `ApplicationMessage` (connection, session and
+        catch-up events, `FallingBehind`...) as it happens, before it is queued: an adapter
+        logs them there. It must not block."""
+        if risk_limits is not None:
+            gate.risk_limits = risk_limits
+        metrics.attach(self._depth)
+        self.metrics = metrics
+        """Counters and order round-trip histograms (`kalshi_fix_sansio.observability.metrics`), kept
+        current as the bytes are read and written; ``metrics.snapshot()`` reads them."""
+        self.halt_source = halt_source
+        """The `HaltSource` asked on the timer (None: none)."""
+        self.outside_halt = outside_halt
+        """The `TradingHalt` the ``halt_source`` sets (None without one)."""
+        self._halt_due: float | None = None  # when to ask the halt source next
+        self.loop = Loop(self, self.supervisor, write_timeout, max_buffered)
+        """The loop part: the connection's life, the wake-ups and the slow-peer verdict
+        (`step`)."""
+        # the loop part's facts, and a send: the driver's own
+        self._steps: Steps = {**self.loop.steps, Send: self._send}  # type: ignore[dict-item]
+
+    # -- outputs (as the supervisor's) ----------------------------------------------------------
+
+    @property
+    def failure(self) -> FixError | None:
+        """Why the session ended (the queue overflowed, or the supervisor gave up), else None."""
+        return self._failure or self.supervisor.failure
+
+    def next_deadline(self) -> float | None:
+        """When to call `handle_timer` (or, while waiting, to connect), or None.
+
+        While events wait unread, that includes when the oldest of them will be
+        ``lag_warning`` seconds old (`FallingBehind` is due then, even if nothing is read).
+        """
+        deadline = self.supervisor.next_deadline()
+        desk = self.desk  # its deadlines are a catch-up round's and a kill's: none without them
+        if (desk.catch_up is not None or desk.kill is not None) and (
+            due := desk.next_deadline()
+        ) is not None:
+            if deadline is None or due < deadline:
+                deadline = due
+        halt_due = self._halt_due  # the halt source's next look (None without one)
+        if halt_due is not None and (deadline is None or halt_due < deadline):
+            deadline = halt_due
+        if self._queue and self._reading and not self._warned:
+            due = self._queue[0][1] + self.policy.lag_warning
+            if deadline is None or due < deadline:
+                return due
+        return deadline
+
+    def _lag_bound(self) -> float | None:
+        """The loop part's wake-up bound (`Loop.deadline`): ``lag_warning`` while reads may
+        queue events (a connection in use, events queued for the application)."""
+        policy = self.policy
+        if not policy.queue_events or self._failure is not None or not self._reading:
+            return None
+        return policy.lag_warning if self.supervisor.wants_transport else None
+
+    def data_to_send(self, now: float | None = None) -> bytes:
+        """Bytes to write to the current connection (and forget); ``now`` is not needed."""
+        data = self.supervisor.data_to_send()
+        if data:
+            self.metrics.on_sent_bytes(data)
+        return data
+
+    # -- inputs -----------------------------------------------------------------------------------
+
+    def step(self, fact: Fact, now: float) -> Sequence[Action]:
+        """Take one fact of the loop at ``now`` and say what the loop must do: the driver's
+        contract with an event loop (`kalshi_fix_sansio.client.steps`; the loop part, `Loop`).
+
+        Raises:
+            LocalProtocolError: not a fact; and what the method the fact stands for raises
+                (`send`, `kill`).
+        """
+        handler = self._steps.get(fact.__class__)  # `Loop.step`, one call less per fact
+        if handler is None:
+            raise not_a_fact(fact)
+        return handler(fact, now)
+
+    def _send(self, fact: Send, now: float) -> Sequence[Action]:
+        """`Send`: sent now (``fact.seq``) and its bytes written, or, ``paced``, not before
+        ``fact.delay`` seconds (what `send` would refuse before that, a live ClOrdID or a risk
+        limit, is raised at once, not after the wait). A send never brings the next deadline
+        sooner, and one that went through was on a connection in use: its bytes are all there
+        is to do. A store that fails ends the session (``fact.error``, raised to the
+        application once the loop is told)."""
+        message = fact.message
+        sup = self.supervisor
+        if fact.paced and self.config.rate_limiter is not None:  # else nothing paces it
+            session = sup.session
+            if session is not None:
+                delay = session.send_delay(message, now)
+                if 0.0 < delay < math.inf:  # inf: the session's refusal says it never fits
+                    self.gate.check(message)
+                    fact.delay = delay
+                    return _NOTHING
+        try:
+            fact.seq = sup.send(message, now, resubscribe=fact.resubscribe)
+        except StoreError as exc:  # not sent, and the session ended with it
+            fact.error = exc
+            return self.loop.actions(now, False)
+        data = sup.data_to_send()
+        if not data:
+            return _NOTHING
+        self.metrics.on_sent_bytes(data)
+        return (Write(data),)
+
+    def _kill_fact(self, fact: Kill, now: float) -> None:
+        fallback = DEFAULT_FALLBACK_AFTER if fact.fallback_after is None else fact.fallback_after
+        fact.switch = self.kill(
+            now,
+            halt=fact.halt,
+            use_groups=fact.use_groups,
+            fallback_after=fallback,
+            confirm=fact.confirm,
+        )
+
+    def start(self, now: float) -> None:
+        """Begin: the first connection is due at once (the halt source is asked first: a
+        session opened while halted from outside refuses new orders from the start)."""
+        if self.halt_source is not None:
+            self._ask_halt_source(now, started=False)
+        self.supervisor.start(now)
+
+    def connection_made(self, now: float) -> None:
+        """A connection (TCP + TLS) is open: a new session logs on over it."""
+        due = self._halt_due
+        if due is not None and now >= due:
+            self._ask_halt_source(now)
+        self.supervisor.connection_made(now)
+        self._pump(now)
+
+    def connection_failed(self, now: float, error: BaseException) -> None:
+        """Opening a connection failed."""
+        self.supervisor.connection_failed(now, error)
+        self._pump(now)
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Bytes read from the connection (``b""``: the peer closed it).
+
+        ``now`` is the receive time of every event these bytes produce
+        (`next_event_with_time`).
+        """
+        self.metrics.bytes_in += len(data)
+        self.supervisor.receive_data(data, now)
+        self._pump(now)
+
+    def connection_lost(self, now: float, reason: str) -> None:
+        """The connection broke; ``reason`` is reported as is."""
+        self.supervisor.connection_lost(now, reason)
+        self._pump(now)
+
+    def handle_timer(self, now: float) -> None:
+        """Fire the timers that are due (the halt source's look among them)."""
+        due = self._halt_due
+        if due is not None and now >= due:
+            self._ask_halt_source(now)
+        self.supervisor.handle_timer(now)
+        self._pump(now)
+
+    def _ask_halt_source(self, now: float, *, started: bool = True) -> None:
+        """Ask the halt source; a new answer becomes the outside halt (an `OutsideHalt`
+        event), and a halt that begins while the session runs starts a kill of its orders.
+        A source that fails halts (fail-closed), the reason naming the error."""
+        source, outside = self.halt_source, self.outside_halt
+        assert source is not None and outside is not None
+        if self.supervisor.finished:
+            self._halt_due = None
+            return
+        self._halt_due = now + source.interval
+        try:
+            reason = source.poll(now)
+        except Exception as exc:  # the source's own failure must not stop the session
+            reason = f"halted: the halt source failed ({type(exc).__name__}: {exc})"
+        if reason is not None and not isinstance(reason, str):
+            reason = f"halted: the halt source answered {reason!r}"
+        before = outside.reason
+        if reason == before:
+            return
+        if reason is None:
+            outside.rearm()
+        else:
+            outside.halt(reason)
+        self._emit(OutsideHalt(reason), now)
+        if reason is not None and before is None and started and cancels_orders(self.config):
+            self.kill(now, halt=False)
+
+    def send(self, message: Message, now: float, *, resubscribe: bool = False) -> int:
+        """Send an application message on the logged-on session (see `Supervisor.send`).
+
+        Every order-creating message passes the session's `OrderGate` (``gate``) just before
+        it is encoded: an order message (35=D, 35=G, 35=F) is recorded in ``tracker`` first
+        (the answer may be read before this returns) and forgotten again if it is not sent.
+        Before that, while halted a message that can create a position is refused; a
+        NewOrderSingle or OrderCancelReplaceRequest is refused when its ClOrdID is still live
+        in the tracker, or when ``risk_limits`` refuses it; cancels never are.
+
+        Raises:
+            TradingHalted: halted (`kill`, `halt`) and the message can create a position.
+            RiskLimitExceeded: a pre-trade limit refuses it (nothing was sent or tracked).
+            LocalProtocolError: its ClOrdID is still live, or already tracked;
+                ``resubscribe=True`` on a message that is not a subscription; and as
+                `Supervisor.send`.
+            RateLimitExceeded, TransportError, EncodeError: as `Supervisor.send` (then it is
+                not tracked either).
+        """
+        return self.supervisor.send(message, now, resubscribe=resubscribe)
+
+    def close(self, now: float) -> None:
+        """Log out (if logged on), then close; idempotent."""
+        self.supervisor.close(now)
+        self._pump(now)
+
+    # -- the kill switch ------------------------------------------------------------------------
+
+    def kill(
+        self,
+        now: float,
+        *,
+        halt: bool = True,
+        use_groups: bool = True,
+        fallback_after: float = DEFAULT_FALLBACK_AFTER,
+        confirm: bool | None = None,
+    ) -> KillSwitch:
+        """Cancel every open order of this session by the fastest documented means
+        (`kalshi_fix_sansio.trading.killswitch`): what can be sent now is sent now; the driver then
+        keeps the returned `KillSwitch` current as the answers are read, sends its follow-ups
+        (and, if the connection is down, what it could not send, after the reconnect) until
+        ``kill_switch.done``. ``kill_switch.report(now)`` says where it is.
+
+        Args:
+            now: the current time.
+            halt: also refuse new orders and replaces (`TradingHalted`) until `rearm`.
+            use_groups: trigger order groups where 35=q is not available (KalshiRT).
+            fallback_after: see `kalshi_fix_sansio.trading.killswitch.DEFAULT_FALLBACK_AFTER`.
+            confirm: once the tracker shows nothing open, confirm it with a drop-copy replay
+                from the cursor (EventResendRequest; an order it reveals open is cancelled
+                too); None: when the session catches up (KalshiNR with ``catch_up`` on).
+
+        Returns:
+            The kill switch under way: pressing it again while one is under way returns that
+            one (halting again if ``halt``); after one ended, a new one starts. A
+            `KillStarted` event says it began, a `KillFinished` (with its report) that it
+            ended.
+
+        Raises:
+            LocalProtocolError: ``confirm=True`` on a session that cannot request a replay.
+        """
+        can_confirm = self.catch_up is not None and self.catch_up.enabled
+        if confirm and not can_confirm:
+            raise LocalProtocolError(
+                f"confirm=True: {self.config.session_type} ({self.config.product}) cannot ask "
+                "the drop copy to confirm (a KalshiNR session with catch_up on can)"
+            )
+        if halt:
+            self.gate.halt("the kill switch")
+        kill = self.desk.kill
+        if kill is not None and kill.finished_at is None:
+            return kill  # pressed again: the kill under way goes on
+        kill = KillSwitch(
+            self.config,
+            self.tracker,
+            now,
+            use_groups=use_groups,
+            fallback_after=fallback_after,
+            halted=self.gate.halted is not None,
+            halt_reason=self.gate.halted,
+            confirm=can_confirm if confirm is None else confirm,
+        )
+        self.desk.start_kill(kill, now)
+        return kill
+
+    # -- moved names --------------------------------------------------------------------------
+    # Each is read (or set) on the part that owns it; the old spelling warns (`Moved`).
+
+    session = Moved[Session | None]("supervisor.session")
+    connections = Moved[int]("supervisor.connections")
+    state = Moved[SupervisorState]("supervisor.state")
+    order_waiter = Moved[Callable[..., OrderWaiter]]("desk.order_waiter")
+    forget = Moved[Callable[[OrderWaiter], None]]("desk.forget")
+    check = Moved[Callable[[Message], None]]("gate.check")
+    risk_limits = Moved[RiskLimits | None]("gate.risk_limits")
+    risk_books = Moved[Books | BookSource | None]("gate.risk_books")
+    risk = Moved[RiskChecker | None]("gate.risk")
+    halted = Moved[str | None]("gate.halted")
+    halt = Moved[Callable[..., None]]("gate.halt")
+    rearm = Moved[Callable[[], None]]("gate.rearm")
+    finished = Moved[bool]("supervisor.finished")
+    connect_at = Moved[float | None]("supervisor.connect_at")
+    wants_transport = Moved[bool]("supervisor.wants_transport")
+
+    # -- the queue ----------------------------------------------------------------------------------
+
+    def next_event(self, now: float | None = None) -> Event | None:
+        """The oldest unread event, or None.
+
+        ``now`` (optional, on every read method): the current time, which lets the first read
+        of an application that starts reading late be told `FallingBehind` at once.
+        """
+        if not self._reading:
+            self._first_read(now)
+        if not self._queue:
+            return None
+        event = self._queue.popleft()[0]
+        self._taken(event)
+        return event
+
+    def next_event_with_time(self, now: float | None = None) -> tuple[Event, float] | None:
+        """The oldest unread event and its receive time, or None.
+
+        The receive time is the ``now`` of the input that produced the event: for a message,
+        the ``now`` given to `receive_data` with the bytes that completed it (the adapters
+        pass their clock's UTC epoch seconds). The driver reads no clock: it is the time the
+        caller said. A `FallingBehind` carries the time of the oldest event behind it.
+        """
+        if not self._reading:
+            self._first_read(now)
+        if not self._queue:
+            return None
+        item = self._queue.popleft()
+        self._taken(item[0])
+        return item
+
+    def take(self, predicate: Callable[[Event], bool], now: float | None = None) -> Event | None:
+        """Remove and return the first unread event satisfying ``predicate`` (others stay)."""
+        item = self.take_with_time(predicate, now)
+        return None if item is None else item[0]
+
+    def take_with_time(
+        self, predicate: Callable[[Event], bool], now: float | None = None
+    ) -> tuple[Event, float] | None:
+        """`take`, with the event's receive time (as `next_event_with_time`)."""
+        if not self._reading:
+            self._first_read(now)
+        for index, item in enumerate(self._queue):
+            if predicate(item[0]):
+                del self._queue[index]
+                self._taken(item[0])
+                return item
+        return None
+
+    @property
+    def queued(self) -> int:
+        """How many events wait unread."""
+        return len(self._queue)
+
+    def lag(self, now: float) -> float:
+        """Seconds the oldest unread event has waited (0.0 when none waits)."""
+        return max(now - self._queue[0][1], 0.0) if self._queue else 0.0
+
+    def _depth(self) -> int:
+        return len(self._queue)
+
+    def _first_read(self, now: float | None) -> None:
+        """The application reads: from now on it is warned when it falls behind, at once if
+        the oldest event already waited ``lag_warning`` (until now, nobody was reading)."""
+        self._reading = True
+        if now is None:
+            now = self._last_input
+        queue = self._queue
+        if queue and now - queue[0][1] >= self.policy.lag_warning:
+            self._warn(now)
+
+    def _taken(self, event: Event) -> None:
+        if (  # `_is_book`, inline
+            self._market_data
+            and event.__class__ is ApplicationMessage
+            and event.message.MSG_TYPE in BOOK_TYPES
+        ):
+            self._market_data -= 1
+        if not self._queue:
+            self._warned = False
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _pump(self, now: float) -> None:
+        """Take every event the supervisor has to the desk (which queues them), then the loop's
+        rules: waiters settled, `FallingBehind` when the oldest unread event is late."""
+        self._last_input = now
+        next_event = self.supervisor.next_event
+        desk = self.desk
+        while (event := next_event()) is not None:
+            if event.__class__ is ApplicationMessage:  # nearly every event: one test
+                desk.apply(event, now)
+            else:
+                self._emit(event, now)
+                desk.notice(event, now)
+        desk.advance(now)
+        queue = self._queue
+        if (
+            queue
+            and self._reading
+            and not self._warned
+            and now >= queue[0][1] + self.policy.lag_warning
+        ):
+            self._warn(now)
+
+    def _warn(self, now: float) -> None:
+        """Put a `FallingBehind` at the front of the queue, as old as the oldest event."""
+        queue = self._queue
+        self._warned = True
+        behind = FallingBehind(len(queue), now - queue[0][1])
+        self.metrics.on_event(behind, now)
+        if self.observer is not None:
+            self.observer(behind)
+        queue.appendleft((behind, queue[0][1]))  # as old as the oldest: `lag` holds
+
+    def _emit(self, event: Event, now: float) -> None:
+        self.metrics.on_event(event, now)
+        if self.observer is not None:
+            self.observer(event)
+        self._put(event, now)
+        rest = self.reconciliation
+        if rest is not None and event.__class__ in _RECONCILE_ON:  # never an order's event
+            why = wants_reconciliation(event)
+            assert self.rest_options is not None
+            if why is not None and self.rest_options.automatic:
+                self._emit_all(rest.start(why, now), now)
+
+    def _put(self, event: Event, now: float) -> None:
+        policy = self.policy
+        if not policy.queue_events or self._failure is not None:
+            return
+        queue = self._queue
+        queue.append((event, now))
+        if len(queue) > self.metrics.queue_high_water:
+            self.metrics.queue_high_water = len(queue)
+        if (  # `_is_book`, inline (an application message is of that class exactly)
+            self.books is not None
+            and event.__class__ is ApplicationMessage
+            and event.message.MSG_TYPE in BOOK_TYPES
+        ):
+            self._market_data += 1
+            if self._market_data > policy.max_market_data:
+                self._fold(now)
+        elif len(queue) - self._market_data - (self._not_read > 0) > policy.max_events:
+            if self._reading:
+                self._overflow(now)
+            else:
+                self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        """Nobody read an event yet and too many wait: drop the oldest, say so at the front."""
+        queue = self._queue
+        at = 1 if self._not_read else 0  # behind the `EventsNotRead` already in front
+        oldest = queue[at]
+        del queue[at]
+        if is_book(oldest[0]):
+            self._market_data -= 1
+        self._not_read += 1
+        notice = (EventsNotRead(self._not_read), queue[0][1] if at else oldest[1])
+        if at:
+            queue[0] = notice
+        else:
+            queue.appendleft(notice)
+
+    def _fold(self, now: float) -> None:
+        kept: deque[tuple[Event, float]] = deque()
+        symbols: set[str] = set()
+        folded, oldest = 0, now
+        for event, at in self._queue:
+            if is_book(event):
+                folded += 1
+                oldest = min(oldest, at)
+                symbols.update(book_symbols(event))
+            else:
+                kept.append((event, at))
+        notice = MarketDataFolded(folded, tuple(sorted(symbols)), now - oldest)
+        self.metrics.on_event(notice, now)
+        if self.observer is not None:
+            self.observer(notice)
+        kept.append((notice, now))
+        self._queue = kept
+        self._market_data = 0
+
+    def _overflow(self, now: float) -> None:
+        queued, behind = len(self._queue), self.lag(now)
+        self._failure = EventQueueOverflow(
+            f"{queued} events wait unread, over the limit of {self.policy.max_events} "
+            f"(QueuePolicy.max_events / max_queued_events); the oldest has waited {behind:.1f} s. "
+            "The application stopped reading events: the session logged out rather than drop "
+            "one (the order tracker is current). Read events faster, raise the limit, or pass "
+            "queue_events=False if you only use place() / cancel() and the tracker",
+            queued=queued,
+            behind=behind,
+        )
+        self.supervisor.close(now)

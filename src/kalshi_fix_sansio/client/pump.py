@@ -1,0 +1,77 @@
+"""What a pump is given: the contract between the client, which decides, and a loop's pump,
+which moves bytes.
+
+Every user-facing behaviour of a session (its events, ``place``, ``cancel``, ``kill``, the
+paced ``send``, catch-up, the kill switch, reconnecting) is decided in the sans-IO core. An
+adapter (``kalshi_fix_sansio.adapters.blocking``, ``.asyncio``, ``.trio``, or one you write for
+another loop) supplies a **pump** and binds a session class to it; everything it needs is here,
+so no adapter reaches into a private module of the package:
+
+* the session and the client it belongs to: `SessionBase` (what every session is, whatever the
+  loop: its driver, its `Host` — the state the session and its pump share, ``session._host`` —
+  and the user API that does not wait), `ClientBase` (the client factories: ``order_entry()``,
+  ``market_data()`` ..., ``from_env``, ``from_key``), `ConnectOptions`;
+* the user API that waits, over a pump's one wait primitive: `SyncAPI` over a `SyncPump`
+  (``drive`` blocks), `AsyncAPI` over an `AsyncPump` (``drive`` is awaited), `SyncKillAll` /
+  `AsyncKillAll` (the clients' ``kill_all``) and `deliver` (the awaitable callbacks' runner);
+* the waits themselves: `Wait` (what a caller waits for, its deadline, what ends it), `drive`
+  (run one to its end with a function that waits for a change), `Until`; and `Readers`, the
+  rule of who reads the socket while callers wait (the blocking and trio pumps; its table is
+  the docs' "Who reads the socket" page);
+* the loop contract's facts and actions are `kalshi_fix_sansio.client.steps` (public already), the
+  driver `kalshi_fix_sansio.client.driver.Driver`;
+* what a pump needs to connect: `loopback_addresses` (plain TCP only to checked loopback
+  addresses), `connect_error` (a failed connect as the error users see), `READ_CHUNK`,
+  `WOULD_BLOCK`, `IDLE_HANDOFF`, `MAX_QUEUED_EVENTS`;
+* what a REST companion calls of a reconciliation round (the session's, under its lock):
+  `RestPort`;
+* a pump that runs in memory on a simulated clock takes the simulation's link from
+  `kalshi_fix_sansio.simulator.simulation` (`MemoryLink`, `InSimulation`): kept apart, so that a pump
+  of a live loop does not import the simulation's.
+
+What a pump must do is one table of the adapters' guide ("Writing a pump"): perform `Write`
+(in order, logged to ``host.message_log``; what the socket does not take waits, then
+`Buffered`), `Disconnect`, and note `WakeAt` / `Connect` / `FINISHED` in an `Agenda`; step what
+its loop tells it (`START`, `CONNECTED`, ``host.received(driver, Received(data))``,
+`ConnectFailed`, `Lost`, `WOKE`, `CLOSE`); run a caller's wait with `drive` and its loop's wait
+for a change, waking the waiting callers after each step.
+"""
+
+from __future__ import annotations
+
+from ..rest._restport import RestPort
+from ._asyncapi import AsyncAPI, AsyncKillAll, AsyncPump, deliver
+from ._callers import Until, Wait, drive
+from ._clientbase import MAX_QUEUED_EVENTS, ClientBase
+from ._clientoptions import ConnectOptions
+from ._endpoints import loopback_addresses
+from ._readers import Readers
+from ._sessionbase import IDLE_HANDOFF, Host, SessionBase
+from ._syncapi import SyncAPI, SyncKillAll, SyncPump
+from ._tlsconfig import connect_error
+from ._transport import READ_CHUNK, WOULD_BLOCK
+
+__all__ = [
+    "IDLE_HANDOFF",
+    "MAX_QUEUED_EVENTS",
+    "READ_CHUNK",
+    "WOULD_BLOCK",
+    "AsyncAPI",
+    "AsyncKillAll",
+    "AsyncPump",
+    "ClientBase",
+    "ConnectOptions",
+    "Host",
+    "Readers",
+    "RestPort",
+    "SessionBase",
+    "SyncAPI",
+    "SyncKillAll",
+    "SyncPump",
+    "Until",
+    "Wait",
+    "connect_error",
+    "deliver",
+    "drive",
+    "loopback_addresses",
+]

@@ -1,0 +1,5 @@
+"""Kalshi's REST companion, sans-IO: the portfolio pages (`pages`) and reconciliation of the
+order tracker from them (`reconcile`).
+
+May import: the trading layer and below.
+"""

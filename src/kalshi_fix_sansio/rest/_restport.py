@@ -1,0 +1,87 @@
+"""What a REST companion calls of a reconciliation round, whatever runs it: `RestPort`.
+
+A round of REST reconciliation (`kalshi_fix_sansio.rest.reconcile.Reconciliation`) is run by
+whatever sends its requests: the adapters' companions over HTTPS
+(`kalshi_fix_sansio.adapters.rest`), or a simulation in memory
+(`Simulation.serve_rest <kalshi_fix_sansio.simulator.simulation.Simulation.serve_rest>`). Each asks the
+round what to send next and hands it the answer, under the lock of the session the round
+belongs to (a blocking session's driver is called holding it), and tells the session's waiters
+when the answer queued events. It does no I/O and reads no clock: ``now`` is passed in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from ..codec.errors import LocalProtocolError
+from ..session.events import Event
+from .pages import RestRequest, RestResponse
+from .reconcile import Reconciliation
+
+__all__ = ["RestPort"]
+
+
+class RestPort:
+    """A reconciliation's calls, whatever the target, under the target's lock.
+
+    Args:
+        target: a `Reconciliation`, a `Driver` made with ``rest=``, or a session of an
+            adapter (or of a simulation) made with ``rest=``.
+
+    Raises:
+        LocalProtocolError: the target has no reconciliation.
+    """
+
+    def __init__(self, target: object) -> None:
+        self.lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        driver: object = target
+        host = getattr(target, "_host", None)
+        self.session: Any = None
+        self.notify: Callable[[], None] = lambda: None
+        if host is not None:  # an adapter's session
+            self.lock = host.lock
+            driver = host.driver
+            self.session = target
+            self.notify = host.wake  # its waiters look at the events queued
+        rec = getattr(driver, "reconciliation", driver)  # a Driver's, or a Reconciliation
+        if rec is None:
+            raise LocalProtocolError(
+                "the session has no REST reconciliation: make it with rest=RestOptions(...)"
+            )
+        if not isinstance(rec, Reconciliation):
+            raise LocalProtocolError(
+                f"a REST companion runs a Reconciliation, a Driver or a session, got {target!r}"
+            )
+        self.rec = rec  # a driver's queues the events of its answers itself (its sink)
+        supervisor = getattr(driver, "supervisor", None)
+        self.ended: Callable[[], bool] = (
+            (lambda: bool(supervisor.finished)) if supervisor is not None else (lambda: False)
+        )
+        """The session the round belongs to ended (a failed round is then not retried)."""
+
+    def step(self, now: float) -> tuple[bool, RestRequest | None, float | None]:
+        """(whether the round is under way, the request to send now or None, when to ask
+        again after a 429 / 5xx or a failed round's retry delay, or None). A round over lets
+        the session start a companion for its next one; a round waiting to retry ends once its
+        session ended."""
+        with self.lock:
+            rec = self.rec
+            if rec.retrying_at is not None and self.ended():
+                rec.stop()  # its session is closed: nothing to make whole any more
+            if not rec.active and self.session is not None:
+                self.session._rest_running = False  # a new round starts a new companion
+            return rec.active, rec.next_request(now), rec.wake_at
+
+    def answer(self, response: RestResponse | str, now: float) -> list[Event]:
+        """Hand the round the answer to its request (a `RestResponse`), or why none came (a
+        str); its events."""
+        with self.lock:
+            if isinstance(response, str):
+                events = self.rec.unreachable(response, now)
+            else:
+                events = self.rec.receive(response, now)
+            if events:
+                self.notify()
+            return events

@@ -1,0 +1,375 @@
+"""A simulation's sessions in memory (`kalshi_fix_sansio.simulator.simulation`): the link every simulated
+session shares, and the blocking API's pump, which needs no loop.
+
+A simulation's session is built like every adapter's (`SessionBase` + a `Host` + the blocking or
+awaitable API + a pump), with the simulation's clock as the session's ``clock``:
+
+* `MemoryLink`: the part of a pump that every simulated session shares, with no loop of its
+  own: it performs the driver's actions on a connection in memory (`Simulation.connect
+  <kalshi_fix_sansio.simulator.simulation.Simulation.connect>`: the gateway's acceptor at the other end),
+  steps what the connection says (each callback of its end one driver step, as in the asyncio
+  adapter), and keeps the driver's `WakeAt` as a timer of the simulation's scheduler. It tells
+  its pump when something changed and when the driver finished.
+* blocking (`SimulatedSession`): its pump (`_Inline`) has no thread: a wait runs the
+  simulation (`Simulation.run_once`) until it is over; ``on_event`` / ``on_reconnect`` run
+  from the simulation's scheduler, between two inputs. No I/O, no clock but the simulation's:
+  it is sans-IO, so it lives in the core.
+* asyncio and trio: the adapters' ``_simulated`` and ``_simulated_trio`` (their loops' pumps on
+  the simulation's clock).
+
+`blocking_client_class` makes a simulation's blocking client class (its sessions know their
+simulation).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from ..client import _callers as waits
+from ..client._callers import Wait
+from ..client._clientbase import ClientBase
+from ..client._clientoptions import ConnectOptions
+from ..client._sessionbase import SessionBase
+from ..client._syncapi import SyncAPI, SyncKillAll
+from ..client.driver import Driver
+from ..client.steps import (
+    CLOSE,
+    CONNECTED,
+    START,
+    WOKE,
+    Action,
+    Agenda,
+    ConnectFailed,
+    Disconnect,
+    Lost,
+    Received,
+    Write,
+)
+from ..session.config import SessionConfig
+from ._simnet import Peer, Pipe, Scheduler, SimulationStalled, Timer
+
+__all__ = ["InSimulation", "MemoryLink", "SimulatedSession", "blocking_client_class"]
+
+T = TypeVar("T")
+Hook = Callable[[Driver], None]
+
+
+class Simulation(Protocol):
+    """What a simulated session asks of its simulation (`kalshi_fix_sansio.simulator.simulation.Simulation`)."""
+
+    scheduler: Scheduler
+    rest: Any  # its REST pages in memory (a `RestApp`), or None
+
+    @property
+    def product(self) -> str: ...
+
+    def serve_rest(self, target: object) -> None: ...
+
+    def time(self) -> float: ...
+
+    def connect(self, host: str, port: int, protocol: Peer) -> Pipe: ...
+
+    def run_once(self, until: float = math.inf) -> float: ...
+
+
+class _End:
+    """The client's side of one connection in memory: each callback one step of the link."""
+
+    __slots__ = ("link", "sup")
+
+    def __init__(self, link: MemoryLink, sup: Driver) -> None:
+        self.link, self.sup = link, sup
+
+    def connection_made(self, transport: Any) -> None:
+        assert isinstance(transport, Pipe)
+        self.link.made(self, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.link.received(self, data)
+
+    def eof_received(self) -> bool | None:
+        self.link.received(self, b"")
+        return None  # the pipe closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.link.lost(self, exc)
+
+
+class MemoryLink:
+    """A simulated session's connection in memory, and its driver's wake-up (see the module
+    docstring). Nothing here decides anything: the driver does, through its actions.
+
+    Args:
+        session: the session.
+        simulation: its simulation.
+        changed: told after each step that may change what a wait looks at (bytes read, a
+            timer, the connection made or lost).
+        finished: told once the driver is finished (`FINISHED`).
+    """
+
+    def __init__(
+        self, session: SessionBase, simulation: Simulation, changed: Hook, finished: Hook
+    ) -> None:
+        self.session, self.host, self.simulation = session, session._host, simulation
+        self.changed, self.finished = changed, finished
+        self.agenda = Agenda()
+        self.pipe: Pipe | None = None
+        self.end: _End | None = None  # the connection the driver uses
+        self.alarm: Timer | None = None  # the scheduler's timer for the driver's `WakeAt`
+        self.alarm_at = math.inf
+
+    def start(self, sup: Driver) -> None:
+        """Start the driver of a new open (it asks for a connection at once)."""
+        self.agenda, self.pipe, self.end = Agenda(), None, None
+        self._disarm()
+        self.perform(sup, sup.step(START, self.host.clock()))
+
+    def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
+        """Do what the driver said, in order: write to the pipe, close it, connect (soon),
+        wake the driver at its deadline (a timer of the scheduler), finish."""
+        for action in actions:
+            if type(action) is Write:
+                if self.pipe is not None:
+                    if (log := self.host.message_log) is not None:
+                        log.sent(action.data, self.host.clock())
+                    self.pipe.write(action.data)
+            elif type(action) is Disconnect:
+                pipe, self.pipe, self.end = self.pipe, None, None
+                if pipe is not None:
+                    if action.abort:
+                        pipe.abort()
+                    else:
+                        pipe.close()
+            elif self.agenda.note(action):
+                self._arrange(sup)
+
+    def abandon(self, sup: Driver) -> None:
+        """Give up on a driver that did not finish in time (a close nobody answered): drop the
+        connection and end."""
+        pipe, self.pipe, self.end = self.pipe, None, None
+        if pipe is not None:
+            pipe.abort()
+        self.agenda.finished = True
+        self._arrange(sup)
+
+    # -- the agenda -----------------------------------------------------------------------------
+
+    def _arrange(self, sup: Driver) -> None:
+        agenda = self.agenda
+        if agenda.finished:
+            self._disarm()
+            self.finished(sup)
+            return
+        if agenda.connect_due:
+            agenda.connect_due = False
+            self.simulation.scheduler.call_soon(self._connect, sup)
+        if agenda.wake_at != self.alarm_at:
+            self._disarm()
+            if agenda.wake_at < math.inf:
+                self.alarm_at = agenda.wake_at
+                self.alarm = self.simulation.scheduler.call_at(agenda.wake_at, self._woke, sup)
+
+    def _disarm(self) -> None:
+        if self.alarm is not None:
+            self.alarm.cancel()
+        self.alarm, self.alarm_at = None, math.inf
+
+    def _woke(self, sup: Driver) -> None:
+        self.alarm, self.alarm_at = None, math.inf
+        self.perform(sup, sup.step(WOKE, self.host.clock()))
+        self.changed(sup)
+
+    def _connect(self, sup: Driver) -> None:
+        if sup is not self.host.driver or self.agenda.finished:
+            return  # an open since closed
+        endpoint = self.session.options.endpoint
+        try:
+            self.simulation.connect(endpoint.host, endpoint.port, _End(self, sup))
+        except OSError as exc:
+            self.perform(sup, sup.step(ConnectFailed(exc), self.host.clock()))
+            self.changed(sup)
+
+    # -- the connection's callbacks ---------------------------------------------------------
+
+    def made(self, end: _End, pipe: Pipe) -> None:
+        if self.end is not None or self.agenda.finished:  # one connection at a time
+            pipe.abort()
+            return
+        self.pipe, self.end = pipe, end
+        self.perform(end.sup, end.sup.step(CONNECTED, self.host.clock()))  # the Logon
+        self.changed(end.sup)
+
+    def received(self, end: _End, data: bytes) -> None:
+        if end is not self.end:
+            return  # a connection the driver is done with
+        sup = end.sup
+        actions = self.host.received(sup, Received(data))
+        if actions:
+            self.perform(sup, actions)
+        self.changed(sup)
+
+    def lost(self, end: _End, exc: Exception | None) -> None:
+        if end is not self.end:
+            return
+        self.pipe, self.end = None, None
+        sup = end.sup
+        if exc is not None:
+            self.perform(sup, sup.step(Lost(f"read failed: {exc}"), self.host.clock()))
+        else:  # closed without an end of file seen
+            self.perform(sup, self.host.received(sup, Received(b"")))
+        self.changed(sup)
+
+
+# -- blocking -------------------------------------------------------------------------------
+
+
+class _Inline:
+    """The blocking pump of a simulated session: no thread and no socket; a wait runs the
+    simulation until it is over (`Simulation.run_once` between two looks at it)."""
+
+    def __init__(self, session: SimulatedSession) -> None:
+        self.session, self.host = session, session._host
+        self.simulation = session.simulation
+        self.now: Callable[[], float] = self.simulation.time  # the wait clock (`SyncPump.now`)
+        self.link = MemoryLink(session, self.simulation, self._changed, self._finished)
+        self.host.perform = self.link.perform
+        self.delivering = False  # a delivery of callbacks is due on the scheduler
+
+    def open(self, sup: Driver) -> bool:
+        """Start the driver and run the simulation until logged on: True, or False when the
+        session ended first."""
+        self.link.start(sup)
+        return self.drive(waits.Until(self.host, self.host.logged_on))
+
+    def close(self) -> None:
+        """Log out, running the simulation until the session ends (at most the logout
+        timeout, or until the simulation cannot go on: then the connection is dropped)."""
+        host = self.host
+        sup = host.driver
+        if sup is not None and host.running:
+            host.step(CLOSE)
+            deadline = self.now() + self.session.config.logout_timeout + 1
+            with contextlib.suppress(SimulationStalled):  # past max_time: dropped below
+                while host.running and self.now() < deadline:
+                    self.simulation.run_once(deadline)
+            if host.running:
+                self.link.abandon(sup)
+        host.opened = False
+
+    def drive(self, wait: Wait[T]) -> T:
+        return waits.drive(wait, self.simulation.run_once)
+
+    def dispatching(self) -> bool:
+        sup = self.host.driver
+        return self.delivering or (
+            sup is not None and _has_callbacks(self.session) and self.host.delivery.due(sup)
+        )
+
+    def _changed(self, sup: Driver) -> None:
+        if not self.delivering and _has_callbacks(self.session) and self.host.delivery.due(sup):
+            self.delivering = True
+            self.simulation.scheduler.call_soon(self._deliver, sup)
+
+    def _finished(self, sup: Driver) -> None:
+        self.host.running = False
+
+    def _deliver(self, sup: Driver) -> None:
+        """``on_event`` with every unread event, ``on_reconnect`` when due (between two inputs
+        of the simulation; an error raised there reaches the wait that ran it)."""
+        self.delivering = False
+        session, delivery = self.session, self.host.delivery
+        while delivery.due(sup):
+            event, reconnected = delivery.take_callback(sup.next_event_with_time)
+            if event is not None and session.on_event is not None:
+                session.on_event(event)
+            if reconnected and session.on_reconnect is not None:
+                session.on_reconnect(session)
+
+
+def _has_callbacks(session: SessionBase) -> bool:
+    return session.on_event is not None or session.on_reconnect is not None
+
+
+class InSimulation(SessionBase):
+    """What every simulated session adds to `SessionBase`: its simulation, whose clock is the
+    session's ``clock``.
+
+    Takes the arguments of `SessionBase` but ``clock``, and ``simulation``.
+    """
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        options: ConnectOptions,
+        *,
+        simulation: Simulation,
+        **session_options: Any,
+    ) -> None:
+        self.simulation = simulation
+        """The simulation the session runs in."""
+        super().__init__(config, options, clock=simulation.time, **session_options)
+
+    def _start_rest(self) -> None:
+        """A REST round started: the simulation answers its requests in memory
+        (`Simulation.serve_rest`), or says why it cannot."""
+        if self.simulation.rest is None:
+            self._rest_running = False
+            self.logger.warning(
+                "a REST reconciliation started, but this simulation serves no REST pages: make "
+                "it with Simulation(..., rest=True), or answer the round yourself"
+            )
+            return
+        self.simulation.serve_rest(self)
+
+
+class SimulatedSession(InSimulation, SyncAPI):
+    """One session of a simulation's blocking client: the API of `BlockingSession
+    <kalshi_fix_sansio.adapters.blocking.BlockingSession>` (``with``: log on, then log out), in
+    memory on the simulated clock. Takes the arguments of `InSimulation`.
+    """
+
+    _PUMP = _Inline
+    _pump: _Inline
+
+    def __enter__(self) -> SimulatedSession:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Connect in memory and log on, running the simulation meanwhile.
+
+        Raises:
+            LogonRefused: the gateway refused the Logon (its text is in the message).
+            ConnectionFailed: every attempt the backoff allows failed.
+            LocalProtocolError: the session is already open.
+        """
+        sup, _ = self._begin()
+        if not self._pump.open(sup):
+            self.close()
+            raise self._host.closed_error()
+
+    def close(self) -> None:
+        """Log out (the simulation runs until the answer, or the logout timeout: past the
+        simulation's ``max_time`` the connection is dropped) and close; idempotent."""
+        self._pump.close()
+        self._end()
+
+
+def blocking_client_class(simulation: Simulation) -> type[Any]:
+    """The blocking client class of ``simulation``: the product's, its sessions made in it."""
+
+    class SimulatedFixClient(ClientBase[SimulatedSession], SyncKillAll):
+        """A simulation's blocking client (`kalshi_fix_sansio.simulator.simulation`)."""
+
+        PRODUCT = simulation.product
+        _SESSION = staticmethod(functools.partial(SimulatedSession, simulation=simulation))
+        _AWAITS_CALLBACKS = False  # callbacks are called, never awaited
+
+    return SimulatedFixClient

@@ -1,0 +1,298 @@
+"""The plumbing of a simulation (`kalshi_fix_sansio.simulator.simulation`): its clock, what is due on it,
+and connections in memory. No socket, no thread, no wall clock.
+
+* `SimClock`: UTC epoch seconds that move only when the simulation moves them (or, under trio,
+  as trio's `MockClock` jumps). The same number is the sessions' clock (SendingTime) and the
+  waits' clock, so a deadline of either is a time of the other.
+* `Scheduler`: callbacks to run now (in the order they were asked for) and at a time of the
+  clock (in time order, then in the order they were asked for): every input of the simulated
+  world goes through it, so a run does the same things in the same order every time. Whoever
+  runs the simulation (a blocking wait, the asyncio loop's selector, the trio world task) calls
+  `Scheduler.run_due`, and moves the clock to `Scheduler.next_deadline` when nothing is due.
+* `Pipe`: one end of a connection in memory, an `asyncio.Transport` (what the asyncio adapter
+  and the gateway's connections take). What one end writes, the other end's protocol receives
+  through the scheduler: in order, never during the write, and the bytes a side wrote before
+  closing reach the other side before its end of file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+__all__ = ["Peer", "Pipe", "Scheduler", "SimClock", "SimulationStalled", "Timer", "pipe_pair"]
+
+
+class SimulationStalled(RuntimeError):
+    """A simulation cannot go on: nothing is left to happen while something waits (it would
+    wait forever), or simulated time would pass the simulation's ``max_time``."""
+
+
+class SimClock:
+    """Simulated time: UTC epoch seconds that only the simulation moves.
+
+    Args:
+        start: the time it starts at (UTC epoch seconds).
+    """
+
+    __slots__ = ("_follow", "_now", "start")
+
+    def __init__(self, start: float) -> None:
+        self.start = float(start)
+        """The time the simulation started at (UTC epoch seconds)."""
+        self._now = self.start
+        self._follow: Callable[[], float] | None = None  # trio's MockClock, during a trio run
+
+    def time(self) -> float:
+        """Now: UTC epoch seconds (a drop-in for `time.time`, and the waits' clock too)."""
+        follow = self._follow
+        return self._now if follow is None else follow()
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds of simulated time since `start`."""
+        return self.time() - self.start
+
+    def advance_to(self, when: float) -> None:
+        """Move the clock to ``when`` (never back)."""
+        if when > self._now:
+            self._now = when
+
+    def follow(self, source: Callable[[], float] | None) -> None:
+        """Read the time from ``source`` from now on (None: keep it here again, from where
+        ``source`` left it)."""
+        if source is None and self._follow is not None:
+            self._now = self._follow()
+        self._follow = source
+
+
+def _nothing() -> None:
+    """What a cancelled timer would run."""
+
+
+class Timer:
+    """A callback of the `Scheduler`, due at ``when`` (`cancel` disarms it)."""
+
+    __slots__ = ("args", "callback", "cancelled", "when")
+
+    def __init__(self, when: float, callback: Callable[..., object], args: tuple[Any, ...]) -> None:
+        self.when, self.callback, self.args = when, callback, args
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Disarm it (nothing happens if it already ran)."""
+        self.cancelled = True
+        self.callback, self.args = _nothing, ()
+
+
+class Scheduler:
+    """What is due now and later on a `SimClock` (see the module docstring).
+
+    It also gives the mock gateway its time and timers (`time`, `call_later`: the gateway's
+    `Timers <kalshi_fix_sansio.simulator.gateway.timers.Timers>`).
+
+    Args:
+        clock: the simulated clock.
+    """
+
+    def __init__(self, clock: SimClock) -> None:
+        self.clock = clock
+        self._ready: deque[Timer] = deque()
+        self._timers: list[tuple[float, int, Timer]] = []  # a heap: (when, order asked, timer)
+        self._order = itertools.count()
+        self.max_turns = 1_000_000
+        """Most callbacks `run_due` runs at one instant before it raises `SimulationStalled`."""
+        self.waker: Callable[[], object] | None = None
+        """Called when a callback becomes due sooner than anything before it (the trio world
+        task sleeps until then)."""
+
+    def time(self) -> float:
+        """The clock's time."""
+        return self.clock.time()
+
+    def call_soon(self, callback: Callable[..., object], *args: Any) -> Timer:
+        """Run ``callback(*args)`` after what is due now."""
+        timer = Timer(-math.inf, callback, args)
+        self._ready.append(timer)
+        if self.waker is not None:
+            self.waker()
+        return timer
+
+    def call_at(self, when: float, callback: Callable[..., object], *args: Any) -> Timer:
+        """Run ``callback(*args)`` once the clock reaches ``when``."""
+        timer = Timer(when, callback, args)
+        sooner = not self._timers or when < self._timers[0][0]
+        heapq.heappush(self._timers, (when, next(self._order), timer))
+        if sooner and self.waker is not None:
+            self.waker()
+        return timer
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> Timer:
+        """Run ``callback()`` in ``delay`` seconds of the clock."""
+        return self.call_at(self.clock.time() + delay, callback)
+
+    def __len__(self) -> int:
+        """How many callbacks are waiting (cancelled timers not yet dropped included)."""
+        return len(self._ready) + len(self._timers)
+
+    def next_deadline(self) -> float:
+        """When the next callback is due (``-math.inf``: one is due now; ``math.inf``: none)."""
+        if self._ready:
+            return -math.inf
+        timers = self._timers
+        while timers and timers[0][2].cancelled:
+            heapq.heappop(timers)
+        return timers[0][0] if timers else math.inf
+
+    def run_due(self) -> bool:
+        """Run every callback due now, those they make due now included, in order; True when
+        one ran.
+
+        Raises:
+            SimulationStalled: more than `max_turns` callbacks ran at one instant (something
+                makes itself due at once, for ever: time would never move again).
+        """
+        ready, timers, ran = self._ready, self._timers, False
+        turns, instant = 0, None
+        while True:
+            now = self.clock.time()
+            if now != instant:
+                turns, instant = 0, now
+            turns += 1
+            if turns > self.max_turns:
+                raise SimulationStalled(
+                    f"{self.max_turns:,} callbacks ran at one simulated instant: something makes "
+                    "itself due at once, for ever (time would never move again)"
+                )
+            while timers and timers[0][0] <= now:
+                ready.append(heapq.heappop(timers)[2])
+            if not ready:
+                return ran
+            timer = ready.popleft()
+            if not timer.cancelled:
+                ran = True
+                timer.callback(*timer.args)
+
+
+class Peer(Protocol):
+    """What an end of a `Pipe` tells its side (an `asyncio.Protocol` is one)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
+
+    def data_received(self, data: bytes) -> None: ...
+
+    def eof_received(self) -> bool | None: ...
+
+    def connection_lost(self, exc: Exception | None) -> None: ...
+
+
+class Pipe(asyncio.Transport):
+    """One end of a connection in memory (see the module docstring): written bytes reach the
+    other end's protocol through the scheduler; nothing is ever buffered here
+    (`get_write_buffer_size` is 0).
+
+    Args:
+        scheduler: the simulation's scheduler.
+        protocol: this end's side, told what comes from the other end.
+        record: called with every chunk written on this end, as it is written.
+    """
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        protocol: Peer,
+        record: Callable[[bytes], None],
+        delay: Callable[[], float] | None = None,
+    ) -> None:
+        super().__init__()
+        self._scheduler, self._protocol, self._record = scheduler, protocol, record
+        self._delay = delay  # the one-way latency of each chunk (None: none)
+        self._due = -math.inf  # when the last chunk written arrives: none overtakes it
+        self.peer: Pipe = self
+        """The other end (set by `pipe_pair`)."""
+        self._closing = False  # closed or aborted here, or reset by the peer: nothing more in
+        self._lost = False  # the protocol was told `connection_lost`
+
+    # -- the transport ------------------------------------------------------------------------
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._closing or not data:
+            return
+        chunk = bytes(data)
+        self._record(chunk)
+        self._deliver(self.peer._receive, chunk)
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        """Close after what was written: the peer reads it, then its end of file."""
+        self._shut(self.peer._eof)
+
+    def abort(self) -> None:
+        """Close now: the peer's connection is reset (after what was written already)."""
+        self._shut(self.peer._reset)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    # -- from the other end -------------------------------------------------------------------
+
+    def _receive(self, data: bytes) -> None:
+        if not self._closing:
+            self._protocol.data_received(data)
+
+    def _eof(self) -> None:
+        if not self._closing and not self._protocol.eof_received():
+            self.close()
+
+    def _reset(self) -> None:
+        if not self._closing:
+            self._closing = True
+            self._gone(ConnectionResetError("the peer reset the connection"))
+
+    def _shut(self, tell_peer: Callable[[], None]) -> None:
+        if not self._closing:
+            self._closing = True
+            self._deliver(tell_peer)
+            self._scheduler.call_soon(self._gone, None)
+
+    def _deliver(self, callback: Callable[..., None], *args: Any) -> None:
+        """Run ``callback(*args)`` on the other end: now, or after this direction's latency
+        (never before what was written before it)."""
+        scheduler = self._scheduler
+        if self._delay is None:
+            scheduler.call_soon(callback, *args)
+            return
+        due = max(scheduler.clock.time() + self._delay(), self._due)
+        self._due = due
+        scheduler.call_at(due, callback, *args)
+
+    def _gone(self, exc: Exception | None) -> None:
+        if not self._lost:
+            self._lost = True
+            self._protocol.connection_lost(exc)
+
+
+def pipe_pair(
+    scheduler: Scheduler,
+    client: Peer,
+    server: Peer,
+    record: Callable[[str, bytes], None],
+    delay: Callable[[], float] | None = None,
+) -> tuple[Pipe, Pipe]:
+    """The two ends of a connection between ``client`` and ``server`` (neither told yet);
+    ``record(sender, chunk)`` hears every chunk written (``sender``: ``"client"`` or
+    ``"gateway"``); ``delay()``, when given, is the one-way latency of each chunk either way."""
+    near = Pipe(scheduler, client, lambda chunk: record("client", chunk), delay)
+    far = Pipe(scheduler, server, lambda chunk: record("gateway", chunk), delay)
+    near.peer, far.peer = far, near
+    return near, far

@@ -1,0 +1,311 @@
+"""Latency models for a simulation or a backtest: how long bytes take between a client and the
+exchange, in simulated time.
+
+A model answers one question, `LatencyModel.draw`: the one-way delay of the next chunk of bytes,
+in seconds, drawn with the run's seeded random generator (so a run repeats to the byte with the
+same seed). A `Simulation <kalshi_fix_sansio.simulator.simulation.Simulation>` takes one model for every
+connection or one per session type (``{"KalshiNR": ..., "KalshiMD": ...}``); each direction of
+each connection draws its own delays, and bytes never overtake each other on a connection (a
+chunk drawn shorter than the one before it arrives right after it, as on TCP).
+
+* `NoLatency`: bytes arrive at the instant they were written (the default).
+* `ConstantLatency`: every chunk takes the same time.
+* `LogNormalLatency`: a right-skewed distribution given by its median and the spread of its
+  logarithm, as network delays usually are, optionally with a floor.
+* `EmpiricalLatency`: resampled from measured delays; `EmpiricalLatency.from_message_log`
+  measures them in a live session's message log (the receive time of each message Kalshi sent,
+  against its SendingTime(52)).
+
+Nothing here reads a clock or a file except `EmpiricalLatency.from_message_log`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Final, Protocol, runtime_checkable
+
+import attrs
+
+from ..codec._lines import MAX_LINE_BYTES, LineTooLong, log_line, read_lines
+from ..codec.errors import LocalProtocolError
+
+__all__ = [
+    "MAX_LATENCY",
+    "ConstantLatency",
+    "EmpiricalLatency",
+    "LatencyModel",
+    "LatencyProfile",
+    "LogNormalLatency",
+    "NoLatency",
+    "latency_profile",
+]
+
+MAX_LATENCY: Final = 60.0
+"""The longest one-way delay a model may give, in seconds (a longer draw is cut to it)."""
+
+
+@runtime_checkable
+class LatencyModel(Protocol):
+    """How long the next chunk of bytes takes one way, in seconds."""
+
+    def draw(self, rng: random.Random) -> float:
+        """The delay of the next chunk (>= 0), drawn with ``rng`` (the run's, seeded)."""
+        ...
+
+
+def _seconds(name: str, value: object, *, positive: bool = False) -> float:
+    """``value`` as seconds of latency, or a clear error naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise LocalProtocolError(f"{name} must be a finite number of seconds, got {value!r}")
+    if value < 0 or (positive and value == 0) or value > MAX_LATENCY:
+        low = "> 0" if positive else ">= 0"
+        raise LocalProtocolError(f"{name} must be {low} and at most {MAX_LATENCY:g} s, got {value}")
+    return float(value)
+
+
+@attrs.frozen
+class NoLatency:
+    """Bytes arrive at the instant they were written."""
+
+    def draw(self, rng: random.Random) -> float:
+        return 0.0
+
+
+def _constant(value: object) -> float:
+    return _seconds("ConstantLatency.seconds", value)
+
+
+def _median(value: object) -> float:
+    return _seconds("LogNormalLatency.median", value, positive=True)
+
+
+def _floor(value: object) -> float:
+    return _seconds("LogNormalLatency.floor", value)
+
+
+def _samples(values: Iterable[float]) -> tuple[float, ...]:
+    return tuple(values)
+
+
+@attrs.frozen
+class ConstantLatency:
+    """Every chunk takes ``seconds`` one way.
+
+    Raises:
+        LocalProtocolError: not a number of seconds in [0, `MAX_LATENCY`].
+    """
+
+    seconds: float = attrs.field(converter=_constant)
+
+    def draw(self, rng: random.Random) -> float:
+        return self.seconds
+
+
+@attrs.frozen
+class LogNormalLatency:
+    """Delays whose logarithm is normal: half of them under ``median``; ``sigma`` the standard
+    deviation of the logarithm (0.5: one in six draws over 1.65 times the median); never under
+    ``floor`` nor over `MAX_LATENCY`.
+
+    Raises:
+        LocalProtocolError: a median not > 0, a sigma outside [0, 5], a negative floor.
+    """
+
+    median: float = attrs.field(converter=_median)
+    sigma: float = 0.5
+    floor: float = attrs.field(default=0.0, converter=_floor)
+
+    def __attrs_post_init__(self) -> None:
+        sigma = self.sigma
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma <= 5:
+            raise LocalProtocolError(f"LogNormalLatency.sigma must be in [0, 5], got {sigma!r}")
+
+    def draw(self, rng: random.Random) -> float:
+        value = self.median * math.exp(rng.gauss(0.0, self.sigma))
+        return min(max(value, self.floor), MAX_LATENCY)
+
+
+@attrs.frozen
+class EmpiricalLatency:
+    """Delays drawn (uniformly, with replacement) from measured ones.
+
+    Attributes:
+        samples: the measured one-way delays in seconds (at least one; each in
+            [0, `MAX_LATENCY`]).
+
+    Raises:
+        LocalProtocolError: no sample, or one that is not a delay.
+    """
+
+    samples: tuple[float, ...] = attrs.field(converter=_samples)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.samples:
+            raise LocalProtocolError("EmpiricalLatency needs at least one measured delay")
+        for i, value in enumerate(self.samples):
+            _seconds(f"EmpiricalLatency.samples[{i}]", value)
+
+    def draw(self, rng: random.Random) -> float:
+        return self.samples[rng.randrange(len(self.samples))]
+
+    @classmethod
+    def from_message_log(
+        cls, path: str | os.PathLike[str], *, session_type: str | None = None
+    ) -> EmpiricalLatency:
+        """The delays measured in a message log (`kalshi_fix_sansio.adapters` writes one with
+        ``message_log=``; a recording is one too): for each message received (``IN``), its
+        receive time less its SendingTime(52). Kalshi's clock and yours differ by their offset,
+        so the figures include it; a negative difference (your clock behind) counts as 0.
+
+        Args:
+            path: the message log.
+            session_type: only the lines of sessions of this type (``"KalshiMD"``...), as the
+                log names them (``KalshiMD/key-1``); None: every session.
+
+        Raises:
+            LocalProtocolError: the file cannot be read, or holds no received message with a
+                SendingTime (the message names the file); a line that is not a message-log
+                line is named by its number.
+        """
+        profile = latency_profile(path, session_type=session_type)
+        if not profile.samples:
+            raise LocalProtocolError(
+                f"{os.fspath(path)}: no received message with a SendingTime(52) to measure"
+                + ("" if session_type is None else f" on {session_type}")
+            )
+        return cls(profile.samples)
+
+
+@attrs.frozen
+class LatencyProfile:
+    """What `latency_profile` measured in a message log.
+
+    Attributes:
+        samples: receive time less SendingTime(52) of each received message, in seconds (a
+            negative difference counted as 0; over `MAX_LATENCY` cut to it), in file order.
+        negative: how many differences were negative (the local clock behind Kalshi's).
+    """
+
+    samples: tuple[float, ...]
+    negative: int
+
+    def quantile(self, q: float) -> float:
+        """The ``q`` quantile of the samples (0 <= q <= 1; nearest rank)."""
+        if not self.samples:
+            raise LocalProtocolError("no sample")
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+_SENDING_TIME: Final = re.compile(rb"\|52=(\d{8}-\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)\|")
+
+
+def _utc(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _sending_time(text: bytes) -> float | None:
+    stamp = text.decode("ascii")
+    day, _, clock = stamp.partition("-")
+    iso = f"{day[:4]}-{day[4:6]}-{day[6:8]}T{clock[:15]}+00:00"  # microseconds at most
+    return _utc(iso)
+
+
+def latency_profile(
+    path: str | os.PathLike[str], *, session_type: str | None = None
+) -> LatencyProfile:
+    """Measure a message log's receive delays (see `EmpiricalLatency.from_message_log`).
+
+    Raises:
+        LocalProtocolError: the file cannot be read, a line is too long, or a line is not a
+            message-log line (named by file, line and byte offset).
+    """
+    name = os.fspath(path)
+    samples: list[float] = []
+    negative = 0
+    number = 0
+    try:
+        with open(name, "rb") as fh:
+            for offset, lines, _starts, _ends in read_lines(fh, MAX_LINE_BYTES):
+                for raw in lines.splitlines(keepends=True):
+                    number += 1
+                    at, offset = offset, offset + len(raw)
+                    delay = _delay(name, number, at, raw, session_type)
+                    if delay is None:
+                        continue
+                    if delay < 0:
+                        negative += 1
+                    samples.append(min(max(delay, 0.0), MAX_LATENCY))
+    except LineTooLong as exc:
+        raise LocalProtocolError(
+            f"{name}: line {number + 1} (byte {exc.offset}): {exc.reason('a message-log line')}"
+        ) from None
+    except OSError as exc:
+        raise LocalProtocolError(f"{name}: cannot read it: {exc.strerror or exc}") from None
+    return LatencyProfile(tuple(samples), negative)
+
+
+def _delay(
+    name: str, number: int, offset: int, raw: bytes, session_type: str | None
+) -> float | None:
+    if raw.startswith(b"#") or not raw.strip():
+        return None
+    parts = log_line(raw)
+    if parts is None:
+        shown = raw[:40].decode("utf-8", "backslashreplace").rstrip()
+        raise LocalProtocolError(
+            f"{name}: line {number} (byte {offset}): not a message-log line: {shown!r}"
+        )
+    stamp, direction, session, frame = parts
+    if direction != b"IN":
+        return None
+    if session_type is not None and session.split(b"/", 1)[0].decode("ascii", "replace") != (
+        session_type
+    ):
+        return None
+    sent = _SENDING_TIME.search(frame.replace(b"\x01", b"|"))
+    received = _utc(stamp.decode("ascii", "replace"))
+    if sent is None or received is None:
+        return None
+    sending = _sending_time(sent.group(1))
+    return None if sending is None else received - sending
+
+
+def _models_by_session_type(
+    latency: LatencyModel | Mapping[str, LatencyModel] | None, session_types: Iterable[str]
+) -> dict[str, LatencyModel]:
+    """Each session type's model (a mapping may name some: the others get `NoLatency`).
+
+    Raises:
+        LocalProtocolError: not a model, or a mapping naming an unknown session type or holding
+            something else than a model.
+    """
+    names = tuple(session_types)
+    if latency is None:
+        return {}
+    if isinstance(latency, LatencyModel):
+        return dict.fromkeys(names, latency)
+    if not isinstance(latency, Mapping):
+        raise LocalProtocolError(
+            f"latency must be a LatencyModel or a mapping of session type to one, got "
+            f"{type(latency).__name__}"
+        )
+    unknown = sorted(set(latency) - set(names))
+    if unknown:
+        raise LocalProtocolError(
+            f"latency: {unknown[0]} is not a session type here (one of {', '.join(names)})"
+        )
+    for key, model in latency.items():
+        if not isinstance(model, LatencyModel):
+            raise LocalProtocolError(
+                f"latency[{key!r}] must be a LatencyModel, got {type(model).__name__}"
+            )
+    return dict(latency)

@@ -1,0 +1,648 @@
+"""Run one `Schedule` against the mock exchange in a `Simulation`, checking its invariants.
+
+The client is a blocking client of the simulation on the schedule's session type (KalshiNR or
+KalshiRT), with risk limits, a message log (what a restart restores from) and, when the
+schedule says so, REST reconciliation. Each step runs after its ``after`` seconds of simulated
+time; the frame invariants (`WireWatch`) are checked as frames are written, the others after
+every step; then every fault is lifted, the run goes on for `RECOVERY` seconds and the end
+invariants are checked: the session logged on again, and the client's position and open
+orders equal to the exchange's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import shlex
+import tempfile
+from collections.abc import Callable, Coroutine
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+
+from ....client.restore import restore
+from ....client.supervisor import Backoff
+from ....codec.errors import FixError, LocalProtocolError
+from ....rest.reconcile import Reconciled, ReconcileFailed, RestOptions
+from ....trading.builders import ClOrdIDGenerator, Requests
+from ....trading.catchup import CatchUpComplete, CatchUpFailed, OrdersUnknown
+from ....trading.risk import RiskLimits
+from ...gateway import Faults, mock_api_key
+from ...simulation import Simulation, SimulationStalled
+from ._invariants import Violation, WireWatch
+from ._schedule import Schedule, Step
+
+__all__ = ["MAX_QTY", "RECOVERY", "SYMBOL", "SYMBOLS", "Outcome", "replay_command", "run"]
+
+SYMBOLS: Final = {"prediction": "DST-26JAN05", "margin": "DST-PERP"}
+"""The market every schedule trades, by product (seeded with house liquidity at 0.20 and
+0.80)."""
+SYMBOL: Final = SYMBOLS["prediction"]
+"""The prediction market schedules trade."""
+MAX_QTY: Final = 10
+"""The client's risk limit on an order's quantity (schedules draw up to 12)."""
+RECOVERY: Final = 150.0
+"""Simulated seconds a session has, after the last fault is lifted, to be logged on again with
+its order state whole: the longest backoff (5 s), a Logon timeout (10 s), a heartbeat interval
+and its TestRequest (2 x 10 s), a catch-up and a REST round, with room."""
+MAX_TIMERS: Final = 2_000
+"""Most callbacks the simulation may hold at once (memory stays bounded)."""
+OPEN_BOUND: Final = 600.0
+"""Simulated seconds a (re)started client has to log on (the longest fault a schedule draws
+lasts 120 s)."""
+MAX_TURNS: Final = 100_000
+"""Most turns of the simulation at one simulated instant before a run counts as stuck."""
+HEARTBEAT: Final = 10
+_STEP_TIMEOUT: Final = 30.0
+_KEYS: Final = {product: mock_api_key(product) for product in ("prediction", "margin")}
+_CENT: Final = Decimal("0.01")
+# what a session says of its order state: whole again, or not (documented: the tracker may
+# then differ from the exchange, and the application is told)
+_WHOLE: Final = (CatchUpComplete, Reconciled)
+_NOT_WHOLE: Final = (CatchUpFailed, OrdersUnknown, ReconcileFailed)
+_DOCUMENTED: Final = (FixError, TimeoutError)  # every error the session's calls document
+
+
+@attrs.frozen
+class Outcome:
+    """What one run of a schedule did.
+
+    Attributes:
+        schedule: the schedule run.
+        violation: the first promise broken (None: the run passed).
+        steps_run: how many steps ran (all of them unless one broke a promise).
+        simulated: simulated seconds the run took.
+        frames: FIX frames written, both sides.
+        digest: SHA-256 of every chunk written (the same for every run of the schedule).
+    """
+
+    schedule: Schedule
+    violation: Violation | None
+    steps_run: int
+    simulated: float
+    frames: int
+    digest: str
+
+    @property
+    def ok(self) -> bool:
+        """No promise broken."""
+        return self.violation is None
+
+    @property
+    def command(self) -> str:
+        """The one-line command that replays this run, byte for byte, on any machine."""
+        return replay_command(self.schedule)
+
+
+def replay_command(schedule: Schedule) -> str:
+    """``kalshi-fix simulate --schedule '...'``: the command that runs ``schedule`` again."""
+    return f"kalshi-fix simulate --schedule {shlex.quote(schedule.text)}"
+
+
+class _RestartFailed(Exception):
+    """The client could not start again from its message log and store."""
+
+
+class _NeverBack(Exception):
+    """The client's session did not log on within `OPEN_BOUND` of its start."""
+
+
+class _Sim(Simulation):
+    """A simulation that keeps the client's current connection, and can cut it mid-frame."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pipe: Any = None
+        self.cut_next = False
+        self.scheduler.max_turns = MAX_TURNS  # a run stuck at one instant: a broken promise
+
+    def connect(self, host: str, port: int, protocol: Any) -> Any:
+        peer = _Cutter(self, protocol)
+        self.pipe = super().connect(host, port, peer)
+        return self.pipe
+
+
+class _Cutter:
+    """The client's end of a connection: passes everything on, but when its simulation says
+    ``cut_next`` delivers only the first half of the next chunk, then resets the connection."""
+
+    def __init__(self, sim: _Sim, protocol: Any) -> None:
+        self._sim, self._protocol = sim, protocol
+        self._transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self._transport = transport
+        self._protocol.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self._sim.cut_next and len(data) > 1:
+            self._sim.cut_next = False
+            self._protocol.data_received(data[: len(data) // 2])
+            self._transport.peer.abort()  # the gateway's end: the client's is reset
+            return
+        self._protocol.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        result: bool | None = self._protocol.eof_received()
+        return result
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._protocol.connection_lost(exc)
+
+
+class _Blocking:
+    """How a run drives the blocking API: every wait runs the simulation until it is over."""
+
+    def __init__(self, sim: _Sim) -> None:
+        self.sim = sim
+
+    async def pause(self, seconds: float) -> None:
+        self.sim.run_for(seconds)
+
+    async def enter(self, session: Any) -> None:
+        session.__enter__()
+
+    async def send(self, session: Any, message: Any) -> None:
+        session.send(message)
+
+    async def kill(self, session: Any) -> None:
+        session.kill(timeout=_STEP_TIMEOUT)
+
+    def jump(self, seconds: float) -> None:
+        sim = self.sim
+        sim.advance(sim.clock.time() + seconds)
+
+    def abandon(self, session: Any) -> None:
+        """The connection reset under the session: no Logout, no reconnect."""
+        driver = session.driver
+        if driver is not None and session._host.running:
+            session._pump.link.abandon(driver)
+
+    async def settle(self, session: Any) -> None:
+        """Wait until an abandoned session's pump has stopped (the blocking one has)."""
+
+    def release(self, session: Any) -> None:
+        session.close()  # nothing left to log out: frees the message log's file
+
+
+class _Asyncio(_Blocking):
+    """The asyncio API, on the simulation's event loop (`Simulation.run_asyncio`)."""
+
+    async def pause(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    async def enter(self, session: Any) -> None:
+        await session.open()
+
+    async def send(self, session: Any, message: Any) -> None:
+        await session.send_when_allowed(message)
+
+    async def kill(self, session: Any) -> None:
+        await session.kill(timeout=_STEP_TIMEOUT)
+
+    def abandon(self, session: Any) -> None:
+        pump = session._pump
+        pump.abort()  # the client's end aborted: the gateway's is reset
+        if pump.task is not None:
+            pump.task.cancel()
+
+    async def settle(self, session: Any) -> None:
+        task = session._pump.task
+        if task is not None:
+            await asyncio.wait([task])
+
+    def release(self, session: Any) -> None:
+        session._pump.task = None
+        session._host.opened = False
+        session._end()
+
+
+class _Trio(_Blocking):
+    """The trio API, in the simulation's trio run (`Simulation.run_trio`)."""
+
+    async def pause(self, seconds: float) -> None:
+        """Wait on the simulation's scheduler, not on trio's clock (`trio.sleep`): the only
+        task asleep on trio's clock is then the simulation's world task, and the run wakes in
+        the world's order (two deadlines of trio at one instant may wake in either order)."""
+        import trio
+
+        woken = trio.Event()
+        self.sim.scheduler.call_later(seconds, woken.set)
+        await woken.wait()
+
+    async def enter(self, session: Any) -> None:
+        await session.open()
+
+    send = _Asyncio.send
+    kill = _Asyncio.kill
+
+    def jump(self, seconds: float) -> None:
+        import trio
+
+        trio.lowlevel.current_clock().jump(seconds)  # type: ignore[attr-defined]  # a MockClock
+
+    async def settle(self, session: Any) -> None:
+        pump = session._pump
+        while session._host.running:  # its callback task ends
+            await pump._change(math.inf)
+
+    def release(self, session: Any) -> None:
+        session._host.opened = False
+        session._end()
+
+
+_APIS: Final = {"blocking": _Blocking, "asyncio": _Asyncio, "trio": _Trio}
+
+
+class _World:
+    """One run: the simulation, the client, its session and the checks."""
+
+    def __init__(self, schedule: Schedule, log_path: str) -> None:
+        self.schedule = schedule
+        self.log_path = log_path
+        product = schedule.product
+        self.key_id, self.signer, public = _KEYS[product]
+        sim = self.sim = _Sim(
+            product,
+            keys={self.key_id: public},
+            seed=schedule.seed,
+            record_wire=False,
+            rest=schedule.rest,
+            max_time=10 * 86_400.0,
+        )
+        self.api: _Blocking = _APIS[schedule.api](sim)
+        sim.gateway.seed_market(
+            SYMBOLS[product],
+            bids=[(Decimal("0.20"), Decimal(50))],
+            asks=[(Decimal("0.80"), Decimal(50))],
+        )
+        self.symbol = SYMBOLS[product]
+        self.account = self.key_id  # a key in no account of the gateway is an account of its own
+        self.filled = Decimal(0)  # the exchange's net position of the client, from its fills
+        sim.gateway.exchange.fill_listeners.append(self._filled)
+        self.oe: Any = None
+        self.client: Any = None
+        self.opening = False  # a (re)started client is logging on
+        self.watch = WireWatch(self._halted, MAX_QTY, schedule.session_type == "KalshiNR")
+        sim.wire_listeners.append(self.watch)
+        self.requests = Requests(
+            product,
+            schedule.session_type,
+            cl_ord_ids=ClOrdIDGenerator("dst-", sequential=True),
+        )
+        self.lifts: list[Callable[[], None]] = []
+        self.unknown: set[str] = set()
+        self.not_whole: str | None = None  # the session's last word on its order state
+
+    def _filled(self, fill: Any) -> None:
+        self.filled += fill.qty if fill.side == "1" else -fill.qty
+
+    def _halted(self) -> bool:
+        return self.oe is not None and bool(self.oe.halted)
+
+    # -- the client ---------------------------------------------------------------------------
+
+    async def open(self, restored: bool) -> None:
+        sim = self.sim
+        client = sim.client(
+            self.key_id,
+            self.signer,
+            api=self.schedule.api,
+            backoff=Backoff(base=0.5, cap=5.0, attempts=None, seed=self.schedule.seed),
+            risk_limits=RiskLimits(max_order_qty=Decimal(MAX_QTY)),
+            message_log_path=self.log_path,
+            store_dir=os.path.dirname(self.log_path),  # KalshiRT's numbers survive a restart
+            rest=RestOptions(environment="demo") if self.schedule.rest else None,
+        )
+        retransmission = self.schedule.session_type == "KalshiRT"
+        options: dict[str, Any] = {"on_event": self._event, "heartbeat_interval": HEARTBEAT}
+        if restored:
+            # strict=False: a frame the gateway garbled is logged as such (and was skipped)
+            state = restore(self.log_path, key_id=self.key_id, strict=False)
+            options["tracker"] = state.tracker
+            if not retransmission:  # KalshiRT does not catch up from drop copy
+                options["cursor"] = state.cursor
+        self.client = client
+        session = client.order_entry(retransmission, **options)
+        self.oe = session
+        limit = sim.max_time
+        sim.max_time = sim.clock.elapsed + OPEN_BOUND
+        self.opening = True
+        try:
+            await self.api.enter(session)
+        except _DOCUMENTED:  # refused or cut while logging on: it reconnects by itself
+            pass
+        except SimulationStalled:
+            raise _NeverBack(f"not logged on {OPEN_BOUND:g} s after it started") from None
+        finally:
+            sim.max_time = limit
+            self.opening = False
+
+    def _event(self, event: Any) -> None:
+        """Events are read (the queue stays empty); the checks read the tracker, and the
+        orders a session names unknown (`OrdersUnknown`: its documented word on them)."""
+        if isinstance(event, OrdersUnknown):
+            self.unknown.update(event.cl_ord_ids)
+        if isinstance(event, _NOT_WHOLE):
+            self.not_whole = f"{type(event).__name__}: {getattr(event, 'reason', '')}"
+        elif isinstance(event, _WHOLE):
+            self.not_whole = None
+
+    async def crash(self) -> None:
+        """The process dies: its connection reset, nothing closed or logged out."""
+        oe = self.oe
+        if oe is None:
+            return
+        self.api.abandon(oe)
+        await self.api.settle(oe)
+        self.release()
+
+    def release(self) -> None:
+        """What is left of the dead process: its files closed (the session's message log, the
+        client's stores)."""
+        oe, self.oe = self.oe, None
+        if oe is None:
+            return
+        self.api.release(oe)
+        for store in self.client._stores.values():  # the process's files close as it dies
+            store.close()
+
+    def stop(self) -> None:
+        """The run is over (or stopped): the client's connection reset, its files closed."""
+        if self.oe is not None:
+            self.api.abandon(self.oe)
+            self.release()
+
+    # -- steps --------------------------------------------------------------------------------
+
+    async def do(self, step: Step) -> None:
+        kind, args = step.kind, step.args
+        handler = getattr(self, f"_{kind}")
+        try:
+            await handler(*args)
+        except _DOCUMENTED:
+            pass
+
+    def _open_order(self, n: int) -> Any:
+        orders = [o for o in self.oe.tracker.open_orders() if o.order_id is not None]
+        return orders[n % len(orders)] if orders else None
+
+    async def _order(self, side: int, qty: int, cents: int) -> None:
+        order = self.requests.new_order(
+            self.symbol, "buy" if side == 1 else "sell", qty, Decimal(cents) * _CENT
+        )
+        await self.api.send(self.oe, order)
+
+    async def _replace(self, n: int, qty: int, cents: int) -> None:
+        order = self._open_order(n)
+        if order is not None:
+            request = self.requests.replace(
+                order, order_qty=Decimal(qty), price=Decimal(cents) * _CENT
+            )
+            await self.api.send(self.oe, request)
+
+    async def _cancel(self, n: int) -> None:
+        order = self._open_order(n)
+        if order is not None:
+            await self.api.send(self.oe, self.requests.cancel(order))
+
+    async def _kill(self) -> None:
+        await self.api.kill(self.oe)
+
+    async def _rearm(self) -> None:
+        self.oe.rearm()
+
+    async def _fill(self, side: int, qty: int, cents: int) -> None:
+        level = [(Decimal(cents) * _CENT, Decimal(qty))]
+        if side == 2:
+            self.sim.gateway.seed_market(self.symbol, asks=level)
+        else:
+            self.sim.gateway.seed_market(self.symbol, bids=level)
+
+    async def _restart(self) -> None:
+        await self.crash()
+        await self.api.pause(1.0)
+        try:
+            await self.open(restored=True)
+        except _DOCUMENTED as exc:
+            raise _RestartFailed(f"{type(exc).__name__}: {exc}") from None
+
+    @property
+    def _faults(self) -> Faults:
+        faults: Faults = self.sim.gateway.faults
+        return faults
+
+    def _lift_later(self, seconds: float, lift: Callable[[], None]) -> None:
+        self.lifts.append(lift)
+        self.sim.scheduler.call_later(seconds, lift)
+
+    async def _drop(self) -> None:
+        self.sim.gateway.disconnect(self.key_id)
+
+    async def _reset(self) -> None:
+        self.sim.cut_next = True
+
+    async def _stall(self, seconds: int) -> None:
+        self._faults.silent = True
+        self._lift_later(seconds, lambda: setattr(self._faults, "silent", False))
+
+    async def _delay(self, tenths: int, seconds: int) -> None:
+        self._faults.delay = tenths / 10
+        self._lift_later(seconds, lambda: setattr(self._faults, "delay", 0.0))
+
+    async def _duplicate(self) -> None:
+        self._faults.duplicate_next = True
+
+    async def _gap(self, n: int) -> None:
+        self._faults.skip_seq = n
+
+    async def _garble(self) -> None:
+        self._faults.garble_next = True
+
+    async def _refuse_logon(self) -> None:
+        self._faults.reject_next_logon = "temporarily unavailable, try again later"
+
+    async def _outage(self, seconds: int) -> None:
+        self._faults.refuse_keys = frozenset({self.key_id})
+        self.sim.gateway.disconnect(self.key_id)
+        self._lift_later(seconds, lambda: setattr(self._faults, "refuse_keys", frozenset()))
+
+    async def _rate_limit(self, n: int) -> None:
+        self._faults.rate_limit_next = n
+
+    async def _maintenance(self, seconds: int) -> None:
+        self.sim.gateway.maintenance(seconds)
+
+    async def _rest_error(self, n: int) -> None:
+        self._faults.rest_error_next = n
+
+    async def _rest_limit(self, n: int, retry_after: int) -> None:
+        self._faults.rest_rate_limit_next = n
+        self._faults.rest_retry_after = float(retry_after)
+
+    async def _rest_slow(self, seconds: int) -> None:
+        self._faults.rest_delay = float(seconds)
+        self._lift_later(60.0, lambda: setattr(self._faults, "rest_delay", 0.0))
+
+    async def _clock_jump(self, seconds: int) -> None:
+        self.api.jump(seconds)
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def check_step(self) -> None:
+        pending = len(self.sim.scheduler)
+        if pending > MAX_TIMERS:
+            self.watch.violations.append(
+                Violation("memory bounded", self.watch.step, f"{pending} callbacks pending at once")
+            )
+
+    def lift_all(self) -> None:
+        for lift in self.lifts:
+            lift()
+        self.lifts.clear()
+        faults = self._faults
+        for field in attrs.fields(Faults):
+            setattr(faults, field.name, field.default)
+        self.sim.cut_next = False
+
+    def check_end(self) -> None:
+        oe, watch = self.oe, self.watch
+        if oe is None or not oe._host.logged_on() or oe.supervisor.finished:
+            failure = None if oe is None or oe.driver is None else oe.driver.failure
+            watch.violations.append(
+                Violation(
+                    "session back",
+                    watch.step,
+                    f"not logged on {RECOVERY:g} s after the last fault"
+                    + (f": {failure}" if failure else ""),
+                )
+            )
+            return
+        state = oe.supervisor.state.name
+        if self.key_id not in self.sim.gateway.connected():  # it may think it is: the exchange says
+            state = f"{state} for the client, logged off for the exchange"
+        if state != "ACTIVE":
+            watch.violations.append(
+                Violation("session back", watch.step, f"the session is {state} after recovery")
+            )
+            return
+        if self.not_whole is not None:  # the session said so: nothing more is promised
+            return
+        net = oe.tracker.position(self.symbol).net
+        if net != self.filled:
+            watch.violations.append(
+                Violation(
+                    "fill lost or doubled",
+                    watch.step,
+                    f"the client's position is {net}, the exchange's {self.filled}",
+                )
+            )
+        ours = {
+            str(o.order_id)
+            for o in oe.tracker.open_orders()
+            if o.order_id is not None or o.cl_ord_id not in self.unknown
+        }
+        theirs = {str(o.order_id) for o in self.sim.gateway.exchange.open_orders(self.account)}
+        if ours != theirs:
+            watch.violations.append(
+                Violation(
+                    "open orders differ",
+                    watch.step,
+                    f"client {sorted(ours)}, exchange {sorted(theirs)}",
+                )
+            )
+
+
+def run(schedule: Schedule) -> Outcome:
+    """Run ``schedule`` (see the module docstring).
+
+    Returns:
+        Its `Outcome`: the first promise broken, if any.
+    """
+    with tempfile.TemporaryDirectory(prefix="kalshi-dst-") as tmp:
+        return _run(schedule, os.path.join(tmp, "session.log"))
+
+
+def _run(schedule: Schedule, log_path: str) -> Outcome:
+    world = _World(schedule, log_path)
+    watch, sim = world.watch, world.sim
+    done = [0]  # steps run
+    try:
+        if schedule.api == "asyncio":
+            sim.run_asyncio(_play(world, done))
+        elif schedule.api == "trio":
+            _run_trio(world, done)
+        else:
+            _complete(_play(world, done))
+    except _NeverBack as exc:
+        watch.violations.append(Violation("session back", watch.step, str(exc)))
+    except _RestartFailed as exc:
+        watch.violations.append(Violation("restart failed", watch.step, str(exc)))
+    except SimulationStalled as exc:
+        if world.opening:  # the loop stopped in the (re)started client's Logon
+            detail = f"not logged on {OPEN_BOUND:g} s after it started"
+            watch.violations.append(Violation("session back", watch.step, detail))
+        else:
+            watch.violations.append(Violation("wait never ends", watch.step, str(exc)))
+    except LocalProtocolError as exc:
+        watch.violations.append(Violation("wait never ends", watch.step, str(exc)))
+    except Exception as exc:  # the point: nothing but the documented errors escapes
+        watch.violations.append(
+            Violation("exception escaped", watch.step, f"{type(exc).__name__}: {exc}")
+        )
+    finally:
+        world.stop()
+    violation = watch.violations[0] if watch.violations else None
+    return Outcome(schedule, violation, done[0], sim.clock.elapsed, watch.frames, watch.digest)
+
+
+def _run_trio(world: _World, done: list[int]) -> None:
+    """`Simulation.run_trio` of the run, trio's scheduler seeded with the schedule's seed:
+    tasks woken at one instant run in an order trio draws at random (its own generator, seeded
+    from the system), and a world task's wake-up a hair before a deadline or at it changes the
+    simulated time of what follows by a float step; so seeded, the run repeats byte for byte.
+    The generator's state is put back after the run."""
+    from trio._core import _run as trio_core  # private: trio's scheduling generator
+
+    rng: Any = trio_core._r
+    state = rng.getstate()
+    rng.seed(world.schedule.seed)
+    try:
+        world.sim.run_trio(_play, world, done)
+    finally:
+        rng.setstate(state)
+
+
+def _complete(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine that never suspends (the blocking API's: its waits run the simulation
+    themselves) to its end."""
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return
+    coroutine.close()
+    raise LocalProtocolError("the blocking run suspended: it awaited something of a loop")
+
+
+async def _play(world: _World, done: list[int]) -> None:
+    """The run itself, under every API: the steps, then the faults lifted and the recovery."""
+    watch, schedule, api = world.watch, world.schedule, world.api
+    try:
+        await world.open(restored=False)
+        for index, step in enumerate(schedule.steps):
+            watch.step = index
+            await api.pause(step.after)
+            await world.do(step)
+            world.check_step()
+            done[0] = index + 1
+            if watch.violations:
+                return
+        watch.step = len(schedule.steps)
+        world.lift_all()
+        await api.pause(RECOVERY)
+        world.check_end()
+        await world.crash()
+    finally:
+        world.stop()
