@@ -20,7 +20,7 @@ own (so its peak resident memory is its own):
 * **recording read**: what the backtest pays to read the recording, alone: its check before
   the run (`check_recording`: each frame's BodyLength and CheckSum verified, each message
   decoded and validated) and the run's read (`read_recording`, decoded again, not verified).
-* **decode only**: `kalshi_fix_sansio.prediction.decode` of each recorded frame, once: the
+* **decode only**: `kalshi_fix_sansio.codec.prediction.decode` of each recorded frame, once: the
   codec's rate, a floor of what any path that reads each message pays (the whole path decodes
   each message three times, in the check, in the run's read and in the client, and encodes it
   once, beside the exchange and the books).

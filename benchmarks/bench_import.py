@@ -31,8 +31,8 @@ from _traced import counted, tools_missing, traced
 BEGIN = "<!-- import-results -->"
 END = "<!-- /import-results -->"
 SDK = "from kalshi.fix import FixClient"
-PREDICTION = "import kalshi_fix_sansio.prediction"
-BOTH = "import kalshi_fix_sansio.prediction, kalshi_fix_sansio.margin"
+PREDICTION = "import kalshi_fix_sansio.codec.prediction"
+BOTH = "import kalshi_fix_sansio.codec.prediction, kalshi_fix_sansio.codec.margin"
 
 
 def client(adapter: str) -> str:

@@ -25,7 +25,7 @@ from kalshi_fix_sansio.client.account import (
 )
 from kalshi_fix_sansio.client.supervisor import Backoff, Supervisor
 from kalshi_fix_sansio.codec.errors import LocalProtocolError, RemoteProtocolError
-from kalshi_fix_sansio.prediction import (
+from kalshi_fix_sansio.codec.prediction import (
     EventResendComplete,
     ExecutionReport,
     MarketSettlementReport,

@@ -275,5 +275,5 @@ def test_sending_a_non_message_names_what_send_takes(api: str) -> None:
     assert isinstance(info.value.__cause__, TypeError)
     assert (
         "the strategy raised TypeError: send() takes a prediction message (a class of "
-        "kalshi_fix_sansio.prediction, as Requests builds them), got str 'garbage'"
+        "kalshi_fix_sansio.codec.prediction, as Requests builds them), got str 'garbage'"
     ) in str(info.value)

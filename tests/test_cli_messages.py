@@ -203,7 +203,7 @@ def test_cli_module_imports_codecs_and_io_only_inside_commands() -> None:
     for path in modules:
         if path.name == "demo.py":  # the demo itself, imported only when `kalshi-fix demo` runs
             continue
-        # relative imports resolved: `..margin` is kalshi_fix_sansio.margin, `.decode` a sibling
+        # relative imports resolved: `..margin` is kalshi_fix_sansio.codec.margin, `.decode` a sibling
         top_level: list[str] = []
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, ast.ImportFrom) and node.level:

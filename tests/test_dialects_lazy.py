@@ -75,11 +75,11 @@ def test_a_program_of_one_product_never_loads_the_others(product: str) -> None:
 
 def test_every_public_spelling_still_imports() -> None:
     loaded = loaded_after("""
-        from kalshi_fix_sansio.margin import NewOrderSingle as M
-        from kalshi_fix_sansio.prediction import NewOrderSingle as P
+        from kalshi_fix_sansio.codec.margin import NewOrderSingle as M
+        from kalshi_fix_sansio.codec.prediction import NewOrderSingle as P
         import kalshi_fix_sansio
         from kalshi_fix_sansio import margin, prediction
-        assert kalshi_fix_sansio.margin is margin and kalshi_fix_sansio.prediction is prediction
+        assert kalshi_fix_sansio.codec.margin is margin and kalshi_fix_sansio.codec.prediction is prediction
         assert M is margin.NewOrderSingle and P is prediction.NewOrderSingle and M is not P
         """)
     assert loaded == set(GENERATED)

@@ -211,8 +211,8 @@ def test_state_diagram_is_a_drawing(site: Path) -> None:
 # and are documented under that name, with the import name as heading).
 API_PAGES = {
     "kalshi_fix_sansio": "package",
-    "kalshi_fix_sansio.prediction": "codec",
-    "kalshi_fix_sansio.margin": "codec",
+    "kalshi_fix_sansio.codec.prediction": "codec",
+    "kalshi_fix_sansio.codec.margin": "codec",
     "kalshi_fix_sansio.codec.framing": "codec",
     "kalshi_fix_sansio.session": "session",
     "kalshi_fix_sansio.session.config": "session",

@@ -48,7 +48,7 @@ def test_a_damaged_frame_is_a_located_problem_and_a_product_must_be_one() -> Non
     items = messagelog.scan(data)
     assert items and all(isinstance(item, messagelog.Problem) for item in items)
     assert items[0].offset == 0 and not items[0].text
-    assert messagelog.dialect("margin").__name__ == "kalshi_fix_sansio.margin"
+    assert messagelog.dialect("margin").__name__ == "kalshi_fix_sansio.codec.margin"
     with pytest.raises(ValueError, match="product must be one of margin, prediction, got 'x'"):
         messagelog.dialect("x")
     assert messagelog.printable("a\nb\u2028") == "a\\x0ab\\u2028"

@@ -394,7 +394,7 @@ def test_an_unknown_message_of_a_gated_type_is_refused_by_name_never_a_raw_error
         text = str(caught.value)
         assert not isinstance(caught.value, AttributeError)
         assert f"Unknown(msg_type={msg_type!r}) cannot pass the order gate" in text
-        assert "extra_fields" in text and f"kalshi_fix_sansio.prediction.{named}" in text
+        assert "extra_fields" in text and f"kalshi_fix_sansio.codec.prediction.{named}" in text
         assert "nothing was sent" in text
     h.pump()
     assert len(h.sent) == before and len(h.driver.tracker) == 0

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         TransportError,
         WaitingOutMaintenance,
     )
+    from .codec import margin, prediction
     from .codec._fields import Defect
     from .codec._generated.common import Header
     from .codec._message import FixRecord, Message, UnknownMessage
@@ -243,19 +244,27 @@ _LAZY: dict[str, str] = {
 }
 
 
+#: The two dialect modules, loaded on first use: ``from kalshi_fix_sansio import prediction``.
+_DIALECTS = {"prediction": ".codec.prediction", "margin": ".codec.margin"}
+
+
 def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _DIALECTS:
+        value = importlib.import_module(_DIALECTS[name], __name__)
+        globals()[name] = value
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value  # once loaded, a plain attribute
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_DIALECTS))
 
 
 __version__ = "0.1.0"
@@ -379,4 +388,6 @@ __all__ = [
     "load_public_key",
     "load_signer",
     "load_signer_file",
+    "margin",
+    "prediction",
 ]

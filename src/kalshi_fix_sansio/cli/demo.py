@@ -33,7 +33,7 @@ import attrs
 from kalshi_fix_sansio.adapters import MessageLog
 from kalshi_fix_sansio.adapters.blocking import BlockingSession
 
-from .. import margin, prediction
+from ..codec import margin, prediction
 from ..session.events import ApplicationMessage, Event, LoggedOn
 from ..simulator.gateway import MockGateway
 from ..simulator.testing import new_ed25519_keys

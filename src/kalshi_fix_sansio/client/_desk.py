@@ -139,7 +139,7 @@ def cl_ord_id(message: Message) -> str:
         if isinstance(message, UnknownMessage):
             text += (
                 ": an Unknown message carries its fields only in extra_fields; build the "
-                f"message class of 35={kind} from kalshi_fix_sansio.prediction or .margin"
+                f"message class of 35={kind} from kalshi_fix_sansio.codec.prediction or .margin"
             )
         raise LocalProtocolError(text)
     return str(cl)
@@ -368,7 +368,7 @@ class OrderDesk:
         """Send one EventResendRequest per (exchange index, BeginExecID); what was sent, by
         MsgSeqNum (a refused send is reported as `CatchUpFailed`)."""
         if self._dialect is None:
-            from .. import margin, prediction
+            from ..codec import margin, prediction
 
             self._dialect = prediction if self.config.product == "prediction" else margin
         requests: dict[int, tuple[int, str]] = {}

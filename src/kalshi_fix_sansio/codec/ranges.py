@@ -482,7 +482,7 @@ def check_values(
     codec's). Messages no rule names (market data, drop copy...) cost one dict lookup.
 
     Args:
-        message: a message of ``kalshi_fix_sansio.prediction`` or ``.margin``.
+        message: a message of ``kalshi_fix_sansio.codec.prediction`` or ``.margin``.
         product: ``"prediction"`` or ``"margin"``.
         use_dollars: the session logged on with UseDollars(21005)=Y (prediction prices in
             dollars, up to 4 decimals; margin always uses dollars).

@@ -77,18 +77,18 @@ PRODUCTS: Final = ("margin", "prediction")
 
 
 def dialect(product: str) -> ModuleType:
-    """The codec module of a product (`kalshi_fix_sansio.prediction` or
-    `kalshi_fix_sansio.margin`), imported on first use.
+    """The codec module of a product (`kalshi_fix_sansio.codec.prediction` or
+    `kalshi_fix_sansio.codec.margin`), imported on first use.
 
     Raises:
         ValueError: not one of `PRODUCTS`.
     """
     if product == "margin":
-        from .. import margin
+        from ..codec import margin
 
         return margin
     if product == "prediction":
-        from .. import prediction
+        from ..codec import prediction
 
         return prediction
     raise ValueError(f"product must be one of {', '.join(PRODUCTS)}, got {product!r}")

@@ -5,5 +5,5 @@ configuration (`config`), its events (`events`), the parts it is built from (inb
 outbound writer, gap recovery, rate billing), its stores (`store`, `filestore`), Kalshi's rate
 limits (`ratelimit`) and the Logon signature (`auth`).
 
-May import: the codec and the dialect modules (`kalshi_fix_sansio.prediction`, `.margin`).
+May import: the codec and the dialect modules (`kalshi_fix_sansio.codec.prediction`, `.margin`).
 """

@@ -4,7 +4,7 @@ prediction's took about 830M and margin's about 450M: ``benchmarks/bench_import.
 
 The modules of the package that pick a dialect by product (`Session`, `Requests` and its RFQ
 family, the inbound side, recordings) ask here instead of importing both dialect modules at
-their top; ``kalshi_fix_sansio.prediction`` and ``kalshi_fix_sansio.margin`` stay importable as
+their top; ``kalshi_fix_sansio.codec.prediction`` and ``kalshi_fix_sansio.codec.margin`` stay importable as
 ever (importing one loads that one). ``tests/test_dialects_lazy.py`` holds this in a fresh
 process.
 """
@@ -24,18 +24,18 @@ def _unknown(product: object) -> ValueError:
 
 
 def dialect(product: str) -> ModuleType:
-    """The public dialect module of ``product`` (``kalshi_fix_sansio.prediction`` or
-    ``kalshi_fix_sansio.margin``), imported on first use.
+    """The public dialect module of ``product`` (``kalshi_fix_sansio.codec.prediction`` or
+    ``kalshi_fix_sansio.codec.margin``), imported on first use.
 
     Raises:
         ValueError: ``product`` is neither.
     """
     if product == "prediction":
-        from .. import prediction
+        from ..codec import prediction
 
         return prediction
     if product == "margin":
-        from .. import margin
+        from ..codec import margin
 
         return margin
     raise _unknown(product)

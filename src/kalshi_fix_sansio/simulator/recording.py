@@ -360,7 +360,7 @@ def _read(
             scan.step_back(ClockStep(name, number, start, moment, last))
             moment = last
         last = moment
-        if codec.__name__ == "kalshi_fix_sansio.prediction":
+        if codec.__name__ == "kalshi_fix_sansio.codec.prediction":
             _check_prediction(name, number, start, message)
         yield Recorded(number, start, moment, message)
 

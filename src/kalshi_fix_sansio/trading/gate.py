@@ -340,7 +340,7 @@ class OrderGate:
     ) -> LocalProtocolError:
         """What refuses a message the gate cannot read: an `UnknownMessage` (its fields are
         only ``extra_fields``) or an object without a field the gate reads."""
-        from .. import margin, prediction
+        from ..codec import margin, prediction
 
         codec = margin if self.product == "margin" else prediction
         cls = codec.MESSAGES.get(msg_type)

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ... import margin, prediction
+from ...codec import margin, prediction
 from ...client._acceptor import AcceptorDriver
 from ...codec._generated.common import Header
 from ...codec._message import Message

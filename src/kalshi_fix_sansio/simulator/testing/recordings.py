@@ -26,8 +26,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, Any, Final
 
-from ... import margin as m
-from ... import prediction as p
+from ...codec import margin as m
+from ...codec import prediction as p
 from ...codec._generated.common import Header
 from ..recording import RecordingWriter
 

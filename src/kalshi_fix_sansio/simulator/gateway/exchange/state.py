@@ -19,8 +19,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from types import ModuleType
 from typing import Any
 
-from .... import margin as _margin
-from .... import prediction as _prediction
+from ....codec import margin as _margin
+from ....codec import prediction as _prediction
 from ....codec._message import Message, UnknownMessage
 from ....codec.errors import DecodeError
 from .common import (

@@ -11,8 +11,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from .... import margin as m
-from .... import prediction as p
+from ....codec import margin as m
+from ....codec import prediction as p
 from ....codec._generated.common import Header
 from ....codec._message import Message
 

@@ -3,5 +3,5 @@
 Prices are fixed-point dollars on the wire (UseDollars is always on for margin).
 """
 
-from .codec._generated.margin import *  # noqa: F403
-from .codec._generated.margin import __all__ as __all__
+from ._generated.margin import *  # noqa: F403
+from ._generated.margin import __all__ as __all__

@@ -7,5 +7,5 @@ Examples:
     ...                          ord_type=p.OrdType.LIMIT, price=Decimal("0.55"), symbol="X")
 """
 
-from .codec._generated.prediction import *  # noqa: F403
-from .codec._generated.prediction import __all__ as __all__
+from ._generated.prediction import *  # noqa: F403
+from ._generated.prediction import __all__ as __all__
