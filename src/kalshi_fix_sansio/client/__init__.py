@@ -25,8 +25,9 @@ counts (`SessionMetrics`, `MetricsSnapshot`).
 import Endpoint`` and ``from kalshi_fix_sansio.client import Endpoint`` give the same class.
 """
 
-from ..observability._logwriter import MESSAGE_LOGGER_NAME, MessageLog, MessageLogError
+from ..observability import MESSAGE_LOGGER_NAME, MessageLog, MessageLogError
 from ..observability.metrics import MetricsSnapshot, SessionMetrics
+from ..session import Credentials
 from ..trading.catchup import CatchUpComplete, CatchUpFailed, CatchUpStarted, ExecCursor
 from ..trading.haltfile import HaltFile
 from ..trading.killswitch import KillReport, OutsideHalt, TradingHalted
@@ -34,7 +35,6 @@ from ..trading.risk import RiskLimitExceeded, RiskLimits, SymbolLimits
 from ..trading.tracker import OrderNotFound
 from ._clientbase import MAX_QUEUED_EVENTS
 from ._clientoptions import ConnectOptions, describe_target
-from ._credentials import Credentials
 from ._endpoints import (
     KALSHI_FIX_HOSTS,
     Endpoint,

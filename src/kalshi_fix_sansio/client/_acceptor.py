@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
-from ..codec._message import Message
+from ..codec import Message
 from ..codec.errors import LocalProtocolError, RemoteProtocolError
 from ..codec.framing import checksum
 from ..session.config import Role, SessionConfig

@@ -14,9 +14,9 @@ import math
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol, TypeVar
 
-from ..codec._message import Message
+from ..codec import Message
 from ..session.events import Event
-from ..trading._cancelrequest import cancel_request
+from ..trading import cancel_request
 from ..trading.gate import TradingHalt
 from ..trading.killswitch import DEFAULT_FALLBACK_AFTER, KillReport
 from ..trading.tracker import TrackedOrder

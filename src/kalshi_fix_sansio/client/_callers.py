@@ -31,7 +31,7 @@ from ..trading.tracker import TrackedOrder
 from .supervisor import Reconnected
 
 if TYPE_CHECKING:
-    from ..codec._message import Message
+    from ..codec import Message
     from ..trading.killswitch import KillSwitch
     from ._desk import OrderWaiter
 

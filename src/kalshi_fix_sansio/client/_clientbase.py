@@ -40,7 +40,8 @@ from kalshi_fix_sansio.trading.haltfile import HaltFile
 from kalshi_fix_sansio.trading.risk import RiskLimits
 from kalshi_fix_sansio.trading.tracker import OrderTracker
 
-from ..observability._logwriter import MessageLog
+from ..observability import MessageLog
+from ..session import Credentials
 from ._clientoptions import (
     ConnectOptions,
     check_bool,
@@ -51,7 +52,6 @@ from ._clientoptions import (
     refuse_type,
     session_type_problem,
 )
-from ._credentials import Credentials
 from ._endpoints import Endpoint, documented_environment, kalshi_endpoint, session_types
 from ._sdkcompat import credentials_from_auth, sdk_callbacks
 from ._tlsconfig import make_ssl_context

@@ -23,7 +23,7 @@ from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.codec.spec import SESSIONS
 from kalshi_fix_sansio.session.config import SessionConfig
 
-from ..observability._logwriter import MessageLog
+from ..observability import MessageLog
 from ._endpoints import Endpoint, documented_environment, kalshi_endpoint, session_types
 
 __all__ = [

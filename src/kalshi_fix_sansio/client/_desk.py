@@ -25,7 +25,7 @@ from typing import Any, Final
 
 import attrs
 
-from ..codec._message import Message, UnknownMessage, convert_now
+from ..codec import Message, UnknownMessage, convert_now
 from ..codec.errors import FixError, LocalProtocolError
 from ..observability.metrics import SessionMetrics
 from ..session.config import SessionConfig
@@ -36,7 +36,7 @@ from ..session.events import (
     LoggedOn,
     RejectReceived,
 )
-from ..trading._orders import naming_order
+from ..trading import naming_order
 from ..trading.book import Books
 from ..trading.catchup import (
     NOT_RECEIVED_AFTER_REPLAY,

@@ -179,7 +179,7 @@ def render_markdown() -> str:
     Returns:
         Markdown: the table and its drawing.
     """
-    from ..session._statedoc import render_page  # the docs' drawing, not needed to read a socket
+    from ..session import render_page  # the docs' drawing, not needed to read a socket
 
     return render_page(
         header="DO NOT EDIT: generated from src/kalshi_fix_sansio/client/_readers.py "

@@ -16,8 +16,8 @@ from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.session.auth import Ed25519Signer, RsaPssSigner, Signer
 from kalshi_fix_sansio.session.events import ApplicationMessage, DecodeFailure, Event
 
+from ..session import Credentials
 from ._clientoptions import refuse_type
-from ._credentials import Credentials
 
 
 def _run_in_order(steps: Sequence[Callable[[], object]]) -> Awaitable[None] | None:

@@ -35,7 +35,6 @@ from typing import Any, ClassVar, Final, Literal
 
 import attrs
 
-from kalshi_fix_sansio import Message
 from kalshi_fix_sansio.client._callers import Delivery, any_event
 from kalshi_fix_sansio.client.driver import (
     Driver,
@@ -47,6 +46,7 @@ from kalshi_fix_sansio.client.supervisor import (
     Supervisor,
     TransportError,
 )
+from kalshi_fix_sansio.codec import Message
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.observability.metrics import SessionMetrics
 from kalshi_fix_sansio.rest.reconcile import ReconcileStarted, RestOptions
@@ -64,7 +64,7 @@ from kalshi_fix_sansio.trading.killswitch import HaltSource, KillReport, KillSwi
 from kalshi_fix_sansio.trading.risk import BookSource, RiskLimits
 from kalshi_fix_sansio.trading.tracker import OrderTracker
 
-from ..observability._logwriter import MessageLog
+from ..observability import MessageLog
 from ._clientoptions import ConnectOptions, describe_target
 from ._endpoints import check_endpoint
 from ._loglines import log_event, log_fields, log_session_event

@@ -18,7 +18,6 @@ This module imports no event loop (neither asyncio nor trio), so every adapter c
 from __future__ import annotations
 
 import functools
-import importlib.util
 import logging
 import os
 import ssl
@@ -31,7 +30,6 @@ from typing import ClassVar, Final
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-import kalshi_fix_sansio
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 
 from ._endpoints import Endpoint
@@ -319,11 +317,8 @@ def _path(filename: str) -> str:
 
 @functools.cache
 def _library_dirs() -> tuple[str, ...]:
-    """The directories of the library's code: the package, and ``adapters/``, which a checkout
-    installs apart (found without importing it: the adapters import this module)."""
-    spec = importlib.util.find_spec("kalshi_fix_sansio.adapters")
-    files = {kalshi_fix_sansio.__file__, spec.origin if spec is not None else None}
-    return tuple(os.path.dirname(_path(f)) + os.sep for f in files if f is not None)
+    """The directory of the library's code (the package, its adapters inside it)."""
+    return (os.path.dirname(os.path.dirname(_path(__file__))) + os.sep,)
 
 
 def _caller_stacklevel() -> int:

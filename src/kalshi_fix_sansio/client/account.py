@@ -46,8 +46,8 @@ from ..rest.pages import (
     rest_headers,
     rest_path,
 )
+from ..session import Credentials
 from ..session.ratelimit import PREDICTION_TIERS, RateLimiter, Tier
-from ._credentials import Credentials
 from ._logons import DEFAULT_LOGON_MARGIN, LogonSchedule
 
 __all__ = [

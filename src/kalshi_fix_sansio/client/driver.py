@@ -52,10 +52,11 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from ..codec._message import Message
+from ..codec import Message
 from ..codec.errors import FixError, LocalProtocolError
 from ..observability.metrics import SessionMetrics
 from ..rest.reconcile import Reconciliation, RestOptions, wants_reconciliation
+from ..session import Credentials
 from ..session.config import SessionConfig
 from ..session.events import ApplicationMessage, Event
 from ..session.machine import Session
@@ -72,7 +73,6 @@ from ..trading.killswitch import (
 )
 from ..trading.risk import BookSource, RiskChecker, RiskLimits
 from ..trading.tracker import OrderTracker
-from ._credentials import Credentials
 from ._desk import OrderDesk, OrderWaiter
 from ._driverrest import RestDriving
 from ._loop import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
@@ -202,7 +202,12 @@ class Driver(RestDriving):
                 outside_halt = TradingHalt()
         if metrics is None:
             metrics = SessionMetrics(config.product, config.session_type, config.sender_comp_id)
-        gate = config.order_gate
+        given = config.order_gate
+        if given is not None and not isinstance(given, OrderGate):
+            raise LocalProtocolError(
+                f"SessionConfig.order_gate of a driver must be an OrderGate, got {given!r}"
+            )
+        gate = given
         if gate is None:
             gate = OrderGate(
                 config.product,

@@ -39,7 +39,7 @@ for a change, waking the waiting callers after each step.
 
 from __future__ import annotations
 
-from ..rest._restport import RestPort
+from ..rest import RestPort
 from ._asyncapi import AsyncAPI, AsyncKillAll, AsyncPump, deliver
 from ._callers import Until, Wait, drive
 from ._clientbase import MAX_QUEUED_EVENTS, ClientBase

@@ -36,7 +36,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 import attrs
 
 from ..codec.errors import FixError
-from ..observability._logreader import (
+from ..observability import (
     Entry,
     LogIssue,
     LogReader,
@@ -45,7 +45,7 @@ from ..observability._logreader import (
     session_feeds,
 )
 from ..observability.messagelog import PRODUCTS
-from ..trading._orders import naming_order
+from ..trading import naming_order
 
 if TYPE_CHECKING:
     from ..trading.book import Book, Books, BookUpdates, Trade

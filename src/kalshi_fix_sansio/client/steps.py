@@ -34,7 +34,7 @@ import math
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from ..codec._message import Message
+    from ..codec import Message
     from ..session.store import StoreError
     from ..trading.killswitch import KillSwitch
 

@@ -51,9 +51,9 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from ..codec._message import Message
+from ..codec import Message
 from ..codec.errors import FixError, LocalProtocolError, RemoteProtocolError, TransportError
-from ..session._states import (
+from ..session import (
     SupervisorAction,
     SupervisorInput,
     SupervisorState,

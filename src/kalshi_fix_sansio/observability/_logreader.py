@@ -19,7 +19,7 @@ import attrs
 from .messagelog import Problem, decode_frame, dialect, scan_stream
 
 if TYPE_CHECKING:
-    from .. import Message
+    from ..codec import Message
 
 __all__ = ["Entry", "LogIssue", "LogReader", "Reporter", "parse_time", "session_feeds"]
 

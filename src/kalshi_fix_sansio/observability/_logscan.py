@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import IO, Final, NamedTuple
 
-from ..codec._lines import MAX_LINE_BYTES, LineTooLong, read_lines
+from ..codec import MAX_LINE_BYTES, LineTooLong, read_lines
 from ..codec.framing import DEFAULT_MAX_MESSAGE_SIZE, SOH, Frame, Framer
 from ..codec.redaction import SECRET_TAGS, mask_secrets
 

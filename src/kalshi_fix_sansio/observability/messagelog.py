@@ -18,7 +18,7 @@ What ``kalshi-fix decode`` and ``kalshi-fix replay`` read, and what
 (time, direction, session, message) on top of these.
 
 Examples:
-    >>> from kalshi_fix_sansio import messagelog
+    >>> from kalshi_fix_sansio.observability import messagelog
     >>> log = (
     ...     b"2026-11-22T10:15:00.250000Z IN KalshiNR/my-key 8=FIXT.1.1|9=57|35=0|49=KalshiNR|"
     ...     b"56=my-key|34=7|52=20261122-10:15:00.250|10=114|\\n"
@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import IO, TYPE_CHECKING, Final
 
-from ..codec._lines import MAX_LINE_BYTES
+from ..codec import MAX_LINE_BYTES
 from ._logscan import (
     LOG_PREFIX,
     PLACEHOLDER,
@@ -54,7 +54,7 @@ from ._logscan import (
 )
 
 if TYPE_CHECKING:
-    from .. import Defect, Message
+    from ..codec import Defect, Message
 
 __all__ = [
     "MAX_LINE_BYTES",

@@ -3,3 +3,9 @@ order tracker from them (`reconcile`).
 
 May import: the trading layer and below.
 """
+
+from ._restport import RestPort
+
+__all__ = [
+    "RestPort",
+]

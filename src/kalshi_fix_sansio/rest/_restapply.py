@@ -14,13 +14,12 @@ from decimal import Decimal
 from types import ModuleType
 from typing import Any
 
-from ..session._dialects import dialect
+from ..session import dialect
 from ..session.events import Event
-from ..trading._orders import Fill, OrderStatus, TrackedOrder
+from ..trading import REST_EXEC_PREFIX, Fill, OrderStatus, TrackedOrder
 from ..trading.tracker import OrderTracker
 from ._reconcileevents import SOURCES, Reconciled, ReconciledFill
 from ._restfills import (
-    REST_EXEC_PREFIX,
     RestFill,
     RestOrder,
     parse_fill,

@@ -15,7 +15,7 @@ How a REST fill is told from a FIX one (the mapping, docs/maintainers/decisions.
 * a REST fill enters the tracker as a report with ExecID ``rest:<fill_id>`` and TrdMatchID the
   REST ``trade_id``, and the order remembers the CumQty REST made it whole up to
   (``OrderTracker.rest_counted``): a FIX or replayed fill report of it at or below that CumQty, or with the
-  TrdMatchID of a REST fill of the order, adds no fill (`counted_from_rest`).
+  TrdMatchID of a REST fill of the order, adds no fill (`kalshi_fix_sansio.trading._orders.counted_from_rest`).
 """
 
 from __future__ import annotations
@@ -27,11 +27,7 @@ from typing import Any, Final
 
 import attrs
 
-from ..trading._orders import TrackedOrder
 from .pages import order_status
-
-REST_EXEC_PREFIX: Final = "rest:"
-"""The ExecID prefix of a fill the tracker counted from Kalshi's REST fill list."""
 
 _MAX_ID: Final = 128
 _MAX_NUMBER_TEXT: Final = 32
@@ -40,22 +36,6 @@ _MAX_MARGIN_PRICE: Final = Decimal(10) ** 9
 _ONE: Final = Decimal(1)
 _ZERO: Final = Decimal(0)
 ORDER_STATUSES: Final = frozenset({"resting", "canceled", "executed", "pending"})
-
-
-def counted_from_rest(
-    order: TrackedOrder, rest_counted: Mapping[str, Any], cum: Any, match: Any
-) -> bool:
-    """Whether a FIX or replayed fill report of ``order`` was counted already from REST: its
-    TrdMatchID is a REST fill's of the order, or its CumQty is at or below the CumQty REST made
-    the order whole up to (``rest_counted``, the tracker's, by ClOrdID)."""
-    rest_cum = rest_counted.get(order.cl_ord_id)
-    if rest_cum is None:
-        return False
-    if match is not None:
-        for fill in order._fills:
-            if fill.trd_match_id == match and fill.exec_id.startswith(REST_EXEC_PREFIX):
-                return True
-    return isinstance(cum, Decimal) and cum <= rest_cum
 
 
 @attrs.frozen

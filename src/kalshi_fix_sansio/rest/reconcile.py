@@ -40,8 +40,8 @@ from typing import Any, Final
 
 import attrs
 
-from ..client._credentials import Credentials
 from ..codec.errors import LocalProtocolError
+from ..session import Credentials
 from ..session.events import Event
 from ..trading.catchup import CatchUpFailed, OrdersUnknown
 from ..trading.tracker import OrderTracker

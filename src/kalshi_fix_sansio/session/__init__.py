@@ -7,3 +7,26 @@ limits (`ratelimit`) and the Logon signature (`auth`).
 
 May import: the codec and the dialect modules (`kalshi_fix_sansio.codec.prediction`, `.margin`).
 """
+
+from ._credentials import Credentials
+from ._dialects import PRODUCTS, dialect
+from ._statedoc import render_page
+from ._states import (
+    State,
+    SupervisorAction,
+    SupervisorInput,
+    SupervisorState,
+    supervisor_transition,
+)
+
+__all__ = [
+    "PRODUCTS",
+    "Credentials",
+    "State",
+    "SupervisorAction",
+    "SupervisorInput",
+    "SupervisorState",
+    "dialect",
+    "render_page",
+    "supervisor_transition",
+]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..codec._message import Message
+from ..codec import Message
 from .events import RateLimited
 from .ratelimit import Charge, RateLimiter
 

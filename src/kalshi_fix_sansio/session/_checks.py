@@ -16,11 +16,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ..codec._fields import Defect
-from ..codec._generated.common import Header
-from ..codec._generated.tables import MESSAGES
-from ..codec._values import fmt_timestamp
-from ..codec._wire import header_raw
+from ..codec import MESSAGES, Defect, Header, fmt_timestamp, header_raw
 from ..codec.errors import RemoteProtocolError
 from ._outbound import sending_time
 from .auth import logon_payload, verify_signature_b64

@@ -49,11 +49,11 @@ def codec(product: str) -> Any:
         ValueError: ``product`` is neither.
     """
     if product == "prediction":
-        from ..codec._generated import prediction
+        from ..codec import prediction
 
         return prediction._CODEC
     if product == "margin":
-        from ..codec._generated import margin
+        from ..codec import margin
 
         return margin._CODEC
     raise _unknown(product)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..codec._fields import Defect
+from ..codec import Defect
 from ..codec.errors import DecodeError, RemoteProtocolError
 from ._checks import (
     ADMIN,

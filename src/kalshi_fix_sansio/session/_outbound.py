@@ -13,10 +13,7 @@ from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any
 
-from ..codec._encode import encode_message
-from ..codec._generated.common import Header
-from ..codec._message import Message
-from ..codec._values import enc_str, fmt_timestamp
+from ..codec import Header, Message, enc_str, encode_message, fmt_timestamp
 from ..codec.errors import EncodeError, LocalProtocolError
 from ..codec.ranges import value_checks
 from .auth import logon_payload, signature_b64

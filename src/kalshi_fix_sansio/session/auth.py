@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import (
     x25519,
 )
 
-from ..codec._lines import NotASmallFile, read_small_file
+from ..codec import NotASmallFile, read_small_file
 from ..codec.errors import LocalProtocolError
 
 __all__ = [

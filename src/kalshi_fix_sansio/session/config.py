@@ -10,18 +10,41 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from ..codec._generated.tables import FIELDS, SESSIONS, SessionSpec
+from ..codec import FIELDS, SESSIONS, SessionSpec
 from ..codec.errors import LocalProtocolError
 
 if TYPE_CHECKING:
-    from ..trading._requests_core import ClOrdIDGenerator
-    from ..trading.gate import OrderGate
     from .ratelimit import RateLimiter
     from .store import MessageStore
+
+
+class OrderCheck(Protocol):
+    """What a session asks of the order gate it is configured with (``SessionConfig.order_gate``):
+    `kalshi_fix_sansio.trading.gate.OrderGate` is the library's. The session calls it for each
+    message whose type is in `msg_types`, before the message is encoded: `admit` (raises to
+    refuse), then `sent` once it is sequenced or `discard` if it could not go; `withhold` tells
+    whether a resend must gap-fill a message instead of sending it again."""
+
+    product: str
+
+    @property
+    def msg_types(self) -> frozenset[str]:
+        """The message types the gate looks at (others pass it without a call)."""
+        ...
+
+    def admit(self, message: Any, msg_type: str) -> str | None: ...
+
+    def withhold(self, message: Any) -> bool: ...
+
+    def sent(
+        self, message: Any, msg_type: str, cl: str | None, now: float, seq: int = 0
+    ) -> None: ...
+
+    def discard(self, cl: str | None) -> None: ...
 
 
 class Role(enum.Enum):
@@ -175,8 +198,8 @@ class SessionConfig:
     max_message_size: int = attrs.field(default=4 * 1024 * 1024, validator=_positive)
     logon_check: Callable[[Any], str | None] | None = None
     rate_limiter: RateLimiter | None = None
-    order_gate: OrderGate | None = None
-    cl_ord_ids: ClOrdIDGenerator | None = None
+    order_gate: OrderCheck | None = None
+    cl_ord_ids: Callable[[], str] | None = None
 
     def __attrs_post_init__(self) -> None:
         spec = self.spec  # validates product / session type

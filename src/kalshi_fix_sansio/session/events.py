@@ -9,8 +9,7 @@ from typing import Any
 
 import attrs
 
-from ..codec._fields import Defect
-from ..codec._message import Message
+from ..codec import Defect, Message
 from ..codec.errors import DecodeError
 
 

@@ -28,10 +28,9 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-from ..codec._message import Message
+from ..codec import Message
 from ..codec.errors import EncodeError, LocalProtocolError, RemoteProtocolError
 from ..codec.framing import Frame, Framer, Garbled
-from ..trading.gate import GATED_MSG_TYPES, OrderGate
 from ._billing import RateBilling
 from ._checks import ADMIN, InboundChecks
 from ._dialects import dialect
@@ -39,7 +38,7 @@ from ._inbound import Inbound
 from ._outbound import Outbound, sending_time
 from ._recovery import GapRecovery
 from ._states import Lifecycle, State, Trigger
-from .config import Role, SessionConfig
+from .config import OrderCheck, Role, SessionConfig
 from .events import (
     NEED_DATA,
     Event,
@@ -114,7 +113,8 @@ class Session:
         self._test_request_factor = config.test_request_factor  # read by `next_deadline`
         limiter = config.rate_limiter
         self._billing = RateBilling(limiter) if limiter is not None else None
-        self._gate = config.order_gate  # every order-creating message passes it in `send`
+        gate = self._gate = config.order_gate  # every order-creating message passes it in `send`
+        self._gated: frozenset[str] = frozenset() if gate is None else gate.msg_types
 
     def _replay(self, frame: bytes) -> bool:
         return self._inbound.replay(frame)
@@ -362,7 +362,7 @@ class Session:
                     f"({self.config.product}); it sends: {carried}"
                 )
             gate = self._gate
-            if gate is not None and mt in GATED_MSG_TYPES:
+            if gate is not None and mt in self._gated:
                 return self._send_gated(gate, message, mt, now)
             # Kalshi's value ranges (spec/ranges.yaml), before anything is encoded or stored: as
             # `check_values`, with the checks of the session's units
@@ -374,7 +374,7 @@ class Session:
             return writer.send_app(message, now)
         return billing.send(writer.send_app, message, now)  # raises before anything is encoded
 
-    def _send_gated(self, gate: OrderGate, message: Message, msg_type: str, now: float) -> int:
+    def _send_gated(self, gate: OrderCheck, message: Message, msg_type: str, now: float) -> int:
         """`send` of a message the order gate checks (halt, live ClOrdID, risk limits) and
         records (the tracker) before its values are checked and it is encoded; forgotten again
         if it cannot go."""

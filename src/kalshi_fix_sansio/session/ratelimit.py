@@ -35,7 +35,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from ..codec._message import Message
+from ..codec import Message
 from ..codec.errors import LocalProtocolError
 from .events import BusinessRejectReceived, RateLimited
 

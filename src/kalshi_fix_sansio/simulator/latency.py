@@ -31,7 +31,7 @@ from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
-from ..codec._lines import MAX_LINE_BYTES, LineTooLong, log_line, read_lines
+from ..codec import MAX_LINE_BYTES, LineTooLong, log_line, read_lines
 from ..codec.errors import LocalProtocolError
 
 __all__ = [

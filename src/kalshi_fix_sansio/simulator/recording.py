@@ -41,9 +41,9 @@ from typing import IO, Any, Final
 
 import attrs
 
-from ..codec._lines import MAX_LINE_BYTES, LineTooLong, log_line, read_lines
+from ..codec import MAX_LINE_BYTES, LineTooLong, log_line, read_lines
 from ..codec.errors import DecodeError
-from ..session._dialects import PRODUCTS, dialect
+from ..session import PRODUCTS, dialect
 
 __all__ = [
     "HEADER_PREFIX",

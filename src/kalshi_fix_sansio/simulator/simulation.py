@@ -64,7 +64,7 @@ from kalshi_fix_sansio.adapters._simloop import SimLoop
 from ..client.supervisor import Backoff
 from ..codec.errors import LocalProtocolError
 from ..codec.spec import SESSIONS
-from ..rest._restport import RestPort
+from ..rest import RestPort
 from ..rest.pages import RestRequest, RestResponse
 from ..session.auth import PublicKey, Signer
 from ..trading.builders import ClOrdIDGenerator
@@ -370,7 +370,7 @@ class Simulation:
                 f"a simulation's connections are in memory, without TLS: {', '.join(refused)} "
                 "cannot be given"
             )
-        from ..client._credentials import Credentials
+        from ..session import Credentials
 
         config = dict(options.pop("config", None) or {})
         config.setdefault("cl_ord_ids", self.cl_ord_ids)

@@ -7,3 +7,17 @@ how people read prices (`prices`).
 
 May import: observability, the session layer and below.
 """
+
+from ._cancelrequest import cancel_request
+from ._orders import REST_EXEC_PREFIX, Fill, OrderStatus, TrackedOrder, naming_order
+from ._requests_core import ClOrdIDGenerator
+
+__all__ = [
+    "REST_EXEC_PREFIX",
+    "ClOrdIDGenerator",
+    "Fill",
+    "OrderStatus",
+    "TrackedOrder",
+    "cancel_request",
+    "naming_order",
+]

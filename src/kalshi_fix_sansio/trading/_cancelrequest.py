@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kalshi_fix_sansio import Message
+from kalshi_fix_sansio.codec import Message
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.trading.builders import Requests
 from kalshi_fix_sansio.trading.tracker import TrackedOrder

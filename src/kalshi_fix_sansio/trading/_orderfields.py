@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..codec._message import FieldReader, field_reader
+from ..codec import FieldReader, field_reader
 
 __all__ = ["REPORT", "REQUEST", "Values", "report_reader", "request_reader"]
 

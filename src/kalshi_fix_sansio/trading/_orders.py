@@ -8,8 +8,9 @@ order from one state to another); this module holds what an order, a fill and a 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -484,3 +485,23 @@ def _live(order: TrackedOrder) -> OrderStatus:
     if cum >= order.order_qty:
         return _LIVE_FILLED
     return _LIVE_PARTIAL
+
+
+REST_EXEC_PREFIX: Final = "rest:"
+"""The ExecID prefix of a fill the tracker counted from Kalshi's REST fill list."""
+
+
+def counted_from_rest(
+    order: TrackedOrder, rest_counted: Mapping[str, Any], cum: Any, match: Any
+) -> bool:
+    """Whether a FIX or replayed fill report of ``order`` was counted already from REST: its
+    TrdMatchID is a REST fill's of the order, or its CumQty is at or below the CumQty REST made
+    the order whole up to (``rest_counted``, the tracker's, by ClOrdID)."""
+    rest_cum = rest_counted.get(order.cl_ord_id)
+    if rest_cum is None:
+        return False
+    if match is not None:
+        for fill in order._fills:
+            if fill.trd_match_id == match and fill.exec_id.startswith(REST_EXEC_PREFIX):
+                return True
+    return isinstance(cum, Decimal) and cum <= rest_cum

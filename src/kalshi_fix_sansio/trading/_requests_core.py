@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from types import ModuleType
 from typing import Any
 
-from ..codec._generated.tables import MESSAGES
-from ..codec._message import Message
+from ..codec import MESSAGES, Message
 from ..codec.ranges import RequestError, ValueRangeError, check_value, check_values, rules_for
 from ..codec.spec import SESSIONS, SessionSpec
 
@@ -109,7 +109,7 @@ class RequestsCore:
     dialect: ModuleType
     use_dollars: bool
     listener: bool
-    cl_ord_ids: ClOrdIDGenerator
+    cl_ord_ids: Callable[[], str]
 
     # -- common checks ---------------------------------------------------------------------
 

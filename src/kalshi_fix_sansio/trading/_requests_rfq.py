@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from ..codec._message import Message
+from ..codec import Message
 from ..codec.ranges import RequestError
-from ..session._dialects import dialect
+from ..session import dialect
 from ._requests_core import RequestsCore
 
 __all__ = ["RfqRequests"]

@@ -38,7 +38,7 @@ from typing import Any, NamedTuple, Protocol
 
 import attrs
 
-from ..codec._wire import Entries
+from ..codec import Entries
 from ._booksides import BookSide, Level, NoBookSide
 
 __all__ = [

@@ -28,15 +28,15 @@ Examples:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from ..codec._message import Message
+from ..codec import Message
 from ..codec.ranges import RequestError, rules_for
 from ..codec.spec import SESSIONS, SessionSpec
-from ..session._dialects import dialect
+from ..session import dialect
 from ._requests_core import CLORDID_MAX_LENGTH, ClOrdIDGenerator, _value, check_cl_ord_id
 from ._requests_rfq import RfqRequests
 
@@ -105,7 +105,7 @@ class Requests(RfqRequests):
         *,
         use_dollars: bool = False,
         listener: bool = False,
-        cl_ord_ids: ClOrdIDGenerator | None = None,
+        cl_ord_ids: Callable[[], str] | None = None,
     ) -> None:
         spec = SESSIONS.get((product, session_type))
         if spec is None:

@@ -42,11 +42,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import attrs
 
-from ..codec._message import UnknownMessage
+from ..codec import UnknownMessage
 from ..codec.errors import LocalProtocolError
 from .book import Books
 from .risk import BookSource, RiskChecker, RiskLimitExceeded, RiskLimits
@@ -159,7 +159,8 @@ moments)."""
 
 class OrderGate:
     """The halt, the live-ClOrdID rule and the pre-trade limits of one session, checked by the
-    session's writer for every order-creating message (see the module docstring).
+    session's writer for every order-creating message (see the module docstring); the session
+    layer's `kalshi_fix_sansio.session.config.OrderCheck`.
 
     Args:
         product: ``"prediction"`` or ``"margin"``.
@@ -177,6 +178,9 @@ class OrderGate:
     Raises:
         LocalProtocolError: ``risk_limits`` is not a `RiskLimits`.
     """
+
+    msg_types: ClassVar[frozenset[str]] = GATED_MSG_TYPES
+    """Every message type the gate looks at (`OrderCheck.msg_types`)."""
 
     def __init__(
         self,

@@ -54,7 +54,7 @@ from typing import Any, Final
 
 import attrs
 
-from ..codec._lines import NotASmallFile, read_small_file
+from ..codec import NotASmallFile, read_small_file
 from ..codec.errors import LocalProtocolError
 from ..session.filestore import make_store_dir
 

@@ -51,7 +51,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from ..codec._message import Message
+from ..codec import Message
 from ..codec.errors import FixError, LocalProtocolError
 from ..session.config import SessionConfig
 from ..session.events import (

@@ -40,7 +40,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
-from ..codec._generated.tables import FIELDS, VALUE_RULES
+from ..codec import FIELDS, VALUE_RULES
 
 if TYPE_CHECKING:
     from .book import Book

@@ -39,7 +39,7 @@ from typing import Any
 
 import attrs
 
-from ..codec._fields import Defect
+from ..codec import Defect
 from ..session.events import ApplicationMessage
 from ._orders import CollateralChange, _int
 from ._orders import _code as _text

@@ -61,7 +61,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..codec.errors import LocalProtocolError
-from ..rest._restfills import counted_from_rest
 from ..session.events import ApplicationMessage, BusinessRejectReceived
 from ._collector import untracker
 from ._opencounts import OpenCounts
@@ -94,6 +93,7 @@ from ._orders import (
     _live,
     _parties,
     _sent_order,
+    counted_from_rest,
     says_unknown_order,
 )
 from ._rejects import RejectRules

@@ -16,12 +16,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ...codec import margin, prediction
 from ...client._acceptor import AcceptorDriver
-from ...codec._generated.common import Header
-from ...codec._message import Message
+from ...codec import Header, Message, margin, prediction
 from ...codec.errors import FixError
-from ...session._states import State
+from ...session import State
 from ...session.auth import PublicKey
 from ...session.config import KALSHI_COMP_ID, Role, SessionConfig
 from ...session.events import ApplicationMessage, CloseTransport, LoggedOn, LogonRejected

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from ...client._loop import DEFAULT_MAX_BUFFERED
-from ...codec._generated.tables import SESSIONS
+from ...codec import SESSIONS
 from ...session.auth import PublicKey, Signer
 from .accounts import account_map
 from .connection import Connection

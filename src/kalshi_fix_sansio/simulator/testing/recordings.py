@@ -26,9 +26,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, Any, Final
 
+from ...codec import Header
 from ...codec import margin as m
 from ...codec import prediction as p
-from ...codec._generated.common import Header
 from ..recording import RecordingWriter
 
 __all__ = [

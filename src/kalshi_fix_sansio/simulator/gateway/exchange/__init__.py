@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ....codec._message import Message, UnknownMessage
+from ....codec import Message, UnknownMessage
 from ....codec.errors import DecodeError
 from .common import (
     BUY,

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import attrs
 
-from ....codec._message import Message
+from ....codec import Message
 from .common import BUY, HOUSE_ACCOUNT, ROLLING_WINDOW_SECONDS, SELL, ZERO, Status
 
 __all__ = [

@@ -25,7 +25,7 @@ from typing import Final
 
 import attrs
 
-from ....codec._generated.tables import SESSIONS
+from ....codec import SESSIONS
 
 __all__ = [
     "NEW_ORDER",

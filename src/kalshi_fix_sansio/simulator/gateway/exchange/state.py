@@ -19,9 +19,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from types import ModuleType
 from typing import Any
 
+from ....codec import Message, UnknownMessage
 from ....codec import margin as _margin
 from ....codec import prediction as _prediction
-from ....codec._message import Message, UnknownMessage
 from ....codec.errors import DecodeError
 from .common import (
     CENT,

@@ -11,10 +11,9 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
+from ....codec import Header, Message
 from ....codec import margin as m
 from ....codec import prediction as p
-from ....codec._generated.common import Header
-from ....codec._message import Message
 
 __all__ = [
     "KEY",

@@ -14,11 +14,10 @@ from typing import Final
 
 import attrs
 
-from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.session.auth import KeyLoadError, Signer, load_signer, load_signer_file
-
-from ._endpoints import PRODUCTS
+from ..codec.errors import LocalProtocolError
+from ._dialects import PRODUCTS
 from ._keyenv import env_key_error
+from .auth import KeyLoadError, Signer, load_signer, load_signer_file
 
 __all__ = ["Credentials"]
 

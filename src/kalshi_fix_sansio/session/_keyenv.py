@@ -7,7 +7,7 @@ in the environment: the same error names the variable to set or unset instead.
 
 from __future__ import annotations
 
-from kalshi_fix_sansio.session.auth import KeyLoadError
+from .auth import KeyLoadError
 
 __all__ = ["env_key_error"]
 
