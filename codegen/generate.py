@@ -473,8 +473,9 @@ def _shared_function(cls: str, method: str, text: str) -> tuple[str, str] | None
     if not text.startswith("def ") or not _free_names(text) <= _SHARED_NAMES:
         return None
     name = f"_{cls}{method}"
-    this = " | ".join(f"_{product}.{cls}" for product in PRODUCTS)
-    return name, text.replace(f"def {method}(self", f"def {name}(self: {this}", 1)
+    # ``self`` is either dialect's class: typed Any, since naming the dialect modules here would
+    # make shared.py and the dialects import each other (a circle, even under TYPE_CHECKING)
+    return name, text.replace(f"def {method}(self", f"def {name}(self: Any", 1)
 
 
 def _share(dialects: Sequence[_Dialect]) -> tuple[list[str], list[tuple[str, str]]]:

@@ -449,12 +449,3 @@ class MemoryStore:
         """Close the store (its content is dropped); safe to call more than once."""
         self._closed = True
         self._index.clear()
-
-
-def __getattr__(name: str) -> object:
-    """`FileStore` and `Recovery` live in `kalshi_fix_sansio.session.filestore` (kept reachable here)."""
-    if name in ("FileStore", "Recovery"):
-        from . import filestore
-
-        return getattr(filestore, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

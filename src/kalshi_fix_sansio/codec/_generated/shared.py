@@ -26,10 +26,6 @@ from .._message import FixRecord
 from .._fields import WireSource as _WireSource
 from ..errors import EncodeError as _EncodeError
 
-if TYPE_CHECKING:
-    from . import prediction as _prediction
-    from . import margin as _margin
-
 _Fn = TypeVar("_Fn", bound=Callable[..., Any])
 
 
@@ -94,29 +90,29 @@ _f_use_expired_ord_status = _F("use_expired_ord_status", "_use_expired_ord_statu
 _f_username = _F("username", "_username", 553, b"553", "Username", _v.dec_str, None, False)
 
 
-def _Party_blank(self: _prediction.Party | _margin.Party) -> None:
+def _Party_blank(self: Any) -> None:
     self._party_id = self._party_role = _LAZY
 
 
-def _MiscFee_blank(self: _prediction.MiscFee | _margin.MiscFee) -> None:
+def _MiscFee_blank(self: Any) -> None:
     self._misc_fee_amt = self._misc_fee_curr = self._misc_fee_type = self._misc_fee_basis = _LAZY
 
 
-def _CollateralAmountChange_blank(self: _prediction.CollateralAmountChange | _margin.CollateralAmountChange) -> None:
+def _CollateralAmountChange_blank(self: Any) -> None:
     self._collateral_amount_change = self._collateral_amount_type = _LAZY
 
 
-def _MarketDataRequestRelatedSym_blank(self: _prediction.MarketDataRequestRelatedSym | _margin.MarketDataRequestRelatedSym) -> None:
+def _MarketDataRequestRelatedSym_blank(self: Any) -> None:
     self._symbol = _LAZY
 
 
-def _MarketDataRequestRelatedSym_fast_fill(self: _prediction.MarketDataRequestRelatedSym | _margin.MarketDataRequestRelatedSym, wire: dict[bytes, bytes], dollars: bool) -> None:
+def _MarketDataRequestRelatedSym_fast_fill(self: Any, wire: dict[bytes, bytes], dollars: bool) -> None:
     g = wire.get
     r = g(b"55")
     self._symbol = None if r is None else r.decode("utf-8")
 
 
-def _MarketDataRequestRelatedSym_encode_into(self: _prediction.MarketDataRequestRelatedSym | _margin.MarketDataRequestRelatedSym, out: list[bytes], use_dollars: bool) -> None:
+def _MarketDataRequestRelatedSym_encode_into(self: Any, out: list[bytes], use_dollars: bool) -> None:
     if self._src is not None:
         self._materialize()
     v_symbol = self._symbol
@@ -126,19 +122,19 @@ def _MarketDataRequestRelatedSym_encode_into(self: _prediction.MarketDataRequest
         raise _missing("MarketDataRequestRelatedSym", "Symbol", 55, None)
 
 
-def _MarketDataSnapshotFullRefreshMDEntry_blank(self: _prediction.MarketDataSnapshotFullRefreshMDEntry | _margin.MarketDataSnapshotFullRefreshMDEntry) -> None:
+def _MarketDataSnapshotFullRefreshMDEntry_blank(self: Any) -> None:
     self._md_entry_type = self._md_entry_px = self._md_entry_size = self._md_entry_date = self._md_entry_time = _LAZY
 
 
-def _MarketDataIncrementalRefreshMDEntry_blank(self: _prediction.MarketDataIncrementalRefreshMDEntry | _margin.MarketDataIncrementalRefreshMDEntry) -> None:
+def _MarketDataIncrementalRefreshMDEntry_blank(self: Any) -> None:
     self._md_update_action = self._symbol = self._md_entry_type = self._md_entry_px = self._md_entry_size = self._md_entry_date = self._md_entry_time = self._aggressor_side = self._trd_type = self._trade_id = self._cl_ord_id = self._alloc_account = _LAZY
 
 
-def _EventResendRequest_blank(self: _prediction.EventResendRequest | _margin.EventResendRequest) -> None:
+def _EventResendRequest_blank(self: Any) -> None:
     self._begin_exec_id = self._end_exec_id = _LAZY
 
 
-def _EventResendRequest_fast_fill(self: _prediction.EventResendRequest | _margin.EventResendRequest, wire: dict[bytes, bytes], dollars: bool) -> None:
+def _EventResendRequest_fast_fill(self: Any, wire: dict[bytes, bytes], dollars: bool) -> None:
     g = wire.get
     r = g(b"21001")
     self._begin_exec_id = None if r is None else r.decode("utf-8")
@@ -146,7 +142,7 @@ def _EventResendRequest_fast_fill(self: _prediction.EventResendRequest | _margin
     self._end_exec_id = None if r is None else r.decode("utf-8")
 
 
-def _EventResendRequest_fill_at(self: _prediction.EventResendRequest | _margin.EventResendRequest, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+def _EventResendRequest_fill_at(self: Any, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     a0, c0 = at
     r = flat[a0]
     self._begin_exec_id = r.decode()
@@ -161,7 +157,7 @@ def _EventResendRequest_fill_at(self: _prediction.EventResendRequest | _margin.E
             self._end_exec_id = None
 
 
-def _EventResendRequest_encode_into(self: _prediction.EventResendRequest | _margin.EventResendRequest, out: list[bytes], use_dollars: bool) -> None:
+def _EventResendRequest_encode_into(self: Any, out: list[bytes], use_dollars: bool) -> None:
     if self._src is not None:
         self._materialize()
     v_begin_exec_id = self._begin_exec_id
@@ -174,11 +170,11 @@ def _EventResendRequest_encode_into(self: _prediction.EventResendRequest | _marg
         out += (b"21002=", (v_end_exec_id.encode() if v_end_exec_id.__class__ is str and v_end_exec_id and "\x01" not in v_end_exec_id else _v.enc_str(v_end_exec_id, "EndExecID(21002)")), b"\x01")
 
 
-def _EventResendComplete_blank(self: _prediction.EventResendComplete | _margin.EventResendComplete) -> None:
+def _EventResendComplete_blank(self: Any) -> None:
     self._ref_seq_num = self._resend_event_count = _LAZY
 
 
-def _EventResendComplete_fast_fill(self: _prediction.EventResendComplete | _margin.EventResendComplete, wire: dict[bytes, bytes], dollars: bool) -> None:
+def _EventResendComplete_fast_fill(self: Any, wire: dict[bytes, bytes], dollars: bool) -> None:
     g = wire.get
     r = g(b"45")
     self._ref_seq_num = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
@@ -186,7 +182,7 @@ def _EventResendComplete_fast_fill(self: _prediction.EventResendComplete | _marg
     self._resend_event_count = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
 
-def _EventResendComplete_fill_at(self: _prediction.EventResendComplete | _margin.EventResendComplete, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+def _EventResendComplete_fill_at(self: Any, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     a0, a1 = at
     r = flat[a0]
     self._ref_seq_num = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
@@ -194,7 +190,7 @@ def _EventResendComplete_fill_at(self: _prediction.EventResendComplete | _margin
     self._resend_event_count = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
 
-def _EventResendComplete_encode_into(self: _prediction.EventResendComplete | _margin.EventResendComplete, out: list[bytes], use_dollars: bool) -> None:
+def _EventResendComplete_encode_into(self: Any, out: list[bytes], use_dollars: bool) -> None:
     if self._src is not None:
         self._materialize()
     v_ref_seq_num = self._ref_seq_num
@@ -209,25 +205,25 @@ def _EventResendComplete_encode_into(self: _prediction.EventResendComplete | _ma
         raise _missing("EventResendComplete", "ResendEventCount", 21003, 'U2')
 
 
-def _EventResendReject_blank(self: _prediction.EventResendReject | _margin.EventResendReject) -> None:
+def _EventResendReject_blank(self: Any) -> None:
     self._ref_seq_num = self._event_resend_reject_reason = _LAZY
 
 
-def _MarketDataRequest_blank(self: _prediction.MarketDataRequest | _margin.MarketDataRequest) -> None:
+def _MarketDataRequest_blank(self: Any) -> None:
     self._subscription_request_type = self._related_sym = _LAZY
 
 
-def _MarketDataSnapshotFullRefresh_blank(self: _prediction.MarketDataSnapshotFullRefresh | _margin.MarketDataSnapshotFullRefresh) -> None:
+def _MarketDataSnapshotFullRefresh_blank(self: Any) -> None:
     self._symbol = self._md_entries = _LAZY
 
 
-def _MarketDataSnapshotFullRefresh_fast_fill(self: _prediction.MarketDataSnapshotFullRefresh | _margin.MarketDataSnapshotFullRefresh, wire: dict[bytes, bytes], dollars: bool) -> None:
+def _MarketDataSnapshotFullRefresh_fast_fill(self: Any, wire: dict[bytes, bytes], dollars: bool) -> None:
     g = wire.get
     r = g(b"55")
     self._symbol = None if r is None else r.decode("utf-8")
 
 
-def _MarketDataSnapshotFullRefresh_fill_at(self: _prediction.MarketDataSnapshotFullRefresh | _margin.MarketDataSnapshotFullRefresh, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+def _MarketDataSnapshotFullRefresh_fill_at(self: Any, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     a0, g0 = at
     r = flat[a0]
     self._symbol = r.decode()
@@ -235,41 +231,41 @@ def _MarketDataSnapshotFullRefresh_fill_at(self: _prediction.MarketDataSnapshotF
         self._md_entries = None
 
 
-def _MarketDataIncrementalRefresh_blank(self: _prediction.MarketDataIncrementalRefresh | _margin.MarketDataIncrementalRefresh) -> None:
+def _MarketDataIncrementalRefresh_blank(self: Any) -> None:
     self._md_entries = _LAZY
 
 
-def _MarketDataRequestReject_blank(self: _prediction.MarketDataRequestReject | _margin.MarketDataRequestReject) -> None:
+def _MarketDataRequestReject_blank(self: Any) -> None:
     self._md_req_rej_reason = self._text = _LAZY
 
 
-def _OrderCancelReject_blank(self: _prediction.OrderCancelReject | _margin.OrderCancelReject) -> None:
+def _OrderCancelReject_blank(self: Any) -> None:
     self._order_id = self._cl_ord_id = self._orig_cl_ord_id = self._ord_status = self._cxl_rej_response_to = self._cxl_rej_reason = self._text = _LAZY
 
 
-def _OrderMassCancelRequest_blank(self: _prediction.OrderMassCancelRequest | _margin.OrderMassCancelRequest) -> None:
+def _OrderMassCancelRequest_blank(self: Any) -> None:
     self._cl_ord_id = self._mass_cancel_request_type = _LAZY
 
 
-def _OrderMassCancelReport_blank(self: _prediction.OrderMassCancelReport | _margin.OrderMassCancelReport) -> None:
+def _OrderMassCancelReport_blank(self: Any) -> None:
     self._cl_ord_id = self._order_id = self._mass_cancel_response = self._mass_cancel_reject_reason = _LAZY
 
 
-def _BusinessMessageReject_blank(self: _prediction.BusinessMessageReject | _margin.BusinessMessageReject) -> None:
+def _BusinessMessageReject_blank(self: Any) -> None:
     self._ref_seq_num = self._text = self._ref_tag_id = self._ref_msg_type = self._business_reject_ref_id = self._business_reject_reason = _LAZY
 
 
-def _Heartbeat_blank(self: _prediction.Heartbeat | _margin.Heartbeat) -> None:
+def _Heartbeat_blank(self: Any) -> None:
     self._test_req_id = _LAZY
 
 
-def _Heartbeat_fast_fill(self: _prediction.Heartbeat | _margin.Heartbeat, wire: dict[bytes, bytes], dollars: bool) -> None:
+def _Heartbeat_fast_fill(self: Any, wire: dict[bytes, bytes], dollars: bool) -> None:
     g = wire.get
     r = g(b"112")
     self._test_req_id = None if r is None else r.decode("utf-8")
 
 
-def _Heartbeat_fill_at(self: _prediction.Heartbeat | _margin.Heartbeat, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+def _Heartbeat_fill_at(self: Any, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     c0, = at
     if c0 is None:
         self._test_req_id = None
@@ -282,7 +278,7 @@ def _Heartbeat_fill_at(self: _prediction.Heartbeat | _margin.Heartbeat, flat: li
             self._test_req_id = None
 
 
-def _Heartbeat_encode_into(self: _prediction.Heartbeat | _margin.Heartbeat, out: list[bytes], use_dollars: bool) -> None:
+def _Heartbeat_encode_into(self: Any, out: list[bytes], use_dollars: bool) -> None:
     if self._src is not None:
         self._materialize()
     v_test_req_id = self._test_req_id
@@ -290,23 +286,23 @@ def _Heartbeat_encode_into(self: _prediction.Heartbeat | _margin.Heartbeat, out:
         out += (b"112=", (v_test_req_id.encode() if v_test_req_id.__class__ is str and v_test_req_id and "\x01" not in v_test_req_id else _v.enc_str(v_test_req_id, "TestReqID(112)")), b"\x01")
 
 
-def _TestRequest_blank(self: _prediction.TestRequest | _margin.TestRequest) -> None:
+def _TestRequest_blank(self: Any) -> None:
     self._test_req_id = _LAZY
 
 
-def _TestRequest_fast_fill(self: _prediction.TestRequest | _margin.TestRequest, wire: dict[bytes, bytes], dollars: bool) -> None:
+def _TestRequest_fast_fill(self: Any, wire: dict[bytes, bytes], dollars: bool) -> None:
     g = wire.get
     r = g(b"112")
     self._test_req_id = None if r is None else r.decode("utf-8")
 
 
-def _TestRequest_fill_at(self: _prediction.TestRequest | _margin.TestRequest, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+def _TestRequest_fill_at(self: Any, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     a0, = at
     r = flat[a0]
     self._test_req_id = r.decode()
 
 
-def _TestRequest_encode_into(self: _prediction.TestRequest | _margin.TestRequest, out: list[bytes], use_dollars: bool) -> None:
+def _TestRequest_encode_into(self: Any, out: list[bytes], use_dollars: bool) -> None:
     if self._src is not None:
         self._materialize()
     v_test_req_id = self._test_req_id
@@ -316,11 +312,11 @@ def _TestRequest_encode_into(self: _prediction.TestRequest | _margin.TestRequest
         raise _missing("TestRequest", "TestReqID", 112, '1')
 
 
-def _ResendRequest_blank(self: _prediction.ResendRequest | _margin.ResendRequest) -> None:
+def _ResendRequest_blank(self: Any) -> None:
     self._begin_seq_no = self._end_seq_no = _LAZY
 
 
-def _ResendRequest_fast_fill(self: _prediction.ResendRequest | _margin.ResendRequest, wire: dict[bytes, bytes], dollars: bool) -> None:
+def _ResendRequest_fast_fill(self: Any, wire: dict[bytes, bytes], dollars: bool) -> None:
     g = wire.get
     r = g(b"7")
     self._begin_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
@@ -328,7 +324,7 @@ def _ResendRequest_fast_fill(self: _prediction.ResendRequest | _margin.ResendReq
     self._end_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
 
-def _ResendRequest_fill_at(self: _prediction.ResendRequest | _margin.ResendRequest, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+def _ResendRequest_fill_at(self: Any, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     a0, a1 = at
     r = flat[a0]
     self._begin_seq_no = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
@@ -336,7 +332,7 @@ def _ResendRequest_fill_at(self: _prediction.ResendRequest | _margin.ResendReque
     self._end_seq_no = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
 
-def _ResendRequest_encode_into(self: _prediction.ResendRequest | _margin.ResendRequest, out: list[bytes], use_dollars: bool) -> None:
+def _ResendRequest_encode_into(self: Any, out: list[bytes], use_dollars: bool) -> None:
     if self._src is not None:
         self._materialize()
     v_begin_seq_no = self._begin_seq_no
@@ -351,15 +347,15 @@ def _ResendRequest_encode_into(self: _prediction.ResendRequest | _margin.ResendR
         raise _missing("ResendRequest", "EndSeqNo", 16, '2')
 
 
-def _Reject_blank(self: _prediction.Reject | _margin.Reject) -> None:
+def _Reject_blank(self: Any) -> None:
     self._ref_seq_num = self._text = self._ref_tag_id = self._ref_msg_type = self._session_reject_reason = _LAZY
 
 
-def _SequenceReset_blank(self: _prediction.SequenceReset | _margin.SequenceReset) -> None:
+def _SequenceReset_blank(self: Any) -> None:
     self._gap_fill_flag = self._new_seq_no = _LAZY
 
 
-def _SequenceReset_fast_fill(self: _prediction.SequenceReset | _margin.SequenceReset, wire: dict[bytes, bytes], dollars: bool) -> None:
+def _SequenceReset_fast_fill(self: Any, wire: dict[bytes, bytes], dollars: bool) -> None:
     g = wire.get
     r = g(b"123")
     self._gap_fill_flag = None if r is None else (True if r == b"Y" else False if r == b"N" else _v.dec_bool(r))
@@ -367,7 +363,7 @@ def _SequenceReset_fast_fill(self: _prediction.SequenceReset | _margin.SequenceR
     self._new_seq_no = None if r is None else (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
 
 
-def _SequenceReset_fill_at(self: _prediction.SequenceReset | _margin.SequenceReset, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+def _SequenceReset_fill_at(self: Any, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     a0, c0 = at
     r = flat[a0]
     self._new_seq_no = (int(r) if r.isdigit() and len(r) <= 18 else _v.dec_int(r))
@@ -382,7 +378,7 @@ def _SequenceReset_fill_at(self: _prediction.SequenceReset | _margin.SequenceRes
             self._gap_fill_flag = None
 
 
-def _SequenceReset_encode_into(self: _prediction.SequenceReset | _margin.SequenceReset, out: list[bytes], use_dollars: bool) -> None:
+def _SequenceReset_encode_into(self: Any, out: list[bytes], use_dollars: bool) -> None:
     if self._src is not None:
         self._materialize()
     v_gap_fill_flag = self._gap_fill_flag
@@ -395,17 +391,17 @@ def _SequenceReset_encode_into(self: _prediction.SequenceReset | _margin.Sequenc
         raise _missing("SequenceReset", "NewSeqNo", 36, '4')
 
 
-def _Logout_blank(self: _prediction.Logout | _margin.Logout) -> None:
+def _Logout_blank(self: Any) -> None:
     self._text = _LAZY
 
 
-def _Logout_fast_fill(self: _prediction.Logout | _margin.Logout, wire: dict[bytes, bytes], dollars: bool) -> None:
+def _Logout_fast_fill(self: Any, wire: dict[bytes, bytes], dollars: bool) -> None:
     g = wire.get
     r = g(b"58")
     self._text = None if r is None else r.decode("utf-8")
 
 
-def _Logout_fill_at(self: _prediction.Logout | _margin.Logout, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
+def _Logout_fill_at(self: Any, flat: list[bytes], at: tuple[Any, ...], dollars: bool) -> None:
     c0, = at
     if c0 is None:
         self._text = None
@@ -418,7 +414,7 @@ def _Logout_fill_at(self: _prediction.Logout | _margin.Logout, flat: list[bytes]
             self._text = None
 
 
-def _Logout_encode_into(self: _prediction.Logout | _margin.Logout, out: list[bytes], use_dollars: bool) -> None:
+def _Logout_encode_into(self: Any, out: list[bytes], use_dollars: bool) -> None:
     if self._src is not None:
         self._materialize()
     v_text = self._text

@@ -15,17 +15,43 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...client._acceptor import AcceptorDriver
 from ...client.steps import START, WOKE, Action, Buffered, Disconnect, Lost, Received, WakeAt, Write
 from ...session.machine import Session
+from ...session.store import MemoryStore, MessageStore
 
 if TYPE_CHECKING:
-    from .router import Router, _KeyedStore
-    from .timers import Cancellable
+    from .timers import Cancellable, Timers
+
+
+class Gateway(Protocol):
+    """What a connection calls of its gateway (`kalshi_fix_sansio.simulator.gateway.router.Router`)."""
+
+    timers: Timers
+    log: list[str]
+
+    def accept(self, conn: Connection, now: float) -> None: ...
+
+    def sync_hang(self, conn: Connection) -> None: ...
+
+    def serve_events(self, conn: Connection, now: float) -> None: ...
+
+    def drop(self, conn: Connection) -> None: ...
+
 
 __all__ = ["Connection"]
+
+
+class KeyedStore:
+    """A store that picks the per-API-key store once the Logon says who is connecting."""
+
+    def __init__(self) -> None:
+        self.target: MessageStore = MemoryStore()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.target, name)
 
 
 class Connection(asyncio.Protocol):
@@ -33,9 +59,9 @@ class Connection(asyncio.Protocol):
     ``connection_made``: the gateway's `Router.accept`)."""
 
     driver: AcceptorDriver
-    store: _KeyedStore
+    store: KeyedStore
 
-    def __init__(self, gateway: Router, session_type: str) -> None:
+    def __init__(self, gateway: Gateway, session_type: str) -> None:
         self.gateway = gateway
         self.session_type = session_type
         self.session_id = ""

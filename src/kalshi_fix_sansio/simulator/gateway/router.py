@@ -25,22 +25,12 @@ from ...session.config import KALSHI_COMP_ID, Role, SessionConfig
 from ...session.events import ApplicationMessage, CloseTransport, LoggedOn, LogonRejected
 from ...session.machine import sending_time
 from ...session.store import MemoryStore, MessageStore
-from .connection import Connection
+from .connection import Connection, KeyedStore
 from .exchange import Exchange, Outbound
 from .listening import LOGON_RATE_LIMIT_TEXT, MAINTENANCE_TEXT, Faults
 from .timers import LoopTimers, Timers
 
 __all__ = ["Router"]
-
-
-class _KeyedStore:
-    """A store that picks the per-API-key store once the Logon says who is connecting."""
-
-    def __init__(self) -> None:
-        self.target: MessageStore = MemoryStore()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.target, name)
 
 
 class Router:
@@ -94,7 +84,7 @@ class Router:
         self._counter += 1
         conn.index = self._counter
         conn.session_id = f"{conn.session_type}#{self._counter}"
-        conn.store = _KeyedStore()
+        conn.store = KeyedStore()
         config = SessionConfig(
             sender_comp_id=KALSHI_COMP_ID,
             product=self.product,

@@ -19,7 +19,7 @@ Every report of a client account except rejects is kept for drop-copy replay.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .common import (
     CENT,
@@ -37,8 +37,16 @@ from .model import ClientSession, Order, Report
 from .routing import NEW_ORDER
 from .state import ExchangeState
 
-if TYPE_CHECKING:
-    from .drop_copy import DropCopy
+
+class DropCopyLog(Protocol):
+    """What the reports keep of each execution for drop-copy replay (`drop_copy.DropCopy`)."""
+
+    last_exec: tuple[int, int]
+
+    def clock_used(self, clock: int) -> None: ...
+
+    def record(self, report: Report) -> None: ...
+
 
 __all__ = ["Reports", "render_report"]
 
@@ -46,7 +54,7 @@ __all__ = ["Reports", "render_report"]
 class Reports:
     """Issues ExecIDs, builds execution reports and sends them to the sessions that get them."""
 
-    def __init__(self, state: ExchangeState, drop_copy: DropCopy) -> None:
+    def __init__(self, state: ExchangeState, drop_copy: DropCopyLog) -> None:
         self.state = state
         self.drop_copy = drop_copy
         self._order_entry = state.routing.sent_on(NEW_ORDER)
