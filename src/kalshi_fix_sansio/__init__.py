@@ -30,11 +30,16 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         TransportError,
         WaitingOutMaintenance,
     )
-    from .codec import margin, prediction
-    from .codec._fields import Defect
-    from .codec._generated.common import Header
-    from .codec._message import FixRecord, Message, UnknownMessage
-    from .codec._wire import Entries
+    from .codec import (
+        Defect,
+        Entries,
+        FixRecord,
+        Header,
+        Message,
+        UnknownMessage,
+        margin,
+        prediction,
+    )
     from .codec.errors import (
         DecodeError,
         EncodeError,
@@ -45,7 +50,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
     )
     from .codec.framing import DEFAULT_MAX_MESSAGE_SIZE, Frame, Framer, Garbled, checksum
     from .observability.metrics import HistogramSnapshot, MetricsSnapshot, SessionMetrics
-    from .session._states import State
+    from .session import State
     from .session.auth import (
         Ed25519Signer,
         KeyLoadError,
@@ -125,13 +130,13 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
 # `import kalshi_fix_sansio.cli` (kalshi-fix --help) or the framer alone do not load both
 # generated dialects (PEP 562)
 _LAZY: dict[str, str] = {
-    "Header": ".codec._generated.common",
-    "Defect": ".codec._fields",
-    "FixRecord": ".codec._message",
-    "Message": ".codec._message",
-    "UnknownMessage": ".codec._message",
-    "Entries": ".codec._wire",
-    "State": ".session._states",
+    "Header": ".codec",
+    "Defect": ".codec",
+    "FixRecord": ".codec",
+    "Message": ".codec",
+    "UnknownMessage": ".codec",
+    "Entries": ".codec",
+    "State": ".session",
     "Ed25519Signer": ".session.auth",
     "KeyLoadError": ".session.auth",
     "PublicKey": ".session.auth",

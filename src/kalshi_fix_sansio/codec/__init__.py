@@ -7,9 +7,9 @@ generated message classes (`_generated`, made by ``python -m codegen``; never ed
 May import: nothing of the package above it (it is the ground floor).
 """
 
+from ._dialects import PRODUCTS, dialect, dialect_codec
 from ._encode import encode_message
 from ._fields import Defect
-from ._generated import margin, prediction
 from ._generated.common import Header
 from ._generated.tables import FIELDS, MESSAGES, SESSIONS, VALUE_RULES, SessionSpec
 from ._lines import (
@@ -20,7 +20,7 @@ from ._lines import (
     read_lines,
     read_small_file,
 )
-from ._message import FieldReader, Message, UnknownMessage, convert_now, field_reader
+from ._message import FieldReader, FixRecord, Message, UnknownMessage, convert_now, field_reader
 from ._values import enc_str, fmt_timestamp
 from ._wire import Entries, header_raw
 
@@ -28,11 +28,13 @@ __all__ = [
     "FIELDS",
     "MAX_LINE_BYTES",
     "MESSAGES",
+    "PRODUCTS",
     "SESSIONS",
     "VALUE_RULES",
     "Defect",
     "Entries",
     "FieldReader",
+    "FixRecord",
     "Header",
     "LineTooLong",
     "Message",
@@ -40,14 +42,14 @@ __all__ = [
     "SessionSpec",
     "UnknownMessage",
     "convert_now",
+    "dialect",
+    "dialect_codec",
     "enc_str",
     "encode_message",
     "field_reader",
     "fmt_timestamp",
     "header_raw",
     "log_line",
-    "margin",
-    "prediction",
     "read_lines",
     "read_small_file",
 ]

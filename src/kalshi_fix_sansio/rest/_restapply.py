@@ -14,7 +14,7 @@ from decimal import Decimal
 from types import ModuleType
 from typing import Any
 
-from ..session import dialect
+from ..codec import dialect
 from ..session.events import Event
 from ..trading import REST_EXEC_PREFIX, Fill, OrderStatus, TrackedOrder
 from ..trading.tracker import OrderTracker

@@ -9,7 +9,6 @@ May import: the codec and the dialect modules (`kalshi_fix_sansio.codec.predicti
 """
 
 from ._credentials import Credentials
-from ._dialects import PRODUCTS, dialect
 from ._statedoc import render_page
 from ._states import (
     State,
@@ -20,13 +19,11 @@ from ._states import (
 )
 
 __all__ = [
-    "PRODUCTS",
     "Credentials",
     "State",
     "SupervisorAction",
     "SupervisorInput",
     "SupervisorState",
-    "dialect",
     "render_page",
     "supervisor_transition",
 ]

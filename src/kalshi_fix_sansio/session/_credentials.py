@@ -14,8 +14,8 @@ from typing import Final
 
 import attrs
 
+from ..codec import PRODUCTS
 from ..codec.errors import LocalProtocolError
-from ._dialects import PRODUCTS
 from ._keyenv import env_key_error
 from .auth import KeyLoadError, Signer, load_signer, load_signer_file
 

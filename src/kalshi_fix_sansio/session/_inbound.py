@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..codec import Defect
+from ..codec import Defect, dialect_codec
 from ..codec.errors import DecodeError, RemoteProtocolError
 from ._checks import (
     ADMIN,
@@ -26,7 +26,6 @@ from ._checks import (
     STAMP_SHAPES,
     InboundChecks,
 )
-from ._dialects import codec
 from ._outbound import Outbound
 from ._recovery import GapRecovery
 from ._states import Lifecycle, State, Trigger
@@ -87,7 +86,9 @@ class Inbound:
         self._gaps = gaps
         self.store = writer.store
         self.dialect = writer.dialect
-        self._codec = codec(config.product)  # decodes inbound frames; reads their raw header
+        self._codec = dialect_codec(
+            config.product
+        )  # decodes inbound frames; reads their raw header
         self._retransmission = config.spec.retransmission
         self._strict = config.strict
         self._validate = config.validate_messages

@@ -28,12 +28,11 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-from ..codec import Message
+from ..codec import Message, dialect
 from ..codec.errors import EncodeError, LocalProtocolError, RemoteProtocolError
 from ..codec.framing import Frame, Framer, Garbled
 from ._billing import RateBilling
 from ._checks import ADMIN, InboundChecks
-from ._dialects import dialect
 from ._inbound import Inbound
 from ._outbound import Outbound, sending_time
 from ._recovery import GapRecovery

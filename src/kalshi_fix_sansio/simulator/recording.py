@@ -41,9 +41,8 @@ from typing import IO, Any, Final
 
 import attrs
 
-from ..codec import MAX_LINE_BYTES, LineTooLong, log_line, read_lines
+from ..codec import MAX_LINE_BYTES, PRODUCTS, LineTooLong, dialect, log_line, read_lines
 from ..codec.errors import DecodeError
-from ..session import PRODUCTS, dialect
 
 __all__ = [
     "HEADER_PREFIX",

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from ..codec import Message
+from ..codec import Message, dialect
 from ..codec.ranges import RequestError
-from ..session import dialect
 from ._requests_core import RequestsCore
 
 __all__ = ["RfqRequests"]

@@ -33,10 +33,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from ..codec import Message
+from ..codec import Message, dialect
 from ..codec.ranges import RequestError, rules_for
 from ..codec.spec import SESSIONS, SessionSpec
-from ..session import dialect
 from ._requests_core import CLORDID_MAX_LENGTH, ClOrdIDGenerator, _value, check_cl_ord_id
 from ._requests_rfq import RfqRequests
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Final
 
-__all__ = ["PRODUCTS", "codec", "dialect"]
+__all__ = ["PRODUCTS", "dialect", "dialect_codec"]
 
 PRODUCTS: Final = ("prediction", "margin")
 
@@ -31,17 +31,17 @@ def dialect(product: str) -> ModuleType:
         ValueError: ``product`` is neither.
     """
     if product == "prediction":
-        from ..codec import prediction
+        from . import prediction
 
         return prediction
     if product == "margin":
-        from ..codec import margin
+        from . import margin
 
         return margin
     raise _unknown(product)
 
 
-def codec(product: str) -> Any:
+def dialect_codec(product: str) -> Any:
     """The `_decode.Codec` of ``product``'s generated module (its ``_CODEC``), the module
     imported on first use.
 
@@ -49,11 +49,11 @@ def codec(product: str) -> Any:
         ValueError: ``product`` is neither.
     """
     if product == "prediction":
-        from ..codec import prediction
+        from ._generated import prediction
 
         return prediction._CODEC
     if product == "margin":
-        from ..codec import margin
+        from ._generated import margin
 
         return margin._CODEC
     raise _unknown(product)
