@@ -38,7 +38,6 @@ from kalshi_fix_sansio.client.steps import (
 )
 
 from ._blockingio import Ready, joined, open_socket, started
-from ._callbacks import deliver
 from ._sockio import read_fact, write_now
 
 __all__ = ["ThreadPump"]
@@ -286,3 +285,25 @@ class ThreadPump:
             self.sock, self.full, self.unsent = sock, True, b""  # TLS may hold more at once
             self.perform(sup, sup.step(CONNECTED, self.host.clock()))  # the Logon
         self.changed()  # a thread waiting to log on reads the socket now
+
+
+def deliver(pump: ThreadPump, sup: Driver) -> None:
+    """``on_event`` with every event, ``on_reconnect`` when due (each outside the lock: a
+    slow callback never stops the reading), until the session has ended and nothing is
+    left."""
+    session, delivery = pump.session, pump.host.delivery
+    due = Until(pump.host, lambda: delivery.due(sup))
+    while True:
+        with pump.mu:
+            if not drive(due, pump.rest):  # the session ended, nothing is left
+                pump.changed()  # `run` waits for the last callback
+                return
+            event, reconnected = delivery.take_callback(sup.next_event_with_time)
+        try:
+            if event is not None and session.on_event is not None:
+                session.on_event(event)
+            if reconnected and session.on_reconnect is not None:
+                session.on_reconnect(session)
+        finally:
+            with pump.mu:
+                pump.changed()  # e.g. `run`'s ``until`` may hold now

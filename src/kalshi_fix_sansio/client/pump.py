@@ -25,26 +25,22 @@ so no adapter reaches into a private module of the package:
   `WOULD_BLOCK`, `IDLE_HANDOFF`, `MAX_QUEUED_EVENTS`;
 * what a REST companion calls of a reconciliation round (the session's, under its lock):
   `RestPort`;
-* a pump that runs in memory on a simulated clock takes the simulation's link from
-  `kalshi_fix_sansio.simulator.simulation` (`MemoryLink`, `InSimulation`): kept apart, so that a pump
-  of a live loop does not import the simulation's.
-
-What a pump must do is one table of the adapters' guide ("Writing a pump"): perform `Write`
-(in order, logged to ``host.message_log``; what the socket does not take waits, then
-`Buffered`), `Disconnect`, and note `WakeAt` / `Connect` / `FINISHED` in an `Agenda`; step what
-its loop tells it (`START`, `CONNECTED`, ``host.received(driver, Received(data))``,
-`ConnectFailed`, `Lost`, `WOKE`, `CLOSE`); run a caller's wait with `drive` and its loop's wait
-for a change, waking the waiting callers after each step.
+* an acceptor's side, for a server such as the mock gateway: `AcceptorDriver` (one accepted
+  connection's session and its loop's rules) and `DEFAULT_MAX_BUFFERED`;
+* a pump that runs in memory on a simulated clock is one of
+  `kalshi_fix_sansio.adapters.simulated` (the simulation's link, `MemoryLink`, and sessions).
 """
 
 from __future__ import annotations
 
 from ..rest import RestPort
+from ._acceptor import AcceptorDriver
 from ._asyncapi import AsyncAPI, AsyncKillAll, AsyncPump, deliver
 from ._callers import Until, Wait, drive
 from ._clientbase import MAX_QUEUED_EVENTS, ClientBase
 from ._clientoptions import ConnectOptions
 from ._endpoints import loopback_addresses
+from ._loop import DEFAULT_MAX_BUFFERED
 from ._readers import Readers
 from ._sessionbase import IDLE_HANDOFF, Host, SessionBase
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump
@@ -52,10 +48,12 @@ from ._tlsconfig import connect_error
 from ._transport import READ_CHUNK, WOULD_BLOCK
 
 __all__ = [
+    "DEFAULT_MAX_BUFFERED",
     "IDLE_HANDOFF",
     "MAX_QUEUED_EVENTS",
     "READ_CHUNK",
     "WOULD_BLOCK",
+    "AcceptorDriver",
     "AsyncAPI",
     "AsyncKillAll",
     "AsyncPump",

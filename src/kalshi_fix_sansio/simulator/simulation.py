@@ -59,8 +59,20 @@ from urllib.parse import urlencode
 
 import attrs
 
-from kalshi_fix_sansio.adapters._simloop import SimLoop
-
+from ..adapters.simulated import (
+    InSimulation,
+    MemoryLink,
+    Peer,
+    Pipe,
+    Scheduler,
+    SimClock,
+    SimLoop,
+    SimulatedSession,
+    SimulationStalled,
+    Timer,
+    blocking_client_class,
+    pipe_pair,
+)
 from ..client.supervisor import Backoff
 from ..codec.errors import LocalProtocolError
 from ..codec.spec import SESSIONS
@@ -68,8 +80,6 @@ from ..rest import RestPort
 from ..rest.pages import RestRequest, RestResponse
 from ..session.auth import PublicKey, Signer
 from ..trading.builders import ClOrdIDGenerator
-from ._simclient import InSimulation, MemoryLink, SimulatedSession, blocking_client_class
-from ._simnet import Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer, pipe_pair
 from .gateway import MockGateway
 from .gateway.connection import Connection
 from .gateway.listening import is_loopback_host
@@ -575,7 +585,7 @@ def _client_class(simulation: Simulation, api: str) -> type[Any]:
     needs no loop), the asyncio and trio ones their adapters' (imported here, when asked)."""
     if api == "blocking":
         return blocking_client_class(simulation)
-    from kalshi_fix_sansio.adapters._simulated import client_class
+    from ..adapters.simulated import client_class
 
     cls: type[Any] = client_class(simulation, api)
     return cls

@@ -16,7 +16,7 @@ REST portfolio pages over HTTPS (`RestApp`: Kalshi's fills, orders, positions an
 signed requests checked; see docs/accounts.md). See docs/gateway.md.
 """
 
-from ...client._acceptor import AcceptorDriver
+from ...client.pump import AcceptorDriver
 from .exchange import (
     HOUSE_ACCOUNT,
     ROLLING_WINDOW_SECONDS,

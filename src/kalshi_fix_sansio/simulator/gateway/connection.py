@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ...client._acceptor import AcceptorDriver
+from ...client.pump import AcceptorDriver
 from ...client.steps import START, WOKE, Action, Buffered, Disconnect, Lost, Received, WakeAt, Write
 from ...session.machine import Session
 from ...session.store import MemoryStore, MessageStore

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ...client._acceptor import AcceptorDriver
+from ...client.pump import AcceptorDriver
 from ...codec import Header, Message, margin, prediction
 from ...codec.errors import FixError
 from ...session import State

@@ -33,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from ...client._loop import DEFAULT_MAX_BUFFERED
+from ...client.pump import DEFAULT_MAX_BUFFERED
 from ...codec import SESSIONS
 from ...session.auth import PublicKey, Signer
 from .accounts import account_map

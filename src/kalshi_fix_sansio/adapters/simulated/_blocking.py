@@ -29,14 +29,18 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from ..client import _callers as waits
-from ..client._callers import Wait
-from ..client._clientbase import ClientBase
-from ..client._clientoptions import ConnectOptions
-from ..client._sessionbase import SessionBase
-from ..client._syncapi import SyncAPI, SyncKillAll
-from ..client.driver import Driver
-from ..client.steps import (
+from ...client.driver import Driver
+from ...client.pump import (
+    ClientBase,
+    ConnectOptions,
+    SessionBase,
+    SyncAPI,
+    SyncKillAll,
+    Until,
+    Wait,
+)
+from ...client.pump import drive as drive_wait
+from ...client.steps import (
     CLOSE,
     CONNECTED,
     START,
@@ -49,8 +53,9 @@ from ..client.steps import (
     Received,
     Write,
 )
-from ..session.config import SessionConfig
-from ._simnet import Peer, Pipe, Scheduler, SimulationStalled, Timer
+from ...session.config import SessionConfig
+from ._loop import SimLoop
+from ._net import Peer, Pipe, Scheduler, SimulationStalled, Timer
 
 __all__ = ["InSimulation", "MemoryLink", "SimulatedSession", "blocking_client_class"]
 
@@ -63,9 +68,15 @@ class Simulation(Protocol):
 
     scheduler: Scheduler
     rest: Any  # its REST pages in memory (a `RestApp`), or None
+    loop: SimLoop | None  # its asyncio event loop, during `run_asyncio`
 
     @property
     def product(self) -> str: ...
+
+    @property
+    def running(self) -> str | None:
+        """``"asyncio"`` or ``"trio"`` during a run of that loop, else None."""
+        ...
 
     def serve_rest(self, target: object) -> None: ...
 
@@ -243,7 +254,7 @@ class _Inline:
         """Start the driver and run the simulation until logged on: True, or False when the
         session ended first."""
         self.link.start(sup)
-        return self.drive(waits.Until(self.host, self.host.logged_on))
+        return self.drive(Until(self.host, self.host.logged_on))
 
     def close(self) -> None:
         """Log out, running the simulation until the session ends (at most the logout
@@ -261,7 +272,7 @@ class _Inline:
         host.opened = False
 
     def drive(self, wait: Wait[T]) -> T:
-        return waits.drive(wait, self.simulation.run_once)
+        return drive_wait(wait, self.simulation.run_once)
 
     def dispatching(self) -> bool:
         sup = self.host.driver

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from kalshi_fix_sansio.simulator._simnet import Peer, Pipe, Scheduler
+    from ._net import Peer, Pipe, Scheduler
 
 __all__ = ["SimLoop", "World"]
 

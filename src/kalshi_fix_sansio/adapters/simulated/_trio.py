@@ -28,7 +28,8 @@ from kalshi_fix_sansio.client.pump import (
 )
 from kalshi_fix_sansio.client.steps import CLOSE
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.simulator.simulation import InSimulation, MemoryLink, Simulation
+
+from ._blocking import InSimulation, MemoryLink, Simulation
 
 __all__ = ["SimulatedTrioSession", "trio_client_class"]
 

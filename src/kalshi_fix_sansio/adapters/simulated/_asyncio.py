@@ -12,9 +12,9 @@ from typing import Any
 
 from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
-from kalshi_fix_sansio.simulator.simulation import InSimulation, Simulation
 
-from ._aiopump import AioPump
+from .._aiopump import AioPump
+from ._blocking import InSimulation, Simulation
 
 __all__ = ["SimulatedAsyncSession", "client_class"]
 
@@ -77,6 +77,6 @@ def client_class(simulation: Simulation, api: str) -> type[Any]:
             _SESSION = staticmethod(functools.partial(SimulatedAsyncSession, simulation=simulation))
 
         return SimulatedAsyncFixClient
-    from ._simulated_trio import trio_client_class
+    from ._trio import trio_client_class
 
     return trio_client_class(simulation)

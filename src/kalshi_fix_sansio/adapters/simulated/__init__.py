@@ -1,0 +1,37 @@
+"""The pumps of a simulation: the client's three APIs in memory, on a simulated clock.
+
+What `kalshi_fix_sansio.simulator.simulation.Simulation` runs its sessions on: the simulated
+clock and what is due on it, the connections as pipes in memory (`Scheduler`, `SimClock`,
+`Pipe`), the link of one session to its pipe and the blocking session and pump that need no loop
+(`MemoryLink`, `SimulatedSession`), the asyncio event loop whose time is the simulation's
+(`SimLoop`), and the asyncio and trio sessions on it (`client_class`). Nothing here imports the
+simulator: a simulation is passed in, as the `Simulation` protocol names it.
+"""
+
+from ._asyncio import client_class
+from ._blocking import (
+    InSimulation,
+    MemoryLink,
+    SimulatedSession,
+    Simulation,
+    blocking_client_class,
+)
+from ._loop import SimLoop
+from ._net import Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer, pipe_pair
+
+__all__ = [
+    "InSimulation",
+    "MemoryLink",
+    "Peer",
+    "Pipe",
+    "Scheduler",
+    "SimClock",
+    "SimLoop",
+    "SimulatedSession",
+    "Simulation",
+    "SimulationStalled",
+    "Timer",
+    "blocking_client_class",
+    "client_class",
+    "pipe_pair",
+]
