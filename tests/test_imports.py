@@ -1,63 +1,92 @@
-"""The package's modules import each other without a cycle, and the codec never imports the
-code generated from it.
+"""The package's modules import each other without a cycle, its floors hold, and the codec
+never imports the code generated from it.
 
 Every import of every module of ``src/kalshi_fix_sansio/`` counts, wherever it stands: at the
 top, under ``if TYPE_CHECKING:`` (a cycle of annotations is still two modules that cannot be
-read one without the other) or inside a function. The codec modules are layered (`_values`,
-then `_fields`, then `_wire` and `_valuecheck`, then `_message`, then `_decode` and `_encode`),
-and the generated dialect modules import them, never the reverse: each codec is made by its
-generated module with the tables it needs.
+read one without the other) or inside a function. The floors are import-linter's contracts in
+pyproject.toml (``[tool.importlinter]``; docs/maintainers/architecture.md draws them), run here
+as ``lint-imports``. The codec modules are layered (`_values`, then `_fields`, then `_wire` and
+`_valuecheck`, then `_message`, then `_decode` and `_encode`), and the generated dialect modules
+import them, never the reverse: each codec is made by its generated module with the tables it
+needs.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "src" / "kalshi_fix_sansio"
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "src" / "kalshi_fix_sansio"
 CODEC = ("_values", "_fields", "_wire", "_valuecheck", "_message", "_decode", "_encode")
-# Imports that do not make a module depend on another's code, each with why: the edge
-# (importer, imported) -> reason. The test fails when one of them is no longer there.
-NOT_DEPENDENCIES: dict[tuple[str, str], str] = {
-    ("store", "filestore"): "store's module __getattr__ keeps FileStore and Recovery reachable "
-    "as kalshi_fix_sansio.session.store.FileStore (docs/stores.md): a lazy re-export of the module "
-    "that depends on store, not a use of it",
-}
+
+
+def module_name(path: Path) -> str:
+    """``codec._message``, ``session`` (a package's ``__init__``), ... of a file of the package."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
 
 
 def imports(path: Path) -> set[str]:
-    """The modules of the package (``_wire``, ``_generated.prediction``, ...) ``path`` imports,
-    wherever the import stands."""
-    package = path.parent.relative_to(PACKAGE).parts
+    """The modules of the package (``codec._wire``, ``codec._generated.prediction``, ...)
+    ``path`` imports, wherever the import stands; ``from a import b`` counts ``a.b`` when it
+    is a module, else ``a``."""
+    name = module_name(path)
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    package = [p for p in package if p]
     found: set[str] = set()
+    known = set(graph_modules())
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        targets: list[str] = []
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = list(package[: len(package) - node.level + 1])
-                names = [*base, *(node.module.split(".") if node.module else [])]
-                if node.module is None:  # from . import x: x is a module
-                    found.update(".".join([*names, a.name]) for a in node.names)
-                else:
-                    found.add(".".join(names))
-            elif node.module and node.module.startswith("kalshi_fix_sansio."):
-                found.add(node.module.removeprefix("kalshi_fix_sansio."))
-        elif isinstance(node, ast.Import):
+                base = package[: len(package) - node.level + 1]
+                mod = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            elif node.module and node.module.startswith("kalshi_fix_sansio"):
+                mod = node.module.removeprefix("kalshi_fix_sansio").lstrip(".")
+            else:
+                continue
             for alias in node.names:
-                if alias.name.startswith("kalshi_fix_sansio."):
-                    found.add(alias.name.removeprefix("kalshi_fix_sansio."))
+                sub = f"{mod}.{alias.name}" if mod else alias.name
+                targets.append(sub if sub in known else mod)
+        elif isinstance(node, ast.Import):
+            targets = [
+                a.name.removeprefix("kalshi_fix_sansio").lstrip(".")
+                for a in node.names
+                if a.name.startswith("kalshi_fix_sansio")
+            ]
+        found.update(t for t in targets if t in known)
     return found
 
 
-def graph() -> dict[str, set[str]]:
-    """Module -> the modules of ``src/kalshi_fix_sansio/*.py`` it imports."""
-    modules = {p.stem: p for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
+@functools.cache
+def graph_modules() -> dict[str, Path]:
+    """Every module of the package by name (the face is ``""``)."""
     return {
-        name: {m for m in imports(path) if m in modules and m != name}
-        for name, path in modules.items()
+        module_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if "__pycache__" not in p.parts
     }
 
 
-def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+@functools.cache
+def graph() -> dict[str, frozenset[str]]:
+    """Module -> the modules of the package it imports (the face, ``""``, left out: it loads
+    its names on first use)."""
+    modules = graph_modules()
+    return {
+        name: frozenset(m for m in imports(path) if m and m != name)
+        for name, path in modules.items()
+        if name
+    }
+
+
+def cycles(edges: dict[str, frozenset[str]] | dict[str, set[str]]) -> list[list[str]]:
     """Each cycle of ``edges`` (a strongly connected set of more than one module), as a path
     that comes back to its start, e.g. ``["_fields", "_message", "_fields"]``."""
     index: dict[str, int] = {}
@@ -90,7 +119,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def _path(edges: dict[str, set[str]], part: set[str]) -> list[str]:
+def _path(edges: dict[str, frozenset[str]] | dict[str, set[str]], part: set[str]) -> list[str]:
     """A shortest path through a strongly connected ``part`` from its first module back to it
     (breadth first: every module of ``part`` reaches the start)."""
     start = min(part)
@@ -116,25 +145,36 @@ def test_the_cycle_finder_names_a_cycle() -> None:
     assert cycles({"_a": {"_b"}, "_b": set()}) == []
 
 
-def test_the_import_reader_reads_every_kind_of_import(tmp_path: Path) -> None:
-    assert imports(PACKAGE / "_message.py") >= {"_fields", "_wire", "_valuecheck"}
-    assert "filestore" in imports(PACKAGE / "store.py")  # inside a function
-    assert "_generated.tables" in imports(PACKAGE / "_generated" / "prediction.py")
+def test_the_import_reader_reads_every_kind_of_import() -> None:
+    codec = PACKAGE / "codec"
+    assert imports(codec / "_message.py") >= {"codec._fields", "codec._wire", "codec._valuecheck"}
+    assert "codec.prediction" in imports(codec / "_dialects.py")  # inside a function
+    assert "codec._generated.tables" in imports(codec / "_generated" / "prediction.py")
+    assert "session.config" in imports(PACKAGE / "session" / "machine.py")
 
 
 def test_no_module_of_the_package_imports_itself_back() -> None:
-    edges = graph()
-    for (importer, imported), why in NOT_DEPENDENCIES.items():
-        assert imported in edges[importer], f"{importer} -> {imported} is gone: drop it ({why})"
-        edges[importer].discard(imported)
-    found = [" -> ".join(cycle) for cycle in cycles(edges)]
+    found = [" -> ".join(cycle) for cycle in cycles(graph())]
     assert not found, f"import cycles: {found}"
 
 
 def test_the_codec_modules_are_layered_and_import_no_generated_code() -> None:
     edges = graph()
     for i, name in enumerate(CODEC):
-        later = set(CODEC[i:])
-        assert not edges[name] & later, f"{name} imports {edges[name] & later}"
-        generated = {m for m in imports(PACKAGE / f"{name}.py") if m.startswith("_generated")}
+        later = {f"codec.{m}" for m in CODEC[i:]}
+        mine = edges[f"codec.{name}"]
+        assert not mine & later, f"{name} imports {mine & later}"
+        generated = {m for m in mine if m.startswith("codec._generated")}
         assert not generated, f"{name} imports {generated}"
+
+
+def test_the_import_contracts_hold() -> None:
+    """import-linter's contracts (pyproject.toml): the floors, no engine module importing the
+    package face, private modules used only inside their package, no circle."""
+    tool = shutil.which("lint-imports", path=os.path.dirname(sys.executable))
+    assert tool is not None, "lint-imports (import-linter, a dev tool) is not installed"
+    done = subprocess.run(
+        [tool, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "0 broken" in done.stdout

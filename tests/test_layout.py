@@ -1,7 +1,9 @@
 """The house a maintainer can walk: where code lives, how big a file grows, how tests wait.
 
-* The core package's root holds the sans-IO library: the demo lives under ``cli/``, the test
-  helpers and samples in the ``kalshi_fix_sansio.simulator.testing`` package, loop code in the adapters.
+* The package's top level is its face (``__init__.py``) and its floors, the subpackages
+  import-linter layers (pyproject.toml): at most 15 modules, none private. The demo lives under
+  ``cli/``, the test helpers and samples in ``kalshi_fix_sansio.simulator.testing``, loop code in
+  the adapters.
 * The library never imports its command line: no module of the package outside ``cli/``
   imports ``kalshi_fix_sansio.cli`` (absolutely, relatively or through ``importlib``); what both
   need lives in the library (the message-log reader: ``kalshi_fix_sansio.observability.messagelog``).
@@ -30,7 +32,6 @@ SPLITTING: dict[str, str] = {}
 def hand_written_modules() -> list[Path]:
     found = [
         *PACKAGE.rglob("*.py"),
-        *(ROOT / "adapters").rglob("*.py"),
         *(ROOT / "codegen").rglob("*.py"),
         *(ROOT / "tests").rglob("*.py"),
         *(ROOT / "benchmarks").rglob("*.py"),
@@ -58,15 +59,18 @@ def sleeps(source: str) -> list[int]:
     return found
 
 
-def test_the_core_root_holds_no_demo_test_helper_or_loop_module() -> None:
-    for moved in ("demo.py", "testing.py", "_samples.py", "_aio.py", "samples"):
-        assert not (PACKAGE / moved).exists(), f"src/kalshi_fix_sansio/{moved} is back"
+def test_the_top_level_is_the_face_and_the_floors() -> None:
+    top = sorted(
+        p.name
+        for p in PACKAGE.iterdir()
+        if p.name != "__pycache__" and (p.suffix == ".py" or (p / "__init__.py").is_file())
+    )
+    assert len(top) <= 15, f"{len(top)} top-level modules: {top}"
+    private = [name for name in top if name.startswith("_") and name != "__init__.py"]
+    assert not private, f"private modules at the top level: {private}"
     assert (PACKAGE / "cli" / "demo.py").is_file()
-    assert (PACKAGE / "testing" / "__init__.py").is_file()
-    assert sorted(p.name for p in (PACKAGE / "testing" / "samples").glob("*.fix")) == [
-        "margin.fix",
-        "prediction.fix",
-    ]
+    samples = PACKAGE / "simulator" / "testing" / "samples"
+    assert sorted(p.name for p in samples.glob("*.fix")) == ["margin.fix", "prediction.fix"]
 
 
 CLI = "kalshi_fix_sansio.cli"
@@ -102,7 +106,13 @@ def cli_imports(source: str, module: str, is_package: bool = False) -> list[int]
         ):
             name = node.args[0].value
             level = len(name) - len(name.lstrip("."))
-            targets = [resolve(name[level:], level)]
+            anchor = node.args[1] if len(node.args) > 1 else None
+            if level and isinstance(anchor, ast.Constant) and isinstance(anchor.value, str):
+                # import_module(".x", "pkg"): relative to the package it names
+                parts = anchor.value.split(".")
+                targets = [".".join([*parts[: len(parts) - level + 1], name[level:]])]
+            else:
+                targets = [resolve(name[level:], level)]
         else:
             continue
         if any(t == CLI or t.startswith(f"{CLI}.") for t in targets):
@@ -121,7 +131,8 @@ def library_modules() -> list[Path]:
 
 def test_the_library_never_imports_its_command_line() -> None:
     modules = library_modules()
-    assert PACKAGE / "restore.py" in modules and PACKAGE / "messagelog.py" in modules
+    assert PACKAGE / "client" / "restore.py" in modules
+    assert PACKAGE / "observability" / "messagelog.py" in modules
     assert not any("cli" in p.relative_to(PACKAGE).parts for p in modules)
     importers = []
     for path in modules:
@@ -142,17 +153,17 @@ def test_the_cli_import_check_finds_every_form() -> None:
         "kalshi_fix_sansio.client.restore",
         "kalshi_fix_sansio.simulator.gateway.server",
     )
-    assert cli_imports("from .cli.common import PRODUCTS\n", restore) == [1]
-    assert cli_imports("x = 1\nfrom . import cli\n", restore) == [2]
+    assert cli_imports("from ..cli.common import PRODUCTS\n", restore) == [1]
+    assert cli_imports("x = 1\nfrom .. import cli\n", restore) == [2]
     assert cli_imports("from . import cli\n", "kalshi_fix_sansio", is_package=True) == [1]
-    assert cli_imports("from ..cli import main\n", gateway) == [1]
-    assert cli_imports("def f():\n    from ..cli.decode import scan\n", gateway) == [2]
+    assert cli_imports("from ...cli import main\n", gateway) == [1]
+    assert cli_imports("def f():\n    from ...cli.decode import scan\n", gateway) == [2]
     assert cli_imports("import kalshi_fix_sansio.cli.decode\n", restore) == [1]
     assert cli_imports("from kalshi_fix_sansio import cli\n", restore) == [1]
     assert cli_imports("importlib.import_module('kalshi_fix_sansio.cli')\n", restore) == [1]
     assert cli_imports("import_module('.cli', 'kalshi_fix_sansio')\n", restore) == [1]
     # other modules whose names start alike, and the library's own reader, are not the CLI
-    assert cli_imports("from .client import x\nfrom . import messagelog\n", restore) == []
+    assert cli_imports("from .supervisor import x\nfrom . import restore\n", restore) == []
     assert cli_imports("from kalshi_fix_sansio.clients import x\n", restore) == []
 
 

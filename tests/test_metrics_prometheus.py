@@ -89,18 +89,3 @@ def test_the_library_never_imports_prometheus_client() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-
-
-def test_the_old_module_name_still_imports_with_a_deprecation_warning() -> None:
-    import importlib
-    import sys
-
-    import kalshi_fix_sansio.observability.metrics_prometheus as new
-
-    sys.modules.pop("kalshi_fix_sansio.adapters.metrics_prometheus", None)
-    with pytest.warns(
-        DeprecationWarning, match="kalshi_fix_sansio.observability.metrics_prometheus"
-    ):
-        old = importlib.import_module("kalshi_fix_sansio.adapters.metrics_prometheus")
-    assert old.SessionCollector is new.SessionCollector
-    assert old.metric_families is new.metric_families

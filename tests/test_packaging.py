@@ -174,7 +174,7 @@ def test_the_wheel_holds_every_module_the_typing_marker_and_the_samples(
 ) -> None:
     files = set(_wheel_files(dists["wheel"]))
     assert "kalshi_fix_sansio/py.typed" in files
-    samples = "kalshi_fix_sansio/testing/samples"
+    samples = "kalshi_fix_sansio/simulator/testing/samples"
     assert {f"{samples}/prediction.fix", f"{samples}/margin.fix"} <= files
     tree = {
         "kalshi_fix_sansio/" + str(path.relative_to(ROOT / "src" / "kalshi_fix_sansio"))

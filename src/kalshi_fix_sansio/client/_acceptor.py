@@ -24,7 +24,7 @@ The module reads no clock and does no I/O: ``now`` is passed in.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final
 
 from ..codec import Message
@@ -34,7 +34,6 @@ from ..session.config import Role, SessionConfig
 from ..session.events import NEED_DATA, CloseTransport, Event, LoggedOn
 from ..session.machine import Session
 from ._loop import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
-from ._moved import Moved
 from .steps import Action, Fact, Kill, Send
 
 __all__ = ["HUNG_RECHECK", "TLS_HANDSHAKE", "AcceptorDriver", "garble_checksum"]
@@ -282,10 +281,6 @@ class AcceptorDriver:
     def hung(self) -> bool:
         """`hang` holds the connection."""
         return self._hung
-
-    duplicate = Moved[Callable[[float], bool]]("session.send_duplicate")
-    """Moved: ``driver.session.send_duplicate(now)`` queues the message sent last again with
-    PossDupFlag=Y (False when it is no longer waiting to be written)."""
 
     def skip(self, count: int) -> None:
         """Skip ``count`` outbound MsgSeqNums: the peer sees a gap at the next message."""

@@ -59,7 +59,6 @@ from ..rest.reconcile import Reconciliation, RestOptions, wants_reconciliation
 from ..session import Credentials
 from ..session.config import SessionConfig
 from ..session.events import ApplicationMessage, Event
-from ..session.machine import Session
 from ..session.store import StoreError
 from ..trading.book import Books
 from ..trading.catchup import CatchUp, CatchUpFailed, ExecCursor, OrdersUnknown, catches_up
@@ -71,12 +70,11 @@ from ..trading.killswitch import (
     OutsideHalt,
     cancels_orders,
 )
-from ..trading.risk import BookSource, RiskChecker, RiskLimits
+from ..trading.risk import BookSource, RiskLimits
 from ..trading.tracker import OrderTracker
 from ._desk import OrderDesk, OrderWaiter
 from ._driverrest import RestDriving
 from ._loop import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
-from ._moved import Moved
 from ._queue import (
     BOOK_TYPES,
     DEFAULT_MAX_EVENTS,
@@ -92,7 +90,7 @@ from ._queue import (
 )
 from .account import Account
 from .steps import Action, Fact, Kill, Send, Write
-from .supervisor import Backoff, Supervisor, SupervisorState
+from .supervisor import Backoff, Supervisor
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED",
@@ -555,25 +553,6 @@ class Driver(RestDriving):
         )
         self.desk.start_kill(kill, now)
         return kill
-
-    # -- moved names --------------------------------------------------------------------------
-    # Each is read (or set) on the part that owns it; the old spelling warns (`Moved`).
-
-    session = Moved[Session | None]("supervisor.session")
-    connections = Moved[int]("supervisor.connections")
-    state = Moved[SupervisorState]("supervisor.state")
-    order_waiter = Moved[Callable[..., OrderWaiter]]("desk.order_waiter")
-    forget = Moved[Callable[[OrderWaiter], None]]("desk.forget")
-    check = Moved[Callable[[Message], None]]("gate.check")
-    risk_limits = Moved[RiskLimits | None]("gate.risk_limits")
-    risk_books = Moved[Books | BookSource | None]("gate.risk_books")
-    risk = Moved[RiskChecker | None]("gate.risk")
-    halted = Moved[str | None]("gate.halted")
-    halt = Moved[Callable[..., None]]("gate.halt")
-    rearm = Moved[Callable[[], None]]("gate.rearm")
-    finished = Moved[bool]("supervisor.finished")
-    connect_at = Moved[float | None]("supervisor.connect_at")
-    wants_transport = Moved[bool]("supervisor.wants_transport")
 
     # -- the queue ----------------------------------------------------------------------------------
 
