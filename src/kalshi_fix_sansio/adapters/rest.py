@@ -2,7 +2,7 @@
 
 ``pip install httpx`` (or, in a checkout, ``pip install ".[rest]"``; the package is not on
 PyPI yet). Every decision is the core's
-(`kalshi_fix_sansio.rest.reconcile`, `kalshi_fix_sansio.rest`): what to request, how to sign it, what
+(`kalshi_fix_sansio.rest.reconcile`, `kalshi_fix_sansio.rest.pages`): what to request, how to sign it, what
 an answer means, when to ask again. This module only sends each request, hands the answer (or
 that none came) back, and sleeps until the core's ``wake_at`` after a 429 or 5xx.
 
