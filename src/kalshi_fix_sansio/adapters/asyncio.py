@@ -35,6 +35,7 @@ from ._aiopump import AioPump
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
 
 __all__ = [
+    "AioPump",
     "AsyncSession",
     "EventCallback",
     "FixClient",

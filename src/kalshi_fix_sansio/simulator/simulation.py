@@ -59,20 +59,7 @@ from urllib.parse import urlencode
 
 import attrs
 
-from ..adapters.simulated import (
-    InSimulation,
-    MemoryLink,
-    Peer,
-    Pipe,
-    Scheduler,
-    SimClock,
-    SimLoop,
-    SimulatedSession,
-    SimulationStalled,
-    Timer,
-    blocking_client_class,
-    pipe_pair,
-)
+from ..adapters.simloop import SimLoop
 from ..client.supervisor import Backoff
 from ..codec.errors import LocalProtocolError
 from ..codec.spec import SESSIONS
@@ -83,6 +70,19 @@ from ..trading.builders import ClOrdIDGenerator
 from .gateway import MockGateway
 from .gateway.connection import Connection
 from .gateway.listening import is_loopback_host
+from .inmemory import (
+    InSimulation,
+    MemoryLink,
+    Peer,
+    Pipe,
+    Scheduler,
+    SimClock,
+    SimulatedSession,
+    SimulationStalled,
+    Timer,
+    blocking_client_class,
+    pipe_pair,
+)
 from .latency import LatencyModel, _models_by_session_type
 
 if TYPE_CHECKING:
@@ -585,7 +585,7 @@ def _client_class(simulation: Simulation, api: str) -> type[Any]:
     needs no loop), the asyncio and trio ones their adapters' (imported here, when asked)."""
     if api == "blocking":
         return blocking_client_class(simulation)
-    from ..adapters.simulated import client_class
+    from .inmemory import client_class
 
     cls: type[Any] = client_class(simulation, api)
     return cls

@@ -29,6 +29,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from ...adapters.simloop import SimLoop
 from ...client.driver import Driver
 from ...client.pump import (
     ClientBase,
@@ -54,7 +55,6 @@ from ...client.steps import (
     Write,
 )
 from ...session.config import SessionConfig
-from ._loop import SimLoop
 from ._net import Peer, Pipe, Scheduler, SimulationStalled, Timer
 
 __all__ = ["InSimulation", "MemoryLink", "SimulatedSession", "blocking_client_class"]

@@ -13,7 +13,7 @@ from typing import Any
 from kalshi_fix_sansio.client.pump import AsyncAPI, AsyncKillAll, ClientBase
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 
-from .._aiopump import AioPump
+from ...adapters.asyncio import AioPump
 from ._blocking import InSimulation, Simulation
 
 __all__ = ["SimulatedAsyncSession", "client_class"]

@@ -1,11 +1,11 @@
-"""The pumps of a simulation: the client's three APIs in memory, on a simulated clock.
+"""The in-memory pumps of a simulation: the client's three APIs on a simulated clock.
 
 What `kalshi_fix_sansio.simulator.simulation.Simulation` runs its sessions on: the simulated
 clock and what is due on it, the connections as pipes in memory (`Scheduler`, `SimClock`,
 `Pipe`), the link of one session to its pipe and the blocking session and pump that need no loop
-(`MemoryLink`, `SimulatedSession`), the asyncio event loop whose time is the simulation's
-(`SimLoop`), and the asyncio and trio sessions on it (`client_class`). Nothing here imports the
-simulator: a simulation is passed in, as the `Simulation` protocol names it.
+(`MemoryLink`, `SimulatedSession`), and the asyncio and trio sessions on the simulation's loop
+and clock (`client_class`; the loop itself is a pump's, `kalshi_fix_sansio.adapters.simloop`). A
+simulation is passed in, as the `Simulation` protocol names it.
 """
 
 from ._asyncio import client_class
@@ -16,7 +16,6 @@ from ._blocking import (
     Simulation,
     blocking_client_class,
 )
-from ._loop import SimLoop
 from ._net import Peer, Pipe, Scheduler, SimClock, SimulationStalled, Timer, pipe_pair
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "Pipe",
     "Scheduler",
     "SimClock",
-    "SimLoop",
     "SimulatedSession",
     "Simulation",
     "SimulationStalled",

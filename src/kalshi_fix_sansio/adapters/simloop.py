@@ -1,5 +1,5 @@
-"""The asyncio event loop of a simulation (`kalshi_fix_sansio.simulator.simulation`): its time is the
-simulated clock, and when nothing is ready it jumps to the next timer.
+"""The asyncio event loop of a simulation (`kalshi_fix_sansio.simulator.simulation`), a pump's loop:
+its time is the simulated clock, and when nothing is ready it jumps to the next timer.
 
 `SimLoop` is an `asyncio.BaseEventLoop` without a selector of the operating system: its
 "selector" (`_Selector`) runs the simulation's `Scheduler` (the in-memory connections, the
@@ -14,19 +14,26 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ._net import Peer, Pipe, Scheduler
+__all__ = ["Due", "SimLoop", "World"]
 
-__all__ = ["SimLoop", "World"]
+
+class Due(Protocol):
+    """What is due on a simulated clock (the simulation's scheduler)."""
+
+    def run_due(self) -> bool:
+        """Run what is due now; whether anything ran."""
+
+    def next_deadline(self) -> float:
+        """When the next thing is due (infinity: nothing)."""
 
 
 class World(Protocol):
     """What the loop asks of its simulation (`kalshi_fix_sansio.simulator.simulation.Simulation`)."""
 
     @property
-    def scheduler(self) -> Scheduler:
+    def scheduler(self) -> Due:
         """What is due on the simulated clock."""
 
     def time(self) -> float:
@@ -35,7 +42,7 @@ class World(Protocol):
     def advance(self, when: float) -> None:
         """Move the clock to ``when`` (raises `SimulationStalled` past its limit)."""
 
-    def connect(self, host: str, port: int, protocol: Peer) -> Pipe:
+    def connect(self, host: str, port: int, protocol: asyncio.Protocol) -> asyncio.Transport:
         """A connection in memory to ``host``:``port``, ``protocol`` told it is made."""
 
 
