@@ -1,4 +1,4 @@
-"""The acceptor side of the driver (`kalshi_fix_sansio._acceptor`, a private module: the mock
+"""The acceptor side of the driver (`kalshi_fix_sansio.gateway.AcceptorDriver`: the mock
 gateway runs it), on a fake clock: a client `Session` talks to an `AcceptorDriver` in memory.
 
 What the gateway's pump no longer decides for itself: the session's end (a peer closing, a
@@ -17,7 +17,6 @@ import pytest
 from step_helpers import StepLog
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio._acceptor import AcceptorDriver, garble_checksum
 from kalshi_fix_sansio.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.events import (
     ApplicationMessage,
@@ -29,6 +28,7 @@ from kalshi_fix_sansio.events import (
     LoggedOn,
 )
 from kalshi_fix_sansio.framing import Frame, Framer, checksum
+from kalshi_fix_sansio.gateway import AcceptorDriver
 from kalshi_fix_sansio.session import sending_time
 from kalshi_fix_sansio.steps import (
     START,
@@ -304,13 +304,14 @@ def test_garble_next_corrupts_one_checksum(link: Link) -> None:
     assert sound(third)
 
 
-def test_garble_checksum_changes_only_the_first_frames_checksum() -> None:
-    one = b"8=FIXT.1.1\x019=5\x0135=0\x01"
-    one += b"10=%03d\x01" % checksum(one)
-    garbled = garble_checksum(one + one)
-    assert garbled[len(one) :] == one
-    assert garbled[: len(one) - 4] == one[:-4]
-    assert garbled[len(one) - 4 : len(one)] == b"%03d\x01" % ((checksum(one[:-7]) + 1) % 256)
+def test_a_garbled_frames_checksum_is_one_up_and_the_next_frames_sound(link: Link) -> None:
+    link.driver.garble_next()
+    link.report("a")
+    link.report("b")
+    data = link.s2c()
+    first, second = (m.group(0) for m in re.finditer(rb"8=FIXT.*?\x0110=\d{3}\x01", data))
+    assert first[-7:] == b"10=%03d\x01" % ((checksum(first[:-7]) + 1) % 256)
+    assert second[-7:] == b"10=%03d\x01" % checksum(second[:-7])
 
 
 def test_duplicate_resends_the_last_message_as_poss_dup(link: Link) -> None:

@@ -1,3 +1,4 @@
+# private: renders the state page and sizes tables from private tables (`_states`, `_fields`)
 """The docs site renders: build it with mkdocs and inspect the HTML, not just the exit status.
 
 The reference pages and the state page are rendered afresh from their sources (the codegen

@@ -1,3 +1,4 @@
+# private: the core's waits that every pump runs (`_callers`), on a fake clock
 """The adapters' waits, reader hand-over and event delivery, sans-IO, on a fake clock.
 
 A test of the private core module `_callers` (and `LoopRules.woke` of `_pump`): every adapter

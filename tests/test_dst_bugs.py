@@ -1,3 +1,4 @@
+# private: re-introduces fixed bugs by patching the private code holding the fixes
 """The simulation finds three defects this project had, each re-introduced here behind a switch
 (a monkeypatch of the fixed code back to what it did), within a stated number of runs from seed
 0, and shrinks each to a short schedule that still fails.

@@ -1,3 +1,4 @@
+# private: the codec's several-fields reader (`_message.field_reader`)
 """`_message.field_reader`: a record's fields at once, each what its property reads.
 
 The order tracker and the value ranges read a message's fields through it (the route

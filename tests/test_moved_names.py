@@ -1,3 +1,4 @@
+# private: the `Moved` descriptor (`_moved`) of names that moved
 """Names that moved to the part that owns them (the private module `_moved`, its `Moved`
 descriptor) still work, and warn naming the new spelling."""
 

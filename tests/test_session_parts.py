@@ -1,3 +1,4 @@
+# private: the parts a `Session` is built from, each alone (`_outbound`, `_checks`)
 """The parts a `Session` is built from, each alone through its own small interface.
 
 These tests are about private modules and import them: the outbound writer

@@ -1,3 +1,4 @@
+# private: the tracker's own sent-order builder (`_orders._sent_order`) held to attrs'
 """The order tracker (`kalshi_fix_sansio.tracker`): the reference's examples and invariants; a
 sent order's slots written by the tracker's own builder (`_orders`) match attrs' constructor."""
 
