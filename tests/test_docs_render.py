@@ -5,7 +5,7 @@ The reference pages and the state page are rendered afresh from their sources (t
 templates and `render_markdown()`) into a copy of docs/, so a template that produces broken
 Markdown fails here even before anyone regenerates the committed pages. Expected table sizes come
 from the generated classes, not from the Markdown (read from the private modules: the state table
-`_states`, the generated dialects `_generated`, their member infos `_fields`).
+`_states`, the generated classes' member infos `_fields`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
+from kalshi_fix_sansio import State, margin, prediction
 from kalshi_fix_sansio._fields import GroupInfo
-from kalshi_fix_sansio._generated import margin, prediction
-from kalshi_fix_sansio._states import TRANSITIONS, State, render_markdown
+from kalshi_fix_sansio._states import TRANSITIONS, render_markdown
 from kalshi_fix_sansio.spec import ENVIRONMENTS, FIELDS, SESSIONS
 
 ROOT = Path(__file__).resolve().parent.parent

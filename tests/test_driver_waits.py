@@ -23,15 +23,12 @@ from kalshi_fix_sansio._callers import (
     Delivery,
     PacedSend,
     Settle,
-    Until,
-    Wait,
     WaitEvent,
     any_event,
-    drive,
     matched,
 )
 from kalshi_fix_sansio.events import Event, TestRequestSent
-from kalshi_fix_sansio.pump import Readers
+from kalshi_fix_sansio.pump import Readers, Until, Wait, drive
 from kalshi_fix_sansio.supervisor import Reconnected
 
 
