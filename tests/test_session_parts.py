@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio import Header
+from kalshi_fix_sansio import Header, State
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio._billing import RateBilling
 from kalshi_fix_sansio._checks import InboundChecks
 from kalshi_fix_sansio._inbound import Inbound
-from kalshi_fix_sansio._outbound import Outbound, sending_time
+from kalshi_fix_sansio._outbound import Outbound
 from kalshi_fix_sansio._recovery import GapRecovery
-from kalshi_fix_sansio._states import Lifecycle, State, Trigger
+from kalshi_fix_sansio._states import Lifecycle, Trigger
 from kalshi_fix_sansio.config import KALSHI_COMP_ID, Role, SessionConfig
 from kalshi_fix_sansio.errors import EncodeError, LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.events import (
@@ -35,6 +35,7 @@ from kalshi_fix_sansio.events import (
     ResendRequestSent,
 )
 from kalshi_fix_sansio.ratelimit import RateLimiter, RateLimitExceeded, Tier
+from kalshi_fix_sansio.session import sending_time
 from kalshi_fix_sansio.store import MemoryStore
 from kalshi_fix_sansio.testing import new_ed25519_keys
 from kalshi_fix_sansio.testing.samples import prediction_messages
