@@ -21,8 +21,8 @@ import pytest
 from framing_helpers import make_frame
 from strategies import forget_layouts
 
-from kalshi_fix_sansio import DecodeError, margin, prediction
-from kalshi_fix_sansio._message import FixRecord, convert_now, field_reader
+from kalshi_fix_sansio import DecodeError, FixRecord, margin, prediction
+from kalshi_fix_sansio._message import convert_now, field_reader
 
 SAMPLES = Path(prediction.__file__).parent / "testing" / "samples"
 JUNK = [b"", b"x", b"-", b"1.2.3", b"99999999999999999999999", b"20261301", b"\xff\xfe"]
