@@ -15,7 +15,8 @@ Reaching means, read with `ast`:
 
 A reason line on a file that reaches nothing private fails too, so the lines go when the
 private imports do. (Private attributes of objects, ``record._src``, are not names of the
-package's modules and are not counted.)
+package's modules and are not counted; nor is source text held in a string, such as a checker's
+own examples or a program a test runs in a subprocess.)
 """
 
 from __future__ import annotations
