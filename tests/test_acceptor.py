@@ -292,26 +292,18 @@ def test_close_after_waits_for_delayed_bytes(link: Link) -> None:
 
 
 def test_garble_next_corrupts_one_checksum(link: Link) -> None:
-    link.driver.garble_next()
-    link.report("a")
-    link.report("b")
-    data = link.s2c()
-    first, second = (m.group(0) for m in re.finditer(rb"8=FIXT.*?\x0110=\d{3}\x01", data))
-    assert not sound(first) and sound(second)
-    assert sum(isinstance(e, GarbledData) for e in link.got) == 1  # the client drops it
-    link.report("c")
-    (third,) = frames(link.driver.data_to_send(link.now))  # once only
-    assert sound(third)
-
-
-def test_a_garbled_frames_checksum_is_one_up_and_the_next_frames_sound(link: Link) -> None:
+    """The next frame's CheckSum(10) is one more than its bytes sum to; the one after is sound."""
     link.driver.garble_next()
     link.report("a")
     link.report("b")
     data = link.s2c()
     first, second = (m.group(0) for m in re.finditer(rb"8=FIXT.*?\x0110=\d{3}\x01", data))
     assert first[-7:] == b"10=%03d\x01" % ((checksum(first[:-7]) + 1) % 256)
-    assert second[-7:] == b"10=%03d\x01" % checksum(second[:-7])
+    assert not sound(first) and sound(second)
+    assert sum(isinstance(e, GarbledData) for e in link.got) == 1  # the client drops it
+    link.report("c")
+    (third,) = frames(link.driver.data_to_send(link.now))  # once only
+    assert sound(third)
 
 
 def test_duplicate_resends_the_last_message_as_poss_dup(link: Link) -> None:
