@@ -25,7 +25,6 @@ import ast
 import functools
 import importlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -99,7 +98,7 @@ def reaches(source: str) -> list[str]:
             found += [t for t in texts if t and DOTTED.fullmatch(t.rstrip(".")) and _private(t)]
             if len(node.args) >= 2:
                 owner, name = _dotted(node.args[0], modules), _call_string(node.args[1])
-                if owner and name and _private(f"{owner}.{name}"):
+                if owner and name and _module(owner) is not None and _private(f"{owner}.{name}"):
                     found.append(f"{owner}.{name}")
         elif isinstance(node, ast.Attribute):
             owner = _dotted(node.value, modules)
@@ -130,9 +129,9 @@ def reason(source: str) -> str | None:
     return None
 
 
-def python_files() -> Iterator[Path]:
+def python_files() -> list[Path]:
     """Every Python file under tests/ (helpers and conftest too)."""
-    yield from sorted(TESTS.rglob("*.py"))
+    return sorted(TESTS.rglob("*.py"))
 
 
 def test_the_checker_finds_what_reaches_a_private_name() -> None:
@@ -179,6 +178,7 @@ def test_the_checker_finds_what_reaches_a_private_name() -> None:
             "record = prediction.decode(data)\n"
             "record._src, MockGateway._private\n"
             "monkeypatch.setattr(record, '_x', 1)\n"
+            "monkeypatch.setattr(prediction.NewOrderSingle, '_x', 1)\n"
             "importlib.import_module('kalshi_fix_sansio.prediction')\n"
             "assert 'kalshi_fix_sansio._generated.margin' not in sys.modules\n"
         )
