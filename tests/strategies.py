@@ -1,3 +1,4 @@
+# private: walks the generated classes' member infos (`_fields`) to draw every field
 """Hypothesis strategies for the generated message classes, derived from the spec at import time.
 
 Nothing here is listed per message: every strategy is built from what the generated code

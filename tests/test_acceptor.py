@@ -1,4 +1,4 @@
-"""The acceptor side of the driver (`kalshi_fix_sansio.client._acceptor`, a private module: the mock
+"""The acceptor side of the driver (`kalshi_fix_sansio.simulator.gateway.AcceptorDriver`: the mock
 gateway runs it), on a fake clock: a client `Session` talks to an `AcceptorDriver` in memory.
 
 What the gateway's pump no longer decides for itself: the session's end (a peer closing, a
@@ -17,7 +17,6 @@ import pytest
 from step_helpers import StepLog
 
 from kalshi_fix_sansio import prediction as p
-from kalshi_fix_sansio.client._acceptor import AcceptorDriver, garble_checksum
 from kalshi_fix_sansio.client.steps import (
     START,
     WOKE,
@@ -30,6 +29,7 @@ from kalshi_fix_sansio.client.steps import (
 )
 from kalshi_fix_sansio.codec.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.codec.framing import Frame, Framer, checksum
+from kalshi_fix_sansio.session.machine import sending_time
 from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     BusinessRejectReceived,
@@ -39,7 +39,7 @@ from kalshi_fix_sansio.session.events import (
     GarbledData,
     LoggedOn,
 )
-from kalshi_fix_sansio.session.machine import sending_time
+from kalshi_fix_sansio.simulator.gateway import AcceptorDriver
 from kalshi_fix_sansio.simulator.testing import SessionPair
 
 T0 = 1_800_000_000.0
@@ -292,25 +292,18 @@ def test_close_after_waits_for_delayed_bytes(link: Link) -> None:
 
 
 def test_garble_next_corrupts_one_checksum(link: Link) -> None:
+    """The next frame's CheckSum(10) is one more than its bytes sum to; the one after is sound."""
     link.driver.garble_next()
     link.report("a")
     link.report("b")
     data = link.s2c()
     first, second = (m.group(0) for m in re.finditer(rb"8=FIXT.*?\x0110=\d{3}\x01", data))
+    assert first[-7:] == b"10=%03d\x01" % ((checksum(first[:-7]) + 1) % 256)
     assert not sound(first) and sound(second)
     assert sum(isinstance(e, GarbledData) for e in link.got) == 1  # the client drops it
     link.report("c")
     (third,) = frames(link.driver.data_to_send(link.now))  # once only
     assert sound(third)
-
-
-def test_garble_checksum_changes_only_the_first_frames_checksum() -> None:
-    one = b"8=FIXT.1.1\x019=5\x0135=0\x01"
-    one += b"10=%03d\x01" % checksum(one)
-    garbled = garble_checksum(one + one)
-    assert garbled[len(one) :] == one
-    assert garbled[: len(one) - 4] == one[:-4]
-    assert garbled[len(one) - 4 : len(one)] == b"%03d\x01" % ((checksum(one[:-7]) + 1) % 256)
 
 
 def test_duplicate_resends_the_last_message_as_poss_dup(link: Link) -> None:

@@ -1,3 +1,4 @@
+# private: the asyncio pump's own TLS protocol (`adapters._aio`), in memory
 """The asyncio adapter's own TLS (`adapters._aio.TLSProtocol`: `adapters._tls.MemoryTLS`, memory
 BIOs, on a plain transport).
 

@@ -1,3 +1,4 @@
+# private: the asyncio pump's change notifier (`adapters._aio.Changes`)
 """How the asyncio adapter's callers wait for a change (`adapters._aio.Changes`).
 
 Each waiting caller has a future of its own, resolved by the next change; a cancelled one

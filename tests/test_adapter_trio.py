@@ -1,3 +1,4 @@
+# private: wraps the trio pump's socket and holds its connect (`_trioio`, `_triopump`)
 """End-to-end tests of the trio adapter against the mock Kalshi gateway over real TLS.
 
 Each test runs its own ``trio.run(...)`` (pytest-trio is not needed); the gateway runs in its

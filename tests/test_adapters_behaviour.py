@@ -1,3 +1,4 @@
+# private: fills the pumps' socket and disk writes (`_sockio`, `filestore`)
 """One behavioural suite for the three adapters (blocking, asyncio, trio) against the mock gateway.
 
 Each scenario is written once, as a coroutine over a small `Driver` that hides only the

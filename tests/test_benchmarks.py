@@ -1,3 +1,4 @@
+# private: the typed-read check walks the generated classes' member infos (`_fields`)
 """The benchmarks still run (a smoke test: tiny sizes, no timing asserted).
 
 (The typed-read check walks the generated classes' members, the private `_fields` infos.)

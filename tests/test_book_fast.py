@@ -1,3 +1,4 @@
+# private: the book's fast paths against the codec's lazy slots and caches (`_fields`)
 """The book update's fast paths held to the careful ones.
 
 `Books` applies the common entry of a decoded 35=X (a level of a book with its snapshot, applying

@@ -1,3 +1,4 @@
+# private: shortens the backtest's progress interval (`backtest._PROGRESS_EVERY`)
 """``kalshi-fix backtest``: one run writes its report, a sweep its ranking; a failing strategy
 exits 1 naming the run and the simulated time; bad arguments exit 2 with one line."""
 

@@ -1,3 +1,4 @@
+# private: tells group members by the generated classes' member infos (`_fields`)
 """The codec's own edges: encode raises only EncodeError and refuses what decode refuses; a field
 without '=' is a DecodeError on every split path; timestamps are strict; cents are exact.
 

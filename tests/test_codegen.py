@@ -1,3 +1,4 @@
+# private: what the dialects share lives in the generated private module `_generated.shared`
 """The generator: deterministic output, --check, and the "Kalshi revised its spec" workflow.
 
 Also what both dialects share in the generated package's private `_generated.shared` module.

@@ -1,3 +1,4 @@
+# private: renders the session state page from its private table (`_states`)
 """The sans-IO core imports no transport or clock module and calls no clock or file API.
 
 (The state page check renders the private `_states` table.)

@@ -1,3 +1,4 @@
+# private: the codec's fast path held to its careful path (`_decode`, `_fields`)
 """The fast path held to the careful path: every value, entry boundary and defect, equal.
 
 A decoded value comes from one of two paths (see `kalshi_fix_sansio.codec._wire`): the generated fast

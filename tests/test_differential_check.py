@@ -1,3 +1,4 @@
+# private: the codec's remembered value patterns (`_valuecheck`, `_decode`)
 """`Message.check` of a remembered layout held to the full check of the careful path.
 
 A layout checked clean once gets a pattern of its frames' plain values (`_valuecheck`): a frame

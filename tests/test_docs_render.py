@@ -1,10 +1,11 @@
+# private: renders the state page and sizes tables from private tables (`_states`, `_fields`)
 """The docs site renders: build it with mkdocs and inspect the HTML, not just the exit status.
 
 The reference pages and the state page are rendered afresh from their sources (the codegen
 templates and `render_markdown()`) into a copy of docs/, so a template that produces broken
 Markdown fails here even before anyone regenerates the committed pages. Expected table sizes come
 from the generated classes, not from the Markdown (read from the private modules: the state table
-`_states`, the generated dialects `_generated`, their member infos `_fields`).
+`_states`, the generated classes' member infos `_fields`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from typing import Any
 
 import pytest
 
+from kalshi_fix_sansio import State, margin, prediction
 from kalshi_fix_sansio.codec._fields import GroupInfo
-from kalshi_fix_sansio.codec._generated import margin, prediction
 from kalshi_fix_sansio.codec.spec import ENVIRONMENTS, FIELDS, SESSIONS
-from kalshi_fix_sansio.session._states import TRANSITIONS, State, render_markdown
+from kalshi_fix_sansio.session._states import TRANSITIONS, render_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 DIALECTS = {"prediction": prediction, "margin": margin}

@@ -1,3 +1,4 @@
+# private: the core's waits that every pump runs (`_callers`), on a fake clock
 """The adapters' waits, reader hand-over and event delivery, sans-IO, on a fake clock.
 
 A test of the private core module `_callers` (and `LoopRules.woke` of `_pump`): every adapter
@@ -22,14 +23,11 @@ from kalshi_fix_sansio.client._callers import (
     Delivery,
     PacedSend,
     Settle,
-    Until,
-    Wait,
     WaitEvent,
     any_event,
-    drive,
     matched,
 )
-from kalshi_fix_sansio.client.pump import Readers
+from kalshi_fix_sansio.client.pump import Readers, Until, Wait, drive
 from kalshi_fix_sansio.client.supervisor import Reconnected
 from kalshi_fix_sansio.session.events import Event, TestRequestSent
 

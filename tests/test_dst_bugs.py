@@ -1,3 +1,4 @@
+# private: re-introduces a fixed bug by patching the private order desk (`_desk.OrderDesk`)
 """The simulation finds three defects this project had, each re-introduced here behind a switch
 (a monkeypatch of the fixed code back to what it did), within a stated number of runs from seed
 0, and shrinks each to a short schedule that still fails.
@@ -10,9 +11,9 @@
   restored it PENDING_NEW, silently (no `OrdersUnknown`): its fills while the process was
   down never reached the tracker, and nothing said so.
 
-The switches patch the private modules that hold the fixes: `kalshi_fix_sansio.simulator._simclient`
-(the simulated pump's ``MemoryLink.lost``), `kalshi_fix_sansio.client._desk` (``OrderDesk._logged_on``)
-and the order gate's ``withhold``.
+The switches patch the code that holds the fixes: the simulated pump's ``MemoryLink.lost``
+(`kalshi_fix_sansio.simulator.simulation`), the private order desk's ``OrderDesk._logged_on``
+(`kalshi_fix_sansio.client._desk`) and the order gate's ``withhold``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pytest
 
 from kalshi_fix_sansio.client import _desk
 from kalshi_fix_sansio.client.steps import Disconnect, Lost
-from kalshi_fix_sansio.simulator import _simclient
+from kalshi_fix_sansio.simulator.simulation import MemoryLink
 from kalshi_fix_sansio.simulator.testing.dst import Outcome, Schedule, generate, run, shrink
 from kalshi_fix_sansio.trading.catchup import CatchUpFailed
 from kalshi_fix_sansio.trading.gate import OrderGate
@@ -36,9 +37,9 @@ NEAR_A_RESTART = ("order", "fill", "delay", "restart")
 
 
 def reset_leaves_session_dead(monkeypatch: pytest.MonkeyPatch) -> None:
-    fixed = _simclient.MemoryLink.lost
+    fixed = MemoryLink.lost
 
-    def lost(self: _simclient.MemoryLink, end: object, exc: Exception | None) -> None:
+    def lost(self: MemoryLink, end: object, exc: Exception | None) -> None:
         if end is self.end and exc is not None and self.end is not None:
             sup = self.end.sup
             actions = sup.step(Lost(f"read failed: {exc}"), self.host.clock())
@@ -47,7 +48,7 @@ def reset_leaves_session_dead(monkeypatch: pytest.MonkeyPatch) -> None:
             return
         fixed(self, end, exc)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_simclient.MemoryLink, "lost", lost)
+    monkeypatch.setattr(MemoryLink, "lost", lost)
 
 
 def resend_past_a_kill(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,3 +1,4 @@
+# private: forgets the value checks' remembered plans (`ranges._PLANS`)
 """Enumerated fields of the messages a client sends carry only Kalshi's values.
 
 Every enumerated field (a ``values:`` list in ``spec/fields.yaml``) of an application message

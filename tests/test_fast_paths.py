@@ -1,3 +1,4 @@
+# private: the codec's fast read paths held to a reference (`_values`, `_message`)
 """The fast read paths against a plain reference decoder.
 
 A decoded record converts its fields in bulk (`FixRecord._fill`) from the second field read on,

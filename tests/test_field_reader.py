@@ -1,3 +1,4 @@
+# private: the codec's several-fields reader (`_message.field_reader`)
 """`_message.field_reader`: a record's fields at once, each what its property reads.
 
 The order tracker and the value ranges read a message's fields through it (the route
@@ -20,10 +21,10 @@ import pytest
 from framing_helpers import make_frame
 from strategies import forget_layouts
 
-from kalshi_fix_sansio import DecodeError, margin, prediction
-from kalshi_fix_sansio.codec._message import FixRecord, convert_now, field_reader
+from kalshi_fix_sansio import DecodeError, FixRecord, margin, prediction
+from kalshi_fix_sansio.codec._message import convert_now, field_reader
 
-SAMPLES = Path(prediction.__file__).parent / "testing" / "samples"
+SAMPLES = Path(prediction.__file__).parent.parent / "simulator" / "testing" / "samples"
 JUNK = [b"", b"x", b"-", b"1.2.3", b"99999999999999999999999", b"20261301", b"\xff\xfe"]
 
 

@@ -1,3 +1,4 @@
+# private: the codec's layout and value caches (`_decode`, `_values`)
 """The tag layouts a codec remembers, and who owns the codec's caches.
 
 * Each dialect's codec remembers at most its bound of layouts and of their fields in all,

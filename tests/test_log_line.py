@@ -1,3 +1,4 @@
+# private: the message-log line splitter (`_lines.log_line`) against the old pattern
 """A message-log line is split (`_lines.log_line`) exactly as the pattern the recording and
 latency readers used before matched it, only without scanning the frame a byte at a time."""
 

@@ -1,3 +1,4 @@
+# private: the reader hand-over's private table (`_readers.HANDOVER`) and its page
 """The reader hand-over (`kalshi_fix_sansio.client.pump.Readers`) follows its table, row by row, and
 the docs page is that table drawn (the private `_readers` module's `HANDOVER`, `Reader`, `Ask`
 and `render_markdown`)."""

@@ -1,3 +1,4 @@
+# private: holds the blocking pump's opener back (`adapters._threadpump`)
 """Opening a blocking session: the thread in `open` waits for the Logon from the start, so the
 session's thread, once connected, leaves the Logon's answer to it (the rule is the core's
 ``Readers``, private `_callers`: the background reader reads only while nobody waits; see

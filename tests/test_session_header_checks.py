@@ -1,3 +1,4 @@
+# private: the SendingTime window of the session's inbound checks (`_checks`)
 """The session's header checks on in-sequence application messages, in every header order.
 
 (These tests once pinned down an inline fast path for this case; it was removed because it did

@@ -1,3 +1,4 @@
+# private: the parts a `Session` is built from, each alone (`_outbound`, `_checks`)
 """The parts a `Session` is built from, each alone through its own small interface.
 
 These tests are about private modules and import them: the outbound writer
@@ -14,15 +15,16 @@ from typing import Any
 
 import pytest
 
-from kalshi_fix_sansio import Header
+from kalshi_fix_sansio import Header, State
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.codec.errors import EncodeError, LocalProtocolError, RemoteProtocolError
+from kalshi_fix_sansio.session.machine import sending_time
 from kalshi_fix_sansio.session._billing import RateBilling
 from kalshi_fix_sansio.session._checks import InboundChecks
 from kalshi_fix_sansio.session._inbound import Inbound
-from kalshi_fix_sansio.session._outbound import Outbound, sending_time
+from kalshi_fix_sansio.session._outbound import Outbound
 from kalshi_fix_sansio.session._recovery import GapRecovery
-from kalshi_fix_sansio.session._states import Lifecycle, State, Trigger
+from kalshi_fix_sansio.session._states import Lifecycle, Trigger
 from kalshi_fix_sansio.session.config import KALSHI_COMP_ID, Role, SessionConfig
 from kalshi_fix_sansio.session.events import (
     ApplicationMessage,

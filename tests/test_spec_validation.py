@@ -68,7 +68,7 @@ def test_shipped_spec_loads() -> None:
     assert per_product["prediction"] != per_product["margin"]  # the products do differ
     for product, expected in per_product.items():
         assert expected and {m.msgtype for m in spec.view(product).messages} == expected
-        generated = importlib.import_module(f"kalshi_fix_sansio.codec._generated.{product}")
+        generated = importlib.import_module(f"kalshi_fix_sansio.codec.{product}")
         assert set(generated.MESSAGES) == expected
 
 

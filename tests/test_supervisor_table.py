@@ -1,3 +1,4 @@
+# private: the supervisor's private transition table (`_states`) and its page
 """The supervisor's transition table alone, and its page in the docs.
 
 The table lives in the private module `kalshi_fix_sansio.session._states` (beside the session's): these

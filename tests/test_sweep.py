@@ -9,7 +9,6 @@ import json
 import socket
 import sys
 from pathlib import Path
-from typing import Any
 
 import dask
 
@@ -223,20 +222,22 @@ def test_bad_arguments_are_named(tmp_path: Path) -> None:
 def test_a_relative_strategy_file_is_sent_by_its_absolute_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A worker of a cluster may run in another directory: the run carries absolute paths."""
-    (tmp_path / "trivial.py").write_text(TRIVIAL, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    sent: list[Any] = []
-
-    def one(run: Any) -> RunOutcome:  # what a worker is sent, kept; no run
-        sent.append(run)
-        return RunOutcome(run.index, run.params, (), None, "not run")
-
-    monkeypatch.setattr("kalshi_fix_sansio.simulator.sweep._one", one)
-    run_sweep("trivial.py:strategy", ["day.log"], jobs=1)
-    (run,) = sent
-    assert run.strategy == f"{tmp_path / 'trivial.py'}:strategy"
-    assert run.recordings == (str(tmp_path / "day.log"),)
+    """A worker of a cluster may run in another directory: the run carries absolute paths.
+    Here the first run's strategy moves the process to another directory; the second run,
+    in the same process after it, still finds the strategy file and its recording."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    wanders = f"import os\n\ndef strategy(ctx):\n    os.chdir({str(elsewhere)!r})\n"
+    (tmp_path / "wanders.py").write_text(wanders, encoding="utf-8")
+    for name in ("day-1.log", "day-2.log"):
+        (tmp_path / name).write_bytes(Path(SAMPLE_RECORDING).read_bytes())
+    monkeypatch.chdir(tmp_path)  # the directory is put back after the test
+    result = run_sweep("wanders.py:strategy", ["day-1.log", "day-2.log"], jobs=1)
+    assert Path.cwd() == elsewhere  # the second run ran in another directory
+    assert [(o.recordings, o.error) for o in result.runs] == [
+        (("day-1.log",), None),
+        (("day-2.log",), None),
+    ]
 
 
 def test_dask_without_its_extra_names_the_extra(

@@ -1,5 +1,5 @@
 """The order tracker (`kalshi_fix_sansio.trading.tracker`): the reference's examples and invariants; a
-sent order's slots written by the tracker's own builder (`_orders`) match attrs' constructor."""
+sent order's slots written by the tracker's own builder match attrs' constructor."""
 
 from __future__ import annotations
 
@@ -624,25 +624,23 @@ def test_the_docs_example_runs() -> None:
 
 
 def test_an_order_sent_is_built_as_attrs_builds_it() -> None:
-    """The tracker writes a sent order's slots itself (`_sent_order`): every slot, each as
+    """The tracker writes a sent order's slots itself (`OrderTracker.sent`): every slot, each as
     ``TrackedOrder(...)`` sets it."""
-    from kalshi_fix_sansio.trading._orders import _sent_order
-
-    party = OrderParty("acct", 24)
-    args = (
-        "o-1",
-        OrderStatus.PENDING_REPLACE,
-        "X",
-        "1",
-        Decimal("0.42"),
-        Decimal(3),
-        "o-0",
-        "g",
-        7,
-        2,
-        (party,),
+    replace = p.OrderCancelReplaceRequest(
+        cl_ord_id="o-1",
+        orig_cl_ord_id="o-0",
+        symbol="X",
+        side=p.Side.BUY,
+        price=Decimal("0.42"),
+        order_qty=Decimal(3),
+        ord_type=p.OrdType.LIMIT,
+        order_group_id="g",
+        alloc_account=7,
+        ex_destination=2,
+        parties=(p.Party(party_id="acct", party_role=p.PartyRole.CUSTOMER_ACCOUNT),),
     )
-    fast = _sent_order(*args)
+    fast = OrderTracker().sent(replace)
+    assert fast is not None
     built = TrackedOrder(
         "o-1",
         OrderStatus.PENDING_REPLACE,
@@ -655,7 +653,7 @@ def test_an_order_sent_is_built_as_attrs_builds_it() -> None:
         group_id="g",
         alloc_account=7,
         ex_destination=2,
-        parties=(party,),
+        parties=(OrderParty("acct", 24),),
     )
     slots = [name for name in TrackedOrder.__slots__ if name != "__weakref__"]
     assert [getattr(fast, name) for name in slots] == [getattr(built, name) for name in slots]

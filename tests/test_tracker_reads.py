@@ -1,3 +1,4 @@
+# private: the tracker's positional field reads (`_orderfields`, `tracker._EXEC_ID`)
 """The order tracker and the value ranges read messages through public names only.
 
 A generated class keeps each field's value in a private slot (``_exec_id``), which only the

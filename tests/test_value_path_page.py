@@ -1,3 +1,4 @@
+# private: resolves the codec's private names the maintainers' value-path page gives
 """The maintainers' page on the value path (``docs/maintainers/value-path.md``) stays true.
 
 Every function, class, attribute and module it names in code (``_wire.own_raw``,

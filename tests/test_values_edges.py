@@ -1,14 +1,15 @@
-"""The value converters' error paths, through the public codec (`_values.py` is in the
+"""The value converters' error paths, through the public codec (the value converters are in the
 coverage gate): every refusal is an `EncodeError` / a decode defect naming the field."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone, tzinfo
+import re
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 
 import pytest
 
-from kalshi_fix_sansio import EncodeError, Header, checksum
+from kalshi_fix_sansio import DecodeError, EncodeError, Header, checksum
 from kalshi_fix_sansio import prediction as p
 
 HEADER = Header(
@@ -24,6 +25,25 @@ def frame(body: str) -> bytes:
     b = body.replace("|", "\x01").encode() + b"\x01"
     head = b"8=FIXT.1.1\x019=%d\x01" % len(b)
     return head + b + b"10=%03d\x01" % checksum(head + b)
+
+
+def order(price: Decimal) -> p.NewOrderSingle:
+    """A limit order at ``price`` (dollars; Price(44) is written in cents)."""
+    return p.NewOrderSingle(
+        cl_ord_id="c",
+        side=p.Side.BUY,
+        order_qty=Decimal(1),
+        ord_type=p.OrdType.LIMIT,
+        price=price,
+        symbol="X",
+    )
+
+
+def written(tag: int, data: bytes) -> bytes:
+    """The value of ``tag`` in the encoded frame ``data``."""
+    found = re.search(rb"\x01%d=([^\x01]*)\x01" % tag, data)
+    assert found is not None, (tag, data)
+    return found.group(1)
 
 
 class Broken(tzinfo):
@@ -139,36 +159,39 @@ def test_negative_integer_cents_on_the_market_maker_side() -> None:
     ],
 )
 def test_price_in_cents_whatever_the_trailing_zeros(price: str, cents: bytes) -> None:
-    from kalshi_fix_sansio.codec._values import enc_cents
-
     for _ in range(2):  # written, then from what is remembered
-        assert enc_cents(Decimal(price), "Price(44)") == cents
+        assert written(44, p.encode(order(Decimal(price)), HEADER)) == cents
 
 
 def test_a_sub_penny_field_keeps_its_own_digits_after_an_equal_whole_cent_price() -> None:
-    from kalshi_fix_sansio.codec._values import enc_cents
-
     # 1.0000 dollars written as whole cents is remembered by value; a field that takes
     # fractions of a cent (SettlementPrice 730=100.00) still writes the digits it was read with
-    assert enc_cents(Decimal("1.0000"), "Price(44)") == b"100"
-    assert enc_cents(Decimal("1.0000"), "SettlementPrice(730)", max_cent_decimals=2) == b"100.00"
-    assert enc_cents(Decimal("1.0000"), "Price(44)") == b"100"
+    one = Decimal("1.0000")
+    assert written(44, p.encode(order(one), HEADER)) == b"100"
+    report = p.MarketSettlementReport(
+        market_settlement_report_id="r",
+        symbol="X",
+        clearing_business_date=date(2026, 1, 1),
+        market_result=p.MarketResult.YES,
+        settlement_price=one,
+    )
+    assert written(730, p.encode(report, HEADER)) == b"100.00"
+    assert written(44, p.encode(order(one), HEADER)) == b"100"
 
 
 @pytest.mark.parametrize("price", ["0.315", "0.31500001", "NaN", "sNaN", "Infinity"])
 def test_a_price_that_is_not_whole_cents_is_refused_every_time(price: str) -> None:
-    from kalshi_fix_sansio.codec._values import enc_cents
-
     for _ in range(2):
-        with pytest.raises(EncodeError):
-            enc_cents(Decimal(price), "Price(44)")
+        with pytest.raises(EncodeError, match=r"Price\(44\)"):
+            p.encode(order(Decimal(price)), HEADER)
 
 
 @pytest.mark.parametrize(
-    "raw", [b"12:0::00.000", b"1.:00:00.000", b"12:00:00.0:0", b"12:00:00.0.0", b":2:00:00"]
+    "raw", ["12:0::00.000", "1.:00:00.000", "12:00:00.0:0", "12:00:00.0.0", ":2:00:00"]
 )
-def test_a_time_with_a_separator_in_place_of_a_digit_is_refused(raw: bytes) -> None:
-    from kalshi_fix_sansio.codec._values import _dec_time_any
-
-    with pytest.raises(ValueError, match="UTCTimeOnly"):
-        _dec_time_any(raw)
+def test_a_time_with_a_separator_in_place_of_a_digit_is_refused(raw: str) -> None:
+    body = f"35=X|{MD_HEADER}|268=1|279=0|55=X|269=0|270=0.5|271=1|272=20260101|273={raw}"
+    with pytest.raises(DecodeError, match=r"MDEntryTime\(273\).*UTCTimeOnly"):
+        _read = p.decode(frame(body)).md_entries[0].md_entry_time  # type: ignore[attr-defined]
+    tolerant = p.decode(frame(body), tolerant=True)
+    assert [(d.tag, d.reason) for d in tolerant.check()] == [(273, 6)]
