@@ -303,7 +303,7 @@ PARTS = (
     ("exchange tick (a second)", "exchange/__init__.py", "tick"),
     ("ledger follows the mids", "gateway/replay.py", "follow"),
     ("gateway session (35=X encoded, written)", "gateway/router.py", "_route"),
-    ("client (read, decode, session, books)", "inmemory/_blocking.py", "received"),
+    ("client (read, decode, session, books)", "_inmemory/_blocking.py", "received"),
 )
 
 

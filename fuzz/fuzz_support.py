@@ -33,7 +33,7 @@ from kalshi_fix_sansio import checksum
 from kalshi_fix_sansio.codec.spec import FIELDS, MESSAGES
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES_DIR = ROOT / "src" / "kalshi_fix_sansio" / "testing" / "samples"
+SAMPLES_DIR = ROOT / "src" / "kalshi_fix_sansio" / "simulator" / "testing" / "samples"
 EXAMPLES_MD = ROOT / "spec" / "sources" / "examples.md"
 HARNESSES = ("framer", "decode", "session")
 

@@ -197,8 +197,8 @@ def test_install_hints_give_a_command_that_works_before_the_package_is_published
     ), out.stderr
     root = Path(__file__).parent.parent
     for name in (
-        "adapters/rest.py",
-        "adapters/trio.py",
+        "src/kalshi_fix_sansio/adapters/rest.py",
+        "src/kalshi_fix_sansio/adapters/trio.py",
         "src/kalshi_fix_sansio/observability/metrics_prometheus.py",
     ):
         assert "kalshi-fix-sansio[" not in (root / name).read_text(), name

@@ -123,12 +123,15 @@ def test_kalshi_revised_its_spec_workflow(tmp_path: Path) -> None:
     shutil.copytree(
         ROOT / "src" / "kalshi_fix_sansio", package, ignore=shutil.ignore_patterns("__pycache__")
     )
-    assert generate(spec, tmp_path / "pkg", "kfs_revised/_generated", docs=False, check=False) == 0
+    assert (
+        generate(spec, tmp_path / "pkg", "kfs_revised/codec/_generated", docs=False, check=False)
+        == 0
+    )
 
     sys.path.insert(0, str(tmp_path / "pkg"))
     try:
-        revised: Any = importlib.import_module("kfs_revised.prediction")
-        common: Any = importlib.import_module("kfs_revised._generated.common")
+        revised: Any = importlib.import_module("kfs_revised.codec.prediction")
+        common: Any = importlib.import_module("kfs_revised.codec._generated.common")
     finally:
         sys.path.remove(str(tmp_path / "pkg"))
     header = common.Header(

@@ -189,7 +189,7 @@ def _module_state() -> dict[str, Any]:
     """Each codec module's module-level containers, copied."""
     state = {}
     for name in CODEC_MODULES:
-        module = sys.modules[f"kalshi_fix_sansio.{name}"]
+        module = sys.modules[f"kalshi_fix_sansio.codec.{name}"]
         for attr, value in vars(module).items():
             if isinstance(value, (dict, list, set, bytearray)) and not attr.startswith("__"):
                 state[f"{name}.{attr}"] = copy.copy(value)

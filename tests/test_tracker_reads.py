@@ -27,8 +27,14 @@ from kalshi_fix_sansio.trading import tracker
 from kalshi_fix_sansio.trading.tracker import OrderStatus, OrderTracker
 
 PKG = Path(__file__).resolve().parent.parent / "src" / "kalshi_fix_sansio"
-READERS = ("tracker.py", "_orders.py", "_orderfields.py", "_retention.py", "ranges.py")
-SAMPLES = PKG / "testing" / "samples"
+READERS = (
+    "trading/tracker.py",
+    "trading/_orders.py",
+    "trading/_orderfields.py",
+    "trading/_retention.py",
+    "codec/ranges.py",
+)
+SAMPLES = PKG / "simulator" / "testing" / "samples"
 SLOT_IN_TEXT = re.compile(r"\._([a-z]\w*)")
 
 
@@ -98,7 +104,7 @@ def test_no_private_slot_is_read(name: str) -> None:
 
 
 def test_the_tracker_reads_through_the_named_route() -> None:
-    tree = ast.parse((PKG / "tracker.py").read_text(encoding="utf-8"))
+    tree = ast.parse((PKG / "trading" / "tracker.py").read_text(encoding="utf-8"))
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     assert {"REPORT_READERS", "report_reader", "REQUEST_READERS", "request_reader"} <= names
     assert {"_EXEC_ID", "_CL_ORD_ID", "_ORD_STATUS", "_LAST_PX"} <= names

@@ -44,10 +44,12 @@ def spans() -> list[str]:
 
 
 def _module(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"kalshi_fix_sansio.{name}")
-    except ModuleNotFoundError:
-        return None
+    for floor in ("codec.", "trading.", ""):  # the page names modules by their own names
+        try:
+            return importlib.import_module(f"kalshi_fix_sansio.{floor}{name}")
+        except ModuleNotFoundError:
+            continue
+    return None
 
 
 def resolve(name: str) -> Any:

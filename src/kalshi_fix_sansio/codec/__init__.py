@@ -4,52 +4,88 @@ Framing (`framing`), values, fields and records, decoding and encoding, the spec
 (`spec`, `ranges`), the library's exceptions (`errors`), secret redaction (`redaction`) and the
 generated message classes (`_generated`, made by ``python -m codegen``; never edited by hand).
 
-May import: nothing of the package above it (it is the ground floor).
+Its face names what the floors above use of it (not the user API, which is
+`kalshi_fix_sansio` and the public modules). May import: nothing of the package above it (it is the ground floor).
 """
 
-from ._dialects import PRODUCTS, dialect, dialect_codec
-from ._encode import encode_message
-from ._fields import Defect
-from ._generated.common import Header
-from ._generated.tables import FIELDS, MESSAGES, SESSIONS, VALUE_RULES, SessionSpec
-from ._lines import (
-    MAX_LINE_BYTES,
-    LineTooLong,
-    NotASmallFile,
-    log_line,
-    read_lines,
-    read_small_file,
+from ._dialects import (
+    PRODUCTS as PRODUCTS,
 )
-from ._message import FieldReader, FixRecord, Message, UnknownMessage, convert_now, field_reader
-from ._values import enc_str, fmt_timestamp
-from ._wire import Entries, header_raw
-
-__all__ = [
-    "FIELDS",
-    "MAX_LINE_BYTES",
-    "MESSAGES",
-    "PRODUCTS",
-    "SESSIONS",
-    "VALUE_RULES",
-    "Defect",
-    "Entries",
-    "FieldReader",
-    "FixRecord",
-    "Header",
-    "LineTooLong",
-    "Message",
-    "NotASmallFile",
-    "SessionSpec",
-    "UnknownMessage",
-    "convert_now",
-    "dialect",
-    "dialect_codec",
-    "enc_str",
-    "encode_message",
-    "field_reader",
-    "fmt_timestamp",
-    "header_raw",
-    "log_line",
-    "read_lines",
-    "read_small_file",
-]
+from ._dialects import (
+    dialect as dialect,
+)
+from ._dialects import (
+    dialect_codec as dialect_codec,
+)
+from ._encode import (
+    encode_message as encode_message,
+)
+from ._fields import (
+    Defect as Defect,
+)
+from ._generated.common import (
+    Header as Header,
+)
+from ._generated.tables import (
+    FIELDS as FIELDS,
+)
+from ._generated.tables import (
+    MESSAGES as MESSAGES,
+)
+from ._generated.tables import (
+    SESSIONS as SESSIONS,
+)
+from ._generated.tables import (
+    VALUE_RULES as VALUE_RULES,
+)
+from ._generated.tables import (
+    SessionSpec as SessionSpec,
+)
+from ._lines import (
+    MAX_LINE_BYTES as MAX_LINE_BYTES,
+)
+from ._lines import (
+    LineTooLong as LineTooLong,
+)
+from ._lines import (
+    NotASmallFile as NotASmallFile,
+)
+from ._lines import (
+    log_line as log_line,
+)
+from ._lines import (
+    read_lines as read_lines,
+)
+from ._lines import (
+    read_small_file as read_small_file,
+)
+from ._message import (
+    FieldReader as FieldReader,
+)
+from ._message import (
+    FixRecord as FixRecord,
+)
+from ._message import (
+    Message as Message,
+)
+from ._message import (
+    UnknownMessage as UnknownMessage,
+)
+from ._message import (
+    convert_now as convert_now,
+)
+from ._message import (
+    field_reader as field_reader,
+)
+from ._values import (
+    enc_str as enc_str,
+)
+from ._values import (
+    fmt_timestamp as fmt_timestamp,
+)
+from ._wire import (
+    Entries as Entries,
+)
+from ._wire import (
+    header_raw as header_raw,
+)

@@ -5,25 +5,28 @@ configuration (`config`), its events (`events`), the parts it is built from (inb
 outbound writer, gap recovery, rate billing), its stores (`store`, `filestore`), Kalshi's rate
 limits (`ratelimit`) and the Logon signature (`auth`).
 
-May import: the codec and the dialect modules (`kalshi_fix_sansio.codec.prediction`, `.margin`).
+Its face names what the floors above use of it (not the user API, which is
+`kalshi_fix_sansio` and the public modules). May import: the codec (with its dialect modules).
 """
 
-from ._credentials import Credentials
-from ._statedoc import render_page
-from ._states import (
-    State,
-    SupervisorAction,
-    SupervisorInput,
-    SupervisorState,
-    supervisor_transition,
+from ._credentials import (
+    Credentials as Credentials,
 )
-
-__all__ = [
-    "Credentials",
-    "State",
-    "SupervisorAction",
-    "SupervisorInput",
-    "SupervisorState",
-    "render_page",
-    "supervisor_transition",
-]
+from ._statedoc import (
+    render_page as render_page,
+)
+from ._states import (
+    State as State,
+)
+from ._states import (
+    SupervisorAction as SupervisorAction,
+)
+from ._states import (
+    SupervisorInput as SupervisorInput,
+)
+from ._states import (
+    SupervisorState as SupervisorState,
+)
+from ._states import (
+    supervisor_transition as supervisor_transition,
+)

@@ -331,7 +331,7 @@ class Session:
         except AttributeError:  # no cost on the path of a message
             raise TypeError(
                 f"send() takes a {self.config.product} message (a class of "
-                f"kalshi_fix_sansio.{self.config.product}, as Requests builds them), got "
+                f"kalshi_fix_sansio.codec.{self.config.product}, as Requests builds them), got "
                 f"{type(message).__name__} {message!r:.60}"
             ) from None
         mt = msg_type if msg_type else getattr(message, "msg_type", "")
@@ -345,7 +345,7 @@ class Session:
         ):
             raise LocalProtocolError(
                 f"{type(message).__name__} is not a {self.config.product} message; build it from "
-                f"kalshi_fix_sansio.{self.config.product}"
+                f"kalshi_fix_sansio.codec.{self.config.product}"
             )
         writer = self._writer
         if not self._acceptor:

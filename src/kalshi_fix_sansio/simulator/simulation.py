@@ -70,7 +70,7 @@ from ..trading.builders import ClOrdIDGenerator
 from .gateway import MockGateway
 from .gateway.connection import Connection
 from .gateway.listening import is_loopback_host
-from .inmemory import (
+from ._inmemory import (
     InSimulation,
     MemoryLink,
     Peer,
@@ -585,7 +585,7 @@ def _client_class(simulation: Simulation, api: str) -> type[Any]:
     needs no loop), the asyncio and trio ones their adapters' (imported here, when asked)."""
     if api == "blocking":
         return blocking_client_class(simulation)
-    from .inmemory import client_class
+    from ._inmemory import client_class
 
     cls: type[Any] = client_class(simulation, api)
     return cls

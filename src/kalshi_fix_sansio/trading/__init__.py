@@ -5,19 +5,28 @@ gate (`gate`), pre-trade risk limits (`risk`), the kill switch (`killswitch`) an
 (`haltfile`), drop-copy catch-up (`catchup`), P&L (`pnl`), settlement reports (`settlement`) and
 how people read prices (`prices`).
 
-May import: observability, the session layer and below.
+Its face names what the floors above use of it (not the user API, which is
+`kalshi_fix_sansio` and the public modules). May import: observability, the session layer and below.
 """
 
-from ._cancelrequest import cancel_request
-from ._orders import REST_EXEC_PREFIX, Fill, OrderStatus, TrackedOrder, naming_order
-from ._requests_core import ClOrdIDGenerator
-
-__all__ = [
-    "REST_EXEC_PREFIX",
-    "ClOrdIDGenerator",
-    "Fill",
-    "OrderStatus",
-    "TrackedOrder",
-    "cancel_request",
-    "naming_order",
-]
+from ._cancelrequest import (
+    cancel_request as cancel_request,
+)
+from ._orders import (
+    REST_EXEC_PREFIX as REST_EXEC_PREFIX,
+)
+from ._orders import (
+    Fill as Fill,
+)
+from ._orders import (
+    OrderStatus as OrderStatus,
+)
+from ._orders import (
+    TrackedOrder as TrackedOrder,
+)
+from ._orders import (
+    naming_order as naming_order,
+)
+from ._requests_core import (
+    ClOrdIDGenerator as ClOrdIDGenerator,
+)

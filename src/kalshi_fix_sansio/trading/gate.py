@@ -349,9 +349,9 @@ class OrderGate:
         codec = margin if self.product == "margin" else prediction
         cls = codec.MESSAGES.get(msg_type)
         build = (
-            f"build it as kalshi_fix_sansio.{self.product}.{cls.__name__}"
+            f"build it as kalshi_fix_sansio.codec.{self.product}.{cls.__name__}"
             if cls is not None
-            else f"build it from kalshi_fix_sansio.{self.product}"
+            else f"build it from kalshi_fix_sansio.codec.{self.product}"
         )
         name = type(message).__name__
         if isinstance(message, UnknownMessage):
