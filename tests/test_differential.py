@@ -214,7 +214,8 @@ def test_a_broken_group_is_read_alike_both_ways() -> None:
     from kalshi_fix_sansio import prediction
 
     samples = (
-        __import__("pathlib").Path(prediction.__file__).parent.parent / "simulator/testing/samples/prediction.fix"
+        __import__("pathlib").Path(prediction.__file__).parent.parent
+        / "simulator/testing/samples/prediction.fix"
     )
     frame = next(
         line.replace(b"|", b"\x01")
@@ -268,7 +269,8 @@ def _sample_frames() -> list[bytes]:
     from kalshi_fix_sansio import prediction
 
     samples = (
-        __import__("pathlib").Path(prediction.__file__).parent.parent / "simulator/testing/samples/prediction.fix"
+        __import__("pathlib").Path(prediction.__file__).parent.parent
+        / "simulator/testing/samples/prediction.fix"
     )
     return [
         line.replace(b"|", b"\x01")

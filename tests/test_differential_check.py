@@ -172,7 +172,8 @@ def test_a_changed_value_is_checked_as_the_careful_path_checks_it(
 
 def _samples(dialect: ModuleType) -> list[bytes]:
     path = (
-        Path(prediction.__file__).parent.parent / f"simulator/testing/samples/{dialect.__name__.split('.')[-1]}.fix"
+        Path(prediction.__file__).parent.parent
+        / f"simulator/testing/samples/{dialect.__name__.split('.')[-1]}.fix"
     )
     return [
         line.replace(b"|", b"\x01")

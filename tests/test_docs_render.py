@@ -117,7 +117,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     work = tmp_path_factory.mktemp("docs")
     shutil.copy(ROOT / "mkdocs.yml", work / "mkdocs.yml")
-    for source in ("src", "adapters", "scripts"):  # the code the pages read; the mkdocs hooks
+    for source in ("src", "scripts"):  # the code the pages read; the mkdocs hooks
         (work / source).symlink_to(ROOT / source, target_is_directory=True)
     shutil.copytree(ROOT / "docs", work / "docs")
     for rel, text in render_docs(load_spec(ROOT / "spec"), make_env()).items():
@@ -215,7 +215,7 @@ API_PAGES = {
     "kalshi_fix_sansio.codec.prediction": "codec",
     "kalshi_fix_sansio.codec.margin": "codec",
     "kalshi_fix_sansio.codec.framing": "codec",
-    "kalshi_fix_sansio.session": "session",
+    "kalshi_fix_sansio.session.machine": "session",
     "kalshi_fix_sansio.session.config": "session",
     "kalshi_fix_sansio.session.events": "session",
     "kalshi_fix_sansio.codec.errors": "session",
@@ -232,10 +232,10 @@ API_PAGES = {
     "kalshi_fix_sansio.codec.spec": "spec",
     "kalshi_fix_sansio.simulator.testing": "testing",
     "kalshi_fix_sansio.simulator.gateway": "gateway",
-    "adapters": "adapters",
-    "adapters.blocking": "adapters",
-    "adapters.asyncio": "adapters",
-    "adapters.trio": "adapters",
+    "kalshi_fix_sansio.adapters": "adapters",
+    "kalshi_fix_sansio.adapters.blocking": "adapters",
+    "kalshi_fix_sansio.adapters.asyncio": "adapters",
+    "kalshi_fix_sansio.adapters.trio": "adapters",
 }
 
 
@@ -265,9 +265,9 @@ def test_api_reference_renders_the_classes_users_need(site: Path) -> None:
             "kalshi_fix_sansio.session.events.LoggedOn",
         ],
         "adapters": [
-            "adapters.blocking.FixClient.order_entry",
-            "adapters.asyncio.AsyncSession.place",
-            "adapters.trio.TrioSession.open",
+            "kalshi_fix_sansio.adapters.blocking.FixClient.order_entry",
+            "kalshi_fix_sansio.adapters.asyncio.AsyncSession.place",
+            "kalshi_fix_sansio.adapters.trio.TrioSession.open",
         ],
         "client": ["kalshi_fix_sansio.client.Endpoint", "kalshi_fix_sansio.client.Credentials"],
         "gateway": [

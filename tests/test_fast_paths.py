@@ -287,7 +287,8 @@ def test_fast_paths_equal_the_reference(
 SAMPLES = [
     line.replace(b"|", b"\x01")
     for line in (
-        __import__("pathlib").Path(prediction.__file__).parent.parent / "simulator/testing/samples/prediction.fix"
+        __import__("pathlib").Path(prediction.__file__).parent.parent
+        / "simulator/testing/samples/prediction.fix"
     )
     .read_bytes()
     .splitlines()
