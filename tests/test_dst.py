@@ -11,6 +11,7 @@ import pytest
 
 from kalshi_fix_sansio import (
     CatchUpComplete,
+    FillInferred,
     LocalProtocolError,
     OrdersNotReceived,
     OrderStatus,
@@ -19,6 +20,7 @@ from kalshi_fix_sansio import (
 from kalshi_fix_sansio.builders import Requests
 from kalshi_fix_sansio.cli import main
 from kalshi_fix_sansio.gateway import mock_api_key
+from kalshi_fix_sansio.reconcile import wants_reconciliation
 from kalshi_fix_sansio.simulation import Simulation, SimulationStalled
 from kalshi_fix_sansio.testing.dst import (
     APIS,
@@ -394,15 +396,53 @@ def test_a_rest_429_with_retry_after_is_drawn_and_a_round_waits_past_it(
 # report garbled, its fill's report dropped with the gap that follows (KalshiNR), the catch-up
 # at the reconnect fails (no ExecID yet: OrdersUnknown), then a kill: its cancel report says
 # CumQty 6, and the kill's confirming replay (from that report's ExecID) completes. The
-# tracker's position stays 0 (fills are counted from fill reports; a CumQty above the fills
-# seen is not read as fills missed) and the CatchUpComplete reads as whole again. Open: what
-# the library should say (an inferred fill, or an event naming the missing quantity).
+# tracker's position stayed 0 against the exchange's -6 (fills were counted from fill reports
+# only). A CumQty above the fills seen is now counted as an inferred fill, and said
+# (`FillInferred`).
 CUM_QTY_ABOVE_THE_FILLS_SEEN = (
     "114:KalshiNR:norest:blocking:margin:0.1garble;0.1order,2,9,56;0.1fill,1,6,66;0.1kill"
 )
 
 
-@pytest.mark.xfail(strict=True, reason="a CumQty above the fills seen is not read as fills missed")
-def test_a_fill_lost_before_a_kill_is_counted_or_named() -> None:
-    outcome = run(Schedule.parse(CUM_QTY_ABOVE_THE_FILLS_SEEN))
+@pytest.mark.parametrize("api", APIS)
+def test_a_fill_lost_before_a_kill_is_counted_and_named(api: str) -> None:
+    schedule = Schedule.parse(CUM_QTY_ABOVE_THE_FILLS_SEEN.replace(":blocking:", f":{api}:"))
+    outcome = run(schedule)
     assert outcome.ok, outcome.violation
+
+
+def test_a_fill_never_seen_is_inferred_from_the_cancel_and_said() -> None:
+    """Seed 114 by hand: the order's acknowledgement garbled, its fill's report lost with the
+    gap that follows (KalshiNR), the kill's cancel report says CumQty 6. The session counts the
+    6 (at AvgPx) and says so."""
+    events: list[object] = []
+    key_id, signer, public = mock_api_key("margin")
+    sim = Simulation("margin", keys={key_id: public})
+    book = {"bids": [(Decimal("0.20"), Decimal(50))], "asks": [(Decimal("0.80"), Decimal(50))]}
+    sim.gateway.seed_market("ABC-PERP", **book)
+    orders = Requests("margin", "KalshiNR")
+    with sim.client(key_id, signer, heartbeat_interval=10).order_entry(
+        on_event=events.append
+    ) as oe:
+        sim.gateway.faults.garble_next = True  # the order's acknowledgement: skipped
+        oe.send(orders.new_order("ABC-PERP", "sell", 9, Decimal("0.56"), cl_ord_id="s1"))
+        sim.run_for(1)
+        sim.gateway.seed_market("ABC-PERP", bids=[(Decimal("0.66"), Decimal(6))])  # fills 6
+        sim.run_for(30)  # the fill's report is lost: a gap, a reconnect, no ExecID to resume
+        assert oe.tracker.position("ABC-PERP").net == 0
+        oe.kill(timeout=30)
+        sim.run_for(5)
+        inferred = [e for e in events if isinstance(e, FillInferred)]
+        assert [(e.cl_ord_id, e.qty, e.price, e.side) for e in inferred] == [
+            ("s1", 6, Decimal("0.56"), "2")
+        ]
+        assert oe.tracker.position("ABC-PERP").net == -6
+        fills = oe.tracker.order("s1").fills  # type: ignore[union-attr]
+        assert [f.exec_id.split(":")[0] for f in fills] == ["inferred"]
+        assert oe.tracker.inferred == []  # taken by the session: said once
+
+
+def test_a_fill_inferred_calls_for_a_rest_reconciliation() -> None:
+    event = FillInferred("s1", Decimal(6), Decimal("0.56"), Decimal(6), "4;1", "ABC-PERP", "2")
+    reason = wants_reconciliation(event)
+    assert reason is not None and "a fill inferred" in reason and "order s1" in reason

@@ -112,7 +112,14 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         TransportError,
         WaitingOutMaintenance,
     )
-    from .tracker import OrderNotFound, OrderRejected, OrderStatus, OrderTracker, TrackedOrder
+    from .tracker import (
+        FillInferred,
+        OrderNotFound,
+        OrderRejected,
+        OrderStatus,
+        OrderTracker,
+        TrackedOrder,
+    )
 
 # name -> the module that defines it: the package imports nothing until a name is used, so
 # `import kalshi_fix_sansio.cli` (kalshi-fix --help) or the framer alone do not load both
@@ -227,6 +234,7 @@ _LAZY: dict[str, str] = {
     "OutsideHalt": ".killswitch",
     "HaltFile": ".haltfile",
     "OrderNotFound": ".tracker",
+    "FillInferred": ".tracker",
     "HistogramSnapshot": ".metrics",
     "MetricsSnapshot": ".metrics",
     "SessionMetrics": ".metrics",
@@ -286,6 +294,7 @@ __all__ = [
     "ExecCursor",
     "FallingBehind",
     "FileStore",
+    "FillInferred",
     "FixError",
     "FixRecord",
     "Frame",

@@ -39,7 +39,7 @@ from kalshi_fix_sansio.supervisor import (
     Reconnecting,
     WaitingOutMaintenance,
 )
-from kalshi_fix_sansio.tracker import OrderNotFound
+from kalshi_fix_sansio.tracker import FillInferred, OrderNotFound
 
 from ._transport import TRANSPORT_LOGGER_NAME
 
@@ -60,6 +60,7 @@ _WARNING_EVENTS = (
     OrdersUnknown,
     OrdersNotReceived,
     OrderNotFound,
+    FillInferred,
     OutsideHalt,
 )
 

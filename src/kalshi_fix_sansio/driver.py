@@ -92,7 +92,7 @@ from .session import Session
 from .steps import Action, Fact, Kill, Send, Write
 from .store import StoreError
 from .supervisor import Backoff, Supervisor, SupervisorState
-from .tracker import OrderTracker
+from .tracker import FillInferred, OrderTracker
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED",
@@ -110,7 +110,9 @@ __all__ = [
 
 
 _NOTHING: tuple[Action, ...] = ()
-_RECONCILE_ON = frozenset({CatchUpFailed, OrdersUnknown})  # `wants_reconciliation`'s events
+_RECONCILE_ON = frozenset(
+    {CatchUpFailed, OrdersUnknown, FillInferred}
+)  # `wants_reconciliation`'s events
 
 
 class Driver(RestDriving):

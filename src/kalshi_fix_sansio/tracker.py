@@ -31,6 +31,15 @@ Rules:
 * Fills (ExecType F) are kept once per ExecID, with their fees (NoMiscFees) and collateral
   changes (NoCollateralAmountChanges); positions are the signed sum of fills (Buy +, Sell -;
   prediction: Yes contracts, LastPx the Yes price).
+* A report that raises an order's CumQty above the fills counted for it (a fill's report was
+  lost) counts the difference as one inferred fill (`FillInferred`: ExecID
+  ``inferred:<ExecID>``, priced from AvgPx), kept in `OrderTracker.inferred` until taken; a
+  lost report arriving later (a fill report at or below that CumQty) takes its quantity back
+  from the inferred fill and counts at its own price, so any order of arrival of a complete
+  set of reports still gives the same fills and position.
+  Only for an order known before that report (sent, or reported on with its OrderQty): the
+  first report of an order known only from reports (a listener's, a replay begun mid-order)
+  infers nothing.
 * OrderCancelReject (35=9) and BusinessMessageReject (35=j, BusinessRejectReceived, matched by
   BusinessRejectRefID = ClOrdID) are kept as `Rejection` per request ClOrdID; a rejected new
   order or replacement becomes REJECTED, a pending cancel/replace of the order is undone.
@@ -60,6 +69,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import attrs
+
 from ._collector import untracker
 from ._opencounts import OpenCounts
 from ._orderfields import (
@@ -72,12 +83,14 @@ from ._orderfields import (
 )
 from ._orders import (
     _BY_CODE,
+    INFERRED_EXEC_PREFIX,
     NOT_FOUND,
     PENDING_EXEC_ID,
     TERMINAL,
     ZERO,
     CollateralChange,
     Fill,
+    FillInferred,
     OrderNotFound,
     OrderParty,
     OrderRejected,
@@ -102,10 +115,12 @@ from .pnl import MarketPnL, Settlements
 from .settlement import SettlementReport
 
 __all__ = [
+    "INFERRED_EXEC_PREFIX",
     "NOT_FOUND",
     "TERMINAL",
     "CollateralChange",
     "Fill",
+    "FillInferred",
     "OrderNotFound",
     "OrderParty",
     "OrderRejected",
@@ -234,6 +249,11 @@ class OrderTracker(RejectRules):
         """ClOrdID -> the CumQty up to which Kalshi's REST fills made the order whole
         (`kalshi_fix_sansio.reconcile`): a FIX or replayed fill of it at or below that CumQty
         was counted already (set by a reconciliation only)."""
+        self._owed: dict[str, Any] = {}  # ClOrdID -> CumQty up to which fills were inferred
+        self.inferred: list[FillInferred] = []
+        """Fills inferred from a CumQty above the fills seen (`FillInferred`), not yet taken: a
+        session's driver takes each as it is inferred and queues it as an event; a tracker fed
+        by hand keeps them here until the list is cleared."""
         # Orders are records of atoms in no reference cycle: the collector need not walk them
         # (`_collector`; a full collection over a million live orders took 1.5 s).
         self._untrack = untracker()
@@ -667,10 +687,14 @@ class OrderTracker(RejectRules):
         exec_type: str | None,
         status: OrderStatus | None,
     ) -> None:
+        filled = None  # the quantity of the fill this report counted
         if exec_type == "F" and v[_LAST_QTY] is not None and v[_LAST_PX] is not None:
             rest = self.rest_counted  # orders REST reconciliation made whole (rarely any)
             if not rest or not counted_from_rest(order, rest, v[_CUM_QTY], v[_TRD_MATCH_ID]):
                 self._fill(order, v, message)
+                filled = v[_LAST_QTY]
+                if self._owed and v[_CUM_QTY] is not None and v[_CUM_QTY] <= order.cum_qty:
+                    self._late(order, v[_CUM_QTY], filled)  # it may be a fill inferred before
         if status is _REJECTED or exec_type == "8":
             rejection = Rejection(
                 order.cl_ord_id, "execution_report", v[_TEXT], _int(v[_ORD_REJ_REASON]), message
@@ -699,6 +723,8 @@ class OrderTracker(RejectRules):
         cum = order.cum_qty
         value = v[_CUM_QTY]
         if value is not None and value > cum:
+            if (filled is None or value - cum > filled) and order.original_qty:
+                self._infer(order, v, value - cum - (filled or ZERO))  # a fill missed
             order.cum_qty = cum = value
         qty = v[_ORDER_QTY]
         if qty is None:
@@ -725,6 +751,61 @@ class OrderTracker(RejectRules):
             order.status = status
         else:  # New, Partially Filled, a replacement's report, or a status we do not know
             order.status = _live(order)
+
+    def _infer(self, order: TrackedOrder, v: Values, qty: Any) -> None:
+        """A report raised ``order``'s CumQty ``qty`` above the fills counted: one inferred fill
+        of ``qty`` (`FillInferred`), the lost report of it recognised later by its CumQty."""
+        cum = v[_CUM_QTY]
+        versions = self.chain(order.cl_ord_id)
+        seen = [f for version in versions for f in version._fills]
+        price = v[_AVG_PX]
+        if price is not None and price > 0:
+            seen_qty = sum((f.qty for f in seen), ZERO)
+            if seen_qty + qty == cum:  # what AvgPx says the missing fills cost
+                missing = (price * cum - sum((f.qty * f.price for f in seen), ZERO)) / qty
+                if missing > 0:
+                    price = missing
+        else:
+            price = order.price if order.price is not None else ZERO
+        exec_id = v[_EXEC_ID]
+        exec_id = exec_id if exec_id.__class__ is str else _code(exec_id) or ""
+        values = list(v)  # the report, as the trade report that was lost
+        values[_EXEC_ID] = INFERRED_EXEC_PREFIX + exec_id
+        values[_LAST_PX], values[_LAST_QTY] = price, qty
+        values[_TRD_MATCH_ID] = values[_AGGRESSOR_INDICATOR] = None
+        self._fill(order, tuple(values), None)  # no fees, no collateral: not known
+        fill = order._fills[-1]
+        self._owed[order.cl_ord_id] = max(cum, self._owed.get(order.cl_ord_id, ZERO))
+        self.inferred.append(
+            FillInferred(order.cl_ord_id, qty, price, cum, exec_id, fill.symbol, fill.side)
+        )
+
+    def _late(self, order: TrackedOrder, cum: Any, qty: Any) -> None:
+        """A fill report of CumQty ``cum`` arrived after a report of a higher CumQty (counted,
+        ``qty``): if a fill was inferred for its order's chain up to at least ``cum``, that
+        much of the inferred fill is taken back (the real one counts, at its own price)."""
+        owed = self._owed
+        for version in self.chain(order.cl_ord_id):
+            upto = owed.get(version.cl_ord_id)
+            if upto is None or cum > upto:
+                continue
+            fills, seqs = list(version._fills), list(version._fill_seqs or ())
+            for index in range(len(fills) - 1, -1, -1):
+                fill = fills[index]
+                if qty <= 0 or not fill.exec_id.startswith(INFERRED_EXEC_PREFIX):
+                    continue
+                take = min(qty, fill.qty)
+                qty -= take
+                self._positions[fill.symbol]._add(fill.side, fill.price, -take, ZERO)
+                if take == fill.qty:
+                    del fills[index], seqs[index]
+                else:
+                    fills[index] = attrs.evolve(fill, qty=fill.qty - take)
+                    self._untrack(fills[index])
+            version._fills, version._fill_seqs = tuple(fills), seqs or None
+            self._untrack(version._fills)
+            if not any(f.exec_id.startswith(INFERRED_EXEC_PREFIX) for f in fills):
+                del owed[version.cl_ord_id]
 
     def _fill(self, order: TrackedOrder, v: Values, message: Any) -> None:
         fees = ZERO
