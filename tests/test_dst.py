@@ -25,6 +25,7 @@ from kalshi_fix_sansio.simulation import Simulation, SimulationStalled
 from kalshi_fix_sansio.testing.dst import (
     APIS,
     KINDS,
+    NOT_YET,
     PRODUCTS,
     Outcome,
     Schedule,
@@ -446,3 +447,37 @@ def test_a_fill_inferred_calls_for_a_rest_reconciliation() -> None:
     event = FillInferred("s1", Decimal(6), Decimal("0.56"), Decimal(6), "4;1", "ABC-PERP", "2")
     reason = wants_reconciliation(event)
     assert reason is not None and "a fill inferred" in reason and "order s1" in reason
+
+
+# The faults of the client-to-gateway direction and the gateway's restart: each reads back
+# from its text, keeps every promise, and repeats byte for byte under each API.
+OTHER_DIRECTION = (
+    "5:KalshiRT:norest:blocking:prediction:0.1order,1,3,40;0.1client_reset;0.1order,1,2,41",
+    "5:KalshiRT:norest:blocking:prediction:0.1client_garble;0.1order,1,3,40;0.1kill;2rearm",
+    "5:KalshiNR:norest:blocking:margin:0.1client_delay,20,30;0.1order,1,3,40;25kill",
+    "5:KalshiRT:rest:blocking:prediction:0.1order,1,3,40;0.1gateway_restart,40;0.1fill,2,3,40",
+    # several sessions of one account: both dropped at once, within its Logon budget again
+    "5:KalshiRT:norest:blocking:prediction:0.1session;0.1order,1,3,40;0.1maintenance,10;"
+    "20restart;1session;0.1gateway_restart,5",
+)
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("text", OTHER_DIRECTION)
+def test_faults_of_the_client_direction_and_gateway_restarts_run_and_repeat(
+    text: str, api: str
+) -> None:
+    schedule = Schedule.parse(text.replace(":blocking:", f":{api}:"))
+    assert Schedule.parse(schedule.text) == schedule
+    first, again = run(schedule), run(schedule)
+    assert first.ok, first.violation
+    assert first.digest == again.digest
+    quiet = schedule.with_steps(s for s in schedule.steps if not s.fault)
+    assert run(quiet).digest != first.digest  # the fault changed what was written
+
+
+def test_the_new_fault_kinds_are_drawn() -> None:
+    drawn = {s.kind for seed in range(5) for s in generate(seed, steps=200).steps}
+    assert {"client_reset", "client_garble", "client_delay", "gateway_restart"} <= drawn
+    assert "session" in drawn
+    assert not any("restart" in item or "sessions" in item for item in NOT_YET)
