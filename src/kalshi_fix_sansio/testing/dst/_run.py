@@ -360,7 +360,6 @@ class _World:
         self.account = ACCOUNT if self.several else self.key_id
         self.desk: Account | None = None  # the process's Account (several sessions)
         self.listener: Any = None  # the second session of the account, when on
-        self.second_client: Any = None
         if self.several:
             sim.gateway.faults.logon_rate_limit = (LOGONS_PER_SECOND, 1.0)
         self.filled = Decimal(0)  # the exchange's net position of the client, from its fills
@@ -542,7 +541,6 @@ class _World:
             backoff=Backoff(base=0.5, cap=5.0, attempts=None, seed=self.schedule.seed + 1),
             **self._account(),
         )
-        self.second_client = client
         self.listener = client.order_entry(
             listener_session=True, skip_pending_exec_reports=True, heartbeat_interval=HEARTBEAT
         )
@@ -557,8 +555,9 @@ class _World:
         # Kalshi refuses a Logon while it holds the dead process's connection ("already
         # exists", final for a new process: the troubleshooting page says to wait after a
         # crash); held client writes can bring the reset after the new Logon: wait it out
+        keys = {self.key_id, _second_key(self.schedule.product)[0]}
         waited = 0
-        while self.key_id in self.sim.gateway.connected() and waited < CRASH_NOTICED:
+        while keys & set(self.sim.gateway.connected()) and waited < CRASH_NOTICED:
             await self.api.pause(1.0)
             waited += 1
         try:
