@@ -481,3 +481,19 @@ def test_the_new_fault_kinds_are_drawn() -> None:
     assert {"client_reset", "client_garble", "client_delay", "gateway_restart"} <= drawn
     assert "session" in drawn
     assert not any("restart" in item or "sessions" in item for item in NOT_YET)
+
+
+# Found by the third round's larger run (seed 1397, shrunk; every API, with REST): KalshiNR
+# gaps lose the order's acknowledgement and then its replace's Replaced report; the
+# replacement's fill report arrives, and the original stayed NEW (open) beside its FILLED
+# replacement. A report of a replacement we sent now ends the original REPLACED.
+REPLACED_REPORT_LOST = (
+    "1397:KalshiNR:rest:trio:prediction:0.1gap,1;0.1order,1,9,45;0.1gap,2;"
+    "0.1replace,1,4,64;0.1fill,2,4,39"
+)
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_a_replacement_filled_without_its_replaced_report_ends_the_original(api: str) -> None:
+    outcome = run(Schedule.parse(REPLACED_REPORT_LOST.replace(":trio:", f":{api}:")))
+    assert outcome.ok, outcome.violation

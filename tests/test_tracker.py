@@ -518,6 +518,32 @@ def test_a_cum_qty_above_the_fills_seen_counts_an_inferred_fill_and_says_so() ->
     assert t.position(SYM).net == 6 and len(t.fills) == 3
 
 
+def test_a_replacements_report_ends_the_original_when_its_replaced_report_is_lost() -> None:
+    t = OrderTracker()
+    t.sent(nos("r-1", qty=9))
+    t.on_message(er("r-1", "1;1", "0", "0", qty=9))
+    t.sent(
+        p.OrderCancelReplaceRequest(
+            cl_ord_id="r-2",
+            orig_cl_ord_id="r-1",
+            order_qty=D(4),
+            side=p.Side.BUY,
+            symbol=SYM,
+            ord_type=p.OrdType.LIMIT,
+        )
+    )
+    # the Replaced report (150=5) lost; the replacement's fill report comes
+    t.on_message(er("r-2", "3;1", "F", "2", qty=4, cum=4, last=("0.42", 4)))
+    old, new = t.order("r-1"), t.order("r-2")
+    assert old is not None and new is not None
+    assert (old.status, old.replaced_by, new.status) == (
+        OrderStatus.REPLACED,
+        "r-2",
+        OrderStatus.FILLED,
+    )
+    assert t.open_orders() == [] and t.position(SYM).net == 4
+
+
 def test_no_fill_is_inferred_for_an_order_first_seen_in_a_report() -> None:
     """A listener or a replay begun mid-order sees an order first with fills before its
     window: nothing is inferred (the tracker never knew the order)."""

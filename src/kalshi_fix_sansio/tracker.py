@@ -743,6 +743,9 @@ class OrderTracker(RejectRules):
         value = v[_TEXT]
         if value is not None:
             order.text = value
+        if order.status is _PENDING_REPLACE and status is not _REJECTED and exec_type != "8":
+            if exec_type not in _NOT_ANSWERS and order.orig_cl_ord_id is not None:
+                self._took_effect(order)  # its own report: the replace took effect
         if status in TERMINAL:
             order.status = status  # (None is not in TERMINAL)
         elif status is _PENDING_NEW:
@@ -751,6 +754,18 @@ class OrderTracker(RejectRules):
             order.status = status
         else:  # New, Partially Filled, a replacement's report, or a status we do not know
             order.status = _live(order)
+
+    def _took_effect(self, replacement: TrackedOrder) -> None:
+        """A report of a replacement we sent, other than its Replaced report (lost: a gap, a
+        replay begun past it): the order it replaces is REPLACED, as that report would make it."""
+        old = self._orders.get(replacement.orig_cl_ord_id or "")
+        if old is None or old.replaced_by is not None:
+            return
+        old.replaced_by = replacement.cl_ord_id
+        if not old.terminal:
+            old.status = _REPLACED
+        if self._counts is not None:
+            self._counts.update(old)
 
     def _infer(self, order: TrackedOrder, v: Values, qty: Any) -> None:
         """A report raised ``order``'s CumQty ``qty`` above the fills counted: one inferred fill

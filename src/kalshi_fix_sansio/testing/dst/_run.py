@@ -178,7 +178,9 @@ def _client_write(sim: _Sim, pipe: Any, write: Callable[[bytes], None], data: An
         sim.cut_client_next = False
         write(chunk[: len(chunk) // 2])
         pipe._deliver(pipe.peer._reset)  # the gateway's end reset, after the half it read
-        sim.scheduler.call_soon(pipe._reset)  # and the client's: its connection reset too
+        pipe._closing = True  # and the client's: nothing it writes after goes out
+        reset = ConnectionResetError("the connection was reset")
+        sim.scheduler.call_soon(pipe._gone, reset)  # its read fails (not within its write)
         return
     write(chunk)
 
