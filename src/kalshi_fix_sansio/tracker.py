@@ -19,7 +19,9 @@ Rules:
 * States: `OrderStatus`. FILLED, CANCELED, REJECTED, EXPIRED and REPLACED are terminal and
   final: a later report never moves an order out of them (its fill, if any, is still counted).
 * A replace (ExecType 5) ends the previous ClOrdID as REPLACED and continues the order under
-  the new ClOrdID (``orig_cl_ord_id`` / ``replaced_by`` link the chain).
+  the new ClOrdID (``orig_cl_ord_id`` / ``replaced_by`` link the chain). Any other report
+  answering a replacement we sent (not pending, not a reject) does the same when the
+  ExecType 5 report was lost.
 * A report whose OrigClOrdID names another order (a cancel's report carries the cancel
   request's ClOrdID in 11 and the order's in 41) updates the order named by OrigClOrdID; the
   request's ClOrdID becomes an alias of it.
