@@ -16,7 +16,8 @@ A fourth switch takes the shared Logon budget from the account's sessions: found
 
 The switches patch the private modules that hold the fixes: `kalshi_fix_sansio._simclient`
 (the simulated pump's ``MemoryLink.lost``), `kalshi_fix_sansio._desk` (``OrderDesk._logged_on``)
-and the order gate's ``withhold``.
+and the order gate's ``withhold``; the fourth, `kalshi_fix_sansio.testing.dst._run` (the run's
+``_World._account``, the `Account` its clients share).
 """
 
 from __future__ import annotations
