@@ -19,9 +19,8 @@ Rules:
 * States: `OrderStatus`. FILLED, CANCELED, REJECTED, EXPIRED and REPLACED are terminal and
   final: a later report never moves an order out of them (its fill, if any, is still counted).
 * A replace (ExecType 5) ends the previous ClOrdID as REPLACED and continues the order under
-  the new ClOrdID (``orig_cl_ord_id`` / ``replaced_by`` link the chain). Any other report
-  answering a replacement we sent (not pending, not a reject) does the same when the
-  ExecType 5 report was lost.
+  the new ClOrdID (``orig_cl_ord_id`` / ``replaced_by`` link the chain); so does another
+  report of a replacement we sent, its ExecType 5 lost.
 * A report whose OrigClOrdID names another order (a cancel's report carries the cancel
   request's ClOrdID in 11 and the order's in 41) updates the order named by OrigClOrdID; the
   request's ClOrdID becomes an alias of it.
@@ -33,15 +32,8 @@ Rules:
 * Fills (ExecType F) are kept once per ExecID, with their fees (NoMiscFees) and collateral
   changes (NoCollateralAmountChanges); positions are the signed sum of fills (Buy +, Sell -;
   prediction: Yes contracts, LastPx the Yes price).
-* A report that raises an order's CumQty above the fills counted for it (a fill's report was
-  lost) counts the difference as one inferred fill (`FillInferred`: ExecID
-  ``inferred:<ExecID>``, priced from AvgPx), kept in `OrderTracker.inferred` until taken; a
-  lost report arriving later (a fill report at or below that CumQty) takes its quantity back
-  from the inferred fill and counts at its own price, so any order of arrival of a complete
-  set of reports still gives the same fills and position.
-  Only for an order known before that report (sent, or reported on with its OrderQty): the
-  first report of an order known only from reports (a listener's, a replay begun mid-order)
-  infers nothing.
+* Reports never seen (`kalshi_fix_sansio._missed`): a CumQty above the fills counted is an
+  inferred fill (`FillInferred`).
 * OrderCancelReject (35=9) and BusinessMessageReject (35=j, BusinessRejectReceived, matched by
   BusinessRejectRefID = ClOrdID) are kept as `Rejection` per request ClOrdID; a rejected new
   order or replacement becomes REJECTED, a pending cancel/replace of the order is undone.
@@ -71,9 +63,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import attrs
-
 from ._collector import untracker
+from ._missed import MissedReports
 from ._opencounts import OpenCounts
 from ._orderfields import (
     REPORT,
@@ -177,7 +168,7 @@ _NOT_ANSWERS = frozenset({"A", "6", "E"})  # ExecTypes that do not answer a requ
 _PENDING = frozenset({_PENDING_CANCEL, _PENDING_REPLACE})
 
 
-class OrderTracker(RejectRules):
+class OrderTracker(RejectRules, MissedReports):
     """ClOrdID -> `TrackedOrder`, fills and positions (see the module docstring).
 
     Feed it with `on_event` (session events) or `on_message` (decoded messages), and `sent`
@@ -251,11 +242,10 @@ class OrderTracker(RejectRules):
         """ClOrdID -> the CumQty up to which Kalshi's REST fills made the order whole
         (`kalshi_fix_sansio.reconcile`): a FIX or replayed fill of it at or below that CumQty
         was counted already (set by a reconciliation only)."""
-        self._owed: dict[str, Any] = {}  # ClOrdID -> CumQty up to which fills were inferred
+        self._owed: dict[str, Any] = {}  # ClOrdID -> CumQty fills were inferred up to
         self.inferred: list[FillInferred] = []
-        """Fills inferred from a CumQty above the fills seen (`FillInferred`), not yet taken: a
-        session's driver takes each as it is inferred and queues it as an event; a tracker fed
-        by hand keeps them here until the list is cleared."""
+        """`FillInferred` not yet taken (a session's driver takes and queues each at once; fed
+        by hand, they stay until the list is cleared)."""
         # Orders are records of atoms in no reference cycle: the collector need not walk them
         # (`_collector`; a full collection over a million live orders took 1.5 s).
         self._untrack = untracker()
@@ -746,8 +736,7 @@ class OrderTracker(RejectRules):
         if value is not None:
             order.text = value
         if order.status is _PENDING_REPLACE and status is not _REJECTED and exec_type != "8":
-            if exec_type not in _NOT_ANSWERS and order.orig_cl_ord_id is not None:
-                self._took_effect(order)  # its own report: the replace took effect
+            self._took_effect(order, exec_type)  # its own report: the replace took effect
         if status in TERMINAL:
             order.status = status  # (None is not in TERMINAL)
         elif status is _PENDING_NEW:
@@ -756,73 +745,6 @@ class OrderTracker(RejectRules):
             order.status = status
         else:  # New, Partially Filled, a replacement's report, or a status we do not know
             order.status = _live(order)
-
-    def _took_effect(self, replacement: TrackedOrder) -> None:
-        """A report of a replacement we sent, other than its Replaced report (lost: a gap, a
-        replay begun past it): the order it replaces is REPLACED, as that report would make it."""
-        old = self._orders.get(replacement.orig_cl_ord_id or "")
-        if old is None or old.replaced_by is not None:
-            return
-        old.replaced_by = replacement.cl_ord_id
-        if not old.terminal:
-            old.status = _REPLACED
-        if self._counts is not None:
-            self._counts.update(old)
-
-    def _infer(self, order: TrackedOrder, v: Values, qty: Any) -> None:
-        """A report raised ``order``'s CumQty ``qty`` above the fills counted: one inferred fill
-        of ``qty`` (`FillInferred`), the lost report of it recognised later by its CumQty."""
-        cum = v[_CUM_QTY]
-        versions = self.chain(order.cl_ord_id)
-        seen = [f for version in versions for f in version._fills]
-        price = v[_AVG_PX]
-        if price is not None and price > 0:
-            seen_qty = sum((f.qty for f in seen), ZERO)
-            if seen_qty + qty == cum:  # what AvgPx says the missing fills cost
-                missing = (price * cum - sum((f.qty * f.price for f in seen), ZERO)) / qty
-                if missing > 0:
-                    price = missing
-        else:
-            price = order.price if order.price is not None else ZERO
-        exec_id = v[_EXEC_ID]
-        exec_id = exec_id if exec_id.__class__ is str else _code(exec_id) or ""
-        values = list(v)  # the report, as the trade report that was lost
-        values[_EXEC_ID] = INFERRED_EXEC_PREFIX + exec_id
-        values[_LAST_PX], values[_LAST_QTY] = price, qty
-        values[_TRD_MATCH_ID] = values[_AGGRESSOR_INDICATOR] = None
-        self._fill(order, tuple(values), None)  # no fees, no collateral: not known
-        fill = order._fills[-1]
-        self._owed[order.cl_ord_id] = max(cum, self._owed.get(order.cl_ord_id, ZERO))
-        self.inferred.append(
-            FillInferred(order.cl_ord_id, qty, price, cum, exec_id, fill.symbol, fill.side)
-        )
-
-    def _late(self, order: TrackedOrder, cum: Any, qty: Any) -> None:
-        """A fill report of CumQty ``cum`` arrived after a report of a higher CumQty (counted,
-        ``qty``): if a fill was inferred for its order's chain up to at least ``cum``, that
-        much of the inferred fill is taken back (the real one counts, at its own price)."""
-        owed = self._owed
-        for version in self.chain(order.cl_ord_id):
-            upto = owed.get(version.cl_ord_id)
-            if upto is None or cum > upto:
-                continue
-            fills, seqs = list(version._fills), list(version._fill_seqs or ())
-            for index in range(len(fills) - 1, -1, -1):
-                fill = fills[index]
-                if qty <= 0 or not fill.exec_id.startswith(INFERRED_EXEC_PREFIX):
-                    continue
-                take = min(qty, fill.qty)
-                qty -= take
-                self._positions[fill.symbol]._add(fill.side, fill.price, -take, ZERO)
-                if take == fill.qty:
-                    del fills[index], seqs[index]
-                else:
-                    fills[index] = attrs.evolve(fill, qty=fill.qty - take)
-                    self._untrack(fills[index])
-            version._fills, version._fill_seqs = tuple(fills), seqs or None
-            self._untrack(version._fills)
-            if not any(f.exec_id.startswith(INFERRED_EXEC_PREFIX) for f in fills):
-                del owed[version.cl_ord_id]
 
     def _fill(self, order: TrackedOrder, v: Values, message: Any) -> None:
         fees = ZERO
