@@ -29,7 +29,6 @@ from kalshi_fix_sansio.client.steps import (
 )
 from kalshi_fix_sansio.codec.errors import LocalProtocolError, RemoteProtocolError
 from kalshi_fix_sansio.codec.framing import Frame, Framer, checksum
-from kalshi_fix_sansio.session.machine import sending_time
 from kalshi_fix_sansio.session.events import (
     ApplicationMessage,
     BusinessRejectReceived,
@@ -39,6 +38,7 @@ from kalshi_fix_sansio.session.events import (
     GarbledData,
     LoggedOn,
 )
+from kalshi_fix_sansio.session.machine import sending_time
 from kalshi_fix_sansio.simulator.gateway import AcceptorDriver
 from kalshi_fix_sansio.simulator.testing import SessionPair
 

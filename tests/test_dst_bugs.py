@@ -1,7 +1,11 @@
-# private: re-introduces a fixed bug by patching the private order desk (`_desk.OrderDesk`)
+# private: re-introduces fixed bugs by patching the private order desk and the run's world (`_desk`, `dst._run`)
 """The simulation finds three defects this project had, each re-introduced here behind a switch
 (a monkeypatch of the fixed code back to what it did), within a stated number of runs from seed
-0, and shrinks each to a short schedule that still fails.
+0, and shrinks each to a short schedule that still fails. The first two are found again from
+the faults of the other direction: a reset of a frame the client sends and a restart of the
+gateway (the dead session), a frame of the client's garbled on the way (the resend past a kill).
+A fourth switch takes the shared Logon budget from the account's sessions: found from the
+`session` kind (two sessions of one account) and a drop of both.
 
 * A TCP reset left a session dead for good: the driver did not answer a failed read with
   `Disconnect`, and the pump kept the reset connection (no reconnect, ever).
@@ -13,7 +17,9 @@
 
 The switches patch the code that holds the fixes: the simulated pump's ``MemoryLink.lost``
 (`kalshi_fix_sansio.simulator.simulation`), the private order desk's ``OrderDesk._logged_on``
-(`kalshi_fix_sansio.client._desk`) and the order gate's ``withhold``.
+(`kalshi_fix_sansio.client._desk`) and the order gate's ``withhold``; the fourth, the run's
+``_World._account`` (`kalshi_fix_sansio.simulator.testing.dst._run`: the `Account` its clients
+share).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import pytest
 from kalshi_fix_sansio.client import _desk
 from kalshi_fix_sansio.client.steps import Disconnect, Lost
 from kalshi_fix_sansio.simulator.simulation import MemoryLink
-from kalshi_fix_sansio.simulator.testing.dst import Outcome, Schedule, generate, run, shrink
+from kalshi_fix_sansio.simulator.testing.dst import Outcome, Schedule, _run, generate, run, shrink
 from kalshi_fix_sansio.trading.catchup import CatchUpFailed
 from kalshi_fix_sansio.trading.gate import OrderGate
 
@@ -34,6 +40,11 @@ from kalshi_fix_sansio.trading.gate import OrderGate
 # without REST reconciliation (a REST round recovers some of what the defects lose).
 NEAR_A_RESET = ("order", "fill", "kill", "rearm", "restart", "drop", "reset", "stall")
 NEAR_A_RESTART = ("order", "fill", "delay", "restart")
+# the faults of the client-to-gateway direction and the gateway's restart find them too
+NEAR_A_CLIENT_RESET = ("order", "fill", "kill", "rearm", "client_reset")
+NEAR_A_GATEWAY_RESTART = ("order", "fill", "kill", "rearm", "gateway_restart")
+NEAR_A_GARBLED_ORDER = ("order", "kill", "rearm", "client_garble")
+NEAR_SEVERAL_SESSIONS = ("order", "fill", "session", "drop", "maintenance", "gateway_restart")
 
 
 def reset_leaves_session_dead(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,6 +87,12 @@ def restart_loses_a_fill_silently(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_desk.OrderDesk, "_logged_on", logged_on)
 
 
+def logons_not_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The account's sessions each on its own Logon pace (no shared `Account`): dropped
+    together, they log on again within the exchange's limit of one a second."""
+    monkeypatch.setattr(_run._World, "_account", lambda self: {})
+
+
 def first_failure(kinds: tuple[str, ...], steps: int, limit: int) -> tuple[int, Outcome]:
     """The first seed from 0 whose schedule (without REST, blocking, prediction) fails: runs
     made, its outcome."""
@@ -92,6 +109,17 @@ def first_failure(kinds: tuple[str, ...], steps: int, limit: int) -> tuple[int, 
     [
         (reset_leaves_session_dead, NEAR_A_RESET, 30, 5, "session back", {"reset", "drop"}),
         (resend_past_a_kill, NEAR_A_RESET, 30, 20, "order past a kill", {"kill"}),
+        (reset_leaves_session_dead, NEAR_A_CLIENT_RESET, 30, 5, "session back", {"client_reset"}),
+        (
+            reset_leaves_session_dead,
+            NEAR_A_GATEWAY_RESTART,
+            30,
+            5,
+            "session back",
+            {"gateway_restart"},
+        ),
+        (resend_past_a_kill, NEAR_A_GARBLED_ORDER, 30, 60, "order past a kill", {"client_garble"}),
+        (logons_not_shared, NEAR_SEVERAL_SESSIONS, 30, 20, "Logon budget exceeded", {"session"}),
         (
             restart_loses_a_fill_silently,
             NEAR_A_RESTART,

@@ -18,7 +18,6 @@ import pytest
 from kalshi_fix_sansio import Header, State
 from kalshi_fix_sansio import prediction as p
 from kalshi_fix_sansio.codec.errors import EncodeError, LocalProtocolError, RemoteProtocolError
-from kalshi_fix_sansio.session.machine import sending_time
 from kalshi_fix_sansio.session._billing import RateBilling
 from kalshi_fix_sansio.session._checks import InboundChecks
 from kalshi_fix_sansio.session._inbound import Inbound
@@ -35,6 +34,7 @@ from kalshi_fix_sansio.session.events import (
     ResendRequestReceived,
     ResendRequestSent,
 )
+from kalshi_fix_sansio.session.machine import sending_time
 from kalshi_fix_sansio.session.ratelimit import RateLimiter, RateLimitExceeded, Tier
 from kalshi_fix_sansio.session.store import MemoryStore
 from kalshi_fix_sansio.simulator.testing import new_ed25519_keys

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,7 +21,9 @@ from kalshi_fix_sansio.session.events import BusinessRejectReceived, RateLimited
 from kalshi_fix_sansio.simulator.gateway import Exchange
 from kalshi_fix_sansio.trading.builders import Requests
 from kalshi_fix_sansio.trading.tracker import (
+    INFERRED_EXEC_PREFIX,
     TERMINAL,
+    FillInferred,
     OrderParty,
     OrderStatus,
     OrderTracker,
@@ -482,6 +485,77 @@ def test_a_clordid_cannot_be_reused_while_tracked() -> None:
         t.sent(nos("o-1"))
     t.discard("o-1")
     assert t.order("o-1") is None and t.sent(p.Heartbeat()) is None
+
+
+def test_a_cum_qty_above_the_fills_seen_counts_an_inferred_fill_and_says_so() -> None:
+    """A fill's report lost (never retransmitted), then a report carrying the higher CumQty:
+    the missing quantity is counted at the price AvgPx says it cost, and named."""
+    t = OrderTracker()
+    t.sent(nos("i-1", qty=10))
+    t.on_message(er("i-1", "1;1", "0", "0"))
+    t.on_message(er("i-1", "2;1", "F", "1", cum=2, last=("0.40", 2)))
+    # 3;1 and 4;1 (2 at 0.45, 2 at 0.44) lost; the cancel's report: CumQty 6, AvgPx 0.43
+    t.sent(p.OrderCancelRequest(cl_ord_id="i-c", orig_cl_ord_id="i-1", side=p.Side.BUY, symbol=SYM))
+    cancel = attrs.evolve(er("i-c", "5;1", "4", "4", qty=6, cum=6, orig="i-1"), avg_px=D("0.43"))
+    t.on_message(cancel)
+    order = t.order("i-1")
+    assert order is not None and order.status is OrderStatus.CANCELED and order.cum_qty == 6
+    assert t.inferred == [FillInferred("i-1", D(4), D("0.445"), D(6), "5;1", SYM, "1")]
+    assert "4 inferred filled at 0.445" in t.inferred[0].text
+    assert [(f.exec_id, f.qty, f.price) for f in order.fills] == [
+        ("2;1", 2, D("0.40")),
+        (INFERRED_EXEC_PREFIX + "5;1", 4, D("0.445")),
+    ]
+    position = t.position(SYM)
+    assert position.net == 6 and position.buy_cost == D("2.58")  # 6 x AvgPx
+    # the lost reports arrive after all (a replay): they replace the inferred fill
+    t.on_message(er("i-1", "3;1", "F", "1", cum=4, last=("0.45", 2)))
+    assert [f.qty for f in t.order("i-1").fills] == [2, 2, 2]  # type: ignore[union-attr]
+    t.on_message(er("i-1", "4;1", "F", "1", cum=6, last=("0.44", 2)))
+    assert [f.exec_id for f in t.fills] == ["2;1", "3;1", "4;1"]
+    assert (t.position(SYM).net, t.position(SYM).buy_cost) == (6, D("2.58"))
+    t.on_message(er("i-1", "4;1", "F", "1", cum=6, last=("0.44", 2)))  # a copy: nothing
+    assert t.position(SYM).net == 6 and len(t.fills) == 3
+
+
+def test_a_replacements_report_ends_the_original_when_its_replaced_report_is_lost() -> None:
+    t = OrderTracker()
+    t.sent(nos("r-1", qty=9))
+    t.on_message(er("r-1", "1;1", "0", "0", qty=9))
+    t.sent(
+        p.OrderCancelReplaceRequest(
+            cl_ord_id="r-2",
+            orig_cl_ord_id="r-1",
+            order_qty=D(4),
+            side=p.Side.BUY,
+            symbol=SYM,
+            ord_type=p.OrdType.LIMIT,
+        )
+    )
+    # the Replaced report (150=5) lost; the replacement's fill report comes
+    t.on_message(er("r-2", "3;1", "F", "2", qty=4, cum=4, last=("0.42", 4)))
+    old, new = t.order("r-1"), t.order("r-2")
+    assert old is not None and new is not None
+    assert (old.status, old.replaced_by, new.status) == (
+        OrderStatus.REPLACED,
+        "r-2",
+        OrderStatus.FILLED,
+    )
+    assert t.open_orders() == [] and t.position(SYM).net == 4
+
+
+def test_no_fill_is_inferred_for_an_order_first_seen_in_a_report() -> None:
+    """A listener or a replay begun mid-order sees an order first with fills before its
+    window: nothing is inferred (the tracker never knew the order)."""
+    t = OrderTracker()
+    t.on_message(er("x-1", "9;1", "4", "4", qty=5, cum=5))
+    assert t.inferred == [] and t.position(SYM).net == 0
+    # a sell order's missing fill, no AvgPx: at the order's limit price
+    t.sent(nos("s-1", qty=4, side=p.Side.SELL, price="0.60"))
+    t.on_message(er("s-1", "10;1", "0", "0", qty=4, side="2"))
+    t.on_message(er("s-1", "11;1", "4", "4", qty=3, cum=3, side="2"))
+    assert [(i.qty, i.price, i.side) for i in t.inferred] == [(3, D("0.42"), "2")]
+    assert t.position(SYM).net == -3
 
 
 # -- properties -------------------------------------------------------------------------------

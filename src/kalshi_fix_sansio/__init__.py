@@ -119,6 +119,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they load o
         SettlementUpdate,
     )
     from .trading.tracker import (
+        FillInferred,
         OrderNotFound,
         OrderRejected,
         OrderStatus,
@@ -306,6 +307,7 @@ __all__ = [
     "ExecCursor",
     "FallingBehind",
     "FileStore",
+    "FillInferred",
     "FixError",
     "FixRecord",
     "Frame",

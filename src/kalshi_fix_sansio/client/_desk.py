@@ -9,7 +9,8 @@ driver hands it every event the supervisor produces, in order, as the bytes are 
 * runs drop-copy catch-up (`CatchUp`) after each Logon, marks the replayed reports the tracker
   had already seen as PossDup, and names (`OrdersUnknown`) or settles (`OrdersNotReceived`)
   the orders that were in flight when the connection was lost;
-* says when a 35=9 proved an order was never live (`OrderNotFound`: the tracker ended it);
+* says when a 35=9 proved an order was never live (`OrderNotFound`: the tracker ended it),
+  and when a report's CumQty showed a fill the tracker never saw (`FillInferred`: counted);
 * drives the kill switch under way (`KillSwitch`): its follow-ups, its confirmation by the
   drop copy, its `KillStarted` / `KillFinished` events.
 
@@ -323,11 +324,16 @@ class OrderDesk:
             if not new and not event.poss_dup:
                 event = attrs.evolve(event, poss_dup=True)
         self._put(event, now)
+        tracker = self.tracker
         try:
-            self.tracker.on_event(event)  # the risk checks' counts follow (`open_counts`)
+            tracker.on_event(event)  # the risk checks' counts follow (`open_counts`)
         except Exception as exc:  # a bug there must not stop the session or lose the message
             self._emit(TrackingFailed(f"{type(exc).__name__}: {exc}"), now)
             return
+        if tracker.inferred:  # a fill the tracker did not see, inferred from CumQty: said
+            for inferred in tracker.inferred:
+                self._emit(inferred, now)
+            tracker.inferred.clear()
         if catch_up is None:
             return
         exec_id = getattr(message, "exec_id", None)

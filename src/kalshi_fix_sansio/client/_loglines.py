@@ -39,7 +39,7 @@ from kalshi_fix_sansio.trading.catchup import (
     OrdersUnknown,
 )
 from kalshi_fix_sansio.trading.killswitch import KillFinished, KillStarted, OutsideHalt
-from kalshi_fix_sansio.trading.tracker import OrderNotFound
+from kalshi_fix_sansio.trading.tracker import FillInferred, OrderNotFound
 
 from ._transport import TRANSPORT_LOGGER_NAME
 
@@ -60,6 +60,7 @@ _WARNING_EVENTS = (
     OrdersUnknown,
     OrdersNotReceived,
     OrderNotFound,
+    FillInferred,
     OutsideHalt,
 )
 

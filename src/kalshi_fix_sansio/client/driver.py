@@ -71,7 +71,7 @@ from ..trading.killswitch import (
     cancels_orders,
 )
 from ..trading.risk import BookSource, RiskLimits
-from ..trading.tracker import OrderTracker
+from ..trading.tracker import FillInferred, OrderTracker
 from ._desk import OrderDesk, OrderWaiter
 from ._driverrest import RestDriving
 from ._loop import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
@@ -108,7 +108,9 @@ __all__ = [
 
 
 _NOTHING: tuple[Action, ...] = ()
-_RECONCILE_ON = frozenset({CatchUpFailed, OrdersUnknown})  # `wants_reconciliation`'s events
+_RECONCILE_ON = frozenset(
+    {CatchUpFailed, OrdersUnknown, FillInferred}
+)  # `wants_reconciliation`'s events
 
 
 class Driver(RestDriving):

@@ -628,6 +628,9 @@ def restore(
     accounts.check()
     if strict and problems:
         raise RestoreError(_problems_text(problems), problems=problems)
+    # said when the process that wrote the log inferred them (their fills are kept, ExecID
+    # inferred:...): the restored session does not announce them again
+    replay.tracker.inferred.clear()
     return Restored(
         tracker=replay.tracker,
         books=replay.books,

@@ -44,7 +44,7 @@ from ..codec.errors import LocalProtocolError
 from ..session import Credentials
 from ..session.events import Event
 from ..trading.catchup import CatchUpFailed, OrdersUnknown
-from ..trading.tracker import OrderTracker
+from ..trading.tracker import FillInferred, OrderTracker
 from ._reconcileevents import (
     SOURCES,
     Reconciled,
@@ -95,7 +95,7 @@ def wants_reconciliation(event: Event) -> str | None:
     """Why a session event calls for a REST reconciliation, or None.
 
     `CatchUpFailed` that the next Logon will not ask again (not allowlisted, outside the replay
-    window, no ExecID to resume from, refused) and `OrdersUnknown` do; a transient failure (rate
+    window, no ExecID to resume from, refused), `OrdersUnknown` and `FillInferred` do; a transient failure (rate
     limited, Kalshi's server error, a connection lost mid-replay) does not: the next Logon
     replays.
     """
@@ -103,6 +103,8 @@ def wants_reconciliation(event: Event) -> str | None:
         return f"catch-up failed: {event.reason}"
     if isinstance(event, OrdersUnknown):
         return f"orders of unknown state ({', '.join(event.cl_ord_ids[:5])}): {event.reason}"
+    if isinstance(event, FillInferred):
+        return f"a fill inferred, its report never seen: {event.text}"
     return None
 
 

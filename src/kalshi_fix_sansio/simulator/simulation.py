@@ -67,9 +67,6 @@ from ..rest import RestPort
 from ..rest.pages import RestRequest, RestResponse
 from ..session.auth import PublicKey, Signer
 from ..trading.builders import ClOrdIDGenerator
-from .gateway import MockGateway
-from .gateway.connection import Connection
-from .gateway.listening import is_loopback_host
 from ._inmemory import (
     InSimulation,
     MemoryLink,
@@ -83,6 +80,9 @@ from ._inmemory import (
     blocking_client_class,
     pipe_pair,
 )
+from .gateway import MockGateway
+from .gateway.connection import Connection
+from .gateway.listening import is_loopback_host
 from .latency import LatencyModel, _models_by_session_type
 
 if TYPE_CHECKING:

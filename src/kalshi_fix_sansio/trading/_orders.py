@@ -18,12 +18,14 @@ from ..codec.errors import FixError
 from ..session.events import Event
 
 __all__ = [
+    "INFERRED_EXEC_PREFIX",
     "NOT_FOUND",
     "PENDING_EXEC_ID",
     "TERMINAL",
     "ZERO",
     "CollateralChange",
     "Fill",
+    "FillInferred",
     "OrderNotFound",
     "OrderParty",
     "OrderRejected",
@@ -208,6 +210,53 @@ class OrderNotFound(Event):
     cl_ord_id: str
     request: str
     text: str | None
+
+
+INFERRED_EXEC_PREFIX: Final = "inferred:"
+"""The ExecID prefix of a fill the tracker inferred from a CumQty above the fills it saw
+(``inferred:<the report's ExecID>``; see `FillInferred`)."""
+
+
+@attrs.frozen(slots=True)
+class FillInferred(Event):
+    """A fill the library did not see, inferred: an ExecutionReport of an order the tracker
+    knew said CumQty(14) above the fills it had counted (the report of a fill was lost: a
+    garbled frame, a gap never filled, a replay that began past it). The tracker counts the
+    missing quantity as one fill (ExecID ``inferred:<the report's ExecID>``, in the order's
+    ``fills`` and the position) at ``price``, so the position follows the exchange's CumQty;
+    should the lost report arrive later after all (a replay, another session's copy), its
+    fill replaces that much of the inferred one, at its own price. ``price`` is what AvgPx(6)
+    says the missing fills cost (AvgPx x CumQty less the fills seen), else the report's AvgPx,
+    else the order's limit price: an estimate, with no fees. With REST reconciliation
+    (``rest=``), a round starts (Kalshi's fill list names the real fills); without it,
+    reconcile the order from Kalshi's portfolio pages.
+
+    Attributes:
+        cl_ord_id: the order's ClOrdID (the version the report was about).
+        qty: the quantity inferred (CumQty less the fills seen).
+        price: the price it was counted at (see above).
+        cum_qty: the report's CumQty.
+        exec_id: the ExecID of the report that showed it.
+        symbol: the order's Symbol.
+        side: the order's Side code (``"1"`` buy, ``"2"`` sell).
+    """
+
+    cl_ord_id: str
+    qty: Decimal
+    price: Decimal
+    cum_qty: Decimal
+    exec_id: str
+    symbol: str
+    side: str
+
+    @property
+    def text(self) -> str:
+        """One line: what was inferred, of which order."""
+        return (
+            f"order {self.cl_ord_id}: CumQty {self.cum_qty} is {self.qty} above the fills seen "
+            f"(report {self.exec_id}): {self.qty} inferred filled at {self.price}, a fill the "
+            "library did not see"
+        )
 
 
 @attrs.frozen

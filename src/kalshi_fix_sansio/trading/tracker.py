@@ -19,7 +19,8 @@ Rules:
 * States: `OrderStatus`. FILLED, CANCELED, REJECTED, EXPIRED and REPLACED are terminal and
   final: a later report never moves an order out of them (its fill, if any, is still counted).
 * A replace (ExecType 5) ends the previous ClOrdID as REPLACED and continues the order under
-  the new ClOrdID (``orig_cl_ord_id`` / ``replaced_by`` link the chain).
+  the new ClOrdID (``orig_cl_ord_id`` / ``replaced_by`` link the chain); so does another
+  report of a replacement we sent, its ExecType 5 lost.
 * A report whose OrigClOrdID names another order (a cancel's report carries the cancel
   request's ClOrdID in 11 and the order's in 41) updates the order named by OrigClOrdID; the
   request's ClOrdID becomes an alias of it.
@@ -31,6 +32,8 @@ Rules:
 * Fills (ExecType F) are kept once per ExecID, with their fees (NoMiscFees) and collateral
   changes (NoCollateralAmountChanges); positions are the signed sum of fills (Buy +, Sell -;
   prediction: Yes contracts, LastPx the Yes price).
+* Reports never seen (`kalshi_fix_sansio._missed`): a CumQty above the fills counted is an
+  inferred fill (`FillInferred`).
 * OrderCancelReject (35=9) and BusinessMessageReject (35=j, BusinessRejectReceived, matched by
   BusinessRejectRefID = ClOrdID) are kept as `Rejection` per request ClOrdID; a rejected new
   order or replacement becomes REJECTED, a pending cancel/replace of the order is undone.
@@ -63,6 +66,7 @@ from typing import Any
 from ..codec.errors import LocalProtocolError
 from ..session.events import ApplicationMessage, BusinessRejectReceived
 from ._collector import untracker
+from ._missed import MissedReports
 from ._opencounts import OpenCounts
 from ._orderfields import (
     REPORT,
@@ -74,12 +78,14 @@ from ._orderfields import (
 )
 from ._orders import (
     _BY_CODE,
+    INFERRED_EXEC_PREFIX,
     NOT_FOUND,
     PENDING_EXEC_ID,
     TERMINAL,
     ZERO,
     CollateralChange,
     Fill,
+    FillInferred,
     OrderNotFound,
     OrderParty,
     OrderRejected,
@@ -102,10 +108,12 @@ from .pnl import MarketPnL, Settlements
 from .settlement import SettlementReport
 
 __all__ = [
+    "INFERRED_EXEC_PREFIX",
     "NOT_FOUND",
     "TERMINAL",
     "CollateralChange",
     "Fill",
+    "FillInferred",
     "OrderNotFound",
     "OrderParty",
     "OrderRejected",
@@ -160,7 +168,7 @@ _NOT_ANSWERS = frozenset({"A", "6", "E"})  # ExecTypes that do not answer a requ
 _PENDING = frozenset({_PENDING_CANCEL, _PENDING_REPLACE})
 
 
-class OrderTracker(RejectRules):
+class OrderTracker(RejectRules, MissedReports):
     """ClOrdID -> `TrackedOrder`, fills and positions (see the module docstring).
 
     Feed it with `on_event` (session events) or `on_message` (decoded messages), and `sent`
@@ -234,6 +242,10 @@ class OrderTracker(RejectRules):
         """ClOrdID -> the CumQty up to which Kalshi's REST fills made the order whole
         (`kalshi_fix_sansio.rest.reconcile`): a FIX or replayed fill of it at or below that CumQty
         was counted already (set by a reconciliation only)."""
+        self._owed: dict[str, Any] = {}  # ClOrdID -> CumQty fills were inferred up to
+        self.inferred: list[FillInferred] = []
+        """`FillInferred` not yet taken (a session's driver takes and queues each at once; fed
+        by hand, they stay until the list is cleared)."""
         # Orders are records of atoms in no reference cycle: the collector need not walk them
         # (`_collector`; a full collection over a million live orders took 1.5 s).
         self._untrack = untracker()
@@ -667,10 +679,14 @@ class OrderTracker(RejectRules):
         exec_type: str | None,
         status: OrderStatus | None,
     ) -> None:
+        filled = None  # the quantity of the fill this report counted
         if exec_type == "F" and v[_LAST_QTY] is not None and v[_LAST_PX] is not None:
             rest = self.rest_counted  # orders REST reconciliation made whole (rarely any)
             if not rest or not counted_from_rest(order, rest, v[_CUM_QTY], v[_TRD_MATCH_ID]):
                 self._fill(order, v, message)
+                filled = v[_LAST_QTY]
+                if self._owed and v[_CUM_QTY] is not None and v[_CUM_QTY] <= order.cum_qty:
+                    self._late(order, v[_CUM_QTY], filled)  # it may be a fill inferred before
         if status is _REJECTED or exec_type == "8":
             rejection = Rejection(
                 order.cl_ord_id, "execution_report", v[_TEXT], _int(v[_ORD_REJ_REASON]), message
@@ -699,6 +715,8 @@ class OrderTracker(RejectRules):
         cum = order.cum_qty
         value = v[_CUM_QTY]
         if value is not None and value > cum:
+            if (filled is None or value - cum > filled) and order.original_qty:
+                self._infer(order, v, value - cum - (filled or ZERO))  # a fill missed
             order.cum_qty = cum = value
         qty = v[_ORDER_QTY]
         if qty is None:
@@ -717,6 +735,8 @@ class OrderTracker(RejectRules):
         value = v[_TEXT]
         if value is not None:
             order.text = value
+        if order.status is _PENDING_REPLACE and status is not _REJECTED and exec_type != "8":
+            self._took_effect(order, exec_type)  # its own report: the replace took effect
         if status in TERMINAL:
             order.status = status  # (None is not in TERMINAL)
         elif status is _PENDING_NEW:

@@ -3,7 +3,8 @@
 `WireWatch` hears every chunk either side writes (`Simulation.wire_listeners`) and checks, as it
 is written, the promises that are about frames: no order or replace reaches the exchange while
 the session is halted by its kill switch, nor past its risk limit; no ClOrdID goes out twice;
-no sequence number is used twice by either side (a resend or a duplicate says PossDup). It
+no sequence number is used twice by either side (a resend or a duplicate says PossDup); and,
+for sessions sharing an account's Logon budget, no Logon refused for the account's limit. It
 also folds every byte into a digest: two runs of one schedule have the same digest, or the run
 is not deterministic.
 """
@@ -17,12 +18,14 @@ from typing import Final
 
 import attrs
 
+from ...gateway.listening import LOGON_RATE_LIMIT_TEXT
 from ...simulation import WireRecord
 
 __all__ = ["Violation", "WireWatch"]
 
 _FRAME: Final = re.compile(rb"8=FIXT\.1\.1\x019=(\d+)\x01")
-_FIELD: Final = re.compile(rb"\x01(11|34|35|38|43|141)=([^\x01]*)")
+_RETRANSMISSION: Final = frozenset({"KalshiRT", "KalshiPT"})  # numbers go on across connections
+_FIELD: Final = re.compile(rb"\x01(11|34|35|38|43|58|141)=([^\x01]*)")
 
 
 @attrs.frozen
@@ -57,10 +60,24 @@ class WireWatch:
         max_qty: the client's risk limit on an order's quantity.
         resets_numbers: whether the session type numbers each connection from 1 (KalshiNR);
             otherwise numbers go on across connections unless a Logon resets them (141=Y).
+            Only KalshiRT and KalshiPT keep numbers: another session type's frames (a second
+            session's) are numbered per connection whatever this says.
+        logon_budget: the sessions share an `Account <kalshi_fix_sansio.account.Account>`
+            told the exchange's Logon limit: a Logon the gateway refuses for that limit
+            (Logout ``rate limit exceeded``) breaks the promise that the account's Logon
+            budget is never exceeded.
     """
 
-    def __init__(self, halted: Callable[[], bool], max_qty: int, resets_numbers: bool) -> None:
+    def __init__(
+        self,
+        halted: Callable[[], bool],
+        max_qty: int,
+        resets_numbers: bool,
+        *,
+        logon_budget: bool = False,
+    ) -> None:
         self._halted = halted
+        self._logon_budget = logon_budget
         self._max_qty = max_qty
         self._per_connection = resets_numbers
         self._digest = hashlib.sha256()
@@ -109,7 +126,11 @@ class WireWatch:
             self._established.add(record.connection)
         # numbers go on across the connections of a session type (KalshiRT) once a Logon is
         # accepted; a refused Logon (and the gateway's Logout of it) starts no session
-        across = not self._per_connection and record.connection in self._established
+        across = (
+            not self._per_connection
+            and record.session_type in _RETRANSMISSION
+            and record.connection in self._established
+        )
         seq_key = (record.session_type if across else record.connection, record.sender)
         if msg_type == b"A" and fields.get(b"141") == b"Y":
             self._last_seq.pop(seq_key, None)
@@ -123,6 +144,12 @@ class WireWatch:
                 )
             self._last_seq[seq_key] = max(seq, last)
         if record.sender != "client":
+            if (
+                self._logon_budget
+                and msg_type == b"5"
+                and fields.get(b"58", b"") == LOGON_RATE_LIMIT_TEXT.encode()
+            ):
+                self._violate("Logon budget exceeded", f"a Logon refused: {shown}")
             return
         if msg_type in (b"D", b"G"):
             if self._halted():

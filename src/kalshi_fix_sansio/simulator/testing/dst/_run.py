@@ -12,6 +12,7 @@ orders equal to the exchange's.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import os
 import shlex
@@ -21,17 +22,21 @@ from decimal import Decimal
 from typing import Any, Final
 
 import attrs
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ....client.account import Account, AccountLimits
 from ....client.restore import restore
 from ....client.supervisor import Backoff
 from ....codec.errors import FixError, LocalProtocolError
 from ....rest.reconcile import Reconciled, ReconcileFailed, RestOptions
+from ....session.auth import Ed25519Signer
 from ....trading.builders import ClOrdIDGenerator, Requests
 from ....trading.catchup import CatchUpComplete, CatchUpFailed, OrdersUnknown
 from ....trading.risk import RiskLimits
 from ...gateway import Faults, mock_api_key
-from ...simulation import Simulation, SimulationStalled
+from ...simulation import SimulationStalled
 from ._invariants import Violation, WireWatch
+from ._net import _Sim
 from ._schedule import Schedule, Step
 
 __all__ = ["MAX_QTY", "RECOVERY", "SYMBOL", "SYMBOLS", "Outcome", "replay_command", "run"]
@@ -52,11 +57,27 @@ MAX_TIMERS: Final = 2_000
 OPEN_BOUND: Final = 600.0
 """Simulated seconds a (re)started client has to log on (the longest fault a schedule draws
 lasts 120 s)."""
-MAX_TURNS: Final = 100_000
-"""Most turns of the simulation at one simulated instant before a run counts as stuck."""
 HEARTBEAT: Final = 10
+ACCOUNT: Final = "dst-account"
+"""The gateway's account of the two keys of a schedule with several sessions (`session`)."""
+LOGONS_PER_SECOND: Final = 1
+"""The account's Logon budget: the gateway refuses a Logon past it in any second, and the
+client's `Account` is told it (the promise: none refused)."""
+CRASH_NOTICED: Final = 60
+"""Most simulated seconds a restarted client waits for the gateway to see its dead
+connection closed before it logs on (the troubleshooting page: "after a crash, wait a
+minute")."""
 _STEP_TIMEOUT: Final = 30.0
 _KEYS: Final = {product: mock_api_key(product) for product in ("prediction", "margin")}
+
+
+def _second_key(product: str) -> tuple[str, Ed25519Signer]:
+    """The second API key of a schedule's account: fixed, as the first (the same signatures,
+    so the same bytes, on every machine)."""
+    seed = hashlib.sha256(f"kalshi-fix-sansio dst second {product} key".encode()).digest()
+    return f"dst-{product}-second", Ed25519Signer(Ed25519PrivateKey.from_private_bytes(seed))
+
+
 _CENT: Final = Decimal("0.01")
 # what a session says of its order state: whole again, or not (documented: the tracker may
 # then differ from the exchange, and the application is told)
@@ -107,49 +128,6 @@ class _RestartFailed(Exception):
 
 class _NeverBack(Exception):
     """The client's session did not log on within `OPEN_BOUND` of its start."""
-
-
-class _Sim(Simulation):
-    """A simulation that keeps the client's current connection, and can cut it mid-frame."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.pipe: Any = None
-        self.cut_next = False
-        self.scheduler.max_turns = MAX_TURNS  # a run stuck at one instant: a broken promise
-
-    def connect(self, host: str, port: int, protocol: Any) -> Any:
-        peer = _Cutter(self, protocol)
-        self.pipe = super().connect(host, port, peer)
-        return self.pipe
-
-
-class _Cutter:
-    """The client's end of a connection: passes everything on, but when its simulation says
-    ``cut_next`` delivers only the first half of the next chunk, then resets the connection."""
-
-    def __init__(self, sim: _Sim, protocol: Any) -> None:
-        self._sim, self._protocol = sim, protocol
-        self._transport: Any = None
-
-    def connection_made(self, transport: Any) -> None:
-        self._transport = transport
-        self._protocol.connection_made(transport)
-
-    def data_received(self, data: bytes) -> None:
-        if self._sim.cut_next and len(data) > 1:
-            self._sim.cut_next = False
-            self._protocol.data_received(data[: len(data) // 2])
-            self._transport.peer.abort()  # the gateway's end: the client's is reset
-            return
-        self._protocol.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        result: bool | None = self._protocol.eof_received()
-        return result
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._protocol.connection_lost(exc)
 
 
 class _Blocking:
@@ -264,13 +242,23 @@ class _World:
         self.log_path = log_path
         product = schedule.product
         self.key_id, self.signer, public = _KEYS[product]
+        # several sessions of one account: a listener on a second key of it, from the first
+        # `session` step; the account's Logon budget shared (`Account`), the gateway counting
+        self.several = any(step.kind == "session" for step in schedule.steps)
+        keys = {self.key_id: public}
+        accounts = None
+        if self.several:
+            second, self.second_signer = _second_key(product)
+            keys[second] = self.second_signer.public_key()
+            accounts = {ACCOUNT: [self.key_id, second]}
         sim = self.sim = _Sim(
             product,
-            keys={self.key_id: public},
+            keys=keys,
             seed=schedule.seed,
             record_wire=False,
             rest=schedule.rest,
             max_time=10 * 86_400.0,
+            accounts=accounts,
         )
         self.api: _Blocking = _APIS[schedule.api](sim)
         sim.gateway.seed_market(
@@ -279,13 +267,20 @@ class _World:
             asks=[(Decimal("0.80"), Decimal(50))],
         )
         self.symbol = SYMBOLS[product]
-        self.account = self.key_id  # a key in no account of the gateway is an account of its own
+        # a key in no account of the gateway is an account of its own
+        self.account = ACCOUNT if self.several else self.key_id
+        self.desk: Account | None = None  # the process's Account (several sessions)
+        self.listener: Any = None  # the second session of the account, when on
+        if self.several:
+            sim.gateway.faults.logon_rate_limit = (LOGONS_PER_SECOND, 1.0)
         self.filled = Decimal(0)  # the exchange's net position of the client, from its fills
         sim.gateway.exchange.fill_listeners.append(self._filled)
         self.oe: Any = None
         self.client: Any = None
         self.opening = False  # a (re)started client is logging on
-        self.watch = WireWatch(self._halted, MAX_QTY, schedule.session_type == "KalshiNR")
+        self.watch = WireWatch(
+            self._halted, MAX_QTY, schedule.session_type == "KalshiNR", logon_budget=self.several
+        )
         sim.wire_listeners.append(self.watch)
         self.requests = Requests(
             product,
@@ -304,6 +299,23 @@ class _World:
 
     # -- the client ---------------------------------------------------------------------------
 
+    def _account(self) -> dict[str, Any]:
+        """The ``account=`` of the process's clients (a new process: a new `Account`)."""
+        if not self.several:
+            return {}
+        if self.desk is None:
+            product = self.schedule.product
+            budget = float(10**6)  # writes unthrottled: the Logon budget is what is tested
+            limits = AccountLimits(
+                product=product,
+                tier="Basic",
+                read=budget,
+                write=budget,
+                logons_per_second=float(LOGONS_PER_SECOND),
+            )
+            self.desk = Account(ACCOUNT, [self.key_id, _second_key(product)[0]], limits)
+        return {"account": self.desk}
+
     async def open(self, restored: bool) -> None:
         sim = self.sim
         client = sim.client(
@@ -311,6 +323,7 @@ class _World:
             self.signer,
             api=self.schedule.api,
             backoff=Backoff(base=0.5, cap=5.0, attempts=None, seed=self.schedule.seed),
+            **self._account(),
             risk_limits=RiskLimits(max_order_qty=Decimal(MAX_QTY)),
             message_log_path=self.log_path,
             store_dir=os.path.dirname(self.log_path),  # KalshiRT's numbers survive a restart
@@ -351,18 +364,21 @@ class _World:
             self.not_whole = None
 
     async def crash(self) -> None:
-        """The process dies: its connection reset, nothing closed or logged out."""
-        oe = self.oe
-        if oe is None:
-            return
-        self.api.abandon(oe)
-        await self.api.settle(oe)
+        """The process dies: its connections reset, nothing closed or logged out."""
+        for session in (self.oe, self.listener):
+            if session is not None:
+                self.api.abandon(session)
+                await self.api.settle(session)
         self.release()
 
     def release(self) -> None:
         """What is left of the dead process: its files closed (the session's message log, the
         client's stores)."""
         oe, self.oe = self.oe, None
+        listener, self.listener = self.listener, None
+        self.desk = None
+        if listener is not None:
+            self.api.release(listener)
         if oe is None:
             return
         self.api.release(oe)
@@ -370,10 +386,11 @@ class _World:
             store.close()
 
     def stop(self) -> None:
-        """The run is over (or stopped): the client's connection reset, its files closed."""
-        if self.oe is not None:
-            self.api.abandon(self.oe)
-            self.release()
+        """The run is over (or stopped): the client's connections reset, its files closed."""
+        for session in (self.oe, self.listener):
+            if session is not None:
+                self.api.abandon(session)
+        self.release()
 
     # -- steps --------------------------------------------------------------------------------
 
@@ -421,9 +438,39 @@ class _World:
         else:
             self.sim.gateway.seed_market(self.symbol, bids=level)
 
+    async def _session(self) -> None:
+        """The account's second session (a listener on its second key) logs on, if it is not
+        on already; it lives until the process dies (`restart`)."""
+        if self.listener is not None or self.oe is None:
+            return
+        product = self.schedule.product
+        second = _second_key(product)[0]
+        client = self.sim.client(
+            second,
+            self.second_signer,
+            api=self.schedule.api,
+            backoff=Backoff(base=0.5, cap=5.0, attempts=None, seed=self.schedule.seed + 1),
+            **self._account(),
+        )
+        self.listener = client.order_entry(
+            listener_session=True, skip_pending_exec_reports=True, heartbeat_interval=HEARTBEAT
+        )
+        try:
+            await self.api.enter(self.listener)
+        except _DOCUMENTED:  # refused or cut while logging on: it reconnects by itself
+            pass
+
     async def _restart(self) -> None:
         await self.crash()
         await self.api.pause(1.0)
+        # Kalshi refuses a Logon while it holds the dead process's connection ("already
+        # exists", final for a new process: the troubleshooting page says to wait after a
+        # crash); held client writes can bring the reset after the new Logon: wait it out
+        keys = {self.key_id, _second_key(self.schedule.product)[0]}
+        waited = 0
+        while keys & set(self.sim.gateway.connected()) and waited < CRASH_NOTICED:
+            await self.api.pause(1.0)
+            waited += 1
         try:
             await self.open(restored=True)
         except _DOCUMENTED as exc:
@@ -489,6 +536,28 @@ class _World:
     async def _clock_jump(self, seconds: int) -> None:
         self.api.jump(seconds)
 
+    async def _client_reset(self) -> None:
+        self.sim.cut_client_next = True
+
+    async def _client_garble(self) -> None:
+        self.sim.garble_client_next = True
+
+    async def _client_delay(self, tenths: int, seconds: int) -> None:
+        sim = self.sim
+        sim.client_delay = tenths / 10
+        sim.hold_client_writes()
+        self._lift_later(seconds, lambda: setattr(sim, "client_delay", 0.0))
+
+    async def _gateway_restart(self, seconds: int) -> None:
+        """The gateway process restarts: every connection reset, connections refused for
+        ``seconds``; what Kalshi keeps durably stays (the exchange's orders, KalshiRT's
+        sequence numbers and resend store: its continuity across a restart is documented)."""
+        sim = self.sim
+        sim.down_until = sim.clock.time() + seconds
+        for key in sorted({self.key_id, *sim.gateway.connected()}):
+            sim.gateway.disconnect(key)
+        self._lift_later(seconds, lambda: setattr(sim, "down_until", -math.inf))
+
     # -- checks -------------------------------------------------------------------------------
 
     def check_step(self) -> None:
@@ -505,7 +574,11 @@ class _World:
         faults = self._faults
         for field in attrs.fields(Faults):
             setattr(faults, field.name, field.default)
-        self.sim.cut_next = False
+        if self.several:  # the account's Logon limit is the exchange's, not a fault
+            faults.logon_rate_limit = (LOGONS_PER_SECOND, 1.0)
+        sim = self.sim
+        sim.cut_next = sim.cut_client_next = sim.garble_client_next = False
+        sim.client_delay, sim.down_until = 0.0, -math.inf
 
     def check_end(self) -> None:
         oe, watch = self.oe, self.watch
@@ -526,6 +599,19 @@ class _World:
         if state != "ACTIVE":
             watch.violations.append(
                 Violation("session back", watch.step, f"the session is {state} after recovery")
+            )
+            return
+        listener = self.listener
+        if listener is not None and (
+            not listener._host.logged_on() or listener.supervisor.state.name != "ACTIVE"
+        ):
+            watch.violations.append(
+                Violation(
+                    "session back",
+                    watch.step,
+                    f"the account's second session is {listener.supervisor.state.name} after "
+                    "recovery",
+                )
             )
             return
         if self.not_whole is not None:  # the session said so: nothing more is promised

@@ -41,6 +41,8 @@ WORKLOAD_KINDS: Final = {
     "fill": "house liquidity at a price in cents, quantity (trades with resting orders)",
     "restart": "the client crashes (its connection reset, nothing closed) and starts again "
     "from its message log (restore)",
+    "session": "a second session of the account (a listener on its second key) logs on, if it "
+    "is not on; the account's Logon budget shared",
 }
 """The workload a schedule draws from: kind -> what its arguments mean."""
 
@@ -60,6 +62,12 @@ FAULT_KINDS: Final = {
     "rest_limit": "the next n REST requests answer 429, with Retry-After: this many seconds",
     "rest_slow": "REST pages answer this many seconds late",
     "clock_jump": "the simulated clock jumps this many seconds at once (timers run late)",
+    "client_reset": "the connection is reset in the middle of a frame the client sends",
+    "client_garble": "the CheckSum of the client's next frame is corrupted on the way",
+    "client_delay": "each chunk the client writes is held this many tenths of a second, for "
+    "seconds",
+    "gateway_restart": "the gateway restarts: every connection reset, connections refused for "
+    "seconds (the exchange's orders and KalshiRT's numbers and store kept)",
 }
 """The faults a schedule draws from: kind -> what its arguments mean."""
 
@@ -69,8 +77,6 @@ KINDS: Final = {**WORKLOAD_KINDS, **FAULT_KINDS}
 NOT_YET: Final = (
     "RFQ quotes",
     "market-data subscriptions",
-    "several sessions of one account",
-    "gateway restarts (its state lost)",
 )
 """What the issue asks a schedule to draw that it does not draw yet."""
 
@@ -95,6 +101,8 @@ _ARITY: Final = {
     "rest_limit": 2,
     "rest_slow": 1,
     "clock_jump": 1,
+    "client_delay": 2,
+    "gateway_restart": 1,
 }
 _STEP = re.compile(r"^(\d+(?:\.\d+)?)([a-z_]+)((?:,-?\d+)*)$")
 
@@ -215,6 +223,7 @@ _WEIGHTS: Final = {
     "rearm": 2,
     "fill": 5,
     "restart": 1,
+    "session": 0.5,
     "drop": 1,
     "reset": 1.5,
     "stall": 0.7,
@@ -230,6 +239,10 @@ _WEIGHTS: Final = {
     "rest_limit": 0.4,
     "rest_slow": 0.3,
     "clock_jump": 0.5,
+    "client_reset": 0.7,
+    "client_garble": 0.5,
+    "client_delay": 0.5,
+    "gateway_restart": 0.4,
 }
 
 
@@ -245,8 +258,10 @@ def _args(rng: random.Random, kind: str) -> tuple[int, ...]:
         return (side, rng.randint(1, 8), rng.randint(30, 70))
     if kind == "cancel":
         return (rng.randint(0, 9),)
-    if kind == "delay":
+    if kind in ("delay", "client_delay"):
         return (rng.randint(1, 20), rng.randint(1, 30))
+    if kind == "gateway_restart":
+        return (rng.randint(1, 60),)
     if kind == "stall":
         return (rng.randint(5, 90),)
     if kind in ("gap", "rate_limit", "rest_error"):
