@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 import socket
 import ssl
 from typing import Final
@@ -100,6 +101,7 @@ class Alarm:
     def __init__(self) -> None:
         self.rung = False
         self.nap = trio.CancelScope()  # the task's nap (under way, or the last one)
+        self.until = math.inf  # the nap's deadline, as a float (trio's is a property)
 
     def set(self) -> None:
         self.rung = True
@@ -107,12 +109,13 @@ class Alarm:
 
     def by(self, deadline: float) -> None:
         """End the nap under way at ``deadline`` at the latest."""
-        if deadline < self.nap.deadline:
-            self.nap.deadline = deadline
+        if deadline < self.until:
+            self.until = self.nap.deadline = deadline
 
     def sleep(self, seconds: float) -> trio.CancelScope:
         """The next nap: ``seconds`` long, over at once if rung since the last one ended."""
-        self.nap = trio.CancelScope(deadline=trio.current_time() + seconds)
+        self.until = trio.current_time() + seconds
+        self.nap = trio.CancelScope(deadline=self.until)
         if self.rung:
             self.nap.cancel()
         return self.nap
