@@ -11,10 +11,9 @@ from typing import Final
 
 import trio
 
-from kalshi_fix_sansio.pump import READ_CHUNK, ConnectOptions, loopback_addresses
+from kalshi_fix_sansio.pump import READ_CHUNK, WOULD_BLOCK, ConnectOptions, loopback_addresses
 from kalshi_fix_sansio.steps import Lost, Received
 
-from ._sockio import read_fact
 from ._tls import MemoryTLS
 
 __all__ = ["STREAM_ERRORS", "Alarm", "SocketTLS", "close_socket", "open_socket", "poke"]
@@ -46,11 +45,16 @@ class SocketTLS(MemoryTLS):
         """`read_fact` through TLS: the plaintext read (``b""``: the peer closed; when some
         came, `closed` says whether the peer's close_notify came after it), `Lost` when the
         read or TLS failed, or None: no whole record yet."""
-        fact = read_fact(sock)
-        if type(fact) is not Received or not fact.data:
-            return fact
         try:
-            out, self.closed = self.open(fact.data)
+            data = sock.recv(READ_CHUNK)  # `read_fact` without its fact of the ciphertext
+        except WOULD_BLOCK:
+            return None
+        except OSError as exc:
+            return Lost(f"read failed: {exc!r}")
+        if not data:
+            return Received(b"")
+        try:
+            out, self.closed = self.open(data)
         except ssl.SSLError as exc:
             return Lost(f"read failed: {exc!r}")
         return Received(out) if out or self.closed else None

@@ -180,7 +180,8 @@ class TrioPump:
         """Step bytes read (``b""``: EOF); wake the waiting tasks (and the session's task
         when a callback is due); do what the driver says."""
         actions = self.host.received(sup, fact)
-        self.changed.set()  # readers and `place` / `cancel` look again
+        if self.readers.waiting:  # the resting tasks (`_rest`) look again
+            self.changed.set()
         if actions:
             self.perform(sup, actions)
         if self.host.delivery.due(sup):
