@@ -1,9 +1,9 @@
 """A change to the per-order path judged in instructions (or, with ``--tool strace``, system
 calls): `bench_instructions.py`'s child run under callgrind (or strace) with the code before
-(another tree's ``src`` first on the path) and after (this checkout), alternating, against one
-gateway.
+(another tree's ``src`` first on the path, its ``adapters`` as the package's adapters) and after
+(this checkout), alternating, against one gateway.
 
-    git archive REV src | tar -x -C /tmp/before
+    git archive REV src adapters | tar -x -C /tmp/before
     .venv/bin/python benchmarks/ab_instructions.py /tmp/before [--kinds blocking,asyncio,trio]
         [--rounds 2] [--orders 20 120]
 
@@ -27,12 +27,34 @@ from pathlib import Path
 from bench_instructions import Target, traced_run
 
 
+def before_src(tree: Path) -> Path:
+    """The directory to put first on the path for the code before: ``tree/src``, whose package
+    also finds its adapters there. The editable install maps ``kalshi_fix_sansio.adapters`` to
+    this checkout's ``adapters/``, which Python's path search would otherwise fall back to
+    (the "before" side measured with the adapters after): a tree whose package has no
+    ``adapters`` gets a link to ``tree/adapters``.
+
+    Raises:
+        ValueError: ``tree`` has no ``src/kalshi_fix_sansio``, or neither that package nor
+            ``tree`` has the adapters.
+    """
+    package = tree / "src" / "kalshi_fix_sansio"
+    if not package.is_dir():
+        raise ValueError(f"{tree}: no src/kalshi_fix_sansio (git archive REV src adapters)")
+    inside = package / "adapters"
+    if not inside.exists():
+        if not (tree / "adapters").is_dir():
+            raise ValueError(f"{tree}: no adapters/ (git archive REV src adapters)")
+        inside.symlink_to(tree / "adapters", target_is_directory=True)
+    return tree / "src"
+
+
 def main(argv: list[str] | None = None) -> int:
     import _kalshi_sdk
     from _gateway import Gateway
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("before", type=Path, help="a tree whose src is the code before")
+    ap.add_argument("before", type=Path, help="a tree whose src and adapters are the code before")
     ap.add_argument("--kinds", default="blocking,asyncio,trio")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--orders", type=int, nargs=2, default=(20, 120))
@@ -49,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
 
     lo, hi = args.orders
     here = os.environ.get("PYTHONPATH", "")
-    before = os.pathsep.join([str(args.before.resolve() / "src"), here]).rstrip(os.pathsep)
+    try:
+        src = before_src(args.before.resolve())
+    except ValueError as exc:
+        ap.error(str(exc))
+    before = os.pathsep.join([str(src), here]).rstrip(os.pathsep)
     kinds = args.kinds.split(",")
     got: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="ab-instructions-") as tmp:

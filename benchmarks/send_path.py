@@ -25,7 +25,10 @@ from typing import Any
 from _gateway import Gateway, acked, order
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = (str(ROOT / "src" / "kalshi_fix_sansio"), str(ROOT / "src" / "kalshi_fix_sansio" / "adapters"))
+PROJECT = (
+    str(ROOT / "src" / "kalshi_fix_sansio"),
+    str(ROOT / "src" / "kalshi_fix_sansio" / "adapters"),
+)
 WRITES = {"send", "sendall", "write"}  # a socket's, an SSLSocket's, an SSLObject's, a transport's
 
 

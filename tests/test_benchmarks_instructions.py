@@ -127,3 +127,34 @@ def test_it_writes_between_its_markers(tmp_path: Path, monkeypatch: pytest.Monke
     assert f"{bench.BEGIN}\n" in (
         Path(__file__).resolve().parent.parent / "docs" / "maintainers" / "benchmarks.md"
     ).read_text(encoding="utf-8")
+
+
+def test_ab_instructions_runs_the_before_trees_adapters_not_this_checkouts(
+    tmp_path: Path,
+) -> None:
+    """The editable install maps ``kalshi_fix_sansio.adapters`` to this checkout's adapters/:
+    the before side of an A/B finds its own (a link put in its package), or is refused."""
+    import subprocess
+    import sys
+
+    ab = load("ab_instructions")
+    tree = tmp_path / "before"
+    (tree / "src" / "kalshi_fix_sansio").mkdir(parents=True)
+    (tree / "src" / "kalshi_fix_sansio" / "__init__.py").write_text("")
+    with pytest.raises(ValueError, match="no adapters/"):
+        ab.before_src(tree)
+    (tree / "adapters").mkdir()
+    (tree / "adapters" / "__init__.py").write_text("BEFORE = True\n")
+    src = ab.before_src(tree)
+    assert src == tree / "src"
+    assert ab.before_src(tree) == src  # linked once
+    seen = subprocess.run(
+        [sys.executable, "-c", "import kalshi_fix_sansio.adapters as a; print(a.BEFORE)"],
+        env={"PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert seen.stdout.strip() == "True"
+    with pytest.raises(ValueError, match="no src/kalshi_fix_sansio"):
+        ab.before_src(tmp_path / "nothing")

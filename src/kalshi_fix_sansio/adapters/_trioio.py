@@ -4,16 +4,21 @@
 
 from __future__ import annotations
 
+import math
 import socket
 import ssl
 from typing import Final
 
 import trio
 
-from kalshi_fix_sansio.client.pump import READ_CHUNK, ConnectOptions, loopback_addresses
+from kalshi_fix_sansio.client.pump import (
+    READ_CHUNK,
+    WOULD_BLOCK,
+    ConnectOptions,
+    loopback_addresses,
+)
 from kalshi_fix_sansio.client.steps import Lost, Received
 
-from ._sockio import read_fact
 from ._tls import MemoryTLS
 
 __all__ = ["STREAM_ERRORS", "Alarm", "SocketTLS", "close_socket", "open_socket", "poke"]
@@ -45,11 +50,16 @@ class SocketTLS(MemoryTLS):
         """`read_fact` through TLS: the plaintext read (``b""``: the peer closed; when some
         came, `closed` says whether the peer's close_notify came after it), `Lost` when the
         read or TLS failed, or None: no whole record yet."""
-        fact = read_fact(sock)
-        if type(fact) is not Received or not fact.data:
-            return fact
         try:
-            out, self.closed = self.open(fact.data)
+            data = sock.recv(READ_CHUNK)  # `read_fact` without its fact of the ciphertext
+        except WOULD_BLOCK:
+            return None
+        except OSError as exc:
+            return Lost(f"read failed: {exc!r}")
+        if not data:
+            return Received(b"")
+        try:
+            out, self.closed = self.open(data)
         except ssl.SSLError as exc:
             return Lost(f"read failed: {exc!r}")
         return Received(out) if out or self.closed else None
@@ -100,6 +110,7 @@ class Alarm:
     def __init__(self) -> None:
         self.rung = False
         self.nap = trio.CancelScope()  # the task's nap (under way, or the last one)
+        self.until = math.inf  # the nap's deadline, as a float (trio's is a property)
 
     def set(self) -> None:
         self.rung = True
@@ -107,12 +118,13 @@ class Alarm:
 
     def by(self, deadline: float) -> None:
         """End the nap under way at ``deadline`` at the latest."""
-        if deadline < self.nap.deadline:
-            self.nap.deadline = deadline
+        if deadline < self.until:
+            self.until = self.nap.deadline = deadline
 
     def sleep(self, seconds: float) -> trio.CancelScope:
         """The next nap: ``seconds`` long, over at once if rung since the last one ended."""
-        self.nap = trio.CancelScope(deadline=trio.current_time() + seconds)
+        self.until = trio.current_time() + seconds
+        self.nap = trio.CancelScope(deadline=self.until)
         if self.rung:
             self.nap.cancel()
         return self.nap

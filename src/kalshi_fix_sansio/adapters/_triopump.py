@@ -67,10 +67,36 @@ class TrioPump:
         return self.time()
 
     async def drive(self, wait: Wait[T]) -> T:
+        """Run ``wait``: while the socket is free this task reads it itself, in this frame (a
+        report reaches it with no task switch and no frame of ours between it and trio's wait:
+        each level of ``await`` costs every wait about 1.2k instructions); otherwise it rests
+        until something changes (`_rest`)."""
+        readers = self.readers
         try:
             now = wait.now
             while (deadline := wait.poll(now)) is not None:
-                await self._wait_changed(deadline)
+                sock, sup = self.sock, self.host.driver
+                if sock is None or sup is None:
+                    await self._rest(deadline)
+                elif (claim := readers.claim(self)) != "read":
+                    if claim == "preempt":
+                        poke(sock)  # the reader task hands the socket over
+                    await self._rest(deadline)
+                else:  # the session's task pokes the read at ``deadline`` (`_idle`)
+                    self.until = deadline
+                    if deadline < self.kick.until:
+                        self.kick.by(deadline)
+                    try:
+                        await trio.lowlevel.wait_readable(sock)
+                        self._got(sup, sock)
+                    except trio.ClosedResourceError:
+                        pass  # poked: look again
+                    finally:
+                        self.until = math.inf
+                        now = self.time()
+                        if readers.release(now):
+                            self.changed.set()
+                    continue
                 now = self.time()
         except BaseException:
             wait.close()  # failed or cancelled: the wait's own clean-up runs now
@@ -117,18 +143,11 @@ class TrioPump:
             elif self.agenda.note(action):
                 self.kick.set()  # the task sleeps until it looks again
 
-    # -- waiting: the task that waits reads the socket itself ---------------------------------
+    # -- waiting: the task that waits reads the socket itself (`drive`), or rests ----------
 
-    async def _wait_changed(self, deadline: float) -> None:
-        """Wait until something changes or ``deadline``, reading the socket when nobody else does."""
-        sup, sock, readers = self.host.driver, self.sock, self.readers
-        if sock is not None and sup is not None:
-            claim = readers.claim(self)  # one token: no task needs to know which waiter reads
-            if claim == "read":
-                return await self._read_once(sup, sock, deadline)
-            if claim == "preempt":
-                poke(sock)  # the reader task hands the socket over
-        changed = self.changed
+    async def _rest(self, deadline: float) -> None:
+        """Wait until something changes (another task read, wrote or woke us) or ``deadline``."""
+        changed, readers = self.changed, self.readers
         readers.enter()
         try:
             with trio.move_on_at(deadline):
@@ -138,11 +157,31 @@ class TrioPump:
         if self.changed is changed and changed.is_set():
             self.changed = trio.Event()
 
+    def _got(self, sup: Driver, sock: socket.socket) -> bool:
+        """The socket is readable: read it once and step what came (the connection lost:
+        wake everyone). False: nothing whole yet (TLS: part of a record), wait again."""
+        if sock is not self.sock:  # closed while this task waited: the session's task closes it
+            self.wake()
+            return True
+        tls = self.tls
+        fact = read_fact(sock) if tls is None else tls.recv(sock)
+        if fact is None:
+            return False
+        if type(fact) is Received:
+            self._fed(sup, fact)
+            if fact.data and tls is not None and tls.closed:
+                self._fed(sup, Received(b""))  # the peer's close_notify came after them
+            return True
+        self.perform(sup, sup.step(fact, self.host.clock()))  # the connection is lost
+        self.wake()
+        return True
+
     def _fed(self, sup: Driver, fact: Received) -> None:
         """Step bytes read (``b""``: EOF); wake the waiting tasks (and the session's task
         when a callback is due); do what the driver says."""
         actions = self.host.received(sup, fact)
-        self.changed.set()  # readers and `place` / `cancel` look again
+        if self.readers.waiting:  # the resting tasks (`_rest`) look again
+            self.changed.set()
         if actions:
             self.perform(sup, actions)
         if self.host.delivery.due(sup):
@@ -245,30 +284,17 @@ class TrioPump:
             rest = readers.background(self.time(), me)
             await (trio.sleep(rest) if rest else self._read_once(sup, sock))
 
-    async def _read_once(self, sup: Driver, sock: socket.socket, until: float = math.inf) -> None:
-        """Read once, holding the socket: wait until it has bytes (or is poked: at ``until`` by
-        the session's task), step them; then hand the socket back."""
-        tls, self.until = self.tls, until
-        if until < math.inf:
-            self.kick.by(until)
+    async def _read_once(self, sup: Driver, sock: socket.socket) -> None:
+        """The reader task's read, holding the socket: wait until it has bytes (or is poked:
+        a waiting task wants it), step them; then hand the socket back."""
         try:
-            while sock is self.sock:  # the caller saw it open (no await since)
+            while sock is self.sock:
                 try:
                     await trio.lowlevel.wait_readable(sock)
                 except trio.ClosedResourceError:
                     return  # poked
-                fact = read_fact(sock) if tls is None else tls.recv(sock)
-                if fact is None:
-                    continue  # nothing whole yet
-                if type(fact) is Received:
-                    self._fed(sup, fact)
-                    if fact.data and tls is not None and tls.closed:
-                        self._fed(sup, Received(b""))  # the peer's close_notify came after them
+                if self._got(sup, sock):
                     return
-                self.perform(sup, sup.step(fact, self.host.clock()))  # the connection is lost
-                break
-            self.wake()
         finally:
-            self.until = math.inf
             if self.readers.release(self.time()):
                 self.changed.set()

@@ -31,6 +31,10 @@ class Reader(enum.Enum):
     CALLER = "a waiting caller"
     BACKGROUND = "the background reader"
 
+    # members are singletons: hashed by identity, in C (Enum's own hash is a Python call, made
+    # by `Readers.claim` / `release` on every wait)
+    __hash__ = object.__hash__
+
 
 class Ask(enum.Enum):
     """What a reader, or one that would read, asks of the hand-over."""
