@@ -376,11 +376,10 @@ class Driver(RestDriving):
                     fact.delay = delay
                     return _NOTHING
         try:
-            fact.seq = sup.send(message, now, resubscribe=fact.resubscribe)
+            fact.seq, data = sup.send_out(message, now, resubscribe=fact.resubscribe)
         except StoreError as exc:  # not sent, and the session ended with it
             fact.error = exc
             return self.loop.actions(now, False)
-        data = sup.data_to_send()
         if not data:
             return _NOTHING
         self.metrics.on_sent_bytes(data)

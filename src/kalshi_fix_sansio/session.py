@@ -374,6 +374,20 @@ class Session:
             return writer.send_app(message, now)
         return billing.send(writer.send_app, message, now)  # raises before anything is encoded
 
+    def send_out(self, message: Message, now: float) -> tuple[int, bytes]:
+        """`send`, handing back at once every byte queued to write, its frame last (what
+        `data_to_send` would give next): a driver that writes them itself takes them here,
+        never coming back for them.
+
+        Returns:
+            The MsgSeqNum it was sent with, and the bytes to write.
+
+        Raises:
+            As `send`.
+        """
+        seq = self.send(message, now)
+        return seq, self._writer.take()
+
     def _send_gated(self, gate: OrderGate, message: Message, msg_type: str, now: float) -> int:
         """`send` of a message the order gate checks (halt, live ClOrdID, risk limits) and
         records (the tracker) before its values are checked and it is encoded; forgotten again
