@@ -18,12 +18,12 @@ def deliver(pump: ThreadPump, sup: Driver) -> None:
     """``on_event`` with every event, ``on_reconnect`` when due (each outside the lock: a
     slow callback never stops the reading), until the session has ended and nothing is
     left."""
-    session, delivery = pump.session, pump.host.delivery
-    due = Until(pump.host, lambda: delivery.due(sup))
+    session, delivery = pump.session, sup.delivery
+    due = Until(sup, lambda: delivery.due(sup))
     while True:
         with pump.mu:
             if not drive(due, pump.rest):  # the session ended, nothing is left
-                pump.changed()  # `run` waits for the last callback
+                pump.wake()  # `run` waits for the last callback
                 return
             event, reconnected = delivery.take_callback(sup.next_event_with_time)
         try:
@@ -33,4 +33,4 @@ def deliver(pump: ThreadPump, sup: Driver) -> None:
                 session.on_reconnect(session)
         finally:
             with pump.mu:
-                pump.changed()  # e.g. `run`'s ``until`` may hold now
+                pump.wake()  # e.g. `run`'s ``until`` may hold now

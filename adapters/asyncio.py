@@ -81,7 +81,7 @@ class AsyncSession(AsyncAPI):
     def _start_rest(self) -> None:
         from .rest import AsyncRestCompanion, run_task
 
-        companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self._host.clock)
+        companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self.driver.clock)
         self._rest_task = asyncio.get_running_loop().create_task(run_task(self, companion))
 
     async def close(self) -> None:

@@ -64,12 +64,12 @@ class BlockingSession(IdleHandoff, SyncAPI):
         """
         if not self._pump.open(*self._begin()):
             self.close()
-            raise self._host.closed_error()
+            raise self.driver.closed_error()
 
     def _start_rest(self) -> None:
         from .rest import RestCompanion, run_in_background
 
-        companion = RestCompanion(verify=self._rest_verify(), clock=self._host.clock)
+        companion = RestCompanion(verify=self._rest_verify(), clock=self.driver.clock)
         threading.Thread(
             target=run_in_background, args=(self, companion), name="kalshi-rest", daemon=True
         ).start()

@@ -103,7 +103,7 @@ class TrioSession(IdleHandoff, AsyncAPI):
     def _start_rest(self) -> None:
         from .rest import AsyncRestCompanion, run_task
 
-        companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self._host.clock)
+        companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self.driver.clock)
         self._nursery.start_soon(run_task, self, companion)
 
     async def aclose(self) -> None:

@@ -37,14 +37,14 @@ class RestPort:
     def __init__(self, target: object) -> None:
         self.lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         driver: object = target
-        host = getattr(target, "_host", None)
+        own = getattr(target, "_driver", None)
         self.session: Any = None
         self.notify: Callable[[], None] = lambda: None
-        if host is not None:  # an adapter's session
-            self.lock = host.lock
-            driver = host.driver
+        if own is not None:  # an adapter's session
+            self.lock = own.lock
+            driver = own
             self.session = target
-            self.notify = host.wake  # its waiters look at the events queued
+            self.notify = own.pump.wake  # its waiters look at the events queued
         rec = getattr(driver, "reconciliation", driver)  # a Driver's, or a Reconciliation
         if rec is None:
             raise LocalProtocolError(

@@ -8,8 +8,9 @@ another loop) supplies a **pump** and binds a session class to it; everything it
 so no adapter reaches into a private module of the package:
 
 * the session and the client it belongs to: `SessionBase` (what every session is, whatever the
-  loop: its driver, its `Host` — the state the session and its pump share, ``session._host`` —
-  and the user API that does not wait), `ClientBase` (the client factories: ``order_entry()``,
+  loop: its `Driver`, made with the session and living across its opens, which makes the
+  session's pump from the factory it is given and calls it through `Pump`, and the user API
+  that does not wait), `ClientBase` (the client factories: ``order_entry()``,
   ``market_data()`` ..., ``from_env``, ``from_key``), `ConnectOptions`;
 * the user API that waits, over a pump's one wait primitive: `SyncAPI` over a `SyncPump`
   (``drive`` blocks), `AsyncAPI` over an `AsyncPump` (``drive`` is awaited), `SyncKillAll` /
@@ -30,9 +31,9 @@ so no adapter reaches into a private module of the package:
   of a live loop does not import the simulation's.
 
 What a pump must do is one table of the adapters' guide ("Writing a pump"): perform `Write`
-(in order, logged to ``host.message_log``; what the socket does not take waits, then
+(in order, logged to ``driver.message_log``; what the socket does not take waits, then
 `Buffered`), `Disconnect`, and note `WakeAt` / `Connect` / `FINISHED` in an `Agenda`; step what
-its loop tells it (`START`, `CONNECTED`, ``host.received(driver, Received(data))``,
+its loop tells it (`START`, `CONNECTED`, ``driver.received(Received(data))``,
 `ConnectFailed`, `Lost`, `WOKE`, `CLOSE`); run a caller's wait with `drive` and its loop's wait
 for a change, waking the waiting callers after each step.
 """
@@ -46,10 +47,11 @@ from ._clientoptions import ConnectOptions
 from ._endpoints import loopback_addresses
 from ._readers import Readers
 from ._restport import RestPort
-from ._sessionbase import IDLE_HANDOFF, Host, SessionBase
+from ._sessionbase import IDLE_HANDOFF, SessionBase
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump
 from ._tlsconfig import connect_error
 from ._transport import READ_CHUNK, WOULD_BLOCK
+from .steps import Pump
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -61,7 +63,7 @@ __all__ = [
     "AsyncPump",
     "ClientBase",
     "ConnectOptions",
-    "Host",
+    "Pump",
     "Readers",
     "RestPort",
     "SessionBase",

@@ -446,7 +446,9 @@ class Supervisor:
                 subscription, or a message the session refuses (its `OrderGate` included).
             EncodeError: a missing field or a value the wire cannot carry.
         """
-        session = self._sending(message, resubscribe)
+        session = self.session
+        if self._state is not _ACTIVE or session is None or resubscribe:
+            session = self._sending(message, resubscribe)
         try:
             seq = session.send(message, now)
         except StoreError as exc:  # not sent; the session cannot go on without its store
@@ -469,7 +471,9 @@ class Supervisor:
         Raises:
             As `send`.
         """
-        session = self._sending(message, resubscribe)
+        session = self.session
+        if self._state is not _ACTIVE or session is None or resubscribe:
+            session = self._sending(message, resubscribe)
         try:
             seq, data = session.send_out(message, now)
         except StoreError as exc:  # not sent; the session cannot go on without its store
@@ -487,8 +491,6 @@ class Supervisor:
     def _sending(self, message: Message, resubscribe: bool) -> Session:
         """The logged-on session a message is sent on, or what `send` raises."""
         session = self.session
-        if self._state is _ACTIVE and session is not None and not resubscribe:
-            return session
         if resubscribe and not hasattr(type(message), "subscription_request_type"):
             raise LocalProtocolError(
                 f"resubscribe=True: {type(message).__name__} is not a subscription and would act "
