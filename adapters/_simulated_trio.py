@@ -173,7 +173,7 @@ class SimulatedTrioSession(InSimulation, AsyncAPI):
                 "a simulation's trio session runs in its trio run: open it in the function "
                 "given to Simulation.run_trio"
             )
-        sup, _ = self._begin()
+        sup, _ = self._begin(lambda: None)
         self._pump.start(nursery, sup)
         await self._await_logon(self.aclose)
 

@@ -33,6 +33,7 @@ from kalshi_fix_sansio.pump import AsyncAPI, AsyncKillAll, ClientBase
 from . import _shared
 from ._aiopump import AioPump
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
+from ._tls import tls_context
 
 __all__ = [
     "AsyncSession",
@@ -75,7 +76,7 @@ class AsyncSession(AsyncAPI):
             ConnectionFailed: every attempt the backoff allows failed.
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
-        self._pump.start(*self._begin())
+        self._pump.start(*self._begin(lambda: tls_context(self.options)))
         await self._await_logon(self.close)
 
     def _start_rest(self) -> None:

@@ -46,6 +46,7 @@ from kalshi_fix_sansio.pump import AsyncAPI, AsyncKillAll, ClientBase
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
 from ._sockio import IdleHandoff
+from ._tls import tls_context
 from ._triopump import TrioPump
 
 __all__ = [
@@ -97,7 +98,7 @@ class TrioSession(IdleHandoff, AsyncAPI):
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
         self._nursery = nursery  # the REST companion's task runs there too
-        self._pump.start(nursery, *self._begin())
+        self._pump.start(nursery, *self._begin(lambda: tls_context(self.options)))
         await self._await_logon(self.aclose)
 
     def _start_rest(self) -> None:

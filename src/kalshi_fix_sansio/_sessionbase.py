@@ -27,9 +27,8 @@ them all.
 from __future__ import annotations
 
 import logging
-import ssl
 from collections.abc import Callable
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal, TypeVar
 
 import attrs
 
@@ -54,10 +53,11 @@ from kalshi_fix_sansio.tracker import OrderTracker
 from ._clientoptions import ConnectOptions, describe_target
 from ._endpoints import check_endpoint
 from ._loglines import log_event, log_fields, log_session_event
-from ._tlsconfig import ssl_context_for
 from ._transport import MAX_BUFFERED_OUTBOUND, TRANSPORT_LOGGER_NAME, session_logger
 
 _log = logging.getLogger(TRANSPORT_LOGGER_NAME)
+
+T = TypeVar("T")
 
 PLACE_TIMEOUT = 10.0
 """Default seconds `place` / `cancel` wait for Kalshi's answer."""
@@ -403,12 +403,14 @@ class SessionBase:
 
     # -- an open ------------------------------------------------------------------------------
 
-    def _begin(self) -> tuple[Driver, ssl.SSLContext | None]:
-        """The first half of every `open`: checks, TLS context, message log, a started core.
+    def _begin(self, prepare: Callable[[], T]) -> tuple[Driver, T]:
+        """The first half of every `open`: checks, what the pump prepares from the options
+        (``prepare``: the TLS context it builds, from the options as data), message log, the
+        driver renewed.
 
         Raises:
-            LocalProtocolError: the endpoint is not allowed, the TLS context is refused
-                (`ssl_context_for`), or the session is already open.
+            LocalProtocolError: the endpoint is not allowed, the session is already open, and
+                what ``prepare`` raises (a TLS context refused: `ssl_context_for`).
         """
         driver = self._driver
         if driver.opened:
@@ -416,11 +418,7 @@ class SessionBase:
         check_endpoint(
             self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts
         )
-        context = ssl_context_for(
-            self.options.endpoint,
-            self.options.ssl_context,
-            allow_insecure_tls=self.options.allow_insecure_tls,
-        )
+        prepared = prepare()
         driver.message_log = log = self.options.message_log
         if log is not None:
             log.open()
@@ -434,7 +432,7 @@ class SessionBase:
             describe_target(self.config, self.options),
             extra={**self._log_fields, "event": "connecting"},
         )
-        return driver, context
+        return driver, prepared
 
     def _observe(self, event: Event) -> None:
         """Every event as the driver reads it (before the application sees it): logged, a

@@ -353,7 +353,7 @@ class SimulatedSession(InSimulation, SyncAPI):
             ConnectionFailed: every attempt the backoff allows failed.
             LocalProtocolError: the session is already open.
         """
-        sup, _ = self._begin()
+        sup, _ = self._begin(lambda: None)
         if not self._pump.open(sup):
             self.close()
             raise self.driver.closed_error()

@@ -21,7 +21,8 @@ so no adapter reaches into a private module of the package:
   the docs' "Who reads the socket" page);
 * the loop contract's facts and actions are `kalshi_fix_sansio.steps` (public already), the
   driver `kalshi_fix_sansio.driver.Driver`;
-* what a pump needs to connect: `loopback_addresses` (plain TCP only to checked loopback
+* what a pump needs to connect: `ssl_context_for` (the pump builds the TLS context from the
+  session's options, which hold TLS settings as data), `loopback_addresses` (plain TCP only to checked loopback
   addresses), `connect_error` (a failed connect as the error users see), `READ_CHUNK`,
   `WOULD_BLOCK`, `IDLE_HANDOFF`, `MAX_QUEUED_EVENTS`;
 * what a REST companion calls of a reconciliation round (the session's, under its lock):
@@ -49,7 +50,7 @@ from ._readers import Readers
 from ._restport import RestPort
 from ._sessionbase import IDLE_HANDOFF, SessionBase
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump
-from ._tlsconfig import connect_error
+from ._tlsconfig import connect_error, ssl_context_for
 from ._transport import READ_CHUNK, WOULD_BLOCK
 from .steps import Pump
 
@@ -76,4 +77,5 @@ __all__ = [
     "deliver",
     "drive",
     "loopback_addresses",
+    "ssl_context_for",
 ]
