@@ -398,15 +398,26 @@ class Driver(QueueDriving, RestDriving):
         """
         if not self.begun:
             raise LocalProtocolError(f"not connected: {self.open_hint}")
-        fact = Send(message, resubscribe, wait and self.rate_limit == "wait")  # positional: a
-        # class called with keywords builds a dict for its __init__ (2k instructions a message)
-        with self.lock:
-            actions = self._send(fact, self.clock())
-            if actions:
-                self.pump.perform(self, actions)
-        if fact.error is not None:  # the store failed: the session ended with it
-            raise fact.error
-        return fact.seq, fact.delay
+        if wait and self.rate_limit == "wait" and self.config.rate_limiter is not None:
+            fact = Send(message, resubscribe, True)  # paced: `_send` says how long to wait
+            with self.lock:
+                actions = self._send(fact, self.clock())
+                if actions:
+                    self.pump.perform(self, actions)
+            if fact.error is not None:  # the store failed: the session ended with it
+                raise fact.error
+            return fact.seq, fact.delay
+        with self.lock:  # nothing paces it: sent now, its bytes handed to the pump at once
+            now = self.clock()
+            try:
+                seq, data = self.supervisor.send_out(message, now, resubscribe=resubscribe)
+            except StoreError:  # not sent, and the session ended with it
+                self.pump.perform(self, self.loop.actions(now, False))
+                raise
+            if data:
+                self.metrics.on_sent_bytes(data)
+                self.pump.perform(self, (Write(data),))
+        return seq, 0.0
 
     def give_up(self, waiter: OrderWaiter) -> None:
         """Stop settling ``waiter`` (its caller gave up)."""

@@ -386,7 +386,10 @@ class Session:
             As `send`.
         """
         seq = self.send(message, now)
-        return seq, self._writer.take()
+        out = self._out  # `Outbound.take`, inline: nearly always the one frame just queued
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        return seq, data
 
     def _send_gated(self, gate: OrderGate, message: Message, msg_type: str, now: float) -> int:
         """`send` of a message the order gate checks (halt, live ClOrdID, risk limits) and
