@@ -383,7 +383,7 @@ class Session:
             The MsgSeqNum it was sent with, and the bytes to write.
 
         Raises:
-            As `send`.
+            LocalProtocolError: as `send` (the other errors too).
         """
         seq = self.send(message, now)
         out = self._out  # `Outbound.take`, inline: nearly always the one frame just queued

@@ -469,7 +469,7 @@ class Supervisor:
             Its MsgSeqNum, and the bytes to write (its frame last).
 
         Raises:
-            As `send`.
+            LocalProtocolError: as `send` (the other errors too).
         """
         session = self.session
         if self._state is not _ACTIVE or session is None or resubscribe:
