@@ -71,7 +71,7 @@ class RestPort:
             if rec.retrying_at is not None and self.ended():
                 rec.stop()  # its session is closed: nothing to make whole any more
             if not rec.active and self.session is not None:
-                self.session._rest_running = False  # a new round starts a new companion
+                self.session.rest_ended()  # a new round starts a new companion
             return rec.active, rec.next_request(now), rec.wake_at
 
     def answer(self, response: RestResponse | str, now: float) -> list[Event]:

@@ -445,6 +445,11 @@ class SessionBase:
             self._rest_running = True
             self._start_rest()
 
+    def rest_ended(self) -> None:
+        """The REST companion of the round under way is done (the round ended, or the
+        companion failed): the next `ReconcileStarted` starts a new one."""
+        self._rest_running = False
+
     def _start_rest(self) -> None:
         """Run the REST companion in the background (each adapter: a thread or a task); a
         session that cannot (a simulation's) says so, and its round waits for a caller's
