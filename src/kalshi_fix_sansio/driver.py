@@ -342,9 +342,8 @@ class Driver(QueueDriving, RestDriving):
         self._steps: Steps = {**self.loop.steps, Send: self._send}  # type: ignore[dict-item]
 
     def renew(self) -> None:
-        """Begin an open of a session that lives across opens: a new supervisor, desk, queue
-        and loop part (the first open runs on the ones made with the driver); the crash of the
-        last open is forgotten."""
+        """Begin an open: a new supervisor, desk, queue and loop part (the first open runs on
+        those made with the driver); the last open's crash forgotten."""
         if self.begun:
             self._parts()
         self.begun = True
@@ -373,8 +372,7 @@ class Driver(QueueDriving, RestDriving):
         return self.delivery.delivered(item)
 
     def ended(self) -> bool:
-        """The pump's thread or task is not running (never started, or finished)."""
-        return not self.running
+        return not self.running  # the pump's thread or task: never started, or finished
 
     def closed_error(self) -> Exception:
         """What reading from a session with no event left raises: what stopped its pump's
@@ -420,8 +418,7 @@ class Driver(QueueDriving, RestDriving):
         return seq, 0.0
 
     def give_up(self, waiter: OrderWaiter) -> None:
-        """Stop settling ``waiter`` (its caller gave up)."""
-        with self.lock:
+        with self.lock:  # its caller gave up: no longer settled
             self.desk.forget(waiter)
 
     def waiter(self, message: Message, until: str = "ack") -> OrderWaiter:
@@ -433,7 +430,7 @@ class Driver(QueueDriving, RestDriving):
             return self.desk.order_waiter(message, until)
 
     def received(self, fact: Received) -> Sequence[Action]:
-        """Log the bytes read (``b""``: EOF) and step them at the pump's time."""
+        """Log the bytes read (``b""``: EOF), step them at the pump's time."""
         now = self.clock()
         if fact.data and self.message_log is not None:
             self.message_log.received(fact.data, now)
@@ -448,8 +445,7 @@ class Driver(QueueDriving, RestDriving):
             self.pump.perform(self, self.step(fact, self.clock()))
 
     def logged_on(self) -> bool:
-        """The open is done: the session logged on (if the connection is lost again at once,
-        the events and then the error come through `next_event`, as for any later loss)."""
+        """The open is done: logged on (a loss right after comes through `next_event`)."""
         return self.begun and self.supervisor.connections > 0
 
     def check_failed(self) -> None:
@@ -467,8 +463,7 @@ class Driver(QueueDriving, RestDriving):
         return report
 
     def pump_failed(self, error: Exception) -> None:
-        """The pump's thread, task or callback met an error it cannot go on with (a refused
-        address, a message log that fails, a bug): raised to the callers (the first kept)."""
+        """The pump cannot go on (a refused address, a failing message log): raised to callers."""
         if self.crash is None:
             self.crash = error
 
@@ -477,8 +472,7 @@ class Driver(QueueDriving, RestDriving):
         self.running = False
 
     def pump_closed(self, cleanly: bool = True) -> None:
-        """The pump closed the session (not ``cleanly``: its thread or task is still there,
-        so the session stays open and another open is refused)."""
+        """The pump closed the session (not ``cleanly``: its thread or task still runs)."""
         self.opened = not cleanly
 
     # -- the loop author's orders ---------------------------------------------------------------
@@ -496,8 +490,7 @@ class Driver(QueueDriving, RestDriving):
         return waiter
 
     def cancel(self, request: Message, now: float) -> OrderWaiter:
-        """Send an OrderCancelRequest at ``now``: the returned `OrderWaiter` is done once the
-        order is off the book or the cancel was rejected (as `place`)."""
+        """Send a cancel at ``now``: its `OrderWaiter` is done once it is answered (`place`)."""
         return self.place(request, now)
 
     # -- outputs (as the supervisor's) ----------------------------------------------------------
