@@ -30,6 +30,7 @@ from kalshi_fix_sansio.client.steps import (
     CONNECT,
     CONNECTED,
     FINISHED,
+    NO_PUMP,
     START,
     WOKE,
     Action,
@@ -48,6 +49,7 @@ from kalshi_fix_sansio.client.steps import (
 from kalshi_fix_sansio.client.supervisor import Disconnected, SupervisorState
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.session.ratelimit import RateLimiter, RateLimitExceeded, Tier
+from kalshi_fix_sansio.trading.killswitch import TradingHalted
 from kalshi_fix_sansio.trading.tracker import OrderRejected, OrderStatus
 
 
@@ -373,6 +375,55 @@ def test_a_cancel_waiter_is_settled_by_its_answer() -> None:
     h.driver.send(cancel, h.now)
     h.pump()
     assert waiter.done and waiter.outcome().status is OrderStatus.CANCELED
+
+
+def test_a_loop_author_places_and_cancels_on_the_driver_itself() -> None:
+    h = logged_on()
+    placed = h.driver.place(h.order("o-1", "buy", 10), h.now)
+    assert not placed.done  # its bytes are the next data_to_send: nothing read yet
+    h.pump()
+    assert placed.done and placed.outcome().acknowledged
+    d = h.d
+    cancel = d.OrderCancelRequest(
+        cl_ord_id="c-1", orig_cl_ord_id="o-1", side=d.Side.BUY, symbol=h.symbol
+    )
+    cancelled = h.driver.cancel(cancel, h.now)
+    h.pump()
+    assert cancelled.done and cancelled.outcome().status is OrderStatus.CANCELED
+
+
+def test_an_order_the_driver_refuses_is_neither_tracked_nor_waited_for() -> None:
+    h = logged_on()
+    h.driver.gate.halt("test")
+    with pytest.raises(TradingHalted):
+        h.driver.place(h.order("o-1", "buy", 10), h.now)
+    assert h.driver.tracker.order("o-1") is None
+    h.driver.gate.rearm()
+    placed = h.driver.place(h.order("o-1", "buy", 10), h.now)  # the same ClOrdID goes now
+    h.pump()
+    assert placed.done
+
+
+def test_a_driver_driven_by_hand_has_no_pump_and_says_so() -> None:
+    h = Stepped()
+    assert h.driver.pump is NO_PUMP
+    with pytest.raises(LocalProtocolError, match="no pump"):
+        h.driver.clock()
+    with pytest.raises(LocalProtocolError, match="not connected"):
+        h.driver.offer(h.order("o-1", "buy", 10))
+
+
+def test_renew_keeps_the_driver_and_what_lives_across_opens() -> None:
+    h = logged_on()
+    driver = h.driver
+    tracker, gate, metrics, first = driver.tracker, driver.gate, driver.metrics, driver.supervisor
+    h.place("o-1", "buy", 10)
+    driver.renew()  # the first open's parts are those made with the driver
+    assert driver.supervisor is first
+    driver.renew()
+    assert driver.supervisor is not first and driver.supervisor.state is SupervisorState.IDLE
+    assert (driver.tracker, driver.gate, driver.metrics) == (tracker, gate, metrics)
+    assert driver.tracker.order("o-1") is not None and driver.queued == 0
 
 
 def test_a_rejection_settles_the_waiter_with_order_rejected() -> None:

@@ -43,7 +43,7 @@ class Host:
         self.forgotten: list[object] = []
         self.error = ConnectionError("ended")
 
-    def take(self, predicate: Callable[[Event], bool]) -> Event | None:
+    def take_event(self, predicate: Callable[[Event], bool]) -> Event | None:
         for i, event in enumerate(self.queue):
             if predicate(event):
                 return self.queue.pop(i)
@@ -63,7 +63,7 @@ class Host:
         self.sent.append(message)
         return len(self.sent), 0.0
 
-    def forget(self, waiter: Any) -> None:
+    def give_up(self, waiter: Any) -> None:
         self.forgotten.append(waiter)
 
 

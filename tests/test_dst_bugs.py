@@ -53,7 +53,7 @@ def reset_leaves_session_dead(monkeypatch: pytest.MonkeyPatch) -> None:
     def lost(self: MemoryLink, end: object, exc: Exception | None) -> None:
         if end is self.end and exc is not None and self.end is not None:
             sup = self.end.sup
-            actions = sup.step(Lost(f"read failed: {exc}"), self.host.clock())
+            actions = sup.step(Lost(f"read failed: {exc}"), sup.clock())
             self.perform(sup, [a for a in actions if type(a) is not Disconnect])
             self.changed(sup)
             return

@@ -9,7 +9,8 @@ import functools
 import math
 import socket
 import ssl
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from kalshi_fix_sansio.client.driver import Driver
@@ -46,9 +47,11 @@ class AioPump:
     """The asyncio pump of one session (see the module docstring): its task, its connection
     and the callers waiting for a change."""
 
-    def __init__(self, session: SessionBase) -> None:
-        self.session, self.host = session, session._host
-        self.host.perform, self.host.wake = self.perform, self.wake
+    lock = contextlib.nullcontext()  # one thread: nothing to hold
+
+    def __init__(self, session: SessionBase, driver: Driver) -> None:
+        self.session, self.driver = session, driver
+        self.clock: Callable[[], float] = session.clock or time.time  # the core's ``now``
         self.conn: Conn | None = None
         self.agenda = Agenda()  # the driver's answers for later: wake at, connect, end
         self.buffered = False  # bytes waited in the transport's buffer when last looked
@@ -93,16 +96,17 @@ class AioPump:
 
     async def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and end the task."""
-        sup, task, host = self.host.driver, self.task, self.host
-        if sup is not None and task is not None:
-            self.perform(sup, sup.step(CLOSE, host.clock()))
+        sup, task = self.driver, self.task
+        if task is not None:
+            self.perform(sup, sup.step(CLOSE, self.clock()))
             self.wake()
             if task is not asyncio.current_task():
                 await asyncio.wait([task], timeout=self.session.config.logout_timeout + 1)
                 task.cancel()
                 await asyncio.wait([task])
-                self.task, host.running = None, False
-        host.opened = self.task is not None
+                self.task = None
+                sup.pump_ended()
+        sup.pump_closed(self.task is None)
         self.abort()
 
     def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
@@ -115,11 +119,11 @@ class AioPump:
                 if conn is None or conn.transport is None or conn.transport.is_closing():
                     continue  # no connection: nothing to write them to
                 data = action.data
-                if (log := self.host.message_log) is not None:
-                    log.sent(data, self.host.clock())
+                if (log := sup.message_log) is not None:
+                    log.sent(data, self.clock())
                 if size := conn.write(data):
                     self.buffered = True
-                    self.perform(sup, sup.step(Buffered(size), self.host.clock()))
+                    self.perform(sup, sup.step(Buffered(size), self.clock()))
             elif type(action) is Disconnect:
                 self.abort(action.abort)
             elif self.agenda.note(action):
@@ -128,14 +132,14 @@ class AioPump:
     # -- the transport's callbacks: one driver call each -----------------------------------
 
     def made(self, conn: Conn) -> None:
-        sup = self.host.driver
-        assert sup is not None and conn.transport is not None
+        sup = self.driver
+        assert conn.transport is not None
         if self.conn is not None:  # one connection at a time
             conn.transport.abort()
             return
         self.conn, self.buffered = conn, False
         try:
-            self.perform(sup, sup.step(CONNECTED, self.host.clock()))  # the Logon
+            self.perform(sup, sup.step(CONNECTED, self.clock()))  # the Logon
         except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
             self.failed(exc)
 
@@ -143,16 +147,15 @@ class AioPump:
         """Step bytes read (``b""``: EOF) on ``conn``; wake the waiting callers (and the
         session's task when a callback is due); do what the driver says (write a Heartbeat to
         a TestRequest, a resend...)."""
-        host = self.host
-        sup = host.driver
-        if conn is not self.conn or sup is None:
+        sup = self.driver
+        if conn is not self.conn:
             return  # a connection already given up
         try:
-            actions = host.received(sup, Received(data))
+            actions = sup.received(Received(data))
             self.changes.set()  # readers and `place` / `cancel` look again
             if actions:
                 self.perform(sup, actions)
-            if host.delivery.due(sup):
+            if sup.delivery.due(sup):
                 self.kick.set()
         except Exception as exc:  # e.g. MessageLogError: asyncio would swallow it
             self.failed(exc)
@@ -161,10 +164,9 @@ class AioPump:
         """An error raised in a transport callback (the message log's `MessageLogError`, a
         bug): asyncio would only log it (an `OSError` not even that) and drop the connection,
         and the session would reconnect past it. It ends the session instead, raised to the
-        application as an error of the session's task is (`Host.closed_error`), as the
+        application as an error of the session's task is (`Driver.closed_error`), as the
         blocking and trio adapters do."""
-        if self.host.crash is None:
-            self.host.crash = exc
+        self.driver.pump_failed(exc)
         self.abort()
         self.wake()  # the session's task ends, the waiting callers see why
 
@@ -172,22 +174,20 @@ class AioPump:
         if conn is not self.conn:
             return
         self.conn = None
-        sup = self.host.driver
-        assert sup is not None
+        sup = self.driver
         if exc is not None:
-            self.perform(sup, sup.step(Lost(f"read failed: {exc}"), self.host.clock()))
+            self.perform(sup, sup.step(Lost(f"read failed: {exc}"), self.clock()))
         else:  # closed without an EOF seen (e.g. TLS abort)
-            self.perform(sup, self.host.received(sup, Received(b"")))
+            self.perform(sup, sup.received(Received(b"")))
         self.wake()
 
     # -- the session's task -------------------------------------------------------------------
 
     async def _run(self, sup: Driver) -> None:
-        host = self.host
         try:
-            self.perform(sup, sup.step(START, host.clock()))
+            self.perform(sup, sup.step(START, self.clock()))
             # a transport callback failed (`failed`): ended
-            while host.crash is None and not self.agenda.finished:
+            while sup.crash is None and not self.agenda.finished:
                 if self.agenda.connect_due:
                     self.agenda.connect_due = False
                     await self._connect(sup)
@@ -196,16 +196,16 @@ class AioPump:
                     await self._idle(sup)
             await deliver(self.session, sup, self)  # what the last input queued
         except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
-            host.crash = exc
+            sup.pump_failed(exc)
         finally:
             self.abort()
-            host.running = False
+            sup.pump_ended()
             self.wake()
 
     async def _idle(self, sup: Driver) -> None:
         """Wait until kicked or the driver's `WakeAt`; then step `WOKE` (its timers fire when
         due), after telling it what waits in the transport's buffer."""
-        kick, clock = self.kick, self.host.clock
+        kick, clock = self.kick, self.clock
         if not kick.is_set():
             rest = self.agenda.wake_at - clock()
             timeout = None if rest == math.inf else max(rest, 0.0)
@@ -227,7 +227,7 @@ class AioPump:
             if self.conn is None:
                 error = exc if str(exc) else TimeoutError(f"{options.endpoint}: timed out")
                 reported = connect_error(options.endpoint, self.ssl, error)  # final?
-                self.perform(sup, sup.step(ConnectFailed(reported), self.host.clock()))
+                self.perform(sup, sup.step(ConnectFailed(reported), self.clock()))
 
     async def _open(self) -> None:
         ep = self.session.options.endpoint

@@ -52,10 +52,10 @@ class ThreadPump:
 
     ready: Ready  # the reader's wait and the pipe that wakes it (made at each open)
 
-    def __init__(self, session: SessionBase) -> None:
-        self.session, self.host = session, session._host
-        self.host.perform, self.host.wake = self.perform, self.changed
-        self.host.lock = self.mu = threading.RLock()  # the one lock (`run`'s `until` may `send`)
+    def __init__(self, session: SessionBase, driver: Driver) -> None:
+        self.session, self.driver = session, driver
+        self.clock: Callable[[], float] = session.clock or time.time  # the core's ``now``
+        self.lock = self.mu = threading.RLock()  # the one lock (`run`'s `until` may `send`)
         self.cond = threading.Condition(self.mu)  # waiting threads and the callback thread
         self.idle = threading.Condition(self.mu)  # the session's thread, while it rests
         self.sleeping = 0  # threads resting on `cond` (no notify without one)
@@ -83,23 +83,23 @@ class ThreadPump:
         if self.session.on_event is not None or self.session.on_reconnect is not None:
             self.callbacks = started(deliver, (self, sup), f"{name} callbacks")
         try:
-            return self.drive(Until(self.host, self.host.logged_on))
+            return self.drive(Until(self.driver, self.driver.logged_on))
         finally:
             with self.mu:
                 self.readers.leave()
 
     def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and stop the threads."""
-        sup = self.host.driver
-        if sup is not None and self.thread is not None:
+        sup = self.driver
+        if self.thread is not None:
             with self.mu:
                 self.readers.closing()  # the session's thread reads the Logout's answer
-                self.perform(sup, sup.step(CLOSE, self.host.clock()))
+                self.perform(sup, sup.step(CLOSE, self.clock()))
                 self.idle.notify()
         timeout = self.session.config.logout_timeout + 1
         self.thread = joined(self.thread, timeout + self.session.options.connect_timeout)
         self.callbacks = joined(self.callbacks, timeout)
-        self.host.opened = self.thread is not None
+        sup.pump_closed(self.thread is None)
 
     def drive(self, wait: Wait[T]) -> T:
         """Run a wait of the core to its end holding the lock, counted as waiting by the
@@ -114,8 +114,8 @@ class ThreadPump:
 
     def dispatching(self) -> bool:
         """The callback thread still has (or may get) callbacks to run (holding the lock)."""
-        sup = self.host.driver
-        return self.callbacks is not None and sup is not None and self.host.delivery.due(sup)
+        sup = self.driver
+        return self.callbacks is not None and sup.delivery.due(sup)
 
     def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
         """Do what the driver said, in order, holding the lock."""
@@ -141,7 +141,7 @@ class ThreadPump:
         return self.rest(deadline)
 
     def rest(self, deadline: float) -> float:
-        """Wait until `changed` or ``deadline`` (``time.monotonic``), not reading the socket."""
+        """Wait until `wake` or ``deadline`` (``time.monotonic``), not reading the socket."""
         self.sleeping += 1
         try:
             self.cond.wait(None if deadline == math.inf else deadline - time.monotonic())
@@ -149,7 +149,7 @@ class ThreadPump:
             self.sleeping -= 1
         return time.monotonic()
 
-    def changed(self) -> None:
+    def wake(self) -> None:
         """The waiting threads look again (what they wait for may have changed)."""
         if self.sleeping:
             self.cond.notify_all()
@@ -161,11 +161,9 @@ class ThreadPump:
         waiting up to the driver's `WakeAt` or ``deadline``, step what was read (or `WOKE`),
         do what the driver says; give the socket back. Holds the lock except in the wait:
         every TLS call too."""
-        host = self.host
-        sup = host.driver
-        assert sup is not None
+        sup, clock = self.driver, self.clock
         try:
-            wait = min(self.agenda.wake_at - host.clock(), deadline - time.monotonic())
+            wait = min(self.agenda.wake_at - clock(), deadline - time.monotonic())
             # TLS may hold decrypted bytes poll cannot see only after a read that filled
             # its chunk (a record is read whole, and only up to the chunk)
             readable = self.full and isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
@@ -177,12 +175,12 @@ class ThreadPump:
                     self.mu.acquire()
             fact = read_fact(sock) if readable else None
             if fact is None:
-                actions = sup.step(WOKE, host.clock())
+                actions = sup.step(WOKE, clock())
             elif type(fact) is Received:
                 self.full = len(fact.data) == READ_CHUNK
-                actions = host.received(sup, fact)
+                actions = sup.received(fact)
             else:
-                actions = sup.step(fact, host.clock())
+                actions = sup.step(fact, clock())
             if actions:
                 self.perform(sup, actions)
             if self.unsent and self.sock is sock:
@@ -200,9 +198,9 @@ class ThreadPump:
         sock = self.sock
         if sock is None:
             return  # no connection: nothing to write them to
-        if data and (log := self.host.message_log) is not None:
-            log.sent(data, self.host.clock())
-        left, actions = write_now(sup, sock, self.unsent, data, self.host.clock)
+        if data and (log := sup.message_log) is not None:
+            log.sent(data, self.clock())
+        left, actions = write_now(sup, sock, self.unsent, data, self.clock)
         self.unsent = left
         if actions:
             self.perform(sup, actions)
@@ -233,15 +231,15 @@ class ThreadPump:
     # -- the session's thread: connects, and reads while nobody waits -------------------------
 
     def _run(self, sup: Driver) -> None:
-        me, host = threading.get_ident(), self.host
+        me, clock = threading.get_ident(), self.clock
 
         def timer_in() -> float | None:  # asked only while a caller read lately
             at = self.agenda.wake_at
-            return None if at == math.inf else at - host.clock()
+            return None if at == math.inf else at - clock()
 
         with self.mu:
             try:
-                self.perform(sup, sup.step(START, host.clock()))
+                self.perform(sup, sup.step(START, clock()))
                 while not self.agenda.finished:
                     sock = self.sock
                     if sock is not None:
@@ -253,18 +251,19 @@ class ThreadPump:
                     elif self.agenda.connect_due:
                         self._connect(sup)
                     else:  # a backoff, or a close under way
-                        rest = self.agenda.wake_at - host.clock()
+                        rest = self.agenda.wake_at - clock()
                         if rest > 0:
                             self.idle.wait(None if rest == math.inf else rest)
                         if self.sock is None and not self.agenda.connect_due:
-                            self.perform(sup, sup.step(WOKE, host.clock()))
+                            self.perform(sup, sup.step(WOKE, clock()))
             except Exception as exc:  # a local error (e.g. a refused address): raised to callers
-                host.crash = exc
+                sup.pump_failed(exc)
             finally:
                 if self.sock is not None:
                     self.sock.close()
                 self.ready.close()
-                self.sock, host.running = None, False
+                self.sock = None
+                sup.pump_ended()
                 self.cond.notify_all()
 
     def _connect(self, sup: Driver) -> None:
@@ -280,23 +279,23 @@ class ThreadPump:
             self.mu.acquire()
         if isinstance(sock, OSError):
             error = connect_error(options.endpoint, self.ssl, sock)  # final: not retried
-            self.perform(sup, sup.step(ConnectFailed(error), self.host.clock()))
+            self.perform(sup, sup.step(ConnectFailed(error), self.clock()))
         else:
             self.sock, self.full, self.unsent = sock, True, b""  # TLS may hold more at once
-            self.perform(sup, sup.step(CONNECTED, self.host.clock()))  # the Logon
-        self.changed()  # a thread waiting to log on reads the socket now
+            self.perform(sup, sup.step(CONNECTED, self.clock()))  # the Logon
+        self.wake()  # a thread waiting to log on reads the socket now
 
 
 def deliver(pump: ThreadPump, sup: Driver) -> None:
     """``on_event`` with every event, ``on_reconnect`` when due (each outside the lock: a
     slow callback never stops the reading), until the session has ended and nothing is
     left."""
-    session, delivery = pump.session, pump.host.delivery
-    due = Until(pump.host, lambda: delivery.due(sup))
+    session, delivery = pump.session, sup.delivery
+    due = Until(sup, lambda: delivery.due(sup))
     while True:
         with pump.mu:
             if not drive(due, pump.rest):  # the session ended, nothing is left
-                pump.changed()  # `run` waits for the last callback
+                pump.wake()  # `run` waits for the last callback
                 return
             event, reconnected = delivery.take_callback(sup.next_event_with_time)
         try:
@@ -306,4 +305,4 @@ def deliver(pump: ThreadPump, sup: Driver) -> None:
                 session.on_reconnect(session)
         finally:
             with pump.mu:
-                pump.changed()  # e.g. `run`'s ``until`` may hold now
+                pump.wake()  # e.g. `run`'s ``until`` may hold now

@@ -12,9 +12,21 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable
 
-from kalshi_fix_sansio.client.pump import READ_CHUNK
+from kalshi_fix_sansio.client.pump import READ_CHUNK, ConnectOptions, ssl_context_for
 
 __all__ = ["MemoryTLS"]
+
+
+def tls_context(options: ConnectOptions) -> ssl.SSLContext | None:
+    """The TLS context of a session's open, built by its pump from the session's options
+    (TLS settings as data); None: plain TCP to a checked loopback address.
+
+    Raises:
+        LocalProtocolError: the context is refused (`ssl_context_for`).
+    """
+    return ssl_context_for(
+        options.endpoint, options.ssl_context, allow_insecure_tls=options.allow_insecure_tls
+    )
 
 
 class MemoryTLS:

@@ -8,6 +8,7 @@ import contextlib
 import math
 import socket
 import ssl
+import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -46,9 +47,11 @@ T = TypeVar("T")
 class TrioPump:
     """The trio pump of one session (see the module docstring): its tasks and its socket."""
 
-    def __init__(self, session: SessionBase) -> None:
-        self.session, self.host = session, session._host
-        self.host.perform, self.host.wake = self.perform, self.wake
+    lock = contextlib.nullcontext()  # one thread: nothing to hold
+
+    def __init__(self, session: SessionBase, driver: Driver) -> None:
+        self.session, self.host = session, driver
+        self.clock: Callable[[], float] = session.clock or time.time  # the core's ``now``
         self.changed: trio.Event = trio.Event()  # the waiting tasks look again when set
         self.kick: Alarm = Alarm()
         self.scope: trio.CancelScope | None = None  # the session's task
@@ -75,8 +78,8 @@ class TrioPump:
         try:
             now = wait.now
             while (deadline := wait.poll(now)) is not None:
-                sock, sup = self.sock, self.host.driver
-                if sock is None or sup is None:
+                sock, sup = self.sock, self.host
+                if sock is None:
                     await self._rest(deadline)
                 elif (claim := readers.claim(self)) != "read":
                     if claim == "preempt":
@@ -119,9 +122,9 @@ class TrioPump:
 
     async def close(self) -> None:
         """Log out (waiting up to the logout timeout for the answer) and end the task."""
-        sup, host = self.host.driver, self.host
-        if sup is not None:
-            self.perform(sup, sup.step(CLOSE, host.clock()))
+        sup = self.host
+        if sup.begun:
+            self.perform(sup, sup.step(CLOSE, self.clock()))
             self.wake()
             if self.scope is not None:  # the session's task ends by then at the latest
                 self.scope.deadline = trio.current_time() + self.session.config.logout_timeout + 1
@@ -172,19 +175,19 @@ class TrioPump:
             if fact.data and tls is not None and tls.closed:
                 self._fed(sup, Received(b""))  # the peer's close_notify came after them
             return True
-        self.perform(sup, sup.step(fact, self.host.clock()))  # the connection is lost
+        self.perform(sup, sup.step(fact, self.clock()))  # the connection is lost
         self.wake()
         return True
 
     def _fed(self, sup: Driver, fact: Received) -> None:
         """Step bytes read (``b""``: EOF); wake the waiting tasks (and the session's task
         when a callback is due); do what the driver says."""
-        actions = self.host.received(sup, fact)
+        actions = sup.received(fact)
         if self.readers.waiting:  # the resting tasks (`_rest`) look again
             self.changed.set()
         if actions:
             self.perform(sup, actions)
-        if self.host.delivery.due(sup):
+        if sup.delivery.due(sup):
             self.kick.set()
 
     def _write(self, sup: Driver, data: bytes) -> None:
@@ -192,12 +195,12 @@ class TrioPump:
         sock, tls = self.sock, self.tls
         if sock is None:
             return  # no connection: nothing to write them to
-        if data and (log := self.host.message_log) is not None:
-            log.sent(data, self.host.clock())
+        if data and (log := sup.message_log) is not None:
+            log.sent(data, self.clock())
         if tls is not None and (data or tls.unsent or tls.outgoing.pending):
             data = tls.seal(data)
         if data or self.unsent:  # after most reads: nothing (no TLS or socket call)
-            self.unsent, actions = write_now(sup, sock, self.unsent, data, self.host.clock)
+            self.unsent, actions = write_now(sup, sock, self.unsent, data, self.clock)
             if actions:
                 self.perform(sup, actions)
             if self.unsent:
@@ -208,24 +211,25 @@ class TrioPump:
     async def _run(self, sup: Driver, context: ssl.SSLContext | None) -> None:
         try:
             with trio.CancelScope() as self.scope:
-                self.perform(sup, sup.step(START, self.host.clock()))
+                self.perform(sup, sup.step(START, self.clock()))
                 while not self.agenda.finished:
                     if self.agenda.connect_due:
                         self.agenda.connect_due = False
                         await self._serve(sup, context)
                     else:  # a backoff, or a close under way
-                        rest = self.agenda.wake_at - self.host.clock()
+                        rest = self.agenda.wake_at - self.clock()
                         if rest > 0:
                             with self.kick.sleep(rest):
                                 await trio.sleep_forever()
                             self.kick.rung = False
-                        self.perform(sup, sup.step(WOKE, self.host.clock()))
+                        self.perform(sup, sup.step(WOKE, self.clock()))
                     await deliver(self.session, sup, self)
             await deliver(self.session, sup, self)
         except Exception as exc:  # a local error (e.g. a refused address): raised to the caller
-            self.host.crash = exc
+            sup.pump_failed(exc)
         finally:
-            self.host.running = self.host.opened = False
+            sup.pump_ended()
+            sup.pump_closed()
             self.done.set()
             self.wake()
 
@@ -235,12 +239,12 @@ class TrioPump:
             sock, tls = await open_socket(self.session.options, context)
         except (*STREAM_ERRORS, trio.TooSlowError) as exc:
             error = connect_error(self.session.options.endpoint, context, exc)  # final: not retried
-            self.perform(sup, sup.step(ConnectFailed(error), self.host.clock()))
+            self.perform(sup, sup.step(ConnectFailed(error), self.clock()))
             return
         self.sock, self.tls, self.unsent = sock, tls, b""
         self.readers.reset()
         try:
-            self.perform(sup, sup.step(CONNECTED, self.host.clock()))  # the Logon
+            self.perform(sup, sup.step(CONNECTED, self.clock()))  # the Logon
             if self.sock is not sock:  # closed while connecting
                 return
             self.changed.set()  # a waiting task reads it
@@ -257,7 +261,7 @@ class TrioPump:
         finally:
             try:
                 if self.sock is sock:  # cancelled from outside, or failed: log out, best effort
-                    self.perform(sup, sup.step(CLOSE, self.host.clock()))  # may fail too
+                    self.perform(sup, sup.step(CLOSE, self.clock()))  # may fail too
             finally:
                 if self.sock is sock:
                     self.sock = None
@@ -266,7 +270,7 @@ class TrioPump:
     async def _idle(self, sup: Driver, sock: socket.socket) -> None:
         """Wait until kicked, the socket takes what waits for it, the driver's `WakeAt`
         (then `WOKE`) or the end of a waiting task's read (poked then)."""
-        rest = min(self.agenda.wake_at - self.host.clock(), self.until - trio.current_time())
+        rest = min(self.agenda.wake_at - self.clock(), self.until - trio.current_time())
         with self.kick.sleep(max(rest, 0.0)), contextlib.suppress(trio.ClosedResourceError):
             if self.unsent:
                 await trio.lowlevel.wait_writable(sock)
@@ -275,7 +279,7 @@ class TrioPump:
         self.kick.rung = False
         if self.until <= trio.current_time():
             poke(sock)
-        self.perform(sup, sup.step(WOKE, self.host.clock()))
+        self.perform(sup, sup.step(WOKE, self.clock()))
 
     async def _read(self, sup: Driver, sock: socket.socket) -> None:
         """The reader task (see the module docstring): reads while no task waits."""

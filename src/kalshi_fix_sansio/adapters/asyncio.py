@@ -33,6 +33,7 @@ from kalshi_fix_sansio.session.events import Event
 from . import _shared
 from ._aiopump import AioPump
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
+from ._tls import tls_context
 
 __all__ = [
     "AioPump",
@@ -76,13 +77,13 @@ class AsyncSession(AsyncAPI):
             ConnectionFailed: every attempt the backoff allows failed.
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
-        self._pump.start(*self._begin())
+        self._pump.start(*self._begin(lambda: tls_context(self.options)))
         await self._await_logon(self.close)
 
     def _start_rest(self) -> None:
         from .rest import AsyncRestCompanion, run_task
 
-        companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self._host.clock)
+        companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self.driver.clock)
         self._rest_task = asyncio.get_running_loop().create_task(run_task(self, companion))
 
     async def close(self) -> None:

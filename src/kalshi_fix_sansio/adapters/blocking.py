@@ -27,6 +27,7 @@ from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
 from ._sockio import IdleHandoff
 from ._threadpump import ThreadPump
+from ._tls import tls_context
 
 __all__ = [
     "IDLE_HANDOFF",
@@ -62,14 +63,14 @@ class BlockingSession(IdleHandoff, SyncAPI):
             ConnectionFailed: every attempt the backoff allows failed.
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
-        if not self._pump.open(*self._begin()):
+        if not self._pump.open(*self._begin(lambda: tls_context(self.options))):
             self.close()
-            raise self._host.closed_error()
+            raise self.driver.closed_error()
 
     def _start_rest(self) -> None:
         from .rest import RestCompanion, run_in_background
 
-        companion = RestCompanion(verify=self._rest_verify(), clock=self._host.clock)
+        companion = RestCompanion(verify=self._rest_verify(), clock=self.driver.clock)
         threading.Thread(
             target=run_in_background, args=(self, companion), name="kalshi-rest", daemon=True
         ).start()

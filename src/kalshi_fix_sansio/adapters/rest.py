@@ -188,7 +188,7 @@ def run_in_background(session: Any, companion: RestCompanion) -> None:
     try:
         companion.run(session)
     except Exception:
-        session._rest_running = False
+        session.rest_ended()
         session.logger.exception("the REST companion failed")
 
 
@@ -197,7 +197,7 @@ async def run_task(session: Any, companion: AsyncRestCompanion) -> None:
     try:
         await companion.run(session)
     except Exception:
-        session._rest_running = False
+        session.rest_ended()
         session.logger.exception("the REST companion failed")
 
 

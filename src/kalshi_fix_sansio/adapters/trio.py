@@ -46,6 +46,7 @@ from kalshi_fix_sansio.session.events import Event
 from . import _shared
 from ._shared import *  # noqa: F403 (the names every adapter re-exports)
 from ._sockio import IdleHandoff
+from ._tls import tls_context
 from ._triopump import TrioPump
 
 __all__ = [
@@ -97,13 +98,13 @@ class TrioSession(IdleHandoff, AsyncAPI):
             LocalProtocolError: the endpoint is not allowed, or the session is already open.
         """
         self._nursery = nursery  # the REST companion's task runs there too
-        self._pump.start(nursery, *self._begin())
+        self._pump.start(nursery, *self._begin(lambda: tls_context(self.options)))
         await self._await_logon(self.aclose)
 
     def _start_rest(self) -> None:
         from .rest import AsyncRestCompanion, run_task
 
-        companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self._host.clock)
+        companion = AsyncRestCompanion(verify=self._rest_verify(), clock=self.driver.clock)
         self._nursery.start_soon(run_task, self, companion)
 
     async def aclose(self) -> None:

@@ -62,7 +62,7 @@ class AsyncAPI(SessionBase):
                 events queued before that were returned).
         """
         pump = self._pump
-        return await pump.drive(waits.WaitEvent(self._host, waits.any_event, timeout, pump.now()))
+        return await pump.drive(waits.WaitEvent(self._driver, waits.any_event, timeout, pump.now()))
 
     async def events(self, timeout: float | None = None) -> AsyncIterator[Event]:
         """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
@@ -86,7 +86,7 @@ class AsyncAPI(SessionBase):
         if send is not None:
             await self.send_when_allowed(send)
         pump = self._pump
-        event = await pump.drive(waits.WaitEvent(self._host, predicate, timeout, pump.now()))
+        event = await pump.drive(waits.WaitEvent(self._driver, predicate, timeout, pump.now()))
         return waits.matched(event, timeout)
 
     async def send_when_allowed(self, message: Message, *, resubscribe: bool = False) -> int:
@@ -98,7 +98,7 @@ class AsyncAPI(SessionBase):
             TransportError, LocalProtocolError, EncodeError: as `send`.
         """
         pump = self._pump
-        wait = waits.PacedSend(self._host, message, pump.now(), resubscribe=resubscribe)
+        wait = waits.PacedSend(self._driver, message, pump.now(), resubscribe=resubscribe)
         return await pump.drive(wait)
 
     async def run(self, until: Callable[[], bool] | None = None) -> None:
@@ -107,8 +107,8 @@ class AsyncAPI(SessionBase):
         Raises:
             LogonRefused, ConnectionFailed, TransportError: the session failed.
         """
-        await self._pump.drive(waits.Until(self._host, lambda: until is not None and until()))
-        self._host.check_failed()
+        await self._pump.drive(waits.Until(self._driver, lambda: until is not None and until()))
+        self._driver.check_failed()
 
     async def place(
         self, order: Message, *, timeout: float | None = PLACE_TIMEOUT, until: Until = "ack"
@@ -131,7 +131,7 @@ class AsyncAPI(SessionBase):
                 (with ``"wait"``, the default, it waits first: not counted in ``timeout``).
             LogonRefused, ConnectionFailed, TransportError: the session ended first.
         """
-        host, pump = self._host, self._pump
+        host, pump = self._driver, self._pump
         waiter = host.waiter(order, until)
         return await pump.drive(waits.Settle(host, waiter, order, timeout, pump.now()))
 
@@ -158,7 +158,7 @@ class AsyncAPI(SessionBase):
             LocalProtocolError: ``request`` is another message or type, or the tracker knows no
                 order by that ClOrdID, or the order is not open (the message says which).
         """
-        host, pump = self._host, self._pump
+        host, pump = self._driver, self._pump
         request = cancel_request(self, request)
         waiter = host.waiter(request)
         return await pump.drive(waits.Settle(host, waiter, request, timeout, pump.now()))
@@ -210,7 +210,7 @@ class AsyncAPI(SessionBase):
 
     async def _await_logon(self, close: Callable[[], Any]) -> None:
         """`open`'s wait for the Logon: when the session ends first, ``close`` it and raise why."""
-        host = self._host
+        host = self._driver
         if not await self._pump.drive(waits.Until(host, host.logged_on)):
             await close()
             raise host.closed_error()
@@ -222,7 +222,7 @@ async def deliver(session: SessionBase, sup: Driver, pump: AsyncPump) -> None:
     driver keeps the tracker and the books current); then wake whoever waits on what they
     did."""
     ran = False
-    delivery = session._host.delivery
+    delivery = session.driver.delivery
     while delivery.due(sup):
         event, reconnected = delivery.take_callback(sup.next_event_with_time)
         if event is not None and session.on_event is not None:
@@ -283,5 +283,5 @@ async def kill_sessions(
     deadline = math.inf if timeout is None else now + timeout
     for session, kill in started:
         pump = session._pump
-        await pump.drive(waits.AwaitKill(session._host, kill, deadline, pump.now()))
-    return [session._host.kill_report(kill) for session, kill in started]
+        await pump.drive(waits.AwaitKill(session.driver, kill, deadline, pump.now()))
+    return [session.driver.kill_report(kill) for session, kill in started]

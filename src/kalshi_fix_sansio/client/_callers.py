@@ -59,10 +59,10 @@ an event the application let go of is freed as it would be without it)."""
 
 class WaitHost(Protocol):
     """What a wait asks of the session it waits on: the adapters' session objects give the
-    waits their `Host <kalshi_fix_sansio.client._sessionbase.Host>`, and a loop of your own any
+    waits their `Driver <kalshi_fix_sansio.client.driver.Driver>`, and a loop of your own any
     object with these five methods."""
 
-    def take(self, predicate: Callable[[Event], bool]) -> Event | None:
+    def take_event(self, predicate: Callable[[Event], bool]) -> Event | None:
         """The first unread event satisfying ``predicate`` (taken), or None."""
 
     def ended(self) -> bool:
@@ -77,7 +77,7 @@ class WaitHost(Protocol):
         """Send ``message`` now: ``(MsgSeqNum, 0.0)``, or ``(None, delay)``: not before ``delay``
         seconds (the rate limiter's wait)."""
 
-    def forget(self, waiter: OrderWaiter) -> None:
+    def give_up(self, waiter: OrderWaiter) -> None:
         """Stop settling ``waiter``."""
 
 
@@ -148,7 +148,7 @@ class WaitEvent(Wait[Event | None]):
 
     def poll(self, now: float) -> float | None:
         host = self.host
-        event = host.take(self.predicate)
+        event = host.take_event(self.predicate)
         if event is not None:
             self.result = event
             return None
@@ -224,7 +224,7 @@ class Settle(Wait[TrackedOrder]):
 
     def close(self) -> None:
         if not self.waiter.done:
-            self.host.forget(self.waiter)
+            self.host.give_up(self.waiter)
 
 
 class AwaitKill(Wait[None]):

@@ -3,12 +3,19 @@ names are re-exported by `kalshi_fix_sansio.client.driver`)."""
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from ..codec.errors import FixError, LocalProtocolError
 from ..session.events import ApplicationMessage, Event
+
+if TYPE_CHECKING:
+    from ..observability.metrics import SessionMetrics
+    from ..trading.book import Books
+    from .supervisor import Supervisor
 
 __all__ = [
     "DEFAULT_MAX_EVENTS",
@@ -157,3 +164,181 @@ def book_symbols(event: Event) -> list[str]:
         return [symbol]
     entries = getattr(message, "md_entries", None) or ()
     return [s for e in entries if isinstance(s := getattr(e, "symbol", None), str)]
+
+
+class QueueDriving:
+    """`Driver <kalshi_fix_sansio.driver.Driver>`'s event queue: the application's reads, and
+    what the driver queues under its `QueuePolicy` (its methods; the driver makes the queue
+    at each open)."""
+
+    policy: QueuePolicy
+    metrics: SessionMetrics
+    books: Books | None
+    supervisor: Supervisor
+    observer: Callable[[Event], None] | None
+    _queue: deque[tuple[Event, float]]
+    _market_data: int
+    _warned: bool
+    _reading: bool
+    _not_read: int
+    _last_input: float
+    _failure: FixError | None
+
+    def next_event(self, now: float | None = None) -> Event | None:
+        """The oldest unread event, or None.
+
+        ``now`` (optional, on every read method): the current time, which lets the first read
+        of an application that starts reading late be told `FallingBehind` at once.
+        """
+        if not self._reading:
+            self._first_read(now)
+        if not self._queue:
+            return None
+        event = self._queue.popleft()[0]
+        self._taken(event)
+        return event
+
+    def next_event_with_time(self, now: float | None = None) -> tuple[Event, float] | None:
+        """The oldest unread event and its receive time, or None.
+
+        The receive time is the ``now`` of the input that produced the event: for a message,
+        the ``now`` given to `receive_data` with the bytes that completed it (the adapters
+        pass their clock's UTC epoch seconds). The driver reads no clock: it is the time the
+        caller said. A `FallingBehind` carries the time of the oldest event behind it.
+        """
+        if not self._reading:
+            self._first_read(now)
+        if not self._queue:
+            return None
+        item = self._queue.popleft()
+        self._taken(item[0])
+        return item
+
+    def take(self, predicate: Callable[[Event], bool], now: float | None = None) -> Event | None:
+        """Remove and return the first unread event satisfying ``predicate`` (others stay)."""
+        item = self.take_with_time(predicate, now)
+        return None if item is None else item[0]
+
+    def take_with_time(
+        self, predicate: Callable[[Event], bool], now: float | None = None
+    ) -> tuple[Event, float] | None:
+        """`take`, with the event's receive time (as `next_event_with_time`)."""
+        if not self._reading:
+            self._first_read(now)
+        for index, item in enumerate(self._queue):
+            if predicate(item[0]):
+                del self._queue[index]
+                self._taken(item[0])
+                return item
+        return None
+
+    @property
+    def queued(self) -> int:
+        """How many events wait unread."""
+        return len(self._queue)
+
+    def lag(self, now: float) -> float:
+        """Seconds the oldest unread event has waited (0.0 when none waits)."""
+        return max(now - self._queue[0][1], 0.0) if self._queue else 0.0
+
+    def _depth(self) -> int:
+        return len(self._queue)
+
+    def _first_read(self, now: float | None) -> None:
+        """The application reads: from now on it is warned when it falls behind, at once if
+        the oldest event already waited ``lag_warning`` (until now, nobody was reading)."""
+        self._reading = True
+        if now is None:
+            now = self._last_input
+        queue = self._queue
+        if queue and now - queue[0][1] >= self.policy.lag_warning:
+            self._warn(now)
+
+    def _taken(self, event: Event) -> None:
+        if (  # `_is_book`, inline
+            self._market_data
+            and event.__class__ is ApplicationMessage
+            and event.message.MSG_TYPE in BOOK_TYPES
+        ):
+            self._market_data -= 1
+        if not self._queue:
+            self._warned = False
+
+    def _warn(self, now: float) -> None:
+        """Put a `FallingBehind` at the front of the queue, as old as the oldest event."""
+        queue = self._queue
+        self._warned = True
+        behind = FallingBehind(len(queue), now - queue[0][1])
+        self.metrics.on_event(behind, now)
+        if self.observer is not None:
+            self.observer(behind)
+        queue.appendleft((behind, queue[0][1]))  # as old as the oldest: `lag` holds
+
+    def _put(self, event: Event, now: float) -> None:
+        policy = self.policy
+        if not policy.queue_events or self._failure is not None:
+            return
+        queue = self._queue
+        queue.append((event, now))
+        if len(queue) > self.metrics.queue_high_water:
+            self.metrics.queue_high_water = len(queue)
+        if (  # `_is_book`, inline (an application message is of that class exactly)
+            self.books is not None
+            and event.__class__ is ApplicationMessage
+            and event.message.MSG_TYPE in BOOK_TYPES
+        ):
+            self._market_data += 1
+            if self._market_data > policy.max_market_data:
+                self._fold(now)
+        elif len(queue) - self._market_data - (self._not_read > 0) > policy.max_events:
+            if self._reading:
+                self._overflow(now)
+            else:
+                self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        """Nobody read an event yet and too many wait: drop the oldest, say so at the front."""
+        queue = self._queue
+        at = 1 if self._not_read else 0  # behind the `EventsNotRead` already in front
+        oldest = queue[at]
+        del queue[at]
+        if is_book(oldest[0]):
+            self._market_data -= 1
+        self._not_read += 1
+        notice = (EventsNotRead(self._not_read), queue[0][1] if at else oldest[1])
+        if at:
+            queue[0] = notice
+        else:
+            queue.appendleft(notice)
+
+    def _fold(self, now: float) -> None:
+        kept: deque[tuple[Event, float]] = deque()
+        symbols: set[str] = set()
+        folded, oldest = 0, now
+        for event, at in self._queue:
+            if is_book(event):
+                folded += 1
+                oldest = min(oldest, at)
+                symbols.update(book_symbols(event))
+            else:
+                kept.append((event, at))
+        notice = MarketDataFolded(folded, tuple(sorted(symbols)), now - oldest)
+        self.metrics.on_event(notice, now)
+        if self.observer is not None:
+            self.observer(notice)
+        kept.append((notice, now))
+        self._queue = kept
+        self._market_data = 0
+
+    def _overflow(self, now: float) -> None:
+        queued, behind = len(self._queue), self.lag(now)
+        self._failure = EventQueueOverflow(
+            f"{queued} events wait unread, over the limit of {self.policy.max_events} "
+            f"(QueuePolicy.max_events / max_queued_events); the oldest has waited {behind:.1f} s. "
+            "The application stopped reading events: the session logged out rather than drop "
+            "one (the order tracker is current). Read events faster, raise the limit, or pass "
+            "queue_events=False if you only use place() / cancel() and the tracker",
+            queued=queued,
+            behind=behind,
+        )
+        self.supervisor.close(now)

@@ -26,52 +26,38 @@ them all.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import ssl
-import time
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Final, Literal
+from collections.abc import Callable
+from typing import Any, ClassVar, Final, Literal, TypeVar
 
 import attrs
 
-from kalshi_fix_sansio.client._callers import Delivery, any_event
-from kalshi_fix_sansio.client.driver import (
-    Driver,
-    OrderWaiter,
-    QueuePolicy,
-)
-from kalshi_fix_sansio.client.steps import Action, Fact, Kill, Received, Send
-from kalshi_fix_sansio.client.supervisor import (
-    Supervisor,
-    TransportError,
-)
+from kalshi_fix_sansio.client._callers import Delivery
+from kalshi_fix_sansio.client.driver import Driver, QueuePolicy, RateLimitMode
+from kalshi_fix_sansio.client.steps import Kill, Pump
+from kalshi_fix_sansio.client.supervisor import Supervisor
 from kalshi_fix_sansio.codec import Message
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
 from kalshi_fix_sansio.observability.metrics import SessionMetrics
 from kalshi_fix_sansio.rest.reconcile import ReconcileStarted, RestOptions
 from kalshi_fix_sansio.session.config import SessionConfig
-from kalshi_fix_sansio.session.events import (
-    Event,
-)
+from kalshi_fix_sansio.session.events import Event
 from kalshi_fix_sansio.session.machine import Session
 from kalshi_fix_sansio.trading.book import Books
-from kalshi_fix_sansio.trading.catchup import (
-    ExecCursor,
-)
+from kalshi_fix_sansio.trading.catchup import ExecCursor
 from kalshi_fix_sansio.trading.gate import TradingHalt
-from kalshi_fix_sansio.trading.killswitch import HaltSource, KillReport, KillSwitch
+from kalshi_fix_sansio.trading.killswitch import HaltSource
 from kalshi_fix_sansio.trading.risk import BookSource, RiskLimits
 from kalshi_fix_sansio.trading.tracker import OrderTracker
 
-from ..observability import MessageLog
 from ._clientoptions import ConnectOptions, describe_target
 from ._endpoints import check_endpoint
 from ._loglines import log_event, log_fields, log_session_event
-from ._tlsconfig import ssl_context_for
 from ._transport import MAX_BUFFERED_OUTBOUND, TRANSPORT_LOGGER_NAME, session_logger
 
 _log = logging.getLogger(TRANSPORT_LOGGER_NAME)
+
+T = TypeVar("T")
 
 PLACE_TIMEOUT = 10.0
 """Default seconds `place` / `cancel` wait for Kalshi's answer."""
@@ -87,11 +73,6 @@ within it finds the socket free and reads it itself, with no hand-off (blocking:
 
 Until = Literal["ack", "filled"]
 """What `place` waits for: ``"ack"`` (acknowledged, or already final) or ``"filled"`` (final)."""
-
-RateLimitMode = Literal["wait", "raise"]
-"""What a session does with a message its rate limiter cannot take yet: ``"wait"`` until it can
-(`place`, `cancel`, the blocking `send`, the async ``send_when_allowed``), or ``"raise"``
-`RateLimitExceeded` at once."""
 
 
 def make_queue_policy(max_queued_events: int | None, policy: QueuePolicy | None) -> QueuePolicy:
@@ -124,190 +105,6 @@ def make_queue_policy(max_queued_events: int | None, policy: QueuePolicy | None)
             f"max_queued_events must be an int >= 1, got {max_queued_events!r}"
         )
     return attrs.evolve(policy, max_events=max_queued_events)
-
-
-Perform = Callable[[Driver, Sequence[Action]], None]
-"""How a pump does what its driver answered (`kalshi_fix_sansio.client.steps`), in order."""
-
-
-def _no_loop(driver: Driver, actions: Sequence[Action]) -> None:  # pragma: no cover - a bug
-    raise LocalProtocolError("no pump performs this session's actions")
-
-
-def _no_wake() -> None:
-    """What `Host.wake` does before a pump sets it: nothing waits yet."""
-
-
-class Host:
-    """One session's driver, and what the core's waits ask of it (`_callers.WaitHost`).
-
-    The session object and its pump share it: the session puts the driver of each open in
-    it (`SessionBase._begin`); the pump sets `perform` (how its loop does the driver's
-    actions), `wake` (its waiters look again: events were queued from outside its loop, by
-    the REST companion, holding `lock`), `lock` (the blocking adapter's one lock; the async
-    adapters need none),
-    `running` (its thread or task runs), `opened` and `crash`. A wait of the core (``place``,
-    ``next_event``, ``kill``...) calls `take`, `ended`, `closed_error`, `offer` and `forget`.
-
-    Args:
-        clock: UTC epoch seconds for the driver.
-        delivery: the session's event delivery (`Delivery`).
-        queue_events: the session queues events (`QueuePolicy.queue_events`).
-        open_hint: how to open this adapter's session, for an error before that.
-    """
-
-    __slots__ = (
-        "clock",
-        "crash",
-        "delivery",
-        "driver",
-        "lock",
-        "message_log",
-        "open_hint",
-        "opened",
-        "perform",
-        "queue_events",
-        "rate_limit",
-        "running",
-        "wake",
-    )
-
-    def __init__(
-        self, clock: Callable[[], float], delivery: Delivery, queue_events: bool, open_hint: str
-    ) -> None:
-        self.clock, self.delivery = clock, delivery
-        self.queue_events, self.open_hint = queue_events, open_hint
-        self.driver: Driver | None = None
-        """The core's driver of the current (or last) open (None before the first)."""
-        self.lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-        self.perform: Perform = _no_loop
-        self.wake: Callable[[], None] = _no_wake
-        self.message_log: MessageLog | None = None
-        self.rate_limit: RateLimitMode = "wait"
-        self.crash: Exception | None = None
-        """What stopped the session's thread or task unexpectedly (raised to the callers)."""
-        self.opened = False
-        """Opened and not closed since (a second open is refused)."""
-        self.running = False
-        """The session's thread or task runs (it ends after its last delivery)."""
-
-    def connected(self) -> Driver:
-        """The driver of the current open.
-
-        Raises:
-            LocalProtocolError: the session was never opened (the message says how to).
-        """
-        sup = self.driver
-        if sup is None:
-            raise LocalProtocolError(f"not connected: {self.open_hint}")
-        return sup
-
-    # -- what the core's waits ask ------------------------------------------------------
-
-    def take(self, predicate: Callable[[Event], bool]) -> Event | None:
-        """The first unread event satisfying ``predicate`` (taken), or None."""
-        sup = self.driver
-        if sup is None:
-            return None
-        if not self.queue_events:
-            raise LocalProtocolError(
-                "this session was opened with queue_events=False: it queues no events "
-                "(use session.tracker, place() and cancel())"
-            )
-        # `next_event`'s predicate takes the oldest: no scan of the queue
-        now = self.clock()  # a first read that comes late is told FallingBehind at once
-        item = (
-            sup.next_event_with_time(now)
-            if predicate is any_event
-            else sup.take_with_time(predicate, now)
-        )
-        if item is None:
-            return None
-        return self.delivery.delivered(item)
-
-    def ended(self) -> bool:
-        """The session's thread or task is not running (never started, or finished)."""
-        return not self.running
-
-    def closed_error(self) -> Exception:
-        """What reading from a session with no event left raises: what stopped its thread or
-        task unexpectedly (e.g. a `LocalProtocolError` from `loopback_addresses`), else the
-        driver's failure, else `TransportError` (closed) or `LocalProtocolError` (never
-        opened)."""
-        if self.crash is not None:
-            return self.crash
-        if self.driver is None:
-            return LocalProtocolError(f"not connected: {self.open_hint}")
-        return self.driver.failure or TransportError("the session is closed")
-
-    def offer(
-        self, message: Message, *, resubscribe: bool = False, wait: bool = True
-    ) -> tuple[int | None, float]:
-        """Hand ``message`` to the core: ``(MsgSeqNum, 0.0)`` once sent, or ``(None, delay)``
-        when ``wait`` is asked and ``rate_limit`` is ``"wait"`` and the core says its tokens are
-        ``delay`` seconds away (sleep, then offer again; what the driver refuses before sending,
-        a live ClOrdID or a risk limit, is raised at once rather than after the wait). The
-        driver records every order message it sends in the tracker, on every path.
-        """
-        sup = self.driver
-        if sup is None:
-            raise LocalProtocolError(f"not connected: {self.open_hint}")
-        paced = wait and self.rate_limit == "wait"
-        fact = Send(message, resubscribe, paced)  # positional: a class called with keywords
-        # builds a dict for its __init__ (about 2k instructions more per message sent)
-        with self.lock:
-            actions = sup.step(fact, self.clock())
-            if actions:
-                self.perform(sup, actions)
-        if fact.error is not None:  # the store failed: the session ended with it
-            raise fact.error
-        return fact.seq, fact.delay
-
-    def forget(self, waiter: OrderWaiter) -> None:
-        """Stop settling ``waiter`` (its caller gave up)."""
-        if self.driver is not None:
-            with self.lock:
-                self.driver.desk.forget(waiter)
-
-    # -- what the session and its pump ask ------------------------------------------------
-
-    def waiter(self, message: Message, until: str = "ack") -> OrderWaiter:
-        """What `place` / `cancel` wait for (`Driver.order_waiter`), before sending ``message``."""
-        sup = self.connected()
-        with self.lock:
-            return sup.desk.order_waiter(message, until)
-
-    def received(self, sup: Driver, fact: Received) -> Sequence[Action]:
-        """Log the bytes read (``b""``: EOF) and step them."""
-        now = self.clock()
-        if fact.data and self.message_log is not None:
-            self.message_log.received(fact.data, now)
-        return sup.step(fact, now)
-
-    def step(self, fact: Fact) -> None:
-        """Step an application's fact (`CLOSE`, `Kill`) and perform the answer, under `lock`."""
-        sup = self.connected()
-        with self.lock:
-            self.perform(sup, sup.step(fact, self.clock()))
-
-    def logged_on(self) -> bool:
-        """`open` is done: the session logged on (if the connection is lost again at once, the
-        events and then the error come through `next_event`, as for any later loss)."""
-        return self.driver is not None and self.driver.supervisor.connections > 0
-
-    def check_failed(self) -> None:
-        """Raise what ended the session, if it did not end with a clean close."""
-        if self.driver is None or self.driver.failure is not None or self.crash is not None:
-            raise self.closed_error()
-
-    def kill_report(self, kill: KillSwitch) -> KillReport:
-        """The report of ``kill`` now (a note when the session ended before it was done)."""
-        with self.lock:
-            report = kill.report(self.clock())
-        if not report.done and self.ended():
-            why = self.closed_error()
-            report = attrs.evolve(report, notes=(*report.notes, f"the session ended: {why}"))
-        return report
 
 
 class SessionBase:
@@ -349,9 +146,10 @@ class SessionBase:
 
     _OPEN_HINT: ClassVar[str] = "use the session in `async with` first"
     """How to open this adapter's session, for `send` before that."""
-    _PUMP: ClassVar[type[Any]]
-    """The adapter's pump: made with the session (given the session), it performs the
-    driver's actions with the loop's I/O and sets the `Host`'s ``perform``."""
+    _pump: Any  # the adapter's pump: its own API (`SyncPump`, `AsyncPump`) beside `Pump`
+    _PUMP: ClassVar[Callable[..., Pump]]
+    """The adapter's pump: made by the session's driver (given the session and the driver),
+    it performs the driver's actions with the loop's I/O (`Pump`)."""
 
     def __init__(
         self,
@@ -360,7 +158,7 @@ class SessionBase:
         *,
         on_event: Callable[[Event], object] | None = None,
         on_reconnect: Callable[[Any], object] | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         max_queued_events: int | None = None,
         rate_limit: RateLimitMode = "wait",
         tracker: OrderTracker | None = None,
@@ -388,9 +186,8 @@ class SessionBase:
             )
         if cursor is not None and not isinstance(cursor, ExecCursor):
             raise LocalProtocolError(f"cursor must be an ExecCursor, got {type(cursor).__name__}")
-        delivery = Delivery(on_event is not None, on_reconnect is not None)
-        self._host = Host(clock, delivery, policy.queue_events, self._OPEN_HINT)
-        self.rate_limit = rate_limit
+        self.clock = clock
+        """UTC epoch seconds for the core (None: the pump's wall clock)."""
         self._halt = TradingHalt()  # the kill switch's halt of this session (kept across opens)
         self._shared_halt = shared_halt  # the client's (``kill_all``), if any
         self.halt_source = halt_source
@@ -412,24 +209,50 @@ class SessionBase:
         its protocol events, with the ``extra`` fields ``product``, ``session_type``,
         ``key_id`` and ``event`` (connection events stay on ``kalshi_fix_sansio.transport``,
         with the same fields)."""
-        self._metrics = SessionMetrics(config.product, config.session_type, config.sender_comp_id)
         self.tracker = tracker if tracker is not None else OrderTracker()
         """Orders, fills and positions of this session (fed with every event as it is read)."""
-        self._risk_limits, self._risk_books = risk_limits, risk_books
-        self._new_driver(None)  # check the catch-up and risk options now, not at open
-        self._pump = self._PUMP(self)
+        pump = self._PUMP
+        self._driver = driver = Driver(
+            config,
+            backoff=options.backoff,
+            reconnect=options.reconnect,
+            maintenance_reset=options.maintenance_reset,
+            peer=options.endpoint,
+            tracker=self.tracker,
+            cursor=self.cursor,
+            catch_up=catch_up,
+            policy=policy,
+            risk_limits=risk_limits,
+            risk_books=risk_books,
+            write_timeout=options.connect_timeout,
+            max_buffered=MAX_BUFFERED_OUTBOUND,
+            halt=self._halt,
+            shared_halt=self._shared_halt,
+            halt_source=halt_source,
+            outside_halt=self._outside_halt,
+            account=options.account,
+            rest=rest,
+            pump=lambda client: pump(self, client),
+            delivery=Delivery(on_event is not None, on_reconnect is not None),
+            open_hint=self._OPEN_HINT,
+        )
+        self.rate_limit = rate_limit
+        driver.observer = self._observe
+        self._pump = driver.pump
 
     # -- the public API ---------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        sup = self._host.driver
-        state = "not opened" if sup is None else sup.supervisor.state.value
+        driver = self._driver
+        state = driver.supervisor.state.value if driver.begun else "not opened"
         return f"<{type(self).__name__} {describe_target(self.config, self.options)} ({state})>"
 
     @property
-    def driver(self) -> Driver | None:
-        """The core's driver of the current (or last) open (None before the first)."""
-        return self._host.driver
+    def driver(self) -> Driver:
+        """The core's driver of this session, the loop author's view of it: made with the
+        session, it lives across connections and opens (each open renews its supervisor,
+        desk and queue)."""
+        return self._driver
 
     @property
     def risk_limits(self) -> RiskLimits | None:
@@ -439,7 +262,7 @@ class SessionBase:
         session.risk_limits.replace(max_order_qty=10)``); None turns the checks off. It is kept
         across reconnects and opens.
         """
-        return self._risk_limits
+        return self._driver.gate.risk_limits
 
     @risk_limits.setter
     def risk_limits(self, limits: RiskLimits | None) -> None:
@@ -447,34 +270,30 @@ class SessionBase:
             raise LocalProtocolError(
                 f"risk_limits must be a RiskLimits, got {type(limits).__name__}"
             )
-        with self._host.lock:
-            self._risk_limits = limits
-            if self.driver is not None:
-                self.driver.gate.risk_limits = limits
+        with self._driver.lock:
+            self._driver.gate.risk_limits = limits
 
     @property
     def risk_books(self) -> Books | BookSource | None:
         """The `Books`, or a market-data session (its ``books`` are read at each check, so its
         reconnects are followed), whose best prices ``max_price_distance`` reads."""
-        return self._risk_books
+        return self._driver.gate.risk_books
 
     @risk_books.setter
     def risk_books(self, books: Books | BookSource | None) -> None:
-        with self._host.lock:
-            self._risk_books = books
-            if self.driver is not None:
-                self.driver.gate.risk_books = books
+        with self._driver.lock:
+            self._driver.gate.risk_books = books
 
     @property
     def rate_limit(self) -> RateLimitMode:
         """``"wait"`` or ``"raise"``: see `RateLimitMode` (only matters with a rate limiter)."""
-        return self._host.rate_limit
+        return self._driver.rate_limit
 
     @rate_limit.setter
     def rate_limit(self, mode: RateLimitMode) -> None:
         if mode not in ("wait", "raise"):
             raise LocalProtocolError(f"rate_limit must be 'wait' or 'raise', got {mode!r}")
-        self._host.rate_limit = mode
+        self._driver.rate_limit = mode
 
     @property
     def halted(self) -> bool:
@@ -497,7 +316,7 @@ class SessionBase:
         """Accept new orders, replaces and quotes again after ``kill(halt=True)`` (a client's
         ``kill_all`` halt stays until ``client.rearm()``; a halt from outside the process, the
         halt file of ``kalshi-fix kill``, until ``kalshi-fix rearm`` removes it)."""
-        with self._host.lock:
+        with self._driver.lock:
             self._halt.rearm()
 
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
@@ -523,47 +342,47 @@ class SessionBase:
             LocalProtocolError: not open, or a message the session type does not carry.
             EncodeError: a missing field or a value the wire cannot carry.
         """
-        seq, _ = self._host.offer(message, resubscribe=resubscribe, wait=False)
+        seq, _ = self._driver.offer(message, resubscribe=resubscribe, wait=False)
         assert seq is not None  # never None without waiting
         return seq
 
     @property
     def supervisor(self) -> Supervisor | None:
         """The core's connection `Supervisor` of the current (or last) open."""
-        return None if self.driver is None else self.driver.supervisor
+        return self._driver.supervisor if self._driver.begun else None
 
     @property
     def session(self) -> Session | None:
         """The core `Session` of the current (or last) connection."""
-        return None if self.driver is None else self.driver.supervisor.session
+        return self._driver.supervisor.session if self._driver.begun else None
 
     @property
     def connections(self) -> int:
         """How many connections logged on so far (1 + the reconnects)."""
-        return 0 if self.driver is None else self.driver.supervisor.connections
+        return self._driver.supervisor.connections if self._driver.begun else 0
 
     @property
     def books(self) -> Books | None:
         """The order books of a market-data session, current as the bytes are read (None on
         other session types, and before the first open)."""
-        return None if self.driver is None else self.driver.books
+        return self._driver.books if self._driver.begun else None
 
     @property
     def metrics(self) -> SessionMetrics:
         """This session's counters and order round-trip histograms (`SessionMetrics`), kept
         by the core's driver across every reconnect and open; ``session.metrics.snapshot()``
         reads them all at once (a frozen `MetricsSnapshot`; nothing is reset)."""
-        return self._metrics
+        return self._driver.metrics
 
     def received_at(self, event: Event) -> float | None:
         """When the bytes that produced ``event`` were read: the session clock's UTC epoch
-        seconds (``clock``, `time.time` by default), as the adapter gave it to the core.
+        seconds (``clock``, the pump's wall clock by default), as the adapter gave it to the core.
 
         Works for any event this session delivered (`next_event`, ``events``, ``wait_for``,
         ``on_event``), among the last 4096 (remembered by weak reference: the session does
         not keep an event you let go of alive); None for another object.
         """
-        return self._host.delivery.received_at(event)
+        return self._driver.delivery.received_at(event)
 
     @property
     def max_queued_events(self) -> int:
@@ -573,75 +392,47 @@ class SessionBase:
     @property
     def queued_events(self) -> int:
         """How many events wait unread."""
-        return 0 if self.driver is None else self.driver.queued
+        return self._driver.queued if self._driver.begun else 0
 
     @property
     def lag(self) -> float:
         """Seconds the oldest unread event has waited (0.0 when none waits): how far behind
         the application is."""
-        return 0.0 if self.driver is None else self.driver.lag(self._host.clock())
+        driver = self._driver
+        return driver.lag(driver.clock()) if driver.begun else 0.0
 
     # -- an open ------------------------------------------------------------------------------
 
-    def _begin(self) -> tuple[Driver, ssl.SSLContext | None]:
-        """The first half of every `open`: checks, TLS context, message log, a started core.
+    def _begin(self, prepare: Callable[[], T]) -> tuple[Driver, T]:
+        """The first half of every `open`: checks, what the pump prepares from the options
+        (``prepare``: the TLS context it builds, from the options as data), message log, the
+        driver renewed.
 
         Raises:
-            LocalProtocolError: the endpoint is not allowed, the TLS context is refused
-                (`ssl_context_for`), or the session is already open.
+            LocalProtocolError: the endpoint is not allowed, the session is already open, and
+                what ``prepare`` raises (a TLS context refused: `ssl_context_for`).
         """
-        host = self._host
-        if host.opened:
+        driver = self._driver
+        if driver.opened:
             raise LocalProtocolError("the session is already open: close it first")
         check_endpoint(
             self.options.endpoint, allow_unlisted_hosts=self.options.allow_unlisted_hosts
         )
-        context = ssl_context_for(
-            self.options.endpoint,
-            self.options.ssl_context,
-            allow_insecure_tls=self.options.allow_insecure_tls,
-        )
-        host.message_log = log = self.options.message_log
+        prepared = prepare()
+        driver.message_log = log = self.options.message_log
         if log is not None:
             log.open()
-        sup = host.driver = self._new_driver(self._metrics)
-        host.delivery.on_event = self.on_event is not None
-        host.delivery.on_reconnect = self.on_reconnect is not None
-        sup.observer = self._observe
-        host.crash, host.opened, host.running = None, True, True
+        driver.renew()
+        driver.delivery.on_event = self.on_event is not None
+        driver.delivery.on_reconnect = self.on_reconnect is not None
+        driver.opened = driver.running = True
         _log.info(
             "%s: connecting: %s",
             self.name,
             describe_target(self.config, self.options),
             extra={**self._log_fields, "event": "connecting"},
         )
-        return sup, context
-
-    def _new_driver(self, metrics: SessionMetrics | None) -> Driver:
-        """The core's `Driver` for an open, from the session's options (not started)."""
-        options = self.options
-        return Driver(
-            self.config,
-            backoff=options.backoff,
-            reconnect=options.reconnect,
-            maintenance_reset=options.maintenance_reset,
-            peer=options.endpoint,
-            tracker=self.tracker,
-            cursor=self.cursor,
-            catch_up=self._catch_up,
-            policy=self.queue_policy,
-            risk_limits=self._risk_limits,
-            risk_books=self._risk_books,
-            metrics=metrics,
-            write_timeout=options.connect_timeout,
-            max_buffered=MAX_BUFFERED_OUTBOUND,
-            halt=self._halt,
-            shared_halt=self._shared_halt,
-            halt_source=self.halt_source,
-            outside_halt=self._outside_halt,
-            account=options.account,
-            rest=self._rest,
-        )
+        return driver, prepared
 
     def _observe(self, event: Event) -> None:
         """Every event as the driver reads it (before the application sees it): logged, a
@@ -649,10 +440,15 @@ class SessionBase:
         companion (`kalshi_fix_sansio.adapters.rest`) unless one runs."""
         log_event(self.name, event, self._log_fields)
         log_session_event(self.logger, event, self._log_fields)
-        self._host.delivery.observe(event)
+        self._driver.delivery.observe(event)
         if event.__class__ is ReconcileStarted and not self._rest_running:
             self._rest_running = True
             self._start_rest()
+
+    def rest_ended(self) -> None:
+        """The REST companion of the round under way is done (the round ended, or the
+        companion failed): the next `ReconcileStarted` starts a new one."""
+        self._rest_running = False
 
     def _start_rest(self) -> None:
         """Run the REST companion in the background (each adapter: a thread or a task); a
@@ -672,9 +468,11 @@ class SessionBase:
         Raises:
             LocalProtocolError: the session was made without ``rest=``, or is not open.
         """
-        sup = self._host.connected()
-        with self._host.lock:
-            sup.reconcile(self._host.clock())
+        driver = self._driver
+        if not driver.begun:
+            raise LocalProtocolError(f"not connected: {driver.open_hint}")
+        with driver.lock:
+            driver.reconcile(driver.clock())
 
     def _rest_verify(self) -> Any:
         """Whom the REST companion trusts: the session's TLS context (else the system's)."""
@@ -692,7 +490,7 @@ def start_kills(sessions: list[Any], check: bool, options: dict[str, Any]) -> li
     started = []
     for session in kill_targets(sessions) if check else sessions:
         fact = Kill(**options)
-        session._host.step(fact)
+        session.driver.act(fact)
         assert fact.switch is not None
         started.append((session, fact.switch))
     return started
@@ -706,6 +504,7 @@ def kill_targets(sessions: list[Any]) -> list[Any]:
         config = session.config
         spec = config.spec
         refused = set(spec.listener_refused) if config.listener_session else set()
-        if session._host.opened and session._host.running and "F" in set(spec.send) - refused:
+        driver = session.driver
+        if driver.opened and driver.running and "F" in set(spec.send) - refused:
             out.append(session)
     return out

@@ -57,7 +57,7 @@ class SyncAPI(SessionBase):
         `AsyncAPI.next_event <kalshi_fix_sansio.client.pump.AsyncAPI.next_event>`,
         blocking."""
         pump = self._pump
-        return pump.drive(waits.WaitEvent(self._host, waits.any_event, timeout, pump.now()))
+        return pump.drive(waits.WaitEvent(self._driver, waits.any_event, timeout, pump.now()))
 
     def events(self, timeout: float | None = None) -> Iterator[Event]:
         """Iterate events until ``timeout`` seconds pass with none (None: forever)."""
@@ -74,7 +74,7 @@ class SyncAPI(SessionBase):
         if send is not None:
             self.send(send)
         pump = self._pump
-        wait = waits.WaitEvent(self._host, predicate, timeout, pump.now())
+        wait = waits.WaitEvent(self._driver, predicate, timeout, pump.now())
         return waits.matched(pump.drive(wait), timeout)
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
@@ -82,9 +82,9 @@ class SyncAPI(SessionBase):
         callbacks run first); raises what made it fail (`LogonRefused`, `ConnectionFailed`,
         `TransportError`)."""
         pump = self._pump
-        done = waits.Until(self._host, lambda: until is not None and until(), pump.dispatching)
+        done = waits.Until(self._driver, lambda: until is not None and until(), pump.dispatching)
         pump.drive(done)
-        self._host.check_failed()
+        self._driver.check_failed()
 
     def send(self, message: Message, *, resubscribe: bool = False) -> int:
         """Send an application message now, as `SessionBase.send
@@ -96,7 +96,7 @@ class SyncAPI(SessionBase):
             RateLimitExceeded: ``rate_limit="raise"`` and no tokens now, or it never fits.
             TransportError, LocalProtocolError, EncodeError: as `SessionBase.send`.
         """
-        host = self._host
+        host = self._driver
         seq, _ = host.offer(message, resubscribe=resubscribe)
         if seq is not None:  # the usual case: no wait to run
             return seq
@@ -116,7 +116,7 @@ class SyncAPI(SessionBase):
             TimeoutError: no answer in time (the order stays tracked).
             RateLimitExceeded: ``rate_limit="raise"`` and no tokens now.
         """
-        host, pump = self._host, self._pump
+        host, pump = self._driver, self._pump
         waiter = host.waiter(order, until)
         return pump.drive(waits.Settle(host, waiter, order, timeout, pump.now()))
 
@@ -133,7 +133,7 @@ class SyncAPI(SessionBase):
             TimeoutError: no answer in time.
             LocalProtocolError: not a cancel, or no open order of this session by that ClOrdID.
         """
-        host, pump = self._host, self._pump
+        host, pump = self._driver, self._pump
         request = cancel_request(self, request)
         waiter = host.waiter(request)
         return pump.drive(waits.Settle(host, waiter, request, timeout, pump.now()))
@@ -180,8 +180,8 @@ def kill_sessions(
     deadline = math.inf if timeout is None else now + timeout
     for session, kill in started:
         pump = session._pump
-        pump.drive(waits.AwaitKill(session._host, kill, deadline, pump.now()))
-    return [session._host.kill_report(kill) for session, kill in started]
+        pump.drive(waits.AwaitKill(session.driver, kill, deadline, pump.now()))
+    return [session.driver.kill_report(kill) for session, kill in started]
 
 
 class SyncKillAll:

@@ -49,11 +49,12 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
 from ..codec import Message
-from ..codec.errors import FixError, LocalProtocolError
+from ..codec.errors import FixError, LocalProtocolError, TransportError
 from ..observability.metrics import SessionMetrics
 from ..rest.reconcile import Reconciliation, RestOptions, wants_reconciliation
 from ..session import Credentials
@@ -66,31 +67,34 @@ from ..trading.gate import OrderGate, TradingHalt
 from ..trading.killswitch import (
     DEFAULT_FALLBACK_AFTER,
     HaltSource,
+    KillReport,
     KillSwitch,
     OutsideHalt,
     cancels_orders,
 )
 from ..trading.risk import BookSource, RiskLimits
 from ..trading.tracker import FillInferred, OrderTracker
+from ._callers import Delivery, any_event
 from ._desk import OrderDesk, OrderWaiter
 from ._driverrest import RestDriving
 from ._loop import DEFAULT_MAX_BUFFERED, Loop, Steps, not_a_fact
 from ._queue import (
-    BOOK_TYPES,
     DEFAULT_MAX_EVENTS,
     DEFAULT_MAX_MARKET_DATA,
     EventQueueOverflow,
     EventsNotRead,
     FallingBehind,
     MarketDataFolded,
+    QueueDriving,
     QueuePolicy,
     TrackingFailed,
-    book_symbols,
-    is_book,
 )
 from .account import Account
-from .steps import Action, Fact, Kill, Send, Write
+from .steps import NO_PUMP, Action, Fact, Kill, Pump, Received, Send, Write
 from .supervisor import Backoff, Supervisor
+
+if TYPE_CHECKING:
+    from ..observability import MessageLog
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED",
@@ -103,8 +107,14 @@ __all__ = [
     "MarketDataFolded",
     "OrderWaiter",
     "QueuePolicy",
+    "RateLimitMode",
     "TrackingFailed",
 ]
+
+RateLimitMode = Literal["wait", "raise"]
+"""What a session does with a message its rate limiter cannot take yet: ``"wait"`` until it can
+(`place`, `cancel`, the blocking `send`, the async ``send_when_allowed``), or ``"raise"``
+`RateLimitExceeded` at once."""
 
 
 _NOTHING: tuple[Action, ...] = ()
@@ -113,7 +123,7 @@ _RECONCILE_ON = frozenset(
 )  # `wants_reconciliation`'s events
 
 
-class Driver(RestDriving):
+class Driver(QueueDriving, RestDriving):
     """One initiator session's supervisor, tracker, books, catch-up and event queue (sans-IO).
 
     Args:
@@ -185,6 +195,9 @@ class Driver(RestDriving):
         outside_halt: TradingHalt | None = None,
         account: Account | None = None,
         rest: RestOptions | None = None,
+        pump: Callable[[Driver], Pump] | None = None,
+        delivery: Delivery | None = None,
+        open_hint: str = "drive it with step(fact, now)",
     ) -> None:
         if rest is not None and not isinstance(rest, RestOptions):
             raise LocalProtocolError(f"rest must be RestOptions or None, got {rest!r}")
@@ -230,15 +243,8 @@ class Driver(RestDriving):
             if outside_halt is not None:
                 gate.outside_halt = outside_halt
         self.gate = gate
-        """The `OrderGate` every order-creating message of this session passes."""
-        self.supervisor = Supervisor(
-            config,
-            backoff=backoff,
-            reconnect=reconnect,
-            maintenance_reset=maintenance_reset,
-            peer=peer,
-            account=account,
-        )
+        """The `OrderGate` every order-creating message of this session passes (kept across
+        opens, as the tracker and the halts it asks)."""
         self.config = config
         self.policy = policy if policy is not None else QueuePolicy()
         self.tracker: OrderTracker = gate.tracker
@@ -255,7 +261,57 @@ class Driver(RestDriving):
                 "replay of missed ExecutionReports (drop-copy catch-up runs on KalshiNR; "
                 "KalshiRT recovers by ResendRequest)"
             )
-        catch_up_part = CatchUp(cursor, enabled=catch_up is not False) if possible else None
+        self._catch_up_on = None if not possible else catch_up is not False
+        self._cursor = cursor
+        self._supervisor_options = (backoff, reconnect, maintenance_reset, peer, account)
+        self._write_timeout, self._max_buffered = write_timeout, max_buffered
+        self.rest_options = rest
+        self.observer: Callable[[Event], None] | None = None
+        """Called with every event other than an `ApplicationMessage` (connection, session and
+        catch-up events, `FallingBehind`...) as it happens, before it is queued: an adapter
+        logs them there. It must not block."""
+        if risk_limits is not None:
+            gate.risk_limits = risk_limits
+        metrics.attach(self._depth)
+        self.metrics = metrics
+        """Counters and order round-trip histograms (`kalshi_fix_sansio.observability.metrics`), kept
+        current as the bytes are read and written; ``metrics.snapshot()`` reads them."""
+        self.halt_source = halt_source
+        """The `HaltSource` asked on the timer (None: none)."""
+        self.outside_halt = outside_halt
+        """The `TradingHalt` the ``halt_source`` sets (None without one)."""
+        # -- what a pump and the application's waits share (a session of the adapters) --
+        self.delivery = delivery if delivery is not None else Delivery(False, False)
+        self.open_hint = open_hint  # how to open, for an error before that
+        self.message_log: MessageLog | None = None  # the message log of the current open
+        self.rate_limit: RateLimitMode = "wait"  # what `offer` does when the limiter is full
+        self.crash: Exception | None = None  # what stopped the pump (`pump_failed`)
+        self.opened = False  # opened and not closed since (a second open is refused)
+        self.running = False  # the pump's thread or task runs (until `pump_ended`)
+        self.begun = False  # `renew` was called: a pump opened the driver at least once
+        self.pump: Pump = NO_PUMP if pump is None else pump(self)
+        """What performs the actions with a loop's I/O (`Pump`), made by the factory given:
+        the driver calls it, never the other way round."""
+        self.lock = self.pump.lock
+        self.clock = self.pump.clock
+        self._parts()
+
+    def _parts(self) -> None:
+        """What one open runs on: a new supervisor, order desk (books, catch-up, the kill
+        switch), REST round, event queue and loop part (the gate, the tracker, the cursor,
+        the metrics and the halts are the driver's, across opens)."""
+        config, gate, metrics = self.config, self.gate, self.metrics
+        backoff, reconnect, maintenance_reset, peer, account = self._supervisor_options
+        self.supervisor = Supervisor(
+            config,
+            backoff=backoff,
+            reconnect=reconnect,
+            maintenance_reset=maintenance_reset,
+            peer=peer,
+            account=account,
+        )
+        on = self._catch_up_on
+        catch_up_part = None if on is None else CatchUp(self._cursor, enabled=on)
         self.desk = OrderDesk(
             config, self.supervisor, gate, metrics, catch_up_part, emit=self._emit, put=self._put
         )
@@ -265,7 +321,7 @@ class Driver(RestDriving):
         """The order books of a market-data session (None on other session types)."""
         self.catch_up: CatchUp | None = catch_up_part
         """The drop-copy catch-up of this session (None where the session type has none)."""
-        self.rest_options = rest
+        rest = self.rest_options
         self.reconciliation: Reconciliation | None = None
         """REST reconciliation of ``tracker`` (None without ``rest``)."""
         if rest is not None:
@@ -283,26 +339,164 @@ class Driver(RestDriving):
         self._not_read = 0  # events dropped before the application read any
         self._last_input = 0.0  # the ``now`` of the last input
         self._failure: FixError | None = None
-        self.observer: Callable[[Event], None] | None = None
-        """Called with every event other than an `ApplicationMessage` (connection, session and
-        catch-up events, `FallingBehind`...) as it happens, before it is queued: an adapter
-        logs them there. It must not block."""
-        if risk_limits is not None:
-            gate.risk_limits = risk_limits
-        metrics.attach(self._depth)
-        self.metrics = metrics
-        """Counters and order round-trip histograms (`kalshi_fix_sansio.observability.metrics`), kept
-        current as the bytes are read and written; ``metrics.snapshot()`` reads them."""
-        self.halt_source = halt_source
-        """The `HaltSource` asked on the timer (None: none)."""
-        self.outside_halt = outside_halt
-        """The `TradingHalt` the ``halt_source`` sets (None without one)."""
         self._halt_due: float | None = None  # when to ask the halt source next
-        self.loop = Loop(self, self.supervisor, write_timeout, max_buffered)
+        self.loop = Loop(self, self.supervisor, self._write_timeout, self._max_buffered)
         """The loop part: the connection's life, the wake-ups and the slow-peer verdict
         (`step`)."""
         # the loop part's facts, and a send: the driver's own
         self._steps: Steps = {**self.loop.steps, Send: self._send}  # type: ignore[dict-item]
+
+    def renew(self) -> None:
+        """Begin an open: a new supervisor, desk, queue and loop part (the first open runs on
+        those made with the driver); the last open's crash forgotten."""
+        if self.begun:
+            self._parts()
+        self.begun = True
+        self.crash = None
+
+    # -- what a pump and the application's waits ask (`_callers.WaitHost`) ------------------
+
+    def take_event(self, predicate: Callable[[Event], bool]) -> Event | None:
+        """The first unread event satisfying ``predicate`` (taken, as delivered), or None."""
+        if not self.begun:
+            return None
+        if not self.policy.queue_events:
+            raise LocalProtocolError(
+                "this session was opened with queue_events=False: it queues no events "
+                "(use session.tracker, place() and cancel())"
+            )
+        # `next_event`'s predicate takes the oldest: no scan of the queue
+        now = self.clock()  # a first read that comes late is told FallingBehind at once
+        item = (
+            self.next_event_with_time(now)
+            if predicate is any_event
+            else self.take_with_time(predicate, now)
+        )
+        if item is None:
+            return None
+        return self.delivery.delivered(item)
+
+    def ended(self) -> bool:
+        return not self.running  # the pump's thread or task: never started, or finished
+
+    def closed_error(self) -> Exception:
+        """What reading from a session with no event left raises: what stopped its pump's
+        thread or task unexpectedly (e.g. a `LocalProtocolError` from `loopback_addresses`),
+        else the driver's failure, else `TransportError` (closed) or `LocalProtocolError`
+        (never opened)."""
+        if self.crash is not None:
+            return self.crash
+        if not self.begun:
+            return LocalProtocolError(f"not connected: {self.open_hint}")
+        return self.failure or TransportError("the session is closed")
+
+    def offer(
+        self, message: Message, *, resubscribe: bool = False, wait: bool = True
+    ) -> tuple[int | None, float]:
+        """Hand ``message`` to the core: ``(MsgSeqNum, 0.0)`` once sent, or ``(None, delay)``
+        when ``wait`` is asked and ``rate_limit`` is ``"wait"`` and the core says its tokens are
+        ``delay`` seconds away (sleep, then offer again; what the driver refuses before sending,
+        a live ClOrdID or a risk limit, is raised at once rather than after the wait). Every
+        order message sent is recorded in the tracker, on every path.
+        """
+        if not self.begun:
+            raise LocalProtocolError(f"not connected: {self.open_hint}")
+        if wait and self.rate_limit == "wait" and self.config.rate_limiter is not None:
+            fact = Send(message, resubscribe, True)  # paced: `_send` says how long to wait
+            with self.lock:
+                actions = self._send(fact, self.clock())
+                if actions:
+                    self.pump.perform(self, actions)
+            if fact.error is not None:  # the store failed: the session ended with it
+                raise fact.error
+            return fact.seq, fact.delay
+        with self.lock:  # nothing paces it: sent now, its bytes handed to the pump at once
+            now = self.clock()
+            try:
+                seq, data = self.supervisor.send_out(message, now, resubscribe=resubscribe)
+            except StoreError:  # not sent, and the session ended with it
+                self.pump.perform(self, self.loop.actions(now, False))
+                raise
+            if data:
+                self.metrics.on_sent_bytes(data)
+                self.pump.perform(self, (Write(data),))
+        return seq, 0.0
+
+    def give_up(self, waiter: OrderWaiter) -> None:
+        with self.lock:  # its caller gave up: no longer settled
+            self.desk.forget(waiter)
+
+    def waiter(self, message: Message, until: str = "ack") -> OrderWaiter:
+        """What `place` / `cancel` wait for (`OrderDesk.order_waiter`), before sending
+        ``message``."""
+        if not self.begun:
+            raise LocalProtocolError(f"not connected: {self.open_hint}")
+        with self.lock:
+            return self.desk.order_waiter(message, until)
+
+    def received(self, fact: Received) -> Sequence[Action]:
+        """Log the bytes read (``b""``: EOF), step them at the pump's time."""
+        now = self.clock()
+        if fact.data and self.message_log is not None:
+            self.message_log.received(fact.data, now)
+        return self.step(fact, now)
+
+    def act(self, fact: Fact) -> None:
+        """Step an application's fact (`CLOSE`, `Kill`) at the pump's time and have the pump
+        perform the answer, under its lock."""
+        if not self.begun:
+            raise LocalProtocolError(f"not connected: {self.open_hint}")
+        with self.lock:
+            self.pump.perform(self, self.step(fact, self.clock()))
+
+    def logged_on(self) -> bool:
+        """The open is done: logged on (a loss right after comes through `next_event`)."""
+        return self.begun and self.supervisor.connections > 0
+
+    def check_failed(self) -> None:
+        """Raise what ended the session, if it did not end with a clean close."""
+        if not self.begun or self.failure is not None or self.crash is not None:
+            raise self.closed_error()
+
+    def kill_report(self, kill: KillSwitch) -> KillReport:
+        """The report of ``kill`` now (a note when the session ended before it was done)."""
+        with self.lock:
+            report = kill.report(self.clock())
+        if not report.done and self.ended():
+            why = self.closed_error()
+            report = attrs.evolve(report, notes=(*report.notes, f"the session ended: {why}"))
+        return report
+
+    def pump_failed(self, error: Exception) -> None:
+        """The pump cannot go on (a refused address, a failing message log): raised to callers."""
+        if self.crash is None:
+            self.crash = error
+
+    def pump_ended(self) -> None:
+        """The pump's thread or task ended (after its last delivery)."""
+        self.running = False
+
+    def pump_closed(self, cleanly: bool = True) -> None:
+        """The pump closed the session (not ``cleanly``: its thread or task still runs)."""
+        self.opened = not cleanly
+
+    # -- the loop author's orders ---------------------------------------------------------------
+
+    def place(self, order: Message, now: float, until: str = "ack") -> OrderWaiter:
+        """Send an order (or a replace) at ``now``: the `OrderWaiter` returned is done once it
+        is acknowledged (``until="filled"``: final) or rejected, as the reports are read. Its
+        bytes are the next `data_to_send`. Raises as `send` (the waiter then forgotten)."""
+        waiter = self.desk.order_waiter(order, until)
+        try:
+            self.send(order, now)
+        except BaseException:
+            self.desk.forget(waiter)
+            raise
+        return waiter
+
+    def cancel(self, request: Message, now: float) -> OrderWaiter:
+        """Send a cancel at ``now``: its `OrderWaiter` is done once it is answered (`place`)."""
+        return self.place(request, now)
 
     # -- outputs (as the supervisor's) ----------------------------------------------------------
 
@@ -381,11 +575,10 @@ class Driver(RestDriving):
                     fact.delay = delay
                     return _NOTHING
         try:
-            fact.seq = sup.send(message, now, resubscribe=fact.resubscribe)
+            fact.seq, data = sup.send_out(message, now, resubscribe=fact.resubscribe)
         except StoreError as exc:  # not sent, and the session ended with it
             fact.error = exc
             return self.loop.actions(now, False)
-        data = sup.data_to_send()
         if not data:
             return _NOTHING
         self.metrics.on_sent_bytes(data)
@@ -556,88 +749,6 @@ class Driver(RestDriving):
         self.desk.start_kill(kill, now)
         return kill
 
-    # -- the queue ----------------------------------------------------------------------------------
-
-    def next_event(self, now: float | None = None) -> Event | None:
-        """The oldest unread event, or None.
-
-        ``now`` (optional, on every read method): the current time, which lets the first read
-        of an application that starts reading late be told `FallingBehind` at once.
-        """
-        if not self._reading:
-            self._first_read(now)
-        if not self._queue:
-            return None
-        event = self._queue.popleft()[0]
-        self._taken(event)
-        return event
-
-    def next_event_with_time(self, now: float | None = None) -> tuple[Event, float] | None:
-        """The oldest unread event and its receive time, or None.
-
-        The receive time is the ``now`` of the input that produced the event: for a message,
-        the ``now`` given to `receive_data` with the bytes that completed it (the adapters
-        pass their clock's UTC epoch seconds). The driver reads no clock: it is the time the
-        caller said. A `FallingBehind` carries the time of the oldest event behind it.
-        """
-        if not self._reading:
-            self._first_read(now)
-        if not self._queue:
-            return None
-        item = self._queue.popleft()
-        self._taken(item[0])
-        return item
-
-    def take(self, predicate: Callable[[Event], bool], now: float | None = None) -> Event | None:
-        """Remove and return the first unread event satisfying ``predicate`` (others stay)."""
-        item = self.take_with_time(predicate, now)
-        return None if item is None else item[0]
-
-    def take_with_time(
-        self, predicate: Callable[[Event], bool], now: float | None = None
-    ) -> tuple[Event, float] | None:
-        """`take`, with the event's receive time (as `next_event_with_time`)."""
-        if not self._reading:
-            self._first_read(now)
-        for index, item in enumerate(self._queue):
-            if predicate(item[0]):
-                del self._queue[index]
-                self._taken(item[0])
-                return item
-        return None
-
-    @property
-    def queued(self) -> int:
-        """How many events wait unread."""
-        return len(self._queue)
-
-    def lag(self, now: float) -> float:
-        """Seconds the oldest unread event has waited (0.0 when none waits)."""
-        return max(now - self._queue[0][1], 0.0) if self._queue else 0.0
-
-    def _depth(self) -> int:
-        return len(self._queue)
-
-    def _first_read(self, now: float | None) -> None:
-        """The application reads: from now on it is warned when it falls behind, at once if
-        the oldest event already waited ``lag_warning`` (until now, nobody was reading)."""
-        self._reading = True
-        if now is None:
-            now = self._last_input
-        queue = self._queue
-        if queue and now - queue[0][1] >= self.policy.lag_warning:
-            self._warn(now)
-
-    def _taken(self, event: Event) -> None:
-        if (  # `_is_book`, inline
-            self._market_data
-            and event.__class__ is ApplicationMessage
-            and event.message.MSG_TYPE in BOOK_TYPES
-        ):
-            self._market_data -= 1
-        if not self._queue:
-            self._warned = False
-
     # -- internals ----------------------------------------------------------------------------------
 
     def _pump(self, now: float) -> None:
@@ -662,16 +773,6 @@ class Driver(RestDriving):
         ):
             self._warn(now)
 
-    def _warn(self, now: float) -> None:
-        """Put a `FallingBehind` at the front of the queue, as old as the oldest event."""
-        queue = self._queue
-        self._warned = True
-        behind = FallingBehind(len(queue), now - queue[0][1])
-        self.metrics.on_event(behind, now)
-        if self.observer is not None:
-            self.observer(behind)
-        queue.appendleft((behind, queue[0][1]))  # as old as the oldest: `lag` holds
-
     def _emit(self, event: Event, now: float) -> None:
         self.metrics.on_event(event, now)
         if self.observer is not None:
@@ -683,72 +784,3 @@ class Driver(RestDriving):
             assert self.rest_options is not None
             if why is not None and self.rest_options.automatic:
                 self._emit_all(rest.start(why, now), now)
-
-    def _put(self, event: Event, now: float) -> None:
-        policy = self.policy
-        if not policy.queue_events or self._failure is not None:
-            return
-        queue = self._queue
-        queue.append((event, now))
-        if len(queue) > self.metrics.queue_high_water:
-            self.metrics.queue_high_water = len(queue)
-        if (  # `_is_book`, inline (an application message is of that class exactly)
-            self.books is not None
-            and event.__class__ is ApplicationMessage
-            and event.message.MSG_TYPE in BOOK_TYPES
-        ):
-            self._market_data += 1
-            if self._market_data > policy.max_market_data:
-                self._fold(now)
-        elif len(queue) - self._market_data - (self._not_read > 0) > policy.max_events:
-            if self._reading:
-                self._overflow(now)
-            else:
-                self._drop_oldest()
-
-    def _drop_oldest(self) -> None:
-        """Nobody read an event yet and too many wait: drop the oldest, say so at the front."""
-        queue = self._queue
-        at = 1 if self._not_read else 0  # behind the `EventsNotRead` already in front
-        oldest = queue[at]
-        del queue[at]
-        if is_book(oldest[0]):
-            self._market_data -= 1
-        self._not_read += 1
-        notice = (EventsNotRead(self._not_read), queue[0][1] if at else oldest[1])
-        if at:
-            queue[0] = notice
-        else:
-            queue.appendleft(notice)
-
-    def _fold(self, now: float) -> None:
-        kept: deque[tuple[Event, float]] = deque()
-        symbols: set[str] = set()
-        folded, oldest = 0, now
-        for event, at in self._queue:
-            if is_book(event):
-                folded += 1
-                oldest = min(oldest, at)
-                symbols.update(book_symbols(event))
-            else:
-                kept.append((event, at))
-        notice = MarketDataFolded(folded, tuple(sorted(symbols)), now - oldest)
-        self.metrics.on_event(notice, now)
-        if self.observer is not None:
-            self.observer(notice)
-        kept.append((notice, now))
-        self._queue = kept
-        self._market_data = 0
-
-    def _overflow(self, now: float) -> None:
-        queued, behind = len(self._queue), self.lag(now)
-        self._failure = EventQueueOverflow(
-            f"{queued} events wait unread, over the limit of {self.policy.max_events} "
-            f"(QueuePolicy.max_events / max_queued_events); the oldest has waited {behind:.1f} s. "
-            "The application stopped reading events: the session logged out rather than drop "
-            "one (the order tracker is current). Read events faster, raise the limit, or pass "
-            "queue_events=False if you only use place() / cancel() and the tracker",
-            queued=queued,
-            behind=behind,
-        )
-        self.supervisor.close(now)

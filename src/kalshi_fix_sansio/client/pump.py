@@ -8,8 +8,9 @@ another loop) supplies a **pump** and binds a session class to it; everything it
 so no adapter reaches into a private module of the package:
 
 * the session and the client it belongs to: `SessionBase` (what every session is, whatever the
-  loop: its driver, its `Host` — the state the session and its pump share, ``session._host`` —
-  and the user API that does not wait), `ClientBase` (the client factories: ``order_entry()``,
+  loop: its `Driver`, made with the session and living across its opens, which makes the
+  session's pump from the factory it is given and calls it through `Pump`, and the user API
+  that does not wait), `ClientBase` (the client factories: ``order_entry()``,
   ``market_data()`` ..., ``from_env``, ``from_key``), `ConnectOptions`;
 * the user API that waits, over a pump's one wait primitive: `SyncAPI` over a `SyncPump`
   (``drive`` blocks), `AsyncAPI` over an `AsyncPump` (``drive`` is awaited), `SyncKillAll` /
@@ -20,7 +21,8 @@ so no adapter reaches into a private module of the package:
   the docs' "Who reads the socket" page);
 * the loop contract's facts and actions are `kalshi_fix_sansio.client.steps` (public already), the
   driver `kalshi_fix_sansio.client.driver.Driver`;
-* what a pump needs to connect: `loopback_addresses` (plain TCP only to checked loopback
+* what a pump needs to connect: `ssl_context_for` (the pump builds the TLS context from the
+  session's options, which hold TLS settings as data), `loopback_addresses` (plain TCP only to checked loopback
   addresses), `connect_error` (a failed connect as the error users see), `READ_CHUNK`,
   `WOULD_BLOCK`, `IDLE_HANDOFF`, `MAX_QUEUED_EVENTS`;
 * what a REST companion calls of a reconciliation round (the session's, under its lock):
@@ -29,6 +31,13 @@ so no adapter reaches into a private module of the package:
   connection's session and its loop's rules) and `DEFAULT_MAX_BUFFERED`;
 * a pump that runs in memory on a simulated clock is one of
   `kalshi_fix_sansio.simulator._inmemory` (the simulation's link, `MemoryLink`, and sessions).
+
+What a pump must do is one table of the adapters' guide ("Writing a pump"): perform `Write`
+(in order, logged to ``driver.message_log``; what the socket does not take waits, then
+`Buffered`), `Disconnect`, and note `WakeAt` / `Connect` / `FINISHED` in an `Agenda`; step what
+its loop tells it (`START`, `CONNECTED`, ``driver.received(Received(data))``,
+`ConnectFailed`, `Lost`, `WOKE`, `CLOSE`); run a caller's wait with `drive` and its loop's wait
+for a change, waking the waiting callers after each step.
 """
 
 from __future__ import annotations
@@ -42,10 +51,11 @@ from ._clientoptions import ConnectOptions
 from ._endpoints import loopback_addresses
 from ._loop import DEFAULT_MAX_BUFFERED
 from ._readers import Readers
-from ._sessionbase import IDLE_HANDOFF, Host, SessionBase
+from ._sessionbase import IDLE_HANDOFF, SessionBase
 from ._syncapi import SyncAPI, SyncKillAll, SyncPump
-from ._tlsconfig import connect_error
+from ._tlsconfig import connect_error, ssl_context_for
 from ._transport import READ_CHUNK, WOULD_BLOCK
+from .steps import Pump
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED",
@@ -59,7 +69,7 @@ __all__ = [
     "AsyncPump",
     "ClientBase",
     "ConnectOptions",
-    "Host",
+    "Pump",
     "Readers",
     "RestPort",
     "SessionBase",
@@ -72,4 +82,5 @@ __all__ = [
     "deliver",
     "drive",
     "loopback_addresses",
+    "ssl_context_for",
 ]

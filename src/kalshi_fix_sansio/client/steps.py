@@ -19,7 +19,8 @@ plain objects, compared by class (``action.__class__ is Write``).
 
 `Agenda` keeps, for a loop, the actions that are for later (when to wake, whether to connect,
 whether it is finished), so that a loop performs only its I/O actions (`Write`, `Disconnect`)
-at once.
+at once. `Pump` is what a driver that lives across connections calls of the loop's part
+that performs its actions (a driver driven by hand has `NO_PUMP`).
 
 A `Send` and a `Kill` also carry their result once stepped (``send.seq``, ``send.delay``,
 ``kill.switch``); a refusal (`TradingHalted`, `RiskLimitExceeded`, `RateLimitExceeded`,
@@ -30,8 +31,12 @@ actions that end the connection and leaves the error on ``send.error``.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import TYPE_CHECKING, Final
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from ..codec.errors import LocalProtocolError
 
 if TYPE_CHECKING:
     from ..codec import Message
@@ -43,6 +48,7 @@ __all__ = [
     "CONNECT",
     "CONNECTED",
     "FINISHED",
+    "NO_PUMP",
     "START",
     "WOKE",
     "Action",
@@ -57,6 +63,7 @@ __all__ = [
     "Finished",
     "Kill",
     "Lost",
+    "Pump",
     "Received",
     "Send",
     "Start",
@@ -260,6 +267,51 @@ CONNECT: Final = Connect()
 """The `Connect` action (compare with ``is``)."""
 FINISHED: Final = Finished()
 """The `Finished` action (compare with ``is``)."""
+
+
+class Pump(Protocol):
+    """What a driver calls of the pump that performs its actions (an adapter's: the blocking,
+    asyncio, trio or in-memory one). The driver is given a factory and makes its pump
+    itself (``Driver(..., pump=factory)``); it calls the pump, and the pump writes into no
+    field of the driver (it tells it: `Driver.pump_failed`, `pump_ended`, `pump_closed`)."""
+
+    @property
+    def lock(self) -> contextlib.AbstractContextManager[Any]:
+        """Held around every step the application's thread takes (the blocking pump's lock; a
+        ``contextlib.nullcontext()`` for a pump whose loop runs in one thread)."""
+        ...
+
+    def clock(self) -> float:
+        """UTC epoch seconds: the ``now`` of every step (the pump's clock)."""
+        ...
+
+    def perform(self, driver: Any, actions: Sequence[Action]) -> None:
+        """Do what the driver answered (`kalshi_fix_sansio.steps`), in order."""
+        ...
+
+    def wake(self) -> None:
+        """The waiting callers look again: events were queued from outside the pump's loop
+        (by a REST companion, holding `lock`)."""
+        ...
+
+
+class _NoPump:
+    """The pump of a driver driven by hand (``step(fact, now)``): it has none."""
+
+    lock: Final = contextlib.nullcontext()
+
+    def clock(self) -> float:
+        raise LocalProtocolError("this driver has no pump: give now to step(fact, now)")
+
+    def perform(self, driver: Any, actions: Sequence[Action]) -> None:
+        raise LocalProtocolError("this driver has no pump to perform its actions")
+
+    def wake(self) -> None:
+        """Nothing waits."""
+
+
+NO_PUMP: Final[Pump] = _NoPump()
+"""The pump of a driver made without one."""
 
 
 class Agenda:

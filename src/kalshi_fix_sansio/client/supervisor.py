@@ -451,20 +451,58 @@ class Supervisor:
                 subscription, or a message the session refuses (its `OrderGate` included).
             EncodeError: a missing field or a value the wire cannot carry.
         """
+        session = self.session
+        if self._state is not _ACTIVE or session is None or resubscribe:
+            session = self._sending(message, resubscribe)
+        try:
+            seq = session.send(message, now)
+        except StoreError as exc:  # not sent; the session cannot go on without its store
+            self._store_failed(now, exc)
+            raise
+        if resubscribe:
+            self._subscriptions.append(message)
+        return seq
+
+    def send_out(
+        self, message: Message, now: float, *, resubscribe: bool = False
+    ) -> tuple[int, bytes]:
+        """`send`, handing back at once the bytes to write (what `data_to_send` would give
+        next, the supervisor's own first): a driver that writes them itself never comes back
+        for them (`Session.send_out`).
+
+        Returns:
+            Its MsgSeqNum, and the bytes to write (its frame last).
+
+        Raises:
+            LocalProtocolError: as `send` (the other errors too).
+        """
+        session = self.session
+        if self._state is not _ACTIVE or session is None or resubscribe:
+            session = self._sending(message, resubscribe)
+        try:
+            seq, data = session.send_out(message, now)
+        except StoreError as exc:  # not sent; the session cannot go on without its store
+            self._store_failed(now, exc)
+            raise
+        if resubscribe:
+            self._subscriptions.append(message)
+        out = self._out
+        if out:  # the supervisor's own bytes go first (rare: a Logout queued at a close)
+            out += data
+            data = bytes(out)
+            out.clear()
+        return seq, data
+
+    def _sending(self, message: Message, resubscribe: bool) -> Session:
+        """The logged-on session a message is sent on, or what `send` raises."""
+        session = self.session
         if resubscribe and not hasattr(type(message), "subscription_request_type"):
             raise LocalProtocolError(
                 f"resubscribe=True: {type(message).__name__} is not a subscription and would act "
                 "again after every reconnect (MarketDataRequest, SecurityStatusRequest); not sent"
             )
-        if self._state is _ACTIVE and self.session is not None:
-            try:
-                seq = self.session.send(message, now)
-            except StoreError as exc:  # not sent; the session cannot go on without its store
-                self._store_failed(now, exc)
-                raise
-            if resubscribe:
-                self._subscriptions.append(message)
-            return seq
+        if self._state is _ACTIVE and session is not None:
+            return session
         if self._failure is not None:
             raise self._failure  # what ended the session, e.g. ConnectionFailed
         if self.connections and self._state in (_S.WAITING, _S.LOGGING_ON):

@@ -37,14 +37,14 @@ class RestPort:
     def __init__(self, target: object) -> None:
         self.lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         driver: object = target
-        host = getattr(target, "_host", None)
+        own = getattr(target, "_driver", None)
         self.session: Any = None
         self.notify: Callable[[], None] = lambda: None
-        if host is not None:  # an adapter's session
-            self.lock = host.lock
-            driver = host.driver
+        if own is not None:  # an adapter's session
+            self.lock = own.lock
+            driver = own
             self.session = target
-            self.notify = host.wake  # its waiters look at the events queued
+            self.notify = own.pump.wake  # its waiters look at the events queued
         rec = getattr(driver, "reconciliation", driver)  # a Driver's, or a Reconciliation
         if rec is None:
             raise LocalProtocolError(
@@ -71,7 +71,7 @@ class RestPort:
             if rec.retrying_at is not None and self.ended():
                 rec.stop()  # its session is closed: nothing to make whole any more
             if not rec.active and self.session is not None:
-                self.session._rest_running = False  # a new round starts a new companion
+                self.session.rest_ended()  # a new round starts a new companion
             return rec.active, rec.next_request(now), rec.wake_at
 
     def answer(self, response: RestResponse | str, now: float) -> list[Event]:

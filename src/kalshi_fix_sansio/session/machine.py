@@ -373,6 +373,23 @@ class Session:
             return writer.send_app(message, now)
         return billing.send(writer.send_app, message, now)  # raises before anything is encoded
 
+    def send_out(self, message: Message, now: float) -> tuple[int, bytes]:
+        """`send`, handing back at once every byte queued to write, its frame last (what
+        `data_to_send` would give next): a driver that writes them itself takes them here,
+        never coming back for them.
+
+        Returns:
+            The MsgSeqNum it was sent with, and the bytes to write.
+
+        Raises:
+            LocalProtocolError: as `send` (the other errors too).
+        """
+        seq = self.send(message, now)
+        out = self._out  # `Outbound.take`, inline: nearly always the one frame just queued
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        return seq, data
+
     def _send_gated(self, gate: OrderCheck, message: Message, msg_type: str, now: float) -> int:
         """`send` of a message the order gate checks (halt, live ClOrdID, risk limits) and
         records (the tracker) before its values are checked and it is encoded; forgotten again

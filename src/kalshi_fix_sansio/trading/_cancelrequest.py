@@ -53,7 +53,7 @@ def cancel_request(session: Any, order: Message | TrackedOrder | str) -> Message
     else:
         raise LocalProtocolError(f"cancel takes {_TAKES}, got {type(order).__name__}: {order!r}")
     config = session.config
-    with session._host.lock:  # the blocking adapter's reading thread updates the tracker
+    with session.driver.lock:  # the blocking adapter's reading thread updates the tracker
         tracked = session.tracker.order(cl_ord_id)
         if tracked is None and isinstance(order, TrackedOrder):
             tracked = order  # e.g. restored from elsewhere: the builder checks what it can

@@ -53,7 +53,7 @@ class SimulatedAsyncSession(InSimulation, AsyncAPI):
                 "a simulation's asyncio session runs on its loop: open it in a coroutine given "
                 "to Simulation.run_asyncio"
             )
-        self._pump.start(*self._begin())
+        self._pump.start(*self._begin(lambda: None))
         await self._await_logon(self.close)
 
     async def close(self) -> None:

@@ -125,7 +125,7 @@ class MemoryLink:
     def __init__(
         self, session: SessionBase, simulation: Simulation, changed: Hook, finished: Hook
     ) -> None:
-        self.session, self.host, self.simulation = session, session._host, simulation
+        self.session, self.simulation = session, simulation
         self.changed, self.finished = changed, finished
         self.agenda = Agenda()
         self.pipe: Pipe | None = None
@@ -137,7 +137,7 @@ class MemoryLink:
         """Start the driver of a new open (it asks for a connection at once)."""
         self.agenda, self.pipe, self.end = Agenda(), None, None
         self._disarm()
-        self.perform(sup, sup.step(START, self.host.clock()))
+        self.perform(sup, sup.step(START, sup.clock()))
 
     def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
         """Do what the driver said, in order: write to the pipe, close it, connect (soon),
@@ -145,8 +145,8 @@ class MemoryLink:
         for action in actions:
             if type(action) is Write:
                 if self.pipe is not None:
-                    if (log := self.host.message_log) is not None:
-                        log.sent(action.data, self.host.clock())
+                    if (log := sup.message_log) is not None:
+                        log.sent(action.data, sup.clock())
                     self.pipe.write(action.data)
             elif type(action) is Disconnect:
                 pipe, self.pipe, self.end = self.pipe, None, None
@@ -177,7 +177,7 @@ class MemoryLink:
             return
         if agenda.connect_due:
             agenda.connect_due = False
-            self.simulation.scheduler.call_soon(self._connect, sup)
+            self.simulation.scheduler.call_soon(self._connect, sup, agenda)
         if agenda.wake_at != self.alarm_at:
             self._disarm()
             if agenda.wake_at < math.inf:
@@ -191,17 +191,17 @@ class MemoryLink:
 
     def _woke(self, sup: Driver) -> None:
         self.alarm, self.alarm_at = None, math.inf
-        self.perform(sup, sup.step(WOKE, self.host.clock()))
+        self.perform(sup, sup.step(WOKE, sup.clock()))
         self.changed(sup)
 
-    def _connect(self, sup: Driver) -> None:
-        if sup is not self.host.driver or self.agenda.finished:
+    def _connect(self, sup: Driver, agenda: Agenda) -> None:
+        if agenda is not self.agenda or agenda.finished:
             return  # an open since closed
         endpoint = self.session.options.endpoint
         try:
             self.simulation.connect(endpoint.host, endpoint.port, _End(self, sup))
         except OSError as exc:
-            self.perform(sup, sup.step(ConnectFailed(exc), self.host.clock()))
+            self.perform(sup, sup.step(ConnectFailed(exc), sup.clock()))
             self.changed(sup)
 
     # -- the connection's callbacks ---------------------------------------------------------
@@ -211,14 +211,14 @@ class MemoryLink:
             pipe.abort()
             return
         self.pipe, self.end = pipe, end
-        self.perform(end.sup, end.sup.step(CONNECTED, self.host.clock()))  # the Logon
+        self.perform(end.sup, end.sup.step(CONNECTED, end.sup.clock()))  # the Logon
         self.changed(end.sup)
 
     def received(self, end: _End, data: bytes) -> None:
         if end is not self.end:
             return  # a connection the driver is done with
         sup = end.sup
-        actions = self.host.received(sup, Received(data))
+        actions = sup.received(Received(data))
         if actions:
             self.perform(sup, actions)
         self.changed(sup)
@@ -229,9 +229,9 @@ class MemoryLink:
         self.pipe, self.end = None, None
         sup = end.sup
         if exc is not None:
-            self.perform(sup, sup.step(Lost(f"read failed: {exc}"), self.host.clock()))
+            self.perform(sup, sup.step(Lost(f"read failed: {exc}"), sup.clock()))
         else:  # closed without an end of file seen
-            self.perform(sup, self.host.received(sup, Received(b"")))
+            self.perform(sup, sup.received(Received(b"")))
         self.changed(sup)
 
 
@@ -242,57 +242,60 @@ class _Inline:
     """The blocking pump of a simulated session: no thread and no socket; a wait runs the
     simulation until it is over (`Simulation.run_once` between two looks at it)."""
 
-    def __init__(self, session: SimulatedSession) -> None:
-        self.session, self.host = session, session._host
+    lock = contextlib.nullcontext()  # one thread: nothing to hold
+
+    def __init__(self, session: SimulatedSession, driver: Driver) -> None:
+        self.session, self.driver = session, driver
         self.simulation = session.simulation
         self.now: Callable[[], float] = self.simulation.time  # the wait clock (`SyncPump.now`)
+        self.clock = self.now  # the core's ``now``: the simulated clock
         self.link = MemoryLink(session, self.simulation, self._changed, self._finished)
-        self.host.perform = self.link.perform
+        self.perform = self.link.perform
         self.delivering = False  # a delivery of callbacks is due on the scheduler
 
     def open(self, sup: Driver) -> bool:
         """Start the driver and run the simulation until logged on: True, or False when the
         session ended first."""
         self.link.start(sup)
-        return self.drive(Until(self.host, self.host.logged_on))
+        return self.drive(Until(self.driver, self.driver.logged_on))
 
     def close(self) -> None:
         """Log out, running the simulation until the session ends (at most the logout
         timeout, or until the simulation cannot go on: then the connection is dropped)."""
-        host = self.host
-        sup = host.driver
-        if sup is not None and host.running:
-            host.step(CLOSE)
+        host = sup = self.driver
+        if host.running:
+            host.act(CLOSE)
             deadline = self.now() + self.session.config.logout_timeout + 1
             with contextlib.suppress(SimulationStalled):  # past max_time: dropped below
                 while host.running and self.now() < deadline:
                     self.simulation.run_once(deadline)
             if host.running:
                 self.link.abandon(sup)
-        host.opened = False
+        host.pump_closed()
 
     def drive(self, wait: Wait[T]) -> T:
         return drive_wait(wait, self.simulation.run_once)
 
     def dispatching(self) -> bool:
-        sup = self.host.driver
-        return self.delivering or (
-            sup is not None and _has_callbacks(self.session) and self.host.delivery.due(sup)
-        )
+        sup = self.driver
+        return self.delivering or (_has_callbacks(self.session) and sup.delivery.due(sup))
 
     def _changed(self, sup: Driver) -> None:
-        if not self.delivering and _has_callbacks(self.session) and self.host.delivery.due(sup):
+        if not self.delivering and _has_callbacks(self.session) and self.driver.delivery.due(sup):
             self.delivering = True
             self.simulation.scheduler.call_soon(self._deliver, sup)
 
+    def wake(self) -> None:
+        """Nothing to do: a wait looks again after every run of the simulation."""
+
     def _finished(self, sup: Driver) -> None:
-        self.host.running = False
+        sup.pump_ended()
 
     def _deliver(self, sup: Driver) -> None:
         """``on_event`` with every unread event, ``on_reconnect`` when due (between two inputs
         of the simulation; an error raised there reaches the wait that ran it)."""
         self.delivering = False
-        session, delivery = self.session, self.host.delivery
+        session, delivery = self.session, self.driver.delivery
         while delivery.due(sup):
             event, reconnected = delivery.take_callback(sup.next_event_with_time)
             if event is not None and session.on_event is not None:
@@ -361,10 +364,10 @@ class SimulatedSession(InSimulation, SyncAPI):
             ConnectionFailed: every attempt the backoff allows failed.
             LocalProtocolError: the session is already open.
         """
-        sup, _ = self._begin()
+        sup, _ = self._begin(lambda: None)
         if not self._pump.open(sup):
             self.close()
-            raise self._host.closed_error()
+            raise self.driver.closed_error()
 
     def close(self) -> None:
         """Log out (the simulation runs until the answer, or the logout timeout: past the

@@ -11,6 +11,7 @@ task of the run), an awaitable result awaited.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from collections.abc import Callable
@@ -39,12 +40,15 @@ T = TypeVar("T")
 class _Trio:
     """The trio pump of a simulated session (see the module docstring)."""
 
-    def __init__(self, session: SimulatedTrioSession) -> None:
-        self.session, self.host = session, session._host
+    lock = contextlib.nullcontext()  # one thread: nothing to hold
+
+    def __init__(self, session: SimulatedTrioSession, driver: Driver) -> None:
+        self.session, self.driver = session, driver
         self.simulation = session.simulation
         self.now: Callable[[], float] = self.simulation.time  # the wait clock (`AsyncPump.now`)
+        self.clock = self.now  # the core's ``now``: the simulated clock
         self.link = MemoryLink(session, self.simulation, self._changed, self._finished)
-        self.host.perform, self.host.wake = self.link.perform, self.wake
+        self.perform = self.link.perform
         self.waiting: list[trio.Event] = []  # the waiting tasks' events
         self.kick = trio.Event()  # the callback task looks again
         self.callbacks = session.on_event is not None or session.on_reconnect is not None
@@ -81,11 +85,10 @@ class _Trio:
     async def close(self) -> None:
         """Log out, waiting for the session to end (at most the logout timeout of simulated
         time, then the connection is dropped); not cancellable."""
-        host = self.host
-        sup = host.driver
+        host = sup = self.driver
         with trio.CancelScope(shield=True):
-            if sup is not None and host.running:
-                host.step(CLOSE)
+            if host.running:
+                host.act(CLOSE)
                 deadline = self.now() + self.session.config.logout_timeout + 1
                 while not self.link.agenda.finished and self.now() < deadline:
                     await self._change(deadline)
@@ -93,7 +96,7 @@ class _Trio:
                     self.link.abandon(sup)
                 while host.running:  # the last callbacks
                     await self._change(math.inf)
-        host.opened = False
+        host.pump_closed()
 
     # -- waiting ------------------------------------------------------------------------------
 
@@ -118,13 +121,13 @@ class _Trio:
 
     def _finished(self, sup: Driver) -> None:
         if not self.callbacks:
-            self.host.running = False
+            sup.pump_ended()
         self.wake()
 
     async def _deliver(self, sup: Driver) -> None:
         """The callback task: runs the callbacks as events come, until the driver finished
         and none is left."""
-        host = self.host
+        host = self.driver
         try:
             while True:
                 await deliver(self.session, sup, self)
@@ -134,9 +137,9 @@ class _Trio:
                     self.kick = kick = trio.Event()
                     await kick.wait()
         except Exception as exc:  # raised to the waiting callers, as a session task's error
-            host.crash = exc
+            host.pump_failed(exc)
         finally:
-            host.running = False
+            host.pump_ended()
             self.wake()
 
 
@@ -171,7 +174,7 @@ class SimulatedTrioSession(InSimulation, AsyncAPI):
                 "a simulation's trio session runs in its trio run: open it in the function "
                 "given to Simulation.run_trio"
             )
-        sup, _ = self._begin()
+        sup, _ = self._begin(lambda: None)
         self._pump.start(nursery, sup)
         await self._await_logon(self.aclose)
 

@@ -155,7 +155,7 @@ class _Blocking:
     def abandon(self, session: Any) -> None:
         """The connection reset under the session: no Logout, no reconnect."""
         driver = session.driver
-        if driver is not None and session._host.running:
+        if driver.running:
             session._pump.link.abandon(driver)
 
     async def settle(self, session: Any) -> None:
@@ -193,7 +193,7 @@ class _Asyncio(_Blocking):
 
     def release(self, session: Any) -> None:
         session._pump.task = None
-        session._host.opened = False
+        session.driver.pump_closed()
         session._end()
 
 
@@ -223,11 +223,11 @@ class _Trio(_Blocking):
 
     async def settle(self, session: Any) -> None:
         pump = session._pump
-        while session._host.running:  # its callback task ends
+        while session.driver.running:  # its callback task ends
             await pump._change(math.inf)
 
     def release(self, session: Any) -> None:
-        session._host.opened = False
+        session.driver.pump_closed()
         session._end()
 
 
@@ -582,7 +582,7 @@ class _World:
 
     def check_end(self) -> None:
         oe, watch = self.oe, self.watch
-        if oe is None or not oe._host.logged_on() or oe.supervisor.finished:
+        if oe is None or not oe.driver.logged_on() or oe.supervisor.finished:
             failure = None if oe is None or oe.driver is None else oe.driver.failure
             watch.violations.append(
                 Violation(
