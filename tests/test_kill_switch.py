@@ -32,7 +32,7 @@ from kalshi_fix_sansio.events import (
     RateLimited,
     RejectReceived,
 )
-from kalshi_fix_sansio.killswitch import KillReport, KillSwitch, TradingHalted
+from kalshi_fix_sansio.killswitch import KillReport, KillSwitch, TradingHalted, cancels_orders
 from kalshi_fix_sansio.ratelimit import RateLimitExceeded
 from kalshi_fix_sansio.risk import RiskLimitExceeded, RiskLimits
 from kalshi_fix_sansio.supervisor import SupervisorState
@@ -566,12 +566,15 @@ class Wire:
         return [m.MSG_TYPE for m in self.sent]
 
 
-def acknowledged(session_type: str = "KalshiNR", count: int = 2) -> tuple[KillSwitch, Wire]:
-    """A kill over ``count`` resting orders ``o-0``... the exchange acknowledged (at time 0)."""
+def acknowledged(
+    session_type: str = "KalshiNR", count: int = 2, group: str | None = None
+) -> tuple[KillSwitch, Wire]:
+    """A kill over ``count`` resting orders ``o-0``... the exchange acknowledged (at time 0),
+    all in order group ``group`` if one is given."""
     config = Harness(session_type=session_type).driver.config
     tracker = OrderTracker()
     for n in range(count):
-        tracker.sent(limit(f"o-{n}"))
+        tracker.sent(limit(f"o-{n}", group=group))
         tracker.on_message(
             p.ExecutionReport(
                 cl_ord_id=f"o-{n}",
@@ -802,3 +805,82 @@ def test_without_anything_to_replay_the_answer_to_the_mass_cancel_stands() -> No
     assert "no drop-copy confirmation: no ExecID seen yet" in kill.report(0.2).notes
     kill.confirmation(False, "late", 0.3)  # after the end: ignored
     assert kill.confirmed is True
+
+
+GROUP = "0b7e4a52-6c1d-4f3e-9a8b-2d5c7e9f1a3b"
+
+
+@pytest.mark.parametrize("rate_limit", [False, True])
+def test_a_group_trigger_kalshi_refuses_is_followed_by_cancels(rate_limit: bool) -> None:
+    kill, wire = acknowledged("KalshiRT", group=GROUP)
+    kill.advance(0.0, wire, connected=True)
+    assert wire.types() == ["UOG"] and kill.report(0.0).triggered_groups == (GROUP,)
+    kill.observe(rejected_by_kalshi(GROUP, rate_limit=rate_limit), 0.5)
+    assert kill.report(0.5).triggered_groups == ()
+    kill.advance(0.5, wire, connected=True)
+    if rate_limit:  # sent again once Kalshi's limit allows: the trigger again, not 35=F
+        assert wire.types() == ["UOG"]
+        kill.advance(1.5, wire, connected=True)
+        assert wire.types() == ["UOG", "UOG"]
+        assert any(f"UOG {GROUP} was rate limited by Kalshi" in n for n in kill.report(1.5).notes)
+    else:  # refused: each order gets its own 35=F at once
+        assert wire.types() == ["UOG", "F", "F"]
+        notes = kill.report(0.5).notes
+        assert any(f"the trigger of order group {GROUP} was refused (35=j" in n for n in notes)
+
+
+def test_a_trigger_over_the_local_rate_limit_holds_back_the_cancels_too() -> None:
+    kill, wire = acknowledged("KalshiRT", count=2, group=GROUP)
+    kill.tracker.sent(limit("solo"))
+    wire.fail.append(RateLimitExceeded("over", wait=0.5, bucket="orders", msg_type="UOG"))
+    kill.advance(0.0, wire, connected=True)
+    assert wire.sent == [] and kill.next_deadline() == 0.5
+    kill.advance(0.5, wire, connected=True)
+    assert wire.types() == ["UOG", "F"]
+
+
+def test_a_group_that_cannot_be_triggered_gets_single_cancels() -> None:
+    kill, wire = acknowledged("KalshiRT", group="not-a-uuid")
+    assert {o.group_id for o in kill.tracker.open_orders()} == {"not-a-uuid"}
+    kill.advance(0.0, wire, connected=True)
+    assert wire.types() == ["F", "F"] and kill.report(0.0).triggered_groups == ()
+
+
+def test_a_cancel_kalshi_refuses_is_listed_with_its_answer_and_not_sent_again() -> None:
+    kill, wire = acknowledged("KalshiRT", count=1)
+    kill.advance(0.0, wire, connected=True)
+    (cancel,) = wire.sent
+    refusal = p.OrderCancelReject(
+        cl_ord_id=str(cancel.cl_ord_id),
+        orig_cl_ord_id="o-0",
+        order_id="X0",
+        text="too late to cancel",
+        cxl_rej_reason=p.CxlRejReason.TOO_LATE_TO_CANCEL,
+    )
+    kill.tracker.on_message(refusal)
+    kill.observe(answer(refusal), 0.2)
+    kill.advance(5.0, wire, connected=True)
+    assert wire.types() == ["F"]
+    (why,) = reasons(kill, 5.0)
+    assert why.startswith(f"OrderCancelRequest {cancel.cl_ord_id} answered 35=9 too late to cancel")
+
+
+def test_a_kalshi_nr_kill_not_sent_yet_says_unseen_orders_may_be_open() -> None:
+    kill, _wire = acknowledged(count=0)
+    report = kill.report(0.0)
+    assert not report.done and report.confirmed is None
+    assert any(
+        "was not sent yet: orders the tracker does not know may be open" in n for n in report.notes
+    )
+
+
+def test_a_listener_session_cannot_cancel() -> None:
+    config = Harness(session_type="KalshiRT").driver.config
+    listener = config.__class__(
+        sender_comp_id="key-1",
+        session_type="KalshiRT",
+        listener_session=True,
+        skip_pending_exec_reports=True,
+    )
+    assert cancels_orders(config) and not cancels_orders(listener)
+    assert KillSwitch(listener, OrderTracker(), 0.0).means.startswith("nothing")
