@@ -566,6 +566,26 @@ class Wire:
         return [m.MSG_TYPE for m in self.sent]
 
 
+def execution_report(
+    cl_ord_id: str, order_id: str, exec_id: str, *, canceled: bool, orig: str | None = None
+) -> Any:
+    """A buy of 2 at ``BID``: acknowledged (New), or Canceled."""
+    return p.ExecutionReport(
+        cl_ord_id=cl_ord_id,
+        orig_cl_ord_id=orig,
+        order_id=order_id,
+        exec_id=exec_id,
+        exec_type=p.ExecType.CANCELED if canceled else p.ExecType.NEW,
+        ord_status=p.OrdStatus.CANCELED if canceled else p.OrdStatus.NEW,
+        side=p.Side.BUY,
+        symbol=SYMBOL,
+        order_qty=Decimal(2),
+        leaves_qty=Decimal(0 if canceled else 2),
+        cum_qty=Decimal(0),
+        price=BID,
+    )
+
+
 def acknowledged(
     session_type: str = "KalshiNR", count: int = 2, group: str | None = None
 ) -> tuple[KillSwitch, Wire]:
@@ -575,21 +595,7 @@ def acknowledged(
     tracker = OrderTracker()
     for n in range(count):
         tracker.sent(limit(f"o-{n}", group=group))
-        tracker.on_message(
-            p.ExecutionReport(
-                cl_ord_id=f"o-{n}",
-                order_id=f"X{n}",
-                exec_id=f"E{n}",
-                exec_type=p.ExecType.NEW,
-                ord_status=p.OrdStatus.NEW,
-                side=p.Side.BUY,
-                symbol=SYMBOL,
-                order_qty=Decimal(2),
-                leaves_qty=Decimal(2),
-                cum_qty=Decimal(0),
-                price=BID,
-            )
-        )
+        tracker.on_message(execution_report(f"o-{n}", f"X{n}", f"E{n}", canceled=False))
     assert len(tracker.open_orders()) == count
     return KillSwitch(config, tracker, 0.0), Wire()
 
@@ -613,17 +619,8 @@ def rejected_by_kalshi(ref: str, *, rate_limit: bool) -> BusinessRejectReceived:
 
 def ended(kill: KillSwitch, cl_ord_id: str, orig: str | None, now: float) -> None:
     """The exchange reports an order canceled: the tracker sees it, then the kill."""
-    report = p.ExecutionReport(
-        cl_ord_id=cl_ord_id,
-        orig_cl_ord_id=orig,
-        order_id=f"X-{orig or cl_ord_id}",
-        exec_id=f"C-{cl_ord_id}",
-        exec_type=p.ExecType.CANCELED,
-        ord_status=p.OrdStatus.CANCELED,
-        side=p.Side.BUY,
-        symbol=SYMBOL,
-        leaves_qty=Decimal(0),
-        cum_qty=Decimal(0),
+    report = execution_report(
+        cl_ord_id, f"X-{orig or cl_ord_id}", f"C-{cl_ord_id}", canceled=True, orig=orig
     )
     kill.tracker.on_message(report)
     kill.observe(answer(report), now)
