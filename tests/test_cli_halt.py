@@ -172,3 +172,32 @@ def test_kill_says_when_the_halt_file_cannot_be_written(
     assert result.returncode == 1  # the cancel still ran
     assert "cannot write the halt file" in result.stderr and "NOT halted" in result.stderr
     assert "confirmed by the exchange" in result.stdout
+
+
+def test_rearm_refuses_a_halt_directory_every_user_may_write_and_warns_of_a_group_one(
+    tmp_path: Path,
+) -> None:
+    """No gateway: ``rearm`` only looks at the halt directory."""
+    desk = tmp_path / "desk-halts"
+    HaltFile("k-7", desk).halt()
+
+    command = [sys.executable, "-m", "kalshi_fix_sansio.cli", "rearm", "--key-id", "k-7"]
+
+    def rearm() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, "--halt-dir", str(desk)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    desk.chmod(0o777)
+    refused = rearm()
+    assert refused.returncode == 1, refused.stderr
+    assert "writable by every user" in refused.stderr and "nothing removed" in refused.stderr
+    assert HaltFile("k-7", desk).path.exists()
+    desk.chmod(0o770)
+    done = rearm()
+    assert done.returncode == 0 and "re-armed key k-7" in done.stdout, done.stderr
+    assert done.stderr.startswith("kalshi-fix rearm: ") and not HaltFile("k-7", desk).path.exists()

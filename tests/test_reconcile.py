@@ -580,3 +580,187 @@ def test_direction_fields_that_disagree_are_a_problem(product: str) -> None:
     unreadable, left = of(events, RestProblem)  # the record, then its order left as it is
     assert "the direction fields disagree" in unreadable.reason and "fills list 0" in left.reason
     assert h.tracked("o-1").cum_qty == 0
+
+
+def changed(endpoint: str, change: dict[str, Any]) -> Any:
+    """A rewrite that changes the first record of ``endpoint``'s pages: each key to its value,
+    or removed where the value is None."""
+
+    def rewrite(request: RestRequest, response: RestResponse) -> RestResponse:
+        if request.endpoint != endpoint:
+            return response
+        body = json.loads(response.body)
+        # prediction's positions page lists them as market_positions
+        records = body["market_positions" if "market_positions" in body else endpoint]
+        if records:
+            for key, value in change.items():
+                if value is None:
+                    records[0].pop(key, None)
+                else:
+                    records[0][key] = value
+        return page(body)
+
+    return rewrite
+
+
+def missed_while_down(product: str, quantities: list[int]) -> tuple[Harness, RestApp]:
+    """``o-1`` filled by ``quantities`` while the connection was down; reconnected, the
+    catch-up refused (not allowlisted): a REST round is under way."""
+    h, app = not_allowlisted(product)
+    h.drop()
+    h.other_trades("sell", quantities)
+    h.reconnect()
+    h.read()
+    return h, app
+
+
+@pytest.mark.parametrize(
+    ("product", "change", "words"),
+    [
+        ("prediction", {"fill_id": None, "trade_id": None}, "trade_id is missing"),
+        ("prediction", {"fill_id": 7}, "fill_id is not a string"),
+        (
+            "prediction",
+            {"fill_id": "f" * 129},
+            "fill_id is not printable ASCII of at most 128 characters",
+        ),
+        (
+            "prediction",
+            {"order_id": "tab\there"},
+            "order_id is not printable ASCII of at most 128 characters",
+        ),
+        ("prediction", {"count_fp": True}, "count_fp is not a number"),
+        ("prediction", {"count_fp": None, "count": 10**16}, "count is out of range"),
+        ("prediction", {"count_fp": "1" * 33}, "count_fp is not a number"),
+        ("prediction", {"count_fp": "NaN"}, "count_fp is not a number"),
+        ("prediction", {"count_fp": "-1.00"}, "count_fp is out of range (0 to 10^9)"),
+        ("prediction", {"count_fp": None}, "count is missing"),
+        ("prediction", {"count_fp": "0.00"}, "count is 0"),
+        ("prediction", {"ticker": None, "market_ticker": None}, "market_ticker is missing"),
+        (
+            "prediction",
+            {"yes_price_dollars": "1.20"},
+            "the Yes price is not between 0 and 1 dollar",
+        ),
+        (
+            "prediction",
+            {"yes_price_dollars": None, "no_price_dollars": None},
+            "yes_price_dollars (or no_price_dollars) is missing",
+        ),
+        ("prediction", {"outcome_side": "maybe"}, "outcome_side must be 'yes' or 'no'"),
+        (
+            "prediction",
+            {"outcome_side": None, "book_side": None, "side": "up"},
+            "outcome_side (or book_side) is missing or side is not 'yes' / 'no' and action not "
+            "'buy' / 'sell'",
+        ),
+        (
+            "prediction",
+            {"ts": None, "created_time": "yesterday"},
+            "created_time is not an ISO 8601 time",
+        ),
+        ("margin", {"side": "long"}, "side must be 'bid' or 'ask' (or 'buy' / 'sell')"),
+        ("margin", {"side": None}, "side must be 'bid' or 'ask' (or 'buy' / 'sell')"),
+        ("margin", {"action": "bid"}, "action must be 'bid' or 'ask' (or 'buy' / 'sell')"),
+        ("margin", {"price": "0"}, "the price is not above 0 (and at most 10^9)"),
+        ("margin", {"price": None}, "price_dollars is missing"),
+    ],
+)
+def test_each_unreadable_fill_field_is_named(
+    product: str, change: dict[str, Any], words: str
+) -> None:
+    h, app = missed_while_down(product, [3])
+    events = run_with(h, app, changed("fills", change))
+    unreadable = of(events, RestProblem)[0]
+    assert unreadable.endpoint == "fills"
+    assert unreadable.reason == f"a fill record cannot be read: {words}"
+    assert h.tracked("o-1").cum_qty == 0  # the fill it could not read is not counted
+
+
+def test_a_fill_listed_twice_counts_once() -> None:
+    h, app = missed_while_down("prediction", [3])
+
+    def doubled(request: RestRequest, response: RestResponse) -> RestResponse:
+        body = json.loads(response.body)
+        if request.endpoint == "fills":
+            body["fills"] = body["fills"] * 2
+        return page(body)
+
+    events = run_with(h, app, doubled)
+    (twice,) = of(events, RestProblem)
+    assert twice.reason.endswith("is listed twice (pagination overlaps): counted once")
+    assert of(events, Reconciled)[0].added_qty == 3 == h.tracked("o-1").cum_qty
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"yes_price_dollars": None},  # the No price only: the Yes price is 1 minus it
+        {"count_fp": None, "count": 3},  # the integer count of the older pages
+        {"ts": None, "created_time": "2026-01-02T03:04:05"},  # no zone: UTC
+        {"ts": None, "created_time": None},  # no time at all: the page's order decides
+        {"fill_id": None},  # the trade_id names it
+    ],
+)
+def test_fill_records_in_the_older_or_sparser_shapes_are_read(change: dict[str, Any]) -> None:
+    h, app = missed_while_down("prediction", [3])
+    events = run_with(h, app, changed("fills", change))
+    assert not of(events, RestProblem)
+    assert of(events, Reconciled)[0].added_qty == 3 == h.tracked("o-1").cum_qty
+
+
+def test_a_prediction_price_in_cents_is_read_as_dollars() -> None:
+    h, app = missed_while_down("prediction", [3])
+    listed: list[Decimal] = []
+
+    def in_cents(request: RestRequest, response: RestResponse) -> RestResponse:
+        body = json.loads(response.body)
+        for record in body.get("fills", []):
+            listed.append(Decimal(record.pop("yes_price_dollars")))
+            del record["no_price_dollars"]
+            record["yes_price"] = int(listed[-1] * 100)
+        return page(body)
+
+    events = run_with(h, app, in_cents)
+    assert not of(events, RestProblem)
+    (fill,) = h.tracked("o-1").fills
+    assert listed and fill.price == listed[0] and h.tracked("o-1").cum_qty == 3
+
+
+@pytest.mark.parametrize(
+    ("product", "change", "words"),
+    [
+        ("prediction", {"status": "open"}, "status is not one of"),
+        ("prediction", {"fill_count_fp": "11.00"}, "fill_count is above the order's count"),
+        ("prediction", {"ticker": None}, "ticker is missing"),
+        (
+            "margin",
+            {"remaining_count": "many"},
+            "no status, and remaining_count is not a count to tell it from",
+        ),
+        ("margin", {"status": 3}, "status is not one of"),
+    ],
+)
+def test_each_unreadable_order_field_is_named(
+    product: str, change: dict[str, Any], words: str
+) -> None:
+    h, app = missed_while_down(product, [3])
+    events = run_with(h, app, changed("orders", change))
+    problems = [p for p in of(events, RestProblem) if p.endpoint == "orders"]
+    assert problems and problems[0].reason.startswith("an order record cannot be read: ")
+    assert words in problems[0].reason
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"position_fp": None, "position": None}, "position is missing"),
+        ({"position_fp": "1" + "0" * 10}, "position_fp is out of range"),
+        ({"ticker": None, "market_ticker": None}, "market_ticker is missing"),
+    ],
+)
+def test_each_unreadable_position_field_is_named(change: dict[str, Any], words: str) -> None:
+    h, app = missed_while_down("prediction", [3])
+    events = run_with(h, app, changed("positions", change))
+    problems = [p for p in of(events, RestProblem) if p.endpoint == "positions"]
+    assert [p.reason for p in problems] == [f"a position record cannot be read: {words}"]
