@@ -128,7 +128,7 @@ def test_message_log_is_off_unless_configured() -> None:
     log = T.MessageLog("x", logger=quiet)
     assert not log.enabled
     log.received(LOGON, now=0.0)  # no work, no error
-    log.log_frame("IN", LOGON)
+    log.log_frame("IN", LOGON, now=0.0)
 
 
 def test_message_log_cuts_stream_chunks_into_frames(caplog: pytest.LogCaptureFixture) -> None:

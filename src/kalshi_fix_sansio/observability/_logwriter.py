@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-import time
 from typing import Final, Literal
 
 from kalshi_fix_sansio.codec.errors import LocalProtocolError
@@ -176,14 +175,13 @@ class MessageLog:
         """Lines are written somewhere (a file is open, or the logger takes INFO)."""
         return self._fd is not None or self.logger.isEnabledFor(logging.INFO)
 
-    def log_frame(self, direction: Direction, frame: bytes, now: float | None = None) -> None:
+    def log_frame(self, direction: Direction, frame: bytes, now: float) -> None:
         """Log one complete frame.
 
         Args:
             direction: ``"IN"`` (received) or ``"OUT"`` (sent).
             frame: the frame's bytes.
-            now: POSIX time of the event (adapters pass ``time.time()``); ``None`` reads the
-                clock.
+            now: POSIX time of the event (the pump's clock: the log reads none).
 
         Raises:
             MessageLogError: writing the file failed.
@@ -191,7 +189,7 @@ class MessageLog:
         if self.enabled:
             self._write(direction, _printable(redact_frame(bytes(frame))), now)
 
-    def received(self, data: bytes, now: float | None = None) -> None:
+    def received(self, data: bytes, now: float) -> None:
         """Log the frames in a chunk read from the transport (partial frames wait).
 
         Args:
@@ -203,7 +201,7 @@ class MessageLog:
         """
         self._stream("IN", data, now)
 
-    def sent(self, data: bytes, now: float | None = None) -> None:
+    def sent(self, data: bytes, now: float) -> None:
         """Log the frames in a chunk written to the transport (e.g. from ``data_to_send()``).
 
         Args:
@@ -215,7 +213,7 @@ class MessageLog:
         """
         self._stream("OUT", data, now)
 
-    def _stream(self, direction: Direction, data: bytes, now: float | None) -> None:
+    def _stream(self, direction: Direction, data: bytes, now: float) -> None:
         if not self.enabled:
             self._framers.pop(direction, None)
             return
@@ -229,9 +227,8 @@ class MessageLog:
             else:
                 self._write(direction, f"<garbled: {_printable(item.reason.encode())}>", now)
 
-    def _write(self, direction: Direction, text: str, now: float | None) -> None:
-        moment = time.time() if now is None else now
-        line = f"{_utc_iso(moment)} {direction} {self.session_id} {text}"
+    def _write(self, direction: Direction, text: str, now: float) -> None:
+        line = f"{_utc_iso(now)} {direction} {self.session_id} {text}"
         self.logger.info(
             "%s", line, extra={"fix_direction": direction, "fix_session": self.session_id}
         )
