@@ -115,19 +115,23 @@ class AioPump:
         ends; a `Disconnect` closes the transport (aborts it when the bytes are dropped)."""
         for action in actions:
             if type(action) is Write:
-                conn = self.conn
-                if conn is None or conn.transport is None or conn.transport.is_closing():
-                    continue  # no connection: nothing to write them to
-                data = action.data
-                if (log := sup.message_log) is not None:
-                    log.sent(data, self.clock())
-                if size := conn.write(data):
-                    self.buffered = True
-                    self.perform(sup, sup.step(Buffered(size), self.clock()))
+                self.write(sup, action.data)
             elif type(action) is Disconnect:
                 self.abort(action.abort)
             elif self.agenda.note(action):
                 self.kick.set()  # the task sleeps until it looks again
+
+    def write(self, sup: Driver, data: bytes) -> None:
+        """Write ``data`` into the transport's buffer (what waits there beyond the bound:
+        `Buffered`, the driver judges)."""
+        conn = self.conn
+        if conn is None or conn.transport is None or conn.transport.is_closing():
+            return  # no connection: nothing to write them to
+        if (log := sup.message_log) is not None:
+            log.sent(data, self.clock())
+        if size := conn.write(data):
+            self.buffered = True
+            self.perform(sup, sup.step(Buffered(size), self.clock()))
 
     # -- the transport's callbacks: one driver call each -----------------------------------
 

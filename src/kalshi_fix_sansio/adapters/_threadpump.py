@@ -121,7 +121,7 @@ class ThreadPump:
         """Do what the driver said, in order, holding the lock."""
         for action in actions:
             if type(action) is Write:
-                self._write(sup, action.data)
+                self.write(sup, action.data)
             elif type(action) is Disconnect:
                 self._disconnect()
             elif self.agenda.note(action):
@@ -184,7 +184,7 @@ class ThreadPump:
             if actions:
                 self.perform(sup, actions)
             if self.unsent and self.sock is sock:
-                self._write(sup, b"")  # the socket may take what waits now
+                self.write(sup, b"")  # the socket may take what waits now
             if self.close_due:
                 self._disconnect()
         finally:
@@ -192,7 +192,7 @@ class ThreadPump:
             if self.sleeping:
                 self.cond.notify_all()  # readers, `place` / `cancel` and the callback thread
 
-    def _write(self, sup: Driver, data: bytes) -> None:
+    def write(self, sup: Driver, data: bytes) -> None:
         """Write what waits, then ``data``, without blocking; what the socket does not take
         waits (the reader waits for the socket to take it)."""
         sock = self.sock

@@ -137,7 +137,7 @@ class TrioPump:
         closes the socket on `Disconnect` and ends on `Finished`."""
         for action in actions:
             if type(action) is Write:
-                self._write(sup, action.data)
+                self.write(sup, action.data)
             elif type(action) is Disconnect:
                 sock, self.sock, self.unsent = self.sock, None, b""
                 if sock is not None:
@@ -190,7 +190,7 @@ class TrioPump:
         if sup.delivery.due(sup):
             self.kick.set()
 
-    def _write(self, sup: Driver, data: bytes) -> None:
+    def write(self, sup: Driver, data: bytes) -> None:
         """Write what waits, then ``data``, as far as the socket takes them now."""
         sock, tls = self.sock, self.tls
         if sock is None:
@@ -252,7 +252,7 @@ class TrioPump:
                 nursery.start_soon(self._read, sup, sock)
                 while self.sock is sock:
                     if self.unsent:
-                        self._write(sup, b"")
+                        self.write(sup, b"")
                     await deliver(self.session, sup, self)
                     if self.sock is not sock:
                         break

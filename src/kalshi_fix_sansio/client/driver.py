@@ -419,7 +419,7 @@ class Driver(QueueDriving, RestDriving):
                 raise
             if data:
                 self.metrics.on_sent_bytes(data)
-                self.pump.perform(self, (Write(data),))
+                self.pump.write(self, data)
         return seq, 0.0
 
     def give_up(self, waiter: OrderWaiter) -> None:

@@ -289,6 +289,11 @@ class Pump(Protocol):
         """Do what the driver answered (`kalshi_fix_sansio.steps`), in order."""
         ...
 
+    def write(self, driver: Any, data: bytes) -> None:
+        """Write ``data`` now, as performing ``Write(data)`` does: the driver hands a send
+        nothing paces its bytes here at once."""
+        ...
+
     def wake(self) -> None:
         """The waiting callers look again: events were queued from outside the pump's loop
         (by a REST companion, holding `lock`)."""
@@ -305,6 +310,9 @@ class _NoPump:
 
     def perform(self, driver: Any, actions: Sequence[Action]) -> None:
         raise LocalProtocolError("this driver has no pump to perform its actions")
+
+    def write(self, driver: Any, data: bytes) -> None:
+        raise LocalProtocolError("this driver has no pump to write its bytes")
 
     def wake(self) -> None:
         """Nothing waits."""

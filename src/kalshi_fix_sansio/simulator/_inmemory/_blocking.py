@@ -139,15 +139,19 @@ class MemoryLink:
         self._disarm()
         self.perform(sup, sup.step(START, sup.clock()))
 
+    def write(self, sup: Driver, data: bytes) -> None:
+        """Write ``data`` to the pipe (nothing: no connection)."""
+        if self.pipe is not None:
+            if (log := sup.message_log) is not None:
+                log.sent(data, sup.clock())
+            self.pipe.write(data)
+
     def perform(self, sup: Driver, actions: Sequence[Action]) -> None:
         """Do what the driver said, in order: write to the pipe, close it, connect (soon),
         wake the driver at its deadline (a timer of the scheduler), finish."""
         for action in actions:
             if type(action) is Write:
-                if self.pipe is not None:
-                    if (log := sup.message_log) is not None:
-                        log.sent(action.data, sup.clock())
-                    self.pipe.write(action.data)
+                self.write(sup, action.data)
             elif type(action) is Disconnect:
                 pipe, self.pipe, self.end = self.pipe, None, None
                 if pipe is not None:
@@ -250,7 +254,7 @@ class _Inline:
         self.now: Callable[[], float] = self.simulation.time  # the wait clock (`SyncPump.now`)
         self.clock = self.now  # the core's ``now``: the simulated clock
         self.link = MemoryLink(session, self.simulation, self._changed, self._finished)
-        self.perform = self.link.perform
+        self.perform, self.write = self.link.perform, self.link.write
         self.delivering = False  # a delivery of callbacks is due on the scheduler
 
     def open(self, sup: Driver) -> bool:

@@ -48,7 +48,7 @@ class _Trio:
         self.now: Callable[[], float] = self.simulation.time  # the wait clock (`AsyncPump.now`)
         self.clock = self.now  # the core's ``now``: the simulated clock
         self.link = MemoryLink(session, self.simulation, self._changed, self._finished)
-        self.perform = self.link.perform
+        self.perform, self.write = self.link.perform, self.link.write
         self.waiting: list[trio.Event] = []  # the waiting tasks' events
         self.kick = trio.Event()  # the callback task looks again
         self.callbacks = session.on_event is not None or session.on_reconnect is not None

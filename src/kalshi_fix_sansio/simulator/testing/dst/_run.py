@@ -603,7 +603,7 @@ class _World:
             return
         listener = self.listener
         if listener is not None and (
-            not listener._host.logged_on() or listener.supervisor.state.name != "ACTIVE"
+            not listener.driver.logged_on() or listener.supervisor.state.name != "ACTIVE"
         ):
             watch.violations.append(
                 Violation(
