@@ -31,14 +31,14 @@ from typing import Any
 
 
 def load_store_module() -> Any:
-    """Import `kalshi_fix_sansio.session.store` without running the package's ``__init__``.
+    """Import `kalshi_fix_sansio.session.filestore` without running the package's ``__init__``.
 
     The package ``__init__`` loads the generated codecs (~0.25 s); the SIGKILL test starts this
     script 50+ times and only needs the store, so the package is registered as a bare module
-    object and just ``store`` (and the ``errors`` it imports) are loaded.
+    object and just the file store (and what it imports) is loaded.
 
     Returns:
-        The ``kalshi_fix_sansio.session.store`` module.
+        The ``kalshi_fix_sansio.session.filestore`` module.
     """
     if "kalshi_fix_sansio" not in sys.modules:
         spec = importlib.util.find_spec("kalshi_fix_sansio")
@@ -46,7 +46,7 @@ def load_store_module() -> Any:
         package = types.ModuleType("kalshi_fix_sansio")
         package.__path__ = list(spec.submodule_search_locations)
         sys.modules["kalshi_fix_sansio"] = package
-    return importlib.import_module("kalshi_fix_sansio.session.store")
+    return importlib.import_module("kalshi_fix_sansio.session.filestore")
 
 
 def frame_for(seq: int) -> bytes:

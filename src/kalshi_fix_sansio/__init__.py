@@ -246,6 +246,7 @@ _LAZY: dict[str, str] = {
     "OrderRejected": ".trading.tracker",
     "OrderStatus": ".trading.tracker",
     "OrderTracker": ".trading.tracker",
+    "FillInferred": ".trading.tracker",
     "TrackedOrder": ".trading.tracker",
 }
 
