@@ -22,6 +22,7 @@ docstring's. It keeps no state of its own: the tracker's dicts are its.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, Final
 
 import attrs
@@ -49,6 +50,9 @@ _EXEC_ID: Final = REPORT.index("exec_id")
 _LAST_PX: Final = REPORT.index("last_px")
 _LAST_QTY: Final = REPORT.index("last_qty")
 _TRD_MATCH_ID: Final = REPORT.index("trd_match_id")
+
+
+_MILLIONTH: Final = Decimal("0.000001")
 
 
 class MissedReports:
@@ -88,8 +92,8 @@ class MissedReports:
             seen_qty = sum((f.qty for f in seen), ZERO)
             if seen_qty + qty == cum:  # what AvgPx says the missing fills cost
                 missing = (price * cum - sum((f.qty * f.price for f in seen), ZERO)) / qty
-                if missing > 0:
-                    price = missing
+                if missing > 0:  # to a millionth: a price taken back exactly when it is known
+                    price = missing.quantize(_MILLIONTH)
         else:
             price = order.price if order.price is not None else ZERO
         exec_id = v[_EXEC_ID]

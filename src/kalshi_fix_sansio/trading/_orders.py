@@ -554,3 +554,20 @@ def counted_from_rest(
             if fill.trd_match_id == match and fill.exec_id.startswith(REST_EXEC_PREFIX):
                 return True
     return isinstance(cum, Decimal) and cum <= rest_cum
+
+
+def versions(orders: Mapping[str, TrackedOrder], found: TrackedOrder | None) -> list[TrackedOrder]:
+    """Every version of the order ``found`` is one of, first to latest, each once: requests
+    that name each other in a circle (OrigClOrdID, ``replaced_by``) end the walk, never loop."""
+    back: set[str] = set()
+    while found is not None and found.cl_ord_id not in back:
+        back.add(found.cl_ord_id)
+        earlier = orders.get(found.orig_cl_ord_id) if found.orig_cl_ord_id else None
+        if earlier is None:
+            break
+        found = earlier
+    out: list[TrackedOrder] = []
+    while found is not None and found not in out:
+        out.append(found)
+        found = orders.get(found.replaced_by) if found.replaced_by else None
+    return out

@@ -101,6 +101,7 @@ from ._orders import (
     _sent_order,
     counted_from_rest,
     says_unknown_order,
+    versions,
 )
 from ._rejects import RejectRules
 from ._retention import Retention, _link
@@ -271,15 +272,8 @@ class OrderTracker(RejectRules, MissedReports):
         return found
 
     def chain(self, cl_ord_id: str) -> list[TrackedOrder]:
-        """Every version of an order, first to latest."""
-        found = self.order(cl_ord_id)
-        while found is not None and found.orig_cl_ord_id in self._orders:
-            found = self._orders[found.orig_cl_ord_id]
-        out: list[TrackedOrder] = []
-        while found is not None and found not in out:
-            out.append(found)
-            found = self._orders.get(found.replaced_by) if found.replaced_by else None
-        return out
+        """Every version of an order, first to latest (`_orders.versions`)."""
+        return versions(self._orders, self.order(cl_ord_id))
 
     def rejection(self, cl_ord_id: str) -> Rejection | None:
         """Why the request with this ClOrdID was rejected, if it was."""
