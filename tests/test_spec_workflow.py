@@ -60,15 +60,16 @@ def test_one_yaml_edit_adds_a_tag_to_a_message(tmp_path: Path) -> None:
         ROOT / "src" / "kalshi_fix_sansio", package, ignore=shutil.ignore_patterns("__pycache__")
     )
     argv = ["--spec", str(spec_dir), "--out", str(tmp_path / "pkg")]
-    assert codegen_main([*argv, "--package", "kfs_one_edit/_generated", "--no-docs"]) == 0
+    assert codegen_main([*argv, "--package", "kfs_one_edit/codec/_generated", "--no-docs"]) == 0
     assert (
-        codegen_main([*argv, "--package", "kfs_one_edit/_generated", "--check", "--no-docs"]) == 0
+        codegen_main([*argv, "--package", "kfs_one_edit/codec/_generated", "--check", "--no-docs"])
+        == 0
     )
 
     sys.path.insert(0, str(tmp_path / "pkg"))
     try:
-        revised: Any = importlib.import_module("kfs_one_edit.prediction")
-        common: Any = importlib.import_module("kfs_one_edit._generated.common")
+        revised: Any = importlib.import_module("kfs_one_edit.codec.prediction")
+        common: Any = importlib.import_module("kfs_one_edit.codec._generated.common")
     finally:
         sys.path.remove(str(tmp_path / "pkg"))
     ftype = next(f.type for f in load_spec(spec_dir).fields if f.tag == tag)

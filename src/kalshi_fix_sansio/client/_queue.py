@@ -167,7 +167,7 @@ def book_symbols(event: Event) -> list[str]:
 
 
 class QueueDriving:
-    """`Driver <kalshi_fix_sansio.driver.Driver>`'s event queue: the application's reads, and
+    """`Driver <kalshi_fix_sansio.client.driver.Driver>`'s event queue: the application's reads, and
     what the driver queues under its `QueuePolicy` (its methods; the driver makes the queue
     at each open)."""
 

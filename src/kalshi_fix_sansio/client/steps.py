@@ -286,7 +286,7 @@ class Pump(Protocol):
         ...
 
     def perform(self, driver: Any, actions: Sequence[Action]) -> None:
-        """Do what the driver answered (`kalshi_fix_sansio.steps`), in order."""
+        """Do what the driver answered (`kalshi_fix_sansio.client.steps`), in order."""
         ...
 
     def write(self, driver: Any, data: bytes) -> None:

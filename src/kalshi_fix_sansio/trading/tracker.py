@@ -32,7 +32,7 @@ Rules:
 * Fills (ExecType F) are kept once per ExecID, with their fees (NoMiscFees) and collateral
   changes (NoCollateralAmountChanges); positions are the signed sum of fills (Buy +, Sell -;
   prediction: Yes contracts, LastPx the Yes price).
-* Reports never seen (`kalshi_fix_sansio._missed`): a CumQty above the fills counted is an
+* Reports never seen (`kalshi_fix_sansio.trading._missed`): a CumQty above the fills counted is an
   inferred fill (`FillInferred`).
 * OrderCancelReject (35=9) and BusinessMessageReject (35=j, BusinessRejectReceived, matched by
   BusinessRejectRefID = ClOrdID) are kept as `Rejection` per request ClOrdID; a rejected new

@@ -62,7 +62,7 @@ class WireWatch:
             otherwise numbers go on across connections unless a Logon resets them (141=Y).
             Only KalshiRT and KalshiPT keep numbers: another session type's frames (a second
             session's) are numbered per connection whatever this says.
-        logon_budget: the sessions share an `Account <kalshi_fix_sansio.account.Account>`
+        logon_budget: the sessions share an `Account <kalshi_fix_sansio.client.account.Account>`
             told the exchange's Logon limit: a Logon the gateway refuses for that limit
             (Logout ``rate limit exceeded``) breaks the promise that the account's Logon
             budget is never exceeded.
